@@ -1,0 +1,13 @@
+import type { HttpResponseInit, InvocationContext } from '@azure/functions';
+import { errorKind } from '../shared/logging.js';
+import { problem, type HttpResult } from '../shared/http/problem.js';
+
+/** Runs a use case and maps a thrown error to a bare 500 problem; the error's text stays in our logs only as its kind. */
+export async function respond(context: InvocationContext, run: () => Promise<HttpResult>): Promise<HttpResponseInit> {
+  try {
+    return await run();
+  } catch (err) {
+    context.error(JSON.stringify({ event: 'http.unhandled', invocationId: context.invocationId, error: errorKind(err) }));
+    return problem(500, 'internal-error', 'Internal error');
+  }
+}

@@ -1,0 +1,66 @@
+import { createRequire } from 'node:module';
+import functions from '@azure/functions';
+import type { HttpHandler, HttpMethod, StorageBlobHandler } from '@azure/functions';
+
+/**
+ * One table of every trigger lintel has. Each registration goes to the v4 `app.*` call (when
+ * the Functions runtime is present) and into this table, which the local host reads to serve
+ * the same routes and fire the same blob handlers — so the two cannot drift apart.
+ */
+export interface HttpRegistration {
+  kind: 'http';
+  name: string;
+  /** Route below the `api/` prefix from host.json, in Functions template syntax (`v1/people/{personRef}`). */
+  route: string;
+  methods: HttpMethod[];
+  handler: HttpHandler;
+}
+
+export interface BlobRegistration {
+  kind: 'blob';
+  name: string;
+  /** `container/{binding}/...`, as in the v4 `path` option. */
+  path: string;
+  connection: string;
+  handler: StorageBlobHandler;
+}
+
+export type Registration = HttpRegistration | BlobRegistration;
+
+const table: Registration[] = [];
+
+/**
+ * The runtime injects `@azure/functions-core`; without it the package runs in "test mode" and
+ * only warns on every registration, so the call is skipped rather than spamming the local host.
+ */
+function runtimePresent(): boolean {
+  try {
+    createRequire(import.meta.url)('@azure/functions-core');
+    return true;
+  } catch {
+    return false;
+  }
+}
+const inRuntime = runtimePresent();
+
+function add(registration: Registration): void {
+  if (table.some((r) => r.name === registration.name)) throw new Error(`Function ${registration.name} registered twice`);
+  table.push(registration);
+}
+
+export function registerHttp(r: Omit<HttpRegistration, 'kind'>): void {
+  add({ kind: 'http', ...r });
+  // Authentication is lintel's own (Entra ID bearer tokens), so no function keys.
+  if (inRuntime) functions.app.http(r.name, { route: r.route, methods: r.methods, authLevel: 'anonymous', handler: r.handler });
+}
+
+export function registerBlob(r: Omit<BlobRegistration, 'kind'>): void {
+  add({ kind: 'blob', ...r });
+  if (inRuntime) {
+    functions.app.storageBlob(r.name, { path: r.path, connection: r.connection, source: 'EventGrid', handler: r.handler });
+  }
+}
+
+export function registrations(): readonly Registration[] {
+  return table;
+}

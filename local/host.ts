@@ -1,0 +1,66 @@
+/**
+ * `npm start`: the whole product on one machine. Loads local settings like Core Tools, checks
+ * them before anything starts, starts Azurite, then serves the registered functions on 7071.
+ */
+import { resolve } from 'node:path';
+import { ConfigurationError, loadConfig } from '../shared/config.js';
+import { startAzurite, type RunningAzurite } from './azurite.js';
+import { startLocalHost, type LocalHost } from './local-host.js';
+import { loadLocalSettings } from './settings.js';
+
+const DEVELOPMENT_STORAGE = 'UseDevelopmentStorage=true';
+
+async function main(): Promise<void> {
+  const settingsFile = loadLocalSettings();
+  let settings;
+  try {
+    settings = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigurationError) {
+      process.stderr.write(`lintel: cannot start. ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  let azurite: RunningAzurite | undefined;
+  if (settings.AzureWebJobsStorage === DEVELOPMENT_STORAGE) {
+    const port = Number(process.env.AZURITE_BLOB_PORT ?? 10000);
+    azurite = await startAzurite({ port, location: resolve('.lintel/azurite') });
+    settings = { ...settings, AzureWebJobsStorage: azurite.connectionString };
+    log(`Azurite blob service on http://127.0.0.1:${port} (pid ${azurite.pid})`);
+  }
+
+  let host: LocalHost | undefined;
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping…');
+    await host?.stop().catch(() => undefined);
+    await azurite?.stop().catch(() => undefined);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  process.on('SIGHUP', () => void stop(0));
+
+  try {
+    host = await startLocalHost({ settings, port: Number(process.env.LINTEL_HOST_PORT ?? 7071) });
+  } catch (err) {
+    process.stderr.write(`lintel: start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    await stop(1);
+    return;
+  }
+  log(`settings from ${settingsFile}`);
+  log(`listening on ${host.url}/api (health: ${host.url}/api/health). Ctrl-C stops the host and Azurite.`);
+}
+
+function log(message: string): void {
+  process.stdout.write(`[lintel] ${message}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`lintel: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import functions from '@azure/functions';
+import type { HttpResponseInit } from '@azure/functions';
+import { problem, type HttpResult } from '../shared/http/problem.js';
+import { errorKind, type Logger } from '../shared/logging.js';
+import type { HttpRegistration } from '../functions/registry.js';
+import { RouteTable } from './route-table.js';
+
+const { HttpRequest, HttpResponse, InvocationContext } = functions;
+
+/** The Functions host's default request size limit. */
+const MAX_BODY_BYTES = 100 * 1024 * 1024;
+
+export interface LocalHttpServer {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serve the registered HTTP functions as the Functions host would: same routes, same handlers. */
+export async function startHttpServer(options: {
+  registrations: readonly HttpRegistration[];
+  host: string;
+  port: number;
+  logger: Logger;
+}): Promise<LocalHttpServer> {
+  const routes = new RouteTable(options.registrations);
+  const server = createServer((req, res) => {
+    handle(req, res, routes, options.logger).catch((err: unknown) => {
+      options.logger.error('localhost.http.failed', { error: errorKind(err) });
+      if (!res.headersSent) writeResult(res, problem(500, 'internal-error', 'Internal error'));
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolveListen());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://${options.host}:${port}`,
+    close: () =>
+      new Promise<void>((resolveClose) => {
+        server.close(() => resolveClose());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, routes: RouteTable, logger: Logger): Promise<void> {
+  const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+  const method = (req.method ?? 'GET').toUpperCase();
+  const matched = routes.match(method, url.pathname);
+  if (!matched) {
+    req.resume();
+    return writeResult(res, problem(404, 'not-found', 'Not found'));
+  }
+  if ('methodNotAllowed' in matched) {
+    req.resume();
+    return writeResult(res, problem(405, 'method-not-allowed', 'Method not allowed', { headers: { allow: matched.methodNotAllowed.join(', ') } }));
+  }
+  const body = await readBody(req);
+  if (body === 'too-large') return writeResult(res, problem(413, 'payload-too-large', 'Request body too large'));
+
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const request = new HttpRequest({
+    method,
+    url: url.toString(),
+    headers,
+    query: Object.fromEntries(url.searchParams),
+    params: matched.params,
+    ...(body.byteLength > 0 ? { body: { bytes: body } } : {}),
+  });
+  const invocationId = randomUUID();
+  const context = new InvocationContext({
+    invocationId,
+    functionName: matched.registration.name,
+    logHandler: (level, ...args) => logger[level === 'error' || level === 'critical' ? 'error' : level === 'warning' ? 'warn' : 'info']('function.log', { functionName: matched.registration.name, invocationId, message: args.map(String).join(' ') }),
+  });
+  const result = await matched.registration.handler(request, context);
+  const response = result instanceof HttpResponse ? result : new HttpResponse(result as HttpResponseInit);
+  const bytes = Buffer.from(await response.arrayBuffer());
+  res.statusCode = response.status;
+  response.headers.forEach((value, name) => res.setHeader(name, value));
+  res.end(bytes);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolveBody(tooLarge ? 'too-large' : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function writeResult(res: ServerResponse, result: HttpResult): void {
+  res.statusCode = result.status;
+  for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
+  res.end(result.body ?? (result.jsonBody === undefined ? undefined : JSON.stringify(result.jsonBody)));
+}

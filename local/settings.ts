@@ -1,0 +1,26 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const localSettingsSchema = z.object({
+  IsEncrypted: z.boolean().optional(),
+  Values: z.record(z.string(), z.string()).default({}),
+});
+
+/**
+ * Load `local.settings.json` the way Core Tools does — its `Values` become environment
+ * variables — falling back to `local.settings.example.json` so a fresh clone starts. Variables
+ * already set in the shell win, which is how tests and CI point the host elsewhere.
+ */
+export function loadLocalSettings(directory = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
+  const candidates = ['local.settings.json', 'local.settings.example.json'].map((f) => resolve(directory, f));
+  const file = candidates.find((f) => existsSync(f));
+  if (!file) return 'none';
+  const parsed = localSettingsSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new Error(`${file}: Values must be an object of strings`);
+  if (parsed.data.IsEncrypted) throw new Error(`${file}: encrypted settings are not supported by the local host`);
+  for (const [name, value] of Object.entries(parsed.data.Values)) {
+    if (env[name] === undefined) env[name] = value;
+  }
+  return file;
+}

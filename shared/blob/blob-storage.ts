@@ -1,0 +1,37 @@
+import { DefaultAzureCredential } from '@azure/identity';
+import { BlobServiceClient } from '@azure/storage-blob';
+
+/** The containers lintel owns. Names are fixed: partners' SFTP users and Power BI point at them. */
+export const CONTAINERS = {
+  incoming: 'incoming',
+  processed: 'processed',
+  rejected: 'rejected',
+  curated: 'curated',
+  auditAnchors: 'audit-anchors',
+} as const;
+
+export type ContainerName = (typeof CONTAINERS)[keyof typeof CONTAINERS];
+
+export interface BlobConnection {
+  connectionString?: string | undefined;
+  /** Managed identity: the account's blob endpoint, reached with DefaultAzureCredential. */
+  serviceUri?: string | undefined;
+}
+
+export function createBlobServiceClient(connection: BlobConnection): BlobServiceClient {
+  if (connection.connectionString) return BlobServiceClient.fromConnectionString(connection.connectionString);
+  if (connection.serviceUri) return new BlobServiceClient(connection.serviceUri, new DefaultAzureCredential());
+  throw new Error('No blob storage connection configured');
+}
+
+export async function ensureContainers(client: BlobServiceClient): Promise<void> {
+  for (const name of Object.values(CONTAINERS)) {
+    await client.getContainerClient(name).createIfNotExists();
+  }
+}
+
+/** True when every container answers; used by the health check. */
+export async function containersReachable(client: BlobServiceClient): Promise<boolean> {
+  const results = await Promise.all(Object.values(CONTAINERS).map((n) => client.getContainerClient(n).exists()));
+  return results.every(Boolean);
+}

@@ -1,0 +1,140 @@
+import { z } from 'zod';
+
+/**
+ * Every setting lintel reads, parsed once at start-up. A missing or malformed setting stops
+ * start-up with a message naming the setting — never its value, because values include
+ * connection strings and keys.
+ */
+
+const KEY_VAULT_REFERENCE = '@Microsoft.KeyVault(';
+
+/** App Service leaves blank settings as empty strings; treat them as absent. */
+const optionalText = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+const text = (defaultValue: string) =>
+  z.preprocess((v) => (v === '' || v === undefined ? defaultValue : v), z.string().min(1));
+const commaList = (defaultValue: string) =>
+  text(defaultValue).transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter((s) => s.length > 0),
+  );
+
+export const settingsSchema = z
+  .object({
+    LINTEL_ENV: z.preprocess(
+      (v) => (v === '' || v === undefined ? 'development' : v),
+      z.enum(['development', 'test', 'production']),
+    ),
+    STORE_ENGINE: z.preprocess(
+      (v) => (v === '' || v === undefined ? 'sqlite' : v),
+      z.enum(['sqlite', 'mssql']),
+    ),
+    SQLITE_PATH: text('.lintel/lintel.db'),
+    MSSQL_CONNECTION_STRING: optionalText,
+    /** Connection string (Azurite locally); or, for managed identity, AzureWebJobsStorage__blobServiceUri. */
+    AzureWebJobsStorage: optionalText,
+    AzureWebJobsStorage__blobServiceUri: optionalText.pipe(z.url().optional()),
+    SECRETS_SOURCE: z.preprocess(
+      (v) => (v === '' || v === undefined ? 'local' : v),
+      z.enum(['local', 'keyvault']),
+    ),
+    LOCAL_SECRETS_PATH: text('.lintel/secrets.json'),
+    KEY_VAULT_URI: optionalText.pipe(z.url().optional()),
+    /** JSON object pinning secret names to Key Vault versions, e.g. {"pseudonymisation-key":"3f2a…"}. */
+    SECRET_VERSIONS: text('{}').transform((v, ctx) => {
+      try {
+        return z.record(z.string(), z.string().min(1)).parse(JSON.parse(v));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of secret name to version' });
+        return z.NEVER;
+      }
+    }),
+    ALLOWED_REGIONS: commaList('uksouth,ukwest'),
+    /** Azure sets REGION_NAME on Functions hosts; DEPLOYMENT_REGION overrides it elsewhere. */
+    DEPLOYMENT_REGION: optionalText,
+    REGION_NAME: optionalText,
+    AGREEMENTS_DIR: text('agreements'),
+    LOG_LEVEL: z.preprocess(
+      (v) => (v === '' || v === undefined ? 'info' : v),
+      z.enum(['debug', 'info', 'warn', 'error']),
+    ),
+  })
+  .superRefine((s, ctx) => {
+    if (s.STORE_ENGINE === 'mssql' && !s.MSSQL_CONNECTION_STRING) {
+      ctx.addIssue({ code: 'custom', path: ['MSSQL_CONNECTION_STRING'], message: 'is required when STORE_ENGINE is mssql' });
+    }
+    if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__blobServiceUri) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AzureWebJobsStorage'],
+        message: 'is required (or AzureWebJobsStorage__blobServiceUri for managed identity)',
+      });
+    }
+    if (s.SECRETS_SOURCE === 'keyvault' && !s.KEY_VAULT_URI) {
+      ctx.addIssue({ code: 'custom', path: ['KEY_VAULT_URI'], message: 'is required when SECRETS_SOURCE is keyvault' });
+    }
+    if (s.LINTEL_ENV === 'production' && s.SECRETS_SOURCE === 'local') {
+      ctx.addIssue({ code: 'custom', path: ['SECRETS_SOURCE'], message: 'must be keyvault in production' });
+    }
+    const region = (s.DEPLOYMENT_REGION ?? s.REGION_NAME)?.replace(/\s+/g, '').toLowerCase();
+    if (region && !s.ALLOWED_REGIONS.includes(region)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [s.DEPLOYMENT_REGION ? 'DEPLOYMENT_REGION' : 'REGION_NAME'],
+        message: 'names a region outside ALLOWED_REGIONS',
+      });
+    }
+  });
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+export class ConfigurationError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** Names of every setting the schema reads, for the Key Vault reference check. */
+const settingNames = Object.keys(settingsSchema.shape) as (keyof Settings)[];
+
+/**
+ * Parse the environment. An app setting still reading `@Microsoft.KeyVault(` means the platform
+ * could not resolve the reference (identity or access policy missing): refuse it rather than
+ * use the literal text as a secret.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Settings {
+  const problems: string[] = [];
+  for (const name of settingNames) {
+    if (env[name]?.trimStart().startsWith(KEY_VAULT_REFERENCE)) {
+      problems.push(`${name}: is an unresolved Key Vault reference (check the app's identity and vault access)`);
+    }
+  }
+  const picked = Object.fromEntries(settingNames.map((n) => [n, env[n]]));
+  const parsed = settingsSchema.safeParse(picked);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = issue.path.length > 0 ? String(issue.path[0]) : 'configuration';
+      problems.push(`${name}: ${describeIssue(issue)}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigurationError(problems);
+  return parsed.data;
+}
+
+/** zod's default messages can quote the received input for some checks; rebuild them without it. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => String(v)).join(', ')}`;
+    case 'invalid_format':
+      return `is not a valid ${issue.format}`;
+    case 'invalid_type':
+      return issue.input === undefined ? 'is required' : `must be a ${issue.expected}`;
+    case 'custom':
+      return issue.message;
+    default:
+      return 'is malformed';
+  }
+}

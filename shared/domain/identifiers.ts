@@ -1,0 +1,313 @@
+/**
+ * Validation and canonical forms of the identifiers that partner extracts carry: NHS number,
+ * Unique Pupil Number, National Insurance number and postcode.
+ *
+ * Every validator returns a discriminated result whose failure `reason` is a stable code that
+ * never contains the offending value, so it can go into logs and rejection reports as is.
+ */
+
+export type IdentifierResult<Reason extends string> =
+  | { readonly ok: true; readonly value: string }
+  | { readonly ok: false; readonly reason: Reason };
+
+/** A seeded source of uniform numbers in [0, 1), such as a PRNG's `next`. */
+export type RandomSource = () => number;
+
+// ---------------------------------------------------------------------------------------------
+// NHS number
+// ---------------------------------------------------------------------------------------------
+
+export type NhsNumberReason =
+  | 'nhs-number-missing'
+  | 'nhs-number-format'
+  | 'nhs-number-check-digit'
+  | 'nhs-number-placeholder';
+
+const NHS_SEPARATORS = /[\s-]/g;
+const TEN_DIGITS = /^[0-9]{10}$/;
+
+/**
+ * Modulus-11 check digit over the first nine digits (weights 10..2), or -1 when the remainder
+ * yields 10: such a nine-digit stem is never issued, so no tenth digit makes it valid.
+ */
+function nhsCheckDigit(digits: string): number {
+  let sum = 0;
+  for (let i = 0; i < 9; i++) sum += (digits.charCodeAt(i) - 48) * (10 - i);
+  const check = 11 - (sum % 11);
+  if (check === 11) return 0;
+  if (check === 10) return -1;
+  return check;
+}
+
+/**
+ * Validates an NHS number, accepting spaces and hyphens as separators ("943 476 5919",
+ * "943-476-5919"); the canonical form is the ten bare digits.
+ *
+ * Ten identical digits (0000000000, 1111111111, ...) all pass the modulus-11 check — the weights
+ * sum to 54 ≡ -1 (mod 11), so the check digit of ddddddddd is d — yet they are the placeholders
+ * that feeds put in an empty NHS number field. Linking on them would join unrelated people, so
+ * they are rejected with their own reason, `nhs-number-placeholder`.
+ */
+export function validateNhsNumber(input: string): IdentifierResult<NhsNumberReason> {
+  const compact = input.replace(NHS_SEPARATORS, '');
+  if (compact.length === 0) return { ok: false, reason: 'nhs-number-missing' };
+  if (!TEN_DIGITS.test(compact)) return { ok: false, reason: 'nhs-number-format' };
+  if (nhsCheckDigit(compact) !== compact.charCodeAt(9) - 48) {
+    return { ok: false, reason: 'nhs-number-check-digit' };
+  }
+  if (isAllSameCharacter(compact)) return { ok: false, reason: 'nhs-number-placeholder' };
+  return { ok: true, value: compact };
+}
+
+function isAllSameCharacter(s: string): boolean {
+  const first = s.charCodeAt(0);
+  for (let i = 1; i < s.length; i++) if (s.charCodeAt(i) !== first) return false;
+  return true;
+}
+
+export interface GenerateNhsNumberOptions {
+  /**
+   * Draw from 999 000 0000–999 999 9999, the range NHS England reserves for testing, so
+   * synthetic records can never carry a real person's number. The range holds roughly 900,000
+   * valid numbers, so large synthetic sets will repeat some; callers needing uniqueness dedupe.
+   */
+  readonly testRange?: boolean;
+}
+
+/** A valid NHS number (canonical ten digits) drawn from `rng`. */
+export function generateNhsNumber(rng: RandomSource, options: GenerateNhsNumberOptions = {}): string {
+  for (;;) {
+    let stem = options.testRange === true ? '999' : '';
+    while (stem.length < 9) stem += String(randomInt(rng, 10));
+    const check = nhsCheckDigit(stem);
+    if (check < 0) continue;
+    const candidate = stem + String(check);
+    if (!isAllSameCharacter(candidate)) return candidate;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unique Pupil Number (DfE)
+// ---------------------------------------------------------------------------------------------
+
+export type UpnReason = 'upn-missing' | 'upn-format' | 'upn-check-letter';
+
+/**
+ * The DfE check-letter alphabet: A–Z without I, O and S. Index = value, both for the check
+ * letter (sum mod 23) and for the letter that ends a temporary UPN.
+ */
+const UPN_LETTERS = 'ABCDEFGHJKLMNPQRTUVWXYZ';
+
+/**
+ * Check letter, 3-digit LA number, 4-digit establishment number, 2-digit year, then either a
+ * 3-digit serial (permanent) or a 2-digit serial and a letter (temporary).
+ */
+const UPN_SHAPE = /^[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]$/;
+const WHITESPACE = /\s/g;
+
+function upnLetterValue(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  return UPN_LETTERS.indexOf(String.fromCharCode(code));
+}
+
+/**
+ * DfE algorithm ("Unique Pupil Numbers: guidance", UPN_Guide_1.2): characters 2..13 times
+ * weights 2..13, summed, mod 23, mapped through {@link UPN_LETTERS}. `body` is characters 2..13.
+ */
+function upnCheckLetter(body: string): string {
+  let sum = 0;
+  for (let i = 0; i < 12; i++) sum += upnLetterValue(body.charCodeAt(i)) * (i + 2);
+  return UPN_LETTERS.charAt(sum % 23);
+}
+
+/**
+ * Validates a UPN, permanent or temporary. Whitespace is removed and letters upper-cased; the
+ * canonical form is the 13 characters. The LA number is not checked against the list of
+ * authorities: that list changes with reorganisations, and the check letter already catches
+ * mistyped digits.
+ */
+export function validateUpn(input: string): IdentifierResult<UpnReason> {
+  const compact = input.replace(WHITESPACE, '').toUpperCase();
+  if (compact.length === 0) return { ok: false, reason: 'upn-missing' };
+  if (!UPN_SHAPE.test(compact)) return { ok: false, reason: 'upn-format' };
+  if (upnCheckLetter(compact.slice(1)) !== compact.charAt(0)) {
+    return { ok: false, reason: 'upn-check-letter' };
+  }
+  return { ok: true, value: compact };
+}
+
+/** True when a valid canonical UPN is a temporary one (ends in a letter). */
+export function isTemporaryUpn(canonical: string): boolean {
+  const last = canonical.charCodeAt(canonical.length - 1);
+  return last >= 65 && last <= 90;
+}
+
+export interface GenerateUpnOptions {
+  /** Three-digit LA number to issue under, e.g. "886" for Kent. Random when omitted. */
+  readonly laNumber?: string;
+  /** Issue a temporary UPN (2-digit serial plus a letter). */
+  readonly temporary?: boolean;
+}
+
+/** A valid UPN (canonical 13 characters) drawn from `rng`. */
+export function generateUpn(rng: RandomSource, options: GenerateUpnOptions = {}): string {
+  const la = options.laNumber ?? randomDigits(rng, 3);
+  if (!/^[0-9]{3}$/.test(la)) throw new RangeError('generateUpn: laNumber must be three digits');
+  let body = la + randomDigits(rng, 4) + randomDigits(rng, 2);
+  body +=
+    options.temporary === true
+      ? randomDigits(rng, 2) + UPN_LETTERS.charAt(randomInt(rng, UPN_LETTERS.length))
+      : randomDigits(rng, 3);
+  return upnCheckLetter(body) + body;
+}
+
+// ---------------------------------------------------------------------------------------------
+// National Insurance number
+// ---------------------------------------------------------------------------------------------
+
+export type NiNumberReason = 'ni-number-missing' | 'ni-number-format' | 'ni-number-prefix';
+
+export type NiNumberSuffix = 'A' | 'B' | 'C' | 'D';
+
+export type NiNumberResult =
+  | { readonly ok: true; readonly value: string; readonly suffix: NiNumberSuffix | null }
+  | { readonly ok: false; readonly reason: NiNumberReason };
+
+const NI_SHAPE = /^([A-Z])([A-Z])([0-9]{6})([A-D]?)$/;
+const NI_FIRST_LETTER_DISALLOWED = 'DFIQUV';
+const NI_SECOND_LETTER_DISALLOWED = 'DFIOQUV';
+/** Never allocated; TN is also the prefix of the temporary numbers that HMRC no longer issues. */
+const NI_UNALLOCATED_PREFIXES: ReadonlySet<string> = new Set(['BG', 'GB', 'KN', 'NK', 'NT', 'TN', 'ZZ']);
+
+function isAllocatableNiPrefix(first: string, second: string): boolean {
+  return (
+    !NI_FIRST_LETTER_DISALLOWED.includes(first) &&
+    !NI_SECOND_LETTER_DISALLOWED.includes(second) &&
+    !NI_UNALLOCATED_PREFIXES.has(first + second)
+  );
+}
+
+/**
+ * Validates a National Insurance number: two prefix letters, six digits, and a suffix A–D.
+ * Whitespace is removed and letters upper-cased.
+ *
+ * The suffix may be missing: several feeds drop it, and it does not distinguish people (the
+ * prefix and digits are unique on their own). So the canonical `value` — the form to compare
+ * and pseudonymise — is the eight characters WITHOUT the suffix, which lets a record with the
+ * suffix link to one without. The suffix, when present, is returned separately.
+ */
+export function validateNiNumber(input: string): NiNumberResult {
+  const compact = input.replace(WHITESPACE, '').toUpperCase();
+  if (compact.length === 0) return { ok: false, reason: 'ni-number-missing' };
+  const m = NI_SHAPE.exec(compact);
+  if (m === null) return { ok: false, reason: 'ni-number-format' };
+  const [, first = '', second = '', digits = '', suffix = ''] = m;
+  if (!isAllocatableNiPrefix(first, second)) return { ok: false, reason: 'ni-number-prefix' };
+  return {
+    ok: true,
+    value: first + second + digits,
+    suffix: suffix === '' ? null : (suffix as NiNumberSuffix),
+  };
+}
+
+const NI_FIRST_LETTERS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'].filter(
+  (c) => !NI_FIRST_LETTER_DISALLOWED.includes(c),
+);
+const NI_SECOND_LETTERS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'].filter(
+  (c) => !NI_SECOND_LETTER_DISALLOWED.includes(c),
+);
+
+/**
+ * A valid NI number as a feed would carry it: nine characters, suffix included (e.g.
+ * "JG103759A"). Validating it yields the eight-character canonical value.
+ */
+export function generateNiNumber(rng: RandomSource): string {
+  for (;;) {
+    const first = NI_FIRST_LETTERS[randomInt(rng, NI_FIRST_LETTERS.length)] ?? 'A';
+    const second = NI_SECOND_LETTERS[randomInt(rng, NI_SECOND_LETTERS.length)] ?? 'A';
+    if (!isAllocatableNiPrefix(first, second)) continue;
+    return first + second + randomDigits(rng, 6) + 'ABCD'.charAt(randomInt(rng, 4));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Postcode
+// ---------------------------------------------------------------------------------------------
+
+export type PostcodeReason = 'postcode-missing' | 'postcode-format';
+
+/**
+ * The standard UK pattern with its positional letter rules: outward A9, A99, AA9, AA99, A9A or
+ * AA9A (first letter not Q V X; second not I J Z; a letter third in A9A from ABCDEFGHJKPSTUW;
+ * a letter fourth in AA9A from ABEHMNPRVWXY); inward 9AA without C I K M O V. Plus GIR 0AA.
+ */
+const POSTCODE_SHAPE = new RegExp(
+  '^(?:GIR 0AA|' +
+    '(?:[A-PR-UWYZ][0-9][0-9]?' +
+    '|[A-PR-UWYZ][A-HK-Y][0-9][0-9]?' +
+    '|[A-PR-UWYZ][0-9][A-HJKPSTUW]' +
+    '|[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRVWXY]) [0-9][ABD-HJLNP-UW-Z]{2})$',
+);
+
+/**
+ * Validates a postcode and returns it canonical: upper case, all whitespace removed, then one
+ * space before the three-character inward code ("sw1a1aa" -> "SW1A 1AA"). Letters are never
+ * swapped for look-alike digits (O/0, I/1): that would invent a different address.
+ */
+export function validatePostcode(input: string): IdentifierResult<PostcodeReason> {
+  const compact = input.replace(WHITESPACE, '').toUpperCase();
+  if (compact.length === 0) return { ok: false, reason: 'postcode-missing' };
+  if (compact.length < 5 || compact.length > 7) return { ok: false, reason: 'postcode-format' };
+  const canonical = `${compact.slice(0, -3)} ${compact.slice(-3)}`;
+  if (!POSTCODE_SHAPE.test(canonical)) return { ok: false, reason: 'postcode-format' };
+  return { ok: true, value: canonical };
+}
+
+/** Outward code ("SW1A 1AA" -> "SW1A"), or null when the input is not a valid postcode. */
+export function postcodeOutward(input: string): string | null {
+  const result = validatePostcode(input);
+  if (!result.ok) return null;
+  return result.value.slice(0, result.value.indexOf(' '));
+}
+
+/** Sector, the outward code and the inward digit ("SW1A 1AA" -> "SW1A 1"), or null. */
+export function postcodeSector(input: string): string | null {
+  const result = validatePostcode(input);
+  if (!result.ok) return null;
+  return result.value.slice(0, -2);
+}
+
+/**
+ * District: the outward code without the sub-district letter of A9A / AA9A forms
+ * ("SW1A 1AA" -> "SW1", "ME1 1AA" -> "ME1"), so it is a coarser blocking key than the outward
+ * code wherever sub-districts exist. Null when the input is not a valid postcode.
+ */
+export function postcodeDistrict(input: string): string | null {
+  const outward = postcodeOutward(input);
+  if (outward === null) return null;
+  const last = outward.charCodeAt(outward.length - 1);
+  const endsInLetter = last >= 65 && last <= 90;
+  return endsInLetter && outward !== 'GIR' ? outward.slice(0, -1) : outward;
+}
+
+/** Area, the leading letters ("SW1A 1AA" -> "SW"), or null when not a valid postcode. */
+export function postcodeArea(input: string): string | null {
+  const outward = postcodeOutward(input);
+  if (outward === null) return null;
+  const m = /^[A-Z]+/.exec(outward);
+  return m === null ? null : m[0];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** An integer in [0, n), robust to a source that (wrongly) returns exactly 1. */
+function randomInt(rng: RandomSource, n: number): number {
+  const i = Math.floor(rng() * n);
+  return i >= n ? n - 1 : i < 0 ? 0 : i;
+}
+
+function randomDigits(rng: RandomSource, count: number): string {
+  let out = '';
+  for (let i = 0; i < count; i++) out += String(randomInt(rng, 10));
+  return out;
+}

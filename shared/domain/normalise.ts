@@ -1,0 +1,337 @@
+/**
+ * Normalisation of names and dates for matching, so that two partners' spellings of the same
+ * person compare equal when only case, accents, punctuation or date layout differ.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Apostrophe look-alikes are removed before compatibility decomposition, because NFKD turns the
+ * acute accent (U+00B4) into a space and a combining mark, which would split "O´BRIEN".
+ */
+const APOSTROPHES = /['\u2018\u2019\u201B\u0060\u00B4\u02BB\u02BC\u2032\uFF07]/g;
+const HYPHENS = /[-\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\uFE63\uFF0D]/g;
+/** Soft hyphen, zero-width space and joiner, BOM: invisible, so they separate nothing. */
+const INVISIBLE = /\p{Cf}/gu;
+const COMBINING_MARKS = /\p{M}/gu;
+/** Letters that NFKD leaves whole, mapped to what an English-speaking keyer would type. */
+const UNDECOMPOSED_LETTERS = /[ØŁĐÐÆŒÞẞĦŦ]/g;
+const UNDECOMPOSED_REPLACEMENT: Readonly<Record<string, string>> = {
+  Ø: 'O',
+  Ł: 'L',
+  Đ: 'D',
+  Ð: 'D',
+  Æ: 'AE',
+  Œ: 'OE',
+  Þ: 'TH',
+  ẞ: 'SS',
+  Ħ: 'H',
+  Ŧ: 'T',
+};
+const NOT_LETTER_OR_DIGIT = /[^\p{L}\p{N}]+/gu;
+const ALREADY_NORMAL = /^[A-Z]+(?: [A-Z]+)*$/;
+
+/**
+ * Canonical form of a name for comparison:
+ * - compatibility-decomposed (NFKD), diacritics dropped ("Zoë Brontë" -> "ZOE BRONTE"),
+ *   upper-cased, and letters without a decomposition transliterated (Ø -> O, Æ -> AE, ß -> SS);
+ * - apostrophes removed, so "O'Brien", "O’Brien" and "OBrien" all become "OBRIEN" — feeds
+ *   disagree on whether to keep the apostrophe, rarely on whether a space is there;
+ * - hyphens (any dash variant) become spaces, so "Smith-Jones" is the two tokens
+ *   "SMITH JONES" and matches a feed that dropped the hyphen for a space;
+ * - any other punctuation or symbol becomes a space; whitespace is collapsed and trimmed.
+ *
+ * Letters of every script are kept (a name in Arabic script is not reduced to ""), as are
+ * digits. The function is idempotent.
+ */
+export function normaliseName(input: string): string {
+  if (ALREADY_NORMAL.test(input)) return input;
+  return input
+    .replace(APOSTROPHES, '')
+    .replace(HYPHENS, ' ')
+    .replace(INVISIBLE, '')
+    .normalize('NFKD')
+    .toUpperCase()
+    .replace(COMBINING_MARKS, '')
+    .replace(UNDECOMPOSED_LETTERS, (c) => UNDECOMPOSED_REPLACEMENT[c] ?? c)
+    .replace(NOT_LETTER_OR_DIGIT, ' ')
+    .trim();
+}
+
+/** The normalised name split into its space-separated tokens; [] for a blank name. */
+export function nameTokens(input: string): string[] {
+  const normal = normaliseName(input);
+  return normal === '' ? [] : normal.split(' ');
+}
+
+const LETTER = /\p{L}/u;
+
+/**
+ * First three letters of the normalised legal first name, the key the social care / education
+ * agreement concatenates with date of birth or postcode and last name. Spaces are skipped, so
+ * "Jo-Anne", "Jo Anne" and "JoAnne" all give "JOA". Shorter names give what they have; a name
+ * without letters gives "".
+ */
+export function firstThree(input: string): string {
+  let out = '';
+  let count = 0;
+  for (const ch of normaliseName(input)) {
+    if (!LETTER.test(ch)) continue;
+    out += ch;
+    if (++count === 3) break;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Given-name variants
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Common UK given names with their nicknames and alternative spellings, canonical name first.
+ * A nickname may belong to more than one group (ALEX: Alexander and Alexandra); its canonical
+ * name is taken from the first group it appears in, and {@link givenNamesEquivalent} considers
+ * every group.
+ */
+const GIVEN_NAME_GROUPS: readonly (readonly string[])[] = [
+  ['WILLIAM', 'BILL', 'BILLY', 'BILLIE', 'WILL', 'WILLIE', 'WILLY'],
+  ['ROBERT', 'BOB', 'BOBBY', 'ROB', 'ROBBIE', 'ROBBY', 'BERT'],
+  ['ELIZABETH', 'LIZ', 'LIZZIE', 'LIZZY', 'BETH', 'BETTY', 'BETSY', 'BESS', 'BESSIE', 'ELIZA', 'LIBBY', 'ELISABETH'],
+  ['MARGARET', 'PEGGY', 'MAGGIE', 'MEG', 'MARGE', 'MADGE'],
+  ['JAMES', 'JIM', 'JIMMY', 'JIMMIE', 'JAMIE'],
+  ['CATHERINE', 'KATE', 'KATIE', 'KATY', 'CATH', 'CATHY', 'KATHY', 'CAT', 'KATHERINE', 'KATHRYN', 'CATHRYN', 'KATHARINE', 'KAY', 'KITTY'],
+  ['MICHAEL', 'MIKE', 'MIKEY', 'MICK', 'MICKY', 'MICKEY'],
+  ['THOMAS', 'TOM', 'TOMMY', 'TOMMIE'],
+  ['DAVID', 'DAVE', 'DAVEY', 'DAVY', 'DAI'],
+  ['CHRISTOPHER', 'CHRIS', 'KIT', 'TOPHER'],
+  ['CHRISTINE', 'CHRIS', 'CHRISSIE', 'CHRISTINA', 'TINA'],
+  ['SAMUEL', 'SAM', 'SAMMY'],
+  ['SAMANTHA', 'SAM', 'SAMMY', 'SAMMIE'],
+  ['ALEXANDER', 'ALEX', 'ALEC', 'ALEXANDRE', 'SANDY', 'XANDER'],
+  ['ALEXANDRA', 'ALEX', 'LEXI', 'LEXIE', 'ALEXA'],
+  ['JENNIFER', 'JENNY', 'JEN', 'JENNI', 'JENNIE'],
+  ['DANIEL', 'DAN', 'DANNY'],
+  ['JOSEPH', 'JOE', 'JOEY'],
+  ['BENJAMIN', 'BEN', 'BENNY', 'BENJI'],
+  ['NICHOLAS', 'NICK', 'NICKY', 'NICOLAS'],
+  ['NICOLA', 'NICKY', 'NIKKI', 'NICOLE'],
+  ['HENRY', 'HARRY', 'HAL', 'HANK'],
+  ['HAROLD', 'HARRY', 'HAL'],
+  ['JOHN', 'JACK', 'JOHNNY', 'JOHNNIE', 'JON'],
+  ['JONATHAN', 'JON', 'JONNY', 'JONATHON'],
+  ['SUSAN', 'SUE', 'SUSIE', 'SUZY', 'SUZIE', 'SUZANNE', 'SUSANNE'],
+  ['DEBORAH', 'DEBBIE', 'DEBBY', 'DEB', 'DEBRA'],
+  ['REBECCA', 'BECKY', 'BECCA', 'BEKKI', 'BEX'],
+  ['AMANDA', 'MANDY'],
+  ['VICTORIA', 'VICKY', 'VICKI', 'VIKKI', 'TORI'],
+  ['EDWARD', 'ED', 'EDDIE', 'EDDY', 'TED', 'TEDDY', 'NED'],
+  ['THEODORE', 'THEO', 'TED', 'TEDDY'],
+  ['ANTHONY', 'TONY', 'ANT', 'ANTONY'],
+  ['RICHARD', 'RICK', 'RICKY', 'RICH', 'RICHIE', 'DICK'],
+  ['STEPHEN', 'STEVE', 'STEVIE', 'STEVEN'],
+  ['PETER', 'PETE'],
+  ['ANDREW', 'ANDY', 'DREW'],
+  ['MATTHEW', 'MATT', 'MATTY'],
+  ['PATRICK', 'PAT', 'PADDY'],
+  ['PATRICIA', 'PAT', 'PATSY', 'TRISH', 'TRICIA'],
+  ['FREDERICK', 'FRED', 'FREDDIE', 'FREDDY', 'FREDERIC'],
+  ['ALFRED', 'ALF', 'ALFIE'],
+  ['ALBERT', 'BERT', 'BERTIE', 'AL'],
+  ['ARTHUR', 'ART', 'ARTIE'],
+  ['CHARLES', 'CHARLIE', 'CHAS', 'CHUCK'],
+  ['CHARLOTTE', 'CHARLIE', 'LOTTIE', 'LOTTE'],
+  ['GERALD', 'GERRY', 'JERRY'],
+  ['LAWRENCE', 'LARRY', 'LAURIE', 'LAURENCE'],
+  ['LEONARD', 'LEN', 'LENNY', 'LENNIE'],
+  ['RAYMOND', 'RAY'],
+  ['RONALD', 'RON', 'RONNIE'],
+  ['DONALD', 'DON', 'DONNIE'],
+  ['DOUGLAS', 'DOUG', 'DOUGIE'],
+  ['GREGORY', 'GREG'],
+  ['TIMOTHY', 'TIM', 'TIMMY'],
+  ['PHILIP', 'PHIL', 'PHILLIP'],
+  ['NATHANIEL', 'NATHAN', 'NATE', 'NAT'],
+  ['NATALIE', 'NAT', 'NATTIE', 'NATALIA'],
+  ['KENNETH', 'KEN', 'KENNY'],
+  ['TERENCE', 'TERRY', 'TERRANCE', 'TERRENCE'],
+  ['THERESA', 'TERESA', 'TESS', 'TESSA', 'TERRI'],
+  ['MARY', 'MOLLY', 'POLLY', 'MAE'],
+  ['ANNE', 'ANN', 'ANNIE', 'ANNA'],
+  ['HELEN', 'NELL', 'NELLIE', 'HELENA'],
+  ['ELEANOR', 'ELLIE', 'NELL', 'ELEANORE', 'ELINOR'],
+  ['DOROTHY', 'DOT', 'DOTTIE', 'DOLLY'],
+  ['JACQUELINE', 'JACKIE', 'JACQUI', 'JACKY'],
+  ['JOANNE', 'JO', 'JOANNA', 'JOANN'],
+  ['JOSEPHINE', 'JO', 'JOSIE'],
+  ['GEORGINA', 'GEORGIE', 'GINA'],
+  ['FRANCES', 'FRAN', 'FRANNIE'],
+  ['FRANCIS', 'FRANK', 'FRANKIE'],
+  ['ABIGAIL', 'ABBY', 'ABBIE', 'ABI'],
+  ['GABRIELLE', 'GABBY', 'GABRIELLA'],
+  ['OLIVIA', 'LIV', 'LIVVY'],
+  ['OLIVER', 'OLLIE', 'OLLY'],
+  ['ISABEL', 'ISABELLE', 'ISABELLA', 'ISOBEL', 'IZZY', 'IZZIE', 'ISSY', 'BELLA'],
+  ['ZACHARY', 'ZACH', 'ZAC', 'ZAK', 'ZACK'],
+  ['JOSHUA', 'JOSH'],
+  ['MAXIMILIAN', 'MAX'],
+  ['PAMELA', 'PAM'],
+  ['BARBARA', 'BARB', 'BABS'],
+  ['CAROLINE', 'CARO', 'CARRIE', 'CAROLYN'],
+  ['GILLIAN', 'GILL', 'JILL', 'GILLY'],
+  ['VALERIE', 'VAL'],
+  ['WINIFRED', 'WINNIE'],
+  ['KIMBERLEY', 'KIM', 'KIMBERLY'],
+  ['MUHAMMAD', 'MOHAMMED', 'MOHAMMAD', 'MOHAMED', 'MUHAMMED', 'MOHAMAD', 'MOHD'],
+];
+
+/** Normalised name -> indices of the groups it belongs to, in table order. */
+const GIVEN_NAME_INDEX: ReadonlyMap<string, readonly number[]> = (() => {
+  const index = new Map<string, number[]>();
+  GIVEN_NAME_GROUPS.forEach((group, i) => {
+    for (const name of group) {
+      const groups = index.get(name);
+      if (groups === undefined) index.set(name, [i]);
+      else if (!groups.includes(i)) groups.push(i);
+    }
+  });
+  return index;
+})();
+
+/**
+ * The canonical form of one given name: "Bill" -> "WILLIAM", "Katie" -> "CATHERINE". Names not
+ * in the table come back normalised ("Zoë" -> "ZOE"). Pass a single name, not a full name.
+ */
+export function canonicalGivenName(name: string): string {
+  const normal = normaliseName(name);
+  const groups = GIVEN_NAME_INDEX.get(normal);
+  const first = groups?.[0];
+  if (first === undefined) return normal;
+  return GIVEN_NAME_GROUPS[first]?.[0] ?? normal;
+}
+
+/**
+ * True when two given names are the same after normalisation or share a nickname group,
+ * including the less common reading of an ambiguous nickname ("Alex" ~ "Alexandra").
+ */
+export function givenNamesEquivalent(a: string, b: string): boolean {
+  const na = normaliseName(a);
+  const nb = normaliseName(b);
+  if (na === nb) return na !== '';
+  const ga = GIVEN_NAME_INDEX.get(na);
+  const gb = GIVEN_NAME_INDEX.get(nb);
+  if (ga === undefined || gb === undefined) return false;
+  for (const g of ga) if (gb.includes(g)) return true;
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dates
+// ---------------------------------------------------------------------------------------------
+
+export type DateReason = 'date-missing' | 'date-format' | 'date-calendar';
+
+export type DateResult =
+  | { readonly ok: true; readonly value: string }
+  | { readonly ok: false; readonly reason: DateReason };
+
+const ISO_DATE = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/;
+/** Day first, as UK feeds write it; one separator used consistently. */
+const DAY_FIRST_DATE = /^([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})$/;
+
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return isLeapYear(year) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+function isCalendarDate(year: number, month: number, day: number): boolean {
+  return year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
+}
+
+function isoOf(year: number, month: number, day: number): string {
+  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+}
+
+/**
+ * Parses a date written as ISO `YYYY-MM-DD` or day first as `DD/MM/YYYY` or `D/M/YYYY` (also
+ * with `-` or `.` as the separator), and returns it as ISO `YYYY-MM-DD`. The date must exist in
+ * the proleptic Gregorian calendar: 31/02/2001 and 29/02/1900 are `date-calendar` failures.
+ * Two-digit years and month-first layouts are refused rather than guessed at.
+ */
+export function normaliseDate(input: string): DateResult {
+  const s = input.trim();
+  if (s === '') return { ok: false, reason: 'date-missing' };
+  let year: number;
+  let month: number;
+  let day: number;
+  const iso = ISO_DATE.exec(s);
+  if (iso !== null) {
+    year = Number(iso[1]);
+    month = Number(iso[2]);
+    day = Number(iso[3]);
+  } else {
+    const dayFirst = DAY_FIRST_DATE.exec(s);
+    if (dayFirst === null) return { ok: false, reason: 'date-format' };
+    day = Number(dayFirst[1]);
+    month = Number(dayFirst[3]);
+    year = Number(dayFirst[4]);
+  }
+  if (!isCalendarDate(year, month, day)) return { ok: false, reason: 'date-calendar' };
+  return { ok: true, value: isoOf(year, month, day) };
+}
+
+interface DateParts {
+  readonly year: number;
+  readonly month: number;
+  readonly day: number;
+}
+
+function isoParts(isoDate: string): DateParts | null {
+  const m = ISO_DATE.exec(isoDate);
+  if (m === null) return null;
+  return { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) };
+}
+
+/**
+ * True when two different ISO dates are the same date with day and month swapped, the classic
+ * US/UK keying error (2001-03-04 vs 2001-04-03).
+ */
+export function isDayMonthTransposition(a: string, b: string): boolean {
+  if (a === b) return false;
+  const pa = isoParts(a);
+  const pb = isoParts(b);
+  if (pa === null || pb === null) return false;
+  return pa.year === pb.year && pa.month === pb.day && pa.day === pb.month;
+}
+
+/**
+ * Number of character positions at which two ISO dates differ (the separators always agree,
+ * so this counts digits): 1 for a single mistyped digit, 2 for most transpositions. Strings of
+ * unequal length additionally count each missing position as a difference.
+ */
+export function digitDifferences(a: string, b: string): number {
+  const shorter = Math.min(a.length, b.length);
+  let differences = Math.abs(a.length - b.length);
+  for (let i = 0; i < shorter; i++) if (a.charCodeAt(i) !== b.charCodeAt(i)) differences++;
+  return differences;
+}
+
+/**
+ * The date itself and, when it is a different real date, its day-month transposition: the
+ * values a blocking pass should also look under so a swapped date of birth still meets its
+ * partner record. Returns [] for a value that is not an ISO date.
+ */
+export function dateVariants(isoDate: string): string[] {
+  const p = isoParts(isoDate);
+  if (p === null || !isCalendarDate(p.year, p.month, p.day)) return [];
+  const variants = [isoDate];
+  if (p.day !== p.month && isCalendarDate(p.year, p.day, p.month)) {
+    variants.push(isoOf(p.year, p.day, p.month));
+  }
+  return variants;
+}

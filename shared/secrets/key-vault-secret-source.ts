@@ -1,0 +1,62 @@
+import type { TokenCredential } from '@azure/identity';
+import { DefaultAzureCredential } from '@azure/identity';
+import { SecretClient } from '@azure/keyvault-secrets';
+import { SecretUnavailableError, type SecretName, type SecretSource, type SecretValue } from './secret-source.js';
+
+export interface KeyVaultSecretSourceOptions {
+  vaultUri: string;
+  /** Secret name → version. A pinned secret never changes under a running app. */
+  pinnedVersions?: Readonly<Record<string, string>>;
+  /** How long an unpinned "latest" is trusted before Key Vault is asked again (rotation pick-up). */
+  latestTtlMs?: number;
+  credential?: TokenCredential;
+  now?: () => number;
+}
+
+/**
+ * Key Vault through managed identity. Exact versions are immutable, so they are cached for the
+ * life of the process; "latest" is cached briefly so a rotation reaches every instance.
+ */
+export class KeyVaultSecretSource implements SecretSource {
+  private readonly client: SecretClient;
+  private readonly exact = new Map<string, Promise<SecretValue>>();
+  private readonly latest = new Map<string, { at: number; value: Promise<SecretValue> }>();
+  private readonly ttl: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: KeyVaultSecretSourceOptions) {
+    this.client = new SecretClient(options.vaultUri, options.credential ?? new DefaultAzureCredential());
+    this.ttl = options.latestTtlMs ?? 5 * 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  get(name: SecretName, version?: string): Promise<SecretValue> {
+    const wanted = version ?? this.options.pinnedVersions?.[name];
+    if (wanted) {
+      const key = `${name}/${wanted}`;
+      let cached = this.exact.get(key);
+      if (!cached) {
+        cached = this.fetch(name, wanted);
+        this.exact.set(key, cached);
+        cached.catch(() => this.exact.delete(key));
+      }
+      return cached;
+    }
+    const hit = this.latest.get(name);
+    if (hit && this.now() - hit.at < this.ttl) return hit.value;
+    const value = this.fetch(name, undefined);
+    this.latest.set(name, { at: this.now(), value });
+    value.catch(() => this.latest.delete(name));
+    return value;
+  }
+
+  private async fetch(name: SecretName, version: string | undefined): Promise<SecretValue> {
+    try {
+      const secret = await this.client.getSecret(name, version ? { version } : {});
+      if (secret.value === undefined || !secret.properties.version) throw new Error('empty secret');
+      return { name, value: secret.value, version: secret.properties.version };
+    } catch (err) {
+      throw new SecretUnavailableError(name, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * The secrets port. Nothing outside `shared/secrets/` reads a key, a password or a signing
+ * secret any other way, so production has one door to audit: Key Vault.
+ */
+export interface SecretValue {
+  readonly name: SecretName;
+  readonly value: string;
+  /** Key Vault's version id (or the local file's), recorded beside whatever the secret produced. */
+  readonly version: string;
+}
+
+export interface SecretSource {
+  /** The pinned or current version, or an exact older one (to verify data made with it). */
+  get(name: SecretName, version?: string): Promise<SecretValue>;
+}
+
+/** The secrets lintel uses. Key Vault secret names allow only letters, digits and dashes. */
+export const SECRET_NAMES = ['pseudonymisation-key', 'audit-signing-key', 'person-ref-key'] as const;
+export type SecretName = (typeof SECRET_NAMES)[number];
+
+export class SecretUnavailableError extends Error {
+  constructor(readonly secretName: SecretName, options?: ErrorOptions) {
+    super(`Secret ${secretName} is unavailable`, options);
+    this.name = 'SecretUnavailableError';
+  }
+}

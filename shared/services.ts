@@ -1,0 +1,67 @@
+import type { BlobServiceClient } from '@azure/storage-blob';
+import { resolve } from 'node:path';
+import { createBlobServiceClient, ensureContainers } from './blob/blob-storage.js';
+import { loadConfig, type Settings } from './config.js';
+import { createLogger, type Logger } from './logging.js';
+import { KeyVaultSecretSource } from './secrets/key-vault-secret-source.js';
+import { LocalSecretSource } from './secrets/local-secret-source.js';
+import type { SecretSource } from './secrets/secret-source.js';
+import { migrateToLatest, openStore, type Store } from './store/database.js';
+
+/**
+ * The composition root: every adapter lintel uses, built once from the settings and handed to
+ * the use cases. Handlers in `functions/` ask for it; tests build their own.
+ */
+export interface Services {
+  readonly settings: Settings;
+  readonly logger: Logger;
+  readonly store: Store;
+  readonly blobs: BlobServiceClient;
+  readonly secrets: SecretSource;
+  close(): Promise<void>;
+}
+
+export function createSecretSource(settings: Settings): SecretSource {
+  return settings.SECRETS_SOURCE === 'keyvault'
+    ? new KeyVaultSecretSource({ vaultUri: settings.KEY_VAULT_URI!, pinnedVersions: settings.SECRET_VERSIONS })
+    : new LocalSecretSource(resolve(settings.LOCAL_SECRETS_PATH));
+}
+
+export async function createServices(settings: Settings): Promise<Services> {
+  const logger = createLogger(settings.LOG_LEVEL);
+  const store = openStore(
+    settings.STORE_ENGINE === 'sqlite'
+      ? { engine: 'sqlite', path: settings.SQLITE_PATH === ':memory:' ? ':memory:' : resolve(settings.SQLITE_PATH) }
+      : { engine: 'mssql', connectionString: settings.MSSQL_CONNECTION_STRING! },
+  );
+  try {
+    const applied = await migrateToLatest(store);
+    if (applied.length > 0) logger.info('store.migrated', { migrations: applied.map((m) => m.migrationName) });
+    const blobs = createBlobServiceClient({
+      connectionString: settings.AzureWebJobsStorage,
+      serviceUri: settings.AzureWebJobsStorage__blobServiceUri,
+    });
+    await ensureContainers(blobs);
+    const secrets = createSecretSource(settings);
+    return { settings, logger, store, blobs, secrets, close: () => store.close() };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+let current: Promise<Services> | undefined;
+
+/** The process-wide services, built on first use from the environment. */
+export function getServices(): Promise<Services> {
+  current ??= createServices(loadConfig());
+  current.catch(() => {
+    current = undefined;
+  });
+  return current;
+}
+
+/** For the local host and tests, which build services from settings they chose. */
+export function useServices(services: Promise<Services> | undefined): void {
+  current = services;
+}

@@ -1,0 +1,87 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, MssqlDialect, SqliteDialect, type MigrationResult } from 'kysely';
+import mssql from 'mssql';
+import * as tarn from 'tarn';
+import * as tedious from 'tedious';
+import { dialectFor, type Dialect, type Engine } from './dialect.js';
+import { migrationsFor } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  close(): Promise<void>;
+}
+
+export type StoreOptions =
+  | { engine: 'sqlite'; path: string }
+  | { engine: 'mssql'; connectionString: string; poolMax?: number };
+
+export function openStore(options: StoreOptions): Store {
+  const dialect = dialectFor(options.engine);
+  const db = new Kysely<Database>({
+    dialect: options.engine === 'sqlite' ? sqliteDialect(options.path) : mssqlDialect(options.connectionString, options.poolMax),
+  });
+  return { db, dialect, close: () => db.destroy() };
+}
+
+function sqliteDialect(path: string): SqliteDialect {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const database = new SqliteDatabase(path);
+  // WAL lets readers run beside the single writer; synchronous=FULL makes a commit durable
+  // before it returns, which the access log promises.
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  return new SqliteDialect({ database });
+}
+
+/** Parsed with mssql's own connection-string reader so ADO.NET strings from the portal work. */
+function mssqlDialect(connectionString: string, poolMax = 10): MssqlDialect {
+  const parsed = mssql.ConnectionPool.parseConnectionString(connectionString) as {
+    server: string;
+    port?: number;
+    database?: string;
+    user?: string;
+    password?: string;
+    authentication?: { type?: string };
+    options?: { encrypt?: boolean; trustServerCertificate?: boolean };
+  };
+  const usesPassword = Boolean(parsed.user);
+  const config: tedious.ConnectionConfiguration = {
+    server: parsed.server,
+    authentication: usesPassword
+      ? { type: 'default', options: { userName: parsed.user, password: parsed.password } }
+      : { type: 'azure-active-directory-default', options: {} },
+    options: {
+      database: parsed.database,
+      port: parsed.port ?? 1433,
+      encrypt: parsed.options?.encrypt ?? true,
+      trustServerCertificate: parsed.options?.trustServerCertificate ?? false,
+    },
+  };
+  return new MssqlDialect({
+    tarn: { ...tarn, options: { min: 0, max: poolMax } },
+    tedious: { ...tedious, connectionFactory: () => new tedious.Connection(config) },
+  });
+}
+
+export async function migrateToLatest(store: Store): Promise<MigrationResult[]> {
+  const migrator = new Migrator({
+    db: store.db,
+    provider: { getMigrations: async () => migrationsFor(store.dialect) },
+    migrationTableName: 'lintel_migration',
+    migrationLockTableName: 'lintel_migration_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`Migration ${failed} failed`, { cause: error });
+  }
+  return results ?? [];
+}
+
+export type { Engine };

@@ -1,0 +1,13 @@
+import type { Migration } from 'kysely';
+import type { Dialect } from '../dialect.js';
+import { foundation } from './0001-foundation.js';
+
+/**
+ * Versioned migrations, applied in key order on both engines. Add a new file with the next
+ * number; never edit one that has shipped.
+ */
+export function migrationsFor(d: Dialect): Record<string, Migration> {
+  return {
+    '0001-foundation': foundation(d),
+  };
+}

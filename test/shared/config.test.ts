@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError, loadConfig } from '../../shared/config.js';
+
+const minimal = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigurationError) return [...err.problems];
+    throw err;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('gives the embedded defaults from a minimal environment', () => {
+    const settings = loadConfig(minimal);
+    expect(settings.STORE_ENGINE).toBe('sqlite');
+    expect(settings.SQLITE_PATH).toBe('.lintel/lintel.db');
+    expect(settings.SECRETS_SOURCE).toBe('local');
+    expect(settings.ALLOWED_REGIONS).toEqual(['uksouth', 'ukwest']);
+  });
+
+  it('names a missing required setting', () => {
+    expect(problemsOf({})).toEqual([expect.stringMatching(/^AzureWebJobsStorage: is required/)]);
+    expect(problemsOf({ ...minimal, STORE_ENGINE: 'mssql' })).toEqual([
+      expect.stringMatching(/^MSSQL_CONNECTION_STRING: is required/),
+    ]);
+  });
+
+  it('names a malformed setting without echoing its value', () => {
+    const secretLooking = 'sqlserver-with-password-Hunter2';
+    const problems = problemsOf({ ...minimal, STORE_ENGINE: secretLooking, KEY_VAULT_URI: 'not a url Hunter2' });
+    expect(problems).toHaveLength(2);
+    expect(problems.some((p) => p.startsWith('STORE_ENGINE: must be one of sqlite, mssql'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('KEY_VAULT_URI:'))).toBe(true);
+    expect(problems.join('\n')).not.toContain('Hunter2');
+  });
+
+  it('refuses an unresolved Key Vault reference', () => {
+    const problems = problemsOf({
+      ...minimal,
+      STORE_ENGINE: 'mssql',
+      MSSQL_CONNECTION_STRING: '@Microsoft.KeyVault(SecretUri=https://v.vault.azure.net/secrets/sql/)',
+    });
+    expect(problems).toEqual([expect.stringMatching(/^MSSQL_CONNECTION_STRING: is an unresolved Key Vault reference/)]);
+  });
+
+  it('refuses to start outside the allowed regions', () => {
+    expect(problemsOf({ ...minimal, REGION_NAME: 'East US' })).toEqual([
+      expect.stringMatching(/^REGION_NAME: names a region outside ALLOWED_REGIONS/),
+    ]);
+    expect(loadConfig({ ...minimal, REGION_NAME: 'UK South' }).REGION_NAME).toBe('UK South');
+  });
+
+  it('refuses local secrets in production', () => {
+    expect(problemsOf({ ...minimal, LINTEL_ENV: 'production' })).toEqual([
+      expect.stringMatching(/^SECRETS_SOURCE: must be keyvault in production/),
+    ]);
+  });
+});

@@ -1,0 +1,308 @@
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import {
+  generateNhsNumber,
+  generateNiNumber,
+  generateUpn,
+  isTemporaryUpn,
+  postcodeArea,
+  postcodeDistrict,
+  postcodeOutward,
+  postcodeSector,
+  validateNhsNumber,
+  validateNiNumber,
+  validatePostcode,
+  validateUpn,
+} from '../../../shared/domain/identifiers.js';
+import type { RandomSource } from '../../../shared/domain/identifiers.js';
+
+/** mulberry32: a tiny seeded PRNG, so generator properties are reproducible from the seed. */
+function seeded(seed: number): RandomSource {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const seedArb = fc.integer({ min: 0, max: 0xffffffff });
+
+function replaceAt(s: string, index: number, ch: string): string {
+  return s.slice(0, index) + ch + s.slice(index + 1);
+}
+
+describe('validateNhsNumber', () => {
+  it('accepts a valid number with or without separators and returns the bare digits', () => {
+    expect(validateNhsNumber('9434765919')).toEqual({ ok: true, value: '9434765919' });
+    expect(validateNhsNumber('943 476 5919')).toEqual({ ok: true, value: '9434765919' });
+    expect(validateNhsNumber('943-476-5919')).toEqual({ ok: true, value: '9434765919' });
+    expect(validateNhsNumber(' 943 476 5919 ')).toEqual({ ok: true, value: '9434765919' });
+  });
+
+  it('rejects a wrong check digit', () => {
+    expect(validateNhsNumber('9434765918')).toEqual({ ok: false, reason: 'nhs-number-check-digit' });
+  });
+
+  it('rejects a stem whose check digit would be 10, whatever the last digit', () => {
+    // Stem 000000006: weighted sum 6·2 = 12, 12 mod 11 = 1, 11 - 1 = 10 -> no valid check digit.
+    for (let last = 0; last <= 9; last++) {
+      expect(validateNhsNumber(`000000006${last}`)).toEqual({
+        ok: false,
+        reason: 'nhs-number-check-digit',
+      });
+    }
+  });
+
+  it('rejects wrong lengths and non-digits as a format problem', () => {
+    for (const bad of ['943476591', '94347659199', '943476591A', '9434765919x', '943.476.5919']) {
+      expect(validateNhsNumber(bad)).toEqual({ ok: false, reason: 'nhs-number-format' });
+    }
+  });
+
+  it('tells a blank field apart from an invalid one', () => {
+    expect(validateNhsNumber('')).toEqual({ ok: false, reason: 'nhs-number-missing' });
+    expect(validateNhsNumber('   ')).toEqual({ ok: false, reason: 'nhs-number-missing' });
+  });
+
+  it('rejects the all-same-digit placeholders even though they pass modulus 11', () => {
+    for (let d = 0; d <= 9; d++) {
+      expect(validateNhsNumber(String(d).repeat(10))).toEqual({
+        ok: false,
+        reason: 'nhs-number-placeholder',
+      });
+    }
+  });
+
+  it('generates numbers that always validate, in the 999 test range when asked', () => {
+    fc.assert(
+      fc.property(seedArb, fc.boolean(), (seed, testRange) => {
+        const nhs = generateNhsNumber(seeded(seed), { testRange });
+        expect(validateNhsNumber(nhs)).toEqual({ ok: true, value: nhs });
+        if (testRange) expect(nhs.startsWith('999')).toBe(true);
+      }),
+    );
+  });
+
+  it('catches every single-digit change to a valid number', () => {
+    fc.assert(
+      fc.property(seedArb, fc.integer({ min: 0, max: 9 }), fc.integer({ min: 1, max: 9 }), (seed, pos, delta) => {
+        const nhs = generateNhsNumber(seeded(seed));
+        const changed = replaceAt(nhs, pos, String(((nhs.charCodeAt(pos) - 48 + delta) % 10)));
+        expect(validateNhsNumber(changed)).toEqual({ ok: false, reason: 'nhs-number-check-digit' });
+      }),
+    );
+  });
+
+  it('catches every swap of two different adjacent digits', () => {
+    fc.assert(
+      fc.property(seedArb, fc.integer({ min: 0, max: 8 }), (seed, pos) => {
+        const nhs = generateNhsNumber(seeded(seed));
+        fc.pre(nhs[pos] !== nhs[pos + 1]);
+        const swapped = nhs.slice(0, pos) + nhs[pos + 1] + nhs[pos] + nhs.slice(pos + 2);
+        expect(validateNhsNumber(swapped).ok).toBe(false);
+      }),
+    );
+  });
+});
+
+describe('validateUpn', () => {
+  it('accepts a published valid UPN and rejects it with another check letter', () => {
+    expect(validateUpn('B801200005001')).toEqual({ ok: true, value: 'B801200005001' });
+    expect(validateUpn('A801200005001')).toEqual({ ok: false, reason: 'upn-check-letter' });
+  });
+
+  it('agrees with check letters worked by hand from the DfE algorithm', () => {
+    // 886123424001: 8·2+8·3+6·4+1·5+2·6+3·7+4·8+2·9+4·10+0·11+0·12+1·13 = 205; 205 mod 23 = 21 -> Y
+    expect(validateUpn('Y886123424001')).toEqual({ ok: true, value: 'Y886123424001' });
+    // Temporary: serial 00 then A (value 0): 205 - 13 = 192; 192 mod 23 = 8 -> J
+    expect(validateUpn('J88612342400A')).toEqual({ ok: true, value: 'J88612342400A' });
+    // ... and with Z (value 22): 192 + 22·13 = 478; 478 mod 23 = 18 -> V
+    expect(validateUpn('V88612342400Z')).toEqual({ ok: true, value: 'V88612342400Z' });
+    expect(validateUpn('W88612342400Z')).toEqual({ ok: false, reason: 'upn-check-letter' });
+  });
+
+  it('upper-cases and strips spaces', () => {
+    expect(validateUpn(' y886 1234 24 001 ')).toEqual({ ok: true, value: 'Y886123424001' });
+  });
+
+  it('rejects bad shapes, including the letters I, O and S the DfE never uses', () => {
+    for (const bad of [
+      'Y88612342400',
+      'Y8861234240011',
+      '1886123424001',
+      'Y886123A24001',
+      'I886123424001',
+      'O886123424001',
+      'S886123424001',
+      'J88612342400I',
+      'J88612342400O',
+      'J88612342400S',
+      'Y886-123424001',
+    ]) {
+      expect(validateUpn(bad)).toEqual({ ok: false, reason: 'upn-format' });
+    }
+    expect(validateUpn('')).toEqual({ ok: false, reason: 'upn-missing' });
+  });
+
+  it('generates permanent and temporary UPNs that validate', () => {
+    fc.assert(
+      fc.property(seedArb, fc.boolean(), (seed, temporary) => {
+        const upn = generateUpn(seeded(seed), { temporary, laNumber: '886' });
+        expect(validateUpn(upn)).toEqual({ ok: true, value: upn });
+        expect(upn.slice(1, 4)).toBe('886');
+        expect(isTemporaryUpn(upn)).toBe(temporary);
+      }),
+    );
+  });
+
+  it('catches every single-digit change in the body', () => {
+    fc.assert(
+      fc.property(seedArb, fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 9 }), (seed, pos, delta) => {
+        const upn = generateUpn(seeded(seed));
+        const changed = replaceAt(upn, pos, String((upn.charCodeAt(pos) - 48 + delta) % 10));
+        expect(validateUpn(changed)).toEqual({ ok: false, reason: 'upn-check-letter' });
+      }),
+    );
+  });
+
+  it('refuses an LA number that is not three digits', () => {
+    expect(() => generateUpn(seeded(1), { laNumber: '88' })).toThrow(RangeError);
+  });
+});
+
+describe('validateNiNumber', () => {
+  it('returns the eight-character matching form and the suffix separately', () => {
+    expect(validateNiNumber('AB123456C')).toEqual({ ok: true, value: 'AB123456', suffix: 'C' });
+    expect(validateNiNumber('ab 12 34 56 c')).toEqual({ ok: true, value: 'AB123456', suffix: 'C' });
+  });
+
+  it('accepts a missing suffix, so a feed without it links to one with it', () => {
+    const without = validateNiNumber('AB123456');
+    const withSuffix = validateNiNumber('AB123456D');
+    expect(without).toEqual({ ok: true, value: 'AB123456', suffix: null });
+    expect(withSuffix.ok && without.ok && withSuffix.value === without.value).toBe(true);
+  });
+
+  it('rejects disallowed prefix letters', () => {
+    for (const first of 'DFIQUV') {
+      expect(validateNiNumber(`${first}A123456A`)).toEqual({ ok: false, reason: 'ni-number-prefix' });
+    }
+    for (const second of 'DFIOQUV') {
+      expect(validateNiNumber(`A${second}123456A`)).toEqual({ ok: false, reason: 'ni-number-prefix' });
+    }
+  });
+
+  it('rejects the unallocated prefixes, including the temporary TN', () => {
+    for (const prefix of ['BG', 'GB', 'KN', 'NK', 'NT', 'TN', 'ZZ']) {
+      expect(validateNiNumber(`${prefix}123456A`)).toEqual({ ok: false, reason: 'ni-number-prefix' });
+    }
+    // Temporary numbers were TN + date of birth + M/F.
+    expect(validateNiNumber('TN311258F').ok).toBe(false);
+    expect(validateNiNumber('TN311258M').ok).toBe(false);
+  });
+
+  it('rejects bad shapes', () => {
+    for (const bad of ['AB12345C', 'AB1234567C', 'AB123456E', 'A1123456C', 'AB12345CC', 'AB-123456-C']) {
+      expect(validateNiNumber(bad)).toEqual({ ok: false, reason: 'ni-number-format' });
+    }
+    expect(validateNiNumber(' ')).toEqual({ ok: false, reason: 'ni-number-missing' });
+  });
+
+  it('generates numbers with a suffix that validate', () => {
+    fc.assert(
+      fc.property(seedArb, (seed) => {
+        const ni = generateNiNumber(seeded(seed));
+        expect(ni).toMatch(/^[A-Z]{2}[0-9]{6}[A-D]$/);
+        expect(validateNiNumber(ni)).toEqual({ ok: true, value: ni.slice(0, 8), suffix: ni[8] });
+      }),
+    );
+  });
+});
+
+describe('validatePostcode', () => {
+  it('normalises to upper case with one space before the inward code', () => {
+    expect(validatePostcode('sw1a1aa')).toEqual({ ok: true, value: 'SW1A 1AA' });
+    expect(validatePostcode('  SW1A   1AA ')).toEqual({ ok: true, value: 'SW1A 1AA' });
+    expect(validatePostcode('me1\t1aa')).toEqual({ ok: true, value: 'ME1 1AA' });
+  });
+
+  it('accepts every outward-code form and GIR 0AA', () => {
+    for (const pc of ['M1 1AE', 'B33 8TH', 'CR2 6XH', 'DN55 1PT', 'W1A 0AX', 'EC1A 1BB', 'GIR 0AA', 'CT1 2EH', 'TN23 1PL']) {
+      expect(validatePostcode(pc)).toEqual({ ok: true, value: pc });
+    }
+    expect(validatePostcode('gir0aa')).toEqual({ ok: true, value: 'GIR 0AA' });
+  });
+
+  it('rejects strings that break the positional letter rules or the shape', () => {
+    for (const bad of [
+      'QA1 1AA', // Q never first
+      'AI1 1AA', // I never second
+      'W1I 1AA', // I not used third in A9A
+      'EC1C 1BB', // C not used fourth in AA9A
+      'SW1A 1CA', // C never in the inward code
+      'SW1A 1AV', // nor V
+      'SW1A1A',
+      'SW1A 1AAA',
+      '12345',
+      'SW1A',
+      'SW1A-1AA',
+    ]) {
+      expect(validatePostcode(bad)).toEqual({ ok: false, reason: 'postcode-format' });
+    }
+    expect(validatePostcode('')).toEqual({ ok: false, reason: 'postcode-missing' });
+  });
+
+  it('derives blocking keys at each level', () => {
+    expect(postcodeOutward('sw1a1aa')).toBe('SW1A');
+    expect(postcodeSector('sw1a1aa')).toBe('SW1A 1');
+    expect(postcodeDistrict('sw1a1aa')).toBe('SW1');
+    expect(postcodeArea('sw1a1aa')).toBe('SW');
+    expect(postcodeOutward('DN55 1PT')).toBe('DN55');
+    expect(postcodeDistrict('DN55 1PT')).toBe('DN55');
+    expect(postcodeSector('ME1 1AA')).toBe('ME1 1');
+    expect(postcodeDistrict('W1A 0AX')).toBe('W1');
+    expect(postcodeArea('M1 1AE')).toBe('M');
+    expect(postcodeDistrict('GIR 0AA')).toBe('GIR');
+  });
+
+  it('gives null blocking keys for an invalid postcode', () => {
+    expect(postcodeOutward('not a postcode')).toBeNull();
+    expect(postcodeSector('')).toBeNull();
+    expect(postcodeDistrict('QA1 1AA')).toBeNull();
+    expect(postcodeArea('12345')).toBeNull();
+  });
+});
+
+describe('failure reasons', () => {
+  it('are always one of the stable codes and never carry the input', () => {
+    const known = new Set([
+      'nhs-number-missing',
+      'nhs-number-format',
+      'nhs-number-check-digit',
+      'nhs-number-placeholder',
+      'upn-missing',
+      'upn-format',
+      'upn-check-letter',
+      'ni-number-missing',
+      'ni-number-format',
+      'ni-number-prefix',
+      'postcode-missing',
+      'postcode-format',
+    ]);
+    fc.assert(
+      fc.property(fc.string({ maxLength: 16 }), (input) => {
+        for (const result of [
+          validateNhsNumber(input),
+          validateUpn(input),
+          validateNiNumber(input),
+          validatePostcode(input),
+        ]) {
+          if (!result.ok) expect(known.has(result.reason)).toBe(true);
+        }
+      }),
+    );
+  });
+});

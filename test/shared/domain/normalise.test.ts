@@ -1,0 +1,222 @@
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import {
+  canonicalGivenName,
+  dateVariants,
+  digitDifferences,
+  firstThree,
+  givenNamesEquivalent,
+  isDayMonthTransposition,
+  nameTokens,
+  normaliseDate,
+  normaliseName,
+} from '../../../shared/domain/normalise.js';
+
+describe('normaliseName', () => {
+  it('drops diacritics, whether the input is composed or decomposed', () => {
+    expect(normaliseName('Zoë Brontë')).toBe('ZOE BRONTE');
+    expect(normaliseName('Jose\u0301')).toBe('JOSE');
+    expect(normaliseName('José')).toBe('JOSE');
+    expect(normaliseName('Łukasz Żółć')).toBe('LUKASZ ZOLC');
+  });
+
+  it('transliterates letters that have no decomposition', () => {
+    expect(normaliseName('Øyvind')).toBe('OYVIND');
+    expect(normaliseName('Straße')).toBe('STRASSE');
+    expect(normaliseName('Æthelflæd')).toBe('AETHELFLAED');
+    expect(normaliseName('Đorđe')).toBe('DORDE');
+  });
+
+  it('removes every apostrophe variant without leaving a gap', () => {
+    for (const name of ["O'Brien", 'O’Brien', 'O‘Brien', 'O`Brien', 'O´Brien', 'Oʼbrien', 'OBrien']) {
+      expect(normaliseName(name)).toBe('OBRIEN');
+    }
+  });
+
+  it('turns every hyphen variant into a single space', () => {
+    for (const name of ['Smith-Jones', 'Smith‐Jones', 'Smith‑Jones', 'Smith‒Jones', 'Smith–Jones', 'Smith—Jones', 'Smith−Jones', 'Smith - Jones', 'smith jones']) {
+      expect(normaliseName(name)).toBe('SMITH JONES');
+    }
+  });
+
+  it('collapses whitespace, drops other punctuation and invisible characters', () => {
+    expect(normaliseName('  mary \t  ann\n')).toBe('MARY ANN');
+    expect(normaliseName('St. John')).toBe('ST JOHN');
+    expect(normaliseName('Smith, John (Jnr)')).toBe('SMITH JOHN JNR');
+    expect(normaliseName('Smi\u00ADth')).toBe('SMITH');
+    expect(normaliseName('\uFEFFSmith\u200B')).toBe('SMITH');
+    expect(normaliseName('...')).toBe('');
+  });
+
+  it('keeps letters of other scripts rather than emptying the name', () => {
+    expect(normaliseName('محمد')).not.toBe('');
+    expect(normaliseName('محمد')).not.toBe(normaliseName('علي'));
+    expect(normaliseName('Андрей')).toBe('АНДРЕИ');
+  });
+
+  it('is idempotent', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 24 }), (s) => {
+        const once = normaliseName(s);
+        expect(normaliseName(once)).toBe(once);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('only ever returns single-spaced, trimmed, upper-case text', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 24 }), (s) => {
+        const out = normaliseName(s);
+        expect(out).toBe(out.trim());
+        expect(out).not.toMatch(/ {2}|[a-z'’-]/);
+      }),
+    );
+  });
+});
+
+describe('nameTokens', () => {
+  it('splits a normalised name into tokens', () => {
+    expect(nameTokens(' Anne-Marie  de la Cruz ')).toEqual(['ANNE', 'MARIE', 'DE', 'LA', 'CRUZ']);
+    expect(nameTokens('  ')).toEqual([]);
+  });
+});
+
+describe('firstThree', () => {
+  it('takes the first three letters of the normalised first name, ignoring spaces', () => {
+    expect(firstThree('Élodie')).toBe('ELO');
+    expect(firstThree('jo-anne')).toBe('JOA');
+    expect(firstThree('Jo Anne')).toBe('JOA');
+    expect(firstThree("D'Arcy")).toBe('DAR');
+    expect(firstThree('Al')).toBe('AL');
+    expect(firstThree('')).toBe('');
+    expect(firstThree('2 Ed')).toBe('ED');
+  });
+});
+
+describe('canonicalGivenName', () => {
+  it('maps common UK nicknames to the formal name', () => {
+    const cases: [string, string][] = [
+      ['Bill', 'WILLIAM'],
+      ['will', 'WILLIAM'],
+      ['Bob', 'ROBERT'],
+      ['Liz', 'ELIZABETH'],
+      ['Beth', 'ELIZABETH'],
+      ['Peggy', 'MARGARET'],
+      ['Jim', 'JAMES'],
+      ['Kate', 'CATHERINE'],
+      ['Katie', 'CATHERINE'],
+      ['Katherine', 'CATHERINE'],
+      ['Mike', 'MICHAEL'],
+      ['Tom', 'THOMAS'],
+      ['Dave', 'DAVID'],
+      ['Chris', 'CHRISTOPHER'],
+      ['Sam', 'SAMUEL'],
+      ['Alex', 'ALEXANDER'],
+      ['Jenny', 'JENNIFER'],
+      ['Dan', 'DANIEL'],
+      ['Joe', 'JOSEPH'],
+      ['Ben', 'BENJAMIN'],
+      ['Nick', 'NICHOLAS'],
+      ['Harry', 'HENRY'],
+      ['Jack', 'JOHN'],
+      ['Sue', 'SUSAN'],
+      ['Debbie', 'DEBORAH'],
+      ['Becky', 'REBECCA'],
+      ['Mandy', 'AMANDA'],
+      ['Vicky', 'VICTORIA'],
+      ['Mohammed', 'MUHAMMAD'],
+    ];
+    for (const [nickname, formal] of cases) expect(canonicalGivenName(nickname)).toBe(formal);
+  });
+
+  it('leaves formal and unknown names as their normalised selves', () => {
+    expect(canonicalGivenName('William')).toBe('WILLIAM');
+    expect(canonicalGivenName('Zoë')).toBe('ZOE');
+    expect(canonicalGivenName('Oluwaseun')).toBe('OLUWASEUN');
+  });
+});
+
+describe('givenNamesEquivalent', () => {
+  it('recognises nickname pairs in either direction', () => {
+    expect(givenNamesEquivalent('Bill', 'William')).toBe(true);
+    expect(givenNamesEquivalent('william', 'WILL')).toBe(true);
+    expect(givenNamesEquivalent('Bill', 'Will')).toBe(true);
+    expect(givenNamesEquivalent('Zoë', 'ZOE')).toBe(true);
+  });
+
+  it('uses every reading of an ambiguous nickname', () => {
+    expect(givenNamesEquivalent('Alex', 'Alexander')).toBe(true);
+    expect(givenNamesEquivalent('Alex', 'Alexandra')).toBe(true);
+    expect(givenNamesEquivalent('Sam', 'Samantha')).toBe(true);
+    expect(givenNamesEquivalent('Alexander', 'Alexandra')).toBe(false);
+  });
+
+  it('does not equate unrelated or blank names', () => {
+    expect(givenNamesEquivalent('Bill', 'Robert')).toBe(false);
+    expect(givenNamesEquivalent('Oluwaseun', 'Olu')).toBe(false);
+    expect(givenNamesEquivalent('', '')).toBe(false);
+  });
+});
+
+describe('normaliseDate', () => {
+  it('accepts ISO and day-first layouts and returns ISO', () => {
+    expect(normaliseDate('2001-03-04')).toEqual({ ok: true, value: '2001-03-04' });
+    expect(normaliseDate('04/03/2001')).toEqual({ ok: true, value: '2001-03-04' });
+    expect(normaliseDate('4/3/2001')).toEqual({ ok: true, value: '2001-03-04' });
+    expect(normaliseDate('4-3-2001')).toEqual({ ok: true, value: '2001-03-04' });
+    expect(normaliseDate(' 04.03.2001 ')).toEqual({ ok: true, value: '2001-03-04' });
+  });
+
+  it('rejects dates that do not exist, with Gregorian leap years', () => {
+    expect(normaliseDate('29/02/2000')).toEqual({ ok: true, value: '2000-02-29' });
+    expect(normaliseDate('29/02/2024')).toEqual({ ok: true, value: '2024-02-29' });
+    for (const bad of ['29/02/1900', '29/02/2023', '31/02/2001', '31/04/2001', '2001-13-01', '00/01/2001', '2001-01-00', '32/01/2001', '0000-01-01']) {
+      expect(normaliseDate(bad)).toEqual({ ok: false, reason: 'date-calendar' });
+    }
+  });
+
+  it('refuses layouts it would have to guess at', () => {
+    for (const bad of ['04/03/01', '2001/03/04', '04-03/2001', '2001-3-4', '4 March 2001', '20010304', '04/03/2001 10:00']) {
+      expect(normaliseDate(bad)).toEqual({ ok: false, reason: 'date-format' });
+    }
+    expect(normaliseDate('  ')).toEqual({ ok: false, reason: 'date-missing' });
+  });
+
+  it('round-trips every real date written day first', () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date('1900-01-01T00:00:00Z'), max: new Date('2099-12-31T00:00:00Z'), noInvalidDate: true }), (d) => {
+        const iso = d.toISOString().slice(0, 10);
+        const [y, m, day] = iso.split('-');
+        expect(normaliseDate(`${day}/${m}/${y}`)).toEqual({ ok: true, value: iso });
+        expect(normaliseDate(iso)).toEqual({ ok: true, value: iso });
+      }),
+    );
+  });
+});
+
+describe('date comparison helpers', () => {
+  it('spots a day-month transposition', () => {
+    expect(isDayMonthTransposition('2001-03-04', '2001-04-03')).toBe(true);
+    expect(isDayMonthTransposition('2001-03-04', '2002-04-03')).toBe(false);
+    expect(isDayMonthTransposition('2001-03-03', '2001-03-03')).toBe(false);
+    expect(isDayMonthTransposition('2001-03-04', '2001-03-05')).toBe(false);
+    expect(isDayMonthTransposition('04/03/2001', '03/04/2001')).toBe(false);
+  });
+
+  it('counts differing digits', () => {
+    expect(digitDifferences('2001-03-04', '2001-03-04')).toBe(0);
+    expect(digitDifferences('2001-03-04', '2001-03-07')).toBe(1);
+    expect(digitDifferences('2001-03-04', '2001-04-03')).toBe(2);
+    expect(digitDifferences('1985-03-04', '1958-03-04')).toBe(2);
+    expect(digitDifferences('2001-03-04', '2001-03-0')).toBe(1);
+  });
+
+  it('offers the transposed date as a blocking variant only when it is a real, different date', () => {
+    expect(dateVariants('2001-03-04')).toEqual(['2001-03-04', '2001-04-03']);
+    expect(dateVariants('2001-03-03')).toEqual(['2001-03-03']);
+    expect(dateVariants('2001-03-25')).toEqual(['2001-03-25']);
+    expect(dateVariants('2001-02-31')).toEqual([]);
+    expect(dateVariants('04/03/2001')).toEqual([]);
+  });
+});

@@ -1,0 +1,18 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { loadConfig, type Settings } from '../../shared/config.js';
+
+/** Settings for a test: the shared Azurite, and a SQLite file and key file of its own. */
+export function testSettings(overrides: Record<string, string> = {}): Settings {
+  const dir = mkdtempSync(join(tmpdir(), 'lintel-test-'));
+  return loadConfig({
+    LINTEL_ENV: 'test',
+    AzureWebJobsStorage: inject('azuriteConnectionString'),
+    SQLITE_PATH: join(dir, 'lintel.db'),
+    LOCAL_SECRETS_PATH: join(dir, 'secrets.json'),
+    LOG_LEVEL: 'error',
+    ...overrides,
+  });
+}
