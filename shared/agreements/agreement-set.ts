@@ -1,0 +1,205 @@
+/**
+ * The loaded agreements, indexed for the questions asked on every request: who is this party,
+ * which purposes may it use, which grants apply, is it a source of this dataset.
+ *
+ * Purpose and dataset ids are unique across agreements (checked at load), so a purpose id or a
+ * dataset id alone names its agreement. Party ids may recur: a party can sign several
+ * agreements, and holds in each only the roles that agreement gives it.
+ */
+import type { AgreementIssue } from './agreement-issue.js';
+import type { AgreementSource } from './cross-check.js';
+import { DEFAULT_GRANT_ACTIONS } from './schema.js';
+import type { Agreement, DataAction, Dataset, Field, Grant, PartyKind, Purpose } from './schema.js';
+
+export interface LoadedAgreement {
+  readonly agreement: Agreement;
+  readonly file: string;
+}
+
+export interface PartyEntry {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: PartyKind;
+  /** Roles the party holds in any agreement. */
+  readonly roles: ReadonlySet<string>;
+  readonly agreementIds: readonly string[];
+}
+
+export interface DatasetEntry {
+  readonly agreementId: string;
+  readonly dataset: Dataset;
+  readonly fields: ReadonlyMap<string, Field>;
+}
+
+export interface PurposeEntry {
+  readonly agreementId: string;
+  readonly purpose: Purpose;
+}
+
+/** A grant with its defaults filled in: the parties and actions it covers, spelled out. */
+export interface ResolvedGrant {
+  readonly agreementId: string;
+  readonly grant: Grant;
+  readonly purpose: string;
+  readonly dataset: string;
+  readonly roles: ReadonlySet<string>;
+  readonly parties: ReadonlySet<string>;
+  readonly actions: ReadonlySet<DataAction>;
+  readonly fields: readonly string[];
+  readonly specialCategoryFields: readonly string[];
+}
+
+export class AgreementSet {
+  /** Problems that do not stop lintel starting, for the DPO: overdue reviews, missing dates. */
+  readonly warnings: readonly AgreementIssue[];
+
+  private readonly loaded: readonly LoadedAgreement[];
+  private readonly byId = new Map<string, LoadedAgreement>();
+  private readonly partyEntries = new Map<string, PartyEntry>();
+  private readonly partyRoles = new Map<string, ReadonlySet<string>>();
+  private readonly datasetEntries = new Map<string, DatasetEntry>();
+  private readonly purposeEntries = new Map<string, PurposeEntry>();
+  private readonly grantsByPurpose = new Map<string, ResolvedGrant[]>();
+
+  /** Use `loadAgreements` or `buildAgreementSet`: they run the checks this constructor trusts. */
+  constructor(sources: readonly AgreementSource[], warnings: readonly AgreementIssue[]) {
+    this.loaded = sources.map(({ agreement, file }) => ({ agreement, file }));
+    this.warnings = warnings;
+
+    const partyRoles = new Map<string, Set<string>>();
+    const partyAgreements = new Map<string, string[]>();
+    for (const entry of this.loaded) {
+      const { agreement } = entry;
+      this.byId.set(agreement.id, entry);
+      for (const party of agreement.parties) {
+        this.partyRoles.set(roleKey(agreement.id, party.id), new Set(party.roles));
+        const roles = partyRoles.get(party.id) ?? new Set<string>();
+        party.roles.forEach((role) => roles.add(role));
+        partyRoles.set(party.id, roles);
+        const agreements = partyAgreements.get(party.id) ?? [];
+        agreements.push(agreement.id);
+        partyAgreements.set(party.id, agreements);
+        if (!this.partyEntries.has(party.id)) {
+          this.partyEntries.set(party.id, {
+            id: party.id,
+            name: party.name,
+            kind: party.kind,
+            roles,
+            agreementIds: agreements,
+          });
+        }
+      }
+      for (const dataset of agreement.datasets) {
+        this.datasetEntries.set(dataset.id, {
+          agreementId: agreement.id,
+          dataset,
+          fields: new Map(dataset.fields.map((field) => [field.name, field])),
+        });
+      }
+      for (const purpose of agreement.purposes) {
+        this.purposeEntries.set(purpose.id, { agreementId: agreement.id, purpose });
+      }
+      for (const grant of agreement.grants) {
+        const roles = new Set(grant.roles);
+        const parties = new Set(
+          grant.parties ??
+            agreement.parties.filter((party) => party.roles.some((role) => roles.has(role))).map((party) => party.id),
+        );
+        const resolved: ResolvedGrant = {
+          agreementId: agreement.id,
+          grant,
+          purpose: grant.purpose,
+          dataset: grant.dataset,
+          roles,
+          parties,
+          actions: new Set(grant.actions ?? DEFAULT_GRANT_ACTIONS),
+          fields: grant.fields,
+          specialCategoryFields: grant.specialCategoryFields,
+        };
+        const list = this.grantsByPurpose.get(grant.purpose) ?? [];
+        list.push(resolved);
+        this.grantsByPurpose.set(grant.purpose, list);
+      }
+    }
+  }
+
+  all(): readonly LoadedAgreement[] {
+    return this.loaded;
+  }
+
+  agreement(id: string): LoadedAgreement | undefined {
+    return this.byId.get(id);
+  }
+
+  party(id: string): PartyEntry | undefined {
+    return this.partyEntries.get(id);
+  }
+
+  agreementsOfParty(partyId: string): readonly Agreement[] {
+    const entry = this.partyEntries.get(partyId);
+    return entry === undefined ? [] : entry.agreementIds.map((id) => this.byId.get(id)!.agreement);
+  }
+
+  /** Roles the party holds in one agreement (empty if it is not a party to it). */
+  rolesOfPartyIn(agreementId: string, partyId: string): ReadonlySet<string> {
+    return this.partyRoles.get(roleKey(agreementId, partyId)) ?? new Set();
+  }
+
+  dataset(id: string): DatasetEntry | undefined {
+    return this.datasetEntries.get(id);
+  }
+
+  field(datasetId: string, fieldName: string): Field | undefined {
+    return this.datasetEntries.get(datasetId)?.fields.get(fieldName);
+  }
+
+  purpose(id: string): PurposeEntry | undefined {
+    return this.purposeEntries.get(id);
+  }
+
+  /** Whether the party may upload the dataset. */
+  isSource(partyId: string, datasetId: string): boolean {
+    return this.datasetEntries.get(datasetId)?.dataset.sources.includes(partyId) ?? false;
+  }
+
+  /** Whether the party may supply this field of the dataset (a field may narrow the dataset's sources). */
+  maySupplyField(partyId: string, datasetId: string, fieldName: string): boolean {
+    const field = this.field(datasetId, fieldName);
+    if (field === undefined || !this.isSource(partyId, datasetId)) return false;
+    return field.sources === undefined || field.sources.includes(partyId);
+  }
+
+  /** All grants of a purpose, whoever they are to. */
+  grantsFor(purposeId: string): readonly ResolvedGrant[] {
+    return this.grantsByPurpose.get(purposeId) ?? [];
+  }
+
+  /** Purposes for which any grant names the party (whatever role or action). */
+  purposesGrantedTo(partyId: string): readonly string[] {
+    const purposes: string[] = [];
+    for (const [purpose, grants] of this.grantsByPurpose) {
+      if (grants.some((grant) => grant.parties.has(partyId))) purposes.push(purpose);
+    }
+    return purposes;
+  }
+
+  /** Datasets the party may request under a purpose, given its roles and the action. */
+  datasetsGrantedTo(
+    partyId: string,
+    roles: readonly string[],
+    purposeId: string,
+    action: DataAction,
+  ): readonly string[] {
+    const datasets = new Set<string>();
+    for (const grant of this.grantsFor(purposeId)) {
+      if (grant.parties.has(partyId) && grant.actions.has(action) && roles.some((role) => grant.roles.has(role))) {
+        datasets.add(grant.dataset);
+      }
+    }
+    return [...datasets];
+  }
+}
+
+function roleKey(agreementId: string, partyId: string): string {
+  return `${agreementId}\u0000${partyId}`;
+}

@@ -1,0 +1,379 @@
+/**
+ * Checks that relate one part of an agreement to another, and one agreement to the others.
+ *
+ * The schema says a grant is well formed; these checks say it makes sense: that it names a
+ * purpose, dataset, field and role the agreement defines, that it does not put a matching-only
+ * identifier on screen, and that special category data rests on an Article 9 condition. Each
+ * problem carries the path of the offending value so the DPO can find it in the file.
+ */
+import type { IssuePath } from './agreement-issue.js';
+import type { Agreement, Dataset, Field } from './schema.js';
+
+export interface FoundIssue {
+  readonly path: IssuePath;
+  readonly message: string;
+}
+
+export interface CheckResult {
+  readonly errors: FoundIssue[];
+  readonly warnings: FoundIssue[];
+}
+
+function duplicates<T>(
+  items: readonly T[],
+  key: (item: T) => string,
+  at: (index: number) => IssuePath,
+  what: string,
+): FoundIssue[] {
+  const seen = new Set<string>();
+  const found: FoundIssue[] = [];
+  items.forEach((item, index) => {
+    const id = key(item);
+    if (seen.has(id)) found.push({ path: at(index), message: `duplicate ${what} '${id}'` });
+    seen.add(id);
+  });
+  return found;
+}
+
+/** Checks within one agreement. `now` decides whether the review date has passed. */
+export function checkAgreement(agreement: Agreement, now: Date): CheckResult {
+  const errors: FoundIssue[] = [];
+  const warnings: FoundIssue[] = [];
+
+  errors.push(
+    ...duplicates(
+      agreement.parties,
+      (p) => p.id,
+      (i) => ['parties', i, 'id'],
+      'party id',
+    ),
+  );
+  errors.push(
+    ...duplicates(
+      agreement.purposes,
+      (p) => p.id,
+      (i) => ['purposes', i, 'id'],
+      'purpose id',
+    ),
+  );
+  errors.push(
+    ...duplicates(
+      agreement.datasets,
+      (d) => d.id,
+      (i) => ['datasets', i, 'id'],
+      'dataset id',
+    ),
+  );
+
+  const parties = new Map(agreement.parties.map((party) => [party.id, party]));
+  const purposes = new Map(agreement.purposes.map((purpose) => [purpose.id, purpose]));
+  const datasets = new Map(agreement.datasets.map((dataset) => [dataset.id, dataset]));
+  const rolesHeld = new Set(agreement.parties.flatMap((party) => party.roles));
+
+  agreement.parties.forEach((party, p) => {
+    errors.push(
+      ...duplicates(
+        party.roles,
+        (r) => r,
+        (i) => ['parties', p, 'roles', i],
+        'role',
+      ),
+    );
+  });
+
+  agreement.controllers.forEach((controller, c) => {
+    if (controller.party !== undefined && !parties.has(controller.party)) {
+      errors.push({
+        path: ['controllers', c, 'party'],
+        message: `controller names unknown party '${controller.party}'`,
+      });
+    }
+  });
+
+  agreement.purposes.forEach((purpose, p) => {
+    const at = (...rest: (string | number)[]): IssuePath => ['purposes', p, ...rest];
+    if (purpose.consentRequired && purpose.consentSource === undefined) {
+      errors.push({
+        path: at('consentSource'),
+        message: `purpose '${purpose.id}' requires consent but names no consentSource (the party and process that record consent)`,
+      });
+    }
+    if (!purpose.consentRequired && purpose.consentSource !== undefined) {
+      errors.push({
+        path: at('consentSource'),
+        message: `purpose '${purpose.id}' names a consentSource but consentRequired is false: say which is meant`,
+      });
+    }
+    const source = purpose.consentSource;
+    if (source !== undefined) {
+      const party = parties.get(source.party);
+      if (party === undefined) {
+        errors.push({
+          path: at('consentSource', 'party'),
+          message: `consentSource names unknown party '${source.party}'`,
+        });
+      } else {
+        source.roles.forEach((role, r) => {
+          if (!party.roles.includes(role)) {
+            errors.push({
+              path: at('consentSource', 'roles', r),
+              message: `consentSource role '${role}' is not a role of party '${party.id}'`,
+            });
+          }
+        });
+      }
+    }
+    if (purpose.lawfulBasis.article9.includes('9(2)(g)') && purpose.lawfulBasis.dpa2018Schedule1.length === 0) {
+      warnings.push({
+        path: at('lawfulBasis', 'article9'),
+        message: `purpose '${purpose.id}' relies on Art. 9(2)(g) but names no DPA 2018 Schedule 1 Part 2 condition`,
+      });
+    }
+  });
+
+  agreement.datasets.forEach((dataset, d) => {
+    errors.push(
+      ...duplicates(
+        dataset.fields,
+        (f) => f.name,
+        (i) => ['datasets', d, 'fields', i, 'name'],
+        'field name',
+      ),
+    );
+    dataset.sources.forEach((source, s) => {
+      if (!parties.has(source)) {
+        errors.push({
+          path: ['datasets', d, 'sources', s],
+          message: `dataset '${dataset.id}' names unknown source party '${source}'`,
+        });
+      }
+    });
+    dataset.fields.forEach((field, f) => {
+      field.sources?.forEach((source, s) => {
+        if (!dataset.sources.includes(source)) {
+          errors.push({
+            path: ['datasets', d, 'fields', f, 'sources', s],
+            message: `field '${field.name}' names source '${source}', which is not a source of dataset '${dataset.id}'`,
+          });
+        }
+      });
+    });
+    const jointRules = agreement.retention.filter(
+      (rule) => rule.dataset === dataset.id && rule.scope === 'joint-system',
+    );
+    if (jointRules.length === 0) {
+      warnings.push({
+        path: ['datasets', d, 'id'],
+        message: `dataset '${dataset.id}' has no joint-system retention rule`,
+      });
+    }
+  });
+
+  agreement.grants.forEach((grant, g) => {
+    const at = (...rest: (string | number)[]): IssuePath => ['grants', g, ...rest];
+    const purpose = purposes.get(grant.purpose);
+    if (purpose === undefined) {
+      errors.push({ path: at('purpose'), message: `grant names unknown purpose '${grant.purpose}'` });
+    }
+    const dataset = datasets.get(grant.dataset);
+    if (dataset === undefined) {
+      errors.push({ path: at('dataset'), message: `grant names unknown dataset '${grant.dataset}'` });
+    }
+
+    const grantParties = grant.parties?.map((id) => parties.get(id));
+    grant.parties?.forEach((id, i) => {
+      const party = parties.get(id);
+      if (party === undefined) {
+        errors.push({ path: at('parties', i), message: `grant names unknown party '${id}'` });
+      } else if (!grant.roles.some((role) => party.roles.includes(role))) {
+        errors.push({
+          path: at('parties', i),
+          message: `party '${id}' holds none of the grant's roles (${grant.roles.join(', ')})`,
+        });
+      }
+    });
+    grant.roles.forEach((role, r) => {
+      if (!rolesHeld.has(role)) {
+        errors.push({
+          path: at('roles', r),
+          message: `grant to role '${role}', which no party of the agreement holds`,
+        });
+      } else if (grantParties !== undefined && !grantParties.some((party) => party?.roles.includes(role))) {
+        errors.push({
+          path: at('roles', r),
+          message: `grant to role '${role}', which none of the grant's parties holds`,
+        });
+      }
+    });
+
+    if (grant.fields.length === 0 && grant.specialCategoryFields.length === 0) {
+      errors.push({ path: at('fields'), message: 'grant grants no fields' });
+    }
+    if (dataset !== undefined) {
+      errors.push(...checkGrantFields(dataset, grant.fields, 'fields', at));
+      errors.push(...checkGrantFields(dataset, grant.specialCategoryFields, 'specialCategoryFields', at));
+    }
+    if (purpose !== undefined && grant.specialCategoryFields.length > 0 && purpose.lawfulBasis.article9.length === 0) {
+      errors.push({
+        path: at('specialCategoryFields'),
+        message: `special-category fields granted for purpose '${purpose.id}', which names no Art. 9(2) condition`,
+      });
+    }
+  });
+
+  const matchableFields = new Set(agreement.datasets.flatMap((dataset) => dataset.fields.map((field) => field.name)));
+  agreement.matching.forEach((tier, t) => {
+    const at = (...rest: (string | number)[]): IssuePath => ['matching', t, ...rest];
+    if (tier.tier !== t + 1) {
+      errors.push({
+        path: at('tier'),
+        message: `matching tiers must be numbered 1, 2, 3... in order; expected ${t + 1}, found ${tier.tier}`,
+      });
+    }
+    if (tier.method === 'deterministic' && tier.keys.length === 0) {
+      errors.push({ path: at('keys'), message: `deterministic matching tier ${tier.tier} has no keys` });
+    }
+    if (tier.method === 'probabilistic' && tier.confirmation !== 'officer') {
+      errors.push({
+        path: at('confirmation'),
+        message: `probabilistic matching tier ${tier.tier} must be confirmed by an officer (confirmation: officer)`,
+      });
+    }
+    tier.keys.forEach((key, k) => {
+      key.forEach((part, i) => {
+        if (!matchableFields.has(part.field)) {
+          errors.push({ path: at('keys', k, i, 'field'), message: `matching key names unknown field '${part.field}'` });
+        }
+      });
+    });
+  });
+
+  agreement.retention.forEach((rule, r) => {
+    const at = (...rest: (string | number)[]): IssuePath => ['retention', r, ...rest];
+    const dataset = datasets.get(rule.dataset);
+    if (dataset === undefined) {
+      errors.push({ path: at('dataset'), message: `retention rule names unknown dataset '${rule.dataset}'` });
+    } else if (rule.keepWhile !== undefined && !dataset.fields.some((field) => field.name === rule.keepWhile?.field)) {
+      errors.push({
+        path: at('keepWhile', 'field'),
+        message: `retention rule keeps data while unknown field '${rule.keepWhile.field}' holds`,
+      });
+    }
+    if (rule.scope === 'joint-system' && rule.period === undefined && rule.keepWhile === undefined) {
+      warnings.push({
+        path: at('rule'),
+        message: `joint-system retention for dataset '${rule.dataset}' states no period and no condition: lintel cannot enforce it`,
+      });
+    }
+  });
+
+  if (agreement.audit !== undefined) {
+    const audit = agreement.audit;
+    audit.roles.forEach((role, r) => {
+      if (!rolesHeld.has(role)) {
+        errors.push({
+          path: ['audit', 'roles', r],
+          message: `audit role '${role}' is held by no party of the agreement`,
+        });
+      }
+    });
+    audit.parties?.forEach((id, p) => {
+      if (!parties.has(id))
+        errors.push({ path: ['audit', 'parties', p], message: `audit names unknown party '${id}'` });
+    });
+  }
+
+  if (agreement.effectiveDate === null) {
+    warnings.push({ path: ['effectiveDate'], message: 'no effective date recorded: enter it from the signed copy' });
+  }
+  if (agreement.review.due === null) {
+    warnings.push({ path: ['review', 'due'], message: 'no review date recorded: enter it from the signed copy' });
+  } else if (agreement.review.due < now.toISOString().slice(0, 10)) {
+    warnings.push({ path: ['review', 'due'], message: `review was due on ${agreement.review.due}` });
+  }
+
+  return { errors, warnings };
+}
+
+function checkGrantFields(
+  dataset: Dataset,
+  names: readonly string[],
+  list: 'fields' | 'specialCategoryFields',
+  at: (...rest: (string | number)[]) => IssuePath,
+): FoundIssue[] {
+  const fields = new Map<string, Field>(dataset.fields.map((field) => [field.name, field]));
+  const found: FoundIssue[] = [];
+  names.forEach((name, i) => {
+    const field = fields.get(name);
+    const path = at(list, i);
+    if (field === undefined) {
+      found.push({ path, message: `grant names unknown field '${name}' of dataset '${dataset.id}'` });
+    } else if (field.classification === 'matching-only') {
+      found.push({ path, message: `field '${name}' is matching-only and cannot be granted for display` });
+    } else if (list === 'fields' && field.classification === 'special-category') {
+      found.push({
+        path,
+        message: `field '${name}' is special-category: list it under specialCategoryFields, not fields`,
+      });
+    } else if (list === 'specialCategoryFields' && field.classification !== 'special-category') {
+      found.push({ path, message: `field '${name}' is not special-category: list it under fields` });
+    }
+  });
+  return found;
+}
+
+/** A parsed agreement and the file it came from. */
+export interface AgreementSource {
+  readonly agreement: Agreement;
+  readonly file: string;
+}
+
+export interface SetIssue extends FoundIssue {
+  readonly file: string;
+}
+
+/**
+ * Checks across agreements. Purpose and dataset ids must be unique across all agreements, so
+ * that the `X-Purpose` header alone names one agreement and one lawful basis, and a dataset
+ * id alone names its agreement. A party may belong to several agreements, under one name and kind.
+ */
+export function checkAgreementSet(sources: readonly AgreementSource[]): SetIssue[] {
+  const errors: SetIssue[] = [];
+  const firstSeen = (kind: string) => {
+    const seen = new Map<string, string>();
+    return (id: string, file: string, path: IssuePath): void => {
+      const earlier = seen.get(id);
+      if (earlier === undefined) seen.set(id, file);
+      // A repeat within one file is reported by checkAgreement.
+      else if (earlier !== file)
+        errors.push({
+          file,
+          path,
+          message: `${kind} '${id}' is already defined in ${earlier}; ${kind}s must be unique across agreements`,
+        });
+    };
+  };
+  const agreementIds = firstSeen('agreement id');
+  const purposeIds = firstSeen('purpose id');
+  const datasetIds = firstSeen('dataset id');
+  const partyDefinitions = new Map<string, { name: string; kind: string; file: string }>();
+
+  for (const { agreement, file } of sources) {
+    agreementIds(agreement.id, file, ['id']);
+    agreement.purposes.forEach((purpose, p) => purposeIds(purpose.id, file, ['purposes', p, 'id']));
+    agreement.datasets.forEach((dataset, d) => datasetIds(dataset.id, file, ['datasets', d, 'id']));
+    agreement.parties.forEach((party, p) => {
+      const earlier = partyDefinitions.get(party.id);
+      if (earlier === undefined) {
+        partyDefinitions.set(party.id, { name: party.name, kind: party.kind, file });
+      } else if (earlier.name !== party.name || earlier.kind !== party.kind) {
+        errors.push({
+          file,
+          path: ['parties', p],
+          message: `party '${party.id}' is defined in ${earlier.file} with a different name or kind; one party id is one organisation`,
+        });
+      }
+    });
+  }
+  return errors;
+}

@@ -1,0 +1,157 @@
+/**
+ * Reads agreement files, validates them against the schema and the cross-checks, and builds
+ * the AgreementSet every request is decided against. Any error stops start-up with a message
+ * naming the file, the path in it and the line; warnings (an overdue review, a missing date)
+ * are returned on the set for the DPO and the start-up log.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isNode, LineCounter, parseDocument } from 'yaml';
+import type { Document } from 'yaml';
+import { AgreementValidationError, formatPath } from './agreement-issue.js';
+import type { AgreementIssue, IssuePath } from './agreement-issue.js';
+import { AgreementSet } from './agreement-set.js';
+import { checkAgreement, checkAgreementSet } from './cross-check.js';
+import type { AgreementSource, FoundIssue } from './cross-check.js';
+import { AgreementSchema } from './schema.js';
+import type { Agreement } from './schema.js';
+
+const AGREEMENT_FILE = /\.(ya?ml|json)$/i;
+
+export interface LoadOptions {
+  /** The date against which review dates are judged; defaults to the current time. */
+  readonly now?: Date;
+}
+
+export interface AgreementText {
+  readonly fileName: string;
+  readonly text: string;
+}
+
+interface ParsedFile {
+  readonly agreement: Agreement | undefined;
+  readonly errors: AgreementIssue[];
+  readonly warnings: AgreementIssue[];
+  readonly locate: (path: IssuePath) => number | undefined;
+}
+
+function parseFile(text: string, fileName: string, now: Date): ParsedFile {
+  const lineCounter = new LineCounter();
+  // JSON is read by the same parser: it is YAML, and this keeps line numbers for both.
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const locate = (path: IssuePath): number | undefined => lineOf(document, lineCounter, path);
+  const issue = (found: FoundIssue): AgreementIssue => {
+    const line = locate(found.path);
+    return {
+      file: fileName,
+      path: formatPath(found.path),
+      message: found.message,
+      ...(line === undefined ? {} : { line }),
+    };
+  };
+
+  if (document.errors.length > 0) {
+    const errors = document.errors.map((error) => ({
+      file: fileName,
+      path: '',
+      line: error.linePos?.[0].line ?? lineCounter.linePos(error.pos[0]).line,
+      message: `not valid YAML/JSON: ${error.code}`,
+    }));
+    return { agreement: undefined, errors, warnings: [], locate };
+  }
+
+  const result = AgreementSchema.safeParse(document.toJS());
+  if (!result.success) {
+    const errors = result.error.issues.map((zodIssue) =>
+      issue({
+        path: zodIssue.path.filter((part): part is string | number => typeof part !== 'symbol'),
+        message: zodIssue.message,
+      }),
+    );
+    return { agreement: undefined, errors, warnings: [], locate };
+  }
+
+  const checked = checkAgreement(result.data, now);
+  return {
+    agreement: result.data,
+    errors: checked.errors.map(issue),
+    warnings: checked.warnings.map(issue),
+    locate,
+  };
+}
+
+function lineOf(document: Document, lineCounter: LineCounter, path: IssuePath): number | undefined {
+  // A missing property has no node of its own: fall back to the nearest enclosing one.
+  for (let length = path.length; length >= 0; length -= 1) {
+    const node = length === 0 ? document.contents : document.getIn(path.slice(0, length), true);
+    if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+/**
+ * Parses and checks one agreement on its own (schema and the checks within the file).
+ * Throws AgreementValidationError naming `fileName` and each problem's path.
+ */
+export function parseAgreement(text: string, fileName: string, options: LoadOptions = {}): Agreement {
+  const parsed = parseFile(text, fileName, options.now ?? new Date());
+  if (parsed.errors.length > 0 || parsed.agreement === undefined) throw new AgreementValidationError(parsed.errors);
+  return parsed.agreement;
+}
+
+/**
+ * Builds an AgreementSet from agreement texts: each file is checked on its own, then all of
+ * them together (unique agreement, purpose and dataset ids; one definition per party).
+ */
+export function buildAgreementSet(texts: readonly AgreementText[], options: LoadOptions = {}): AgreementSet {
+  const now = options.now ?? new Date();
+  const errors: AgreementIssue[] = [];
+  const warnings: AgreementIssue[] = [];
+  const sources: AgreementSource[] = [];
+  const locators = new Map<string, ParsedFile['locate']>();
+
+  for (const { text, fileName } of texts) {
+    const parsed = parseFile(text, fileName, now);
+    errors.push(...parsed.errors);
+    warnings.push(...parsed.warnings);
+    locators.set(fileName, parsed.locate);
+    if (parsed.agreement !== undefined) sources.push({ agreement: parsed.agreement, file: fileName });
+  }
+  if (texts.length === 0) {
+    errors.push({ file: '(none)', path: '', message: 'no agreement files were given' });
+  }
+
+  for (const found of checkAgreementSet(sources)) {
+    const line = locators.get(found.file)?.(found.path);
+    errors.push({
+      file: found.file,
+      path: formatPath(found.path),
+      message: found.message,
+      ...(line === undefined ? {} : { line }),
+    });
+  }
+
+  if (errors.length > 0) throw new AgreementValidationError(errors);
+  return new AgreementSet(sources, warnings);
+}
+
+/**
+ * Loads every `*.yaml`, `*.yml` and `*.json` file in `dir` (not its subfolders). Synchronous:
+ * it runs once at start-up, before any request is served.
+ */
+export function loadAgreements(dir: string, options: LoadOptions = {}): AgreementSet {
+  const names = readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && AGREEMENT_FILE.test(entry.name))
+    .map((entry) => entry.name)
+    .sort();
+  if (names.length === 0) {
+    throw new AgreementValidationError([
+      { file: dir, path: '', message: 'no agreement files (*.yaml, *.yml, *.json) in this folder' },
+    ]);
+  }
+  const texts = names.map((name) => {
+    const fileName = join(dir, name);
+    return { fileName, text: readFileSync(fileName, 'utf8') };
+  });
+  return buildAgreementSet(texts, options);
+}

@@ -1,0 +1,110 @@
+/**
+ * Which party a caller is. Agreement files name parties, not credentials: the mapping from an
+ * Entra ID client id (the token's `azp`/`appid`) to a party id is configuration, the
+ * `PARTY_CLIENT_IDS` setting, so a partner's app registration can change without a change to
+ * the agreement a DPO signed off.
+ */
+import { z } from 'zod';
+import type { AgreementSet } from './agreement-set.js';
+
+/** `PARTY_CLIENT_IDS`: a JSON object mapping client id -> party id. */
+export const PartyClientIdsSchema = z.record(
+  z.string().trim().min(1, 'client id must not be empty'),
+  z.string().min(1, 'party id must not be empty'),
+);
+
+export type PartyClientIds = z.infer<typeof PartyClientIdsSchema>;
+
+export class PartyDirectoryError extends Error {
+  constructor(message: string) {
+    super(`PARTY_CLIENT_IDS: ${message}`);
+    this.name = 'PartyDirectoryError';
+  }
+}
+
+export interface PartyDirectory {
+  /** The party a client id belongs to, or undefined when it is not mapped. */
+  partyIdFor(clientId: string): string | undefined;
+  /** The client ids mapped to a party (for the DPO's view of who can call as that party). */
+  clientIdsFor(partyId: string): readonly string[];
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Entra ID writes GUIDs in either case; any other client id is compared exactly. */
+function normaliseClientId(clientId: string): string {
+  const trimmed = clientId.trim();
+  return GUID.test(trimmed) ? trimmed.toLowerCase() : trimmed;
+}
+
+/**
+ * Parses the `PARTY_CLIENT_IDS` setting and checks every party id against the agreements.
+ * An unset or empty setting gives an empty directory (no caller is recognised). Errors name
+ * the offending party id or the problem, never the whole setting.
+ */
+export function parsePartyDirectory(setting: string | undefined, agreements: AgreementSet): PartyDirectory {
+  if (setting === undefined || setting.trim() === '') return directoryFrom(new Map());
+  let raw: unknown;
+  try {
+    raw = JSON.parse(setting);
+  } catch {
+    throw new PartyDirectoryError('is not valid JSON; expected an object mapping client id to party id');
+  }
+  const parsed = PartyClientIdsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new PartyDirectoryError(`expected an object mapping client id to party id (${first?.message ?? 'invalid'})`);
+  }
+  const byClientId = new Map<string, string>();
+  for (const [clientId, partyId] of Object.entries(parsed.data)) {
+    if (agreements.party(partyId) === undefined) {
+      throw new PartyDirectoryError(`party '${partyId}' is not a party to any loaded agreement`);
+    }
+    const key = normaliseClientId(clientId);
+    if (byClientId.has(key)) {
+      throw new PartyDirectoryError(
+        `a client id is listed twice (mapped to '${byClientId.get(key)}' and '${partyId}')`,
+      );
+    }
+    byClientId.set(key, partyId);
+  }
+  return directoryFrom(byClientId);
+}
+
+function directoryFrom(byClientId: ReadonlyMap<string, string>): PartyDirectory {
+  return {
+    partyIdFor: (clientId) => byClientId.get(normaliseClientId(clientId)),
+    clientIdsFor: (partyId) => [...byClientId].filter(([, party]) => party === partyId).map(([clientId]) => clientId),
+  };
+}
+
+export interface CallerClaims {
+  /** The token's `azp` (v2) or `appid` (v1) claim. */
+  readonly clientId: string;
+  /** The token's `roles` claim. */
+  readonly roles: readonly string[];
+}
+
+export interface ResolvedCaller {
+  readonly partyId: string;
+  /** The token's roles that the party holds in some agreement; others are dropped. */
+  readonly roles: readonly string[];
+}
+
+/**
+ * The party a token speaks for, and the roles it may use. Null when the client id is not
+ * mapped to a party. A role the token carries but the party does not hold in any agreement is
+ * dropped, so a misconfigured app registration cannot widen what a partner sees.
+ */
+export function resolveCaller(
+  claims: CallerClaims,
+  directory: PartyDirectory,
+  agreements: AgreementSet,
+): ResolvedCaller | null {
+  const partyId = directory.partyIdFor(claims.clientId);
+  if (partyId === undefined) return null;
+  const party = agreements.party(partyId);
+  if (party === undefined) return null;
+  const roles = [...new Set(claims.roles)].filter((role) => party.roles.has(role));
+  return { partyId, roles };
+}

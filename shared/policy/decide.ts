@@ -1,0 +1,313 @@
+/**
+ * The policy decision point: the one place that says whether a caller may do something and,
+ * if it returns data, exactly which fields. Every handler calls it; nothing else reads grants.
+ *
+ * Checks run in the order of the request path in the design brief: who (party, role), why
+ * (purpose granted to the party), what (datasets and fields), and last the subject's own
+ * conditions (national data opt-out, consent), which need the store and so come after every
+ * check that can be answered from the agreements alone.
+ */
+import type { AgreementSet, ResolvedGrant } from '../agreements/agreement-set.js';
+import type { DataAction, Purpose } from '../agreements/schema.js';
+import type { ConsentRegister } from './consent-register.js';
+import type { AllowDecision, Decision, DenyDecision, DenyReason, PolicyAction, SubjectConditions } from './decision.js';
+
+export interface DecisionInput {
+  readonly caller: {
+    readonly partyId: string;
+    /** For the access log; the decision itself goes by party and roles. */
+    readonly clientId: string;
+    readonly roles: readonly string[];
+  };
+  /** The `X-Purpose` header, as sent. */
+  readonly purpose: string | undefined;
+  /** Requested dataset ids; empty means every dataset the caller is granted for the purpose. */
+  readonly datasets: readonly string[];
+  /** The pseudonymous person key, or null before matching. */
+  readonly subject: { readonly subjectKey: string } | null;
+  readonly action: PolicyAction;
+}
+
+export interface DecisionDeps {
+  readonly agreements: AgreementSet;
+  readonly consents: ConsentRegister;
+  readonly now: () => Date;
+}
+
+const DATA_ACTIONS: ReadonlySet<PolicyAction> = new Set<DataAction>(['lookup', 'search', 'duplicate-check', 'review']);
+
+const NO_FIELDS: ReadonlyMap<string, ReadonlySet<string>> = new Map();
+
+export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<Decision> {
+  const { agreements } = deps;
+  const { caller, action } = input;
+  const purposeId = input.purpose?.trim() === '' ? undefined : input.purpose?.trim();
+
+  const deny = (
+    reason: DenyReason,
+    detail: string,
+    extra: Partial<Pick<DenyDecision, 'agreementId' | 'datasets'>> = {},
+  ): DenyDecision => ({
+    allow: false,
+    reason,
+    action,
+    partyId: agreements.party(caller.partyId) === undefined ? null : caller.partyId,
+    purpose: purposeId ?? null,
+    agreementId: extra.agreementId ?? null,
+    datasets: extra.datasets ?? [],
+    detail,
+  });
+
+  if (agreements.party(caller.partyId) === undefined) {
+    return deny('party-unknown', 'The caller is not a party to any agreement.');
+  }
+  if (action === 'upload') return decideUpload(input, agreements, deny);
+  if (action === 'audit') return decideAudit(input, agreements, deny);
+
+  if (purposeId === undefined) {
+    return deny('purpose-required', 'State the purpose of the request in the X-Purpose header.');
+  }
+  const purposeEntry = agreements.purpose(purposeId);
+  if (purposeEntry === undefined) {
+    // The unknown value is caller-supplied text: it is not echoed into the decision or log.
+    return { ...deny('purpose-unknown', 'No agreement defines the stated purpose.'), purpose: null };
+  }
+  const { purpose, agreementId } = purposeEntry;
+  const agreement = agreements.agreement(agreementId)?.agreement;
+  const partyRoles = agreements.rolesOfPartyIn(agreementId, caller.partyId);
+  const roles = caller.roles.filter((role) => partyRoles.has(role));
+
+  const allow = (
+    fields: FieldSets,
+    earnedBy: readonly string[],
+    datasets: readonly string[],
+    subjectConditions: SubjectConditions,
+  ): AllowDecision => ({
+    allow: true,
+    reason: 'granted',
+    action,
+    partyId: caller.partyId,
+    roles: earnedBy,
+    agreementId,
+    agreementVersion: agreement?.version ?? null,
+    agreementIds: [agreementId],
+    purpose: purpose.id,
+    lawfulBasis: purpose.lawfulBasis,
+    subjectKey: input.subject?.subjectKey ?? null,
+    subjectConditions,
+    datasets,
+    fields: fields.all,
+    specialCategoryFields: fields.specialCategory,
+  });
+
+  if (action === 'consent-write') {
+    const source = purpose.consentSource;
+    if (!purpose.consentRequired || source === undefined || source.party !== caller.partyId) {
+      return deny('purpose-not-permitted', `The caller's party does not record consent for purpose '${purpose.id}'.`, {
+        agreementId,
+      });
+    }
+    const earnedBy = roles.filter((role) => source.roles.includes(role));
+    if (earnedBy.length === 0) {
+      return deny('role-not-permitted', `None of the caller's roles may record consent for purpose '${purpose.id}'.`, {
+        agreementId,
+      });
+    }
+    if (input.subject === null) {
+      return deny('subject-required', 'A consent is recorded for one matched subject.', { agreementId });
+    }
+    return allow({ all: NO_FIELDS, specialCategory: NO_FIELDS }, earnedBy, [], 'not-applicable');
+  }
+
+  if (!DATA_ACTIONS.has(action)) {
+    return deny('action-not-permitted', `Action '${action}' is not decided by purpose.`, { agreementId });
+  }
+  const dataAction = action as DataAction;
+
+  const partyGrants = agreements.grantsFor(purpose.id).filter((grant) => grant.parties.has(caller.partyId));
+  if (partyGrants.length === 0) {
+    return deny('purpose-not-permitted', `Purpose '${purpose.id}' is not granted to the caller's party.`, {
+      agreementId,
+    });
+  }
+  const roleGrants = partyGrants.filter((grant) => roles.some((role) => grant.roles.has(role)));
+  if (roleGrants.length === 0) {
+    return deny('role-not-permitted', `None of the caller's roles is granted purpose '${purpose.id}'.`, {
+      agreementId,
+    });
+  }
+  const actionGrants = roleGrants.filter((grant) => grant.actions.has(dataAction));
+  if (actionGrants.length === 0) {
+    return deny(
+      'action-not-permitted',
+      `Action '${action}' is not granted for purpose '${purpose.id}' to the caller's roles.`,
+      { agreementId },
+    );
+  }
+
+  const granted = [...new Set(actionGrants.map((grant) => grant.dataset))];
+  const requested = input.datasets.length === 0 ? granted : [...new Set(input.datasets)];
+  const unknown = requested.filter((id) => agreements.dataset(id) === undefined);
+  if (unknown.length > 0) {
+    return deny('dataset-unknown', `${unknown.length} requested dataset id(s) are defined by no agreement.`, {
+      agreementId,
+    });
+  }
+  const notGranted = requested.filter((id) => !granted.includes(id));
+  if (notGranted.length > 0) {
+    return deny(
+      'dataset-not-permitted',
+      `Dataset(s) not granted for purpose '${purpose.id}' to the caller: ${notGranted.join(', ')}.`,
+      {
+        agreementId,
+        datasets: notGranted,
+      },
+    );
+  }
+
+  const applying = actionGrants.filter((grant) => requested.includes(grant.dataset));
+  const fields = fieldSets(applying, agreements);
+  const earnedBy = roles.filter((role) => applying.some((grant) => grant.roles.has(role)));
+
+  const conditions = await subjectConditions(purpose, input.subject, deps);
+  if (conditions === 'opted-out') {
+    return deny('opted-out', `The subject has opted out of the use of their data for purpose '${purpose.id}'.`, {
+      agreementId,
+    });
+  }
+  if (conditions === 'no-consent') {
+    return deny(
+      'consent-required',
+      `Purpose '${purpose.id}' needs the subject's current consent, and none is recorded.`,
+      { agreementId },
+    );
+  }
+  return allow(fields, earnedBy, requested, conditions);
+}
+
+interface FieldSets {
+  readonly all: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly specialCategory: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+/**
+ * The union of the grants' fields, per dataset. Each field's classification is looked up again
+ * here rather than trusted from the grant list, so a matching-only identifier can never reach
+ * the field set and a special-category field arrives only through `specialCategoryFields`.
+ */
+function fieldSets(grants: readonly ResolvedGrant[], agreements: AgreementSet): FieldSets {
+  const all = new Map<string, Set<string>>();
+  const specialCategory = new Map<string, Set<string>>();
+  const add = (map: Map<string, Set<string>>, dataset: string, field: string): void => {
+    const set = map.get(dataset) ?? new Set<string>();
+    set.add(field);
+    map.set(dataset, set);
+  };
+  for (const grant of grants) {
+    if (!all.has(grant.dataset)) all.set(grant.dataset, new Set());
+    for (const name of grant.fields) {
+      if (agreements.field(grant.dataset, name)?.classification === 'display') add(all, grant.dataset, name);
+    }
+    for (const name of grant.specialCategoryFields) {
+      if (agreements.field(grant.dataset, name)?.classification === 'special-category') {
+        add(all, grant.dataset, name);
+        add(specialCategory, grant.dataset, name);
+      }
+    }
+  }
+  return { all, specialCategory };
+}
+
+async function subjectConditions(
+  purpose: Purpose,
+  subject: DecisionInput['subject'],
+  deps: DecisionDeps,
+): Promise<SubjectConditions | 'opted-out' | 'no-consent'> {
+  if (!purpose.nationalDataOptOutApplies && !purpose.consentRequired) return 'not-applicable';
+  if (subject === null) return 'pending';
+  const at = deps.now();
+  if (purpose.nationalDataOptOutApplies && (await deps.consents.isOptedOut(subject.subjectKey, at))) return 'opted-out';
+  if (purpose.consentRequired && !(await deps.consents.currentConsent(subject.subjectKey, purpose.id, at)))
+    return 'no-consent';
+  return 'checked';
+}
+
+type Deny = (
+  reason: DenyReason,
+  detail: string,
+  extra?: Partial<Pick<DenyDecision, 'agreementId' | 'datasets'>>,
+) => DenyDecision;
+
+/** A party may upload a dataset it is a source of; no purpose or role is involved. */
+function decideUpload(input: DecisionInput, agreements: AgreementSet, deny: Deny): Decision {
+  const requested = [...new Set(input.datasets)];
+  if (requested.length === 0) {
+    return deny('dataset-not-permitted', 'An upload names the dataset it supplies.');
+  }
+  const unknown = requested.filter((id) => agreements.dataset(id) === undefined);
+  if (unknown.length > 0) {
+    return deny('dataset-unknown', `${unknown.length} requested dataset id(s) are defined by no agreement.`);
+  }
+  const notSource = requested.filter((id) => !agreements.isSource(input.caller.partyId, id));
+  if (notSource.length > 0) {
+    return deny('dataset-not-permitted', `The caller's party is not a source of dataset(s): ${notSource.join(', ')}.`, {
+      datasets: notSource,
+    });
+  }
+  const agreementIds = [...new Set(requested.map((id) => agreements.dataset(id)?.agreementId ?? ''))];
+  const agreementId = agreementIds.length === 1 ? (agreementIds[0] ?? null) : null;
+  return {
+    allow: true,
+    reason: 'granted',
+    action: 'upload',
+    partyId: input.caller.partyId,
+    roles: [],
+    agreementId,
+    agreementVersion: agreementId === null ? null : (agreements.agreement(agreementId)?.agreement.version ?? null),
+    agreementIds,
+    purpose: null,
+    lawfulBasis: null,
+    subjectKey: null,
+    subjectConditions: 'not-applicable',
+    datasets: requested,
+    fields: NO_FIELDS,
+    specialCategoryFields: NO_FIELDS,
+  };
+}
+
+/** The access log of an agreement is open to the roles its `audit` block names, within its parties. */
+function decideAudit(input: DecisionInput, agreements: AgreementSet, deny: Deny): Decision {
+  const { partyId, roles } = input.caller;
+  const earnedBy = new Set<string>();
+  const agreementIds: string[] = [];
+  for (const agreement of agreements.agreementsOfParty(partyId)) {
+    const audit = agreement.audit;
+    if (audit === undefined || (audit.parties !== undefined && !audit.parties.includes(partyId))) continue;
+    const held = agreements.rolesOfPartyIn(agreement.id, partyId);
+    const matching = roles.filter((role) => held.has(role) && audit.roles.includes(role));
+    if (matching.length > 0) {
+      agreementIds.push(agreement.id);
+      matching.forEach((role) => earnedBy.add(role));
+    }
+  }
+  if (agreementIds.length === 0) {
+    return deny('role-not-permitted', "None of the caller's roles may read the access log of any agreement.");
+  }
+  return {
+    allow: true,
+    reason: 'granted',
+    action: 'audit',
+    partyId,
+    roles: [...earnedBy],
+    agreementId: agreementIds.length === 1 ? (agreementIds[0] ?? null) : null,
+    agreementVersion: null,
+    agreementIds,
+    purpose: null,
+    lawfulBasis: null,
+    subjectKey: input.subject?.subjectKey ?? null,
+    subjectConditions: 'not-applicable',
+    datasets: [],
+    fields: NO_FIELDS,
+    specialCategoryFields: NO_FIELDS,
+  };
+}
