@@ -25,9 +25,16 @@ export async function startHttpServer(options: {
   host: string;
   port: number;
   logger: Logger;
+  /** Routes the local host serves itself, outside the functions (the development token issuer). */
+  hostRoutes?: (method: string, pathname: string) => HttpResult | undefined;
 }): Promise<LocalHttpServer> {
   const routes = new RouteTable(options.registrations);
   const server = createServer((req, res) => {
+    const own = options.hostRoutes?.(req.method ?? 'GET', new URL(req.url ?? '/', 'http://localhost').pathname);
+    if (own) {
+      req.resume();
+      return writeResult(res, own);
+    }
     handle(req, res, routes, options.logger).catch((err: unknown) => {
       options.logger.error('localhost.http.failed', { error: errorKind(err) });
       if (!res.headersSent) writeResult(res, problem(500, 'internal-error', 'Internal error'));

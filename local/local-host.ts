@@ -1,5 +1,8 @@
 import type { BlobRegistration, HttpRegistration } from '../functions/registry.js';
 import type { Settings } from '../shared/config.js';
+import { resolve } from 'node:path';
+import { DEVELOPMENT_ISSUER_PATH, developmentIssuer } from '../shared/auth/development-issuer.js';
+import { json } from '../shared/http/problem.js';
 import { createServices, useServices, type Services } from '../shared/services.js';
 import { BlobWatcher } from './blob-watcher.js';
 import { startHttpServer } from './http-server.js';
@@ -27,7 +30,20 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const services = await createServices(options.settings);
   useServices(Promise.resolve(services));
   const all = registrations();
+  // The development issuer exists only off production: config.ts refuses its issuer there.
+  const issuer =
+    options.settings.LINTEL_ENV === 'production'
+      ? undefined
+      : await developmentIssuer(resolve(options.settings.DEV_ISSUER_KEY_PATH), options.settings.AUTH_ISSUER);
   const http = await startHttpServer({
+    hostRoutes: (method, pathname) => {
+      if (!issuer || method !== 'GET') return undefined;
+      if (pathname === `${DEVELOPMENT_ISSUER_PATH}/jwks.json`) return json(200, issuer.jwks);
+      if (pathname === `${DEVELOPMENT_ISSUER_PATH}/.well-known/openid-configuration`) {
+        return json(200, { issuer: issuer.issuer, jwks_uri: options.settings.AUTH_JWKS_URI });
+      }
+      return undefined;
+    },
     registrations: all.filter((r): r is HttpRegistration => r.kind === 'http'),
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 7071,

@@ -20,8 +20,14 @@ const commaList = (defaultValue: string) =>
       .filter((s) => s.length > 0),
   );
 
-export const settingsSchema = z
-  .object({
+/** The development issuer served by the local host; production refuses it. */
+export const DEVELOPMENT_AUTH = {
+  issuer: 'http://127.0.0.1:7071/dev-issuer',
+  jwksUri: 'http://127.0.0.1:7071/dev-issuer/jwks.json',
+  audience: 'api://lintel',
+} as const;
+
+const settingsObject = z.object({
     LINTEL_ENV: z.preprocess(
       (v) => (v === '' || v === undefined ? 'development' : v),
       z.enum(['development', 'test', 'production']),
@@ -59,7 +65,18 @@ export const settingsSchema = z
       (v) => (v === '' || v === undefined ? 'info' : v),
       z.enum(['debug', 'info', 'warn', 'error']),
     ),
-  })
+    /** Entra ID in production: https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys */
+    AUTH_JWKS_URI: optionalText.pipe(z.url().optional()),
+    /** Entra ID in production: https://login.microsoftonline.com/{tenant}/v2.0 */
+    AUTH_ISSUER: optionalText,
+    /** The lintel API's application id URI or client id. */
+    AUTH_AUDIENCE: optionalText,
+    /** JSON object mapping Entra ID client ids to agreement party ids. */
+    PARTY_CLIENT_IDS: text('{}'),
+    DEV_ISSUER_KEY_PATH: text('.lintel/dev-issuer-key.json'),
+  });
+
+export const settingsSchema = settingsObject
   .superRefine((s, ctx) => {
     if (s.STORE_ENGINE === 'mssql' && !s.MSSQL_CONNECTION_STRING) {
       ctx.addIssue({ code: 'custom', path: ['MSSQL_CONNECTION_STRING'], message: 'is required when STORE_ENGINE is mssql' });
@@ -77,6 +94,17 @@ export const settingsSchema = z
     if (s.LINTEL_ENV === 'production' && s.SECRETS_SOURCE === 'local') {
       ctx.addIssue({ code: 'custom', path: ['SECRETS_SOURCE'], message: 'must be keyvault in production' });
     }
+    if (s.LINTEL_ENV === 'production') {
+      for (const name of ['AUTH_JWKS_URI', 'AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
+        if (!s[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required in production' });
+      }
+      if (s.AUTH_ISSUER && isDevelopmentIssuer(s.AUTH_ISSUER)) {
+        ctx.addIssue({ code: 'custom', path: ['AUTH_ISSUER'], message: 'must not be the development issuer in production' });
+      }
+      if (s.AUTH_JWKS_URI && !s.AUTH_JWKS_URI.startsWith('https://')) {
+        ctx.addIssue({ code: 'custom', path: ['AUTH_JWKS_URI'], message: 'must be https in production' });
+      }
+    }
     const region = (s.DEPLOYMENT_REGION ?? s.REGION_NAME)?.replace(/\s+/g, '').toLowerCase();
     if (region && !s.ALLOWED_REGIONS.includes(region)) {
       ctx.addIssue({
@@ -85,7 +113,18 @@ export const settingsSchema = z
         message: 'names a region outside ALLOWED_REGIONS',
       });
     }
-  });
+  })
+  .transform((s) => ({
+    ...s,
+    AUTH_JWKS_URI: s.AUTH_JWKS_URI ?? DEVELOPMENT_AUTH.jwksUri,
+    AUTH_ISSUER: s.AUTH_ISSUER ?? DEVELOPMENT_AUTH.issuer,
+    AUTH_AUDIENCE: s.AUTH_AUDIENCE ?? DEVELOPMENT_AUTH.audience,
+  }));
+
+function isDevelopmentIssuer(issuer: string): boolean {
+  const url = URL.canParse(issuer) ? new URL(issuer) : undefined;
+  return !url || url.pathname.startsWith('/dev-issuer') || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+}
 
 export type Settings = z.infer<typeof settingsSchema>;
 
@@ -97,7 +136,7 @@ export class ConfigurationError extends Error {
 }
 
 /** Names of every setting the schema reads, for the Key Vault reference check. */
-const settingNames = Object.keys(settingsSchema.shape) as (keyof Settings)[];
+export const settingNames = Object.keys(settingsObject.shape) as (keyof Settings)[];
 
 /**
  * Parse the environment. An app setting still reading `@Microsoft.KeyVault(` means the platform

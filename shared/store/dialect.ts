@@ -1,4 +1,4 @@
-import { sql, type ColumnDataType, type Expression, type Kysely } from 'kysely';
+import { sql, type ColumnDataType, type CreateTableBuilder, type Expression, type Kysely, type SelectQueryBuilder } from 'kysely';
 
 /**
  * The one place where SQLite and Azure SQL differ. Migrations and queries ask for a kind of
@@ -18,6 +18,14 @@ export interface Dialect {
   bytes(maxLength?: number): DataType;
   /** Integers beyond 2^31 (sequence numbers, row counts). */
   bigInteger(): DataType;
+  /**
+   * Make a table refuse UPDATE and DELETE: an append-only ledger table on Azure SQL (the engine
+   * itself refuses, and its ledger digests make tampering evident), triggers on SQLite.
+   */
+  appendOnly<T extends string>(table: CreateTableBuilder<T, never>): CreateTableBuilder<T, never>;
+  protectAppendOnly(db: Kysely<unknown>, table: string): Promise<void>;
+  /** The first `n` rows of an ordered query: LIMIT on SQLite, TOP on SQL Server. */
+  firstRows<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>, n: number): SelectQueryBuilder<DB, TB, O>;
   /** Statement that proves the connection is alive. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- pings work whatever the schema
   ping(db: Kysely<any>): Promise<void>;
@@ -29,6 +37,18 @@ const sqlite: Dialect = {
   timestamp: () => 'text',
   bytes: () => 'blob',
   bigInteger: () => 'integer',
+  appendOnly: (table) => table,
+  firstRows: (query, n) => query.limit(n),
+  protectAppendOnly: async (db, table) => {
+    for (const operation of ['update', 'delete']) {
+      await sql
+        .raw(
+          `create trigger ${table}_no_${operation} before ${operation} on ${table} ` +
+            `begin select raise(abort, '${table} is append-only'); end`,
+        )
+        .execute(db);
+    }
+  },
   ping: async (db) => {
     await sql`select 1`.execute(db);
   },
@@ -40,6 +60,9 @@ const mssql: Dialect = {
   timestamp: () => sql.raw('varchar(32)'),
   bytes: (maxLength) => (maxLength ? sql.raw(`varbinary(${maxLength})`) : sql.raw('varbinary(max)')),
   bigInteger: () => 'bigint',
+  firstRows: (query, n) => query.top(n),
+  appendOnly: (table) => table.modifyEnd(sql`with (ledger = on (append_only = on))`),
+  protectAppendOnly: async () => undefined,
   ping: async (db) => {
     await sql`select 1 as ok`.execute(db);
   },

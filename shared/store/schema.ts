@@ -20,6 +20,27 @@ export interface ImportRunTable {
   attempt: Generated<number>;
 }
 
+export interface AccessLogTable {
+  seq: number;
+  time: string;
+  request_id: string;
+  party_id: string;
+  client_id: string;
+  /** JSON array text. */
+  roles: string;
+  purpose: string;
+  action: string;
+  subject_ref: string | null;
+  /** JSON array text. */
+  datasets: string;
+  /** JSON array text. */
+  fields: string;
+  decision: string;
+  reason_code: string;
+  leaf_hash: Uint8Array;
+}
+
 export interface Database {
   import_run: ImportRunTable;
+  access_log: AccessLogTable;
 }

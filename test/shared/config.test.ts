@@ -55,8 +55,38 @@ describe('loadConfig', () => {
   });
 
   it('refuses local secrets in production', () => {
-    expect(problemsOf({ ...minimal, LINTEL_ENV: 'production' })).toEqual([
-      expect.stringMatching(/^SECRETS_SOURCE: must be keyvault in production/),
+    expect(problemsOf({ ...minimal, LINTEL_ENV: 'production' })).toContain('SECRETS_SOURCE: must be keyvault in production');
+  });
+});
+
+describe('authentication settings', () => {
+  const production = {
+    ...minimal,
+    LINTEL_ENV: 'production',
+    SECRETS_SOURCE: 'keyvault',
+    KEY_VAULT_URI: 'https://lintel-kv.vault.azure.net/',
+  };
+
+  it('defaults to the development issuer outside production', () => {
+    expect(loadConfig(minimal).AUTH_ISSUER).toBe('http://127.0.0.1:7071/dev-issuer');
+  });
+
+  it('requires explicit Entra ID settings in production', () => {
+    expect(problemsOf(production).sort()).toEqual([
+      expect.stringMatching(/^AUTH_AUDIENCE: is required in production/),
+      expect.stringMatching(/^AUTH_ISSUER: is required in production/),
+      expect.stringMatching(/^AUTH_JWKS_URI: is required in production/),
     ]);
+  });
+
+  it('never accepts the development issuer in production', () => {
+    const problems = problemsOf({
+      ...production,
+      AUTH_JWKS_URI: 'http://127.0.0.1:7071/dev-issuer/jwks.json',
+      AUTH_ISSUER: 'http://127.0.0.1:7071/dev-issuer',
+      AUTH_AUDIENCE: 'api://lintel',
+    });
+    expect(problems).toContain('AUTH_ISSUER: must not be the development issuer in production');
+    expect(problems).toContain('AUTH_JWKS_URI: must be https in production');
   });
 });

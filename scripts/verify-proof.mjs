@@ -1,0 +1,250 @@
+#!/usr/bin/env node
+/**
+ * Stand-alone verifier for lintel access-log proofs, for partners and data protection
+ * officers who want to check the log without trusting lintel's own code.
+ *
+ * It deliberately imports nothing from the project - only node:crypto and node:fs -
+ * and re-implements the RFC 9162 (Certificate Transparency v2) verification
+ * algorithms from the RFC text, so a bug in the service cannot hide itself here.
+ * Copy this one file anywhere with Node.js 18 or later.
+ *
+ * Usage:
+ *   node verify-proof.mjs inclusion   proof.json
+ *   node verify-proof.mjs consistency proof.json
+ *
+ * inclusion proof.json (as returned by the API):
+ *   { "seq": N, "treeSize": S, "leafHash": hex, "proof": [hex, ...], "rootHash": hex }
+ *   seq is the entry's 1-based sequence number; its leaf index is seq - 1.
+ *   Optional "entry": the access-log entry object itself. If present, its leaf hash is
+ *   recomputed from canonical JSON (sorted keys, no whitespace, UTF-8) and must equal
+ *   "leafHash" - this checks the entry you hold is the one the log committed to.
+ *
+ * consistency proof.json:
+ *   { "from": A, "to": B, "fromRoot": hex, "toRoot": hex, "proof": [hex, ...] }
+ *   shows the log of B entries extends the log of A entries unchanged.
+ *
+ * Prints one line starting "OK" and exits 0 when the proof holds, or one line starting
+ * "FAILED" and exits 1 when it does not (including malformed input). Exit 2 means the
+ * command itself was used wrongly.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+const HASH_LENGTH = 32;
+const HEX_HASH = new RegExp(`^[0-9a-fA-F]{${HASH_LENGTH * 2}}$`);
+
+class ProofInputError extends Error {}
+
+function sha256(...parts) {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+/** RFC 6962 leaf hash: SHA-256(0x00 || entry bytes). */
+function leafHash(bytes) {
+  return sha256(Buffer.of(0x00), bytes);
+}
+
+/** RFC 6962 interior node hash: SHA-256(0x01 || left || right). */
+function nodeHash(left, right) {
+  return sha256(Buffer.of(0x01), left, right);
+}
+
+function equal(a, b) {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function isOdd(n) {
+  return n % 2 === 1;
+}
+
+function half(n) {
+  return Math.floor(n / 2);
+}
+
+function isPowerOfTwo(n) {
+  let k = 1;
+  while (k < n) k *= 2;
+  return k === n;
+}
+
+function hash(value, name) {
+  if (typeof value !== 'string' || !HEX_HASH.test(value)) {
+    throw new ProofInputError(`${name} must be a 64-digit hex SHA-256 hash`);
+  }
+  return Buffer.from(value, 'hex');
+}
+
+function hashList(value, name) {
+  if (!Array.isArray(value)) throw new ProofInputError(`${name} must be an array of hex hashes`);
+  return value.map((v, i) => hash(v, `${name}[${i}]`));
+}
+
+function count(value, name, min) {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ProofInputError(`${name} must be an integer >= ${min}`);
+  }
+  return value;
+}
+
+/**
+ * Canonical JSON as lintel hashes entries: keys sorted by UTF-16 code units, no
+ * whitespace, arrays in order, strings as JSON.stringify writes them, integers only.
+ */
+function canonicalJson(value) {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new ProofInputError('entry contains a non-integer number');
+    return String(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
+  }
+  throw new ProofInputError('entry contains a value JSON cannot hold');
+}
+
+/** RFC 9162 §2.1.3.2: verify an inclusion proof. Returns a reason string or null. */
+function checkInclusion(index, treeSize, leaf, proof, root) {
+  if (index >= treeSize) return 'leaf index is not inside the tree';
+  let fn = index;
+  let sn = treeSize - 1;
+  let r = leaf;
+  for (const p of proof) {
+    if (sn === 0) return 'proof has more hashes than the path to the root';
+    if (isOdd(fn) || fn === sn) {
+      r = nodeHash(p, r);
+      while (!isOdd(fn) && fn !== 0) {
+        fn = half(fn);
+        sn = half(sn);
+      }
+    } else {
+      r = nodeHash(r, p);
+    }
+    fn = half(fn);
+    sn = half(sn);
+  }
+  if (sn !== 0) return 'proof has fewer hashes than the path to the root';
+  if (!equal(r, root)) return 'proof leads to a different root hash';
+  return null;
+}
+
+/** RFC 9162 §2.1.4.2: verify a consistency proof. Returns a reason string or null. */
+function checkConsistency(from, to, fromRoot, toRoot, proof) {
+  if (from > to) return 'from is larger than to: a log never shrinks';
+  if (from === to) {
+    if (proof.length !== 0) return 'proof between equal sizes must be empty';
+    return equal(fromRoot, toRoot) ? null : 'same size but different root hashes';
+  }
+  if (from === 0) {
+    if (proof.length !== 0) return 'proof from the empty tree must be empty';
+    return equal(fromRoot, sha256()) ? null : 'fromRoot is not the empty-tree root';
+  }
+  if (proof.length === 0) return 'proof is empty';
+
+  const path = isPowerOfTwo(from) ? [fromRoot, ...proof] : [...proof];
+  let fn = from - 1;
+  let sn = to - 1;
+  while (isOdd(fn)) {
+    fn = half(fn);
+    sn = half(sn);
+  }
+  let fr = path[0];
+  let sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0) return 'proof has more hashes than needed';
+    if (isOdd(fn) || fn === sn) {
+      fr = nodeHash(c, fr);
+      sr = nodeHash(c, sr);
+      while (!isOdd(fn) && fn !== 0) {
+        fn = half(fn);
+        sn = half(sn);
+      }
+    } else {
+      sr = nodeHash(sr, c);
+    }
+    fn = half(fn);
+    sn = half(sn);
+  }
+  if (sn !== 0) return 'proof has fewer hashes than needed';
+  if (!equal(fr, fromRoot)) return 'proof does not lead to fromRoot';
+  if (!equal(sr, toRoot)) return 'proof does not lead to toRoot';
+  return null;
+}
+
+/** Checks an inclusion proof document; returns { ok, message }. */
+function verifyInclusionDocument(doc) {
+  const seq = count(doc.seq, 'seq', 1);
+  const treeSize = count(doc.treeSize, 'treeSize', 1);
+  const leaf = hash(doc.leafHash, 'leafHash');
+  const proof = hashList(doc.proof, 'proof');
+  const root = hash(doc.rootHash, 'rootHash');
+  if (doc.entry !== undefined) {
+    if (doc.entry === null || typeof doc.entry !== 'object' || Array.isArray(doc.entry)) {
+      return { ok: false, message: 'entry must be a JSON object' };
+    }
+    if (doc.entry.seq !== seq) return { ok: false, message: 'entry.seq does not match seq' };
+    const recomputed = leafHash(Buffer.from(canonicalJson(doc.entry), 'utf8'));
+    if (!equal(recomputed, leaf)) return { ok: false, message: 'entry does not hash to leafHash' };
+  }
+  const reason = checkInclusion(seq - 1, treeSize, leaf, proof, root);
+  if (reason !== null) return { ok: false, message: reason };
+  const checkedEntry = doc.entry !== undefined ? ' (entry content checked)' : '';
+  return {
+    ok: true,
+    message: `entry seq ${seq}${checkedEntry} is included in the tree of size ${treeSize} with root ${root.toString('hex')}`,
+  };
+}
+
+/** Checks a consistency proof document; returns { ok, message }. */
+function verifyConsistencyDocument(doc) {
+  const from = count(doc.from, 'from', 0);
+  const to = count(doc.to, 'to', 0);
+  const fromRoot = hash(doc.fromRoot, 'fromRoot');
+  const toRoot = hash(doc.toRoot, 'toRoot');
+  const proof = hashList(doc.proof, 'proof');
+  const reason = checkConsistency(from, to, fromRoot, toRoot, proof);
+  if (reason !== null) return { ok: false, message: reason };
+  return {
+    ok: true,
+    message: `tree of size ${to} with root ${toRoot.toString('hex')} extends tree of size ${from} with root ${fromRoot.toString('hex')}`,
+  };
+}
+
+function main(argv) {
+  const [kind, file] = argv;
+  if ((kind !== 'inclusion' && kind !== 'consistency') || file === undefined || argv.length !== 2) {
+    process.stderr.write('usage: node verify-proof.mjs inclusion|consistency proof.json\n');
+    return 2;
+  }
+  let doc;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    const why = err instanceof SyntaxError ? 'is not valid JSON' : 'cannot be read';
+    process.stdout.write(`FAILED ${kind}: proof file ${why}\n`);
+    return 1;
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    process.stdout.write(`FAILED ${kind}: proof file must hold a JSON object\n`);
+    return 1;
+  }
+  let outcome;
+  try {
+    outcome = kind === 'inclusion' ? verifyInclusionDocument(doc) : verifyConsistencyDocument(doc);
+  } catch (err) {
+    if (err instanceof ProofInputError) {
+      process.stdout.write(`FAILED ${kind}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  process.stdout.write(`${outcome.ok ? 'OK' : 'FAILED'} ${kind}: ${outcome.message}\n`);
+  return outcome.ok ? 0 : 1;
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,148 @@
+import type { Selectable } from 'kysely';
+import type { Logger } from '../logging.js';
+import { errorKind } from '../logging.js';
+import type { Store } from '../store/database.js';
+import type { AccessLogTable } from '../store/schema.js';
+import { encodeEntry, type AccessLogEntry } from './entry-codec.js';
+import { leafHash } from './merkle.js';
+
+/** An entry as a caller states it; the log assigns the sequence number and time. */
+export type AccessLogRecord = Omit<AccessLogEntry, 'seq' | 'time'>;
+
+export class AccessLogUnavailableError extends Error {
+  constructor(options?: ErrorOptions) {
+    super('The access log could not be written', options);
+    this.name = 'AccessLogUnavailableError';
+  }
+}
+
+interface Pending {
+  record: AccessLogRecord;
+  resolve: (entry: AccessLogEntry) => void;
+  reject: (err: Error) => void;
+}
+
+/** SQL Server allows 2,100 parameters a statement; 14 columns a row. */
+const ROWS_PER_INSERT = 140;
+const MAX_BATCH = 2000;
+const SEQ_CONFLICT_RETRIES = 5;
+
+/**
+ * The access log writer. Appends are durable before `append` resolves (the caller's response
+ * waits for it), and concurrent appends share one transaction — group commit — so a busy API
+ * pays one fsync per batch rather than per request. A failed batch rejects every caller in it,
+ * which makes each of them fail closed.
+ */
+export class AccessLog {
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly logger: Logger,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  append(record: AccessLogRecord): Promise<AccessLogEntry> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ record, resolve, reject });
+      this.flushing ??= this.flushLoop();
+    });
+  }
+
+  /** Resolves once every append queued so far is committed or failed. */
+  async drain(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  private async flushLoop(): Promise<void> {
+    // Let appends from the same tick join the batch.
+    await new Promise((r) => setImmediate(r));
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          const entries = await this.commit(batch.map((p) => p.record));
+          batch.forEach((p, i) => p.resolve(entries[i]!));
+        } catch (err) {
+          this.logger.error('audit.append-failed', { entries: batch.length, error: errorKind(err) });
+          const failure = new AccessLogUnavailableError({ cause: err });
+          for (const p of batch) p.reject(failure);
+        }
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private async commit(records: AccessLogRecord[]): Promise<AccessLogEntry[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.store.db.transaction().execute(async (trx) => {
+          const last = await trx
+            .selectFrom('access_log')
+            .select((eb) => eb.fn.max('seq').as('max'))
+            .executeTakeFirst();
+          const first = Number(last?.max ?? 0) + 1;
+          const time = this.now().toISOString();
+          const entries = records.map((r, i): AccessLogEntry => ({ ...r, seq: first + i, time }));
+          const rows = entries.map(toRow);
+          for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+            await trx
+              .insertInto('access_log')
+              .values(rows.slice(i, i + ROWS_PER_INSERT))
+              .execute();
+          }
+          return entries;
+        });
+      } catch (err) {
+        // Another instance took the same sequence numbers first; read the new maximum and retry.
+        if (attempt < SEQ_CONFLICT_RETRIES && isUniqueViolation(err)) continue;
+        throw err;
+      }
+    }
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown; number?: unknown }).code;
+  const number = (err as { number?: unknown }).number;
+  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || number === 2627 || number === 2601;
+}
+
+export function toRow(entry: AccessLogEntry): Selectable<AccessLogTable> {
+  return {
+    seq: entry.seq,
+    time: entry.time,
+    request_id: entry.requestId,
+    party_id: entry.partyId,
+    client_id: entry.clientId,
+    roles: JSON.stringify(entry.roles),
+    purpose: entry.purpose,
+    action: entry.action,
+    subject_ref: entry.subjectRef,
+    datasets: JSON.stringify(entry.datasets),
+    fields: JSON.stringify(entry.fields),
+    decision: entry.decision,
+    reason_code: entry.reasonCode,
+    leaf_hash: leafHash(encodeEntry(entry)),
+  };
+}
+
+export function fromRow(row: Selectable<AccessLogTable>): AccessLogEntry {
+  return {
+    seq: Number(row.seq),
+    time: row.time,
+    requestId: row.request_id,
+    partyId: row.party_id,
+    clientId: row.client_id,
+    roles: JSON.parse(row.roles) as string[],
+    purpose: row.purpose,
+    action: row.action,
+    subjectRef: row.subject_ref,
+    datasets: JSON.parse(row.datasets) as string[],
+    fields: JSON.parse(row.fields) as string[],
+    decision: row.decision,
+    reasonCode: row.reason_code,
+  };
+}

@@ -1,0 +1,51 @@
+import type { Logger } from '../logging.js';
+import type { SecretSource } from '../secrets/secret-source.js';
+import type { Store } from '../store/database.js';
+import type { AnchorLog } from './anchor-log.js';
+import { signCheckpoint, type Checkpoint } from './checkpoint.js';
+import { accessLogRows } from './leaf-stream.js';
+import { MerkleAccumulator } from './merkle.js';
+import { currentSigningKey } from './signing-keys.js';
+
+export interface CheckpointOutcome {
+  checkpoint: Checkpoint | undefined;
+  /** The new tree does not extend the last anchored checkpoint: the log was rewritten. */
+  alarm: boolean;
+}
+
+/**
+ * Sign the log's current size and root and append it to the anchor log. Before signing, the
+ * tree is checked to extend the last anchored checkpoint (same root at that size); a log that
+ * does not is not signed over — that would launder the rewrite — and raises an alarm instead.
+ */
+export async function writeCheckpoint(deps: {
+  store: Store;
+  anchors: AnchorLog;
+  secrets: SecretSource;
+  logger: Logger;
+  now?: () => Date;
+}): Promise<CheckpointOutcome> {
+  const previous = (await deps.anchors.read()).at(-1);
+  const tree = new MerkleAccumulator();
+  let previousRootNow: string | undefined = previous?.treeSize === 0 ? tree.root().toString('hex') : undefined;
+  for await (const row of accessLogRows(deps.store)) {
+    tree.push(Buffer.from(row.leaf_hash));
+    if (previous && tree.size === previous.treeSize) previousRootNow = tree.root().toString('hex');
+  }
+  if (previous && previous.treeSize === tree.size && previous.rootHash === tree.root().toString('hex')) {
+    return { checkpoint: undefined, alarm: false };
+  }
+  if (previous && previousRootNow !== previous.rootHash) {
+    deps.logger.warn('audit.checkpoint-alarm', { anchoredSize: previous.treeSize, logSize: tree.size });
+    return { checkpoint: undefined, alarm: true };
+  }
+  const { keyId, privateKey } = await currentSigningKey(deps.secrets);
+  const checkpoint = signCheckpoint(
+    { treeSize: tree.size, rootHash: tree.root().toString('hex'), time: (deps.now?.() ?? new Date()).toISOString() },
+    privateKey,
+    keyId,
+  );
+  await deps.anchors.append(checkpoint);
+  deps.logger.info('audit.checkpoint', { treeSize: checkpoint.treeSize, rootHash: checkpoint.rootHash });
+  return { checkpoint, alarm: false };
+}

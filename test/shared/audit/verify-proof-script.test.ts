@@ -1,0 +1,174 @@
+// Tests scripts/verify-proof.mjs, the partner-facing stand-alone verifier, by running
+// it as a partner would (a separate node process) on proofs produced by merkle.ts.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { entryLeafHash, type AccessLogEntry } from '../../../shared/audit/entry-codec.js';
+import { consistencyProof, inclusionProof, leafHash, rootFromLeafHashes } from '../../../shared/audit/merkle.js';
+
+const SCRIPT = fileURLToPath(new URL('../../../scripts/verify-proof.mjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'verify-proof-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let fileCounter = 0;
+function run(kind: string, doc: unknown): { status: number | null; stdout: string } {
+  const file = join(dir, `proof-${fileCounter++}.json`);
+  writeFileSync(file, typeof doc === 'string' ? doc : JSON.stringify(doc));
+  const result = spawnSync(process.execPath, [SCRIPT, kind, file], { encoding: 'utf8', timeout: 20_000 });
+  return { status: result.status, stdout: result.stdout };
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const flip = (h: string): string => (h[0] === '0' ? '1' : '0') + h.slice(1);
+
+function entry(seq: number): AccessLogEntry {
+  return {
+    seq,
+    time: new Date(Date.UTC(2025, 0, 1, 0, 0, seq)).toISOString(),
+    requestId: `req-${seq}`,
+    partyId: 'rp-orbit',
+    clientId: 'client-1',
+    roles: ['Lettings.Officer'],
+    purpose: 'allocation',
+    action: 'lookup',
+    subjectRef: seq % 3 === 0 ? null : `psn:${seq}`,
+    datasets: ['housing-register'],
+    fields: ['band', 'bedroomNeed'],
+    decision: seq % 5 === 0 ? 'deny' : 'permit',
+    reasonCode: 'granted',
+  };
+}
+
+const entries = Array.from({ length: 21 }, (_, i) => entry(i + 1));
+const leaves = entries.map(entryLeafHash);
+
+function inclusionDoc(seq: number, treeSize: number) {
+  const tree = leaves.slice(0, treeSize);
+  return {
+    seq,
+    treeSize,
+    leafHash: hex(leaves[seq - 1] as Buffer),
+    proof: inclusionProof(seq - 1, tree).map(hex),
+    rootHash: hex(rootFromLeafHashes(tree)),
+  };
+}
+
+function consistencyDoc(from: number, to: number) {
+  return {
+    from,
+    to,
+    fromRoot: hex(rootFromLeafHashes(leaves.slice(0, from))),
+    toRoot: hex(rootFromLeafHashes(leaves.slice(0, to))),
+    proof: consistencyProof(from, to, leaves).map(hex),
+  };
+}
+
+describe('verify-proof.mjs inclusion', () => {
+  it.each([
+    [1, 1],
+    [1, 21],
+    [13, 21],
+    [21, 21],
+    [8, 16],
+  ])('accepts a valid proof for seq %i in a tree of %i', (seq, size) => {
+    const { status, stdout } = run('inclusion', inclusionDoc(seq, size));
+    expect(stdout).toMatch(new RegExp(`^OK inclusion: entry seq ${seq} is included in the tree of size ${size}`));
+    expect(status).toBe(0);
+  });
+
+  it.each<[string, (d: ReturnType<typeof inclusionDoc>) => unknown]>([
+    ['a tampered proof hash', (d) => ({ ...d, proof: [flip(d.proof[0] as string), ...d.proof.slice(1)] })],
+    ['a different leaf', (d) => ({ ...d, leafHash: hex(leafHash(Buffer.from('forged'))) })],
+    ['a different root', (d) => ({ ...d, rootHash: flip(d.rootHash) })],
+    ['the wrong sequence number', (d) => ({ ...d, seq: d.seq + 1 })],
+    ['a dropped proof hash', (d) => ({ ...d, proof: d.proof.slice(1) })],
+    ['a non-hex proof element', (d) => ({ ...d, proof: ['zz', ...d.proof.slice(1)] })],
+    ['a missing field', (d) => ({ ...d, treeSize: undefined })],
+  ])('rejects %s', (_label, tamper) => {
+    const { status, stdout } = run('inclusion', tamper(inclusionDoc(6, 21)));
+    expect(stdout).toMatch(/^FAILED inclusion: /);
+    expect(status).toBe(1);
+  });
+
+  it('recomputes the leaf hash from an attached entry with the same canonical encoding', () => {
+    const ok = run('inclusion', { ...inclusionDoc(9, 21), entry: entries[8] });
+    expect(ok.stdout).toMatch(/^OK inclusion: entry seq 9 \(entry content checked\)/);
+    expect(ok.status).toBe(0);
+
+    // Keys in another order: still the same canonical bytes.
+    const shuffled = Object.fromEntries(Object.entries(entries[8] as AccessLogEntry).reverse());
+    expect(run('inclusion', { ...inclusionDoc(9, 21), entry: shuffled }).status).toBe(0);
+
+    const altered = { ...(entries[8] as AccessLogEntry), fields: ['band', 'bedroomNeed', 'income'] };
+    const bad = run('inclusion', { ...inclusionDoc(9, 21), entry: altered });
+    expect(bad.stdout).toMatch(/^FAILED inclusion: entry does not hash to leafHash/);
+    expect(bad.status).toBe(1);
+  });
+});
+
+describe('verify-proof.mjs consistency', () => {
+  it.each([
+    [1, 21],
+    [4, 21],
+    [7, 13],
+    [21, 21],
+    [0, 5],
+  ])('accepts a valid proof from %i to %i', (from, to) => {
+    const { status, stdout } = run('consistency', consistencyDoc(from, to));
+    expect(stdout).toMatch(new RegExp(`^OK consistency: tree of size ${to} .* extends tree of size ${from} `));
+    expect(status).toBe(0);
+  });
+
+  it.each<[string, (d: ReturnType<typeof consistencyDoc>) => unknown]>([
+    ['an altered old root', (d) => ({ ...d, fromRoot: flip(d.fromRoot) })],
+    ['an altered new root', (d) => ({ ...d, toRoot: flip(d.toRoot) })],
+    [
+      'a tampered proof hash',
+      (d) => ({ ...d, proof: d.proof.map((p, i) => (i === d.proof.length - 1 ? flip(p) : p)) }),
+    ],
+    ['an empty proof', (d) => ({ ...d, proof: [] })],
+    ['swapped sizes', (d) => ({ ...d, from: d.to, to: d.from })],
+  ])('rejects %s', (_label, tamper) => {
+    const { status, stdout } = run('consistency', tamper(consistencyDoc(7, 13)));
+    expect(stdout).toMatch(/^FAILED consistency: /);
+    expect(status).toBe(1);
+  });
+
+  it('rejects a rewritten history: the new root does not extend the old one', () => {
+    const rewritten = [...leaves];
+    rewritten[2] = leafHash(Buffer.from('rewritten'));
+    const doc = {
+      from: 7,
+      to: 13,
+      fromRoot: hex(rootFromLeafHashes(leaves.slice(0, 7))),
+      toRoot: hex(rootFromLeafHashes(rewritten.slice(0, 13))),
+      proof: consistencyProof(7, 13, rewritten).map(hex),
+    };
+    expect(run('consistency', doc).status).toBe(1);
+  });
+});
+
+describe('verify-proof.mjs usage', () => {
+  it('fails cleanly on a file that is not JSON', () => {
+    const { status, stdout } = run('inclusion', '{ not json');
+    expect(stdout).toBe('FAILED inclusion: proof file is not valid JSON\n');
+    expect(status).toBe(1);
+  });
+
+  it('exits 2 with usage help for an unknown command', () => {
+    const result = spawnSync(process.execPath, [SCRIPT, 'audit', 'x.json'], { encoding: 'utf8' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/usage/);
+  });
+
+  it('imports nothing but node:crypto and node:fs, so partners can run it alone', async () => {
+    const { readFileSync } = await import('node:fs');
+    const source = readFileSync(SCRIPT, 'utf8');
+    const imports = [...source.matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
+    expect(imports.sort()).toEqual(['node:crypto', 'node:fs']);
+    expect(source).not.toMatch(/\brequire\(|\bimport\(/);
+  });
+});
