@@ -1,18 +1,25 @@
+import { blobCreatedEventSchema, createdBlobOf, matchBlobPath } from '../shared/blob/blob-created-event.js';
 import { receiveFile } from '../shared/imports/receive-file.js';
 import { getServices } from '../shared/services.js';
-import { registerBlob } from './registry.js';
+import { registerBlobCreated } from './registry.js';
 
-registerBlob({
+registerBlobCreated({
   name: 'importBlob',
-  path: 'incoming/{partyId}/{datasetId}/{fileName}',
-  connection: 'AzureWebJobsStorage',
-  handler: async (blob, context) => {
-    const metadata = context.triggerMetadata ?? {};
-    const partyId = String(metadata.partyId);
-    const datasetId = String(metadata.datasetId);
-    const fileName = String(metadata.fileName);
-    const content = Buffer.isBuffer(blob) ? blob : Buffer.from(blob as Uint8Array);
+  container: 'incoming',
+  handler: async (event, context) => {
     const services = await getServices();
-    await receiveFile(services, { blobName: `${partyId}/${datasetId}/${fileName}`, partyId, datasetId, content });
+    const parsed = blobCreatedEventSchema.safeParse(event);
+    if (!parsed.success) {
+      services.logger.warn('import.event-ignored', { invocationId: context.invocationId, reason: 'not-a-blob-created-event' });
+      return;
+    }
+    const blob = createdBlobOf(parsed.data);
+    const path = matchBlobPath('{partyId}/{datasetId}/{fileName}', blob.blobName);
+    if (blob.container !== 'incoming' || !path) {
+      services.logger.warn('import.event-ignored', { invocationId: context.invocationId, reason: 'path-not-party-dataset-file' });
+      return;
+    }
+    const content = await services.blobs.getContainerClient(blob.container).getBlobClient(blob.blobName).downloadToBuffer();
+    await receiveFile(services, { blobName: blob.blobName, partyId: path.partyId!, datasetId: path.datasetId!, content });
   },
 });

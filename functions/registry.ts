@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import functions from '@azure/functions';
-import type { HttpHandler, HttpMethod, StorageBlobHandler } from '@azure/functions';
+import type { EventGridHandler, HttpHandler, HttpMethod } from '@azure/functions';
 
 /**
  * One table of every trigger lintel has. Each registration goes to the v4 `app.*` call (when
@@ -16,16 +16,19 @@ export interface HttpRegistration {
   handler: HttpHandler;
 }
 
-export interface BlobRegistration {
-  kind: 'blob';
+/**
+ * A function fired by Event Grid when a blob is created in `container`. In Azure an Event Grid
+ * subscription (infra/) filters on the container and delivers to the function; locally the host
+ * watches the container and delivers the same event.
+ */
+export interface BlobCreatedRegistration {
+  kind: 'blob-created';
   name: string;
-  /** `container/{binding}/...`, as in the v4 `path` option. */
-  path: string;
-  connection: string;
-  handler: StorageBlobHandler;
+  container: string;
+  handler: EventGridHandler;
 }
 
-export type Registration = HttpRegistration | BlobRegistration;
+export type Registration = HttpRegistration | BlobCreatedRegistration;
 
 const table: Registration[] = [];
 
@@ -54,11 +57,9 @@ export function registerHttp(r: Omit<HttpRegistration, 'kind'>): void {
   if (inRuntime) functions.app.http(r.name, { route: r.route, methods: r.methods, authLevel: 'anonymous', handler: r.handler });
 }
 
-export function registerBlob(r: Omit<BlobRegistration, 'kind'>): void {
-  add({ kind: 'blob', ...r });
-  if (inRuntime) {
-    functions.app.storageBlob(r.name, { path: r.path, connection: r.connection, source: 'EventGrid', handler: r.handler });
-  }
+export function registerBlobCreated(r: Omit<BlobCreatedRegistration, 'kind'>): void {
+  add({ kind: 'blob-created', ...r });
+  if (inRuntime) functions.app.eventGrid(r.name, { handler: r.handler });
 }
 
 export function registrations(): readonly Registration[] {

@@ -1,4 +1,4 @@
-import type { BlobRegistration, HttpRegistration } from '../functions/registry.js';
+import type { BlobCreatedRegistration, HttpRegistration } from '../functions/registry.js';
 import type { Settings } from '../shared/config.js';
 import { resolve } from 'node:path';
 import { DEVELOPMENT_ISSUER_PATH, developmentIssuer } from '../shared/auth/development-issuer.js';
@@ -51,7 +51,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   });
   const watcher = new BlobWatcher(
     services.blobs,
-    all.filter((r): r is BlobRegistration => r.kind === 'blob'),
+    all.filter((r): r is BlobCreatedRegistration => r.kind === 'blob-created'),
     services.logger,
     options.blobScanIntervalMs,
   );

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+/**
+ * The Event Grid `Microsoft.Storage.BlobCreated` event, as Azure delivers it and as the local
+ * host builds it for Azurite. Imports are driven by this event rather than by a blob binding
+ * because a binding hands the handler the whole file in memory; the event carries only where
+ * the blob is, so the import can stream it.
+ */
+export const blobCreatedEventSchema = z.object({
+  id: z.string(),
+  eventType: z.literal('Microsoft.Storage.BlobCreated'),
+  subject: z.string().regex(/^\/blobServices\/default\/containers\/[^/]+\/blobs\/.+$/),
+  eventTime: z.string(),
+  data: z.object({
+    url: z.string(),
+    eTag: z.string().optional(),
+    contentLength: z.number().int().nonnegative().optional(),
+    contentType: z.string().optional(),
+  }),
+});
+
+export type BlobCreatedEvent = z.infer<typeof blobCreatedEventSchema>;
+
+export interface CreatedBlob {
+  container: string;
+  /** Path inside the container. */
+  blobName: string;
+  eTag: string | undefined;
+  contentLength: number | undefined;
+}
+
+export function createdBlobOf(event: BlobCreatedEvent): CreatedBlob {
+  const [, container, blobName] = /^\/blobServices\/default\/containers\/([^/]+)\/blobs\/(.+)$/.exec(event.subject)!;
+  return {
+    container: container!,
+    blobName: decodeURIComponent(blobName!),
+    eTag: event.data.eTag,
+    contentLength: event.data.contentLength,
+  };
+}
+
+/** `{partyId}/{datasetId}/{fileName}`-style path templates, matched within one segment each. */
+export function matchBlobPath(template: string, blobName: string): Record<string, string> | undefined {
+  const names: string[] = [];
+  const source = template
+    .split(/(\{[A-Za-z_][A-Za-z0-9_]*\})/)
+    .map((part) => {
+      const name = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(part)?.[1];
+      if (!name) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(name);
+      return '([^/]+)';
+    })
+    .join('');
+  const match = new RegExp(`^${source}$`).exec(blobName);
+  if (!match) return undefined;
+  return Object.fromEntries(names.map((n, i) => [n, match[i + 1]!]));
+}
