@@ -40,7 +40,39 @@ export interface AccessLogTable {
   leaf_hash: Uint8Array;
 }
 
+export interface SourceRecordTable {
+  id: string;
+  import_run_id: string;
+  party_id: string;
+  dataset_id: string;
+  row_number: number;
+  /** Normalised for matching (shared/domain/normalise.ts). */
+  given_name: string | null;
+  family_name: string | null;
+  first3: string | null;
+  /** ISO date. */
+  date_of_birth: string | null;
+  /** Canonical postcode, e.g. "SW1A 1AA". */
+  postcode: string | null;
+  address: string | null;
+  /** JSON object of the agreement's display and special-category fields. */
+  attributes: string;
+  /** ISO date the partner's extract describes. */
+  as_of: string;
+  person_id: string | null;
+}
+
+export interface RecordIdentifierTable {
+  record_id: string;
+  kind: string;
+  /** HMAC-SHA-256, hex. */
+  hash: string;
+  key_version: string;
+}
+
 export interface Database {
+  source_record: SourceRecordTable;
+  record_identifier: RecordIdentifierTable;
   import_run: ImportRunTable;
   access_log: AccessLogTable;
 }

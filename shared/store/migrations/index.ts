@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import { foundation } from './0001-foundation.js';
 import { accessLog } from './0002-access-log.js';
+import { records } from './0003-records.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -11,5 +12,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
   return {
     '0001-foundation': foundation(d),
     '0002-access-log': accessLog(d),
+    '0003-records': records(d),
   };
 }
