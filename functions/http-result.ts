@@ -1,4 +1,7 @@
-import type { HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { apiContextFor, type ApiContext } from '../shared/api/api-context.js';
+import type { ApiRequest } from '../shared/api/api-request.js';
+import { getServices } from '../shared/services.js';
 import { errorKind } from '../shared/logging.js';
 import { problem, type HttpResult } from '../shared/http/problem.js';
 
@@ -10,4 +13,10 @@ export async function respond(context: InvocationContext, run: () => Promise<Htt
     context.error(JSON.stringify({ event: 'http.unhandled', invocationId: context.invocationId, error: errorKind(err) }));
     return problem(500, 'internal-error', 'Internal error');
   }
+}
+
+/** The shape of every API trigger: build the request context, call the use case, map errors. */
+export function apiHandler(useCase: (ctx: ApiContext, req: ApiRequest) => Promise<HttpResult>) {
+  return (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> =>
+    respond(context, async () => useCase(apiContextFor(await getServices()), request));
 }

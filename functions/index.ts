@@ -4,5 +4,9 @@
  */
 import './health.js';
 import './import-blob.js';
+import './people-search.js';
+import './people-view.js';
+import './consents-record.js';
+import './consents-withdraw.js';
 
 export { registrations } from './registry.js';

@@ -74,6 +74,8 @@ const settingsObject = z.object({
     /** JSON object mapping Entra ID client ids to agreement party ids. */
     PARTY_CLIENT_IDS: text('{}'),
     DEV_ISSUER_KEY_PATH: text('.lintel/dev-issuer-key.json'),
+    /** Requests a minute each client may make (per instance). */
+    RATE_LIMIT_PER_MINUTE: text('1200').transform(Number).pipe(z.number().int().positive()),
   });
 
 export const settingsSchema = settingsObject

@@ -7,6 +7,12 @@ import { KeyVaultSecretSource } from './secrets/key-vault-secret-source.js';
 import { LocalSecretSource } from './secrets/local-secret-source.js';
 import type { SecretSource } from './secrets/secret-source.js';
 import { migrateToLatest, openStore, type Store } from './store/database.js';
+import type { AgreementSet } from './agreements/agreement-set.js';
+import { loadAgreements } from './agreements/load.js';
+import { parsePartyDirectory, type PartyDirectory } from './agreements/party-directory.js';
+import { AccessLog } from './audit/access-log.js';
+import { AnchorLog } from './audit/anchor-log.js';
+import { StoreConsentRegister } from './consents/store-consent-register.js';
 
 /**
  * The composition root: every adapter lintel uses, built once from the settings and handed to
@@ -18,6 +24,11 @@ export interface Services {
   readonly store: Store;
   readonly blobs: BlobServiceClient;
   readonly secrets: SecretSource;
+  readonly agreements: AgreementSet;
+  readonly parties: PartyDirectory;
+  readonly accessLog: AccessLog;
+  readonly anchors: AnchorLog;
+  readonly consents: StoreConsentRegister;
   close(): Promise<void>;
 }
 
@@ -29,6 +40,12 @@ export function createSecretSource(settings: Settings): SecretSource {
 
 export async function createServices(settings: Settings): Promise<Services> {
   const logger = createLogger(settings.LOG_LEVEL);
+  // Agreements first: an invalid agreement or client-id mapping stops start-up before any I/O.
+  const agreements = loadAgreements(resolve(settings.AGREEMENTS_DIR));
+  for (const warning of agreements.warnings) {
+    logger.warn('agreements.warning', { file: warning.file, path: warning.path, message: warning.message });
+  }
+  const parties = parsePartyDirectory(settings.PARTY_CLIENT_IDS, agreements);
   const store = openStore(
     settings.STORE_ENGINE === 'sqlite'
       ? { engine: 'sqlite', path: settings.SQLITE_PATH === ':memory:' ? ':memory:' : resolve(settings.SQLITE_PATH) }
@@ -43,7 +60,23 @@ export async function createServices(settings: Settings): Promise<Services> {
     });
     await ensureContainers(blobs);
     const secrets = createSecretSource(settings);
-    return { settings, logger, store, blobs, secrets, close: () => store.close() };
+    const accessLog = new AccessLog(store, logger);
+    return {
+      settings,
+      logger,
+      store,
+      blobs,
+      secrets,
+      agreements,
+      parties,
+      accessLog,
+      anchors: new AnchorLog(blobs),
+      consents: new StoreConsentRegister(store),
+      close: async () => {
+        await accessLog.drain();
+        await store.close();
+      },
+    };
   } catch (err) {
     await store.close();
     throw err;

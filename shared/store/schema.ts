@@ -70,7 +70,21 @@ export interface RecordIdentifierTable {
   key_version: string;
 }
 
+export interface ConsentEventTable {
+  event_id: string;
+  consent_id: string;
+  subject_key: string;
+  kind: 'consent' | 'opt-out';
+  purpose_id: string | null;
+  action: 'record' | 'withdraw';
+  party_id: string;
+  client_id: string;
+  evidence_ref: string | null;
+  at: string;
+}
+
 export interface Database {
+  consent_event: ConsentEventTable;
   source_record: SourceRecordTable;
   record_identifier: RecordIdentifierTable;
   import_run: ImportRunTable;

@@ -13,6 +13,7 @@ export function testSettings(overrides: Record<string, string> = {}): Settings {
     SQLITE_PATH: join(dir, 'lintel.db'),
     LOCAL_SECRETS_PATH: join(dir, 'secrets.json'),
     LOG_LEVEL: 'error',
+    DEV_ISSUER_KEY_PATH: join(dir, 'dev-issuer.json'),
     ...overrides,
   });
 }

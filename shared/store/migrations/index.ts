@@ -3,6 +3,7 @@ import type { Dialect } from '../dialect.js';
 import { foundation } from './0001-foundation.js';
 import { accessLog } from './0002-access-log.js';
 import { records } from './0003-records.js';
+import { consents } from './0005-consents.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -13,5 +14,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0001-foundation': foundation(d),
     '0002-access-log': accessLog(d),
     '0003-records': records(d),
+    '0005-consents': consents(d),
   };
 }

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { decide } from '../policy/decide.js';
+import { json, problem, type HttpResult } from '../http/problem.js';
+import { findPerson } from '../people/find-person.js';
+import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
+import type { ApiContext } from './api-context.js';
+import type { ApiRequest } from './api-request.js';
+import { decisionProblem } from './decision-problem.js';
+import { readJsonBody } from './json-body.js';
+import { deny, runRequest, type CallContext } from './request-pipeline.js';
+
+export const consentBodySchema = z.strictObject({
+  kind: z.enum(['consent', 'opt-out']).default('consent').describe('A consent for the X-Purpose purpose, or a national data opt-out'),
+  subject: personQuerySchema,
+  evidenceRef: z
+    .string()
+    .regex(/^[A-Za-z0-9._:/-]{1,200}$/)
+    .describe('Reference to the signed form or case note in the recording party\'s own system; no personal data'),
+});
+
+export const consentResponseSchema = z.object({
+  consentId: z.string(),
+  kind: z.enum(['consent', 'opt-out']),
+  purpose: z.string().nullable(),
+  recordedAt: z.string(),
+  withdrawnAt: z.string().nullable(),
+});
+
+/**
+ * Who may record or withdraw: for a consent, the purpose's consent source (party and roles) as
+ * the agreement names it; for an opt-out, a DPO of a party to the purpose's agreement. Consent
+ * writes go through the same request path and leave one access-log entry each.
+ */
+async function mayWrite(ctx: ApiContext, call: CallContext, kind: 'consent' | 'opt-out', subjectKey: string) {
+  const deps = { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now };
+  if (kind === 'consent') {
+    return decide({ caller: call.caller, purpose: call.purpose, datasets: [], subject: { subjectKey }, action: 'consent-write' }, deps);
+  }
+  const purpose = call.purpose ? ctx.services.agreements.purpose(call.purpose) : undefined;
+  const inAgreement = purpose && ctx.services.agreements.rolesOfPartyIn(purpose.agreementId, call.caller.partyId);
+  if (!purpose) return { allow: false as const, reason: call.purpose ? ('purpose-unknown' as const) : ('purpose-required' as const) };
+  if (!purpose.purpose.nationalDataOptOutApplies || !inAgreement || !call.caller.roles.includes('dpo')) {
+    return { allow: false as const, reason: 'role-not-permitted' as const };
+  }
+  return { allow: true as const, purpose: purpose.purpose.id };
+}
+
+/** POST /api/v1/consents */
+export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'consent.record', async (call) => {
+    const purposeEntry = call.purpose ? ctx.services.agreements.purpose(call.purpose) : undefined;
+    if (!call.purpose) return deny(problem(400, 'purpose-required', 'X-Purpose header required'), 'purpose-required');
+    if (!purposeEntry) return deny(problem(403, 'purpose-unknown', 'Unknown purpose'), 'purpose-unknown');
+    const body = await readJsonBody(req, consentBodySchema);
+    if (!body.ok) return deny(body.result, body.reason, { purpose: purposeEntry.purpose.id });
+    const query = canonicalQuery(body.value.subject);
+    if (!query.ok) {
+      return deny(problem(400, 'invalid-identifier', 'An identifier is not valid', { field: `subject.${query.field}`, reason: query.reason }), 'invalid-identifier', {
+        purpose: purposeEntry.purpose.id,
+      });
+    }
+    const datasets = [...new Set(ctx.services.agreements.grantsFor(purposeEntry.purpose.id).map((g) => g.dataset))];
+    const found = await findPerson(ctx.services.store, await ctx.pseudonymisers(), query.query, datasets);
+    if (!found.found) {
+      return deny(problem(404, 'no-match', 'No matching person'), found.reason, { purpose: purposeEntry.purpose.id });
+    }
+    const decision = await mayWrite(ctx, call, body.value.kind, found.personId);
+    if (!decision.allow) {
+      const result =
+        'detail' in decision ? decisionProblem(decision) : problem(403, decision.reason, 'Not permitted to record this');
+      return deny(result, decision.reason, { purpose: purposeEntry.purpose.id, subjectRef: found.personId });
+    }
+    const record = await ctx.services.consents.record({
+      subjectKey: found.personId,
+      kind: body.value.kind,
+      purposeId: body.value.kind === 'consent' ? purposeEntry.purpose.id : null,
+      evidenceRef: body.value.evidenceRef,
+      by: { partyId: call.caller.partyId, clientId: call.caller.clientId },
+      at: ctx.now(),
+    });
+    return {
+      result: json(201, { consentId: record.consentId, kind: record.kind, purpose: record.purposeId, recordedAt: record.recordedAt, withdrawnAt: null }),
+      log: { purpose: purposeEntry.purpose.id, subjectRef: found.personId, decision: 'allow', reasonCode: `${record.kind}-recorded` },
+    };
+  });
+}
+
+/** DELETE /api/v1/consents/{consentId} */
+export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'consent.withdraw', async (call) => {
+    const consentId = req.params.consentId ?? '';
+    const existing = /^[0-9a-f-]{36}$/.test(consentId) ? await ctx.services.consents.find(consentId) : undefined;
+    if (!existing) return deny(problem(404, 'consent-unknown', 'No such consent'), 'consent-unknown');
+    const asCall = { ...call, purpose: existing.purposeId ?? call.purpose };
+    const decision = await mayWrite(ctx, asCall, existing.kind, existing.subjectKey);
+    if (!decision.allow) {
+      const result = 'detail' in decision ? decisionProblem(decision) : problem(403, decision.reason, 'Not permitted to withdraw this');
+      // Another party's consent id is indistinguishable from an unknown one.
+      return deny(result.status === 403 ? problem(404, 'consent-unknown', 'No such consent') : result, decision.reason, {
+        subjectRef: existing.subjectKey,
+      });
+    }
+    const withdrawn = await ctx.services.consents.withdraw(consentId, { partyId: call.caller.partyId, clientId: call.caller.clientId }, ctx.now());
+    return {
+      result: json(200, {
+        consentId,
+        kind: existing.kind,
+        purpose: existing.purposeId,
+        recordedAt: existing.recordedAt,
+        withdrawnAt: withdrawn?.withdrawnAt ?? null,
+      }),
+      log: { purpose: existing.purposeId, subjectRef: existing.subjectKey, decision: 'allow', reasonCode: `${existing.kind}-withdrawn` },
+    };
+  });
+}

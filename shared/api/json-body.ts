@@ -1,0 +1,51 @@
+import type { z } from 'zod';
+import { problem, type HttpResult } from '../http/problem.js';
+import type { ApiRequest } from './api-request.js';
+
+export const MAX_JSON_BODY_BYTES = 16 * 1024;
+
+export type BodyResult<T> = { ok: true; value: T } | { ok: false; result: HttpResult; reason: string };
+
+/**
+ * Read and validate a JSON body. Errors name the properties at fault and zod's issue codes,
+ * never the values sent: a request body holds identifiers.
+ */
+export async function readJsonBody<S extends z.ZodType>(req: ApiRequest, schema: S): Promise<BodyResult<z.infer<S>>> {
+  const contentType = req.headers.get('content-type') ?? '';
+  if (!/^application\/(?:[a-z0-9.+-]+\+)?json\b/i.test(contentType)) {
+    return {
+      ok: false,
+      reason: 'unsupported-media-type',
+      result: problem(415, 'unsupported-media-type', 'Body must be application/json'),
+    };
+  }
+  const declared = Number(req.headers.get('content-length') ?? '0');
+  if (declared > MAX_JSON_BODY_BYTES) return tooLarge();
+  const text = await req.text();
+  if (Buffer.byteLength(text, 'utf8') > MAX_JSON_BODY_BYTES) return tooLarge();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'invalid-json', result: problem(400, 'invalid-request', 'Body is not valid JSON') };
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      reason: 'invalid-request',
+      result: problem(400, 'invalid-request', 'Body does not match the schema', {
+        errors: parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), code: i.code })),
+      }),
+    };
+  }
+  return { ok: true, value: parsed.data };
+}
+
+function tooLarge(): BodyResult<never> {
+  return {
+    ok: false,
+    reason: 'payload-too-large',
+    result: problem(413, 'payload-too-large', 'Body too large', { detail: `At most ${MAX_JSON_BODY_BYTES} bytes.` }),
+  };
+}

@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { decide } from '../policy/decide.js';
+import type { AllowDecision } from '../policy/decision.js';
+import { json, problem, type HttpResult } from '../http/problem.js';
+import { findPerson, type MatchTier } from '../people/find-person.js';
+import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
+import { personView } from '../people/person-view.js';
+import type { ApiContext } from './api-context.js';
+import type { ApiRequest } from './api-request.js';
+import { decisionProblem } from './decision-problem.js';
+import { readJsonBody } from './json-body.js';
+import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
+
+export const personSearchBodySchema = personQuerySchema.extend({
+  datasets: z.array(z.string().max(100)).max(20).optional().describe('Limit the view to these datasets'),
+});
+
+export const sourcedRecordSchema = z.object({
+  dataset: z.string(),
+  source: z.string().describe('Party whose extract the values come from'),
+  asOf: z.string().describe('Date the extract describes'),
+  fields: z.record(z.string(), z.unknown()).describe('Only the fields the agreement grants this caller for this purpose'),
+});
+
+export const personViewResponseSchema = z.object({
+  personRef: z.string().describe('Opaque reference, valid only for the calling party'),
+  match: z.object({ tier: z.number().int().min(1).max(4) }),
+  purpose: z.string(),
+  agreement: z.string(),
+  records: z.array(sourcedRecordSchema),
+});
+
+/**
+ * POST /api/v1/people/search — find one known person by the identifiers the caller holds. For
+ * the policy this is a `lookup` (of a named individual), not a `search` across people, which
+ * the agreements reserve for pseudonymised planning work.
+ */
+export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'person.search', async (call) => {
+    const first = await decide(
+      { caller: call.caller, purpose: call.purpose, datasets: [], subject: null, action: 'lookup' },
+      { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
+    );
+    if (!first.allow) return deny(decisionProblem(first), first.reason, { purpose: first.purpose ?? null });
+    const body = await readJsonBody(req, personSearchBodySchema);
+    if (!body.ok) return deny(body.result, body.reason, { purpose: first.purpose });
+    const { datasets: requested, ...identifiers } = body.value;
+    const scoped = requested ? await scope(ctx, call, requested) : first;
+    if (!scoped.allow) return deny(decisionProblem(scoped), scoped.reason, { purpose: scoped.purpose ?? null });
+    const query = canonicalQuery(identifiers);
+    if (!query.ok) {
+      return deny(
+        problem(400, 'invalid-identifier', 'An identifier is not valid', { field: query.field, reason: query.reason }),
+        'invalid-identifier',
+        { purpose: scoped.purpose },
+      );
+    }
+    const found = await findPerson(ctx.services.store, await ctx.pseudonymisers(), query.query, scoped.datasets);
+    if (!found.found) {
+      return deny(problem(404, 'no-match', 'No matching person', { detail: 'No single person matched; nothing is shown.' }), found.reason, {
+        purpose: scoped.purpose,
+        datasets: scoped.datasets,
+      });
+    }
+    return respondWithPerson(ctx, call, requested ?? [], found.personId, found.tier);
+  });
+}
+
+/** GET /api/v1/people/{personRef} */
+export function viewPerson(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'person.view', async (call) => {
+    const first = await decide(
+      { caller: call.caller, purpose: call.purpose, datasets: [], subject: null, action: 'lookup' },
+      { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
+    );
+    if (!first.allow) return deny(decisionProblem(first), first.reason, { purpose: first.purpose ?? null });
+    const personId = (await ctx.personRefs()).decode(call.caller.partyId, req.params.personRef ?? '');
+    if (!personId) {
+      return deny(problem(404, 'no-match', 'No such person reference'), 'person-ref-unknown', { purpose: first.purpose });
+    }
+    return respondWithPerson(ctx, call, [], personId, null);
+  });
+}
+
+async function scope(ctx: ApiContext, call: CallContext, datasets: string[]) {
+  return decide(
+    { caller: call.caller, purpose: call.purpose, datasets, subject: null, action: 'lookup' },
+    { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
+  );
+}
+
+/** The second decision, now with the subject: consent and opt-out, then the minimised view. */
+async function respondWithPerson(
+  ctx: ApiContext,
+  call: CallContext,
+  datasets: string[],
+  personId: string,
+  tier: MatchTier | null,
+): Promise<Outcome> {
+  const decision = await decide(
+    { caller: call.caller, purpose: call.purpose, datasets, subject: { subjectKey: personId }, action: 'lookup' },
+    { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
+  );
+  if (!decision.allow) {
+    return deny(decisionProblem(decision), decision.reason, { purpose: decision.purpose ?? null, subjectRef: personId });
+  }
+  const view = await personView(ctx.services.store, decision, personId);
+  if (view.records.length === 0) {
+    return deny(problem(404, 'no-match', 'No matching person'), 'no-visible-records', {
+      purpose: decision.purpose,
+      subjectRef: personId,
+      datasets: decision.datasets,
+    });
+  }
+  const personRef = (await ctx.personRefs()).encode(call.caller.partyId, personId);
+  return {
+    result: json(200, {
+      personRef,
+      match: tier === null ? undefined : { tier },
+      purpose: decision.purpose,
+      agreement: (decision as AllowDecision).agreementId,
+      records: view.records,
+    }),
+    log: {
+      purpose: decision.purpose,
+      subjectRef: personId,
+      datasets: view.datasets,
+      fields: view.releasedFields,
+      decision: 'allow',
+      reasonCode: 'granted',
+    },
+  };
+}

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { resolveCaller } from '../agreements/party-directory.js';
+import { AccessLogUnavailableError, type AccessLogRecord } from '../audit/access-log.js';
+import { errorKind } from '../logging.js';
+import { problem, type HttpResult } from '../http/problem.js';
+import type { ApiContext } from './api-context.js';
+import type { ApiRequest } from './api-request.js';
+
+/** The authenticated caller, resolved to a party of the agreements. */
+export interface Caller {
+  partyId: string;
+  clientId: string;
+  roles: string[];
+}
+
+export interface CallContext {
+  requestId: string;
+  caller: Caller;
+  /** The `X-Purpose` header as sent (trimmed), or undefined. */
+  purpose: string | undefined;
+}
+
+/** What a handler returns: the response, and what the access log must say about it. */
+export interface Outcome {
+  result: HttpResult;
+  log: {
+    purpose?: string | null;
+    subjectRef?: string | null;
+    datasets?: readonly string[];
+    fields?: readonly string[];
+    decision: 'allow' | 'deny';
+    reasonCode: string;
+  };
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
+/**
+ * The one request path: request id → authenticate → rate limit → resolve party → the
+ * handler's own purpose/consent/match/minimise work → one access-log entry → response. The
+ * entry is written before the response leaves; if it cannot be, the response is a bare 503 and
+ * whatever the handler produced is dropped (fail closed). Every call — allowed, denied or
+ * unmatched — leaves exactly one entry.
+ */
+export async function runRequest(
+  ctx: ApiContext,
+  req: ApiRequest,
+  action: string,
+  handler: (call: CallContext) => Promise<Outcome>,
+): Promise<HttpResult> {
+  const sentId = req.headers.get('x-request-id');
+  const requestId = sentId && REQUEST_ID.test(sentId) ? sentId : randomUUID();
+  const purposeHeader = req.headers.get('x-purpose')?.trim() || undefined;
+  const { services } = ctx;
+
+  let caller: Caller | undefined;
+  let outcome: Outcome;
+  try {
+    const auth = await ctx.verifier.verify(req.headers.get('authorization'));
+    if (!auth.ok) {
+      services.logger.info('auth.rejected', { requestId, reason: auth.reason });
+      outcome = deny(
+        problem(401, 'unauthenticated', 'Authentication required', {
+          headers: { 'www-authenticate': 'Bearer' },
+          detail: 'A valid bearer token from the configured issuer is required.',
+        }),
+        'unauthenticated',
+      );
+    } else {
+      const wait = ctx.rateLimiter.take(auth.caller.clientId);
+      const resolved = resolveCaller(auth.caller, services.parties, services.agreements);
+      caller = { partyId: resolved?.partyId ?? 'unknown', clientId: auth.caller.clientId, roles: [...(resolved?.roles ?? auth.caller.roles)] };
+      if (wait > 0) {
+        outcome = deny(
+          problem(429, 'rate-limited', 'Too many requests', { headers: { 'retry-after': String(wait) } }),
+          'rate-limited',
+        );
+      } else if (!resolved) {
+        outcome = deny(
+          problem(403, 'party-unknown', 'Caller is not a party to any agreement', {
+            detail: 'The calling application is not mapped to a party of a data sharing agreement.',
+          }),
+          'party-unknown',
+        );
+      } else {
+        const call = { requestId, caller, purpose: purposeHeader };
+        outcome = await handler(call);
+      }
+    }
+  } catch (err) {
+    services.logger.error('request.failed', { requestId, action, error: errorKind(err) });
+    outcome = deny(problem(500, 'internal-error', 'Internal error'), 'internal-error');
+  }
+
+  const record: AccessLogRecord = {
+    requestId,
+    partyId: caller?.partyId ?? 'unauthenticated',
+    clientId: caller?.clientId ?? 'unknown',
+    roles: caller?.roles ?? [],
+    purpose: outcome.log.purpose ?? (purposeHeader === undefined ? 'none' : services.agreements.purpose(purposeHeader) ? purposeHeader : 'unrecognised'),
+    action,
+    subjectRef: outcome.log.subjectRef ?? null,
+    datasets: [...(outcome.log.datasets ?? [])],
+    fields: [...(outcome.log.fields ?? [])],
+    decision: outcome.log.decision,
+    reasonCode: outcome.log.reasonCode,
+  };
+  try {
+    await services.accessLog.append(sanitise(record));
+  } catch (err) {
+    if (!(err instanceof AccessLogUnavailableError)) services.logger.error('audit.append-error', { requestId, error: errorKind(err) });
+    return withRequestId(
+      problem(503, 'audit-log-unavailable', 'Service unavailable', {
+        detail: 'The access log could not be written, so nothing was released.',
+        headers: { 'retry-after': '5' },
+      }),
+      requestId,
+    );
+  }
+  return withRequestId(outcome.result, requestId);
+}
+
+export function deny(result: HttpResult, reasonCode: string, extra: Omit<Outcome['log'], 'decision' | 'reasonCode'> = {}): Outcome {
+  return { result, log: { ...extra, decision: 'deny', reasonCode } };
+}
+
+/**
+ * A purpose the caller sent that no agreement knows is logged as `unrecognised`, not echoed:
+ * header text is caller input and the log keeps it forever.
+ */
+function sanitise(record: AccessLogRecord): AccessLogRecord {
+  const safe = (value: string) => (/^[A-Za-z0-9._:-]{1,100}$/.test(value) ? value : 'unrecognised');
+  return { ...record, purpose: safe(record.purpose), clientId: safe(record.clientId), roles: record.roles.map(safe) };
+}
+
+function withRequestId(result: HttpResult, requestId: string): HttpResult {
+  return { ...result, headers: { ...result.headers, 'x-request-id': requestId } };
+}

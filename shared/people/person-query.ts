@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { validateNhsNumber, validateNiNumber, validatePostcode, validateUpn } from '../domain/identifiers.js';
+import { firstThree, normaliseDate, normaliseName } from '../domain/normalise.js';
+
+/**
+ * What a caller may identify a person by. Every field is optional; which tiers can run depends
+ * on what is given. Raw values live only for the duration of the request: identifiers are
+ * hashed before they touch the store, and nothing here is logged.
+ */
+export const personQuerySchema = z
+  .strictObject({
+    nhsNumber: z.string().max(20).optional().describe('NHS number, 10 digits (spaces allowed)'),
+    upn: z.string().max(20).optional().describe('Unique Pupil Number, 13 characters'),
+    niNumber: z.string().max(20).optional().describe('National Insurance number'),
+    systemId: z
+      .strictObject({
+        system: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/).describe('Issuing system, e.g. education or social-care'),
+        id: z.string().min(1).max(64),
+      })
+      .optional(),
+    givenName: z.string().max(100).optional().describe('Legal first name'),
+    familyName: z.string().max(100).optional().describe('Legal last name'),
+    dateOfBirth: z.string().max(10).optional().describe('YYYY-MM-DD or DD/MM/YYYY'),
+    postcode: z.string().max(10).optional().describe('Home postcode'),
+  })
+  .describe('Identifiers the caller holds for the person');
+
+export type PersonQuery = z.infer<typeof personQuerySchema>;
+
+/** The query in matching form: canonical identifiers and normalised names. */
+export interface CanonicalQuery {
+  identifiers: { kind: string; value: string }[];
+  familyName?: string;
+  first3?: string;
+  dateOfBirth?: string;
+  postcode?: string;
+}
+
+export type CanonicalQueryResult =
+  | { ok: true; query: CanonicalQuery }
+  /** `field` names the offending property, never its value. */
+  | { ok: false; field: string; reason: string };
+
+export function canonicalQuery(q: PersonQuery): CanonicalQueryResult {
+  const identifiers: { kind: string; value: string }[] = [];
+  if (q.nhsNumber !== undefined) {
+    const r = validateNhsNumber(q.nhsNumber);
+    if (!r.ok) return { ok: false, field: 'nhsNumber', reason: r.reason };
+    identifiers.push({ kind: 'nhs', value: r.value });
+  }
+  if (q.upn !== undefined) {
+    const r = validateUpn(q.upn);
+    if (!r.ok) return { ok: false, field: 'upn', reason: r.reason };
+    identifiers.push({ kind: 'upn', value: r.value });
+  }
+  if (q.niNumber !== undefined) {
+    const r = validateNiNumber(q.niNumber);
+    if (!r.ok) return { ok: false, field: 'niNumber', reason: r.reason };
+    identifiers.push({ kind: 'ni', value: r.value });
+  }
+  if (q.systemId !== undefined) {
+    identifiers.push({ kind: `system-id:${q.systemId.system}`, value: q.systemId.id.trim() });
+  }
+  const query: CanonicalQuery = { identifiers };
+  if (q.familyName !== undefined) {
+    const family = normaliseName(q.familyName);
+    if (family === '') return { ok: false, field: 'familyName', reason: 'name-empty' };
+    query.familyName = family;
+  }
+  if (q.givenName !== undefined) {
+    const three = firstThree(q.givenName);
+    if (three === '') return { ok: false, field: 'givenName', reason: 'name-empty' };
+    query.first3 = three;
+  }
+  if (q.dateOfBirth !== undefined) {
+    const r = normaliseDate(q.dateOfBirth);
+    if (!r.ok) return { ok: false, field: 'dateOfBirth', reason: r.reason };
+    query.dateOfBirth = r.value;
+  }
+  if (q.postcode !== undefined) {
+    const r = validatePostcode(q.postcode);
+    if (!r.ok) return { ok: false, field: 'postcode', reason: r.reason };
+    query.postcode = r.value;
+  }
+  const nameKey = query.familyName !== undefined && query.first3 !== undefined;
+  const usable = identifiers.length > 0 || (nameKey && (query.dateOfBirth !== undefined || query.postcode !== undefined));
+  if (!usable) return { ok: false, field: 'body', reason: 'too-few-identifiers' };
+  return { ok: true, query };
+}

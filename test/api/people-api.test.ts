@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertRecord } from '../support/records.js';
+import { startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * The partner API end to end over real HTTP: real ES256 tokens from the host's development
+ * issuer, the real policy over the three agreements, SQLite and Azurite.
+ */
+describe('people API', () => {
+  let t: TestHost;
+  const NI = 'JG103759A';
+  const keywaysApplicant = {
+    firstName: 'Aisha',
+    lastName: "O'Connor",
+    dateOfBirth: '1990-04-12',
+    gender: 'F',
+    nationalInsuranceNumber: NI,
+    address: '1 High Street, Kettering',
+    telephoneNumber: '01536 000000',
+    statutorySupervisionCustodyOrCareDetails: 'SC-DETAIL',
+    agencyReferralRiskAssessment: 'RISK-DETAIL',
+    multiAgencyPublicProtectionArrangements: 'MAPPA-DETAIL',
+  };
+  const participant = { name: 'Sam Taylor', telephoneNumber: '07700 900000', email: 'sam@example.org', address: '2 Low Road, Dudley' };
+
+  const logSize = async () => Number((await t.host.services.store.db.selectFrom('access_log').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+
+  async function call(path: string, init: { party?: string; roles?: string[]; purpose?: string; body?: unknown; method?: string; token?: string }) {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const token = init.token ?? (init.party ? await t.token(init.party, init.roles ?? []) : undefined);
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (init.purpose) headers['x-purpose'] = init.purpose;
+    const res = await fetch(`${t.url}/api${path}`, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers,
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, type: res.headers.get('content-type'), body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, text };
+  }
+
+  const search = (party: string, roles: string[], purpose: string | undefined, body: unknown) =>
+    call('/v1/people/search', { party, roles, ...(purpose ? { purpose } : {}), body });
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    await insertRecord(t.host.services, {
+      partyId: 'kettering-borough-council',
+      datasetId: 'keyways-housing-register',
+      givenName: 'Aisha',
+      familyName: "O'Connor",
+      dateOfBirth: '1990-04-12',
+      identifiers: { ni: 'JG103759' },
+      attributes: keywaysApplicant,
+    });
+    await insertRecord(t.host.services, {
+      partyId: 'dudley-housing-options',
+      datasetId: 'housing-first-participant-contacts',
+      givenName: 'Sam',
+      familyName: 'Taylor',
+      dateOfBirth: '1985-01-02',
+      attributes: participant,
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('shows a registered provider the housing fields and nothing special-category', async () => {
+    const res = await search('keyways-registered-providers', ['rp-lettings'], 'housing-allocation', { niNumber: NI });
+    expect(res.status).toBe(200);
+    expect(res.body.match).toEqual({ tier: 1 });
+    const fields = (res.body.records as { fields: Record<string, unknown> }[])[0]!.fields;
+    expect(Object.keys(fields).sort()).toEqual(['address', 'dateOfBirth', 'firstName', 'gender', 'lastName', 'telephoneNumber']);
+    expect(res.text).not.toContain('MAPPA-DETAIL');
+    expect(res.text).not.toContain('SC-DETAIL');
+    expect(res.text).not.toContain(NI);
+  });
+
+  it('shows a council senior officer what the Keyways DSA grants, MAPPA included; a housing officer not MAPPA', async () => {
+    const senior = await search('kettering-borough-council', ['senior-officer'], 'housing-allocation', {
+      givenName: 'aisha',
+      familyName: 'OCONNOR',
+      dateOfBirth: '12/04/1990',
+    });
+    expect(senior.status).toBe(200);
+    expect(senior.body.match).toEqual({ tier: 3 });
+    expect(senior.text).toContain('MAPPA-DETAIL');
+    expect(senior.text).toContain('RISK-DETAIL');
+
+    const officer = await search('kettering-borough-council', ['housing-officer'], 'housing-allocation', { niNumber: NI });
+    expect(officer.status).toBe(200);
+    expect(officer.text).toContain('SC-DETAIL');
+    expect(officer.text).not.toContain('MAPPA-DETAIL');
+    expect(officer.text).not.toContain('RISK-DETAIL');
+  });
+
+  it('gives each party its own person reference; another party\'s reference is 404', async () => {
+    const rp = await search('keyways-registered-providers', ['rp-lettings'], 'housing-allocation', { niNumber: NI });
+    const council = await search('kettering-borough-council', ['housing-officer'], 'housing-allocation', { niNumber: NI });
+    expect(rp.body.personRef).not.toEqual(council.body.personRef);
+    const again = await call(`/v1/people/${String(rp.body.personRef)}`, { party: 'keyways-registered-providers', roles: ['rp-lettings'], purpose: 'housing-allocation' });
+    expect(again.status).toBe(200);
+    expect(again.body.records).toEqual(rp.body.records);
+    const stolen = await call(`/v1/people/${String(rp.body.personRef)}`, { party: 'kettering-borough-council', roles: ['housing-officer'], purpose: 'housing-allocation' });
+    expect(stolen.status).toBe(404);
+    expect(stolen.body.type).toBe('urn:lintel:problem:no-match');
+  });
+
+  it('answers purpose problems with the stable problem types', async () => {
+    const missing = await search('kettering-borough-council', ['housing-officer'], undefined, { niNumber: NI });
+    expect(missing.status).toBe(400);
+    expect(missing.type).toBe('application/problem+json');
+    expect(missing.body.type).toBe('urn:lintel:problem:purpose-required');
+
+    const notGranted = await search('keyways-registered-providers', ['rp-lettings'], 'research-evaluation', { niNumber: NI });
+    expect(notGranted.status).toBe(403);
+    expect(notGranted.body.type).toBe('urn:lintel:problem:purpose-not-permitted');
+  });
+
+  it('refuses a party outside every agreement with 403', async () => {
+    const token = await t.token('kettering-borough-council', ['housing-officer'], { clientId: 'some-other-app' });
+    const res = await call('/v1/people/search', { token, purpose: 'housing-allocation', body: { niNumber: NI } });
+    expect(res.status).toBe(403);
+    expect(res.body.type).toBe('urn:lintel:problem:party-unknown');
+  });
+
+  it('answers no-match with 404 and nothing about anyone else', async () => {
+    const res = await search('kettering-borough-council', ['housing-officer'], 'housing-allocation', { niNumber: 'AB123456C' });
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ type: 'urn:lintel:problem:no-match', status: 404 });
+    expect(res.text).not.toMatch(/Aisha|Connor|1990/);
+  });
+
+  it('shows the research organisation contact details only with a current consent, and nothing after withdrawal', async () => {
+    const subject = { givenName: 'Sam', familyName: 'Taylor', dateOfBirth: '1985-01-02' };
+    const before = await search('icf-research', ['researcher'], 'research-evaluation', subject);
+    expect(before.status).toBe(403);
+    expect(before.body.type).toBe('urn:lintel:problem:consent-required');
+    expect(before.text).not.toContain('07700');
+
+    const recorded = await call('/v1/consents', {
+      party: 'dudley-housing-options',
+      roles: ['housing-officer'],
+      purpose: 'research-evaluation',
+      body: { subject, evidenceRef: 'HOS/CONSENT/0001' },
+    });
+    expect(recorded.status).toBe(201);
+
+    const during = await search('icf-research', ['researcher'], 'research-evaluation', subject);
+    expect(during.status).toBe(200);
+    const fields = (during.body.records as { fields: Record<string, unknown> }[])[0]!.fields;
+    expect(fields).toEqual(participant);
+
+    const withdrawn = await call(`/v1/consents/${String(recorded.body.consentId)}`, {
+      party: 'dudley-housing-options',
+      roles: ['housing-officer'],
+      method: 'DELETE',
+    });
+    expect(withdrawn.status).toBe(200);
+    expect(withdrawn.body.withdrawnAt).toEqual(expect.any(String));
+
+    const after = await search('icf-research', ['researcher'], 'research-evaluation', subject);
+    expect(after.status).toBe(403);
+    expect(after.body.type).toBe('urn:lintel:problem:consent-required');
+    expect(after.text).not.toContain('07700');
+  });
+
+  it('leaves exactly one access-log entry per call, allowed, denied or unmatched', async () => {
+    const calls = [
+      () => search('keyways-registered-providers', ['rp-lettings'], 'housing-allocation', { niNumber: NI }),
+      () => search('kettering-borough-council', ['housing-officer'], 'housing-allocation', { niNumber: 'AB123456C' }),
+      () => search('keyways-registered-providers', ['rp-lettings'], 'research-evaluation', { niNumber: NI }),
+      () => call('/v1/people/search', { purpose: 'housing-allocation', body: { niNumber: NI } }),
+      () => search('kettering-borough-council', ['housing-officer'], 'housing-allocation', { niNumber: 'not-an-ni' }),
+    ];
+    for (const make of calls) {
+      const before = await logSize();
+      await make();
+      expect(await logSize()).toBe(before + 1);
+    }
+    const last = await t.host.services.store.db.selectFrom('access_log').selectAll().orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    expect(last).toMatchObject({ decision: 'deny', reason_code: 'invalid-identifier', party_id: 'kettering-borough-council' });
+    const everything = JSON.stringify(await t.host.services.store.db.selectFrom('access_log').selectAll().execute());
+    expect(everything).not.toContain(NI);
+    expect(everything).not.toContain('Aisha');
+  });
+});

@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import { Pseudonymiser, type PseudonymKind } from '../../shared/domain/pseudonymise.js';
+import { firstThree, normaliseName } from '../../shared/domain/normalise.js';
+import type { Services } from '../../shared/services.js';
+
+export interface TestRecord {
+  partyId: string;
+  datasetId: string;
+  personId?: string;
+  givenName: string;
+  familyName: string;
+  dateOfBirth?: string;
+  postcode?: string;
+  identifiers?: Partial<Record<PseudonymKind, string>>;
+  attributes: Record<string, unknown>;
+}
+
+/**
+ * Put a record in the store the way an import leaves it: normalised names, hashed identifiers,
+ * attributes as JSON. For API tests that need someone to find without running an import.
+ */
+export async function insertRecord(services: Services, record: TestRecord): Promise<{ recordId: string; personId: string }> {
+  const key = await services.secrets.get('pseudonymisation-key');
+  const pseudonymiser = new Pseudonymiser({ keyVersion: key.version, key: Buffer.from(key.value, 'base64') });
+  const recordId = randomUUID();
+  const personId = record.personId ?? randomUUID();
+  await services.store.db
+    .insertInto('source_record')
+    .values({
+      id: recordId,
+      import_run_id: 'test',
+      party_id: record.partyId,
+      dataset_id: record.datasetId,
+      row_number: 1,
+      given_name: normaliseName(record.givenName),
+      family_name: normaliseName(record.familyName),
+      first3: firstThree(record.givenName),
+      date_of_birth: record.dateOfBirth ?? null,
+      postcode: record.postcode ?? null,
+      address: null,
+      attributes: JSON.stringify(record.attributes),
+      as_of: '2026-11-01',
+      person_id: personId,
+    })
+    .execute();
+  for (const [kind, value] of Object.entries(record.identifiers ?? {})) {
+    await services.store.db
+      .insertInto('record_identifier')
+      .values({ record_id: recordId, kind, hash: pseudonymiser.hash(kind as PseudonymKind, value!), key_version: key.version })
+      .execute();
+  }
+  return { recordId, personId };
+}

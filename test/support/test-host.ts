@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { developmentIssuer } from '../../shared/auth/development-issuer.js';
+import type { Settings } from '../../shared/config.js';
+import { startLocalHost, type LocalHost } from '../../local/local-host.js';
+import { freePort } from './free-port.js';
+import { testSettings } from './settings.js';
+
+/** The demo parties' client ids, from the same example settings a newcomer starts with. */
+export const DEMO_CLIENT_IDS: Record<string, string> = JSON.parse(
+  (JSON.parse(readFileSync(join(import.meta.dirname, '../../local.settings.example.json'), 'utf8')) as { Values: Record<string, string> })
+    .Values.PARTY_CLIENT_IDS!,
+) as Record<string, string>;
+
+export function clientIdOf(partyId: string): string {
+  const found = Object.entries(DEMO_CLIENT_IDS).find(([, p]) => p === partyId)?.[0];
+  if (!found) throw new Error(`no demo client for ${partyId}`);
+  return found;
+}
+
+export interface TestHost {
+  host: LocalHost;
+  settings: Settings;
+  url: string;
+  /** A real ES256 token from the host's development issuer. */
+  token(partyId: string, roles: string[], options?: { clientId?: string; expiresInSeconds?: number }): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** The local host on a free port, with the development issuer at that port and the demo parties mapped. */
+export async function startTestHost(overrides: Record<string, string> = {}): Promise<TestHost> {
+  const port = await freePort();
+  const settings = testSettings({
+    AUTH_ISSUER: `http://127.0.0.1:${port}/dev-issuer`,
+    AUTH_JWKS_URI: `http://127.0.0.1:${port}/dev-issuer/jwks.json`,
+    PARTY_CLIENT_IDS: JSON.stringify(DEMO_CLIENT_IDS),
+    ...overrides,
+  });
+  const host = await startLocalHost({ settings, port, blobScanIntervalMs: 100 });
+  const issuer = await developmentIssuer(settings.DEV_ISSUER_KEY_PATH, settings.AUTH_ISSUER);
+  return {
+    host,
+    settings,
+    url: host.url,
+    token: (partyId, roles, options = {}) =>
+      issuer.mint({
+        clientId: options.clientId ?? clientIdOf(partyId),
+        roles,
+        audience: settings.AUTH_AUDIENCE,
+        ...(options.expiresInSeconds === undefined ? {} : { expiresInSeconds: options.expiresInSeconds }),
+      }),
+    stop: () => host.stop(),
+  };
+}
