@@ -1,0 +1,617 @@
+/**
+ * The promises infra/ makes to a DPO and an operator, checked on the Bicep source itself (no
+ * Bicep compiler or Azure access is available where tests run): the region cannot drift, the
+ * audit anchors are write-protected, no key can leak through a template, and the settings the
+ * template gives the app are the ones the app reads and would accept at start-up.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mssql from 'mssql';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { registrations } from '../../functions/index.js';
+import { CONTAINERS } from '../../shared/blob/blob-storage.js';
+import * as config from '../../shared/config.js';
+import { SECRET_NAMES } from '../../shared/secrets/secret-source.js';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const infraDir = join(repoRoot, 'infra');
+
+function read(relativePath: string): string {
+  return readFileSync(join(repoRoot, relativePath), 'utf8');
+}
+
+const bicepFiles: readonly string[] = [
+  'infra/main.bicep',
+  ...readdirSync(join(infraDir, 'modules'))
+    .filter((f) => f.endsWith('.bicep'))
+    .map((f) => `infra/modules/${f}`),
+];
+
+// ---------------------------------------------------------------------------------------------
+// A small reader for the subset of Bicep these templates use: enough to find a resource's body
+// and an object's entries without being fooled by braces inside strings, interpolations or
+// comments.
+
+/** Index just past the string literal that opens at `start`, interpolations included. */
+function skipString(text: string, start: number): number {
+  if (text.startsWith("'''", start)) {
+    const end = text.indexOf("'''", start + 3);
+    if (end < 0) throw new Error('unterminated multi-line string');
+    return end + 3;
+  }
+  let i = start + 1;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '\\') {
+      i += 2;
+    } else if (c === "'") {
+      return i + 1;
+    } else if (c === '$' && text[i + 1] === '{') {
+      i = skipBalanced(text, i + 2);
+    } else {
+      i += 1;
+    }
+  }
+  throw new Error(`unterminated string at ${start}`);
+}
+
+/** From just inside an opening bracket, index just past its matching closing bracket. */
+function skipBalanced(text: string, from: number): number {
+  let depth = 0;
+  let i = from;
+  while (i < text.length) {
+    const c = text[i] ?? '';
+    if (c === "'") {
+      i = skipString(text, i);
+      continue;
+    }
+    if (text.startsWith('//', i)) {
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? text.length : nl;
+      continue;
+    }
+    if (text.startsWith('/*', i)) {
+      i = text.indexOf('*/', i) + 2;
+      continue;
+    }
+    if ('{(['.includes(c)) depth += 1;
+    if ('})]'.includes(c)) {
+      if (depth === 0) return i + 1;
+      depth -= 1;
+    }
+    i += 1;
+  }
+  throw new Error(`unbalanced bracket after ${from}`);
+}
+
+interface BicepResource {
+  readonly symbol: string;
+  readonly type: string;
+  /** The text inside the resource's braces. */
+  readonly body: string;
+  readonly condition: string | undefined;
+}
+
+function resourcesIn(text: string): BicepResource[] {
+  const declaration =
+    /^[ \t]*resource\s+(\w+)\s+'([^']+)'\s+(?:existing\s+)?=\s*(?:if\s*\((.*)\)\s*)?(?:\[\s*for\b[^:]*:\s*)?\{/gm;
+  return [...text.matchAll(declaration)].map((m) => {
+    const open = m.index + m[0].length;
+    const close = skipBalanced(text, open);
+    return { symbol: m[1] ?? '', type: m[2] ?? '', body: text.slice(open, close - 1), condition: m[3] };
+  });
+}
+
+function resourcesOfType(text: string, typePrefix: string): BicepResource[] {
+  return resourcesIn(text).filter((r) => r.type.startsWith(`${typePrefix}@`));
+}
+
+function onlyResource(text: string, typePrefix: string): BicepResource {
+  const found = resourcesOfType(text, typePrefix);
+  expect(found, `exactly one ${typePrefix}`).toHaveLength(1);
+  return found[0]!;
+}
+
+/** The entries of an object body: key -> value text (comments dropped). */
+function objectEntries(body: string): Map<string, string> {
+  const entries = new Map<string, string>();
+  let i = 0;
+  for (;;) {
+    while (i < body.length) {
+      if (/\s/.test(body[i] ?? '')) i += 1;
+      else if (body.startsWith('//', i)) i = body.indexOf('\n', i) < 0 ? body.length : body.indexOf('\n', i);
+      else if (body.startsWith('/*', i)) i = body.indexOf('*/', i) + 2;
+      else break;
+    }
+    if (i >= body.length) return entries;
+    const key = /^(?:'([^']*)'|([A-Za-z_]\w*))\s*:\s*/.exec(body.slice(i));
+    if (!key) throw new Error(`unexpected text in object: ${body.slice(i, i + 60)}`);
+    i += key[0].length;
+    const start = i;
+    while (i < body.length && body[i] !== '\n' && !body.startsWith('//', i)) {
+      const c = body[i] ?? '';
+      if (c === "'") i = skipString(body, i);
+      else if ('{(['.includes(c)) i = skipBalanced(body, i + 1);
+      else i += 1;
+    }
+    entries.set(key[1] ?? key[2] ?? '', body.slice(start, i).trim());
+    const nl = body.indexOf('\n', i);
+    i = nl < 0 ? body.length : nl + 1;
+  }
+}
+
+/** The body of the object that is the value of `key` inside `body`. */
+function nestedObject(body: string, key: string): string {
+  const value = objectEntries(body).get(key);
+  if (value === undefined || !value.startsWith('{')) throw new Error(`no object at ${key}`);
+  return value.slice(1, -1);
+}
+
+/**
+ * The value a setting would have once deployed: a string literal with its interpolations filled
+ * from `sample`, or a parameter looked up in `sample`. Anything more complex is refused, so a
+ * new kind of expression makes this test ask for a sample rather than guess.
+ */
+function evaluate(expression: string, sample: Readonly<Record<string, string>>): string {
+  const lookup = (name: string): string => {
+    const value = sample[name.trim()];
+    if (value === undefined) throw new Error(`no sample value for ${name}`);
+    return value;
+  };
+  if (/^[A-Za-z_][\w.]*$/.test(expression)) return lookup(expression);
+  if (expression.startsWith("'") && skipString(expression, 0) === expression.length) {
+    let out = '';
+    let i = 1;
+    while (i < expression.length - 1) {
+      if (expression[i] === '\\') {
+        out += expression[i + 1];
+        i += 2;
+      } else if (expression.startsWith('${', i)) {
+        const end = skipBalanced(expression, i + 2);
+        out += lookup(expression.slice(i + 2, end - 1));
+        i = end;
+      } else {
+        out += expression[i];
+        i += 1;
+      }
+    }
+    return out;
+  }
+  throw new Error(`cannot evaluate ${expression}`);
+}
+
+/** The blank-line-separated chunk holding `param <name>`: its decorators and comments. */
+function paramDeclaration(text: string, name: string): string {
+  const chunk = text.split(/\n\s*\n/).find((c) => new RegExp(`^param ${name}\\b`, 'm').test(c));
+  if (!chunk) throw new Error(`no param ${name}`);
+  return chunk;
+}
+
+function paramNames(text: string): string[] {
+  return [...text.matchAll(/^param (\w+) /gm)].map((m) => m[1] ?? '');
+}
+
+function quotedItems(text: string): string[] {
+  return [...text.matchAll(/'([^']*)'/g)].map((m) => m[1] ?? '');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const main = read('infra/main.bicep');
+const storage = read('infra/modules/storage.bicep');
+const functionApp = read('infra/modules/function-app.bicep');
+
+const UK_REGIONS = ['uksouth', 'ukwest'];
+
+function allowedLocationsOf(text: string): string[] {
+  const allowed = /@allowed\(\[([^\]]*)\]\)/.exec(paramDeclaration(text, 'location'));
+  return allowed ? quotedItems(allowed[1] ?? '') : [];
+}
+
+function appSettings(): Map<string, string> {
+  const resource = resourcesOfType(functionApp, 'Microsoft.Web/sites/config').find(
+    (r) => objectEntries(r.body).get('name') === "'appsettings'",
+  );
+  if (!resource) throw new Error('no appsettings resource');
+  return objectEntries(nestedObject(resource.body, 'properties'));
+}
+
+const sqlConnectionString = evaluate(objectOutputs(read('infra/modules/sql.bicep')).get('connectionString') ?? '', {
+  'server.properties.fullyQualifiedDomainName': 'sql-lintel-example.database.windows.net',
+  'database.name': 'lintel',
+});
+
+function objectOutputs(text: string): Map<string, string> {
+  return new Map([...text.matchAll(/^output (\w+) \w+ = (.*)$/gm)].map((m) => [m[1] ?? '', m[2] ?? '']));
+}
+
+/** One plausible set of parameter values for function-app.bicep, as main.bicep would pass them. */
+const deployedSample: Record<string, string> = {
+  storageAccountName: 'stexample',
+  blobEndpoint: 'https://stexample.blob.core.windows.net/',
+  queueEndpoint: 'https://stexample.queue.core.windows.net/',
+  identityClientId: '11111111-1111-1111-1111-111111111111',
+  applicationInsightsConnectionString: 'IngestionEndpoint=https://uksouth-1.in.applicationinsights.azure.com/',
+  keyVaultUri: 'https://kv-lintel-example.vault.azure.net/',
+  sqlConnectionString,
+  location: 'uksouth',
+  entraTenantId: '22222222-2222-2222-2222-222222222222',
+  apiAudience: 'api://lintel',
+  partyClientIdsJson: '{}',
+  secretVersionsJson: '{}',
+};
+
+function deployedSettings(): Record<string, string> {
+  return Object.fromEntries(
+    [...appSettings()].map(([name, expression]) => [name, evaluate(expression, deployedSample)]),
+  );
+}
+
+function settingNamesReadByApp(): string[] {
+  const exported = (config as unknown as Record<string, unknown>)['settingNames'];
+  if (Array.isArray(exported)) return exported.map(String);
+  const shape = (config.settingsSchema as unknown as { shape?: Record<string, unknown> }).shape;
+  if (!shape) throw new Error('shared/config.ts exposes neither settingNames nor settingsSchema.shape');
+  return Object.keys(shape);
+}
+
+/** Settings read by the Functions host or the Azure SDKs rather than by shared/config.ts. */
+const PLATFORM_SETTINGS: Readonly<Record<string, string>> = {
+  AzureWebJobsStorage__accountName: 'Functions host: its storage account, reached with an identity',
+  AzureWebJobsStorage__credential: 'Functions host: use a managed identity',
+  AzureWebJobsStorage__clientId: 'Functions host: which user-assigned identity',
+  AZURE_CLIENT_ID: '@azure/identity DefaultAzureCredential: which user-assigned identity',
+  APPLICATIONINSIGHTS_CONNECTION_STRING: 'Functions host: where telemetry goes',
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Functions host: send telemetry with Entra auth',
+};
+
+// ---------------------------------------------------------------------------------------------
+
+describe('infra: region pinning', () => {
+  it('offers only UK South and UK West as the deployment region, with no default', () => {
+    expect(allowedLocationsOf(main)).toEqual(UK_REGIONS);
+    expect(paramDeclaration(main, 'location')).toMatch(/^param location string$/m);
+    const allowedRegions = /^var allowedRegions = \[([^\]]*)\]/m.exec(main);
+    expect(quotedItems(allowedRegions?.[1] ?? '')).toEqual(UK_REGIONS);
+  });
+
+  it('puts every resource in that one region: no module chooses a region of its own', () => {
+    for (const file of bicepFiles) {
+      const text = read(file);
+      const locations = [...text.matchAll(/^\s*location:\s*(.+?)\s*$/gm)].map((m) => m[1]);
+      for (const value of locations) expect(value, `${file}: location`).toBe('location');
+      if (file !== 'infra/main.bicep' && locations.length > 0) {
+        expect(text, `${file}: location must be a parameter without default`).toMatch(/^param location string$/m);
+      }
+      expect(text, file).not.toMatch(/resourceGroup\(\)\.location|deployment\(\)\.location/);
+    }
+  });
+
+  it('assigns Azure Policy "Allowed locations" to the resource group with the same regions', () => {
+    const policy = read('infra/modules/region-policy.bicep');
+    const assignment = onlyResource(policy, 'Microsoft.Authorization/policyAssignments');
+    const properties = nestedObject(assignment.body, 'properties');
+    expect(objectEntries(properties).get('policyDefinitionId')).toContain("'e56962a6-4747-49cd-b67b-bf8b01975c4c'");
+    expect(
+      objectEntries(nestedObject(nestedObject(properties, 'parameters'), 'listOfAllowedLocations')).get('value'),
+    ).toBe('allowedRegions');
+    expect(objectEntries(properties).get('enforcementMode')).toBe("'Default'");
+    // main.bicep scopes it to the resource group and hands it the allowed list.
+    const moduleCall = /^module regionPolicy 'modules\/region-policy\.bicep' = \{([\s\S]*?)^\}/m.exec(main)?.[1] ?? '';
+    expect(moduleCall).toMatch(/^\s*scope: rg$/m);
+    expect(moduleCall).toMatch(/^\s*allowedRegions: allowedRegions$/m);
+    // And, at subscription scope, new resource groups too.
+    const rgPolicy = onlyResource(main, 'Microsoft.Authorization/policyAssignments');
+    expect(rgPolicy.body).toContain("'e765b5de-1225-4ba3-bd56-1ac6695af988'");
+    expect(rgPolicy.body).toMatch(/value: allowedRegions/);
+  });
+
+  it('tells the app to refuse any region outside the same list', () => {
+    const settings = deployedSettings();
+    expect(settings['ALLOWED_REGIONS']?.split(',')).toEqual(UK_REGIONS);
+    expect(appSettings().get('DEPLOYMENT_REGION')).toBe('location');
+  });
+});
+
+describe('infra: storage', () => {
+  const account = onlyResource(storage, 'Microsoft.Storage/storageAccounts');
+  const properties = objectEntries(nestedObject(account.body, 'properties'));
+
+  it('reaches blobs only with Entra identities, over TLS 1.2, with no public blob access', () => {
+    expect(objectEntries(account.body).get('kind')).toBe("'StorageV2'");
+    expect(properties.get('allowSharedKeyAccess')).toBe('false');
+    expect(properties.get('allowBlobPublicAccess')).toBe('false');
+    expect(properties.get('minimumTlsVersion')).toBe("'TLS1_2'");
+    expect(properties.get('supportsHttpsTrafficOnly')).toBe('true');
+  });
+
+  it('accepts SFTP drop-offs, which need the hierarchical namespace', () => {
+    expect(properties.get('isHnsEnabled')).toBe('true');
+    expect(properties.get('isSftpEnabled')).toBe('sftpEnabled');
+    expect(properties.get('isLocalUserEnabled')).toBe('sftpEnabled');
+    expect(paramDeclaration(main, 'sftpEnabled')).toMatch(/^param sftpEnabled bool = true$/m);
+  });
+
+  it('declares every container the app reads and writes', () => {
+    const declared = new Set([
+      ...quotedItems(/^var dataContainerNames = \[([^\]]*)\]/m.exec(storage)?.[1] ?? ''),
+      ...[...storage.matchAll(/^var \w+ContainerName = '([^']+)'$/gm)].map((m) => m[1]),
+    ]);
+    for (const container of Object.values(CONTAINERS)) expect(declared, container).toContain(container);
+  });
+
+  it('write-protects the audit anchors with a time-based policy that still allows appends', () => {
+    const anchorsContainer = resourcesOfType(storage, 'Microsoft.Storage/storageAccounts/blobServices/containers').find(
+      (r) => objectEntries(r.body).get('name') === 'auditAnchorsContainerName',
+    );
+    expect(/^var auditAnchorsContainerName = '([^']+)'$/m.exec(storage)?.[1]).toBe(CONTAINERS.auditAnchors);
+    expect(anchorsContainer).toBeDefined();
+    const policy = onlyResource(
+      storage,
+      'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies',
+    );
+    expect(objectEntries(policy.body).get('parent')).toBe(anchorsContainer?.symbol);
+    const policyProperties = objectEntries(nestedObject(policy.body, 'properties'));
+    expect(policyProperties.get('allowProtectedAppendWrites')).toBe('true');
+    // The two append modes are mutually exclusive; only the append-blob one is wanted.
+    expect(policyProperties.has('allowProtectedAppendWritesAll')).toBe(false);
+    expect(policyProperties.get('immutabilityPeriodSinceCreationInDays')).toBe('auditAnchorRetentionDays');
+    // Only skipped once the operator has locked it (a locked policy cannot be re-declared).
+    expect(policy.condition).toBe('!auditAnchorPolicyLocked');
+    expect(paramDeclaration(main, 'auditAnchorPolicyLocked')).toMatch(/= false$/m);
+  });
+
+  it('keeps deleted files recoverable, and never turns on versioning the namespace does not support', () => {
+    const blobService = onlyResource(storage, 'Microsoft.Storage/storageAccounts/blobServices');
+    const serviceProperties = nestedObject(blobService.body, 'properties');
+    expect(objectEntries(nestedObject(serviceProperties, 'deleteRetentionPolicy')).get('enabled')).toBe('true');
+    expect(objectEntries(nestedObject(serviceProperties, 'containerDeleteRetentionPolicy')).get('enabled')).toBe(
+      'true',
+    );
+    expect(storage).not.toMatch(/isVersioningEnabled:\s*true/);
+  });
+});
+
+describe('infra: keys and secrets', () => {
+  it('keeps the Key Vault role-based, soft-deleting and purge-protected', () => {
+    const vault = onlyResource(read('infra/modules/key-vault.bicep'), 'Microsoft.KeyVault/vaults');
+    const properties = objectEntries(nestedObject(vault.body, 'properties'));
+    expect(properties.get('enableRbacAuthorization')).toBe('true');
+    expect(properties.get('enableSoftDelete')).toBe('true');
+    expect(properties.get('enablePurgeProtection')).toBe('true');
+    expect(properties.has('accessPolicies')).toBe(false);
+  });
+
+  it('puts no secret value in any template or parameter file', () => {
+    const secretLooking: readonly RegExp[] = [
+      /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+      /AccountKey=/i,
+      /SharedAccessSignature=|[?&]sig=/i,
+      /\b(?:Password|Pwd)\s*=/i,
+      /\bUser ID\s*=/i,
+      /administratorLoginPassword/,
+      /InstrumentationKey=[0-9a-f-]{36}/i,
+      /'[A-Za-z0-9+/]{43}='/, // a 32-byte key in base64
+      /code=[A-Za-z0-9_-]{20,}/, // a function key written out
+    ];
+    for (const file of [...bicepFiles, 'infra/main.parameters.json', 'azure.yaml']) {
+      const text = read(file);
+      for (const pattern of secretLooking) expect(text, `${file} matches ${pattern}`).not.toMatch(pattern);
+      expect(text, file).not.toContain("'Microsoft.KeyVault/vaults/secrets@");
+    }
+  });
+
+  it('reads a key in a template only once: the Event Grid extension key the webhook needs', () => {
+    const uses = bicepFiles.flatMap((file) =>
+      read(file)
+        .split('\n')
+        .filter((line) => /listKeys|listSecrets|listConnectionStrings/.test(line) && !line.trim().startsWith('//'))
+        .map((line) => ({ file, line: line.trim() })),
+    );
+    expect(uses).toEqual([
+      {
+        file: 'infra/modules/blob-created-subscription.bicep',
+        line: 'var eventGridExtensionKey = functionApp::host.listKeys().systemKeys.eventgrid_extension',
+      },
+    ]);
+  });
+
+  it('tells the operator how to create every secret the app reads, without secret values', () => {
+    const readme = read('infra/README.md');
+    for (const name of SECRET_NAMES) expect(readme, name).toContain(`--name ${name} --file`);
+    expect(readme).toMatch(/openssl rand -base64 32/);
+    expect(readme).toMatch(/openssl genpkey -algorithm ed25519/);
+  });
+});
+
+describe('infra: identities and access', () => {
+  const roles = read('infra/modules/role-assignments.bicep');
+  const assignments = resourcesOfType(roles, 'Microsoft.Authorization/roleAssignments').map((r) => {
+    const properties = objectEntries(nestedObject(r.body, 'properties'));
+    return {
+      scope: objectEntries(r.body).get('scope'),
+      principalId: properties.get('principalId'),
+      roleDefinitionId: properties.get('roleDefinitionId'),
+    };
+  });
+  const roleIds = objectEntries(/^var roles = \{([\s\S]*?)^\}/m.exec(roles)?.[1] ?? '');
+
+  function appGrants(roleKey: string): (string | undefined)[] {
+    return assignments
+      .filter((a) => a.principalId === 'appPrincipalId' && a.roleDefinitionId?.includes(`roles.${roleKey})`))
+      .map((a) => a.scope);
+  }
+
+  it('grants the app identity Storage Blob Data Owner on the account and Key Vault Secrets User on the vault', () => {
+    expect(roleIds.get('storageBlobDataOwner')).toBe("'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'");
+    expect(roleIds.get('keyVaultSecretsUser')).toBe("'4633458b-17de-408a-b874-0445c86b69e6'");
+    expect(appGrants('storageBlobDataOwner')).toEqual(['storageAccount']);
+    expect(appGrants('keyVaultSecretsUser')).toEqual(['vault']);
+    // Nothing is granted on the whole resource group or subscription.
+    for (const a of assignments) expect(a.scope).toBeDefined();
+  });
+
+  it('lets only Entra identities into SQL, over TLS 1.2, with the app signing in as its managed identity', () => {
+    const server = onlyResource(read('infra/modules/sql.bicep'), 'Microsoft.Sql/servers');
+    const properties = nestedObject(server.body, 'properties');
+    expect(objectEntries(properties).get('minimalTlsVersion')).toBe("'1.2'");
+    expect(objectEntries(nestedObject(properties, 'administrators')).get('azureADOnlyAuthentication')).toBe('true');
+    // Parsed the way shared/store/database.ts parses it: no user means managed identity.
+    const parsed = mssql.ConnectionPool.parseConnectionString(sqlConnectionString) as {
+      server?: string;
+      database?: string;
+      user?: string;
+      password?: string;
+      options?: { encrypt?: boolean };
+    };
+    expect(parsed.server).toBe('sql-lintel-example.database.windows.net');
+    expect(parsed.database).toBe('lintel');
+    expect(parsed.user).toBeUndefined();
+    expect(parsed.password).toBeUndefined();
+    expect(parsed.options?.encrypt).toBe(true);
+  });
+});
+
+describe('infra: the Function App', () => {
+  it('sets only settings that lintel or the platform reads', () => {
+    const known = new Set([...settingNamesReadByApp(), ...Object.keys(PLATFORM_SETTINGS)]);
+    const unknown = [...appSettings().keys()].filter((name) => !known.has(name));
+    expect(unknown).toEqual([]);
+  });
+
+  it('gives the app settings that pass its own production start-up checks', () => {
+    const settings = config.loadConfig(deployedSettings());
+    expect(settings.LINTEL_ENV).toBe('production');
+    expect(settings.STORE_ENGINE).toBe('mssql');
+    expect(settings.SECRETS_SOURCE).toBe('keyvault');
+    expect(settings.KEY_VAULT_URI).toBe(deployedSample['keyVaultUri']);
+    expect(settings.AzureWebJobsStorage__blobServiceUri).toBe(deployedSample['blobEndpoint']);
+    expect(settings.MSSQL_CONNECTION_STRING).toBe(sqlConnectionString);
+    expect(deployedSettings()['AUTH_ISSUER']).toBe(
+      `https://login.microsoftonline.com/${deployedSample['entraTenantId']}/v2.0`,
+    );
+  });
+
+  it('keeps secrets out of app settings: no storage connection string, no Key Vault references', () => {
+    const settings = deployedSettings();
+    expect(settings).not.toHaveProperty('AzureWebJobsStorage');
+    for (const [name, value] of Object.entries(settings)) expect(value, name).not.toContain('@Microsoft.KeyVault(');
+  });
+
+  it('runs on Flex Consumption with Node 22, without the settings that plan rejects', () => {
+    const plan = onlyResource(functionApp, 'Microsoft.Web/serverfarms');
+    expect(objectEntries(nestedObject(plan.body, 'sku')).get('name')).toBe("'FC1'");
+    const site = onlyResource(functionApp, 'Microsoft.Web/sites');
+    const appConfig = nestedObject(nestedObject(site.body, 'properties'), 'functionAppConfig');
+    expect(objectEntries(nestedObject(appConfig, 'runtime'))).toEqual(
+      new Map([
+        ['name', "'node'"],
+        ['version', "'22'"],
+      ]),
+    );
+    const deploymentStorage = nestedObject(nestedObject(appConfig, 'deployment'), 'storage');
+    expect(objectEntries(nestedObject(deploymentStorage, 'authentication')).get('type')).toBe("'UserAssignedIdentity'");
+    const rejectedOnFlex = [
+      'FUNCTIONS_WORKER_RUNTIME',
+      'FUNCTIONS_EXTENSION_VERSION',
+      'WEBSITE_NODE_DEFAULT_VERSION',
+      'WEBSITE_RUN_FROM_PACKAGE',
+      'WEBSITE_CONTENTSHARE',
+      'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING',
+    ];
+    for (const name of rejectedOnFlex) expect(appSettings().has(name), name).toBe(false);
+    // azd deploys the `api` service (azure.yaml) to the app carrying this tag.
+    expect(objectEntries(site.body).get('tags')).toContain("'azd-service-name': 'api'");
+  });
+});
+
+describe('infra: blob imports through Event Grid', () => {
+  const subscriptionModule = read('infra/modules/blob-created-subscription.bicep');
+  const subscription = onlyResource(subscriptionModule, 'Microsoft.EventGrid/systemTopics/eventSubscriptions');
+  const parameterDefault = (name: string) =>
+    new RegExp(`^param ${name} string = '([^']*)'$`, 'm').exec(subscriptionModule)?.[1];
+
+  it('calls the registered import function for files landing in its container', () => {
+    // Read loosely: the registry's shape is functions/'s to change, and a change of trigger kind
+    // must show up here as a failure rather than as a compile error in an unrelated test.
+    const triggers = (registrations() as readonly unknown[])
+      .map((r) => r as { kind: string; name: string; container?: string; path?: string })
+      .filter((r) => r.kind !== 'http');
+    expect(triggers).toHaveLength(1);
+    const trigger = triggers[0]!;
+    // An Event Grid trigger is reached through the eventgrid webhook (a blob binding would use
+    // /runtime/webhooks/blobs with Host.Functions.<name> and the blobs_extension key instead).
+    expect(trigger.kind).toBe('blob-created');
+    expect(parameterDefault('importFunctionName')).toBe(trigger.name);
+    expect(parameterDefault('watchedContainerName')).toBe(trigger.container ?? trigger.path?.split('/')[0]);
+    const properties = nestedObject(subscription.body, 'properties');
+    const endpoint = objectEntries(nestedObject(nestedObject(properties, 'destination'), 'properties')).get(
+      'endpointUrl',
+    );
+    expect(endpoint).toContain(
+      '/runtime/webhooks/eventgrid?functionName=${importFunctionName}&code=${eventGridExtensionKey}',
+    );
+    expect(subscriptionModule).toMatch(/^var eventGridExtensionKey = .*\.systemKeys\.eventgrid_extension$/m);
+    const filter = objectEntries(nestedObject(properties, 'filter'));
+    expect(filter.get('subjectBeginsWith')).toBe("'/blobServices/default/containers/${watchedContainerName}/blobs/'");
+    expect(filter.get('includedEventTypes')).toContain("'Microsoft.Storage.BlobCreated'");
+    // The app parses the Event Grid schema (shared/blob/blob-created-event.ts), not CloudEvents.
+    expect(objectEntries(properties).get('eventDeliverySchema')).toBe("'EventGridSchema'");
+  });
+
+  it('imports an upload once it is complete, not when SFTP opens the empty file', () => {
+    const filter = nestedObject(nestedObject(subscription.body, 'properties'), 'filter');
+    const apis = quotedItems(objectEntries(filter).get('advancedFilters') ?? '');
+    expect(apis).toContain('data.api');
+    expect(apis).toEqual(expect.arrayContaining(['PutBlob', 'PutBlockList', 'FlushWithClose', 'SftpCommit']));
+    expect(apis).not.toContain('SftpCreate');
+    expect(apis).not.toContain('CreateFile');
+  });
+
+  it('keeps undeliverable events instead of dropping them', () => {
+    const properties = nestedObject(subscription.body, 'properties');
+    const deadLetter = nestedObject(
+      nestedObject(properties, 'deadLetterWithResourceIdentity'),
+      'deadLetterDestination',
+    );
+    expect(objectEntries(deadLetter).get('endpointType')).toBe("'StorageBlob'");
+  });
+
+  it('is wired only on the second provision, after the code exists', () => {
+    expect(main).toMatch(
+      /^module blobEvents 'modules\/blob-created-subscription\.bicep' = if \(blobEventsEnabled\) \{/m,
+    );
+    expect(paramDeclaration(main, 'blobEventsEnabled')).toMatch(/= false$/m);
+  });
+});
+
+describe('infra: the azd project', () => {
+  it('deploys the repository as one Function App service called api', () => {
+    const project = parseYaml(read('azure.yaml')) as {
+      infra?: { provider?: string; path?: string };
+      services?: Record<string, { project?: string; language?: string; host?: string }>;
+    };
+    expect(project.infra).toMatchObject({ provider: 'bicep', path: 'infra' });
+    expect(Object.keys(project.services ?? {})).toEqual(['api']);
+    expect(project.services?.['api']).toMatchObject({ project: '.', host: 'function' });
+    expect(['js', 'ts']).toContain(project.services?.['api']?.language);
+  });
+
+  it('passes main.bicep only parameters it declares, and every one it requires', () => {
+    const parameterFile = JSON.parse(read('infra/main.parameters.json')) as { parameters: Record<string, unknown> };
+    const declared = paramNames(main);
+    const passed = Object.keys(parameterFile.parameters);
+    expect(passed.filter((name) => !declared.includes(name))).toEqual([]);
+    const required = [...main.matchAll(/^param (\w+) [\w.]+$/gm)].map((m) => m[1]);
+    expect(required.filter((name) => !passed.includes(name ?? ''))).toEqual([]);
+  });
+
+  it('turns every `azd env set` in the operator guide into a template parameter', () => {
+    const parameterFile = read('infra/main.parameters.json');
+    const told = new Set([...read('infra/README.md').matchAll(/azd env set ([A-Z_]+)/g)].map((m) => m[1] ?? ''));
+    expect(told.size).toBeGreaterThan(0);
+    for (const name of told) expect(parameterFile, name).toContain(`\${${name}`);
+  });
+});
