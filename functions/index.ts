@@ -8,5 +8,9 @@ import './people-search.js';
 import './people-view.js';
 import './consents-record.js';
 import './consents-withdraw.js';
+import './audit-verify.js';
+import './audit-inclusion-proof.js';
+import './audit-consistency-proof.js';
+import './audit-checkpoint.js';
 
 export { registrations } from './registry.js';

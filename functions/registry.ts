@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import functions from '@azure/functions';
-import type { EventGridHandler, HttpHandler, HttpMethod } from '@azure/functions';
+import type { EventGridHandler, HttpHandler, HttpMethod, TimerHandler } from '@azure/functions';
 
 /**
  * One table of every trigger lintel has. Each registration goes to the v4 `app.*` call (when
@@ -28,7 +28,15 @@ export interface BlobCreatedRegistration {
   handler: EventGridHandler;
 }
 
-export type Registration = HttpRegistration | BlobCreatedRegistration;
+/** A function run on a schedule (NCRONTAB, six fields, as the Functions host reads it). */
+export interface TimerRegistration {
+  kind: 'timer';
+  name: string;
+  schedule: string;
+  handler: TimerHandler;
+}
+
+export type Registration = HttpRegistration | BlobCreatedRegistration | TimerRegistration;
 
 const table: Registration[] = [];
 
@@ -60,6 +68,11 @@ export function registerHttp(r: Omit<HttpRegistration, 'kind'>): void {
 export function registerBlobCreated(r: Omit<BlobCreatedRegistration, 'kind'>): void {
   add({ kind: 'blob-created', ...r });
   if (inRuntime) functions.app.eventGrid(r.name, { handler: r.handler });
+}
+
+export function registerTimer(r: Omit<TimerRegistration, 'kind'>): void {
+  add({ kind: 'timer', ...r });
+  if (inRuntime) functions.app.timer(r.name, { schedule: r.schedule, handler: r.handler });
 }
 
 export function registrations(): readonly Registration[] {

@@ -1,4 +1,4 @@
-import type { BlobCreatedRegistration, HttpRegistration } from '../functions/registry.js';
+import type { BlobCreatedRegistration, HttpRegistration, TimerRegistration } from '../functions/registry.js';
 import type { Settings } from '../shared/config.js';
 import { resolve } from 'node:path';
 import { DEVELOPMENT_ISSUER_PATH, developmentIssuer } from '../shared/auth/development-issuer.js';
@@ -6,6 +6,7 @@ import { json } from '../shared/http/problem.js';
 import { createServices, useServices, type Services } from '../shared/services.js';
 import { BlobWatcher } from './blob-watcher.js';
 import { startHttpServer } from './http-server.js';
+import { TimerRunner } from './timer-runner.js';
 
 export interface LocalHost {
   url: string;
@@ -56,11 +57,17 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     options.blobScanIntervalMs,
   );
   await watcher.start();
+  const timers = new TimerRunner(
+    all.filter((r): r is TimerRegistration => r.kind === 'timer'),
+    services.logger,
+  );
+  timers.start();
   return {
     url: http.url,
     services,
     watcher,
     async stop() {
+      await timers.stop();
       await watcher.stop();
       await http.close();
       useServices(undefined);

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { fromRow } from './access-log.js';
 import { verifyCheckpointSignature, type Checkpoint } from './checkpoint.js';
-import { encodeEntry } from './entry-codec.js';
+import { encodeEntryUnchecked } from './entry-codec.js';
 import { accessLogRows } from './leaf-stream.js';
 import { hashesEqual, leafHash, MerkleAccumulator } from './merkle.js';
 import type { Store } from '../store/database.js';
@@ -99,7 +99,7 @@ export async function verifyAccessLog(
     }
     let leaf: Buffer;
     try {
-      leaf = leafHash(encodeEntry(fromRow(row)));
+      leaf = leafHash(encodeEntryUnchecked(fromRow(row)));
     } catch {
       report({ kind: 'entry-unreadable', seq });
       leaf = Buffer.from(row.leaf_hash);
@@ -114,7 +114,11 @@ export async function verifyAccessLog(
     report({ kind: 'log-truncated', seq: tree.size + 1, checkpoint: trusted[next]!.index });
   }
 
-  const firstBadSeq = problems.length === 0 ? null : Math.min(...problems.map((p) => p.seq));
+  // An entry-level finding names the row itself; checkpoint findings only bound where the
+  // change is, so they decide the answer only when no row is found at fault.
+  const entryLevel = problems.filter((p) => p.checkpoint === undefined);
+  const decisive = entryLevel.length > 0 ? entryLevel : problems;
+  const firstBadSeq = decisive.length === 0 ? null : Math.min(...decisive.map((p) => p.seq));
   return {
     ok: problems.length === 0,
     entries: tree.size,

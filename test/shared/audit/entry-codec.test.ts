@@ -179,3 +179,32 @@ describe('canonical form (property)', () => {
     );
   });
 });
+
+describe('encodeEntryUnchecked', () => {
+  it('gives exactly the canonical bytes for any valid entry', async () => {
+    const fc = await import('fast-check');
+    const { encodeEntry, encodeEntryUnchecked } = await import('../../../shared/audit/entry-codec.js');
+    const text = fc.string({ minLength: 1, maxLength: 12, unit: 'binary' });
+    fc.assert(
+      fc.property(
+        fc.record({
+          seq: fc.integer({ min: 1, max: 2 ** 40 }),
+          time: fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
+          requestId: text,
+          partyId: text,
+          clientId: text,
+          roles: fc.array(text, { maxLength: 3 }),
+          purpose: text,
+          action: text,
+          subjectRef: fc.option(text, { nil: null }),
+          datasets: fc.array(text, { maxLength: 3 }),
+          fields: fc.array(text, { maxLength: 5 }),
+          decision: text,
+          reasonCode: text,
+        }),
+        (entry) => encodeEntryUnchecked(entry).equals(encodeEntry(entry)),
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

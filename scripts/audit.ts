@@ -1,0 +1,46 @@
+/**
+ * `npm run audit -- verify`      recompute the access log and check every anchored checkpoint
+ * `npm run audit -- checkpoint`  sign and anchor the log's current size and root now
+ *
+ * Runs against the configured store and blob storage (local settings by default: start the
+ * local host first so Azurite is up). Exit code 1
+ * when the log does not verify, so it can run from a scheduler.
+ */
+import { loadLocalSettings } from '../local/settings.js';
+import { checkpointNow, verifyLog } from '../shared/audit/audit-service.js';
+import { loadConfig } from '../shared/config.js';
+import { createServices } from '../shared/services.js';
+
+const command = process.argv[2];
+if (command !== 'verify' && command !== 'checkpoint') {
+  process.stderr.write('usage: npm run audit -- verify | checkpoint\n');
+  process.exit(2);
+}
+loadLocalSettings();
+const settings = loadConfig(process.env);
+const services = await createServices(settings);
+try {
+  if (command === 'checkpoint') {
+    const outcome = await checkpointNow(services);
+    if (outcome.alarm) {
+      process.stderr.write('ALARM: the log does not extend the last anchored checkpoint; nothing was signed\n');
+      process.exitCode = 1;
+    } else {
+      process.stdout.write(outcome.checkpoint ? `checkpoint: ${outcome.checkpoint.treeSize} entries, root ${outcome.checkpoint.rootHash}\n` : 'no new entries since the last checkpoint\n');
+    }
+  } else {
+    const started = performance.now();
+    const report = await verifyLog(services);
+    const seconds = (performance.now() - started) / 1000;
+    process.stdout.write(
+      `${report.ok ? 'OK' : 'FAILED'}: ${report.entries} entries, ${report.checkpoints} checkpoints, root ${report.rootHash} (${seconds.toFixed(2)} s)\n`,
+    );
+    if (!report.ok) {
+      process.stdout.write(`first bad sequence number: ${report.firstBadSeq}\n`);
+      for (const p of report.problems) process.stdout.write(`  ${p.kind} at seq ${p.seq}${p.checkpoint === undefined ? '' : ` (checkpoint #${p.checkpoint})`}\n`);
+      process.exitCode = 1;
+    }
+  }
+} finally {
+  await services.close();
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { consistencyProofFor, inclusionProofFor, verifyLog } from '../audit/audit-service.js';
+import { decide } from '../policy/decide.js';
+import { json, problem, type HttpResult } from '../http/problem.js';
+import type { ApiContext } from './api-context.js';
+import type { ApiRequest } from './api-request.js';
+import { decisionProblem } from './decision-problem.js';
+import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
+
+const positive = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+export const inclusionQuerySchema = z.object({ seq: positive, treeSize: positive.optional() });
+export const consistencyQuerySchema = z.object({ from: positive, to: positive });
+
+/** Audit endpoints are open to the roles an agreement's `audit` block names (DPOs). */
+async function asAuditor(ctx: ApiContext, call: CallContext, run: () => Promise<Outcome>): Promise<Outcome> {
+  const decision = await decide(
+    { caller: call.caller, purpose: call.purpose, datasets: [], subject: null, action: 'audit' },
+    { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
+  );
+  if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: 'audit' });
+  return run();
+}
+
+function query<S extends z.ZodType>(req: ApiRequest, schema: S): z.infer<S> | undefined {
+  const parsed = schema.safeParse(Object.fromEntries(req.query));
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** GET /api/v1/audit/verify */
+export function verifyAuditLog(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'audit.verify', (call) =>
+    asAuditor(ctx, call, async () => {
+      const report = await verifyLog(ctx.services);
+      return { result: json(200, report), log: { purpose: 'audit', decision: 'allow', reasonCode: report.ok ? 'log-intact' : 'log-tampered' } };
+    }),
+  );
+}
+
+/** GET /api/v1/audit/proofs/inclusion?seq=N */
+export function auditInclusionProof(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'audit.inclusion-proof', (call) =>
+    asAuditor(ctx, call, async () => {
+      const q = query(req, inclusionQuerySchema);
+      if (!q) return deny(problem(400, 'invalid-request', 'seq must be a positive integer'), 'invalid-request', { purpose: 'audit' });
+      const proof = await inclusionProofFor(ctx.services, q.seq, q.treeSize);
+      if (!proof) return deny(problem(404, 'entry-unknown', 'No such entry in a tree of that size'), 'entry-unknown', { purpose: 'audit' });
+      return { result: json(200, proof), log: { purpose: 'audit', decision: 'allow', reasonCode: 'proof-issued' } };
+    }),
+  );
+}
+
+/** GET /api/v1/audit/proofs/consistency?from=A&to=B */
+export function auditConsistencyProof(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'audit.consistency-proof', (call) =>
+    asAuditor(ctx, call, async () => {
+      const q = query(req, consistencyQuerySchema);
+      if (!q) return deny(problem(400, 'invalid-request', 'from and to must be positive integers'), 'invalid-request', { purpose: 'audit' });
+      const proof = await consistencyProofFor(ctx.services, q.from, q.to);
+      if (!proof) return deny(problem(404, 'tree-size-unknown', 'The log has no tree of that size'), 'tree-size-unknown', { purpose: 'audit' });
+      return { result: json(200, proof), log: { purpose: 'audit', decision: 'allow', reasonCode: 'proof-issued' } };
+    }),
+  );
+}

@@ -1,0 +1,55 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkpointNow } from '../../shared/audit/audit-service.js';
+import { startTestHost, type TestHost } from '../support/test-host.js';
+
+describe('audit API', () => {
+  let t: TestHost;
+  const get = async (path: string, party: string, roles: string[]) => {
+    const res = await fetch(`${t.url}/api${path}`, { headers: { authorization: `Bearer ${await t.token(party, roles)}` } });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    // Some traffic to log: denied lookups still leave entries.
+    for (let i = 0; i < 5; i++) await get('/v1/people/nobody', 'kettering-borough-council', ['housing-officer']);
+    const first = await checkpointNow(t.host.services);
+    expect(first.checkpoint?.treeSize).toBe(5);
+    for (let i = 0; i < 3; i++) await get('/v1/people/nobody', 'kettering-borough-council', ['housing-officer']);
+    await checkpointNow(t.host.services);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('lets a DPO verify the log against its anchored checkpoints', async () => {
+    const res = await get('/v1/audit/verify', 'kettering-borough-council', ['dpo']);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ ok: true, checkpoints: 2, firstBadSeq: null });
+  });
+
+  it('refuses the audit endpoints to roles no agreement names for audit', async () => {
+    const res = await get('/v1/audit/verify', 'kettering-borough-council', ['housing-officer']);
+    expect(res.status).toBe(403);
+  });
+
+  it('issues proofs that the stand-alone verifier accepts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lintel-proof-'));
+    const script = join(import.meta.dirname, '../../scripts/verify-proof.mjs');
+
+    const inclusion = await get('/v1/audit/proofs/inclusion?seq=3', 'kettering-borough-council', ['dpo']);
+    expect(inclusion.status).toBe(200);
+    expect(inclusion.body).toMatchObject({ seq: 3, treeSize: 5, checkpointed: true });
+    writeFileSync(join(dir, 'inclusion.json'), JSON.stringify(inclusion.body));
+    expect(execFileSync(process.execPath, [script, 'inclusion', join(dir, 'inclusion.json')], { encoding: 'utf8' })).toMatch(/^OK/);
+
+    const consistency = await get('/v1/audit/proofs/consistency?from=5&to=8', 'kettering-borough-council', ['dpo']);
+    expect(consistency.status).toBe(200);
+    writeFileSync(join(dir, 'consistency.json'), JSON.stringify(consistency.body));
+    expect(execFileSync(process.execPath, [script, 'consistency', join(dir, 'consistency.json')], { encoding: 'utf8' })).toMatch(/^OK/);
+  });
+});
