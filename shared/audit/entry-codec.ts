@@ -140,8 +140,14 @@ export function entryLeafHash(entry: AccessLogEntry): Buffer {
   return leafHash(encodeEntry(entry));
 }
 
-const q = JSON.stringify;
-const list = (values: readonly string[]) => `[${values.map((v) => q(v)).join(',')}]`;
+/** Printable ASCII without `"` or `\\` needs no escaping; anything else goes through JSON.stringify. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const q = (value: string) => (PLAIN.test(value) ? `"${value}"` : JSON.stringify(value));
+const list = (values: readonly string[]) => {
+  let out = '[';
+  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + q(values[i]!);
+  return out + ']';
+};
 
 /**
  * The same bytes as {@link encodeEntry} for every valid entry, without re-validating: the keys
