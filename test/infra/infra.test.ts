@@ -538,7 +538,8 @@ describe('infra: blob imports through Event Grid', () => {
     // must show up here as a failure rather than as a compile error in an unrelated test.
     const triggers = (registrations() as readonly unknown[])
       .map((r) => r as { kind: string; name: string; container?: string; path?: string })
-      .filter((r) => r.kind !== 'http');
+      // HTTP and timer triggers need no Event Grid wiring.
+      .filter((r) => r.kind !== 'http' && r.kind !== 'timer');
     expect(triggers).toHaveLength(1);
     const trigger = triggers[0]!;
     // An Event Grid trigger is reached through the eventgrid webhook (a blob binding would use
