@@ -1,0 +1,257 @@
+/**
+ * Turns raw partner values into the engine's canonical form: names normalised, dates ISO,
+ * postcodes canonical, identifiers validated and pseudonymised. An invalid value is dropped
+ * (treated as absent) and counted by reason code: one mistyped NHS number must not cost the
+ * record its other fields, and an identifier that fails its check digit must never be linked on.
+ */
+
+import { validateNhsNumber, validateNiNumber, validatePostcode, validateUpn } from '../domain/identifiers.js';
+import { normaliseDate, normaliseName } from '../domain/normalise.js';
+import type { Pseudonymiser } from '../domain/pseudonymise.js';
+import type { RecordBatch } from './record.js';
+
+/** One raw record as a partner file carries it; any field may be missing or blank. */
+export interface RawPersonRecord {
+  readonly recordId: string;
+  readonly givenName?: string | undefined;
+  readonly familyName?: string | undefined;
+  readonly dob?: string | undefined;
+  readonly postcode?: string | undefined;
+  readonly address?: string | undefined;
+  readonly nhsNumber?: string | undefined;
+  readonly upn?: string | undefined;
+  readonly niNumber?: string | undefined;
+  readonly systemIds?: readonly { readonly system: string; readonly id: string }[] | undefined;
+}
+
+/** Raw records column by column ("" = blank), as the synthetic generator produces them. */
+export interface RawRecordColumns {
+  readonly sourceId: string;
+  readonly size: number;
+  readonly recordId: readonly string[];
+  readonly givenName: readonly string[];
+  readonly familyName: readonly string[];
+  readonly dob: readonly string[];
+  readonly postcode: readonly string[];
+  readonly address: readonly string[];
+  readonly nhsNumber: readonly string[];
+  readonly upn: readonly string[];
+  readonly niNumber: readonly string[];
+  readonly systemIds: ReadonlyMap<string, readonly string[]>;
+}
+
+/** Counts of dropped values by reason code (`nhs-number-check-digit`, `date-format`, ...). */
+export type CanonicalisationReport = Record<string, number>;
+
+const SYSTEM_NAME_INVALID = /[^a-z0-9._-]+/g;
+
+/** A system name usable as a pseudonym kind suffix: lower case, [a-z0-9._-], at most 64. */
+export function canonicalSystemName(system: string): string {
+  const name = system
+    .trim()
+    .toLowerCase()
+    .replace(SYSTEM_NAME_INVALID, '-')
+    .replace(/^[^a-z0-9]+/, '');
+  if (name === '') throw new RangeError('canonicalSystemName: empty system name');
+  return name.slice(0, 64);
+}
+
+const STREET_ABBREVIATIONS: ReadonlyMap<string, string> = new Map([
+  ['RD', 'ROAD'],
+  ['AVE', 'AVENUE'],
+  ['AV', 'AVENUE'],
+  ['LN', 'LANE'],
+  ['CL', 'CLOSE'],
+  ['DR', 'DRIVE'],
+  ['GDNS', 'GARDENS'],
+  ['CRES', 'CRESCENT'],
+  ['PL', 'PLACE'],
+  ['SQ', 'SQUARE'],
+  ['TER', 'TERRACE'],
+  ['TERR', 'TERRACE'],
+]);
+
+/**
+ * Normalised address with common street-type abbreviations expanded ("12 Church Rd" ->
+ * "12 CHURCH ROAD"). "ST" is expanded to STREET only as the last word: elsewhere it is as
+ * likely to be Saint.
+ */
+export function normaliseAddress(input: string): string {
+  const normal = normaliseName(input);
+  if (normal === '') return '';
+  const tokens = normal.split(' ');
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i] as string;
+    const expanded = STREET_ABBREVIATIONS.get(t);
+    if (expanded !== undefined) tokens[i] = expanded;
+    else if (t === 'ST' && i === tokens.length - 1 && i > 0) tokens[i] = 'STREET';
+  }
+  return tokens.join(' ');
+}
+
+/** Accumulates canonical records into a {@link RecordBatch}, one raw record at a time. */
+export class RecordBatchBuilder {
+  readonly #sourceId: string;
+  readonly #pseudonymiser: Pseudonymiser;
+  readonly #report: CanonicalisationReport = {};
+  readonly #recordId: string[] = [];
+  readonly #givenName: string[] = [];
+  readonly #familyName: string[] = [];
+  readonly #dob: string[] = [];
+  readonly #postcode: string[] = [];
+  readonly #address: string[] = [];
+  readonly #nhsHash: string[] = [];
+  readonly #upnHash: string[] = [];
+  readonly #niHash: string[] = [];
+  readonly #systemIds = new Map<string, string[]>();
+  /** Names recur (a few thousand surnames across millions of rows): normalise each once. */
+  readonly #names = new Map<string, string>();
+
+  constructor(sourceId: string, pseudonymiser: Pseudonymiser) {
+    this.#sourceId = sourceId;
+    this.#pseudonymiser = pseudonymiser;
+  }
+
+  get size(): number {
+    return this.#recordId.length;
+  }
+
+  add(raw: RawPersonRecord): void {
+    const i = this.#recordId.length;
+    this.#recordId.push(raw.recordId);
+    this.#givenName.push(this.#name(raw.givenName ?? ''));
+    this.#familyName.push(this.#name(raw.familyName ?? ''));
+    this.#dob.push(this.#date(raw.dob ?? ''));
+    this.#postcode.push(this.#postcodeOf(raw.postcode ?? ''));
+    this.#address.push(normaliseAddress(raw.address ?? ''));
+    this.#nhsHash.push(this.#nhs(raw.nhsNumber ?? ''));
+    this.#upnHash.push(this.#upn(raw.upn ?? ''));
+    this.#niHash.push(this.#ni(raw.niNumber ?? ''));
+    for (const { system, id } of raw.systemIds ?? []) this.#systemId(i, system, id);
+  }
+
+  build(): { batch: RecordBatch; report: CanonicalisationReport } {
+    const size = this.#recordId.length;
+    for (const column of this.#systemIds.values()) while (column.length < size) column.push('');
+    return {
+      batch: {
+        sourceId: this.#sourceId,
+        size,
+        recordId: this.#recordId,
+        givenName: this.#givenName,
+        familyName: this.#familyName,
+        dob: this.#dob,
+        postcode: this.#postcode,
+        address: this.#address,
+        nhsHash: this.#nhsHash,
+        upnHash: this.#upnHash,
+        niHash: this.#niHash,
+        systemIds: this.#systemIds,
+      },
+      report: { ...this.#report },
+    };
+  }
+
+  #name(input: string): string {
+    let normal = this.#names.get(input);
+    if (normal === undefined) {
+      normal = normaliseName(input);
+      if (this.#names.size < 500_000) this.#names.set(input, normal);
+    }
+    return normal;
+  }
+
+  #count(reason: string): void {
+    this.#report[reason] = (this.#report[reason] ?? 0) + 1;
+  }
+
+  #date(input: string): string {
+    if (input.trim() === '') return '';
+    const result = normaliseDate(input);
+    if (result.ok) return result.value;
+    this.#count(result.reason);
+    return '';
+  }
+
+  #postcodeOf(input: string): string {
+    if (input.trim() === '') return '';
+    const result = validatePostcode(input);
+    if (result.ok) return result.value;
+    this.#count(result.reason);
+    return '';
+  }
+
+  #nhs(input: string): string {
+    if (input.trim() === '') return '';
+    const result = validateNhsNumber(input);
+    if (!result.ok) {
+      this.#count(result.reason);
+      return '';
+    }
+    return this.#pseudonymiser.hash('nhs', result.value);
+  }
+
+  #upn(input: string): string {
+    if (input.trim() === '') return '';
+    const result = validateUpn(input);
+    if (!result.ok) {
+      this.#count(result.reason);
+      return '';
+    }
+    return this.#pseudonymiser.hash('upn', result.value);
+  }
+
+  #ni(input: string): string {
+    if (input.trim() === '') return '';
+    const result = validateNiNumber(input);
+    if (!result.ok) {
+      this.#count(result.reason);
+      return '';
+    }
+    return this.#pseudonymiser.hash('ni', result.value);
+  }
+
+  #systemId(i: number, rawSystem: string, rawId: string): void {
+    const id = rawId.replace(/\s+/g, '').toUpperCase();
+    if (id === '') return;
+    const system = canonicalSystemName(rawSystem);
+    let column = this.#systemIds.get(system);
+    if (column === undefined) {
+      column = [];
+      this.#systemIds.set(system, column);
+    }
+    while (column.length < i) column.push('');
+    const hash = this.#pseudonymiser.hash(`system-id:${system}`, id);
+    if (column.length === i) column.push(hash);
+    else if (column[i] !== hash) this.#count('system-id-second-value');
+  }
+}
+
+/** Canonicalises column-shaped raw records (e.g. a synthetic source) into a batch. */
+export function canonicaliseColumns(
+  raw: RawRecordColumns,
+  pseudonymiser: Pseudonymiser,
+): { batch: RecordBatch; report: CanonicalisationReport } {
+  const builder = new RecordBatchBuilder(raw.sourceId, pseudonymiser);
+  const systems = [...raw.systemIds.entries()];
+  for (let i = 0; i < raw.size; i++) {
+    const systemIds: { system: string; id: string }[] = [];
+    for (const [system, ids] of systems) {
+      const id = ids[i] ?? '';
+      if (id !== '') systemIds.push({ system, id });
+    }
+    builder.add({
+      recordId: raw.recordId[i] ?? '',
+      givenName: raw.givenName[i],
+      familyName: raw.familyName[i],
+      dob: raw.dob[i],
+      postcode: raw.postcode[i],
+      address: raw.address[i],
+      nhsNumber: raw.nhsNumber[i],
+      upn: raw.upn[i],
+      niNumber: raw.niNumber[i],
+      systemIds,
+    });
+  }
+  return builder.build();
+}

@@ -1,0 +1,202 @@
+/**
+ * Deterministic tiers 1–4 of the social care / education / housing agreement, most reliable
+ * first:
+ *   1. NHS number or UPN;
+ *   2. system ids (each system its own rule) and NI number;
+ *   3. date of birth + legal last name + first three letters of legal first name;
+ *   4. home postcode + legal last name + first three letters of legal first name.
+ * The agreement names only UPN and NHS number for tier 1; the NI number is held "for matching
+ * only" like the system ids and is placed with them.
+ *
+ * Each rule is a hash join over the records that no earlier rule linked, so every pair carries
+ * the tier of the most reliable rule that links it. Guards:
+ * - ambiguity: a key held by more than one remaining record on either side links nobody (twins
+ *   share date of birth, surname and often first three letters; families share a postcode);
+ * - hard identifiers: a pair whose NHS numbers, UPNs or same-system ids both exist
+ *   and differ is never linked, whatever rule proposes it;
+ * - tier 4 only: a pair whose dates of birth both exist and are not equal, a day–month
+ *   transposition or one digit apart is not linked. Postcode, surname and initial letters are
+ *   shared by a parent and the child named after them; the date is what tells them apart.
+ * Everything a guard holds back remains for tier 5, the probabilistic review queue.
+ */
+
+import { digitDifferences, firstThree, isDayMonthTransposition } from '../domain/normalise.js';
+import { hardIdentifierConflict } from './hard-identifiers.js';
+import type { HardIdentifierConflict } from './hard-identifiers.js';
+import { KeyJoiner } from './join-table.js';
+import type { KeyParts } from './join-table.js';
+import type { RecordBatch } from './record.js';
+import { sharedSystemNames } from './record.js';
+
+export type DeterministicTier = 1 | 2 | 3 | 4;
+
+export type PairConflictReason = HardIdentifierConflict | 'dob-conflict';
+
+export interface RuleSummary {
+  readonly rule: string;
+  readonly tier: DeterministicTier;
+  readonly linked: number;
+  /** Keys present on both sides but held by more than one record on at least one side. */
+  readonly ambiguousKeys: number;
+  /** Unique-key pairs refused by a guard. */
+  readonly refused: number;
+}
+
+export interface PairConflict {
+  readonly left: number;
+  readonly right: number;
+  readonly rule: string;
+  readonly reason: PairConflictReason;
+}
+
+export interface DeterministicLinks {
+  readonly count: number;
+  /** Record indices into the left and right batches, and each pair's tier and rule. */
+  readonly left: Int32Array;
+  readonly right: Int32Array;
+  readonly tier: Uint8Array;
+  readonly ruleIndex: Uint8Array;
+  readonly rules: readonly RuleSummary[];
+  /** Pairs a guard refused, for the review queue. */
+  readonly conflicts: readonly PairConflict[];
+  /** 1 for records linked by some rule. */
+  readonly linkedLeft: Uint8Array;
+  readonly linkedRight: Uint8Array;
+}
+
+export interface DeterministicOptions {
+  /** Refuse tier-4 pairs whose dates of birth clearly differ (default true). */
+  readonly postcodeTierDobGuard?: boolean;
+}
+
+interface Rule {
+  readonly name: string;
+  readonly tier: DeterministicTier;
+  readonly left: KeyParts;
+  readonly right: KeyParts;
+  readonly dobGuard: boolean;
+}
+
+function isCapitalLetter(code: number): boolean {
+  return code >= 65 && code <= 90;
+}
+
+/**
+ * First three letters of each given name, as {@link firstThree} computes them. When a name
+ * starts with three capitals A–Z (nearly every normalised name) those are its first three
+ * letters whatever follows, so the hot loop over millions of records skips re-normalising.
+ */
+export function firstThreeColumn(givenNames: readonly string[]): string[] {
+  const out = new Array<string>(givenNames.length);
+  for (let i = 0; i < givenNames.length; i++) {
+    const name = givenNames[i] as string;
+    out[i] =
+      name.length >= 3 &&
+      isCapitalLetter(name.charCodeAt(0)) &&
+      isCapitalLetter(name.charCodeAt(1)) &&
+      isCapitalLetter(name.charCodeAt(2))
+        ? name.slice(0, 3)
+        : firstThree(name);
+  }
+  return out;
+}
+
+function rulesFor(left: RecordBatch, right: RecordBatch, dobGuard: boolean): Rule[] {
+  const leftFirst3 = firstThreeColumn(left.givenName);
+  const rightFirst3 = firstThreeColumn(right.givenName);
+  const rules: Rule[] = [
+    { name: 'nhs', tier: 1, left: [left.nhsHash], right: [right.nhsHash], dobGuard: false },
+    { name: 'upn', tier: 1, left: [left.upnHash], right: [right.upnHash], dobGuard: false },
+  ];
+  for (const system of sharedSystemNames(left, right)) {
+    const l = left.systemIds.get(system);
+    const r = right.systemIds.get(system);
+    if (l === undefined || r === undefined) continue;
+    rules.push({ name: `system:${system}`, tier: 2, left: [l], right: [r], dobGuard: false });
+  }
+  rules.push(
+    { name: 'ni', tier: 2, left: [left.niHash], right: [right.niHash], dobGuard: false },
+    {
+      name: 'dob-name',
+      tier: 3,
+      left: [left.dob, left.familyName, leftFirst3],
+      right: [right.dob, right.familyName, rightFirst3],
+      dobGuard: false,
+    },
+    {
+      name: 'postcode-name',
+      tier: 4,
+      left: [left.postcode, left.familyName, leftFirst3],
+      right: [right.postcode, right.familyName, rightFirst3],
+      dobGuard,
+    },
+  );
+  return rules;
+}
+
+/** True when two ISO dates, both present, cannot be one person's date mistyped. */
+export function datesClearlyDiffer(a: string, b: string): boolean {
+  if (a === '' || b === '' || a === b) return false;
+  return !isDayMonthTransposition(a, b) && digitDifferences(a, b) > 1;
+}
+
+/** Links `left` to `right` by tiers 1–4. Indices in the result refer to the batches. */
+export function linkDeterministic(
+  left: RecordBatch,
+  right: RecordBatch,
+  options: DeterministicOptions = {},
+): DeterministicLinks {
+  const rules = rulesFor(left, right, options.postcodeTierDobGuard ?? true);
+  const linkedLeft = new Uint8Array(left.size);
+  const linkedRight = new Uint8Array(right.size);
+  const maxLinks = Math.min(left.size, right.size);
+  const outLeft = new Int32Array(maxLinks);
+  const outRight = new Int32Array(maxLinks);
+  const outTier = new Uint8Array(maxLinks);
+  const outRule = new Uint8Array(maxLinks);
+  let count = 0;
+  const summaries: RuleSummary[] = [];
+  const conflicts: PairConflict[] = [];
+  const joiner = new KeyJoiner();
+
+  rules.forEach((rule, ruleIndex) => {
+    const join = joiner.join(rule.left, rule.right, linkedLeft, linkedRight);
+    let linked = 0;
+    let refused = 0;
+    for (let k = 0; k < join.count; k++) {
+      const i = join.left[k] as number;
+      const j = join.right[k] as number;
+      let reason: PairConflictReason | null = hardIdentifierConflict(left, i, right, j);
+      if (reason === null && rule.dobGuard && datesClearlyDiffer(left.dob[i] as string, right.dob[j] as string)) {
+        reason = 'dob-conflict';
+      }
+      if (reason !== null) {
+        refused++;
+        conflicts.push({ left: i, right: j, rule: rule.name, reason });
+        continue;
+      }
+      linkedLeft[i] = 1;
+      linkedRight[j] = 1;
+      outLeft[count] = i;
+      outRight[count] = j;
+      outTier[count] = rule.tier;
+      outRule[count] = ruleIndex;
+      count++;
+      linked++;
+    }
+    const ambiguousKeys = join.ambiguousKeys;
+    summaries.push({ rule: rule.name, tier: rule.tier, linked, ambiguousKeys, refused });
+  });
+
+  return {
+    count,
+    left: outLeft.subarray(0, count),
+    right: outRight.subarray(0, count),
+    tier: outTier.subarray(0, count),
+    ruleIndex: outRule.subarray(0, count),
+    rules: summaries,
+    conflicts,
+    linkedLeft,
+    linkedRight,
+  };
+}

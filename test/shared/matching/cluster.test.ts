@@ -1,0 +1,102 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PersonClusters } from '../../../shared/matching/cluster.js';
+import type { CanonicalRecord } from '../../../shared/matching/record.js';
+import { toRecordBatch } from '../../../shared/matching/record.js';
+
+const record = (k: number, fields: Partial<CanonicalRecord>): CanonicalRecord => ({
+  recordId: `r${k}`,
+  sourceId: 's',
+  givenName: 'A',
+  familyName: 'B',
+  dob: '',
+  postcode: '',
+  ...fields,
+});
+
+/** Small pools so that random records collide on identifiers often. */
+const identifiers = fc.record({
+  nhsHash: fc.option(fc.constantFrom('n1', 'n2', 'n3'), { nil: undefined }),
+  upnHash: fc.option(fc.constantFrom('u1', 'u2'), { nil: undefined }),
+  mosaic: fc.option(fc.constantFrom('m1', 'm2'), { nil: undefined }),
+  capita: fc.option(fc.constantFrom('c1', 'c2'), { nil: undefined }),
+});
+
+describe('PersonClusters', () => {
+  it('never puts two different NHS numbers, UPNs or same-system ids in one person', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(identifiers, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 3 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat(), fc.nat(), fc.nat()), { maxLength: 60 }),
+        (batchesIds, links) => {
+          const batches = batchesIds.map(
+            (ids, b) =>
+              toRecordBatch(
+                ids.map((id, k) =>
+                  record(b * 100 + k, {
+                    nhsHash: id.nhsHash,
+                    upnHash: id.upnHash,
+                    systemIds: [
+                      ...(id.mosaic === undefined ? [] : [{ system: 'mosaic', idHash: id.mosaic }]),
+                      ...(id.capita === undefined ? [] : [{ system: 'capita-one', idHash: id.capita }]),
+                    ],
+                  }),
+                ),
+                `b${b}`,
+              ).batch,
+          );
+          const clusters = new PersonClusters(batches);
+          for (const [ba, ra, bb, rb] of links) {
+            const a = ba % batches.length;
+            const b = bb % batches.length;
+            clusters.merge(a, ra % (batches[a]?.size ?? 1), b, rb % (batches[b]?.size ?? 1), 1);
+          }
+          const seen = new Map<number, Map<string, string>>();
+          batches.forEach((batch, b) => {
+            for (let i = 0; i < batch.size; i++) {
+              const id = clusters.clusterOf(b, i);
+              const values = seen.get(id) ?? new Map<string, string>();
+              seen.set(id, values);
+              const check = (kind: string, value: string | undefined): void => {
+                if (value === undefined || value === '') return;
+                const before = values.get(kind);
+                expect(before === undefined || before === value, kind).toBe(true);
+                values.set(kind, value);
+              };
+              check('nhs', batch.nhsHash[i]);
+              check('upn', batch.upnHash[i]);
+              for (const [system, ids] of batch.systemIds) check(`system:${system}`, ids[i]);
+            }
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses a merge that only conflicts through a third record, and reports it', () => {
+    const batch = toRecordBatch(
+      [record(1, { nhsHash: 'n1' }), record(2, {}), record(3, { nhsHash: 'n2' })],
+      'one',
+    ).batch;
+    const clusters = new PersonClusters([batch]);
+    expect(clusters.merge(0, 0, 0, 1, 1)).toBe('merged');
+    expect(clusters.merge(0, 1, 0, 2, 3)).toBe('nhs-conflict');
+    expect(clusters.clusterOf(0, 2)).not.toBe(clusters.clusterOf(0, 0));
+    expect(clusters.refused).toEqual([
+      { batchA: 0, recordA: 1, batchB: 0, recordB: 2, tier: 3, reason: 'nhs-conflict' },
+    ]);
+  });
+
+  it('joins records carrying ids of different systems into one person', () => {
+    const left = toRecordBatch([record(1, { systemIds: [{ system: 'mosaic', idHash: 'm1' }] })], 'l').batch;
+    const right = toRecordBatch(
+      [record(2, { systemIds: [{ system: 'capita-one', idHash: 'c1' }], upnHash: 'u1' })],
+      'r',
+    ).batch;
+    const clusters = new PersonClusters([left, right]);
+    expect(clusters.merge(0, 0, 1, 0, 2)).toBe('merged');
+    expect(clusters.merge(1, 0, 0, 0, 2)).toBe('already-together');
+    expect(clusters.clusterSize(0, 0)).toBe(2);
+  });
+});
