@@ -1,8 +1,13 @@
 import { blobCreatedEventSchema, createdBlobOf, matchBlobPath } from '../shared/blob/blob-created-event.js';
-import { receiveFile } from '../shared/imports/receive-file.js';
+import { blobProgressSink } from '../shared/imports/import-progress.js';
+import { importExtract } from '../shared/imports/import-extract.js';
 import { getServices } from '../shared/services.js';
 import { registerBlobCreated } from './registry.js';
 
+/**
+ * Event Grid `BlobCreated` on `incoming/{partyId}/{datasetId}/{fileName}`: import the extract.
+ * A thrown error leaves the file in incoming for Event Grid's retry (the import resumes it).
+ */
 registerBlobCreated({
   name: 'importBlob',
   container: 'incoming',
@@ -10,16 +15,34 @@ registerBlobCreated({
     const services = await getServices();
     const parsed = blobCreatedEventSchema.safeParse(event);
     if (!parsed.success) {
-      services.logger.warn('import.event-ignored', { invocationId: context.invocationId, reason: 'not-a-blob-created-event' });
+      services.logger.warn('import.event-ignored', {
+        invocationId: context.invocationId,
+        reason: 'not-a-blob-created-event',
+      });
       return;
     }
     const blob = createdBlobOf(parsed.data);
     const path = matchBlobPath('{partyId}/{datasetId}/{fileName}', blob.blobName);
     if (blob.container !== 'incoming' || !path) {
-      services.logger.warn('import.event-ignored', { invocationId: context.invocationId, reason: 'path-not-party-dataset-file' });
+      services.logger.warn('import.event-ignored', {
+        invocationId: context.invocationId,
+        reason: 'path-not-party-dataset-file',
+      });
       return;
     }
-    const content = await services.blobs.getContainerClient(blob.container).getBlobClient(blob.blobName).downloadToBuffer();
-    await receiveFile(services, { blobName: blob.blobName, partyId: path.partyId!, datasetId: path.datasetId!, content });
+    const outcome = await importExtract(
+      {
+        store: services.store,
+        blobs: services.blobs,
+        agreements: services.agreements,
+        secrets: services.secrets,
+        logger: services.logger,
+        accessLog: services.accessLog,
+        maxBadRowShare: services.settings.IMPORT_MAX_BAD_ROW_SHARE,
+        hooks: { progress: (blobName) => blobProgressSink(services.blobs, blobName) },
+      },
+      { blobName: blob.blobName, partyId: path.partyId!, datasetId: path.datasetId!, fileName: path.fileName! },
+    );
+    context.log(`import ${outcome.outcome}`);
   },
 });

@@ -7,6 +7,7 @@ import { ConfigurationError, loadConfig } from '../shared/config.js';
 import { startAzurite, type RunningAzurite } from './azurite.js';
 import { startLocalHost, type LocalHost } from './local-host.js';
 import { loadLocalSettings } from './settings.js';
+import { seedDemoIfEmpty } from '../shared/synthetic/extracts/demo-seed.js';
 
 const DEVELOPMENT_STORAGE = 'UseDevelopmentStorage=true';
 
@@ -54,6 +55,14 @@ async function main(): Promise<void> {
   }
   log(`settings from ${settingsFile}`);
   log(`listening on ${host.url}/api (health: ${host.url}/api/health). Ctrl-C stops the host and Azurite.`);
+
+  // Issue 4: a fresh machine gets a demo set of partner extracts, imported as they land.
+  const demo = await seedDemoIfEmpty(host.services, resolve('.lintel/seed')).catch((err: unknown) => {
+    log(`demo data not seeded (${err instanceof Error ? err.name : 'error'})`);
+    return [];
+  });
+  if (demo.length > 0)
+    log(`demo data: ${demo.length} synthetic extracts uploaded to incoming/ (truth in .lintel/seed/truth.csv)`);
 }
 
 function log(message: string): void {

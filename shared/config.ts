@@ -76,6 +76,8 @@ const settingsObject = z.object({
     DEV_ISSUER_KEY_PATH: text('.lintel/dev-issuer-key.json'),
     /** Requests a minute each client may make (per instance). */
     RATE_LIMIT_PER_MINUTE: text('1200').transform(Number).pipe(z.number().int().positive()),
+    /** Share of bad rows (0–1) above which a whole import file is rejected and nothing loads. */
+    IMPORT_MAX_BAD_ROW_SHARE: text('0.05').transform(Number).pipe(z.number().min(0).max(1)),
   });
 
 export const settingsSchema = settingsObject

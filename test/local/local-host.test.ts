@@ -51,6 +51,6 @@ describe('local host', () => {
 
     const runs = await runsFor();
     expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({ party_id: 'test-party', dataset_id: 'test-dataset', status: 'received' });
+    expect(runs[0]).toMatchObject({ party_id: 'test-party', dataset_id: 'test-dataset', status: 'rejected' });
   });
 });

@@ -1,0 +1,200 @@
+/**
+ * `npm run bench:import` — partner imports end to end on the local stack (Azurite + SQLite).
+ *
+ * For each size (100,000 and 1,000,000 rows by default) a synthetic la-housing extract of the
+ * multiple-disadvantage-indicators dataset (13 columns, NI/NHS/UPN identifiers, the 'typical'
+ * error profile) is generated to disk and uploaded to `incoming/`. Then a fresh child process
+ * runs the import exactly as the blob-triggered function does — hash pass, streaming parse,
+ * validation, pseudonymisation, one-transaction snapshot load into a fresh SQLite store, report,
+ * access-log entry, move to processed/ — and reports its wall time and peak RSS (getrusage
+ * maxrss), so each size's memory figure is its own.
+ *
+ * Options: --sizes 100000,1000000   --keep (leave the temporary folder)
+ * BENCH_MEMLOG=1 also prints each child's peak rss/heap/external figures.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { startAzurite } from '../local/azurite.js';
+import { loadAgreements } from '../shared/agreements/load.js';
+import { AccessLog } from '../shared/audit/access-log.js';
+import { importExtract } from '../shared/imports/import-extract.js';
+import { createLogger } from '../shared/logging.js';
+import { LocalSecretSource } from '../shared/secrets/local-secret-source.js';
+import { migrateToLatest, openStore } from '../shared/store/database.js';
+import { drawMembers, extractPlans, writeExtract } from '../shared/synthetic/extracts.js';
+import { generatePopulation } from '../shared/synthetic/people.js';
+import { ensureContainers } from '../shared/blob/blob-storage.js';
+
+const PARTY = 'la-housing';
+const DATASET = 'multiple-disadvantage-indicators';
+
+interface ChildResult {
+  rows: number;
+  loaded: number;
+  rejected: number;
+  seconds: number;
+  peakRssMb: number;
+  outcome: string;
+}
+
+async function child(): Promise<void> {
+  const env = (name: string) => process.env[name] ?? '';
+  const store = openStore({ engine: 'sqlite', path: env('BENCH_SQLITE') });
+  await migrateToLatest(store);
+  const logger = createLogger('warn');
+  const blobName = env('BENCH_BLOB');
+  const [partyId = '', datasetId = '', fileName = ''] = blobName.split('/');
+  const peaks = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    for (const k of Object.keys(peaks) as (keyof typeof peaks)[]) peaks[k] = Math.max(peaks[k], m[k]);
+  }, 250);
+  const started = process.hrtime.bigint();
+  const outcome = await importExtract(
+    {
+      store,
+      blobs: BlobServiceClient.fromConnectionString(env('BENCH_AZURITE')),
+      agreements: loadAgreements(resolve('agreements')),
+      secrets: new LocalSecretSource(env('BENCH_SECRETS')),
+      logger,
+      accessLog: new AccessLog(store, logger),
+      maxBadRowShare: 0.05,
+    },
+    { blobName, partyId, datasetId, fileName },
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  clearInterval(sampler);
+  if (process.env.BENCH_MEMLOG) {
+    process.stderr.write(
+      `memory peaks (MB): ${Object.entries(peaks)
+        .map(([k, v]) => `${k} ${(v / 1048576).toFixed(0)}`)
+        .join(', ')}\n`,
+    );
+  }
+  const result: ChildResult = {
+    outcome: outcome.outcome,
+    rows: outcome.outcome === 'loaded' ? outcome.rows : 0,
+    loaded: outcome.outcome === 'loaded' ? outcome.loaded : 0,
+    rejected: outcome.outcome === 'loaded' ? outcome.rejected : 0,
+    seconds,
+    // Linux reports ru_maxrss in kilobytes.
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+  await store.close();
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function generate(path: string, rows: number): Promise<number> {
+  const agreements = loadAgreements(resolve('agreements'));
+  const plan = extractPlans(agreements).find((p) => p.partyId === PARTY && p.datasetId === DATASET)!;
+  const population = generatePopulation({ seed: 'bench-import', size: Math.ceil(rows * 1.1) });
+  const members = drawMembers(population.size, rows, 'bench-import');
+  const out = createWriteStream(path);
+  const written = await writeExtract({
+    population,
+    plan,
+    members,
+    profile: 'typical',
+    seed: 'bench-import',
+    write: async (chunk) => {
+      if (!out.write(chunk)) await once(out, 'drain');
+    },
+  });
+  out.end();
+  await once(out, 'finish');
+  return written;
+}
+
+function runChild(env: Record<string, string>): Promise<ChildResult> {
+  return new Promise((resolveRun, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/import.ts', '--child'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    proc.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`import child exited with ${code}`));
+      resolveRun(JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildResult);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { child: { type: 'boolean' }, sizes: { type: 'string' }, keep: { type: 'boolean' } },
+  });
+  if (values.child) return child();
+  const sizes = (values.sizes ?? '100000,1000000').split(',').map(Number);
+  const dir = mkdtempSync(join(tmpdir(), 'lintel-bench-import-'));
+  const azurite = await startAzurite({ port: await freePort(), location: join(dir, 'azurite') });
+  const results: { size: number; bytes: number; result: ChildResult }[] = [];
+  try {
+    const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
+    await ensureContainers(blobs);
+    for (const size of sizes) {
+      const file = join(dir, `extract-${size}.csv`);
+      process.stdout.write(`generating ${size.toLocaleString('en-GB')} rows… `);
+      const rows = await generate(file, size);
+      const bytes = statSync(file).size;
+      process.stdout.write(`${(bytes / 1024 / 1024).toFixed(1)} MB; uploading… `);
+      const blobName = `${PARTY}/${DATASET}/bench-${size}.csv`;
+      await blobs
+        .getContainerClient('incoming')
+        .getBlockBlobClient(blobName)
+        .uploadStream(createReadStream(file), 8 * 1024 * 1024, 4);
+      process.stdout.write('importing…\n');
+      const result = await runChild({
+        BENCH_SQLITE: join(dir, `store-${size}.db`),
+        BENCH_SECRETS: join(dir, 'secrets.json'),
+        BENCH_AZURITE: azurite.connectionString,
+        BENCH_BLOB: blobName,
+      });
+      if (result.outcome !== 'loaded' || result.rows !== rows)
+        throw new Error(`unexpected outcome ${JSON.stringify(result)}`);
+      results.push({ size, bytes, result });
+      process.stdout.write(
+        `  ${size.toLocaleString('en-GB')} rows: ${result.seconds.toFixed(2)} s, ${Math.round(result.rows / result.seconds).toLocaleString('en-GB')} rows/s, ` +
+          `${result.loaded.toLocaleString('en-GB')} loaded, ${result.rejected} rejected, peak RSS ${result.peakRssMb.toFixed(0)} MB\n`,
+      );
+    }
+  } finally {
+    await azurite.stop();
+    if (!values.keep) rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write('\nsize        MB    seconds   rows/s    peak RSS MB\n');
+  for (const { size, bytes, result } of results) {
+    process.stdout.write(
+      `${String(size).padEnd(10)} ${(bytes / 1024 / 1024).toFixed(1).padStart(6)} ${result.seconds.toFixed(2).padStart(9)} ${String(Math.round(result.rows / result.seconds)).padStart(8)} ${result.peakRssMb.toFixed(0).padStart(12)}\n`,
+    );
+  }
+  const [small, large] = results;
+  if (small && large) {
+    const ratio = large.result.peakRssMb / small.result.peakRssMb;
+    process.stdout.write(
+      `peak RSS ${large.size.toLocaleString('en-GB')} / ${small.size.toLocaleString('en-GB')}: ${ratio.toFixed(2)} (target ≤ 1.25)\n`,
+    );
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:import failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

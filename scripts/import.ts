@@ -1,0 +1,167 @@
+/**
+ * `npm run import -- <file> --party <id> --dataset <id>` — uploads a partner extract to the local
+ * stack's `incoming/{party}/{dataset}/{file name}` (start it first with `npm start`), follows the
+ * import to its end with a progress bar, and prints the report.
+ *
+ * Options: --name <file name in incoming> (default: the file's own name)
+ *          --delimiter comma|semicolon|tab|pipe   --as-of YYYY-MM-DD   --timeout <seconds> (600)
+ *
+ * Following works from blob storage alone, as a partner's own tooling could: the importer's
+ * progress blob (`processed/<path>.progress.json`) while it loads, then the report beside the
+ * file in `processed/` or `rejected/`, recognised by the file's SHA-256.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BlobServiceClient, RestError } from '@azure/storage-blob';
+import { azuriteConnectionString, portInUse } from '../local/azurite.js';
+import { loadLocalSettings } from '../local/settings.js';
+import { createBlobServiceClient, CONTAINERS } from '../shared/blob/blob-storage.js';
+import { loadConfig, type Settings } from '../shared/config.js';
+import type { ImportProgress } from '../shared/imports/import-progress.js';
+import { progressBlobName } from '../shared/imports/import-progress.js';
+import type { ImportReport } from '../shared/imports/import-report.js';
+
+const USAGE =
+  'usage: npm run import -- <file> --party <party-id> --dataset <dataset-id> [--name <file name>] [--delimiter comma|semicolon|tab|pipe] [--as-of YYYY-MM-DD]';
+
+async function localBlobClient(settings: Settings): Promise<BlobServiceClient> {
+  if (settings.AzureWebJobsStorage !== 'UseDevelopmentStorage=true') {
+    return createBlobServiceClient({
+      connectionString: settings.AzureWebJobsStorage,
+      serviceUri: settings.AzureWebJobsStorage__blobServiceUri,
+    });
+  }
+  const port = Number(process.env.AZURITE_BLOB_PORT ?? 10000);
+  if (!(await portInUse(port)))
+    throw new Error(`no Azurite on port ${port}: start the local stack with \`npm start\` first`);
+  return BlobServiceClient.fromConnectionString(azuriteConnectionString(port));
+}
+
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function readJson<T>(blobs: BlobServiceClient, container: string, name: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(
+      (await blobs.getContainerClient(container).getBlobClient(name).downloadToBuffer()).toString('utf8'),
+    ) as T;
+  } catch (err) {
+    if (err instanceof RestError && err.statusCode === 404) return undefined;
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+const tty = process.stdout.isTTY === true;
+function bar(label: string, done: number, total: number, extra = ''): void {
+  const width = 30;
+  const share = total > 0 ? Math.min(1, done / total) : 0;
+  const filled = Math.round(share * width);
+  const line = `${label.padEnd(10)} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(share * 100).toFixed(0).padStart(3)}% ${extra}`;
+  if (tty) process.stdout.write(`\r${line}\u001b[K`);
+  else if (share === 1 || done === 0) process.stdout.write(`${line}\n`);
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      party: { type: 'string' },
+      dataset: { type: 'string' },
+      name: { type: 'string' },
+      delimiter: { type: 'string' },
+      'as-of': { type: 'string' },
+      timeout: { type: 'string', default: '600' },
+    },
+  });
+  const file = positionals[0];
+  if (!file || !values.party || !values.dataset) throw new Error(USAGE);
+  loadLocalSettings();
+  const blobs = await localBlobClient(loadConfig(process.env));
+  const path = resolve(file);
+  const size = statSync(path).size;
+  const blobName = `${values.party}/${values.dataset}/${values.name ?? basename(path)}`;
+  const sha256 = await sha256Of(path);
+  const metadata: Record<string, string> = {};
+  if (values.delimiter) metadata.delimiter = values.delimiter;
+  if (values['as-of']) metadata.asof = values['as-of'];
+
+  const started = Date.now();
+  await blobs
+    .getContainerClient(CONTAINERS.incoming)
+    .getBlockBlobClient(blobName)
+    .uploadStream(createReadStream(path), 4 * 1024 * 1024, 4, {
+      metadata,
+      onProgress: (p) =>
+        bar('uploading', p.loadedBytes, size, `${(p.loadedBytes / 1e6).toFixed(1)}/${(size / 1e6).toFixed(1)} MB`),
+    });
+  bar('uploading', size, size, `${(size / 1e6).toFixed(1)} MB`);
+  if (tty) process.stdout.write('\n');
+
+  const deadline = Date.now() + Number(values.timeout) * 1000;
+  let report: ImportReport | undefined;
+  let lastRows = 0;
+  const newReport = async (): Promise<ImportReport | undefined> => {
+    for (const destination of [CONTAINERS.processed, CONTAINERS.rejected]) {
+      const found = await readJson<ImportReport>(blobs, destination, `${blobName}.report.json`);
+      if (found?.contentSha256 === sha256 && Date.parse(found.finishedAt) >= started - 1000) return found;
+    }
+    return undefined;
+  };
+  for (;;) {
+    report = await newReport();
+    if (report) break;
+    const incoming = await blobs.getContainerClient(CONTAINERS.incoming).getBlobClient(blobName).exists();
+    if (!incoming && (report = await newReport())) break;
+    if (!incoming) {
+      // The importer writes the report before it moves the file: gone without a new report
+      // means the same bytes were imported before (under this name or another).
+      const earlier =
+        (await readJson<ImportReport>(blobs, CONTAINERS.processed, `${blobName}.report.json`)) ??
+        (await readJson<ImportReport>(blobs, CONTAINERS.rejected, `${blobName}.report.json`));
+      const run = earlier?.contentSha256 === sha256 ? ` (run ${earlier.runId}, ${earlier.outcome})` : '';
+      process.stdout.write(`\nThe same content was imported before${run}; nothing was applied again.\n`);
+      return;
+    }
+    const progress = await readJson<ImportProgress>(blobs, CONTAINERS.processed, progressBlobName(blobName));
+    if (progress) {
+      lastRows = progress.rows;
+      bar('importing', progress.bytesRead, progress.totalBytes, `${progress.rows.toLocaleString('en-GB')} rows`);
+    } else if (tty) {
+      process.stdout.write(`\rwaiting for the import to start… ${Math.round((Date.now() - started) / 1000)} s\u001b[K`);
+    }
+    if (Date.now() > deadline) throw new Error('timed out waiting for the import (is `npm start` running?)');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  bar('importing', 1, 1, `${(report.counts.rows || lastRows).toLocaleString('en-GB')} rows`);
+  process.stdout.write('\n\n');
+  printReport(report, blobName);
+  if (report.outcome === 'rejected') process.exitCode = 2;
+}
+
+function printReport(report: ImportReport, blobName: string): void {
+  const where = report.outcome === 'loaded' ? CONTAINERS.processed : CONTAINERS.rejected;
+  process.stdout.write(`${report.outcome.toUpperCase()}  run ${report.runId}\n`);
+  process.stdout.write(
+    `rows ${report.counts.rows}, loaded ${report.counts.loaded}, rejected ${report.counts.rejected} (threshold ${report.maxBadRowShare * 100}% bad rows)\n`,
+  );
+  for (const e of report.fileErrors) {
+    const at = e.column ? ` column ${e.column}` : e.columnIndex ? ` column #${e.columnIndex}` : '';
+    process.stdout.write(`  file: ${e.reason}${at}${e.row ? ` row ${e.row}` : ''}\n`);
+  }
+  for (const e of report.rowErrors.slice(0, 20))
+    process.stdout.write(`  row ${e.row}${e.column ? ` ${e.column}` : ''}: ${e.reason}\n`);
+  const more = report.rowErrors.length - 20 + report.rowErrorsNotListed;
+  if (more > 0) process.stdout.write(`  … and ${more} more row errors\n`);
+  process.stdout.write(`report: ${where}/${blobName}.report.json\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`import: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,63 @@
+import { normaliseDate } from '../domain/normalise.js';
+
+/**
+ * How a file is read, decided from its name and the blob's metadata before a byte is parsed:
+ *
+ * - `.xlsx` → a workbook (one sheet).
+ * - `.csv` / `.txt` → comma-delimited text; `.tsv` / `.tab` → tab-delimited.
+ * - The blob metadata `delimiter` (set by the uploader, e.g. `az storage blob upload
+ *   --metadata delimiter=semicolon`) overrides the name: `comma`, `semicolon`, `tab`, `pipe`,
+ *   or the character itself. Nothing is sniffed: a file delimited otherwise than declared has
+ *   a one-column header and is refused as `wrong-delimiter`.
+ * - Anything else is refused (`unsupported-file-type`).
+ */
+export type ExtractFormat = { readonly kind: 'csv'; readonly delimiter: string } | { readonly kind: 'xlsx' };
+
+const NAMED_DELIMITERS: Readonly<Record<string, string>> = {
+  comma: ',',
+  ',': ',',
+  semicolon: ';',
+  ';': ';',
+  tab: '\t',
+  '\\t': '\t',
+  '\t': '\t',
+  pipe: '|',
+  '|': '|',
+};
+
+export function extractFormatOf(
+  fileName: string,
+  metadata: Readonly<Record<string, string>>,
+): ExtractFormat | undefined {
+  const extension = /\.([A-Za-z0-9]+)$/.exec(fileName)?.[1]?.toLowerCase();
+  if (extension === 'xlsx') return { kind: 'xlsx' };
+  let delimiter: string | undefined;
+  if (extension === 'csv' || extension === 'txt') delimiter = ',';
+  else if (extension === 'tsv' || extension === 'tab') delimiter = '\t';
+  else return undefined;
+  const declared = metadata.delimiter?.trim().toLowerCase();
+  if (declared !== undefined && declared !== '') {
+    const named = NAMED_DELIMITERS[declared] ?? NAMED_DELIMITERS[metadata.delimiter ?? ''];
+    if (named === undefined) return undefined;
+    delimiter = named;
+  }
+  return { kind: 'csv', delimiter };
+}
+
+/**
+ * The date the extract describes (`source_record.as_of`): blob metadata `asof` (ISO date), else
+ * a date in the file name (`…-2025-01-31.csv` or `…_20250131.csv`), else the day it was uploaded.
+ */
+export function asOfDate(fileName: string, metadata: Readonly<Record<string, string>>, uploaded: Date): string {
+  const declared = metadata.asof ?? metadata.asOf;
+  if (declared !== undefined) {
+    const r = normaliseDate(declared);
+    if (r.ok) return r.value;
+  }
+  const inName = /(\d{4})-?(\d{2})-?(\d{2})(?!\d)/.exec(fileName);
+  if (inName) {
+    const r = normaliseDate(`${inName[1]}-${inName[2]}-${inName[3]}`);
+    if (r.ok) return r.value;
+  }
+  return uploaded.toISOString().slice(0, 10);
+}

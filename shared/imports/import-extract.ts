@@ -1,0 +1,593 @@
+import { randomUUID } from 'node:crypto';
+import { pipeline, Transform } from 'node:stream';
+import type { BlobServiceClient } from '@azure/storage-blob';
+import type { AgreementSet } from '../agreements/agreement-set.js';
+import type { AccessLog } from '../audit/access-log.js';
+import { Pseudonymiser } from '../domain/pseudonymise.js';
+import { errorKind, type Logger } from '../logging.js';
+import type { SecretSource } from '../secrets/secret-source.js';
+import type { Store } from '../store/database.js';
+import { csvRecords } from './csv-records.js';
+import {
+  extractProperties,
+  hashExtract,
+  IMPORT_CONTAINERS,
+  incomingBlob,
+  moveExtract,
+  openExtract,
+  rangeReader,
+  readReport,
+  writeReport,
+  type Destination,
+  type ImportContainers,
+} from './extract-blob.js';
+import { asOfDate, extractFormatOf, type ExtractFormat } from './extract-format.js';
+import { DEFAULT_READER_LIMITS, type ExtractRecords, type ReaderLimits } from './extract-records.js';
+import type { CanonicalValue } from './field-codecs.js';
+import { planColumns } from './header.js';
+import { claimRun, finishRun, FINAL_STATUSES, markFailed, type ImportRun } from './import-runs.js';
+import type { ImportProgressSink } from './import-progress.js';
+import { reasonCounts, RowErrorList, type FileError, type ImportReport, type RowError } from './import-report.js';
+import { FileRejection } from './reasons.js';
+import { recordId, uuidV7 } from './record-ids.js';
+import { compileRowValidator, rowSchemaFor } from './row-schema.js';
+import { SnapshotWriter } from './snapshot-writer.js';
+import { matchingColumnsOf, storagePlanFor } from './storage-plan.js';
+import { checkWorkbookEntries, DEFAULT_ZIP_LIMITS, readZipDirectory, type ZipLimits } from './zip-directory.js';
+import { xlsxRecords } from './xlsx-records.js';
+
+/**
+ * The import of one partner extract from `incoming/{partyId}/{datasetId}/{fileName}`.
+ *
+ * Load semantics: a file is a SNAPSHOT — the party's full current extract of the dataset. It
+ * replaces the party's previous records of that dataset in one store transaction (delete, then
+ * insert in batches, then mark the run loaded), so readers see the old snapshot or the new one,
+ * never a mixture, and a crash at any point leaves the store as it was before or after.
+ *
+ * Exactly once: the file's SHA-256 is taken first (one streaming pass), and the run is keyed by
+ * (party, dataset, hash). A run already `loaded` or `rejected` makes the file a duplicate (moved
+ * on, nothing applied); an unfinished one (`loading` after a crash, or `failed`) is taken up
+ * again and, its transaction never having committed, redone from the start. Every read is
+ * pinned to the blob's ETag, so the bytes hashed are the bytes loaded.
+ *
+ * Order of effects, so a retry converges: report written → store committed → access-log entry
+ * → blob moved to processed/ or rejected/ → afterLoad hook. A retry after the commit finds the
+ * run final, writes the access-log entry if it is missing, and moves the blob.
+ *
+ * Rows: validated against the row schema derived from the agreement (row-schema.ts); a bad row
+ * is reported (row number, column, reason code) and skipped. If bad rows exceed
+ * `maxBadRowShare` of all rows, or no row is good, the file is rejected and nothing loads.
+ */
+
+export interface ImportHooks {
+  /** After a snapshot is committed, e.g. linkage linking the run's records into people. Idempotent. */
+  readonly afterLoad?: (runId: string) => Promise<void>;
+  /** Called for every data row before it is processed; tests inject faults here. */
+  readonly onRow?: (row: number) => void;
+  /** Where progress goes, per file. */
+  readonly progress?: (blobName: string) => ImportProgressSink;
+}
+
+export interface ImportDependencies {
+  readonly store: Store;
+  readonly blobs: BlobServiceClient;
+  readonly agreements: AgreementSet;
+  readonly secrets: SecretSource;
+  readonly logger: Logger;
+  readonly accessLog: AccessLog;
+  /** Share of bad rows (0–1) above which the whole file is rejected (IMPORT_MAX_BAD_ROW_SHARE). */
+  readonly maxBadRowShare: number;
+  readonly hooks?: ImportHooks;
+  readonly readerLimits?: Partial<ReaderLimits>;
+  readonly zipLimits?: Partial<ZipLimits>;
+  readonly now?: () => Date;
+  /** Default: incoming, processed, rejected. */
+  readonly containers?: ImportContainers;
+}
+
+export interface IncomingExtract {
+  /** Path inside `incoming`: `{partyId}/{datasetId}/{fileName}`. */
+  readonly blobName: string;
+  readonly partyId: string;
+  readonly datasetId: string;
+  readonly fileName: string;
+}
+
+export type ImportOutcome =
+  | {
+      readonly outcome: 'loaded';
+      readonly runId: string;
+      readonly rows: number;
+      readonly loaded: number;
+      readonly rejected: number;
+    }
+  | { readonly outcome: 'rejected'; readonly runId: string; readonly reasons: readonly string[] }
+  | { readonly outcome: 'duplicate'; readonly runId: string; readonly of: 'loaded' | 'rejected' }
+  /** The blob is no longer in incoming: an earlier delivery finished it. */
+  | { readonly outcome: 'gone' };
+
+const CLIENT_ID = 'blob-upload';
+
+interface RunContext {
+  readonly deps: ImportDependencies;
+  readonly containers: ImportContainers;
+  readonly file: IncomingExtract;
+  readonly run: ImportRun;
+  readonly etag: string;
+  readonly sha256: string;
+  readonly purpose: string;
+}
+
+export async function importExtract(deps: ImportDependencies, file: IncomingExtract): Promise<ImportOutcome> {
+  const { logger } = deps;
+  const now = deps.now ?? (() => new Date());
+  const containers = deps.containers ?? IMPORT_CONTAINERS;
+  const blob = incomingBlob(deps.blobs, containers, file.blobName);
+  const properties = await extractProperties(blob);
+  if (properties === undefined) {
+    logger.info('import.gone', { partyId: file.partyId, datasetId: file.datasetId });
+    return { outcome: 'gone' };
+  }
+  const progress = deps.hooks?.progress?.(file.blobName);
+  let runId: string | undefined;
+  try {
+    const { sha256, bytes } = await hashExtract(blob, properties.etag);
+    const entry = deps.agreements.dataset(file.datasetId);
+    const purpose = entry?.agreementId ?? 'import';
+    const claimed = await claimRun(deps.store.db, {
+      runId: randomUUID(),
+      partyId: file.partyId,
+      datasetId: file.datasetId,
+      blobName: file.blobName,
+      sha256,
+      now: now().toISOString(),
+    });
+    runId = claimed.id;
+    const context: RunContext = { deps, containers, file, run: claimed, etag: properties.etag, sha256, purpose };
+    if (FINAL_STATUSES.has(claimed.status)) return await settleDuplicate(context);
+    logger.info('import.started', {
+      runId: claimed.id,
+      partyId: file.partyId,
+      datasetId: file.datasetId,
+      sha256,
+      bytes,
+      attempt: claimed.attempt,
+    });
+
+    if (entry === undefined) return await reject(context, [{ reason: 'unknown-dataset' }], undefined);
+    if (!deps.agreements.isSource(file.partyId, file.datasetId))
+      return await reject(context, [{ reason: 'party-not-source' }], undefined);
+    const format = extractFormatOf(file.fileName, properties.metadata);
+    if (format === undefined) return await reject(context, [{ reason: 'unsupported-file-type' }], undefined);
+    if (bytes === 0) return await reject(context, [{ reason: 'empty-file' }], undefined);
+
+    const secret = await deps.secrets.get('pseudonymisation-key');
+    const pseudonymiser = new Pseudonymiser({ keyVersion: secret.version, key: Buffer.from(secret.value, 'base64') });
+    const asOf = asOfDate(file.fileName, properties.metadata, properties.lastModified);
+    const readerLimits = { ...DEFAULT_READER_LIMITS, ...deps.readerLimits };
+
+    let records: ExtractRecords;
+    let bytesRead = 0;
+    if (format.kind === 'xlsx') {
+      const zipLimits = { ...DEFAULT_ZIP_LIMITS, ...deps.zipLimits };
+      let entries;
+      try {
+        entries = await readZipDirectory(rangeReader(blob, properties.etag), properties.size, zipLimits);
+        checkWorkbookEntries(entries);
+      } catch (err) {
+        if (err instanceof FileRejection) return await reject(context, [fileErrorOf(err)], undefined);
+        throw err;
+      }
+      const body = await openExtract(blob, properties.etag);
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          bytesRead += chunk.length;
+          done(null, chunk);
+        },
+      });
+      // pipeline, not pipe: a failed download must fail the reader too.
+      pipeline(body, counter, () => undefined);
+      records = xlsxRecords(counter, { entries, zipLimits, limits: readerLimits });
+    } else {
+      const body = await openExtract(blob, properties.etag);
+      records = csvRecords(
+        (async function* counted() {
+          for await (const chunk of body) {
+            bytesRead += (chunk as Buffer).length;
+            yield chunk as Buffer;
+          }
+        })(),
+        format.delimiter,
+        readerLimits,
+      );
+    }
+
+    const started = Date.now();
+    let load: LoadResult;
+    try {
+      load = await loadSnapshot(context, {
+        records,
+        format,
+        pseudonymiser,
+        asOf,
+        onBatch: (rows) =>
+          progress?.report({ runId: claimed.id, bytesRead, totalBytes: bytes, rows, phase: 'loading' }),
+      });
+    } catch (err) {
+      if (err instanceof SnapshotRejected) return await reject(context, err.fileErrors, err.counts, err.rowErrors);
+      if (err instanceof FileRejection) return await reject(context, [fileErrorOf(err)], undefined);
+      throw err;
+    }
+    const seconds = (Date.now() - started) / 1000;
+    logger.info('import.loaded', {
+      runId: claimed.id,
+      partyId: file.partyId,
+      datasetId: file.datasetId,
+      sha256,
+      rows: load.rows,
+      loaded: load.loaded,
+      rejected: load.rowErrors.badRows,
+      seconds: Math.round(seconds * 1000) / 1000,
+      rowsPerSecond: seconds > 0 ? Math.round(load.rows / seconds) : load.rows,
+      ...prefixed('rowErrors.', reasonCounts(load.rowErrors.listed)),
+    });
+    await appendAccessLog(context, 'allow', 'snapshot-loaded', load.columns);
+    await moveExtract(deps.blobs, containers, file.blobName, properties.etag, 'processed');
+    await deps.hooks?.afterLoad?.(claimed.id);
+    return {
+      outcome: 'loaded',
+      runId: claimed.id,
+      rows: load.rows,
+      loaded: load.loaded,
+      rejected: load.rowErrors.badRows,
+    };
+  } catch (err) {
+    logger.error('import.failed', { runId, partyId: file.partyId, datasetId: file.datasetId, error: errorKind(err) });
+    if (runId !== undefined) await markFailed(deps.store.db, runId, now().toISOString()).catch(() => undefined);
+    throw err;
+  } finally {
+    await progress?.close();
+  }
+}
+
+function prefixed(prefix: string, counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).map(([k, v]) => [prefix + k, v]));
+}
+
+function fileErrorOf(err: FileRejection): FileError {
+  return { reason: err.reason, ...err.at };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+// ---------------------------------------------------------------------------------------------
+
+interface LoadInput {
+  readonly records: ExtractRecords;
+  readonly format: ExtractFormat;
+  readonly pseudonymiser: Pseudonymiser;
+  readonly asOf: string;
+  readonly onBatch: (rows: number) => void;
+}
+
+interface LoadResult {
+  readonly rows: number;
+  readonly loaded: number;
+  readonly rowErrors: RowErrorList;
+  readonly columns: readonly string[];
+}
+
+interface Counts {
+  readonly rows: number;
+  readonly loaded: number;
+  readonly rejected: number;
+}
+
+/** Rolls the snapshot transaction back and carries what the report needs. */
+class SnapshotRejected extends Error {
+  constructor(
+    readonly fileErrors: FileError[],
+    readonly counts: Counts | undefined,
+    readonly rowErrors: RowErrorList | undefined,
+  ) {
+    super('Snapshot rejected');
+    this.name = 'SnapshotRejected';
+  }
+}
+
+async function loadSnapshot(context: RunContext, input: LoadInput): Promise<LoadResult> {
+  const { deps, file, run } = context;
+  const entry = deps.agreements.dataset(file.datasetId)!;
+  const agreement = deps.agreements.agreement(entry.agreementId)!.agreement;
+  const plan = storagePlanFor(entry.dataset, agreement.matching);
+  const { pseudonymiser, asOf } = input;
+  const keyVersion = pseudonymiser.keyVersion;
+  const lenientWidth = input.format.kind === 'xlsx';
+
+  return deps.store.db.transaction().execute(async (trx) => {
+    const writer = new SnapshotWriter(trx, deps.store.dialect.engine);
+    await writer.deletePrevious(file.partyId, file.datasetId);
+
+    const rowErrors = new RowErrorList();
+    let columns: readonly string[] | undefined;
+    let validate:
+      | ((cells: readonly string[], out: (CanonicalValue | null)[]) => { index: number; reason: RowError['reason'] }[])
+      | undefined;
+    let width = 0;
+    let out: (CanonicalValue | null)[] = [];
+    let identifierColumns: { index: number; kind: Parameters<Pseudonymiser['hash']>[0]; ni: boolean }[] = [];
+    let attributeColumns: { index: number; name: string }[] = [];
+    const indexOf = new Map<string, number>();
+    const valueOf = (field: string | undefined): CanonicalValue | null => {
+      if (field === undefined) return null;
+      const i = indexOf.get(field);
+      return i === undefined ? null : (out[i] ?? null);
+    };
+    let rows = 0;
+    let loaded = 0;
+
+    for await (const batch of input.records) {
+      for (const record of batch) {
+        if (columns === undefined) {
+          if (record.problem !== undefined || record.cellProblems !== undefined) {
+            throw new SnapshotRejected([{ reason: 'header-unreadable', row: record.row }], undefined, undefined);
+          }
+          const header = planColumns(record.cells, entry, file.partyId, deps.agreements);
+          if (!header.ok) throw new SnapshotRejected([...header.errors], undefined, undefined);
+          columns = header.columns;
+          const validator = compileRowValidator(rowSchemaFor(entry.dataset.fields, columns));
+          validate = validator.validate;
+          width = columns.length;
+          out = new Array<CanonicalValue | null>(width).fill(null);
+          columns.forEach((name, i) => indexOf.set(name, i));
+          identifierColumns = plan.identifiers
+            .filter((id) => indexOf.has(id.field))
+            .map((id) => ({ index: indexOf.get(id.field)!, kind: id.kind, ni: id.type === 'ni-number' }));
+          attributeColumns = plan.attributes
+            .filter((n) => indexOf.has(n))
+            .map((name) => ({ index: indexOf.get(name)!, name }));
+          continue;
+        }
+        deps.hooks?.onRow?.(record.row);
+        rows++;
+        const row = record.row;
+        if (record.problem !== undefined) {
+          rowErrors.addRow([{ row, reason: record.problem }]);
+          continue;
+        }
+        let cells = record.cells;
+        if (cells.length !== width) {
+          if (lenientWidth && (cells.length < width || cells.slice(width).every((c) => c === ''))) {
+            cells = cells.slice(0, width);
+            while (cells.length < width) cells.push('');
+          } else {
+            rowErrors.addRow([{ row, reason: 'column-count' }]);
+            continue;
+          }
+        }
+        const errors: RowError[] = [];
+        if (record.cellProblems !== undefined) {
+          for (const p of record.cellProblems)
+            if (p.index < width) errors.push({ row, column: columns[p.index]!, reason: p.reason });
+        }
+        const issues = validate!(cells, out);
+        for (const issue of issues) {
+          const column = columns[issue.index]!;
+          if (!errors.some((e) => e.column === column)) errors.push({ row, column, reason: issue.reason });
+        }
+        if (errors.length > 0) {
+          rowErrors.addRow(errors);
+          continue;
+        }
+        const matching = matchingColumnsOf(plan, valueOf);
+        if (!matching.ok) {
+          rowErrors.addRow([{ row, column: matching.field, reason: matching.reason }]);
+          continue;
+        }
+        const id = recordId(run.id, row);
+        const attributes: Record<string, CanonicalValue> = {};
+        for (const a of attributeColumns) {
+          const v = out[a.index];
+          if (v !== null && v !== undefined) attributes[a.name] = v;
+        }
+        const m = matching.columns;
+        writer.addRecord([
+          id,
+          run.id,
+          file.partyId,
+          file.datasetId,
+          row,
+          m.given_name,
+          m.family_name,
+          m.first3,
+          m.date_of_birth,
+          m.postcode,
+          m.address,
+          JSON.stringify(attributes),
+          asOf,
+          uuidV7(),
+        ]);
+        for (const c of identifierColumns) {
+          const v = out[c.index];
+          if (typeof v !== 'string') continue;
+          writer.addIdentifier([id, c.kind, pseudonymiser.hash(c.kind, c.ni ? v.slice(0, 8) : v), keyVersion]);
+        }
+        loaded++;
+      }
+      await writer.flush();
+      input.onBatch(rows);
+      // SQLite runs synchronously: give the event loop a turn per chunk so the Functions
+      // worker stays responsive (heartbeats, other invocations) during a long import.
+      await new Promise<void>((resolveTurn) => setImmediate(resolveTurn));
+    }
+
+    if (columns === undefined) throw new SnapshotRejected([{ reason: 'empty-file' }], undefined, undefined);
+    const counts: Counts = { rows, loaded, rejected: rowErrors.badRows };
+    if (rows === 0) throw new SnapshotRejected([{ reason: 'no-data-rows' }], counts, rowErrors);
+    if (loaded === 0 || rowErrors.badRows / rows > deps.maxBadRowShare) {
+      throw new SnapshotRejected([{ reason: 'bad-row-share-exceeded' }], counts, rowErrors);
+    }
+    await writer.flush(true);
+    const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
+    // The report first: if the commit then fails, the retry rewrites the same report.
+    await writeReport(
+      deps.blobs,
+      context.containers,
+      'processed',
+      file.blobName,
+      reportOf(context, 'loaded', finishedAt, counts, columns, [], rowErrors),
+    );
+    await finishRun(trx, run.id, {
+      status: 'loaded',
+      rowsTotal: rows,
+      rowsLoaded: loaded,
+      rowsRejected: rowErrors.badRows,
+      finishedAt,
+    });
+    return { rows, loaded, rowErrors, columns };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes
+// ---------------------------------------------------------------------------------------------
+
+function reportOf(
+  context: RunContext,
+  outcome: 'loaded' | 'rejected',
+  finishedAt: string,
+  counts: Counts,
+  columns: readonly string[],
+  fileErrors: readonly FileError[],
+  rowErrors: RowErrorList | undefined,
+): ImportReport {
+  return {
+    runId: context.run.id,
+    partyId: context.file.partyId,
+    datasetId: context.file.datasetId,
+    file: context.file.blobName,
+    contentSha256: context.sha256,
+    outcome,
+    finishedAt,
+    counts,
+    columns,
+    maxBadRowShare: context.deps.maxBadRowShare,
+    fileErrors,
+    rowErrors: rowErrors?.listed ?? [],
+    rowErrorsNotListed: rowErrors?.notListed ?? 0,
+  };
+}
+
+async function reject(
+  context: RunContext,
+  fileErrors: readonly FileError[],
+  counts: Counts | undefined,
+  rowErrors?: RowErrorList,
+): Promise<ImportOutcome> {
+  const { deps, file, run } = context;
+  const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
+  const total: Counts = counts === undefined ? { rows: 0, loaded: 0, rejected: 0 } : { ...counts, loaded: 0 };
+  await writeReport(
+    deps.blobs,
+    context.containers,
+    'rejected',
+    file.blobName,
+    reportOf(context, 'rejected', finishedAt, total, [], fileErrors, rowErrors),
+  );
+  await finishRun(deps.store.db, run.id, {
+    status: 'rejected',
+    rowsTotal: total.rows,
+    rowsLoaded: 0,
+    rowsRejected: total.rejected,
+    finishedAt,
+  });
+  const reasons = [...new Set(fileErrors.map((e) => e.reason))];
+  deps.logger.warn('import.rejected', {
+    runId: run.id,
+    partyId: file.partyId,
+    datasetId: file.datasetId,
+    sha256: context.sha256,
+    reasons,
+    rows: total.rows,
+    badRows: total.rejected,
+  });
+  await appendAccessLog(context, 'deny', reasons[0] ?? 'rejected', []);
+  await moveExtract(deps.blobs, context.containers, file.blobName, context.etag, 'rejected');
+  return { outcome: 'rejected', runId: run.id, reasons };
+}
+
+/** The same bytes were applied (or refused) before: finish what a crashed attempt left, change nothing. */
+async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
+  const { deps, file, run } = context;
+  const of = run.status === 'loaded' ? 'loaded' : 'rejected';
+  deps.logger.info('import.duplicate', {
+    runId: run.id,
+    partyId: file.partyId,
+    datasetId: file.datasetId,
+    sha256: context.sha256,
+    of,
+  });
+  const logged = await deps.store.db
+    .selectFrom('access_log')
+    .select('seq')
+    .where('request_id', '=', run.id)
+    .where('action', '=', 'import')
+    .executeTakeFirst();
+  let current = false;
+  if (of === 'loaded') {
+    current =
+      (await deps.store.dialect
+        .firstRows(
+          deps.store.db
+            .selectFrom('source_record')
+            .select('id')
+            .where('party_id', '=', file.partyId)
+            .where('dataset_id', '=', file.datasetId)
+            .where('import_run_id', '=', run.id)
+            .orderBy('id'),
+          1,
+        )
+        .executeTakeFirst()) !== undefined;
+  }
+  if (logged === undefined && run.blob_name === file.blobName) {
+    // A crash after the commit lost this run's entry: write it now (the run's own delivery).
+    const columns = of === 'loaded' ? await loadedColumns(context) : [];
+    await appendAccessLog(
+      context,
+      of === 'loaded' ? 'allow' : 'deny',
+      of === 'loaded' ? 'snapshot-loaded' : 'rejected',
+      columns,
+    );
+  }
+  const destination: Destination = of === 'loaded' ? 'processed' : 'rejected';
+  await moveExtract(deps.blobs, context.containers, file.blobName, context.etag, destination);
+  if (current) await deps.hooks?.afterLoad?.(run.id);
+  return { outcome: 'duplicate', runId: run.id, of };
+}
+
+/** The columns a loaded run stored, from its report (for a recovered access-log entry). */
+async function loadedColumns(context: RunContext): Promise<string[]> {
+  const report = await readReport(context.deps.blobs, context.containers, 'processed', context.file.blobName);
+  return report?.runId === context.run.id ? [...report.columns] : [];
+}
+
+async function appendAccessLog(
+  context: RunContext,
+  decision: 'allow' | 'deny',
+  reasonCode: string,
+  fields: readonly string[],
+): Promise<void> {
+  await context.deps.accessLog.append({
+    requestId: context.run.id,
+    partyId: context.file.partyId,
+    clientId: CLIENT_ID,
+    roles: [],
+    purpose: context.purpose,
+    action: 'import',
+    subjectRef: null,
+    datasets: [context.file.datasetId],
+    fields: [...fields],
+    decision,
+    reasonCode,
+  });
+}

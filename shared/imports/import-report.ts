@@ -1,0 +1,76 @@
+import type { FileReason, RowReason } from './reasons.js';
+
+/**
+ * The report written beside every imported file (`<file>.report.json` in `processed/` or
+ * `rejected/`). It says what happened and where, never what the file contained: file-level
+ * reasons, and per bad row its number, the agreement's column name and a reason code.
+ */
+export interface ImportReport {
+  readonly runId: string;
+  readonly partyId: string;
+  readonly datasetId: string;
+  /** Path of the file inside its container, as the partner named it. */
+  readonly file: string;
+  readonly contentSha256: string;
+  readonly outcome: 'loaded' | 'rejected';
+  readonly finishedAt: string;
+  readonly counts: {
+    /** Data rows read (the header is not counted; blank lines are skipped). */
+    readonly rows: number;
+    readonly loaded: number;
+    readonly rejected: number;
+  };
+  /** The file's columns, as the agreement's field names (empty when the file was rejected). */
+  readonly columns: readonly string[];
+  readonly maxBadRowShare: number;
+  readonly fileErrors: readonly FileError[];
+  /** The first {@link MAX_REPORTED_ROW_ERRORS} row errors, in file order. */
+  readonly rowErrors: readonly RowError[];
+  /** Row errors beyond those listed. */
+  readonly rowErrorsNotListed: number;
+}
+
+export interface FileError {
+  readonly reason: FileReason;
+  /** The agreement's field name, when the problem is one known column. */
+  readonly column?: string;
+  /** 1-based position, for a column whose header is not in the agreement (its text is not repeated). */
+  readonly columnIndex?: number;
+  readonly row?: number;
+}
+
+export interface RowError {
+  /** Row number as a spreadsheet shows it: the header is row 1. */
+  readonly row: number;
+  /** The agreement's field name; absent for problems of the whole row. */
+  readonly column?: string;
+  readonly reason: RowReason;
+}
+
+export const MAX_REPORTED_ROW_ERRORS = 1000;
+
+/** Collects row errors with a cap, so a file of a million bad rows gives a report of bounded size. */
+export class RowErrorList {
+  readonly listed: RowError[] = [];
+  notListed = 0;
+  /** Distinct rows with at least one error. */
+  badRows = 0;
+
+  constructor(private readonly cap = MAX_REPORTED_ROW_ERRORS) {}
+
+  addRow(errors: readonly RowError[]): void {
+    if (errors.length === 0) return;
+    this.badRows++;
+    for (const error of errors) {
+      if (this.listed.length < this.cap) this.listed.push(error);
+      else this.notListed++;
+    }
+  }
+}
+
+/** Counts of row errors by reason, for the log line (codes and counts only). */
+export function reasonCounts(errors: readonly RowError[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const e of errors) counts[e.reason] = (counts[e.reason] ?? 0) + 1;
+  return counts;
+}

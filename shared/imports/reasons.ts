@@ -1,0 +1,76 @@
+/**
+ * Reason codes of an import, stable so partners and the DPO can rely on them. A code names what
+ * is wrong, never the value: reports and logs carry codes, row numbers and column names only.
+ */
+
+/** Why a whole file was refused (nothing from it is loaded). */
+export const FILE_REASONS = [
+  'party-not-source',
+  'unknown-dataset',
+  'unsupported-file-type',
+  'empty-file',
+  'no-data-rows',
+  'invalid-utf8',
+  'nul-byte',
+  'unterminated-quote',
+  'malformed-quote',
+  'wrong-delimiter',
+  'header-unreadable',
+  'empty-column-name',
+  'duplicate-column',
+  'missing-required-column',
+  'column-not-in-agreement',
+  'column-not-supplied-by-party',
+  'bad-row-share-exceeded',
+  'xlsx-not-a-zip',
+  'xlsx-encrypted',
+  'xlsx-unreadable',
+  'xlsx-multiple-sheets',
+  'xlsx-no-sheet',
+  'xlsx-too-many-entries',
+  'xlsx-uncompressed-too-large',
+  'xlsx-compression-ratio',
+] as const;
+export type FileReason = (typeof FILE_REASONS)[number];
+
+/** Why one row was refused (the rest of the file may still load). */
+export const ROW_REASONS = [
+  'missing-value',
+  'value-too-long',
+  'row-too-long',
+  'column-count',
+  'control-character',
+  'formula-like-value',
+  'formula-cell',
+  'cell-error',
+  'date-format',
+  'date-calendar',
+  'flag-value',
+  'percentage-format',
+  'percentage-range',
+  'count-format',
+  'integer-format',
+  'enum-value',
+  'system-id-format',
+  'postcode-format',
+  'nhs-number-format',
+  'nhs-number-check-digit',
+  'nhs-number-placeholder',
+  'upn-format',
+  'upn-check-letter',
+  'ni-number-format',
+  'ni-number-prefix',
+] as const;
+export type RowReason = (typeof ROW_REASONS)[number];
+
+/** Thrown by a reader or check when the whole file must be refused. */
+export class FileRejection extends Error {
+  constructor(
+    readonly reason: FileReason,
+    /** Where it applies, when it applies to one column: the agreement's field name or a 1-based position. */
+    readonly at: { column?: string; columnIndex?: number; row?: number } = {},
+  ) {
+    super(`File rejected: ${reason}`);
+    this.name = 'FileRejection';
+  }
+}

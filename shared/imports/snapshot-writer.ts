@@ -1,0 +1,140 @@
+import { CompiledQuery, type Transaction } from 'kysely';
+import type { Engine } from '../store/dialect.js';
+import type { Database } from '../store/schema.js';
+
+/**
+ * Writes one party's dataset snapshot inside the caller's transaction: deletes the previous
+ * snapshot's records and identifiers, then inserts the new ones in multi-row statements.
+ *
+ * The statements are built once per engine and batch size and sent as compiled queries: the
+ * query builder would otherwise rebuild the same thousands-of-parameters statement for every
+ * batch. SQL Server takes at most 2,100 parameters a statement, which sizes its batches;
+ * SQLite takes 32,766.
+ */
+
+export const RECORD_COLUMNS = [
+  'id',
+  'import_run_id',
+  'party_id',
+  'dataset_id',
+  'row_number',
+  'given_name',
+  'family_name',
+  'first3',
+  'date_of_birth',
+  'postcode',
+  'address',
+  'attributes',
+  'as_of',
+  'person_id',
+] as const;
+
+export const IDENTIFIER_COLUMNS = ['record_id', 'kind', 'hash', 'key_version'] as const;
+
+type Param = string | number | null;
+
+const MAX_PARAMETERS: Record<Engine, number> = { sqlite: 32_766, mssql: 2_100 };
+/** Rows a statement on SQLite: past a few hundred, bigger statements stop paying. */
+const SQLITE_ROWS = 400;
+
+function rowsPerStatement(engine: Engine, columns: number): number {
+  const byParameters = Math.floor((MAX_PARAMETERS[engine] - 1) / columns);
+  return engine === 'sqlite' ? Math.min(SQLITE_ROWS, byParameters) : byParameters;
+}
+
+function insertSql(engine: Engine, table: string, columns: readonly string[], rows: number): string {
+  const quote = (name: string) => (engine === 'mssql' ? `[${name}]` : `"${name}"`);
+  let n = 0;
+  const placeholder = engine === 'mssql' ? () => `@${++n}` : () => '?';
+  const tuples: string[] = [];
+  for (let r = 0; r < rows; r++) tuples.push(`(${columns.map(placeholder).join(',')})`);
+  return `insert into ${quote(table)} (${columns.map(quote).join(',')}) values ${tuples.join(',')}`;
+}
+
+class BatchedInsert {
+  private readonly fullSql: string;
+  private params: Param[] = [];
+  private rows = 0;
+  private readonly perStatement: number;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly table: string,
+    private readonly columns: readonly string[],
+  ) {
+    this.perStatement = rowsPerStatement(engine, columns.length);
+    this.fullSql = insertSql(engine, table, columns, this.perStatement);
+  }
+
+  /** Appends one row's values (in column order) to the pending batch. */
+  push(values: readonly Param[]): void {
+    for (let i = 0; i < values.length; i++) this.params.push(values[i]!);
+    this.rows++;
+  }
+
+  get full(): boolean {
+    return this.rows >= this.perStatement;
+  }
+
+  async flush(trx: Transaction<Database>, all: boolean): Promise<number> {
+    let written = 0;
+    while (this.rows >= this.perStatement || (all && this.rows > 0)) {
+      const rows = Math.min(this.rows, this.perStatement);
+      const width = this.columns.length;
+      const params = rows === this.rows ? this.params : this.params.slice(0, rows * width);
+      const sqlText =
+        rows === this.perStatement ? this.fullSql : insertSql(this.engine, this.table, this.columns, rows);
+      await trx.executeQuery(CompiledQuery.raw(sqlText, params));
+      this.params = rows === this.rows ? [] : this.params.slice(rows * width);
+      this.rows -= rows;
+      written += rows;
+    }
+    return written;
+  }
+}
+
+export class SnapshotWriter {
+  private readonly records: BatchedInsert;
+  private readonly identifiers: BatchedInsert;
+  recordsWritten = 0;
+
+  constructor(
+    private readonly trx: Transaction<Database>,
+    engine: Engine,
+  ) {
+    this.records = new BatchedInsert(engine, 'source_record', RECORD_COLUMNS);
+    this.identifiers = new BatchedInsert(engine, 'record_identifier', IDENTIFIER_COLUMNS);
+  }
+
+  /** Deletes the records (and their identifiers) of the party's previous snapshot of the dataset. */
+  async deletePrevious(partyId: string, datasetId: string): Promise<void> {
+    await this.trx
+      .deleteFrom('record_identifier')
+      .where('record_id', 'in', (eb) =>
+        eb.selectFrom('source_record').select('id').where('party_id', '=', partyId).where('dataset_id', '=', datasetId),
+      )
+      .execute();
+    await this.trx
+      .deleteFrom('source_record')
+      .where('party_id', '=', partyId)
+      .where('dataset_id', '=', datasetId)
+      .execute();
+  }
+
+  /** Values in {@link RECORD_COLUMNS} order. */
+  addRecord(values: readonly Param[]): void {
+    this.records.push(values);
+  }
+
+  /** Values in {@link IDENTIFIER_COLUMNS} order; the record must have been added first. */
+  addIdentifier(values: readonly Param[]): void {
+    this.identifiers.push(values);
+  }
+
+  /** Writes full batches (or everything, at the end). Records go first: identifiers refer to them. */
+  async flush(all = false): Promise<void> {
+    if (!all && !this.records.full && !this.identifiers.full) return;
+    this.recordsWritten += await this.records.flush(this.trx, all);
+    await this.identifiers.flush(this.trx, all);
+  }
+}

@@ -1,0 +1,140 @@
+import { FileRejection } from './reasons.js';
+
+/**
+ * Reads a zip's central directory (at the end of the file) with ranged reads, so an XLSX can be
+ * judged before a byte of it is inflated: how many entries, how large they say they are
+ * uncompressed, how hard they are compressed, how many worksheets. A zip bomb shows itself
+ * here when its headers are honest; one whose headers lie is stopped by the byte counts kept
+ * while inflating (xlsx-records.ts).
+ */
+
+export type RangeReader = (offset: number, length: number) => Promise<Uint8Array>;
+
+export interface ZipEntry {
+  readonly name: string;
+  readonly compressedSize: number;
+  readonly uncompressedSize: number;
+}
+
+export interface ZipLimits {
+  readonly maxEntries: number;
+  /** Sum of the entries' uncompressed sizes. */
+  readonly maxUncompressedBytes: number;
+  /** Largest uncompressed/compressed ratio allowed for an entry larger than 1 MiB. */
+  readonly maxCompressionRatio: number;
+}
+
+export const DEFAULT_ZIP_LIMITS: ZipLimits = {
+  maxEntries: 1_000,
+  maxUncompressedBytes: 2 * 1024 ** 3,
+  maxCompressionRatio: 200,
+};
+
+const EOCD = 0x06054b50;
+const ZIP64_LOCATOR = 0x07064b50;
+const ZIP64_EOCD = 0x06064b50;
+const CENTRAL_HEADER = 0x02014b50;
+/** The EOCD record is 22 bytes plus a comment of up to 65,535. */
+const EOCD_SEARCH = 22 + 65_535;
+const MAX_DIRECTORY_BYTES = 16 * 1024 * 1024;
+
+const OLE_MAGIC = [0xd0, 0xcf, 0x11, 0xe0];
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The entries of the zip of `size` bytes, or a FileRejection saying why it is not a usable XLSX. */
+export async function readZipDirectory(
+  read: RangeReader,
+  size: number,
+  limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+): Promise<ZipEntry[]> {
+  if (size < 22) throw new FileRejection(size === 0 ? 'empty-file' : 'xlsx-not-a-zip');
+  const head = await read(0, Math.min(size, 8));
+  // A password-protected workbook is an OLE compound file wrapping the encrypted zip.
+  if (OLE_MAGIC.every((b, i) => head[i] === b)) throw new FileRejection('xlsx-encrypted');
+  if (head[0] !== 0x50 || head[1] !== 0x4b) throw new FileRejection('xlsx-not-a-zip');
+
+  const tailLength = Math.min(size, EOCD_SEARCH);
+  const tailOffset = size - tailLength;
+  const tail = await read(tailOffset, tailLength);
+  const tv = view(tail);
+  let eocd = -1;
+  for (let p = tail.length - 22; p >= 0; p--) {
+    if (tv.getUint32(p, true) === EOCD) {
+      eocd = p;
+      break;
+    }
+  }
+  if (eocd < 0) throw new FileRejection('xlsx-not-a-zip');
+  let entries = tv.getUint16(eocd + 10, true);
+  let directorySize = tv.getUint32(eocd + 12, true);
+  let directoryOffset = tv.getUint32(eocd + 16, true);
+  if (entries === 0xffff || directorySize === 0xffffffff || directoryOffset === 0xffffffff) {
+    const locator = eocd - 20;
+    if (locator < 0 || tv.getUint32(locator, true) !== ZIP64_LOCATOR) throw new FileRejection('xlsx-not-a-zip');
+    const zip64Offset = Number(tv.getBigUint64(locator + 8, true));
+    const z = view(await read(zip64Offset, 56));
+    if (z.getUint32(0, true) !== ZIP64_EOCD) throw new FileRejection('xlsx-not-a-zip');
+    entries = Number(z.getBigUint64(32, true));
+    directorySize = Number(z.getBigUint64(40, true));
+    directoryOffset = Number(z.getBigUint64(48, true));
+  }
+  if (entries > limits.maxEntries) throw new FileRejection('xlsx-too-many-entries');
+  if (directorySize > MAX_DIRECTORY_BYTES || directoryOffset + directorySize > size)
+    throw new FileRejection('xlsx-not-a-zip');
+
+  const directory = await read(directoryOffset, directorySize);
+  const dv = view(directory);
+  const found: ZipEntry[] = [];
+  let p = 0;
+  let total = 0;
+  for (let k = 0; k < entries; k++) {
+    if (p + 46 > directory.length || dv.getUint32(p, true) !== CENTRAL_HEADER)
+      throw new FileRejection('xlsx-not-a-zip');
+    let compressedSize = dv.getUint32(p + 20, true);
+    let uncompressedSize = dv.getUint32(p + 24, true);
+    const nameLength = dv.getUint16(p + 28, true);
+    const extraLength = dv.getUint16(p + 30, true);
+    const commentLength = dv.getUint16(p + 32, true);
+    const name = new TextDecoder().decode(directory.subarray(p + 46, p + 46 + nameLength));
+    if (uncompressedSize === 0xffffffff || compressedSize === 0xffffffff) {
+      // ZIP64 extended information: the 8-byte sizes that overflowed, uncompressed first.
+      let e = p + 46 + nameLength;
+      const end = e + extraLength;
+      while (e + 4 <= end) {
+        const id = dv.getUint16(e, true);
+        const length = dv.getUint16(e + 2, true);
+        if (id === 0x0001) {
+          let q = e + 4;
+          if (uncompressedSize === 0xffffffff) {
+            uncompressedSize = Number(dv.getBigUint64(q, true));
+            q += 8;
+          }
+          if (compressedSize === 0xffffffff) compressedSize = Number(dv.getBigUint64(q, true));
+          break;
+        }
+        e += 4 + length;
+      }
+    }
+    total += uncompressedSize;
+    if (total > limits.maxUncompressedBytes) throw new FileRejection('xlsx-uncompressed-too-large');
+    if (uncompressedSize > 1024 * 1024 && uncompressedSize > limits.maxCompressionRatio * Math.max(compressedSize, 1)) {
+      throw new FileRejection('xlsx-compression-ratio');
+    }
+    found.push({ name, compressedSize, uncompressedSize });
+    p += 46 + nameLength + extraLength + commentLength;
+  }
+  return found;
+}
+
+export const WORKSHEET_ENTRY = /^xl\/worksheets\/sheet\d+\.xml$/;
+
+/** Checks an XLSX's directory: exactly one worksheet. */
+export function checkWorkbookEntries(entries: readonly ZipEntry[]): void {
+  const sheets = entries.filter((e) => WORKSHEET_ENTRY.test(e.name)).length;
+  if (sheets === 0)
+    throw new FileRejection(entries.some((e) => e.name === 'xl/workbook.xml') ? 'xlsx-no-sheet' : 'xlsx-unreadable');
+  if (sheets > 1) throw new FileRejection('xlsx-multiple-sheets');
+}

@@ -1,0 +1,193 @@
+import { parse } from 'csv-parse/sync';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { csvRecords, CsvTokenizer, StrictUtf8Decoder } from '../../../shared/imports/csv-records.js';
+import type { ExtractRecord } from '../../../shared/imports/extract-records.js';
+import { FileRejection } from '../../../shared/imports/reasons.js';
+
+async function read(chunks: readonly (string | Buffer)[], delimiter = ','): Promise<ExtractRecord[]> {
+  const out: ExtractRecord[] = [];
+  for await (const batch of csvRecords(
+    (async function* () {
+      for (const c of chunks) yield typeof c === 'string' ? Buffer.from(c, 'utf8') : c;
+    })(),
+    delimiter,
+  ))
+    out.push(...batch);
+  return out;
+}
+
+const cellsOf = (records: ExtractRecord[]) => records.map((r) => r.cells);
+
+async function rejection(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof FileRejection) return err.reason;
+    throw err;
+  }
+  return 'none';
+}
+
+describe('CSV reader', () => {
+  it('reads RFC 4180: quoted delimiters, doubled quotes, CRLF, line breaks inside quotes, no final line break', async () => {
+    const records = await read(['a,b,c\r\n"1,5","say ""hi""","line\r\nbreak"\r\n', 'x,,z']);
+    expect(cellsOf(records)).toEqual([
+      ['a', 'b', 'c'],
+      ['1,5', 'say "hi"', 'line\r\nbreak'],
+      ['x', '', 'z'],
+    ]);
+  });
+
+  it('skips blank lines but keeps spreadsheet row numbers (header = row 1)', async () => {
+    const records = await read(['h1,h2\n\nv1,v2\r\n\r\nv3,v4\n\n']);
+    expect(records.map((r) => [r.row, r.cells])).toEqual([
+      [1, ['h1', 'h2']],
+      [3, ['v1', 'v2']],
+      [5, ['v3', 'v4']],
+    ]);
+  });
+
+  it('drops a byte-order mark and decodes characters split across chunks', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('name\nZoë Brontë\n', 'utf8')]);
+    const chunks = Array.from(bytes).map((b) => Buffer.from([b]));
+    expect(cellsOf(await read(chunks))).toEqual([['name'], ['Zoë Brontë']]);
+  });
+
+  it('refuses invalid UTF-8, NUL bytes, an open quote at the end and text after a closing quote', async () => {
+    expect(await rejection(read([Buffer.from('a\nRen\xe9e\n', 'latin1')]))).toBe('invalid-utf8');
+    expect(await rejection(read([Buffer.from([0x61, 0x0a, 0xe2, 0x82])]))).toBe('invalid-utf8');
+    expect(await rejection(read(['a\nb\0c\n']))).toBe('nul-byte');
+    expect(await rejection(read(['a,b\n1,"open']))).toBe('unterminated-quote');
+    expect(await rejection(read(['a,b\n"1"x,2\n']))).toBe('malformed-quote');
+  });
+
+  it('keeps a quote inside an unquoted field as a character', async () => {
+    expect(cellsOf(await read(['a,b\n12" screen,O"Neil\n']))).toEqual([
+      ['a', 'b'],
+      ['12" screen', 'O"Neil'],
+    ]);
+  });
+
+  it('reads other delimiters', async () => {
+    expect(cellsOf(await read(['a;b\n"1;2";3\n'], ';'))).toEqual([
+      ['a', 'b'],
+      ['1;2', '3'],
+    ]);
+    expect(cellsOf(await read(['a\tb\n1\t2\n'], '\t'))).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
+  });
+
+  it('refuses a cell over the cap and a record over the cap without holding them', async () => {
+    const tokenizer = new CsvTokenizer(',', { maxCellChars: 10, maxRecordChars: 100, maxCells: 4 });
+    const out: ExtractRecord[] = [];
+    tokenizer.feed(
+      'a,b\nshort,' + 'x'.repeat(11) + '\n' + 'y'.repeat(60) + ',' + 'z'.repeat(60) + '\n1,2,3,4,5\n',
+      out,
+    );
+    tokenizer.end(out);
+    expect(out.map((r) => ({ row: r.row, problem: r.problem, cellProblems: r.cellProblems }))).toEqual([
+      { row: 1, problem: undefined, cellProblems: undefined },
+      { row: 2, problem: undefined, cellProblems: [{ index: 1, reason: 'value-too-long' }] },
+      { row: 3, problem: 'row-too-long', cellProblems: undefined },
+      { row: 4, problem: 'column-count', cellProblems: undefined },
+    ]);
+    expect(out[1]!.cells).toEqual(['short', '']);
+  });
+
+  it('streams a 100 MB line in flat memory', async () => {
+    const before = process.memoryUsage().heapUsed;
+    let peak = before;
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const records = await read([]);
+    expect(records).toEqual([]);
+    const out: ExtractRecord[] = [];
+    for await (const batch of csvRecords(
+      (async function* () {
+        yield Buffer.from('h\n');
+        for (let i = 0; i < 1600; i++) {
+          yield chunk;
+          if (i % 100 === 0) peak = Math.max(peak, process.memoryUsage().heapUsed);
+        }
+        yield Buffer.from('\nafter\n');
+      })(),
+      ',',
+    ))
+      out.push(...batch);
+    expect(out.map((r) => r.problem ?? r.cells[0])).toEqual(['h', 'row-too-long', 'after']);
+    expect(peak - before).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  const cell = fc.string({
+    unit: fc.constantFrom('a', 'Z', 'é', ' ', ',', '"', '\n', '\r\n', ';', '1', '😀'),
+    maxLength: 12,
+  });
+  const table = fc.array(fc.array(cell, { minLength: 2, maxLength: 2 }), { minLength: 1, maxLength: 12 });
+
+  function serialise(rows: string[][]): string {
+    return (
+      rows
+        .map((r) => r.map((c) => (/[",\r\n]/.test(c) || c === '' ? `"${c.replaceAll('"', '""')}"` : c)).join(','))
+        .join('\r\n') + '\r\n'
+    );
+  }
+
+  it('gives back any table written as RFC 4180, however the bytes are chunked', async () => {
+    await fc.assert(
+      fc.asyncProperty(table, fc.array(fc.nat(), { maxLength: 6 }), async (rows, cuts) => {
+        const bytes = Buffer.from(serialise(rows), 'utf8');
+        const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+        const chunks = [0, ...at].map((start, i) => bytes.subarray(start, at[i] ?? bytes.length));
+        expect(cellsOf(await read(chunks))).toEqual(rows);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('agrees with csv-parse: same records, refusing only what csv-parse refuses when strict', async () => {
+    // One line ending a text: csv-parse takes the first it meets as the only one.
+    const loose = fc.tuple(
+      fc.string({ unit: fc.constantFrom('a', 'b', ',', '"', '\n', ' ', 'é'), maxLength: 40 }),
+      fc.constantFrom('\n', '\r\n'),
+    );
+    const csvParse = (text: string, relax: boolean): string[][] | 'error' => {
+      try {
+        return parse(text, {
+          relax_quotes: relax,
+          relax_column_count: true,
+          skip_empty_lines: true,
+          bom: true,
+        }) as string[][];
+      } catch {
+        return 'error';
+      }
+    };
+    await fc.assert(
+      fc.asyncProperty(loose, async ([lf, eol]) => {
+        const text = lf.replaceAll('\n', eol);
+        let ours: string[][] | 'error';
+        try {
+          ours = cellsOf(await read([text]));
+        } catch (err) {
+          if (!(err instanceof FileRejection)) throw err;
+          ours = 'error';
+        }
+        const relaxed = csvParse(text, true);
+        if (ours === 'error') expect(csvParse(text, false)).toBe('error');
+        else expect(ours).toEqual(relaxed);
+        if (relaxed === 'error') expect(ours).toBe('error');
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('decodes strictly with StrictUtf8Decoder', () => {
+    const d = new StrictUtf8Decoder();
+    expect(d.decode(Buffer.from([0xef, 0xbb, 0xbf, 0x61]))).toBe('a');
+    expect(d.decode(Buffer.from([0xc3]))).toBe('');
+    expect(d.decode(Buffer.from([0xa9]))).toBe('é');
+    expect(() => new StrictUtf8Decoder().decode(Buffer.from([0xff]))).toThrow(FileRejection);
+  });
+});

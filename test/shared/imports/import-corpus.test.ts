@@ -1,0 +1,338 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImportReport } from '../../../shared/imports/import-report.js';
+import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { buildZip, repetitiveSheet, sharedStringsPart, workbookSources } from './zip-builder.js';
+
+/**
+ * The malformed-file corpus (test/fixtures/imports, made by make-fixtures.ts, plus the files too
+ * large or hostile to commit, generated here). Each file must give a clear outcome and a
+ * report; a rejected file must leave the store exactly as it was; and no value from any file
+ * may appear in a report or a log line.
+ */
+
+const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
+const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
+
+const MDI = 'multiple-disadvantage-indicators';
+const HOUSING = 'la-housing';
+
+/** Field names and other words that legitimately appear in reports. */
+const HEADER_WORDS = new Set(
+  [
+    'firstName lastName dateOfBirth gender inTemporaryAccommodation inRentArrears arrearsPaymentPlanInPlace atRiskOfEviction',
+    'homeAddress homePostcode nationalInsuranceNumber nhsNumber uniquePupilNumber educationSystemId socialCareSystemId ehcp',
+    'currentSchool currentSchoolPostcode schoolTotalAbsencePercent schoolLatenessPercent exclusionsThisAcademicYear',
+    'name telephoneNumber email address caseReference statutorySupervisionCustodyOrCareDetails religion Female Male',
+  ]
+    .join(' ')
+    .toLowerCase()
+    .split(' '),
+);
+
+/** Every value of at least five characters in a file (decoded leniently: some files are broken on purpose). */
+function valuesOf(content: Buffer): string[] {
+  const texts = [content.toString('latin1'), content.toString('utf8')];
+  if (content[0] === 0xff && content[1] === 0xfe) texts.push(content.subarray(2).toString('utf16le'));
+  const values = new Set<string>();
+  for (const text of texts) {
+    for (const raw of text.split(/[,;\t|\r\n"]+/)) {
+      const value = raw.replaceAll('\0', '').trim();
+      if (value.length >= 5 && !HEADER_WORDS.has(value.toLowerCase()) && /[A-Za-z0-9]/.test(value)) values.add(value);
+    }
+  }
+  return [...values];
+}
+
+const GOOD_VALUES = valuesOf(fixture('good.csv'));
+
+function expectNoValues(texts: readonly string[], values: readonly string[]): void {
+  const haystack = texts.join('\n');
+  const leaked = values.filter((v) => haystack.includes(v));
+  expect(leaked).toEqual([]);
+}
+
+interface Case {
+  readonly file: string;
+  readonly content?: () => Buffer | Promise<Buffer>;
+  readonly party?: string;
+  readonly dataset?: string;
+  readonly metadata?: Record<string, string>;
+  /** Values to look for in the outputs; default: the file's own. */
+  readonly values?: readonly string[];
+}
+
+interface Rejected extends Case {
+  readonly reasons: readonly string[];
+  /** Reasons that must appear among the row errors listed. */
+  readonly rowReasons?: readonly string[];
+}
+
+interface Loaded extends Case {
+  readonly loaded: number;
+  readonly rowErrors?: readonly { row: number; column?: string; reason: string }[];
+}
+
+const REJECTED: readonly Rejected[] = [
+  { file: 'wrong-delimiter.csv', reasons: ['wrong-delimiter'] },
+  { file: 'pipe-delimited-as-csv.csv', reasons: ['wrong-delimiter'] },
+  { file: 'missing-required-column.csv', reasons: ['missing-required-column'] },
+  { file: 'unlisted-extra-column.csv', reasons: ['column-not-in-agreement'] },
+  { file: 'column-of-another-party.csv', reasons: ['column-not-supplied-by-party'] },
+  { file: 'matching-only-column-of-another-party.csv', reasons: ['column-not-supplied-by-party'] },
+  { file: 'duplicate-header.csv', reasons: ['duplicate-column'] },
+  { file: 'duplicate-header-spelled-differently.csv', reasons: ['duplicate-column'] },
+  { file: 'empty-header-cell.csv', reasons: ['empty-column-name'] },
+  { file: 'no-header-row.csv', reasons: ['column-not-in-agreement', 'missing-required-column'] },
+  { file: 'empty.csv', reasons: ['empty-file'] },
+  { file: 'bom-only.csv', reasons: ['empty-file'] },
+  { file: 'blank-lines-only.csv', reasons: ['empty-file'] },
+  { file: 'header-only.csv', reasons: ['no-data-rows'] },
+  { file: 'invalid-utf8.csv', reasons: ['invalid-utf8'] },
+  { file: 'overlong-utf8.csv', reasons: ['invalid-utf8'] },
+  { file: 'embedded-nul.csv', reasons: ['nul-byte'] },
+  { file: 'utf16le.csv', reasons: ['nul-byte'] },
+  { file: 'truncated-in-quotes.csv', reasons: ['unterminated-quote'] },
+  { file: 'text-after-closing-quote.csv', reasons: ['malformed-quote'] },
+  { file: 'all-dates-bad.csv', reasons: ['bad-row-share-exceeded'], rowReasons: ['date-calendar', 'date-format'] },
+  { file: 'us-dates.csv', reasons: ['bad-row-share-exceeded'], rowReasons: ['date-calendar'] },
+  {
+    file: 'bad-nhs-check-digits.csv',
+    reasons: ['bad-row-share-exceeded'],
+    rowReasons: ['nhs-number-check-digit', 'nhs-number-placeholder'],
+  },
+  { file: 'bad-upn-check-letters.csv', reasons: ['bad-row-share-exceeded'], rowReasons: ['upn-check-letter'] },
+  { file: 'bad-ni-prefixes.csv', reasons: ['bad-row-share-exceeded'], rowReasons: ['ni-number-prefix'] },
+  { file: 'bad-postcodes.csv', reasons: ['bad-row-share-exceeded'], rowReasons: ['postcode-format'] },
+  { file: 'bad-flags.csv', reasons: ['bad-row-share-exceeded'], rowReasons: ['flag-value'] },
+  { file: 'formula-cells.csv', reasons: ['bad-row-share-exceeded'], rowReasons: ['formula-like-value'] },
+  { file: 'control-characters.csv', reasons: ['bad-row-share-exceeded'], rowReasons: ['control-character'] },
+  { file: 'missing-required-values.csv', reasons: ['bad-row-share-exceeded'], rowReasons: ['missing-value'] },
+  { file: 'ragged-rows.csv', reasons: ['bad-row-share-exceeded'], rowReasons: ['column-count'] },
+  { file: 'extract.json', reasons: ['unsupported-file-type'] },
+  { file: 'good-semicolon.csv', metadata: { delimiter: 'colon' }, reasons: ['unsupported-file-type'] },
+  { file: 'good.csv', party: 'kettering-borough-council', reasons: ['party-not-source'] },
+  { file: 'good.csv', dataset: 'no-such-dataset', reasons: ['unknown-dataset'] },
+  {
+    file: 'education-bad-numbers.csv',
+    party: 'la-education',
+    reasons: ['bad-row-share-exceeded'],
+    rowReasons: ['percentage-range', 'percentage-format', 'count-format'],
+  },
+  {
+    file: 'multiple-sheets.xlsx',
+    reasons: ['xlsx-multiple-sheets'],
+    values: [...GOOD_VALUES, 'Prepared by Ottoline Vexley'],
+  },
+  {
+    file: 'formula-cells.xlsx',
+    reasons: ['bad-row-share-exceeded'],
+    rowReasons: ['formula-cell'],
+    values: GOOD_VALUES,
+  },
+  { file: 'header-only.xlsx', reasons: ['no-data-rows'] },
+  { file: 'not-a-zip.xlsx', reasons: ['xlsx-not-a-zip'] },
+  { file: 'encrypted.xlsx', reasons: ['xlsx-encrypted'] },
+  {
+    file: 'zip-bomb-honest.xlsx',
+    content: () => buildZip(workbookSources(() => paddedSheet(200))),
+    reasons: ['xlsx-compression-ratio'],
+    values: ['Zebulon', 'Bombadil'],
+  },
+  {
+    file: 'zip-bomb-lying-headers.xlsx',
+    content: () => buildZip(workbookSources(() => paddedSheet(200), 4096)),
+    reasons: ['xlsx-uncompressed-too-large'],
+    values: ['Zebulon', 'Bombadil'],
+  },
+  {
+    // Shared strings first, so exceljs streams the worksheet rather than spooling it to disk.
+    file: 'zip-bomb-lying-headers-streamed.xlsx',
+    content: () =>
+      buildZip(workbookSources(() => paddedSheet(200), 4096, { content: () => sharedStringsPart(['Zenobia']) })),
+    reasons: ['xlsx-uncompressed-too-large'],
+    values: ['Zebulon', 'Bombadil', 'Zenobia'],
+  },
+  {
+    file: 'zip-bomb-in-shared-strings.xlsx',
+    content: () =>
+      buildZip(
+        workbookSources(() => paddedSheet(0), undefined, {
+          content: () => sharedStringsPart(['Zenobia'], 200),
+          declaredSize: 2048,
+        }),
+      ),
+    reasons: ['xlsx-uncompressed-too-large'],
+    values: ['Zebulon', 'Bombadil', 'Zenobia'],
+  },
+];
+
+/** A sheet whose rows are separated by `megabytes` MB of spaces: deflates about 1000 to 1. */
+function* paddedSheet(megabytes: number): Iterable<Buffer> {
+  const [head] = repetitiveSheet(['firstName', 'lastName', 'dateOfBirth'], [], 0);
+  yield head!;
+  const spaces = Buffer.alloc(1024 * 1024, 0x20);
+  for (let i = 0; i < megabytes; i++) yield spaces;
+  yield Buffer.from(
+    '<row r="2"><c r="A2" t="inlineStr"><is><t>Zebulon</t></is></c><c r="B2" t="inlineStr"><is><t>Bombadil</t></is></c></row></sheetData></worksheet>',
+  );
+}
+
+const LOADED: readonly Loaded[] = [
+  { file: 'good.csv', loaded: 40 },
+  { file: 'good-bom-crlf.csv', loaded: 20 },
+  { file: 'good-semicolon.csv', metadata: { delimiter: 'semicolon' }, loaded: 20 },
+  { file: 'good.tsv', loaded: 20 },
+  { file: 'good-header-variants.csv', loaded: 20 },
+  { file: 'good-multiline-address.csv', loaded: 20 },
+  { file: 'good-minimal-columns.csv', loaded: 20 },
+  { file: 'good-day-first-dates.csv', loaded: 20 },
+  { file: 'good.xlsx', loaded: 20, values: GOOD_VALUES },
+  { file: 'education-good.csv', party: 'la-education', loaded: 30 },
+  { file: 'keyways-good.csv', party: 'kettering-borough-council', dataset: 'keyways-housing-register', loaded: 20 },
+  {
+    file: 'housing-first-good.csv',
+    party: 'dudley-housing-options',
+    dataset: 'housing-first-participant-contacts',
+    loaded: 10,
+  },
+  {
+    file: 'some-bad-rows.csv',
+    loaded: 57,
+    rowErrors: [
+      { row: 7, column: 'dateOfBirth', reason: 'date-calendar' },
+      { row: 19, column: 'nhsNumber', reason: 'nhs-number-check-digit' },
+      { row: 35, column: 'homeAddress', reason: 'formula-like-value' },
+    ],
+  },
+  { file: 'truncated-last-line.csv', loaded: 40, rowErrors: [{ row: 42, reason: 'column-count' }] },
+  {
+    file: 'ten-megabyte-line.csv',
+    content: () => {
+      const good = fixture('good.csv').toString('utf8').trimEnd().split('\n');
+      const long = `Quentina,${'Longstreet'.repeat(1_000_000)},1980-01-01,Female,N,N,N,N,1 Lane,ME1 1AA,,,\n`;
+      return Buffer.from([...good.slice(0, 21), long.trimEnd(), ...good.slice(21)].join('\n') + '\n');
+    },
+    loaded: 40,
+    rowErrors: [{ row: 22, reason: 'row-too-long' }],
+    values: ['Quentina', 'LongstreetLongstreet'],
+  },
+  {
+    file: 'one-long-cell.csv',
+    content: () => {
+      const good = fixture('good.csv').toString('utf8').trimEnd().split('\n');
+      return Buffer.from(
+        [...good, `Quinbert,Quillfeather,1980-01-01,Male,N,N,N,N,${'Hollow '.repeat(12_000)},ME1 1AA,,,`].join('\n'),
+      );
+    },
+    loaded: 40,
+    rowErrors: [{ row: 42, column: 'homeAddress', reason: 'value-too-long' }],
+    values: ['Quinbert', 'Hollow Hollow'],
+  },
+];
+
+const blobNameOf = (c: Case) => `${c.party ?? HOUSING}/${c.dataset ?? MDI}/${c.file}`;
+
+describe('import corpus: malformed files are rejected whole', () => {
+  let h: ImportHarness;
+  let baseline: Awaited<ReturnType<typeof storedRecords>>;
+  let educationBaseline: Awaited<ReturnType<typeof storedRecords>>;
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    // A loaded snapshot each rejected file must leave untouched.
+    expect((await h.importFile(`${HOUSING}/${MDI}/baseline.csv`, fixture('good-second-snapshot.csv'))).outcome).toBe(
+      'loaded',
+    );
+    expect((await h.importFile(`la-education/${MDI}/baseline.csv`, fixture('education-good.csv'))).outcome).toBe(
+      'loaded',
+    );
+    baseline = await storedRecords(h.store, HOUSING, MDI);
+    educationBaseline = await storedRecords(h.store, 'la-education', MDI);
+    expect(baseline).toHaveLength(15);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('has at least 30 malformed files', () => {
+    expect(REJECTED.length).toBeGreaterThanOrEqual(30);
+  });
+
+  it.each(
+    REJECTED.map(
+      (c) =>
+        [
+          c.file +
+            (c.party ? ` as ${c.party}` : '') +
+            (c.dataset ? ` for ${c.dataset}` : '') +
+            (c.metadata ? ' (delimiter colon)' : ''),
+          c,
+        ] as const,
+    ),
+  )('%s', async (_, c) => {
+    const content = c.content ? await c.content() : fixture(c.file);
+    const blobName = blobNameOf(c);
+    const logStart = h.logLines.length;
+    const outcome = await h.importFile(blobName, content, c.metadata);
+
+    expect(outcome).toMatchObject({ outcome: 'rejected' });
+    const report = (await h.report('rejected', blobName))!;
+    expect(report).toMatchObject({ outcome: 'rejected', counts: { loaded: 0 } });
+    expect([...new Set(report.fileErrors.map((e) => e.reason))].sort()).toEqual([...c.reasons].sort());
+    for (const reason of c.rowReasons ?? []) expect(report.rowErrors.map((e) => e.reason)).toContain(reason);
+    if (c.rowReasons) expect(report.counts.rejected / report.counts.rows).toBeGreaterThan(0.05);
+
+    // Moved to rejected/, gone from incoming, and nothing of it in the store.
+    expect(await h.exists('rejected', blobName)).toBe(true);
+    expect(await h.exists('incoming', blobName)).toBe(false);
+    expect(await storedRecords(h.store, HOUSING, MDI)).toEqual(baseline);
+    expect(await storedRecords(h.store, 'la-education', MDI)).toEqual(educationBaseline);
+    if (c.party && c.party !== 'la-education')
+      expect(await storedRecords(h.store, c.party, c.dataset ?? MDI)).toEqual([]);
+
+    const run = await h.store.db
+      .selectFrom('import_run')
+      .selectAll()
+      .where('id', '=', outcome.outcome === 'rejected' ? outcome.runId : '')
+      .executeTakeFirstOrThrow();
+    expect(run).toMatchObject({ status: 'rejected', rows_loaded: 0 });
+
+    expectNoValues([JSON.stringify(report), ...h.logLines.slice(logStart)], c.values ?? valuesOf(content));
+  });
+});
+
+describe('import corpus: well-formed files load, bad rows are reported', () => {
+  let h: ImportHarness;
+  beforeAll(async () => {
+    h = await createImportHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it.each(LOADED.map((c) => [c.file, c] as const))('%s', async (_, c) => {
+    const content = c.content ? await c.content() : fixture(c.file);
+    const blobName = blobNameOf(c);
+    const logStart = h.logLines.length;
+    const outcome = await h.importFile(blobName, content, c.metadata);
+
+    expect(outcome).toMatchObject({ outcome: 'loaded', loaded: c.loaded, rejected: c.rowErrors?.length ?? 0 });
+    const report: ImportReport = (await h.report('processed', blobName))!;
+    expect(report).toMatchObject({
+      outcome: 'loaded',
+      counts: { loaded: c.loaded, rejected: c.rowErrors?.length ?? 0 },
+      fileErrors: [],
+    });
+    expect(report.rowErrors).toEqual(c.rowErrors ?? []);
+    expect(await h.exists('processed', blobName)).toBe(true);
+    expect(await h.exists('incoming', blobName)).toBe(false);
+    const records = await storedRecords(h.store, c.party ?? HOUSING, c.dataset ?? MDI);
+    expect(records).toHaveLength(c.loaded);
+    expect(new Set(records.map((r) => r.import_run_id))).toEqual(
+      new Set([outcome.outcome === 'loaded' ? outcome.runId : '']),
+    );
+
+    expectNoValues([JSON.stringify(report), ...h.logLines.slice(logStart)], c.values ?? valuesOf(content));
+  });
+});

@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { inject } from 'vitest';
+import { loadAgreements } from '../../../shared/agreements/load.js';
+import { AccessLog } from '../../../shared/audit/access-log.js';
+import type { ImportContainers } from '../../../shared/imports/extract-blob.js';
+import type { ImportReport } from '../../../shared/imports/import-report.js';
+import { importExtract, type ImportDependencies, type ImportOutcome } from '../../../shared/imports/import-extract.js';
+import { createLogger } from '../../../shared/logging.js';
+import { LocalSecretSource } from '../../../shared/secrets/local-secret-source.js';
+import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
+
+/**
+ * A real import setup for tests: the shared Azurite with containers of the harness's own (so
+ * suites running in parallel, or a local host's blob watcher, never see each other's files),
+ * a private SQLite store, the real agreements and a local key file. Every log line is kept.
+ */
+export interface ImportHarness {
+  readonly store: Store;
+  readonly blobs: BlobServiceClient;
+  readonly containers: ImportContainers;
+  readonly logLines: string[];
+  readonly secrets: LocalSecretSource;
+  readonly paths: { readonly sqlite: string; readonly secrets: string };
+  deps(overrides?: Partial<ImportDependencies>): ImportDependencies;
+  /** Uploads `content` to incoming at `party/dataset/fileName`. */
+  drop(blobName: string, content: Buffer | string, metadata?: Record<string, string>): Promise<void>;
+  run(blobName: string, overrides?: Partial<ImportDependencies>): Promise<ImportOutcome>;
+  /** Drops and imports. */
+  importFile(
+    blobName: string,
+    content: Buffer | string,
+    metadata?: Record<string, string>,
+    overrides?: Partial<ImportDependencies>,
+  ): Promise<ImportOutcome>;
+  report(destination: 'processed' | 'rejected', blobName: string): Promise<ImportReport | undefined>;
+  exists(container: keyof ImportContainers, blobName: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export const AGREEMENTS_DIR = resolve('agreements');
+
+export async function createImportHarness(options: { maxBadRowShare?: number } = {}): Promise<ImportHarness> {
+  const dir = mkdtempSync(join(tmpdir(), 'lintel-import-'));
+  const paths = { sqlite: join(dir, 'lintel.db'), secrets: join(dir, 'secrets.json') };
+  const store = openStore({ engine: 'sqlite', path: paths.sqlite });
+  await migrateToLatest(store);
+  const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
+  const tag = randomUUID().slice(0, 8);
+  const containers: ImportContainers = { incoming: `in-${tag}`, processed: `done-${tag}`, rejected: `rej-${tag}` };
+  for (const name of Object.values(containers)) await blobs.getContainerClient(name).createIfNotExists();
+  const logLines: string[] = [];
+  const logger = createLogger('debug', (line) => logLines.push(line));
+  const agreements = loadAgreements(AGREEMENTS_DIR);
+  const secrets = new LocalSecretSource(paths.secrets);
+  const accessLog = new AccessLog(store, logger);
+  const deps = (overrides: Partial<ImportDependencies> = {}): ImportDependencies => ({
+    store,
+    blobs,
+    agreements,
+    secrets,
+    logger,
+    accessLog,
+    maxBadRowShare: options.maxBadRowShare ?? 0.05,
+    containers,
+    ...overrides,
+  });
+  const drop = async (blobName: string, content: Buffer | string, metadata?: Record<string, string>) => {
+    const body = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+    await blobs
+      .getContainerClient(containers.incoming)
+      .getBlockBlobClient(blobName)
+      .upload(body, body.length, { metadata });
+  };
+  const run = (blobName: string, overrides?: Partial<ImportDependencies>) => {
+    const [partyId = '', datasetId = '', ...rest] = blobName.split('/');
+    return importExtract(deps(overrides), { blobName, partyId, datasetId, fileName: rest.join('/') });
+  };
+  return {
+    store,
+    blobs,
+    containers,
+    logLines,
+    secrets,
+    paths,
+    deps,
+    drop,
+    run,
+    async importFile(blobName, content, metadata, overrides) {
+      await drop(blobName, content, metadata);
+      return run(blobName, overrides);
+    },
+    async report(destination, blobName) {
+      const blob = blobs.getContainerClient(containers[destination]).getBlobClient(`${blobName}.report.json`);
+      if (!(await blob.exists())) return undefined;
+      return JSON.parse((await blob.downloadToBuffer()).toString('utf8')) as ImportReport;
+    },
+    exists(container, blobName) {
+      return blobs.getContainerClient(containers[container]).getBlobClient(blobName).exists();
+    },
+    async close() {
+      await accessLog.drain();
+      await store.close();
+      for (const name of Object.values(containers)) await blobs.getContainerClient(name).deleteIfExists();
+    },
+  };
+}
+
+/** The stored records of a party's dataset, in row order, without ids (which differ per run). */
+export async function storedRecords(store: Store, partyId: string, datasetId: string) {
+  return store.db
+    .selectFrom('source_record')
+    .select([
+      'import_run_id',
+      'row_number',
+      'given_name',
+      'family_name',
+      'first3',
+      'date_of_birth',
+      'postcode',
+      'address',
+      'attributes',
+      'as_of',
+    ])
+    .where('party_id', '=', partyId)
+    .where('dataset_id', '=', datasetId)
+    .orderBy('row_number')
+    .execute();
+}
+
+export async function storedIdentifiers(store: Store, partyId: string, datasetId: string) {
+  return store.db
+    .selectFrom('record_identifier as ri')
+    .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
+    .select(['sr.row_number', 'ri.kind', 'ri.hash', 'ri.key_version'])
+    .where('sr.party_id', '=', partyId)
+    .where('sr.dataset_id', '=', datasetId)
+    .orderBy('sr.row_number')
+    .orderBy('ri.kind')
+    .execute();
+}

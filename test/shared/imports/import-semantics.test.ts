@@ -1,0 +1,369 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { AccessLog } from '../../../shared/audit/access-log.js';
+import { loadConfig } from '../../../shared/config.js';
+import { createLogger } from '../../../shared/logging.js';
+import { blobProgressSink, type ImportProgress } from '../../../shared/imports/import-progress.js';
+import {
+  AGREEMENTS_DIR,
+  createImportHarness,
+  storedIdentifiers,
+  storedRecords,
+  type ImportHarness,
+} from './import-harness.js';
+
+const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
+const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
+const MDI = 'multiple-disadvantage-indicators';
+const HOUSING = 'la-housing';
+const path = (file: string, party = HOUSING, dataset = MDI) => `${party}/${dataset}/${file}`;
+
+const withoutRun = <T extends { import_run_id: string }>(rows: T[]) =>
+  rows.map(({ import_run_id: _, ...rest }) => rest);
+const accessLogOf = (h: ImportHarness, runId: string) =>
+  h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', runId).execute();
+const runs = (h: ImportHarness) => h.store.db.selectFrom('import_run').selectAll().orderBy('received_at').execute();
+
+describe('import semantics', () => {
+  let h: ImportHarness;
+  beforeEach(async () => {
+    h = await createImportHarness();
+  });
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  it('applies the same file once, however often and under whatever name it is delivered', async () => {
+    const first = await h.importFile(path('extract-2025-01-31.csv'), fixture('good.csv'));
+    expect(first).toMatchObject({ outcome: 'loaded', loaded: 40 });
+    const afterFirst = await storedRecords(h.store, HOUSING, MDI);
+    const ids = await h.store.db.selectFrom('source_record').select(['id', 'person_id']).orderBy('id').execute();
+
+    const again = await h.importFile(path('extract-2025-01-31.csv'), fixture('good.csv'));
+    const renamed = await h.importFile(path('resent.csv'), fixture('good.csv'));
+    expect(again).toEqual({ outcome: 'duplicate', runId: first.outcome === 'loaded' ? first.runId : '', of: 'loaded' });
+    expect(renamed).toMatchObject({ outcome: 'duplicate', of: 'loaded' });
+
+    expect(await storedRecords(h.store, HOUSING, MDI)).toEqual(afterFirst);
+    expect(await h.store.db.selectFrom('source_record').select(['id', 'person_id']).orderBy('id').execute()).toEqual(
+      ids,
+    );
+    expect(await runs(h)).toHaveLength(1);
+    expect(await accessLogOf(h, (await runs(h))[0]!.id)).toHaveLength(1);
+    expect(await h.exists('incoming', path('resent.csv'))).toBe(false);
+    expect(await h.exists('processed', path('resent.csv'))).toBe(true);
+    expect(afterFirst[0]!.as_of).toBe('2025-01-31');
+  });
+
+  it('replaces the party\u2019s previous snapshot of the dataset, and only that', async () => {
+    await h.importFile(path('education.csv', 'la-education'), fixture('education-good.csv'));
+    const education = await storedRecords(h.store, 'la-education', MDI);
+    const first = await h.importFile(path('week-1.csv'), fixture('good.csv'));
+    const second = await h.importFile(path('week-2.csv'), fixture('good-second-snapshot.csv'));
+    expect(first).toMatchObject({ outcome: 'loaded', loaded: 40 });
+    expect(second).toMatchObject({ outcome: 'loaded', loaded: 15 });
+
+    const records = await storedRecords(h.store, HOUSING, MDI);
+    expect(records).toHaveLength(15);
+    expect(new Set(records.map((r) => r.import_run_id))).toEqual(
+      new Set([second.outcome === 'loaded' ? second.runId : '']),
+    );
+    // No identifier of the first snapshot survives.
+    const orphans = await h.store.db
+      .selectFrom('record_identifier')
+      .select('record_id')
+      .where('record_id', 'not in', (eb) => eb.selectFrom('source_record').select('id'))
+      .execute();
+    expect(orphans).toEqual([]);
+    expect(await storedRecords(h.store, 'la-education', MDI)).toEqual(education);
+  });
+
+  it('loads below the bad-row threshold and rejects the whole file above it', async () => {
+    const loaded = await h.importFile(path('mixed.csv'), fixture('some-bad-rows.csv'));
+    expect(loaded).toMatchObject({ outcome: 'loaded', rows: 60, loaded: 57, rejected: 3 });
+
+    const strict = await createImportHarness({ maxBadRowShare: 0.04 });
+    try {
+      const rejected = await strict.importFile(path('mixed.csv'), fixture('some-bad-rows.csv'));
+      expect(rejected).toMatchObject({ outcome: 'rejected', reasons: ['bad-row-share-exceeded'] });
+      expect(await storedRecords(strict.store, HOUSING, MDI)).toEqual([]);
+      const report = await strict.report('rejected', path('mixed.csv'));
+      expect(report).toMatchObject({ counts: { rows: 60, loaded: 0, rejected: 3 }, maxBadRowShare: 0.04 });
+      expect(report!.rowErrors.map((e) => e.row)).toEqual([7, 19, 35]);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('reads IMPORT_MAX_BAD_ROW_SHARE as a share between 0 and 1, 0.05 by default', () => {
+    const base = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
+    expect(loadConfig(base).IMPORT_MAX_BAD_ROW_SHARE).toBe(0.05);
+    expect(loadConfig({ ...base, IMPORT_MAX_BAD_ROW_SHARE: '0.2' }).IMPORT_MAX_BAD_ROW_SHARE).toBe(0.2);
+    expect(() => loadConfig({ ...base, IMPORT_MAX_BAD_ROW_SHARE: '1.5' })).toThrow(/IMPORT_MAX_BAD_ROW_SHARE/);
+    expect(() => loadConfig({ ...base, IMPORT_MAX_BAD_ROW_SHARE: 'lots' })).toThrow(/IMPORT_MAX_BAD_ROW_SHARE/);
+  });
+
+  it('leaves exactly one clean load when an import fails at any row and is retried', async () => {
+    const reference = await createImportHarness();
+    await reference.importFile(path('clean.csv'), fixture('good.csv'));
+    const clean = withoutRun(await storedRecords(reference.store, HOUSING, MDI));
+    const cleanIds = (await storedIdentifiers(reference.store, HOUSING, MDI)).map((i) => [i.row_number, i.kind]);
+    await reference.close();
+
+    await h.importFile(path('previous.csv'), fixture('good-second-snapshot.csv'));
+    let previous = await storedRecords(h.store, HOUSING, MDI);
+    let attempt = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 2, max: 41 }), async (faultRow) => {
+        attempt++;
+        const name = path(`faulty-${attempt}.csv`);
+        // Each attempt a different file (one extra blank line), so runs do not dedupe.
+        await h.drop(name, Buffer.concat([fixture('good.csv'), Buffer.from('\n'.repeat(attempt))]));
+        const failing = h.run(name, {
+          hooks: {
+            onRow: (row) => {
+              if (row === faultRow) throw new Error('injected fault');
+            },
+          },
+        });
+        await expect(failing).rejects.toThrow('injected fault');
+        expect(await storedRecords(h.store, HOUSING, MDI)).toEqual(previous);
+        expect((await runs(h)).find((r) => r.blob_name === name)).toMatchObject({ status: 'failed' });
+        expect(await h.exists('incoming', name)).toBe(true);
+
+        const retried = await h.run(name);
+        expect(retried).toMatchObject({ outcome: 'loaded', loaded: 40 });
+        expect(withoutRun(await storedRecords(h.store, HOUSING, MDI))).toEqual(clean);
+        expect((await storedIdentifiers(h.store, HOUSING, MDI)).map((i) => [i.row_number, i.kind])).toEqual(cleanIds);
+        const run = (await runs(h)).find((r) => retried.outcome === 'loaded' && r.id === retried.runId)!;
+        expect(run).toMatchObject({ status: 'loaded', attempt: 2, rows_loaded: 40 });
+
+        // Put the previous snapshot back for the next case.
+        await h.store.db.deleteFrom('import_run').where('id', '=', run.id).execute();
+        await h.store.db.deleteFrom('import_run').where('blob_name', '=', path('previous.csv')).execute();
+        await h.importFile(path('previous.csv'), fixture('good-second-snapshot.csv'));
+        expect(withoutRun(await storedRecords(h.store, HOUSING, MDI))).toEqual(withoutRun(previous));
+        previous = await storedRecords(h.store, HOUSING, MDI);
+        return true;
+      }),
+      { numRuns: 6, seed: 20250131 },
+    );
+  });
+
+  it('survives a process killed mid-file: the retry loads the file exactly once', async () => {
+    await h.importFile(path('previous.csv'), fixture('good-second-snapshot.csv'));
+    const previous = await storedRecords(h.store, HOUSING, MDI);
+    const name = path('killed.csv');
+    await h.drop(name, fixture('good.csv'));
+    const child = promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'test/shared/imports/kill-import.child.ts'],
+      {
+        env: {
+          ...process.env,
+          KILL_SQLITE_PATH: h.paths.sqlite,
+          KILL_SECRETS_PATH: h.paths.secrets,
+          KILL_AZURITE: inject('azuriteConnectionString'),
+          KILL_AGREEMENTS_DIR: AGREEMENTS_DIR,
+          KILL_CONTAINERS: JSON.stringify(h.containers),
+          KILL_BLOB_NAME: name,
+          KILL_AT_ROW: '23',
+        },
+      },
+    );
+    await expect(child).rejects.toMatchObject({ signal: 'SIGKILL' });
+    const left = (await runs(h)).find((r) => r.blob_name === name)!;
+    expect(left.status).toBe('loading');
+    expect(await storedRecords(h.store, HOUSING, MDI)).toEqual(previous);
+
+    const retried = await h.run(name);
+    expect(retried).toMatchObject({ outcome: 'loaded', runId: left.id, loaded: 40 });
+    const records = await storedRecords(h.store, HOUSING, MDI);
+    expect(records).toHaveLength(40);
+    expect(new Set(records.map((r) => r.import_run_id))).toEqual(new Set([left.id]));
+    expect((await runs(h)).find((r) => r.id === left.id)).toMatchObject({ status: 'loaded', attempt: 2 });
+  }, 60_000);
+
+  it('finishes a run whose process died after the commit: one access-log entry, the file moved, nothing reloaded', async () => {
+    const broken = new AccessLog(h.store, createLogger('error'));
+    broken.append = () => Promise.reject(new Error('access log down'));
+    const name = path('committed.csv');
+    await h.drop(name, fixture('good.csv'));
+    await expect(h.run(name, { accessLog: broken })).rejects.toThrow('access log down');
+    const [run] = await runs(h);
+    expect(run).toMatchObject({ status: 'loaded' });
+    const records = await h.store.db.selectFrom('source_record').select(['id', 'person_id']).orderBy('id').execute();
+    expect(await h.exists('incoming', name)).toBe(true);
+
+    const afterLoad: string[] = [];
+    const retried = await h.run(name, { hooks: { afterLoad: async (runId) => void afterLoad.push(runId) } });
+    expect(retried).toEqual({ outcome: 'duplicate', runId: run!.id, of: 'loaded' });
+    expect(await h.store.db.selectFrom('source_record').select(['id', 'person_id']).orderBy('id').execute()).toEqual(
+      records,
+    );
+    const entries = await accessLogOf(h, run!.id);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      action: 'import',
+      decision: 'allow',
+      party_id: HOUSING,
+      client_id: 'blob-upload',
+    });
+    expect(JSON.parse(entries[0]!.fields)).toContain('nhsNumber');
+    expect(afterLoad).toEqual([run!.id]);
+    expect(await h.exists('incoming', name)).toBe(false);
+    expect(await h.exists('processed', name)).toBe(true);
+  });
+
+  it('writes one access-log entry per import: allow with the columns loaded, deny with the reason', async () => {
+    const loaded = await h.importFile(path('good.csv'), fixture('good-minimal-columns.csv'));
+    const rejected = await h.importFile(path('good.csv', 'kettering-borough-council'), fixture('good.csv'));
+    const [allow] = await accessLogOf(h, loaded.outcome === 'loaded' ? loaded.runId : '');
+    const [deny] = await accessLogOf(h, rejected.outcome === 'rejected' ? rejected.runId : '');
+    expect(allow).toMatchObject({
+      party_id: HOUSING,
+      purpose: 'social-care-education-housing',
+      action: 'import',
+      decision: 'allow',
+      reason_code: 'snapshot-loaded',
+      subject_ref: null,
+    });
+    expect(JSON.parse(allow!.fields)).toEqual(['firstName', 'lastName', 'dateOfBirth']);
+    expect(JSON.parse(allow!.datasets)).toEqual([MDI]);
+    expect(deny).toMatchObject({
+      party_id: 'kettering-borough-council',
+      decision: 'deny',
+      reason_code: 'party-not-source',
+    });
+  });
+
+  it('calls afterLoad with the run after a load, never after a rejection', async () => {
+    const calls: string[] = [];
+    const hooks = { afterLoad: async (runId: string) => void calls.push(runId) };
+    const loaded = await h.importFile(path('a.csv'), fixture('good.csv'), undefined, { hooks });
+    await h.importFile(path('b.csv'), fixture('header-only.csv'), undefined, { hooks });
+    expect(calls).toEqual([loaded.outcome === 'loaded' ? loaded.runId : 'none']);
+  });
+
+  it('gives every record its own new person id', async () => {
+    await h.importFile(path('a.csv'), fixture('good.csv'));
+    const people = await h.store.db.selectFrom('source_record').select('person_id').execute();
+    expect(new Set(people.map((p) => p.person_id)).size).toBe(40);
+    expect(
+      people.every((p) =>
+        /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(p.person_id ?? ''),
+      ),
+    ).toBe(true);
+  });
+
+  it('reports progress while loading and removes the progress blob at the end', async () => {
+    const seen: ImportProgress[] = [];
+    const name = path('progress.csv');
+    await h.drop(name, fixture('good.csv'));
+    const sink = blobProgressSink(h.blobs, name, 0, h.containers.processed);
+    await h.run(name, {
+      hooks: {
+        progress: () => ({
+          report: (p) => {
+            seen.push(p);
+            sink.report(p);
+          },
+          close: () => sink.close(),
+        }),
+      },
+    });
+    expect(seen.at(-1)).toMatchObject({ rows: 40, phase: 'loading', bytesRead: fixture('good.csv').length });
+    expect(await h.exists('processed', `${name}.progress.json`)).toBe(false);
+  });
+});
+
+describe('pseudonymisation at import', () => {
+  let h: ImportHarness;
+  beforeEach(async () => {
+    h = await createImportHarness();
+  });
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  /** Every value of every table, as one text. */
+  async function storeText(): Promise<string> {
+    const tables = ['source_record', 'record_identifier', 'import_run', 'access_log'] as const;
+    const parts: string[] = [];
+    for (const table of tables) parts.push(JSON.stringify(await h.store.db.selectFrom(table).selectAll().execute()));
+    return parts.join('\n');
+  }
+
+  it('stores matching-only identifiers as keyed hashes with the key version, never raw', async () => {
+    const content = fixture('good.csv');
+    await h.importFile(path('good.csv'), content);
+    const lines = content
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(','));
+    const raw = lines.flatMap((cells) => cells.slice(-3)).filter((v) => v !== '');
+    const canonical = raw.map((v) => v.replace(/[A-D]$/, '')); // NI numbers without the suffix
+    const text = (await storeText()) + '\n' + h.logLines.join('\n');
+    expect(raw.filter((v) => text.includes(v))).toEqual([]);
+    expect(canonical.filter((v) => v.length >= 8 && text.includes(v))).toEqual([]);
+
+    const { version } = await h.secrets.get('pseudonymisation-key');
+    const identifiers = await storedIdentifiers(h.store, HOUSING, MDI);
+    expect(identifiers.length).toBe(raw.length);
+    expect(new Set(identifiers.map((i) => i.key_version))).toEqual(new Set([version]));
+    expect(identifiers.every((i) => /^[0-9a-f]{64}$/.test(i.hash))).toBe(true);
+    const records = await storedRecords(h.store, HOUSING, MDI);
+    expect(records.every((r) => !('nhsNumber' in JSON.parse(r.attributes)))).toBe(true);
+  });
+
+  it('records the new key version after a rotation, so old and new hashes can be told apart', async () => {
+    await h.importFile(path('a.csv'), fixture('good.csv'));
+    const before = await storedIdentifiers(h.store, HOUSING, MDI);
+    const rotated = h.secrets.rotate('pseudonymisation-key');
+    await h.importFile(path('b.csv'), Buffer.concat([fixture('good.csv'), Buffer.from('\n')]));
+    const after = await storedIdentifiers(h.store, HOUSING, MDI);
+    expect(new Set(after.map((i) => i.key_version))).toEqual(new Set([rotated]));
+    expect(after.map((i) => [i.row_number, i.kind])).toEqual(before.map((i) => [i.row_number, i.kind]));
+    expect(after.filter((a, k) => a.hash === before[k]!.hash)).toEqual([]);
+  });
+
+  it('keeps a display identifier (Keyways NI number) canonical for display and hashed for matching', async () => {
+    await h.importFile(
+      path('keyways.csv', 'kettering-borough-council', 'keyways-housing-register'),
+      fixture('keyways-good.csv'),
+    );
+    const records = await storedRecords(h.store, 'kettering-borough-council', 'keyways-housing-register');
+    const attributes = JSON.parse(records[0]!.attributes) as Record<string, unknown>;
+    expect(attributes.nationalInsuranceNumber).toMatch(/^[A-Z]{2}[0-9]{6}[A-D]$/);
+    expect(attributes.dateOfBirth).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    const identifiers = await storedIdentifiers(h.store, 'kettering-borough-council', 'keyways-housing-register');
+    expect(identifiers.filter((i) => i.row_number === 2).map((i) => i.kind)).toEqual(['ni']);
+    expect(records[0]).toMatchObject({
+      given_name: 'ARAMINTA',
+      family_name: 'QUILLFEATHER',
+      first3: 'ARA',
+      postcode: null,
+    });
+  });
+
+  it('splits a single name field and hashes a case reference as a system id (Housing First)', async () => {
+    await h.importFile(
+      path('contacts.csv', 'dudley-housing-options', 'housing-first-participant-contacts'),
+      fixture('housing-first-good.csv'),
+    );
+    const [first] = await storedRecords(h.store, 'dudley-housing-options', 'housing-first-participant-contacts');
+    expect(first).toMatchObject({ given_name: 'ARAMINTA', family_name: 'QUILLFEATHER', first3: 'ARA' });
+    expect(JSON.parse(first!.attributes)).not.toHaveProperty('caseReference');
+    const identifiers = await storedIdentifiers(
+      h.store,
+      'dudley-housing-options',
+      'housing-first-participant-contacts',
+    );
+    expect(new Set(identifiers.map((i) => i.kind))).toEqual(new Set(['system-id:case-reference']));
+  });
+});

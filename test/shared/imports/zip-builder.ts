@@ -1,0 +1,160 @@
+import { crc32, createDeflateRaw } from 'node:zlib';
+
+/**
+ * A minimal zip writer for tests that need hostile workbooks: entries deflated from generated
+ * content, and sizes in the headers that may lie.
+ */
+export interface ZipSource {
+  readonly name: string;
+  /** Content, as a generator of chunks (so 200 MB of it never exists at once). */
+  readonly content: () => Iterable<Buffer>;
+  /** Uncompressed size to write in the headers instead of the real one. */
+  readonly declaredSize?: number;
+}
+
+async function deflate(chunks: Iterable<Buffer>): Promise<{ compressed: Buffer; size: number; crc: number }> {
+  const deflater = createDeflateRaw({ level: 9 });
+  const out: Buffer[] = [];
+  deflater.on('data', (c: Buffer) => out.push(c));
+  const done = new Promise<void>((resolve, reject) => {
+    deflater.on('end', resolve);
+    deflater.on('error', reject);
+  });
+  let size = 0;
+  let crc = 0;
+  for (const chunk of chunks) {
+    size += chunk.length;
+    crc = crc32(chunk, crc);
+    if (!deflater.write(chunk)) await new Promise((r) => deflater.once('drain', r));
+  }
+  deflater.end();
+  await done;
+  return { compressed: Buffer.concat(out), size, crc };
+}
+
+export async function buildZip(sources: readonly ZipSource[]): Promise<Buffer> {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const source of sources) {
+    const { compressed, size, crc } = await deflate(source.content());
+    const declared = source.declaredSize ?? size;
+    const name = Buffer.from(source.name, 'utf8');
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(0x0800, 6);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(crc >>> 0, 14);
+    local.writeUInt32LE(compressed.length, 18);
+    local.writeUInt32LE(declared, 22);
+    local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(0x0800, 8);
+    central.writeUInt16LE(8, 10);
+    central.writeUInt32LE(crc >>> 0, 16);
+    central.writeUInt32LE(compressed.length, 20);
+    central.writeUInt32LE(declared, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, compressed);
+    centrals.push(central, name);
+    offset += local.length + name.length + compressed.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(sources.length, 8);
+  end.writeUInt16LE(sources.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
+
+const text = (s: string) => () => [Buffer.from(s, 'utf8')];
+
+/** The parts of a minimal workbook, around a worksheet of the caller's making. */
+export function workbookSources(
+  sheet: () => Iterable<Buffer>,
+  declaredSheetSize?: number,
+  sharedStrings?: { content: () => Iterable<Buffer>; declaredSize?: number },
+): ZipSource[] {
+  return [
+    {
+      name: '[Content_Types].xml',
+      content: text(
+        '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">' +
+          '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>' +
+          '<Default Extension="xml" ContentType="application/xml"/>' +
+          '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>' +
+          '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>' +
+          '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' +
+          '</Types>',
+      ),
+    },
+    {
+      name: '_rels/.rels',
+      content: text(
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+          '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>' +
+          '</Relationships>',
+      ),
+    },
+    {
+      name: 'xl/workbook.xml',
+      content: text(
+        '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">' +
+          '<sheets><sheet name="Extract" sheetId="1" r:id="rId1"/></sheets></workbook>',
+      ),
+    },
+    {
+      name: 'xl/_rels/workbook.xml.rels',
+      content: text(
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+          '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>' +
+          '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>' +
+          '</Relationships>',
+      ),
+    },
+    ...(sharedStrings === undefined ? [] : [{ name: 'xl/sharedStrings.xml', ...sharedStrings }]),
+    {
+      name: 'xl/worksheets/sheet1.xml',
+      content: sheet,
+      ...(declaredSheetSize === undefined ? {} : { declaredSize: declaredSheetSize }),
+    },
+  ];
+}
+
+/** A worksheet of a header and then `rows` identical rows of inline strings: compresses without limit. */
+export function* repetitiveSheet(header: readonly string[], row: readonly string[], rows: number): Iterable<Buffer> {
+  const cells = (values: readonly string[], r: number) =>
+    values.map((v, i) => `<c r="${String.fromCharCode(65 + i)}${r}" t="inlineStr"><is><t>${v}</t></is></c>`).join('');
+  yield Buffer.from(
+    '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>' +
+      `<row r="1">${cells(header, 1)}</row>`,
+  );
+  const block: string[] = [];
+  for (let r = 2; r < rows + 2; r++) {
+    block.push(`<row r="${r}">${cells(row, r)}</row>`);
+    if (block.length === 2000) {
+      yield Buffer.from(block.join(''));
+      block.length = 0;
+    }
+  }
+  yield Buffer.from(block.join('') + '</sheetData></worksheet>');
+}
+
+/** A shared-strings part of `count` strings, the last `padMegabytes` MB of spaces inside one string. */
+export function* sharedStringsPart(strings: readonly string[], padMegabytes = 0): Iterable<Buffer> {
+  yield Buffer.from(
+    `<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="${strings.length + 1}" uniqueCount="${strings.length + 1}">` +
+      strings.map((s) => `<si><t>${s}</t></si>`).join('') +
+      '<si><t xml:space="preserve">',
+  );
+  const spaces = Buffer.alloc(1024 * 1024, 0x20);
+  for (let i = 0; i < padMegabytes; i++) yield spaces;
+  yield Buffer.from('</t></si></sst>');
+}
