@@ -35,15 +35,27 @@ export class RouteTable {
         allowed.push(...route.registration.methods);
         continue;
       }
-      const params: Record<string, string> = {};
-      route.names.forEach((name, i) => {
-        const value = m[i + 1];
-        if (value !== undefined) params[name] = decodeURIComponent(value);
-      });
+      const params = decodeParams(route.names, m);
+      // A segment that is not valid percent-encoding names no resource: no match, as a 404.
+      if (!params) continue;
       return { registration: route.registration, params };
     }
     return allowed.length > 0 ? { methodNotAllowed: [...new Set(allowed)] } : undefined;
   }
+}
+
+function decodeParams(names: readonly string[], match: RegExpExecArray): Record<string, string> | undefined {
+  const params: Record<string, string> = {};
+  for (const [i, name] of names.entries()) {
+    const value = match[i + 1];
+    if (value === undefined) continue;
+    try {
+      params[name] = decodeURIComponent(value);
+    } catch {
+      return undefined;
+    }
+  }
+  return params;
 }
 
 function specificity(route: string): number {

@@ -30,8 +30,18 @@ export interface TokenVerifierOptions {
  */
 export const ACCEPTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
+/** Verified tokens are remembered for at most this long (and never past their `exp`). */
+const VERIFIED_CACHE_MS = 5 * 60_000;
+const VERIFIED_CACHE_MAX = 10_000;
+
 export class TokenVerifier {
   private readonly keys: JWTVerifyGetKey;
+  /**
+   * A client-credentials token is reused for its lifetime (about an hour), so most requests carry
+   * a token already verified: remembering the outcome saves a signature check per request.
+   * Only successes are cached, keyed by the full token text.
+   */
+  private readonly verified = new Map<string, { caller: TokenCaller; until: number }>();
 
   constructor(private readonly options: TokenVerifierOptions) {
     this.keys =
@@ -46,6 +56,9 @@ export class TokenVerifier {
   async verify(authorization: string | null | undefined): Promise<AuthenticationResult> {
     const match = /^Bearer\s+([A-Za-z0-9_\-.]+)\s*$/i.exec(authorization ?? '');
     if (!match) return { ok: false, reason: 'token-missing' };
+    const now = Date.now();
+    const cached = this.verified.get(match[1]!);
+    if (cached && cached.until > now) return { ok: true, caller: cached.caller };
     try {
       const { payload } = await jwtVerify(match[1]!, this.keys, {
         issuer: this.options.issuer,
@@ -58,7 +71,10 @@ export class TokenVerifier {
       if (!clientId) return { ok: false, reason: 'token-invalid' };
       const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
       const tokenId = typeof payload.jti === 'string' ? payload.jti : typeof payload.uti === 'string' ? payload.uti : undefined;
-      return { ok: true, caller: { clientId, roles, tokenId } };
+      const caller = { clientId, roles, tokenId };
+      if (this.verified.size >= VERIFIED_CACHE_MAX) this.verified.clear();
+      this.verified.set(match[1]!, { caller, until: Math.min(now + VERIFIED_CACHE_MS, (payload.exp ?? 0) * 1000) });
+      return { ok: true, caller };
     } catch (err) {
       return { ok: false, reason: failureOf(err) };
     }

@@ -36,6 +36,19 @@ function sqliteDialect(path: string): SqliteDialect {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
+  // Kysely prepares every statement it runs; the same few statements run on every request, so
+  // keep them. Bounded, since a query with a variable IN list has one text per list length.
+  const prepared = new Map<string, SqliteDatabase.Statement>();
+  const prepare = database.prepare.bind(database);
+  database.prepare = ((source: string) => {
+    let statement = prepared.get(source);
+    if (!statement) {
+      if (prepared.size >= 500) prepared.clear();
+      statement = prepare(source);
+      prepared.set(source, statement);
+    }
+    return statement;
+  }) as typeof database.prepare;
   return new SqliteDialect({ database });
 }
 

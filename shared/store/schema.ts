@@ -83,10 +83,38 @@ export interface ConsentEventTable {
   at: string;
 }
 
+export interface AuditAlertTable {
+  /** Derived from rule, client, role and window: one row per firing (shared/audit/alerts.ts). */
+  id: string;
+  rule: string;
+  client_id: string;
+  party_id: string;
+  role: string | null;
+  window_start: string;
+  window_end: string;
+  count: number;
+  baseline: number | null;
+  raised_at: string;
+  status: 'open' | 'breach-opened';
+}
+
+export interface BreachRecordTable {
+  id: string;
+  alert_id: string;
+  /** When the controller became aware: the ICO deadline runs from here. */
+  opened_at: string;
+  /** Client id of the DPO's application that opened it. */
+  opened_by: string;
+  ico_deadline: string;
+  status: 'open' | 'notified' | 'closed';
+}
+
 export interface Database {
   consent_event: ConsentEventTable;
   source_record: SourceRecordTable;
   record_identifier: RecordIdentifierTable;
   import_run: ImportRunTable;
   access_log: AccessLogTable;
+  audit_alert: AuditAlertTable;
+  breach_record: BreachRecordTable;
 }

@@ -4,6 +4,7 @@ import { foundation } from './0001-foundation.js';
 import { accessLog } from './0002-access-log.js';
 import { records } from './0003-records.js';
 import { consents } from './0005-consents.js';
+import { auditAlerts } from './0006-audit-alerts.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -15,5 +16,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0002-access-log': accessLog(d),
     '0003-records': records(d),
     '0005-consents': consents(d),
+    '0006-audit-alerts': auditAlerts(d),
   };
 }

@@ -1,0 +1,361 @@
+/**
+ * `npm run bench:api` — throughput and latency of `POST /api/v1/people/search` with everything
+ * on (real ES256 token, X-Purpose, policy, matching over a few thousand records, projection,
+ * a durable access-log entry per request), against a bare Node HTTP handler returning a constant,
+ * in the same run, on the same machine, with the same load generator and connections.
+ *
+ * Each server runs in a child process of its own (this script, with `--serve=lintel` or
+ * `--serve=bare`), so the load generator in the parent does not share an event loop with it.
+ * Targets (issue 6): lintel ≥ 30% of the bare handler's requests/s, p99 ≤ 25 ms at 50
+ * connections, and one access-log entry per request served.
+ *
+ * Options (environment): BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (50),
+ * BENCH_RECORDS (3000), BENCH_CPU_PROF=1 (write a V8 CPU profile of the lintel child to
+ * .lintel/bench-profiles/).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startAzurite } from '../local/azurite.js';
+import { startLocalHost } from '../local/local-host.js';
+import { developmentIssuer } from '../shared/auth/development-issuer.js';
+import { loadConfig } from '../shared/config.js';
+import { firstThree, normaliseName } from '../shared/domain/normalise.js';
+import { Pseudonymiser } from '../shared/domain/pseudonymise.js';
+import type { Services } from '../shared/services.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 3000);
+const SEARCH_PATH = '/api/v1/people/search';
+const COUNCILS = ['kettering-borough-council', 'corby-borough-council', 'wellingborough-borough-council'];
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+// ---- autocannon, typed for the parts used -------------------------------------------------
+
+interface AutocannonRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  setupRequest?: (req: AutocannonRequest) => AutocannonRequest & { body: string };
+}
+interface Histogram {
+  p50: number;
+  p99: number;
+  average: number;
+  max: number;
+  total: number;
+  sent?: number;
+}
+interface AutocannonResult {
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  '2xx': number;
+  latency: Histogram;
+  requests: Histogram & { sent: number };
+}
+type Autocannon = (options: {
+  url: string;
+  connections: number;
+  duration: number;
+  pipelining?: number;
+  requests?: AutocannonRequest[];
+  headers?: Record<string, string>;
+  method?: string;
+}) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+// ---- messages between the parent and the servers ------------------------------------------
+
+type ServerMessage =
+  | { kind: 'ready'; url: string; token?: string; bodies?: string[] }
+  /** Access-log rows (lintel only) and the CPU time the server process has used so far. */
+  | { kind: 'stats'; entries: number; cpuMicros: number };
+type ParentMessage = { kind: 'stats' } | { kind: 'stop' };
+
+function cpuMicros(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+// ---- the lintel server --------------------------------------------------------------------
+
+/** A valid NI number for index i: prefix JG/JH/JK/JL (allocatable), six digits, suffix A–D. */
+function niNumberFor(i: number): string {
+  const prefix = ['JG', 'JH', 'JK', 'JL'][Math.floor(i / 1_000_000) % 4]!;
+  return `${prefix}${String(i % 1_000_000).padStart(6, '0')}${'ABCD'[i % 4]}`;
+}
+
+/** Letters only, so normalisation keeps the name whole: 0 → "aa", 1 → "ab", … */
+function lettersFor(i: number, length = 4): string {
+  let out = '';
+  for (let n = i, k = 0; k < length; k++, n = Math.floor(n / 26)) out = String.fromCharCode(97 + (n % 26)) + out;
+  return out;
+}
+
+function personFor(i: number) {
+  const givenName = `Jo${lettersFor(i)}`;
+  const familyName = `Smith${lettersFor(i * 7 + 3)}`;
+  const dateOfBirth = `19${String(50 + (i % 50)).padStart(2, '0')}-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`;
+  return { givenName, familyName, dateOfBirth, niNumber: niNumberFor(i) };
+}
+
+async function seed(services: Services, count: number): Promise<void> {
+  const key = await services.secrets.get('pseudonymisation-key');
+  const pseudonymiser = new Pseudonymiser({ keyVersion: key.version, key: Buffer.from(key.value, 'base64') });
+  const batch = 200;
+  for (let start = 0; start < count; start += batch) {
+    await services.store.db.transaction().execute(async (trx) => {
+      const records = [];
+      const identifiers = [];
+      for (let i = start; i < Math.min(count, start + batch); i++) {
+        const p = personFor(i);
+        const id = randomUUID();
+        records.push({
+          id,
+          import_run_id: 'bench',
+          party_id: COUNCILS[i % COUNCILS.length]!,
+          dataset_id: 'keyways-housing-register',
+          row_number: i + 1,
+          given_name: normaliseName(p.givenName),
+          family_name: normaliseName(p.familyName),
+          first3: firstThree(p.givenName),
+          date_of_birth: p.dateOfBirth,
+          postcode: null,
+          address: null,
+          attributes: JSON.stringify({
+            firstName: p.givenName,
+            lastName: p.familyName,
+            dateOfBirth: p.dateOfBirth,
+            nationalInsuranceNumber: p.niNumber,
+            address: `${i} High Street`,
+            telephoneNumber: '01536 000000',
+            statutorySupervisionCustodyOrCareDetails: 'none recorded',
+          }),
+          as_of: '2026-11-01',
+          person_id: randomUUID(),
+        });
+        identifiers.push({ record_id: id, kind: 'ni', hash: pseudonymiser.hash('ni', p.niNumber.slice(0, 8)), key_version: key.version });
+      }
+      // 14 columns a row: keep each statement under SQLite's parameter limit.
+      for (let i = 0; i < records.length; i += 50) await trx.insertInto('source_record').values(records.slice(i, i + 50)).execute();
+      await trx.insertInto('record_identifier').values(identifiers).execute();
+    });
+  }
+}
+
+async function serveLintel(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'lintel-bench-'));
+  const azurite = await startAzurite({ port: await freePort(), location: join(dir, 'azurite') });
+  const port = await freePort();
+  const clientIds = (JSON.parse(readFileSync(join(ROOT, 'local.settings.example.json'), 'utf8')) as { Values: Record<string, string> }).Values
+    .PARTY_CLIENT_IDS!;
+  const settings = loadConfig({
+    LINTEL_ENV: 'development',
+    AzureWebJobsStorage: azurite.connectionString,
+    SQLITE_PATH: join(dir, 'lintel.db'),
+    LOCAL_SECRETS_PATH: join(dir, 'secrets.json'),
+    DEV_ISSUER_KEY_PATH: join(dir, 'dev-issuer.json'),
+    AGREEMENTS_DIR: join(ROOT, 'agreements'),
+    LOG_LEVEL: 'error',
+    AUTH_ISSUER: `http://127.0.0.1:${port}/dev-issuer`,
+    AUTH_JWKS_URI: `http://127.0.0.1:${port}/dev-issuer/jwks.json`,
+    PARTY_CLIENT_IDS: clientIds,
+    // The bench measures the request path, not the limiter's refusals.
+    RATE_LIMIT_PER_MINUTE: '1000000000',
+  });
+  const host = await startLocalHost({ settings, port, blobScanIntervalMs: 60_000 });
+  await seed(host.services, RECORDS);
+  const issuer = await developmentIssuer(settings.DEV_ISSUER_KEY_PATH, settings.AUTH_ISSUER);
+  const clientId = Object.entries(JSON.parse(clientIds) as Record<string, string>).find(([, party]) => party === 'kettering-borough-council')![0];
+  const token = await issuer.mint({ clientId, roles: ['housing-officer'], audience: settings.AUTH_AUDIENCE, expiresInSeconds: 3600 });
+  // Three in four by NI number (tier 1), one in four by date of birth and names (tier 3).
+  const bodies = Array.from({ length: Math.min(RECORDS, 1000) }, (_, k) => {
+    const p = personFor(Math.floor((k * RECORDS) / Math.min(RECORDS, 1000)));
+    return JSON.stringify(k % 4 === 3 ? { givenName: p.givenName, familyName: p.familyName, dateOfBirth: p.dateOfBirth } : { niNumber: p.niNumber });
+  });
+
+  const logSize = async () =>
+    Number((await host.services.store.db.selectFrom('access_log').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  process.on('message', (message: ParentMessage) => {
+    void (async () => {
+      if (message.kind === 'stats') {
+        await host.services.accessLog.drain();
+        send({ kind: 'stats', entries: await logSize(), cpuMicros: cpuMicros() });
+      } else {
+        await host.stop();
+        await azurite.stop();
+        rmSync(dir, { recursive: true, force: true });
+        process.exit(0);
+      }
+    })();
+  });
+  send({ kind: 'ready', url: host.url, token, bodies });
+}
+
+// ---- the bare server ----------------------------------------------------------------------
+
+async function serveBare(): Promise<void> {
+  const body = JSON.stringify({ ok: true });
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  process.on('message', (message: ParentMessage) => {
+    if (message.kind === 'stats') send({ kind: 'stats', entries: 0, cpuMicros: cpuMicros() });
+    if (message.kind === 'stop') server.close(() => process.exit(0));
+  });
+  send({ kind: 'ready', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+}
+
+function send(message: ServerMessage): void {
+  process.send!(message);
+}
+
+// ---- the parent ---------------------------------------------------------------------------
+
+function startChild(role: 'lintel' | 'bare'): Promise<{ child: ChildProcess; ready: Extract<ServerMessage, { kind: 'ready' }> }> {
+  const profile = role === 'lintel' && process.env.BENCH_CPU_PROF === '1';
+  const profileDir = join(ROOT, '.lintel', 'bench-profiles');
+  if (profile) mkdirSync(profileDir, { recursive: true });
+  const child = fork(fileURLToPath(import.meta.url), [`--serve=${role}`], {
+    execArgv: [...process.execArgv, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolveReady, reject) => {
+    child.once('exit', (code) => reject(new Error(`${role} server exited with code ${code} before it was ready`)));
+    child.once('message', (message: ServerMessage) => {
+      if (message.kind === 'ready') resolveReady({ child, ready: message });
+    });
+  });
+}
+
+function stats(child: ChildProcess): Promise<{ entries: number; cpuMicros: number }> {
+  return new Promise((resolveStats) => {
+    const onMessage = (message: ServerMessage) => {
+      if (message.kind !== 'stats') return;
+      child.off('message', onMessage);
+      resolveStats(message);
+    };
+    child.on('message', onMessage);
+    child.send({ kind: 'stats' } satisfies ParentMessage);
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolveStop) => {
+    child.once('exit', () => resolveStop());
+    child.send({ kind: 'stop' } satisfies ParentMessage);
+  });
+}
+
+async function load(url: string, request: AutocannonRequest, duration: number): Promise<AutocannonResult> {
+  return autocannon({ url, connections: CONNECTIONS, duration, pipelining: 1, requests: [request] });
+}
+
+interface Row {
+  name: string;
+  result: AutocannonResult;
+}
+
+function report(rows: Row[]): void {
+  const rps = (r: AutocannonResult) => r.requests.total / r.duration;
+  const line = (cells: (string | number)[]) => cells.map((c, i) => (i === 0 ? String(c).padEnd(26) : String(c).padStart(10))).join('');
+  console.log(line(['', 'req/s', 'p50 ms', 'p99 ms', 'max ms', '2xx', 'non-2xx', 'errors']));
+  for (const { name, result } of rows) {
+    console.log(
+      line([name, rps(result).toFixed(0), result.latency.p50, result.latency.p99, result.latency.max, result['2xx'], result.non2xx, result.errors + result.timeouts]),
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`lintel API benchmark: ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up then ${SECONDS} s measured per target, ${RECORDS} records`);
+  const bare = await startChild('bare');
+  const lintel = await startChild('lintel');
+  const { token, bodies } = lintel.ready;
+  let next = 0;
+  const search: AutocannonRequest = {
+    method: 'POST',
+    path: SEARCH_PATH,
+    headers: { authorization: `Bearer ${token}`, 'x-purpose': 'housing-allocation', 'content-type': 'application/json' },
+    setupRequest: (req) => ({ ...req, body: bodies![next++ % bodies!.length]! }),
+  };
+  const constant: AutocannonRequest = { method: 'POST', path: SEARCH_PATH, headers: search.headers, setupRequest: (req) => ({ ...req, body: bodies![next++ % bodies!.length]! }) };
+
+  try {
+    // A sanity call first: the bench is worthless if lintel answers the searches with errors.
+    const probe = await fetch(`${lintel.ready.url}${SEARCH_PATH}`, { method: 'POST', headers: search.headers, body: bodies![3]! });
+    if (probe.status !== 200) throw new Error(`lintel answered the probe search with ${probe.status}`);
+
+    if (WARMUP_SECONDS > 0) {
+      await load(bare.ready.url, constant, WARMUP_SECONDS);
+      await load(lintel.ready.url, search, WARMUP_SECONDS);
+    }
+    const bareBefore = await stats(bare.child);
+    const bareResult = await load(bare.ready.url, constant, SECONDS);
+    const bareAfter = await stats(bare.child);
+    const before = await stats(lintel.child);
+    const lintelResult = await load(lintel.ready.url, search, SECONDS);
+    // Let responses still in flight when the generator stopped finish, then count.
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await stats(lintel.child);
+
+    console.log('');
+    report([
+      { name: 'bare node http (constant)', result: bareResult },
+      { name: 'lintel people search', result: lintelResult },
+    ]);
+    const ratio = lintelResult.requests.total / lintelResult.duration / (bareResult.requests.total / bareResult.duration);
+    const entries = after.entries - before.entries;
+    // CPU per request does not depend on what else the machine is running, as requests/s does.
+    const bareCpu = (bareAfter.cpuMicros - bareBefore.cpuMicros) / 1000 / bareResult.requests.sent;
+    const lintelCpu = (after.cpuMicros - before.cpuMicros) / 1000 / lintelResult.requests.sent;
+    console.log('');
+    console.log(
+      `server CPU per request: bare ${bareCpu.toFixed(3)} ms, lintel ${lintelCpu.toFixed(3)} ms ` +
+        `(CPU-bound throughput ratio ≈ ${((bareCpu / lintelCpu) * 100).toFixed(1)}%)`,
+    );
+    console.log(`throughput lintel/bare: ${(ratio * 100).toFixed(1)}% (target ≥ 30%)  ${ratio >= 0.3 ? 'met' : 'MISSED'}`);
+    console.log(`lintel p99: ${lintelResult.latency.p99} ms (target ≤ 25 ms)  ${lintelResult.latency.p99 <= 25 ? 'met' : 'MISSED'}`);
+    console.log(
+      `access log: ${entries} entries added; ${lintelResult.requests.sent} requests sent, ${lintelResult.requests.total} answered ` +
+        `(${lintelResult['2xx']} 2xx, ${lintelResult.non2xx} non-2xx)  ${entries === lintelResult.requests.sent ? 'one entry per request: met' : 'MISMATCH'}`,
+    );
+    if (entries !== lintelResult.requests.sent) process.exitCode = 1;
+  } finally {
+    await Promise.all([stop(bare.child), stop(lintel.child)]);
+  }
+}
+
+const role = process.argv.find((a) => a.startsWith('--serve='))?.slice('--serve='.length);
+const run = role === 'lintel' ? serveLintel : role === 'bare' ? serveBare : main;
+run().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,12 @@
+import { docsAsset, docsPage } from '../shared/api/docs-page.js';
+import { respond } from './http-result.js';
+import { registerHttp } from './registry.js';
+
+registerHttp({ name: 'docs', route: 'docs', methods: ['GET'], handler: (_request, context) => respond(context, async () => docsPage()) });
+
+registerHttp({
+  name: 'docsAsset',
+  route: 'docs/{asset}',
+  methods: ['GET'],
+  handler: (request, context) => respond(context, async () => docsAsset(request.params.asset ?? '')),
+});

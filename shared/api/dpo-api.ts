@@ -1,0 +1,261 @@
+/**
+ * The data protection officer's views of the access log: who accessed a person, what one client
+ * did, the watch rules' alerts, and breach records with their ICO deadline. Open to the roles an
+ * agreement's `audit` block names, over that agreement's part of the log only; every call goes
+ * through the request path, so reading the log is itself logged.
+ */
+import { z } from 'zod';
+import { listAlerts, findAlert, type Alert } from '../audit/alerts.js';
+import { listBreaches, openBreach } from '../audit/breach-records.js';
+import { accessesToPerson, auditScope, clientActivity, type AuditScope } from '../audit/dpo-views.js';
+import { runWatch } from '../audit/watch-rules.js';
+import { json, problem, type HttpResult } from '../http/problem.js';
+import { findPerson } from '../people/find-person.js';
+import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
+import { decide } from '../policy/decide.js';
+import type { ApiContext } from './api-context.js';
+import type { ApiRequest } from './api-request.js';
+import { decisionProblem } from './decision-problem.js';
+import { readJsonBody } from './json-body.js';
+import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
+
+const MAX_PAGE = 500;
+const after = z.coerce
+  .number()
+  .int()
+  .min(0)
+  .max(Number.MAX_SAFE_INTEGER)
+  .default(0)
+  .describe('Sequence number to continue after (`next` of the previous page)');
+const limit = z.coerce.number().int().min(1).max(MAX_PAGE).default(100).describe('Entries per page');
+const isoTime = z.iso.datetime({ offset: true });
+
+export const pageQuerySchema = z.object({ after, limit });
+export const personAccessesBodySchema = personQuerySchema
+  .extend({
+    after: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    limit: z.int().min(1).max(MAX_PAGE).optional(),
+  })
+  .describe('Identifiers of the person, as for a search, and optionally the page');
+export const clientActivityQuerySchema = z.object({
+  from: isoTime.describe('Start of the period (inclusive), ISO 8601'),
+  to: isoTime.describe('End of the period (exclusive), ISO 8601'),
+  after,
+  limit,
+});
+export const alertsQuerySchema = z.object({ status: z.enum(['open', 'breach-opened']).optional(), limit });
+
+export const accessEntrySchema = z.object({
+  seq: z.number().int(),
+  time: z.string(),
+  requestId: z.string(),
+  partyId: z.string(),
+  clientId: z.string(),
+  roles: z.array(z.string()),
+  purpose: z.string(),
+  action: z.string(),
+  datasets: z.array(z.string()),
+  fields: z.array(z.string()).describe('`dataset.field` names released'),
+  decision: z.string(),
+  reasonCode: z.string(),
+});
+const next = z.number().int().nullable().describe('`after` for the next page, or null at the end');
+export const personAccessesResponseSchema = z.object({
+  personRef: z.string().describe("The person's reference for the DPO's own party"),
+  entries: z.array(accessEntrySchema),
+  next,
+});
+export const clientActivityResponseSchema = z.object({
+  clientId: z.string(),
+  from: z.string(),
+  to: z.string(),
+  entries: z.array(
+    accessEntrySchema.extend({
+      subjectRef: z.string().nullable().describe("The person's reference for the DPO's own party"),
+    }),
+  ),
+  next,
+});
+export const alertSchema = z.object({
+  id: z.string(),
+  rule: z.string(),
+  clientId: z.string(),
+  partyId: z.string(),
+  role: z.string().nullable(),
+  windowStart: z.string(),
+  windowEnd: z.string(),
+  count: z.number().int(),
+  baseline: z.number().nullable().describe('Average an hour over the previous days, for the volume rules'),
+  raisedAt: z.string(),
+  status: z.enum(['open', 'breach-opened']),
+});
+export const alertsResponseSchema = z.object({ alerts: z.array(alertSchema) });
+export const watchRunResponseSchema = z.object({
+  evaluatedAt: z.string(),
+  findings: z.number().int().describe('Findings in the whole log, including ones alerted before'),
+  raised: z.array(alertSchema).describe("Alerts new with this run, within the caller's audit scope"),
+});
+export const breachSchema = z.object({
+  id: z.string(),
+  alertId: z.string(),
+  openedAt: z.string().describe('When the controller became aware; the deadline runs from here'),
+  openedBy: z.string(),
+  icoDeadline: z.string().describe('openedAt + 72 hours (UK GDPR Art. 33)'),
+  status: z.enum(['open', 'notified', 'closed']),
+  hoursRemaining: z.number().describe('Hours until the ICO deadline, one decimal; negative once passed'),
+  overdue: z.boolean(),
+});
+export const breachesResponseSchema = z.object({ breaches: z.array(breachSchema) });
+
+const AUDIT = { purpose: 'audit' } as const;
+
+/** The DPO's decision, and from it the part of the log the caller may read. */
+async function asAuditor(
+  ctx: ApiContext,
+  call: CallContext,
+  run: (scope: AuditScope) => Promise<Outcome>,
+): Promise<Outcome> {
+  const decision = await decide(
+    { caller: call.caller, purpose: call.purpose, datasets: [], subject: null, action: 'audit' },
+    { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
+  );
+  if (!decision.allow) return deny(decisionProblem(decision), decision.reason, AUDIT);
+  return run(auditScope(ctx.services.agreements, decision.agreementIds));
+}
+
+function query<S extends z.ZodType>(req: ApiRequest, schema: S): z.infer<S> | undefined {
+  const parsed = schema.safeParse(Object.fromEntries(req.query));
+  return parsed.success ? parsed.data : undefined;
+}
+
+const invalidQuery = (detail: string) =>
+  deny(problem(400, 'invalid-request', 'Invalid query', { detail }), 'invalid-request', AUDIT);
+const allow = (result: HttpResult, reasonCode: string, subjectRef: string | null = null): Outcome => ({
+  result,
+  log: { ...AUDIT, subjectRef, decision: 'allow', reasonCode },
+});
+
+/** GET /api/v1/audit/people/{personRef}/accesses */
+export function personAccessesByRef(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'audit.person-accesses', (call) =>
+    asAuditor(ctx, call, async (scope) => {
+      const page = query(req, pageQuerySchema);
+      if (!page) return invalidQuery('after must be a sequence number and limit 1–500.');
+      const personRef = req.params.personRef ?? '';
+      const personId = (await ctx.personRefs()).decode(call.caller.partyId, personRef);
+      if (!personId) return deny(problem(404, 'no-match', 'No such person reference'), 'person-ref-unknown', AUDIT);
+      const found = await accessesToPerson(ctx.services.store, scope, personId, page);
+      return allow(json(200, { personRef, ...found }), 'accesses-shown', personId);
+    }),
+  );
+}
+
+/** POST /api/v1/audit/people/accesses — the person found by identifiers, as a search would. */
+export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'audit.person-accesses', (call) =>
+    asAuditor(ctx, call, async (scope) => {
+      const body = await readJsonBody(req, personAccessesBodySchema);
+      if (!body.ok) return deny(body.result, body.reason, AUDIT);
+      const { after: from = 0, limit: size = 100, ...identifiers } = body.value;
+      const canonical = canonicalQuery(identifiers);
+      if (!canonical.ok) {
+        return deny(
+          problem(400, 'invalid-identifier', 'An identifier is not valid', {
+            field: canonical.field,
+            reason: canonical.reason,
+          }),
+          'invalid-identifier',
+          AUDIT,
+        );
+      }
+      const found = await findPerson(ctx.services.store, await ctx.pseudonymisers(), canonical.query, scope.datasets);
+      if (!found.found) {
+        return deny(
+          problem(404, 'no-match', 'No matching person', { detail: 'No single person matched; nothing is shown.' }),
+          found.reason,
+          AUDIT,
+        );
+      }
+      const personRef = (await ctx.personRefs()).encode(call.caller.partyId, found.personId);
+      const page = await accessesToPerson(ctx.services.store, scope, found.personId, { after: from, limit: size });
+      return allow(json(200, { personRef, ...page }), 'accesses-shown', found.personId);
+    }),
+  );
+}
+
+const CLIENT_ID = /^[A-Za-z0-9._:-]{1,200}$/;
+
+/** GET /api/v1/audit/clients/{clientId}/activity?from=&to= */
+export function clientActivityInPeriod(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'audit.client-activity', (call) =>
+    asAuditor(ctx, call, async (scope) => {
+      const q = query(req, clientActivityQuerySchema);
+      const clientId = req.params.clientId ?? '';
+      if (!q || !CLIENT_ID.test(clientId))
+        return invalidQuery('from and to must be ISO 8601 times, clientId a client id.');
+      const from = new Date(q.from).toISOString();
+      const to = new Date(q.to).toISOString();
+      if (from >= to) return invalidQuery('from must be before to.');
+      const refs = await ctx.personRefs();
+      const page = await clientActivity(ctx.services.store, scope, clientId, { from, to }, q);
+      const entries = page.entries.map(({ subjectId, ...entry }) => ({
+        ...entry,
+        subjectRef: subjectId === null ? null : refs.encode(call.caller.partyId, subjectId),
+      }));
+      return allow(json(200, { clientId, from, to, entries, next: page.next }), 'activity-shown');
+    }),
+  );
+}
+
+/** GET /api/v1/audit/alerts */
+export function listAuditAlerts(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'audit.alerts', (call) =>
+    asAuditor(ctx, call, async (scope) => {
+      const q = query(req, alertsQuerySchema);
+      if (!q) return invalidQuery('status must be open or breach-opened, limit 1–500.');
+      const alerts = await listAlerts(ctx.services.store, { parties: scope.parties, status: q.status, limit: q.limit });
+      return allow(json(200, { alerts }), 'alerts-listed');
+    }),
+  );
+}
+
+/** POST /api/v1/audit/alerts/evaluate — run the watch rules now rather than at the next timer. */
+export function evaluateWatchRules(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'audit.watch', (call) =>
+    asAuditor(ctx, call, async (scope) => {
+      const run = await runWatch(ctx.services, ctx.now());
+      const inScope = (a: Alert) => scope.parties.includes(a.partyId);
+      return allow(json(200, { ...run, raised: run.raised.filter(inScope) }), 'watch-run');
+    }),
+  );
+}
+
+/** POST /api/v1/audit/alerts/{alertId}/breach */
+export function openBreachFromAlert(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'audit.breach-open', (call) =>
+    asAuditor(ctx, call, async (scope) => {
+      const alertId = req.params.alertId ?? '';
+      const alert = /^[0-9a-f]{32}$/.test(alertId) ? await findAlert(ctx.services.store, alertId) : undefined;
+      // An alert outside the caller's scope is as unknown as one that does not exist.
+      if (!alert || !scope.parties.includes(alert.partyId)) {
+        return deny(problem(404, 'not-found', 'No such alert'), 'alert-unknown', AUDIT);
+      }
+      const opened = await openBreach(ctx.services.store, alert.id, call.caller.clientId, ctx.now());
+      if (!opened) return deny(problem(404, 'not-found', 'No such alert'), 'alert-unknown', AUDIT);
+      const { breach, created } = opened;
+      return allow(json(created ? 201 : 200, breach), created ? 'breach-opened' : 'breach-shown');
+    }),
+  );
+}
+
+/** GET /api/v1/audit/breaches */
+export function listBreachRecords(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'audit.breaches', (call) =>
+    asAuditor(ctx, call, async (scope) => {
+      const q = query(req, pageQuerySchema.pick({ limit: true }));
+      if (!q) return invalidQuery('limit must be 1–500.');
+      const breaches = await listBreaches(ctx.services.store, scope.parties, ctx.now(), q.limit);
+      return allow(json(200, { breaches }), 'breaches-listed');
+    }),
+  );
+}

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { decide } from '../policy/decide.js';
+import { json, problem, type HttpResult } from '../http/problem.js';
+import { findPerson } from '../people/find-person.js';
+import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
+import type { ApiContext } from './api-context.js';
+import type { ApiRequest } from './api-request.js';
+import { decisionProblem } from './decision-problem.js';
+import { readJsonBody } from './json-body.js';
+import { deny, runRequest } from './request-pipeline.js';
+
+export const duplicateCheckBodySchema = personQuerySchema;
+
+export const duplicateCheckResponseSchema = z.object({
+  duplicate: z.boolean().describe('Whether another partner council holds a housing application for this person'),
+  councils: z
+    .array(z.string())
+    .describe('Party ids of the other councils whose register holds the person; never their data'),
+});
+
+export type DuplicateCheckResponse = z.infer<typeof duplicateCheckResponseSchema>;
+
+/**
+ * POST /api/v1/duplicate-checks — does a housing application for this person exist with
+ * another council? The answer names councils, never what their records say, so the decision's
+ * field set is not used and the log records no fields. A record in a council's register
+ * extract is an application on that register: the extracts carry the current register only.
+ *
+ * A person nobody else holds is a `duplicate: false` answer, not a 404: for this check "not
+ * found elsewhere" is the result the officer needs. Identifiers that point at more than one
+ * person give no answer at all (409), as a guess could accuse the wrong applicant.
+ */
+export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'person.duplicate-check', async (call) => {
+    const deps = { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now };
+    const decision = await decide(
+      { caller: call.caller, purpose: call.purpose, datasets: [], subject: null, action: 'duplicate-check' },
+      deps,
+    );
+    if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: decision.purpose ?? null });
+    const purpose = decision.purpose;
+    const body = await readJsonBody(req, duplicateCheckBodySchema);
+    if (!body.ok) return deny(body.result, body.reason, { purpose });
+    const query = canonicalQuery(body.value);
+    if (!query.ok) {
+      return deny(
+        problem(400, 'invalid-identifier', 'An identifier is not valid', { field: query.field, reason: query.reason }),
+        'invalid-identifier',
+        { purpose },
+      );
+    }
+    const datasets = decision.datasets;
+    const found = await findPerson(ctx.services.store, await ctx.pseudonymisers(), query.query, datasets);
+    if (!found.found && found.reason === 'ambiguous') {
+      return deny(
+        problem(409, 'ambiguous-match', 'More than one person matched', {
+          detail: 'The identifiers match more than one person; add a stronger identifier such as the NI number.',
+        }),
+        'ambiguous',
+        { purpose, datasets },
+      );
+    }
+    const councils = found.found ? await otherHolders(ctx, found.personId, datasets, call.caller.partyId) : [];
+    return {
+      result: json(200, { duplicate: councils.length > 0, councils } satisfies DuplicateCheckResponse),
+      log: {
+        purpose,
+        subjectRef: found.found ? found.personId : null,
+        datasets,
+        fields: [],
+        decision: 'allow',
+        reasonCode: 'granted',
+      },
+    };
+  });
+}
+
+async function otherHolders(ctx: ApiContext, personId: string, datasets: readonly string[], callerParty: string): Promise<string[]> {
+  const rows = await ctx.services.store.db
+    .selectFrom('source_record')
+    .select('party_id')
+    .distinct()
+    .where('person_id', '=', personId)
+    .where('dataset_id', 'in', datasets)
+    .where('party_id', '<>', callerParty)
+    .execute();
+  return rows.map((r) => r.party_id).sort();
+}

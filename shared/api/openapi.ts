@@ -1,0 +1,215 @@
+import { z } from 'zod';
+import type { Services } from '../services.js';
+import { COMPONENT_SCHEMAS, OPERATIONS, REQUEST_PATH_PROBLEMS, type OperationSpec } from './operations.js';
+import { PROBLEM_CATALOGUE, problemTypeUri, type ProblemCode } from './problem-catalogue.js';
+
+/**
+ * The OpenAPI 3.1 document of lintel's HTTP API, generated from the registered routes and the
+ * zod schemas the handlers validate with (OpenAPI 3.1 schemas are JSON Schema 2020-12, which
+ * is what `z.toJSONSchema` emits). Nothing here is written by hand twice: routes come from the
+ * registration table, shapes from zod, problem types from the catalogue.
+ */
+
+/** An HTTP route as the registration table holds it (structurally; shared/ does not know the runtime). */
+export interface RouteEntry {
+  readonly name: string;
+  /** Below the `api/` prefix, in Functions template syntax. */
+  readonly route: string;
+  readonly methods: readonly string[];
+}
+
+export interface OpenApiOptions {
+  /** Purpose ids the agreements define, listed as the values `X-Purpose` may take. */
+  purposes?: readonly string[];
+  /** Entra ID token endpoint, when known, to describe the client-credentials flow. */
+  tokenUrl?: string;
+  /** The `.default` scope clients ask for, e.g. `api://lintel/.default`. */
+  scope?: string;
+  version?: string;
+}
+
+export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, unknown>> };
+
+const ROUTE_PREFIX = '/api/';
+const REQUEST_ID_PATTERN = '^[A-Za-z0-9._:-]{1,100}$';
+
+/** `v1/people/{personRef}` → `/api/v1/people/{personRef}`; constraints and catch-alls reduce to plain parameters. */
+export function openApiPath(route: string): string {
+  return ROUTE_PREFIX + route.replace(/\{\*?([A-Za-z_][A-Za-z0-9_]*)\??(?::[a-z]+)?\}/g, '{$1}');
+}
+
+export function buildOpenApiDocument(routes: readonly RouteEntry[], options: OpenApiOptions = {}): OpenApiDocument {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const spec = OPERATIONS[route.name];
+    if (!spec) throw new Error(`No OpenAPI description for HTTP function '${route.name}' (add it to shared/api/operations.ts)`);
+    const path = openApiPath(route.route);
+    const item = (paths[path] ??= {});
+    for (const method of route.methods) {
+      const key = method.toLowerCase();
+      if (item[key]) throw new Error(`Two functions serve ${method} ${path}`);
+      item[key] = operation(route, method, spec, options);
+    }
+  }
+  const securitySchemes: Record<string, unknown> = {
+    bearerAuth: {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description:
+        'An Entra ID access token obtained with the client-credentials grant. Its client id (`azp`, or `appid` in v1 tokens) names the calling party; its `roles` claim, the app roles. Signed with an asymmetric key of the configured issuer; unsigned and HMAC tokens are refused.',
+    },
+  };
+  const security: Record<string, string[]>[] = [{ bearerAuth: [] }];
+  if (options.tokenUrl) {
+    const scopes = options.scope ? { [options.scope]: 'The app roles granted to the client application' } : {};
+    securitySchemes.entraClientCredentials = { type: 'oauth2', flows: { clientCredentials: { tokenUrl: options.tokenUrl, scopes } } };
+    security.push({ entraClientCredentials: options.scope ? [options.scope] : [] });
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'lintel partner API',
+      version: options.version ?? '1',
+      description:
+        'The data-sharing layer of a council housing partnership. Every call states its purpose in `X-Purpose`; the data sharing agreement decides what, if anything, is returned, and every call leaves one entry in a tamper-evident access log. Errors are RFC 9457 `application/problem+json` with a stable `type` (`urn:lintel:problem:<code>`).',
+    },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    tags: [...new Set(Object.values(OPERATIONS).map((o) => o.tag))].map((name) => ({ name })),
+    paths,
+    components: {
+      schemas: componentSchemas(),
+      securitySchemes,
+      parameters: {
+        XRequestId: {
+          name: 'X-Request-Id',
+          in: 'header',
+          required: false,
+          description: 'A correlation id to echo and log; one is issued when absent or malformed.',
+          schema: { type: 'string', pattern: REQUEST_ID_PATTERN },
+        },
+      },
+      headers: {
+        XRequestId: { description: 'The request id, echoed or issued; also in the access log', schema: { type: 'string', pattern: REQUEST_ID_PATTERN } },
+        RetryAfter: { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 1 } },
+        WwwAuthenticate: { description: 'The authentication scheme: Bearer', schema: { type: 'string' } },
+      },
+    },
+    security,
+  };
+}
+
+function operation(route: RouteEntry, method: string, spec: OperationSpec, options: OpenApiOptions): Record<string, unknown> {
+  const parameters: unknown[] = Object.entries(spec.pathParameters ?? {}).map(([name, p]) => ({
+    name,
+    in: 'path',
+    required: true,
+    description: p.description,
+    schema: jsonSchema(p.schema, 'input'),
+  }));
+  for (const [name, schema] of Object.entries(spec.query?.shape ?? {})) {
+    parameters.push({ name, in: 'query', required: !(schema as z.ZodType).safeParse(undefined).success, schema: jsonSchema(schema as z.ZodType, 'input') });
+  }
+  const declared = new Set(Object.keys(spec.pathParameters ?? {}));
+  for (const name of pathParameterNames(route.route)) {
+    if (!declared.has(name)) throw new Error(`HTTP function '${route.name}' has path parameter '${name}' with no description`);
+  }
+  if (spec.purpose) parameters.push(purposeParameter(spec.purpose, options.purposes));
+  if (spec.authenticated) parameters.push({ $ref: '#/components/parameters/XRequestId' });
+
+  const requestIdHeader = spec.authenticated ? { headers: { 'X-Request-Id': { $ref: '#/components/headers/XRequestId' } } } : {};
+  const responses: Record<string, unknown> = {};
+  for (const r of spec.responses) {
+    const contentType = r.contentType ?? 'application/json';
+    responses[String(r.status)] = {
+      description: r.description,
+      ...requestIdHeader,
+      content: { [contentType]: r.schema ? { schema: { $ref: `#/components/schemas/${r.schema}` } } : { schema: { type: 'string' } } },
+    };
+  }
+  const problems = [...new Set<ProblemCode>([...(spec.authenticated ? REQUEST_PATH_PROBLEMS : []), ...spec.problems])];
+  for (const [status, codes] of groupByStatus(problems)) {
+    const headers: Record<string, unknown> = { ...requestIdHeader.headers };
+    if (status === 429 || status === 503) headers['Retry-After'] = { $ref: '#/components/headers/RetryAfter' };
+    if (status === 401) headers['WWW-Authenticate'] = { $ref: '#/components/headers/WwwAuthenticate' };
+    responses[String(status)] = {
+      description: codes.map((code) => `\`${code}\`: ${PROBLEM_CATALOGUE[code].description}`).join('\n\n'),
+      ...(Object.keys(headers).length > 0 ? { headers } : {}),
+      content: {
+        'application/problem+json': {
+          schema: {
+            allOf: [
+              { $ref: '#/components/schemas/Problem' },
+              { type: 'object', properties: { type: { enum: codes.map(problemTypeUri) }, status: { const: status } } },
+            ],
+          },
+        },
+      },
+    };
+  }
+  return {
+    operationId: route.methods.length > 1 ? `${route.name}${method[0]!.toUpperCase()}${method.slice(1).toLowerCase()}` : route.name,
+    summary: spec.summary,
+    ...(spec.description ? { description: spec.description } : {}),
+    tags: [spec.tag],
+    ...(spec.authenticated ? {} : { security: [] }),
+    parameters,
+    ...(spec.requestBody
+      ? { requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${spec.requestBody}` } } } } }
+      : {}),
+    responses,
+  };
+}
+
+/** Inline rather than a `$ref`: whether it is required differs per operation, and a reference cannot say so. */
+function purposeParameter(use: 'required' | 'optional', purposes: readonly string[] | undefined): Record<string, unknown> {
+  return {
+    name: 'X-Purpose',
+    in: 'header',
+    required: use === 'required',
+    description:
+      use === 'required'
+        ? 'The one purpose of this request, as the data sharing agreements name it. Missing: 400 `purpose-required`.'
+        : 'The purpose, where the record does not carry one (an opt-out).',
+    schema: purposes && purposes.length > 0 ? { type: 'string', enum: [...purposes] } : { type: 'string', maxLength: 100 },
+  };
+}
+
+function pathParameterNames(route: string): string[] {
+  return [...route.matchAll(/\{\*?([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!);
+}
+
+function groupByStatus(codes: readonly ProblemCode[]): [number, ProblemCode[]][] {
+  const byStatus = new Map<number, ProblemCode[]>();
+  for (const code of codes) {
+    const status = PROBLEM_CATALOGUE[code].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return [...byStatus.entries()].sort((a, b) => a[0] - b[0]);
+}
+
+function componentSchemas(): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(COMPONENT_SCHEMAS).map(([name, { schema, io }]) => [name, jsonSchema(schema, io)]));
+}
+
+/** JSON Schema 2020-12 from zod, without the `$schema` key (the document's `jsonSchemaDialect` says it). */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
+
+/**
+ * Options from the running configuration: the purposes the agreements define and, for an Entra
+ * ID issuer (`https://login.microsoftonline.com/{tenant}/v2.0`), its client-credentials token
+ * endpoint. The development issuer has no token endpoint: tokens come from `npm run token`.
+ */
+export function openApiOptionsFor(services: Pick<Services, 'settings' | 'agreements'>): OpenApiOptions {
+  const purposes = services.agreements.all().flatMap((a) => a.agreement.purposes.map((p) => p.id));
+  const entra = /^https:\/\/login\.microsoftonline\.com\/([A-Za-z0-9.-]+)\/v2\.0\/?$/.exec(services.settings.AUTH_ISSUER);
+  return {
+    purposes: [...new Set(purposes)].sort(),
+    ...(entra
+      ? { tokenUrl: `https://login.microsoftonline.com/${entra[1]}/oauth2/v2.0/token`, scope: `${services.settings.AUTH_AUDIENCE}/.default` }
+      : {}),
+  };
+}

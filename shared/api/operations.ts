@@ -1,0 +1,369 @@
+import { z } from 'zod';
+import type { consistencyProofFor, inclusionProofFor } from '../audit/audit-service.js';
+import type { VerificationReport } from '../audit/verify-log.js';
+import type { HealthReport } from '../health/check-health.js';
+import { consistencyQuerySchema, inclusionQuerySchema } from './audit-api.js';
+import { consentBodySchema, consentResponseSchema } from './consents-api.js';
+import { DOCS_ASSET_NAMES } from './docs-page.js';
+import { duplicateCheckBodySchema, duplicateCheckResponseSchema } from './duplicate-check-api.js';
+import {
+  alertsQuerySchema,
+  alertSchema,
+  alertsResponseSchema,
+  breachesResponseSchema,
+  breachSchema,
+  clientActivityQuerySchema,
+  clientActivityResponseSchema,
+  pageQuerySchema,
+  personAccessesBodySchema,
+  personAccessesResponseSchema,
+  watchRunResponseSchema,
+} from './dpo-api.js';
+import { personSearchBodySchema, personViewResponseSchema } from './people-api.js';
+import { problemSchema, type ProblemCode } from './problem-catalogue.js';
+
+/**
+ * What the OpenAPI document says about each HTTP function, keyed by the function's registered
+ * name. The schemas are the zod schemas the handlers validate with, so the document cannot
+ * describe a body the API would refuse. A function registered without an entry here makes the
+ * document fail to build, and its test with it.
+ */
+
+const componentHealth = z.enum(['up', 'down']);
+export const healthReportSchema = z.object({
+  status: componentHealth,
+  checks: z.object({ configuration: componentHealth, store: componentHealth, blobStorage: componentHealth }),
+});
+
+const hex = z.string().regex(/^[0-9a-f]*$/);
+export const verificationReportSchema = z.object({
+  ok: z.boolean(),
+  entries: z.number().int(),
+  checkpoints: z.number().int(),
+  rootHash: hex,
+  firstBadSeq: z.number().int().nullable().describe('The first sequence number that cannot be trusted, or null when the log is intact'),
+  problems: z.array(
+    z.object({
+      kind: z.enum([
+        'entry-altered',
+        'entry-missing',
+        'sequence-broken',
+        'entry-unreadable',
+        'checkpoint-mismatch',
+        'log-truncated',
+        'checkpoint-signature',
+        'checkpoint-regressed',
+      ]),
+      seq: z.number().int(),
+      checkpoint: z.number().int().optional(),
+    }),
+  ),
+});
+export const inclusionProofSchema = z.object({
+  seq: z.number().int(),
+  treeSize: z.number().int(),
+  checkpointed: z.boolean().describe('Whether the tree size is that of an anchored, signed checkpoint'),
+  leafHash: hex,
+  proof: z.array(hex),
+  rootHash: hex,
+});
+export const consistencyProofSchema = z.object({ from: z.number().int(), to: z.number().int(), fromRoot: hex, toRoot: hex, proof: z.array(hex) });
+
+/** True only when a zod schema's output and a handler's result type are the same shape. */
+type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+// The handlers return these types, not the schemas' parse results; these keep the two in step at compile time.
+const shapesAgree: [
+  SameShape<z.infer<typeof healthReportSchema>, HealthReport>,
+  SameShape<z.infer<typeof verificationReportSchema>, VerificationReport>,
+  SameShape<z.infer<typeof inclusionProofSchema>, NonNullable<Awaited<ReturnType<typeof inclusionProofFor>>>>,
+  SameShape<z.infer<typeof consistencyProofSchema>, NonNullable<Awaited<ReturnType<typeof consistencyProofFor>>>>,
+] = [true, true, true, true];
+void shapesAgree;
+
+/**
+ * Named schemas for `components.schemas`. Request bodies are described as the client sends them
+ * (`input`: defaults make a property optional), responses as lintel sends them (`output`).
+ */
+export const COMPONENT_SCHEMAS = {
+  PersonSearchRequest: { schema: personSearchBodySchema, io: 'input' },
+  PersonView: { schema: personViewResponseSchema, io: 'output' },
+  // A view by reference involves no matching, so it carries no match tier.
+  PersonViewByRef: { schema: personViewResponseSchema.partial({ match: true }), io: 'output' },
+  DuplicateCheckRequest: { schema: duplicateCheckBodySchema, io: 'input' },
+  DuplicateCheck: { schema: duplicateCheckResponseSchema, io: 'output' },
+  ConsentRequest: { schema: consentBodySchema, io: 'input' },
+  Consent: { schema: consentResponseSchema, io: 'output' },
+  PersonAccessesRequest: { schema: personAccessesBodySchema, io: 'input' },
+  PersonAccesses: { schema: personAccessesResponseSchema, io: 'output' },
+  ClientActivity: { schema: clientActivityResponseSchema, io: 'output' },
+  Alert: { schema: alertSchema, io: 'output' },
+  Alerts: { schema: alertsResponseSchema, io: 'output' },
+  WatchRun: { schema: watchRunResponseSchema, io: 'output' },
+  Breach: { schema: breachSchema, io: 'output' },
+  Breaches: { schema: breachesResponseSchema, io: 'output' },
+  HealthReport: { schema: healthReportSchema, io: 'output' },
+  VerificationReport: { schema: verificationReportSchema, io: 'output' },
+  InclusionProof: { schema: inclusionProofSchema, io: 'output' },
+  ConsistencyProof: { schema: consistencyProofSchema, io: 'output' },
+  OpenApiDocument: { schema: z.record(z.string(), z.unknown()).describe('This OpenAPI 3.1 document'), io: 'output' },
+  Problem: { schema: problemSchema, io: 'output' },
+} as const satisfies Record<string, { schema: z.ZodType; io: 'input' | 'output' }>;
+
+export type ComponentSchemaName = keyof typeof COMPONENT_SCHEMAS;
+
+export interface OperationResponse {
+  status: number;
+  description: string;
+  /** `application/json` unless `contentType` says otherwise. */
+  schema?: ComponentSchemaName;
+  contentType?: string;
+}
+
+export interface OperationSpec {
+  summary: string;
+  description?: string;
+  tag: 'People' | 'Fraud prevention' | 'Consents' | 'Audit' | 'Operations' | 'Reference';
+  /** Bearer token required; the request goes through the access-logged request path. */
+  authenticated: boolean;
+  /** Whether the operation reads `X-Purpose`: required to succeed, or taken from the record. */
+  purpose?: 'required' | 'optional';
+  pathParameters?: Record<string, { description: string; schema: z.ZodType }>;
+  /** The query the handler parses; each property becomes a query parameter. */
+  query?: z.ZodObject;
+  requestBody?: ComponentSchemaName;
+  responses: OperationResponse[];
+  /** Problem types particular to this operation; those of the request path are added for authenticated ones. */
+  problems: ProblemCode[];
+}
+
+/** Every authenticated call can end in these, whatever the operation. */
+export const REQUEST_PATH_PROBLEMS: readonly ProblemCode[] = [
+  'unauthenticated',
+  'party-unknown',
+  'rate-limited',
+  'internal-error',
+  'audit-log-unavailable',
+];
+
+const BODY_PROBLEMS: ProblemCode[] = ['invalid-request', 'unsupported-media-type', 'payload-too-large'];
+
+const LOOKUP_PROBLEMS: ProblemCode[] = [
+  'purpose-required',
+  'purpose-unknown',
+  'purpose-not-permitted',
+  'role-not-permitted',
+  'action-not-permitted',
+  'dataset-unknown',
+  'dataset-not-permitted',
+  'opted-out',
+  'consent-required',
+  'no-match',
+];
+
+const personRef = {
+  description: 'A `personRef` from an earlier search by the same party; a ref issued to another party is unknown (404).',
+  schema: z.string().max(200),
+};
+
+export const OPERATIONS: Record<string, OperationSpec> = {
+  peopleSearch: {
+    summary: 'Find a person and see what the agreement grants',
+    description:
+      'Matches the identifiers the caller holds by the agreement\'s tiers, most reliable first, and returns the person\'s records cut down to the fields the agreement grants the caller\'s roles for the stated purpose, each with its source and as-of date. No link, no data: 404 `no-match`.',
+    tag: 'People',
+    authenticated: true,
+    purpose: 'required',
+    requestBody: 'PersonSearchRequest',
+    responses: [{ status: 200, description: 'The matched person, minimised to the granted fields', schema: 'PersonView' }],
+    problems: [...BODY_PROBLEMS, 'invalid-identifier', ...LOOKUP_PROBLEMS],
+  },
+  peopleView: {
+    summary: 'See a person again by reference',
+    description: 'The same view as a search, for a `personRef` the calling party was given earlier.',
+    tag: 'People',
+    authenticated: true,
+    purpose: 'required',
+    pathParameters: { personRef },
+    responses: [{ status: 200, description: 'The person, minimised to the granted fields', schema: 'PersonViewByRef' }],
+    problems: LOOKUP_PROBLEMS.filter((code) => !code.startsWith('dataset-')),
+  },
+  duplicateChecks: {
+    summary: 'Check for a housing application with another council',
+    description:
+      'Purpose `fraud-prevention`, action `duplicate-check`: says which other partner councils hold an application for the person on their register, and nothing of what it says.',
+    tag: 'Fraud prevention',
+    authenticated: true,
+    purpose: 'required',
+    requestBody: 'DuplicateCheckRequest',
+    responses: [{ status: 200, description: 'Whether, and with which councils, an application exists', schema: 'DuplicateCheck' }],
+    problems: [
+      ...BODY_PROBLEMS,
+      'invalid-identifier',
+      'purpose-required',
+      'purpose-unknown',
+      'purpose-not-permitted',
+      'role-not-permitted',
+      'action-not-permitted',
+      'ambiguous-match',
+    ],
+  },
+  consentsRecord: {
+    summary: 'Record a consent or a national data opt-out',
+    description:
+      'A consent for the `X-Purpose` purpose, by the party and roles the agreement names as its consent source; or an opt-out, by a DPO of a party to an agreement the opt-out applies to.',
+    tag: 'Consents',
+    authenticated: true,
+    purpose: 'required',
+    requestBody: 'ConsentRequest',
+    responses: [{ status: 201, description: 'Recorded', schema: 'Consent' }],
+    problems: [
+      ...BODY_PROBLEMS,
+      'invalid-identifier',
+      'purpose-required',
+      'purpose-unknown',
+      'purpose-not-permitted',
+      'role-not-permitted',
+      'subject-required',
+      'no-match',
+    ],
+  },
+  consentsWithdraw: {
+    summary: 'Withdraw a consent or opt-out',
+    description: 'Takes effect on the next request. History is kept: the record shows who withdrew it and when.',
+    tag: 'Consents',
+    authenticated: true,
+    purpose: 'optional',
+    pathParameters: { consentId: { description: 'The `consentId` returned when it was recorded', schema: z.uuid() } },
+    responses: [{ status: 200, description: 'Withdrawn', schema: 'Consent' }],
+    // Another party's consent, or one the caller may not withdraw, is indistinguishable from an unknown id.
+    problems: ['consent-unknown'],
+  },
+  auditVerify: {
+    summary: 'Verify the access log',
+    description: 'Recomputes the hash chain and Merkle roots against the signed, anchored checkpoints. For the roles an agreement\'s `audit` block names.',
+    tag: 'Audit',
+    authenticated: true,
+    responses: [{ status: 200, description: 'The verification report; `ok: false` names the first entry that cannot be trusted', schema: 'VerificationReport' }],
+    problems: ['role-not-permitted'],
+  },
+  auditInclusionProof: {
+    summary: 'Prove an access-log entry is in the log',
+    description: 'A Merkle inclusion proof, against the latest anchored checkpoint covering the entry unless `treeSize` is given.',
+    tag: 'Audit',
+    authenticated: true,
+    query: inclusionQuerySchema,
+    responses: [{ status: 200, description: 'The proof', schema: 'InclusionProof' }],
+    problems: ['role-not-permitted', 'invalid-request', 'entry-unknown'],
+  },
+  auditConsistencyProof: {
+    summary: 'Prove the log only grew between two sizes',
+    tag: 'Audit',
+    authenticated: true,
+    query: consistencyQuerySchema,
+    responses: [{ status: 200, description: 'The proof', schema: 'ConsistencyProof' }],
+    problems: ['role-not-permitted', 'invalid-request', 'tree-size-unknown'],
+  },
+  auditPersonAccesses: {
+    summary: 'Who accessed a person, by reference',
+    description:
+      "Every access-log entry about the person a `personRef` of the DPO's own party names — who (party, client, roles), why (purpose), what (action, fields released) and the outcome — within the agreements whose `audit` block names the caller's role. Oldest first, paged by sequence number.",
+    tag: 'Audit',
+    authenticated: true,
+    pathParameters: { personRef },
+    query: pageQuerySchema,
+    responses: [{ status: 200, description: 'The entries', schema: 'PersonAccesses' }],
+    problems: ['role-not-permitted', 'invalid-request', 'no-match'],
+  },
+  auditPersonAccessesSearch: {
+    summary: 'Who accessed a person, by identifiers',
+    description: 'As by reference, for a person found by identifiers the way a search finds them, over the audited agreements\' datasets.',
+    tag: 'Audit',
+    authenticated: true,
+    requestBody: 'PersonAccessesRequest',
+    responses: [{ status: 200, description: 'The entries, and the person\'s reference for the caller\'s party', schema: 'PersonAccesses' }],
+    problems: [...BODY_PROBLEMS, 'role-not-permitted', 'invalid-identifier', 'no-match'],
+  },
+  auditClientActivity: {
+    summary: 'Everything one client did in a period',
+    description: 'Access-log entries of one client id in [from, to), oldest first, paged by sequence number; each with the person\'s reference for the caller\'s party.',
+    tag: 'Audit',
+    authenticated: true,
+    pathParameters: { clientId: { description: 'The client (application) id from the bearer token', schema: z.string().max(200) } },
+    query: clientActivityQuerySchema,
+    responses: [{ status: 200, description: 'The entries', schema: 'ClientActivity' }],
+    problems: ['role-not-permitted', 'invalid-request'],
+  },
+  auditAlerts: {
+    summary: 'Alerts raised by the watch rules',
+    description:
+      'Newest first. Rules: `lookup-volume` (a client\'s lookups in an hour above 5× its hourly average of the previous 7 days and at least 100), `out-of-hours` (lookups outside weekdays 07:00–19:00 UK time, one alert per client and period), `no-match-run` (10 or more consecutive no-match/ambiguous lookups), `special-category-volume` (entries releasing special-category fields, per client and role, above 5× the hourly average and at least 20).',
+    tag: 'Audit',
+    authenticated: true,
+    query: alertsQuerySchema,
+    responses: [{ status: 200, description: 'The alerts', schema: 'Alerts' }],
+    problems: ['role-not-permitted', 'invalid-request'],
+  },
+  auditAlertsEvaluate: {
+    summary: 'Run the watch rules now',
+    description: 'What the five-minute timer does. A firing already on record for the same rule, client and window is not raised again.',
+    tag: 'Audit',
+    authenticated: true,
+    responses: [{ status: 200, description: 'The alerts this run raised', schema: 'WatchRun' }],
+    problems: ['role-not-permitted'],
+  },
+  auditBreachOpen: {
+    summary: 'Open a breach record from an alert',
+    description: 'Fixes the ICO notification deadline at 72 hours from now (UK GDPR Art. 33) and shows the hours remaining. Opening it again returns the same record (200), with the clock unchanged.',
+    tag: 'Audit',
+    authenticated: true,
+    pathParameters: { alertId: { description: 'The `id` of an alert', schema: z.string().regex(/^[0-9a-f]{32}$/) } },
+    responses: [
+      { status: 201, description: 'Opened', schema: 'Breach' },
+      { status: 200, description: 'Already open for this alert', schema: 'Breach' },
+    ],
+    problems: ['role-not-permitted', 'not-found'],
+  },
+  auditBreaches: {
+    summary: 'Breach records and their ICO deadlines',
+    tag: 'Audit',
+    authenticated: true,
+    query: pageQuerySchema.pick({ limit: true }),
+    responses: [{ status: 200, description: 'Newest first, each with the hours left to notify the ICO', schema: 'Breaches' }],
+    problems: ['role-not-permitted', 'invalid-request'],
+  },
+  health: {
+    summary: 'Liveness and readiness',
+    description: 'Component names and up/down only; unauthenticated, for the platform\'s probes.',
+    tag: 'Operations',
+    authenticated: false,
+    responses: [
+      { status: 200, description: 'Every component is up', schema: 'HealthReport' },
+      { status: 503, description: 'A component is down', schema: 'HealthReport' },
+    ],
+    problems: ['internal-error'],
+  },
+  openapi: {
+    summary: 'This document',
+    description: 'OpenAPI 3.1, generated from the same zod schemas the API validates with.',
+    tag: 'Reference',
+    authenticated: false,
+    responses: [{ status: 200, description: 'The OpenAPI document', schema: 'OpenApiDocument' }],
+    problems: ['internal-error'],
+  },
+  docs: {
+    summary: 'The API reference page',
+    description: 'Swagger UI over this document, served by lintel itself (works offline).',
+    tag: 'Reference',
+    authenticated: false,
+    responses: [{ status: 200, description: 'An HTML page', contentType: 'text/html' }],
+    problems: ['internal-error'],
+  },
+  docsAsset: {
+    summary: 'A file of the reference page',
+    tag: 'Reference',
+    authenticated: false,
+    pathParameters: { asset: { description: 'One of the page\'s own files', schema: z.enum(DOCS_ASSET_NAMES as [string, ...string[]]) } },
+    responses: [{ status: 200, description: 'The file (CSS, JavaScript or PNG)', contentType: '*/*' }],
+    problems: ['not-found', 'internal-error'],
+  },
+};

@@ -1,0 +1,102 @@
+/**
+ * Alert records: what a watch rule found, kept for the DPO. An alert's id is a hash of its rule,
+ * client, role and window, so raising the same finding again — on the next timer run, or from a
+ * second instance at the same moment — meets the primary key and records nothing new.
+ */
+import { createHash } from 'node:crypto';
+import type { Selectable } from 'kysely';
+import type { Store } from '../store/database.js';
+import type { AuditAlertTable } from '../store/schema.js';
+import type { Finding } from './watch-rules.js';
+
+export type AlertStatus = AuditAlertTable['status'];
+
+export interface Alert {
+  id: string;
+  rule: string;
+  clientId: string;
+  partyId: string;
+  role: string | null;
+  windowStart: string;
+  windowEnd: string;
+  count: number;
+  baseline: number | null;
+  raisedAt: string;
+  status: AlertStatus;
+}
+
+export function alertIdFor(finding: Pick<Finding, 'rule' | 'clientId' | 'role' | 'windowKey'>): string {
+  return createHash('sha256')
+    .update([finding.rule, finding.clientId, finding.role ?? '', finding.windowKey].join('\u0000'))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** Records the finding as an open alert, or returns undefined when this firing is already on record. */
+export async function raiseAlert(store: Store, finding: Finding, raisedAt: Date): Promise<Alert | undefined> {
+  const id = alertIdFor(finding);
+  const existing = await store.db.selectFrom('audit_alert').select('id').where('id', '=', id).executeTakeFirst();
+  if (existing) return undefined;
+  const row: Selectable<AuditAlertTable> = {
+    id,
+    rule: finding.rule,
+    client_id: finding.clientId,
+    party_id: finding.partyId,
+    role: finding.role,
+    window_start: finding.windowStart,
+    window_end: finding.windowEnd,
+    count: finding.count,
+    baseline: finding.baseline === null ? null : Math.round(finding.baseline * 1000) / 1000,
+    raised_at: raisedAt.toISOString(),
+    status: 'open',
+  };
+  try {
+    await store.db.insertInto('audit_alert').values(row).execute();
+  } catch (err) {
+    // Another evaluator recorded it between our read and our write.
+    if (isUniqueViolation(err)) return undefined;
+    throw err;
+  }
+  return alertFromRow(row);
+}
+
+export async function findAlert(store: Store, id: string): Promise<Alert | undefined> {
+  const row = await store.db.selectFrom('audit_alert').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && alertFromRow(row);
+}
+
+/** Newest first; only alerts about clients of the given parties. */
+export async function listAlerts(
+  store: Store,
+  options: { parties: readonly string[]; status?: AlertStatus; limit: number },
+): Promise<Alert[]> {
+  if (options.parties.length === 0) return [];
+  let query = store.db.selectFrom('audit_alert').selectAll().where('party_id', 'in', options.parties);
+  if (options.status) query = query.where('status', '=', options.status);
+  const rows = await store.dialect.firstRows(query.orderBy('raised_at', 'desc').orderBy('id'), options.limit).execute();
+  return rows.map(alertFromRow);
+}
+
+export function alertFromRow(row: Selectable<AuditAlertTable>): Alert {
+  return {
+    id: row.id,
+    rule: row.rule,
+    clientId: row.client_id,
+    partyId: row.party_id,
+    role: row.role,
+    windowStart: row.window_start,
+    windowEnd: row.window_end,
+    count: Number(row.count),
+    baseline: row.baseline === null ? null : Number(row.baseline),
+    raisedAt: row.raised_at,
+    status: row.status,
+  };
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  const number = (err as { number?: unknown }).number;
+  return (
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || number === 2627 || number === 2601
+  );
+}

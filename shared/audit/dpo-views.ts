@@ -1,0 +1,180 @@
+/**
+ * What a data protection officer reads from the access log: who accessed a given person, and
+ * everything one client did in a period. Both are cut to the DPO's audit scope — the access log
+ * of the agreements whose `audit` block names the DPO's role — and paged by sequence number,
+ * so a page boundary never moves however the log grows.
+ */
+import type { Selectable } from 'kysely';
+import type { AgreementSet } from '../agreements/agreement-set.js';
+import type { Store } from '../store/database.js';
+import type { AccessLogTable } from '../store/schema.js';
+
+/** The parts of the log one auditor may read. */
+export interface AuditScope {
+  /** Parties of the audited agreements: the clients whose alerts and activity are in scope. */
+  readonly parties: readonly string[];
+  /** Datasets of the audited agreements: where the auditor may look a person up. */
+  readonly datasets: readonly string[];
+  /**
+   * An entry is the audited agreements' business when it touches one of their datasets, or —
+   * for entries that name no dataset, such as refusals before matching — when its party is one
+   * of their parties. An entry only about another agreement's datasets is not.
+   */
+  covers(entry: { party_id: string; datasets: string }): boolean;
+}
+
+export function auditScope(agreements: AgreementSet, agreementIds: readonly string[]): AuditScope {
+  const parties = new Set<string>();
+  const datasets = new Set<string>();
+  for (const id of agreementIds) {
+    const agreement = agreements.agreement(id)?.agreement;
+    if (!agreement) continue;
+    agreement.parties.forEach((p) => parties.add(p.id));
+    agreement.datasets.forEach((d) => datasets.add(d.id));
+  }
+  return {
+    parties: [...parties],
+    datasets: [...datasets],
+    covers: (entry) => {
+      const touched = stringList(entry.datasets);
+      return touched.length === 0 ? parties.has(entry.party_id) : touched.some((d) => datasets.has(d));
+    },
+  };
+}
+
+export interface AccessEntryView {
+  seq: number;
+  time: string;
+  requestId: string;
+  partyId: string;
+  clientId: string;
+  roles: string[];
+  purpose: string;
+  action: string;
+  datasets: string[];
+  fields: string[];
+  decision: string;
+  reasonCode: string;
+}
+
+export interface EntryPage<T> {
+  entries: T[];
+  /** Pass as `after` for the next page; null when there is no more. */
+  next: number | null;
+}
+
+export interface PageRequest {
+  after: number;
+  limit: number;
+}
+
+/** Rows read per query while filling a page; the scope filter may drop some of them. */
+const SCAN_BATCH = 500;
+/** Rows examined for one page at most; past this the page ends early and `next` continues. */
+const SCAN_LIMIT = 20_000;
+
+/** Entries about one person (access_log.subject_ref holds the person id), oldest first. */
+export async function accessesToPerson(
+  store: Store,
+  scope: AuditScope,
+  personId: string,
+  page: PageRequest,
+): Promise<EntryPage<AccessEntryView>> {
+  return scanPage(store, scope, page, (after, n) =>
+    store.dialect
+      .firstRows(
+        store.db
+          .selectFrom('access_log')
+          .selectAll()
+          .where('subject_ref', '=', personId)
+          .where('seq', '>', after)
+          .orderBy('seq'),
+        n,
+      )
+      .execute(),
+  );
+}
+
+/** Everything one client did in [from, to), oldest first, with the person each entry was about. */
+export async function clientActivity(
+  store: Store,
+  scope: AuditScope,
+  clientId: string,
+  period: { from: string; to: string },
+  page: PageRequest,
+): Promise<EntryPage<AccessEntryView & { subjectId: string | null }>> {
+  return scanPage(
+    store,
+    scope,
+    page,
+    (after, n) =>
+      store.dialect
+        .firstRows(
+          store.db
+            .selectFrom('access_log')
+            .selectAll()
+            .where('client_id', '=', clientId)
+            .where('time', '>=', period.from)
+            .where('time', '<', period.to)
+            .where('seq', '>', after)
+            .orderBy('seq'),
+          n,
+        )
+        .execute(),
+    (row) => ({ ...entryView(row), subjectId: row.subject_ref }),
+  );
+}
+
+async function scanPage<T>(
+  store: Store,
+  scope: AuditScope,
+  page: PageRequest,
+  read: (after: number, n: number) => Promise<Selectable<AccessLogTable>[]>,
+  view: (row: Selectable<AccessLogTable>) => T = entryView as unknown as (row: Selectable<AccessLogTable>) => T,
+): Promise<EntryPage<T>> {
+  const entries: T[] = [];
+  let after = page.after;
+  let scanned = 0;
+  for (;;) {
+    const batch = await read(after, Math.max(SCAN_BATCH, page.limit));
+    for (const row of batch) {
+      after = Number(row.seq);
+      scanned++;
+      if (!scope.covers(row)) continue;
+      entries.push(view(row));
+      if (entries.length === page.limit) return { entries, next: after };
+    }
+    if (batch.length < Math.max(SCAN_BATCH, page.limit)) return { entries, next: null };
+    if (scanned >= SCAN_LIMIT) return { entries, next: after };
+  }
+}
+
+export function entryView(row: Selectable<AccessLogTable>): AccessEntryView {
+  return {
+    seq: Number(row.seq),
+    time: row.time,
+    requestId: row.request_id,
+    partyId: row.party_id,
+    clientId: row.client_id,
+    roles: stringList(row.roles),
+    purpose: row.purpose,
+    action: row.action,
+    datasets: stringList(row.datasets),
+    fields: stringList(row.fields),
+    decision: row.decision,
+    reasonCode: row.reason_code,
+  };
+}
+
+/**
+ * A stored JSON list column. A column that does not parse is shown empty rather than failing
+ * the whole view; `npm run audit -- verify` is what names a tampered entry.
+ */
+function stringList(text: string): string[] {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) ? parsed.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,275 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertRecord } from '../support/records.js';
+import { clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * The DPO's views of the access log over real HTTP: real tokens, the real policy (`audit` is for
+ * the roles an agreement's audit block names), traffic made through the real people API.
+ */
+describe('DPO API', () => {
+  let t: TestHost;
+  const AISHA_NI = 'JG103759A';
+  const BEN_NI = 'AB123456C';
+  const DPO = { party: 'kettering-borough-council', roles: ['dpo'] };
+  const RP = { party: 'keyways-registered-providers', roles: ['rp-lettings'] };
+  const OFFICER = { party: 'kettering-borough-council', roles: ['housing-officer'] };
+  const rpClient = clientIdOf('keyways-registered-providers');
+
+  async function call(
+    path: string,
+    who: { party: string; roles: string[] },
+    init: { body?: unknown; method?: string; purpose?: string; requestId?: string } = {},
+  ) {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${await t.token(who.party, who.roles)}`,
+      'content-type': 'application/json',
+    };
+    if (init.purpose) headers['x-purpose'] = init.purpose;
+    if (init.requestId) headers['x-request-id'] = init.requestId;
+    const res = await fetch(`${t.url}/api${path}`, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers,
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown>, text };
+  }
+  type Entry = {
+    seq: number;
+    requestId: string;
+    clientId: string;
+    action: string;
+    fields: string[];
+    decision: string;
+    reasonCode: string;
+    subjectRef?: string | null;
+  };
+  const requestIds = (body: Record<string, unknown>) => (body.entries as Entry[]).map((e) => e.requestId);
+  const auditEntries = async () =>
+    Number(
+      (
+        await t.host.services.store.db
+          .selectFrom('access_log')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('action', 'like', 'audit.%')
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+
+  let started: string;
+  let rpRefForAisha: string;
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    started = new Date(Date.now() - 1000).toISOString();
+    const register = { partyId: 'kettering-borough-council', datasetId: 'keyways-housing-register' };
+    await insertRecord(t.host.services, {
+      ...register,
+      givenName: 'Aisha',
+      familyName: "O'Connor",
+      dateOfBirth: '1990-04-12',
+      identifiers: { ni: 'JG103759' },
+      attributes: { firstName: 'Aisha', lastName: "O'Connor", address: '1 High Street, Kettering' },
+    });
+    await insertRecord(t.host.services, {
+      ...register,
+      givenName: 'Ben',
+      familyName: 'Okafor',
+      dateOfBirth: '1988-07-30',
+      identifiers: { ni: 'AB123456' },
+      attributes: { firstName: 'Ben', lastName: 'Okafor', address: '3 Mill Lane, Corby' },
+    });
+    const purpose = 'housing-allocation';
+    const rp1 = await call('/v1/people/search', RP, { purpose, body: { niNumber: AISHA_NI }, requestId: 'rp-aisha-1' });
+    expect(rp1.status).toBe(200);
+    rpRefForAisha = rp1.body.personRef as string;
+    expect((await call(`/v1/people/${rpRefForAisha}`, RP, { purpose, requestId: 'rp-aisha-2' })).status).toBe(200);
+    expect(
+      (await call('/v1/people/search', OFFICER, { purpose, body: { niNumber: AISHA_NI }, requestId: 'officer-aisha' }))
+        .status,
+    ).toBe(200);
+    expect(
+      (await call('/v1/people/search', RP, { purpose, body: { niNumber: BEN_NI }, requestId: 'rp-ben' })).status,
+    ).toBe(200);
+    // Ten searches that find nobody: a fishing run for the watch rules.
+    for (let i = 0; i < 10; i++) {
+      const res = await call('/v1/people/search', RP, {
+        purpose,
+        body: { familyName: 'Nobody', givenName: 'Known', dateOfBirth: `1970-01-${String(i + 1).padStart(2, '0')}` },
+        requestId: `rp-miss-${i}`,
+      });
+      expect(res.status).toBe(404);
+    }
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('shows a DPO exactly the accesses to a person found by identifiers, and logs the DPO’s own call', async () => {
+    const before = await auditEntries();
+    const res = await call('/v1/audit/people/accesses', DPO, { body: { niNumber: AISHA_NI } });
+    expect(res.status).toBe(200);
+    expect(requestIds(res.body)).toEqual(['rp-aisha-1', 'rp-aisha-2', 'officer-aisha']);
+    const first = (res.body.entries as Entry[])[0]!;
+    expect(first).toMatchObject({
+      clientId: rpClient,
+      action: 'person.search',
+      decision: 'allow',
+      reasonCode: 'granted',
+      purpose: 'housing-allocation',
+      roles: ['rp-lettings'],
+      partyId: 'keyways-registered-providers',
+    });
+    expect(first.fields).toContain('keyways-housing-register.firstName');
+    expect(res.body.next).toBeNull();
+    expect(res.text).not.toContain(AISHA_NI);
+    expect(res.text).not.toContain('Aisha');
+    expect(await auditEntries()).toBe(before + 1);
+
+    // By the DPO's own reference: the same entries, now with the DPO's first look among them.
+    const byRef = await call(`/v1/audit/people/${res.body.personRef as string}/accesses`, DPO);
+    expect(byRef.status).toBe(200);
+    const entries = byRef.body.entries as Entry[];
+    expect(entries.slice(0, 3).map((e) => e.requestId)).toEqual(['rp-aisha-1', 'rp-aisha-2', 'officer-aisha']);
+    expect(entries.slice(3).map((e) => [e.action, e.reasonCode])).toEqual([
+      ['audit.person-accesses', 'accesses-shown'],
+    ]);
+
+    // Another person's accesses hold none of these.
+    const ben = await call('/v1/audit/people/accesses', DPO, { body: { niNumber: BEN_NI } });
+    expect(requestIds(ben.body)).toEqual(['rp-ben']);
+  });
+
+  it('pages accesses by sequence number', async () => {
+    const page1 = await call('/v1/audit/people/accesses', DPO, { body: { niNumber: AISHA_NI, limit: 2 } });
+    expect(requestIds(page1.body)).toEqual(['rp-aisha-1', 'rp-aisha-2']);
+    const page2 = await call('/v1/audit/people/accesses', DPO, {
+      body: { niNumber: AISHA_NI, limit: 2, after: page1.body.next },
+    });
+    expect(requestIds(page2.body)[0]).toBe('officer-aisha');
+  });
+
+  it('does not accept a person reference issued to another party', async () => {
+    const res = await call(`/v1/audit/people/${rpRefForAisha}/accesses`, DPO);
+    expect(res.status).toBe(404);
+    expect(res.body.type).toBe('urn:lintel:problem:no-match');
+  });
+
+  it('keeps a DPO to the log of the agreements they audit', async () => {
+    const dudleyDpo = { party: 'dudley-housing-options', roles: ['dpo'] };
+    expect((await call('/v1/audit/people/accesses', dudleyDpo, { body: { niNumber: AISHA_NI } })).status).toBe(404);
+    const activity = await call(
+      `/v1/audit/clients/${rpClient}/activity?from=${started}&to=${new Date(Date.now() + 60_000).toISOString()}`,
+      dudleyDpo,
+    );
+    expect(activity.status).toBe(200);
+    expect(activity.body.entries).toEqual([]);
+  });
+
+  it('shows everything one client did in a period, paged, with the DPO’s own person references', async () => {
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const res = await call(`/v1/audit/clients/${rpClient}/activity?from=${started}&to=${to}&limit=500`, DPO);
+    expect(res.status).toBe(200);
+    expect(requestIds(res.body)).toEqual([
+      'rp-aisha-1',
+      'rp-aisha-2',
+      'rp-ben',
+      ...Array.from({ length: 10 }, (_, i) => `rp-miss-${i}`),
+    ]);
+    const entries = res.body.entries as Entry[];
+    const mine = await call('/v1/audit/people/accesses', DPO, { body: { niNumber: AISHA_NI, limit: 1 } });
+    expect(entries[0]!.subjectRef).toBe(mine.body.personRef);
+    expect(entries[0]!.subjectRef).not.toBe(rpRefForAisha);
+    expect(entries[3]!.subjectRef).toBeNull();
+
+    const page = await call(`/v1/audit/clients/${rpClient}/activity?from=${started}&to=${to}&limit=2`, DPO);
+    expect(requestIds(page.body)).toEqual(['rp-aisha-1', 'rp-aisha-2']);
+    const rest = await call(
+      `/v1/audit/clients/${rpClient}/activity?from=${started}&to=${to}&limit=2&after=${page.body.next as number}`,
+      DPO,
+    );
+    expect(requestIds(rest.body)).toEqual(['rp-ben', 'rp-miss-0']);
+
+    // A period before any of it: nothing.
+    const earlier = await call(
+      `/v1/audit/clients/${rpClient}/activity?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z`,
+      DPO,
+    );
+    expect(earlier.body.entries).toEqual([]);
+    expect((await call(`/v1/audit/clients/${rpClient}/activity?from=${to}&to=${started}`, DPO)).status).toBe(400);
+    expect((await call(`/v1/audit/clients/${rpClient}/activity?from=yesterday&to=${to}`, DPO)).status).toBe(400);
+  });
+
+  it('runs the watch rules on demand, lists the alert, and opens a breach with the ICO deadline', async () => {
+    const run = await call('/v1/audit/alerts/evaluate', DPO, { method: 'POST' });
+    expect(run.status).toBe(200);
+    const raised = run.body.raised as { id: string; rule: string; clientId: string; count: number }[];
+    const fishing = raised.find((a) => a.rule === 'no-match-run');
+    expect(fishing).toMatchObject({ clientId: rpClient, count: 10 });
+    // Once per window: a second run raises it no more.
+    const again = await call('/v1/audit/alerts/evaluate', DPO, { method: 'POST' });
+    expect((again.body.raised as { rule: string }[]).filter((a) => a.rule === 'no-match-run')).toEqual([]);
+
+    const listed = await call('/v1/audit/alerts?status=open', DPO);
+    expect(listed.status).toBe(200);
+    expect((listed.body.alerts as { id: string }[]).map((a) => a.id)).toContain(fishing!.id);
+    // The research agreement's DPO does not see the housing register's alerts.
+    const dudley = await call('/v1/audit/alerts', { party: 'dudley-housing-options', roles: ['dpo'] });
+    expect((dudley.body.alerts as { id: string }[]).map((a) => a.id)).not.toContain(fishing!.id);
+    expect(
+      (
+        await call(
+          `/v1/audit/alerts/${fishing!.id}/breach`,
+          { party: 'dudley-housing-options', roles: ['dpo'] },
+          { method: 'POST' },
+        )
+      ).status,
+    ).toBe(404);
+
+    const opened = await call(`/v1/audit/alerts/${fishing!.id}/breach`, DPO, { method: 'POST' });
+    expect(opened.status).toBe(201);
+    const breach = opened.body as {
+      id: string;
+      openedAt: string;
+      icoDeadline: string;
+      hoursRemaining: number;
+      openedBy: string;
+      overdue: boolean;
+    };
+    expect(Date.parse(breach.icoDeadline) - Date.parse(breach.openedAt)).toBe(72 * 3600_000);
+    expect(breach.hoursRemaining).toBeGreaterThanOrEqual(71.9);
+    expect(breach.hoursRemaining).toBeLessThanOrEqual(72);
+    expect(breach).toMatchObject({ openedBy: clientIdOf('kettering-borough-council'), overdue: false, status: 'open' });
+
+    const reopened = await call(`/v1/audit/alerts/${fishing!.id}/breach`, DPO, { method: 'POST' });
+    expect(reopened.status).toBe(200);
+    expect(reopened.body).toMatchObject({ id: breach.id, icoDeadline: breach.icoDeadline });
+    const breaches = await call('/v1/audit/breaches', DPO);
+    expect((breaches.body.breaches as { id: string }[]).map((b) => b.id)).toEqual([breach.id]);
+    expect(
+      ((await call('/v1/audit/alerts?status=breach-opened', DPO)).body.alerts as { id: string }[]).map((a) => a.id),
+    ).toEqual([fishing!.id]);
+
+    expect((await call(`/v1/audit/alerts/${'0'.repeat(32)}/breach`, DPO, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('refuses every DPO view to roles no agreement names for audit', async () => {
+    const to = new Date().toISOString();
+    for (const who of [OFFICER, RP, { party: 'kettering-borough-council', roles: ['senior-officer'] }]) {
+      const responses = [
+        await call('/v1/audit/people/accesses', who, { body: { niNumber: AISHA_NI } }),
+        await call(`/v1/audit/people/${rpRefForAisha}/accesses`, who),
+        await call(`/v1/audit/clients/${rpClient}/activity?from=${started}&to=${to}`, who),
+        await call('/v1/audit/alerts', who),
+        await call('/v1/audit/alerts/evaluate', who, { method: 'POST' }),
+        await call(`/v1/audit/alerts/${'0'.repeat(32)}/breach`, who, { method: 'POST' }),
+        await call('/v1/audit/breaches', who),
+      ];
+      for (const res of responses) {
+        expect(res.status).toBe(403);
+        expect(res.body.type).toBe('urn:lintel:problem:role-not-permitted');
+        expect(res.text).not.toContain('rp-aisha');
+      }
+    }
+  });
+});

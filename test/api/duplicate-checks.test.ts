@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertRecord } from '../support/records.js';
+import { startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * POST /api/v1/duplicate-checks over real HTTP: an officer of one Keyways council asks whether
+ * an applicant already has an application with another council, and learns which councils —
+ * never what their registers say.
+ */
+describe('duplicate-application check', () => {
+  let t: TestHost;
+  const NI = 'JG103759A';
+  const applicant = (council: string) => ({
+    firstName: 'Aisha',
+    lastName: "O'Connor",
+    dateOfBirth: '1990-04-12',
+    nationalInsuranceNumber: NI,
+    address: `1 High Street, ${council}`,
+    telephoneNumber: '01536 000000',
+    multiAgencyPublicProtectionArrangements: 'MAPPA-DETAIL',
+  });
+
+  async function check(party: string, roles: string[], body: unknown, purpose: string | null = 'fraud-prevention') {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      authorization: `Bearer ${await t.token(party, roles)}`,
+    };
+    if (purpose) headers['x-purpose'] = purpose;
+    const res = await fetch(`${t.url}/api/v1/duplicate-checks`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, contentType: res.headers.get('content-type'), body: JSON.parse(text) as Record<string, unknown>, text };
+  }
+
+  const lastEntry = () => t.host.services.store.db.selectFrom('access_log').selectAll().orderBy('seq', 'desc').executeTakeFirstOrThrow();
+  const logSize = async () =>
+    Number((await t.host.services.store.db.selectFrom('access_log').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    const services = t.host.services;
+    // One applicant on two councils' registers, linked to one person.
+    const { personId } = await insertRecord(services, {
+      partyId: 'kettering-borough-council',
+      datasetId: 'keyways-housing-register',
+      givenName: 'Aisha',
+      familyName: "O'Connor",
+      dateOfBirth: '1990-04-12',
+      identifiers: { ni: 'JG103759' },
+      attributes: applicant('Kettering'),
+    });
+    await insertRecord(services, {
+      partyId: 'corby-borough-council',
+      datasetId: 'keyways-housing-register',
+      personId,
+      givenName: 'Aisha',
+      familyName: "O'Connor",
+      dateOfBirth: '1990-04-12',
+      identifiers: { ni: 'JG103759' },
+      attributes: applicant('Corby'),
+    });
+    // Someone on Wellingborough's register only.
+    await insertRecord(services, {
+      partyId: 'wellingborough-borough-council',
+      datasetId: 'keyways-housing-register',
+      givenName: 'Ben',
+      familyName: 'Okafor',
+      dateOfBirth: '1978-09-30',
+      identifiers: { ni: 'AB123456' },
+      attributes: { firstName: 'Ben', lastName: 'Okafor', dateOfBirth: '1978-09-30', address: '3 Mill Lane' },
+    });
+    // Two different people who share a name and date of birth, on two registers.
+    for (const partyId of ['corby-borough-council', 'wellingborough-borough-council']) {
+      await insertRecord(services, {
+        partyId,
+        datasetId: 'keyways-housing-register',
+        givenName: 'Chris',
+        familyName: 'Smith',
+        dateOfBirth: '2000-01-01',
+        attributes: { firstName: 'Chris', lastName: 'Smith', dateOfBirth: '2000-01-01', address: `${partyId} address` },
+      });
+    }
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('names the other council holding an application, not the caller\'s own, and none of its data', async () => {
+    const res = await check('kettering-borough-council', ['housing-officer'], { niNumber: NI });
+    expect(res.status).toBe(200);
+    expect(res.contentType).toBe('application/json');
+    expect(res.body).toEqual({ duplicate: true, councils: ['corby-borough-council'] });
+    expect(res.text).not.toMatch(/Aisha|Connor|1990|High Street|MAPPA|JG103759/i);
+
+    const fromCorby = await check('corby-borough-council', ['senior-officer'], { niNumber: 'jg 10 37 59 a' });
+    expect(fromCorby.body).toEqual({ duplicate: true, councils: ['kettering-borough-council'] });
+  });
+
+  it('matches on date of birth and names when no NI number is given', async () => {
+    const res = await check('wellingborough-borough-council', ['housing-officer'], {
+      givenName: 'AISHA',
+      familyName: 'oconnor',
+      dateOfBirth: '12/04/1990',
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ duplicate: true, councils: ['corby-borough-council', 'kettering-borough-council'] });
+  });
+
+  it('answers no duplicate for a person only the caller holds, and for a person nobody holds', async () => {
+    const own = await check('wellingborough-borough-council', ['housing-officer'], { niNumber: 'AB123456C' });
+    expect(own.body).toEqual({ duplicate: false, councils: [] });
+    const nobody = await check('kettering-borough-council', ['housing-officer'], { niNumber: 'CE123456D' });
+    expect(nobody.status).toBe(200);
+    expect(nobody.body).toEqual({ duplicate: false, councils: [] });
+  });
+
+  it('gives no answer when the identifiers point at two different people', async () => {
+    const res = await check('kettering-borough-council', ['housing-officer'], { givenName: 'Chris', familyName: 'Smith', dateOfBirth: '2000-01-01' });
+    expect(res.status).toBe(409);
+    expect(res.contentType).toBe('application/problem+json');
+    expect(res.body.type).toBe('urn:lintel:problem:ambiguous-match');
+    expect(res.text).not.toMatch(/corby|wellingborough/);
+  });
+
+  it('is open only to council officers, only for fraud prevention', async () => {
+    const provider = await check('keyways-registered-providers', ['rp-lettings'], { niNumber: NI });
+    expect(provider.status).toBe(403);
+    expect(provider.body.type).toBe('urn:lintel:problem:purpose-not-permitted');
+
+    const wrongPurpose = await check('kettering-borough-council', ['housing-officer'], { niNumber: NI }, 'housing-allocation');
+    expect(wrongPurpose.status).toBe(403);
+    expect(wrongPurpose.body.type).toBe('urn:lintel:problem:action-not-permitted');
+
+    const dpo = await check('kettering-borough-council', ['dpo'], { niNumber: NI });
+    expect(dpo.status).toBe(403);
+    expect(dpo.body.type).toBe('urn:lintel:problem:role-not-permitted');
+
+    const noPurpose = await check('kettering-borough-council', ['housing-officer'], { niNumber: NI }, null);
+    expect(noPurpose.status).toBe(400);
+    expect(noPurpose.body.type).toBe('urn:lintel:problem:purpose-required');
+
+    for (const res of [provider, wrongPurpose, dpo, noPurpose]) expect(res.text).not.toMatch(/corby|kettering-borough/);
+  });
+
+  it('refuses invalid identifiers and bodies with problem types, naming the field and not its value', async () => {
+    const invalid = await check('kettering-borough-council', ['housing-officer'], { niNumber: 'QQ999999Z' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body).toMatchObject({ type: 'urn:lintel:problem:invalid-identifier', field: 'niNumber' });
+    expect(invalid.text).not.toContain('QQ999999Z');
+
+    const tooFew = await check('kettering-borough-council', ['housing-officer'], { familyName: 'Smith' });
+    expect(tooFew.status).toBe(400);
+    expect(tooFew.body.type).toBe('urn:lintel:problem:invalid-identifier');
+
+    const extra = await check('kettering-borough-council', ['housing-officer'], { niNumber: NI, favouriteColour: 'teal' });
+    expect(extra.status).toBe(400);
+    expect(extra.body.type).toBe('urn:lintel:problem:invalid-request');
+  });
+
+  it('leaves one access-log entry per check, allowed with no fields, and nothing identifying in it', async () => {
+    const before = await logSize();
+    await check('kettering-borough-council', ['housing-officer'], { niNumber: NI });
+    expect(await logSize()).toBe(before + 1);
+    const allowed = await lastEntry();
+    expect(allowed).toMatchObject({
+      party_id: 'kettering-borough-council',
+      action: 'person.duplicate-check',
+      purpose: 'fraud-prevention',
+      decision: 'allow',
+      reason_code: 'granted',
+      fields: '[]',
+      datasets: '["keyways-housing-register"]',
+    });
+    expect(allowed.subject_ref).toEqual(expect.any(String));
+
+    await check('keyways-registered-providers', ['rp-lettings'], { niNumber: NI });
+    expect(await logSize()).toBe(before + 2);
+    expect(await lastEntry()).toMatchObject({ decision: 'deny', reason_code: 'purpose-not-permitted', fields: '[]' });
+
+    const everything = JSON.stringify(await t.host.services.store.db.selectFrom('access_log').selectAll().execute());
+    expect(everything).not.toMatch(/JG103759|Aisha|Connor/i);
+  });
+});

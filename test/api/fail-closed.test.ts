@@ -1,0 +1,91 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertRecord } from '../support/records.js';
+import { startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * The design's step 6: if the access log cannot be written, nothing is returned. With the
+ * access_log table gone from under the running host, every lookup — one that would be allowed,
+ * one that would be denied — answers 503 and carries nothing about the person.
+ */
+describe('fail closed when the access log cannot be written', () => {
+  let t: TestHost;
+  let personRef: string;
+  const NI = 'JG103759A';
+  const personal = ['Aisha', 'Connor', '1990-04-12', '1990', 'JG103759', 'High Street', '01536', 'SC-DETAIL', 'kettering-borough-council'];
+
+  async function call(path: string, init: { party?: string; roles?: string[]; purpose?: string; body?: unknown; method?: string }) {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (init.party) headers.authorization = `Bearer ${await t.token(init.party, init.roles ?? [])}`;
+    if (init.purpose) headers['x-purpose'] = init.purpose;
+    const res = await fetch(`${t.url}/api${path}`, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers,
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
+    return { status: res.status, headers: res.headers, text: await res.text() };
+  }
+
+  const officer = { party: 'kettering-borough-council', roles: ['housing-officer', 'senior-officer'] };
+  const lookups: [string, () => ReturnType<typeof call>][] = [
+    ['search that would be allowed', () => call('/v1/people/search', { ...officer, purpose: 'housing-allocation', body: { niNumber: NI } })],
+    ['search by names', () => call('/v1/people/search', { ...officer, purpose: 'housing-allocation', body: { givenName: 'Aisha', familyName: "O'Connor", dateOfBirth: '1990-04-12' } })],
+    ['view by reference', () => call(`/v1/people/${personRef}`, { ...officer, purpose: 'housing-allocation' })],
+    ['duplicate check', () => call('/v1/duplicate-checks', { party: 'corby-borough-council', roles: ['housing-officer'], purpose: 'fraud-prevention', body: { niNumber: NI } })],
+    ['search that would be denied', () => call('/v1/people/search', { party: 'keyways-registered-providers', roles: ['rp-lettings'], purpose: 'research-evaluation', body: { niNumber: NI } })],
+    ['search with no token', () => call('/v1/people/search', { purpose: 'housing-allocation', body: { niNumber: NI } })],
+    ['consent record', () => call('/v1/consents', { party: 'dudley-housing-options', roles: ['housing-officer'], purpose: 'research-evaluation', body: { subject: { niNumber: NI }, evidenceRef: 'REF-1' } })],
+  ];
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    await insertRecord(t.host.services, {
+      partyId: 'kettering-borough-council',
+      datasetId: 'keyways-housing-register',
+      givenName: 'Aisha',
+      familyName: "O'Connor",
+      dateOfBirth: '1990-04-12',
+      identifiers: { ni: 'JG103759' },
+      attributes: {
+        firstName: 'Aisha',
+        lastName: "O'Connor",
+        dateOfBirth: '1990-04-12',
+        nationalInsuranceNumber: NI,
+        address: '1 High Street, Kettering',
+        telephoneNumber: '01536 000000',
+        statutorySupervisionCustodyOrCareDetails: 'SC-DETAIL',
+      },
+    });
+    const found = await call('/v1/people/search', { ...officer, purpose: 'housing-allocation', body: { niNumber: NI } });
+    expect(found.status).toBe(200);
+    expect(found.text).toContain('Aisha');
+    personRef = (JSON.parse(found.text) as { personRef: string }).personRef;
+    await sql`alter table access_log rename to access_log_unreachable`.execute(t.host.services.store.db);
+  });
+  afterAll(async () => {
+    if (t) await sql`alter table access_log_unreachable rename to access_log`.execute(t.host.services.store.db);
+    await t?.stop();
+  });
+
+  it.each(lookups)('%s: 503 audit-log-unavailable with nothing about the person', async (_name, make) => {
+    const res = await make();
+    expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect(res.headers.get('x-request-id')).toEqual(expect.any(String));
+    const body = JSON.parse(res.text) as Record<string, unknown>;
+    expect(body).toMatchObject({ type: 'urn:lintel:problem:audit-log-unavailable', status: 503 });
+    expect(Object.keys(body).sort()).toEqual(['detail', 'status', 'title', 'type']);
+    for (const value of personal) expect(res.text).not.toContain(value);
+  });
+
+  it('serves again once the log can be written', async () => {
+    await sql`alter table access_log_unreachable rename to access_log`.execute(t.host.services.store.db);
+    try {
+      const res = await lookups[0]![1]();
+      expect(res.status).toBe(200);
+    } finally {
+      await sql`alter table access_log rename to access_log_unreachable`.execute(t.host.services.store.db);
+    }
+  });
+});

@@ -1,0 +1,361 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { AgreementSet } from '../../../shared/agreements/agreement-set.js';
+import { loadAgreements } from '../../../shared/agreements/load.js';
+import { AccessLog, type AccessLogRecord } from '../../../shared/audit/access-log.js';
+import { findAlert, listAlerts } from '../../../shared/audit/alerts.js';
+import { icoDeadline, listBreaches, openBreach } from '../../../shared/audit/breach-records.js';
+import { runWatch, specialCategoryFields } from '../../../shared/audit/watch-rules.js';
+import { isWorkingTime, outOfHoursPeriods } from '../../../shared/audit/working-hours.js';
+import { createLogger } from '../../../shared/logging.js';
+import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
+
+const MAPPA = 'keyways-housing-register.multiAgencyPublicProtectionArrangements';
+const FIRST_NAME = 'keyways-housing-register.firstName';
+const PARTIES = ['kettering-borough-council', 'keyways-registered-providers', 'corby-borough-council'];
+
+let agreements: AgreementSet;
+beforeAll(() => {
+  agreements = loadAgreements(join(import.meta.dirname, '../../../agreements'));
+});
+
+describe('working hours (Europe/London, weekdays 07:00–19:00)', () => {
+  it('follows British Summer Time and the weekend', () => {
+    // Tuesday 16 June 2026 (BST, UTC+1) and Tuesday 13 January 2026 (GMT).
+    expect(isWorkingTime(new Date('2026-06-16T06:30:00Z'))).toBe(true); // 07:30 BST
+    expect(isWorkingTime(new Date('2026-01-13T06:30:00Z'))).toBe(false); // 06:30 GMT
+    expect(isWorkingTime(new Date('2026-06-16T17:59:59Z'))).toBe(true); // 18:59 BST
+    expect(isWorkingTime(new Date('2026-06-16T18:00:00Z'))).toBe(false); // 19:00 BST
+    expect(isWorkingTime(new Date('2026-06-20T11:00:00Z'))).toBe(false); // Saturday noon
+  });
+
+  it('gives whole out-of-hours periods, a weekend as one', () => {
+    const weekend = outOfHoursPeriods(new Date('2026-06-20T11:00:00Z'), new Date('2026-06-20T12:00:00Z'));
+    expect(weekend.map((p) => [p.start.toISOString(), p.end.toISOString()])).toEqual([
+      ['2026-06-19T18:00:00.000Z', '2026-06-22T06:00:00.000Z'],
+    ]);
+    // The night the clocks go forward (Sunday 29 March 2026): Friday 19:00 GMT to Monday 07:00 BST.
+    const dst = outOfHoursPeriods(new Date('2026-03-29T12:00:00Z'), new Date('2026-03-29T13:00:00Z'));
+    expect(dst.map((p) => [p.start.toISOString(), p.end.toISOString()])).toEqual([
+      ['2026-03-27T19:00:00.000Z', '2026-03-30T06:00:00.000Z'],
+    ]);
+    expect(outOfHoursPeriods(new Date('2026-06-16T09:00:00Z'), new Date('2026-06-16T10:00:00Z'))).toEqual([]);
+  });
+});
+
+describe('watch rules over the access log', () => {
+  let store: Store;
+  let log: AccessLog;
+  let clock: Date;
+  let lines: Record<string, unknown>[];
+  let n = 0;
+  const logger = createLogger('warn', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+
+  const lookup = (clientId: string, extra: Partial<AccessLogRecord> = {}): AccessLogRecord => ({
+    requestId: `req-${++n}`,
+    partyId: 'keyways-registered-providers',
+    clientId,
+    roles: ['rp-lettings'],
+    purpose: 'housing-allocation',
+    action: 'person.search',
+    subjectRef: `person-${n}`,
+    datasets: ['keyways-housing-register'],
+    fields: [FIRST_NAME],
+    decision: 'allow',
+    reasonCode: 'granted',
+    ...extra,
+  });
+  const noMatch = (clientId: string): AccessLogRecord =>
+    lookup(clientId, {
+      subjectRef: null,
+      fields: [],
+      decision: 'deny',
+      reasonCode: n % 2 === 0 ? 'no-match' : 'ambiguous',
+    });
+  const badIdentifier = (clientId: string): AccessLogRecord =>
+    lookup(clientId, {
+      subjectRef: null,
+      fields: [],
+      datasets: [],
+      decision: 'deny',
+      reasonCode: 'invalid-identifier',
+    });
+
+  /** Appends the records in order, all committed at `time` (one group commit). */
+  async function appendAt(time: string, records: AccessLogRecord[]): Promise<void> {
+    clock = new Date(time);
+    await Promise.all(records.map((r) => log.append(r)));
+  }
+  const times = (count: number, make: () => AccessLogRecord) => Array.from({ length: count }, make);
+  const watch = (time: string) => runWatch({ store, agreements, logger }, new Date(time));
+
+  beforeEach(async () => {
+    store = openStore({ engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'lintel-watch-')), 'log.db') });
+    await migrateToLatest(store);
+    clock = new Date('2026-03-01T00:00:00Z');
+    log = new AccessLog(store, createLogger('error'), () => clock);
+    lines = [];
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  // Wednesday 11 March 2026, GMT: 10:00–11:00 is working time, so only the rule under test fires.
+  const DAY = (d: number, hhmm: string) => `2026-03-${String(d).padStart(2, '0')}T${hhmm}:00.000Z`;
+
+  it('raises nothing for ordinary traffic during working hours', async () => {
+    // A busy client, steadily busy: 720 lookups a day for a week (30 an hour), 120 in this hour.
+    for (let d = 4; d <= 10; d++)
+      await appendAt(
+        DAY(d, '10:00'),
+        times(720, () => lookup('busy-client')),
+      );
+    // A senior officer reading special-category fields about as often as usual (5 an hour).
+    await appendAt(
+      DAY(8, '11:00'),
+      times(840, () => lookup('officer-client', { roles: ['senior-officer'], fields: [MAPPA] })),
+    );
+    await appendAt(
+      DAY(11, '10:05'),
+      times(120, () => lookup('busy-client')),
+    );
+    await appendAt(
+      DAY(11, '10:06'),
+      times(25, () => lookup('officer-client', { roles: ['senior-officer'], fields: [MAPPA] })),
+    );
+    // Failed searches, but a found person in between: two runs of nine.
+    await appendAt(DAY(11, '10:10'), [
+      ...times(9, () => noMatch('typo-client')),
+      lookup('typo-client'),
+      ...times(9, () => noMatch('typo-client')),
+    ]);
+
+    const run = await watch(DAY(11, '10:30'));
+    expect(run.raised).toEqual([]);
+    expect(await listAlerts(store, { parties: PARTIES, limit: 100 })).toEqual([]);
+    expect(lines).toEqual([]);
+  });
+
+  it('raises lookup-volume for an hour far above the client’s baseline, once per window', async () => {
+    for (let d = 4; d <= 10; d++)
+      await appendAt(
+        DAY(d, '10:00'),
+        times(10, () => lookup('spiky-client')),
+      );
+    await appendAt(
+      DAY(11, '10:05'),
+      times(150, () => lookup('spiky-client')),
+    );
+    // Below the absolute floor, however far above its (zero) baseline.
+    await appendAt(
+      DAY(11, '10:06'),
+      times(99, () => lookup('new-client')),
+    );
+
+    const first = await watch(DAY(11, '10:30'));
+    expect(first.raised).toHaveLength(1);
+    const alert = first.raised[0]!;
+    expect(alert).toMatchObject({
+      rule: 'lookup-volume',
+      clientId: 'spiky-client',
+      partyId: 'keyways-registered-providers',
+      windowStart: DAY(11, '10:00'),
+      windowEnd: DAY(11, '11:00'),
+      count: 150,
+      status: 'open',
+      raisedAt: DAY(11, '10:30'),
+    });
+    expect(alert.baseline).toBeCloseTo(70 / 168, 3);
+
+    // The same window keeps growing: still one alert.
+    await appendAt(
+      DAY(11, '10:40'),
+      times(50, () => lookup('spiky-client')),
+    );
+    expect((await watch(DAY(11, '10:35'))).raised).toEqual([]);
+    expect((await watch(DAY(11, '10:45'))).raised).toEqual([]);
+    // A late run in the next hour still sees the previous hour, and does not repeat it.
+    expect((await watch(DAY(11, '11:03'))).raised).toEqual([]);
+    expect(await listAlerts(store, { parties: PARTIES, limit: 100 })).toHaveLength(1);
+
+    // A new spike in the next hour is a new window.
+    await appendAt(
+      DAY(11, '11:10'),
+      times(150, () => lookup('spiky-client')),
+    );
+    const next = await watch(DAY(11, '11:20'));
+    expect(next.raised.map((a) => [a.rule, a.windowStart, a.count])).toEqual([
+      ['lookup-volume', DAY(11, '11:00'), 150],
+    ]);
+  });
+
+  it('writes one structured warning per alert, with ids and counts only', async () => {
+    await appendAt(
+      DAY(11, '10:05'),
+      times(120, () => lookup('spiky-client')),
+    );
+    const run = await watch(DAY(11, '10:30'));
+    await watch(DAY(11, '10:35'));
+    expect(lines).toHaveLength(1);
+    const line = lines[0]!;
+    expect(line).toMatchObject({
+      level: 'warn',
+      event: 'audit.alert-raised',
+      alertId: run.raised[0]!.id,
+      rule: 'lookup-volume',
+      clientId: 'spiky-client',
+      count: 120,
+    });
+    expect(Object.keys(line).sort()).toEqual(
+      [
+        'alertId',
+        'baseline',
+        'clientId',
+        'count',
+        'event',
+        'level',
+        'partyId',
+        'role',
+        'rule',
+        'time',
+        'windowEnd',
+        'windowStart',
+      ].sort(),
+    );
+  });
+
+  it('raises out-of-hours once per client and out-of-hours period (UK time, BST)', async () => {
+    // Tuesday 16 June 2026: 17:30 UTC is 18:30 BST (working), 20:30 UTC is 21:30 BST (not).
+    await appendAt('2026-06-16T17:30:00.000Z', [lookup('day-client')]);
+    await appendAt(
+      '2026-06-16T20:30:00.000Z',
+      times(3, () => lookup('night-client')),
+    );
+    // Calls without a valid token are refused before any lookup and belong to no agreement.
+    const unauthenticated = {
+      partyId: 'unauthenticated',
+      roles: [],
+      subjectRef: null,
+      datasets: [],
+      fields: [],
+      decision: 'deny',
+      reasonCode: 'unauthenticated',
+    };
+    await appendAt(
+      '2026-06-16T20:31:00.000Z',
+      times(12, () => lookup('unknown', unauthenticated)),
+    );
+    const run = await watch('2026-06-16T20:35:00.000Z');
+    expect(run.raised.map((a) => [a.rule, a.clientId, a.windowStart, a.windowEnd, a.count])).toEqual([
+      ['out-of-hours', 'night-client', '2026-06-16T18:00:00.000Z', '2026-06-17T06:00:00.000Z', 3],
+    ]);
+    await appendAt('2026-06-16T21:30:00.000Z', [lookup('night-client')]);
+    expect((await watch('2026-06-16T21:35:00.000Z')).raised).toEqual([]);
+    // Next morning at 07:10 BST the night is over; the next night is a new period.
+    await appendAt('2026-06-17T06:10:00.000Z', [lookup('night-client')]);
+    expect((await watch('2026-06-17T06:15:00.000Z')).raised).toEqual([]);
+    await appendAt('2026-06-17T22:00:00.000Z', [lookup('night-client')]);
+    expect((await watch('2026-06-17T22:05:00.000Z')).raised.map((a) => a.windowStart)).toEqual([
+      '2026-06-17T18:00:00.000Z',
+    ]);
+  });
+
+  it('raises no-match-run for ten consecutive failed searches, other refusals neither counting nor breaking the run', async () => {
+    const records = [
+      ...times(5, () => noMatch('fishing-client')),
+      badIdentifier('fishing-client'),
+      ...times(5, () => noMatch('fishing-client')),
+    ];
+    await appendAt(DAY(11, '10:10'), records);
+    const run = await watch(DAY(11, '10:15'));
+    expect(run.raised.map((a) => [a.rule, a.clientId, a.count, a.windowStart])).toEqual([
+      ['no-match-run', 'fishing-client', 10, DAY(11, '10:10')],
+    ]);
+
+    // The run goes on: the same alert. A match ends it; ten more failures are a new run.
+    await appendAt(
+      DAY(11, '10:16'),
+      times(5, () => noMatch('fishing-client')),
+    );
+    expect((await watch(DAY(11, '10:20'))).raised).toEqual([]);
+    await appendAt(DAY(11, '10:21'), [lookup('fishing-client'), ...times(10, () => noMatch('fishing-client'))]);
+    expect((await watch(DAY(11, '10:25'))).raised.map((a) => [a.count, a.windowStart])).toEqual([
+      [10, DAY(11, '10:21')],
+    ]);
+  });
+
+  it('sees a no-match run whole when it began before the lookback', async () => {
+    await appendAt(DAY(11, '07:00'), [lookup('slow-client')]);
+    await appendAt(
+      DAY(11, '08:00'),
+      times(6, () => noMatch('slow-client')),
+    );
+    await appendAt(
+      DAY(11, '10:20'),
+      times(4, () => noMatch('slow-client')),
+    );
+    const run = await watch(DAY(11, '10:30'));
+    expect(run.raised.map((a) => [a.rule, a.count, a.windowStart, a.windowEnd])).toEqual([
+      ['no-match-run', 10, DAY(11, '08:00'), DAY(11, '10:20')],
+    ]);
+  });
+
+  it('raises special-category-volume per role reading special-category fields, not for display fields', async () => {
+    expect(specialCategoryFields(agreements)).toContain(MAPPA);
+    expect(specialCategoryFields(agreements)).not.toContain(FIRST_NAME);
+    await appendAt(
+      DAY(11, '10:05'),
+      times(30, () =>
+        lookup('officer-client', {
+          partyId: 'kettering-borough-council',
+          roles: ['senior-officer', 'housing-officer'],
+          fields: [FIRST_NAME, MAPPA],
+        }),
+      ),
+    );
+    await appendAt(
+      DAY(11, '10:06'),
+      times(30, () => lookup('display-client', { fields: [FIRST_NAME] })),
+    );
+    const run = await watch(DAY(11, '10:30'));
+    expect(run.raised.map((a) => [a.rule, a.clientId, a.partyId, a.role, a.count, a.baseline]).sort()).toEqual([
+      ['special-category-volume', 'officer-client', 'kettering-borough-council', 'housing-officer', 30, 0],
+      ['special-category-volume', 'officer-client', 'kettering-borough-council', 'senior-officer', 30, 0],
+    ]);
+    expect((await watch(DAY(11, '10:35'))).raised).toEqual([]);
+  });
+
+  it('turns an alert into a breach record with the ICO deadline 72 hours after awareness', async () => {
+    await appendAt(
+      DAY(11, '10:05'),
+      times(120, () => lookup('spiky-client')),
+    );
+    const [alert] = (await watch(DAY(11, '10:30'))).raised;
+    const awareAt = new Date(DAY(11, '14:00'));
+    const opened = await openBreach(store, alert!.id, 'dev-client-kettering-borough-council', awareAt);
+    expect(opened?.created).toBe(true);
+    expect(opened?.breach).toMatchObject({
+      alertId: alert!.id,
+      openedAt: DAY(11, '14:00'),
+      openedBy: 'dev-client-kettering-borough-council',
+      icoDeadline: DAY(14, '14:00'),
+      status: 'open',
+      hoursRemaining: 72,
+      overdue: false,
+    });
+    expect(icoDeadline(awareAt).getTime() - awareAt.getTime()).toBe(72 * 3600_000);
+    expect((await findAlert(store, alert!.id))?.status).toBe('breach-opened');
+
+    // Opening it again later shows the same record, the clock unchanged.
+    const again = await openBreach(store, alert!.id, 'another-dpo-client', new Date(DAY(12, '16:00')));
+    expect(again?.created).toBe(false);
+    expect(again?.breach).toMatchObject({ id: opened!.breach.id, icoDeadline: DAY(14, '14:00'), hoursRemaining: 46 });
+    const later = await listBreaches(store, PARTIES, new Date(DAY(14, '15:30')), 10);
+    expect(later.map((b) => [b.id, b.hoursRemaining, b.overdue])).toEqual([[opened!.breach.id, -1.5, true]]);
+    expect(await listBreaches(store, ['la-housing'], new Date(DAY(12, '16:00')), 10)).toEqual([]);
+
+    expect(await openBreach(store, '0'.repeat(32), 'dev-client-kettering-borough-council', awareAt)).toBeUndefined();
+  });
+});
