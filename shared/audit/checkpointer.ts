@@ -3,7 +3,7 @@ import type { SecretSource } from '../secrets/secret-source.js';
 import type { Store } from '../store/database.js';
 import type { AnchorLog } from './anchor-log.js';
 import { signCheckpoint, type Checkpoint } from './checkpoint.js';
-import { accessLogRows } from './leaf-stream.js';
+import { storedLeafHashes } from './leaf-stream.js';
 import { MerkleAccumulator } from './merkle.js';
 import { currentSigningKey } from './signing-keys.js';
 
@@ -28,8 +28,8 @@ export async function writeCheckpoint(deps: {
   const previous = (await deps.anchors.read()).at(-1);
   const tree = new MerkleAccumulator();
   let previousRootNow: string | undefined = previous?.treeSize === 0 ? tree.root().toString('hex') : undefined;
-  for await (const row of accessLogRows(deps.store)) {
-    tree.push(Buffer.from(row.leaf_hash));
+  for await (const leaf of storedLeafHashes(deps.store)) {
+    tree.push(leaf);
     if (previous && tree.size === previous.treeSize) previousRootNow = tree.root().toString('hex');
   }
   if (previous && previous.treeSize === tree.size && previous.rootHash === tree.root().toString('hex')) {

@@ -32,11 +32,10 @@ export async function* accessLogRows(
   }
 }
 
-/** Stored leaf hashes for seq 1..treeSize, for proofs. */
-export async function leafHashes(store: Store, treeSize: number): Promise<Buffer[]> {
-  const hashes: Buffer[] = [];
+/** Stored leaf hashes in sequence order, read in keyset pages: flat memory for the checkpointer. */
+export async function* storedLeafHashes(store: Store, treeSize = Number.MAX_SAFE_INTEGER): AsyncGenerator<Buffer> {
   let after = 0;
-  while (hashes.length < treeSize) {
+  for (;;) {
     const page = await store.dialect
       .firstRows(
         store.db
@@ -48,10 +47,16 @@ export async function leafHashes(store: Store, treeSize: number): Promise<Buffer
         PAGE * 4,
       )
       .execute();
-    if (page.length === 0) break;
-    for (const row of page) hashes.push(Buffer.from(row.leaf_hash));
+    for (const row of page) yield Buffer.from(row.leaf_hash);
+    if (page.length < PAGE * 4) return;
     after = Number(page[page.length - 1]!.seq);
   }
+}
+
+/** Stored leaf hashes for seq 1..treeSize, for proofs. */
+export async function leafHashes(store: Store, treeSize: number): Promise<Buffer[]> {
+  const hashes: Buffer[] = [];
+  for await (const hash of storedLeafHashes(store, treeSize)) hashes.push(hash);
   return hashes;
 }
 
