@@ -4,6 +4,7 @@ import functions from '@azure/functions';
 import type { EventGridEvent } from '@azure/functions';
 import type { BlobCreatedRegistration } from '../functions/registry.js';
 import { errorKind, type Logger } from '../shared/logging.js';
+import { functionLogHandler } from './function-log.js';
 
 const { InvocationContext } = functions;
 
@@ -100,12 +101,7 @@ export class BlobWatcher {
         invocationId,
         functionName: registration.name,
         options: { trigger: { type: 'eventGridTrigger', name: 'event' } },
-        logHandler: (level, ...args) =>
-          this.logger[level === 'error' || level === 'critical' ? 'error' : level === 'warning' ? 'warn' : 'info']('function.log', {
-            functionName: registration.name,
-            invocationId,
-            message: args.map(String).join(' '),
-          }),
+        logHandler: functionLogHandler(this.logger, registration.name, invocationId),
       });
       await registration.handler(event, context);
       await receipt.upload('', 0, { metadata: { status: 'succeeded', invocationid: invocationId.replaceAll('-', '') } });

@@ -6,6 +6,7 @@ import type { HttpResponseInit } from '@azure/functions';
 import { problem, type HttpResult } from '../shared/http/problem.js';
 import { errorKind, type Logger } from '../shared/logging.js';
 import type { HttpRegistration } from '../functions/registry.js';
+import { functionLogHandler } from './function-log.js';
 import { RouteTable } from './route-table.js';
 
 const { HttpRequest, HttpResponse, InvocationContext } = functions;
@@ -89,7 +90,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: RouteTa
   const context = new InvocationContext({
     invocationId,
     functionName: matched.registration.name,
-    logHandler: (level, ...args) => logger[level === 'error' || level === 'critical' ? 'error' : level === 'warning' ? 'warn' : 'info']('function.log', { functionName: matched.registration.name, invocationId, message: args.map(String).join(' ') }),
+    logHandler: functionLogHandler(logger, matched.registration.name, invocationId),
   });
   const result = await matched.registration.handler(request, context);
   const response = result instanceof HttpResponse ? result : new HttpResponse(result as HttpResponseInit);
