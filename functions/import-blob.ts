@@ -1,12 +1,14 @@
 import { blobCreatedEventSchema, createdBlobOf, matchBlobPath } from '../shared/blob/blob-created-event.js';
 import { blobProgressSink } from '../shared/imports/import-progress.js';
 import { importExtract } from '../shared/imports/import-extract.js';
+import { linkAfterImport } from '../shared/linkage/pending-links.js';
 import { getServices } from '../shared/services.js';
 import { registerBlobCreated } from './registry.js';
 
 /**
  * Event Grid `BlobCreated` on `incoming/{partyId}/{datasetId}/{fileName}`: import the extract.
  * A thrown error leaves the file in incoming for Event Grid's retry (the import resumes it).
+ * After a load, the agreement's records are linked into people (linkPending catches a failure).
  */
 registerBlobCreated({
   name: 'importBlob',
@@ -39,7 +41,10 @@ registerBlobCreated({
         logger: services.logger,
         accessLog: services.accessLog,
         maxBadRowShare: services.settings.IMPORT_MAX_BAD_ROW_SHARE,
-        hooks: { progress: (blobName) => blobProgressSink(services.blobs, blobName) },
+        hooks: {
+          progress: (blobName) => blobProgressSink(services.blobs, blobName),
+          afterLoad: async (runId) => void (await linkAfterImport(services, runId)),
+        },
       },
       { blobName: blob.blobName, partyId: path.partyId!, datasetId: path.datasetId!, fileName: path.fileName! },
     );

@@ -23,5 +23,10 @@ import './audit-alerts.js';
 import './audit-alerts-evaluate.js';
 import './audit-breach-open.js';
 import './audit-breaches.js';
+import './link-pending.js';
+import './link-candidates.js';
+import './link-candidate.js';
+import './link-candidate-confirm.js';
+import './link-candidate-reject.js';
 
 export { registrations } from './registry.js';

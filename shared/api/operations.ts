@@ -19,6 +19,12 @@ import {
   personAccessesResponseSchema,
   watchRunResponseSchema,
 } from './dpo-api.js';
+import {
+  candidateDecisionResponseSchema,
+  candidateListQuerySchema,
+  candidateListResponseSchema,
+  candidateResponseSchema,
+} from './link-review-api.js';
 import { personSearchBodySchema, personViewResponseSchema } from './people-api.js';
 import { problemSchema, type ProblemCode } from './problem-catalogue.js';
 
@@ -101,6 +107,9 @@ export const COMPONENT_SCHEMAS = {
   WatchRun: { schema: watchRunResponseSchema, io: 'output' },
   Breach: { schema: breachSchema, io: 'output' },
   Breaches: { schema: breachesResponseSchema, io: 'output' },
+  LinkCandidates: { schema: candidateListResponseSchema, io: 'output' },
+  LinkCandidate: { schema: candidateResponseSchema, io: 'output' },
+  LinkCandidateDecision: { schema: candidateDecisionResponseSchema, io: 'output' },
   HealthReport: { schema: healthReportSchema, io: 'output' },
   VerificationReport: { schema: verificationReportSchema, io: 'output' },
   InclusionProof: { schema: inclusionProofSchema, io: 'output' },
@@ -122,7 +131,7 @@ export interface OperationResponse {
 export interface OperationSpec {
   summary: string;
   description?: string;
-  tag: 'People' | 'Fraud prevention' | 'Consents' | 'Audit' | 'Operations' | 'Reference';
+  tag: 'People' | 'Fraud prevention' | 'Consents' | 'Linkage review' | 'Audit' | 'Operations' | 'Reference';
   /** Bearer token required; the request goes through the access-logged request path. */
   authenticated: boolean;
   /** Whether the operation reads `X-Purpose`: required to succeed, or taken from the record. */
@@ -159,6 +168,10 @@ const LOOKUP_PROBLEMS: ProblemCode[] = [
   'consent-required',
   'no-match',
 ];
+
+const REVIEW_PROBLEMS: ProblemCode[] = ['purpose-required', 'purpose-unknown', 'purpose-not-permitted', 'role-not-permitted', 'action-not-permitted'];
+
+const candidateId = { description: 'The `candidateId` from the candidate list', schema: z.uuid() };
 
 const personRef = {
   description: 'A `personRef` from an earlier search by the same party; a ref issued to another party is unknown (404).',
@@ -237,6 +250,47 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     responses: [{ status: 200, description: 'Withdrawn', schema: 'Consent' }],
     // Another party's consent, or one the caller may not withdraw, is indistinguishable from an unknown id.
     problems: ['consent-unknown'],
+  },
+  linkCandidates: {
+    summary: 'Link candidates waiting for an officer',
+    description:
+      "Action `review`: the probabilistic tier's candidate links of the purpose's agreement, with the sources of their two records and no personal data. A candidate is used for nothing until confirmed.",
+    tag: 'Linkage review',
+    authenticated: true,
+    purpose: 'required',
+    query: candidateListQuerySchema,
+    responses: [{ status: 200, description: 'One page of open candidates', schema: 'LinkCandidates' }],
+    problems: [...REVIEW_PROBLEMS, 'invalid-request'],
+  },
+  linkCandidate: {
+    summary: 'One link candidate, to decide on',
+    description: 'The two records, each cut down to the fields the agreement grants reviewers (identification items, never the indicators).',
+    tag: 'Linkage review',
+    authenticated: true,
+    purpose: 'required',
+    pathParameters: { candidateId },
+    responses: [{ status: 200, description: 'The candidate', schema: 'LinkCandidate' }],
+    problems: [...REVIEW_PROBLEMS, 'candidate-unknown'],
+  },
+  linkCandidateConfirm: {
+    summary: 'Confirm a link candidate',
+    description: 'The two records become one person, unless their NHS numbers, UPNs or system ids conflict. The decision is kept for the same pair of values, so it survives the next snapshots.',
+    tag: 'Linkage review',
+    authenticated: true,
+    purpose: 'required',
+    pathParameters: { candidateId },
+    responses: [{ status: 200, description: 'Confirmed', schema: 'LinkCandidateDecision' }],
+    problems: [...REVIEW_PROBLEMS, 'candidate-unknown', 'candidate-decided'],
+  },
+  linkCandidateReject: {
+    summary: 'Reject a link candidate',
+    description: 'The records stay apart and the same pair is not proposed again.',
+    tag: 'Linkage review',
+    authenticated: true,
+    purpose: 'required',
+    pathParameters: { candidateId },
+    responses: [{ status: 200, description: 'Rejected', schema: 'LinkCandidateDecision' }],
+    problems: [...REVIEW_PROBLEMS, 'candidate-unknown', 'candidate-decided'],
   },
   auditVerify: {
     summary: 'Verify the access log',

@@ -23,6 +23,8 @@ export const PROBLEM_CATALOGUE = {
   'consent-required': { status: 403, description: "The purpose rests on consent and the subject's current consent is not on record." },
   'no-match': { status: 404, description: 'No single person matched, or the reference is unknown to the caller; nothing is shown.' },
   'consent-unknown': { status: 404, description: 'No consent with this id that the caller may see.' },
+  'candidate-unknown': { status: 404, description: 'No open or decided link candidate with this id that the caller may review.' },
+  'candidate-decided': { status: 409, description: 'The candidate has already been confirmed or rejected; the first decision stands.' },
   'entry-unknown': { status: 404, description: 'No access-log entry with that sequence number in a tree of that size.' },
   'tree-size-unknown': { status: 404, description: 'The access log has no tree of that size.' },
   'not-found': { status: 404, description: 'No such route or file.' },

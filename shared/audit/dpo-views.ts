@@ -73,7 +73,7 @@ const SCAN_BATCH = 500;
 /** Rows examined for one page at most; past this the page ends early and `next` continues. */
 const SCAN_LIMIT = 20_000;
 
-/** Entries about one person (access_log.subject_ref holds the person id), oldest first. */
+/** Entries about one person (access_log.subject_ref holds the person id, or two for a link review), oldest first. */
 export async function accessesToPerson(
   store: Store,
   scope: AuditScope,
@@ -86,7 +86,10 @@ export async function accessesToPerson(
         store.db
           .selectFrom('access_log')
           .selectAll()
-          .where('subject_ref', '=', personId)
+          // A link review is about two people: its subject is both ids, space-separated.
+          .where((eb) =>
+            eb.or([eb('subject_ref', '=', personId), eb('subject_ref', 'like', `${personId} %`), eb('subject_ref', 'like', `% ${personId}`)]),
+          )
           .where('seq', '>', after)
           .orderBy('seq'),
         n,

@@ -29,7 +29,7 @@ import { claimRun, finishRun, FINAL_STATUSES, markFailed, type ImportRun } from 
 import type { ImportProgressSink } from './import-progress.js';
 import { reasonCounts, RowErrorList, type FileError, type ImportReport, type RowError } from './import-report.js';
 import { FileRejection } from './reasons.js';
-import { recordId, uuidV7 } from './record-ids.js';
+import { recordId } from './record-ids.js';
 import { compileRowValidator, rowSchemaFor } from './row-schema.js';
 import { SnapshotWriter } from './snapshot-writer.js';
 import { matchingColumnsOf, storagePlanFor } from './storage-plan.js';
@@ -405,7 +405,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
           m.address,
           JSON.stringify(attributes),
           asOf,
-          uuidV7(),
+          null, // person_id: set by the linker (shared/linkage), never guessed at import
         ]);
         for (const c of identifierColumns) {
           const v = out[c.index];

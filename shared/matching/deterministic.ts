@@ -67,6 +67,12 @@ export interface DeterministicLinks {
 export interface DeterministicOptions {
   /** Refuse tier-4 pairs whose dates of birth clearly differ (default true). */
   readonly postcodeTierDobGuard?: boolean;
+  /**
+   * The rules an agreement names, by rule name (`nhs`, `upn`, `system:<system>`, `ni`,
+   * `dob-name`, `postcode-name`), each with the agreement's own tier number. Rules not named
+   * are not run. Default: every rule, numbered as in the social care / education ISA.
+   */
+  readonly ruleTiers?: ReadonlyMap<string, number>;
 }
 
 interface Rule {
@@ -134,6 +140,18 @@ function rulesFor(left: RecordBatch, right: RecordBatch, dobGuard: boolean): Rul
   return rules;
 }
 
+/**
+ * The agreement's rules, renumbered by its tiers and tried most reliable first. The engine's
+ * guards stay with each rule whatever tier the agreement gives it.
+ */
+function selectRules(rules: Rule[], ruleTiers: ReadonlyMap<string, number> | undefined): Rule[] {
+  if (ruleTiers === undefined) return rules;
+  return rules
+    .filter((rule) => ruleTiers.has(rule.name))
+    .map((rule) => ({ ...rule, tier: ruleTiers.get(rule.name) as DeterministicTier }))
+    .sort((a, b) => a.tier - b.tier);
+}
+
 /** True when two ISO dates, both present, cannot be one person's date mistyped. */
 export function datesClearlyDiffer(a: string, b: string): boolean {
   if (a === '' || b === '' || a === b) return false;
@@ -146,7 +164,7 @@ export function linkDeterministic(
   right: RecordBatch,
   options: DeterministicOptions = {},
 ): DeterministicLinks {
-  const rules = rulesFor(left, right, options.postcodeTierDobGuard ?? true);
+  const rules = selectRules(rulesFor(left, right, options.postcodeTierDobGuard ?? true), options.ruleTiers);
   const linkedLeft = new Uint8Array(left.size);
   const linkedRight = new Uint8Array(right.size);
   const maxLinks = Math.min(left.size, right.size);

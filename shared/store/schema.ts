@@ -109,6 +109,42 @@ export interface BreachRecordTable {
   status: 'open' | 'notified' | 'closed';
 }
 
+export interface RecordLinkTable {
+  id: string;
+  agreement_id: string;
+  source_a: string;
+  source_b: string;
+  record_a: string;
+  record_b: string;
+  tier: number;
+  rule: string;
+  score: number | null;
+  status: 'auto' | 'candidate' | 'confirmed' | 'rejected';
+  pair_key: string;
+  first_run_id: string;
+  last_run_id: string;
+  created_at: string;
+}
+
+export interface LinkDecisionTable {
+  pair_key: string;
+  decision: 'confirmed' | 'rejected';
+  party_id: string;
+  client_id: string;
+  request_id: string;
+  score: number | null;
+  decided_at: string;
+}
+
+export interface LinkRunTable {
+  id: string;
+  agreement_id: string;
+  kind: 'incremental' | 'full' | 'review';
+  started_at: string;
+  finished_at: string | null;
+  summary: string | null;
+}
+
 export interface Database {
   consent_event: ConsentEventTable;
   source_record: SourceRecordTable;
@@ -117,4 +153,7 @@ export interface Database {
   access_log: AccessLogTable;
   audit_alert: AuditAlertTable;
   breach_record: BreachRecordTable;
+  record_link: RecordLinkTable;
+  link_decision: LinkDecisionTable;
+  link_run: LinkRunTable;
 }

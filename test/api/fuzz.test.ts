@@ -39,6 +39,10 @@ const FUZZED_ROUTES = [
   'auditAlertsEvaluate',
   'auditBreachOpen',
   'auditBreaches',
+  'linkCandidates',
+  'linkCandidate',
+  'linkCandidateConfirm',
+  'linkCandidateReject',
 ];
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -190,6 +194,7 @@ describe('fuzzing every endpoint', () => {
     personRef: () => fc.oneof({ arbitrary: fc.nat().map((i) => personRefs[i % personRefs.length]!), weight: 2 }, { arbitrary: anyText, weight: 2 }, { arbitrary: fc.base64String({ maxLength: 120 }).map((s) => s.replace(/\+/g, '-').replace(/\//g, '_').replace(/=/g, '')), weight: 1 }),
     consentId: () => fc.oneof({ arbitrary: fc.nat().map((i) => consentIds[i % consentIds.length]!), weight: 1 }, { arbitrary: fc.uuid(), weight: 1 }, { arbitrary: anyText, weight: 2 }),
     clientId: () => fc.oneof({ arbitrary: fc.constantFrom('dev-client-kettering-borough-council', 'not-a-party'), weight: 1 }, { arbitrary: anyText, weight: 2 }),
+    candidateId: () => fc.oneof({ arbitrary: fc.uuid(), weight: 1 }, { arbitrary: anyText, weight: 2 }),
     alertId: () => fc.oneof({ arbitrary: fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 32, maxLength: 32 }), weight: 1 }, { arbitrary: anyText, weight: 2 }),
     asset: () => fc.oneof({ arbitrary: fc.constantFrom(...DOCS_ASSET_NAMES, 'index.html', '..', '.', 'swagger-ui.js.map', 'package.json'), weight: 1 }, { arbitrary: anyText, weight: 2 }),
   };
@@ -314,6 +319,7 @@ describe('fuzzing every endpoint', () => {
       ['dudley-housing-options', ['housing-officer'], 'research-evaluation', consents],
       ['dudley-housing-options', ['dpo'], 'research-evaluation', consents],
       ['kettering-borough-council', ['dpo'], 'audit', audit],
+      ['la-housing', ['reviewer'], 'homelessness-prevention', FUZZED_ROUTES.filter((name) => name.startsWith('linkCandidate'))],
       ['la-housing', [], 'homelessness-prevention', []],
     ];
     for (const [party, roles, purpose, routes] of profiles) callers.push({ token: await t.token(party, roles), purpose, routes });

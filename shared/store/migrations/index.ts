@@ -5,6 +5,7 @@ import { accessLog } from './0002-access-log.js';
 import { records } from './0003-records.js';
 import { consents } from './0005-consents.js';
 import { auditAlerts } from './0006-audit-alerts.js';
+import { linkage } from './0007-linkage.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -17,5 +18,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0003-records': records(d),
     '0005-consents': consents(d),
     '0006-audit-alerts': auditAlerts(d),
+    '0007-linkage': linkage(d),
   };
 }

@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import type { AllowDecision } from '../policy/decision.js';
+import { decide } from '../policy/decide.js';
+import { projectRecord } from '../policy/project.js';
+import { json, problem, type HttpResult } from '../http/problem.js';
+import { decideCandidate, findCandidate, listCandidates, type Candidate } from '../linkage/review-queue.js';
+import type { ApiContext } from './api-context.js';
+import type { ApiRequest } from './api-request.js';
+import { decisionProblem } from './decision-problem.js';
+import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
+
+/**
+ * The review queue of the probabilistic tier, for the roles an agreement grants the `review`
+ * action (the ISA's matching method 5: an officer confirms each candidate link). The list names
+ * candidates and their sources only; one candidate shows its two records cut down to the
+ * reviewer's grant (identification items, never the indicators); confirm and reject record the
+ * decision. Each call leaves one access-log entry; for a candidate, its subject is the two
+ * people the records belong to, space-separated, so a subject access request finds the review.
+ */
+
+const candidateId = z.uuid();
+
+export const candidateListQuerySchema = z.strictObject({
+  after: candidateId.optional().describe('`next` from the previous page'),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+});
+
+const candidateSource = z.object({ dataset: z.string(), source: z.string().describe('Party whose extract holds the record') });
+
+export const candidateListResponseSchema = z.object({
+  candidates: z.array(
+    z.object({
+      candidateId: z.string(),
+      tier: z.number().int(),
+      score: z.number().nullable().describe('Posterior match probability from the Fellegi–Sunter model'),
+      records: z.array(candidateSource),
+    }),
+  ),
+  next: z.string().nullable(),
+});
+
+export const candidateResponseSchema = z.object({
+  candidateId: z.string(),
+  tier: z.number().int(),
+  score: z.number().nullable(),
+  status: z.enum(['candidate', 'confirmed', 'rejected', 'auto']),
+  records: z.array(
+    candidateSource.extend({
+      asOf: z.string(),
+      fields: z.record(z.string(), z.unknown()).describe('Only the fields the agreement grants reviewers'),
+    }),
+  ),
+});
+
+export const candidateDecisionResponseSchema = z.object({
+  candidateId: z.string(),
+  decision: z.enum(['confirmed', 'rejected']),
+  decidedAt: z.string(),
+});
+
+function reviewDecision(ctx: ApiContext, call: CallContext) {
+  return decide(
+    { caller: call.caller, purpose: call.purpose, datasets: [], subject: null, action: 'review' },
+    { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
+  );
+}
+
+function linkDeps(ctx: ApiContext) {
+  const { store, secrets, agreements, logger } = ctx.services;
+  return { store, secrets, agreements, logger, now: ctx.now };
+}
+
+/** The people a candidate's records belong to, as the access log's subject. */
+function subjectOf(candidate: Candidate): string | null {
+  const ids = candidate.recordsInFull.map((r) => r.personId).filter((id): id is string => id !== null);
+  return ids.length === 0 ? null : [...new Set(ids)].join(' ');
+}
+
+const unknownCandidate = () => problem(404, 'candidate-unknown', 'No such link candidate');
+
+/**
+ * A candidate the caller may review: one of its agreement's, with both records in datasets the
+ * decision covers. Anything else is indistinguishable from an id that does not exist.
+ */
+async function reviewableCandidate(ctx: ApiContext, req: ApiRequest, decision: AllowDecision): Promise<Candidate | undefined> {
+  const id = candidateId.safeParse(req.params.candidateId);
+  if (!id.success) return undefined;
+  const candidate = await findCandidate(ctx.services.store, id.data);
+  if (candidate === undefined || candidate.agreementId !== decision.agreementId) return undefined;
+  if (candidate.status === 'auto') return undefined;
+  return candidate.records.every((r) => decision.datasets.includes(r.dataset)) ? candidate : undefined;
+}
+
+/** GET /api/v1/link-candidates */
+export function listLinkCandidates(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'link.candidates', async (call) => {
+    const decision = await reviewDecision(ctx, call);
+    if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: decision.purpose ?? null });
+    const query = candidateListQuerySchema.safeParse(Object.fromEntries(req.query));
+    if (!query.success) {
+      return deny(problem(400, 'invalid-request', 'Invalid query', { detail: 'after must be a candidate id, limit 1–100.' }), 'invalid-request', {
+        purpose: decision.purpose,
+      });
+    }
+    const page = await listCandidates(ctx.services.store, decision.agreementId ?? '', decision.datasets, query.data);
+    return {
+      result: json(200, page),
+      log: { purpose: decision.purpose, datasets: decision.datasets, decision: 'allow', reasonCode: 'granted' },
+    };
+  });
+}
+
+/** GET /api/v1/link-candidates/{candidateId} */
+export function viewLinkCandidate(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'link.candidate', async (call) => {
+    const decision = await reviewDecision(ctx, call);
+    if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: decision.purpose ?? null });
+    const candidate = await reviewableCandidate(ctx, req, decision);
+    if (candidate === undefined) return deny(unknownCandidate(), 'candidate-unknown', { purpose: decision.purpose });
+    const released = new Set<string>();
+    const records = candidate.recordsInFull.map((r) => {
+      const fields = projectRecord(decision, r.dataset, r.attributes);
+      for (const name of Object.keys(fields)) released.add(`${r.dataset}.${name}`);
+      return { dataset: r.dataset, source: r.source, asOf: r.asOf, fields };
+    });
+    return {
+      result: json(200, { candidateId: candidate.candidateId, tier: candidate.tier, score: candidate.score, status: candidate.status, records }),
+      log: {
+        purpose: decision.purpose,
+        subjectRef: subjectOf(candidate),
+        datasets: [...new Set(records.map((r) => r.dataset))],
+        fields: [...released].sort(),
+        decision: 'allow',
+        reasonCode: 'granted',
+      },
+    };
+  });
+}
+
+function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
+  return (ctx: ApiContext, req: ApiRequest): Promise<HttpResult> =>
+    runRequest(ctx, req, verdict === 'confirmed' ? 'link.confirm' : 'link.reject', async (call): Promise<Outcome> => {
+      const decision = await reviewDecision(ctx, call);
+      if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: decision.purpose ?? null });
+      const candidate = await reviewableCandidate(ctx, req, decision);
+      if (candidate === undefined) return deny(unknownCandidate(), 'candidate-unknown', { purpose: decision.purpose });
+      const subjectRef = subjectOf(candidate);
+      const outcome = await decideCandidate(linkDeps(ctx), candidate, {
+        decision: verdict,
+        by: { partyId: call.caller.partyId, clientId: call.caller.clientId, requestId: call.requestId },
+        at: ctx.now(),
+      });
+      if (outcome.outcome === 'not-open') {
+        return deny(
+          problem(409, 'candidate-decided', 'Candidate already decided', { detail: 'The first decision on a candidate stands.' }),
+          'candidate-decided',
+          { purpose: decision.purpose, subjectRef },
+        );
+      }
+      return {
+        result: json(200, { candidateId: candidate.candidateId, decision: verdict, decidedAt: outcome.decidedAt }),
+        log: { purpose: decision.purpose, subjectRef, decision: 'allow', reasonCode: verdict === 'confirmed' ? 'link-confirmed' : 'link-rejected' },
+      };
+    });
+}
+
+/** POST /api/v1/link-candidates/{candidateId}/confirm */
+export const confirmLinkCandidate = decideLinkCandidate('confirmed');
+/** POST /api/v1/link-candidates/{candidateId}/reject */
+export const rejectLinkCandidate = decideLinkCandidate('rejected');

@@ -1,0 +1,296 @@
+import { randomUUID } from 'node:crypto';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
+import type { AgreementSet } from '../agreements/agreement-set.js';
+import type { Logger } from '../logging.js';
+import { PersonClusters, type MergeRefusal } from '../matching/cluster.js';
+import { linkBatches } from '../matching/link.js';
+import type { ProbabilisticOptions } from '../matching/probabilistic.js';
+import type { SecretSource } from '../secrets/secret-source.js';
+import type { Store } from '../store/database.js';
+import type { Engine } from '../store/dialect.js';
+import type { Database, RecordLinkTable } from '../store/schema.js';
+import { linkingRulesOf, type LinkingRules } from './linking-rules.js';
+import { PairKeys } from './pair-key.js';
+import { assignPersonIds } from './person-ids.js';
+import { readStoreSources, type StoreSource } from './store-sources.js';
+
+/**
+ * Linking the records of one agreement's datasets into people, in the store.
+ *
+ * - `incremental` (after every import): only the pairs of sources of which one holds records
+ *   never linked — a new snapshot — are linked again, each against each other source, by the
+ *   agreement's rules and, where it names one, the probabilistic tier. Links between sources
+ *   that did not change are kept as they are.
+ * - `full`: every pair of sources is linked again.
+ * - `review`: no new links; after an officer's decision, people are formed again.
+ *
+ * Every pass then forms people from all active links of the agreement (rule links, and tier-5
+ * links only once confirmed), most reliable first, refusing any merge that would put two
+ * different NHS numbers, UPNs or ids of one system in one person, and writes each record's
+ * person id (kept stable: see person-ids.ts). The pass is one transaction: a crash leaves the
+ * previous people in place, and new records stay unlinked — unseen by lookups — until a pass
+ * finishes.
+ */
+
+export type LinkRunKind = 'incremental' | 'full' | 'review';
+
+export interface LinkDependencies {
+  readonly store: Store;
+  readonly secrets: SecretSource;
+  readonly agreements: AgreementSet;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+  readonly probabilistic?: ProbabilisticOptions;
+}
+
+export interface LinkRunSummary {
+  readonly runId: string;
+  readonly agreementId: string;
+  readonly kind: LinkRunKind;
+  readonly sources: number;
+  readonly records: number;
+  readonly sourcePairsLinked: number;
+  /** Rule links made in this pass, by the agreement's tier. */
+  readonly linksByTier: Readonly<Record<string, number>>;
+  readonly candidates: number;
+  readonly candidatesConfirmedEarlier: number;
+  readonly candidatesRejectedEarlier: number;
+  readonly refusedMerges: Readonly<Partial<Record<MergeRefusal, number>>>;
+  readonly people: number;
+  readonly personIdsChanged: number;
+  readonly otherKeyVersionIdentifiers: number;
+  readonly seconds: number;
+}
+
+type NewLink = Omit<RecordLinkTable, 'id' | 'first_run_id' | 'created_at'>;
+
+const INSERT_CHUNK = 100;
+
+export async function linkPeople(deps: LinkDependencies, agreementId: string, kind: LinkRunKind): Promise<LinkRunSummary> {
+  const loaded = deps.agreements.agreement(agreementId);
+  if (loaded === undefined) throw new RangeError(`linkPeople: unknown agreement ${agreementId}`);
+  const rules = linkingRulesOf(loaded.agreement);
+  const now = deps.now ?? (() => new Date());
+  const started = performance.now();
+  const secret = await deps.secrets.get('pseudonymisation-key');
+  const pairKeys = new PairKeys(Buffer.from(secret.value, 'base64'));
+  const runId = randomUUID();
+
+  const summary = await deps.store.db.transaction().execute(async (trx) => {
+    await takeLinkingLock(deps.store, trx, agreementId);
+    const startedAt = now().toISOString();
+    await trx
+      .insertInto('link_run')
+      .values({ id: runId, agreement_id: agreementId, kind, started_at: startedAt, finished_at: null, summary: null })
+      .execute();
+
+    const { sources, otherKeyVersionIdentifiers } = await readStoreSources(trx, rules.datasets, secret.version);
+    const pairs = sourcePairsToLink(sources, kind);
+    const linked = await relinkSourcePairs(trx, deps, rules, pairKeys, sources, pairs, runId, startedAt);
+    const people = await formPeople(trx, deps.store.dialect.engine, agreementId, sources);
+
+    const result: LinkRunSummary = {
+      runId,
+      agreementId,
+      kind,
+      sources: sources.length,
+      records: sources.reduce((n, s) => n + s.batch.size, 0),
+      sourcePairsLinked: pairs.length,
+      ...linked,
+      ...people,
+      otherKeyVersionIdentifiers,
+      seconds: Math.round((performance.now() - started) / 10) / 100,
+    };
+    await trx
+      .updateTable('link_run')
+      .set({ finished_at: now().toISOString(), summary: JSON.stringify(result) })
+      .where('id', '=', runId)
+      .execute();
+    return result;
+  });
+  deps.logger.info('linkage.run', { ...flatten(summary) });
+  return summary;
+}
+
+/**
+ * One linking pass per agreement at a time. On SQLite the transaction's first write takes the
+ * database's write lock; SQL Server needs an explicit lock, or two passes could each read the
+ * other's old people and write conflicting ones.
+ */
+async function takeLinkingLock(store: Store, trx: Kysely<Database>, agreementId: string): Promise<void> {
+  if (store.dialect.engine !== 'mssql') return;
+  await sql`exec sp_getapplock @Resource = ${`lintel-linkage:${agreementId}`}, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 600000`.execute(trx);
+}
+
+function sourcePairsToLink(sources: readonly StoreSource[], kind: LinkRunKind): [number, number][] {
+  if (kind === 'review') return [];
+  const pairs: [number, number][] = [];
+  for (let a = 0; a < sources.length; a++) {
+    for (let b = a + 1; b < sources.length; b++) {
+      if (kind === 'full' || sources[a]!.unlinked > 0 || sources[b]!.unlinked > 0) pairs.push([a, b]);
+    }
+  }
+  return pairs;
+}
+
+async function relinkSourcePairs(
+  trx: Kysely<Database>,
+  deps: LinkDependencies,
+  rules: LinkingRules,
+  pairKeys: PairKeys,
+  sources: readonly StoreSource[],
+  pairs: readonly [number, number][],
+  runId: string,
+  at: string,
+) {
+  const linksByTier: Record<string, number> = {};
+  let candidates = 0;
+  let candidatesConfirmedEarlier = 0;
+  let candidatesRejectedEarlier = 0;
+  const decisions = new Map<string, 'confirmed' | 'rejected'>();
+  if (pairs.length > 0 && rules.probabilisticTier !== null) {
+    for (const row of await trx.selectFrom('link_decision').select(['pair_key', 'decision']).execute()) {
+      decisions.set(row.pair_key, row.decision);
+    }
+  }
+
+  for (const [a, b] of pairs) {
+    const left = sources[a]!;
+    const right = sources[b]!;
+    const result = linkBatches(left.batch, right.batch, {
+      deterministic: { ruleTiers: rules.ruleTiers },
+      probabilistic: rules.probabilisticTier === null ? false : deps.probabilistic ?? {},
+    });
+    const fresh: NewLink[] = [];
+    const pairKeyOf = (i: number, j: number) =>
+      pairKeys.pairKey(pairKeys.recordFingerprint(left.batch, i), pairKeys.recordFingerprint(right.batch, j));
+    const base = { agreement_id: rules.agreementId, source_a: left.id, source_b: right.id, last_run_id: runId };
+    const d = result.deterministic;
+    for (let k = 0; k < d.count; k++) {
+      const i = d.left[k]!;
+      const j = d.right[k]!;
+      const tier = d.tier[k]!;
+      linksByTier[tier] = (linksByTier[tier] ?? 0) + 1;
+      fresh.push({
+        ...base,
+        record_a: left.batch.recordId[i]!,
+        record_b: right.batch.recordId[j]!,
+        tier,
+        rule: d.rules[d.ruleIndex[k]!]!.rule,
+        score: null,
+        status: 'auto',
+        pair_key: pairKeyOf(i, j),
+      });
+    }
+    const c = result.candidates;
+    if (c !== null && rules.probabilisticTier !== null) {
+      for (let k = 0; k < c.count; k++) {
+        const i = c.left[k]!;
+        const j = c.right[k]!;
+        const pairKey = pairKeyOf(i, j);
+        const decided = decisions.get(pairKey);
+        if (decided === 'rejected') {
+          candidatesRejectedEarlier++;
+          continue;
+        }
+        if (decided === 'confirmed') candidatesConfirmedEarlier++;
+        else candidates++;
+        fresh.push({
+          ...base,
+          record_a: left.batch.recordId[i]!,
+          record_b: right.batch.recordId[j]!,
+          tier: rules.probabilisticTier,
+          rule: 'fellegi-sunter',
+          score: Math.round(c.probability[k]! * 1e6) / 1e6,
+          status: decided === 'confirmed' ? 'confirmed' : 'candidate',
+          pair_key: pairKey,
+        });
+      }
+    }
+    await replaceLinks(trx, rules.agreementId, left.id, right.id, fresh, runId, at);
+  }
+  return { linksByTier, candidates, candidatesConfirmedEarlier, candidatesRejectedEarlier };
+}
+
+/** Replaces one source pair's links; a link made again keeps its id and the run that first made it. */
+async function replaceLinks(
+  trx: Kysely<Database>,
+  agreementId: string,
+  sourceA: string,
+  sourceB: string,
+  fresh: readonly NewLink[],
+  runId: string,
+  at: string,
+): Promise<void> {
+  const scope = trx
+    .selectFrom('record_link')
+    .where('agreement_id', '=', agreementId)
+    .where('source_a', '=', sourceA)
+    .where('source_b', '=', sourceB);
+  const earlier = new Map<string, { id: string; first_run_id: string; created_at: string }>();
+  for (const row of await scope.select(['id', 'record_a', 'record_b', 'first_run_id', 'created_at']).execute()) {
+    earlier.set(`${row.record_a}\u0000${row.record_b}`, row);
+  }
+  await trx
+    .deleteFrom('record_link')
+    .where('agreement_id', '=', agreementId)
+    .where('source_a', '=', sourceA)
+    .where('source_b', '=', sourceB)
+    .execute();
+  const rows: RecordLinkTable[] = fresh.map((link) => {
+    const before = earlier.get(`${link.record_a}\u0000${link.record_b}`);
+    return {
+      ...link,
+      id: before?.id ?? randomUUID(),
+      first_run_id: before?.first_run_id ?? runId,
+      created_at: before?.created_at ?? at,
+    };
+  });
+  for (let k = 0; k < rows.length; k += INSERT_CHUNK) {
+    await trx.insertInto('record_link').values(rows.slice(k, k + INSERT_CHUNK)).execute();
+  }
+}
+
+async function formPeople(trx: Kysely<Database>, engine: Engine, agreementId: string, sources: readonly StoreSource[]) {
+  const node = new Map<string, [number, number]>();
+  sources.forEach((s, b) => s.batch.recordId.forEach((id, i) => node.set(id, [b, i])));
+  const links = await trx
+    .selectFrom('record_link')
+    .select(['record_a', 'record_b', 'tier', 'score'])
+    .where('agreement_id', '=', agreementId)
+    .where('status', 'in', ['auto', 'confirmed'])
+    .execute();
+  // Most reliable first, so that where two links cannot both hold, the weaker one is refused.
+  links.sort((x, y) => x.tier - y.tier || (y.score ?? 1) - (x.score ?? 1));
+  const clusters = new PersonClusters(sources.map((s) => s.batch));
+  for (const link of links) {
+    const a = node.get(link.record_a);
+    const b = node.get(link.record_b);
+    if (a === undefined || b === undefined) continue;
+    clusters.merge(a[0], a[1], b[0], b[1], link.tier);
+  }
+  const refusedMerges: Partial<Record<MergeRefusal, number>> = {};
+  for (const refusal of clusters.refused) refusedMerges[refusal.reason] = (refusedMerges[refusal.reason] ?? 0) + 1;
+
+  const previous = sources.flatMap((s) => s.personIds);
+  const recordIds = sources.flatMap((s) => s.batch.recordId);
+  const assigned = assignPersonIds(clusters.assignments(), previous);
+  const update = engine === 'mssql' ? 'update source_record set person_id = @1 where id = @2' : 'update source_record set person_id = ? where id = ?';
+  let personIdsChanged = 0;
+  for (let n = 0; n < assigned.length; n++) {
+    if (assigned[n] === previous[n]) continue;
+    await trx.executeQuery(CompiledQuery.raw(update, [assigned[n], recordIds[n]]));
+    personIdsChanged++;
+  }
+  return { refusedMerges, people: new Set(assigned).size, personIdsChanged };
+}
+
+function flatten(summary: LinkRunSummary): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [key, value] of Object.entries(summary)) {
+    if (typeof value === 'object' && value !== null) {
+      for (const [inner, n] of Object.entries(value as Record<string, number>)) out[`${key}.${inner}`] = n;
+    } else out[key] = value as string | number;
+  }
+  return out;
+}

@@ -1,0 +1,34 @@
+import { linkPeople, type LinkDependencies, type LinkRunSummary } from './link-people.js';
+
+/**
+ * When linking runs: after each committed import, for the agreement of the dataset it loaded;
+ * and on a timer, for any agreement whose store holds records no pass has linked yet — the
+ * import's own pass may have failed after its commit, and its blob has already moved on, so no
+ * redelivery would bring it back.
+ */
+export async function linkAfterImport(deps: LinkDependencies, importRunId: string): Promise<LinkRunSummary | undefined> {
+  const run = await deps.store.db.selectFrom('import_run').select(['dataset_id']).where('id', '=', importRunId).executeTakeFirst();
+  const agreementId = run === undefined ? undefined : deps.agreements.dataset(run.dataset_id)?.agreementId;
+  if (agreementId === undefined) return undefined;
+  return linkPeople(deps, agreementId, 'incremental');
+}
+
+export async function linkPendingRecords(deps: LinkDependencies): Promise<LinkRunSummary[]> {
+  const rows = await deps.store.db.selectFrom('source_record').select('dataset_id').distinct().where('person_id', 'is', null).execute();
+  const agreementIds = new Set<string>();
+  for (const row of rows) {
+    const id = deps.agreements.dataset(row.dataset_id)?.agreementId;
+    if (id !== undefined) agreementIds.add(id);
+  }
+  const summaries: LinkRunSummary[] = [];
+  for (const id of [...agreementIds].sort()) summaries.push(await linkPeople(deps, id, 'incremental'));
+  return summaries;
+}
+
+/** Every agreement linked again from scratch (`npm run relink`). */
+export async function relinkAll(deps: LinkDependencies, agreementId?: string): Promise<LinkRunSummary[]> {
+  const ids = agreementId === undefined ? deps.agreements.all().map((a) => a.agreement.id) : [agreementId];
+  const summaries: LinkRunSummary[] = [];
+  for (const id of ids) summaries.push(await linkPeople(deps, id, 'full'));
+  return summaries;
+}

@@ -1,0 +1,163 @@
+import type { Store } from '../store/database.js';
+import { linkPeople, type LinkDependencies } from './link-people.js';
+
+/**
+ * The officer's side of tier 5: candidates wait here, are shown only with the fields the
+ * agreement grants reviewers, and become links only when confirmed. A decision is kept under
+ * the pair's key (pair-key.ts), so a rejected pair is never proposed again for the same
+ * values, and it re-forms people at once: a confirmed link joins the two people (unless their
+ * hard identifiers conflict), a rejected one leaves them apart.
+ */
+
+export interface CandidateSummary {
+  readonly candidateId: string;
+  readonly tier: number;
+  readonly score: number | null;
+  readonly records: readonly { readonly dataset: string; readonly source: string }[];
+}
+
+export interface CandidateRecord {
+  readonly dataset: string;
+  readonly source: string;
+  readonly asOf: string;
+  readonly personId: string | null;
+  readonly attributes: Readonly<Record<string, unknown>>;
+}
+
+export interface Candidate extends CandidateSummary {
+  readonly agreementId: string;
+  readonly status: 'candidate' | 'confirmed' | 'rejected' | 'auto';
+  readonly pairKey: string;
+  readonly recordsInFull: readonly [CandidateRecord, CandidateRecord];
+}
+
+export interface CandidatePage {
+  readonly candidates: readonly CandidateSummary[];
+  /** Pass as `after` for the next page; null at the end. */
+  readonly next: string | null;
+}
+
+function sourceParts(source: string): { dataset: string; source: string } {
+  const slash = source.indexOf('/');
+  return { source: source.slice(0, slash), dataset: source.slice(slash + 1) };
+}
+
+/** Open candidates of an agreement in a stable order (by id); `after` continues a page. */
+export async function listCandidates(
+  store: Store,
+  agreementId: string,
+  datasets: readonly string[],
+  page: { limit: number; after?: string | undefined },
+): Promise<CandidatePage> {
+  if (datasets.length === 0) return { candidates: [], next: null };
+  const allowed = new Set(datasets);
+  const rows = await store.db
+    .selectFrom('record_link')
+    .select(['id', 'tier', 'score', 'source_a', 'source_b'])
+    .where('agreement_id', '=', agreementId)
+    .where('status', '=', 'candidate')
+    .where((eb) => (page.after === undefined ? eb.lit(true) : eb('id', '>', page.after)))
+    .orderBy('id')
+    .limit(page.limit + 1)
+    .execute();
+  const candidates = rows
+    .slice(0, page.limit)
+    .map((row) => ({
+      candidateId: row.id,
+      tier: row.tier,
+      score: row.score,
+      records: [sourceParts(row.source_a), sourceParts(row.source_b)],
+    }))
+    .filter((c) => c.records.every((r) => allowed.has(r.dataset)));
+  return { candidates, next: rows.length > page.limit ? rows[page.limit - 1]!.id : null };
+}
+
+export async function findCandidate(store: Store, candidateId: string): Promise<Candidate | undefined> {
+  const link = await store.db.selectFrom('record_link').selectAll().where('id', '=', candidateId).executeTakeFirst();
+  if (link === undefined) return undefined;
+  const records = await store.db
+    .selectFrom('source_record')
+    .select(['id', 'dataset_id', 'party_id', 'as_of', 'person_id', 'attributes'])
+    .where('id', 'in', [link.record_a, link.record_b])
+    .execute();
+  const byId = new Map(records.map((r) => [r.id, r]));
+  const a = byId.get(link.record_a);
+  const b = byId.get(link.record_b);
+  if (a === undefined || b === undefined) return undefined;
+  const view = (r: typeof a): CandidateRecord => ({
+    dataset: r.dataset_id,
+    source: r.party_id,
+    asOf: r.as_of,
+    personId: r.person_id,
+    attributes: JSON.parse(r.attributes) as Record<string, unknown>,
+  });
+  return {
+    candidateId: link.id,
+    agreementId: link.agreement_id,
+    tier: link.tier,
+    score: link.score,
+    status: link.status,
+    pairKey: link.pair_key,
+    records: [sourceParts(link.source_a), sourceParts(link.source_b)],
+    recordsInFull: [view(a), view(b)],
+  };
+}
+
+export interface ReviewDecision {
+  readonly decision: 'confirmed' | 'rejected';
+  readonly by: { readonly partyId: string; readonly clientId: string; readonly requestId: string };
+  readonly at: Date;
+}
+
+export type ReviewOutcome =
+  | { readonly outcome: 'decided'; readonly decidedAt: string; readonly personIds: readonly (string | null)[] }
+  /** Someone decided it first (or it is no longer a candidate): nothing changed. */
+  | { readonly outcome: 'not-open'; readonly status: string };
+
+/**
+ * Records the decision on an open candidate and forms the agreement's people again. The status
+ * change is conditional on the candidate still being open, so two officers deciding at once
+ * cannot both win.
+ */
+export async function decideCandidate(deps: LinkDependencies, candidate: Candidate, review: ReviewDecision): Promise<ReviewOutcome> {
+  const decidedAt = review.at.toISOString();
+  const changed = await deps.store.db.transaction().execute(async (trx) => {
+    const updated = await trx
+      .updateTable('record_link')
+      .set({ status: review.decision })
+      .where('id', '=', candidate.candidateId)
+      .where('status', '=', 'candidate')
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) return false;
+    await trx.deleteFrom('link_decision').where('pair_key', '=', candidate.pairKey).execute();
+    await trx
+      .insertInto('link_decision')
+      .values({
+        pair_key: candidate.pairKey,
+        decision: review.decision,
+        party_id: review.by.partyId,
+        client_id: review.by.clientId,
+        request_id: review.by.requestId,
+        score: candidate.score,
+        decided_at: decidedAt,
+      })
+      .execute();
+    return true;
+  });
+  if (!changed) {
+    const now = await deps.store.db.selectFrom('record_link').select('status').where('id', '=', candidate.candidateId).executeTakeFirst();
+    return { outcome: 'not-open', status: now?.status ?? 'gone' };
+  }
+  await linkPeople(deps, candidate.agreementId, 'review');
+  const people = await deps.store.db
+    .selectFrom('source_record')
+    .select(['id', 'person_id'])
+    .where('id', 'in', await recordIdsOf(deps.store, candidate.candidateId))
+    .execute();
+  return { outcome: 'decided', decidedAt, personIds: people.map((p) => p.person_id) };
+}
+
+async function recordIdsOf(store: Store, candidateId: string): Promise<string[]> {
+  const link = await store.db.selectFrom('record_link').select(['record_a', 'record_b']).where('id', '=', candidateId).executeTakeFirstOrThrow();
+  return [link.record_a, link.record_b];
+}

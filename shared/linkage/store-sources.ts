@@ -1,0 +1,177 @@
+import type { RecordBatch } from '../matching/record.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+
+/**
+ * The records of an agreement's datasets, read from the store as the linkage engine's batches:
+ * one source per party and dataset (a party's snapshot of a dataset), with the values exactly
+ * as import left them (normalised names, canonical dates and postcodes, identifier HMACs).
+ *
+ * Only identifiers hashed under the current key version are used. A hash under another version
+ * can never equal a current one, and read as a value it would make the same person's two
+ * records look like two people holding different NHS numbers; read as absent, the record can
+ * still link on its other values, and links again on identifiers once its source re-sends it.
+ */
+export interface StoreSource {
+  /** `party/dataset`. */
+  readonly id: string;
+  readonly partyId: string;
+  readonly datasetId: string;
+  readonly batch: RecordBatch;
+  /** Person id each record holds now, or null when it has never been linked. */
+  readonly personIds: readonly (string | null)[];
+  /** Records with no person id: new since the last linking pass. */
+  readonly unlinked: number;
+}
+
+export interface StoreSources {
+  readonly sources: readonly StoreSource[];
+  /** Identifier values ignored because they were hashed under another key version. */
+  readonly otherKeyVersionIdentifiers: number;
+}
+
+export function sourceIdOf(partyId: string, datasetId: string): string {
+  return `${partyId}/${datasetId}`;
+}
+
+interface Columns {
+  recordId: string[];
+  givenName: string[];
+  familyName: string[];
+  dob: string[];
+  postcode: string[];
+  address: string[];
+  nhsHash: string[];
+  upnHash: string[];
+  niHash: string[];
+  systemIds: Map<string, string[]>;
+  personIds: (string | null)[];
+  unlinked: number;
+  partyId: string;
+  datasetId: string;
+}
+
+const PAGE = 20_000;
+
+export async function readStoreSources(db: Kysely<Database>, datasets: readonly string[], keyVersion: string): Promise<StoreSources> {
+  if (datasets.length === 0) return { sources: [], otherKeyVersionIdentifiers: 0 };
+  const bySource = new Map<string, Columns>();
+  const where = new Map<string, { columns: Columns; index: number }>();
+  // Keyset pages in primary-key order: flat statement memory on both engines.
+  let after = '';
+  for (;;) {
+    const page = await db
+      .selectFrom('source_record')
+      .select(['id', 'party_id', 'dataset_id', 'given_name', 'family_name', 'date_of_birth', 'postcode', 'address', 'person_id'])
+      .where('dataset_id', 'in', datasets)
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(PAGE)
+      .execute();
+    for (const row of page) {
+      const key = sourceIdOf(row.party_id, row.dataset_id);
+      let c = bySource.get(key);
+      if (c === undefined) {
+        c = {
+          recordId: [],
+          givenName: [],
+          familyName: [],
+          dob: [],
+          postcode: [],
+          address: [],
+          nhsHash: [],
+          upnHash: [],
+          niHash: [],
+          systemIds: new Map(),
+          personIds: [],
+          unlinked: 0,
+          partyId: row.party_id,
+          datasetId: row.dataset_id,
+        };
+        bySource.set(key, c);
+      }
+      where.set(row.id, { columns: c, index: c.recordId.length });
+      c.recordId.push(row.id);
+      c.givenName.push(row.given_name ?? '');
+      c.familyName.push(row.family_name ?? '');
+      c.dob.push(row.date_of_birth ?? '');
+      c.postcode.push(row.postcode ?? '');
+      c.address.push(row.address ?? '');
+      c.nhsHash.push('');
+      c.upnHash.push('');
+      c.niHash.push('');
+      c.personIds.push(row.person_id);
+      if (row.person_id === null) c.unlinked++;
+    }
+    if (page.length < PAGE) break;
+    after = page[page.length - 1]!.id;
+  }
+
+  let otherKeyVersionIdentifiers = 0;
+  let afterRecord = '';
+  let afterKind = '';
+  for (;;) {
+    const page = await db
+      .selectFrom('record_identifier as ri')
+      .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
+      .select(['ri.record_id', 'ri.kind', 'ri.hash', 'ri.key_version'])
+      .where('sr.dataset_id', 'in', datasets)
+      .where((eb) =>
+        eb.or([eb('ri.record_id', '>', afterRecord), eb.and([eb('ri.record_id', '=', afterRecord), eb('ri.kind', '>', afterKind)])]),
+      )
+      .orderBy('ri.record_id')
+      .orderBy('ri.kind')
+      .limit(PAGE)
+      .execute();
+    for (const row of page) {
+      const at = where.get(row.record_id);
+      if (at === undefined) continue;
+      if (row.key_version !== keyVersion) {
+        otherKeyVersionIdentifiers++;
+        continue;
+      }
+      const { columns: c, index } = at;
+      if (row.kind === 'nhs') c.nhsHash[index] = row.hash;
+      else if (row.kind === 'upn') c.upnHash[index] = row.hash;
+      else if (row.kind === 'ni') c.niHash[index] = row.hash;
+      else if (row.kind.startsWith('system-id:')) {
+        const system = row.kind.slice('system-id:'.length);
+        let column = c.systemIds.get(system);
+        if (column === undefined) {
+          column = new Array<string>(c.recordId.length).fill('');
+          c.systemIds.set(system, column);
+        }
+        column[index] = row.hash;
+      }
+    }
+    if (page.length < PAGE) break;
+    const last = page[page.length - 1]!;
+    afterRecord = last.record_id;
+    afterKind = last.kind;
+  }
+
+  const sources = [...bySource.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([id, c]): StoreSource => ({
+      id,
+      partyId: c.partyId,
+      datasetId: c.datasetId,
+      batch: {
+        sourceId: id,
+        size: c.recordId.length,
+        recordId: c.recordId,
+        givenName: c.givenName,
+        familyName: c.familyName,
+        dob: c.dob,
+        postcode: c.postcode,
+        address: c.address,
+        nhsHash: c.nhsHash,
+        upnHash: c.upnHash,
+        niHash: c.niHash,
+        systemIds: c.systemIds,
+      },
+      personIds: c.personIds,
+      unlinked: c.unlinked,
+    }));
+  return { sources, otherKeyVersionIdentifiers };
+}

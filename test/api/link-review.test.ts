@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkPeople } from '../../shared/linkage/link-people.js';
+import { insertRecord } from '../support/records.js';
+import { startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * The tier-5 review endpoints over real HTTP: a reviewer of the council's housing team lists
+ * candidates, sees the two records cut down to identification items, and confirms or rejects;
+ * nobody else may; every call leaves one access-log entry.
+ */
+describe('link review API', () => {
+  let t: TestHost;
+  const DATASET = 'multiple-disadvantage-indicators';
+  const PURPOSE = 'homelessness-prevention';
+  const persons: Record<string, string> = {};
+
+  const logEntries = () => t.host.services.store.db.selectFrom('access_log').selectAll().orderBy('seq').execute();
+
+  async function call(path: string, init: { party: string; roles: string[]; purpose?: string; method?: string; body?: unknown }) {
+    const headers: Record<string, string> = { authorization: `Bearer ${await t.token(init.party, init.roles)}`, 'content-type': 'application/json' };
+    if (init.purpose) headers['x-purpose'] = init.purpose;
+    const res = await fetch(`${t.url}/api${path}`, {
+      method: init.method ?? 'GET',
+      headers,
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, text };
+  }
+  const reviewer = (path: string, method = 'GET') => call(path, { party: 'la-housing', roles: ['reviewer'], purpose: PURPOSE, method });
+
+  const candidateIds = async () =>
+    ((await reviewer('/v1/link-candidates')).body.candidates as { candidateId: string }[]).map((c) => c.candidateId);
+
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+    const services = t.host.services;
+    persons.housing = (
+      await insertRecord(services, {
+        partyId: 'la-housing',
+        datasetId: DATASET,
+        givenName: 'Jonathan',
+        familyName: 'Smyth',
+        dateOfBirth: '2012-03-04',
+        postcode: 'ME14 1XX',
+        attributes: { firstName: 'Jonathan', lastName: 'Smyth', dateOfBirth: '2012-03-04', homePostcode: 'ME14 1XX', inRentArrears: true },
+      })
+    ).personId;
+    persons.care = (
+      await insertRecord(services, {
+        partyId: 'la-childrens-social-care',
+        datasetId: DATASET,
+        givenName: 'Jonathan',
+        familyName: 'Smith',
+        dateOfBirth: '2012-03-04',
+        postcode: 'ME14 1XX',
+        attributes: { firstName: 'Jonathan', lastName: 'Smith', dateOfBirth: '2012-03-04', homePostcode: 'ME14 1XX', childProtection: true },
+      })
+    ).personId;
+    // Threshold 0 makes the one plausible pair a candidate however little data the model has.
+    const { store, secrets, agreements, logger } = services;
+    await linkPeople({ store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } }, 'social-care-education-housing', 'full');
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('lists the candidate to a reviewer, with sources and no personal data', async () => {
+    const res = await reviewer('/v1/link-candidates');
+    expect(res.status).toBe(200);
+    const candidates = res.body.candidates as { candidateId: string; tier: number; records: unknown[] }[];
+    expect(candidates).toHaveLength(1);
+    expect(candidates[0]).toMatchObject({ tier: 5, records: [{ dataset: DATASET, source: 'la-childrens-social-care' }, { dataset: DATASET, source: 'la-housing' }] });
+    expect(res.text).not.toMatch(/JONATHAN|Jonathan|SMYTH|2012-03-04/);
+  });
+
+  it('shows one candidate with identification items only, and logs both people as its subject', async () => {
+    const [id] = await candidateIds();
+    const before = (await logEntries()).length;
+    const res = await reviewer(`/v1/link-candidates/${id}`);
+    expect(res.status).toBe(200);
+    const records = res.body.records as { fields: Record<string, unknown> }[];
+    expect(records.map((r) => r.fields.lastName).sort()).toEqual(['Smith', 'Smyth']);
+    for (const r of records) {
+      expect(Object.keys(r.fields).every((f) => ['firstName', 'lastName', 'dateOfBirth', 'gender', 'homeAddress', 'homePostcode'].includes(f))).toBe(true);
+    }
+    expect(res.text).not.toContain('childProtection');
+    expect(res.text).not.toContain('inRentArrears');
+    const entries = (await logEntries()).slice(before);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ action: 'link.candidate', decision: 'allow' });
+    expect(entries[0]!.subject_ref!.split(' ').sort()).toEqual([persons.housing, persons.care].sort());
+  });
+
+  it('refuses every other role and party, as 403, and an unknown id as 404', async () => {
+    const [id] = await candidateIds();
+    const officer = await call(`/v1/link-candidates/${id}`, { party: 'la-housing', roles: ['housing-officer'], purpose: PURPOSE });
+    expect(officer.status).toBe(403);
+    const provider = await call('/v1/link-candidates', { party: 'social-housing-providers', roles: ['rp-tenancy-officer'], purpose: 'tenancy-sustainment' });
+    expect(provider.status).toBe(403);
+    const noPurpose = await call('/v1/link-candidates', { party: 'la-housing', roles: ['reviewer'] });
+    expect(noPurpose.status).toBe(400);
+    const unknown = await reviewer('/v1/link-candidates/00000000-0000-4000-8000-000000000000');
+    expect(unknown.status).toBe(404);
+    expect((unknown.body as { type: string }).type).toBe('urn:lintel:problem:candidate-unknown');
+    const junk = await reviewer('/v1/link-candidates/not-an-id/confirm', 'POST');
+    expect(junk.status).toBe(404);
+  });
+
+  it('confirming joins the records into one person a housing officer then sees whole; a second decision is 409', async () => {
+    const [id] = await candidateIds();
+    const before = (await logEntries()).length;
+    const confirmed = await reviewer(`/v1/link-candidates/${id}/confirm`, 'POST');
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.body).toMatchObject({ candidateId: id, decision: 'confirmed' });
+    const again = await reviewer(`/v1/link-candidates/${id}/reject`, 'POST');
+    expect(again.status).toBe(409);
+    const entries = (await logEntries()).slice(before);
+    expect(entries.map((e) => [e.action, e.reason_code])).toEqual([
+      ['link.confirm', 'link-confirmed'],
+      ['link.reject', 'candidate-decided'],
+    ]);
+    expect(await candidateIds()).toEqual([]);
+
+    const search = await call('/v1/people/search', {
+      party: 'la-housing',
+      roles: ['housing-officer'],
+      purpose: PURPOSE,
+      method: 'POST',
+      body: { familyName: 'Smith', givenName: 'Jonathan', dateOfBirth: '2012-03-04' },
+    });
+    expect(search.status).toBe(200);
+    const sources = (search.body.records as { source: string }[]).map((r) => r.source).sort();
+    expect(sources).toEqual(['la-childrens-social-care', 'la-housing']);
+  });
+});

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkPeople } from '../../../shared/linkage/link-people.js';
+import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
+import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+
+const DATASET = 'multiple-disadvantage-indicators';
+const AGREEMENT = 'social-care-education-housing';
+
+// Same child, surname misspelt in one system: no rule of tiers 1–4 links them, tier 5 may.
+const housing = ['firstName,lastName,dateOfBirth,homePostcode,inRentArrears', 'Jonathan,Smyth,2012-03-04,ME14 1XX,Y', 'Mary,Green,1980-05-06,ME15 2YY,N'].join('\n');
+const socialCare = ['firstName,lastName,dateOfBirth,homePostcode,childProtection', 'Jonathan,Smith,2012-03-04,ME14 1XX,Y', 'Peter,Green,1979-07-08,ME15 2YY,N'].join('\n');
+
+describe('the review queue of the probabilistic tier', () => {
+  let h: ImportHarness;
+  // Threshold 0: every best-scoring blocked pair becomes a candidate, so the queue has a known pair.
+  const deps = () => ({
+    store: h.store,
+    secrets: h.secrets,
+    agreements: h.deps().agreements,
+    logger: h.deps().logger,
+    probabilistic: { reviewThreshold: 0, randomPairs: 1_000 },
+  });
+  const personOf = async (given: string, party: string) =>
+    (
+      await h.store.db
+        .selectFrom('source_record')
+        .select('person_id')
+        .where('given_name', '=', given)
+        .where('party_id', '=', party)
+        .executeTakeFirstOrThrow()
+    ).person_id;
+  const openCandidates = async () => (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 100 })).candidates;
+  const jonathanCandidate = async () => {
+    for (const c of await openCandidates()) {
+      const full = await findCandidate(h.store, c.candidateId);
+      if (full?.recordsInFull.every((r) => r.attributes.firstName === 'Jonathan')) return full;
+    }
+    return undefined;
+  };
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    expect((await h.importFile(`la-housing/${DATASET}/a.csv`, housing)).outcome).toBe('loaded');
+    expect((await h.importFile(`la-childrens-social-care/${DATASET}/a.csv`, socialCare)).outcome).toBe('loaded');
+    await linkPeople(deps(), AGREEMENT, 'full');
+  });
+  afterAll(async () => h.close());
+
+  it('proposes the pair as a candidate and does not use it until confirmed', async () => {
+    const candidate = await jonathanCandidate();
+    expect(candidate).toBeDefined();
+    expect(candidate).toMatchObject({ tier: 5, status: 'candidate' });
+    expect(await personOf('JONATHAN', 'la-housing')).not.toBe(await personOf('JONATHAN', 'la-childrens-social-care'));
+  });
+
+  it('remembers a rejection: the pair is not proposed again when everything is linked again', async () => {
+    const candidate = (await jonathanCandidate())!;
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-1' };
+    const outcome = await decideCandidate(deps(), candidate, { decision: 'rejected', by, at: new Date() });
+    expect(outcome.outcome).toBe('decided');
+    // A second decision on the same candidate changes nothing.
+    expect((await decideCandidate(deps(), candidate, { decision: 'confirmed', by, at: new Date() })).outcome).toBe('not-open');
+
+    const summary = await linkPeople(deps(), AGREEMENT, 'full');
+    expect(summary.candidatesRejectedEarlier).toBeGreaterThanOrEqual(1);
+    expect(await jonathanCandidate()).toBeUndefined();
+    expect(await personOf('JONATHAN', 'la-housing')).not.toBe(await personOf('JONATHAN', 'la-childrens-social-care'));
+  });
+
+  it('joins the two people when an officer confirms, and keeps the link through later runs', async () => {
+    await h.store.db.deleteFrom('link_decision').execute();
+    await linkPeople(deps(), AGREEMENT, 'full');
+    const candidate = (await jonathanCandidate())!;
+    expect(candidate).toBeDefined();
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-2' };
+    const outcome = await decideCandidate(deps(), candidate, { decision: 'confirmed', by, at: new Date() });
+    expect(outcome.outcome).toBe('decided');
+    const joined = await personOf('JONATHAN', 'la-housing');
+    expect(await personOf('JONATHAN', 'la-childrens-social-care')).toBe(joined);
+
+    const summary = await linkPeople(deps(), AGREEMENT, 'full');
+    expect(summary.candidatesConfirmedEarlier).toBeGreaterThanOrEqual(1);
+    expect(await personOf('JONATHAN', 'la-childrens-social-care')).toBe(joined);
+    const decision = await h.store.db.selectFrom('link_decision').selectAll().executeTakeFirstOrThrow();
+    expect(decision).toMatchObject({ decision: 'confirmed', client_id: 'test-reviewer', request_id: 'r-2' });
+  });
+});
