@@ -13,6 +13,7 @@ import { parsePartyDirectory, type PartyDirectory } from './agreements/party-dir
 import { AccessLog } from './audit/access-log.js';
 import { AnchorLog } from './audit/anchor-log.js';
 import { StoreConsentRegister } from './consents/store-consent-register.js';
+import { linkingRulesOf } from './linkage/linking-rules.js';
 
 /**
  * The composition root: every adapter lintel uses, built once from the settings and handed to
@@ -44,6 +45,11 @@ export async function createServices(settings: Settings): Promise<Services> {
   const agreements = loadAgreements(resolve(settings.AGREEMENTS_DIR));
   for (const warning of agreements.warnings) {
     logger.warn('agreements.warning', { file: warning.file, path: warning.path, message: warning.message });
+  }
+  for (const { agreement, file } of agreements.all()) {
+    for (const key of linkingRulesOf(agreement).unsupportedKeys) {
+      logger.warn('agreements.warning', { file, path: `matching ${key}`, message: 'no linkage rule for this key: it links nothing' });
+    }
   }
   const parties = parsePartyDirectory(settings.PARTY_CLIENT_IDS, agreements);
   const store = openStore(
