@@ -5,8 +5,12 @@
  *       (residual cascade, ambiguity exclusion, hard-identifier and date guards) written as
  *       DuckDB SQL over the same canonical records, with a check that both find the same pairs;
  *   (c) tier 5 (blocking, EM, scoring) on 100,000 x 100,000, timed.
+ *   (d) linking in the store (shared/linkage): two sources of the ISA dataset in SQLite, the
+ *       first incremental pass, a new snapshot of one source and the pass after it, and a full
+ *       rerun, timed, with the pairwise precision and recall of the resulting people.
  * Prints peak RSS. Options:
- *   --parts a,b,c   --quality-size 20000   --deterministic-size 1000000   --probabilistic-size 100000
+ *   --parts a,b,c,d   --quality-size 20000   --deterministic-size 1000000   --probabilistic-size 100000
+ *   --store-size 100000
  */
 
 import { spawnSync } from 'node:child_process';
@@ -28,6 +32,12 @@ import type { RecordBatch } from '../shared/matching/record.js';
 import { sharedSystemNames } from '../shared/matching/record.js';
 import type { ErrorProfileName } from '../shared/synthetic/error-profiles.js';
 import { generateLinkageScenario } from '../shared/synthetic/sources.js';
+import { loadAgreements } from '../shared/agreements/load.js';
+import { SnapshotWriter } from '../shared/imports/snapshot-writer.js';
+import { linkPeople } from '../shared/linkage/link-people.js';
+import { createLogger } from '../shared/logging.js';
+import { LocalSecretSource } from '../shared/secrets/local-secret-source.js';
+import { migrateToLatest, openStore } from '../shared/store/database.js';
 
 // A million-by-a-million run holds two canonical batches and a population: give V8 room.
 const HEAP_MB = 12_288;
@@ -45,7 +55,8 @@ if (getHeapStatistics().heap_size_limit < 8_000 * 1024 * 1024 && process.env.LIN
 
 const { values } = parseArgs({
   options: {
-    parts: { type: 'string', default: 'a,b,c' },
+    parts: { type: 'string', default: 'a,b,c,d' },
+    'store-size': { type: 'string', default: '100000' },
     'quality-size': { type: 'string', default: '20000' },
     'deterministic-size': { type: 'string', default: '1000000' },
     'probabilistic-size': { type: 'string', default: '100000' },
@@ -284,6 +295,87 @@ if (parts.has('c')) {
   );
   const result = { deterministic, candidates };
   log(formatEvaluation(evaluatePairs(predictedPairs(result), s.leftPerson, s.rightPerson)).replace(/^/gm, '  '));
+}
+
+// ---------------------------------------------------------------------------------------------
+// (d) linking in the store
+// ---------------------------------------------------------------------------------------------
+
+if (parts.has('d')) {
+  const size = Number(values['store-size']);
+  log(`\n(d) linking in the store (SQLite), ${size} x ${size} ('hard' profile)`);
+  const s = scenario(size, 'hard', 700_000 + size);
+  const dir = mkdtempSync(join(tmpdir(), 'lintel-bench-linkage-'));
+  const store = openStore({ engine: 'sqlite', path: join(dir, 'lintel.db') });
+  await migrateToLatest(store);
+  const secrets = new LocalSecretSource(join(dir, 'secrets.json'));
+  const keyVersion = (await secrets.get('pseudonymisation-key')).version;
+  const deps = { store, secrets, agreements: loadAgreements('agreements'), logger: createLogger('error') };
+  const DATASET = 'multiple-disadvantage-indicators';
+  // The generator names the systems; the ISA names the fields they fill.
+  const kindOf = (system: string) => `system-id:${system === 'mosaic' ? 'social-care' : system === 'capita-one' ? 'education' : system}`;
+  const load = async (batch: RecordBatch, partyId: string, runId: string) => {
+    await store.db.transaction().execute(async (trx) => {
+      const writer = new SnapshotWriter(trx, 'sqlite');
+      await writer.deletePrevious(partyId, DATASET);
+      for (let i = 0; i < batch.size; i++) {
+        const id = `${runId}:${String(i).padStart(10, '0')}`;
+        const given = batch.givenName[i] || null;
+        writer.addRecord([id, runId, partyId, DATASET, i + 2, given, batch.familyName[i] || null, given?.slice(0, 3) ?? null, batch.dob[i] || null, batch.postcode[i] || null, batch.address[i] || null, '{}', '2026-11-01', null]);
+        for (const [kind, column] of [['nhs', batch.nhsHash], ['upn', batch.upnHash], ['ni', batch.niHash]] as const) {
+          if (column[i]) writer.addIdentifier([id, kind, column[i]!, keyVersion]);
+        }
+        for (const [system, column] of batch.systemIds) if (column[i]) writer.addIdentifier([id, kindOf(system), column[i]!, keyVersion]);
+        await writer.flush();
+      }
+      await writer.flush(true);
+    });
+  };
+  let t = performance.now();
+  await load(s.left, 'la-housing', 'left-1');
+  await load(s.right, 'la-childrens-social-care', 'right-1');
+  log(`  loaded both sources in ${seconds(performance.now() - t)}`);
+
+  const quality = async () => {
+    const rows = await store.db.selectFrom('source_record').select(['import_run_id', 'row_number', 'person_id']).execute();
+    const people = new Map<string, { left: number[]; right: number[] }>();
+    for (const r of rows) {
+      const p = people.get(r.person_id!) ?? { left: [], right: [] };
+      people.set(r.person_id!, p);
+      (r.import_run_id.startsWith('left') ? p.left : p.right).push(r.row_number - 2);
+    }
+    let predicted = 0;
+    let correct = 0;
+    for (const p of people.values()) {
+      for (const i of p.left) {
+        for (const j of p.right) {
+          predicted++;
+          if (s.leftPerson[i] === s.rightPerson[j]) correct++;
+        }
+      }
+    }
+    const rightOf = new Map<number, number>();
+    for (let j = 0; j < s.right.size; j++) rightOf.set(s.rightPerson[j]!, (rightOf.get(s.rightPerson[j]!) ?? 0) + 1);
+    let truePairs = 0;
+    for (let i = 0; i < s.left.size; i++) truePairs += rightOf.get(s.leftPerson[i]!) ?? 0;
+    return `people: pairwise precision ${(correct / predicted).toFixed(5)}, recall ${(correct / truePairs).toFixed(4)} before review`;
+  };
+  const pass = async (label: string, kind: 'incremental' | 'full') => {
+    const started = performance.now();
+    const summary = await linkPeople(deps, 'social-care-education-housing', kind);
+    const tiers = Object.entries(summary.linksByTier).map(([tier, n]) => `t${tier} ${n}`).join(', ');
+    log(`  ${label}: ${seconds(performance.now() - started)} (${summary.sourcePairsLinked} source pairs; links ${tiers}; ${summary.candidates + summary.candidatesConfirmedEarlier} candidates; ${summary.people} people; ${summary.personIdsChanged} person ids changed); load average ${loadavg()[0]?.toFixed(1) ?? '?'}`);
+  };
+  await pass('first pass after both imports', 'incremental');
+  log(`  ${await quality()}`);
+  t = performance.now();
+  await load(s.right, 'la-childrens-social-care', 'right-2');
+  log(`  next snapshot of one source loaded in ${seconds(performance.now() - t)}`);
+  await pass('pass after the new snapshot', 'incremental');
+  await pass('full rerun', 'full');
+  log(`  ${await quality()}`);
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
 }
 
 clearInterval(sampler);

@@ -275,14 +275,34 @@ async function formPeople(trx: Kysely<Database>, engine: Engine, agreementId: st
   const previous = sources.flatMap((s) => s.personIds);
   const recordIds = sources.flatMap((s) => s.batch.recordId);
   const assigned = assignPersonIds(clusters.assignments(), previous);
-  const update = engine === 'mssql' ? 'update source_record set person_id = @1 where id = @2' : 'update source_record set person_id = ? where id = ?';
-  let personIdsChanged = 0;
-  for (let n = 0; n < assigned.length; n++) {
-    if (assigned[n] === previous[n]) continue;
-    await trx.executeQuery(CompiledQuery.raw(update, [assigned[n], recordIds[n]]));
-    personIdsChanged++;
+  const changed: number[] = [];
+  for (let n = 0; n < assigned.length; n++) if (assigned[n] !== previous[n]) changed.push(n);
+  for (let k = 0; k < changed.length; k += UPDATE_ROWS) {
+    const chunk = changed.slice(k, k + UPDATE_ROWS);
+    const params: string[] = [];
+    for (const n of chunk) params.push(recordIds[n]!, assigned[n]!);
+    for (const n of chunk) params.push(recordIds[n]!);
+    await trx.executeQuery(CompiledQuery.raw(personIdUpdateSql(engine, chunk.length), params));
   }
+  const personIdsChanged = changed.length;
   return { refusedMerges, people: new Set(assigned).size, personIdsChanged };
+}
+
+/** Rows a person-id update statement: three parameters each, within SQL Server's 2,100. */
+const UPDATE_ROWS = 500;
+
+/**
+ * One statement for many records' person ids. A first pass writes an id to every record, so
+ * one statement a record would cost a round trip each; `case` keeps it to one per 500.
+ */
+function personIdUpdateSql(engine: Engine, rows: number): string {
+  let n = 0;
+  const p = engine === 'mssql' ? () => `@${++n}` : () => '?';
+  let whens = '';
+  for (let r = 0; r < rows; r++) whens += ` when ${p()} then ${p()}`;
+  const ids: string[] = [];
+  for (let r = 0; r < rows; r++) ids.push(p());
+  return `update source_record set person_id = case id${whens} end where id in (${ids.join(',')})`;
 }
 
 function flatten(summary: LinkRunSummary): Record<string, string | number> {
