@@ -162,8 +162,15 @@ async function relinkSourcePairs(
       probabilistic: rules.probabilisticTier === null ? false : deps.probabilistic ?? {},
     });
     const fresh: NewLink[] = [];
-    const pairKeyOf = (i: number, j: number) =>
-      pairKeys.pairKey(pairKeys.recordFingerprint(left.batch, i), pairKeys.recordFingerprint(right.batch, j));
+    // A record is often in several candidate pairs: fingerprint it once.
+    const leftPrints = new Map<number, string>();
+    const rightPrints = new Map<number, string>();
+    const print = (cache: Map<number, string>, source: StoreSource, i: number) => {
+      let p = cache.get(i);
+      if (p === undefined) cache.set(i, (p = pairKeys.recordFingerprint(source.batch, i)));
+      return p;
+    };
+    const pairKeyOf = (i: number, j: number) => pairKeys.pairKey(print(leftPrints, left, i), print(rightPrints, right, j));
     const base = { agreement_id: rules.agreementId, source_a: left.id, source_b: right.id, last_run_id: runId };
     const d = result.deterministic;
     for (let k = 0; k < d.count; k++) {
@@ -179,7 +186,7 @@ async function relinkSourcePairs(
         rule: d.rules[d.ruleIndex[k]!]!.rule,
         score: null,
         status: 'auto',
-        pair_key: pairKeyOf(i, j),
+        pair_key: null,
       });
     }
     const c = result.candidates;

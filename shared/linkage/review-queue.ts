@@ -27,7 +27,7 @@ export interface CandidateRecord {
 export interface Candidate extends CandidateSummary {
   readonly agreementId: string;
   readonly status: 'candidate' | 'confirmed' | 'rejected' | 'auto';
-  readonly pairKey: string;
+  readonly pairKey: string | null;
   readonly recordsInFull: readonly [CandidateRecord, CandidateRecord];
 }
 
@@ -121,6 +121,8 @@ export type ReviewOutcome =
  */
 export async function decideCandidate(deps: LinkDependencies, candidate: Candidate, review: ReviewDecision): Promise<ReviewOutcome> {
   const decidedAt = review.at.toISOString();
+  const pairKey = candidate.pairKey;
+  if (pairKey === null) return { outcome: 'not-open', status: candidate.status };
   const changed = await deps.store.db.transaction().execute(async (trx) => {
     const updated = await trx
       .updateTable('record_link')
@@ -129,11 +131,11 @@ export async function decideCandidate(deps: LinkDependencies, candidate: Candida
       .where('status', '=', 'candidate')
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) !== 1) return false;
-    await trx.deleteFrom('link_decision').where('pair_key', '=', candidate.pairKey).execute();
+    await trx.deleteFrom('link_decision').where('pair_key', '=', pairKey).execute();
     await trx
       .insertInto('link_decision')
       .values({
-        pair_key: candidate.pairKey,
+        pair_key: pairKey,
         decision: review.decision,
         party_id: review.by.partyId,
         client_id: review.by.clientId,

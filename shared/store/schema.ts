@@ -120,7 +120,8 @@ export interface RecordLinkTable {
   rule: string;
   score: number | null;
   status: 'auto' | 'candidate' | 'confirmed' | 'rejected';
-  pair_key: string;
+  /** Tier-5 links only: the key of the officer's decision (shared/linkage/pair-key.ts). */
+  pair_key: string | null;
   first_run_id: string;
   last_run_id: string;
   created_at: string;

@@ -10,7 +10,7 @@ import type { Dialect } from '../dialect.js';
  * of sources replaces exactly that pair's links. Status: `auto` (tiers the agreement confirms
  * automatically), `candidate` (waiting for an officer), `confirmed`, `rejected`.
  *
- * `link_decision`: officers' decisions, keyed by a keyed hash of the two records' matching
+ * `link_decision`: officers' decisions (a candidate's `pair_key` names its decision), keyed by a keyed hash of the two records' matching
  * values rather than by record ids, which change with every snapshot: a rejected pair is not
  * proposed again when the same records arrive in next month's extracts, and a confirmed pair
  * stays confirmed.
@@ -33,7 +33,7 @@ export function linkage(d: Dialect): Migration {
         /** Tier 5: the posterior match probability; null for rule links. */
         .addColumn('score', 'double precision')
         .addColumn('status', d.text(20), (c) => c.notNull())
-        .addColumn('pair_key', d.text(64), (c) => c.notNull())
+        .addColumn('pair_key', d.text(64))
         .addColumn('first_run_id', d.text(64), (c) => c.notNull())
         .addColumn('last_run_id', d.text(64), (c) => c.notNull())
         .addColumn('created_at', d.timestamp(), (c) => c.notNull())
