@@ -53,7 +53,8 @@ export function systemOfField(fieldName: string): string {
   return stem.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 }
 
-function identifierKind(field: Field): PseudonymKind | undefined {
+/** The pseudonym kind an identifier field is stored under; undefined for any other field. */
+export function identifierKind(field: Field): PseudonymKind | undefined {
   switch (field.type) {
     case 'nhs-number':
       return 'nhs';

@@ -1,5 +1,5 @@
 import type { Agreement, Field } from '../agreements/schema.js';
-import { systemOfField } from '../imports/storage-plan.js';
+import { identifierKind } from '../imports/storage-plan.js';
 
 /**
  * An agreement's matching section, read as the linkage engine's rules. Each deterministic key
@@ -21,19 +21,9 @@ export interface LinkingRules {
   readonly unsupportedKeys: readonly string[];
 }
 
+/** The engine's rule for a key of one identifier field: `system-id:<system>` → `system:<system>`. */
 function identifierRule(field: Field): string | undefined {
-  switch (field.type) {
-    case 'nhs-number':
-      return 'nhs';
-    case 'upn':
-      return 'upn';
-    case 'ni-number':
-      return 'ni';
-    case 'system-id':
-      return `system:${systemOfField(field.name)}`;
-    default:
-      return undefined;
-  }
+  return identifierKind(field)?.replace(/^system-id:/, 'system:');
 }
 
 export function linkingRulesOf(agreement: Agreement): LinkingRules {
