@@ -10,6 +10,7 @@
  * maxrss), so each size's memory figure is its own.
  *
  * Options: --sizes 100000,1000000   --keep (leave the temporary folder)
+ *          --cpu-prof DIR (write a V8 CPU profile of each import child into DIR)
  * BENCH_MEMLOG=1 also prints each child's peak rss/heap/external figures.
  */
 import { spawn } from 'node:child_process';
@@ -122,9 +123,10 @@ async function generate(path: string, rows: number): Promise<number> {
   return written;
 }
 
-function runChild(env: Record<string, string>): Promise<ChildResult> {
+function runChild(env: Record<string, string>, cpuProfileDir: string | undefined): Promise<ChildResult> {
+  const profile = cpuProfileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir];
   return new Promise((resolveRun, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/import.ts', '--child'], {
+    const proc = spawn(process.execPath, [...profile, '--import', 'tsx', 'bench/import.ts', '--child'], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -139,7 +141,12 @@ function runChild(env: Record<string, string>): Promise<ChildResult> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { child: { type: 'boolean' }, sizes: { type: 'string' }, keep: { type: 'boolean' } },
+    options: {
+      child: { type: 'boolean' },
+      sizes: { type: 'string' },
+      keep: { type: 'boolean' },
+      'cpu-prof': { type: 'string' },
+    },
   });
   if (values.child) return child();
   const sizes = (values.sizes ?? '100000,1000000').split(',').map(Number);
@@ -161,12 +168,15 @@ async function main(): Promise<void> {
         .getBlockBlobClient(blobName)
         .uploadStream(createReadStream(file), 8 * 1024 * 1024, 4);
       process.stdout.write('importing…\n');
-      const result = await runChild({
-        BENCH_SQLITE: join(dir, `store-${size}.db`),
-        BENCH_SECRETS: join(dir, 'secrets.json'),
-        BENCH_AZURITE: azurite.connectionString,
-        BENCH_BLOB: blobName,
-      });
+      const result = await runChild(
+        {
+          BENCH_SQLITE: join(dir, `store-${size}.db`),
+          BENCH_SECRETS: join(dir, 'secrets.json'),
+          BENCH_AZURITE: azurite.connectionString,
+          BENCH_BLOB: blobName,
+        },
+        values['cpu-prof'],
+      );
       if (result.outcome !== 'loaded' || result.rows !== rows)
         throw new Error(`unexpected outcome ${JSON.stringify(result)}`);
       results.push({ size, bytes, result });

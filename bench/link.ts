@@ -328,7 +328,7 @@ if (parts.has('d')) {
         for (const [system, column] of batch.systemIds) if (column[i]) writer.addIdentifier([id, kindOf(system), column[i]!, keyVersion]);
         await writer.flush();
       }
-      await writer.flush(true);
+      await writer.finish();
     });
   };
   let t = performance.now();

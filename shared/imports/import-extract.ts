@@ -32,7 +32,13 @@ import { FileRejection } from './reasons.js';
 import { recordId } from './record-ids.js';
 import { compileRowValidator, rowSchemaFor } from './row-schema.js';
 import { SnapshotWriter } from './snapshot-writer.js';
-import { matchingColumnsOf, storagePlanFor } from './storage-plan.js';
+import {
+  attributeColumnOf,
+  attributesJson,
+  matchingColumnsOf,
+  storagePlanFor,
+  type AttributeColumn,
+} from './storage-plan.js';
 import { checkWorkbookEntries, DEFAULT_ZIP_LIMITS, readZipDirectory, type ZipLimits } from './zip-directory.js';
 import { xlsxRecords } from './xlsx-records.js';
 
@@ -316,7 +322,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
     let width = 0;
     let out: (CanonicalValue | null)[] = [];
     let identifierColumns: { index: number; kind: Parameters<Pseudonymiser['hash']>[0]; ni: boolean }[] = [];
-    let attributeColumns: { index: number; name: string }[] = [];
+    let attributeColumns: AttributeColumn[] = [];
     const indexOf = new Map<string, number>();
     const valueOf = (field: string | undefined): CanonicalValue | null => {
       if (field === undefined) return null;
@@ -345,7 +351,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
             .map((id) => ({ index: indexOf.get(id.field)!, kind: id.kind, ni: id.type === 'ni-number' }));
           attributeColumns = plan.attributes
             .filter((n) => indexOf.has(n))
-            .map((name) => ({ index: indexOf.get(name)!, name }));
+            .map((name) => attributeColumnOf(name, indexOf.get(name)!));
           continue;
         }
         deps.hooks?.onRow?.(record.row);
@@ -385,11 +391,6 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
           continue;
         }
         const id = recordId(run.id, row);
-        const attributes: Record<string, CanonicalValue> = {};
-        for (const a of attributeColumns) {
-          const v = out[a.index];
-          if (v !== null && v !== undefined) attributes[a.name] = v;
-        }
         const m = matching.columns;
         writer.addRecord([
           id,
@@ -403,7 +404,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
           m.date_of_birth,
           m.postcode,
           m.address,
-          JSON.stringify(attributes),
+          attributesJson(attributeColumns, out),
           asOf,
           null, // person_id: set by the linker (shared/linkage), never guessed at import
         ]);
@@ -427,7 +428,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
     if (loaded === 0 || rowErrors.badRows / rows > deps.maxBadRowShare) {
       throw new SnapshotRejected([{ reason: 'bad-row-share-exceeded' }], counts, rowErrors);
     }
-    await writer.flush(true);
+    await writer.finish();
     const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
     // The report first: if the commit then fails, the retry rewrites the same report.
     await writeReport(

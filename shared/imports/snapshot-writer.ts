@@ -1,4 +1,4 @@
-import { CompiledQuery, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Transaction } from 'kysely';
 import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 
@@ -10,6 +10,9 @@ import type { Database } from '../store/schema.js';
  * query builder would otherwise rebuild the same thousands-of-parameters statement for every
  * batch. SQL Server takes at most 2,100 parameters a statement, which sizes its batches;
  * SQLite takes 32,766.
+ *
+ * On SQLite a big snapshot is loaded into its tables without their secondary indexes, which are
+ * built again at the end (see {@link DeferredIndexes}).
  */
 
 export const RECORD_COLUMNS = [
@@ -76,9 +79,13 @@ class BatchedInsert {
     return this.rows >= this.perStatement;
   }
 
-  async flush(trx: Transaction<Database>, all: boolean): Promise<number> {
+  /** Rows written so far. */
+  written = 0;
+
+  async flush(trx: Transaction<Database>, all: boolean, indexes: DeferredIndexes | undefined): Promise<number> {
     let written = 0;
     while (this.rows >= this.perStatement || (all && this.rows > 0)) {
+      await indexes?.beforeBatch(trx, this.written);
       const rows = Math.min(this.rows, this.perStatement);
       const width = this.columns.length;
       const params = rows === this.rows ? this.params : this.params.slice(0, rows * width);
@@ -88,14 +95,61 @@ class BatchedInsert {
       this.params = rows === this.rows ? [] : this.params.slice(rows * width);
       this.rows -= rows;
       written += rows;
+      this.written += rows;
     }
     return written;
+  }
+}
+
+/** Rows a table must take in one snapshot before its indexes are worth rebuilding rather than keeping. */
+const MIN_REBUILD_ROWS = 20_000;
+
+/**
+ * Lets a big snapshot load into a SQLite table without the table's secondary indexes and
+ * builds them again afterwards in one sorted pass. Kept, every row lands on a random page of
+ * the name, date-of-birth and hash indexes, and once those outgrow the page cache each page is
+ * read and written again and again: a million-row snapshot then spends most of its time there.
+ *
+ * The drop and the rebuild run inside the snapshot's transaction, so readers and a crash see
+ * the indexes of before or of after, never none. The rebuild covers the whole table, not just
+ * the new rows, so the indexes are dropped only once the rows written reach both
+ * {@link MIN_REBUILD_ROWS} and the rows the table holds beside them: the rebuild then costs at
+ * most twice the new rows. Unique indexes are kept, so a duplicate still fails at its insert.
+ */
+class DeferredIndexes {
+  /** Rows of other snapshots in the table, counted once the threshold is first reached. */
+  private others: number | undefined;
+  private dropped: { readonly name: string; readonly sql: string }[] | undefined;
+
+  constructor(private readonly table: string) {}
+
+  /** Called before each batch with the rows this snapshot has written to the table so far. */
+  async beforeBatch(trx: Transaction<Database>, rowsWritten: number): Promise<void> {
+    if (this.dropped !== undefined || rowsWritten < MIN_REBUILD_ROWS) return;
+    if (this.others === undefined) {
+      const counted = await sql<{ n: number }>`select count(*) as n from ${sql.table(this.table)}`.execute(trx);
+      this.others = Number(counted.rows[0]?.n ?? 0) - rowsWritten;
+    }
+    if (rowsWritten < this.others) return;
+    const indexes = await sql<{ name: string; sql: string }>`
+      select name, sql from sqlite_master
+      where type = 'index' and tbl_name = ${this.table} and sql is not null`.execute(trx);
+    this.dropped = indexes.rows.filter((index) => !/^\s*create\s+unique\b/i.test(index.sql));
+    for (const index of this.dropped) await sql`drop index ${sql.id(index.name)}`.execute(trx);
+  }
+
+  /** Builds the dropped indexes again (from their own definitions). */
+  async rebuild(trx: Transaction<Database>): Promise<void> {
+    for (const index of this.dropped ?? []) await sql.raw(index.sql).execute(trx);
+    this.dropped = undefined;
   }
 }
 
 export class SnapshotWriter {
   private readonly records: BatchedInsert;
   private readonly identifiers: BatchedInsert;
+  private readonly recordIndexes: DeferredIndexes | undefined;
+  private readonly identifierIndexes: DeferredIndexes | undefined;
   recordsWritten = 0;
 
   constructor(
@@ -104,6 +158,11 @@ export class SnapshotWriter {
   ) {
     this.records = new BatchedInsert(engine, 'source_record', RECORD_COLUMNS);
     this.identifiers = new BatchedInsert(engine, 'record_identifier', IDENTIFIER_COLUMNS);
+    // Azure SQL keeps its indexes: dropping them would take schema locks that block every reader.
+    if (engine === 'sqlite') {
+      this.recordIndexes = new DeferredIndexes('source_record');
+      this.identifierIndexes = new DeferredIndexes('record_identifier');
+    }
   }
 
   /** Deletes the records (and their identifiers) of the party's previous snapshot of the dataset. */
@@ -134,7 +193,14 @@ export class SnapshotWriter {
   /** Writes full batches (or everything, at the end). Records go first: identifiers refer to them. */
   async flush(all = false): Promise<void> {
     if (!all && !this.records.full && !this.identifiers.full) return;
-    this.recordsWritten += await this.records.flush(this.trx, all);
-    await this.identifiers.flush(this.trx, all);
+    this.recordsWritten += await this.records.flush(this.trx, all, this.recordIndexes);
+    await this.identifiers.flush(this.trx, all, this.identifierIndexes);
+  }
+
+  /** Writes everything left and rebuilds any index the load went without. */
+  async finish(): Promise<void> {
+    await this.flush(true);
+    await this.recordIndexes?.rebuild(this.trx);
+    await this.identifierIndexes?.rebuild(this.trx);
   }
 }
