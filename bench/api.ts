@@ -19,7 +19,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAzurite } from '../local/azurite.js';
@@ -278,6 +278,12 @@ async function load(url: string, request: AutocannonRequest, duration: number): 
   return autocannon({ url, connections: CONNECTIONS, duration, pipelining: 1, requests: [request] });
 }
 
+function loadNow(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
 interface Row {
   name: string;
   result: AutocannonResult;
@@ -296,6 +302,7 @@ function report(rows: Row[]): void {
 
 async function main(): Promise<void> {
   console.log(`lintel API benchmark: ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up then ${SECONDS} s measured per target, ${RECORDS} records`);
+  const loadAtStart = loadNow();
   const bare = await startChild('bare');
   const lintel = await startChild('lintel');
   const { token, bodies } = lintel.ready;
@@ -327,6 +334,8 @@ async function main(): Promise<void> {
     const after = await stats(lintel.child);
 
     console.log('');
+    // Two cores are shared with other work: figures taken under load are not comparable to idle ones.
+    console.log(`load average (1/5/15 min) at start: ${loadAtStart}; at end: ${loadNow()}`);
     report([
       { name: 'bare node http (constant)', result: bareResult },
       { name: 'lintel people search', result: lintelResult },

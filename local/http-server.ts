@@ -7,9 +7,10 @@ import { problem, type HttpResult } from '../shared/http/problem.js';
 import { errorKind, type Logger } from '../shared/logging.js';
 import type { HttpRegistration } from '../functions/registry.js';
 import { functionLogHandler } from './function-log.js';
+import { LocalHttpRequest } from './local-http-request.js';
 import { RouteTable } from './route-table.js';
 
-const { HttpRequest, HttpResponse, InvocationContext } = functions;
+const { HttpResponse, InvocationContext } = functions;
 
 /** The Functions host's default request size limit. */
 const MAX_BODY_BYTES = 100 * 1024 * 1024;
@@ -31,12 +32,7 @@ export async function startHttpServer(options: {
 }): Promise<LocalHttpServer> {
   const routes = new RouteTable(options.registrations);
   const server = createServer((req, res) => {
-    const own = options.hostRoutes?.(req.method ?? 'GET', new URL(req.url ?? '/', 'http://localhost').pathname);
-    if (own) {
-      req.resume();
-      return writeResult(res, own);
-    }
-    handle(req, res, routes, options.logger).catch((err: unknown) => {
+    handle(req, res, routes, options).catch((err: unknown) => {
       options.logger.error('localhost.http.failed', { error: errorKind(err) });
       if (!res.headersSent) writeResult(res, problem(500, 'internal-error', 'Internal error'));
       else res.destroy();
@@ -59,9 +55,19 @@ export async function startHttpServer(options: {
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, routes: RouteTable, logger: Logger): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  routes: RouteTable,
+  options: { logger: Logger; hostRoutes?: (method: string, pathname: string) => HttpResult | undefined },
+): Promise<void> {
   const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
   const method = (req.method ?? 'GET').toUpperCase();
+  const own = options.hostRoutes?.(method, url.pathname);
+  if (own) {
+    req.resume();
+    return writeResult(res, own);
+  }
   const matched = routes.match(method, url.pathname);
   if (!matched) {
     req.resume();
@@ -74,30 +80,53 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: RouteTa
   const body = await readBody(req);
   if (body === 'too-large') return writeResult(res, problem(413, 'payload-too-large', 'Request body too large'));
 
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  const request = new HttpRequest({
-    method,
-    url: url.toString(),
-    headers,
-    query: Object.fromEntries(url.searchParams),
-    params: matched.params,
-    ...(body.byteLength > 0 ? { body: { bytes: body } } : {}),
-  });
+  const request = new LocalHttpRequest({ method, url, headers: req.headers, params: matched.params, body });
   const invocationId = randomUUID();
   const context = new InvocationContext({
     invocationId,
     functionName: matched.registration.name,
-    logHandler: functionLogHandler(logger, matched.registration.name, invocationId),
+    logHandler: functionLogHandler(options.logger, matched.registration.name, invocationId),
   });
   const result = await matched.registration.handler(request, context);
+  if (!(result instanceof HttpResponse) && isPlainResult(result)) return writeResponseInit(res, result);
   const response = result instanceof HttpResponse ? result : new HttpResponse(result as HttpResponseInit);
   const bytes = Buffer.from(await response.arrayBuffer());
   res.statusCode = response.status;
   response.headers.forEach((value, name) => res.setHeader(name, value));
   res.end(bytes);
+}
+
+/** Statuses the fetch standard gives no body (within the 200–599 a response may have). */
+const NULL_BODY_STATUSES = new Set([204, 205, 304]);
+
+/**
+ * A response init the host can write as the runtime would without building a WHATWG
+ * `Response`: a string or byte body (or JSON), headers as a plain object, no cookies. Anything
+ * else (streams, `Headers`, cookies) goes through the runtime's `HttpResponse`.
+ */
+function isPlainResult(result: unknown): result is HttpResponseInit & { headers?: Record<string, string>; body?: string | Uint8Array } {
+  if (result === undefined || result === null) return true;
+  if (typeof result !== 'object') return false;
+  const init = result as HttpResponseInit;
+  const plainHeaders = init.headers === undefined || (Object.getPrototypeOf(init.headers) === Object.prototype && !Array.isArray(init.headers));
+  const plainBody = init.body === undefined || init.body === null || typeof init.body === 'string' || init.body instanceof Uint8Array;
+  return plainHeaders && plainBody && (init.cookies === undefined || init.cookies.length === 0);
+}
+
+/** As `HttpResponse` would render it: JSON bodies get `application/json`, text `text/plain;charset=UTF-8`, unless set. */
+function writeResponseInit(res: ServerResponse, init: (HttpResponseInit & { headers?: Record<string, string>; body?: string | Uint8Array }) | undefined | null): void {
+  const status = init?.status ?? 200;
+  res.statusCode = status;
+  for (const [name, value] of Object.entries(init?.headers ?? {})) res.setHeader(name.toLowerCase(), value);
+  if (NULL_BODY_STATUSES.has(status)) return void res.end();
+  let body = init?.body ?? undefined;
+  if (init?.jsonBody !== undefined && init.jsonBody !== null) {
+    body = JSON.stringify(init.jsonBody);
+    if (!res.hasHeader('content-type')) res.setHeader('content-type', 'application/json');
+  } else if (typeof body === 'string' && !res.hasHeader('content-type')) {
+    res.setHeader('content-type', 'text/plain;charset=UTF-8');
+  }
+  res.end(body);
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {

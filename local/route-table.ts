@@ -27,11 +27,12 @@ export class RouteTable {
   /** `undefined` when no route has this path; `methodNotAllowed` when one has it for other methods. */
   match(method: string, pathname: string): RouteMatch | { methodNotAllowed: string[] } | undefined {
     const path = pathname.replace(/\/+$/, '') || '/';
+    const wanted = method.toUpperCase() as HttpRegistration['methods'][number];
     const allowed: string[] = [];
     for (const route of this.routes) {
       const m = route.pattern.exec(path);
       if (!m) continue;
-      if (!route.registration.methods.includes(method.toUpperCase() as never)) {
+      if (!route.registration.methods.includes(wanted)) {
         allowed.push(...route.registration.methods);
         continue;
       }

@@ -33,7 +33,8 @@ export interface Outcome {
   };
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+/** What a request id, client id, role or purpose may look like to be stored as sent. */
+const SAFE_TOKEN = /^[A-Za-z0-9._:-]{1,100}$/;
 
 /**
  * The one request path: request id → authenticate → rate limit → resolve party → the
@@ -49,7 +50,7 @@ export async function runRequest(
   handler: (call: CallContext) => Promise<Outcome>,
 ): Promise<HttpResult> {
   const sentId = req.headers.get('x-request-id');
-  const requestId = sentId && REQUEST_ID.test(sentId) ? sentId : randomUUID();
+  const requestId = sentId && SAFE_TOKEN.test(sentId) ? sentId : randomUUID();
   const purposeHeader = req.headers.get('x-purpose')?.trim() || undefined;
   const { services } = ctx;
 
@@ -129,7 +130,7 @@ export function deny(result: HttpResult, reasonCode: string, extra: Omit<Outcome
  * header text is caller input and the log keeps it forever.
  */
 function sanitise(record: AccessLogRecord): AccessLogRecord {
-  const safe = (value: string) => (/^[A-Za-z0-9._:-]{1,100}$/.test(value) ? value : 'unrecognised');
+  const safe = (value: string) => (SAFE_TOKEN.test(value) ? value : 'unrecognised');
   return { ...record, purpose: safe(record.purpose), clientId: safe(record.clientId), roles: record.roles.map(safe) };
 }
 

@@ -1,6 +1,7 @@
 import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
 import type { Store } from '../store/database.js';
 import type { CanonicalQuery } from './person-query.js';
+import { QueryShapes } from './query-shapes.js';
 
 export type MatchTier = 1 | 2 | 3 | 4;
 
@@ -28,28 +29,17 @@ export async function findPerson(
   const byIdentifier = async (kinds: (kind: string) => boolean): Promise<Set<string> | undefined> => {
     const wanted = query.identifiers.filter((i) => kinds(i.kind));
     if (wanted.length === 0) return undefined;
-    const hashes = wanted.flatMap((i) => pseudonymisers.map((p) => ({ kind: i.kind, hash: p.hash(i.kind as PseudonymKind, i.value) })));
-    const rows = await store.db
-      .selectFrom('record_identifier as ri')
-      .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
-      .select('sr.person_id')
-      .where((eb) => eb.or(hashes.map((h) => eb.and([eb('ri.kind', '=', h.kind), eb('ri.hash', '=', h.hash)]))))
-      .where('sr.dataset_id', 'in', datasets)
-      .execute();
-    return new Set(rows.map((r) => r.person_id).filter((p): p is string => p !== null));
+    const pairs: string[] = [];
+    for (const i of wanted) for (const p of pseudonymisers) pairs.push(i.kind, p.hash(i.kind as PseudonymKind, i.value));
+    if (pairs.length === 0) return new Set();
+    const rows = await byIdentifierQuery.execute(store.db, String(pairs.length / 2), [...pairs, ...datasets]);
+    return personIds(rows);
   };
 
-  const byNames = async (column: 'date_of_birth' | 'postcode', value: string | undefined): Promise<Set<string> | undefined> => {
+  const byNames = async (column: NameKeyColumn, value: string | undefined): Promise<Set<string> | undefined> => {
     if (value === undefined || query.familyName === undefined || query.first3 === undefined) return undefined;
-    const rows = await store.db
-      .selectFrom('source_record')
-      .select('person_id')
-      .where(column, '=', value)
-      .where('family_name', '=', query.familyName)
-      .where('first3', '=', query.first3)
-      .where('dataset_id', 'in', datasets)
-      .execute();
-    return new Set(rows.map((r) => r.person_id).filter((p): p is string => p !== null));
+    const rows = await byNamesQuery.execute(store.db, column, [value, query.familyName, query.first3, ...datasets]);
+    return personIds(rows);
   };
 
   const tiers: [MatchTier, () => Promise<Set<string> | undefined>][] = [
@@ -65,4 +55,36 @@ export async function findPerson(
     return { found: true, personId: [...people][0]!, tier };
   }
   return { found: false, reason: 'no-match', tier: null };
+}
+
+type NameKeyColumn = 'date_of_birth' | 'postcode';
+
+/** Tiers 1 and 2; shape: how many (kind, hash) pairs. Values: kind, hash for each pair, then the datasets. */
+const byIdentifierQuery = new QueryShapes((db, shape, values) => {
+  const pairs = Number(shape);
+  return db
+    .selectFrom('record_identifier as ri')
+    .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
+    .select('sr.person_id')
+    .where((eb) =>
+      eb.or(Array.from({ length: pairs }, (_, k) => eb.and([eb('ri.kind', '=', values[2 * k]!), eb('ri.hash', '=', values[2 * k + 1]!)]))),
+    )
+    .where('sr.dataset_id', 'in', values.slice(2 * pairs));
+});
+
+/** Tiers 3 and 4; shape: the key column. Values: its value, family name, first three letters, then the datasets. */
+const byNamesQuery = new QueryShapes((db, shape: NameKeyColumn, values) =>
+  db
+    .selectFrom('source_record')
+    .select('person_id')
+    .where(shape, '=', values[0]!)
+    .where('family_name', '=', values[1]!)
+    .where('first3', '=', values[2]!)
+    .where('dataset_id', 'in', values.slice(3)),
+);
+
+function personIds(rows: readonly { person_id: string | null }[]): Set<string> {
+  const people = new Set<string>();
+  for (const row of rows) if (row.person_id !== null) people.add(row.person_id);
+  return people;
 }

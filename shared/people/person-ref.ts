@@ -1,5 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
+const ISSUED_CACHE_MAX = 10_000;
+
 /**
  * Opaque person references scoped to the calling party. A ref is the person id encrypted under
  * a key derived for that party (AES-256-GCM with a synthetic IV from an HMAC of the plaintext,
@@ -9,6 +11,11 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual
  */
 export class PersonRefCodec {
   private readonly encryptionKeys = new Map<string, { enc: Buffer; mac: Buffer }>();
+  /**
+   * Refs already issued, most recently used last. A ref is deterministic, and a partner asks
+   * about the same people again and again (a caseload), so the HMAC and AES work is done once.
+   */
+  private readonly issued = new Map<string, string>();
 
   constructor(private readonly masterKey: Buffer) {
     if (masterKey.length < 32) throw new Error('person-ref key must be at least 32 bytes');
@@ -25,6 +32,19 @@ export class PersonRefCodec {
   }
 
   encode(partyId: string, personId: string): string {
+    const key = `${partyId}\u0000${personId}`;
+    let ref = this.issued.get(key);
+    if (ref === undefined) {
+      ref = this.encrypt(partyId, personId);
+      if (this.issued.size >= ISSUED_CACHE_MAX) this.issued.delete(this.issued.keys().next().value!);
+    } else {
+      this.issued.delete(key);
+    }
+    this.issued.set(key, ref);
+    return ref;
+  }
+
+  private encrypt(partyId: string, personId: string): string {
     const { enc, mac } = this.keysFor(partyId);
     const plaintext = Buffer.from(personId, 'utf8');
     const iv = createHmac('sha256', mac).update(plaintext).digest().subarray(0, 12);

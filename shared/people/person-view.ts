@@ -1,6 +1,7 @@
 import type { Decision } from '../policy/decision.js';
 import { projectRecord } from '../policy/project.js';
 import type { Store } from '../store/database.js';
+import { QueryShapes } from './query-shapes.js';
 
 export interface SourcedRecord {
   dataset: string;
@@ -26,14 +27,7 @@ export async function personView(store: Store, decision: Decision, personId: str
   if (!decision.allow) return { records: [], releasedFields: [], datasets: [] };
   const datasets = [...decision.fields.keys()];
   if (datasets.length === 0) return { records: [], releasedFields: [], datasets: [] };
-  const rows = await store.db
-    .selectFrom('source_record')
-    .select(['dataset_id', 'party_id', 'as_of', 'attributes'])
-    .where('person_id', '=', personId)
-    .where('dataset_id', 'in', datasets)
-    .orderBy('dataset_id')
-    .orderBy('party_id')
-    .execute();
+  const rows = await recordsQuery.execute(store.db, 'by-person', [personId, ...datasets]);
   const released = new Set<string>();
   const seenDatasets = new Set<string>();
   const records = rows.map((row) => {
@@ -44,3 +38,14 @@ export async function personView(store: Store, decision: Decision, personId: str
   });
   return { records, releasedFields: [...released].sort(), datasets: [...seenDatasets].sort() };
 }
+
+/** Values: the person id, then the datasets. */
+const recordsQuery = new QueryShapes((db, _shape, values) =>
+  db
+    .selectFrom('source_record')
+    .select(['dataset_id', 'party_id', 'as_of', 'attributes'])
+    .where('person_id', '=', values[0]!)
+    .where('dataset_id', 'in', values.slice(1))
+    .orderBy('dataset_id')
+    .orderBy('party_id'),
+);

@@ -1,0 +1,150 @@
+import functions from '@azure/functions';
+import type { HttpHandler, HttpRequest } from '@azure/functions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HttpRegistration } from '../../functions/registry.js';
+import { startHttpServer, type LocalHttpServer } from '../../local/http-server.js';
+import { createLogger } from '../../shared/logging.js';
+
+const { HttpResponse } = functions;
+
+/** What a handler saw of its request, sent back as JSON. */
+async function describeRequest(request: HttpRequest) {
+  const text = await request.text();
+  let secondRead: string;
+  try {
+    await request.text();
+    secondRead = 'allowed';
+  } catch (err) {
+    secondRead = (err as Error).name;
+  }
+  return {
+    method: request.method,
+    url: request.url,
+    purpose: request.headers.get('X-Purpose'),
+    hasAuthorization: request.headers.has('authorization'),
+    missing: request.headers.get('x-not-sent'),
+    query: Object.fromEntries(request.query),
+    params: request.params,
+    text,
+    secondRead,
+    bodyUsed: request.bodyUsed,
+  };
+}
+
+function route(
+  name: string,
+  path: string,
+  handler: HttpHandler,
+  methods: HttpRegistration['methods'] = ['GET', 'POST'],
+): HttpRegistration {
+  return { kind: 'http', name, route: path, methods, handler };
+}
+
+describe('local HTTP server', () => {
+  let server: LocalHttpServer;
+
+  beforeAll(async () => {
+    server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      logger: createLogger('error', () => undefined),
+      registrations: [
+        route('echo', 'echo/{id}', async (request) => ({ jsonBody: await describeRequest(request) })),
+        route('text', 'text', async () => ({ body: 'plain words' })),
+        route('problem', 'problem', async () => ({
+          status: 418,
+          headers: { 'Content-Type': 'application/problem+json', 'X-Extra': 'yes' },
+          body: '{"status":418}',
+        })),
+        route('empty', 'empty', async () => ({ status: 204, jsonBody: { dropped: true } })),
+        route(
+          'runtime',
+          'runtime',
+          async () =>
+            new HttpResponse({ status: 201, jsonBody: { via: 'HttpResponse' }, headers: { 'x-kind': 'runtime' } }),
+        ),
+        route('headers', 'headers', async () => ({ headers: new Headers({ 'x-from': 'Headers' }), body: 'ok' })),
+        route('entries', 'entries', async (request) => ({
+          jsonBody: [...request.headers].filter(([name]) => name.startsWith('x-')),
+        })),
+        route('clone', 'clone', async (request) => ({
+          jsonBody: { clone: await request.clone().text(), original: await request.text() },
+        })),
+      ],
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('hands a function the method, url, headers, query, route parameters and body it was sent', async () => {
+    const res = await fetch(`${server.url}/api/echo/a%20b?x=1&y=2&x=3`, {
+      method: 'POST',
+      headers: { 'x-purpose': 'housing-allocation', authorization: 'Bearer t', 'content-type': 'application/json' },
+      body: '\uFEFF{"name":"Zoë"}',
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(await res.json()).toEqual({
+      method: 'POST',
+      url: `${server.url}/api/echo/a%20b?x=1&y=2&x=3`,
+      purpose: 'housing-allocation',
+      hasAuthorization: true,
+      missing: null,
+      query: { x: '3', y: '2' },
+      params: { id: 'a b' },
+      text: '{"name":"Zoë"}',
+      secondRead: 'TypeError',
+      bodyUsed: true,
+    });
+  });
+
+  it('lets a request without a body be read as empty, more than once', async () => {
+    const body = (await (await fetch(`${server.url}/api/echo/1`)).json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ method: 'GET', text: '', secondRead: 'allowed', bodyUsed: false });
+  });
+
+  it('lets every header be listed, as Headers does', async () => {
+    const res = await fetch(`${server.url}/api/entries`, { headers: { 'X-One': '1', 'x-two': '2' } });
+    expect(await res.json()).toEqual([
+      ['x-one', '1'],
+      ['x-two', '2'],
+    ]);
+  });
+
+  it('gives a clone its own copy of the body', async () => {
+    const res = await fetch(`${server.url}/api/clone`, { method: 'POST', body: 'twice' });
+    expect(await res.json()).toEqual({ clone: 'twice', original: 'twice' });
+  });
+
+  it('writes responses as the Functions runtime would', async () => {
+    const text = await fetch(`${server.url}/api/text`);
+    expect([text.status, text.headers.get('content-type'), await text.text()]).toEqual([
+      200,
+      'text/plain;charset=UTF-8',
+      'plain words',
+    ]);
+
+    const problem = await fetch(`${server.url}/api/problem`);
+    expect([
+      problem.status,
+      problem.headers.get('content-type'),
+      problem.headers.get('x-extra'),
+      await problem.text(),
+    ]).toEqual([418, 'application/problem+json', 'yes', '{"status":418}']);
+
+    const empty = await fetch(`${server.url}/api/empty`);
+    expect([empty.status, await empty.text()]).toEqual([204, '']);
+
+    const runtime = await fetch(`${server.url}/api/runtime`);
+    expect([
+      runtime.status,
+      runtime.headers.get('x-kind'),
+      runtime.headers.get('content-type'),
+      await runtime.json(),
+    ]).toEqual([201, 'runtime', 'application/json', { via: 'HttpResponse' }]);
+
+    const headers = await fetch(`${server.url}/api/headers`);
+    expect([headers.headers.get('x-from'), await headers.text()]).toEqual(['Headers', 'ok']);
+  });
+});
