@@ -3,7 +3,7 @@ import type { AllowDecision } from '../policy/decision.js';
 import { decide } from '../policy/decide.js';
 import { projectRecord } from '../policy/project.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
-import { decideCandidate, findCandidate, listCandidates, type Candidate } from '../linkage/review-queue.js';
+import { decideCandidate, findCandidate, isCandidateCursor, listCandidates, type Candidate } from '../linkage/review-queue.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
@@ -21,7 +21,7 @@ import { deny, runRequest, type CallContext, type Outcome } from './request-pipe
 const candidateId = z.uuid();
 
 export const candidateListQuerySchema = z.strictObject({
-  after: candidateId.optional().describe('`next` from the previous page'),
+  after: z.string().max(60).refine(isCandidateCursor).optional().describe('`next` from the previous page'),
   limit: z.coerce.number().int().min(1).max(100).default(25),
 });
 
@@ -98,7 +98,7 @@ export function listLinkCandidates(ctx: ApiContext, req: ApiRequest): Promise<Ht
     if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: decision.purpose ?? null });
     const query = candidateListQuerySchema.safeParse(Object.fromEntries(req.query));
     if (!query.success) {
-      return deny(problem(400, 'invalid-request', 'Invalid query', { detail: 'after must be a candidate id, limit 1–100.' }), 'invalid-request', {
+      return deny(problem(400, 'invalid-request', 'Invalid query', { detail: 'after must be the next value of a previous page, limit 1–100.' }), 'invalid-request', {
         purpose: decision.purpose,
       });
     }

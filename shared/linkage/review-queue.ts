@@ -42,7 +42,24 @@ function sourceParts(source: string): { dataset: string; source: string } {
   return { source: source.slice(0, slash), dataset: source.slice(slash + 1) };
 }
 
-/** Open candidates of an agreement in a stable order (by id); `after` continues a page. */
+/** The position after a candidate in the queue's order: its score and id. */
+function cursorOf(score: number | null, id: string): string {
+  return `${(score ?? 0).toFixed(6)}_${id}`;
+}
+
+function parseCursor(cursor: string): { score: number; id: string } | undefined {
+  const match = /^(\d\.\d{6})_([0-9a-f-]{36})$/.exec(cursor);
+  return match ? { score: Number(match[1]), id: match[2]! } : undefined;
+}
+
+export function isCandidateCursor(cursor: string): boolean {
+  return parseCursor(cursor) !== undefined;
+}
+
+/**
+ * Open candidates of an agreement, most probable first (then by id, so the order is stable);
+ * `after` is the `next` of the previous page.
+ */
 export async function listCandidates(
   store: Store,
   agreementId: string,
@@ -51,17 +68,23 @@ export async function listCandidates(
 ): Promise<CandidatePage> {
   if (datasets.length === 0) return { candidates: [], next: null };
   const allowed = new Set(datasets);
+  const after = page.after === undefined ? undefined : parseCursor(page.after);
   const rows = await store.db
     .selectFrom('record_link')
     .select(['id', 'tier', 'score', 'source_a', 'source_b'])
     .where('agreement_id', '=', agreementId)
     .where('status', '=', 'candidate')
-    .where((eb) => (page.after === undefined ? eb.lit(true) : eb('id', '>', page.after)))
+    .where((eb) =>
+      after === undefined
+        ? eb.lit(true)
+        : eb.or([eb('score', '<', after.score), eb.and([eb('score', '=', after.score), eb('id', '>', after.id)])]),
+    )
+    .orderBy('score', 'desc')
     .orderBy('id')
     .limit(page.limit + 1)
     .execute();
-  const candidates = rows
-    .slice(0, page.limit)
+  const shown = rows.slice(0, page.limit);
+  const candidates = shown
     .map((row) => ({
       candidateId: row.id,
       tier: row.tier,
@@ -69,7 +92,8 @@ export async function listCandidates(
       records: [sourceParts(row.source_a), sourceParts(row.source_b)],
     }))
     .filter((c) => c.records.every((r) => allowed.has(r.dataset)));
-  return { candidates, next: rows.length > page.limit ? rows[page.limit - 1]!.id : null };
+  const last = shown[shown.length - 1];
+  return { candidates, next: rows.length > page.limit && last ? cursorOf(last.score, last.id) : null };
 }
 
 export async function findCandidate(store: Store, candidateId: string): Promise<Candidate | undefined> {

@@ -53,6 +53,22 @@ describe('the review queue of the probabilistic tier', () => {
     expect(await personOf('JONATHAN', 'la-housing')).not.toBe(await personOf('JONATHAN', 'la-childrens-social-care'));
   });
 
+  it('lists candidates most probable first, page by page, each once', async () => {
+    const all = await openCandidates();
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    const scores = all.map((c) => c.score!);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    const paged: string[] = [];
+    let after: string | undefined;
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 1, after });
+      paged.push(...page.candidates.map((c) => c.candidateId));
+      if (page.next === null) break;
+      after = page.next;
+    }
+    expect(paged).toEqual(all.map((c) => c.candidateId));
+  });
+
   it('remembers a rejection: the pair is not proposed again when everything is linked again', async () => {
     const candidate = (await jonathanCandidate())!;
     const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-1' };
