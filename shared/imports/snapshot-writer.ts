@@ -1,15 +1,12 @@
-import { CompiledQuery, sql, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { BatchedInsert, type Param } from '../store/batched-insert.js';
 import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 
 /**
  * Writes one party's dataset snapshot inside the caller's transaction: deletes the previous
- * snapshot's records and identifiers, then inserts the new ones in multi-row statements.
- *
- * The statements are built once per engine and batch size and sent as compiled queries: the
- * query builder would otherwise rebuild the same thousands-of-parameters statement for every
- * batch. SQL Server takes at most 2,100 parameters a statement, which sizes its batches;
- * SQLite takes 32,766.
+ * snapshot's records and identifiers, then inserts the new ones in multi-row statements
+ * (shared/store/batched-insert.ts).
  *
  * On SQLite a big snapshot is loaded into its tables without their secondary indexes, which are
  * built again at the end (see {@link DeferredIndexes}).
@@ -34,73 +31,6 @@ export const RECORD_COLUMNS = [
 
 export const IDENTIFIER_COLUMNS = ['record_id', 'kind', 'hash', 'key_version'] as const;
 
-type Param = string | number | null;
-
-const MAX_PARAMETERS: Record<Engine, number> = { sqlite: 32_766, mssql: 2_100 };
-/** Rows a statement on SQLite: past a few hundred, bigger statements stop paying. */
-const SQLITE_ROWS = 400;
-
-function rowsPerStatement(engine: Engine, columns: number): number {
-  const byParameters = Math.floor((MAX_PARAMETERS[engine] - 1) / columns);
-  return engine === 'sqlite' ? Math.min(SQLITE_ROWS, byParameters) : byParameters;
-}
-
-function insertSql(engine: Engine, table: string, columns: readonly string[], rows: number): string {
-  const quote = (name: string) => (engine === 'mssql' ? `[${name}]` : `"${name}"`);
-  let n = 0;
-  const placeholder = engine === 'mssql' ? () => `@${++n}` : () => '?';
-  const tuples: string[] = [];
-  for (let r = 0; r < rows; r++) tuples.push(`(${columns.map(placeholder).join(',')})`);
-  return `insert into ${quote(table)} (${columns.map(quote).join(',')}) values ${tuples.join(',')}`;
-}
-
-class BatchedInsert {
-  private readonly fullSql: string;
-  private params: Param[] = [];
-  private rows = 0;
-  private readonly perStatement: number;
-
-  constructor(
-    private readonly engine: Engine,
-    private readonly table: string,
-    private readonly columns: readonly string[],
-  ) {
-    this.perStatement = rowsPerStatement(engine, columns.length);
-    this.fullSql = insertSql(engine, table, columns, this.perStatement);
-  }
-
-  /** Appends one row's values (in column order) to the pending batch. */
-  push(values: readonly Param[]): void {
-    for (let i = 0; i < values.length; i++) this.params.push(values[i]!);
-    this.rows++;
-  }
-
-  get full(): boolean {
-    return this.rows >= this.perStatement;
-  }
-
-  /** Rows written so far. */
-  written = 0;
-
-  async flush(trx: Transaction<Database>, all: boolean, indexes: DeferredIndexes | undefined): Promise<number> {
-    let written = 0;
-    while (this.rows >= this.perStatement || (all && this.rows > 0)) {
-      await indexes?.beforeBatch(trx, this.written);
-      const rows = Math.min(this.rows, this.perStatement);
-      const width = this.columns.length;
-      const params = rows === this.rows ? this.params : this.params.slice(0, rows * width);
-      const sqlText =
-        rows === this.perStatement ? this.fullSql : insertSql(this.engine, this.table, this.columns, rows);
-      await trx.executeQuery(CompiledQuery.raw(sqlText, params));
-      this.params = rows === this.rows ? [] : this.params.slice(rows * width);
-      this.rows -= rows;
-      written += rows;
-      this.written += rows;
-    }
-    return written;
-  }
-}
-
 /** Rows a table must take in one snapshot before its indexes are worth rebuilding rather than keeping. */
 const MIN_REBUILD_ROWS = 20_000;
 
@@ -124,7 +54,7 @@ class DeferredIndexes {
   constructor(private readonly table: string) {}
 
   /** Called before each batch with the rows this snapshot has written to the table so far. */
-  async beforeBatch(trx: Transaction<Database>, rowsWritten: number): Promise<void> {
+  async beforeBatch(trx: Kysely<Database>, rowsWritten: number): Promise<void> {
     if (this.dropped !== undefined || rowsWritten < MIN_REBUILD_ROWS) return;
     if (this.others === undefined) {
       const counted = await sql<{ n: number }>`select count(*) as n from ${sql.table(this.table)}`.execute(trx);
@@ -193,8 +123,8 @@ export class SnapshotWriter {
   /** Writes full batches (or everything, at the end). Records go first: identifiers refer to them. */
   async flush(all = false): Promise<void> {
     if (!all && !this.records.full && !this.identifiers.full) return;
-    this.recordsWritten += await this.records.flush(this.trx, all, this.recordIndexes);
-    await this.identifiers.flush(this.trx, all, this.identifierIndexes);
+    this.recordsWritten += await this.records.flush(this.trx, all, this.recordIndexes && ((db, n) => this.recordIndexes!.beforeBatch(db, n)));
+    await this.identifiers.flush(this.trx, all, this.identifierIndexes && ((db, n) => this.identifierIndexes!.beforeBatch(db, n)));
   }
 
   /** Writes everything left and rebuilds any index the load went without. */

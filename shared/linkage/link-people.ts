@@ -6,6 +6,7 @@ import { PersonClusters, type MergeRefusal } from '../matching/cluster.js';
 import { linkBatches } from '../matching/link.js';
 import type { ProbabilisticOptions } from '../matching/probabilistic.js';
 import type { SecretSource } from '../secrets/secret-source.js';
+import { BatchedInsert } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
 import type { Engine } from '../store/dialect.js';
 import type { Database, RecordLinkTable } from '../store/schema.js';
@@ -64,7 +65,22 @@ export interface LinkRunSummary {
 
 type NewLink = Omit<RecordLinkTable, 'id' | 'first_run_id' | 'created_at'>;
 
-const INSERT_CHUNK = 100;
+const LINK_COLUMNS = [
+  'id',
+  'agreement_id',
+  'source_a',
+  'source_b',
+  'record_a',
+  'record_b',
+  'tier',
+  'rule',
+  'score',
+  'status',
+  'pair_key',
+  'first_run_id',
+  'last_run_id',
+  'created_at',
+] as const satisfies readonly (keyof RecordLinkTable)[];
 
 export async function linkPeople(deps: LinkDependencies, agreementId: string, kind: LinkRunKind): Promise<LinkRunSummary> {
   const loaded = deps.agreements.agreement(agreementId);
@@ -214,7 +230,7 @@ async function relinkSourcePairs(
         });
       }
     }
-    await replaceLinks(trx, rules.agreementId, left.id, right.id, fresh, runId, at);
+    await replaceLinks(trx, deps.store.dialect.engine, rules.agreementId, left.id, right.id, fresh, runId, at);
   }
   return { linksByTier, candidates, candidatesConfirmedEarlier, candidatesRejectedEarlier };
 }
@@ -222,6 +238,7 @@ async function relinkSourcePairs(
 /** Replaces one source pair's links; a link made again keeps its id and the run that first made it. */
 async function replaceLinks(
   trx: Kysely<Database>,
+  engine: Engine,
   agreementId: string,
   sourceA: string,
   sourceB: string,
@@ -253,9 +270,12 @@ async function replaceLinks(
       created_at: before?.created_at ?? at,
     };
   });
-  for (let k = 0; k < rows.length; k += INSERT_CHUNK) {
-    await trx.insertInto('record_link').values(rows.slice(k, k + INSERT_CHUNK)).execute();
+  const insert = new BatchedInsert(engine, 'record_link', LINK_COLUMNS);
+  for (const row of rows) {
+    insert.push(LINK_COLUMNS.map((column) => row[column]));
+    if (insert.full) await insert.flush(trx, false);
   }
+  await insert.flush(trx, true);
 }
 
 async function formPeople(trx: Kysely<Database>, engine: Engine, agreementId: string, sources: readonly StoreSource[]) {
