@@ -2,55 +2,45 @@ import { sql, type Selectable } from 'kysely';
 import type { Store } from '../store/database.js';
 import type { AccessLogTable } from '../store/schema.js';
 
-const PAGE = 5000;
+/** Rows a page of stored leaf hashes: two small columns a row. */
+const LEAF_HASH_PAGE = 20_000;
 
 /**
- * Every access-log row in sequence order, read in keyset pages so memory stays flat however
- * long the log grows. Yields rows as stored — including any gaps or tampering, which is what
- * the verifier needs to see.
+ * Keyset paging over the log: each page the rows after the last seq seen, so every read is an
+ * index seek and memory holds one page however long the log grows. Yields rows as stored,
+ * gaps and tampering included, which is what the verifier needs to see.
  */
-export async function* accessLogRows(
-  store: Store,
-  uptoSeq = Number.MAX_SAFE_INTEGER,
-): AsyncGenerator<Selectable<AccessLogTable>> {
+async function* seqPages<R extends { seq: number }>(
+  readAfter: (after: number) => Promise<R[]>,
+  pageSize: number,
+): AsyncGenerator<R[]> {
   let after = 0;
   for (;;) {
-    const page = await store.dialect
-      .firstRows(
-        store.db
-          .selectFrom('access_log')
-          .selectAll()
-          .where('seq', '>', after)
-          .where('seq', '<=', uptoSeq)
-          .orderBy('seq'),
-        PAGE,
-      )
-      .execute();
-    for (const row of page) yield row;
-    if (page.length < PAGE) return;
-    after = Number(page[page.length - 1]!.seq);
+    const rows = await readAfter(after);
+    if (rows.length > 0) yield rows;
+    if (rows.length < pageSize) return;
+    after = Number(rows[rows.length - 1]!.seq);
   }
 }
 
-/** Stored leaf hashes in sequence order, read in keyset pages: flat memory for the checkpointer. */
+/** Stored leaf hashes in sequence order: flat memory for the checkpointer. */
 export async function* storedLeafHashes(store: Store, treeSize = Number.MAX_SAFE_INTEGER): AsyncGenerator<Buffer> {
-  let after = 0;
-  for (;;) {
-    const page = await store.dialect
-      .firstRows(
-        store.db
-          .selectFrom('access_log')
-          .select(['seq', 'leaf_hash'])
-          .where('seq', '>', after)
-          .where('seq', '<=', treeSize)
-          .orderBy('seq'),
-        PAGE * 4,
-      )
-      .execute();
-    for (const row of page) yield Buffer.from(row.leaf_hash);
-    if (page.length < PAGE * 4) return;
-    after = Number(page[page.length - 1]!.seq);
-  }
+  const pages = seqPages(
+    (after) =>
+      store.dialect
+        .firstRows(
+          store.db
+            .selectFrom('access_log')
+            .select(['seq', 'leaf_hash'])
+            .where('seq', '>', after)
+            .where('seq', '<=', treeSize)
+            .orderBy('seq'),
+          LEAF_HASH_PAGE,
+        )
+        .execute(),
+    LEAF_HASH_PAGE,
+  );
+  for await (const page of pages) for (const row of page) yield Buffer.from(row.leaf_hash);
 }
 
 /** Stored leaf hashes for seq 1..treeSize, for proofs. */
@@ -76,7 +66,8 @@ const SEQS_PER_QUERY = 1000;
 /** One stored entry as the verifier first reads it. */
 export interface StoredLeaf {
   seq: number;
-  leaf_hash: Uint8Array;
+  /** The stored leaf hash as hex digits in either case (Dialect.hex); '' or null when none is stored. */
+  leaf_hex: string | null;
   /**
    * The entry's columns assembled by the database into the shape of its canonical encoding
    * (entry-codec.ts: keys in order, strings quoted but not escaped, list columns as stored), or
@@ -137,25 +128,27 @@ export const CANONICAL_PLAIN_ENTRY = new RegExp(
 
 /**
  * The whole log in sequence order for verification, a page at a time, each row with its stored
- * leaf hash and its assembled entry. Like accessLogRows, it yields what is stored, gaps and all.
+ * leaf hash and its assembled entry, gaps and all.
  */
-export async function* storedLeafPages(store: Store): AsyncGenerator<StoredLeaf[]> {
-  let after = 0;
-  for (;;) {
-    const rows = await store.dialect
-      .firstRows(
-        store.db
-          .selectFrom('access_log')
-          .select(['seq', 'leaf_hash', assembledEntry.as('assembled')])
-          .where('seq', '>', after)
-          .orderBy('seq'),
-        VERIFY_PAGE,
-      )
-      .execute();
-    if (rows.length > 0) yield rows;
-    if (rows.length < VERIFY_PAGE) return;
-    after = Number(rows[rows.length - 1]!.seq);
-  }
+export function storedLeafPages(store: Store): AsyncGenerator<StoredLeaf[]> {
+  return seqPages(
+    (after) =>
+      store.dialect
+        .firstRows(
+          store.db
+            .selectFrom('access_log')
+            .select((eb) => [
+              'seq',
+              store.dialect.hex(eb.ref('leaf_hash')).as('leaf_hex'),
+              assembledEntry.as('assembled'),
+            ])
+            .where('seq', '>', after)
+            .orderBy('seq'),
+          VERIFY_PAGE,
+        )
+        .execute(),
+    VERIFY_PAGE,
+  );
 }
 
 /** Whole rows for the given sequence numbers: the verifier's path for rows it cannot take the fast way. */

@@ -103,22 +103,23 @@ export function hashesEqual(a: Uint8Array, b: Uint8Array): boolean {
  */
 export class MerkleAccumulator {
   /**
-   * stack[i] is the root of a perfect subtree; sizes strictly decrease from bottom
-   * to top and are exactly the set bits of `size`, largest first.
+   * The roots of the perfect subtrees, HASH_LENGTH bytes each in one buffer, slot i at
+   * i * HASH_LENGTH: sizes strictly decrease from slot 0 upwards and are exactly the set bits
+   * of `size`, largest first. One buffer rather than a Buffer per node, because a full-log
+   * verification merges about a million nodes and each object made is work for the collector.
+   * 64 slots hold any safe-integer size.
    */
-  readonly #stack: Buffer[] = [];
+  readonly #stack = Buffer.alloc(64 * HASH_LENGTH);
+  #depth = 0;
   #size = 0;
+  readonly #nodeInput = Buffer.alloc(1 + 2 * HASH_LENGTH, NODE_PREFIX);
 
   /** Number of leaves pushed so far. */
   get size(): number {
     return this.#size;
   }
 
-  /**
-   * Appends one leaf hash (not raw entry bytes: call leafHash first).
-   * Merges equal-sized subtrees exactly as binary addition carries: the number of
-   * trailing 1-bits of the old size is the number of merges.
-   */
+  /** Appends one leaf hash (not raw entry bytes: call leafHash first). */
   push(leaf: Uint8Array): void {
     if (leaf.length !== HASH_LENGTH) {
       throw new RangeError(`MerkleAccumulator.push: leaf hash must be ${HASH_LENGTH} bytes`);
@@ -126,15 +127,27 @@ export class MerkleAccumulator {
     if (this.#size >= Number.MAX_SAFE_INTEGER) {
       throw new RangeError('MerkleAccumulator.push: tree size exceeds safe integer range');
     }
-    let node: Buffer = Buffer.from(leaf);
+    this.#stack.set(leaf, this.#depth * HASH_LENGTH);
+    this.#carry();
+  }
+
+  /**
+   * Takes in the leaf just written to the free slot. Merges equal-sized subtrees exactly as
+   * binary addition carries: the number of trailing 1-bits of the old size is the number of
+   * merges. The two subtrees merged sit side by side in the stack, so each merge is one copy
+   * into the node input and its digest written back over the left one.
+   */
+  #carry(): void {
+    let top = this.#depth;
     let carry = this.#size;
     while (carry % 2 === 1) {
-      const left = this.#stack.pop();
-      if (left === undefined) throw new Error('MerkleAccumulator: internal stack underflow');
-      node = nodeHash(left, node);
+      const left = (top - 1) * HASH_LENGTH;
+      this.#stack.copy(this.#nodeInput, 1, left, left + 2 * HASH_LENGTH);
+      this.#stack.write(hash('sha256', this.#nodeInput, 'binary'), left, 'latin1');
+      top--;
       carry = Math.floor(carry / 2);
     }
-    this.#stack.push(node);
+    this.#depth = top + 1;
     this.#size += 1;
   }
 
@@ -145,14 +158,11 @@ export class MerkleAccumulator {
    * towards the largest reproduces exactly that split. Does not change the state.
    */
   root(): Buffer {
-    const top = this.#stack.length - 1;
-    const last = this.#stack[top];
-    if (last === undefined) return emptyRoot();
-    let acc = last;
-    for (let i = top - 1; i >= 0; i--) {
-      acc = nodeHash(this.#stack[i] as Buffer, acc);
-    }
-    return Buffer.from(acc);
+    if (this.#depth === 0) return emptyRoot();
+    const slot = (i: number) => this.#stack.subarray(i * HASH_LENGTH, (i + 1) * HASH_LENGTH);
+    let acc: Buffer = Buffer.from(slot(this.#depth - 1));
+    for (let i = this.#depth - 2; i >= 0; i--) acc = nodeHash(slot(i), acc);
+    return acc;
   }
 }
 

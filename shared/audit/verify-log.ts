@@ -1,9 +1,10 @@
-import { hash, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { fromRow } from './access-log.js';
 import { verifyCheckpointSignature, type Checkpoint } from './checkpoint.js';
 import { encodeEntryUnchecked } from './entry-codec.js';
-import { accessLogRowsBySeq, CANONICAL_PLAIN_ENTRY, storedLeafPages } from './leaf-stream.js';
-import { leafHash, MerkleAccumulator } from './merkle.js';
+import { LeafHashingThread, type HashedPage, type LeafPage } from './leaf-hashing-thread.js';
+import { accessLogRowsBySeq, CANONICAL_PLAIN_ENTRY, storedLeafPages, type StoredLeaf } from './leaf-stream.js';
+import { emptyRoot, HASH_LENGTH } from './merkle.js';
 import type { Store } from '../store/database.js';
 
 export type LogProblemKind =
@@ -77,57 +78,70 @@ export async function verifyAccessLog(
     trusted.push({ index, cp });
   });
 
-  const tree = new MerkleAccumulator();
+  // The worker recomputes leaves and the tree; this thread reads, packs, and judges the
+  // answers page by page in sequence order, so problems come out as a single pass finds them.
+  const hasher = new LeafHashingThread();
+  let entries = 0;
+  let rootHash = emptyRoot().toString('hex');
   let expected = 1;
   let next = 0;
   let lastMatchedSize = 0;
-  const checkDue = () => {
-    while (next < trusted.length && trusted[next]!.cp.treeSize === tree.size) {
+  const checkDue = (rootAt: (size: number) => string | undefined) => {
+    while (next < trusted.length && trusted[next]!.cp.treeSize === entries) {
       const { cp, index } = trusted[next]!;
-      if (tree.root().toString('hex') === cp.rootHash) lastMatchedSize = cp.treeSize;
+      if (rootAt(entries) === cp.rootHash) lastMatchedSize = cp.treeSize;
       else report({ kind: 'checkpoint-mismatch', seq: lastMatchedSize + 1, checkpoint: index });
       next++;
     }
   };
-  checkDue();
+  checkDue(() => rootHash);
 
-  for await (const page of storedLeafPages(store)) {
-    // Rows whose assembled text is not certainly canonical are re-read whole and encoded by the
-    // codec, exactly as every row once was; in an untouched log of ASCII ids there are none.
-    const plain = page.map((r) => r.assembled !== null && CANONICAL_PLAIN_ENTRY.test(r.assembled));
-    const slow = page.filter((_, i) => !plain[i]).map((r) => Number(r.seq));
-    const rows = slow.length > 0 ? await accessLogRowsBySeq(store, slow) : new Map<number, never>();
-    for (let i = 0; i < page.length; i++) {
-      const { seq: storedSeq, leaf_hash: stored, assembled } = page[i]!;
-      const seq = Number(storedSeq);
+  const judge = ({ seqs, unreadable, storedUnusable, rootSizes }: PackedPage, hashed: HashedPage) => {
+    const roots = new Map(rootSizes.map((size, k) => [size, hashed.roots[k]]));
+    let a = 0;
+    for (let i = 0; i < seqs.length; i++) {
+      const seq = seqs[i]!;
       if (seq !== expected) {
         report({ kind: seq > expected ? 'entry-missing' : 'sequence-broken', seq: Math.min(seq, expected) });
         expected = seq;
       }
-      let leaf: Buffer;
-      try {
-        if (plain[i]) {
-          leaf = plainLeafHash(assembled!);
-        } else {
-          const row = rows.get(seq);
-          // Gone between the two reads: nothing a verifier can vouch for.
-          if (!row) throw new Error('entry vanished during verification');
-          leaf = leafHash(encodeEntryUnchecked(fromRow(row)));
-        }
-      } catch {
-        report({ kind: 'entry-unreadable', seq });
-        leaf = Buffer.from(stored);
-      }
-      // Buffer.equals: these hashes are public, so there is no timing to hide and no need for timingSafeEqual's cost.
-      if (!leaf.equals(stored)) report({ kind: 'entry-altered', seq });
-      tree.push(leaf);
+      if (unreadable.has(i)) report({ kind: 'entry-unreadable', seq });
+      const mismatched = hashed.altered[a] === i;
+      if (mismatched) a++;
+      if (mismatched || storedUnusable.has(i)) report({ kind: 'entry-altered', seq });
+      entries++;
       expected++;
-      checkDue();
+      checkDue((size) => roots.get(size));
     }
+    rootHash = hashed.root;
+  };
+
+  // Two pages with the worker keep both threads busy; more would only hold memory.
+  const inFlight: { packed: PackedPage; hashed: Promise<HashedPage> }[] = [];
+  let sent = 0;
+  let nextRoot = next;
+  try {
+    for await (const page of storedLeafPages(store)) {
+      const rootSizes: number[] = [];
+      for (; nextRoot < trusted.length && trusted[nextRoot]!.cp.treeSize <= sent + page.length; nextRoot++) {
+        const size = trusted[nextRoot]!.cp.treeSize;
+        if (size > sent && rootSizes[rootSizes.length - 1] !== size) rootSizes.push(size);
+      }
+      const { packed, leafPage } = await packPage(store, page, rootSizes, sent);
+      inFlight.push({ packed, hashed: hasher.hash(leafPage) });
+      sent += page.length;
+      if (inFlight.length >= 2) {
+        const { packed: done, hashed } = inFlight.shift()!;
+        judge(done, await hashed);
+      }
+    }
+    for (const { packed, hashed } of inFlight.splice(0)) judge(packed, await hashed);
+  } finally {
+    await hasher.close();
   }
 
   for (; next < trusted.length; next++) {
-    report({ kind: 'log-truncated', seq: tree.size + 1, checkpoint: trusted[next]!.index });
+    report({ kind: 'log-truncated', seq: entries + 1, checkpoint: trusted[next]!.index });
   }
 
   // An entry-level finding names the row itself; checkpoint findings only bound where the
@@ -137,21 +151,100 @@ export async function verifyAccessLog(
   const firstBadSeq = decisive.length === 0 ? null : Math.min(...decisive.map((p) => p.seq));
   return {
     ok: problems.length === 0,
-    entries: tree.size,
+    entries,
     checkpoints: checkpoints.length,
-    rootHash: tree.root().toString('hex'),
+    rootHash,
     firstBadSeq,
     problems,
   };
 }
 
+/** What the judging of a page needs beside the worker's answer. */
+interface PackedPage {
+  seqs: number[];
+  /** Indices of the rows that could not be read back into an entry. */
+  unreadable: Set<number>;
+  /** Indices of the rows whose stored leaf hash is not a hash at all. */
+  storedUnusable: Set<number>;
+  /** The tree sizes within this page whose root a checkpoint needs, ascending. */
+  rootSizes: number[];
+}
+
 /**
- * leafHash (merkle.ts) of an assembled entry that matched CANONICAL_PLAIN_ENTRY, hashed straight
- * from the string: the text is printable ASCII, so its UTF-8 encoding, which crypto.hash applies
- * to a string, is the entry's canonical bytes one for one, and the 0x00 leaf prefix is a NUL
- * character. This skips a copy into a buffer and another out of it, per row. The verification
- * tests hold it to merkle.leafHash: a single byte of difference would fail every entry.
+ * One page as the worker takes it: each row's canonical bytes and stored hash, packed into
+ * buffers of the page's own that are handed over, not copied.
+ *
+ * A row whose assembled text matched CANONICAL_PLAIN_ENTRY is its canonical bytes as it stands:
+ * the text is printable ASCII, so each character is one byte. Rows whose assembled text is not
+ * certainly canonical are re-read whole and encoded by the codec, exactly as every row once
+ * was; in an untouched log of ASCII ids there are none.
  */
-function plainLeafHash(text: string): Buffer {
-  return Buffer.from(hash('sha256', `\u0000${text}`, 'binary'), 'latin1');
+async function packPage(
+  store: Store,
+  page: readonly StoredLeaf[],
+  rootSizes: number[],
+  sentBefore: number,
+): Promise<{ packed: PackedPage; leafPage: LeafPage }> {
+  const n = page.length;
+  const seqs = new Array<number>(n);
+  const encoded = new Array<Buffer | null | undefined>(n);
+  const slow: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const { seq, assembled } = page[i]!;
+    seqs[i] = Number(seq);
+    if (assembled !== null && CANONICAL_PLAIN_ENTRY.test(assembled)) bytes += 1 + assembled.length;
+    else slow.push(seqs[i]!);
+  }
+  const unreadable = new Set<number>();
+  if (slow.length > 0) {
+    const rows = await accessLogRowsBySeq(store, slow);
+    for (let i = 0; i < n; i++) {
+      const assembled = page[i]!.assembled;
+      if (assembled !== null && CANONICAL_PLAIN_ENTRY.test(assembled)) continue;
+      const row = rows.get(seqs[i]!);
+      try {
+        // Gone between the two reads: nothing a verifier can vouch for.
+        if (!row) throw new Error('entry vanished during verification');
+        const entry = encodeEntryUnchecked(fromRow(row));
+        encoded[i] = entry;
+        bytes += 1 + entry.length;
+      } catch {
+        encoded[i] = null;
+        unreadable.add(i);
+      }
+    }
+  }
+
+  // Zero-filled, so every leaf input already starts with the 0x00 leaf prefix.
+  const leafInputs = Buffer.from(new ArrayBuffer(bytes));
+  const ends = new Uint32Array(n);
+  const stored = Buffer.from(new ArrayBuffer(n * HASH_LENGTH));
+  const standIn = new Uint8Array(n);
+  const storedUnusable = new Set<number>();
+  let end = 0;
+  for (let i = 0; i < n; i++) {
+    const { leaf_hex: hex, assembled } = page[i]!;
+    if (hex === null || hex.length !== 2 * HASH_LENGTH || stored.write(hex, i * HASH_LENGTH, 'hex') !== HASH_LENGTH) {
+      // Its hash cannot match whatever the row holds; as a stand-in, zeros keep the tree's size.
+      stored.fill(0, i * HASH_LENGTH, (i + 1) * HASH_LENGTH);
+      storedUnusable.add(i);
+    }
+    const entry = encoded[i];
+    if (entry === undefined) {
+      end += 1 + leafInputs.write(assembled!, end + 1, 'latin1');
+    } else if (entry === null) {
+      // The stored hash stands in, so that checkpoints judge the rest of the log; the row
+      // itself is already named.
+      standIn[i] = 1;
+    } else {
+      leafInputs.set(entry, end + 1);
+      end += 1 + entry.length;
+    }
+    ends[i] = end;
+  }
+  return {
+    packed: { seqs, unreadable, storedUnusable, rootSizes },
+    leafPage: { leafInputs, ends, stored, standIn, rootsAfter: rootSizes.map((size) => size - sentBefore - 1) },
+  };
 }

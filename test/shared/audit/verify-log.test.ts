@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,8 +6,10 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessLog, fromRow, type AccessLogRecord } from '../../../shared/audit/access-log.js';
+import { signCheckpoint, type Checkpoint } from '../../../shared/audit/checkpoint.js';
 import { encodeEntryUnchecked } from '../../../shared/audit/entry-codec.js';
-import { hashesEqual, leafHash } from '../../../shared/audit/merkle.js';
+import { leafHashes } from '../../../shared/audit/leaf-stream.js';
+import { hashesEqual, leafHash, rootFromLeafHashes } from '../../../shared/audit/merkle.js';
 import { verifyAccessLog } from '../../../shared/audit/verify-log.js';
 import { createLogger } from '../../../shared/logging.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
@@ -175,5 +178,111 @@ describe('verifyAccessLog fast path', () => {
       );
     }
     expect((await verifyAccessLog(store, [], new Map())).ok).toBe(true);
+  });
+});
+
+/**
+ * Verification reads the log a page at a time and hashes it on another thread. Checkpoints
+ * falling anywhere (on a page's edge, inside one, several at one size), gaps at a page's start
+ * and rows rewritten in later pages must come out as from one pass over one list.
+ */
+describe('verifyAccessLog across pages', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const keys = new Map([['audit-signing-key/test', publicKey]]);
+  const ENTRIES = 9001;
+  let store: Store;
+  let checkpoints: Checkpoint[];
+
+  const checkpointAt = async (size: number) =>
+    signCheckpoint(
+      {
+        treeSize: size,
+        rootHash: rootFromLeafHashes(await leafHashes(store, size)).toString('hex'),
+        time: new Date(Date.UTC(2026, 10, 23, 9, 0, 0, size)).toISOString(),
+      },
+      privateKey,
+      'audit-signing-key/test',
+    );
+
+  beforeAll(async () => {
+    store = openStore({ engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'lintel-verify-pages-')), 'log.db') });
+    await migrateToLatest(store);
+    const log = new AccessLog(store, createLogger('error'));
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < ENTRIES) {
+          const i = next++;
+          await log.append({
+            requestId: `req-${i}`,
+            partyId: 'kettering-borough-council',
+            clientId: `client-${i % 5}`,
+            roles: ['housing-officer'],
+            purpose: 'housing-allocation',
+            action: 'person.search',
+            subjectRef: i % 4 === 0 ? null : `person-${i % 300}`,
+            datasets: ['keyways-housing-register'],
+            fields: ['keyways-housing-register.firstName'],
+            decision: 'allow',
+            reasonCode: 'granted',
+          });
+        }
+      }),
+    );
+    checkpoints = [];
+    for (const size of [0, 1, 3999, 4000, 4000, 4001, 6500, 8000, 8001, ENTRIES])
+      checkpoints.push(await checkpointAt(size));
+    await sql`drop trigger access_log_no_update`.execute(store.db);
+    await sql`drop trigger access_log_no_delete`.execute(store.db);
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('passes an untouched log, every checkpoint matching, with the root of the whole list', async () => {
+    const report = await verifyAccessLog(store, checkpoints, keys);
+    expect(report).toMatchObject({ ok: true, entries: ENTRIES, checkpoints: 10, firstBadSeq: null, problems: [] });
+    expect(report.rootHash).toBe(rootFromLeafHashes(await leafHashes(store, ENTRIES)).toString('hex'));
+  });
+
+  it('judges each row by its content: a broken stored hash is named, a rewritten row fails the checkpoints after it', async () => {
+    const original = await store.db
+      .selectFrom('access_log')
+      .selectAll()
+      .where('seq', 'in', [4500, 8002])
+      .orderBy('seq')
+      .execute();
+    await sql`update access_log set leaf_hash = x'00' where seq = 4500`.execute(store.db);
+    await sql`update access_log set decision = 'deny' where seq = 8002`.execute(store.db);
+    try {
+      const report = await verifyAccessLog(store, checkpoints, keys);
+      expect(report.problems).toEqual([
+        { kind: 'entry-altered', seq: 4500 },
+        { kind: 'entry-altered', seq: 8002 },
+        { kind: 'checkpoint-mismatch', seq: 8002, checkpoint: 9 },
+      ]);
+      expect(report.firstBadSeq).toBe(4500);
+    } finally {
+      for (const row of original) {
+        await store.db.updateTable('access_log').set(row).where('seq', '=', row.seq).execute();
+      }
+    }
+    expect((await verifyAccessLog(store, checkpoints, keys)).ok).toBe(true);
+  });
+
+  it('names a row deleted from the start of a page, and every checkpoint after it', async () => {
+    const row = await store.db.selectFrom('access_log').selectAll().where('seq', '=', 4001).executeTakeFirstOrThrow();
+    await sql`delete from access_log where seq = 4001`.execute(store.db);
+    try {
+      const report = await verifyAccessLog(store, checkpoints, keys);
+      expect(report.firstBadSeq).toBe(4001);
+      expect(report.problems[0]).toEqual({ kind: 'entry-missing', seq: 4001 });
+      expect(report.problems.filter((p) => p.kind === 'checkpoint-mismatch').map((p) => p.checkpoint)).toEqual([
+        5, 6, 7, 8,
+      ]);
+      expect(report.problems).toContainEqual({ kind: 'log-truncated', seq: ENTRIES, checkpoint: 9 });
+    } finally {
+      await store.db.insertInto('access_log').values(row).execute();
+    }
   });
 });
