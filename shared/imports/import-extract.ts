@@ -25,7 +25,7 @@ import { asOfDate, extractFormatOf, type ExtractFormat } from './extract-format.
 import { DEFAULT_READER_LIMITS, type ExtractRecords, type ReaderLimits } from './extract-records.js';
 import type { CanonicalValue } from './field-codecs.js';
 import { planColumns } from './header.js';
-import { claimRun, finishRun, FINAL_STATUSES, markFailed, type ImportRun } from './import-runs.js';
+import { claimRun, findRun, finishRun, FINAL_STATUSES, markFailed, type ImportRun } from './import-runs.js';
 import type { ImportProgressSink } from './import-progress.js';
 import { reasonCounts, RowErrorList, type FileError, type ImportReport, type RowError } from './import-report.js';
 import { FileRejection } from './reasons.js';
@@ -220,6 +220,13 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
           progress?.report({ runId: claimed.id, bytesRead, totalBytes: bytes, rows, phase: 'loading' }),
       });
     } catch (err) {
+      if (err instanceof RunSettledElsewhere) {
+        const settled = (await findRun(deps.store.db, file.partyId, file.datasetId, sha256))!;
+        // The other delivery writes the run's access-log entry just after its commit; give it
+        // that moment, so that the entry a crash would have lost is not written twice.
+        await waitForImportEntry(deps, settled.id, SETTLED_ELSEWHERE_GRACE_MS);
+        return await settleDuplicate({ ...context, run: settled });
+      }
       if (err instanceof SnapshotRejected) return await reject(context, err.fileErrors, err.counts, err.rowErrors);
       if (err instanceof FileRejection) return await reject(context, [fileErrorOf(err)], undefined);
       throw err;
@@ -289,6 +296,33 @@ interface Counts {
   readonly rejected: number;
 }
 
+const SETTLED_ELSEWHERE_GRACE_MS = 10_000;
+
+async function importEntryLogged(deps: ImportDependencies, runId: string): Promise<boolean> {
+  const entry = await deps.store.db
+    .selectFrom('access_log')
+    .select('seq')
+    .where('request_id', '=', runId)
+    .where('action', '=', 'import')
+    .executeTakeFirst();
+  return entry !== undefined;
+}
+
+async function waitForImportEntry(deps: ImportDependencies, runId: string, graceMs: number): Promise<void> {
+  const until = Date.now() + graceMs;
+  while (!(await importEntryLogged(deps, runId)) && Date.now() < until) {
+    await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+  }
+}
+
+/** Another delivery of the same bytes finished the run while this one was reading the file. */
+class RunSettledElsewhere extends Error {
+  constructor() {
+    super('Import run settled by another delivery');
+    this.name = 'RunSettledElsewhere';
+  }
+}
+
 /** Rolls the snapshot transaction back and carries what the report needs. */
 class SnapshotRejected extends Error {
   constructor(
@@ -311,6 +345,15 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
   const lenientWidth = input.format.kind === 'xlsx';
 
   return deps.store.db.transaction().execute(async (trx) => {
+    // Two deliveries of the same bytes can both claim the run. Taking the run's row first makes
+    // the second load wait for the first's commit, then find the run finished and stand down.
+    const open = await trx
+      .updateTable('import_run')
+      .set((eb) => ({ attempt: eb.ref('attempt') }))
+      .where('id', '=', run.id)
+      .where('status', 'not in', ['loaded', 'rejected'])
+      .executeTakeFirst();
+    if (Number(open.numUpdatedRows) === 0) throw new RunSettledElsewhere();
     const writer = new SnapshotWriter(trx, deps.store.dialect.engine);
     await writer.deletePrevious(file.partyId, file.datasetId);
 
@@ -528,12 +571,7 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
     sha256: context.sha256,
     of,
   });
-  const logged = await deps.store.db
-    .selectFrom('access_log')
-    .select('seq')
-    .where('request_id', '=', run.id)
-    .where('action', '=', 'import')
-    .executeTakeFirst();
+  const logged = await importEntryLogged(deps, run.id);
   let current = false;
   if (of === 'loaded') {
     current =
@@ -550,7 +588,7 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
         )
         .executeTakeFirst()) !== undefined;
   }
-  if (logged === undefined && run.blob_name === file.blobName) {
+  if (!logged && run.blob_name === file.blobName) {
     // A crash after the commit lost this run's entry: write it now (the run's own delivery).
     const columns = of === 'loaded' ? await loadedColumns(context) : [];
     await appendAccessLog(

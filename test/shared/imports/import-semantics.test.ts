@@ -58,6 +58,19 @@ describe('import semantics', () => {
     expect(afterFirst[0]!.as_of).toBe('2025-01-31');
   });
 
+  it('loads the file once when two deliveries of the same bytes arrive at the same time', async () => {
+    // Event Grid may deliver twice, and two names may carry the same bytes: both claim one run.
+    await h.drop(path('twice-a.csv'), fixture('good.csv'));
+    await h.drop(path('twice-b.csv'), fixture('good.csv'));
+    const outcomes = await Promise.all([h.run(path('twice-a.csv')), h.run(path('twice-b.csv'))]);
+    expect(outcomes.map((o) => o.outcome).sort()).toEqual(['duplicate', 'loaded']);
+    const [run] = await runs(h);
+    expect(await runs(h)).toHaveLength(1);
+    expect(run).toMatchObject({ status: 'loaded', rows_loaded: 40 });
+    expect(await storedRecords(h.store, HOUSING, MDI)).toHaveLength(40);
+    expect(await accessLogOf(h, run!.id)).toHaveLength(1);
+  });
+
   it('replaces the party\u2019s previous snapshot of the dataset, and only that', async () => {
     await h.importFile(path('education.csv', 'la-education'), fixture('education-good.csv'));
     const education = await storedRecords(h.store, 'la-education', MDI);
