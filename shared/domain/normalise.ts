@@ -31,7 +31,11 @@ const UNDECOMPOSED_REPLACEMENT: Readonly<Record<string, string>> = {
   Ŧ: 'T',
 };
 const NOT_LETTER_OR_DIGIT = /[^\p{L}\p{N}]+/gu;
-const ALREADY_NORMAL = /^[A-Z]+(?: [A-Z]+)*$/;
+/**
+ * ASCII letters and digits in single-space-separated words: every step below but upper-casing
+ * leaves these unchanged, and most names in partner extracts look like this ("Keith Jones").
+ */
+const PLAIN_ASCII = /^[A-Za-z0-9]+(?: [A-Za-z0-9]+)*$/;
 
 /**
  * Canonical form of a name for comparison:
@@ -47,7 +51,7 @@ const ALREADY_NORMAL = /^[A-Z]+(?: [A-Z]+)*$/;
  * digits. The function is idempotent.
  */
 export function normaliseName(input: string): string {
-  if (ALREADY_NORMAL.test(input)) return input;
+  if (PLAIN_ASCII.test(input)) return input.toUpperCase();
   return input
     .replace(APOSTROPHES, '')
     .replace(HYPHENS, ' ')

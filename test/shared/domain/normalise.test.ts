@@ -73,6 +73,18 @@ describe('normaliseName', () => {
       }),
     );
   });
+
+  it('gives plain ASCII names the same result on its fast path as on the full one', () => {
+    // A leading zero-width space fails the fast path's test and is then removed as invisible.
+    const word = fc.string({ unit: fc.constantFrom(...'abcXYZ0129 -\''), minLength: 1, maxLength: 20 });
+    fc.assert(
+      fc.property(word, (s) => {
+        expect(normaliseName(s)).toBe(normaliseName(`\u200B${s}`));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(normaliseName('Keith Jones')).toBe('KEITH JONES');
+  });
 });
 
 describe('nameTokens', () => {
