@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { BatchedInsert, type Param } from '../store/batched-insert.js';
+import { BatchedInsert, type BatchHook, type Param } from '../store/batched-insert.js';
 import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 
@@ -46,7 +46,7 @@ const MIN_REBUILD_ROWS = 20_000;
  * {@link MIN_REBUILD_ROWS} and the rows the table holds beside them: the rebuild then costs at
  * most twice the new rows. Unique indexes are kept, so a duplicate still fails at its insert.
  */
-class DeferredIndexes {
+class DeferredIndexes implements BatchHook {
   /** Rows of other snapshots in the table, counted once the threshold is first reached. */
   private others: number | undefined;
   private dropped: { readonly name: string; readonly sql: string }[] | undefined;
@@ -123,8 +123,8 @@ export class SnapshotWriter {
   /** Writes full batches (or everything, at the end). Records go first: identifiers refer to them. */
   async flush(all = false): Promise<void> {
     if (!all && !this.records.full && !this.identifiers.full) return;
-    this.recordsWritten += await this.records.flush(this.trx, all, this.recordIndexes && ((db, n) => this.recordIndexes!.beforeBatch(db, n)));
-    await this.identifiers.flush(this.trx, all, this.identifierIndexes && ((db, n) => this.identifierIndexes!.beforeBatch(db, n)));
+    this.recordsWritten += await this.records.flush(this.trx, all, this.recordIndexes);
+    await this.identifiers.flush(this.trx, all, this.identifierIndexes);
   }
 
   /** Writes everything left and rebuilds any index the load went without. */

@@ -134,9 +134,9 @@ export interface ReviewDecision {
 }
 
 export type ReviewOutcome =
-  | { readonly outcome: 'decided'; readonly decidedAt: string; readonly personIds: readonly (string | null)[] }
+  | { readonly outcome: 'decided'; readonly decidedAt: string }
   /** Someone decided it first (or it is no longer a candidate): nothing changed. */
-  | { readonly outcome: 'not-open'; readonly status: string };
+  | { readonly outcome: 'not-open' };
 
 /**
  * Records the decision on an open candidate and forms the agreement's people again. The status
@@ -146,7 +146,7 @@ export type ReviewOutcome =
 export async function decideCandidate(deps: LinkDependencies, candidate: Candidate, review: ReviewDecision): Promise<ReviewOutcome> {
   const decidedAt = review.at.toISOString();
   const pairKey = candidate.pairKey;
-  if (pairKey === null) return { outcome: 'not-open', status: candidate.status };
+  if (pairKey === null) return { outcome: 'not-open' };
   const changed = await deps.store.db.transaction().execute(async (trx) => {
     const updated = await trx
       .updateTable('record_link')
@@ -170,20 +170,7 @@ export async function decideCandidate(deps: LinkDependencies, candidate: Candida
       .execute();
     return true;
   });
-  if (!changed) {
-    const now = await deps.store.db.selectFrom('record_link').select('status').where('id', '=', candidate.candidateId).executeTakeFirst();
-    return { outcome: 'not-open', status: now?.status ?? 'gone' };
-  }
+  if (!changed) return { outcome: 'not-open' };
   await linkPeople(deps, candidate.agreementId, 'review');
-  const people = await deps.store.db
-    .selectFrom('source_record')
-    .select(['id', 'person_id'])
-    .where('id', 'in', await recordIdsOf(deps.store, candidate.candidateId))
-    .execute();
-  return { outcome: 'decided', decidedAt, personIds: people.map((p) => p.person_id) };
-}
-
-async function recordIdsOf(store: Store, candidateId: string): Promise<string[]> {
-  const link = await store.db.selectFrom('record_link').select(['record_a', 'record_b']).where('id', '=', candidateId).executeTakeFirstOrThrow();
-  return [link.record_a, link.record_b];
+  return { outcome: 'decided', decidedAt };
 }

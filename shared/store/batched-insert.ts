@@ -11,6 +11,10 @@ import type { Database } from './schema.js';
 
 export type Param = string | number | null;
 
+export interface BatchHook {
+  beforeBatch(db: Kysely<Database>, written: number): Promise<void>;
+}
+
 const MAX_PARAMETERS: Record<Engine, number> = { sqlite: 32_766, mssql: 2_100 };
 /** Rows a statement on SQLite: past a few hundred, bigger statements stop paying. */
 const SQLITE_ROWS = 400;
@@ -58,17 +62,13 @@ export class BatchedInsert {
   written = 0;
 
   /**
-   * Writes the full batches, or with `all` everything pending. `beforeBatch` runs before each
-   * statement with the rows written so far (the snapshot writer drops indexes there).
+   * Writes the full batches, or with `all` everything pending. `hook.beforeBatch` runs before
+   * each statement with the rows written so far (the snapshot writer drops indexes there).
    */
-  async flush(
-    db: Kysely<Database>,
-    all: boolean,
-    beforeBatch?: (db: Kysely<Database>, written: number) => Promise<void>,
-  ): Promise<number> {
+  async flush(db: Kysely<Database>, all: boolean, hook?: BatchHook): Promise<number> {
     let written = 0;
     while (this.rows >= this.perStatement || (all && this.rows > 0)) {
-      await beforeBatch?.(db, this.written);
+      await hook?.beforeBatch(db, this.written);
       const rows = Math.min(this.rows, this.perStatement);
       const width = this.columns.length;
       const params = rows === this.rows ? this.params : this.params.slice(0, rows * width);
