@@ -79,7 +79,7 @@ export async function createServices(settings: Settings): Promise<Services> {
       anchors: new AnchorLog(blobs),
       consents: new StoreConsentRegister(store),
       close: async () => {
-        await accessLog.drain();
+        await accessLog.close();
         await store.close();
       },
     };

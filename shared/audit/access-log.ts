@@ -1,10 +1,9 @@
-import type { Selectable } from 'kysely';
 import type { Logger } from '../logging.js';
 import { errorKind } from '../logging.js';
 import type { Store } from '../store/database.js';
-import type { AccessLogTable } from '../store/schema.js';
-import { encodeEntry, type AccessLogEntry } from './entry-codec.js';
-import { leafHash } from './merkle.js';
+import { toRow } from './access-log-rows.js';
+import type { AccessLogEntry } from './entry-codec.js';
+import { SqliteAccessLogWriter } from './sqlite-access-log-writer.js';
 
 /** An entry as a caller states it; the log assigns the sequence number and time. */
 export type AccessLogRecord = Omit<AccessLogEntry, 'seq' | 'time'>;
@@ -22,6 +21,12 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** Commits one batch of entries, assigning their sequence numbers, and returns them. */
+export interface AccessLogWriter {
+  write(records: AccessLogRecord[], time: string): Promise<AccessLogEntry[]>;
+  close(): Promise<void>;
+}
+
 /** SQL Server allows 2,100 parameters a statement; 14 columns a row. */
 const ROWS_PER_INSERT = 140;
 const MAX_BATCH = 2000;
@@ -36,12 +41,18 @@ const SEQ_CONFLICT_RETRIES = 5;
 export class AccessLog {
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
+  private readonly writer: AccessLogWriter;
 
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly logger: Logger,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.writer =
+      store.accessLogFile === undefined
+        ? new StoreAccessLogWriter(store)
+        : new SqliteAccessLogWriter(store.accessLogFile);
+  }
 
   append(record: AccessLogRecord): Promise<AccessLogEntry> {
     return new Promise((resolve, reject) => {
@@ -55,6 +66,12 @@ export class AccessLog {
     while (this.flushing) await this.flushing;
   }
 
+  /** Drains, then releases the writer's own resources (the SQLite writer's thread). */
+  async close(): Promise<void> {
+    await this.drain();
+    await this.writer.close();
+  }
+
   private async flushLoop(): Promise<void> {
     // Let appends from the same tick join the batch.
     await new Promise((r) => setImmediate(r));
@@ -62,7 +79,10 @@ export class AccessLog {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_BATCH);
         try {
-          const entries = await this.commit(batch.map((p) => p.record));
+          const entries = await this.writer.write(
+            batch.map((p) => p.record),
+            this.now().toISOString(),
+          );
           batch.forEach((p, i) => p.resolve(entries[i]!));
         } catch (err) {
           this.logger.error('audit.append-failed', { entries: batch.length, error: errorKind(err) });
@@ -74,8 +94,16 @@ export class AccessLog {
       this.flushing = undefined;
     }
   }
+}
 
-  private async commit(records: AccessLogRecord[]): Promise<AccessLogEntry[]> {
+/**
+ * The writer on the store's own connection (SQL Server, and SQLite in memory): the batch is
+ * one transaction that reads the last sequence number and inserts after it.
+ */
+class StoreAccessLogWriter implements AccessLogWriter {
+  constructor(private readonly store: Store) {}
+
+  async write(records: AccessLogRecord[], time: string): Promise<AccessLogEntry[]> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.store.db.transaction().execute(async (trx) => {
@@ -84,7 +112,6 @@ export class AccessLog {
             .select((eb) => eb.fn.max('seq').as('max'))
             .executeTakeFirst();
           const first = Number(last?.max ?? 0) + 1;
-          const time = this.now().toISOString();
           const entries = records.map((r, i): AccessLogEntry => ({ ...r, seq: first + i, time }));
           const rows = entries.map(toRow);
           for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
@@ -102,47 +129,12 @@ export class AccessLog {
       }
     }
   }
+
+  async close(): Promise<void> {}
 }
 
 function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown; number?: unknown }).code;
   const number = (err as { number?: unknown }).number;
   return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || number === 2627 || number === 2601;
-}
-
-export function toRow(entry: AccessLogEntry): Selectable<AccessLogTable> {
-  return {
-    seq: entry.seq,
-    time: entry.time,
-    request_id: entry.requestId,
-    party_id: entry.partyId,
-    client_id: entry.clientId,
-    roles: JSON.stringify(entry.roles),
-    purpose: entry.purpose,
-    action: entry.action,
-    subject_ref: entry.subjectRef,
-    datasets: JSON.stringify(entry.datasets),
-    fields: JSON.stringify(entry.fields),
-    decision: entry.decision,
-    reason_code: entry.reasonCode,
-    leaf_hash: leafHash(encodeEntry(entry)),
-  };
-}
-
-export function fromRow(row: Selectable<AccessLogTable>): AccessLogEntry {
-  return {
-    seq: Number(row.seq),
-    time: row.time,
-    requestId: row.request_id,
-    partyId: row.party_id,
-    clientId: row.client_id,
-    roles: JSON.parse(row.roles) as string[],
-    purpose: row.purpose,
-    action: row.action,
-    subjectRef: row.subject_ref,
-    datasets: JSON.parse(row.datasets) as string[],
-    fields: JSON.parse(row.fields) as string[],
-    decision: row.decision,
-    reasonCode: row.reason_code,
-  };
 }

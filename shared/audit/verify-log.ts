@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { fromRow } from './access-log.js';
+import { fromRow } from './access-log-rows.js';
 import { verifyCheckpointSignature, type Checkpoint } from './checkpoint.js';
 import { encodeEntryUnchecked } from './entry-codec.js';
 import { LeafHashingThread, type HashedPage, type LeafPage } from './leaf-hashing-thread.js';

@@ -166,7 +166,11 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
   }
 
   const applying = actionGrants.filter((grant) => requested.includes(grant.dataset));
-  const fields = fieldSets(applying, agreements);
+  const fields = fieldSetsOf(
+    agreements,
+    applying,
+    `${purpose.id}\u0000${caller.partyId}\u0000${roles.join(',')}\u0000${dataAction}\u0000${requested.join(',')}`,
+  );
   const earnedBy = roles.filter((role) => applying.some((grant) => grant.roles.has(role)));
 
   const conditions = await subjectConditions(purpose, input.subject, deps);
@@ -183,6 +187,31 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
     );
   }
   return allow(fields, earnedBy, requested, conditions);
+}
+
+/**
+ * Field sets are a function of the agreements and of what chose the grants (purpose, party,
+ * roles held in the agreement, action, datasets), and every lookup asks for the same few: kept
+ * per agreement set rather than rebuilt field by field twice a request. Every part of the key
+ * has been checked against the agreements by the time it is used, so the keys are bounded by
+ * them; the cap is a second guard.
+ */
+const fieldSetCache = new WeakMap<AgreementSet, Map<string, FieldSets>>();
+const MAX_CACHED_FIELD_SETS = 1000;
+
+function fieldSetsOf(agreements: AgreementSet, grants: readonly ResolvedGrant[], key: string): FieldSets {
+  let cache = fieldSetCache.get(agreements);
+  if (!cache) {
+    cache = new Map();
+    fieldSetCache.set(agreements, cache);
+  }
+  let fields = cache.get(key);
+  if (!fields) {
+    if (cache.size >= MAX_CACHED_FIELD_SETS) cache.clear();
+    fields = fieldSets(grants, agreements);
+    cache.set(key, fields);
+  }
+  return fields;
 }
 
 interface FieldSets {

@@ -12,24 +12,48 @@ import type { Database } from './schema.js';
 export interface Store {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
+  /**
+   * SQLite on disk: the file that holds the access log (see accessLogFileOf), written by a
+   * connection of its own. Undefined in memory and on SQL Server, where the log is a table of the store.
+   */
+  readonly accessLogFile?: string;
   close(): Promise<void>;
 }
 
 export type StoreOptions =
-  | { engine: 'sqlite'; path: string }
-  | { engine: 'mssql'; connectionString: string; poolMax?: number };
+  { engine: 'sqlite'; path: string } | { engine: 'mssql'; connectionString: string; poolMax?: number };
 
 export function openStore(options: StoreOptions): Store {
   const dialect = dialectFor(options.engine);
+  const accessLogFile =
+    options.engine === 'sqlite' && options.path !== ':memory:' ? accessLogFileOf(options.path) : undefined;
   const db = new Kysely<Database>({
-    dialect: options.engine === 'sqlite' ? sqliteDialect(options.path) : mssqlDialect(options.connectionString, options.poolMax),
+    dialect:
+      options.engine === 'sqlite'
+        ? sqliteDialect(options.path, accessLogFile)
+        : mssqlDialect(options.connectionString, options.poolMax),
   });
-  return { db, dialect, close: () => db.destroy() };
+  return { db, dialect, accessLogFile, close: () => db.destroy() };
 }
 
-function sqliteDialect(path: string): SqliteDialect {
+/**
+ * On SQLite the access log lives in a file of its own beside the store, attached to the store's
+ * connection as `audit`, so queries name `access_log` as on SQL Server. Why: its writer commits
+ * from another connection (sqlite-access-log-writer.ts), and in one file every such commit would
+ * discard the store connection's whole page cache, which made each lookup's queries several
+ * times slower; a separate file is also never locked by an import's long transaction.
+ */
+export function accessLogFileOf(path: string): string {
+  return path.replace(/(\.db)?$/, '.access-log.db');
+}
+
+function sqliteDialect(path: string, accessLogFile: string | undefined): SqliteDialect {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SqliteDatabase(path);
+  if (accessLogFile !== undefined) {
+    database.prepare('attach database ? as audit').run(accessLogFile);
+    database.pragma('audit.synchronous = FULL');
+  }
   // WAL lets readers run beside the single writer; synchronous=FULL makes a commit durable
   // before it returns, which the access log promises.
   database.pragma('journal_mode = WAL');

@@ -6,6 +6,7 @@ import { records } from './0003-records.js';
 import { consents } from './0005-consents.js';
 import { auditAlerts } from './0006-audit-alerts.js';
 import { linkage } from './0007-linkage.js';
+import { accessLogFile } from './0009-access-log-file.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -19,5 +20,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0005-consents': consents(d),
     '0006-audit-alerts': auditAlerts(d),
     '0007-linkage': linkage(d),
+    '0009-access-log-file': accessLogFile(d),
   };
 }

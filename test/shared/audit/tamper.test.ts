@@ -96,7 +96,7 @@ describe('access log tamper detection', () => {
   it('catches an entry rewritten together with its stored hash, at the checkpoint covering it', async () => {
     const { encodeEntry } = await import('../../../shared/audit/entry-codec.js');
     const { leafHash } = await import('../../../shared/audit/merkle.js');
-    const { fromRow } = await import('../../../shared/audit/access-log.js');
+    const { fromRow } = await import('../../../shared/audit/access-log-rows.js');
     const row = await store.db.selectFrom('access_log').selectAll().where('seq', '=', 31).executeTakeFirstOrThrow();
     const forged = { ...fromRow(row), decision: 'deny', reasonCode: 'no-match' };
     await store.db
