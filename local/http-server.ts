@@ -61,21 +61,29 @@ async function handle(
   routes: RouteTable,
   options: { logger: Logger; hostRoutes?: (method: string, pathname: string) => HttpResult | undefined },
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+  const target = req.url ?? '/';
+  let parsed: URL | undefined;
+  const url = () => (parsed ??= new URL(target, `http://${req.headers.host ?? '127.0.0.1'}`));
+  const pathname = plainPathname(target) ?? url().pathname;
   const method = (req.method ?? 'GET').toUpperCase();
-  const own = options.hostRoutes?.(method, url.pathname);
+  const own = options.hostRoutes?.(method, pathname);
   if (own) {
     req.resume();
     return writeResult(res, own);
   }
-  const matched = routes.match(method, url.pathname);
+  const matched = routes.match(method, pathname);
   if (!matched) {
     req.resume();
     return writeResult(res, problem(404, 'not-found', 'Not found'));
   }
   if ('methodNotAllowed' in matched) {
     req.resume();
-    return writeResult(res, problem(405, 'method-not-allowed', 'Method not allowed', { headers: { allow: matched.methodNotAllowed.join(', ') } }));
+    return writeResult(
+      res,
+      problem(405, 'method-not-allowed', 'Method not allowed', {
+        headers: { allow: matched.methodNotAllowed.join(', ') },
+      }),
+    );
   }
   const body = await readBody(req);
   if (body === 'too-large') return writeResult(res, problem(413, 'payload-too-large', 'Request body too large'));
@@ -96,6 +104,19 @@ async function handle(
   res.end(bytes);
 }
 
+/**
+ * The path of a request target that WHATWG URL parsing would leave exactly as sent — unreserved
+ * characters, no dot segments, no percent escapes, no backslashes — read without building a URL;
+ * undefined for anything else, which the URL parser then normalises.
+ */
+const PLAIN_SEGMENT = '[A-Za-z0-9_~-]+(?:\\.[A-Za-z0-9_~-]+)*';
+const PLAIN_PATH = new RegExp(`^/(?:${PLAIN_SEGMENT}(?:/${PLAIN_SEGMENT})*/?)?(?:\\?|$)`);
+function plainPathname(target: string): string | undefined {
+  if (!PLAIN_PATH.test(target)) return undefined;
+  const query = target.indexOf('?');
+  return query < 0 ? target : target.slice(0, query);
+}
+
 /** Statuses the fetch standard gives no body (within the 200–599 a response may have). */
 const NULL_BODY_STATUSES = new Set([204, 205, 304]);
 
@@ -104,17 +125,25 @@ const NULL_BODY_STATUSES = new Set([204, 205, 304]);
  * `Response`: a string or byte body (or JSON), headers as a plain object, no cookies. Anything
  * else (streams, `Headers`, cookies) goes through the runtime's `HttpResponse`.
  */
-function isPlainResult(result: unknown): result is HttpResponseInit & { headers?: Record<string, string>; body?: string | Uint8Array } {
+function isPlainResult(
+  result: unknown,
+): result is HttpResponseInit & { headers?: Record<string, string>; body?: string | Uint8Array } {
   if (result === undefined || result === null) return true;
   if (typeof result !== 'object') return false;
   const init = result as HttpResponseInit;
-  const plainHeaders = init.headers === undefined || (Object.getPrototypeOf(init.headers) === Object.prototype && !Array.isArray(init.headers));
-  const plainBody = init.body === undefined || init.body === null || typeof init.body === 'string' || init.body instanceof Uint8Array;
+  const plainHeaders =
+    init.headers === undefined ||
+    (Object.getPrototypeOf(init.headers) === Object.prototype && !Array.isArray(init.headers));
+  const plainBody =
+    init.body === undefined || init.body === null || typeof init.body === 'string' || init.body instanceof Uint8Array;
   return plainHeaders && plainBody && (init.cookies === undefined || init.cookies.length === 0);
 }
 
 /** As `HttpResponse` would render it: JSON bodies get `application/json`, text `text/plain;charset=UTF-8`, unless set. */
-function writeResponseInit(res: ServerResponse, init: (HttpResponseInit & { headers?: Record<string, string>; body?: string | Uint8Array }) | undefined | null): void {
+function writeResponseInit(
+  res: ServerResponse,
+  init: (HttpResponseInit & { headers?: Record<string, string>; body?: string | Uint8Array }) | undefined | null,
+): void {
   const status = init?.status ?? 200;
   res.statusCode = status;
   for (const [name, value] of Object.entries(init?.headers ?? {})) res.setHeader(name.toLowerCase(), value);

@@ -9,7 +9,8 @@ const utf8 = new TextDecoder();
 
 export interface LocalHttpRequestInit {
   method: string;
-  url: URL;
+  /** Parsed when first asked for: most requests never read their URL. */
+  url: () => URL;
   headers: IncomingHttpHeaders;
   params: HttpRequestParams;
   body: Buffer;
@@ -41,7 +42,7 @@ export class LocalHttpRequest implements HttpRequest {
   }
 
   get url(): string {
-    return this.#init.url.href;
+    return this.#init.url().href;
   }
 
   get headers(): Headers {
@@ -51,7 +52,7 @@ export class LocalHttpRequest implements HttpRequest {
 
   /** Repeated keys keep their last value, as the Functions host's query mapping does. */
   get query(): URLSearchParams {
-    this.#query ??= new URLSearchParams(Object.fromEntries(this.#init.url.searchParams));
+    this.#query ??= new URLSearchParams(Object.fromEntries(this.#init.url().searchParams));
     return this.#query;
   }
 

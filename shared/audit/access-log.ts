@@ -23,6 +23,8 @@ interface Pending {
 
 /** Commits one batch of entries, assigning their sequence numbers, and returns them. */
 export interface AccessLogWriter {
+  /** How many batches may be committing at once; each still takes its own sequence numbers. */
+  readonly batchesInFlight: number;
   write(records: AccessLogRecord[], time: string): Promise<AccessLogEntry[]>;
   close(): Promise<void>;
 }
@@ -39,8 +41,10 @@ const SEQ_CONFLICT_RETRIES = 5;
  * which makes each of them fail closed.
  */
 export class AccessLog {
-  private queue: Pending[] = [];
-  private flushing: Promise<void> | undefined;
+  private readonly queue: Pending[] = [];
+  private batchesSent = 0;
+  private sendScheduled = false;
+  private readonly idleWaiters: (() => void)[] = [];
   private readonly writer: AccessLogWriter;
 
   constructor(
@@ -57,13 +61,22 @@ export class AccessLog {
   append(record: AccessLogRecord): Promise<AccessLogEntry> {
     return new Promise((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
-      this.flushing ??= this.flushLoop();
+      if (!this.sendScheduled) {
+        this.sendScheduled = true;
+        // Let appends from the same tick join the batch.
+        setImmediate(() => {
+          this.sendScheduled = false;
+          this.send();
+        });
+      }
     });
   }
 
   /** Resolves once every append queued so far is committed or failed. */
   async drain(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    while (this.queue.length > 0 || this.batchesSent > 0 || this.sendScheduled) {
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
   }
 
   /** Drains, then releases the writer's own resources (the SQLite writer's thread). */
@@ -72,26 +85,29 @@ export class AccessLog {
     await this.writer.close();
   }
 
-  private async flushLoop(): Promise<void> {
-    // Let appends from the same tick join the batch.
-    await new Promise((r) => setImmediate(r));
+  /** Whatever is queued goes as one batch when the writer has a free slot; what arrives meanwhile forms the next. */
+  private send(): void {
+    while (this.queue.length > 0 && this.batchesSent < this.writer.batchesInFlight) {
+      this.batchesSent++;
+      void this.commit(this.queue.splice(0, MAX_BATCH)).finally(() => {
+        this.batchesSent--;
+        this.send();
+        if (this.queue.length === 0 && this.batchesSent === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      });
+    }
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        try {
-          const entries = await this.writer.write(
-            batch.map((p) => p.record),
-            this.now().toISOString(),
-          );
-          batch.forEach((p, i) => p.resolve(entries[i]!));
-        } catch (err) {
-          this.logger.error('audit.append-failed', { entries: batch.length, error: errorKind(err) });
-          const failure = new AccessLogUnavailableError({ cause: err });
-          for (const p of batch) p.reject(failure);
-        }
-      }
-    } finally {
-      this.flushing = undefined;
+      const entries = await this.writer.write(
+        batch.map((p) => p.record),
+        this.now().toISOString(),
+      );
+      batch.forEach((p, i) => p.resolve(entries[i]!));
+    } catch (err) {
+      this.logger.error('audit.append-failed', { entries: batch.length, error: errorKind(err) });
+      const failure = new AccessLogUnavailableError({ cause: err });
+      for (const p of batch) p.reject(failure);
     }
   }
 }
@@ -101,6 +117,9 @@ export class AccessLog {
  * one transaction that reads the last sequence number and inserts after it.
  */
 class StoreAccessLogWriter implements AccessLogWriter {
+  // Two transactions on the store would race for the same sequence numbers.
+  readonly batchesInFlight = 1;
+
   constructor(private readonly store: Store) {}
 
   async write(records: AccessLogRecord[], time: string): Promise<AccessLogEntry[]> {

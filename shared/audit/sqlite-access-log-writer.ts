@@ -42,8 +42,15 @@ export class AccessLogWriteError extends Error {
  * for the single connection. Past the timeout the batch fails, and its callers fail closed.
  */
 export class SqliteAccessLogWriter implements AccessLogWriter {
+  /**
+   * The thread takes the batches in the order sent and numbers each when it commits it, so the
+   * next batch can wait in its queue while one commits: the thread never waits for the event
+   * loop to notice a reply before it starts the next fsync.
+   */
+  readonly batchesInFlight = 2;
   private worker: Worker | undefined;
-  private inFlight: { resolve: (result: AccessLogBatchResult) => void; reject: (err: Error) => void } | undefined;
+  /** Replies come back in the order the batches were sent. */
+  private readonly awaiting: { resolve: (result: AccessLogBatchResult) => void; reject: (err: Error) => void }[] = [];
 
   constructor(
     private readonly file: string,
@@ -51,20 +58,18 @@ export class SqliteAccessLogWriter implements AccessLogWriter {
   ) {}
 
   async write(records: AccessLogRecord[], time: string): Promise<AccessLogEntry[]> {
-    if (this.inFlight) throw new Error('SqliteAccessLogWriter writes one batch at a time');
     const worker = this.started();
     worker.ref();
     try {
       const result = await new Promise<AccessLogBatchResult>((resolve, reject) => {
-        this.inFlight = { resolve, reject };
+        this.awaiting.push({ resolve, reject });
         worker.postMessage(JSON.stringify({ records, time } satisfies AccessLogBatch));
       });
       if (!result.ok) throw new AccessLogWriteError(result.code);
       return records.map((record, i) => ({ ...record, seq: result.firstSeq + i, time }));
     } finally {
-      this.inFlight = undefined;
       // An idle writer must not keep a finished process (a CLI, a test file) alive.
-      this.worker?.unref();
+      if (this.awaiting.length === 0) this.worker?.unref();
     }
   }
 
@@ -79,11 +84,11 @@ export class SqliteAccessLogWriter implements AccessLogWriter {
     const worker = startModuleWorker(siblingModule('access-log-thread', import.meta.url), {
       workerData: { file: this.file, busyTimeoutMs: this.busyTimeoutMs } satisfies AccessLogThreadOptions,
     });
-    worker.on('message', (result: AccessLogBatchResult) => this.inFlight?.resolve(result));
+    worker.on('message', (result: AccessLogBatchResult) => this.awaiting.shift()?.resolve(result));
     const lost = (err: Error) => {
-      // The next batch starts a new thread; the one in flight (if any) has failed.
+      // The next batch starts a new thread; those sent to this one have failed.
       if (this.worker === worker) this.worker = undefined;
-      this.inFlight?.reject(err);
+      for (const waiting of this.awaiting.splice(0)) waiting.reject(err);
     };
     worker.on('error', lost);
     worker.on('exit', (code) => lost(new Error(`access-log thread exited (${code})`)));

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import functions from '@azure/functions';
 import type { HttpHandler, HttpRequest } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,6 +98,36 @@ describe('local HTTP server', () => {
       secondRead: 'TypeError',
       bodyUsed: true,
     });
+  });
+
+  it('routes a request target as the URL parser normalises it, plain or not', async () => {
+    // fetch normalises paths before sending; a raw request sends them as written.
+    const raw = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(`${server.url}${path}`, { method: 'GET' }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const seen = async (path: string) => {
+      const { status, body } = await raw(path);
+      return status === 200 ? (JSON.parse(body) as { url: string; params: unknown; query: unknown }) : status;
+    };
+    expect(await seen('/api/echo/ref-1.v2?x=1')).toMatchObject({
+      params: { id: 'ref-1.v2' },
+      query: { x: '1' },
+      url: `${server.url}/api/echo/ref-1.v2?x=1`,
+    });
+    expect(await seen('/api/other/../echo/7?q=../x')).toMatchObject({
+      params: { id: '7' },
+      query: { q: '../x' },
+      url: `${server.url}/api/echo/7?q=../x`,
+    });
+    expect(await seen('/api/./echo/%41')).toMatchObject({ params: { id: 'A' } });
+    expect(await seen('/api/echo/a/b')).toBe(404);
   });
 
   it('lets a request without a body be read as empty, more than once', async () => {
