@@ -62,7 +62,7 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
         datasets: scoped.datasets,
       });
     }
-    return respondWithPerson(ctx, call, requested ?? [], found.personId, found.tier);
+    return respondWithPerson(ctx, call, scoped, requested ?? [], found.personId, found.tier);
   });
 }
 
@@ -78,7 +78,7 @@ export function viewPerson(ctx: ApiContext, req: ApiRequest): Promise<HttpResult
     if (!personId) {
       return deny(problem(404, 'no-match', 'No such person reference'), 'person-ref-unknown', { purpose: first.purpose });
     }
-    return respondWithPerson(ctx, call, [], personId, null);
+    return respondWithPerson(ctx, call, first, [], personId, null);
   });
 }
 
@@ -89,18 +89,26 @@ async function scope(ctx: ApiContext, call: CallContext, datasets: string[]) {
   );
 }
 
-/** The second decision, now with the subject: consent and opt-out, then the minimised view. */
+/**
+ * The second decision, now with the subject: consent and opt-out, then the minimised view. A
+ * purpose with neither condition has nothing more to decide about the subject, so the decision
+ * made before matching stands, now naming the subject.
+ */
 async function respondWithPerson(
   ctx: ApiContext,
   call: CallContext,
+  beforeMatch: AllowDecision,
   datasets: string[],
   personId: string,
   tier: MatchTier | null,
 ): Promise<Outcome> {
-  const decision = await decide(
-    { caller: call.caller, purpose: call.purpose, datasets, subject: { subjectKey: personId }, action: 'lookup' },
-    { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
-  );
+  const decision =
+    beforeMatch.subjectConditions === 'not-applicable'
+      ? { ...beforeMatch, subjectKey: personId }
+      : await decide(
+          { caller: call.caller, purpose: call.purpose, datasets, subject: { subjectKey: personId }, action: 'lookup' },
+          { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
+        );
   if (!decision.allow) {
     return deny(decisionProblem(decision), decision.reason, { purpose: decision.purpose ?? null, subjectRef: personId });
   }
