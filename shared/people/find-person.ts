@@ -32,13 +32,13 @@ export async function findPerson(
     const pairs: string[] = [];
     for (const i of wanted) for (const p of pseudonymisers) pairs.push(i.kind, p.hash(i.kind as PseudonymKind, i.value));
     if (pairs.length === 0) return new Set();
-    const rows = await byIdentifierQuery.execute(store.db, String(pairs.length / 2), [...pairs, ...datasets]);
+    const rows = await byIdentifierQuery.execute(store, String(pairs.length / 2), [...pairs, ...datasets]);
     return personIds(rows);
   };
 
   const byNames = async (column: NameKeyColumn, value: string | undefined): Promise<Set<string> | undefined> => {
     if (value === undefined || query.familyName === undefined || query.first3 === undefined) return undefined;
-    const rows = await byNamesQuery.execute(store.db, column, [value, query.familyName, query.first3, ...datasets]);
+    const rows = await byNamesQuery.execute(store, column, [value, query.familyName, query.first3, ...datasets]);
     return personIds(rows);
   };
 

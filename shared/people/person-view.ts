@@ -27,7 +27,7 @@ export async function personView(store: Store, decision: Decision, personId: str
   if (!decision.allow) return { records: [], releasedFields: [], datasets: [] };
   const datasets = [...decision.fields.keys()];
   if (datasets.length === 0) return { records: [], releasedFields: [], datasets: [] };
-  const rows = await recordsQuery.execute(store.db, 'by-person', [personId, ...datasets]);
+  const rows = await recordsQuery.execute(store, 'by-person', [personId, ...datasets]);
   const released = new Set<string>();
   const seenDatasets = new Set<string>();
   const records = rows.map((row) => {

@@ -1,4 +1,5 @@
 import { createQueryId, type Compilable, type CompiledQuery, type Kysely } from 'kysely';
+import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
 
 interface CompiledShape<Row> {
@@ -25,7 +26,9 @@ export class QueryShapes<Row, Shape extends string = string> {
     private readonly build: (db: Kysely<Database>, shape: Shape, values: readonly string[]) => Compilable<Row>,
   ) {}
 
-  async execute(db: Kysely<Database>, shape: Shape, values: readonly unknown[]): Promise<Row[]> {
+  /** Runs on the store's read connection (read-queries.ts): committed data only. */
+  async execute(store: Store, shape: Shape, values: readonly unknown[]): Promise<Row[]> {
+    const { db } = store;
     let shapes = this.byStore.get(db);
     if (!shapes) {
       shapes = new Map();
@@ -40,8 +43,7 @@ export class QueryShapes<Row, Shape extends string = string> {
     }
     const { query, slots } = compiled;
     const parameters = slots.map((slot, i) => (slot < 0 ? query.parameters[i] : values[slot]));
-    const result = await db.executeQuery<Row>({ ...query, queryId: createQueryId(), parameters });
-    return result.rows;
+    return store.reads.execute<Row>({ ...query, queryId: createQueryId(), parameters });
   }
 }
 

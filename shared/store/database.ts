@@ -7,6 +7,7 @@ import * as tarn from 'tarn';
 import * as tedious from 'tedious';
 import { dialectFor, type Dialect, type Engine } from './dialect.js';
 import { migrationsFor } from './migrations/index.js';
+import { readsOn, SqliteReadThread, type ReadQueries } from './read-queries.js';
 import type { Database } from './schema.js';
 
 export interface Store {
@@ -17,6 +18,8 @@ export interface Store {
    * connection of its own. Undefined in memory and on SQL Server, where the log is a table of the store.
    */
   readonly accessLogFile?: string;
+  /** Where lookups run their reads (read-queries.ts): a thread of its own on SQLite on disk. */
+  readonly reads: ReadQueries;
   close(): Promise<void>;
 }
 
@@ -33,7 +36,18 @@ export function openStore(options: StoreOptions): Store {
         ? sqliteDialect(options.path, accessLogFile)
         : mssqlDialect(options.connectionString, options.poolMax),
   });
-  return { db, dialect, accessLogFile, close: () => db.destroy() };
+  const reads =
+    options.engine === 'sqlite' && options.path !== ':memory:' ? new SqliteReadThread(options.path) : readsOn(db);
+  return {
+    db,
+    dialect,
+    accessLogFile,
+    reads,
+    close: async () => {
+      await reads.close();
+      await db.destroy();
+    },
+  };
 }
 
 /**

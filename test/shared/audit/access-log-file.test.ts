@@ -10,6 +10,7 @@ import { createLogger } from '../../../shared/logging.js';
 import { dialectFor } from '../../../shared/store/dialect.js';
 import { accessLogFileOf, migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
 import { migrationsFor } from '../../../shared/store/migrations/index.js';
+import { readsOn } from '../../../shared/store/read-queries.js';
 import type { Database } from '../../../shared/store/schema.js';
 
 const record = (n: number): AccessLogRecord => ({
@@ -86,7 +87,12 @@ describe('the access log in its own SQLite file', () => {
       migrationLockTableName: 'lintel_migration_lock',
     });
     expect((await migrator.migrateTo('0007-linkage')).error).toBeUndefined();
-    const oldStore: Store = { db: before, dialect: dialectFor('sqlite'), close: () => before.destroy() };
+    const oldStore: Store = {
+      db: before,
+      dialect: dialectFor('sqlite'),
+      reads: readsOn(before),
+      close: () => before.destroy(),
+    };
     const oldLog = new AccessLog(oldStore, logger);
     await Promise.all(Array.from({ length: 25 }, (_, i) => oldLog.append(record(i + 1))));
     const hashesBefore = await before.selectFrom('access_log').select(['seq', 'leaf_hash']).orderBy('seq').execute();

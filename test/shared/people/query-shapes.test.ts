@@ -15,6 +15,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueryShapes } from '../../../shared/people/query-shapes.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
+import { dialectFor } from '../../../shared/store/dialect.js';
+import { readsOn } from '../../../shared/store/read-queries.js';
 import type { Database } from '../../../shared/store/schema.js';
 
 const recordsOf = new QueryShapes((db, _shape, values) =>
@@ -61,29 +63,29 @@ describe('query shapes on SQLite', () => {
   });
 
   it('answers each run with its own values, as the query built afresh would', async () => {
-    expect(await recordsOf.execute(store.db, 'by-person', ['p1', 'a', 'b'])).toEqual([
+    expect(await recordsOf.execute(store, 'by-person', ['p1', 'a', 'b'])).toEqual([
       { id: 'r1', dataset_id: 'a' },
       { id: 'r2', dataset_id: 'b' },
     ]);
-    expect(await recordsOf.execute(store.db, 'by-person', ['p2', 'a', 'b'])).toEqual([{ id: 'r3', dataset_id: 'a' }]);
-    expect(await recordsOf.execute(store.db, 'by-person', ['p1', 'c', 'x'])).toEqual([{ id: 'r4', dataset_id: 'c' }]);
+    expect(await recordsOf.execute(store, 'by-person', ['p2', 'a', 'b'])).toEqual([{ id: 'r3', dataset_id: 'a' }]);
+    expect(await recordsOf.execute(store, 'by-person', ['p1', 'c', 'x'])).toEqual([{ id: 'r4', dataset_id: 'c' }]);
   });
 
   it('compiles a shape per list length, so a longer list is not cut short', async () => {
-    expect(await recordsOf.execute(store.db, 'by-person', ['p1', 'a'])).toHaveLength(1);
-    expect(await recordsOf.execute(store.db, 'by-person', ['p1', 'a', 'b', 'c'])).toHaveLength(3);
-    expect(await recordsOf.execute(store.db, 'by-person', ['p1', 'b'])).toEqual([{ id: 'r2', dataset_id: 'b' }]);
+    expect(await recordsOf.execute(store, 'by-person', ['p1', 'a'])).toHaveLength(1);
+    expect(await recordsOf.execute(store, 'by-person', ['p1', 'a', 'b', 'c'])).toHaveLength(3);
+    expect(await recordsOf.execute(store, 'by-person', ['p1', 'b'])).toEqual([{ id: 'r2', dataset_id: 'b' }]);
   });
 
   it('treats values as data, never as SQL', async () => {
-    expect(await recordsOf.execute(store.db, 'by-person', ["p1' or '1'='1", 'a', 'b'])).toEqual([]);
+    expect(await recordsOf.execute(store, 'by-person', ["p1' or '1'='1", 'a', 'b'])).toEqual([]);
   });
 
   it('refuses a query that writes a value into its SQL text', async () => {
     const inlined = new QueryShapes((db, _shape, values) =>
       db.selectFrom('source_record').select('id').where('person_id', '=', sql.lit(values[0]!)),
     );
-    await expect(inlined.execute(store.db, 'inlined', ['p1'])).rejects.toThrow(/bind every value/);
+    await expect(inlined.execute(store, 'inlined', ['p1'])).rejects.toThrow(/bind every value/);
   });
 });
 
@@ -112,8 +114,9 @@ describe('query shapes on SQL Server', () => {
         createQueryCompiler: () => new MssqlQueryCompiler(),
       },
     });
-    await recordsOf.execute(db, 'by-person', ['p1', 'a', 'b']);
-    await recordsOf.execute(db, 'by-person', ['p2', 'c', 'd']);
+    const store: Store = { db, dialect: dialectFor('mssql'), reads: readsOn(db), close: () => db.destroy() };
+    await recordsOf.execute(store, 'by-person', ['p1', 'a', 'b']);
+    await recordsOf.execute(store, 'by-person', ['p2', 'c', 'd']);
     expect(seen[1]!.sql).toContain('"person_id" = @1');
     expect(seen[1]!.sql).toContain('"dataset_id" in (@2, @3)');
     expect(seen.map((q) => q.parameters)).toEqual([

@@ -1,0 +1,75 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
+import { ReadQueryError } from '../../../shared/store/read-queries.js';
+
+function record(id: string, personId: string) {
+  return {
+    id,
+    import_run_id: 'test',
+    party_id: 'kettering-borough-council',
+    dataset_id: 'keyways-housing-register',
+    row_number: 1,
+    given_name: null,
+    family_name: null,
+    first3: null,
+    date_of_birth: null,
+    postcode: null,
+    address: null,
+    attributes: '{}',
+    as_of: '2026-11-01',
+    person_id: personId,
+  };
+}
+
+/**
+ * On SQLite the lookups read through a connection of their own (store.reads). What a caller
+ * notices: a lookup answers from the last committed data while an import's transaction holds
+ * the store, instead of waiting for it to finish; it never sees the import half done.
+ */
+describe('the store read connection on SQLite', () => {
+  let store: Store;
+  afterEach(async () => {
+    await store?.close();
+  });
+
+  const personRecords = (personId: string) =>
+    store.reads.execute<{ id: string }>(
+      store.db.selectFrom('source_record').select('id').where('person_id', '=', personId).orderBy('id').compile(),
+    );
+
+  it('answers from committed data during another transaction, without waiting for it', async () => {
+    store = openStore({ engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'lintel-reads-')), 'lintel.db') });
+    await migrateToLatest(store);
+    await store.db.insertInto('source_record').values(record('r1', 'p1')).execute();
+
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const importLike = store.db.transaction().execute(async (trx) => {
+      await trx.insertInto('source_record').values(record('r2', 'p1')).execute();
+      await held;
+    });
+    const seenDuring = await personRecords('p1');
+    release();
+    await importLike;
+
+    expect(seenDuring).toEqual([{ id: 'r1' }]);
+    expect(await personRecords('p1')).toEqual([{ id: 'r1' }, { id: 'r2' }]);
+  });
+
+  it('reports a failed query by its code and goes on answering', async () => {
+    store = openStore({ engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'lintel-reads-')), 'lintel.db') });
+    await migrateToLatest(store);
+    const broken = store.reads.execute({
+      sql: 'select * from no_such_table',
+      parameters: [],
+      query: undefined as never,
+      queryId: undefined as never,
+    });
+    await expect(broken).rejects.toBeInstanceOf(ReadQueryError);
+    await expect(broken).rejects.toMatchObject({ code: 'SQLITE_ERROR' });
+    expect(await personRecords('nobody')).toEqual([]);
+  });
+});
