@@ -10,7 +10,8 @@
  * maxrss), so each size's memory figure is its own.
  *
  * Options: --sizes 100000,1000000   --keep (leave the temporary folder)
- *          --cpu-prof DIR (write a V8 CPU profile of each import child into DIR)
+ *          --cpu-prof DIR (write a V8 CPU profile of each import child, and its threads, into DIR)
+ *          --in-thread (prepare rows on the import's own thread, not on the row worker: for comparison)
  * BENCH_MEMLOG=1 also prints each child's peak rss/heap/external figures.
  */
 import { spawn } from 'node:child_process';
@@ -66,6 +67,7 @@ async function child(): Promise<void> {
       logger,
       accessLog: new AccessLog(store, logger),
       maxBadRowShare: 0.05,
+      ...(process.env.BENCH_IN_THREAD ? { rowWorkerMinBytes: Number.POSITIVE_INFINITY } : {}),
     },
     { blobName, partyId, datasetId, fileName },
   );
@@ -146,6 +148,7 @@ async function main(): Promise<void> {
       sizes: { type: 'string' },
       keep: { type: 'boolean' },
       'cpu-prof': { type: 'string' },
+      'in-thread': { type: 'boolean' },
     },
   });
   if (values.child) return child();
@@ -174,6 +177,7 @@ async function main(): Promise<void> {
           BENCH_SECRETS: join(dir, 'secrets.json'),
           BENCH_AZURITE: azurite.connectionString,
           BENCH_BLOB: blobName,
+          ...(values['in-thread'] ? { BENCH_IN_THREAD: '1' } : {}),
         },
         values['cpu-prof'],
       );

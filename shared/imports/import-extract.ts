@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { pipeline, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { AccessLog } from '../audit/access-log.js';
@@ -21,25 +21,25 @@ import {
   type Destination,
   type ImportContainers,
 } from './extract-blob.js';
-import { asOfDate, extractFormatOf, type ExtractFormat } from './extract-format.js';
-import { DEFAULT_READER_LIMITS, type ExtractRecords, type ReaderLimits } from './extract-records.js';
-import type { CanonicalValue } from './field-codecs.js';
+import { asOfDate, extractFormatOf } from './extract-format.js';
+import { DEFAULT_READER_LIMITS, type ReaderLimits } from './extract-records.js';
 import { planColumns } from './header.js';
 import { claimRun, findRun, finishRun, FINAL_STATUSES, markFailed, type ImportRun } from './import-runs.js';
 import type { ImportProgressSink } from './import-progress.js';
-import { reasonCounts, RowErrorList, type FileError, type ImportReport, type RowError } from './import-report.js';
+import { reasonCounts, RowErrorList, type FileError, type ImportReport } from './import-report.js';
+import { preparedInThread, type PreparedRows } from './prepared-rows.js';
 import { FileRejection } from './reasons.js';
-import { recordId } from './record-ids.js';
-import { compileRowValidator, rowSchemaFor } from './row-schema.js';
+import type { RowPlan } from './row-preparation.js';
+import { startRowWorker } from './row-worker-client.js';
 import { SnapshotWriter } from './snapshot-writer.js';
+import { storagePlanFor } from './storage-plan.js';
 import {
-  attributeColumnOf,
-  attributesJson,
-  matchingColumnsOf,
-  storagePlanFor,
-  type AttributeColumn,
-} from './storage-plan.js';
-import { checkWorkbookEntries, DEFAULT_ZIP_LIMITS, readZipDirectory, type ZipLimits } from './zip-directory.js';
+  checkWorkbookEntries,
+  DEFAULT_ZIP_LIMITS,
+  readZipDirectory,
+  type ZipEntry,
+  type ZipLimits,
+} from './zip-directory.js';
 import { xlsxRecords } from './xlsx-records.js';
 
 /**
@@ -89,7 +89,15 @@ export interface ImportDependencies {
   readonly now?: () => Date;
   /** Default: incoming, processed, rejected. */
   readonly containers?: ImportContainers;
+  /**
+   * Files at least this large have their rows read, validated and pseudonymised on a worker
+   * thread while this one writes the store (default {@link DEFAULT_ROW_WORKER_MIN_BYTES}; 0:
+   * every file). Below it, starting the thread costs more than it saves.
+   */
+  readonly rowWorkerMinBytes?: number;
 }
+
+export const DEFAULT_ROW_WORKER_MIN_BYTES = 1024 * 1024;
 
 export interface IncomingExtract {
   /** Path inside `incoming`: `{partyId}/{datasetId}/{fileName}`. */
@@ -135,6 +143,9 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
     return { outcome: 'gone' };
   }
   const progress = deps.hooks?.progress?.(file.blobName);
+  // Started before the hash pass, so that loading the thread's modules overlaps it.
+  const rowWorker =
+    properties.size >= (deps.rowWorkerMinBytes ?? DEFAULT_ROW_WORKER_MIN_BYTES) ? startRowWorker() : undefined;
   let runId: string | undefined;
   try {
     const { sha256, bytes } = await hashExtract(blob, properties.etag);
@@ -168,15 +179,13 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
     if (bytes === 0) return await reject(context, [{ reason: 'empty-file' }], undefined);
 
     const secret = await deps.secrets.get('pseudonymisation-key');
-    const pseudonymiser = new Pseudonymiser({ keyVersion: secret.version, key: Buffer.from(secret.value, 'base64') });
+    const key = Buffer.from(secret.value, 'base64');
     const asOf = asOfDate(file.fileName, properties.metadata, properties.lastModified);
     const readerLimits = { ...DEFAULT_READER_LIMITS, ...deps.readerLimits };
 
-    let records: ExtractRecords;
-    let bytesRead = 0;
+    let entries: ZipEntry[] | undefined;
+    const zipLimits = { ...DEFAULT_ZIP_LIMITS, ...deps.zipLimits };
     if (format.kind === 'xlsx') {
-      const zipLimits = { ...DEFAULT_ZIP_LIMITS, ...deps.zipLimits };
-      let entries;
       try {
         entries = await readZipDirectory(rangeReader(blob, properties.etag), properties.size, zipLimits);
         checkWorkbookEntries(entries);
@@ -184,40 +193,44 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
         if (err instanceof FileRejection) return await reject(context, [fileErrorOf(err)], undefined);
         throw err;
       }
-      const body = await openExtract(blob, properties.etag);
-      const counter = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          bytesRead += chunk.length;
-          done(null, chunk);
-        },
-      });
-      // pipeline, not pipe: a failed download must fail the reader too.
-      pipeline(body, counter, () => undefined);
-      records = xlsxRecords(counter, { entries, zipLimits, limits: readerLimits });
-    } else {
-      const body = await openExtract(blob, properties.etag);
-      records = csvRecords(
-        (async function* counted() {
-          for await (const chunk of body) {
-            bytesRead += (chunk as Buffer).length;
-            yield chunk as Buffer;
-          }
-        })(),
-        format.delimiter,
-        readerLimits,
-      );
     }
+    const body = await openExtract(blob, properties.etag);
+    let bytesRead = 0;
+    async function* counted(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of body) {
+        bytesRead += (chunk as Buffer).length;
+        yield chunk as Buffer;
+      }
+    }
+    let rows: PreparedRows;
+    if (rowWorker !== undefined) {
+      rows = rowWorker.prepare({
+        bytes: counted(),
+        format,
+        readerLimits,
+        xlsx: entries === undefined ? undefined : { entries, zipLimits },
+        keyVersion: secret.version,
+        key,
+      });
+    } else {
+      const pseudonymiser = new Pseudonymiser({ keyVersion: secret.version, key });
+      const records =
+        format.kind === 'csv'
+          ? csvRecords(counted(), format.delimiter, readerLimits)
+          : xlsxRecords(Readable.from(counted()), { entries: entries!, zipLimits, limits: readerLimits });
+      rows = preparedInThread(records, pseudonymiser);
+    }
+    key.fill(0);
 
     const started = Date.now();
     let load: LoadResult;
     try {
       load = await loadSnapshot(context, {
-        records,
-        format,
-        pseudonymiser,
+        rows,
+        lenientWidth: format.kind === 'xlsx',
         asOf,
-        onBatch: (rows) =>
-          progress?.report({ runId: claimed.id, bytesRead, totalBytes: bytes, rows, phase: 'loading' }),
+        onBatch: (rowsRead) =>
+          progress?.report({ runId: claimed.id, bytesRead, totalBytes: bytes, rows: rowsRead, phase: 'loading' }),
       });
     } catch (err) {
       if (err instanceof RunSettledElsewhere) {
@@ -230,6 +243,8 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
       if (err instanceof SnapshotRejected) return await reject(context, err.fileErrors, err.counts, err.rowErrors);
       if (err instanceof FileRejection) return await reject(context, [fileErrorOf(err)], undefined);
       throw err;
+    } finally {
+      await rows.close();
     }
     const seconds = (Date.now() - started) / 1000;
     logger.info('import.loaded', {
@@ -259,6 +274,7 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
     if (runId !== undefined) await markFailed(deps.store.db, runId, now().toISOString()).catch(() => undefined);
     throw err;
   } finally {
+    await rowWorker?.close();
     await progress?.close();
   }
 }
@@ -276,9 +292,8 @@ function fileErrorOf(err: FileRejection): FileError {
 // ---------------------------------------------------------------------------------------------
 
 interface LoadInput {
-  readonly records: ExtractRecords;
-  readonly format: ExtractFormat;
-  readonly pseudonymiser: Pseudonymiser;
+  readonly rows: PreparedRows;
+  readonly lenientWidth: boolean;
   readonly asOf: string;
   readonly onBatch: (rows: number) => void;
 }
@@ -339,10 +354,8 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
   const { deps, file, run } = context;
   const entry = deps.agreements.dataset(file.datasetId)!;
   const agreement = deps.agreements.agreement(entry.agreementId)!.agreement;
-  const plan = storagePlanFor(entry.dataset, agreement.matching);
-  const { pseudonymiser, asOf } = input;
-  const keyVersion = pseudonymiser.keyVersion;
-  const lenientWidth = input.format.kind === 'xlsx';
+  const storage = storagePlanFor(entry.dataset, agreement.matching);
+  const onRow = deps.hooks?.onRow;
 
   return deps.store.db.transaction().execute(async (trx) => {
     // Two deliveries of the same bytes can both claim the run. Taking the run's row first makes
@@ -357,115 +370,41 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
     const writer = new SnapshotWriter(trx, deps.store.dialect.engine);
     await writer.deletePrevious(file.partyId, file.datasetId);
 
-    const rowErrors = new RowErrorList();
-    let columns: readonly string[] | undefined;
-    let validate:
-      | ((cells: readonly string[], out: (CanonicalValue | null)[]) => { index: number; reason: RowError['reason'] }[])
-      | undefined;
-    let width = 0;
-    let out: (CanonicalValue | null)[] = [];
-    let identifierColumns: { index: number; kind: Parameters<Pseudonymiser['hash']>[0]; ni: boolean }[] = [];
-    let attributeColumns: AttributeColumn[] = [];
-    const indexOf = new Map<string, number>();
-    const valueOf = (field: string | undefined): CanonicalValue | null => {
-      if (field === undefined) return null;
-      const i = indexOf.get(field);
-      return i === undefined ? null : (out[i] ?? null);
+    const header = await input.rows.header();
+    if (header === undefined) throw new SnapshotRejected([{ reason: 'empty-file' }], undefined, undefined);
+    if (header.problem !== undefined || header.cellProblems !== undefined) {
+      throw new SnapshotRejected([{ reason: 'header-unreadable', row: header.row }], undefined, undefined);
+    }
+    const planned = planColumns(header.cells, entry, file.partyId, deps.agreements);
+    if (!planned.ok) throw new SnapshotRejected([...planned.errors], undefined, undefined);
+    const { columns } = planned;
+    const plan: RowPlan = {
+      columns,
+      fields: entry.dataset.fields,
+      storage,
+      runId: run.id,
+      partyId: file.partyId,
+      datasetId: file.datasetId,
+      asOf: input.asOf,
+      lenientWidth: input.lenientWidth,
     };
+
+    const rowErrors = new RowErrorList();
     let rows = 0;
     let loaded = 0;
-
-    for await (const batch of input.records) {
-      for (const record of batch) {
-        if (columns === undefined) {
-          if (record.problem !== undefined || record.cellProblems !== undefined) {
-            throw new SnapshotRejected([{ reason: 'header-unreadable', row: record.row }], undefined, undefined);
-          }
-          const header = planColumns(record.cells, entry, file.partyId, deps.agreements);
-          if (!header.ok) throw new SnapshotRejected([...header.errors], undefined, undefined);
-          columns = header.columns;
-          const validator = compileRowValidator(rowSchemaFor(entry.dataset.fields, columns));
-          validate = validator.validate;
-          width = columns.length;
-          out = new Array<CanonicalValue | null>(width).fill(null);
-          columns.forEach((name, i) => indexOf.set(name, i));
-          identifierColumns = plan.identifiers
-            .filter((id) => indexOf.has(id.field))
-            .map((id) => ({ index: indexOf.get(id.field)!, kind: id.kind, ni: id.type === 'ni-number' }));
-          attributeColumns = plan.attributes
-            .filter((n) => indexOf.has(n))
-            .map((name) => attributeColumnOf(name, indexOf.get(name)!));
-          continue;
-        }
-        deps.hooks?.onRow?.(record.row);
-        rows++;
-        const row = record.row;
-        if (record.problem !== undefined) {
-          rowErrors.addRow([{ row, reason: record.problem }]);
-          continue;
-        }
-        let cells = record.cells;
-        if (cells.length !== width) {
-          if (lenientWidth && (cells.length < width || cells.slice(width).every((c) => c === ''))) {
-            cells = cells.slice(0, width);
-            while (cells.length < width) cells.push('');
-          } else {
-            rowErrors.addRow([{ row, reason: 'column-count' }]);
-            continue;
-          }
-        }
-        const errors: RowError[] = [];
-        if (record.cellProblems !== undefined) {
-          for (const p of record.cellProblems)
-            if (p.index < width) errors.push({ row, column: columns[p.index]!, reason: p.reason });
-        }
-        const issues = validate!(cells, out);
-        for (const issue of issues) {
-          const column = columns[issue.index]!;
-          if (!errors.some((e) => e.column === column)) errors.push({ row, column, reason: issue.reason });
-        }
-        if (errors.length > 0) {
-          rowErrors.addRow(errors);
-          continue;
-        }
-        const matching = matchingColumnsOf(plan, valueOf);
-        if (!matching.ok) {
-          rowErrors.addRow([{ row, column: matching.field, reason: matching.reason }]);
-          continue;
-        }
-        const id = recordId(run.id, row);
-        const m = matching.columns;
-        writer.addRecord([
-          id,
-          run.id,
-          file.partyId,
-          file.datasetId,
-          row,
-          m.given_name,
-          m.family_name,
-          m.first3,
-          m.date_of_birth,
-          m.postcode,
-          m.address,
-          attributesJson(attributeColumns, out),
-          asOf,
-          null, // person_id: set by the linker (shared/linkage), never guessed at import
-        ]);
-        for (const c of identifierColumns) {
-          const v = out[c.index];
-          if (typeof v !== 'string') continue;
-          writer.addIdentifier([id, c.kind, pseudonymiser.hash(c.kind, c.ni ? v.slice(0, 8) : v), keyVersion]);
-        }
-        loaded++;
-      }
+    for await (const batch of input.rows.rows(plan)) {
+      if (onRow !== undefined) for (const row of batch.rows) onRow(row);
+      rows += batch.rows.length;
+      for (const errors of batch.rowErrors) rowErrors.addRow(errors);
+      loaded += writer.addRecords(batch.records);
+      writer.addIdentifiers(batch.identifiers);
       await writer.flush();
       input.onBatch(rows);
-      // SQLite runs synchronously: give the event loop a turn per chunk so the Functions
-      // worker stays responsive (heartbeats, other invocations) during a long import.
+      // SQLite runs synchronously: give the event loop a turn per batch so the Functions
+      // worker stays responsive (heartbeats, other invocations) and the row worker is fed.
       await new Promise<void>((resolveTurn) => setImmediate(resolveTurn));
     }
 
-    if (columns === undefined) throw new SnapshotRejected([{ reason: 'empty-file' }], undefined, undefined);
     const counts: Counts = { rows, loaded, rejected: rowErrors.badRows };
     if (rows === 0) throw new SnapshotRejected([{ reason: 'no-data-rows' }], counts, rowErrors);
     if (loaded === 0 || rowErrors.badRows / rows > deps.maxBadRowShare) {

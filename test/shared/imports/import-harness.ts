@@ -43,7 +43,9 @@ export interface ImportHarness {
 
 export const AGREEMENTS_DIR = resolve('agreements');
 
-export async function createImportHarness(options: { maxBadRowShare?: number } = {}): Promise<ImportHarness> {
+export async function createImportHarness(
+  options: { maxBadRowShare?: number; rowWorkerMinBytes?: number } = {},
+): Promise<ImportHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'lintel-import-'));
   const paths = { sqlite: join(dir, 'lintel.db'), secrets: join(dir, 'secrets.json') };
   const store = openStore({ engine: 'sqlite', path: paths.sqlite });
@@ -66,6 +68,7 @@ export async function createImportHarness(options: { maxBadRowShare?: number } =
     accessLog,
     maxBadRowShare: options.maxBadRowShare ?? 0.05,
     containers,
+    rowWorkerMinBytes: options.rowWorkerMinBytes,
     ...overrides,
   });
   const drop = async (blobName: string, content: Buffer | string, metadata?: Record<string, string>) => {

@@ -166,39 +166,47 @@ describe('import semantics', () => {
     );
   });
 
-  it('survives a process killed mid-file: the retry loads the file exactly once', async () => {
-    await h.importFile(path('previous.csv'), fixture('good-second-snapshot.csv'));
-    const previous = await storedRecords(h.store, HOUSING, MDI);
-    const name = path('killed.csv');
-    await h.drop(name, fixture('good.csv'));
-    const child = promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'test/shared/imports/kill-import.child.ts'],
-      {
-        env: {
-          ...process.env,
-          KILL_SQLITE_PATH: h.paths.sqlite,
-          KILL_SECRETS_PATH: h.paths.secrets,
-          KILL_AZURITE: inject('azuriteConnectionString'),
-          KILL_AGREEMENTS_DIR: AGREEMENTS_DIR,
-          KILL_CONTAINERS: JSON.stringify(h.containers),
-          KILL_BLOB_NAME: name,
-          KILL_AT_ROW: '23',
+  it.each([
+    ['on the import’s thread', 'Infinity'],
+    ['on a worker thread', '0'],
+  ])(
+    'survives a process killed mid-file, rows prepared %s: the retry loads the file exactly once',
+    async (_, minBytes) => {
+      await h.importFile(path('previous.csv'), fixture('good-second-snapshot.csv'));
+      const previous = await storedRecords(h.store, HOUSING, MDI);
+      const name = path('killed.csv');
+      await h.drop(name, fixture('good.csv'));
+      const child = promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', 'test/shared/imports/kill-import.child.ts'],
+        {
+          env: {
+            ...process.env,
+            KILL_SQLITE_PATH: h.paths.sqlite,
+            KILL_SECRETS_PATH: h.paths.secrets,
+            KILL_AZURITE: inject('azuriteConnectionString'),
+            KILL_AGREEMENTS_DIR: AGREEMENTS_DIR,
+            KILL_CONTAINERS: JSON.stringify(h.containers),
+            KILL_BLOB_NAME: name,
+            KILL_AT_ROW: '23',
+            KILL_ROW_WORKER_MIN_BYTES: minBytes,
+          },
         },
-      },
-    );
-    await expect(child).rejects.toMatchObject({ signal: 'SIGKILL' });
-    const left = (await runs(h)).find((r) => r.blob_name === name)!;
-    expect(left.status).toBe('loading');
-    expect(await storedRecords(h.store, HOUSING, MDI)).toEqual(previous);
+      );
+      await expect(child).rejects.toMatchObject({ signal: 'SIGKILL' });
+      const left = (await runs(h)).find((r) => r.blob_name === name)!;
+      expect(left.status).toBe('loading');
+      expect(await storedRecords(h.store, HOUSING, MDI)).toEqual(previous);
 
-    const retried = await h.run(name);
-    expect(retried).toMatchObject({ outcome: 'loaded', runId: left.id, loaded: 40 });
-    const records = await storedRecords(h.store, HOUSING, MDI);
-    expect(records).toHaveLength(40);
-    expect(new Set(records.map((r) => r.import_run_id))).toEqual(new Set([left.id]));
-    expect((await runs(h)).find((r) => r.id === left.id)).toMatchObject({ status: 'loaded', attempt: 2 });
-  }, 60_000);
+      const retried = await h.run(name);
+      expect(retried).toMatchObject({ outcome: 'loaded', runId: left.id, loaded: 40 });
+      const records = await storedRecords(h.store, HOUSING, MDI);
+      expect(records).toHaveLength(40);
+      expect(new Set(records.map((r) => r.import_run_id))).toEqual(new Set([left.id]));
+      expect((await runs(h)).find((r) => r.id === left.id)).toMatchObject({ status: 'loaded', attempt: 2 });
+    },
+    60_000,
+  );
 
   it('finishes a run whose process died after the commit: one access-log entry, the file moved, nothing reloaded', async () => {
     const broken = new AccessLog(h.store, createLogger('error'));

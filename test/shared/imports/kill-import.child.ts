@@ -1,6 +1,7 @@
 /**
  * Run by import-semantics.test.ts in a child process: imports one blob and SIGKILLs itself when
- * the import reaches row KILL_AT_ROW — a crash no finally block or rollback handler sees.
+ * the import reaches row KILL_AT_ROW — a crash no finally block or rollback handler sees. Rows
+ * are prepared on a worker thread when the file has at least KILL_ROW_WORKER_MIN_BYTES bytes.
  */
 import { BlobServiceClient } from '@azure/storage-blob';
 import { loadAgreements } from '../../../shared/agreements/load.js';
@@ -31,6 +32,7 @@ await importExtract(
     accessLog: new AccessLog(store, logger),
     maxBadRowShare: 0.05,
     containers: JSON.parse(env('KILL_CONTAINERS')) as { incoming: string; processed: string; rejected: string },
+    rowWorkerMinBytes: Number(env('KILL_ROW_WORKER_MIN_BYTES')),
     hooks: {
       onRow: (row) => {
         if (row === killAt) process.kill(process.pid, 'SIGKILL');

@@ -1,0 +1,48 @@
+import type { Pseudonymiser } from '../domain/pseudonymise.js';
+import type { ExtractRecord, ExtractRecords } from './extract-records.js';
+import { RowPreparer, type PreparedBatch, type RowPlan } from './row-preparation.js';
+
+/**
+ * A file's rows as the snapshot load takes them: first the header record, from which the load
+ * plans the columns, then the data rows prepared under that plan. Prepared on the import's own
+ * thread ({@link preparedInThread}) or on a worker thread beside the store writes
+ * (row-worker-client.ts).
+ */
+export interface PreparedRows {
+  /** The first record, or undefined when the file has none. */
+  header(): Promise<ExtractRecord | undefined>;
+  /** The records after the header, prepared under `plan`, in file order. */
+  rows(plan: RowPlan): AsyncIterable<PreparedBatch>;
+  /** Stops reading; called once the load is over, whatever its outcome. */
+  close(): Promise<void>;
+}
+
+export function preparedInThread(records: ExtractRecords, pseudonymiser: Pseudonymiser): PreparedRows {
+  const iterator = records[Symbol.asyncIterator]();
+  let first: ExtractRecord[] | undefined;
+  return {
+    async header() {
+      for (;;) {
+        const read = await iterator.next();
+        if (read.done === true) return undefined;
+        if (read.value.length > 0) {
+          first = read.value;
+          return read.value[0];
+        }
+      }
+    },
+    async *rows(plan) {
+      const preparer = new RowPreparer(plan, pseudonymiser);
+      if (first !== undefined) yield preparer.prepare(first, 1);
+      first = undefined;
+      for (;;) {
+        const read = await iterator.next();
+        if (read.done === true) return;
+        yield preparer.prepare(read.value);
+      }
+    },
+    async close() {
+      await iterator.return?.();
+    },
+  };
+}

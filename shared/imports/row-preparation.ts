@@ -1,0 +1,165 @@
+import type { Field } from '../agreements/schema.js';
+import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
+import type { Param } from '../store/batched-insert.js';
+import type { ExtractRecord } from './extract-records.js';
+import type { CanonicalValue } from './field-codecs.js';
+import type { RowError } from './import-report.js';
+import { recordId } from './record-ids.js';
+import { compileRowValidator, rowSchemaFor, type RowValidator } from './row-schema.js';
+import {
+  attributeColumnOf,
+  attributesJson,
+  matchingColumnsOf,
+  type AttributeColumn,
+  type StoragePlan,
+} from './storage-plan.js';
+
+/**
+ * The per-row work of an import, between reading a record and writing it: validation against
+ * the row schema, normalisation of the matching columns, the attributes JSON and the keyed
+ * hashes of the identifiers. It needs no store and no agreement set, only a {@link RowPlan}
+ * (plain data), so it runs the same on the import's own thread or on a worker thread beside
+ * the store writes (row-worker.ts). Raw identifiers go no further than this: a prepared batch
+ * holds their hashes only.
+ */
+
+/** What preparing a file's rows needs to know, decided from its header. Structured-cloneable. */
+export interface RowPlan {
+  /** The file's columns, as the dataset's field names, in file order. */
+  readonly columns: readonly string[];
+  /** The dataset's fields (the row schema is built from them). */
+  readonly fields: readonly Field[];
+  readonly storage: StoragePlan;
+  readonly runId: string;
+  readonly partyId: string;
+  readonly datasetId: string;
+  readonly asOf: string;
+  /** Spreadsheets pad or trim rows to the header's width; delimited text must match it. */
+  readonly lenientWidth: boolean;
+}
+
+/** One batch of prepared rows, ready to be written. Structured-cloneable. */
+export interface PreparedBatch {
+  /** Row numbers of every data record of the batch, good or bad, in file order. */
+  readonly rows: number[];
+  /** Values of the good rows in `RECORD_COLUMNS` order (snapshot-writer.ts), row after row. */
+  readonly records: Param[];
+  /** Values of their identifiers in `IDENTIFIER_COLUMNS` order, row after row. */
+  readonly identifiers: Param[];
+  /** The errors of each bad row, in file order. */
+  readonly rowErrors: RowError[][];
+}
+
+export function emptyBatch(): PreparedBatch {
+  return { rows: [], records: [], identifiers: [], rowErrors: [] };
+}
+
+interface IdentifierColumn {
+  readonly index: number;
+  readonly kind: PseudonymKind;
+  /** NI numbers are hashed without their suffix. */
+  readonly ni: boolean;
+}
+
+export class RowPreparer {
+  private readonly validator: RowValidator;
+  private readonly width: number;
+  private readonly out: (CanonicalValue | null)[];
+  private readonly identifierColumns: IdentifierColumn[];
+  private readonly attributeColumns: AttributeColumn[];
+  private readonly valueOf: (field: string | undefined) => CanonicalValue | null;
+
+  constructor(
+    private readonly plan: RowPlan,
+    private readonly pseudonymiser: Pseudonymiser,
+  ) {
+    const { columns, storage } = plan;
+    this.validator = compileRowValidator(rowSchemaFor(plan.fields, columns));
+    this.width = columns.length;
+    const out = new Array<CanonicalValue | null>(this.width).fill(null);
+    this.out = out;
+    const indexOf = new Map(columns.map((name, i) => [name, i]));
+    this.identifierColumns = storage.identifiers
+      .filter((id) => indexOf.has(id.field))
+      .map((id) => ({ index: indexOf.get(id.field)!, kind: id.kind, ni: id.type === 'ni-number' }));
+    this.attributeColumns = storage.attributes
+      .filter((n) => indexOf.has(n))
+      .map((name) => attributeColumnOf(name, indexOf.get(name)!));
+    this.valueOf = (field) => {
+      if (field === undefined) return null;
+      const i = indexOf.get(field);
+      return i === undefined ? null : (out[i] ?? null);
+    };
+  }
+
+  /** Prepares the data records `records[from…]`. */
+  prepare(records: readonly ExtractRecord[], from = 0): PreparedBatch {
+    const batch = emptyBatch();
+    for (let r = from; r < records.length; r++) this.add(records[r]!, batch);
+    return batch;
+  }
+
+  /** Prepares one data record into `batch`. */
+  add(record: ExtractRecord, batch: PreparedBatch): void {
+    const { plan, width, out } = this;
+    const { columns } = plan;
+    const row = record.row;
+    batch.rows.push(row);
+    if (record.problem !== undefined) {
+      batch.rowErrors.push([{ row, reason: record.problem }]);
+      return;
+    }
+    let cells = record.cells;
+    if (cells.length !== width) {
+      if (plan.lenientWidth && (cells.length < width || cells.slice(width).every((c) => c === ''))) {
+        cells = cells.slice(0, width);
+        while (cells.length < width) cells.push('');
+      } else {
+        batch.rowErrors.push([{ row, reason: 'column-count' }]);
+        return;
+      }
+    }
+    const errors: RowError[] = [];
+    if (record.cellProblems !== undefined) {
+      for (const p of record.cellProblems)
+        if (p.index < width) errors.push({ row, column: columns[p.index]!, reason: p.reason });
+    }
+    for (const issue of this.validator.validate(cells, out)) {
+      const column = columns[issue.index]!;
+      if (!errors.some((e) => e.column === column)) errors.push({ row, column, reason: issue.reason });
+    }
+    if (errors.length > 0) {
+      batch.rowErrors.push(errors);
+      return;
+    }
+    const matching = matchingColumnsOf(plan.storage, this.valueOf);
+    if (!matching.ok) {
+      batch.rowErrors.push([{ row, column: matching.field, reason: matching.reason }]);
+      return;
+    }
+    const id = recordId(plan.runId, row);
+    const m = matching.columns;
+    batch.records.push(
+      id,
+      plan.runId,
+      plan.partyId,
+      plan.datasetId,
+      row,
+      m.given_name,
+      m.family_name,
+      m.first3,
+      m.date_of_birth,
+      m.postcode,
+      m.address,
+      attributesJson(this.attributeColumns, out),
+      plan.asOf,
+      null, // person_id: set by the linker (shared/linkage), never guessed at import
+    );
+    const keyVersion = this.pseudonymiser.keyVersion;
+    for (const c of this.identifierColumns) {
+      const v = out[c.index];
+      if (typeof v !== 'string') continue;
+      batch.identifiers.push(id, c.kind, this.pseudonymiser.hash(c.kind, c.ni ? v.slice(0, 8) : v), keyVersion);
+    }
+  }
+}

@@ -1,0 +1,49 @@
+import type { ExtractFormat } from './extract-format.js';
+import type { ExtractRecord, ReaderLimits } from './extract-records.js';
+import type { FileReason } from './reasons.js';
+import type { PreparedBatch, RowPlan } from './row-preparation.js';
+import type { ZipEntry, ZipLimits } from './zip-directory.js';
+
+/**
+ * The messages between an import and its row worker (row-worker.ts, row-worker-client.ts).
+ *
+ * Flow control keeps memory flat however large the file: the import sends a chunk of the file
+ * only for a `more` (the worker holds at most {@link CHUNKS_AHEAD} unread), and the worker
+ * posts a batch only while fewer than {@link BATCHES_AHEAD} of its batches are unwritten (each
+ * `written` frees one).
+ */
+
+export const CHUNKS_AHEAD = 2;
+/** Batches of 128 rows (row-worker.ts): a few thousand rows ahead. */
+export const BATCHES_AHEAD = 32;
+
+/** What the worker reads and how; sent once the import knows the file is to be loaded. */
+export interface RowWorkerStart {
+  readonly format: ExtractFormat;
+  readonly readerLimits: ReaderLimits;
+  /** For a workbook: its checked zip directory and the limits to hold it to while inflating. */
+  readonly xlsx?: { readonly entries: readonly ZipEntry[]; readonly zipLimits: ZipLimits };
+  readonly keyVersion: string;
+  /** The pseudonymisation key; the worker zeroes this copy once it holds the key as a KeyObject. */
+  readonly key: Uint8Array;
+}
+
+export type ToRowWorker =
+  | ({ readonly kind: 'start' } & RowWorkerStart)
+  | { readonly kind: 'bytes'; readonly bytes: ArrayBuffer }
+  | { readonly kind: 'end' }
+  | { readonly kind: 'plan'; readonly plan: RowPlan }
+  | { readonly kind: 'written' };
+
+export type FromRowWorker =
+  | { readonly kind: 'more' }
+  | { readonly kind: 'header'; readonly record: ExtractRecord }
+  | { readonly kind: 'rows'; readonly batch: PreparedBatch }
+  | { readonly kind: 'done' }
+  | {
+      readonly kind: 'rejected';
+      readonly reason: FileReason;
+      readonly at: { column?: string; columnIndex?: number; row?: number };
+    }
+  /** Anything else that went wrong: the error's kind only (logging.ts errorKind), never its message. */
+  | { readonly kind: 'failed'; readonly error: string };

@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import type { WorkerOptions } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ImportReport } from '../../../shared/imports/import-report.js';
+import { createImportHarness, storedIdentifiers, storedRecords, type ImportHarness } from './import-harness.js';
+
+/**
+ * Large files have their rows prepared on a worker thread while the import writes the store.
+ * These tests send every file through the worker (`rowWorkerMinBytes: 0`) and hold it to the
+ * import's own thread: the same outcome, report, records and hashes; and a worker that dies
+ * leaves the previous snapshot, with a retry loading the file.
+ */
+
+/** Lets a test stop the next row worker once the import has taken some of its rows. */
+const faults = vi.hoisted(() => ({ stopWorkerAfterBatches: 0 }));
+vi.mock('../../../shared/threads/module-worker.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../../../shared/threads/module-worker.js')>();
+  return {
+    ...actual,
+    startModuleWorker(moduleUrl: URL, options?: WorkerOptions) {
+      const worker = actual.startModuleWorker(moduleUrl, options);
+      let batches = faults.stopWorkerAfterBatches;
+      faults.stopWorkerAfterBatches = 0;
+      if (batches > 0) {
+        worker.on('message', (message: { kind: string }) => {
+          if (message.kind === 'rows' && --batches === 0) void worker.terminate();
+        });
+      }
+      return worker;
+    },
+  };
+});
+
+const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
+const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
+const MDI = 'multiple-disadvantage-indicators';
+const HOUSING = 'la-housing';
+const path = (file: string) => `${HOUSING}/${MDI}/${file}`;
+
+const withoutRun = <T extends { import_run_id: string }>(rows: T[]) =>
+  rows.map(({ import_run_id: _, ...rest }) => rest);
+const comparable = (report: ImportReport | undefined) => {
+  if (report === undefined) return undefined;
+  const { runId: _, finishedAt: __, ...rest } = report;
+  return rest;
+};
+
+/** good.csv's data rows `times` over: a file of many worker batches. */
+function manyRows(times: number): Buffer {
+  const [header, ...rows] = fixture('good.csv').toString('utf8').trimEnd().split('\n');
+  return Buffer.from([header, ...Array.from({ length: times }, () => rows).flat()].join('\n') + '\n', 'utf8');
+}
+
+describe('rows prepared on a worker thread', () => {
+  let inThread: ImportHarness;
+  let onWorker: ImportHarness;
+  beforeAll(async () => {
+    inThread = await createImportHarness({ rowWorkerMinBytes: Number.POSITIVE_INFINITY });
+    onWorker = await createImportHarness({ rowWorkerMinBytes: 0 });
+  });
+  afterAll(async () => {
+    await inThread?.close();
+    await onWorker?.close();
+  });
+
+  it.each([
+    'good.csv',
+    'some-bad-rows.csv',
+    'good-multiline-address.csv',
+    'good-bom-crlf.csv',
+    'good.xlsx',
+    'formula-cells.xlsx',
+    'header-only.csv',
+    'blank-lines-only.csv',
+    'no-header-row.csv',
+    'ragged-rows.csv',
+    'invalid-utf8.csv',
+    'embedded-nul.csv',
+    'truncated-in-quotes.csv',
+    'text-after-closing-quote.csv',
+    'not-a-zip.xlsx',
+    'multiple-sheets.xlsx',
+  ])('%s: the same outcome, report, records and hashes as on the import’s own thread', async (file) => {
+    const expected = await inThread.importFile(path(file), fixture(file));
+    // The same key, so that the hashes can be compared.
+    const actual = await onWorker.importFile(path(file), fixture(file), undefined, { secrets: inThread.secrets });
+    expect(actual.outcome).toBe(expected.outcome);
+    if (expected.outcome === 'loaded' && actual.outcome === 'loaded') {
+      expect({ ...actual, runId: '' }).toEqual({ ...expected, runId: '' });
+    }
+    const destination = expected.outcome === 'loaded' ? 'processed' : 'rejected';
+    expect(comparable(await onWorker.report(destination, path(file)))).toEqual(
+      comparable(await inThread.report(destination, path(file))),
+    );
+    expect(withoutRun(await storedRecords(onWorker.store, HOUSING, MDI))).toEqual(
+      withoutRun(await storedRecords(inThread.store, HOUSING, MDI)),
+    );
+    expect(await storedIdentifiers(onWorker.store, HOUSING, MDI)).toEqual(
+      await storedIdentifiers(inThread.store, HOUSING, MDI),
+    );
+  });
+
+  it('loads a file of many batches whole, with progress up to its last byte', async () => {
+    const content = manyRows(100);
+    const seen: { rows: number; bytesRead: number }[] = [];
+    const outcome = await onWorker.importFile(path('many.csv'), content, undefined, {
+      hooks: { progress: () => ({ report: (p) => void seen.push(p), close: async () => undefined }) },
+    });
+    expect(outcome).toMatchObject({ outcome: 'loaded', rows: 4000, loaded: 4000, rejected: 0 });
+    expect(await storedRecords(onWorker.store, HOUSING, MDI)).toHaveLength(4000);
+    expect(seen.at(-1)).toMatchObject({ rows: 4000, bytesRead: content.length });
+  });
+
+  it('fails the import when a row fault is injected, and the retry loads the file', async () => {
+    await onWorker.importFile(path('previous.csv'), fixture('good-second-snapshot.csv'));
+    const previous = await storedRecords(onWorker.store, HOUSING, MDI);
+    const name = path('faulty.csv');
+    await onWorker.drop(name, manyRows(20));
+    const failing = onWorker.run(name, {
+      hooks: {
+        onRow: (row) => {
+          if (row === 500) throw new Error('injected fault');
+        },
+      },
+    });
+    await expect(failing).rejects.toThrow('injected fault');
+    expect(await storedRecords(onWorker.store, HOUSING, MDI)).toEqual(previous);
+    expect(await onWorker.run(name)).toMatchObject({ outcome: 'loaded', loaded: 800 });
+  });
+
+  it('fails the import cleanly when the worker dies mid-file, and the retry loads the file', async () => {
+    await onWorker.importFile(path('before.csv'), fixture('good-second-snapshot.csv'));
+    const previous = await storedRecords(onWorker.store, HOUSING, MDI);
+    const name = path('worker-dies.csv');
+    await onWorker.drop(name, manyRows(500));
+
+    faults.stopWorkerAfterBatches = 2;
+    await expect(onWorker.run(name)).rejects.toThrow(/Row worker failed/);
+    expect(await storedRecords(onWorker.store, HOUSING, MDI)).toEqual(previous);
+    const run = await onWorker.store.db
+      .selectFrom('import_run')
+      .selectAll()
+      .where('blob_name', '=', name)
+      .executeTakeFirstOrThrow();
+    expect(run).toMatchObject({ status: 'failed' });
+    expect(await onWorker.exists('incoming', name)).toBe(true);
+
+    expect(await onWorker.run(name)).toMatchObject({ outcome: 'loaded', runId: run.id, loaded: 20_000 });
+    const records = await storedRecords(onWorker.store, HOUSING, MDI);
+    expect(records).toHaveLength(20_000);
+    expect(new Set(records.map((r) => r.import_run_id))).toEqual(new Set([run.id]));
+  }, 60_000);
+});
