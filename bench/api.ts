@@ -22,7 +22,8 @@ import { createRequire } from 'node:module';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { fromBuild } from './from-build.js';
 import type { Services } from '../shared/services.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -33,14 +34,7 @@ const SEARCH_PATH = '/api/v1/people/search';
 const COUNCILS = ['kettering-borough-council', 'corby-borough-council', 'wellingborough-borough-council'];
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-/**
- * The lintel server runs the compiled product from dist/ (`npm run bench:api` builds it first),
- * as `npm start` and the Functions host do, not the sources through tsx: tsx's transpiler wraps
- * every function it defines to keep its name, a per-closure cost the shipped code does not pay.
- */
-async function fromBuild<Module>(path: string): Promise<Module> {
-  return (await import(pathToFileURL(join(ROOT, 'dist', path)).href)) as Module;
-}
+/** The lintel server runs the compiled product, as `npm start` does (see fromBuild). */
 const product = async () => ({
   ...(await fromBuild<typeof import('../local/azurite.js')>('local/azurite.js')),
   ...(await fromBuild<typeof import('../local/local-host.js')>('local/local-host.js')),
@@ -168,10 +162,19 @@ async function seed(services: Services, count: number): Promise<void> {
           as_of: '2026-11-01',
           person_id: randomUUID(),
         });
-        identifiers.push({ record_id: id, kind: 'ni', hash: pseudonymiser.hash('ni', p.niNumber.slice(0, 8)), key_version: key.version });
+        identifiers.push({
+          record_id: id,
+          kind: 'ni',
+          hash: pseudonymiser.hash('ni', p.niNumber.slice(0, 8)),
+          key_version: key.version,
+        });
       }
       // 14 columns a row: keep each statement under SQLite's parameter limit.
-      for (let i = 0; i < records.length; i += 50) await trx.insertInto('source_record').values(records.slice(i, i + 50)).execute();
+      for (let i = 0; i < records.length; i += 50)
+        await trx
+          .insertInto('source_record')
+          .values(records.slice(i, i + 50))
+          .execute();
       await trx.insertInto('record_identifier').values(identifiers).execute();
     });
   }
@@ -182,8 +185,9 @@ async function serveLintel(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lintel-bench-'));
   const azurite = await startAzurite({ port: await freePort(), location: join(dir, 'azurite') });
   const port = await freePort();
-  const clientIds = (JSON.parse(readFileSync(join(ROOT, 'local.settings.example.json'), 'utf8')) as { Values: Record<string, string> }).Values
-    .PARTY_CLIENT_IDS!;
+  const clientIds = (
+    JSON.parse(readFileSync(join(ROOT, 'local.settings.example.json'), 'utf8')) as { Values: Record<string, string> }
+  ).Values.PARTY_CLIENT_IDS!;
   const settings = loadConfig({
     LINTEL_ENV: 'development',
     AzureWebJobsStorage: azurite.connectionString,
@@ -201,16 +205,34 @@ async function serveLintel(): Promise<void> {
   const host = await startLocalHost({ settings, port, blobScanIntervalMs: 60_000 });
   await seed(host.services, RECORDS);
   const issuer = await developmentIssuer(settings.DEV_ISSUER_KEY_PATH, settings.AUTH_ISSUER);
-  const clientId = Object.entries(JSON.parse(clientIds) as Record<string, string>).find(([, party]) => party === 'kettering-borough-council')![0];
-  const token = await issuer.mint({ clientId, roles: ['housing-officer'], audience: settings.AUTH_AUDIENCE, expiresInSeconds: 3600 });
+  const clientId = Object.entries(JSON.parse(clientIds) as Record<string, string>).find(
+    ([, party]) => party === 'kettering-borough-council',
+  )![0];
+  const token = await issuer.mint({
+    clientId,
+    roles: ['housing-officer'],
+    audience: settings.AUTH_AUDIENCE,
+    expiresInSeconds: 3600,
+  });
   // Three in four by NI number (tier 1), one in four by date of birth and names (tier 3).
   const bodies = Array.from({ length: Math.min(RECORDS, 1000) }, (_, k) => {
     const p = personFor(Math.floor((k * RECORDS) / Math.min(RECORDS, 1000)));
-    return JSON.stringify(k % 4 === 3 ? { givenName: p.givenName, familyName: p.familyName, dateOfBirth: p.dateOfBirth } : { niNumber: p.niNumber });
+    return JSON.stringify(
+      k % 4 === 3
+        ? { givenName: p.givenName, familyName: p.familyName, dateOfBirth: p.dateOfBirth }
+        : { niNumber: p.niNumber },
+    );
   });
 
   const logSize = async () =>
-    Number((await host.services.store.db.selectFrom('access_log').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await host.services.store.db
+          .selectFrom('access_log')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   process.on('message', (message: ParentMessage) => {
     void (async () => {
       if (message.kind === 'stats') {
@@ -253,7 +275,9 @@ function send(message: ServerMessage): void {
 
 // ---- the parent ---------------------------------------------------------------------------
 
-function startChild(role: 'lintel' | 'bare'): Promise<{ child: ChildProcess; ready: Extract<ServerMessage, { kind: 'ready' }> }> {
+function startChild(
+  role: 'lintel' | 'bare',
+): Promise<{ child: ChildProcess; ready: Extract<ServerMessage, { kind: 'ready' }> }> {
   const profile = role === 'lintel' && process.env.BENCH_CPU_PROF === '1';
   const profileDir = join(ROOT, '.lintel', 'bench-profiles');
   if (profile) mkdirSync(profileDir, { recursive: true });
@@ -305,17 +329,29 @@ interface Row {
 
 function report(rows: Row[]): void {
   const rps = (r: AutocannonResult) => r.requests.total / r.duration;
-  const line = (cells: (string | number)[]) => cells.map((c, i) => (i === 0 ? String(c).padEnd(26) : String(c).padStart(10))).join('');
+  const line = (cells: (string | number)[]) =>
+    cells.map((c, i) => (i === 0 ? String(c).padEnd(26) : String(c).padStart(10))).join('');
   console.log(line(['', 'req/s', 'p50 ms', 'p99 ms', 'max ms', '2xx', 'non-2xx', 'errors']));
   for (const { name, result } of rows) {
     console.log(
-      line([name, rps(result).toFixed(0), result.latency.p50, result.latency.p99, result.latency.max, result['2xx'], result.non2xx, result.errors + result.timeouts]),
+      line([
+        name,
+        rps(result).toFixed(0),
+        result.latency.p50,
+        result.latency.p99,
+        result.latency.max,
+        result['2xx'],
+        result.non2xx,
+        result.errors + result.timeouts,
+      ]),
     );
   }
 }
 
 async function main(): Promise<void> {
-  console.log(`lintel API benchmark: ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up then ${SECONDS} s measured per target, ${RECORDS} records`);
+  console.log(
+    `lintel API benchmark: ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up then ${SECONDS} s measured per target, ${RECORDS} records`,
+  );
   const loadAtStart = loadNow();
   const bare = await startChild('bare');
   const lintel = await startChild('lintel');
@@ -324,14 +360,27 @@ async function main(): Promise<void> {
   const search: AutocannonRequest = {
     method: 'POST',
     path: SEARCH_PATH,
-    headers: { authorization: `Bearer ${token}`, 'x-purpose': 'housing-allocation', 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${token}`,
+      'x-purpose': 'housing-allocation',
+      'content-type': 'application/json',
+    },
     setupRequest: (req) => ({ ...req, body: bodies![next++ % bodies!.length]! }),
   };
-  const constant: AutocannonRequest = { method: 'POST', path: SEARCH_PATH, headers: search.headers, setupRequest: (req) => ({ ...req, body: bodies![next++ % bodies!.length]! }) };
+  const constant: AutocannonRequest = {
+    method: 'POST',
+    path: SEARCH_PATH,
+    headers: search.headers,
+    setupRequest: (req) => ({ ...req, body: bodies![next++ % bodies!.length]! }),
+  };
 
   try {
     // A sanity call first: the bench is worthless if lintel answers the searches with errors.
-    const probe = await fetch(`${lintel.ready.url}${SEARCH_PATH}`, { method: 'POST', headers: search.headers, body: bodies![3]! });
+    const probe = await fetch(`${lintel.ready.url}${SEARCH_PATH}`, {
+      method: 'POST',
+      headers: search.headers,
+      body: bodies![3]!,
+    });
     if (probe.status !== 200) throw new Error(`lintel answered the probe search with ${probe.status}`);
 
     if (WARMUP_SECONDS > 0) {
@@ -354,7 +403,8 @@ async function main(): Promise<void> {
       { name: 'bare node http (constant)', result: bareResult },
       { name: 'lintel people search', result: lintelResult },
     ]);
-    const ratio = lintelResult.requests.total / lintelResult.duration / (bareResult.requests.total / bareResult.duration);
+    const ratio =
+      lintelResult.requests.total / lintelResult.duration / (bareResult.requests.total / bareResult.duration);
     const entries = after.entries - before.entries;
     // CPU per request does not depend on what else the machine is running, as requests/s does.
     const bareCpu = (bareAfter.cpuMicros - bareBefore.cpuMicros) / 1000 / bareResult.requests.sent;
@@ -364,8 +414,12 @@ async function main(): Promise<void> {
       `server CPU per request: bare ${bareCpu.toFixed(3)} ms, lintel ${lintelCpu.toFixed(3)} ms ` +
         `(CPU-bound throughput ratio ≈ ${((bareCpu / lintelCpu) * 100).toFixed(1)}%)`,
     );
-    console.log(`throughput lintel/bare: ${(ratio * 100).toFixed(1)}% (target ≥ 30%)  ${ratio >= 0.3 ? 'met' : 'MISSED'}`);
-    console.log(`lintel p99: ${lintelResult.latency.p99} ms (target ≤ 25 ms)  ${lintelResult.latency.p99 <= 25 ? 'met' : 'MISSED'}`);
+    console.log(
+      `throughput lintel/bare: ${(ratio * 100).toFixed(1)}% (target ≥ 30%)  ${ratio >= 0.3 ? 'met' : 'MISSED'}`,
+    );
+    console.log(
+      `lintel p99: ${lintelResult.latency.p99} ms (target ≤ 25 ms)  ${lintelResult.latency.p99 <= 25 ? 'met' : 'MISSED'}`,
+    );
     console.log(
       `access log: ${entries} entries added; ${lintelResult.requests.sent} requests sent, ${lintelResult.requests.total} answered ` +
         `(${lintelResult['2xx']} 2xx, ${lintelResult.non2xx} non-2xx)  ${entries === lintelResult.requests.sent ? 'one entry per request: met' : 'MISMATCH'}`,

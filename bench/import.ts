@@ -24,14 +24,10 @@ import { parseArgs } from 'node:util';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startAzurite } from '../local/azurite.js';
 import { loadAgreements } from '../shared/agreements/load.js';
-import { AccessLog } from '../shared/audit/access-log.js';
-import { importExtract } from '../shared/imports/import-extract.js';
-import { createLogger } from '../shared/logging.js';
-import { LocalSecretSource } from '../shared/secrets/local-secret-source.js';
-import { migrateToLatest, openStore } from '../shared/store/database.js';
 import { drawMembers, extractPlans, writeExtract } from '../shared/synthetic/extracts.js';
 import { generatePopulation } from '../shared/synthetic/people.js';
 import { ensureContainers } from '../shared/blob/blob-storage.js';
+import { fromBuild } from './from-build.js';
 
 const PARTY = 'la-housing';
 const DATASET = 'multiple-disadvantage-indicators';
@@ -45,7 +41,19 @@ interface ChildResult {
   outcome: string;
 }
 
+/** The import child runs the compiled product, as the Functions host does (see fromBuild). */
 async function child(): Promise<void> {
+  const { openStore, migrateToLatest } =
+    await fromBuild<typeof import('../shared/store/database.js')>('shared/store/database.js');
+  const { createLogger } = await fromBuild<typeof import('../shared/logging.js')>('shared/logging.js');
+  const { importExtract } = await fromBuild<typeof import('../shared/imports/import-extract.js')>(
+    'shared/imports/import-extract.js',
+  );
+  const { AccessLog } = await fromBuild<typeof import('../shared/audit/access-log.js')>('shared/audit/access-log.js');
+  const { LocalSecretSource } = await fromBuild<typeof import('../shared/secrets/local-secret-source.js')>(
+    'shared/secrets/local-secret-source.js',
+  );
+  const built = await fromBuild<typeof import('../shared/agreements/load.js')>('shared/agreements/load.js');
   const env = (name: string) => process.env[name] ?? '';
   const store = openStore({ engine: 'sqlite', path: env('BENCH_SQLITE') });
   await migrateToLatest(store);
@@ -62,7 +70,7 @@ async function child(): Promise<void> {
     {
       store,
       blobs: BlobServiceClient.fromConnectionString(env('BENCH_AZURITE')),
-      agreements: loadAgreements(resolve('agreements')),
+      agreements: built.loadAgreements(resolve('agreements')),
       secrets: new LocalSecretSource(env('BENCH_SECRETS')),
       logger,
       accessLog: new AccessLog(store, logger),
