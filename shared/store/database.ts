@@ -7,7 +7,13 @@ import * as tarn from 'tarn';
 import * as tedious from 'tedious';
 import { dialectFor, type Dialect, type Engine } from './dialect.js';
 import { migrationsFor } from './migrations/index.js';
-import { readsOn, SqliteReadThread, type ReadQueries } from './read-queries.js';
+import {
+  HoldTrackingSqliteDialect,
+  readsOn,
+  SqliteReads,
+  type ConnectionHold,
+  type ReadQueries,
+} from './read-queries.js';
 import type { Database } from './schema.js';
 
 export interface Store {
@@ -18,7 +24,7 @@ export interface Store {
    * connection of its own. Undefined in memory and on SQL Server, where the log is a table of the store.
    */
   readonly accessLogFile?: string;
-  /** Where lookups run their reads (read-queries.ts): a thread of its own on SQLite on disk. */
+  /** Where lookups run their reads (read-queries.ts): committed data, even during a long transaction on SQLite. */
   readonly reads: ReadQueries;
   close(): Promise<void>;
 }
@@ -30,14 +36,15 @@ export function openStore(options: StoreOptions): Store {
   const dialect = dialectFor(options.engine);
   const accessLogFile =
     options.engine === 'sqlite' && options.path !== ':memory:' ? accessLogFileOf(options.path) : undefined;
+  const hold: ConnectionHold = { since: undefined };
   const db = new Kysely<Database>({
     dialect:
       options.engine === 'sqlite'
-        ? sqliteDialect(options.path, accessLogFile)
+        ? sqliteDialect(options.path, accessLogFile, hold)
         : mssqlDialect(options.connectionString, options.poolMax),
   });
   const reads =
-    options.engine === 'sqlite' && options.path !== ':memory:' ? new SqliteReadThread(options.path) : readsOn(db);
+    options.engine === 'sqlite' && options.path !== ':memory:' ? new SqliteReads(db, hold, options.path) : readsOn(db);
   return {
     db,
     dialect,
@@ -61,7 +68,7 @@ export function accessLogFileOf(path: string): string {
   return path.replace(/(\.db)?$/, '.access-log.db');
 }
 
-function sqliteDialect(path: string, accessLogFile: string | undefined): SqliteDialect {
+function sqliteDialect(path: string, accessLogFile: string | undefined, hold: ConnectionHold): SqliteDialect {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SqliteDatabase(path);
   if (accessLogFile !== undefined) {
@@ -87,7 +94,7 @@ function sqliteDialect(path: string, accessLogFile: string | undefined): SqliteD
     }
     return statement;
   }) as typeof database.prepare;
-  return new SqliteDialect({ database });
+  return new HoldTrackingSqliteDialect({ database }, hold);
 }
 
 /** Parsed with mssql's own connection-string reader so ADO.NET strings from the portal work. */

@@ -1,5 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
-import type { CompiledQuery, Kysely } from 'kysely';
+import { SqliteDialect, type CompiledQuery, type DatabaseConnection, type Driver, type Kysely } from 'kysely';
 import { siblingModule, startModuleWorker } from '../threads/module-worker.js';
 import type { Database } from './schema.js';
 
@@ -40,13 +41,82 @@ export class ReadQueryError extends Error {
   }
 }
 
+/** Since when the store's one SQLite connection has been held, while it is (performance.now() ms). */
+export interface ConnectionHold {
+  since: number | undefined;
+}
+
+/** SQLite's dialect, noting in `hold` when its single connection is taken and given back. */
+export class HoldTrackingSqliteDialect extends SqliteDialect {
+  constructor(
+    config: ConstructorParameters<typeof SqliteDialect>[0],
+    private readonly hold: ConnectionHold,
+  ) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    const hold = this.hold;
+    return {
+      init: () => driver.init(),
+      acquireConnection: async () => {
+        const connection = await driver.acquireConnection();
+        hold.since = performance.now();
+        return connection;
+      },
+      releaseConnection: async (connection: DatabaseConnection) => {
+        hold.since = undefined;
+        await driver.releaseConnection(connection);
+      },
+      beginTransaction: (connection, settings) => driver.beginTransaction(connection, settings),
+      commitTransaction: (connection) => driver.commitTransaction(connection),
+      rollbackTransaction: (connection) => driver.rollbackTransaction(connection),
+      savepoint: (connection, name, compile) => driver.savepoint!(connection, name, compile),
+      rollbackToSavepoint: (connection, name, compile) => driver.rollbackToSavepoint!(connection, name, compile),
+      releaseSavepoint: (connection, name, compile) => driver.releaseSavepoint!(connection, name, compile),
+      destroy: () => driver.destroy(),
+    };
+  }
+}
+
+/** A hold this long is a long transaction (a snapshot load, a linkage pass), not a query. */
+const LONG_HOLD_MS = 100;
+
 /**
- * The lookups' reads on SQLite, on a worker thread with a read-only connection of its own. Why:
- * the store's one connection is held for the length of every transaction — a snapshot load or a
- * linkage pass holds it for seconds to minutes — and every lookup waited for it; in WAL mode a
- * second connection reads the last committed state beside a writer, so lookups go on answering
- * during an import. The query work also leaves the event loop, which goes on with the next
- * requests meanwhile.
+ * The lookups' reads on SQLite on disk. On the store's own connection while it is free or
+ * briefly held — the cheapest path — and, while a long transaction holds it, on a read-only
+ * connection of its own on a worker thread ({@link SqliteReadThread}). Why: the one connection is
+ * held for the length of every transaction, and a snapshot load or a linkage pass holds it for
+ * seconds to minutes, which every lookup had to wait out; in WAL mode a second connection reads
+ * the last committed state beside the writer, so lookups go on answering during an import.
+ */
+export class SqliteReads implements ReadQueries {
+  private readonly thread: SqliteReadThread;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly hold: ConnectionHold,
+    file: string,
+  ) {
+    this.thread = new SqliteReadThread(file);
+  }
+
+  async execute<Row>(query: CompiledQuery<Row>): Promise<Row[]> {
+    const since = this.hold.since;
+    if (since === undefined || performance.now() - since < LONG_HOLD_MS)
+      return (await this.db.executeQuery(query)).rows;
+    return this.thread.execute(query);
+  }
+
+  close(): Promise<void> {
+    return this.thread.close();
+  }
+}
+
+/**
+ * Reads on a worker thread with a read-only connection of its own to the store's file: the
+ * committed state, whatever transaction the store's connection is in.
  */
 export class SqliteReadThread implements ReadQueries {
   private worker: Worker | undefined;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
-import { ReadQueryError } from '../../../shared/store/read-queries.js';
+import { ReadQueryError, SqliteReadThread } from '../../../shared/store/read-queries.js';
 
 function record(id: string, personId: string) {
   return {
@@ -25,9 +25,10 @@ function record(id: string, personId: string) {
 }
 
 /**
- * On SQLite the lookups read through a connection of their own (store.reads). What a caller
- * notices: a lookup answers from the last committed data while an import's transaction holds
- * the store, instead of waiting for it to finish; it never sees the import half done.
+ * On SQLite the lookups' reads (store.reads) go to a connection of their own while a long
+ * transaction holds the store's. What a caller notices: a lookup answers from the last committed
+ * data while an import's transaction is open, instead of waiting for it to finish; it never
+ * sees the import half done.
  */
 describe('the store read connection on SQLite', () => {
   let store: Store;
@@ -51,6 +52,8 @@ describe('the store read connection on SQLite', () => {
       await trx.insertInto('source_record').values(record('r2', 'p1')).execute();
       await held;
     });
+    // Long enough to be a long transaction rather than a query in passing.
+    await new Promise((r) => setTimeout(r, 300));
     const seenDuring = await personRecords('p1');
     release();
     await importLike;
@@ -59,10 +62,12 @@ describe('the store read connection on SQLite', () => {
     expect(await personRecords('p1')).toEqual([{ id: 'r1' }, { id: 'r2' }]);
   });
 
-  it('reports a failed query by its code and goes on answering', async () => {
-    store = openStore({ engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'lintel-reads-')), 'lintel.db') });
+  it('reads on its own thread report a failed query by its code and go on answering', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'lintel-reads-')), 'lintel.db');
+    store = openStore({ engine: 'sqlite', path });
     await migrateToLatest(store);
-    const broken = store.reads.execute({
+    const thread = new SqliteReadThread(path);
+    const broken = thread.execute({
       sql: 'select * from no_such_table',
       parameters: [],
       query: undefined as never,
@@ -70,6 +75,7 @@ describe('the store read connection on SQLite', () => {
     });
     await expect(broken).rejects.toBeInstanceOf(ReadQueryError);
     await expect(broken).rejects.toMatchObject({ code: 'SQLITE_ERROR' });
-    expect(await personRecords('nobody')).toEqual([]);
+    expect(await thread.execute(store.db.selectFrom('source_record').select('id').compile())).toEqual([]);
+    await thread.close();
   });
 });
