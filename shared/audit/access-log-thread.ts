@@ -25,7 +25,7 @@ function prepared() {
     maxSeq: db.prepare('select max(seq) as max from access_log').pluck(),
     insert: db.prepare(
       'insert into access_log (seq, time, request_id, party_id, client_id, roles, purpose, action, subject_ref, datasets, fields, decision, reason_code, leaf_hash) ' +
-        'values (@seq, @time, @request_id, @party_id, @client_id, @roles, @purpose, @action, @subject_ref, @datasets, @fields, @decision, @reason_code, @leaf_hash)',
+        'values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
   };
   return statements;
@@ -36,7 +36,24 @@ const writeBatch = db.transaction((batch: AccessLogBatch): number => {
   const first = Number(maxSeq.get() ?? 0) + 1;
   batch.records.forEach((record, i) => {
     const entry: AccessLogEntry = { ...record, seq: first + i, time: batch.time };
-    insert.run(toRow(entry));
+    const row = toRow(entry);
+    // Positional: binding by name looks every parameter up, which a busy log notices.
+    insert.run(
+      row.seq,
+      row.time,
+      row.request_id,
+      row.party_id,
+      row.client_id,
+      row.roles,
+      row.purpose,
+      row.action,
+      row.subject_ref,
+      row.datasets,
+      row.fields,
+      row.decision,
+      row.reason_code,
+      row.leaf_hash,
+    );
   });
   return first;
 });
