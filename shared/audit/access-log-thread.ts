@@ -16,6 +16,8 @@ const db = new SqliteDatabase(options.file);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
 db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
+// The store's checkpointer thread copies the log's WAL back (shared/store/wal-checkpointer.ts).
+db.pragma('wal_autocheckpoint = 0');
 
 // Prepared on first use, not at start: the thread may start before the migrations have run.
 let statements: { maxSeq: SqliteDatabase.Statement; insert: SqliteDatabase.Statement } | undefined;

@@ -15,6 +15,7 @@ import {
   type ReadQueries,
 } from './read-queries.js';
 import type { Database } from './schema.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 export interface Store {
   readonly db: Kysely<Database>;
@@ -43,14 +44,16 @@ export function openStore(options: StoreOptions): Store {
         ? sqliteDialect(options.path, accessLogFile, hold)
         : mssqlDialect(options.connectionString, options.poolMax),
   });
-  const reads =
-    options.engine === 'sqlite' && options.path !== ':memory:' ? new SqliteReads(db, hold, options.path) : readsOn(db);
+  const onDisk = options.engine === 'sqlite' && options.path !== ':memory:';
+  const reads = onDisk ? new SqliteReads(db, hold, options.path) : readsOn(db);
+  const checkpointer = onDisk ? new WalCheckpointer([options.path, accessLogFile!]) : undefined;
   return {
     db,
     dialect,
     accessLogFile,
     reads,
     close: async () => {
+      await checkpointer?.close();
       await reads.close();
       await db.destroy();
     },
@@ -81,6 +84,8 @@ function sqliteDialect(path: string, accessLogFile: string | undefined, hold: Co
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
+  // On disk, a thread of its own checkpoints (wal-checkpointer.ts), not the commit that fills the WAL.
+  if (path !== ':memory:') database.pragma('wal_autocheckpoint = 0');
   // Kysely prepares every statement it runs; the same few statements run on every request, so
   // keep them. Bounded, since a query with a variable IN list has one text per list length.
   const prepared = new Map<string, SqliteDatabase.Statement>();
