@@ -1,5 +1,5 @@
-import type { Worker } from 'node:worker_threads';
-import { siblingModule, startModuleWorker } from '../threads/module-worker.js';
+import { siblingModule } from '../threads/module-worker.js';
+import { RequestWorker } from '../threads/request-worker.js';
 import type { AccessLogEntry } from './entry-codec.js';
 import type { AccessLogRecord, AccessLogWriter } from './access-log.js';
 
@@ -36,10 +36,9 @@ export class AccessLogWriteError extends Error {
  * and every request in flight stood still during each commit. On the thread the event loop
  * goes on parsing, deciding and matching the next requests, which then join the next batch.
  *
- * The busy timeout is long because the other writer is this process's own main connection, and
- * an import or a linkage pass holds its write lock for the length of one transaction (tens of
- * seconds for a million-row snapshot); a lookup waiting behind it before had waited just as long
- * for the single connection. Past the timeout the batch fails, and its callers fail closed.
+ * The log is a file of its own (accessLogFileOf), so the store's imports never hold its lock;
+ * the busy timeout covers other processes appending to it (the CLIs) and a DPO's long read.
+ * Past the timeout the batch fails, and its callers fail closed.
  */
 export class SqliteAccessLogWriter implements AccessLogWriter {
   /**
@@ -48,51 +47,23 @@ export class SqliteAccessLogWriter implements AccessLogWriter {
    * loop to notice a reply before it starts the next fsync.
    */
   readonly batchesInFlight = 2;
-  private worker: Worker | undefined;
-  /** Replies come back in the order the batches were sent. */
-  private readonly awaiting: { resolve: (result: AccessLogBatchResult) => void; reject: (err: Error) => void }[] = [];
+  private readonly thread: RequestWorker<string, AccessLogBatchResult>;
 
-  constructor(
-    private readonly file: string,
-    private readonly busyTimeoutMs = 30_000,
-  ) {}
+  constructor(file: string, busyTimeoutMs = 30_000) {
+    this.thread = new RequestWorker(
+      siblingModule('access-log-thread', import.meta.url),
+      { workerData: { file, busyTimeoutMs } satisfies AccessLogThreadOptions },
+      'access-log',
+    );
+  }
 
   async write(records: AccessLogRecord[], time: string): Promise<AccessLogEntry[]> {
-    const worker = this.started();
-    worker.ref();
-    try {
-      const result = await new Promise<AccessLogBatchResult>((resolve, reject) => {
-        this.awaiting.push({ resolve, reject });
-        worker.postMessage(JSON.stringify({ records, time } satisfies AccessLogBatch));
-      });
-      if (!result.ok) throw new AccessLogWriteError(result.code);
-      return records.map((record, i) => ({ ...record, seq: result.firstSeq + i, time }));
-    } finally {
-      // An idle writer must not keep a finished process (a CLI, a test file) alive.
-      if (this.awaiting.length === 0) this.worker?.unref();
-    }
+    const result = await this.thread.request(JSON.stringify({ records, time } satisfies AccessLogBatch));
+    if (!result.ok) throw new AccessLogWriteError(result.code);
+    return records.map((record, i) => ({ ...record, seq: result.firstSeq + i, time }));
   }
 
-  async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
-    await worker?.terminate();
-  }
-
-  private started(): Worker {
-    if (this.worker) return this.worker;
-    const worker = startModuleWorker(siblingModule('access-log-thread', import.meta.url), {
-      workerData: { file: this.file, busyTimeoutMs: this.busyTimeoutMs } satisfies AccessLogThreadOptions,
-    });
-    worker.on('message', (result: AccessLogBatchResult) => this.awaiting.shift()?.resolve(result));
-    const lost = (err: Error) => {
-      // The next batch starts a new thread; those sent to this one have failed.
-      if (this.worker === worker) this.worker = undefined;
-      for (const waiting of this.awaiting.splice(0)) waiting.reject(err);
-    };
-    worker.on('error', lost);
-    worker.on('exit', (code) => lost(new Error(`access-log thread exited (${code})`)));
-    this.worker = worker;
-    return worker;
+  close(): Promise<void> {
+    return this.thread.close();
   }
 }

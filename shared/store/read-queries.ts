@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import type { Worker } from 'node:worker_threads';
 import { SqliteDialect, type CompiledQuery, type DatabaseConnection, type Driver, type Kysely } from 'kysely';
-import { siblingModule, startModuleWorker } from '../threads/module-worker.js';
+import { siblingModule } from '../threads/module-worker.js';
+import { RequestWorker } from '../threads/request-worker.js';
 import type { Database } from './schema.js';
 
 /**
@@ -119,51 +119,23 @@ export class SqliteReads implements ReadQueries {
  * committed state, whatever transaction the store's connection is in.
  */
 export class SqliteReadThread implements ReadQueries {
-  private worker: Worker | undefined;
-  /** Replies come back in the order the queries were sent. */
-  private readonly awaiting: { resolve: (reply: ReadReply) => void; reject: (err: Error) => void }[] = [];
+  private readonly thread: RequestWorker<ReadRequest, ReadReply>;
 
-  constructor(
-    private readonly file: string,
-    private readonly busyTimeoutMs = 5000,
-  ) {}
+  constructor(file: string, busyTimeoutMs = 5000) {
+    this.thread = new RequestWorker(
+      siblingModule('read-thread', import.meta.url),
+      { workerData: { file, busyTimeoutMs } satisfies ReadThreadOptions },
+      'read',
+    );
+  }
 
   async execute<Row>(query: CompiledQuery<Row>): Promise<Row[]> {
-    const worker = this.started();
-    worker.ref();
-    try {
-      const reply = await new Promise<ReadReply>((resolve, reject) => {
-        this.awaiting.push({ resolve, reject });
-        worker.postMessage({ sql: query.sql, parameters: query.parameters } satisfies ReadRequest);
-      });
-      if (!reply.ok) throw new ReadQueryError(reply.code);
-      return reply.rows as Row[];
-    } finally {
-      // An idle reader must not keep a finished process (a CLI, a test file) alive.
-      if (this.awaiting.length === 0) this.worker?.unref();
-    }
+    const reply = await this.thread.request({ sql: query.sql, parameters: query.parameters });
+    if (!reply.ok) throw new ReadQueryError(reply.code);
+    return reply.rows as Row[];
   }
 
-  async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
-    await worker?.terminate();
-  }
-
-  private started(): Worker {
-    if (this.worker) return this.worker;
-    const worker = startModuleWorker(siblingModule('read-thread', import.meta.url), {
-      workerData: { file: this.file, busyTimeoutMs: this.busyTimeoutMs } satisfies ReadThreadOptions,
-    });
-    worker.on('message', (reply: ReadReply) => this.awaiting.shift()?.resolve(reply));
-    const lost = (err: Error) => {
-      // The next query starts a new thread; those sent to this one have failed.
-      if (this.worker === worker) this.worker = undefined;
-      for (const waiting of this.awaiting.splice(0)) waiting.reject(err);
-    };
-    worker.on('error', lost);
-    worker.on('exit', (code) => lost(new Error(`read thread exited (${code})`)));
-    this.worker = worker;
-    return worker;
+  close(): Promise<void> {
+    return this.thread.close();
   }
 }

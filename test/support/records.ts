@@ -19,7 +19,10 @@ export interface TestRecord {
  * Put a record in the store the way an import leaves it: normalised names, hashed identifiers,
  * attributes as JSON. For API tests that need someone to find without running an import.
  */
-export async function insertRecord(services: Services, record: TestRecord): Promise<{ recordId: string; personId: string }> {
+export async function insertRecord(
+  services: Services,
+  record: TestRecord,
+): Promise<{ recordId: string; personId: string }> {
   const key = await services.secrets.get('pseudonymisation-key');
   const pseudonymiser = new Pseudonymiser({ keyVersion: key.version, key: Buffer.from(key.value, 'base64') });
   const recordId = randomUUID();
@@ -46,8 +49,36 @@ export async function insertRecord(services: Services, record: TestRecord): Prom
   for (const [kind, value] of Object.entries(record.identifiers ?? {})) {
     await services.store.db
       .insertInto('record_identifier')
-      .values({ record_id: recordId, kind, hash: pseudonymiser.hash(kind as PseudonymKind, value!), key_version: key.version })
+      .values({
+        record_id: recordId,
+        kind,
+        hash: pseudonymiser.hash(kind as PseudonymKind, value!),
+        key_version: key.version,
+      })
       .execute();
   }
   return { recordId, personId };
+}
+
+/**
+ * A bare `source_record` row: no names, no identifiers, for store-level tests that only need
+ * rows of a person (or a given size) to be there.
+ */
+export function sourceRecordRow(id: string, personId: string, extra: { datasetId?: string; attributes?: string } = {}) {
+  return {
+    id,
+    import_run_id: 'test',
+    party_id: 'kettering-borough-council',
+    dataset_id: extra.datasetId ?? 'keyways-housing-register',
+    row_number: 1,
+    given_name: null,
+    family_name: null,
+    first3: null,
+    date_of_birth: null,
+    postcode: null,
+    address: null,
+    attributes: extra.attributes ?? '{}',
+    as_of: '2026-11-01',
+    person_id: personId,
+  };
 }

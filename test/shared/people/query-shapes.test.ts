@@ -18,6 +18,7 @@ import { migrateToLatest, openStore, type Store } from '../../../shared/store/da
 import { dialectFor } from '../../../shared/store/dialect.js';
 import { readsOn } from '../../../shared/store/read-queries.js';
 import type { Database } from '../../../shared/store/schema.js';
+import { sourceRecordRow } from '../../support/records.js';
 
 const recordsOf = new QueryShapes((db, _shape, values) =>
   db
@@ -28,25 +29,6 @@ const recordsOf = new QueryShapes((db, _shape, values) =>
     .orderBy('id'),
 );
 
-function row(id: string, personId: string, datasetId: string) {
-  return {
-    id,
-    import_run_id: 'test',
-    party_id: 'party',
-    dataset_id: datasetId,
-    row_number: 1,
-    given_name: null,
-    family_name: null,
-    first3: null,
-    date_of_birth: null,
-    postcode: null,
-    address: null,
-    attributes: '{}',
-    as_of: '2026-11-01',
-    person_id: personId,
-  };
-}
-
 describe('query shapes on SQLite', () => {
   let store: Store;
 
@@ -55,7 +37,12 @@ describe('query shapes on SQLite', () => {
     await migrateToLatest(store);
     await store.db
       .insertInto('source_record')
-      .values([row('r1', 'p1', 'a'), row('r2', 'p1', 'b'), row('r3', 'p2', 'a'), row('r4', 'p1', 'c')])
+      .values([
+        sourceRecordRow('r1', 'p1', { datasetId: 'a' }),
+        sourceRecordRow('r2', 'p1', { datasetId: 'b' }),
+        sourceRecordRow('r3', 'p2', { datasetId: 'a' }),
+        sourceRecordRow('r4', 'p1', { datasetId: 'c' }),
+      ])
       .execute();
   });
   afterAll(async () => {

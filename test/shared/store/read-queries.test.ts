@@ -4,25 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
 import { ReadQueryError, SqliteReadThread } from '../../../shared/store/read-queries.js';
-
-function record(id: string, personId: string) {
-  return {
-    id,
-    import_run_id: 'test',
-    party_id: 'kettering-borough-council',
-    dataset_id: 'keyways-housing-register',
-    row_number: 1,
-    given_name: null,
-    family_name: null,
-    first3: null,
-    date_of_birth: null,
-    postcode: null,
-    address: null,
-    attributes: '{}',
-    as_of: '2026-11-01',
-    person_id: personId,
-  };
-}
+import { sourceRecordRow } from '../../support/records.js';
 
 /**
  * On SQLite the lookups' reads (store.reads) go to a connection of their own while a long
@@ -44,12 +26,12 @@ describe('the store read connection on SQLite', () => {
   it('answers from committed data during another transaction, without waiting for it', async () => {
     store = openStore({ engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'lintel-reads-')), 'lintel.db') });
     await migrateToLatest(store);
-    await store.db.insertInto('source_record').values(record('r1', 'p1')).execute();
+    await store.db.insertInto('source_record').values(sourceRecordRow('r1', 'p1')).execute();
 
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     const importLike = store.db.transaction().execute(async (trx) => {
-      await trx.insertInto('source_record').values(record('r2', 'p1')).execute();
+      await trx.insertInto('source_record').values(sourceRecordRow('r2', 'p1')).execute();
       await held;
     });
     // Long enough to be a long transaction rather than a query in passing.

@@ -6,7 +6,9 @@ import { openStore } from '../../../shared/store/database.js';
 import { storeConformance } from './store-conformance.js';
 
 describe('store on SQLite (embedded default)', () => {
-  storeConformance(() => openStore({ engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'lintel-store-')), 'lintel.db') }));
+  storeConformance(() =>
+    openStore({ engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'lintel-store-')), 'lintel.db') }),
+  );
 });
 
 const mssqlConnection = process.env.MSSQL_TEST_CONNECTION;

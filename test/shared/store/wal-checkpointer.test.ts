@@ -3,25 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
-
-function record(n: number) {
-  return {
-    id: `r-${n}`,
-    import_run_id: 'test',
-    party_id: 'kettering-borough-council',
-    dataset_id: 'keyways-housing-register',
-    row_number: n,
-    given_name: null,
-    family_name: null,
-    first3: null,
-    date_of_birth: null,
-    postcode: null,
-    address: null,
-    attributes: JSON.stringify({ note: 'x'.repeat(500) }),
-    as_of: '2026-11-01',
-    person_id: `p-${n}`,
-  };
-}
+import { sourceRecordRow } from '../../support/records.js';
 
 /**
  * Commits no longer copy the WAL back into the database file themselves (that stalled the commit
@@ -44,7 +26,13 @@ describe('WAL checkpoints on their own thread', () => {
     for (let start = 0; start < 4000; start += 40) {
       await store.db
         .insertInto('source_record')
-        .values(Array.from({ length: 40 }, (_, i) => record(start + i)))
+        .values(
+          Array.from({ length: 40 }, (_, i) =>
+            sourceRecordRow(`r-${start + i}`, `p-${start + i}`, {
+              attributes: JSON.stringify({ note: 'x'.repeat(500) }),
+            }),
+          ),
+        )
         .execute();
     }
     const deadline = Date.now() + 5000;
