@@ -145,12 +145,12 @@ export class SnapshotWriter {
 
   /** Records' values in {@link RECORD_COLUMNS} order, row after row; returns how many rows. */
   addRecords(values: readonly Param[]): number {
-    return pushRows(this.records, values, RECORD_COLUMNS.length);
+    return this.records.pushRows(values);
   }
 
   /** Identifiers' values in {@link IDENTIFIER_COLUMNS} order, row after row; their records first. */
   addIdentifiers(values: readonly Param[]): number {
-    return pushRows(this.identifiers, values, IDENTIFIER_COLUMNS.length);
+    return this.identifiers.pushRows(values);
   }
 
   /** Writes full batches (or everything, at the end). Records go first: identifiers refer to them. */
@@ -166,10 +166,4 @@ export class SnapshotWriter {
     await this.recordIndexes?.rebuild(this.trx);
     await this.identifierIndexes?.rebuild(this.trx);
   }
-}
-
-function pushRows(insert: BatchedInsert, values: readonly Param[], width: number): number {
-  const rows = values.length / width;
-  for (let r = 0; r < rows; r++) insert.push(values.slice(r * width, (r + 1) * width));
-  return rows;
 }

@@ -50,8 +50,16 @@ export class BatchedInsert {
 
   /** Appends one row's values (in column order) to the pending batch. */
   push(values: readonly Param[]): void {
+    this.pushRows(values);
+  }
+
+  /** Appends whole rows' values, row after row in column order; returns how many rows. */
+  pushRows(values: readonly Param[]): number {
+    const rows = values.length / this.columns.length;
+    if (!Number.isInteger(rows)) throw new RangeError(`${this.table}: values do not fill whole rows`);
     for (let i = 0; i < values.length; i++) this.params.push(values[i]!);
-    this.rows++;
+    this.rows += rows;
+    return rows;
   }
 
   get full(): boolean {
