@@ -1,7 +1,13 @@
 import type { Selectable } from 'kysely';
 import type { AccessLogTable } from '../store/schema.js';
+import type { AccessLogRecord } from './access-log.js';
 import { encodeEntry, type AccessLogEntry } from './entry-codec.js';
 import { leafHash } from './merkle.js';
+
+/** A batch's records as entries: consecutive sequence numbers from `firstSeq`, one time for all. */
+export function numberedEntries(records: readonly AccessLogRecord[], firstSeq: number, time: string): AccessLogEntry[] {
+  return records.map((record, i) => ({ ...record, seq: firstSeq + i, time }));
+}
 
 /** An entry as the table stores it, with its leaf hash computed from the canonical bytes. */
 export function toRow(entry: AccessLogEntry): Selectable<AccessLogTable> {

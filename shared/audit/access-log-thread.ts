@@ -7,8 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
-import type { AccessLogEntry } from './entry-codec.js';
-import { toRow } from './access-log-rows.js';
+import { numberedEntries, toRow } from './access-log-rows.js';
 import type { AccessLogBatch, AccessLogBatchResult, AccessLogThreadOptions } from './sqlite-access-log-writer.js';
 
 const options = workerData as AccessLogThreadOptions;
@@ -36,8 +35,7 @@ function prepared() {
 const writeBatch = db.transaction((batch: AccessLogBatch): number => {
   const { maxSeq, insert } = prepared();
   const first = Number(maxSeq.get() ?? 0) + 1;
-  batch.records.forEach((record, i) => {
-    const entry: AccessLogEntry = { ...record, seq: first + i, time: batch.time };
+  for (const entry of numberedEntries(batch.records, first, batch.time)) {
     const row = toRow(entry);
     // Positional: binding by name looks every parameter up, which a busy log notices.
     insert.run(
@@ -56,7 +54,7 @@ const writeBatch = db.transaction((batch: AccessLogBatch): number => {
       row.reason_code,
       row.leaf_hash,
     );
-  });
+  }
   return first;
 });
 

@@ -1,7 +1,7 @@
 import type { Logger } from '../logging.js';
 import { errorKind } from '../logging.js';
 import type { Store } from '../store/database.js';
-import { toRow } from './access-log-rows.js';
+import { numberedEntries, toRow } from './access-log-rows.js';
 import type { AccessLogEntry } from './entry-codec.js';
 import { SqliteAccessLogWriter } from './sqlite-access-log-writer.js';
 
@@ -131,7 +131,7 @@ class StoreAccessLogWriter implements AccessLogWriter {
             .select((eb) => eb.fn.max('seq').as('max'))
             .executeTakeFirst();
           const first = Number(last?.max ?? 0) + 1;
-          const entries = records.map((r, i): AccessLogEntry => ({ ...r, seq: first + i, time }));
+          const entries = numberedEntries(records, first, time);
           const rows = entries.map(toRow);
           for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
             await trx

@@ -1,5 +1,6 @@
 import { siblingModule } from '../threads/module-worker.js';
 import { RequestWorker } from '../threads/request-worker.js';
+import { numberedEntries } from './access-log-rows.js';
 import type { AccessLogEntry } from './entry-codec.js';
 import type { AccessLogRecord, AccessLogWriter } from './access-log.js';
 
@@ -60,7 +61,7 @@ export class SqliteAccessLogWriter implements AccessLogWriter {
   async write(records: AccessLogRecord[], time: string): Promise<AccessLogEntry[]> {
     const result = await this.thread.request(JSON.stringify({ records, time } satisfies AccessLogBatch));
     if (!result.ok) throw new AccessLogWriteError(result.code);
-    return records.map((record, i) => ({ ...record, seq: result.firstSeq + i, time }));
+    return numberedEntries(records, result.firstSeq, time);
   }
 
   close(): Promise<void> {
