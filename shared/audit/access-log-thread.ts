@@ -26,7 +26,7 @@ function prepared() {
     maxSeq: db.prepare('select max(seq) as max from access_log').pluck(),
     insert: db.prepare(
       'insert into access_log (seq, time, request_id, party_id, client_id, roles, purpose, action, subject_ref, datasets, fields, decision, reason_code, leaf_hash) ' +
-        'values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'values (@seq, @time, @request_id, @party_id, @client_id, @roles, @purpose, @action, @subject_ref, @datasets, @fields, @decision, @reason_code, @leaf_hash)',
     ),
   };
   return statements;
@@ -36,24 +36,7 @@ const writeBatch = db.transaction((batch: AccessLogBatch): number => {
   const { maxSeq, insert } = prepared();
   const first = Number(maxSeq.get() ?? 0) + 1;
   for (const entry of numberedEntries(batch.records, first, batch.time)) {
-    const row = toRow(entry);
-    // Positional: binding by name looks every parameter up, which a busy log notices.
-    insert.run(
-      row.seq,
-      row.time,
-      row.request_id,
-      row.party_id,
-      row.client_id,
-      row.roles,
-      row.purpose,
-      row.action,
-      row.subject_ref,
-      row.datasets,
-      row.fields,
-      row.decision,
-      row.reason_code,
-      row.leaf_hash,
-    );
+    insert.run(toRow(entry));
   }
   return first;
 });
