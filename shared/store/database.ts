@@ -35,22 +35,24 @@ export type StoreOptions =
 
 export function openStore(options: StoreOptions): Store {
   const dialect = dialectFor(options.engine);
-  const accessLogFile =
-    options.engine === 'sqlite' && options.path !== ':memory:' ? accessLogFileOf(options.path) : undefined;
+  // SQLite on disk: the files other threads open (the log's writer, the read connection, the checkpointer).
+  const onDisk =
+    options.engine === 'sqlite' && options.path !== ':memory:'
+      ? { file: options.path, accessLogFile: accessLogFileOf(options.path) }
+      : undefined;
   const hold: ConnectionHold = { since: undefined };
   const db = new Kysely<Database>({
     dialect:
       options.engine === 'sqlite'
-        ? sqliteDialect(options.path, accessLogFile, hold)
+        ? sqliteDialect(options.path, onDisk?.accessLogFile, hold)
         : mssqlDialect(options.connectionString, options.poolMax),
   });
-  const onDisk = options.engine === 'sqlite' && options.path !== ':memory:';
-  const reads = onDisk ? new SqliteReads(db, hold, options.path) : readsOn(db);
-  const checkpointer = onDisk ? new WalCheckpointer([options.path, accessLogFile!]) : undefined;
+  const reads = onDisk ? new SqliteReads(db, hold, onDisk.file) : readsOn(db);
+  const checkpointer = onDisk ? new WalCheckpointer([onDisk.file, onDisk.accessLogFile]) : undefined;
   return {
     db,
     dialect,
-    accessLogFile,
+    accessLogFile: onDisk?.accessLogFile,
     reads,
     close: async () => {
       await checkpointer?.close();
@@ -85,7 +87,7 @@ function sqliteDialect(path: string, accessLogFile: string | undefined, hold: Co
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   // On disk, a thread of its own checkpoints (wal-checkpointer.ts), not the commit that fills the WAL.
-  if (path !== ':memory:') database.pragma('wal_autocheckpoint = 0');
+  if (accessLogFile !== undefined) database.pragma('wal_autocheckpoint = 0');
   // Kysely prepares every statement it runs; the same few statements run on every request, so
   // keep them. Bounded, since a query with a variable IN list has one text per list length.
   const prepared = new Map<string, SqliteDatabase.Statement>();

@@ -92,21 +92,22 @@ const LONG_HOLD_MS = 100;
  * the last committed state beside the writer, so lookups go on answering during an import.
  */
 export class SqliteReads implements ReadQueries {
+  private readonly direct: ReadQueries;
   private readonly thread: SqliteReadThread;
 
   constructor(
-    private readonly db: Kysely<Database>,
+    db: Kysely<Database>,
     private readonly hold: ConnectionHold,
     file: string,
   ) {
+    this.direct = readsOn(db);
     this.thread = new SqliteReadThread(file);
   }
 
-  async execute<Row>(query: CompiledQuery<Row>): Promise<Row[]> {
+  execute<Row>(query: CompiledQuery<Row>): Promise<Row[]> {
     const since = this.hold.since;
-    if (since === undefined || performance.now() - since < LONG_HOLD_MS)
-      return (await this.db.executeQuery(query)).rows;
-    return this.thread.execute(query);
+    const heldLong = since !== undefined && performance.now() - since >= LONG_HOLD_MS;
+    return heldLong ? this.thread.execute(query) : this.direct.execute(query);
   }
 
   close(): Promise<void> {
