@@ -7,6 +7,9 @@ export interface WalCheckpointOptions {
   intervalMs: number;
 }
 
+/** How long after losing its thread the checkpointer starts another. */
+const RESTART_DELAY_MS = 1000;
+
 /**
  * Checkpoints the store's SQLite files (the store and its access log) from a thread of its own.
  * Why: left to SQLite, a checkpoint runs inside whichever commit pushes the WAL past 1,000
@@ -16,22 +19,55 @@ export interface WalCheckpointOptions {
  * without); for an import it added seconds to the commit. The connections that write are opened
  * with automatic checkpoints off, and this thread checkpoints each file a few times a second.
  * A process that ends closes its connections, and the last connection to a file checkpoints it.
+ *
+ * The writers rely on this thread: without it their WAL files would grow for as long as the
+ * process runs. So a thread that is lost (it failed, or was stopped from outside) is started
+ * again a second later, for as long as the store is open.
  */
 export class WalCheckpointer {
-  private readonly worker: Worker;
+  private worker: Worker;
+  /** Settles when the current thread has exited. */
+  private exited: Promise<unknown>;
+  private closed = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  /** Threads started after one was lost; for an operator's or a test's eyes. */
+  restarts = 0;
 
-  constructor(files: string[], intervalMs = 250) {
-    this.worker = startModuleWorker(siblingModule('wal-checkpoint-thread', import.meta.url), {
-      workerData: { files, intervalMs } satisfies WalCheckpointOptions,
+  constructor(
+    private readonly files: string[],
+    private readonly intervalMs = 250,
+  ) {
+    [this.worker, this.exited] = this.start();
+  }
+
+  private start(): [Worker, Promise<unknown>] {
+    const worker = startModuleWorker(siblingModule('wal-checkpoint-thread', import.meta.url), {
+      workerData: { files: this.files, intervalMs: this.intervalMs } satisfies WalCheckpointOptions,
     });
     // A thread that only keeps files tidy must not keep a finished process alive.
-    this.worker.unref();
-    this.worker.on('error', () => undefined);
+    worker.unref();
+    // Its failure is followed by its exit, which starts the next.
+    worker.on('error', () => undefined);
+    const exited = once(worker, 'exit');
+    void exited.then(() => {
+      if (this.closed || worker !== this.worker) return;
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = undefined;
+        if (this.closed) return;
+        this.restarts++;
+        [this.worker, this.exited] = this.start();
+      }, RESTART_DELAY_MS);
+      this.restartTimer.unref();
+    });
+    return [worker, exited];
   }
 
   async close(): Promise<void> {
-    this.worker.postMessage('close');
-    await Promise.race([once(this.worker, 'message'), once(this.worker, 'exit')]);
-    await this.worker.terminate();
+    this.closed = true;
+    clearTimeout(this.restartTimer);
+    const worker = this.worker;
+    worker.postMessage('close');
+    await Promise.race([once(worker, 'message'), this.exited]);
+    await worker.terminate();
   }
 }

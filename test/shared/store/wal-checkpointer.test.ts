@@ -1,8 +1,11 @@
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import SqliteDatabase from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
+import { WalCheckpointer } from '../../../shared/store/wal-checkpointer.js';
 import { sourceRecordRow } from '../../support/records.js';
 
 /**
@@ -39,5 +42,42 @@ describe('WAL checkpoints on their own thread', () => {
     while (statSync(path).size < before + 2_000_000 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 100));
     expect(statSync(path).size).toBeGreaterThan(before + 2_000_000);
+  });
+});
+
+describe('a lost checkpoint thread', () => {
+  it('is started again, and the WAL is still copied back', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'lintel-wal-')), 'log.db');
+    const writer = new SqliteDatabase(path);
+    writer.pragma('journal_mode = WAL');
+    writer.pragma('wal_autocheckpoint = 0');
+    writer.exec('create table t (x text)');
+    const checkpointer = new WalCheckpointer([path], 50);
+    try {
+      // Stopped from outside, as a crash of the thread would stop it.
+      await (checkpointer as unknown as { worker: Worker }).worker.terminate();
+      const before = statSync(path).size;
+      const insert = writer.prepare('insert into t (x) values (?)');
+      writer.transaction(() => {
+        for (let i = 0; i < 4000; i++) insert.run('x'.repeat(500));
+      })();
+      const deadline = Date.now() + 5000;
+      while (statSync(path).size < before + 1_000_000 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(checkpointer.restarts).toBe(1);
+      expect(statSync(path).size).toBeGreaterThan(before + 1_000_000);
+    } finally {
+      await checkpointer.close();
+      writer.close();
+    }
+  });
+
+  it('does not keep close() waiting when it was lost just before', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'lintel-wal-')), 'log.db');
+    new SqliteDatabase(path).pragma('journal_mode = WAL');
+    const checkpointer = new WalCheckpointer([path], 50);
+    await (checkpointer as unknown as { worker: Worker }).worker.terminate();
+    await checkpointer.close();
+    expect(checkpointer.restarts).toBe(0);
   });
 });
