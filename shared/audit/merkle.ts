@@ -132,6 +132,24 @@ export class MerkleAccumulator {
   }
 
   /**
+   * Appends the leaf whose hash input is given — the entry's canonical bytes after the 0x00
+   * leaf prefix, as the caller packed them — hashing it straight into its slot, and returns
+   * that leaf hash. A full-log verification pushes a million leaves: no Buffer a leaf. The
+   * returned view is only good until the next push.
+   */
+  pushLeafInput(prefixedEntry: Uint8Array): Buffer {
+    if (prefixedEntry[0] !== LEAF_PREFIX) throw new RangeError('MerkleAccumulator.pushLeafInput: missing leaf prefix');
+    if (this.#size >= Number.MAX_SAFE_INTEGER) {
+      throw new RangeError('MerkleAccumulator.pushLeafInput: tree size exceeds safe integer range');
+    }
+    const slot = this.#depth * HASH_LENGTH;
+    this.#stack.write(hash('sha256', prefixedEntry, 'binary'), slot, 'latin1');
+    const leaf = this.#stack.subarray(slot, slot + HASH_LENGTH);
+    this.#carry();
+    return leaf;
+  }
+
+  /**
    * Takes in the leaf just written to the free slot. Merges equal-sized subtrees exactly as
    * binary addition carries: the number of trailing 1-bits of the old size is the number of
    * merges. The two subtrees merged sit side by side in the stack, so each merge is one copy

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { fromRow } from './access-log-rows.js';
 import { verifyCheckpointSignature, type Checkpoint } from './checkpoint.js';
 import { encodeEntryUnchecked } from './entry-codec.js';
-import { LeafHashingThread, type HashedPage, type LeafPage } from './leaf-hashing-thread.js';
+import { LeafHasher, type HashedPage, type LeafPage } from './leaf-hasher.js';
 import { accessLogRowsBySeq, CANONICAL_PLAIN_ENTRY, storedLeafPages, type StoredLeaf } from './leaf-stream.js';
 import { emptyRoot, HASH_LENGTH } from './merkle.js';
 import type { Store } from '../store/database.js';
@@ -80,7 +80,7 @@ export async function verifyAccessLog(
 
   // The worker recomputes leaves and the tree; this thread reads, packs, and judges the
   // answers page by page in sequence order, so problems come out as a single pass finds them.
-  const hasher = new LeafHashingThread();
+  const hasher = new LeafHasher();
   let entries = 0;
   let rootHash = emptyRoot().toString('hex');
   let expected = 1;

@@ -187,6 +187,17 @@ describe('RFC 6962 hashing (transparency-dev vectors)', () => {
     }
   });
 
+  it('hashes leaf inputs straight into the tree with the same leaves and roots', () => {
+    const acc = new MerkleAccumulator();
+    for (let n = 1; n <= 8; n++) {
+      const leaf = acc.pushLeafInput(Buffer.concat([Buffer.of(0), LEAVES[n - 1] as Buffer]));
+      expect(leaf.toString('hex')).toBe((LEAF_HASHES[n - 1] as Buffer).toString('hex'));
+      expect(acc.root().toString('hex')).toBe(root(n).toString('hex'));
+    }
+    // Without the leaf prefix the bytes could be an interior node's input.
+    expect(() => acc.pushLeafInput(Buffer.of(1, 2, 3))).toThrow(RangeError);
+  });
+
   it('matches a plain createHash SHA-256 for any entry, including ones larger than the reused buffer', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 5000 }), fc.uint8Array({ minLength: 64, maxLength: 64 }), (entry, lr) => {
