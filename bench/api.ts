@@ -32,6 +32,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** The slowest bare round must reach this share of the fastest for the run to be judged. */
 const STEADY_BARE_SHARE = 0.85;
+/** Cores other processes may use during a round for the run to be judged. */
+const MAX_OTHER_CORES = 0.25;
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 3000);
@@ -335,6 +337,39 @@ interface Round {
   entries: number;
   /** Load average when the round ended. */
   load: string;
+  /** Cores used by processes other than this bench and the server measured (NaN off Linux). */
+  otherCores: number;
+}
+
+/** Busy CPU time of the whole machine so far, in microseconds, from /proc/stat (Linux). */
+function machineBusyMicros(): number {
+  try {
+    const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+      .split('\n', 1)[0]!
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    // USER_HZ is 100 on Linux: a tick is 10 ms.
+    return (user! + nice! + system! + irq! + softirq! + steal!) * 10_000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * What the rest of the machine used while one target was measured: all busy CPU time less the
+ * load generator's (this process) and the server's own (reported by the child).
+ */
+function othersCpu(): { cores(serverMicros: number): number } {
+  const machine = machineBusyMicros();
+  const self = cpuMicros();
+  const started = process.hrtime.bigint();
+  return {
+    cores(serverMicros) {
+      const wallMicros = Number(process.hrtime.bigint() - started) / 1000;
+      return Math.max(0, machineBusyMicros() - machine - (cpuMicros() - self) - serverMicros) / wallMicros;
+    },
+  };
 }
 
 const rps = (r: AutocannonResult) => r.requests.total / r.duration;
@@ -345,7 +380,7 @@ function report(rounds: Round[]): void {
     cells.map((c, i) => (i === 0 ? String(c).padEnd(6) : String(c).padStart(13))).join('');
   console.log(
     line(['round', 'bare req/s', 'p99 ms', 'lintel req/s', 'p50 ms', 'p99 ms', 'ratio', 'non-2xx', 'errors']) +
-      '   load at end',
+      '   other work (cores)   load at end',
   );
   rounds.forEach((round, i) => {
     const { bare, lintel } = round;
@@ -360,7 +395,7 @@ function report(rounds: Round[]): void {
         `${(ratioOf(round) * 100).toFixed(1)}%`,
         bare.non2xx + lintel.non2xx,
         bare.errors + bare.timeouts + lintel.errors + lintel.timeouts,
-      ]) + `   ${round.load}`,
+      ]) + `   ${Number.isNaN(round.otherCores) ? '?' : round.otherCores.toFixed(2).padStart(5)}   ${round.load}`,
     );
   });
 }
@@ -409,13 +444,17 @@ async function main(): Promise<void> {
     const rounds: Round[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const bareBefore = await stats(bare.child);
+      const bareOthers = othersCpu();
       const bareResult = await load(bare.ready.url, constant, SECONDS);
       const bareAfter = await stats(bare.child);
+      const bareOtherCores = bareOthers.cores(bareAfter.cpuMicros - bareBefore.cpuMicros);
       const before = await stats(lintel.child);
+      const lintelOthers = othersCpu();
       const lintelResult = await load(lintel.ready.url, search, SECONDS);
       // Let responses still in flight when the generator stopped finish, then count.
       await new Promise((r) => setTimeout(r, 500));
       const after = await stats(lintel.child);
+      const lintelOtherCores = lintelOthers.cores(after.cpuMicros - before.cpuMicros);
       rounds.push({
         bare: bareResult,
         lintel: lintelResult,
@@ -424,6 +463,7 @@ async function main(): Promise<void> {
         lintelCpuMs: (after.cpuMicros - before.cpuMicros) / 1000 / lintelResult.requests.sent,
         entries: after.entries - before.entries,
         load: loadNow(),
+        otherCores: Math.max(bareOtherCores, lintelOtherCores),
       });
     }
 
@@ -433,14 +473,18 @@ async function main(): Promise<void> {
     report(rounds);
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
     const ratio = median(rounds.map(ratioOf));
-    // The bare handler does the same work every round: if its rate moved much, something else
-    // was using the cores, and a ratio taken then flatters or wrongs lintel.
+    // Two cores shared with other work: a round in which other processes took a real share of
+    // them says more about that work than about lintel (one during another job's test suite
+    // printed 33% 'met', with the bare handler slowed to 4,700 req/s). The bare handler's rate
+    // moving across rounds is the same sign where /proc/stat is not there to read.
     const bareRates = rounds.map((r) => rps(r.bare));
-    const steady = Math.min(...bareRates) >= STEADY_BARE_SHARE * Math.max(...bareRates);
+    const busiest = Math.max(...rounds.map((r) => r.otherCores));
+    const steady = Math.min(...bareRates) >= STEADY_BARE_SHARE * Math.max(...bareRates) && !(busiest > MAX_OTHER_CORES);
     if (!steady) {
       console.log(
-        `\nthe bare handler ranged ${Math.min(...bareRates).toFixed(0)}–${Math.max(...bareRates).toFixed(0)} req/s across rounds: ` +
-          'the machine was busy with other work, so no verdict is given; run again when it is quiet',
+        `\nother processes used up to ${Number.isNaN(busiest) ? '?' : busiest.toFixed(2)} cores, and the bare handler ranged ` +
+          `${Math.min(...bareRates).toFixed(0)}–${Math.max(...bareRates).toFixed(0)} req/s across rounds: the machine was busy, ` +
+          'so no verdict is given; run again when it is quiet',
       );
     }
     const verdict = (met: boolean) => (!steady ? 'NOT JUDGED' : met ? 'met' : 'MISSED');
@@ -454,7 +498,7 @@ async function main(): Promise<void> {
       `throughput lintel/bare, median of ${rounds.length} rounds: ${(ratio * 100).toFixed(1)}% (target ≥ 30%)  ${verdict(ratio >= 0.3)}`,
     );
     console.log(
-      `lintel p99, median of ${rounds.length} rounds: ${p99} ms (target ≤ 25 ms)  ${p99 <= 25 ? 'met' : 'MISSED'}`,
+      `lintel p99, median of ${rounds.length} rounds: ${p99} ms (target ≤ 25 ms)  ${verdict(p99 <= 25)}`,
     );
     const sent = rounds.reduce((n, r) => n + r.lintel.requests.sent, 0);
     const answered = rounds.reduce((n, r) => n + r.lintel.requests.total, 0);
