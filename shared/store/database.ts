@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, MssqlDialect, SqliteDialect, type MigrationResult } from 'kysely';
+import { Kysely, Migrator, MssqlDialect, type Dialect as KyselyDialect, type MigrationResult } from 'kysely';
 import mssql from 'mssql';
 import * as tarn from 'tarn';
 import * as tedious from 'tedious';
@@ -41,13 +41,16 @@ export function openStore(options: StoreOptions): Store {
       ? { file: options.path, accessLogFile: accessLogFileOf(options.path) }
       : undefined;
   const hold: ConnectionHold = { since: undefined };
-  const db = new Kysely<Database>({
-    dialect:
-      options.engine === 'sqlite'
-        ? sqliteDialect(options.path, onDisk?.accessLogFile, hold)
-        : mssqlDialect(options.connectionString, options.poolMax),
-  });
-  const reads = onDisk ? new SqliteReads(db, hold, onDisk.file) : readsOn(db);
+  let sqlite: SqliteDatabase.Database | undefined;
+  let engineDialect: KyselyDialect;
+  if (options.engine === 'sqlite') {
+    sqlite = sqliteConnection(options.path, onDisk?.accessLogFile);
+    engineDialect = new HoldTrackingSqliteDialect({ database: sqlite }, hold);
+  } else {
+    engineDialect = mssqlDialect(options.connectionString, options.poolMax);
+  }
+  const db = new Kysely<Database>({ dialect: engineDialect });
+  const reads = onDisk && sqlite ? new SqliteReads(db, sqlite, hold, onDisk.file) : readsOn(db);
   const checkpointer = onDisk ? new WalCheckpointer([onDisk.file, onDisk.accessLogFile]) : undefined;
   return {
     db,
@@ -73,7 +76,8 @@ export function accessLogFileOf(path: string): string {
   return path.replace(/(\.db)?$/, '.access-log.db');
 }
 
-function sqliteDialect(path: string, accessLogFile: string | undefined, hold: ConnectionHold): SqliteDialect {
+/** The store's one SQLite connection, set up for the store (attached log, pragmas, statement cache). */
+function sqliteConnection(path: string, accessLogFile: string | undefined): SqliteDatabase.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SqliteDatabase(path);
   if (accessLogFile !== undefined) {
@@ -101,7 +105,7 @@ function sqliteDialect(path: string, accessLogFile: string | undefined, hold: Co
     }
     return statement;
   }) as typeof database.prepare;
-  return new HoldTrackingSqliteDialect({ database }, hold);
+  return database;
 }
 
 /** Parsed with mssql's own connection-string reader so ADO.NET strings from the portal work. */

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type SqliteDatabase from 'better-sqlite3';
 import { SqliteDialect, type CompiledQuery, type DatabaseConnection, type Driver, type Kysely } from 'kysely';
 import { siblingModule } from '../threads/module-worker.js';
 import { RequestWorker } from '../threads/request-worker.js';
@@ -84,30 +85,43 @@ export class HoldTrackingSqliteDialect extends SqliteDialect {
 const LONG_HOLD_MS = 100;
 
 /**
- * The lookups' reads on SQLite on disk. On the store's own connection while it is free or
- * briefly held — the cheapest path — and, while a long transaction holds it, on a read-only
- * connection of its own on a worker thread ({@link SqliteReadThread}). Why: the one connection is
- * held for the length of every transaction, and a snapshot load or a linkage pass holds it for
- * seconds to minutes, which every lookup had to wait out; in WAL mode a second connection reads
- * the last committed state beside the writer, so lookups go on answering during an import.
+ * The lookups' reads on SQLite on disk. While the store's own connection is free they run on
+ * it at once, synchronously: no transaction can be open on it then, and nothing else can run
+ * until the read returns, so it sees exactly the committed data, and a lookup skips Kysely's
+ * connection queue and the promises around it (two reads a lookup, on every request). While it
+ * is briefly held they wait their turn on it; while a long transaction holds it, they read on a
+ * read-only connection of their own on a worker thread ({@link SqliteReadThread}). Why: the one
+ * connection is held for the length of every transaction, and a snapshot load or a linkage
+ * pass holds it for seconds to minutes, which every lookup had to wait out; in WAL mode a
+ * second connection reads the last committed state beside the writer, so lookups go on
+ * answering during an import.
  */
 export class SqliteReads implements ReadQueries {
-  private readonly direct: ReadQueries;
+  private readonly queued: ReadQueries;
   private readonly thread: SqliteReadThread;
 
   constructor(
     db: Kysely<Database>,
+    /** The connection behind `db`; its `prepare` keeps statements (database.ts). */
+    private readonly connection: SqliteDatabase.Database,
     private readonly hold: ConnectionHold,
     file: string,
   ) {
-    this.direct = readsOn(db);
+    this.queued = readsOn(db);
     this.thread = new SqliteReadThread(file);
   }
 
   execute<Row>(query: CompiledQuery<Row>): Promise<Row[]> {
     const since = this.hold.since;
-    const heldLong = since !== undefined && performance.now() - since >= LONG_HOLD_MS;
-    return heldLong ? this.thread.execute(query) : this.direct.execute(query);
+    if (since === undefined) return this.readNow(query);
+    return performance.now() - since >= LONG_HOLD_MS ? this.thread.execute(query) : this.queued.execute(query);
+  }
+
+  private async readNow<Row>(query: CompiledQuery<Row>): Promise<Row[]> {
+    const statement = this.connection.prepare(query.sql);
+    // Only a query that reads may take the connection outside Kysely's queue.
+    if (!statement.reader) throw new TypeError('SqliteReads: not a read query');
+    return statement.all(query.parameters as unknown[]) as Row[];
   }
 
   close(): Promise<void> {

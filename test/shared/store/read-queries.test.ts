@@ -44,6 +44,32 @@ describe('the store read connection on SQLite', () => {
     expect(await personRecords('p1')).toEqual([{ id: 'r1' }, { id: 'r2' }]);
   });
 
+  it('never sees a transaction that has just begun, and never writes', async () => {
+    store = openStore({ engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'lintel-reads-')), 'lintel.db') });
+    await migrateToLatest(store);
+    await store.db.insertInto('source_record').values(sourceRecordRow('r1', 'p1')).execute();
+
+    // Read in each turn while a short transaction opens, writes and commits beside the reads.
+    const seen: string[][] = [];
+    const reading = (async () => {
+      for (let i = 0; i < 50; i++) {
+        seen.push((await personRecords('p1')).map((r) => r.id));
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    await store.db.transaction().execute(async (trx) => {
+      await trx.insertInto('source_record').values(sourceRecordRow('r2', 'p1')).execute();
+      await new Promise((r) => setTimeout(r, 20));
+      await trx.insertInto('source_record').values(sourceRecordRow('r3', 'p1')).execute();
+    });
+    await reading;
+    for (const ids of seen) expect([['r1'], ['r1', 'r2', 'r3']]).toContainEqual(ids);
+
+    const write = store.db.insertInto('source_record').values(sourceRecordRow('r4', 'p1')).compile();
+    await expect(store.reads.execute(write)).rejects.toThrow(/not a read query/);
+    expect(await personRecords('p1')).toEqual([{ id: 'r1' }, { id: 'r2' }, { id: 'r3' }]);
+  });
+
   it('reads on its own thread report a failed query by its code and go on answering', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'lintel-reads-')), 'lintel.db');
     store = openStore({ engine: 'sqlite', path });
