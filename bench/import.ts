@@ -12,6 +12,7 @@
  * Options: --sizes 100000,1000000   --keep (leave the temporary folder)
  *          --cpu-prof DIR (write a V8 CPU profile of each import child, and its threads, into DIR)
  *          --in-thread (prepare rows on the import's own thread, not on the row worker: for comparison)
+ * Each size also prints where the import's wall time went, phase by phase (import-phases.ts).
  * BENCH_MEMLOG=1 also prints each child's peak rss/heap/external figures.
  */
 import { spawn } from 'node:child_process';
@@ -39,6 +40,8 @@ interface ChildResult {
   seconds: number;
   peakRssMb: number;
   outcome: string;
+  /** Milliseconds per phase of the import (shared/imports/import-phases.ts). */
+  phases: [string, number][];
 }
 
 /** The import child runs the compiled product, as the Functions host does (see fromBuild). */
@@ -48,6 +51,9 @@ async function child(): Promise<void> {
   const { createLogger } = await fromBuild<typeof import('../shared/logging.js')>('shared/logging.js');
   const { importExtract } = await fromBuild<typeof import('../shared/imports/import-extract.js')>(
     'shared/imports/import-extract.js',
+  );
+  const { PhaseClock } = await fromBuild<typeof import('../shared/imports/import-phases.js')>(
+    'shared/imports/import-phases.js',
   );
   const { AccessLog } = await fromBuild<typeof import('../shared/audit/access-log.js')>('shared/audit/access-log.js');
   const { LocalSecretSource } = await fromBuild<typeof import('../shared/secrets/local-secret-source.js')>(
@@ -65,6 +71,7 @@ async function child(): Promise<void> {
     const m = process.memoryUsage();
     for (const k of Object.keys(peaks) as (keyof typeof peaks)[]) peaks[k] = Math.max(peaks[k], m[k]);
   }, 250);
+  const phases = new PhaseClock();
   const started = process.hrtime.bigint();
   const outcome = await importExtract(
     {
@@ -75,6 +82,7 @@ async function child(): Promise<void> {
       logger,
       accessLog: new AccessLog(store, logger),
       maxBadRowShare: 0.05,
+      hooks: { phases },
       ...(process.env.BENCH_IN_THREAD ? { rowWorkerMinBytes: Number.POSITIVE_INFINITY } : {}),
     },
     { blobName, partyId, datasetId, fileName },
@@ -96,6 +104,7 @@ async function child(): Promise<void> {
     seconds,
     // Linux reports ru_maxrss in kilobytes.
     peakRssMb: process.resourceUsage().maxRSS / 1024,
+    phases: phases.totals(),
   };
   await store.close();
   process.stdout.write(JSON.stringify(result) + '\n');
@@ -149,6 +158,18 @@ function runChild(env: Record<string, string>, cpuProfileDir: string | undefined
   });
 }
 
+/** Each phase's seconds and share of the import's wall time, biggest first. */
+function phaseTable(result: ChildResult): string {
+  const lines = [...result.phases]
+    .sort((a, b) => b[1] - a[1])
+    .filter(([, ms]) => ms >= 1)
+    .map(
+      ([phase, ms]) =>
+        `    ${phase.padEnd(24)} ${(ms / 1000).toFixed(2).padStart(7)} s ${((ms / 10 / result.seconds).toFixed(1) + '%').padStart(7)}\n`,
+    );
+  return lines.join('');
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -196,6 +217,7 @@ async function main(): Promise<void> {
         `  ${size.toLocaleString('en-GB')} rows: ${result.seconds.toFixed(2)} s, ${Math.round(result.rows / result.seconds).toLocaleString('en-GB')} rows/s, ` +
           `${result.loaded.toLocaleString('en-GB')} loaded, ${result.rejected} rejected, peak RSS ${result.peakRssMb.toFixed(0)} MB\n`,
       );
+      process.stdout.write(phaseTable(result));
     }
   } finally {
     await azurite.stop();

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { BatchedInsert, type BatchHook, type Param } from '../store/batched-insert.js';
 import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
+import type { ImportPhase } from './import-phases.js';
 
 /**
  * Writes one party's dataset snapshot inside the caller's transaction: deletes the previous
@@ -62,7 +63,10 @@ class DeferredIndexes implements BatchHook {
   private others: number | undefined;
   private dropped: { readonly name: string; readonly sql: string }[] | undefined;
 
-  constructor(private readonly table: string) {}
+  constructor(
+    private readonly table: string,
+    private readonly lap: (phase: ImportPhase) => void,
+  ) {}
 
   /** Called before each batch with the rows this snapshot has written to the table so far. */
   async beforeBatch(trx: Kysely<Database>, rowsWritten: number): Promise<void> {
@@ -72,6 +76,7 @@ class DeferredIndexes implements BatchHook {
       this.others = Number(counted.rows[0]?.n ?? 0) - rowsWritten;
     }
     if (rowsWritten < this.others) return;
+    this.lap('insert');
     const indexes = await sql<{ name: string; sql: string }>`
       select name, sql from sqlite_master
       where type = 'index' and tbl_name = ${this.table} and sql is not null`.execute(trx);
@@ -79,6 +84,7 @@ class DeferredIndexes implements BatchHook {
       (index) => !/^\s*create\s+unique\b/i.test(index.sql) && !APPENDED_INDEXES.has(index.name),
     );
     for (const index of this.dropped) await sql`drop index ${sql.id(index.name)}`.execute(trx);
+    this.lap('drop indexes');
   }
 
   /** Builds the dropped indexes again (from their own definitions). */
@@ -86,6 +92,7 @@ class DeferredIndexes implements BatchHook {
     const dropped = this.dropped ?? [];
     this.dropped = undefined;
     if (dropped.length === 0) return;
+    this.lap('insert');
     // Each build is one large sort, which SQLite can share with helper threads (a third faster
     // on two cores); the connection's setting is put back after.
     const current = await sql<{ threads: number }>`pragma threads`.execute(trx);
@@ -95,6 +102,7 @@ class DeferredIndexes implements BatchHook {
     } finally {
       await sql.raw(`pragma threads = ${Number(current.rows[0]?.threads ?? 0)}`).execute(trx);
     }
+    this.lap('rebuild indexes');
   }
 }
 
@@ -105,16 +113,18 @@ export class SnapshotWriter {
   private readonly identifierIndexes: DeferredIndexes | undefined;
   recordsWritten = 0;
 
+  /** `lap` times the writer's phases (import-phases.ts). */
   constructor(
     private readonly trx: Transaction<Database>,
     engine: Engine,
+    lap: (phase: ImportPhase) => void = () => undefined,
   ) {
     this.records = new BatchedInsert(engine, 'source_record', RECORD_COLUMNS);
     this.identifiers = new BatchedInsert(engine, 'record_identifier', IDENTIFIER_COLUMNS);
     // Azure SQL keeps its indexes: dropping them would take schema locks that block every reader.
     if (engine === 'sqlite') {
-      this.recordIndexes = new DeferredIndexes('source_record');
-      this.identifierIndexes = new DeferredIndexes('record_identifier');
+      this.recordIndexes = new DeferredIndexes('source_record', lap);
+      this.identifierIndexes = new DeferredIndexes('record_identifier', lap);
     }
   }
 
