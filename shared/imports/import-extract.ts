@@ -239,6 +239,7 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
         rows,
         lenientWidth: format.kind === 'xlsx',
         asOf,
+        keyVersion: secret.version,
         onBatch: (rowsRead) =>
           progress?.report({ runId: claimed.id, bytesRead, totalBytes: bytes, rows: rowsRead, phase: 'loading' }),
       });
@@ -309,6 +310,8 @@ interface LoadInput {
   readonly rows: PreparedRows;
   readonly lenientWidth: boolean;
   readonly asOf: string;
+  /** The version of the key the rows' identifiers are hashed under. */
+  readonly keyVersion: string;
   readonly onBatch: (rows: number) => void;
 }
 
@@ -382,8 +385,19 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
       .where('status', 'not in', ['loaded', 'rejected'])
       .executeTakeFirst();
     if (Number(open.numUpdatedRows) === 0) throw new RunSettledElsewhere();
-    const writer = new SnapshotWriter(trx, deps.store.dialect.engine, lap);
-    await writer.deletePrevious(file.partyId, file.datasetId);
+    const writer = new SnapshotWriter(
+      trx,
+      deps.store,
+      {
+        runId: run.id,
+        partyId: file.partyId,
+        datasetId: file.datasetId,
+        asOf: input.asOf,
+        keyVersion: input.keyVersion,
+      },
+      lap,
+    );
+    await writer.deletePrevious();
     lap('begin, delete previous');
 
     const header = await input.rows.header();

@@ -1,23 +1,24 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { BatchedInsert, type BatchHook, type Param } from '../store/batched-insert.js';
-import type { Engine } from '../store/dialect.js';
+import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
 import type { ImportPhase } from './import-phases.js';
 
 /**
  * Writes one party's dataset snapshot inside the caller's transaction: deletes the previous
  * snapshot's records and identifiers, then inserts the new ones in multi-row statements
- * (shared/store/batched-insert.ts).
+ * (shared/store/batched-insert.ts). What every row of the snapshot shares (its run, party,
+ * dataset, date and key version) is given once ({@link Snapshot}); rows carry the rest
+ * ({@link RECORD_ROW_COLUMNS}, {@link IDENTIFIER_ROW_COLUMNS}), which is also all a prepared
+ * batch brings over from the row worker.
  *
  * On SQLite a big snapshot is loaded into its tables without their secondary indexes, which are
  * built again at the end (see {@link DeferredIndexes}).
  */
 
-export const RECORD_COLUMNS = [
+/** A record's own values, in this order. */
+export const RECORD_ROW_COLUMNS = [
   'id',
-  'import_run_id',
-  'party_id',
-  'dataset_id',
   'row_number',
   'given_name',
   'family_name',
@@ -26,11 +27,21 @@ export const RECORD_COLUMNS = [
   'postcode',
   'address',
   'attributes',
-  'as_of',
-  'person_id',
 ] as const;
 
-export const IDENTIFIER_COLUMNS = ['record_id', 'kind', 'hash', 'key_version'] as const;
+/** An identifier's own values, in this order. */
+export const IDENTIFIER_ROW_COLUMNS = ['record_id', 'kind', 'hash'] as const;
+
+/** What every row of one snapshot shares. */
+export interface Snapshot {
+  readonly runId: string;
+  readonly partyId: string;
+  readonly datasetId: string;
+  /** The extract's date (`as_of`). */
+  readonly asOf: string;
+  /** The pseudonymisation key version its identifiers were hashed under. */
+  readonly keyVersion: string;
+}
 
 /**
  * Indexes a snapshot's rows enter at one end of their key range, so keeping them costs an
@@ -113,14 +124,33 @@ export class SnapshotWriter {
   private readonly identifierIndexes: DeferredIndexes | undefined;
   recordsWritten = 0;
 
-  /** `lap` times the writer's phases (import-phases.ts). */
+  /**
+   * `trx` is a transaction of `store`; a failed write must roll it back (the writer's statements
+   * are not undone one by one). `lap` times the writer's phases (import-phases.ts).
+   */
   constructor(
     private readonly trx: Transaction<Database>,
-    engine: Engine,
+    store: Pick<Store, 'dialect' | 'sqlite'>,
+    private readonly snapshot: Snapshot,
     lap: (phase: ImportPhase) => void = () => undefined,
   ) {
-    this.records = new BatchedInsert(engine, 'source_record', RECORD_COLUMNS);
-    this.identifiers = new BatchedInsert(engine, 'record_identifier', IDENTIFIER_COLUMNS);
+    const engine = store.dialect.engine;
+    const options = { sqlite: store.sqlite, rollbackOnError: true };
+    this.records = new BatchedInsert(engine, 'source_record', RECORD_ROW_COLUMNS, {
+      ...options,
+      shared: {
+        import_run_id: snapshot.runId,
+        party_id: snapshot.partyId,
+        dataset_id: snapshot.datasetId,
+        as_of: snapshot.asOf,
+        // Set by the linker (shared/linkage), never guessed at import.
+        person_id: null,
+      },
+    });
+    this.identifiers = new BatchedInsert(engine, 'record_identifier', IDENTIFIER_ROW_COLUMNS, {
+      ...options,
+      shared: { key_version: snapshot.keyVersion },
+    });
     // Azure SQL keeps its indexes: dropping them would take schema locks that block every reader.
     if (engine === 'sqlite') {
       this.recordIndexes = new DeferredIndexes('source_record', lap);
@@ -129,7 +159,8 @@ export class SnapshotWriter {
   }
 
   /** Deletes the records (and their identifiers) of the party's previous snapshot of the dataset. */
-  async deletePrevious(partyId: string, datasetId: string): Promise<void> {
+  async deletePrevious(): Promise<void> {
+    const { partyId, datasetId } = this.snapshot;
     await this.trx
       .deleteFrom('record_identifier')
       .where('record_id', 'in', (eb) =>
@@ -143,22 +174,22 @@ export class SnapshotWriter {
       .execute();
   }
 
-  /** Values in {@link RECORD_COLUMNS} order. */
+  /** Values in {@link RECORD_ROW_COLUMNS} order. */
   addRecord(values: readonly Param[]): void {
     this.records.push(values);
   }
 
-  /** Values in {@link IDENTIFIER_COLUMNS} order; the record must have been added first. */
+  /** Values in {@link IDENTIFIER_ROW_COLUMNS} order; the record must have been added first. */
   addIdentifier(values: readonly Param[]): void {
     this.identifiers.push(values);
   }
 
-  /** Records' values in {@link RECORD_COLUMNS} order, row after row; returns how many rows. */
+  /** Records' values in {@link RECORD_ROW_COLUMNS} order, row after row; returns how many rows. */
   addRecords(values: readonly Param[]): number {
     return this.records.pushRows(values);
   }
 
-  /** Identifiers' values in {@link IDENTIFIER_COLUMNS} order, row after row; their records first. */
+  /** Identifiers' values in {@link IDENTIFIER_ROW_COLUMNS} order, row after row; their records first. */
   addIdentifiers(values: readonly Param[]): number {
     return this.identifiers.pushRows(values);
   }

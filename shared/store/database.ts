@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, MssqlDialect, SqliteDialect, type MigrationResult } from 'kysely';
+import { Kysely, Migrator, MssqlDialect, type MigrationResult } from 'kysely';
 import mssql from 'mssql';
 import * as tarn from 'tarn';
 import * as tedious from 'tedious';
@@ -27,6 +27,12 @@ export interface Store {
   readonly accessLogFile?: string;
   /** Where lookups run their reads (read-queries.ts): committed data, even during a long transaction on SQLite. */
   readonly reads: ReadQueries;
+  /**
+   * SQLite: the connection under `db` (and so under its transactions), for the one statement
+   * shape kysely cannot pass on — values bound by name beside values bound by position
+   * (batched-insert.ts). Undefined on SQL Server.
+   */
+  readonly sqlite?: SqliteDatabase.Database;
   close(): Promise<void>;
 }
 
@@ -41,10 +47,11 @@ export function openStore(options: StoreOptions): Store {
       ? { file: options.path, accessLogFile: accessLogFileOf(options.path) }
       : undefined;
   const hold: ConnectionHold = { since: undefined };
+  const sqlite = options.engine === 'sqlite' ? sqliteConnection(options.path, onDisk?.accessLogFile) : undefined;
   const db = new Kysely<Database>({
     dialect:
       options.engine === 'sqlite'
-        ? sqliteDialect(options.path, onDisk?.accessLogFile, hold)
+        ? new HoldTrackingSqliteDialect({ database: sqlite! }, hold)
         : mssqlDialect(options.connectionString, options.poolMax),
   });
   const reads = onDisk ? new SqliteReads(db, hold, onDisk.file) : readsOn(db);
@@ -54,6 +61,7 @@ export function openStore(options: StoreOptions): Store {
     dialect,
     accessLogFile: onDisk?.accessLogFile,
     reads,
+    sqlite,
     close: async () => {
       await checkpointer?.close();
       await reads.close();
@@ -73,7 +81,7 @@ export function accessLogFileOf(path: string): string {
   return path.replace(/(\.db)?$/, '.access-log.db');
 }
 
-function sqliteDialect(path: string, accessLogFile: string | undefined, hold: ConnectionHold): SqliteDialect {
+function sqliteConnection(path: string, accessLogFile: string | undefined): SqliteDatabase.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SqliteDatabase(path);
   if (accessLogFile !== undefined) {
@@ -101,7 +109,7 @@ function sqliteDialect(path: string, accessLogFile: string | undefined, hold: Co
     }
     return statement;
   }) as typeof database.prepare;
-  return new HoldTrackingSqliteDialect({ database }, hold);
+  return database;
 }
 
 /** Parsed with mssql's own connection-string reader so ADO.NET strings from the portal work. */
