@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -38,6 +38,8 @@ interface ChildResult {
   loaded: number;
   rejected: number;
   seconds: number;
+  /** CPU seconds of the import's process (all its threads) during the import: less noisy than wall time on a shared machine. */
+  cpuSeconds: number;
   peakRssMb: number;
   outcome: string;
   /** Milliseconds per phase of the import (shared/imports/import-phases.ts). */
@@ -73,6 +75,7 @@ async function child(): Promise<void> {
   }, 250);
   const phases = new PhaseClock();
   const started = process.hrtime.bigint();
+  const cpuStarted = process.cpuUsage();
   const outcome = await importExtract(
     {
       store,
@@ -88,6 +91,7 @@ async function child(): Promise<void> {
     { blobName, partyId, datasetId, fileName },
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuStarted);
   clearInterval(sampler);
   if (process.env.BENCH_MEMLOG) {
     process.stderr.write(
@@ -102,6 +106,7 @@ async function child(): Promise<void> {
     loaded: outcome.outcome === 'loaded' ? outcome.loaded : 0,
     rejected: outcome.outcome === 'loaded' ? outcome.rejected : 0,
     seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     // Linux reports ru_maxrss in kilobytes.
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     phases: phases.totals(),
@@ -199,7 +204,7 @@ async function main(): Promise<void> {
         .getContainerClient('incoming')
         .getBlockBlobClient(blobName)
         .uploadStream(createReadStream(file), 8 * 1024 * 1024, 4);
-      process.stdout.write('importing…\n');
+      process.stdout.write(`importing… (load average ${loadavg()[0]!.toFixed(2)})\n`);
       const result = await runChild(
         {
           BENCH_SQLITE: join(dir, `store-${size}.db`),
@@ -214,8 +219,8 @@ async function main(): Promise<void> {
         throw new Error(`unexpected outcome ${JSON.stringify(result)}`);
       results.push({ size, bytes, result });
       process.stdout.write(
-        `  ${size.toLocaleString('en-GB')} rows: ${result.seconds.toFixed(2)} s, ${Math.round(result.rows / result.seconds).toLocaleString('en-GB')} rows/s, ` +
-          `${result.loaded.toLocaleString('en-GB')} loaded, ${result.rejected} rejected, peak RSS ${result.peakRssMb.toFixed(0)} MB\n`,
+        `  ${size.toLocaleString('en-GB')} rows: ${result.seconds.toFixed(2)} s (CPU ${result.cpuSeconds.toFixed(1)} s), ${Math.round(result.rows / result.seconds).toLocaleString('en-GB')} rows/s, ` +
+          `${result.loaded.toLocaleString('en-GB')} loaded, ${result.rejected} rejected, peak RSS ${result.peakRssMb.toFixed(0)} MB; load average ${loadavg()[0]!.toFixed(2)}\n`,
       );
       process.stdout.write(phaseTable(result));
     }
@@ -223,10 +228,10 @@ async function main(): Promise<void> {
     await azurite.stop();
     if (!values.keep) rmSync(dir, { recursive: true, force: true });
   }
-  process.stdout.write('\nsize        MB    seconds   rows/s    peak RSS MB\n');
+  process.stdout.write('\nsize        MB    seconds   CPU s   rows/s    peak RSS MB\n');
   for (const { size, bytes, result } of results) {
     process.stdout.write(
-      `${String(size).padEnd(10)} ${(bytes / 1024 / 1024).toFixed(1).padStart(6)} ${result.seconds.toFixed(2).padStart(9)} ${String(Math.round(result.rows / result.seconds)).padStart(8)} ${result.peakRssMb.toFixed(0).padStart(12)}\n`,
+      `${String(size).padEnd(10)} ${(bytes / 1024 / 1024).toFixed(1).padStart(6)} ${result.seconds.toFixed(2).padStart(9)} ${result.cpuSeconds.toFixed(1).padStart(7)} ${String(Math.round(result.rows / result.seconds)).padStart(8)} ${result.peakRssMb.toFixed(0).padStart(12)}\n`,
     );
   }
   const [small, large] = results;
