@@ -12,13 +12,14 @@
  * Options: --sizes 100000,1000000   --keep (leave the temporary folder)
  *          --cpu-prof DIR (write a V8 CPU profile of each import child, and its threads, into DIR)
  *          --in-thread (prepare rows on the import's own thread, not on the row worker: for comparison)
+ * Each size also prints where the import's wall time went, phase by phase (import-phases.ts).
  * BENCH_MEMLOG=1 also prints each child's peak rss/heap/external figures.
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -37,8 +38,12 @@ interface ChildResult {
   loaded: number;
   rejected: number;
   seconds: number;
+  /** CPU seconds of the import's process (all its threads) during the import: less noisy than wall time on a shared machine. */
+  cpuSeconds: number;
   peakRssMb: number;
   outcome: string;
+  /** Milliseconds per phase of the import (shared/imports/import-phases.ts). */
+  phases: [string, number][];
 }
 
 /** The import child runs the compiled product, as the Functions host does (see fromBuild). */
@@ -48,6 +53,9 @@ async function child(): Promise<void> {
   const { createLogger } = await fromBuild<typeof import('../shared/logging.js')>('shared/logging.js');
   const { importExtract } = await fromBuild<typeof import('../shared/imports/import-extract.js')>(
     'shared/imports/import-extract.js',
+  );
+  const { PhaseClock } = await fromBuild<typeof import('../shared/imports/import-phases.js')>(
+    'shared/imports/import-phases.js',
   );
   const { AccessLog } = await fromBuild<typeof import('../shared/audit/access-log.js')>('shared/audit/access-log.js');
   const { LocalSecretSource } = await fromBuild<typeof import('../shared/secrets/local-secret-source.js')>(
@@ -65,7 +73,9 @@ async function child(): Promise<void> {
     const m = process.memoryUsage();
     for (const k of Object.keys(peaks) as (keyof typeof peaks)[]) peaks[k] = Math.max(peaks[k], m[k]);
   }, 250);
+  const phases = new PhaseClock();
   const started = process.hrtime.bigint();
+  const cpuStarted = process.cpuUsage();
   const outcome = await importExtract(
     {
       store,
@@ -75,11 +85,13 @@ async function child(): Promise<void> {
       logger,
       accessLog: new AccessLog(store, logger),
       maxBadRowShare: 0.05,
+      hooks: { phases },
       ...(process.env.BENCH_IN_THREAD ? { rowWorkerMinBytes: Number.POSITIVE_INFINITY } : {}),
     },
     { blobName, partyId, datasetId, fileName },
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuStarted);
   clearInterval(sampler);
   if (process.env.BENCH_MEMLOG) {
     process.stderr.write(
@@ -94,8 +106,10 @@ async function child(): Promise<void> {
     loaded: outcome.outcome === 'loaded' ? outcome.loaded : 0,
     rejected: outcome.outcome === 'loaded' ? outcome.rejected : 0,
     seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     // Linux reports ru_maxrss in kilobytes.
     peakRssMb: process.resourceUsage().maxRSS / 1024,
+    phases: phases.totals(),
   };
   await store.close();
   process.stdout.write(JSON.stringify(result) + '\n');
@@ -149,6 +163,18 @@ function runChild(env: Record<string, string>, cpuProfileDir: string | undefined
   });
 }
 
+/** Each phase's seconds and share of the import's wall time, biggest first. */
+function phaseTable(result: ChildResult): string {
+  const lines = [...result.phases]
+    .sort((a, b) => b[1] - a[1])
+    .filter(([, ms]) => ms >= 1)
+    .map(
+      ([phase, ms]) =>
+        `    ${phase.padEnd(24)} ${(ms / 1000).toFixed(2).padStart(7)} s ${((ms / 10 / result.seconds).toFixed(1) + '%').padStart(7)}\n`,
+    );
+  return lines.join('');
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -178,7 +204,7 @@ async function main(): Promise<void> {
         .getContainerClient('incoming')
         .getBlockBlobClient(blobName)
         .uploadStream(createReadStream(file), 8 * 1024 * 1024, 4);
-      process.stdout.write('importing…\n');
+      process.stdout.write(`importing… (load average ${loadavg()[0]!.toFixed(2)})\n`);
       const result = await runChild(
         {
           BENCH_SQLITE: join(dir, `store-${size}.db`),
@@ -193,18 +219,19 @@ async function main(): Promise<void> {
         throw new Error(`unexpected outcome ${JSON.stringify(result)}`);
       results.push({ size, bytes, result });
       process.stdout.write(
-        `  ${size.toLocaleString('en-GB')} rows: ${result.seconds.toFixed(2)} s, ${Math.round(result.rows / result.seconds).toLocaleString('en-GB')} rows/s, ` +
-          `${result.loaded.toLocaleString('en-GB')} loaded, ${result.rejected} rejected, peak RSS ${result.peakRssMb.toFixed(0)} MB\n`,
+        `  ${size.toLocaleString('en-GB')} rows: ${result.seconds.toFixed(2)} s (CPU ${result.cpuSeconds.toFixed(1)} s), ${Math.round(result.rows / result.seconds).toLocaleString('en-GB')} rows/s, ` +
+          `${result.loaded.toLocaleString('en-GB')} loaded, ${result.rejected} rejected, peak RSS ${result.peakRssMb.toFixed(0)} MB; load average ${loadavg()[0]!.toFixed(2)}\n`,
       );
+      process.stdout.write(phaseTable(result));
     }
   } finally {
     await azurite.stop();
     if (!values.keep) rmSync(dir, { recursive: true, force: true });
   }
-  process.stdout.write('\nsize        MB    seconds   rows/s    peak RSS MB\n');
+  process.stdout.write('\nsize        MB    seconds   CPU s   rows/s    peak RSS MB\n');
   for (const { size, bytes, result } of results) {
     process.stdout.write(
-      `${String(size).padEnd(10)} ${(bytes / 1024 / 1024).toFixed(1).padStart(6)} ${result.seconds.toFixed(2).padStart(9)} ${String(Math.round(result.rows / result.seconds)).padStart(8)} ${result.peakRssMb.toFixed(0).padStart(12)}\n`,
+      `${String(size).padEnd(10)} ${(bytes / 1024 / 1024).toFixed(1).padStart(6)} ${result.seconds.toFixed(2).padStart(9)} ${result.cpuSeconds.toFixed(1).padStart(7)} ${String(Math.round(result.rows / result.seconds)).padStart(8)} ${result.peakRssMb.toFixed(0).padStart(12)}\n`,
     );
   }
   const [small, large] = results;

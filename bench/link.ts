@@ -316,16 +316,16 @@ if (parts.has('d')) {
   const kindOf = (system: string) => `system-id:${system === 'mosaic' ? 'social-care' : system === 'capita-one' ? 'education' : system}`;
   const load = async (batch: RecordBatch, partyId: string, runId: string) => {
     await store.db.transaction().execute(async (trx) => {
-      const writer = new SnapshotWriter(trx, 'sqlite');
-      await writer.deletePrevious(partyId, DATASET);
+      const writer = new SnapshotWriter(trx, store, { runId, partyId, datasetId: DATASET, asOf: '2026-11-01', keyVersion });
+      await writer.deletePrevious();
       for (let i = 0; i < batch.size; i++) {
         const id = `${runId}:${String(i).padStart(10, '0')}`;
         const given = batch.givenName[i] || null;
-        writer.addRecord([id, runId, partyId, DATASET, i + 2, given, batch.familyName[i] || null, given?.slice(0, 3) ?? null, batch.dob[i] || null, batch.postcode[i] || null, batch.address[i] || null, '{}', '2026-11-01', null]);
+        writer.addRecord([id, i + 2, given, batch.familyName[i] || null, given?.slice(0, 3) ?? null, batch.dob[i] || null, batch.postcode[i] || null, batch.address[i] || null, '{}']);
         for (const [kind, column] of [['nhs', batch.nhsHash], ['upn', batch.upnHash], ['ni', batch.niHash]] as const) {
-          if (column[i]) writer.addIdentifier([id, kind, column[i]!, keyVersion]);
+          if (column[i]) writer.addIdentifier([id, kind, column[i]!]);
         }
-        for (const [system, column] of batch.systemIds) if (column[i]) writer.addIdentifier([id, kindOf(system), column[i]!, keyVersion]);
+        for (const [system, column] of batch.systemIds) if (column[i]) writer.addIdentifier([id, kindOf(system), column[i]!]);
         await writer.flush();
       }
       await writer.finish();

@@ -25,6 +25,7 @@ import { asOfDate, extractFormatOf } from './extract-format.js';
 import { DEFAULT_READER_LIMITS, type ReaderLimits } from './extract-records.js';
 import { planColumns } from './header.js';
 import { claimRun, findRun, finishRun, FINAL_STATUSES, markFailed, type ImportRun } from './import-runs.js';
+import { lapOf, type ImportPhase, type PhaseClock } from './import-phases.js';
 import type { ImportProgressSink } from './import-progress.js';
 import { reasonCounts, RowErrorList, type FileError, type ImportReport } from './import-report.js';
 import { preparedInThread, type PreparedRows } from './prepared-rows.js';
@@ -72,6 +73,8 @@ export interface ImportHooks {
   readonly onRow?: (row: number) => void;
   /** Where progress goes, per file. */
   readonly progress?: (blobName: string) => ImportProgressSink;
+  /** Times the import's phases (bench:import prints them). */
+  readonly phases?: PhaseClock;
 }
 
 export interface ImportDependencies {
@@ -130,6 +133,7 @@ interface RunContext {
   readonly etag: string;
   readonly sha256: string;
   readonly purpose: string;
+  readonly lap: (phase: ImportPhase) => void;
 }
 
 export async function importExtract(deps: ImportDependencies, file: IncomingExtract): Promise<ImportOutcome> {
@@ -137,7 +141,10 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
   const now = deps.now ?? (() => new Date());
   const containers = deps.containers ?? IMPORT_CONTAINERS;
   const blob = incomingBlob(deps.blobs, containers, file.blobName);
+  deps.hooks?.phases?.start();
+  const lap = lapOf(deps.hooks?.phases);
   const properties = await extractProperties(blob);
+  lap('blob properties');
   if (properties === undefined) {
     logger.info('import.gone', { partyId: file.partyId, datasetId: file.datasetId });
     return { outcome: 'gone' };
@@ -149,6 +156,7 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
   let runId: string | undefined;
   try {
     const { sha256, bytes } = await hashExtract(blob, properties.etag);
+    lap('hash pass');
     const entry = deps.agreements.dataset(file.datasetId);
     const purpose = entry?.agreementId ?? 'import';
     const claimed = await claimRun(deps.store.db, {
@@ -160,7 +168,8 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
       now: now().toISOString(),
     });
     runId = claimed.id;
-    const context: RunContext = { deps, containers, file, run: claimed, etag: properties.etag, sha256, purpose };
+    const context: RunContext = { deps, containers, file, run: claimed, etag: properties.etag, sha256, purpose, lap };
+    lap('claim run');
     if (FINAL_STATUSES.has(claimed.status)) return await settleDuplicate(context);
     logger.info('import.started', {
       runId: claimed.id,
@@ -221,6 +230,7 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
       rows = preparedInThread(records, pseudonymiser);
     }
     key.fill(0);
+    lap('open file');
 
     const started = Date.now();
     let load: LoadResult;
@@ -229,6 +239,7 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
         rows,
         lenientWidth: format.kind === 'xlsx',
         asOf,
+        keyVersion: secret.version,
         onBatch: (rowsRead) =>
           progress?.report({ runId: claimed.id, bytesRead, totalBytes: bytes, rows: rowsRead, phase: 'loading' }),
       });
@@ -245,6 +256,7 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
       throw err;
     } finally {
       await rows.close();
+      lap('stop reader');
     }
     const seconds = (Date.now() - started) / 1000;
     logger.info('import.loaded', {
@@ -260,8 +272,11 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
       ...prefixed('rowErrors.', reasonCounts(load.rowErrors.listed)),
     });
     await appendAccessLog(context, 'allow', 'snapshot-loaded', load.columns);
+    lap('access log');
     await moveExtract(deps.blobs, containers, file.blobName, properties.etag, 'processed');
+    lap('move blob');
     await deps.hooks?.afterLoad?.(claimed.id);
+    lap('after load');
     return {
       outcome: 'loaded',
       runId: claimed.id,
@@ -295,6 +310,8 @@ interface LoadInput {
   readonly rows: PreparedRows;
   readonly lenientWidth: boolean;
   readonly asOf: string;
+  /** The version of the key the rows' identifiers are hashed under. */
+  readonly keyVersion: string;
   readonly onBatch: (rows: number) => void;
 }
 
@@ -356,8 +373,9 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
   const agreement = deps.agreements.agreement(entry.agreementId)!.agreement;
   const storage = storagePlanFor(entry.dataset, agreement.matching);
   const onRow = deps.hooks?.onRow;
+  const { lap } = context;
 
-  return deps.store.db.transaction().execute(async (trx) => {
+  const loaded = await deps.store.db.transaction().execute(async (trx) => {
     // Two deliveries of the same bytes can both claim the run. Taking the run's row first makes
     // the second load wait for the first's commit, then find the run finished and stand down.
     const open = await trx
@@ -367,14 +385,27 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
       .where('status', 'not in', ['loaded', 'rejected'])
       .executeTakeFirst();
     if (Number(open.numUpdatedRows) === 0) throw new RunSettledElsewhere();
-    const writer = new SnapshotWriter(trx, deps.store.dialect.engine);
-    await writer.deletePrevious(file.partyId, file.datasetId);
+    const writer = new SnapshotWriter(
+      trx,
+      deps.store,
+      {
+        runId: run.id,
+        partyId: file.partyId,
+        datasetId: file.datasetId,
+        asOf: input.asOf,
+        keyVersion: input.keyVersion,
+      },
+      lap,
+    );
+    await writer.deletePrevious();
+    lap('begin, delete previous');
 
     const header = await input.rows.header();
     if (header === undefined) throw new SnapshotRejected([{ reason: 'empty-file' }], undefined, undefined);
     if (header.problem !== undefined || header.cellProblems !== undefined) {
       throw new SnapshotRejected([{ reason: 'header-unreadable', row: header.row }], undefined, undefined);
     }
+    lap('first record');
     const planned = planColumns(header.cells, entry, file.partyId, deps.agreements);
     if (!planned.ok) throw new SnapshotRejected([...planned.errors], undefined, undefined);
     const { columns } = planned;
@@ -393,6 +424,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
     let rows = 0;
     let loaded = 0;
     for await (const batch of input.rows.rows(plan)) {
+      lap('wait for rows');
       if (onRow !== undefined) for (const row of batch.rows) onRow(row);
       rows += batch.rows.length;
       for (const errors of batch.rowErrors) rowErrors.addRow(errors);
@@ -400,10 +432,14 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
       writer.addIdentifiers(batch.identifiers);
       await writer.flush();
       input.onBatch(rows);
+      lap('insert');
       // SQLite runs synchronously: give the event loop a turn per batch so the Functions
       // worker stays responsive (heartbeats, other invocations) and the row worker is fed.
+      // The turn is where the worker's next batches arrive (and are deserialised).
       await new Promise<void>((resolveTurn) => setImmediate(resolveTurn));
+      lap('receive rows');
     }
+    lap('wait for rows');
 
     const counts: Counts = { rows, loaded, rejected: rowErrors.badRows };
     if (rows === 0) throw new SnapshotRejected([{ reason: 'no-data-rows' }], counts, rowErrors);
@@ -420,6 +456,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
       file.blobName,
       reportOf(context, 'loaded', finishedAt, counts, columns, [], rowErrors),
     );
+    lap('report');
     await finishRun(trx, run.id, {
       status: 'loaded',
       rowsTotal: rows,
@@ -429,6 +466,8 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
     });
     return { rows, loaded, rowErrors, columns };
   });
+  lap('commit');
+  return loaded;
 }
 
 // ---------------------------------------------------------------------------------------------

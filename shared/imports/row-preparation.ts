@@ -42,9 +42,9 @@ export interface RowPlan {
 export interface PreparedBatch {
   /** Row numbers of every data record of the batch, good or bad, in file order. */
   readonly rows: number[];
-  /** Values of the good rows in `RECORD_COLUMNS` order (snapshot-writer.ts), row after row. */
+  /** Values of the good rows in `RECORD_ROW_COLUMNS` order (snapshot-writer.ts), row after row. */
   readonly records: Param[];
-  /** Values of their identifiers in `IDENTIFIER_COLUMNS` order, row after row. */
+  /** Values of their identifiers in `IDENTIFIER_ROW_COLUMNS` order, row after row. */
   readonly identifiers: Param[];
   /** The errors of each bad row, in file order. */
   readonly rowErrors: RowError[][];
@@ -139,11 +139,10 @@ export class RowPreparer {
     }
     const id = recordId(plan.runId, row);
     const m = matching.columns;
+    // What every row of the run shares (run, party, dataset, date, key version) the snapshot
+    // writer adds: it need not cross from the worker thread with every row.
     batch.records.push(
       id,
-      plan.runId,
-      plan.partyId,
-      plan.datasetId,
       row,
       m.given_name,
       m.family_name,
@@ -152,14 +151,11 @@ export class RowPreparer {
       m.postcode,
       m.address,
       attributesJson(this.attributeColumns, out),
-      plan.asOf,
-      null, // person_id: set by the linker (shared/linkage), never guessed at import
     );
-    const keyVersion = this.pseudonymiser.keyVersion;
     for (const c of this.identifierColumns) {
       const v = out[c.index];
       if (typeof v !== 'string') continue;
-      batch.identifiers.push(id, c.kind, this.pseudonymiser.hash(c.kind, c.ni ? v.slice(0, 8) : v), keyVersion);
+      batch.identifiers.push(id, c.kind, this.pseudonymiser.hash(c.kind, c.ni ? v.slice(0, 8) : v));
     }
   }
 }

@@ -1,22 +1,24 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { BatchedInsert, type BatchHook, type Param } from '../store/batched-insert.js';
-import type { Engine } from '../store/dialect.js';
+import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
+import type { ImportPhase } from './import-phases.js';
 
 /**
  * Writes one party's dataset snapshot inside the caller's transaction: deletes the previous
  * snapshot's records and identifiers, then inserts the new ones in multi-row statements
- * (shared/store/batched-insert.ts).
+ * (shared/store/batched-insert.ts). What every row of the snapshot shares (its run, party,
+ * dataset, date and key version) is given once ({@link Snapshot}); rows carry the rest
+ * ({@link RECORD_ROW_COLUMNS}, {@link IDENTIFIER_ROW_COLUMNS}), which is also all a prepared
+ * batch brings over from the row worker.
  *
  * On SQLite a big snapshot is loaded into its tables without their secondary indexes, which are
  * built again at the end (see {@link DeferredIndexes}).
  */
 
-export const RECORD_COLUMNS = [
+/** A record's own values, in this order. */
+export const RECORD_ROW_COLUMNS = [
   'id',
-  'import_run_id',
-  'party_id',
-  'dataset_id',
   'row_number',
   'given_name',
   'family_name',
@@ -25,11 +27,21 @@ export const RECORD_COLUMNS = [
   'postcode',
   'address',
   'attributes',
-  'as_of',
-  'person_id',
 ] as const;
 
-export const IDENTIFIER_COLUMNS = ['record_id', 'kind', 'hash', 'key_version'] as const;
+/** An identifier's own values, in this order. */
+export const IDENTIFIER_ROW_COLUMNS = ['record_id', 'kind', 'hash'] as const;
+
+/** What every row of one snapshot shares. */
+export interface Snapshot {
+  readonly runId: string;
+  readonly partyId: string;
+  readonly datasetId: string;
+  /** The extract's date (`as_of`). */
+  readonly asOf: string;
+  /** The pseudonymisation key version its identifiers were hashed under. */
+  readonly keyVersion: string;
+}
 
 /**
  * Indexes a snapshot's rows enter at one end of their key range, so keeping them costs an
@@ -62,7 +74,10 @@ class DeferredIndexes implements BatchHook {
   private others: number | undefined;
   private dropped: { readonly name: string; readonly sql: string }[] | undefined;
 
-  constructor(private readonly table: string) {}
+  constructor(
+    private readonly table: string,
+    private readonly lap: (phase: ImportPhase) => void,
+  ) {}
 
   /** Called before each batch with the rows this snapshot has written to the table so far. */
   async beforeBatch(trx: Kysely<Database>, rowsWritten: number): Promise<void> {
@@ -72,6 +87,7 @@ class DeferredIndexes implements BatchHook {
       this.others = Number(counted.rows[0]?.n ?? 0) - rowsWritten;
     }
     if (rowsWritten < this.others) return;
+    this.lap('insert');
     const indexes = await sql<{ name: string; sql: string }>`
       select name, sql from sqlite_master
       where type = 'index' and tbl_name = ${this.table} and sql is not null`.execute(trx);
@@ -79,6 +95,7 @@ class DeferredIndexes implements BatchHook {
       (index) => !/^\s*create\s+unique\b/i.test(index.sql) && !APPENDED_INDEXES.has(index.name),
     );
     for (const index of this.dropped) await sql`drop index ${sql.id(index.name)}`.execute(trx);
+    this.lap('drop indexes');
   }
 
   /** Builds the dropped indexes again (from their own definitions). */
@@ -86,6 +103,7 @@ class DeferredIndexes implements BatchHook {
     const dropped = this.dropped ?? [];
     this.dropped = undefined;
     if (dropped.length === 0) return;
+    this.lap('insert');
     // Each build is one large sort, which SQLite can share with helper threads (a third faster
     // on two cores); the connection's setting is put back after.
     const current = await sql<{ threads: number }>`pragma threads`.execute(trx);
@@ -95,6 +113,7 @@ class DeferredIndexes implements BatchHook {
     } finally {
       await sql.raw(`pragma threads = ${Number(current.rows[0]?.threads ?? 0)}`).execute(trx);
     }
+    this.lap('rebuild indexes');
   }
 }
 
@@ -105,21 +124,43 @@ export class SnapshotWriter {
   private readonly identifierIndexes: DeferredIndexes | undefined;
   recordsWritten = 0;
 
+  /**
+   * `trx` is a transaction of `store`; a failed write must roll it back (the writer's statements
+   * are not undone one by one). `lap` times the writer's phases (import-phases.ts).
+   */
   constructor(
     private readonly trx: Transaction<Database>,
-    engine: Engine,
+    store: Pick<Store, 'dialect' | 'sqlite'>,
+    private readonly snapshot: Snapshot,
+    lap: (phase: ImportPhase) => void = () => undefined,
   ) {
-    this.records = new BatchedInsert(engine, 'source_record', RECORD_COLUMNS);
-    this.identifiers = new BatchedInsert(engine, 'record_identifier', IDENTIFIER_COLUMNS);
+    const engine = store.dialect.engine;
+    const options = { sqlite: store.sqlite, rollbackOnError: true };
+    this.records = new BatchedInsert(engine, 'source_record', RECORD_ROW_COLUMNS, {
+      ...options,
+      shared: {
+        import_run_id: snapshot.runId,
+        party_id: snapshot.partyId,
+        dataset_id: snapshot.datasetId,
+        as_of: snapshot.asOf,
+        // Set by the linker (shared/linkage), never guessed at import.
+        person_id: null,
+      },
+    });
+    this.identifiers = new BatchedInsert(engine, 'record_identifier', IDENTIFIER_ROW_COLUMNS, {
+      ...options,
+      shared: { key_version: snapshot.keyVersion },
+    });
     // Azure SQL keeps its indexes: dropping them would take schema locks that block every reader.
     if (engine === 'sqlite') {
-      this.recordIndexes = new DeferredIndexes('source_record');
-      this.identifierIndexes = new DeferredIndexes('record_identifier');
+      this.recordIndexes = new DeferredIndexes('source_record', lap);
+      this.identifierIndexes = new DeferredIndexes('record_identifier', lap);
     }
   }
 
   /** Deletes the records (and their identifiers) of the party's previous snapshot of the dataset. */
-  async deletePrevious(partyId: string, datasetId: string): Promise<void> {
+  async deletePrevious(): Promise<void> {
+    const { partyId, datasetId } = this.snapshot;
     await this.trx
       .deleteFrom('record_identifier')
       .where('record_id', 'in', (eb) =>
@@ -133,22 +174,22 @@ export class SnapshotWriter {
       .execute();
   }
 
-  /** Values in {@link RECORD_COLUMNS} order. */
+  /** Values in {@link RECORD_ROW_COLUMNS} order. */
   addRecord(values: readonly Param[]): void {
     this.records.push(values);
   }
 
-  /** Values in {@link IDENTIFIER_COLUMNS} order; the record must have been added first. */
+  /** Values in {@link IDENTIFIER_ROW_COLUMNS} order; the record must have been added first. */
   addIdentifier(values: readonly Param[]): void {
     this.identifiers.push(values);
   }
 
-  /** Records' values in {@link RECORD_COLUMNS} order, row after row; returns how many rows. */
+  /** Records' values in {@link RECORD_ROW_COLUMNS} order, row after row; returns how many rows. */
   addRecords(values: readonly Param[]): number {
     return this.records.pushRows(values);
   }
 
-  /** Identifiers' values in {@link IDENTIFIER_COLUMNS} order, row after row; their records first. */
+  /** Identifiers' values in {@link IDENTIFIER_ROW_COLUMNS} order, row after row; their records first. */
   addIdentifiers(values: readonly Param[]): number {
     return this.identifiers.pushRows(values);
   }

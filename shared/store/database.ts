@@ -27,6 +27,13 @@ export interface Store {
   readonly accessLogFile?: string;
   /** Where lookups run their reads (read-queries.ts): committed data, even during a long transaction on SQLite. */
   readonly reads: ReadQueries;
+  /**
+   * SQLite: the connection under `db` (and so under its transactions), for the one statement
+   * shape kysely cannot pass on — values bound by name beside values bound by position
+   * (batched-insert.ts) — and for lookups' reads while no one holds it (read-queries.ts).
+   * Undefined on SQL Server.
+   */
+  readonly sqlite?: SqliteDatabase.Database;
   close(): Promise<void>;
 }
 
@@ -57,6 +64,7 @@ export function openStore(options: StoreOptions): Store {
     dialect,
     accessLogFile: onDisk?.accessLogFile,
     reads,
+    sqlite,
     close: async () => {
       await checkpointer?.close();
       await reads.close();

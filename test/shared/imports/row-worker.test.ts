@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { WorkerOptions } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PhaseClock } from '../../../shared/imports/import-phases.js';
 import type { ImportReport } from '../../../shared/imports/import-report.js';
 import { createImportHarness, storedIdentifiers, storedRecords, type ImportHarness } from './import-harness.js';
 
@@ -109,6 +110,26 @@ describe('rows prepared on a worker thread', () => {
     expect(outcome).toMatchObject({ outcome: 'loaded', rows: 4000, loaded: 4000, rejected: 0 });
     expect(await storedRecords(onWorker.store, HOUSING, MDI)).toHaveLength(4000);
     expect(seen.at(-1)).toMatchObject({ rows: 4000, bytesRead: content.length });
+  });
+
+  it('times the phases of a load, which add up to no more than its wall time', async () => {
+    const phases = new PhaseClock();
+    const started = performance.now();
+    const outcome = await onWorker.importFile(path('timed.csv'), manyRows(21), undefined, { hooks: { phases } });
+    const wall = performance.now() - started;
+    expect(outcome).toMatchObject({ outcome: 'loaded', loaded: 840 });
+    const totals = new Map(phases.totals());
+    for (const phase of [
+      'hash pass',
+      'claim run',
+      'first record',
+      'insert',
+      'commit',
+      'access log',
+      'move blob',
+    ] as const)
+      expect(totals.get(phase), phase).toBeGreaterThan(0);
+    expect([...totals.values()].reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(wall);
   });
 
   it('fails the import when a row fault is injected, and the retry loads the file', async () => {

@@ -22,27 +22,19 @@ async function indexes(store: Store): Promise<{ name: string; sql: string }[]> {
 /** Writes a snapshot of `rows` records (one NHS hash each) for `party`; `fail` throws before the commit. */
 async function writeSnapshot(store: Store, party: string, rows: number, fail = false): Promise<void> {
   await store.db.transaction().execute(async (trx) => {
-    const writer = new SnapshotWriter(trx, 'sqlite');
-    await writer.deletePrevious(party, DATASET);
+    const snapshot = {
+      runId: `${party}-run`,
+      partyId: party,
+      datasetId: DATASET,
+      asOf: '2026-01-01',
+      keyVersion: 'v1',
+    };
+    const writer = new SnapshotWriter(trx, store, snapshot);
+    await writer.deletePrevious();
     for (let row = 2; row < rows + 2; row++) {
       const id = `${party}-run:${String(row).padStart(10, '0')}`;
-      writer.addRecord([
-        id,
-        `${party}-run`,
-        party,
-        DATASET,
-        row,
-        'ANA',
-        'SMITH',
-        'ANA',
-        '1990-01-02',
-        'SW1A 1AA',
-        null,
-        '{}',
-        '2026-01-01',
-        null,
-      ]);
-      writer.addIdentifier([id, 'nhs', `${party}-${row}`.padEnd(64, '0'), 'v1']);
+      writer.addRecord([id, row, 'ANA', 'SMITH', 'ANA', '1990-01-02', 'SW1A 1AA', null, '{}']);
+      writer.addIdentifier([id, 'nhs', `${party}-${row}`.padEnd(64, '0')]);
       await writer.flush();
     }
     if (fail) throw new Error('load failed');

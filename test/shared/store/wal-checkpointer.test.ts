@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +43,31 @@ describe('WAL checkpoints on their own thread', () => {
     while (statSync(path).size < before + 2_000_000 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 100));
     expect(statSync(path).size).toBeGreaterThan(before + 2_000_000);
+  });
+
+  it('flushing a long transaction’s WAL to disk leaves its write lock held against other processes', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'lintel-wal-')), 'lintel.db');
+    store = openStore({ engine: 'sqlite', path });
+    await migrateToLatest(store);
+    const connection = store.sqlite!;
+    connection.exec('begin immediate');
+    try {
+      // Past the page cache, so the transaction's pages spill into the WAL, past the size the thread flushes from.
+      connection.exec(`with recursive n(i) as (select 1 union all select i + 1 from n where i < 30000)
+        insert into source_record (id, import_run_id, party_id, dataset_id, row_number, attributes, as_of)
+        select 'r-' || i, 'run', 'party', 'dataset', i, hex(randomblob(300)), '2026-01-01' from n`);
+      expect(statSync(`${path}-wal`).size).toBeGreaterThan(8 * 1024 * 1024);
+      // Rounds of the checkpoint thread, each flushing the WAL written since the one before.
+      await new Promise((r) => setTimeout(r, 800));
+      const other = execFileSync(process.execPath, [
+        '-e',
+        `const db = new (require('better-sqlite3'))(${JSON.stringify(path)}); db.pragma('busy_timeout = 0');
+         try { db.exec('begin immediate'); console.log('locked out: no'); } catch (e) { console.log('locked out: ' + e.code); }`,
+      ]).toString();
+      expect(other.trim()).toBe('locked out: SQLITE_BUSY');
+    } finally {
+      connection.exec('rollback');
+    }
   });
 });
 
