@@ -7,8 +7,8 @@
  * and on average one interior node). Run one after the other they took over 10 s for a
  * million entries on our 2-core hosts; overlapped, the reading sets the pace.
  */
-import type { Worker } from 'node:worker_threads';
-import { siblingModule, startModuleWorker } from '../threads/module-worker.js';
+import { siblingModule } from '../threads/module-worker.js';
+import { RequestWorker } from '../threads/request-worker.js';
 
 /** One page of entries to hash, in sequence order, as the main thread packs it. */
 export interface LeafPage {
@@ -42,40 +42,27 @@ export interface HashedPage {
  * thread fails this verification for good: one started afresh would root an empty tree.
  */
 export class LeafHasher {
-  readonly #worker: Worker = startModuleWorker(siblingModule('leaf-hashing-thread', import.meta.url));
-  readonly #waiting: { resolve: (page: HashedPage) => void; reject: (error: Error) => void }[] = [];
-  #failure: Error | undefined;
-
-  constructor() {
-    this.#worker.on('message', (page: HashedPage) => this.#waiting.shift()?.resolve(page));
-    this.#worker.on('error', (error) => this.#fail(error));
-    this.#worker.on('exit', (code) => this.#fail(new Error(`leaf hashing thread exited with code ${code}`)));
-  }
+  readonly #thread = new RequestWorker<LeafPage, HashedPage>(
+    siblingModule('leaf-hashing-thread', import.meta.url),
+    {},
+    'leaf hashing',
+    'fail',
+  );
 
   /** Hashes one page; the page's buffers are handed over to the worker and unusable afterwards. */
   hash(page: LeafPage): Promise<HashedPage> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    const hashed = new Promise<HashedPage>((resolve, reject) => {
-      this.#waiting.push({ resolve, reject });
-      this.#worker.postMessage(page, [
-        page.leafInputs.buffer,
-        page.ends.buffer,
-        page.stored.buffer,
-        page.standIn.buffer,
-      ] as ArrayBuffer[]);
-    });
+    const hashed = this.#thread.request(page, [
+      page.leafInputs.buffer,
+      page.ends.buffer,
+      page.stored.buffer,
+      page.standIn.buffer,
+    ] as ArrayBuffer[]);
     // The caller awaits it later, maybe after the worker has failed: that is not unhandled.
     hashed.catch(() => undefined);
     return hashed;
   }
 
-  async close(): Promise<void> {
-    this.#failure ??= new Error('leaf hashing thread closed');
-    await this.#worker.terminate();
-  }
-
-  #fail(error: Error): void {
-    this.#failure ??= error;
-    for (const waiting of this.#waiting.splice(0)) waiting.reject(this.#failure);
+  close(): Promise<void> {
+    return this.#thread.close();
   }
 }

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { RequestWorker } from '../../../shared/threads/request-worker.js';
+import { RequestWorker, type AfterLoss } from '../../../shared/threads/request-worker.js';
 
-const echoThread = () => new RequestWorker<string, string>(new URL('./echo-thread.ts', import.meta.url), {}, 'echo');
+const echoThread = (afterLoss: AfterLoss = 'restart') =>
+  new RequestWorker<string, string>(new URL('./echo-thread.ts', import.meta.url), {}, 'echo', afterLoss);
 
 /**
- * The access log's writer and the store's read connection both talk to their threads through
- * RequestWorker: one reply a request, in order; a lost thread fails what was sent to it (so a
- * log entry fails closed) and the next request gets a new thread.
+ * The access log's writer, the store's read connection and the verification's leaf hasher talk
+ * to their threads through RequestWorker: one reply a request, in order; a lost thread fails what
+ * was sent to it (so a log entry fails closed), and the next request gets a new thread, or, for
+ * a thread whose state the requests build on (the hasher's tree), fails too.
  */
 describe('a thread answering requests in order', () => {
   it('gives each request its own reply, also when many are in flight', async () => {
@@ -23,5 +25,21 @@ describe('a thread answering requests in order', () => {
     for (const request of lost) await expect(request).rejects.toThrow(/echo thread exited \(3\)/);
     expect(await thread.request('c')).toBe('echo:c');
     await thread.close();
+  });
+
+  it('with afterLoss fail, fails every later request with the loss and starts no new thread', async () => {
+    const thread = echoThread('fail');
+    expect(await thread.request('a')).toBe('echo:a');
+    await expect(thread.request('exit')).rejects.toThrow(/echo thread exited \(3\)/);
+    await expect(thread.request('b')).rejects.toThrow(/echo thread exited \(3\)/);
+    await thread.close();
+    await expect(thread.request('c')).rejects.toThrow(/echo thread exited \(3\)/);
+  });
+
+  it('with afterLoss fail, fails requests made after close', async () => {
+    const thread = echoThread('fail');
+    expect(await thread.request('a')).toBe('echo:a');
+    await thread.close();
+    await expect(thread.request('b')).rejects.toThrow(/echo thread closed/);
   });
 });
