@@ -6,6 +6,7 @@ import mssql from 'mssql';
 import * as tarn from 'tarn';
 import * as tedious from 'tedious';
 import { dialectFor, type Dialect, type Engine } from './dialect.js';
+import { keepStatements } from './kept-statements.js';
 import { migrationsFor } from './migrations/index.js';
 import {
   HoldTrackingSqliteDialect,
@@ -100,19 +101,7 @@ function sqliteConnection(path: string, accessLogFile: string | undefined): Sqli
   database.pragma('busy_timeout = 5000');
   // On disk, a thread of its own checkpoints (wal-checkpointer.ts), not the commit that fills the WAL.
   if (accessLogFile !== undefined) database.pragma('wal_autocheckpoint = 0');
-  // Kysely prepares every statement it runs; the same few statements run on every request, so
-  // keep them. Bounded, since a query with a variable IN list has one text per list length.
-  const prepared = new Map<string, SqliteDatabase.Statement>();
-  const prepare = database.prepare.bind(database);
-  database.prepare = ((source: string) => {
-    let statement = prepared.get(source);
-    if (!statement) {
-      if (prepared.size >= 500) prepared.clear();
-      statement = prepare(source);
-      prepared.set(source, statement);
-    }
-    return statement;
-  }) as typeof database.prepare;
+  keepStatements(database);
   return database;
 }
 

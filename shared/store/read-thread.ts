@@ -5,31 +5,23 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
+import { keepStatements } from './kept-statements.js';
 import type { ReadReply, ReadRequest, ReadThreadOptions } from './read-queries.js';
 
 const options = workerData as ReadThreadOptions;
 const db = new SqliteDatabase(options.file, { readonly: true, fileMustExist: true });
 db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
 
-/** The same few statements serve every lookup; bounded as the store connection's cache is. */
-const prepared = new Map<string, SqliteDatabase.Statement>();
-function statement(sql: string): SqliteDatabase.Statement {
-  let found = prepared.get(sql);
-  if (!found) {
-    if (prepared.size >= 500) prepared.clear();
-    found = db.prepare(sql);
-    prepared.set(sql, found);
-  }
-  return found;
-}
+/** The same few statements serve every lookup, kept as the store connection's are. */
+const forgetStatements = keepStatements(db);
 
 parentPort!.on('message', (request: ReadRequest) => {
   let reply: ReadReply;
   try {
-    reply = { ok: true, rows: statement(request.sql).all(...request.parameters) as unknown[] };
+    reply = { ok: true, rows: db.prepare(request.sql).all(...request.parameters) as unknown[] };
   } catch (err) {
     // A schema change (a migration) invalidates what was prepared.
-    prepared.clear();
+    forgetStatements();
     const code = (err as { code?: unknown }).code;
     reply = { ok: false, code: typeof code === 'string' ? code : 'unknown' };
   }
