@@ -57,8 +57,8 @@ export class BatchedInsert {
   private readonly named: Readonly<Record<string, Param>> | undefined;
   private readonly sqlite: SqliteDatabase.Database | undefined;
   private readonly statements = new Map<number, string>();
-  private readonly verb: string;
-  private readonly columnList: string;
+  /** `insert into "table" (columns)`: what every statement starts with. */
+  private readonly head: string;
   private readonly tuple: (next: () => string) => string;
 
   constructor(
@@ -73,8 +73,8 @@ export class BatchedInsert {
     this.sqlite = engine === 'sqlite' ? options.sqlite : undefined;
     const quote = (name: string) => (engine === 'mssql' ? `[${name}]` : `"${name}"`);
     const all = [...columns, ...shared.map(([name]) => name)];
-    this.columnList = all.map(quote).join(',');
-    this.verb = engine === 'sqlite' && options.rollbackOnError ? 'insert or fail' : 'insert';
+    const verb = engine === 'sqlite' && options.rollbackOnError ? 'insert or fail' : 'insert';
+    this.head = `${verb} into ${quote(table)} (${all.map(quote).join(',')})`;
     if (this.sqlite !== undefined) {
       this.named = Object.fromEntries(shared);
       this.repeated = [];
@@ -148,7 +148,7 @@ export class BatchedInsert {
       const next = this.engine === 'mssql' ? () => `@${++n}` : () => '?';
       const tuples: string[] = [];
       for (let r = 0; r < rows; r++) tuples.push(this.tuple(next));
-      text = `${this.verb} into ${this.engine === 'mssql' ? `[${this.table}]` : `"${this.table}"`} (${this.columnList}) values ${tuples.join(',')}`;
+      text = `${this.head} values ${tuples.join(',')}`;
       if (rows === this.perStatement) this.statements.set(rows, text);
     }
     return text;
