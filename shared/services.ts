@@ -6,7 +6,7 @@ import { createLogger, type Logger } from './logging.js';
 import { KeyVaultSecretSource } from './secrets/key-vault-secret-source.js';
 import { LocalSecretSource } from './secrets/local-secret-source.js';
 import type { SecretSource } from './secrets/secret-source.js';
-import { migrateToLatest, openStore, type Store } from './store/database.js';
+import { migrateToLatest, openStore, type Store, type StoreOptions } from './store/database.js';
 import type { AgreementSet } from './agreements/agreement-set.js';
 import { loadAgreements } from './agreements/load.js';
 import { parsePartyDirectory, type PartyDirectory } from './agreements/party-directory.js';
@@ -39,6 +39,13 @@ export function createSecretSource(settings: Settings): SecretSource {
     : new LocalSecretSource(resolve(settings.LOCAL_SECRETS_PATH));
 }
 
+/** The store the settings name; a relative SQLite path is taken from the working directory. */
+export function storeOptionsOf(settings: Settings): StoreOptions {
+  return settings.STORE_ENGINE === 'sqlite'
+    ? { engine: 'sqlite', path: settings.SQLITE_PATH === ':memory:' ? ':memory:' : resolve(settings.SQLITE_PATH) }
+    : { engine: 'mssql', connectionString: settings.MSSQL_CONNECTION_STRING! };
+}
+
 export async function createServices(settings: Settings): Promise<Services> {
   const logger = createLogger(settings.LOG_LEVEL);
   // Agreements first: an invalid agreement or client-id mapping stops start-up before any I/O.
@@ -52,11 +59,7 @@ export async function createServices(settings: Settings): Promise<Services> {
     }
   }
   const parties = parsePartyDirectory(settings.PARTY_CLIENT_IDS, agreements);
-  const store = openStore(
-    settings.STORE_ENGINE === 'sqlite'
-      ? { engine: 'sqlite', path: settings.SQLITE_PATH === ':memory:' ? ':memory:' : resolve(settings.SQLITE_PATH) }
-      : { engine: 'mssql', connectionString: settings.MSSQL_CONNECTION_STRING! },
-  );
+  const store = openStore(storeOptionsOf(settings));
   try {
     const applied = await migrateToLatest(store);
     if (applied.length > 0) logger.info('store.migrated', { migrations: applied.map((m) => m.migrationName) });

@@ -135,19 +135,27 @@ function mssqlDialect(connectionString: string, poolMax = 10): MssqlDialect {
   });
 }
 
-export async function migrateToLatest(store: Store): Promise<MigrationResult[]> {
-  const migrator = new Migrator({
+function migratorFor(store: Store): Migrator {
+  return new Migrator({
     db: store.db,
     provider: { getMigrations: async () => migrationsFor(store.dialect) },
     migrationTableName: 'lintel_migration',
     migrationLockTableName: 'lintel_migration_lock',
   });
-  const { error, results } = await migrator.migrateToLatest();
+}
+
+export async function migrateToLatest(store: Store): Promise<MigrationResult[]> {
+  const { error, results } = await migratorFor(store).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`Migration ${failed} failed`, { cause: error });
   }
   return results ?? [];
+}
+
+/** Every migration lintel has, in order, with when it was applied to this store (undefined: not yet). */
+export async function migrationState(store: Store): Promise<{ name: string; appliedAt: Date | undefined }[]> {
+  return (await migratorFor(store).getMigrations()).map((m) => ({ name: m.name, appliedAt: m.executedAt }));
 }
 
 export type { Engine };

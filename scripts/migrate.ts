@@ -1,0 +1,36 @@
+/**
+ * `npm run migrate` — apply the configured store's pending schema migrations, then list every
+ * migration with when it was applied. Settings as the host reads them (local settings by
+ * default; app settings in a release pipeline).
+ *
+ * The host applies pending migrations at start-up as well (createServices). Run this on its own
+ * in a release, before new code takes traffic: a migration that fails then stops the release
+ * instead of the first instance to start, and no request waits behind one.
+ */
+import { loadLocalSettings } from '../local/settings.js';
+import { loadConfig } from '../shared/config.js';
+import { storeOptionsOf } from '../shared/services.js';
+import { migrateToLatest, migrationState, openStore, type Store } from '../shared/store/database.js';
+
+loadLocalSettings();
+const settings = loadConfig(process.env);
+let store: Store | undefined;
+try {
+  store = openStore(storeOptionsOf(settings));
+  const applied = await migrateToLatest(store);
+  const state = await migrationState(store);
+  for (const m of state) {
+    process.stdout.write(`${m.name}  ${m.appliedAt ? `applied ${m.appliedAt.toISOString()}` : 'pending'}\n`);
+  }
+  process.stdout.write(
+    applied.length > 0
+      ? `${settings.STORE_ENGINE}: applied ${applied.length} migration(s); schema at ${state.at(-1)?.name ?? 'none'}\n`
+      : `${settings.STORE_ENGINE}: schema up to date at ${state.at(-1)?.name ?? 'none'}\n`,
+  );
+} catch (err) {
+  // Which migration failed, or why the store would not open; a schema change carries no personal data.
+  process.stderr.write(`migrate: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+} finally {
+  await store?.close();
+}

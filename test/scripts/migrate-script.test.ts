@@ -1,0 +1,58 @@
+// `npm run migrate` as a release pipeline runs it: a process of its own, settings from the
+// environment over the example local settings, against a SQLite store on disk.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '../..');
+const dir = mkdtempSync(join(tmpdir(), 'lintel-migrate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function migrate(sqlitePath: string) {
+  return spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'scripts/migrate.ts')], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', SQLITE_PATH: sqlitePath, STORE_ENGINE: 'sqlite' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
+describe('npm run migrate', () => {
+  const store = join(dir, 'lintel.db');
+
+  it('applies every migration to a new store and lists each with when it was applied', () => {
+    const result = migrate(store);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const listed = result.stdout.split('\n').filter((l) => /^\d{4}-/.test(l));
+    expect(listed.length).toBeGreaterThan(5);
+    for (const line of listed) expect(line).toMatch(/ {2}applied \d{4}-\d\d-\d\dT/);
+    expect(result.stdout).toContain(`sqlite: applied ${listed.length} migration(s)`);
+    const db = new SqliteDatabase(store, { readonly: true });
+    try {
+      const tables = db.prepare("select name from sqlite_master where type = 'table'").pluck().all();
+      expect(tables).toEqual(expect.arrayContaining(['source_record', 'record_identifier', 'consent_event']));
+    } finally {
+      db.close();
+    }
+  });
+
+  it('changes nothing the second time and says the schema is up to date', () => {
+    const result = migrate(store);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/sqlite: schema up to date at \d{4}-/);
+    expect(result.stdout).not.toContain('pending');
+  });
+
+  it('exits non-zero with a message when the store cannot be opened', () => {
+    const notADirectory = join(dir, 'a-file');
+    writeFileSync(notADirectory, '');
+    const result = migrate(join(notADirectory, 'lintel.db'));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^migrate: /);
+    expect(result.stderr).not.toContain('    at ');
+  });
+});
