@@ -16,7 +16,10 @@ export default tseslint.config(
     files: ['shared/**/*.ts'],
     rules: {
       // shared/ is the product and must not know the Functions runtime.
-      'no-restricted-imports': ['error', { paths: [{ name: '@azure/functions', message: 'shared/ must not depend on the Functions runtime' }] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: '@azure/functions', message: 'shared/ must not depend on the Functions runtime' }] },
+      ],
     },
   },
   {

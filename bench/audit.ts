@@ -37,7 +37,11 @@ const record = (i: number): AccessLogRecord => ({
   action: 'person.search',
   subjectRef: `person-${i % 50_000}`,
   datasets: ['keyways-housing-register'],
-  fields: ['keyways-housing-register.firstName', 'keyways-housing-register.lastName', 'keyways-housing-register.address'],
+  fields: [
+    'keyways-housing-register.firstName',
+    'keyways-housing-register.lastName',
+    'keyways-housing-register.address',
+  ],
   decision: i % 10 === 0 ? 'deny' : 'allow',
   reasonCode: i % 10 === 0 ? 'no-match' : 'granted',
 });
@@ -67,12 +71,18 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-GB');
 function cpuSeconds(usage: NodeJS.CpuUsage): number {
   return (usage.user + usage.system) / 1e6;
 }
-console.log(`access log benchmark: ${fmt(total)} entries, ${concurrency} concurrent writers, SQLite (WAL, synchronous=FULL)`);
-console.log(`append : ${appendSeconds.toFixed(2)} s  ${fmt(total / appendSeconds)} entries/s  (cpu ${appendCpuSeconds.toFixed(2)} s)`);
+console.log(
+  `access log benchmark: ${fmt(total)} entries, ${concurrency} concurrent writers, SQLite (WAL, synchronous=FULL)`,
+);
+console.log(
+  `append : ${appendSeconds.toFixed(2)} s  ${fmt(total / appendSeconds)} entries/s  (cpu ${appendCpuSeconds.toFixed(2)} s)`,
+);
 console.log(
   `verify : ${verifySeconds.toFixed(2)} s  ${fmt(report.entries / verifySeconds)} entries/s  (cpu ${verifyCpuSeconds.toFixed(2)} s; ${report.ok ? 'intact' : 'FAILED'}, root ${report.rootHash.slice(0, 16)}…)`,
 );
 console.log(`load average (1 min) at the end: ${loadavg()[0]!.toFixed(2)} on ${availableParallelism()} cores`);
 console.log(`peak RSS: ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
-console.log(`target verify ≥ 1,000,000 entries in < 10 s: ${report.entries >= 1_000_000 && verifySeconds < 10 ? 'met' : report.entries < 1_000_000 ? 'not measured at 1M' : 'NOT met'}`);
+console.log(
+  `target verify ≥ 1,000,000 entries in < 10 s: ${report.entries >= 1_000_000 && verifySeconds < 10 ? 'met' : report.entries < 1_000_000 ? 'not measured at 1M' : 'NOT met'}`,
+);
 if (!report.ok) process.exitCode = 1;

@@ -313,19 +313,41 @@ if (parts.has('d')) {
   const deps = { store, secrets, agreements: loadAgreements('agreements'), logger: createLogger('error') };
   const DATASET = 'multiple-disadvantage-indicators';
   // The generator names the systems; the ISA names the fields they fill.
-  const kindOf = (system: string) => `system-id:${system === 'mosaic' ? 'social-care' : system === 'capita-one' ? 'education' : system}`;
+  const kindOf = (system: string) =>
+    `system-id:${system === 'mosaic' ? 'social-care' : system === 'capita-one' ? 'education' : system}`;
   const load = async (batch: RecordBatch, partyId: string, runId: string) => {
     await store.db.transaction().execute(async (trx) => {
-      const writer = new SnapshotWriter(trx, store, { runId, partyId, datasetId: DATASET, asOf: '2026-11-01', keyVersion });
+      const writer = new SnapshotWriter(trx, store, {
+        runId,
+        partyId,
+        datasetId: DATASET,
+        asOf: '2026-11-01',
+        keyVersion,
+      });
       await writer.deletePrevious();
       for (let i = 0; i < batch.size; i++) {
         const id = `${runId}:${String(i).padStart(10, '0')}`;
         const given = batch.givenName[i] || null;
-        writer.addRecord([id, i + 2, given, batch.familyName[i] || null, given?.slice(0, 3) ?? null, batch.dob[i] || null, batch.postcode[i] || null, batch.address[i] || null, '{}']);
-        for (const [kind, column] of [['nhs', batch.nhsHash], ['upn', batch.upnHash], ['ni', batch.niHash]] as const) {
+        writer.addRecord([
+          id,
+          i + 2,
+          given,
+          batch.familyName[i] || null,
+          given?.slice(0, 3) ?? null,
+          batch.dob[i] || null,
+          batch.postcode[i] || null,
+          batch.address[i] || null,
+          '{}',
+        ]);
+        for (const [kind, column] of [
+          ['nhs', batch.nhsHash],
+          ['upn', batch.upnHash],
+          ['ni', batch.niHash],
+        ] as const) {
           if (column[i]) writer.addIdentifier([id, kind, column[i]!]);
         }
-        for (const [system, column] of batch.systemIds) if (column[i]) writer.addIdentifier([id, kindOf(system), column[i]!]);
+        for (const [system, column] of batch.systemIds)
+          if (column[i]) writer.addIdentifier([id, kindOf(system), column[i]!]);
         await writer.flush();
       }
       await writer.finish();
@@ -337,7 +359,10 @@ if (parts.has('d')) {
   log(`  loaded both sources in ${seconds(performance.now() - t)}`);
 
   const quality = async () => {
-    const rows = await store.db.selectFrom('source_record').select(['import_run_id', 'row_number', 'person_id']).execute();
+    const rows = await store.db
+      .selectFrom('source_record')
+      .select(['import_run_id', 'row_number', 'person_id'])
+      .execute();
     const people = new Map<string, { left: number[]; right: number[] }>();
     for (const r of rows) {
       const p = people.get(r.person_id!) ?? { left: [], right: [] };
@@ -363,8 +388,12 @@ if (parts.has('d')) {
   const pass = async (label: string, kind: 'incremental' | 'full') => {
     const started = performance.now();
     const summary = await linkPeople(deps, 'social-care-education-housing', kind);
-    const tiers = Object.entries(summary.linksByTier).map(([tier, n]) => `t${tier} ${n}`).join(', ');
-    log(`  ${label}: ${seconds(performance.now() - started)} (${summary.sourcePairsLinked} source pairs; links ${tiers}; ${summary.candidates + summary.candidatesConfirmedEarlier} candidates; ${summary.people} people; ${summary.personIdsChanged} person ids changed); load average ${loadavg()[0]?.toFixed(1) ?? '?'}`);
+    const tiers = Object.entries(summary.linksByTier)
+      .map(([tier, n]) => `t${tier} ${n}`)
+      .join(', ');
+    log(
+      `  ${label}: ${seconds(performance.now() - started)} (${summary.sourcePairsLinked} source pairs; links ${tiers}; ${summary.candidates + summary.candidatesConfirmedEarlier} candidates; ${summary.people} people; ${summary.personIdsChanged} person ids changed); load average ${loadavg()[0]?.toFixed(1) ?? '?'}`,
+    );
   };
   await pass('first pass after both imports', 'incremental');
   log(`  ${await quality()}`);

@@ -2,7 +2,12 @@ import { docsAsset, docsPage } from '../shared/api/docs-page.js';
 import { respond } from './http-result.js';
 import { registerHttp } from './registry.js';
 
-registerHttp({ name: 'docs', route: 'docs', methods: ['GET'], handler: (_request, context) => respond(context, async () => docsPage()) });
+registerHttp({
+  name: 'docs',
+  route: 'docs',
+  methods: ['GET'],
+  handler: (_request, context) => respond(context, async () => docsPage()),
+});
 
 registerHttp({
   name: 'docsAsset',

@@ -10,7 +10,9 @@ export async function respond(context: InvocationContext, run: () => Promise<Htt
   try {
     return await run();
   } catch (err) {
-    context.error(JSON.stringify({ event: 'http.unhandled', invocationId: context.invocationId, error: errorKind(err) }));
+    context.error(
+      JSON.stringify({ event: 'http.unhandled', invocationId: context.invocationId, error: errorKind(err) }),
+    );
     return problem(500, 'internal-error', 'Internal error');
   }
 }

@@ -55,14 +55,16 @@ function runtimePresent(): boolean {
 const inRuntime = runtimePresent();
 
 function add(registration: Registration): void {
-  if (table.some((r) => r.name === registration.name)) throw new Error(`Function ${registration.name} registered twice`);
+  if (table.some((r) => r.name === registration.name))
+    throw new Error(`Function ${registration.name} registered twice`);
   table.push(registration);
 }
 
 export function registerHttp(r: Omit<HttpRegistration, 'kind'>): void {
   add({ kind: 'http', ...r });
   // Authentication is lintel's own (Entra ID bearer tokens), so no function keys.
-  if (inRuntime) functions.app.http(r.name, { route: r.route, methods: r.methods, authLevel: 'anonymous', handler: r.handler });
+  if (inRuntime)
+    functions.app.http(r.name, { route: r.route, methods: r.methods, authLevel: 'anonymous', handler: r.handler });
 }
 
 export function registerBlobCreated(r: Omit<BlobCreatedRegistration, 'kind'>): void {

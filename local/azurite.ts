@@ -34,7 +34,11 @@ export function portInUse(port: number): Promise<boolean> {
  * Start Azurite's blob service as a child process. Its own script is run with node directly,
  * not through npx or the .bin shim, so the pid we hold is Azurite's and SIGINT reaches it.
  */
-export async function startAzurite(options: { port: number; location: string; timeoutMs?: number }): Promise<RunningAzurite> {
+export async function startAzurite(options: {
+  port: number;
+  location: string;
+  timeoutMs?: number;
+}): Promise<RunningAzurite> {
   if (await portInUse(options.port)) {
     throw new Error(`Port ${options.port} is already in use; stop the other Azurite or set AzureWebJobsStorage to it`);
   }
@@ -45,9 +49,12 @@ export async function startAzurite(options: { port: number; location: string; ti
     process.execPath,
     [
       script,
-      '--blobHost', '127.0.0.1',
-      '--blobPort', String(options.port),
-      '--location', options.location,
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      String(options.port),
+      '--location',
+      options.location,
       '--disableTelemetry',
       '--skipApiVersionCheck',
       '--silent',

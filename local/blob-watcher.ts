@@ -104,13 +104,20 @@ export class BlobWatcher {
         logHandler: functionLogHandler(this.logger, registration.name, invocationId),
       });
       await registration.handler(event, context);
-      await receipt.upload('', 0, { metadata: { status: 'succeeded', invocationid: invocationId.replaceAll('-', '') } });
+      await receipt.upload('', 0, {
+        metadata: { status: 'succeeded', invocationid: invocationId.replaceAll('-', '') },
+      });
       this.attempts.delete(key);
       this.logger.info('localhost.blob.handled', { functionName: registration.name, invocationId });
     } catch (err) {
       const attempt = (this.attempts.get(key) ?? 0) + 1;
       this.attempts.set(key, attempt);
-      this.logger.warn('localhost.blob.handler-failed', { functionName: registration.name, invocationId, attempt, error: errorKind(err) });
+      this.logger.warn('localhost.blob.handler-failed', {
+        functionName: registration.name,
+        invocationId,
+        attempt,
+        error: errorKind(err),
+      });
       if (attempt >= MAX_ATTEMPTS) {
         await receipt.upload('', 0, { metadata: { status: 'poison', invocationid: invocationId.replaceAll('-', '') } });
         this.attempts.delete(key);

@@ -18,7 +18,10 @@ interface CompiledRoute {
 export class RouteTable {
   private readonly routes: CompiledRoute[];
 
-  constructor(registrations: readonly HttpRegistration[], private readonly prefix = 'api') {
+  constructor(
+    registrations: readonly HttpRegistration[],
+    private readonly prefix = 'api',
+  ) {
     this.routes = registrations
       .map((registration) => compile(registration, prefix))
       .sort((a, b) => specificity(b.registration.route) - specificity(a.registration.route));
@@ -60,7 +63,9 @@ function decodeParams(names: readonly string[], match: RegExpExecArray): Record<
 }
 
 function specificity(route: string): number {
-  return route.split('/').reduce((score, segment) => score * 4 + (segment.startsWith('{') ? (segment.startsWith('{*') ? 0 : 1) : 2), 1);
+  return route
+    .split('/')
+    .reduce((score, segment) => score * 4 + (segment.startsWith('{') ? (segment.startsWith('{*') ? 0 : 1) : 2), 1);
 }
 
 function compile(registration: HttpRegistration, prefix: string): CompiledRoute {

@@ -38,10 +38,27 @@ export class TimerRunner {
 
   fire(registration: TimerRegistration, interval = intervalOf(registration.schedule)): Promise<unknown> {
     const invocationId = randomUUID();
-    const context = new InvocationContext({ invocationId, functionName: registration.name, options: { trigger: { type: 'timerTrigger', name: 'timer' } } });
+    const context = new InvocationContext({
+      invocationId,
+      functionName: registration.name,
+      options: { trigger: { type: 'timerTrigger', name: 'timer' } },
+    });
     const run = Promise.resolve(
-      registration.handler({ isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: { last: '', next: new Date(Date.now() + interval).toISOString(), lastUpdated: '' } }, context),
-    ).catch((err: unknown) => this.logger.warn('localhost.timer.failed', { functionName: registration.name, invocationId, error: errorKind(err) }));
+      registration.handler(
+        {
+          isPastDue: false,
+          schedule: { adjustForDST: true },
+          scheduleStatus: { last: '', next: new Date(Date.now() + interval).toISOString(), lastUpdated: '' },
+        },
+        context,
+      ),
+    ).catch((err: unknown) =>
+      this.logger.warn('localhost.timer.failed', {
+        functionName: registration.name,
+        invocationId,
+        error: errorKind(err),
+      }),
+    );
     this.running.add(run);
     void run.finally(() => this.running.delete(run));
     return run;

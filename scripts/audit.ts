@@ -26,7 +26,11 @@ try {
       process.stderr.write('ALARM: the log does not extend the last anchored checkpoint; nothing was signed\n');
       process.exitCode = 1;
     } else {
-      process.stdout.write(outcome.checkpoint ? `checkpoint: ${outcome.checkpoint.treeSize} entries, root ${outcome.checkpoint.rootHash}\n` : 'no new entries since the last checkpoint\n');
+      process.stdout.write(
+        outcome.checkpoint
+          ? `checkpoint: ${outcome.checkpoint.treeSize} entries, root ${outcome.checkpoint.rootHash}\n`
+          : 'no new entries since the last checkpoint\n',
+      );
     }
   } else {
     const started = performance.now();
@@ -37,7 +41,10 @@ try {
     );
     if (!report.ok) {
       process.stdout.write(`first bad sequence number: ${report.firstBadSeq}\n`);
-      for (const p of report.problems) process.stdout.write(`  ${p.kind} at seq ${p.seq}${p.checkpoint === undefined ? '' : ` (checkpoint #${p.checkpoint})`}\n`);
+      for (const p of report.problems)
+        process.stdout.write(
+          `  ${p.kind} at seq ${p.seq}${p.checkpoint === undefined ? '' : ` (checkpoint #${p.checkpoint})`}\n`,
+        );
       process.exitCode = 1;
     }
   }

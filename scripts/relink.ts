@@ -13,7 +13,9 @@ import { loadConfig } from '../shared/config.js';
 import { linkPendingRecords, relinkAll } from '../shared/linkage/pending-links.js';
 import { createServices } from '../shared/services.js';
 
-const { values } = parseArgs({ options: { agreement: { type: 'string' }, pending: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { agreement: { type: 'string' }, pending: { type: 'boolean', default: false } },
+});
 loadLocalSettings();
 const services = await createServices(loadConfig(process.env));
 try {
@@ -23,8 +25,14 @@ try {
   } else {
     const summaries = values.pending ? await linkPendingRecords(services) : await relinkAll(services, values.agreement);
     for (const s of summaries) {
-      const tiers = Object.entries(s.linksByTier).map(([tier, n]) => `tier ${tier}: ${n}`).join(', ') || 'none';
-      const refused = Object.entries(s.refusedMerges).map(([why, n]) => `${why} ${n}`).join(', ') || 'none';
+      const tiers =
+        Object.entries(s.linksByTier)
+          .map(([tier, n]) => `tier ${tier}: ${n}`)
+          .join(', ') || 'none';
+      const refused =
+        Object.entries(s.refusedMerges)
+          .map(([why, n]) => `${why} ${n}`)
+          .join(', ') || 'none';
       process.stdout.write(
         `${s.agreementId} (${s.kind}): ${s.records} records in ${s.sources} sources, ${s.sourcePairsLinked} source pairs linked; ` +
           `links ${tiers}; candidates ${s.candidates} new, ${s.candidatesConfirmedEarlier} confirmed earlier, ${s.candidatesRejectedEarlier} rejected earlier; ` +

@@ -28,62 +28,60 @@ export const DEVELOPMENT_AUTH = {
 } as const;
 
 const settingsObject = z.object({
-    LINTEL_ENV: z.preprocess(
-      (v) => (v === '' || v === undefined ? 'development' : v),
-      z.enum(['development', 'test', 'production']),
-    ),
-    STORE_ENGINE: z.preprocess(
-      (v) => (v === '' || v === undefined ? 'sqlite' : v),
-      z.enum(['sqlite', 'mssql']),
-    ),
-    SQLITE_PATH: text('.lintel/lintel.db'),
-    MSSQL_CONNECTION_STRING: optionalText,
-    /** Connection string (Azurite locally); or, for managed identity, AzureWebJobsStorage__blobServiceUri. */
-    AzureWebJobsStorage: optionalText,
-    AzureWebJobsStorage__blobServiceUri: optionalText.pipe(z.url().optional()),
-    SECRETS_SOURCE: z.preprocess(
-      (v) => (v === '' || v === undefined ? 'local' : v),
-      z.enum(['local', 'keyvault']),
-    ),
-    LOCAL_SECRETS_PATH: text('.lintel/secrets.json'),
-    KEY_VAULT_URI: optionalText.pipe(z.url().optional()),
-    /** JSON object pinning secret names to Key Vault versions, e.g. {"pseudonymisation-key":"3f2a…"}. */
-    SECRET_VERSIONS: text('{}').transform((v, ctx) => {
-      try {
-        return z.record(z.string(), z.string().min(1)).parse(JSON.parse(v));
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of secret name to version' });
-        return z.NEVER;
-      }
-    }),
-    ALLOWED_REGIONS: commaList('uksouth,ukwest'),
-    /** Azure sets REGION_NAME on Functions hosts; DEPLOYMENT_REGION overrides it elsewhere. */
-    DEPLOYMENT_REGION: optionalText,
-    REGION_NAME: optionalText,
-    AGREEMENTS_DIR: text('agreements'),
-    LOG_LEVEL: z.preprocess(
-      (v) => (v === '' || v === undefined ? 'info' : v),
-      z.enum(['debug', 'info', 'warn', 'error']),
-    ),
-    /** Entra ID in production: https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys */
-    AUTH_JWKS_URI: optionalText.pipe(z.url().optional()),
-    /** Entra ID in production: https://login.microsoftonline.com/{tenant}/v2.0 */
-    AUTH_ISSUER: optionalText,
-    /** The lintel API's application id URI or client id. */
-    AUTH_AUDIENCE: optionalText,
-    /** JSON object mapping Entra ID client ids to agreement party ids. */
-    PARTY_CLIENT_IDS: text('{}'),
-    DEV_ISSUER_KEY_PATH: text('.lintel/dev-issuer-key.json'),
-    /** Requests a minute each client may make (per instance). */
-    RATE_LIMIT_PER_MINUTE: text('1200').transform(Number).pipe(z.number().int().positive()),
-    /** Share of bad rows (0–1) above which a whole import file is rejected and nothing loads. */
-    IMPORT_MAX_BAD_ROW_SHARE: text('0.05').transform(Number).pipe(z.number().min(0).max(1)),
-  });
+  LINTEL_ENV: z.preprocess(
+    (v) => (v === '' || v === undefined ? 'development' : v),
+    z.enum(['development', 'test', 'production']),
+  ),
+  STORE_ENGINE: z.preprocess((v) => (v === '' || v === undefined ? 'sqlite' : v), z.enum(['sqlite', 'mssql'])),
+  SQLITE_PATH: text('.lintel/lintel.db'),
+  MSSQL_CONNECTION_STRING: optionalText,
+  /** Connection string (Azurite locally); or, for managed identity, AzureWebJobsStorage__blobServiceUri. */
+  AzureWebJobsStorage: optionalText,
+  AzureWebJobsStorage__blobServiceUri: optionalText.pipe(z.url().optional()),
+  SECRETS_SOURCE: z.preprocess((v) => (v === '' || v === undefined ? 'local' : v), z.enum(['local', 'keyvault'])),
+  LOCAL_SECRETS_PATH: text('.lintel/secrets.json'),
+  KEY_VAULT_URI: optionalText.pipe(z.url().optional()),
+  /** JSON object pinning secret names to Key Vault versions, e.g. {"pseudonymisation-key":"3f2a…"}. */
+  SECRET_VERSIONS: text('{}').transform((v, ctx) => {
+    try {
+      return z.record(z.string(), z.string().min(1)).parse(JSON.parse(v));
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object of secret name to version' });
+      return z.NEVER;
+    }
+  }),
+  ALLOWED_REGIONS: commaList('uksouth,ukwest'),
+  /** Azure sets REGION_NAME on Functions hosts; DEPLOYMENT_REGION overrides it elsewhere. */
+  DEPLOYMENT_REGION: optionalText,
+  REGION_NAME: optionalText,
+  AGREEMENTS_DIR: text('agreements'),
+  LOG_LEVEL: z.preprocess(
+    (v) => (v === '' || v === undefined ? 'info' : v),
+    z.enum(['debug', 'info', 'warn', 'error']),
+  ),
+  /** Entra ID in production: https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys */
+  AUTH_JWKS_URI: optionalText.pipe(z.url().optional()),
+  /** Entra ID in production: https://login.microsoftonline.com/{tenant}/v2.0 */
+  AUTH_ISSUER: optionalText,
+  /** The lintel API's application id URI or client id. */
+  AUTH_AUDIENCE: optionalText,
+  /** JSON object mapping Entra ID client ids to agreement party ids. */
+  PARTY_CLIENT_IDS: text('{}'),
+  DEV_ISSUER_KEY_PATH: text('.lintel/dev-issuer-key.json'),
+  /** Requests a minute each client may make (per instance). */
+  RATE_LIMIT_PER_MINUTE: text('1200').transform(Number).pipe(z.number().int().positive()),
+  /** Share of bad rows (0–1) above which a whole import file is rejected and nothing loads. */
+  IMPORT_MAX_BAD_ROW_SHARE: text('0.05').transform(Number).pipe(z.number().min(0).max(1)),
+});
 
 export const settingsSchema = settingsObject
   .superRefine((s, ctx) => {
     if (s.STORE_ENGINE === 'mssql' && !s.MSSQL_CONNECTION_STRING) {
-      ctx.addIssue({ code: 'custom', path: ['MSSQL_CONNECTION_STRING'], message: 'is required when STORE_ENGINE is mssql' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MSSQL_CONNECTION_STRING'],
+        message: 'is required when STORE_ENGINE is mssql',
+      });
     }
     if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__blobServiceUri) {
       ctx.addIssue({
@@ -103,7 +101,11 @@ export const settingsSchema = settingsObject
         if (!s[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required in production' });
       }
       if (s.AUTH_ISSUER && isDevelopmentIssuer(s.AUTH_ISSUER)) {
-        ctx.addIssue({ code: 'custom', path: ['AUTH_ISSUER'], message: 'must not be the development issuer in production' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['AUTH_ISSUER'],
+          message: 'must not be the development issuer in production',
+        });
       }
       if (s.AUTH_JWKS_URI && !s.AUTH_JWKS_URI.startsWith('https://')) {
         ctx.addIssue({ code: 'custom', path: ['AUTH_JWKS_URI'], message: 'must be https in production' });

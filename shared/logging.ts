@@ -34,6 +34,9 @@ export function createLogger(
 
 /** An error's class name only: messages from drivers can carry SQL parameters or blob names. */
 export function errorKind(err: unknown): string {
-  if (err instanceof Error) return (err as Error & { code?: unknown }).code ? `${err.name}:${String((err as { code?: unknown }).code)}` : err.name;
+  if (err instanceof Error)
+    return (err as Error & { code?: unknown }).code
+      ? `${err.name}:${String((err as { code?: unknown }).code)}`
+      : err.name;
   return typeof err;
 }

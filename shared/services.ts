@@ -55,7 +55,11 @@ export async function createServices(settings: Settings): Promise<Services> {
   }
   for (const { agreement, file } of agreements.all()) {
     for (const key of linkingRulesOf(agreement).unsupportedKeys) {
-      logger.warn('agreements.warning', { file, path: `matching ${key}`, message: 'no linkage rule for this key: it links nothing' });
+      logger.warn('agreements.warning', {
+        file,
+        path: `matching ${key}`,
+        message: 'no linkage rule for this key: it links nothing',
+      });
     }
   }
   const parties = parsePartyDirectory(settings.PARTY_CLIENT_IDS, agreements);

@@ -31,18 +31,28 @@ export function createApiContext(services: Services): ApiContext {
     const versions = new Set([current.version, ...stored.map((r) => r.key_version)]);
     const result: Pseudonymiser[] = [];
     for (const version of versions) {
-      const secret = version === current.version ? current : await services.secrets.get('pseudonymisation-key', version).catch(() => undefined);
-      if (secret) result.push(new Pseudonymiser({ keyVersion: secret.version, key: Buffer.from(secret.value, 'base64') }));
+      const secret =
+        version === current.version
+          ? current
+          : await services.secrets.get('pseudonymisation-key', version).catch(() => undefined);
+      if (secret)
+        result.push(new Pseudonymiser({ keyVersion: secret.version, key: Buffer.from(secret.value, 'base64') }));
     }
     return result;
   };
 
   return {
     services,
-    verifier: new TokenVerifier({ jwksUri: settings.AUTH_JWKS_URI, issuer: settings.AUTH_ISSUER, audience: settings.AUTH_AUDIENCE }),
+    verifier: new TokenVerifier({
+      jwksUri: settings.AUTH_JWKS_URI,
+      issuer: settings.AUTH_ISSUER,
+      audience: settings.AUTH_AUDIENCE,
+    }),
     rateLimiter: new RateLimiter(settings.RATE_LIMIT_PER_MINUTE),
     personRefs() {
-      personRefs ??= services.secrets.get('person-ref-key').then((s) => new PersonRefCodec(Buffer.from(s.value, 'base64')));
+      personRefs ??= services.secrets
+        .get('person-ref-key')
+        .then((s) => new PersonRefCodec(Buffer.from(s.value, 'base64')));
       personRefs.catch(() => (personRefs = undefined));
       return personRefs;
     },

@@ -31,7 +31,10 @@ export function verifyAuditLog(ctx: ApiContext, req: ApiRequest): Promise<HttpRe
   return runRequest(ctx, req, 'audit.verify', (call) =>
     asAuditor(ctx, call, async () => {
       const report = await verifyLog(ctx.services);
-      return { result: json(200, report), log: { purpose: 'audit', decision: 'allow', reasonCode: report.ok ? 'log-intact' : 'log-tampered' } };
+      return {
+        result: json(200, report),
+        log: { purpose: 'audit', decision: 'allow', reasonCode: report.ok ? 'log-intact' : 'log-tampered' },
+      };
     }),
   );
 }
@@ -41,9 +44,15 @@ export function auditInclusionProof(ctx: ApiContext, req: ApiRequest): Promise<H
   return runRequest(ctx, req, 'audit.inclusion-proof', (call) =>
     asAuditor(ctx, call, async () => {
       const q = query(req, inclusionQuerySchema);
-      if (!q) return deny(problem(400, 'invalid-request', 'seq must be a positive integer'), 'invalid-request', { purpose: 'audit' });
+      if (!q)
+        return deny(problem(400, 'invalid-request', 'seq must be a positive integer'), 'invalid-request', {
+          purpose: 'audit',
+        });
       const proof = await inclusionProofFor(ctx.services, q.seq, q.treeSize);
-      if (!proof) return deny(problem(404, 'entry-unknown', 'No such entry in a tree of that size'), 'entry-unknown', { purpose: 'audit' });
+      if (!proof)
+        return deny(problem(404, 'entry-unknown', 'No such entry in a tree of that size'), 'entry-unknown', {
+          purpose: 'audit',
+        });
       return { result: json(200, proof), log: { purpose: 'audit', decision: 'allow', reasonCode: 'proof-issued' } };
     }),
   );
@@ -54,9 +63,15 @@ export function auditConsistencyProof(ctx: ApiContext, req: ApiRequest): Promise
   return runRequest(ctx, req, 'audit.consistency-proof', (call) =>
     asAuditor(ctx, call, async () => {
       const q = query(req, consistencyQuerySchema);
-      if (!q) return deny(problem(400, 'invalid-request', 'from and to must be positive integers'), 'invalid-request', { purpose: 'audit' });
+      if (!q)
+        return deny(problem(400, 'invalid-request', 'from and to must be positive integers'), 'invalid-request', {
+          purpose: 'audit',
+        });
       const proof = await consistencyProofFor(ctx.services, q.from, q.to);
-      if (!proof) return deny(problem(404, 'tree-size-unknown', 'The log has no tree of that size'), 'tree-size-unknown', { purpose: 'audit' });
+      if (!proof)
+        return deny(problem(404, 'tree-size-unknown', 'The log has no tree of that size'), 'tree-size-unknown', {
+          purpose: 'audit',
+        });
       return { result: json(200, proof), log: { purpose: 'audit', decision: 'allow', reasonCode: 'proof-issued' } };
     }),
   );

@@ -10,12 +10,15 @@ import { readJsonBody } from './json-body.js';
 import { deny, runRequest, type CallContext } from './request-pipeline.js';
 
 export const consentBodySchema = z.strictObject({
-  kind: z.enum(['consent', 'opt-out']).default('consent').describe('A consent for the X-Purpose purpose, or a national data opt-out'),
+  kind: z
+    .enum(['consent', 'opt-out'])
+    .default('consent')
+    .describe('A consent for the X-Purpose purpose, or a national data opt-out'),
   subject: personQuerySchema,
   evidenceRef: z
     .string()
     .regex(/^[A-Za-z0-9._:/-]{1,200}$/)
-    .describe('Reference to the signed form or case note in the recording party\'s own system; no personal data'),
+    .describe("Reference to the signed form or case note in the recording party's own system; no personal data"),
 });
 
 export const consentResponseSchema = z.object({
@@ -34,11 +37,18 @@ export const consentResponseSchema = z.object({
 async function mayWrite(ctx: ApiContext, call: CallContext, kind: 'consent' | 'opt-out', subjectKey: string) {
   const deps = { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now };
   if (kind === 'consent') {
-    return decide({ caller: call.caller, purpose: call.purpose, datasets: [], subject: { subjectKey }, action: 'consent-write' }, deps);
+    return decide(
+      { caller: call.caller, purpose: call.purpose, datasets: [], subject: { subjectKey }, action: 'consent-write' },
+      deps,
+    );
   }
   const purpose = call.purpose ? ctx.services.agreements.purpose(call.purpose) : undefined;
   const inAgreement = purpose && ctx.services.agreements.rolesOfPartyIn(purpose.agreementId, call.caller.partyId);
-  if (!purpose) return { allow: false as const, reason: call.purpose ? ('purpose-unknown' as const) : ('purpose-required' as const) };
+  if (!purpose)
+    return {
+      allow: false as const,
+      reason: call.purpose ? ('purpose-unknown' as const) : ('purpose-required' as const),
+    };
   if (!purpose.purpose.nationalDataOptOutApplies || !inAgreement || !call.caller.roles.includes('dpo')) {
     return { allow: false as const, reason: 'role-not-permitted' as const };
   }
@@ -55,9 +65,16 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
     if (!body.ok) return deny(body.result, body.reason, { purpose: purposeEntry.purpose.id });
     const query = canonicalQuery(body.value.subject);
     if (!query.ok) {
-      return deny(problem(400, 'invalid-identifier', 'An identifier is not valid', { field: `subject.${query.field}`, reason: query.reason }), 'invalid-identifier', {
-        purpose: purposeEntry.purpose.id,
-      });
+      return deny(
+        problem(400, 'invalid-identifier', 'An identifier is not valid', {
+          field: `subject.${query.field}`,
+          reason: query.reason,
+        }),
+        'invalid-identifier',
+        {
+          purpose: purposeEntry.purpose.id,
+        },
+      );
     }
     const datasets = [...new Set(ctx.services.agreements.grantsFor(purposeEntry.purpose.id).map((g) => g.dataset))];
     const found = await findPerson(ctx.services.store, await ctx.pseudonymisers(), query.query, datasets);
@@ -67,7 +84,9 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
     const decision = await mayWrite(ctx, call, body.value.kind, found.personId);
     if (!decision.allow) {
       const result =
-        'detail' in decision ? decisionProblem(decision) : problem(403, decision.reason, 'Not permitted to record this');
+        'detail' in decision
+          ? decisionProblem(decision)
+          : problem(403, decision.reason, 'Not permitted to record this');
       return deny(result, decision.reason, { purpose: purposeEntry.purpose.id, subjectRef: found.personId });
     }
     const record = await ctx.services.consents.record({
@@ -79,8 +98,19 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
       at: ctx.now(),
     });
     return {
-      result: json(201, { consentId: record.consentId, kind: record.kind, purpose: record.purposeId, recordedAt: record.recordedAt, withdrawnAt: null }),
-      log: { purpose: purposeEntry.purpose.id, subjectRef: found.personId, decision: 'allow', reasonCode: `${record.kind}-recorded` },
+      result: json(201, {
+        consentId: record.consentId,
+        kind: record.kind,
+        purpose: record.purposeId,
+        recordedAt: record.recordedAt,
+        withdrawnAt: null,
+      }),
+      log: {
+        purpose: purposeEntry.purpose.id,
+        subjectRef: found.personId,
+        decision: 'allow',
+        reasonCode: `${record.kind}-recorded`,
+      },
     };
   });
 }
@@ -94,13 +124,24 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     const asCall = { ...call, purpose: existing.purposeId ?? call.purpose };
     const decision = await mayWrite(ctx, asCall, existing.kind, existing.subjectKey);
     if (!decision.allow) {
-      const result = 'detail' in decision ? decisionProblem(decision) : problem(403, decision.reason, 'Not permitted to withdraw this');
+      const result =
+        'detail' in decision
+          ? decisionProblem(decision)
+          : problem(403, decision.reason, 'Not permitted to withdraw this');
       // Another party's consent id is indistinguishable from an unknown one.
-      return deny(result.status === 403 ? problem(404, 'consent-unknown', 'No such consent') : result, decision.reason, {
-        subjectRef: existing.subjectKey,
-      });
+      return deny(
+        result.status === 403 ? problem(404, 'consent-unknown', 'No such consent') : result,
+        decision.reason,
+        {
+          subjectRef: existing.subjectKey,
+        },
+      );
     }
-    const withdrawn = await ctx.services.consents.withdraw(consentId, { partyId: call.caller.partyId, clientId: call.caller.clientId }, ctx.now());
+    const withdrawn = await ctx.services.consents.withdraw(
+      consentId,
+      { partyId: call.caller.partyId, clientId: call.caller.clientId },
+      ctx.now(),
+    );
     return {
       result: json(200, {
         consentId,
@@ -109,7 +150,12 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
         recordedAt: existing.recordedAt,
         withdrawnAt: withdrawn?.withdrawnAt ?? null,
       }),
-      log: { purpose: existing.purposeId, subjectRef: existing.subjectKey, decision: 'allow', reasonCode: `${existing.kind}-withdrawn` },
+      log: {
+        purpose: existing.purposeId,
+        subjectRef: existing.subjectKey,
+        decision: 'allow',
+        reasonCode: `${existing.kind}-withdrawn`,
+      },
     };
   });
 }

@@ -91,7 +91,11 @@ export function docsPage(): HttpResult {
 /** One allow-listed file; any other name is a plain 404 that does not repeat the name asked for. */
 export function docsAsset(name: string): HttpResult {
   if (name === INITIALISER_FILE) {
-    return { status: 200, headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache', ...SECURITY_HEADERS }, body: INITIALISER };
+    return {
+      status: 200,
+      headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache', ...SECURITY_HEADERS },
+      body: INITIALISER,
+    };
   }
   if (!Object.hasOwn(PACKAGE_FILES, name)) return problem(404, 'not-found', 'Not found');
   const known = name as keyof typeof PACKAGE_FILES;

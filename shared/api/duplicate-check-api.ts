@@ -75,7 +75,12 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
   });
 }
 
-async function otherHolders(ctx: ApiContext, personId: string, datasets: readonly string[], callerParty: string): Promise<string[]> {
+async function otherHolders(
+  ctx: ApiContext,
+  personId: string,
+  datasets: readonly string[],
+  callerParty: string,
+): Promise<string[]> {
   const rows = await ctx.services.store.db
     .selectFrom('source_record')
     .select('party_id')

@@ -3,7 +3,13 @@ import type { AllowDecision } from '../policy/decision.js';
 import { decide } from '../policy/decide.js';
 import { projectRecord } from '../policy/project.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
-import { decideCandidate, findCandidate, isCandidateCursor, listCandidates, type Candidate } from '../linkage/review-queue.js';
+import {
+  decideCandidate,
+  findCandidate,
+  isCandidateCursor,
+  listCandidates,
+  type Candidate,
+} from '../linkage/review-queue.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
@@ -25,7 +31,10 @@ export const candidateListQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(25),
 });
 
-const candidateSource = z.object({ dataset: z.string(), source: z.string().describe('Party whose extract holds the record') });
+const candidateSource = z.object({
+  dataset: z.string(),
+  source: z.string().describe('Party whose extract holds the record'),
+});
 
 export const candidateListResponseSchema = z.object({
   candidates: z.array(
@@ -82,7 +91,11 @@ const unknownCandidate = () => problem(404, 'candidate-unknown', 'No such link c
  * A candidate the caller may review: one of its agreement's, with both records in datasets the
  * decision covers. Anything else is indistinguishable from an id that does not exist.
  */
-async function reviewableCandidate(ctx: ApiContext, req: ApiRequest, decision: AllowDecision): Promise<Candidate | undefined> {
+async function reviewableCandidate(
+  ctx: ApiContext,
+  req: ApiRequest,
+  decision: AllowDecision,
+): Promise<Candidate | undefined> {
   const id = candidateId.safeParse(req.params.candidateId);
   if (!id.success) return undefined;
   const candidate = await findCandidate(ctx.services.store, id.data);
@@ -98,9 +111,15 @@ export function listLinkCandidates(ctx: ApiContext, req: ApiRequest): Promise<Ht
     if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: decision.purpose ?? null });
     const query = candidateListQuerySchema.safeParse(Object.fromEntries(req.query));
     if (!query.success) {
-      return deny(problem(400, 'invalid-request', 'Invalid query', { detail: 'after must be the next value of a previous page, limit 1–100.' }), 'invalid-request', {
-        purpose: decision.purpose,
-      });
+      return deny(
+        problem(400, 'invalid-request', 'Invalid query', {
+          detail: 'after must be the next value of a previous page, limit 1–100.',
+        }),
+        'invalid-request',
+        {
+          purpose: decision.purpose,
+        },
+      );
     }
     const page = await listCandidates(ctx.services.store, decision.agreementId ?? '', decision.datasets, query.data);
     return {
@@ -124,7 +143,13 @@ export function viewLinkCandidate(ctx: ApiContext, req: ApiRequest): Promise<Htt
       return { dataset: r.dataset, source: r.source, asOf: r.asOf, fields };
     });
     return {
-      result: json(200, { candidateId: candidate.candidateId, tier: candidate.tier, score: candidate.score, status: candidate.status, records }),
+      result: json(200, {
+        candidateId: candidate.candidateId,
+        tier: candidate.tier,
+        score: candidate.score,
+        status: candidate.status,
+        records,
+      }),
       log: {
         purpose: decision.purpose,
         subjectRef: subjectOf(candidate),
@@ -141,7 +166,8 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
   return (ctx: ApiContext, req: ApiRequest): Promise<HttpResult> =>
     runRequest(ctx, req, verdict === 'confirmed' ? 'link.confirm' : 'link.reject', async (call): Promise<Outcome> => {
       const decision = await reviewDecision(ctx, call);
-      if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: decision.purpose ?? null });
+      if (!decision.allow)
+        return deny(decisionProblem(decision), decision.reason, { purpose: decision.purpose ?? null });
       const candidate = await reviewableCandidate(ctx, req, decision);
       if (candidate === undefined) return deny(unknownCandidate(), 'candidate-unknown', { purpose: decision.purpose });
       const subjectRef = subjectOf(candidate);
@@ -152,14 +178,21 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
       });
       if (outcome.outcome === 'not-open') {
         return deny(
-          problem(409, 'candidate-decided', 'Candidate already decided', { detail: 'The first decision on a candidate stands.' }),
+          problem(409, 'candidate-decided', 'Candidate already decided', {
+            detail: 'The first decision on a candidate stands.',
+          }),
           'candidate-decided',
           { purpose: decision.purpose, subjectRef },
         );
       }
       return {
         result: json(200, { candidateId: candidate.candidateId, decision: verdict, decidedAt: outcome.decidedAt }),
-        log: { purpose: decision.purpose, subjectRef, decision: 'allow', reasonCode: verdict === 'confirmed' ? 'link-confirmed' : 'link-rejected' },
+        log: {
+          purpose: decision.purpose,
+          subjectRef,
+          decision: 'allow',
+          reasonCode: verdict === 'confirmed' ? 'link-confirmed' : 'link-rejected',
+        },
       };
     });
 }

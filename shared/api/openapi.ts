@@ -42,7 +42,8 @@ export function buildOpenApiDocument(routes: readonly RouteEntry[], options: Ope
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const spec = OPERATIONS[route.name];
-    if (!spec) throw new Error(`No OpenAPI description for HTTP function '${route.name}' (add it to shared/api/operations.ts)`);
+    if (!spec)
+      throw new Error(`No OpenAPI description for HTTP function '${route.name}' (add it to shared/api/operations.ts)`);
     const path = openApiPath(route.route);
     const item = (paths[path] ??= {});
     for (const method of route.methods) {
@@ -63,7 +64,10 @@ export function buildOpenApiDocument(routes: readonly RouteEntry[], options: Ope
   const security: Record<string, string[]>[] = [{ bearerAuth: [] }];
   if (options.tokenUrl) {
     const scopes = options.scope ? { [options.scope]: 'The app roles granted to the client application' } : {};
-    securitySchemes.entraClientCredentials = { type: 'oauth2', flows: { clientCredentials: { tokenUrl: options.tokenUrl, scopes } } };
+    securitySchemes.entraClientCredentials = {
+      type: 'oauth2',
+      flows: { clientCredentials: { tokenUrl: options.tokenUrl, scopes } },
+    };
     security.push({ entraClientCredentials: options.scope ? [options.scope] : [] });
   }
   return {
@@ -90,7 +94,10 @@ export function buildOpenApiDocument(routes: readonly RouteEntry[], options: Ope
         },
       },
       headers: {
-        XRequestId: { description: 'The request id, echoed or issued; also in the access log', schema: { type: 'string', pattern: REQUEST_ID_PATTERN } },
+        XRequestId: {
+          description: 'The request id, echoed or issued; also in the access log',
+          schema: { type: 'string', pattern: REQUEST_ID_PATTERN },
+        },
         RetryAfter: { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 1 } },
         WwwAuthenticate: { description: 'The authentication scheme: Bearer', schema: { type: 'string' } },
       },
@@ -99,7 +106,12 @@ export function buildOpenApiDocument(routes: readonly RouteEntry[], options: Ope
   };
 }
 
-function operation(route: RouteEntry, method: string, spec: OperationSpec, options: OpenApiOptions): Record<string, unknown> {
+function operation(
+  route: RouteEntry,
+  method: string,
+  spec: OperationSpec,
+  options: OpenApiOptions,
+): Record<string, unknown> {
   const parameters: unknown[] = Object.entries(spec.pathParameters ?? {}).map(([name, p]) => ({
     name,
     in: 'path',
@@ -108,23 +120,35 @@ function operation(route: RouteEntry, method: string, spec: OperationSpec, optio
     schema: jsonSchema(p.schema, 'input'),
   }));
   for (const [name, schema] of Object.entries(spec.query?.shape ?? {})) {
-    parameters.push({ name, in: 'query', required: !(schema as z.ZodType).safeParse(undefined).success, schema: jsonSchema(schema as z.ZodType, 'input') });
+    parameters.push({
+      name,
+      in: 'query',
+      required: !(schema as z.ZodType).safeParse(undefined).success,
+      schema: jsonSchema(schema as z.ZodType, 'input'),
+    });
   }
   const declared = new Set(Object.keys(spec.pathParameters ?? {}));
   for (const name of pathParameterNames(route.route)) {
-    if (!declared.has(name)) throw new Error(`HTTP function '${route.name}' has path parameter '${name}' with no description`);
+    if (!declared.has(name))
+      throw new Error(`HTTP function '${route.name}' has path parameter '${name}' with no description`);
   }
   if (spec.purpose) parameters.push(purposeParameter(spec.purpose, options.purposes));
   if (spec.authenticated) parameters.push({ $ref: '#/components/parameters/XRequestId' });
 
-  const requestIdHeader = spec.authenticated ? { headers: { 'X-Request-Id': { $ref: '#/components/headers/XRequestId' } } } : {};
+  const requestIdHeader = spec.authenticated
+    ? { headers: { 'X-Request-Id': { $ref: '#/components/headers/XRequestId' } } }
+    : {};
   const responses: Record<string, unknown> = {};
   for (const r of spec.responses) {
     const contentType = r.contentType ?? 'application/json';
     responses[String(r.status)] = {
       description: r.description,
       ...requestIdHeader,
-      content: { [contentType]: r.schema ? { schema: { $ref: `#/components/schemas/${r.schema}` } } : { schema: { type: 'string' } } },
+      content: {
+        [contentType]: r.schema
+          ? { schema: { $ref: `#/components/schemas/${r.schema}` } }
+          : { schema: { type: 'string' } },
+      },
     };
   }
   const problems = [...new Set<ProblemCode>([...(spec.authenticated ? REQUEST_PATH_PROBLEMS : []), ...spec.problems])];
@@ -148,21 +172,32 @@ function operation(route: RouteEntry, method: string, spec: OperationSpec, optio
     };
   }
   return {
-    operationId: route.methods.length > 1 ? `${route.name}${method[0]!.toUpperCase()}${method.slice(1).toLowerCase()}` : route.name,
+    operationId:
+      route.methods.length > 1
+        ? `${route.name}${method[0]!.toUpperCase()}${method.slice(1).toLowerCase()}`
+        : route.name,
     summary: spec.summary,
     ...(spec.description ? { description: spec.description } : {}),
     tags: [spec.tag],
     ...(spec.authenticated ? {} : { security: [] }),
     parameters,
     ...(spec.requestBody
-      ? { requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${spec.requestBody}` } } } } }
+      ? {
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: `#/components/schemas/${spec.requestBody}` } } },
+          },
+        }
       : {}),
     responses,
   };
 }
 
 /** Inline rather than a `$ref`: whether it is required differs per operation, and a reference cannot say so. */
-function purposeParameter(use: 'required' | 'optional', purposes: readonly string[] | undefined): Record<string, unknown> {
+function purposeParameter(
+  use: 'required' | 'optional',
+  purposes: readonly string[] | undefined,
+): Record<string, unknown> {
   return {
     name: 'X-Purpose',
     in: 'header',
@@ -171,7 +206,8 @@ function purposeParameter(use: 'required' | 'optional', purposes: readonly strin
       use === 'required'
         ? 'The one purpose of this request, as the data sharing agreements name it. Missing: 400 `purpose-required`.'
         : 'The purpose, where the record does not carry one (an opt-out).',
-    schema: purposes && purposes.length > 0 ? { type: 'string', enum: [...purposes] } : { type: 'string', maxLength: 100 },
+    schema:
+      purposes && purposes.length > 0 ? { type: 'string', enum: [...purposes] } : { type: 'string', maxLength: 100 },
   };
 }
 
@@ -189,12 +225,18 @@ function groupByStatus(codes: readonly ProblemCode[]): [number, ProblemCode[]][]
 }
 
 function componentSchemas(): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(COMPONENT_SCHEMAS).map(([name, { schema, io }]) => [name, jsonSchema(schema, io)]));
+  return Object.fromEntries(
+    Object.entries(COMPONENT_SCHEMAS).map(([name, { schema, io }]) => [name, jsonSchema(schema, io)]),
+  );
 }
 
 /** JSON Schema 2020-12 from zod, without the `$schema` key (the document's `jsonSchemaDialect` says it). */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
   return rest;
 }
 
@@ -205,11 +247,16 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
  */
 export function openApiOptionsFor(services: Pick<Services, 'settings' | 'agreements'>): OpenApiOptions {
   const purposes = services.agreements.all().flatMap((a) => a.agreement.purposes.map((p) => p.id));
-  const entra = /^https:\/\/login\.microsoftonline\.com\/([A-Za-z0-9.-]+)\/v2\.0\/?$/.exec(services.settings.AUTH_ISSUER);
+  const entra = /^https:\/\/login\.microsoftonline\.com\/([A-Za-z0-9.-]+)\/v2\.0\/?$/.exec(
+    services.settings.AUTH_ISSUER,
+  );
   return {
     purposes: [...new Set(purposes)].sort(),
     ...(entra
-      ? { tokenUrl: `https://login.microsoftonline.com/${entra[1]}/oauth2/v2.0/token`, scope: `${services.settings.AUTH_AUDIENCE}/.default` }
+      ? {
+          tokenUrl: `https://login.microsoftonline.com/${entra[1]}/oauth2/v2.0/token`,
+          scope: `${services.settings.AUTH_AUDIENCE}/.default`,
+        }
       : {}),
   };
 }

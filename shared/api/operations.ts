@@ -47,7 +47,11 @@ export const verificationReportSchema = z.object({
   entries: z.number().int(),
   checkpoints: z.number().int(),
   rootHash: hex,
-  firstBadSeq: z.number().int().nullable().describe('The first sequence number that cannot be trusted, or null when the log is intact'),
+  firstBadSeq: z
+    .number()
+    .int()
+    .nullable()
+    .describe('The first sequence number that cannot be trusted, or null when the log is intact'),
   problems: z.array(
     z.object({
       kind: z.enum([
@@ -73,7 +77,13 @@ export const inclusionProofSchema = z.object({
   proof: z.array(hex),
   rootHash: hex,
 });
-export const consistencyProofSchema = z.object({ from: z.number().int(), to: z.number().int(), fromRoot: hex, toRoot: hex, proof: z.array(hex) });
+export const consistencyProofSchema = z.object({
+  from: z.number().int(),
+  to: z.number().int(),
+  fromRoot: hex,
+  toRoot: hex,
+  proof: z.array(hex),
+});
 
 /** True only when a zod schema's output and a handler's result type are the same shape. */
 type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
@@ -169,12 +179,19 @@ const LOOKUP_PROBLEMS: ProblemCode[] = [
   'no-match',
 ];
 
-const REVIEW_PROBLEMS: ProblemCode[] = ['purpose-required', 'purpose-unknown', 'purpose-not-permitted', 'role-not-permitted', 'action-not-permitted'];
+const REVIEW_PROBLEMS: ProblemCode[] = [
+  'purpose-required',
+  'purpose-unknown',
+  'purpose-not-permitted',
+  'role-not-permitted',
+  'action-not-permitted',
+];
 
 const candidateId = { description: 'The `candidateId` from the candidate list', schema: z.uuid() };
 
 const personRef = {
-  description: 'A `personRef` from an earlier search by the same party; a ref issued to another party is unknown (404).',
+  description:
+    'A `personRef` from an earlier search by the same party; a ref issued to another party is unknown (404).',
   schema: z.string().max(200),
 };
 
@@ -182,12 +199,14 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   peopleSearch: {
     summary: 'Find a person and see what the agreement grants',
     description:
-      'Matches the identifiers the caller holds by the agreement\'s tiers, most reliable first, and returns the person\'s records cut down to the fields the agreement grants the caller\'s roles for the stated purpose, each with its source and as-of date. No link, no data: 404 `no-match`.',
+      "Matches the identifiers the caller holds by the agreement's tiers, most reliable first, and returns the person's records cut down to the fields the agreement grants the caller's roles for the stated purpose, each with its source and as-of date. No link, no data: 404 `no-match`.",
     tag: 'People',
     authenticated: true,
     purpose: 'required',
     requestBody: 'PersonSearchRequest',
-    responses: [{ status: 200, description: 'The matched person, minimised to the granted fields', schema: 'PersonView' }],
+    responses: [
+      { status: 200, description: 'The matched person, minimised to the granted fields', schema: 'PersonView' },
+    ],
     problems: [...BODY_PROBLEMS, 'invalid-identifier', ...LOOKUP_PROBLEMS],
   },
   peopleView: {
@@ -208,7 +227,9 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     authenticated: true,
     purpose: 'required',
     requestBody: 'DuplicateCheckRequest',
-    responses: [{ status: 200, description: 'Whether, and with which councils, an application exists', schema: 'DuplicateCheck' }],
+    responses: [
+      { status: 200, description: 'Whether, and with which councils, an application exists', schema: 'DuplicateCheck' },
+    ],
     problems: [
       ...BODY_PROBLEMS,
       'invalid-identifier',
@@ -264,7 +285,8 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   },
   linkCandidate: {
     summary: 'One link candidate, to decide on',
-    description: 'The two records, each cut down to the fields the agreement grants reviewers (identification items, never the indicators).',
+    description:
+      'The two records, each cut down to the fields the agreement grants reviewers (identification items, never the indicators).',
     tag: 'Linkage review',
     authenticated: true,
     purpose: 'required',
@@ -274,7 +296,8 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   },
   linkCandidateConfirm: {
     summary: 'Confirm a link candidate',
-    description: 'The two records become one person, unless their NHS numbers, UPNs or system ids conflict. The decision is kept for the same pair of values, so it survives the next snapshots.',
+    description:
+      'The two records become one person, unless their NHS numbers, UPNs or system ids conflict. The decision is kept for the same pair of values, so it survives the next snapshots.',
     tag: 'Linkage review',
     authenticated: true,
     purpose: 'required',
@@ -294,15 +317,23 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   },
   auditVerify: {
     summary: 'Verify the access log',
-    description: 'Recomputes the hash chain and Merkle roots against the signed, anchored checkpoints. For the roles an agreement\'s `audit` block names.',
+    description:
+      "Recomputes the hash chain and Merkle roots against the signed, anchored checkpoints. For the roles an agreement's `audit` block names.",
     tag: 'Audit',
     authenticated: true,
-    responses: [{ status: 200, description: 'The verification report; `ok: false` names the first entry that cannot be trusted', schema: 'VerificationReport' }],
+    responses: [
+      {
+        status: 200,
+        description: 'The verification report; `ok: false` names the first entry that cannot be trusted',
+        schema: 'VerificationReport',
+      },
+    ],
     problems: ['role-not-permitted'],
   },
   auditInclusionProof: {
     summary: 'Prove an access-log entry is in the log',
-    description: 'A Merkle inclusion proof, against the latest anchored checkpoint covering the entry unless `treeSize` is given.',
+    description:
+      'A Merkle inclusion proof, against the latest anchored checkpoint covering the entry unless `treeSize` is given.',
     tag: 'Audit',
     authenticated: true,
     query: inclusionQuerySchema,
@@ -330,19 +361,29 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   },
   auditPersonAccessesSearch: {
     summary: 'Who accessed a person, by identifiers',
-    description: 'As by reference, for a person found by identifiers the way a search finds them, over the audited agreements\' datasets.',
+    description:
+      "As by reference, for a person found by identifiers the way a search finds them, over the audited agreements' datasets.",
     tag: 'Audit',
     authenticated: true,
     requestBody: 'PersonAccessesRequest',
-    responses: [{ status: 200, description: 'The entries, and the person\'s reference for the caller\'s party', schema: 'PersonAccesses' }],
+    responses: [
+      {
+        status: 200,
+        description: "The entries, and the person's reference for the caller's party",
+        schema: 'PersonAccesses',
+      },
+    ],
     problems: [...BODY_PROBLEMS, 'role-not-permitted', 'invalid-identifier', 'no-match'],
   },
   auditClientActivity: {
     summary: 'Everything one client did in a period',
-    description: 'Access-log entries of one client id in [from, to), oldest first, paged by sequence number; each with the person\'s reference for the caller\'s party.',
+    description:
+      "Access-log entries of one client id in [from, to), oldest first, paged by sequence number; each with the person's reference for the caller's party.",
     tag: 'Audit',
     authenticated: true,
-    pathParameters: { clientId: { description: 'The client (application) id from the bearer token', schema: z.string().max(200) } },
+    pathParameters: {
+      clientId: { description: 'The client (application) id from the bearer token', schema: z.string().max(200) },
+    },
     query: clientActivityQuerySchema,
     responses: [{ status: 200, description: 'The entries', schema: 'ClientActivity' }],
     problems: ['role-not-permitted', 'invalid-request'],
@@ -350,7 +391,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   auditAlerts: {
     summary: 'Alerts raised by the watch rules',
     description:
-      'Newest first. Rules: `lookup-volume` (a client\'s lookups in an hour above 5× its hourly average of the previous 7 days and at least 100), `out-of-hours` (lookups outside weekdays 07:00–19:00 UK time, one alert per client and period), `no-match-run` (10 or more consecutive no-match/ambiguous lookups), `special-category-volume` (entries releasing special-category fields, per client and role, above 5× the hourly average and at least 20).',
+      "Newest first. Rules: `lookup-volume` (a client's lookups in an hour above 5× its hourly average of the previous 7 days and at least 100), `out-of-hours` (lookups outside weekdays 07:00–19:00 UK time, one alert per client and period), `no-match-run` (10 or more consecutive no-match/ambiguous lookups), `special-category-volume` (entries releasing special-category fields, per client and role, above 5× the hourly average and at least 20).",
     tag: 'Audit',
     authenticated: true,
     query: alertsQuerySchema,
@@ -359,7 +400,8 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   },
   auditAlertsEvaluate: {
     summary: 'Run the watch rules now',
-    description: 'What the five-minute timer does. A firing already on record for the same rule, client and window is not raised again.',
+    description:
+      'What the five-minute timer does. A firing already on record for the same rule, client and window is not raised again.',
     tag: 'Audit',
     authenticated: true,
     responses: [{ status: 200, description: 'The alerts this run raised', schema: 'WatchRun' }],
@@ -367,7 +409,8 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   },
   auditBreachOpen: {
     summary: 'Open a breach record from an alert',
-    description: 'Fixes the ICO notification deadline at 72 hours from now (UK GDPR Art. 33) and shows the hours remaining. Opening it again returns the same record (200), with the clock unchanged.',
+    description:
+      'Fixes the ICO notification deadline at 72 hours from now (UK GDPR Art. 33) and shows the hours remaining. Opening it again returns the same record (200), with the clock unchanged.',
     tag: 'Audit',
     authenticated: true,
     pathParameters: { alertId: { description: 'The `id` of an alert', schema: z.string().regex(/^[0-9a-f]{32}$/) } },
@@ -382,12 +425,14 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     tag: 'Audit',
     authenticated: true,
     query: pageQuerySchema.pick({ limit: true }),
-    responses: [{ status: 200, description: 'Newest first, each with the hours left to notify the ICO', schema: 'Breaches' }],
+    responses: [
+      { status: 200, description: 'Newest first, each with the hours left to notify the ICO', schema: 'Breaches' },
+    ],
     problems: ['role-not-permitted', 'invalid-request'],
   },
   health: {
     summary: 'Liveness and readiness',
-    description: 'Component names and up/down only; unauthenticated, for the platform\'s probes.',
+    description: "Component names and up/down only; unauthenticated, for the platform's probes.",
     tag: 'Operations',
     authenticated: false,
     responses: [
@@ -416,7 +461,9 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     summary: 'A file of the reference page',
     tag: 'Reference',
     authenticated: false,
-    pathParameters: { asset: { description: 'One of the page\'s own files', schema: z.enum(DOCS_ASSET_NAMES as [string, ...string[]]) } },
+    pathParameters: {
+      asset: { description: "One of the page's own files", schema: z.enum(DOCS_ASSET_NAMES as [string, ...string[]]) },
+    },
     responses: [{ status: 200, description: 'The file (CSS, JavaScript or PNG)', contentType: '*/*' }],
     problems: ['not-found', 'internal-error'],
   },

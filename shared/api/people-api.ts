@@ -19,7 +19,9 @@ export const sourcedRecordSchema = z.object({
   dataset: z.string(),
   source: z.string().describe('Party whose extract the values come from'),
   asOf: z.string().describe('Date the extract describes'),
-  fields: z.record(z.string(), z.unknown()).describe('Only the fields the agreement grants this caller for this purpose'),
+  fields: z
+    .record(z.string(), z.unknown())
+    .describe('Only the fields the agreement grants this caller for this purpose'),
 });
 
 export const personViewResponseSchema = z.object({
@@ -57,10 +59,14 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
     }
     const found = await findPerson(ctx.services.store, await ctx.pseudonymisers(), query.query, scoped.datasets);
     if (!found.found) {
-      return deny(problem(404, 'no-match', 'No matching person', { detail: 'No single person matched; nothing is shown.' }), found.reason, {
-        purpose: scoped.purpose,
-        datasets: scoped.datasets,
-      });
+      return deny(
+        problem(404, 'no-match', 'No matching person', { detail: 'No single person matched; nothing is shown.' }),
+        found.reason,
+        {
+          purpose: scoped.purpose,
+          datasets: scoped.datasets,
+        },
+      );
     }
     return respondWithPerson(ctx, call, scoped, requested ?? [], found.personId, found.tier);
   });
@@ -76,7 +82,9 @@ export function viewPerson(ctx: ApiContext, req: ApiRequest): Promise<HttpResult
     if (!first.allow) return deny(decisionProblem(first), first.reason, { purpose: first.purpose ?? null });
     const personId = (await ctx.personRefs()).decode(call.caller.partyId, req.params.personRef ?? '');
     if (!personId) {
-      return deny(problem(404, 'no-match', 'No such person reference'), 'person-ref-unknown', { purpose: first.purpose });
+      return deny(problem(404, 'no-match', 'No such person reference'), 'person-ref-unknown', {
+        purpose: first.purpose,
+      });
     }
     return respondWithPerson(ctx, call, first, [], personId, null);
   });
@@ -110,7 +118,10 @@ async function respondWithPerson(
           { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
         );
   if (!decision.allow) {
-    return deny(decisionProblem(decision), decision.reason, { purpose: decision.purpose ?? null, subjectRef: personId });
+    return deny(decisionProblem(decision), decision.reason, {
+      purpose: decision.purpose ?? null,
+      subjectRef: personId,
+    });
   }
   const view = await personView(ctx.services.store, decision, personId);
   if (view.records.length === 0) {

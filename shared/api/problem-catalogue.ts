@@ -7,25 +7,54 @@ import { PROBLEM_TYPE_PREFIX } from '../http/problem.js';
  * operation which of them it can answer with.
  */
 export const PROBLEM_CATALOGUE = {
-  'invalid-request': { status: 400, description: 'The body or query does not parse or does not match its schema; `errors`, when present, names the properties and zod issue codes, never the values.' },
-  'invalid-identifier': { status: 400, description: 'An identifier fails its check (NHS number check digit, UPN check letter, NI number format, date, postcode); `field` names it.' },
+  'invalid-request': {
+    status: 400,
+    description:
+      'The body or query does not parse or does not match its schema; `errors`, when present, names the properties and zod issue codes, never the values.',
+  },
+  'invalid-identifier': {
+    status: 400,
+    description:
+      'An identifier fails its check (NHS number check digit, UPN check letter, NI number format, date, postcode); `field` names it.',
+  },
   'purpose-required': { status: 400, description: 'No X-Purpose header.' },
   'subject-required': { status: 400, description: 'The action needs one matched subject.' },
   'dataset-unknown': { status: 400, description: 'A requested dataset id is defined by no agreement.' },
-  unauthenticated: { status: 401, description: 'No valid bearer token from the configured issuer. The body never says why.' },
+  unauthenticated: {
+    status: 401,
+    description: 'No valid bearer token from the configured issuer. The body never says why.',
+  },
   'party-unknown': { status: 403, description: 'The calling application is not mapped to a party of any agreement.' },
   'purpose-unknown': { status: 403, description: 'No agreement defines the stated purpose.' },
   'purpose-not-permitted': { status: 403, description: "The purpose is not granted to the caller's party." },
   'role-not-permitted': { status: 403, description: "None of the caller's roles is granted the purpose or action." },
   'action-not-permitted': { status: 403, description: 'The roles hold the purpose, but not for this action.' },
   'dataset-not-permitted': { status: 403, description: 'A requested dataset is not granted for the purpose.' },
-  'opted-out': { status: 403, description: 'The subject has opted out of this use of their data (national data opt-out).' },
-  'consent-required': { status: 403, description: "The purpose rests on consent and the subject's current consent is not on record." },
-  'no-match': { status: 404, description: 'No single person matched, or the reference is unknown to the caller; nothing is shown.' },
+  'opted-out': {
+    status: 403,
+    description: 'The subject has opted out of this use of their data (national data opt-out).',
+  },
+  'consent-required': {
+    status: 403,
+    description: "The purpose rests on consent and the subject's current consent is not on record.",
+  },
+  'no-match': {
+    status: 404,
+    description: 'No single person matched, or the reference is unknown to the caller; nothing is shown.',
+  },
   'consent-unknown': { status: 404, description: 'No consent with this id that the caller may see.' },
-  'candidate-unknown': { status: 404, description: 'No open or decided link candidate with this id that the caller may review.' },
-  'candidate-decided': { status: 409, description: 'The candidate has already been confirmed or rejected; the first decision stands.' },
-  'entry-unknown': { status: 404, description: 'No access-log entry with that sequence number in a tree of that size.' },
+  'candidate-unknown': {
+    status: 404,
+    description: 'No open or decided link candidate with this id that the caller may review.',
+  },
+  'candidate-decided': {
+    status: 409,
+    description: 'The candidate has already been confirmed or rejected; the first decision stands.',
+  },
+  'entry-unknown': {
+    status: 404,
+    description: 'No access-log entry with that sequence number in a tree of that size.',
+  },
   'tree-size-unknown': { status: 404, description: 'The access log has no tree of that size.' },
   'not-found': { status: 404, description: 'No such route or file.' },
   'method-not-allowed': { status: 405, description: 'The route exists for other methods; `Allow` lists them.' },
@@ -34,7 +63,10 @@ export const PROBLEM_CATALOGUE = {
   'unsupported-media-type': { status: 415, description: 'The body is not application/json.' },
   'rate-limited': { status: 429, description: 'Too many requests from this client; `Retry-After` says when to retry.' },
   'internal-error': { status: 500, description: 'An unexpected error; nothing was released.' },
-  'audit-log-unavailable': { status: 503, description: 'The access log could not be written, so nothing was released (fail closed).' },
+  'audit-log-unavailable': {
+    status: 503,
+    description: 'The access log could not be written, so nothing was released (fail closed).',
+  },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CATALOGUE;

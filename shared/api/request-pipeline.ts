@@ -70,7 +70,11 @@ export async function runRequest(
     } else {
       const wait = ctx.rateLimiter.take(auth.caller.clientId);
       const resolved = resolveCaller(auth.caller, services.parties, services.agreements);
-      caller = { partyId: resolved?.partyId ?? 'unknown', clientId: auth.caller.clientId, roles: [...(resolved?.roles ?? auth.caller.roles)] };
+      caller = {
+        partyId: resolved?.partyId ?? 'unknown',
+        clientId: auth.caller.clientId,
+        roles: [...(resolved?.roles ?? auth.caller.roles)],
+      };
       if (wait > 0) {
         outcome = deny(
           problem(429, 'rate-limited', 'Too many requests', { headers: { 'retry-after': String(wait) } }),
@@ -98,7 +102,13 @@ export async function runRequest(
     partyId: caller?.partyId ?? 'unauthenticated',
     clientId: caller?.clientId ?? 'unknown',
     roles: caller?.roles ?? [],
-    purpose: outcome.log.purpose ?? (purposeHeader === undefined ? 'none' : services.agreements.purpose(purposeHeader) ? purposeHeader : 'unrecognised'),
+    purpose:
+      outcome.log.purpose ??
+      (purposeHeader === undefined
+        ? 'none'
+        : services.agreements.purpose(purposeHeader)
+          ? purposeHeader
+          : 'unrecognised'),
     action,
     subjectRef: outcome.log.subjectRef ?? null,
     datasets: [...(outcome.log.datasets ?? [])],
@@ -109,7 +119,8 @@ export async function runRequest(
   try {
     await services.accessLog.append(sanitise(record));
   } catch (err) {
-    if (!(err instanceof AccessLogUnavailableError)) services.logger.error('audit.append-error', { requestId, error: errorKind(err) });
+    if (!(err instanceof AccessLogUnavailableError))
+      services.logger.error('audit.append-error', { requestId, error: errorKind(err) });
     return withRequestId(
       problem(503, 'audit-log-unavailable', 'Service unavailable', {
         detail: 'The access log could not be written, so nothing was released.',
@@ -121,7 +132,11 @@ export async function runRequest(
   return withRequestId(outcome.result, requestId);
 }
 
-export function deny(result: HttpResult, reasonCode: string, extra: Omit<Outcome['log'], 'decision' | 'reasonCode'> = {}): Outcome {
+export function deny(
+  result: HttpResult,
+  reasonCode: string,
+  extra: Omit<Outcome['log'], 'decision' | 'reasonCode'> = {},
+): Outcome {
   return { result, log: { ...extra, decision: 'deny', reasonCode } };
 }
 

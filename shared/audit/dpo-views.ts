@@ -88,7 +88,11 @@ export async function accessesToPerson(
           .selectAll()
           // A link review is about two people: its subject is both ids, space-separated.
           .where((eb) =>
-            eb.or([eb('subject_ref', '=', personId), eb('subject_ref', 'like', `${personId} %`), eb('subject_ref', 'like', `% ${personId}`)]),
+            eb.or([
+              eb('subject_ref', '=', personId),
+              eb('subject_ref', 'like', `${personId} %`),
+              eb('subject_ref', 'like', `% ${personId}`),
+            ]),
           )
           .where('seq', '>', after)
           .orderBy('seq'),

@@ -77,7 +77,20 @@ export interface StoredLeaf {
 }
 
 const col = (name: keyof AccessLogTable) => sql.ref(`access_log.${name}`);
-const NOT_NULL_COLUMNS = ['action', 'client_id', 'datasets', 'decision', 'fields', 'party_id', 'purpose', 'reason_code', 'request_id', 'roles', 'seq', 'time'] as const;
+const NOT_NULL_COLUMNS = [
+  'action',
+  'client_id',
+  'datasets',
+  'decision',
+  'fields',
+  'party_id',
+  'purpose',
+  'reason_code',
+  'request_id',
+  'roles',
+  'seq',
+  'time',
+] as const;
 
 /**
  * The assembly, in CONCAT (SQLite >= 3.44 and SQL Server alike). Letting the database build one
@@ -90,19 +103,32 @@ const assembledEntry = sql<string | null>`case when ${sql.join(
   NOT_NULL_COLUMNS.map((c) => sql`${col(c)} is null`),
   sql` or `,
 )} then null else concat(${sql.join([
-  sql.lit('{"action":"'), col('action'),
-  sql.lit('","clientId":"'), col('client_id'),
-  sql.lit('","datasets":'), col('datasets'),
-  sql.lit(',"decision":"'), col('decision'),
-  sql.lit('","fields":'), col('fields'),
-  sql.lit(',"partyId":"'), col('party_id'),
-  sql.lit('","purpose":"'), col('purpose'),
-  sql.lit('","reasonCode":"'), col('reason_code'),
-  sql.lit('","requestId":"'), col('request_id'),
-  sql.lit('","roles":'), col('roles'),
-  sql.lit(',"seq":'), col('seq'),
-  sql.lit(',"subjectRef":'), sql`case when ${col('subject_ref')} is null then 'null' else concat('"', ${col('subject_ref')}, '"') end`,
-  sql.lit(',"time":"'), col('time'),
+  sql.lit('{"action":"'),
+  col('action'),
+  sql.lit('","clientId":"'),
+  col('client_id'),
+  sql.lit('","datasets":'),
+  col('datasets'),
+  sql.lit(',"decision":"'),
+  col('decision'),
+  sql.lit('","fields":'),
+  col('fields'),
+  sql.lit(',"partyId":"'),
+  col('party_id'),
+  sql.lit('","purpose":"'),
+  col('purpose'),
+  sql.lit('","reasonCode":"'),
+  col('reason_code'),
+  sql.lit('","requestId":"'),
+  col('request_id'),
+  sql.lit('","roles":'),
+  col('roles'),
+  sql.lit(',"seq":'),
+  col('seq'),
+  sql.lit(',"subjectRef":'),
+  sql`case when ${col('subject_ref')} is null then 'null' else concat('"', ${col('subject_ref')}, '"') end`,
+  sql.lit(',"time":"'),
+  col('time'),
   sql.lit('"}'),
 ])}) end`;
 
@@ -152,10 +178,17 @@ export function storedLeafPages(store: Store): AsyncGenerator<StoredLeaf[]> {
 }
 
 /** Whole rows for the given sequence numbers: the verifier's path for rows it cannot take the fast way. */
-export async function accessLogRowsBySeq(store: Store, seqs: readonly number[]): Promise<Map<number, Selectable<AccessLogTable>>> {
+export async function accessLogRowsBySeq(
+  store: Store,
+  seqs: readonly number[],
+): Promise<Map<number, Selectable<AccessLogTable>>> {
   const rows = new Map<number, Selectable<AccessLogTable>>();
   for (let i = 0; i < seqs.length; i += SEQS_PER_QUERY) {
-    const found = await store.db.selectFrom('access_log').selectAll().where('seq', 'in', seqs.slice(i, i + SEQS_PER_QUERY)).execute();
+    const found = await store.db
+      .selectFrom('access_log')
+      .selectAll()
+      .where('seq', 'in', seqs.slice(i, i + SEQS_PER_QUERY))
+      .execute();
     for (const row of found) rows.set(Number(row.seq), row);
   }
   return rows;

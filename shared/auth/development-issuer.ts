@@ -13,7 +13,13 @@ export const DEVELOPMENT_ISSUER_PATH = '/dev-issuer';
 export interface DevelopmentIssuer {
   issuer: string;
   jwks: { keys: JWK[] };
-  mint(claims: { clientId: string; roles: string[]; audience: string; expiresInSeconds?: number; notBefore?: number }): Promise<string>;
+  mint(claims: {
+    clientId: string;
+    roles: string[];
+    audience: string;
+    expiresInSeconds?: number;
+    notBefore?: number;
+  }): Promise<string>;
 }
 
 interface StoredKey {

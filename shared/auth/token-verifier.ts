@@ -10,7 +10,8 @@ export interface TokenCaller {
   tokenId: string | undefined;
 }
 
-export type AuthenticationFailure = 'token-missing' | 'token-invalid' | 'token-expired' | 'key-unknown' | 'jwks-unavailable';
+export type AuthenticationFailure =
+  'token-missing' | 'token-invalid' | 'token-expired' | 'key-unknown' | 'jwks-unavailable';
 
 export type AuthenticationResult = { ok: true; caller: TokenCaller } | { ok: false; reason: AuthenticationFailure };
 
@@ -28,7 +29,18 @@ export interface TokenVerifierOptions {
  * Asymmetric algorithms only: `none` and the HMAC family are refused outright, so a token signed
  * with a public key used as an HMAC secret (the classic confusion attack) cannot pass.
  */
-export const ACCEPTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+export const ACCEPTED_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 
 /** Verified tokens are remembered for at most this long (and never past their `exp`). */
 const VERIFIED_CACHE_MS = 5 * 60_000;
@@ -67,10 +79,12 @@ export class TokenVerifier {
         clockTolerance: this.options.clockToleranceSeconds ?? 60,
         requiredClaims: ['exp'],
       });
-      const clientId = typeof payload.azp === 'string' ? payload.azp : typeof payload.appid === 'string' ? payload.appid : undefined;
+      const clientId =
+        typeof payload.azp === 'string' ? payload.azp : typeof payload.appid === 'string' ? payload.appid : undefined;
       if (!clientId) return { ok: false, reason: 'token-invalid' };
       const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
-      const tokenId = typeof payload.jti === 'string' ? payload.jti : typeof payload.uti === 'string' ? payload.uti : undefined;
+      const tokenId =
+        typeof payload.jti === 'string' ? payload.jti : typeof payload.uti === 'string' ? payload.uti : undefined;
       const caller = { clientId, roles, tokenId };
       if (this.verified.size >= VERIFIED_CACHE_MAX) this.verified.clear();
       this.verified.set(match[1]!, { caller, until: Math.min(now + VERIFIED_CACHE_MS, (payload.exp ?? 0) * 1000) });

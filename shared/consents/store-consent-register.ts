@@ -56,7 +56,14 @@ export class StoreConsentRegister implements ConsentRegister {
         at,
       })
       .execute();
-    return { consentId, subjectKey: input.subjectKey, kind: input.kind, purposeId: input.purposeId, recordedAt: at, withdrawnAt: null };
+    return {
+      consentId,
+      subjectKey: input.subjectKey,
+      kind: input.kind,
+      purposeId: input.purposeId,
+      recordedAt: at,
+      withdrawnAt: null,
+    };
   }
 
   /** Undefined when no such consent exists; a second withdrawal changes nothing. */
@@ -83,7 +90,12 @@ export class StoreConsentRegister implements ConsentRegister {
   }
 
   async find(consentId: string): Promise<ConsentRecord | undefined> {
-    const events = await this.store.db.selectFrom('consent_event').selectAll().where('consent_id', '=', consentId).orderBy('at').execute();
+    const events = await this.store.db
+      .selectFrom('consent_event')
+      .selectAll()
+      .where('consent_id', '=', consentId)
+      .orderBy('at')
+      .execute();
     return fold(events)[0];
   }
 
@@ -101,7 +113,14 @@ export class StoreConsentRegister implements ConsentRegister {
 }
 
 function fold(
-  events: readonly { consent_id: string; subject_key: string; kind: 'consent' | 'opt-out'; purpose_id: string | null; action: string; at: string }[],
+  events: readonly {
+    consent_id: string;
+    subject_key: string;
+    kind: 'consent' | 'opt-out';
+    purpose_id: string | null;
+    action: string;
+    at: string;
+  }[],
 ): ConsentRecord[] {
   const byId = new Map<string, ConsentRecord>();
   for (const e of events) {

@@ -7,8 +7,7 @@
  */
 
 export type IdentifierResult<Reason extends string> =
-  | { readonly ok: true; readonly value: string }
-  | { readonly ok: false; readonly reason: Reason };
+  { readonly ok: true; readonly value: string } | { readonly ok: false; readonly reason: Reason };
 
 /** A seeded source of uniform numbers in [0, 1), such as a PRNG's `next`. */
 export type RandomSource = () => number;
@@ -18,10 +17,7 @@ export type RandomSource = () => number;
 // ---------------------------------------------------------------------------------------------
 
 export type NhsNumberReason =
-  | 'nhs-number-missing'
-  | 'nhs-number-format'
-  | 'nhs-number-check-digit'
-  | 'nhs-number-placeholder';
+  'nhs-number-missing' | 'nhs-number-format' | 'nhs-number-check-digit' | 'nhs-number-placeholder';
 
 const NHS_SEPARATORS = /[\s-]/g;
 const TEN_DIGITS = /^[0-9]{10}$/;
@@ -210,12 +206,8 @@ export function validateNiNumber(input: string): NiNumberResult {
   };
 }
 
-const NI_FIRST_LETTERS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'].filter(
-  (c) => !NI_FIRST_LETTER_DISALLOWED.includes(c),
-);
-const NI_SECOND_LETTERS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'].filter(
-  (c) => !NI_SECOND_LETTER_DISALLOWED.includes(c),
-);
+const NI_FIRST_LETTERS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'].filter((c) => !NI_FIRST_LETTER_DISALLOWED.includes(c));
+const NI_SECOND_LETTERS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'].filter((c) => !NI_SECOND_LETTER_DISALLOWED.includes(c));
 
 /**
  * A valid NI number as a feed would carry it: nine characters, suffix included (e.g.

@@ -105,7 +105,22 @@ const GIVEN_NAME_GROUPS: readonly (readonly string[])[] = [
   ['ELIZABETH', 'LIZ', 'LIZZIE', 'LIZZY', 'BETH', 'BETTY', 'BETSY', 'BESS', 'BESSIE', 'ELIZA', 'LIBBY', 'ELISABETH'],
   ['MARGARET', 'PEGGY', 'MAGGIE', 'MEG', 'MARGE', 'MADGE'],
   ['JAMES', 'JIM', 'JIMMY', 'JIMMIE', 'JAMIE'],
-  ['CATHERINE', 'KATE', 'KATIE', 'KATY', 'CATH', 'CATHY', 'KATHY', 'CAT', 'KATHERINE', 'KATHRYN', 'CATHRYN', 'KATHARINE', 'KAY', 'KITTY'],
+  [
+    'CATHERINE',
+    'KATE',
+    'KATIE',
+    'KATY',
+    'CATH',
+    'CATHY',
+    'KATHY',
+    'CAT',
+    'KATHERINE',
+    'KATHRYN',
+    'CATHRYN',
+    'KATHARINE',
+    'KAY',
+    'KITTY',
+  ],
   ['MICHAEL', 'MIKE', 'MIKEY', 'MICK', 'MICKY', 'MICKEY'],
   ['THOMAS', 'TOM', 'TOMMY', 'TOMMIE'],
   ['DAVID', 'DAVE', 'DAVEY', 'DAVY', 'DAI'],
@@ -237,8 +252,7 @@ export function givenNamesEquivalent(a: string, b: string): boolean {
 export type DateReason = 'date-missing' | 'date-format' | 'date-calendar';
 
 export type DateResult =
-  | { readonly ok: true; readonly value: string }
-  | { readonly ok: false; readonly reason: DateReason };
+  { readonly ok: true; readonly value: string } | { readonly ok: false; readonly reason: DateReason };
 
 const ISO_DATE = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/;
 /** Day first, as UK feeds write it; one separator used consistently. */

@@ -13,14 +13,7 @@ import type { KeyObject } from 'node:crypto';
  * qualified by the issuing system (`system-id:mosaic`), which separates two systems' "12345".
  */
 export type PseudonymKind =
-  | 'nhs'
-  | 'upn'
-  | 'ni'
-  | 'postcode'
-  | 'dob-name'
-  | 'postcode-name'
-  | 'system-id'
-  | `system-id:${string}`;
+  'nhs' | 'upn' | 'ni' | 'postcode' | 'dob-name' | 'postcode-name' | 'system-id' | `system-id:${string}`;
 
 const KIND_SHAPE = /^(?:nhs|upn|ni|postcode|dob-name|postcode-name|system-id(?::[a-z0-9][a-z0-9._-]{0,63})?)$/;
 
@@ -53,9 +46,7 @@ export class Pseudonymiser {
       throw new RangeError('Pseudonymiser: keyVersion must not be empty');
     }
     if (options.key.length < MIN_PSEUDONYMISATION_KEY_BYTES) {
-      throw new RangeError(
-        `Pseudonymiser: key must be at least ${MIN_PSEUDONYMISATION_KEY_BYTES} bytes`,
-      );
+      throw new RangeError(`Pseudonymiser: key must be at least ${MIN_PSEUDONYMISATION_KEY_BYTES} bytes`);
     }
     this.keyVersion = options.keyVersion;
     this.#masterKey = createSecretKey(Buffer.from(options.key));
@@ -82,7 +73,9 @@ export class Pseudonymiser {
     if (cached !== undefined) return cached;
     if (!KIND_SHAPE.test(kind)) throw new TypeError('Pseudonymiser: unknown identifier kind');
     const derived = createSecretKey(
-      createHmac('sha256', this.#masterKey).update(KIND_KEY_LABEL + kind, 'utf8').digest(),
+      createHmac('sha256', this.#masterKey)
+        .update(KIND_KEY_LABEL + kind, 'utf8')
+        .digest(),
     );
     this.#kindKeys.set(kind, derived);
     return derived;

@@ -82,7 +82,11 @@ const LINK_COLUMNS = [
   'created_at',
 ] as const satisfies readonly (keyof RecordLinkTable)[];
 
-export async function linkPeople(deps: LinkDependencies, agreementId: string, kind: LinkRunKind): Promise<LinkRunSummary> {
+export async function linkPeople(
+  deps: LinkDependencies,
+  agreementId: string,
+  kind: LinkRunKind,
+): Promise<LinkRunSummary> {
   const loaded = deps.agreements.agreement(agreementId);
   if (loaded === undefined) throw new RangeError(`linkPeople: unknown agreement ${agreementId}`);
   const rules = linkingRulesOf(loaded.agreement);
@@ -135,7 +139,9 @@ export async function linkPeople(deps: LinkDependencies, agreementId: string, ki
  */
 async function takeLinkingLock(store: Store, trx: Kysely<Database>, agreementId: string): Promise<void> {
   if (store.dialect.engine !== 'mssql') return;
-  await sql`exec sp_getapplock @Resource = ${`lintel-linkage:${agreementId}`}, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 600000`.execute(trx);
+  await sql`exec sp_getapplock @Resource = ${`lintel-linkage:${agreementId}`}, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 600000`.execute(
+    trx,
+  );
 }
 
 function sourcePairsToLink(sources: readonly StoreSource[], kind: LinkRunKind): [number, number][] {
@@ -175,7 +181,7 @@ async function relinkSourcePairs(
     const right = sources[b]!;
     const result = linkBatches(left.batch, right.batch, {
       deterministic: { ruleTiers: rules.ruleTiers },
-      probabilistic: rules.probabilisticTier === null ? false : deps.probabilistic ?? {},
+      probabilistic: rules.probabilisticTier === null ? false : (deps.probabilistic ?? {}),
     });
     const fresh: NewLink[] = [];
     // A record is often in several candidate pairs: fingerprint it once.
@@ -186,7 +192,8 @@ async function relinkSourcePairs(
       if (p === undefined) cache.set(i, (p = pairKeys.recordFingerprint(source.batch, i)));
       return p;
     };
-    const pairKeyOf = (i: number, j: number) => pairKeys.pairKey(print(leftPrints, left, i), print(rightPrints, right, j));
+    const pairKeyOf = (i: number, j: number) =>
+      pairKeys.pairKey(print(leftPrints, left, i), print(rightPrints, right, j));
     const base = { agreement_id: rules.agreementId, source_a: left.id, source_b: right.id, last_run_id: runId };
     const d = result.deterministic;
     for (let k = 0; k < d.count; k++) {

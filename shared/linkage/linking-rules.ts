@@ -28,7 +28,8 @@ function identifierRule(field: Field): string | undefined {
 
 export function linkingRulesOf(agreement: Agreement): LinkingRules {
   const fields = new Map<string, Field>();
-  for (const dataset of agreement.datasets) for (const field of dataset.fields) if (!fields.has(field.name)) fields.set(field.name, field);
+  for (const dataset of agreement.datasets)
+    for (const field of dataset.fields) if (!fields.has(field.name)) fields.set(field.name, field);
   const ruleTiers = new Map<string, number>();
   const unsupportedKeys: string[] = [];
   let probabilisticTier: number | null = null;

@@ -29,7 +29,9 @@ export class PairKeys {
       batch.niHash[i],
       ...[...batch.systemIds.keys()].sort().map((system) => `${system}=${batch.systemIds.get(system)![i]}`),
     ];
-    return createHmac('sha256', this.#key).update(`record\u0000${parts.join('\u0000')}`).digest('hex');
+    return createHmac('sha256', this.#key)
+      .update(`record\u0000${parts.join('\u0000')}`)
+      .digest('hex');
   }
 
   pairKey(fingerprintA: string, fingerprintB: string): string {

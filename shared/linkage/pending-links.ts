@@ -6,15 +6,27 @@ import { linkPeople, type LinkDependencies, type LinkRunSummary } from './link-p
  * import's own pass may have failed after its commit, and its blob has already moved on, so no
  * redelivery would bring it back.
  */
-export async function linkAfterImport(deps: LinkDependencies, importRunId: string): Promise<LinkRunSummary | undefined> {
-  const run = await deps.store.db.selectFrom('import_run').select(['dataset_id']).where('id', '=', importRunId).executeTakeFirst();
+export async function linkAfterImport(
+  deps: LinkDependencies,
+  importRunId: string,
+): Promise<LinkRunSummary | undefined> {
+  const run = await deps.store.db
+    .selectFrom('import_run')
+    .select(['dataset_id'])
+    .where('id', '=', importRunId)
+    .executeTakeFirst();
   const agreementId = run === undefined ? undefined : deps.agreements.dataset(run.dataset_id)?.agreementId;
   if (agreementId === undefined) return undefined;
   return linkPeople(deps, agreementId, 'incremental');
 }
 
 export async function linkPendingRecords(deps: LinkDependencies): Promise<LinkRunSummary[]> {
-  const rows = await deps.store.db.selectFrom('source_record').select('dataset_id').distinct().where('person_id', 'is', null).execute();
+  const rows = await deps.store.db
+    .selectFrom('source_record')
+    .select('dataset_id')
+    .distinct()
+    .where('person_id', 'is', null)
+    .execute();
   const agreementIds = new Set<string>();
   for (const row of rows) {
     const id = deps.agreements.dataset(row.dataset_id)?.agreementId;

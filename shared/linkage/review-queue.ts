@@ -143,7 +143,11 @@ export type ReviewOutcome =
  * change is conditional on the candidate still being open, so two officers deciding at once
  * cannot both win.
  */
-export async function decideCandidate(deps: LinkDependencies, candidate: Candidate, review: ReviewDecision): Promise<ReviewOutcome> {
+export async function decideCandidate(
+  deps: LinkDependencies,
+  candidate: Candidate,
+  review: ReviewDecision,
+): Promise<ReviewOutcome> {
   const decidedAt = review.at.toISOString();
   const pairKey = candidate.pairKey;
   if (pairKey === null) return { outcome: 'not-open' };

@@ -53,7 +53,11 @@ interface Columns {
 
 const PAGE = 20_000;
 
-export async function readStoreSources(db: Kysely<Database>, datasets: readonly string[], keyVersion: string): Promise<StoreSources> {
+export async function readStoreSources(
+  db: Kysely<Database>,
+  datasets: readonly string[],
+  keyVersion: string,
+): Promise<StoreSources> {
   if (datasets.length === 0) return { sources: [], otherKeyVersionIdentifiers: 0 };
   const bySource = new Map<string, Columns>();
   const where = new Map<string, { columns: Columns; index: number }>();
@@ -62,7 +66,17 @@ export async function readStoreSources(db: Kysely<Database>, datasets: readonly 
   for (;;) {
     const page = await db
       .selectFrom('source_record')
-      .select(['id', 'party_id', 'dataset_id', 'given_name', 'family_name', 'date_of_birth', 'postcode', 'address', 'person_id'])
+      .select([
+        'id',
+        'party_id',
+        'dataset_id',
+        'given_name',
+        'family_name',
+        'date_of_birth',
+        'postcode',
+        'address',
+        'person_id',
+      ])
       .where('dataset_id', 'in', datasets)
       .where('id', '>', after)
       .orderBy('id')
@@ -117,7 +131,10 @@ export async function readStoreSources(db: Kysely<Database>, datasets: readonly 
       .select(['ri.record_id', 'ri.kind', 'ri.hash', 'ri.key_version'])
       .where('sr.dataset_id', 'in', datasets)
       .where((eb) =>
-        eb.or([eb('ri.record_id', '>', afterRecord), eb.and([eb('ri.record_id', '=', afterRecord), eb('ri.kind', '>', afterKind)])]),
+        eb.or([
+          eb('ri.record_id', '>', afterRecord),
+          eb.and([eb('ri.record_id', '=', afterRecord), eb('ri.kind', '>', afterKind)]),
+        ]),
       )
       .orderBy('ri.record_id')
       .orderBy('ri.kind')

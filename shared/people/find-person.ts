@@ -30,7 +30,8 @@ export async function findPerson(
     const wanted = query.identifiers.filter((i) => kinds(i.kind));
     if (wanted.length === 0) return undefined;
     const pairs: string[] = [];
-    for (const i of wanted) for (const p of pseudonymisers) pairs.push(i.kind, p.hash(i.kind as PseudonymKind, i.value));
+    for (const i of wanted)
+      for (const p of pseudonymisers) pairs.push(i.kind, p.hash(i.kind as PseudonymKind, i.value));
     if (pairs.length === 0) return new Set();
     const rows = await byIdentifierQuery.execute(store, String(pairs.length / 2), [...pairs, ...datasets]);
     return personIds(rows);
@@ -67,7 +68,11 @@ const byIdentifierQuery = new QueryShapes((db, shape, values) => {
     .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
     .select('sr.person_id')
     .where((eb) =>
-      eb.or(Array.from({ length: pairs }, (_, k) => eb.and([eb('ri.kind', '=', values[2 * k]!), eb('ri.hash', '=', values[2 * k + 1]!)]))),
+      eb.or(
+        Array.from({ length: pairs }, (_, k) =>
+          eb.and([eb('ri.kind', '=', values[2 * k]!), eb('ri.hash', '=', values[2 * k + 1]!)]),
+        ),
+      ),
     )
     .where('sr.dataset_id', 'in', values.slice(2 * pairs));
 });

@@ -14,7 +14,10 @@ export const personQuerySchema = z
     niNumber: z.string().max(20).optional().describe('National Insurance number'),
     systemId: z
       .strictObject({
-        system: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/).describe('Issuing system, e.g. education or social-care'),
+        system: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/)
+          .describe('Issuing system, e.g. education or social-care'),
         id: z.string().min(1).max(64),
       })
       .optional(),
@@ -83,7 +86,8 @@ export function canonicalQuery(q: PersonQuery): CanonicalQueryResult {
     query.postcode = r.value;
   }
   const nameKey = query.familyName !== undefined && query.first3 !== undefined;
-  const usable = identifiers.length > 0 || (nameKey && (query.dateOfBirth !== undefined || query.postcode !== undefined));
+  const usable =
+    identifiers.length > 0 || (nameKey && (query.dateOfBirth !== undefined || query.postcode !== undefined));
   if (!usable) return { ok: false, field: 'body', reason: 'too-few-identifiers' };
   return { ok: true, query };
 }

@@ -24,7 +24,9 @@ export class PersonRefCodec {
   private keysFor(partyId: string) {
     let keys = this.encryptionKeys.get(partyId);
     if (!keys) {
-      const derived = Buffer.from(hkdfSync('sha256', this.masterKey, Buffer.alloc(0), `lintel person-ref v1 ${partyId}`, 64));
+      const derived = Buffer.from(
+        hkdfSync('sha256', this.masterKey, Buffer.alloc(0), `lintel person-ref v1 ${partyId}`, 64),
+      );
       keys = { enc: derived.subarray(0, 32), mac: derived.subarray(32) };
       this.encryptionKeys.set(partyId, keys);
     }

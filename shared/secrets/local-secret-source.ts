@@ -3,13 +3,16 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { SECRET_GENERATORS } from './secret-generators.js';
-import { SECRET_NAMES, SecretUnavailableError, type SecretName, type SecretSource, type SecretValue } from './secret-source.js';
+import {
+  SECRET_NAMES,
+  SecretUnavailableError,
+  type SecretName,
+  type SecretSource,
+  type SecretValue,
+} from './secret-source.js';
 
 const fileSchema = z.object({
-  secrets: z.record(
-    z.string(),
-    z.object({ current: z.string(), versions: z.record(z.string(), z.string()) }),
-  ),
+  secrets: z.record(z.string(), z.object({ current: z.string(), versions: z.record(z.string(), z.string()) })),
 });
 type SecretsFile = z.infer<typeof fileSchema>;
 

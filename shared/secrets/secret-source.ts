@@ -19,7 +19,10 @@ export const SECRET_NAMES = ['pseudonymisation-key', 'audit-signing-key', 'perso
 export type SecretName = (typeof SECRET_NAMES)[number];
 
 export class SecretUnavailableError extends Error {
-  constructor(readonly secretName: SecretName, options?: ErrorOptions) {
+  constructor(
+    readonly secretName: SecretName,
+    options?: ErrorOptions,
+  ) {
     super(`Secret ${secretName} is unavailable`, options);
     this.name = 'SecretUnavailableError';
   }

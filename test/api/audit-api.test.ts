@@ -9,7 +9,9 @@ import { startTestHost, type TestHost } from '../support/test-host.js';
 describe('audit API', () => {
   let t: TestHost;
   const get = async (path: string, party: string, roles: string[]) => {
-    const res = await fetch(`${t.url}/api${path}`, { headers: { authorization: `Bearer ${await t.token(party, roles)}` } });
+    const res = await fetch(`${t.url}/api${path}`, {
+      headers: { authorization: `Bearer ${await t.token(party, roles)}` },
+    });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
 
@@ -45,11 +47,15 @@ describe('audit API', () => {
     expect(inclusion.status).toBe(200);
     expect(inclusion.body).toMatchObject({ seq: 3, treeSize: 5, checkpointed: true });
     writeFileSync(join(dir, 'inclusion.json'), JSON.stringify(inclusion.body));
-    expect(execFileSync(process.execPath, [script, 'inclusion', join(dir, 'inclusion.json')], { encoding: 'utf8' })).toMatch(/^OK/);
+    expect(
+      execFileSync(process.execPath, [script, 'inclusion', join(dir, 'inclusion.json')], { encoding: 'utf8' }),
+    ).toMatch(/^OK/);
 
     const consistency = await get('/v1/audit/proofs/consistency?from=5&to=8', 'kettering-borough-council', ['dpo']);
     expect(consistency.status).toBe(200);
     writeFileSync(join(dir, 'consistency.json'), JSON.stringify(consistency.body));
-    expect(execFileSync(process.execPath, [script, 'consistency', join(dir, 'consistency.json')], { encoding: 'utf8' })).toMatch(/^OK/);
+    expect(
+      execFileSync(process.execPath, [script, 'consistency', join(dir, 'consistency.json')], { encoding: 'utf8' }),
+    ).toMatch(/^OK/);
   });
 });

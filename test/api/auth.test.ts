@@ -38,13 +38,19 @@ describe('authentication', () => {
   /** A token from the configured issuer's own key, with the claims and header given. */
   async function signed(claims: JWTPayload = goodClaims(), header: Record<string, unknown> = {}): Promise<string> {
     const key = await importJWK(issuerKey.privateJwk, 'ES256');
-    return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: issuerKey.kid, typ: 'JWT', ...header }).sign(key);
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', kid: issuerKey.kid, typ: 'JWT', ...header })
+      .sign(key);
   }
 
   async function search(authorization: string | undefined) {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-purpose': 'housing-allocation' };
     if (authorization !== undefined) headers.authorization = authorization;
-    const res = await fetch(`${t.url}/api/v1/people/search`, { method: 'POST', headers, body: JSON.stringify({ niNumber: NI }) });
+    const res = await fetch(`${t.url}/api/v1/people/search`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ niNumber: NI }),
+    });
     return { status: res.status, headers: res.headers, text: await res.text() };
   }
 
@@ -69,12 +75,18 @@ describe('authentication', () => {
     it.each<[string, () => Promise<string>]>([
       ['a token from the development issuer', () => t.token('kettering-borough-council', ['housing-officer'])],
       ['a token built here with the issuer key (the control for every rejection below)', () => signed()],
-      ['a v1 token naming the client in appid', async () => {
-        const { azp, ...claims } = goodClaims();
-        return signed({ ...claims, appid: azp, ver: '1.0' });
-      }],
+      [
+        'a v1 token naming the client in appid',
+        async () => {
+          const { azp, ...claims } = goodClaims();
+          return signed({ ...claims, appid: azp, ver: '1.0' });
+        },
+      ],
       ['a token expired within the clock skew', () => signed({ ...goodClaims(), exp: nowSeconds() - 10 })],
-      ['a token valid from a moment ahead, within the clock skew', () => signed({ ...goodClaims(), nbf: nowSeconds() + 10 })],
+      [
+        'a token valid from a moment ahead, within the clock skew',
+        () => signed({ ...goodClaims(), nbf: nowSeconds() + 10 }),
+      ],
     ])('%s', async (_name, make) => {
       const res = await search(`Bearer ${await make()}`);
       expect(res.status).toBe(200);
@@ -92,54 +104,99 @@ describe('authentication', () => {
       ['a token with characters outside base64url', async () => `Bearer ${(await signed()).replace('.', '.$')}`],
       ['two tokens', async () => `Bearer ${await signed()} ${await signed()}`],
       ['alg none', async () => `Bearer ${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(goodClaims())}.`],
-      ['alg none with a kid the JWKS holds', async () => `Bearer ${b64url({ alg: 'none', kid: issuerKey.kid })}.${b64url(goodClaims())}.`],
-      ['HS256 signed with a secret', async () => {
-        const secret = new TextEncoder().encode('a-shared-secret-that-is-long-enough-for-hs256');
-        return `Bearer ${await new SignJWT(goodClaims()).setProtectedHeader({ alg: 'HS256', kid: issuerKey.kid }).sign(secret)}`;
-      }],
-      ['HS256 signed with the public JWK text as the secret (key confusion)', async () => {
-        const jwks = (await (await fetch(t.settings.AUTH_JWKS_URI)).json()) as { keys: JWK[] };
-        const published = jwks.keys.find((k) => k.kid === issuerKey.kid)!;
-        const secret = new TextEncoder().encode(JSON.stringify(published));
-        return `Bearer ${await new SignJWT(goodClaims()).setProtectedHeader({ alg: 'HS256', kid: issuerKey.kid }).sign(secret)}`;
-      }],
-      ['a kid the JWKS does not hold', async () => {
-        const { privateKey } = await generateKeyPair('ES256');
-        return `Bearer ${await new SignJWT(goodClaims()).setProtectedHeader({ alg: 'ES256', kid: randomUUID() }).sign(privateKey)}`;
-      }],
-      ['a foreign key presenting the known kid', async () => {
-        const { privateKey } = await generateKeyPair('ES256');
-        return `Bearer ${await new SignJWT(goodClaims()).setProtectedHeader({ alg: 'ES256', kid: issuerKey.kid }).sign(privateKey)}`;
-      }],
-      ['a foreign RSA key presenting the known kid', async () => {
-        const { privateKey } = await generateKeyPair('RS256');
-        return `Bearer ${await new SignJWT(goodClaims()).setProtectedHeader({ alg: 'RS256', kid: issuerKey.kid }).sign(privateKey)}`;
-      }],
-      ['a payload altered after signing', async () => {
-        const [header, , signature] = (await signed()).split('.');
-        return `Bearer ${header}.${b64url({ ...goodClaims(), roles: ['senior-officer'] })}.${signature}`;
-      }],
+      [
+        'alg none with a kid the JWKS holds',
+        async () => `Bearer ${b64url({ alg: 'none', kid: issuerKey.kid })}.${b64url(goodClaims())}.`,
+      ],
+      [
+        'HS256 signed with a secret',
+        async () => {
+          const secret = new TextEncoder().encode('a-shared-secret-that-is-long-enough-for-hs256');
+          return `Bearer ${await new SignJWT(goodClaims()).setProtectedHeader({ alg: 'HS256', kid: issuerKey.kid }).sign(secret)}`;
+        },
+      ],
+      [
+        'HS256 signed with the public JWK text as the secret (key confusion)',
+        async () => {
+          const jwks = (await (await fetch(t.settings.AUTH_JWKS_URI)).json()) as { keys: JWK[] };
+          const published = jwks.keys.find((k) => k.kid === issuerKey.kid)!;
+          const secret = new TextEncoder().encode(JSON.stringify(published));
+          return `Bearer ${await new SignJWT(goodClaims()).setProtectedHeader({ alg: 'HS256', kid: issuerKey.kid }).sign(secret)}`;
+        },
+      ],
+      [
+        'a kid the JWKS does not hold',
+        async () => {
+          const { privateKey } = await generateKeyPair('ES256');
+          return `Bearer ${await new SignJWT(goodClaims()).setProtectedHeader({ alg: 'ES256', kid: randomUUID() }).sign(privateKey)}`;
+        },
+      ],
+      [
+        'a foreign key presenting the known kid',
+        async () => {
+          const { privateKey } = await generateKeyPair('ES256');
+          return `Bearer ${await new SignJWT(goodClaims()).setProtectedHeader({ alg: 'ES256', kid: issuerKey.kid }).sign(privateKey)}`;
+        },
+      ],
+      [
+        'a foreign RSA key presenting the known kid',
+        async () => {
+          const { privateKey } = await generateKeyPair('RS256');
+          return `Bearer ${await new SignJWT(goodClaims()).setProtectedHeader({ alg: 'RS256', kid: issuerKey.kid }).sign(privateKey)}`;
+        },
+      ],
+      [
+        'a payload altered after signing',
+        async () => {
+          const [header, , signature] = (await signed()).split('.');
+          return `Bearer ${header}.${b64url({ ...goodClaims(), roles: ['senior-officer'] })}.${signature}`;
+        },
+      ],
       ['a wrong audience', async () => `Bearer ${await signed({ ...goodClaims(), aud: 'api://some-other-api' })}`],
-      ['no audience', async () => {
-        const { aud: _aud, ...claims } = goodClaims();
-        return `Bearer ${await signed(claims)}`;
-      }],
-      ['a wrong issuer, signed with the right key', async () =>
-        `Bearer ${await signed({ ...goodClaims(), iss: 'https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0' })}`],
-      ['a token from another issuer', async () => {
-        const other = await developmentIssuer(join(mkdtempSync(join(tmpdir(), 'lintel-other-issuer-')), 'key.json'), 'http://127.0.0.1:1/dev-issuer');
-        return `Bearer ${await other.mint({ clientId: clientIdOf('kettering-borough-council'), roles: ['housing-officer'], audience: t.settings.AUTH_AUDIENCE })}`;
-      }],
-      ['an expired token', async () => `Bearer ${await signed({ ...goodClaims(), iat: nowSeconds() - 3600, exp: nowSeconds() - 300 })}`],
-      ['a token not valid for five minutes yet', async () => `Bearer ${await signed({ ...goodClaims(), nbf: nowSeconds() + 300 })}`],
-      ['a token with no expiry', async () => {
-        const { exp: _exp, ...claims } = goodClaims();
-        return `Bearer ${await signed(claims)}`;
-      }],
-      ['a token naming no client', async () => {
-        const { azp: _azp, ...claims } = goodClaims();
-        return `Bearer ${await signed(claims)}`;
-      }],
+      [
+        'no audience',
+        async () => {
+          const { aud: _aud, ...claims } = goodClaims();
+          return `Bearer ${await signed(claims)}`;
+        },
+      ],
+      [
+        'a wrong issuer, signed with the right key',
+        async () =>
+          `Bearer ${await signed({ ...goodClaims(), iss: 'https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0' })}`,
+      ],
+      [
+        'a token from another issuer',
+        async () => {
+          const other = await developmentIssuer(
+            join(mkdtempSync(join(tmpdir(), 'lintel-other-issuer-')), 'key.json'),
+            'http://127.0.0.1:1/dev-issuer',
+          );
+          return `Bearer ${await other.mint({ clientId: clientIdOf('kettering-borough-council'), roles: ['housing-officer'], audience: t.settings.AUTH_AUDIENCE })}`;
+        },
+      ],
+      [
+        'an expired token',
+        async () => `Bearer ${await signed({ ...goodClaims(), iat: nowSeconds() - 3600, exp: nowSeconds() - 300 })}`,
+      ],
+      [
+        'a token not valid for five minutes yet',
+        async () => `Bearer ${await signed({ ...goodClaims(), nbf: nowSeconds() + 300 })}`,
+      ],
+      [
+        'a token with no expiry',
+        async () => {
+          const { exp: _exp, ...claims } = goodClaims();
+          return `Bearer ${await signed(claims)}`;
+        },
+      ],
+      [
+        'a token naming no client',
+        async () => {
+          const { azp: _azp, ...claims } = goodClaims();
+          return `Bearer ${await signed(claims)}`;
+        },
+      ],
     ];
 
     const bodies = new Map<string, string>();
@@ -168,13 +225,26 @@ describe('authentication', () => {
 
     it('logs each refusal once, as unauthenticated, with no token material', async () => {
       const db = t.host.services.store.db;
-      const count = async () => Number((await db.selectFrom('access_log').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+      const count = async () =>
+        Number(
+          (
+            await db
+              .selectFrom('access_log')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
       const before = await count();
       const token = await signed({ ...goodClaims(), aud: 'api://some-other-api' });
       await search(`Bearer ${token}`);
       expect(await count()).toBe(before + 1);
       const entry = await db.selectFrom('access_log').selectAll().orderBy('seq', 'desc').executeTakeFirstOrThrow();
-      expect(entry).toMatchObject({ party_id: 'unauthenticated', decision: 'deny', reason_code: 'unauthenticated', subject_ref: null });
+      expect(entry).toMatchObject({
+        party_id: 'unauthenticated',
+        decision: 'deny',
+        reason_code: 'unauthenticated',
+        subject_ref: null,
+      });
       expect(JSON.stringify(entry)).not.toContain(token.split('.')[1]!.slice(0, 20));
     });
   });

@@ -26,14 +26,31 @@ describe('duplicate-application check', () => {
       authorization: `Bearer ${await t.token(party, roles)}`,
     };
     if (purpose) headers['x-purpose'] = purpose;
-    const res = await fetch(`${t.url}/api/v1/duplicate-checks`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const res = await fetch(`${t.url}/api/v1/duplicate-checks`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+    });
     const text = await res.text();
-    return { status: res.status, contentType: res.headers.get('content-type'), body: JSON.parse(text) as Record<string, unknown>, text };
+    return {
+      status: res.status,
+      contentType: res.headers.get('content-type'),
+      body: JSON.parse(text) as Record<string, unknown>,
+      text,
+    };
   }
 
-  const lastEntry = () => t.host.services.store.db.selectFrom('access_log').selectAll().orderBy('seq', 'desc').executeTakeFirstOrThrow();
+  const lastEntry = () =>
+    t.host.services.store.db.selectFrom('access_log').selectAll().orderBy('seq', 'desc').executeTakeFirstOrThrow();
   const logSize = async () =>
-    Number((await t.host.services.store.db.selectFrom('access_log').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await t.host.services.store.db
+          .selectFrom('access_log')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   beforeAll(async () => {
     t = await startTestHost();
@@ -84,7 +101,7 @@ describe('duplicate-application check', () => {
     await t?.stop();
   });
 
-  it('names the other council holding an application, not the caller\'s own, and none of its data', async () => {
+  it("names the other council holding an application, not the caller's own, and none of its data", async () => {
     const res = await check('kettering-borough-council', ['housing-officer'], { niNumber: NI });
     expect(res.status).toBe(200);
     expect(res.contentType).toBe('application/json');
@@ -114,7 +131,11 @@ describe('duplicate-application check', () => {
   });
 
   it('gives no answer when the identifiers point at two different people', async () => {
-    const res = await check('kettering-borough-council', ['housing-officer'], { givenName: 'Chris', familyName: 'Smith', dateOfBirth: '2000-01-01' });
+    const res = await check('kettering-borough-council', ['housing-officer'], {
+      givenName: 'Chris',
+      familyName: 'Smith',
+      dateOfBirth: '2000-01-01',
+    });
     expect(res.status).toBe(409);
     expect(res.contentType).toBe('application/problem+json');
     expect(res.body.type).toBe('urn:lintel:problem:ambiguous-match');
@@ -126,7 +147,12 @@ describe('duplicate-application check', () => {
     expect(provider.status).toBe(403);
     expect(provider.body.type).toBe('urn:lintel:problem:purpose-not-permitted');
 
-    const wrongPurpose = await check('kettering-borough-council', ['housing-officer'], { niNumber: NI }, 'housing-allocation');
+    const wrongPurpose = await check(
+      'kettering-borough-council',
+      ['housing-officer'],
+      { niNumber: NI },
+      'housing-allocation',
+    );
     expect(wrongPurpose.status).toBe(403);
     expect(wrongPurpose.body.type).toBe('urn:lintel:problem:action-not-permitted');
 
@@ -151,7 +177,10 @@ describe('duplicate-application check', () => {
     expect(tooFew.status).toBe(400);
     expect(tooFew.body.type).toBe('urn:lintel:problem:invalid-identifier');
 
-    const extra = await check('kettering-borough-council', ['housing-officer'], { niNumber: NI, favouriteColour: 'teal' });
+    const extra = await check('kettering-borough-council', ['housing-officer'], {
+      niNumber: NI,
+      favouriteColour: 'teal',
+    });
     expect(extra.status).toBe(400);
     expect(extra.body.type).toBe('urn:lintel:problem:invalid-request');
   });

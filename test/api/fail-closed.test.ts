@@ -12,9 +12,22 @@ describe('fail closed when the access log cannot be written', () => {
   let t: TestHost;
   let personRef: string;
   const NI = 'JG103759A';
-  const personal = ['Aisha', 'Connor', '1990-04-12', '1990', 'JG103759', 'High Street', '01536', 'SC-DETAIL', 'kettering-borough-council'];
+  const personal = [
+    'Aisha',
+    'Connor',
+    '1990-04-12',
+    '1990',
+    'JG103759',
+    'High Street',
+    '01536',
+    'SC-DETAIL',
+    'kettering-borough-council',
+  ];
 
-  async function call(path: string, init: { party?: string; roles?: string[]; purpose?: string; body?: unknown; method?: string }) {
+  async function call(
+    path: string,
+    init: { party?: string; roles?: string[]; purpose?: string; body?: unknown; method?: string },
+  ) {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (init.party) headers.authorization = `Bearer ${await t.token(init.party, init.roles ?? [])}`;
     if (init.purpose) headers['x-purpose'] = init.purpose;
@@ -28,13 +41,54 @@ describe('fail closed when the access log cannot be written', () => {
 
   const officer = { party: 'kettering-borough-council', roles: ['housing-officer', 'senior-officer'] };
   const lookups: [string, () => ReturnType<typeof call>][] = [
-    ['search that would be allowed', () => call('/v1/people/search', { ...officer, purpose: 'housing-allocation', body: { niNumber: NI } })],
-    ['search by names', () => call('/v1/people/search', { ...officer, purpose: 'housing-allocation', body: { givenName: 'Aisha', familyName: "O'Connor", dateOfBirth: '1990-04-12' } })],
+    [
+      'search that would be allowed',
+      () => call('/v1/people/search', { ...officer, purpose: 'housing-allocation', body: { niNumber: NI } }),
+    ],
+    [
+      'search by names',
+      () =>
+        call('/v1/people/search', {
+          ...officer,
+          purpose: 'housing-allocation',
+          body: { givenName: 'Aisha', familyName: "O'Connor", dateOfBirth: '1990-04-12' },
+        }),
+    ],
     ['view by reference', () => call(`/v1/people/${personRef}`, { ...officer, purpose: 'housing-allocation' })],
-    ['duplicate check', () => call('/v1/duplicate-checks', { party: 'corby-borough-council', roles: ['housing-officer'], purpose: 'fraud-prevention', body: { niNumber: NI } })],
-    ['search that would be denied', () => call('/v1/people/search', { party: 'keyways-registered-providers', roles: ['rp-lettings'], purpose: 'research-evaluation', body: { niNumber: NI } })],
-    ['search with no token', () => call('/v1/people/search', { purpose: 'housing-allocation', body: { niNumber: NI } })],
-    ['consent record', () => call('/v1/consents', { party: 'dudley-housing-options', roles: ['housing-officer'], purpose: 'research-evaluation', body: { subject: { niNumber: NI }, evidenceRef: 'REF-1' } })],
+    [
+      'duplicate check',
+      () =>
+        call('/v1/duplicate-checks', {
+          party: 'corby-borough-council',
+          roles: ['housing-officer'],
+          purpose: 'fraud-prevention',
+          body: { niNumber: NI },
+        }),
+    ],
+    [
+      'search that would be denied',
+      () =>
+        call('/v1/people/search', {
+          party: 'keyways-registered-providers',
+          roles: ['rp-lettings'],
+          purpose: 'research-evaluation',
+          body: { niNumber: NI },
+        }),
+    ],
+    [
+      'search with no token',
+      () => call('/v1/people/search', { purpose: 'housing-allocation', body: { niNumber: NI } }),
+    ],
+    [
+      'consent record',
+      () =>
+        call('/v1/consents', {
+          party: 'dudley-housing-options',
+          roles: ['housing-officer'],
+          purpose: 'research-evaluation',
+          body: { subject: { niNumber: NI }, evidenceRef: 'REF-1' },
+        }),
+    ],
   ];
 
   beforeAll(async () => {
@@ -56,7 +110,11 @@ describe('fail closed when the access log cannot be written', () => {
         statutorySupervisionCustodyOrCareDetails: 'SC-DETAIL',
       },
     });
-    const found = await call('/v1/people/search', { ...officer, purpose: 'housing-allocation', body: { niNumber: NI } });
+    const found = await call('/v1/people/search', {
+      ...officer,
+      purpose: 'housing-allocation',
+      body: { niNumber: NI },
+    });
     expect(found.status).toBe(200);
     expect(found.text).toContain('Aisha');
     personRef = (JSON.parse(found.text) as { personRef: string }).personRef;

@@ -94,7 +94,8 @@ describe('fuzzing every endpoint', () => {
     { arbitrary: fc.string({ unit: 'binary', maxLength: 20 }), weight: 2 },
     { arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 20 }), weight: 1 },
   );
-  const knownText = (pool: readonly string[]) => fc.oneof({ arbitrary: fc.constantFrom(...pool), weight: 2 }, { arbitrary: anyText, weight: 1 });
+  const knownText = (pool: readonly string[]) =>
+    fc.oneof({ arbitrary: fc.constantFrom(...pool), weight: 2 }, { arbitrary: anyText, weight: 1 });
   const jsonValue = (text: fc.Arbitrary<string>): fc.Arbitrary<unknown> =>
     fc.oneof(
       { arbitrary: text, weight: 6 },
@@ -107,39 +108,74 @@ describe('fuzzing every endpoint', () => {
       niNumber: jsonValue(knownText(known.ni)),
       nhsNumber: jsonValue(knownText(known.nhs)),
       upn: jsonValue(knownText(known.upn)),
-      systemId: fc.oneof(jsonValue(anyText), fc.record({ system: jsonValue(knownText(['education', 'social-care', 'A'])), id: jsonValue(anyText) }, { requiredKeys: [] })),
+      systemId: fc.oneof(
+        jsonValue(anyText),
+        fc.record(
+          { system: jsonValue(knownText(['education', 'social-care', 'A'])), id: jsonValue(anyText) },
+          { requiredKeys: [] },
+        ),
+      ),
       givenName: jsonValue(knownText(known.names)),
       familyName: jsonValue(knownText(known.names)),
       dateOfBirth: jsonValue(knownText(known.dates)),
       postcode: jsonValue(knownText(known.postcodes)),
-      datasets: fc.oneof(jsonValue(anyText), fc.array(knownText(['keyways-housing-register', 'housing-first-participant-contacts']), { maxLength: 3 })),
+      datasets: fc.oneof(
+        jsonValue(anyText),
+        fc.array(knownText(['keyways-housing-register', 'housing-first-participant-contacts']), { maxLength: 3 }),
+      ),
     },
     { requiredKeys: [] },
   );
   /** Only well-formed values: these get past validation to matching, consent and projection. */
   const wellFormedQuery = fc.oneof(
     fc.record({ niNumber: fc.constantFrom(...known.ni) }),
-    fc.record({ givenName: fc.constantFrom('Aisha', 'Sam', 'aisha'), familyName: fc.constantFrom("O'Connor", 'Taylor', 'OCONNOR'), dateOfBirth: fc.constantFrom(...known.dates) }),
-    fc.record({ nhsNumber: fc.constantFrom(...known.nhs), postcode: fc.constantFrom(...known.postcodes) }, { requiredKeys: [] }),
+    fc.record({
+      givenName: fc.constantFrom('Aisha', 'Sam', 'aisha'),
+      familyName: fc.constantFrom("O'Connor", 'Taylor', 'OCONNOR'),
+      dateOfBirth: fc.constantFrom(...known.dates),
+    }),
+    fc.record(
+      { nhsNumber: fc.constantFrom(...known.nhs), postcode: fc.constantFrom(...known.postcodes) },
+      { requiredKeys: [] },
+    ),
   );
   const bodyObject = fc.oneof(
     { arbitrary: wellFormedQuery, weight: 3 },
     { arbitrary: personQuery, weight: 3 },
     {
       arbitrary: fc.record(
-        { kind: jsonValue(knownText(['consent', 'opt-out'])), subject: fc.oneof(wellFormedQuery, personQuery, jsonValue(anyText)), evidenceRef: jsonValue(knownText(['HOS/CONSENT/1', 'x'])) },
+        {
+          kind: jsonValue(knownText(['consent', 'opt-out'])),
+          subject: fc.oneof(wellFormedQuery, personQuery, jsonValue(anyText)),
+          evidenceRef: jsonValue(knownText(['HOS/CONSENT/1', 'x'])),
+        },
         { requiredKeys: [] },
       ),
       weight: 2,
     },
-    { arbitrary: fc.record({ kind: fc.constantFrom('consent', 'opt-out'), subject: wellFormedQuery, evidenceRef: fc.constant('HOS/CONSENT/2') }), weight: 2 },
-    { arbitrary: fc.tuple(personQuery, fc.dictionary(anyText, jsonValue(anyText), { maxKeys: 2 })).map(([q, extra]) => ({ ...extra, ...q })), weight: 1 },
+    {
+      arbitrary: fc.record({
+        kind: fc.constantFrom('consent', 'opt-out'),
+        subject: wellFormedQuery,
+        evidenceRef: fc.constant('HOS/CONSENT/2'),
+      }),
+      weight: 2,
+    },
+    {
+      arbitrary: fc
+        .tuple(personQuery, fc.dictionary(anyText, jsonValue(anyText), { maxKeys: 2 }))
+        .map(([q, extra]) => ({ ...extra, ...q })),
+      weight: 1,
+    },
   );
   const body: fc.Arbitrary<FuzzInput['body']> = fc.oneof(
     { arbitrary: bodyObject.map((value) => ({ text: JSON.stringify(value), strings: stringsIn(value) })), weight: 8 },
     { arbitrary: fc.json({ maxDepth: 3 }).map((text) => ({ text, strings: stringsIn(JSON.parse(text)) })), weight: 2 },
     { arbitrary: anyText.map((text) => ({ text, strings: [text] })), weight: 2 },
-    { arbitrary: fc.constant({ text: JSON.stringify({ givenName: 'x'.repeat(20_000) }), strings: [] as string[] }), weight: 1 },
+    {
+      arbitrary: fc.constant({ text: JSON.stringify({ givenName: 'x'.repeat(20_000) }), strings: [] as string[] }),
+      weight: 1,
+    },
     { arbitrary: fc.constant(undefined), weight: 1 },
   );
 
@@ -149,54 +185,108 @@ describe('fuzzing every endpoint', () => {
    * Who calls and why: mostly a real caller with a purpose its agreement grants (so requests reach
    * the policy, matching and projection), sometimes a real token with any purpose, sometimes junk.
    */
-  const caller = (route: string) => fc.oneof(
-    {
-      arbitrary: fc.nat().map((i) => {
-        const own = callers.filter((c) => c.routes.includes(route));
-        const c = own.length > 0 ? own[i % own.length]! : callers[i % callers.length]!;
-        return { authorization: `Bearer ${c.token}`, 'x-purpose': c.purpose };
-      }),
-      weight: 6,
-    },
-    {
-      arbitrary: fc.record({
-        authorization: fc.nat().map((i) => `Bearer ${callers[i % callers.length]!.token}`),
-        'x-purpose': fc.oneof({ arbitrary: fc.constantFrom(...known.purposes), weight: 2 }, { arbitrary: fc.constant(undefined), weight: 1 }, { arbitrary: headerText, weight: 2 }),
-      }),
-      weight: 3,
-    },
-    {
-      arbitrary: fc.record({
-        authorization: fc.oneof(
-          fc.constant(undefined),
-          headerText,
-          headerText.map((s) => `Bearer ${s}`),
-          fc.tuple(fc.nat(), headerText).map(([i, s]) => `Bearer ${callers[i % callers.length]!.token}${s}`),
-          fc.nat().map((i) => `Bearer ${otherTokens[i % otherTokens.length]}`),
-        ),
-        'x-purpose': fc.option(fc.constantFrom(...known.purposes), { nil: undefined }),
-      }),
-      weight: 2,
-    },
-  );
+  const caller = (route: string) =>
+    fc.oneof(
+      {
+        arbitrary: fc.nat().map((i) => {
+          const own = callers.filter((c) => c.routes.includes(route));
+          const c = own.length > 0 ? own[i % own.length]! : callers[i % callers.length]!;
+          return { authorization: `Bearer ${c.token}`, 'x-purpose': c.purpose };
+        }),
+        weight: 6,
+      },
+      {
+        arbitrary: fc.record({
+          authorization: fc.nat().map((i) => `Bearer ${callers[i % callers.length]!.token}`),
+          'x-purpose': fc.oneof(
+            { arbitrary: fc.constantFrom(...known.purposes), weight: 2 },
+            { arbitrary: fc.constant(undefined), weight: 1 },
+            { arbitrary: headerText, weight: 2 },
+          ),
+        }),
+        weight: 3,
+      },
+      {
+        arbitrary: fc.record({
+          authorization: fc.oneof(
+            fc.constant(undefined),
+            headerText,
+            headerText.map((s) => `Bearer ${s}`),
+            fc.tuple(fc.nat(), headerText).map(([i, s]) => `Bearer ${callers[i % callers.length]!.token}${s}`),
+            fc.nat().map((i) => `Bearer ${otherTokens[i % otherTokens.length]}`),
+          ),
+          'x-purpose': fc.option(fc.constantFrom(...known.purposes), { nil: undefined }),
+        }),
+        weight: 2,
+      },
+    );
   const headers = (route: string) =>
-    fc.record({
-      caller: caller(route),
-      'content-type': fc.oneof(
-        { arbitrary: fc.constant('application/json'), weight: 6 },
-        { arbitrary: fc.constantFrom(undefined, 'text/plain', 'application/problem+json', 'APPLICATION/JSON; charset=utf-8', 'application/jsonx', 'multipart/form-data'), weight: 2 },
-        { arbitrary: headerText, weight: 1 },
-      ),
-      'x-request-id': fc.oneof({ arbitrary: fc.constant(undefined), weight: 2 }, { arbitrary: headerText, weight: 2 }, { arbitrary: fc.constantFrom('req-1', 'a'.repeat(101), 'a\tb'), weight: 1 }),
-    }).map(({ caller: c, ...rest }) => ({ ...c, ...rest }));
+    fc
+      .record({
+        caller: caller(route),
+        'content-type': fc.oneof(
+          { arbitrary: fc.constant('application/json'), weight: 6 },
+          {
+            arbitrary: fc.constantFrom(
+              undefined,
+              'text/plain',
+              'application/problem+json',
+              'APPLICATION/JSON; charset=utf-8',
+              'application/jsonx',
+              'multipart/form-data',
+            ),
+            weight: 2,
+          },
+          { arbitrary: headerText, weight: 1 },
+        ),
+        'x-request-id': fc.oneof(
+          { arbitrary: fc.constant(undefined), weight: 2 },
+          { arbitrary: headerText, weight: 2 },
+          { arbitrary: fc.constantFrom('req-1', 'a'.repeat(101), 'a\tb'), weight: 1 },
+        ),
+      })
+      .map(({ caller: c, ...rest }) => ({ ...c, ...rest }));
 
   const paramArbitraries: Record<string, () => fc.Arbitrary<string>> = {
-    personRef: () => fc.oneof({ arbitrary: fc.nat().map((i) => personRefs[i % personRefs.length]!), weight: 2 }, { arbitrary: anyText, weight: 2 }, { arbitrary: fc.base64String({ maxLength: 120 }).map((s) => s.replace(/\+/g, '-').replace(/\//g, '_').replace(/=/g, '')), weight: 1 }),
-    consentId: () => fc.oneof({ arbitrary: fc.nat().map((i) => consentIds[i % consentIds.length]!), weight: 1 }, { arbitrary: fc.uuid(), weight: 1 }, { arbitrary: anyText, weight: 2 }),
-    clientId: () => fc.oneof({ arbitrary: fc.constantFrom('dev-client-kettering-borough-council', 'not-a-party'), weight: 1 }, { arbitrary: anyText, weight: 2 }),
+    personRef: () =>
+      fc.oneof(
+        { arbitrary: fc.nat().map((i) => personRefs[i % personRefs.length]!), weight: 2 },
+        { arbitrary: anyText, weight: 2 },
+        {
+          arbitrary: fc
+            .base64String({ maxLength: 120 })
+            .map((s) => s.replace(/\+/g, '-').replace(/\//g, '_').replace(/=/g, '')),
+          weight: 1,
+        },
+      ),
+    consentId: () =>
+      fc.oneof(
+        { arbitrary: fc.nat().map((i) => consentIds[i % consentIds.length]!), weight: 1 },
+        { arbitrary: fc.uuid(), weight: 1 },
+        { arbitrary: anyText, weight: 2 },
+      ),
+    clientId: () =>
+      fc.oneof(
+        { arbitrary: fc.constantFrom('dev-client-kettering-borough-council', 'not-a-party'), weight: 1 },
+        { arbitrary: anyText, weight: 2 },
+      ),
     candidateId: () => fc.oneof({ arbitrary: fc.uuid(), weight: 1 }, { arbitrary: anyText, weight: 2 }),
-    alertId: () => fc.oneof({ arbitrary: fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 32, maxLength: 32 }), weight: 1 }, { arbitrary: anyText, weight: 2 }),
-    asset: () => fc.oneof({ arbitrary: fc.constantFrom(...DOCS_ASSET_NAMES, 'index.html', '..', '.', 'swagger-ui.js.map', 'package.json'), weight: 1 }, { arbitrary: anyText, weight: 2 }),
+    alertId: () =>
+      fc.oneof(
+        {
+          arbitrary: fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 32, maxLength: 32 }),
+          weight: 1,
+        },
+        { arbitrary: anyText, weight: 2 },
+      ),
+    asset: () =>
+      fc.oneof(
+        {
+          arbitrary: fc.constantFrom(...DOCS_ASSET_NAMES, 'index.html', '..', '.', 'swagger-ui.js.map', 'package.json'),
+          weight: 1,
+        },
+        { arbitrary: anyText, weight: 2 },
+      ),
   };
 
   const queryArbitrary = fc.oneof(
@@ -205,7 +295,11 @@ describe('fuzzing every endpoint', () => {
       arbitrary: fc.array(
         fc.tuple(
           fc.constantFrom('seq', 'treeSize', 'from', 'to', 'after', 'limit', 'status'),
-          fc.oneof(anyText, fc.integer().map(String), fc.constantFrom('1', '0', '-1', '1e3', '9007199254740993', '2026-01-01T00:00:00Z', 'open', 'breach-opened')),
+          fc.oneof(
+            anyText,
+            fc.integer().map(String),
+            fc.constantFrom('1', '0', '-1', '1e3', '9007199254740993', '2026-01-01T00:00:00Z', 'open', 'breach-opened'),
+          ),
         ),
         { maxLength: 4 },
       ),
@@ -215,8 +309,16 @@ describe('fuzzing every endpoint', () => {
 
   function inputFor(route: HttpRegistration): fc.Arbitrary<FuzzInput> {
     const names = [...route.route.matchAll(/\{\*?([A-Za-z_]\w*)/g)].map((m) => m[1]!);
-    const params = fc.record(Object.fromEntries(names.map((n) => [n, (paramArbitraries[n] ?? (() => anyText))()])) as Record<string, fc.Arbitrary<string>>);
-    const method = fc.oneof({ arbitrary: fc.constantFrom(...route.methods), weight: 9 }, { arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH'), weight: 1 });
+    const params = fc.record(
+      Object.fromEntries(names.map((n) => [n, (paramArbitraries[n] ?? (() => anyText))()])) as Record<
+        string,
+        fc.Arbitrary<string>
+      >,
+    );
+    const method = fc.oneof(
+      { arbitrary: fc.constantFrom(...route.methods), weight: 9 },
+      { arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH'), weight: 1 },
+    );
     return fc.record({ method, params, query: queryArbitrary, headers: headers(route.name), body }).map((input) => ({
       ...input,
       // fetch cannot send a body with GET.
@@ -227,12 +329,18 @@ describe('fuzzing every endpoint', () => {
   // ---- checks ------------------------------------------------------------------------------
 
   async function send(route: HttpRegistration, input: FuzzInput): Promise<ResponseSeen> {
-    const path = route.route.replace(/\{\*?([A-Za-z_]\w*)[^}]*\}/g, (_m, name: string) => encodeURIComponent(input.params[name] ?? ''));
+    const path = route.route.replace(/\{\*?([A-Za-z_]\w*)[^}]*\}/g, (_m, name: string) =>
+      encodeURIComponent(input.params[name] ?? ''),
+    );
     const url = new URL(`${t.url}/api/${path}`);
     for (const [k, v] of input.query) url.searchParams.append(k, v);
     const sent: Record<string, string> = {};
     for (const [name, value] of Object.entries(input.headers)) if (value !== undefined) sent[name] = value;
-    const res = await fetch(url, { method: input.method, headers: sent, ...(input.body ? { body: input.body.text } : {}) });
+    const res = await fetch(url, {
+      method: input.method,
+      headers: sent,
+      ...(input.body ? { body: input.body.text } : {}),
+    });
     return { pathname: url.pathname, status: res.status, headers: res.headers, text: await res.text() };
   }
 
@@ -251,7 +359,9 @@ describe('fuzzing every endpoint', () => {
     const contentType = res.headers.get('content-type') ?? '';
     const textual = /json|html/.test(contentType);
     if (textual) {
-      expect(res.text, `${where}: stack trace`).not.toMatch(/\n\s+at \S|\bat [\w.<>]+ \(|[A-Za-z]*Error: |node_modules|\/work\//);
+      expect(res.text, `${where}: stack trace`).not.toMatch(
+        /\n\s+at \S|\bat [\w.<>]+ \(|[A-Za-z]*Error: |node_modules|\/work\//,
+      );
     }
     const requestId = res.headers.get('x-request-id');
     if (requestId !== null) expect(requestId, where).toMatch(/^[A-Za-z0-9._:-]{1,100}$/);
@@ -269,9 +379,21 @@ describe('fuzzing every endpoint', () => {
       const matched = routeTable.match(input.method, res.pathname);
       const served = matched && 'registration' in matched ? matched.registration : route;
       const op = doc.paths[openApiPath(served.route)]?.[input.method.toLowerCase()] as
-        | { responses: Record<string, { content?: Record<string, { schema: { allOf?: [unknown, { properties: { type: { enum: string[] } } }] } }> }> }
+        | {
+            responses: Record<
+              string,
+              {
+                content?: Record<
+                  string,
+                  { schema: { allOf?: [unknown, { properties: { type: { enum: string[] } } }] } }
+                >;
+              }
+            >;
+          }
         | undefined;
-      const listed = op?.responses[String(res.status)]?.content?.['application/problem+json']?.schema.allOf?.[1].properties.type.enum ?? [];
+      const listed =
+        op?.responses[String(res.status)]?.content?.['application/problem+json']?.schema.allOf?.[1].properties.type
+          .enum ?? [];
       expect(listed, `${where}: ${problem.type} not documented for status ${res.status}`).toContain(problem.type);
     }
     for (const value of fuzzedStrings(input)) {
@@ -296,7 +418,13 @@ describe('fuzzing every endpoint', () => {
       familyName: "O'Connor",
       dateOfBirth: '1990-04-12',
       identifiers: { ni: 'JG103759' },
-      attributes: { firstName: 'Aisha', lastName: "O'Connor", dateOfBirth: '1990-04-12', address: '1 High Street', nationalInsuranceNumber: 'JG103759A' },
+      attributes: {
+        firstName: 'Aisha',
+        lastName: "O'Connor",
+        dateOfBirth: '1990-04-12',
+        address: '1 High Street',
+        nationalInsuranceNumber: 'JG103759A',
+      },
     });
     await insertRecord(services, {
       partyId: 'dudley-housing-options',
@@ -319,18 +447,35 @@ describe('fuzzing every endpoint', () => {
       ['dudley-housing-options', ['housing-officer'], 'research-evaluation', consents],
       ['dudley-housing-options', ['dpo'], 'research-evaluation', consents],
       ['kettering-borough-council', ['dpo'], 'audit', audit],
-      ['la-housing', ['reviewer'], 'homelessness-prevention', FUZZED_ROUTES.filter((name) => name.startsWith('linkCandidate'))],
+      [
+        'la-housing',
+        ['reviewer'],
+        'homelessness-prevention',
+        FUZZED_ROUTES.filter((name) => name.startsWith('linkCandidate')),
+      ],
       ['la-housing', [], 'homelessness-prevention', []],
     ];
-    for (const [party, roles, purpose, routes] of profiles) callers.push({ token: await t.token(party, roles), purpose, routes });
+    for (const [party, roles, purpose, routes] of profiles)
+      callers.push({ token: await t.token(party, roles), purpose, routes });
     otherTokens.push(await t.token('kettering-borough-council', ['housing-officer'], { clientId: 'not-a-party' }));
     otherTokens.push(await t.token('kettering-borough-council', ['housing-officer'], { expiresInSeconds: 1 }));
 
     const post = async (path: string, token: string, purpose: string, json: unknown) =>
-      fetch(`${t.url}/api${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'x-purpose': purpose, 'content-type': 'application/json' }, body: JSON.stringify(json) });
-    const found = (await (await post('/v1/people/search', callers[0]!.token, 'housing-allocation', { niNumber: 'JG103759A' })).json()) as { personRef: string };
+      fetch(`${t.url}/api${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'x-purpose': purpose, 'content-type': 'application/json' },
+        body: JSON.stringify(json),
+      });
+    const found = (await (
+      await post('/v1/people/search', callers[0]!.token, 'housing-allocation', { niNumber: 'JG103759A' })
+    ).json()) as { personRef: string };
     personRefs.push(found.personRef);
-    const consent = (await (await post('/v1/consents', callers[6]!.token, 'research-evaluation', { subject: { givenName: 'Sam', familyName: 'Taylor', dateOfBirth: '1985-01-02' }, evidenceRef: 'HOS/1' })).json()) as { consentId: string };
+    const consent = (await (
+      await post('/v1/consents', callers[6]!.token, 'research-evaluation', {
+        subject: { givenName: 'Sam', familyName: 'Taylor', dateOfBirth: '1985-01-02' },
+        evidenceRef: 'HOS/1',
+      })
+    ).json()) as { consentId: string };
     consentIds.push(consent.consentId);
     expect(personRefs[0]).toEqual(expect.any(String));
     expect(consentIds[0]).toEqual(expect.any(String));
@@ -355,8 +500,16 @@ describe('fuzzing every endpoint', () => {
 
   // The local host's route table must treat a segment that does not percent-decode as no match.
   it('survives raw, malformed percent-encoding in the path', async () => {
-    for (const raw of ['/api/v1/people/%', '/api/v1/people/%E0%A4%A', '/api/v1/consents/%ZZ', '/api/docs/%C0%AF', '/api/v1/people/%00']) {
-      const res = await fetch(`${t.url}${raw}`, { headers: { authorization: `Bearer ${callers[0]!.token}`, 'x-purpose': 'housing-allocation' } });
+    for (const raw of [
+      '/api/v1/people/%',
+      '/api/v1/people/%E0%A4%A',
+      '/api/v1/consents/%ZZ',
+      '/api/docs/%C0%AF',
+      '/api/v1/people/%00',
+    ]) {
+      const res = await fetch(`${t.url}${raw}`, {
+        headers: { authorization: `Bearer ${callers[0]!.token}`, 'x-purpose': 'housing-allocation' },
+      });
       const text = await res.text();
       expect(res.status, raw).toBeLessThan(500);
       expect(res.headers.get('content-type'), raw).toBe('application/problem+json');
@@ -381,7 +534,8 @@ describe('fuzzing every endpoint', () => {
 function stringsIn(value: unknown): string[] {
   if (typeof value === 'string') return [value];
   if (Array.isArray(value)) return value.flatMap(stringsIn);
-  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => [k, ...stringsIn(v)]);
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => [k, ...stringsIn(v)]);
   return [];
 }
 

@@ -16,8 +16,14 @@ describe('link review API', () => {
 
   const logEntries = () => t.host.services.store.db.selectFrom('access_log').selectAll().orderBy('seq').execute();
 
-  async function call(path: string, init: { party: string; roles: string[]; purpose?: string; method?: string; body?: unknown }) {
-    const headers: Record<string, string> = { authorization: `Bearer ${await t.token(init.party, init.roles)}`, 'content-type': 'application/json' };
+  async function call(
+    path: string,
+    init: { party: string; roles: string[]; purpose?: string; method?: string; body?: unknown },
+  ) {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${await t.token(init.party, init.roles)}`,
+      'content-type': 'application/json',
+    };
     if (init.purpose) headers['x-purpose'] = init.purpose;
     const res = await fetch(`${t.url}/api${path}`, {
       method: init.method ?? 'GET',
@@ -27,7 +33,8 @@ describe('link review API', () => {
     const text = await res.text();
     return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, text };
   }
-  const reviewer = (path: string, method = 'GET') => call(path, { party: 'la-housing', roles: ['reviewer'], purpose: PURPOSE, method });
+  const reviewer = (path: string, method = 'GET') =>
+    call(path, { party: 'la-housing', roles: ['reviewer'], purpose: PURPOSE, method });
 
   const candidateIds = async () =>
     ((await reviewer('/v1/link-candidates')).body.candidates as { candidateId: string }[]).map((c) => c.candidateId);
@@ -43,7 +50,13 @@ describe('link review API', () => {
         familyName: 'Smyth',
         dateOfBirth: '2012-03-04',
         postcode: 'ME14 1XX',
-        attributes: { firstName: 'Jonathan', lastName: 'Smyth', dateOfBirth: '2012-03-04', homePostcode: 'ME14 1XX', inRentArrears: true },
+        attributes: {
+          firstName: 'Jonathan',
+          lastName: 'Smyth',
+          dateOfBirth: '2012-03-04',
+          homePostcode: 'ME14 1XX',
+          inRentArrears: true,
+        },
       })
     ).personId;
     persons.care = (
@@ -54,12 +67,22 @@ describe('link review API', () => {
         familyName: 'Smith',
         dateOfBirth: '2012-03-04',
         postcode: 'ME14 1XX',
-        attributes: { firstName: 'Jonathan', lastName: 'Smith', dateOfBirth: '2012-03-04', homePostcode: 'ME14 1XX', childProtection: true },
+        attributes: {
+          firstName: 'Jonathan',
+          lastName: 'Smith',
+          dateOfBirth: '2012-03-04',
+          homePostcode: 'ME14 1XX',
+          childProtection: true,
+        },
       })
     ).personId;
     // Threshold 0 makes the one plausible pair a candidate however little data the model has.
     const { store, secrets, agreements, logger } = services;
-    await linkPeople({ store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } }, 'social-care-education-housing', 'full');
+    await linkPeople(
+      { store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } },
+      'social-care-education-housing',
+      'full',
+    );
   });
   afterAll(async () => {
     await t?.stop();
@@ -70,7 +93,13 @@ describe('link review API', () => {
     expect(res.status).toBe(200);
     const candidates = res.body.candidates as { candidateId: string; tier: number; records: unknown[] }[];
     expect(candidates).toHaveLength(1);
-    expect(candidates[0]).toMatchObject({ tier: 5, records: [{ dataset: DATASET, source: 'la-childrens-social-care' }, { dataset: DATASET, source: 'la-housing' }] });
+    expect(candidates[0]).toMatchObject({
+      tier: 5,
+      records: [
+        { dataset: DATASET, source: 'la-childrens-social-care' },
+        { dataset: DATASET, source: 'la-housing' },
+      ],
+    });
     expect(res.text).not.toMatch(/JONATHAN|Jonathan|SMYTH|2012-03-04/);
   });
 
@@ -82,7 +111,11 @@ describe('link review API', () => {
     const records = res.body.records as { fields: Record<string, unknown> }[];
     expect(records.map((r) => r.fields.lastName).sort()).toEqual(['Smith', 'Smyth']);
     for (const r of records) {
-      expect(Object.keys(r.fields).every((f) => ['firstName', 'lastName', 'dateOfBirth', 'gender', 'homeAddress', 'homePostcode'].includes(f))).toBe(true);
+      expect(
+        Object.keys(r.fields).every((f) =>
+          ['firstName', 'lastName', 'dateOfBirth', 'gender', 'homeAddress', 'homePostcode'].includes(f),
+        ),
+      ).toBe(true);
     }
     expect(res.text).not.toContain('childProtection');
     expect(res.text).not.toContain('inRentArrears');
@@ -94,9 +127,17 @@ describe('link review API', () => {
 
   it('refuses every other role and party, as 403, and an unknown id as 404', async () => {
     const [id] = await candidateIds();
-    const officer = await call(`/v1/link-candidates/${id}`, { party: 'la-housing', roles: ['housing-officer'], purpose: PURPOSE });
+    const officer = await call(`/v1/link-candidates/${id}`, {
+      party: 'la-housing',
+      roles: ['housing-officer'],
+      purpose: PURPOSE,
+    });
     expect(officer.status).toBe(403);
-    const provider = await call('/v1/link-candidates', { party: 'social-housing-providers', roles: ['rp-tenancy-officer'], purpose: 'tenancy-sustainment' });
+    const provider = await call('/v1/link-candidates', {
+      party: 'social-housing-providers',
+      roles: ['rp-tenancy-officer'],
+      purpose: 'tenancy-sustainment',
+    });
     expect(provider.status).toBe(403);
     const noPurpose = await call('/v1/link-candidates', { party: 'la-housing', roles: ['reviewer'] });
     expect(noPurpose.status).toBe(400);

@@ -4,7 +4,12 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registrations, type HttpRegistration } from '../../functions/registry.js';
 import { DOCS_ASSET_NAMES, swaggerUiDirectory } from '../../shared/api/docs-page.js';
-import { buildOpenApiDocument, openApiOptionsFor, openApiPath, type OpenApiDocument } from '../../shared/api/openapi.js';
+import {
+  buildOpenApiDocument,
+  openApiOptionsFor,
+  openApiPath,
+  type OpenApiDocument,
+} from '../../shared/api/openapi.js';
 import { startTestHost, type TestHost } from '../support/test-host.js';
 
 type Operation = {
@@ -12,7 +17,10 @@ type Operation = {
   security?: unknown[];
   parameters: { name?: string; in?: string; required?: boolean; $ref?: string; schema?: { enum?: string[] } }[];
   requestBody?: { content: Record<string, { schema: { $ref: string } }> };
-  responses: Record<string, { content?: Record<string, { schema: { allOf?: [unknown, { properties: { type: { enum: string[] } } }] } }> }>;
+  responses: Record<
+    string,
+    { content?: Record<string, { schema: { allOf?: [unknown, { properties: { type: { enum: string[] } } }] } }> }
+  >;
 };
 
 /**
@@ -54,16 +62,24 @@ describe('OpenAPI document and reference page', () => {
     for (const route of routes) {
       for (const method of route.methods) {
         served.add(`${method.toLowerCase()} ${openApiPath(route.route)}`);
-        expect(operation(openApiPath(route.route), method.toLowerCase()), `${method} /api/${route.route}`).toBeDefined();
+        expect(
+          operation(openApiPath(route.route), method.toLowerCase()),
+          `${method} /api/${route.route}`,
+        ).toBeDefined();
       }
     }
-    const documented = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`));
+    const documented = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method} ${path}`),
+    );
     expect(documented.sort()).toEqual([...served].sort());
     // And each documented path really is routed by the host: no 404 `not-found` from the router.
     for (const entry of documented) {
       const [method, path] = entry.split(' ') as [string, string];
       const concrete = path.replace('{asset}', 'swagger-ui.css').replace(/\{[^}]+\}/g, 'x');
-      const res = await fetch(`${t.url}${concrete}`, { method: method.toUpperCase(), ...(method === 'post' ? { body: '{}' } : {}) });
+      const res = await fetch(`${t.url}${concrete}`, {
+        method: method.toUpperCase(),
+        ...(method === 'post' ? { body: '{}' } : {}),
+      });
       const body = await res.text();
       expect(body.includes('urn:lintel:problem:not-found') && res.status === 404, entry).toBe(false);
     }
@@ -75,11 +91,30 @@ describe('OpenAPI document and reference page', () => {
   });
 
   it('takes request and response shapes from the zod schemas the handlers use', () => {
-    const schemas = (doc.components as { schemas: Record<string, { properties?: Record<string, unknown>; additionalProperties?: unknown; required?: string[] }> }).schemas;
+    const schemas = (
+      doc.components as {
+        schemas: Record<
+          string,
+          { properties?: Record<string, unknown>; additionalProperties?: unknown; required?: string[] }
+        >;
+      }
+    ).schemas;
     const search = operation('/api/v1/people/search', 'post')!;
-    expect(search.requestBody?.content['application/json']?.schema.$ref).toBe('#/components/schemas/PersonSearchRequest');
+    expect(search.requestBody?.content['application/json']?.schema.$ref).toBe(
+      '#/components/schemas/PersonSearchRequest',
+    );
     expect(Object.keys(schemas.PersonSearchRequest!.properties!).sort()).toEqual(
-      ['dateOfBirth', 'datasets', 'familyName', 'givenName', 'nhsNumber', 'niNumber', 'postcode', 'systemId', 'upn'].sort(),
+      [
+        'dateOfBirth',
+        'datasets',
+        'familyName',
+        'givenName',
+        'nhsNumber',
+        'niNumber',
+        'postcode',
+        'systemId',
+        'upn',
+      ].sort(),
     );
     expect(schemas.PersonSearchRequest!.additionalProperties).toBe(false);
     expect(schemas.DuplicateCheck!.required?.sort()).toEqual(['councils', 'duplicate']);
@@ -91,28 +126,50 @@ describe('OpenAPI document and reference page', () => {
 
   it('requires a bearer token everywhere but health and the reference, and states the purpose header', () => {
     expect(doc.security).toEqual([{ bearerAuth: [] }]);
-    const schemes = (doc.components as { securitySchemes: Record<string, { type: string; scheme?: string; bearerFormat?: string }> }).securitySchemes;
+    const schemes = (
+      doc.components as { securitySchemes: Record<string, { type: string; scheme?: string; bearerFormat?: string }> }
+    ).securitySchemes;
     expect(schemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
     for (const path of ['/api/health', '/api/openapi.json', '/api/docs', '/api/docs/{asset}']) {
       expect(operation(path, 'get')!.security, path).toEqual([]);
     }
-    for (const [path, method] of [['/api/v1/people/search', 'post'], ['/api/v1/duplicate-checks', 'post'], ['/api/v1/people/{personRef}', 'get']] as const) {
+    for (const [path, method] of [
+      ['/api/v1/people/search', 'post'],
+      ['/api/v1/duplicate-checks', 'post'],
+      ['/api/v1/people/{personRef}', 'get'],
+    ] as const) {
       const op = operation(path, method)!;
       expect(op.security).toBeUndefined();
       const purpose = op.parameters.find((p) => p.name === 'X-Purpose');
       expect(purpose, path).toMatchObject({ in: 'header', required: true });
-      expect(purpose!.schema!.enum).toEqual(expect.arrayContaining(['housing-allocation', 'fraud-prevention', 'research-evaluation']));
+      expect(purpose!.schema!.enum).toEqual(
+        expect.arrayContaining(['housing-allocation', 'fraud-prevention', 'research-evaluation']),
+      );
       expect(op.parameters).toContainEqual({ $ref: '#/components/parameters/XRequestId' });
     }
   });
 
   it('describes the Entra ID client-credentials flow when the issuer is Entra ID', async () => {
     const tenant = '11111111-2222-3333-4444-555555555555';
-    const services = { agreements: t.host.services.agreements, settings: { ...t.settings, AUTH_ISSUER: `https://login.microsoftonline.com/${tenant}/v2.0`, AUTH_AUDIENCE: 'api://lintel' } };
+    const services = {
+      agreements: t.host.services.agreements,
+      settings: {
+        ...t.settings,
+        AUTH_ISSUER: `https://login.microsoftonline.com/${tenant}/v2.0`,
+        AUTH_AUDIENCE: 'api://lintel',
+      },
+    };
     const entra = buildOpenApiDocument(routes, openApiOptionsFor(services));
-    expect((entra.components as { securitySchemes: Record<string, unknown> }).securitySchemes.entraClientCredentials).toEqual({
+    expect(
+      (entra.components as { securitySchemes: Record<string, unknown> }).securitySchemes.entraClientCredentials,
+    ).toEqual({
       type: 'oauth2',
-      flows: { clientCredentials: { tokenUrl: `https://login.microsoftonline.com/${tenant}/oauth2/v2.0/token`, scopes: { 'api://lintel/.default': expect.any(String) } } },
+      flows: {
+        clientCredentials: {
+          tokenUrl: `https://login.microsoftonline.com/${tenant}/oauth2/v2.0/token`,
+          scopes: { 'api://lintel/.default': expect.any(String) },
+        },
+      },
     });
     expect(entra.security).toEqual([{ bearerAuth: [] }, { entraClientCredentials: ['api://lintel/.default'] }]);
     expect((await new Validator().validate(entra)).valid).toBe(true);
@@ -123,18 +180,28 @@ describe('OpenAPI document and reference page', () => {
   it('lists the stable problem types each operation can answer with, as problem+json', () => {
     const search = operation('/api/v1/people/search', 'post')!;
     expect(problemTypes(search, 401)).toEqual(['urn:lintel:problem:unauthenticated']);
-    expect(problemTypes(search, 400)).toEqual(expect.arrayContaining(['urn:lintel:problem:purpose-required', 'urn:lintel:problem:invalid-identifier']));
-    expect(problemTypes(search, 403)).toEqual(expect.arrayContaining(['urn:lintel:problem:purpose-not-permitted', 'urn:lintel:problem:consent-required']));
+    expect(problemTypes(search, 400)).toEqual(
+      expect.arrayContaining(['urn:lintel:problem:purpose-required', 'urn:lintel:problem:invalid-identifier']),
+    );
+    expect(problemTypes(search, 403)).toEqual(
+      expect.arrayContaining(['urn:lintel:problem:purpose-not-permitted', 'urn:lintel:problem:consent-required']),
+    );
     expect(problemTypes(search, 404)).toEqual(['urn:lintel:problem:no-match']);
     expect(problemTypes(search, 503)).toEqual(['urn:lintel:problem:audit-log-unavailable']);
-    expect(problemTypes(operation('/api/v1/duplicate-checks', 'post')!, 409)).toEqual(['urn:lintel:problem:ambiguous-match']);
+    expect(problemTypes(operation('/api/v1/duplicate-checks', 'post')!, 409)).toEqual([
+      'urn:lintel:problem:ambiguous-match',
+    ]);
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(item) as [string, Operation][]) {
         const authenticated = op.security === undefined;
-        if (authenticated) expect(problemTypes(op, 401), `${method} ${path}`).toEqual(['urn:lintel:problem:unauthenticated']);
+        if (authenticated)
+          expect(problemTypes(op, 401), `${method} ${path}`).toEqual(['urn:lintel:problem:unauthenticated']);
         for (const [status, response] of Object.entries(op.responses)) {
           // The one error status that is not a problem: health's 503 is its report, for the probes.
-          if (Number(status) >= 400 && !(path === '/api/health' && status === '503')) expect(Object.keys(response.content ?? {}), `${method} ${path} ${status}`).toEqual(['application/problem+json']);
+          if (Number(status) >= 400 && !(path === '/api/health' && status === '503'))
+            expect(Object.keys(response.content ?? {}), `${method} ${path} ${status}`).toEqual([
+              'application/problem+json',
+            ]);
         }
       }
     }
@@ -149,7 +216,7 @@ describe('OpenAPI document and reference page', () => {
       const html = await res.text();
       expect(html).toContain('<div id="swagger-ui">');
       expect(html).not.toMatch(/https?:\/\//);
-      expect(html).not.toContain("<script>");
+      expect(html).not.toContain('<script>');
       const referenced = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
       expect(referenced.filter((r) => r.startsWith('/api/docs/'))).toHaveLength(referenced.length - 1);
       for (const path of referenced) {
@@ -159,13 +226,19 @@ describe('OpenAPI document and reference page', () => {
     });
 
     it('serves swagger-ui-dist files byte for byte with their content types', async () => {
-      const types: Record<string, string> = { css: 'text/css; charset=utf-8', js: 'text/javascript; charset=utf-8', png: 'image/png' };
+      const types: Record<string, string> = {
+        css: 'text/css; charset=utf-8',
+        js: 'text/javascript; charset=utf-8',
+        png: 'image/png',
+      };
       for (const name of DOCS_ASSET_NAMES.filter((n) => n !== 'lintel-docs.js')) {
         const res = await fetch(`${t.url}/api/docs/${name}`);
         expect(res.status, name).toBe(200);
         expect(res.headers.get('content-type')).toBe(types[name.split('.').pop()!]);
         expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-        expect(Buffer.from(await res.arrayBuffer()).equals(readFileSync(join(swaggerUiDirectory(), name))), name).toBe(true);
+        expect(Buffer.from(await res.arrayBuffer()).equals(readFileSync(join(swaggerUiDirectory(), name))), name).toBe(
+          true,
+        );
       }
     });
 
@@ -179,7 +252,17 @@ describe('OpenAPI document and reference page', () => {
     });
 
     it('serves nothing outside its allow-list, and does not repeat the name asked for', async () => {
-      for (const name of ['index.html', 'swagger-ui.js.map', 'package.json', '..%2Fpackage.json', '..%2F..%2Fpackage.json', '%2Fetc%2Fpasswd', 'absolute-path.js', 'constructor', '__proto__']) {
+      for (const name of [
+        'index.html',
+        'swagger-ui.js.map',
+        'package.json',
+        '..%2Fpackage.json',
+        '..%2F..%2Fpackage.json',
+        '%2Fetc%2Fpasswd',
+        'absolute-path.js',
+        'constructor',
+        '__proto__',
+      ]) {
         const res = await fetch(`${t.url}/api/docs/${name}`);
         expect(res.status, name).toBe(404);
         expect(res.headers.get('content-type')).toBe('application/problem+json');

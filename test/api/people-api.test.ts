@@ -21,11 +21,27 @@ describe('people API', () => {
     agencyReferralRiskAssessment: 'RISK-DETAIL',
     multiAgencyPublicProtectionArrangements: 'MAPPA-DETAIL',
   };
-  const participant = { name: 'Sam Taylor', telephoneNumber: '07700 900000', email: 'sam@example.org', address: '2 Low Road, Dudley' };
+  const participant = {
+    name: 'Sam Taylor',
+    telephoneNumber: '07700 900000',
+    email: 'sam@example.org',
+    address: '2 Low Road, Dudley',
+  };
 
-  const logSize = async () => Number((await t.host.services.store.db.selectFrom('access_log').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const logSize = async () =>
+    Number(
+      (
+        await t.host.services.store.db
+          .selectFrom('access_log')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
-  async function call(path: string, init: { party?: string; roles?: string[]; purpose?: string; body?: unknown; method?: string; token?: string }) {
+  async function call(
+    path: string,
+    init: { party?: string; roles?: string[]; purpose?: string; body?: unknown; method?: string; token?: string },
+  ) {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     const token = init.token ?? (init.party ? await t.token(init.party, init.roles ?? []) : undefined);
     if (token) headers.authorization = `Bearer ${token}`;
@@ -36,7 +52,12 @@ describe('people API', () => {
       ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
     });
     const text = await res.text();
-    return { status: res.status, type: res.headers.get('content-type'), body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, text };
+    return {
+      status: res.status,
+      type: res.headers.get('content-type'),
+      body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+      text,
+    };
   }
 
   const search = (party: string, roles: string[], purpose: string | undefined, body: unknown) =>
@@ -71,7 +92,14 @@ describe('people API', () => {
     expect(res.status).toBe(200);
     expect(res.body.match).toEqual({ tier: 1 });
     const fields = (res.body.records as { fields: Record<string, unknown> }[])[0]!.fields;
-    expect(Object.keys(fields).sort()).toEqual(['address', 'dateOfBirth', 'firstName', 'gender', 'lastName', 'telephoneNumber']);
+    expect(Object.keys(fields).sort()).toEqual([
+      'address',
+      'dateOfBirth',
+      'firstName',
+      'gender',
+      'lastName',
+      'telephoneNumber',
+    ]);
     expect(res.text).not.toContain('MAPPA-DETAIL');
     expect(res.text).not.toContain('SC-DETAIL');
     expect(res.text).not.toContain(NI);
@@ -88,21 +116,33 @@ describe('people API', () => {
     expect(senior.text).toContain('MAPPA-DETAIL');
     expect(senior.text).toContain('RISK-DETAIL');
 
-    const officer = await search('kettering-borough-council', ['housing-officer'], 'housing-allocation', { niNumber: NI });
+    const officer = await search('kettering-borough-council', ['housing-officer'], 'housing-allocation', {
+      niNumber: NI,
+    });
     expect(officer.status).toBe(200);
     expect(officer.text).toContain('SC-DETAIL');
     expect(officer.text).not.toContain('MAPPA-DETAIL');
     expect(officer.text).not.toContain('RISK-DETAIL');
   });
 
-  it('gives each party its own person reference; another party\'s reference is 404', async () => {
+  it("gives each party its own person reference; another party's reference is 404", async () => {
     const rp = await search('keyways-registered-providers', ['rp-lettings'], 'housing-allocation', { niNumber: NI });
-    const council = await search('kettering-borough-council', ['housing-officer'], 'housing-allocation', { niNumber: NI });
+    const council = await search('kettering-borough-council', ['housing-officer'], 'housing-allocation', {
+      niNumber: NI,
+    });
     expect(rp.body.personRef).not.toEqual(council.body.personRef);
-    const again = await call(`/v1/people/${String(rp.body.personRef)}`, { party: 'keyways-registered-providers', roles: ['rp-lettings'], purpose: 'housing-allocation' });
+    const again = await call(`/v1/people/${String(rp.body.personRef)}`, {
+      party: 'keyways-registered-providers',
+      roles: ['rp-lettings'],
+      purpose: 'housing-allocation',
+    });
     expect(again.status).toBe(200);
     expect(again.body.records).toEqual(rp.body.records);
-    const stolen = await call(`/v1/people/${String(rp.body.personRef)}`, { party: 'kettering-borough-council', roles: ['housing-officer'], purpose: 'housing-allocation' });
+    const stolen = await call(`/v1/people/${String(rp.body.personRef)}`, {
+      party: 'kettering-borough-council',
+      roles: ['housing-officer'],
+      purpose: 'housing-allocation',
+    });
     expect(stolen.status).toBe(404);
     expect(stolen.body.type).toBe('urn:lintel:problem:no-match');
   });
@@ -113,7 +153,9 @@ describe('people API', () => {
     expect(missing.type).toBe('application/problem+json');
     expect(missing.body.type).toBe('urn:lintel:problem:purpose-required');
 
-    const notGranted = await search('keyways-registered-providers', ['rp-lettings'], 'research-evaluation', { niNumber: NI });
+    const notGranted = await search('keyways-registered-providers', ['rp-lettings'], 'research-evaluation', {
+      niNumber: NI,
+    });
     expect(notGranted.status).toBe(403);
     expect(notGranted.body.type).toBe('urn:lintel:problem:purpose-not-permitted');
   });
@@ -126,7 +168,9 @@ describe('people API', () => {
   });
 
   it('answers no-match with 404 and nothing about anyone else', async () => {
-    const res = await search('kettering-borough-council', ['housing-officer'], 'housing-allocation', { niNumber: 'AB123456C' });
+    const res = await search('kettering-borough-council', ['housing-officer'], 'housing-allocation', {
+      niNumber: 'AB123456C',
+    });
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ type: 'urn:lintel:problem:no-match', status: 404 });
     expect(res.text).not.toMatch(/Aisha|Connor|1990/);
@@ -179,8 +223,16 @@ describe('people API', () => {
       await make();
       expect(await logSize()).toBe(before + 1);
     }
-    const last = await t.host.services.store.db.selectFrom('access_log').selectAll().orderBy('seq', 'desc').executeTakeFirstOrThrow();
-    expect(last).toMatchObject({ decision: 'deny', reason_code: 'invalid-identifier', party_id: 'kettering-borough-council' });
+    const last = await t.host.services.store.db
+      .selectFrom('access_log')
+      .selectAll()
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow();
+    expect(last).toMatchObject({
+      decision: 'deny',
+      reason_code: 'invalid-identifier',
+      party_id: 'kettering-borough-council',
+    });
     const everything = JSON.stringify(await t.host.services.store.db.selectFrom('access_log').selectAll().execute());
     expect(everything).not.toContain(NI);
     expect(everything).not.toContain('Aisha');

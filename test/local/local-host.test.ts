@@ -35,7 +35,10 @@ describe('local host', () => {
     const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
     const fileName = `drop-${randomUUID()}.csv`;
     const content = `ref\n${randomUUID()}\n`;
-    await blobs.getContainerClient('incoming').getBlockBlobClient(`test-party/test-dataset/${fileName}`).upload(content, content.length);
+    await blobs
+      .getContainerClient('incoming')
+      .getBlockBlobClient(`test-party/test-dataset/${fileName}`)
+      .upload(content, content.length);
 
     const runsFor = () =>
       host.services.store.db

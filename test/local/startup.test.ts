@@ -7,12 +7,16 @@ import { describe, expect, it } from 'vitest';
 /** Start the real `npm start` entry point (through tsx, so no build is needed) in an empty folder. */
 function startHost(env: Record<string, string>) {
   const cwd = mkdtempSync(join(tmpdir(), 'lintel-startup-'));
-  return spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(import.meta.dirname, '../../local/host.ts')], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  return spawnSync(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), join(import.meta.dirname, '../../local/host.ts')],
+    {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
 }
 
 describe('start-up with bad settings', () => {

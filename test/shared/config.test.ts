@@ -55,7 +55,9 @@ describe('loadConfig', () => {
   });
 
   it('refuses local secrets in production', () => {
-    expect(problemsOf({ ...minimal, LINTEL_ENV: 'production' })).toContain('SECRETS_SOURCE: must be keyvault in production');
+    expect(problemsOf({ ...minimal, LINTEL_ENV: 'production' })).toContain(
+      'SECRETS_SOURCE: must be keyvault in production',
+    );
   });
 });
 

@@ -8,8 +8,11 @@ import { testSettings } from './settings.js';
 
 /** The demo parties' client ids, from the same example settings a newcomer starts with. */
 export const DEMO_CLIENT_IDS: Record<string, string> = JSON.parse(
-  (JSON.parse(readFileSync(join(import.meta.dirname, '../../local.settings.example.json'), 'utf8')) as { Values: Record<string, string> })
-    .Values.PARTY_CLIENT_IDS!,
+  (
+    JSON.parse(readFileSync(join(import.meta.dirname, '../../local.settings.example.json'), 'utf8')) as {
+      Values: Record<string, string>;
+    }
+  ).Values.PARTY_CLIENT_IDS!,
 ) as Record<string, string>;
 
 export function clientIdOf(partyId: string): string {

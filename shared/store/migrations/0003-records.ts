@@ -28,7 +28,11 @@ export function records(d: Dialect): Migration {
         .addColumn('as_of', d.text(10), (c) => c.notNull())
         .addColumn('person_id', d.text(64))
         .execute();
-      await db.schema.createIndex('source_record_dataset').on('source_record').columns(['party_id', 'dataset_id']).execute();
+      await db.schema
+        .createIndex('source_record_dataset')
+        .on('source_record')
+        .columns(['party_id', 'dataset_id'])
+        .execute();
       await db.schema.createIndex('source_record_person').on('source_record').columns(['person_id']).execute();
       await db.schema
         .createIndex('source_record_dob_name')
@@ -50,7 +54,11 @@ export function records(d: Dialect): Migration {
         .addColumn('key_version', d.text(64), (c) => c.notNull())
         .addPrimaryKeyConstraint('record_identifier_pk', ['record_id', 'kind'])
         .execute();
-      await db.schema.createIndex('record_identifier_lookup').on('record_identifier').columns(['kind', 'hash']).execute();
+      await db.schema
+        .createIndex('record_identifier_lookup')
+        .on('record_identifier')
+        .columns(['kind', 'hash'])
+        .execute();
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('record_identifier').execute();

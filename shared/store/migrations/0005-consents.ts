@@ -22,7 +22,11 @@ export function consents(d: Dialect): Migration {
         .addColumn('evidence_ref', d.text(200))
         .addColumn('at', d.timestamp(), (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('consent_event_subject').on('consent_event').columns(['subject_key', 'kind']).execute();
+      await db.schema
+        .createIndex('consent_event_subject')
+        .on('consent_event')
+        .columns(['subject_key', 'kind'])
+        .execute();
       await db.schema.createIndex('consent_event_consent').on('consent_event').columns(['consent_id']).execute();
     },
     async down(db: Kysely<unknown>) {

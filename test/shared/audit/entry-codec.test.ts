@@ -189,7 +189,9 @@ describe('encodeEntryUnchecked', () => {
       fc.property(
         fc.record({
           seq: fc.integer({ min: 1, max: 2 ** 40 }),
-          time: fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
+          time: fc
+            .date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true })
+            .map((d) => d.toISOString()),
           requestId: text,
           partyId: text,
           clientId: text,

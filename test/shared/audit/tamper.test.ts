@@ -27,7 +27,11 @@ describe('access log tamper detection', () => {
 
   const checkpointAt = async (size: number): Promise<Checkpoint> => {
     const root = rootFromLeafHashes(await leafHashes(store, size)).toString('hex');
-    return signCheckpoint({ treeSize: size, rootHash: root, time: new Date(Date.UTC(2026, 10, 23, 9, 0, size)).toISOString() }, privateKey, KEY_ID);
+    return signCheckpoint(
+      { treeSize: size, rootHash: root, time: new Date(Date.UTC(2026, 10, 23, 9, 0, size)).toISOString() },
+      privateKey,
+      KEY_ID,
+    );
   };
   const verify = () => verifyAccessLog(store, checkpoints, keys);
 
@@ -89,7 +93,9 @@ describe('access log tamper detection', () => {
     // Make room at 12 by moving 12..60 up one, then insert a forged row copied from 11.
     await sql`update access_log set seq = seq + 1000 where seq >= 12`.execute(store.db);
     await sql`update access_log set seq = seq - 999 where seq >= 1012`.execute(store.db);
-    await sql`insert into access_log select 12, time, 'forged', party_id, client_id, roles, purpose, action, subject_ref, datasets, fields, decision, reason_code, leaf_hash from access_log where seq = 11`.execute(store.db);
+    await sql`insert into access_log select 12, time, 'forged', party_id, client_id, roles, purpose, action, subject_ref, datasets, fields, decision, reason_code, leaf_hash from access_log where seq = 11`.execute(
+      store.db,
+    );
     expect((await verify()).firstBadSeq).toBe(12);
   });
 

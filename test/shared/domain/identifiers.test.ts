@@ -90,7 +90,7 @@ describe('validateNhsNumber', () => {
     fc.assert(
       fc.property(seedArb, fc.integer({ min: 0, max: 9 }), fc.integer({ min: 1, max: 9 }), (seed, pos, delta) => {
         const nhs = generateNhsNumber(seeded(seed));
-        const changed = replaceAt(nhs, pos, String(((nhs.charCodeAt(pos) - 48 + delta) % 10)));
+        const changed = replaceAt(nhs, pos, String((nhs.charCodeAt(pos) - 48 + delta) % 10));
         expect(validateNhsNumber(changed)).toEqual({ ok: false, reason: 'nhs-number-check-digit' });
       }),
     );
@@ -230,7 +230,17 @@ describe('validatePostcode', () => {
   });
 
   it('accepts every outward-code form and GIR 0AA', () => {
-    for (const pc of ['M1 1AE', 'B33 8TH', 'CR2 6XH', 'DN55 1PT', 'W1A 0AX', 'EC1A 1BB', 'GIR 0AA', 'CT1 2EH', 'TN23 1PL']) {
+    for (const pc of [
+      'M1 1AE',
+      'B33 8TH',
+      'CR2 6XH',
+      'DN55 1PT',
+      'W1A 0AX',
+      'EC1A 1BB',
+      'GIR 0AA',
+      'CT1 2EH',
+      'TN23 1PL',
+    ]) {
       expect(validatePostcode(pc)).toEqual({ ok: true, value: pc });
     }
     expect(validatePostcode('gir0aa')).toEqual({ ok: true, value: 'GIR 0AA' });

@@ -1,11 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { createHmac } from 'node:crypto';
-import {
-  MIN_PSEUDONYMISATION_KEY_BYTES,
-  Pseudonymiser,
-  pseudonymise,
-} from '../../../shared/domain/pseudonymise.js';
+import { MIN_PSEUDONYMISATION_KEY_BYTES, Pseudonymiser, pseudonymise } from '../../../shared/domain/pseudonymise.js';
 
 const KEY = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
 const OTHER_KEY = Buffer.alloc(32, 0xab);
@@ -39,9 +35,19 @@ describe('Pseudonymiser', () => {
     const p = new Pseudonymiser({ keyVersion: 'k1', key: KEY });
     const value = '1234567890';
     const hashes = new Set(
-      (['nhs', 'upn', 'ni', 'postcode', 'dob-name', 'postcode-name', 'system-id', 'system-id:mosaic', 'system-id:eclipse'] as const).map(
-        (kind) => p.hash(kind, value),
-      ),
+      (
+        [
+          'nhs',
+          'upn',
+          'ni',
+          'postcode',
+          'dob-name',
+          'postcode-name',
+          'system-id',
+          'system-id:mosaic',
+          'system-id:eclipse',
+        ] as const
+      ).map((kind) => p.hash(kind, value)),
     );
     expect(hashes.size).toBe(9);
   });
@@ -56,9 +62,9 @@ describe('Pseudonymiser', () => {
   });
 
   it('refuses short keys, blank key versions, empty values and unknown kinds without echoing them', () => {
-    expect(() => new Pseudonymiser({ keyVersion: 'k1', key: Buffer.alloc(MIN_PSEUDONYMISATION_KEY_BYTES - 1, 7) })).toThrow(
-      /at least 32 bytes/,
-    );
+    expect(
+      () => new Pseudonymiser({ keyVersion: 'k1', key: Buffer.alloc(MIN_PSEUDONYMISATION_KEY_BYTES - 1, 7) }),
+    ).toThrow(/at least 32 bytes/);
     expect(() => new Pseudonymiser({ keyVersion: ' ', key: KEY })).toThrow(RangeError);
     const p = new Pseudonymiser({ keyVersion: 'k1', key: KEY });
     expect(() => p.hash('nhs', '')).toThrow(RangeError);

@@ -78,7 +78,13 @@ describe('linking imported records into people', () => {
 
   it("links one person's records across housing, social care and education", async () => {
     const [summary] = await linkPendingRecords(deps());
-    expect(summary).toMatchObject({ agreementId: AGREEMENT, kind: 'incremental', sources: 3, records: 6, sourcePairsLinked: 3 });
+    expect(summary).toMatchObject({
+      agreementId: AGREEMENT,
+      kind: 'incremental',
+      sources: 3,
+      records: 6,
+      sourcePairsLinked: 3,
+    });
     const ids = await personIds(h);
     const alice = ids.get('la-housing:ALICE');
     expect(alice).toBeTruthy();
@@ -100,7 +106,11 @@ describe('linking imported records into people', () => {
       [`la-childrens-social-care/${DATASET}`, `la-education/${DATASET}`, 3, 'dob-name', 'auto'],
       [`la-education/${DATASET}`, `la-housing/${DATASET}`, 3, 'dob-name', 'auto'],
     ]);
-    const run = await h.store.db.selectFrom('link_run').selectAll().where('id', '=', links[0]!.first_run_id).executeTakeFirstOrThrow();
+    const run = await h.store.db
+      .selectFrom('link_run')
+      .selectAll()
+      .where('id', '=', links[0]!.first_run_id)
+      .executeTakeFirstOrThrow();
     expect(run).toMatchObject({ agreement_id: AGREEMENT, kind: 'incremental' });
     expect(run.finished_at).not.toBeNull();
   });
@@ -132,7 +142,8 @@ describe('linking imported records into people', () => {
     const lines = h.logLines.filter((l) => l.includes('linkage.run'));
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) {
-      for (const secret of ['ALICE', 'Alice', 'SMITH', ALICE_NHS, 'ME14', '2012-03-04']) expect(line).not.toContain(secret);
+      for (const secret of ['ALICE', 'Alice', 'SMITH', ALICE_NHS, 'ME14', '2012-03-04'])
+        expect(line).not.toContain(secret);
     }
   });
 });

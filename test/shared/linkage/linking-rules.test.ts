@@ -34,7 +34,18 @@ describe("an agreement's matching section as linkage rules", () => {
 
   it('reports a key it has no rule for instead of ignoring it silently', () => {
     const isa = agreements.agreement('social-care-education-housing')!.agreement;
-    const odd = { ...isa, matching: [{ tier: 1, name: 'gender', method: 'deterministic' as const, keys: [[{ field: 'gender' }]], confirmation: 'automatic' as const }] };
+    const odd = {
+      ...isa,
+      matching: [
+        {
+          tier: 1,
+          name: 'gender',
+          method: 'deterministic' as const,
+          keys: [[{ field: 'gender' }]],
+          confirmation: 'automatic' as const,
+        },
+      ],
+    };
     expect(linkingRulesOf(odd).unsupportedKeys).toEqual(['tier 1 key 1']);
   });
 });

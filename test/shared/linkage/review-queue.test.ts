@@ -7,8 +7,16 @@ const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
 
 // Same child, surname misspelt in one system: no rule of tiers 1–4 links them, tier 5 may.
-const housing = ['firstName,lastName,dateOfBirth,homePostcode,inRentArrears', 'Jonathan,Smyth,2012-03-04,ME14 1XX,Y', 'Mary,Green,1980-05-06,ME15 2YY,N'].join('\n');
-const socialCare = ['firstName,lastName,dateOfBirth,homePostcode,childProtection', 'Jonathan,Smith,2012-03-04,ME14 1XX,Y', 'Peter,Green,1979-07-08,ME15 2YY,N'].join('\n');
+const housing = [
+  'firstName,lastName,dateOfBirth,homePostcode,inRentArrears',
+  'Jonathan,Smyth,2012-03-04,ME14 1XX,Y',
+  'Mary,Green,1980-05-06,ME15 2YY,N',
+].join('\n');
+const socialCare = [
+  'firstName,lastName,dateOfBirth,homePostcode,childProtection',
+  'Jonathan,Smith,2012-03-04,ME14 1XX,Y',
+  'Peter,Green,1979-07-08,ME15 2YY,N',
+].join('\n');
 
 describe('the review queue of the probabilistic tier', () => {
   let h: ImportHarness;
@@ -75,7 +83,9 @@ describe('the review queue of the probabilistic tier', () => {
     const outcome = await decideCandidate(deps(), candidate, { decision: 'rejected', by, at: new Date() });
     expect(outcome.outcome).toBe('decided');
     // A second decision on the same candidate changes nothing.
-    expect((await decideCandidate(deps(), candidate, { decision: 'confirmed', by, at: new Date() })).outcome).toBe('not-open');
+    expect((await decideCandidate(deps(), candidate, { decision: 'confirmed', by, at: new Date() })).outcome).toBe(
+      'not-open',
+    );
 
     const summary = await linkPeople(deps(), AGREEMENT, 'full');
     expect(summary.candidatesRejectedEarlier).toBeGreaterThanOrEqual(1);

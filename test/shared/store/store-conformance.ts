@@ -54,10 +54,16 @@ export function storeConformance(openStore: () => Store): void {
     const first = run();
     await store.db.insertInto('import_run').values(first).execute();
     await expect(
-      store.db.insertInto('import_run').values(run({ content_sha256: first.content_sha256 })).execute(),
+      store.db
+        .insertInto('import_run')
+        .values(run({ content_sha256: first.content_sha256 }))
+        .execute(),
     ).rejects.toThrow();
     // The same bytes from another party are a different run.
-    await store.db.insertInto('import_run').values(run({ content_sha256: first.content_sha256, party_id: 'medway-council' })).execute();
+    await store.db
+      .insertInto('import_run')
+      .values(run({ content_sha256: first.content_sha256, party_id: 'medway-council' }))
+      .execute();
   });
 
   it('leaves nothing behind when a transaction fails', async () => {
@@ -72,4 +78,3 @@ export function storeConformance(openStore: () => Store): void {
     expect(found).toEqual([]);
   });
 }
-
