@@ -11,6 +11,8 @@ import { checkpointNow, verifyLog } from '../shared/audit/audit-service.js';
 import { loadConfig } from '../shared/config.js';
 import { createServices } from '../shared/services.js';
 
+const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+
 const command = process.argv[2];
 if (command !== 'verify' && command !== 'checkpoint') {
   process.stderr.write('usage: npm run audit -- verify | checkpoint\n');
@@ -28,7 +30,7 @@ try {
     } else {
       process.stdout.write(
         outcome.checkpoint
-          ? `checkpoint: ${outcome.checkpoint.treeSize} entries, root ${outcome.checkpoint.rootHash}\n`
+          ? `checkpoint: ${count(outcome.checkpoint.treeSize, 'entry', 'entries')}, root ${outcome.checkpoint.rootHash}\n`
           : 'no new entries since the last checkpoint\n',
       );
     }
@@ -37,7 +39,7 @@ try {
     const report = await verifyLog(services);
     const seconds = (performance.now() - started) / 1000;
     process.stdout.write(
-      `${report.ok ? 'OK' : 'FAILED'}: ${report.entries} entries, ${report.checkpoints} checkpoints, root ${report.rootHash} (${seconds.toFixed(2)} s)\n`,
+      `${report.ok ? 'OK' : 'FAILED'}: ${count(report.entries, 'entry', 'entries')}, ${count(report.checkpoints, 'checkpoint', 'checkpoints')}, root ${report.rootHash} (${seconds.toFixed(2)} s)\n`,
     );
     if (!report.ok) {
       process.stdout.write(`first bad sequence number: ${report.firstBadSeq}\n`);

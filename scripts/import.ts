@@ -58,13 +58,18 @@ async function readJson<T>(blobs: BlobServiceClient, container: string, name: st
 }
 
 const tty = process.stdout.isTTY === true;
-function bar(label: string, done: number, total: number, extra = ''): void {
+/** Without a terminal, a phase's first line unless it is already done, and its last (`last`, from the caller that knows). */
+const phasesShown = new Set<string>();
+
+function bar(label: string, done: number, total: number, extra = '', last = false): void {
   const width = 30;
   const share = total > 0 ? Math.min(1, done / total) : 0;
   const filled = Math.round(share * width);
   const line = `${label.padEnd(10)} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(share * 100).toFixed(0).padStart(3)}% ${extra}`;
-  if (tty) process.stdout.write(`\r${line}\u001b[K`);
-  else if (share === 1 || done === 0) process.stdout.write(`${line}\n`);
+  if (tty) return void process.stdout.write(`\r${line}\u001b[K`);
+  if (!last && (share === 1 || phasesShown.has(label))) return;
+  phasesShown.add(label);
+  process.stdout.write(`${line}\n`);
 }
 
 async function main(): Promise<void> {
@@ -100,7 +105,7 @@ async function main(): Promise<void> {
       onProgress: (p) =>
         bar('uploading', p.loadedBytes, size, `${(p.loadedBytes / 1e6).toFixed(1)}/${(size / 1e6).toFixed(1)} MB`),
     });
-  bar('uploading', size, size, `${(size / 1e6).toFixed(1)} MB`);
+  bar('uploading', size, size, `${(size / 1e6).toFixed(1)} MB`, true);
   if (tty) process.stdout.write('\n');
 
   const deadline = Date.now() + Number(values.timeout) * 1000;
@@ -138,7 +143,7 @@ async function main(): Promise<void> {
     if (Date.now() > deadline) throw new Error('timed out waiting for the import (is `npm start` running?)');
     await new Promise((r) => setTimeout(r, 500));
   }
-  bar('importing', 1, 1, `${(report.counts.rows || lastRows).toLocaleString('en-GB')} rows`);
+  bar('importing', 1, 1, `${(report.counts.rows || lastRows).toLocaleString('en-GB')} rows`, true);
   process.stdout.write('\n\n');
   printReport(report, blobName);
   if (report.outcome === 'rejected') process.exitCode = 2;

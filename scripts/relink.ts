@@ -35,7 +35,7 @@ try {
           .join(', ') || 'none';
       process.stdout.write(
         `${s.agreementId} (${s.kind}): ${s.records} records in ${s.sources} sources, ${s.sourcePairsLinked} source pairs linked; ` +
-          `links ${tiers}; candidates ${s.candidates} new, ${s.candidatesConfirmedEarlier} confirmed earlier, ${s.candidatesRejectedEarlier} rejected earlier; ` +
+          `links ${tiers}; candidates ${s.candidates} awaiting review, ${s.candidatesConfirmedEarlier} confirmed earlier, ${s.candidatesRejectedEarlier} rejected earlier; ` +
           `refused merges ${refused}; ${s.people} people, ${s.personIdsChanged} person ids changed (${s.seconds} s)\n`,
       );
     }

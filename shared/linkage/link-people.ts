@@ -53,6 +53,7 @@ export interface LinkRunSummary {
   readonly sourcePairsLinked: number;
   /** Rule links made in this pass, by the agreement's tier. */
   readonly linksByTier: Readonly<Record<string, number>>;
+  /** Probabilistic candidates this pass found that no officer has decided yet (found before or not). */
   readonly candidates: number;
   readonly candidatesConfirmedEarlier: number;
   readonly candidatesRejectedEarlier: number;

@@ -99,11 +99,11 @@ export function evaluatePairs(
 
 /** A plain-text table of an evaluation, one line per tier, for CLIs and benchmarks. */
 export function formatEvaluation(evaluation: Evaluation): string {
-  const pct = (x: number): string => (x * 100).toFixed(2).padStart(7);
+  const pct = (x: number): string => (x * 100).toFixed(2).padStart(9);
   const row = (label: string, m: Metrics): string =>
     `${label.padEnd(14)}${String(m.predicted).padStart(9)}${String(m.truePositives).padStart(9)}${pct(m.precision)}${pct(m.recall)}${pct(m.f1)}`;
   const lines = [
-    `${'tier'.padEnd(14)}${'pairs'.padStart(9)}${'correct'.padStart(9)}${'prec%'.padStart(7)}${'recall%'.padStart(7)}${'F1%'.padStart(7)}`,
+    `${'tier'.padEnd(14)}${'pairs'.padStart(9)}${'correct'.padStart(9)}${'prec%'.padStart(9)}${'recall%'.padStart(9)}${'F1%'.padStart(9)}`,
   ];
   for (const [tier, m] of evaluation.byTier) lines.push(row(`tier ${tier}`, m));
   lines.push(row('tiers 1-4', evaluation.automatic));
