@@ -199,7 +199,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   peopleSearch: {
     summary: 'Find a person and see what the agreement grants',
     description:
-      "Matches the identifiers the caller holds by the agreement's tiers, most reliable first, and returns the person's records cut down to the fields the agreement grants the caller's roles for the stated purpose, each with its source and as-of date. No link, no data: 404 `no-match`.",
+      "Looks the person up by the identifiers the caller holds, most reliable first (NHS number, UPN or NI number; system ids; date of birth and names; postcode and names), among the people the agreement's linkage has formed, and returns the person's records cut down to the fields the agreement grants the caller's roles for the stated purpose, each with its source and as-of date. No link, no data: 404 `no-match`.",
     tag: 'People',
     authenticated: true,
     purpose: 'required',

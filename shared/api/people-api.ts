@@ -26,7 +26,16 @@ export const sourcedRecordSchema = z.object({
 
 export const personViewResponseSchema = z.object({
   personRef: z.string().describe('Opaque reference, valid only for the calling party'),
-  match: z.object({ tier: z.number().int().min(1).max(4) }),
+  match: z.object({
+    tier: z
+      .number()
+      .int()
+      .min(1)
+      .max(4)
+      .describe(
+        "Which step of the lookup found the person: 1 NHS number, UPN or NI number; 2 a system id; 3 date of birth + last name + first three letters of first name; 4 postcode + the same names. The same steps for every agreement; not the tier numbers of an agreement's own linkage rules",
+      ),
+  }),
   purpose: z.string(),
   agreement: z.string(),
   records: z.array(sourcedRecordSchema),
