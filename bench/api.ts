@@ -21,10 +21,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../local/free-port.js';
 import { fromBuild } from './from-build.js';
 import type { Services } from '../shared/services.js';
 
@@ -106,17 +107,6 @@ function cpuMicros(): number {
 function loopTimes(): { loopActiveMs: number; loopIdleMs: number } {
   const { active, idle } = performance.eventLoopUtilization();
   return { loopActiveMs: active, loopIdleMs: idle };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 // ---- the lintel server --------------------------------------------------------------------

@@ -18,7 +18,6 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,6 +27,7 @@ import { loadAgreements } from '../shared/agreements/load.js';
 import { drawMembers, extractPlans, writeExtract } from '../shared/synthetic/extracts.js';
 import { generatePopulation } from '../shared/synthetic/people.js';
 import { ensureContainers } from '../shared/blob/blob-storage.js';
+import { freePort } from '../local/free-port.js';
 import { fromBuild } from './from-build.js';
 
 const PARTY = 'la-housing';
@@ -113,17 +113,6 @@ async function child(): Promise<void> {
   };
   await store.close();
   process.stdout.write(JSON.stringify(result) + '\n');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 async function generate(path: string, rows: number): Promise<number> {

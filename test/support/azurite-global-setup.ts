@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startAzurite } from '../../local/azurite.js';
-import { freePort } from './free-port.js';
+import { freePort } from '../../local/free-port.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { developmentIssuer } from '../../shared/auth/development-issuer.js';
 import type { Settings } from '../../shared/config.js';
 import { startLocalHost, type LocalHost } from '../../local/local-host.js';
-import { freePort } from './free-port.js';
+import { freePort } from '../../local/free-port.js';
 import { testSettings } from './settings.js';
 
 /** The demo parties' client ids, from the same example settings a newcomer starts with. */
