@@ -86,6 +86,12 @@ describe('fuzzing every endpoint', () => {
     purposes: ['housing-allocation', 'fraud-prevention', 'research-evaluation', 'homelessness-prevention', 'audit'],
   };
 
+  const personalValues = new Set(
+    [...known.ni, ...known.nhs, ...known.upn, ...known.names, ...known.dates, ...known.postcodes].filter(
+      (v) => v.trim().length >= 4,
+    ),
+  );
+
   // ---- arbitraries -------------------------------------------------------------------------
 
   const anyText = fc.oneof(
@@ -399,7 +405,12 @@ describe('fuzzing every endpoint', () => {
     for (const value of fuzzedStrings(input)) {
       for (const form of [value, JSON.stringify(value).slice(1, -1)]) {
         const echoed = form.length >= 4 && res.text.includes(form);
-        if (echoed) expect(vocabulary.includes(form), `${where}: error body echoes input`).toBe(true);
+        // Text of lintel's own may coincide with the input; a person's value never may, even one
+        // that also sits in a doc comment.
+        if (echoed)
+          expect(vocabulary.includes(form) && !personalValues.has(form), `${where}: error body echoes input`).toBe(
+            true,
+          );
       }
     }
   }

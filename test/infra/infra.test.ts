@@ -444,13 +444,20 @@ describe('infra: identities and access', () => {
       .map((a) => a.scope);
   }
 
-  it('grants the app identity Storage Blob Data Owner on the account and Key Vault Secrets User on the vault', () => {
+  it('grants each role on one named resource (app: blobs, secrets, telemetry; operator: secrets), never wider', () => {
     expect(roleIds.get('storageBlobDataOwner')).toBe("'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'");
     expect(roleIds.get('keyVaultSecretsUser')).toBe("'4633458b-17de-408a-b874-0445c86b69e6'");
     expect(appGrants('storageBlobDataOwner')).toEqual(['storageAccount']);
     expect(appGrants('keyVaultSecretsUser')).toEqual(['vault']);
-    // Nothing is granted on the whole resource group or subscription.
-    for (const a of assignments) expect(a.scope).toBeDefined();
+    expect(appGrants('monitoringMetricsPublisher')).toEqual(['applicationInsights']);
+    // Nothing is granted on the whole resource group or subscription: every assignment names
+    // one of the resources it is for.
+    expect(assignments.length).toBeGreaterThanOrEqual(4);
+    for (const a of assignments) expect(['storageAccount', 'vault', 'applicationInsights']).toContain(a.scope);
+    const operator = assignments.filter((a) => a.principalId === 'operatorPrincipalId');
+    expect(operator.map((a) => [a.scope, a.roleDefinitionId?.includes('roles.keyVaultSecretsOfficer)')])).toEqual([
+      ['vault', true],
+    ]);
   });
 
   it('lets only Entra identities into SQL, over TLS 1.2, with the app signing in as its managed identity', () => {

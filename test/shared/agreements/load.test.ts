@@ -412,12 +412,14 @@ describe('loadAgreements', () => {
     expect(issues.map((issue) => issue.path)).toContain('id');
   });
 
-  it('loads a valid JSON agreement', async () => {
+  it('loads a valid JSON agreement, and a YAML one named .yml', async () => {
     const { parse } = await import('yaml');
     dir = mkdtempSync(join(tmpdir(), 'lintel-agreements-'));
     writeFileSync(join(dir, 'housing-first.json'), JSON.stringify(parse(agreementText('housingFirst')), null, 2));
+    writeFileSync(join(dir, 'keyways.yml'), agreementText('keyways'));
     const set = loadAgreements(dir, { now: NOW });
     expect(set.agreement('housing-first-research')?.file).toBe(join(dir, 'housing-first.json'));
+    expect(set.agreement('keyways-housing-allocation')?.file).toBe(join(dir, 'keyways.yml'));
   });
 
   it('fails when the folder holds no agreement', () => {

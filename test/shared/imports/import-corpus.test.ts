@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImportReport } from '../../../shared/imports/import-report.js';
 import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
@@ -12,6 +12,7 @@ import { buildZip, repetitiveSheet, sharedStringsPart, workbookSources } from '.
  */
 
 const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
+const TEST_ROOT = new URL('../../', import.meta.url);
 const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
 
 const MDI = 'multiple-disadvantage-indicators';
@@ -255,8 +256,19 @@ describe('import corpus: malformed files are rejected whole', () => {
     await h?.close();
   });
 
-  it('has at least 30 malformed files', () => {
-    expect(REJECTED.length).toBeGreaterThanOrEqual(30);
+  it('has at least 30 malformed files in test/fixtures, and no fixture without a test', () => {
+    const onDisk = new Set(readdirSync(FIXTURES).filter((f) => !f.endsWith('.ts')));
+    const malformed = new Set(REJECTED.filter((c) => c.content === undefined).map((c) => c.file));
+    for (const file of malformed) expect(onDisk).toContain(file);
+    expect(malformed.size).toBeGreaterThanOrEqual(30);
+    // A fixture nobody imports is a case somebody meant to test and did not.
+    const testsText = readdirSync(TEST_ROOT, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => readFileSync(new URL(f, TEST_ROOT), 'utf8'))
+      .join('\n');
+    expect([...onDisk].filter((file) => !testsText.includes(`'${file}'`) && !testsText.includes(`/${file}'`))).toEqual(
+      [],
+    );
   });
 
   it.each(

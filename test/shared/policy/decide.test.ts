@@ -1,10 +1,13 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { decide } from '../../../shared/policy/decide.js';
 import type { DecisionInput } from '../../../shared/policy/decide.js';
 import type { Decision, PolicyAction } from '../../../shared/policy/decision.js';
 import { projectRecord } from '../../../shared/policy/project.js';
-import { AGREEMENTS_DIR } from '../agreements/agreement-files.js';
+import { AGREEMENT_FILES, AGREEMENTS_DIR, changedAgreementText } from '../agreements/agreement-files.js';
 import { InMemoryConsents } from './in-memory-consents.js';
 
 const agreements = loadAgreements(AGREEMENTS_DIR, { now: new Date('2026-03-01') });
@@ -103,11 +106,43 @@ describe('decide: role and action', () => {
   });
 
   it('ignores a role the token claims but the party does not hold', async () => {
-    const { ask } = setup();
-    expect(await ask('icf-research', ['senior-officer'], 'research-evaluation')).toMatchObject({
-      allow: false,
-      reason: 'role-not-permitted',
-    });
+    // A grant that lists both a registered provider and a council, with a role only the
+    // council holds: a provider's token claiming that role must not reach the grant through it.
+    const dir = mkdtempSync(join(tmpdir(), 'lintel-decide-'));
+    try {
+      writeFileSync(
+        join(dir, AGREEMENT_FILES.keyways),
+        changedAgreementText('keyways', (a) => {
+          const grant = a.grants.find((g: { roles: string[] }) => g.roles.includes('rp-lettings'));
+          grant.roles = ['rp-lettings', 'senior-officer'];
+          grant.parties = ['keyways-registered-providers', 'kettering-borough-council'];
+        }),
+      );
+      const deps = {
+        agreements: loadAgreements(dir, { now: new Date('2026-03-01') }),
+        consents: new InMemoryConsents(),
+        now: () => new Date('2026-03-02T09:00:00Z'),
+      };
+      const asked = (partyId: string, roles: string[]) =>
+        decide(
+          {
+            caller: { partyId, clientId: `client-of-${partyId}`, roles },
+            purpose: 'housing-allocation',
+            datasets: [],
+            subject: null,
+            action: 'lookup',
+          },
+          deps,
+        );
+      expect(await asked('keyways-registered-providers', ['senior-officer'])).toMatchObject({
+        allow: false,
+        reason: 'role-not-permitted',
+      });
+      // The same claim from the party that holds the role is granted.
+      expect(await asked('kettering-borough-council', ['senior-officer'])).toMatchObject({ allow: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('allows duplicate checks under fraud-prevention, but not lookups', async () => {
