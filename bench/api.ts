@@ -50,6 +50,7 @@ const product = async () => ({
   ...(await fromBuild<typeof import('../shared/config.js')>('shared/config.js')),
   ...(await fromBuild<typeof import('../shared/domain/normalise.js')>('shared/domain/normalise.js')),
   ...(await fromBuild<typeof import('../shared/domain/pseudonymise.js')>('shared/domain/pseudonymise.js')),
+  ...(await fromBuild<typeof import('../shared/audit/leaf-stream.js')>('shared/audit/leaf-stream.js')),
 });
 
 // ---- autocannon, typed for the parts used -------------------------------------------------
@@ -186,7 +187,7 @@ async function seed(services: Services, count: number): Promise<void> {
 }
 
 async function serveLintel(): Promise<void> {
-  const { startAzurite, startLocalHost, loadConfig, developmentIssuer } = await product();
+  const { startAzurite, startLocalHost, loadConfig, developmentIssuer, logSize } = await product();
   const dir = mkdtempSync(join(tmpdir(), 'lintel-bench-'));
   const azurite = await startAzurite({ port: await freePort(), location: join(dir, 'azurite') });
   const port = await freePort();
@@ -229,20 +230,11 @@ async function serveLintel(): Promise<void> {
     );
   });
 
-  const logSize = async () =>
-    Number(
-      (
-        await host.services.store.db
-          .selectFrom('access_log')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
   process.on('message', (message: ParentMessage) => {
     void (async () => {
       if (message.kind === 'stats') {
         await host.services.accessLog.drain();
-        send({ kind: 'stats', entries: await logSize(), cpuMicros: cpuMicros(), ...loopTimes() });
+        send({ kind: 'stats', entries: await logSize(host.services.store), cpuMicros: cpuMicros(), ...loopTimes() });
       } else {
         await host.stop();
         await azurite.stop();

@@ -224,21 +224,16 @@ describe('authentication', () => {
     });
 
     it('logs each refusal once, as unauthenticated, with no token material', async () => {
-      const db = t.host.services.store.db;
-      const count = async () =>
-        Number(
-          (
-            await db
-              .selectFrom('access_log')
-              .select((eb) => eb.fn.countAll().as('n'))
-              .executeTakeFirstOrThrow()
-          ).n,
-        );
+      const count = () => t.accessLogSize();
       const before = await count();
       const token = await signed({ ...goodClaims(), aud: 'api://some-other-api' });
       await search(`Bearer ${token}`);
       expect(await count()).toBe(before + 1);
-      const entry = await db.selectFrom('access_log').selectAll().orderBy('seq', 'desc').executeTakeFirstOrThrow();
+      const entry = await t.host.services.store.db
+        .selectFrom('access_log')
+        .selectAll()
+        .orderBy('seq', 'desc')
+        .executeTakeFirstOrThrow();
       expect(entry).toMatchObject({
         party_id: 'unauthenticated',
         decision: 'deny',

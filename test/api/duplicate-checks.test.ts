@@ -42,15 +42,7 @@ describe('duplicate-application check', () => {
 
   const lastEntry = () =>
     t.host.services.store.db.selectFrom('access_log').selectAll().orderBy('seq', 'desc').executeTakeFirstOrThrow();
-  const logSize = async () =>
-    Number(
-      (
-        await t.host.services.store.db
-          .selectFrom('access_log')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+  const logSize = () => t.accessLogSize();
 
   beforeAll(async () => {
     t = await startTestHost();

@@ -28,15 +28,7 @@ describe('people API', () => {
     address: '2 Low Road, Dudley',
   };
 
-  const logSize = async () =>
-    Number(
-      (
-        await t.host.services.store.db
-          .selectFrom('access_log')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+  const logSize = () => t.accessLogSize();
 
   async function call(
     path: string,

@@ -5,6 +5,7 @@ import type { Settings } from '../../shared/config.js';
 import { startLocalHost, type LocalHost } from '../../local/local-host.js';
 import { freePort } from '../../local/free-port.js';
 import { testSettings } from './settings.js';
+import { logSize } from '../../shared/audit/leaf-stream.js';
 
 /** The demo parties' client ids, from the same example settings a newcomer starts with. */
 export const DEMO_CLIENT_IDS: Record<string, string> = JSON.parse(
@@ -27,6 +28,8 @@ export interface TestHost {
   url: string;
   /** A real ES256 token from the host's development issuer. */
   token(partyId: string, roles: string[], options?: { clientId?: string; expiresInSeconds?: number }): Promise<string>;
+  /** How many entries the access log holds now. */
+  accessLogSize(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -52,6 +55,7 @@ export async function startTestHost(overrides: Record<string, string> = {}): Pro
         audience: settings.AUTH_AUDIENCE,
         ...(options.expiresInSeconds === undefined ? {} : { expiresInSeconds: options.expiresInSeconds }),
       }),
+    accessLogSize: () => logSize(host.services.store),
     stop: () => host.stop(),
   };
 }
