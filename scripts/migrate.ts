@@ -28,8 +28,10 @@ try {
       : `${settings.STORE_ENGINE}: schema up to date at ${state.at(-1)?.name ?? 'none'}\n`,
   );
 } catch (err) {
-  // Which migration failed, or why the store would not open; a schema change carries no personal data.
-  process.stderr.write(`migrate: ${err instanceof Error ? err.message : String(err)}\n`);
+  // Which migration failed and the database's reason, or why the store would not open: schema
+  // statements and connection errors carry no personal data.
+  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  process.stderr.write(`migrate: ${err instanceof Error ? err.message : String(err)}${cause}\n`);
   process.exitCode = 1;
 } finally {
   await store?.close();

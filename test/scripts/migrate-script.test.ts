@@ -47,6 +47,17 @@ describe('npm run migrate', () => {
     expect(result.stdout).not.toContain('pending');
   });
 
+  it("names the migration that failed and the database's reason, and exits 1", () => {
+    const clashing = join(dir, 'clashing.db');
+    const db = new SqliteDatabase(clashing);
+    db.exec('create table source_record (id text)');
+    db.close();
+    const result = migrate(clashing);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^migrate: Migration 0003-records failed: .*already exists/);
+    expect(result.stderr).not.toContain('    at ');
+  });
+
   it('exits non-zero with a message when the store cannot be opened', () => {
     const notADirectory = join(dir, 'a-file');
     writeFileSync(notADirectory, '');
