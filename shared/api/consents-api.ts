@@ -30,29 +30,22 @@ export const consentResponseSchema = z.object({
 });
 
 /**
- * Who may record or withdraw: for a consent, the purpose's consent source (party and roles) as
- * the agreement names it; for an opt-out, a DPO of a party to the purpose's agreement. Consent
- * writes go through the same request path and leave one access-log entry each.
+ * Who may record or withdraw, decided by the policy from the agreements alone: for a consent,
+ * the purpose's consent source (party and roles); for an opt-out, a DPO of a party to the
+ * purpose's agreement, where the opt-out applies. Consent writes go through the same request
+ * path and leave one access-log entry each.
  */
-async function mayWrite(ctx: ApiContext, call: CallContext, kind: 'consent' | 'opt-out', subjectKey: string) {
-  const deps = { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now };
-  if (kind === 'consent') {
-    return decide(
-      { caller: call.caller, purpose: call.purpose, datasets: [], subject: { subjectKey }, action: 'consent-write' },
-      deps,
-    );
-  }
-  const purpose = call.purpose ? ctx.services.agreements.purpose(call.purpose) : undefined;
-  const inAgreement = purpose && ctx.services.agreements.rolesOfPartyIn(purpose.agreementId, call.caller.partyId);
-  if (!purpose)
-    return {
-      allow: false as const,
-      reason: call.purpose ? ('purpose-unknown' as const) : ('purpose-required' as const),
-    };
-  if (!purpose.purpose.nationalDataOptOutApplies || !inAgreement || !call.caller.roles.includes('dpo')) {
-    return { allow: false as const, reason: 'role-not-permitted' as const };
-  }
-  return { allow: true as const, purpose: purpose.purpose.id };
+function mayWrite(ctx: ApiContext, call: CallContext, kind: 'consent' | 'opt-out') {
+  return decide(
+    {
+      caller: call.caller,
+      purpose: call.purpose,
+      datasets: [],
+      subject: null,
+      action: kind === 'consent' ? 'consent-write' : 'opt-out-write',
+    },
+    { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
+  );
 }
 
 /** POST /api/v1/consents */
@@ -76,18 +69,13 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
         },
       );
     }
+    // Decided before matching: a caller who may not write here learns nothing about the person.
+    const decision = await mayWrite(ctx, call, body.value.kind);
+    if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: purposeEntry.purpose.id });
     const datasets = [...new Set(ctx.services.agreements.grantsFor(purposeEntry.purpose.id).map((g) => g.dataset))];
     const found = await findPerson(ctx.services.store, await ctx.pseudonymisers(), query.query, datasets);
     if (!found.found) {
       return deny(problem(404, 'no-match', 'No matching person'), found.reason, { purpose: purposeEntry.purpose.id });
-    }
-    const decision = await mayWrite(ctx, call, body.value.kind, found.personId);
-    if (!decision.allow) {
-      const result =
-        'detail' in decision
-          ? decisionProblem(decision)
-          : problem(403, decision.reason, 'Not permitted to record this');
-      return deny(result, decision.reason, { purpose: purposeEntry.purpose.id, subjectRef: found.personId });
     }
     const record = await ctx.services.consents.record({
       subjectKey: found.personId,
@@ -122,12 +110,9 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     const existing = /^[0-9a-f-]{36}$/.test(consentId) ? await ctx.services.consents.find(consentId) : undefined;
     if (!existing) return deny(problem(404, 'consent-unknown', 'No such consent'), 'consent-unknown');
     const asCall = { ...call, purpose: existing.purposeId ?? call.purpose };
-    const decision = await mayWrite(ctx, asCall, existing.kind, existing.subjectKey);
+    const decision = await mayWrite(ctx, asCall, existing.kind);
     if (!decision.allow) {
-      const result =
-        'detail' in decision
-          ? decisionProblem(decision)
-          : problem(403, decision.reason, 'Not permitted to withdraw this');
+      const result = decisionProblem(decision);
       // Another party's consent id is indistinguishable from an unknown one.
       return deny(
         result.status === 403 ? problem(404, 'consent-unknown', 'No such consent') : result,

@@ -3,7 +3,6 @@ import { problem, type HttpResult } from '../http/problem.js';
 
 const STATUS: Record<DenyDecision['reason'], number> = {
   'purpose-required': 400,
-  'subject-required': 400,
   'dataset-unknown': 400,
   'party-unknown': 403,
   'purpose-unknown': 403,
@@ -17,7 +16,6 @@ const STATUS: Record<DenyDecision['reason'], number> = {
 
 const TITLE: Record<DenyDecision['reason'], string> = {
   'purpose-required': 'X-Purpose header required',
-  'subject-required': 'Subject required',
   'dataset-unknown': 'Unknown dataset',
   'party-unknown': 'Caller is not a party to any agreement',
   'purpose-unknown': 'Unknown purpose',

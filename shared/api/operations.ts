@@ -174,8 +174,7 @@ const LOOKUP_PROBLEMS: ProblemCode[] = [
   'action-not-permitted',
   'dataset-unknown',
   'dataset-not-permitted',
-  'opted-out',
-  'consent-required',
+  // A subject's missing consent or opt-out answers no-match too (people-api.ts).
   'no-match',
 ];
 
@@ -257,7 +256,6 @@ export const OPERATIONS: Record<string, OperationSpec> = {
       'purpose-unknown',
       'purpose-not-permitted',
       'role-not-permitted',
-      'subject-required',
       'no-match',
     ],
   },

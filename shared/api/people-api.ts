@@ -42,6 +42,20 @@ export const personViewResponseSchema = z.object({
 });
 
 /**
+ * Every way a lookup can find nobody to show answers alike: no match, an ambiguous match, a
+ * reference unknown to the caller, a person with nothing the caller may see, and a person whose
+ * consent or opt-out bars this use. Why the last: a distinct answer would tell the caller that
+ * the person is known (a research participant, say) without the consent that would let it know.
+ * The access log keeps the real reason.
+ */
+function noMatch(): HttpResult {
+  return problem(404, 'no-match', 'No matching person', { detail: 'No single person matched; nothing is shown.' });
+}
+
+/** Denials that depend on the subject's own consent or opt-out. */
+const SUBJECT_CONDITION_REASONS: ReadonlySet<string> = new Set(['consent-required', 'opted-out']);
+
+/**
  * POST /api/v1/people/search — find one known person by the identifiers the caller holds. For
  * the policy this is a `lookup` (of a named individual), not a `search` across people, which
  * the agreements reserve for pseudonymised planning work.
@@ -68,14 +82,7 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
     }
     const found = await findPerson(ctx.services.store, await ctx.pseudonymisers(), query.query, scoped.datasets);
     if (!found.found) {
-      return deny(
-        problem(404, 'no-match', 'No matching person', { detail: 'No single person matched; nothing is shown.' }),
-        found.reason,
-        {
-          purpose: scoped.purpose,
-          datasets: scoped.datasets,
-        },
-      );
+      return deny(noMatch(), found.reason, { purpose: scoped.purpose, datasets: scoped.datasets });
     }
     return respondWithPerson(ctx, call, scoped, requested ?? [], found.personId, found.tier);
   });
@@ -91,7 +98,7 @@ export function viewPerson(ctx: ApiContext, req: ApiRequest): Promise<HttpResult
     if (!first.allow) return deny(decisionProblem(first), first.reason, { purpose: first.purpose ?? null });
     const personId = (await ctx.personRefs()).decode(call.caller.partyId, req.params.personRef ?? '');
     if (!personId) {
-      return deny(problem(404, 'no-match', 'No such person reference'), 'person-ref-unknown', {
+      return deny(noMatch(), 'person-ref-unknown', {
         purpose: first.purpose,
       });
     }
@@ -127,14 +134,15 @@ async function respondWithPerson(
           { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
         );
   if (!decision.allow) {
-    return deny(decisionProblem(decision), decision.reason, {
+    const result = SUBJECT_CONDITION_REASONS.has(decision.reason) ? noMatch() : decisionProblem(decision);
+    return deny(result, decision.reason, {
       purpose: decision.purpose ?? null,
       subjectRef: personId,
     });
   }
   const view = await personView(ctx.services.store, decision, personId);
   if (view.records.length === 0) {
-    return deny(problem(404, 'no-match', 'No matching person'), 'no-visible-records', {
+    return deny(noMatch(), 'no-visible-records', {
       purpose: decision.purpose,
       subjectRef: personId,
       datasets: decision.datasets,

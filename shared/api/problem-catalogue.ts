@@ -18,7 +18,6 @@ export const PROBLEM_CATALOGUE = {
       'An identifier fails its check (NHS number check digit, UPN check letter, NI number format, date, postcode); `field` names it.',
   },
   'purpose-required': { status: 400, description: 'No X-Purpose header.' },
-  'subject-required': { status: 400, description: 'The action needs one matched subject.' },
   'dataset-unknown': { status: 400, description: 'A requested dataset id is defined by no agreement.' },
   unauthenticated: {
     status: 401,
@@ -30,17 +29,10 @@ export const PROBLEM_CATALOGUE = {
   'role-not-permitted': { status: 403, description: "None of the caller's roles is granted the purpose or action." },
   'action-not-permitted': { status: 403, description: 'The roles hold the purpose, but not for this action.' },
   'dataset-not-permitted': { status: 403, description: 'A requested dataset is not granted for the purpose.' },
-  'opted-out': {
-    status: 403,
-    description: 'The subject has opted out of this use of their data (national data opt-out).',
-  },
-  'consent-required': {
-    status: 403,
-    description: "The purpose rests on consent and the subject's current consent is not on record.",
-  },
   'no-match': {
     status: 404,
-    description: 'No single person matched, or the reference is unknown to the caller; nothing is shown.',
+    description:
+      'No single person matched, the reference is unknown to the caller, or nothing about the person may be shown to the caller for this purpose (their consent is not on record, or they have opted out); the answer is the same in each case.',
   },
   'consent-unknown': { status: 404, description: 'No consent with this id that the caller may see.' },
   'candidate-unknown': {

@@ -113,10 +113,26 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
         agreementId,
       });
     }
-    if (input.subject === null) {
-      return deny('subject-required', 'A consent is recorded for one matched subject.', { agreementId });
-    }
     return allow({ all: NO_FIELDS, specialCategory: NO_FIELDS }, earnedBy, [], 'not-applicable');
+  }
+
+  if (action === 'opt-out-write') {
+    if (!purpose.nationalDataOptOutApplies) {
+      return deny('purpose-not-permitted', `The national data opt-out does not apply to purpose '${purpose.id}'.`, {
+        agreementId,
+      });
+    }
+    // `roles` holds only the roles the caller's party has in this purpose's agreement.
+    if (!roles.includes('dpo')) {
+      return deny(
+        'role-not-permitted',
+        `Only a DPO of a party to the agreement records an opt-out for '${purpose.id}'.`,
+        {
+          agreementId,
+        },
+      );
+    }
+    return allow({ all: NO_FIELDS, specialCategory: NO_FIELDS }, ['dpo'], [], 'not-applicable');
   }
 
   if (!DATA_ACTIONS.has(action)) {

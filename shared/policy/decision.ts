@@ -9,10 +9,14 @@ export type { DataAction };
 /**
  * `lookup`, `search`, `duplicate-check`, `review`: return data about people, per the grants.
  * `consent-write`: record or withdraw a consent (the purpose's consentSource party and roles).
+ * `opt-out-write`: record or withdraw a national data opt-out (a DPO of a party to the purpose's
+ *   agreement, where the opt-out applies to the purpose).
+ * Both are decided before the subject is matched, from the agreements alone, so a caller who
+ * may not write learns nothing about whether the person is known.
  * `upload`: supply a dataset (its source parties).
  * `audit`: read the access log (the agreement's audit roles).
  */
-export type PolicyAction = DataAction | 'consent-write' | 'upload' | 'audit';
+export type PolicyAction = DataAction | 'consent-write' | 'opt-out-write' | 'upload' | 'audit';
 
 export const DENY_REASONS = [
   'party-unknown',
@@ -23,7 +27,6 @@ export const DENY_REASONS = [
   'action-not-permitted',
   'dataset-unknown',
   'dataset-not-permitted',
-  'subject-required',
   'opted-out',
   'consent-required',
 ] as const;

@@ -184,8 +184,10 @@ describe('OpenAPI document and reference page', () => {
       expect.arrayContaining(['urn:lintel:problem:purpose-required', 'urn:lintel:problem:invalid-identifier']),
     );
     expect(problemTypes(search, 403)).toEqual(
-      expect.arrayContaining(['urn:lintel:problem:purpose-not-permitted', 'urn:lintel:problem:consent-required']),
+      expect.arrayContaining(['urn:lintel:problem:purpose-not-permitted', 'urn:lintel:problem:role-not-permitted']),
     );
+    // A subject's missing consent or opt-out is answered as no-match, never as its own problem.
+    expect(problemTypes(search, 403)).not.toContain('urn:lintel:problem:consent-required');
     expect(problemTypes(search, 404)).toEqual(['urn:lintel:problem:no-match']);
     expect(problemTypes(search, 503)).toEqual(['urn:lintel:problem:audit-log-unavailable']);
     expect(problemTypes(operation('/api/v1/duplicate-checks', 'post')!, 409)).toEqual([

@@ -170,9 +170,15 @@ describe('people API', () => {
 
   it('shows the research organisation contact details only with a current consent, and nothing after withdrawal', async () => {
     const subject = { givenName: 'Sam', familyName: 'Taylor', dateOfBirth: '1985-01-02' };
+    // Without consent the answer is the one an unknown person gets: being a participant is itself not shown.
+    const unknown = await search('icf-research', ['researcher'], 'research-evaluation', {
+      ...subject,
+      familyName: 'Nobody',
+    });
+    expect(unknown.status).toBe(404);
     const before = await search('icf-research', ['researcher'], 'research-evaluation', subject);
-    expect(before.status).toBe(403);
-    expect(before.body.type).toBe('urn:lintel:problem:consent-required');
+    expect(before.status).toBe(404);
+    expect(before.text).toBe(unknown.text);
     expect(before.text).not.toContain('07700');
 
     const recorded = await call('/v1/consents', {
@@ -197,9 +203,19 @@ describe('people API', () => {
     expect(withdrawn.body.withdrawnAt).toEqual(expect.any(String));
 
     const after = await search('icf-research', ['researcher'], 'research-evaluation', subject);
-    expect(after.status).toBe(403);
-    expect(after.body.type).toBe('urn:lintel:problem:consent-required');
+    expect(after.status).toBe(404);
+    expect(after.text).toBe(unknown.text);
     expect(after.text).not.toContain('07700');
+    // The access log keeps the real reason for the DPO.
+    const reasons = (
+      await t.host.services.store.db
+        .selectFrom('access_log')
+        .select('reason_code')
+        .where('party_id', '=', 'icf-research')
+        .orderBy('seq')
+        .execute()
+    ).map((row) => row.reason_code);
+    expect(reasons).toEqual(['no-match', 'consent-required', 'granted', 'consent-required']);
   });
 
   it('leaves exactly one access-log entry per call, allowed, denied or unmatched', async () => {

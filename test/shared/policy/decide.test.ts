@@ -375,10 +375,11 @@ describe('decide: consent-write, upload and audit', () => {
       allow: true,
       fields: new Map(),
     });
+    // Decided before matching, from the agreements alone.
     expect(
       await ask('dudley-housing-options', ['housing-officer'], 'research-evaluation', { action: 'consent-write' }),
     ).toMatchObject({
-      reason: 'subject-required',
+      allow: true,
     });
     expect(
       await ask('dudley-housing-options', ['dpo'], 'research-evaluation', { action: 'consent-write', subjectKey: 's' }),
@@ -396,6 +397,27 @@ describe('decide: consent-write, upload and audit', () => {
         subjectKey: 's',
       }),
     ).toMatchObject({
+      reason: 'purpose-not-permitted',
+    });
+  });
+
+  it("lets only a DPO of a party to the purpose's agreement record an opt-out, where the opt-out applies", async () => {
+    const { ask } = setup();
+    expect(await ask('la-housing', ['dpo'], 'service-planning', { action: 'opt-out-write' })).toMatchObject({
+      allow: true,
+      roles: ['dpo'],
+      agreementId: 'social-care-education-housing',
+    });
+    // A DPO of another agreement's party: the role counts only where the party holds it.
+    expect(
+      await ask('kettering-borough-council', ['dpo'], 'service-planning', { action: 'opt-out-write' }),
+    ).toMatchObject({ allow: false, reason: 'role-not-permitted' });
+    expect(await ask('la-housing', ['analyst'], 'service-planning', { action: 'opt-out-write' })).toMatchObject({
+      allow: false,
+      reason: 'role-not-permitted',
+    });
+    expect(await ask('la-housing', ['dpo'], 'homelessness-prevention', { action: 'opt-out-write' })).toMatchObject({
+      allow: false,
       reason: 'purpose-not-permitted',
     });
   });
