@@ -105,6 +105,8 @@ function sqliteConnection(path: string, accessLogFile: string | undefined): Sqli
   return database;
 }
 
+const MSSQL_REQUEST_TIMEOUT_MS = 15 * 60 * 1000;
+
 /** Parsed with mssql's own connection-string reader so ADO.NET strings from the portal work. */
 function mssqlDialect(connectionString: string, poolMax = 10): MssqlDialect {
   const parsed = mssql.ConnectionPool.parseConnectionString(connectionString) as {
@@ -127,6 +129,11 @@ function mssqlDialect(connectionString: string, poolMax = 10): MssqlDialect {
       port: parsed.port ?? 1433,
       encrypt: parsed.options?.encrypt ?? true,
       trustServerCertificate: parsed.options?.trustServerCertificate ?? false,
+      // tedious cuts every statement off at 15 s by default. A snapshot's delete and load, and
+      // the linkage pass's application lock (which waits up to 10 minutes, link-people.ts), run
+      // longer than that on a big extract; SQLite has no such limit. Bounded, so a statement
+      // stuck behind a lock still ends well before the host's function timeout.
+      requestTimeout: MSSQL_REQUEST_TIMEOUT_MS,
     },
   };
   return new MssqlDialect({
