@@ -142,7 +142,8 @@ export function personAccessesByRef(ctx: ApiContext, req: ApiRequest): Promise<H
       const page = query(req, pageQuerySchema);
       if (!page) return invalidQuery('after must be a sequence number and limit 1–500.');
       const personRef = req.params.personRef ?? '';
-      const personId = (await ctx.personRefs()).decode(call.caller.partyId, personRef);
+      // The DPO's own audit refs, or a ref a lookup of the DPO's party was given.
+      const personId = (await ctx.personRefs()).decode(call.caller.partyId, personRef, ['audit', 'lookup']);
       if (!personId) return deny(problem(404, 'no-match', 'No such person reference'), 'person-ref-unknown', AUDIT);
       const found = await accessesToPerson(ctx.services.store, scope, personId, page);
       return allow(json(200, { personRef, ...found }), 'accesses-shown', personId);
@@ -176,7 +177,7 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
           AUDIT,
         );
       }
-      const personRef = (await ctx.personRefs()).encode(call.caller.partyId, found.personId);
+      const personRef = (await ctx.personRefs()).encode(call.caller.partyId, found.personId, 'audit');
       const page = await accessesToPerson(ctx.services.store, scope, found.personId, { after: from, limit: size });
       return allow(json(200, { personRef, ...page }), 'accesses-shown', found.personId);
     }),
@@ -200,7 +201,7 @@ export function clientActivityInPeriod(ctx: ApiContext, req: ApiRequest): Promis
       const page = await clientActivity(ctx.services.store, scope, clientId, { from, to }, q);
       const entries = page.entries.map(({ subjectId, ...entry }) => ({
         ...entry,
-        subjectRef: subjectId === null ? null : refs.encode(call.caller.partyId, subjectId),
+        subjectRef: subjectId === null ? null : refs.encode(call.caller.partyId, subjectId, 'audit'),
       }));
       return allow(json(200, { clientId, from, to, entries, next: page.next }), 'activity-shown');
     }),

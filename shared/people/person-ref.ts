@@ -3,11 +3,19 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual
 const ISSUED_CACHE_MAX = 10_000;
 
 /**
+ * What a ref was issued for. `lookup`: by a search, for the party's lookups. `audit`: in a DPO's
+ * view of the access log, which names people other clients looked up; such a ref must not work
+ * as a lookup, or the party's lookup clients could open those people without their identifiers.
+ */
+export type PersonRefUse = 'lookup' | 'audit';
+
+/**
  * Opaque person references scoped to the calling party. A ref is the person id encrypted under
  * a key derived for that party (AES-256-GCM with a synthetic IV from an HMAC of the plaintext,
  * so the same person always gets the same ref for the same party). Two parties get unrelated
  * refs for one person, and a ref presented by another party fails authentication: it cannot be
- * used to correlate people across partners, and no lookup table is needed.
+ * used to correlate people across partners, and no lookup table is needed. Refs for the audit
+ * views are under keys of their own ({@link PersonRefUse}).
  */
 export class PersonRefCodec {
   private readonly encryptionKeys = new Map<string, { enc: Buffer; mac: Buffer }>();
@@ -21,23 +29,24 @@ export class PersonRefCodec {
     if (masterKey.length < 32) throw new Error('person-ref key must be at least 32 bytes');
   }
 
-  private keysFor(partyId: string) {
-    let keys = this.encryptionKeys.get(partyId);
+  private keysFor(partyId: string, use: PersonRefUse) {
+    const id = `${use}\u0000${partyId}`;
+    let keys = this.encryptionKeys.get(id);
     if (!keys) {
-      const derived = Buffer.from(
-        hkdfSync('sha256', this.masterKey, Buffer.alloc(0), `lintel person-ref v1 ${partyId}`, 64),
-      );
+      // The lookup keys' label is the one refs were first issued under, so those stay valid.
+      const info = use === 'lookup' ? `lintel person-ref v1 ${partyId}` : `lintel person-ref v1 ${use} ${partyId}`;
+      const derived = Buffer.from(hkdfSync('sha256', this.masterKey, Buffer.alloc(0), info, 64));
       keys = { enc: derived.subarray(0, 32), mac: derived.subarray(32) };
-      this.encryptionKeys.set(partyId, keys);
+      this.encryptionKeys.set(id, keys);
     }
     return keys;
   }
 
-  encode(partyId: string, personId: string): string {
-    const key = `${partyId}\u0000${personId}`;
+  encode(partyId: string, personId: string, use: PersonRefUse = 'lookup'): string {
+    const key = `${use}\u0000${partyId}\u0000${personId}`;
     let ref = this.issued.get(key);
     if (ref === undefined) {
-      ref = this.encrypt(partyId, personId);
+      ref = this.encrypt(partyId, personId, use);
       if (this.issued.size >= ISSUED_CACHE_MAX) this.issued.delete(this.issued.keys().next().value!);
     } else {
       this.issued.delete(key);
@@ -46,8 +55,8 @@ export class PersonRefCodec {
     return ref;
   }
 
-  private encrypt(partyId: string, personId: string): string {
-    const { enc, mac } = this.keysFor(partyId);
+  private encrypt(partyId: string, personId: string, use: PersonRefUse): string {
+    const { enc, mac } = this.keysFor(partyId, use);
     const plaintext = Buffer.from(personId, 'utf8');
     const iv = createHmac('sha256', mac).update(plaintext).digest().subarray(0, 12);
     const cipher = createCipheriv('aes-256-gcm', enc, iv);
@@ -55,12 +64,22 @@ export class PersonRefCodec {
     return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
   }
 
-  /** The person id, or undefined for a ref that is malformed or was issued to another party. */
-  decode(partyId: string, ref: string): string | undefined {
+  /**
+   * The person id, or undefined for a ref that is malformed, was issued to another party, or was
+   * issued for a use not in `uses`.
+   */
+  decode(partyId: string, ref: string, uses: readonly PersonRefUse[] = ['lookup']): string | undefined {
     if (!/^[A-Za-z0-9_-]{40,200}$/.test(ref)) return undefined;
     const raw = Buffer.from(ref, 'base64url');
     if (raw.length < 12 + 16 + 1) return undefined;
-    const { enc, mac } = this.keysFor(partyId);
+    for (const use of uses) {
+      const personId = this.decrypt(raw, this.keysFor(partyId, use));
+      if (personId !== undefined) return personId;
+    }
+    return undefined;
+  }
+
+  private decrypt(raw: Buffer, { enc, mac }: { enc: Buffer; mac: Buffer }): string | undefined {
     const iv = raw.subarray(0, 12);
     try {
       const decipher = createDecipheriv('aes-256-gcm', enc, iv);

@@ -181,6 +181,10 @@ describe('DPO API', () => {
     expect(entries[0]!.subjectRef).toBe(mine.body.personRef);
     expect(entries[0]!.subjectRef).not.toBe(rpRefForAisha);
     expect(entries[3]!.subjectRef).toBeNull();
+    // The audit view names people another party's client looked up; its refs open no lookup.
+    const opened = await call(`/v1/people/${entries[0]!.subjectRef!}`, OFFICER, { purpose: 'housing-allocation' });
+    expect(opened.status).toBe(404);
+    expect(opened.body.type).toBe('urn:lintel:problem:no-match');
 
     const page = await call(`/v1/audit/clients/${rpClient}/activity?from=${started}&to=${to}&limit=2`, DPO);
     expect(requestIds(page.body)).toEqual(['rp-aisha-1', 'rp-aisha-2']);

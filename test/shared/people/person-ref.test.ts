@@ -32,4 +32,15 @@ describe('PersonRefCodec', () => {
     expect(second.encode('party-a', people[1]!)).toBe(refs[1]);
     expect(second.decode('party-a', refs[10_049]!)).toBe(people[10_049]);
   });
+
+  it('keeps references issued for the audit views out of lookups, and lets the audit views read both', () => {
+    const personId = randomUUID();
+    const lookup = codec.encode('party-a', personId);
+    const audit = codec.encode('party-a', personId, 'audit');
+    expect(audit).not.toBe(lookup);
+    expect(codec.decode('party-a', audit)).toBeUndefined();
+    expect(codec.decode('party-a', audit, ['audit', 'lookup'])).toBe(personId);
+    expect(codec.decode('party-a', lookup, ['audit', 'lookup'])).toBe(personId);
+    expect(codec.decode('party-b', audit, ['audit', 'lookup'])).toBeUndefined();
+  });
 });
