@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { decide } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
+import { ConsentSubjectRelinkedError } from '../consents/store-consent-register.js';
 import { findPerson } from '../people/find-person.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import type { ApiContext } from './api-context.js';
@@ -77,14 +78,28 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
     if (!found.found) {
       return deny(problem(404, 'no-match', 'No matching person'), found.reason, { purpose: purposeEntry.purpose.id });
     }
-    const record = await ctx.services.consents.record({
-      subjectKey: found.personId,
-      kind: body.value.kind,
-      purposeId: body.value.kind === 'consent' ? purposeEntry.purpose.id : null,
-      evidenceRef: body.value.evidenceRef,
-      by: { partyId: call.caller.partyId, clientId: call.caller.clientId },
-      at: ctx.now(),
-    });
+    let record;
+    try {
+      record = await ctx.services.consents.record({
+        subjectKey: found.personId,
+        kind: body.value.kind,
+        purposeId: body.value.kind === 'consent' ? purposeEntry.purpose.id : null,
+        evidenceRef: body.value.evidenceRef,
+        by: { partyId: call.caller.partyId, clientId: call.caller.clientId },
+        at: ctx.now(),
+      });
+    } catch (err) {
+      if (!(err instanceof ConsentSubjectRelinkedError)) throw err;
+      // Linkage moved the person between the lookup and the write; nothing was recorded.
+      return deny(
+        problem(409, 'subject-relinked', 'The person was relinked; send the request again'),
+        'subject-relinked',
+        {
+          purpose: purposeEntry.purpose.id,
+          subjectRef: found.personId,
+        },
+      );
+    }
     return {
       result: json(201, {
         consentId: record.consentId,

@@ -257,6 +257,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
       'purpose-not-permitted',
       'role-not-permitted',
       'no-match',
+      'subject-relinked',
     ],
   },
   consentsWithdraw: {

@@ -50,6 +50,11 @@ export const PROBLEM_CATALOGUE = {
   'tree-size-unknown': { status: 404, description: 'The access log has no tree of that size.' },
   'not-found': { status: 404, description: 'No such route or file.' },
   'method-not-allowed': { status: 405, description: 'The route exists for other methods; `Allow` lists them.' },
+  'subject-relinked': {
+    status: 409,
+    description:
+      'Record linkage merged or split the person while the consent was being recorded; nothing was recorded. Send the same request again.',
+  },
   'ambiguous-match': { status: 409, description: 'The identifiers match more than one person; no answer is given.' },
   'payload-too-large': { status: 413, description: 'The body exceeds the size limit.' },
   'unsupported-media-type': { status: 415, description: 'The body is not application/json.' },

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ConsentRegister } from '../policy/consent-register.js';
 import type { Store } from '../store/database.js';
+import type { ConsentEventTable } from '../store/schema.js';
 
 export interface ConsentRecord {
   consentId: string;
@@ -17,20 +18,52 @@ export interface RecordedBy {
 }
 
 /**
+ * Thrown by {@link StoreConsentRegister.record} when no record holds the person id any more:
+ * a linking pass merged or split the person between the caller's lookup and the write, and a
+ * consent or opt-out written against the old id would apply to no one. Nothing is written; the
+ * caller looks the person up again and retries.
+ */
+export class ConsentSubjectRelinkedError extends Error {
+  constructor() {
+    super('The person is no longer linked under this id; look them up again');
+    this.name = 'ConsentSubjectRelinkedError';
+  }
+}
+
+/**
  * The consent and opt-out register on the store. State is derived from the event history at
  * the moment asked, so a withdrawal takes effect on the very next request.
+ *
+ * Event times (`at`) come from the clock of whichever Functions instance wrote the event, and
+ * instances' clocks differ by milliseconds or more, so no decision depends on them: a consent
+ * or opt-out is in force from the moment its `record` event is in the store until any
+ * `withdraw` event naming its consent id is, whatever either event's time says. (A withdrawal
+ * can only be written once its record is in the store, so the store itself orders them.) The
+ * times are the history shown to people — who recorded or withdrew what, when by their clock.
+ *
+ * A consent id may have `record` events under several person ids: linkage carries a person's
+ * events to the id(s) their records hold after a merge or split (carry-consents.ts). A
+ * withdrawal ends the consent under every one of them.
  */
 export class StoreConsentRegister implements ConsentRegister {
   constructor(private readonly store: Store) {}
 
-  async currentConsent(subjectKey: string, purposeId: string, at: Date): Promise<boolean> {
-    return (await this.active(subjectKey, 'consent', at)).some((c) => c.purposeId === purposeId);
+  /** `_at` is not used: the answer is the store's state now (see the class comment). */
+  async currentConsent(subjectKey: string, purposeId: string, _at: Date): Promise<boolean> {
+    return (await this.inForce(subjectKey, 'consent')).some((c) => c.purpose_id === purposeId);
   }
 
-  async isOptedOut(subjectKey: string, at: Date): Promise<boolean> {
-    return (await this.active(subjectKey, 'opt-out', at)).length > 0;
+  /** `_at` is not used: the answer is the store's state now (see the class comment). */
+  async isOptedOut(subjectKey: string, _at: Date): Promise<boolean> {
+    return (await this.inForce(subjectKey, 'opt-out')).length > 0;
   }
 
+  /**
+   * Records against a person id the caller has just looked up. Refused with
+   * {@link ConsentSubjectRelinkedError} when no record holds that id any more: checked after the
+   * insert, in its transaction, so either a linking pass that moves the id sees this event and
+   * carries it, or this write sees the moved id and is refused.
+   */
   async record(input: {
     subjectKey: string;
     kind: 'consent' | 'opt-out';
@@ -41,21 +74,27 @@ export class StoreConsentRegister implements ConsentRegister {
   }): Promise<ConsentRecord> {
     const consentId = randomUUID();
     const at = input.at.toISOString();
-    await this.store.db
-      .insertInto('consent_event')
-      .values({
-        event_id: randomUUID(),
-        consent_id: consentId,
-        subject_key: input.subjectKey,
-        kind: input.kind,
-        purpose_id: input.purposeId,
-        action: 'record',
-        party_id: input.by.partyId,
-        client_id: input.by.clientId,
-        evidence_ref: input.evidenceRef,
-        at,
-      })
-      .execute();
+    await this.store.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('consent_event')
+        .values({
+          event_id: randomUUID(),
+          consent_id: consentId,
+          subject_key: input.subjectKey,
+          kind: input.kind,
+          purpose_id: input.purposeId,
+          action: 'record',
+          party_id: input.by.partyId,
+          client_id: input.by.clientId,
+          evidence_ref: input.evidenceRef,
+          at,
+        })
+        .execute();
+      const held = await this.store.dialect
+        .firstRows(trx.selectFrom('source_record').select('id').where('person_id', '=', input.subjectKey), 1)
+        .executeTakeFirst();
+      if (held === undefined) throw new ConsentSubjectRelinkedError();
+    });
     return {
       consentId,
       subjectKey: input.subjectKey,
@@ -89,54 +128,64 @@ export class StoreConsentRegister implements ConsentRegister {
     return { ...current, withdrawnAt: when };
   }
 
+  /**
+   * The consent as it stands. Its subject is the person id a record holds now where linkage
+   * has carried it to several (any one of them, the same each time); its withdrawal time is the
+   * earliest stamped of its withdrawals, should two instances both have withdrawn it.
+   */
   async find(consentId: string): Promise<ConsentRecord | undefined> {
     const events = await this.store.db
       .selectFrom('consent_event')
       .selectAll()
       .where('consent_id', '=', consentId)
-      .orderBy('at')
       .execute();
-    return fold(events)[0];
-  }
-
-  private async active(subjectKey: string, kind: 'consent' | 'opt-out', at: Date): Promise<ConsentRecord[]> {
-    const events = await this.store.db
-      .selectFrom('consent_event')
-      .selectAll()
-      .where('subject_key', '=', subjectKey)
-      .where('kind', '=', kind)
-      .where('at', '<=', at.toISOString())
-      .orderBy('at')
-      .execute();
-    return fold(events).filter((c) => c.withdrawnAt === null);
-  }
-}
-
-function fold(
-  events: readonly {
-    consent_id: string;
-    subject_key: string;
-    kind: 'consent' | 'opt-out';
-    purpose_id: string | null;
-    action: string;
-    at: string;
-  }[],
-): ConsentRecord[] {
-  const byId = new Map<string, ConsentRecord>();
-  for (const e of events) {
-    if (e.action === 'record') {
-      byId.set(e.consent_id, {
-        consentId: e.consent_id,
-        subjectKey: e.subject_key,
-        kind: e.kind,
-        purposeId: e.purpose_id,
-        recordedAt: e.at,
-        withdrawnAt: null,
-      });
-    } else {
-      const c = byId.get(e.consent_id);
-      if (c && !c.withdrawnAt) c.withdrawnAt = e.at;
+    const records = events.filter((e) => e.action === 'record');
+    if (records.length === 0) return undefined;
+    const subjects = [...new Set(records.map((e) => e.subject_key))].sort();
+    let subjectKey = subjects[0]!;
+    if (subjects.length > 1) {
+      const held = await this.store.db
+        .selectFrom('source_record')
+        .select('person_id')
+        .distinct()
+        .where('person_id', 'in', subjects)
+        .execute();
+      const heldIds = new Set(held.map((r) => r.person_id));
+      subjectKey = subjects.find((s) => heldIds.has(s)) ?? subjectKey;
     }
+    const first = records.reduce((a, b) => (b.at < a.at ? b : a));
+    const withdrawals = events.filter((e) => e.action === 'withdraw').map((e) => e.at);
+    return {
+      consentId,
+      subjectKey,
+      kind: first.kind,
+      purposeId: first.purpose_id,
+      recordedAt: first.at,
+      withdrawnAt: withdrawals.length === 0 ? null : withdrawals.reduce((a, b) => (b < a ? b : a)),
+    };
   }
-  return [...byId.values()];
+
+  /** The subject's `record` events of this kind whose consent no `withdraw` event names. */
+  private async inForce(
+    subjectKey: string,
+    kind: 'consent' | 'opt-out',
+  ): Promise<Pick<ConsentEventTable, 'consent_id' | 'purpose_id'>[]> {
+    return this.store.db
+      .selectFrom('consent_event as r')
+      .select(['r.consent_id', 'r.purpose_id'])
+      .where('r.subject_key', '=', subjectKey)
+      .where('r.kind', '=', kind)
+      .where('r.action', '=', 'record')
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('consent_event as w')
+              .select('w.event_id')
+              .whereRef('w.consent_id', '=', 'r.consent_id')
+              .where('w.action', '=', 'withdraw'),
+          ),
+        ),
+      )
+      .execute();
+  }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
+import { carryConsentEvents, type PersonIdMove } from '../consents/carry-consents.js';
 import type { Logger } from '../logging.js';
 import { PersonClusters, type MergeRefusal } from '../matching/cluster.js';
 import { linkBatches } from '../matching/link.js';
@@ -28,9 +29,11 @@ import { readStoreSources, type StoreSource } from './store-sources.js';
  * Every pass then forms people from all active links of the agreement (rule links, and tier-5
  * links only once confirmed), most reliable first, refusing any merge that would put two
  * different NHS numbers, UPNs or ids of one system in one person, and writes each record's
- * person id (kept stable: see person-ids.ts). The pass is one transaction: a crash leaves the
- * previous people in place, and new records stay unlinked — unseen by lookups — until a pass
- * finishes.
+ * person id (kept stable: see person-ids.ts). Where a record's person id changes (a merge or a
+ * split), the consent and opt-out events of its old id are carried to its new one in the same
+ * transaction (shared/consents/carry-consents.ts), so an opt-out never stays behind on an id no
+ * one holds. The pass is one transaction: a crash leaves the previous people in place, and new
+ * records stay unlinked — unseen by lookups — until a pass finishes.
  */
 
 export type LinkRunKind = 'incremental' | 'full' | 'review';
@@ -60,6 +63,8 @@ export interface LinkRunSummary {
   readonly refusedMerges: Readonly<Partial<Record<MergeRefusal, number>>>;
   readonly people: number;
   readonly personIdsChanged: number;
+  /** Consent and opt-out events copied to the new person ids of merged or split people. */
+  readonly consentEventsCarried: number;
   readonly otherKeyVersionIdentifiers: number;
   readonly seconds: number;
 }
@@ -312,6 +317,20 @@ async function formPeople(trx: Kysely<Database>, engine: Engine, agreementId: st
   const assigned = assignPersonIds(clusters.assignments(), previous);
   const changed: number[] = [];
   for (let n = 0; n < assigned.length; n++) if (assigned[n] !== previous[n]) changed.push(n);
+  // Before the new ids are written: see carry-consents.ts on why the order matters on SQL Server.
+  const moves: PersonIdMove[] = [];
+  const seen = new Set<string>();
+  for (const n of changed) {
+    const from = previous[n];
+    if (from === null || from === undefined) continue;
+    const move = { from, to: assigned[n]! };
+    const key = `${move.from}\u0000${move.to}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      moves.push(move);
+    }
+  }
+  const consentEventsCarried = await carryConsentEvents(trx, engine, moves);
   for (let k = 0; k < changed.length; k += UPDATE_ROWS) {
     const chunk = changed.slice(k, k + UPDATE_ROWS);
     const params: string[] = [];
@@ -320,7 +339,7 @@ async function formPeople(trx: Kysely<Database>, engine: Engine, agreementId: st
     await trx.executeQuery(CompiledQuery.raw(personIdUpdateSql(engine, chunk.length), params));
   }
   const personIdsChanged = changed.length;
-  return { refusedMerges, people: new Set(assigned).size, personIdsChanged };
+  return { refusedMerges, people: new Set(assigned).size, personIdsChanged, consentEventsCarried };
 }
 
 /** Rows a person-id update statement: three parameters each, within SQL Server's 2,100. */

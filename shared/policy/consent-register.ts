@@ -4,8 +4,12 @@
  * is honoured on the very next request.
  */
 export interface ConsentRegister {
-  /** Whether the subject has a current (given, not withdrawn, not expired) consent for the purpose at `at`. */
+  /**
+   * Whether the subject has a current (given, not withdrawn) consent for the purpose. `at` is the
+   * decision's time; the store's register answers from what is stored now, whatever the events'
+   * timestamps (instances' clocks differ: see store-consent-register.ts).
+   */
   currentConsent(subjectKey: string, purposeId: string, at: Date): Promise<boolean>;
-  /** Whether the subject has registered a national data opt-out in force at `at`. */
+  /** Whether the subject has a national data opt-out in force (as for {@link currentConsent}). */
   isOptedOut(subjectKey: string, at: Date): Promise<boolean>;
 }

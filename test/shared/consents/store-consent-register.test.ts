@@ -1,0 +1,189 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadAgreements } from '../../../shared/agreements/load.js';
+import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
+import { decide } from '../../../shared/policy/decide.js';
+import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
+import { AGREEMENTS_DIR } from '../agreements/agreement-files.js';
+
+const agreements = loadAgreements(AGREEMENTS_DIR, { now: new Date('2026-03-01') });
+const T = new Date('2026-03-02T09:00:00.000Z');
+const ms = (n: number) => new Date(T.getTime() + n);
+const researcherDpo = { partyId: 'icf-research', clientId: 'instance-a' };
+const otherInstance = { partyId: 'icf-research', clientId: 'instance-b' };
+
+/**
+ * Several Functions instances write to one store, each with its own clock. The register must
+ * not let a clock a few milliseconds off decide whether a withdrawal or an opt-out counts.
+ */
+describe('the consent register across instances whose clocks differ', () => {
+  let store: Store;
+  let register: StoreConsentRegister;
+
+  /** A linked record holding the person id, as the linker leaves it. */
+  const person = async (personId: string) => {
+    await store.db
+      .insertInto('source_record')
+      .values({
+        id: `record-of-${personId}`,
+        import_run_id: 'run-1',
+        party_id: 'la-housing',
+        dataset_id: 'multiple-disadvantage-indicators',
+        row_number: 1,
+        given_name: null,
+        family_name: null,
+        first3: null,
+        date_of_birth: null,
+        postcode: null,
+        address: null,
+        attributes: '{}',
+        as_of: '2026-03-01',
+        person_id: personId,
+      })
+      .execute();
+    return personId;
+  };
+
+  const researchSearch = (subjectKey: string, at: Date) =>
+    decide(
+      {
+        caller: { partyId: 'icf-research', clientId: 'c', roles: ['researcher'] },
+        purpose: 'research-evaluation',
+        datasets: [],
+        subject: { subjectKey },
+        action: 'search',
+      },
+      { agreements, consents: register, now: () => at },
+    );
+  const planningSearch = (subjectKey: string, at: Date) =>
+    decide(
+      {
+        caller: { partyId: 'la-housing', clientId: 'c', roles: ['analyst'] },
+        purpose: 'service-planning',
+        datasets: [],
+        subject: { subjectKey },
+        action: 'search',
+      },
+      { agreements, consents: register, now: () => at },
+    );
+
+  beforeEach(async () => {
+    store = openStore({ engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'lintel-consents-')), 'lintel.db') });
+    await migrateToLatest(store);
+    register = new StoreConsentRegister(store);
+  });
+  afterEach(async () => store.close());
+
+  it('ends a consent withdrawn by an instance whose clock is 1 ms behind the one that recorded it', async () => {
+    const subject = await person('p-1');
+    const consent = await register.record({
+      subjectKey: subject,
+      kind: 'consent',
+      purposeId: 'research-evaluation',
+      evidenceRef: 'form-1',
+      by: researcherDpo,
+      at: T,
+    });
+    expect(await register.currentConsent(subject, 'research-evaluation', ms(500))).toBe(true);
+    expect(await researchSearch(subject, ms(500))).toMatchObject({ allow: true, subjectConditions: 'checked' });
+
+    const withdrawn = await register.withdraw(consent.consentId, otherInstance, ms(-1));
+    expect(withdrawn?.withdrawnAt).toBe(ms(-1).toISOString());
+    expect((await register.find(consent.consentId))?.withdrawnAt).toBe(ms(-1).toISOString());
+    for (const at of [ms(-1), T, ms(1), ms(60_000)]) {
+      expect(await register.currentConsent(subject, 'research-evaluation', at)).toBe(false);
+      expect(await researchSearch(subject, at)).toMatchObject({ allow: false, reason: 'consent-required' });
+    }
+    // A second withdrawal changes nothing.
+    expect((await register.withdraw(consent.consentId, researcherDpo, ms(5)))?.withdrawnAt).toBe(ms(-1).toISOString());
+  });
+
+  it('honours a withdrawal stamped a little after the moment a lagging instance asks', async () => {
+    const subject = await person('p-2');
+    const consent = await register.record({
+      subjectKey: subject,
+      kind: 'consent',
+      purposeId: 'research-evaluation',
+      evidenceRef: 'form-2',
+      by: researcherDpo,
+      at: T,
+    });
+    // Written by an instance 20 ms ahead; read by one still at T + 5 ms.
+    await register.withdraw(consent.consentId, otherInstance, ms(20));
+    expect(await register.currentConsent(subject, 'research-evaluation', ms(5))).toBe(false);
+    expect(await researchSearch(subject, ms(5))).toMatchObject({ allow: false, reason: 'consent-required' });
+  });
+
+  it('ends an opt-out withdrawn by an instance whose clock is behind', async () => {
+    const subject = await person('p-3');
+    const optOut = await register.record({
+      subjectKey: subject,
+      kind: 'opt-out',
+      purposeId: null,
+      evidenceRef: 'nddo-3',
+      by: researcherDpo,
+      at: T,
+    });
+    expect(await register.isOptedOut(subject, ms(1))).toBe(true);
+    expect(await planningSearch(subject, ms(1))).toMatchObject({ allow: false, reason: 'opted-out' });
+
+    await register.withdraw(optOut.consentId, otherInstance, ms(-1));
+    expect(await register.isOptedOut(subject, ms(1))).toBe(false);
+    expect(await planningSearch(subject, ms(1))).toMatchObject({ allow: true, subjectConditions: 'checked' });
+  });
+
+  it('applies an opt-out at once, even one stamped by an instance whose clock is ahead', async () => {
+    const subject = await person('p-4');
+    await register.record({
+      subjectKey: subject,
+      kind: 'opt-out',
+      purposeId: null,
+      evidenceRef: 'nddo-4',
+      by: researcherDpo,
+      at: ms(30),
+    });
+    expect(await register.isOptedOut(subject, T)).toBe(true);
+    expect(await planningSearch(subject, T)).toMatchObject({ allow: false, reason: 'opted-out' });
+  });
+
+  it('keeps one subject’s withdrawal from touching another’s consent', async () => {
+    const a = await person('p-5');
+    const b = await person('p-6');
+    const ofA = await register.record({
+      subjectKey: a,
+      kind: 'consent',
+      purposeId: 'research-evaluation',
+      evidenceRef: 'form-5',
+      by: researcherDpo,
+      at: T,
+    });
+    await register.record({
+      subjectKey: b,
+      kind: 'consent',
+      purposeId: 'research-evaluation',
+      evidenceRef: 'form-6',
+      by: researcherDpo,
+      at: T,
+    });
+    await register.withdraw(ofA.consentId, otherInstance, ms(-3));
+    expect(await register.currentConsent(a, 'research-evaluation', T)).toBe(false);
+    expect(await register.currentConsent(b, 'research-evaluation', T)).toBe(true);
+  });
+
+  it('refuses to record against a person id no record holds any more (re-linked since the lookup)', async () => {
+    await expect(
+      register.record({
+        subjectKey: 'merged-away',
+        kind: 'opt-out',
+        purposeId: null,
+        evidenceRef: 'nddo-7',
+        by: researcherDpo,
+        at: T,
+      }),
+    ).rejects.toThrow(/no longer/);
+    const rows = await store.db.selectFrom('consent_event').selectAll().execute();
+    expect(rows).toEqual([]);
+  });
+});

@@ -1,0 +1,254 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
+import { validateNhsNumber } from '../../../shared/domain/identifiers.js';
+import { linkPeople } from '../../../shared/linkage/link-people.js';
+import { linkAfterImport, linkPendingRecords } from '../../../shared/linkage/pending-links.js';
+import { decide } from '../../../shared/policy/decide.js';
+import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+
+const DATASET = 'multiple-disadvantage-indicators';
+const AGREEMENT = 'social-care-education-housing';
+const T = new Date('2026-03-02T09:00:00.000Z');
+const dpo = { partyId: 'la-housing', clientId: 'dpo-client' };
+
+/** A valid NHS number in the 999 test range, from a six-digit serial. */
+function nhs(serial: number): string {
+  for (let s = serial; ; s++) {
+    const stem = `999${String(s).padStart(6, '0')}`;
+    let sum = 0;
+    for (let i = 0; i < 9; i++) sum += Number(stem[i]) * (10 - i);
+    const check = 11 - (sum % 11);
+    if (check === 10) continue;
+    const candidate = `${stem}${check === 11 ? 0 : check}`;
+    if (validateNhsNumber(candidate).ok) return candidate;
+  }
+}
+
+async function personOf(h: ImportHarness, party: string, given: string): Promise<string> {
+  const row = await h.store.db
+    .selectFrom('source_record')
+    .select('person_id')
+    .where('party_id', '=', party)
+    .where('given_name', '=', given)
+    .executeTakeFirstOrThrow();
+  expect(row.person_id).toBeTruthy();
+  return row.person_id!;
+}
+
+async function heldBy(h: ImportHarness, personId: string): Promise<number> {
+  return (await h.store.db.selectFrom('source_record').select('id').where('person_id', '=', personId).execute()).length;
+}
+
+/** A planning search about the person, the purpose under the national data opt-out. */
+function planningSearch(h: ImportHarness, consents: StoreConsentRegister, subjectKey: string) {
+  return decide(
+    {
+      caller: { partyId: 'la-housing', clientId: 'c', roles: ['analyst'] },
+      purpose: 'service-planning',
+      datasets: [],
+      subject: { subjectKey },
+      action: 'search',
+    },
+    { agreements: h.deps().agreements, consents, now: () => new Date(T.getTime() + 3_600_000) },
+  );
+}
+
+describe('consents follow the person when linkage merges two people', () => {
+  let h: ImportHarness;
+  let consents: StoreConsentRegister;
+  const deps = () => ({ store: h.store, secrets: h.secrets, agreements: h.deps().agreements, logger: h.deps().logger });
+  const N1 = nhs(410);
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    consents = new StoreConsentRegister(h.store);
+    // Alice Smith in housing; Alice Jones in children's social care and education: two people.
+    const files = [
+      [
+        'la-housing',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
+          `Alice,Smith,2012-03-04,ME14 1XX,${N1},Y`,
+        ],
+      ],
+      [
+        'la-childrens-social-care',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,socialCareSystemId,childProtection',
+          'Alice,Jones,2012-03-04,ME20 9AA,SC-1,Y',
+        ],
+      ],
+      [
+        'la-education',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,educationSystemId,ehcp',
+          'Alice,Jones,2012-03-04,ME20 9AA,ED-1,N',
+        ],
+      ],
+    ] as const;
+    for (const [party, lines] of files) {
+      expect((await h.importFile(`${party}/${DATASET}/a.csv`, lines.join('\n'))).outcome).toBe('loaded');
+    }
+    await linkPendingRecords(deps());
+  });
+  afterAll(async () => h.close());
+
+  it('gives the merged person the opt-out recorded against the id that lost, with its history', async () => {
+    const p1 = await personOf(h, 'la-housing', 'ALICE');
+    const p2 = await personOf(h, 'la-education', 'ALICE');
+    expect(await personOf(h, 'la-childrens-social-care', 'ALICE')).toBe(p2);
+    expect(p1).not.toBe(p2);
+
+    const optOut = await consents.record({
+      subjectKey: p1,
+      kind: 'opt-out',
+      purposeId: null,
+      evidenceRef: 'nddo-p1',
+      by: dpo,
+      at: T,
+    });
+    // P2's own opt-out, withdrawn: it must stay withdrawn, not come back by the merge.
+    const withdrawnOfP2 = await consents.record({
+      subjectKey: p2,
+      kind: 'opt-out',
+      purposeId: null,
+      evidenceRef: 'nddo-p2',
+      by: dpo,
+      at: T,
+    });
+    await consents.withdraw(withdrawnOfP2.consentId, dpo, new Date(T.getTime() + 1_000));
+    expect(await consents.isOptedOut(p2, T)).toBe(false);
+
+    // Adult social care sends Alice Jones with Alice Smith's NHS number: one person, and P2's id
+    // (two records to one) wins.
+    const outcome = await h.importFile(
+      `la-adult-social-care/${DATASET}/a.csv`,
+      [
+        'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,isDisabled',
+        `Alice,Jones,2012-03-04,ME20 9AA,${N1},N`,
+      ].join('\n'),
+    );
+    expect(outcome.outcome).toBe('loaded');
+    const summary = await linkAfterImport(deps(), (outcome as { runId: string }).runId);
+    expect(summary?.kind).toBe('incremental');
+    expect(await personOf(h, 'la-housing', 'ALICE')).toBe(p2);
+    expect(await personOf(h, 'la-adult-social-care', 'ALICE')).toBe(p2);
+    expect(await heldBy(h, p1)).toBe(0);
+
+    expect(await consents.isOptedOut(p2, T)).toBe(true);
+    expect(await planningSearch(h, consents, p2)).toMatchObject({ allow: false, reason: 'opted-out' });
+
+    // The history is kept: the event under P1 is untouched, and P2's copy says who and when.
+    const events = await h.store.db
+      .selectFrom('consent_event')
+      .selectAll()
+      .where('consent_id', '=', optOut.consentId)
+      .orderBy('subject_key')
+      .execute();
+    expect(events.map((e) => e.subject_key).sort()).toEqual([p1, p2].sort());
+    for (const e of events) {
+      expect(e).toMatchObject({
+        kind: 'opt-out',
+        action: 'record',
+        party_id: dpo.partyId,
+        client_id: dpo.clientId,
+        evidence_ref: 'nddo-p1',
+        at: T.toISOString(),
+      });
+    }
+    expect(await consents.find(optOut.consentId)).toMatchObject({ subjectKey: p2, withdrawnAt: null });
+    expect(await consents.find(withdrawnOfP2.consentId)).toMatchObject({ subjectKey: p2 });
+
+    // Withdrawing it (by its id) ends it for the merged person.
+    await consents.withdraw(optOut.consentId, dpo, new Date(T.getTime() + 2_000));
+    expect(await consents.isOptedOut(p2, T)).toBe(false);
+    expect(await consents.isOptedOut(p1, T)).toBe(false);
+  });
+
+  it('does not copy events again when a later pass changes nothing', async () => {
+    const before = await h.store.db.selectFrom('consent_event').select('event_id').execute();
+    const summary = await linkPeople(deps(), AGREEMENT, 'full');
+    expect(summary.personIdsChanged).toBe(0);
+    expect(await h.store.db.selectFrom('consent_event').select('event_id').execute()).toHaveLength(before.length);
+  });
+});
+
+describe('consents follow the person when linkage splits one person', () => {
+  let h: ImportHarness;
+  let consents: StoreConsentRegister;
+  const deps = () => ({ store: h.store, secrets: h.secrets, agreements: h.deps().agreements, logger: h.deps().logger });
+  const N3 = nhs(430);
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    consents = new StoreConsentRegister(h.store);
+    // Carol White (housing) and Carol Black (education) are one person only through social
+    // care's record: NHS number to housing, date of birth and names to education.
+    const files = [
+      [
+        'la-housing',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
+          `Carol,White,2011-01-02,ME1 1AA,${N3},N`,
+        ],
+      ],
+      [
+        'la-childrens-social-care',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
+          `Carol,Black,2011-01-02,ME9 9ZZ,${N3},SC-3,N`,
+        ],
+      ],
+      [
+        'la-education',
+        ['firstName,lastName,dateOfBirth,homePostcode,educationSystemId,ehcp', 'Carol,Black,2011-01-02,ME9 9ZZ,ED-3,N'],
+      ],
+    ] as const;
+    for (const [party, lines] of files) {
+      expect((await h.importFile(`${party}/${DATASET}/a.csv`, lines.join('\n'))).outcome).toBe('loaded');
+    }
+    await linkPeople(deps(), AGREEMENT, 'full');
+  });
+  afterAll(async () => h.close());
+
+  it('keeps an opt-out on every part of a person a relink splits', async () => {
+    const p = await personOf(h, 'la-housing', 'CAROL');
+    expect(await personOf(h, 'la-education', 'CAROL')).toBe(p);
+    expect(await personOf(h, 'la-childrens-social-care', 'CAROL')).toBe(p);
+    const optOut = await consents.record({
+      subjectKey: p,
+      kind: 'opt-out',
+      purposeId: null,
+      evidenceRef: 'nddo-carol',
+      by: dpo,
+      at: T,
+    });
+
+    // Social care's next snapshot no longer has Carol: housing's and education's records fall apart.
+    const outcome = await h.importFile(
+      `la-childrens-social-care/${DATASET}/b.csv`,
+      [
+        'firstName,lastName,dateOfBirth,homePostcode,socialCareSystemId,childProtection',
+        'Dan,Grey,2009-05-06,ME3 3AB,SC-9,N',
+      ].join('\n'),
+    );
+    expect(outcome.outcome).toBe('loaded');
+    const summary = await linkPeople(deps(), AGREEMENT, 'full');
+    expect(summary.personIdsChanged).toBeGreaterThan(0);
+    const housing = await personOf(h, 'la-housing', 'CAROL');
+    const education = await personOf(h, 'la-education', 'CAROL');
+    expect(housing).not.toBe(education);
+    expect([housing, education]).toContain(p);
+
+    for (const part of [housing, education]) {
+      expect(await consents.isOptedOut(part, T)).toBe(true);
+      expect(await planningSearch(h, consents, part)).toMatchObject({ allow: false, reason: 'opted-out' });
+    }
+    // Dan, a new person, has no opt-out: none is invented.
+    expect(await consents.isOptedOut(await personOf(h, 'la-childrens-social-care', 'DAN'), T)).toBe(false);
+
+    // One withdrawal, by the consent's id, ends it for every part.
+    await consents.withdraw(optOut.consentId, dpo, new Date(T.getTime() + 1_000));
+    for (const part of [housing, education]) expect(await consents.isOptedOut(part, T)).toBe(false);
+  });
+});
