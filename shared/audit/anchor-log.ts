@@ -1,32 +1,164 @@
-import type { BlobServiceClient } from '@azure/storage-blob';
+import type { AppendBlobClient, BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { CONTAINERS } from '../blob/blob-storage.js';
-import { formatCheckpointLine, parseCheckpointLog, type Checkpoint } from './checkpoint.js';
-
-const ANCHOR_BLOB = 'checkpoints.jsonl';
+import { CheckpointLogError, formatCheckpointLine, parseCheckpointLog, type Checkpoint } from './checkpoint.js';
 
 /**
- * Signed checkpoints appended to an append blob in `audit-anchors`. In production that
+ * The one append blob every checkpoint went to before checkpoints were split by month. It is
+ * never written again, but deployments that have it keep it (WORM: it cannot be moved or
+ * replaced), so it is read first, as the period before all others.
+ */
+export const LEGACY_ANCHOR_BLOB = 'checkpoints.jsonl';
+
+/** The service's own limit: an append blob takes at most 50,000 appended blocks. */
+export const MAX_APPEND_BLOB_BLOCKS = 50_000;
+
+const PREFIX = 'checkpoints';
+const PERIOD_BLOB = /^checkpoints\/(\d{4}-\d{2})(?:\.([1-9]\d*))?\.jsonl$/;
+
+/**
+ * The blob of one month's checkpoints: `checkpoints/2026-12.jsonl`, and should that one ever fill,
+ * `checkpoints/2026-12.2.jsonl`, `.3`, … The month is the checkpoint's own signed `time` (UTC).
+ */
+export function anchorBlobName(period: string, part = 1): string {
+  return part === 1 ? `${PREFIX}/${period}.jsonl` : `${PREFIX}/${period}.${part}.jsonl`;
+}
+
+/** Where a blob name falls in anchoring order, or undefined for a name that is not an anchor blob. */
+function orderOf(name: string): { period: string; part: number } | undefined {
+  // '' sorts before every 'YYYY-MM': the single blob of the old layout came before any month.
+  if (name === LEGACY_ANCHOR_BLOB) return { period: '', part: 1 };
+  const m = PERIOD_BLOB.exec(name);
+  return m ? { period: m[1]!, part: m[2] === undefined ? 1 : Number(m[2]) } : undefined;
+}
+
+function compareOrder(a: { period: string; part: number }, b: { period: string; part: number }): number {
+  return a.period < b.period ? -1 : a.period > b.period ? 1 : a.part - b.part;
+}
+
+/** The service refuses the append because the blob has reached its block limit. */
+export function isBlockCountExceeded(err: unknown): boolean {
+  // Duck-typed rather than `instanceof RestError`: two copies of core-rest-pipeline break instanceof.
+  if (typeof err !== 'object' || err === null) return false;
+  const { statusCode, code, details } = err as { statusCode?: unknown; code?: unknown; details?: unknown };
+  const headerCode = (details as { errorCode?: unknown } | undefined)?.errorCode;
+  return statusCode === 409 && (code === 'BlockCountExceedsLimit' || headerCode === 'BlockCountExceedsLimit');
+}
+
+export interface AnchorLogOptions {
+  /** The container; `audit-anchors` unless a test isolates itself. */
+  container?: string;
+  /**
+   * Blocks (checkpoints) after which a blob counts as full and the next one of the period is
+   * started; the service's 50,000 by default. Lower values exist for tests.
+   */
+  maxBlocksPerBlob?: number;
+}
+
+/**
+ * Signed checkpoints appended to append blobs in `audit-anchors`, one blob per calendar month
+ * of the checkpoint's time (UTC), one line (one block) per checkpoint. In production that
  * container has a locked time-based immutability policy allowing protected appends: a line
  * once written can be neither changed nor deleted, even by the storage account's owner.
+ *
+ * One blob per month because an append blob holds at most 50,000 blocks: at one checkpoint every
+ * five minutes a single blob was full after about 174 days, and a WORM blob cannot be replaced.
+ * A month is at most 8,928 five-minute checkpoints. Should a month's blob fill anyway (checkpoints
+ * much more often, or `maxBlocksPerBlob`), the next part of that month is started, both on a
+ * committed block count at the limit and on the service's 409 BlockCountExceedsLimit.
+ *
+ * Reading returns every checkpoint in anchoring order: the old single blob first, then the
+ * months in order, each month's parts in order.
  */
 export class AnchorLog {
-  constructor(private readonly blobs: BlobServiceClient) {}
+  private readonly containerName: string;
+  private readonly maxBlocks: number;
 
-  private blob() {
-    return this.blobs.getContainerClient(CONTAINERS.auditAnchors).getAppendBlobClient(ANCHOR_BLOB);
+  constructor(
+    private readonly blobs: BlobServiceClient,
+    options: AnchorLogOptions = {},
+  ) {
+    this.containerName = options.container ?? CONTAINERS.auditAnchors;
+    this.maxBlocks = options.maxBlocksPerBlob ?? MAX_APPEND_BLOB_BLOCKS;
+    if (!Number.isInteger(this.maxBlocks) || this.maxBlocks < 1 || this.maxBlocks > MAX_APPEND_BLOB_BLOCKS) {
+      throw new RangeError(`maxBlocksPerBlob must be an integer from 1 to ${MAX_APPEND_BLOB_BLOCKS}`);
+    }
+  }
+
+  private container(): ContainerClient {
+    return this.blobs.getContainerClient(this.containerName);
+  }
+
+  /** The anchor blobs' names, in anchoring order. */
+  async blobNames(): Promise<string[]> {
+    const found: { name: string; order: { period: string; part: number } }[] = [];
+    // One listing covers both 'checkpoints.jsonl' and 'checkpoints/…'.
+    for await (const item of this.container().listBlobsFlat({ prefix: PREFIX })) {
+      const order = orderOf(item.name);
+      if (order) found.push({ name: item.name, order });
+    }
+    return found.sort((a, b) => compareOrder(a.order, b.order)).map((f) => f.name);
   }
 
   async append(checkpoint: Checkpoint): Promise<void> {
-    const blob = this.blob();
-    await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: 'application/x-ndjson' } });
     const line = Buffer.from(formatCheckpointLine(checkpoint), 'utf8');
-    await blob.appendBlock(line, line.byteLength);
+    const period = checkpoint.time.slice(0, 7);
+    let part = await this.lastPart(period);
+    for (;;) {
+      const blob = this.container().getAppendBlobClient(anchorBlobName(period, part));
+      if (await this.hasRoom(blob)) {
+        try {
+          await blob.appendBlock(line, line.byteLength);
+          return;
+        } catch (err) {
+          // Filled since the count was read (or the count was not to be trusted): next part.
+          if (!isBlockCountExceeded(err)) throw err;
+        }
+      }
+      part++;
+    }
   }
 
+  /** The highest part of the period already started, or 1. */
+  private async lastPart(period: string): Promise<number> {
+    let last = 1;
+    for await (const item of this.container().listBlobsFlat({ prefix: `${PREFIX}/${period}.` })) {
+      const order = orderOf(item.name);
+      if (order?.period === period && order.part > last) last = order.part;
+    }
+    return last;
+  }
+
+  /** Creates the blob if it is not there yet; false when it already holds its maximum of blocks. */
+  private async hasRoom(blob: AppendBlobClient): Promise<boolean> {
+    await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: 'application/x-ndjson' } });
+    const properties = await blob.getProperties();
+    return (properties.blobCommittedBlockCount ?? 0) < this.maxBlocks;
+  }
+
+  /** Every anchored checkpoint, in the order anchored, across all periods. */
   async read(): Promise<Checkpoint[]> {
-    const blob = this.blob();
-    if (!(await blob.exists())) return [];
-    const text = (await blob.downloadToBuffer()).toString('utf8');
-    return parseCheckpointLog(text);
+    const all: Checkpoint[] = [];
+    for (const name of await this.blobNames()) all.push(...(await this.readBlob(name)));
+    return all;
+  }
+
+  /** The last anchored checkpoint, reading only as far back as the newest blob that holds one. */
+  async latest(): Promise<Checkpoint | undefined> {
+    const names = await this.blobNames();
+    for (let i = names.length - 1; i >= 0; i--) {
+      const last = (await this.readBlob(names[i]!)).at(-1);
+      if (last) return last;
+    }
+    return undefined;
+  }
+
+  private async readBlob(name: string): Promise<Checkpoint[]> {
+    const text = (await this.container().getAppendBlobClient(name).downloadToBuffer()).toString('utf8');
+    try {
+      return parseCheckpointLog(text);
+    } catch (err) {
+      if (err instanceof CheckpointLogError) throw err.inBlob(name);
+      throw err;
+    }
   }
 }

@@ -123,13 +123,26 @@ export function formatCheckpointLine(cp: Checkpoint): string {
   })}\n`;
 }
 
-/** A checkpoint log that cannot be read; names the 1-based line, never its content. */
+/**
+ * A checkpoint log that cannot be read; names the 1-based line (and, once known, the blob it is
+ * in), never its content.
+ */
 export class CheckpointLogError extends Error {
   readonly lineNumber: number;
-  constructor(lineNumber: number, reason: string) {
-    super(`checkpoint log line ${lineNumber}: ${reason}`);
+  readonly reason: string;
+  /** The anchor blob holding the line, when the log spans several. */
+  readonly blobName: string | undefined;
+  constructor(lineNumber: number, reason: string, blobName?: string) {
+    super(`checkpoint log ${blobName === undefined ? '' : `${blobName} `}line ${lineNumber}: ${reason}`);
     this.name = 'CheckpointLogError';
     this.lineNumber = lineNumber;
+    this.reason = reason;
+    this.blobName = blobName;
+  }
+
+  /** The same error, naming the blob the line is in. */
+  inBlob(blobName: string): CheckpointLogError {
+    return new CheckpointLogError(this.lineNumber, this.reason, blobName);
   }
 }
 

@@ -25,7 +25,7 @@ export async function writeCheckpoint(deps: {
   logger: Logger;
   now?: () => Date;
 }): Promise<CheckpointOutcome> {
-  const previous = (await deps.anchors.read()).at(-1);
+  const previous = await deps.anchors.latest();
   const tree = new MerkleAccumulator();
   let previousRootNow: string | undefined = previous?.treeSize === 0 ? tree.root().toString('hex') : undefined;
   for await (const leaf of storedLeafHashes(deps.store)) {

@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { AccessLog } from '../../../shared/audit/access-log.js';
+import { AnchorLog, LEGACY_ANCHOR_BLOB, type AnchorLogOptions } from '../../../shared/audit/anchor-log.js';
+import {
+  checkCheckpointSequence,
+  CheckpointLogError,
+  formatCheckpointLine,
+  parseCheckpointLog,
+  signCheckpoint,
+} from '../../../shared/audit/checkpoint.js';
+import { writeCheckpoint } from '../../../shared/audit/checkpointer.js';
+import { leafHashes } from '../../../shared/audit/leaf-stream.js';
+import { consistencyProof, rootFromLeafHashes } from '../../../shared/audit/merkle.js';
+import { currentSigningKey, publicKeysFor } from '../../../shared/audit/signing-keys.js';
+import { verifyAccessLog } from '../../../shared/audit/verify-log.js';
+import { createLogger } from '../../../shared/logging.js';
+import { LocalSecretSource } from '../../../shared/secrets/local-secret-source.js';
+import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
+
+/**
+ * The anchor log on the shared Azurite, each test in a container of its own: checkpoints go to
+ * one append blob per month and to the next part when a blob is full, and are read back, with
+ * the single blob of the old layout first, in the order they were anchored.
+ */
+describe('anchor log periods', () => {
+  const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
+  const logger = createLogger('error');
+  let container: ContainerClient;
+  let store: Store;
+  let accessLog: AccessLog;
+  let secrets: LocalSecretSource;
+
+  beforeEach(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lintel-anchors-'));
+    store = openStore({ engine: 'sqlite', path: join(dir, 'log.db') });
+    await migrateToLatest(store);
+    accessLog = new AccessLog(store, logger);
+    secrets = new LocalSecretSource(join(dir, 'secrets.json'));
+    container = blobs.getContainerClient(`anchors-${randomUUID().slice(0, 8)}`);
+    await container.create();
+  });
+  afterEach(async () => {
+    await accessLog.close();
+    await store.close();
+    await container.deleteIfExists();
+  });
+
+  const anchorsWith = (options: Omit<AnchorLogOptions, 'container'> = {}) =>
+    new AnchorLog(blobs, { container: container.containerName, ...options });
+
+  let requests = 0;
+  const logEntries = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      requests++;
+      await accessLog.append({
+        requestId: `req-${requests}`,
+        partyId: 'kettering-borough-council',
+        clientId: 'client',
+        roles: ['housing-officer'],
+        purpose: 'housing-allocation',
+        action: 'person.search',
+        subjectRef: `person-${requests % 5}`,
+        datasets: ['keyways-housing-register'],
+        fields: ['keyways-housing-register.firstName'],
+        decision: 'allow',
+        reasonCode: 'granted',
+      });
+    }
+  };
+  const anchorAt = async (anchors: AnchorLog, time: string) => {
+    const outcome = await writeCheckpoint({ store, anchors, secrets, logger, now: () => new Date(time) });
+    expect(outcome.alarm).toBe(false);
+    return outcome.checkpoint;
+  };
+  /** What the container holds, straight from the service: blob name → tree sizes of its lines. */
+  const contents = async () => {
+    const found = new Map<string, number[]>();
+    for await (const item of container.listBlobsFlat()) {
+      const text = (await container.getBlobClient(item.name).downloadToBuffer()).toString('utf8');
+      found.set(
+        item.name,
+        parseCheckpointLog(text).map((c) => c.treeSize),
+      );
+    }
+    return Object.fromEntries(found);
+  };
+  /** Verification as `npm run audit -- verify` does it, plus the checkpoints' own consistency. */
+  const verify = async (anchors: AnchorLog) => {
+    const checkpoints = await anchors.read();
+    const keys = await publicKeysFor(
+      secrets,
+      checkpoints.map((c) => c.keyId),
+    );
+    const report = await verifyAccessLog(store, checkpoints, keys);
+    const sequence = await checkCheckpointSequence(checkpoints, {
+      publicKeys: keys,
+      consistencyProof: async (from, to) => consistencyProof(from, to, await leafHashes(store, to)),
+    });
+    return { report, sequence, treeSizes: checkpoints.map((c) => c.treeSize) };
+  };
+
+  it('puts a sequence spanning two months into two blobs and verifies across both in order', async () => {
+    const anchors = anchorsWith();
+    await logEntries(5);
+    await anchorAt(anchors, '2026-11-30T23:55:00.000Z');
+    await logEntries(3);
+    await anchorAt(anchors, '2026-12-01T00:00:00.000Z');
+    await logEntries(2);
+    await anchorAt(anchors, '2026-12-01T00:05:00.000Z');
+
+    expect(await contents()).toEqual({
+      'checkpoints/2026-11.jsonl': [5],
+      'checkpoints/2026-12.jsonl': [8, 10],
+    });
+    expect(await anchors.blobNames()).toEqual(['checkpoints/2026-11.jsonl', 'checkpoints/2026-12.jsonl']);
+    expect((await anchors.latest())?.treeSize).toBe(10);
+    const { report, sequence, treeSizes } = await verify(anchors);
+    expect(treeSizes).toEqual([5, 8, 10]);
+    expect(sequence).toEqual([]);
+    expect(report).toMatchObject({ ok: true, entries: 10, checkpoints: 3, firstBadSeq: null });
+
+    // Nothing new to sign: the checkpointer found the last checkpoint in December's blob.
+    expect(await anchorAt(anchors, '2026-12-01T00:10:00.000Z')).toBeUndefined();
+  });
+
+  it('rolls a full blob over to the next part and keeps anchoring, parts read in numeric order', async () => {
+    let anchors = anchorsWith({ maxBlocksPerBlob: 2 });
+    for (let i = 1; i <= 5; i++) {
+      await logEntries(1);
+      expect((await anchorAt(anchors, `2026-12-0${i}T09:00:00.000Z`))?.treeSize).toBe(i);
+    }
+    expect(await contents()).toEqual({
+      'checkpoints/2026-12.jsonl': [1, 2],
+      'checkpoints/2026-12.2.jsonl': [3, 4],
+      'checkpoints/2026-12.3.jsonl': [5],
+    });
+
+    // One block a blob, ten parts and more: part 10 comes after part 9, not after part 1.
+    anchors = anchorsWith({ maxBlocksPerBlob: 1 });
+    for (let i = 6; i <= 13; i++) {
+      await logEntries(1);
+      await anchorAt(anchors, `2026-12-${10 + i}T09:00:00.000Z`);
+    }
+    // A new month starts again at part 1.
+    await logEntries(1);
+    await anchorAt(anchors, '2027-01-01T00:00:00.000Z');
+
+    const names = await anchors.blobNames();
+    expect(names.slice(-4)).toEqual([
+      'checkpoints/2026-12.9.jsonl',
+      'checkpoints/2026-12.10.jsonl',
+      'checkpoints/2026-12.11.jsonl',
+      'checkpoints/2027-01.jsonl',
+    ]);
+    for (const name of names) {
+      const properties = await container.getAppendBlobClient(name).getProperties();
+      expect(properties.blobCommittedBlockCount).toBeLessThanOrEqual(2);
+    }
+    const { report, sequence, treeSizes } = await verify(anchors);
+    expect(treeSizes).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
+    expect(sequence).toEqual([]);
+    expect(report).toMatchObject({ ok: true, entries: 14, checkpoints: 14, firstBadSeq: null });
+  });
+
+  it('still reads the single blob of the old layout, first, and extends it into the months', async () => {
+    // The old layout, written as the old code wrote it: one append blob, one block a line.
+    const { keyId, privateKey } = await currentSigningKey(secrets);
+    const legacy = container.getAppendBlobClient(LEGACY_ANCHOR_BLOB);
+    await legacy.create({ blobHTTPHeaders: { blobContentType: 'application/x-ndjson' } });
+    for (const [size, time] of [
+      [3, '2026-06-01T10:00:00.000Z'],
+      [6, '2026-06-01T10:05:00.000Z'],
+    ] as const) {
+      await logEntries(3);
+      const root = rootFromLeafHashes(await leafHashes(store, size)).toString('hex');
+      const line = Buffer.from(
+        formatCheckpointLine(signCheckpoint({ treeSize: size, rootHash: root, time }, privateKey, keyId)),
+      );
+      await legacy.appendBlock(line, line.byteLength);
+    }
+
+    const anchors = anchorsWith();
+    expect((await anchors.read()).map((c) => c.treeSize)).toEqual([3, 6]);
+    // The checkpointer sees the old blob's last checkpoint: an unchanged log signs nothing.
+    expect(await anchorAt(anchors, '2026-06-01T10:10:00.000Z')).toBeUndefined();
+
+    await logEntries(3);
+    await anchorAt(anchors, '2026-06-01T10:15:00.000Z');
+    expect(await contents()).toEqual({
+      [LEGACY_ANCHOR_BLOB]: [3, 6],
+      'checkpoints/2026-06.jsonl': [9],
+    });
+    const { report, sequence, treeSizes } = await verify(anchors);
+    expect(treeSizes).toEqual([3, 6, 9]);
+    expect(sequence).toEqual([]);
+    expect(report).toMatchObject({ ok: true, entries: 9, checkpoints: 3, firstBadSeq: null });
+  });
+
+  it('names the blob of an unreadable line', async () => {
+    const anchors = anchorsWith();
+    await logEntries(1);
+    await anchorAt(anchors, '2026-12-01T00:00:00.000Z');
+    const line = Buffer.from('not json\n');
+    await container.getAppendBlobClient('checkpoints/2026-12.jsonl').appendBlock(line, line.byteLength);
+    const err = await anchors.read().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CheckpointLogError);
+    expect(err).toMatchObject({ lineNumber: 2, blobName: 'checkpoints/2026-12.jsonl' });
+  });
+});
