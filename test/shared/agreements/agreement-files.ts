@@ -1,20 +1,55 @@
-/** The real agreement files, for tests that start from them and change one thing. */
-import { readFileSync } from 'node:fs';
+/**
+ * The real agreement files, for tests that load every one of them and for tests that start from
+ * one and change one thing. The list is read from the folder, so a new agreement file is loaded
+ * and checked without a change here.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 
 export const AGREEMENTS_DIR = fileURLToPath(new URL('../../../agreements/', import.meta.url));
 
-export const AGREEMENT_FILES = {
+/** The files shared/agreements/load.ts reads: `*.yaml`, `*.yml` and `*.json`, not subfolders. */
+const AGREEMENT_FILE = /\.(ya?ml|json)$/i;
+
+/** Every agreement file in the folder, in the order the loader reads them. */
+export const AGREEMENT_FILE_NAMES: readonly string[] = readdirSync(AGREEMENTS_DIR, { withFileTypes: true })
+  .filter((entry) => entry.isFile() && AGREEMENT_FILE.test(entry.name))
+  .map((entry) => entry.name)
+  .sort();
+
+/** The three agreements the tests know by name, to change one thing in them. */
+export const KNOWN_AGREEMENT_FILES = {
   keyways: 'keyways-housing-allocation.yaml',
   isa: 'social-care-education-housing.yaml',
   housingFirst: 'housing-first-research.yaml',
 } as const;
 
-export type AgreementName = keyof typeof AGREEMENT_FILES;
+export type KnownAgreementName = keyof typeof KNOWN_AGREEMENT_FILES;
+
+/** A key of AGREEMENT_FILES: a known agreement's short name, or any other agreement file's own name. */
+export type AgreementName = string;
+
+const knownFileNames: readonly string[] = Object.values(KNOWN_AGREEMENT_FILES);
+
+/**
+ * Every agreement file in the folder, by name: the known three under their short names, any
+ * other under its file name. Iterating it covers the whole folder.
+ */
+export const AGREEMENT_FILES: Readonly<Record<KnownAgreementName, string> & Record<string, string>> = {
+  ...Object.fromEntries(AGREEMENT_FILE_NAMES.filter((f) => !knownFileNames.includes(f)).map((f) => [f, f])),
+  ...KNOWN_AGREEMENT_FILES,
+};
+
+/** The file name behind an agreement name. */
+export function agreementFile(name: AgreementName): string {
+  const file = AGREEMENT_FILES[name];
+  if (file === undefined) throw new Error(`no agreement file named ${name}`);
+  return file;
+}
 
 export function agreementText(name: AgreementName): string {
-  return readFileSync(`${AGREEMENTS_DIR}${AGREEMENT_FILES[name]}`, 'utf8');
+  return readFileSync(`${AGREEMENTS_DIR}${agreementFile(name)}`, 'utf8');
 }
 
 /** The agreement as plain data, straight from YAML: no schema, no defaults. */
