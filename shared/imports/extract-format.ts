@@ -35,13 +35,24 @@ export function extractFormatOf(
   if (extension === 'csv' || extension === 'txt') delimiter = ',';
   else if (extension === 'tsv' || extension === 'tab') delimiter = '\t';
   else return undefined;
-  const declared = metadata.delimiter?.trim().toLowerCase();
-  if (declared !== undefined && declared !== '') {
-    const named = NAMED_DELIMITERS[declared] ?? NAMED_DELIMITERS[metadata.delimiter ?? ''];
+  const declared = declaredDelimiter(metadata.delimiter);
+  if (declared !== undefined) {
+    // Own keys only: `constructor` or `__proto__` is no delimiter.
+    const named = Object.hasOwn(NAMED_DELIMITERS, declared) ? NAMED_DELIMITERS[declared] : undefined;
     if (named === undefined) return undefined;
     delimiter = named;
   }
   return { kind: 'csv', delimiter };
+}
+
+/**
+ * The metadata's `delimiter`, lower-cased, without the white space around it — but a tab is a
+ * delimiter, not white space: `\t` (alone or between spaces) stays. Undefined when nothing is
+ * left, i.e. none was declared.
+ */
+function declaredDelimiter(raw: string | undefined): string | undefined {
+  const declared = raw?.replace(/^[^\S\t]+|[^\S\t]+$/g, '').toLowerCase();
+  return declared === undefined || declared === '' ? undefined : declared;
 }
 
 /**

@@ -1,3 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { readdir, rm, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { errorKind } from '../logging.js';
 import { siblingModule, startModuleWorker } from '../threads/module-worker.js';
@@ -19,6 +24,10 @@ import type { ZipEntry, ZipLimits } from './zip-directory.js';
  * and transferred, not cloned. A worker that fails, throws or exits before it is done fails the
  * load (the snapshot transaction rolls back; the run is redone on retry); a file the worker's
  * reader refuses comes back as the same {@link FileRejection} an in-thread read would give.
+ *
+ * The thread's temporary files (exceljs's copy of a worksheet, raw cells: xlsx-records.ts) go in
+ * a private directory made here, removed by {@link RowWorker.close} once the thread is gone:
+ * `terminate()` runs none of the thread's own clean-up.
  */
 
 const CHUNK_BYTES = 256 * 1024;
@@ -41,12 +50,43 @@ export class RowWorkerFailed extends Error {
   }
 }
 
+/** What the thread is started with (`workerData`). */
+export interface RowWorkerData {
+  /**
+   * A private directory (mode 0700) for the thread's temporary files, removed by the parent.
+   * Made only for a workbook, before the thread is given it ({@link RowWorker.prepare}).
+   */
+  readonly tempDir: string;
+}
+
+/**
+ * Removes the thread's directory of temporary files and everything in it. Each file is emptied
+ * first: a descriptor the terminated thread left open on one would otherwise keep its blocks
+ * after the unlink. Best effort, never throws: it runs after the load's outcome is decided.
+ */
+async function removeTempDir(dir: string): Promise<void> {
+  await emptyFiles(dir);
+  await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+}
+
+async function emptyFiles(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    // Never through a link: only what is in the directory itself.
+    if (entry.isFile()) await truncate(path, 0).catch(() => undefined);
+    else if (entry.isDirectory()) await emptyFiles(path);
+  }
+}
+
 export function startRowWorker(): RowWorker {
   return new RowWorker();
 }
 
 export class RowWorker implements PreparedRows {
   private readonly worker: Worker;
+  private readonly tempDir: string;
+  private tempDirMade = false;
   private bytes: AsyncIterator<Uint8Array> | undefined;
   private readonly inbox: FromRowWorker[] = [];
   private wake: (() => void) | undefined;
@@ -58,7 +98,10 @@ export class RowWorker implements PreparedRows {
   private bytesEnded = false;
 
   constructor() {
-    this.worker = startModuleWorker(siblingModule('row-worker', import.meta.url));
+    // Named now (the thread is told at its start), made only if the file is a workbook.
+    this.tempDir = join(tmpdir(), `lintel-row-worker-${randomUUID()}`);
+    const workerData: RowWorkerData = { tempDir: this.tempDir };
+    this.worker = startModuleWorker(siblingModule('row-worker', import.meta.url), { workerData });
     this.worker.on('message', (message: FromRowWorker) => {
       if (message.kind === 'more') {
         this.credits++;
@@ -78,6 +121,11 @@ export class RowWorker implements PreparedRows {
   /** Gives the worker the file: from here it reads, and its rows can be taken. Once only. */
   prepare(input: RowWorkerInput): PreparedRows {
     if (this.bytes !== undefined) throw new Error('RowWorker: prepare called twice');
+    // Not there before (mkdir is exclusive), and the thread's alone: mode 0700.
+    if (input.format.kind === 'xlsx') {
+      mkdirSync(this.tempDir, { mode: 0o700 });
+      this.tempDirMade = true;
+    }
     this.bytes = input.bytes[Symbol.asyncIterator]();
     this.send({
       kind: 'start',
@@ -109,13 +157,20 @@ export class RowWorker implements PreparedRows {
     }
   }
 
-  /** Stops the thread (and the download, if the load stopped early). Safe to call again. */
+  /**
+   * Stops the thread (and the download, if the load stopped early) and removes its temporary
+   * files, whatever state it was in. Safe to call again.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     // Never waits on a read in progress.
     void this.bytes?.return?.().catch(() => undefined);
-    await this.worker.terminate();
+    try {
+      await this.worker.terminate();
+    } finally {
+      if (this.tempDirMade) await removeTempDir(this.tempDir);
+    }
   }
 
   private async receive(): Promise<FromRowWorker> {

@@ -1,3 +1,6 @@
+import { rm, truncate } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import {
@@ -22,7 +25,94 @@ import { WORKSHEET_ENTRY, type ZipEntry, type ZipLimits } from './zip-directory.
  * Cells become text as a CSV would give them: dates (cells with a date format) as ISO dates,
  * booleans as TRUE/FALSE, numbers as written. Formula cells are refused (`formula-cell`): a
  * cached result is not the partner's data, and formulas must not travel on to Excel users.
+ *
+ * A worksheet that comes before xl/sharedStrings.xml (the order Excel and exceljs write) cannot
+ * be read until the strings are known, so exceljs copies it to a temporary file (the `tmp`
+ * package) and removes the copy only if the read runs to its end. The copy holds the raw cells,
+ * identifiers the agreements allow for matching only among them. So each read notes the copies
+ * made of its worksheets ({@link watchExcelJsTempFiles}) and removes them when it ends, however
+ * it ends; and a row worker puts its copies in a private directory that its parent removes once
+ * the thread is gone ({@link useTempDirForThisThread}, row-worker-client.ts).
  */
+
+/** A temporary file `tmp` made: its path, and tmp's own remover (closes tmp's descriptor, unlinks). */
+interface TempFile {
+  readonly path: string;
+  readonly remove: () => void;
+}
+
+type TmpFileCallback = (err: Error | null, path?: string, fd?: number, remove?: () => void) => void;
+
+/** The file `tmp` is handing its caller: set only while tmp's callback runs (synchronously). */
+let handing: TempFile | undefined;
+/** Where this thread's exceljs temporary files go, if not the system's temporary directory. */
+let threadTempDir: string | undefined;
+let watching = false;
+
+/**
+ * Wraps `file` of exceljs's own `tmp` (the instance its workbook reader requires) so that, while
+ * the callback that receives a new temporary file runs, the file is known as {@link handing}.
+ * exceljs's callback pipes the worksheet's zip entry into the file there and then, which the
+ * entry's guard sees ({@link noteCopies}): each copy is tied to the read it belongs to, however
+ * many reads run at once. Otherwise `tmp.file` is untouched: same arguments, same result, the
+ * same directory — nothing process-wide (TMPDIR, os.tmpdir()) changes for anything else in the
+ * process — except in a thread given a directory of its own ({@link useTempDirForThisThread}).
+ * Once per thread (each has its own modules).
+ */
+function watchExcelJsTempFiles(): void {
+  if (watching) return;
+  const excelJs = createRequire(import.meta.url).resolve('exceljs');
+  const tmp = createRequire(join(dirname(excelJs), 'lib/stream/xlsx/workbook-reader.js'))('tmp') as {
+    file?: (...args: unknown[]) => unknown;
+  };
+  const original = tmp.file;
+  // Fail closed: an exceljs whose temporary files cannot be followed must be looked at first.
+  if (typeof original !== 'function') throw new Error('exceljs temporary files cannot be followed');
+  tmp.file = function file(this: unknown, ...args: unknown[]): unknown {
+    const last = args.length - 1;
+    const callback = args[last];
+    if (typeof callback !== 'function') return original.apply(this, args);
+    if (threadTempDir !== undefined) {
+      const options = last > 0 && typeof args[0] === 'object' && args[0] !== null ? args[0] : {};
+      // The descriptor is closed at once: exceljs never uses it, and a terminated thread leaks it.
+      args = [{ ...options, tmpdir: threadTempDir, discardDescriptor: true }, callback];
+    }
+    args[args.length - 1] = function handOver(this: unknown, ...result: Parameters<TmpFileCallback>): unknown {
+      const [err, path, , remove] = result;
+      if (err || typeof path !== 'string' || typeof remove !== 'function')
+        return (callback as (...a: unknown[]) => unknown).apply(this, result);
+      const outer = handing;
+      handing = { path, remove };
+      try {
+        return (callback as (...a: unknown[]) => unknown).apply(this, result);
+      } finally {
+        handing = outer;
+      }
+    };
+    return original.apply(this, args);
+  };
+  watching = true;
+}
+
+/**
+ * Puts every temporary file exceljs makes in this thread in `dir` (a private directory its
+ * owner removes). Only for a thread that runs nothing else, the row worker: on the import's own
+ * thread the files stay where tmp puts them (the system's temporary directory, mode 0600), each
+ * removed by its read.
+ */
+export function useTempDirForThisThread(dir: string): void {
+  watchExcelJsTempFiles();
+  threadTempDir = dir;
+}
+
+/** Removes the copies of a read's worksheets: emptied first, then unlinked, with tmp's descriptor closed. */
+async function removeCopies(copies: readonly TempFile[]): Promise<void> {
+  for (const copy of copies) {
+    await truncate(copy.path, 0).catch(() => undefined);
+    copy.remove();
+    await rm(copy.path, { force: true }).catch(() => undefined);
+  }
+}
 
 interface Guard {
   readonly entries: ReadonlyMap<string, ZipEntry>;
@@ -32,6 +122,8 @@ interface Guard {
   violation: FileRejection | undefined;
   /** Entries being inflated: a stop must end them too, or whoever reads one waits forever. */
   readonly open: Set<EntryStream>;
+  /** Temporary copies exceljs made of this read's worksheets; removed when the read ends. */
+  readonly copies: TempFile[];
 }
 
 type EntryStream = PassThrough & { path?: string };
@@ -53,6 +145,8 @@ function guardEntries(
 }
 
 function countEntry(entry: EntryStream, guard: Guard, stop: (err: FileRejection) => void): void {
+  // First: exceljs may copy even an entry that stops the read (a second worksheet).
+  noteCopies(entry, guard);
   const name = entry.path ?? '';
   const listed = guard.entries.get(name);
   if (WORKSHEET_ENTRY.test(name) && ++guard.sheets > 1) return stop(new FileRejection('xlsx-multiple-sheets'));
@@ -73,6 +167,16 @@ function countEntry(entry: EntryStream, guard: Guard, stop: (err: FileRejection)
     }
     return write(chunk, ...rest);
   }) as typeof entry.write;
+}
+
+/** Notes the temporary file exceljs copies `entry` to, if it does (see {@link watchExcelJsTempFiles}). */
+function noteCopies(entry: EntryStream, guard: Guard): void {
+  const pipe = entry.pipe;
+  entry.pipe = function notedPipe(this: unknown, destination: NodeJS.WritableStream, options?: { end?: boolean }) {
+    const file = handing;
+    if (file !== undefined && (destination as { path?: unknown }).path === file.path) guard.copies.push(file);
+    return pipe.call(this, destination, options);
+  } as typeof entry.pipe;
 }
 
 const DAY_MS = 86_400_000;
@@ -123,7 +227,14 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
     sheets: 0,
     violation: undefined,
     open: new Set(),
+    copies: [],
   };
+  try {
+    watchExcelJsTempFiles();
+  } catch (err) {
+    bytes.destroy();
+    throw err;
+  }
   const input = new PassThrough({ highWaterMark: 64 * 1024 });
   let zip: (Writable & { destroy(err?: Error): unknown }) | undefined;
   const stop = (err: FileRejection) => {
@@ -174,6 +285,8 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
     input.destroy();
     // Stop the download too when the read ends early (a rejection, or the caller gave up).
     bytes.destroy();
+    // exceljs removes a copy only when the read runs to its end: early stops leave it.
+    await removeCopies(guard.copies);
   }
 }
 

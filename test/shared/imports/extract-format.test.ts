@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { extractFormatOf } from '../../../shared/imports/extract-format.js';
+
+describe('extractFormatOf', () => {
+  it('reads the format from the file name', () => {
+    expect(extractFormatOf('extract.csv', {})).toEqual({ kind: 'csv', delimiter: ',' });
+    expect(extractFormatOf('extract.TXT', {})).toEqual({ kind: 'csv', delimiter: ',' });
+    expect(extractFormatOf('extract.tsv', {})).toEqual({ kind: 'csv', delimiter: '\t' });
+    expect(extractFormatOf('extract.tab', {})).toEqual({ kind: 'csv', delimiter: '\t' });
+    expect(extractFormatOf('extract.xlsx', {})).toEqual({ kind: 'xlsx' });
+    expect(extractFormatOf('extract.xls', {})).toBeUndefined();
+    expect(extractFormatOf('extract', {})).toBeUndefined();
+  });
+
+  it.each([
+    ['\t', '\t'],
+    [' \t ', '\t'],
+    ['\\t', '\t'],
+    ['tab', '\t'],
+    [' TAB ', '\t'],
+    [',', ','],
+    ['comma', ','],
+    [';', ';'],
+    [' ; ', ';'],
+    ['Semicolon', ';'],
+    ['|', '|'],
+    ['pipe', '|'],
+  ])('honours a declared delimiter %j on a .csv', (declared, delimiter) => {
+    expect(extractFormatOf('extract.csv', { delimiter: declared })).toEqual({ kind: 'csv', delimiter });
+  });
+
+  it('lets a declared delimiter override a .tsv too', () => {
+    expect(extractFormatOf('extract.tsv', { delimiter: ',' })).toEqual({ kind: 'csv', delimiter: ',' });
+    expect(extractFormatOf('extract.tsv', { delimiter: 'pipe' })).toEqual({ kind: 'csv', delimiter: '|' });
+  });
+
+  it('keeps the name’s delimiter when none is declared, or only white space other than a tab', () => {
+    expect(extractFormatOf('extract.csv', { delimiter: '' })).toEqual({ kind: 'csv', delimiter: ',' });
+    expect(extractFormatOf('extract.csv', { delimiter: '  ' })).toEqual({ kind: 'csv', delimiter: ',' });
+    expect(extractFormatOf('extract.csv', { delimiter: '\n' })).toEqual({ kind: 'csv', delimiter: ',' });
+    expect(extractFormatOf('extract.tsv', { delimiter: ' ' })).toEqual({ kind: 'csv', delimiter: '\t' });
+  });
+
+  it('refuses a delimiter it does not know', () => {
+    for (const declared of ['colon', ':', '"', 'tab,comma', '\t\t', ', ;', 'constructor', '__proto__', 'toString']) {
+      expect(extractFormatOf('extract.csv', { delimiter: declared }), JSON.stringify(declared)).toBeUndefined();
+    }
+  });
+});
