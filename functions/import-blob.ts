@@ -1,13 +1,17 @@
 import { blobCreatedEventSchema, createdBlobOf, matchBlobPath } from '../shared/blob/blob-created-event.js';
 import { blobProgressSink } from '../shared/imports/import-progress.js';
-import { importExtract } from '../shared/imports/import-extract.js';
+import { importExtract, ImportFailed } from '../shared/imports/import-extract.js';
 import { linkAfterImport } from '../shared/linkage/pending-links.js';
+import { errorKind } from '../shared/logging.js';
 import { getServices } from '../shared/services.js';
 import { registerBlobCreated } from './registry.js';
 
 /**
  * Event Grid `BlobCreated` on `incoming/{partyId}/{datasetId}/{fileName}`: import the extract.
- * A thrown error leaves the file in incoming for Event Grid's retry (the import resumes it).
+ * A thrown error leaves the file in incoming for Event Grid's retry (the import resumes it). The
+ * error thrown to the host is an `ImportFailed`, which names the failure's kind and the run, never
+ * the message of the error underneath: the host logs message and stack, and a driver's message
+ * can quote a value.
  * After a load, the agreement's records are linked into people (linkPending catches a failure).
  */
 registerBlobCreated({
@@ -47,7 +51,10 @@ registerBlobCreated({
         },
       },
       { blobName: blob.blobName, partyId: path.partyId!, datasetId: path.datasetId!, fileName: path.fileName! },
-    );
+    ).catch((err: unknown) => {
+      // importExtract throws ImportFailed only; this is the host's edge, so make sure of it.
+      throw err instanceof ImportFailed ? err : new ImportFailed(errorKind(err), undefined);
+    });
     context.log(`import ${outcome.outcome}`);
   },
 });

@@ -24,7 +24,16 @@ import {
 import { asOfDate, extractFormatOf } from './extract-format.js';
 import { DEFAULT_READER_LIMITS, type ReaderLimits } from './extract-records.js';
 import { planColumns } from './header.js';
-import { claimRun, findRun, finishRun, FINAL_STATUSES, markFailed, type ImportRun } from './import-runs.js';
+import {
+  claimRun,
+  findRun,
+  finishRun,
+  FINAL_STATUSES,
+  lockDatasetRuns,
+  markFailed,
+  reopenRun,
+  type ImportRun,
+} from './import-runs.js';
 import { lapOf, type ImportPhase, type PhaseClock } from './import-phases.js';
 import type { ImportProgressSink } from './import-progress.js';
 import { reasonCounts, RowErrorList, type FileError, type ImportReport } from './import-report.js';
@@ -32,7 +41,7 @@ import { preparedInThread, type PreparedRows } from './prepared-rows.js';
 import { FileRejection } from './reasons.js';
 import type { RowPlan } from './row-preparation.js';
 import { startRowWorker } from './row-worker-client.js';
-import { SnapshotWriter } from './snapshot-writer.js';
+import { currentSnapshot, SnapshotWriter, type CurrentSnapshot } from './snapshot-writer.js';
 import { storagePlanFor } from './storage-plan.js';
 import {
   checkWorkbookEntries,
@@ -46,16 +55,26 @@ import { xlsxRecords } from './xlsx-records.js';
 /**
  * The import of one partner extract from `incoming/{partyId}/{datasetId}/{fileName}`.
  *
- * Load semantics: a file is a SNAPSHOT — the party's full current extract of the dataset. It
- * replaces the party's previous records of that dataset in one store transaction (delete, then
- * insert in batches, then mark the run loaded), so readers see the old snapshot or the new one,
- * never a mixture, and a crash at any point leaves the store as it was before or after.
+ * Load semantics: a file is a SNAPSHOT — the party's full current extract of the dataset as of
+ * its date (`as_of`, extract-format.ts). It replaces the party's previous records of that
+ * dataset in one store transaction (delete, then insert in batches, then mark the run loaded),
+ * so readers see the old snapshot or the new one, never a mixture, and a crash at any point
+ * leaves the store as it was before or after. Event Grid keeps no order and retries for a day,
+ * so a file may arrive after a newer one: the transaction first locks the dataset's runs and
+ * compares dates, and a file dated before the current snapshot is rejected whole
+ * (`stale-extract`); an equal date is a re-issue and loads.
  *
  * Exactly once: the file's SHA-256 is taken first (one streaming pass), and the run is keyed by
  * (party, dataset, hash). A run already `loaded` or `rejected` makes the file a duplicate (moved
- * on, nothing applied); an unfinished one (`loading` after a crash, or `failed`) is taken up
- * again and, its transaction never having committed, redone from the start. Every read is
- * pinned to the blob's ETag, so the bytes hashed are the bytes loaded.
+ * on, nothing applied) — unless the run is not the current snapshot and the file is dated after
+ * it: then the bytes are a new snapshot, and the run is opened again for them. An unfinished
+ * run (`loading` after a crash, or `failed`) is taken up again and, its transaction never
+ * having committed, redone from the start. Every read is pinned to the blob's ETag, so the
+ * bytes hashed are the bytes loaded.
+ *
+ * Failures: the error thrown (for the trigger, so that Event Grid retries) is an
+ * {@link ImportFailed}, which names the error's kind and the run, never the message of the
+ * error underneath: a driver's message can quote a value.
  *
  * Order of effects, so a retry converges: report written → store committed → access-log entry
  * → blob moved to processed/ or rejected/ → afterLoad hook. A retry after the commit finds the
@@ -125,6 +144,22 @@ export type ImportOutcome =
 
 const CLIENT_ID = 'blob-upload';
 
+/**
+ * An import broke off (the run, if one was claimed, is left `failed` for the retry). Carries the
+ * kind of the error underneath (its class name and code, as logged) and the run: never that
+ * error's message, which the Functions host would log and which can quote a value (SQL Server
+ * error 2628 quotes the truncated value). The error itself is not kept, not even as `cause`.
+ */
+export class ImportFailed extends Error {
+  constructor(
+    readonly kind: string,
+    readonly runId: string | undefined,
+  ) {
+    super(`Import failed: ${kind}${runId === undefined ? '' : ` (run ${runId})`}`);
+    this.name = 'ImportFailed';
+  }
+}
+
 interface RunContext {
   readonly deps: ImportDependencies;
   readonly containers: ImportContainers;
@@ -137,6 +172,17 @@ interface RunContext {
 }
 
 export async function importExtract(deps: ImportDependencies, file: IncomingExtract): Promise<ImportOutcome> {
+  try {
+    return await runImport(deps, file);
+  } catch (err) {
+    if (err instanceof ImportFailed) throw err;
+    // Before a run was claimed (the blob's properties could not be read).
+    deps.logger.error('import.failed', { partyId: file.partyId, datasetId: file.datasetId, error: errorKind(err) });
+    throw new ImportFailed(errorKind(err), undefined);
+  }
+}
+
+async function runImport(deps: ImportDependencies, file: IncomingExtract): Promise<ImportOutcome> {
   const { logger } = deps;
   const now = deps.now ?? (() => new Date());
   const containers = deps.containers ?? IMPORT_CONTAINERS;
@@ -159,15 +205,24 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
     lap('hash pass');
     const entry = deps.agreements.dataset(file.datasetId);
     const purpose = entry?.agreementId ?? 'import';
-    const claimed = await claimRun(deps.store.db, {
+    const asOf = asOfDate(file.fileName, properties.metadata, properties.lastModified);
+    const claim = {
       runId: randomUUID(),
       partyId: file.partyId,
       datasetId: file.datasetId,
       blobName: file.blobName,
       sha256,
       now: now().toISOString(),
-    });
+    };
+    let claimed = await claimRun(deps.store.db, claim);
     runId = claimed.id;
+    if (FINAL_STATUSES.has(claimed.status)) {
+      const current = await currentSnapshot(deps.store.db, deps.store, file.partyId, file.datasetId);
+      if (supersedes(claimed, current, asOf)) {
+        claimed = await reopenRun(deps.store.db, claimed, claim);
+        logger.info('import.reopened', { runId: claimed.id, partyId: file.partyId, datasetId: file.datasetId, asOf });
+      }
+    }
     const context: RunContext = { deps, containers, file, run: claimed, etag: properties.etag, sha256, purpose, lap };
     lap('claim run');
     if (FINAL_STATUSES.has(claimed.status)) return await settleDuplicate(context);
@@ -189,7 +244,6 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
 
     const secret = await deps.secrets.get('pseudonymisation-key');
     const key = Buffer.from(secret.value, 'base64');
-    const asOf = asOfDate(file.fileName, properties.metadata, properties.lastModified);
     const readerLimits = { ...DEFAULT_READER_LIMITS, ...deps.readerLimits };
 
     let entries: ZipEntry[] | undefined;
@@ -248,7 +302,7 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
         const settled = (await findRun(deps.store.db, file.partyId, file.datasetId, sha256))!;
         // The other delivery writes the run's access-log entry just after its commit; give it
         // that moment, so that the entry a crash would have lost is not written twice.
-        await waitForImportEntry(deps, settled.id, SETTLED_ELSEWHERE_GRACE_MS);
+        await waitForImportEntry(deps, settled, SETTLED_ELSEWHERE_GRACE_MS);
         return await settleDuplicate({ ...context, run: settled });
       }
       if (err instanceof SnapshotRejected) return await reject(context, err.fileErrors, err.counts, err.rowErrors);
@@ -287,11 +341,19 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
   } catch (err) {
     logger.error('import.failed', { runId, partyId: file.partyId, datasetId: file.datasetId, error: errorKind(err) });
     if (runId !== undefined) await markFailed(deps.store.db, runId, now().toISOString()).catch(() => undefined);
-    throw err;
+    throw new ImportFailed(errorKind(err), runId);
   } finally {
     await rowWorker?.close();
     await progress?.close();
   }
+}
+
+/**
+ * Whether a file whose bytes match a final run is a new snapshot rather than a duplicate: the run
+ * is not what the store holds now, and the file is dated after what it holds.
+ */
+function supersedes(run: ImportRun, current: CurrentSnapshot | undefined, asOf: string): boolean {
+  return current !== undefined && current.runId !== run.id && asOf > current.asOf;
 }
 
 function prefixed(prefix: string, counts: Record<string, number>): Record<string, number> {
@@ -330,19 +392,29 @@ interface Counts {
 
 const SETTLED_ELSEWHERE_GRACE_MS = 10_000;
 
-async function importEntryLogged(deps: ImportDependencies, runId: string): Promise<boolean> {
-  const entry = await deps.store.db
-    .selectFrom('access_log')
-    .select('seq')
-    .where('request_id', '=', runId)
-    .where('action', '=', 'import')
+/**
+ * Whether the run's latest load (or rejection) has its access-log entry. A run opened again for
+ * a newer file has the entries of its earlier loads too: only one written since the run's file
+ * was received counts (both times are ISO-8601 UTC text).
+ */
+async function importEntryLogged(deps: ImportDependencies, run: ImportRun): Promise<boolean> {
+  const entry = await deps.store.dialect
+    .firstRows(
+      deps.store.db
+        .selectFrom('access_log')
+        .select('seq')
+        .where('request_id', '=', run.id)
+        .where('action', '=', 'import')
+        .where('time', '>=', run.received_at),
+      1,
+    )
     .executeTakeFirst();
   return entry !== undefined;
 }
 
-async function waitForImportEntry(deps: ImportDependencies, runId: string, graceMs: number): Promise<void> {
+async function waitForImportEntry(deps: ImportDependencies, run: ImportRun, graceMs: number): Promise<void> {
   const until = Date.now() + graceMs;
-  while (!(await importEntryLogged(deps, runId)) && Date.now() < until) {
+  while (!(await importEntryLogged(deps, run)) && Date.now() < until) {
     await new Promise((resolveWait) => setTimeout(resolveWait, 50));
   }
 }
@@ -376,15 +448,18 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
   const { lap } = context;
 
   const loaded = await deps.store.db.transaction().execute(async (trx) => {
-    // Two deliveries of the same bytes can both claim the run. Taking the run's row first makes
-    // the second load wait for the first's commit, then find the run finished and stand down.
-    const open = await trx
-      .updateTable('import_run')
-      .set((eb) => ({ attempt: eb.ref('attempt') }))
-      .where('id', '=', run.id)
-      .where('status', 'not in', ['loaded', 'rejected'])
-      .executeTakeFirst();
-    if (Number(open.numUpdatedRows) === 0) throw new RunSettledElsewhere();
+    // Locking the dataset's runs (this one among them) first serialises the loads of this party's
+    // dataset: two deliveries of the same bytes can both claim the run, and the second then
+    // finds it finished and stands down; two different files are compared with the current
+    // snapshot one after the other, each seeing the other's commit.
+    const status = await lockDatasetRuns(trx, file.partyId, file.datasetId, run.id);
+    if (status === undefined || FINAL_STATUSES.has(status)) throw new RunSettledElsewhere();
+    // Snapshots only move forward: an older extract (a late delivery, a retry that outlived a
+    // newer file) would put back data the partner has since replaced. An equal date loads.
+    const current = await currentSnapshot(trx, deps.store, file.partyId, file.datasetId);
+    if (current !== undefined && input.asOf < current.asOf) {
+      throw new SnapshotRejected([{ reason: 'stale-extract' }], undefined, undefined);
+    }
     const writer = new SnapshotWriter(
       trx,
       deps.store,
@@ -549,23 +624,10 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
     sha256: context.sha256,
     of,
   });
-  const logged = await importEntryLogged(deps, run.id);
-  let current = false;
-  if (of === 'loaded') {
-    current =
-      (await deps.store.dialect
-        .firstRows(
-          deps.store.db
-            .selectFrom('source_record')
-            .select('id')
-            .where('party_id', '=', file.partyId)
-            .where('dataset_id', '=', file.datasetId)
-            .where('import_run_id', '=', run.id)
-            .orderBy('id'),
-          1,
-        )
-        .executeTakeFirst()) !== undefined;
-  }
+  const logged = await importEntryLogged(deps, run);
+  const current =
+    of === 'loaded' &&
+    (await currentSnapshot(deps.store.db, deps.store, file.partyId, file.datasetId))?.runId === run.id;
   if (!logged && run.blob_name === file.blobName) {
     // A crash after the commit lost this run's entry: write it now (the run's own delivery).
     const columns = of === 'loaded' ? await loadedColumns(context) : [];

@@ -4,7 +4,11 @@ import type { Database, ImportRunTable } from '../store/schema.js';
 /**
  * The import_run ledger: one row per distinct file (party, dataset, content SHA-256). Its status
  * moves `loading` → `loaded` | `rejected` (final), or `failed` when an attempt broke off; a
- * `loading` or `failed` run is taken up again by the next delivery of the same bytes.
+ * `loading` or `failed` run is taken up again by the next delivery of the same bytes. A final
+ * run is opened again ({@link reopenRun}) when a file newer than the current snapshot brings
+ * its bytes back after another snapshot replaced them: the unique key allows one row per
+ * content, so the row then describes that file (name, received), and each of its loads has its
+ * own access-log entry and report.
  */
 export type ImportRun = Selectable<ImportRunTable>;
 
@@ -77,6 +81,58 @@ export async function claimRun(db: Kysely<Database>, claim: RunClaim): Promise<I
     .where('status', 'not in', ['loaded', 'rejected'])
     .execute();
   return (await findRun(db, claim.partyId, claim.datasetId, claim.sha256))!;
+}
+
+/**
+ * Opens a final run again for a new load of its bytes (a newer file; see the module comment):
+ * `loading`, this file's name and time of receipt, the counts of the last load cleared, the
+ * attempt counted. Only if the run is still as the caller read it; otherwise the run is claimed
+ * as any other delivery would ({@link claimRun}), which may find it final again.
+ */
+export async function reopenRun(db: Kysely<Database>, run: ImportRun, claim: RunClaim): Promise<ImportRun> {
+  const reopened = await db
+    .updateTable('import_run')
+    .set((eb) => ({
+      status: 'loading',
+      blob_name: claim.blobName,
+      received_at: claim.now,
+      rows_total: null,
+      rows_loaded: null,
+      rows_rejected: null,
+      finished_at: null,
+      attempt: eb('attempt', '+', 1),
+    }))
+    .where('id', '=', run.id)
+    .where('status', '=', run.status)
+    .where('attempt', '=', run.attempt)
+    .executeTakeFirst();
+  if (Number(reopened.numUpdatedRows) === 0) return claimRun(db, claim);
+  return (await findRun(db, claim.partyId, claim.datasetId, claim.sha256))!;
+}
+
+/**
+ * Inside a load's transaction, before anything else: takes the write lock on every unfinished
+ * run of the party's dataset. A load's own run is `loading` until its transaction commits, so
+ * the loads of one dataset are serialised from here to their commit, and two imports cannot both
+ * compare their date with the current snapshot and then both replace it. (Only unfinished runs:
+ * all of a dataset's runs would be a lock that grows with its history.) Returns the status the
+ * run `runId` has once the lock is held: final if another delivery of its bytes finished it.
+ */
+export async function lockDatasetRuns(
+  trx: Transaction<Database>,
+  partyId: string,
+  datasetId: string,
+  runId: string,
+): Promise<ImportRun['status'] | undefined> {
+  await trx
+    .updateTable('import_run')
+    .set((eb) => ({ attempt: eb.ref('attempt') }))
+    .where('party_id', '=', partyId)
+    .where('dataset_id', '=', datasetId)
+    .where('status', 'in', ['loading', 'failed'])
+    .execute();
+  const run = await trx.selectFrom('import_run').select('status').where('id', '=', runId).executeTakeFirst();
+  return run?.status;
 }
 
 export interface RunResult {

@@ -22,6 +22,8 @@ export const FILE_REASONS = [
   'column-not-in-agreement',
   'column-not-supplied-by-party',
   'bad-row-share-exceeded',
+  /** The file's as-of date is before the current snapshot's: a late or retried older extract. */
+  'stale-extract',
   'xlsx-not-a-zip',
   'xlsx-encrypted',
   'xlsx-unreadable',

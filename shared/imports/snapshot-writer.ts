@@ -117,6 +117,35 @@ class DeferredIndexes implements BatchHook {
   }
 }
 
+/** The snapshot of a party's dataset the store holds now: the run that loaded it and its date. */
+export interface CurrentSnapshot {
+  readonly runId: string;
+  readonly asOf: string;
+}
+
+/**
+ * The party's current snapshot of the dataset, if any. Every record of a snapshot has the same
+ * run and as-of date (a load replaces all of them), so any one record tells.
+ */
+export async function currentSnapshot(
+  db: Kysely<Database>,
+  store: Pick<Store, 'dialect'>,
+  partyId: string,
+  datasetId: string,
+): Promise<CurrentSnapshot | undefined> {
+  const record = await store.dialect
+    .firstRows(
+      db
+        .selectFrom('source_record')
+        .select(['import_run_id', 'as_of'])
+        .where('party_id', '=', partyId)
+        .where('dataset_id', '=', datasetId),
+      1,
+    )
+    .executeTakeFirst();
+  return record === undefined ? undefined : { runId: record.import_run_id, asOf: record.as_of };
+}
+
 export class SnapshotWriter {
   private readonly records: BatchedInsert;
   private readonly identifiers: BatchedInsert;

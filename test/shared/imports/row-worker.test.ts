@@ -144,7 +144,7 @@ describe('rows prepared on a worker thread', () => {
         },
       },
     });
-    await expect(failing).rejects.toThrow('injected fault');
+    await expect(failing).rejects.toMatchObject({ name: 'ImportFailed', kind: 'Error' });
     expect(await storedRecords(onWorker.store, HOUSING, MDI)).toEqual(previous);
     expect(await onWorker.run(name)).toMatchObject({ outcome: 'loaded', loaded: 800 });
   });
@@ -156,7 +156,7 @@ describe('rows prepared on a worker thread', () => {
     await onWorker.drop(name, manyRows(500));
 
     faults.stopWorkerAfterBatches = 2;
-    await expect(onWorker.run(name)).rejects.toThrow(/Row worker failed/);
+    await expect(onWorker.run(name)).rejects.toMatchObject({ name: 'ImportFailed', kind: 'RowWorkerFailed' });
     expect(await storedRecords(onWorker.store, HOUSING, MDI)).toEqual(previous);
     const run = await onWorker.store.db
       .selectFrom('import_run')
