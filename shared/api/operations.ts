@@ -161,6 +161,7 @@ export const REQUEST_PATH_PROBLEMS: readonly ProblemCode[] = [
   'party-unknown',
   'rate-limited',
   'internal-error',
+  'authentication-unavailable',
   'audit-log-unavailable',
 ];
 

@@ -60,6 +60,11 @@ export const PROBLEM_CATALOGUE = {
   'unsupported-media-type': { status: 415, description: 'The body is not application/json.' },
   'rate-limited': { status: 429, description: 'Too many requests from this client; `Retry-After` says when to retry.' },
   'internal-error': { status: 500, description: 'An unexpected error; nothing was released.' },
+  'authentication-unavailable': {
+    status: 503,
+    description:
+      "The token issuer's signing keys (JWKS) could not be fetched, so no token could be checked; retry later.",
+  },
   'audit-log-unavailable': {
     status: 503,
     description: 'The access log could not be written, so nothing was released (fail closed).',

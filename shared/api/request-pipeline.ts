@@ -58,7 +58,17 @@ export async function runRequest(
   let outcome: Outcome;
   try {
     const auth = await ctx.verifier.verify(req.headers.get('authorization'));
-    if (!auth.ok) {
+    if (!auth.ok && auth.reason === 'jwks-unavailable') {
+      // The issuer's keys could not be fetched: the token may be good, so this is not a 401.
+      services.logger.error('auth.keys-unavailable', { requestId });
+      outcome = deny(
+        problem(503, 'authentication-unavailable', 'Service unavailable', {
+          headers: { 'retry-after': '30' },
+          detail: "The token issuer's signing keys could not be fetched; nothing was released.",
+        }),
+        'authentication-unavailable',
+      );
+    } else if (!auth.ok) {
       services.logger.info('auth.rejected', { requestId, reason: auth.reason });
       outcome = deny(
         problem(401, 'unauthenticated', 'Authentication required', {

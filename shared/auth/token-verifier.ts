@@ -99,5 +99,8 @@ function failureOf(err: unknown): AuthenticationFailure {
   if (err instanceof errors.JWTExpired) return 'token-expired';
   if (err instanceof errors.JWKSNoMatchingKey) return 'key-unknown';
   if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return 'jwks-unavailable';
+  // Everything jose finds wrong with a token is a JOSEError; anything else came from fetching the
+  // issuer's keys (fetch's TypeError when the JWKS endpoint cannot be reached).
+  if (!(err instanceof errors.JOSEError)) return 'jwks-unavailable';
   return 'token-invalid';
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../local/free-port.js';
 import { developmentIssuer } from '../../shared/auth/development-issuer.js';
 import { insertRecord } from '../support/records.js';
 import { clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
@@ -242,5 +243,30 @@ describe('authentication', () => {
       });
       expect(JSON.stringify(entry)).not.toContain(token.split('.')[1]!.slice(0, 20));
     });
+  });
+
+  it("answers 503, not 401, when the issuer's keys cannot be fetched, and logs it once", async () => {
+    // A host whose JWKS address answers nothing: a good token cannot be checked either way.
+    const port = await freePort();
+    const unreachable = await startTestHost({ AUTH_JWKS_URI: `http://127.0.0.1:${port}/dev-issuer/jwks.json` });
+    try {
+      const token = await unreachable.token('kettering-borough-council', ['housing-officer']);
+      const before = await unreachable.accessLogSize();
+      const res = await fetch(`${unreachable.url}/api/v1/people/search`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'x-purpose': 'housing-allocation',
+        },
+        body: JSON.stringify({ niNumber: NI }),
+      });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('30');
+      expect(await res.json()).toMatchObject({ type: 'urn:lintel:problem:authentication-unavailable' });
+      expect(await unreachable.accessLogSize()).toBe(before + 1);
+    } finally {
+      await unreachable.stop();
+    }
   });
 });

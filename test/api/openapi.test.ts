@@ -189,7 +189,10 @@ describe('OpenAPI document and reference page', () => {
     // A subject's missing consent or opt-out is answered as no-match, never as its own problem.
     expect(problemTypes(search, 403)).not.toContain('urn:lintel:problem:consent-required');
     expect(problemTypes(search, 404)).toEqual(['urn:lintel:problem:no-match']);
-    expect(problemTypes(search, 503)).toEqual(['urn:lintel:problem:audit-log-unavailable']);
+    expect(problemTypes(search, 503)).toEqual([
+      'urn:lintel:problem:authentication-unavailable',
+      'urn:lintel:problem:audit-log-unavailable',
+    ]);
     expect(problemTypes(operation('/api/v1/duplicate-checks', 'post')!, 409)).toEqual([
       'urn:lintel:problem:ambiguous-match',
     ]);
