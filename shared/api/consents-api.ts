@@ -123,7 +123,10 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
   return runRequest(ctx, req, 'consent.withdraw', async (call) => {
     const consentId = req.params.consentId ?? '';
     const existing = /^[0-9a-f-]{36}$/.test(consentId) ? await ctx.services.consents.find(consentId) : undefined;
-    if (!existing) return deny(problem(404, 'consent-unknown', 'No such consent'), 'consent-unknown');
+    // Only the party that recorded a consent or opt-out withdraws it; to anyone else it is unknown.
+    if (!existing || existing.recordedBy !== call.caller.partyId) {
+      return deny(problem(404, 'consent-unknown', 'No such consent'), 'consent-unknown');
+    }
     const asCall = { ...call, purpose: existing.purposeId ?? call.purpose };
     const decision = await mayWrite(ctx, asCall, existing.kind);
     if (!decision.allow) {

@@ -9,6 +9,8 @@ export interface ConsentRecord {
   kind: 'consent' | 'opt-out';
   purposeId: string | null;
   recordedAt: string;
+  /** The party that recorded it: only that party may withdraw it. */
+  recordedBy: string;
   withdrawnAt: string | null;
 }
 
@@ -101,6 +103,7 @@ export class StoreConsentRegister implements ConsentRegister {
       kind: input.kind,
       purposeId: input.purposeId,
       recordedAt: at,
+      recordedBy: input.by.partyId,
       withdrawnAt: null,
     };
   }
@@ -161,6 +164,7 @@ export class StoreConsentRegister implements ConsentRegister {
       kind: first.kind,
       purposeId: first.purpose_id,
       recordedAt: first.at,
+      recordedBy: first.party_id,
       withdrawnAt: withdrawals.length === 0 ? null : withdrawals.reduce((a, b) => (b < a ? b : a)),
     };
   }

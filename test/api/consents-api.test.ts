@@ -81,5 +81,19 @@ describe('consents API', () => {
     });
     expect(nobody.status).toBe(404);
     expect(JSON.parse(nobody.text)).toMatchObject({ type: 'urn:lintel:problem:no-match' });
+
+    // Only the party that recorded it withdraws it: to a DPO of another party it is unknown.
+    const { consentId } = JSON.parse(recorded.text) as { consentId: string };
+    const withdraw = async (party: string) =>
+      fetch(`${t.url}/api/v1/consents/${consentId}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${await t.token(party, ['dpo'])}`, 'x-purpose': 'service-planning' },
+      });
+    const byOther = await withdraw('la-education');
+    expect(byOther.status).toBe(404);
+    expect(await byOther.json()).toMatchObject({ type: 'urn:lintel:problem:consent-unknown' });
+    const byRecorder = await withdraw('la-housing');
+    expect(byRecorder.status).toBe(200);
+    expect(await byRecorder.json()).toMatchObject({ consentId, withdrawnAt: expect.any(String) });
   });
 });
