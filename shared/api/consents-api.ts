@@ -78,43 +78,46 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
     if (!found.found) {
       return deny(problem(404, 'no-match', 'No matching person'), found.reason, { purpose: purposeEntry.purpose.id });
     }
-    let record;
-    try {
-      record = await ctx.services.consents.record({
-        subjectKey: found.personId,
-        kind: body.value.kind,
-        purposeId: body.value.kind === 'consent' ? purposeEntry.purpose.id : null,
-        evidenceRef: body.value.evidenceRef,
-        by: { partyId: call.caller.partyId, clientId: call.caller.clientId },
-        at: ctx.now(),
-      });
-    } catch (err) {
-      if (!(err instanceof ConsentSubjectRelinkedError)) throw err;
-      // Linkage moved the person between the lookup and the write; nothing was recorded.
-      return deny(
-        problem(409, 'subject-relinked', 'The person was relinked; send the request again'),
-        'subject-relinked',
-        {
+    // The consent and its access-log entry commit together, or neither does.
+    return call.writeAhead(async (db) => {
+      let record;
+      try {
+        record = await ctx.services.consents.record(
+          {
+            subjectKey: found.personId,
+            kind: body.value.kind,
+            purposeId: body.value.kind === 'consent' ? purposeEntry.purpose.id : null,
+            evidenceRef: body.value.evidenceRef,
+            by: { partyId: call.caller.partyId, clientId: call.caller.clientId },
+            at: ctx.now(),
+          },
+          db,
+        );
+      } catch (err) {
+        if (!(err instanceof ConsentSubjectRelinkedError)) throw err;
+        // Linkage moved the person between the lookup and the write: the denial rolls it back.
+        return deny(
+          problem(409, 'subject-relinked', 'The person was relinked; send the request again'),
+          'subject-relinked',
+          { purpose: purposeEntry.purpose.id, subjectRef: found.personId },
+        );
+      }
+      return {
+        result: json(201, {
+          consentId: record.consentId,
+          kind: record.kind,
+          purpose: record.purposeId,
+          recordedAt: record.recordedAt,
+          withdrawnAt: null,
+        }),
+        log: {
           purpose: purposeEntry.purpose.id,
           subjectRef: found.personId,
+          decision: 'allow',
+          reasonCode: `${record.kind}-recorded`,
         },
-      );
-    }
-    return {
-      result: json(201, {
-        consentId: record.consentId,
-        kind: record.kind,
-        purpose: record.purposeId,
-        recordedAt: record.recordedAt,
-        withdrawnAt: null,
-      }),
-      log: {
-        purpose: purposeEntry.purpose.id,
-        subjectRef: found.personId,
-        decision: 'allow',
-        reasonCode: `${record.kind}-recorded`,
-      },
-    };
+      };
+    });
   });
 }
 
@@ -140,25 +143,28 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
         },
       );
     }
-    const withdrawn = await ctx.services.consents.withdraw(
-      consentId,
-      { partyId: call.caller.partyId, clientId: call.caller.clientId },
-      ctx.now(),
-    );
-    return {
-      result: json(200, {
+    return call.writeAhead(async (db) => {
+      const withdrawn = await ctx.services.consents.withdraw(
         consentId,
-        kind: existing.kind,
-        purpose: existing.purposeId,
-        recordedAt: existing.recordedAt,
-        withdrawnAt: withdrawn?.withdrawnAt ?? null,
-      }),
-      log: {
-        purpose: existing.purposeId,
-        subjectRef: existing.subjectKey,
-        decision: 'allow',
-        reasonCode: `${existing.kind}-withdrawn`,
-      },
-    };
+        { partyId: call.caller.partyId, clientId: call.caller.clientId },
+        ctx.now(),
+        db,
+      );
+      return {
+        result: json(200, {
+          consentId,
+          kind: existing.kind,
+          purpose: existing.purposeId,
+          recordedAt: existing.recordedAt,
+          withdrawnAt: withdrawn?.withdrawnAt ?? null,
+        }),
+        log: {
+          purpose: existing.purposeId,
+          subjectRef: existing.subjectKey,
+          decision: 'allow',
+          reasonCode: `${existing.kind}-withdrawn`,
+        },
+      };
+    });
   });
 }

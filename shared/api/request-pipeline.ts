@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import { resolveCaller } from '../agreements/party-directory.js';
 import { AccessLogUnavailableError, type AccessLogRecord } from '../audit/access-log.js';
 import { errorKind } from '../logging.js';
 import { problem, type HttpResult } from '../http/problem.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
+import type { Database } from '../store/schema.js';
 
 /** The authenticated caller, resolved to a party of the agreements. */
 export interface Caller {
@@ -18,6 +20,14 @@ export interface CallContext {
   caller: Caller;
   /** The `X-Purpose` header as sent (trimmed), or undefined. */
   purpose: string | undefined;
+  /**
+   * For a call that changes the store: runs `change` in a transaction of the store and writes
+   * the call's access-log entry (from the outcome `change` returns) before that transaction
+   * commits. If the entry cannot be written the change is rolled back and the caller gets 503:
+   * a change is never made without its entry. An outcome that denies is rolled back too (then
+   * logged as any denial). The handler returns what this returns.
+   */
+  writeAhead(change: (db: Kysely<Database>) => Promise<Outcome>): Promise<Outcome>;
 }
 
 /** What a handler returns: the response, and what the access log must say about it. */
@@ -56,6 +66,48 @@ export async function runRequest(
 
   let caller: Caller | undefined;
   let outcome: Outcome;
+  /** Set once a write-ahead change has written the call's entry itself. */
+  let logged = false;
+  const recordOf = (o: Outcome): AccessLogRecord =>
+    sanitise({
+      requestId,
+      partyId: caller?.partyId ?? 'unauthenticated',
+      clientId: caller?.clientId ?? 'unknown',
+      roles: caller?.roles ?? [],
+      purpose:
+        o.log.purpose ??
+        (purposeHeader === undefined
+          ? 'none'
+          : services.agreements.purpose(purposeHeader)
+            ? purposeHeader
+            : 'unrecognised'),
+      action,
+      subjectRef: o.log.subjectRef ?? null,
+      datasets: [...(o.log.datasets ?? [])],
+      fields: [...(o.log.fields ?? [])],
+      decision: o.log.decision,
+      reasonCode: o.log.reasonCode,
+    });
+  const writeAhead = async (change: (db: Kysely<Database>) => Promise<Outcome>): Promise<Outcome> => {
+    const { store } = services;
+    // SQLite in memory writes the log on the store's one connection, which the change's
+    // transaction holds: there the entry follows the committed change, as for a read.
+    const entryInside = !(store.sqlite !== undefined && store.accessLogFile === undefined);
+    try {
+      return await store.db.transaction().execute(async (trx) => {
+        const changed = await change(trx);
+        if (changed.log.decision === 'deny') throw new RolledBack(changed);
+        if (entryInside) {
+          await services.accessLog.append(recordOf(changed));
+          logged = true;
+        }
+        return changed;
+      });
+    } catch (err) {
+      if (err instanceof RolledBack) return err.outcome;
+      throw err;
+    }
+  };
   try {
     const auth = await ctx.verifier.verify(req.headers.get('authorization'));
     if (!auth.ok && auth.reason === 'jwks-unavailable') {
@@ -98,48 +150,39 @@ export async function runRequest(
           'party-unknown',
         );
       } else {
-        const call = { requestId, caller, purpose: purposeHeader };
+        const call = { requestId, caller, purpose: purposeHeader, writeAhead };
         outcome = await handler(call);
       }
     }
   } catch (err) {
+    // A write-ahead change whose entry could not be written: rolled back, nothing to log.
+    if (err instanceof AccessLogUnavailableError) return withRequestId(logUnavailable(), requestId);
     services.logger.error('request.failed', { requestId, action, error: errorKind(err) });
     outcome = deny(problem(500, 'internal-error', 'Internal error'), 'internal-error');
   }
 
-  const record: AccessLogRecord = {
-    requestId,
-    partyId: caller?.partyId ?? 'unauthenticated',
-    clientId: caller?.clientId ?? 'unknown',
-    roles: caller?.roles ?? [],
-    purpose:
-      outcome.log.purpose ??
-      (purposeHeader === undefined
-        ? 'none'
-        : services.agreements.purpose(purposeHeader)
-          ? purposeHeader
-          : 'unrecognised'),
-    action,
-    subjectRef: outcome.log.subjectRef ?? null,
-    datasets: [...(outcome.log.datasets ?? [])],
-    fields: [...(outcome.log.fields ?? [])],
-    decision: outcome.log.decision,
-    reasonCode: outcome.log.reasonCode,
-  };
-  try {
-    await services.accessLog.append(sanitise(record));
-  } catch (err) {
-    if (!(err instanceof AccessLogUnavailableError))
-      services.logger.error('audit.append-error', { requestId, error: errorKind(err) });
-    return withRequestId(
-      problem(503, 'audit-log-unavailable', 'Service unavailable', {
-        detail: 'The access log could not be written, so nothing was released.',
-        headers: { 'retry-after': '5' },
-      }),
-      requestId,
-    );
+  if (!logged) {
+    try {
+      await services.accessLog.append(recordOf(outcome));
+    } catch (err) {
+      if (!(err instanceof AccessLogUnavailableError))
+        services.logger.error('audit.append-error', { requestId, error: errorKind(err) });
+      return withRequestId(logUnavailable(), requestId);
+    }
   }
   return withRequestId(outcome.result, requestId);
+}
+
+/** Carries a denying outcome out of the transaction it rolls back. */
+class RolledBack {
+  constructor(readonly outcome: Outcome) {}
+}
+
+function logUnavailable(): HttpResult {
+  return problem(503, 'audit-log-unavailable', 'Service unavailable', {
+    detail: 'The access log could not be written, so nothing was released.',
+    headers: { 'retry-after': '5' },
+  });
 }
 
 export function deny(

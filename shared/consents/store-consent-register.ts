@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ConsentRegister } from '../policy/consent-register.js';
+import type { Kysely } from 'kysely';
 import type { Store } from '../store/database.js';
+import type { Database } from '../store/schema.js';
 import type { ConsentEventTable } from '../store/schema.js';
 
 export interface ConsentRecord {
@@ -64,19 +66,23 @@ export class StoreConsentRegister implements ConsentRegister {
    * Records against a person id the caller has just looked up. Refused with
    * {@link ConsentSubjectRelinkedError} when no record holds that id any more: checked after the
    * insert, in its transaction, so either a linking pass that moves the id sees this event and
-   * carries it, or this write sees the moved id and is refused.
+   * carries it, or this write sees the moved id and is refused. Given a transaction (`db`), it
+   * writes in that one, which the caller then commits or rolls back (see the API's writeAhead).
    */
-  async record(input: {
-    subjectKey: string;
-    kind: 'consent' | 'opt-out';
-    purposeId: string | null;
-    evidenceRef: string | null;
-    by: RecordedBy;
-    at: Date;
-  }): Promise<ConsentRecord> {
+  async record(
+    input: {
+      subjectKey: string;
+      kind: 'consent' | 'opt-out';
+      purposeId: string | null;
+      evidenceRef: string | null;
+      by: RecordedBy;
+      at: Date;
+    },
+    db?: Kysely<Database>,
+  ): Promise<ConsentRecord> {
     const consentId = randomUUID();
     const at = input.at.toISOString();
-    await this.store.db.transaction().execute(async (trx) => {
+    const write = async (trx: Kysely<Database>) => {
       await trx
         .insertInto('consent_event')
         .values({
@@ -96,7 +102,9 @@ export class StoreConsentRegister implements ConsentRegister {
         .firstRows(trx.selectFrom('source_record').select('id').where('person_id', '=', input.subjectKey), 1)
         .executeTakeFirst();
       if (held === undefined) throw new ConsentSubjectRelinkedError();
-    });
+    };
+    if (db?.isTransaction) await write(db);
+    else await this.store.db.transaction().execute(write);
     return {
       consentId,
       subjectKey: input.subjectKey,
@@ -109,11 +117,16 @@ export class StoreConsentRegister implements ConsentRegister {
   }
 
   /** Undefined when no such consent exists; a second withdrawal changes nothing. */
-  async withdraw(consentId: string, by: RecordedBy, at: Date): Promise<ConsentRecord | undefined> {
-    const current = await this.find(consentId);
+  async withdraw(
+    consentId: string,
+    by: RecordedBy,
+    at: Date,
+    db: Kysely<Database> = this.store.db,
+  ): Promise<ConsentRecord | undefined> {
+    const current = await this.find(consentId, db);
     if (!current || current.withdrawnAt) return current;
     const when = at.toISOString();
-    await this.store.db
+    await db
       .insertInto('consent_event')
       .values({
         event_id: randomUUID(),
@@ -136,8 +149,8 @@ export class StoreConsentRegister implements ConsentRegister {
    * has carried it to several (any one of them, the same each time); its withdrawal time is the
    * earliest stamped of its withdrawals, should two instances both have withdrawn it.
    */
-  async find(consentId: string): Promise<ConsentRecord | undefined> {
-    const events = await this.store.db
+  async find(consentId: string, db: Kysely<Database> = this.store.db): Promise<ConsentRecord | undefined> {
+    const events = await db
       .selectFrom('consent_event')
       .selectAll()
       .where('consent_id', '=', consentId)
@@ -147,7 +160,7 @@ export class StoreConsentRegister implements ConsentRegister {
     const subjects = [...new Set(records.map((e) => e.subject_key))].sort();
     let subjectKey = subjects[0]!;
     if (subjects.length > 1) {
-      const held = await this.store.db
+      const held = await db
         .selectFrom('source_record')
         .select('person_id')
         .distinct()

@@ -11,6 +11,17 @@ import { startTestHost, type TestHost } from '../support/test-host.js';
 describe('fail closed when the access log cannot be written', () => {
   let t: TestHost;
   let personRef: string;
+  let consentId: string;
+  const participant = { givenName: 'Sam', familyName: 'Taylor', dateOfBirth: '1985-01-02' };
+  const consentBy = (body?: unknown, method?: string) => ({
+    party: 'dudley-housing-options',
+    roles: ['housing-officer'],
+    purpose: 'research-evaluation',
+    ...(body === undefined ? {} : { body }),
+    ...(method === undefined ? {} : { method }),
+  });
+  const consentEvents = async () =>
+    (await t.host.services.store.db.selectFrom('consent_event').select('action').execute()).map((e) => e.action);
   const NI = 'JG103759A';
   const personal = [
     'Aisha',
@@ -118,6 +129,17 @@ describe('fail closed when the access log cannot be written', () => {
     expect(found.status).toBe(200);
     expect(found.text).toContain('Aisha');
     personRef = (JSON.parse(found.text) as { personRef: string }).personRef;
+    await insertRecord(t.host.services, {
+      partyId: 'dudley-housing-options',
+      datasetId: 'housing-first-participant-contacts',
+      givenName: 'Sam',
+      familyName: 'Taylor',
+      dateOfBirth: '1985-01-02',
+      attributes: { name: 'Sam Taylor', telephoneNumber: '07700 900000' },
+    });
+    const recorded = await call('/v1/consents', consentBy({ subject: participant, evidenceRef: 'REF-0' }));
+    expect(recorded.status).toBe(201);
+    consentId = (JSON.parse(recorded.text) as { consentId: string }).consentId;
     await sql`alter table access_log rename to access_log_unreachable`.execute(t.host.services.store.db);
   });
   afterAll(async () => {
@@ -135,6 +157,15 @@ describe('fail closed when the access log cannot be written', () => {
     expect(body).toMatchObject({ type: 'urn:lintel:problem:audit-log-unavailable', status: 503 });
     expect(Object.keys(body).sort()).toEqual(['detail', 'status', 'title', 'type']);
     for (const value of personal) expect(res.text).not.toContain(value);
+  });
+
+  it('makes no change without its entry: a consent is neither recorded nor withdrawn', async () => {
+    expect(await consentEvents()).toEqual(['record']);
+    const record = await call('/v1/consents', consentBy({ subject: participant, evidenceRef: 'REF-1' }));
+    expect(record.status).toBe(503);
+    const withdraw = await call(`/v1/consents/${consentId}`, consentBy(undefined, 'DELETE'));
+    expect(withdraw.status).toBe(503);
+    expect(await consentEvents()).toEqual(['record']);
   });
 
   it('serves again once the log can be written', async () => {
