@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { BatchedInsert, type BatchHook, type Param } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
+import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 import type { ImportPhase } from './import-phases.js';
 
@@ -14,6 +15,19 @@ import type { ImportPhase } from './import-phases.js';
  *
  * On SQLite a big snapshot is loaded into its tables without their secondary indexes, which are
  * built again at the end (see {@link DeferredIndexes}).
+ *
+ * Person ids carried over a snapshot: a new record has no person id until a linking pass
+ * (shared/linkage/), and consents and opt-outs are recorded per person id. A person whose every
+ * record is in this party's dataset (known to one source only) would otherwise lose their id —
+ * and with it their consents and opt-outs — with every new snapshot, since no record would hold
+ * it any more for the pass to keep. So, in the snapshot's transaction, the writer notes before
+ * the delete which person each identifier pseudonym (kind and hash, under the snapshot's key
+ * version) of the previous snapshot pointed to, and at the end gives each new record whose
+ * identifiers point to exactly one previous person that person's id as `carried_person_id`
+ * ({@link CarriedPersonIds}). `person_id` stays null, so the pass still sees a changed source;
+ * it takes the carried id as the record's previous one. All of it runs in SQL (a temporary
+ * table), never reading a snapshot into memory, and is skipped when there is no previous
+ * snapshot.
  */
 
 /** A record's own values, in this order. */
@@ -117,6 +131,73 @@ class DeferredIndexes implements BatchHook {
   }
 }
 
+/**
+ * The person ids of a party's previous snapshot of a dataset, by identifier pseudonym, kept in
+ * a temporary table of the snapshot's transaction (its connection's, on SQL Server) from before
+ * the previous records are deleted until the new ones are in.
+ *
+ * An identifier (kind and hash under the snapshot's key version) names a person when every
+ * previous record holding it had the same person id (linked, or itself carried and not yet
+ * linked); held by records of two people, or by a record no pass had linked, it names none and
+ * blocks a carry. A new record gets a carried id when all of its identifiers the previous
+ * snapshot held name one and the same person. Records without identifiers are not carried.
+ */
+class CarriedPersonIds {
+  private readonly table: string;
+
+  constructor(
+    private readonly trx: Transaction<Database>,
+    private readonly engine: Engine,
+    private readonly snapshot: Snapshot,
+  ) {
+    this.table = engine === 'mssql' ? '#snapshot_carry' : 'temp.snapshot_carry';
+  }
+
+  /** Notes the previous snapshot's identifiers and their people; call before the delete. */
+  async notePrevious(): Promise<void> {
+    const { trx, snapshot } = this;
+    const table = sql.raw(this.table);
+    const text = (n: number) => sql.raw(this.engine === 'mssql' ? `nvarchar(${n}) collate database_default` : 'text');
+    await sql`drop table if exists ${table}`.execute(trx);
+    await sql`create table ${table} (
+      kind ${text(100)} not null,
+      hash ${text(64)} not null,
+      person_id ${text(64)},
+      primary key (kind, hash))`.execute(trx);
+    const person = sql`coalesce(sr.person_id, sr.carried_person_id)`;
+    await sql`insert into ${table} (kind, hash, person_id)
+      select ri.kind, ri.hash,
+        case when count(*) = count(${person}) and min(${person}) = max(${person}) then min(${person}) end
+      from source_record sr
+      join record_identifier ri on ri.record_id = sr.id
+      where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
+        and ri.key_version = ${snapshot.keyVersion}
+      group by ri.kind, ri.hash`.execute(trx);
+  }
+
+  /** Gives the new records their predecessors' person ids; call once every record and identifier is in. */
+  async carry(): Promise<void> {
+    const { trx, snapshot } = this;
+    const table = sql.raw(this.table);
+    const carried = sql`select ri.record_id, min(c.person_id) as person_id
+      from source_record sr
+      join record_identifier ri on ri.record_id = sr.id
+      join ${table} c on c.kind = ri.kind and c.hash = ri.hash
+      where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
+        and sr.import_run_id = ${snapshot.runId} and ri.key_version = ${snapshot.keyVersion}
+      group by ri.record_id
+      having count(c.person_id) = count(*) and min(c.person_id) = max(c.person_id)`;
+    if (this.engine === 'mssql') {
+      await sql`update sr set carried_person_id = c.person_id
+        from source_record sr join (${carried}) c on c.record_id = sr.id`.execute(trx);
+    } else {
+      await sql`update source_record set carried_person_id = c.person_id
+        from (${carried}) as c where source_record.id = c.record_id`.execute(trx);
+    }
+    await sql`drop table ${table}`.execute(trx);
+  }
+}
+
 /** The snapshot of a party's dataset the store holds now: the run that loaded it and its date. */
 export interface CurrentSnapshot {
   readonly runId: string;
@@ -151,6 +232,9 @@ export class SnapshotWriter {
   private readonly identifiers: BatchedInsert;
   private readonly recordIndexes: DeferredIndexes | undefined;
   private readonly identifierIndexes: DeferredIndexes | undefined;
+  private readonly store: Pick<Store, 'dialect' | 'sqlite'>;
+  /** Set by {@link deletePrevious} when there was a previous snapshot to carry person ids from. */
+  private carried: CarriedPersonIds | undefined;
   recordsWritten = 0;
 
   /**
@@ -163,6 +247,7 @@ export class SnapshotWriter {
     private readonly snapshot: Snapshot,
     lap: (phase: ImportPhase) => void = () => undefined,
   ) {
+    this.store = store;
     const engine = store.dialect.engine;
     const options = { sqlite: store.sqlite, rollbackOnError: true };
     this.records = new BatchedInsert(engine, 'source_record', RECORD_ROW_COLUMNS, {
@@ -172,7 +257,8 @@ export class SnapshotWriter {
         party_id: snapshot.partyId,
         dataset_id: snapshot.datasetId,
         as_of: snapshot.asOf,
-        // Set by the linker (shared/linkage), never guessed at import.
+        // Set by the linker (shared/linkage), never guessed at import; a predecessor's id is
+        // carried in `carried_person_id` (CarriedPersonIds) for the linker to keep.
         person_id: null,
       },
     });
@@ -187,9 +273,26 @@ export class SnapshotWriter {
     }
   }
 
-  /** Deletes the records (and their identifiers) of the party's previous snapshot of the dataset. */
+  /**
+   * Deletes the records (and their identifiers) of the party's previous snapshot of the
+   * dataset, first noting the person ids its identifiers point to (see {@link CarriedPersonIds}).
+   */
   async deletePrevious(): Promise<void> {
     const { partyId, datasetId } = this.snapshot;
+    // One indexed probe: a first snapshot (a fresh store, `bench:import`) has nothing to carry.
+    const previous = await this.store.dialect
+      .firstRows(
+        this.trx
+          .selectFrom('source_record')
+          .select('id')
+          .where('party_id', '=', partyId)
+          .where('dataset_id', '=', datasetId),
+        1,
+      )
+      .executeTakeFirst();
+    if (previous === undefined) return;
+    this.carried = new CarriedPersonIds(this.trx, this.store.dialect.engine, this.snapshot);
+    await this.carried.notePrevious();
     await this.trx
       .deleteFrom('record_identifier')
       .where('record_id', 'in', (eb) =>
@@ -230,10 +333,15 @@ export class SnapshotWriter {
     await this.identifiers.flush(this.trx, all, this.identifierIndexes);
   }
 
-  /** Writes everything left and rebuilds any index the load went without. */
+  /**
+   * Writes everything left, rebuilds any index the load went without, and carries the previous
+   * snapshot's person ids to the new records.
+   */
   async finish(): Promise<void> {
     await this.flush(true);
     await this.recordIndexes?.rebuild(this.trx);
     await this.identifierIndexes?.rebuild(this.trx);
+    await this.carried?.carry();
+    this.carried = undefined;
   }
 }

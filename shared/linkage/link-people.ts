@@ -32,8 +32,11 @@ import { readStoreSources, type StoreSource } from './store-sources.js';
  * person id (kept stable: see person-ids.ts). Where a record's person id changes (a merge or a
  * split), the consent and opt-out events of its old id are carried to its new one in the same
  * transaction (shared/consents/carry-consents.ts), so an opt-out never stays behind on an id no
- * one holds. The pass is one transaction: a crash leaves the previous people in place, and new
- * records stay unlinked — unseen by lookups — until a pass finishes.
+ * one holds. A record an import gave its predecessor's id (`carried_person_id`, see
+ * shared/imports/snapshot-writer.ts) counts as holding that id here, so a person known only to a
+ * source that sends a new snapshot keeps their id and their consents. The pass is one
+ * transaction: a crash leaves the previous people in place, and new records stay unlinked —
+ * unseen by lookups — until a pass finishes.
  */
 
 export type LinkRunKind = 'incremental' | 'full' | 'review';
@@ -312,17 +315,22 @@ async function formPeople(trx: Kysely<Database>, engine: Engine, agreementId: st
   const refusedMerges: Partial<Record<MergeRefusal, number>> = {};
   for (const refusal of clusters.refused) refusedMerges[refusal.reason] = (refusedMerges[refusal.reason] ?? 0) + 1;
 
+  // A record's previous id is the one it holds or, not yet linked, the one its import carried
+  // from its predecessor (store-sources.ts): a person whose records were all re-sent keeps it.
   const previous = sources.flatMap((s) => s.personIds);
+  const stored = sources.flatMap((s) => s.storedPersonIds);
   const recordIds = sources.flatMap((s) => s.batch.recordId);
   const assigned = assignPersonIds(clusters.assignments(), previous);
+  // Written: every record whose stored id differs, including a carried id kept as it was.
   const changed: number[] = [];
-  for (let n = 0; n < assigned.length; n++) if (assigned[n] !== previous[n]) changed.push(n);
+  for (let n = 0; n < assigned.length; n++) if (assigned[n] !== stored[n]) changed.push(n);
   // Before the new ids are written: see carry-consents.ts on why the order matters on SQL Server.
+  // A carried id the pass does not keep is a move like any other, so its events follow.
   const moves: PersonIdMove[] = [];
   const seen = new Set<string>();
   for (const n of changed) {
     const from = previous[n];
-    if (from === null || from === undefined) continue;
+    if (from === null || from === undefined || from === assigned[n]) continue;
     const move = { from, to: assigned[n]! };
     const key = `${move.from}\u0000${move.to}`;
     if (!seen.has(key)) {
@@ -356,7 +364,8 @@ function personIdUpdateSql(engine: Engine, rows: number): string {
   for (let r = 0; r < rows; r++) whens += ` when ${p()} then ${p()}`;
   const ids: string[] = [];
   for (let r = 0; r < rows; r++) ids.push(p());
-  return `update source_record set person_id = case id${whens} end where id in (${ids.join(',')})`;
+  // The carried id has done its work once the record holds a person id of its own.
+  return `update source_record set person_id = case id${whens} end, carried_person_id = null where id in (${ids.join(',')})`;
 }
 
 function flatten(summary: LinkRunSummary): Record<string, string | number> {

@@ -18,9 +18,15 @@ export interface StoreSource {
   readonly partyId: string;
   readonly datasetId: string;
   readonly batch: RecordBatch;
-  /** Person id each record holds now, or null when it has never been linked. */
+  /**
+   * Person id each record had before this pass: the one it holds, else the one its import
+   * carried from its predecessor in the previous snapshot (`carried_person_id`, see
+   * shared/imports/snapshot-writer.ts), else null when it has never been linked.
+   */
   readonly personIds: readonly (string | null)[];
-  /** Records with no person id: new since the last linking pass. */
+  /** `person_id` as stored: null for every record no pass has linked yet, carried id or not. */
+  readonly storedPersonIds: readonly (string | null)[];
+  /** Records with no person id (carried or not): new since the last linking pass. */
   readonly unlinked: number;
 }
 
@@ -46,6 +52,7 @@ interface Columns {
   niHash: string[];
   systemIds: Map<string, string[]>;
   personIds: (string | null)[];
+  storedPersonIds: (string | null)[];
   unlinked: number;
   partyId: string;
   datasetId: string;
@@ -76,6 +83,7 @@ export async function readStoreSources(
         'postcode',
         'address',
         'person_id',
+        'carried_person_id',
       ])
       .where('dataset_id', 'in', datasets)
       .where('id', '>', after)
@@ -98,6 +106,7 @@ export async function readStoreSources(
           niHash: [],
           systemIds: new Map(),
           personIds: [],
+          storedPersonIds: [],
           unlinked: 0,
           partyId: row.party_id,
           datasetId: row.dataset_id,
@@ -114,7 +123,8 @@ export async function readStoreSources(
       c.nhsHash.push('');
       c.upnHash.push('');
       c.niHash.push('');
-      c.personIds.push(row.person_id);
+      c.personIds.push(row.person_id ?? row.carried_person_id);
+      c.storedPersonIds.push(row.person_id);
       if (row.person_id === null) c.unlinked++;
     }
     if (page.length < PAGE) break;
@@ -188,6 +198,7 @@ export async function readStoreSources(
         systemIds: c.systemIds,
       },
       personIds: c.personIds,
+      storedPersonIds: c.storedPersonIds,
       unlinked: c.unlinked,
     }));
   return { sources, otherKeyVersionIdentifiers };

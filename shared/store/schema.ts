@@ -60,6 +60,11 @@ export interface SourceRecordTable {
   /** ISO date the partner's extract describes. */
   as_of: string;
   person_id: string | null;
+  /**
+   * The person id of this record's predecessor in the party's previous snapshot of the dataset,
+   * carried at load while `person_id` stays null until a linking pass (shared/imports/snapshot-writer.ts).
+   */
+  carried_person_id: string | null;
 }
 
 export interface RecordIdentifierTable {

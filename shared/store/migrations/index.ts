@@ -7,6 +7,7 @@ import { consents } from './0005-consents.js';
 import { auditAlerts } from './0006-audit-alerts.js';
 import { linkage } from './0007-linkage.js';
 import { accessLogFile } from './0009-access-log-file.js';
+import { carriedPersonId } from './0010-carried-person-id.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -21,5 +22,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0006-audit-alerts': auditAlerts(d),
     '0007-linkage': linkage(d),
     '0009-access-log-file': accessLogFile(d),
+    '0010-carried-person-id': carriedPersonId(d),
   };
 }

@@ -1,0 +1,249 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
+import { validateNhsNumber } from '../../../shared/domain/identifiers.js';
+import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
+import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+
+/**
+ * A person whose every record is in one party's dataset keeps their person id — and with it
+ * their consents and opt-outs — when that party sends a new snapshot: the load carries the id of
+ * each record's predecessor (same identifier pseudonym, one previous person) and the linking
+ * pass keeps it. Where the predecessor is ambiguous nothing is carried.
+ */
+
+const DATASET = 'multiple-disadvantage-indicators';
+const T = new Date('2026-03-02T09:00:00.000Z');
+const dpo = { partyId: 'la-housing', clientId: 'dpo-client' };
+
+/** A valid NHS number in the 999 test range, from a six-digit serial. */
+function nhs(serial: number): string {
+  for (let s = serial; ; s++) {
+    const stem = `999${String(s).padStart(6, '0')}`;
+    let sum = 0;
+    for (let i = 0; i < 9; i++) sum += Number(stem[i]) * (10 - i);
+    const check = 11 - (sum % 11);
+    if (check === 10) continue;
+    const candidate = `${stem}${check === 11 ? 0 : check}`;
+    if (validateNhsNumber(candidate).ok) return candidate;
+  }
+}
+
+async function recordOf(h: ImportHarness, party: string, given: string) {
+  return h.store.db
+    .selectFrom('source_record')
+    .select(['person_id', 'carried_person_id'])
+    .where('party_id', '=', party)
+    .where('given_name', '=', given)
+    .executeTakeFirstOrThrow();
+}
+
+async function personOf(h: ImportHarness, party: string, given: string): Promise<string> {
+  const row = await recordOf(h, party, given);
+  expect(row.person_id).toBeTruthy();
+  return row.person_id!;
+}
+
+function harnessDeps(h: ImportHarness) {
+  return { store: h.store, secrets: h.secrets, agreements: h.deps().agreements, logger: h.deps().logger };
+}
+
+async function importFile(h: ImportHarness, blobName: string, lines: readonly string[]) {
+  const outcome = await h.importFile(blobName, lines.join('\n'));
+  expect(outcome.outcome).toBe('loaded');
+  return (outcome as { runId: string }).runId;
+}
+
+describe('a person known to one source only keeps their id across its snapshots', () => {
+  let h: ImportHarness;
+  let consents: StoreConsentRegister;
+  const N1 = nhs(510);
+  const N2 = nhs(520);
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    consents = new StoreConsentRegister(h.store);
+  });
+  afterAll(async () => h.close());
+
+  it('stays opted out after the source sends a new snapshot with the same person', async () => {
+    const header = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears';
+    const first = await importFile(h, `la-housing/${DATASET}/extract-2026-03-01.csv`, [
+      header,
+      `Erin,Hale,1980-02-03,ME14 1XX,${N1},Y`,
+      `Finn,Moss,1975-04-05,ME15 2YY,${N2},N`,
+    ]);
+    await linkAfterImport(harnessDeps(h), first);
+    const erin = await personOf(h, 'la-housing', 'ERIN');
+    const finn = await personOf(h, 'la-housing', 'FINN');
+    await consents.record({
+      subjectKey: erin,
+      kind: 'opt-out',
+      purposeId: null,
+      evidenceRef: 'nddo-erin',
+      by: dpo,
+      at: T,
+    });
+    expect(await consents.isOptedOut(erin, T)).toBe(true);
+
+    // Next month's snapshot: Erin has moved, Finn has gone, Gail is new.
+    const second = await importFile(h, `la-housing/${DATASET}/extract-2026-04-01.csv`, [
+      header,
+      `Erin,Hale,1980-02-03,ME20 9AA,${N1},N`,
+      `Gail,Reed,1990-06-07,ME16 3ZZ,${nhs(530)},N`,
+    ]);
+    // Carried at load; person_id stays null so the pass still sees a changed source.
+    expect(await recordOf(h, 'la-housing', 'ERIN')).toEqual({ person_id: null, carried_person_id: erin });
+    expect(await recordOf(h, 'la-housing', 'GAIL')).toEqual({ person_id: null, carried_person_id: null });
+
+    const summary = await linkAfterImport(harnessDeps(h), second);
+    expect(summary?.kind).toBe('incremental');
+    expect(await personOf(h, 'la-housing', 'ERIN')).toBe(erin);
+    expect(await recordOf(h, 'la-housing', 'ERIN')).toEqual({ person_id: erin, carried_person_id: null });
+    expect(await consents.isOptedOut(erin, T)).toBe(true);
+    const gail = await personOf(h, 'la-housing', 'GAIL');
+    expect([erin, finn]).not.toContain(gail);
+    expect(await consents.isOptedOut(gail, T)).toBe(false);
+  });
+
+  it('carries a carried id on when two snapshots arrive before a linking pass', async () => {
+    const erin = await personOf(h, 'la-housing', 'ERIN');
+    const header = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears';
+    await importFile(h, `la-housing/${DATASET}/extract-2026-05-01.csv`, [
+      header,
+      `Erin,Hale,1980-02-03,ME20 9AA,${N1},Y`,
+    ]);
+    const last = await importFile(h, `la-housing/${DATASET}/extract-2026-06-01.csv`, [
+      header,
+      `Erin,Hale,1980-02-03,ME20 9AA,${N1},N`,
+    ]);
+    expect(await recordOf(h, 'la-housing', 'ERIN')).toEqual({ person_id: null, carried_person_id: erin });
+    await linkAfterImport(harnessDeps(h), last);
+    expect(await personOf(h, 'la-housing', 'ERIN')).toBe(erin);
+    expect(await consents.isOptedOut(erin, T)).toBe(true);
+  });
+});
+
+describe('a research participant keeps their consent across Dudley snapshots', () => {
+  let h: ImportHarness;
+  let consents: StoreConsentRegister;
+  const dataset = 'housing-first-participant-contacts';
+  const dudley = { partyId: 'dudley-housing-options', clientId: 'dudley-client' };
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    consents = new StoreConsentRegister(h.store);
+  });
+  afterAll(async () => h.close());
+
+  it('keeps the research consent on the same person id after a new snapshot', async () => {
+    const header = 'name,telephoneNumber,email,address,caseReference';
+    const first = await importFile(h, `dudley-housing-options/${dataset}/extract-2026-03-01.csv`, [
+      header,
+      'Hana Ives,01384 000001,hana@example.org,1 High Street,HO-1',
+      'Ivan Lowe,01384 000002,ivan@example.org,2 High Street,HO-2',
+    ]);
+    await linkAfterImport(harnessDeps(h), first);
+    const people = await h.store.db
+      .selectFrom('source_record')
+      .select(['person_id', 'row_number'])
+      .where('party_id', '=', dudley.partyId)
+      .orderBy('row_number')
+      .execute();
+    const [hana, ivan] = people.map((p) => p.person_id!);
+    expect(hana).toBeTruthy();
+    await consents.record({
+      subjectKey: hana!,
+      kind: 'consent',
+      purposeId: 'research-evaluation',
+      evidenceRef: 'form-1',
+      by: dudley,
+      at: T,
+    });
+
+    // Ivan first this time, Hana with a new telephone number.
+    const second = await importFile(h, `dudley-housing-options/${dataset}/extract-2026-04-01.csv`, [
+      header,
+      'Ivan Lowe,01384 000002,ivan@example.org,2 High Street,HO-2',
+      'Hana Ives,01384 000009,hana@example.org,1 High Street,HO-1',
+    ]);
+    const carried = await h.store.db
+      .selectFrom('source_record')
+      .select(['person_id', 'carried_person_id'])
+      .where('party_id', '=', dudley.partyId)
+      .orderBy('row_number')
+      .execute();
+    expect(carried).toEqual([
+      { person_id: null, carried_person_id: ivan },
+      { person_id: null, carried_person_id: hana },
+    ]);
+
+    const summary = await linkAfterImport(harnessDeps(h), second);
+    expect(summary?.consentEventsCarried).toBe(0);
+    const after = await h.store.db
+      .selectFrom('source_record')
+      .select('person_id')
+      .where('party_id', '=', dudley.partyId)
+      .orderBy('row_number')
+      .execute();
+    expect(after.map((r) => r.person_id)).toEqual([ivan, hana]);
+    expect(await consents.currentConsent(hana!, 'research-evaluation', T)).toBe(true);
+    expect(await consents.currentConsent(ivan!, 'research-evaluation', T)).toBe(false);
+  });
+});
+
+describe('no person id is carried from an ambiguous predecessor', () => {
+  let h: ImportHarness;
+  let consents: StoreConsentRegister;
+  const party = 'la-childrens-social-care';
+  const header = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection';
+  const N1 = nhs(610);
+  const N2 = nhs(620);
+  const N3 = nhs(630);
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    consents = new StoreConsentRegister(h.store);
+  });
+  afterAll(async () => h.close());
+
+  it('carries nothing where an identifier named two people, or two identifiers name two people', async () => {
+    // Two records of one source are never linked to each other: Jo and Kit are two people
+    // although they share an NHS number. Lee and Max are two people.
+    const first = await importFile(h, `${party}/${DATASET}/extract-2026-03-01.csv`, [
+      header,
+      `Jo,Ash,2012-01-01,ME1 1AA,${N1},SC-1,N`,
+      `Kit,Ash,2012-01-01,ME1 1AA,${N1},SC-2,N`,
+      `Lee,Bay,2013-02-02,ME2 2BB,${N2},SC-3,N`,
+      `Max,Cole,2014-03-03,ME3 3AB,${N3},SC-4,N`,
+    ]);
+    await linkAfterImport(harnessDeps(h), first);
+    const before = new Map<string, string>();
+    for (const given of ['JO', 'KIT', 'LEE', 'MAX']) before.set(given, await personOf(h, party, given));
+    expect(new Set(before.values()).size).toBe(4);
+    for (const id of before.values()) {
+      await consents.record({ subjectKey: id, kind: 'opt-out', purposeId: null, evidenceRef: null, by: dpo, at: T });
+    }
+
+    const second = await importFile(h, `${party}/${DATASET}/extract-2026-04-01.csv`, [
+      header,
+      // N1 named Jo and Kit: ambiguous, though SC-9 is new.
+      `Jo,Ash,2012-01-01,ME1 1AA,${N1},SC-9,N`,
+      // Lee's NHS number with Max's system id: two people.
+      `Ned,Dale,2015-04-04,ME4 4DB,${N2},SC-4,N`,
+      // Max's NHS number alone (system id new): Max.
+      `Max,Cole,2014-03-03,ME3 3AB,${N3},SC-8,N`,
+    ]);
+    expect(await recordOf(h, party, 'JO')).toEqual({ person_id: null, carried_person_id: null });
+    expect(await recordOf(h, party, 'NED')).toEqual({ person_id: null, carried_person_id: null });
+    expect(await recordOf(h, party, 'MAX')).toEqual({ person_id: null, carried_person_id: before.get('MAX') });
+
+    await linkAfterImport(harnessDeps(h), second);
+    expect(await personOf(h, party, 'MAX')).toBe(before.get('MAX'));
+    expect(await consents.isOptedOut(before.get('MAX')!, T)).toBe(true);
+    for (const given of ['JO', 'NED']) {
+      const id = await personOf(h, party, given);
+      expect([...before.values()]).not.toContain(id);
+      expect(await consents.isOptedOut(id, T)).toBe(false);
+    }
+  });
+});
