@@ -124,8 +124,9 @@ async function main(): Promise<void> {
     const incoming = await blobs.getContainerClient(CONTAINERS.incoming).getBlobClient(blobName).exists();
     if (!incoming && (report = await newReport())) break;
     if (!incoming) {
-      // The importer writes the report before it moves the file: gone without a new report
-      // means the same bytes were imported before (under this name or another).
+      // The importer writes the report (a loaded one once its load is committed) before it
+      // moves the file: gone without a new report means the same bytes were imported before
+      // (under this name or another).
       const earlier =
         (await readJson<ImportReport>(blobs, CONTAINERS.processed, `${blobName}.report.json`)) ??
         (await readJson<ImportReport>(blobs, CONTAINERS.rejected, `${blobName}.report.json`));
@@ -149,6 +150,14 @@ async function main(): Promise<void> {
   if (report.outcome === 'rejected') process.exitCode = 2;
 }
 
+/** What to do about a rejection that is not about the rows. */
+const HINTS: Readonly<Record<string, string>> = {
+  'import-attempts-exhausted':
+    'every attempt to import the file broke off (see the import.failed log lines); upload it again to retry',
+  'xlsx-shared-strings-too-large': 'the workbook holds too much text to read safely: send the extract as CSV',
+  'xlsx-uncompressed-too-large': 'the workbook is too large uncompressed: send the extract as CSV',
+};
+
 function printReport(report: ImportReport, blobName: string): void {
   const where = report.outcome === 'loaded' ? CONTAINERS.processed : CONTAINERS.rejected;
   process.stdout.write(`${report.outcome.toUpperCase()}  run ${report.runId}\n`);
@@ -159,6 +168,8 @@ function printReport(report: ImportReport, blobName: string): void {
     const at = e.column ? ` column ${e.column}` : e.columnIndex ? ` column #${e.columnIndex}` : '';
     process.stdout.write(`  file: ${e.reason}${at}${e.row ? ` row ${e.row}` : ''}\n`);
   }
+  const hint = HINTS[report.fileErrors[0]?.reason ?? ''];
+  if (hint !== undefined) process.stdout.write(`  ${hint}\n`);
   for (const e of report.rowErrors.slice(0, 20))
     process.stdout.write(`  row ${e.row}${e.column ? ` ${e.column}` : ''}: ${e.reason}\n`);
   const more = report.rowErrors.length - 20 + report.rowErrorsNotListed;

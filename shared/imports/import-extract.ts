@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { BlobServiceClient } from '@azure/storage-blob';
+import { RestError, type BlobServiceClient } from '@azure/storage-blob';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { AccessLog } from '../audit/access-log.js';
 import { Pseudonymiser } from '../domain/pseudonymise.js';
@@ -28,6 +28,7 @@ import {
   claimRun,
   findRun,
   finishRun,
+  finishUnfinishedRun,
   FINAL_STATUSES,
   lockDatasetRuns,
   markFailed,
@@ -38,7 +39,7 @@ import { lapOf, type ImportPhase, type PhaseClock } from './import-phases.js';
 import type { ImportProgressSink } from './import-progress.js';
 import { reasonCounts, RowErrorList, type FileError, type ImportReport } from './import-report.js';
 import { preparedInThread, type PreparedRows } from './prepared-rows.js';
-import { FileRejection } from './reasons.js';
+import { FileRejection, MAX_IMPORT_ATTEMPTS } from './reasons.js';
 import type { RowPlan } from './row-preparation.js';
 import { startRowWorker } from './row-worker-client.js';
 import { currentSnapshot, SnapshotWriter, type CurrentSnapshot } from './snapshot-writer.js';
@@ -76,9 +77,15 @@ import { xlsxRecords } from './xlsx-records.js';
  * {@link ImportFailed}, which names the error's kind and the run, never the message of the
  * error underneath: a driver's message can quote a value.
  *
- * Order of effects, so a retry converges: report written → store committed → access-log entry
- * → blob moved to processed/ or rejected/ → afterLoad hook. A retry after the commit finds the
- * run final, writes the access-log entry if it is missing, and moves the blob.
+ * Order of effects, so a retry converges. A load: report staged → store committed → report
+ * published in processed/ → access-log entry → blob moved → afterLoad hook. A rejection: report
+ * in rejected/ → run finished → access-log entry → blob moved. A retry after the commit finds the
+ * run final, publishes the loaded report and writes the access-log entry if either is missing,
+ * and moves the blob.
+ *
+ * Attempts: a run taken up more than MAX_IMPORT_ATTEMPTS times without a result (each attempt
+ * crashed or failed) is rejected as `import-attempts-exhausted` by the next delivery. That
+ * rejection is about the attempts, not the bytes: the same file uploaded again is tried again.
  *
  * Rows: validated against the row schema derived from the agreement (row-schema.ts); a bad row
  * is reported (row number, column, reason code) and skipped. If bad rows exceed
@@ -218,9 +225,20 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     runId = claimed.id;
     if (FINAL_STATUSES.has(claimed.status)) {
       const current = await currentSnapshot(deps.store.db, deps.store, file.partyId, file.datasetId);
-      if (supersedes(claimed, current, asOf)) {
+      const why = supersedes(claimed, current, asOf)
+        ? 'newer-snapshot'
+        : (await uploadedAgainAfterAttemptsRanOut(deps, claimed, properties.lastModified))
+          ? 'uploaded-again'
+          : undefined;
+      if (why !== undefined) {
         claimed = await reopenRun(deps.store.db, claimed, claim);
-        logger.info('import.reopened', { runId: claimed.id, partyId: file.partyId, datasetId: file.datasetId, asOf });
+        logger.info('import.reopened', {
+          runId: claimed.id,
+          partyId: file.partyId,
+          datasetId: file.datasetId,
+          asOf,
+          why,
+        });
       }
     }
     const context: RunContext = { deps, containers, file, run: claimed, etag: properties.etag, sha256, purpose, lap };
@@ -235,6 +253,11 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       attempt: claimed.attempt,
     });
 
+    // Every attempt before this one broke off without a result (a crash leaves `loading`, a
+    // failure `failed`): a file that keeps crashing its instance (e.g. out of memory) is refused
+    // here, with a report, rather than retried all day and then dead-lettered unreported.
+    if (claimed.attempt > MAX_IMPORT_ATTEMPTS)
+      return await reject(context, [{ reason: 'import-attempts-exhausted' }], undefined);
     if (entry === undefined) return await reject(context, [{ reason: 'unknown-dataset' }], undefined);
     if (!deps.agreements.isSource(file.partyId, file.datasetId))
       return await reject(context, [{ reason: 'party-not-source' }], undefined);
@@ -312,6 +335,10 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       await rows.close();
       lap('stop reader');
     }
+    // Only now that the load is committed: a report in processed/ means the rows are in the
+    // store. Should this write fail, the retry finds the run loaded and writes it then.
+    await publishLoadedReport(context, load.report);
+    lap('report');
     const seconds = (Date.now() - started) / 1000;
     logger.info('import.loaded', {
       runId: claimed.id,
@@ -382,6 +409,7 @@ interface LoadResult {
   readonly loaded: number;
   readonly rowErrors: RowErrorList;
   readonly columns: readonly string[];
+  readonly report: ImportReport;
 }
 
 interface Counts {
@@ -523,14 +551,11 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
     }
     await writer.finish();
     const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
-    // The report first: if the commit then fails, the retry rewrites the same report.
-    await writeReport(
-      deps.blobs,
-      context.containers,
-      'processed',
-      file.blobName,
-      reportOf(context, 'loaded', finishedAt, counts, columns, [], rowErrors),
-    );
+    const report = reportOf(context, 'loaded', finishedAt, counts, columns, [], rowErrors);
+    // Staged, not published: the report appears in processed/ only after the commit (a failed
+    // commit must not leave a report saying `loaded`); the staged copy lets a retry after the
+    // commit publish the whole report, row errors and all, though the rows are not read again.
+    await stageReport(context, report);
     lap('report');
     await finishRun(trx, run.id, {
       status: 'loaded',
@@ -539,7 +564,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
       rowsRejected: rowErrors.badRows,
       finishedAt,
     });
-    return { rows, loaded, rowErrors, columns };
+    return { rows, loaded, rowErrors, columns, report };
   });
   lap('commit');
   return loaded;
@@ -591,13 +616,23 @@ async function reject(
     file.blobName,
     reportOf(context, 'rejected', finishedAt, total, [], fileErrors, rowErrors),
   );
-  await finishRun(deps.store.db, run.id, {
+  const finished = await finishUnfinishedRun(deps.store.db, run.id, {
     status: 'rejected',
     rowsTotal: total.rows,
     rowsLoaded: 0,
     rowsRejected: total.rejected,
     finishedAt,
   });
+  if (!finished) {
+    // Another delivery of the bytes finished the run meanwhile (e.g. one still loading when this
+    // one found the attempts spent): its result stands.
+    const settled = await findRun(deps.store.db, file.partyId, file.datasetId, context.sha256);
+    if (settled !== undefined && FINAL_STATUSES.has(settled.status)) {
+      await waitForImportEntry(deps, settled, SETTLED_ELSEWHERE_GRACE_MS);
+      return settleDuplicate({ ...context, run: settled });
+    }
+    throw new Error('Import run vanished while being rejected');
+  }
   const reasons = [...new Set(fileErrors.map((e) => e.reason))];
   deps.logger.warn('import.rejected', {
     runId: run.id,
@@ -609,6 +644,10 @@ async function reject(
     badRows: total.rejected,
   });
   await appendAccessLog(context, 'deny', reasons[0] ?? 'rejected', []);
+  // A load of this run that staged its report and then failed to commit left the copy behind.
+  await stagedReportBlob(context)
+    .deleteIfExists()
+    .catch(() => undefined);
   await moveExtract(deps.blobs, context.containers, file.blobName, context.etag, 'rejected');
   return { outcome: 'rejected', runId: run.id, reasons };
 }
@@ -624,6 +663,8 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
     sha256: context.sha256,
     of,
   });
+  // A crash (or a failed write) after the commit can have lost the report: publish it now.
+  if (of === 'loaded' && run.blob_name === file.blobName) await ensureLoadedReport(context);
   const logged = await importEntryLogged(deps, run);
   const current =
     of === 'loaded' &&
@@ -642,6 +683,86 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
   await moveExtract(deps.blobs, context.containers, file.blobName, context.etag, destination);
   if (current) await deps.hooks?.afterLoad?.(run.id);
   return { outcome: 'duplicate', runId: run.id, of };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loaded report: staged inside the load's transaction, published after its commit
+// ---------------------------------------------------------------------------------------------
+
+/** `processed/<file>.report.<run>.staged`: not a `.report.json`, so nothing takes it for a result. */
+function stagedReportBlob(context: RunContext) {
+  return context.deps.blobs
+    .getContainerClient(context.containers.processed)
+    .getBlockBlobClient(`${context.file.blobName}.report.${context.run.id}.staged`);
+}
+
+async function stageReport(context: RunContext, report: ImportReport): Promise<void> {
+  const body = JSON.stringify(report);
+  await stagedReportBlob(context).upload(body, Buffer.byteLength(body), {
+    blobHTTPHeaders: { blobContentType: 'application/json' },
+  });
+}
+
+async function publishLoadedReport(context: RunContext, report: ImportReport): Promise<void> {
+  await writeReport(context.deps.blobs, context.containers, 'processed', context.file.blobName, report);
+  await stagedReportBlob(context).deleteIfExists();
+}
+
+/**
+ * For a loaded run's own file: its report in processed/, unless the one there is already this
+ * load's. From the staged copy; failing that (it cannot be missing unless removed by hand), from
+ * the run's counts, without row errors or columns.
+ */
+async function ensureLoadedReport(context: RunContext): Promise<void> {
+  const { deps, containers, file, run } = context;
+  const published = await readReport(deps.blobs, containers, 'processed', file.blobName);
+  if (published?.runId === run.id && published.finishedAt === run.finished_at) return;
+  let staged: ImportReport | undefined;
+  try {
+    staged = JSON.parse((await stagedReportBlob(context).downloadToBuffer()).toString('utf8')) as ImportReport;
+  } catch (err) {
+    if (!(err instanceof RestError && err.statusCode === 404)) throw err;
+  }
+  const report =
+    staged?.runId === run.id && staged.finishedAt === run.finished_at
+      ? staged
+      : reportOf(
+          context,
+          'loaded',
+          run.finished_at ?? (deps.now ?? (() => new Date()))().toISOString(),
+          { rows: run.rows_total ?? 0, loaded: run.rows_loaded ?? 0, rejected: run.rows_rejected ?? 0 },
+          [],
+          [],
+          undefined,
+        );
+  deps.logger.warn('import.report-recovered', { runId: run.id, fromStaged: report === staged });
+  await publishLoadedReport(context, report);
+}
+
+/**
+ * Whether a rejected run is to be tried again: its rejection was `import-attempts-exhausted` (a
+ * verdict on the attempts, not on the bytes) and this blob was uploaded after it. A blob older
+ * than the rejection is the rejected file itself, left in incoming by a crash before its move.
+ */
+async function uploadedAgainAfterAttemptsRanOut(
+  deps: ImportDependencies,
+  run: ImportRun,
+  lastModified: Date,
+): Promise<boolean> {
+  if (run.status !== 'rejected' || run.finished_at === null) return false;
+  if (lastModified.getTime() <= Date.parse(run.finished_at)) return false;
+  const last = await deps.store.dialect
+    .firstRows(
+      deps.store.db
+        .selectFrom('access_log')
+        .select('reason_code')
+        .where('request_id', '=', run.id)
+        .where('action', '=', 'import')
+        .orderBy('seq', 'desc'),
+      1,
+    )
+    .executeTakeFirst();
+  return last?.reason_code === 'import-attempts-exhausted';
 }
 
 /** The columns a loaded run stored, from its report (for a recovered access-log entry). */

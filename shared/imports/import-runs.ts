@@ -9,6 +9,10 @@ import type { Database, ImportRunTable } from '../store/schema.js';
  * its bytes back after another snapshot replaced them: the unique key allows one row per
  * content, so the row then describes that file (name, received), and each of its loads has its
  * own access-log entry and report.
+ *
+ * `attempt` counts the deliveries that took the run up since it was opened: the first is 1, each
+ * delivery of an unfinished run adds one. Past MAX_IMPORT_ATTEMPTS (reasons.ts) the file is
+ * rejected instead of tried again (import-extract.ts).
  */
 export type ImportRun = Selectable<ImportRunTable>;
 
@@ -84,15 +88,17 @@ export async function claimRun(db: Kysely<Database>, claim: RunClaim): Promise<I
 }
 
 /**
- * Opens a final run again for a new load of its bytes (a newer file; see the module comment):
- * `loading`, this file's name and time of receipt, the counts of the last load cleared, the
- * attempt counted. Only if the run is still as the caller read it; otherwise the run is claimed
- * as any other delivery would ({@link claimRun}), which may find it final again.
+ * Opens a final run again for a new load of its bytes (a newer file, or a file uploaded again
+ * after its attempts ran out; see the module comment): `loading`, this file's name and time of
+ * receipt, the counts of the last load cleared, the attempts counted from 1 again (they limit
+ * one file's tries, MAX_IMPORT_ATTEMPTS). Only if the run is still as the caller read it (status,
+ * attempt, times: a run reopened and finished again since differs in its times); otherwise the
+ * run is claimed as any other delivery would ({@link claimRun}), which may find it final again.
  */
 export async function reopenRun(db: Kysely<Database>, run: ImportRun, claim: RunClaim): Promise<ImportRun> {
   const reopened = await db
     .updateTable('import_run')
-    .set((eb) => ({
+    .set({
       status: 'loading',
       blob_name: claim.blobName,
       received_at: claim.now,
@@ -100,11 +106,13 @@ export async function reopenRun(db: Kysely<Database>, run: ImportRun, claim: Run
       rows_loaded: null,
       rows_rejected: null,
       finished_at: null,
-      attempt: eb('attempt', '+', 1),
-    }))
+      attempt: 1,
+    })
     .where('id', '=', run.id)
     .where('status', '=', run.status)
     .where('attempt', '=', run.attempt)
+    .where('received_at', '=', run.received_at)
+    .where((eb) => (run.finished_at === null ? eb('finished_at', 'is', null) : eb('finished_at', '=', run.finished_at)))
     .executeTakeFirst();
   if (Number(reopened.numUpdatedRows) === 0) return claimRun(db, claim);
   return (await findRun(db, claim.partyId, claim.datasetId, claim.sha256))!;
@@ -155,6 +163,27 @@ export async function finishRun(db: Db, runId: string, result: RunResult): Promi
     })
     .where('id', '=', runId)
     .execute();
+}
+
+/**
+ * {@link finishRun} outside a load's transaction: only a run still unfinished, so a rejection
+ * decided outside the lock never overwrites what another delivery of the bytes committed.
+ * Returns whether it did.
+ */
+export async function finishUnfinishedRun(db: Kysely<Database>, runId: string, result: RunResult): Promise<boolean> {
+  const updated = await db
+    .updateTable('import_run')
+    .set({
+      status: result.status,
+      rows_total: result.rowsTotal,
+      rows_loaded: result.rowsLoaded,
+      rows_rejected: result.rowsRejected,
+      finished_at: result.finishedAt,
+    })
+    .where('id', '=', runId)
+    .where('status', 'in', ['loading', 'failed'])
+    .executeTakeFirst();
+  return Number(updated.numUpdatedRows) > 0;
 }
 
 /** An attempt broke off (the error is rethrown for the trigger to retry): `loading` → `failed`, nothing else. */

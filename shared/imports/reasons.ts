@@ -32,8 +32,24 @@ export const FILE_REASONS = [
   'xlsx-too-many-entries',
   'xlsx-uncompressed-too-large',
   'xlsx-compression-ratio',
+  /** xl/sharedStrings.xml is larger uncompressed than the cap (zip-directory.ts): held in memory whole. */
+  'xlsx-shared-strings-too-large',
+  /**
+   * The run's attempts ran out ({@link MAX_IMPORT_ATTEMPTS}): each broke off without a result
+   * (a crash, e.g. out of memory, or a failure). Not remembered as a verdict on the bytes: the
+   * same file uploaded again gets a fresh set of attempts.
+   */
+  'import-attempts-exhausted',
 ] as const;
 export type FileReason = (typeof FILE_REASONS)[number];
+
+/**
+ * Attempts one run may take that end without a final status (each delivery of an unfinished run
+ * is one); the delivery after the last is rejected with `import-attempts-exhausted` instead of
+ * trying again. Event Grid would otherwise retry a file that crashes its instance 30 times over
+ * a day. Five attempts are about 17 minutes of Event Grid's back-off (10 s, 30 s, 1, 5, 10 min).
+ */
+export const MAX_IMPORT_ATTEMPTS = 5;
 
 /** Why one row was refused (the rest of the file may still load). */
 export const ROW_REASONS = [

@@ -22,6 +22,11 @@ import { WORKSHEET_ENTRY, type ZipEntry, type ZipLimits } from './zip-directory.
  * second worksheet, stops the read at once (a zip bomb with lying headers). The counting hooks
  * the entry streams unzipper hands exceljs — public stream methods, not exceljs internals.
  *
+ * Only what the content causes is a rejection (`xlsx-unreadable`, or the guard's reason): an error
+ * of the byte stream itself (the download broke off) or of the file system (a temporary copy)
+ * is thrown as it is, so the attempt fails and is retried, and the bytes are not remembered as
+ * rejected.
+ *
  * Cells become text as a CSV would give them: dates (cells with a date format) as ISO dates,
  * booleans as TRUE/FALSE, numbers as written. Formula cells are refused (`formula-cell`): a
  * cached result is not the partner's data, and formulas must not travel on to Excel users.
@@ -248,13 +253,28 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
     for (const entry of guard.open) entry.end();
     guard.open.clear();
   };
+  // The download failing (after the SDK's retries) says nothing about the file: kept, to be
+  // thrown as itself so the attempt fails and is retried, never taken for a bad workbook. The
+  // read is ended through the zip, whose errors exceljs listens for (an error on `input` has no
+  // listener: it would be an uncaught exception).
+  let sourceError: Error | undefined;
+  const abort = (err: Error) => {
+    sourceError ??= err;
+    bytes.unpipe(input);
+    input.destroy();
+    zip?.destroy(err);
+    for (const entry of guard.open) entry.end();
+    guard.open.clear();
+  };
   const pipe = input.pipe.bind(input);
   input.pipe = (<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T => {
     zip = destination as unknown as Writable & { destroy(err?: Error): unknown };
     guardEntries(zip, guard, stop);
-    return pipe(destination, options);
+    const piped = pipe(destination, options);
+    if (sourceError !== undefined) zip.destroy(sourceError);
+    return piped;
   }) as typeof input.pipe;
-  bytes.on('error', (err) => input.destroy(err));
+  bytes.on('error', abort);
   bytes.pipe(input);
 
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, {
@@ -279,6 +299,11 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
   } catch (err) {
     if (guard.violation) throw guard.violation;
     if (err instanceof FileRejection) throw err;
+    if (sourceError !== undefined) throw sourceError;
+    // A temporary copy that could not be written or read (disk full, permissions) is the
+    // instance's problem, not the file's.
+    if (isSystemError(err)) throw err;
+    // What is left comes from the content: unzipper's zip structure, saxes's XML, exceljs's model.
     throw new FileRejection('xlsx-unreadable');
   } finally {
     bytes.unpipe(input);
@@ -288,6 +313,13 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
     // exceljs removes a copy only when the read runs to its end: early stops leave it.
     await removeCopies(guard.copies);
   }
+}
+
+/** A Node.js system error (a failed syscall: file, socket): it has a `syscall` and an `E…` code. */
+function isSystemError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { syscall, code } = err as { syscall?: unknown; code?: unknown };
+  return typeof syscall === 'string' && typeof code === 'string';
 }
 
 function recordOf(row: ExcelJS.Row, limits: ReaderLimits): ExtractRecord {

@@ -1,4 +1,4 @@
-import { FileRejection } from './reasons.js';
+import { FileRejection, type FileReason } from './reasons.js';
 
 /**
  * Reads a zip's central directory (at the end of the file) with ranged reads, so an XLSX can be
@@ -22,13 +22,60 @@ export interface ZipLimits {
   readonly maxUncompressedBytes: number;
   /** Largest uncompressed/compressed ratio allowed for an entry larger than 1 MiB. */
   readonly maxCompressionRatio: number;
+  /**
+   * Uncompressed size of `xl/sharedStrings.xml`: exceljs holds every shared string in memory for
+   * the whole read (xlsx-records.ts), so this, not the worksheet, is what can exhaust the heap.
+   */
+  readonly maxSharedStringsBytes: number;
+  /**
+   * Uncompressed size of each other part exceljs parses into memory ({@link PARSED_PARTS}: the
+   * workbook, its relationships, the styles). Entries it skips (images, theme, properties) count
+   * only towards the total.
+   */
+  readonly maxParsedPartBytes: number;
 }
 
+/**
+ * The caps, sized against the project's own synthetic extracts (exceljs streaming writer, shared
+ * strings on, as Excel writes; `la-housing/multiple-disadvantage-indicators`, 13 columns):
+ * 100,000 rows are an 8.5 MB file of 54.5 MB uncompressed — worksheet 50.0 MB, shared strings
+ * 4.4 MB, everything else under 16 KB; 1,000,000 rows are ten times that (see
+ * shared/imports/README.md). So a million-row extract, about Excel's own row limit, fits the
+ * total with room for wider sheets, and its shared strings use under three quarters of theirs.
+ * The worksheet is streamed and costs no memory; the shared strings (64 MiB of XML is some
+ * hundreds of MB of JavaScript strings at worst, millions of short ones) and the other parts
+ * are held whole, so they are capped on their own well inside an instance's 2 GB.
+ */
 export const DEFAULT_ZIP_LIMITS: ZipLimits = {
   maxEntries: 1_000,
-  maxUncompressedBytes: 2 * 1024 ** 3,
+  maxUncompressedBytes: 768 * 1024 ** 2,
   maxCompressionRatio: 200,
+  maxSharedStringsBytes: 64 * 1024 ** 2,
+  maxParsedPartBytes: 16 * 1024 ** 2,
 };
+
+export const SHARED_STRINGS_ENTRY = 'xl/sharedStrings.xml';
+
+export const WORKSHEET_ENTRY = /^xl\/worksheets\/sheet\d+\.xml$/;
+
+/** Besides the shared strings and the worksheet, the entries exceljs's reader parses into memory. */
+export const PARSED_PARTS: ReadonlySet<string> = new Set([
+  'xl/workbook.xml',
+  'xl/_rels/workbook.xml.rels',
+  'xl/styles.xml',
+]);
+
+/**
+ * The cap on one entry's uncompressed size, and the reason a larger one is refused with; undefined
+ * for an entry that only the total limits. Checked against the directory here and against the
+ * inflated bytes while reading (xlsx-records.ts).
+ */
+export function entryCap(name: string, limits: ZipLimits): { bytes: number; reason: FileReason } | undefined {
+  if (name === SHARED_STRINGS_ENTRY)
+    return { bytes: limits.maxSharedStringsBytes, reason: 'xlsx-shared-strings-too-large' };
+  if (PARSED_PARTS.has(name)) return { bytes: limits.maxParsedPartBytes, reason: 'xlsx-uncompressed-too-large' };
+  return undefined;
+}
 
 const EOCD = 0x06054b50;
 const ZIP64_LOCATOR = 0x07064b50;
@@ -120,6 +167,8 @@ export async function readZipDirectory(
     }
     total += uncompressedSize;
     if (total > limits.maxUncompressedBytes) throw new FileRejection('xlsx-uncompressed-too-large');
+    const cap = entryCap(name, limits);
+    if (cap !== undefined && uncompressedSize > cap.bytes) throw new FileRejection(cap.reason);
     if (uncompressedSize > 1024 * 1024 && uncompressedSize > limits.maxCompressionRatio * Math.max(compressedSize, 1)) {
       throw new FileRejection('xlsx-compression-ratio');
     }
@@ -128,8 +177,6 @@ export async function readZipDirectory(
   }
   return found;
 }
-
-export const WORKSHEET_ENTRY = /^xl\/worksheets\/sheet\d+\.xml$/;
 
 /** Checks an XLSX's directory: exactly one worksheet. */
 export function checkWorkbookEntries(entries: readonly ZipEntry[]): void {
