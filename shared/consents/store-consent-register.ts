@@ -150,11 +150,7 @@ export class StoreConsentRegister implements ConsentRegister {
    * earliest stamped of its withdrawals, should two instances both have withdrawn it.
    */
   async find(consentId: string, db: Kysely<Database> = this.store.db): Promise<ConsentRecord | undefined> {
-    const events = await db
-      .selectFrom('consent_event')
-      .selectAll()
-      .where('consent_id', '=', consentId)
-      .execute();
+    const events = await db.selectFrom('consent_event').selectAll().where('consent_id', '=', consentId).execute();
     const records = events.filter((e) => e.action === 'record');
     if (records.length === 0) return undefined;
     const subjects = [...new Set(records.map((e) => e.subject_key))].sort();
