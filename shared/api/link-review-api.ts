@@ -3,11 +3,12 @@ import type { AllowDecision } from '../policy/decision.js';
 import { decide } from '../policy/decide.js';
 import { projectRecord } from '../policy/project.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
+import { linkPeople } from '../linkage/link-people.js';
 import {
-  decideCandidate,
   findCandidate,
   isCandidateCursor,
   listCandidates,
+  recordDecision,
   type Candidate,
 } from '../linkage/review-queue.js';
 import type { ApiContext } from './api-context.js';
@@ -171,29 +172,36 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
       const candidate = await reviewableCandidate(ctx, req, decision);
       if (candidate === undefined) return deny(unknownCandidate(), 'candidate-unknown', { purpose: decision.purpose });
       const subjectRef = subjectOf(candidate);
-      const outcome = await decideCandidate(linkDeps(ctx), candidate, {
-        decision: verdict,
-        by: { partyId: call.caller.partyId, clientId: call.caller.clientId, requestId: call.requestId },
-        at: ctx.now(),
+      // The decision and its access-log entry commit together, or neither does.
+      const outcome = await call.writeAhead(async (db): Promise<Outcome> => {
+        const recorded = await recordDecision(db, candidate, {
+          decision: verdict,
+          by: { partyId: call.caller.partyId, clientId: call.caller.clientId, requestId: call.requestId },
+          at: ctx.now(),
+        });
+        if (recorded.outcome === 'not-open') {
+          return deny(
+            problem(409, 'candidate-decided', 'Candidate already decided', {
+              detail: 'The first decision on a candidate stands.',
+            }),
+            'candidate-decided',
+            { purpose: decision.purpose, subjectRef },
+          );
+        }
+        return {
+          result: json(200, { candidateId: candidate.candidateId, decision: verdict, decidedAt: recorded.decidedAt }),
+          log: {
+            purpose: decision.purpose,
+            subjectRef,
+            decision: 'allow',
+            reasonCode: verdict === 'confirmed' ? 'link-confirmed' : 'link-rejected',
+          },
+        };
       });
-      if (outcome.outcome === 'not-open') {
-        return deny(
-          problem(409, 'candidate-decided', 'Candidate already decided', {
-            detail: 'The first decision on a candidate stands.',
-          }),
-          'candidate-decided',
-          { purpose: decision.purpose, subjectRef },
-        );
-      }
-      return {
-        result: json(200, { candidateId: candidate.candidateId, decision: verdict, decidedAt: outcome.decidedAt }),
-        log: {
-          purpose: decision.purpose,
-          subjectRef,
-          decision: 'allow',
-          reasonCode: verdict === 'confirmed' ? 'link-confirmed' : 'link-rejected',
-        },
-      };
+      // People are formed again once the decision is committed; should this pass fail, the
+      // decision stands and the next pass forms them.
+      if (outcome.log.decision === 'allow') await linkPeople(linkDeps(ctx), candidate.agreementId, 'review');
+      return outcome;
     });
 }
 

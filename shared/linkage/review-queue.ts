@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { Store } from '../store/database.js';
+import type { Database } from '../store/schema.js';
 import { linkPeople, type LinkDependencies } from './link-people.js';
 
 /**
@@ -148,33 +150,44 @@ export async function decideCandidate(
   candidate: Candidate,
   review: ReviewDecision,
 ): Promise<ReviewOutcome> {
+  const outcome = await deps.store.db.transaction().execute((trx) => recordDecision(trx, candidate, review));
+  if (outcome.outcome === 'decided') await linkPeople(deps, candidate.agreementId, 'review');
+  return outcome;
+}
+
+/**
+ * Records the decision in `db` (a transaction the caller commits), without forming people
+ * again: the caller runs a `review` pass ({@link linkPeople}) once it has committed, as
+ * {@link decideCandidate} does. For a caller that must commit the decision with something else
+ * (its access-log entry: shared/api/request-pipeline.ts writeAhead).
+ */
+export async function recordDecision(
+  db: Kysely<Database>,
+  candidate: Candidate,
+  review: ReviewDecision,
+): Promise<ReviewOutcome> {
   const decidedAt = review.at.toISOString();
   const pairKey = candidate.pairKey;
   if (pairKey === null) return { outcome: 'not-open' };
-  const changed = await deps.store.db.transaction().execute(async (trx) => {
-    const updated = await trx
-      .updateTable('record_link')
-      .set({ status: review.decision })
-      .where('id', '=', candidate.candidateId)
-      .where('status', '=', 'candidate')
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) !== 1) return false;
-    await trx.deleteFrom('link_decision').where('pair_key', '=', pairKey).execute();
-    await trx
-      .insertInto('link_decision')
-      .values({
-        pair_key: pairKey,
-        decision: review.decision,
-        party_id: review.by.partyId,
-        client_id: review.by.clientId,
-        request_id: review.by.requestId,
-        score: candidate.score,
-        decided_at: decidedAt,
-      })
-      .execute();
-    return true;
-  });
-  if (!changed) return { outcome: 'not-open' };
-  await linkPeople(deps, candidate.agreementId, 'review');
+  const updated = await db
+    .updateTable('record_link')
+    .set({ status: review.decision })
+    .where('id', '=', candidate.candidateId)
+    .where('status', '=', 'candidate')
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) !== 1) return { outcome: 'not-open' };
+  await db.deleteFrom('link_decision').where('pair_key', '=', pairKey).execute();
+  await db
+    .insertInto('link_decision')
+    .values({
+      pair_key: pairKey,
+      decision: review.decision,
+      party_id: review.by.partyId,
+      client_id: review.by.clientId,
+      request_id: review.by.requestId,
+      score: candidate.score,
+      decided_at: decidedAt,
+    })
+    .execute();
   return { outcome: 'decided', decidedAt };
 }

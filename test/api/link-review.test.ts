@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../shared/linkage/link-people.js';
 import { insertRecord } from '../support/records.js';
@@ -146,6 +147,20 @@ describe('link review API', () => {
     expect((unknown.body as { type: string }).type).toBe('urn:lintel:problem:candidate-unknown');
     const junk = await reviewer('/v1/link-candidates/not-an-id/confirm', 'POST');
     expect(junk.status).toBe(404);
+  });
+
+  it('makes no decision while the access log cannot be written', async () => {
+    const [id] = await candidateIds();
+    const db = t.host.services.store.db;
+    await sql`alter table access_log rename to access_log_unreachable`.execute(db);
+    try {
+      const confirmed = await reviewer(`/v1/link-candidates/${id}/confirm`, 'POST');
+      expect(confirmed.status).toBe(503);
+    } finally {
+      await sql`alter table access_log_unreachable rename to access_log`.execute(db);
+    }
+    expect(await db.selectFrom('link_decision').selectAll().execute()).toEqual([]);
+    expect(await candidateIds()).toEqual([id]);
   });
 
   it('confirming joins the records into one person a housing officer then sees whole; a second decision is 409', async () => {
