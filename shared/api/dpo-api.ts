@@ -241,10 +241,13 @@ export function openBreachFromAlert(ctx: ApiContext, req: ApiRequest): Promise<H
       if (!alert || !scope.parties.includes(alert.partyId)) {
         return deny(problem(404, 'not-found', 'No such alert'), 'alert-unknown', AUDIT);
       }
-      const opened = await openBreach(ctx.services.store, alert.id, call.caller.clientId, ctx.now());
-      if (!opened) return deny(problem(404, 'not-found', 'No such alert'), 'alert-unknown', AUDIT);
-      const { breach, created } = opened;
-      return allow(json(created ? 201 : 200, breach), created ? 'breach-opened' : 'breach-shown');
+      // The breach record and its access-log entry commit together, or neither does.
+      return call.writeAhead(async (db) => {
+        const opened = await openBreach(ctx.services.store, alert.id, call.caller.clientId, ctx.now(), db);
+        if (!opened) return deny(problem(404, 'not-found', 'No such alert'), 'alert-unknown', AUDIT);
+        const { breach, created } = opened;
+        return allow(json(created ? 201 : 200, breach), created ? 'breach-opened' : 'breach-shown');
+      });
     }),
   );
 }

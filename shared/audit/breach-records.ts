@@ -5,9 +5,9 @@
  * then, and every view shows how many hours are left.
  */
 import { randomUUID } from 'node:crypto';
-import type { Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Store } from '../store/database.js';
-import type { BreachRecordTable } from '../store/schema.js';
+import type { BreachRecordTable, Database } from '../store/schema.js';
 import { isUniqueViolation } from './alerts.js';
 
 export const ICO_NOTIFICATION_HOURS = 72;
@@ -44,8 +44,10 @@ export async function openBreach(
   alertId: string,
   openedBy: string,
   at: Date,
+  /** A transaction of `store` to write in, which the caller commits (see the API's writeAhead). */
+  db?: Kysely<Database>,
 ): Promise<{ breach: BreachRecord; created: boolean } | undefined> {
-  const existing = await breachForAlert(store, alertId, at);
+  const existing = await breachForAlert(store, alertId, at, db);
   if (existing) return { breach: existing, created: false };
   const row: Selectable<BreachRecordTable> = {
     id: randomUUID(),
@@ -56,25 +58,31 @@ export async function openBreach(
     status: 'open',
   };
   try {
-    const opened = await store.db.transaction().execute(async (trx) => {
+    const write = async (trx: Kysely<Database>) => {
       const alert = await trx.selectFrom('audit_alert').select('id').where('id', '=', alertId).executeTakeFirst();
       if (!alert) return false;
       await trx.insertInto('breach_record').values(row).execute();
       await trx.updateTable('audit_alert').set({ status: 'breach-opened' }).where('id', '=', alertId).execute();
       return true;
-    });
+    };
+    const opened = db?.isTransaction ? await write(db) : await store.db.transaction().execute(write);
     if (!opened) return undefined;
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
-    const raced = await breachForAlert(store, alertId, at);
+    const raced = await breachForAlert(store, alertId, at, db);
     if (raced) return { breach: raced, created: false };
     throw err;
   }
   return { breach: breachFromRow(row, at), created: true };
 }
 
-export async function breachForAlert(store: Store, alertId: string, now: Date): Promise<BreachRecord | undefined> {
-  const row = await store.db.selectFrom('breach_record').selectAll().where('alert_id', '=', alertId).executeTakeFirst();
+export async function breachForAlert(
+  store: Store,
+  alertId: string,
+  now: Date,
+  db: Kysely<Database> = store.db,
+): Promise<BreachRecord | undefined> {
+  const row = await db.selectFrom('breach_record').selectAll().where('alert_id', '=', alertId).executeTakeFirst();
   return row && breachFromRow(row, now);
 }
 

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertRecord } from '../support/records.js';
 import { clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
@@ -229,6 +230,16 @@ describe('DPO API', () => {
         )
       ).status,
     ).toBe(404);
+
+    // With the access log gone, no breach record is opened (its clock would start unlogged).
+    const db = t.host.services.store.db;
+    await sql`alter table access_log rename to access_log_unreachable`.execute(db);
+    try {
+      expect((await call(`/v1/audit/alerts/${fishing!.id}/breach`, DPO, { method: 'POST' })).status).toBe(503);
+    } finally {
+      await sql`alter table access_log_unreachable rename to access_log`.execute(db);
+    }
+    expect(await db.selectFrom('breach_record').selectAll().execute()).toEqual([]);
 
     const opened = await call(`/v1/audit/alerts/${fishing!.id}/breach`, DPO, { method: 'POST' });
     expect(opened.status).toBe(201);
