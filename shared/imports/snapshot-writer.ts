@@ -23,11 +23,12 @@ import type { ImportPhase } from './import-phases.js';
  * it any more for the pass to keep. So, in the snapshot's transaction, the writer notes before
  * the delete which person each identifier pseudonym (kind and hash, under the snapshot's key
  * version) of the previous snapshot pointed to, and at the end gives each new record whose
- * identifiers point to exactly one previous person that person's id as `carried_person_id`
- * ({@link CarriedPersonIds}). `person_id` stays null, so the pass still sees a changed source;
- * it takes the carried id as the record's previous one. All of it runs in SQL (a temporary
- * table), never reading a snapshot into memory, and is skipped when there is no previous
- * snapshot.
+ * identifiers point to exactly one previous person that person's id, as its `person_id` — so
+ * lookups find the new record at once, before the pass — and as `carried_person_id`, which
+ * marks it as not yet linked: the pass still sees a changed source, keeps the id where the
+ * links agree, and clears the mark ({@link CarriedPersonIds}). All of it runs in SQL (a
+ * temporary table), never reading a snapshot into memory, and is skipped when there is no
+ * previous snapshot.
  */
 
 /** A record's own values, in this order. */
@@ -188,10 +189,10 @@ class CarriedPersonIds {
       group by ri.record_id
       having count(c.person_id) = count(*) and min(c.person_id) = max(c.person_id)`;
     if (this.engine === 'mssql') {
-      await sql`update sr set carried_person_id = c.person_id
+      await sql`update sr set person_id = c.person_id, carried_person_id = c.person_id
         from source_record sr join (${carried}) c on c.record_id = sr.id`.execute(trx);
     } else {
-      await sql`update source_record set carried_person_id = c.person_id
+      await sql`update source_record set person_id = c.person_id, carried_person_id = c.person_id
         from (${carried}) as c where source_record.id = c.record_id`.execute(trx);
     }
     await sql`drop table ${table}`.execute(trx);

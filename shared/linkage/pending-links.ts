@@ -25,7 +25,7 @@ export async function linkPendingRecords(deps: LinkDependencies): Promise<LinkRu
     .selectFrom('source_record')
     .select('dataset_id')
     .distinct()
-    .where('person_id', 'is', null)
+    .where((eb) => eb.or([eb('person_id', 'is', null), eb('carried_person_id', 'is not', null)]))
     .execute();
   const agreementIds = new Set<string>();
   for (const row of rows) {

@@ -24,9 +24,9 @@ export interface StoreSource {
    * shared/imports/snapshot-writer.ts), else null when it has never been linked.
    */
   readonly personIds: readonly (string | null)[];
-  /** `person_id` as stored: null for every record no pass has linked yet, carried id or not. */
+  /** `person_id` as a pass left it: null for every record no pass has linked yet, carried id or not. */
   readonly storedPersonIds: readonly (string | null)[];
-  /** Records with no person id (carried or not): new since the last linking pass. */
+  /** Records no pass has linked yet (no person id, or one carried at load): new since the last pass. */
   readonly unlinked: number;
 }
 
@@ -124,8 +124,9 @@ export async function readStoreSources(
       c.upnHash.push('');
       c.niHash.push('');
       c.personIds.push(row.person_id ?? row.carried_person_id);
-      c.storedPersonIds.push(row.person_id);
-      if (row.person_id === null) c.unlinked++;
+      // A carried record is written by the pass whatever id it gets, which clears its mark.
+      c.storedPersonIds.push(row.carried_person_id === null ? row.person_id : null);
+      if (row.person_id === null || row.carried_person_id !== null) c.unlinked++;
     }
     if (page.length < PAGE) break;
     after = page[page.length - 1]!.id;

@@ -62,7 +62,8 @@ export interface SourceRecordTable {
   person_id: string | null;
   /**
    * The person id of this record's predecessor in the party's previous snapshot of the dataset,
-   * carried at load while `person_id` stays null until a linking pass (shared/imports/snapshot-writer.ts).
+   * carried at load (into `person_id` as well) and cleared by the next linking pass: while set,
+   * the record is not yet linked (shared/imports/snapshot-writer.ts).
    */
   carried_person_id: string | null;
 }

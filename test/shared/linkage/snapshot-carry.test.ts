@@ -91,8 +91,9 @@ describe('a person known to one source only keeps their id across its snapshots'
       `Erin,Hale,1980-02-03,ME20 9AA,${N1},N`,
       `Gail,Reed,1990-06-07,ME16 3ZZ,${nhs(530)},N`,
     ]);
-    // Carried at load; person_id stays null so the pass still sees a changed source.
-    expect(await recordOf(h, 'la-housing', 'ERIN')).toEqual({ person_id: null, carried_person_id: erin });
+    // Carried at load, into person_id too (lookups find Erin before the pass); the mark tells the
+    // pass the source changed.
+    expect(await recordOf(h, 'la-housing', 'ERIN')).toEqual({ person_id: erin, carried_person_id: erin });
     expect(await recordOf(h, 'la-housing', 'GAIL')).toEqual({ person_id: null, carried_person_id: null });
 
     const summary = await linkAfterImport(harnessDeps(h), second);
@@ -116,7 +117,7 @@ describe('a person known to one source only keeps their id across its snapshots'
       header,
       `Erin,Hale,1980-02-03,ME20 9AA,${N1},N`,
     ]);
-    expect(await recordOf(h, 'la-housing', 'ERIN')).toEqual({ person_id: null, carried_person_id: erin });
+    expect(await recordOf(h, 'la-housing', 'ERIN')).toEqual({ person_id: erin, carried_person_id: erin });
     await linkAfterImport(harnessDeps(h), last);
     expect(await personOf(h, 'la-housing', 'ERIN')).toBe(erin);
     expect(await consents.isOptedOut(erin, T)).toBe(true);
@@ -173,8 +174,8 @@ describe('a research participant keeps their consent across Dudley snapshots', (
       .orderBy('row_number')
       .execute();
     expect(carried).toEqual([
-      { person_id: null, carried_person_id: ivan },
-      { person_id: null, carried_person_id: hana },
+      { person_id: ivan, carried_person_id: ivan },
+      { person_id: hana, carried_person_id: hana },
     ]);
 
     const summary = await linkAfterImport(harnessDeps(h), second);
@@ -235,7 +236,10 @@ describe('no person id is carried from an ambiguous predecessor', () => {
     ]);
     expect(await recordOf(h, party, 'JO')).toEqual({ person_id: null, carried_person_id: null });
     expect(await recordOf(h, party, 'NED')).toEqual({ person_id: null, carried_person_id: null });
-    expect(await recordOf(h, party, 'MAX')).toEqual({ person_id: null, carried_person_id: before.get('MAX') });
+    expect(await recordOf(h, party, 'MAX')).toEqual({
+      person_id: before.get('MAX'),
+      carried_person_id: before.get('MAX'),
+    });
 
     await linkAfterImport(harnessDeps(h), second);
     expect(await personOf(h, party, 'MAX')).toBe(before.get('MAX'));
