@@ -34,9 +34,9 @@ import { readStoreSources, type StoreSource } from './store-sources.js';
  * transaction (shared/consents/carry-consents.ts), so an opt-out never stays behind on an id no
  * one holds. A record an import gave its predecessor's id (`carried_person_id`, see
  * shared/imports/snapshot-writer.ts) counts as holding that id here, so a person known only to a
- * source that sends a new snapshot keeps their id and their consents. The pass is one
- * transaction: a crash leaves the previous people in place, and new records stay unlinked —
- * unseen by lookups — until a pass finishes.
+ * source that sends a new snapshot keeps their id and their consents (and is found by lookups
+ * meanwhile). The pass is one transaction: a crash leaves the previous people in place, and new
+ * records without a carried id stay unlinked — unseen by lookups — until a pass finishes.
  */
 
 export type LinkRunKind = 'incremental' | 'full' | 'review';
