@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Services } from '../services.js';
 import { COMPONENT_SCHEMAS, OPERATIONS, REQUEST_PATH_PROBLEMS, type OperationSpec } from './operations.js';
 import { PROBLEM_CATALOGUE, problemTypeUri, type ProblemCode } from './problem-catalogue.js';
+import { REQUEST_ID_PATTERN } from './request-pipeline.js';
 
 /**
  * The OpenAPI 3.1 document of lintel's HTTP API, generated from the registered routes and the
@@ -31,7 +32,6 @@ export interface OpenApiOptions {
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, unknown>> };
 
 const ROUTE_PREFIX = '/api/';
-const REQUEST_ID_PATTERN = '^[A-Za-z0-9._:-]{1,100}$';
 
 /** `v1/people/{personRef}` → `/api/v1/people/{personRef}`; constraints and catch-alls reduce to plain parameters. */
 export function openApiPath(route: string): string {
@@ -89,7 +89,8 @@ export function buildOpenApiDocument(routes: readonly RouteEntry[], options: Ope
           name: 'X-Request-Id',
           in: 'header',
           required: false,
-          description: 'A correlation id to echo and log; one is issued when absent or malformed.',
+          description:
+            'A correlation id (a UUID) to echo and log; any other value is replaced by an issued one, as free text is never stored in the append-only access log.',
           schema: { type: 'string', pattern: REQUEST_ID_PATTERN },
         },
       },

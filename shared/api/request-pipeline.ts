@@ -43,8 +43,17 @@ export interface Outcome {
   };
 }
 
-/** What a request id, client id, role or purpose may look like to be stored as sent. */
+/** What a client id, role or purpose may look like to be stored as sent. */
 const SAFE_TOKEN = /^[A-Za-z0-9._:-]{1,100}$/;
+
+/**
+ * A caller's `X-Request-Id` is kept only if it is a UUID; anything else is replaced by one
+ * issued here. Why: the id goes into the access log, which is append-only and kept for years,
+ * and free text there (a case reference, an NI number used as a correlation id) could never be
+ * erased.
+ */
+export const REQUEST_ID_PATTERN = '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$';
+const REQUEST_ID = new RegExp(REQUEST_ID_PATTERN);
 
 /**
  * The one request path: request id → authenticate → rate limit → resolve party → the
@@ -60,7 +69,7 @@ export async function runRequest(
   handler: (call: CallContext) => Promise<Outcome>,
 ): Promise<HttpResult> {
   const sentId = req.headers.get('x-request-id');
-  const requestId = sentId && SAFE_TOKEN.test(sentId) ? sentId : randomUUID();
+  const requestId = sentId && REQUEST_ID.test(sentId) ? sentId.toLowerCase() : randomUUID();
   const purposeHeader = req.headers.get('x-purpose')?.trim() || undefined;
   const { services } = ctx;
 

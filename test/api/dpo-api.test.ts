@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertRecord } from '../support/records.js';
@@ -8,6 +9,13 @@ import { clientIdOf, startTestHost, type TestHost } from '../support/test-host.j
  * the roles an agreement's audit block names), traffic made through the real people API.
  */
 describe('DPO API', () => {
+  /** Request ids must be UUIDs; the tests name them, and read the names back from the log. */
+  const requestIdsByName = new Map<string, string>();
+  const requestIdFor = (name: string) => {
+    if (!requestIdsByName.has(name)) requestIdsByName.set(name, randomUUID());
+    return requestIdsByName.get(name)!;
+  };
+  const nameOf = (id: string) => [...requestIdsByName].find(([, value]) => value === id)?.[0] ?? id;
   let t: TestHost;
   const AISHA_NI = 'JG103759A';
   const BEN_NI = 'AB123456C';
@@ -26,7 +34,7 @@ describe('DPO API', () => {
       'content-type': 'application/json',
     };
     if (init.purpose) headers['x-purpose'] = init.purpose;
-    if (init.requestId) headers['x-request-id'] = init.requestId;
+    if (init.requestId) headers['x-request-id'] = requestIdFor(init.requestId);
     const res = await fetch(`${t.url}/api${path}`, {
       method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
       headers,
@@ -45,7 +53,7 @@ describe('DPO API', () => {
     reasonCode: string;
     subjectRef?: string | null;
   };
-  const requestIds = (body: Record<string, unknown>) => (body.entries as Entry[]).map((e) => e.requestId);
+  const requestIds = (body: Record<string, unknown>) => (body.entries as Entry[]).map((e) => nameOf(e.requestId));
   const auditEntries = async () =>
     Number(
       (
@@ -131,7 +139,7 @@ describe('DPO API', () => {
     const byRef = await call(`/v1/audit/people/${res.body.personRef as string}/accesses`, DPO);
     expect(byRef.status).toBe(200);
     const entries = byRef.body.entries as Entry[];
-    expect(entries.slice(0, 3).map((e) => e.requestId)).toEqual(['rp-aisha-1', 'rp-aisha-2', 'officer-aisha']);
+    expect(entries.slice(0, 3).map((e) => nameOf(e.requestId))).toEqual(['rp-aisha-1', 'rp-aisha-2', 'officer-aisha']);
     expect(entries.slice(3).map((e) => [e.action, e.reasonCode])).toEqual([
       ['audit.person-accesses', 'accesses-shown'],
     ]);

@@ -218,6 +218,35 @@ describe('people API', () => {
     expect(reasons).toEqual(['no-match', 'consent-required', 'granted', 'consent-required']);
   });
 
+  it('keeps a UUID request id, and replaces free text, which the append-only log must never hold', async () => {
+    const send = (requestId: string) =>
+      fetch(`${t.url}/api/v1/people/search`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${'x'}`,
+          'content-type': 'application/json',
+          'x-purpose': 'housing-allocation',
+          'x-request-id': requestId,
+        },
+        body: JSON.stringify({ niNumber: NI }),
+      });
+    const uuid = '3f2b8c1e-9d4a-4c7b-8e21-5a6f0d9c3b7e';
+    expect((await send(uuid.toUpperCase())).headers.get('x-request-id')).toBe(uuid);
+    // An NI number used as a correlation id.
+    const replaced = (await send(NI)).headers.get('x-request-id');
+    expect(replaced).not.toBe(NI);
+    expect(replaced).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    const logged = (
+      await t.host.services.store.db
+        .selectFrom('access_log')
+        .select('request_id')
+        .orderBy('seq', 'desc')
+        .limit(2)
+        .execute()
+    ).map((row) => row.request_id);
+    expect(logged).toEqual([replaced, uuid]);
+  });
+
   it('leaves exactly one access-log entry per call, allowed, denied or unmatched', async () => {
     const calls = [
       () => search('keyways-registered-providers', ['rp-lettings'], 'housing-allocation', { niNumber: NI }),
