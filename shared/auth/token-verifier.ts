@@ -56,13 +56,22 @@ export class TokenVerifier {
   private readonly verified = new Map<string, { caller: TokenCaller; until: number }>();
 
   constructor(private readonly options: TokenVerifierOptions) {
-    this.keys =
+    const keys =
       options.keys ??
       createRemoteJWKSet(new URL(options.jwksUri), {
         timeoutDuration: 5000,
         cooldownDuration: 30_000,
         cacheMaxAge: 10 * 60_000,
       });
+    // Only a failure to fetch the issuer's keys is an outage (503); jose's own findings about a
+    // token are JOSEErrors, and anything else thrown while checking one is the token's fault.
+    this.keys = async (header, token) => {
+      try {
+        return await keys(header, token);
+      } catch (err) {
+        throw err instanceof errors.JOSEError ? err : new KeysUnavailableError();
+      }
+    };
   }
 
   async verify(authorization: string | null | undefined): Promise<AuthenticationResult> {
@@ -95,12 +104,18 @@ export class TokenVerifier {
   }
 }
 
+/** The issuer's keys could not be fetched (fetch's TypeError when the JWKS endpoint is unreachable). */
+class KeysUnavailableError extends Error {
+  constructor() {
+    super('The issuer signing keys could not be fetched');
+    this.name = 'KeysUnavailableError';
+  }
+}
+
 function failureOf(err: unknown): AuthenticationFailure {
   if (err instanceof errors.JWTExpired) return 'token-expired';
   if (err instanceof errors.JWKSNoMatchingKey) return 'key-unknown';
   if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return 'jwks-unavailable';
-  // Everything jose finds wrong with a token is a JOSEError; anything else came from fetching the
-  // issuer's keys (fetch's TypeError when the JWKS endpoint cannot be reached).
-  if (!(err instanceof errors.JOSEError)) return 'jwks-unavailable';
+  if (err instanceof KeysUnavailableError) return 'jwks-unavailable';
   return 'token-invalid';
 }
