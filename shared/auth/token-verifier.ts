@@ -63,13 +63,20 @@ export class TokenVerifier {
         cooldownDuration: 30_000,
         cacheMaxAge: 10 * 60_000,
       });
-    // Only a failure to fetch the issuer's keys is an outage (503); jose's own findings about a
-    // token are JOSEErrors, and anything else thrown while checking one is the token's fault.
+    // Only a failure to get the issuer's keys is an outage (503): the endpoint unreachable, or
+    // answering anything but a key set (jose: "Expected 200 OK", a body that is not JSON). That no
+    // key fits the token is the token's fault, as is anything jose finds before asking for keys.
     this.keys = async (header, token) => {
       try {
         return await keys(header, token);
       } catch (err) {
-        throw err instanceof errors.JOSEError ? err : new KeysUnavailableError();
+        if (
+          err instanceof errors.JWKSNoMatchingKey ||
+          err instanceof errors.JWKSMultipleMatchingKeys ||
+          err instanceof errors.JOSENotSupported
+        )
+          throw err;
+        throw new KeysUnavailableError();
       }
     };
   }

@@ -245,10 +245,12 @@ describe('authentication', () => {
     });
   });
 
-  it("answers 503, not 401, when the issuer's keys cannot be fetched, and logs it once", async () => {
-    // A host whose JWKS address answers nothing: a good token cannot be checked either way.
-    const port = await freePort();
-    const unreachable = await startTestHost({ AUTH_JWKS_URI: `http://127.0.0.1:${port}/dev-issuer/jwks.json` });
+  it.each([
+    ['answers nothing', async () => `http://127.0.0.1:${await freePort()}/dev-issuer/jwks.json`],
+    ['answers 404 instead of a key set', async () => `${t.url}/api/no-such-route`],
+  ])("answers 503, not 401, when the issuer's key endpoint %s, and logs it once", async (_name, jwksUri) => {
+    // A good token cannot be checked either way.
+    const unreachable = await startTestHost({ AUTH_JWKS_URI: await jwksUri() });
     try {
       const token = await unreachable.token('kettering-borough-council', ['housing-officer']);
       const before = await unreachable.accessLogSize();
