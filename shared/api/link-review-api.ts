@@ -3,6 +3,7 @@ import type { AllowDecision } from '../policy/decision.js';
 import { decide } from '../policy/decide.js';
 import { projectRecord } from '../policy/project.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
+import { errorKind } from '../logging.js';
 import { linkPeople } from '../linkage/link-people.js';
 import {
   findCandidate,
@@ -198,9 +199,19 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
           },
         };
       });
-      // People are formed again once the decision is committed; should this pass fail, the
-      // decision stands and the next pass forms them.
-      if (outcome.log.decision === 'allow') await linkPeople(linkDeps(ctx), candidate.agreementId, 'review');
+      // People are formed again once the decision is committed. Should this pass fail, the
+      // decision stands (and is logged), the officer is told what was decided rather than an
+      // error a retry would answer with 409, and the agreement's next pass (its next import, or
+      // `npm run relink`) forms the people; the failure is logged for the operator.
+      if (outcome.log.decision === 'allow') {
+        await linkPeople(linkDeps(ctx), candidate.agreementId, 'review').catch((err: unknown) => {
+          ctx.services.logger.error('link.review-pass-failed', {
+            requestId: call.requestId,
+            agreementId: candidate.agreementId,
+            error: errorKind(err),
+          });
+        });
+      }
       return outcome;
     });
 }
