@@ -7,6 +7,7 @@ import { problem, type HttpResult } from '../http/problem.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import type { Database } from '../store/schema.js';
+import { WriteSlots } from './write-slots.js';
 
 /** The authenticated caller, resolved to a party of the agreements. */
 export interface Caller {
@@ -102,16 +103,20 @@ export async function runRequest(
     // SQLite in memory writes the log on the store's one connection, which the change's
     // transaction holds: there the entry follows the committed change, as for a read.
     const entryInside = !(store.sqlite !== undefined && store.accessLogFile === undefined);
+    let slots = writeSlotsByStore.get(store);
+    if (!slots) writeSlotsByStore.set(store, (slots = new WriteSlots()));
     try {
-      return await store.db.transaction().execute(async (trx) => {
-        const changed = await change(trx);
-        if (changed.log.decision === 'deny') throw new RolledBack(changed);
-        if (entryInside) {
-          await services.accessLog.append(recordOf(changed));
-          logged = true;
-        }
-        return changed;
-      });
+      return await slots.run(() =>
+        store.db.transaction().execute(async (trx) => {
+          const changed = await change(trx);
+          if (changed.log.decision === 'deny') throw new RolledBack(changed);
+          if (entryInside) {
+            await services.accessLog.append(recordOf(changed));
+            logged = true;
+          }
+          return changed;
+        }),
+      );
     } catch (err) {
       if (err instanceof RolledBack) return err.outcome;
       throw err;
@@ -181,6 +186,9 @@ export async function runRequest(
   }
   return withRequestId(outcome.result, requestId);
 }
+
+/** One set of write-ahead slots per store (write-slots.ts). */
+const writeSlotsByStore = new WeakMap<object, WriteSlots>();
 
 /** Carries a denying outcome out of the transaction it rolls back. */
 class RolledBack {
