@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { readdir, rm, truncate } from 'node:fs/promises';
+import { readdir, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -69,6 +69,33 @@ async function removeTempDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true }).catch(() => undefined);
 }
 
+const TEMP_DIR_PREFIX = 'lintel-row-worker-';
+/** Older than any import runs: a directory this old belongs to a process that is gone. */
+const STALE_TEMP_DIR_MS = 6 * 3600_000;
+let sweptThisProcess = false;
+
+/**
+ * Removes row workers' temporary directories left by a process that was killed (an instance
+ * recycled or timed out mid-import) before it could remove them: they hold raw cells of a
+ * workbook. Run once per process, when its first row worker starts; best effort.
+ */
+export async function sweepStaleTempDirs(root = tmpdir(), now = Date.now()): Promise<number> {
+  let removed = 0;
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    if (!entry.isDirectory() || !entry.name.startsWith(TEMP_DIR_PREFIX)) continue;
+    const path = join(root, entry.name);
+    const modified = await stat(path).then(
+      (s) => s.mtimeMs,
+      () => now,
+    );
+    if (now - modified < STALE_TEMP_DIR_MS) continue;
+    await removeTempDir(path);
+    removed++;
+  }
+  return removed;
+}
+
 async function emptyFiles(dir: string): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   for (const entry of entries) {
@@ -99,7 +126,11 @@ export class RowWorker implements PreparedRows {
 
   constructor() {
     // Named now (the thread is told at its start), made only if the file is a workbook.
-    this.tempDir = join(tmpdir(), `lintel-row-worker-${randomUUID()}`);
+    this.tempDir = join(tmpdir(), `${TEMP_DIR_PREFIX}${randomUUID()}`);
+    if (!sweptThisProcess) {
+      sweptThisProcess = true;
+      void sweepStaleTempDirs();
+    }
     const workerData: RowWorkerData = { tempDir: this.tempDir };
     this.worker = startModuleWorker(siblingModule('row-worker', import.meta.url), { workerData });
     this.worker.on('message', (message: FromRowWorker) => {
