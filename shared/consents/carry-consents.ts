@@ -32,11 +32,15 @@ const COLUMNS = [
  * records, in the pass's transaction (before it writes the new ids). Consents are recorded per
  * person id, so without this a merge would leave the losing id's opt-out applying to no one.
  *
- * Each move is a record whose id changed from `from` to `to`: on a merge the survivor gets the
- * merged people's events; on a split every part gets the events of the person it came from, so
- * an opt-out stays with each part. Every event of `from` (as it stood before this pass) is copied
- * under `to` with its consent id, who recorded or withdrew it, on what evidence and when
- * unchanged; the originals stay where they are. Nothing is copied twice: `to` already holding an
+ * Each move is a record whose id changed from `from` to `to`. Where no record holds `from` after
+ * the pass (`stillHeld` does not name it: a merge, or a carried id the pass did not keep), every
+ * event of `from` is copied under `to`, so the survivor gets the merged people's consents and
+ * opt-outs. Where some record still holds `from` (a split: the original person continues under
+ * it), the parts split off get only its opt-outs (and their withdrawals), so an opt-out stays
+ * with each part — but never its consents: a consent was given by one person, and a part split
+ * off may be someone else, who must not count as consenting (this fails closed). Events are
+ * copied (as they stood before this pass) with their consent id, who recorded or withdrew them,
+ * on what evidence and when unchanged; the originals stay where they are. Nothing is copied twice: `to` already holding an
  * event of the same consent and action (an earlier pass carried it) is left as it is. A
  * withdrawal names a consent id, so it ends the consent under every person id it was carried to.
  *
@@ -52,6 +56,8 @@ export async function carryConsentEvents(
   trx: Kysely<Database>,
   engine: Engine,
   moves: readonly PersonIdMove[],
+  /** The person ids some record holds once the pass has written its ids. */
+  stillHeld: ReadonlySet<string>,
 ): Promise<number> {
   const targets = new Map<string, Set<string>>();
   for (const { from, to } of moves) {
@@ -89,6 +95,7 @@ export async function carryConsentEvents(
 
   const copies: ConsentEventTable[] = [];
   for (const event of sources) {
+    if (event.kind !== 'opt-out' && stillHeld.has(event.subject_key)) continue;
     for (const to of targets.get(event.subject_key)!) {
       const k = key(to, event.consent_id, event.action);
       if (held.has(k)) continue;

@@ -26,7 +26,8 @@ import type { ImportPhase } from './import-phases.js';
  * identifiers point to exactly one previous person that person's id, as its `person_id` — so
  * lookups find the new record at once, before the pass — and as `carried_person_id`, which
  * marks it as not yet linked: the pass still sees a changed source, keeps the id where the
- * links agree, and clears the mark ({@link CarriedPersonIds}). All of it runs in SQL (a
+ * links agree, and clears the mark ({@link CarriedPersonIds}). A record one of whose identifiers
+ * contradicts that person (another NHS number, say) is not carried. All of it runs in SQL (a
  * temporary table), never reading a snapshot into memory, and is skipped when there is no
  * previous snapshot.
  */
@@ -134,24 +135,49 @@ class DeferredIndexes implements BatchHook {
 
 /**
  * The person ids of a party's previous snapshot of a dataset, by identifier pseudonym, kept in
- * a temporary table of the snapshot's transaction (its connection's, on SQL Server) from before
- * the previous records are deleted until the new ones are in.
+ * a temporary table of the snapshot's transaction from before the previous records are deleted
+ * until the new ones are in.
  *
  * An identifier (kind and hash under the snapshot's key version) names a person when every
  * previous record holding it had the same person id (linked, or itself carried and not yet
  * linked); held by records of two people, or by a record no pass had linked, it names none and
  * blocks a carry. A new record gets a carried id when all of its identifiers the previous
- * snapshot held name one and the same person. Records without identifiers are not carried.
+ * snapshot held name one and the same person, and none of its identifiers contradicts that
+ * person: an identifier of a kind the person held in the previous snapshot under another hash
+ * (a different NHS number, or another id of the same system) refuses the carry — such a record
+ * may be someone else who took over one of the person's identifiers. One exception: a carry
+ * that rests on a national identifier (NHS number, UPN, NI number) is not refused by a
+ * contradicting system id alone, as a national number outranks a local system's id (the ISA's
+ * tier order), so a person whose system id changed keeps their id. Records without identifiers
+ * are not carried.
+ *
+ * The table: on SQLite `temp.snapshot_carry`, private to the connection. On SQL Server a global
+ * temporary table `##lintel_carry_<run id>`, not a local `#` one: Kysely's mssql driver runs
+ * every statement through sp_executesql (tedious execSql), and a `#` table created inside one
+ * such call is dropped when that call returns, so the next statement could not find it. A `##`
+ * table lives until the session that created it ends — the snapshot's transaction holds that
+ * session — and is visible to other sessions, so its name is made unique by the run id, which
+ * is our own generated UUID (checked here, never caller input). Its creation is part of the
+ * transaction, so a rolled-back load leaves no table behind; a finished one drops it.
  */
 class CarriedPersonIds {
   private readonly table: string;
+  private readonly index: string;
 
   constructor(
     private readonly trx: Transaction<Database>,
     private readonly engine: Engine,
     private readonly snapshot: Snapshot,
   ) {
-    this.table = engine === 'mssql' ? '#snapshot_carry' : 'temp.snapshot_carry';
+    if (engine === 'mssql') {
+      const run = snapshot.runId.replace(/-/g, '');
+      if (!/^[0-9a-fA-F]{32}$/.test(run)) throw new Error('An import run id must be a UUID.');
+      this.table = `##lintel_carry_${run.toLowerCase()}`;
+      this.index = 'snapshot_carry_person';
+    } else {
+      this.table = 'temp.snapshot_carry';
+      this.index = 'temp.snapshot_carry_person';
+    }
   }
 
   /** Notes the previous snapshot's identifiers and their people; call before the delete. */
@@ -174,13 +200,21 @@ class CarriedPersonIds {
       where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
         and ri.key_version = ${snapshot.keyVersion}
       group by ri.kind, ri.hash`.execute(trx);
+    // For the contradiction check: a person's identifiers of one kind, found without a scan.
+    const on = this.engine === 'mssql' ? table : sql.raw('snapshot_carry');
+    await sql`create index ${sql.raw(this.index)} on ${on} (person_id, kind)`.execute(trx);
   }
 
   /** Gives the new records their predecessors' person ids; call once every record and identifier is in. */
   async carry(): Promise<void> {
     const { trx, snapshot } = this;
     const table = sql.raw(this.table);
-    const carried = sql`select ri.record_id, min(c.person_id) as person_id
+    // A system id's kind: `system-id:<system>` (storage-plan.ts).
+    const local = sql.raw(`'system-id:%'`);
+    // Each new record's candidate: the one person all its known identifiers name, and whether a
+    // national identifier (not a system id) is among them.
+    const candidates = sql`select ri.record_id, min(c.person_id) as person_id,
+        max(case when c.kind like ${local} then 0 else 1 end) as national
       from source_record sr
       join record_identifier ri on ri.record_id = sr.id
       join ${table} c on c.kind = ri.kind and c.hash = ri.hash
@@ -188,6 +222,13 @@ class CarriedPersonIds {
         and sr.import_run_id = ${snapshot.runId} and ri.key_version = ${snapshot.keyVersion}
       group by ri.record_id
       having count(c.person_id) = count(*) and min(c.person_id) = max(c.person_id)`;
+    // ... unless one of the record's identifiers is of a kind the person held under another hash.
+    const carried = sql`select k.record_id, k.person_id from (${candidates}) k
+      where not exists (
+        select 1 from record_identifier ri
+        join ${table} c on c.person_id = k.person_id and c.kind = ri.kind and c.hash <> ri.hash
+        where ri.record_id = k.record_id and ri.key_version = ${snapshot.keyVersion}
+          and (k.national = 0 or ri.kind not like ${local}))`;
     if (this.engine === 'mssql') {
       await sql`update sr set person_id = c.person_id, carried_person_id = c.person_id
         from source_record sr join (${carried}) c on c.record_id = sr.id`.execute(trx);

@@ -338,7 +338,7 @@ async function formPeople(trx: Kysely<Database>, engine: Engine, agreementId: st
       moves.push(move);
     }
   }
-  const consentEventsCarried = await carryConsentEvents(trx, engine, moves);
+  const consentEventsCarried = await carryConsentEvents(trx, engine, moves, new Set(assigned));
   for (let k = 0; k < changed.length; k += UPDATE_ROWS) {
     const chunk = changed.slice(k, k + UPDATE_ROWS);
     const params: string[] = [];

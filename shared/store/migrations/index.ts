@@ -8,6 +8,7 @@ import { auditAlerts } from './0006-audit-alerts.js';
 import { linkage } from './0007-linkage.js';
 import { accessLogFile } from './0009-access-log-file.js';
 import { carriedPersonId } from './0010-carried-person-id.js';
+import { carriedPersonIndex } from './0011-carried-person-index.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -23,5 +24,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0007-linkage': linkage(d),
     '0009-access-log-file': accessLogFile(d),
     '0010-carried-person-id': carriedPersonId(d),
+    '0011-carried-person-index': carriedPersonIndex(d),
   };
 }

@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
+import { validateNhsNumber } from '../../../shared/domain/identifiers.js';
+import { linkPeople } from '../../../shared/linkage/link-people.js';
+import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+
+/**
+ * On a split the original person continues under their id; the parts split off inherit its
+ * opt-outs (an opt-out must never be lost) but not its consents (a consent must never be
+ * invented for someone who may be another person): carry-consents fails closed.
+ */
+
+const DATASET = 'multiple-disadvantage-indicators';
+const AGREEMENT = 'social-care-education-housing';
+const T = new Date('2026-03-02T09:00:00.000Z');
+const dpo = { partyId: 'la-housing', clientId: 'dpo-client' };
+
+/** A valid NHS number in the 999 test range, from a six-digit serial. */
+function nhs(serial: number): string {
+  for (let s = serial; ; s++) {
+    const stem = `999${String(s).padStart(6, '0')}`;
+    let sum = 0;
+    for (let i = 0; i < 9; i++) sum += Number(stem[i]) * (10 - i);
+    const check = 11 - (sum % 11);
+    if (check === 10) continue;
+    const candidate = `${stem}${check === 11 ? 0 : check}`;
+    if (validateNhsNumber(candidate).ok) return candidate;
+  }
+}
+
+async function personOf(h: ImportHarness, party: string, given: string): Promise<string> {
+  const row = await h.store.db
+    .selectFrom('source_record')
+    .select('person_id')
+    .where('party_id', '=', party)
+    .where('given_name', '=', given)
+    .executeTakeFirstOrThrow();
+  expect(row.person_id).toBeTruthy();
+  return row.person_id!;
+}
+
+describe('a split copies opt-outs to every part but consents to none split off', () => {
+  let h: ImportHarness;
+  let consents: StoreConsentRegister;
+  const deps = () => ({ store: h.store, secrets: h.secrets, agreements: h.deps().agreements, logger: h.deps().logger });
+  const N = nhs(630);
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    consents = new StoreConsentRegister(h.store);
+    // Carol White (housing) and Carol Black (education) are one person only through social
+    // care's record: NHS number to housing, date of birth and names to education.
+    const files = [
+      [
+        'la-housing',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
+          `Carol,White,2011-01-02,ME1 1AA,${N},N`,
+        ],
+      ],
+      [
+        'la-childrens-social-care',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
+          `Carol,Black,2011-01-02,ME9 9ZZ,${N},SC-3,N`,
+        ],
+      ],
+      [
+        'la-education',
+        ['firstName,lastName,dateOfBirth,homePostcode,educationSystemId,ehcp', 'Carol,Black,2011-01-02,ME9 9ZZ,ED-3,N'],
+      ],
+    ] as const;
+    for (const [party, lines] of files) {
+      expect((await h.importFile(`${party}/${DATASET}/a.csv`, lines.join('\n'))).outcome).toBe('loaded');
+    }
+    await linkPeople(deps(), AGREEMENT, 'full');
+  });
+  afterAll(async () => h.close());
+
+  it('keeps the consent only on the part that keeps the id, the opt-out on both', async () => {
+    const p = await personOf(h, 'la-housing', 'CAROL');
+    expect(await personOf(h, 'la-education', 'CAROL')).toBe(p);
+    const granted = { subjectKey: p, purposeId: 'research-evaluation', evidenceRef: 'form-carol', by: dpo, at: T };
+    await consents.record({ ...granted, kind: 'consent' });
+    await consents.record({ subjectKey: p, kind: 'opt-out', purposeId: null, evidenceRef: 'nddo', by: dpo, at: T });
+    expect(await consents.currentConsent(p, 'research-evaluation', T)).toBe(true);
+
+    // Social care's next snapshot no longer has Carol: housing's and education's records fall apart.
+    const outcome = await h.importFile(
+      `la-childrens-social-care/${DATASET}/b.csv`,
+      [
+        'firstName,lastName,dateOfBirth,homePostcode,socialCareSystemId,childProtection',
+        'Dan,Grey,2009-05-06,ME3 3AB,SC-9,N',
+      ].join('\n'),
+    );
+    expect(outcome.outcome).toBe('loaded');
+    await linkPeople(deps(), AGREEMENT, 'full');
+    const parts = [await personOf(h, 'la-housing', 'CAROL'), await personOf(h, 'la-education', 'CAROL')];
+    expect(parts[0]).not.toBe(parts[1]);
+    expect(parts).toContain(p);
+    const splitOff = parts.find((part) => part !== p)!;
+
+    expect(await consents.currentConsent(p, 'research-evaluation', T)).toBe(true);
+    expect(await consents.currentConsent(splitOff, 'research-evaluation', T)).toBe(false);
+    for (const part of parts) expect(await consents.isOptedOut(part, T)).toBe(true);
+  });
+});

@@ -1,0 +1,39 @@
+import { CompiledQuery } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pendingDatasetQueries } from '../../../shared/linkage/pending-links.js';
+import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+
+/** The pending-links timer's queries are answered from indexes, never a scan of source_record. */
+describe('pending-links queries on SQLite', () => {
+  let h: ImportHarness;
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+  });
+  afterAll(async () => h.close());
+
+  it('has the partial index of migration 0011', async () => {
+    const { rows } = await h.store.db.executeQuery<{ sql: string }>(
+      CompiledQuery.raw(`select sql from sqlite_master where type = 'index' and name = 'source_record_carried'`),
+    );
+    expect(rows[0]?.sql).toMatch(/where\s+"?carried_person_id"? is not null/i);
+  });
+
+  it('plans each query on an index', async () => {
+    const queries = pendingDatasetQueries(h.store.db);
+    expect(queries).toHaveLength(2);
+    const plans: string[] = [];
+    for (const query of queries) {
+      const compiled = query.compile();
+      const { rows } = await h.store.db.executeQuery<{ detail: string }>(
+        CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]),
+      );
+      const detail = rows.map((r) => r.detail).join('\n');
+      plans.push(detail);
+      expect(detail).not.toMatch(/SCAN source_record(?! USING)/);
+      expect(detail).toMatch(/USING (COVERING )?INDEX/);
+    }
+    expect(plans[0]).toMatch(/source_record_person/);
+    expect(plans[1]).toMatch(/source_record_carried/);
+  });
+});
