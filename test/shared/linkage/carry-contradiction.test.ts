@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
-import { validateNhsNumber } from '../../../shared/domain/identifiers.js';
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import { nhs, recordOf } from '../../support/linked-people.js';
 
 /**
  * A new record is not carried a previous person's id when one of its identifiers contradicts
@@ -15,28 +15,6 @@ const PARTY = 'la-childrens-social-care';
 const HEADER = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection';
 const T = new Date('2026-03-02T09:00:00.000Z');
 const dpo = { partyId: 'la-housing', clientId: 'dpo-client' };
-
-/** A valid NHS number in the 999 test range, from a six-digit serial. */
-function nhs(serial: number): string {
-  for (let s = serial; ; s++) {
-    const stem = `999${String(s).padStart(6, '0')}`;
-    let sum = 0;
-    for (let i = 0; i < 9; i++) sum += Number(stem[i]) * (10 - i);
-    const check = 11 - (sum % 11);
-    if (check === 10) continue;
-    const candidate = `${stem}${check === 11 ? 0 : check}`;
-    if (validateNhsNumber(candidate).ok) return candidate;
-  }
-}
-
-async function recordOf(h: ImportHarness, given: string) {
-  return h.store.db
-    .selectFrom('source_record')
-    .select(['person_id', 'carried_person_id'])
-    .where('party_id', '=', PARTY)
-    .where('given_name', '=', given)
-    .executeTakeFirstOrThrow();
-}
 
 async function importFile(h: ImportHarness, name: string, lines: readonly string[]): Promise<string> {
   const outcome = await h.importFile(`${PARTY}/${DATASET}/${name}`, [HEADER, ...lines].join('\n'));
@@ -62,7 +40,7 @@ describe('no carry onto a record that contradicts the previous person', () => {
       deps(),
       await importFile(h, 'extract-2026-03-01.csv', [`Pat,Ash,2012-01-01,ME1 1AA,${N1},SC-1,N`]),
     );
-    const pat = (await recordOf(h, 'PAT')).person_id!;
+    const pat = (await recordOf(h, PARTY, 'PAT')).person_id!;
     expect(pat).toBeTruthy();
     await consents.record({ subjectKey: pat, kind: 'opt-out', purposeId: null, evidenceRef: null, by: dpo, at: T });
 
@@ -70,12 +48,12 @@ describe('no carry onto a record that contradicts the previous person', () => {
       `Pat,Ash,2012-01-01,ME1 1AA,${N1},SC-5,N`,
       `Quinn,Roe,2016-05-05,ME9 9ZZ,${N9},SC-1,N`,
     ]);
-    expect(await recordOf(h, 'QUINN')).toEqual({ person_id: null, carried_person_id: null });
-    expect(await recordOf(h, 'PAT')).toEqual({ person_id: pat, carried_person_id: pat });
+    expect(await recordOf(h, PARTY, 'QUINN')).toEqual({ person_id: null, carried_person_id: null });
+    expect(await recordOf(h, PARTY, 'PAT')).toEqual({ person_id: pat, carried_person_id: pat });
 
     await linkAfterImport(deps(), second);
-    expect((await recordOf(h, 'PAT')).person_id).toBe(pat);
-    const quinn = (await recordOf(h, 'QUINN')).person_id!;
+    expect((await recordOf(h, PARTY, 'PAT')).person_id).toBe(pat);
+    const quinn = (await recordOf(h, PARTY, 'QUINN')).person_id!;
     expect(quinn).toBeTruthy();
     expect(quinn).not.toBe(pat);
     expect(await consents.isOptedOut(pat, T)).toBe(true);

@@ -1,24 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateNhsNumber } from '../../../shared/domain/identifiers.js';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { linkAfterImport, linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import { nhs } from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
-
-/** A valid NHS number in the 999 test range, from a six-digit serial. */
-function nhs(serial: number): string {
-  for (let s = serial; ; s++) {
-    const stem = `999${String(s).padStart(6, '0')}`;
-    let sum = 0;
-    for (let i = 0; i < 9; i++) sum += Number(stem[i]) * (10 - i);
-    const check = 11 - (sum % 11);
-    if (check === 10) continue;
-    const candidate = `${stem}${check === 11 ? 0 : check}`;
-    if (validateNhsNumber(candidate).ok) return candidate;
-  }
-}
 
 const ALICE_NHS = nhs(100);
 const OTHER_NHS = nhs(200);

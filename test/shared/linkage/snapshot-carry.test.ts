@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
-import { validateNhsNumber } from '../../../shared/domain/identifiers.js';
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import { nhs, personOf, recordOf } from '../../support/linked-people.js';
 
 /**
  * A person whose every record is in one party's dataset keeps their person id — and with it
@@ -14,34 +14,6 @@ import { createImportHarness, type ImportHarness } from '../imports/import-harne
 const DATASET = 'multiple-disadvantage-indicators';
 const T = new Date('2026-03-02T09:00:00.000Z');
 const dpo = { partyId: 'la-housing', clientId: 'dpo-client' };
-
-/** A valid NHS number in the 999 test range, from a six-digit serial. */
-function nhs(serial: number): string {
-  for (let s = serial; ; s++) {
-    const stem = `999${String(s).padStart(6, '0')}`;
-    let sum = 0;
-    for (let i = 0; i < 9; i++) sum += Number(stem[i]) * (10 - i);
-    const check = 11 - (sum % 11);
-    if (check === 10) continue;
-    const candidate = `${stem}${check === 11 ? 0 : check}`;
-    if (validateNhsNumber(candidate).ok) return candidate;
-  }
-}
-
-async function recordOf(h: ImportHarness, party: string, given: string) {
-  return h.store.db
-    .selectFrom('source_record')
-    .select(['person_id', 'carried_person_id'])
-    .where('party_id', '=', party)
-    .where('given_name', '=', given)
-    .executeTakeFirstOrThrow();
-}
-
-async function personOf(h: ImportHarness, party: string, given: string): Promise<string> {
-  const row = await recordOf(h, party, given);
-  expect(row.person_id).toBeTruthy();
-  return row.person_id!;
-}
 
 function harnessDeps(h: ImportHarness) {
   return { store: h.store, secrets: h.secrets, agreements: h.deps().agreements, logger: h.deps().logger };

@@ -1,0 +1,33 @@
+import { expect } from 'vitest';
+import { validateNhsNumber } from '../../shared/domain/identifiers.js';
+import type { ImportHarness } from '../shared/imports/import-harness.js';
+
+/** A valid NHS number in the 999 test range, from a six-digit serial. */
+export function nhs(serial: number): string {
+  for (let s = serial; ; s++) {
+    const stem = `999${String(s).padStart(6, '0')}`;
+    let sum = 0;
+    for (let i = 0; i < 9; i++) sum += Number(stem[i]) * (10 - i);
+    const check = 11 - (sum % 11);
+    if (check === 10) continue;
+    const candidate = `${stem}${check === 11 ? 0 : check}`;
+    if (validateNhsNumber(candidate).ok) return candidate;
+  }
+}
+
+/** The person ids of the party's record of someone (by normalised given name). */
+export async function recordOf(h: ImportHarness, party: string, given: string) {
+  return h.store.db
+    .selectFrom('source_record')
+    .select(['person_id', 'carried_person_id'])
+    .where('party_id', '=', party)
+    .where('given_name', '=', given)
+    .executeTakeFirstOrThrow();
+}
+
+/** The person id the party's record of someone holds; it must hold one. */
+export async function personOf(h: ImportHarness, party: string, given: string): Promise<string> {
+  const row = await recordOf(h, party, given);
+  expect(row.person_id).toBeTruthy();
+  return row.person_id!;
+}
