@@ -81,32 +81,35 @@ export function rangeReader(blob: BlobClient, etag: string): RangeReader {
   };
 }
 
-/** Writes `<file>.report.json` beside where the file goes. Overwrites: a retried run writes the same report. */
+/**
+ * Writes `<file>.report.json` beside where the file goes (or the report under `reportName`: a
+ * staged copy). Overwrites: a retried run writes the same report.
+ */
 export async function writeReport(
   blobs: BlobServiceClient,
   containers: ImportContainers,
   destination: Destination,
   blobName: string,
   report: ImportReport,
+  reportName = `${blobName}.report.json`,
 ): Promise<void> {
   const body = JSON.stringify(report, null, 2);
   await blobs
     .getContainerClient(containers[destination])
-    .getBlockBlobClient(`${blobName}.report.json`)
+    .getBlockBlobClient(reportName)
     .upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: 'application/json' } });
 }
 
+/** The report {@link writeReport} wrote, or undefined if there is none. */
 export async function readReport(
   blobs: BlobServiceClient,
   containers: ImportContainers,
   destination: Destination,
   blobName: string,
+  reportName = `${blobName}.report.json`,
 ): Promise<ImportReport | undefined> {
   try {
-    const buffer = await blobs
-      .getContainerClient(containers[destination])
-      .getBlobClient(`${blobName}.report.json`)
-      .downloadToBuffer();
+    const buffer = await blobs.getContainerClient(containers[destination]).getBlobClient(reportName).downloadToBuffer();
     return JSON.parse(buffer.toString('utf8')) as ImportReport;
   } catch (err) {
     if (err instanceof RestError && err.statusCode === 404) return undefined;

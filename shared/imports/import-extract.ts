@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { RestError, type BlobServiceClient } from '@azure/storage-blob';
+import type { BlobServiceClient } from '@azure/storage-blob';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { AccessLog } from '../audit/access-log.js';
 import { Pseudonymiser } from '../domain/pseudonymise.js';
@@ -690,17 +690,19 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
 // ---------------------------------------------------------------------------------------------
 
 /** `processed/<file>.report.<run>.staged`: not a `.report.json`, so nothing takes it for a result. */
+function stagedReportName(context: RunContext): string {
+  return `${context.file.blobName}.report.${context.run.id}.staged`;
+}
+
 function stagedReportBlob(context: RunContext) {
   return context.deps.blobs
     .getContainerClient(context.containers.processed)
-    .getBlockBlobClient(`${context.file.blobName}.report.${context.run.id}.staged`);
+    .getBlockBlobClient(stagedReportName(context));
 }
 
 async function stageReport(context: RunContext, report: ImportReport): Promise<void> {
-  const body = JSON.stringify(report);
-  await stagedReportBlob(context).upload(body, Buffer.byteLength(body), {
-    blobHTTPHeaders: { blobContentType: 'application/json' },
-  });
+  const { deps, containers, file } = context;
+  await writeReport(deps.blobs, containers, 'processed', file.blobName, report, stagedReportName(context));
 }
 
 async function publishLoadedReport(context: RunContext, report: ImportReport): Promise<void> {
@@ -717,12 +719,7 @@ async function ensureLoadedReport(context: RunContext): Promise<void> {
   const { deps, containers, file, run } = context;
   const published = await readReport(deps.blobs, containers, 'processed', file.blobName);
   if (published?.runId === run.id && published.finishedAt === run.finished_at) return;
-  let staged: ImportReport | undefined;
-  try {
-    staged = JSON.parse((await stagedReportBlob(context).downloadToBuffer()).toString('utf8')) as ImportReport;
-  } catch (err) {
-    if (!(err instanceof RestError && err.statusCode === 404)) throw err;
-  }
+  const staged = await readReport(deps.blobs, containers, 'processed', file.blobName, stagedReportName(context));
   const report =
     staged?.runId === run.id && staged.finishedAt === run.finished_at
       ? staged
