@@ -5,7 +5,7 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { AccessLog } from '../audit/access-log.js';
 import { Pseudonymiser } from '../domain/pseudonymise.js';
 import { errorKind, type Logger } from '../logging.js';
-import type { SecretSource } from '../secrets/secret-source.js';
+import { SecretUnavailableError, type SecretSource } from '../secrets/secret-source.js';
 import type { Store } from '../store/database.js';
 import { csvRecords } from './csv-records.js';
 import {
@@ -42,7 +42,13 @@ import { preparedInThread, type PreparedRows } from './prepared-rows.js';
 import { FileRejection, MAX_IMPORT_ATTEMPTS } from './reasons.js';
 import type { RowPlan } from './row-preparation.js';
 import { startRowWorker } from './row-worker-client.js';
-import { currentSnapshot, SnapshotWriter, type CurrentSnapshot } from './snapshot-writer.js';
+import {
+  currentSnapshot,
+  snapshotKeyVersion,
+  SnapshotWriter,
+  type CarryOutcome,
+  type CurrentSnapshot,
+} from './snapshot-writer.js';
 import { storagePlanFor } from './storage-plan.js';
 import {
   checkWorkbookEntries,
@@ -267,6 +273,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
 
     const secret = await deps.secrets.get('pseudonymisation-key');
     const key = Buffer.from(secret.value, 'base64');
+    const previousKey = await previousSnapshotKey(deps, file, secret.version);
     const readerLimits = { ...DEFAULT_READER_LIMITS, ...deps.readerLimits };
 
     let entries: ZipEntry[] | undefined;
@@ -297,6 +304,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
         xlsx: entries === undefined ? undefined : { entries, zipLimits },
         keyVersion: secret.version,
         key,
+        previousKey,
       });
     } else {
       const pseudonymiser = new Pseudonymiser({ keyVersion: secret.version, key });
@@ -304,9 +312,10 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
         format.kind === 'csv'
           ? csvRecords(counted(), format.delimiter, readerLimits)
           : xlsxRecords(Readable.from(counted()), { entries: entries!, zipLimits, limits: readerLimits });
-      rows = preparedInThread(records, pseudonymiser);
+      rows = preparedInThread(records, pseudonymiser, previousKey && new Pseudonymiser(previousKey));
     }
     key.fill(0);
+    previousKey?.key.fill(0);
     lap('open file');
 
     const started = Date.now();
@@ -317,6 +326,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
         lenientWidth: format.kind === 'xlsx',
         asOf,
         keyVersion: secret.version,
+        previousKeyVersion: previousKey?.keyVersion,
         onBatch: (rowsRead) =>
           progress?.report({ runId: claimed.id, bytesRead, totalBytes: bytes, rows: rowsRead, phase: 'loading' }),
       });
@@ -350,8 +360,18 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       rejected: load.rowErrors.badRows,
       seconds: Math.round(seconds * 1000) / 1000,
       rowsPerSecond: seconds > 0 ? Math.round(load.rows / seconds) : load.rows,
+      personIdsCarried: load.carryOutcome,
       ...prefixed('rowErrors.', reasonCounts(load.rowErrors.listed)),
     });
+    if (load.carryOutcome === 'previous-key-unavailable') {
+      // Person ids known only to this dataset start again, without their consents and opt-outs.
+      logger.warn('import.person-ids-not-carried', {
+        runId: claimed.id,
+        partyId: file.partyId,
+        datasetId: file.datasetId,
+        keyVersion: secret.version,
+      });
+    }
     await appendAccessLog(context, 'allow', 'snapshot-loaded', load.columns);
     lap('access log');
     await moveExtract(deps.blobs, containers, file.blobName, properties.etag, 'processed');
@@ -372,6 +392,28 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
   } finally {
     await rowWorker?.close();
     await progress?.close();
+  }
+}
+
+/**
+ * The key the party's current snapshot of the dataset was hashed under, when that is not the
+ * current version (the key was rotated since): the new rows are then hashed under it as well, so
+ * that the load can carry person ids over (snapshot-writer.ts). Undefined when there is nothing
+ * to compare or that version can no longer be read; the load then says what it carried.
+ */
+async function previousSnapshotKey(
+  deps: ImportDependencies,
+  file: { readonly partyId: string; readonly datasetId: string },
+  currentVersion: string,
+): Promise<{ readonly keyVersion: string; readonly key: Buffer } | undefined> {
+  const version = await snapshotKeyVersion(deps.store.db, deps.store, file.partyId, file.datasetId);
+  if (version === undefined || version === currentVersion) return undefined;
+  try {
+    const previous = await deps.secrets.get('pseudonymisation-key', version);
+    return { keyVersion: previous.version, key: Buffer.from(previous.value, 'base64') };
+  } catch (err) {
+    if (err instanceof SecretUnavailableError) return undefined;
+    throw err;
   }
 }
 
@@ -401,6 +443,8 @@ interface LoadInput {
   readonly asOf: string;
   /** The version of the key the rows' identifiers are hashed under. */
   readonly keyVersion: string;
+  /** The previous snapshot's other key version, when the rows also bring hashes under it. */
+  readonly previousKeyVersion: string | undefined;
   readonly onBatch: (rows: number) => void;
 }
 
@@ -410,6 +454,7 @@ interface LoadResult {
   readonly rowErrors: RowErrorList;
   readonly columns: readonly string[];
   readonly report: ImportReport;
+  readonly carryOutcome: CarryOutcome | undefined;
 }
 
 interface Counts {
@@ -497,6 +542,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
         datasetId: file.datasetId,
         asOf: input.asOf,
         keyVersion: input.keyVersion,
+        previousKeyVersion: input.previousKeyVersion,
       },
       lap,
     );
@@ -533,6 +579,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
       for (const errors of batch.rowErrors) rowErrors.addRow(errors);
       loaded += writer.addRecords(batch.records);
       writer.addIdentifiers(batch.identifiers);
+      writer.addPreviousKeyIdentifiers(batch.previousKeyIdentifiers);
       await writer.flush();
       input.onBatch(rows);
       lap('insert');
@@ -564,7 +611,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
       rowsRejected: rowErrors.badRows,
       finishedAt,
     });
-    return { rows, loaded, rowErrors, columns, report };
+    return { rows, loaded, rowErrors, columns, report, carryOutcome: writer.carryOutcome };
   });
   lap('commit');
   return loaded;

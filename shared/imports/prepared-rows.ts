@@ -17,7 +17,12 @@ export interface PreparedRows {
   close(): Promise<void>;
 }
 
-export function preparedInThread(records: ExtractRecords, pseudonymiser: Pseudonymiser): PreparedRows {
+/** `previousKey`: the previous snapshot's key, when it was another version (see RowPreparer). */
+export function preparedInThread(
+  records: ExtractRecords,
+  pseudonymiser: Pseudonymiser,
+  previousKey?: Pseudonymiser,
+): PreparedRows {
   const iterator = records[Symbol.asyncIterator]();
   let first: ExtractRecord[] | undefined;
   return {
@@ -32,7 +37,7 @@ export function preparedInThread(records: ExtractRecords, pseudonymiser: Pseudon
       }
     },
     async *rows(plan) {
-      const preparer = new RowPreparer(plan, pseudonymiser);
+      const preparer = new RowPreparer(plan, pseudonymiser, previousKey);
       if (first !== undefined) yield preparer.prepare(first, 1);
       first = undefined;
       for (;;) {

@@ -46,12 +46,19 @@ export interface PreparedBatch {
   readonly records: Param[];
   /** Values of their identifiers in `IDENTIFIER_ROW_COLUMNS` order, row after row. */
   readonly identifiers: Param[];
+  /**
+   * The same identifiers hashed under the key of the previous snapshot, when that was another
+   * key version (a rotation), in `IDENTIFIER_ROW_COLUMNS` order; empty otherwise. Never stored:
+   * the load only compares them with the previous snapshot's hashes to carry its person ids
+   * (snapshot-writer.ts).
+   */
+  readonly previousKeyIdentifiers: Param[];
   /** The errors of each bad row, in file order. */
   readonly rowErrors: RowError[][];
 }
 
 export function emptyBatch(): PreparedBatch {
-  return { rows: [], records: [], identifiers: [], rowErrors: [] };
+  return { rows: [], records: [], identifiers: [], previousKeyIdentifiers: [], rowErrors: [] };
 }
 
 interface IdentifierColumn {
@@ -72,6 +79,8 @@ export class RowPreparer {
   constructor(
     private readonly plan: RowPlan,
     private readonly pseudonymiser: Pseudonymiser,
+    /** The previous snapshot's key, when it was another version than `pseudonymiser`'s. */
+    private readonly previousKey?: Pseudonymiser,
   ) {
     const { columns, storage } = plan;
     this.validator = compileRowValidator(rowSchemaFor(plan.fields, columns));
@@ -152,10 +161,13 @@ export class RowPreparer {
       m.address,
       attributesJson(this.attributeColumns, out),
     );
+    const { previousKey } = this;
     for (const c of this.identifierColumns) {
       const v = out[c.index];
       if (typeof v !== 'string') continue;
-      batch.identifiers.push(id, c.kind, this.pseudonymiser.hash(c.kind, c.ni ? v.slice(0, 8) : v));
+      const canonical = c.ni ? v.slice(0, 8) : v;
+      batch.identifiers.push(id, c.kind, this.pseudonymiser.hash(c.kind, canonical));
+      if (previousKey !== undefined) batch.previousKeyIdentifiers.push(id, c.kind, previousKey.hash(c.kind, canonical));
     }
   }
 }

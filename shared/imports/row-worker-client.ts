@@ -40,6 +40,7 @@ export interface RowWorkerInput {
   readonly xlsx?: { readonly entries: readonly ZipEntry[]; readonly zipLimits: ZipLimits };
   readonly keyVersion: string;
   readonly key: Uint8Array;
+  readonly previousKey?: { readonly keyVersion: string; readonly key: Uint8Array };
 }
 
 /** The row worker stopped without finishing; carries the error's kind, never its message. */
@@ -165,6 +166,7 @@ export class RowWorker implements PreparedRows {
       xlsx: input.xlsx,
       keyVersion: input.keyVersion,
       key: input.key,
+      previousKey: input.previousKey,
     });
     void this.sendBytes();
     return this;

@@ -26,6 +26,8 @@ export interface RowWorkerStart {
   readonly keyVersion: string;
   /** The pseudonymisation key; the worker zeroes this copy once it holds the key as a KeyObject. */
   readonly key: Uint8Array;
+  /** The previous snapshot's key, when it was another version (row-preparation.ts); zeroed alike. */
+  readonly previousKey?: { readonly keyVersion: string; readonly key: Uint8Array };
 }
 
 export type ToRowWorker =

@@ -109,6 +109,12 @@ async function postBatch(batch: PreparedBatch): Promise<void> {
 async function prepareRows(start: RowWorkerStart): Promise<void> {
   const pseudonymiser = new Pseudonymiser({ keyVersion: start.keyVersion, key: Buffer.from(start.key) });
   start.key.fill(0);
+  const previous = start.previousKey;
+  const previousKey =
+    previous === undefined
+      ? undefined
+      : new Pseudonymiser({ keyVersion: previous.keyVersion, key: Buffer.from(previous.key) });
+  previous?.key.fill(0);
   let records: ExtractRecords;
   if (start.format.kind === 'xlsx') {
     // Loaded only for a workbook: exceljs is most of what the worker would otherwise load at start.
@@ -125,7 +131,7 @@ async function prepareRows(start: RowWorkerStart): Promise<void> {
     let from = 0;
     if (preparer === undefined) {
       post({ kind: 'header', record: read[0]! });
-      preparer = new RowPreparer(await plan, pseudonymiser);
+      preparer = new RowPreparer(await plan, pseudonymiser, previousKey);
       from = 1;
     }
     for (let r = from; r < read.length; r++) {

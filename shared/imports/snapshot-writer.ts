@@ -57,6 +57,12 @@ export interface Snapshot {
   readonly asOf: string;
   /** The pseudonymisation key version its identifiers were hashed under. */
   readonly keyVersion: string;
+  /**
+   * When the party's previous snapshot of the dataset was hashed under another key version (the
+   * key was rotated since), that version: the rows then also bring their identifiers hashed
+   * under it ({@link SnapshotWriter.addPreviousKeyIdentifiers}), only to carry person ids.
+   */
+  readonly previousKeyVersion?: string;
 }
 
 /**
@@ -151,6 +157,15 @@ class DeferredIndexes implements BatchHook {
  * tier order), so a person whose system id changed keeps their id. Records without identifiers
  * are not carried.
  *
+ * A key rotation: the previous snapshot's pseudonyms were made under another key version than
+ * the new one's, so the two cannot be compared. The import then also hashes the new rows'
+ * identifiers under the previous snapshot's key (row-preparation.ts) and the writer keeps those
+ * hashes in a second temporary table, `snapshot_carry_new`, for this comparison only: they are
+ * dropped with it, never stored, and a rotation does not cost anyone their person id. Which
+ * comparison runs is decided by the key version the previous snapshot's identifiers actually
+ * carry, read inside the transaction; a previous snapshot under a version that is neither (its
+ * key no longer readable) carries nothing, and {@link SnapshotWriter.carryOutcome} says so.
+ *
  * The table: on SQLite `temp.snapshot_carry`, private to the connection. On SQL Server a global
  * temporary table `##lintel_carry_<run id>`, not a local `#` one: Kysely's mssql driver runs
  * every statement through sp_executesql (tedious execSql), and a `#` table created inside one
@@ -163,6 +178,8 @@ class DeferredIndexes implements BatchHook {
 class CarriedPersonIds {
   private readonly table: string;
   private readonly index: string;
+  /** The previous-key hashes of the new rows, when the snapshot brings them. */
+  readonly newTable: string | undefined;
 
   constructor(
     private readonly trx: Transaction<Database>,
@@ -174,41 +191,82 @@ class CarriedPersonIds {
       if (!/^[0-9a-fA-F]{32}$/.test(run)) throw new Error('An import run id must be a UUID.');
       this.table = `##lintel_carry_${run.toLowerCase()}`;
       this.index = 'snapshot_carry_person';
+      this.newTable = snapshot.previousKeyVersion === undefined ? undefined : `##lintel_carrynew_${run.toLowerCase()}`;
     } else {
       this.table = 'temp.snapshot_carry';
       this.index = 'temp.snapshot_carry_person';
+      this.newTable = snapshot.previousKeyVersion === undefined ? undefined : 'temp.snapshot_carry_new';
     }
+  }
+
+  private text(n: number) {
+    return sql.raw(this.engine === 'mssql' ? `nvarchar(${n}) collate database_default` : 'text');
   }
 
   /** Notes the previous snapshot's identifiers and their people; call before the delete. */
   async notePrevious(): Promise<void> {
     const { trx, snapshot } = this;
     const table = sql.raw(this.table);
-    const text = (n: number) => sql.raw(this.engine === 'mssql' ? `nvarchar(${n}) collate database_default` : 'text');
+    const text = (n: number) => this.text(n);
     await sql`drop table if exists ${table}`.execute(trx);
     await sql`create table ${table} (
       kind ${text(100)} not null,
       hash ${text(64)} not null,
+      key_version ${text(64)} not null,
       person_id ${text(64)},
       primary key (kind, hash))`.execute(trx);
     const person = sql`coalesce(sr.person_id, sr.carried_person_id)`;
-    await sql`insert into ${table} (kind, hash, person_id)
-      select ri.kind, ri.hash,
+    // Every identifier of one snapshot has the same key version (Snapshot.keyVersion).
+    await sql`insert into ${table} (kind, hash, key_version, person_id)
+      select ri.kind, ri.hash, min(ri.key_version),
         case when count(*) = count(${person}) and min(${person}) = max(${person}) then min(${person}) end
       from source_record sr
       join record_identifier ri on ri.record_id = sr.id
       where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
-        and ri.key_version = ${snapshot.keyVersion}
       group by ri.kind, ri.hash`.execute(trx);
     // For the contradiction check: a person's identifiers of one kind, found without a scan.
     const on = this.engine === 'mssql' ? table : sql.raw('snapshot_carry');
     await sql`create index ${sql.raw(this.index)} on ${on} (person_id, kind)`.execute(trx);
+    if (this.newTable !== undefined) {
+      const newTable = sql.raw(this.newTable);
+      await sql`drop table if exists ${newTable}`.execute(trx);
+      await sql`create table ${newTable} (
+        record_id ${text(64)} not null,
+        kind ${text(100)} not null,
+        hash ${text(64)} not null,
+        primary key (record_id, kind))`.execute(trx);
+    }
   }
 
-  /** Gives the new records their predecessors' person ids; call once every record and identifier is in. */
-  async carry(): Promise<void> {
+  /**
+   * Gives the new records their predecessors' person ids; call once every record and identifier
+   * is in. Says which pseudonyms it compared, or why it compared none.
+   */
+  async carry(): Promise<CarryOutcome> {
     const { trx, snapshot } = this;
     const table = sql.raw(this.table);
+    const versions = await sql<{ key_version: string }>`select distinct key_version from ${table}`.execute(trx);
+    const previous = versions.rows.map((row) => row.key_version);
+    let outcome: CarryOutcome;
+    if (previous.length === 0) outcome = 'no-identifiers';
+    else if (previous.length === 1 && previous[0] === snapshot.keyVersion) outcome = 'same-key';
+    else if (previous.length === 1 && previous[0] === snapshot.previousKeyVersion) outcome = 'previous-key';
+    else outcome = 'previous-key-unavailable';
+    if (outcome === 'same-key' || outcome === 'previous-key') await this.carryUnder(outcome);
+    await sql`drop table ${table}`.execute(trx);
+    if (this.newTable !== undefined) await sql`drop table ${sql.raw(this.newTable)}`.execute(trx);
+    return outcome;
+  }
+
+  private async carryUnder(key: 'same-key' | 'previous-key'): Promise<void> {
+    const { trx, snapshot } = this;
+    const table = sql.raw(this.table);
+    // The new records' identifiers as the previous snapshot's were hashed: as stored, or (after a
+    // rotation) hashed again under the previous key. Either way, `ri` has record_id, kind, hash.
+    const identifiers =
+      key === 'same-key'
+        ? { from: sql`record_identifier ri`, version: sql`ri.key_version = ${snapshot.keyVersion}` }
+        : { from: sql`${sql.raw(this.newTable!)} ri`, version: sql`1 = 1` };
     // A system id's kind: `system-id:<system>` (storage-plan.ts).
     const local = sql.raw(`'system-id:%'`);
     // Each new record's candidate: the one person all its known identifiers name, and whether a
@@ -216,18 +274,18 @@ class CarriedPersonIds {
     const candidates = sql`select ri.record_id, min(c.person_id) as person_id,
         max(case when c.kind like ${local} then 0 else 1 end) as national
       from source_record sr
-      join record_identifier ri on ri.record_id = sr.id
+      join ${identifiers.from} on ri.record_id = sr.id
       join ${table} c on c.kind = ri.kind and c.hash = ri.hash
       where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
-        and sr.import_run_id = ${snapshot.runId} and ri.key_version = ${snapshot.keyVersion}
+        and sr.import_run_id = ${snapshot.runId} and ${identifiers.version}
       group by ri.record_id
       having count(c.person_id) = count(*) and min(c.person_id) = max(c.person_id)`;
     // ... unless one of the record's identifiers is of a kind the person held under another hash.
     const carried = sql`select k.record_id, k.person_id from (${candidates}) k
       where not exists (
-        select 1 from record_identifier ri
+        select 1 from ${identifiers.from}
         join ${table} c on c.person_id = k.person_id and c.kind = ri.kind and c.hash <> ri.hash
-        where ri.record_id = k.record_id and ri.key_version = ${snapshot.keyVersion}
+        where ri.record_id = k.record_id and ${identifiers.version}
           and (k.national = 0 or ri.kind not like ${local}))`;
     if (this.engine === 'mssql') {
       await sql`update sr set person_id = c.person_id, carried_person_id = c.person_id
@@ -236,8 +294,53 @@ class CarriedPersonIds {
       await sql`update source_record set person_id = c.person_id, carried_person_id = c.person_id
         from (${carried}) as c where source_record.id = c.record_id`.execute(trx);
     }
-    await sql`drop table ${table}`.execute(trx);
   }
+}
+
+/**
+ * How a load carried person ids over from the party's previous snapshot of the dataset
+ * ({@link CarriedPersonIds}): `first-snapshot` there was none; `no-identifiers` it held no
+ * identifier to go by; `same-key` and `previous-key` compared pseudonyms made under the load's
+ * key or, after a rotation, under the previous snapshot's; `previous-key-unavailable` the
+ * previous snapshot's key version could not be read, so nothing was carried.
+ */
+export type CarryOutcome =
+  'first-snapshot' | 'no-identifiers' | 'same-key' | 'previous-key' | 'previous-key-unavailable';
+
+/** Records of a snapshot {@link snapshotKeyVersion} looks through for an identifier. */
+const KEY_VERSION_PROBE_RECORDS = 1000;
+
+/**
+ * The key version the identifiers of the party's current snapshot of the dataset were hashed
+ * under, or undefined when it has none (among its first records). Read before a load, to know
+ * whether its rows must also be hashed under a previous key; the load itself goes by what it
+ * finds in its transaction.
+ */
+export async function snapshotKeyVersion(
+  db: Kysely<Database>,
+  store: Pick<Store, 'dialect'>,
+  partyId: string,
+  datasetId: string,
+): Promise<string | undefined> {
+  const row = await store.dialect
+    .firstRows(
+      db
+        .selectFrom('record_identifier')
+        .select('key_version')
+        .where('record_id', 'in', (eb) =>
+          store.dialect.firstRows(
+            eb
+              .selectFrom('source_record')
+              .select('id')
+              .where('party_id', '=', partyId)
+              .where('dataset_id', '=', datasetId),
+            KEY_VERSION_PROBE_RECORDS,
+          ),
+        ),
+      1,
+    )
+    .executeTakeFirst();
+  return row?.key_version;
 }
 
 /** The snapshot of a party's dataset the store holds now: the run that loaded it and its date. */
@@ -277,7 +380,11 @@ export class SnapshotWriter {
   private readonly store: Pick<Store, 'dialect' | 'sqlite'>;
   /** Set by {@link deletePrevious} when there was a previous snapshot to carry person ids from. */
   private carried: CarriedPersonIds | undefined;
+  /** The rows' previous-key hashes, into the carry's table; set with {@link carried}. */
+  private previousKeyIdentifiers: BatchedInsert | undefined;
   recordsWritten = 0;
+  /** Set by {@link finish}. */
+  carryOutcome: CarryOutcome | undefined;
 
   /**
    * `trx` is a transaction of `store`; a failed write must roll it back (the writer's statements
@@ -332,9 +439,21 @@ export class SnapshotWriter {
         1,
       )
       .executeTakeFirst();
-    if (previous === undefined) return;
-    this.carried = new CarriedPersonIds(this.trx, this.store.dialect.engine, this.snapshot);
+    if (previous === undefined) {
+      this.carryOutcome = 'first-snapshot';
+      return;
+    }
+    const engine = this.store.dialect.engine;
+    this.carried = new CarriedPersonIds(this.trx, engine, this.snapshot);
     await this.carried.notePrevious();
+    if (this.carried.newTable !== undefined) {
+      // Unqualified on SQLite: a temporary table's name is looked up before the main schema's.
+      const name = engine === 'sqlite' ? this.carried.newTable.replace(/^temp\./, '') : this.carried.newTable;
+      this.previousKeyIdentifiers = new BatchedInsert(engine, name, IDENTIFIER_ROW_COLUMNS, {
+        sqlite: this.store.sqlite,
+        rollbackOnError: true,
+      });
+    }
     await this.trx
       .deleteFrom('record_identifier')
       .where('record_id', 'in', (eb) =>
@@ -368,11 +487,22 @@ export class SnapshotWriter {
     return this.identifiers.pushRows(values);
   }
 
+  /**
+   * The rows' identifiers hashed under the previous snapshot's key (a rotation), in
+   * {@link IDENTIFIER_ROW_COLUMNS} order: compared with the previous snapshot, never stored.
+   * Ignored when there is no previous snapshot.
+   */
+  addPreviousKeyIdentifiers(values: readonly Param[]): void {
+    if (values.length > 0) this.previousKeyIdentifiers?.pushRows(values);
+  }
+
   /** Writes full batches (or everything, at the end). Records go first: identifiers refer to them. */
   async flush(all = false): Promise<void> {
-    if (!all && !this.records.full && !this.identifiers.full) return;
+    const previousKey = this.previousKeyIdentifiers;
+    if (!all && !this.records.full && !this.identifiers.full && previousKey?.full !== true) return;
     this.recordsWritten += await this.records.flush(this.trx, all, this.recordIndexes);
     await this.identifiers.flush(this.trx, all, this.identifierIndexes);
+    await previousKey?.flush(this.trx, all);
   }
 
   /**
@@ -383,7 +513,8 @@ export class SnapshotWriter {
     await this.flush(true);
     await this.recordIndexes?.rebuild(this.trx);
     await this.identifierIndexes?.rebuild(this.trx);
-    await this.carried?.carry();
+    if (this.carried !== undefined) this.carryOutcome = await this.carried.carry();
     this.carried = undefined;
+    this.previousKeyIdentifiers = undefined;
   }
 }
