@@ -68,6 +68,14 @@ param auditAnchorRetentionDays int = 2557
 @description('Set to true after locking the audit-anchors immutability policy, so deployments stop re-declaring it.')
 param auditAnchorPolicyLocked bool = false
 
+@description('Days a loaded extract (the partner\'s raw file) is kept in processed/ before it is deleted.')
+@minValue(1)
+param processedRetentionDays int = 30
+
+@description('Days a rejected extract and its report are kept in rejected/ before they are deleted.')
+@minValue(1)
+param rejectedRetentionDays int = 30
+
 @description('SFTP endpoint for partner drop-offs (billed hourly while enabled).')
 param sftpEnabled bool = true
 
@@ -171,6 +179,8 @@ module storage 'modules/storage.bicep' = {
     sftpEnabled: sftpEnabled
     auditAnchorRetentionDays: auditAnchorRetentionDays
     auditAnchorPolicyLocked: auditAnchorPolicyLocked
+    processedRetentionDays: processedRetentionDays
+    rejectedRetentionDays: rejectedRetentionDays
     deploymentContainerName: 'app-package'
     eventDeadLetterContainerName: 'event-deadletter'
     logAnalyticsWorkspaceId: monitoring.outputs.workspaceId

@@ -16,6 +16,14 @@ param auditAnchorRetentionDays int
 @description('True once the operator has locked the audit-anchors policy: a locked policy cannot be re-declared, only extended.')
 param auditAnchorPolicyLocked bool
 
+@description('Days a loaded extract stays in processed/: the partner\'s raw file, matching-only identifiers and all. Its rows live on in the store.')
+@minValue(1)
+param processedRetentionDays int
+
+@description('Days a rejected extract stays in rejected/, beside its report, for the partner to fix and send again.')
+@minValue(1)
+param rejectedRetentionDays int
+
 @description('Container that holds the Function App package (Flex Consumption deploys from blob storage).')
 param deploymentContainerName string
 
@@ -179,3 +187,68 @@ output blobEndpoint string = account.properties.primaryEndpoints.blob
 output deploymentContainerName string = deploymentContainer.name
 output eventDeadLetterContainerName string = eventDeadLetterContainer.name
 output auditAnchorsContainerName string = auditAnchors.name
+
+// Partners' raw files are kept only as long as they are of use. Once loaded, a file's rows are in
+// the store (identifiers pseudonymised) and the raw copy in processed/ - raw identifiers, columns
+// the store never keeps - is only a copy to check a load against; a rejected file waits for the
+// partner to fix and resend it. Each is deleted the set number of days after it was moved there,
+// its report with it (the access log and import_run keep the outcome and the counts). Soft
+// delete keeps a deleted blob recoverable for 30 more days. Files still in incoming/ are never
+// deleted here: an unprocessed file is an operator's to look at (infra/README.md).
+resource extractLifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'delete-processed-extracts'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                'processed/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: processedRetentionDays
+                }
+              }
+            }
+          }
+        }
+        {
+          name: 'delete-rejected-extracts'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                'rejected/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: rejectedRetentionDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+  dependsOn: [
+    dataContainers
+  ]
+}

@@ -363,6 +363,24 @@ describe('infra: storage', () => {
     expect(paramDeclaration(main, 'auditAnchorPolicyLocked')).toMatch(/= false$/m);
   });
 
+  it("deletes partners' raw files from processed/ and rejected/ after the set days, and never from incoming/", () => {
+    const policy = onlyResource(storage, 'Microsoft.Storage/storageAccounts/managementPolicies');
+    expect(objectEntries(policy.body).get('name')).toBe("'default'");
+    const rules = nestedObject(nestedObject(policy.body, 'properties'), 'policy');
+    const daysByPrefix = new Map<string, string>();
+    for (const rule of rules.split(/\n\s*\{\n/).slice(1)) {
+      const prefixes = quotedItems(/prefixMatch:\s*\[([^\]]*)\]/.exec(rule)?.[1] ?? '');
+      const days = /daysAfterModificationGreaterThan:\s*(\w+)/.exec(rule)?.[1] ?? '';
+      for (const prefix of prefixes) daysByPrefix.set(prefix, days);
+    }
+    expect(Object.fromEntries(daysByPrefix)).toEqual({
+      [`${CONTAINERS.processed}/`]: 'processedRetentionDays',
+      [`${CONTAINERS.rejected}/`]: 'rejectedRetentionDays',
+    });
+    expect(paramDeclaration(main, 'processedRetentionDays')).toMatch(/= 30$/m);
+    expect(paramDeclaration(main, 'rejectedRetentionDays')).toMatch(/= 30$/m);
+  });
+
   it('keeps deleted files recoverable, and never turns on versioning the namespace does not support', () => {
     const blobService = onlyResource(storage, 'Microsoft.Storage/storageAccounts/blobServices');
     const serviceProperties = nestedObject(blobService.body, 'properties');
