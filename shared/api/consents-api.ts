@@ -133,23 +133,26 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     const asCall = { ...call, purpose: existing.purposeId ?? call.purpose };
     const decision = await mayWrite(ctx, asCall, existing.kind);
     if (!decision.allow) {
-      const result = decisionProblem(decision);
-      // Another party's consent id is indistinguishable from an unknown one.
-      return deny(
-        result.status === 403 ? problem(404, 'consent-unknown', 'No such consent') : result,
-        decision.reason,
-        {
-          subjectRef: existing.subjectKey,
-        },
-      );
+      // Any refusal, whatever its reason (no X-Purpose for an opt-out included), is answered as an
+      // unknown id: a distinct answer would tell a caller without the right that the id exists.
+      // The access log keeps the real reason.
+      return deny(problem(404, 'consent-unknown', 'No such consent'), decision.reason, {
+        subjectRef: existing.subjectKey,
+      });
     }
     return call.writeAhead(async (db) => {
-      const withdrawn = await ctx.services.consents.withdraw(
-        consentId,
-        { partyId: call.caller.partyId, clientId: call.caller.clientId },
-        ctx.now(),
-        db,
-      );
+      // Read again inside the write: a second withdrawal (or one racing this) changes nothing and
+      // is logged as such, so the log shows one withdrawal per consent.
+      const before = await ctx.services.consents.find(consentId, db);
+      const already = before !== undefined && before.withdrawnAt !== null;
+      const withdrawn = already
+        ? before
+        : await ctx.services.consents.withdraw(
+            consentId,
+            { partyId: call.caller.partyId, clientId: call.caller.clientId },
+            ctx.now(),
+            db,
+          );
       return {
         result: json(200, {
           consentId,
@@ -162,7 +165,7 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
           purpose: existing.purposeId,
           subjectRef: existing.subjectKey,
           decision: 'allow',
-          reasonCode: `${existing.kind}-withdrawn`,
+          reasonCode: already ? 'already-withdrawn' : `${existing.kind}-withdrawn`,
         },
       };
     });

@@ -60,12 +60,36 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
         { purpose, datasets },
       );
     }
-    const councils = found.found ? await otherHolders(ctx, found.personId, datasets, call.caller.partyId) : [];
+    if (!found.found) {
+      return {
+        result: noDuplicate(),
+        log: { purpose, datasets, fields: [], decision: 'allow', reasonCode: 'granted' },
+      };
+    }
+    // The subject's own conditions (consent, national data opt-out), as for a search: decided
+    // again with the matched person, and a refusal is answered as a person nobody holds, so the
+    // caller does not learn that the person is known. The access log keeps the real reason.
+    if (decision.subjectConditions === 'pending') {
+      const withSubject = await decide(
+        {
+          caller: call.caller,
+          purpose: call.purpose,
+          datasets: [],
+          subject: { subjectKey: found.personId },
+          action: 'duplicate-check',
+        },
+        deps,
+      );
+      if (!withSubject.allow) {
+        return deny(noDuplicate(), withSubject.reason, { purpose, subjectRef: found.personId, datasets });
+      }
+    }
+    const councils = await otherHolders(ctx, found.personId, datasets, call.caller.partyId);
     return {
       result: json(200, { duplicate: councils.length > 0, councils } satisfies DuplicateCheckResponse),
       log: {
         purpose,
-        subjectRef: found.found ? found.personId : null,
+        subjectRef: found.personId,
         datasets,
         fields: [],
         decision: 'allow',
@@ -73,6 +97,11 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       },
     };
   });
+}
+
+/** The answer for a person no other council holds, and for a person nobody holds at all. */
+function noDuplicate(): HttpResult {
+  return json(200, { duplicate: false, councils: [] } satisfies DuplicateCheckResponse);
 }
 
 async function otherHolders(

@@ -263,13 +263,15 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   },
   consentsWithdraw: {
     summary: 'Withdraw a consent or opt-out',
-    description: 'Takes effect on the next request. History is kept: the record shows who withdrew it and when.',
+    description:
+      'Takes effect on the next request. History is kept: the record shows who withdrew it and when. A second withdrawal answers the same and changes nothing.',
     tag: 'Consents',
     authenticated: true,
     purpose: 'optional',
     pathParameters: { consentId: { description: 'The `consentId` returned when it was recorded', schema: z.uuid() } },
     responses: [{ status: 200, description: 'Withdrawn', schema: 'Consent' }],
-    // Another party's consent, or one the caller may not withdraw, is indistinguishable from an unknown id.
+    // Another party's consent, and every refusal to withdraw one (an opt-out's withdrawal without
+    // X-Purpose included), is indistinguishable from an unknown id; the access log keeps the reason.
     problems: ['consent-unknown'],
   },
   linkCandidates: {

@@ -173,7 +173,7 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
   if (notGranted.length > 0) {
     return deny(
       'dataset-not-permitted',
-      `Dataset(s) not granted for purpose '${purpose.id}' to the caller: ${notGranted.join(', ')}.`,
+      `${notGranted.length} requested dataset id(s) are not granted to the caller for purpose '${purpose.id}'.`,
       {
         agreementId,
         datasets: notGranted,
@@ -295,9 +295,11 @@ function decideUpload(input: DecisionInput, agreements: AgreementSet, deny: Deny
   }
   const notSource = requested.filter((id) => !agreements.isSource(input.caller.partyId, id));
   if (notSource.length > 0) {
-    return deny('dataset-not-permitted', `The caller's party is not a source of dataset(s): ${notSource.join(', ')}.`, {
-      datasets: notSource,
-    });
+    return deny(
+      'dataset-not-permitted',
+      `The caller's party is not a source of ${notSource.length} of the requested dataset id(s).`,
+      { datasets: notSource },
+    );
   }
   const agreementIds = [...new Set(requested.map((id) => agreements.dataset(id)?.agreementId ?? ''))];
   const agreementId = agreementIds.length === 1 ? (agreementIds[0] ?? null) : null;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPERATIONS, REQUEST_PATH_PROBLEMS } from '../../shared/api/operations.js';
 import { insertRecord } from '../support/records.js';
 import { startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -23,6 +24,52 @@ describe('consents API', () => {
       body: JSON.stringify(body),
     });
     return { status: res.status, text: await res.text() };
+  }
+
+  /** DELETE /api/v1/consents/{id}; no X-Purpose header when `purpose` is undefined. */
+  async function withdraw(id: string, party: string, roles: string[], purpose?: string) {
+    const headers: Record<string, string> = { authorization: `Bearer ${await t.token(party, roles)}` };
+    if (purpose !== undefined) headers['x-purpose'] = purpose;
+    const res = await fetch(`${t.url}/api/v1/consents/${id}`, { method: 'DELETE', headers });
+    const text = await res.text();
+    return {
+      status: res.status,
+      contentType: res.headers.get('content-type'),
+      text,
+      body: JSON.parse(text) as Record<string, unknown>,
+    };
+  }
+
+  /** The access log's reasons for withdrawals by a party, oldest first. */
+  const withdrawReasons = async (partyId: string) =>
+    (
+      await t.host.services.store.db
+        .selectFrom('access_log')
+        .select('reason_code')
+        .where('party_id', '=', partyId)
+        .where('action', '=', 'consent.withdraw')
+        .orderBy('seq')
+        .execute()
+    ).map((row) => row.reason_code);
+
+  /** Record an opt-out for a person of its own, by a DPO of la-housing; returns its id. */
+  async function recordOptOut(nhsNumber: string, givenName: string): Promise<string> {
+    await insertRecord(t.host.services, {
+      partyId: 'la-education',
+      datasetId: 'multiple-disadvantage-indicators',
+      givenName,
+      familyName: 'Withdrawn',
+      dateOfBirth: '2011-03-04',
+      identifiers: { nhs: nhsNumber },
+      attributes: { currentSchool: 'Hill Primary' },
+    });
+    const recorded = await post('la-housing', ['dpo'], 'service-planning', {
+      kind: 'opt-out',
+      subject: { nhsNumber },
+      evidenceRef: 'DPO/OPTOUT/W',
+    });
+    expect(recorded.status).toBe(201);
+    return (JSON.parse(recorded.text) as { consentId: string }).consentId;
   }
 
   const consentEvents = async () =>
@@ -95,5 +142,70 @@ describe('consents API', () => {
     const byRecorder = await withdraw('la-housing');
     expect(byRecorder.status).toBe(200);
     expect(await byRecorder.json()).toMatchObject({ consentId, withdrawnAt: expect.any(String) });
+  });
+
+  it('answers every refusal to withdraw as an unknown id, whatever the reason, and logs the reason', async () => {
+    const id = await recordOptOut('9434765889', 'Ada');
+    const before = await withdrawReasons('la-housing');
+    const unknownId = await withdraw('00000000-0000-4000-8000-000000000000', 'la-housing', ['dpo'], 'service-planning');
+    expect(unknownId.status).toBe(404);
+    const refusals: [string[], string | undefined, string][] = [
+      // The recording party's DPO, but without X-Purpose: the opt-out's purpose is not on the record.
+      [['dpo'], undefined, 'purpose-required'],
+      // A purpose the opt-out does not apply to.
+      [['dpo'], 'homelessness-prevention', 'purpose-not-permitted'],
+      // The recording party, without the DPO role.
+      [['analyst'], 'service-planning', 'role-not-permitted'],
+    ];
+    for (const [roles, purpose, reason] of refusals) {
+      const res = await withdraw(id, 'la-housing', roles, purpose);
+      expect(res.status, reason).toBe(404);
+      expect(res.contentType, reason).toBe('application/problem+json');
+      expect(res.text, reason).toBe(unknownId.text);
+    }
+    expect(await withdrawReasons('la-housing')).toEqual([
+      ...before,
+      'consent-unknown',
+      'purpose-required',
+      'purpose-not-permitted',
+      'role-not-permitted',
+    ]);
+    // None of them withdrew it.
+    const withdrawn = await withdraw(id, 'la-housing', ['dpo'], 'service-planning');
+    expect(withdrawn.status).toBe(200);
+  });
+
+  it('answers a second withdrawal alike, and logs it as already withdrawn, not as another withdrawal', async () => {
+    const id = await recordOptOut('9434765897', 'Bea');
+    const before = await withdrawReasons('la-housing');
+    const first = await withdraw(id, 'la-housing', ['dpo'], 'service-planning');
+    const second = await withdraw(id, 'la-housing', ['dpo'], 'service-planning');
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual(first.body);
+    expect(first.body).toMatchObject({ consentId: id, kind: 'opt-out', withdrawnAt: expect.any(String) });
+    expect(await withdrawReasons('la-housing')).toEqual([...before, 'opt-out-withdrawn', 'already-withdrawn']);
+  });
+
+  it('answers withdrawals only with problem types the API document lists for the operation', async () => {
+    const id = await recordOptOut('9434765900', 'Cal');
+    const documented = new Set(
+      [...OPERATIONS.consentsWithdraw!.problems, ...REQUEST_PATH_PROBLEMS].map((code) => `urn:lintel:problem:${code}`),
+    );
+    const unauthenticated = await fetch(`${t.url}/api/v1/consents/${id}`, { method: 'DELETE' });
+    const answers = [
+      { status: unauthenticated.status, body: (await unauthenticated.json()) as Record<string, unknown> },
+      await withdraw('not-a-uuid', 'la-housing', ['dpo'], 'service-planning'),
+      await withdraw(id, 'la-education', ['dpo'], 'service-planning'),
+      await withdraw(id, 'la-housing', ['dpo']),
+      await withdraw(id, 'la-housing', ['dpo'], 'not-a-purpose'),
+      await withdraw(id, 'la-housing', ['dpo'], 'research-evaluation'),
+      await withdraw(id, 'la-housing', ['housing-officer'], 'service-planning'),
+      await withdraw(id, 'kettering-borough-council', ['dpo'], 'service-planning'),
+    ];
+    for (const answer of answers) {
+      expect(answer.status).toBeGreaterThanOrEqual(400);
+      expect(documented, `${answer.status} ${String(answer.body.type)}`).toContain(answer.body.type);
+    }
   });
 });

@@ -1,3 +1,6 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertRecord } from '../support/records.js';
 import { startTestHost, type TestHost } from '../support/test-host.js';
@@ -199,5 +202,130 @@ describe('duplicate-application check', () => {
 
     const everything = JSON.stringify(await t.host.services.store.db.selectFrom('access_log').selectAll().execute());
     expect(everything).not.toMatch(/JG103759|Aisha|Connor/i);
+  });
+});
+
+/**
+ * A duplicate check under a purpose with subject conditions: the demo agreements grant the check
+ * only for fraud prevention, which has neither, so a copy of them grants it for the consent-only
+ * research purpose and for the opt-out planning purpose as well. A subject without consent, or
+ * opted out, gets the answer a person nobody holds gets, as a search answers them no-match.
+ */
+describe('duplicate-application check under consent and the national data opt-out', () => {
+  let t: TestHost;
+  const participant = { givenName: 'Sam', familyName: 'Taylor', dateOfBirth: '1985-01-02' };
+  const child = { nhsNumber: '9434765919' };
+
+  /** The demo agreements with `duplicate-check` added to two grants. */
+  function agreementsWithDuplicateChecks(): string {
+    const dir = join(mkdtempSync(join(tmpdir(), 'lintel-agreements-')), 'agreements');
+    cpSync(join(import.meta.dirname, '../../agreements'), dir, { recursive: true });
+    const edit = (file: string, from: string, to: string) => {
+      const path = join(dir, file);
+      const text = readFileSync(path, 'utf8');
+      expect(text.split(from).length, `${file}: ${from}`).toBe(2);
+      writeFileSync(path, text.replace(from, to));
+    };
+    edit(
+      'housing-first-research.yaml',
+      '    parties: [icf-research]\n    actions: [lookup, search]\n',
+      '    parties: [icf-research]\n    actions: [lookup, search, duplicate-check]\n',
+    );
+    edit(
+      'social-care-education-housing.yaml',
+      '    actions: [search]\n    source: What security measures will be put in place\n',
+      '    actions: [search, duplicate-check]\n    source: What security measures will be put in place\n',
+    );
+    return dir;
+  }
+
+  async function post(path: string, party: string, roles: string[], purpose: string, body: unknown) {
+    const res = await fetch(`${t.url}/api/v1/${path}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await t.token(party, roles)}`,
+        'x-purpose': purpose,
+      },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, text, body: JSON.parse(text) as Record<string, unknown> };
+  }
+  const research = (body: unknown) =>
+    post('duplicate-checks', 'icf-research', ['researcher'], 'research-evaluation', body);
+  const planning = (body: unknown) => post('duplicate-checks', 'la-housing', ['analyst'], 'service-planning', body);
+  const reasonsOf = async (partyId: string) =>
+    (
+      await t.host.services.store.db
+        .selectFrom('access_log')
+        .select('reason_code')
+        .where('party_id', '=', partyId)
+        .where('action', '=', 'person.duplicate-check')
+        .orderBy('seq')
+        .execute()
+    ).map((row) => row.reason_code);
+
+  beforeAll(async () => {
+    t = await startTestHost({ AGREEMENTS_DIR: agreementsWithDuplicateChecks() });
+    await insertRecord(t.host.services, {
+      partyId: 'dudley-housing-options',
+      datasetId: 'housing-first-participant-contacts',
+      ...participant,
+      attributes: { name: 'Sam Taylor', telephoneNumber: '07700 900000' },
+    });
+    await insertRecord(t.host.services, {
+      partyId: 'la-childrens-social-care',
+      datasetId: 'multiple-disadvantage-indicators',
+      givenName: 'Robin',
+      familyName: 'Hale',
+      dateOfBirth: '2012-05-06',
+      identifiers: { nhs: '9434765919' },
+      attributes: { childProtection: true },
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('answers a participant without consent as a person nobody holds, as a search does, until consent is recorded', async () => {
+    const nobody = await research({ ...participant, familyName: 'Nobody' });
+    expect(nobody).toMatchObject({ status: 200, body: { duplicate: false, councils: [] } });
+
+    const search = await post('people/search', 'icf-research', ['researcher'], 'research-evaluation', participant);
+    expect(search.status).toBe(404);
+    const before = await research(participant);
+    expect(before.status).toBe(200);
+    expect(before.text).toBe(nobody.text);
+
+    const consent = await post('consents', 'dudley-housing-options', ['housing-officer'], 'research-evaluation', {
+      subject: participant,
+      evidenceRef: 'HOS/CONSENT/9',
+    });
+    expect(consent.status).toBe(201);
+    const after = await research(participant);
+    expect(after).toMatchObject({ status: 200, body: { duplicate: true, councils: ['dudley-housing-options'] } });
+
+    // The access log keeps the real reason for the DPO.
+    expect(await reasonsOf('icf-research')).toEqual(['granted', 'consent-required', 'granted']);
+  });
+
+  it('answers an opted-out subject as a person nobody holds', async () => {
+    const nobody = await planning({ nhsNumber: '9434765870' });
+    expect(nobody).toMatchObject({ status: 200, body: { duplicate: false, councils: [] } });
+    const held = await planning(child);
+    expect(held).toMatchObject({ status: 200, body: { duplicate: true, councils: ['la-childrens-social-care'] } });
+
+    const optOut = await post('consents', 'la-housing', ['dpo'], 'service-planning', {
+      kind: 'opt-out',
+      subject: child,
+      evidenceRef: 'DPO/OPTOUT/9',
+    });
+    expect(optOut.status).toBe(201);
+    const opted = await planning(child);
+    expect(opted.status).toBe(200);
+    expect(opted.text).toBe(nobody.text);
+
+    expect(await reasonsOf('la-housing')).toEqual(['granted', 'granted', 'opted-out']);
   });
 });

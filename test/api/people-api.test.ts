@@ -152,6 +152,19 @@ describe('people API', () => {
     expect(notGranted.body.type).toBe('urn:lintel:problem:purpose-not-permitted');
   });
 
+  it('refuses a dataset the purpose does not grant without repeating the requested dataset ids', async () => {
+    const res = await search('kettering-borough-council', ['housing-officer'], 'housing-allocation', {
+      niNumber: NI,
+      datasets: ['keyways-housing-register', 'multiple-disadvantage-indicators', 'housing-first-participant-contacts'],
+    });
+    expect(res.status).toBe(403);
+    expect(res.type).toBe('application/problem+json');
+    expect(res.body.type).toBe('urn:lintel:problem:dataset-not-permitted');
+    expect(res.body.detail).toMatch(/\b2 requested dataset/);
+    expect(res.text).not.toMatch(/multiple-disadvantage-indicators|housing-first-participant-contacts/);
+    expect(res.text).not.toContain(NI);
+  });
+
   it('refuses a party outside every agreement with 403', async () => {
     const token = await t.token('kettering-borough-council', ['housing-officer'], { clientId: 'some-other-app' });
     const res = await call('/v1/people/search', { token, purpose: 'housing-allocation', body: { niNumber: NI } });

@@ -1,0 +1,257 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { insertRecord } from '../support/records.js';
+import { startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * The request path's limits and promises over real HTTP: the per-client rate limit, the body
+ * size limit, one access-log entry per call, the as-of date on every record shown, and logs
+ * that never carry a person's values.
+ */
+
+interface Sent {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: Record<string, unknown>;
+}
+
+async function send(
+  t: TestHost,
+  path: string,
+  init: { party?: string; roles?: string[]; purpose?: string; method?: string; body?: string; token?: string },
+  extraHeaders: Record<string, string> = {},
+): Promise<Sent> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...extraHeaders };
+  const token = init.token ?? (init.party ? await t.token(init.party, init.roles ?? []) : undefined);
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (init.purpose) headers['x-purpose'] = init.purpose;
+  const res = await fetch(`${t.url}/api${path}`, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers,
+    ...(init.body === undefined ? {} : { body: init.body }),
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+  };
+}
+
+const lastEntry = (t: TestHost) =>
+  t.host.services.store.db.selectFrom('access_log').selectAll().orderBy('seq', 'desc').executeTakeFirstOrThrow();
+
+describe('rate limit', () => {
+  let t: TestHost;
+  const LIMIT = 3;
+
+  beforeAll(async () => {
+    t = await startTestHost({ RATE_LIMIT_PER_MINUTE: String(LIMIT) });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('answers a client over its limit 429 rate-limited with Retry-After, and logs the call once', async () => {
+    const token = await t.token('kettering-borough-council', ['housing-officer']);
+    const search = () =>
+      send(t, '/v1/people/search', {
+        token,
+        purpose: 'housing-allocation',
+        body: JSON.stringify({ niNumber: 'AB123456C' }),
+      });
+    for (let i = 0; i < LIMIT; i++) expect((await search()).status).toBe(404);
+
+    const before = await t.accessLogSize();
+    const limited = await search();
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('content-type')).toBe('application/problem+json');
+    expect(limited.body).toMatchObject({ type: 'urn:lintel:problem:rate-limited', status: 429 });
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(Number.isInteger(retryAfter) && retryAfter >= 1).toBe(true);
+    expect(limited.text).not.toContain('AB123456C');
+
+    expect(await t.accessLogSize()).toBe(before + 1);
+    expect(await lastEntry(t)).toMatchObject({
+      party_id: 'kettering-borough-council',
+      action: 'person.search',
+      decision: 'deny',
+      reason_code: 'rate-limited',
+    });
+
+    // The limit is per client: another party's client is not held back by this one.
+    const other = await send(t, '/v1/people/search', {
+      party: 'corby-borough-council',
+      roles: ['housing-officer'],
+      purpose: 'housing-allocation',
+      body: JSON.stringify({ niNumber: 'AB123456C' }),
+    });
+    expect(other.status).toBe(404);
+  });
+});
+
+describe('body limit, access-log entries, as-of dates and logs', () => {
+  let t: TestHost;
+  const NHS = '9434765919';
+  const child = { givenName: 'Robin', familyName: 'Hale', dateOfBirth: '2012-05-06' };
+
+  beforeAll(async () => {
+    t = await startTestHost({ LOG_LEVEL: 'debug' });
+    const { personId } = await insertRecord(t.host.services, {
+      partyId: 'la-childrens-social-care',
+      datasetId: 'multiple-disadvantage-indicators',
+      ...child,
+      postcode: 'NN16 8AA',
+      identifiers: { nhs: NHS },
+      attributes: { firstName: 'Robin', lastName: 'Hale', dateOfBirth: '2012-05-06', childProtection: true },
+    });
+    const education = await insertRecord(t.host.services, {
+      partyId: 'la-education',
+      datasetId: 'multiple-disadvantage-indicators',
+      personId,
+      ...child,
+      identifiers: { nhs: NHS },
+      attributes: { firstName: 'Robin', lastName: 'Hale', currentSchool: 'Hill Primary', schoolLatenessPercent: 4 },
+    });
+    // The education extract describes an earlier date than the social care one.
+    await t.host.services.store.db
+      .updateTable('source_record')
+      .set({ as_of: '2026-09-15' })
+      .where('id', '=', education.recordId)
+      .execute();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  const officer = { party: 'la-housing', roles: ['housing-officer'], purpose: 'homelessness-prevention' };
+
+  it('answers a body over 16 KiB with 413 payload-too-large as problem+json', async () => {
+    const res = await send(t, '/v1/people/search', {
+      ...officer,
+      body: JSON.stringify({ nhsNumber: NHS, givenName: 'x'.repeat(17 * 1024) }),
+    });
+    expect(res.status).toBe(413);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.body).toMatchObject({ type: 'urn:lintel:problem:payload-too-large', status: 413 });
+    expect(res.text).not.toContain(NHS);
+    expect(res.text).not.toContain('xxxx');
+  });
+
+  it("shows each record of a person's indicators with the date its extract describes", async () => {
+    const found = await send(t, '/v1/people/search', { ...officer, body: JSON.stringify({ nhsNumber: NHS }) });
+    expect(found.status).toBe(200);
+    const viewed = await send(t, `/v1/people/${String(found.body.personRef)}`, officer);
+    expect(viewed.status).toBe(200);
+    const records = viewed.body.records as { source: string; asOf: string; fields: Record<string, unknown> }[];
+    expect(records.map((r) => [r.source, r.asOf]).sort()).toEqual([
+      ['la-childrens-social-care', '2026-11-01'],
+      ['la-education', '2026-09-15'],
+    ]);
+    expect(records.find((r) => r.source === 'la-childrens-social-care')?.fields).toMatchObject({
+      childProtection: true,
+    });
+  });
+
+  it('leaves exactly one access-log entry for a view, a consent record and a consent withdraw', async () => {
+    const found = await send(t, '/v1/people/search', { ...officer, body: JSON.stringify({ nhsNumber: NHS }) });
+    const dpo = { party: 'la-housing', roles: ['dpo'], purpose: 'service-planning' };
+    let optOutId = '';
+    const calls: [string, () => Promise<Sent>, number, string][] = [
+      ['view', () => send(t, `/v1/people/${String(found.body.personRef)}`, officer), 200, 'granted'],
+      ['view of an unknown ref', () => send(t, '/v1/people/not-a-ref', officer), 404, 'person-ref-unknown'],
+      [
+        'record',
+        async () => {
+          const res = await send(t, '/v1/consents', {
+            ...dpo,
+            body: JSON.stringify({ kind: 'opt-out', subject: { nhsNumber: NHS }, evidenceRef: 'DPO/1' }),
+          });
+          optOutId = String(res.body.consentId);
+          return res;
+        },
+        201,
+        'opt-out-recorded',
+      ],
+      [
+        'record refused',
+        () =>
+          send(t, '/v1/consents', {
+            ...dpo,
+            roles: ['analyst'],
+            body: JSON.stringify({ kind: 'opt-out', subject: { nhsNumber: NHS }, evidenceRef: 'DPO/2' }),
+          }),
+        403,
+        'role-not-permitted',
+      ],
+      ['withdraw', () => send(t, `/v1/consents/${optOutId}`, { ...dpo, method: 'DELETE' }), 200, 'opt-out-withdrawn'],
+      [
+        'withdraw again',
+        () => send(t, `/v1/consents/${optOutId}`, { ...dpo, method: 'DELETE' }),
+        200,
+        'already-withdrawn',
+      ],
+      [
+        'withdraw of an unknown id',
+        () => send(t, '/v1/consents/00000000-0000-4000-8000-000000000000', { ...dpo, method: 'DELETE' }),
+        404,
+        'consent-unknown',
+      ],
+    ];
+    for (const [what, make, status, reason] of calls) {
+      const before = await t.accessLogSize();
+      const res = await make();
+      expect(res.status, what).toBe(status);
+      expect(await t.accessLogSize(), what).toBe(before + 1);
+      expect((await lastEntry(t)).reason_code, what).toBe(reason);
+    }
+  });
+
+  it("writes no log line that holds a searched person's names, NHS number, date of birth or postcode", async () => {
+    const lines: string[] = [];
+    const capture = (stream: NodeJS.WriteStream) => {
+      const write = stream.write.bind(stream);
+      vi.spyOn(stream, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
+        lines.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
+        return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+      }) as typeof stream.write);
+    };
+    capture(process.stderr);
+    capture(process.stdout);
+
+    const identifying = { nhsNumber: NHS, ...child, postcode: 'NN16 8AA' };
+    const good = await send(t, '/v1/people/search', { ...officer, body: JSON.stringify(identifying) });
+    expect(good.status).toBe(200);
+    await send(t, '/v1/people/search', { ...officer, body: JSON.stringify({ ...child, familyName: 'Nobody' }) });
+    await send(t, '/v1/people/search', { ...officer, body: JSON.stringify({ nhsNumber: '1234567890' }) });
+    // Refused before the body is read: logged at info, with an NHS number offered as request id.
+    await send(
+      t,
+      '/v1/people/search',
+      { token: 'not-a-token', purpose: officer.purpose, body: JSON.stringify(identifying) },
+      { 'x-request-id': NHS },
+    );
+    vi.restoreAllMocks();
+
+    const logged = lines.join('');
+    expect(logged).toContain('auth.rejected');
+    for (const value of [
+      NHS,
+      '943 476 5919',
+      'Robin',
+      'ROBIN',
+      'Hale',
+      'HALE',
+      'Nobody',
+      '2012-05-06',
+      'NN16',
+      '1234567890',
+    ]) {
+      expect(logged, value).not.toContain(value);
+    }
+  });
+});
