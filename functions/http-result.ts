@@ -1,24 +1,41 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { apiContextFor, type ApiContext } from '../shared/api/api-context.js';
 import type { ApiRequest } from '../shared/api/api-request.js';
+import { requestIdFrom } from '../shared/api/request-pipeline.js';
 import { getServices } from '../shared/services.js';
 import { errorKind } from '../shared/logging.js';
 import { problem, type HttpResult } from '../shared/http/problem.js';
 
-/** Runs a use case and maps a thrown error to a bare 500 problem; the error's text stays in our logs only as its kind. */
-export async function respond(context: InvocationContext, run: () => Promise<HttpResult>): Promise<HttpResponseInit> {
+/**
+ * Runs a use case and maps a thrown error to a bare 500 problem; the error's text stays in our logs only as its kind.
+ * Every response carries an `X-Request-Id`: the one the use case set (the request pipeline's), else the
+ * request's own if it is a UUID, else a fresh one.
+ */
+export async function respond(
+  context: InvocationContext,
+  run: () => Promise<HttpResult>,
+  request?: Pick<HttpRequest, 'headers'>,
+): Promise<HttpResponseInit> {
+  let result: HttpResult;
   try {
-    return await run();
+    result = await run();
   } catch (err) {
     context.error(
       JSON.stringify({ event: 'http.unhandled', invocationId: context.invocationId, error: errorKind(err) }),
     );
-    return problem(500, 'internal-error', 'Internal error');
+    result = problem(500, 'internal-error', 'Internal error');
   }
+  return withRequestId(result, request);
+}
+
+function withRequestId(result: HttpResult, request: Pick<HttpRequest, 'headers'> | undefined): HttpResult {
+  const headers = result.headers ?? {};
+  if (Object.keys(headers).some((name) => name.toLowerCase() === 'x-request-id')) return result;
+  return { ...result, headers: { ...headers, 'x-request-id': requestIdFrom(request?.headers.get('x-request-id')) } };
 }
 
 /** The shape of every API trigger: build the request context, call the use case, map errors. */
 export function apiHandler(useCase: (ctx: ApiContext, req: ApiRequest) => Promise<HttpResult>) {
   return (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> =>
-    respond(context, async () => useCase(apiContextFor(await getServices()), request));
+    respond(context, async () => useCase(apiContextFor(await getServices()), request), request);
 }

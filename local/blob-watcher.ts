@@ -3,6 +3,7 @@ import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import functions from '@azure/functions';
 import type { EventGridEvent } from '@azure/functions';
 import type { BlobCreatedRegistration } from '../functions/registry.js';
+import { MAX_IMPORT_ATTEMPTS } from '../shared/imports/reasons.js';
 import { errorKind, type Logger } from '../shared/logging.js';
 import { functionLogHandler } from './function-log.js';
 
@@ -11,14 +12,21 @@ const { InvocationContext } = functions;
 /** Where the Functions host keeps its blob receipts; the local host keeps them in the same place. */
 const RECEIPTS_CONTAINER = 'azure-webjobs-hosts';
 const HOST_ID = 'lintel-local';
-/** As the blob trigger does: five attempts, then the blob is given up on (a poison receipt). */
-const MAX_ATTEMPTS = 5;
+/** Event Grid's default retry policy delivers an event up to 30 times before dead-lettering it. */
+const EVENT_GRID_MAX_DELIVERIES = 30;
+/**
+ * As Event Grid does: up to 30 deliveries, then the blob is given up on (a poison receipt). Never
+ * fewer than the import needs: it rejects a file whose attempts ran out (with its report) only on
+ * the delivery after the last of MAX_IMPORT_ATTEMPTS, so that delivery must come.
+ */
+export const MAX_DELIVERIES = Math.max(EVENT_GRID_MAX_DELIVERIES, MAX_IMPORT_ATTEMPTS + 1);
 
 /**
  * Azurite has no Event Grid, so the local host scans the watched containers and delivers to
  * the registered handler the `BlobCreated` event Event Grid would. A receipt per (function,
  * blob, ETag) makes each version of a blob fire once, also across restarts; a handler that
- * throws is retried on later scans, like Event Grid's retry policy.
+ * throws is retried on later scans, like Event Grid's retry policy (without its back-off of
+ * minutes: locally a retry comes with the next scan).
  */
 export class BlobWatcher {
   private timer: NodeJS.Timeout | undefined;
@@ -69,7 +77,8 @@ export class BlobWatcher {
         const event: EventGridEvent = {
           id: randomUUID(),
           topic: `/subscriptions/local/resourceGroups/local/providers/Microsoft.Storage/storageAccounts/${this.blobs.accountName}`,
-          subject: `/blobServices/default/containers/${registration.container}/blobs/${item.name}`,
+          // The blob name URL-encoded, as in the blob's URL: the handler decodes it (blob-created-event.ts).
+          subject: `/blobServices/default/containers/${registration.container}/blobs/${encodeBlobPath(item.name)}`,
           eventType: 'Microsoft.Storage.BlobCreated',
           eventTime: (item.properties.lastModified ?? new Date()).toISOString(),
           dataVersion: '',
@@ -118,10 +127,15 @@ export class BlobWatcher {
         attempt,
         error: errorKind(err),
       });
-      if (attempt >= MAX_ATTEMPTS) {
+      if (attempt >= MAX_DELIVERIES) {
         await receipt.upload('', 0, { metadata: { status: 'poison', invocationid: invocationId.replaceAll('-', '') } });
         this.attempts.delete(key);
       }
     }
   }
+}
+
+/** Each `/`-separated segment of a blob name percent-encoded, as it appears in the blob's URL. */
+function encodeBlobPath(name: string): string {
+  return name.split('/').map(encodeURIComponent).join('/');
 }

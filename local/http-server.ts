@@ -3,6 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import functions from '@azure/functions';
 import type { HttpResponseInit } from '@azure/functions';
+import { MAX_JSON_BODY_BYTES } from '../shared/api/json-body.js';
+import { requestIdFrom } from '../shared/api/request-pipeline.js';
 import { problem, type HttpResult } from '../shared/http/problem.js';
 import { errorKind, type Logger } from '../shared/logging.js';
 import type { HttpRegistration } from '../functions/registry.js';
@@ -12,8 +14,18 @@ import { RouteTable } from './route-table.js';
 
 const { HttpResponse, InvocationContext } = functions;
 
-/** The Functions host's default request size limit. */
-const MAX_BODY_BYTES = 100 * 1024 * 1024;
+/**
+ * Every function the host serves is an API operation, and no API operation takes a body larger
+ * than a JSON body may be (json-body.ts): a larger one is refused before it is read, and before
+ * authentication, so a client cannot make the host hold megabytes in memory. (The Functions
+ * host's own limit, 100 MB, is for hosts serving uploads; lintel takes files by blob upload.)
+ */
+const MAX_BODY_BYTES = MAX_JSON_BODY_BYTES;
+
+/** How long a refused body may keep arriving (and be discarded) before the connection is cut. */
+const REFUSED_BODY_GRACE_MS = 500;
+
+type HostRoutes = (method: string, pathname: string) => HttpResult | undefined;
 
 export interface LocalHttpServer {
   server: Server;
@@ -28,13 +40,15 @@ export async function startHttpServer(options: {
   port: number;
   logger: Logger;
   /** Routes the local host serves itself, outside the functions (the development token issuer). */
-  hostRoutes?: (method: string, pathname: string) => HttpResult | undefined;
+  hostRoutes?: HostRoutes;
 }): Promise<LocalHttpServer> {
   const routes = new RouteTable(options.registrations);
+  // Request URLs are built on the host's own address, never on the Host header (caller input).
+  let origin = 'http://localhost';
   const server = createServer((req, res) => {
-    handle(req, res, routes, options).catch((err: unknown) => {
+    handle(req, res, routes, origin, options).catch((err: unknown) => {
       options.logger.error('localhost.http.failed', { error: errorKind(err) });
-      if (!res.headersSent) writeResult(res, problem(500, 'internal-error', 'Internal error'));
+      if (!res.headersSent) writeResult(req, res, problem(500, 'internal-error', 'Internal error'));
       else res.destroy();
     });
   });
@@ -44,9 +58,10 @@ export async function startHttpServer(options: {
     server.listen(options.port, options.host, () => resolveListen());
   });
   const { port } = server.address() as AddressInfo;
+  origin = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   return {
     server,
-    url: `http://${options.host}:${port}`,
+    url: origin,
     close: () =>
       new Promise<void>((resolveClose) => {
         server.close(() => resolveClose());
@@ -59,34 +74,43 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   routes: RouteTable,
-  options: { logger: Logger; hostRoutes?: (method: string, pathname: string) => HttpResult | undefined },
+  origin: string,
+  options: { logger: Logger; hostRoutes?: HostRoutes },
 ): Promise<void> {
   const target = req.url ?? '/';
-  let parsed: URL | undefined;
-  const url = () => (parsed ??= new URL(target, `http://${req.headers.host ?? '127.0.0.1'}`));
-  const pathname = plainPathname(target) ?? url().pathname;
+  const plain = plainPathname(target);
+  let parsed = plain === undefined ? requestUrl(target, origin) : undefined;
+  if (plain === undefined && !parsed) {
+    req.resume();
+    return writeResult(req, res, problem(400, 'invalid-request', 'Bad request target'));
+  }
+  const url = () => (parsed ??= requestUrl(target, origin)!);
+  const pathname = plain ?? parsed!.pathname;
   const method = (req.method ?? 'GET').toUpperCase();
   const own = options.hostRoutes?.(method, pathname);
   if (own) {
     req.resume();
-    return writeResult(res, own);
+    return writeResult(req, res, own);
   }
   const matched = routes.match(method, pathname);
   if (!matched) {
     req.resume();
-    return writeResult(res, problem(404, 'not-found', 'Not found'));
+    return writeResult(req, res, problem(404, 'not-found', 'Not found'));
   }
   if ('methodNotAllowed' in matched) {
     req.resume();
     return writeResult(
+      req,
       res,
       problem(405, 'method-not-allowed', 'Method not allowed', {
         headers: { allow: matched.methodNotAllowed.join(', ') },
       }),
     );
   }
-  const body = await readBody(req);
-  if (body === 'too-large') return writeResult(res, problem(413, 'payload-too-large', 'Request body too large'));
+  // A declared length over the limit is refused before a byte of the body is read.
+  const declared = Number(req.headers['content-length'] ?? '0');
+  const body = declared > MAX_BODY_BYTES ? 'too-large' : await readBody(req, MAX_BODY_BYTES);
+  if (body === 'too-large') return refuseBody(req, res);
 
   const request = new LocalHttpRequest({ method, url, headers: req.headers, params: matched.params, body });
   const invocationId = randomUUID();
@@ -158,23 +182,68 @@ function writeResponseInit(
   res.end(body);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+/**
+ * The request URL on the host's own origin: an origin-form target (`/api/...`) as it is, an
+ * absolute-form one by its path and query only. Undefined when the target is no URL at all.
+ */
+function requestUrl(target: string, origin: string): URL | undefined {
+  try {
+    if (target.startsWith('/')) return new URL(origin + target);
+    const absolute = new URL(target);
+    return new URL(absolute.pathname + absolute.search, origin);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The body, or 'too-large' as soon as more than `limit` bytes have arrived (the rest is not kept). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
   return new Promise((resolveBody, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.byteLength;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolveBody(tooLarge ? 'too-large' : Buffer.concat(chunks)));
+      if (size <= limit) return void chunks.push(chunk);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      chunks.length = 0;
+      resolveBody('too-large');
+    };
+    const onEnd = () => resolveBody(Buffer.concat(chunks));
+    req.on('data', onData);
+    req.on('end', onEnd);
     req.on('error', reject);
   });
 }
 
-function writeResult(res: ServerResponse, result: HttpResult): void {
+/**
+ * 413 with the API's own problem type, then the connection is closed: what is still arriving of
+ * the body is discarded unread, and after a short grace (for the client to read the answer) the
+ * socket is cut rather than left open for the rest of a body that may be huge.
+ */
+function refuseBody(req: IncomingMessage, res: ServerResponse): void {
+  res.shouldKeepAlive = false;
+  res.once('finish', () => {
+    req.resume();
+    setTimeout(() => req.socket.destroy(), REFUSED_BODY_GRACE_MS).unref();
+  });
+  writeResult(
+    req,
+    res,
+    problem(413, 'payload-too-large', 'Body too large', {
+      detail: `At most ${MAX_JSON_BODY_BYTES} bytes.`,
+      headers: { connection: 'close' },
+    }),
+  );
+}
+
+/** An answer of the host's own (not a function's); like every response it carries an `X-Request-Id`. */
+function writeResult(req: IncomingMessage, res: ServerResponse, result: HttpResult): void {
   res.statusCode = result.status;
   for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
+  if (!res.hasHeader('x-request-id')) {
+    const sent = req.headers['x-request-id'];
+    res.setHeader('x-request-id', requestIdFrom(Array.isArray(sent) ? sent[0] : sent));
+  }
   res.end(result.body ?? (result.jsonBody === undefined ? undefined : JSON.stringify(result.jsonBody)));
 }

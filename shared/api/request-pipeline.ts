@@ -56,6 +56,11 @@ const SAFE_TOKEN = /^[A-Za-z0-9._:-]{1,100}$/;
 export const REQUEST_ID_PATTERN = '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$';
 const REQUEST_ID = new RegExp(REQUEST_ID_PATTERN);
 
+/** The id a response carries: the caller's `X-Request-Id` if it is a UUID (lowercased), else a fresh one. */
+export function requestIdFrom(sent: string | null | undefined): string {
+  return sent && REQUEST_ID.test(sent) ? sent.toLowerCase() : randomUUID();
+}
+
 /**
  * The one request path: request id → authenticate → rate limit → resolve party → the
  * handler's own purpose/consent/match/minimise work → one access-log entry → response. The
@@ -69,8 +74,7 @@ export async function runRequest(
   action: string,
   handler: (call: CallContext) => Promise<Outcome>,
 ): Promise<HttpResult> {
-  const sentId = req.headers.get('x-request-id');
-  const requestId = sentId && REQUEST_ID.test(sentId) ? sentId.toLowerCase() : randomUUID();
+  const requestId = requestIdFrom(req.headers.get('x-request-id'));
   const purposeHeader = req.headers.get('x-purpose')?.trim() || undefined;
   const { services } = ctx;
 

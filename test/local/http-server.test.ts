@@ -2,9 +2,11 @@ import { request } from 'node:http';
 import functions from '@azure/functions';
 import type { HttpHandler, HttpRequest } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { respond } from '../../functions/http-result.js';
 import type { HttpRegistration } from '../../functions/registry.js';
 import { startHttpServer, type LocalHttpServer } from '../../local/http-server.js';
 import { createLogger } from '../../shared/logging.js';
+import { rawRequest } from './raw-http.js';
 
 const { HttpResponse } = functions;
 
@@ -71,6 +73,19 @@ describe('local HTTP server', () => {
         route('clone', 'clone', async (request) => ({
           jsonBody: { clone: await request.clone().text(), original: await request.text() },
         })),
+        route(
+          'boom',
+          'boom',
+          (request, context) =>
+            respond(
+              context,
+              async () => {
+                throw new Error('the use case failed');
+              },
+              request,
+            ),
+          ['GET'],
+        ),
       ],
     });
   });
@@ -177,5 +192,31 @@ describe('local HTTP server', () => {
 
     const headers = await fetch(`${server.url}/api/headers`);
     expect([headers.headers.get('x-from'), await headers.text()]).toEqual(['Headers', 'ok']);
+  });
+
+  it("gives a function's unhandled error (a 500) the caller's X-Request-Id, or a fresh one", async () => {
+    const sent = '0F8FAD5B-D9CB-469F-A165-70867728950E';
+    const res = await fetch(`${server.url}/api/boom`, { headers: { 'x-request-id': sent } });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({ type: 'urn:lintel:problem:internal-error' });
+    expect(res.headers.get('x-request-id')).toBe(sent.toLowerCase());
+
+    const fresh = await fetch(`${server.url}/api/boom`, { headers: { 'x-request-id': 'case 123/NI AB123456C' } });
+    expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+
+  it('builds the request URL on its own address, never on the Host header', async () => {
+    const res = await rawRequest(
+      server.url,
+      'GET /api/echo/%7Eabc?x=1 HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n',
+    );
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ url: `${server.url}/api/echo/%7Eabc?x=1`, params: { id: '~abc' } });
+
+    const elsewhere = await rawRequest(
+      server.url,
+      'GET /api/echo/1 HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n',
+    );
+    expect(JSON.parse(elsewhere.body)).toMatchObject({ url: `${server.url}/api/echo/1` });
   });
 });

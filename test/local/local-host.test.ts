@@ -2,7 +2,11 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startLocalHost, type LocalHost } from '../../local/local-host.js';
+import { MAX_JSON_BODY_BYTES } from '../../shared/api/json-body.js';
 import { testSettings } from '../support/settings.js';
+import { rawRequest } from './raw-http.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe('local host', () => {
   let host: LocalHost;
@@ -31,6 +35,75 @@ describe('local host', () => {
     expect(wrongMethod.headers.get('allow')).toBe('GET');
   });
 
+  it("gives the router's own answers an X-Request-Id: the caller's UUID, or a fresh one", async () => {
+    const sent = randomUUID().toUpperCase();
+    const wrongMethod = await fetch(`${host.url}/api/v1/people/search`, {
+      method: 'PUT',
+      headers: { 'x-request-id': sent },
+    });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('content-type')).toBe('application/problem+json');
+    expect(await wrongMethod.json()).toMatchObject({ type: 'urn:lintel:problem:method-not-allowed' });
+    expect(wrongMethod.headers.get('x-request-id')).toBe(sent.toLowerCase());
+
+    const missing = await fetch(`${host.url}/api/no-such-route`, { headers: { 'x-request-id': 'AB-123456-C' } });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('x-request-id')).toMatch(UUID);
+
+    const health = await fetch(`${host.url}/api/health`);
+    expect(health.headers.get('x-request-id')).toMatch(UUID);
+  });
+
+  it('refuses a declared body over the API limit at once, before authentication, without reading it', async () => {
+    const started = Date.now();
+    const res = await rawRequest(
+      host.url,
+      'POST /api/v1/people/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+        'Content-Length: 100000000\r\n\r\n',
+      { waitMs: 5000 },
+    );
+    expect(res.status).toBe(413);
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    expect(res.headers['x-request-id']).toMatch(UUID);
+    expect(JSON.parse(res.body)).toMatchObject({ type: 'urn:lintel:problem:payload-too-large', status: 413 });
+    // The host closed the connection rather than waiting for 100 MB.
+    expect(res.closedByServer).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('stops reading a chunked body once it passes the API limit and answers 413', async () => {
+    const chunk = 'a'.repeat(MAX_JSON_BODY_BYTES + 1024);
+    const res = await rawRequest(
+      host.url,
+      'POST /api/v1/people/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+        'Transfer-Encoding: chunked\r\n\r\n',
+      // The body never ends: no terminating chunk is sent.
+      { body: `${chunk.length.toString(16)}\r\n${chunk}\r\n`, waitMs: 5000 },
+    );
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body)).toMatchObject({ type: 'urn:lintel:problem:payload-too-large' });
+    expect(res.closedByServer).toBe(true);
+  });
+
+  it('still takes a body within the limit (and then asks for a token)', async () => {
+    const res = await fetch(`${host.url}/api/v1/people/search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ niNumber: 'x'.repeat(MAX_JSON_BODY_BYTES - 100) }),
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('x-request-id')).toMatch(UUID);
+  });
+
+  it('routes a request whatever its Host header says', async () => {
+    const res = await rawRequest(
+      host.url,
+      'GET /api/v1/people/%7Eabc HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n',
+    );
+    expect(res.status).toBe(401);
+    expect(JSON.parse(res.body)).toMatchObject({ type: 'urn:lintel:problem:unauthenticated' });
+  });
+
   it('fires the registered import handler exactly once for a file dropped into incoming', async () => {
     const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
     const fileName = `drop-${randomUUID()}.csv`;
@@ -55,5 +128,50 @@ describe('local host', () => {
     const runs = await runsFor();
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ party_id: 'test-party', dataset_id: 'test-dataset', status: 'rejected' });
+  });
+
+  it('imports files whose names hold a %, a percent escape or a space, under exactly those names', async () => {
+    const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
+    const tag = randomUUID().slice(0, 8);
+    const names = [`extract-50%-sample-${tag}.csv`, `extract-%41-${tag}.csv`, `extract ${tag} copy.csv`].map(
+      (name) => `test-party/test-dataset/${name}`,
+    );
+    for (const name of names) {
+      const content = `ref\n${randomUUID()}\n`;
+      await blobs.getContainerClient('incoming').getBlockBlobClient(name).upload(content, content.length);
+    }
+
+    // Each file is followed to its report, as `npm run import` does.
+    const reportOf = (name: string) =>
+      blobs
+        .getContainerClient('rejected')
+        .getBlobClient(`${name}.report.json`)
+        .downloadToBuffer()
+        .then((b) => JSON.parse(b.toString('utf8')) as Record<string, unknown>)
+        .catch(() => undefined);
+    const deadline = Date.now() + 20_000;
+    const reports = new Map<string, Record<string, unknown>>();
+    while (reports.size < names.length && Date.now() < deadline) {
+      for (const name of names) {
+        const report = reports.has(name) ? undefined : await reportOf(name);
+        if (report) reports.set(name, report);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect([...reports.keys()].sort()).toEqual([...names].sort());
+
+    const runs = await host.services.store.db
+      .selectFrom('import_run')
+      .select(['blob_name', 'status'])
+      .where('blob_name', 'in', names)
+      .execute();
+    expect(runs.map((r) => r.blob_name).sort()).toEqual([...names].sort());
+    // The import did not pick up some other blob: nothing was made of `extract-A-….csv`.
+    const decoded = await host.services.store.db
+      .selectFrom('import_run')
+      .select('blob_name')
+      .where('blob_name', '=', `test-party/test-dataset/extract-A-${tag}.csv`)
+      .execute();
+    expect(decoded).toHaveLength(0);
   });
 });
