@@ -1,6 +1,11 @@
 import { blobCreatedEventSchema, createdBlobOf, matchBlobPath } from '../shared/blob/blob-created-event.js';
 import { blobProgressSink } from '../shared/imports/import-progress.js';
-import { importExtract, ImportFailed } from '../shared/imports/import-extract.js';
+import {
+  importExtract,
+  ImportFailed,
+  rejectMisplacedExtract,
+  type ImportDependencies,
+} from '../shared/imports/import-extract.js';
 import { linkAfterImport } from '../shared/linkage/pending-links.js';
 import { errorKind } from '../shared/logging.js';
 import { getServices } from '../shared/services.js';
@@ -8,6 +13,8 @@ import { registerBlobCreated } from './registry.js';
 
 /**
  * Event Grid `BlobCreated` on `incoming/{partyId}/{datasetId}/{fileName}`: import the extract.
+ * A file elsewhere in incoming (at the top, in one folder, or deeper) is rejected as `bad-path`,
+ * with its report in rejected/; events of other containers are ignored.
  * A thrown error leaves the file in incoming for Event Grid's retry (the import resumes it). The
  * error thrown to the host is an `ImportFailed`, which names the failure's kind and the run, never
  * the message of the error underneath: the host logs message and stack, and a driver's message
@@ -28,31 +35,39 @@ registerBlobCreated({
       return;
     }
     const blob = createdBlobOf(parsed.data);
-    const path = matchBlobPath('{partyId}/{datasetId}/{fileName}', blob.blobName);
-    if (blob.container !== 'incoming' || !path) {
+    if (blob.container !== 'incoming') {
       services.logger.warn('import.event-ignored', {
         invocationId: context.invocationId,
-        reason: 'path-not-party-dataset-file',
+        reason: 'not-incoming',
       });
       return;
     }
-    const outcome = await importExtract(
-      {
-        store: services.store,
-        blobs: services.blobs,
-        agreements: services.agreements,
-        secrets: services.secrets,
-        logger: services.logger,
-        accessLog: services.accessLog,
-        maxBadRowShare: services.settings.IMPORT_MAX_BAD_ROW_SHARE,
-        hooks: {
-          progress: (blobName) => blobProgressSink(services.blobs, blobName),
-          afterLoad: async (runId) => void (await linkAfterImport(services, runId)),
-        },
+    const deps: ImportDependencies = {
+      store: services.store,
+      blobs: services.blobs,
+      agreements: services.agreements,
+      secrets: services.secrets,
+      logger: services.logger,
+      accessLog: services.accessLog,
+      maxBadRowShare: services.settings.IMPORT_MAX_BAD_ROW_SHARE,
+      hooks: {
+        progress: (blobName) => blobProgressSink(services.blobs, blobName),
+        afterLoad: async (runId) => void (await linkAfterImport(services, runId)),
       },
-      { blobName: blob.blobName, partyId: path.partyId!, datasetId: path.datasetId!, fileName: path.fileName! },
+    };
+    const path = matchBlobPath('{partyId}/{datasetId}/{fileName}', blob.blobName);
+    // A file at the wrong depth is rejected with a report (`bad-path`), not left in incoming.
+    const outcome = await (
+      path
+        ? importExtract(deps, {
+            blobName: blob.blobName,
+            partyId: path.partyId!,
+            datasetId: path.datasetId!,
+            fileName: path.fileName!,
+          })
+        : rejectMisplacedExtract(deps, blob.blobName)
     ).catch((err: unknown) => {
-      // importExtract throws ImportFailed only; this is the host's edge, so make sure of it.
+      // Both throw ImportFailed only; this is the host's edge, so make sure of it.
       throw err instanceof ImportFailed ? err : new ImportFailed(errorKind(err), undefined);
     });
     context.log(`import ${outcome.outcome}`);

@@ -5,6 +5,11 @@
  *
  * Options: --name <file name in incoming> (default: the file's own name)
  *          --delimiter comma|semicolon|tab|pipe   --as-of YYYY-MM-DD   --timeout <seconds> (600)
+ *          --remote: upload to the configured storage even if it is not a local Azurite (never
+ *          when LINTEL_ENV is production; scripts/upload-target.ts)
+ *
+ * Exit status: 0 loaded, 2 rejected — also when the same content was imported before and that
+ * import was a rejection — 1 on an error.
  *
  * Following works from blob storage alone, as a partner's own tooling could: the importer's
  * progress blob (`processed/<path>.progress.json`) while it loads, then the report beside the
@@ -14,30 +19,17 @@ import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BlobServiceClient, RestError } from '@azure/storage-blob';
-import { azuriteConnectionString, portInUse } from '../local/azurite.js';
+import { RestError, type BlobServiceClient } from '@azure/storage-blob';
 import { loadLocalSettings } from '../local/settings.js';
-import { createBlobServiceClient, CONTAINERS } from '../shared/blob/blob-storage.js';
-import { loadConfig, type Settings } from '../shared/config.js';
+import { CONTAINERS } from '../shared/blob/blob-storage.js';
+import { loadConfig } from '../shared/config.js';
 import type { ImportProgress } from '../shared/imports/import-progress.js';
 import { progressBlobName } from '../shared/imports/import-progress.js';
 import type { ImportReport } from '../shared/imports/import-report.js';
+import { uploadBlobClient } from './upload-target.js';
 
 const USAGE =
-  'usage: npm run import -- <file> --party <party-id> --dataset <dataset-id> [--name <file name>] [--delimiter comma|semicolon|tab|pipe] [--as-of YYYY-MM-DD]';
-
-async function localBlobClient(settings: Settings): Promise<BlobServiceClient> {
-  if (settings.AzureWebJobsStorage !== 'UseDevelopmentStorage=true') {
-    return createBlobServiceClient({
-      connectionString: settings.AzureWebJobsStorage,
-      serviceUri: settings.AzureWebJobsStorage__blobServiceUri,
-    });
-  }
-  const port = Number(process.env.AZURITE_BLOB_PORT ?? 10000);
-  if (!(await portInUse(port)))
-    throw new Error(`no Azurite on port ${port}: start the local stack with \`npm start\` first`);
-  return BlobServiceClient.fromConnectionString(azuriteConnectionString(port));
-}
+  'usage: npm run import -- <file> --party <party-id> --dataset <dataset-id> [--name <file name>] [--delimiter comma|semicolon|tab|pipe] [--as-of YYYY-MM-DD] [--remote]';
 
 async function sha256Of(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -82,12 +74,17 @@ async function main(): Promise<void> {
       delimiter: { type: 'string' },
       'as-of': { type: 'string' },
       timeout: { type: 'string', default: '600' },
+      remote: { type: 'boolean', default: false },
     },
   });
   const file = positionals[0];
   if (!file || !values.party || !values.dataset) throw new Error(USAGE);
   loadLocalSettings();
-  const blobs = await localBlobClient(loadConfig(process.env));
+  const blobs = await uploadBlobClient(loadConfig(process.env), {
+    script: 'import',
+    remote: values.remote,
+    startHint: 'start the local stack with `npm start` first',
+  });
   const path = resolve(file);
   const size = statSync(path).size;
   const blobName = `${values.party}/${values.dataset}/${values.name ?? basename(path)}`;
@@ -127,11 +124,24 @@ async function main(): Promise<void> {
       // The importer writes the report (a loaded one once its load is committed) before it
       // moves the file: gone without a new report means the same bytes were imported before
       // (under this name or another).
-      const earlier =
-        (await readJson<ImportReport>(blobs, CONTAINERS.processed, `${blobName}.report.json`)) ??
-        (await readJson<ImportReport>(blobs, CONTAINERS.rejected, `${blobName}.report.json`));
-      const run = earlier?.contentSha256 === sha256 ? ` (run ${earlier.runId}, ${earlier.outcome})` : '';
+      let earlier: ImportReport | undefined;
+      for (const destination of [CONTAINERS.processed, CONTAINERS.rejected]) {
+        const found = await readJson<ImportReport>(blobs, destination, `${blobName}.report.json`);
+        if (found?.contentSha256 === sha256) earlier ??= found;
+      }
+      // Without a report of these bytes under this name (they were imported under another), where
+      // the importer moved the file says which it was: a duplicate goes where its run's file went.
+      const outcome =
+        earlier?.outcome ??
+        ((await movedSince(blobs, CONTAINERS.rejected, blobName, started))
+          ? 'rejected'
+          : (await movedSince(blobs, CONTAINERS.processed, blobName, started))
+            ? 'loaded'
+            : undefined);
+      const run = earlier ? ` (run ${earlier.runId}, ${earlier.outcome})` : outcome ? ` (${outcome})` : '';
       process.stdout.write(`\nThe same content was imported before${run}; nothing was applied again.\n`);
+      // Rejected then, so rejected now: the same exit status as a fresh rejection.
+      if (outcome === 'rejected') process.exitCode = 2;
       return;
     }
     const progress = await readJson<ImportProgress>(blobs, CONTAINERS.processed, progressBlobName(blobName));
@@ -148,6 +158,17 @@ async function main(): Promise<void> {
   process.stdout.write('\n\n');
   printReport(report, blobName);
   if (report.outcome === 'rejected') process.exitCode = 2;
+}
+
+/** Whether `container/blobName` was written since `since` (ms), give or take a second of clock. */
+async function movedSince(blobs: BlobServiceClient, container: string, blobName: string, since: number) {
+  try {
+    const properties = await blobs.getContainerClient(container).getBlobClient(blobName).getProperties();
+    return (properties.lastModified?.getTime() ?? 0) >= since - 1000;
+  } catch (err) {
+    if (err instanceof RestError && err.statusCode === 404) return false;
+    throw err;
+  }
 }
 
 /** What to do about a rejection that is not about the rows. */

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { AccessLog } from '../audit/access-log.js';
@@ -57,7 +56,6 @@ import {
   type ZipEntry,
   type ZipLimits,
 } from './zip-directory.js';
-import { xlsxRecords } from './xlsx-records.js';
 
 /**
  * The import of one partner extract from `incoming/{partyId}/{datasetId}/{fileName}`.
@@ -127,7 +125,9 @@ export interface ImportDependencies {
   /**
    * Files at least this large have their rows read, validated and pseudonymised on a worker
    * thread while this one writes the store (default {@link DEFAULT_ROW_WORKER_MIN_BYTES}; 0:
-   * every file). Below it, starting the thread costs more than it saves.
+   * every file). Below it, starting the thread costs more than it saves. A workbook (XLSX) is
+   * read on a worker whatever its size: its temporary copy of the worksheet must be in the
+   * worker's private directory (row-worker-client.ts), which a later process sweeps.
    */
   readonly rowWorkerMinBytes?: number;
 }
@@ -157,6 +157,31 @@ export type ImportOutcome =
 
 const CLIENT_ID = 'blob-upload';
 
+/** What logs and the access log say instead of a folder name the agreements do not know. */
+export const UNKNOWN_ID = 'unknown';
+
+export interface LoggedIds {
+  readonly partyId: string;
+  readonly datasetId: string;
+}
+
+/**
+ * The file's party and dataset as the structured logs and the access log may name them: the
+ * folder names of its path when they are a party and a dataset of the agreements, else
+ * {@link UNKNOWN_ID}. A folder name is whatever the uploader typed (an NI number, a person's
+ * name), and the access log is hash-chained: it can never forget what it was given. The report in
+ * rejected/ still names the path: it is the partner's own.
+ */
+export function loggedIds(
+  agreements: AgreementSet,
+  file: { readonly partyId: string; readonly datasetId: string },
+): LoggedIds {
+  return {
+    partyId: agreements.party(file.partyId) === undefined ? UNKNOWN_ID : file.partyId,
+    datasetId: agreements.dataset(file.datasetId) === undefined ? UNKNOWN_ID : file.datasetId,
+  };
+}
+
 /**
  * An import broke off (the run, if one was claimed, is left `failed` for the retry). Carries the
  * kind of the error underneath (its class name and code, as logged) and the run: never that
@@ -177,6 +202,8 @@ interface RunContext {
   readonly deps: ImportDependencies;
   readonly containers: ImportContainers;
   readonly file: IncomingExtract;
+  /** The file's party and dataset as logs and the access log may name them ({@link loggedIds}). */
+  readonly ids: LoggedIds;
   readonly run: ImportRun;
   readonly etag: string;
   readonly sha256: string;
@@ -190,7 +217,7 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
   } catch (err) {
     if (err instanceof ImportFailed) throw err;
     // Before a run was claimed (the blob's properties could not be read).
-    deps.logger.error('import.failed', { partyId: file.partyId, datasetId: file.datasetId, error: errorKind(err) });
+    deps.logger.error('import.failed', { ...loggedIds(deps.agreements, file), error: errorKind(err) });
     throw new ImportFailed(errorKind(err), undefined);
   }
 }
@@ -199,19 +226,25 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
   const { logger } = deps;
   const now = deps.now ?? (() => new Date());
   const containers = deps.containers ?? IMPORT_CONTAINERS;
+  const ids = loggedIds(deps.agreements, file);
   const blob = incomingBlob(deps.blobs, containers, file.blobName);
   deps.hooks?.phases?.start();
   const lap = lapOf(deps.hooks?.phases);
   const properties = await extractProperties(blob);
   lap('blob properties');
   if (properties === undefined) {
-    logger.info('import.gone', { partyId: file.partyId, datasetId: file.datasetId });
+    logger.info('import.gone', { ...ids });
     return { outcome: 'gone' };
   }
   const progress = deps.hooks?.progress?.(file.blobName);
-  // Started before the hash pass, so that loading the thread's modules overlaps it.
+  // Started before the hash pass, so that loading the thread's modules overlaps it. A workbook is
+  // read on the worker whatever its size: exceljs copies a worksheet (raw cells) to a temporary
+  // file, and only the worker's private directory is swept should the process be killed mid-read.
   const rowWorker =
-    properties.size >= (deps.rowWorkerMinBytes ?? DEFAULT_ROW_WORKER_MIN_BYTES) ? startRowWorker() : undefined;
+    extractFormatOf(file.fileName, properties.metadata)?.kind === 'xlsx' ||
+    properties.size >= (deps.rowWorkerMinBytes ?? DEFAULT_ROW_WORKER_MIN_BYTES)
+      ? startRowWorker()
+      : undefined;
   let runId: string | undefined;
   try {
     const { sha256, bytes } = await hashExtract(blob, properties.etag);
@@ -240,20 +273,28 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
         claimed = await reopenRun(deps.store.db, claimed, claim);
         logger.info('import.reopened', {
           runId: claimed.id,
-          partyId: file.partyId,
-          datasetId: file.datasetId,
+          ...ids,
           asOf,
           why,
         });
       }
     }
-    const context: RunContext = { deps, containers, file, run: claimed, etag: properties.etag, sha256, purpose, lap };
+    const context: RunContext = {
+      deps,
+      containers,
+      file,
+      ids,
+      run: claimed,
+      etag: properties.etag,
+      sha256,
+      purpose,
+      lap,
+    };
     lap('claim run');
     if (FINAL_STATUSES.has(claimed.status)) return await settleDuplicate(context);
     logger.info('import.started', {
       runId: claimed.id,
-      partyId: file.partyId,
-      datasetId: file.datasetId,
+      ...ids,
       sha256,
       bytes,
       attempt: claimed.attempt,
@@ -307,11 +348,10 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
         previousKey,
       });
     } else {
+      // Never a workbook: a workbook always has a row worker (above).
+      if (format.kind !== 'csv') throw new Error('A workbook must be read on a row worker');
       const pseudonymiser = new Pseudonymiser({ keyVersion: secret.version, key });
-      const records =
-        format.kind === 'csv'
-          ? csvRecords(counted(), format.delimiter, readerLimits)
-          : xlsxRecords(Readable.from(counted()), { entries: entries!, zipLimits, limits: readerLimits });
+      const records = csvRecords(counted(), format.delimiter, readerLimits);
       rows = preparedInThread(records, pseudonymiser, previousKey && new Pseudonymiser(previousKey));
     }
     key.fill(0);
@@ -352,8 +392,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     const seconds = (Date.now() - started) / 1000;
     logger.info('import.loaded', {
       runId: claimed.id,
-      partyId: file.partyId,
-      datasetId: file.datasetId,
+      ...ids,
       sha256,
       rows: load.rows,
       loaded: load.loaded,
@@ -367,8 +406,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       // Person ids known only to this dataset start again, without their consents and opt-outs.
       logger.warn('import.person-ids-not-carried', {
         runId: claimed.id,
-        partyId: file.partyId,
-        datasetId: file.datasetId,
+        ...ids,
         keyVersion: secret.version,
       });
     }
@@ -386,13 +424,101 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       rejected: load.rowErrors.badRows,
     };
   } catch (err) {
-    logger.error('import.failed', { runId, partyId: file.partyId, datasetId: file.datasetId, error: errorKind(err) });
+    logger.error('import.failed', { runId, ...ids, error: errorKind(err) });
     if (runId !== undefined) await markFailed(deps.store.db, runId, now().toISOString()).catch(() => undefined);
     throw new ImportFailed(errorKind(err), runId);
   } finally {
     await rowWorker?.close();
     await progress?.close();
   }
+}
+
+/**
+ * A blob in incoming whose path is not `{partyId}/{datasetId}/{fileName}` — a file at the top,
+ * in one folder only, or deeper: nothing says whose extract of what it is, so it is rejected as
+ * `bad-path` (report in rejected/, one access-log entry, the file moved there) rather than left
+ * in incoming with nothing reported. No import run is claimed (a run belongs to a party and a
+ * dataset). A retry of the same upload finds the report it wrote and takes its id again, so the
+ * upload has one access-log entry. Throws {@link ImportFailed} as {@link importExtract} does.
+ */
+export async function rejectMisplacedExtract(deps: ImportDependencies, blobName: string): Promise<ImportOutcome> {
+  const segments = blobName.split('/');
+  // Folder names count only where a party's and a dataset's folders would be, and only if known.
+  const ids = loggedIds(deps.agreements, {
+    partyId: segments.length > 1 ? segments[0]! : '',
+    datasetId: segments.length > 2 ? segments[1]! : '',
+  });
+  try {
+    return await rejectMisplaced(deps, blobName, ids);
+  } catch (err) {
+    deps.logger.error('import.failed', { ...ids, reason: 'bad-path', error: errorKind(err) });
+    throw new ImportFailed(errorKind(err), undefined);
+  }
+}
+
+async function rejectMisplaced(deps: ImportDependencies, blobName: string, ids: LoggedIds): Promise<ImportOutcome> {
+  const now = deps.now ?? (() => new Date());
+  const containers = deps.containers ?? IMPORT_CONTAINERS;
+  const blob = incomingBlob(deps.blobs, containers, blobName);
+  const properties = await extractProperties(blob);
+  if (properties === undefined) {
+    deps.logger.info('import.gone', { ...ids });
+    return { outcome: 'gone' };
+  }
+  const { sha256 } = await hashExtract(blob, properties.etag);
+  const earlier = await readReport(deps.blobs, containers, 'rejected', blobName);
+  // This very upload, rejected by an earlier delivery that broke off before moving it.
+  const retried =
+    earlier !== undefined &&
+    earlier.contentSha256 === sha256 &&
+    earlier.fileErrors[0]?.reason === 'bad-path' &&
+    properties.lastModified.getTime() <= Date.parse(earlier.finishedAt);
+  const runId = retried ? earlier.runId : randomUUID();
+  if (!retried) {
+    await writeReport(deps.blobs, containers, 'rejected', blobName, {
+      runId,
+      partyId: ids.partyId,
+      datasetId: ids.datasetId,
+      file: blobName,
+      contentSha256: sha256,
+      outcome: 'rejected',
+      finishedAt: now().toISOString(),
+      counts: { rows: 0, loaded: 0, rejected: 0 },
+      columns: [],
+      maxBadRowShare: deps.maxBadRowShare,
+      fileErrors: [{ reason: 'bad-path' }],
+      rowErrors: [],
+      rowErrorsNotListed: 0,
+    });
+  }
+  deps.logger.warn('import.rejected', { runId, ...ids, sha256, reasons: ['bad-path'], rows: 0, badRows: 0 });
+  const logged = await deps.store.dialect
+    .firstRows(
+      deps.store.db
+        .selectFrom('access_log')
+        .select('seq')
+        .where('request_id', '=', runId)
+        .where('action', '=', 'import'),
+      1,
+    )
+    .executeTakeFirst();
+  if (logged === undefined) {
+    await deps.accessLog.append({
+      requestId: runId,
+      partyId: ids.partyId,
+      clientId: CLIENT_ID,
+      roles: [],
+      purpose: 'import',
+      action: 'import',
+      subjectRef: null,
+      datasets: [ids.datasetId],
+      fields: [],
+      decision: 'deny',
+      reasonCode: 'bad-path',
+    });
+  }
+  await moveExtract(deps.blobs, containers, blobName, properties.etag, 'rejected');
+  return { outcome: 'rejected', runId, reasons: ['bad-path'] };
 }
 
 /**
@@ -653,7 +779,7 @@ async function reject(
   counts: Counts | undefined,
   rowErrors?: RowErrorList,
 ): Promise<ImportOutcome> {
-  const { deps, file, run } = context;
+  const { deps, file, ids, run } = context;
   const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
   const total: Counts = counts === undefined ? { rows: 0, loaded: 0, rejected: 0 } : { ...counts, loaded: 0 };
   await writeReport(
@@ -683,8 +809,7 @@ async function reject(
   const reasons = [...new Set(fileErrors.map((e) => e.reason))];
   deps.logger.warn('import.rejected', {
     runId: run.id,
-    partyId: file.partyId,
-    datasetId: file.datasetId,
+    ...ids,
     sha256: context.sha256,
     reasons,
     rows: total.rows,
@@ -701,12 +826,11 @@ async function reject(
 
 /** The same bytes were applied (or refused) before: finish what a crashed attempt left, change nothing. */
 async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
-  const { deps, file, run } = context;
+  const { deps, file, ids, run } = context;
   const of = run.status === 'loaded' ? 'loaded' : 'rejected';
   deps.logger.info('import.duplicate', {
     runId: run.id,
-    partyId: file.partyId,
-    datasetId: file.datasetId,
+    ...ids,
     sha256: context.sha256,
     of,
   });
@@ -823,13 +947,13 @@ async function appendAccessLog(
 ): Promise<void> {
   await context.deps.accessLog.append({
     requestId: context.run.id,
-    partyId: context.file.partyId,
+    partyId: context.ids.partyId,
     clientId: CLIENT_ID,
     roles: [],
     purpose: context.purpose,
     action: 'import',
     subjectRef: null,
-    datasets: [context.file.datasetId],
+    datasets: [context.ids.datasetId],
     fields: [...fields],
     decision,
     reasonCode,

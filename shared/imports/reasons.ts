@@ -5,6 +5,11 @@
 
 /** Why a whole file was refused (nothing from it is loaded). */
 export const FILE_REASONS = [
+  /**
+   * The file is not at `incoming/{partyId}/{datasetId}/{fileName}` (at the top of incoming, in one
+   * folder only, or deeper): whose extract of which dataset it is cannot be told.
+   */
+  'bad-path',
   'party-not-source',
   'unknown-dataset',
   'unsupported-file-type',

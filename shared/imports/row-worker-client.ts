@@ -18,16 +18,18 @@ import type { ZipEntry, ZipLimits } from './zip-directory.js';
  * A file's rows prepared on a worker thread (row-worker.ts), so that reading, validating and
  * pseudonymising the next rows takes the second core while this thread writes the store.
  *
- * The thread is started as soon as the import knows the file is large ({@link startRowWorker}),
+ * The thread is started as soon as the import knows the file is large or a workbook (a workbook
+ * is always read here, for the private directory below: {@link startRowWorker}),
  * so that loading its modules overlaps the hash pass; it is given the file once the run is
  * claimed ({@link RowWorker.prepare}). The bytes go over in chunks of {@link CHUNK_BYTES}, copied once into a buffer of their own
  * and transferred, not cloned. A worker that fails, throws or exits before it is done fails the
  * load (the snapshot transaction rolls back; the run is redone on retry); a file the worker's
- * reader refuses comes back as the same {@link FileRejection} an in-thread read would give.
+ * reader refuses comes back as the same {@link FileRejection} an in-thread read of a CSV would give.
  *
  * The thread's temporary files (exceljs's copy of a worksheet, raw cells: xlsx-records.ts) go in
  * a private directory made here, removed by {@link RowWorker.close} once the thread is gone:
- * `terminate()` runs none of the thread's own clean-up.
+ * `terminate()` runs none of the thread's own clean-up. A process killed mid-read leaves the
+ * directory behind; the next process's first row worker sweeps it ({@link sweepStaleTempDirs}).
  */
 
 const CHUNK_BYTES = 256 * 1024;

@@ -36,8 +36,11 @@ import { WORKSHEET_ENTRY, type ZipEntry, type ZipLimits } from './zip-directory.
  * package) and removes the copy only if the read runs to its end. The copy holds the raw cells,
  * identifiers the agreements allow for matching only among them. So each read notes the copies
  * made of its worksheets ({@link watchExcelJsTempFiles}) and removes them when it ends, however
- * it ends; and a row worker puts its copies in a private directory that its parent removes once
- * the thread is gone ({@link useTempDirForThisThread}, row-worker-client.ts).
+ * it ends; and the read runs only on a row worker, which puts its copies in a private directory
+ * that its parent removes once the thread is gone, and that a later process sweeps should this
+ * one be killed mid-read ({@link useTempDirForThisThread}, row-worker-client.ts). A read on a
+ * thread without such a directory is refused: a copy in the system's temporary directory would
+ * outlive a killed process, raw cells and all.
  */
 
 /** A temporary file `tmp` made: its path, and tmp's own remover (closes tmp's descriptor, unlinks). */
@@ -101,9 +104,8 @@ function watchExcelJsTempFiles(): void {
 
 /**
  * Puts every temporary file exceljs makes in this thread in `dir` (a private directory its
- * owner removes). Only for a thread that runs nothing else, the row worker: on the import's own
- * thread the files stay where tmp puts them (the system's temporary directory, mode 0600), each
- * removed by its read.
+ * owner removes). Only for a thread that runs nothing else, the row worker; {@link xlsxRecords}
+ * refuses to read on a thread that has not been given one.
  */
 export function useTempDirForThisThread(dir: string): void {
   watchExcelJsTempFiles();
@@ -236,6 +238,9 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
   };
   try {
     watchExcelJsTempFiles();
+    // Fail closed: only a row worker's private directory is swept should the process be killed
+    // mid-read; a copy in the system's temporary directory would keep the raw cells for good.
+    if (threadTempDir === undefined) throw new Error('A workbook is read only on a row worker');
   } catch (err) {
     bytes.destroy();
     throw err;

@@ -5,6 +5,8 @@ import type { EventGridEvent } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../functions/import-blob.js';
 import { registrations, type BlobCreatedRegistration } from '../../functions/registry.js';
+import type { ImportReport } from '../../shared/imports/import-report.js';
+import { createLogger } from '../../shared/logging.js';
 import { createServices, useServices, type Services } from '../../shared/services.js';
 import { testSettings } from '../support/settings.js';
 
@@ -73,14 +75,120 @@ describe('importBlob function', () => {
     ).toHaveLength(1);
   });
 
-  it('ignores events that are not a party/dataset/file path in incoming', async () => {
+  it.each([
+    ['at the top of incoming', () => `loose-${randomUUID()}.csv`, 'unknown', 'unknown'],
+    ['with no dataset folder', () => `la-housing/extract-${randomUUID()}.csv`, 'la-housing', 'unknown'],
+    [
+      'a folder too deep',
+      () => `la-housing/multiple-disadvantage-indicators/2024/extract-${randomUUID()}.csv`,
+      'la-housing',
+      'multiple-disadvantage-indicators',
+    ],
+  ])('rejects a file %s as bad-path, with a report and an access-log entry', async (_, name, party, dataset) => {
+    const blobName = name();
+    const content = readFileSync(new URL('../fixtures/imports/good.csv', import.meta.url));
+    await services.blobs.getContainerClient('incoming').getBlockBlobClient(blobName).upload(content, content.length);
+    const runsBefore = await services.store.db.selectFrom('import_run').select('id').execute();
+
+    await handler(blobCreated('incoming', blobName), context());
+
+    expect(await services.blobs.getContainerClient('incoming').getBlobClient(blobName).exists()).toBe(false);
+    expect(await services.blobs.getContainerClient('rejected').getBlobClient(blobName).exists()).toBe(true);
+    const report = JSON.parse(
+      (
+        await services.blobs.getContainerClient('rejected').getBlobClient(`${blobName}.report.json`).downloadToBuffer()
+      ).toString('utf8'),
+    ) as ImportReport;
+    expect(report).toMatchObject({
+      outcome: 'rejected',
+      file: blobName,
+      partyId: party,
+      datasetId: dataset,
+      counts: { rows: 0, loaded: 0, rejected: 0 },
+      fileErrors: [{ reason: 'bad-path' }],
+    });
+    const entries = () =>
+      services.store.db.selectFrom('access_log').selectAll().where('request_id', '=', report.runId).execute();
+    expect(await entries()).toMatchObject([
+      {
+        action: 'import',
+        client_id: 'blob-upload',
+        party_id: party,
+        decision: 'deny',
+        reason_code: 'bad-path',
+      },
+    ]);
+    expect(JSON.parse((await entries())[0]!.datasets)).toEqual([dataset]);
+    // Nothing was loaded, and no run claimed.
+    expect(await services.store.db.selectFrom('import_run').select('id').execute()).toEqual(runsBefore);
+
+    // The event delivered again: the file is gone from incoming, nothing more happens.
+    await handler(blobCreated('incoming', blobName), context());
+    expect(await entries()).toHaveLength(1);
+  });
+
+  it('keeps folder names the agreements do not know out of the access log and the log lines', async () => {
+    const lines: string[] = [];
+    useServices(Promise.resolve({ ...services, logger: createLogger('debug', (line) => lines.push(line)) }));
+    try {
+      const ni = `QQ${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}C`;
+      const names = [
+        `${ni}/extract-${randomUUID()}.csv`,
+        `${ni}/multiple-disadvantage-indicators/extract-${randomUUID()}.csv`,
+        `la-housing/${ni}/extract-${randomUUID()}.csv`,
+        `la-housing/multiple-disadvantage-indicators/${ni}/extract-${randomUUID()}.csv`,
+      ];
+      const content = readFileSync(new URL('../fixtures/imports/good.csv', import.meta.url));
+      const firstSeq = await lastSeq();
+      for (const blobName of names) {
+        await services.blobs
+          .getContainerClient('incoming')
+          .getBlockBlobClient(blobName)
+          .upload(content, content.length);
+        await handler(blobCreated('incoming', blobName), context());
+        expect(await services.blobs.getContainerClient('rejected').getBlobClient(blobName).exists()).toBe(true);
+      }
+      const entries = await services.store.db
+        .selectFrom('access_log')
+        .selectAll()
+        .where('seq', '>', firstSeq)
+        .execute();
+      expect(entries).toHaveLength(names.length);
+      expect(entries.map((e) => e.reason_code).sort()).toEqual(
+        ['bad-path', 'bad-path', 'party-not-source', 'unknown-dataset'].sort(),
+      );
+      expect(JSON.stringify(entries).toUpperCase()).not.toContain(ni);
+      expect(lines.filter((l) => l.includes('import.rejected'))).toHaveLength(names.length);
+      expect(lines.join('\n').toUpperCase()).not.toContain(ni);
+    } finally {
+      useServices(Promise.resolve(services));
+    }
+  });
+
+  async function lastSeq(): Promise<number> {
+    const row = await services.store.db
+      .selectFrom('access_log')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .executeTakeFirst();
+    return Number(row?.seq ?? 0);
+  }
+
+  it('ignores events of other containers, and events other than BlobCreated', async () => {
     const before = await services.store.db.selectFrom('import_run').select('id').execute();
-    await handler(blobCreated('incoming', `loose-${randomUUID()}.csv`), context());
+    const rejectedBefore = await services.store.db
+      .selectFrom('access_log')
+      .select('seq')
+      .where('reason_code', '=', 'bad-path')
+      .execute();
     await handler(
       blobCreated('processed', `la-housing/multiple-disadvantage-indicators/${randomUUID()}.csv`),
       context(),
     );
     await handler({ ...blobCreated('incoming', 'a/b/c.csv'), eventType: 'Microsoft.Storage.BlobDeleted' }, context());
+    await handler({ ...blobCreated('incoming', 'loose.csv'), eventType: 'Microsoft.Storage.BlobDeleted' }, context());
     expect(await services.store.db.selectFrom('import_run').select('id').execute()).toEqual(before);
+    expect(
+      await services.store.db.selectFrom('access_log').select('seq').where('reason_code', '=', 'bad-path').execute(),
+    ).toEqual(rejectedBefore);
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { WorkerOptions } from 'node:worker_threads';
 import ExcelJS from 'exceljs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_ROW_WORKER_MIN_BYTES } from '../../../shared/imports/import-extract.js';
 import { createImportHarness, type ImportHarness } from './import-harness.js';
 import { buildZip, repetitiveSheet, sharedStringsPart, workbookSources } from './zip-builder.js';
 
@@ -81,18 +82,23 @@ function listed(dir: string): string[] {
 }
 
 describe('XLSX imports leave no temporary copy of a worksheet', () => {
+  /** Files below the row-worker threshold (a CSV of them would be read on the import's thread). */
   let inThread: ImportHarness;
   let onWorker: ImportHarness;
+  /** The default threshold. */
+  let belowThreshold: ImportHarness;
   let root: string;
   let previousTmpdir: string | undefined;
 
   beforeAll(async () => {
     inThread = await createImportHarness({ rowWorkerMinBytes: Number.POSITIVE_INFINITY });
     onWorker = await createImportHarness({ rowWorkerMinBytes: 0 });
+    belowThreshold = await createImportHarness();
   });
   afterAll(async () => {
     await inThread?.close();
     await onWorker?.close();
+    await belowThreshold?.close();
   });
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'lintel-xlsx-temp-test-'));
@@ -109,8 +115,26 @@ describe('XLSX imports leave no temporary copy of a worksheet', () => {
   const unlisted = (names: string[]) => [...names, 'shoeSize'];
   const withoutDateOfBirth = (names: string[]) => names.map((n) => (n === 'dateOfBirth' ? 'shoeSize' : n));
 
+  it('a workbook below the row-worker threshold is spooled only inside a row worker’s private directory', async () => {
+    // 6,000 rows: more than a row worker prepares ahead of the import (32 batches of 128), so the
+    // read is still going — its copy on disk — when the import takes its first rows.
+    const small = await workbook((n) => n, 300);
+    expect(small.length).toBeLessThan(DEFAULT_ROW_WORKER_MIN_BYTES);
+    const seen: string[][] = [];
+    const outcome = await belowThreshold.importFile(path('small.xlsx'), small, undefined, {
+      hooks: { onRow: (row) => void (row === 2 && seen.push(listed(root))) },
+    });
+    expect(outcome).toMatchObject({ outcome: 'loaded', loaded: 6000 });
+    // While its rows were read, the worksheet's copy was on disk — in the directory a later
+    // process sweeps should this one be killed, never loose in the system's temporary folder.
+    const during = seen[0] ?? [];
+    expect(during.some((p) => /^lintel-row-worker-[^/\\]+[/\\]tmp-/.test(p))).toBe(true);
+    expect(during.filter((p) => !p.startsWith('lintel-row-worker-'))).toEqual([]);
+    expect(listed(root)).toEqual([]);
+  });
+
   describe.each([
-    ['on the import’s thread', () => inThread],
+    ['below the row-worker threshold', () => inThread],
     ['on a row worker', () => onWorker],
   ])('%s', (_, harness) => {
     it('a loaded workbook', async () => {
@@ -181,7 +205,7 @@ describe('XLSX imports leave no temporary copy of a worksheet', () => {
     expect(listed(root)).toEqual([]);
   }, 60_000);
 
-  it('reads on the import’s thread at the same time, each removing its own copy', async () => {
+  it('reads below the row-worker threshold at the same time, each removing its own copy', async () => {
     const outcomes = await Promise.all([
       inThread.importFile(path('together-unlisted.xlsx'), await workbook(unlisted)),
       inThread.importFile(path('together-loaded.xlsx'), await workbook((n) => n, 5)),

@@ -1,0 +1,81 @@
+/**
+ * Where `npm run seed` and `npm run import` may upload. They push synthetic people (seed) or an
+ * operator's file (import) into `incoming/`, where the importer loads them: against a real
+ * deployment's storage that is synthetic people in the partnership's data. So they upload only to
+ * a local Azurite unless `--remote` is given, and never when `LINTEL_ENV` is `production`.
+ */
+import { BlobServiceClient } from '@azure/storage-blob';
+import { azuriteConnectionString, portInUse } from '../local/azurite.js';
+import { createBlobServiceClient } from '../shared/blob/blob-storage.js';
+import type { Settings } from '../shared/config.js';
+
+export type UploadSettings = Pick<
+  Settings,
+  'LINTEL_ENV' | 'AzureWebJobsStorage' | 'AzureWebJobsStorage__blobServiceUri'
+>;
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/** Whether the configured blob storage is a local Azurite (or another emulator on this machine). */
+export function isLocalStorage(settings: UploadSettings): boolean {
+  const connection = settings.AzureWebJobsStorage?.trim();
+  // The connection string wins over the service URI, as in createBlobServiceClient.
+  if (connection) {
+    const parts = new Map<string, string>();
+    for (const part of connection.split(';')) {
+      const at = part.indexOf('=');
+      if (at > 0) parts.set(part.slice(0, at).trim().toLowerCase(), part.slice(at + 1).trim());
+    }
+    if (parts.get('usedevelopmentstorage')?.toLowerCase() === 'true') return true;
+    const endpoint = parts.get('blobendpoint');
+    // Without a blob endpoint, a connection string names an account in Azure (even devstoreaccount1).
+    return endpoint !== undefined && isLoopbackUrl(endpoint);
+  }
+  const uri = settings.AzureWebJobsStorage__blobServiceUri;
+  return uri !== undefined && isLoopbackUrl(uri);
+}
+
+function isLoopbackUrl(text: string): boolean {
+  try {
+    return LOOPBACK_HOSTS.has(new URL(text).hostname.toLowerCase());
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Throws, with what to do, unless the script may upload to the configured storage: a local
+ * Azurite, or anything but production with `--remote`. The message names no connection string.
+ */
+export function checkUploadTarget(settings: UploadSettings, options: { script: string; remote: boolean }): void {
+  if (settings.LINTEL_ENV === 'production')
+    throw new Error(
+      `refusing to upload: LINTEL_ENV is production. \`npm run ${options.script}\` puts synthetic or test data into incoming/ and never runs against production`,
+    );
+  if (options.remote || isLocalStorage(settings)) return;
+  throw new Error(
+    `refusing to upload: AzureWebJobsStorage (or AzureWebJobsStorage__blobServiceUri) is not a local Azurite (UseDevelopmentStorage=true, or a blob endpoint on 127.0.0.1 or localhost). Check the settings, or pass --remote to upload to that storage account on purpose`,
+  );
+}
+
+/**
+ * The blob service the script uploads to, once {@link checkUploadTarget} allows it. For
+ * `UseDevelopmentStorage=true`, the Azurite of `npm start` (`AZURITE_BLOB_PORT`), which must be up.
+ */
+export async function uploadBlobClient(
+  settings: UploadSettings,
+  options: { script: string; remote: boolean; startHint: string },
+): Promise<BlobServiceClient> {
+  checkUploadTarget(settings, options);
+  if (settings.AzureWebJobsStorage?.trim() !== 'UseDevelopmentStorage=true') {
+    if (options.remote && !isLocalStorage(settings))
+      process.stderr.write(`${options.script}: --remote: uploading to the configured storage account\n`);
+    return createBlobServiceClient({
+      connectionString: settings.AzureWebJobsStorage,
+      serviceUri: settings.AzureWebJobsStorage__blobServiceUri,
+    });
+  }
+  const port = Number(process.env.AZURITE_BLOB_PORT ?? 10000);
+  if (!(await portInUse(port))) throw new Error(`no Azurite on port ${port}: ${options.startHint}`);
+  return BlobServiceClient.fromConnectionString(azuriteConnectionString(port));
+}
