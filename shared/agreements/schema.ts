@@ -142,15 +142,28 @@ export const FieldSchema = z
     path: ['values'],
   });
 
-export const DatasetSchema = z.strictObject({
-  /** Unique across all agreements, so a dataset id alone names its agreement. */
-  id: IdSchema,
-  title: z.string().min(1),
-  source: z.string().optional(),
-  /** Parties that supply (upload) this dataset. */
-  sources: z.array(IdSchema).min(1),
-  fields: z.array(FieldSchema).min(1),
-});
+/** Delimiters a source may declare for its delimited text files (shared/imports/extract-format.ts). */
+export const DelimiterNameSchema = z.enum(['comma', 'semicolon', 'tab', 'pipe']);
+
+export const DatasetSchema = z
+  .strictObject({
+    /** Unique across all agreements, so a dataset id alone names its agreement. */
+    id: IdSchema,
+    title: z.string().min(1),
+    source: z.string().optional(),
+    /** Parties that supply (upload) this dataset. */
+    sources: z.array(IdSchema).min(1),
+    /**
+     * The delimiter a source's `.csv`/`.txt` files use when it is not a comma, by party id: a file
+     * sent over SFTP cannot carry the blob metadata that declares one.
+     */
+    delimiters: z.record(IdSchema, DelimiterNameSchema).optional(),
+    fields: z.array(FieldSchema).min(1),
+  })
+  .refine((dataset) => Object.keys(dataset.delimiters ?? {}).every((party) => dataset.sources.includes(party)), {
+    message: 'a delimiter may be declared only for a source of the dataset',
+    path: ['delimiters'],
+  });
 
 /** Actions that return data about a person; grants apply to these. */
 export const DataActionSchema = z.enum(['lookup', 'search', 'duplicate-check', 'review']);
@@ -259,6 +272,7 @@ export type Purpose = z.infer<typeof PurposeSchema>;
 export type LawfulBasis = z.infer<typeof LawfulBasisSchema>;
 export type ConsentSource = z.infer<typeof ConsentSourceSchema>;
 export type Dataset = z.infer<typeof DatasetSchema>;
+export type DelimiterName = z.infer<typeof DelimiterNameSchema>;
 export type Field = z.infer<typeof FieldSchema>;
 export type FieldType = z.infer<typeof FieldTypeSchema>;
 export type FieldClassification = z.infer<typeof FieldClassificationSchema>;

@@ -1,10 +1,13 @@
+import type { DelimiterName } from '../agreements/schema.js';
 import { normaliseDate } from '../domain/normalise.js';
 
 /**
  * How a file is read, decided from its name and the blob's metadata before a byte is parsed:
  *
  * - `.xlsx` → a workbook (one sheet).
- * - `.csv` / `.txt` → comma-delimited text; `.tsv` / `.tab` → tab-delimited.
+ * - `.csv` / `.txt` → comma-delimited text, or what the agreement declares for the uploading
+ *   source (the dataset's `delimiters`: SFTP uploads carry no metadata); `.tsv` / `.tab` →
+ *   tab-delimited.
  * - The blob metadata `delimiter` (set by the uploader, e.g. `az storage blob upload
  *   --metadata delimiter=semicolon`) overrides the name: `comma`, `semicolon`, `tab`, `pipe`,
  *   or the character itself. Nothing is sniffed: a file delimited otherwise than declared has
@@ -13,26 +16,28 @@ import { normaliseDate } from '../domain/normalise.js';
  */
 export type ExtractFormat = { readonly kind: 'csv'; readonly delimiter: string } | { readonly kind: 'xlsx' };
 
+const DELIMITERS: Readonly<Record<DelimiterName, string>> = { comma: ',', semicolon: ';', tab: '\t', pipe: '|' };
+
+/** What blob metadata may declare: a delimiter's name or the character itself. */
 const NAMED_DELIMITERS: Readonly<Record<string, string>> = {
-  comma: ',',
+  ...DELIMITERS,
   ',': ',',
-  semicolon: ';',
   ';': ';',
-  tab: '\t',
   '\\t': '\t',
   '\t': '\t',
-  pipe: '|',
   '|': '|',
 };
 
 export function extractFormatOf(
   fileName: string,
   metadata: Readonly<Record<string, string>>,
+  /** What the agreement declares for the uploading source's delimited text, if anything. */
+  sourceDelimiter?: DelimiterName,
 ): ExtractFormat | undefined {
   const extension = /\.([A-Za-z0-9]+)$/.exec(fileName)?.[1]?.toLowerCase();
   if (extension === 'xlsx') return { kind: 'xlsx' };
   let delimiter: string | undefined;
-  if (extension === 'csv' || extension === 'txt') delimiter = ',';
+  if (extension === 'csv' || extension === 'txt') delimiter = DELIMITERS[sourceDelimiter ?? 'comma'];
   else if (extension === 'tsv' || extension === 'tab') delimiter = '\t';
   else return undefined;
   const declared = declaredDelimiter(metadata.delimiter);

@@ -308,7 +308,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     if (entry === undefined) return await reject(context, [{ reason: 'unknown-dataset' }], undefined);
     if (!deps.agreements.isSource(file.partyId, file.datasetId))
       return await reject(context, [{ reason: 'party-not-source' }], undefined);
-    const format = extractFormatOf(file.fileName, properties.metadata);
+    const format = extractFormatOf(file.fileName, properties.metadata, entry.dataset.delimiters?.[file.partyId]);
     if (format === undefined) return await reject(context, [{ reason: 'unsupported-file-type' }], undefined);
     if (bytes === 0) return await reject(context, [{ reason: 'empty-file' }], undefined);
 

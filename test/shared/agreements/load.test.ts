@@ -80,6 +80,20 @@ interface BrokenVariant {
 
 const BROKEN: readonly BrokenVariant[] = [
   {
+    name: 'a delimiter declared for a party that is not a source of the dataset',
+    agreement: 'keyways',
+    change: (a) => (a.datasets[0].delimiters = { 'no-such-council': 'semicolon' }),
+    path: 'datasets[0].delimiters',
+    message: /only for a source of the dataset/,
+  },
+  {
+    name: 'a delimiter it does not know',
+    agreement: 'keyways',
+    change: (a) => (a.datasets[0].delimiters = { 'kettering-borough-council': 'colon' }),
+    path: 'datasets[0].delimiters.kettering-borough-council',
+    message: /semicolon/,
+  },
+  {
     name: 'a grant to a role no party holds',
     agreement: 'keyways',
     change: (a) => (a.grants[0].roles = ['wizard']),

@@ -29,6 +29,14 @@ describe('extractFormatOf', () => {
     expect(extractFormatOf('extract.csv', { delimiter: declared })).toEqual({ kind: 'csv', delimiter });
   });
 
+  it("reads a .csv or .txt with the delimiter the agreement declares for its source, below the blob's own", () => {
+    expect(extractFormatOf('extract.csv', {}, 'semicolon')).toEqual({ kind: 'csv', delimiter: ';' });
+    expect(extractFormatOf('extract.txt', {}, 'pipe')).toEqual({ kind: 'csv', delimiter: '|' });
+    expect(extractFormatOf('extract.csv', { delimiter: 'tab' }, 'semicolon')).toEqual({ kind: 'csv', delimiter: '\t' });
+    expect(extractFormatOf('extract.tsv', {}, 'semicolon')).toEqual({ kind: 'csv', delimiter: '\t' });
+    expect(extractFormatOf('extract.xlsx', {}, 'semicolon')).toEqual({ kind: 'xlsx' });
+  });
+
   it('lets a declared delimiter override a .tsv too', () => {
     expect(extractFormatOf('extract.tsv', { delimiter: ',' })).toEqual({ kind: 'csv', delimiter: ',' });
     expect(extractFormatOf('extract.tsv', { delimiter: 'pipe' })).toEqual({ kind: 'csv', delimiter: '|' });

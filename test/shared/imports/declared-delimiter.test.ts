@@ -1,0 +1,58 @@
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgreementSet } from '../../../shared/agreements/agreement-set.js';
+import { loadAgreements } from '../../../shared/agreements/load.js';
+import { AGREEMENTS_DIR, agreementFile, changedAgreementText } from '../agreements/agreement-files.js';
+import { createImportHarness, type ImportHarness } from './import-harness.js';
+
+/**
+ * A partner that sends semicolon-separated text over SFTP cannot set the blob metadata that
+ * declares it: the agreement declares it for that source instead (`delimiters` on the dataset),
+ * and only for that source.
+ */
+
+const MDI = 'multiple-disadvantage-indicators';
+const LINES = [
+  'firstName;lastName;dateOfBirth;homePostcode;inRentArrears',
+  'Erin;Hale;1980-02-03;ME14 1XX;Y',
+  'Finn;Moss;1975-04-05;ME15 2YY;N',
+];
+
+describe('a delimiter the agreement declares for a source', () => {
+  let h: ImportHarness;
+  let dir: string;
+  let agreements: AgreementSet;
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    dir = mkdtempSync(join(tmpdir(), 'lintel-agreements-'));
+    cpSync(AGREEMENTS_DIR, dir, { recursive: true });
+    writeFileSync(
+      join(dir, agreementFile('isa')),
+      changedAgreementText('isa', (a) => {
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- raw YAML
+        a.datasets.find((d: any) => d.id === MDI).delimiters = { 'la-housing': 'semicolon' };
+      }),
+    );
+    agreements = loadAgreements(dir);
+  });
+  afterAll(async () => {
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads that source’s .csv with it, with no blob metadata', async () => {
+    const outcome = await h.importFile(`la-housing/${MDI}/extract-2026-03-01.csv`, LINES.join('\n'), undefined, {
+      agreements,
+    });
+    expect(outcome).toMatchObject({ outcome: 'loaded', loaded: 2 });
+  });
+
+  it('reads another source’s .csv with a comma still', async () => {
+    const blobName = `la-childrens-social-care/${MDI}/extract-2026-03-01.csv`;
+    const outcome = await h.importFile(blobName, LINES.join('\n'), undefined, { agreements });
+    expect(outcome).toMatchObject({ outcome: 'rejected', reasons: ['wrong-delimiter'] });
+  });
+});
