@@ -30,13 +30,46 @@ export interface CreatedBlob {
 }
 
 export function createdBlobOf(event: BlobCreatedEvent): CreatedBlob {
-  const [, container, blobName] = /^\/blobServices\/default\/containers\/([^/]+)\/blobs\/(.+)$/.exec(event.subject)!;
+  const [, container, named] = /^\/blobServices\/default\/containers\/([^/]+)\/blobs\/(.+)$/.exec(event.subject)!;
   return {
     container: container!,
-    blobName: decodeURIComponent(blobName!),
+    blobName: blobNameOf(container!, named!, event.data.url),
     eTag: event.data.eTag,
     contentLength: event.data.contentLength,
   };
+}
+
+/**
+ * The blob's name from the event's subject, checked against its URL. Azure's schema does not say
+ * whether the subject holds the name as is or URL-encoded (the local host's watcher encodes it),
+ * while `data.url` is always encoded; a name may itself hold `%` (`50%-sample.csv`, `a%41.csv`).
+ * So the subject's text is taken as is when the decoded URL ends with it, decoded when that
+ * matches instead, and otherwise decoded where it can be.
+ */
+function blobNameOf(container: string, inSubject: string, url: string): string {
+  const decoded = decodedOrUndefined(inSubject);
+  const path = urlPathOf(url);
+  if (path !== undefined) {
+    if (path.endsWith(`/${container}/${inSubject}`)) return inSubject;
+    if (decoded !== undefined && path.endsWith(`/${container}/${decoded}`)) return decoded;
+  }
+  return decoded ?? inSubject;
+}
+
+function decodedOrUndefined(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function urlPathOf(url: string): string | undefined {
+  try {
+    return decodedOrUndefined(new URL(url).pathname);
+  } catch {
+    return undefined;
+  }
 }
 
 /** `{partyId}/{datasetId}/{fileName}`-style path templates, matched within one segment each. */
