@@ -266,7 +266,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       const current = await currentSnapshot(deps.store.db, deps.store, file.partyId, file.datasetId);
       const why = supersedes(claimed, current, asOf)
         ? 'newer-snapshot'
-        : (await uploadedAgainAfterAttemptsRanOut(deps, claimed, properties.lastModified))
+        : uploadedAgainAfterRejection(claimed, properties.lastModified)
           ? 'uploaded-again'
           : undefined;
       if (why !== undefined) {
@@ -908,29 +908,16 @@ async function ensureLoadedReport(context: RunContext): Promise<void> {
 }
 
 /**
- * Whether a rejected run is to be tried again: its rejection was `import-attempts-exhausted` (a
- * verdict on the attempts, not on the bytes) and this blob was uploaded after it. A blob older
- * than the rejection is the rejected file itself, left in incoming by a crash before its move.
+ * Whether a rejected run is to be tried again: this blob was uploaded after the rejection. A
+ * rejection may be a verdict on something other than the bytes — the attempts ran out
+ * (`import-attempts-exhausted`), the agreement did not yet list the party, the dataset or a
+ * column, the bad-row threshold was lower — so a partner who sends the same file again, once told
+ * it was fixed, has it read again and gets a fresh report. A blob older than the rejection is the
+ * rejected file itself (a re-delivered event, or a crash before its move): still a duplicate.
  */
-async function uploadedAgainAfterAttemptsRanOut(
-  deps: ImportDependencies,
-  run: ImportRun,
-  lastModified: Date,
-): Promise<boolean> {
+function uploadedAgainAfterRejection(run: ImportRun, lastModified: Date): boolean {
   if (run.status !== 'rejected' || run.finished_at === null) return false;
-  if (lastModified.getTime() <= Date.parse(run.finished_at)) return false;
-  const last = await deps.store.dialect
-    .firstRows(
-      deps.store.db
-        .selectFrom('access_log')
-        .select('reason_code')
-        .where('request_id', '=', run.id)
-        .where('action', '=', 'import')
-        .orderBy('seq', 'desc'),
-      1,
-    )
-    .executeTakeFirst();
-  return last?.reason_code === 'import-attempts-exhausted';
+  return lastModified.getTime() > Date.parse(run.finished_at);
 }
 
 /** The columns a loaded run stored, from its report (for a recovered access-log entry). */

@@ -155,14 +155,31 @@ describe('attempts per run', () => {
     expect(await runOf(h, name)).toMatchObject({ status: 'loaded', attempt: 1 });
     expect(await h.report('processed', name)).toMatchObject({ outcome: 'loaded' });
     expect(await storedRecords(h.store, HOUSING, MDI)).toHaveLength(40);
-    // Any other rejection stays remembered: the same bytes again are a duplicate.
-    const rejectedName = `kettering-borough-council/${MDI}/not-a-source.csv`;
-    expect(await h.importFile(rejectedName, fixture('good.csv'))).toMatchObject({ outcome: 'rejected' });
+  });
+
+  it('reads a rejected file again when it is uploaded again, as after a change of threshold', async () => {
+    const name = path('threshold.csv');
+    const first = await h.importFile(name, fixture('some-bad-rows.csv'), undefined, { maxBadRowShare: 0.04 });
+    expect(first).toMatchObject({ outcome: 'rejected', reasons: ['bad-row-share-exceeded'] });
+    // Blob storage keeps Last-Modified to the second: upload again in a later second.
     await new Promise((r) => setTimeout(r, 1100));
-    expect(await h.importFile(rejectedName, fixture('good.csv'))).toMatchObject({
-      outcome: 'duplicate',
-      of: 'rejected',
+    const again = await h.importFile(name, fixture('some-bad-rows.csv'));
+    expect(again).toMatchObject({ outcome: 'loaded', loaded: 57, runId: (first as { runId: string }).runId });
+    expect(await h.report('processed', name)).toMatchObject({ outcome: 'loaded', counts: { loaded: 57 } });
+  });
+
+  it('answers the rejected upload itself, delivered again, as a duplicate without reading it', async () => {
+    const name = path('redelivered.csv');
+    // Rejected "later" than the blob was written, as a re-delivered event finds it (or a copy a
+    // crash left in incoming before the move).
+    const later = new Date(Date.now() + 60 * 60_000);
+    const first = await h.importFile(name, fixture('some-bad-rows.csv'), undefined, {
+      maxBadRowShare: 0.04,
+      now: () => later,
     });
+    expect(first).toMatchObject({ outcome: 'rejected' });
+    const replay = await h.importFile(name, fixture('some-bad-rows.csv'));
+    expect(replay).toEqual({ outcome: 'duplicate', runId: (first as { runId: string }).runId, of: 'rejected' });
   });
 
   it('does not count a delivery that finds the run finished, and leaves the kill-and-retry path alone', async () => {
