@@ -1,12 +1,14 @@
 import { execFile } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { AccessLog } from '../../../shared/audit/access-log.js';
 import { loadConfig } from '../../../shared/config.js';
 import { createLogger } from '../../../shared/logging.js';
 import { blobProgressSink, type ImportProgress } from '../../../shared/imports/import-progress.js';
+import { SeededRandom } from '../../../shared/synthetic/random.js';
 import {
   AGREEMENTS_DIR,
   createImportHarness,
@@ -14,6 +16,8 @@ import {
   storedRecords,
   type ImportHarness,
 } from './import-harness.js';
+import { firstDifference, integrityCheck, snapshotIndexes, type KillObservation } from './kill-observation.js';
+import { largeHousingExtract } from './large-extract.js';
 
 const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
 const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
@@ -119,41 +123,59 @@ describe('import semantics', () => {
     expect(() => loadConfig({ ...base, IMPORT_MAX_BAD_ROW_SHARE: 'lots' })).toThrow(/IMPORT_MAX_BAD_ROW_SHARE/);
   });
 
-  it('leaves exactly one clean load when an import fails at any row and is retried', async () => {
+  it('leaves exactly one clean load when an import fails at any row, even with batches written, and is retried', async () => {
+    // 3,000 rows: records are written 400 to a statement (shared/store/batched-insert.ts), so a
+    // fault past the first batches interrupts a load with rows already inserted (and the previous
+    // snapshot deleted), which the rollback must undo. (A crash after the index drop: below.)
+    const rows = 3_000;
+    const content = largeHousingExtract(rows, 'fault');
     const reference = await createImportHarness();
-    await reference.importFile(path('clean.csv'), fixture('good.csv'));
+    await reference.importFile(path('clean.csv'), content, undefined, { secrets: h.secrets });
     const clean = withoutRun(await storedRecords(reference.store, HOUSING, MDI));
-    const cleanIds = (await storedIdentifiers(reference.store, HOUSING, MDI)).map((i) => [i.row_number, i.kind]);
+    const cleanIds = await storedIdentifiers(reference.store, HOUSING, MDI);
     await reference.close();
+    expect(clean).toHaveLength(rows);
 
     await h.importFile(path('previous.csv'), fixture('good-second-snapshot.csv'));
     let previous = await storedRecords(h.store, HOUSING, MDI);
+    const previousIds = () => storedIdentifiers(h.store, HOUSING, MDI).then((ids) => ids.map((i) => i.hash));
+    let previousHashes = await previousIds();
+    const writtenAtFault: number[] = [];
     let attempt = 0;
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 2, max: 41 }), async (faultRow) => {
+      fc.asyncProperty(fc.integer({ min: 2, max: rows + 1 }), async (faultRow) => {
         attempt++;
         const name = path(`faulty-${attempt}.csv`);
-        // Each attempt a different file (one extra blank line), so runs do not dedupe.
-        await h.drop(name, Buffer.concat([fixture('good.csv'), Buffer.from('\n'.repeat(attempt))]));
+        // Each attempt a different file (extra blank lines), so runs do not dedupe.
+        await h.drop(name, Buffer.concat([content, Buffer.from('\n'.repeat(attempt))]));
         const failing = h.run(name, {
           hooks: {
             onRow: (row) => {
-              if (row === faultRow) throw new Error('injected fault');
+              if (row !== faultRow) return;
+              // What the load's transaction holds of the dataset at the fault (its own connection).
+              const held = h.store
+                .sqlite!.prepare('select count(*) as n from source_record where party_id = ? and dataset_id = ?')
+                .get(HOUSING, MDI) as { n: number };
+              writtenAtFault.push(held.n);
+              throw new Error('injected fault');
             },
           },
         });
         // The error names the kind and the run, never the message underneath (import-failure.test.ts).
         await expect(failing).rejects.toMatchObject({ name: 'ImportFailed', kind: 'Error' });
+        // Past the first batches the fault found rows of this file written (the previous 15 gone).
+        if (faultRow > 1_500) expect(writtenAtFault.at(-1)).toBeGreaterThanOrEqual(400);
         expect(await storedRecords(h.store, HOUSING, MDI)).toEqual(previous);
+        expect(await previousIds()).toEqual(previousHashes);
         expect((await runs(h)).find((r) => r.blob_name === name)).toMatchObject({ status: 'failed' });
         expect(await h.exists('incoming', name)).toBe(true);
 
         const retried = await h.run(name);
-        expect(retried).toMatchObject({ outcome: 'loaded', loaded: 40 });
-        expect(withoutRun(await storedRecords(h.store, HOUSING, MDI))).toEqual(clean);
-        expect((await storedIdentifiers(h.store, HOUSING, MDI)).map((i) => [i.row_number, i.kind])).toEqual(cleanIds);
+        expect(retried).toMatchObject({ outcome: 'loaded', loaded: rows });
+        expect(firstDifference(withoutRun(await storedRecords(h.store, HOUSING, MDI)), clean)).toBeUndefined();
+        expect(firstDifference(await storedIdentifiers(h.store, HOUSING, MDI), cleanIds)).toBeUndefined();
         const run = (await runs(h)).find((r) => retried.outcome === 'loaded' && r.id === retried.runId)!;
-        expect(run).toMatchObject({ status: 'loaded', attempt: 2, rows_loaded: 40 });
+        expect(run).toMatchObject({ status: 'loaded', attempt: 2, rows_loaded: rows });
 
         // Put the previous snapshot back for the next case.
         await h.store.db.deleteFrom('import_run').where('id', '=', run.id).execute();
@@ -161,53 +183,14 @@ describe('import semantics', () => {
         await h.importFile(path('previous.csv'), fixture('good-second-snapshot.csv'));
         expect(withoutRun(await storedRecords(h.store, HOUSING, MDI))).toEqual(withoutRun(previous));
         previous = await storedRecords(h.store, HOUSING, MDI);
+        previousHashes = await previousIds();
         return true;
       }),
       { numRuns: 6, seed: 20250131 },
     );
-  });
-
-  it.each([
-    ['on the import’s thread', 'Infinity'],
-    ['on a worker thread', '0'],
-  ])(
-    'survives a process killed mid-file, rows prepared %s: the retry loads the file exactly once',
-    async (_, minBytes) => {
-      await h.importFile(path('previous.csv'), fixture('good-second-snapshot.csv'));
-      const previous = await storedRecords(h.store, HOUSING, MDI);
-      const name = path('killed.csv');
-      await h.drop(name, fixture('good.csv'));
-      const child = promisify(execFile)(
-        process.execPath,
-        ['--import', 'tsx', 'test/shared/imports/kill-import.child.ts'],
-        {
-          env: {
-            ...process.env,
-            KILL_SQLITE_PATH: h.paths.sqlite,
-            KILL_SECRETS_PATH: h.paths.secrets,
-            KILL_AZURITE: inject('azuriteConnectionString'),
-            KILL_AGREEMENTS_DIR: AGREEMENTS_DIR,
-            KILL_CONTAINERS: JSON.stringify(h.containers),
-            KILL_BLOB_NAME: name,
-            KILL_AT_ROW: '23',
-            KILL_ROW_WORKER_MIN_BYTES: minBytes,
-          },
-        },
-      );
-      await expect(child).rejects.toMatchObject({ signal: 'SIGKILL' });
-      const left = (await runs(h)).find((r) => r.blob_name === name)!;
-      expect(left.status).toBe('loading');
-      expect(await storedRecords(h.store, HOUSING, MDI)).toEqual(previous);
-
-      const retried = await h.run(name);
-      expect(retried).toMatchObject({ outcome: 'loaded', runId: left.id, loaded: 40 });
-      const records = await storedRecords(h.store, HOUSING, MDI);
-      expect(records).toHaveLength(40);
-      expect(new Set(records.map((r) => r.import_run_id))).toEqual(new Set([left.id]));
-      expect((await runs(h)).find((r) => r.id === left.id)).toMatchObject({ status: 'loaded', attempt: 2 });
-    },
-    60_000,
-  );
+    // The seed's cases include faults in a partly written load.
+    expect(writtenAtFault.filter((n) => n >= 400).length).toBeGreaterThan(0);
+  }, 60_000);
 
   it('finishes a run whose process died after the commit: one access-log entry, the file moved, nothing reloaded', async () => {
     const broken = new AccessLog(h.store, createLogger('error'));
@@ -296,6 +279,141 @@ describe('import semantics', () => {
     expect(seen.at(-1)).toMatchObject({ rows: 40, phase: 'loading', bytesRead: fixture('good.csv').length });
     expect(await h.exists('processed', `${name}.progress.json`)).toBe(false);
   });
+});
+
+/**
+ * The generated extract the kill tests load: more rows than MIN_REBUILD_ROWS (20,000,
+ * shared/imports/snapshot-writer.ts), so the load drops the secondary indexes of source_record
+ * (after 20,000 records) and record_identifier (after 20,000 identifiers, some 10,500 rows) in
+ * its transaction, and builds them again at the end.
+ */
+const LARGE_ROWS = 30_000;
+/**
+ * The first row a kill may land at. Records are written 400 to a statement (SQLITE_ROWS,
+ * shared/store/batched-insert.ts), at most ~600 rows after their batch is read (a chunk on the
+ * import's thread, 128 rows from the worker), so by this row both tables' indexes are gone and
+ * over 20,000 rows are written — the child's observation checks it on every run.
+ */
+const KILL_FROM_ROW = 22_000;
+/** Random each run; set LINTEL_KILL_SEED to repeat one (the test name shows it). */
+const KILL_SEED = Number(process.env.LINTEL_KILL_SEED ?? randomInt(2 ** 31));
+const killRowFor = (mode: string) =>
+  KILL_FROM_ROW + new SeededRandom(`${KILL_SEED}:${mode}`).int(LARGE_ROWS + 2 - KILL_FROM_ROW);
+
+describe('import semantics: a process killed in the middle of a large load', () => {
+  let content: Buffer;
+  let reference: ImportHarness;
+  let clean: ReturnType<typeof withoutRun<Awaited<ReturnType<typeof storedRecords>>[number]>>;
+  let cleanIds: Awaited<ReturnType<typeof storedIdentifiers>>;
+  let h: ImportHarness;
+
+  beforeAll(async () => {
+    content = largeHousingExtract(LARGE_ROWS, 'kill-import');
+    // One clean load of the same bytes in a fresh store, the key of which every load below uses,
+    // so even the identifiers' hashes can be compared.
+    reference = await createImportHarness();
+    const loaded = await reference.importFile(path('clean.csv'), content);
+    expect(loaded).toMatchObject({ outcome: 'loaded', loaded: LARGE_ROWS, rejected: 0 });
+    clean = withoutRun(await storedRecords(reference.store, HOUSING, MDI));
+    cleanIds = await storedIdentifiers(reference.store, HOUSING, MDI);
+    expect(clean).toHaveLength(LARGE_ROWS);
+  }, 60_000);
+  afterAll(async () => {
+    await reference?.close();
+  });
+  beforeEach(async () => {
+    h = await createImportHarness();
+  });
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  it.each([
+    ['on the import’s thread', killRowFor('thread'), 'Infinity'],
+    ['on a worker thread', killRowFor('worker'), '0'],
+  ])(
+    `survives SIGKILL after the index drop, rows prepared %s: killed at row %i (LINTEL_KILL_SEED=${KILL_SEED}); the store keeps the previous snapshot, the retry loads the file exactly once`,
+    async (_, killRow, minBytes) => {
+      const secrets = reference.secrets;
+      await h.importFile(path('previous.csv'), fixture('good-second-snapshot.csv'), undefined, { secrets });
+      const previous = await storedRecords(h.store, HOUSING, MDI);
+      const previousIds = await storedIdentifiers(h.store, HOUSING, MDI);
+      const indexes = snapshotIndexes(h.store);
+      expect(previous).toHaveLength(15);
+
+      const name = path('killed.csv');
+      await h.drop(name, content);
+      const killed = await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', 'test/shared/imports/kill-import.child.ts'],
+        {
+          env: {
+            ...process.env,
+            KILL_SQLITE_PATH: h.paths.sqlite,
+            KILL_SECRETS_PATH: reference.paths.secrets,
+            KILL_AZURITE: inject('azuriteConnectionString'),
+            KILL_AGREEMENTS_DIR: AGREEMENTS_DIR,
+            KILL_CONTAINERS: JSON.stringify(h.containers),
+            KILL_BLOB_NAME: name,
+            KILL_AT_ROW: String(killRow),
+            KILL_ROW_WORKER_MIN_BYTES: minBytes,
+          },
+        },
+      ).then(
+        () => undefined,
+        (err: unknown) => err as { signal?: string; stdout?: string; stderr?: string },
+      );
+      expect(killed?.signal, killed?.stderr).toBe('SIGKILL');
+
+      // Where the kill landed, as the load's own connection saw it inside its transaction: the
+      // previous snapshot deleted, more than 20,000 of this file's rows written, not all of them,
+      // and both tables' secondary indexes dropped.
+      const seen = JSON.parse(killed!.stdout!.trim().split('\n').at(-1)!) as KillObservation;
+      expect(seen).toMatchObject({ row: killRow, inTransaction: true });
+      expect(seen.records).toBeGreaterThanOrEqual(20_000);
+      expect(seen.records).toBeLessThan(killRow - 1);
+      expect(seen.identifiers).toBeGreaterThanOrEqual(20_000);
+      const dropped = indexes.filter((index) => !seen.indexes.some((s) => s.name === index.name));
+      expect(seen.indexes.filter((s) => !indexes.some((index) => index.name === s.name))).toEqual([]);
+      expect(new Set(dropped.map((index) => index.table))).toEqual(new Set(['source_record', 'record_identifier']));
+
+      // After the crash: the run left `loading`, the file still in incoming, and the store exactly
+      // as before — the previous snapshot, its identifiers, every index — and sound.
+      const left = (await runs(h)).find((r) => r.blob_name === name)!;
+      expect(left).toMatchObject({ status: 'loading', attempt: 1 });
+      expect(await h.exists('incoming', name)).toBe(true);
+      expect(firstDifference(await storedRecords(h.store, HOUSING, MDI), previous)).toBeUndefined();
+      expect(firstDifference(await storedIdentifiers(h.store, HOUSING, MDI), previousIds)).toBeUndefined();
+      expect(snapshotIndexes(h.store)).toEqual(indexes);
+      expect(integrityCheck(h.store)).toEqual(['ok']);
+
+      // The retry (in this process) takes the run up again and leaves exactly one clean load:
+      // the same records and identifiers, hashes and all, as the fresh store's; the previous
+      // snapshot gone; the dropped indexes back.
+      const retried = await h.run(name, { secrets });
+      expect(retried).toMatchObject({ outcome: 'loaded', runId: left.id, loaded: LARGE_ROWS, rejected: 0 });
+      const records = await storedRecords(h.store, HOUSING, MDI);
+      expect(new Set(records.map((r) => r.import_run_id))).toEqual(new Set([left.id]));
+      expect(firstDifference(withoutRun(records), clean)).toBeUndefined();
+      expect(firstDifference(await storedIdentifiers(h.store, HOUSING, MDI), cleanIds)).toBeUndefined();
+      const orphans = await h.store.db
+        .selectFrom('record_identifier')
+        .select('record_id')
+        .where('record_id', 'not in', (eb) => eb.selectFrom('source_record').select('id'))
+        .execute();
+      expect(orphans).toEqual([]);
+      expect(snapshotIndexes(h.store)).toEqual(indexes);
+      expect(integrityCheck(h.store)).toEqual(['ok']);
+      expect((await runs(h)).find((r) => r.id === left.id)).toMatchObject({
+        status: 'loaded',
+        attempt: 2,
+        rows_loaded: LARGE_ROWS,
+      });
+      expect(await h.exists('processed', name)).toBe(true);
+      expect(await accessLogOf(h, left.id)).toHaveLength(1);
+    },
+    60_000,
+  );
 });
 
 describe('pseudonymisation at import', () => {
