@@ -66,7 +66,8 @@ export function requestIdFrom(sent: string | null | undefined): string {
  * handler's own purpose/consent/match/minimise work → one access-log entry → response. The
  * entry is written before the response leaves; if it cannot be, the response is a bare 503 and
  * whatever the handler produced is dropped (fail closed). Every call — allowed, denied or
- * unmatched — leaves exactly one entry.
+ * unmatched — leaves exactly one entry, but for a change whose entry was written and whose
+ * commit then failed: a second entry, `change-not-committed`, says so.
  */
 export async function runRequest(
   ctx: ApiContext,
@@ -109,6 +110,7 @@ export async function runRequest(
     const entryInside = !(store.sqlite !== undefined && store.accessLogFile === undefined);
     let slots = writeSlotsByStore.get(store);
     if (!slots) writeSlotsByStore.set(store, (slots = new WriteSlots()));
+    let entryWritten = false;
     try {
       return await slots.run(() =>
         store.db.transaction().execute(async (trx) => {
@@ -116,13 +118,19 @@ export async function runRequest(
           if (changed.log.decision === 'deny') throw new RolledBack(changed);
           if (entryInside) {
             await services.accessLog.append(recordOf(changed));
-            logged = true;
+            logged = entryWritten = true;
           }
           return changed;
         }),
       );
     } catch (err) {
       if (err instanceof RolledBack) return err.outcome;
+      // The entry for the change is durable, but the change did not commit: the call is logged
+      // again for what it came to, so the log does not claim a change the store never made.
+      if (entryWritten) {
+        logged = false;
+        throw new ChangeNotCommitted();
+      }
       throw err;
     }
   };
@@ -176,7 +184,10 @@ export async function runRequest(
     // A write-ahead change whose entry could not be written: rolled back, nothing to log.
     if (err instanceof AccessLogUnavailableError) return withRequestId(logUnavailable(), requestId);
     services.logger.error('request.failed', { requestId, action, error: errorKind(err) });
-    outcome = deny(problem(500, 'internal-error', 'Internal error'), 'internal-error');
+    outcome = deny(
+      problem(500, 'internal-error', 'Internal error'),
+      err instanceof ChangeNotCommitted ? 'change-not-committed' : 'internal-error',
+    );
   }
 
   if (!logged) {
@@ -193,6 +204,17 @@ export async function runRequest(
 
 /** One set of write-ahead slots per store (write-slots.ts). */
 const writeSlotsByStore = new WeakMap<object, WriteSlots>();
+
+/**
+ * A write-ahead change whose access-log entry was written but whose transaction then failed to
+ * commit. Its second entry, `change-not-committed` under the same request id, follows the first.
+ */
+class ChangeNotCommitted extends Error {
+  constructor() {
+    super('The change was logged but not committed');
+    this.name = 'ChangeNotCommitted';
+  }
+}
 
 /** Carries a denying outcome out of the transaction it rolls back. */
 class RolledBack {

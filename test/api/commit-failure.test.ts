@@ -1,0 +1,78 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertRecord } from '../support/records.js';
+import { startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * A change's access-log entry is made durable before its transaction commits (write-ahead). If
+ * the commit then fails, the log must not be left claiming a change the store never made: the
+ * call gets a second entry under its request id, `change-not-committed`, and a 500.
+ *
+ * The commit is made to fail for real, by SQLite itself: a trigger on consent_event adds a row
+ * whose deferred foreign key points nowhere, and deferred keys are checked at COMMIT.
+ */
+describe('a change whose entry was written but whose commit failed', () => {
+  let t: TestHost;
+  const dudley = { party: 'dudley-housing-options', roles: ['housing-officer'] };
+  const participant = { givenName: 'Sam', familyName: 'Taylor', dateOfBirth: '1985-01-02' };
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    await insertRecord(t.host.services, {
+      partyId: 'dudley-housing-options',
+      datasetId: 'housing-first-participant-contacts',
+      givenName: 'Sam',
+      familyName: 'Taylor',
+      dateOfBirth: '1985-01-02',
+      attributes: { name: 'Sam Taylor', telephoneNumber: '07700 900000' },
+    });
+  });
+  afterAll(async () => t?.stop());
+
+  async function recordConsent(requestId: string) {
+    const res = await fetch(`${t.url}/api/v1/consents`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await t.token(dudley.party, dudley.roles)}`,
+        'content-type': 'application/json',
+        'x-purpose': 'research-evaluation',
+        'x-request-id': requestId,
+      },
+      body: JSON.stringify({ subject: participant, evidenceRef: 'REF-1' }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  const entriesOf = (requestId: string) =>
+    t.host.services.store.db
+      .selectFrom('access_log')
+      .select(['decision', 'reason_code'])
+      .where('request_id', '=', requestId)
+      .orderBy('seq')
+      .execute();
+
+  it('logs the failure after the entry, answers 500, and records nothing', async () => {
+    const { db } = t.host.services.store;
+    await sql`create table commit_fault_parent (id integer primary key)`.execute(db);
+    await sql`create table commit_fault (parent integer references commit_fault_parent (id) deferrable initially deferred)`.execute(
+      db,
+    );
+    await sql`create trigger commit_fault_on_consent after insert on consent_event
+      begin insert into commit_fault (parent) values (1); end`.execute(db);
+
+    const requestId = '0b7f1c62-4c1e-4a57-9a43-5f1f3a2d9e01';
+    const failed = await recordConsent(requestId);
+    expect(failed.status).toBe(500);
+    expect(failed.body).toMatchObject({ type: 'urn:lintel:problem:internal-error' });
+    expect(await db.selectFrom('consent_event').select('event_id').execute()).toEqual([]);
+    expect(await entriesOf(requestId)).toEqual([
+      { decision: 'allow', reason_code: 'consent-recorded' },
+      { decision: 'deny', reason_code: 'change-not-committed' },
+    ]);
+
+    await sql`drop trigger commit_fault_on_consent`.execute(db);
+    const retried = '0b7f1c62-4c1e-4a57-9a43-5f1f3a2d9e02';
+    expect((await recordConsent(retried)).status).toBe(201);
+    expect(await entriesOf(retried)).toEqual([{ decision: 'allow', reason_code: 'consent-recorded' }]);
+  });
+});
