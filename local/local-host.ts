@@ -20,6 +20,12 @@ export interface LocalHostOptions {
   host?: string;
   port?: number;
   blobScanIntervalMs?: number;
+  /**
+   * Whether the blob watcher scans (default true). Tests that only call the API turn it off: the
+   * watched containers are shared by every host on one Azurite, and a host that took another
+   * test's file would log its import in its own access log.
+   */
+  watchBlobs?: boolean;
 }
 
 /**
@@ -56,7 +62,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     services.logger,
     options.blobScanIntervalMs,
   );
-  await watcher.start();
+  if (options.watchBlobs !== false) await watcher.start();
   const timers = new TimerRunner(
     all.filter((r): r is TimerRegistration => r.kind === 'timer'),
     services.logger,

@@ -42,7 +42,9 @@ export async function startTestHost(overrides: Record<string, string> = {}): Pro
     PARTY_CLIENT_IDS: JSON.stringify(DEMO_CLIENT_IDS),
     ...overrides,
   });
-  const host = await startLocalHost({ settings, port, blobScanIntervalMs: 100 });
+  // No blob watching: another test's file dropped into the shared incoming container would be
+  // imported here, and its access-log entry counted among this host's.
+  const host = await startLocalHost({ settings, port, watchBlobs: false });
   const issuer = await developmentIssuer(settings.DEV_ISSUER_KEY_PATH, settings.AUTH_ISSUER);
   return {
     host,
