@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertRecord } from '../support/records.js';
+import { insertRecord, SAM, SAM_PARTICIPANT } from '../support/records.js';
 import { startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -14,18 +14,11 @@ import { startTestHost, type TestHost } from '../support/test-host.js';
 describe('a change whose entry was written but whose commit failed', () => {
   let t: TestHost;
   const dudley = { party: 'dudley-housing-options', roles: ['housing-officer'] };
-  const participant = { givenName: 'Sam', familyName: 'Taylor', dateOfBirth: '1985-01-02' };
+  const participant = SAM;
 
   beforeAll(async () => {
     t = await startTestHost();
-    await insertRecord(t.host.services, {
-      partyId: 'dudley-housing-options',
-      datasetId: 'housing-first-participant-contacts',
-      givenName: 'Sam',
-      familyName: 'Taylor',
-      dateOfBirth: '1985-01-02',
-      attributes: { name: 'Sam Taylor', telephoneNumber: '07700 900000' },
-    });
+    await insertRecord(t.host.services, SAM_PARTICIPANT);
   });
   afterAll(async () => t?.stop());
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATIONS, REQUEST_PATH_PROBLEMS } from '../../shared/api/operations.js';
-import { insertRecord } from '../support/records.js';
+import { insertRecord, ROBIN_IN_SOCIAL_CARE } from '../support/records.js';
 import { startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -77,15 +77,7 @@ describe('consents API', () => {
 
   beforeAll(async () => {
     t = await startTestHost();
-    await insertRecord(t.host.services, {
-      partyId: 'la-childrens-social-care',
-      datasetId: 'multiple-disadvantage-indicators',
-      givenName: 'Robin',
-      familyName: 'Hale',
-      dateOfBirth: '2012-05-06',
-      identifiers: { nhs: '9434765919' },
-      attributes: { childProtection: true },
-    });
+    await insertRecord(t.host.services, ROBIN_IN_SOCIAL_CARE);
   });
   afterAll(async () => {
     await t?.stop();

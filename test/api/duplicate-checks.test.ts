@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertRecord } from '../support/records.js';
+import { insertRecord, ROBIN_IN_SOCIAL_CARE, SAM, SAM_PARTICIPANT } from '../support/records.js';
 import { startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -213,7 +213,7 @@ describe('duplicate-application check', () => {
  */
 describe('duplicate-application check under consent and the national data opt-out', () => {
   let t: TestHost;
-  const participant = { givenName: 'Sam', familyName: 'Taylor', dateOfBirth: '1985-01-02' };
+  const participant = SAM;
   const child = { nhsNumber: '9434765919' };
 
   /** The demo agreements with `duplicate-check` added to two grants. */
@@ -268,21 +268,8 @@ describe('duplicate-application check under consent and the national data opt-ou
 
   beforeAll(async () => {
     t = await startTestHost({ AGREEMENTS_DIR: agreementsWithDuplicateChecks() });
-    await insertRecord(t.host.services, {
-      partyId: 'dudley-housing-options',
-      datasetId: 'housing-first-participant-contacts',
-      ...participant,
-      attributes: { name: 'Sam Taylor', telephoneNumber: '07700 900000' },
-    });
-    await insertRecord(t.host.services, {
-      partyId: 'la-childrens-social-care',
-      datasetId: 'multiple-disadvantage-indicators',
-      givenName: 'Robin',
-      familyName: 'Hale',
-      dateOfBirth: '2012-05-06',
-      identifiers: { nhs: '9434765919' },
-      attributes: { childProtection: true },
-    });
+    await insertRecord(t.host.services, SAM_PARTICIPANT);
+    await insertRecord(t.host.services, ROBIN_IN_SOCIAL_CARE);
   });
   afterAll(async () => {
     await t?.stop();

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertRecord } from '../support/records.js';
+import { insertRecord, SAM, SAM_PARTICIPANT } from '../support/records.js';
 import { startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -12,7 +12,7 @@ describe('fail closed when the access log cannot be written', () => {
   let t: TestHost;
   let personRef: string;
   let consentId: string;
-  const participant = { givenName: 'Sam', familyName: 'Taylor', dateOfBirth: '1985-01-02' };
+  const participant = SAM;
   const consentBy = (body?: unknown, method?: string) => ({
     party: 'dudley-housing-options',
     roles: ['housing-officer'],
@@ -129,14 +129,7 @@ describe('fail closed when the access log cannot be written', () => {
     expect(found.status).toBe(200);
     expect(found.text).toContain('Aisha');
     personRef = (JSON.parse(found.text) as { personRef: string }).personRef;
-    await insertRecord(t.host.services, {
-      partyId: 'dudley-housing-options',
-      datasetId: 'housing-first-participant-contacts',
-      givenName: 'Sam',
-      familyName: 'Taylor',
-      dateOfBirth: '1985-01-02',
-      attributes: { name: 'Sam Taylor', telephoneNumber: '07700 900000' },
-    });
+    await insertRecord(t.host.services, SAM_PARTICIPANT);
     const recorded = await call('/v1/consents', consentBy({ subject: participant, evidenceRef: 'REF-0' }));
     expect(recorded.status).toBe(201);
     consentId = (JSON.parse(recorded.text) as { consentId: string }).consentId;

@@ -7,7 +7,7 @@ import { RouteTable } from '../../local/route-table.js';
 import { DOCS_ASSET_NAMES } from '../../shared/api/docs-page.js';
 import { openApiPath, type OpenApiDocument } from '../../shared/api/openapi.js';
 import { PROBLEM_CATALOGUE } from '../../shared/api/problem-catalogue.js';
-import { insertRecord } from '../support/records.js';
+import { insertRecord, ROBIN_IN_SOCIAL_CARE, SAM, SAM_PARTICIPANT } from '../support/records.js';
 import { startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -467,23 +467,8 @@ describe('fuzzing every endpoint', () => {
         nationalInsuranceNumber: 'JG103759A',
       },
     });
-    await insertRecord(services, {
-      partyId: 'dudley-housing-options',
-      datasetId: 'housing-first-participant-contacts',
-      givenName: 'Sam',
-      familyName: 'Taylor',
-      dateOfBirth: '1985-01-02',
-      attributes: { name: 'Sam Taylor', telephoneNumber: '07700 900000' },
-    });
-    await insertRecord(services, {
-      partyId: 'la-childrens-social-care',
-      datasetId: 'multiple-disadvantage-indicators',
-      givenName: 'Robin',
-      familyName: 'Hale',
-      dateOfBirth: '2012-05-06',
-      identifiers: { nhs: '9434765919' },
-      attributes: { childProtection: true },
-    });
+    await insertRecord(services, SAM_PARTICIPANT);
+    await insertRecord(services, ROBIN_IN_SOCIAL_CARE);
     const lookups = ['peopleSearch', 'peopleView'];
     const consents = ['consentsRecord', 'consentsWithdraw'];
     const audit = FUZZED_ROUTES.filter((name) => name.startsWith('audit'));
@@ -531,7 +516,7 @@ describe('fuzzing every endpoint', () => {
     personRefs.push(found.personRef);
     const consent = (await (
       await post('/v1/consents', callers[6]!.token, 'research-evaluation', {
-        subject: { givenName: 'Sam', familyName: 'Taylor', dateOfBirth: '1985-01-02' },
+        subject: SAM,
         evidenceRef: 'HOS/1',
       })
     ).json()) as { consentId: string };

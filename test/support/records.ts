@@ -15,6 +15,26 @@ export interface TestRecord {
   attributes: Record<string, unknown>;
 }
 
+/** Sam: a Housing First participant in Dudley's contacts (research; consent-only purpose). */
+export const SAM = { givenName: 'Sam', familyName: 'Taylor', dateOfBirth: '1985-01-02' } as const;
+export const SAM_PARTICIPANT: TestRecord = {
+  partyId: 'dudley-housing-options',
+  datasetId: 'housing-first-participant-contacts',
+  ...SAM,
+  attributes: { name: 'Sam Taylor', telephoneNumber: '07700 900000' },
+};
+
+/** Robin: a child known to children's social care (the ISA; the national data opt-out applies). */
+export const ROBIN = { givenName: 'Robin', familyName: 'Hale', dateOfBirth: '2012-05-06' } as const;
+export const ROBIN_NHS = '9434765919';
+export const ROBIN_IN_SOCIAL_CARE: TestRecord = {
+  partyId: 'la-childrens-social-care',
+  datasetId: 'multiple-disadvantage-indicators',
+  ...ROBIN,
+  identifiers: { nhs: ROBIN_NHS },
+  attributes: { childProtection: true },
+};
+
 /**
  * Put a record in the store the way an import leaves it: normalised names, hashed identifiers,
  * attributes as JSON. For API tests that need someone to find without running an import.

@@ -7,22 +7,9 @@
  */
 import { generateNhsNumber, generateNiNumber, generateUpn } from '../../../shared/domain/identifiers.js';
 import { SeededRandom } from '../../../shared/synthetic/random.js';
+import { HOUSING_COLUMNS } from '../../support/housing-columns.js';
 
-export const HOUSING_COLUMNS = [
-  'firstName',
-  'lastName',
-  'dateOfBirth',
-  'gender',
-  'inTemporaryAccommodation',
-  'inRentArrears',
-  'arrearsPaymentPlanInPlace',
-  'atRiskOfEviction',
-  'homeAddress',
-  'homePostcode',
-  'nationalInsuranceNumber',
-  'nhsNumber',
-  'uniquePupilNumber',
-] as const;
+export { HOUSING_COLUMNS };
 
 const GIVEN = ['Albarin', 'Brisenda', 'Corvinus', 'Delphina', 'Evandor', 'Faylinn', 'Gorwen', 'Hespera', 'Ivomir'];
 const FAMILY = ['Quorlby', 'Rathmoyle', 'Sternhollow', 'Tumbrill', 'Vashcombe', 'Wendlebury', 'Yelverton', 'Zanthorpe'];
