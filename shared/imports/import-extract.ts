@@ -846,7 +846,7 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
     await appendAccessLog(
       context,
       of === 'loaded' ? 'allow' : 'deny',
-      of === 'loaded' ? 'snapshot-loaded' : 'rejected',
+      of === 'loaded' ? 'snapshot-loaded' : await rejectionReason(context),
       columns,
     );
   }
@@ -918,6 +918,17 @@ async function ensureLoadedReport(context: RunContext): Promise<void> {
 function uploadedAgainAfterRejection(run: ImportRun, lastModified: Date): boolean {
   if (run.status !== 'rejected' || run.finished_at === null) return false;
   return lastModified.getTime() > Date.parse(run.finished_at);
+}
+
+/**
+ * Why a rejected run was rejected, from the report its rejection wrote before finishing the run
+ * (for a recovered access-log entry); `rejected` if that report is not this rejection's.
+ */
+async function rejectionReason(context: RunContext): Promise<string> {
+  const { run } = context;
+  const report = await readReport(context.deps.blobs, context.containers, 'rejected', context.file.blobName);
+  const own = report?.runId === run.id && report.finishedAt === run.finished_at;
+  return (own ? report.fileErrors[0]?.reason : undefined) ?? 'rejected';
 }
 
 /** The columns a loaded run stored, from its report (for a recovered access-log entry). */

@@ -182,6 +182,26 @@ describe('attempts per run', () => {
     expect(replay).toEqual({ outcome: 'duplicate', runId: (first as { runId: string }).runId, of: 'rejected' });
   });
 
+  it('writes a lost rejection entry on the next delivery with the rejection’s own reason', async () => {
+    const name = path('entry-lost.csv');
+    const accessLog = h.deps().accessLog;
+    // The rejection is decided and its run finished, then the entry cannot be written (as if
+    // the instance died there): the delivery fails and the file stays in incoming.
+    const unwritable = Object.create(accessLog, {
+      append: { value: () => Promise.reject(new Error('log down')) },
+    }) as typeof accessLog;
+    await h.drop(name, fixture('some-bad-rows.csv'));
+    await expect(h.run(name, { maxBadRowShare: 0.04, accessLog: unwritable })).rejects.toMatchObject({
+      name: 'ImportFailed',
+    });
+    const run = await runOf(h, name);
+    expect(run.status).toBe('rejected');
+    expect(await importEntries(h, run.id)).toEqual([]);
+
+    expect(await h.run(name)).toEqual({ outcome: 'duplicate', runId: run.id, of: 'rejected' });
+    expect(await importEntries(h, run.id)).toEqual([{ decision: 'deny', reason_code: 'bad-row-share-exceeded' }]);
+  });
+
   it('does not count a delivery that finds the run finished, and leaves the kill-and-retry path alone', async () => {
     const name = path('once.csv');
     await h.drop(name, fixture('good.csv'));
