@@ -27,7 +27,6 @@ import {
   claimRun,
   findRun,
   finishRun,
-  finishUnfinishedRun,
   FINAL_STATUSES,
   lockDatasetRuns,
   markFailed,
@@ -72,7 +71,8 @@ import {
  * Exactly once: the file's SHA-256 is taken first (one streaming pass), and the run is keyed by
  * (party, dataset, hash). A run already `loaded` or `rejected` makes the file a duplicate (moved
  * on, nothing applied) — unless the run is not the current snapshot and the file is dated after
- * it: then the bytes are a new snapshot, and the run is opened again for them. An unfinished
+ * it (the bytes are a new snapshot), or the run was rejected and the blob uploaded after that
+ * (a rejection may be the configuration's, not the bytes'): then the run is opened again. An unfinished
  * run (`loading` after a crash, or `failed`) is taken up again and, its transaction never
  * having committed, redone from the start. Every read is pinned to the blob's ETag, so the
  * bytes hashed are the bytes loaded.
@@ -88,8 +88,8 @@ import {
  * and moves the blob.
  *
  * Attempts: a run taken up more than MAX_IMPORT_ATTEMPTS times without a result (each attempt
- * crashed or failed) is rejected as `import-attempts-exhausted` by the next delivery. That
- * rejection is about the attempts, not the bytes: the same file uploaded again is tried again.
+ * crashed or failed) is rejected as `import-attempts-exhausted` by the next delivery; like any
+ * rejection, the same file uploaded again is tried again.
  *
  * Rows: validated against the row schema derived from the agreement (row-schema.ts); a bad row
  * is reported (row number, column, reason code) and skipped. If bad rows exceed
@@ -492,30 +492,8 @@ async function rejectMisplaced(deps: ImportDependencies, blobName: string, ids: 
     });
   }
   deps.logger.warn('import.rejected', { runId, ...ids, sha256, reasons: ['bad-path'], rows: 0, badRows: 0 });
-  const logged = await deps.store.dialect
-    .firstRows(
-      deps.store.db
-        .selectFrom('access_log')
-        .select('seq')
-        .where('request_id', '=', runId)
-        .where('action', '=', 'import'),
-      1,
-    )
-    .executeTakeFirst();
-  if (logged === undefined) {
-    await deps.accessLog.append({
-      requestId: runId,
-      partyId: ids.partyId,
-      clientId: CLIENT_ID,
-      roles: [],
-      purpose: 'import',
-      action: 'import',
-      subjectRef: null,
-      datasets: [ids.datasetId],
-      fields: [],
-      decision: 'deny',
-      reasonCode: 'bad-path',
-    });
+  if (!(await importEntryLogged(deps, runId))) {
+    await appendAccessLog({ deps, ids, purpose: 'import', run: { id: runId } }, 'deny', 'bad-path', []);
   }
   await moveExtract(deps.blobs, containers, blobName, properties.etag, 'rejected');
   return { outcome: 'rejected', runId, reasons: ['bad-path'] };
@@ -594,26 +572,22 @@ const SETTLED_ELSEWHERE_GRACE_MS = 10_000;
 /**
  * Whether the run's latest load (or rejection) has its access-log entry. A run opened again for
  * a newer file has the entries of its earlier loads too: only one written since the run's file
- * was received counts (both times are ISO-8601 UTC text).
+ * was received counts (`since`; both times are ISO-8601 UTC text).
  */
-async function importEntryLogged(deps: ImportDependencies, run: ImportRun): Promise<boolean> {
-  const entry = await deps.store.dialect
-    .firstRows(
-      deps.store.db
-        .selectFrom('access_log')
-        .select('seq')
-        .where('request_id', '=', run.id)
-        .where('action', '=', 'import')
-        .where('time', '>=', run.received_at),
-      1,
-    )
-    .executeTakeFirst();
+async function importEntryLogged(deps: ImportDependencies, runId: string, since?: string): Promise<boolean> {
+  let query = deps.store.db
+    .selectFrom('access_log')
+    .select('seq')
+    .where('request_id', '=', runId)
+    .where('action', '=', 'import');
+  if (since !== undefined) query = query.where('time', '>=', since);
+  const entry = await deps.store.dialect.firstRows(query, 1).executeTakeFirst();
   return entry !== undefined;
 }
 
 async function waitForImportEntry(deps: ImportDependencies, run: ImportRun, graceMs: number): Promise<void> {
   const until = Date.now() + graceMs;
-  while (!(await importEntryLogged(deps, run)) && Date.now() < until) {
+  while (!(await importEntryLogged(deps, run.id, run.received_at)) && Date.now() < until) {
     await new Promise((resolveWait) => setTimeout(resolveWait, 50));
   }
 }
@@ -789,7 +763,7 @@ async function reject(
     file.blobName,
     reportOf(context, 'rejected', finishedAt, total, [], fileErrors, rowErrors),
   );
-  const finished = await finishUnfinishedRun(deps.store.db, run.id, {
+  const finished = await finishRun(deps.store.db, run.id, {
     status: 'rejected',
     rowsTotal: total.rows,
     rowsLoaded: 0,
@@ -836,7 +810,7 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
   });
   // A crash (or a failed write) after the commit can have lost the report: publish it now.
   if (of === 'loaded' && run.blob_name === file.blobName) await ensureLoadedReport(context);
-  const logged = await importEntryLogged(deps, run);
+  const logged = await importEntryLogged(deps, run.id, run.received_at);
   const current =
     of === 'loaded' &&
     (await currentSnapshot(deps.store.db, deps.store, file.partyId, file.datasetId))?.runId === run.id;
@@ -937,8 +911,9 @@ async function loadedColumns(context: RunContext): Promise<string[]> {
   return report?.runId === context.run.id ? [...report.columns] : [];
 }
 
+/** The import's one access-log entry, under its run's id (a misplaced file's: its report's). */
 async function appendAccessLog(
-  context: RunContext,
+  context: Pick<RunContext, 'deps' | 'ids' | 'purpose'> & { readonly run: Pick<ImportRun, 'id'> },
   decision: 'allow' | 'deny',
   reasonCode: string,
   fields: readonly string[],

@@ -6,7 +6,8 @@ import type { Database, ImportRunTable } from '../store/schema.js';
  * moves `loading` → `loaded` | `rejected` (final), or `failed` when an attempt broke off; a
  * `loading` or `failed` run is taken up again by the next delivery of the same bytes. A final
  * run is opened again ({@link reopenRun}) when a file newer than the current snapshot brings
- * its bytes back after another snapshot replaced them: the unique key allows one row per
+ * its bytes back after another snapshot replaced them, or when a rejected file is uploaded
+ * again (import-extract.ts): the unique key allows one row per
  * content, so the row then describes that file (name, received), and each of its loads has its
  * own access-log entry and report.
  *
@@ -88,8 +89,8 @@ export async function claimRun(db: Kysely<Database>, claim: RunClaim): Promise<I
 }
 
 /**
- * Opens a final run again for a new load of its bytes (a newer file, or a file uploaded again
- * after its attempts ran out; see the module comment): `loading`, this file's name and time of
+ * Opens a final run again for a new load of its bytes (a newer file, or a rejected file uploaded
+ * again; see the module comment): `loading`, this file's name and time of
  * receipt, the counts of the last load cleared, the attempts counted from 1 again (they limit
  * one file's tries, MAX_IMPORT_ATTEMPTS). Only if the run is still as the caller read it (status,
  * attempt, times: a run reopened and finished again since differs in its times); otherwise the
@@ -151,26 +152,12 @@ export interface RunResult {
   readonly finishedAt: string;
 }
 
-export async function finishRun(db: Db, runId: string, result: RunResult): Promise<void> {
-  await db
-    .updateTable('import_run')
-    .set({
-      status: result.status,
-      rows_total: result.rowsTotal,
-      rows_loaded: result.rowsLoaded,
-      rows_rejected: result.rowsRejected,
-      finished_at: result.finishedAt,
-    })
-    .where('id', '=', runId)
-    .execute();
-}
-
 /**
- * {@link finishRun} outside a load's transaction: only a run still unfinished, so a rejection
- * decided outside the lock never overwrites what another delivery of the bytes committed.
- * Returns whether it did.
+ * Finishes a run that is still unfinished, and returns whether it did. A load finishes its own
+ * run under the dataset's lock ({@link lockDatasetRuns}), where it always is; a rejection decided
+ * outside the lock must never overwrite what another delivery of the bytes committed.
  */
-export async function finishUnfinishedRun(db: Kysely<Database>, runId: string, result: RunResult): Promise<boolean> {
+export async function finishRun(db: Db, runId: string, result: RunResult): Promise<boolean> {
   const updated = await db
     .updateTable('import_run')
     .set({

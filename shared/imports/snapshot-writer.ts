@@ -429,16 +429,7 @@ export class SnapshotWriter {
   async deletePrevious(): Promise<void> {
     const { partyId, datasetId } = this.snapshot;
     // One indexed probe: a first snapshot (a fresh store, `bench:import`) has nothing to carry.
-    const previous = await this.store.dialect
-      .firstRows(
-        this.trx
-          .selectFrom('source_record')
-          .select('id')
-          .where('party_id', '=', partyId)
-          .where('dataset_id', '=', datasetId),
-        1,
-      )
-      .executeTakeFirst();
+    const previous = await currentSnapshot(this.trx, this.store, partyId, datasetId);
     if (previous === undefined) {
       this.carryOutcome = 'first-snapshot';
       return;
