@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decide } from '../policy/decide.js';
+import { decide, decideForSubject } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { findPerson } from '../people/find-person.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
@@ -66,23 +66,17 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
         log: { purpose, datasets, fields: [], decision: 'allow', reasonCode: 'granted' },
       };
     }
-    // The subject's own conditions (consent, national data opt-out), as for a search: decided
-    // again with the matched person, and a refusal is answered as a person nobody holds, so the
-    // caller does not learn that the person is known. The access log keeps the real reason.
-    if (decision.subjectConditions === 'pending') {
-      const withSubject = await decide(
-        {
-          caller: call.caller,
-          purpose: call.purpose,
-          datasets: [],
-          subject: { subjectKey: found.personId },
-          action: 'duplicate-check',
-        },
-        deps,
-      );
-      if (!withSubject.allow) {
-        return deny(noDuplicate(), withSubject.reason, { purpose, subjectRef: found.personId, datasets });
-      }
+    // The subject's own conditions (consent, national data opt-out), as for a search; a refusal
+    // is answered as a person nobody holds, so the caller does not learn that the person is
+    // known. The access log keeps the real reason.
+    const withSubject = await decideForSubject(
+      decision,
+      { caller: call.caller, purpose: call.purpose, datasets: [], action: 'duplicate-check' },
+      found.personId,
+      deps,
+    );
+    if (!withSubject.allow) {
+      return deny(noDuplicate(), withSubject.reason, { purpose, subjectRef: found.personId, datasets });
     }
     const councils = await otherHolders(ctx, found.personId, datasets, call.caller.partyId);
     return {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decide } from '../policy/decide.js';
+import { decide, decideForSubject } from '../policy/decide.js';
 import type { AllowDecision } from '../policy/decision.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { findPerson, type MatchTier } from '../people/find-person.js';
@@ -126,13 +126,12 @@ async function respondWithPerson(
   personId: string,
   tier: MatchTier | null,
 ): Promise<Outcome> {
-  const decision =
-    beforeMatch.subjectConditions === 'not-applicable'
-      ? { ...beforeMatch, subjectKey: personId }
-      : await decide(
-          { caller: call.caller, purpose: call.purpose, datasets, subject: { subjectKey: personId }, action: 'lookup' },
-          { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
-        );
+  const decision = await decideForSubject(
+    beforeMatch,
+    { caller: call.caller, purpose: call.purpose, datasets, action: 'lookup' },
+    personId,
+    { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
+  );
   if (!decision.allow) {
     const result = SUBJECT_CONDITION_REASONS.has(decision.reason) ? noMatch() : decisionProblem(decision);
     return deny(result, decision.reason, {

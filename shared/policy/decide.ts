@@ -38,6 +38,22 @@ const DATA_ACTIONS: ReadonlySet<PolicyAction> = new Set<DataAction>(['lookup', '
 
 const NO_FIELDS: ReadonlyMap<string, ReadonlySet<string>> = new Map();
 
+/**
+ * The decision once the person is matched. A purpose that needs neither consent nor opt-out
+ * has nothing more to decide about the subject, so the decision made before matching stands,
+ * now naming the subject; otherwise (`pending`) it is decided again with the subject, for the
+ * subject's consent and national data opt-out.
+ */
+export async function decideForSubject(
+  beforeMatch: AllowDecision,
+  input: Omit<DecisionInput, 'subject'>,
+  subjectKey: string,
+  deps: DecisionDeps,
+): Promise<Decision> {
+  if (beforeMatch.subjectConditions === 'not-applicable') return { ...beforeMatch, subjectKey };
+  return decide({ ...input, subject: { subjectKey } }, deps);
+}
+
 export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<Decision> {
   const { agreements } = deps;
   const { caller, action } = input;
