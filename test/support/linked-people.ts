@@ -31,3 +31,42 @@ export async function personOf(h: ImportHarness, party: string, given: string): 
   expect(row.person_id).toBeTruthy();
   return row.person_id!;
 }
+
+/** A party and the lines of its extract of the ISA's `multiple-disadvantage-indicators`. */
+export type PartyExtract = readonly [party: string, lines: readonly string[]];
+
+/** Imports each party's extract as `a.csv`; every one must load. */
+export async function importEach(h: ImportHarness, extracts: readonly PartyExtract[]): Promise<void> {
+  for (const [party, lines] of extracts) {
+    expect((await h.importFile(`${party}/multiple-disadvantage-indicators/a.csv`, lines.join('\n'))).outcome).toBe(
+      'loaded',
+    );
+  }
+}
+
+/**
+ * Carol White (housing) and Carol Black (education) are one person only through social care's
+ * record: the NHS number links it to housing, date of birth and names to education.
+ */
+export function carolThroughSocialCare(nhsNumber: string): PartyExtract[] {
+  return [
+    [
+      'la-housing',
+      [
+        'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
+        `Carol,White,2011-01-02,ME1 1AA,${nhsNumber},N`,
+      ],
+    ],
+    [
+      'la-childrens-social-care',
+      [
+        'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
+        `Carol,Black,2011-01-02,ME9 9ZZ,${nhsNumber},SC-3,N`,
+      ],
+    ],
+    [
+      'la-education',
+      ['firstName,lastName,dateOfBirth,homePostcode,educationSystemId,ehcp', 'Carol,Black,2011-01-02,ME9 9ZZ,ED-3,N'],
+    ],
+  ];
+}

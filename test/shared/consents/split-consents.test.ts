@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { nhs, personOf } from '../../support/linked-people.js';
+import { carolThroughSocialCare, importEach, nhs, personOf } from '../../support/linked-people.js';
 
 /**
  * On a split the original person continues under their id; the parts split off inherit its
@@ -18,38 +18,13 @@ const dpo = { partyId: 'la-housing', clientId: 'dpo-client' };
 describe('a split copies opt-outs to every part but consents to none split off', () => {
   let h: ImportHarness;
   let consents: StoreConsentRegister;
-  const deps = () => ({ store: h.store, secrets: h.secrets, agreements: h.deps().agreements, logger: h.deps().logger });
   const N = nhs(630);
 
   beforeAll(async () => {
     h = await createImportHarness();
     consents = new StoreConsentRegister(h.store);
-    // Carol White (housing) and Carol Black (education) are one person only through social
-    // care's record: NHS number to housing, date of birth and names to education.
-    const files = [
-      [
-        'la-housing',
-        [
-          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
-          `Carol,White,2011-01-02,ME1 1AA,${N},N`,
-        ],
-      ],
-      [
-        'la-childrens-social-care',
-        [
-          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
-          `Carol,Black,2011-01-02,ME9 9ZZ,${N},SC-3,N`,
-        ],
-      ],
-      [
-        'la-education',
-        ['firstName,lastName,dateOfBirth,homePostcode,educationSystemId,ehcp', 'Carol,Black,2011-01-02,ME9 9ZZ,ED-3,N'],
-      ],
-    ] as const;
-    for (const [party, lines] of files) {
-      expect((await h.importFile(`${party}/${DATASET}/a.csv`, lines.join('\n'))).outcome).toBe('loaded');
-    }
-    await linkPeople(deps(), AGREEMENT, 'full');
+    await importEach(h, carolThroughSocialCare(N));
+    await linkPeople(h.linkDeps(), AGREEMENT, 'full');
   });
   afterAll(async () => h.close());
 
@@ -70,7 +45,7 @@ describe('a split copies opt-outs to every part but consents to none split off',
       ].join('\n'),
     );
     expect(outcome.outcome).toBe('loaded');
-    await linkPeople(deps(), AGREEMENT, 'full');
+    await linkPeople(h.linkDeps(), AGREEMENT, 'full');
     const parts = [await personOf(h, 'la-housing', 'CAROL'), await personOf(h, 'la-education', 'CAROL')];
     expect(parts[0]).not.toBe(parts[1]);
     expect(parts).toContain(p);

@@ -25,7 +25,6 @@ async function importFile(h: ImportHarness, name: string, lines: readonly string
 describe('no carry onto a record that contradicts the previous person', () => {
   let h: ImportHarness;
   let consents: StoreConsentRegister;
-  const deps = () => ({ store: h.store, secrets: h.secrets, agreements: h.deps().agreements, logger: h.deps().logger });
   const N1 = nhs(710);
   const N9 = nhs(790);
 
@@ -37,7 +36,7 @@ describe('no carry onto a record that contradicts the previous person', () => {
 
   it("gives Quinn (another NHS number, Pat's old system id) nothing, and Pat keeps Pat's id", async () => {
     await linkAfterImport(
-      deps(),
+      h.linkDeps(),
       await importFile(h, 'extract-2026-03-01.csv', [`Pat,Ash,2012-01-01,ME1 1AA,${N1},SC-1,N`]),
     );
     const pat = (await recordOf(h, PARTY, 'PAT')).person_id!;
@@ -51,7 +50,7 @@ describe('no carry onto a record that contradicts the previous person', () => {
     expect(await recordOf(h, PARTY, 'QUINN')).toEqual({ person_id: null, carried_person_id: null });
     expect(await recordOf(h, PARTY, 'PAT')).toEqual({ person_id: pat, carried_person_id: pat });
 
-    await linkAfterImport(deps(), second);
+    await linkAfterImport(h.linkDeps(), second);
     expect((await recordOf(h, PARTY, 'PAT')).person_id).toBe(pat);
     const quinn = (await recordOf(h, PARTY, 'QUINN')).person_id!;
     expect(quinn).toBeTruthy();

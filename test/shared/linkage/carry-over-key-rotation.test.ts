@@ -25,7 +25,6 @@ describe.each([
 ])('a key rotation keeps person ids (%s)', (_where, rowWorkerMinBytes) => {
   let h: ImportHarness;
   let consents: StoreConsentRegister;
-  const deps = () => ({ store: h.store, secrets: h.secrets, agreements: h.deps().agreements, logger: h.deps().logger });
   const N1 = nhs(810);
   const N2 = nhs(820);
   const N9 = nhs(890);
@@ -64,7 +63,7 @@ describe.each([
       `Erin,Hale,2012-02-03,ME14 1XX,${N1},SC-1,Y`,
       `Finn,Moss,2013-04-05,ME15 2YY,${N2},SC-2,N`,
     ]);
-    await linkAfterImport(deps(), first);
+    await linkAfterImport(h.linkDeps(), first);
     erin = (await recordOf(h, PARTY, 'ERIN')).person_id!;
     expect(erin).toBeTruthy();
     await consents.record({ subjectKey: erin, kind: 'opt-out', purposeId: null, evidenceRef: null, by: dpo, at: T });
@@ -87,7 +86,7 @@ describe.each([
     const temporary = h.store.sqlite!.prepare(`select name from temp.sqlite_master where name like 'snapshot_carry%'`);
     expect(temporary.all()).toEqual([]);
 
-    await linkAfterImport(deps(), second);
+    await linkAfterImport(h.linkDeps(), second);
     expect((await recordOf(h, PARTY, 'ERIN')).person_id).toBe(erin);
     expect(await consents.isOptedOut(erin, T)).toBe(true);
     expect(h.logLines.join('\n')).not.toContain(N1);
@@ -116,7 +115,7 @@ describe.each([
   });
 
   it('goes on carrying under one key after the rotation', async () => {
-    await linkAfterImport(deps(), unlinked);
+    await linkAfterImport(h.linkDeps(), unlinked);
     const relinked = (await recordOf(h, PARTY, 'ERIN')).person_id!;
     const fourth = await importFile('extract-2026-06-01.csv', [`Erin,Hale,2012-02-03,ME20 9AA,${N1},SC-1,Y`]);
     expect(loadedLine(fourth).personIdsCarried).toBe('same-key');

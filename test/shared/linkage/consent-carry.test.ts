@@ -4,7 +4,7 @@ import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { linkAfterImport, linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { decide } from '../../../shared/policy/decide.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { nhs, personOf } from '../../support/linked-people.js';
+import { carolThroughSocialCare, importEach, nhs, personOf } from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
@@ -32,7 +32,6 @@ function planningSearch(h: ImportHarness, consents: StoreConsentRegister, subjec
 describe('consents follow the person when linkage merges two people', () => {
   let h: ImportHarness;
   let consents: StoreConsentRegister;
-  const deps = () => ({ store: h.store, secrets: h.secrets, agreements: h.deps().agreements, logger: h.deps().logger });
   const N1 = nhs(410);
 
   beforeAll(async () => {
@@ -62,10 +61,8 @@ describe('consents follow the person when linkage merges two people', () => {
         ],
       ],
     ] as const;
-    for (const [party, lines] of files) {
-      expect((await h.importFile(`${party}/${DATASET}/a.csv`, lines.join('\n'))).outcome).toBe('loaded');
-    }
-    await linkPendingRecords(deps());
+    await importEach(h, files);
+    await linkPendingRecords(h.linkDeps());
   });
   afterAll(async () => h.close());
 
@@ -105,7 +102,7 @@ describe('consents follow the person when linkage merges two people', () => {
       ].join('\n'),
     );
     expect(outcome.outcome).toBe('loaded');
-    const summary = await linkAfterImport(deps(), (outcome as { runId: string }).runId);
+    const summary = await linkAfterImport(h.linkDeps(), (outcome as { runId: string }).runId);
     expect(summary?.kind).toBe('incremental');
     expect(await personOf(h, 'la-housing', 'ALICE')).toBe(p2);
     expect(await personOf(h, 'la-adult-social-care', 'ALICE')).toBe(p2);
@@ -143,7 +140,7 @@ describe('consents follow the person when linkage merges two people', () => {
 
   it('does not copy events again when a later pass changes nothing', async () => {
     const before = await h.store.db.selectFrom('consent_event').select('event_id').execute();
-    const summary = await linkPeople(deps(), AGREEMENT, 'full');
+    const summary = await linkPeople(h.linkDeps(), AGREEMENT, 'full');
     expect(summary.personIdsChanged).toBe(0);
     expect(await h.store.db.selectFrom('consent_event').select('event_id').execute()).toHaveLength(before.length);
   });
@@ -152,38 +149,13 @@ describe('consents follow the person when linkage merges two people', () => {
 describe('consents follow the person when linkage splits one person', () => {
   let h: ImportHarness;
   let consents: StoreConsentRegister;
-  const deps = () => ({ store: h.store, secrets: h.secrets, agreements: h.deps().agreements, logger: h.deps().logger });
   const N3 = nhs(430);
 
   beforeAll(async () => {
     h = await createImportHarness();
     consents = new StoreConsentRegister(h.store);
-    // Carol White (housing) and Carol Black (education) are one person only through social
-    // care's record: NHS number to housing, date of birth and names to education.
-    const files = [
-      [
-        'la-housing',
-        [
-          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
-          `Carol,White,2011-01-02,ME1 1AA,${N3},N`,
-        ],
-      ],
-      [
-        'la-childrens-social-care',
-        [
-          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
-          `Carol,Black,2011-01-02,ME9 9ZZ,${N3},SC-3,N`,
-        ],
-      ],
-      [
-        'la-education',
-        ['firstName,lastName,dateOfBirth,homePostcode,educationSystemId,ehcp', 'Carol,Black,2011-01-02,ME9 9ZZ,ED-3,N'],
-      ],
-    ] as const;
-    for (const [party, lines] of files) {
-      expect((await h.importFile(`${party}/${DATASET}/a.csv`, lines.join('\n'))).outcome).toBe('loaded');
-    }
-    await linkPeople(deps(), AGREEMENT, 'full');
+    await importEach(h, carolThroughSocialCare(N3));
+    await linkPeople(h.linkDeps(), AGREEMENT, 'full');
   });
   afterAll(async () => h.close());
 
@@ -209,7 +181,7 @@ describe('consents follow the person when linkage splits one person', () => {
       ].join('\n'),
     );
     expect(outcome.outcome).toBe('loaded');
-    const summary = await linkPeople(deps(), AGREEMENT, 'full');
+    const summary = await linkPeople(h.linkDeps(), AGREEMENT, 'full');
     expect(summary.personIdsChanged).toBeGreaterThan(0);
     const housing = await personOf(h, 'la-housing', 'CAROL');
     const education = await personOf(h, 'la-education', 'CAROL');

@@ -43,7 +43,6 @@ async function personIds(h: ImportHarness) {
 
 describe('linking imported records into people', () => {
   let h: ImportHarness;
-  const deps = () => ({ store: h.store, secrets: h.secrets, agreements: h.deps().agreements, logger: h.deps().logger });
 
   beforeAll(async () => {
     h = await createImportHarness();
@@ -64,7 +63,7 @@ describe('linking imported records into people', () => {
   });
 
   it("links one person's records across housing, social care and education", async () => {
-    const [summary] = await linkPendingRecords(deps());
+    const [summary] = await linkPendingRecords(h.linkDeps());
     expect(summary).toMatchObject({
       agreementId: AGREEMENT,
       kind: 'incremental',
@@ -107,7 +106,7 @@ describe('linking imported records into people', () => {
     const next = `${education}\nDora,Hughes,2013-09-10,ME17 4AA,ED-2,N`;
     const outcome = await h.importFile(`la-education/${DATASET}/extract-2.csv`, next);
     expect(outcome.outcome).toBe('loaded');
-    const summary = await linkAfterImport(deps(), (outcome as { runId: string }).runId);
+    const summary = await linkAfterImport(h.linkDeps(), (outcome as { runId: string }).runId);
     // Education against housing and against social care; housing–social care is left alone.
     expect(summary?.sourcePairsLinked).toBe(2);
     const after = await personIds(h);
@@ -119,7 +118,7 @@ describe('linking imported records into people', () => {
 
   it('gives the same people when everything is linked again from scratch', async () => {
     const before = await personIds(h);
-    const summary = await linkPeople(deps(), AGREEMENT, 'full');
+    const summary = await linkPeople(h.linkDeps(), AGREEMENT, 'full');
     expect(summary.sourcePairsLinked).toBe(3);
     expect(summary.personIdsChanged).toBe(0);
     expect(await personIds(h)).toEqual(before);

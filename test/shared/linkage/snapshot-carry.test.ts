@@ -15,10 +15,6 @@ const DATASET = 'multiple-disadvantage-indicators';
 const T = new Date('2026-03-02T09:00:00.000Z');
 const dpo = { partyId: 'la-housing', clientId: 'dpo-client' };
 
-function harnessDeps(h: ImportHarness) {
-  return { store: h.store, secrets: h.secrets, agreements: h.deps().agreements, logger: h.deps().logger };
-}
-
 async function importFile(h: ImportHarness, blobName: string, lines: readonly string[]) {
   const outcome = await h.importFile(blobName, lines.join('\n'));
   expect(outcome.outcome).toBe('loaded');
@@ -44,7 +40,7 @@ describe('a person known to one source only keeps their id across its snapshots'
       `Erin,Hale,1980-02-03,ME14 1XX,${N1},Y`,
       `Finn,Moss,1975-04-05,ME15 2YY,${N2},N`,
     ]);
-    await linkAfterImport(harnessDeps(h), first);
+    await linkAfterImport(h.linkDeps(), first);
     const erin = await personOf(h, 'la-housing', 'ERIN');
     const finn = await personOf(h, 'la-housing', 'FINN');
     await consents.record({
@@ -68,7 +64,7 @@ describe('a person known to one source only keeps their id across its snapshots'
     expect(await recordOf(h, 'la-housing', 'ERIN')).toEqual({ person_id: erin, carried_person_id: erin });
     expect(await recordOf(h, 'la-housing', 'GAIL')).toEqual({ person_id: null, carried_person_id: null });
 
-    const summary = await linkAfterImport(harnessDeps(h), second);
+    const summary = await linkAfterImport(h.linkDeps(), second);
     expect(summary?.kind).toBe('incremental');
     expect(await personOf(h, 'la-housing', 'ERIN')).toBe(erin);
     expect(await recordOf(h, 'la-housing', 'ERIN')).toEqual({ person_id: erin, carried_person_id: null });
@@ -90,7 +86,7 @@ describe('a person known to one source only keeps their id across its snapshots'
       `Erin,Hale,1980-02-03,ME20 9AA,${N1},N`,
     ]);
     expect(await recordOf(h, 'la-housing', 'ERIN')).toEqual({ person_id: erin, carried_person_id: erin });
-    await linkAfterImport(harnessDeps(h), last);
+    await linkAfterImport(h.linkDeps(), last);
     expect(await personOf(h, 'la-housing', 'ERIN')).toBe(erin);
     expect(await consents.isOptedOut(erin, T)).toBe(true);
   });
@@ -115,7 +111,7 @@ describe('a research participant keeps their consent across Dudley snapshots', (
       'Hana Ives,01384 000001,hana@example.org,1 High Street,HO-1',
       'Ivan Lowe,01384 000002,ivan@example.org,2 High Street,HO-2',
     ]);
-    await linkAfterImport(harnessDeps(h), first);
+    await linkAfterImport(h.linkDeps(), first);
     const people = await h.store.db
       .selectFrom('source_record')
       .select(['person_id', 'row_number'])
@@ -150,7 +146,7 @@ describe('a research participant keeps their consent across Dudley snapshots', (
       { person_id: hana, carried_person_id: hana },
     ]);
 
-    const summary = await linkAfterImport(harnessDeps(h), second);
+    const summary = await linkAfterImport(h.linkDeps(), second);
     expect(summary?.consentEventsCarried).toBe(0);
     const after = await h.store.db
       .selectFrom('source_record')
@@ -189,7 +185,7 @@ describe('no person id is carried from an ambiguous predecessor', () => {
       `Lee,Bay,2013-02-02,ME2 2BB,${N2},SC-3,N`,
       `Max,Cole,2014-03-03,ME3 3AB,${N3},SC-4,N`,
     ]);
-    await linkAfterImport(harnessDeps(h), first);
+    await linkAfterImport(h.linkDeps(), first);
     const before = new Map<string, string>();
     for (const given of ['JO', 'KIT', 'LEE', 'MAX']) before.set(given, await personOf(h, party, given));
     expect(new Set(before.values()).size).toBe(4);
@@ -213,7 +209,7 @@ describe('no person id is carried from an ambiguous predecessor', () => {
       carried_person_id: before.get('MAX'),
     });
 
-    await linkAfterImport(harnessDeps(h), second);
+    await linkAfterImport(h.linkDeps(), second);
     expect(await personOf(h, party, 'MAX')).toBe(before.get('MAX'));
     expect(await consents.isOptedOut(before.get('MAX')!, T)).toBe(true);
     for (const given of ['JO', 'NED']) {
