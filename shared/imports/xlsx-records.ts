@@ -53,7 +53,7 @@ type TmpFileCallback = (err: Error | null, path?: string, fd?: number, remove?: 
 
 /** The file `tmp` is handing its caller: set only while tmp's callback runs (synchronously). */
 let handing: TempFile | undefined;
-/** Where this thread's exceljs temporary files go, if not the system's temporary directory. */
+/** Where this thread's exceljs temporary files go: set by {@link useTempDirForThisThread}. */
 let threadTempDir: string | undefined;
 let watching = false;
 
@@ -62,10 +62,9 @@ let watching = false;
  * the callback that receives a new temporary file runs, the file is known as {@link handing}.
  * exceljs's callback pipes the worksheet's zip entry into the file there and then, which the
  * entry's guard sees ({@link noteCopies}): each copy is tied to the read it belongs to, however
- * many reads run at once. Otherwise `tmp.file` is untouched: same arguments, same result, the
- * same directory — nothing process-wide (TMPDIR, os.tmpdir()) changes for anything else in the
- * process — except in a thread given a directory of its own ({@link useTempDirForThisThread}).
- * Once per thread (each has its own modules).
+ * many reads run at once. The file is made in the thread's own directory ({@link threadTempDir});
+ * nothing process-wide (TMPDIR, os.tmpdir()) changes. Installed by
+ * {@link useTempDirForThisThread}, once per thread (each has its own modules).
  */
 function watchExcelJsTempFiles(): void {
   if (watching) return;
@@ -80,11 +79,9 @@ function watchExcelJsTempFiles(): void {
     const last = args.length - 1;
     const callback = args[last];
     if (typeof callback !== 'function') return original.apply(this, args);
-    if (threadTempDir !== undefined) {
-      const options = last > 0 && typeof args[0] === 'object' && args[0] !== null ? args[0] : {};
-      // The descriptor is closed at once: exceljs never uses it, and a terminated thread leaks it.
-      args = [{ ...options, tmpdir: threadTempDir, discardDescriptor: true }, callback];
-    }
+    const options = last > 0 && typeof args[0] === 'object' && args[0] !== null ? args[0] : {};
+    // The descriptor is closed at once: exceljs never uses it, and a terminated thread leaks it.
+    args = [{ ...options, tmpdir: threadTempDir, discardDescriptor: true }, callback];
     args[args.length - 1] = function handOver(this: unknown, ...result: Parameters<TmpFileCallback>): unknown {
       const [err, path, , remove] = result;
       if (err || typeof path !== 'string' || typeof remove !== 'function')
@@ -108,8 +105,8 @@ function watchExcelJsTempFiles(): void {
  * refuses to read on a thread that has not been given one.
  */
 export function useTempDirForThisThread(dir: string): void {
-  watchExcelJsTempFiles();
   threadTempDir = dir;
+  watchExcelJsTempFiles();
 }
 
 /** Removes the copies of a read's worksheets: emptied first, then unlinked, with tmp's descriptor closed. */
@@ -236,14 +233,11 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
     open: new Set(),
     copies: [],
   };
-  try {
-    watchExcelJsTempFiles();
-    // Fail closed: only a row worker's private directory is swept should the process be killed
-    // mid-read; a copy in the system's temporary directory would keep the raw cells for good.
-    if (threadTempDir === undefined) throw new Error('A workbook is read only on a row worker');
-  } catch (err) {
+  // Fail closed: only a row worker's private directory is swept should the process be killed
+  // mid-read; a copy in the system's temporary directory would keep the raw cells for good.
+  if (threadTempDir === undefined) {
     bytes.destroy();
-    throw err;
+    throw new Error('A workbook is read only on a row worker');
   }
   const input = new PassThrough({ highWaterMark: 64 * 1024 });
   let zip: (Writable & { destroy(err?: Error): unknown }) | undefined;
