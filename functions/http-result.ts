@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { apiContextFor, type ApiContext } from '../shared/api/api-context.js';
 import type { ApiRequest } from '../shared/api/api-request.js';
-import { requestIdFrom } from '../shared/api/request-pipeline.js';
+import { requestIdFrom, withRequestId } from '../shared/api/request-pipeline.js';
 import { getServices } from '../shared/services.js';
 import { errorKind } from '../shared/logging.js';
 import { problem, type HttpResult } from '../shared/http/problem.js';
@@ -25,13 +25,13 @@ export async function respond(
     );
     result = problem(500, 'internal-error', 'Internal error');
   }
-  return withRequestId(result, request);
+  return ensureRequestId(result, request);
 }
 
-function withRequestId(result: HttpResult, request: Pick<HttpRequest, 'headers'> | undefined): HttpResult {
-  const headers = result.headers ?? {};
-  if (Object.keys(headers).some((name) => name.toLowerCase() === 'x-request-id')) return result;
-  return { ...result, headers: { ...headers, 'x-request-id': requestIdFrom(request?.headers.get('x-request-id')) } };
+/** The result as it is if the use case gave it a request id (the pipeline does), else with one. */
+function ensureRequestId(result: HttpResult, request: Pick<HttpRequest, 'headers'> | undefined): HttpResult {
+  if (Object.keys(result.headers ?? {}).some((name) => name.toLowerCase() === 'x-request-id')) return result;
+  return withRequestId(result, requestIdFrom(request?.headers.get('x-request-id')));
 }
 
 /** The shape of every API trigger: build the request context, call the use case, map errors. */

@@ -245,6 +245,7 @@ function sanitise(record: AccessLogRecord): AccessLogRecord {
   return { ...record, purpose: safe(record.purpose), clientId: safe(record.clientId), roles: record.roles.map(safe) };
 }
 
-function withRequestId(result: HttpResult, requestId: string): HttpResult {
+/** `result` carrying `requestId` as its `X-Request-Id`. */
+export function withRequestId(result: HttpResult, requestId: string): HttpResult {
   return { ...result, headers: { ...result.headers, 'x-request-id': requestId } };
 }
