@@ -1,4 +1,9 @@
-import { blobCreatedEventSchema, createdBlobOf, matchBlobPath } from '../shared/blob/blob-created-event.js';
+import {
+  blobCreatedEventSchema,
+  createdBlobOf,
+  eventOfQueueMessage,
+  matchBlobPath,
+} from '../shared/blob/blob-created-event.js';
 import { blobProgressSink } from '../shared/imports/import-progress.js';
 import {
   importExtract,
@@ -12,10 +17,14 @@ import { getServices } from '../shared/services.js';
 import { registerBlobCreated } from './registry.js';
 
 /**
- * Event Grid `BlobCreated` on `incoming/{partyId}/{datasetId}/{fileName}`: import the extract.
+ * Event Grid `BlobCreated` on `incoming/{partyId}/{datasetId}/{fileName}`, through the
+ * `import-blob-created` queue: import the extract.
  * A file elsewhere in incoming (at the top, in one folder, or deeper) is rejected as `bad-path`,
  * with its report in rejected/; events of other containers are ignored.
- * A thrown error leaves the file in incoming for Event Grid's retry (the import resumes it). The
+ * A thrown error leaves the file in incoming and the message in the queue, which hands it over
+ * again after host.json's `visibilityTimeout` (the import resumes it); host.json's
+ * `maxDequeueCount` is one more than the import's own attempts, so the last delivery rejects the
+ * file with `import-attempts-exhausted` and a report rather than leaving it to the poison queue. The
  * error thrown to the host is an `ImportFailed`, which names the failure's kind and the run, never
  * the message of the error underneath: the host logs message and stack, and a driver's message
  * can quote a value.
@@ -24,9 +33,10 @@ import { registerBlobCreated } from './registry.js';
 registerBlobCreated({
   name: 'importBlob',
   container: 'incoming',
-  handler: async (event, context) => {
+  queue: 'import-blob-created',
+  handler: async (message, context) => {
     const services = await getServices();
-    const parsed = blobCreatedEventSchema.safeParse(event);
+    const parsed = blobCreatedEventSchema.safeParse(eventOfQueueMessage(message));
     if (!parsed.success) {
       services.logger.warn('import.event-ignored', {
         invocationId: context.invocationId,

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import functions from '@azure/functions';
-import type { EventGridHandler, HttpHandler, HttpMethod, TimerHandler } from '@azure/functions';
+import type { HttpHandler, HttpMethod, StorageQueueHandler, TimerHandler } from '@azure/functions';
 
 /**
  * One table of every trigger lintel has. Each registration goes to the v4 `app.*` call (when
@@ -17,15 +17,29 @@ export interface HttpRegistration {
 }
 
 /**
- * A function fired by Event Grid when a blob is created in `container`. In Azure an Event Grid
- * subscription (infra/) filters on the container and delivers to the function; locally the host
- * watches the container and delivers the same event.
+ * A function fired by Event Grid's `BlobCreated` event when a blob is created in `container`.
+ * In Azure an Event Grid subscription (infra/) filters on the container and writes each event to
+ * the storage queue `queue`, and the function is that queue's trigger: Event Grid waits only 30
+ * seconds for a webhook and then delivers again, while a queue message stays hidden, its lease
+ * renewed by the host, for as long as the import runs. Locally the host watches the container
+ * and hands the handler the same event. The handler reads its message with
+ * `eventOfQueueMessage` (shared/blob/blob-created-event.ts).
  */
+/**
+ * How many times the queue hands a message over before it moves it to `<queue>-poison`: host.json's
+ * `extensions.queues.maxDequeueCount` (test/infra checks they agree), which the local host's watcher
+ * follows too. More than the import's own MAX_IMPORT_ATTEMPTS, so that the delivery after its last
+ * attempt comes and rejects the file with a report; the rest ride out an outage of the store
+ * (host.json's `visibilityTimeout` apart, 45 minutes in all) before the message is set aside.
+ */
+export const QUEUE_MAX_DELIVERIES = 10;
+
 export interface BlobCreatedRegistration {
   kind: 'blob-created';
   name: string;
   container: string;
-  handler: EventGridHandler;
+  queue: string;
+  handler: StorageQueueHandler;
 }
 
 /** A function run on a schedule (NCRONTAB, six fields, as the Functions host reads it). */
@@ -69,7 +83,10 @@ export function registerHttp(r: Omit<HttpRegistration, 'kind'>): void {
 
 export function registerBlobCreated(r: Omit<BlobCreatedRegistration, 'kind'>): void {
   add({ kind: 'blob-created', ...r });
-  if (inRuntime) functions.app.eventGrid(r.name, { handler: r.handler });
+  // The host's own storage connection (AzureWebJobsStorage__*, the app's identity): the queue
+  // lives in the account that holds incoming/.
+  if (inRuntime)
+    functions.app.storageQueue(r.name, { queueName: r.queue, connection: 'AzureWebJobsStorage', handler: r.handler });
 }
 
 export function registerTimer(r: Omit<TimerRegistration, 'kind'>): void {

@@ -57,9 +57,6 @@ param sqlAdminGroupName string = ''
 @description('Minutes idle before the database pauses; -1 never pauses (no 503s while it resumes).')
 param sqlAutoPauseDelayMinutes int = -1
 
-@description('Second provision only: subscribe the import function to blob events (needs the deployed code).')
-param blobEventsEnabled bool = false
-
 @description('Days each access-log anchor is write-protected. Set before locking the policy: afterwards it can only grow.')
 @minValue(1)
 @maxValue(146000)
@@ -104,6 +101,10 @@ var groupAsSqlAdmin = {
   principalType: 'Group'
 }
 var sqlAdmin = empty(sqlAdminGroupObjectId) ? operatorAsSqlAdmin : groupAsSqlAdmin
+// The queue Event Grid writes incoming/ blob events to: the `queue` the import function registers
+// (functions/import-blob.ts; test/infra checks they agree).
+var importQueueName = 'import-blob-created'
+
 var tags = {
   'azd-env-name': environmentName
   application: 'lintel'
@@ -183,6 +184,7 @@ module storage 'modules/storage.bicep' = {
     rejectedRetentionDays: rejectedRetentionDays
     deploymentContainerName: 'app-package'
     eventDeadLetterContainerName: 'event-deadletter'
+    importQueueName: importQueueName
     logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
   }
 }
@@ -263,17 +265,20 @@ module eventGridTopic 'modules/event-grid-topic.bicep' = {
     tags: tags
     storageAccountName: storage.outputs.name
     eventDeadLetterContainerName: storage.outputs.eventDeadLetterContainerName
+    importQueueName: storage.outputs.importQueueName
   }
 }
 
-module blobEvents 'modules/blob-created-subscription.bicep' = if (blobEventsEnabled) {
+// Events wait in the queue until the app is deployed and takes them off, so the subscription is
+// made in the same provision as the rest.
+module blobEvents 'modules/blob-created-subscription.bicep' = {
   name: 'blob-created-subscription'
   scope: rg
   params: {
     systemTopicName: eventGridTopic.outputs.name
-    functionAppName: functionApp.outputs.name
     storageAccountName: storage.outputs.name
     eventDeadLetterContainerName: storage.outputs.eventDeadLetterContainerName
+    importQueueName: storage.outputs.importQueueName
   }
 }
 

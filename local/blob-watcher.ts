@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import functions from '@azure/functions';
 import type { EventGridEvent } from '@azure/functions';
-import type { BlobCreatedRegistration } from '../functions/registry.js';
-import { MAX_IMPORT_ATTEMPTS } from '../shared/imports/reasons.js';
+import { QUEUE_MAX_DELIVERIES, type BlobCreatedRegistration } from '../functions/registry.js';
 import { errorKind, type Logger } from '../shared/logging.js';
 import { functionLogHandler } from './function-log.js';
 
@@ -12,21 +11,18 @@ const { InvocationContext } = functions;
 /** Where the Functions host keeps its blob receipts; the local host keeps them in the same place. */
 const RECEIPTS_CONTAINER = 'azure-webjobs-hosts';
 const HOST_ID = 'lintel-local';
-/** Event Grid's default retry policy delivers an event up to 30 times before dead-lettering it. */
-const EVENT_GRID_MAX_DELIVERIES = 30;
 /**
- * As Event Grid does: up to 30 deliveries, then the blob is given up on (a poison receipt). Never
- * fewer than the import needs: it rejects a file whose attempts ran out (with its report) only on
- * the delivery after the last of MAX_IMPORT_ATTEMPTS, so that delivery must come.
+ * As the queue in Azure does: up to QUEUE_MAX_DELIVERIES deliveries, then the blob is given up on
+ * (a poison receipt, where Azure moves the message to the poison queue).
  */
-export const MAX_DELIVERIES = Math.max(EVENT_GRID_MAX_DELIVERIES, MAX_IMPORT_ATTEMPTS + 1);
+export const MAX_DELIVERIES = QUEUE_MAX_DELIVERIES;
 
 /**
- * Azurite has no Event Grid, so the local host scans the watched containers and delivers to
- * the registered handler the `BlobCreated` event Event Grid would. A receipt per (function,
- * blob, ETag) makes each version of a blob fire once, also across restarts; a handler that
- * throws is retried on later scans, like Event Grid's retry policy (without its back-off of
- * minutes: locally a retry comes with the next scan).
+ * Azurite has no Event Grid, so the local host scans the watched containers and hands the
+ * registered handler the `BlobCreated` event Event Grid would write to the queue. A receipt per
+ * (function, blob, ETag) makes each version of a blob fire once, also across restarts; a handler
+ * that throws is retried on later scans, like the queue's redelivery (without host.json's
+ * `visibilityTimeout` of minutes: locally a retry comes with the next scan).
  */
 export class BlobWatcher {
   private timer: NodeJS.Timeout | undefined;
@@ -109,7 +105,7 @@ export class BlobWatcher {
       const context = new InvocationContext({
         invocationId,
         functionName: registration.name,
-        options: { trigger: { type: 'eventGridTrigger', name: 'event' } },
+        options: { trigger: { type: 'queueTrigger', name: 'message' } },
         logHandler: functionLogHandler(this.logger, registration.name, invocationId),
       });
       await registration.handler(event, context);

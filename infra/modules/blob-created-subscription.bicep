@@ -1,20 +1,21 @@
-// Delivers "a file landed in incoming/" to the import function: the BlobCreated event itself,
-// through the Event Grid extension's webhook. The function (functions/import-blob.ts) is an Event
-// Grid trigger that streams the blob named in the event, rather than a blob binding that would
-// hand it the whole file in memory.
+// Delivers "a file landed in incoming/" to the import function: Event Grid writes each BlobCreated
+// event to the import queue, and the function (functions/import-blob.ts) is that queue's trigger
+// and streams the blob the event names - rather than a blob binding, which would hand it the
+// whole file in memory.
 //
-// Deployed only on the SECOND provision (blobEventsEnabled, see infra/README.md): the
-// `eventgrid_extension` system key exists only after the host has started with an Event Grid
-// trigger in its code, and Event Grid validates the webhook when the subscription is created -
-// before the code is deployed, both fail.
+// Why a queue and not the Event Grid extension's webhook: Event Grid waits 30 seconds for a
+// webhook to answer, then counts the delivery failed and sends the event again, while the first
+// import still runs - a large extract on Azure SQL takes minutes, and each extra delivery reads
+// the whole file again to hash it before it finds the run taken. A queue message stays hidden,
+// its lease renewed by the host, until the import ends. It also needs no function key and no
+// deployed code, so the subscription is made in the same provision as everything else.
 
 param systemTopicName string
-param functionAppName string
 param storageAccountName string
 param eventDeadLetterContainerName string
 
-@description('The registered name of the import function (functions/import-blob.ts).')
-param importFunctionName string = 'importBlob'
+@description('The queue the import function is the trigger of (functions/import-blob.ts).')
+param importQueueName string
 
 @description('The container that function watches.')
 param watchedContainerName string = 'incoming'
@@ -27,31 +28,24 @@ resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing 
   name: storageAccountName
 }
 
-resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
-  name: functionAppName
-
-  resource host 'host' existing = {
-    name: 'default'
-  }
-}
-
-// Read here rather than passed in: a module parameter is kept in clear in the deployment
-// history, a value computed inside the module is not. Event Grid itself returns the endpoint
-// without its query string, so the key is not readable back from the subscription either.
-var eventGridExtensionKey = functionApp::host.listKeys().systemKeys.eventgrid_extension
-
 resource incomingBlobCreated 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = {
   parent: systemTopic
   name: '${watchedContainerName}-blob-created'
   properties: {
-    destination: {
-      endpointType: 'WebHook'
-      properties: {
-        // The app's own default host name: Flex Consumption apps may get a unique, region-scoped
-        // host name rather than <name>.azurewebsites.net.
-        endpointUrl: 'https://${functionApp.properties.defaultHostName}/runtime/webhooks/eventgrid?functionName=${importFunctionName}&code=${eventGridExtensionKey}'
-        maxEventsPerBatch: 1
-        preferredBatchSizeInKilobytes: 64
+    // With the topic's own identity (Storage Queue Data Message Sender on this queue alone,
+    // event-grid-topic.bicep): the account accepts no shared key.
+    deliveryWithResourceIdentity: {
+      identity: {
+        type: 'SystemAssigned'
+      }
+      destination: {
+        endpointType: 'StorageQueue'
+        properties: {
+          resourceId: storageAccount.id
+          queueName: importQueueName
+          // Never expires: a file in incoming/ is imported however long the app was down.
+          queueMessageTimeToLiveInSeconds: -1
+        }
       }
     }
     eventDeliverySchema: 'EventGridSchema'
@@ -77,9 +71,9 @@ resource incomingBlobCreated 'Microsoft.EventGrid/systemTopics/eventSubscription
         }
       ]
     }
-    // A failed import answers the webhook with an error, so Event Grid retries it for a day;
-    // what it still cannot deliver lands in the dead-letter container rather than being
-    // dropped, so no partner file is silently never imported.
+    // Event Grid retries a write to the queue it could not make for a day; what it still cannot
+    // deliver lands in the dead-letter container rather than being dropped, so no partner file
+    // is silently never imported. A failed import is the queue's to retry (host.json).
     retryPolicy: {
       maxDeliveryAttempts: 30
       eventTimeToLiveInMinutes: 1440

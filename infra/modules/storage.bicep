@@ -30,6 +30,9 @@ param deploymentContainerName string
 @description('Container Event Grid writes undeliverable blob events to.')
 param eventDeadLetterContainerName string
 
+@description('Queue Event Grid writes each incoming/ BlobCreated event to; the import function is its trigger.')
+param importQueueName string
+
 param logAnalyticsWorkspaceId string
 
 // The containers the app reads and writes (shared/blob/blob-storage.ts CONTAINERS). The app
@@ -165,6 +168,26 @@ resource eventDeadLetterContainer 'Microsoft.Storage/storageAccounts/blobService
   }
 }
 
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+}
+
+// Event Grid writes each incoming/ BlobCreated event here and the import function takes it off
+// (functions/registry.ts): a message stays hidden, its lease renewed, for as long as its import
+// runs, where a webhook delivery is given up after 30 seconds and sent again. The poison queue is
+// where the host moves a message whose every delivery failed (host.json maxDequeueCount); it is
+// declared so that it exists, empty, from the start, for the operator's alert (infra/README.md).
+resource importQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: importQueueName
+}
+
+resource importPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: '${importQueueName}-poison'
+}
+
 // Every read, write and delete of a blob, with the identity that made it, for the DPO's
 // "who touched this file" question. Blob names carry party and dataset ids, not personal data.
 resource blobAuditLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
@@ -187,6 +210,7 @@ output blobEndpoint string = account.properties.primaryEndpoints.blob
 output deploymentContainerName string = deploymentContainer.name
 output eventDeadLetterContainerName string = eventDeadLetterContainer.name
 output auditAnchorsContainerName string = auditAnchors.name
+output importQueueName string = importQueue.name
 
 // Partners' raw files are kept only as long as they are of use. Once loaded, a file's rows are in
 // the store (identifiers pseudonymised) and the raw copy in processed/ - raw identifiers, columns

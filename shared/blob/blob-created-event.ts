@@ -21,6 +21,28 @@ export const blobCreatedEventSchema = z.object({
 
 export type BlobCreatedEvent = z.infer<typeof blobCreatedEventSchema>;
 
+/**
+ * The event a storage-queue message carries. In Azure, Event Grid writes each event to a queue
+ * and the import function is that queue's trigger; the Functions host hands over the message
+ * already parsed when it is JSON. Event Grid has written the text both as is and in base64 over
+ * the years, and the host decodes base64 only when host.json says so, so a string is read as
+ * JSON, then as base64 JSON. Anything else comes back unchanged for the schema to refuse.
+ */
+export function eventOfQueueMessage(message: unknown): unknown {
+  if (typeof message !== 'string') return message;
+  const text = message.trim();
+  const json = (candidate: string): unknown => {
+    try {
+      return JSON.parse(candidate) as unknown;
+    } catch {
+      return undefined;
+    }
+  };
+  if (text.startsWith('{')) return json(text) ?? message;
+  if (/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return json(Buffer.from(text, 'base64').toString('utf8')) ?? message;
+  return message;
+}
+
 export interface CreatedBlob {
   container: string;
   /** Path inside the container. */

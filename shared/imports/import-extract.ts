@@ -63,8 +63,8 @@ import {
  * its date (`as_of`, extract-format.ts). It replaces the party's previous records of that
  * dataset in one store transaction (delete, then insert in batches, then mark the run loaded),
  * so readers see the old snapshot or the new one, never a mixture, and a crash at any point
- * leaves the store as it was before or after. Event Grid keeps no order and retries for a day,
- * so a file may arrive after a newer one: the transaction first locks the dataset's runs and
+ * leaves the store as it was before or after. Neither Event Grid nor the import queue keeps order,
+ * and a failed import is retried, so a file may arrive after a newer one: the transaction first locks the dataset's runs and
  * compares dates, and a file dated before the current snapshot is rejected whole
  * (`stale-extract`); an equal date is a re-issue and loads.
  *
@@ -77,7 +77,7 @@ import {
  * having committed, redone from the start. Every read is pinned to the blob's ETag, so the
  * bytes hashed are the bytes loaded.
  *
- * Failures: the error thrown (for the trigger, so that Event Grid retries) is an
+ * Failures: the error thrown (for the trigger, so that the queue retries) is an
  * {@link ImportFailed}, which names the error's kind and the run, never the message of the
  * error underneath: a driver's message can quote a value.
  *

@@ -51,8 +51,9 @@ export type FileReason = (typeof FILE_REASONS)[number];
 /**
  * Attempts one run may take that end without a final status (each delivery of an unfinished run
  * is one); the delivery after the last is rejected with `import-attempts-exhausted` instead of
- * trying again. Event Grid would otherwise retry a file that crashes its instance 30 times over
- * a day. Five attempts are about 17 minutes of Event Grid's back-off (10 s, 30 s, 1, 5, 10 min).
+ * trying again, so that a file that crashes its instance gets a report rather than the poison
+ * queue. Five attempts are about 20 minutes of the queue's retries (host.json: five minutes apart,
+ * QUEUE_MAX_DELIVERIES in all, which must be more).
  */
 export const MAX_IMPORT_ATTEMPTS = 5;
 

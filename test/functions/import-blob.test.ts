@@ -76,6 +76,28 @@ describe('importBlob function', () => {
   });
 
   it.each([
+    ['base64 text, as Event Grid writes it to the queue', (event: object) => btoa(JSON.stringify(event))],
+    ['JSON text', (event: object) => JSON.stringify(event)],
+  ])('imports the file named by a queue message holding the event as %s', async (_, message) => {
+    const blobName = `la-housing/multiple-disadvantage-indicators/queued-${randomUUID()}.csv`;
+    const content = readFileSync(new URL('../fixtures/imports/good.csv', import.meta.url));
+    await services.blobs.getContainerClient('incoming').getBlockBlobClient(blobName).upload(content, content.length);
+
+    await handler(message(blobCreated('incoming', blobName)), context());
+
+    // Handled (loaded, or a duplicate of the same bytes loaded by another test): out of incoming.
+    expect(await services.blobs.getContainerClient('incoming').getBlobClient(blobName).exists()).toBe(false);
+    expect(await services.blobs.getContainerClient('processed').getBlobClient(blobName).exists()).toBe(true);
+  });
+
+  it('takes a queue message that holds no BlobCreated event off the queue without importing anything', async () => {
+    const before = await services.store.db.selectFrom('import_run').select('id').execute();
+    for (const message of ['', 'not an event', btoa('{"eventType":"Microsoft.Storage.BlobCreated"}'), '{', 42, null])
+      await expect(handler(message, context())).resolves.toBeUndefined();
+    expect(await services.store.db.selectFrom('import_run').select('id').execute()).toEqual(before);
+  });
+
+  it.each([
     ['at the top of incoming', () => `loose-${randomUUID()}.csv`, 'unknown', 'unknown'],
     ['with no dataset folder', () => `la-housing/extract-${randomUUID()}.csv`, 'la-housing', 'unknown'],
     [

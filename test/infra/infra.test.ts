@@ -11,7 +11,9 @@ import mssql from 'mssql';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { registrations } from '../../functions/index.js';
+import { QUEUE_MAX_DELIVERIES } from '../../functions/registry.js';
 import { CONTAINERS } from '../../shared/blob/blob-storage.js';
+import { MAX_IMPORT_ATTEMPTS } from '../../shared/imports/reasons.js';
 import * as config from '../../shared/config.js';
 import { SECRET_NAMES } from '../../shared/secrets/secret-source.js';
 
@@ -421,19 +423,14 @@ describe('infra: keys and secrets', () => {
     }
   });
 
-  it('reads a key in a template only once: the Event Grid extension key the webhook needs', () => {
+  it('reads no key in any template: every grant is to an identity', () => {
     const uses = bicepFiles.flatMap((file) =>
       read(file)
         .split('\n')
         .filter((line) => /listKeys|listSecrets|listConnectionStrings/.test(line) && !line.trim().startsWith('//'))
         .map((line) => ({ file, line: line.trim() })),
     );
-    expect(uses).toEqual([
-      {
-        file: 'infra/modules/blob-created-subscription.bicep',
-        line: 'var eventGridExtensionKey = functionApp::host.listKeys().systemKeys.eventgrid_extension',
-      },
-    ]);
+    expect(uses).toEqual([]);
   });
 
   it('tells the operator how to create every secret the app reads, without secret values', () => {
@@ -465,12 +462,15 @@ describe('infra: identities and access', () => {
   it('grants each role on one named resource (app: blobs, secrets, telemetry; operator: secrets), never wider', () => {
     expect(roleIds.get('storageBlobDataOwner')).toBe("'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'");
     expect(roleIds.get('keyVaultSecretsUser')).toBe("'4633458b-17de-408a-b874-0445c86b69e6'");
+    expect(roleIds.get('storageQueueDataContributor')).toBe("'974c5e8b-45b9-4653-ba55-5f855dd0fb88'");
     expect(appGrants('storageBlobDataOwner')).toEqual(['storageAccount']);
+    // The import queue's trigger, and the host moving a failing message to the poison queue.
+    expect(appGrants('storageQueueDataContributor')).toEqual(['storageAccount']);
     expect(appGrants('keyVaultSecretsUser')).toEqual(['vault']);
     expect(appGrants('monitoringMetricsPublisher')).toEqual(['applicationInsights']);
     // Nothing is granted on the whole resource group or subscription: every assignment names
     // one of the resources it is for.
-    expect(assignments.length).toBeGreaterThanOrEqual(4);
+    expect(assignments.length).toBeGreaterThanOrEqual(5);
     for (const a of assignments) expect(['storageAccount', 'vault', 'applicationInsights']).toContain(a.scope);
     const operator = assignments.filter((a) => a.principalId === 'operatorPrincipalId');
     expect(operator.map((a) => [a.scope, a.roleDefinitionId?.includes('roles.keyVaultSecretsOfficer)')])).toEqual([
@@ -552,39 +552,72 @@ describe('infra: the Function App', () => {
   });
 });
 
-describe('infra: blob imports through Event Grid', () => {
+describe('infra: blob imports through Event Grid and the import queue', () => {
   const subscriptionModule = read('infra/modules/blob-created-subscription.bicep');
   const subscription = onlyResource(subscriptionModule, 'Microsoft.EventGrid/systemTopics/eventSubscriptions');
+  const topicModule = read('infra/modules/event-grid-topic.bicep');
   const parameterDefault = (name: string) =>
     new RegExp(`^param ${name} string = '([^']*)'$`, 'm').exec(subscriptionModule)?.[1];
+  const hostJson = JSON.parse(read('host.json')) as {
+    extensions?: { queues?: { maxDequeueCount?: number; visibilityTimeout?: string; messageEncoding?: string } };
+  };
 
-  it('calls the registered import function for files landing in its container', () => {
+  it('writes the events of files landing in the watched container to the queue the import function is the trigger of', () => {
     // Read loosely: the registry's shape is functions/'s to change, and a change of trigger kind
     // must show up here as a failure rather than as a compile error in an unrelated test.
     const triggers = (registrations() as readonly unknown[])
-      .map((r) => r as { kind: string; name: string; container?: string; path?: string })
+      .map((r) => r as { kind: string; name: string; container?: string; queue?: string })
       // HTTP and timer triggers need no Event Grid wiring.
       .filter((r) => r.kind !== 'http' && r.kind !== 'timer');
     expect(triggers).toHaveLength(1);
     const trigger = triggers[0]!;
-    // An Event Grid trigger is reached through the eventgrid webhook (a blob binding would use
-    // /runtime/webhooks/blobs with Host.Functions.<name> and the blobs_extension key instead).
     expect(trigger.kind).toBe('blob-created');
-    expect(parameterDefault('importFunctionName')).toBe(trigger.name);
-    expect(parameterDefault('watchedContainerName')).toBe(trigger.container ?? trigger.path?.split('/')[0]);
+    expect(parameterDefault('watchedContainerName')).toBe(trigger.container);
+    expect(/^var importQueueName = '([^']*)'$/m.exec(main)?.[1]).toBe(trigger.queue);
+    expect(storage).toMatch(/^output importQueueName string = importQueue\.name$/m);
+    expect(main).toMatch(/^module blobEvents 'modules\/blob-created-subscription\.bicep' = \{$/m);
+
     const properties = nestedObject(subscription.body, 'properties');
-    const endpoint = objectEntries(nestedObject(nestedObject(properties, 'destination'), 'properties')).get(
-      'endpointUrl',
-    );
-    expect(endpoint).toContain(
-      '/runtime/webhooks/eventgrid?functionName=${importFunctionName}&code=${eventGridExtensionKey}',
-    );
-    expect(subscriptionModule).toMatch(/^var eventGridExtensionKey = .*\.systemKeys\.eventgrid_extension$/m);
+    // Never the Event Grid extension's webhook: Event Grid gives a webhook 30 seconds, then
+    // delivers again while the import still runs.
+    expect(properties).not.toContain('WebHook');
+    const delivery = nestedObject(properties, 'deliveryWithResourceIdentity');
+    expect(objectEntries(nestedObject(delivery, 'identity')).get('type')).toBe("'SystemAssigned'");
+    const destination = nestedObject(delivery, 'destination');
+    expect(objectEntries(destination).get('endpointType')).toBe("'StorageQueue'");
+    const queue = objectEntries(nestedObject(destination, 'properties'));
+    expect(queue.get('queueName')).toBe('importQueueName');
+    expect(queue.get('resourceId')).toBe('storageAccount.id');
+    expect(queue.get('queueMessageTimeToLiveInSeconds')).toBe('-1');
     const filter = objectEntries(nestedObject(properties, 'filter'));
     expect(filter.get('subjectBeginsWith')).toBe("'/blobServices/default/containers/${watchedContainerName}/blobs/'");
     expect(filter.get('includedEventTypes')).toContain("'Microsoft.Storage.BlobCreated'");
     // The app parses the Event Grid schema (shared/blob/blob-created-event.ts), not CloudEvents.
     expect(objectEntries(properties).get('eventDeliverySchema')).toBe("'EventGridSchema'");
+  });
+
+  it('lets the topic add messages to the import queue alone, with its own identity', () => {
+    const grant = resourcesOfType(topicModule, 'Microsoft.Authorization/roleAssignments').find(
+      (r) => r.symbol === 'importQueueSender',
+    )!;
+    expect(grant).toBeDefined();
+    expect(objectEntries(grant.body).get('scope')).toBe('storageAccount::queueService::importQueue');
+    const properties = objectEntries(nestedObject(grant.body, 'properties'));
+    expect(properties.get('principalId')).toBe('systemTopic.identity.principalId');
+    expect(topicModule).toMatch(/^var storageQueueDataMessageSender = 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'$/m);
+    expect(properties.get('roleDefinitionId')).toContain('storageQueueDataMessageSender');
+  });
+
+  it('retries a failed import past its own attempts, so the last delivery rejects the file with a report', () => {
+    const queues = hostJson.extensions?.queues;
+    expect(queues?.maxDequeueCount).toBe(QUEUE_MAX_DELIVERIES);
+    expect(QUEUE_MAX_DELIVERIES).toBeGreaterThan(MAX_IMPORT_ATTEMPTS);
+    // Minutes between attempts, as Event Grid's back-off gave before: an outage of the store is
+    // ridden out rather than the file's attempts spent in seconds.
+    expect(queues?.visibilityTimeout).toMatch(/^00:0[1-9]:00$/);
+    expect(queues?.messageEncoding).toBe('base64');
+    // The poison queue exists from the first deployment, for the operator's alert.
+    expect(storage).toContain("name: '${importQueueName}-poison'");
   });
 
   it('imports an upload once it is complete, not when SFTP opens the empty file', () => {
@@ -603,13 +636,6 @@ describe('infra: blob imports through Event Grid', () => {
       'deadLetterDestination',
     );
     expect(objectEntries(deadLetter).get('endpointType')).toBe("'StorageBlob'");
-  });
-
-  it('is wired only on the second provision, after the code exists', () => {
-    expect(main).toMatch(
-      /^module blobEvents 'modules\/blob-created-subscription\.bicep' = if \(blobEventsEnabled\) \{/m,
-    );
-    expect(paramDeclaration(main, 'blobEventsEnabled')).toMatch(/= false$/m);
   });
 });
 

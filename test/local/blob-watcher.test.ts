@@ -26,6 +26,7 @@ describe('blob watcher', () => {
           kind: 'blob-created',
           name: 'flakyImport',
           container,
+          queue: 'flaky-import',
           handler: async (event) => {
             deliveries.push(createdBlobOf(blobCreatedEventSchema.parse(event)).blobName);
             if (deliveries.length <= MAX_IMPORT_ATTEMPTS) throw new Error('import failed');
@@ -54,7 +55,15 @@ describe('blob watcher', () => {
     const events: EventGridEvent[] = [];
     const watcher = new BlobWatcher(
       blobs,
-      [{ kind: 'blob-created', name: 'record', container, handler: async (event) => void events.push(event) }],
+      [
+        {
+          kind: 'blob-created',
+          name: 'record',
+          container,
+          queue: 'record',
+          handler: async (event) => void events.push(event as EventGridEvent),
+        },
+      ],
       createLogger('error', () => undefined),
     );
     await watcher.scanOnce();
