@@ -17,6 +17,9 @@ param identityClientId string
 
 param storageAccountName string
 param blobEndpoint string
+
+@description('The account\'s queue endpoint: the import function is the trigger of a queue there.')
+param queueEndpoint string
 param deploymentContainerName string
 param applicationInsightsConnectionString string
 param keyVaultUri string
@@ -114,6 +117,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // host configuration from functionAppConfig, so FUNCTIONS_WORKER_RUNTIME and friends are not set).
     AzureWebJobsStorage__accountName: storageAccountName
     AzureWebJobsStorage__blobServiceUri: blobEndpoint
+    AzureWebJobsStorage__queueServiceUri: queueEndpoint
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId
     // Picks the user-assigned identity for DefaultAzureCredential (Key Vault, blobs, SQL).

@@ -207,6 +207,7 @@ resource blobAuditLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview
 output name string = account.name
 output id string = account.id
 output blobEndpoint string = account.properties.primaryEndpoints.blob
+output queueEndpoint string = account.properties.primaryEndpoints.queue
 output deploymentContainerName string = deploymentContainer.name
 output eventDeadLetterContainerName string = eventDeadLetterContainer.name
 output auditAnchorsContainerName string = auditAnchors.name

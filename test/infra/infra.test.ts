@@ -262,6 +262,7 @@ function settingNamesReadByApp(): string[] {
 /** Settings read by the Functions host or the Azure SDKs rather than by shared/config.ts. */
 const PLATFORM_SETTINGS: Readonly<Record<string, string>> = {
   AzureWebJobsStorage__accountName: 'Functions host: its storage account, reached with an identity',
+  AzureWebJobsStorage__queueServiceUri: 'Functions host: the queue the import function is the trigger of',
   AzureWebJobsStorage__credential: 'Functions host: use a managed identity',
   AzureWebJobsStorage__clientId: 'Functions host: which user-assigned identity',
   AZURE_CLIENT_ID: '@azure/identity DefaultAzureCredential: which user-assigned identity',
@@ -513,6 +514,7 @@ describe('infra: the Function App', () => {
     expect(settings.SECRETS_SOURCE).toBe('keyvault');
     expect(settings.KEY_VAULT_URI).toBe(deployedSample['keyVaultUri']);
     expect(settings.AzureWebJobsStorage__blobServiceUri).toBe(deployedSample['blobEndpoint']);
+    expect(deployedSettings()['AzureWebJobsStorage__queueServiceUri']).toBe(deployedSample['queueEndpoint']);
     expect(settings.MSSQL_CONNECTION_STRING).toBe(sqlConnectionString);
     expect(deployedSettings()['AUTH_ISSUER']).toBe(
       `https://login.microsoftonline.com/${deployedSample['entraTenantId']}/v2.0`,
