@@ -12,6 +12,7 @@ import {
   type ImportDependencies,
 } from '../shared/imports/import-extract.js';
 import { linkAfterImport } from '../shared/linkage/pending-links.js';
+import { enforceRetention } from '../shared/retention/enforce-retention.js';
 import { errorKind } from '../shared/logging.js';
 import { getServices } from '../shared/services.js';
 import { registerBlobCreated } from './registry.js';
@@ -28,7 +29,8 @@ import { registerBlobCreated } from './registry.js';
  * error thrown to the host is an `ImportFailed`, which names the failure's kind and the run, never
  * the message of the error underneath: the host logs message and stack, and a driver's message
  * can quote a value.
- * After a load, the agreement's records are linked into people (linkPending catches a failure).
+ * After a load, the agreement's records are linked into people, then its joint-system retention
+ * rules are applied to them (linkPending and enforceRetention catch up on a failure).
  */
 registerBlobCreated({
   name: 'importBlob',
@@ -62,7 +64,10 @@ registerBlobCreated({
       maxBadRowShare: services.settings.IMPORT_MAX_BAD_ROW_SHARE,
       hooks: {
         progress: (blobName) => blobProgressSink(services.blobs, blobName),
-        afterLoad: async (runId) => void (await linkAfterImport(services, runId)),
+        afterLoad: async (runId) => {
+          const linked = await linkAfterImport(services, runId);
+          if (linked) await enforceRetention(services, linked.agreementId);
+        },
       },
     };
     const path = matchBlobPath('{partyId}/{datasetId}/{fileName}', blob.blobName);

@@ -24,6 +24,7 @@ import './audit-alerts-evaluate.js';
 import './audit-breach-open.js';
 import './audit-breaches.js';
 import './link-pending.js';
+import './enforce-retention.js';
 import './link-candidates.js';
 import './link-candidate.js';
 import './link-candidate-confirm.js';

@@ -206,8 +206,9 @@ export const MatchingTierSchema = z.strictObject({
 export const RetentionRuleSchema = z.strictObject({
   dataset: IdSchema,
   /**
-   * `joint-system`: lintel's own store, enforced here. `host-system`: a source's own system,
-   * recorded for the DPO. `recipient`: what a recipient has undertaken to do.
+   * `joint-system`: lintel's own store; a `keepWhile` condition is enforced there
+   * (shared/retention/enforce-retention.ts), a period is recorded only. `host-system`: a
+   * source's own system, recorded for the DPO. `recipient`: what a recipient has undertaken to do.
    */
   scope: z.enum(['joint-system', 'host-system', 'recipient']),
   holder: z.string().min(1).optional(),

@@ -56,12 +56,22 @@ describe('importBlob function', () => {
       .where('blob_name', '=', blobName)
       .executeTakeFirstOrThrow();
     expect(run).toMatchObject({ status: 'loaded', rows_loaded: 40, party_id: 'la-housing' });
+    // Loaded, linked, then the ISA's joint-system retention applied: only the 14 of the 40 whom
+    // Housing records in temporary accommodation are held.
     const records = await services.store.db
       .selectFrom('source_record')
-      .select('id')
+      .select('attributes')
       .where('import_run_id', '=', run.id)
       .execute();
-    expect(records).toHaveLength(40);
+    expect(records).toHaveLength(14);
+    for (const { attributes } of records)
+      expect(JSON.parse(attributes)).toMatchObject({ inTemporaryAccommodation: true });
+    const deletions = await services.store.db
+      .selectFrom('access_log')
+      .select('subject_ref')
+      .where('action', '=', 'retention-delete')
+      .execute();
+    expect(deletions).toHaveLength(26);
     expect(await services.blobs.getContainerClient('processed').getBlobClient(blobName).exists()).toBe(true);
     expect(await services.blobs.getContainerClient('processed').getBlobClient(`${blobName}.report.json`).exists()).toBe(
       true,

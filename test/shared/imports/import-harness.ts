@@ -9,6 +9,7 @@ import { AccessLog } from '../../../shared/audit/access-log.js';
 import type { ImportContainers } from '../../../shared/imports/extract-blob.js';
 import type { ImportReport } from '../../../shared/imports/import-report.js';
 import { importExtract, type ImportDependencies, type ImportOutcome } from '../../../shared/imports/import-extract.js';
+import type { RetentionDependencies } from '../../../shared/retention/enforce-retention.js';
 import type { LinkDependencies } from '../../../shared/linkage/link-people.js';
 import { createLogger } from '../../../shared/logging.js';
 import { LocalSecretSource } from '../../../shared/secrets/local-secret-source.js';
@@ -29,6 +30,8 @@ export interface ImportHarness {
   deps(overrides?: Partial<ImportDependencies>): ImportDependencies;
   /** What the linking pass needs, on the harness's store, keys and agreements. */
   linkDeps(): LinkDependencies;
+  /** What retention enforcement needs, with the harness's access log. */
+  retentionDeps(): RetentionDependencies;
   /** Uploads `content` to incoming at `party/dataset/fileName`. */
   drop(blobName: string, content: Buffer | string, metadata?: Record<string, string>): Promise<void>;
   run(blobName: string, overrides?: Partial<ImportDependencies>): Promise<ImportOutcome>;
@@ -94,6 +97,7 @@ export async function createImportHarness(
     paths,
     deps,
     linkDeps: () => ({ store, secrets, agreements, logger }),
+    retentionDeps: () => ({ store, agreements, accessLog, logger }),
     drop,
     run,
     async importFile(blobName, content, metadata, overrides) {

@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
+import { enforceRetention, RETENTION_ACTION } from '../../../shared/retention/enforce-retention.js';
+import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import { importEach, nhs, personOf } from '../../support/linked-people.js';
+
+/**
+ * The ISA's joint-system rule, as agreements/social-care-education-housing.yaml encodes it: "Data
+ * will only be held on the joint system whilst clients of Housing are in temporary accommodation"
+ * (keepWhile inTemporaryAccommodation = Y, a field only la-housing supplies).
+ */
+const AGREEMENT = 'social-care-education-housing';
+const DATASET = 'multiple-disadvantage-indicators';
+
+const ALICE = nhs(410);
+const BOB = nhs(420);
+const EVE = nhs(430);
+
+const HOUSING = [
+  'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inTemporaryAccommodation',
+  `Alice,Smith,2012-03-04,ME14 1XX,${ALICE},Y`,
+  // Left temporary accommodation.
+  `Bob,Jones,2010-01-01,ME15 2YY,${BOB},N`,
+];
+const SOCIAL_CARE = [
+  'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
+  `Alice,Smith,2012-03-04,ME14 1XX,${ALICE},SC-1,Y`,
+  `Bob,Jones,2010-01-01,ME15 2YY,${BOB},SC-2,N`,
+  // Known to social care only: never a client of Housing.
+  `Eve,Brown,2009-09-09,ME17 4AA,${EVE},SC-3,N`,
+];
+const EDUCATION = [
+  'firstName,lastName,dateOfBirth,homePostcode,educationSystemId,ehcp',
+  'Alice,Smith,2012-03-04,ME14 1XX,ED-1,Y',
+];
+
+async function recordsByParty(h: ImportHarness): Promise<string[]> {
+  const rows = await h.store.db
+    .selectFrom('source_record')
+    .select(['party_id', 'given_name'])
+    .where('dataset_id', '=', DATASET)
+    .orderBy('party_id')
+    .orderBy('given_name')
+    .execute();
+  return rows.map((r) => `${r.party_id}:${r.given_name}`);
+}
+
+async function retentionEntries(h: ImportHarness) {
+  return h.store.db
+    .selectFrom('access_log')
+    .select(['subject_ref', 'datasets', 'fields', 'decision', 'reason_code', 'party_id', 'client_id'])
+    .where('action', '=', RETENTION_ACTION)
+    .orderBy('seq')
+    .execute();
+}
+
+describe('joint-system retention: kept only while Housing says temporary accommodation', () => {
+  let h: ImportHarness;
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    await importEach(h, [
+      ['la-housing', HOUSING],
+      ['la-childrens-social-care', SOCIAL_CARE],
+      ['la-education', EDUCATION],
+    ]);
+  });
+  afterAll(async () => h.close());
+
+  it('deletes nothing before linking has placed the records in people', async () => {
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+    expect(summary).toMatchObject({ datasetId: DATASET, outcome: 'enforced', peopleDeleted: 0, recordsDeleted: 0 });
+    expect(await recordsByParty(h)).toHaveLength(6);
+    expect(await retentionEntries(h)).toEqual([]);
+  });
+
+  it("keeps a record waiting for an officer's review while its other record is kept", async () => {
+    await linkPendingRecords(h.linkDeps());
+    const alice = await h.store.db
+      .selectFrom('source_record')
+      .select('id')
+      .where('party_id', '=', 'la-housing')
+      .where('given_name', '=', 'ALICE')
+      .executeTakeFirstOrThrow();
+    const eve = await h.store.db
+      .selectFrom('source_record')
+      .select('id')
+      .where('given_name', '=', 'EVE')
+      .executeTakeFirstOrThrow();
+    const linkId = randomUUID();
+    await h.store.db
+      .insertInto('record_link')
+      .values({
+        id: linkId,
+        agreement_id: AGREEMENT,
+        source_a: `la-housing/${DATASET}`,
+        source_b: `la-childrens-social-care/${DATASET}`,
+        record_a: alice.id,
+        record_b: eve.id,
+        tier: 5,
+        rule: 'probabilistic',
+        score: 0.9,
+        status: 'candidate',
+        pair_key: null,
+        first_run_id: 'test',
+        last_run_id: 'test',
+        created_at: new Date().toISOString(),
+      })
+      .execute();
+    const bob = await personOf(h, 'la-housing', 'BOB');
+
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+
+    // Bob's records from Housing and social care go; Eve's stays while her candidate link waits.
+    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 1, recordsDeleted: 2 });
+    expect(await recordsByParty(h)).toEqual([
+      'la-childrens-social-care:ALICE',
+      'la-childrens-social-care:EVE',
+      'la-education:ALICE',
+      'la-housing:ALICE',
+    ]);
+    const orphanIdentifiers = await h.store.db
+      .selectFrom('record_identifier')
+      .leftJoin('source_record', 'source_record.id', 'record_identifier.record_id')
+      .select('record_identifier.record_id')
+      .where('source_record.id', 'is', null)
+      .execute();
+    expect(orphanIdentifiers).toEqual([]);
+    // One entry for Bob, by person, naming the dataset and no field.
+    expect(await retentionEntries(h)).toEqual([
+      {
+        subject_ref: bob,
+        datasets: JSON.stringify([DATASET]),
+        fields: '[]',
+        decision: 'allow',
+        reason_code: 'retention-keep-while',
+        party_id: 'joint-system',
+        client_id: 'retention',
+      },
+    ]);
+
+    // The officer rejects the candidate: Eve is no longer under review, and goes on the next pass.
+    await h.store.db.updateTable('record_link').set({ status: 'rejected' }).where('id', '=', linkId).execute();
+    const [next] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+    expect(next).toMatchObject({ peopleDeleted: 1, recordsDeleted: 1 });
+    expect(await recordsByParty(h)).toEqual([
+      'la-childrens-social-care:ALICE',
+      'la-education:ALICE',
+      'la-housing:ALICE',
+    ]);
+    expect(await retentionEntries(h)).toHaveLength(2);
+
+    // Nothing left to delete: no more entries.
+    const [again] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+    expect(again).toMatchObject({ peopleDeleted: 0, recordsDeleted: 0 });
+    expect(await retentionEntries(h)).toHaveLength(2);
+  });
+
+  it('writes no personal value to the log lines', () => {
+    const lines = h.logLines.filter((l) => l.includes('"retention.'));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const value of [ALICE, BOB, EVE, 'Smith', 'SMITH', 'Jones', 'Brown', 'ME15'])
+      for (const line of lines) expect(line).not.toContain(value);
+  });
+});
+
+describe('joint-system retention without the field it depends on', () => {
+  let h: ImportHarness;
+  beforeAll(async () => {
+    h = await createImportHarness();
+    await importEach(h, [['la-education', EDUCATION]]);
+    await linkPendingRecords(h.linkDeps());
+  });
+  afterAll(async () => h.close());
+
+  it('is not judged, and deletes nothing, while Housing has sent no extract', async () => {
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+    expect(summary).toMatchObject({ outcome: 'skipped', peopleDeleted: 0 });
+    expect(await recordsByParty(h)).toEqual(['la-education:ALICE']);
+    expect(
+      h.logLines.some((l) => l.includes('"retention.skipped"') && l.includes('no-records-from-field-sources')),
+    ).toBe(true);
+  });
+});
