@@ -144,9 +144,10 @@ export async function linkPeople(
 /**
  * One linking pass per agreement at a time. On SQLite the transaction's first write takes the
  * database's write lock; SQL Server needs an explicit lock, or two passes could each read the
- * other's old people and write conflicting ones.
+ * other's old people and write conflicting ones. Retention enforcement takes it too
+ * (shared/retention/enforce-retention.ts): it judges the people a pass forms.
  */
-async function takeLinkingLock(store: Store, trx: Kysely<Database>, agreementId: string): Promise<void> {
+export async function takeLinkingLock(store: Store, trx: Kysely<Database>, agreementId: string): Promise<void> {
   if (store.dialect.engine !== 'mssql') return;
   await sql`exec sp_getapplock @Resource = ${`lintel-linkage:${agreementId}`}, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 600000`.execute(
     trx,

@@ -3,6 +3,7 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Agreement, Dataset, RetentionRule } from '../agreements/schema.js';
 import type { AccessLog } from '../audit/access-log.js';
 import { codecFor } from '../imports/field-codecs.js';
+import { takeLinkingLock } from '../linkage/link-people.js';
 import { errorKind, type Logger } from '../logging.js';
 import type { Store } from '../store/database.js';
 
@@ -98,6 +99,9 @@ async function enforceRule(
   const plan = await store.db
     .transaction()
     .execute(async (trx) => {
+      // Not while a linking pass re-forms the agreement's people (Azure SQL reads the last
+      // committed people under snapshot isolation, and would judge the old ones).
+      await takeLinkingLock(store, trx, agreement.id);
       const deciding = await trx
         .selectFrom('source_record')
         .select(['person_id', 'attributes'])
