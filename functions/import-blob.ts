@@ -24,8 +24,9 @@ import { registerBlobCreated } from './registry.js';
  * with its report in rejected/; events of other containers are ignored.
  * A thrown error leaves the file in incoming and the message in the queue, which hands it over
  * again after host.json's `visibilityTimeout` (the import resumes it); host.json's
- * `maxDequeueCount` is one more than the import's own attempts, so the last delivery rejects the
- * file with `import-attempts-exhausted` and a report rather than leaving it to the poison queue. The
+ * `maxDequeueCount` is more than the import's own attempts, so the delivery after the last one
+ * rejects the file with `import-attempts-exhausted` and a report rather than leaving it to the
+ * poison queue. The
  * error thrown to the host is an `ImportFailed`, which names the failure's kind and the run, never
  * the message of the error underneath: the host logs message and stack, and a driver's message
  * can quote a value.
@@ -38,8 +39,16 @@ registerBlobCreated({
   queue: 'import-blob-created',
   handler: async (message, context) => {
     const services = await getServices();
-    const parsed = blobCreatedEventSchema.safeParse(eventOfQueueMessage(message));
+    const event = eventOfQueueMessage(message);
+    const parsed = blobCreatedEventSchema.safeParse(event);
     if (!parsed.success) {
+      if (!isEventGridEvent(event)) {
+        // Not what Event Grid writes: thrown, so that after its retries the message lands in the
+        // poison queue the operator watches (infra/README.md), rather than vanishing while a file
+        // may wait in incoming/.
+        services.logger.error('import.message-unreadable', { invocationId: context.invocationId });
+        throw new Error('The queue message is not an Event Grid event');
+      }
       services.logger.warn('import.event-ignored', {
         invocationId: context.invocationId,
         reason: 'not-a-blob-created-event',
@@ -66,7 +75,9 @@ registerBlobCreated({
         progress: (blobName) => blobProgressSink(services.blobs, blobName),
         afterLoad: async (runId) => {
           const linked = await linkAfterImport(services, runId);
-          if (linked) await enforceRetention(services, linked.agreementId);
+          // The file is loaded: a failure here is not the import's, and must not send the message
+          // round again. It is logged (retention.failed), and the half-hourly pass catches up.
+          if (linked) await enforceRetention(services, linked.agreementId).catch(() => undefined);
         },
       },
     };
@@ -88,3 +99,10 @@ registerBlobCreated({
     context.log(`import ${outcome.outcome}`);
   },
 });
+
+/** An Event Grid event of some kind (another event type than BlobCreated is ignored, not poison). */
+function isEventGridEvent(value: unknown): boolean {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { eventType?: unknown }).eventType === 'string'
+  );
+}

@@ -39,7 +39,8 @@ export function eventOfQueueMessage(message: unknown): unknown {
     }
   };
   if (text.startsWith('{')) return json(text) ?? message;
-  if (/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return json(Buffer.from(text, 'base64').toString('utf8')) ?? message;
+  const base64 = text.replace(/\s+/g, '');
+  if (/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) return json(Buffer.from(base64, 'base64').toString('utf8')) ?? message;
   return message;
 }
 

@@ -5,7 +5,9 @@ import type { AccessLog } from '../audit/access-log.js';
 import { codecFor } from '../imports/field-codecs.js';
 import { takeLinkingLock } from '../linkage/link-people.js';
 import { errorKind, type Logger } from '../logging.js';
+import type { Kysely } from 'kysely';
 import type { Store } from '../store/database.js';
+import type { Database } from '../store/schema.js';
 
 export interface RetentionDependencies {
   readonly store: Store;
@@ -21,6 +23,8 @@ export interface RetentionSummary {
   readonly outcome: 'enforced' | 'skipped';
   readonly peopleDeleted: number;
   readonly recordsDeleted: number;
+  /** Out of scope, but kept for a consent or opt-out on record (see enforceRetention). */
+  readonly peopleHeld: number;
 }
 
 /** The access log's action, client and reason for a deletion under a retention rule. */
@@ -42,13 +46,19 @@ const BATCH = 500;
  * written before the deletion is committed; should the commit fail, each gets a second entry,
  * `retention-not-committed`, and the next pass tries again.
  *
- * Judged only on what linking has placed: a record without a person id, or with one carried from
- * the last snapshot that no pass has confirmed yet, waits for the next pass, so a snapshot loaded
- * before its people are linked is not deleted for want of a link. A record in a link candidate
- * waiting for an officer, whose other record is kept, is kept too: the review decides whether it
- * belongs to a person in scope. A rule is skipped (logged, nothing deleted) while none of the
- * field's sources has records in the store — the condition cannot be judged without them — or
- * when its value is not one the field's type can hold (it would match nobody, and delete all).
+ * Deletion cannot be undone, so whatever cannot be judged is kept:
+ * - records no linking pass has placed (no person id, or one carried from the last snapshot and
+ *   not yet confirmed) wait for the next pass; and while any record of the field's sources is in
+ *   that state the whole rule waits, as that record may be the one that keeps someone;
+ * - a person whose records from the field's sources leave the field blank (or an extract without
+ *   the column) is not known to be out of scope, and is kept; the rule waits while none of those
+ *   records holds a value, and while the field's sources have sent nothing;
+ * - a person with a record in a link candidate waiting for an officer, whose other record is
+ *   kept, is kept whole: the review decides whether they are the same person;
+ * - a person with a consent or a national data opt-out on record is kept and counted as held:
+ *   the decision is keyed by the person id, which their records carry into the next snapshot, and
+ *   deleting them would drop an objection when they are next sent (agreements/README.md);
+ * - a rule whose value the field's type cannot hold is skipped (it would keep nobody).
  *
  * Periods (`period`, `after`) are not enforced here: the signed agreements state none for the
  * joint system (agreements/README.md).
@@ -66,10 +76,21 @@ export async function enforceRetention(deps: RetentionDependencies, agreementId:
   return summaries;
 }
 
-/** Every agreement's rules (the timer's pass). */
+/**
+ * Every agreement's rules (the timer's pass). One agreement that fails does not stop the others;
+ * the first failure is thrown at the end, so the host records the run as failed.
+ */
 export async function enforceAllRetention(deps: RetentionDependencies): Promise<RetentionSummary[]> {
   const summaries: RetentionSummary[] = [];
-  for (const { agreement } of deps.agreements.all()) summaries.push(...(await enforceRetention(deps, agreement.id)));
+  let failure: unknown;
+  for (const { agreement } of deps.agreements.all()) {
+    try {
+      summaries.push(...(await enforceRetention(deps, agreement.id)));
+    } catch (err) {
+      failure ??= err;
+    }
+  }
+  if (failure !== undefined) throw failure;
   return summaries;
 }
 
@@ -82,7 +103,7 @@ async function enforceRule(
   const base = { agreementId: agreement.id, datasetId: dataset.id };
   const skipped = (reason: string): RetentionSummary => {
     deps.logger.warn('retention.skipped', { ...base, reason });
-    return { ...base, outcome: 'skipped', peopleDeleted: 0, recordsDeleted: 0 };
+    return { ...base, outcome: 'skipped', peopleDeleted: 0, recordsDeleted: 0, peopleHeld: 0 };
   };
   const field = dataset.fields.find((f) => f.name === keepWhile.field);
   if (field === undefined) return skipped('unknown-field');
@@ -98,23 +119,29 @@ async function enforceRule(
 
   const plan = await store.db
     .transaction()
-    .execute(async (trx) => {
+    .execute(async (trx): Promise<Plan | string> => {
       // Not while a linking pass re-forms the agreement's people (Azure SQL reads the last
       // committed people under snapshot isolation, and would judge the old ones).
       await takeLinkingLock(store, trx, agreement.id);
       const deciding = await trx
         .selectFrom('source_record')
-        .select(['person_id', 'attributes'])
+        .select(['person_id', 'carried_person_id', 'attributes'])
         .where('dataset_id', '=', dataset.id)
         .where('party_id', 'in', decidingParties)
         .execute();
-      if (deciding.length === 0) return undefined;
+      if (deciding.length === 0) return 'no-records-from-field-sources';
+      if (deciding.some((r) => r.person_id === null || r.carried_person_id !== null)) return 'field-sources-not-linked';
       const kept = new Set<string>();
+      let judged = 0;
       for (const row of deciding) {
-        if (row.person_id === null) continue;
-        const attributes = JSON.parse(row.attributes) as Record<string, unknown>;
-        if (attributes[keepWhile.field] === wanted.value) kept.add(row.person_id);
+        const value = (JSON.parse(row.attributes) as Record<string, unknown>)[keepWhile.field];
+        if (value === undefined || value === null) kept.add(row.person_id!);
+        else {
+          judged++;
+          if (value === wanted.value) kept.add(row.person_id!);
+        }
       }
+      if (judged === 0) return 'field-blank-in-sources';
 
       const linked = await trx
         .selectFrom('source_record')
@@ -124,45 +151,46 @@ async function enforceRule(
         .where('carried_person_id', 'is', null)
         .execute();
       const personOf = new Map(linked.map((r) => [r.id, r.person_id!]));
-      const underReview = new Set<string>();
       const candidates = await trx
         .selectFrom('record_link')
         .select(['record_a', 'record_b'])
         .where('agreement_id', '=', agreement.id)
         .where('status', '=', 'candidate')
         .execute();
+      const underReview = new Set<string>();
       for (const { record_a: a, record_b: b } of candidates) {
         const personA = personOf.get(a);
         const personB = personOf.get(b);
-        if (personA !== undefined && kept.has(personA)) underReview.add(b);
-        if (personB !== undefined && kept.has(personB)) underReview.add(a);
+        if (personA === undefined || personB === undefined) continue;
+        if (kept.has(personA)) underReview.add(personB);
+        if (kept.has(personB)) underReview.add(personA);
       }
 
       const byPerson = new Map<string, string[]>();
       for (const { id, person_id: personId } of linked) {
-        if (kept.has(personId!) || underReview.has(id)) continue;
+        if (kept.has(personId!) || underReview.has(personId!)) continue;
         const ids = byPerson.get(personId!) ?? [];
         ids.push(id);
         byPerson.set(personId!, ids);
       }
-      if (byPerson.size === 0) return { people: [], records: 0 };
+      const held = await peopleWithConsentDecisions(trx, [...byPerson.keys()]);
+      for (const personId of held) byPerson.delete(personId);
+      if (byPerson.size === 0) return { people: [], records: 0, held: held.size };
 
       // Written before the deletion commits: a deletion the log does not show must not happen.
       if (entryInside) {
-        await logEach(deps, runId, agreement.id, dataset.id, [...byPerson.keys()], 'allow', REASON);
         logged = [...byPerson.keys()];
+        await logEach(deps, runId, agreement.id, dataset.id, logged, 'allow', REASON);
       }
       const ids = [...byPerson.values()].flat();
       for (let i = 0; i < ids.length; i += BATCH) {
         const batch = ids.slice(i, i + BATCH);
         await trx.deleteFrom('record_identifier').where('record_id', 'in', batch).execute();
-        await trx
-          .deleteFrom('record_link')
-          .where((eb) => eb.or([eb('record_a', 'in', batch), eb('record_b', 'in', batch)]))
-          .execute();
+        await trx.deleteFrom('record_link').where('record_a', 'in', batch).execute();
+        await trx.deleteFrom('record_link').where('record_b', 'in', batch).execute();
         await trx.deleteFrom('source_record').where('id', 'in', batch).execute();
       }
-      return { people: [...byPerson.keys()], records: ids.length };
+      return { people: [...byPerson.keys()], records: ids.length, held: held.size };
     })
     .catch(async (err: unknown) => {
       const kind = errorKind(err);
@@ -172,7 +200,7 @@ async function enforceRule(
       throw new RetentionFailed(kind);
     });
 
-  if (plan === undefined) return skipped('no-records-from-field-sources');
+  if (typeof plan === 'string') return skipped(plan);
   if (!entryInside && plan.people.length > 0)
     await logEach(deps, runId, agreement.id, dataset.id, plan.people, 'allow', REASON);
   deps.logger.info('retention.enforced', {
@@ -180,8 +208,36 @@ async function enforceRule(
     runId,
     peopleDeleted: plan.people.length,
     recordsDeleted: plan.records,
+    peopleHeld: plan.held,
   });
-  return { ...base, outcome: 'enforced', peopleDeleted: plan.people.length, recordsDeleted: plan.records };
+  return {
+    ...base,
+    outcome: 'enforced',
+    peopleDeleted: plan.people.length,
+    recordsDeleted: plan.records,
+    peopleHeld: plan.held,
+  };
+}
+
+interface Plan {
+  readonly people: readonly string[];
+  readonly records: number;
+  readonly held: number;
+}
+
+/** Of these people, those with a consent or opt-out event on record (any action). */
+async function peopleWithConsentDecisions(trx: Kysely<Database>, people: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < people.length; i += BATCH) {
+    const rows = await trx
+      .selectFrom('consent_event')
+      .select('subject_key')
+      .distinct()
+      .where('subject_key', 'in', people.slice(i, i + BATCH))
+      .execute();
+    for (const row of rows) found.add(row.subject_key);
+  }
+  return found;
 }
 
 async function logEach(

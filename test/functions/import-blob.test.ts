@@ -100,11 +100,22 @@ describe('importBlob function', () => {
     expect(await services.blobs.getContainerClient('processed').getBlobClient(blobName).exists()).toBe(true);
   });
 
-  it('takes a queue message that holds no BlobCreated event off the queue without importing anything', async () => {
+  it('throws on a queue message that is not an Event Grid event, so it reaches the poison queue, importing nothing', async () => {
     const before = await services.store.db.selectFrom('import_run').select('id').execute();
-    for (const message of ['', 'not an event', btoa('{"eventType":"Microsoft.Storage.BlobCreated"}'), '{', 42, null])
-      await expect(handler(message, context())).resolves.toBeUndefined();
+    for (const message of ['', 'not an event', '{', 42, null, [blobCreated('incoming', 'a/b/c.csv')]])
+      await expect(handler(message, context())).rejects.toThrow('The queue message is not an Event Grid event');
+    // An Event Grid event that is not a usable BlobCreated is taken off the queue, ignored.
+    await expect(handler(btoa('{"eventType":"Microsoft.Storage.BlobCreated"}'), context())).resolves.toBeUndefined();
     expect(await services.store.db.selectFrom('import_run').select('id').execute()).toEqual(before);
+  });
+
+  it('reads base64 text broken over lines', async () => {
+    const blobName = `la-housing/multiple-disadvantage-indicators/wrapped-${randomUUID()}.csv`;
+    const content = readFileSync(new URL('../fixtures/imports/good.csv', import.meta.url));
+    await services.blobs.getContainerClient('incoming').getBlockBlobClient(blobName).upload(content, content.length);
+    const wrapped = btoa(JSON.stringify(blobCreated('incoming', blobName))).replace(/.{76}/g, '$&\n');
+    await handler(wrapped, context());
+    expect(await services.blobs.getContainerClient('incoming').getBlobClient(blobName).exists()).toBe(false);
   });
 
   it.each([

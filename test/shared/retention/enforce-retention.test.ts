@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { enforceRetention, RETENTION_ACTION } from '../../../shared/retention/enforce-retention.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
@@ -70,7 +70,7 @@ describe('joint-system retention: kept only while Housing says temporary accommo
 
   it('deletes nothing before linking has placed the records in people', async () => {
     const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
-    expect(summary).toMatchObject({ datasetId: DATASET, outcome: 'enforced', peopleDeleted: 0, recordsDeleted: 0 });
+    expect(summary).toMatchObject({ datasetId: DATASET, outcome: 'skipped', peopleDeleted: 0, recordsDeleted: 0 });
     expect(await recordsByParty(h)).toHaveLength(6);
     expect(await retentionEntries(h)).toEqual([]);
   });
@@ -88,26 +88,7 @@ describe('joint-system retention: kept only while Housing says temporary accommo
       .select('id')
       .where('given_name', '=', 'EVE')
       .executeTakeFirstOrThrow();
-    const linkId = randomUUID();
-    await h.store.db
-      .insertInto('record_link')
-      .values({
-        id: linkId,
-        agreement_id: AGREEMENT,
-        source_a: `la-housing/${DATASET}`,
-        source_b: `la-childrens-social-care/${DATASET}`,
-        record_a: alice.id,
-        record_b: eve.id,
-        tier: 5,
-        rule: 'probabilistic',
-        score: 0.9,
-        status: 'candidate',
-        pair_key: null,
-        first_run_id: 'test',
-        last_run_id: 'test',
-        created_at: new Date().toISOString(),
-      })
-      .execute();
+    const linkId = await candidateLink(h, alice.id, eve.id);
     const bob = await personOf(h, 'la-housing', 'BOB');
 
     const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
@@ -162,6 +143,142 @@ describe('joint-system retention: kept only while Housing says temporary accommo
     expect(lines.length).toBeGreaterThan(0);
     for (const value of [ALICE, BOB, EVE, 'Smith', 'SMITH', 'Jones', 'Brown', 'ME15'])
       for (const line of lines) expect(line).not.toContain(value);
+  });
+});
+
+/** A candidate link from the probabilistic tier, waiting for an officer. */
+async function candidateLink(h: ImportHarness, recordA: string, recordB: string): Promise<string> {
+  const id = randomUUID();
+  await h.store.db
+    .insertInto('record_link')
+    .values({
+      id,
+      agreement_id: AGREEMENT,
+      source_a: `la-housing/${DATASET}`,
+      source_b: `la-childrens-social-care/${DATASET}`,
+      record_a: recordA,
+      record_b: recordB,
+      tier: 5,
+      rule: 'probabilistic',
+      score: 0.9,
+      status: 'candidate',
+      pair_key: null,
+      first_run_id: 'test',
+      last_run_id: 'test',
+      created_at: new Date().toISOString(),
+    })
+    .execute();
+  return id;
+}
+
+async function recordId(h: ImportHarness, party: string, given: string): Promise<string> {
+  const row = await h.store.db
+    .selectFrom('source_record')
+    .select('id')
+    .where('party_id', '=', party)
+    .where('given_name', '=', given)
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+describe('joint-system retention keeps what it cannot judge', () => {
+  let h: ImportHarness;
+  beforeEach(async () => {
+    h = await createImportHarness();
+  });
+  afterEach(async () => h.close());
+
+  it('keeps all of a person whose record waits for review against a kept one, not only that record', async () => {
+    await importEach(h, [
+      ['la-housing', HOUSING.slice(0, 2)],
+      ['la-childrens-social-care', [SOCIAL_CARE[0]!, SOCIAL_CARE[3]!]],
+      ['la-education', [EDUCATION[0]!, 'Eve,Brown,2009-09-09,ME17 4AA,ED-3,N']],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+    await candidateLink(
+      h,
+      await recordId(h, 'la-housing', 'ALICE'),
+      await recordId(h, 'la-childrens-social-care', 'EVE'),
+    );
+
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+
+    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 0 });
+    expect(await recordsByParty(h)).toEqual(['la-childrens-social-care:EVE', 'la-education:EVE', 'la-housing:ALICE']);
+  });
+
+  it('waits while a Housing record is not yet linked: it may be the one that keeps someone', async () => {
+    await importEach(h, [
+      ['la-housing', HOUSING.slice(0, 2)],
+      ['la-childrens-social-care', SOCIAL_CARE.slice(0, 2)],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+    // Housing's next snapshot: Alice still in temporary accommodation, but sent without her NHS
+    // number, so her person id is not carried over: no person until the next linking pass.
+    expect(
+      (
+        await h.importFile(
+          `la-housing/${DATASET}/b.csv`,
+          [HOUSING[0], 'Alice,Smith,2012-03-04,ME14 1XX,,Y'].join('\n'),
+          { asof: '2099-01-01' },
+        )
+      ).outcome,
+    ).toBe('loaded');
+
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+
+    expect(summary).toMatchObject({ outcome: 'skipped', peopleDeleted: 0 });
+    expect(h.logLines.some((l) => l.includes('field-sources-not-linked'))).toBe(true);
+    expect(await recordsByParty(h)).toEqual(['la-childrens-social-care:ALICE', 'la-housing:ALICE']);
+  });
+
+  it('deletes nobody for a Housing extract without the column', async () => {
+    await importEach(h, [
+      [
+        'la-housing',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
+          `Alice,Smith,2012-03-04,ME14 1XX,${ALICE},N`,
+        ],
+      ],
+      ['la-childrens-social-care', SOCIAL_CARE.slice(0, 2)],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+
+    expect(summary).toMatchObject({ outcome: 'skipped', peopleDeleted: 0 });
+    expect(h.logLines.some((l) => l.includes('field-blank-in-sources'))).toBe(true);
+    expect(await recordsByParty(h)).toEqual(['la-childrens-social-care:ALICE', 'la-housing:ALICE']);
+  });
+
+  it('holds a person with an opt-out on record, so the objection still applies when they are sent again', async () => {
+    await importEach(h, [
+      ['la-housing', HOUSING],
+      ['la-childrens-social-care', SOCIAL_CARE.slice(0, 3)],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+    await h.store.db
+      .insertInto('consent_event')
+      .values({
+        event_id: randomUUID(),
+        consent_id: randomUUID(),
+        subject_key: await personOf(h, 'la-housing', 'BOB'),
+        kind: 'opt-out',
+        purpose_id: null,
+        action: 'record',
+        party_id: 'la-housing',
+        client_id: 'test',
+        evidence_ref: null,
+        at: new Date().toISOString(),
+      })
+      .execute();
+
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+
+    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 0, peopleHeld: 1 });
+    expect(await recordsByParty(h)).toHaveLength(4);
+    expect(await retentionEntries(h)).toEqual([]);
   });
 });
 
