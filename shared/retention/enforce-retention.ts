@@ -151,14 +151,17 @@ async function enforceRule(
         .where('carried_person_id', 'is', null)
         .execute();
       const personOf = new Map(linked.map((r) => [r.id, r.person_id!]));
-      const candidates = await trx
+      // Every link of the agreement (its records' links are all here), read once: the deleted
+      // records' links are then deleted by primary key, without an index on the record columns
+      // that every linking pass would have to keep up.
+      const links = await trx
         .selectFrom('record_link')
-        .select(['record_a', 'record_b'])
+        .select(['id', 'record_a', 'record_b', 'status'])
         .where('agreement_id', '=', agreement.id)
-        .where('status', '=', 'candidate')
         .execute();
       const underReview = new Set<string>();
-      for (const { record_a: a, record_b: b } of candidates) {
+      for (const { record_a: a, record_b: b, status } of links) {
+        if (status !== 'candidate') continue;
         const personA = personOf.get(a);
         const personB = personOf.get(b);
         if (personA === undefined || personB === undefined) continue;
@@ -183,11 +186,16 @@ async function enforceRule(
         await logEach(deps, runId, agreement.id, dataset.id, logged, 'allow', REASON);
       }
       const ids = [...byPerson.values()].flat();
+      const deleted = new Set(ids);
+      const linkIds = links.filter((l) => deleted.has(l.record_a) || deleted.has(l.record_b)).map((l) => l.id);
+      for (let i = 0; i < linkIds.length; i += BATCH)
+        await trx
+          .deleteFrom('record_link')
+          .where('id', 'in', linkIds.slice(i, i + BATCH))
+          .execute();
       for (let i = 0; i < ids.length; i += BATCH) {
         const batch = ids.slice(i, i + BATCH);
         await trx.deleteFrom('record_identifier').where('record_id', 'in', batch).execute();
-        await trx.deleteFrom('record_link').where('record_a', 'in', batch).execute();
-        await trx.deleteFrom('record_link').where('record_b', 'in', batch).execute();
         await trx.deleteFrom('source_record').where('id', 'in', batch).execute();
       }
       return { people: [...byPerson.keys()], records: ids.length, held: held.size };

@@ -131,6 +131,11 @@ describe('joint-system retention: kept only while Housing says temporary accommo
       'la-housing:ALICE',
     ]);
     expect(await retentionEntries(h)).toHaveLength(2);
+    // No link is left pointing at a deleted record (Eve's rejected candidate went with her).
+    const links = await h.store.db.selectFrom('record_link').select(['record_a', 'record_b']).execute();
+    const held = new Set((await h.store.db.selectFrom('source_record').select('id').execute()).map((r) => r.id));
+    expect(links.length).toBeGreaterThan(0);
+    expect(links.filter((l) => !held.has(l.record_a) || !held.has(l.record_b))).toEqual([]);
 
     // Nothing left to delete: no more entries.
     const [again] = await enforceRetention(h.retentionDeps(), AGREEMENT);
