@@ -123,14 +123,34 @@ async function enforceRule(
       // Not while a linking pass re-forms the agreement's people (Azure SQL reads the last
       // committed people under snapshot isolation, and would judge the old ones).
       await takeLinkingLock(store, trx, agreement.id);
+      // Any record of the agreement no pass has placed may join or split people (a new record can
+      // bridge two): the rule waits for the pass. Two queries, each on its own index.
+      const datasets = agreement.datasets.map((d) => d.id);
+      const unlinked = trx.selectFrom('source_record').select('id').where('dataset_id', 'in', datasets);
+      for (const query of [
+        unlinked.where('person_id', 'is', null),
+        unlinked.where('carried_person_id', 'is not', null),
+      ])
+        if ((await store.dialect.firstRows(query, 1).execute()).length > 0) return 'records-not-linked';
       const deciding = await trx
         .selectFrom('source_record')
-        .select(['person_id', 'carried_person_id', 'attributes'])
+        .select(['person_id', 'import_run_id', 'attributes'])
         .where('dataset_id', '=', dataset.id)
         .where('party_id', 'in', decidingParties)
         .execute();
       if (deciding.length === 0) return 'no-records-from-field-sources';
-      if (deciding.some((r) => r.person_id === null || r.carried_person_id !== null)) return 'field-sources-not-linked';
+      // A row of the field's sources refused at import may have been the one that keeps someone:
+      // the rule waits for an extract of theirs that loaded whole.
+      const runs = [...new Set(deciding.map((r) => r.import_run_id))];
+      for (let i = 0; i < runs.length; i += BATCH) {
+        const partial = await trx
+          .selectFrom('import_run')
+          .select('id')
+          .where('id', 'in', runs.slice(i, i + BATCH))
+          .where('rows_rejected', '>', 0)
+          .execute();
+        if (partial.length > 0) return 'field-source-rows-rejected';
+      }
       const kept = new Set<string>();
       let judged = 0;
       for (const row of deciding) {
@@ -159,14 +179,30 @@ async function enforceRule(
         .select(['id', 'record_a', 'record_b', 'status'])
         .where('agreement_id', '=', agreement.id)
         .execute();
-      const underReview = new Set<string>();
+      // Kept with the person a candidate would join them to, and so on along candidates: each
+      // review may make them one person with someone kept.
+      const candidates: [string, string][] = [];
       for (const { record_a: a, record_b: b, status } of links) {
-        if (status !== 'candidate') continue;
         const personA = personOf.get(a);
         const personB = personOf.get(b);
-        if (personA === undefined || personB === undefined) continue;
-        if (kept.has(personA)) underReview.add(personB);
-        if (kept.has(personB)) underReview.add(personA);
+        if (status === 'candidate' && personA !== undefined && personB !== undefined)
+          candidates.push([personA, personB]);
+      }
+      const underReview = new Set<string>();
+      const keptOrReviewed = (person: string) => kept.has(person) || underReview.has(person);
+      for (let grew = true; grew;) {
+        grew = false;
+        for (const [personA, personB] of candidates) {
+          for (const [from, to] of [
+            [personA, personB],
+            [personB, personA],
+          ] as const) {
+            if (keptOrReviewed(from) && !keptOrReviewed(to)) {
+              underReview.add(to);
+              grew = true;
+            }
+          }
+        }
       }
 
       const byPerson = new Map<string, string[]>();

@@ -233,8 +233,68 @@ describe('joint-system retention keeps what it cannot judge', () => {
     const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
 
     expect(summary).toMatchObject({ outcome: 'skipped', peopleDeleted: 0 });
-    expect(h.logLines.some((l) => l.includes('field-sources-not-linked'))).toBe(true);
+    expect(h.logLines.some((l) => l.includes('records-not-linked'))).toBe(true);
     expect(await recordsByParty(h)).toEqual(['la-childrens-social-care:ALICE', 'la-housing:ALICE']);
+  });
+
+  it('keeps people along a chain of candidates that reaches a kept person', async () => {
+    await importEach(h, [
+      ['la-housing', HOUSING.slice(0, 2)],
+      ['la-childrens-social-care', [SOCIAL_CARE[0]!, SOCIAL_CARE[3]!]],
+      ['la-education', [EDUCATION[0]!, 'Frank,Green,2008-08-08,ME18 5BB,ED-9,N']],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+    const eve = await recordId(h, 'la-childrens-social-care', 'EVE');
+    await candidateLink(h, await recordId(h, 'la-housing', 'ALICE'), eve);
+    await candidateLink(h, eve, await recordId(h, 'la-education', 'FRANK'));
+
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+
+    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 0 });
+    expect(await recordsByParty(h)).toEqual(['la-childrens-social-care:EVE', 'la-education:FRANK', 'la-housing:ALICE']);
+  });
+
+  it('waits while any source has records not yet linked: a new record may join someone to a kept person', async () => {
+    const carol = nhs(440);
+    await importEach(h, [
+      ['la-housing', [HOUSING[0]!, `Carol,White,2011-01-02,ME1 1AA,${carol},Y`]],
+      ['la-education', [EDUCATION[0]!, 'Carol,Black,2011-01-02,ME9 9ZZ,ED-3,N']],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+    // Social care's record joins education's Carol Black (date of birth and names) to Housing's
+    // Carol White (NHS number), once a pass has linked it.
+    await importEach(h, [
+      ['la-childrens-social-care', [SOCIAL_CARE[0]!, `Carol,Black,2011-01-02,ME9 9ZZ,${carol},SC-3,N`]],
+    ]);
+
+    const [before] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+    expect(before).toMatchObject({ outcome: 'skipped', peopleDeleted: 0 });
+    await linkPendingRecords(h.linkDeps());
+    const [after] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+
+    expect(after).toMatchObject({ outcome: 'enforced', peopleDeleted: 0 });
+    expect(await recordsByParty(h)).toEqual([
+      'la-childrens-social-care:CAROL',
+      'la-education:CAROL',
+      'la-housing:CAROL',
+    ]);
+  });
+
+  it("waits while Housing's extract had rows refused: one may have kept someone", async () => {
+    const rows = [HOUSING[0]!];
+    for (let i = 0; i < 30; i++) rows.push(`Pat,Smith${lettersOf(i)},2012-03-04,ME14 1XX,${nhs(500 + i * 3)},Y`);
+    // Bob is in temporary accommodation, but his row is refused for its postcode.
+    rows.push(`Bob,Jones,2010-01-01,NOTAPOSTCODE,${BOB},Y`);
+    const housing = await h.importFile(`la-housing/${DATASET}/a.csv`, rows.join('\n'));
+    expect(housing).toMatchObject({ outcome: 'loaded', rejected: 1 });
+    await importEach(h, [['la-childrens-social-care', SOCIAL_CARE.slice(0, 3)]]);
+    await linkPendingRecords(h.linkDeps());
+
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+
+    expect(summary).toMatchObject({ outcome: 'skipped', peopleDeleted: 0 });
+    expect(h.logLines.some((l) => l.includes('field-source-rows-rejected'))).toBe(true);
+    expect(await recordsByParty(h)).toContain('la-childrens-social-care:BOB');
   });
 
   it('deletes nobody for a Housing extract without the column', async () => {
@@ -305,3 +365,13 @@ describe('joint-system retention without the field it depends on', () => {
     ).toBe(true);
   });
 });
+
+/** Letters only (0 → "a", 26 → "ba"), so each name stays whole through normalisation. */
+function lettersOf(n: number): string {
+  let out = '';
+  do {
+    out = String.fromCharCode(97 + (n % 26)) + out;
+    n = Math.floor(n / 26);
+  } while (n > 0);
+  return out;
+}
