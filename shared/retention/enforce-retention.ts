@@ -117,11 +117,16 @@ async function enforceRule(
   // transaction holds: there the entries follow the commit (as request-pipeline.ts does).
   const entryInside = !(store.sqlite !== undefined && store.accessLogFile === undefined);
 
-  const plan = await store.db
-    .transaction()
+  // On SQL Server every read of the pass sees one snapshot, and a deletion of a record an import
+  // has since replaced or changed fails the transaction (update conflict): under the default
+  // read-committed snapshot each statement would see the latest commit, and an import committed
+  // between them could slip a bridging record past the waits below. SQLite's one connection
+  // already runs the pass alone.
+  const transaction =
+    store.dialect.engine === 'mssql' ? store.db.transaction().setIsolationLevel('snapshot') : store.db.transaction();
+  const plan = await transaction
     .execute(async (trx): Promise<Plan | string> => {
-      // Not while a linking pass re-forms the agreement's people (Azure SQL reads the last
-      // committed people under snapshot isolation, and would judge the old ones).
+      // Not while a linking pass re-forms the agreement's people.
       await takeLinkingLock(store, trx, agreement.id);
       // Any record of the agreement no pass has placed may join or split people (a new record can
       // bridge two): the rule waits for the pass. Two queries, each on its own index.
@@ -134,11 +139,13 @@ async function enforceRule(
         if ((await store.dialect.firstRows(query, 1).execute()).length > 0) return 'records-not-linked';
       const deciding = await trx
         .selectFrom('source_record')
-        .select(['person_id', 'import_run_id', 'attributes'])
+        .select(['person_id', 'carried_person_id', 'import_run_id', 'attributes'])
         .where('dataset_id', '=', dataset.id)
         .where('party_id', 'in', decidingParties)
         .execute();
       if (deciding.length === 0) return 'no-records-from-field-sources';
+      // Checked again on the rows judged, as each read below is: the waits hold on what is read.
+      if (deciding.some(unplaced)) return 'records-not-linked';
       // A row of the field's sources refused at import may have been the one that keeps someone:
       // the rule waits for an extract of theirs that loaded whole.
       const runs = [...new Set(deciding.map((r) => r.import_run_id))];
@@ -165,11 +172,10 @@ async function enforceRule(
 
       const linked = await trx
         .selectFrom('source_record')
-        .select(['id', 'person_id'])
+        .select(['id', 'person_id', 'carried_person_id'])
         .where('dataset_id', '=', dataset.id)
-        .where('person_id', 'is not', null)
-        .where('carried_person_id', 'is', null)
         .execute();
+      if (linked.some(unplaced)) return 'records-not-linked';
       const personOf = new Map(linked.map((r) => [r.id, r.person_id!]));
       // Every link of the agreement (its records' links are all here), read once: the deleted
       // records' links are then deleted by primary key, without an index on the record columns
@@ -229,11 +235,16 @@ async function enforceRule(
           .deleteFrom('record_link')
           .where('id', 'in', linkIds.slice(i, i + BATCH))
           .execute();
+      let removed = 0n;
       for (let i = 0; i < ids.length; i += BATCH) {
         const batch = ids.slice(i, i + BATCH);
         await trx.deleteFrom('record_identifier').where('record_id', 'in', batch).execute();
-        await trx.deleteFrom('source_record').where('id', 'in', batch).execute();
+        const [result] = await trx.deleteFrom('source_record').where('id', 'in', batch).execute();
+        removed += result?.numDeletedRows ?? 0n;
       }
+      // Every record judged must still be there to delete, or the entries above would claim too
+      // much: an import replaced some meanwhile. Rolled back; the next pass judges again.
+      if (removed !== BigInt(ids.length)) throw new RetentionRaced();
       return { people: [...byPerson.keys()], records: ids.length, held: held.size };
     })
     .catch(async (err: unknown) => {
@@ -319,5 +330,18 @@ export class RetentionFailed extends Error {
   constructor(readonly kind: string) {
     super(`Retention enforcement failed (${kind})`);
     this.name = 'RetentionFailed';
+  }
+}
+
+/** Not yet placed by a linking pass. */
+function unplaced(row: { person_id: string | null; carried_person_id: string | null }): boolean {
+  return row.person_id === null || row.carried_person_id !== null;
+}
+
+/** Records judged for deletion were gone when deleted (a concurrent import replaced them). */
+class RetentionRaced extends Error {
+  constructor() {
+    super('Records changed while retention was judging them');
+    this.name = 'RetentionRaced';
   }
 }
