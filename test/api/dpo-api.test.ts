@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertRecord } from '../support/records.js';
-import { clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
+import { callApi, clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
  * The DPO's views of the access log over real HTTP: real tokens, the real policy (`audit` is for
@@ -24,25 +24,18 @@ describe('DPO API', () => {
   const OFFICER = { party: 'kettering-borough-council', roles: ['housing-officer'] };
   const rpClient = clientIdOf('keyways-registered-providers');
 
-  async function call(
+  const call = (
     path: string,
     who: { party: string; roles: string[] },
     init: { body?: unknown; method?: string; purpose?: string; requestId?: string } = {},
-  ) {
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${await t.token(who.party, who.roles)}`,
-      'content-type': 'application/json',
-    };
-    if (init.purpose) headers['x-purpose'] = init.purpose;
-    if (init.requestId) headers['x-request-id'] = requestIdFor(init.requestId);
-    const res = await fetch(`${t.url}/api${path}`, {
-      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-      headers,
-      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  ) =>
+    callApi(t, path, {
+      ...who,
+      ...(init.body === undefined ? {} : { body: init.body }),
+      ...(init.method === undefined ? {} : { method: init.method }),
+      ...(init.purpose === undefined ? {} : { purpose: init.purpose }),
+      ...(init.requestId === undefined ? {} : { headers: { 'x-request-id': requestIdFor(init.requestId) } }),
     });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown>, text };
-  }
   type Entry = {
     seq: number;
     requestId: string;

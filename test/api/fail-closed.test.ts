@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertRecord, SAM, SAM_PARTICIPANT } from '../support/records.js';
-import { startTestHost, type TestHost } from '../support/test-host.js';
+import { callApi, startTestHost, type ApiCall, type TestHost } from '../support/test-host.js';
 
 /**
  * The design's step 6: if the access log cannot be written, nothing is returned. With the
@@ -35,20 +35,7 @@ describe('fail closed when the access log cannot be written', () => {
     'kettering-borough-council',
   ];
 
-  async function call(
-    path: string,
-    init: { party?: string; roles?: string[]; purpose?: string; body?: unknown; method?: string },
-  ) {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (init.party) headers.authorization = `Bearer ${await t.token(init.party, init.roles ?? [])}`;
-    if (init.purpose) headers['x-purpose'] = init.purpose;
-    const res = await fetch(`${t.url}/api${path}`, {
-      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-      headers,
-      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    });
-    return { status: res.status, headers: res.headers, text: await res.text() };
-  }
+  const call = (path: string, init: ApiCall) => callApi(t, path, init);
 
   const officer = { party: 'kettering-borough-council', roles: ['housing-officer', 'senior-officer'] };
   const lookups: [string, () => ReturnType<typeof call>][] = [

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { insertRecord } from '../support/records.js';
-import { startTestHost, type TestHost } from '../support/test-host.js';
+import { callApi, startTestHost, type ApiAnswer, type TestHost } from '../support/test-host.js';
 
 /**
  * The request path's limits and promises over real HTTP: the per-client rate limit, the body
@@ -8,36 +8,16 @@ import { startTestHost, type TestHost } from '../support/test-host.js';
  * that never carry a person's values.
  */
 
-interface Sent {
-  status: number;
-  headers: Headers;
-  text: string;
-  body: Record<string, unknown>;
-}
-
-async function send(
+/** The body is sent as it is: these tests send oversized and hand-made bodies. */
+const send = (
   t: TestHost,
   path: string,
   init: { party?: string; roles?: string[]; purpose?: string; method?: string; body?: string; token?: string },
   extraHeaders: Record<string, string> = {},
-): Promise<Sent> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...extraHeaders };
-  const token = init.token ?? (init.party ? await t.token(init.party, init.roles ?? []) : undefined);
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (init.purpose) headers['x-purpose'] = init.purpose;
-  const res = await fetch(`${t.url}/api${path}`, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers,
-    ...(init.body === undefined ? {} : { body: init.body }),
-  });
-  const text = await res.text();
-  return {
-    status: res.status,
-    headers: res.headers,
-    text,
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-  };
-}
+): Promise<ApiAnswer> => {
+  const { body, ...rest } = init;
+  return callApi(t, path, { ...rest, ...(body === undefined ? {} : { rawBody: body }), headers: extraHeaders });
+};
 
 const lastEntry = (t: TestHost) =>
   t.host.services.store.db.selectFrom('access_log').selectAll().orderBy('seq', 'desc').executeTakeFirstOrThrow();
@@ -161,7 +141,7 @@ describe('body limit, access-log entries, as-of dates and logs', () => {
     const found = await send(t, '/v1/people/search', { ...officer, body: JSON.stringify({ nhsNumber: NHS }) });
     const dpo = { party: 'la-housing', roles: ['dpo'], purpose: 'service-planning' };
     let optOutId = '';
-    const calls: [string, () => Promise<Sent>, number, string][] = [
+    const calls: [string, () => Promise<ApiAnswer>, number, string][] = [
       ['view', () => send(t, `/v1/people/${String(found.body.personRef)}`, officer), 200, 'granted'],
       ['view of an unknown ref', () => send(t, '/v1/people/not-a-ref', officer), 404, 'person-ref-unknown'],
       [

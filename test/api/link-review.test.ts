@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../shared/linkage/link-people.js';
 import { insertRecord } from '../support/records.js';
-import { startTestHost, type TestHost } from '../support/test-host.js';
+import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
  * The tier-5 review endpoints over real HTTP: a reviewer of the council's housing team lists
@@ -17,23 +17,10 @@ describe('link review API', () => {
 
   const logEntries = () => t.host.services.store.db.selectFrom('access_log').selectAll().orderBy('seq').execute();
 
-  async function call(
+  const call = (
     path: string,
     init: { party: string; roles: string[]; purpose?: string; method?: string; body?: unknown },
-  ) {
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${await t.token(init.party, init.roles)}`,
-      'content-type': 'application/json',
-    };
-    if (init.purpose) headers['x-purpose'] = init.purpose;
-    const res = await fetch(`${t.url}/api${path}`, {
-      method: init.method ?? 'GET',
-      headers,
-      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, text };
-  }
+  ) => callApi(t, path, { method: 'GET', ...init });
   const reviewer = (path: string, method = 'GET') =>
     call(path, { party: 'la-housing', roles: ['reviewer'], purpose: PURPOSE, method });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertRecord } from '../support/records.js';
-import { startTestHost, type TestHost } from '../support/test-host.js';
+import { callApi, startTestHost, type ApiCall, type TestHost } from '../support/test-host.js';
 
 /**
  * The partner API end to end over real HTTP: real ES256 tokens from the host's development
@@ -30,27 +30,7 @@ describe('people API', () => {
 
   const logSize = () => t.accessLogSize();
 
-  async function call(
-    path: string,
-    init: { party?: string; roles?: string[]; purpose?: string; body?: unknown; method?: string; token?: string },
-  ) {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    const token = init.token ?? (init.party ? await t.token(init.party, init.roles ?? []) : undefined);
-    if (token) headers.authorization = `Bearer ${token}`;
-    if (init.purpose) headers['x-purpose'] = init.purpose;
-    const res = await fetch(`${t.url}/api${path}`, {
-      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-      headers,
-      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    });
-    const text = await res.text();
-    return {
-      status: res.status,
-      type: res.headers.get('content-type'),
-      body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-      text,
-    };
-  }
+  const call = (path: string, init: ApiCall) => callApi(t, path, init);
 
   const search = (party: string, roles: string[], purpose: string | undefined, body: unknown) =>
     call('/v1/people/search', { party, roles, ...(purpose ? { purpose } : {}), body });

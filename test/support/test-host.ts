@@ -33,6 +33,53 @@ export interface TestHost {
   stop(): Promise<void>;
 }
 
+/** One API call over real HTTP: who calls (a party and roles, or a token of its own), the purpose, the body. */
+export interface ApiCall {
+  party?: string;
+  roles?: string[];
+  token?: string;
+  purpose?: string;
+  /** Default: POST with a body, GET without. */
+  method?: string;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Sent as it is (oversized or malformed bodies); instead of `body`. */
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export interface ApiAnswer {
+  status: number;
+  headers: Headers;
+  /** The content-type. */
+  type: string | null;
+  text: string;
+  /** The JSON body; `{}` when there is none. */
+  body: Record<string, unknown>;
+}
+
+/** `init` as the API sees it: a bearer token when a party or token is given, `X-Purpose`, JSON. */
+export async function callApi(t: TestHost, path: string, init: ApiCall = {}): Promise<ApiAnswer> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...init.headers };
+  const token = init.token ?? (init.party ? await t.token(init.party, init.roles ?? []) : undefined);
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (init.purpose) headers['x-purpose'] = init.purpose;
+  const body = init.rawBody ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
+  const res = await fetch(`${t.url}/api${path}`, {
+    method: init.method ?? (body === undefined ? 'GET' : 'POST'),
+    headers,
+    ...(body === undefined ? {} : { body }),
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    headers: res.headers,
+    type: res.headers.get('content-type'),
+    text,
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+  };
+}
+
 /** The local host on a free port, with the development issuer at that port and the demo parties mapped. */
 export async function startTestHost(overrides: Record<string, string> = {}): Promise<TestHost> {
   const port = await freePort();
