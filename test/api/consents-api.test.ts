@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATIONS, REQUEST_PATH_PROBLEMS } from '../../shared/api/operations.js';
 import { insertRecord, ROBIN_IN_SOCIAL_CARE } from '../support/records.js';
-import { startTestHost, type TestHost } from '../support/test-host.js';
+import { reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
  * Recording and withdrawing consents and opt-outs over real HTTP. Who may write is decided from
@@ -41,16 +41,7 @@ describe('consents API', () => {
   }
 
   /** The access log's reasons for withdrawals by a party, oldest first. */
-  const withdrawReasons = async (partyId: string) =>
-    (
-      await t.host.services.store.db
-        .selectFrom('access_log')
-        .select('reason_code')
-        .where('party_id', '=', partyId)
-        .where('action', '=', 'consent.withdraw')
-        .orderBy('seq')
-        .execute()
-    ).map((row) => row.reason_code);
+  const withdrawReasons = (partyId: string) => reasonCodesOf(t, partyId, 'consent.withdraw');
 
   /** Record an opt-out for a person of its own, by a DPO of la-housing; returns its id. */
   async function recordOptOut(nhsNumber: string, givenName: string): Promise<string> {

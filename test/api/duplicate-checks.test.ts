@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertRecord, ROBIN_IN_SOCIAL_CARE, SAM, SAM_PARTICIPANT } from '../support/records.js';
-import { startTestHost, type TestHost } from '../support/test-host.js';
+import { reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
  * POST /api/v1/duplicate-checks over real HTTP: an officer of one Keyways council asks whether
@@ -255,16 +255,7 @@ describe('duplicate-application check under consent and the national data opt-ou
   const research = (body: unknown) =>
     post('duplicate-checks', 'icf-research', ['researcher'], 'research-evaluation', body);
   const planning = (body: unknown) => post('duplicate-checks', 'la-housing', ['analyst'], 'service-planning', body);
-  const reasonsOf = async (partyId: string) =>
-    (
-      await t.host.services.store.db
-        .selectFrom('access_log')
-        .select('reason_code')
-        .where('party_id', '=', partyId)
-        .where('action', '=', 'person.duplicate-check')
-        .orderBy('seq')
-        .execute()
-    ).map((row) => row.reason_code);
+  const reasonsOf = (partyId: string) => reasonCodesOf(t, partyId, 'person.duplicate-check');
 
   beforeAll(async () => {
     t = await startTestHost({ AGREEMENTS_DIR: agreementsWithDuplicateChecks() });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertRecord } from '../support/records.js';
-import { callApi, startTestHost, type ApiCall, type TestHost } from '../support/test-host.js';
+import { callApi, reasonCodesOf, startTestHost, type ApiCall, type TestHost } from '../support/test-host.js';
 
 /**
  * The partner API end to end over real HTTP: real ES256 tokens from the host's development
@@ -200,14 +200,7 @@ describe('people API', () => {
     expect(after.text).toBe(unknown.text);
     expect(after.text).not.toContain('07700');
     // The access log keeps the real reason for the DPO.
-    const reasons = (
-      await t.host.services.store.db
-        .selectFrom('access_log')
-        .select('reason_code')
-        .where('party_id', '=', 'icf-research')
-        .orderBy('seq')
-        .execute()
-    ).map((row) => row.reason_code);
+    const reasons = await reasonCodesOf(t, 'icf-research');
     expect(reasons).toEqual(['no-match', 'consent-required', 'granted', 'consent-required']);
   });
 

@@ -33,6 +33,17 @@ export interface TestHost {
   stop(): Promise<void>;
 }
 
+/** The reason codes of a party's access-log entries (of one action, if named), oldest first. */
+export async function reasonCodesOf(t: TestHost, partyId: string, action?: string): Promise<string[]> {
+  let query = t.host.services.store.db
+    .selectFrom('access_log')
+    .select('reason_code')
+    .where('party_id', '=', partyId)
+    .orderBy('seq');
+  if (action !== undefined) query = query.where('action', '=', action);
+  return (await query.execute()).map((row) => row.reason_code);
+}
+
 /** One API call over real HTTP: who calls (a party and roles, or a token of its own), the purpose, the body. */
 export interface ApiCall {
   party?: string;

@@ -121,6 +121,15 @@ export async function createImportHarness(
 }
 
 /** The stored records of a party's dataset, in row order, without ids (which differ per run). */
+/** Identifier rows whose record is gone: a replaced or deleted record must take them with it. */
+export async function orphanIdentifiers(store: Store): Promise<{ record_id: string }[]> {
+  return store.db
+    .selectFrom('record_identifier')
+    .select('record_id')
+    .where('record_id', 'not in', (eb) => eb.selectFrom('source_record').select('id'))
+    .execute();
+}
+
 export async function storedRecords(store: Store, partyId: string, datasetId: string) {
   return store.db
     .selectFrom('source_record')

@@ -12,6 +12,7 @@ import { SeededRandom } from '../../../shared/synthetic/random.js';
 import {
   AGREEMENTS_DIR,
   createImportHarness,
+  orphanIdentifiers,
   storedIdentifiers,
   storedRecords,
   type ImportHarness,
@@ -89,12 +90,7 @@ describe('import semantics', () => {
       new Set([second.outcome === 'loaded' ? second.runId : '']),
     );
     // No identifier of the first snapshot survives.
-    const orphans = await h.store.db
-      .selectFrom('record_identifier')
-      .select('record_id')
-      .where('record_id', 'not in', (eb) => eb.selectFrom('source_record').select('id'))
-      .execute();
-    expect(orphans).toEqual([]);
+    expect(await orphanIdentifiers(h.store)).toEqual([]);
     expect(await storedRecords(h.store, 'la-education', MDI)).toEqual(education);
   });
 
@@ -396,12 +392,7 @@ describe('import semantics: a process killed in the middle of a large load', () 
       expect(new Set(records.map((r) => r.import_run_id))).toEqual(new Set([left.id]));
       expect(firstDifference(withoutRun(records), clean)).toBeUndefined();
       expect(firstDifference(await storedIdentifiers(h.store, HOUSING, MDI), cleanIds)).toBeUndefined();
-      const orphans = await h.store.db
-        .selectFrom('record_identifier')
-        .select('record_id')
-        .where('record_id', 'not in', (eb) => eb.selectFrom('source_record').select('id'))
-        .execute();
-      expect(orphans).toEqual([]);
+      expect(await orphanIdentifiers(h.store)).toEqual([]);
       expect(snapshotIndexes(h.store)).toEqual(indexes);
       expect(integrityCheck(h.store)).toEqual(['ok']);
       expect((await runs(h)).find((r) => r.id === left.id)).toMatchObject({

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { enforceRetention, RETENTION_ACTION } from '../../../shared/retention/enforce-retention.js';
-import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import { createImportHarness, orphanIdentifiers, type ImportHarness } from '../imports/import-harness.js';
 import { importEach, nhs, personOf } from '../../support/linked-people.js';
 
 /**
@@ -101,13 +101,7 @@ describe('joint-system retention: kept only while Housing says temporary accommo
       'la-education:ALICE',
       'la-housing:ALICE',
     ]);
-    const orphanIdentifiers = await h.store.db
-      .selectFrom('record_identifier')
-      .leftJoin('source_record', 'source_record.id', 'record_identifier.record_id')
-      .select('record_identifier.record_id')
-      .where('source_record.id', 'is', null)
-      .execute();
-    expect(orphanIdentifiers).toEqual([]);
+    expect(await orphanIdentifiers(h.store)).toEqual([]);
     // One entry for Bob, by person, naming the dataset and no field.
     expect(await retentionEntries(h)).toEqual([
       {
