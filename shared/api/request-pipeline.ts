@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { resolveCaller } from '../agreements/party-directory.js';
-import { AccessLogUnavailableError, type AccessLogRecord } from '../audit/access-log.js';
+import {
+  AccessLogUnavailableError,
+  entriesWithinStoreTransactions,
+  type AccessLogRecord,
+} from '../audit/access-log.js';
 import { errorKind } from '../logging.js';
 import { problem, type HttpResult } from '../http/problem.js';
 import type { ApiContext } from './api-context.js';
@@ -105,9 +109,8 @@ export async function runRequest(
     });
   const writeAhead = async (change: (db: Kysely<Database>) => Promise<Outcome>): Promise<Outcome> => {
     const { store } = services;
-    // SQLite in memory writes the log on the store's one connection, which the change's
-    // transaction holds: there the entry follows the committed change, as for a read.
-    const entryInside = !(store.sqlite !== undefined && store.accessLogFile === undefined);
+    // Where it cannot (SQLite in memory), the entry follows the committed change, as for a read.
+    const entryInside = entriesWithinStoreTransactions(store);
     let slots = writeSlotsByStore.get(store);
     if (!slots) writeSlotsByStore.set(store, (slots = new WriteSlots()));
     let entryWritten = false;

@@ -40,6 +40,15 @@ const SEQ_CONFLICT_RETRIES = 5;
  * pays one fsync per batch rather than per request. A failed batch rejects every caller in it,
  * which makes each of them fail closed.
  */
+/**
+ * Whether an entry may be appended while a transaction of the store's is open. Not on SQLite in
+ * memory: there the log is written on the store's one connection, which that transaction holds,
+ * so an entry about a change follows its commit instead.
+ */
+export function entriesWithinStoreTransactions(store: Store): boolean {
+  return !(store.sqlite !== undefined && store.accessLogFile === undefined);
+}
+
 export class AccessLog {
   private readonly queue: Pending[] = [];
   private batchesSent = 0;

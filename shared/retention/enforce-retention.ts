@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Agreement, Dataset, RetentionRule } from '../agreements/schema.js';
-import type { AccessLog } from '../audit/access-log.js';
+import { entriesWithinStoreTransactions, type AccessLog } from '../audit/access-log.js';
 import { codecFor } from '../imports/field-codecs.js';
 import { takeLinkingLock } from '../linkage/link-people.js';
+import { pendingDatasetQueries } from '../linkage/pending-links.js';
 import { errorKind, type Logger } from '../logging.js';
 import type { Kysely } from 'kysely';
 import type { Store } from '../store/database.js';
@@ -113,9 +114,8 @@ async function enforceRule(
   const runId = randomUUID();
   let logged: readonly string[] = [];
   const { store } = deps;
-  // SQLite in memory writes the log on the store's one connection, which the deletion's
-  // transaction holds: there the entries follow the commit (as request-pipeline.ts does).
-  const entryInside = !(store.sqlite !== undefined && store.accessLogFile === undefined);
+  // Where entries cannot be written inside the deletion's transaction, they follow its commit.
+  const entryInside = entriesWithinStoreTransactions(store);
 
   // On SQL Server every read of the pass sees one snapshot, and a deletion of a record an import
   // has since replaced or changed fails the transaction (update conflict): under the default
@@ -129,14 +129,11 @@ async function enforceRule(
       // Not while a linking pass re-forms the agreement's people.
       await takeLinkingLock(store, trx, agreement.id);
       // Any record of the agreement no pass has placed may join or split people (a new record can
-      // bridge two): the rule waits for the pass. Two queries, each on its own index.
+      // bridge two): the rule waits for the pass.
       const datasets = agreement.datasets.map((d) => d.id);
-      const unlinked = trx.selectFrom('source_record').select('id').where('dataset_id', 'in', datasets);
-      for (const query of [
-        unlinked.where('person_id', 'is', null),
-        unlinked.where('carried_person_id', 'is not', null),
-      ])
-        if ((await store.dialect.firstRows(query, 1).execute()).length > 0) return 'records-not-linked';
+      for (const query of pendingDatasetQueries(trx))
+        if ((await store.dialect.firstRows(query.where('dataset_id', 'in', datasets), 1).execute()).length > 0)
+          return 'records-not-linked';
       const deciding = await trx
         .selectFrom('source_record')
         .select(['person_id', 'carried_person_id', 'import_run_id', 'attributes'])
