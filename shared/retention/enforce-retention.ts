@@ -129,20 +129,19 @@ async function enforceRule(
       // Not while a linking pass re-forms the agreement's people.
       await takeLinkingLock(store, trx, agreement.id);
       // Any record of the agreement no pass has placed may join or split people (a new record can
-      // bridge two): the rule waits for the pass.
+      // bridge two): the rule waits for the pass. Every read of the pass sees one state (above),
+      // so this holds for the rows read below too.
       const datasets = agreement.datasets.map((d) => d.id);
       for (const query of pendingDatasetQueries(trx))
         if ((await store.dialect.firstRows(query.where('dataset_id', 'in', datasets), 1).execute()).length > 0)
           return 'records-not-linked';
       const deciding = await trx
         .selectFrom('source_record')
-        .select(['person_id', 'carried_person_id', 'import_run_id', 'attributes'])
+        .select(['person_id', 'import_run_id', 'attributes'])
         .where('dataset_id', '=', dataset.id)
         .where('party_id', 'in', decidingParties)
         .execute();
       if (deciding.length === 0) return 'no-records-from-field-sources';
-      // Checked again on the rows judged, as each read below is: the waits hold on what is read.
-      if (deciding.some(unplaced)) return 'records-not-linked';
       // A row of the field's sources refused at import may have been the one that keeps someone:
       // the rule waits for an extract of theirs that loaded whole.
       const runs = [...new Set(deciding.map((r) => r.import_run_id))];
@@ -169,10 +168,9 @@ async function enforceRule(
 
       const linked = await trx
         .selectFrom('source_record')
-        .select(['id', 'person_id', 'carried_person_id'])
+        .select(['id', 'person_id'])
         .where('dataset_id', '=', dataset.id)
         .execute();
-      if (linked.some(unplaced)) return 'records-not-linked';
       const personOf = new Map(linked.map((r) => [r.id, r.person_id!]));
       // Every link of the agreement (its records' links are all here), read once: the deleted
       // records' links are then deleted by primary key, without an index on the record columns
@@ -328,11 +326,6 @@ export class RetentionFailed extends Error {
     super(`Retention enforcement failed (${kind})`);
     this.name = 'RetentionFailed';
   }
-}
-
-/** Not yet placed by a linking pass. */
-function unplaced(row: { person_id: string | null; carried_person_id: string | null }): boolean {
-  return row.person_id === null || row.carried_person_id !== null;
 }
 
 /** Records judged for deletion were gone when deleted (a concurrent import replaced them). */
