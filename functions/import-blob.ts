@@ -26,10 +26,9 @@ import { registerBlobCreated } from './registry.js';
  * again after host.json's `visibilityTimeout` (the import resumes it); host.json's
  * `maxDequeueCount` is more than the import's own attempts, so the delivery after the last one
  * rejects the file with `import-attempts-exhausted` and a report rather than leaving it to the
- * poison queue. The
- * error thrown to the host is an `ImportFailed`, which names the failure's kind and the run, never
- * the message of the error underneath: the host logs message and stack, and a driver's message
- * can quote a value.
+ * poison queue. The error thrown to the host is an `ImportFailed`, which names the failure's kind
+ * and the run, never the message of the error underneath: the host logs message and stack, and a
+ * driver's message can quote a value.
  * After a load, the agreement's records are linked into people, then its joint-system retention
  * rules are applied to them (linkPending and enforceRetention catch up on a failure).
  */

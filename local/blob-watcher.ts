@@ -12,12 +12,6 @@ const { InvocationContext } = functions;
 const RECEIPTS_CONTAINER = 'azure-webjobs-hosts';
 const HOST_ID = 'lintel-local';
 /**
- * As the queue in Azure does: up to QUEUE_MAX_DELIVERIES deliveries, then the blob is given up on
- * (a poison receipt, where Azure moves the message to the poison queue).
- */
-export const MAX_DELIVERIES = QUEUE_MAX_DELIVERIES;
-
-/**
  * Azurite has no Event Grid, so the local host scans the watched containers and hands the
  * registered handler the `BlobCreated` event Event Grid would write to the queue. A receipt per
  * (function, blob, ETag) makes each version of a blob fire once, also across restarts; a handler
@@ -123,7 +117,8 @@ export class BlobWatcher {
         attempt,
         error: errorKind(err),
       });
-      if (attempt >= MAX_DELIVERIES) {
+      // As the queue in Azure does: the blob is given up on (a poison receipt) after its last delivery.
+      if (attempt >= QUEUE_MAX_DELIVERIES) {
         await receipt.upload('', 0, { metadata: { status: 'poison', invocationid: invocationId.replaceAll('-', '') } });
         this.attempts.delete(key);
       }
