@@ -25,6 +25,7 @@ import './audit-breach-open.js';
 import './audit-breaches.js';
 import './link-pending.js';
 import './enforce-retention.js';
+import './export-curated.js';
 import './link-candidates.js';
 import './link-candidate.js';
 import './link-candidate-confirm.js';

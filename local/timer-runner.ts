@@ -7,12 +7,15 @@ const { InvocationContext } = functions;
 
 /**
  * The local host's timer trigger. It understands the schedules lintel uses — "every N
- * seconds/minutes" in NCRONTAB form (`*\/N * * * * *`, `0 *\/N * * * *`) — and refuses others at
- * start-up rather than running them at the wrong times.
+ * seconds/minutes/hours" in NCRONTAB form (`*\/N * * * * *`, `0 *\/N * * * *`, `0 0 *\/N * * *`)
+ * — and refuses others at start-up rather than running them at the wrong times.
  */
 export function intervalOf(schedule: string): number {
   const fields = schedule.trim().split(/\s+/);
   const every = (f: string | undefined) => (f === '*' ? 1 : /^\*\/(\d+)$/.exec(f ?? '')?.[1]);
+  if (fields.length === 6 && fields.slice(3).every((f) => f === '*')) {
+    if (fields[0] === '0' && fields[1] === '0' && every(fields[2])) return Number(every(fields[2])) * 3_600_000;
+  }
   if (fields.length === 6 && fields.slice(2).every((f) => f === '*')) {
     if (fields[0] === '0' && every(fields[1])) return Number(every(fields[1])) * 60_000;
     if (fields[1] === '*' && every(fields[0])) return Number(every(fields[0])) * 1000;

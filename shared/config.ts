@@ -72,6 +72,12 @@ const settingsObject = z.object({
   RATE_LIMIT_PER_MINUTE: text('1200').transform(Number).pipe(z.number().int().positive()),
   /** Share of bad rows (0–1) above which a whole import file is rejected and nothing loads. */
   IMPORT_MAX_BAD_ROW_SHARE: text('0.05').transform(Number).pipe(z.number().min(0).max(1)),
+  /**
+   * The curated planning export suppresses any count of people below this (shared/curated/).
+   * 10 is the common floor for published health and social care statistics; lower it only with
+   * the DPO's agreement.
+   */
+  CURATED_MIN_CELL: text('10').transform(Number).pipe(z.number().int().min(3)),
 });
 
 export const settingsSchema = settingsObject

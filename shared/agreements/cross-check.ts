@@ -7,7 +7,7 @@
  * problem carries the path of the offending value so the DPO can find it in the file.
  */
 import type { IssuePath } from './agreement-issue.js';
-import type { Agreement, Dataset, Field } from './schema.js';
+import type { Agreement, Dataset, Field, FieldType } from './schema.js';
 
 export interface FoundIssue {
   readonly path: IssuePath;
@@ -212,6 +212,10 @@ export function checkAgreement(agreement: Agreement, now: Date): CheckResult {
     if (dataset !== undefined) {
       errors.push(...checkGrantFields(dataset, grant.fields, 'fields', at));
       errors.push(...checkGrantFields(dataset, grant.specialCategoryFields, 'specialCategoryFields', at));
+      if (grant.actions?.includes('export')) {
+        errors.push(...checkExportFields(dataset, grant.fields, 'fields', at));
+        errors.push(...checkExportFields(dataset, grant.specialCategoryFields, 'specialCategoryFields', at));
+      }
     }
     if (purpose !== undefined && grant.specialCategoryFields.length > 0 && purpose.lawfulBasis.article9.length === 0) {
       errors.push({
@@ -317,6 +321,32 @@ function checkGrantFields(
       });
     } else if (list === 'specialCategoryFields' && field.classification !== 'special-category') {
       found.push({ path, message: `field '${name}' is not special-category: list it under fields` });
+    }
+  });
+  return found;
+}
+
+/**
+ * Field types an export may count. An export is counts of people per value (shared/curated/):
+ * a date, a postcode or an identifier has a value per person or per street, so its counts would
+ * be ones, suppressed all, or point at someone.
+ */
+const EXPORTABLE_TYPES: ReadonlySet<FieldType> = new Set(['flag', 'enum', 'percentage', 'count', 'integer', 'string']);
+
+function checkExportFields(
+  dataset: Dataset,
+  names: readonly string[],
+  list: 'fields' | 'specialCategoryFields',
+  at: (...rest: (string | number)[]) => IssuePath,
+): FoundIssue[] {
+  const found: FoundIssue[] = [];
+  names.forEach((name, i) => {
+    const field = dataset.fields.find((f) => f.name === name);
+    if (field !== undefined && !EXPORTABLE_TYPES.has(field.type)) {
+      found.push({
+        path: at(list, i),
+        message: `field '${name}' is a ${field.type}: an export counts people per value, and cannot count it`,
+      });
     }
   });
   return found;

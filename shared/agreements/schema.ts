@@ -165,10 +165,14 @@ export const DatasetSchema = z
     path: ['delimiters'],
   });
 
-/** Actions that return data about a person; grants apply to these. */
-export const DataActionSchema = z.enum(['lookup', 'search', 'duplicate-check', 'review']);
+/**
+ * Actions that release data; grants apply to these. `export`: small-number-suppressed counts of
+ * the granted fields across everyone in the dataset, written to the `curated` container for the
+ * grant's parties (shared/curated/), never a value about one person.
+ */
+export const DataActionSchema = z.enum(['lookup', 'search', 'duplicate-check', 'review', 'export']);
 
-/** When a grant names no actions it covers these: reviews and duplicate checks are opted into. */
+/** When a grant names no actions it covers these: reviews, duplicate checks and exports are opted into. */
 export const DEFAULT_GRANT_ACTIONS = ['lookup', 'search'] as const satisfies readonly DataAction[];
 
 export const GrantSchema = z.strictObject({

@@ -178,15 +178,33 @@ export class StoreConsentRegister implements ConsentRegister {
     };
   }
 
+  /**
+   * Every subject with a consent for the purpose in force (`consent`), or with an opt-out in force
+   * (`opt-out`, any purpose): for a decision about everyone in a dataset at once (an export),
+   * where asking person by person would take a query each.
+   */
+  async subjectsWith(kind: 'consent', purposeId: string): Promise<Set<string>>;
+  async subjectsWith(kind: 'opt-out'): Promise<Set<string>>;
+  async subjectsWith(kind: 'consent' | 'opt-out', purposeId?: string): Promise<Set<string>> {
+    let query = this.inForceQuery(kind).select('r.subject_key').distinct();
+    if (purposeId !== undefined) query = query.where('r.purpose_id', '=', purposeId);
+    return new Set((await query.execute()).map((row) => row.subject_key));
+  }
+
   /** The subject's `record` events of this kind whose consent no `withdraw` event names. */
   private async inForce(
     subjectKey: string,
     kind: 'consent' | 'opt-out',
   ): Promise<Pick<ConsentEventTable, 'consent_id' | 'purpose_id'>[]> {
-    return this.store.db
-      .selectFrom('consent_event as r')
+    return this.inForceQuery(kind)
       .select(['r.consent_id', 'r.purpose_id'])
       .where('r.subject_key', '=', subjectKey)
+      .execute();
+  }
+
+  private inForceQuery(kind: 'consent' | 'opt-out') {
+    return this.store.db
+      .selectFrom('consent_event as r')
       .where('r.kind', '=', kind)
       .where('r.action', '=', 'record')
       .where(({ not, exists, selectFrom }) =>
@@ -198,7 +216,6 @@ export class StoreConsentRegister implements ConsentRegister {
               .where('w.action', '=', 'withdraw'),
           ),
         ),
-      )
-      .execute();
+      );
   }
 }

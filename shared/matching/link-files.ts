@@ -17,6 +17,7 @@ import type { Evaluation } from './evaluate.js';
 import { linkBatches, linkedPairs, predictedPairs } from './link.js';
 import type { LinkOptions, LinkResult } from './link.js';
 import type { RecordBatch } from './record.js';
+import { csvCell } from '../csv-cell.js';
 
 const columnName = z.string().min(1);
 
@@ -176,10 +177,6 @@ export async function readTruthCsv(
   return { leftPerson, rightPerson };
 }
 
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
 /** Writes every predicted pair: left_id,right_id,tier,rule,weight,probability. */
 export async function writePairsCsv(
   path: string,
@@ -195,7 +192,7 @@ export async function writePairsCsv(
   await write('left_id,right_id,tier,rule,weight,probability\n');
   for (const p of linkedPairs(result)) {
     await write(
-      `${csvField(left.recordId[p.left] as string)},${csvField(right.recordId[p.right] as string)},${p.tier},${p.rule},${p.weight === null ? '' : p.weight.toFixed(3)},${p.probability === null ? '' : p.probability.toFixed(6)}\n`,
+      `${csvCell(left.recordId[p.left] as string)},${csvCell(right.recordId[p.right] as string)},${p.tier},${p.rule},${p.weight === null ? '' : p.weight.toFixed(3)},${p.probability === null ? '' : p.probability.toFixed(6)}\n`,
     );
     written++;
   }

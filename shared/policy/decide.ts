@@ -34,7 +34,13 @@ export interface DecisionDeps {
   readonly now: () => Date;
 }
 
-const DATA_ACTIONS: ReadonlySet<PolicyAction> = new Set<DataAction>(['lookup', 'search', 'duplicate-check', 'review']);
+const DATA_ACTIONS: ReadonlySet<PolicyAction> = new Set<DataAction>([
+  'lookup',
+  'search',
+  'duplicate-check',
+  'review',
+  'export',
+]);
 
 const NO_FIELDS: ReadonlyMap<string, ReadonlySet<string>> = new Map();
 

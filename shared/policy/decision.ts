@@ -8,6 +8,8 @@ export type { DataAction };
 
 /**
  * `lookup`, `search`, `duplicate-check`, `review`: return data about people, per the grants.
+ * `export`: counts of the granted fields across the dataset (shared/curated/); the subject
+ *   conditions are applied to everyone in it at once, so the decision stays `pending`.
  * `consent-write`: record or withdraw a consent (the purpose's consentSource party and roles).
  * `opt-out-write`: record or withdraw a national data opt-out (a DPO of a party to the purpose's
  *   agreement, where the opt-out applies to the purpose).

@@ -15,6 +15,7 @@ import type { ErrorProfileName } from './error-profiles.js';
 import { FEMALE, type Population } from './people.js';
 import { SeededRandom } from './random.js';
 import { deriveSource, type SourceSpec } from './sources.js';
+import { csvCell } from '../csv-cell.js';
 
 export interface ExtractPlan {
   readonly partyId: string;
@@ -105,10 +106,6 @@ const SEND_TYPES = [
 ];
 const DISABILITIES = ['Hearing impairment', 'Physical disability', 'Autism spectrum condition'];
 const CASEWORKERS = ['A. Patel', 'J. Okafor', 'M. Nowak', 'S. Byrne'];
-
-function csvCell(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-}
 
 function titleCase(name: string): string {
   return name.toLowerCase().replace(/(^|[\s'-])(\p{L})/gu, (_, sep: string, c: string) => sep + c.toUpperCase());

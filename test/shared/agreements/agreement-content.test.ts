@@ -168,6 +168,11 @@ describe('the social care, education and housing ISA', () => {
     ).toEqual([]);
   });
 
+  it('gives planning exported counts only: no lookup of a person', () => {
+    const grants = set.grantsFor('service-planning');
+    expect(grants.map((grant) => [...grant.actions])).toEqual([['export']]);
+  });
+
   it('keeps data on the joint system only while the person is in temporary accommodation', () => {
     const joint = set
       .agreement('social-care-education-housing')

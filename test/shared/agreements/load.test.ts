@@ -78,6 +78,9 @@ interface BrokenVariant {
   readonly message: RegExp;
 }
 
+/** The ISA's service-planning grant, its one `export` grant. */
+const GRANT_OF_PLANNING_EXPORT = 3;
+
 const BROKEN: readonly BrokenVariant[] = [
   {
     name: 'a delimiter declared for a party that is not a source of the dataset',
@@ -155,6 +158,13 @@ const BROKEN: readonly BrokenVariant[] = [
     change: (a) => a.grants[0].specialCategoryFields.push('uniquePupilNumber'),
     path: 'grants[0].specialCategoryFields[4]',
     message: /field 'uniquePupilNumber' is matching-only/,
+  },
+  {
+    name: 'an export counting a date of birth, which has a value per person',
+    agreement: 'isa',
+    change: (a) => a.grants[GRANT_OF_PLANNING_EXPORT].fields.push('dateOfBirth'),
+    path: `grants[${GRANT_OF_PLANNING_EXPORT}].fields[13]`,
+    message: /field 'dateOfBirth' is a date: an export counts people per value, and cannot count it/,
   },
   {
     name: 'a special-category field hidden among display fields',

@@ -57,14 +57,14 @@ describe('the consent register across instances whose clocks differ', () => {
       },
       { agreements, consents: register, now: () => at },
     );
-  const planningSearch = (subjectKey: string, at: Date) =>
+  const planningExport = (subjectKey: string, at: Date) =>
     decide(
       {
         caller: { partyId: 'la-housing', clientId: 'c', roles: ['analyst'] },
         purpose: 'service-planning',
         datasets: [],
         subject: { subjectKey },
-        action: 'search',
+        action: 'export',
       },
       { agreements, consents: register, now: () => at },
     );
@@ -127,11 +127,11 @@ describe('the consent register across instances whose clocks differ', () => {
       at: T,
     });
     expect(await register.isOptedOut(subject, ms(1))).toBe(true);
-    expect(await planningSearch(subject, ms(1))).toMatchObject({ allow: false, reason: 'opted-out' });
+    expect(await planningExport(subject, ms(1))).toMatchObject({ allow: false, reason: 'opted-out' });
 
     await register.withdraw(optOut.consentId, otherInstance, ms(-1));
     expect(await register.isOptedOut(subject, ms(1))).toBe(false);
-    expect(await planningSearch(subject, ms(1))).toMatchObject({ allow: true, subjectConditions: 'checked' });
+    expect(await planningExport(subject, ms(1))).toMatchObject({ allow: true, subjectConditions: 'checked' });
   });
 
   it('applies an opt-out at once, even one stamped by an instance whose clock is ahead', async () => {
@@ -145,7 +145,7 @@ describe('the consent register across instances whose clocks differ', () => {
       at: ms(30),
     });
     expect(await register.isOptedOut(subject, T)).toBe(true);
-    expect(await planningSearch(subject, T)).toMatchObject({ allow: false, reason: 'opted-out' });
+    expect(await planningExport(subject, T)).toMatchObject({ allow: false, reason: 'opted-out' });
   });
 
   it('keeps one subject’s withdrawal from touching another’s consent', async () => {

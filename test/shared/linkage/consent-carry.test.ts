@@ -15,15 +15,15 @@ async function heldBy(h: ImportHarness, personId: string): Promise<number> {
   return (await h.store.db.selectFrom('source_record').select('id').where('person_id', '=', personId).execute()).length;
 }
 
-/** A planning search about the person, the purpose under the national data opt-out. */
-function planningSearch(h: ImportHarness, consents: StoreConsentRegister, subjectKey: string) {
+/** The planning export's decision about the person, the purpose under the national data opt-out. */
+function planningExport(h: ImportHarness, consents: StoreConsentRegister, subjectKey: string) {
   return decide(
     {
       caller: { partyId: 'la-housing', clientId: 'c', roles: ['analyst'] },
       purpose: 'service-planning',
       datasets: [],
       subject: { subjectKey },
-      action: 'search',
+      action: 'export',
     },
     { agreements: h.deps().agreements, consents, now: () => new Date(T.getTime() + 3_600_000) },
   );
@@ -109,7 +109,7 @@ describe('consents follow the person when linkage merges two people', () => {
     expect(await heldBy(h, p1)).toBe(0);
 
     expect(await consents.isOptedOut(p2, T)).toBe(true);
-    expect(await planningSearch(h, consents, p2)).toMatchObject({ allow: false, reason: 'opted-out' });
+    expect(await planningExport(h, consents, p2)).toMatchObject({ allow: false, reason: 'opted-out' });
 
     // The history is kept: the event under P1 is untouched, and P2's copy says who and when.
     const events = await h.store.db
@@ -190,7 +190,7 @@ describe('consents follow the person when linkage splits one person', () => {
 
     for (const part of [housing, education]) {
       expect(await consents.isOptedOut(part, T)).toBe(true);
-      expect(await planningSearch(h, consents, part)).toMatchObject({ allow: false, reason: 'opted-out' });
+      expect(await planningExport(h, consents, part)).toMatchObject({ allow: false, reason: 'opted-out' });
     }
     // Dan, a new person, has no opt-out: none is invented.
     expect(await consents.isOptedOut(await personOf(h, 'la-childrens-social-care', 'DAN'), T)).toBe(false);

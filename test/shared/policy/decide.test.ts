@@ -337,13 +337,13 @@ describe('decide: national data opt-out (planning)', () => {
     consents.optOut('subject-c', now());
     tick();
     expect(
-      await ask('la-housing', ['analyst'], 'service-planning', { action: 'search', subjectKey: 'subject-c' }),
+      await ask('la-housing', ['analyst'], 'service-planning', { action: 'export', subjectKey: 'subject-c' }),
     ).toMatchObject({
       allow: false,
       reason: 'opted-out',
     });
     expect(
-      await ask('la-housing', ['analyst'], 'service-planning', { action: 'search', subjectKey: 'subject-d' }),
+      await ask('la-housing', ['analyst'], 'service-planning', { action: 'export', subjectKey: 'subject-d' }),
     ).toMatchObject({
       allow: true,
       subjectConditions: 'checked',

@@ -1,0 +1,27 @@
+/**
+ * `npm run curate`   the planning export now, as the hourly timer makes it
+ *
+ * Runs against the configured store and blob storage (local settings by default: start the
+ * local stack with `npm start` first). Prints, for each export, where its files went and how
+ * many lines they hold; the counts themselves are in the files, never printed.
+ */
+import { loadLocalSettings } from '../local/settings.js';
+import { loadConfig } from '../shared/config.js';
+import { exportCurated } from '../shared/curated/curated-export.js';
+import { createServices } from '../shared/services.js';
+
+loadLocalSettings();
+const services = await createServices(loadConfig(process.env));
+try {
+  const summaries = await exportCurated({ ...services, minCell: services.settings.CURATED_MIN_CELL });
+  for (const s of summaries) {
+    process.stdout.write(
+      s.outcome === 'written'
+        ? `curated/${s.folder}latest/: ${s.lines} lines for ${s.partyId} (${s.purposeId}); ${s.recordsAwaitingLinkage} records awaiting linkage left out\n`
+        : `${s.partyId} (${s.purposeId}, ${s.datasetId}): refused by the policy; nothing written\n`,
+    );
+  }
+  if (summaries.length === 0) process.stdout.write('no agreement grants an export\n');
+} finally {
+  await services.close();
+}

@@ -1,0 +1,286 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { BlobServiceClient } from '@azure/storage-blob';
+import type { AgreementSet } from '../agreements/agreement-set.js';
+import type { AccessLog } from '../audit/access-log.js';
+import { CONTAINERS } from '../blob/blob-storage.js';
+import type { StoreConsentRegister } from '../consents/store-consent-register.js';
+import { csvCell } from '../csv-cell.js';
+import { errorKind, type Logger } from '../logging.js';
+import { decide } from '../policy/decide.js';
+import type { Store } from '../store/database.js';
+import {
+  IndicatorTally,
+  personValues,
+  ROUND_TO,
+  type CountedField,
+  type DatedRecord,
+  type IndicatorCount,
+} from './indicator-counts.js';
+
+export interface CuratedExportDependencies {
+  readonly store: Store;
+  readonly agreements: AgreementSet;
+  readonly consents: StoreConsentRegister;
+  readonly accessLog: AccessLog;
+  readonly blobs: BlobServiceClient;
+  readonly logger: Logger;
+  /** Counts below this are suppressed (the CURATED_MIN_CELL setting). */
+  readonly minCell: number;
+  /** Default `curated`; tests use a container of their own. */
+  readonly container?: string;
+  readonly now?: () => Date;
+}
+
+export interface CuratedExportSummary {
+  readonly agreementId: string;
+  readonly purposeId: string;
+  readonly datasetId: string;
+  readonly partyId: string;
+  /** `denied`: the policy refused the export (the reason is logged); nothing was written. */
+  readonly outcome: 'written' | 'denied';
+  /** The folder of the curated container the files went to, `<party>/<purpose>/<dataset>/`. */
+  readonly folder: string;
+  readonly lines: number;
+  /** Records with no person id yet (a linking pass gives them one): left out of this export. */
+  readonly recordsAwaitingLinkage: number;
+}
+
+/** The access log's action and client for an export. */
+export const EXPORT_ACTION = 'export';
+const CLIENT_ID = 'curated-export';
+export const COUNTS_FILE = 'indicator-counts.csv';
+export const MANIFEST_FILE = 'manifest.json';
+/** Records read a page; each page is one indexed range read. */
+const PAGE = 2000;
+
+interface ExportTarget {
+  readonly agreementId: string;
+  readonly purposeId: string;
+  readonly datasetId: string;
+  readonly partyId: string;
+  readonly roles: readonly string[];
+}
+
+/**
+ * The planning export (`export` grants): for each party a grant names, the counts of people per
+ * value of the granted fields across everyone in the dataset, made safe to publish by
+ * indicator-counts.ts, written to the curated container for Power BI as
+ * `<party>/<purpose>/<dataset>/latest/indicator-counts.csv` with a `manifest.json` beside it,
+ * and a dated copy under `<date>/` beside `latest/`.
+ *
+ * Each export goes through the policy decision point like a lookup, and writes one access-log
+ * entry (action `export`, no subject, the fields counted) before any file is written: if the
+ * entry cannot be written, nothing is. People with a national data opt-out are left out where
+ * the purpose applies it; where the purpose needs consent, only people with a current consent
+ * are counted. Only records that hold a person id are counted, so no one is counted twice; the
+ * manifest says how many records were waiting for a linking pass to give them one.
+ *
+ * One target that fails does not stop the others; the first failure is thrown at the end, so the
+ * host records the run as failed.
+ */
+export async function exportCurated(deps: CuratedExportDependencies): Promise<CuratedExportSummary[]> {
+  const summaries: CuratedExportSummary[] = [];
+  let failure: unknown;
+  for (const target of exportTargets(deps.agreements)) {
+    try {
+      summaries.push(await exportTarget(deps, target));
+    } catch (err) {
+      deps.logger.error('curated.export-failed', { ...idsOf(target), error: errorKind(err) });
+      failure ??= err;
+    }
+  }
+  if (failure !== undefined) throw failure;
+  return summaries;
+}
+
+/** Every (party, purpose, dataset) an `export` grant covers, with the grant roles that earn it. */
+function exportTargets(agreements: AgreementSet): ExportTarget[] {
+  const targets = new Map<string, ExportTarget>();
+  for (const { agreement } of agreements.all()) {
+    for (const purpose of agreement.purposes) {
+      for (const grant of agreements.grantsFor(purpose.id)) {
+        if (!grant.actions.has('export')) continue;
+        for (const partyId of grant.parties) {
+          const key = `${partyId}\u0000${purpose.id}\u0000${grant.dataset}`;
+          const held = agreements.rolesOfPartyIn(agreement.id, partyId);
+          const roles = new Set([...(targets.get(key)?.roles ?? []), ...[...grant.roles].filter((r) => held.has(r))]);
+          targets.set(key, {
+            agreementId: agreement.id,
+            purposeId: purpose.id,
+            datasetId: grant.dataset,
+            partyId,
+            roles: [...roles].sort(),
+          });
+        }
+      }
+    }
+  }
+  return [...targets.values()];
+}
+
+function idsOf(target: ExportTarget) {
+  return {
+    agreementId: target.agreementId,
+    purposeId: target.purposeId,
+    datasetId: target.datasetId,
+    partyId: target.partyId,
+  };
+}
+
+async function exportTarget(deps: CuratedExportDependencies, target: ExportTarget): Promise<CuratedExportSummary> {
+  const now = deps.now ?? (() => new Date());
+  const folder = `${target.partyId}/${target.purposeId}/${target.datasetId}/`;
+  const decision = await decide(
+    {
+      caller: { partyId: target.partyId, clientId: CLIENT_ID, roles: target.roles },
+      purpose: target.purposeId,
+      datasets: [target.datasetId],
+      subject: null,
+      action: 'export',
+    },
+    { agreements: deps.agreements, consents: deps.consents, now },
+  );
+  if (!decision.allow) {
+    deps.logger.warn('curated.export-denied', { ...idsOf(target), reason: decision.reason });
+    return { ...idsOf(target), outcome: 'denied', folder, lines: 0, recordsAwaitingLinkage: 0 };
+  }
+  const entry = deps.agreements.dataset(target.datasetId)!;
+  const special = decision.specialCategoryFields.get(target.datasetId) ?? new Set<string>();
+  const fields: CountedField[] = [...(decision.fields.get(target.datasetId) ?? [])].map((name) => ({
+    field: entry.fields.get(name)!,
+    specialCategory: special.has(name),
+  }));
+
+  // The subject conditions, for everyone at once: the decision left them `pending`.
+  const purpose = deps.agreements.purpose(target.purposeId)!.purpose;
+  const optedOut = purpose.nationalDataOptOutApplies ? await deps.consents.subjectsWith('opt-out') : new Set();
+  const consenting = purpose.consentRequired ? await deps.consents.subjectsWith('consent', purpose.id) : undefined;
+  const counted = (personId: string) =>
+    !optedOut.has(personId) && (consenting === undefined || consenting.has(personId));
+
+  const tally = new IndicatorTally(fields);
+  const extractsAsOf = new Map<string, string>();
+  let person: string | undefined;
+  let records: DatedRecord[] = [];
+  const endPerson = () => {
+    if (person !== undefined && counted(person)) tally.add(personValues(fields, records));
+    records = [];
+  };
+  for await (const row of placedRecords(deps.store, target.datasetId)) {
+    if (row.person_id !== person) {
+      endPerson();
+      person = row.person_id;
+    }
+    records.push({ asOf: row.as_of, attributes: JSON.parse(row.attributes) as Record<string, unknown> });
+    if ((extractsAsOf.get(row.party_id) ?? '') < row.as_of) extractsAsOf.set(row.party_id, row.as_of);
+  }
+  endPerson();
+  const awaiting = await recordsAwaitingLinkage(deps.store, target.datasetId);
+
+  const generatedAt = now().toISOString();
+  const lines = tally.publish(deps.minCell);
+  const csv = countsCsv(generatedAt, target.datasetId, lines);
+  const manifest = {
+    agreement: target.agreementId,
+    agreementVersion: decision.agreementVersion,
+    purpose: target.purposeId,
+    dataset: target.datasetId,
+    recipient: target.partyId,
+    generatedAt,
+    extractsAsOf: Object.fromEntries([...extractsAsOf].sort()),
+    recordsAwaitingLinkage: awaiting,
+    method: {
+      counts: 'people, each counted once from all their records in the dataset',
+      minimumCell: deps.minCell,
+      roundedTo: ROUND_TO,
+      complementarySuppression: true,
+      nationalDataOptOutApplied: purpose.nationalDataOptOutApplies,
+      consentRequired: purpose.consentRequired,
+    },
+    file: COUNTS_FILE,
+    sha256: createHash('sha256').update(csv).digest('hex'),
+    lines: lines.length,
+  };
+
+  // Logged before anything is written, and fail closed: an export the log cannot record is not made.
+  await deps.accessLog.append({
+    requestId: randomUUID(),
+    partyId: target.partyId,
+    clientId: CLIENT_ID,
+    roles: [...decision.roles],
+    purpose: target.purposeId,
+    action: EXPORT_ACTION,
+    subjectRef: null,
+    datasets: [target.datasetId],
+    fields: fields.map(({ field }) => `${target.datasetId}.${field.name}`).sort(),
+    decision: 'allow',
+    reasonCode: 'granted',
+  });
+  const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
+  const put = async (name: string, body: string, contentType: string) => {
+    await container
+      .getBlockBlobClient(name)
+      .upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: contentType } });
+  };
+  const manifestJson = `${JSON.stringify(manifest, null, 2)}\n`;
+  // The manifest last in each folder: a reader that finds it finds the counts it describes.
+  for (const sub of [generatedAt.slice(0, 10), 'latest']) {
+    await put(`${folder}${sub}/${COUNTS_FILE}`, csv, 'text/csv; charset=utf-8');
+    await put(`${folder}${sub}/${MANIFEST_FILE}`, manifestJson, 'application/json');
+  }
+  deps.logger.info('curated.exported', { ...idsOf(target), lines: lines.length, recordsAwaitingLinkage: awaiting });
+  return { ...idsOf(target), outcome: 'written', folder, lines: lines.length, recordsAwaitingLinkage: awaiting };
+}
+
+function countsCsv(generatedAt: string, datasetId: string, lines: readonly IndicatorCount[]): string {
+  const yn = (b: boolean) => (b ? 'Y' : 'N');
+  const body = lines.map((l) =>
+    [
+      generatedAt,
+      datasetId,
+      l.measure,
+      csvCell(l.category),
+      l.people === null ? '' : String(l.people),
+      yn(l.suppressed),
+      yn(l.specialCategory),
+    ].join(','),
+  );
+  return ['generatedAt,dataset,measure,category,people,suppressed,specialCategory', ...body, ''].join('\r\n');
+}
+
+/**
+ * The dataset's records that hold a person id, by person, a page at a time: a person's records
+ * arrive together, and memory holds one page. A record an import carried its predecessor's id
+ * to counts under that id until the next linking pass, as lookups find it.
+ */
+async function* placedRecords(store: Store, datasetId: string) {
+  let after: { person: string; id: string } | undefined;
+  for (;;) {
+    let query = store.db
+      .selectFrom('source_record')
+      .select(['id', 'person_id', 'party_id', 'as_of', 'attributes'])
+      .where('dataset_id', '=', datasetId)
+      .where('person_id', 'is not', null);
+    if (after !== undefined) {
+      const { person, id } = after;
+      query = query.where((eb) =>
+        eb.or([eb('person_id', '>', person), eb.and([eb('person_id', '=', person), eb('id', '>', id)])]),
+      );
+    }
+    const rows = await store.dialect.firstRows(query.orderBy('person_id').orderBy('id'), PAGE).execute();
+    for (const row of rows) yield { ...row, person_id: row.person_id! };
+    if (rows.length < PAGE) return;
+    const last = rows[rows.length - 1]!;
+    after = { person: last.person_id!, id: last.id };
+  }
+}
+
+async function recordsAwaitingLinkage(store: Store, datasetId: string): Promise<number> {
+  const row = await store.db
+    .selectFrom('source_record')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('dataset_id', '=', datasetId)
+    .where('person_id', 'is', null)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}

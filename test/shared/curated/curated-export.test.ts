@@ -1,0 +1,251 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
+import {
+  COUNTS_FILE,
+  EXPORT_ACTION,
+  exportCurated,
+  MANIFEST_FILE,
+  type CuratedExportDependencies,
+} from '../../../shared/curated/curated-export.js';
+import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
+import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import { normaliseName } from '../../../shared/domain/normalise.js';
+import { importEach, nhs } from '../../support/linked-people.js';
+
+/**
+ * The ISA's planning export ("where used for planning purposes, exported data must be
+ * pseudonymised"): the service-planning grant to la-housing's analysts, written to a curated
+ * container of the test's own on the shared Azurite, from a store the real imports filled.
+ */
+const DATASET = 'multiple-disadvantage-indicators';
+const FOLDER = `la-housing/service-planning/${DATASET}/`;
+const PEOPLE = 40;
+
+const family = (i: number) =>
+  `Family${String.fromCharCode(97 + Math.floor(i / 26))}${String.fromCharCode(97 + (i % 26))}`;
+const born = (i: number) =>
+  `2010-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + Math.floor(i / 12)).padStart(2, '0')}`;
+const gender = (i: number) => (i < 22 ? 'Female' : i < 37 ? 'Male' : 'Non-binary');
+
+/** 40 people in temporary accommodation or not; 20 known to social care; 15 with an EHCP. */
+const HOUSING = [
+  'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,gender,inTemporaryAccommodation',
+  ...Array.from({ length: PEOPLE }, (_, i) =>
+    [`Alex`, family(i), born(i), 'ME14 1XX', nhs(600 + i), gender(i), i < 30 ? 'Y' : 'N'].join(','),
+  ),
+];
+const SOCIAL_CARE = [
+  'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
+  ...Array.from({ length: 20 }, (_, i) =>
+    ['Alex', family(i), born(i), 'ME14 1XX', nhs(600 + i), `SC-${i}`, i < 12 ? 'Y' : 'N'].join(','),
+  ),
+];
+const EDUCATION = [
+  'firstName,lastName,dateOfBirth,homePostcode,educationSystemId,ehcp',
+  ...Array.from({ length: 15 }, (_, i) => ['Alex', family(i), born(i), 'ME14 1XX', `ED-${i}`, 'Y'].join(',')),
+];
+
+interface CsvLine {
+  measure: string;
+  category: string;
+  people: string;
+  suppressed: string;
+  specialCategory: string;
+}
+
+describe('the curated planning export', () => {
+  let h: ImportHarness;
+  let container: string;
+  let consents: StoreConsentRegister;
+
+  const deps = (overrides: Partial<CuratedExportDependencies> = {}): CuratedExportDependencies => {
+    const { agreements, logger } = h.linkDeps();
+    return {
+      store: h.store,
+      agreements,
+      consents,
+      accessLog: h.retentionDeps().accessLog,
+      blobs: h.blobs,
+      logger,
+      minCell: 10,
+      container,
+      now: () => new Date('2026-12-02T09:00:00.000Z'),
+      ...overrides,
+    };
+  };
+  const read = async (name: string, from = container) =>
+    (await h.blobs.getContainerClient(from).getBlobClient(name).downloadToBuffer()).toString('utf8');
+  const countsOf = async (sub = 'latest'): Promise<Map<string, string>> => {
+    const [header, ...rows] = (await read(`${FOLDER}${sub}/${COUNTS_FILE}`)).trimEnd().split('\r\n');
+    expect(header).toBe('generatedAt,dataset,measure,category,people,suppressed,specialCategory');
+    const lines = rows.map((row): CsvLine => {
+      const [, , measure, category, people, suppressed, specialCategory] = row.split(',');
+      return {
+        measure: measure!,
+        category: category!,
+        people: people!,
+        suppressed: suppressed!,
+        specialCategory: specialCategory!,
+      };
+    });
+    for (const line of lines) expect(line.suppressed).toBe(line.people === '' ? 'Y' : 'N');
+    return new Map(lines.map((l) => [`${l.measure}/${l.category}`, l.people === '' ? '-' : l.people]));
+  };
+  const exportEntries = () =>
+    h.store.db
+      .selectFrom('access_log')
+      .select(['party_id', 'client_id', 'roles', 'purpose', 'subject_ref', 'datasets', 'fields', 'decision'])
+      .where('action', '=', EXPORT_ACTION)
+      .orderBy('seq')
+      .execute();
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    consents = new StoreConsentRegister(h.store);
+    container = `cur-${randomUUID().slice(0, 8)}`;
+    await h.blobs.getContainerClient(container).create();
+    await importEach(h, [
+      ['la-housing', HOUSING],
+      ['la-childrens-social-care', SOCIAL_CARE],
+      ['la-education', EDUCATION],
+    ]);
+  });
+  afterAll(async () => {
+    await h.blobs.getContainerClient(container).deleteIfExists();
+    await h.close();
+  });
+
+  it('counts nobody before linking has given the records a person, and says how many wait', async () => {
+    const [summary] = await exportCurated(deps());
+    expect(summary).toMatchObject({ partyId: 'la-housing', outcome: 'written', recordsAwaitingLinkage: 75 });
+    // Fewer people than the minimum (none): every cell withheld.
+    expect(new Set((await countsOf()).values())).toEqual(new Set(['-']));
+    const manifest = JSON.parse(await read(`${FOLDER}latest/${MANIFEST_FILE}`)) as Record<string, unknown>;
+    expect(manifest).toMatchObject({ recordsAwaitingLinkage: 75, agreement: 'social-care-education-housing' });
+  });
+
+  it('publishes counts of people, with small numbers and what would give them away suppressed', async () => {
+    await linkPendingRecords(h.linkDeps());
+    const [summary] = await exportCurated(deps());
+    expect(summary).toMatchObject({ outcome: 'written', recordsAwaitingLinkage: 0 });
+    const counts = await countsOf();
+    expect(counts.get('all people/all')).toBe('40');
+    // 30 Y and 10 N: both at or above the minimum.
+    expect(counts.get('inTemporaryAccommodation/Y')).toBe('30');
+    expect(counts.get('inTemporaryAccommodation/N')).toBe('10');
+    // 12 Y and 8 N among the 20 social care knows, 20 not recorded: N is small, and Y goes with it.
+    expect(counts.get('childProtection/N')).toBe('-');
+    expect(counts.get('childProtection/Y')).toBe('-');
+    expect(counts.get('childProtection/not recorded')).toBe('20');
+    // Three people share a gender no one else has: never named, and Male (15) suppressed beside them.
+    expect(counts.get('gender/Female')).toBe('20');
+    expect(counts.get('gender/Male')).toBe('-');
+    expect(counts.get('gender/other values')).toBe('-');
+    expect([...counts.keys()].some((k) => k.includes('Non-binary'))).toBe(false);
+    // Education links by date of birth and names: 15 with an EHCP, special category.
+    expect(counts.get('ehcp/Y')).toBe('15');
+    // 12 people have three indicators, 3 two, 15 one, 10 none: the 3 and the next smallest (10) withheld.
+    expect(counts.get('indicators flagged Y/3')).toBe('10');
+    expect(counts.get('indicators flagged Y/2')).toBe('-');
+    expect(counts.get('indicators flagged Y/0')).toBe('-');
+    expect(counts.get('indicators flagged Y/1')).toBe('15');
+    // The dated copy is the same file.
+    expect(await read(`${FOLDER}2026-12-02/${COUNTS_FILE}`)).toBe(await read(`${FOLDER}latest/${COUNTS_FILE}`));
+  });
+
+  it('marks special-category measures, and holds no name, date or identifier from the extracts', async () => {
+    const csv = await read(`${FOLDER}latest/${COUNTS_FILE}`);
+    expect(csv).toMatch(/,ehcp,Y,15,N,Y\r\n/);
+    expect(csv).toMatch(/,inTemporaryAccommodation,Y,30,N,N\r\n/);
+    for (const extract of [HOUSING, SOCIAL_CARE, EDUCATION]) {
+      for (const row of extract.slice(1)) {
+        for (const cell of row.split(',')) {
+          if (['Y', 'N', 'Alex', 'Female', 'Male'].includes(cell)) continue;
+          expect(csv).not.toContain(cell);
+        }
+      }
+    }
+  });
+
+  it('writes a manifest that names the method and the counts file by hash', async () => {
+    const csv = await read(`${FOLDER}latest/${COUNTS_FILE}`);
+    const manifest = JSON.parse(await read(`${FOLDER}latest/${MANIFEST_FILE}`)) as Record<string, unknown>;
+    expect(manifest).toMatchObject({
+      agreement: 'social-care-education-housing',
+      agreementVersion: '1.1.0',
+      purpose: 'service-planning',
+      dataset: DATASET,
+      recipient: 'la-housing',
+      generatedAt: '2026-12-02T09:00:00.000Z',
+      method: { minimumCell: 10, roundedTo: 5, nationalDataOptOutApplied: true, consentRequired: false },
+      file: COUNTS_FILE,
+      sha256: createHash('sha256').update(csv).digest('hex'),
+    });
+    expect(Object.keys(manifest.extractsAsOf as object)).toEqual([
+      'la-childrens-social-care',
+      'la-education',
+      'la-housing',
+    ]);
+  });
+
+  it('logs each export once: the analyst party, the purpose, the fields counted, no subject', async () => {
+    const entries = await exportEntries();
+    expect(entries).toHaveLength(2);
+    expect(entries[1]).toMatchObject({
+      party_id: 'la-housing',
+      client_id: 'curated-export',
+      roles: '["analyst"]',
+      purpose: 'service-planning',
+      subject_ref: null,
+      datasets: JSON.stringify([DATASET]),
+      decision: 'allow',
+    });
+    const fields = JSON.parse(entries[1]!.fields) as string[];
+    expect(fields).toContain(`${DATASET}.ehcp`);
+    expect(fields).not.toContain(`${DATASET}.firstName`);
+    expect(fields).not.toContain(`${DATASET}.nhsNumber`);
+  });
+
+  it('leaves out people with a national data opt-out', async () => {
+    for (let i = 0; i < 5; i++) {
+      const { person_id: subjectKey } = await h.store.db
+        .selectFrom('source_record')
+        .select('person_id')
+        .where('party_id', '=', 'la-housing')
+        .where('family_name', '=', normaliseName(family(i)))
+        .executeTakeFirstOrThrow();
+      await consents.record({
+        subjectKey: subjectKey!,
+        kind: 'opt-out',
+        purposeId: null,
+        evidenceRef: null,
+        by: { partyId: 'la-housing', clientId: 'c' },
+        at: new Date(),
+      });
+    }
+    await exportCurated(deps());
+    const counts = await countsOf();
+    expect(counts.get('all people/all')).toBe('35');
+    expect(counts.get('inTemporaryAccommodation/Y')).toBe('25');
+    expect(counts.get('gender/Female')).toBe('15');
+  });
+
+  it('writes nothing when the access log cannot record the export', async () => {
+    const empty = `cur-${randomUUID().slice(0, 8)}`;
+    await h.blobs.getContainerClient(empty).create();
+    const before = (await exportEntries()).length;
+    await sql`alter table access_log rename to access_log_unreachable`.execute(h.store.db);
+    try {
+      await expect(exportCurated(deps({ container: empty }))).rejects.toThrow(/access log/);
+    } finally {
+      await sql`alter table access_log_unreachable rename to access_log`.execute(h.store.db);
+    }
+    const written = [];
+    for await (const blob of h.blobs.getContainerClient(empty).listBlobsFlat()) written.push(blob.name);
+    expect(written).toEqual([]);
+    expect(await exportEntries()).toHaveLength(before);
+    await h.blobs.getContainerClient(empty).deleteIfExists();
+  });
+});
