@@ -233,8 +233,8 @@ describe('duplicate-application check under consent and the national data opt-ou
     );
     edit(
       'social-care-education-housing.yaml',
-      '    actions: [search]\n    source: What security measures will be put in place\n',
-      '    actions: [search, duplicate-check]\n    source: What security measures will be put in place\n',
+      '    actions: [export]\n    source: What security measures will be put in place\n',
+      '    actions: [export, duplicate-check]\n    source: What security measures will be put in place\n',
     );
     return dir;
   }
