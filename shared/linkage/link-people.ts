@@ -141,17 +141,48 @@ export async function linkPeople(
   return summary;
 }
 
+/** How long a pass waits for another pass of the same agreement to finish, on SQL Server. */
+const LINKING_LOCK_TIMEOUT_MS = 600_000;
+
+/**
+ * Thrown when the linking lock could not be had: another pass held it past the timeout, or SQL
+ * Server chose this transaction as a deadlock victim. The transaction rolls back; the next pass
+ * (the five-minute timer) tries again.
+ */
+export class LinkingLockUnavailableError extends Error {
+  constructor(
+    readonly agreementId: string,
+    /** sp_getapplock's return status: -1 timed out, -2 cancelled, -3 deadlock victim, -999 bad call. */
+    readonly status: number,
+  ) {
+    super(`The linking lock of agreement ${agreementId} could not be taken (sp_getapplock returned ${status})`);
+    this.name = 'LinkingLockUnavailableError';
+  }
+}
+
 /**
  * One linking pass per agreement at a time. On SQLite the transaction's first write takes the
  * database's write lock; SQL Server needs an explicit lock, or two passes could each read the
  * other's old people and write conflicting ones. Retention enforcement takes it too
- * (shared/retention/enforce-retention.ts): it judges the people a pass forms.
+ * (shared/retention/enforce-retention.ts): it judges the people a pass forms. sp_getapplock
+ * reports a timeout in its return status, not as an error, so the status is read and a refusal
+ * thrown: carrying on without the lock is what the lock exists to prevent.
  */
-export async function takeLinkingLock(store: Store, trx: Kysely<Database>, agreementId: string): Promise<void> {
+export async function takeLinkingLock(
+  store: Store,
+  trx: Kysely<Database>,
+  agreementId: string,
+  timeoutMs = LINKING_LOCK_TIMEOUT_MS,
+): Promise<void> {
   if (store.dialect.engine !== 'mssql') return;
-  await sql`exec sp_getapplock @Resource = ${`lintel-linkage:${agreementId}`}, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 600000`.execute(
-    trx,
-  );
+  const { rows } = await sql<{ status: number }>`
+    declare @status int;
+    exec @status = sp_getapplock @Resource = ${`lintel-linkage:${agreementId}`}, @LockMode = 'Exclusive',
+      @LockOwner = 'Transaction', @LockTimeout = ${timeoutMs};
+    select @status as status`.execute(trx);
+  const status = Number(rows[0]?.status);
+  // 0: granted at once; 1: granted after waiting.
+  if (!(status >= 0)) throw new LinkingLockUnavailableError(agreementId, status);
 }
 
 function sourcePairsToLink(sources: readonly StoreSource[], kind: LinkRunKind): [number, number][] {
