@@ -73,6 +73,10 @@ param processedRetentionDays int = 30
 @minValue(1)
 param rejectedRetentionDays int = 30
 
+@description('Days a dated copy of the planning counts is kept in curated/: 13 months, for a year-on-year comparison.')
+@minValue(1)
+param curatedHistoryDays int = 400
+
 @description('SFTP endpoint for partner drop-offs (billed hourly while enabled).')
 param sftpEnabled bool = true
 
@@ -182,6 +186,7 @@ module storage 'modules/storage.bicep' = {
     auditAnchorPolicyLocked: auditAnchorPolicyLocked
     processedRetentionDays: processedRetentionDays
     rejectedRetentionDays: rejectedRetentionDays
+    curatedHistoryDays: curatedHistoryDays
     deploymentContainerName: 'app-package'
     eventDeadLetterContainerName: 'event-deadletter'
     importQueueName: importQueueName

@@ -24,6 +24,10 @@ param processedRetentionDays int
 @minValue(1)
 param rejectedRetentionDays int
 
+@description('Days a dated copy of the planning counts stays in curated/ (latest/ is rewritten every hour).')
+@minValue(1)
+param curatedHistoryDays int
+
 @description('Container that holds the Function App package (Flex Consumption deploys from blob storage).')
 param deploymentContainerName string
 
@@ -265,6 +269,30 @@ resource extractLifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@
               baseBlob: {
                 delete: {
                   daysAfterModificationGreaterThan: rejectedRetentionDays
+                }
+              }
+            }
+          }
+        }
+        {
+          // The planning counts' dated copies are for trends, not kept for ever: each export that
+          // stays published is one more to compare against (README, "Planning counts for Power BI").
+          name: 'delete-curated-history'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                'curated/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: curatedHistoryDays
                 }
               }
             }

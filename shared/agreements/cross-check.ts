@@ -7,7 +7,7 @@
  * problem carries the path of the offending value so the DPO can find it in the file.
  */
 import type { IssuePath } from './agreement-issue.js';
-import type { Agreement, Dataset, Field, FieldType } from './schema.js';
+import type { Agreement, Dataset, Field, FieldType, Grant } from './schema.js';
 
 export interface FoundIssue {
   readonly path: IssuePath;
@@ -212,10 +212,7 @@ export function checkAgreement(agreement: Agreement, now: Date): CheckResult {
     if (dataset !== undefined) {
       errors.push(...checkGrantFields(dataset, grant.fields, 'fields', at));
       errors.push(...checkGrantFields(dataset, grant.specialCategoryFields, 'specialCategoryFields', at));
-      if (grant.actions?.includes('export')) {
-        errors.push(...checkExportFields(dataset, grant.fields, 'fields', at));
-        errors.push(...checkExportFields(dataset, grant.specialCategoryFields, 'specialCategoryFields', at));
-      }
+      errors.push(...checkExportGrant(dataset, grant, at));
     }
     if (purpose !== undefined && grant.specialCategoryFields.length > 0 && purpose.lawfulBasis.article9.length === 0) {
       errors.push({
@@ -329,26 +326,49 @@ function checkGrantFields(
 /**
  * Field types an export may count. An export is counts of people per value (shared/curated/):
  * a date, a postcode or an identifier has a value per person or per street, so its counts would
- * be ones, suppressed all, or point at someone.
+ * be ones, suppressed all, or point at someone. Free text is counted only by the categories the
+ * grant lists, so no value from the data (a name, an address, a caseworker) is ever published.
  */
 const EXPORTABLE_TYPES: ReadonlySet<FieldType> = new Set(['flag', 'enum', 'percentage', 'count', 'integer', 'string']);
 
-function checkExportFields(
+function checkExportGrant(
   dataset: Dataset,
-  names: readonly string[],
-  list: 'fields' | 'specialCategoryFields',
+  grant: Grant,
   at: (...rest: (string | number)[]) => IssuePath,
 ): FoundIssue[] {
   const found: FoundIssue[] = [];
-  names.forEach((name, i) => {
-    const field = dataset.fields.find((f) => f.name === name);
-    if (field !== undefined && !EXPORTABLE_TYPES.has(field.type)) {
+  const exported = grant.actions?.includes('export') ?? false;
+  const fields = new Map<string, Field>(dataset.fields.map((field) => [field.name, field]));
+  const granted = new Set([...grant.fields, ...grant.specialCategoryFields]);
+  if (grant.categories !== undefined && !exported) {
+    found.push({ path: at('categories'), message: 'categories are for export grants (actions: [export]) only' });
+  }
+  for (const name of Object.keys(grant.categories ?? {})) {
+    if (!granted.has(name) || fields.get(name)?.type !== 'string') {
       found.push({
-        path: at(list, i),
-        message: `field '${name}' is a ${field.type}: an export counts people per value, and cannot count it`,
+        path: at('categories', name),
+        message: `categories given for '${name}', which is not a free-text field of the grant`,
       });
     }
-  });
+  }
+  if (!exported) return found;
+  for (const list of ['fields', 'specialCategoryFields'] as const) {
+    grant[list].forEach((name, i) => {
+      const field = fields.get(name);
+      if (field === undefined) return;
+      if (!EXPORTABLE_TYPES.has(field.type)) {
+        found.push({
+          path: at(list, i),
+          message: `field '${name}' is a ${field.type}: an export counts people per value, and cannot count it`,
+        });
+      } else if (field.type === 'string' && grant.categories?.[name] === undefined) {
+        found.push({
+          path: at(list, i),
+          message: `field '${name}' is free text: an export counts it only by the values listed under categories`,
+        });
+      }
+    });
+  }
   return found;
 }
 

@@ -186,6 +186,12 @@ export const GrantSchema = z.strictObject({
   /** Display fields. Special-category fields go in `specialCategoryFields`, so they stand out. */
   fields: z.array(FieldNameSchema).default([]),
   specialCategoryFields: z.array(FieldNameSchema).default([]),
+  /**
+   * For an `export` grant's free-text fields: the values it may name, each counted whatever its
+   * case; every other value is counted as "other values". A value the data holds is never
+   * published unless listed here (shared/curated/indicator-counts.ts).
+   */
+  categories: z.record(FieldNameSchema, z.array(z.string().min(1)).min(1)).optional(),
   source: z.string().optional(),
 });
 

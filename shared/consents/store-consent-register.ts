@@ -179,15 +179,18 @@ export class StoreConsentRegister implements ConsentRegister {
   }
 
   /**
-   * Every subject with a consent for the purpose in force (`consent`), or with an opt-out in force
-   * (`opt-out`, any purpose): for a decision about everyone in a dataset at once (an export),
-   * where asking person by person would take a query each.
+   * Every subject with a consent for `purposeId` in force (`consent`), or with an opt-out in force
+   * (`opt-out`; `purposeId` is not used): for a decision about everyone in a dataset at once (an
+   * export), where asking person by person would take a query each. Given a transaction (`db`),
+   * it reads in that one, so the answer matches the records the caller reads there.
    */
-  async subjectsWith(kind: 'consent', purposeId: string): Promise<Set<string>>;
-  async subjectsWith(kind: 'opt-out'): Promise<Set<string>>;
-  async subjectsWith(kind: 'consent' | 'opt-out', purposeId?: string): Promise<Set<string>> {
-    let query = this.inForceQuery(kind).select('r.subject_key').distinct();
-    if (purposeId !== undefined) query = query.where('r.purpose_id', '=', purposeId);
+  async subjectsWith(
+    kind: 'consent' | 'opt-out',
+    purposeId: string | null,
+    db: Kysely<Database> = this.store.db,
+  ): Promise<Set<string>> {
+    let query = this.inForceQuery(kind, db).select('r.subject_key').distinct();
+    if (kind === 'consent') query = query.where('r.purpose_id', '=', purposeId);
     return new Set((await query.execute()).map((row) => row.subject_key));
   }
 
@@ -202,8 +205,8 @@ export class StoreConsentRegister implements ConsentRegister {
       .execute();
   }
 
-  private inForceQuery(kind: 'consent' | 'opt-out') {
-    return this.store.db
+  private inForceQuery(kind: 'consent' | 'opt-out', db: Kysely<Database> = this.store.db) {
+    return db
       .selectFrom('consent_event as r')
       .where('r.kind', '=', kind)
       .where('r.action', '=', 'record')

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, hkdfSync, randomUUID } from 'node:crypto';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { AccessLog } from '../audit/access-log.js';
@@ -7,11 +7,15 @@ import type { StoreConsentRegister } from '../consents/store-consent-register.js
 import { csvCell } from '../csv-cell.js';
 import { errorKind, type Logger } from '../logging.js';
 import { decide } from '../policy/decide.js';
+import type { SecretSource } from '../secrets/secret-source.js';
 import type { Store } from '../store/database.js';
+import type { Database } from '../store/schema.js';
+import type { Kysely } from 'kysely';
 import {
   IndicatorTally,
   personValues,
   ROUND_TO,
+  roundToStep,
   type CountedField,
   type DatedRecord,
   type IndicatorCount,
@@ -23,6 +27,7 @@ export interface CuratedExportDependencies {
   readonly consents: StoreConsentRegister;
   readonly accessLog: AccessLog;
   readonly blobs: BlobServiceClient;
+  readonly secrets: SecretSource;
   readonly logger: Logger;
   /** Counts below this are suppressed (the CURATED_MIN_CELL setting). */
   readonly minCell: number;
@@ -43,6 +48,8 @@ export interface CuratedExportSummary {
   readonly lines: number;
   /** Records with no person id yet (a linking pass gives them one): left out of this export. */
   readonly recordsAwaitingLinkage: number;
+  /** How many people were counted, for the run's summary; the files hold only blurred counts. */
+  readonly peopleCounted: number;
 }
 
 /** The access log's action and client for an export. */
@@ -59,6 +66,8 @@ interface ExportTarget {
   readonly datasetId: string;
   readonly partyId: string;
   readonly roles: readonly string[];
+  /** Per free-text field, the values the export grants name (`categories`). */
+  readonly categories: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
@@ -103,13 +112,18 @@ function exportTargets(agreements: AgreementSet): ExportTarget[] {
         for (const partyId of grant.parties) {
           const key = `${partyId}\u0000${purpose.id}\u0000${grant.dataset}`;
           const held = agreements.rolesOfPartyIn(agreement.id, partyId);
-          const roles = new Set([...(targets.get(key)?.roles ?? []), ...[...grant.roles].filter((r) => held.has(r))]);
+          const before = targets.get(key);
+          const roles = new Set([...(before?.roles ?? []), ...[...grant.roles].filter((r) => held.has(r))]);
+          const categories: Record<string, readonly string[]> = { ...before?.categories };
+          for (const [field, values] of Object.entries(grant.grant.categories ?? {}))
+            categories[field] = [...new Set([...(categories[field] ?? []), ...values])];
           targets.set(key, {
             agreementId: agreement.id,
             purposeId: purpose.id,
             datasetId: grant.dataset,
             partyId,
             roles: [...roles].sort(),
+            categories,
           });
         }
       }
@@ -142,43 +156,62 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
   );
   if (!decision.allow) {
     deps.logger.warn('curated.export-denied', { ...idsOf(target), reason: decision.reason });
-    return { ...idsOf(target), outcome: 'denied', folder, lines: 0, recordsAwaitingLinkage: 0 };
+    await deps.accessLog.append({
+      ...entryOf(target, target.roles, []),
+      decision: 'deny',
+      reasonCode: decision.reason,
+    });
+    return { ...idsOf(target), outcome: 'denied', folder, lines: 0, recordsAwaitingLinkage: 0, peopleCounted: 0 };
   }
   const entry = deps.agreements.dataset(target.datasetId)!;
   const special = decision.specialCategoryFields.get(target.datasetId) ?? new Set<string>();
   const fields: CountedField[] = [...(decision.fields.get(target.datasetId) ?? [])].map((name) => ({
     field: entry.fields.get(name)!,
     specialCategory: special.has(name),
+    categories: target.categories[name] ?? [],
   }));
 
   // The subject conditions, for everyone at once: the decision left them `pending`.
   const purpose = deps.agreements.purpose(target.purposeId)!.purpose;
-  const optedOut = purpose.nationalDataOptOutApplies ? await deps.consents.subjectsWith('opt-out') : new Set();
-  const consenting = purpose.consentRequired ? await deps.consents.subjectsWith('consent', purpose.id) : undefined;
-  const counted = (personId: string) =>
-    !optedOut.has(personId) && (consenting === undefined || consenting.has(personId));
-
+  const noiseSecret = await noiseSecretOf(deps.secrets);
   const tally = new IndicatorTally(fields);
   const extractsAsOf = new Map<string, string>();
-  let person: string | undefined;
-  let records: DatedRecord[] = [];
-  const endPerson = () => {
-    if (person !== undefined && counted(person)) tally.add(personValues(fields, records));
-    records = [];
-  };
-  for await (const row of placedRecords(deps.store, target.datasetId)) {
-    if (row.person_id !== person) {
-      endPerson();
-      person = row.person_id;
+  const { store } = deps;
+  // One state for every read: the opt-outs and the records they apply to, and the count of what
+  // waits, so a linking pass that moves a person (and their opt-out) between two reads cannot
+  // count them twice or count them despite the opt-out. On SQL Server a snapshot; SQLite's one
+  // connection gives its transaction one state.
+  const reading =
+    store.dialect.engine === 'mssql' ? store.db.transaction().setIsolationLevel('snapshot') : store.db.transaction();
+  const awaiting = await reading.execute(async (trx) => {
+    const optedOut = purpose.nationalDataOptOutApplies
+      ? await deps.consents.subjectsWith('opt-out', null, trx)
+      : new Set<string>();
+    const consenting = purpose.consentRequired
+      ? await deps.consents.subjectsWith('consent', purpose.id, trx)
+      : undefined;
+    const counted = (personId: string) =>
+      !optedOut.has(personId) && (consenting === undefined || consenting.has(personId));
+    let person: string | undefined;
+    let records: DatedRecord[] = [];
+    const endPerson = () => {
+      if (person !== undefined && counted(person)) tally.add(personValues(fields, records));
+      records = [];
+    };
+    for await (const row of placedRecords(store, trx, target.datasetId)) {
+      if (row.person_id !== person) {
+        endPerson();
+        person = row.person_id;
+      }
+      records.push({ asOf: row.as_of, attributes: JSON.parse(row.attributes) as Record<string, unknown> });
+      if ((extractsAsOf.get(row.party_id) ?? '') < row.as_of) extractsAsOf.set(row.party_id, row.as_of);
     }
-    records.push({ asOf: row.as_of, attributes: JSON.parse(row.attributes) as Record<string, unknown> });
-    if ((extractsAsOf.get(row.party_id) ?? '') < row.as_of) extractsAsOf.set(row.party_id, row.as_of);
-  }
-  endPerson();
-  const awaiting = await recordsAwaitingLinkage(deps.store, target.datasetId);
+    endPerson();
+    return recordsAwaitingLinkage(trx, target.datasetId);
+  });
 
   const generatedAt = now().toISOString();
-  const lines = tally.publish(deps.minCell);
+  const lines = tally.publish(deps.minCell, noiseSecret);
   const csv = countsCsv(generatedAt, target.datasetId, lines);
   const manifest = {
     agreement: target.agreementId,
@@ -188,12 +221,15 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
     recipient: target.partyId,
     generatedAt,
     extractsAsOf: Object.fromEntries([...extractsAsOf].sort()),
-    recordsAwaitingLinkage: awaiting,
+    // Records, not people, but a small number is withheld all the same.
+    recordsAwaitingLinkage:
+      awaiting === 0 ? 0 : awaiting < deps.minCell ? `fewer than ${deps.minCell}` : roundToStep(awaiting),
     method: {
       counts: 'people, each counted once from all their records in the dataset',
       minimumCell: deps.minCell,
-      roundedTo: ROUND_TO,
       complementarySuppression: true,
+      perturbation: '-4 to +4 a cell, triangular; the same for the same counts, drawn afresh when any count changes',
+      roundedTo: ROUND_TO,
       nationalDataOptOutApplied: purpose.nationalDataOptOutApplies,
       consentRequired: purpose.consentRequired,
     },
@@ -204,15 +240,11 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
 
   // Logged before anything is written, and fail closed: an export the log cannot record is not made.
   await deps.accessLog.append({
-    requestId: randomUUID(),
-    partyId: target.partyId,
-    clientId: CLIENT_ID,
-    roles: [...decision.roles],
-    purpose: target.purposeId,
-    action: EXPORT_ACTION,
-    subjectRef: null,
-    datasets: [target.datasetId],
-    fields: fields.map(({ field }) => `${target.datasetId}.${field.name}`).sort(),
+    ...entryOf(
+      target,
+      decision.roles,
+      fields.map(({ field }) => field.name),
+    ),
     decision: 'allow',
     reasonCode: 'granted',
   });
@@ -223,13 +255,22 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
       .upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: contentType } });
   };
   const manifestJson = `${JSON.stringify(manifest, null, 2)}\n`;
-  // The manifest last in each folder: a reader that finds it finds the counts it describes.
-  for (const sub of [generatedAt.slice(0, 10), 'latest']) {
+  // In each folder the manifest goes first and comes back last: a reader that finds one finds the
+  // counts it describes (its SHA-256), and a run that fails between leaves no manifest at all.
+  for (const sub of ['latest', generatedAt.slice(0, 10)]) {
+    await container.getBlobClient(`${folder}${sub}/${MANIFEST_FILE}`).deleteIfExists();
     await put(`${folder}${sub}/${COUNTS_FILE}`, csv, 'text/csv; charset=utf-8');
     await put(`${folder}${sub}/${MANIFEST_FILE}`, manifestJson, 'application/json');
   }
   deps.logger.info('curated.exported', { ...idsOf(target), lines: lines.length, recordsAwaitingLinkage: awaiting });
-  return { ...idsOf(target), outcome: 'written', folder, lines: lines.length, recordsAwaitingLinkage: awaiting };
+  return {
+    ...idsOf(target),
+    outcome: 'written',
+    folder,
+    lines: lines.length,
+    recordsAwaitingLinkage: awaiting,
+    peopleCounted: tally.peopleCounted,
+  };
 }
 
 function countsCsv(generatedAt: string, datasetId: string, lines: readonly IndicatorCount[]): string {
@@ -253,10 +294,10 @@ function countsCsv(generatedAt: string, datasetId: string, lines: readonly Indic
  * arrive together, and memory holds one page. A record an import carried its predecessor's id
  * to counts under that id until the next linking pass, as lookups find it.
  */
-async function* placedRecords(store: Store, datasetId: string) {
+async function* placedRecords(store: Store, db: Kysely<Database>, datasetId: string) {
   let after: { person: string; id: string } | undefined;
   for (;;) {
-    let query = store.db
+    let query = db
       .selectFrom('source_record')
       .select(['id', 'person_id', 'party_id', 'as_of', 'attributes'])
       .where('dataset_id', '=', datasetId)
@@ -275,12 +316,38 @@ async function* placedRecords(store: Store, datasetId: string) {
   }
 }
 
-async function recordsAwaitingLinkage(store: Store, datasetId: string): Promise<number> {
-  const row = await store.db
+async function recordsAwaitingLinkage(db: Kysely<Database>, datasetId: string): Promise<number> {
+  const row = await db
     .selectFrom('source_record')
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .where('dataset_id', '=', datasetId)
     .where('person_id', 'is', null)
     .executeTakeFirst();
   return Number(row?.n ?? 0);
+}
+
+/** The access-log entry of an export: its recipient, the purpose, the fields counted, no subject. */
+function entryOf(target: ExportTarget, roles: readonly string[], fieldNames: readonly string[]) {
+  return {
+    requestId: randomUUID(),
+    partyId: target.partyId,
+    clientId: CLIENT_ID,
+    roles: [...roles],
+    purpose: target.purposeId,
+    action: EXPORT_ACTION,
+    subjectRef: null,
+    datasets: [target.datasetId],
+    fields: fieldNames.map((name) => `${target.datasetId}.${name}`).sort(),
+  };
+}
+
+/**
+ * The key of the export's noise, derived from the person-reference key (a secret lintel already
+ * holds, in Key Vault in production) for this use alone.
+ */
+async function noiseSecretOf(secrets: SecretSource): Promise<Buffer> {
+  const secret = await secrets.get('person-ref-key');
+  return Buffer.from(
+    hkdfSync('sha256', Buffer.from(secret.value, 'base64'), Buffer.alloc(0), 'lintel/curated-noise/v1', 32),
+  );
 }

@@ -1,42 +1,52 @@
+import { createHmac } from 'node:crypto';
 import type { Field } from '../agreements/schema.js';
 import type { CanonicalValue } from '../imports/field-codecs.js';
 
 /**
  * Counts of people per value of each exported field, made safe to publish: the planning output
  * the analyst reads in Power BI. Nothing here is about one person — every figure is a count of
- * people, and a count that could single someone out is withheld:
+ * people, and a figure that could single someone out is withheld or blurred:
  *
  * - **Small numbers.** A count from 1 to `minCell - 1` is suppressed (published empty, flagged).
  * - **Complementary suppression.** Each field's categories add up to everyone counted, so one
  *   suppressed cell could be had back by subtraction; the next smallest is suppressed with it.
- * - **Rounding.** Published counts are rounded to the nearest {@link ROUND_TO}, so two exports a
- *   day apart that differ by one person do not tell which category that person moved into.
  * - **Few people.** When fewer than `minCell` people are counted at all, every cell is withheld
  *   (a zero beside a total of three says something about each of the three).
- * - **Free-text values.** A string field's values are data, not labels: a value held by fewer
- *   than `minCell` people is counted under {@link OTHER_VALUES} and never named.
+ * - **Differencing.** The party that receives the export also knows who joins and leaves its own
+ *   records, and records opt-outs; two exports a person apart would tell it that person's other
+ *   values by subtraction. So every published count gets noise (−4 to +4, see
+ *   {@link perturbationOf}) drawn from a keyed digest of the whole table, then is rounded to the
+ *   nearest {@link ROUND_TO}: the same counts give the same figures every time (asking again
+ *   averages nothing away), and any change anywhere draws fresh noise for every cell — so the
+ *   cells a departed person was in do not stand out as the ones that moved. Noise drawn per cell
+ *   from that cell's own contents would leave the others unchanged and point at exactly those.
+ * - **Free text.** A string field is counted only by the values the grant lists under
+ *   `categories`; any other value is counted as {@link OTHER_VALUES}, never named.
  *
- * Numbers go into bands rather than values (see {@link categoriesOf}).
+ * Numbers go into bands rather than values (see {@link categoriesOf}). Measures are only ever
+ * one field's distribution: a measure combining fields (how many flags a person has) ties the
+ * fields' suppressed cells to published ones, so none is offered.
  */
 
 export const NOT_RECORDED = 'not recorded';
 export const OTHER_VALUES = 'other values';
-/** Measures that are not one field's; field names are camelCase, so these cannot collide. */
+/** The measure of everyone counted; field names are camelCase, so it cannot collide with one. */
 export const ALL_PEOPLE = 'all people';
-export const FLAGGED_YES = 'indicators flagged Y';
 export const ROUND_TO = 5;
 
 export interface CountedField {
   readonly field: Field;
   readonly specialCategory: boolean;
+  /** A string field's values that may be named (the grant's `categories`). */
+  readonly categories?: readonly string[];
 }
 
 /** One line of the export: how many people fall in `category` of `measure`. */
 export interface IndicatorCount {
-  /** A field name, {@link ALL_PEOPLE} or {@link FLAGGED_YES}. */
+  /** A field name or {@link ALL_PEOPLE}. */
   readonly measure: string;
   readonly category: string;
-  /** Rounded to {@link ROUND_TO}; null where suppressed. */
+  /** Perturbed and rounded; null where suppressed. */
   readonly people: number | null;
   readonly suppressed: boolean;
   readonly specialCategory: boolean;
@@ -74,14 +84,14 @@ export function personValues(fields: readonly CountedField[], records: readonly 
 
 const PERCENT_BANDS = ['under 10%', '10% to under 50%', '50% or more'] as const;
 const COUNT_BANDS = ['0', '1', '2', '3 or more'] as const;
-const FLAGGED_BANDS = ['0', '1', '2', '3', '4 or more'] as const;
 
 /**
- * The categories a field is counted in, in the order published; a string field's are its values.
- * Percentages in the Department for Education's bands: 10% of sessions missed makes a pupil
- * persistently absent, 50% severely absent. Counts in 0, 1, 2, 3 or more.
+ * The categories a field is counted in, in the order published. Percentages in the Department
+ * for Education's bands: 10% of sessions missed makes a pupil persistently absent, 50% severely
+ * absent. Counts in 0, 1, 2, 3 or more. Free text by the listed values, then other values.
  */
-export function categoriesOf(field: Field): readonly string[] | undefined {
+export function categoriesOf(counted: CountedField): readonly string[] {
+  const { field } = counted;
   switch (field.type) {
     case 'flag':
       return ['Y', 'N', NOT_RECORDED];
@@ -94,15 +104,18 @@ export function categoriesOf(field: Field): readonly string[] | undefined {
     case 'integer':
       return ['below 0', ...COUNT_BANDS, NOT_RECORDED];
     default:
-      return undefined;
+      return [...new Set(counted.categories ?? [])].concat(OTHER_VALUES, NOT_RECORDED);
   }
 }
 
-function categoryOf(field: Field, value: CanonicalValue | null): string {
+/** Which category of the field a value falls in; `named` maps a listed value, upper-cased, to its label. */
+function categoryOf(field: Field, named: ReadonlyMap<string, string>, value: CanonicalValue | null): string {
   if (value === null) return NOT_RECORDED;
   switch (field.type) {
     case 'flag':
       return value === true ? 'Y' : 'N';
+    case 'enum':
+      return String(value);
     case 'percentage': {
       const n = Number(value);
       return n < 10 ? PERCENT_BANDS[0] : n < 50 ? PERCENT_BANDS[1] : PERCENT_BANDS[2];
@@ -113,72 +126,85 @@ function categoryOf(field: Field, value: CanonicalValue | null): string {
       return n < 0 ? 'below 0' : (COUNT_BANDS[Math.min(n, 3)] ?? COUNT_BANDS[3]);
     }
     default:
-      return String(value);
+      return named.get(String(value).trim().toUpperCase()) ?? OTHER_VALUES;
   }
+}
+
+const NOISE = [-4, -3, -2, -1, 0, 1, 2, 3, 4] as const;
+/** How many of the 256 noise keys draw each value: symmetric, so the noise adds nothing on average. */
+const NOISE_WEIGHTS = [10, 21, 31, 41, 50, 41, 31, 21, 10] as const;
+export const NOISE_LIMIT = 4;
+
+/**
+ * The noise a cell gets for its noise key (0 to 255): −4 to +4, 0 most often and ±4 least. The
+ * table is published, so analysts can allow for it; what they cannot know is any cell's key.
+ */
+export function perturbationOf(cellKey: number): number {
+  let bound = 0;
+  for (let i = 0; i < NOISE.length; i++) {
+    bound += NOISE_WEIGHTS[i]!;
+    if (cellKey < bound) return NOISE[i]!;
+  }
+  return NOISE_LIMIT;
 }
 
 export class IndicatorTally {
-  private people = 0;
-  private readonly counts = new Map<string, Map<string, number>>();
-  private readonly flagged = new Map<string, number>();
-  private readonly flagFields: readonly CountedField[];
+  private everyone = 0;
+  private readonly cells = new Map<string, Map<string, number>>();
+  private readonly named = new Map<string, ReadonlyMap<string, string>>();
 
   constructor(private readonly fields: readonly CountedField[]) {
-    for (const { field } of fields) {
-      this.counts.set(field.name, new Map((categoriesOf(field) ?? [NOT_RECORDED]).map((c) => [c, 0])));
+    for (const counted of fields) {
+      const { name } = counted.field;
+      this.cells.set(name, new Map(categoriesOf(counted).map((c) => [c, 0])));
+      this.named.set(name, new Map((counted.categories ?? []).map((c) => [c.trim().toUpperCase(), c])));
     }
-    this.flagFields = fields.filter(({ field }) => field.type === 'flag');
   }
 
   add(values: PersonValues): void {
-    this.people++;
-    let yes = 0;
+    this.everyone++;
     for (const { field } of this.fields) {
-      const value = values.get(field.name) ?? null;
-      const cells = this.counts.get(field.name)!;
-      const category = categoryOf(field, value);
-      cells.set(category, (cells.get(category) ?? 0) + 1);
-      if (field.type === 'flag' && value === true) yes++;
+      const category = categoryOf(field, this.named.get(field.name)!, values.get(field.name) ?? null);
+      const cells = this.cells.get(field.name)!;
+      cells.set(category, cells.get(category)! + 1);
     }
-    const band = FLAGGED_BANDS[Math.min(yes, FLAGGED_BANDS.length - 1)]!;
-    this.flagged.set(band, (this.flagged.get(band) ?? 0) + 1);
   }
 
-  /** How many people were counted: for the run's own log, never published unsuppressed. */
+  /** How many people were counted: for the run's own log and tests, never published as it is. */
   get peopleCounted(): number {
-    return this.people;
+    return this.everyone;
   }
 
-  /** Every line of the export, each field's categories suppressed and rounded as one table. */
-  publish(minCell: number): IndicatorCount[] {
-    const few = this.people < minCell;
-    const lines: IndicatorCount[] = [...publishMeasure(ALL_PEOPLE, false, [['all', this.people]], minCell, few)];
+  /**
+   * Every line of the export, each field's categories suppressed as one table and all of them
+   * perturbed. `noiseSecret` keys the noise: without it, anyone could recompute the noise of a
+   * guessed table and check the guess against the published one.
+   */
+  publish(minCell: number, noiseSecret: Buffer): IndicatorCount[] {
+    const few = this.everyone < minCell;
+    const measures: [string, boolean, [string, number][]][] = [[ALL_PEOPLE, false, [['all', this.everyone]]]];
     for (const { field, specialCategory } of this.fields) {
-      let cells = [...this.counts.get(field.name)!];
-      if (categoriesOf(field) === undefined) cells = collapseRareValues(cells, minCell);
-      lines.push(...publishMeasure(field.name, specialCategory, cells, minCell, few));
+      measures.push([field.name, specialCategory, [...this.cells.get(field.name)!]]);
     }
-    if (this.flagFields.length > 0) {
-      const cells = FLAGGED_BANDS.map((band): [string, number] => [band, this.flagged.get(band) ?? 0]);
-      const special = this.flagFields.some((f) => f.specialCategory);
-      lines.push(...publishMeasure(FLAGGED_YES, special, cells, minCell, few));
-    }
-    return lines;
+    const table = createHmac('sha256', noiseSecret);
+    for (const [measure, , cells] of measures) table.update(`${measure}=${cells.map(([, n]) => n).join(',')};`);
+    const tableKey = table.digest();
+    let index = 0;
+    const noise = () => perturbationOf(noiseKey(noiseSecret, tableKey, index++));
+    return measures.flatMap(([measure, special, cells]) =>
+      publishMeasure(measure, special, cells, minCell, few, noise),
+    );
   }
 }
 
-/** A string field's values held by fewer than `minCell` people go under OTHER_VALUES, unnamed. */
-function collapseRareValues(cells: readonly [string, number][], minCell: number): [string, number][] {
-  let other = 0;
-  let notRecorded = 0;
-  const kept: [string, number][] = [];
-  for (const [category, n] of cells) {
-    if (category === NOT_RECORDED) notRecorded = n;
-    else if (n >= minCell) kept.push([category, n]);
-    else other += n;
-  }
-  kept.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  return [...kept, [OTHER_VALUES, other], [NOT_RECORDED, notRecorded]];
+/** To the nearest ROUND_TO. */
+export function roundToStep(n: number): number {
+  return Math.round(n / ROUND_TO) * ROUND_TO;
+}
+
+/** The noise key of the table's `cellIndex`-th cell: 0 to 255. */
+function noiseKey(noiseSecret: Buffer, tableKey: Buffer, cellIndex: number): number {
+  return createHmac('sha256', noiseSecret).update(tableKey).update(String(cellIndex)).digest()[0]!;
 }
 
 function publishMeasure(
@@ -187,6 +213,7 @@ function publishMeasure(
   cells: readonly [string, number][],
   minCell: number,
   suppressAll: boolean,
+  noise: () => number,
 ): IndicatorCount[] {
   const suppressed = cells.map(([, n]) => suppressAll || (n > 0 && n < minCell));
   if (suppressed.filter(Boolean).length === 1) {
@@ -199,7 +226,8 @@ function publishMeasure(
   return cells.map(([category, n], i) => ({
     measure,
     category,
-    people: suppressed[i] ? null : Math.round(n / ROUND_TO) * ROUND_TO,
+    // A true zero stays zero: an empty cell has no people to blur. Any other never rounds to zero.
+    people: suppressed[i] ? null : n === 0 ? 0 : Math.max(ROUND_TO, roundToStep(n + noise())),
     suppressed: suppressed[i]!,
     specialCategory,
   }));

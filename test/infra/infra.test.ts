@@ -366,7 +366,7 @@ describe('infra: storage', () => {
     expect(paramDeclaration(main, 'auditAnchorPolicyLocked')).toMatch(/= false$/m);
   });
 
-  it("deletes partners' raw files from processed/ and rejected/ after the set days, and never from incoming/", () => {
+  it("deletes partners' raw files from processed/ and rejected/, and planning counts' history, after the set days, and never from incoming/", () => {
     const policy = onlyResource(storage, 'Microsoft.Storage/storageAccounts/managementPolicies');
     expect(objectEntries(policy.body).get('name')).toBe("'default'");
     const rules = nestedObject(nestedObject(policy.body, 'properties'), 'policy');
@@ -379,7 +379,9 @@ describe('infra: storage', () => {
     expect(Object.fromEntries(daysByPrefix)).toEqual({
       [`${CONTAINERS.processed}/`]: 'processedRetentionDays',
       [`${CONTAINERS.rejected}/`]: 'rejectedRetentionDays',
+      [`${CONTAINERS.curated}/`]: 'curatedHistoryDays',
     });
+    expect(paramDeclaration(main, 'curatedHistoryDays')).toMatch(/= 400$/m);
     expect(paramDeclaration(main, 'processedRetentionDays')).toMatch(/= 30$/m);
     expect(paramDeclaration(main, 'rejectedRetentionDays')).toMatch(/= 30$/m);
   });

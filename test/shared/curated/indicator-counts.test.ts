@@ -3,128 +3,195 @@ import { describe, expect, it } from 'vitest';
 import type { Field } from '../../../shared/agreements/schema.js';
 import {
   ALL_PEOPLE,
-  FLAGGED_YES,
   IndicatorTally,
+  NOISE_LIMIT,
   NOT_RECORDED,
   OTHER_VALUES,
+  perturbationOf,
   personValues,
+  ROUND_TO,
   type CountedField,
   type IndicatorCount,
 } from '../../../shared/curated/indicator-counts.js';
 
-const field = (name: string, type: Field['type'], values?: string[]): CountedField => ({
-  field: { name, type, classification: 'display', required: false, description: name, ...(values ? { values } : {}) },
+const field = (name: string, type: Field['type'], categories?: string[]): CountedField => ({
+  field: { name, type, classification: 'display', required: false, description: name },
   specialCategory: false,
+  ...(categories ? { categories } : {}),
 });
 
 const FLAG_A = field('flagA', 'flag');
-const FLAG_B = field('flagB', 'flag');
-const GENDER = field('gender', 'string');
+const GENDER = field('gender', 'string', ['Female', 'Male']);
 const ABSENCE = field('absence', 'percentage');
 const EXCLUSIONS = field('exclusions', 'count');
+const SECRET = Buffer.alloc(32, 7);
 
-function tallyOf(fields: CountedField[], people: Record<string, string | number | boolean | null>[]) {
+type Person = Record<string, string | number | boolean | null>;
+
+function publish(fields: CountedField[], people: Person[], minCell = 10, secret = SECRET): IndicatorCount[] {
   const tally = new IndicatorTally(fields);
   for (const person of people) tally.add(new Map(Object.entries(person)));
-  return tally;
+  return tally.publish(minCell, secret);
 }
 
 function cellsOf(lines: IndicatorCount[], measure: string): Record<string, number | null> {
   return Object.fromEntries(lines.filter((l) => l.measure === measure).map((l) => [l.category, l.people]));
 }
 
+/** A published count is the true one with at most NOISE_LIMIT added or taken, rounded to 5. */
+function expectNear(published: number | null | undefined, truth: number): void {
+  expect(published).not.toBeNull();
+  expect(published! % ROUND_TO).toBe(0);
+  expect(Math.abs(published! - truth)).toBeLessThanOrEqual(NOISE_LIMIT + ROUND_TO / 2);
+}
+
 const repeat = <T>(n: number, value: T): T[] => Array.from({ length: n }, () => value);
+
+/** A small seeded generator, so the simulations below are the same every run. */
+function seeded(seed: number): () => number {
+  return () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+}
 
 describe('planning counts: small numbers never published', () => {
   it('suppresses a count under the minimum, and the next smallest so it cannot be had by subtraction', () => {
     const people = [...repeat(30, { flagA: true }), ...repeat(4, { flagA: false }), ...repeat(16, { flagA: null })];
-    const lines = tallyOf([FLAG_A], people).publish(10);
-    expect(cellsOf(lines, ALL_PEOPLE)).toEqual({ all: 50 });
-    // N (4) is small; "not recorded" (16), the next smallest, goes with it. Y is rounded to 5.
-    expect(cellsOf(lines, 'flagA')).toEqual({ Y: 30, N: null, [NOT_RECORDED]: null });
+    const lines = publish([FLAG_A], people);
+    expectNear(cellsOf(lines, ALL_PEOPLE).all, 50);
+    const flag = cellsOf(lines, 'flagA');
+    // N (4) is small; "not recorded" (16), the next smallest, goes with it.
+    expect([flag.N, flag[NOT_RECORDED]]).toEqual([null, null]);
+    expectNear(flag.Y, 30);
   });
 
-  it('rounds published counts to the nearest 5, and leaves zeros as zeros', () => {
-    const people = [...repeat(23, { flagA: true }), ...repeat(12, { flagA: false })];
-    expect(cellsOf(tallyOf([FLAG_A], people).publish(10), 'flagA')).toEqual({ Y: 25, N: 10, [NOT_RECORDED]: 0 });
+  it('leaves a true zero as zero, and never rounds a count of people down to zero', () => {
+    const people = [...repeat(12, { flagA: true }), ...repeat(11, { flagA: false })];
+    const flag = cellsOf(publish([FLAG_A], people), 'flagA');
+    expect(flag[NOT_RECORDED]).toBe(0);
+    expect(flag.Y).toBeGreaterThanOrEqual(ROUND_TO);
+    expect(flag.N).toBeGreaterThanOrEqual(ROUND_TO);
   });
 
   it('withholds every cell when fewer people than the minimum are counted at all', () => {
-    const lines = tallyOf([FLAG_A], repeat(9, { flagA: true })).publish(10);
+    const lines = publish([FLAG_A], repeat(9, { flagA: true }));
     expect(lines.every((l) => l.people === null && l.suppressed)).toBe(true);
   });
 
-  it('never names a free-text value fewer than the minimum hold: they are counted as other values', () => {
+  it('names only the values the grant lists; every other is counted as other values', () => {
     const people = [
       ...repeat(25, { gender: 'Female' }),
-      ...repeat(20, { gender: 'Male' }),
-      ...repeat(2, { gender: 'Agender' }),
-      ...repeat(3, { gender: 'Non-binary' }),
+      ...repeat(20, { gender: 'male ' }),
+      ...repeat(12, { gender: 'Non-binary' }),
+      ...repeat(3, { gender: 'Agender' }),
     ];
-    const lines = tallyOf([GENDER], people).publish(10);
-    expect(lines.map((l) => l.category)).not.toContain('Agender');
-    expect(lines.map((l) => l.category)).not.toContain('Non-binary');
-    // Other values (5) suppressed, then Male (20), the smallest cell left, with it.
-    expect(cellsOf(lines, 'gender')).toEqual({ Female: 25, Male: null, [OTHER_VALUES]: null, [NOT_RECORDED]: 0 });
+    const lines = publish([GENDER], people);
+    expect(lines.map((l) => l.category)).toEqual(['all', 'Female', 'Male', OTHER_VALUES, NOT_RECORDED]);
+    const gender = cellsOf(lines, 'gender');
+    expectNear(gender.Female, 25);
+    expectNear(gender.Male, 20);
+    // Non-binary and Agender together: 15, published under other values, neither named.
+    expectNear(gender[OTHER_VALUES], 15);
   });
 
   it('counts percentages in the DfE bands and counts in 0, 1, 2, 3 or more', () => {
     const people = [
       ...repeat(10, { absence: 4.5, exclusions: 0 }),
       ...repeat(10, { absence: 10, exclusions: 1 }),
-      ...repeat(10, { absence: 49.9, exclusions: 2 }),
-      ...repeat(10, { absence: 50, exclusions: 7 }),
+      ...repeat(20, { absence: 49.9, exclusions: 2 }),
+      ...repeat(30, { absence: 50, exclusions: 7 }),
     ];
-    const lines = tallyOf([ABSENCE, EXCLUSIONS], people).publish(10);
-    expect(cellsOf(lines, 'absence')).toEqual({
-      'under 10%': 10,
-      '10% to under 50%': 20,
-      '50% or more': 10,
-      [NOT_RECORDED]: 0,
-    });
-    expect(cellsOf(lines, 'exclusions')).toEqual({ '0': 10, '1': 10, '2': 10, '3 or more': 10, [NOT_RECORDED]: 0 });
+    const lines = publish([ABSENCE, EXCLUSIONS], people);
+    const absence = cellsOf(lines, 'absence');
+    expect(Object.keys(absence)).toEqual(['under 10%', '10% to under 50%', '50% or more', NOT_RECORDED]);
+    expectNear(absence['under 10%'], 10);
+    expectNear(absence['10% to under 50%'], 30);
+    expectNear(absence['50% or more'], 30);
+    const exclusions = cellsOf(lines, 'exclusions');
+    expect(Object.keys(exclusions)).toEqual(['0', '1', '2', '3 or more', NOT_RECORDED]);
+    expectNear(exclusions['3 or more'], 30);
   });
 
-  it('counts how many indicators each person has flagged Y', () => {
-    const people = [
-      ...repeat(10, { flagA: true, flagB: true }),
-      ...repeat(15, { flagA: true, flagB: false }),
-      ...repeat(20, { flagA: false, flagB: null }),
-    ];
-    expect(cellsOf(tallyOf([FLAG_A, FLAG_B], people).publish(10), FLAGGED_YES)).toEqual({
-      '0': 20,
-      '1': 15,
-      '2': 10,
-      '3': 0,
-      '4 or more': 0,
-    });
-  });
-
-  it('whatever the counts: no published figure under the minimum, and never one suppressed cell alone', () => {
+  it('whatever the counts: nothing under the minimum published, never one suppressed cell alone, no unlisted value', () => {
     const person = fc.record({
       flagA: fc.constantFrom(true, false, null),
-      gender: fc.constantFrom('F', 'M', 'X', 'Y', null),
+      gender: fc.constantFrom('Female', 'Male', 'X', null),
       exclusions: fc.option(fc.nat(5)),
     });
     fc.assert(
       fc.property(fc.array(person, { maxLength: 120 }), fc.integer({ min: 3, max: 20 }), (people, minCell) => {
-        const lines = tallyOf([FLAG_A, GENDER, EXCLUSIONS], people).publish(minCell);
-        for (const line of lines) {
-          expect(line.people === null || line.people === 0 || line.people >= minCell - 2).toBe(true);
-          expect(line.suppressed).toBe(line.people === null);
-        }
+        const lines = publish([FLAG_A, GENDER, EXCLUSIONS], people, minCell);
+        for (const line of lines) expect(line.suppressed).toBe(line.people === null);
         for (const measure of new Set(lines.map((l) => l.measure))) {
           const cells = lines.filter((l) => l.measure === measure);
-          const suppressed = cells.filter((l) => l.suppressed).length;
-          if (cells.length > 1) expect(suppressed).not.toBe(1);
+          if (cells.length > 1) expect(cells.filter((l) => l.suppressed).length).not.toBe(1);
         }
-        const named = lines.filter((l) => l.measure === 'gender').map((l) => l.category);
-        for (const value of ['F', 'M', 'X', 'Y']) {
-          const held = people.filter((p) => p.gender === value).length;
-          if (held < minCell) expect(named).not.toContain(value);
+        expect(lines.map((l) => l.category)).not.toContain('X');
+        // A published non-zero figure stands for at least minCell people.
+        const truth = (measure: string, category: string) =>
+          measure === ALL_PEOPLE
+            ? people.length
+            : people.filter((p) => {
+                const v = p[measure as keyof typeof p];
+                if (measure === 'flagA') return (v === true ? 'Y' : v === false ? 'N' : NOT_RECORDED) === category;
+                if (measure === 'gender')
+                  return (v === null ? NOT_RECORDED : v === 'X' ? OTHER_VALUES : v) === category;
+                return (v === null ? NOT_RECORDED : Number(v) >= 3 ? '3 or more' : String(v)) === category;
+              }).length;
+        for (const line of lines) {
+          const n = truth(line.measure, line.category);
+          if (line.people === 0) expect(n).toBe(0);
+          else if (line.people !== null) expect(n).toBeGreaterThanOrEqual(minCell);
         }
       }),
     );
+  });
+});
+
+describe('planning counts: the noise', () => {
+  const flags = Array.from({ length: 11 }, (_, k) => field(`f${k}`, 'flag'));
+
+  it('gives the same figures for the same counts, and figures a secret it is not given cannot reproduce', () => {
+    const people = Array.from({ length: 200 }, (_, i) => ({ f0: i % 3 === 0, f1: i % 5 === 0 }));
+    const first = publish(flags.slice(0, 2), people);
+    expect(publish(flags.slice(0, 2), [...people].reverse())).toEqual(first);
+    expect(publish(flags.slice(0, 2), people, 10, Buffer.alloc(32, 8))).not.toEqual(first);
+  });
+
+  it('draws noise from −4 to +4, mostly small', () => {
+    const draws = Array.from({ length: 256 }, (_, key) => perturbationOf(key));
+    expect(Math.min(...draws)).toBe(-NOISE_LIMIT);
+    expect(Math.max(...draws)).toBe(NOISE_LIMIT);
+    expect(draws.filter((d) => Math.abs(d) <= 1).length / 256).toBeGreaterThan(0.5);
+    expect(draws.reduce((a, b) => a + b, 0)).toBe(0);
+  });
+
+  it("does not tell the recipient a departed person's flags by comparing the exports before and after", () => {
+    // The recipient knows one person left (left temporary accommodation, or opted out) and
+    // compares each flag's Y and N counts; where exactly one of them fell, it guesses that one.
+    // With rounding alone, every such guess is right (the other cell cannot move); here they are
+    // about as often wrong as right.
+    const random = seeded(7);
+    let right = 0;
+    let wrong = 0;
+    for (let run = 0; run < 200; run++) {
+      const people = Array.from({ length: 400 }, () =>
+        Object.fromEntries(flags.map((f) => [f.field.name, random() < 0.3 ? true : random() < 0.8 ? false : null])),
+      );
+      const before = publish(flags, people);
+      const after = publish(flags, people.slice(1));
+      for (const { field: flag } of flags) {
+        const change = (category: string) =>
+          cellsOf(after, flag.name)[category]! - cellsOf(before, flag.name)[category]!;
+        const guess = change('Y') < 0 && change('N') >= 0 ? true : change('N') < 0 && change('Y') >= 0 ? false : null;
+        if (guess === null) continue;
+        if (guess === people[0]![flag.name]) right++;
+        else wrong++;
+      }
+    }
+    expect(right + wrong).toBeGreaterThan(200);
+    expect(right / (right + wrong)).toBeLessThan(0.6);
   });
 });
 
