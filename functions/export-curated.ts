@@ -3,12 +3,14 @@ import { getServices } from '../shared/services.js';
 import { registerTimer } from './registry.js';
 
 /**
- * Every hour: the planning export of every `export` grant to the curated container, where Power
- * BI's scheduled refresh reads it (shared/curated/curated-export.ts).
+ * On the 1st of each month at 06:00 UTC: the planning export of every `export` grant to the
+ * curated container, where Power BI's scheduled refresh reads it (shared/curated/curated-export.ts).
+ * Monthly, not more often: every release is one more to compare with the last, and enough of
+ * them would average the counts' noise away (README, "Planning counts for Power BI").
  */
 registerTimer({
   name: 'exportCurated',
-  schedule: '0 0 * * * *',
+  schedule: '0 0 6 1 * *',
   handler: async () => {
     const services = await getServices();
     await exportCurated({ ...services, minCell: services.settings.CURATED_MIN_CELL });

@@ -1,31 +1,34 @@
 import { randomUUID } from 'node:crypto';
 import functions from '@azure/functions';
+import { CronExpressionParser } from 'cron-parser';
 import type { TimerRegistration } from '../functions/registry.js';
 import { errorKind, type Logger } from '../shared/logging.js';
 
 const { InvocationContext } = functions;
 
 /**
- * The local host's timer trigger. It understands the schedules lintel uses — "every N
- * seconds/minutes/hours" in NCRONTAB form (`*\/N * * * * *`, `0 *\/N * * * *`, `0 0 *\/N * * *`)
- * — and refuses others at start-up rather than running them at the wrong times.
+ * When a schedule next fires after `from`: NCRONTAB's six fields (seconds first), read in UTC as
+ * the Functions host reads them by default. cron-parser reads the same six-field form; a
+ * schedule it cannot read stops the host at start-up rather than running at the wrong times.
  */
-export function intervalOf(schedule: string): number {
+export function nextRunOf(schedule: string, from: Date): Date {
   const fields = schedule.trim().split(/\s+/);
-  const every = (f: string | undefined) => (f === '*' ? 1 : /^\*\/(\d+)$/.exec(f ?? '')?.[1]);
-  if (fields.length === 6 && fields.slice(3).every((f) => f === '*')) {
-    if (fields[0] === '0' && fields[1] === '0' && every(fields[2])) return Number(every(fields[2])) * 3_600_000;
+  if (fields.length !== 6) throw new Error(`The local host cannot run the timer schedule ${schedule}`);
+  try {
+    return CronExpressionParser.parse(schedule, { currentDate: from, tz: 'UTC', strict: false }).next().toDate();
+  } catch {
+    throw new Error(`The local host cannot run the timer schedule ${schedule}`);
   }
-  if (fields.length === 6 && fields.slice(2).every((f) => f === '*')) {
-    if (fields[0] === '0' && every(fields[1])) return Number(every(fields[1])) * 60_000;
-    if (fields[1] === '*' && every(fields[0])) return Number(every(fields[0])) * 1000;
-  }
-  throw new Error(`The local host cannot run the timer schedule ${schedule}`);
 }
 
+/** setTimeout's limit (about 24.8 days): a monthly schedule is waited out in steps. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** The local host's timer trigger: each registered schedule, fired at its times. */
 export class TimerRunner {
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly running = new Set<Promise<unknown>>();
+  private stopped = false;
 
   constructor(
     private readonly registrations: readonly TimerRegistration[],
@@ -33,13 +36,25 @@ export class TimerRunner {
   ) {}
 
   start(): void {
-    for (const registration of this.registrations) {
-      const interval = intervalOf(registration.schedule);
-      this.timers.push(setInterval(() => this.fire(registration, interval), interval));
-    }
+    // Every schedule is read before any is armed, so one that cannot be read stops the start.
+    const first = this.registrations.map((r) => [r, nextRunOf(r.schedule, new Date())] as const);
+    for (const [registration, at] of first) this.arm(registration, at);
   }
 
-  fire(registration: TimerRegistration, interval = intervalOf(registration.schedule)): Promise<unknown> {
+  private arm(registration: TimerRegistration, at: Date): void {
+    if (this.stopped) return;
+    const wait = Math.min(Math.max(0, at.getTime() - Date.now()), MAX_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (Date.now() < at.getTime()) return this.arm(registration, at);
+      const next = nextRunOf(registration.schedule, new Date(Math.max(Date.now(), at.getTime())));
+      void this.fire(registration, next);
+      this.arm(registration, next);
+    }, wait);
+    this.timers.add(timer);
+  }
+
+  fire(registration: TimerRegistration, next = nextRunOf(registration.schedule, new Date())): Promise<unknown> {
     const invocationId = randomUUID();
     const context = new InvocationContext({
       invocationId,
@@ -51,7 +66,7 @@ export class TimerRunner {
         {
           isPastDue: false,
           schedule: { adjustForDST: true },
-          scheduleStatus: { last: '', next: new Date(Date.now() + interval).toISOString(), lastUpdated: '' },
+          scheduleStatus: { last: '', next: next.toISOString(), lastUpdated: '' },
         },
         context,
       ),
@@ -68,7 +83,9 @@ export class TimerRunner {
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     await Promise.all(this.running);
   }
 }

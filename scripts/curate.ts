@@ -1,5 +1,6 @@
 /**
- * `npm run curate`   the planning export now, as the hourly timer makes it
+ * `npm run curate`   a planning export now, as the monthly timer makes it (each run is one more
+ *                    release to compare with the last: in production, leave it to the timer)
  *
  * Runs against the configured store and blob storage (local settings by default: start the
  * local stack with `npm start` first). Prints, for each export, where its files went and how

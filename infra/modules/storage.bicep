@@ -24,7 +24,7 @@ param processedRetentionDays int
 @minValue(1)
 param rejectedRetentionDays int
 
-@description('Days a dated copy of the planning counts stays in curated/ (latest/ is rewritten every hour).')
+@description('Days a dated copy of the planning counts stays in curated/ (latest/ is rewritten every month).')
 @minValue(1)
 param curatedHistoryDays int
 

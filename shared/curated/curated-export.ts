@@ -9,6 +9,7 @@ import { errorKind, type Logger } from '../logging.js';
 import { decide } from '../policy/decide.js';
 import type { SecretSource } from '../secrets/secret-source.js';
 import type { Store } from '../store/database.js';
+import { snapshotTransaction } from '../store/snapshot-transaction.js';
 import type { Database } from '../store/schema.js';
 import type { Kysely } from 'kysely';
 import {
@@ -179,11 +180,8 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
   const { store } = deps;
   // One state for every read: the opt-outs and the records they apply to, and the count of what
   // waits, so a linking pass that moves a person (and their opt-out) between two reads cannot
-  // count them twice or count them despite the opt-out. On SQL Server a snapshot; SQLite's one
-  // connection gives its transaction one state.
-  const reading =
-    store.dialect.engine === 'mssql' ? store.db.transaction().setIsolationLevel('snapshot') : store.db.transaction();
-  const awaiting = await reading.execute(async (trx) => {
+  // count them twice or count them despite the opt-out.
+  const awaiting = await snapshotTransaction(store, async (trx) => {
     const optedOut = purpose.nationalDataOptOutApplies
       ? await deps.consents.subjectsWith('opt-out', null, trx)
       : new Set<string>();
@@ -227,8 +225,8 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
     method: {
       counts: 'people, each counted once from all their records in the dataset',
       minimumCell: deps.minCell,
-      complementarySuppression: true,
-      perturbation: '-4 to +4 a cell, triangular; the same for the same counts, drawn afresh when any count changes',
+      suppressed: 'zeros, and counts that come to under the minimum with their noise',
+      perturbation: '-4 to +4 a cell, mostly small; the same for the same counts, drawn afresh when any count changes',
       roundedTo: ROUND_TO,
       nationalDataOptOutApplied: purpose.nationalDataOptOutApplies,
       consentRequired: purpose.consentRequired,
@@ -311,6 +309,10 @@ async function* placedRecords(store: Store, db: Kysely<Database>, datasetId: str
     const rows = await store.dialect.firstRows(query.orderBy('person_id').orderBy('id'), PAGE).execute();
     for (const row of rows) yield { ...row, person_id: row.person_id! };
     if (rows.length < PAGE) return;
+    // better-sqlite3 answers at once: without a turn of the event loop between pages, the export
+    // would keep HTTP requests waiting until it ended (lookups read on their own connection
+    // meanwhile: shared/store/read-queries.ts).
+    await new Promise((resolve) => setImmediate(resolve));
     const last = rows[rows.length - 1]!;
     after = { person: last.person_id!, id: last.id };
   }

@@ -7,11 +7,15 @@ import type { CanonicalValue } from '../imports/field-codecs.js';
  * the analyst reads in Power BI. Nothing here is about one person — every figure is a count of
  * people, and a figure that could single someone out is withheld or blurred:
  *
- * - **Small numbers.** A count from 1 to `minCell - 1` is suppressed (published empty, flagged).
- * - **Complementary suppression.** Each field's categories add up to everyone counted, so one
- *   suppressed cell could be had back by subtraction; the next smallest is suppressed with it.
- * - **Few people.** When fewer than `minCell` people are counted at all, every cell is withheld
- *   (a zero beside a total of three says something about each of the three).
+ * - **Small numbers.** A count that, with its noise (below), comes to less than `minCell` is
+ *   suppressed (published empty, flagged), and so is every zero: a published zero, or a cell
+ *   that went from suppressed to zero or from published to suppressed for certain, would tell
+ *   which cell a departed person was in. Deciding on the noisy count makes the threshold fuzzy.
+ * - **No complementary suppression.** A field's categories add up to everyone counted, but every
+ *   published figure carries its own noise and rounding, so subtracting them gives a suppressed
+ *   cell only to within a dozen or so either way; suppressing a second cell as well would hide
+ *   the smaller of Y and N in every fully recorded flag (its "not recorded" zero is suppressed).
+ * - **Few people.** When fewer than `minCell` people are counted at all, every cell is withheld.
  * - **Differencing.** The party that receives the export also knows who joins and leaves its own
  *   records, and records opt-outs; two exports a person apart would tell it that person's other
  *   values by subtraction. So every published count gets noise (−4 to +4, see
@@ -20,6 +24,8 @@ import type { CanonicalValue } from '../imports/field-codecs.js';
  *   averages nothing away), and any change anywhere draws fresh noise for every cell — so the
  *   cells a departed person was in do not stand out as the ones that moved. Noise drawn per cell
  *   from that cell's own contents would leave the others unchanged and point at exactly those.
+ *   Fresh noise on every change can be averaged over many releases of changing data, so the
+ *   export is released monthly (functions/export-curated.ts), not as often as the data changes.
  * - **Free text.** A string field is counted only by the values the grant lists under
  *   `categories`; any other value is counted as {@link OTHER_VALUES}, never named.
  *
@@ -96,7 +102,7 @@ export function categoriesOf(counted: CountedField): readonly string[] {
     case 'flag':
       return ['Y', 'N', NOT_RECORDED];
     case 'enum':
-      return [...(field.values ?? []), NOT_RECORDED];
+      return [...(field.values ?? []), OTHER_VALUES, NOT_RECORDED];
     case 'percentage':
       return [...PERCENT_BANDS, NOT_RECORDED];
     case 'count':
@@ -108,22 +114,27 @@ export function categoriesOf(counted: CountedField): readonly string[] {
   }
 }
 
-/** Which category of the field a value falls in; `named` maps a listed value, upper-cased, to its label. */
+/**
+ * Which category of the field a value falls in; `named` maps a listed value, upper-cased, to its
+ * label. A value the field's type could not have produced (a record loaded under an earlier
+ * agreement, say) is never published as itself: an enum value no longer listed is one of the
+ * other values, and a flag or number of another type counts as not recorded.
+ */
 function categoryOf(field: Field, named: ReadonlyMap<string, string>, value: CanonicalValue | null): string {
   if (value === null) return NOT_RECORDED;
   switch (field.type) {
     case 'flag':
-      return value === true ? 'Y' : 'N';
+      return value === true ? 'Y' : value === false ? 'N' : NOT_RECORDED;
     case 'enum':
-      return String(value);
+      return (field.values ?? []).includes(String(value)) ? String(value) : OTHER_VALUES;
     case 'percentage': {
-      const n = Number(value);
-      return n < 10 ? PERCENT_BANDS[0] : n < 50 ? PERCENT_BANDS[1] : PERCENT_BANDS[2];
+      if (typeof value !== 'number' || !Number.isFinite(value)) return NOT_RECORDED;
+      return value < 10 ? PERCENT_BANDS[0] : value < 50 ? PERCENT_BANDS[1] : PERCENT_BANDS[2];
     }
     case 'count':
     case 'integer': {
-      const n = Number(value);
-      return n < 0 ? 'below 0' : (COUNT_BANDS[Math.min(n, 3)] ?? COUNT_BANDS[3]);
+      if (typeof value !== 'number' || !Number.isInteger(value)) return NOT_RECORDED;
+      return value < 0 ? 'below 0' : (COUNT_BANDS[Math.min(value, 3)] ?? COUNT_BANDS[3]);
     }
     default:
       return named.get(String(value).trim().toUpperCase()) ?? OTHER_VALUES;
@@ -215,19 +226,13 @@ function publishMeasure(
   suppressAll: boolean,
   noise: () => number,
 ): IndicatorCount[] {
-  const suppressed = cells.map(([, n]) => suppressAll || (n > 0 && n < minCell));
-  if (suppressed.filter(Boolean).length === 1) {
-    let next = -1;
-    cells.forEach(([, n], i) => {
-      if (!suppressed[i] && n > 0 && (next < 0 || n < cells[next]![1])) next = i;
-    });
-    if (next >= 0) suppressed[next] = true;
-  }
-  return cells.map(([category, n], i) => ({
+  // Every cell draws its noise, suppressed or not, so a cell's noise does not depend on another's fate.
+  const noisy = cells.map(([, n]) => n + noise());
+  const suppressed = cells.map(([, n], i) => suppressAll || n === 0 || noisy[i]! < minCell);
+  return cells.map(([category], i) => ({
     measure,
     category,
-    // A true zero stays zero: an empty cell has no people to blur. Any other never rounds to zero.
-    people: suppressed[i] ? null : n === 0 ? 0 : Math.max(ROUND_TO, roundToStep(n + noise())),
+    people: suppressed[i] ? null : Math.max(ROUND_TO, roundToStep(noisy[i]!)),
     suppressed: suppressed[i]!,
     specialCategory,
   }));

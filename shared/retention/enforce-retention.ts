@@ -8,6 +8,7 @@ import { pendingDatasetQueries } from '../linkage/pending-links.js';
 import { errorKind, type Logger } from '../logging.js';
 import type { Kysely } from 'kysely';
 import type { Store } from '../store/database.js';
+import { snapshotTransaction } from '../store/snapshot-transaction.js';
 import type { Database } from '../store/schema.js';
 
 export interface RetentionDependencies {
@@ -117,138 +118,131 @@ async function enforceRule(
   // Where entries cannot be written inside the deletion's transaction, they follow its commit.
   const entryInside = entriesWithinStoreTransactions(store);
 
-  // On SQL Server every read of the pass sees one snapshot, and a deletion of a record an import
-  // has since replaced or changed fails the transaction (update conflict): under the default
-  // read-committed snapshot each statement would see the latest commit, and an import committed
-  // between them could slip a bridging record past the waits below. SQLite's one connection
-  // already runs the pass alone.
-  const transaction =
-    store.dialect.engine === 'mssql' ? store.db.transaction().setIsolationLevel('snapshot') : store.db.transaction();
-  const plan = await transaction
-    .execute(async (trx): Promise<Plan | string> => {
-      // Not while a linking pass re-forms the agreement's people.
-      await takeLinkingLock(store, trx, agreement.id);
-      // Any record of the agreement no pass has placed may join or split people (a new record can
-      // bridge two): the rule waits for the pass. Every read of the pass sees one state (above),
-      // so this holds for the rows read below too.
-      const datasets = agreement.datasets.map((d) => d.id);
-      for (const query of pendingDatasetQueries(trx))
-        if ((await store.dialect.firstRows(query.where('dataset_id', 'in', datasets), 1).execute()).length > 0)
-          return 'records-not-linked';
-      const deciding = await trx
-        .selectFrom('source_record')
-        .select(['person_id', 'import_run_id', 'attributes'])
-        .where('dataset_id', '=', dataset.id)
-        .where('party_id', 'in', decidingParties)
+  // Every read of the pass sees one state, and a deletion of a record an import has since
+  // replaced or changed fails the transaction: otherwise an import committed between two reads
+  // could slip a bridging record past the waits below.
+  const plan = await snapshotTransaction(store, async (trx): Promise<Plan | string> => {
+    // Not while a linking pass re-forms the agreement's people.
+    await takeLinkingLock(store, trx, agreement.id);
+    // Any record of the agreement no pass has placed may join or split people (a new record can
+    // bridge two): the rule waits for the pass. Every read of the pass sees one state (above),
+    // so this holds for the rows read below too.
+    const datasets = agreement.datasets.map((d) => d.id);
+    for (const query of pendingDatasetQueries(trx))
+      if ((await store.dialect.firstRows(query.where('dataset_id', 'in', datasets), 1).execute()).length > 0)
+        return 'records-not-linked';
+    const deciding = await trx
+      .selectFrom('source_record')
+      .select(['person_id', 'import_run_id', 'attributes'])
+      .where('dataset_id', '=', dataset.id)
+      .where('party_id', 'in', decidingParties)
+      .execute();
+    if (deciding.length === 0) return 'no-records-from-field-sources';
+    // A row of the field's sources refused at import may have been the one that keeps someone:
+    // the rule waits for an extract of theirs that loaded whole.
+    const runs = [...new Set(deciding.map((r) => r.import_run_id))];
+    for (let i = 0; i < runs.length; i += BATCH) {
+      const partial = await trx
+        .selectFrom('import_run')
+        .select('id')
+        .where('id', 'in', runs.slice(i, i + BATCH))
+        .where('rows_rejected', '>', 0)
         .execute();
-      if (deciding.length === 0) return 'no-records-from-field-sources';
-      // A row of the field's sources refused at import may have been the one that keeps someone:
-      // the rule waits for an extract of theirs that loaded whole.
-      const runs = [...new Set(deciding.map((r) => r.import_run_id))];
-      for (let i = 0; i < runs.length; i += BATCH) {
-        const partial = await trx
-          .selectFrom('import_run')
-          .select('id')
-          .where('id', 'in', runs.slice(i, i + BATCH))
-          .where('rows_rejected', '>', 0)
-          .execute();
-        if (partial.length > 0) return 'field-source-rows-rejected';
+      if (partial.length > 0) return 'field-source-rows-rejected';
+    }
+    const kept = new Set<string>();
+    let judged = 0;
+    for (const row of deciding) {
+      const value = (JSON.parse(row.attributes) as Record<string, unknown>)[keepWhile.field];
+      if (value === undefined || value === null) kept.add(row.person_id!);
+      else {
+        judged++;
+        if (value === wanted.value) kept.add(row.person_id!);
       }
-      const kept = new Set<string>();
-      let judged = 0;
-      for (const row of deciding) {
-        const value = (JSON.parse(row.attributes) as Record<string, unknown>)[keepWhile.field];
-        if (value === undefined || value === null) kept.add(row.person_id!);
-        else {
-          judged++;
-          if (value === wanted.value) kept.add(row.person_id!);
-        }
-      }
-      if (judged === 0) return 'field-blank-in-sources';
+    }
+    if (judged === 0) return 'field-blank-in-sources';
 
-      const linked = await trx
-        .selectFrom('source_record')
-        .select(['id', 'person_id'])
-        .where('dataset_id', '=', dataset.id)
-        .execute();
-      const personOf = new Map(linked.map((r) => [r.id, r.person_id!]));
-      // Every link of the agreement (its records' links are all here), read once: the deleted
-      // records' links are then deleted by primary key, without an index on the record columns
-      // that every linking pass would have to keep up.
-      const links = await trx
-        .selectFrom('record_link')
-        .select(['id', 'record_a', 'record_b', 'status'])
-        .where('agreement_id', '=', agreement.id)
-        .execute();
-      // Kept with the person a candidate would join them to, and so on along candidates: each
-      // review may make them one person with someone kept.
-      const candidates: [string, string][] = [];
-      for (const { record_a: a, record_b: b, status } of links) {
-        const personA = personOf.get(a);
-        const personB = personOf.get(b);
-        if (status === 'candidate' && personA !== undefined && personB !== undefined)
-          candidates.push([personA, personB]);
-      }
-      const underReview = new Set<string>();
-      const keptOrReviewed = (person: string) => kept.has(person) || underReview.has(person);
-      for (let grew = true; grew;) {
-        grew = false;
-        for (const [personA, personB] of candidates) {
-          for (const [from, to] of [
-            [personA, personB],
-            [personB, personA],
-          ] as const) {
-            if (keptOrReviewed(from) && !keptOrReviewed(to)) {
-              underReview.add(to);
-              grew = true;
-            }
+    const linked = await trx
+      .selectFrom('source_record')
+      .select(['id', 'person_id'])
+      .where('dataset_id', '=', dataset.id)
+      .execute();
+    const personOf = new Map(linked.map((r) => [r.id, r.person_id!]));
+    // Every link of the agreement (its records' links are all here), read once: the deleted
+    // records' links are then deleted by primary key, without an index on the record columns
+    // that every linking pass would have to keep up.
+    const links = await trx
+      .selectFrom('record_link')
+      .select(['id', 'record_a', 'record_b', 'status'])
+      .where('agreement_id', '=', agreement.id)
+      .execute();
+    // Kept with the person a candidate would join them to, and so on along candidates: each
+    // review may make them one person with someone kept.
+    const candidates: [string, string][] = [];
+    for (const { record_a: a, record_b: b, status } of links) {
+      const personA = personOf.get(a);
+      const personB = personOf.get(b);
+      if (status === 'candidate' && personA !== undefined && personB !== undefined) candidates.push([personA, personB]);
+    }
+    const underReview = new Set<string>();
+    const keptOrReviewed = (person: string) => kept.has(person) || underReview.has(person);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const [personA, personB] of candidates) {
+        for (const [from, to] of [
+          [personA, personB],
+          [personB, personA],
+        ] as const) {
+          if (keptOrReviewed(from) && !keptOrReviewed(to)) {
+            underReview.add(to);
+            grew = true;
           }
         }
       }
+    }
 
-      const byPerson = new Map<string, string[]>();
-      for (const { id, person_id: personId } of linked) {
-        if (kept.has(personId!) || underReview.has(personId!)) continue;
-        const ids = byPerson.get(personId!) ?? [];
-        ids.push(id);
-        byPerson.set(personId!, ids);
-      }
-      const held = await peopleWithConsentDecisions(trx, [...byPerson.keys()]);
-      for (const personId of held) byPerson.delete(personId);
-      if (byPerson.size === 0) return { people: [], records: 0, held: held.size };
+    const byPerson = new Map<string, string[]>();
+    for (const { id, person_id: personId } of linked) {
+      if (kept.has(personId!) || underReview.has(personId!)) continue;
+      const ids = byPerson.get(personId!) ?? [];
+      ids.push(id);
+      byPerson.set(personId!, ids);
+    }
+    const held = await peopleWithConsentDecisions(trx, [...byPerson.keys()]);
+    for (const personId of held) byPerson.delete(personId);
+    if (byPerson.size === 0) return { people: [], records: 0, held: held.size };
 
-      // Written before the deletion commits: a deletion the log does not show must not happen.
-      if (entryInside) {
-        logged = [...byPerson.keys()];
-        await logEach(deps, runId, agreement.id, dataset.id, logged, 'allow', REASON);
-      }
-      const ids = [...byPerson.values()].flat();
-      const deleted = new Set(ids);
-      const linkIds = links.filter((l) => deleted.has(l.record_a) || deleted.has(l.record_b)).map((l) => l.id);
-      for (let i = 0; i < linkIds.length; i += BATCH)
-        await trx
-          .deleteFrom('record_link')
-          .where('id', 'in', linkIds.slice(i, i + BATCH))
-          .execute();
-      let removed = 0n;
-      for (let i = 0; i < ids.length; i += BATCH) {
-        const batch = ids.slice(i, i + BATCH);
-        await trx.deleteFrom('record_identifier').where('record_id', 'in', batch).execute();
-        const [result] = await trx.deleteFrom('source_record').where('id', 'in', batch).execute();
-        removed += result?.numDeletedRows ?? 0n;
-      }
-      // Every record judged must still be there to delete, or the entries above would claim too
-      // much: an import replaced some meanwhile. Rolled back; the next pass judges again.
-      if (removed !== BigInt(ids.length)) throw new RetentionRaced();
-      return { people: [...byPerson.keys()], records: ids.length, held: held.size };
-    })
-    .catch(async (err: unknown) => {
-      const kind = errorKind(err);
-      deps.logger.error('retention.failed', { ...base, runId, kind });
-      if (logged.length > 0)
-        await logEach(deps, runId, agreement.id, dataset.id, logged, 'deny', NOT_COMMITTED).catch(() => undefined);
-      throw new RetentionFailed(kind);
-    });
+    // Written before the deletion commits: a deletion the log does not show must not happen.
+    if (entryInside) {
+      logged = [...byPerson.keys()];
+      await logEach(deps, runId, agreement.id, dataset.id, logged, 'allow', REASON);
+    }
+    const ids = [...byPerson.values()].flat();
+    const deleted = new Set(ids);
+    const linkIds = links.filter((l) => deleted.has(l.record_a) || deleted.has(l.record_b)).map((l) => l.id);
+    for (let i = 0; i < linkIds.length; i += BATCH)
+      await trx
+        .deleteFrom('record_link')
+        .where('id', 'in', linkIds.slice(i, i + BATCH))
+        .execute();
+    let removed = 0n;
+    for (let i = 0; i < ids.length; i += BATCH) {
+      const batch = ids.slice(i, i + BATCH);
+      await trx.deleteFrom('record_identifier').where('record_id', 'in', batch).execute();
+      const [result] = await trx.deleteFrom('source_record').where('id', 'in', batch).execute();
+      removed += result?.numDeletedRows ?? 0n;
+    }
+    // Every record judged must still be there to delete, or the entries above would claim too
+    // much: an import replaced some meanwhile. Rolled back; the next pass judges again.
+    if (removed !== BigInt(ids.length)) throw new RetentionRaced();
+    return { people: [...byPerson.keys()], records: ids.length, held: held.size };
+  }).catch(async (err: unknown) => {
+    const kind = errorKind(err);
+    deps.logger.error('retention.failed', { ...base, runId, kind });
+    if (logged.length > 0)
+      await logEach(deps, runId, agreement.id, dataset.id, logged, 'deny', NOT_COMMITTED).catch(() => undefined);
+    throw new RetentionFailed(kind);
+  });
 
   if (typeof plan === 'string') return skipped(plan);
   if (!entryInside && plan.people.length > 0)

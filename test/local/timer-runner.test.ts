@@ -1,23 +1,50 @@
 import { describe, expect, it } from 'vitest';
+import type { TimerRegistration } from '../../functions/registry.js';
 import { registrations } from '../../functions/index.js';
-import { intervalOf } from '../../local/timer-runner.js';
+import { nextRunOf, TimerRunner } from '../../local/timer-runner.js';
+import { createLogger } from '../../shared/logging.js';
 
-describe("the local host's timer schedules", () => {
-  it('reads every N seconds, minutes and hours', () => {
-    expect(intervalOf('*/10 * * * * *')).toBe(10_000);
-    expect(intervalOf('0 */30 * * * *')).toBe(1_800_000);
-    expect(intervalOf('0 0 * * * *')).toBe(3_600_000);
-    expect(intervalOf('0 0 */6 * * *')).toBe(21_600_000);
+const at = (iso: string) => new Date(iso);
+
+describe("the local host's timers", () => {
+  it('fire at the NCRONTAB times, in UTC, seconds first', () => {
+    const from = at('2026-12-02T02:00:03.000Z');
+    expect(nextRunOf('*/10 * * * * *', from)).toEqual(at('2026-12-02T02:00:10.000Z'));
+    expect(nextRunOf('0 */30 * * * *', from)).toEqual(at('2026-12-02T02:30:00.000Z'));
+    expect(nextRunOf('0 0 * * * *', from)).toEqual(at('2026-12-02T03:00:00.000Z'));
+    expect(nextRunOf('0 0 6 1 * *', from)).toEqual(at('2027-01-01T06:00:00.000Z'));
+    expect(nextRunOf('0 30 9 * * 1', from)).toEqual(at('2026-12-07T09:30:00.000Z'));
   });
 
-  it('refuses a schedule it would run at the wrong times', () => {
-    expect(() => intervalOf('0 30 1 * * *')).toThrow(/cannot run/);
-    expect(() => intervalOf('0 0 0 * * 1')).toThrow(/cannot run/);
+  it('refuse a schedule they cannot read rather than run it at the wrong times', () => {
+    expect(() => nextRunOf('0 6 1 * *', new Date())).toThrow(/cannot run/);
+    expect(() => nextRunOf('every day', new Date())).toThrow(/cannot run/);
   });
 
-  it('runs every timer lintel registers', () => {
+  it('read every schedule lintel registers, the monthly planning export among them', () => {
     const timers = registrations().filter((r) => r.kind === 'timer');
-    expect(timers.map((t) => t.name)).toContain('exportCurated');
-    for (const timer of timers) expect(intervalOf(timer.schedule)).toBeGreaterThan(0);
+    expect(timers.find((t) => t.name === 'exportCurated')?.schedule).toBe('0 0 6 1 * *');
+    for (const timer of timers) expect(nextRunOf(timer.schedule, new Date()).getTime()).toBeGreaterThan(Date.now());
+  });
+
+  it('call the handler at each time until stopped', async () => {
+    let calls = 0;
+    let twice!: () => void;
+    const called = new Promise<void>((resolve) => (twice = resolve));
+    const registration: TimerRegistration = {
+      kind: 'timer',
+      name: 'tick',
+      schedule: '* * * * * *',
+      handler: () => {
+        if (++calls === 2) twice();
+      },
+    };
+    const runner = new TimerRunner([registration], createLogger('error'));
+    runner.start();
+    await called;
+    await runner.stop();
+    const after = calls;
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(calls).toBe(after);
   });
 });

@@ -54,6 +54,16 @@ function expectNear(published: string | undefined, truth: number): void {
   expect(Math.abs(Number(published) - truth)).toBeLessThanOrEqual(6);
 }
 
+/**
+ * A count within 4 of the minimum (10) is published or not as its noise falls, and the noise
+ * key is the harness's own random one: either is right, but a published one must be near.
+ */
+function expectNearOrSuppressed(published: string | undefined, truth: number): void {
+  if (truth - 4 >= 10) expectNear(published, truth);
+  else if (truth + 4 < 10 || published === '-') expect(published).toBe('-');
+  else expectNear(published, truth);
+}
+
 interface CsvLine {
   measure: string;
   category: string;
@@ -140,21 +150,22 @@ describe('the curated planning export', () => {
     expect(summary).toMatchObject({ outcome: 'written', recordsAwaitingLinkage: 0, peopleCounted: 40 });
     const counts = await countsOf();
     expectNear(counts.get('all people/all'), 40);
-    // 30 Y and 10 N: both at or above the minimum.
+    // 30 Y and 10 N, nobody not recorded: a zero is never published.
     expectNear(counts.get('inTemporaryAccommodation/Y'), 30);
-    expectNear(counts.get('inTemporaryAccommodation/N'), 10);
-    // 12 Y and 8 N among the 20 social care knows, 20 not recorded: N is small, and Y goes with it.
-    expect(counts.get('childProtection/N')).toBe('-');
-    expect(counts.get('childProtection/Y')).toBe('-');
+    expectNearOrSuppressed(counts.get('inTemporaryAccommodation/N'), 10);
+    expect(counts.get('inTemporaryAccommodation/not recorded')).toBe('-');
+    // 12 Y and 8 N among the 20 social care knows, 20 not recorded.
+    expectNearOrSuppressed(counts.get('childProtection/Y'), 12);
+    expectNearOrSuppressed(counts.get('childProtection/N'), 8);
     expectNear(counts.get('childProtection/not recorded'), 20);
-    // The grant names Female and Male; three Non-binary people are other values, suppressed, and
-    // Male (15), the next smallest, with them.
+    // The grant names Female and Male; three Non-binary people are other values, and suppressed.
     expectNear(counts.get('gender/Female'), 22);
-    expect(counts.get('gender/Male')).toBe('-');
+    expectNear(counts.get('gender/Male'), 15);
     expect(counts.get('gender/other values')).toBe('-');
     expect([...counts.keys()].some((k) => k.includes('Non-binary'))).toBe(false);
     // Education links by date of birth and names: 15 with an EHCP, special category.
     expectNear(counts.get('ehcp/Y'), 15);
+    expectNear(counts.get('ehcp/not recorded'), 25);
     expect([...counts.keys()].some((k) => k.startsWith('indicators'))).toBe(false);
     // The same state exported again gives the same figures.
     await exportCurated(deps());
