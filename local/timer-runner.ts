@@ -13,7 +13,9 @@ const { InvocationContext } = functions;
  */
 export function nextRunOf(schedule: string, from: Date): Date {
   const fields = schedule.trim().split(/\s+/);
-  if (fields.length !== 6) throw new Error(`The local host cannot run the timer schedule ${schedule}`);
+  // NCRONTAB has no L, W, # or ?: cron-parser reads them, the Functions host would refuse them.
+  if (fields.length !== 6 || /[LW#?]/i.test(schedule))
+    throw new Error(`The local host cannot run the timer schedule ${schedule}`);
   try {
     return CronExpressionParser.parse(schedule, { currentDate: from, tz: 'UTC', strict: false }).next().toDate();
   } catch {
@@ -48,8 +50,8 @@ export class TimerRunner {
       this.timers.delete(timer);
       if (Date.now() < at.getTime()) return this.arm(registration, at);
       const next = nextRunOf(registration.schedule, new Date(Math.max(Date.now(), at.getTime())));
-      void this.fire(registration, next);
       this.arm(registration, next);
+      void this.fire(registration, next);
     }, wait);
     this.timers.add(timer);
   }
@@ -61,14 +63,17 @@ export class TimerRunner {
       functionName: registration.name,
       options: { trigger: { type: 'timerTrigger', name: 'timer' } },
     });
-    const run = Promise.resolve(
-      registration.handler(
-        {
-          isPastDue: false,
-          schedule: { adjustForDST: true },
-          scheduleStatus: { last: '', next: next.toISOString(), lastUpdated: '' },
-        },
-        context,
+    // A handler that throws at once fails like one that rejects: logged, its schedule kept.
+    const run = new Promise((resolve) =>
+      resolve(
+        registration.handler(
+          {
+            isPastDue: false,
+            schedule: { adjustForDST: true },
+            scheduleStatus: { last: '', next: next.toISOString(), lastUpdated: '' },
+          },
+          context,
+        ),
       ),
     ).catch((err: unknown) =>
       this.logger.warn('localhost.timer.failed', {

@@ -134,7 +134,8 @@ function categoryOf(field: Field, named: ReadonlyMap<string, string>, value: Can
     case 'count':
     case 'integer': {
       if (typeof value !== 'number' || !Number.isInteger(value)) return NOT_RECORDED;
-      return value < 0 ? 'below 0' : (COUNT_BANDS[Math.min(value, 3)] ?? COUNT_BANDS[3]);
+      if (value < 0) return field.type === 'integer' ? 'below 0' : NOT_RECORDED;
+      return COUNT_BANDS[Math.min(value, 3)] ?? COUNT_BANDS[3];
     }
     default:
       return named.get(String(value).trim().toUpperCase()) ?? OTHER_VALUES;
@@ -175,8 +176,10 @@ export class IndicatorTally {
   add(values: PersonValues): void {
     this.everyone++;
     for (const { field } of this.fields) {
-      const category = categoryOf(field, this.named.get(field.name)!, values.get(field.name) ?? null);
       const cells = this.cells.get(field.name)!;
+      const found = categoryOf(field, this.named.get(field.name)!, values.get(field.name) ?? null);
+      // The table's categories are fixed when it is built: nothing adds a line of its own.
+      const category = cells.has(found) ? found : NOT_RECORDED;
       cells.set(category, cells.get(category)! + 1);
     }
   }
@@ -200,10 +203,10 @@ export class IndicatorTally {
     const table = createHmac('sha256', noiseSecret);
     for (const [measure, , cells] of measures) table.update(`${measure}=${cells.map(([, n]) => n).join(',')};`);
     const tableKey = table.digest();
-    let index = 0;
-    const noise = () => perturbationOf(noiseKey(noiseSecret, tableKey, index++));
     return measures.flatMap(([measure, special, cells]) =>
-      publishMeasure(measure, special, cells, minCell, few, noise),
+      publishMeasure(measure, special, cells, minCell, few, (category) =>
+        perturbationOf(noiseKey(noiseSecret, tableKey, measure, category)),
+      ),
     );
   }
 }
@@ -213,9 +216,9 @@ export function roundToStep(n: number): number {
   return Math.round(n / ROUND_TO) * ROUND_TO;
 }
 
-/** The noise key of the table's `cellIndex`-th cell: 0 to 255. */
-function noiseKey(noiseSecret: Buffer, tableKey: Buffer, cellIndex: number): number {
-  return createHmac('sha256', noiseSecret).update(tableKey).update(String(cellIndex)).digest()[0]!;
+/** The noise key of a cell of the table: 0 to 255. */
+function noiseKey(noiseSecret: Buffer, tableKey: Buffer, measure: string, category: string): number {
+  return createHmac('sha256', noiseSecret).update(tableKey).update(`${measure}\u0000${category}`).digest()[0]!;
 }
 
 function publishMeasure(
@@ -224,10 +227,9 @@ function publishMeasure(
   cells: readonly [string, number][],
   minCell: number,
   suppressAll: boolean,
-  noise: () => number,
+  noise: (category: string) => number,
 ): IndicatorCount[] {
-  // Every cell draws its noise, suppressed or not, so a cell's noise does not depend on another's fate.
-  const noisy = cells.map(([, n]) => n + noise());
+  const noisy = cells.map(([category, n]) => n + noise(category));
   const suppressed = cells.map(([, n], i) => suppressAll || n === 0 || noisy[i]! < minCell);
   return cells.map(([category], i) => ({
     measure,

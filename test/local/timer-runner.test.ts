@@ -19,12 +19,39 @@ describe("the local host's timers", () => {
   it('refuse a schedule they cannot read rather than run it at the wrong times', () => {
     expect(() => nextRunOf('0 6 1 * *', new Date())).toThrow(/cannot run/);
     expect(() => nextRunOf('every day', new Date())).toThrow(/cannot run/);
+    // cron-parser reads these; NCRONTAB has none of them.
+    expect(() => nextRunOf('0 0 6 L * *', new Date())).toThrow(/cannot run/);
+    expect(() => nextRunOf('0 0 6 1 * 1#2', new Date())).toThrow(/cannot run/);
   });
 
   it('read every schedule lintel registers, the monthly planning export among them', () => {
     const timers = registrations().filter((r) => r.kind === 'timer');
     expect(timers.find((t) => t.name === 'exportCurated')?.schedule).toBe('0 0 6 1 * *');
     for (const timer of timers) expect(nextRunOf(timer.schedule, new Date()).getTime()).toBeGreaterThan(Date.now());
+  });
+
+  it('keep a schedule whose handler throws at once, logging the failure', async () => {
+    let calls = 0;
+    let twice!: () => void;
+    const called = new Promise<void>((resolve) => (twice = resolve));
+    const lines: string[] = [];
+    const registration: TimerRegistration = {
+      kind: 'timer',
+      name: 'broken',
+      schedule: '* * * * * *',
+      handler: () => {
+        if (++calls === 2) twice();
+        throw new RangeError('broken');
+      },
+    };
+    const runner = new TimerRunner(
+      [registration],
+      createLogger('warn', (line) => lines.push(line)),
+    );
+    runner.start();
+    await called;
+    await runner.stop();
+    expect(lines.some((l) => l.includes('localhost.timer.failed') && l.includes('RangeError'))).toBe(true);
   });
 
   it('call the handler at each time until stopped', async () => {

@@ -181,6 +181,13 @@ const BROKEN: readonly BrokenVariant[] = [
     message: /field 'gender' is free text/,
   },
   {
+    name: 'a second export grant of the same dataset, which would draw its noise twice',
+    agreement: 'isa',
+    change: (a) => a.grants.push({ ...a.grants[GRANT_OF_PLANNING_EXPORT], roles: ['dpo'] }),
+    path: 'grants[4].actions',
+    message: /a second export grant of dataset 'multiple-disadvantage-indicators'/,
+  },
+  {
     name: 'categories on a grant that exports nothing',
     agreement: 'isa',
     change: (a) => (a.grants[0].categories = { gender: ['Female'] }),

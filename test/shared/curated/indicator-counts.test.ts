@@ -140,6 +140,18 @@ describe('planning counts: small numbers never published', () => {
     expectNear(cellsOf(lines, 'housingType')[OTHER_VALUES], 20);
   });
 
+  it('counts a value its field could not hold as not recorded, and never publishes a figure that is not a number', () => {
+    const people = [
+      ...repeat(20, { exclusions: -1 }),
+      ...repeat(20, { exclusions: 1.5 }),
+      ...repeat(20, { exclusions: 1 }),
+    ];
+    const lines = publish([EXCLUSIONS], people);
+    expect(lines.map((l) => l.category)).toEqual(['all', '0', '1', '2', '3 or more', NOT_RECORDED]);
+    expectNear(cellsOf(lines, 'exclusions')[NOT_RECORDED], 40);
+    for (const line of lines) if (line.people !== null) expect(Number.isFinite(line.people)).toBe(true);
+  });
+
   it('whatever the counts: no zero, nothing that stands for fewer than the minimum less the noise, no unlisted value', () => {
     const person = fc.record({
       flagA: fc.constantFrom(true, false, null),
