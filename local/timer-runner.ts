@@ -6,6 +6,8 @@ import { errorKind, type Logger } from '../shared/logging.js';
 
 const { InvocationContext } = functions;
 
+const NAMES = /\b(?:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC|SUN|MON|TUE|WED|THU|FRI|SAT)\b/g;
+
 /**
  * When a schedule next fires after `from`: NCRONTAB's six fields (seconds first), read in UTC as
  * the Functions host reads them by default. cron-parser reads the same six-field form; a
@@ -14,7 +16,9 @@ const { InvocationContext } = functions;
 export function nextRunOf(schedule: string, from: Date): Date {
   const fields = schedule.trim().split(/\s+/);
   // NCRONTAB has no L, W, # or ?: cron-parser reads them, the Functions host would refuse them.
-  if (fields.length !== 6 || /[LW#?]/i.test(schedule))
+  // Day and month names (JUL, WED) may hold the letters, so they are set aside first.
+  const syntax = schedule.toUpperCase().replace(NAMES, '');
+  if (fields.length !== 6 || /[LW#?]/.test(syntax))
     throw new Error(`The local host cannot run the timer schedule ${schedule}`);
   try {
     return CronExpressionParser.parse(schedule, { currentDate: from, tz: 'UTC', strict: false }).next().toDate();

@@ -14,6 +14,8 @@ describe("the local host's timers", () => {
     expect(nextRunOf('0 0 * * * *', from)).toEqual(at('2026-12-02T03:00:00.000Z'));
     expect(nextRunOf('0 0 6 1 * *', from)).toEqual(at('2027-01-01T06:00:00.000Z'));
     expect(nextRunOf('0 30 9 * * 1', from)).toEqual(at('2026-12-07T09:30:00.000Z'));
+    // Names, as NCRONTAB allows them, whatever letters they hold.
+    expect(nextRunOf('0 30 9 * JUL WED', from)).toEqual(at('2027-07-07T09:30:00.000Z'));
   });
 
   it('refuse a schedule they cannot read rather than run it at the wrong times', () => {
