@@ -1,5 +1,6 @@
 import { createHash, hkdfSync, randomUUID } from 'node:crypto';
 import type { BlobServiceClient } from '@azure/storage-blob';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { AccessLog } from '../audit/access-log.js';
 import { CONTAINERS } from '../blob/blob-storage.js';
@@ -57,6 +58,8 @@ export interface CuratedExportSummary {
 export const EXPORT_ACTION = 'export';
 const CLIENT_ID = 'curated-export';
 export const COUNTS_FILE = 'indicator-counts.csv';
+/** The same lines, typed (people an integer or null): what Power BI and DuckDB read best. */
+export const COUNTS_PARQUET_FILE = 'indicator-counts.parquet';
 export const MANIFEST_FILE = 'manifest.json';
 /** Records read a page; each page is one indexed range read. */
 const PAGE = 2000;
@@ -210,7 +213,8 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
 
   const generatedAt = now().toISOString();
   const lines = tally.publish(deps.minCell, noiseSecret);
-  const csv = countsCsv(generatedAt, target.datasetId, lines);
+  const csv = Buffer.from(countsCsv(generatedAt, target.datasetId, lines), 'utf8');
+  const parquet = Buffer.from(countsParquet(generatedAt, target.datasetId, lines));
   const manifest = {
     agreement: target.agreementId,
     agreementVersion: decision.agreementVersion,
@@ -231,8 +235,11 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
       nationalDataOptOutApplied: purpose.nationalDataOptOutApplies,
       consentRequired: purpose.consentRequired,
     },
-    file: COUNTS_FILE,
-    sha256: createHash('sha256').update(csv).digest('hex'),
+    // The SHA-256 of each file beside the manifest.
+    files: {
+      [COUNTS_FILE]: createHash('sha256').update(csv).digest('hex'),
+      [COUNTS_PARQUET_FILE]: createHash('sha256').update(parquet).digest('hex'),
+    },
     lines: lines.length,
   };
 
@@ -247,17 +254,18 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
     reasonCode: 'granted',
   });
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
-  const put = async (name: string, body: string, contentType: string) => {
+  const put = async (name: string, body: Buffer, contentType: string) => {
     await container
       .getBlockBlobClient(name)
-      .upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: contentType } });
+      .upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType } });
   };
-  const manifestJson = `${JSON.stringify(manifest, null, 2)}\n`;
+  const manifestJson = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
   // In each folder the manifest goes first and comes back last: a reader that finds one finds the
   // counts it describes (its SHA-256), and a run that fails between leaves no manifest at all.
   for (const sub of ['latest', generatedAt.slice(0, 10)]) {
     await container.getBlobClient(`${folder}${sub}/${MANIFEST_FILE}`).deleteIfExists();
     await put(`${folder}${sub}/${COUNTS_FILE}`, csv, 'text/csv; charset=utf-8');
+    await put(`${folder}${sub}/${COUNTS_PARQUET_FILE}`, parquet, 'application/vnd.apache.parquet');
     await put(`${folder}${sub}/${MANIFEST_FILE}`, manifestJson, 'application/json');
   }
   deps.logger.info('curated.exported', { ...idsOf(target), lines: lines.length, recordsAwaitingLinkage: awaiting });
@@ -285,6 +293,25 @@ function countsCsv(generatedAt: string, datasetId: string, lines: readonly Indic
     ].join(','),
   );
   return ['generatedAt,dataset,measure,category,people,suppressed,specialCategory', ...body, ''].join('\r\n');
+}
+
+/**
+ * The lines as Parquet, written with hyparquet-writer: the CSV's columns, typed, a suppressed
+ * count a null rather than an empty cell.
+ */
+function countsParquet(generatedAt: string, datasetId: string, lines: readonly IndicatorCount[]): ArrayBuffer {
+  const at = new Date(generatedAt);
+  return parquetWriteBuffer({
+    columnData: [
+      { name: 'generatedAt', data: lines.map(() => at), type: 'TIMESTAMP' },
+      { name: 'dataset', data: lines.map(() => datasetId), type: 'STRING' },
+      { name: 'measure', data: lines.map((l) => l.measure), type: 'STRING' },
+      { name: 'category', data: lines.map((l) => l.category), type: 'STRING' },
+      { name: 'people', data: lines.map((l) => l.people), type: 'INT32' },
+      { name: 'suppressed', data: lines.map((l) => l.suppressed), type: 'BOOLEAN' },
+      { name: 'specialCategory', data: lines.map((l) => l.specialCategory), type: 'BOOLEAN' },
+    ],
+  });
 }
 
 /**

@@ -1,9 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import {
   COUNTS_FILE,
+  COUNTS_PARQUET_FILE,
   EXPORT_ACTION,
   exportCurated,
   MANIFEST_FILE,
@@ -188,8 +193,12 @@ describe('the curated planning export', () => {
     }
   });
 
-  it('writes a manifest that names the method and the counts file by hash', async () => {
+  it('writes a manifest that names the method and the counts files by hash', async () => {
     const csv = await read(`${FOLDER}latest/${COUNTS_FILE}`);
+    const parquet = await h.blobs
+      .getContainerClient(container)
+      .getBlobClient(`${FOLDER}latest/${COUNTS_PARQUET_FILE}`)
+      .downloadToBuffer();
     const manifest = JSON.parse(await read(`${FOLDER}latest/${MANIFEST_FILE}`)) as Record<string, unknown>;
     expect(manifest).toMatchObject({
       agreement: 'social-care-education-housing',
@@ -200,14 +209,44 @@ describe('the curated planning export', () => {
       generatedAt: '2026-12-02T09:00:00.000Z',
       method: { minimumCell: 10, roundedTo: 5, nationalDataOptOutApplied: true, consentRequired: false },
       recordsAwaitingLinkage: 0,
-      file: COUNTS_FILE,
-      sha256: createHash('sha256').update(csv).digest('hex'),
+      files: {
+        [COUNTS_FILE]: createHash('sha256').update(csv).digest('hex'),
+        [COUNTS_PARQUET_FILE]: createHash('sha256').update(parquet).digest('hex'),
+      },
     });
     expect(Object.keys(manifest.extractsAsOf as object)).toEqual([
       'la-childrens-social-care',
       'la-education',
       'la-housing',
     ]);
+  });
+
+  it('writes the same lines as Parquet, typed, which DuckDB reads', async () => {
+    const parquet = await h.blobs
+      .getContainerClient(container)
+      .getBlobClient(`${FOLDER}latest/${COUNTS_PARQUET_FILE}`)
+      .downloadToBuffer();
+    const file = join(mkdtempSync(join(tmpdir(), 'lintel-curated-')), COUNTS_PARQUET_FILE);
+    writeFileSync(file, parquet);
+    const duck = await (await DuckDBInstance.create(':memory:')).connect();
+    const columns = await duck.runAndReadAll(`describe select * from read_parquet('${file}')`);
+    expect(columns.getRowObjectsJson().map((c) => `${String(c.column_name)} ${String(c.column_type)}`)).toEqual([
+      'generatedAt TIMESTAMP',
+      'dataset VARCHAR',
+      'measure VARCHAR',
+      'category VARCHAR',
+      'people INTEGER',
+      'suppressed BOOLEAN',
+      'specialCategory BOOLEAN',
+    ]);
+    const rows = await duck.runAndReadAll(`select measure, category, people from read_parquet('${file}')`);
+    const fromParquet = new Map(
+      rows
+        .getRowObjectsJson()
+        .map((r) => [`${String(r.measure)}/${String(r.category)}`, r.people === null ? '-' : String(r.people)]),
+    );
+    expect(fromParquet).toEqual(await countsOf());
+    duck.closeSync();
   });
 
   it('logs each export once: the analyst party, the purpose, the fields counted, no subject', async () => {
