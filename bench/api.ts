@@ -208,7 +208,7 @@ async function serveLintel(): Promise<void> {
     // The bench measures the request path, not the limiter's refusals.
     RATE_LIMIT_PER_MINUTE: '1000000000',
   });
-  const host = await startLocalHost({ settings, port, blobScanIntervalMs: 60_000 });
+  const host = await startLocalHost({ settings, port, blobScanIntervalMs: 60_000, runTimers: false });
   await seed(host.services, RECORDS);
   const issuer = await developmentIssuer(settings.DEV_ISSUER_KEY_PATH, settings.AUTH_ISSUER);
   const clientId = Object.entries(JSON.parse(clientIds) as Record<string, string>).find(

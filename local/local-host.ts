@@ -26,6 +26,12 @@ export interface LocalHostOptions {
    * test's file would log its import in its own access log.
    */
   watchBlobs?: boolean;
+  /**
+   * Whether the timers run (default true). Tests and benchmarks turn them off: timers fire at the
+   * clock's boundaries (every five minutes on the five), so a short-lived host would write an
+   * audit checkpoint into the anchors every host on one Azurite shares, or link mid-benchmark.
+   */
+  runTimers?: boolean;
 }
 
 /**
@@ -67,7 +73,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     all.filter((r): r is TimerRegistration => r.kind === 'timer'),
     services.logger,
   );
-  timers.start();
+  if (options.runTimers !== false) timers.start();
   return {
     url: http.url,
     services,

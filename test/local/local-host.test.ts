@@ -12,7 +12,7 @@ describe('local host', () => {
   let host: LocalHost;
 
   beforeAll(async () => {
-    host = await startLocalHost({ settings: testSettings(), port: 0, blobScanIntervalMs: 100 });
+    host = await startLocalHost({ settings: testSettings(), port: 0, blobScanIntervalMs: 100, runTimers: false });
   });
   afterAll(async () => {
     await host?.stop();

@@ -101,8 +101,9 @@ export async function startTestHost(overrides: Record<string, string> = {}): Pro
     ...overrides,
   });
   // No blob watching: another test's file dropped into the shared incoming container would be
-  // imported here, and its access-log entry counted among this host's.
-  const host = await startLocalHost({ settings, port, watchBlobs: false });
+  // imported here, and its access-log entry counted among this host's. No timers, for the same
+  // reason: a checkpoint would land in the anchors every host shares.
+  const host = await startLocalHost({ settings, port, watchBlobs: false, runTimers: false });
   const issuer = await developmentIssuer(settings.DEV_ISSUER_KEY_PATH, settings.AUTH_ISSUER);
   return {
     host,
