@@ -60,7 +60,7 @@ export class TimerRunner {
     this.timers.add(timer);
   }
 
-  fire(registration: TimerRegistration, next = nextRunOf(registration.schedule, new Date())): Promise<unknown> {
+  private fire(registration: TimerRegistration, next: Date): Promise<unknown> {
     const invocationId = randomUUID();
     const context = new InvocationContext({
       invocationId,

@@ -169,8 +169,20 @@ export function checkAgreement(agreement: Agreement, now: Date): CheckResult {
     }
   });
 
+  // One export grant a dataset: two would publish the same counts under two draws of noise a
+  // release, which average away twice as fast (shared/curated/indicator-counts.ts).
+  const exported = new Set<string>();
   agreement.grants.forEach((grant, g) => {
     const at = (...rest: (string | number)[]): IssuePath => ['grants', g, ...rest];
+    if (grant.actions?.includes('export')) {
+      if (exported.has(grant.dataset)) {
+        errors.push({
+          path: at('actions'),
+          message: `a second export grant of dataset '${grant.dataset}': give a dataset one, listing every party that receives it`,
+        });
+      }
+      exported.add(grant.dataset);
+    }
     const purpose = purposes.get(grant.purpose);
     if (purpose === undefined) {
       errors.push({ path: at('purpose'), message: `grant names unknown purpose '${grant.purpose}'` });
@@ -220,20 +232,6 @@ export function checkAgreement(agreement: Agreement, now: Date): CheckResult {
         message: `special-category fields granted for purpose '${purpose.id}', which names no Art. 9(2) condition`,
       });
     }
-  });
-
-  // One export grant a dataset: two would publish the same counts under two draws of noise a
-  // release, which average away twice as fast (shared/curated/indicator-counts.ts).
-  const exported = new Set<string>();
-  agreement.grants.forEach((grant, g) => {
-    if (!grant.actions?.includes('export')) return;
-    if (exported.has(grant.dataset)) {
-      errors.push({
-        path: ['grants', g, 'actions'],
-        message: `a second export grant of dataset '${grant.dataset}': give a dataset one, listing every party that receives it`,
-      });
-    }
-    exported.add(grant.dataset);
   });
 
   const matchableFields = new Set(agreement.datasets.flatMap((dataset) => dataset.fields.map((field) => field.name)));

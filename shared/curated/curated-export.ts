@@ -70,7 +70,7 @@ interface ExportTarget {
   readonly datasetId: string;
   readonly partyId: string;
   readonly roles: readonly string[];
-  /** Per free-text field, the values the export grants name (`categories`). */
+  /** Per free-text field, the values the export grant names (`categories`). */
   readonly categories: Readonly<Record<string, readonly string[]>>;
 }
 
@@ -106,34 +106,31 @@ export async function exportCurated(deps: CuratedExportDependencies): Promise<Cu
   return summaries;
 }
 
-/** Every (party, purpose, dataset) an `export` grant covers, with the grant roles that earn it. */
+/**
+ * Every party of every `export` grant, with the grant's roles that party holds. A dataset has at
+ * most one export grant (cross-check.ts), so no two grants make the same target.
+ */
 function exportTargets(agreements: AgreementSet): ExportTarget[] {
-  const targets = new Map<string, ExportTarget>();
+  const targets: ExportTarget[] = [];
   for (const { agreement } of agreements.all()) {
     for (const purpose of agreement.purposes) {
       for (const grant of agreements.grantsFor(purpose.id)) {
         if (!grant.actions.has('export')) continue;
         for (const partyId of grant.parties) {
-          const key = `${partyId}\u0000${purpose.id}\u0000${grant.dataset}`;
           const held = agreements.rolesOfPartyIn(agreement.id, partyId);
-          const before = targets.get(key);
-          const roles = new Set([...(before?.roles ?? []), ...[...grant.roles].filter((r) => held.has(r))]);
-          const categories: Record<string, readonly string[]> = { ...before?.categories };
-          for (const [field, values] of Object.entries(grant.grant.categories ?? {}))
-            categories[field] = [...new Set([...(categories[field] ?? []), ...values])];
-          targets.set(key, {
+          targets.push({
             agreementId: agreement.id,
             purposeId: purpose.id,
             datasetId: grant.dataset,
             partyId,
-            roles: [...roles].sort(),
-            categories,
+            roles: [...grant.roles].filter((role) => held.has(role)).sort(),
+            categories: grant.grant.categories ?? {},
           });
         }
       }
     }
   }
-  return [...targets.values()];
+  return targets;
 }
 
 function idsOf(target: ExportTarget) {

@@ -203,7 +203,7 @@ async function enforceRule(
 
     const byPerson = new Map<string, string[]>();
     for (const { id, person_id: personId } of linked) {
-      if (kept.has(personId!) || underReview.has(personId!)) continue;
+      if (keptOrReviewed(personId!)) continue;
       const ids = byPerson.get(personId!) ?? [];
       ids.push(id);
       byPerson.set(personId!, ids);
