@@ -32,48 +32,46 @@ describe("the local host's timers", () => {
     for (const timer of timers) expect(nextRunOf(timer.schedule, new Date()).getTime()).toBeGreaterThan(Date.now());
   });
 
-  it('keep a schedule whose handler throws at once, logging the failure', async () => {
+  /** A timer firing every second whose handler calls `after` at each call; `twice` settles on the second. */
+  function everySecond(after: () => void = () => undefined) {
     let calls = 0;
-    let twice!: () => void;
-    const called = new Promise<void>((resolve) => (twice = resolve));
-    const lines: string[] = [];
-    const registration: TimerRegistration = {
-      kind: 'timer',
-      name: 'broken',
-      schedule: '* * * * * *',
-      handler: () => {
-        if (++calls === 2) twice();
-        throw new RangeError('broken');
-      },
-    };
-    const runner = new TimerRunner(
-      [registration],
-      createLogger('warn', (line) => lines.push(line)),
-    );
-    runner.start();
-    await called;
-    await runner.stop();
-    expect(lines.some((l) => l.includes('localhost.timer.failed') && l.includes('RangeError'))).toBe(true);
-  });
-
-  it('call the handler at each time until stopped', async () => {
-    let calls = 0;
-    let twice!: () => void;
-    const called = new Promise<void>((resolve) => (twice = resolve));
+    let second!: () => void;
+    const twice = new Promise<void>((resolve) => (second = resolve));
     const registration: TimerRegistration = {
       kind: 'timer',
       name: 'tick',
       schedule: '* * * * * *',
       handler: () => {
-        if (++calls === 2) twice();
+        if (++calls === 2) second();
+        after();
       },
     };
-    const runner = new TimerRunner([registration], createLogger('error'));
+    return { registration, twice, calls: () => calls };
+  }
+
+  it('keep a schedule whose handler throws at once, logging the failure', async () => {
+    const lines: string[] = [];
+    const timer = everySecond(() => {
+      throw new RangeError('broken');
+    });
+    const runner = new TimerRunner(
+      [timer.registration],
+      createLogger('warn', (line) => lines.push(line)),
+    );
     runner.start();
-    await called;
+    await timer.twice;
     await runner.stop();
-    const after = calls;
+    expect(lines.some((l) => l.includes('localhost.timer.failed') && l.includes('RangeError'))).toBe(true);
+  });
+
+  it('call the handler at each time until stopped', async () => {
+    const timer = everySecond();
+    const runner = new TimerRunner([timer.registration], createLogger('error'));
+    runner.start();
+    await timer.twice;
+    await runner.stop();
+    const after = timer.calls();
     await new Promise((resolve) => setTimeout(resolve, 1200));
-    expect(calls).toBe(after);
+    expect(timer.calls()).toBe(after);
   });
 });
