@@ -13,6 +13,10 @@ registerTimer({
   schedule: '0 0 6 1 * *',
   handler: async () => {
     const services = await getServices();
-    await exportCurated({ ...services, minCell: services.settings.CURATED_MIN_CELL });
+    await exportCurated({
+      ...services,
+      minCell: services.settings.CURATED_MIN_CELL,
+      historyDays: services.settings.CURATED_HISTORY_DAYS,
+    });
   },
 });

@@ -255,6 +255,7 @@ module functionApp 'modules/function-app.bicep' = {
     partyClientIdsJson: partyClientIdsJson
     secretVersionsJson: secretVersionsJson
     maximumInstanceCount: functionMaximumInstanceCount
+    curatedHistoryDays: curatedHistoryDays
   }
   // The app's first start reads its package, storage and secrets with these grants.
   dependsOn: [

@@ -14,7 +14,11 @@ import { createServices } from '../shared/services.js';
 loadLocalSettings();
 const services = await createServices(loadConfig(process.env));
 try {
-  const summaries = await exportCurated({ ...services, minCell: services.settings.CURATED_MIN_CELL });
+  const summaries = await exportCurated({
+    ...services,
+    minCell: services.settings.CURATED_MIN_CELL,
+    historyDays: services.settings.CURATED_HISTORY_DAYS,
+  });
   for (const s of summaries) {
     process.stdout.write(
       s.outcome === 'written'

@@ -78,6 +78,11 @@ const settingsObject = z.object({
    * the DPO's agreement.
    */
   CURATED_MIN_CELL: text('10').transform(Number).pipe(z.number().int().min(3)),
+  /**
+   * Days the planning export's releases stay in the store's view `curated_indicator_counts`; set
+   * it as the curated container's lifecycle rule keeps the dated folders (infra: curatedHistoryDays).
+   */
+  CURATED_HISTORY_DAYS: text('400').transform(Number).pipe(z.number().int().positive()),
 });
 
 export const settingsSchema = settingsObject

@@ -37,6 +37,10 @@ param partyClientIdsJson string
 @description('JSON object: Key Vault secret name -> pinned version.')
 param secretVersionsJson string
 
+@description('Days the planning export keeps its releases: the store view as the curated container does.')
+@minValue(1)
+param curatedHistoryDays int
+
 @description('Upper bound on instances; each holds its own SQL connection pool.')
 @minValue(1)
 @maxValue(1000)
@@ -145,6 +149,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     AUTH_ISSUER: 'https://login.microsoftonline.com/${entraTenantId}/v2.0'
     AUTH_AUDIENCE: apiAudience
     PARTY_CLIENT_IDS: partyClientIdsJson
+    // The same span as the curated container's lifecycle rule (storage.bicep), for the store's view.
+    CURATED_HISTORY_DAYS: '${curatedHistoryDays}'
   }
 }
 

@@ -13,6 +13,7 @@ import type { Store } from '../store/database.js';
 import { snapshotTransaction } from '../store/snapshot-transaction.js';
 import type { Database } from '../store/schema.js';
 import type { Kysely } from 'kysely';
+import { storeRelease } from './curated-releases.js';
 import {
   IndicatorTally,
   personValues,
@@ -33,6 +34,8 @@ export interface CuratedExportDependencies {
   readonly logger: Logger;
   /** Counts below this are suppressed (the CURATED_MIN_CELL setting). */
   readonly minCell: number;
+  /** Days a release stays in the store's view (the CURATED_HISTORY_DAYS setting). */
+  readonly historyDays: number;
   /** Default `curated`; tests use a container of their own. */
   readonly container?: string;
   readonly now?: () => Date;
@@ -250,6 +253,18 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
     decision: 'allow',
     reasonCode: 'granted',
   });
+  // The same lines for Power BI's SQL connection, before the files: a failure here writes none.
+  await storeRelease(
+    store,
+    {
+      target,
+      agreementVersion: decision.agreementVersion,
+      generatedAt: new Date(generatedAt),
+      lines,
+      countsSha256: manifest.files[COUNTS_FILE],
+    },
+    deps.historyDays,
+  );
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
   const put = async (name: string, body: Buffer, contentType: string) => {
     await container

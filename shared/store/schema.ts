@@ -152,6 +152,47 @@ export interface LinkRunTable {
   summary: string | null;
 }
 
+/** A planning export's release (shared/curated/curated-export.ts); migration 0012. */
+export interface CuratedReleaseTable {
+  id: string;
+  agreement_id: string;
+  agreement_version: string | null;
+  purpose_id: string;
+  dataset_id: string;
+  party_id: string;
+  generated_at: string;
+  lines: number;
+  counts_sha256: string;
+}
+
+/** One published line of a release: noised, rounded and suppressed, never a true count. */
+export interface CuratedCountTable {
+  release_id: string;
+  line: number;
+  measure: string;
+  category: string;
+  people: number | null;
+  suppressed: 'Y' | 'N';
+  special_category: 'Y' | 'N';
+}
+
+/** Which party's releases a database user sees through the view (SQL Server). */
+export interface CuratedReaderTable {
+  principal_name: string;
+  party_id: string;
+}
+
+/** The view Power BI reads: every release a reader may see, its lines, and which is the latest. */
+export interface CuratedIndicatorCountsView extends Omit<CuratedCountTable, 'release_id'> {
+  party_id: string;
+  purpose_id: string;
+  dataset_id: string;
+  agreement_id: string;
+  agreement_version: string | null;
+  generated_at: string;
+  latest: 'Y' | 'N';
+}
+
 export interface Database {
   consent_event: ConsentEventTable;
   source_record: SourceRecordTable;
@@ -163,4 +204,8 @@ export interface Database {
   record_link: RecordLinkTable;
   link_decision: LinkDecisionTable;
   link_run: LinkRunTable;
+  curated_release: CuratedReleaseTable;
+  curated_count: CuratedCountTable;
+  curated_reader: CuratedReaderTable;
+  curated_indicator_counts: CuratedIndicatorCountsView;
 }

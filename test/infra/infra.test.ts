@@ -243,6 +243,7 @@ const deployedSample: Record<string, string> = {
   apiAudience: 'api://lintel',
   partyClientIdsJson: '{}',
   secretVersionsJson: '{}',
+  curatedHistoryDays: '400',
 };
 
 function deployedSettings(): Record<string, string> {
@@ -382,6 +383,9 @@ describe('infra: storage', () => {
       [`${CONTAINERS.curated}/`]: 'curatedHistoryDays',
     });
     expect(paramDeclaration(main, 'curatedHistoryDays')).toMatch(/= 400$/m);
+    // The store's view keeps the export's releases as long as the container keeps their files.
+    expect(deployedSettings().CURATED_HISTORY_DAYS).toBe('400');
+    expect(read('infra/main.bicep')).toMatch(/^\s*curatedHistoryDays: curatedHistoryDays$/m);
     expect(paramDeclaration(main, 'processedRetentionDays')).toMatch(/= 30$/m);
     expect(paramDeclaration(main, 'rejectedRetentionDays')).toMatch(/= 30$/m);
   });

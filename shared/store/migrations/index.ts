@@ -9,6 +9,7 @@ import { linkage } from './0007-linkage.js';
 import { accessLogFile } from './0009-access-log-file.js';
 import { carriedPersonId } from './0010-carried-person-id.js';
 import { carriedPersonIndex } from './0011-carried-person-index.js';
+import { curatedReleases } from './0012-curated-releases.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -25,5 +26,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0009-access-log-file': accessLogFile(d),
     '0010-carried-person-id': carriedPersonId(d),
     '0011-carried-person-index': carriedPersonIndex(d),
+    '0012-curated-releases': curatedReleases(d),
   };
 }

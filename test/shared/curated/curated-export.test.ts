@@ -93,6 +93,7 @@ describe('the curated planning export', () => {
       secrets: h.secrets,
       logger,
       minCell: 10,
+      historyDays: 400,
       container,
       now: () => new Date('2026-12-02T09:00:00.000Z'),
       ...overrides,
@@ -249,6 +250,34 @@ describe('the curated planning export', () => {
     duck.closeSync();
   });
 
+  it("keeps the same lines in the store's view for Power BI, the latest release marked", async () => {
+    const csv = await read(`${FOLDER}latest/${COUNTS_FILE}`);
+    const rows = await h.store.db
+      .selectFrom('curated_indicator_counts')
+      .selectAll()
+      .where('party_id', '=', 'la-housing')
+      .where('dataset_id', '=', DATASET)
+      .where('latest', '=', 'Y')
+      .orderBy('line')
+      .execute();
+    expect(rows[0]).toMatchObject({
+      purpose_id: 'service-planning',
+      agreement_id: 'social-care-education-housing',
+      agreement_version: '1.1.0',
+      generated_at: '2026-12-02T09:00:00.000Z',
+      measure: 'all people',
+      category: 'all',
+    });
+    expect(
+      new Map(rows.map((r) => [`${r.measure}/${r.category}`, r.people === null ? '-' : String(r.people)])),
+    ).toEqual(await countsOf());
+    expect(rows.every((r) => r.suppressed === (r.people === null ? 'Y' : 'N'))).toBe(true);
+    expect(rows.find((r) => r.measure === 'ehcp')?.special_category).toBe('Y');
+    // Every export so far was on one day: one release, the one whose CSV is in latest/.
+    const releases = await h.store.db.selectFrom('curated_release').select(['counts_sha256', 'lines']).execute();
+    expect(releases).toEqual([{ counts_sha256: createHash('sha256').update(csv).digest('hex'), lines: rows.length }]);
+  });
+
   it('logs each export once: the analyst party, the purpose, the fields counted, no subject', async () => {
     const entries = await exportEntries();
     expect(entries).toHaveLength(3);
@@ -298,7 +327,9 @@ describe('the curated planning export', () => {
     const before = (await exportEntries()).length;
     await sql`alter table access_log rename to access_log_unreachable`.execute(h.store.db);
     try {
-      await expect(exportCurated(deps({ container: empty }))).rejects.toThrow(/access log/);
+      await expect(
+        exportCurated(deps({ container: empty, now: () => new Date('2026-12-03T09:00:00.000Z') })),
+      ).rejects.toThrow(/access log/);
     } finally {
       await sql`alter table access_log_unreachable rename to access_log`.execute(h.store.db);
     }
@@ -306,6 +337,13 @@ describe('the curated planning export', () => {
     for await (const blob of h.blobs.getContainerClient(empty).listBlobsFlat()) written.push(blob.name);
     expect(written).toEqual([]);
     expect(await exportEntries()).toHaveLength(before);
+    expect(
+      await h.store.db
+        .selectFrom('curated_release')
+        .select('id')
+        .where('generated_at', '>', '2026-12-02T09:00:00.000Z')
+        .execute(),
+    ).toEqual([]);
     await h.blobs.getContainerClient(empty).deleteIfExists();
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { storeRelease, type Release } from '../../../shared/curated/curated-releases.js';
 import { migrateToLatest, type Store } from '../../../shared/store/database.js';
 
 /**
@@ -76,5 +77,63 @@ export function storeConformance(openStore: () => Store): void {
     ).rejects.toThrow('crash mid-transaction');
     const found = await store.db.selectFrom('import_run').select('id').where('id', '=', row.id).execute();
     expect(found).toEqual([]);
+  });
+
+  it('keeps a planning release whole, one a target and day, and lets go of releases past the history', async () => {
+    const partyId = `analysts-${randomUUID().slice(0, 8)}`;
+    const target = { agreementId: 'isa', purposeId: 'service-planning', datasetId: 'indicators', partyId };
+    const release = (generatedAt: string, people: number): Release => ({
+      target,
+      agreementVersion: '1.1.0',
+      generatedAt: new Date(generatedAt),
+      countsSha256: 'ab'.repeat(32),
+      // More lines than one statement takes on SQL Server.
+      lines: Array.from({ length: 450 }, (_, i) => ({
+        measure: `field${i}`,
+        category: 'Y',
+        people: i % 3 === 0 ? null : people,
+        suppressed: i % 3 === 0,
+        specialCategory: i === 1,
+      })),
+    });
+    const releases = () =>
+      store.db
+        .selectFrom('curated_release')
+        .select(['id', 'generated_at', 'lines'])
+        .where('party_id', '=', partyId)
+        .orderBy('generated_at')
+        .execute();
+    await storeRelease(store, release('2026-12-01T06:00:00.000Z', 15), 400);
+    await storeRelease(store, release('2026-12-02T06:00:00.000Z', 20), 400);
+    // A second release the same day replaces the first of that day.
+    await storeRelease(store, release('2026-12-02T18:00:00.000Z', 25), 400);
+    let kept = await releases();
+    expect(kept.map((r) => [r.generated_at, r.lines])).toEqual([
+      ['2026-12-01T06:00:00.000Z', 450],
+      ['2026-12-02T18:00:00.000Z', 450],
+    ]);
+    const lines = await store.db
+      .selectFrom('curated_count')
+      .selectAll()
+      .where('release_id', '=', kept[1]!.id)
+      .orderBy('line')
+      .execute();
+    expect(lines).toHaveLength(450);
+    expect(lines[0]).toMatchObject({
+      line: 1,
+      measure: 'field0',
+      people: null,
+      suppressed: 'Y',
+      special_category: 'N',
+    });
+    expect(lines[1]).toMatchObject({ line: 2, measure: 'field1', people: 25, suppressed: 'N', special_category: 'Y' });
+    // 31 days' history on 2027-01-02: the release of 2026-12-01 goes, with its lines.
+    const oldest = kept[0]!.id;
+    await storeRelease(store, release('2027-01-02T06:00:00.000Z', 30), 31);
+    kept = await releases();
+    expect(kept.map((r) => r.generated_at)).toEqual(['2026-12-02T18:00:00.000Z', '2027-01-02T06:00:00.000Z']);
+    expect(
+      await store.db.selectFrom('curated_count').select('line').where('release_id', '=', oldest).execute(),
+    ).toEqual([]);
   });
 }

@@ -2,6 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { storeRelease } from '../../../shared/curated/curated-releases.js';
 import { LinkingLockUnavailableError, takeLinkingLock } from '../../../shared/linkage/link-people.js';
 import { migrateToLatest, openStore } from '../../../shared/store/database.js';
 import { storeConformance } from './store-conformance.js';
@@ -38,6 +40,65 @@ describe.skipIf(!mssqlConnection)('store on SQL Server (set MSSQL_TEST_CONNECTIO
       await first;
       await store.db.transaction().execute((trx) => takeLinkingLock(store, trx, agreement, 200));
     } finally {
+      await store.close();
+    }
+  });
+
+  it("shows a Power BI reader only its own party's planning releases, and no table behind the view", async () => {
+    const store = openStore({ engine: 'mssql', connectionString: mssqlConnection! });
+    const suffix = String(Date.now());
+    const reader = `curated_reader_test_${suffix}`;
+    const parties = [`analysts-a-${suffix}`, `analysts-b-${suffix}`];
+    try {
+      await migrateToLatest(store);
+      for (const partyId of parties)
+        await storeRelease(
+          store,
+          {
+            target: { agreementId: 'isa', purposeId: 'service-planning', datasetId: 'indicators', partyId },
+            agreementVersion: '1.1.0',
+            generatedAt: new Date(),
+            countsSha256: 'cd'.repeat(32),
+            lines: [{ measure: 'all people', category: 'all', people: 40, suppressed: false, specialCategory: false }],
+          },
+          400,
+        );
+      await sql.raw(`create user [${reader}] without login`).execute(store.db);
+      await sql.raw(`grant select on curated_indicator_counts to [${reader}]`).execute(store.db);
+      await store.db.insertInto('curated_reader').values({ principal_name: reader, party_id: parties[0]! }).execute();
+      // One connection for the impersonation and its revert.
+      const seen = await store.db.transaction().execute(async (trx) => {
+        await sql.raw(`execute as user = '${reader}'`).execute(trx);
+        try {
+          const rows = await trx
+            .selectFrom('curated_indicator_counts')
+            .select(['party_id', 'people', 'latest'])
+            .execute();
+          const table = await trx
+            .selectFrom('curated_count')
+            .select('line')
+            .execute()
+            .then(
+              () => 'read',
+              () => 'refused',
+            );
+          return { rows, table };
+        } finally {
+          await sql.raw('revert').execute(trx);
+        }
+      });
+      expect(seen.rows).toEqual([{ party_id: parties[0], people: 40, latest: 'Y' }]);
+      expect(seen.table).toBe('refused');
+    } finally {
+      await sql
+        .raw(`drop user if exists [${reader}]`)
+        .execute(store.db)
+        .catch(() => undefined);
+      await store.db
+        .deleteFrom('curated_reader')
+        .where('principal_name', '=', reader)
+        .execute()
+        .catch(() => undefined);
       await store.close();
     }
   });
