@@ -102,8 +102,9 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
           { purpose: purposeEntry.purpose.id, subjectRef: found.personId },
         );
       }
+      // One already in force from this party is answered, not recorded again (see RecordedConsent).
       return {
-        result: json(201, {
+        result: json(record.alreadyInForce ? 200 : 201, {
           consentId: record.consentId,
           kind: record.kind,
           purpose: record.purposeId,
@@ -114,7 +115,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
           purpose: purposeEntry.purpose.id,
           subjectRef: found.personId,
           decision: 'allow',
-          reasonCode: `${record.kind}-recorded`,
+          reasonCode: record.alreadyInForce ? `${record.kind}-already-recorded` : `${record.kind}-recorded`,
         },
       };
     });
@@ -141,18 +142,15 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       });
     }
     return call.writeAhead(async (db) => {
-      // Read again inside the write: a second withdrawal (or one racing this) changes nothing and
-      // is logged as such, so the log shows one withdrawal per consent.
-      const before = await ctx.services.consents.find(consentId, db);
-      const already = before !== undefined && before.withdrawnAt !== null;
-      const withdrawn = already
-        ? before
-        : await ctx.services.consents.withdraw(
-            consentId,
-            { partyId: call.caller.partyId, clientId: call.caller.clientId },
-            ctx.now(),
-            db,
-          );
+      // Decided inside the write, under the consent's lock: a second withdrawal (or one racing
+      // this) changes nothing and is logged as such, so the log shows one withdrawal per consent.
+      const withdrawn = await ctx.services.consents.withdraw(
+        consentId,
+        { partyId: call.caller.partyId, clientId: call.caller.clientId },
+        ctx.now(),
+        db,
+      );
+      const already = withdrawn !== undefined && !withdrawn.withdrawnNow;
       return {
         result: json(200, {
           consentId,

@@ -249,7 +249,15 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     authenticated: true,
     purpose: 'required',
     requestBody: 'ConsentRequest',
-    responses: [{ status: 201, description: 'Recorded', schema: 'Consent' }],
+    responses: [
+      { status: 201, description: 'Recorded', schema: 'Consent' },
+      {
+        status: 200,
+        description:
+          'This party already has one in force for the person (and purpose): that one, unchanged; nothing new is recorded, so one withdrawal ends it',
+        schema: 'Consent',
+      },
+    ],
     problems: [
       ...BODY_PROBLEMS,
       'invalid-identifier',

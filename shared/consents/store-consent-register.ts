@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ConsentRegister } from '../policy/consent-register.js';
 import type { Kysely } from 'kysely';
 import type { Store } from '../store/database.js';
+import { takeTransactionLock } from '../store/transaction-lock.js';
 import type { Database } from '../store/schema.js';
 import type { ConsentEventTable } from '../store/schema.js';
 
@@ -15,6 +16,25 @@ export interface ConsentRecord {
   recordedBy: string;
   withdrawnAt: string | null;
 }
+
+/** What {@link StoreConsentRegister.record} did: recorded one now, or found the one in force. */
+export interface RecordedConsent extends ConsentRecord {
+  /**
+   * True when this party already had a consent of this kind (for this purpose) in force for the
+   * person: nothing new was written and this is that one. Two in force would need two
+   * withdrawals, and a caller that lost the first answer (a retry) could withdraw only one.
+   */
+  readonly alreadyInForce: boolean;
+}
+
+/** What {@link StoreConsentRegister.withdraw} did. */
+export interface WithdrawnConsent extends ConsentRecord {
+  /** False when it was withdrawn already: nothing new was written. */
+  readonly withdrawnNow: boolean;
+}
+
+/** How long a consent write waits for another write about the same person or consent (SQL Server). */
+const CONSENT_LOCK_TIMEOUT_MS = 10_000;
 
 export interface RecordedBy {
   partyId: string;
@@ -79,10 +99,25 @@ export class StoreConsentRegister implements ConsentRegister {
       at: Date;
     },
     db?: Kysely<Database>,
-  ): Promise<ConsentRecord> {
-    const consentId = randomUUID();
-    const at = input.at.toISOString();
-    const write = async (trx: Kysely<Database>) => {
+  ): Promise<RecordedConsent> {
+    const write = async (trx: Kysely<Database>): Promise<RecordedConsent> => {
+      // One write about the person at a time, so two that both find none in force cannot both record.
+      await takeTransactionLock(this.store, trx, `lintel-consent-subject:${input.subjectKey}`, CONSENT_LOCK_TIMEOUT_MS);
+      let inForce = this.inForceQuery(input.kind, trx)
+        .select('r.consent_id')
+        .where('r.subject_key', '=', input.subjectKey)
+        .where('r.party_id', '=', input.by.partyId);
+      inForce =
+        input.purposeId === null
+          ? inForce.where('r.purpose_id', 'is', null)
+          : inForce.where('r.purpose_id', '=', input.purposeId);
+      const existing = await this.store.dialect.firstRows(inForce.orderBy('r.consent_id'), 1).executeTakeFirst();
+      if (existing !== undefined) {
+        const found = await this.find(existing.consent_id, trx);
+        if (found !== undefined) return { ...found, alreadyInForce: true };
+      }
+      const consentId = randomUUID();
+      const at = input.at.toISOString();
       await trx
         .insertInto('consent_event')
         .values({
@@ -102,46 +137,55 @@ export class StoreConsentRegister implements ConsentRegister {
         .firstRows(trx.selectFrom('source_record').select('id').where('person_id', '=', input.subjectKey), 1)
         .executeTakeFirst();
       if (held === undefined) throw new ConsentSubjectRelinkedError();
+      return {
+        consentId,
+        subjectKey: input.subjectKey,
+        kind: input.kind,
+        purposeId: input.purposeId,
+        recordedAt: at,
+        recordedBy: input.by.partyId,
+        withdrawnAt: null,
+        alreadyInForce: false,
+      };
     };
-    if (db?.isTransaction) await write(db);
-    else await this.store.db.transaction().execute(write);
-    return {
-      consentId,
-      subjectKey: input.subjectKey,
-      kind: input.kind,
-      purposeId: input.purposeId,
-      recordedAt: at,
-      recordedBy: input.by.partyId,
-      withdrawnAt: null,
-    };
+    return db?.isTransaction ? write(db) : this.store.db.transaction().execute(write);
   }
 
-  /** Undefined when no such consent exists; a second withdrawal changes nothing. */
+  /**
+   * Undefined when no such consent exists; a second withdrawal changes nothing (`withdrawnNow`
+   * false). Given a transaction (`db`), it writes in that one.
+   */
   async withdraw(
     consentId: string,
     by: RecordedBy,
     at: Date,
-    db: Kysely<Database> = this.store.db,
-  ): Promise<ConsentRecord | undefined> {
-    const current = await this.find(consentId, db);
-    if (!current || current.withdrawnAt) return current;
-    const when = at.toISOString();
-    await db
-      .insertInto('consent_event')
-      .values({
-        event_id: randomUUID(),
-        consent_id: consentId,
-        subject_key: current.subjectKey,
-        kind: current.kind,
-        purpose_id: current.purposeId,
-        action: 'withdraw',
-        party_id: by.partyId,
-        client_id: by.clientId,
-        evidence_ref: null,
-        at: when,
-      })
-      .execute();
-    return { ...current, withdrawnAt: when };
+    db?: Kysely<Database>,
+  ): Promise<WithdrawnConsent | undefined> {
+    const write = async (trx: Kysely<Database>): Promise<WithdrawnConsent | undefined> => {
+      // One withdrawal of a consent at a time: two that both find it in force would both log one.
+      await takeTransactionLock(this.store, trx, `lintel-consent:${consentId}`, CONSENT_LOCK_TIMEOUT_MS);
+      const current = await this.find(consentId, trx);
+      if (!current) return undefined;
+      if (current.withdrawnAt) return { ...current, withdrawnNow: false };
+      const when = at.toISOString();
+      await trx
+        .insertInto('consent_event')
+        .values({
+          event_id: randomUUID(),
+          consent_id: consentId,
+          subject_key: current.subjectKey,
+          kind: current.kind,
+          purpose_id: current.purposeId,
+          action: 'withdraw',
+          party_id: by.partyId,
+          client_id: by.clientId,
+          evidence_ref: null,
+          at: when,
+        })
+        .execute();
+      return { ...current, withdrawnAt: when, withdrawnNow: true };
+    };
+    return db?.isTransaction ? write(db) : this.store.db.transaction().execute(write);
   }
 
   /**

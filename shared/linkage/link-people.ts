@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CompiledQuery, sql, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import { carryConsentEvents, type PersonIdMove } from '../consents/carry-consents.js';
 import type { Logger } from '../logging.js';
@@ -11,6 +11,7 @@ import { BatchedInsert } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
 import type { Engine } from '../store/dialect.js';
 import type { Database, RecordLinkTable } from '../store/schema.js';
+import { takeTransactionLock, TransactionLockUnavailableError } from '../store/transaction-lock.js';
 import { linkingRulesOf, type LinkingRules } from './linking-rules.js';
 import { PairKeys } from './pair-key.js';
 import { assignPersonIds } from './person-ids.js';
@@ -149,13 +150,13 @@ const LINKING_LOCK_TIMEOUT_MS = 600_000;
  * Server chose this transaction as a deadlock victim. The transaction rolls back; the next pass
  * (the five-minute timer) tries again.
  */
-export class LinkingLockUnavailableError extends Error {
+export class LinkingLockUnavailableError extends TransactionLockUnavailableError {
   constructor(
     readonly agreementId: string,
-    /** sp_getapplock's return status: -1 timed out, -2 cancelled, -3 deadlock victim, -999 bad call. */
-    readonly status: number,
+    status: number,
   ) {
-    super(`The linking lock of agreement ${agreementId} could not be taken (sp_getapplock returned ${status})`);
+    super(`lintel-linkage:${agreementId}`, status);
+    this.message = `The linking lock of agreement ${agreementId} could not be taken (sp_getapplock returned ${status})`;
     this.name = 'LinkingLockUnavailableError';
   }
 }
@@ -164,9 +165,7 @@ export class LinkingLockUnavailableError extends Error {
  * One linking pass per agreement at a time. On SQLite the transaction's first write takes the
  * database's write lock; SQL Server needs an explicit lock, or two passes could each read the
  * other's old people and write conflicting ones. Retention enforcement takes it too
- * (shared/retention/enforce-retention.ts): it judges the people a pass forms. sp_getapplock
- * reports a timeout in its return status, not as an error, so the status is read and a refusal
- * thrown: carrying on without the lock is what the lock exists to prevent.
+ * (shared/retention/enforce-retention.ts): it judges the people a pass forms.
  */
 export async function takeLinkingLock(
   store: Store,
@@ -174,15 +173,12 @@ export async function takeLinkingLock(
   agreementId: string,
   timeoutMs = LINKING_LOCK_TIMEOUT_MS,
 ): Promise<void> {
-  if (store.dialect.engine !== 'mssql') return;
-  const { rows } = await sql<{ status: number }>`
-    declare @status int;
-    exec @status = sp_getapplock @Resource = ${`lintel-linkage:${agreementId}`}, @LockMode = 'Exclusive',
-      @LockOwner = 'Transaction', @LockTimeout = ${timeoutMs};
-    select @status as status`.execute(trx);
-  const status = Number(rows[0]?.status);
-  // 0: granted at once; 1: granted after waiting.
-  if (!(status >= 0)) throw new LinkingLockUnavailableError(agreementId, status);
+  try {
+    await takeTransactionLock(store, trx, `lintel-linkage:${agreementId}`, timeoutMs);
+  } catch (err) {
+    if (err instanceof TransactionLockUnavailableError) throw new LinkingLockUnavailableError(agreementId, err.status);
+    throw err;
+  }
 }
 
 function sourcePairsToLink(sources: readonly StoreSource[], kind: LinkRunKind): [number, number][] {

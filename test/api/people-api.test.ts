@@ -174,13 +174,20 @@ describe('people API', () => {
     expect(before.text).toBe(unknown.text);
     expect(before.text).not.toContain('07700');
 
-    const recorded = await call('/v1/consents', {
-      party: 'dudley-housing-options',
-      roles: ['housing-officer'],
-      purpose: 'research-evaluation',
-      body: { subject, evidenceRef: 'HOS/CONSENT/0001' },
-    });
+    const recordConsent = () =>
+      call('/v1/consents', {
+        party: 'dudley-housing-options',
+        roles: ['housing-officer'],
+        purpose: 'research-evaluation',
+        body: { subject, evidenceRef: 'HOS/CONSENT/0001' },
+      });
+    const recorded = await recordConsent();
     expect(recorded.status).toBe(201);
+    // The same consent sent again (a retry after a lost answer) is the same consent: one
+    // withdrawal must end the sharing, whichever answer the caller kept.
+    const again = await recordConsent();
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(recorded.body);
 
     const during = await search('icf-research', ['researcher'], 'research-evaluation', subject);
     expect(during.status).toBe(200);
