@@ -107,12 +107,20 @@ async function handle(
       }),
     );
   }
-  // A declared length over the limit is refused before a byte of the body is read.
-  const declared = Number(req.headers['content-length'] ?? '0');
-  const body = declared > MAX_BODY_BYTES ? 'too-large' : await readBody(req, MAX_BODY_BYTES);
-  if (body === 'too-large') return refuseBody(req, res);
+  // A body over the limit is not held: the function gets its first bytes, one more than the
+  // limit, and answers 413 as it would under the Functions host (whose own limit is far
+  // larger) — after authenticating the caller and writing the call's access-log entry. The
+  // rest is discarded unread and the connection closed after the answer.
+  const body = await readBody(req, MAX_BODY_BYTES);
+  if (!body.whole) closeAfterAnswer(req, res);
 
-  const request = new LocalHttpRequest({ method, url, headers: req.headers, params: matched.params, body });
+  const request = new LocalHttpRequest({
+    method,
+    url,
+    headers: req.headers,
+    params: matched.params,
+    body: body.bytes,
+  });
   const invocationId = randomUUID();
   const context = new InvocationContext({
     invocationId,
@@ -196,20 +204,24 @@ function requestUrl(target: string, origin: string): URL | undefined {
   }
 }
 
-/** The body, or 'too-large' as soon as more than `limit` bytes have arrived (the rest is not kept). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+/**
+ * The body, whole; or, as soon as more than `limit` bytes have arrived, its first `limit + 1`
+ * bytes (`whole` false), without waiting for the rest.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<{ bytes: Buffer; whole: boolean }> {
   return new Promise((resolveBody, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
       size += chunk.byteLength;
-      if (size <= limit) return void chunks.push(chunk);
+      if (size <= limit) return;
       req.off('data', onData);
       req.off('end', onEnd);
-      chunks.length = 0;
-      resolveBody('too-large');
+      req.pause();
+      resolveBody({ bytes: Buffer.concat(chunks).subarray(0, limit + 1), whole: false });
     };
-    const onEnd = () => resolveBody(Buffer.concat(chunks));
+    const onEnd = () => resolveBody({ bytes: Buffer.concat(chunks), whole: true });
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', reject);
@@ -217,24 +229,17 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
 }
 
 /**
- * 413 with the API's own problem type, then the connection is closed: what is still arriving of
- * the body is discarded unread, and after a short grace (for the client to read the answer) the
+ * For a request whose body was cut short: once the answer is out, what is still arriving of the
+ * body is discarded unread, and after a short grace (for the client to read the answer) the
  * socket is cut rather than left open for the rest of a body that may be huge.
  */
-function refuseBody(req: IncomingMessage, res: ServerResponse): void {
+function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
   res.shouldKeepAlive = false;
+  res.setHeader('connection', 'close');
   res.once('finish', () => {
     req.resume();
     setTimeout(() => req.socket.destroy(), REFUSED_BODY_GRACE_MS).unref();
   });
-  writeResult(
-    req,
-    res,
-    problem(413, 'payload-too-large', 'Body too large', {
-      detail: `At most ${MAX_JSON_BODY_BYTES} bytes.`,
-      headers: { connection: 'close' },
-    }),
-  );
 }
 
 /** An answer of the host's own (not a function's); like every response it carries an `X-Request-Id`. */

@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { insertRecord } from '../support/records.js';
-import { callApi, startTestHost, type ApiAnswer, type TestHost } from '../support/test-host.js';
+import { MAX_JSON_BODY_BYTES } from '../../shared/api/json-body.js';
+import { rawRequest } from '../local/raw-http.js';
+import { callApi, reasonCodesOf, startTestHost, type ApiAnswer, type TestHost } from '../support/test-host.js';
 
 /**
  * The request path's limits and promises over real HTTP: the per-client rate limit, the body
@@ -120,6 +122,29 @@ describe('body limit, access-log entries, as-of dates and logs', () => {
     expect(res.body).toMatchObject({ type: 'urn:lintel:problem:payload-too-large', status: 413 });
     expect(res.text).not.toContain(NHS);
     expect(res.text).not.toContain('xxxx');
+  });
+
+  it('logs a body over the limit once, after authenticating the caller, declared or chunked', async () => {
+    const before = await t.accessLogSize();
+    const declared = await send(t, '/v1/people/search', {
+      ...officer,
+      body: JSON.stringify({ nhsNumber: NHS, givenName: 'x'.repeat(100 * 1024) }),
+    });
+    expect(declared.status).toBe(413);
+    const token = await t.token(officer.party, officer.roles);
+    const chunk = `{"nhsNumber":"${NHS}","givenName":"${'x'.repeat(MAX_JSON_BODY_BYTES)}`;
+    const chunked = await rawRequest(
+      t.url,
+      'POST /api/v1/people/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+        `Authorization: Bearer ${token}\r\nX-Purpose: ${officer.purpose}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      // The body never ends: no terminating chunk is sent.
+      { body: `${Buffer.byteLength(chunk).toString(16)}\r\n${chunk}\r\n`, waitMs: 5000 },
+    );
+    expect(chunked.status).toBe(413);
+    expect(chunked.closedByServer).toBe(true);
+    expect(chunked.body).not.toContain(NHS);
+    expect(await t.accessLogSize()).toBe(before + 2);
+    expect((await reasonCodesOf(t, officer.party)).slice(-2)).toEqual(['payload-too-large', 'payload-too-large']);
   });
 
   it("shows each record of a person's indicators with the date its extract describes", async () => {
