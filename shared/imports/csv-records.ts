@@ -31,6 +31,8 @@ const enum State {
   Unquoted,
   Quoted,
   QuoteInQuoted,
+  /** A CR after a closing quote: only the LF of a CRLF may follow. */
+  CrAfterQuote,
 }
 
 export class CsvTokenizer {
@@ -118,9 +120,20 @@ export class CsvTokenizer {
             this.endField();
             this.endRecord(out);
             this.state = State.FieldStart;
-          } else if (c !== CR) {
+          } else if (c === CR) {
+            this.state = State.CrAfterQuote;
+          } else {
             throw new FileRejection('malformed-quote', { row: this.row + 1 });
           }
+          i++;
+          break;
+        }
+        case State.CrAfterQuote: {
+          // A lone CR would let the next quote read as an escaped one, joining two fields.
+          if (text.charCodeAt(i) !== LF) throw new FileRejection('malformed-quote', { row: this.row + 1 });
+          this.endField();
+          this.endRecord(out);
+          this.state = State.FieldStart;
           i++;
           break;
         }

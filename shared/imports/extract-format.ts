@@ -62,7 +62,8 @@ function declaredDelimiter(raw: string | undefined): string | undefined {
 
 /**
  * The date the extract describes (`source_record.as_of`): blob metadata `asof` (ISO date), else
- * a date in the file name (`…-2025-01-31.csv` or `…_20250131.csv`), else the day it was uploaded.
+ * a date in the file name (`…-2025-01-31.csv` or `…_20250131.csv`; the last, should there be
+ * several), else the day it was uploaded.
  */
 export function asOfDate(fileName: string, metadata: Readonly<Record<string, string>>, uploaded: Date): string {
   const declared = metadata.asof ?? metadata.asOf;
@@ -70,10 +71,12 @@ export function asOfDate(fileName: string, metadata: Readonly<Record<string, str
     const r = normaliseDate(declared);
     if (r.ok) return r.value;
   }
-  const inName = /(\d{4})-?(\d{2})-?(\d{2})(?!\d)/.exec(fileName);
-  if (inName) {
-    const r = normaliseDate(`${inName[1]}-${inName[2]}-${inName[3]}`);
-    if (r.ok) return r.value;
+  // Eight digits standing alone (not the tail of a longer number: `…_100234567_2025-01-31`),
+  // the last that is a real date: a name may carry a reference number, or a period `from_to`.
+  let inName: string | undefined;
+  for (const m of fileName.matchAll(/(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)/g)) {
+    const r = normaliseDate(`${m[1]}-${m[2]}-${m[3]}`);
+    if (r.ok) inName = r.value;
   }
-  return uploaded.toISOString().slice(0, 10);
+  return inName ?? uploaded.toISOString().slice(0, 10);
 }

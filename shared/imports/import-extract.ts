@@ -97,7 +97,12 @@ import {
  */
 
 export interface ImportHooks {
-  /** After a snapshot is committed, e.g. linkage linking the run's records into people. Idempotent. */
+  /**
+   * After a snapshot is committed, e.g. linkage linking the run's records into people.
+   * Idempotent. Its failure is logged (`import.after-load-failed`), not the import's: the file
+   * is loaded, and a retry of the message would only find it gone (the pending-links timer
+   * links what it left).
+   */
   readonly afterLoad?: (runId: string) => Promise<void>;
   /** Called for every data row before it is processed; tests inject faults here. */
   readonly onRow?: (row: number) => void;
@@ -414,7 +419,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     lap('access log');
     await moveExtract(deps.blobs, containers, file.blobName, properties.etag, 'processed');
     lap('move blob');
-    await deps.hooks?.afterLoad?.(claimed.id);
+    await afterLoad(context, claimed.id);
     lap('after load');
     return {
       outcome: 'loaded',
@@ -826,8 +831,17 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
   }
   const destination: Destination = of === 'loaded' ? 'processed' : 'rejected';
   await moveExtract(deps.blobs, context.containers, file.blobName, context.etag, destination);
-  if (current) await deps.hooks?.afterLoad?.(run.id);
+  if (current) await afterLoad(context, run.id);
   return { outcome: 'duplicate', runId: run.id, of };
+}
+
+/** The afterLoad hook of a loaded run, its failure logged and kept from the import (see ImportHooks). */
+async function afterLoad(context: RunContext, runId: string): Promise<void> {
+  try {
+    await context.deps.hooks?.afterLoad?.(runId);
+  } catch (err) {
+    context.deps.logger.error('import.after-load-failed', { runId, ...context.ids, error: errorKind(err) });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -108,11 +108,18 @@ export class RowPreparer {
     return batch;
   }
 
-  /** Prepares one data record into `batch`. */
+  /**
+   * Prepares one data record into `batch`. A record whose every cell is empty — a workbook row
+   * that holds only formatting, or the line of bare delimiters a spreadsheet saves as CSV for
+   * one — says nothing and is skipped, as a blank line is: it is neither a row nor a bad row.
+   */
   add(record: ExtractRecord, batch: PreparedBatch): void {
     const { plan, width, out } = this;
     const { columns } = plan;
     const row = record.row;
+    if (record.problem === undefined && record.cellProblems === undefined && record.cells.every((c) => c === '')) {
+      return;
+    }
     batch.rows.push(row);
     if (record.problem !== undefined) {
       batch.rowErrors.push([{ row, reason: record.problem }]);

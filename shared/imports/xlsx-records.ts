@@ -28,7 +28,8 @@ import { WORKSHEET_ENTRY, type ZipEntry, type ZipLimits } from './zip-directory.
  * rejected.
  *
  * Cells become text as a CSV would give them: dates (cells with a date format) as ISO dates,
- * booleans as TRUE/FALSE, numbers as written. Formula cells are refused (`formula-cell`): a
+ * booleans as TRUE/FALSE, numbers as written — but a number formatted as a percentage as the
+ * percentage Excel shows (0.45 as 45). Formula cells are refused (`formula-cell`): a
  * cached result is not the partner's data, and formulas must not travel on to Excel users.
  *
  * A worksheet that comes before xl/sharedStrings.xml (the order Excel and exceljs write) cannot
@@ -183,8 +184,6 @@ function noteCopies(entry: EntryStream, guard: Guard): void {
   } as typeof entry.pipe;
 }
 
-const DAY_MS = 86_400_000;
-
 type Cell = string | { readonly problem: RowReason };
 const FORMULA: Cell = { problem: 'formula-cell' };
 const CELL_ERROR: Cell = { problem: 'cell-error' };
@@ -204,8 +203,9 @@ function cellText(value: unknown): Cell {
   if (value instanceof Date) {
     const time = value.getTime();
     if (Number.isNaN(time)) return CELL_ERROR;
-    // exceljs builds dates from day serials in UTC; round away sub-second float error first.
-    return new Date(Math.round(time / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+    // exceljs builds dates from day serials in UTC: round away sub-second float error, then take
+    // the calendar day (a date-time of 18:00 is still that day, not the next).
+    return new Date(Math.round(time / 1000) * 1000).toISOString().slice(0, 10);
   }
   const v = value as Record<string, unknown>;
   if ('formula' in v || 'sharedFormula' in v) return FORMULA;
@@ -214,6 +214,20 @@ function cellText(value: unknown): Cell {
     return (v.richText as { text?: unknown }[]).map((r) => (typeof r.text === 'string' ? r.text : '')).join('');
   if (typeof v.text === 'string') return v.text;
   return CELL_ERROR;
+}
+
+/** A number format that shows the value as a percentage (`0%`, `0.0%`): a `%` outside quotes. */
+function isPercentFormat(format: string | undefined): boolean {
+  return format !== undefined && format.replace(/"[^"]*"|\\./g, '').includes('%');
+}
+
+/**
+ * A percentage cell as Excel shows it, and as a CSV saved from it would say: 0.45 shown as 45%
+ * is 45 (the percentage fields' scale), not 0.45. Rounded to 12 significant digits to drop the
+ * float error of the multiplication (0.07 * 100).
+ */
+function percentText(value: number): string {
+  return String(Number((value * 100).toPrecision(12)));
 }
 
 export interface XlsxOptions {
@@ -330,7 +344,11 @@ function recordOf(row: ExcelJS.Row, limits: ReaderLimits): ExtractRecord {
   let problems: { index: number; reason: RowReason }[] | undefined;
   let chars = 0;
   for (let i = 0; i < width; i++) {
-    const text = cellText(values[i + 1]);
+    const value = values[i + 1];
+    const text =
+      typeof value === 'number' && Number.isFinite(value) && isPercentFormat(row.getCell(i + 1).numFmt)
+        ? percentText(value)
+        : cellText(value);
     if (typeof text !== 'string') {
       (problems ??= []).push({ index: i, reason: text.problem });
       cells[i] = '';

@@ -60,6 +60,18 @@ describe('CSV reader', () => {
     expect(await rejection(read(['a\nb\0c\n']))).toBe('nul-byte');
     expect(await rejection(read(['a,b\n1,"open']))).toBe('unterminated-quote');
     expect(await rejection(read(['a,b\n"1"x,2\n']))).toBe('malformed-quote');
+    // A lone CR after a closing quote: the next quote would otherwise read as an escaped one and
+    // join two fields into one value.
+    expect(await rejection(read(['a\n"Smith"\r"Jones"\n']))).toBe('malformed-quote');
+    expect(await rejection(read(['a\n"Smith"\r', '"Jones"\n']))).toBe('malformed-quote');
+  });
+
+  it('ends a quoted field at CRLF, even when the CR and LF arrive in different chunks', async () => {
+    expect(cellsOf(await read(['a,b\r\n"1","2"\r', '\n"3","4"\r']))).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+      ['3', '4'],
+    ]);
   });
 
   it('keeps a quote inside an unquoted field as a character', async () => {

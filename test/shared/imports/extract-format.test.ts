@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extractFormatOf } from '../../../shared/imports/extract-format.js';
+import { asOfDate, extractFormatOf } from '../../../shared/imports/extract-format.js';
 
 describe('extractFormatOf', () => {
   it('reads the format from the file name', () => {
@@ -53,5 +53,25 @@ describe('extractFormatOf', () => {
     for (const declared of ['colon', ':', '"', 'tab,comma', '\t\t', ', ;', 'constructor', '__proto__', 'toString']) {
       expect(extractFormatOf('extract.csv', { delimiter: declared }), JSON.stringify(declared)).toBeUndefined();
     }
+  });
+});
+
+describe('asOfDate', () => {
+  const uploaded = new Date('2026-12-02T10:00:00Z');
+
+  it('takes the declared date first, then a date in the name, then the day of upload', () => {
+    expect(asOfDate('housing-2025-01-31.csv', { asof: '2025-02-28' }, uploaded)).toBe('2025-02-28');
+    expect(asOfDate('housing-2025-01-31.csv', {}, uploaded)).toBe('2025-01-31');
+    expect(asOfDate('housing_20250131.csv', {}, uploaded)).toBe('2025-01-31');
+    expect(asOfDate('housing.csv', {}, uploaded)).toBe('2026-12-02');
+  });
+
+  it('does not take the digits of a longer number for a date, and takes the last date of a period', () => {
+    // The first eight digits of the reference are no date; read alone they would date the file today.
+    expect(asOfDate('housing_123456789_2025-01-31.csv', {}, uploaded)).toBe('2025-01-31');
+    expect(asOfDate('extract_100234567_20250131.csv', {}, uploaded)).toBe('2025-01-31');
+    expect(asOfDate('housing_2025-01-01_to_2025-01-31.csv', {}, uploaded)).toBe('2025-01-31');
+    // Not a date (month 13): the next one is.
+    expect(asOfDate('housing_2025-01-31_20251301.csv', {}, uploaded)).toBe('2025-01-31');
   });
 });

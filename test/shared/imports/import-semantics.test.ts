@@ -249,6 +249,26 @@ describe('import semantics', () => {
     expect(calls).toEqual([loaded.outcome === 'loaded' ? loaded.runId : 'none']);
   });
 
+  it('reports a load whose afterLoad hook fails as loaded, and logs the hook failure, not an import failure', async () => {
+    const hooks = {
+      afterLoad: async () => {
+        throw new Error('linking lock timed out');
+      },
+    };
+    const logged = h.logLines.length;
+    const result = await h.importFile(path('after-load.csv'), fixture('good.csv'), undefined, { hooks });
+    expect(result).toMatchObject({ outcome: 'loaded' });
+    const lines = h.logLines.slice(logged).join('\n');
+    expect(lines).toContain('import.after-load-failed');
+    expect(lines).not.toContain('import.failed');
+    const run = await h.store.db
+      .selectFrom('import_run')
+      .select('status')
+      .where('id', '=', result.outcome === 'loaded' ? result.runId : '')
+      .executeTakeFirst();
+    expect(run?.status).toBe('loaded');
+  });
+
   it('leaves person ids to linkage: no record is given a person at import', async () => {
     await h.importFile(path('a.csv'), fixture('good.csv'));
     const people = await h.store.db.selectFrom('source_record').select('person_id').execute();
