@@ -25,9 +25,11 @@ import { DEFAULT_READER_LIMITS, type ReaderLimits } from './extract-records.js';
 import { planColumns } from './header.js';
 import {
   claimRun,
+  currentSnapshotOrder,
   findRun,
   finishRun,
   FINAL_STATUSES,
+  isBehind,
   lockDatasetRuns,
   markFailed,
   reopenRun,
@@ -370,6 +372,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
         rows,
         lenientWidth: format.kind === 'xlsx',
         asOf,
+        uploadedAt: properties.lastModified.toISOString(),
         keyVersion: secret.version,
         previousKeyVersion: previousKey?.keyVersion,
         onBatch: (rowsRead) =>
@@ -550,6 +553,8 @@ interface LoadInput {
   readonly rows: PreparedRows;
   readonly lenientWidth: boolean;
   readonly asOf: string;
+  /** The blob's Last-Modified: orders two snapshots of one date. */
+  readonly uploadedAt: string;
   /** The version of the key the rows' identifiers are hashed under. */
   readonly keyVersion: string;
   /** The previous snapshot's other key version, when the rows also bring hashes under it. */
@@ -633,9 +638,16 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
     const status = await lockDatasetRuns(trx, file.partyId, file.datasetId, run.id);
     if (status === undefined || FINAL_STATUSES.has(status)) throw new RunSettledElsewhere();
     // Snapshots only move forward: an older extract (a late delivery, a retry that outlived a
-    // newer file) would put back data the partner has since replaced. An equal date loads.
-    const current = await currentSnapshot(trx, deps.store, file.partyId, file.datasetId);
-    if (current !== undefined && input.asOf < current.asOf) {
+    // newer file) would put back data the partner has since replaced. Of one date, the later
+    // upload stands: a re-issue loads, a retry of an upload made before the current one does
+    // not. Runs loaded before the ledger kept the order are placed by their records' date.
+    const incoming = { asOf: input.asOf, uploadedAt: input.uploadedAt };
+    const current =
+      (await currentSnapshotOrder(trx, file.partyId, file.datasetId)) ??
+      (await currentSnapshot(trx, deps.store, file.partyId, file.datasetId).then((c) =>
+        c === undefined ? undefined : { asOf: c.asOf, uploadedAt: undefined },
+      ));
+    if (current !== undefined && isBehind(incoming, current)) {
       throw new SnapshotRejected([{ reason: 'stale-extract' }], undefined, undefined);
     }
     const writer = new SnapshotWriter(
@@ -715,6 +727,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
       rowsLoaded: loaded,
       rowsRejected: rowErrors.badRows,
       finishedAt,
+      snapshot: incoming,
     });
     return { rows, loaded, rowErrors, columns, report, carryOutcome: writer.carryOutcome };
   });

@@ -150,6 +150,45 @@ export interface RunResult {
   readonly rowsLoaded: number | null;
   readonly rowsRejected: number | null;
   readonly finishedAt: string;
+  /** A loaded run's snapshot: the date it describes and its blob's upload time. */
+  readonly snapshot?: SnapshotOrder;
+}
+
+/** Where a snapshot stands among the party's snapshots of a dataset: by date, then by upload. */
+export interface SnapshotOrder {
+  readonly asOf: string;
+  /** ISO time; undefined for a run loaded before it was recorded (and whose records are gone). */
+  readonly uploadedAt: string | undefined;
+}
+
+/** Whether a file of `incoming` would go back behind the current snapshot: older, or of its date and uploaded before it. */
+export function isBehind(incoming: SnapshotOrder, current: SnapshotOrder): boolean {
+  if (incoming.asOf !== current.asOf) return incoming.asOf < current.asOf;
+  return (
+    incoming.uploadedAt !== undefined && current.uploadedAt !== undefined && incoming.uploadedAt < current.uploadedAt
+  );
+}
+
+/**
+ * The snapshot the party's dataset stands at: the last run of it loaded, from the run ledger, so
+ * that the order holds after retention has deleted the snapshot's records.
+ */
+export async function currentSnapshotOrder(
+  db: Db,
+  partyId: string,
+  datasetId: string,
+): Promise<SnapshotOrder | undefined> {
+  const runs = await db
+    .selectFrom('import_run')
+    .select(['as_of', 'uploaded_at', 'finished_at'])
+    .where('party_id', '=', partyId)
+    .where('dataset_id', '=', datasetId)
+    .where('status', '=', 'loaded')
+    .where('as_of', 'is not', null)
+    .execute();
+  let last: (typeof runs)[number] | undefined;
+  for (const run of runs) if (last === undefined || (run.finished_at ?? '') > (last.finished_at ?? '')) last = run;
+  return last === undefined ? undefined : { asOf: last.as_of!, uploadedAt: last.uploaded_at ?? undefined };
 }
 
 /**
@@ -166,6 +205,9 @@ export async function finishRun(db: Db, runId: string, result: RunResult): Promi
       rows_loaded: result.rowsLoaded,
       rows_rejected: result.rowsRejected,
       finished_at: result.finishedAt,
+      ...(result.snapshot === undefined
+        ? {}
+        : { as_of: result.snapshot.asOf, uploaded_at: result.snapshot.uploadedAt ?? null }),
     })
     .where('id', '=', runId)
     .where('status', 'in', ['loading', 'failed'])

@@ -18,6 +18,9 @@ export interface ImportRunTable {
   received_at: string;
   finished_at: string | null;
   attempt: Generated<number>;
+  /** A loaded run's snapshot date and its blob's upload time (migration 0013); null otherwise. */
+  as_of: string | null;
+  uploaded_at: string | null;
 }
 
 export interface AccessLogTable {

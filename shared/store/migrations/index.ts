@@ -10,6 +10,7 @@ import { accessLogFile } from './0009-access-log-file.js';
 import { carriedPersonId } from './0010-carried-person-id.js';
 import { carriedPersonIndex } from './0011-carried-person-index.js';
 import { curatedReleases } from './0012-curated-releases.js';
+import { importRunSnapshotOrder } from './0013-import-run-snapshot-order.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -27,5 +28,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0010-carried-person-id': carriedPersonId(d),
     '0011-carried-person-index': carriedPersonIndex(d),
     '0012-curated-releases': curatedReleases(d),
+    '0013-import-run-snapshot-order': importRunSnapshotOrder(d),
   };
 }

@@ -101,6 +101,47 @@ describe('snapshot order', () => {
     expect(await h.exists('rejected', mondayName)).toBe(true);
   });
 
+  it('rejects the retry of an earlier upload once a later upload of the same date has loaded', async () => {
+    // Neither name nor metadata gives a date: both are dated the day they were uploaded.
+    const earlier = path('register.csv');
+    await h.drop(earlier, MONDAY);
+    const failing = h.run(earlier, {
+      hooks: {
+        onRow: (row) => {
+          if (row === 10) throw new Error('injected fault');
+        },
+      },
+    });
+    await expect(failing).rejects.toThrow();
+    // Last-Modified counts whole seconds.
+    await new Promise((resolveWait) => setTimeout(resolveWait, 1100));
+    expect(await h.importFile(path('register-later.csv'), TUESDAY)).toMatchObject({ outcome: 'loaded', loaded: 15 });
+    const current = await storedRecords(h.store, HOUSING, MDI);
+
+    expect(await h.run(earlier)).toMatchObject({ outcome: 'rejected', reasons: ['stale-extract'] });
+    expect(await storedRecords(h.store, HOUSING, MDI)).toEqual(current);
+  });
+
+  it('keeps the order when retention has deleted every record of the current snapshot', async () => {
+    expect(await h.importFile(path('extract-2025-02-04.csv'), TUESDAY)).toMatchObject({ outcome: 'loaded' });
+    const records = h.store.db
+      .selectFrom('source_record')
+      .select('id')
+      .where('party_id', '=', HOUSING)
+      .where('dataset_id', '=', MDI);
+    await h.store.db.deleteFrom('record_identifier').where('record_id', 'in', records).execute();
+    await h.store.db
+      .deleteFrom('source_record')
+      .where('party_id', '=', HOUSING)
+      .where('dataset_id', '=', MDI)
+      .execute();
+    expect(await storedRecords(h.store, HOUSING, MDI)).toEqual([]);
+
+    const monday = await h.importFile(path('extract-2025-02-03.csv'), MONDAY);
+    expect(monday).toMatchObject({ outcome: 'rejected', reasons: ['stale-extract'] });
+    expect(await storedRecords(h.store, HOUSING, MDI)).toEqual([]);
+  });
+
   it('loads a re-issue with the same date as the current snapshot', async () => {
     await h.importFile(path('extract-2025-02-04.csv'), MONDAY);
     const reissue = await h.importFile(path('corrected.csv'), TUESDAY, { asof: '2025-02-04' });
