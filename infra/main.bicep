@@ -77,6 +77,26 @@ param rejectedRetentionDays int = 30
 @minValue(1)
 param curatedHistoryDays int = 400
 
+@description('Share of bad rows (0 to 1) above which an import file is rejected whole: IMPORT_MAX_BAD_ROW_SHARE.')
+param importMaxBadRowShare string = '0.05'
+
+@description('Requests a minute each API client may make, per instance: RATE_LIMIT_PER_MINUTE.')
+@minValue(1)
+param rateLimitPerMinute int = 1200
+
+@description('The planning export suppresses any count of people below this; lower it only with the DPO: CURATED_MIN_CELL.')
+@minValue(3)
+param curatedMinCell int = 10
+
+@description('The app\'s log level: LOG_LEVEL.')
+@allowed([
+  'debug'
+  'info'
+  'warn'
+  'error'
+])
+param logLevel string = 'info'
+
 @description('SFTP endpoint for partner drop-offs (billed hourly while enabled).')
 param sftpEnabled bool = true
 
@@ -256,6 +276,10 @@ module functionApp 'modules/function-app.bicep' = {
     secretVersionsJson: secretVersionsJson
     maximumInstanceCount: functionMaximumInstanceCount
     curatedHistoryDays: curatedHistoryDays
+    importMaxBadRowShare: importMaxBadRowShare
+    rateLimitPerMinute: rateLimitPerMinute
+    curatedMinCell: curatedMinCell
+    logLevel: logLevel
   }
   // The app's first start reads its package, storage and secrets with these grants.
   dependsOn: [

@@ -46,10 +46,15 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
   process.on('SIGHUP', () => void stop(0));
 
+  const port = Number(process.env.LINTEL_HOST_PORT ?? 7071);
   try {
-    host = await startLocalHost({ settings, port: Number(process.env.LINTEL_HOST_PORT ?? 7071) });
+    host = await startLocalHost({ settings, port });
   } catch (err) {
-    process.stderr.write(`lintel: start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    const busy = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+    const hint = busy
+      ? `; stop what uses port ${port}, or set LINTEL_HOST_PORT (and AUTH_JWKS_URI and AUTH_ISSUER to the new port: README, settings)`
+      : '';
+    process.stderr.write(`lintel: start-up failed: ${err instanceof Error ? err.message : String(err)}${hint}\n`);
     await stop(1);
     return;
   }

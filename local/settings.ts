@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { azuriteConnectionString } from './azurite.js';
 
 const localSettingsSchema = z.object({
   IsEncrypted: z.boolean().optional(),
@@ -23,4 +24,15 @@ export function loadLocalSettings(directory = process.cwd(), env: NodeJS.Process
     if (env[name] === undefined) env[name] = value;
   }
   return file;
+}
+
+/**
+ * For a script run beside `npm start`: `UseDevelopmentStorage=true` means the Azurite it
+ * started, which is on `AZURITE_BLOB_PORT` when that is set (the storage SDK alone would go to
+ * port 10000). Call after {@link loadLocalSettings}.
+ */
+export function useRunningAzurite(env: NodeJS.ProcessEnv = process.env): void {
+  if (env.AzureWebJobsStorage?.trim() === 'UseDevelopmentStorage=true' && env.AZURITE_BLOB_PORT !== undefined) {
+    env.AzureWebJobsStorage = azuriteConnectionString(Number(env.AZURITE_BLOB_PORT));
+  }
 }

@@ -6,7 +6,7 @@
  * local host first so Azurite is up). Exit code 1
  * when the log does not verify, so it can run from a scheduler.
  */
-import { loadLocalSettings } from '../local/settings.js';
+import { loadLocalSettings, useRunningAzurite } from '../local/settings.js';
 import { checkpointNow, verifyLog } from '../shared/audit/audit-service.js';
 import { loadConfig } from '../shared/config.js';
 import { createServices } from '../shared/services.js';
@@ -19,6 +19,7 @@ if (command !== 'verify' && command !== 'checkpoint') {
   process.exit(2);
 }
 loadLocalSettings();
+useRunningAzurite();
 const settings = loadConfig(process.env);
 const services = await createServices(settings);
 try {

@@ -1,5 +1,5 @@
 /**
- * Links two partner CSV files by the agreement's matching rules and writes every predicted pair.
+ * Links two partner CSV files by the matching engine's standard tiers (not an agreement's own: README) and writes every predicted pair.
  *
  *   npm run link -- --left A.csv --right B.csv --map map.json --out pairs.csv
  *                   [--truth truth.csv] [--key <hex>] [--review-threshold 0.02] [--no-probabilistic]

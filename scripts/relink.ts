@@ -8,7 +8,7 @@
  * people, and person ids that changed. Officers' decisions are kept.
  */
 import { parseArgs } from 'node:util';
-import { loadLocalSettings } from '../local/settings.js';
+import { loadLocalSettings, useRunningAzurite } from '../local/settings.js';
 import { loadConfig } from '../shared/config.js';
 import { linkPendingRecords, relinkAll } from '../shared/linkage/pending-links.js';
 import { createServices } from '../shared/services.js';
@@ -17,6 +17,7 @@ const { values } = parseArgs({
   options: { agreement: { type: 'string' }, pending: { type: 'boolean', default: false } },
 });
 loadLocalSettings();
+useRunningAzurite();
 const services = await createServices(loadConfig(process.env));
 try {
   if (values.agreement !== undefined && services.agreements.agreement(values.agreement) === undefined) {

@@ -41,6 +41,20 @@ param secretVersionsJson string
 @minValue(1)
 param curatedHistoryDays int
 
+@description('IMPORT_MAX_BAD_ROW_SHARE: share of bad rows (0 to 1) above which an import file is rejected whole.')
+param importMaxBadRowShare string
+
+@description('RATE_LIMIT_PER_MINUTE: requests a minute each API client may make, per instance.')
+@minValue(1)
+param rateLimitPerMinute int
+
+@description('CURATED_MIN_CELL: the planning export suppresses any count of people below this.')
+@minValue(3)
+param curatedMinCell int
+
+@description('LOG_LEVEL: debug, info, warn or error.')
+param logLevel string
+
 @description('Upper bound on instances; each holds its own SQL connection pool.')
 @minValue(1)
 @maxValue(1000)
@@ -141,7 +155,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     DEPLOYMENT_REGION: location
     // Relative to the deployed package root; the agreement files ship inside the package.
     AGREEMENTS_DIR: 'agreements'
-    LOG_LEVEL: 'info'
+    LOG_LEVEL: logLevel
 
     // Entra ID v2.0 endpoints: the API app registration must issue v2 access tokens
     // (requestedAccessTokenVersion 2), or tokens carry the v1 issuer and are refused.
@@ -151,6 +165,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     PARTY_CLIENT_IDS: partyClientIdsJson
     // The same span as the curated container's lifecycle rule (storage.bicep), for the store's view.
     CURATED_HISTORY_DAYS: '${curatedHistoryDays}'
+    CURATED_MIN_CELL: '${curatedMinCell}'
+    IMPORT_MAX_BAD_ROW_SHARE: importMaxBadRowShare
+    RATE_LIMIT_PER_MINUTE: '${rateLimitPerMinute}'
   }
 }
 

@@ -223,9 +223,7 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
     recipient: target.partyId,
     generatedAt,
     extractsAsOf: Object.fromEntries([...extractsAsOf].sort()),
-    // Records, not people, but a small number is withheld all the same.
-    recordsAwaitingLinkage:
-      awaiting === 0 ? 0 : awaiting < deps.minCell ? `fewer than ${deps.minCell}` : roundToStep(awaiting),
+    recordsAwaitingLinkage: publishedAwaiting(awaiting, deps.minCell),
     method: {
       counts: 'people, each counted once from all their records in the dataset',
       minimumCell: deps.minCell,
@@ -289,6 +287,14 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
     recordsAwaitingLinkage: awaiting,
     peopleCounted: tally.peopleCounted,
   };
+}
+
+/**
+ * How many records waited for linkage, as the manifest (and `npm run curate`) gives it: records,
+ * not people, but a small number is withheld and a larger one rounded all the same.
+ */
+export function publishedAwaiting(records: number, minCell: number): number | string {
+  return records === 0 ? 0 : records < minCell ? `fewer than ${minCell}` : roundToStep(records);
 }
 
 function countsCsv(generatedAt: string, datasetId: string, lines: readonly IndicatorCount[]): string {

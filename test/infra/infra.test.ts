@@ -244,6 +244,10 @@ const deployedSample: Record<string, string> = {
   partyClientIdsJson: '{}',
   secretVersionsJson: '{}',
   curatedHistoryDays: '400',
+  importMaxBadRowShare: '0.05',
+  rateLimitPerMinute: '1200',
+  curatedMinCell: '10',
+  logLevel: 'info',
 };
 
 function deployedSettings(): Record<string, string> {
@@ -511,6 +515,26 @@ describe('infra: the Function App', () => {
     const known = new Set([...settingNamesReadByApp(), ...Object.keys(PLATFORM_SETTINGS)]);
     const unknown = [...appSettings().keys()].filter((name) => !known.has(name));
     expect(unknown).toEqual([]);
+  });
+
+  it('lets an operator set the thresholds a DPO may ask to change through azd env values, not the portal', () => {
+    const settings = config.loadConfig(deployedSettings());
+    expect(settings).toMatchObject({
+      IMPORT_MAX_BAD_ROW_SHARE: 0.05,
+      RATE_LIMIT_PER_MINUTE: 1200,
+      CURATED_MIN_CELL: 10,
+      CURATED_HISTORY_DAYS: 400,
+      LOG_LEVEL: 'info',
+    });
+    const parameterFile = read('infra/main.parameters.json');
+    for (const name of [
+      'LINTEL_IMPORT_MAX_BAD_ROW_SHARE=0.05',
+      'LINTEL_RATE_LIMIT_PER_MINUTE=1200',
+      'LINTEL_CURATED_MIN_CELL=10',
+      'LINTEL_CURATED_HISTORY_DAYS=400',
+      'LINTEL_LOG_LEVEL=info',
+    ])
+      expect(parameterFile).toContain(`\${${name}}`);
   });
 
   it('gives the app settings that pass its own production start-up checks', () => {
