@@ -63,6 +63,7 @@ export const verificationReportSchema = z.object({
         'log-truncated',
         'checkpoint-signature',
         'checkpoint-regressed',
+        'log-hidden',
       ]),
       seq: z.number().int(),
       checkpoint: z.number().int().optional(),

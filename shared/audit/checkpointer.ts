@@ -1,6 +1,6 @@
 import type { Logger } from '../logging.js';
 import type { SecretSource } from '../secrets/secret-source.js';
-import type { Store } from '../store/database.js';
+import { refuseShadowedAccessLog, ShadowedAccessLogError, type Store } from '../store/database.js';
 import type { AnchorLog } from './anchor-log.js';
 import { signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { storedLeafHashes } from './leaf-stream.js';
@@ -25,6 +25,14 @@ export async function writeCheckpoint(deps: {
   logger: Logger;
   now?: () => Date;
 }): Promise<CheckpointOutcome> {
+  // Signing what a planted copy shows would anchor the copy, not the log (database.ts).
+  try {
+    await refuseShadowedAccessLog(deps.store);
+  } catch (err) {
+    if (!(err instanceof ShadowedAccessLogError)) throw err;
+    deps.logger.warn('audit.checkpoint-alarm', { reason: 'log-hidden' });
+    return { checkpoint: undefined, alarm: true };
+  }
   const previous = await deps.anchors.latest();
   const tree = new MerkleAccumulator();
   let previousRootNow: string | undefined = previous?.treeSize === 0 ? tree.root().toString('hex') : undefined;

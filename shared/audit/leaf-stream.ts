@@ -13,8 +13,9 @@ const LEAF_HASH_PAGE = 20_000;
 async function* seqPages<R extends { seq: number }>(
   readAfter: (after: number) => Promise<R[]>,
   pageSize: number,
+  from = 0,
 ): AsyncGenerator<R[]> {
-  let after = 0;
+  let after = from;
   for (;;) {
     const rows = await readAfter(after);
     if (rows.length > 0) yield rows;
@@ -68,6 +69,8 @@ export interface StoredLeaf {
   seq: number;
   /** The stored leaf hash as hex digits in either case (Dialect.hex); '' or null when none is stored. */
   leaf_hex: string | null;
+  /** SQLite: 0 when a column holds another storage class than the log writes (text, seq an integer); else 1. */
+  typed: number;
   /**
    * The entry's columns assembled by the database into the shape of its canonical encoding
    * (entry-codec.ts: keys in order, strings quoted but not escaped, list columns as stored), or
@@ -153,10 +156,23 @@ export const CANONICAL_PLAIN_ENTRY = new RegExp(
 );
 
 /**
+ * On SQLite, whether every column holds the storage class the log writes. Its columns have type
+ * affinity only, so text rewritten as a blob of the same bytes is kept as a blob: it assembles
+ * and hashes as before, yet no longer equals the text a DPO's query asks for (a subject's
+ * accesses would vanish from the views while verification passed). SQL Server's columns are typed.
+ */
+const typedColumns = sql<number>`case when ${sql.join(
+  NOT_NULL_COLUMNS.filter((c) => c !== 'seq').map((c) => sql`typeof(${col(c)}) = 'text'`),
+  sql` and `,
+)} and typeof(${col('seq')}) = 'integer' and typeof(${col('subject_ref')}) in ('text', 'null') then 1 else 0 end`;
+
+/**
  * The whole log in sequence order for verification, a page at a time, each row with its stored
- * leaf hash and its assembled entry, gaps and all.
+ * leaf hash and its assembled entry, gaps and all — rows below seq 1 too, which no entry has, so
+ * that one inserted there is seen and reported.
  */
 export function storedLeafPages(store: Store): AsyncGenerator<StoredLeaf[]> {
+  const typed = store.dialect.engine === 'sqlite' ? typedColumns : sql<number>`1`;
   return seqPages(
     (after) =>
       store.dialect
@@ -167,6 +183,7 @@ export function storedLeafPages(store: Store): AsyncGenerator<StoredLeaf[]> {
               'seq',
               store.dialect.hex(eb.ref('leaf_hash')).as('leaf_hex'),
               assembledEntry.as('assembled'),
+              typed.as('typed'),
             ])
             .where('seq', '>', after)
             .orderBy('seq'),
@@ -174,6 +191,7 @@ export function storedLeafPages(store: Store): AsyncGenerator<StoredLeaf[]> {
         )
         .execute(),
     VERIFY_PAGE,
+    Number.MIN_SAFE_INTEGER,
   );
 }
 

@@ -5,7 +5,7 @@ import { encodeEntryUnchecked } from './entry-codec.js';
 import { LeafHasher, type HashedPage, type LeafPage } from './leaf-hasher.js';
 import { accessLogRowsBySeq, CANONICAL_PLAIN_ENTRY, storedLeafPages, type StoredLeaf } from './leaf-stream.js';
 import { emptyRoot, HASH_LENGTH } from './merkle.js';
-import type { Store } from '../store/database.js';
+import { refuseShadowedAccessLog, ShadowedAccessLogError, type Store } from '../store/database.js';
 
 export type LogProblemKind =
   /** A row's content no longer hashes to its recorded leaf hash. */
@@ -23,7 +23,12 @@ export type LogProblemKind =
   /** A checkpoint's signature does not verify, or its key is unknown. */
   | 'checkpoint-signature'
   /** A checkpoint covers fewer entries than the one before it. */
-  | 'checkpoint-regressed';
+  | 'checkpoint-regressed'
+  /**
+   * SQLite: a table or view named access_log in the store file hides the log's own file from
+   * every reader (database.ts, refuseShadowedAccessLog); nothing else is checked.
+   */
+  | 'log-hidden';
 
 export interface LogProblem {
   kind: LogProblemKind;
@@ -61,6 +66,16 @@ export async function verifyAccessLog(
   const report = (p: LogProblem) => {
     if (problems.length < MAX_PROBLEMS) problems.push(p);
   };
+  if (await accessLogHidden(store)) {
+    return {
+      ok: false,
+      entries: 0,
+      checkpoints: checkpoints.length,
+      rootHash: emptyRoot().toString('hex'),
+      firstBadSeq: 1,
+      problems: [{ kind: 'log-hidden', seq: 1 }],
+    };
+  }
 
   // Checkpoints in the order they were anchored; each must be signed and not shrink.
   const trusted: { index: number; cp: Checkpoint }[] = [];
@@ -96,7 +111,7 @@ export async function verifyAccessLog(
   };
   checkDue(() => rootHash);
 
-  const judge = ({ seqs, unreadable, storedUnusable, rootSizes }: PackedPage, hashed: HashedPage) => {
+  const judge = ({ seqs, unreadable, storedUnusable, retyped, rootSizes }: PackedPage, hashed: HashedPage) => {
     const roots = new Map(rootSizes.map((size, k) => [size, hashed.roots[k]]));
     let a = 0;
     for (let i = 0; i < seqs.length; i++) {
@@ -108,7 +123,7 @@ export async function verifyAccessLog(
       if (unreadable.has(i)) report({ kind: 'entry-unreadable', seq });
       const mismatched = hashed.altered[a] === i;
       if (mismatched) a++;
-      if (mismatched || storedUnusable.has(i)) report({ kind: 'entry-altered', seq });
+      if (mismatched || storedUnusable.has(i) || retyped.has(i)) report({ kind: 'entry-altered', seq });
       entries++;
       expected++;
       checkDue((size) => roots.get(size));
@@ -166,6 +181,11 @@ interface PackedPage {
   unreadable: Set<number>;
   /** Indices of the rows whose stored leaf hash is not a hash at all. */
   storedUnusable: Set<number>;
+  /**
+   * SQLite: indices of the rows with a column stored as another type than written (text made a
+   * blob of the same bytes hashes alike, but no longer equals the text any query asks for).
+   */
+  retyped: Set<number>;
   /** The tree sizes within this page whose root a checkpoint needs, ascending. */
   rootSizes: number[];
 }
@@ -222,9 +242,11 @@ async function packPage(
   const stored = Buffer.from(new ArrayBuffer(n * HASH_LENGTH));
   const standIn = new Uint8Array(n);
   const storedUnusable = new Set<number>();
+  const retyped = new Set<number>();
   let end = 0;
   for (let i = 0; i < n; i++) {
-    const { leaf_hex: hex, assembled } = page[i]!;
+    const { leaf_hex: hex, assembled, typed } = page[i]!;
+    if (typed === 0) retyped.add(i);
     if (hex === null || hex.length !== 2 * HASH_LENGTH || stored.write(hex, i * HASH_LENGTH, 'hex') !== HASH_LENGTH) {
       // Its hash cannot match whatever the row holds; as a stand-in, zeros keep the tree's size.
       stored.fill(0, i * HASH_LENGTH, (i + 1) * HASH_LENGTH);
@@ -244,7 +266,17 @@ async function packPage(
     ends[i] = end;
   }
   return {
-    packed: { seqs, unreadable, storedUnusable, rootSizes },
+    packed: { seqs, unreadable, storedUnusable, retyped, rootSizes },
     leafPage: { leafInputs, ends, stored, standIn, rootsAfter: rootSizes.map((size) => size - sentBefore - 1) },
   };
+}
+
+async function accessLogHidden(store: Store): Promise<boolean> {
+  try {
+    await refuseShadowedAccessLog(store);
+    return false;
+  } catch (err) {
+    if (err instanceof ShadowedAccessLogError) return true;
+    throw err;
+  }
 }

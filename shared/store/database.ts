@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, MssqlDialect, type Dialect as KyselyDialect, type MigrationResult } from 'kysely';
+import { Kysely, Migrator, sql, MssqlDialect, type Dialect as KyselyDialect, type MigrationResult } from 'kysely';
 import mssql from 'mssql';
 import * as tarn from 'tarn';
 import * as tedious from 'tedious';
@@ -157,7 +157,33 @@ export async function migrateToLatest(store: Store): Promise<MigrationResult[]> 
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`Migration ${failed} failed`, { cause: error });
   }
+  await refuseShadowedAccessLog(store);
   return results ?? [];
+}
+
+/**
+ * On SQLite an unqualified name finds the store file's own table before the attached log's, so
+ * an `access_log` table or view planted in the store file (by anyone who can write it) would
+ * show every reader — verification, the DPO's views, the checkpointer — a frozen copy while the
+ * log's own thread kept writing the real one. Migration 0009 moved the log out; from then on
+ * nothing named `access_log` may stand in the store file, and lintel will not run beside one.
+ */
+export class ShadowedAccessLogError extends Error {
+  constructor() {
+    super('An access_log table or view in the store file hides the access log file: refusing to run');
+    this.name = 'ShadowedAccessLogError';
+  }
+}
+
+export async function refuseShadowedAccessLog(store: Store): Promise<void> {
+  if (store.dialect.engine !== 'sqlite') return;
+  const attached = await sql<{ name: string }>`select name from pragma_database_list where name = 'audit'`.execute(
+    store.db,
+  );
+  if (attached.rows.length === 0) return;
+  const shadows = await sql<{ name: string }>`
+    select name from main.sqlite_master where name = 'access_log' and type in ('table', 'view')`.execute(store.db);
+  if (shadows.rows.length > 0) throw new ShadowedAccessLogError();
 }
 
 /** Every migration lintel has, in order, with when it was applied to this store (undefined: not yet). */

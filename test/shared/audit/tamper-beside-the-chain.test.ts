@@ -1,0 +1,111 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AccessLog, type AccessLogRecord } from '../../../shared/audit/access-log.js';
+import type { AnchorLog } from '../../../shared/audit/anchor-log.js';
+import { signCheckpoint, type Checkpoint } from '../../../shared/audit/checkpoint.js';
+import { writeCheckpoint } from '../../../shared/audit/checkpointer.js';
+import { leafHashes } from '../../../shared/audit/leaf-stream.js';
+import { rootFromLeafHashes } from '../../../shared/audit/merkle.js';
+import { verifyAccessLog } from '../../../shared/audit/verify-log.js';
+import { createLogger } from '../../../shared/logging.js';
+import type { SecretSource } from '../../../shared/secrets/secret-source.js';
+import { migrateToLatest, openStore, ShadowedAccessLogError, type Store } from '../../../shared/store/database.js';
+
+/**
+ * Tampering that leaves the hash chain alone but changes what readers see, by someone who can
+ * write the SQLite store file (not the signing key): a copy of the log planted in the store
+ * file, a column's storage class changed, rows slipped in below seq 1. Each must fail
+ * verification (or stop lintel), not pass while the DPO's queries miss entries.
+ */
+const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+const KEY_ID = 'audit-signing-key/test';
+const keys = new Map([[KEY_ID, publicKey]]);
+
+const entry = (i: number, subjectRef: string): AccessLogRecord => ({
+  requestId: `req-${i}`,
+  partyId: 'kettering-borough-council',
+  clientId: 'client',
+  roles: ['housing-officer'],
+  purpose: 'housing-allocation',
+  action: 'person.search',
+  subjectRef,
+  datasets: ['keyways-housing-register'],
+  fields: ['keyways-housing-register.firstName'],
+  decision: 'allow',
+  reasonCode: 'granted',
+});
+
+describe('tampering beside the hash chain (SQLite)', () => {
+  let dir: string;
+  let path: string;
+  let store: Store;
+  let log: AccessLog;
+  let checkpoints: Checkpoint[];
+  const verify = () => verifyAccessLog(store, checkpoints, keys);
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lintel-tamper-'));
+    path = join(dir, 'lintel.db');
+    store = openStore({ engine: 'sqlite', path });
+    await migrateToLatest(store);
+    log = new AccessLog(store, createLogger('error'));
+    for (let i = 1; i <= 20; i++) await log.append(entry(i, `person-${i % 4}`));
+    const root = rootFromLeafHashes(await leafHashes(store, 20)).toString('hex');
+    checkpoints = [
+      signCheckpoint({ treeSize: 20, rootHash: root, time: '2026-12-02T09:00:00.000Z' }, privateKey, KEY_ID),
+    ];
+  });
+  afterEach(async () => {
+    await log.close();
+    await store.close();
+  });
+
+  it('refuses to run, to verify and to checkpoint beside a copy of the log planted in the store file', async () => {
+    const planter = new SqliteDatabase(path);
+    planter.prepare('attach database ? as audit').run(join(dir, 'lintel.access-log.db'));
+    planter.exec('create table main.access_log as select * from audit.access_log');
+    planter.close();
+
+    // The running process: verification and the checkpointer see the copy for what it is.
+    expect(await verify()).toMatchObject({ ok: false, problems: [{ kind: 'log-hidden', seq: 1 }] });
+    const anchored = [...checkpoints];
+    const anchors = {
+      latest: async () => anchored.at(-1),
+      append: async (c: Checkpoint) => void anchored.push(c),
+    } as unknown as AnchorLog;
+    const secrets = {
+      get: async () => ({ value: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), version: 'test' }),
+    } as unknown as SecretSource;
+    expect(await writeCheckpoint({ store, anchors, secrets, logger: createLogger('error') })).toEqual({
+      checkpoint: undefined,
+      alarm: true,
+    });
+
+    // A new process (an instance starting, the CLI) will not run at all.
+    const reopened = openStore({ engine: 'sqlite', path });
+    try {
+      await expect(migrateToLatest(reopened)).rejects.toBeInstanceOf(ShadowedAccessLogError);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("fails verification when a column's text is stored as a blob of the same bytes", async () => {
+    await sql`drop trigger access_log_no_update`.execute(store.db);
+    await sql`update access_log set subject_ref = cast(subject_ref as blob) where seq = 5`.execute(store.db);
+    expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 5, problems: [{ kind: 'entry-altered', seq: 5 }] });
+  });
+
+  it('fails verification when rows are slipped in below seq 1', async () => {
+    await sql`insert into access_log select 0, time, 'forged', party_id, client_id, roles, purpose, action,
+      'person-Y', datasets, fields, decision, reason_code, leaf_hash from access_log where seq = 2`.execute(store.db);
+    const report = await verify();
+    expect(report.ok).toBe(false);
+    expect(report.firstBadSeq).toBe(0);
+  });
+});
