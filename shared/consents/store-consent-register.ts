@@ -103,10 +103,23 @@ export class StoreConsentRegister implements ConsentRegister {
     const write = async (trx: Kysely<Database>): Promise<RecordedConsent> => {
       // One write about the person at a time, so two that both find none in force cannot both record.
       await takeTransactionLock(this.store, trx, `lintel-consent-subject:${input.subjectKey}`, CONSENT_LOCK_TIMEOUT_MS);
+      // Only one recorded for this person id and never carried between people: after a split,
+      // the part split off holds its origin's consent under the same id, and answering with that
+      // one would let a withdrawal meant for one person end the other's.
       let inForce = this.inForceQuery(input.kind, trx)
         .select('r.consent_id')
         .where('r.subject_key', '=', input.subjectKey)
-        .where('r.party_id', '=', input.by.partyId);
+        .where('r.party_id', '=', input.by.partyId)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('consent_event as o')
+                .select('o.event_id')
+                .whereRef('o.consent_id', '=', 'r.consent_id')
+                .whereRef('o.subject_key', '<>', 'r.subject_key'),
+            ),
+          ),
+        );
       inForce =
         input.purposeId === null
           ? inForce.where('r.purpose_id', 'is', null)
@@ -162,7 +175,12 @@ export class StoreConsentRegister implements ConsentRegister {
     db?: Kysely<Database>,
   ): Promise<WithdrawnConsent | undefined> {
     const write = async (trx: Kysely<Database>): Promise<WithdrawnConsent | undefined> => {
-      // One withdrawal of a consent at a time: two that both find it in force would both log one.
+      // Under the person's lock too, so a record that answers with this consent as in force
+      // cannot interleave with its withdrawal; then one withdrawal of a consent at a time: two
+      // that both find it in force would both log one.
+      const subject = (await this.find(consentId, trx))?.subjectKey;
+      if (subject !== undefined)
+        await takeTransactionLock(this.store, trx, `lintel-consent-subject:${subject}`, CONSENT_LOCK_TIMEOUT_MS);
       await takeTransactionLock(this.store, trx, `lintel-consent:${consentId}`, CONSENT_LOCK_TIMEOUT_MS);
       const current = await this.find(consentId, trx);
       if (!current) return undefined;
