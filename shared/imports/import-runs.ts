@@ -170,8 +170,10 @@ export function isBehind(incoming: SnapshotOrder, current: SnapshotOrder): boole
 }
 
 /**
- * The snapshot the party's dataset stands at: the last run of it loaded, from the run ledger, so
- * that the order holds after retention has deleted the snapshot's records.
+ * The snapshot the party's dataset stands at, from the run ledger, so that the order holds after
+ * retention has deleted the snapshot's records: the loaded run latest by date, then by upload.
+ * Loads only move forward, so that is the one loaded last — told by what the files say, not by
+ * when an instance finished (instances' clocks differ).
  */
 export async function currentSnapshotOrder(
   db: Db,
@@ -180,15 +182,18 @@ export async function currentSnapshotOrder(
 ): Promise<SnapshotOrder | undefined> {
   const runs = await db
     .selectFrom('import_run')
-    .select(['as_of', 'uploaded_at', 'finished_at'])
+    .select(['as_of', 'uploaded_at'])
     .where('party_id', '=', partyId)
     .where('dataset_id', '=', datasetId)
     .where('status', '=', 'loaded')
     .where('as_of', 'is not', null)
     .execute();
-  let last: (typeof runs)[number] | undefined;
-  for (const run of runs) if (last === undefined || (run.finished_at ?? '') > (last.finished_at ?? '')) last = run;
-  return last === undefined ? undefined : { asOf: last.as_of!, uploadedAt: last.uploaded_at ?? undefined };
+  let current: SnapshotOrder | undefined;
+  for (const run of runs) {
+    const order = { asOf: run.as_of!, uploadedAt: run.uploaded_at ?? undefined };
+    if (current === undefined || isBehind(current, order)) current = order;
+  }
+  return current;
 }
 
 /**

@@ -122,6 +122,25 @@ describe('snapshot order', () => {
     expect(await storedRecords(h.store, HOUSING, MDI)).toEqual(current);
   });
 
+  it('judges the order by what the files say, not by the clocks of the instances that loaded them', async () => {
+    const t = Date.now();
+    const at = (ms: number) => ({ now: () => new Date(ms) });
+    expect(await h.importFile(path('extract-2025-02-03.csv'), MONDAY, undefined, at(t))).toMatchObject({
+      outcome: 'loaded',
+    });
+    // Tuesday loads on an instance whose clock is 200 ms behind the first's.
+    expect(await h.importFile(path('extract-2025-02-04.csv'), TUESDAY, undefined, at(t - 200))).toMatchObject({
+      outcome: 'loaded',
+    });
+    const current = await storedRecords(h.store, HOUSING, MDI);
+    const mondayAgain = await h.importFile(
+      path('monday-again-2025-02-03.csv'),
+      Buffer.concat([MONDAY, Buffer.from('\n')]),
+    );
+    expect(mondayAgain).toMatchObject({ outcome: 'rejected', reasons: ['stale-extract'] });
+    expect(await storedRecords(h.store, HOUSING, MDI)).toEqual(current);
+  });
+
   it('keeps the order when retention has deleted every record of the current snapshot', async () => {
     expect(await h.importFile(path('extract-2025-02-04.csv'), TUESDAY)).toMatchObject({ outcome: 'loaded' });
     const records = h.store.db
