@@ -28,7 +28,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * Stores a release where the view `curated_indicator_counts` shows it (migration 0012), in one
  * transaction: a reader sees the whole release or none of it. The release replaces any earlier
  * one of the same target and day, as the files of its dated folder do, and releases older than
- * `historyDays` go, as the lifecycle rule deletes the dated folders.
+ * `historyDays` go, whatever their target, as the lifecycle rule deletes the dated folders.
  */
 export async function storeRelease(store: Store, release: Release, historyDays: number): Promise<void> {
   const { target, generatedAt } = release;
@@ -36,15 +36,19 @@ export async function storeRelease(store: Store, release: Release, historyDays: 
   const nextDay = new Date(Date.parse(day) + DAY_MS).toISOString();
   const expired = new Date(generatedAt.getTime() - historyDays * DAY_MS).toISOString();
   await store.db.transaction().execute(async (trx) => {
+    // Expired releases of every target go, those of a recipient no longer exported to among them.
     const replaced = await trx
       .selectFrom('curated_release')
       .select('id')
-      .where('party_id', '=', target.partyId)
-      .where('purpose_id', '=', target.purposeId)
-      .where('dataset_id', '=', target.datasetId)
       .where((eb) =>
         eb.or([
-          eb.and([eb('generated_at', '>=', `${day}T00:00:00.000Z`), eb('generated_at', '<', nextDay)]),
+          eb.and([
+            eb('party_id', '=', target.partyId),
+            eb('purpose_id', '=', target.purposeId),
+            eb('dataset_id', '=', target.datasetId),
+            eb('generated_at', '>=', `${day}T00:00:00.000Z`),
+            eb('generated_at', '<', nextDay),
+          ]),
           eb('generated_at', '<', expired),
         ]),
       )

@@ -127,9 +127,16 @@ export function storeConformance(openStore: () => Store): void {
       special_category: 'N',
     });
     expect(lines[1]).toMatchObject({ line: 2, measure: 'field1', people: 25, suppressed: 'N', special_category: 'Y' });
-    // 31 days' history on 2027-01-02: the release of 2026-12-01 goes, with its lines.
+    // Another recipient's release, no longer exported to.
+    const elsewhere = { ...release('2026-11-01T06:00:00.000Z', 5), target: { ...target, partyId: `${partyId}-ended` } };
+    await storeRelease(store, elsewhere, 400);
+    // 31 days' history on 2027-01-02: the release of 2026-12-01 goes, with its lines, and the
+    // other recipient's too.
     const oldest = kept[0]!.id;
     await storeRelease(store, release('2027-01-02T06:00:00.000Z', 30), 31);
+    expect(
+      await store.db.selectFrom('curated_release').select('id').where('party_id', '=', `${partyId}-ended`).execute(),
+    ).toEqual([]);
     kept = await releases();
     expect(kept.map((r) => r.generated_at)).toEqual(['2026-12-02T18:00:00.000Z', '2027-01-02T06:00:00.000Z']);
     expect(
