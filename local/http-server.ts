@@ -16,9 +16,11 @@ const { HttpResponse, InvocationContext } = functions;
 
 /**
  * Every function the host serves is an API operation, and no API operation takes a body larger
- * than a JSON body may be (json-body.ts): a larger one is refused before it is read, and before
- * authentication, so a client cannot make the host hold megabytes in memory. (The Functions
- * host's own limit, 100 MB, is for hosts serving uploads; lintel takes files by blob upload.)
+ * than a JSON body may be (json-body.ts): the host never holds more of a body than that, so a
+ * client cannot make it hold megabytes in memory. A larger body is not read; the function is
+ * told its size and refuses it, after authentication and with its access-log entry, as under the
+ * Functions host (whose own limit, 100 MB, is for hosts serving uploads; lintel takes files by
+ * blob upload).
  */
 const MAX_BODY_BYTES = MAX_JSON_BODY_BYTES;
 
@@ -107,19 +109,26 @@ async function handle(
       }),
     );
   }
-  // A body over the limit is not held: the function gets its first bytes, one more than the
-  // limit, and answers 413 as it would under the Functions host (whose own limit is far
-  // larger) — after authenticating the caller and writing the call's access-log entry. The
-  // rest is discarded unread and the connection closed after the answer.
-  const body = await readBody(req, MAX_BODY_BYTES);
-  if (!body.whole) closeAfterAnswer(req, res);
+  // A body over the limit is not held, nor (when its length is declared) waited for: the
+  // function gets no body and a Content-Length that says how large it was, and answers 413 as
+  // it would under the Functions host (whose own limit is far larger) — after authenticating
+  // the caller and writing the call's access-log entry. The rest is discarded unread and the
+  // connection closed after the answer.
+  const declared = Number(req.headers['content-length'] ?? '0');
+  const body = declared > MAX_BODY_BYTES ? undefined : await readBody(req, MAX_BODY_BYTES);
+  let headers = req.headers;
+  if (body === undefined) {
+    closeAfterAnswer(req, res);
+    const { 'transfer-encoding': _chunked, ...rest } = req.headers;
+    headers = { ...rest, 'content-length': String(Math.max(declared, MAX_BODY_BYTES + 1)) };
+  }
 
   const request = new LocalHttpRequest({
     method,
     url,
-    headers: req.headers,
+    headers,
     params: matched.params,
-    body: body.bytes,
+    body: body ?? Buffer.alloc(0),
   });
   const invocationId = randomUUID();
   const context = new InvocationContext({
@@ -204,24 +213,21 @@ function requestUrl(target: string, origin: string): URL | undefined {
   }
 }
 
-/**
- * The body, whole; or, as soon as more than `limit` bytes have arrived, its first `limit + 1`
- * bytes (`whole` false), without waiting for the rest.
- */
-function readBody(req: IncomingMessage, limit: number): Promise<{ bytes: Buffer; whole: boolean }> {
+/** The body, or undefined as soon as more than `limit` bytes have arrived (none of it is kept). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   return new Promise((resolveBody, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
       size += chunk.byteLength;
-      if (size <= limit) return;
+      if (size <= limit) return void chunks.push(chunk);
       req.off('data', onData);
       req.off('end', onEnd);
       req.pause();
-      resolveBody({ bytes: Buffer.concat(chunks).subarray(0, limit + 1), whole: false });
+      chunks.length = 0;
+      resolveBody(undefined);
     };
-    const onEnd = () => resolveBody({ bytes: Buffer.concat(chunks), whole: true });
+    const onEnd = () => resolveBody(Buffer.concat(chunks));
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', reject);

@@ -147,6 +147,21 @@ describe('body limit, access-log entries, as-of dates and logs', () => {
     expect((await reasonCodesOf(t, officer.party)).slice(-2)).toEqual(['payload-too-large', 'payload-too-large']);
   });
 
+  it('refuses a chunked body over the limit even when its first 16 KiB would read as JSON', async () => {
+    const token = await t.token(officer.party, officer.roles);
+    // A byte-order mark, then JSON and spaces to just past the limit, then more.
+    const json = Buffer.from(`\uFEFF${JSON.stringify({ nhsNumber: NHS })}`, 'utf8');
+    const body = Buffer.concat([json, Buffer.alloc(MAX_JSON_BODY_BYTES + 1 - json.length, 0x20), Buffer.from('tail')]);
+    const res = await rawRequest(
+      t.url,
+      'POST /api/v1/people/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+        `Authorization: Bearer ${token}\r\nX-Purpose: ${officer.purpose}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      { body: `${body.length.toString(16)}\r\n${body.toString('utf8')}\r\n0\r\n\r\n`, waitMs: 5000 },
+    );
+    expect(res.status).toBe(413);
+    expect(res.body).not.toContain(NHS);
+  });
+
   it("shows each record of a person's indicators with the date its extract describes", async () => {
     const found = await send(t, '/v1/people/search', { ...officer, body: JSON.stringify({ nhsNumber: NHS }) });
     expect(found.status).toBe(200);

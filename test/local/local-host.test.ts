@@ -60,7 +60,8 @@ describe('local host', () => {
       host.url,
       'POST /api/v1/people/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
         'Content-Length: 100000000\r\n\r\n',
-      { body: 'a'.repeat(MAX_JSON_BODY_BYTES + 1024), waitMs: 5000 },
+      // A few bytes of the 100 MB: the answer must not wait for more.
+      { body: '{"nhsNumber":', waitMs: 5000 },
     );
     // The function answers, as under the Functions host: without a token, 401 (with one, 413:
     // test/api/limits.test.ts).
