@@ -1,6 +1,9 @@
 /**
  * `npm run audit -- verify`      recompute the access log and check every anchored checkpoint
  * `npm run audit -- checkpoint`  sign and anchor the log's current size and root now
+ * `npm run audit -- public-key [keyId]`  print the checkpoints' Ed25519 public key (PEM), of the
+ *                                key in force or of `audit-signing-key/<version>`, for
+ *                                `scripts/verify-proof.mjs --public-key` on another machine
  *
  * Runs against the configured store and blob storage (local settings by default: start the
  * local host first so Azurite is up). Exit code 1
@@ -8,14 +11,15 @@
  */
 import { loadLocalSettings, useRunningAzurite } from '../local/settings.js';
 import { checkpointNow, verifyLog } from '../shared/audit/audit-service.js';
+import { currentSigningKey, publicKeysFor } from '../shared/audit/signing-keys.js';
 import { loadConfig } from '../shared/config.js';
 import { createServices } from '../shared/services.js';
 
 const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
 const command = process.argv[2];
-if (command !== 'verify' && command !== 'checkpoint') {
-  process.stderr.write('usage: npm run audit -- verify | checkpoint\n');
+if (command !== 'verify' && command !== 'checkpoint' && command !== 'public-key') {
+  process.stderr.write('usage: npm run audit -- verify | checkpoint | public-key [keyId]\n');
   process.exit(2);
 }
 loadLocalSettings();
@@ -23,7 +27,16 @@ useRunningAzurite();
 const settings = loadConfig(process.env);
 const services = await createServices(settings);
 try {
-  if (command === 'checkpoint') {
+  if (command === 'public-key') {
+    const keyId = process.argv[3] ?? (await currentSigningKey(services.secrets)).keyId;
+    const key = (await publicKeysFor(services.secrets, [keyId])).get(keyId);
+    if (key === undefined) {
+      process.stderr.write(`no signing key ${keyId}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stdout.write(key.export({ type: 'spki', format: 'pem' }).toString());
+    }
+  } else if (command === 'checkpoint') {
     const outcome = await checkpointNow(services);
     if (outcome.alarm) {
       process.stderr.write('ALARM: the log does not extend the last anchored checkpoint; nothing was signed\n');

@@ -9,8 +9,8 @@
  * Copy this one file anywhere with Node.js 18 or later.
  *
  * Usage:
- *   node verify-proof.mjs inclusion   proof.json
- *   node verify-proof.mjs consistency proof.json
+ *   node verify-proof.mjs inclusion   proof.json [--public-key key.pem]
+ *   node verify-proof.mjs consistency proof.json [--public-key key.pem]
  *
  * inclusion proof.json (as returned by the API):
  *   { "seq": N, "treeSize": S, "leafHash": hex, "proof": [hex, ...], "rootHash": hex }
@@ -23,11 +23,20 @@
  *   { "from": A, "to": B, "fromRoot": hex, "toRoot": hex, "proof": [hex, ...] }
  *   shows the log of B entries extends the log of A entries unchanged.
  *
+ * Signed checkpoints: the API puts the anchored checkpoint of the proof's tree size beside the
+ * proof ("checkpoint"; "fromCheckpoint" and "toCheckpoint" for consistency), or null. A proof
+ * only shows that hashes agree with a root; a checkpoint given must be of that tree size and
+ * that root, or the proof fails. With --public-key (the Ed25519 public key of the checkpoint's
+ * keyId, PEM) each checkpoint's signature is checked too, over the text
+ *   "lintel access-log checkpoint v1\n<keyId>\n<treeSize>\n<rootHash>\n<time>\n".
+ * Without it the output says the signature was not checked. For a proof without a checkpoint,
+ * compare its root with the checkpoints from the WORM anchors yourself.
+ *
  * Prints one line starting "OK" and exits 0 when the proof holds, or one line starting
  * "FAILED" and exits 1 when it does not (including malformed input). Exit 2 means the
  * command itself was used wrongly.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createPublicKey, timingSafeEqual, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 const HASH_LENGTH = 32;
@@ -176,8 +185,45 @@ function checkConsistency(from, to, fromRoot, toRoot, proof) {
   return null;
 }
 
+const CHECKPOINT_DOMAIN = 'lintel access-log checkpoint v1';
+
+/**
+ * Checks a signed checkpoint the proof carries against the proof's tree size and root, and its
+ * signature when a public key is given. Returns a reason string or null; null for no checkpoint.
+ */
+function checkCheckpoint(checkpoint, treeSize, root, publicKey, name) {
+  if (checkpoint === undefined || checkpoint === null) return null;
+  if (typeof checkpoint !== 'object' || Array.isArray(checkpoint))
+    throw new ProofInputError(`${name} must be an object or null`);
+  if (checkpoint.treeSize !== treeSize) return `${name} is of another tree size`;
+  if (!equal(hash(checkpoint.rootHash, `${name}.rootHash`), root))
+    return `the proof's root is not ${name}'s signed root`;
+  if (publicKey === undefined) return null;
+  const { keyId, time, signature } = checkpoint;
+  if (
+    typeof keyId !== 'string' ||
+    !/^[\x21-\x7e]+$/.test(keyId) ||
+    typeof time !== 'string' ||
+    typeof signature !== 'string'
+  ) {
+    throw new ProofInputError(`${name} needs keyId, time and signature`);
+  }
+  const message = Buffer.from(`${CHECKPOINT_DOMAIN}\n${keyId}\n${treeSize}\n${checkpoint.rootHash}\n${time}\n`, 'utf8');
+  if (!verify(null, message, publicKey, Buffer.from(signature, 'base64'))) return `${name}'s signature does not verify`;
+  return null;
+}
+
+/** What the output says of the checkpoints a proof carried. */
+function checkpointNote(checkpoints, publicKey) {
+  const carried = checkpoints.filter((c) => c !== undefined && c !== null).length;
+  if (carried === 0) return ' (no signed checkpoint given: compare the root with the anchored checkpoints)';
+  return publicKey === undefined
+    ? ' (root matches the signed checkpoint; signature not checked: pass --public-key)'
+    : ' (root matches the signed checkpoint; signature checked)';
+}
+
 /** Checks an inclusion proof document; returns { ok, message }. */
-function verifyInclusionDocument(doc) {
+function verifyInclusionDocument(doc, publicKey) {
   const seq = count(doc.seq, 'seq', 1);
   const treeSize = count(doc.treeSize, 'treeSize', 1);
   const leaf = hash(doc.leafHash, 'leafHash');
@@ -193,15 +239,17 @@ function verifyInclusionDocument(doc) {
   }
   const reason = checkInclusion(seq - 1, treeSize, leaf, proof, root);
   if (reason !== null) return { ok: false, message: reason };
+  const signed = checkCheckpoint(doc.checkpoint, treeSize, root, publicKey, 'checkpoint');
+  if (signed !== null) return { ok: false, message: signed };
   const checkedEntry = doc.entry !== undefined ? ' (entry content checked)' : '';
   return {
     ok: true,
-    message: `entry seq ${seq}${checkedEntry} is included in the tree of size ${treeSize} with root ${root.toString('hex')}`,
+    message: `entry seq ${seq}${checkedEntry} is included in the tree of size ${treeSize} with root ${root.toString('hex')}${checkpointNote([doc.checkpoint], publicKey)}`,
   };
 }
 
 /** Checks a consistency proof document; returns { ok, message }. */
-function verifyConsistencyDocument(doc) {
+function verifyConsistencyDocument(doc, publicKey) {
   const from = count(doc.from, 'from', 0);
   const to = count(doc.to, 'to', 0);
   const fromRoot = hash(doc.fromRoot, 'fromRoot');
@@ -209,17 +257,35 @@ function verifyConsistencyDocument(doc) {
   const proof = hashList(doc.proof, 'proof');
   const reason = checkConsistency(from, to, fromRoot, toRoot, proof);
   if (reason !== null) return { ok: false, message: reason };
+  const signed =
+    checkCheckpoint(doc.fromCheckpoint, from, fromRoot, publicKey, 'fromCheckpoint') ??
+    checkCheckpoint(doc.toCheckpoint, to, toRoot, publicKey, 'toCheckpoint');
+  if (signed !== null) return { ok: false, message: signed };
   return {
     ok: true,
-    message: `tree of size ${to} with root ${toRoot.toString('hex')} extends tree of size ${from} with root ${fromRoot.toString('hex')}`,
+    message: `tree of size ${to} with root ${toRoot.toString('hex')} extends tree of size ${from} with root ${fromRoot.toString('hex')}${checkpointNote([doc.fromCheckpoint, doc.toCheckpoint], publicKey)}`,
   };
 }
 
 function main(argv) {
-  const [kind, file] = argv;
-  if ((kind !== 'inclusion' && kind !== 'consistency') || file === undefined || argv.length !== 2) {
-    process.stderr.write('usage: node verify-proof.mjs inclusion|consistency proof.json\n');
+  const [kind, file, option, keyFile] = argv;
+  const withKey = argv.length === 4 && option === '--public-key';
+  if ((kind !== 'inclusion' && kind !== 'consistency') || file === undefined || !(argv.length === 2 || withKey)) {
+    process.stderr.write('usage: node verify-proof.mjs inclusion|consistency proof.json [--public-key key.pem]\n');
     return 2;
+  }
+  let publicKey;
+  if (withKey) {
+    try {
+      publicKey = createPublicKey(readFileSync(keyFile, 'utf8'));
+    } catch {
+      process.stderr.write('verify-proof: the public key file cannot be read as a PEM public key\n');
+      return 2;
+    }
+    if (publicKey.asymmetricKeyType !== 'ed25519') {
+      process.stderr.write('verify-proof: the public key must be Ed25519\n');
+      return 2;
+    }
   }
   let doc;
   try {
@@ -235,7 +301,8 @@ function main(argv) {
   }
   let outcome;
   try {
-    outcome = kind === 'inclusion' ? verifyInclusionDocument(doc) : verifyConsistencyDocument(doc);
+    outcome =
+      kind === 'inclusion' ? verifyInclusionDocument(doc, publicKey) : verifyConsistencyDocument(doc, publicKey);
   } catch (err) {
     if (err instanceof ProofInputError) {
       process.stdout.write(`FAILED ${kind}: ${err.message}\n`);

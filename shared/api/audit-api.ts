@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { consistencyProofFor, inclusionProofFor, verifyLog } from '../audit/audit-service.js';
+import { consistencyProofFor, inclusionProofFor, LOG_INCONSISTENT, verifyLog } from '../audit/audit-service.js';
 import { decide } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import type { ApiContext } from './api-context.js';
@@ -49,6 +49,7 @@ export function auditInclusionProof(ctx: ApiContext, req: ApiRequest): Promise<H
           purpose: 'audit',
         });
       const proof = await inclusionProofFor(ctx.services, q.seq, q.treeSize);
+      if (proof === LOG_INCONSISTENT) return inconsistent();
       if (!proof)
         return deny(problem(404, 'entry-unknown', 'No such entry in a tree of that size'), 'entry-unknown', {
           purpose: 'audit',
@@ -68,11 +69,21 @@ export function auditConsistencyProof(ctx: ApiContext, req: ApiRequest): Promise
           purpose: 'audit',
         });
       const proof = await consistencyProofFor(ctx.services, q.from, q.to);
+      if (proof === LOG_INCONSISTENT) return inconsistent();
       if (!proof)
         return deny(problem(404, 'tree-size-unknown', 'The log has no tree of that size'), 'tree-size-unknown', {
           purpose: 'audit',
         });
       return { result: json(200, proof), log: { purpose: 'audit', decision: 'allow', reasonCode: 'proof-issued' } };
     }),
+  );
+}
+
+/** The stored log no longer leads to a signed checkpoint's root: no proof is given (audit-service.ts). */
+function inconsistent() {
+  return deny(
+    problem(409, 'log-inconsistent', 'The access log does not match its signed checkpoint: run a full verification'),
+    'log-inconsistent',
+    { purpose: 'audit' },
   );
 }

@@ -70,6 +70,16 @@ export const verificationReportSchema = z.object({
     }),
   ),
 });
+const signedCheckpoint = z
+  .object({
+    treeSize: z.number().int(),
+    rootHash: hex,
+    time: z.string(),
+    keyId: z.string(),
+    signature: z.string().describe('Ed25519, standard base64, over the text shared/audit/checkpoint.ts defines'),
+  })
+  .nullable()
+  .describe('The anchored, signed checkpoint of that tree size, whose root the proof leads to; null if none');
 export const inclusionProofSchema = z.object({
   seq: z.number().int(),
   treeSize: z.number().int(),
@@ -77,6 +87,7 @@ export const inclusionProofSchema = z.object({
   leafHash: hex,
   proof: z.array(hex),
   rootHash: hex,
+  checkpoint: signedCheckpoint,
 });
 export const consistencyProofSchema = z.object({
   from: z.number().int(),
@@ -84,6 +95,8 @@ export const consistencyProofSchema = z.object({
   fromRoot: hex,
   toRoot: hex,
   proof: z.array(hex),
+  fromCheckpoint: signedCheckpoint,
+  toCheckpoint: signedCheckpoint,
 });
 
 /** True only when a zod schema's output and a handler's result type are the same shape. */
@@ -92,8 +105,14 @@ type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : neve
 const shapesAgree: [
   SameShape<z.infer<typeof healthReportSchema>, HealthReport>,
   SameShape<z.infer<typeof verificationReportSchema>, VerificationReport>,
-  SameShape<z.infer<typeof inclusionProofSchema>, NonNullable<Awaited<ReturnType<typeof inclusionProofFor>>>>,
-  SameShape<z.infer<typeof consistencyProofSchema>, NonNullable<Awaited<ReturnType<typeof consistencyProofFor>>>>,
+  SameShape<
+    z.infer<typeof inclusionProofSchema>,
+    Exclude<Awaited<ReturnType<typeof inclusionProofFor>>, undefined | 'log-inconsistent'>
+  >,
+  SameShape<
+    z.infer<typeof consistencyProofSchema>,
+    Exclude<Awaited<ReturnType<typeof consistencyProofFor>>, undefined | 'log-inconsistent'>
+  >,
 ] = [true, true, true, true];
 void shapesAgree;
 
@@ -349,7 +368,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     authenticated: true,
     query: inclusionQuerySchema,
     responses: [{ status: 200, description: 'The proof', schema: 'InclusionProof' }],
-    problems: ['role-not-permitted', 'invalid-request', 'entry-unknown'],
+    problems: ['role-not-permitted', 'invalid-request', 'entry-unknown', 'log-inconsistent'],
   },
   auditConsistencyProof: {
     summary: 'Prove the log only grew between two sizes',
@@ -357,7 +376,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     authenticated: true,
     query: consistencyQuerySchema,
     responses: [{ status: 200, description: 'The proof', schema: 'ConsistencyProof' }],
-    problems: ['role-not-permitted', 'invalid-request', 'tree-size-unknown'],
+    problems: ['role-not-permitted', 'invalid-request', 'tree-size-unknown', 'log-inconsistent'],
   },
   auditPersonAccesses: {
     summary: 'Who accessed a person, by reference',

@@ -48,6 +48,11 @@ export const PROBLEM_CATALOGUE = {
     description: 'No access-log entry with that sequence number in a tree of that size.',
   },
   'tree-size-unknown': { status: 404, description: 'The access log has no tree of that size.' },
+  'log-inconsistent': {
+    status: 409,
+    description:
+      'The stored access log no longer leads to the root of a signed checkpoint that covers it: no proof is given; GET /api/v1/audit/verify names what changed.',
+  },
   'not-found': { status: 404, description: 'No such route or file.' },
   'method-not-allowed': { status: 405, description: 'The route exists for other methods; `Allow` lists them.' },
   'subject-relinked': {

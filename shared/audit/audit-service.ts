@@ -1,4 +1,5 @@
 import type { Services } from '../services.js';
+import type { Checkpoint } from './checkpoint.js';
 import { writeCheckpoint, type CheckpointOutcome } from './checkpointer.js';
 import { leafHashes, logSize } from './leaf-stream.js';
 import { consistencyProof, inclusionProof, rootFromLeafHashes } from './merkle.js';
@@ -31,26 +32,42 @@ export function checkpointNow(services: Services): Promise<CheckpointOutcome> {
 async function proofTreeSize(
   services: Services,
   atLeast: number,
-): Promise<{ treeSize: number; checkpointed: boolean }> {
-  const anchored = (await services.anchors.read()).map((c) => c.treeSize).filter((n) => n >= atLeast);
-  if (anchored.length > 0) return { treeSize: Math.min(...anchored), checkpointed: true };
-  return { treeSize: await logSize(services.store), checkpointed: false };
+): Promise<{ treeSize: number; checkpoint: Checkpoint | undefined }> {
+  const covering = (await services.anchors.read()).filter((c) => c.treeSize >= atLeast);
+  if (covering.length === 0) return { treeSize: await logSize(services.store), checkpoint: undefined };
+  const checkpoint = covering.reduce((a, b) => (b.treeSize < a.treeSize ? b : a));
+  return { treeSize: checkpoint.treeSize, checkpoint };
 }
 
+/** The anchored checkpoint of exactly this tree size, if there is one. */
+async function checkpointOfSize(services: Services, treeSize: number): Promise<Checkpoint | undefined> {
+  return (await services.anchors.read()).find((c) => c.treeSize === treeSize);
+}
+
+/**
+ * A proof over a tree a signed checkpoint covers must lead to that checkpoint's root: one that
+ * leads elsewhere proves only that the stored hashes agree with each other, after a rewrite
+ * too. Such a proof is not given; `verify` names what changed.
+ */
+export const LOG_INCONSISTENT = 'log-inconsistent';
+
 export async function inclusionProofFor(services: Services, seq: number, requestedTreeSize?: number) {
-  const { treeSize, checkpointed } = requestedTreeSize
-    ? { treeSize: requestedTreeSize, checkpointed: false }
+  const { treeSize, checkpoint } = requestedTreeSize
+    ? { treeSize: requestedTreeSize, checkpoint: await checkpointOfSize(services, requestedTreeSize) }
     : await proofTreeSize(services, seq);
   if (seq < 1 || seq > treeSize) return undefined;
   const hashes = await leafHashes(services.store, treeSize);
   if (hashes.length !== treeSize) return undefined;
+  const rootHash = rootFromLeafHashes(hashes).toString('hex');
+  if (checkpoint !== undefined && checkpoint.rootHash !== rootHash) return LOG_INCONSISTENT;
   return {
     seq,
     treeSize,
-    checkpointed,
+    checkpointed: checkpoint !== undefined,
     leafHash: hashes[seq - 1]!.toString('hex'),
     proof: inclusionProof(seq - 1, hashes).map((h) => h.toString('hex')),
-    rootHash: rootFromLeafHashes(hashes).toString('hex'),
+    rootHash,
+    checkpoint: checkpoint ?? null,
   };
 }
 
@@ -58,11 +75,19 @@ export async function consistencyProofFor(services: Services, from: number, to: 
   if (from < 1 || to < from) return undefined;
   const hashes = await leafHashes(services.store, to);
   if (hashes.length !== to) return undefined;
+  const fromRoot = rootFromLeafHashes(hashes.slice(0, from)).toString('hex');
+  const toRoot = rootFromLeafHashes(hashes).toString('hex');
+  const fromCheckpoint = await checkpointOfSize(services, from);
+  const toCheckpoint = await checkpointOfSize(services, to);
+  if (fromCheckpoint !== undefined && fromCheckpoint.rootHash !== fromRoot) return LOG_INCONSISTENT;
+  if (toCheckpoint !== undefined && toCheckpoint.rootHash !== toRoot) return LOG_INCONSISTENT;
   return {
     from,
     to,
-    fromRoot: rootFromLeafHashes(hashes.slice(0, from)).toString('hex'),
-    toRoot: rootFromLeafHashes(hashes).toString('hex'),
+    fromRoot,
+    toRoot,
     proof: consistencyProof(from, to, hashes).map((h) => h.toString('hex')),
+    fromCheckpoint: fromCheckpoint ?? null,
+    toCheckpoint: toCheckpoint ?? null,
   };
 }

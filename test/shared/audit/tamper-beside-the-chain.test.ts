@@ -6,14 +6,18 @@ import SqliteDatabase from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccessLog, type AccessLogRecord } from '../../../shared/audit/access-log.js';
+import { fromRow } from '../../../shared/audit/access-log-rows.js';
+import { consistencyProofFor, inclusionProofFor, LOG_INCONSISTENT } from '../../../shared/audit/audit-service.js';
 import type { AnchorLog } from '../../../shared/audit/anchor-log.js';
 import { signCheckpoint, type Checkpoint } from '../../../shared/audit/checkpoint.js';
 import { writeCheckpoint } from '../../../shared/audit/checkpointer.js';
 import { leafHashes } from '../../../shared/audit/leaf-stream.js';
-import { rootFromLeafHashes } from '../../../shared/audit/merkle.js';
+import { encodeEntry } from '../../../shared/audit/entry-codec.js';
+import { leafHash, rootFromLeafHashes } from '../../../shared/audit/merkle.js';
 import { verifyAccessLog } from '../../../shared/audit/verify-log.js';
 import { createLogger } from '../../../shared/logging.js';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
+import type { Services } from '../../../shared/services.js';
 import { migrateToLatest, openStore, ShadowedAccessLogError, type Store } from '../../../shared/store/database.js';
 
 /**
@@ -99,6 +103,22 @@ describe('tampering beside the hash chain (SQLite)', () => {
     await sql`drop trigger access_log_no_update`.execute(store.db);
     await sql`update access_log set subject_ref = cast(subject_ref as blob) where seq = 5`.execute(store.db);
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 5, problems: [{ kind: 'entry-altered', seq: 5 }] });
+  });
+
+  it('gives no proof over entries rewritten with their hashes, whose root is no longer the signed one', async () => {
+    const services = { store, anchors: { read: async () => checkpoints } } as unknown as Services;
+    const before = await inclusionProofFor(services, 3);
+    expect(before).toMatchObject({ treeSize: 20, checkpointed: true, checkpoint: checkpoints[0] });
+    await sql`drop trigger access_log_no_update`.execute(store.db);
+    const row = await store.db.selectFrom('access_log').selectAll().where('seq', '=', 3).executeTakeFirstOrThrow();
+    const forged = { ...fromRow(row), decision: 'deny' as const, reasonCode: 'no-match' };
+    await store.db
+      .updateTable('access_log')
+      .set({ decision: 'deny', reason_code: 'no-match', leaf_hash: leafHash(encodeEntry(forged)) })
+      .where('seq', '=', 3)
+      .execute();
+    expect(await inclusionProofFor(services, 3)).toBe(LOG_INCONSISTENT);
+    expect(await consistencyProofFor(services, 10, 20)).toBe(LOG_INCONSISTENT);
   });
 
   it('fails verification when rows are slipped in below seq 1', async () => {

@@ -1,11 +1,13 @@
 // Tests scripts/verify-proof.mjs, the partner-facing stand-alone verifier, by running
 // it as a partner would (a separate node process) on proofs produced by merkle.ts.
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { signCheckpoint } from '../../../shared/audit/checkpoint.js';
 import { entryLeafHash, type AccessLogEntry } from '../../../shared/audit/entry-codec.js';
 import { consistencyProof, inclusionProof, leafHash, rootFromLeafHashes } from '../../../shared/audit/merkle.js';
 
@@ -188,5 +190,67 @@ describe('verify-proof.mjs usage', () => {
     expect(specifiers.length).toBeGreaterThan(0);
     for (const specifier of specifiers) expect(specifier).toMatch(/^node:/);
     expect(source).not.toMatch(/\brequire\s*\(|\bimport\s*\(/);
+  });
+});
+
+describe('verify-proof.mjs against the signed checkpoint a proof carries', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const keyFile = join(dir, 'checkpoint-key.pem');
+  writeFileSync(keyFile, publicKey.export({ type: 'spki', format: 'pem' }));
+  const signedAt = (treeSize: number, root = hex(rootFromLeafHashes(leaves.slice(0, treeSize)))) =>
+    signCheckpoint({ treeSize, rootHash: root, time: '2026-12-02T09:00:00.000Z' }, privateKey, 'audit-signing-key/v1');
+  const runWithKey = (kind: string, doc: unknown) => {
+    const file = join(dir, `proof-${fileCounter++}.json`);
+    writeFileSync(file, JSON.stringify(doc));
+    const result = spawnSync(process.execPath, [SCRIPT, kind, file, '--public-key', keyFile], { encoding: 'utf8' });
+    return { status: result.status, stdout: result.stdout };
+  };
+
+  it('accepts a proof that leads to its checkpoint, and says whether the signature was checked', () => {
+    const doc = { ...inclusionDoc(5, 21), checkpoint: signedAt(21) };
+    expect(runWithKey('inclusion', doc)).toMatchObject({
+      status: 0,
+      stdout: expect.stringMatching(/signature checked\)\n$/),
+    });
+    expect(run('inclusion', doc)).toMatchObject({ status: 0, stdout: expect.stringMatching(/signature not checked/) });
+    expect(run('inclusion', inclusionDoc(5, 21)).stdout).toMatch(/no signed checkpoint given/);
+  });
+
+  it('fails a proof over rewritten entries whose hashes agree with each other but not with the signed root', () => {
+    // Entry 3 rewritten and its leaf hash recomputed: a self-consistent proof over another tree.
+    const forged = [...leaves];
+    forged[2] = entryLeafHash({ ...entries[2]!, decision: 'deny' });
+    const tree = forged.slice(0, 21);
+    const doc = {
+      seq: 3,
+      treeSize: 21,
+      leafHash: hex(forged[2]!),
+      proof: inclusionProof(2, tree).map(hex),
+      rootHash: hex(rootFromLeafHashes(tree)),
+      checkpoint: signedAt(21),
+    };
+    expect(run('inclusion', { ...doc, checkpoint: undefined }).status).toBe(0);
+    expect(run('inclusion', doc)).toMatchObject({
+      status: 1,
+      stdout: expect.stringMatching(/^FAILED inclusion: the proof's root is not checkpoint's signed root/),
+    });
+    const consistency = { ...consistencyDoc(8, 21), toCheckpoint: signedAt(21, hex(rootFromLeafHashes(tree))) };
+    expect(run('consistency', consistency)).toMatchObject({
+      status: 1,
+      stdout: expect.stringMatching(/toCheckpoint's signed root/),
+    });
+  });
+
+  it('fails a checkpoint whose signature does not verify, or that is of another tree size', () => {
+    const checkpoint = signedAt(21);
+    const tampered = { ...checkpoint, time: '2026-12-03T09:00:00.000Z' };
+    expect(runWithKey('inclusion', { ...inclusionDoc(5, 21), checkpoint: tampered })).toMatchObject({
+      status: 1,
+      stdout: expect.stringMatching(/signature does not verify/),
+    });
+    expect(run('inclusion', { ...inclusionDoc(5, 20), checkpoint })).toMatchObject({
+      status: 1,
+      stdout: expect.stringMatching(/another tree size/),
+    });
   });
 });
