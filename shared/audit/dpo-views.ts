@@ -6,6 +6,7 @@
  */
 import type { Selectable } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
+import { personIdHistory } from '../linkage/person-id-history.js';
 import type { Store } from '../store/database.js';
 import type { AccessLogTable } from '../store/schema.js';
 
@@ -73,13 +74,19 @@ const SCAN_BATCH = 500;
 /** Rows examined for one page at most; past this the page ends early and `next` continues. */
 const SCAN_LIMIT = 20_000;
 
-/** Entries about one person (access_log.subject_ref holds the person id, or two for a link review), oldest first. */
+/**
+ * Entries about one person (access_log.subject_ref holds the person id, or two for a link
+ * review), oldest first — under every id the person's records have held: the log keeps the id
+ * of the moment, and linking passes since may have merged or split the person
+ * (shared/linkage/person-id-history.ts).
+ */
 export async function accessesToPerson(
   store: Store,
   scope: AuditScope,
   personId: string,
   page: PageRequest,
 ): Promise<EntryPage<AccessEntryView>> {
+  const ids = await personIdHistory(store.db, personId);
   return scanPage(store, scope, page, (after, n) =>
     store.dialect
       .firstRows(
@@ -89,9 +96,8 @@ export async function accessesToPerson(
           // A link review is about two people: its subject is both ids, space-separated.
           .where((eb) =>
             eb.or([
-              eb('subject_ref', '=', personId),
-              eb('subject_ref', 'like', `${personId} %`),
-              eb('subject_ref', 'like', `% ${personId}`),
+              eb('subject_ref', 'in', ids),
+              ...ids.flatMap((id) => [eb('subject_ref', 'like', `${id} %`), eb('subject_ref', 'like', `% ${id}`)]),
             ]),
           )
           .where('seq', '>', after)

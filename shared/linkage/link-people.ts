@@ -13,6 +13,7 @@ import type { Engine } from '../store/dialect.js';
 import type { Database, RecordLinkTable } from '../store/schema.js';
 import { takeTransactionLock, TransactionLockUnavailableError } from '../store/transaction-lock.js';
 import { linkingRulesOf, type LinkingRules } from './linking-rules.js';
+import { recordPersonIdMoves } from './person-id-history.js';
 import { PairKeys } from './pair-key.js';
 import { assignPersonIds } from './person-ids.js';
 import { readStoreSources, type StoreSource } from './store-sources.js';
@@ -367,6 +368,7 @@ async function formPeople(trx: Kysely<Database>, engine: Engine, agreementId: st
     }
   }
   const consentEventsCarried = await carryConsentEvents(trx, engine, moves, new Set(assigned));
+  await recordPersonIdMoves(trx, moves, new Date().toISOString());
   for (let k = 0; k < changed.length; k += UPDATE_ROWS) {
     const chunk = changed.slice(k, k + UPDATE_ROWS);
     const params: string[] = [];

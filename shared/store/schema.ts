@@ -196,6 +196,13 @@ export interface CuratedIndicatorCountsView extends Omit<CuratedCountTable, 'rel
   latest: 'Y' | 'N';
 }
 
+/** A person id records held before a linking pass gave them another (migration 0014). */
+export interface PersonIdMoveTable {
+  from_person_id: string;
+  to_person_id: string;
+  moved_at: string;
+}
+
 export interface Database {
   consent_event: ConsentEventTable;
   source_record: SourceRecordTable;
@@ -211,4 +218,5 @@ export interface Database {
   curated_count: CuratedCountTable;
   curated_reader: CuratedReaderTable;
   curated_indicator_counts: CuratedIndicatorCountsView;
+  person_id_move: PersonIdMoveTable;
 }

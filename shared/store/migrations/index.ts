@@ -11,6 +11,7 @@ import { carriedPersonId } from './0010-carried-person-id.js';
 import { carriedPersonIndex } from './0011-carried-person-index.js';
 import { curatedReleases } from './0012-curated-releases.js';
 import { importRunSnapshotOrder } from './0013-import-run-snapshot-order.js';
+import { personIdMoves } from './0014-person-id-moves.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -29,5 +30,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0011-carried-person-index': carriedPersonIndex(d),
     '0012-curated-releases': curatedReleases(d),
     '0013-import-run-snapshot-order': importRunSnapshotOrder(d),
+    '0014-person-id-moves': personIdMoves(d),
   };
 }

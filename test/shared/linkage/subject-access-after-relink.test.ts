@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessesToPerson, type AuditScope } from '../../../shared/audit/dpo-views.js';
+import { linkPeople } from '../../../shared/linkage/link-people.js';
+import { linkAfterImport, linkPendingRecords } from '../../../shared/linkage/pending-links.js';
+import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import { carolThroughSocialCare, importEach, nhs, personOf } from '../../support/linked-people.js';
+
+const DATASET = 'multiple-disadvantage-indicators';
+const AGREEMENT = 'social-care-education-housing';
+const everything: AuditScope = { parties: [], datasets: [], covers: () => true };
+const access = (h: ImportHarness, subjectRef: string) =>
+  h.deps().accessLog.append({
+    requestId: `r-${subjectRef}`,
+    partyId: 'la-housing',
+    clientId: 'officer-client',
+    roles: ['housing-officer'],
+    purpose: 'temporary-accommodation-support',
+    action: 'person.view',
+    subjectRef,
+    datasets: [DATASET],
+    fields: [`${DATASET}.childProtection`],
+    decision: 'allow',
+    reasonCode: 'granted',
+  });
+const sar = async (h: ImportHarness, personId: string) =>
+  (await accessesToPerson(h.store, everything, personId, { after: 0, limit: 100 })).entries.map((e) => e.requestId);
+
+/**
+ * A subject access request finds a person's accesses under every id their records have held:
+ * the access log keeps the id of the moment, and linking passes since may merge or split people.
+ */
+describe('accesses to a person after linkage merged them', () => {
+  let h: ImportHarness;
+  const N1 = nhs(510);
+  beforeAll(async () => {
+    h = await createImportHarness();
+    await importEach(h, [
+      [
+        'la-housing',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
+          `Alice,Smith,2012-03-04,ME14 1XX,${N1},Y`,
+        ],
+      ],
+      [
+        'la-childrens-social-care',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,socialCareSystemId,childProtection',
+          'Alice,Jones,2012-03-04,ME20 9AA,SC-1,Y',
+        ],
+      ],
+      [
+        'la-education',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,educationSystemId,ehcp',
+          'Alice,Jones,2012-03-04,ME20 9AA,ED-1,N',
+        ],
+      ],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+  });
+  afterAll(async () => h.close());
+
+  it('finds the accesses logged under the id that gave way in the merge', async () => {
+    const p1 = await personOf(h, 'la-housing', 'ALICE');
+    const p2 = await personOf(h, 'la-education', 'ALICE');
+    expect(p1).not.toBe(p2);
+    await access(h, p1); // someone viewed Alice Smith's (housing) record
+    const outcome = await h.importFile(
+      `la-adult-social-care/${DATASET}/a.csv`,
+      [
+        'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,isDisabled',
+        `Alice,Jones,2012-03-04,ME20 9AA,${N1},N`,
+      ].join('\n'),
+    );
+    await linkAfterImport(h.linkDeps(), (outcome as { runId: string }).runId);
+    expect(await personOf(h, 'la-housing', 'ALICE')).toBe(p2);
+    // The DPO's request for Alice now (one person, id p2) shows the view of her housing record.
+    expect(await sar(h, p2)).toContain(`r-${p1}`);
+  });
+});
+
+describe('accesses to a person after linkage split them', () => {
+  let h: ImportHarness;
+  beforeAll(async () => {
+    h = await createImportHarness();
+    await importEach(h, carolThroughSocialCare(nhs(530)));
+    await linkPeople(h.linkDeps(), AGREEMENT, 'full');
+  });
+  afterAll(async () => h.close());
+
+  it('finds the accesses from before the split for the part that got a new id', async () => {
+    const p = await personOf(h, 'la-housing', 'CAROL');
+    await access(h, p); // a view of Carol (all three records) before the split
+    await h.importFile(
+      `la-childrens-social-care/${DATASET}/b.csv`,
+      [
+        'firstName,lastName,dateOfBirth,homePostcode,socialCareSystemId,childProtection',
+        'Dan,Grey,2009-05-06,ME3 3AB,SC-9,N',
+      ].join('\n'),
+    );
+    await linkPeople(h.linkDeps(), AGREEMENT, 'full');
+    const housing = await personOf(h, 'la-housing', 'CAROL');
+    const education = await personOf(h, 'la-education', 'CAROL');
+    expect(housing).not.toBe(education);
+    const other = housing === p ? education : housing;
+    expect(await sar(h, other)).toContain(`r-${p}`);
+    expect(await sar(h, p)).toContain(`r-${p}`);
+  });
+});
