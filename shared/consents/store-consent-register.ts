@@ -103,9 +103,10 @@ export class StoreConsentRegister implements ConsentRegister {
     const write = async (trx: Kysely<Database>): Promise<RecordedConsent> => {
       // One write about the person at a time, so two that both find none in force cannot both record.
       await takeTransactionLock(this.store, trx, `lintel-consent-subject:${input.subjectKey}`, CONSENT_LOCK_TIMEOUT_MS);
-      // Only one recorded for this person id and never carried between people: after a split,
-      // the part split off holds its origin's consent under the same id, and answering with that
-      // one would let a withdrawal meant for one person end the other's.
+      // Only one that applies to no other person now: after a split, each part holds its
+      // origin's opt-out under the same id, and answering one part with it would let a
+      // withdrawal meant for that part end the other's. (After a merge the id that gave way is
+      // held by no record, so the survivor's consent is its own.)
       let inForce = this.inForceQuery(input.kind, trx)
         .select('r.consent_id')
         .where('r.subject_key', '=', input.subjectKey)
@@ -114,6 +115,7 @@ export class StoreConsentRegister implements ConsentRegister {
           not(
             exists(
               selectFrom('consent_event as o')
+                .innerJoin('source_record as held', 'held.person_id', 'o.subject_key')
                 .select('o.event_id')
                 .whereRef('o.consent_id', '=', 'r.consent_id')
                 .whereRef('o.subject_key', '<>', 'r.subject_key'),

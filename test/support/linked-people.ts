@@ -70,3 +70,18 @@ export function carolThroughSocialCare(nhsNumber: string): PartyExtract[] {
     ],
   ];
 }
+
+/**
+ * Social care's next snapshot no longer has Carol (of {@link carolThroughSocialCare}): once a
+ * full linking pass has run, housing's and education's records of her are two people.
+ */
+export async function sendSocialCareWithoutCarol(h: ImportHarness): Promise<void> {
+  const outcome = await h.importFile(
+    'la-childrens-social-care/multiple-disadvantage-indicators/b.csv',
+    [
+      'firstName,lastName,dateOfBirth,homePostcode,socialCareSystemId,childProtection',
+      'Dan,Grey,2009-05-06,ME3 3AB,SC-9,N',
+    ].join('\n'),
+  );
+  expect(outcome.outcome).toBe('loaded');
+}

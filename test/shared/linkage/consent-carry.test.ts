@@ -4,7 +4,13 @@ import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { linkAfterImport, linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { decide } from '../../../shared/policy/decide.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { carolThroughSocialCare, importEach, nhs, personOf } from '../../support/linked-people.js';
+import {
+  carolThroughSocialCare,
+  importEach,
+  nhs,
+  personOf,
+  sendSocialCareWithoutCarol,
+} from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
@@ -131,6 +137,17 @@ describe('consents follow the person when linkage merges two people', () => {
     }
     expect(await consents.find(optOut.consentId)).toMatchObject({ subjectKey: p2, withdrawnAt: null });
     expect(await consents.find(withdrawnOfP2.consentId)).toMatchObject({ subjectKey: p2 });
+    // The merged person's carried opt-out is their own now: recording it again answers with it,
+    // so the one withdrawal below ends it.
+    const again = await consents.record({
+      subjectKey: p2,
+      kind: 'opt-out',
+      purposeId: null,
+      evidenceRef: 'nddo-p1',
+      by: dpo,
+      at: T,
+    });
+    expect(again).toMatchObject({ alreadyInForce: true, consentId: optOut.consentId });
 
     // Withdrawing it (by its id) ends it for the merged person.
     await consents.withdraw(optOut.consentId, dpo, new Date(T.getTime() + 2_000));
@@ -173,14 +190,7 @@ describe('consents follow the person when linkage splits one person', () => {
     });
 
     // Social care's next snapshot no longer has Carol: housing's and education's records fall apart.
-    const outcome = await h.importFile(
-      `la-childrens-social-care/${DATASET}/b.csv`,
-      [
-        'firstName,lastName,dateOfBirth,homePostcode,socialCareSystemId,childProtection',
-        'Dan,Grey,2009-05-06,ME3 3AB,SC-9,N',
-      ].join('\n'),
-    );
-    expect(outcome.outcome).toBe('loaded');
+    await sendSocialCareWithoutCarol(h);
     const summary = await linkPeople(h.linkDeps(), AGREEMENT, 'full');
     expect(summary.personIdsChanged).toBeGreaterThan(0);
     const housing = await personOf(h, 'la-housing', 'CAROL');
