@@ -145,7 +145,7 @@ export function personAccessesByRef(ctx: ApiContext, req: ApiRequest): Promise<H
       // The DPO's own audit refs, or a ref a lookup of the DPO's party was given.
       const personId = (await ctx.personRefs()).decode(call.caller.partyId, personRef, ['audit', 'lookup']);
       if (!personId) return deny(problem(404, 'no-match', 'No such person reference'), 'person-ref-unknown', AUDIT);
-      const found = await accessesToPerson(ctx.services.store, scope, personId, page);
+      const found = await accessesToPerson(ctx.services.store, scope, personId, page, ctx.services.logger);
       return allow(json(200, { personRef, ...found }), 'accesses-shown', personId);
     }),
   );
@@ -178,7 +178,13 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         );
       }
       const personRef = (await ctx.personRefs()).encode(call.caller.partyId, found.personId, 'audit');
-      const page = await accessesToPerson(ctx.services.store, scope, found.personId, { after: from, limit: size });
+      const page = await accessesToPerson(
+        ctx.services.store,
+        scope,
+        found.personId,
+        { after: from, limit: size },
+        ctx.services.logger,
+      );
       return allow(json(200, { personRef, ...page }), 'accesses-shown', found.personId);
     }),
   );

@@ -7,6 +7,7 @@
 import type { Selectable } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import { personIdHistory } from '../linkage/person-id-history.js';
+import type { Logger } from '../logging.js';
 import type { Store } from '../store/database.js';
 import type { AccessLogTable } from '../store/schema.js';
 
@@ -76,17 +77,20 @@ const SCAN_LIMIT = 20_000;
 
 /**
  * Entries about one person (access_log.subject_ref holds the person id, or two for a link
- * review), oldest first — under every id the person's records have held: the log keeps the id
- * of the moment, and linking passes since may have merged or split the person
- * (shared/linkage/person-id-history.ts).
+ * review), oldest first — under every id the person's records have held, each for the time
+ * they held it: the log keeps the id of the moment, and linking passes since may have merged
+ * or split the person (shared/linkage/person-id-history.ts).
  */
 export async function accessesToPerson(
   store: Store,
   scope: AuditScope,
   personId: string,
   page: PageRequest,
+  /** Told when the person's id history is too long to follow whole (ids counted, never named). */
+  logger?: Logger,
 ): Promise<EntryPage<AccessEntryView>> {
-  const ids = await personIdHistory(store.db, personId);
+  const { ids, capped } = await personIdHistory(store.db, personId);
+  if (capped) logger?.warn('audit.person-history-capped', { ids: ids.length });
   return scanPage(store, scope, page, (after, n) =>
     store.dialect
       .firstRows(
@@ -95,10 +99,16 @@ export async function accessesToPerson(
           .selectAll()
           // A link review is about two people: its subject is both ids, space-separated.
           .where((eb) =>
-            eb.or([
-              eb('subject_ref', 'in', ids),
-              ...ids.flatMap((id) => [eb('subject_ref', 'like', `${id} %`), eb('subject_ref', 'like', `% ${id}`)]),
-            ]),
+            eb.or(
+              ids.map(({ personId: id, until }) => {
+                const named = eb.or([
+                  eb('subject_ref', '=', id),
+                  eb('subject_ref', 'like', `${id} %`),
+                  eb('subject_ref', 'like', `% ${id}`),
+                ]);
+                return until === undefined ? named : eb.and([named, eb('time', '<', until)]);
+              }),
+            ),
           )
           .where('seq', '>', after)
           .orderBy('seq'),

@@ -36,8 +36,10 @@ export async function storeRelease(store: Store, release: Release, historyDays: 
   const nextDay = new Date(Date.parse(day) + DAY_MS).toISOString();
   const expired = new Date(generatedAt.getTime() - historyDays * DAY_MS).toISOString();
   await store.db.transaction().execute(async (trx) => {
-    // Expired releases of every target go, those of a recipient no longer exported to among them.
-    const replaced = await trx
+    // Expired releases of every target go, those of a recipient no longer exported to among
+    // them, with this target's earlier release of the day; by condition, not by a list of ids,
+    // which could outgrow SQL Server's 2,100 parameters.
+    const replaced = trx
       .selectFrom('curated_release')
       .select('id')
       .where((eb) =>
@@ -51,13 +53,9 @@ export async function storeRelease(store: Store, release: Release, historyDays: 
           ]),
           eb('generated_at', '<', expired),
         ]),
-      )
-      .execute();
-    const ids = replaced.map((r) => r.id);
-    if (ids.length > 0) {
-      await trx.deleteFrom('curated_count').where('release_id', 'in', ids).execute();
-      await trx.deleteFrom('curated_release').where('id', 'in', ids).execute();
-    }
+      );
+    await trx.deleteFrom('curated_count').where('release_id', 'in', replaced).execute();
+    await trx.deleteFrom('curated_release').where('id', 'in', replaced).execute();
     const id = randomUUID();
     await trx
       .insertInto('curated_release')

@@ -6,8 +6,11 @@ import type { Database } from '../store/schema.js';
 const IDS_PER_SELECT = 1_000;
 /** Moves an insert writes at once: three parameters each. */
 const MOVES_PER_INSERT = 500;
-/** Ids a subject's history may reach: a bound on a chain of merges and splits, far above any real one. */
-const MAX_HISTORY_IDS = 1_000;
+/**
+ * Earlier ids a subject's history may name: far above any real chain of merges and splits, and
+ * small enough that the query over them (four conditions an id) stays within both engines' limits.
+ */
+export const MAX_HISTORY_IDS = 100;
 
 /**
  * Notes a pass's person-id moves (migration 0014), each pair once, in the pass's transaction:
@@ -48,36 +51,50 @@ export async function recordPersonIdMoves(
   return written;
 }
 
+/** An id a subject's accesses may be logged under, and until when (ISO time; undefined: always). */
+export interface HistoricId {
+  readonly personId: string;
+  readonly until: string | undefined;
+}
+
 /**
- * Every person id linked to `personId` by moves, either way and through any number of them,
- * itself first: the ids a subject's accesses may have been logged under. After a split this
- * reaches the id the person shared with another, so the entries found may concern the other's
- * records too; a DPO reviews them before disclosing.
+ * The ids `personId`'s records have held, itself first: followed back through every move into
+ * it — a merge brought another id's records in, a split gave its records this id — each earlier
+ * id only for the time before its records moved on (after a split the id goes on as another
+ * person). The access log keeps the id of the moment, so these are where a subject's accesses
+ * are. Moves out of the person (a part split off later) are not followed: that part is someone
+ * else from then on. `capped` says the history reached MAX_HISTORY_IDS and is incomplete.
  */
-export async function personIdHistory(db: Kysely<Database>, personId: string): Promise<string[]> {
-  const ids = [personId];
-  const known = new Set(ids);
-  let frontier = ids;
-  while (frontier.length > 0 && known.size < MAX_HISTORY_IDS) {
-    const next: string[] = [];
+export async function personIdHistory(
+  db: Kysely<Database>,
+  personId: string,
+): Promise<{ ids: HistoricId[]; capped: boolean }> {
+  const until = new Map<string, string | undefined>([[personId, undefined]]);
+  let frontier = [personId];
+  let capped = false;
+  while (frontier.length > 0) {
+    const next = new Set<string>();
     for (let k = 0; k < frontier.length; k += IDS_PER_SELECT) {
-      const chunk = frontier.slice(k, k + IDS_PER_SELECT);
       const rows = await db
         .selectFrom('person_id_move')
-        .select(['from_person_id', 'to_person_id'])
-        .where((eb) => eb.or([eb('from_person_id', 'in', chunk), eb('to_person_id', 'in', chunk)]))
+        .select(['from_person_id', 'to_person_id', 'moved_at'])
+        .where('to_person_id', 'in', frontier.slice(k, k + IDS_PER_SELECT))
         .execute();
-      for (const { from_person_id: from, to_person_id: to } of rows) {
-        for (const id of [from, to]) {
-          if (!known.has(id) && known.size < MAX_HISTORY_IDS) {
-            known.add(id);
-            ids.push(id);
-            next.push(id);
-          }
+      for (const { from_person_id: from, to_person_id: to, moved_at: movedAt } of rows) {
+        const later = until.get(to);
+        const bound = later === undefined || movedAt < later ? movedAt : later;
+        if (!until.has(from) && until.size >= MAX_HISTORY_IDS) {
+          capped = true;
+          continue;
         }
+        const known = until.get(from);
+        // Reached again by another path: the wider window stands.
+        if (until.has(from) && (known === undefined || known >= bound)) continue;
+        until.set(from, bound);
+        next.add(from);
       }
     }
-    frontier = next;
+    frontier = [...next];
   }
-  return ids;
+  return { ids: [...until].map(([id, bound]) => ({ personId: id, until: bound })), capped };
 }

@@ -182,7 +182,9 @@ export async function refuseShadowedAccessLog(store: Store): Promise<void> {
   );
   if (attached.rows.length === 0) return;
   const shadows = await sql<{ name: string }>`
-    select name from main.sqlite_master where name = 'access_log' and type in ('table', 'view')`.execute(store.db);
+    select name from main.sqlite_master where name = 'access_log' collate nocase and type in ('table', 'view')`.execute(
+    store.db,
+  );
   if (shadows.rows.length > 0) throw new ShadowedAccessLogError();
 }
 

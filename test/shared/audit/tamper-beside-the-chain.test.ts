@@ -72,7 +72,8 @@ describe('tampering beside the hash chain (SQLite)', () => {
   it('refuses to run, to verify and to checkpoint beside a copy of the log planted in the store file', async () => {
     const planter = new SqliteDatabase(path);
     planter.prepare('attach database ? as audit').run(join(dir, 'lintel.access-log.db'));
-    planter.exec('create table main.access_log as select * from audit.access_log');
+    // In other letters: SQLite finds table names whatever their case.
+    planter.exec('create table main.Access_Log as select * from audit.access_log');
     planter.close();
 
     // The running process: verification and the checkpointer see the copy for what it is.

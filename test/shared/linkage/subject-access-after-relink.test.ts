@@ -14,9 +14,9 @@ import {
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
 const everything: AuditScope = { parties: [], datasets: [], covers: () => true };
-const access = (h: ImportHarness, subjectRef: string) =>
+const access = (h: ImportHarness, subjectRef: string, requestId = `r-${subjectRef}`) =>
   h.deps().accessLog.append({
-    requestId: `r-${subjectRef}`,
+    requestId,
     partyId: 'la-housing',
     clientId: 'officer-client',
     roles: ['housing-officer'],
@@ -107,5 +107,24 @@ describe('accesses to a person after linkage split them', () => {
     const other = housing === p ? education : housing;
     expect(await sar(h, other)).toContain(`r-${p}`);
     expect(await sar(h, p)).toContain(`r-${p}`);
+
+    // From the split on, they are two people: neither's later accesses are the other's.
+    await new Promise((resolveWait) => setTimeout(resolveWait, 5));
+    await access(h, p, 'after-split-original');
+    await access(h, other, 'after-split-other');
+    expect(await sar(h, other)).toEqual([`r-${p}`, 'after-split-other']);
+    expect(await sar(h, p)).toEqual([`r-${p}`, 'after-split-original']);
+  });
+
+  it('follows a long history of ids only so far, without failing the request', async () => {
+    const p = await personOf(h, 'la-housing', 'CAROL');
+    const earlier = Array.from({ length: 600 }, (_, i) => `earlier-id-${String(i).padStart(3, '0')}`);
+    await h.store.db
+      .insertInto('person_id_move')
+      .values(earlier.map((id) => ({ from_person_id: id, to_person_id: p, moved_at: '2099-01-01T00:00:00.000Z' })))
+      .execute();
+    await access(h, p, 'under-the-current-id');
+    // More earlier ids than one query may name: the request still answers, from what it can name.
+    expect(await sar(h, p)).toContain('under-the-current-id');
   });
 });
