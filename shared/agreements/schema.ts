@@ -192,6 +192,12 @@ export const GrantSchema = z.strictObject({
    * published unless listed here (shared/curated/indicator-counts.ts).
    */
   categories: z.record(FieldNameSchema, z.array(z.string().min(1)).min(1)).optional(),
+  /**
+   * Whom a lookup under the grant may answer about. `with-caller-record`: only people of whom
+   * the calling party's own extract of the dataset holds a record (the ISA's housing providers
+   * see "their tenants"); anyone else is no-match. Default `all`.
+   */
+  subjects: z.enum(['all', 'with-caller-record']).default('all'),
   source: z.string().optional(),
 });
 

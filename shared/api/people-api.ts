@@ -4,6 +4,7 @@ import type { AllowDecision } from '../policy/decision.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { findPerson, type MatchTier } from '../people/find-person.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
+import { isCallersSubjectWhereRequired } from '../people/callers-subjects.js';
 import { personView } from '../people/person-view.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
@@ -137,6 +138,14 @@ async function respondWithPerson(
     return deny(result, decision.reason, {
       purpose: decision.purpose ?? null,
       subjectRef: personId,
+    });
+  }
+  if (!(await isCallersSubjectWhereRequired(ctx.services.store, ctx.services.agreements, decision, personId))) {
+    // Answered as an unknown person: whether someone is another party's client is not this caller's to learn.
+    return deny(noMatch(), 'not-callers-subject', {
+      purpose: decision.purpose,
+      subjectRef: personId,
+      datasets: decision.datasets,
     });
   }
   const view = await personView(ctx.services.store, decision, personId);

@@ -152,6 +152,49 @@ describe('people API', () => {
     expect(res.body.type).toBe('urn:lintel:problem:party-unknown');
   });
 
+  it("shows a housing provider the ISA's indicators only for its own tenants", async () => {
+    const indicators = (givenName: string, personId?: string) =>
+      insertRecord(t.host.services, {
+        partyId: 'la-childrens-social-care',
+        datasetId: 'multiple-disadvantage-indicators',
+        givenName,
+        familyName: 'Marsh',
+        dateOfBirth: '2012-07-08',
+        identifiers: {},
+        attributes: { firstName: givenName, lastName: 'Marsh', childProtection: true },
+        ...(personId === undefined ? {} : { personId }),
+      });
+    const tenant = await insertRecord(t.host.services, {
+      partyId: 'social-housing-providers',
+      datasetId: 'multiple-disadvantage-indicators',
+      givenName: 'Tia',
+      familyName: 'Marsh',
+      dateOfBirth: '2012-07-08',
+      identifiers: {},
+      attributes: { firstName: 'Tia', lastName: 'Marsh', inRentArrears: true },
+    });
+    await indicators('Tia', tenant.personId);
+    await indicators('Uma');
+    const provider = (givenName: string) =>
+      search('social-housing-providers', ['rp-tenancy-officer'], 'tenancy-sustainment', {
+        givenName,
+        familyName: 'Marsh',
+        dateOfBirth: '2012-07-08',
+      });
+    const own = await provider('Tia');
+    expect(own.status).toBe(200);
+    expect(JSON.stringify(own.body)).toContain('childProtection');
+    // Someone the provider holds no record of is not its tenant: answered as an unknown person.
+    const other = await provider('Uma');
+    expect(other.status).toBe(404);
+    expect(other.text).toBe((await provider('Nobody')).text);
+    expect((await reasonCodesOf(t, 'social-housing-providers')).slice(-3)).toEqual([
+      'granted',
+      'not-callers-subject',
+      'no-match',
+    ]);
+  });
+
   it('answers no-match with 404 and nothing about anyone else', async () => {
     const res = await search('kettering-borough-council', ['housing-officer'], 'housing-allocation', {
       niNumber: 'AB123456C',

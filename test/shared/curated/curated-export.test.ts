@@ -203,7 +203,7 @@ describe('the curated planning export', () => {
     const manifest = JSON.parse(await read(`${FOLDER}latest/${MANIFEST_FILE}`)) as Record<string, unknown>;
     expect(manifest).toMatchObject({
       agreement: 'social-care-education-housing',
-      agreementVersion: '1.1.0',
+      agreementVersion: '1.2.0',
       purpose: 'service-planning',
       dataset: DATASET,
       recipient: 'la-housing',
@@ -263,7 +263,7 @@ describe('the curated planning export', () => {
     expect(rows[0]).toMatchObject({
       purpose_id: 'service-planning',
       agreement_id: 'social-care-education-housing',
-      agreement_version: '1.1.0',
+      agreement_version: '1.2.0',
       generated_at: '2026-12-02T09:00:00.000Z',
       measure: 'all people',
       category: 'all',
