@@ -5,6 +5,7 @@ import { json, problem, type HttpResult } from '../http/problem.js';
 import { findPerson, type MatchTier } from '../people/find-person.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import { isCallersSubjectWhereRequired } from '../people/callers-subjects.js';
+import { isWithinJointSystemScope } from '../people/joint-system-scope.js';
 import { personView } from '../people/person-view.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
@@ -143,6 +144,13 @@ async function respondWithPerson(
   if (!(await isCallersSubjectWhereRequired(ctx.services.store, ctx.services.agreements, decision, personId))) {
     // Answered as an unknown person: whether someone is another party's client is not this caller's to learn.
     return deny(noMatch(), 'not-callers-subject', {
+      purpose: decision.purpose,
+      subjectRef: personId,
+      datasets: decision.datasets,
+    });
+  }
+  if (!(await isWithinJointSystemScope(ctx.services.store, ctx.services.agreements, decision, personId))) {
+    return deny(noMatch(), 'outside-joint-system-scope', {
       purpose: decision.purpose,
       subjectRef: personId,
       datasets: decision.datasets,

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Agreement, Dataset, RetentionRule } from '../agreements/schema.js';
 import { entriesWithinStoreTransactions, type AccessLog } from '../audit/access-log.js';
-import { codecFor } from '../imports/field-codecs.js';
 import { takeLinkingLock } from '../linkage/link-people.js';
 import { pendingDatasetQueries } from '../linkage/pending-links.js';
 import { errorKind, type Logger } from '../logging.js';
+import { keepWhileRules, keepWhileTest } from './keep-while.js';
 import type { Kysely } from 'kysely';
 import type { Store } from '../store/database.js';
 import { snapshotTransaction } from '../store/snapshot-transaction.js';
@@ -69,11 +69,8 @@ export async function enforceRetention(deps: RetentionDependencies, agreementId:
   const agreement = deps.agreements.agreement(agreementId)?.agreement;
   if (agreement === undefined) return [];
   const summaries: RetentionSummary[] = [];
-  for (const rule of agreement.retention) {
-    if (rule.scope !== 'joint-system' || rule.keepWhile === undefined) continue;
-    const dataset = agreement.datasets.find((d) => d.id === rule.dataset);
-    if (dataset === undefined) continue;
-    summaries.push(await enforceRule(deps, agreement, dataset, rule.keepWhile));
+  for (const { dataset, keepWhile } of keepWhileRules(agreement)) {
+    summaries.push(await enforceRule(deps, agreement, dataset, keepWhile));
   }
   return summaries;
 }
@@ -107,11 +104,9 @@ async function enforceRule(
     deps.logger.warn('retention.skipped', { ...base, reason });
     return { ...base, outcome: 'skipped', peopleDeleted: 0, recordsDeleted: 0, peopleHeld: 0 };
   };
-  const field = dataset.fields.find((f) => f.name === keepWhile.field);
-  if (field === undefined) return skipped('unknown-field');
-  const wanted = codecFor({ ...field, required: true })(keepWhile.equals);
-  if (!wanted.ok) return skipped('value-not-of-field-type');
-  const decidingParties = field.sources ?? dataset.sources;
+  const test = keepWhileTest(dataset, keepWhile);
+  if (typeof test === 'string') return skipped(test);
+  const { decidingParties } = test;
   const runId = randomUUID();
   let logged: readonly string[] = [];
   const { store } = deps;
@@ -157,7 +152,7 @@ async function enforceRule(
       if (value === undefined || value === null) kept.add(row.person_id!);
       else {
         judged++;
-        if (value === wanted.value) kept.add(row.person_id!);
+        if (value === test.wanted) kept.add(row.person_id!);
       }
     }
     if (judged === 0) return 'field-blank-in-sources';

@@ -96,6 +96,15 @@ describe('body limit, access-log entries, as-of dates and logs', () => {
       identifiers: { nhs: NHS },
       attributes: { firstName: 'Robin', lastName: 'Hale', currentSchool: 'Hill Primary', schoolLatenessPercent: 4 },
     });
+    // In Housing's temporary accommodation: the ISA's joint system holds only such people.
+    await insertRecord(t.host.services, {
+      partyId: 'la-housing',
+      datasetId: 'multiple-disadvantage-indicators',
+      personId,
+      ...child,
+      identifiers: { nhs: NHS },
+      attributes: { firstName: 'Robin', lastName: 'Hale', inTemporaryAccommodation: true },
+    });
     // The education extract describes an earlier date than the social care one.
     await t.host.services.store.db
       .updateTable('source_record')
@@ -171,6 +180,7 @@ describe('body limit, access-log entries, as-of dates and logs', () => {
     expect(records.map((r) => [r.source, r.asOf]).sort()).toEqual([
       ['la-childrens-social-care', '2026-11-01'],
       ['la-education', '2026-09-15'],
+      ['la-housing', '2026-11-01'],
     ]);
     expect(records.find((r) => r.source === 'la-childrens-social-care')?.fields).toMatchObject({
       childProtection: true,

@@ -44,6 +44,7 @@ describe('link review API', () => {
           dateOfBirth: '2012-03-04',
           homePostcode: 'ME14 1XX',
           inRentArrears: true,
+          inTemporaryAccommodation: true,
         },
       })
     ).personId;

@@ -174,6 +174,15 @@ describe('people API', () => {
       attributes: { firstName: 'Tia', lastName: 'Marsh', inRentArrears: true },
     });
     await indicators('Tia', tenant.personId);
+    await insertRecord(t.host.services, {
+      partyId: 'la-housing',
+      datasetId: 'multiple-disadvantage-indicators',
+      personId: tenant.personId,
+      givenName: 'Tia',
+      familyName: 'Marsh',
+      dateOfBirth: '2012-07-08',
+      attributes: { firstName: 'Tia', lastName: 'Marsh', inTemporaryAccommodation: true },
+    });
     await indicators('Uma');
     const provider = (givenName: string) =>
       search('social-housing-providers', ['rp-tenancy-officer'], 'tenancy-sustainment', {
@@ -192,6 +201,52 @@ describe('people API', () => {
       'granted',
       'not-callers-subject',
       'no-match',
+    ]);
+  });
+
+  it("shows the ISA's joint system only for people Housing has in temporary accommodation", async () => {
+    const person = async (givenName: string, housing?: { inTemporaryAccommodation: boolean } | null) => {
+      const { personId } = await insertRecord(t.host.services, {
+        partyId: 'la-childrens-social-care',
+        datasetId: 'multiple-disadvantage-indicators',
+        givenName,
+        familyName: 'Vale',
+        dateOfBirth: '2013-02-03',
+        attributes: { firstName: givenName, lastName: 'Vale', childProtection: true },
+      });
+      if (housing)
+        await insertRecord(t.host.services, {
+          partyId: 'la-housing',
+          datasetId: 'multiple-disadvantage-indicators',
+          personId,
+          givenName,
+          familyName: 'Vale',
+          dateOfBirth: '2013-02-03',
+          attributes: { firstName: givenName, lastName: 'Vale', ...housing },
+        });
+    };
+    await person('Wyn', { inTemporaryAccommodation: true });
+    await person('Xia', { inTemporaryAccommodation: false });
+    await person('Yan', null);
+    const officer = (givenName: string) =>
+      search('la-housing', ['housing-officer'], 'homelessness-prevention', {
+        givenName,
+        familyName: 'Vale',
+        dateOfBirth: '2013-02-03',
+      });
+    expect((await officer('Wyn')).status).toBe(200);
+    // Out of temporary accommodation, or not linked to Housing at all: not shown, as if unknown.
+    const nobody = (await officer('Nobody')).text;
+    for (const givenName of ['Xia', 'Yan']) {
+      const res = await officer(givenName);
+      expect(res.status).toBe(404);
+      expect(res.text).toBe(nobody);
+    }
+    expect((await reasonCodesOf(t, 'la-housing')).slice(-4)).toEqual([
+      'granted',
+      'no-match',
+      'outside-joint-system-scope',
+      'outside-joint-system-scope',
     ]);
   });
 

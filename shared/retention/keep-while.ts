@@ -1,0 +1,40 @@
+import type { Agreement, Dataset, RetentionRule } from '../agreements/schema.js';
+import { codecFor } from '../imports/field-codecs.js';
+
+/**
+ * A joint-system retention rule's condition ("held only whilst clients of Housing are in
+ * temporary accommodation"), made ready to judge records by: the field, the parties whose
+ * records decide it, and the value that keeps a person. Undefined, with why, when the rule
+ * cannot be judged: a field the dataset does not have, or a value its type cannot hold.
+ */
+export interface KeepWhileTest {
+  readonly field: string;
+  /** The field's sources, else the dataset's: only their records decide. */
+  readonly decidingParties: readonly string[];
+  /** The value, canonical as stored, that keeps a person. */
+  readonly wanted: unknown;
+}
+
+export function keepWhileTest(
+  dataset: Dataset,
+  keepWhile: NonNullable<RetentionRule['keepWhile']>,
+): KeepWhileTest | 'unknown-field' | 'value-not-of-field-type' {
+  const field = dataset.fields.find((f) => f.name === keepWhile.field);
+  if (field === undefined) return 'unknown-field';
+  const wanted = codecFor({ ...field, required: true })(keepWhile.equals);
+  if (!wanted.ok) return 'value-not-of-field-type';
+  return { field: field.name, decidingParties: field.sources ?? dataset.sources, wanted: wanted.value };
+}
+
+/** The agreement's joint-system rules with a condition, each with its dataset. */
+export function keepWhileRules(
+  agreement: Agreement,
+): { dataset: Dataset; keepWhile: NonNullable<RetentionRule['keepWhile']> }[] {
+  const rules = [];
+  for (const rule of agreement.retention) {
+    if (rule.scope !== 'joint-system' || rule.keepWhile === undefined) continue;
+    const dataset = agreement.datasets.find((d) => d.id === rule.dataset);
+    if (dataset !== undefined) rules.push({ dataset, keepWhile: rule.keepWhile });
+  }
+  return rules;
+}
