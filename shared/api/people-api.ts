@@ -141,16 +141,16 @@ async function respondWithPerson(
       subjectRef: personId,
     });
   }
-  if (!(await isCallersSubjectWhereRequired(ctx.services.store, ctx.services.agreements, decision, personId))) {
-    // Answered as an unknown person: whether someone is another party's client is not this caller's to learn.
-    return deny(noMatch(), 'not-callers-subject', {
-      purpose: decision.purpose,
-      subjectRef: personId,
-      datasets: decision.datasets,
-    });
-  }
-  if (!(await isWithinJointSystemScope(ctx.services.store, ctx.services.agreements, decision, personId))) {
-    return deny(noMatch(), 'outside-joint-system-scope', {
+  const { store, agreements } = ctx.services;
+  // Answered as an unknown person: whether someone is another party's client, or out of the
+  // joint system's scope, is not this caller's to learn.
+  const outOfScope = !(await isCallersSubjectWhereRequired(store, agreements, decision, personId))
+    ? 'not-callers-subject'
+    : !(await isWithinJointSystemScope(store, agreements, decision, personId))
+      ? 'outside-joint-system-scope'
+      : undefined;
+  if (outOfScope !== undefined) {
+    return deny(noMatch(), outOfScope, {
       purpose: decision.purpose,
       subjectRef: personId,
       datasets: decision.datasets,

@@ -1,6 +1,6 @@
 import type { Logger } from '../logging.js';
 import type { SecretSource } from '../secrets/secret-source.js';
-import { refuseShadowedAccessLog, ShadowedAccessLogError, type Store } from '../store/database.js';
+import { accessLogShadowed, type Store } from '../store/database.js';
 import type { AnchorLog } from './anchor-log.js';
 import { signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { storedLeafHashes } from './leaf-stream.js';
@@ -26,10 +26,7 @@ export async function writeCheckpoint(deps: {
   now?: () => Date;
 }): Promise<CheckpointOutcome> {
   // Signing what a planted copy shows would anchor the copy, not the log (database.ts).
-  try {
-    await refuseShadowedAccessLog(deps.store);
-  } catch (err) {
-    if (!(err instanceof ShadowedAccessLogError)) throw err;
+  if (await accessLogShadowed(deps.store)) {
     deps.logger.warn('audit.checkpoint-alarm', { reason: 'log-hidden' });
     return { checkpoint: undefined, alarm: true };
   }

@@ -5,7 +5,7 @@ import { encodeEntryUnchecked } from './entry-codec.js';
 import { LeafHasher, type HashedPage, type LeafPage } from './leaf-hasher.js';
 import { accessLogRowsBySeq, CANONICAL_PLAIN_ENTRY, storedLeafPages, type StoredLeaf } from './leaf-stream.js';
 import { emptyRoot, HASH_LENGTH } from './merkle.js';
-import { refuseShadowedAccessLog, ShadowedAccessLogError, type Store } from '../store/database.js';
+import { accessLogShadowed, type Store } from '../store/database.js';
 
 export type LogProblemKind =
   /** A row's content no longer hashes to its recorded leaf hash. */
@@ -26,7 +26,7 @@ export type LogProblemKind =
   | 'checkpoint-regressed'
   /**
    * SQLite: a table or view named access_log in the store file hides the log's own file from
-   * every reader (database.ts, refuseShadowedAccessLog); nothing else is checked.
+   * every reader (database.ts, accessLogShadowed); nothing else is checked.
    */
   | 'log-hidden';
 
@@ -66,7 +66,7 @@ export async function verifyAccessLog(
   const report = (p: LogProblem) => {
     if (problems.length < MAX_PROBLEMS) problems.push(p);
   };
-  if (await accessLogHidden(store)) {
+  if (await accessLogShadowed(store)) {
     return {
       ok: false,
       entries: 0,
@@ -269,14 +269,4 @@ async function packPage(
     packed: { seqs, unreadable, storedUnusable, retyped, rootSizes },
     leafPage: { leafInputs, ends, stored, standIn, rootsAfter: rootSizes.map((size) => size - sentBefore - 1) },
   };
-}
-
-async function accessLogHidden(store: Store): Promise<boolean> {
-  try {
-    await refuseShadowedAccessLog(store);
-    return false;
-  } catch (err) {
-    if (err instanceof ShadowedAccessLogError) return true;
-    throw err;
-  }
 }

@@ -148,7 +148,7 @@ async function enforceRule(
     const kept = new Set<string>();
     let judged = 0;
     for (const row of deciding) {
-      const value = (JSON.parse(row.attributes) as Record<string, unknown>)[keepWhile.field];
+      const value = (JSON.parse(row.attributes) as Record<string, unknown>)[test.field];
       if (value === undefined || value === null) kept.add(row.person_id!);
       else {
         judged++;

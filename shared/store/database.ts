@@ -176,16 +176,21 @@ export class ShadowedAccessLogError extends Error {
 }
 
 export async function refuseShadowedAccessLog(store: Store): Promise<void> {
-  if (store.dialect.engine !== 'sqlite') return;
+  if (await accessLogShadowed(store)) throw new ShadowedAccessLogError();
+}
+
+/** Whether the store file holds an `access_log` that hides the log file (see ShadowedAccessLogError). */
+export async function accessLogShadowed(store: Store): Promise<boolean> {
+  if (store.dialect.engine !== 'sqlite') return false;
   const attached = await sql<{ name: string }>`select name from pragma_database_list where name = 'audit'`.execute(
     store.db,
   );
-  if (attached.rows.length === 0) return;
+  if (attached.rows.length === 0) return false;
   const shadows = await sql<{ name: string }>`
     select name from main.sqlite_master where name = 'access_log' collate nocase and type in ('table', 'view')`.execute(
     store.db,
   );
-  if (shadows.rows.length > 0) throw new ShadowedAccessLogError();
+  return shadows.rows.length > 0;
 }
 
 /** Every migration lintel has, in order, with when it was applied to this store (undefined: not yet). */
