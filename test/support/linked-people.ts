@@ -85,3 +85,46 @@ export async function sendSocialCareWithoutCarol(h: ImportHarness): Promise<void
   );
   expect(outcome.outcome).toBe('loaded');
 }
+
+/**
+ * Alice Smith in housing; Alice Jones in children's social care and education: two people, who
+ * share a date of birth, until {@link sendAdultSocialCareJoiningAlice}.
+ */
+export function aliceAsTwoPeople(nhsNumber: string): PartyExtract[] {
+  return [
+    [
+      'la-housing',
+      [
+        'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
+        `Alice,Smith,2012-03-04,ME14 1XX,${nhsNumber},Y`,
+      ],
+    ],
+    [
+      'la-childrens-social-care',
+      [
+        'firstName,lastName,dateOfBirth,homePostcode,socialCareSystemId,childProtection',
+        'Alice,Jones,2012-03-04,ME20 9AA,SC-1,Y',
+      ],
+    ],
+    [
+      'la-education',
+      ['firstName,lastName,dateOfBirth,homePostcode,educationSystemId,ehcp', 'Alice,Jones,2012-03-04,ME20 9AA,ED-1,N'],
+    ],
+  ];
+}
+
+/**
+ * Adult social care sends Alice Jones with Alice Smith's NHS number (of {@link aliceAsTwoPeople}):
+ * once linked, they are one person. Returns the import run, for linkAfterImport.
+ */
+export async function sendAdultSocialCareJoiningAlice(h: ImportHarness, nhsNumber: string): Promise<string> {
+  const outcome = await h.importFile(
+    'la-adult-social-care/multiple-disadvantage-indicators/a.csv',
+    [
+      'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,isDisabled',
+      `Alice,Jones,2012-03-04,ME20 9AA,${nhsNumber},N`,
+    ].join('\n'),
+  );
+  expect(outcome.outcome).toBe('loaded');
+  return (outcome as { runId: string }).runId;
+}

@@ -9,10 +9,11 @@ import {
   importEach,
   nhs,
   personOf,
+  aliceAsTwoPeople,
+  sendAdultSocialCareJoiningAlice,
   sendSocialCareWithoutCarol,
 } from '../../support/linked-people.js';
 
-const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
 const T = new Date('2026-03-02T09:00:00.000Z');
 const dpo = { partyId: 'la-housing', clientId: 'dpo-client' };
@@ -43,31 +44,7 @@ describe('consents follow the person when linkage merges two people', () => {
   beforeAll(async () => {
     h = await createImportHarness();
     consents = new StoreConsentRegister(h.store);
-    // Alice Smith in housing; Alice Jones in children's social care and education: two people.
-    const files = [
-      [
-        'la-housing',
-        [
-          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
-          `Alice,Smith,2012-03-04,ME14 1XX,${N1},Y`,
-        ],
-      ],
-      [
-        'la-childrens-social-care',
-        [
-          'firstName,lastName,dateOfBirth,homePostcode,socialCareSystemId,childProtection',
-          'Alice,Jones,2012-03-04,ME20 9AA,SC-1,Y',
-        ],
-      ],
-      [
-        'la-education',
-        [
-          'firstName,lastName,dateOfBirth,homePostcode,educationSystemId,ehcp',
-          'Alice,Jones,2012-03-04,ME20 9AA,ED-1,N',
-        ],
-      ],
-    ] as const;
-    await importEach(h, files);
+    await importEach(h, aliceAsTwoPeople(N1));
     await linkPendingRecords(h.linkDeps());
   });
   afterAll(async () => h.close());
@@ -100,15 +77,7 @@ describe('consents follow the person when linkage merges two people', () => {
 
     // Adult social care sends Alice Jones with Alice Smith's NHS number: one person, and P2's id
     // (two records to one) wins.
-    const outcome = await h.importFile(
-      `la-adult-social-care/${DATASET}/a.csv`,
-      [
-        'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,isDisabled',
-        `Alice,Jones,2012-03-04,ME20 9AA,${N1},N`,
-      ].join('\n'),
-    );
-    expect(outcome.outcome).toBe('loaded');
-    const summary = await linkAfterImport(h.linkDeps(), (outcome as { runId: string }).runId);
+    const summary = await linkAfterImport(h.linkDeps(), await sendAdultSocialCareJoiningAlice(h, N1));
     expect(summary?.kind).toBe('incremental');
     expect(await personOf(h, 'la-housing', 'ALICE')).toBe(p2);
     expect(await personOf(h, 'la-adult-social-care', 'ALICE')).toBe(p2);

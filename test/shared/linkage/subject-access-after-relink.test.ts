@@ -8,6 +8,8 @@ import {
   importEach,
   nhs,
   personOf,
+  aliceAsTwoPeople,
+  sendAdultSocialCareJoiningAlice,
   sendSocialCareWithoutCarol,
 } from '../../support/linked-people.js';
 
@@ -40,29 +42,7 @@ describe('accesses to a person after linkage merged them', () => {
   const N1 = nhs(510);
   beforeAll(async () => {
     h = await createImportHarness();
-    await importEach(h, [
-      [
-        'la-housing',
-        [
-          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
-          `Alice,Smith,2012-03-04,ME14 1XX,${N1},Y`,
-        ],
-      ],
-      [
-        'la-childrens-social-care',
-        [
-          'firstName,lastName,dateOfBirth,homePostcode,socialCareSystemId,childProtection',
-          'Alice,Jones,2012-03-04,ME20 9AA,SC-1,Y',
-        ],
-      ],
-      [
-        'la-education',
-        [
-          'firstName,lastName,dateOfBirth,homePostcode,educationSystemId,ehcp',
-          'Alice,Jones,2012-03-04,ME20 9AA,ED-1,N',
-        ],
-      ],
-    ]);
+    await importEach(h, aliceAsTwoPeople(N1));
     await linkPendingRecords(h.linkDeps());
   });
   afterAll(async () => h.close());
@@ -72,14 +52,7 @@ describe('accesses to a person after linkage merged them', () => {
     const p2 = await personOf(h, 'la-education', 'ALICE');
     expect(p1).not.toBe(p2);
     await access(h, p1); // someone viewed Alice Smith's (housing) record
-    const outcome = await h.importFile(
-      `la-adult-social-care/${DATASET}/a.csv`,
-      [
-        'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,isDisabled',
-        `Alice,Jones,2012-03-04,ME20 9AA,${N1},N`,
-      ].join('\n'),
-    );
-    await linkAfterImport(h.linkDeps(), (outcome as { runId: string }).runId);
+    await linkAfterImport(h.linkDeps(), await sendAdultSocialCareJoiningAlice(h, N1));
     expect(await personOf(h, 'la-housing', 'ALICE')).toBe(p2);
     // The DPO's request for Alice now (one person, id p2) shows the view of her housing record.
     expect(await sar(h, p2)).toContain(`r-${p1}`);
