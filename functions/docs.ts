@@ -6,12 +6,12 @@ registerHttp({
   name: 'docs',
   route: 'docs',
   methods: ['GET'],
-  handler: (_request, context) => respond(context, async () => docsPage()),
+  handler: (request, context) => respond(context, async () => docsPage(), request),
 });
 
 registerHttp({
   name: 'docsAsset',
   route: 'docs/{asset}',
   methods: ['GET'],
-  handler: (request, context) => respond(context, async () => docsAsset(request.params.asset ?? '')),
+  handler: (request, context) => respond(context, async () => docsAsset(request.params.asset ?? ''), request),
 });

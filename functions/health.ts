@@ -8,9 +8,13 @@ registerHttp({
   name: 'health',
   route: 'health',
   methods: ['GET'],
-  handler: (_request, context) =>
-    respond(context, async () => {
-      const report = await checkHealth(getServices());
-      return json(report.status === 'up' ? 200 : 503, report, { 'cache-control': 'no-store' });
-    }),
+  handler: (request, context) =>
+    respond(
+      context,
+      async () => {
+        const report = await checkHealth(getServices());
+        return json(report.status === 'up' ? 200 : 503, report);
+      },
+      request,
+    ),
 });

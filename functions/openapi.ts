@@ -17,10 +17,14 @@ registerHttp({
   name: 'openapi',
   route: 'openapi.json',
   methods: ['GET'],
-  handler: (_request, context) =>
-    respond(context, () => {
-      document ??= openApiResult();
-      document.catch(() => (document = undefined));
-      return document;
-    }),
+  handler: (request, context) =>
+    respond(
+      context,
+      () => {
+        document ??= openApiResult();
+        document.catch(() => (document = undefined));
+        return document;
+      },
+      request,
+    ),
 });

@@ -98,9 +98,12 @@ export async function createServices(settings: Settings): Promise<Services> {
 
 let current: Promise<Services> | undefined;
 
-/** The process-wide services, built on first use from the environment. */
+/**
+ * The process-wide services, built on first use from the environment. A configuration error
+ * rejects the promise rather than throwing, so that health reports it as `configuration: down`.
+ */
 export function getServices(): Promise<Services> {
-  current ??= createServices(loadConfig());
+  current ??= Promise.resolve().then(() => createServices(loadConfig()));
   current.catch(() => {
     current = undefined;
   });

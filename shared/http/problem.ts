@@ -22,6 +22,12 @@ export interface HttpResult {
   body?: string | Uint8Array;
 }
 
+/**
+ * What every API answer carries unless its caller says otherwise: answers hold personal data or
+ * speak of someone, so no browser or proxy may keep them, nor read them as anything but JSON.
+ */
+const API_RESPONSE_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+
 export function problem(
   status: number,
   code: string,
@@ -32,11 +38,15 @@ export function problem(
   const body: Problem = { type: PROBLEM_TYPE_PREFIX + code, title, status, ...fields };
   return {
     status,
-    headers: { 'content-type': 'application/problem+json', ...headers },
+    headers: { 'content-type': 'application/problem+json', ...API_RESPONSE_HEADERS, ...headers },
     body: JSON.stringify(body),
   };
 }
 
 export function json(status: number, value: unknown, headers: Record<string, string> = {}): HttpResult {
-  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(value) };
+  return {
+    status,
+    headers: { 'content-type': 'application/json', ...API_RESPONSE_HEADERS, ...headers },
+    body: JSON.stringify(value),
+  };
 }

@@ -110,6 +110,11 @@ describe('people API', () => {
     });
     expect(again.status).toBe(200);
     expect(again.body.records).toEqual(rp.body.records);
+    // What shows a person may be kept by no browser or proxy, nor read as anything but JSON.
+    for (const answer of [rp, again]) {
+      expect(answer.headers.get('cache-control')).toBe('no-store');
+      expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+    }
     const stolen = await call(`/v1/people/${String(rp.body.personRef)}`, {
       party: 'kettering-borough-council',
       roles: ['housing-officer'],

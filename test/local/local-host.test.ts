@@ -54,6 +54,15 @@ describe('local host', () => {
     expect(health.headers.get('x-request-id')).toMatch(UUID);
   });
 
+  it("echoes the caller's X-Request-Id from the unauthenticated endpoints too", async () => {
+    const sent = randomUUID();
+    for (const path of ['/api/health', '/api/openapi.json', '/api/docs', '/api/docs/swagger-ui.css']) {
+      const res = await fetch(`${host.url}${path}`, { headers: { 'x-request-id': sent } });
+      await res.arrayBuffer();
+      expect.soft(res.headers.get('x-request-id'), path).toBe(sent);
+    }
+  });
+
   it('answers a declared body over the API limit without waiting for it, then closes the connection', async () => {
     const started = Date.now();
     const res = await rawRequest(
