@@ -1,4 +1,12 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  jwksCache,
+  jwtVerify,
+  type ExportedJWKSCache,
+  type JWTVerifyGetKey,
+} from 'jose';
 
 /** Who called, as the bearer token says. The party is resolved from `clientId` by configuration. */
 export interface TokenCaller {
@@ -11,7 +19,7 @@ export interface TokenCaller {
 }
 
 export type AuthenticationFailure =
-  'token-missing' | 'token-invalid' | 'token-expired' | 'key-unknown' | 'jwks-unavailable';
+  'token-missing' | 'token-invalid' | 'token-expired' | 'token-delegated' | 'key-unknown' | 'jwks-unavailable';
 
 export type AuthenticationResult = { ok: true; caller: TokenCaller } | { ok: false; reason: AuthenticationFailure };
 
@@ -46,6 +54,18 @@ export const ACCEPTED_ALGORITHMS = [
 const VERIFIED_CACHE_MS = 5 * 60_000;
 const VERIFIED_CACHE_MAX = 10_000;
 
+/** The issuer's key set is fetched again after this long (jose's cache age). */
+const KEYS_MAX_AGE_MS = 10 * 60_000;
+/**
+ * How long the last key set fetched may stand in while the issuer's key endpoint fails. Entra ID
+ * lists a signing key in its key set before it signs with it, so a set a day old holds the keys
+ * in use but after an emergency rollover; a token signed with a key the set lacks is refused as
+ * unknown (401), never trusted.
+ */
+const LAST_GOOD_KEYS_MS = 24 * 60 * 60_000;
+/** After a failed fetch, requests use the last good key set this long before the endpoint is tried again. */
+const KEYS_RETRY_AFTER_MS = 30_000;
+
 export class TokenVerifier {
   private readonly keys: JWTVerifyGetKey;
   /**
@@ -54,21 +74,40 @@ export class TokenVerifier {
    * Only successes are cached, keyed by the full token text.
    */
   private readonly verified = new Map<string, { caller: TokenCaller; until: number }>();
-
   constructor(private readonly options: TokenVerifierOptions) {
-    const keys =
-      options.keys ??
-      createRemoteJWKSet(new URL(options.jwksUri), {
-        timeoutDuration: 5000,
-        cooldownDuration: 30_000,
-        cacheMaxAge: 10 * 60_000,
-      });
-    // Only a failure to get the issuer's keys is an outage (503): the endpoint unreachable, or
-    // answering anything but a key set (jose: "Expected 200 OK", a body that is not JSON). That no
-    // key fits the token is the token's fault, as is anything jose finds before asking for keys.
-    this.keys = async (header, token) => {
+    this.keys = options.keys ?? this.remoteKeys(new URL(options.jwksUri));
+  }
+
+  /**
+   * The issuer's key set, fetched when stale; while the endpoint fails, the last set fetched (up
+   * to {@link LAST_GOOD_KEYS_MS} old) stands in, so a blip at the issuer does not turn every new
+   * token away, and requests do not each wait for a fetch that is failing.
+   *
+   * Only a failure to get the issuer's keys is an outage (503): the endpoint unreachable, or
+   * answering anything but a key set (jose: "Expected 200 OK", a body that is not JSON). That no
+   * key fits the token is the token's fault, as is anything jose finds before asking for keys.
+   */
+  private remoteKeys(url: URL): JWTVerifyGetKey {
+    const lastGood: Partial<ExportedJWKSCache> = {};
+    const remote = createRemoteJWKSet(url, {
+      timeoutDuration: 5000,
+      cooldownDuration: 30_000,
+      cacheMaxAge: KEYS_MAX_AGE_MS,
+      // jose records each key set it fetches, and when, in this object.
+      [jwksCache]: lastGood as ExportedJWKSCache,
+    });
+    let retryAt = 0;
+    const fallback: JWTVerifyGetKey = (header, token) => {
+      const { jwks, uat } = lastGood;
+      if (jwks === undefined || uat === undefined || Date.now() - uat > LAST_GOOD_KEYS_MS) {
+        throw new KeysUnavailableError();
+      }
+      return createLocalJWKSet(jwks)(header, token);
+    };
+    return async (header, token) => {
+      if (Date.now() < retryAt) return fallback(header, token);
       try {
-        return await keys(header, token);
+        return await remote(header, token);
       } catch (err) {
         if (
           err instanceof errors.JWKSNoMatchingKey ||
@@ -76,7 +115,8 @@ export class TokenVerifier {
           err instanceof errors.JOSENotSupported
         )
           throw err;
-        throw new KeysUnavailableError();
+        retryAt = Date.now() + KEYS_RETRY_AFTER_MS;
+        return fallback(header, token);
       }
     };
   }
@@ -95,6 +135,12 @@ export class TokenVerifier {
         clockTolerance: this.options.clockToleranceSeconds ?? 60,
         requiredClaims: ['exp'],
       });
+      // Partners call as applications (client credentials). A token a user obtained through a
+      // partner's client application (delegated: it has scopes, or says it is a user's) names the
+      // same client and roles, and would otherwise pass as the partner itself.
+      if (payload.scp !== undefined || (payload.idtyp !== undefined && payload.idtyp !== 'app')) {
+        return { ok: false, reason: 'token-delegated' };
+      }
       const clientId =
         typeof payload.azp === 'string' ? payload.azp : typeof payload.appid === 'string' ? payload.appid : undefined;
       if (!clientId) return { ok: false, reason: 'token-invalid' };

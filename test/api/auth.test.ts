@@ -192,6 +192,18 @@ describe('authentication', () => {
         },
       ],
       [
+        "a user's delegated token obtained through the partner's client (scp, idtyp user)",
+        async () =>
+          `Bearer ${await signed({ ...goodClaims(), scp: 'user_impersonation', idtyp: 'user', oid: randomUUID(), sub: randomUUID() })}`,
+      ],
+      [
+        'a delegated v1 token (scp, no idtyp)',
+        async () => {
+          const { azp, ...claims } = goodClaims();
+          return `Bearer ${await signed({ ...claims, appid: azp, ver: '1.0', scp: 'user_impersonation' })}`;
+        },
+      ],
+      [
         'a token naming no client',
         async () => {
           const { azp: _azp, ...claims } = goodClaims();
