@@ -39,7 +39,7 @@ param principalType string = 'User'
 param entraTenantId string = tenant().tenantId
 
 @minLength(1)
-@description('The lintel API app registration\'s application id URI (api://...) or client id: the audience of partners\' tokens. Set with `azd env set LINTEL_API_AUDIENCE ...`.')
+@description('The lintel API app registration\'s client id (a GUID): the audience Entra ID v2.0 puts in partners\' tokens. Set with `azd env set LINTEL_API_AUDIENCE ...`.')
 param apiAudience string
 
 @description('Partners\' Entra client ids mapped to agreement party ids, as "clientId=partyId,clientId=partyId".')

@@ -63,7 +63,7 @@ const settingsObject = z.object({
   AUTH_JWKS_URI: optionalText.pipe(z.url().optional()),
   /** Entra ID in production: https://login.microsoftonline.com/{tenant}/v2.0 */
   AUTH_ISSUER: optionalText,
-  /** The lintel API's application id URI or client id. */
+  /** The lintel API app registration's client id (Entra ID v2.0 tokens carry it as `aud`). */
   AUTH_AUDIENCE: optionalText,
   /** JSON object mapping Entra ID client ids to agreement party ids. */
   PARTY_CLIENT_IDS: text('{}'),
@@ -111,11 +111,22 @@ export const settingsSchema = settingsObject
       for (const name of ['AUTH_JWKS_URI', 'AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
         if (!s[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required in production' });
       }
-      if (s.AUTH_ISSUER && isDevelopmentIssuer(s.AUTH_ISSUER)) {
+      if (s.AUTH_ISSUER && URL.canParse(s.AUTH_ISSUER) && isDevelopmentIssuer(s.AUTH_ISSUER)) {
         ctx.addIssue({
           code: 'custom',
           path: ['AUTH_ISSUER'],
           message: 'must not be the development issuer in production',
+        });
+      } else if (s.AUTH_ISSUER && !/^https:\/\/[^/]/.test(s.AUTH_ISSUER)) {
+        ctx.addIssue({ code: 'custom', path: ['AUTH_ISSUER'], message: 'must be an https URL in production' });
+      }
+      // Entra ID's v2.0 access tokens name the API by its client id, never by its application id
+      // URI (api://…): any other audience would refuse every partner's token.
+      if (s.AUTH_ISSUER && isEntraV2Issuer(s.AUTH_ISSUER) && s.AUTH_AUDIENCE && !GUID.test(s.AUTH_AUDIENCE)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['AUTH_AUDIENCE'],
+          message: "must be the API app registration's client id (a GUID): Entra ID v2.0 tokens carry it as aud",
         });
       }
       if (s.AUTH_JWKS_URI && !s.AUTH_JWKS_URI.startsWith('https://')) {
@@ -137,6 +148,18 @@ export const settingsSchema = settingsObject
     AUTH_ISSUER: s.AUTH_ISSUER ?? DEVELOPMENT_AUTH.issuer,
     AUTH_AUDIENCE: s.AUTH_AUDIENCE ?? DEVELOPMENT_AUTH.audience,
   }));
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Entra ID's v2.0 issuer, in the public or a national cloud: `https://login.…/{tenant}/v2.0`. */
+function isEntraV2Issuer(issuer: string): boolean {
+  const url = URL.canParse(issuer) ? new URL(issuer) : undefined;
+  return (
+    url !== undefined &&
+    /^login\.(microsoftonline\.(com|us)|partner\.microsoftonline\.cn)$/.test(url.hostname) &&
+    /\/v2\.0\/?$/.test(url.pathname)
+  );
+}
 
 function isDevelopmentIssuer(issuer: string): boolean {
   const url = URL.canParse(issuer) ? new URL(issuer) : undefined;
@@ -172,7 +195,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = issue.path.length > 0 ? String(issue.path[0]) : 'configuration';
-      problems.push(`${name}: ${describeIssue(issue)}`);
+      const given = picked[name] !== undefined && picked[name] !== '';
+      problems.push(`${name}: ${describeIssue(issue, given)}`);
     }
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigurationError(problems);
@@ -180,16 +204,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 /** zod's default messages can quote the received input for some checks; rebuild them without it. */
-function describeIssue(issue: z.core.$ZodIssue): string {
+function describeIssue(issue: z.core.$ZodIssue, given: boolean): string {
   switch (issue.code) {
     case 'invalid_value':
       return `must be one of ${issue.values.map((v) => String(v)).join(', ')}`;
     case 'invalid_format':
       return `is not a valid ${issue.format}`;
     case 'invalid_type':
-      return issue.input === undefined ? 'is required' : `must be a ${issue.expected}`;
+      if (!given) return 'is required';
+      return issue.expected === 'int' ? 'must be a whole number' : `must be a ${issue.expected}`;
     case 'custom':
       return issue.message;
+    case 'too_small':
+      return `must be ${issue.inclusive ? 'at least' : 'more than'} ${String(issue.minimum)}`;
+    case 'too_big':
+      return `must be ${issue.inclusive ? 'at most' : 'less than'} ${String(issue.maximum)}`;
     default:
       return 'is malformed';
   }

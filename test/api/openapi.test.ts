@@ -156,7 +156,7 @@ describe('OpenAPI document and reference page', () => {
       settings: {
         ...t.settings,
         AUTH_ISSUER: `https://login.microsoftonline.com/${tenant}/v2.0`,
-        AUTH_AUDIENCE: 'api://lintel',
+        AUTH_AUDIENCE: '66666666-7777-8888-9999-000000000000',
       },
     };
     const entra = buildOpenApiDocument(routes, openApiOptionsFor(services));
@@ -167,11 +167,14 @@ describe('OpenAPI document and reference page', () => {
       flows: {
         clientCredentials: {
           tokenUrl: `https://login.microsoftonline.com/${tenant}/oauth2/v2.0/token`,
-          scopes: { 'api://lintel/.default': expect.any(String) },
+          scopes: { '66666666-7777-8888-9999-000000000000/.default': expect.any(String) },
         },
       },
     });
-    expect(entra.security).toEqual([{ bearerAuth: [] }, { entraClientCredentials: ['api://lintel/.default'] }]);
+    expect(entra.security).toEqual([
+      { bearerAuth: [] },
+      { entraClientCredentials: ['66666666-7777-8888-9999-000000000000/.default'] },
+    ]);
     expect((await new Validator().validate(entra)).valid).toBe(true);
     // The development issuer has no token endpoint to describe.
     expect(doc.security).toEqual([{ bearerAuth: [] }]);

@@ -240,7 +240,7 @@ const deployedSample: Record<string, string> = {
   sqlConnectionString,
   location: 'uksouth',
   entraTenantId: '22222222-2222-2222-2222-222222222222',
-  apiAudience: 'api://lintel',
+  apiAudience: '66666666-7777-8888-9999-000000000000',
   partyClientIdsJson: '{}',
   secretVersionsJson: '{}',
   curatedHistoryDays: '400',

@@ -106,7 +106,7 @@ describe('where the seed and import scripts may upload', () => {
         KEY_VAULT_URI: 'https://lintel-test.vault.azure.net/',
         AUTH_JWKS_URI: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
         AUTH_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0',
-        AUTH_AUDIENCE: 'api://lintel',
+        AUTH_AUDIENCE: '66666666-7777-8888-9999-000000000000',
       },
     );
     expect(result.stderr).toMatch(/^import: refusing to upload: LINTEL_ENV is production/);

@@ -91,4 +91,35 @@ describe('authentication settings', () => {
     expect(problems).toContain('AUTH_ISSUER: must not be the development issuer in production');
     expect(problems).toContain('AUTH_JWKS_URI: must be https in production');
   });
+
+  const entra = {
+    ...production,
+    AUTH_JWKS_URI: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
+    AUTH_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0',
+  };
+
+  it("takes Entra ID's v2.0 audience as the API's client id, and refuses its api:// URI, which no token carries", () => {
+    expect(problemsOf({ ...entra, AUTH_AUDIENCE: '66666666-7777-8888-9999-000000000000' })).toEqual([]);
+    expect(problemsOf({ ...entra, AUTH_AUDIENCE: 'api://lintel' })).toEqual([
+      expect.stringMatching(/^AUTH_AUDIENCE: must be the API app registration's client id/),
+    ]);
+  });
+
+  it('says an issuer that is not a URL is not a URL', () => {
+    expect(problemsOf({ ...entra, AUTH_ISSUER: 'login.microsoftonline.com/tenant/v2.0', AUTH_AUDIENCE: 'x' })).toEqual([
+      'AUTH_ISSUER: must be an https URL in production',
+    ]);
+  });
+});
+
+describe('numeric settings', () => {
+  it.each([
+    ['RATE_LIMIT_PER_MINUTE', '0', 'must be more than 0'],
+    ['RATE_LIMIT_PER_MINUTE', '1.5', 'must be a whole number'],
+    ['IMPORT_MAX_BAD_ROW_SHARE', '5', 'must be at most 1'],
+    ['CURATED_MIN_CELL', '2', 'must be at least 3'],
+    ['CURATED_HISTORY_DAYS', 'soon', 'must be a number'],
+  ])('%s=%s: %s', (name, value, message) => {
+    expect(problemsOf({ ...minimal, [name]: value })).toEqual([`${name}: ${message}`]);
+  });
 });
