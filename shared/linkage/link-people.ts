@@ -104,7 +104,7 @@ export async function linkPeople(
   const now = deps.now ?? (() => new Date());
   const started = performance.now();
   const secret = await deps.secrets.get('pseudonymisation-key');
-  const pairKeys = new PairKeys(Buffer.from(secret.value, 'base64'));
+  const pairKeys = PairKeys.from(Buffer.from((await deps.secrets.get('person-ref-key')).value, 'base64'));
   const runId = randomUUID();
 
   const summary = await deps.store.db.transaction().execute(async (trx) => {

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, hkdfSync } from 'node:crypto';
 import type { RecordBatch } from '../matching/record.js';
 
 /**
@@ -8,12 +8,26 @@ import type { RecordBatch } from '../matching/record.js';
  * a record whose values changed (a new address, a corrected date) is new evidence and may be
  * proposed again. Keyed, because names and dates of birth are few enough to guess from a plain
  * hash.
+ *
+ * Neither the key nor the values may change when the pseudonymisation key is rotated, or every
+ * decision would be forgotten on the next pass: confirmed people split again, rejected pairs
+ * back in the queue. So the key is derived from `person-ref-key`, which is never rotated in
+ * place (infra/README.md), and the values leave out the identifier pseudonyms. Identifiers
+ * decide nothing here anyway: two records sharing one are linked at tier 1 whatever was decided,
+ * and two holding different ones are never merged.
  */
 export class PairKeys {
   readonly #key: Buffer;
 
-  constructor(key: Buffer) {
+  private constructor(key: Buffer) {
     this.#key = key;
+  }
+
+  /** Pair keys under a key of their own, derived from the `person-ref-key` secret. */
+  static from(personRefKey: Buffer): PairKeys {
+    return new PairKeys(
+      Buffer.from(hkdfSync('sha256', personRefKey, Buffer.alloc(0), 'lintel link-decision pair key v1', 32)),
+    );
   }
 
   recordFingerprint(batch: RecordBatch, i: number): string {
@@ -24,10 +38,6 @@ export class PairKeys {
       batch.dob[i],
       batch.postcode[i],
       batch.address[i],
-      batch.nhsHash[i],
-      batch.upnHash[i],
-      batch.niHash[i],
-      ...[...batch.systemIds.keys()].sort().map((system) => `${system}=${batch.systemIds.get(system)![i]}`),
     ];
     return createHmac('sha256', this.#key)
       .update(`record\u0000${parts.join('\u0000')}`)

@@ -110,4 +110,18 @@ describe('the review queue of the probabilistic tier', () => {
     const decision = await h.store.db.selectFrom('link_decision').selectAll().executeTakeFirstOrThrow();
     expect(decision).toMatchObject({ decision: 'confirmed', client_id: 'test-reviewer', request_id: 'r-2' });
   });
+
+  it("keeps the officer's decision when the pseudonymisation key is rotated", async () => {
+    const joined = await personOf('JONATHAN', 'la-housing');
+    expect(await personOf('JONATHAN', 'la-childrens-social-care')).toBe(joined);
+    h.secrets.rotate('pseudonymisation-key');
+    // A source re-sends under the new key; then everything is linked again.
+    expect(
+      (await h.importFile(`la-housing/${DATASET}/b.csv`, `${housing}\nAmy,Lee,1990-01-01,ME1 1AA,N`)).outcome,
+    ).toBe('loaded');
+    const summary = await linkPeople(deps(), AGREEMENT, 'full');
+    expect(summary.candidatesConfirmedEarlier).toBeGreaterThanOrEqual(1);
+    expect(await jonathanCandidate()).toBeUndefined();
+    expect(await personOf('JONATHAN', 'la-childrens-social-care')).toBe(await personOf('JONATHAN', 'la-housing'));
+  });
 });
