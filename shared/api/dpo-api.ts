@@ -71,7 +71,17 @@ export const clientActivityResponseSchema = z.object({
   to: z.string(),
   entries: z.array(
     accessEntrySchema.extend({
-      subjectRef: z.string().nullable().describe("The person's reference for the DPO's own party"),
+      subjectRefs: z
+        .array(z.string())
+        .describe(
+          "A reference for the DPO's own party to each person the entry was about: two for a link review, none for an entry about no one",
+        ),
+      subjectRef: z
+        .string()
+        .nullable()
+        .describe(
+          'The first of `subjectRefs`, or null when there is none (kept for clients that read one reference; an entry about several people names the others only in `subjectRefs`)',
+        ),
     }),
   ),
   next,
@@ -205,10 +215,11 @@ export function clientActivityInPeriod(ctx: ApiContext, req: ApiRequest): Promis
       if (from >= to) return invalidQuery('from must be before to.');
       const refs = await ctx.personRefs();
       const page = await clientActivity(ctx.services.store, scope, clientId, { from, to }, q);
-      const entries = page.entries.map(({ subjectId, ...entry }) => ({
-        ...entry,
-        subjectRef: subjectId === null ? null : refs.encode(call.caller.partyId, subjectId, 'audit'),
-      }));
+      // One reference a person: the accesses view decodes a reference to one person id.
+      const entries = page.entries.map(({ subjectIds, ...entry }) => {
+        const subjectRefs = subjectIds.map((id) => refs.encode(call.caller.partyId, id, 'audit'));
+        return { ...entry, subjectRefs, subjectRef: subjectRefs[0] ?? null };
+      });
       return allow(json(200, { clientId, from, to, entries, next: page.next }), 'activity-shown');
     }),
   );

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AllowDecision } from '../policy/decision.js';
 import { decide } from '../policy/decide.js';
 import { projectRecord } from '../policy/project.js';
+import { subjectRefOf } from '../audit/entry-subjects.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { errorKind } from '../logging.js';
 import { linkPeople } from '../linkage/link-people.js';
@@ -83,8 +84,7 @@ function linkDeps(ctx: ApiContext) {
 
 /** The people a candidate's records belong to, as the access log's subject. */
 function subjectOf(candidate: Candidate): string | null {
-  const ids = candidate.recordsInFull.map((r) => r.personId).filter((id): id is string => id !== null);
-  return ids.length === 0 ? null : [...new Set(ids)].join(' ');
+  return subjectRefOf(candidate.recordsInFull.map((r) => r.personId).filter((id): id is string => id !== null));
 }
 
 const unknownCandidate = () => problem(404, 'candidate-unknown', 'No such link candidate');

@@ -10,6 +10,7 @@ import { personIdHistory } from '../linkage/person-id-history.js';
 import type { Logger } from '../logging.js';
 import type { Store } from '../store/database.js';
 import type { AccessLogTable } from '../store/schema.js';
+import { personIdsOf, SUBJECT_SEPARATOR } from './entry-subjects.js';
 
 /** The parts of the log one auditor may read. */
 export interface AuditScope {
@@ -76,8 +77,8 @@ const SCAN_BATCH = 500;
 const SCAN_LIMIT = 20_000;
 
 /**
- * Entries about one person (access_log.subject_ref holds the person id, or two for a link
- * review), oldest first — under every id the person's records have held, each for the time
+ * Entries about one person (access_log.subject_ref holds the person id, or several for a link
+ * review: entry-subjects.ts), oldest first — under every id the person's records have held, each for the time
  * they held it: the log keeps the id of the moment, and linking passes since may have merged
  * or split the person (shared/linkage/person-id-history.ts).
  */
@@ -97,14 +98,15 @@ export async function accessesToPerson(
         store.db
           .selectFrom('access_log')
           .selectAll()
-          // A link review is about two people: its subject is both ids, space-separated.
+          // An entry about several people names this one first, last or between two others.
           .where((eb) =>
             eb.or(
               ids.map(({ personId: id, until }) => {
                 const named = eb.or([
                   eb('subject_ref', '=', id),
-                  eb('subject_ref', 'like', `${id} %`),
-                  eb('subject_ref', 'like', `% ${id}`),
+                  eb('subject_ref', 'like', `${id}${SUBJECT_SEPARATOR}%`),
+                  eb('subject_ref', 'like', `%${SUBJECT_SEPARATOR}${id}`),
+                  eb('subject_ref', 'like', `%${SUBJECT_SEPARATOR}${id}${SUBJECT_SEPARATOR}%`),
                 ]);
                 return until === undefined ? named : eb.and([named, eb('time', '<', until)]);
               }),
@@ -118,14 +120,14 @@ export async function accessesToPerson(
   );
 }
 
-/** Everything one client did in [from, to), oldest first, with the person each entry was about. */
+/** Everything one client did in [from, to), oldest first, with the people each entry was about. */
 export async function clientActivity(
   store: Store,
   scope: AuditScope,
   clientId: string,
   period: { from: string; to: string },
   page: PageRequest,
-): Promise<EntryPage<AccessEntryView & { subjectId: string | null }>> {
+): Promise<EntryPage<AccessEntryView & { subjectIds: string[] }>> {
   return scanPage(
     store,
     scope,
@@ -144,7 +146,7 @@ export async function clientActivity(
           n,
         )
         .execute(),
-    (row) => ({ ...entryView(row), subjectId: row.subject_ref }),
+    (row) => ({ ...entryView(row), subjectIds: personIdsOf(row.subject_ref) }),
   );
 }
 

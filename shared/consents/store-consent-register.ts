@@ -270,19 +270,26 @@ export class StoreConsentRegister implements ConsentRegister {
   }
 
   private inForceQuery(kind: 'consent' | 'opt-out', db: Kysely<Database> = this.store.db) {
-    return db
-      .selectFrom('consent_event as r')
-      .where('r.kind', '=', kind)
-      .where('r.action', '=', 'record')
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('consent_event as w')
-              .select('w.event_id')
-              .whereRef('w.consent_id', '=', 'r.consent_id')
-              .where('w.action', '=', 'withdraw'),
-          ),
-        ),
-      );
+    return consentRecordsInForce(db).where('r.kind', '=', kind);
   }
+}
+
+/**
+ * The `record` events (`r`) of consents and opt-outs of every kind whose consent no `withdraw`
+ * event names: what is in force now, by the register's rule (see StoreConsentRegister).
+ */
+export function consentRecordsInForce(db: Kysely<Database>) {
+  return db
+    .selectFrom('consent_event as r')
+    .where('r.action', '=', 'record')
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('consent_event as w')
+            .select('w.event_id')
+            .whereRef('w.consent_id', '=', 'r.consent_id')
+            .where('w.action', '=', 'withdraw'),
+        ),
+      ),
+    );
 }

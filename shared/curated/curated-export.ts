@@ -7,7 +7,9 @@ import { CONTAINERS } from '../blob/blob-storage.js';
 import type { StoreConsentRegister } from '../consents/store-consent-register.js';
 import { csvCell } from '../csv-cell.js';
 import { errorKind, type Logger } from '../logging.js';
+import { jointSystemScopeConditions } from '../people/joint-system-scope.js';
 import { decide } from '../policy/decide.js';
+import { keepsPerson, type KeepWhileRecord } from '../retention/keep-while.js';
 import type { SecretSource } from '../secrets/secret-source.js';
 import type { Store } from '../store/database.js';
 import { snapshotTransaction } from '../store/snapshot-transaction.js';
@@ -79,7 +81,8 @@ interface ExportTarget {
 
 /**
  * The planning export (`export` grants): for each party a grant names, the counts of people per
- * value of the granted fields across everyone in the dataset, made safe to publish by
+ * value of the granted fields across everyone in the dataset the joint system may hold, made
+ * safe to publish by
  * indicator-counts.ts, written to the curated container for Power BI as
  * `<party>/<purpose>/<dataset>/latest/indicator-counts.csv` with a `manifest.json` beside it,
  * and a dated copy under `<date>/` beside `latest/`.
@@ -88,8 +91,12 @@ interface ExportTarget {
  * entry (action `export`, no subject, the fields counted) before any file is written: if the
  * entry cannot be written, nothing is. People with a national data opt-out are left out where
  * the purpose applies it; where the purpose needs consent, only people with a current consent
- * are counted. Only records that hold a person id are counted, so no one is counted twice; the
- * manifest says how many records were waiting for a linking pass to give them one.
+ * are counted. Where the agreement keeps the dataset on the joint system only while a condition
+ * holds (the ISA: while Housing has them in temporary accommodation), only people it holds for
+ * now are counted, as a lookup shows only them: retention deletes the others, but waits whenever
+ * it cannot judge everyone, and what it has yet to delete is not the analysts' to count. Only
+ * records that hold a person id are counted, so no one is counted twice; the manifest says how
+ * many records were waiting for a linking pass to give them one.
  *
  * One target that fails does not stop the others; the first failure is thrown at the end, so the
  * host records the run as failed.
@@ -177,6 +184,12 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
 
   // The subject conditions, for everyone at once: the decision left them `pending`.
   const purpose = deps.agreements.purpose(target.purposeId)!.purpose;
+  // Judged from each person's own records as they stream past: their records of the dataset
+  // arrive together, the deciding source's among them, so no read per person is needed.
+  const scope = jointSystemScopeConditions(
+    deps.agreements.agreement(target.agreementId)!.agreement,
+    (datasetId) => datasetId === target.datasetId,
+  );
   const noiseSecret = await noiseSecretOf(deps.secrets);
   const tally = new IndicatorTally(fields);
   const extractsAsOf = new Map<string, string>();
@@ -191,12 +204,15 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
     const consenting = purpose.consentRequired
       ? await deps.consents.subjectsWith('consent', purpose.id, trx)
       : undefined;
-    const counted = (personId: string) =>
-      !optedOut.has(personId) && (consenting === undefined || consenting.has(personId));
+    const counted = (personId: string, held: readonly KeepWhileRecord[]) =>
+      scope !== 'unjudgeable' &&
+      scope.every(({ test }) => keepsPerson(test, held)) &&
+      !optedOut.has(personId) &&
+      (consenting === undefined || consenting.has(personId));
     let person: string | undefined;
-    let records: DatedRecord[] = [];
+    let records: (DatedRecord & KeepWhileRecord)[] = [];
     const endPerson = () => {
-      if (person !== undefined && counted(person)) tally.add(personValues(fields, records));
+      if (person !== undefined && counted(person, records)) tally.add(personValues(fields, records));
       records = [];
     };
     for await (const row of placedRecords(store, trx, target.datasetId)) {
@@ -204,7 +220,11 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
         endPerson();
         person = row.person_id;
       }
-      records.push({ asOf: row.as_of, attributes: JSON.parse(row.attributes) as Record<string, unknown> });
+      records.push({
+        asOf: row.as_of,
+        partyId: row.party_id,
+        attributes: JSON.parse(row.attributes) as Record<string, unknown>,
+      });
       if ((extractsAsOf.get(row.party_id) ?? '') < row.as_of) extractsAsOf.set(row.party_id, row.as_of);
     }
     endPerson();
@@ -225,7 +245,8 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
     extractsAsOf: Object.fromEntries([...extractsAsOf].sort()),
     recordsAwaitingLinkage: publishedAwaiting(awaiting, deps.minCell),
     method: {
-      counts: 'people, each counted once from all their records in the dataset',
+      counts:
+        'people the joint system may hold now (its retention condition), each counted once from all their records in the dataset',
       minimumCell: deps.minCell,
       suppressed: 'zeros, and counts that come to under the minimum with their noise',
       perturbation: '-4 to +4 a cell, mostly small; the same for the same counts, drawn afresh when any count changes',

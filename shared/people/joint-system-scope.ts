@@ -1,7 +1,33 @@
 import type { AgreementSet } from '../agreements/agreement-set.js';
+import type { Agreement } from '../agreements/schema.js';
 import type { AllowDecision } from '../policy/decision.js';
-import { keepWhileRules, keepWhileTest } from '../retention/keep-while.js';
+import { keepsPerson, keepWhileRules, keepWhileTest, type KeepWhileTest } from '../retention/keep-while.js';
 import type { Store } from '../store/database.js';
+
+/** A condition a person must meet to be in the joint system's scope, on one dataset's records. */
+export interface ScopeCondition {
+  readonly datasetId: string;
+  readonly test: KeepWhileTest;
+}
+
+/**
+ * The agreement's joint-system conditions on the datasets `covers` accepts. `unjudgeable` when
+ * one of them cannot be judged (a field the dataset lacks, a value its type cannot hold): then
+ * no one is known to be in scope, and no one is shown or counted.
+ */
+export function jointSystemScopeConditions(
+  agreement: Agreement,
+  covers: (datasetId: string) => boolean,
+): ScopeCondition[] | 'unjudgeable' {
+  const conditions: ScopeCondition[] = [];
+  for (const { dataset, keepWhile } of keepWhileRules(agreement)) {
+    if (!covers(dataset.id)) continue;
+    const test = keepWhileTest(dataset, keepWhile);
+    if (typeof test === 'string') return 'unjudgeable';
+    conditions.push({ datasetId: dataset.id, test });
+  }
+  return conditions;
+}
 
 /**
  * Whether a lookup may show the person, where the decision's agreement keeps a dataset on the
@@ -10,7 +36,7 @@ import type { Store } from '../store/database.js';
  * systems"): one of the person's records from the condition's sources must hold the value now.
  * Retention deletes the others in time, but waits whenever it cannot judge (retention/); a
  * lookup does not wait: a person not known to be in scope — no Housing record linked, the flag
- * blank or N — is not shown.
+ * blank or N — is not shown. The planning export counts by the same conditions (curated/).
  */
 export async function isWithinJointSystemScope(
   store: Store,
@@ -21,23 +47,23 @@ export async function isWithinJointSystemScope(
   if (decision.agreementId === null) return true;
   const agreement = agreements.agreement(decision.agreementId)?.agreement;
   if (agreement === undefined) return true;
-  for (const { dataset, keepWhile } of keepWhileRules(agreement)) {
-    if (!decision.fields.has(dataset.id)) continue;
-    const test = keepWhileTest(dataset, keepWhile);
-    if (typeof test === 'string') return false;
+  const conditions = jointSystemScopeConditions(agreement, (datasetId) => decision.fields.has(datasetId));
+  if (conditions === 'unjudgeable') return false;
+  for (const { datasetId, test } of conditions) {
     const rows = await store.reads.execute(
       store.db
         .selectFrom('source_record')
-        .select('attributes')
+        .select(['party_id', 'attributes'])
         .where('person_id', '=', personId)
-        .where('dataset_id', '=', dataset.id)
+        .where('dataset_id', '=', datasetId)
         .where('party_id', 'in', test.decidingParties)
         .compile(),
     );
-    const held = rows.some(
-      (row) => (JSON.parse(row.attributes) as Record<string, unknown>)[test.field] === test.wanted,
-    );
-    if (!held) return false;
+    const records = rows.map((row) => ({
+      partyId: row.party_id,
+      attributes: JSON.parse(row.attributes) as Record<string, unknown>,
+    }));
+    if (!keepsPerson(test, records)) return false;
   }
   return true;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Agreement, Dataset, RetentionRule } from '../agreements/schema.js';
 import { entriesWithinStoreTransactions, type AccessLog } from '../audit/access-log.js';
+import { consentRecordsInForce } from '../consents/store-consent-register.js';
 import { takeLinkingLock } from '../linkage/link-people.js';
 import { pendingDatasetQueries } from '../linkage/pending-links.js';
 import { errorKind, type Logger } from '../logging.js';
@@ -25,7 +26,7 @@ export interface RetentionSummary {
   readonly outcome: 'enforced' | 'skipped';
   readonly peopleDeleted: number;
   readonly recordsDeleted: number;
-  /** Out of scope, but kept for a consent or opt-out on record (see enforceRetention). */
+  /** Out of scope, but kept for a consent or opt-out in force (see enforceRetention). */
   readonly peopleHeld: number;
 }
 
@@ -57,9 +58,11 @@ const BATCH = 500;
  *   records holds a value, and while the field's sources have sent nothing;
  * - a person with a record in a link candidate waiting for an officer, whose other record is
  *   kept, is kept whole: the review decides whether they are the same person;
- * - a person with a consent or a national data opt-out on record is kept and counted as held:
+ * - a person with a consent or a national data opt-out in force is kept and counted as held:
  *   the decision is keyed by the person id, which their records carry into the next snapshot, and
- *   deleting them would drop an objection when they are next sent (agreements/README.md);
+ *   deleting them would drop an objection when they are next sent (agreements/README.md). One
+ *   withdrawn has nothing left to carry (a withdrawal ends it under every id) and holds no one;
+ *   its events stay as the history of what the person decided;
  * - a rule whose value the field's type cannot hold is skipped (it would keep nobody).
  *
  * Periods (`period`, `after`) are not enforced here: the signed agreements state none for the
@@ -203,7 +206,7 @@ async function enforceRule(
       ids.push(id);
       byPerson.set(personId!, ids);
     }
-    const held = await peopleWithConsentDecisions(trx, [...byPerson.keys()]);
+    const held = await peopleWithConsentsInForce(trx, [...byPerson.keys()]);
     for (const personId of held) byPerson.delete(personId);
     if (byPerson.size === 0) return { people: [], records: 0, held: held.size };
 
@@ -264,15 +267,14 @@ interface Plan {
   readonly held: number;
 }
 
-/** Of these people, those with a consent or opt-out event on record (any action). */
-async function peopleWithConsentDecisions(trx: Kysely<Database>, people: readonly string[]): Promise<Set<string>> {
+/** Of these people, those with a consent or opt-out of any kind in force. */
+async function peopleWithConsentsInForce(trx: Kysely<Database>, people: readonly string[]): Promise<Set<string>> {
   const found = new Set<string>();
   for (let i = 0; i < people.length; i += BATCH) {
-    const rows = await trx
-      .selectFrom('consent_event')
-      .select('subject_key')
+    const rows = await consentRecordsInForce(trx)
+      .select('r.subject_key')
       .distinct()
-      .where('subject_key', 'in', people.slice(i, i + BATCH))
+      .where('r.subject_key', 'in', people.slice(i, i + BATCH))
       .execute();
     for (const row of rows) found.add(row.subject_key);
   }

@@ -26,6 +26,23 @@ export function keepWhileTest(
   return { field: field.name, decidingParties: field.sources ?? dataset.sources, wanted: wanted.value };
 }
 
+/** A record of the rule's dataset, as the condition judges it. */
+export interface KeepWhileRecord {
+  readonly partyId: string;
+  readonly attributes: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Whether the condition holds for a person now: one of their records (of the rule's dataset)
+ * from the deciding parties holds the value. Lookups and the planning export judge by this; the
+ * retention pass judges the same way, but keeps a blank as well, since it deletes.
+ */
+export function keepsPerson(test: KeepWhileTest, records: Iterable<KeepWhileRecord>): boolean {
+  for (const { partyId, attributes } of records)
+    if (test.decidingParties.includes(partyId) && attributes[test.field] === test.wanted) return true;
+  return false;
+}
+
 /** The agreement's joint-system rules with a condition, each with its dataset. */
 export function keepWhileRules(
   agreement: Agreement,

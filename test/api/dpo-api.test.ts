@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkPeople } from '../../shared/linkage/link-people.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -287,5 +288,80 @@ describe('DPO API', () => {
         expect(res.text).not.toContain('rp-aisha');
       }
     }
+  });
+});
+
+describe('DPO API: an entry about two people', () => {
+  const DATASET = 'multiple-disadvantage-indicators';
+  const PURPOSE = 'homelessness-prevention';
+  const DPO = { party: 'la-housing', roles: ['dpo'] };
+  let t: TestHost;
+  let started: string;
+  const jonathan = (partyId: string, familyName: string, attributes: Record<string, unknown>) =>
+    insertRecord(t.host.services, {
+      partyId,
+      datasetId: DATASET,
+      givenName: 'Jonathan',
+      familyName,
+      dateOfBirth: '2012-03-04',
+      postcode: 'ME14 1XX',
+      attributes: { firstName: 'Jonathan', lastName: familyName, dateOfBirth: '2012-03-04', ...attributes },
+    });
+
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+    started = new Date(Date.now() - 1000).toISOString();
+    await jonathan('la-housing', 'Smyth', { inTemporaryAccommodation: true });
+    await jonathan('la-childrens-social-care', 'Smith', { childProtection: true });
+    // Threshold 0 makes the one plausible pair a candidate however little data the model has.
+    const { store, secrets, agreements, logger } = t.host.services;
+    await linkPeople(
+      { store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } },
+      'social-care-education-housing',
+      'full',
+    );
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("gives a link review one reference per person, each leading to that person's accesses", async () => {
+    const officer = { party: 'la-housing', roles: ['housing-officer'], purpose: PURPOSE };
+    const search = await callApi(t, '/v1/people/search', {
+      ...officer,
+      body: { givenName: 'Jonathan', familyName: 'Smyth', dateOfBirth: '2012-03-04' },
+    });
+    expect(search.status).toBe(200);
+    const reviewer = { party: 'la-housing', roles: ['reviewer'], purpose: PURPOSE };
+    const listed = await callApi(t, '/v1/link-candidates', reviewer);
+    const [candidate] = listed.body.candidates as { candidateId: string }[];
+    expect((await callApi(t, `/v1/link-candidates/${candidate!.candidateId}`, reviewer)).status).toBe(200);
+
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const activity = await callApi(
+      t,
+      `/v1/audit/clients/${clientIdOf('la-housing')}/activity?from=${encodeURIComponent(started)}&to=${encodeURIComponent(to)}`,
+      DPO,
+    );
+    expect(activity.status).toBe(200);
+    type Entry = { action: string; subjectRef: string | null; subjectRefs: string[] };
+    const entries = activity.body.entries as Entry[];
+    const searched = entries.find((e) => e.action === 'person.search')!;
+    const reviewed = entries.find((e) => e.action === 'link.candidate')!;
+    expect(searched.subjectRefs).toEqual([searched.subjectRef]);
+    expect(entries.find((e) => e.action === 'link.candidates')).toMatchObject({ subjectRef: null, subjectRefs: [] });
+    expect(reviewed.subjectRefs).toHaveLength(2);
+    expect(reviewed.subjectRef).toBe(reviewed.subjectRefs[0]);
+    // Smyth, whom the officer searched for, is one of the two; Smith is the other.
+    expect(reviewed.subjectRefs).toContain(searched.subjectRef);
+    const smith = reviewed.subjectRefs.find((ref) => ref !== searched.subjectRef)!;
+
+    const actionsOf = async (ref: string) => {
+      const res = await callApi(t, `/v1/audit/people/${ref}/accesses`, DPO);
+      expect(res.status).toBe(200);
+      return (res.body.entries as { action: string }[]).map((e) => e.action);
+    };
+    expect(await actionsOf(searched.subjectRef!)).toEqual(['person.search', 'link.candidate']);
+    expect(await actionsOf(smith)).toEqual(['link.candidate']);
   });
 });

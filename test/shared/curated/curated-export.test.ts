@@ -15,6 +15,7 @@ import {
   type CuratedExportDependencies,
 } from '../../../shared/curated/curated-export.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
+import { enforceRetention } from '../../../shared/retention/enforce-retention.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import { normaliseName } from '../../../shared/domain/normalise.js';
 import { importEach, nhs } from '../../support/linked-people.js';
@@ -27,6 +28,9 @@ import { importEach, nhs } from '../../support/linked-people.js';
 const DATASET = 'multiple-disadvantage-indicators';
 const FOLDER = `la-housing/service-planning/${DATASET}/`;
 const PEOPLE = 40;
+/** Housing says these are not in temporary accommodation: the joint system may not hold them. */
+const MOVED_ON = 10;
+const nhsOf = (i: number) => (i < PEOPLE ? nhs(600 + i) : nhs(900 + 3 * i));
 
 const family = (i: number) =>
   `Family${String.fromCharCode(97 + Math.floor(i / 26))}${String.fromCharCode(97 + (i % 26))}`;
@@ -34,17 +38,21 @@ const born = (i: number) =>
   `2010-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + Math.floor(i / 12)).padStart(2, '0')}`;
 const gender = (i: number) => (i < 22 ? 'Female' : i < 37 ? 'Male' : 'Non-binary');
 
-/** 40 people in temporary accommodation or not; 20 known to social care; 15 with an EHCP. */
+/**
+ * 40 people in temporary accommodation and 10 not (no retention pass has run: they are still in
+ * the store, and must not be counted); 20 of the 40 known to social care, and 5 of the 10;
+ * 15 of the 40 with an EHCP.
+ */
 const HOUSING = [
   'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,gender,inTemporaryAccommodation',
-  ...Array.from({ length: PEOPLE }, (_, i) =>
-    [`Alex`, family(i), born(i), 'ME14 1XX', nhs(600 + i), gender(i), i < 30 ? 'Y' : 'N'].join(','),
+  ...Array.from({ length: PEOPLE + MOVED_ON }, (_, i) =>
+    [`Alex`, family(i), born(i), 'ME14 1XX', nhsOf(i), gender(i), i < PEOPLE ? 'Y' : 'N'].join(','),
   ),
 ];
 const SOCIAL_CARE = [
   'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
-  ...Array.from({ length: 20 }, (_, i) =>
-    ['Alex', family(i), born(i), 'ME14 1XX', nhs(600 + i), `SC-${i}`, i < 12 ? 'Y' : 'N'].join(','),
+  ...[...Array.from({ length: 20 }, (_, i) => i), 40, 41, 42, 43, 44].map((i) =>
+    ['Alex', family(i), born(i), 'ME14 1XX', nhsOf(i), `SC-${i}`, i < 12 || i >= PEOPLE ? 'Y' : 'N'].join(','),
   ),
 ];
 const EDUCATION = [
@@ -143,11 +151,11 @@ describe('the curated planning export', () => {
 
   it('counts nobody before linking has given the records a person, and says how many wait', async () => {
     const [summary] = await exportCurated(deps());
-    expect(summary).toMatchObject({ partyId: 'la-housing', outcome: 'written', recordsAwaitingLinkage: 75 });
+    expect(summary).toMatchObject({ partyId: 'la-housing', outcome: 'written', recordsAwaitingLinkage: 90 });
     // Fewer people than the minimum (none): every cell withheld.
     expect(new Set((await countsOf()).values())).toEqual(new Set(['-']));
     const manifest = JSON.parse(await read(`${FOLDER}latest/${MANIFEST_FILE}`)) as Record<string, unknown>;
-    expect(manifest).toMatchObject({ recordsAwaitingLinkage: 75, agreement: 'social-care-education-housing' });
+    expect(manifest).toMatchObject({ recordsAwaitingLinkage: 90, agreement: 'social-care-education-housing' });
   });
 
   it('publishes counts of people, with small numbers and what would give them away suppressed', async () => {
@@ -156,15 +164,17 @@ describe('the curated planning export', () => {
     expect(summary).toMatchObject({ outcome: 'written', recordsAwaitingLinkage: 0, peopleCounted: 40 });
     const counts = await countsOf();
     expectNear(counts.get('all people/all'), 40);
-    // 30 Y and 10 N, nobody not recorded: a zero is never published.
-    expectNear(counts.get('inTemporaryAccommodation/Y'), 30);
-    expectNearOrSuppressed(counts.get('inTemporaryAccommodation/N'), 10);
+    // Only the 40 Housing has in temporary accommodation are counted: N and not recorded are
+    // zeros, and a zero is never published.
+    expectNear(counts.get('inTemporaryAccommodation/Y'), 40);
+    expect(counts.get('inTemporaryAccommodation/N')).toBe('-');
     expect(counts.get('inTemporaryAccommodation/not recorded')).toBe('-');
-    // 12 Y and 8 N among the 20 social care knows, 20 not recorded.
+    // 12 Y and 8 N among the 20 of them social care knows, 20 not recorded.
     expectNearOrSuppressed(counts.get('childProtection/Y'), 12);
     expectNearOrSuppressed(counts.get('childProtection/N'), 8);
     expectNear(counts.get('childProtection/not recorded'), 20);
-    // The grant names Female and Male; three Non-binary people are other values, and suppressed.
+    // The grant names Female and Male; three Non-binary people are other values, and suppressed
+    // (the ten Housing has moved on, also Non-binary, are not counted).
     expectNear(counts.get('gender/Female'), 22);
     expectNear(counts.get('gender/Male'), 15);
     expect(counts.get('gender/other values')).toBe('-');
@@ -317,7 +327,7 @@ describe('the curated planning export', () => {
     expect(summary?.peopleCounted).toBe(35);
     const counts = await countsOf();
     expectNear(counts.get('all people/all'), 35);
-    expectNear(counts.get('inTemporaryAccommodation/Y'), 25);
+    expectNear(counts.get('inTemporaryAccommodation/Y'), 35);
     expectNear(counts.get('gender/Female'), 17);
   });
 
@@ -345,5 +355,60 @@ describe('the curated planning export', () => {
         .execute(),
     ).toEqual([]);
     await h.blobs.getContainerClient(empty).deleteIfExists();
+  });
+});
+
+describe('the planning export while retention waits', () => {
+  let h: ImportHarness;
+  let container: string;
+  beforeAll(async () => {
+    h = await createImportHarness();
+    container = `cur-${randomUUID().slice(0, 8)}`;
+    await h.blobs.getContainerClient(container).create();
+  });
+  afterAll(async () => {
+    await h.blobs.getContainerClient(container).deleteIfExists();
+    await h.close();
+  });
+
+  it('counts only the people a lookup would show, not the ones retention has yet to delete', async () => {
+    // 30 in temporary accommodation, 5 not, 2 with the flag blank, and one row refused, which
+    // makes retention wait for a clean extract.
+    const housing = ['firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inTemporaryAccommodation'];
+    for (let i = 0; i < 37; i++)
+      housing.push(`Pat,${family(i)},2012-03-04,ME14 1XX,${nhs(700 + i * 3)},${i < 30 ? 'Y' : i < 35 ? 'N' : ''}`);
+    housing.push(`Bob,Jones,2010-01-01,NOT A POSTCODE,${nhs(900)},Y`);
+    expect(await h.importFile(`la-housing/${DATASET}/a.csv`, housing.join('\n'))).toMatchObject({ rejected: 1 });
+    // Social care: the 5 Housing says are not in temporary accommodation, and 20 children
+    // Housing has never had; every one of them under a child protection plan.
+    const care = ['firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection'];
+    for (let i = 30; i < 35; i++) care.push(`Pat,${family(i)},2012-03-04,ME14 1XX,${nhs(700 + i * 3)},SC-${i},Y`);
+    for (let i = 0; i < 20; i++) care.push(`Eve,${family(i)},2009-09-09,ME17 4AA,${nhs(1000 + i * 3)},SC-E${i},Y`);
+    await importEach(h, [['la-childrens-social-care', care]]);
+    await linkPendingRecords(h.linkDeps());
+    const [retention] = await enforceRetention(h.retentionDeps(), 'social-care-education-housing');
+    expect(retention).toMatchObject({ outcome: 'skipped', peopleDeleted: 0 });
+
+    const { agreements, logger } = h.linkDeps();
+    const [summary] = await exportCurated({
+      store: h.store,
+      agreements,
+      consents: new StoreConsentRegister(h.store),
+      accessLog: h.retentionDeps().accessLog,
+      blobs: h.blobs,
+      secrets: h.secrets,
+      logger,
+      minCell: 10,
+      historyDays: 400,
+      container,
+      now: () => new Date('2026-12-02T09:00:00.000Z'),
+    });
+    expect(summary).toMatchObject({ outcome: 'written', recordsAwaitingLinkage: 0, peopleCounted: 30 });
+    const csv = (
+      await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${COUNTS_FILE}`).downloadToBuffer()
+    ).toString('utf8');
+    // None of the 30 has a child protection plan: the 25 who have are not the joint system's.
+    expect(csv).toMatch(/,childProtection,Y,,Y,N\r\n/);
+    expect(csv).toMatch(/,inTemporaryAccommodation,N,,Y,N\r\n/);
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { enforceRetention, RETENTION_ACTION } from '../../../shared/retention/enforce-retention.js';
 import { createImportHarness, orphanIdentifiers, type ImportHarness } from '../imports/import-harness.js';
@@ -336,6 +337,40 @@ describe('joint-system retention keeps what it cannot judge', () => {
     expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 0, peopleHeld: 1 });
     expect(await recordsByParty(h)).toHaveLength(4);
     expect(await retentionEntries(h)).toEqual([]);
+  });
+
+  it('holds no one for a consent or opt-out since withdrawn: there is nothing left to carry', async () => {
+    await importEach(h, [
+      ['la-housing', HOUSING],
+      ['la-childrens-social-care', SOCIAL_CARE],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+    const consents = new StoreConsentRegister(h.store);
+    const by = { partyId: 'la-housing', clientId: 'test' };
+    const bob = await personOf(h, 'la-housing', 'BOB');
+    const eve = await personOf(h, 'la-childrens-social-care', 'EVE');
+    const record = (subjectKey: string, kind: 'consent' | 'opt-out', purposeId: string | null) =>
+      consents.record({ subjectKey, kind, purposeId, evidenceRef: null, by, at: new Date() });
+    // Bob registered an opt-out and gave a consent, and withdrew both; Eve withdrew one opt-out
+    // and still has another.
+    for (const recorded of [
+      await record(bob, 'opt-out', null),
+      await record(bob, 'consent', 'homelessness-prevention'),
+      await record(eve, 'opt-out', null),
+    ])
+      await consents.withdraw(recorded.consentId, by, new Date());
+    await record(eve, 'opt-out', null);
+
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+
+    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 1, recordsDeleted: 2, peopleHeld: 1 });
+    expect(await recordsByParty(h)).toEqual([
+      'la-childrens-social-care:ALICE',
+      'la-childrens-social-care:EVE',
+      'la-housing:ALICE',
+    ]);
+    expect((await retentionEntries(h)).map((e) => e.subject_ref)).toEqual([bob]);
+    expect(h.logLines.some((l) => l.includes('retention.enforced') && l.includes('"peopleHeld":1'))).toBe(true);
   });
 });
 
