@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
-import { SecretUnavailableError, type SecretSource } from '../../../shared/secrets/secret-source.js';
+import {
+  SecretUnavailableError,
+  SecretVersionGoneError,
+  type SecretSource,
+} from '../../../shared/secrets/secret-source.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import { nhs, recordOf } from '../../support/linked-people.js';
 
@@ -92,12 +96,43 @@ describe.each([
     expect(h.logLines.join('\n')).not.toContain(N1);
   });
 
-  it('says so, and carries nothing, when the previous key can no longer be read', async () => {
+  it('fails the import, for the queue to retry, when the previous key cannot be read this time', async () => {
+    const current = (await keyVersions())[0]!;
+    const rotated = h.secrets.rotate('pseudonymisation-key');
+    // Key Vault throttles, faults or cannot be reached once; the version itself is still there.
+    let failures = 1;
+    const flaky: SecretSource = {
+      get: async (name, version) => {
+        if (version === current && failures-- > 0) throw new SecretUnavailableError(name);
+        return h.secrets.get(name, version);
+      },
+    };
+    const name = `${PARTY}/${DATASET}/extract-2026-04-15.csv`;
+    await h.drop(name, [HEADER, `Erin,Hale,2012-02-03,ME20 9AB,${N1},SC-1,N`].join('\n'));
+    await expect(h.run(name, { secrets: flaky })).rejects.toMatchObject({ name: 'ImportFailed' });
+    // Nothing committed: the previous snapshot, and Erin's id with it, are as they were.
+    expect(await recordOf(h, PARTY, 'ERIN')).toEqual({ person_id: erin, carried_person_id: null });
+    expect(await keyVersions()).toEqual([current]);
+    expect(h.logLines.some((line) => line.includes('"import.previous-key-unreadable"') && line.includes(current))).toBe(
+      true,
+    );
+
+    const retried = await h.run(name, { secrets: flaky });
+    expect(retried.outcome).toBe('loaded');
+    const runId = (retried as { runId: string }).runId;
+    expect(loadedLine(runId).personIdsCarried).toBe('previous-key');
+    expect(await recordOf(h, PARTY, 'ERIN')).toEqual({ person_id: erin, carried_person_id: erin });
+    expect(await keyVersions()).toEqual([rotated]);
+    await linkAfterImport(h.linkDeps(), runId);
+    expect(await consents.isOptedOut(erin, T)).toBe(true);
+  });
+
+  it('says so, and carries nothing, when the previous key is gone (deleted or disabled)', async () => {
     const current = (await keyVersions())[0]!;
     h.secrets.rotate('pseudonymisation-key');
     const withoutOldKeys: SecretSource = {
       get: async (name, version) => {
-        if (version === current) throw new SecretUnavailableError(name);
+        if (version === current) throw new SecretVersionGoneError(name);
         return h.secrets.get(name, version);
       },
     };
