@@ -157,3 +157,42 @@ describe.each([
     expect(await recordOf(h, PARTY, 'ERIN')).toEqual({ person_id: relinked, carried_person_id: relinked });
   });
 });
+
+describe('a key rotation, where the previous snapshot opens with records without identifiers', () => {
+  let h: ImportHarness;
+  beforeAll(async () => (h = await createImportHarness()));
+  afterAll(async () => h.close());
+
+  it("still finds that snapshot's key version, and carries Erin her id and opt-out", async () => {
+    const consents = new StoreConsentRegister(h.store);
+    const N1 = nhs(810);
+    // Children the service knows by name and date of birth only, more than any sample of the
+    // snapshot's first records would look at, then Erin with her NHS number.
+    const noIds = Array.from({ length: 1500 }, (_, i) => {
+      const born = new Date(Date.UTC(2005, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
+      const letters = String.fromCharCode(65 + (i % 26)) + String.fromCharCode(65 + (Math.floor(i / 26) % 26));
+      return `Child${letters},Smith${i},${born},ME14 1XX,,,N`;
+    });
+    const importFile = async (name: string, erinsPostcode: string) => {
+      const lines = [HEADER, ...noIds, `Erin,Hale,2012-02-03,${erinsPostcode},${N1},SC-1,Y`];
+      const outcome = await h.importFile(`${PARTY}/${DATASET}/${name}`, lines.join('\n'));
+      expect(outcome.outcome).toBe('loaded');
+      return (outcome as { runId: string }).runId;
+    };
+    const first = await importFile('extract-2026-03-01.csv', 'ME14 1XX');
+    await linkAfterImport(h.linkDeps(), first);
+    const erin = (await recordOf(h, PARTY, 'ERIN')).person_id!;
+    expect(erin).toBeTruthy();
+    await consents.record({ subjectKey: erin, kind: 'opt-out', purposeId: null, evidenceRef: null, by: dpo, at: T });
+
+    h.secrets.rotate('pseudonymisation-key'); // the old version stays readable
+    const second = await importFile('extract-2026-04-01.csv', 'ME20 9AA');
+    const loaded = h.logLines.find((line) => line.includes('"import.loaded"') && line.includes(second))!;
+    expect((JSON.parse(loaded) as Record<string, unknown>).personIdsCarried).toBe('previous-key');
+    expect(h.logLines.some((line) => line.includes('"import.person-ids-not-carried"'))).toBe(false);
+    expect(await recordOf(h, PARTY, 'ERIN')).toEqual({ person_id: erin, carried_person_id: erin });
+    await linkAfterImport(h.linkDeps(), second);
+    expect((await recordOf(h, PARTY, 'ERIN')).person_id).toBe(erin);
+    expect(await consents.isOptedOut(erin, T)).toBe(true);
+  });
+});
