@@ -1,6 +1,7 @@
 import { TokenVerifier } from '../auth/token-verifier.js';
 import { Pseudonymiser } from '../domain/pseudonymise.js';
 import { PersonRefCodec } from '../people/person-ref.js';
+import { storedKeyVersions } from '../people/stored-key-versions.js';
 import type { Services } from '../services.js';
 import { RateLimiter } from './rate-limiter.js';
 
@@ -27,8 +28,7 @@ export function createApiContext(services: Services): ApiContext {
 
   const loadPseudonymisers = async (): Promise<Pseudonymiser[]> => {
     const current = await services.secrets.get('pseudonymisation-key');
-    const stored = await services.store.db.selectFrom('record_identifier').select('key_version').distinct().execute();
-    const versions = new Set([current.version, ...stored.map((r) => r.key_version)]);
+    const versions = new Set([current.version, ...(await storedKeyVersions(services.store))]);
     const result: Pseudonymiser[] = [];
     for (const version of versions) {
       const secret =

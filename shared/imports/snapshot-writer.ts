@@ -68,9 +68,10 @@ export interface Snapshot {
 /**
  * Indexes a snapshot's rows enter at one end of their key range, so keeping them costs an
  * append, while a rebuild would read the whole table again: every row of a snapshot has the
- * same party and dataset and no person yet, and its rowids are new and rising.
+ * same party and dataset and no person yet, every identifier the same key version, and their
+ * rowids are new and rising.
  */
-const APPENDED_INDEXES = new Set(['source_record_dataset', 'source_record_person']);
+const APPENDED_INDEXES = new Set(['source_record_dataset', 'source_record_person', 'record_identifier_key_version']);
 
 /** Helper threads SQLite may use to sort an index it builds. */
 const INDEX_SORT_THREADS = 2;
