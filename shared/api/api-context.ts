@@ -1,13 +1,17 @@
 import { TokenVerifier } from '../auth/token-verifier.js';
 import { Pseudonymiser } from '../domain/pseudonymise.js';
+import { errorKind } from '../logging.js';
 import { PersonRefCodec } from '../people/person-ref.js';
+import { storedKeyVersions } from '../people/stored-key-versions.js';
+import { SecretVersionGoneError, type SecretValue } from '../secrets/secret-source.js';
 import type { Services } from '../services.js';
 import { RateLimiter } from './rate-limiter.js';
 
 /**
  * What the request path needs beyond the adapters: the token verifier, the per-party person
  * reference codec and the pseudonymisers (one per key version present in the store, so
- * identifiers hashed before a key rotation still match).
+ * identifiers hashed before a key rotation still match; all of them or, with
+ * {@link KeyUnavailableError}, none).
  */
 export interface ApiContext {
   readonly services: Services;
@@ -20,23 +24,52 @@ export interface ApiContext {
 
 const KEY_VERSIONS_TTL_MS = 60_000;
 
+/**
+ * How long a failure to read a pseudonymisation key is answered from memory (and the seconds a
+ * 503 asks the caller to wait): long enough that a throttled or failing Key Vault is not asked
+ * again by every request, short enough that lookups resume soon after it recovers.
+ */
+export const KEY_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * A pseudonymisation key version the lookups need could not be read. No lookup is answered
+ * without it: a search that silently skipped the identifiers hashed under that version would
+ * say "no match" (a duplicate check: "no application elsewhere") for everyone hashed under it.
+ * The request pipeline answers 503 `key-unavailable`.
+ */
+export class KeyUnavailableError extends Error {
+  constructor(options?: ErrorOptions) {
+    super('A pseudonymisation key version could not be read', options);
+    this.name = 'KeyUnavailableError';
+  }
+}
+
 export function createApiContext(services: Services): ApiContext {
-  const { settings } = services;
+  const { settings, logger } = services;
   let personRefs: Promise<PersonRefCodec> | undefined;
-  let pseudonymisers: { at: number; value: Promise<Pseudonymiser[]> } | undefined;
+  let pseudonymisers: { at: number; ttl: number; value: Promise<Pseudonymiser[]> } | undefined;
+
+  const readKey = async (version: string | undefined) => {
+    try {
+      return await services.secrets.get('pseudonymisation-key', version);
+    } catch (err) {
+      // The version id says which key to restore or re-enable; the key itself is never logged.
+      logger.error('api.key-version-unavailable', {
+        keyVersion: version ?? 'current',
+        gone: err instanceof SecretVersionGoneError,
+        error: errorKind(err),
+      });
+      throw new KeyUnavailableError({ cause: err });
+    }
+  };
+  const pseudonymiserOf = (secret: SecretValue) =>
+    new Pseudonymiser({ keyVersion: secret.version, key: Buffer.from(secret.value, 'base64') });
 
   const loadPseudonymisers = async (): Promise<Pseudonymiser[]> => {
-    const current = await services.secrets.get('pseudonymisation-key');
-    const stored = await services.store.db.selectFrom('record_identifier').select('key_version').distinct().execute();
-    const versions = new Set([current.version, ...stored.map((r) => r.key_version)]);
-    const result: Pseudonymiser[] = [];
-    for (const version of versions) {
-      const secret =
-        version === current.version
-          ? current
-          : await services.secrets.get('pseudonymisation-key', version).catch(() => undefined);
-      if (secret)
-        result.push(new Pseudonymiser({ keyVersion: secret.version, key: Buffer.from(secret.value, 'base64') }));
+    const current = await readKey(undefined);
+    const result = [pseudonymiserOf(current)];
+    for (const version of await storedKeyVersions(services.store)) {
+      if (version !== current.version) result.push(pseudonymiserOf(await readKey(version)));
     }
     return result;
   };
@@ -57,10 +90,17 @@ export function createApiContext(services: Services): ApiContext {
       return personRefs;
     },
     pseudonymisers() {
-      if (!pseudonymisers || Date.now() - pseudonymisers.at > KEY_VERSIONS_TTL_MS) {
-        const value = loadPseudonymisers();
-        pseudonymisers = { at: Date.now(), value };
-        value.catch(() => (pseudonymisers = undefined));
+      if (!pseudonymisers || Date.now() - pseudonymisers.at > pseudonymisers.ttl) {
+        const loading = { at: Date.now(), ttl: KEY_VERSIONS_TTL_MS, value: loadPseudonymisers() };
+        pseudonymisers = loading;
+        // A failed load is kept only briefly, and never a partial list: until it is tried again
+        // every lookup fails (503), none answers from the keys that could be read.
+        loading.value.catch((err: unknown) => {
+          if (pseudonymisers !== loading) return;
+          if (err instanceof KeyUnavailableError)
+            pseudonymisers = { ...loading, at: Date.now(), ttl: KEY_RETRY_AFTER_SECONDS * 1000 };
+          else pseudonymisers = undefined;
+        });
       }
       return pseudonymisers.value;
     },

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { decide } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { ConsentSubjectRelinkedError } from '../consents/store-consent-register.js';
+import { containsNationalIdentifier } from '../domain/identifiers.js';
 import { findPerson } from '../people/find-person.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import type { ApiContext } from './api-context.js';
@@ -19,7 +20,12 @@ export const consentBodySchema = z.strictObject({
   evidenceRef: z
     .string()
     .regex(/^[A-Za-z0-9._:/-]{1,200}$/)
-    .describe("Reference to the signed form or case note in the recording party's own system; no personal data"),
+    // The consent table keeps it for good and no erasure reaches it: an identifier there would
+    // be personal data outside every pseudonym. Refused as a schema issue, which never echoes it.
+    .refine((value) => !containsNationalIdentifier(value), { message: 'must not hold an identifier' })
+    .describe(
+      "Reference to the signed form or case note in the recording party's own system; no personal data (a value holding a valid NHS number, UPN or NI number is refused)",
+    ),
 });
 
 export const consentResponseSchema = z.object({

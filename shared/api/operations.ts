@@ -227,7 +227,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     responses: [
       { status: 200, description: 'The matched person, minimised to the granted fields', schema: 'PersonView' },
     ],
-    problems: [...BODY_PROBLEMS, 'invalid-identifier', ...LOOKUP_PROBLEMS],
+    problems: [...BODY_PROBLEMS, 'invalid-identifier', ...LOOKUP_PROBLEMS, 'key-unavailable'],
   },
   peopleView: {
     summary: 'See a person again by reference',
@@ -259,6 +259,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
       'role-not-permitted',
       'action-not-permitted',
       'ambiguous-match',
+      'key-unavailable',
     ],
   },
   consentsRecord: {
@@ -287,6 +288,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
       'role-not-permitted',
       'no-match',
       'subject-relinked',
+      'key-unavailable',
     ],
   },
   consentsWithdraw: {
@@ -403,7 +405,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
         schema: 'PersonAccesses',
       },
     ],
-    problems: [...BODY_PROBLEMS, 'role-not-permitted', 'invalid-identifier', 'no-match'],
+    problems: [...BODY_PROBLEMS, 'role-not-permitted', 'invalid-identifier', 'no-match', 'key-unavailable'],
   },
   auditClientActivity: {
     summary: 'Everything one client did in a period',

@@ -70,6 +70,11 @@ export const PROBLEM_CATALOGUE = {
     description:
       "The token issuer's signing keys (JWKS) could not be fetched, so no token could be checked; retry later.",
   },
+  'key-unavailable': {
+    status: 503,
+    description:
+      'A pseudonymisation key version the stored identifiers are hashed under could not be read, so no match (or its absence) could be trusted; nothing was released. `Retry-After` says when to retry.',
+  },
   'audit-log-unavailable': {
     status: 503,
     description: 'The access log could not be written, so nothing was released (fail closed).',

@@ -8,7 +8,7 @@ import {
 } from '../audit/access-log.js';
 import { errorKind } from '../logging.js';
 import { problem, type HttpResult } from '../http/problem.js';
-import type { ApiContext } from './api-context.js';
+import { KEY_RETRY_AFTER_SECONDS, KeyUnavailableError, type ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import type { Database } from '../store/schema.js';
 import { WriteSlots } from './write-slots.js';
@@ -186,11 +186,22 @@ export async function runRequest(
   } catch (err) {
     // A write-ahead change whose entry could not be written: rolled back, nothing to log.
     if (err instanceof AccessLogUnavailableError) return withRequestId(logUnavailable(), requestId);
-    services.logger.error('request.failed', { requestId, action, error: errorKind(err) });
-    outcome = deny(
-      problem(500, 'internal-error', 'Internal error'),
-      err instanceof ChangeNotCommitted ? 'change-not-committed' : 'internal-error',
-    );
+    if (err instanceof KeyUnavailableError) {
+      // Not a 404: without every key version the store holds, "nobody" could be false.
+      outcome = deny(
+        problem(503, 'key-unavailable', 'Service unavailable', {
+          headers: { 'retry-after': String(KEY_RETRY_AFTER_SECONDS) },
+          detail: 'A key needed to match identifiers could not be read; nothing was released.',
+        }),
+        'key-unavailable',
+      );
+    } else {
+      services.logger.error('request.failed', { requestId, action, error: errorKind(err) });
+      outcome = deny(
+        problem(500, 'internal-error', 'Internal error'),
+        err instanceof ChangeNotCommitted ? 'change-not-committed' : 'internal-error',
+      );
+    }
   }
 
   if (!logged) {

@@ -291,6 +291,34 @@ export function postcodeArea(input: string): string | null {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Identifiers inside free text
+// ---------------------------------------------------------------------------------------------
+
+/** Where an NHS number could stand: ten digits, bare or as 3-3-4 with separators, no digit either side. */
+const NHS_IN_TEXT = /(?<![0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?![0-9])/g;
+/** Where a UPN could stand: a letter, eleven digits, a digit or letter, no digit either side. */
+const UPN_IN_TEXT = /(?<![0-9])[A-Za-z][0-9]{11}[0-9A-Za-z](?![0-9])/g;
+/** Where an NI number could stand: two letters and six digits (a suffix adds nothing), no digit either side. */
+const NI_IN_TEXT = /(?<![0-9])[A-Za-z]{2}[0-9]{6}(?![0-9])/g;
+
+/**
+ * Whether `text` holds a valid NHS number, UPN or NI number, alone or within it ("NHS:943…",
+ * "REF-JG103759A"). For fields that must not carry one — a reference kept for good, say — where
+ * an identifier would be personal data no erasure reaches. Only values the validators accept
+ * count (check digit, check letter, allocatable prefix), so an ordinary reference number is
+ * refused only if it is, by chance, also a valid identifier.
+ */
+export function containsNationalIdentifier(text: string): boolean {
+  const any = (pattern: RegExp, valid: (candidate: string) => boolean) =>
+    [...text.matchAll(pattern)].some((match) => valid(match[0]));
+  return (
+    any(NHS_IN_TEXT, (c) => validateNhsNumber(c).ok) ||
+    any(UPN_IN_TEXT, (c) => validateUpn(c).ok) ||
+    any(NI_IN_TEXT, (c) => validateNiNumber(c).ok)
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /** An integer in [0, n), robust to a source that (wrongly) returns exactly 1. */
 function randomInt(rng: RandomSource, n: number): number {

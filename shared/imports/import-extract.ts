@@ -4,7 +4,7 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { AccessLog } from '../audit/access-log.js';
 import { Pseudonymiser } from '../domain/pseudonymise.js';
 import { errorKind, type Logger } from '../logging.js';
-import { SecretUnavailableError, type SecretSource } from '../secrets/secret-source.js';
+import { SecretVersionGoneError, type SecretSource } from '../secrets/secret-source.js';
 import type { Store } from '../store/database.js';
 import { csvRecords } from './csv-records.js';
 import {
@@ -511,7 +511,10 @@ async function rejectMisplaced(deps: ImportDependencies, blobName: string, ids: 
  * The key the party's current snapshot of the dataset was hashed under, when that is not the
  * current version (the key was rotated since): the new rows are then hashed under it as well, so
  * that the load can carry person ids over (snapshot-writer.ts). Undefined when there is nothing
- * to compare or that version can no longer be read; the load then says what it carried.
+ * to compare or that version is gone (deleted or disabled); the load then says what it carried.
+ * Any other failure to read it fails the import, to be retried: a load that carried nothing
+ * would cost everyone known to this source alone their person id, consents and opt-outs for
+ * good, over what may be a passing Key Vault fault.
  */
 async function previousSnapshotKey(
   deps: ImportDependencies,
@@ -524,7 +527,14 @@ async function previousSnapshotKey(
     const previous = await deps.secrets.get('pseudonymisation-key', version);
     return { keyVersion: previous.version, key: Buffer.from(previous.value, 'base64') };
   } catch (err) {
-    if (err instanceof SecretUnavailableError) return undefined;
+    if (err instanceof SecretVersionGoneError) return undefined;
+    const { partyId, datasetId } = file;
+    deps.logger.warn('import.previous-key-unreadable', {
+      partyId,
+      datasetId,
+      keyVersion: version,
+      error: errorKind(err),
+    });
     throw err;
   }
 }

@@ -68,9 +68,10 @@ export interface Snapshot {
 /**
  * Indexes a snapshot's rows enter at one end of their key range, so keeping them costs an
  * append, while a rebuild would read the whole table again: every row of a snapshot has the
- * same party and dataset and no person yet, and its rowids are new and rising.
+ * same party and dataset and no person yet, every identifier the same key version, and their
+ * rowids are new and rising.
  */
-const APPENDED_INDEXES = new Set(['source_record_dataset', 'source_record_person']);
+const APPENDED_INDEXES = new Set(['source_record_dataset', 'source_record_person', 'record_identifier_key_version']);
 
 /** Helper threads SQLite may use to sort an index it builds. */
 const INDEX_SORT_THREADS = 2;
@@ -307,14 +308,14 @@ class CarriedPersonIds {
 export type CarryOutcome =
   'first-snapshot' | 'no-identifiers' | 'same-key' | 'previous-key' | 'previous-key-unavailable';
 
-/** Records of a snapshot {@link snapshotKeyVersion} looks through for an identifier. */
-const KEY_VERSION_PROBE_RECORDS = 1000;
-
 /**
  * The key version the identifiers of the party's current snapshot of the dataset were hashed
- * under, or undefined when it has none (among its first records). Read before a load, to know
- * whether its rows must also be hashed under a previous key; the load itself goes by what it
- * finds in its transaction.
+ * under, or undefined when it has none. Read before a load, to know whether its rows must also be
+ * hashed under a previous key; the load itself goes by what it finds in its transaction. Every
+ * identifier of a snapshot has the same version, so the first one found tells: the dataset's
+ * records in index order, each probed by the identifiers' primary key, stopping at the first hit
+ * however many records before it have none (a sample of the first records would take a snapshot
+ * whose early rows lack identifiers for one without a key, and carry nobody over a rotation).
  */
 export async function snapshotKeyVersion(
   db: Kysely<Database>,
@@ -325,18 +326,11 @@ export async function snapshotKeyVersion(
   const row = await store.dialect
     .firstRows(
       db
-        .selectFrom('record_identifier')
-        .select('key_version')
-        .where('record_id', 'in', (eb) =>
-          store.dialect.firstRows(
-            eb
-              .selectFrom('source_record')
-              .select('id')
-              .where('party_id', '=', partyId)
-              .where('dataset_id', '=', datasetId),
-            KEY_VERSION_PROBE_RECORDS,
-          ),
-        ),
+        .selectFrom('source_record as sr')
+        .innerJoin('record_identifier as ri', 'ri.record_id', 'sr.id')
+        .select('ri.key_version')
+        .where('sr.party_id', '=', partyId)
+        .where('sr.dataset_id', '=', datasetId),
       1,
     )
     .executeTakeFirst();

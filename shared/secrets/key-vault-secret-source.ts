@@ -1,7 +1,13 @@
 import type { TokenCredential } from '@azure/identity';
 import { DefaultAzureCredential } from '@azure/identity';
-import { SecretClient } from '@azure/keyvault-secrets';
-import { SecretUnavailableError, type SecretName, type SecretSource, type SecretValue } from './secret-source.js';
+import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
+import {
+  SecretUnavailableError,
+  SecretVersionGoneError,
+  type SecretName,
+  type SecretSource,
+  type SecretValue,
+} from './secret-source.js';
 
 export interface KeyVaultSecretSourceOptions {
   vaultUri: string;
@@ -10,6 +16,8 @@ export interface KeyVaultSecretSourceOptions {
   /** How long an unpinned "latest" is trusted before Key Vault is asked again (rotation pick-up). */
   latestTtlMs?: number;
   credential?: TokenCredential;
+  /** The HTTP client under the SDK (tests answer as Key Vault would). */
+  httpClient?: SecretClientOptions['httpClient'];
   now?: () => number;
 }
 
@@ -25,7 +33,9 @@ export class KeyVaultSecretSource implements SecretSource {
   private readonly now: () => number;
 
   constructor(private readonly options: KeyVaultSecretSourceOptions) {
-    this.client = new SecretClient(options.vaultUri, options.credential ?? new DefaultAzureCredential());
+    this.client = new SecretClient(options.vaultUri, options.credential ?? new DefaultAzureCredential(), {
+      httpClient: options.httpClient,
+    });
     this.ttl = options.latestTtlMs ?? 5 * 60_000;
     this.now = options.now ?? Date.now;
   }
@@ -56,7 +66,25 @@ export class KeyVaultSecretSource implements SecretSource {
       if (secret.value === undefined || !secret.properties.version) throw new Error('empty secret');
       return { name, value: secret.value, version: secret.properties.version };
     } catch (err) {
+      if (isGone(err)) throw new SecretVersionGoneError(name, { cause: err });
       throw new SecretUnavailableError(name, { cause: err });
     }
   }
+}
+
+/**
+ * Whether Key Vault said the secret version is not there to read: 404 (deleted or never made),
+ * or 403 with inner code `SecretDisabled`. Any other 403 is the app's own access (RBAC, firewall)
+ * and, like throttling, a 5xx or the network, is not a statement about the version: treating it
+ * as gone would let an import drop every person id its rotation was meant to carry.
+ */
+function isGone(err: unknown): boolean {
+  // The SDK's RestError, read by shape: @azure/core-rest-pipeline is not a dependency of ours.
+  if (!(err instanceof Error)) return false;
+  const { statusCode, details } = err as Error & {
+    statusCode?: unknown;
+    details?: { error?: { innerError?: { code?: unknown } | null } | null };
+  };
+  if (statusCode === 404) return true;
+  return statusCode === 403 && details?.error?.innerError?.code === 'SecretDisabled';
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { SECRET_GENERATORS } from './secret-generators.js';
 import {
   SECRET_NAMES,
-  SecretUnavailableError,
+  SecretVersionGoneError,
   type SecretName,
   type SecretSource,
   type SecretValue,
@@ -36,7 +36,8 @@ export class LocalSecretSource implements SecretSource {
     const entry = this.file.secrets[name];
     const wanted = version ?? entry?.current;
     const value = wanted ? entry?.versions[wanted] : undefined;
-    if (!wanted || value === undefined) throw new SecretUnavailableError(name);
+    // A file either holds a version or never will: as Key Vault's 404, not a passing fault.
+    if (!wanted || value === undefined) throw new SecretVersionGoneError(name);
     return { name, value, version: wanted };
   }
 

@@ -18,6 +18,10 @@ export interface SecretSource {
 export const SECRET_NAMES = ['pseudonymisation-key', 'audit-signing-key', 'person-ref-key'] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 
+/**
+ * The secret could not be read this time (network, throttling, a Key Vault fault): asking again
+ * later may well succeed, so nothing may be concluded from it about what the secret protects.
+ */
 export class SecretUnavailableError extends Error {
   constructor(
     readonly secretName: SecretName,
@@ -25,5 +29,19 @@ export class SecretUnavailableError extends Error {
   ) {
     super(`Secret ${secretName} is unavailable`, options);
     this.name = 'SecretUnavailableError';
+  }
+}
+
+/**
+ * The secret, or the version asked for, is not there to be read — deleted, never made, or
+ * disabled — and asking again will not change that until an operator does. Only this lets a
+ * caller act on a version being gone (an import then carries no person ids over a rotation);
+ * every other failure is a {@link SecretUnavailableError} to retry.
+ */
+export class SecretVersionGoneError extends SecretUnavailableError {
+  constructor(secretName: SecretName, options?: ErrorOptions) {
+    super(secretName, options);
+    this.message = `Secret ${secretName} (that version) does not exist or is disabled`;
+    this.name = 'SecretVersionGoneError';
   }
 }

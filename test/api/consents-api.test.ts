@@ -127,6 +127,36 @@ describe('consents API', () => {
     expect(await byRecorder.json()).toMatchObject({ consentId, withdrawnAt: expect.any(String) });
   });
 
+  it('refuses an evidenceRef that holds an NHS number, UPN or NI number, without repeating it', async () => {
+    const before = await consentEvents();
+    const identifiers = ['9434765919', '943-476-5919', 'NHS:9434765919', 'JG103759A', 'REF-jg103759', 'B801200005001'];
+    for (const evidenceRef of identifiers) {
+      const refused = await post('la-housing', ['dpo'], 'service-planning', {
+        kind: 'opt-out',
+        subject: known,
+        evidenceRef,
+      });
+      expect(refused.status, evidenceRef).toBe(400);
+      const body = JSON.parse(refused.text) as Record<string, unknown>;
+      expect(body).toMatchObject({
+        type: 'urn:lintel:problem:invalid-request',
+        errors: [{ path: 'evidenceRef', code: 'custom' }],
+      });
+      const digits = evidenceRef.replace(/[^0-9]/g, '');
+      expect(refused.text.replace(/[^0-9]/g, ''), evidenceRef).not.toContain(digits);
+    }
+    expect(await consentEvents()).toBe(before);
+    const reasons = await reasonCodesOf(t, 'la-housing', 'consent.record');
+    expect(reasons.slice(-identifiers.length)).toEqual(identifiers.map(() => 'invalid-request'));
+    // A reference that is not an identifier is kept as before.
+    const accepted = await post('la-housing', ['dpo'], 'service-planning', {
+      kind: 'opt-out',
+      subject: known,
+      evidenceRef: 'DPO/OPTOUT/2026-0042',
+    });
+    expect([200, 201]).toContain(accepted.status);
+  });
+
   it('answers every refusal to withdraw as an unknown id, whatever the reason, and logs the reason', async () => {
     const id = await recordOptOut('9434765889', 'Ada');
     const before = await withdrawReasons('la-housing');

@@ -1,5 +1,8 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { KEY_RETRY_AFTER_SECONDS } from '../../shared/api/api-context.js';
+import type { LocalSecretSource } from '../../shared/secrets/local-secret-source.js';
+import { SecretUnavailableError } from '../../shared/secrets/secret-source.js';
 import { insertRecord, SAM, SAM_PARTICIPANT } from '../support/records.js';
 import { callApi, startTestHost, type ApiCall, type TestHost } from '../support/test-host.js';
 
@@ -157,4 +160,98 @@ describe('fail closed when the access log cannot be written', () => {
       await sql`alter table access_log rename to access_log_unreachable`.execute(t.host.services.store.db);
     }
   });
+});
+
+/**
+ * A pseudonymisation key version the store's identifiers are hashed under cannot be read (Key
+ * Vault throttling or down). A lookup without it would miss everyone hashed under it and answer
+ * "no match" — for a duplicate check, "no application with another council" — so every call
+ * that matches identifiers answers 503 instead, and says nothing about anyone.
+ */
+describe('fail closed when a stored key version cannot be read', () => {
+  let t: TestHost;
+  let vaultDown = true;
+  const NI = 'JG103759A';
+  const officer = { party: 'kettering-borough-council', roles: ['housing-officer', 'senior-officer'] };
+  const call = (path: string, init: ApiCall) => callApi(t, path, init);
+  const matching: [string, () => ReturnType<typeof call>][] = [
+    ['search', () => call('/v1/people/search', { ...officer, purpose: 'housing-allocation', body: { niNumber: NI } })],
+    [
+      'duplicate check',
+      () =>
+        call('/v1/duplicate-checks', {
+          party: 'corby-borough-council',
+          roles: ['housing-officer'],
+          purpose: 'fraud-prevention',
+          body: { niNumber: NI },
+        }),
+    ],
+    [
+      'consent',
+      () =>
+        call('/v1/consents', {
+          party: 'dudley-housing-options',
+          roles: ['housing-officer'],
+          purpose: 'research-evaluation',
+          body: { subject: SAM, evidenceRef: 'REF-1' },
+        }),
+    ],
+    ['DPO lookup', () => call('/v1/audit/people/accesses', { ...officer, roles: ['dpo'], body: { niNumber: NI } })],
+  ];
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    const services = t.host.services;
+    const secrets = services.secrets as LocalSecretSource;
+    const oldVersion = (await secrets.get('pseudonymisation-key')).version;
+    await insertRecord(services, {
+      partyId: 'kettering-borough-council',
+      datasetId: 'keyways-housing-register',
+      givenName: 'Aisha',
+      familyName: "O'Connor",
+      dateOfBirth: '1990-04-12',
+      identifiers: { ni: 'JG103759' },
+      attributes: { firstName: 'Aisha', lastName: "O'Connor", nationalInsuranceNumber: NI },
+    });
+    await insertRecord(services, SAM_PARTICIPANT);
+    secrets.rotate('pseudonymisation-key');
+    const get = secrets.get.bind(secrets);
+    // The services' own key source, failing for the version Aisha and Sam are hashed under.
+    vi.spyOn(secrets, 'get').mockImplementation(async (name, version) => {
+      if (version === oldVersion && vaultDown) throw new SecretUnavailableError(name);
+      return get(name, version);
+    });
+  });
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await t?.stop();
+  });
+
+  it.each(matching)('%s: 503 key-unavailable with Retry-After, logged as such', async (_name, make) => {
+    const before = await t.accessLogSize();
+    const res = await make();
+    expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.headers.get('retry-after')).toBe(String(KEY_RETRY_AFTER_SECONDS));
+    const body = JSON.parse(res.text) as Record<string, unknown>;
+    expect(body).toMatchObject({ type: 'urn:lintel:problem:key-unavailable', status: 503 });
+    expect(Object.keys(body).sort()).toEqual(['detail', 'status', 'title', 'type']);
+    for (const value of ['Aisha', 'JG103759', 'Taylor']) expect(res.text).not.toContain(value);
+    expect(await t.accessLogSize()).toBe(before + 1);
+    const [last] = await t.host.services.store.db
+      .selectFrom('access_log')
+      .select(['decision', 'reason_code'])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .execute();
+    expect(last).toEqual({ decision: 'deny', reason_code: 'key-unavailable' });
+  });
+
+  it('finds the person once the version can be read again', async () => {
+    vaultDown = false;
+    await new Promise((resolve) => setTimeout(resolve, KEY_RETRY_AFTER_SECONDS * 1000 + 100));
+    const res = await matching[0]![1]();
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('Aisha');
+  }, 30_000);
 });

@@ -192,10 +192,24 @@ describe('OpenAPI document and reference page', () => {
     // A subject's missing consent or opt-out is answered as no-match, never as its own problem.
     expect(problemTypes(search, 403)).not.toContain('urn:lintel:problem:consent-required');
     expect(problemTypes(search, 404)).toEqual(['urn:lintel:problem:no-match']);
-    expect(problemTypes(search, 503)).toEqual([
-      'urn:lintel:problem:authentication-unavailable',
-      'urn:lintel:problem:audit-log-unavailable',
-    ]);
+    expect(problemTypes(search, 503)).toEqual(
+      expect.arrayContaining([
+        'urn:lintel:problem:authentication-unavailable',
+        'urn:lintel:problem:audit-log-unavailable',
+        'urn:lintel:problem:key-unavailable',
+      ]),
+    );
+    expect(problemTypes(search, 503)).toHaveLength(3);
+    // Every call that matches identifiers needs every stored key version; no other call does.
+    for (const [path, method] of [
+      ['/api/v1/duplicate-checks', 'post'],
+      ['/api/v1/consents', 'post'],
+      ['/api/v1/audit/people/accesses', 'post'],
+    ] as const)
+      expect(problemTypes(operation(path, method)!, 503), path).toContain('urn:lintel:problem:key-unavailable');
+    expect(problemTypes(operation('/api/v1/audit/verify', 'get')!, 503)).not.toContain(
+      'urn:lintel:problem:key-unavailable',
+    );
     expect(problemTypes(operation('/api/v1/duplicate-checks', 'post')!, 409)).toEqual([
       'urn:lintel:problem:ambiguous-match',
     ]);

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import {
+  containsNationalIdentifier,
   generateNhsNumber,
   generateNiNumber,
   generateUpn,
@@ -313,6 +314,57 @@ describe('failure reasons', () => {
           if (!result.ok) expect(known.has(result.reason)).toBe(true);
         }
       }),
+    );
+  });
+});
+
+describe('containsNationalIdentifier', () => {
+  it('finds a valid NHS number, UPN or NI number alone or inside a reference', () => {
+    for (const text of [
+      '9434765919',
+      '943 476 5919',
+      '943-476-5919',
+      'NHS:9434765919',
+      'nhs9434765919',
+      'REF/9434765919/2',
+      'JG103759A',
+      'jg103759',
+      'REF-JG103759A',
+      'B801200005001',
+      'upn:b801200005001',
+    ])
+      expect(containsNationalIdentifier(text), text).toBe(true);
+  });
+
+  it('passes references that only look like one: wrong check digit or letter, unallocated prefix, other lengths', () => {
+    for (const text of [
+      'form-123',
+      'DPO/OPTOUT/2026-0042',
+      '9434765918',
+      '94347659190',
+      '0000000000',
+      'A801200005001',
+      'QQ123456C',
+      'JG1037590',
+      'CASE-2026-000123',
+    ])
+      expect(containsNationalIdentifier(text), text).toBe(false);
+  });
+
+  it('finds every generated identifier, whatever surrounds it', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.constantFrom('', 'REF:', 'x/', 'CASE-'),
+        fc.constantFrom('', '/1', '.pdf', '-A'),
+        (seed, before, after) => {
+          let state = seed;
+          const rng = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+          return [generateNhsNumber(rng), generateUpn(rng), generateNiNumber(rng)].every((id) =>
+            containsNationalIdentifier(before + id + after),
+          );
+        },
+      ),
     );
   });
 });

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
-import { SecretUnavailableError, type SecretSource } from '../../../shared/secrets/secret-source.js';
+import {
+  SecretUnavailableError,
+  SecretVersionGoneError,
+  type SecretSource,
+} from '../../../shared/secrets/secret-source.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import { nhs, recordOf } from '../../support/linked-people.js';
 
@@ -92,12 +96,43 @@ describe.each([
     expect(h.logLines.join('\n')).not.toContain(N1);
   });
 
-  it('says so, and carries nothing, when the previous key can no longer be read', async () => {
+  it('fails the import, for the queue to retry, when the previous key cannot be read this time', async () => {
+    const current = (await keyVersions())[0]!;
+    const rotated = h.secrets.rotate('pseudonymisation-key');
+    // Key Vault throttles, faults or cannot be reached once; the version itself is still there.
+    let failures = 1;
+    const flaky: SecretSource = {
+      get: async (name, version) => {
+        if (version === current && failures-- > 0) throw new SecretUnavailableError(name);
+        return h.secrets.get(name, version);
+      },
+    };
+    const name = `${PARTY}/${DATASET}/extract-2026-04-15.csv`;
+    await h.drop(name, [HEADER, `Erin,Hale,2012-02-03,ME20 9AB,${N1},SC-1,N`].join('\n'));
+    await expect(h.run(name, { secrets: flaky })).rejects.toMatchObject({ name: 'ImportFailed' });
+    // Nothing committed: the previous snapshot, and Erin's id with it, are as they were.
+    expect(await recordOf(h, PARTY, 'ERIN')).toEqual({ person_id: erin, carried_person_id: null });
+    expect(await keyVersions()).toEqual([current]);
+    expect(h.logLines.some((line) => line.includes('"import.previous-key-unreadable"') && line.includes(current))).toBe(
+      true,
+    );
+
+    const retried = await h.run(name, { secrets: flaky });
+    expect(retried.outcome).toBe('loaded');
+    const runId = (retried as { runId: string }).runId;
+    expect(loadedLine(runId).personIdsCarried).toBe('previous-key');
+    expect(await recordOf(h, PARTY, 'ERIN')).toEqual({ person_id: erin, carried_person_id: erin });
+    expect(await keyVersions()).toEqual([rotated]);
+    await linkAfterImport(h.linkDeps(), runId);
+    expect(await consents.isOptedOut(erin, T)).toBe(true);
+  });
+
+  it('says so, and carries nothing, when the previous key is gone (deleted or disabled)', async () => {
     const current = (await keyVersions())[0]!;
     h.secrets.rotate('pseudonymisation-key');
     const withoutOldKeys: SecretSource = {
       get: async (name, version) => {
-        if (version === current) throw new SecretUnavailableError(name);
+        if (version === current) throw new SecretVersionGoneError(name);
         return h.secrets.get(name, version);
       },
     };
@@ -120,5 +155,44 @@ describe.each([
     const fourth = await importFile('extract-2026-06-01.csv', [`Erin,Hale,2012-02-03,ME20 9AA,${N1},SC-1,Y`]);
     expect(loadedLine(fourth).personIdsCarried).toBe('same-key');
     expect(await recordOf(h, PARTY, 'ERIN')).toEqual({ person_id: relinked, carried_person_id: relinked });
+  });
+});
+
+describe('a key rotation, where the previous snapshot opens with records without identifiers', () => {
+  let h: ImportHarness;
+  beforeAll(async () => (h = await createImportHarness()));
+  afterAll(async () => h.close());
+
+  it("still finds that snapshot's key version, and carries Erin her id and opt-out", async () => {
+    const consents = new StoreConsentRegister(h.store);
+    const N1 = nhs(810);
+    // Children the service knows by name and date of birth only, more than any sample of the
+    // snapshot's first records would look at, then Erin with her NHS number.
+    const noIds = Array.from({ length: 1500 }, (_, i) => {
+      const born = new Date(Date.UTC(2005, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
+      const letters = String.fromCharCode(65 + (i % 26)) + String.fromCharCode(65 + (Math.floor(i / 26) % 26));
+      return `Child${letters},Smith${i},${born},ME14 1XX,,,N`;
+    });
+    const importFile = async (name: string, erinsPostcode: string) => {
+      const lines = [HEADER, ...noIds, `Erin,Hale,2012-02-03,${erinsPostcode},${N1},SC-1,Y`];
+      const outcome = await h.importFile(`${PARTY}/${DATASET}/${name}`, lines.join('\n'));
+      expect(outcome.outcome).toBe('loaded');
+      return (outcome as { runId: string }).runId;
+    };
+    const first = await importFile('extract-2026-03-01.csv', 'ME14 1XX');
+    await linkAfterImport(h.linkDeps(), first);
+    const erin = (await recordOf(h, PARTY, 'ERIN')).person_id!;
+    expect(erin).toBeTruthy();
+    await consents.record({ subjectKey: erin, kind: 'opt-out', purposeId: null, evidenceRef: null, by: dpo, at: T });
+
+    h.secrets.rotate('pseudonymisation-key'); // the old version stays readable
+    const second = await importFile('extract-2026-04-01.csv', 'ME20 9AA');
+    const loaded = h.logLines.find((line) => line.includes('"import.loaded"') && line.includes(second))!;
+    expect((JSON.parse(loaded) as Record<string, unknown>).personIdsCarried).toBe('previous-key');
+    expect(h.logLines.some((line) => line.includes('"import.person-ids-not-carried"'))).toBe(false);
+    expect(await recordOf(h, PARTY, 'ERIN')).toEqual({ person_id: erin, carried_person_id: erin });
+    await linkAfterImport(h.linkDeps(), second);
+    expect((await recordOf(h, PARTY, 'ERIN')).person_id).toBe(erin);
+    expect(await consents.isOptedOut(erin, T)).toBe(true);
   });
 });

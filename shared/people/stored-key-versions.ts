@@ -1,0 +1,24 @@
+import type { Store } from '../store/database.js';
+
+/**
+ * The pseudonymisation key versions the store's identifiers are hashed under, in order. Read on
+ * the lookups' connection (`store.reads`), so an import's or a linking pass's long transaction on
+ * the store's own does not hold it up, and as one index seek a version
+ * (`record_identifier_key_version`) — the smallest version, then the smallest above it, and so
+ * on — where `select distinct` would read every identifier: there are a handful of versions and
+ * millions of identifiers, and every instance asks once a minute.
+ */
+export async function storedKeyVersions(store: Store): Promise<string[]> {
+  const versions: string[] = [];
+  for (;;) {
+    const after = versions.at(-1);
+    let query = store.db
+      .selectFrom('record_identifier')
+      .select((eb) => eb.fn.min<string | null>('key_version').as('key_version'));
+    if (after !== undefined) query = query.where('key_version', '>', after);
+    const [row] = await store.reads.execute(query.compile());
+    const next = row?.key_version;
+    if (next === null || next === undefined) return versions;
+    versions.push(next);
+  }
+}

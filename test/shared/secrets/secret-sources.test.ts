@@ -1,0 +1,131 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TokenCredential } from '@azure/identity';
+import type { SecretClientOptions } from '@azure/keyvault-secrets';
+import { describe, expect, it } from 'vitest';
+import { KeyVaultSecretSource } from '../../../shared/secrets/key-vault-secret-source.js';
+import { LocalSecretSource } from '../../../shared/secrets/local-secret-source.js';
+import { SecretUnavailableError, SecretVersionGoneError } from '../../../shared/secrets/secret-source.js';
+
+/**
+ * A version that is gone (deleted, never made, disabled) is told apart from one that could not
+ * be read this time: an import drops person ids only for the first (import-extract.ts), and
+ * retries the second.
+ */
+
+type HttpClient = NonNullable<SecretClientOptions['httpClient']>;
+type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
+
+const VAULT = 'https://lintel-test.vault.azure.net';
+const credential: TokenCredential = {
+  getToken: async () => ({ token: 'test-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
+};
+
+/** Key Vault as the SDK meets it: a 401 challenge for a request without a token, then `answer`. */
+function vault(answer: () => Answer): HttpClient {
+  return {
+    sendRequest: async (request) => {
+      const authorised = request.headers.get('authorization') !== undefined;
+      const { status, body, headers } = authorised
+        ? answer()
+        : {
+            status: 401,
+            body: undefined,
+            headers: {
+              'www-authenticate': `Bearer authorization="https://login.microsoftonline.com/tenant", resource="https://vault.azure.net"`,
+            },
+          };
+      const all = new Map(Object.entries({ 'content-type': 'application/json', ...headers }));
+      return {
+        request,
+        status,
+        bodyAsText: body === undefined ? '' : JSON.stringify(body),
+        headers: {
+          get: (name: string) => all.get(name.toLowerCase()),
+          has: (name: string) => all.has(name.toLowerCase()),
+          set: (name: string, value: string | number | boolean) => void all.set(name.toLowerCase(), String(value)),
+          delete: (name: string) => void all.delete(name.toLowerCase()),
+          toJSON: () => Object.fromEntries(all),
+          [Symbol.iterator]: () => all.entries(),
+        },
+      };
+    },
+  };
+}
+
+const kvError = (code: string, inner?: string) => ({
+  error: { code, message: 'refused', ...(inner === undefined ? {} : { innererror: { code: inner } }) },
+});
+
+async function failureOf(answer: Answer): Promise<unknown> {
+  const source = new KeyVaultSecretSource({ vaultUri: VAULT, credential, httpClient: vault(() => answer) });
+  return source.get('pseudonymisation-key', 'a1b2c3').then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+}
+
+describe('the Key Vault secret source', () => {
+  it('reads a version it is given', async () => {
+    const source = new KeyVaultSecretSource({
+      vaultUri: VAULT,
+      credential,
+      httpClient: vault(() => ({
+        status: 200,
+        body: { value: 'c2VjcmV0', id: `${VAULT}/secrets/pseudonymisation-key/a1b2c3`, attributes: { enabled: true } },
+      })),
+    });
+    expect(await source.get('pseudonymisation-key', 'a1b2c3')).toEqual({
+      name: 'pseudonymisation-key',
+      value: 'c2VjcmV0',
+      version: 'a1b2c3',
+    });
+  });
+
+  it('says a version is gone when Key Vault does not have it (404) or it is disabled (403 SecretDisabled)', async () => {
+    for (const answer of [
+      { status: 404, body: kvError('SecretNotFound') },
+      { status: 403, body: kvError('Forbidden', 'SecretDisabled') },
+    ]) {
+      const err = await failureOf(answer);
+      expect(err, String(answer.status)).toBeInstanceOf(SecretVersionGoneError);
+      expect(err).toBeInstanceOf(SecretUnavailableError);
+    }
+  });
+
+  it('says only "unavailable" for throttling, a fault, the app refused access, or no answer at all', async () => {
+    for (const answer of [
+      { status: 429, body: kvError('Throttled'), headers: { 'retry-after': '0' } },
+      { status: 500, body: kvError('InternalServerError') },
+      { status: 503, body: kvError('ServiceUnavailable'), headers: { 'retry-after': '0' } },
+      // An RBAC refusal is about the app's own access, not the version: an operator fixes it.
+      { status: 403, body: kvError('Forbidden', 'ForbiddenByRbac') },
+    ]) {
+      const err = await failureOf(answer);
+      expect(err, String(answer.status)).toBeInstanceOf(SecretUnavailableError);
+      expect(err, String(answer.status)).not.toBeInstanceOf(SecretVersionGoneError);
+    }
+    const down = new KeyVaultSecretSource({
+      vaultUri: VAULT,
+      credential,
+      httpClient: {
+        sendRequest: async () => {
+          throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+        },
+      },
+    });
+    const err = await down.get('pseudonymisation-key', 'a1b2c3').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SecretUnavailableError);
+    expect(err).not.toBeInstanceOf(SecretVersionGoneError);
+  }, 60_000);
+});
+
+describe('the local secret source', () => {
+  it('says a version its file does not hold is gone, as Key Vault would', async () => {
+    const local = new LocalSecretSource(join(mkdtempSync(join(tmpdir(), 'lintel-secrets-')), 'secrets.json'));
+    const current = await local.get('pseudonymisation-key');
+    expect(await local.get('pseudonymisation-key', current.version)).toEqual(current);
+    await expect(local.get('pseudonymisation-key', 'no-such-version')).rejects.toBeInstanceOf(SecretVersionGoneError);
+  });
+});
