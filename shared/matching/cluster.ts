@@ -1,14 +1,18 @@
 /**
  * Persons from links: union-find over the records of several batches, where a merge is refused
  * if the merged cluster would hold two different NHS numbers, two different UPNs, or two
- * different ids from the same system. Pairwise checks are not enough: A–B and B–C may each be
- * consistent while A and C carry different NHS numbers, so the guard is on whole clusters.
- * Links should be merged most reliable first, so that a weak link is the one refused.
+ * different ids from the same system, and a merge by a weak link (one that neither an
+ * identifier nor an officer vouches for: see hard-identifiers.ts) is refused if the two
+ * clusters' NI numbers have none in common.
+ * Pairwise checks are not enough: A–B and B–C may each be consistent while A and C carry
+ * different NHS numbers, so the guard is on whole clusters. Links should be merged most
+ * reliable first, so that a weak link is the one refused.
  */
 
+import type { HardIdentifierConflict, WeakLinkConflict } from './hard-identifiers.js';
 import type { RecordBatch } from './record.js';
 
-export type MergeRefusal = 'nhs-conflict' | 'upn-conflict' | 'system-id-conflict';
+export type MergeRefusal = HardIdentifierConflict | WeakLinkConflict;
 
 export interface RefusedMerge {
   readonly batchA: number;
@@ -26,6 +30,8 @@ interface ClusterIdentifiers {
   nhs: string;
   upn: string;
   systems: Map<string, string> | null;
+  /** Distinct NI numbers: more than one only where identifier links joined records that disagree on it. */
+  ni: readonly string[];
 }
 
 export class PersonClusters {
@@ -51,14 +57,18 @@ export class PersonClusters {
     return this.#refused;
   }
 
-  /** Merges the clusters of two records unless that would join conflicting hard identifiers. */
-  merge(batchA: number, recordA: number, batchB: number, recordB: number, tier = 0): MergeOutcome {
+  /**
+   * Merges the clusters of two records unless that would join conflicting hard identifiers or,
+   * for a `weak` link (by names, or a score no officer has confirmed), NI numbers with none in
+   * common.
+   */
+  merge(batchA: number, recordA: number, batchB: number, recordB: number, tier = 0, weak = true): MergeOutcome {
     const a = this.#find(this.#node(batchA, recordA));
     const b = this.#find(this.#node(batchB, recordB));
     if (a === b) return 'already-together';
     const ia = this.#identifiersOf(a);
     const ib = this.#identifiersOf(b);
-    const reason = conflict(ia, ib);
+    const reason = conflict(ia, ib) ?? (weak ? niConflict(ia, ib) : null);
     if (reason !== null) {
       this.#refused.push({ batchA, recordA, batchB, recordB, tier, reason });
       return reason;
@@ -70,6 +80,7 @@ export class PersonClusters {
       nhs: ia.nhs !== '' ? ia.nhs : ib.nhs,
       upn: ia.upn !== '' ? ia.upn : ib.upn,
       systems: mergeSystems(ia.systems, ib.systems),
+      ni: ib.ni.length === 0 ? ia.ni : [...ia.ni, ...ib.ni.filter((ni) => !ia.ni.includes(ni))],
     };
     this.#identifiers.delete(child);
     this.#identifiers.set(root, merged);
@@ -128,7 +139,8 @@ export class PersonClusters {
       systems ??= new Map();
       systems.set(system, id);
     }
-    return { nhs: b.nhsHash[i] as string, upn: b.upnHash[i] as string, systems };
+    const ni = b.niHash[i] as string;
+    return { nhs: b.nhsHash[i] as string, upn: b.upnHash[i] as string, systems, ni: ni === '' ? [] : [ni] };
   }
 }
 
@@ -142,6 +154,11 @@ function conflict(a: ClusterIdentifiers, b: ClusterIdentifiers): MergeRefusal | 
     }
   }
   return null;
+}
+
+function niConflict(a: ClusterIdentifiers, b: ClusterIdentifiers): WeakLinkConflict | null {
+  if (a.ni.length === 0 || b.ni.length === 0) return null;
+  return a.ni.some((ni) => b.ni.includes(ni)) ? null : 'ni-conflict';
 }
 
 function mergeSystems(a: Map<string, string> | null, b: Map<string, string> | null): Map<string, string> | null {

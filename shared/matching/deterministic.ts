@@ -14,6 +14,8 @@
  *   share date of birth, surname and often first three letters; families share a postcode);
  * - hard identifiers: a pair whose NHS numbers, UPNs or same-system ids both exist
  *   and differ is never linked, whatever rule proposes it;
+ * - NI number: a pair whose NI numbers both exist and differ is not linked by the date of
+ *   birth + names or postcode + names rule (see hard-identifiers.ts);
  * - tier 4 only: a pair whose dates of birth both exist and are not equal, a day–month
  *   transposition or one digit apart is not linked. Postcode, surname and initial letters are
  *   shared by a parent and the child named after them; the date is what tells them apart.
@@ -21,8 +23,8 @@
  */
 
 import { digitDifferences, firstThree, isDayMonthTransposition } from '../domain/normalise.js';
-import { hardIdentifierConflict } from './hard-identifiers.js';
-import type { HardIdentifierConflict } from './hard-identifiers.js';
+import { hardIdentifierConflict, isIdentifierRule, weakLinkConflict } from './hard-identifiers.js';
+import type { HardIdentifierConflict, WeakLinkConflict } from './hard-identifiers.js';
 import { KeyJoiner } from './join-table.js';
 import type { KeyParts } from './join-table.js';
 import type { RecordBatch } from './record.js';
@@ -30,7 +32,7 @@ import { sharedSystemNames } from './record.js';
 
 export type DeterministicTier = 1 | 2 | 3 | 4;
 
-export type PairConflictReason = HardIdentifierConflict | 'dob-conflict';
+export type PairConflictReason = HardIdentifierConflict | WeakLinkConflict | 'dob-conflict';
 
 export interface RuleSummary {
   readonly rule: string;
@@ -185,6 +187,7 @@ export function linkDeterministic(
       const i = join.left[k] as number;
       const j = join.right[k] as number;
       let reason: PairConflictReason | null = hardIdentifierConflict(left, i, right, j);
+      if (reason === null && !isIdentifierRule(rule.name)) reason = weakLinkConflict(left, i, right, j);
       if (reason === null && rule.dobGuard && datesClearlyDiffer(left.dob[i] as string, right.dob[j] as string)) {
         reason = 'dob-conflict';
       }

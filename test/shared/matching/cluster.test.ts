@@ -88,6 +88,26 @@ describe('PersonClusters', () => {
     ]);
   });
 
+  it('refuses a weak merge of clusters with no NI number in common, but not one an identifier vouches for', () => {
+    const batch = toRecordBatch(
+      [
+        record(1, { niHash: 'x', nhsHash: 'n1' }),
+        record(2, { niHash: 'y', nhsHash: 'n1' }),
+        record(3, { niHash: 'y' }),
+        record(4, { niHash: 'z' }),
+      ],
+      'one',
+    ).batch;
+    const clusters = new PersonClusters([batch]);
+    expect(clusters.merge(0, 0, 0, 1, 1, false)).toBe('merged');
+    // The cluster holds x and y: a names link to y is consistent with it, one to z is not.
+    expect(clusters.merge(0, 2, 0, 0, 3)).toBe('merged');
+    expect(clusters.merge(0, 3, 0, 0, 3)).toBe('ni-conflict');
+    expect(clusters.clusterSize(0, 0)).toBe(3);
+    // An officer's confirmation vouches for the pair as an identifier would.
+    expect(clusters.merge(0, 3, 0, 0, 5, false)).toBe('merged');
+  });
+
   it('joins records carrying ids of different systems into one person', () => {
     const left = toRecordBatch([record(1, { systemIds: [{ system: 'mosaic', idHash: 'm1' }] })], 'l').batch;
     const right = toRecordBatch(

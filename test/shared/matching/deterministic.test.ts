@@ -132,6 +132,26 @@ describe('deterministic tiers', () => {
     }
   });
 
+  it('does not link namesakes on date of birth + names, or postcode + names, when their NI numbers differ', () => {
+    const dobName = link([person({ niHash: 'ni1', postcode: 'CT1 1AA' })], [person({ niHash: 'ni2' })]).d;
+    expect(dobName.count).toBe(0);
+    expect(dobName.conflicts.map((c) => [c.rule, c.reason])).toEqual([['dob-name', 'ni-conflict']]);
+    const postcodeName = link([person({ niHash: 'ni1', dob: '1980-01-15' })], [person({ niHash: 'ni2', dob: '' })]).d;
+    expect(postcodeName.count).toBe(0);
+  });
+
+  it('still links on an NHS number or system id when the NI numbers differ (a slip in the NI number)', () => {
+    expect(link([person({ nhsHash: 'n1', niHash: 'ni1' })], [person({ nhsHash: 'n1', niHash: 'ni2' })]).d.count).toBe(
+      1,
+    );
+    const system = [{ system: 'mosaic', idHash: 'm1' }];
+    const bySystem = link(
+      [person({ systemIds: system, niHash: 'ni1' })],
+      [person({ systemIds: system, niHash: 'ni2' })],
+    );
+    expect(bySystem.d.count).toBe(1);
+  });
+
   it('still links records whose ids come from different systems', () => {
     const l = person({ systemIds: [{ system: 'mosaic', idHash: 'a' }] });
     const r = person({ systemIds: [{ system: 'capita-one', idHash: 'b' }] });
