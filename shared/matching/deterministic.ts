@@ -17,7 +17,7 @@
  * - NI number: a pair whose NI numbers both exist and differ is not linked by the date of
  *   birth + names or postcode + names rule (see hard-identifiers.ts);
  * - tier 4 only: a pair whose dates of birth both exist and are not equal, a day–month
- *   transposition or one digit apart is not linked. Postcode, surname and initial letters are
+ *   transposition or one digit apart in the day or month is not linked. Postcode, surname and initial letters are
  *   shared by a parent and the child named after them; the date is what tells them apart.
  * Everything a guard holds back remains for tier 5, the probabilistic review queue.
  */
@@ -154,9 +154,15 @@ function selectRules(rules: Rule[], ruleTiers: ReadonlyMap<string, number> | und
     .sort((a, b) => a.tier - b.tier);
 }
 
-/** True when two ISO dates, both present, cannot be one person's date mistyped. */
+/**
+ * True when two ISO dates, both present, cannot be one person's date mistyped. A different
+ * year is always clear: siblings at one address are born years apart, often on dates one
+ * digit of the year apart (2012 and 2013, 2010 and 2016), so only a day or month one digit
+ * out, or swapped, is read as a slip.
+ */
 export function datesClearlyDiffer(a: string, b: string): boolean {
   if (a === '' || b === '' || a === b) return false;
+  if (a.slice(0, 4) !== b.slice(0, 4)) return true;
   return !isDayMonthTransposition(a, b) && digitDifferences(a, b) > 1;
 }
 

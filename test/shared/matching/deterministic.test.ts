@@ -169,8 +169,22 @@ describe('deterministic tiers', () => {
   it('tells a slip in a date from a different date', () => {
     expect(datesClearlyDiffer('1980-03-04', '1980-04-03')).toBe(false);
     expect(datesClearlyDiffer('1980-03-04', '1980-03-05')).toBe(false);
+    expect(datesClearlyDiffer('1980-03-04', '1980-08-04')).toBe(false);
     expect(datesClearlyDiffer('1980-03-04', '')).toBe(false);
     expect(datesClearlyDiffer('1980-03-04', '1981-05-04')).toBe(true);
+    expect(datesClearlyDiffer('2012-03-04', '2013-03-04')).toBe(true);
+    expect(datesClearlyDiffer('2010-06-01', '2016-06-01')).toBe(true);
+  });
+
+  it('refuses a postcode + name link between siblings born a year or more apart', () => {
+    for (const [a, b] of [
+      ['2012-03-04', '2013-03-04'],
+      ['2010-06-01', '2016-06-01'],
+    ]) {
+      const { d } = link([person({ givenName: 'OLIVER', dob: a })], [person({ givenName: 'OLIVIA', dob: b })]);
+      expect(d.count, `${a} vs ${b}`).toBe(0);
+      expect(d.conflicts.map((c) => [c.rule, c.reason])).toEqual([['postcode-name', 'dob-conflict']]);
+    }
   });
 
   it('ignores blank keys: two records without identifiers are not linked on emptiness', () => {
