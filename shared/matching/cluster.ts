@@ -12,7 +12,19 @@
 import type { HardIdentifierConflict, WeakLinkConflict } from './hard-identifiers.js';
 import type { RecordBatch } from './record.js';
 
-export type MergeRefusal = HardIdentifierConflict | WeakLinkConflict;
+/** `ambiguous`: see {@link PersonClusters.mergeTiers}. */
+export type MergeRefusal = HardIdentifierConflict | WeakLinkConflict | 'ambiguous';
+
+/** A link between two records, as {@link PersonClusters.mergeTiers} takes it. */
+export interface ClusterLink {
+  readonly batchA: number;
+  readonly recordA: number;
+  readonly batchB: number;
+  readonly recordB: number;
+  readonly tier: number;
+  /** By names, or a score no officer has confirmed: see {@link PersonClusters.merge}. */
+  readonly weak: boolean;
+}
 
 export interface RefusedMerge {
   readonly batchA: number;
@@ -68,7 +80,7 @@ export class PersonClusters {
     if (a === b) return 'already-together';
     const ia = this.#identifiersOf(a);
     const ib = this.#identifiersOf(b);
-    const reason = conflict(ia, ib) ?? (weak ? niConflict(ia, ib) : null);
+    const reason = refusal(ia, ib, weak);
     if (reason !== null) {
       this.#refused.push({ batchA, recordA, batchB, recordB, tier, reason });
       return reason;
@@ -85,6 +97,69 @@ export class PersonClusters {
     this.#identifiers.delete(child);
     this.#identifiers.set(root, merged);
     return 'merged';
+  }
+
+  /**
+   * Merges `links`, which come most reliable first, one tier at a time. A record whose links
+   * of one tier reach two clusters that cannot be one person (each could take it, but not
+   * both) is a namesake of two people, and its links of that tier cannot say which: all of
+   * them are refused as `ambiguous`, rather than letting the first merge win and the answer
+   * turn on the order links happen to be in.
+   */
+  mergeTiers(links: readonly ClusterLink[]): void {
+    for (let start = 0; start < links.length;) {
+      const tier = (links[start] as ClusterLink).tier;
+      let end = start + 1;
+      while (end < links.length && (links[end] as ClusterLink).tier === tier) end++;
+      const group = links.slice(start, end);
+      const ambiguous = this.#ambiguousRecords(group);
+      for (const l of group) {
+        if (ambiguous.has(this.#node(l.batchA, l.recordA)) || ambiguous.has(this.#node(l.batchB, l.recordB))) {
+          const { batchA, recordA, batchB, recordB } = l;
+          this.#refused.push({ batchA, recordA, batchB, recordB, tier, reason: 'ambiguous' });
+        } else this.merge(l.batchA, l.recordA, l.batchB, l.recordB, tier, l.weak);
+      }
+      start = end;
+    }
+  }
+
+  /** Nodes whose links in `group` (one tier) reach two clusters that could each, but not both, take them. */
+  #ambiguousRecords(group: readonly ClusterLink[]): Set<number> {
+    const reached = new Map<number, { root: number; weak: boolean }[]>();
+    const reach = (from: number, to: number, weak: boolean) => {
+      const root = this.#find(to);
+      const list = reached.get(from);
+      if (list === undefined) reached.set(from, [{ root, weak }]);
+      else if (!list.some((r) => r.root === root && r.weak === weak)) list.push({ root, weak });
+    };
+    for (const l of group) {
+      const a = this.#node(l.batchA, l.recordA);
+      const b = this.#node(l.batchB, l.recordB);
+      reach(a, b, l.weak);
+      reach(b, a, l.weak);
+    }
+    const ambiguous = new Set<number>();
+    for (const [node, targets] of reached) {
+      if (targets.length < 2) continue;
+      const own = this.#find(node);
+      const ownIds = this.#identifiersOf(own);
+      const feasible = targets.filter(
+        (t) => t.root !== own && refusal(ownIds, this.#identifiersOf(t.root), t.weak) === null,
+      );
+      search: for (let x = 0; x < feasible.length; x++) {
+        for (let y = x + 1; y < feasible.length; y++) {
+          const tx = feasible[x]!;
+          const ty = feasible[y]!;
+          if (tx.root === ty.root) continue;
+          const weak = tx.weak || ty.weak;
+          if (refusal(this.#identifiersOf(tx.root), this.#identifiersOf(ty.root), weak) !== null) {
+            ambiguous.add(node);
+            break search;
+          }
+        }
+      }
+    }
+    return ambiguous;
   }
 
   /** Cluster id (a root node number) of a record. */
@@ -154,6 +229,10 @@ function conflict(a: ClusterIdentifiers, b: ClusterIdentifiers): MergeRefusal | 
     }
   }
   return null;
+}
+
+function refusal(a: ClusterIdentifiers, b: ClusterIdentifiers, weak: boolean): MergeRefusal | null {
+  return conflict(a, b) ?? (weak ? niConflict(a, b) : null);
 }
 
 function niConflict(a: ClusterIdentifiers, b: ClusterIdentifiers): WeakLinkConflict | null {

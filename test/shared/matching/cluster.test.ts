@@ -108,6 +108,49 @@ describe('PersonClusters', () => {
     expect(clusters.merge(0, 3, 0, 0, 5, false)).toBe('merged');
   });
 
+  it('refuses every equal-tier link of a record that reaches two people who cannot be one, in either order', () => {
+    const batch = toRecordBatch(
+      [record(1, { nhsHash: 'n1' }), record(2, { nhsHash: 'n2' }), record(3, {}), record(4, {})],
+      'one',
+    ).batch;
+    const link = (a: number, b: number, tier: number) => ({
+      batchA: 0,
+      recordA: a,
+      batchB: 0,
+      recordB: b,
+      tier,
+      weak: true,
+    });
+    for (const links of [
+      [link(2, 0, 3), link(2, 1, 3), link(3, 1, 4)],
+      [link(2, 1, 3), link(2, 0, 3), link(3, 1, 4)],
+    ]) {
+      const clusters = new PersonClusters([batch]);
+      clusters.mergeTiers(links);
+      expect(clusters.clusterSize(0, 2)).toBe(1);
+      expect(clusters.clusterSize(0, 0)).toBe(1);
+      // A record with one link of its tier is not held back by another record's ambiguity.
+      expect(clusters.clusterOf(0, 3)).toBe(clusters.clusterOf(0, 1));
+      expect(clusters.refused.map((r) => [r.recordA, r.recordB, r.reason])).toEqual(
+        links.slice(0, 2).map((l) => [l.recordA, l.recordB, 'ambiguous']),
+      );
+    }
+  });
+
+  it('takes the stronger tier first: an equal-tier ambiguity is judged on the people earlier tiers made', () => {
+    const batch = toRecordBatch(
+      [record(1, { nhsHash: 'n1' }), record(2, { nhsHash: 'n2' }), record(3, { nhsHash: 'n1' })],
+      'one',
+    ).batch;
+    const clusters = new PersonClusters([batch]);
+    clusters.mergeTiers([
+      { batchA: 0, recordA: 2, batchB: 0, recordB: 0, tier: 1, weak: false },
+      { batchA: 0, recordA: 2, batchB: 0, recordB: 1, tier: 3, weak: true },
+    ]);
+    expect(clusters.clusterOf(0, 2)).toBe(clusters.clusterOf(0, 0));
+    expect(clusters.refused.map((r) => r.reason)).toEqual(['nhs-conflict']);
+  });
+
   it('joins records carrying ids of different systems into one person', () => {
     const left = toRecordBatch([record(1, { systemIds: [{ system: 'mosaic', idHash: 'm1' }] })], 'l').batch;
     const right = toRecordBatch(
