@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { keyVersionOf } from '../matching/hard-identifiers.js';
 import type { RecordBatch } from '../matching/record.js';
 
 /**
@@ -17,6 +18,9 @@ export class PairKeys {
   }
 
   recordFingerprint(batch: RecordBatch, i: number): string {
+    // A value under another key version counts as absent, as it did before such values were
+    // held, so that no decision already taken is lost to a changed key.
+    const current = (value: string) => (keyVersionOf(value) === '' ? value : '');
     const parts = [
       batch.sourceId,
       batch.givenName[i],
@@ -24,10 +28,10 @@ export class PairKeys {
       batch.dob[i],
       batch.postcode[i],
       batch.address[i],
-      batch.nhsHash[i],
-      batch.upnHash[i],
-      batch.niHash[i],
-      ...[...batch.systemIds.keys()].sort().map((system) => `${system}=${batch.systemIds.get(system)![i]}`),
+      current(batch.nhsHash[i]!),
+      current(batch.upnHash[i]!),
+      current(batch.niHash[i]!),
+      ...[...batch.systemIds.keys()].sort().map((system) => `${system}=${current(batch.systemIds.get(system)![i]!)}`),
     ];
     return createHmac('sha256', this.#key)
       .update(`record\u0000${parts.join('\u0000')}`)

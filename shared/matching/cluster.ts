@@ -3,12 +3,14 @@
  * if the merged cluster would hold two different NHS numbers, two different UPNs, or two
  * different ids from the same system, and a merge by a weak link (one that neither an
  * identifier nor an officer vouches for: see hard-identifiers.ts) is refused if the two
- * clusters' NI numbers have none in common.
+ * clusters' NI numbers have none in common, or if both hold one kind of identifier only under
+ * different key versions.
  * Pairwise checks are not enough: A–B and B–C may each be consistent while A and C carry
  * different NHS numbers, so the guard is on whole clusters. Links should be merged most
  * reliable first, so that a weak link is the one refused.
  */
 
+import { identifiersDiffer } from './hard-identifiers.js';
 import type { HardIdentifierConflict, WeakLinkConflict } from './hard-identifiers.js';
 import type { RecordBatch } from './record.js';
 
@@ -37,14 +39,13 @@ export interface RefusedMerge {
 
 export type MergeOutcome = 'merged' | 'already-together' | MergeRefusal;
 
-/** Hard identifiers of a cluster: at most one value per kind once the guard has held. */
-interface ClusterIdentifiers {
-  nhs: string;
-  upn: string;
-  systems: Map<string, string> | null;
-  /** Distinct NI numbers: more than one only where identifier links joined records that disagree on it. */
-  ni: readonly string[];
-}
+/**
+ * Identifier values of a cluster by kind (`nhs`, `upn`, `ni`, `system:<system>`), distinct.
+ * A hard kind holds one value per key version once the guard has held; several only where a
+ * link an identifier or officer vouches for joined values that are not comparable (another key
+ * version) or, for the NI number, that disagree.
+ */
+type ClusterIdentifiers = ReadonlyMap<string, readonly string[]>;
 
 export class PersonClusters {
   readonly #batches: readonly RecordBatch[];
@@ -72,7 +73,7 @@ export class PersonClusters {
   /**
    * Merges the clusters of two records unless that would join conflicting hard identifiers or,
    * for a `weak` link (by names, or a score no officer has confirmed), NI numbers with none in
-   * common.
+   * common or identifiers that cannot be compared (another key version).
    */
   merge(batchA: number, recordA: number, batchB: number, recordB: number, tier = 0, weak = true): MergeOutcome {
     const a = this.#find(this.#node(batchA, recordA));
@@ -88,12 +89,11 @@ export class PersonClusters {
     const [root, child] = (this.#size[a] as number) >= (this.#size[b] as number) ? [a, b] : [b, a];
     this.#parent[child] = root;
     this.#size[root] = (this.#size[a] as number) + (this.#size[b] as number);
-    const merged: ClusterIdentifiers = {
-      nhs: ia.nhs !== '' ? ia.nhs : ib.nhs,
-      upn: ia.upn !== '' ? ia.upn : ib.upn,
-      systems: mergeSystems(ia.systems, ib.systems),
-      ni: ib.ni.length === 0 ? ia.ni : [...ia.ni, ...ib.ni.filter((ni) => !ia.ni.includes(ni))],
-    };
+    const merged = new Map(ia);
+    for (const [kind, values] of ib) {
+      const held = merged.get(kind);
+      merged.set(kind, held === undefined ? values : [...held, ...values.filter((v) => !held.includes(v))]);
+    }
     this.#identifiers.delete(child);
     this.#identifiers.set(root, merged);
     return 'merged';
@@ -207,42 +207,49 @@ export class PersonClusters {
     while ((this.#offsets[batch + 1] as number) <= root) batch++;
     const b = this.#batches[batch] as RecordBatch;
     const i = root - (this.#offsets[batch] as number);
-    let systems: Map<string, string> | null = null;
-    for (const [system, ids] of b.systemIds) {
-      const id = ids[i] as string;
-      if (id === '') continue;
-      systems ??= new Map();
-      systems.set(system, id);
-    }
-    const ni = b.niHash[i] as string;
-    return { nhs: b.nhsHash[i] as string, upn: b.upnHash[i] as string, systems, ni: ni === '' ? [] : [ni] };
+    const identifiers = new Map<string, readonly string[]>();
+    const add = (kind: string, value: string) => {
+      if (value !== '') identifiers.set(kind, [value]);
+    };
+    add('nhs', b.nhsHash[i] as string);
+    add('upn', b.upnHash[i] as string);
+    add('ni', b.niHash[i] as string);
+    for (const [system, ids] of b.systemIds) add(`system:${system}`, ids[i] as string);
+    return identifiers;
   }
 }
 
-function conflict(a: ClusterIdentifiers, b: ClusterIdentifiers): MergeRefusal | null {
-  if (a.nhs !== '' && b.nhs !== '' && a.nhs !== b.nhs) return 'nhs-conflict';
-  if (a.upn !== '' && b.upn !== '' && a.upn !== b.upn) return 'upn-conflict';
-  if (a.systems !== null && b.systems !== null) {
-    for (const [system, id] of a.systems) {
-      const other = b.systems.get(system);
-      if (other !== undefined && other !== id) return 'system-id-conflict';
-    }
-  }
-  return null;
+function hardConflictOf(kind: string): HardIdentifierConflict | null {
+  if (kind === 'nhs') return 'nhs-conflict';
+  if (kind === 'upn') return 'upn-conflict';
+  return kind.startsWith('system:') ? 'system-id-conflict' : null;
 }
 
+/**
+ * Hard identifiers that differ under one key version refuse any merge, NHS number first; for
+ * a weak link, so does a kind both clusters hold with no value in common: NI numbers that
+ * differ, or values under different key versions that cannot be compared.
+ */
 function refusal(a: ClusterIdentifiers, b: ClusterIdentifiers, weak: boolean): MergeRefusal | null {
-  return conflict(a, b) ?? (weak ? niConflict(a, b) : null);
+  let hard: HardIdentifierConflict | null = null;
+  let soft: WeakLinkConflict | null = null;
+  for (const [kind, as] of a) {
+    const bs = b.get(kind);
+    if (bs === undefined) continue;
+    let shared = false;
+    let differ = false;
+    for (const x of as) {
+      for (const y of bs) {
+        if (x === y) shared = true;
+        else if (identifiersDiffer(x, y)) differ = true;
+      }
+    }
+    const kindHard = differ ? hardConflictOf(kind) : null;
+    if (kindHard !== null && (hard === null || HARD_ORDER.indexOf(kindHard) < HARD_ORDER.indexOf(hard)))
+      hard = kindHard;
+    if (weak && !shared && soft === null) soft = differ ? 'ni-conflict' : 'other-key-version';
+  }
+  return hard ?? soft;
 }
 
-function niConflict(a: ClusterIdentifiers, b: ClusterIdentifiers): WeakLinkConflict | null {
-  if (a.ni.length === 0 || b.ni.length === 0) return null;
-  return a.ni.some((ni) => b.ni.includes(ni)) ? null : 'ni-conflict';
-}
-
-function mergeSystems(a: Map<string, string> | null, b: Map<string, string> | null): Map<string, string> | null {
-  if (a === null) return b === null ? null : new Map(b);
-  const merged = new Map(a);
-  if (b !== null) for (const [system, id] of b) if (!merged.has(system)) merged.set(system, id);
-  return merged;
-}
+const HARD_ORDER: readonly HardIdentifierConflict[] = ['nhs-conflict', 'upn-conflict', 'system-id-conflict'];

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PersonClusters } from '../../../shared/matching/cluster.js';
+import { otherKeyValue } from '../../../shared/matching/hard-identifiers.js';
 import type { CanonicalRecord } from '../../../shared/matching/record.js';
 import { toRecordBatch } from '../../../shared/matching/record.js';
 
@@ -149,6 +150,24 @@ describe('PersonClusters', () => {
     ]);
     expect(clusters.clusterOf(0, 2)).toBe(clusters.clusterOf(0, 0));
     expect(clusters.refused.map((r) => r.reason)).toEqual(['nhs-conflict']);
+  });
+
+  it('refuses a weak merge of identifiers under different key versions, and compares them under one', () => {
+    const batch = toRecordBatch(
+      [
+        record(1, { nhsHash: otherKeyValue('v1', 'n1') }),
+        record(2, { nhsHash: 'n2' }),
+        record(3, { nhsHash: otherKeyValue('v1', 'n3') }),
+        record(4, { nhsHash: 'n2' }),
+      ],
+      'one',
+    ).batch;
+    const clusters = new PersonClusters([batch]);
+    expect(clusters.merge(0, 0, 0, 1, 3)).toBe('other-key-version');
+    expect(clusters.merge(0, 0, 0, 1, 2, false)).toBe('merged');
+    // The cluster holds n2 now: a names link by it is comparable again.
+    expect(clusters.merge(0, 3, 0, 0, 3)).toBe('merged');
+    expect(clusters.merge(0, 2, 0, 0, 2, false)).toBe('nhs-conflict');
   });
 
   it('joins records carrying ids of different systems into one person', () => {

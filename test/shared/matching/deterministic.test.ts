@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { datesClearlyDiffer, firstThreeColumn, linkDeterministic } from '../../../shared/matching/deterministic.js';
+import { otherKeyValue } from '../../../shared/matching/hard-identifiers.js';
 import { linkBatches } from '../../../shared/matching/link.js';
 import type { CanonicalRecord } from '../../../shared/matching/record.js';
 import { toRecordBatch } from '../../../shared/matching/record.js';
@@ -150,6 +151,22 @@ describe('deterministic tiers', () => {
       [person({ systemIds: system, niHash: 'ni2' })],
     );
     expect(bySystem.d.count).toBe(1);
+  });
+
+  it('links on an identifier held under another key version only by identifiers, never by names', () => {
+    const old = otherKeyValue('v1', 'n1');
+    const byNames = link([person({ nhsHash: old, postcode: 'CT1 1AA' })], [person({ nhsHash: 'n2' })]).d;
+    expect(byNames.count).toBe(0);
+    expect(byNames.conflicts.map((c) => [c.rule, c.reason])).toEqual([['dob-name', 'other-key-version']]);
+    const system = [{ system: 'mosaic', idHash: 'm1' }];
+    expect(
+      link([person({ nhsHash: old, systemIds: system })], [person({ nhsHash: 'n2', systemIds: system })]).d.count,
+    ).toBe(1);
+    // Under one key version the values compare as ever: equal links, different is two people.
+    expect(link([person({ nhsHash: old, givenName: 'ANNA' })], [person({ nhsHash: old })]).pairs.size).toBe(1);
+    const twoPeople = link([person({ nhsHash: old })], [person({ nhsHash: otherKeyValue('v1', 'n2') })]).d;
+    expect(twoPeople.count).toBe(0);
+    expect(new Set(twoPeople.conflicts.map((c) => c.reason))).toEqual(new Set(['nhs-conflict']));
   });
 
   it('still links records whose ids come from different systems', () => {
