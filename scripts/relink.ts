@@ -4,7 +4,7 @@
  * `npm run relink -- --pending`            only records no pass has linked yet (what the timer does)
  *
  * Runs against the configured store (local settings by default). Prints each pass's counts:
- * links by tier, candidates waiting for review, merges refused by the hard-identifier guard,
+ * links by tier, candidates waiting for review, merges refused (by the identifier guards, or as ambiguous),
  * people, and person ids that changed. Officers' decisions are kept.
  */
 import { parseArgs } from 'node:util';

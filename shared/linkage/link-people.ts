@@ -3,7 +3,8 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import { carryConsentEvents, type PersonIdMove } from '../consents/carry-consents.js';
 import type { Logger } from '../logging.js';
-import { PersonClusters, type MergeRefusal } from '../matching/cluster.js';
+import { PersonClusters, type ClusterLink, type MergeRefusal } from '../matching/cluster.js';
+import { isIdentifierRule } from '../matching/hard-identifiers.js';
 import { linkBatches } from '../matching/link.js';
 import type { ProbabilisticOptions } from '../matching/probabilistic.js';
 import type { SecretSource } from '../secrets/secret-source.js';
@@ -30,7 +31,9 @@ import { readStoreSources, type StoreSource } from './store-sources.js';
  *
  * Every pass then forms people from all active links of the agreement (rule links, and tier-5
  * links only once confirmed), most reliable first, refusing any merge that would put two
- * different NHS numbers, UPNs or ids of one system in one person, and writes each record's
+ * different NHS numbers, UPNs or ids of one system in one person (or, by a names rule, two
+ * people's NI numbers: see cluster.ts) and every link of a record whose links of one tier reach
+ * two such people (it is left on its own), and writes each record's
  * person id (kept stable: see person-ids.ts). Where a record's person id changes (a merge or a
  * split), the consent and opt-out events of its old id are carried to its new one in the same
  * transaction (shared/consents/carry-consents.ts), so an opt-out never stays behind on an id no
@@ -328,19 +331,29 @@ async function formPeople(trx: Kysely<Database>, engine: Engine, agreementId: st
   sources.forEach((s, b) => s.batch.recordId.forEach((id, i) => node.set(id, [b, i])));
   const links = await trx
     .selectFrom('record_link')
-    .select(['record_a', 'record_b', 'tier', 'score'])
+    .select(['record_a', 'record_b', 'tier', 'rule', 'status', 'score'])
     .where('agreement_id', '=', agreementId)
     .where('status', 'in', ['auto', 'confirmed'])
     .execute();
-  // Most reliable first, so that where two links cannot both hold, the weaker one is refused.
-  links.sort((x, y) => x.tier - y.tier || (y.score ?? 1) - (x.score ?? 1));
+  // Most reliable first, so that where two links cannot both hold, the weaker one is refused;
+  // then by record ids, so that the rows' order in the table never decides who is merged.
+  links.sort(
+    (x, y) =>
+      x.tier - y.tier ||
+      (y.score ?? 1) - (x.score ?? 1) ||
+      compareIds(x.record_a, y.record_a) ||
+      compareIds(x.record_b, y.record_b),
+  );
   const clusters = new PersonClusters(sources.map((s) => s.batch));
+  const clusterLinks: ClusterLink[] = [];
   for (const link of links) {
     const a = node.get(link.record_a);
     const b = node.get(link.record_b);
     if (a === undefined || b === undefined) continue;
-    clusters.merge(a[0], a[1], b[0], b[1], link.tier);
+    const weak = link.status !== 'confirmed' && !isIdentifierRule(link.rule);
+    clusterLinks.push({ batchA: a[0], recordA: a[1], batchB: b[0], recordB: b[1], tier: link.tier, weak });
   }
+  clusters.mergeTiers(clusterLinks);
   const refusedMerges: Partial<Record<MergeRefusal, number>> = {};
   for (const refusal of clusters.refused) refusedMerges[refusal.reason] = (refusedMerges[refusal.reason] ?? 0) + 1;
 
@@ -378,6 +391,10 @@ async function formPeople(trx: Kysely<Database>, engine: Engine, agreementId: st
   }
   const personIdsChanged = changed.length;
   return { refusedMerges, people: new Set(assigned).size, personIdsChanged, consentEventsCarried };
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Rows a person-id update statement: three parameters each, within SQL Server's 2,100. */

@@ -1,3 +1,4 @@
+import { otherKeyValue } from '../matching/hard-identifiers.js';
 import type { RecordBatch } from '../matching/record.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
@@ -7,10 +8,12 @@ import type { Database } from '../store/schema.js';
  * one source per party and dataset (a party's snapshot of a dataset), with the values exactly
  * as import left them (normalised names, canonical dates and postcodes, identifier HMACs).
  *
- * Only identifiers hashed under the current key version are used. A hash under another version
- * can never equal a current one, and read as a value it would make the same person's two
- * records look like two people holding different NHS numbers; read as absent, the record can
- * still link on its other values, and links again on identifiers once its source re-sends it.
+ * An identifier hashed under another key version than the current one is kept as
+ * {@link otherKeyValue}: it equals only a hash of the same identifier under that version, and
+ * against a value under another version it is neither a match nor a conflict but a kind both
+ * records hold that cannot be compared (see shared/matching/hard-identifiers.ts). Read as
+ * absent, it would let date of birth + names join two people whose NHS numbers differ, once
+ * one source had re-sent under the new key and the other not.
  */
 export interface StoreSource {
   /** `party/dataset`. */
@@ -32,7 +35,7 @@ export interface StoreSource {
 
 export interface StoreSources {
   readonly sources: readonly StoreSource[];
-  /** Identifier values ignored because they were hashed under another key version. */
+  /** Identifier values hashed under another key version: held, but comparable only with their own version's. */
   readonly otherKeyVersionIdentifiers: number;
 }
 
@@ -154,14 +157,15 @@ export async function readStoreSources(
     for (const row of page) {
       const at = where.get(row.record_id);
       if (at === undefined) continue;
+      let hash = row.hash;
       if (row.key_version !== keyVersion) {
         otherKeyVersionIdentifiers++;
-        continue;
+        hash = otherKeyValue(row.key_version, row.hash);
       }
       const { columns: c, index } = at;
-      if (row.kind === 'nhs') c.nhsHash[index] = row.hash;
-      else if (row.kind === 'upn') c.upnHash[index] = row.hash;
-      else if (row.kind === 'ni') c.niHash[index] = row.hash;
+      if (row.kind === 'nhs') c.nhsHash[index] = hash;
+      else if (row.kind === 'upn') c.upnHash[index] = hash;
+      else if (row.kind === 'ni') c.niHash[index] = hash;
       else if (row.kind.startsWith('system-id:')) {
         const system = row.kind.slice('system-id:'.length);
         let column = c.systemIds.get(system);
@@ -169,7 +173,7 @@ export async function readStoreSources(
           column = new Array<string>(c.recordId.length).fill('');
           c.systemIds.set(system, column);
         }
-        column[index] = row.hash;
+        column[index] = hash;
       }
     }
     if (page.length < PAGE) break;

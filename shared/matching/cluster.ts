@@ -1,14 +1,32 @@
 /**
  * Persons from links: union-find over the records of several batches, where a merge is refused
  * if the merged cluster would hold two different NHS numbers, two different UPNs, or two
- * different ids from the same system. Pairwise checks are not enough: A–B and B–C may each be
- * consistent while A and C carry different NHS numbers, so the guard is on whole clusters.
- * Links should be merged most reliable first, so that a weak link is the one refused.
+ * different ids from the same system, and a merge by a weak link (one that neither an
+ * identifier nor an officer vouches for: see hard-identifiers.ts) is refused if the two
+ * clusters' NI numbers have none in common, or if both hold one kind of identifier only under
+ * different key versions.
+ * Pairwise checks are not enough: A–B and B–C may each be consistent while A and C carry
+ * different NHS numbers, so the guard is on whole clusters. Links should be merged most
+ * reliable first, so that a weak link is the one refused.
  */
 
+import { identifiersDiffer } from './hard-identifiers.js';
+import type { HardIdentifierConflict, WeakLinkConflict } from './hard-identifiers.js';
 import type { RecordBatch } from './record.js';
 
-export type MergeRefusal = 'nhs-conflict' | 'upn-conflict' | 'system-id-conflict';
+/** `ambiguous`: see {@link PersonClusters.mergeTiers}. */
+export type MergeRefusal = HardIdentifierConflict | WeakLinkConflict | 'ambiguous';
+
+/** A link between two records, as {@link PersonClusters.mergeTiers} takes it. */
+export interface ClusterLink {
+  readonly batchA: number;
+  readonly recordA: number;
+  readonly batchB: number;
+  readonly recordB: number;
+  readonly tier: number;
+  /** By names, or a score no officer has confirmed: see {@link PersonClusters.merge}. */
+  readonly weak: boolean;
+}
 
 export interface RefusedMerge {
   readonly batchA: number;
@@ -21,12 +39,13 @@ export interface RefusedMerge {
 
 export type MergeOutcome = 'merged' | 'already-together' | MergeRefusal;
 
-/** Hard identifiers of a cluster: at most one value per kind once the guard has held. */
-interface ClusterIdentifiers {
-  nhs: string;
-  upn: string;
-  systems: Map<string, string> | null;
-}
+/**
+ * Identifier values of a cluster by kind (`nhs`, `upn`, `ni`, `system:<system>`), distinct.
+ * A hard kind holds one value per key version once the guard has held; several only where a
+ * link an identifier or officer vouches for joined values that are not comparable (another key
+ * version) or, for the NI number, that disagree.
+ */
+type ClusterIdentifiers = ReadonlyMap<string, readonly string[]>;
 
 export class PersonClusters {
   readonly #batches: readonly RecordBatch[];
@@ -51,14 +70,18 @@ export class PersonClusters {
     return this.#refused;
   }
 
-  /** Merges the clusters of two records unless that would join conflicting hard identifiers. */
-  merge(batchA: number, recordA: number, batchB: number, recordB: number, tier = 0): MergeOutcome {
+  /**
+   * Merges the clusters of two records unless that would join conflicting hard identifiers or,
+   * for a `weak` link (by names, or a score no officer has confirmed), NI numbers with none in
+   * common or identifiers that cannot be compared (another key version).
+   */
+  merge(batchA: number, recordA: number, batchB: number, recordB: number, tier = 0, weak = true): MergeOutcome {
     const a = this.#find(this.#node(batchA, recordA));
     const b = this.#find(this.#node(batchB, recordB));
     if (a === b) return 'already-together';
     const ia = this.#identifiersOf(a);
     const ib = this.#identifiersOf(b);
-    const reason = conflict(ia, ib);
+    const reason = refusal(ia, ib, weak);
     if (reason !== null) {
       this.#refused.push({ batchA, recordA, batchB, recordB, tier, reason });
       return reason;
@@ -66,14 +89,77 @@ export class PersonClusters {
     const [root, child] = (this.#size[a] as number) >= (this.#size[b] as number) ? [a, b] : [b, a];
     this.#parent[child] = root;
     this.#size[root] = (this.#size[a] as number) + (this.#size[b] as number);
-    const merged: ClusterIdentifiers = {
-      nhs: ia.nhs !== '' ? ia.nhs : ib.nhs,
-      upn: ia.upn !== '' ? ia.upn : ib.upn,
-      systems: mergeSystems(ia.systems, ib.systems),
-    };
+    const merged = new Map(ia);
+    for (const [kind, values] of ib) {
+      const held = merged.get(kind);
+      merged.set(kind, held === undefined ? values : [...held, ...values.filter((v) => !held.includes(v))]);
+    }
     this.#identifiers.delete(child);
     this.#identifiers.set(root, merged);
     return 'merged';
+  }
+
+  /**
+   * Merges `links`, which come most reliable first, one tier at a time. A record whose links
+   * of one tier reach two clusters that cannot be one person (each could take it, but not
+   * both) is a namesake of two people, and its links of that tier cannot say which: all of
+   * them are refused as `ambiguous`, rather than letting the first merge win and the answer
+   * turn on the order links happen to be in.
+   */
+  mergeTiers(links: readonly ClusterLink[]): void {
+    for (let start = 0; start < links.length;) {
+      const tier = (links[start] as ClusterLink).tier;
+      let end = start + 1;
+      while (end < links.length && (links[end] as ClusterLink).tier === tier) end++;
+      const group = links.slice(start, end);
+      const ambiguous = this.#ambiguousRecords(group);
+      for (const l of group) {
+        if (ambiguous.has(this.#node(l.batchA, l.recordA)) || ambiguous.has(this.#node(l.batchB, l.recordB))) {
+          const { batchA, recordA, batchB, recordB } = l;
+          this.#refused.push({ batchA, recordA, batchB, recordB, tier, reason: 'ambiguous' });
+        } else this.merge(l.batchA, l.recordA, l.batchB, l.recordB, tier, l.weak);
+      }
+      start = end;
+    }
+  }
+
+  /** Nodes whose links in `group` (one tier) reach two clusters that could each, but not both, take them. */
+  #ambiguousRecords(group: readonly ClusterLink[]): Set<number> {
+    const reached = new Map<number, { root: number; weak: boolean }[]>();
+    const reach = (from: number, to: number, weak: boolean) => {
+      const root = this.#find(to);
+      const list = reached.get(from);
+      if (list === undefined) reached.set(from, [{ root, weak }]);
+      else if (!list.some((r) => r.root === root && r.weak === weak)) list.push({ root, weak });
+    };
+    for (const l of group) {
+      const a = this.#node(l.batchA, l.recordA);
+      const b = this.#node(l.batchB, l.recordB);
+      reach(a, b, l.weak);
+      reach(b, a, l.weak);
+    }
+    const ambiguous = new Set<number>();
+    for (const [node, targets] of reached) {
+      if (targets.length < 2) continue;
+      const own = this.#find(node);
+      const ownIds = this.#identifiersOf(own);
+      const feasible = targets.filter(
+        (t) => t.root !== own && refusal(ownIds, this.#identifiersOf(t.root), t.weak) === null,
+      );
+      search: for (let x = 0; x < feasible.length; x++) {
+        for (let y = x + 1; y < feasible.length; y++) {
+          const tx = feasible[x]!;
+          const ty = feasible[y]!;
+          if (tx.root === ty.root) continue;
+          const weak = tx.weak || ty.weak;
+          if (refusal(this.#identifiersOf(tx.root), this.#identifiersOf(ty.root), weak) !== null) {
+            ambiguous.add(node);
+            break search;
+          }
+        }
+      }
+    }
+    return ambiguous;
   }
 
   /** Cluster id (a root node number) of a record. */
@@ -121,32 +207,49 @@ export class PersonClusters {
     while ((this.#offsets[batch + 1] as number) <= root) batch++;
     const b = this.#batches[batch] as RecordBatch;
     const i = root - (this.#offsets[batch] as number);
-    let systems: Map<string, string> | null = null;
-    for (const [system, ids] of b.systemIds) {
-      const id = ids[i] as string;
-      if (id === '') continue;
-      systems ??= new Map();
-      systems.set(system, id);
-    }
-    return { nhs: b.nhsHash[i] as string, upn: b.upnHash[i] as string, systems };
+    const identifiers = new Map<string, readonly string[]>();
+    const add = (kind: string, value: string) => {
+      if (value !== '') identifiers.set(kind, [value]);
+    };
+    add('nhs', b.nhsHash[i] as string);
+    add('upn', b.upnHash[i] as string);
+    add('ni', b.niHash[i] as string);
+    for (const [system, ids] of b.systemIds) add(`system:${system}`, ids[i] as string);
+    return identifiers;
   }
 }
 
-function conflict(a: ClusterIdentifiers, b: ClusterIdentifiers): MergeRefusal | null {
-  if (a.nhs !== '' && b.nhs !== '' && a.nhs !== b.nhs) return 'nhs-conflict';
-  if (a.upn !== '' && b.upn !== '' && a.upn !== b.upn) return 'upn-conflict';
-  if (a.systems !== null && b.systems !== null) {
-    for (const [system, id] of a.systems) {
-      const other = b.systems.get(system);
-      if (other !== undefined && other !== id) return 'system-id-conflict';
-    }
-  }
-  return null;
+function hardConflictOf(kind: string): HardIdentifierConflict | null {
+  if (kind === 'nhs') return 'nhs-conflict';
+  if (kind === 'upn') return 'upn-conflict';
+  return kind.startsWith('system:') ? 'system-id-conflict' : null;
 }
 
-function mergeSystems(a: Map<string, string> | null, b: Map<string, string> | null): Map<string, string> | null {
-  if (a === null) return b === null ? null : new Map(b);
-  const merged = new Map(a);
-  if (b !== null) for (const [system, id] of b) if (!merged.has(system)) merged.set(system, id);
-  return merged;
+/**
+ * Hard identifiers that differ under one key version refuse any merge, NHS number first; for
+ * a weak link, so does a kind both clusters hold with no value in common: NI numbers that
+ * differ, or values under different key versions that cannot be compared.
+ */
+function refusal(a: ClusterIdentifiers, b: ClusterIdentifiers, weak: boolean): MergeRefusal | null {
+  let hard: HardIdentifierConflict | null = null;
+  let soft: WeakLinkConflict | null = null;
+  for (const [kind, as] of a) {
+    const bs = b.get(kind);
+    if (bs === undefined) continue;
+    let shared = false;
+    let differ = false;
+    for (const x of as) {
+      for (const y of bs) {
+        if (x === y) shared = true;
+        else if (identifiersDiffer(x, y)) differ = true;
+      }
+    }
+    const kindHard = differ ? hardConflictOf(kind) : null;
+    if (kindHard !== null && (hard === null || HARD_ORDER.indexOf(kindHard) < HARD_ORDER.indexOf(hard)))
+      hard = kindHard;
+    if (weak && !shared && soft === null) soft = differ ? 'ni-conflict' : 'other-key-version';
+  }
+  return hard ?? soft;
 }
+
+const HARD_ORDER: readonly HardIdentifierConflict[] = ['nhs-conflict', 'upn-conflict', 'system-id-conflict'];

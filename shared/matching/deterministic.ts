@@ -14,15 +14,17 @@
  *   share date of birth, surname and often first three letters; families share a postcode);
  * - hard identifiers: a pair whose NHS numbers, UPNs or same-system ids both exist
  *   and differ is never linked, whatever rule proposes it;
+ * - NI number: a pair whose NI numbers both exist and differ is not linked by the date of
+ *   birth + names or postcode + names rule (see hard-identifiers.ts);
  * - tier 4 only: a pair whose dates of birth both exist and are not equal, a day–month
- *   transposition or one digit apart is not linked. Postcode, surname and initial letters are
+ *   transposition or one digit apart in the day or month is not linked. Postcode, surname and initial letters are
  *   shared by a parent and the child named after them; the date is what tells them apart.
  * Everything a guard holds back remains for tier 5, the probabilistic review queue.
  */
 
 import { digitDifferences, firstThree, isDayMonthTransposition } from '../domain/normalise.js';
-import { hardIdentifierConflict } from './hard-identifiers.js';
-import type { HardIdentifierConflict } from './hard-identifiers.js';
+import { hardIdentifierConflict, isIdentifierRule, weakLinkConflict } from './hard-identifiers.js';
+import type { HardIdentifierConflict, WeakLinkConflict } from './hard-identifiers.js';
 import { KeyJoiner } from './join-table.js';
 import type { KeyParts } from './join-table.js';
 import type { RecordBatch } from './record.js';
@@ -30,7 +32,7 @@ import { sharedSystemNames } from './record.js';
 
 export type DeterministicTier = 1 | 2 | 3 | 4;
 
-export type PairConflictReason = HardIdentifierConflict | 'dob-conflict';
+export type PairConflictReason = HardIdentifierConflict | WeakLinkConflict | 'dob-conflict';
 
 export interface RuleSummary {
   readonly rule: string;
@@ -152,9 +154,15 @@ function selectRules(rules: Rule[], ruleTiers: ReadonlyMap<string, number> | und
     .sort((a, b) => a.tier - b.tier);
 }
 
-/** True when two ISO dates, both present, cannot be one person's date mistyped. */
+/**
+ * True when two ISO dates, both present, cannot be one person's date mistyped. A different
+ * year is always clear: siblings at one address are born years apart, often on dates one
+ * digit of the year apart (2012 and 2013, 2010 and 2016), so only a day or month one digit
+ * out, or swapped, is read as a slip.
+ */
 export function datesClearlyDiffer(a: string, b: string): boolean {
   if (a === '' || b === '' || a === b) return false;
+  if (a.slice(0, 4) !== b.slice(0, 4)) return true;
   return !isDayMonthTransposition(a, b) && digitDifferences(a, b) > 1;
 }
 
@@ -185,6 +193,7 @@ export function linkDeterministic(
       const i = join.left[k] as number;
       const j = join.right[k] as number;
       let reason: PairConflictReason | null = hardIdentifierConflict(left, i, right, j);
+      if (reason === null && !isIdentifierRule(rule.name)) reason = weakLinkConflict(left, i, right, j);
       if (reason === null && rule.dobGuard && datesClearlyDiffer(left.dob[i] as string, right.dob[j] as string)) {
         reason = 'dob-conflict';
       }

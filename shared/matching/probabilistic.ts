@@ -32,7 +32,7 @@ import {
   uFromRandomPairs,
 } from './fellegi-sunter.js';
 import type { FellegiSunterParameters, PassEstimate } from './fellegi-sunter.js';
-import { hardIdentifierConflict } from './hard-identifiers.js';
+import { hardIdentifierConflict, otherKeyVersionConflict } from './hard-identifiers.js';
 import type { RecordBatch } from './record.js';
 
 export interface ProbabilisticOptions {
@@ -70,7 +70,7 @@ export interface ProbabilisticCandidates {
   readonly residualPrior: number;
   readonly trainingPairs: number;
   readonly scoredPairs: number;
-  /** Scored pairs refused because a hard identifier disagreed. */
+  /** Scored pairs refused because a hard identifier disagreed or could not be compared (another key version). */
   readonly hardIdentifierConflicts: number;
   readonly trainingBlocking: readonly BlockingPassSummary[];
   readonly scoringBlocking: readonly BlockingPassSummary[];
@@ -219,7 +219,7 @@ export function linkProbabilistic(
   for (let k = 0; k < scoring.count; k++) {
     const i = scoring.left[k] as number;
     const j = scoring.right[k] as number;
-    if (hardIdentifierConflict(left, i, right, j) !== null) {
+    if (hardIdentifierConflict(left, i, right, j) !== null || otherKeyVersionConflict(left, i, right, j) !== null) {
       conflicts++;
       continue;
     }

@@ -32,7 +32,9 @@ export interface CanonicalRecord {
 /**
  * One source's records column by column. The engine runs on this shape rather than on an array
  * of objects: a million records become a dozen arrays instead of a million objects, and each
- * pass over one field touches only that field's memory. "" marks an absent value everywhere.
+ * pass over one field touches only that field's memory. "" marks an absent value everywhere; an
+ * identifier hashed under another key version than the current one is an `otherKeyValue`
+ * (hard-identifiers.ts).
  */
 export interface RecordBatch {
   readonly sourceId: string;

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PersonClusters } from '../../../shared/matching/cluster.js';
+import { otherKeyValue } from '../../../shared/matching/hard-identifiers.js';
 import type { CanonicalRecord } from '../../../shared/matching/record.js';
 import { toRecordBatch } from '../../../shared/matching/record.js';
 
@@ -86,6 +87,87 @@ describe('PersonClusters', () => {
     expect(clusters.refused).toEqual([
       { batchA: 0, recordA: 1, batchB: 0, recordB: 2, tier: 3, reason: 'nhs-conflict' },
     ]);
+  });
+
+  it('refuses a weak merge of clusters with no NI number in common, but not one an identifier vouches for', () => {
+    const batch = toRecordBatch(
+      [
+        record(1, { niHash: 'x', nhsHash: 'n1' }),
+        record(2, { niHash: 'y', nhsHash: 'n1' }),
+        record(3, { niHash: 'y' }),
+        record(4, { niHash: 'z' }),
+      ],
+      'one',
+    ).batch;
+    const clusters = new PersonClusters([batch]);
+    expect(clusters.merge(0, 0, 0, 1, 1, false)).toBe('merged');
+    // The cluster holds x and y: a names link to y is consistent with it, one to z is not.
+    expect(clusters.merge(0, 2, 0, 0, 3)).toBe('merged');
+    expect(clusters.merge(0, 3, 0, 0, 3)).toBe('ni-conflict');
+    expect(clusters.clusterSize(0, 0)).toBe(3);
+    // An officer's confirmation vouches for the pair as an identifier would.
+    expect(clusters.merge(0, 3, 0, 0, 5, false)).toBe('merged');
+  });
+
+  it('refuses every equal-tier link of a record that reaches two people who cannot be one, in either order', () => {
+    const batch = toRecordBatch(
+      [record(1, { nhsHash: 'n1' }), record(2, { nhsHash: 'n2' }), record(3, {}), record(4, {})],
+      'one',
+    ).batch;
+    const link = (a: number, b: number, tier: number) => ({
+      batchA: 0,
+      recordA: a,
+      batchB: 0,
+      recordB: b,
+      tier,
+      weak: true,
+    });
+    for (const links of [
+      [link(2, 0, 3), link(2, 1, 3), link(3, 1, 4)],
+      [link(2, 1, 3), link(2, 0, 3), link(3, 1, 4)],
+    ]) {
+      const clusters = new PersonClusters([batch]);
+      clusters.mergeTiers(links);
+      expect(clusters.clusterSize(0, 2)).toBe(1);
+      expect(clusters.clusterSize(0, 0)).toBe(1);
+      // A record with one link of its tier is not held back by another record's ambiguity.
+      expect(clusters.clusterOf(0, 3)).toBe(clusters.clusterOf(0, 1));
+      expect(clusters.refused.map((r) => [r.recordA, r.recordB, r.reason])).toEqual(
+        links.slice(0, 2).map((l) => [l.recordA, l.recordB, 'ambiguous']),
+      );
+    }
+  });
+
+  it('takes the stronger tier first: an equal-tier ambiguity is judged on the people earlier tiers made', () => {
+    const batch = toRecordBatch(
+      [record(1, { nhsHash: 'n1' }), record(2, { nhsHash: 'n2' }), record(3, { nhsHash: 'n1' })],
+      'one',
+    ).batch;
+    const clusters = new PersonClusters([batch]);
+    clusters.mergeTiers([
+      { batchA: 0, recordA: 2, batchB: 0, recordB: 0, tier: 1, weak: false },
+      { batchA: 0, recordA: 2, batchB: 0, recordB: 1, tier: 3, weak: true },
+    ]);
+    expect(clusters.clusterOf(0, 2)).toBe(clusters.clusterOf(0, 0));
+    expect(clusters.refused.map((r) => r.reason)).toEqual(['nhs-conflict']);
+  });
+
+  it('refuses a weak merge of identifiers under different key versions, and compares them under one', () => {
+    const batch = toRecordBatch(
+      [
+        record(1, { nhsHash: otherKeyValue('v1', 'n1') }),
+        record(2, { nhsHash: 'n2' }),
+        record(3, { nhsHash: otherKeyValue('v1', 'n3') }),
+        record(4, { nhsHash: 'n2' }),
+      ],
+      'one',
+    ).batch;
+    const clusters = new PersonClusters([batch]);
+    expect(clusters.merge(0, 0, 0, 1, 3)).toBe('other-key-version');
+    expect(clusters.merge(0, 0, 0, 1, 2, false)).toBe('merged');
+    // The cluster holds n2 now: a names link by it is comparable again.
+    expect(clusters.merge(0, 3, 0, 0, 3)).toBe('merged');
+    expect(clusters.merge(0, 2, 0, 0, 2, false)).toBe('nhs-conflict');
   });
 
   it('joins records carrying ids of different systems into one person', () => {

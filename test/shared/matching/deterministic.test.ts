@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { datesClearlyDiffer, firstThreeColumn, linkDeterministic } from '../../../shared/matching/deterministic.js';
+import { otherKeyValue } from '../../../shared/matching/hard-identifiers.js';
 import { linkBatches } from '../../../shared/matching/link.js';
 import type { CanonicalRecord } from '../../../shared/matching/record.js';
 import { toRecordBatch } from '../../../shared/matching/record.js';
@@ -132,6 +133,42 @@ describe('deterministic tiers', () => {
     }
   });
 
+  it('does not link namesakes on date of birth + names, or postcode + names, when their NI numbers differ', () => {
+    const dobName = link([person({ niHash: 'ni1', postcode: 'CT1 1AA' })], [person({ niHash: 'ni2' })]).d;
+    expect(dobName.count).toBe(0);
+    expect(dobName.conflicts.map((c) => [c.rule, c.reason])).toEqual([['dob-name', 'ni-conflict']]);
+    const postcodeName = link([person({ niHash: 'ni1', dob: '1980-01-15' })], [person({ niHash: 'ni2', dob: '' })]).d;
+    expect(postcodeName.count).toBe(0);
+  });
+
+  it('still links on an NHS number or system id when the NI numbers differ (a slip in the NI number)', () => {
+    expect(link([person({ nhsHash: 'n1', niHash: 'ni1' })], [person({ nhsHash: 'n1', niHash: 'ni2' })]).d.count).toBe(
+      1,
+    );
+    const system = [{ system: 'mosaic', idHash: 'm1' }];
+    const bySystem = link(
+      [person({ systemIds: system, niHash: 'ni1' })],
+      [person({ systemIds: system, niHash: 'ni2' })],
+    );
+    expect(bySystem.d.count).toBe(1);
+  });
+
+  it('links on an identifier held under another key version only by identifiers, never by names', () => {
+    const old = otherKeyValue('v1', 'n1');
+    const byNames = link([person({ nhsHash: old, postcode: 'CT1 1AA' })], [person({ nhsHash: 'n2' })]).d;
+    expect(byNames.count).toBe(0);
+    expect(byNames.conflicts.map((c) => [c.rule, c.reason])).toEqual([['dob-name', 'other-key-version']]);
+    const system = [{ system: 'mosaic', idHash: 'm1' }];
+    expect(
+      link([person({ nhsHash: old, systemIds: system })], [person({ nhsHash: 'n2', systemIds: system })]).d.count,
+    ).toBe(1);
+    // Under one key version the values compare as ever: equal links, different is two people.
+    expect(link([person({ nhsHash: old, givenName: 'ANNA' })], [person({ nhsHash: old })]).pairs.size).toBe(1);
+    const twoPeople = link([person({ nhsHash: old })], [person({ nhsHash: otherKeyValue('v1', 'n2') })]).d;
+    expect(twoPeople.count).toBe(0);
+    expect(new Set(twoPeople.conflicts.map((c) => c.reason))).toEqual(new Set(['nhs-conflict']));
+  });
+
   it('still links records whose ids come from different systems', () => {
     const l = person({ systemIds: [{ system: 'mosaic', idHash: 'a' }] });
     const r = person({ systemIds: [{ system: 'capita-one', idHash: 'b' }] });
@@ -149,8 +186,22 @@ describe('deterministic tiers', () => {
   it('tells a slip in a date from a different date', () => {
     expect(datesClearlyDiffer('1980-03-04', '1980-04-03')).toBe(false);
     expect(datesClearlyDiffer('1980-03-04', '1980-03-05')).toBe(false);
+    expect(datesClearlyDiffer('1980-03-04', '1980-08-04')).toBe(false);
     expect(datesClearlyDiffer('1980-03-04', '')).toBe(false);
     expect(datesClearlyDiffer('1980-03-04', '1981-05-04')).toBe(true);
+    expect(datesClearlyDiffer('2012-03-04', '2013-03-04')).toBe(true);
+    expect(datesClearlyDiffer('2010-06-01', '2016-06-01')).toBe(true);
+  });
+
+  it('refuses a postcode + name link between siblings born a year or more apart', () => {
+    for (const [a, b] of [
+      ['2012-03-04', '2013-03-04'],
+      ['2010-06-01', '2016-06-01'],
+    ]) {
+      const { d } = link([person({ givenName: 'OLIVER', dob: a })], [person({ givenName: 'OLIVIA', dob: b })]);
+      expect(d.count, `${a} vs ${b}`).toBe(0);
+      expect(d.conflicts.map((c) => [c.rule, c.reason])).toEqual([['postcode-name', 'dob-conflict']]);
+    }
   });
 
   it('ignores blank keys: two records without identifiers are not linked on emptiness', () => {
