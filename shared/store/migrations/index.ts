@@ -12,6 +12,7 @@ import { carriedPersonIndex } from './0011-carried-person-index.js';
 import { curatedReleases } from './0012-curated-releases.js';
 import { importRunSnapshotOrder } from './0013-import-run-snapshot-order.js';
 import { personIdMoves } from './0014-person-id-moves.js';
+import { personIdMoveTimes } from './0015-person-id-move-times.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -31,5 +32,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0012-curated-releases': curatedReleases(d),
     '0013-import-run-snapshot-order': importRunSnapshotOrder(d),
     '0014-person-id-moves': personIdMoves(d),
+    '0015-person-id-move-times': personIdMoveTimes(d),
   };
 }
