@@ -61,9 +61,12 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       );
     }
     if (!found.found) {
+      // A person the caller's own identifiers contradict is nobody the caller asked about; the
+      // log keeps why.
+      const reasonCode = found.reason === 'no-match' ? 'granted' : found.reason;
       return {
         result: noDuplicate(),
-        log: { purpose, datasets, fields: [], decision: 'allow', reasonCode: 'granted' },
+        log: { purpose, datasets, fields: [], decision: 'allow', reasonCode },
       };
     }
     // The subject's own conditions (consent, national data opt-out), as for a search; a refusal

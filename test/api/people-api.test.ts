@@ -264,6 +264,16 @@ describe('people API', () => {
     expect(res.text).not.toMatch(/Aisha|Connor|1990/);
   });
 
+  it("answers no-match for a person the caller's NI number contradicts, and the log keeps why", async () => {
+    // Another applicant of Aisha's name and birth date, with an NI number of her own nobody holds.
+    const namesake = { givenName: 'Aisha', familyName: "O'Connor", dateOfBirth: '1990-04-12', niNumber: 'AB123456C' };
+    const res = await search('kettering-borough-council', ['housing-officer'], 'housing-allocation', namesake);
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ type: 'urn:lintel:problem:no-match' });
+    expect(res.text).not.toMatch(/Aisha|Connor|1990|conflict/);
+    expect((await reasonCodesOf(t, 'kettering-borough-council', 'person.search')).at(-1)).toBe('identifier-conflict');
+  });
+
   it('shows the research organisation contact details only with a current consent, and nothing after withdrawal', async () => {
     const subject = { givenName: 'Sam', familyName: 'Taylor', dateOfBirth: '1985-01-02' };
     // Without consent the answer is the one an unknown person gets: being a participant is itself not shown.
