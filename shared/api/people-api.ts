@@ -3,6 +3,7 @@ import { decide, decideForSubject } from '../policy/decide.js';
 import type { AllowDecision } from '../policy/decision.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { findPerson, type MatchTier } from '../people/find-person.js';
+import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import { isCallersSubjectWhereRequired } from '../people/callers-subjects.js';
 import { isWithinJointSystemScope } from '../people/joint-system-scope.js';
@@ -82,7 +83,13 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
         { purpose: scoped.purpose },
       );
     }
-    const found = await findPerson(ctx.services.store, await ctx.pseudonymisers(), query.query, scoped.datasets);
+    const found = await findPerson(
+      ctx.services.store,
+      await ctx.pseudonymisers(),
+      query.query,
+      scoped.datasets,
+      identifierUseOf(ctx.services.agreements),
+    );
     if (!found.found) {
       return deny(noMatch(), found.reason, { purpose: scoped.purpose, datasets: scoped.datasets });
     }

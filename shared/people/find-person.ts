@@ -1,6 +1,7 @@
 import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
 import { datesClearlyDiffer } from '../matching/deterministic.js';
 import type { Store } from '../store/database.js';
+import type { IdentifierUse } from './lookup-identifiers.js';
 import type { CanonicalQuery } from './person-query.js';
 import { QueryShapes } from './query-shapes.js';
 
@@ -23,7 +24,8 @@ export type FindResult =
  * Find one person by the agreement's matching hierarchy, most reliable first: (1) NHS number, UPN
  * or NI number, (2) system ids, (3) date of birth + legal last name + first three letters of legal
  * first name, (4) home postcode + the same names. Only records of the datasets the caller may
- * see are searched, so a reply never reveals a person known only to other datasets. A tier
+ * see are searched, so a reply never reveals a person known only to other datasets, and each
+ * only by the identifier kinds its agreement's matching names (lookup-identifiers.ts). A tier
  * that points at two different people stops the search: "where no link is found, data will
  * not be displayed" — a guess is never shown in place of the right person. So does a tier whose
  * one person the caller's other identifiers contradict: a later, weaker step finding them does
@@ -34,18 +36,30 @@ export async function findPerson(
   pseudonymisers: readonly Pseudonymiser[],
   query: CanonicalQuery,
   datasets: readonly string[],
+  identifiers: IdentifierUse,
 ): Promise<FindResult> {
   if (datasets.length === 0) return { found: false, reason: 'no-match', tier: null };
 
   const byIdentifier = async (kinds: (kind: string) => boolean): Promise<Set<string> | undefined> => {
-    const wanted = query.identifiers.filter((i) => kinds(i.kind));
-    if (wanted.length === 0) return undefined;
-    const pairs: string[] = [];
-    for (const i of wanted)
-      for (const p of pseudonymisers) pairs.push(i.kind, p.hash(i.kind as PseudonymKind, i.value));
-    if (pairs.length === 0) return new Set();
-    const rows = await byIdentifierQuery.execute(store, String(pairs.length / 2), [...pairs, ...datasets]);
-    return personIds(rows);
+    // One query for each set of datasets an identifier may be searched in: usually a single one.
+    const groups = new Map<string, { datasets: string[]; pairs: string[] }>();
+    for (const i of query.identifiers) {
+      if (!kinds(i.kind)) continue;
+      const searchable = datasets.filter((d) => identifiers(d, i.kind));
+      if (searchable.length === 0) continue;
+      const key = searchable.join('\u0000');
+      let group = groups.get(key);
+      if (group === undefined) groups.set(key, (group = { datasets: searchable, pairs: [] }));
+      for (const p of pseudonymisers) group.pairs.push(i.kind, p.hash(i.kind as PseudonymKind, i.value));
+    }
+    if (groups.size === 0) return undefined;
+    const people = new Set<string>();
+    for (const { datasets: searchable, pairs } of groups.values()) {
+      if (pairs.length === 0) continue;
+      const rows = await byIdentifierQuery.execute(store, String(pairs.length / 2), [...pairs, ...searchable]);
+      for (const person of personIds(rows)) people.add(person);
+    }
+    return people;
   };
 
   const byNames = async (column: NameKeyColumn, value: string | undefined): Promise<Set<string> | undefined> => {
@@ -65,7 +79,7 @@ export async function findPerson(
     if (!people || people.size === 0) continue;
     if (people.size > 1) return { found: false, reason: 'ambiguous', tier };
     const personId = [...people][0]!;
-    const conflict = await contradiction(store, pseudonymisers, query, datasets, personId, tier);
+    const conflict = await contradiction(store, pseudonymisers, query, datasets, identifiers, personId, tier);
     if (conflict !== null) return { found: false, reason: conflict, tier };
     return { found: true, personId, tier };
   }
@@ -83,15 +97,17 @@ function isHardKind(kind: string): boolean {
 }
 
 /**
- * Whether the caller's own evidence says `personId` is someone else. Only the records of the
- * searched datasets are compared: a refusal that came from a record the caller may not see
- * would tell it what that record holds.
+ * Whether the caller's own evidence says `personId` is someone else. Only what the lookup may
+ * search is compared: the records of the searched datasets (a refusal that came from a record
+ * the caller may not see would tell it what that record holds), each by the identifier kinds
+ * its agreement matches on.
  */
 async function contradiction(
   store: Store,
   pseudonymisers: readonly Pseudonymiser[],
   query: CanonicalQuery,
   datasets: readonly string[],
+  identifiers: IdentifierUse,
   personId: string,
   tier: MatchTier,
 ): Promise<NoMatchReason | null> {
@@ -105,7 +121,8 @@ async function contradiction(
       let same = 0;
       let other = 0;
       for (const row of held) {
-        const mine = row.kind === given.kind ? callers.get(row.key_version) : undefined;
+        const comparable = row.kind === given.kind && identifiers(row.dataset_id, row.kind);
+        const mine = comparable ? callers.get(row.key_version) : undefined;
         if (mine === undefined) continue;
         if (row.hash === mine) same++;
         else other++;
@@ -161,7 +178,7 @@ const personIdentifiersQuery = new QueryShapes((db, _shape, values) =>
   db
     .selectFrom('record_identifier as ri')
     .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
-    .select(['ri.kind', 'ri.hash', 'ri.key_version'])
+    .select(['sr.dataset_id', 'ri.kind', 'ri.hash', 'ri.key_version'])
     .where('sr.person_id', '=', values[0]!)
     .where('sr.dataset_id', 'in', values.slice(1)),
 );

@@ -255,6 +255,23 @@ describe('people API', () => {
     ]);
   });
 
+  it("does not find anyone in the ISA's datasets by NI number, which none of its matching methods names", async () => {
+    const zoe = { givenName: 'Zoe', familyName: 'Quill', dateOfBirth: '2011-09-10' };
+    await insertRecord(t.host.services, {
+      partyId: 'la-housing',
+      datasetId: 'multiple-disadvantage-indicators',
+      ...zoe,
+      identifiers: { ni: 'JG103765' },
+      attributes: { firstName: 'Zoe', lastName: 'Quill', inTemporaryAccommodation: true },
+    });
+    const officer = (body: unknown) => search('la-housing', ['housing-officer'], 'homelessness-prevention', body);
+    const byNi = await officer({ niNumber: 'JG103765A' });
+    expect(byNi.status).toBe(404);
+    expect(byNi.body).toMatchObject({ type: 'urn:lintel:problem:no-match' });
+    // The ISA's own steps find her.
+    expect((await officer(zoe)).status).toBe(200);
+  });
+
   it('answers no-match with 404 and nothing about anyone else', async () => {
     const res = await search('kettering-borough-council', ['housing-officer'], 'housing-allocation', {
       niNumber: 'AB123456C',

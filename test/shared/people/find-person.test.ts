@@ -3,10 +3,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAgreements } from '../../../shared/agreements/load.js';
 import { validateNiNumber } from '../../../shared/domain/identifiers.js';
 import { firstThree, normaliseName } from '../../../shared/domain/normalise.js';
 import { Pseudonymiser } from '../../../shared/domain/pseudonymise.js';
 import { findPerson } from '../../../shared/people/find-person.js';
+import { identifierUseOf, type IdentifierUse } from '../../../shared/people/lookup-identifiers.js';
 import { canonicalQuery, type PersonQuery } from '../../../shared/people/person-query.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
 import { nhs } from '../../support/linked-people.js';
@@ -65,10 +67,10 @@ describe('findPerson', () => {
     }
   }
 
-  const find = (q: PersonQuery, datasets: string[]) => {
+  const find = (q: PersonQuery, datasets: string[], identifiers: IdentifierUse = () => true) => {
     const query = canonicalQuery(q);
     if (!query.ok) throw new Error(query.reason);
-    return findPerson(store, [newKey, oldKey], query.query, datasets);
+    return findPerson(store, [newKey, oldKey], query.query, datasets, identifiers);
   };
 
   beforeAll(async () => {
@@ -130,6 +132,23 @@ describe('findPerson', () => {
       family: 'Novak',
       dob: '1975-06-07',
       ni: 'JG103763A',
+    });
+    // One NI number on two people's records: Keyways agrees it as a way to match, the ISA does not.
+    await insert({
+      personId: 'fay',
+      dataset: 'keyways-housing-register',
+      given: 'Fay',
+      family: 'Lowe',
+      dob: '1960-02-03',
+      ni: 'JG103764A',
+    });
+    await insert({
+      personId: 'gus',
+      dataset: 'multiple-disadvantage-indicators',
+      given: 'Gus',
+      family: 'Marr',
+      dob: '1961-02-03',
+      ni: 'JG103764A',
     });
   });
   afterAll(async () => {
@@ -221,6 +240,31 @@ describe('findPerson', () => {
     expect(await find({ ...byNames, niNumber: 'AB123456C' }, ['housing', 'social-care'])).toEqual({
       found: false,
       reason: 'identifier-conflict',
+      tier: 3,
+    });
+  });
+
+  it("searches each dataset only by the identifiers its agreement's matching names", async () => {
+    const agreed = identifierUseOf(loadAgreements('agreements'));
+    const isa = 'multiple-disadvantage-indicators';
+    const keyways = 'keyways-housing-register';
+    // The ISA matches on UPN, NHS number and system ids: its NI numbers find nobody.
+    expect(await find({ niNumber: 'JG103764A' }, [isa], agreed)).toEqual({
+      found: false,
+      reason: 'no-match',
+      tier: null,
+    });
+    expect(await find({ niNumber: 'JG103764A' }, [keyways], agreed)).toEqual({ found: true, personId: 'fay', tier: 1 });
+    // Across both, the NI number is searched in Keyways' register alone: one person, not two.
+    expect(await find({ niNumber: 'JG103764A' }, [isa, keyways], agreed)).toEqual({
+      found: true,
+      personId: 'fay',
+      tier: 1,
+    });
+    // The agreed steps still find the ISA's person.
+    expect(await find({ givenName: 'Gus', familyName: 'Marr', dateOfBirth: '1961-02-03' }, [isa], agreed)).toEqual({
+      found: true,
+      personId: 'gus',
       tier: 3,
     });
   });
