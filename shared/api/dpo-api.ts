@@ -11,6 +11,7 @@ import { accessesToPerson, auditScope, clientActivity, type AuditScope } from '.
 import { runWatch } from '../audit/watch-rules.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { findPerson } from '../people/find-person.js';
+import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import { decide } from '../policy/decide.js';
 import type { ApiContext } from './api-context.js';
@@ -179,7 +180,13 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
           AUDIT,
         );
       }
-      const found = await findPerson(ctx.services.store, await ctx.pseudonymisers(), canonical.query, scope.datasets);
+      const found = await findPerson(
+        ctx.services.store,
+        await ctx.pseudonymisers(),
+        canonical.query,
+        scope.datasets,
+        identifierUseOf(ctx.services.agreements),
+      );
       if (!found.found) {
         return deny(
           problem(404, 'no-match', 'No matching person', { detail: 'No single person matched; nothing is shown.' }),

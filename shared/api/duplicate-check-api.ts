@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { decide, decideForSubject } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { findPerson } from '../people/find-person.js';
+import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
@@ -50,7 +51,13 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       );
     }
     const datasets = decision.datasets;
-    const found = await findPerson(ctx.services.store, await ctx.pseudonymisers(), query.query, datasets);
+    const found = await findPerson(
+      ctx.services.store,
+      await ctx.pseudonymisers(),
+      query.query,
+      datasets,
+      identifierUseOf(ctx.services.agreements),
+    );
     if (!found.found && found.reason === 'ambiguous') {
       return deny(
         problem(409, 'ambiguous-match', 'More than one person matched', {
@@ -61,9 +68,12 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       );
     }
     if (!found.found) {
+      // A person the caller's own identifiers contradict is nobody the caller asked about; the
+      // log keeps why.
+      const reasonCode = found.reason === 'no-match' ? 'granted' : found.reason;
       return {
         result: noDuplicate(),
-        log: { purpose, datasets, fields: [], decision: 'allow', reasonCode: 'granted' },
+        log: { purpose, datasets, fields: [], decision: 'allow', reasonCode },
       };
     }
     // The subject's own conditions (consent, national data opt-out), as for a search; a refusal

@@ -3,7 +3,9 @@ import { decide, decideForSubject } from '../policy/decide.js';
 import type { AllowDecision } from '../policy/decision.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { findPerson, type MatchTier } from '../people/find-person.js';
+import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
+import { currentPersonId } from '../people/current-person-id.js';
 import { isCallersSubjectWhereRequired } from '../people/callers-subjects.js';
 import { isWithinJointSystemScope } from '../people/joint-system-scope.js';
 import { personView } from '../people/person-view.js';
@@ -82,7 +84,13 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
         { purpose: scoped.purpose },
       );
     }
-    const found = await findPerson(ctx.services.store, await ctx.pseudonymisers(), query.query, scoped.datasets);
+    const found = await findPerson(
+      ctx.services.store,
+      await ctx.pseudonymisers(),
+      query.query,
+      scoped.datasets,
+      identifierUseOf(ctx.services.agreements),
+    );
     if (!found.found) {
       return deny(noMatch(), found.reason, { purpose: scoped.purpose, datasets: scoped.datasets });
     }
@@ -104,7 +112,11 @@ export function viewPerson(ctx: ApiContext, req: ApiRequest): Promise<HttpResult
         purpose: first.purpose,
       });
     }
-    return respondWithPerson(ctx, call, first, [], personId, null);
+    // The reference names the person id of when it was issued; linking may have moved the
+    // records since. A split leaves no one person to show: the caller searches again.
+    const now = await currentPersonId(ctx.services.store, personId);
+    if (now.kind === 'split') return deny(noMatch(), 'ambiguous', { purpose: first.purpose });
+    return respondWithPerson(ctx, call, first, [], now.kind === 'current' ? now.personId : personId, null);
   });
 }
 

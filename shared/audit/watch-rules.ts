@@ -22,8 +22,16 @@ export type WatchRule = (typeof WATCH_RULES)[number];
 /** Access-log actions that look a person up (request-pipeline actions of the people APIs). */
 export const LOOKUP_ACTIONS: readonly string[] = ['person.search', 'person.view', 'person.duplicate-check'];
 
-/** Reason codes of a lookup that matched nobody, or nobody for certain. */
-export const NO_MATCH_REASONS: readonly string[] = ['no-match', 'ambiguous'];
+/**
+ * Reason codes of a lookup that matched nobody, or nobody for certain (shared/people/find-person.ts):
+ * a person the caller's identifiers contradict is a miss too, and a run of them is as much a probe.
+ */
+export const NO_MATCH_REASONS: readonly string[] = [
+  'no-match',
+  'ambiguous',
+  'identifier-conflict',
+  'date-of-birth-conflict',
+];
 
 export interface WatchThresholds {
   /** lookup-volume: fires when an hour's lookups exceed this multiple of the client's hourly average… */

@@ -13,9 +13,11 @@ const MOVES_PER_INSERT = 500;
 export const MAX_HISTORY_IDS = 100;
 
 /**
- * Notes a pass's person-id moves (migration 0014), each pair once, in the pass's transaction:
- * the access log keeps the id a subject had when an entry was written, and a subject access
- * request follows these to every id the person's records have held.
+ * Notes a pass's person-id moves, each once, in the pass's transaction: the access log keeps
+ * the id a subject had when an entry was written, and a subject access request follows these
+ * to every id the person's records have held. The same pair may move again later (A→B, B→A,
+ * A→B): each time is its own row (migration 0016), as the latest bounds the earlier id's window;
+ * only a move already noted at this same time is skipped, as the key would refuse it.
  */
 export async function recordPersonIdMoves(
   trx: Kysely<Database>,
@@ -33,9 +35,16 @@ export async function recordPersonIdMoves(
         'in',
         chunk.map((m) => m.from),
       )
+      .where('moved_at', '=', at)
       .execute();
     const seen = new Set(known.map((r) => `${r.from_person_id}\u0000${r.to_person_id}`));
-    const fresh = chunk.filter((m) => !seen.has(`${m.from}\u0000${m.to}`));
+    const fresh: PersonIdMove[] = [];
+    for (const m of chunk) {
+      const key = `${m.from}\u0000${m.to}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      fresh.push(m);
+    }
     for (let i = 0; i < fresh.length; i += MOVES_PER_INSERT) {
       await trx
         .insertInto('person_id_move')

@@ -1,40 +1,65 @@
 import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
+import { datesClearlyDiffer } from '../matching/deterministic.js';
 import type { Store } from '../store/database.js';
+import type { IdentifierUse } from './lookup-identifiers.js';
 import type { CanonicalQuery } from './person-query.js';
 import { QueryShapes } from './query-shapes.js';
 
 export type MatchTier = 1 | 2 | 3 | 4;
 
+/**
+ * Why nobody is shown. The conflicts: the one person a step found holds an identifier of a kind
+ * the caller gave, with another value, or (at the postcode step) a date of birth that cannot be
+ * the caller's mistyped — the caller's evidence says this is someone else (a twin, a parent at
+ * the same address), as linking itself would refuse the pair.
+ */
+export type NoMatchReason = 'no-match' | 'ambiguous' | 'identifier-conflict' | 'date-of-birth-conflict';
+
 export type FindResult =
   | { found: true; personId: string; tier: MatchTier }
-  /** Nobody, or more than one person at the most reliable tier that matched: no data either way. */
-  | { found: false; reason: 'no-match' | 'ambiguous'; tier: MatchTier | null };
+  /** Nobody, two people at the most reliable tier that matched, or one the caller's evidence contradicts: no data. */
+  | { found: false; reason: NoMatchReason; tier: MatchTier | null };
 
 /**
  * Find one person by the agreement's matching hierarchy, most reliable first: (1) NHS number, UPN
  * or NI number, (2) system ids, (3) date of birth + legal last name + first three letters of legal
  * first name, (4) home postcode + the same names. Only records of the datasets the caller may
- * see are searched, so a reply never reveals a person known only to other datasets. A tier
+ * see are searched, so a reply never reveals a person known only to other datasets, and each
+ * only by the identifier kinds its agreement's matching names (lookup-identifiers.ts). A tier
  * that points at two different people stops the search: "where no link is found, data will
- * not be displayed" — a guess is never shown in place of the right person.
+ * not be displayed" — a guess is never shown in place of the right person. So does a tier whose
+ * one person the caller's other identifiers contradict: a later, weaker step finding them does
+ * not outweigh an identifier that says they are someone else.
  */
 export async function findPerson(
   store: Store,
   pseudonymisers: readonly Pseudonymiser[],
   query: CanonicalQuery,
   datasets: readonly string[],
+  identifiers: IdentifierUse,
 ): Promise<FindResult> {
   if (datasets.length === 0) return { found: false, reason: 'no-match', tier: null };
 
   const byIdentifier = async (kinds: (kind: string) => boolean): Promise<Set<string> | undefined> => {
-    const wanted = query.identifiers.filter((i) => kinds(i.kind));
-    if (wanted.length === 0) return undefined;
-    const pairs: string[] = [];
-    for (const i of wanted)
-      for (const p of pseudonymisers) pairs.push(i.kind, p.hash(i.kind as PseudonymKind, i.value));
-    if (pairs.length === 0) return new Set();
-    const rows = await byIdentifierQuery.execute(store, String(pairs.length / 2), [...pairs, ...datasets]);
-    return personIds(rows);
+    // One query for each set of datasets an identifier may be searched in: usually a single one.
+    const groups = new Map<string, { datasets: string[]; pairs: string[] }>();
+    for (const i of query.identifiers) {
+      if (!kinds(i.kind)) continue;
+      const searchable = datasets.filter((d) => identifiers(d, i.kind));
+      if (searchable.length === 0) continue;
+      const key = searchable.join('\u0000');
+      let group = groups.get(key);
+      if (group === undefined) groups.set(key, (group = { datasets: searchable, pairs: [] }));
+      for (const p of pseudonymisers) group.pairs.push(i.kind, p.hash(i.kind as PseudonymKind, i.value));
+    }
+    if (groups.size === 0) return undefined;
+    const people = new Set<string>();
+    for (const { datasets: searchable, pairs } of groups.values()) {
+      if (pairs.length === 0) continue;
+      const rows = await byIdentifierQuery.execute(store, String(pairs.length / 2), [...pairs, ...searchable]);
+      for (const person of personIds(rows)) people.add(person);
+    }
+    return people;
   };
 
   const byNames = async (column: NameKeyColumn, value: string | undefined): Promise<Set<string> | undefined> => {
@@ -53,9 +78,69 @@ export async function findPerson(
     const people = await run();
     if (!people || people.size === 0) continue;
     if (people.size > 1) return { found: false, reason: 'ambiguous', tier };
-    return { found: true, personId: [...people][0]!, tier };
+    const personId = [...people][0]!;
+    const conflict = await contradiction(store, pseudonymisers, query, datasets, identifiers, personId, tier);
+    if (conflict !== null) return { found: false, reason: conflict, tier };
+    return { found: true, personId, tier };
   }
   return { found: false, reason: 'no-match', tier: null };
+}
+
+/**
+ * NHS numbers, UPNs and system ids name one person each (shared/matching/hard-identifiers.ts):
+ * any of the person's records holding another value is a conflict. An NI number has no check
+ * character, so one record's typing slip must not block the person; it conflicts only when none
+ * of the person's NI numbers is the caller's.
+ */
+function isHardKind(kind: string): boolean {
+  return kind !== 'ni';
+}
+
+/**
+ * Whether the caller's own evidence says `personId` is someone else. Only what the lookup may
+ * search is compared: the records of the searched datasets (a refusal that came from a record
+ * the caller may not see would tell it what that record holds), each by the identifier kinds
+ * its agreement matches on.
+ */
+async function contradiction(
+  store: Store,
+  pseudonymisers: readonly Pseudonymiser[],
+  query: CanonicalQuery,
+  datasets: readonly string[],
+  identifiers: IdentifierUse,
+  personId: string,
+  tier: MatchTier,
+): Promise<NoMatchReason | null> {
+  if (query.identifiers.length > 0) {
+    const held = await personIdentifiersQuery.execute(store, '', [personId, ...datasets]);
+    for (const given of query.identifiers) {
+      // Compared under the key each record's hash was made with; a retired key's hashes cannot be.
+      const callers = new Map(
+        pseudonymisers.map((p) => [p.keyVersion, p.hash(given.kind as PseudonymKind, given.value)]),
+      );
+      let same = 0;
+      let other = 0;
+      for (const row of held) {
+        const comparable = row.kind === given.kind && identifiers(row.dataset_id, row.kind);
+        const mine = comparable ? callers.get(row.key_version) : undefined;
+        if (mine === undefined) continue;
+        if (row.hash === mine) same++;
+        else other++;
+      }
+      if (other > 0 && (isHardKind(given.kind) || same === 0)) return 'identifier-conflict';
+    }
+  }
+  // The postcode step's names and address fit a parent or sibling as well as the caller's person.
+  if (tier === 4 && query.dateOfBirth !== undefined) {
+    const dates = (await personDatesQuery.execute(store, '', [personId, ...datasets]))
+      .map((row) => row.date_of_birth)
+      .filter((date): date is string => date !== null && date !== '');
+    // One record's slip must not block the person: only dates that all clearly differ do.
+    if (dates.length > 0 && dates.every((date) => datesClearlyDiffer(query.dateOfBirth!, date))) {
+      return 'date-of-birth-conflict';
+    }
+  }
+  return null;
 }
 
 type NameKeyColumn = 'date_of_birth' | 'postcode';
@@ -86,6 +171,25 @@ const byNamesQuery = new QueryShapes((db, shape: NameKeyColumn, values) =>
     .where('family_name', '=', values[1]!)
     .where('first3', '=', values[2]!)
     .where('dataset_id', 'in', values.slice(3)),
+);
+
+/** The person's identifiers in the searched datasets. Values: the person id, then the datasets. */
+const personIdentifiersQuery = new QueryShapes((db, _shape, values) =>
+  db
+    .selectFrom('record_identifier as ri')
+    .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
+    .select(['sr.dataset_id', 'ri.kind', 'ri.hash', 'ri.key_version'])
+    .where('sr.person_id', '=', values[0]!)
+    .where('sr.dataset_id', 'in', values.slice(1)),
+);
+
+/** The person's dates of birth in the searched datasets. Values: the person id, then the datasets. */
+const personDatesQuery = new QueryShapes((db, _shape, values) =>
+  db
+    .selectFrom('source_record')
+    .select('date_of_birth')
+    .where('person_id', '=', values[0]!)
+    .where('dataset_id', 'in', values.slice(1)),
 );
 
 function personIds(rows: readonly { person_id: string | null }[]): Set<string> {

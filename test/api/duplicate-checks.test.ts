@@ -125,6 +125,14 @@ describe('duplicate-application check', () => {
     expect(nobody.body).toEqual({ duplicate: false, councils: [] });
   });
 
+  it('does not accuse an applicant whose NI number contradicts the one given, though names and birth date agree', async () => {
+    const namesake = { givenName: 'Aisha', familyName: "O'Connor", dateOfBirth: '1990-04-12', niNumber: 'CE123456D' };
+    const res = await check('wellingborough-borough-council', ['housing-officer'], namesake);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ duplicate: false, councils: [] });
+    expect(await lastEntry()).toMatchObject({ reason_code: 'identifier-conflict', subject_ref: null });
+  });
+
   it('gives no answer when the identifiers point at two different people', async () => {
     const res = await check('kettering-borough-council', ['housing-officer'], {
       givenName: 'Chris',

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkPeople } from '../../shared/linkage/link-people.js';
+import { recordPersonIdMoves } from '../../shared/linkage/person-id-history.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, reasonCodesOf, startTestHost, type ApiCall, type TestHost } from '../support/test-host.js';
 
@@ -255,6 +257,23 @@ describe('people API', () => {
     ]);
   });
 
+  it("does not find anyone in the ISA's datasets by NI number, which none of its matching methods names", async () => {
+    const zoe = { givenName: 'Zoe', familyName: 'Quill', dateOfBirth: '2011-09-10' };
+    await insertRecord(t.host.services, {
+      partyId: 'la-housing',
+      datasetId: 'multiple-disadvantage-indicators',
+      ...zoe,
+      identifiers: { ni: 'JG103765' },
+      attributes: { firstName: 'Zoe', lastName: 'Quill', inTemporaryAccommodation: true },
+    });
+    const officer = (body: unknown) => search('la-housing', ['housing-officer'], 'homelessness-prevention', body);
+    const byNi = await officer({ niNumber: 'JG103765A' });
+    expect(byNi.status).toBe(404);
+    expect(byNi.body).toMatchObject({ type: 'urn:lintel:problem:no-match' });
+    // The ISA's own steps find her.
+    expect((await officer(zoe)).status).toBe(200);
+  });
+
   it('answers no-match with 404 and nothing about anyone else', async () => {
     const res = await search('kettering-borough-council', ['housing-officer'], 'housing-allocation', {
       niNumber: 'AB123456C',
@@ -262,6 +281,16 @@ describe('people API', () => {
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ type: 'urn:lintel:problem:no-match', status: 404 });
     expect(res.text).not.toMatch(/Aisha|Connor|1990/);
+  });
+
+  it("answers no-match for a person the caller's NI number contradicts, and the log keeps why", async () => {
+    // Another applicant of Aisha's name and birth date, with an NI number of her own nobody holds.
+    const namesake = { givenName: 'Aisha', familyName: "O'Connor", dateOfBirth: '1990-04-12', niNumber: 'AB123456C' };
+    const res = await search('kettering-borough-council', ['housing-officer'], 'housing-allocation', namesake);
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ type: 'urn:lintel:problem:no-match' });
+    expect(res.text).not.toMatch(/Aisha|Connor|1990|conflict/);
+    expect((await reasonCodesOf(t, 'kettering-borough-council', 'person.search')).at(-1)).toBe('identifier-conflict');
   });
 
   it('shows the research organisation contact details only with a current consent, and nothing after withdrawal', async () => {
@@ -369,5 +398,105 @@ describe('people API', () => {
     const everything = JSON.stringify(await t.host.services.store.db.selectFrom('access_log').selectAll().execute());
     expect(everything).not.toContain(NI);
     expect(everything).not.toContain('Aisha');
+  });
+});
+
+/**
+ * A person reference names the person id of when it was issued; linking passes since may merge
+ * that person into another id or split them.
+ */
+describe('people API: a person reference after linking moved the person', () => {
+  let t: TestHost;
+  const DATASET = 'keyways-housing-register';
+  const corby = { party: 'corby-borough-council', roles: ['housing-officer'], purpose: 'housing-allocation' };
+  const applicant = (firstName: string, lastName: string, dateOfBirth: string) => ({
+    firstName,
+    lastName,
+    dateOfBirth,
+    address: '4 Elm Row, Corby',
+  });
+  const lastView = () =>
+    t.host.services.store.db
+      .selectFrom('access_log')
+      .select(['subject_ref', 'reason_code'])
+      .where('action', '=', 'person.view')
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow();
+
+  beforeAll(async () => {
+    t = await startTestHost();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('shows the person the reference was issued for after they were merged into another id', async () => {
+    const ng = { givenName: 'Aisha', familyName: 'Ng', dateOfBirth: '1991-02-03' };
+    await insertRecord(t.host.services, {
+      partyId: 'corby-borough-council',
+      datasetId: DATASET,
+      personId: 'ffffffff-0000-7000-8000-000000000002',
+      ...ng,
+      attributes: applicant('Aisha', 'Ng', '1991-02-03'),
+    });
+    const found = await callApi(t, '/v1/people/search', { ...corby, body: ng });
+    expect(found.status).toBe(200);
+    // Kettering's register has her too: the next linking pass makes the two records one person.
+    const { personId: merged } = await insertRecord(t.host.services, {
+      partyId: 'kettering-borough-council',
+      datasetId: DATASET,
+      personId: '00000000-0000-7000-8000-000000000001',
+      ...ng,
+      identifiers: { ni: 'JG103759' },
+      attributes: applicant('Aisha', 'Ng', '1991-02-03'),
+    });
+    const s = t.host.services;
+    await linkPeople(s, 'keyways-housing-allocation', 'full');
+    expect((await s.store.db.selectFrom('source_record').select('person_id').distinct().execute()).length).toBe(1);
+
+    const again = await callApi(t, `/v1/people/${String(found.body.personRef)}`, corby);
+    expect(again.status).toBe(200);
+    expect(again.body.records).toEqual(
+      expect.arrayContaining([expect.objectContaining({ source: 'corby-borough-council' })]),
+    );
+    // The log names the id whose records were shown.
+    expect(await lastView()).toEqual({ subject_ref: merged, reason_code: 'granted' });
+  });
+
+  it('shows nobody by a reference whose person was split in two, so the caller searches again', async () => {
+    const lee = { givenName: 'Lee', familyName: 'Rowe', dateOfBirth: '1970-05-06' };
+    const { recordId, personId } = await insertRecord(t.host.services, {
+      partyId: 'corby-borough-council',
+      datasetId: DATASET,
+      ...lee,
+      attributes: applicant('Lee', 'Rowe', '1970-05-06'),
+    });
+    await insertRecord(t.host.services, {
+      partyId: 'corby-borough-council',
+      datasetId: DATASET,
+      personId,
+      givenName: 'Leigh',
+      familyName: 'Rowe',
+      dateOfBirth: '1970-05-06',
+      attributes: applicant('Leigh', 'Rowe', '1970-05-06'),
+    });
+    const found = await callApi(t, '/v1/people/search', { ...corby, body: lee });
+    expect(found.status).toBe(200);
+    // A later pass finds them two people: each record gets an id of its own.
+    const db = t.host.services.store.db;
+    await db.updateTable('source_record').set({ person_id: 'rowe-lee' }).where('id', '=', recordId).execute();
+    await db.updateTable('source_record').set({ person_id: 'rowe-leigh' }).where('person_id', '=', personId).execute();
+    await recordPersonIdMoves(
+      db,
+      [
+        { from: personId, to: 'rowe-lee' },
+        { from: personId, to: 'rowe-leigh' },
+      ],
+      new Date().toISOString(),
+    );
+    const again = await callApi(t, `/v1/people/${String(found.body.personRef)}`, corby);
+    expect(again.status).toBe(404);
+    expect(again.body).toMatchObject({ type: 'urn:lintel:problem:no-match' });
+    expect(await lastView()).toEqual({ subject_ref: null, reason_code: 'ambiguous' });
   });
 });

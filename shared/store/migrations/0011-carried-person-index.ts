@@ -8,7 +8,7 @@ import type { Dialect } from '../dialect.js';
  * minutes which datasets hold such records; without the index that question reads the whole
  * table. The index stays small: a pass clears the mark of every record it links.
  */
-export function carriedPersonIndex(_d: Dialect): Migration {
+export function carriedPersonIndex(d: Dialect): Migration {
   return {
     async up(db: Kysely<unknown>) {
       await db.schema
@@ -19,7 +19,9 @@ export function carriedPersonIndex(_d: Dialect): Migration {
         .execute();
     },
     async down(db: Kysely<unknown>) {
-      await db.schema.dropIndex('source_record_carried').on('source_record').execute();
+      // SQL Server names an index within its table; SQLite within the schema, and refuses `on`.
+      const drop = db.schema.dropIndex('source_record_carried');
+      await (d.engine === 'mssql' ? drop.on('source_record') : drop).execute();
     },
   };
 }

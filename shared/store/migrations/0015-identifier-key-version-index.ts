@@ -8,7 +8,7 @@ import type { Dialect } from '../dialect.js';
  * question reads every identifier, with it one seek a version. A snapshot's identifiers share
  * one version and rising rowids, so on SQLite its rows append at one place in the index.
  */
-export function identifierKeyVersionIndex(_d: Dialect): Migration {
+export function identifierKeyVersionIndex(d: Dialect): Migration {
   return {
     async up(db: Kysely<unknown>) {
       await db.schema
@@ -18,7 +18,9 @@ export function identifierKeyVersionIndex(_d: Dialect): Migration {
         .execute();
     },
     async down(db: Kysely<unknown>) {
-      await db.schema.dropIndex('record_identifier_key_version').on('record_identifier').execute();
+      // SQL Server names an index within its table; SQLite within the schema, and refuses `on`.
+      const drop = db.schema.dropIndex('record_identifier_key_version');
+      await (d.engine === 'mssql' ? drop.on('record_identifier') : drop).execute();
     },
   };
 }

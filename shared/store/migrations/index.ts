@@ -13,6 +13,7 @@ import { curatedReleases } from './0012-curated-releases.js';
 import { importRunSnapshotOrder } from './0013-import-run-snapshot-order.js';
 import { personIdMoves } from './0014-person-id-moves.js';
 import { identifierKeyVersionIndex } from './0015-identifier-key-version-index.js';
+import { personIdMoveTimes } from './0016-person-id-move-times.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -33,5 +34,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0013-import-run-snapshot-order': importRunSnapshotOrder(d),
     '0014-person-id-moves': personIdMoves(d),
     '0015-identifier-key-version-index': identifierKeyVersionIndex(d),
+    '0016-person-id-move-times': personIdMoveTimes(d),
   };
 }

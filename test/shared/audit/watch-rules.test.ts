@@ -72,7 +72,8 @@ describe('watch rules over the access log', () => {
       subjectRef: null,
       fields: [],
       decision: 'deny',
-      reasonCode: n % 2 === 0 ? 'no-match' : 'ambiguous',
+      // Every way a lookup shows nobody: nobody, two people, or a person the caller's identifiers contradict.
+      reasonCode: ['no-match', 'ambiguous', 'identifier-conflict', 'date-of-birth-conflict'][n % 4]!,
     });
   const badIdentifier = (clientId: string): AccessLogRecord =>
     lookup(clientId, {

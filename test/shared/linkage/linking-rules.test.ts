@@ -18,12 +18,15 @@ describe("an agreement's matching section as linkage rules", () => {
     });
     expect(rules.probabilisticTier).toBe(5);
     expect(rules.unsupportedKeys).toEqual([]);
+    // The NI number its datasets carry is named by no method, so it is no way to find anyone.
+    expect([...rules.identifierKinds].sort()).toEqual(['nhs', 'system-id:education', 'system-id:social-care', 'upn']);
   });
 
   it('links Keyways registers only on what the DSA lists: NI number, then date of birth and names; never postcodes', () => {
     const rules = rulesOf('keyways-housing-allocation');
     expect(Object.fromEntries(rules.ruleTiers)).toEqual({ ni: 1, 'dob-name': 2 });
     expect(rules.probabilisticTier).toBe(3);
+    expect([...rules.identifierKinds]).toEqual(['ni']);
   });
 
   it('links the research participants on the case reference alone, with no probabilistic tier', () => {

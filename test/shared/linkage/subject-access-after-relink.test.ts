@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessesToPerson, type AuditScope } from '../../../shared/audit/dpo-views.js';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { linkAfterImport, linkPendingRecords } from '../../../shared/linkage/pending-links.js';
+import { recordPersonIdMoves } from '../../../shared/linkage/person-id-history.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import {
   carolThroughSocialCare,
@@ -30,6 +31,7 @@ const access = (h: ImportHarness, subjectRef: string, requestId = `r-${subjectRe
     decision: 'allow',
     reasonCode: 'granted',
   });
+const tick = () => new Promise((resolveWait) => setTimeout(resolveWait, 5));
 const sar = async (h: ImportHarness, personId: string) =>
   (await accessesToPerson(h.store, everything, personId, { after: 0, limit: 100 })).entries.map((e) => e.requestId);
 
@@ -99,5 +101,28 @@ describe('accesses to a person after linkage split them', () => {
     await access(h, p, 'under-the-current-id');
     // More earlier ids than one query may name: the request still answers, from what it can name.
     expect(await sar(h, p)).toContain('under-the-current-id');
+  });
+});
+
+describe('accesses to a person whose records moved back and forth between two ids', () => {
+  let h: ImportHarness;
+  beforeAll(async () => {
+    h = await createImportHarness();
+  });
+  afterAll(async () => h.close());
+
+  it('finds the accesses logged under the first id while it held the records again', async () => {
+    const move = async (from: string, to: string) => {
+      await tick();
+      await recordPersonIdMoves(h.store.db, [{ from, to }], new Date().toISOString());
+      await tick();
+    };
+    await access(h, 'id-a', 'before-first-merge');
+    await move('id-a', 'id-b');
+    await move('id-b', 'id-a'); // a later pass split them again: the records are back under id-a
+    await access(h, 'id-a', 'while-back-under-a');
+    await move('id-a', 'id-b');
+    await access(h, 'id-b', 'after-second-merge');
+    expect(await sar(h, 'id-b')).toEqual(['before-first-merge', 'while-back-under-a', 'after-second-merge']);
   });
 });

@@ -1,0 +1,71 @@
+import { MAX_HISTORY_IDS } from '../linkage/person-id-history.js';
+import type { Store } from '../store/database.js';
+import { QueryShapes } from './query-shapes.js';
+
+export type CurrentPersonId =
+  /** The id that holds the records now: `personId` itself while any record holds it. */
+  | { readonly kind: 'current'; readonly personId: string }
+  /** The records went to more than one person (a split): which one the caller meant is not known. */
+  | { readonly kind: 'split' }
+  /** No record holds the id or any it moved to (deleted, or a history past the bound). */
+  | { readonly kind: 'gone' };
+
+/**
+ * Where the records an id held are now. A reference a party holds names the person id of the
+ * moment it was issued; a linking pass since may have merged that person into another id
+ * (person_id_move, linkage/person-id-history.ts), and the same applicant should not turn into
+ * "no match" by it. An id no record holds is followed forward through its latest moves out (the
+ * pass that last emptied it; earlier moves out were of records it held before getting them back)
+ * until ids that hold records are reached. Visited ids are not followed again, so a cycle of
+ * moves ends, and at most MAX_HISTORY_IDS ids are visited. Runs on the lookups' read connection.
+ */
+export async function currentPersonId(store: Store, personId: string): Promise<CurrentPersonId> {
+  const visited = new Set([personId]);
+  let frontier = new Map<string, string>([[personId, '']]);
+  const current = new Set<string>();
+  while (frontier.size > 0) {
+    const ids = [...frontier.keys()];
+    const holding = new Set((await holdersQuery.execute(store, '', ids)).map((row) => row.person_id));
+    const emptied = ids.filter((id) => {
+      if (!holding.has(id)) return true;
+      current.add(id);
+      return false;
+    });
+    if (current.size > 1) return { kind: 'split' };
+    if (emptied.length === 0) break;
+    const latest = new Map<string, { at: string; to: string[] }>();
+    for (const move of await movesOutQuery.execute(store, '', emptied)) {
+      // A move from before the id got these records is about other records.
+      if (move.moved_at < frontier.get(move.from_person_id)!) continue;
+      const last = latest.get(move.from_person_id);
+      if (last === undefined || move.moved_at > last.at) {
+        latest.set(move.from_person_id, { at: move.moved_at, to: [move.to_person_id] });
+      } else if (move.moved_at === last.at) last.to.push(move.to_person_id);
+    }
+    const next = new Map<string, string>();
+    for (const { at, to } of latest.values()) {
+      for (const id of to) {
+        if (visited.has(id)) continue;
+        if (visited.size >= MAX_HISTORY_IDS) return { kind: 'gone' };
+        visited.add(id);
+        next.set(id, at);
+      }
+    }
+    frontier = next;
+  }
+  const [only] = current;
+  return current.size === 1 && only !== undefined ? { kind: 'current', personId: only } : { kind: 'gone' };
+}
+
+/** Of the ids given, those some record holds. Values: the ids. */
+const holdersQuery = new QueryShapes((db, _shape, values) =>
+  db.selectFrom('source_record').select('person_id').distinct().where('person_id', 'in', values),
+);
+
+/** Every move out of the ids given. Values: the ids. */
+const movesOutQuery = new QueryShapes((db, _shape, values) =>
+  db
+    .selectFrom('person_id_move')
+    .select(['from_person_id', 'to_person_id', 'moved_at'])
+    .where('from_person_id', 'in', values),
+);

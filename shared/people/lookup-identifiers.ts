@@ -1,0 +1,28 @@
+import type { AgreementSet } from '../agreements/agreement-set.js';
+import { linkingRulesOf } from '../linkage/linking-rules.js';
+
+/** Whether a lookup may find someone in this dataset by this identifier kind. */
+export type IdentifierUse = (datasetId: string, kind: string) => boolean;
+
+const byAgreements = new WeakMap<AgreementSet, IdentifierUse>();
+
+/**
+ * A lookup finds someone in a dataset only by the identifier kinds its agreement's matching
+ * section names: the ISA agrees UPN, NHS number and system ids, so the NI number its datasets
+ * hold for other reasons is no way into them, while Keyways agrees the NI number. Judged per
+ * dataset, so a caller whose datasets span agreements searches each by its own agreement's
+ * kinds. Computed once per loaded agreement set: it is asked on every lookup.
+ */
+export function identifierUseOf(agreements: AgreementSet): IdentifierUse {
+  let use = byAgreements.get(agreements);
+  if (use === undefined) {
+    const kindsOf = new Map<string, ReadonlySet<string>>();
+    for (const { agreement } of agreements.all()) {
+      const rules = linkingRulesOf(agreement);
+      for (const dataset of rules.datasets) kindsOf.set(dataset, rules.identifierKinds);
+    }
+    use = (datasetId, kind) => kindsOf.get(datasetId)?.has(kind) ?? false;
+    byAgreements.set(agreements, use);
+  }
+  return use;
+}
