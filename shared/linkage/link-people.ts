@@ -381,7 +381,6 @@ async function formPeople(trx: Kysely<Database>, engine: Engine, agreementId: st
     }
   }
   const consentEventsCarried = await carryConsentEvents(trx, engine, moves, new Set(assigned));
-  await recordPersonIdMoves(trx, moves, new Date().toISOString());
   for (let k = 0; k < changed.length; k += UPDATE_ROWS) {
     const chunk = changed.slice(k, k + UPDATE_ROWS);
     const params: string[] = [];
@@ -389,6 +388,10 @@ async function formPeople(trx: Kysely<Database>, engine: Engine, agreementId: st
     for (const n of chunk) params.push(recordIds[n]!);
     await trx.executeQuery(CompiledQuery.raw(personIdUpdateSql(engine, chunk.length), params));
   }
+  // Stamped once the ids are written, as near the commit as the pass can: lookups read the
+  // committed store until then and log the earlier id, and a subject access request follows
+  // that id up to this time (person-id-history.ts).
+  await recordPersonIdMoves(trx, moves, new Date().toISOString());
   const personIdsChanged = changed.length;
   return { refusedMerges, people: new Set(assigned).size, personIdsChanged, consentEventsCarried };
 }
