@@ -125,3 +125,50 @@ describe('the review queue of the probabilistic tier', () => {
     expect(await personOf('JONATHAN', 'la-childrens-social-care')).toBe(await personOf('JONATHAN', 'la-housing'));
   });
 });
+
+describe('a confirmed pair the probabilistic tier no longer proposes', () => {
+  let h: ImportHarness;
+  const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
+  const personOf = async (party: string, family: string) =>
+    (
+      await h.store.db
+        .selectFrom('source_record')
+        .select('person_id')
+        .where('given_name', '=', 'JONATHAN')
+        .where('family_name', '=', family)
+        .where('party_id', '=', party)
+        .executeTakeFirstOrThrow()
+    ).person_id;
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    expect((await h.importFile(`la-housing/${DATASET}/a.csv`, housing)).outcome).toBe('loaded');
+    expect((await h.importFile(`la-childrens-social-care/${DATASET}/a.csv`, socialCare)).outcome).toBe('loaded');
+    await linkPeople(deps(), AGREEMENT, 'full');
+  });
+  afterAll(async () => h.close());
+
+  it('stays confirmed when another record now outscores it, as long as both records are there', async () => {
+    let candidate;
+    for (const c of (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 100 })).candidates) {
+      const full = await findCandidate(h.store, c.candidateId);
+      if (full?.recordsInFull.every((r) => r.attributes.firstName === 'Jonathan')) candidate = full;
+    }
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-3' };
+    expect((await decideCandidate(deps(), candidate!, { decision: 'confirmed', by, at: new Date() })).outcome).toBe(
+      'decided',
+    );
+    expect(await personOf('la-childrens-social-care', 'SMITH')).toBe(await personOf('la-housing', 'SMYTH'));
+
+    // Social care's next extract adds a Jonathan Smyth born a day later, whom tier 4 links to
+    // Housing's record: the confirmed pair is not proposed again.
+    const outcome = await h.importFile(
+      `la-childrens-social-care/${DATASET}/b.csv`,
+      `${socialCare}\nJonathan,Smyth,2012-03-05,ME14 1XX,N`,
+    );
+    expect(outcome.outcome).toBe('loaded');
+    const summary = await linkPeople(deps(), AGREEMENT, 'incremental');
+    expect(summary.candidatesConfirmedEarlier).toBe(1);
+    expect(await personOf('la-childrens-social-care', 'SMITH')).toBe(await personOf('la-housing', 'SMYTH'));
+  });
+});
