@@ -10,7 +10,7 @@ import { listBreaches, openBreach } from '../audit/breach-records.js';
 import { accessesToPerson, auditScope, clientActivity, type AuditScope } from '../audit/dpo-views.js';
 import { runWatch } from '../audit/watch-rules.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
-import { findPerson } from '../people/find-person.js';
+import { everyMatch, findPerson } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import { decide } from '../policy/decide.js';
@@ -61,10 +61,20 @@ export const accessEntrySchema = z.object({
   reasonCode: z.string(),
 });
 const next = z.number().int().nullable().describe('`after` for the next page, or null at the end');
+const matchSchema = z.object({
+  personRef: z.string().describe("The person's reference for the DPO's own party"),
+  tier: z.number().int().describe('The most reliable matching tier that found them (1 the surest)'),
+});
 export const personAccessesResponseSchema = z.object({
   personRef: z.string().describe("The person's reference for the DPO's own party"),
   entries: z.array(accessEntrySchema),
   next,
+  otherMatches: z
+    .array(matchSchema)
+    .optional()
+    .describe(
+      'By identifiers only: other people the identifiers match at weaker tiers (say, the same person held twice under two NHS numbers); follow each by reference if they may be the requester too',
+    ),
 });
 export const clientActivityResponseSchema = z.object({
   clientId: z.string(),
@@ -187,14 +197,39 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         scope.datasets,
         identifierUseOf(ctx.services.agreements),
       );
+      // A lookup stops at the first tier that finds someone; a subject access request must see
+      // everyone the identifiers reach, for the DPO to judge who is the requester.
+      const everyone = await everyMatch(
+        ctx.services.store,
+        await ctx.pseudonymisers(),
+        canonical.query,
+        scope.datasets,
+        identifierUseOf(ctx.services.agreements),
+      );
+      const refs = await ctx.personRefs();
+      const refOf = ({ personId, tier }: { personId: string; tier: number }) => ({
+        personRef: refs.encode(call.caller.partyId, personId, 'audit'),
+        tier,
+      });
       if (!found.found) {
+        if (everyone.length > 0) {
+          return deny(
+            problem(409, 'several-people', 'More than one person matched', {
+              detail: 'Follow each reference to see the accesses to that person.',
+              matches: everyone.map(refOf),
+            }),
+            found.reason,
+            AUDIT,
+          );
+        }
         return deny(
           problem(404, 'no-match', 'No matching person', { detail: 'No single person matched; nothing is shown.' }),
           found.reason,
           AUDIT,
         );
       }
-      const personRef = (await ctx.personRefs()).encode(call.caller.partyId, found.personId, 'audit');
+      const otherMatches = everyone.filter((match) => match.personId !== found.personId).map(refOf);
+      const personRef = refs.encode(call.caller.partyId, found.personId, 'audit');
       const page = await accessesToPerson(
         ctx.services.store,
         scope,
@@ -202,7 +237,7 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         { after: from, limit: size },
         ctx.services.logger,
       );
-      return allow(json(200, { personRef, ...page }), 'accesses-shown', found.personId);
+      return allow(json(200, { personRef, ...page, otherMatches }), 'accesses-shown', found.personId);
     }),
   );
 }

@@ -405,7 +405,14 @@ export const OPERATIONS: Record<string, OperationSpec> = {
         schema: 'PersonAccesses',
       },
     ],
-    problems: [...BODY_PROBLEMS, 'role-not-permitted', 'invalid-identifier', 'no-match', 'key-unavailable'],
+    problems: [
+      ...BODY_PROBLEMS,
+      'role-not-permitted',
+      'invalid-identifier',
+      'no-match',
+      'several-people',
+      'key-unavailable',
+    ],
   },
   auditClientActivity: {
     summary: 'Everything one client did in a period',

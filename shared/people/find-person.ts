@@ -38,7 +38,47 @@ export async function findPerson(
   datasets: readonly string[],
   identifiers: IdentifierUse,
 ): Promise<FindResult> {
-  if (datasets.length === 0) return { found: false, reason: 'no-match', tier: null };
+  for (const [tier, run] of tierSearches(store, pseudonymisers, query, datasets, identifiers)) {
+    const people = await run();
+    if (!people || people.size === 0) continue;
+    if (people.size > 1) return { found: false, reason: 'ambiguous', tier };
+    const personId = [...people][0]!;
+    const conflict = await contradiction(store, pseudonymisers, query, datasets, identifiers, personId, tier);
+    if (conflict !== null) return { found: false, reason: conflict, tier };
+    return { found: true, personId, tier };
+  }
+  return { found: false, reason: 'no-match', tier: null };
+}
+
+/**
+ * Everyone any tier finds, each with the most reliable tier that found them, most reliable
+ * first — for a subject access request, which must not stop where a lookup stops: a person held
+ * as two (two NHS numbers kept apart) was accessed under both ids, and the data protection
+ * officer judges which are the requester. Never used to show anyone's data.
+ */
+export async function everyMatch(
+  store: Store,
+  pseudonymisers: readonly Pseudonymiser[],
+  query: CanonicalQuery,
+  datasets: readonly string[],
+  identifiers: IdentifierUse,
+): Promise<{ personId: string; tier: MatchTier }[]> {
+  const found = new Map<string, MatchTier>();
+  for (const [tier, run] of tierSearches(store, pseudonymisers, query, datasets, identifiers)) {
+    for (const personId of (await run()) ?? []) if (!found.has(personId)) found.set(personId, tier);
+  }
+  return [...found].map(([personId, tier]) => ({ personId, tier }));
+}
+
+/** Each tier's search, most reliable first; a search answers undefined when the query gives it nothing to search by. */
+function tierSearches(
+  store: Store,
+  pseudonymisers: readonly Pseudonymiser[],
+  query: CanonicalQuery,
+  datasets: readonly string[],
+  identifiers: IdentifierUse,
+): [MatchTier, () => Promise<Set<string> | undefined>][] {
+  if (datasets.length === 0) return [];
 
   const byIdentifier = async (kinds: (kind: string) => boolean): Promise<Set<string> | undefined> => {
     // One query for each set of datasets an identifier may be searched in: usually a single one.
@@ -68,22 +108,12 @@ export async function findPerson(
     return personIds(rows);
   };
 
-  const tiers: [MatchTier, () => Promise<Set<string> | undefined>][] = [
+  return [
     [1, () => byIdentifier((k) => k === 'nhs' || k === 'upn' || k === 'ni')],
     [2, () => byIdentifier((k) => k.startsWith('system-id'))],
     [3, () => byNames('date_of_birth', query.dateOfBirth)],
     [4, () => byNames('postcode', query.postcode)],
   ];
-  for (const [tier, run] of tiers) {
-    const people = await run();
-    if (!people || people.size === 0) continue;
-    if (people.size > 1) return { found: false, reason: 'ambiguous', tier };
-    const personId = [...people][0]!;
-    const conflict = await contradiction(store, pseudonymisers, query, datasets, identifiers, personId, tier);
-    if (conflict !== null) return { found: false, reason: conflict, tier };
-    return { found: true, personId, tier };
-  }
-  return { found: false, reason: 'no-match', tier: null };
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../shared/linkage/link-people.js';
+import { nhs } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -363,5 +364,70 @@ describe('DPO API: an entry about two people', () => {
     };
     expect(await actionsOf(searched.subjectRef!)).toEqual(['person.search', 'link.candidate']);
     expect(await actionsOf(smith)).toEqual(['link.candidate']);
+  });
+});
+
+describe('DPO API: a subject access request for someone held as two people', () => {
+  const DATASET = 'multiple-disadvantage-indicators';
+  const DPO = { party: 'la-housing', roles: ['dpo'] };
+  const OFFICER = { party: 'la-housing', roles: ['housing-officer'], purpose: 'homelessness-prevention' };
+  const [HOUSING_NHS, CARE_NHS] = [nhs(1234), nhs(5678)];
+  let t: TestHost;
+  let housing: string;
+  let care: string;
+  const alice = (partyId: string, nhsNumber: string, attributes: Record<string, unknown>) =>
+    insertRecord(t.host.services, {
+      partyId,
+      datasetId: DATASET,
+      givenName: 'Alice',
+      familyName: 'Smith',
+      dateOfBirth: '2012-03-04',
+      identifiers: { nhs: nhsNumber },
+      attributes: { firstName: 'Alice', lastName: 'Smith', ...attributes },
+    });
+
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+    // Two NHS numbers keep them apart (a mistyped one, say): two person ids.
+    housing = (await alice('la-housing', HOUSING_NHS, { inTemporaryAccommodation: true })).personId;
+    care = (await alice('la-childrens-social-care', CARE_NHS, { childProtection: true })).personId;
+    expect(housing).not.toBe(care);
+    expect((await callApi(t, '/v1/people/search', { ...OFFICER, body: { nhsNumber: HOUSING_NHS } })).status).toBe(200);
+    expect((await callApi(t, '/v1/people/search', { ...OFFICER, body: { nhsNumber: CARE_NHS } })).status).toBe(404);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const searchesOf = async (ref: string) => {
+    const res = await callApi(t, `/v1/audit/people/${ref}/accesses`, DPO);
+    expect(res.status).toBe(200);
+    return (res.body.entries as { action: string }[]).filter((e) => e.action === 'person.search').length;
+  };
+
+  it('shows the person the surest tier found, and names the other match, whose accesses are found by following it', async () => {
+    const res = await callApi(t, '/v1/audit/people/accesses', {
+      ...DPO,
+      body: { nhsNumber: HOUSING_NHS, givenName: 'Alice', familyName: 'Smith', dateOfBirth: '2012-03-04' },
+    });
+    expect(res.status).toBe(200);
+    expect((res.body.entries as { action: string }[]).filter((e) => e.action === 'person.search')).toHaveLength(1);
+    const others = res.body.otherMatches as { personRef: string; tier: number }[];
+    expect(others).toHaveLength(1);
+    expect(others[0]!.tier).toBe(3);
+    expect(others[0]!.personRef).not.toBe(res.body.personRef);
+    expect(await searchesOf(others[0]!.personRef)).toBe(1);
+  });
+
+  it('answers names and date of birth that match both with each reference, not with nothing', async () => {
+    const res = await callApi(t, '/v1/audit/people/accesses', {
+      ...DPO,
+      body: { givenName: 'Alice', familyName: 'Smith', dateOfBirth: '2012-03-04' },
+    });
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ type: 'urn:lintel:problem:several-people' });
+    const matches = res.body.matches as { personRef: string; tier: number }[];
+    expect(matches.map((m) => m.tier)).toEqual([3, 3]);
+    expect((await Promise.all(matches.map((m) => searchesOf(m.personRef)))).sort()).toEqual([1, 1]);
   });
 });
