@@ -91,8 +91,6 @@ const LINK_COLUMNS = [
   'score',
   'status',
   'pair_key',
-  'fingerprint_a',
-  'fingerprint_b',
   'first_run_id',
   'last_run_id',
   'created_at',
@@ -213,21 +211,9 @@ async function relinkSourcePairs(
   let candidatesConfirmedEarlier = 0;
   let candidatesRejectedEarlier = 0;
   const decisions = new Map<string, 'confirmed' | 'rejected'>();
-  const confirmed: ConfirmedPair[] = [];
   if (pairs.length > 0 && rules.probabilisticTier !== null) {
-    const rows = await trx
-      .selectFrom('link_decision')
-      .select(['pair_key', 'decision', 'source_a', 'fingerprint_a', 'source_b', 'fingerprint_b'])
-      .execute();
-    for (const row of rows) {
+    for (const row of await trx.selectFrom('link_decision').select(['pair_key', 'decision']).execute()) {
       decisions.set(row.pair_key, row.decision);
-      if (row.decision === 'confirmed' && row.source_a && row.fingerprint_a && row.source_b && row.fingerprint_b) {
-        confirmed.push({
-          pairKey: row.pair_key,
-          a: { source: row.source_a, fingerprint: row.fingerprint_a },
-          b: { source: row.source_b, fingerprint: row.fingerprint_b },
-        });
-      }
     }
   }
 
@@ -265,18 +251,14 @@ async function relinkSourcePairs(
         score: null,
         status: 'auto',
         pair_key: null,
-        fingerprint_a: null,
-        fingerprint_b: null,
       });
     }
     const c = result.candidates;
-    const proposed = new Set<string>();
     if (c !== null && rules.probabilisticTier !== null) {
       for (let k = 0; k < c.count; k++) {
         const i = c.left[k]!;
         const j = c.right[k]!;
         const pairKey = pairKeyOf(i, j);
-        proposed.add(pairKey);
         const decided = decisions.get(pairKey);
         if (decided === 'rejected') {
           candidatesRejectedEarlier++;
@@ -293,87 +275,12 @@ async function relinkSourcePairs(
           score: Math.round(c.probability[k]! * 1e6) / 1e6,
           status: decided === 'confirmed' ? 'confirmed' : 'candidate',
           pair_key: pairKey,
-          fingerprint_a: print(leftPrints, left, i),
-          fingerprint_b: print(rightPrints, right, j),
-        });
-      }
-    }
-    // An officer's confirmation holds while both records are there, proposed again or not: the
-    // tier offers each record its best-scoring partner only, and a newcomer may outscore the
-    // confirmed one.
-    if (rules.probabilisticTier !== null) {
-      const found = confirmedPairsIn(confirmed, left, right, proposed, print, leftPrints, rightPrints);
-      const linked = new Set(found.length === 0 ? [] : fresh.map((link) => `${link.record_a}\u0000${link.record_b}`));
-      for (const pair of found) {
-        if (linked.has(`${left.batch.recordId[pair.i]!}\u0000${right.batch.recordId[pair.j]!}`)) continue;
-        candidatesConfirmedEarlier++;
-        fresh.push({
-          ...base,
-          record_a: left.batch.recordId[pair.i]!,
-          record_b: right.batch.recordId[pair.j]!,
-          tier: rules.probabilisticTier,
-          rule: 'officer-confirmed',
-          score: null,
-          status: 'confirmed',
-          pair_key: pair.pairKey,
-          fingerprint_a: pair.fingerprintA,
-          fingerprint_b: pair.fingerprintB,
         });
       }
     }
     await replaceLinks(trx, deps.store.dialect.engine, rules.agreementId, left.id, right.id, fresh, runId, at);
   }
   return { linksByTier, candidates, candidatesConfirmedEarlier, candidatesRejectedEarlier };
-}
-
-/** An officer's confirmed pair, as its decision keeps it. */
-interface ConfirmedPair {
-  readonly pairKey: string;
-  readonly a: { readonly source: string; readonly fingerprint: string };
-  readonly b: { readonly source: string; readonly fingerprint: string };
-}
-
-/**
- * The confirmed pairs between these two sources that the tier did not propose again and whose
- * two records are both still there, each exactly once (a fingerprint two records share names
- * neither). Fingerprints every record of both sources, so only when such a pair exists.
- */
-function confirmedPairsIn(
-  confirmed: readonly ConfirmedPair[],
-  left: StoreSource,
-  right: StoreSource,
-  proposed: ReadonlySet<string>,
-  print: (cache: Map<number, string>, source: StoreSource, i: number) => string,
-  leftPrints: Map<number, string>,
-  rightPrints: Map<number, string>,
-): { i: number; j: number; pairKey: string; fingerprintA: string; fingerprintB: string }[] {
-  const wanted = confirmed.flatMap((pair) => {
-    if (proposed.has(pair.pairKey)) return [];
-    if (pair.a.source === left.id && pair.b.source === right.id)
-      return [{ pairKey: pair.pairKey, leftPrint: pair.a.fingerprint, rightPrint: pair.b.fingerprint }];
-    if (pair.b.source === left.id && pair.a.source === right.id)
-      return [{ pairKey: pair.pairKey, leftPrint: pair.b.fingerprint, rightPrint: pair.a.fingerprint }];
-    return [];
-  });
-  if (wanted.length === 0) return [];
-  const only = (cache: Map<number, string>, source: StoreSource) => {
-    const at = new Map<string, number>();
-    for (let i = 0; i < source.batch.size; i++) {
-      const p = print(cache, source, i);
-      at.set(p, at.has(p) ? -1 : i);
-    }
-    return at;
-  };
-  const leftAt = only(leftPrints, left);
-  const rightAt = only(rightPrints, right);
-  const found = [];
-  for (const pair of wanted) {
-    const i = leftAt.get(pair.leftPrint) ?? -1;
-    const j = rightAt.get(pair.rightPrint) ?? -1;
-    if (i >= 0 && j >= 0)
-      found.push({ i, j, pairKey: pair.pairKey, fingerprintA: pair.leftPrint, fingerprintB: pair.rightPrint });
-  }
-  return found;
 }
 
 /** Replaces one source pair's links; a link made again keeps its id and the run that first made it. */

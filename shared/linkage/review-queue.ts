@@ -30,9 +30,6 @@ export interface Candidate extends CandidateSummary {
   readonly agreementId: string;
   readonly status: 'candidate' | 'confirmed' | 'rejected' | 'auto';
   readonly pairKey: string | null;
-  /** The two records' sources and fingerprints, which the decision keeps to find the pair again. */
-  readonly fingerprints: { readonly a: string | null; readonly b: string | null };
-  readonly sources: readonly [string, string];
   readonly recordsInFull: readonly [CandidateRecord, CandidateRecord];
 }
 
@@ -127,8 +124,6 @@ export async function findCandidate(store: Store, candidateId: string): Promise<
     score: link.score,
     status: link.status,
     pairKey: link.pair_key,
-    fingerprints: { a: link.fingerprint_a, b: link.fingerprint_b },
-    sources: [link.source_a, link.source_b],
     records: [sourceParts(link.source_a), sourceParts(link.source_b)],
     recordsInFull: [view(a), view(b)],
   };
@@ -192,10 +187,6 @@ export async function recordDecision(
       request_id: review.by.requestId,
       score: candidate.score,
       decided_at: decidedAt,
-      source_a: candidate.sources[0],
-      fingerprint_a: candidate.fingerprints.a,
-      source_b: candidate.sources[1],
-      fingerprint_b: candidate.fingerprints.b,
     })
     .execute();
   return { outcome: 'decided', decidedAt };

@@ -131,9 +131,6 @@ export interface RecordLinkTable {
   status: 'auto' | 'candidate' | 'confirmed' | 'rejected';
   /** Tier-5 links only: the key of the officer's decision (shared/linkage/pair-key.ts). */
   pair_key: string | null;
-  /** Tier-5 links only: each record's fingerprint, which the decision keeps to find the pair again. */
-  fingerprint_a: string | null;
-  fingerprint_b: string | null;
   first_run_id: string;
   last_run_id: string;
   created_at: string;
@@ -147,11 +144,6 @@ export interface LinkDecisionTable {
   request_id: string;
   score: number | null;
   decided_at: string;
-  /** The two records' sources and fingerprints (null for decisions taken before migration 0017). */
-  source_a: string | null;
-  fingerprint_a: string | null;
-  source_b: string | null;
-  fingerprint_b: string | null;
 }
 
 export interface LinkRunTable {
