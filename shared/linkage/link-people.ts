@@ -4,7 +4,7 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import { carryConsentEvents, type PersonIdMove } from '../consents/carry-consents.js';
 import type { Logger } from '../logging.js';
 import { PersonClusters, type ClusterLink, type MergeRefusal } from '../matching/cluster.js';
-import { isIdentifierRule } from '../matching/hard-identifiers.js';
+import { identifiersDiffer, isIdentifierRule } from '../matching/hard-identifiers.js';
 import { linkBatches } from '../matching/link.js';
 import type { ProbabilisticOptions } from '../matching/probabilistic.js';
 import type { SecretSource } from '../secrets/secret-source.js';
@@ -264,7 +264,10 @@ async function relinkSourcePairs(
           candidatesRejectedEarlier++;
           continue;
         }
-        if (decided === 'confirmed') candidatesConfirmedEarlier++;
+        // Pair keys leave identifiers out (pair-key.ts), so an NI number one record has gained
+        // since, and which differs, is evidence the officer never saw: the pair is asked again.
+        const confirmed = decided === 'confirmed' && !identifiersDiffer(left.batch.niHash[i]!, right.batch.niHash[j]!);
+        if (confirmed) candidatesConfirmedEarlier++;
         else candidates++;
         fresh.push({
           ...base,
@@ -273,7 +276,7 @@ async function relinkSourcePairs(
           tier: rules.probabilisticTier,
           rule: 'fellegi-sunter',
           score: Math.round(c.probability[k]! * 1e6) / 1e6,
-          status: decided === 'confirmed' ? 'confirmed' : 'candidate',
+          status: confirmed ? 'confirmed' : 'candidate',
           pair_key: pairKey,
         });
       }
@@ -336,17 +339,36 @@ async function formPeople(trx: Kysely<Database>, engine: Engine, agreementId: st
     .where('status', 'in', ['auto', 'confirmed'])
     .execute();
   // Most reliable first, so that where two links cannot both hold, the weaker one is refused;
-  // then by record ids, so that the rows' order in the table never decides who is merged.
-  links.sort(
+  // then by the two records' contents, so that neither the rows' order in the table nor the
+  // record ids — new, and rising, with every snapshot a source sends — decide who is merged:
+  // the same extracts sent again give the same people.
+  const contentOf = (id: string) => {
+    const at = node.get(id);
+    if (at === undefined) return id;
+    const batch = sources[at[0]]!.batch;
+    const i = at[1];
+    return [
+      batch.sourceId,
+      batch.familyName[i],
+      batch.givenName[i],
+      batch.dob[i],
+      batch.postcode[i],
+      batch.address[i],
+    ].join('\u0000');
+  };
+  const keyed = links.map((link) => ({ link, a: contentOf(link.record_a), b: contentOf(link.record_b) }));
+  keyed.sort(
     (x, y) =>
-      x.tier - y.tier ||
-      (y.score ?? 1) - (x.score ?? 1) ||
-      compareIds(x.record_a, y.record_a) ||
-      compareIds(x.record_b, y.record_b),
+      x.link.tier - y.link.tier ||
+      (y.link.score ?? 1) - (x.link.score ?? 1) ||
+      compareIds(x.a, y.a) ||
+      compareIds(x.b, y.b) ||
+      compareIds(x.link.record_a, y.link.record_a) ||
+      compareIds(x.link.record_b, y.link.record_b),
   );
   const clusters = new PersonClusters(sources.map((s) => s.batch));
   const clusterLinks: ClusterLink[] = [];
-  for (const link of links) {
+  for (const { link } of keyed) {
     const a = node.get(link.record_a);
     const b = node.get(link.record_b);
     if (a === undefined || b === undefined) continue;
