@@ -264,10 +264,10 @@ class CarriedPersonIds {
     const table = sql.raw(this.table);
     // The new records' identifiers as the previous snapshot's were hashed: as stored, or (after a
     // rotation) hashed again under the previous key. Either way, `ri` has record_id, kind, hash.
-    const identifiers =
-      key === 'same-key'
-        ? { from: sql`record_identifier ri`, version: sql`ri.key_version = ${snapshot.keyVersion}` }
-        : { from: sql`${sql.raw(this.newTable!)} ri`, version: sql`1 = 1` };
+    // Every identifier of this run is under the snapshot's key version, so none is filtered on it:
+    // a condition on key_version would lead SQLite, which keeps no statistics here, to start from
+    // the key-version index and read every identifier in the store under that version.
+    const identifiers = { from: key === 'same-key' ? sql`record_identifier ri` : sql`${sql.raw(this.newTable!)} ri` };
     // A system id's kind: `system-id:<system>` (storage-plan.ts).
     const local = sql.raw(`'system-id:%'`);
     // Each new record's candidate: the one person all its known identifiers name, and whether a
@@ -278,7 +278,7 @@ class CarriedPersonIds {
       join ${identifiers.from} on ri.record_id = sr.id
       join ${table} c on c.kind = ri.kind and c.hash = ri.hash
       where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
-        and sr.import_run_id = ${snapshot.runId} and ${identifiers.version}
+        and sr.import_run_id = ${snapshot.runId}
       group by ri.record_id
       having count(c.person_id) = count(*) and min(c.person_id) = max(c.person_id)`;
     // ... unless one of the record's identifiers is of a kind the person held under another hash.
@@ -286,7 +286,7 @@ class CarriedPersonIds {
       where not exists (
         select 1 from ${identifiers.from}
         join ${table} c on c.person_id = k.person_id and c.kind = ri.kind and c.hash <> ri.hash
-        where ri.record_id = k.record_id and ${identifiers.version}
+        where ri.record_id = k.record_id
           and (k.national = 0 or ri.kind not like ${local}))`;
     if (this.engine === 'mssql') {
       await sql`update sr set person_id = c.person_id, carried_person_id = c.person_id
