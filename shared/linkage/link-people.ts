@@ -108,6 +108,7 @@ export async function linkPeople(
   const started = performance.now();
   const secret = await deps.secrets.get('pseudonymisation-key');
   const pairKeys = PairKeys.from(Buffer.from((await deps.secrets.get('person-ref-key')).value, 'base64'));
+  const legacyPairKeys = PairKeys.legacy(Buffer.from(secret.value, 'base64'));
   const runId = randomUUID();
 
   const summary = await deps.store.db.transaction().execute(async (trx) => {
@@ -120,7 +121,16 @@ export async function linkPeople(
 
     const { sources, otherKeyVersionIdentifiers } = await readStoreSources(trx, rules.datasets, secret.version);
     const pairs = sourcePairsToLink(sources, kind);
-    const linked = await relinkSourcePairs(trx, deps, rules, pairKeys, sources, pairs, runId, startedAt);
+    const linked = await relinkSourcePairs(
+      trx,
+      deps,
+      rules,
+      { current: pairKeys, legacy: legacyPairKeys },
+      sources,
+      pairs,
+      runId,
+      startedAt,
+    );
     const people = await formPeople(trx, deps.store.dialect.engine, agreementId, sources);
 
     const result: LinkRunSummary = {
@@ -200,7 +210,7 @@ async function relinkSourcePairs(
   trx: Kysely<Database>,
   deps: LinkDependencies,
   rules: LinkingRules,
-  pairKeys: PairKeys,
+  keys: { readonly current: PairKeys; readonly legacy: PairKeys },
   sources: readonly StoreSource[],
   pairs: readonly [number, number][],
   runId: string,
@@ -230,11 +240,13 @@ async function relinkSourcePairs(
     const rightPrints = new Map<number, string>();
     const print = (cache: Map<number, string>, source: StoreSource, i: number) => {
       let p = cache.get(i);
-      if (p === undefined) cache.set(i, (p = pairKeys.recordFingerprint(source.batch, i)));
+      if (p === undefined) cache.set(i, (p = keys.current.recordFingerprint(source.batch, i)));
       return p;
     };
     const pairKeyOf = (i: number, j: number) =>
-      pairKeys.pairKey(print(leftPrints, left, i), print(rightPrints, right, j));
+      keys.current.pairKey(print(leftPrints, left, i), print(rightPrints, right, j));
+    const legacyPairKeyOf = (i: number, j: number) =>
+      keys.legacy.pairKey(keys.legacy.recordFingerprint(left.batch, i), keys.legacy.recordFingerprint(right.batch, j));
     const base = { agreement_id: rules.agreementId, source_a: left.id, source_b: right.id, last_run_id: runId };
     const d = result.deterministic;
     for (let k = 0; k < d.count; k++) {
@@ -259,7 +271,17 @@ async function relinkSourcePairs(
         const i = c.left[k]!;
         const j = c.right[k]!;
         const pairKey = pairKeyOf(i, j);
-        const decided = decisions.get(pairKey);
+        let decided = decisions.get(pairKey);
+        if (decided === undefined && decisions.size > 0) {
+          // A decision an earlier release keyed its own way: kept, under today's key.
+          const legacy = legacyPairKeyOf(i, j);
+          decided = decisions.get(legacy);
+          if (decided !== undefined) {
+            await trx.updateTable('link_decision').set({ pair_key: pairKey }).where('pair_key', '=', legacy).execute();
+            decisions.delete(legacy);
+            decisions.set(pairKey, decided);
+          }
+        }
         if (decided === 'rejected') {
           candidatesRejectedEarlier++;
           continue;

@@ -14,13 +14,26 @@ import type { RecordBatch } from '../matching/record.js';
  * back in the queue. So the key is derived from `person-ref-key`, which is never rotated in
  * place (infra/README.md), and the values leave out the identifier pseudonyms. Identifiers
  * decide nothing here anyway: two records sharing one are linked at tier 1 whatever was decided,
- * and two holding different ones are never merged.
+ * two holding different NHS numbers, UPNs or system ids are never merged, and a confirmed pair
+ * whose NI numbers come to differ goes back to the officer (link-people.ts).
+ *
+ * Releases before 2 December 2026 keyed decisions under the pseudonymisation key, over the
+ * values with the identifier pseudonyms ({@link PairKeys.legacy}); a pass still recognises such
+ * a decision when it proposes its pair, and keeps it under the key of today.
  */
 export class PairKeys {
   readonly #key: Buffer;
 
-  private constructor(key: Buffer) {
+  private constructor(
+    key: Buffer,
+    private readonly withIdentifiers = false,
+  ) {
     this.#key = key;
+  }
+
+  /** Pair keys as earlier releases made them, under the pseudonymisation key then current. */
+  static legacy(pseudonymisationKey: Buffer): PairKeys {
+    return new PairKeys(pseudonymisationKey, true);
   }
 
   /** Pair keys under a key of their own, derived from the `person-ref-key` secret. */
@@ -39,6 +52,14 @@ export class PairKeys {
       batch.postcode[i],
       batch.address[i],
     ];
+    if (this.withIdentifiers) {
+      parts.push(
+        batch.nhsHash[i],
+        batch.upnHash[i],
+        batch.niHash[i],
+        ...[...batch.systemIds.keys()].sort().map((system) => `${system}=${batch.systemIds.get(system)![i]}`),
+      );
+    }
     return createHmac('sha256', this.#key)
       .update(`record\u0000${parts.join('\u0000')}`)
       .digest('hex');

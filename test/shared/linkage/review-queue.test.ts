@@ -1,6 +1,9 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
+import { readStoreSources } from '../../../shared/linkage/store-sources.js';
+import type { RecordBatch } from '../../../shared/matching/record.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
@@ -172,5 +175,80 @@ describe('a confirmed pair one of whose records later brings a different NI numb
     await linkPeople(deps(), 'keyways-housing-allocation', 'full');
     expect(await personOf('corby-borough-council')).not.toBe(await personOf('kettering-borough-council'));
     expect(await jonathan()).toMatchObject({ status: 'candidate' });
+  });
+});
+
+describe('a decision an earlier release keyed (under the pseudonymisation key, identifiers included)', () => {
+  let h: ImportHarness;
+  const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
+  // The pair key exactly as releases before 2 December 2026 made it.
+  const oldFingerprint = (key: Buffer, b: RecordBatch, i: number) => {
+    const parts = [
+      b.sourceId,
+      b.givenName[i],
+      b.familyName[i],
+      b.dob[i],
+      b.postcode[i],
+      b.address[i],
+      b.nhsHash[i],
+      b.upnHash[i],
+      b.niHash[i],
+      ...[...b.systemIds.keys()].sort().map((s) => `${s}=${b.systemIds.get(s)![i]}`),
+    ];
+    return createHmac('sha256', key)
+      .update(`record\u0000${parts.join('\u0000')}`)
+      .digest('hex');
+  };
+  const oldPairKey = (key: Buffer, a: string, b: string) => {
+    const [x, y] = a < b ? [a, b] : [b, a];
+    return createHmac('sha256', key).update(`pair\u0000${x}\u0000${y}`).digest('hex');
+  };
+  const personOf = async (party: string) =>
+    (
+      await h.store.db
+        .selectFrom('source_record')
+        .select('person_id')
+        .where('given_name', '=', 'JONATHAN')
+        .where('party_id', '=', party)
+        .executeTakeFirstOrThrow()
+    ).person_id;
+  const jonathan = async () => {
+    for (const c of (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 100 })).candidates) {
+      const full = await findCandidate(h.store, c.candidateId);
+      if (full?.recordsInFull.every((r) => r.attributes.firstName === 'Jonathan')) return full;
+    }
+    return undefined;
+  };
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    expect((await h.importFile(`la-housing/${DATASET}/a.csv`, housing)).outcome).toBe('loaded');
+    expect((await h.importFile(`la-childrens-social-care/${DATASET}/a.csv`, socialCare)).outcome).toBe('loaded');
+    await linkPeople(deps(), AGREEMENT, 'full');
+  });
+  afterAll(async () => h.close());
+
+  it('is still honoured after the upgrade, and kept under the key of today', async () => {
+    const candidate = (await jonathan())!;
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-5' };
+    await decideCandidate(deps(), candidate, { decision: 'confirmed', by, at: new Date() });
+    const today = (await h.store.db.selectFrom('link_decision').select('pair_key').executeTakeFirstOrThrow()).pair_key;
+    // Put the decision back as the earlier release stored it.
+    const secret = await h.secrets.get('pseudonymisation-key');
+    const key = Buffer.from(secret.value, 'base64');
+    const { sources } = await readStoreSources(h.store.db, [DATASET], secret.version);
+    const fingerprint = (party: string) => {
+      const source = sources.find((s) => s.id.startsWith(`${party}/`))!;
+      return oldFingerprint(key, source.batch, source.batch.givenName.indexOf('JONATHAN'));
+    };
+    const old = oldPairKey(key, fingerprint('la-housing'), fingerprint('la-childrens-social-care'));
+    await h.store.db.updateTable('link_decision').set({ pair_key: old }).execute();
+    await h.store.db.updateTable('record_link').set({ pair_key: old }).where('status', '=', 'confirmed').execute();
+
+    const summary = await linkPeople(deps(), AGREEMENT, 'full');
+    expect(summary.candidatesConfirmedEarlier).toBe(1);
+    expect(await jonathan()).toBeUndefined();
+    expect(await personOf('la-housing')).toBe(await personOf('la-childrens-social-care'));
+    expect(await h.store.db.selectFrom('link_decision').select('pair_key').execute()).toEqual([{ pair_key: today }]);
   });
 });
