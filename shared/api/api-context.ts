@@ -2,6 +2,9 @@ import { TokenVerifier } from '../auth/token-verifier.js';
 import { Pseudonymiser } from '../domain/pseudonymise.js';
 import { errorKind } from '../logging.js';
 import { PersonRefCodec } from '../people/person-ref.js';
+import { findPerson, type FindResult } from '../people/find-person.js';
+import { identifierUseOf } from '../people/lookup-identifiers.js';
+import type { CanonicalQuery } from '../people/person-query.js';
 import { storedKeyVersions } from '../people/stored-key-versions.js';
 import { SecretVersionGoneError, type SecretValue } from '../secrets/secret-source.js';
 import type { Services } from '../services.js';
@@ -19,6 +22,13 @@ export interface ApiContext {
   readonly rateLimiter: RateLimiter;
   personRefs(): Promise<PersonRefCodec>;
   pseudonymisers(): Promise<Pseudonymiser[]>;
+  /**
+   * Find one person (shared/people/find-person.ts) under every key version the store holds. The
+   * versions are cached for a minute; before answering "nobody", they are read again, since an
+   * import under a newly rotated key (on this instance or another) may have written the very
+   * identifiers asked for.
+   */
+  findPerson(query: CanonicalQuery, datasets: readonly string[]): Promise<FindResult>;
   now(): Date;
 }
 
@@ -83,9 +93,14 @@ export function createApiContext(services: Services): ApiContext {
     }),
     rateLimiter: new RateLimiter(settings.RATE_LIMIT_PER_MINUTE),
     personRefs() {
-      personRefs ??= services.secrets
-        .get('person-ref-key')
-        .then((s) => new PersonRefCodec(Buffer.from(s.value, 'base64')));
+      personRefs ??= services.secrets.get('person-ref-key').then(
+        (s) => new PersonRefCodec(Buffer.from(s.value, 'base64')),
+        (err: unknown) => {
+          // As for the pseudonymisation key: an outage of the vault is a 503 to retry, not a 500.
+          logger.error('api.person-ref-key-unavailable', { error: errorKind(err) });
+          throw new KeyUnavailableError({ cause: err });
+        },
+      );
       personRefs.catch(() => (personRefs = undefined));
       return personRefs;
     },
@@ -103,6 +118,17 @@ export function createApiContext(services: Services): ApiContext {
         });
       }
       return pseudonymisers.value;
+    },
+    async findPerson(query, datasets) {
+      const identifiers = identifierUseOf(services.agreements);
+      const loaded = await this.pseudonymisers();
+      const found = await findPerson(services.store, loaded, query, datasets, identifiers);
+      if (found.found || found.reason !== 'no-match') return found;
+      const versions = await storedKeyVersions(services.store);
+      const known = new Set(loaded.map((p) => p.keyVersion));
+      if (versions.every((version) => known.has(version))) return found;
+      pseudonymisers = undefined;
+      return findPerson(services.store, await this.pseudonymisers(), query, datasets, identifiers);
     },
     now: () => new Date(),
   };

@@ -3,8 +3,6 @@ import { decide } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { ConsentSubjectRelinkedError } from '../consents/store-consent-register.js';
 import { containsNationalIdentifier } from '../domain/identifiers.js';
-import { findPerson } from '../people/find-person.js';
-import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
@@ -81,13 +79,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
     const decision = await mayWrite(ctx, call, body.value.kind);
     if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: purposeEntry.purpose.id });
     const datasets = [...new Set(ctx.services.agreements.grantsFor(purposeEntry.purpose.id).map((g) => g.dataset))];
-    const found = await findPerson(
-      ctx.services.store,
-      await ctx.pseudonymisers(),
-      query.query,
-      datasets,
-      identifierUseOf(ctx.services.agreements),
-    );
+    const found = await ctx.findPerson(query.query, datasets);
     if (!found.found) {
       return deny(problem(404, 'no-match', 'No matching person'), found.reason, { purpose: purposeEntry.purpose.id });
     }

@@ -10,7 +10,8 @@ import { listBreaches, openBreach } from '../audit/breach-records.js';
 import { accessesToPerson, auditScope, clientActivity, type AuditScope } from '../audit/dpo-views.js';
 import { runWatch } from '../audit/watch-rules.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
-import { everyMatch, findPerson } from '../people/find-person.js';
+import { subjectRefOf } from '../audit/entry-subjects.js';
+import { everyMatch } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import { decide } from '../policy/decide.js';
@@ -190,13 +191,7 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
           AUDIT,
         );
       }
-      const found = await findPerson(
-        ctx.services.store,
-        await ctx.pseudonymisers(),
-        canonical.query,
-        scope.datasets,
-        identifierUseOf(ctx.services.agreements),
-      );
+      const found = await ctx.findPerson(canonical.query, scope.datasets);
       // A lookup stops at the first tier that finds someone; a subject access request must see
       // everyone the identifiers reach, for the DPO to judge who is the requester.
       const everyone = await everyMatch(
@@ -211,15 +206,18 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         personRef: refs.encode(call.caller.partyId, personId, 'audit'),
         tier,
       });
+      // Every person whose reference the answer gives is a subject of its entry, so the DPO's own
+      // look is in each one's history.
       if (!found.found) {
         if (everyone.length > 0) {
           return deny(
-            problem(409, 'several-people', 'More than one person matched', {
+            problem(409, 'unsettled-match', 'The identifiers do not settle on one person', {
               detail: 'Follow each reference to see the accesses to that person.',
+              reason: found.reason,
               matches: everyone.map(refOf),
             }),
             found.reason,
-            AUDIT,
+            { ...AUDIT, subjectRef: subjectRefOf(everyone.map((match) => match.personId)) },
           );
         }
         return deny(
@@ -237,7 +235,11 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         { after: from, limit: size },
         ctx.services.logger,
       );
-      return allow(json(200, { personRef, ...page, otherMatches }), 'accesses-shown', found.personId);
+      return allow(
+        json(200, { personRef, ...page, otherMatches }),
+        'accesses-shown',
+        subjectRefOf([found.personId, ...everyone.map((match) => match.personId)]),
+      );
     }),
   );
 }

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { decide, decideForSubject } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
-import { findPerson } from '../people/find-person.js';
-import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
@@ -51,13 +49,7 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       );
     }
     const datasets = decision.datasets;
-    const found = await findPerson(
-      ctx.services.store,
-      await ctx.pseudonymisers(),
-      query.query,
-      datasets,
-      identifierUseOf(ctx.services.agreements),
-    );
+    const found = await ctx.findPerson(query.query, datasets);
     if (!found.found && found.reason === 'ambiguous') {
       return deny(
         problem(409, 'ambiguous-match', 'More than one person matched', {

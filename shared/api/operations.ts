@@ -237,7 +237,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     purpose: 'required',
     pathParameters: { personRef },
     responses: [{ status: 200, description: 'The person, minimised to the granted fields', schema: 'PersonViewByRef' }],
-    problems: LOOKUP_PROBLEMS.filter((code) => !code.startsWith('dataset-')),
+    problems: [...LOOKUP_PROBLEMS.filter((code) => !code.startsWith('dataset-')), 'key-unavailable'],
   },
   duplicateChecks: {
     summary: 'Check for a housing application with another council',
@@ -389,7 +389,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     pathParameters: { personRef },
     query: pageQuerySchema,
     responses: [{ status: 200, description: 'The entries', schema: 'PersonAccesses' }],
-    problems: ['role-not-permitted', 'invalid-request', 'no-match'],
+    problems: ['role-not-permitted', 'invalid-request', 'no-match', 'key-unavailable'],
   },
   auditPersonAccessesSearch: {
     summary: 'Who accessed a person, by identifiers',
@@ -410,7 +410,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
       'role-not-permitted',
       'invalid-identifier',
       'no-match',
-      'several-people',
+      'unsettled-match',
       'key-unavailable',
     ],
   },
@@ -425,7 +425,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     },
     query: clientActivityQuerySchema,
     responses: [{ status: 200, description: 'The entries', schema: 'ClientActivity' }],
-    problems: ['role-not-permitted', 'invalid-request'],
+    problems: ['role-not-permitted', 'invalid-request', 'key-unavailable'],
   },
   auditAlerts: {
     summary: 'Alerts raised by the watch rules',

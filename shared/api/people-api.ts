@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { decide, decideForSubject } from '../policy/decide.js';
 import type { AllowDecision } from '../policy/decision.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
-import { findPerson, type MatchTier } from '../people/find-person.js';
-import { identifierUseOf } from '../people/lookup-identifiers.js';
+import type { MatchTier } from '../people/find-person.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import { currentPersonId } from '../people/current-person-id.js';
 import { isCallersSubjectWhereRequired } from '../people/callers-subjects.js';
@@ -84,13 +83,7 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
         { purpose: scoped.purpose },
       );
     }
-    const found = await findPerson(
-      ctx.services.store,
-      await ctx.pseudonymisers(),
-      query.query,
-      scoped.datasets,
-      identifierUseOf(ctx.services.agreements),
-    );
+    const found = await ctx.findPerson(query.query, scoped.datasets);
     if (!found.found) {
       return deny(noMatch(), found.reason, { purpose: scoped.purpose, datasets: scoped.datasets });
     }

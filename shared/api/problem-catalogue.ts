@@ -61,10 +61,10 @@ export const PROBLEM_CATALOGUE = {
       'Record linkage merged or split the person while the consent was being recorded; nothing was recorded. Send the same request again.',
   },
   'ambiguous-match': { status: 409, description: 'The identifiers match more than one person; no answer is given.' },
-  'several-people': {
+  'unsettled-match': {
     status: 409,
     description:
-      "A subject access request's identifiers match more than one person and none stands out; `matches` gives each one's reference (for GET /api/v1/audit/people/{personRef}/accesses) and the tier that matched them, for the DPO to judge.",
+      "A subject access request's identifiers do not settle on one person: several match at the surest tier that found anyone (`reason` ambiguous), or the one found holds another of the identifiers given (`identifier-conflict`, `date-of-birth-conflict`). `matches` gives each person's reference (for GET /api/v1/audit/people/{personRef}/accesses) and the tier that matched them, for the DPO to judge.",
   },
   'payload-too-large': { status: 413, description: 'The body exceeds the size limit.' },
   'unsupported-media-type': { status: 415, description: 'The body is not application/json.' },

@@ -425,9 +425,46 @@ describe('DPO API: a subject access request for someone held as two people', () 
       body: { givenName: 'Alice', familyName: 'Smith', dateOfBirth: '2012-03-04' },
     });
     expect(res.status).toBe(409);
-    expect(res.body).toMatchObject({ type: 'urn:lintel:problem:several-people' });
+    expect(res.body).toMatchObject({ type: 'urn:lintel:problem:unsettled-match', reason: 'ambiguous' });
     const matches = res.body.matches as { personRef: string; tier: number }[];
     expect(matches.map((m) => m.tier)).toEqual([3, 3]);
     expect((await Promise.all(matches.map((m) => searchesOf(m.personRef)))).sort()).toEqual([1, 1]);
+  });
+
+  const lastEntry = () =>
+    t.host.services.store.db
+      .selectFrom('access_log')
+      .select(['reason_code', 'subject_ref'])
+      .where('action', '=', 'audit.person-accesses')
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow();
+
+  it('answers one person whom another identifier given contradicts as unsettled, naming them', async () => {
+    const { personId: bob } = await insertRecord(t.host.services, {
+      partyId: 'la-housing',
+      datasetId: DATASET,
+      givenName: 'Bob',
+      familyName: 'Jones',
+      dateOfBirth: '2010-01-01',
+      identifiers: { nhs: nhs(7777) },
+      attributes: { firstName: 'Bob', lastName: 'Jones', inTemporaryAccommodation: true },
+    });
+    const res = await callApi(t, '/v1/audit/people/accesses', {
+      ...DPO,
+      body: { nhsNumber: nhs(9000), givenName: 'Bob', familyName: 'Jones', dateOfBirth: '2010-01-01' },
+    });
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ type: 'urn:lintel:problem:unsettled-match', reason: 'identifier-conflict' });
+    expect(res.body.matches).toHaveLength(1);
+    expect(await lastEntry()).toEqual({ reason_code: 'identifier-conflict', subject_ref: bob });
+  });
+
+  it("puts the DPO's look in the history of everyone whose reference it gave", async () => {
+    const res = await callApi(t, '/v1/audit/people/accesses', {
+      ...DPO,
+      body: { nhsNumber: CARE_NHS, givenName: 'Alice', familyName: 'Smith', dateOfBirth: '2012-03-04' },
+    });
+    expect(res.status).toBe(200);
+    expect((await lastEntry()).subject_ref!.split(' ').sort()).toEqual([housing, care].sort());
   });
 });

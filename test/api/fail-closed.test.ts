@@ -255,3 +255,90 @@ describe('fail closed when a stored key version cannot be read', () => {
     expect(res.text).toContain('Aisha');
   }, 30_000);
 });
+
+describe('fail closed when person-ref-key cannot be read', () => {
+  let t: TestHost;
+  const NI = 'JG103759A';
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+    await insertRecord(t.host.services, {
+      partyId: 'kettering-borough-council',
+      datasetId: 'keyways-housing-register',
+      givenName: 'Aisha',
+      familyName: "O'Connor",
+      dateOfBirth: '1990-04-12',
+      identifiers: { ni: 'JG103759' },
+      attributes: { firstName: 'Aisha', lastName: "O'Connor", nationalInsuranceNumber: NI },
+    });
+    const secrets = t.host.services.secrets as LocalSecretSource;
+    const get = secrets.get.bind(secrets);
+    vi.spyOn(secrets, 'get').mockImplementation(async (name, version) => {
+      if (name === 'person-ref-key') throw new SecretUnavailableError(name);
+      return get(name, version);
+    });
+  });
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await t?.stop();
+  });
+
+  it.each<[string, ApiCall & { path: string }]>([
+    [
+      'a search that matched',
+      {
+        path: '/v1/people/search',
+        party: 'kettering-borough-council',
+        roles: ['housing-officer'],
+        purpose: 'housing-allocation',
+        body: { niNumber: NI },
+      },
+    ],
+    [
+      'a DPO search',
+      { path: '/v1/audit/people/accesses', party: 'kettering-borough-council', roles: ['dpo'], body: { niNumber: NI } },
+    ],
+  ])('%s: 503 key-unavailable with Retry-After, not a 500', async (_name, { path, ...init }) => {
+    const res = await callApi(t, path, init);
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ type: 'urn:lintel:problem:key-unavailable' });
+    expect(res.headers.get('retry-after')).not.toBeNull();
+    expect(res.text).not.toContain('Aisha');
+  });
+});
+
+describe('a key version newer than the versions an instance last read', () => {
+  let t: TestHost;
+  const aisha = (ni: string) => ({
+    partyId: 'kettering-borough-council',
+    datasetId: 'keyways-housing-register',
+    givenName: 'Aisha',
+    familyName: "O'Connor",
+    dateOfBirth: '1990-04-12',
+    identifiers: { ni },
+    attributes: { firstName: 'Aisha', lastName: "O'Connor", nationalInsuranceNumber: `${ni}A` },
+  });
+  const officer = { party: 'kettering-borough-council', roles: ['housing-officer'], purpose: 'housing-allocation' };
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+    await insertRecord(t.host.services, aisha('JG103759'));
+    // The host now holds the store's one key version for a minute.
+    expect((await callApi(t, '/v1/people/search', { ...officer, body: { niNumber: 'JG103759A' } })).status).toBe(200);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('finds people an import hashed under it since, rather than answer nobody', async () => {
+    (t.host.services.secrets as LocalSecretSource).rotate('pseudonymisation-key');
+    await insertRecord(t.host.services, aisha('AB123456'));
+    expect((await callApi(t, '/v1/people/search', { ...officer, body: { niNumber: 'AB123456C' } })).status).toBe(200);
+    const duplicate = await callApi(t, '/v1/duplicate-checks', {
+      party: 'corby-borough-council',
+      roles: ['housing-officer'],
+      purpose: 'fraud-prevention',
+      body: { niNumber: 'AB123456C' },
+    });
+    expect(duplicate.status).toBe(200);
+    expect(duplicate.body.duplicate).toBe(true);
+  });
+});
