@@ -136,9 +136,11 @@ export class TokenVerifier {
         requiredClaims: ['exp'],
       });
       // Partners call as applications (client credentials). A token a user obtained through a
-      // partner's client application (delegated: it has scopes, or says it is a user's) names the
-      // same client and roles, and would otherwise pass as the partner itself.
-      if (payload.scp !== undefined || (payload.idtyp !== undefined && payload.idtyp !== 'app')) {
+      // partner's client application (delegated: it has scopes, says it is a user's, or names a
+      // user — Entra ID gives an application's own token the same oid and sub, a user's token a
+      // sub of its own) names the same client and roles, and would otherwise pass as the partner.
+      const namesUser = typeof payload.oid === 'string' && payload.sub !== undefined && payload.oid !== payload.sub;
+      if (payload.scp !== undefined || (payload.idtyp !== undefined && payload.idtyp !== 'app') || namesUser) {
         return { ok: false, reason: 'token-delegated' };
       }
       const clientId =

@@ -85,6 +85,13 @@ describe('authentication', () => {
       ],
       ['a token expired within the clock skew', () => signed({ ...goodClaims(), exp: nowSeconds() - 10 })],
       [
+        "an application's own token, whose oid and sub are the same",
+        () => {
+          const id = randomUUID();
+          return signed({ ...goodClaims(), oid: id, sub: id, idtyp: 'app' });
+        },
+      ],
+      [
         'a token valid from a moment ahead, within the clock skew',
         () => signed({ ...goodClaims(), nbf: nowSeconds() + 10 }),
       ],
@@ -195,6 +202,10 @@ describe('authentication', () => {
         "a user's delegated token obtained through the partner's client (scp, idtyp user)",
         async () =>
           `Bearer ${await signed({ ...goodClaims(), scp: 'user_impersonation', idtyp: 'user', oid: randomUUID(), sub: randomUUID() })}`,
+      ],
+      [
+        "a user's token with app roles and no scopes (oid and sub differ)",
+        async () => `Bearer ${await signed({ ...goodClaims(), oid: randomUUID(), sub: randomUUID() })}`,
       ],
       [
         'a delegated v1 token (scp, no idtyp)',
