@@ -10,7 +10,6 @@ import { listBreaches, openBreach } from '../audit/breach-records.js';
 import { accessesToPerson, auditScope, clientActivity, type AuditScope } from '../audit/dpo-views.js';
 import { runWatch } from '../audit/watch-rules.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
-import { subjectRefOf } from '../audit/entry-subjects.js';
 import { everyMatch } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
@@ -206,8 +205,6 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         personRef: refs.encode(call.caller.partyId, personId, 'audit'),
         tier,
       });
-      // Every person whose reference the answer gives is a subject of its entry, so the DPO's own
-      // look is in each one's history.
       if (!found.found) {
         if (everyone.length > 0) {
           return deny(
@@ -217,7 +214,7 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
               matches: everyone.map(refOf),
             }),
             found.reason,
-            { ...AUDIT, subjectRef: subjectRefOf(everyone.map((match) => match.personId)) },
+            AUDIT,
           );
         }
         return deny(
@@ -235,11 +232,7 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         { after: from, limit: size },
         ctx.services.logger,
       );
-      return allow(
-        json(200, { personRef, ...page, otherMatches }),
-        'accesses-shown',
-        subjectRefOf([found.personId, ...everyone.map((match) => match.personId)]),
-      );
+      return allow(json(200, { personRef, ...page, otherMatches }), 'accesses-shown', found.personId);
     }),
   );
 }

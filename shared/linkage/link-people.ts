@@ -4,7 +4,7 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import { carryConsentEvents, type PersonIdMove } from '../consents/carry-consents.js';
 import type { Logger } from '../logging.js';
 import { PersonClusters, type ClusterLink, type MergeRefusal } from '../matching/cluster.js';
-import { identifiersDiffer, isIdentifierRule } from '../matching/hard-identifiers.js';
+import { isIdentifierRule } from '../matching/hard-identifiers.js';
 import { linkBatches } from '../matching/link.js';
 import type { ProbabilisticOptions } from '../matching/probabilistic.js';
 import type { SecretSource } from '../secrets/secret-source.js';
@@ -286,9 +286,7 @@ async function relinkSourcePairs(
           candidatesRejectedEarlier++;
           continue;
         }
-        // Pair keys leave identifiers out (pair-key.ts), so an NI number one record has gained
-        // since, and which differs, is evidence the officer never saw: the pair is asked again.
-        const confirmed = decided === 'confirmed' && !identifiersDiffer(left.batch.niHash[i]!, right.batch.niHash[j]!);
+        const confirmed = decided === 'confirmed';
         if (confirmed) candidatesConfirmedEarlier++;
         else candidates++;
         fresh.push({

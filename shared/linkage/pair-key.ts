@@ -14,8 +14,8 @@ import type { RecordBatch } from '../matching/record.js';
  * back in the queue. So the key is derived from `person-ref-key`, which is never rotated in
  * place (infra/README.md), and the values leave out the identifier pseudonyms. Identifiers
  * decide nothing here anyway: two records sharing one are linked at tier 1 whatever was decided,
- * two holding different NHS numbers, UPNs or system ids are never merged, and a confirmed pair
- * whose NI numbers come to differ goes back to the officer (link-people.ts).
+ * and two holding different NHS numbers, UPNs or system ids are never merged. (An NI number a
+ * record gains after an officer's confirmation, and which differs, does not undo it.)
  *
  * Releases before 2 December 2026 keyed decisions under the pseudonymisation key, over the
  * values with the identifier pseudonyms ({@link PairKeys.legacy}); a pass still recognises such

@@ -129,55 +129,6 @@ describe('the review queue of the probabilistic tier', () => {
   });
 });
 
-describe('a confirmed pair one of whose records later brings a different NI number', () => {
-  const KEYWAYS = 'keyways-housing-register';
-  const HEADER = 'firstName,lastName,dateOfBirth,address,nationalInsuranceNumber';
-  const kettering = `${HEADER}\nJonathan,Smyth,1990-01-01,1 High St Kettering,JG103759A\nMary,Green,1980-05-06,2 Low Rd Kettering,`;
-  const corby = (ni: string) =>
-    `${HEADER}\nJonathan,Smith,1990-01-01,9 Low Rd Corby,${ni}\nPeter,Green,1979-07-08,3 Mill Ln Corby,`;
-  let h: ImportHarness;
-  const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
-  const personOf = async (party: string) =>
-    (
-      await h.store.db
-        .selectFrom('source_record')
-        .select('person_id')
-        .where('given_name', '=', 'JONATHAN')
-        .where('party_id', '=', party)
-        .executeTakeFirstOrThrow()
-    ).person_id;
-  const jonathan = async () => {
-    for (const c of (await listCandidates(h.store, 'keyways-housing-allocation', [KEYWAYS], { limit: 100 }))
-      .candidates) {
-      const full = await findCandidate(h.store, c.candidateId);
-      if (full?.recordsInFull.every((r) => r.attributes.firstName === 'Jonathan')) return full;
-    }
-    return undefined;
-  };
-
-  beforeAll(async () => {
-    h = await createImportHarness();
-    expect((await h.importFile(`kettering-borough-council/${KEYWAYS}/a.csv`, kettering)).outcome).toBe('loaded');
-    expect((await h.importFile(`corby-borough-council/${KEYWAYS}/a.csv`, corby(''))).outcome).toBe('loaded');
-    await linkPeople(deps(), 'keyways-housing-allocation', 'full');
-  });
-  afterAll(async () => h.close());
-
-  it('asks the officer again rather than keep two NI numbers in one person', async () => {
-    const candidate = (await jonathan())!;
-    const by = { partyId: 'kettering-borough-council', clientId: 'test-reviewer', requestId: 'r-4' };
-    expect((await decideCandidate(deps(), candidate, { decision: 'confirmed', by, at: new Date() })).outcome).toBe(
-      'decided',
-    );
-    expect(await personOf('corby-borough-council')).toBe(await personOf('kettering-borough-council'));
-
-    expect((await h.importFile(`corby-borough-council/${KEYWAYS}/b.csv`, corby('AB123456C'))).outcome).toBe('loaded');
-    await linkPeople(deps(), 'keyways-housing-allocation', 'full');
-    expect(await personOf('corby-borough-council')).not.toBe(await personOf('kettering-borough-council'));
-    expect(await jonathan()).toMatchObject({ status: 'candidate' });
-  });
-});
-
 describe('a decision an earlier release keyed (under the pseudonymisation key, identifiers included)', () => {
   let h: ImportHarness;
   const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
