@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KEY_RETRY_AFTER_SECONDS } from '../../shared/api/api-context.js';
 import type { LocalSecretSource } from '../../shared/secrets/local-secret-source.js';
 import { SecretUnavailableError } from '../../shared/secrets/secret-source.js';
-import { insertRecord, SAM, SAM_PARTICIPANT } from '../support/records.js';
+import { AISHA_NI, aishaOnKeyways, insertRecord, SAM, SAM_PARTICIPANT } from '../support/records.js';
 import { callApi, startTestHost, type ApiCall, type TestHost } from '../support/test-host.js';
 
 /**
@@ -258,18 +258,10 @@ describe('fail closed when a stored key version cannot be read', () => {
 
 describe('fail closed when person-ref-key cannot be read', () => {
   let t: TestHost;
-  const NI = 'JG103759A';
+  const NI = AISHA_NI;
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
-    await insertRecord(t.host.services, {
-      partyId: 'kettering-borough-council',
-      datasetId: 'keyways-housing-register',
-      givenName: 'Aisha',
-      familyName: "O'Connor",
-      dateOfBirth: '1990-04-12',
-      identifiers: { ni: 'JG103759' },
-      attributes: { firstName: 'Aisha', lastName: "O'Connor", nationalInsuranceNumber: NI },
-    });
+    await insertRecord(t.host.services, aishaOnKeyways());
     const secrets = t.host.services.secrets as LocalSecretSource;
     const get = secrets.get.bind(secrets);
     vi.spyOn(secrets, 'get').mockImplementation(async (name, version) => {
@@ -308,15 +300,7 @@ describe('fail closed when person-ref-key cannot be read', () => {
 
 describe('a key version newer than the versions an instance last read', () => {
   let t: TestHost;
-  const aisha = (ni: string) => ({
-    partyId: 'kettering-borough-council',
-    datasetId: 'keyways-housing-register',
-    givenName: 'Aisha',
-    familyName: "O'Connor",
-    dateOfBirth: '1990-04-12',
-    identifiers: { ni },
-    attributes: { firstName: 'Aisha', lastName: "O'Connor", nationalInsuranceNumber: `${ni}A` },
-  });
+  const aisha = aishaOnKeyways;
   const officer = { party: 'kettering-borough-council', roles: ['housing-officer'], purpose: 'housing-allocation' };
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });

@@ -24,6 +24,20 @@ export const SAM_PARTICIPANT: TestRecord = {
   attributes: { name: 'Sam Taylor', telephoneNumber: '07700 900000' },
 };
 
+/** Aisha: an applicant on Kettering's Keyways register, found by her NI number. */
+export const AISHA_NI = 'JG103759A';
+export function aishaOnKeyways(ni = 'JG103759'): TestRecord {
+  return {
+    partyId: 'kettering-borough-council',
+    datasetId: 'keyways-housing-register',
+    givenName: 'Aisha',
+    familyName: "O'Connor",
+    dateOfBirth: '1990-04-12',
+    identifiers: { ni },
+    attributes: { firstName: 'Aisha', lastName: "O'Connor", nationalInsuranceNumber: `${ni}A` },
+  };
+}
+
 /** Robin: a child known to children's social care (the ISA; the national data opt-out applies). */
 export const ROBIN = { givenName: 'Robin', familyName: 'Hale', dateOfBirth: '2012-05-06' } as const;
 export const ROBIN_NHS = '9434765919';

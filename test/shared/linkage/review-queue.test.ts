@@ -21,6 +21,15 @@ const socialCare = [
   'Peter,Green,1979-07-08,ME15 2YY,N',
 ].join('\n');
 
+/** The open candidate that pairs the two Jonathans, if the tier proposed them and no one has decided it. */
+async function jonathanPair(h: ImportHarness) {
+  for (const c of (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 100 })).candidates) {
+    const full = await findCandidate(h.store, c.candidateId);
+    if (full?.recordsInFull.every((r) => r.attributes.firstName === 'Jonathan')) return full;
+  }
+  return undefined;
+}
+
 describe('the review queue of the probabilistic tier', () => {
   let h: ImportHarness;
   // Threshold 0: every best-scoring blocked pair becomes a candidate, so the queue has a known pair.
@@ -41,13 +50,7 @@ describe('the review queue of the probabilistic tier', () => {
         .executeTakeFirstOrThrow()
     ).person_id;
   const openCandidates = async () => (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 100 })).candidates;
-  const jonathanCandidate = async () => {
-    for (const c of await openCandidates()) {
-      const full = await findCandidate(h.store, c.candidateId);
-      if (full?.recordsInFull.every((r) => r.attributes.firstName === 'Jonathan')) return full;
-    }
-    return undefined;
-  };
+  const jonathanCandidate = () => jonathanPair(h);
 
   beforeAll(async () => {
     h = await createImportHarness();
@@ -163,13 +166,7 @@ describe('a decision an earlier release keyed (under the pseudonymisation key, i
         .where('party_id', '=', party)
         .executeTakeFirstOrThrow()
     ).person_id;
-  const jonathan = async () => {
-    for (const c of (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 100 })).candidates) {
-      const full = await findCandidate(h.store, c.candidateId);
-      if (full?.recordsInFull.every((r) => r.attributes.firstName === 'Jonathan')) return full;
-    }
-    return undefined;
-  };
+  const jonathan = () => jonathanPair(h);
 
   beforeAll(async () => {
     h = await createImportHarness();
