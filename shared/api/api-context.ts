@@ -24,9 +24,9 @@ export interface ApiContext {
   pseudonymisers(): Promise<Pseudonymiser[]>;
   /**
    * Find one person (shared/people/find-person.ts) under every key version the store holds. The
-   * versions are cached for a minute; before answering "nobody", they are read again, since an
-   * import under a newly rotated key (on this instance or another) may have written the very
-   * identifiers asked for.
+   * versions are cached for a minute; unless an identifier found the person, they are read again
+   * before answering, since an import under a newly rotated key (on this instance or another)
+   * may have written the very identifiers asked for.
    */
   findPerson(query: CanonicalQuery, datasets: readonly string[]): Promise<FindResult>;
   now(): Date;
@@ -123,7 +123,10 @@ export function createApiContext(services: Services): ApiContext {
       const identifiers = identifierUseOf(services.agreements);
       const loaded = await this.pseudonymisers();
       const found = await findPerson(services.store, loaded, query, datasets, identifiers);
-      if (found.found || found.reason !== 'no-match') return found;
+      // Only an answer found by an identifier stands without the versions read again: any other
+      // may be a weaker step answering for identifiers hashed under a version not yet loaded —
+      // nobody, a namesake, or a conflict where the identifier would have settled it.
+      if (query.identifiers.length === 0 || (found.found && found.tier <= 2)) return found;
       const versions = await storedKeyVersions(services.store);
       const known = new Set(loaded.map((p) => p.keyVersion));
       if (versions.every((version) => known.has(version))) return found;

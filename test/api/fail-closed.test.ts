@@ -325,4 +325,31 @@ describe('a key version newer than the versions an instance last read', () => {
     expect(duplicate.status).toBe(200);
     expect(duplicate.body.duplicate).toBe(true);
   });
+
+  it('does not let a namesake answer for an identifier hashed under it since', async () => {
+    await insertRecord(t.host.services, {
+      partyId: 'wellingborough-borough-council',
+      datasetId: 'keyways-housing-register',
+      givenName: 'Zara',
+      familyName: 'Ahmed',
+      dateOfBirth: '1991-02-03',
+      attributes: { firstName: 'Zara', lastName: 'Ahmed' },
+    });
+    // Read the versions now, so the key rotated next is not among them.
+    await callApi(t, '/v1/people/search', { ...officer, body: { niNumber: 'JG103759A' } });
+    (t.host.services.secrets as LocalSecretSource).rotate('pseudonymisation-key');
+    await insertRecord(t.host.services, {
+      ...aishaOnKeyways('CE123456'),
+      partyId: 'corby-borough-council',
+      givenName: 'Zara',
+      familyName: 'Khan',
+      dateOfBirth: '1991-02-03',
+    });
+    const duplicate = await callApi(t, '/v1/duplicate-checks', {
+      ...officer,
+      purpose: 'fraud-prevention',
+      body: { niNumber: 'CE123456D', givenName: 'Zara', familyName: 'Ahmed', dateOfBirth: '1991-02-03' },
+    });
+    expect(duplicate.body).toEqual({ duplicate: true, councils: ['corby-borough-council'] });
+  });
 });
