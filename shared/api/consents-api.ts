@@ -130,7 +130,8 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
 /** DELETE /api/v1/consents/{consentId} */
 export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'consent.withdraw', async (call) => {
-    const consentId = req.params.consentId ?? '';
+    // A UUID is the same id in either case (RFC 9562); ids are issued and stored in lower case.
+    const consentId = (req.params.consentId ?? '').toLowerCase();
     const existing = /^[0-9a-f-]{36}$/.test(consentId) ? await ctx.services.consents.find(consentId) : undefined;
     // Only the party that recorded a consent or opt-out withdraws it; to anyone else it is unknown.
     if (!existing || existing.recordedBy !== call.caller.partyId) {
