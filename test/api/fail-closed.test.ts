@@ -204,15 +204,7 @@ describe('fail closed when a stored key version cannot be read', () => {
     const services = t.host.services;
     const secrets = services.secrets as LocalSecretSource;
     const oldVersion = (await secrets.get('pseudonymisation-key')).version;
-    await insertRecord(services, {
-      partyId: 'kettering-borough-council',
-      datasetId: 'keyways-housing-register',
-      givenName: 'Aisha',
-      familyName: "O'Connor",
-      dateOfBirth: '1990-04-12',
-      identifiers: { ni: 'JG103759' },
-      attributes: { firstName: 'Aisha', lastName: "O'Connor", nationalInsuranceNumber: NI },
-    });
+    await insertRecord(services, aishaOnKeyways());
     await insertRecord(services, SAM_PARTICIPANT);
     secrets.rotate('pseudonymisation-key');
     const get = secrets.get.bind(secrets);

@@ -5,6 +5,7 @@ import { decideCandidate, findCandidate, listCandidates } from '../../../shared/
 import { readStoreSources } from '../../../shared/linkage/store-sources.js';
 import type { RecordBatch } from '../../../shared/matching/record.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import { personOf } from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
@@ -20,6 +21,13 @@ const socialCare = [
   'Jonathan,Smith,2012-03-04,ME14 1XX,Y',
   'Peter,Green,1979-07-08,ME15 2YY,N',
 ].join('\n');
+
+/** Loads the two Jonathans and links them, so the pair is proposed to the review queue. */
+async function loadJonathans(h: ImportHarness, deps: Parameters<typeof linkPeople>[0]): Promise<void> {
+  expect((await h.importFile(`la-housing/${DATASET}/a.csv`, housing)).outcome).toBe('loaded');
+  expect((await h.importFile(`la-childrens-social-care/${DATASET}/a.csv`, socialCare)).outcome).toBe('loaded');
+  await linkPeople(deps, AGREEMENT, 'full');
+}
 
 /** The open candidate that pairs the two Jonathans, if the tier proposed them and no one has decided it. */
 async function jonathanPair(h: ImportHarness) {
@@ -40,23 +48,13 @@ describe('the review queue of the probabilistic tier', () => {
     logger: h.deps().logger,
     probabilistic: { reviewThreshold: 0, randomPairs: 1_000 },
   });
-  const personOf = async (given: string, party: string) =>
-    (
-      await h.store.db
-        .selectFrom('source_record')
-        .select('person_id')
-        .where('given_name', '=', given)
-        .where('party_id', '=', party)
-        .executeTakeFirstOrThrow()
-    ).person_id;
+  const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
   const openCandidates = async () => (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 100 })).candidates;
   const jonathanCandidate = () => jonathanPair(h);
 
   beforeAll(async () => {
     h = await createImportHarness();
-    expect((await h.importFile(`la-housing/${DATASET}/a.csv`, housing)).outcome).toBe('loaded');
-    expect((await h.importFile(`la-childrens-social-care/${DATASET}/a.csv`, socialCare)).outcome).toBe('loaded');
-    await linkPeople(deps(), AGREEMENT, 'full');
+    await loadJonathans(h, deps());
   });
   afterAll(async () => h.close());
 
@@ -64,7 +62,7 @@ describe('the review queue of the probabilistic tier', () => {
     const candidate = await jonathanCandidate();
     expect(candidate).toBeDefined();
     expect(candidate).toMatchObject({ tier: 5, status: 'candidate' });
-    expect(await personOf('JONATHAN', 'la-housing')).not.toBe(await personOf('JONATHAN', 'la-childrens-social-care'));
+    expect(await jonathanOf('la-housing')).not.toBe(await jonathanOf('la-childrens-social-care'));
   });
 
   it('lists candidates most probable first, page by page, each once', async () => {
@@ -96,7 +94,7 @@ describe('the review queue of the probabilistic tier', () => {
     const summary = await linkPeople(deps(), AGREEMENT, 'full');
     expect(summary.candidatesRejectedEarlier).toBeGreaterThanOrEqual(1);
     expect(await jonathanCandidate()).toBeUndefined();
-    expect(await personOf('JONATHAN', 'la-housing')).not.toBe(await personOf('JONATHAN', 'la-childrens-social-care'));
+    expect(await jonathanOf('la-housing')).not.toBe(await jonathanOf('la-childrens-social-care'));
   });
 
   it('joins the two people when an officer confirms, and keeps the link through later runs', async () => {
@@ -107,19 +105,19 @@ describe('the review queue of the probabilistic tier', () => {
     const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-2' };
     const outcome = await decideCandidate(deps(), candidate, { decision: 'confirmed', by, at: new Date() });
     expect(outcome.outcome).toBe('decided');
-    const joined = await personOf('JONATHAN', 'la-housing');
-    expect(await personOf('JONATHAN', 'la-childrens-social-care')).toBe(joined);
+    const joined = await jonathanOf('la-housing');
+    expect(await jonathanOf('la-childrens-social-care')).toBe(joined);
 
     const summary = await linkPeople(deps(), AGREEMENT, 'full');
     expect(summary.candidatesConfirmedEarlier).toBeGreaterThanOrEqual(1);
-    expect(await personOf('JONATHAN', 'la-childrens-social-care')).toBe(joined);
+    expect(await jonathanOf('la-childrens-social-care')).toBe(joined);
     const decision = await h.store.db.selectFrom('link_decision').selectAll().executeTakeFirstOrThrow();
     expect(decision).toMatchObject({ decision: 'confirmed', client_id: 'test-reviewer', request_id: 'r-2' });
   });
 
   it("keeps the officer's decision when the pseudonymisation key is rotated", async () => {
-    const joined = await personOf('JONATHAN', 'la-housing');
-    expect(await personOf('JONATHAN', 'la-childrens-social-care')).toBe(joined);
+    const joined = await jonathanOf('la-housing');
+    expect(await jonathanOf('la-childrens-social-care')).toBe(joined);
     h.secrets.rotate('pseudonymisation-key');
     // A source re-sends under the new key; then everything is linked again.
     expect(
@@ -128,7 +126,7 @@ describe('the review queue of the probabilistic tier', () => {
     const summary = await linkPeople(deps(), AGREEMENT, 'full');
     expect(summary.candidatesConfirmedEarlier).toBeGreaterThanOrEqual(1);
     expect(await jonathanCandidate()).toBeUndefined();
-    expect(await personOf('JONATHAN', 'la-childrens-social-care')).toBe(await personOf('JONATHAN', 'la-housing'));
+    expect(await jonathanOf('la-childrens-social-care')).toBe(await jonathanOf('la-housing'));
   });
 });
 
@@ -157,22 +155,12 @@ describe('a decision an earlier release keyed (under the pseudonymisation key, i
     const [x, y] = a < b ? [a, b] : [b, a];
     return createHmac('sha256', key).update(`pair\u0000${x}\u0000${y}`).digest('hex');
   };
-  const personOf = async (party: string) =>
-    (
-      await h.store.db
-        .selectFrom('source_record')
-        .select('person_id')
-        .where('given_name', '=', 'JONATHAN')
-        .where('party_id', '=', party)
-        .executeTakeFirstOrThrow()
-    ).person_id;
+  const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
   const jonathan = () => jonathanPair(h);
 
   beforeAll(async () => {
     h = await createImportHarness();
-    expect((await h.importFile(`la-housing/${DATASET}/a.csv`, housing)).outcome).toBe('loaded');
-    expect((await h.importFile(`la-childrens-social-care/${DATASET}/a.csv`, socialCare)).outcome).toBe('loaded');
-    await linkPeople(deps(), AGREEMENT, 'full');
+    await loadJonathans(h, deps());
   });
   afterAll(async () => h.close());
 
@@ -196,7 +184,7 @@ describe('a decision an earlier release keyed (under the pseudonymisation key, i
     const summary = await linkPeople(deps(), AGREEMENT, 'full');
     expect(summary.candidatesConfirmedEarlier).toBe(1);
     expect(await jonathan()).toBeUndefined();
-    expect(await personOf('la-housing')).toBe(await personOf('la-childrens-social-care'));
+    expect(await jonathanOf('la-housing')).toBe(await jonathanOf('la-childrens-social-care'));
     expect(await h.store.db.selectFrom('link_decision').select('pair_key').execute()).toEqual([{ pair_key: today }]);
   });
 });
