@@ -6,7 +6,8 @@ import type { Store } from '../store/database.js';
  * the store's own does not hold it up, and as one index seek a version
  * (`record_identifier_key_version`) — the smallest version, then the smallest above it, and so
  * on — where `select distinct` would read every identifier: there are a handful of versions and
- * millions of identifiers, and every instance asks once a minute.
+ * millions of identifiers, and every instance asks once a minute, and again before any lookup
+ * answer that no identifier found (api-context.ts).
  */
 export async function storedKeyVersions(store: Store): Promise<string[]> {
   const versions: string[] = [];
