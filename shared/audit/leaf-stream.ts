@@ -51,6 +51,35 @@ export async function leafHashes(store: Store, treeSize: number): Promise<Buffer
   return hashes;
 }
 
+/**
+ * Rows of the log that a walk in sequence order does not read: seqs held by more than one row
+ * (up to `limit` of them, lowest first) and how many rows have no seq. Neither can happen while
+ * seq is the table's primary key; both can once its table is rebuilt without one.
+ */
+export async function rowsBesideTheSequence(
+  store: Store,
+  limit: number,
+): Promise<{ repeatedSeqs: number[]; withoutSeq: number }> {
+  const repeated = await store.dialect
+    .firstRows(
+      store.db
+        .selectFrom('access_log')
+        .select('seq')
+        .where('seq', 'is not', null)
+        .groupBy('seq')
+        .having((eb) => eb.fn.countAll(), '>', 1)
+        .orderBy('seq'),
+      limit,
+    )
+    .execute();
+  const nulls = await store.db
+    .selectFrom('access_log')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('seq', 'is', null)
+    .executeTakeFirst();
+  return { repeatedSeqs: repeated.map((r) => Number(r.seq)), withoutSeq: Number(nulls?.n ?? 0) };
+}
+
 export async function logSize(store: Store): Promise<number> {
   const row = await store.db
     .selectFrom('access_log')

@@ -1,9 +1,15 @@
 import type { KeyObject } from 'node:crypto';
-import { fromRow } from './access-log-rows.js';
+import { fromRow, listColumnsAsWritten } from './access-log-rows.js';
 import { verifyCheckpointSignature, type Checkpoint } from './checkpoint.js';
 import { encodeEntryUnchecked } from './entry-codec.js';
 import { LeafHasher, type HashedPage, type LeafPage } from './leaf-hasher.js';
-import { accessLogRowsBySeq, CANONICAL_PLAIN_ENTRY, storedLeafPages, type StoredLeaf } from './leaf-stream.js';
+import {
+  accessLogRowsBySeq,
+  CANONICAL_PLAIN_ENTRY,
+  rowsBesideTheSequence,
+  storedLeafPages,
+  type StoredLeaf,
+} from './leaf-stream.js';
 import { emptyRoot, HASH_LENGTH } from './merkle.js';
 import { accessLogShadowed, type Store } from '../store/database.js';
 
@@ -14,7 +20,7 @@ export type LogProblemKind =
   | 'entry-missing'
   /** A row is out of order or repeated: entries were reordered or inserted. */
   | 'sequence-broken'
-  /** A row cannot be read back into an entry at all. */
+  /** A row cannot be read back into an entry at all (seq 0: a row with no sequence number). */
   | 'entry-unreadable'
   /** Recomputed root differs from a signed checkpoint: something it covers was rewritten. */
   | 'checkpoint-mismatch'
@@ -158,6 +164,12 @@ export async function verifyAccessLog(
   for (; next < trusted.length; next++) {
     report({ kind: 'log-truncated', seq: entries + 1, checkpoint: trusted[next]!.index });
   }
+  // Rows the walk in sequence order cannot reach, possible only where the log's table lost its
+  // primary key (SQLite, rebuilt by hand): a second row under a seq already read, past a page's
+  // end, and a row without a seq. Readers that go by time or subject would still find them.
+  const beside = await rowsBesideTheSequence(store, MAX_PROBLEMS);
+  for (const seq of beside.repeatedSeqs) report({ kind: 'sequence-broken', seq });
+  if (beside.withoutSeq > 0) report({ kind: 'entry-unreadable', seq: 0 });
 
   // An entry-level finding names the row itself; checkpoint findings only bound where the
   // change is, so they decide the answer only when no row is found at fault.
@@ -182,8 +194,10 @@ interface PackedPage {
   /** Indices of the rows whose stored leaf hash is not a hash at all. */
   storedUnusable: Set<number>;
   /**
-   * SQLite: indices of the rows with a column stored as another type than written (text made a
-   * blob of the same bytes hashes alike, but no longer equals the text any query asks for).
+   * Indices of the rows that hash alike but are not stored as written, so queries read them
+   * otherwise: on SQLite a column stored as another type (text made a blob of the same bytes no
+   * longer equals the text any query asks for), and a list column holding other JSON for the
+   * same list (access-log-rows.ts, listColumnsAsWritten).
    */
   retyped: Set<number>;
   /** The tree sizes within this page whose root a checkpoint needs, ascending. */
@@ -217,6 +231,7 @@ async function packPage(
     else slow.push(seqs[i]!);
   }
   const unreadable = new Set<number>();
+  const rewritten = new Set<number>();
   if (slow.length > 0) {
     const rows = await accessLogRowsBySeq(store, slow);
     for (let i = 0; i < n; i++) {
@@ -227,6 +242,7 @@ async function packPage(
         // Gone between the two reads: nothing a verifier can vouch for.
         if (!row) throw new Error('entry vanished during verification');
         const entry = encodeEntryUnchecked(fromRow(row));
+        if (!listColumnsAsWritten(row)) rewritten.add(i);
         encoded[i] = entry;
         bytes += 1 + entry.length;
       } catch {
@@ -242,7 +258,7 @@ async function packPage(
   const stored = Buffer.from(new ArrayBuffer(n * HASH_LENGTH));
   const standIn = new Uint8Array(n);
   const storedUnusable = new Set<number>();
-  const retyped = new Set<number>();
+  const retyped = rewritten;
   let end = 0;
   for (let i = 0; i < n; i++) {
     const { leaf_hex: hex, assembled, typed } = page[i]!;

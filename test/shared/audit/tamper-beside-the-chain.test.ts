@@ -23,8 +23,10 @@ import { migrateToLatest, openStore, ShadowedAccessLogError, type Store } from '
 /**
  * Tampering that leaves the hash chain alone but changes what readers see, by someone who can
  * write the SQLite store file (not the signing key): a copy of the log planted in the store
- * file, a column's storage class changed, rows slipped in below seq 1. Each must fail
- * verification (or stop lintel), not pass while the DPO's queries miss entries.
+ * file, a column's storage class changed, a list column rewritten as other JSON for the same
+ * list, rows slipped in below seq 1, the log's table rebuilt without its primary key so that
+ * rows hide beside the sequence. Each must fail verification (or stop lintel), not pass while
+ * the DPO's queries and the watch rules read something else.
  */
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const KEY_ID = 'audit-signing-key/test';
@@ -122,11 +124,79 @@ describe('tampering beside the hash chain (SQLite)', () => {
     expect(await consistencyProofFor(services, 10, 20)).toBe(LOG_INCONSISTENT);
   });
 
+  it('fails verification when a list column is rewritten as other JSON for the same list', async () => {
+    await sql`drop trigger access_log_no_update`.execute(store.db);
+    // The watch rules search this text with `like`: escaped, the field no longer matches.
+    const escaped = String.raw`["keyways-housing-register.\u0066irstName"]`;
+    await sql`update access_log set fields = ${escaped} where seq = 7`.execute(store.db);
+    // An object with numbered keys and a length: the DPO's view would show no fields at all.
+    await sql`update access_log set roles = '{"0":"housing-officer","length":1}' where seq = 12`.execute(store.db);
+    const report = await verify();
+    expect(report).toMatchObject({ ok: false, firstBadSeq: 7 });
+    expect(report.problems).toEqual([
+      { kind: 'entry-altered', seq: 7 },
+      { kind: 'entry-altered', seq: 12 },
+    ]);
+  });
+
   it('fails verification when rows are slipped in below seq 1', async () => {
     await sql`insert into access_log select 0, time, 'forged', party_id, client_id, roles, purpose, action,
       'person-Y', datasets, fields, decision, reason_code, leaf_hash from access_log where seq = 2`.execute(store.db);
     const report = await verify();
     expect(report.ok).toBe(false);
+    expect(report.firstBadSeq).toBe(0);
+  });
+});
+
+describe('rows hidden beside the sequence (SQLite, the log table rebuilt without its primary key)', () => {
+  let dir: string;
+  let store: Store;
+  let log: AccessLog;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lintel-tamper-pk-'));
+    store = openStore({ engine: 'sqlite', path: join(dir, 'lintel.db') });
+    await migrateToLatest(store);
+    log = new AccessLog(store, createLogger('error'));
+  });
+  afterEach(async () => {
+    await log.close();
+    await store.close();
+  });
+
+  /** The log's table made again with `seq` a plain column, its rows kept. */
+  const rebuildWithoutPrimaryKey = async () => {
+    await sql`create table audit.access_log_copy as select * from audit.access_log`.execute(store.db);
+    await sql`drop table audit.access_log`.execute(store.db);
+    await sql`alter table audit.access_log_copy rename to access_log`.execute(store.db);
+  };
+
+  it('names a second row under a seq at the end of a verification page, and a row without a seq', async () => {
+    // One full page of the verifier's walk (4,000 rows), so the copy of its last row comes
+    // after the page the walk has already left.
+    const total = 4000;
+    await Promise.all(Array.from({ length: total }, (_, i) => log.append(entry(i + 1, `person-${i % 9}`))));
+    const honest = await verifyAccessLog(store, [], keys);
+    expect(honest).toMatchObject({ ok: true, entries: total });
+
+    await rebuildWithoutPrimaryKey();
+    await sql`insert into audit.access_log select seq, time, 'forged', party_id, 'client-framed', roles, purpose,
+      action, 'person-victim', datasets, fields, decision, reason_code, leaf_hash from audit.access_log where seq = ${total}`.execute(
+      store.db,
+    );
+    await sql`insert into audit.access_log select null, time, 'forged-2', party_id, 'client-framed', roles, purpose,
+      action, 'person-victim', datasets, fields, decision, reason_code, leaf_hash from audit.access_log where seq = 1`.execute(
+      store.db,
+    );
+    const report = await verifyAccessLog(store, [], keys);
+    expect(report.ok).toBe(false);
+    expect(report.entries).toBe(total);
+    expect(report.problems).toEqual(
+      expect.arrayContaining([
+        { kind: 'sequence-broken', seq: total },
+        { kind: 'entry-unreadable', seq: 0 },
+      ]),
+    );
     expect(report.firstBadSeq).toBe(0);
   });
 });
