@@ -80,3 +80,15 @@ export function asOfDate(fileName: string, metadata: Readonly<Record<string, str
   }
   return inName ?? uploaded.toISOString().slice(0, 10);
 }
+
+/**
+ * Whether an extract's as-of date is after the day it was uploaded, allowing a day for a
+ * partner's clock or time zone (an extract dated today in the UK may be uploaded before
+ * midnight UTC). An extract cannot describe a day still to come, and a snapshot dated in the
+ * future would hold back every later extract as stale (snapshots only move forward) until that
+ * date: a mistyped date would lock the dataset.
+ */
+export function datedAfterUpload(asOf: string, uploadedAt: Date): boolean {
+  const lastDay = new Date(uploadedAt.getTime() + 24 * 3600_000).toISOString().slice(0, 10);
+  return asOf > lastDay;
+}

@@ -20,7 +20,7 @@ import {
   type Destination,
   type ImportContainers,
 } from './extract-blob.js';
-import { asOfDate, extractFormatOf } from './extract-format.js';
+import { asOfDate, datedAfterUpload, extractFormatOf } from './extract-format.js';
 import { DEFAULT_READER_LIMITS, type ReaderLimits } from './extract-records.js';
 import { planColumns } from './header.js';
 import {
@@ -651,6 +651,9 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
     // newer file) would put back data the partner has since replaced. Of one date, the later
     // upload stands: a re-issue loads, a retry of an upload made before the current one does
     // not. Runs loaded before the ledger kept the order are placed by their records' date.
+    if (datedAfterUpload(input.asOf, new Date(input.uploadedAt))) {
+      throw new SnapshotRejected([{ reason: 'future-extract' }], undefined, undefined);
+    }
     const incoming = { asOf: input.asOf, uploadedAt: input.uploadedAt };
     const current =
       (await currentSnapshotOrder(trx, file.partyId, file.datasetId)) ??

@@ -29,6 +29,11 @@ export const FILE_REASONS = [
   'bad-row-share-exceeded',
   /** The file's as-of date is before the current snapshot's: a late or retried older extract. */
   'stale-extract',
+  /**
+   * The file's as-of date is after the day it was uploaded (a day's grace): it would hold every
+   * later extract back as stale until that date (extract-format.ts, datedAfterUpload).
+   */
+  'future-extract',
   'xlsx-not-a-zip',
   'xlsx-encrypted',
   'xlsx-unreadable',

@@ -41,6 +41,31 @@ describe('snapshot order', () => {
     await h?.close();
   });
 
+  it('rejects an extract dated after its upload day, which would hold every later extract back as stale', async () => {
+    const day = (offset: number) => new Date(Date.now() + offset * 24 * 3600_000).toISOString().slice(0, 10);
+    // A mistyped year in the name: refused, so the next real extract still loads.
+    const typo = await h.importFile(path('extract-2099-12-31.csv'), TUESDAY);
+    expect(typo).toMatchObject({ outcome: 'rejected', reasons: ['future-extract'] });
+    expect(await h.report('rejected', path('extract-2099-12-31.csv'))).toMatchObject({
+      fileErrors: [{ reason: 'future-extract' }],
+      counts: { loaded: 0 },
+    });
+    expect(await storedRecords(h.store, HOUSING, MDI)).toEqual([]);
+    const [deny] = await importEntries(h, runIdOf(typo));
+    expect(deny).toMatchObject({ decision: 'deny', reason_code: 'future-extract' });
+    // Declared in metadata: the same rule.
+    const declared = await h.importFile(path('declared.csv'), Buffer.concat([TUESDAY, Buffer.from('\n')]), {
+      asof: day(3),
+    });
+    expect(declared).toMatchObject({ outcome: 'rejected', reasons: ['future-extract'] });
+
+    // Dated tomorrow: within the day's grace for a partner's time zone.
+    const tomorrow = await h.importFile(path(`extract-${day(1)}.csv`), MONDAY);
+    expect(tomorrow).toMatchObject({ outcome: 'loaded', loaded: 40 });
+    const today = await h.importFile(path(`extract-${day(0)}.csv`), Buffer.concat([MONDAY, Buffer.from('\n')]));
+    expect(today).toMatchObject({ outcome: 'rejected', reasons: ['stale-extract'] });
+  });
+
   it('rejects an extract older than the current snapshot as stale, leaving the newer rows, also on retry', async () => {
     const tuesday = await h.importFile(path('extract-2025-02-04.csv'), TUESDAY);
     expect(tuesday).toMatchObject({ outcome: 'loaded', loaded: 15 });
