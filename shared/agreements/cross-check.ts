@@ -272,10 +272,15 @@ export function checkAgreement(agreement: Agreement, now: Date): CheckResult {
         message: `retention rule keeps data while unknown field '${rule.keepWhile.field}' holds`,
       });
     }
-    if (rule.scope === 'joint-system' && rule.period === undefined && rule.keepWhile === undefined) {
+    // Only a condition is enforced in the joint system (shared/retention/): a period alone would
+    // read to a DPO as deletion in force when nothing deletes.
+    if (rule.scope === 'joint-system' && rule.keepWhile === undefined) {
       warnings.push({
         path: at('rule'),
-        message: `joint-system retention for dataset '${rule.dataset}' states no period and no condition: lintel cannot enforce it`,
+        message:
+          rule.period === undefined
+            ? `joint-system retention for dataset '${rule.dataset}' states no period and no condition: lintel cannot enforce it`
+            : `joint-system retention for dataset '${rule.dataset}' states a period (${rule.period}) and no condition: lintel enforces conditions only, so the period must be kept by hand`,
       });
     }
   });

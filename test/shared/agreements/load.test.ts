@@ -468,6 +468,20 @@ describe('agreements loaded together', () => {
     );
   });
 
+  it('warn that a joint-system retention period without a condition is not enforced', () => {
+    const set = buildAgreementSet(
+      [{ fileName: 'a.yaml', text: text('keyways', (a) => (a.retention[0].period = 'P2Y')) }],
+      { now: NOW },
+    );
+    expect(set.warnings).toContainEqual(
+      expect.objectContaining({
+        file: 'a.yaml',
+        path: 'retention[0].rule',
+        message: expect.stringMatching(/states a period \(P2Y\) and no condition: lintel enforces conditions only/),
+      }),
+    );
+  });
+
   it('do not warn about a review date still to come', () => {
     const set = buildAgreementSet(
       [{ fileName: 'a.yaml', text: text('keyways', (a) => (a.review.due = '2026-06-30')) }],
