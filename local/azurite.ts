@@ -40,7 +40,9 @@ export async function startAzurite(options: {
   timeoutMs?: number;
 }): Promise<RunningAzurite> {
   if (await portInUse(options.port)) {
-    throw new Error(`Port ${options.port} is already in use; stop the other Azurite or set AzureWebJobsStorage to it`);
+    throw new Error(
+      `Port ${options.port} is already in use; stop the other Azurite, set AZURITE_BLOB_PORT to a free port, or set AzureWebJobsStorage to the running one`,
+    );
   }
   mkdirSync(options.location, { recursive: true });
   const require = createRequire(import.meta.url);

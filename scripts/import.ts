@@ -183,7 +183,7 @@ function printReport(report: ImportReport, blobName: string): void {
   const where = report.outcome === 'loaded' ? CONTAINERS.processed : CONTAINERS.rejected;
   process.stdout.write(`${report.outcome.toUpperCase()}  run ${report.runId}\n`);
   process.stdout.write(
-    `rows ${report.counts.rows}, loaded ${report.counts.loaded}, rejected ${report.counts.rejected} (threshold ${report.maxBadRowShare * 100}% bad rows)\n`,
+    `rows ${report.counts.rows}, loaded ${report.counts.loaded}, rejected ${report.counts.rejected} (threshold ${Number((report.maxBadRowShare * 100).toPrecision(12))}% bad rows)\n`,
   );
   for (const e of report.fileErrors) {
     const at = e.column ? ` column ${e.column}` : e.columnIndex ? ` column #${e.columnIndex}` : '';

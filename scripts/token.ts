@@ -1,43 +1,57 @@
 /**
  * `npm run token -- --party <id> --role <role> [--role <role>…] [--minutes 60]`
  * Mints a development bearer token for a demo party, signed by the local host's development
- * issuer. The client id is the one PARTY_CLIENT_IDS maps to that party.
+ * issuer. The client id is the one PARTY_CLIENT_IDS maps to that party. The token names the
+ * issuer this shell's settings give (`AUTH_ISSUER`): the host verifies it only if its own
+ * settings name the same one.
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { loadLocalSettings } from '../local/settings.js';
+import { loadAgreements } from '../shared/agreements/load.js';
+import { parsePartyDirectory, PartyDirectoryError } from '../shared/agreements/party-directory.js';
 import { developmentIssuer } from '../shared/auth/development-issuer.js';
-import { loadConfig } from '../shared/config.js';
+import { ConfigurationError, loadConfig } from '../shared/config.js';
 
-const { values } = parseArgs({
-  options: {
-    party: { type: 'string' },
-    role: { type: 'string', multiple: true, default: [] },
-    minutes: { type: 'string', default: '60' },
-  },
-});
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      party: { type: 'string' },
+      role: { type: 'string', multiple: true, default: [] },
+      minutes: { type: 'string', default: '60' },
+    },
+  });
 
-loadLocalSettings();
-const settings = loadConfig(process.env);
-if (settings.LINTEL_ENV === 'production') {
-  process.stderr.write('token: the development issuer is not available in production\n');
-  process.exit(2);
+  loadLocalSettings();
+  const settings = loadConfig(process.env);
+  if (settings.LINTEL_ENV === 'production') {
+    process.stderr.write('token: the development issuer is not available in production\n');
+    process.exit(2);
+  }
+  if (!values.party) {
+    process.stderr.write('usage: npm run token -- --party <party-id> --role <role> [--role <role>] [--minutes 60]\n');
+    process.exit(2);
+  }
+  const agreements = loadAgreements(resolve(settings.AGREEMENTS_DIR));
+  const clientId = parsePartyDirectory(settings.PARTY_CLIENT_IDS, agreements).clientIdsFor(values.party)[0];
+  if (!clientId) {
+    process.stderr.write(`token: no client id is mapped to party ${values.party} in PARTY_CLIENT_IDS\n`);
+    process.exit(2);
+  }
+  const issuer = await developmentIssuer(resolve(settings.DEV_ISSUER_KEY_PATH), settings.AUTH_ISSUER);
+  const token = await issuer.mint({
+    clientId,
+    roles: values.role,
+    audience: settings.AUTH_AUDIENCE,
+    expiresInSeconds: Number(values.minutes) * 60,
+  });
+  process.stdout.write(token + '\n');
 }
-if (!values.party) {
-  process.stderr.write('usage: npm run token -- --party <party-id> --role <role> [--role <role>] [--minutes 60]\n');
-  process.exit(2);
-}
-const mapping = JSON.parse(settings.PARTY_CLIENT_IDS) as Record<string, string>;
-const clientId = Object.entries(mapping).find(([, party]) => party === values.party)?.[0];
-if (!clientId) {
-  process.stderr.write(`token: no client id is mapped to party ${values.party} in PARTY_CLIENT_IDS\n`);
-  process.exit(2);
-}
-const issuer = await developmentIssuer(resolve(settings.DEV_ISSUER_KEY_PATH), settings.AUTH_ISSUER);
-const token = await issuer.mint({
-  clientId,
-  roles: values.role,
-  audience: settings.AUTH_AUDIENCE,
-  expiresInSeconds: Number(values.minutes) * 60,
+
+main().catch((err: unknown) => {
+  // Settings errors name the setting, never its value; anything else is named by its kind only,
+  // as its message may quote a setting (JSON.parse does).
+  const known = err instanceof ConfigurationError || err instanceof PartyDirectoryError;
+  process.stderr.write(`token: ${known ? err.message : err instanceof Error ? err.name : 'failed'}\n`);
+  process.exit(1);
 });
-process.stdout.write(token + '\n');
