@@ -3,7 +3,7 @@ import type { SecretSource } from '../secrets/secret-source.js';
 import { accessLogShadowed, type Store } from '../store/database.js';
 import type { AnchorLog } from './anchor-log.js';
 import { signCheckpoint, type Checkpoint } from './checkpoint.js';
-import { storedLeafHashes } from './leaf-stream.js';
+import { firstUnsignedEntryAltered, storedLeafHashes } from './leaf-stream.js';
 import { MerkleAccumulator } from './merkle.js';
 import { currentSigningKey } from './signing-keys.js';
 
@@ -15,8 +15,9 @@ export interface CheckpointOutcome {
 
 /**
  * Sign the log's current size and root and append it to the anchor log. Before signing, the
- * tree is checked to extend the last anchored checkpoint (same root at that size); a log that
- * does not is not signed over — that would launder the rewrite — and raises an alarm instead.
+ * tree is checked to extend the last anchored checkpoint (same root at that size), and every
+ * entry since to hash to its stored leaf hash, in an unbroken sequence; a log that fails either
+ * is not signed over — that would launder the rewrite — and raises an alarm instead.
  */
 export async function writeCheckpoint(deps: {
   store: Store;
@@ -42,6 +43,12 @@ export async function writeCheckpoint(deps: {
   }
   if (previous && previousRootNow !== previous.rootHash) {
     deps.logger.warn('audit.checkpoint-alarm', { anchoredSize: previous.treeSize, logSize: tree.size });
+    return { checkpoint: undefined, alarm: true };
+  }
+  // The stored hashes are what gets signed: each new entry must still hash to its own.
+  const altered = await firstUnsignedEntryAltered(deps.store, previous?.treeSize ?? 0, tree.size);
+  if (altered !== undefined) {
+    deps.logger.warn('audit.checkpoint-alarm', { reason: 'entry-altered', seq: altered });
     return { checkpoint: undefined, alarm: true };
   }
   const { keyId, privateKey } = await currentSigningKey(deps.secrets);

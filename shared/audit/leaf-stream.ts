@@ -1,6 +1,9 @@
 import { sql, type Selectable } from 'kysely';
 import type { Store } from '../store/database.js';
 import type { AccessLogTable } from '../store/schema.js';
+import { fromRow, listColumnsAsWritten } from './access-log-rows.js';
+import { encodeEntryUnchecked } from './entry-codec.js';
+import { leafHash } from './merkle.js';
 
 /** Rows a page of stored leaf hashes: two small columns a row. */
 const LEAF_HASH_PAGE = 20_000;
@@ -42,6 +45,55 @@ export async function* storedLeafHashes(store: Store, treeSize = Number.MAX_SAFE
     LEAF_HASH_PAGE,
   );
   for await (const page of pages) for (const row of page) yield Buffer.from(row.leaf_hash);
+}
+
+/** Whole rows a page when the unsigned entries are checked: a few minutes' entries in all. */
+const UNSIGNED_PAGE = 2000;
+
+/**
+ * The first entry after `signedSize` (up to `treeSize`) that is not as it was written, or
+ * undefined when every one is: each row's leaf hash recomputed from its columns as the verifier
+ * does (verify-log.ts), its list columns as written, and the sequence unbroken. The checkpointer
+ * asks before it signs, since it signs the stored hashes: an entry edited before its first
+ * checkpoint would otherwise be signed over, and every later checkpoint would report the same
+ * range however many other rewrites followed.
+ */
+export async function firstUnsignedEntryAltered(
+  store: Store,
+  signedSize: number,
+  treeSize: number,
+): Promise<number | undefined> {
+  let expected = signedSize + 1;
+  const pages = seqPages(
+    (after) =>
+      store.dialect
+        .firstRows(
+          store.db
+            .selectFrom('access_log')
+            .selectAll()
+            .where('seq', '>', after)
+            .where('seq', '<=', treeSize)
+            .orderBy('seq'),
+          UNSIGNED_PAGE,
+        )
+        .execute(),
+    UNSIGNED_PAGE,
+    signedSize,
+  );
+  for await (const page of pages) {
+    for (const row of page) {
+      const seq = Number(row.seq);
+      if (seq !== expected) return Math.min(seq, expected);
+      expected++;
+      try {
+        if (!listColumnsAsWritten(row)) return seq;
+        if (!leafHash(encodeEntryUnchecked(fromRow(row))).equals(Buffer.from(row.leaf_hash))) return seq;
+      } catch {
+        return seq;
+      }
+    }
+  }
+  return expected === treeSize + 1 ? undefined : expected;
 }
 
 /** Stored leaf hashes for seq 1..treeSize, for proofs. */

@@ -46,6 +46,19 @@ const entry = (i: number, subjectRef: string): AccessLogRecord => ({
   reasonCode: 'granted',
 });
 
+/** An anchor log in memory holding `anchoredAlready`, and the signing key as the checkpointer reads it. */
+function checkpointing(anchoredAlready: readonly Checkpoint[]) {
+  const anchored = [...anchoredAlready];
+  const anchors = {
+    latest: async () => anchored.at(-1),
+    append: async (c: Checkpoint) => void anchored.push(c),
+  } as unknown as AnchorLog;
+  const secrets = {
+    get: async () => ({ value: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), version: 'test' }),
+  } as unknown as SecretSource;
+  return { anchored, anchors, secrets };
+}
+
 describe('tampering beside the hash chain (SQLite)', () => {
   let dir: string;
   let path: string;
@@ -80,14 +93,7 @@ describe('tampering beside the hash chain (SQLite)', () => {
 
     // The running process: verification and the checkpointer see the copy for what it is.
     expect(await verify()).toMatchObject({ ok: false, problems: [{ kind: 'log-hidden', seq: 1 }] });
-    const anchored = [...checkpoints];
-    const anchors = {
-      latest: async () => anchored.at(-1),
-      append: async (c: Checkpoint) => void anchored.push(c),
-    } as unknown as AnchorLog;
-    const secrets = {
-      get: async () => ({ value: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), version: 'test' }),
-    } as unknown as SecretSource;
+    const { anchors, secrets } = checkpointing(checkpoints);
     expect(await writeCheckpoint({ store, anchors, secrets, logger: createLogger('error') })).toEqual({
       checkpoint: undefined,
       alarm: true,
@@ -137,6 +143,29 @@ describe('tampering beside the hash chain (SQLite)', () => {
       { kind: 'entry-altered', seq: 7 },
       { kind: 'entry-altered', seq: 12 },
     ]);
+  });
+
+  it('will not sign entries written since the last checkpoint that no longer hash as written', async () => {
+    for (let i = 21; i <= 25; i++) await log.append(entry(i, `person-${i % 4}`));
+    const { anchored, anchors, secrets } = checkpointing(checkpoints);
+    const checkpoint = () => writeCheckpoint({ store, anchors, secrets, logger: createLogger('error') });
+
+    await sql`drop trigger access_log_no_update`.execute(store.db);
+    await sql`update access_log set decision = 'deny' where seq = 23`.execute(store.db);
+    expect(await checkpoint()).toEqual({ checkpoint: undefined, alarm: true });
+    await sql`update access_log set decision = 'allow' where seq = 23`.execute(store.db);
+    await sql`drop trigger access_log_no_delete`.execute(store.db);
+    await sql`delete from access_log where seq = 22`.execute(store.db);
+    expect(await checkpoint()).toEqual({ checkpoint: undefined, alarm: true });
+    expect(anchored).toHaveLength(1);
+  });
+
+  it('signs the entries written since the last checkpoint when they are as written', async () => {
+    for (let i = 21; i <= 25; i++) await log.append(entry(i, `person-${i % 4}`));
+    const { anchored, anchors, secrets } = checkpointing(checkpoints);
+    const outcome = await writeCheckpoint({ store, anchors, secrets, logger: createLogger('error') });
+    expect(outcome).toMatchObject({ alarm: false, checkpoint: { treeSize: 25 } });
+    expect(await verifyAccessLog(store, anchored, keys)).toMatchObject({ ok: true, entries: 25 });
   });
 
   it('fails verification when rows are slipped in below seq 1', async () => {
