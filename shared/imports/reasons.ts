@@ -45,6 +45,27 @@ export const FILE_REASONS = [
   /** xl/sharedStrings.xml is larger uncompressed than the cap (zip-directory.ts): held in memory whole. */
   'xlsx-shared-strings-too-large',
   /**
+   * The worksheet has ISO 8601 date cells (`t="d"`), which exceljs reads as wrong dates (2010-03-02
+   * as 1905-07-02). Excel saves dates as numbers: saving the workbook again from Excel, or sending
+   * CSV, mends it. Found in the worksheet's bytes (worksheet-scan.ts).
+   */
+  'xlsx-date-cells',
+  /**
+   * A cell holds an inline string of more than one run (rich text, or phonetic runs), of which
+   * exceljs keeps only the last. Excel saves such text among the shared strings: saving the
+   * workbook again from Excel, or sending CSV, mends it.
+   */
+  'xlsx-inline-rich-text',
+  /** A row's number is not above the row's before it (`at.row`: the first such row). */
+  'xlsx-row-order',
+  /**
+   * The zip stores xl/workbook.xml or xl/styles.xml after the worksheet, though the worksheet
+   * would be read as it inflates (after the shared strings and the workbook's relationships): its
+   * number formats (dates, percentages) would be unknown while it is read. Excel and exceljs
+   * never store them so; saving the workbook again from Excel, or sending CSV, mends it.
+   */
+  'xlsx-part-order',
+  /**
    * The run's attempts ran out ({@link MAX_IMPORT_ATTEMPTS}): each broke off without a result
    * (a crash, e.g. out of memory, or a failure). Not remembered as a verdict on the bytes: the
    * same file uploaded again gets a fresh set of attempts.

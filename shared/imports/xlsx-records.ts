@@ -10,6 +10,7 @@ import {
   type ReaderLimits,
 } from './extract-records.js';
 import { FileRejection, type RowReason } from './reasons.js';
+import { WorksheetScan } from './worksheet-scan.js';
 import { WORKSHEET_ENTRY, type ZipEntry, type ZipLimits } from './zip-directory.js';
 
 /**
@@ -31,6 +32,10 @@ import { WORKSHEET_ENTRY, type ZipEntry, type ZipLimits } from './zip-directory.
  * booleans as TRUE/FALSE, numbers as written — but a number formatted as a percentage as the
  * percentage Excel shows (0.45 as 45). Formula cells are refused (`formula-cell`): a
  * cached result is not the partner's data, and formulas must not travel on to Excel users.
+ * What exceljs would read as other data than the workbook holds refuses the whole file: date
+ * cells and inline rich text, seen in the worksheet's bytes as they inflate (worksheet-scan.ts),
+ * and a row number not above the one before it (`xlsx-row-order`), which no writer produces and
+ * whose rows could not both be stored.
  *
  * A worksheet that comes before xl/sharedStrings.xml (the order Excel and exceljs write) cannot
  * be read until the strings are known, so exceljs copies it to a temporary file (the `tmp`
@@ -161,6 +166,8 @@ function countEntry(entry: EntryStream, guard: Guard, stop: (err: FileRejection)
   guard.open.add(entry);
   entry.once('end', () => guard.open.delete(entry));
   let count = 0;
+  // Every byte of the worksheet passes here first, before exceljs parses it or copies it.
+  const scan = WORKSHEET_ENTRY.test(name) ? new WorksheetScan() : undefined;
   const write = entry.write.bind(entry) as (chunk: Buffer, ...rest: unknown[]) => boolean;
   entry.write = ((chunk: Buffer, ...rest: unknown[]): boolean => {
     if (guard.violation) return true;
@@ -168,6 +175,11 @@ function countEntry(entry: EntryStream, guard: Guard, stop: (err: FileRejection)
     guard.total += chunk.length;
     if (count > listed.uncompressedSize || guard.total > guard.limits.maxUncompressedBytes) {
       stop(new FileRejection('xlsx-uncompressed-too-large'));
+      return true;
+    }
+    const misread = scan?.push(chunk);
+    if (misread !== undefined) {
+      stop(new FileRejection(misread));
       return true;
     }
     return write(chunk, ...rest);
@@ -302,8 +314,14 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
     let sheets = 0;
     for await (const worksheet of reader) {
       if (++sheets > 1) throw new FileRejection('xlsx-multiple-sheets');
+      let previous = 0;
       for await (const row of worksheet as AsyncIterable<ExcelJS.Row>) {
         if (guard.violation) throw guard.violation;
+        // A row number twice, or going back, is a workbook no spreadsheet program wrote: which
+        // row is the partner's cannot be told (and two records of one row number cannot be stored).
+        if (!Number.isSafeInteger(row.number) || row.number < 1) throw new FileRejection('xlsx-unreadable');
+        if (row.number <= previous) throw new FileRejection('xlsx-row-order', { row: row.number });
+        previous = row.number;
         yield [recordOf(row, limits)];
       }
     }

@@ -14,6 +14,8 @@ export interface ZipEntry {
   readonly name: string;
   readonly compressedSize: number;
   readonly uncompressedSize: number;
+  /** Where its local header is: a streamed read meets the entries in this order. */
+  readonly offset: number;
 }
 
 export interface ZipLimits {
@@ -55,15 +57,14 @@ export const DEFAULT_ZIP_LIMITS: ZipLimits = {
 };
 
 export const SHARED_STRINGS_ENTRY = 'xl/sharedStrings.xml';
+const WORKBOOK_ENTRY = 'xl/workbook.xml';
+const WORKBOOK_RELS_ENTRY = 'xl/_rels/workbook.xml.rels';
+const STYLES_ENTRY = 'xl/styles.xml';
 
 export const WORKSHEET_ENTRY = /^xl\/worksheets\/sheet\d+\.xml$/;
 
 /** Besides the shared strings and the worksheet, the entries exceljs's reader parses into memory. */
-export const PARSED_PARTS: ReadonlySet<string> = new Set([
-  'xl/workbook.xml',
-  'xl/_rels/workbook.xml.rels',
-  'xl/styles.xml',
-]);
+export const PARSED_PARTS: ReadonlySet<string> = new Set([WORKBOOK_ENTRY, WORKBOOK_RELS_ENTRY, STYLES_ENTRY]);
 
 /**
  * The cap on one entry's uncompressed size, and the reason a larger one is refused with; undefined
@@ -145,9 +146,10 @@ export async function readZipDirectory(
     const nameLength = dv.getUint16(p + 28, true);
     const extraLength = dv.getUint16(p + 30, true);
     const commentLength = dv.getUint16(p + 32, true);
+    let offset = dv.getUint32(p + 42, true);
     const name = new TextDecoder().decode(directory.subarray(p + 46, p + 46 + nameLength));
-    if (uncompressedSize === 0xffffffff || compressedSize === 0xffffffff) {
-      // ZIP64 extended information: the 8-byte sizes that overflowed, uncompressed first.
+    if (uncompressedSize === 0xffffffff || compressedSize === 0xffffffff || offset === 0xffffffff) {
+      // ZIP64 extended information: the 8-byte values that overflowed, in this order.
       let e = p + 46 + nameLength;
       const end = e + extraLength;
       while (e + 4 <= end) {
@@ -159,7 +161,11 @@ export async function readZipDirectory(
             uncompressedSize = Number(dv.getBigUint64(q, true));
             q += 8;
           }
-          if (compressedSize === 0xffffffff) compressedSize = Number(dv.getBigUint64(q, true));
+          if (compressedSize === 0xffffffff) {
+            compressedSize = Number(dv.getBigUint64(q, true));
+            q += 8;
+          }
+          if (offset === 0xffffffff && q + 8 <= end) offset = Number(dv.getBigUint64(q, true));
           break;
         }
         e += 4 + length;
@@ -172,16 +178,40 @@ export async function readZipDirectory(
     if (uncompressedSize > 1024 * 1024 && uncompressedSize > limits.maxCompressionRatio * Math.max(compressedSize, 1)) {
       throw new FileRejection('xlsx-compression-ratio');
     }
-    found.push({ name, compressedSize, uncompressedSize });
+    found.push({ name, compressedSize, uncompressedSize, offset });
     p += 46 + nameLength + extraLength + commentLength;
   }
-  return found;
+  // The directory may list them in any order; the read meets them as stored.
+  return found.sort((a, b) => a.offset - b.offset);
 }
 
-/** Checks an XLSX's directory: exactly one worksheet. */
+/**
+ * Checks an XLSX's directory, its entries in stored order ({@link readZipDirectory}): exactly one
+ * worksheet, and the parts it is read with stored where exceljs will have read them.
+ */
 export function checkWorkbookEntries(entries: readonly ZipEntry[]): void {
   const sheets = entries.filter((e) => WORKSHEET_ENTRY.test(e.name)).length;
   if (sheets === 0)
-    throw new FileRejection(entries.some((e) => e.name === 'xl/workbook.xml') ? 'xlsx-no-sheet' : 'xlsx-unreadable');
+    throw new FileRejection(entries.some((e) => e.name === WORKBOOK_ENTRY) ? 'xlsx-no-sheet' : 'xlsx-unreadable');
   if (sheets > 1) throw new FileRejection('xlsx-multiple-sheets');
+  checkPartOrder(entries);
+}
+
+/**
+ * exceljs's reader (workbook-reader.js, parse) reads a worksheet as it inflates once it has read
+ * the shared strings and the workbook's relationships; before them, it copies the worksheet to a
+ * temporary file and reads it after every other entry. Read as it inflates, a worksheet stored
+ * before the styles has its number formats unknown (a 45% cell is 0.45, a date a day count), and
+ * one before the workbook part fails. Excel stores the shared strings after the worksheet and
+ * exceljs stores the workbook part and styles before it, so neither is refused.
+ */
+function checkPartOrder(entries: readonly ZipEntry[]): void {
+  const at = (name: string) => entries.findIndex((e) => e.name === name);
+  const sheet = entries.findIndex((e) => WORKSHEET_ENTRY.test(e.name));
+  const readFirst = (name: string) => {
+    const i = at(name);
+    return i !== -1 && i < sheet;
+  };
+  if (!readFirst(SHARED_STRINGS_ENTRY) || !readFirst(WORKBOOK_RELS_ENTRY)) return;
+  if (at(STYLES_ENTRY) > sheet || at(WORKBOOK_ENTRY) > sheet) throw new FileRejection('xlsx-part-order');
 }

@@ -1,6 +1,8 @@
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorksheetScan } from '../../../shared/imports/worksheet-scan.js';
 import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { buildZip, workbookSources, type ZipSource } from './zip-builder.js';
 
 /**
  * What a spreadsheet holds, read as the partner sees it in Excel: a percentage as the
@@ -89,5 +91,209 @@ describe('spreadsheet cells at import', () => {
       loaded: 10,
       rejected: 0,
     });
+  });
+});
+
+/**
+ * Workbooks exceljs's streaming reader would load as other data than the partner's, silently:
+ * refused whole, with a reason that says how to send them again.
+ */
+const NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
+const HEADER = ['firstName', 'lastName', 'dateOfBirth'];
+const text = (s: string) => () => [Buffer.from(s, 'utf8')];
+const inline = (ref: string, v: string) => `<c r="${ref}" t="inlineStr"><is><t>${v}</t></is></c>`;
+const inlineRow = (r: number, values: readonly string[]) =>
+  `<row r="${r}">${values.map((v, i) => inline(`${String.fromCharCode(65 + i)}${r}`, v)).join('')}</row>`;
+const sheetXml = (rows: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?><worksheet ${NS}><sheetData>${rows}</sheetData></worksheet>`;
+
+/** Cell style 1: a date (numFmtId 14); style 2: a percentage (numFmtId 9, `0%`). */
+const STYLES: ZipSource = {
+  name: 'xl/styles.xml',
+  content: text(
+    `<?xml version="1.0" encoding="UTF-8"?><styleSheet ${NS}>` +
+      '<fonts count="1"><font><sz val="11"/></font></fonts><fills count="1"><fill><patternFill patternType="none"/></fill></fills>' +
+      '<borders count="1"><border/></borders><cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs>' +
+      '<cellXfs count="3"><xf numFmtId="0" xfId="0"/><xf numFmtId="14" xfId="0" applyNumberFormat="1"/>' +
+      '<xf numFmtId="9" xfId="0" applyNumberFormat="1"/></cellXfs></styleSheet>',
+  ),
+};
+
+/** A workbook of `sheet`, its styles, and `strings` as shared strings, its parts stored in `order`. */
+async function storedIn(order: readonly string[], sheet: string, strings: readonly string[] = []): Promise<Buffer> {
+  const shared = {
+    content: text(
+      `<?xml version="1.0" encoding="UTF-8"?><sst ${NS} count="${strings.length}" uniqueCount="${strings.length}">` +
+        strings.map((s) => `<si><t>${s}</t></si>`).join('') +
+        '</sst>',
+    ),
+  };
+  const parts = [...workbookSources(text(sheetXml(sheet)), undefined, shared), STYLES];
+  return buildZip(order.map((name) => parts.find((p) => p.name === name) ?? expect.fail(`no part ${name}`)));
+}
+
+const FRONT = ['[Content_Types].xml', '_rels/.rels'];
+const SHEET = 'xl/worksheets/sheet1.xml';
+const [WORKBOOK, RELS, SHARED, STYLE] = [
+  'xl/workbook.xml',
+  'xl/_rels/workbook.xml.rels',
+  'xl/sharedStrings.xml',
+  'xl/styles.xml',
+];
+
+/** Shared strings 0–3: the header, then a percentage column's name. */
+const PERCENT_STRINGS = [...HEADER, 'schoolTotalAbsencePercent'];
+/** Rows 2–4: a date cell (2010-01-01 to 2010-01-03) and a 0% cell of 0.45. */
+const percentSheet =
+  `<row r="1">${PERCENT_STRINGS.map((_, i) => `<c r="${String.fromCharCode(65 + i)}1" t="s"><v>${i}</v></c>`).join('')}</row>` +
+  [2, 3, 4]
+    .map(
+      (r) =>
+        `<row r="${r}">${inline(`A${r}`, `Eli${r}`)}${inline(`B${r}`, 'Ward')}` +
+        `<c r="C${r}" s="1"><v>${40177 + r}</v></c><c r="D${r}" s="2"><v>0.45</v></c></row>`,
+    )
+    .join('');
+
+describe('workbooks the reader would load wrong are refused', () => {
+  let h: ImportHarness;
+  beforeAll(async () => {
+    h = await createImportHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const stored = (partyId: string) => storedRecords(h.store, partyId, MDI);
+
+  it('refuses ISO 8601 date cells (t="d") rather than load them as dates in 1905', async () => {
+    const sheet =
+      inlineRow(1, HEADER) +
+      [2, 3, 4]
+        .map(
+          (r) =>
+            `<row r="${r}">${inline(`A${r}`, `Ivy${r}`)}${inline(`B${r}`, 'Kerr')}` +
+            `<c r="C${r}" s="1" t="d"><v>2010-03-0${r}T00:00:00Z</v></c></row>`,
+        )
+        .join('');
+    const file = await storedIn([...FRONT, WORKBOOK, RELS, STYLE, SHEET], sheet);
+    const blob = `social-housing-providers/${MDI}/iso-date-cells.xlsx`;
+    expect(await h.importFile(blob, file)).toMatchObject({ outcome: 'rejected', reasons: ['xlsx-date-cells'] });
+    expect(await h.report('rejected', blob)).toMatchObject({ fileErrors: [{ reason: 'xlsx-date-cells' }] });
+    expect(await stored('social-housing-providers')).toEqual([]);
+  });
+
+  it('refuses an inline string of several runs, of which only the last would load, and loads one of a single run', async () => {
+    const rows = (cell: (r: number) => string) =>
+      inlineRow(1, HEADER) +
+      [2, 3, 4]
+        .map((r) => `<row r="${r}">${cell(r)}${inline(`B${r}`, 'Smith')}${inline(`C${r}`, `2010-01-1${r}`)}</row>`)
+        .join('');
+    const runs = await storedIn(
+      [...FRONT, WORKBOOK, RELS, SHEET],
+      rows((r) => `<c r="A${r}" t="inlineStr"><is><r><t>Anna</t></r><r><rPr><b/></rPr><t>bel${r}</t></r></is></c>`),
+    );
+    const blob = `la-adult-social-care/${MDI}/rich-text.xlsx`;
+    expect(await h.importFile(blob, runs)).toMatchObject({ outcome: 'rejected', reasons: ['xlsx-inline-rich-text'] });
+    expect(await stored('la-adult-social-care')).toEqual([]);
+
+    const oneRun = await storedIn(
+      [...FRONT, WORKBOOK, RELS, SHEET],
+      rows((r) => `<c r="A${r}" t="inlineStr"><is><r><rPr><b/></rPr><t>Annabel${r}</t></r></is></c>`),
+    );
+    expect(await h.importFile(`la-adult-social-care/${MDI}/one-run.xlsx`, oneRun)).toMatchObject({
+      outcome: 'loaded',
+      loaded: 3,
+    });
+    expect((await stored('la-adult-social-care')).map((r) => r.given_name).sort()).toEqual([
+      'ANNABEL2',
+      'ANNABEL3',
+      'ANNABEL4',
+    ]);
+  });
+
+  it('rejects a workbook whose row numbers repeat at once, naming the row, rather than fail every attempt', async () => {
+    const sheet =
+      inlineRow(1, HEADER) + inlineRow(2, ['Ann', 'Lee', '2001-02-03']) + inlineRow(2, ['Bob', 'Lee', '2001-02-04']);
+    const file = await storedIn([...FRONT, WORKBOOK, RELS, SHEET], sheet);
+    const blob = `la-housing/${MDI}/row-twice.xlsx`;
+    expect(await h.importFile(blob, file)).toMatchObject({ outcome: 'rejected', reasons: ['xlsx-row-order'] });
+    expect(await h.report('rejected', blob)).toMatchObject({ fileErrors: [{ reason: 'xlsx-row-order', row: 2 }] });
+    expect(await stored('la-housing')).toEqual([]);
+  });
+
+  it('refuses a workbook whose styles or workbook part is stored after a worksheet read as it inflates', async () => {
+    for (const [file, late] of [
+      ['styles-last.xlsx', [...FRONT, WORKBOOK, RELS, SHARED, SHEET, STYLE]],
+      ['workbook-last.xlsx', [...FRONT, RELS, SHARED, STYLE, SHEET, WORKBOOK]],
+    ] as const) {
+      const blob = `la-education/${MDI}/${file}`;
+      expect(await h.importFile(blob, await storedIn(late, percentSheet, PERCENT_STRINGS))).toMatchObject({
+        outcome: 'rejected',
+        reasons: ['xlsx-part-order'],
+      });
+    }
+    expect(await stored('la-education')).toEqual([]);
+  });
+
+  it('reads a worksheet stored before its styles and workbook part when the reader holds it back, as exceljs and Excel store them', async () => {
+    const file = await workbook((sheet) => {
+      sheet.addRow([...HEADER, 'schoolTotalAbsencePercent']);
+      for (const day of [1, 2, 3]) sheet.addRow([`Eli${day}`, 'Ward', new Date(Date.UTC(2010, 0, day)), 0.45]);
+      sheet.getColumn(3).numFmt = 'dd/mm/yyyy';
+      sheet.getColumn(4).numFmt = '0%';
+    });
+    // The shared strings after the worksheet hold it back until every other part is read.
+    const at = (name: string) => file.indexOf(name);
+    expect([SHARED, STYLE, WORKBOOK].map(at).every((p) => p > at(SHEET))).toBe(true);
+    expect(await h.importFile(`la-education/${MDI}/held-back.xlsx`, file)).toMatchObject({
+      outcome: 'loaded',
+      loaded: 3,
+    });
+    const records = await stored('la-education');
+    expect(records.map((r) => r.date_of_birth).sort()).toEqual(['2010-01-01', '2010-01-02', '2010-01-03']);
+    expect(
+      records.map((r) => (JSON.parse(r.attributes as string) as Record<string, unknown>).schoolTotalAbsencePercent),
+    ).toEqual([45, 45, 45]);
+  });
+});
+
+describe('WorksheetScan', () => {
+  /** The reason for `xml` fed in chunks of `size` bytes (every split of a pattern, for small sizes). */
+  const scan = (xml: string, size: number) => {
+    const bytes = Buffer.from(xml);
+    const s = new WorksheetScan();
+    for (let i = 0; i < bytes.length; i += size) {
+      const reason = s.push(bytes.subarray(i, i + size));
+      if (reason !== undefined) return reason;
+    }
+    return undefined;
+  };
+  const sizes = [1, 2, 3, 5, 7, 1 << 16];
+
+  it('finds a date cell and a several-run inline string however the chunks split them', () => {
+    for (const size of sizes) {
+      expect(scan(sheetXml(`<row r="2"><c r="C2" s="1" t="d"><v>2010-03-02</v></c></row>`), size)).toBe(
+        'xlsx-date-cells',
+      );
+      expect(scan(sheetXml(`<row r="2"><c r='C2' t='d'><v>2010-03-02</v></c></row>`), size)).toBe('xlsx-date-cells');
+      expect(
+        scan(sheetXml(`<row r="2"><c r="A2" t="inlineStr"><is><r><t>A</t></r>\n<r><t>b</t></r></is></c></row>`), size),
+      ).toBe('xlsx-inline-rich-text');
+      expect(scan(sheetXml(`<c t="inlineStr"><is><t>A</t><rPh sb="0" eb="1"><t>a</t></rPh></is></c>`), size)).toBe(
+        'xlsx-inline-rich-text',
+      );
+    }
+  });
+
+  it('passes text that only looks like them, and inline strings of one text each', () => {
+    const long = 'x'.repeat(500);
+    for (const size of sizes) {
+      const xml = sheetXml(
+        `<row r="2"><c r="A2" t="inlineStr"><is><t xml:space="preserve">${long} t="d" ${long}</t></is></c>` +
+          `<c r="B2" t="inlineStr"><is/></c><c r="C2" t="inlineStr"><is><r><t>one run</t></r></is></c>` +
+          `<c r="D2" t="s"><v>0</v></c><c r="E2" t="inlineStr"><is><t>a &gt; t="d"</t></is></c></row>`,
+      );
+      expect(scan(xml, size)).toBeUndefined();
+    }
   });
 });
