@@ -55,6 +55,12 @@ try {
     process.stdout.write(
       `${report.ok ? 'OK' : 'FAILED'}: ${count(report.entries, 'entry', 'entries')}, ${count(report.checkpoints, 'checkpoint', 'checkpoints')}, root ${report.rootHash} (${seconds.toFixed(2)} s)\n`,
     );
+    const unsigned = report.entries - report.signedEntries;
+    if (report.ok && unsigned > 0) {
+      process.stdout.write(
+        `${count(unsigned, 'entry', 'entries')} after the last checkpoint: chained, not yet signed (the next checkpoint covers them)\n`,
+      );
+    }
     if (!report.ok) {
       process.stdout.write(`first bad sequence number: ${report.firstBadSeq}\n`);
       for (const p of report.problems)

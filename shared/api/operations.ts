@@ -52,6 +52,12 @@ export const verificationReportSchema = z.object({
     .int()
     .nullable()
     .describe('The first sequence number that cannot be trusted, or null when the log is intact'),
+  signedEntries: z
+    .number()
+    .int()
+    .describe(
+      'Entries covered by the last checkpoint whose root matched; those after it are chained but not yet signed',
+    ),
   problems: z.array(
     z.object({
       kind: z.enum([

@@ -51,6 +51,12 @@ export interface VerificationReport {
   rootHash: string;
   /** The first sequence number that cannot be trusted, or null when the log is intact. */
   firstBadSeq: number | null;
+  /**
+   * Entries covered by the last checkpoint whose root matched. The entries after it are
+   * chained but not yet signed: a rewrite of them together with their hashes shows only once
+   * a checkpoint covers them (the checkpointer recomputes them before it signs).
+   */
+  signedEntries: number;
   problems: LogProblem[];
 }
 
@@ -79,6 +85,7 @@ export async function verifyAccessLog(
       checkpoints: checkpoints.length,
       rootHash: emptyRoot().toString('hex'),
       firstBadSeq: 1,
+      signedEntries: 0,
       problems: [{ kind: 'log-hidden', seq: 1 }],
     };
   }
@@ -182,6 +189,7 @@ export async function verifyAccessLog(
     checkpoints: checkpoints.length,
     rootHash,
     firstBadSeq,
+    signedEntries: lastMatchedSize,
     problems,
   };
 }

@@ -163,9 +163,11 @@ describe('tampering beside the hash chain (SQLite)', () => {
   it('signs the entries written since the last checkpoint when they are as written', async () => {
     for (let i = 21; i <= 25; i++) await log.append(entry(i, `person-${i % 4}`));
     const { anchored, anchors, secrets } = checkpointing(checkpoints);
+    // Until then the five are chained but not signed, and verification says how many are signed.
+    expect(await verifyAccessLog(store, anchored, keys)).toMatchObject({ ok: true, entries: 25, signedEntries: 20 });
     const outcome = await writeCheckpoint({ store, anchors, secrets, logger: createLogger('error') });
     expect(outcome).toMatchObject({ alarm: false, checkpoint: { treeSize: 25 } });
-    expect(await verifyAccessLog(store, anchored, keys)).toMatchObject({ ok: true, entries: 25 });
+    expect(await verifyAccessLog(store, anchored, keys)).toMatchObject({ ok: true, entries: 25, signedEntries: 25 });
   });
 
   it('fails verification when rows are slipped in below seq 1', async () => {
