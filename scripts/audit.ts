@@ -13,7 +13,8 @@ import { loadLocalSettings, useRunningAzurite } from '../local/settings.js';
 import { checkpointNow, verifyLog } from '../shared/audit/audit-service.js';
 import { currentSigningKey, publicKeysFor } from '../shared/audit/signing-keys.js';
 import { loadConfig } from '../shared/config.js';
-import { createServices } from '../shared/services.js';
+import { errorKind } from '../shared/logging.js';
+import { createServices, type Services } from '../shared/services.js';
 
 const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
@@ -25,8 +26,9 @@ if (command !== 'verify' && command !== 'checkpoint' && command !== 'public-key'
 loadLocalSettings();
 useRunningAzurite();
 const settings = loadConfig(process.env);
-const services = await createServices(settings);
+let services: Services | undefined;
 try {
+  services = await createServices(settings);
   if (command === 'public-key') {
     const keyId = process.argv[3] ?? (await currentSigningKey(services.secrets)).keyId;
     const key = (await publicKeysFor(services.secrets, [keyId])).get(keyId);
@@ -39,7 +41,9 @@ try {
   } else if (command === 'checkpoint') {
     const outcome = await checkpointNow(services);
     if (outcome.alarm) {
-      process.stderr.write('ALARM: the log does not extend the last anchored checkpoint; nothing was signed\n');
+      process.stderr.write(
+        'ALARM: the log does not extend the last anchored checkpoint, or an entry written since no longer hashes as written; nothing was signed\n',
+      );
       process.exitCode = 1;
     } else {
       process.stdout.write(
@@ -70,6 +74,13 @@ try {
       process.exitCode = 1;
     }
   }
+} catch (err) {
+  // Named by kind only: a message may quote a setting or a row.
+  const refused = (err as { code?: unknown }).code === 'ECONNREFUSED';
+  process.stderr.write(
+    `audit: failed (${errorKind(err)})${refused ? ': storage refused the connection; is the local host (npm start) running?' : ''}\n`,
+  );
+  process.exitCode = 1;
 } finally {
-  await services.close();
+  await services?.close();
 }
