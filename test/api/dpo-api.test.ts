@@ -221,7 +221,17 @@ describe('DPO API', () => {
     const listed = await call('/v1/audit/alerts?status=open', DPO);
     expect(listed.status).toBe(200);
     expect((listed.body.alerts as { id: string }[]).map((a) => a.id)).toContain(fishing!.id);
-    // The research agreement's DPO does not see the housing register's alerts.
+    // The research agreement's DPO does not see the housing register's alerts, nor learns by the
+    // count of findings that its rules found something.
+    expect(run.body.findings).toBeGreaterThan(0);
+    const dudleyRun = await call(
+      '/v1/audit/alerts/evaluate',
+      { party: 'dudley-housing-options', roles: ['dpo'] },
+      {
+        method: 'POST',
+      },
+    );
+    expect(dudleyRun.body).toMatchObject({ findings: 0, raised: [] });
     const dudley = await call('/v1/audit/alerts', { party: 'dudley-housing-options', roles: ['dpo'] });
     expect((dudley.body.alerts as { id: string }[]).map((a) => a.id)).not.toContain(fishing!.id);
     expect(
