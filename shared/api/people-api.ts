@@ -161,7 +161,7 @@ async function respondWithPerson(
       datasets: decision.datasets,
     });
   }
-  const view = await personView(ctx.services.store, decision, personId);
+  const view = await personView(ctx.services.store, agreements, decision, personId);
   if (view.records.length === 0) {
     return deny(noMatch(), 'no-visible-records', {
       purpose: decision.purpose,

@@ -211,6 +211,39 @@ describe('people API', () => {
     ]);
   });
 
+  it("does not show a provider a service's record that holds nothing of that service's own, so not that the tenant is known to it", async () => {
+    const base = { familyName: 'Penn', dateOfBirth: '1980-03-03', givenName: 'Kai' };
+    const names = { firstName: 'Kai', lastName: 'Penn' };
+    const { personId } = await insertRecord(t.host.services, {
+      partyId: 'social-housing-providers',
+      datasetId: 'multiple-disadvantage-indicators',
+      ...base,
+      attributes: { ...names, inRentArrears: true },
+    });
+    for (const [partyId, attributes] of [
+      ['la-housing', { ...names, inTemporaryAccommodation: true }],
+      // Adult social care's own fields here are ones the provider's grant withholds.
+      ['la-adult-social-care', { ...names, isDisabled: true, socialCareOrSendTeam: 'Adult Mental Health Team' }],
+    ] as const) {
+      await insertRecord(t.host.services, {
+        partyId,
+        datasetId: 'multiple-disadvantage-indicators',
+        personId,
+        ...base,
+        attributes,
+      });
+    }
+    const res = await search('social-housing-providers', ['rp-tenancy-officer'], 'tenancy-sustainment', base);
+    expect(res.status).toBe(200);
+    const records = res.body.records as { source: string; fields: Record<string, unknown> }[];
+    expect(records.map((r) => r.source).sort()).toEqual(['la-housing', 'social-housing-providers']);
+    expect(res.text).not.toContain('la-adult-social-care');
+    // The same person as la-housing's officer sees them: adult social care's record is shown.
+    const officer = await search('la-housing', ['housing-officer'], 'homelessness-prevention', base);
+    expect(officer.status).toBe(200);
+    expect((officer.body.records as { source: string }[]).map((r) => r.source)).toContain('la-adult-social-care');
+  });
+
   it("shows the ISA's joint system only for people Housing has in temporary accommodation", async () => {
     const person = async (givenName: string, housing?: { inTemporaryAccommodation: boolean } | null) => {
       const { personId } = await insertRecord(t.host.services, {
