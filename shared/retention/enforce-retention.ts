@@ -6,7 +6,7 @@ import { consentRecordsInForce } from '../consents/store-consent-register.js';
 import { takeLinkingLock } from '../linkage/link-people.js';
 import { pendingDatasetQueries } from '../linkage/pending-links.js';
 import { errorKind, type Logger } from '../logging.js';
-import { keepWhileRules, keepWhileTest } from './keep-while.js';
+import { judgeable, keepWhileRules, keepWhileTest } from './keep-while.js';
 import type { Kysely } from 'kysely';
 import type { Store } from '../store/database.js';
 import { snapshotTransaction } from '../store/snapshot-transaction.js';
@@ -54,10 +54,13 @@ const BATCH = 500;
  *   not yet confirmed) wait for the next pass; and while any record of the field's sources is in
  *   that state the whole rule waits, as that record may be the one that keeps someone;
  * - a person whose records from the field's sources leave the field blank (or an extract without
- *   the column) is not known to be out of scope, and is kept; the rule waits while none of those
- *   records holds a value, and while the field's sources have sent nothing;
- * - a person with a record in a link candidate waiting for an officer, whose other record is
- *   kept, is kept whole: the review decides whether they are the same person;
+ *   the column), or hold a value of another type than the field now stores (loaded under an
+ *   earlier version of the agreement), is not known to be out of scope, and is kept; the rule
+ *   waits while none of those records holds a value it can judge, and while the field's sources
+ *   have sent nothing;
+ * - a person with a record in a link candidate waiting for an officer, or in a link an officer
+ *   has confirmed that no pass has yet made one person, whose other record is kept, is kept
+ *   whole: the review decides (or has decided) whether they are the same person;
  * - a person with a consent or a national data opt-out in force is kept and counted as held:
  *   the decision is keyed by the person id, which their records carry into the next snapshot, and
  *   deleting them would drop an objection when they are next sent (agreements/README.md). One
@@ -152,7 +155,7 @@ async function enforceRule(
     let judged = 0;
     for (const row of deciding) {
       const value = (JSON.parse(row.attributes) as Record<string, unknown>)[test.field];
-      if (value === undefined || value === null) kept.add(row.person_id!);
+      if (!judgeable(test, value)) kept.add(row.person_id!);
       else {
         judged++;
         if (value === test.wanted) kept.add(row.person_id!);
@@ -180,7 +183,10 @@ async function enforceRule(
     for (const { record_a: a, record_b: b, status } of links) {
       const personA = personOf.get(a);
       const personB = personOf.get(b);
-      if (status === 'candidate' && personA !== undefined && personB !== undefined) candidates.push([personA, personB]);
+      // A confirmed link is one person only once a pass has formed them (link-people.ts): until
+      // then, or if the pass refuses the merge, it holds like a candidate.
+      const pending = status === 'candidate' || (status === 'confirmed' && personA !== personB);
+      if (pending && personA !== undefined && personB !== undefined) candidates.push([personA, personB]);
     }
     const underReview = new Set<string>();
     const keptOrReviewed = (person: string) => kept.has(person) || underReview.has(person);

@@ -43,6 +43,16 @@ export function keepsPerson(test: KeepWhileTest, records: Iterable<KeepWhileReco
   return false;
 }
 
+/**
+ * Whether a stored value can be judged against the condition: one of the type the field's codec
+ * stores, as the wanted value is. A blank cannot, nor a value stored under another type (a
+ * record loaded while the agreement typed the field otherwise: `"Y"` where a flag now stores
+ * true): it may say the person is to be kept.
+ */
+export function judgeable(test: KeepWhileTest, value: unknown): boolean {
+  return value !== undefined && value !== null && typeof value === typeof test.wanted;
+}
+
 /** The agreement's joint-system rules with a condition, each with its dataset. */
 export function keepWhileRules(
   agreement: Agreement,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { enforceRetention, RETENTION_ACTION } from '../../../shared/retention/enforce-retention.js';
@@ -153,8 +154,13 @@ describe('joint-system retention: kept only while Housing says temporary accommo
   });
 });
 
-/** A candidate link from the probabilistic tier, waiting for an officer. */
-async function candidateLink(h: ImportHarness, recordA: string, recordB: string): Promise<string> {
+/** A link from the probabilistic tier: waiting for an officer, or confirmed by one. */
+async function candidateLink(
+  h: ImportHarness,
+  recordA: string,
+  recordB: string,
+  status: 'candidate' | 'confirmed' = 'candidate',
+): Promise<string> {
   const id = randomUUID();
   await h.store.db
     .insertInto('record_link')
@@ -168,7 +174,7 @@ async function candidateLink(h: ImportHarness, recordA: string, recordB: string)
       tier: 5,
       rule: 'probabilistic',
       score: 0.9,
-      status: 'candidate',
+      status,
       pair_key: null,
       first_run_id: 'test',
       last_run_id: 'test',
@@ -194,6 +200,43 @@ describe('joint-system retention keeps what it cannot judge', () => {
     h = await createImportHarness();
   });
   afterEach(async () => h.close());
+
+  it('keeps a person an officer has confirmed as someone kept, before a pass has made them one', async () => {
+    await importEach(h, [
+      ['la-housing', HOUSING.slice(0, 2)],
+      ['la-childrens-social-care', [SOCIAL_CARE[0]!, SOCIAL_CARE[3]!]],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+    // The review's own pass failed (or has not run): the decision stands, the people are two.
+    await candidateLink(
+      h,
+      await recordId(h, 'la-housing', 'ALICE'),
+      await recordId(h, 'la-childrens-social-care', 'EVE'),
+      'confirmed',
+    );
+
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+
+    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 0 });
+    expect(await recordsByParty(h)).toEqual(['la-childrens-social-care:EVE', 'la-housing:ALICE']);
+  });
+
+  it('keeps a person whose Housing record holds the field as another type than it now stores', async () => {
+    await importEach(h, [
+      ['la-housing', HOUSING],
+      ['la-childrens-social-care', SOCIAL_CARE],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+    // Loaded while the agreement typed the field as text: "Y", not the flag's true.
+    await sql`update source_record set attributes = json_set(attributes, '$.inTemporaryAccommodation', 'Y')
+      where party_id = 'la-housing' and given_name = 'ALICE'`.execute(h.store.db);
+
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+
+    // Bob (N) and Eve (no Housing record) go; Alice cannot be judged, so she stays.
+    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 2 });
+    expect(await recordsByParty(h)).toEqual(['la-childrens-social-care:ALICE', 'la-housing:ALICE']);
+  });
 
   it('keeps all of a person whose record waits for review against a kept one, not only that record', async () => {
     await importEach(h, [
