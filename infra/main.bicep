@@ -84,8 +84,8 @@ param importMaxBadRowShare string = '0.05'
 @minValue(1)
 param rateLimitPerMinute int = 1200
 
-@description('The planning export suppresses any count of people below this; lower it only with the DPO: CURATED_MIN_CELL.')
-@minValue(3)
+@description('The planning export suppresses a count of people that comes to less than this with its noise (±4); at least 7; lower it only with the DPO: CURATED_MIN_CELL.')
+@minValue(7)
 param curatedMinCell int = 10
 
 @description('The app\'s log level: LOG_LEVEL.')

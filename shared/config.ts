@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NOISE_LIMIT } from './curated/indicator-counts.js';
 
 /**
  * Every setting lintel reads, parsed once at start-up. A missing or malformed setting stops
@@ -77,7 +78,16 @@ const settingsObject = z.object({
    * 10 is the common floor for published health and social care statistics; lower it only with
    * the DPO's agreement.
    */
-  CURATED_MIN_CELL: text('10').transform(Number).pipe(z.number().int().min(3)),
+  // Suppression goes by the noisy count (shared/curated/indicator-counts.ts): a count up to the
+  // noise's limit below the minimum may be published, so the minimum keeps that at 3 people.
+  CURATED_MIN_CELL: text('10')
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(3 + NOISE_LIMIT),
+    ),
   /**
    * Days the planning export's releases stay in the store's view `curated_indicator_counts`; set
    * it as the curated container's lifecycle rule keeps the dated folders (infra: curatedHistoryDays).

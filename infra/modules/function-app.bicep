@@ -48,8 +48,8 @@ param importMaxBadRowShare string
 @minValue(1)
 param rateLimitPerMinute int
 
-@description('CURATED_MIN_CELL: the planning export suppresses any count of people below this.')
-@minValue(3)
+@description('CURATED_MIN_CELL: the planning export suppresses a count of people that comes to less than this with its noise (±4); at least 7.')
+@minValue(7)
 param curatedMinCell int
 
 @description('LOG_LEVEL: debug, info, warn or error.')

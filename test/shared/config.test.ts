@@ -117,7 +117,7 @@ describe('numeric settings', () => {
     ['RATE_LIMIT_PER_MINUTE', '0', 'must be more than 0'],
     ['RATE_LIMIT_PER_MINUTE', '1.5', 'must be a whole number'],
     ['IMPORT_MAX_BAD_ROW_SHARE', '5', 'must be at most 1'],
-    ['CURATED_MIN_CELL', '2', 'must be at least 3'],
+    ['CURATED_MIN_CELL', '6', 'must be at least 7'],
     ['CURATED_HISTORY_DAYS', 'soon', 'must be a number'],
   ])('%s=%s: %s', (name, value, message) => {
     expect(problemsOf({ ...minimal, [name]: value })).toEqual([`${name}: ${message}`]);

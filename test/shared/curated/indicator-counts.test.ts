@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Field } from '../../../shared/agreements/schema.js';
+import { loadConfig } from '../../../shared/config.js';
 import {
   ALL_PEOPLE,
   IndicatorTally,
@@ -25,6 +26,7 @@ const GENDER = field('gender', 'string', ['Female', 'Male']);
 const ABSENCE = field('absence', 'percentage');
 const EXCLUSIONS = field('exclusions', 'count');
 const SECRET = Buffer.alloc(32, 7);
+const minimalSettings = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
 
 type Person = Record<string, string | number | boolean | null>;
 
@@ -64,6 +66,16 @@ describe('planning counts: small numbers never published', () => {
     expect(flag.N).toBeNull();
     expectNear(flag.Y, 30);
     expectNear(flag[NOT_RECORDED], 16);
+  });
+
+  it('never publishes a count of fewer than 3 people at the smallest minimum the settings allow', () => {
+    const smallest = loadConfig({ ...minimalSettings, CURATED_MIN_CELL: '7' }).CURATED_MIN_CELL;
+    expect(() => loadConfig({ ...minimalSettings, CURATED_MIN_CELL: String(smallest - 1) })).toThrow(/at least 7/);
+    for (let seed = 0; seed < 256; seed++) {
+      const people = [...repeat(2, { flagA: true }), ...repeat(40, { flagA: false })];
+      const flag = cellsOf(publish([FLAG_A], people, smallest, Buffer.alloc(32, seed)), 'flagA');
+      expect(flag.Y).toBeNull();
+    }
   });
 
   it('never publishes a zero: an empty cell is suppressed like a small one', () => {
