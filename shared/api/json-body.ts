@@ -35,11 +35,23 @@ export async function readJsonBody<S extends z.ZodType>(req: ApiRequest, schema:
       ok: false,
       reason: 'invalid-request',
       result: problem(400, 'invalid-request', 'Body does not match the schema', {
-        errors: parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), code: i.code })),
+        errors: parsed.error.issues.slice(0, 20).map((i) => {
+          const path = i.path.map(String).join('.');
+          // An unknown property is not named (a key can hold anything a caller typed), but the
+          // ones the body may hold are: `firstName` for `givenName` is then plain to see.
+          const allowed = i.code === 'unrecognized_keys' && path === '' ? topLevelKeys(schema) : undefined;
+          return allowed === undefined ? { path, code: i.code } : { path, code: i.code, allowed };
+        }),
       }),
     };
   }
   return { ok: true, value: parsed.data };
+}
+
+/** The properties an object schema lists, or undefined for any other schema. */
+function topLevelKeys(schema: z.ZodType): string[] | undefined {
+  const shape = (schema as { shape?: unknown }).shape;
+  return shape !== null && typeof shape === 'object' ? Object.keys(shape) : undefined;
 }
 
 function tooLarge(): BodyResult<never> {

@@ -126,6 +126,21 @@ describe('people API', () => {
     expect(stolen.body.type).toBe('urn:lintel:problem:no-match');
   });
 
+  it('answers a body with a property it does not know by the properties it does, not by the one sent', async () => {
+    const res = await search('kettering-borough-council', ['housing-officer'], 'housing-allocation', {
+      firstName: 'Aisha',
+      familyName: 'Khan',
+      dateOfBirth: '1990-01-01',
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.type).toBe('urn:lintel:problem:invalid-request');
+    const [error] = res.body.errors as { path: string; code: string; allowed?: string[] }[];
+    expect(error).toMatchObject({ path: '', code: 'unrecognized_keys' });
+    expect(error!.allowed).toEqual(expect.arrayContaining(['givenName', 'familyName', 'dateOfBirth', 'niNumber']));
+    expect(res.text).not.toContain('firstName');
+    expect(res.text).not.toContain('Aisha');
+  });
+
   it('answers purpose problems with the stable problem types', async () => {
     const missing = await search('kettering-borough-council', ['housing-officer'], undefined, { niNumber: NI });
     expect(missing.status).toBe(400);
