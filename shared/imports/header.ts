@@ -10,7 +10,15 @@ import type { FileError } from './import-report.js';
  */
 
 export type HeaderPlan =
-  | { readonly ok: true; readonly columns: readonly string[] }
+  | {
+      readonly ok: true;
+      readonly columns: readonly string[];
+      /**
+       * Empty header cells after the last named column: the trailing delimiter a spreadsheet
+       * writes on every line for a formatted column to the right. Their cells must be empty.
+       */
+      readonly unnamedTrailing: number;
+    }
   | { readonly ok: false; readonly errors: readonly FileError[] };
 
 const SEPARATORS = /[\s_.-]+/g;
@@ -34,9 +42,11 @@ export function planColumns(
   if (header.length === 1 && OTHER_DELIMITERS.test(header[0] ?? '') && !byKey.has(headerKey(header[0] ?? ''))) {
     return { ok: false, errors: [{ reason: 'wrong-delimiter' }] };
   }
+  let named = header.length;
+  while (named > 0 && headerKey(header[named - 1]!) === '') named--;
   const columns: string[] = [];
   const seen = new Set<string>();
-  header.forEach((cell, i) => {
+  header.slice(0, named).forEach((cell, i) => {
     const key = headerKey(cell);
     if (key === '') {
       errors.push({ reason: 'empty-column-name', columnIndex: i + 1 });
@@ -62,5 +72,5 @@ export function planColumns(
   for (const field of entry.dataset.fields) {
     if (field.required && !seen.has(field.name)) errors.push({ reason: 'missing-required-column', column: field.name });
   }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, columns };
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, columns, unnamedTrailing: header.length - named };
 }

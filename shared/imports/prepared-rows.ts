@@ -1,6 +1,6 @@
 import type { Pseudonymiser } from '../domain/pseudonymise.js';
 import type { ExtractRecord, ExtractRecords } from './extract-records.js';
-import { RowPreparer, type PreparedBatch, type RowPlan } from './row-preparation.js';
+import { isBlankRecord, RowPreparer, type PreparedBatch, type RowPlan } from './row-preparation.js';
 
 /**
  * A file's rows as the snapshot load takes them: first the header record, from which the load
@@ -25,20 +25,24 @@ export function preparedInThread(
 ): PreparedRows {
   const iterator = records[Symbol.asyncIterator]();
   let first: ExtractRecord[] | undefined;
+  /** Where the header is in `first`: blank records before it (Excel leftovers) are skipped. */
+  let headerAt = 0;
   return {
     async header() {
       for (;;) {
         const read = await iterator.next();
         if (read.done === true) return undefined;
-        if (read.value.length > 0) {
+        const at = read.value.findIndex((record) => !isBlankRecord(record));
+        if (at >= 0) {
           first = read.value;
-          return read.value[0];
+          headerAt = at;
+          return read.value[at];
         }
       }
     },
     async *rows(plan) {
       const preparer = new RowPreparer(plan, pseudonymiser, previousKey);
-      if (first !== undefined) yield preparer.prepare(first, 1);
+      if (first !== undefined) yield preparer.prepare(first, headerAt + 1);
       first = undefined;
       for (;;) {
         const read = await iterator.next();

@@ -36,6 +36,19 @@ export interface RowPlan {
   readonly asOf: string;
   /** Spreadsheets pad or trim rows to the header's width; delimited text must match it. */
   readonly lenientWidth: boolean;
+  /**
+   * Empty header cells after the last column (header.ts): a row may have cells there, as long
+   * as they are empty — a value under no column name is neither stored nor dropped unseen.
+   */
+  readonly unnamedTrailing: number;
+}
+
+/**
+ * A record whose every cell is empty — a workbook row that holds only formatting, or the line of
+ * bare delimiters a spreadsheet saves as CSV for one: it says nothing, as a blank line does.
+ */
+export function isBlankRecord(record: ExtractRecord): boolean {
+  return record.problem === undefined && record.cellProblems === undefined && record.cells.every((c) => c === '');
 }
 
 /** One batch of prepared rows, ready to be written. Structured-cloneable. */
@@ -109,17 +122,14 @@ export class RowPreparer {
   }
 
   /**
-   * Prepares one data record into `batch`. A record whose every cell is empty — a workbook row
-   * that holds only formatting, or the line of bare delimiters a spreadsheet saves as CSV for
-   * one — says nothing and is skipped, as a blank line is: it is neither a row nor a bad row.
+   * Prepares one data record into `batch`. A blank record ({@link isBlankRecord}) is skipped, as
+   * a blank line is: it is neither a row nor a bad row.
    */
   add(record: ExtractRecord, batch: PreparedBatch): void {
     const { plan, width, out } = this;
     const { columns } = plan;
     const row = record.row;
-    if (record.problem === undefined && record.cellProblems === undefined && record.cells.every((c) => c === '')) {
-      return;
-    }
+    if (isBlankRecord(record)) return;
     batch.rows.push(row);
     if (record.problem !== undefined) {
       batch.rowErrors.push([{ row, reason: record.problem }]);
@@ -127,7 +137,11 @@ export class RowPreparer {
     }
     let cells = record.cells;
     if (cells.length !== width) {
-      if (plan.lenientWidth && (cells.length < width || cells.slice(width).every((c) => c === ''))) {
+      const restEmpty = cells.length > width && cells.slice(width).every((c) => c === '');
+      if (
+        (plan.lenientWidth && (cells.length < width || restEmpty)) ||
+        (restEmpty && cells.length <= width + plan.unnamedTrailing)
+      ) {
         cells = cells.slice(0, width);
         while (cells.length < width) cells.push('');
       } else {

@@ -5,7 +5,7 @@ import { errorKind } from '../logging.js';
 import { csvRecords } from './csv-records.js';
 import type { ExtractRecords } from './extract-records.js';
 import { FileRejection } from './reasons.js';
-import { emptyBatch, RowPreparer, type PreparedBatch, type RowPlan } from './row-preparation.js';
+import { emptyBatch, isBlankRecord, RowPreparer, type PreparedBatch, type RowPlan } from './row-preparation.js';
 import type { RowWorkerData } from './row-worker-client.js';
 import { BATCHES_AHEAD, type FromRowWorker, type RowWorkerStart, type ToRowWorker } from './row-worker-protocol.js';
 
@@ -127,12 +127,14 @@ async function prepareRows(start: RowWorkerStart): Promise<void> {
   let preparer: RowPreparer | undefined;
   let batch = emptyBatch();
   for await (const read of records) {
-    if (read.length === 0) continue;
     let from = 0;
     if (preparer === undefined) {
-      post({ kind: 'header', record: read[0]! });
+      // Blank records before the header (Excel leftovers) are skipped, as in prepared-rows.ts.
+      const at = read.findIndex((record) => !isBlankRecord(record));
+      if (at < 0) continue;
+      post({ kind: 'header', record: read[at]! });
       preparer = new RowPreparer(await plan, pseudonymiser, previousKey);
-      from = 1;
+      from = at + 1;
     }
     for (let r = from; r < read.length; r++) {
       preparer.add(read[r]!, batch);

@@ -16,6 +16,13 @@ describe('header matching', () => {
     expect(plan(['First Name', 'LAST_NAME', 'date of birth'])).toEqual({
       ok: true,
       columns: ['firstName', 'lastName', 'dateOfBirth'],
+      unnamedTrailing: 0,
+    });
+    // Empty cells after the last name: a spreadsheet's trailing delimiter, not a column.
+    expect(plan(['First Name', 'LAST_NAME', 'date of birth', '', ' '])).toEqual({
+      ok: true,
+      columns: ['firstName', 'lastName', 'dateOfBirth'],
+      unnamedTrailing: 2,
     });
     expect(plan(['forename', 'lastName', 'dateOfBirth'])).toMatchObject({
       ok: false,
