@@ -138,6 +138,29 @@ interface Guard {
 
 type EntryStream = PassThrough & { path?: string };
 
+/**
+ * Keeps exceljs reading the zip's entries until the last. unzipper's Parse announces `end` by
+ * hand when its writable side finishes (node_modules/unzipper/lib/parse.js, 0.10.x: `on('finish',
+ * () => emit('end'))`), which is as soon as it has read the end of the central directory and the
+ * input has ended — while entries it has pushed may still wait in its readable buffer. exceljs
+ * pauses the zip while it handles an entry (lib/utils/iterate-stream.js) and takes any `end` as
+ * the last word: entries still buffered then are never read. That happens whenever exceljs is
+ * slower than the inflating: above all while it copies a worksheet stored before the shared
+ * strings to a temporary file (Excel's order), so what came after the worksheet (the shared
+ * strings, the styles) was dropped, the shared strings' cells read as `{ sharedString: n }` and
+ * dates as day counts, depending on timing and on how little is stored after the worksheet.
+ * Only the `end` Node emits itself, once the readable side has been pushed its end and emptied
+ * (`readableEnded` is then true), is passed on; unzipper's early one is dropped. A zip that ends
+ * without its directory still fails: unzipper then errors (FILE_ENDED), and exceljs hears errors.
+ */
+function endOnlyWhenRead(zip: Writable & { readonly readableEnded?: boolean }): void {
+  const emit = zip.emit;
+  zip.emit = function emitWhenRead(this: unknown, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'end' && zip.readableEnded !== true) return false;
+    return emit.call(this, event, ...args);
+  } as typeof zip.emit;
+}
+
 /** Hooks an unzipper Parse stream so each entry it pushes is counted. */
 function guardEntries(
   zip: Writable & { push?: (chunk: unknown) => boolean; destroy(err?: Error): unknown },
@@ -294,6 +317,7 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
   const pipe = input.pipe.bind(input);
   input.pipe = (<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T => {
     zip = destination as unknown as Writable & { destroy(err?: Error): unknown };
+    endOnlyWhenRead(zip);
     guardEntries(zip, guard, stop);
     const piped = pipe(destination, options);
     if (sourceError !== undefined) zip.destroy(sourceError);

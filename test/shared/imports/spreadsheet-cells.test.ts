@@ -2,7 +2,7 @@ import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorksheetScan } from '../../../shared/imports/worksheet-scan.js';
 import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
-import { buildZip, workbookSources, type ZipSource } from './zip-builder.js';
+import { buildZip, workbookSources, type ZipOptions, type ZipSource } from './zip-builder.js';
 
 /**
  * What a spreadsheet holds, read as the partner sees it in Excel: a percentage as the
@@ -120,7 +120,12 @@ const STYLES: ZipSource = {
 };
 
 /** A workbook of `sheet`, its styles, and `strings` as shared strings, its parts stored in `order`. */
-async function storedIn(order: readonly string[], sheet: string, strings: readonly string[] = []): Promise<Buffer> {
+async function storedIn(
+  order: readonly string[],
+  sheet: string,
+  strings: readonly string[] = [],
+  zip: ZipOptions = {},
+): Promise<Buffer> {
   const shared = {
     content: text(
       `<?xml version="1.0" encoding="UTF-8"?><sst ${NS} count="${strings.length}" uniqueCount="${strings.length}">` +
@@ -129,10 +134,14 @@ async function storedIn(order: readonly string[], sheet: string, strings: readon
     ),
   };
   const parts = [...workbookSources(text(sheetXml(sheet)), undefined, shared), STYLES];
-  return buildZip(order.map((name) => parts.find((p) => p.name === name) ?? expect.fail(`no part ${name}`)));
+  return buildZip(
+    order.map((name) => parts.find((p) => p.name === name) ?? expect.fail(`no part ${name}`)),
+    zip,
+  );
 }
 
-const FRONT = ['[Content_Types].xml', '_rels/.rels'];
+const [CONTENT_TYPES, ROOT_RELS] = ['[Content_Types].xml', '_rels/.rels'];
+const FRONT = [CONTENT_TYPES, ROOT_RELS];
 const SHEET = 'xl/worksheets/sheet1.xml';
 const [WORKBOOK, RELS, SHARED, STYLE] = [
   'xl/workbook.xml',
@@ -254,6 +263,82 @@ describe('workbooks the reader would load wrong are refused', () => {
     expect(
       records.map((r) => (JSON.parse(r.attributes as string) as Record<string, unknown>).schoolTotalAbsencePercent),
     ).toEqual([45, 45, 45]);
+  });
+});
+
+/**
+ * A worksheet held back (copied to a temporary file) is read after every entry, but unzipper
+ * announced its end as soon as it had read the zip's last bytes, and entries it had inflated
+ * while exceljs was still copying the worksheet were lost: the less stored after the worksheet,
+ * the surer. Its shared strings and styles lost, its header was refused as unreadable, or (styles
+ * alone lost) its dates and percentages loaded as day counts and fractions.
+ */
+describe('parts stored after a held-back worksheet', () => {
+  let h: ImportHarness;
+  beforeAll(async () => {
+    h = await createImportHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  /** The latest snapshot's rows: name, date of birth and percentage as stored. */
+  const latestValues = async () => {
+    const records = await storedRecords(h.store, 'la-education', MDI);
+    return records
+      .filter((r) => r.import_run_id === records.at(-1)?.import_run_id)
+      .map((r) => [
+        r.given_name,
+        r.date_of_birth,
+        (JSON.parse(r.attributes as string) as Record<string, unknown>).schoolTotalAbsencePercent,
+      ]);
+  };
+  /** {@link percentSheet}'s rows, as the workbook holds them. */
+  const ELI_VALUES = [
+    ['ELI2', '2010-01-01', 45],
+    ['ELI3', '2010-01-02', 45],
+    ['ELI4', '2010-01-03', 45],
+  ];
+
+  it.each([
+    ['excel.xlsx', [...FRONT, WORKBOOK, RELS, SHEET, STYLE, SHARED], false],
+    ['strings-last.xlsx', [...FRONT, WORKBOOK, RELS, STYLE, SHEET, SHARED], false],
+    ['styles-last.xlsx', [...FRONT, WORKBOOK, RELS, SHEET, SHARED, STYLE], false],
+    ['openpyxl.xlsx', [SHEET, SHARED, STYLE, ROOT_RELS, WORKBOOK, RELS, CONTENT_TYPES], false],
+    // Sizes in data descriptors, as Apache POI streams a deflated entry.
+    ['poi.xlsx', [...FRONT, WORKBOOK, RELS, SHEET, STYLE, SHARED], true],
+    ['poi-strings-last.xlsx', [...FRONT, WORKBOOK, RELS, STYLE, SHEET, SHARED], true],
+  ] as const)('reads them all: %s', async (name, order, dataDescriptors) => {
+    const file = await storedIn(order, percentSheet, PERCENT_STRINGS, { dataDescriptors });
+    const at = (part: string) => file.indexOf(part);
+    expect(at(SHARED)).toBeGreaterThan(at(SHEET));
+    expect(await h.importFile(`la-education/${MDI}/${name}`, file)).toMatchObject({
+      outcome: 'loaded',
+      rows: 3,
+      loaded: 3,
+      rejected: 0,
+    });
+    expect(await latestValues()).toEqual(ELI_VALUES);
+  });
+
+  it('reads the styles stored after the worksheet of a workbook of inline strings, whose percentages loaded as fractions', async () => {
+    // No shared strings at all: the worksheet is held back for the workbook's relationships. The
+    // dates are text, so nothing but the lost `0%` format told the rows apart from good ones.
+    const sheet =
+      inlineRow(1, PERCENT_STRINGS) +
+      [2, 3, 4]
+        .map(
+          (r) =>
+            `<row r="${r}">${inline(`A${r}`, `Eli${r}`)}${inline(`B${r}`, 'Ward')}` +
+            `${inline(`C${r}`, `2010-01-0${r - 1}`)}<c r="D${r}" s="2"><v>0.45</v></c></row>`,
+        )
+        .join('');
+    const file = await storedIn([...FRONT, WORKBOOK, SHEET, RELS, STYLE], sheet);
+    expect(await h.importFile(`la-education/${MDI}/inline-styles-last.xlsx`, file)).toMatchObject({
+      outcome: 'loaded',
+      loaded: 3,
+    });
+    expect(await latestValues()).toEqual(ELI_VALUES);
   });
 });
 

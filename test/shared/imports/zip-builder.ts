@@ -2,7 +2,15 @@ import { crc32, createDeflateRaw } from 'node:zlib';
 
 /**
  * A minimal zip writer for tests that need hostile workbooks: entries deflated from generated
- * content, and sizes in the headers that may lie.
+ * content, and sizes in the headers that may lie. Entries are stored in the order given, their
+ * sizes in the local headers (as Excel, LibreOffice and exceljs write them) or, with
+ * `dataDescriptors`, in a data descriptor after each entry's data (general purpose bit 3, as a
+ * writer that cannot seek back writes them: Apache POI's streaming output, zip-stream).
+ *
+ * Real writers store parts in many orders, the worksheet before the shared strings and styles
+ * (Excel) or before everything but the document properties (openpyxl): a test of part order
+ * should use these orders, and a small tail after the worksheet is the hard case for the reader
+ * (xlsx-records.ts, endOnlyWhenRead), not an artefact of this builder.
  */
 export interface ZipSource {
   readonly name: string;
@@ -32,10 +40,17 @@ async function deflate(chunks: Iterable<Buffer>): Promise<{ compressed: Buffer; 
   return { compressed: Buffer.concat(out), size, crc };
 }
 
-export async function buildZip(sources: readonly ZipSource[]): Promise<Buffer> {
+export interface ZipOptions {
+  /** Sizes and CRC in a data descriptor after each entry's data, zero in its local header (bit 3). */
+  readonly dataDescriptors?: boolean;
+}
+
+export async function buildZip(sources: readonly ZipSource[], options: ZipOptions = {}): Promise<Buffer> {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
+  // Bit 11: names in UTF-8; bit 3: sizes in a data descriptor.
+  const flags = options.dataDescriptors ? 0x0808 : 0x0800;
   for (const source of sources) {
     const { compressed, size, crc } = await deflate(source.content());
     const declared = source.declaredSize ?? size;
@@ -43,26 +58,35 @@ export async function buildZip(sources: readonly ZipSource[]): Promise<Buffer> {
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x0800, 6);
+    local.writeUInt16LE(flags, 6);
     local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(crc >>> 0, 14);
-    local.writeUInt32LE(compressed.length, 18);
-    local.writeUInt32LE(declared, 22);
+    if (!options.dataDescriptors) {
+      local.writeUInt32LE(crc >>> 0, 14);
+      local.writeUInt32LE(compressed.length, 18);
+      local.writeUInt32LE(declared, 22);
+    }
     local.writeUInt16LE(name.length, 26);
+    const descriptor = Buffer.alloc(options.dataDescriptors ? 16 : 0);
+    if (options.dataDescriptors) {
+      descriptor.writeUInt32LE(0x08074b50, 0);
+      descriptor.writeUInt32LE(crc >>> 0, 4);
+      descriptor.writeUInt32LE(compressed.length, 8);
+      descriptor.writeUInt32LE(declared, 12);
+    }
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4);
     central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x0800, 8);
+    central.writeUInt16LE(flags, 8);
     central.writeUInt16LE(8, 10);
     central.writeUInt32LE(crc >>> 0, 16);
     central.writeUInt32LE(compressed.length, 20);
     central.writeUInt32LE(declared, 24);
     central.writeUInt16LE(name.length, 28);
     central.writeUInt32LE(offset, 42);
-    locals.push(local, name, compressed);
+    locals.push(local, name, compressed, descriptor);
     centrals.push(central, name);
-    offset += local.length + name.length + compressed.length;
+    offset += local.length + name.length + compressed.length + descriptor.length;
   }
   const directory = Buffer.concat(centrals);
   const end = Buffer.alloc(22);
