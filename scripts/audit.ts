@@ -12,7 +12,7 @@
 import { loadLocalSettings, useRunningAzurite } from '../local/settings.js';
 import { checkpointNow, verifyLog } from '../shared/audit/audit-service.js';
 import { currentSigningKey, publicKeysFor } from '../shared/audit/signing-keys.js';
-import { loadConfig } from '../shared/config.js';
+import { ConfigurationError, loadConfig } from '../shared/config.js';
 import { errorKind } from '../shared/logging.js';
 import { createServices, type Services } from '../shared/services.js';
 
@@ -25,10 +25,9 @@ if (command !== 'verify' && command !== 'checkpoint' && command !== 'public-key'
 }
 loadLocalSettings();
 useRunningAzurite();
-const settings = loadConfig(process.env);
 let services: Services | undefined;
 try {
-  services = await createServices(settings);
+  services = await createServices(loadConfig(process.env));
   if (command === 'public-key') {
     const keyId = process.argv[3] ?? (await currentSigningKey(services.secrets)).keyId;
     const key = (await publicKeysFor(services.secrets, [keyId])).get(keyId);
@@ -42,7 +41,7 @@ try {
     const outcome = await checkpointNow(services);
     if (outcome.alarm) {
       process.stderr.write(
-        'ALARM: the log does not extend the last anchored checkpoint, or an entry written since no longer hashes as written; nothing was signed\n',
+        'ALARM: the log does not extend the last anchored checkpoint, an entry written since no longer hashes as written, or a planted table hides the log; nothing was signed\n',
       );
       process.exitCode = 1;
     } else {
@@ -75,10 +74,13 @@ try {
     }
   }
 } catch (err) {
-  // Named by kind only: a message may quote a setting or a row.
+  // A settings error names the setting, never its value; anything else is named by its kind
+  // only, as its message may quote a setting or a row.
   const refused = (err as { code?: unknown }).code === 'ECONNREFUSED';
   process.stderr.write(
-    `audit: failed (${errorKind(err)})${refused ? ': storage refused the connection; is the local host (npm start) running?' : ''}\n`,
+    err instanceof ConfigurationError
+      ? `audit: ${err.message}\n`
+      : `audit: failed (${errorKind(err)})${refused ? ': storage refused the connection; is the local host (npm start) running?' : ''}\n`,
   );
   process.exitCode = 1;
 } finally {

@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { loadLocalSettings } from '../local/settings.js';
+import { AgreementValidationError } from '../shared/agreements/agreement-issue.js';
 import { loadAgreements } from '../shared/agreements/load.js';
 import { parsePartyDirectory, PartyDirectoryError } from '../shared/agreements/party-directory.js';
 import { developmentIssuer } from '../shared/auth/development-issuer.js';
@@ -49,9 +50,17 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  // Settings errors name the setting, never its value; anything else is named by its kind only,
-  // as its message may quote a setting (JSON.parse does).
-  const known = err instanceof ConfigurationError || err instanceof PartyDirectoryError;
-  process.stderr.write(`token: ${known ? err.message : err instanceof Error ? err.name : 'failed'}\n`);
-  process.exit(1);
+  // Settings errors name the setting, never its value, and a usage error repeats only what was
+  // typed on this command line; anything else is named by its kind only, as its message may
+  // quote a setting (JSON.parse does).
+  const usage =
+    typeof (err as { code?: unknown }).code === 'string' &&
+    String((err as { code: string }).code).startsWith('ERR_PARSE_ARGS');
+  const known =
+    err instanceof ConfigurationError ||
+    err instanceof PartyDirectoryError ||
+    err instanceof AgreementValidationError ||
+    usage;
+  process.stderr.write(`token: ${known ? (err as Error).message : err instanceof Error ? err.name : 'failed'}\n`);
+  process.exit(usage ? 2 : 1);
 });

@@ -39,11 +39,12 @@ export function planColumns(
   const datasetId = entry.dataset.id;
   const byKey = new Map(entry.dataset.fields.map((f) => [headerKey(f.name), f]));
   const errors: FileError[] = [];
-  if (header.length === 1 && OTHER_DELIMITERS.test(header[0] ?? '') && !byKey.has(headerKey(header[0] ?? ''))) {
+  // Trailing cells with nothing in them (a spreadsheet's trailing delimiter) are not columns.
+  let named = header.length;
+  while (named > 0 && header[named - 1]!.trim() === '') named--;
+  if (named === 1 && OTHER_DELIMITERS.test(header[0] ?? '') && !byKey.has(headerKey(header[0] ?? ''))) {
     return { ok: false, errors: [{ reason: 'wrong-delimiter' }] };
   }
-  let named = header.length;
-  while (named > 0 && headerKey(header[named - 1]!) === '') named--;
   const columns: string[] = [];
   const seen = new Set<string>();
   header.slice(0, named).forEach((cell, i) => {

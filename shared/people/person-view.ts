@@ -25,11 +25,12 @@ export interface PersonView {
  * field set by the projector — the only way a value reaches a response.
  *
  * In a dataset whose sources each supply fields of their own (a field's `sources`: the ISA's
- * indicators, children's social care's child-protection flag, education's exclusions), a record
- * is shown for what its source alone supplies. One left holding only what every source supplies
- * (names, date of birth, address) is left out: it would tell the caller nothing but its source,
- * and so that the person is known to that service (adult social care, SEND), which the grant
- * may withhold.
+ * indicators, children's social care's child-protection flag, adult social care's disability
+ * details), a grant may withhold some of a source's own fields. A record of that source then
+ * shown with none of its own fields — only what every source supplies (names, address) — is left
+ * out: it would tell the caller nothing but its source, and so that the person is known to that
+ * service, which the grant withholds. A caller granted all of a source's own fields sees its
+ * records whatever they hold: the ISA shows addresses "as displayed on each host system".
  */
 export async function personView(
   store: Store,
@@ -46,8 +47,10 @@ export async function personView(
   const records: SourcedRecord[] = [];
   for (const row of rows) {
     const fields = projectRecord(decision, row.dataset_id, JSON.parse(row.attributes) as Record<string, unknown>);
-    const ownFields = sourceOwnFields(agreements, row.dataset_id);
-    if (ownFields.size > 0 && !Object.keys(fields).some((name) => ownFields.has(name))) continue;
+    const own = sourceOwnFields(agreements, row.dataset_id, row.party_id);
+    const granted = decision.fields.get(row.dataset_id);
+    const withholdsSome = [...own].some((name) => !granted?.has(name));
+    if (withholdsSome && !Object.keys(fields).some((name) => own.has(name))) continue;
     for (const name of Object.keys(fields)) released.add(`${row.dataset_id}.${name}`);
     seenDatasets.add(row.dataset_id);
     records.push({ dataset: row.dataset_id, source: row.party_id, asOf: row.as_of, fields });
@@ -56,16 +59,24 @@ export async function personView(
 }
 
 const NO_FIELDS: ReadonlySet<string> = new Set();
-const ownFieldsByDataset = new WeakMap<object, ReadonlySet<string>>();
+const ownFieldsByDataset = new WeakMap<object, Map<string, ReadonlySet<string>>>();
 
-/** The dataset's fields that only some of its sources supply (a field with `sources`). */
-function sourceOwnFields(agreements: Pick<AgreementSet, 'dataset'>, datasetId: string): ReadonlySet<string> {
+/** The dataset's shown fields that a source supplies and not every source does (a field whose `sources` name it). */
+function sourceOwnFields(
+  agreements: Pick<AgreementSet, 'dataset'>,
+  datasetId: string,
+  partyId: string,
+): ReadonlySet<string> {
   const entry = agreements.dataset(datasetId);
   if (entry === undefined) return NO_FIELDS;
-  let own = ownFieldsByDataset.get(entry);
+  let bySource = ownFieldsByDataset.get(entry);
+  if (bySource === undefined) ownFieldsByDataset.set(entry, (bySource = new Map()));
+  let own = bySource.get(partyId);
   if (own === undefined) {
-    own = new Set(entry.dataset.fields.filter((field) => field.sources !== undefined).map((field) => field.name));
-    ownFieldsByDataset.set(entry, own);
+    // Matching-only fields (a system id) are never shown to anyone, so never withheld by a grant.
+    const shown = entry.dataset.fields.filter((f) => f.classification !== 'matching-only');
+    own = new Set(shown.filter((f) => f.sources?.includes(partyId) === true).map((f) => f.name));
+    bySource.set(partyId, own);
   }
   return own;
 }

@@ -259,6 +259,33 @@ describe('people API', () => {
     expect((officer.body.records as { source: string }[]).map((r) => r.source)).toContain('la-adult-social-care');
   });
 
+  it('shows a caller granted all of a source\'s own fields that source\'s record, whatever it holds: addresses "as displayed on each host system"', async () => {
+    const base = { familyName: 'Vance', dateOfBirth: '1966-02-02', givenName: 'Ola' };
+    const names = { firstName: 'Ola', lastName: 'Vance' };
+    const { personId } = await insertRecord(t.host.services, {
+      partyId: 'la-housing',
+      datasetId: 'multiple-disadvantage-indicators',
+      ...base,
+      attributes: { ...names, inTemporaryAccommodation: true, homeAddress: '1 A Road' },
+    });
+    for (const partyId of ['la-adult-social-care', 'social-housing-providers']) {
+      await insertRecord(t.host.services, {
+        partyId,
+        datasetId: 'multiple-disadvantage-indicators',
+        personId,
+        ...base,
+        attributes: { ...names, homeAddress: '1a A Rd' },
+      });
+    }
+    const officer = await search('la-housing', ['housing-officer'], 'homelessness-prevention', base);
+    expect(officer.status).toBe(200);
+    expect((officer.body.records as { source: string }[]).map((r) => r.source).sort()).toEqual([
+      'la-adult-social-care',
+      'la-housing',
+      'social-housing-providers',
+    ]);
+  });
+
   it("shows the ISA's joint system only for people Housing has in temporary accommodation", async () => {
     const person = async (givenName: string, housing?: { inTemporaryAccommodation: boolean } | null) => {
       const { personId } = await insertRecord(t.host.services, {

@@ -48,6 +48,15 @@ describe('header matching', () => {
       errors: [{ reason: 'empty-column-name', columnIndex: 2 }],
     });
     expect(plan(['firstName;lastName;dateOfBirth'])).toEqual({ ok: false, errors: [{ reason: 'wrong-delimiter' }] });
+    // A trailing delimiter does not hide a wrong one; a trailing cell of separators is a name.
+    expect(plan(['firstName;lastName;dateOfBirth', ''])).toEqual({
+      ok: false,
+      errors: [{ reason: 'wrong-delimiter' }],
+    });
+    expect(plan(['firstName', 'lastName', 'dateOfBirth', '-'])).toMatchObject({
+      ok: false,
+      errors: [{ reason: 'empty-column-name', columnIndex: 4 }],
+    });
   });
 });
 
