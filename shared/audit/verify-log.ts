@@ -175,7 +175,10 @@ export async function verifyAccessLog(
   // primary key (SQLite, rebuilt by hand): a second row under a seq already read, past a page's
   // end, and a row without a seq. Readers that go by time or subject would still find them.
   const beside = await rowsBesideTheSequence(store, MAX_PROBLEMS);
-  for (const seq of beside.repeatedSeqs) report({ kind: 'sequence-broken', seq });
+  for (const seq of beside.repeatedSeqs) {
+    // Within one page the walk has already met the second row and said so.
+    if (!problems.some((p) => p.kind === 'sequence-broken' && p.seq === seq)) report({ kind: 'sequence-broken', seq });
+  }
   if (beside.withoutSeq > 0) report({ kind: 'entry-unreadable', seq: 0 });
 
   // An entry-level finding names the row itself; checkpoint findings only bound where the
