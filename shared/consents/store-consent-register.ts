@@ -103,29 +103,7 @@ export class StoreConsentRegister implements ConsentRegister {
     const write = async (trx: Kysely<Database>): Promise<RecordedConsent> => {
       // One write about the person at a time, so two that both find none in force cannot both record.
       await takeTransactionLock(this.store, trx, `lintel-consent-subject:${input.subjectKey}`, CONSENT_LOCK_TIMEOUT_MS);
-      // Only one that applies to no other person now: after a split, each part holds its
-      // origin's opt-out under the same id, and answering one part with it would let a
-      // withdrawal meant for that part end the other's. (After a merge the id that gave way is
-      // held by no record, so the survivor's consent is its own.)
-      let inForce = this.inForceQuery(input.kind, trx)
-        .select('r.consent_id')
-        .where('r.subject_key', '=', input.subjectKey)
-        .where('r.party_id', '=', input.by.partyId)
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('consent_event as o')
-                .innerJoin('source_record as held', 'held.person_id', 'o.subject_key')
-                .select('o.event_id')
-                .whereRef('o.consent_id', '=', 'r.consent_id')
-                .whereRef('o.subject_key', '<>', 'r.subject_key'),
-            ),
-          ),
-        );
-      inForce =
-        input.purposeId === null
-          ? inForce.where('r.purpose_id', 'is', null)
-          : inForce.where('r.purpose_id', '=', input.purposeId);
+      const inForce = this.partysOwnInForce(trx, input.subjectKey, input.kind, input.purposeId, input.by.partyId);
       const existing = await this.store.dialect.firstRows(inForce.orderBy('r.consent_id'), 1).executeTakeFirst();
       if (existing !== undefined) {
         const found = await this.find(existing.consent_id, trx);
@@ -188,21 +166,35 @@ export class StoreConsentRegister implements ConsentRegister {
       if (!current) return undefined;
       if (current.withdrawnAt) return { ...current, withdrawnNow: false };
       const when = at.toISOString();
-      await trx
-        .insertInto('consent_event')
-        .values({
-          event_id: randomUUID(),
-          consent_id: consentId,
-          subject_key: current.subjectKey,
-          kind: current.kind,
-          purpose_id: current.purposeId,
-          action: 'withdraw',
-          party_id: by.partyId,
-          client_id: by.clientId,
-          evidence_ref: null,
-          at: when,
-        })
+      // A linking pass that merged two people each with this party's consent for the purpose
+      // left two in force for one person: the withdrawal ends both, as one withdrawal must end
+      // the sharing. Not one that also applies to another person now (a split's other part).
+      const duplicates = await this.partysOwnInForce(
+        trx,
+        current.subjectKey,
+        current.kind,
+        current.purposeId,
+        current.recordedBy,
+      )
+        .where('r.consent_id', '<>', consentId)
         .execute();
+      for (const id of [consentId, ...new Set(duplicates.map((d) => d.consent_id))]) {
+        await trx
+          .insertInto('consent_event')
+          .values({
+            event_id: randomUUID(),
+            consent_id: id,
+            subject_key: current.subjectKey,
+            kind: current.kind,
+            purpose_id: current.purposeId,
+            action: 'withdraw',
+            party_id: by.partyId,
+            client_id: by.clientId,
+            evidence_ref: null,
+            at: when,
+          })
+          .execute();
+      }
       return { ...current, withdrawnAt: when, withdrawnNow: true };
     };
     return db?.isTransaction ? write(db) : this.store.db.transaction().execute(write);
@@ -267,6 +259,37 @@ export class StoreConsentRegister implements ConsentRegister {
       .select(['r.consent_id', 'r.purpose_id'])
       .where('r.subject_key', '=', subjectKey)
       .execute();
+  }
+
+  /**
+   * The party's consents (or opt-outs) of this kind and purpose in force for the person that
+   * apply to no other person now: after a split, each part holds its origin's opt-out under the
+   * same id, and answering (or withdrawing) one part's must not reach the other's. (After a
+   * merge the id that gave way is held by no record, so the survivor's consents are its own.)
+   */
+  private partysOwnInForce(
+    db: Kysely<Database>,
+    subjectKey: string,
+    kind: 'consent' | 'opt-out',
+    purposeId: string | null,
+    partyId: string,
+  ) {
+    const query = this.inForceQuery(kind, db)
+      .select('r.consent_id')
+      .where('r.subject_key', '=', subjectKey)
+      .where('r.party_id', '=', partyId)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('consent_event as o')
+              .innerJoin('source_record as held', 'held.person_id', 'o.subject_key')
+              .select('o.event_id')
+              .whereRef('o.consent_id', '=', 'r.consent_id')
+              .whereRef('o.subject_key', '<>', 'r.subject_key'),
+          ),
+        ),
+      );
+    return purposeId === null ? query.where('r.purpose_id', 'is', null) : query.where('r.purpose_id', '=', purposeId);
   }
 
   private inForceQuery(kind: 'consent' | 'opt-out', db: Kysely<Database> = this.store.db) {

@@ -179,3 +179,36 @@ describe('consents follow the person when linkage splits one person', () => {
     for (const part of [housing, education]) expect(await consents.isOptedOut(part, T)).toBe(false);
   });
 });
+
+describe('consents of two people a pass merges', () => {
+  let h: ImportHarness;
+  let consents: StoreConsentRegister;
+  const N1 = nhs(720);
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    consents = new StoreConsentRegister(h.store);
+    await importEach(h, aliceAsTwoPeople(N1));
+    await linkPendingRecords(h.linkDeps());
+  });
+  afterAll(async () => h.close());
+
+  it('ends both with one withdrawal when the same party had recorded one for each', async () => {
+    const p1 = await personOf(h, 'la-housing', 'ALICE');
+    const p2 = await personOf(h, 'la-education', 'ALICE');
+    const research = (subjectKey: string, evidenceRef: string) =>
+      consents.record({ subjectKey, kind: 'consent', purposeId: 'research-evaluation', evidenceRef, by: dpo, at: T });
+    await research(p1, 'form-1');
+    await research(p2, 'form-2');
+
+    await linkAfterImport(h.linkDeps(), await sendAdultSocialCareJoiningAlice(h, N1));
+    const merged = await personOf(h, 'la-housing', 'ALICE');
+    expect(await personOf(h, 'la-education', 'ALICE')).toBe(merged);
+    // The caller asks again (a retry, or the subject's second form): one consent is in force.
+    const again = await research(merged, 'form-3');
+    expect(again.alreadyInForce).toBe(true);
+
+    await consents.withdraw(again.consentId, dpo, new Date(T.getTime() + 1_000));
+    expect(await consents.currentConsent(merged, 'research-evaluation', T)).toBe(false);
+  });
+});
