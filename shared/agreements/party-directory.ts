@@ -31,8 +31,8 @@ export interface PartyDirectory {
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Entra ID writes GUIDs in either case; any other client id is compared exactly. */
-function normaliseClientId(clientId: string): string {
+/** Entra ID writes GUIDs in either case; any other client id is compared exactly (trimmed). */
+export function normaliseClientId(clientId: string): string {
   const trimmed = clientId.trim();
   return GUID.test(trimmed) ? trimmed.toLowerCase() : trimmed;
 }

@@ -2,6 +2,10 @@
  * A token bucket per client: `perMinute` requests a minute, with bursts up to the same number.
  * In memory and per instance — on a scaled-out Function App each instance enforces its own
  * share, which bounds a runaway client without a shared store on the hot path.
+ *
+ * A bucket that has filled up again is the same as none, so once there are more than
+ * {@link SWEEP_ABOVE} buckets the full ones are dropped: every application in the tenant that can
+ * get a token for the API can make one, and without this they would stay for the process's life.
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
@@ -15,6 +19,7 @@ export class RateLimiter {
   take(key: string): number {
     const now = this.now();
     const rate = this.perMinute / 60_000;
+    if (this.buckets.size > SWEEP_ABOVE && !this.buckets.has(key)) this.sweep(now, rate);
     const bucket = this.buckets.get(key) ?? { tokens: this.perMinute, at: now };
     bucket.tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * rate);
     bucket.at = now;
@@ -25,4 +30,18 @@ export class RateLimiter {
     }
     return Math.max(1, Math.ceil((1 - bucket.tokens) / rate / 1000));
   }
+
+  /** How many clients have a bucket (for tests and the sweep's bound). */
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  private sweep(now: number, rate: number): void {
+    for (const [key, bucket] of this.buckets) {
+      if (bucket.tokens + (now - bucket.at) * rate >= this.perMinute) this.buckets.delete(key);
+    }
+  }
 }
+
+/** Buckets kept before the full ones are swept: well above the partners' client ids. */
+const SWEEP_ABOVE = 1000;

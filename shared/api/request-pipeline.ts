@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { resolveCaller } from '../agreements/party-directory.js';
+import { normaliseClientId, resolveCaller } from '../agreements/party-directory.js';
 import {
   AccessLogUnavailableError,
   entriesWithinStoreTransactions,
@@ -159,7 +159,9 @@ export async function runRequest(
         'unauthenticated',
       );
     } else {
-      const wait = ctx.rateLimiter.take(auth.caller.clientId);
+      // Keyed as the party directory compares client ids: one client is one bucket however its
+      // token spells the id.
+      const wait = ctx.rateLimiter.take(normaliseClientId(auth.caller.clientId));
       const resolved = resolveCaller(auth.caller, services.parties, services.agreements);
       caller = {
         partyId: resolved?.partyId ?? 'unknown',

@@ -37,6 +37,10 @@ export interface TokenVerifierOptions {
  * Asymmetric algorithms only: `none` and the HMAC family are refused outright, so a token signed
  * with a public key used as an HMAC secret (the classic confusion attack) cannot pass.
  */
+/** The longest an Entra ID access token lives (continuous access evaluation's day), and the oldest one taken. */
+const MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
+const MAX_TOKEN_AGE = '24h';
+
 export const ACCEPTED_ALGORITHMS = [
   'RS256',
   'RS384',
@@ -133,8 +137,21 @@ export class TokenVerifier {
         audience: this.options.audience,
         algorithms: ACCEPTED_ALGORITHMS,
         clockTolerance: this.options.clockToleranceSeconds ?? 60,
-        requiredClaims: ['exp'],
+        // Entra ID access tokens live an hour or so (a day at most, with continuous access
+        // evaluation) and always carry iat: one issued in the future, or meant to last longer
+        // than a day, is not one of them, whoever signed it.
+        maxTokenAge: MAX_TOKEN_AGE,
+        // The verifier's one clock, as its cache of verified tokens reads it.
+        currentDate: new Date(now),
+        requiredClaims: ['exp', 'iat'],
       });
+      if (
+        typeof payload.iat === 'number' &&
+        typeof payload.exp === 'number' &&
+        payload.exp - payload.iat > MAX_TOKEN_LIFETIME_SECONDS
+      ) {
+        return { ok: false, reason: 'token-invalid' };
+      }
       // Partners call as applications (client credentials). A token a user obtained through a
       // partner's client application (delegated: it has scopes, says it is a user's, or names a
       // user — Entra ID gives an application's own token the same oid and sub, a user's token a

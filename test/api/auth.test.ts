@@ -192,6 +192,27 @@ describe('authentication', () => {
         async () => `Bearer ${await signed({ ...goodClaims(), nbf: nowSeconds() + 300 })}`,
       ],
       [
+        'a token issued a year from now (beyond the clock skew)',
+        async () =>
+          `Bearer ${await signed({ ...goodClaims(), iat: nowSeconds() + 365 * 86400, exp: nowSeconds() + 366 * 86400 })}`,
+      ],
+      [
+        'a token meant to last ten years',
+        async () => `Bearer ${await signed({ ...goodClaims(), exp: nowSeconds() + 10 * 365 * 86400 })}`,
+      ],
+      [
+        'a token issued more than a day ago, still unexpired',
+        async () =>
+          `Bearer ${await signed({ ...goodClaims(), iat: nowSeconds() - 25 * 3600, exp: nowSeconds() + 600 })}`,
+      ],
+      [
+        'a token with no issued-at',
+        async () => {
+          const { iat: _iat, ...claims } = goodClaims();
+          return `Bearer ${await signed(claims)}`;
+        },
+      ],
+      [
         'a token with no expiry',
         async () => {
           const { exp: _exp, ...claims } = goodClaims();

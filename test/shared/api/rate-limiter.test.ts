@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { RateLimiter } from '../../../shared/api/rate-limiter.js';
+
+describe('rate limiter', () => {
+  it('lets a client burst to its minute, then makes it wait for the bucket to refill', () => {
+    let now = 0;
+    const limiter = new RateLimiter(60, () => now);
+    for (let i = 0; i < 60; i++) expect(limiter.take('a')).toBe(0);
+    expect(limiter.take('a')).toBe(1);
+    expect(limiter.take('b')).toBe(0);
+    now += 1000;
+    expect(limiter.take('a')).toBe(0);
+  });
+
+  it('drops buckets that have filled again once there are many, and keeps those still drawing', () => {
+    let now = 0;
+    const limiter = new RateLimiter(10, () => now);
+    for (let i = 0; i < 10; i++) limiter.take('busy');
+    for (let i = 0; i < 1500; i++) limiter.take(`once-${i}`);
+    expect(limiter.size).toBeGreaterThan(1000);
+    // A minute on, every bucket has filled again; the next new client sweeps them.
+    now += 60_000;
+    limiter.take('busy');
+    for (let i = 0; i < 9; i++) limiter.take('busy');
+    limiter.take('newcomer');
+    expect(limiter.size).toBeLessThanOrEqual(2);
+    // The busy client's bucket was kept, and is empty: it still waits.
+    expect(limiter.take('busy')).toBeGreaterThan(0);
+  });
+});
