@@ -33,6 +33,12 @@ async function main(): Promise<void> {
     process.stderr.write('usage: npm run token -- --party <party-id> --role <role> [--role <role>] [--minutes 60]\n');
     process.exit(2);
   }
+  const minutes = Number(values.minutes);
+  // The API refuses a token meant to live more than a day (shared/auth/token-verifier.ts).
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) {
+    process.stderr.write('token: --minutes must be a whole number from 1 to 1440 (a day)\n');
+    process.exit(2);
+  }
   const agreements = loadAgreements(resolve(settings.AGREEMENTS_DIR));
   const clientId = parsePartyDirectory(settings.PARTY_CLIENT_IDS, agreements).clientIdsFor(values.party)[0];
   if (!clientId) {
@@ -44,7 +50,7 @@ async function main(): Promise<void> {
     clientId,
     roles: values.role,
     audience: settings.AUTH_AUDIENCE,
-    expiresInSeconds: Number(values.minutes) * 60,
+    expiresInSeconds: minutes * 60,
   });
   process.stdout.write(token + '\n');
 }
