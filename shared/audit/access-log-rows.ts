@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { AccessLogTable } from '../store/schema.js';
 import type { AccessLogRecord } from './access-log.js';
-import { encodeEntry, type AccessLogEntry } from './entry-codec.js';
+import { encodeEntry, encodeEntryUnchecked, type AccessLogEntry } from './entry-codec.js';
 import { leafHash } from './merkle.js';
 
 /** A batch's records as entries: consecutive sequence numbers from `firstSeq`, one time for all. */
@@ -64,4 +64,14 @@ export function listColumnsAsWritten(row: Pick<Selectable<AccessLogTable>, 'role
     }
     return Array.isArray(parsed) && parsed.every((v) => typeof v === 'string') && JSON.stringify(parsed) === text;
   });
+}
+
+/**
+ * A stored row as verification judges it: the canonical bytes its columns encode to (its leaf
+ * hash's input), and whether its list columns are as written. The verifier and the checkpointer
+ * both judge rows by this, so they cannot disagree about one. Throws when the row cannot be read
+ * back into an entry.
+ */
+export function storedRowBytes(row: Selectable<AccessLogTable>): { bytes: Buffer; asWritten: boolean } {
+  return { bytes: encodeEntryUnchecked(fromRow(row)), asWritten: listColumnsAsWritten(row) };
 }

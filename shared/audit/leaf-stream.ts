@@ -1,8 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { Store } from '../store/database.js';
 import type { AccessLogTable } from '../store/schema.js';
-import { fromRow, listColumnsAsWritten } from './access-log-rows.js';
-import { encodeEntryUnchecked } from './entry-codec.js';
+import { storedRowBytes } from './access-log-rows.js';
 import { leafHash } from './merkle.js';
 
 /** Rows a page of stored leaf hashes: two small columns a row. */
@@ -86,8 +85,8 @@ export async function firstUnsignedEntryAltered(
       if (seq !== expected) return Math.min(seq, expected);
       expected++;
       try {
-        if (!listColumnsAsWritten(row)) return seq;
-        if (!leafHash(encodeEntryUnchecked(fromRow(row))).equals(Buffer.from(row.leaf_hash))) return seq;
+        const { bytes, asWritten } = storedRowBytes(row);
+        if (!asWritten || !leafHash(bytes).equals(Buffer.from(row.leaf_hash))) return seq;
       } catch {
         return seq;
       }

@@ -1,7 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import { fromRow, listColumnsAsWritten } from './access-log-rows.js';
+import { storedRowBytes } from './access-log-rows.js';
 import { verifyCheckpointSignature, type Checkpoint } from './checkpoint.js';
-import { encodeEntryUnchecked } from './entry-codec.js';
 import { LeafHasher, type HashedPage, type LeafPage } from './leaf-hasher.js';
 import {
   accessLogRowsBySeq,
@@ -242,7 +241,7 @@ async function packPage(
     else slow.push(seqs[i]!);
   }
   const unreadable = new Set<number>();
-  const rewritten = new Set<number>();
+  const retyped = new Set<number>();
   if (slow.length > 0) {
     const rows = await accessLogRowsBySeq(store, slow);
     for (let i = 0; i < n; i++) {
@@ -252,8 +251,8 @@ async function packPage(
       try {
         // Gone between the two reads: nothing a verifier can vouch for.
         if (!row) throw new Error('entry vanished during verification');
-        const entry = encodeEntryUnchecked(fromRow(row));
-        if (!listColumnsAsWritten(row)) rewritten.add(i);
+        const { bytes: entry, asWritten } = storedRowBytes(row);
+        if (!asWritten) retyped.add(i);
         encoded[i] = entry;
         bytes += 1 + entry.length;
       } catch {
@@ -269,7 +268,6 @@ async function packPage(
   const stored = Buffer.from(new ArrayBuffer(n * HASH_LENGTH));
   const standIn = new Uint8Array(n);
   const storedUnusable = new Set<number>();
-  const retyped = rewritten;
   let end = 0;
   for (let i = 0; i < n; i++) {
     const { leaf_hex: hex, assembled, typed } = page[i]!;

@@ -112,7 +112,6 @@ export async function findSuspiciousActivity(
 
 export interface WatchRun {
   evaluatedAt: string;
-  findings: number;
   /** The party of each finding, in order: a DPO is told only the findings about their agreement's parties. */
   findingParties: string[];
   /** Alerts raised by this run; findings already alerted for the same window are not repeated. */
@@ -142,7 +141,7 @@ export async function runWatch(
       baseline: alert.baseline,
     });
   }
-  return { evaluatedAt: iso(at), findings: findings.length, findingParties: findings.map((f) => f.partyId), raised };
+  return { evaluatedAt: iso(at), findingParties: findings.map((f) => f.partyId), raised };
 }
 
 /** `dataset.field` names the agreements classify as special category, as access_log.fields holds them. */

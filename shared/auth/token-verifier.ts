@@ -33,14 +33,13 @@ export interface TokenVerifierOptions {
   keys?: JWTVerifyGetKey;
 }
 
+/** The longest an Entra ID access token lives (continuous access evaluation's day), and the oldest one taken. */
+const MAX_TOKEN_SECONDS = 24 * 3600;
+
 /**
  * Asymmetric algorithms only: `none` and the HMAC family are refused outright, so a token signed
  * with a public key used as an HMAC secret (the classic confusion attack) cannot pass.
  */
-/** The longest an Entra ID access token lives (continuous access evaluation's day), and the oldest one taken. */
-const MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
-const MAX_TOKEN_AGE = '24h';
-
 export const ACCEPTED_ALGORITHMS = [
   'RS256',
   'RS384',
@@ -140,7 +139,7 @@ export class TokenVerifier {
         // Entra ID access tokens live an hour or so (a day at most, with continuous access
         // evaluation) and always carry iat: one issued in the future, or meant to last longer
         // than a day, is not one of them, whoever signed it.
-        maxTokenAge: MAX_TOKEN_AGE,
+        maxTokenAge: MAX_TOKEN_SECONDS,
         // The verifier's one clock, as its cache of verified tokens reads it.
         currentDate: new Date(now),
         requiredClaims: ['exp', 'iat'],
@@ -148,7 +147,7 @@ export class TokenVerifier {
       if (
         typeof payload.iat === 'number' &&
         typeof payload.exp === 'number' &&
-        payload.exp - payload.iat > MAX_TOKEN_LIFETIME_SECONDS
+        payload.exp - payload.iat > MAX_TOKEN_SECONDS
       ) {
         return { ok: false, reason: 'token-invalid' };
       }

@@ -178,23 +178,23 @@ export class StoreConsentRegister implements ConsentRegister {
       )
         .where('r.consent_id', '<>', consentId)
         .execute();
-      for (const id of [consentId, ...new Set(duplicates.map((d) => d.consent_id))]) {
-        await trx
-          .insertInto('consent_event')
-          .values({
+      await trx
+        .insertInto('consent_event')
+        .values(
+          [consentId, ...new Set(duplicates.map((d) => d.consent_id))].map((id) => ({
             event_id: randomUUID(),
             consent_id: id,
             subject_key: current.subjectKey,
             kind: current.kind,
             purpose_id: current.purposeId,
-            action: 'withdraw',
+            action: 'withdraw' as const,
             party_id: by.partyId,
             client_id: by.clientId,
             evidence_ref: null,
             at: when,
-          })
-          .execute();
-      }
+          })),
+        )
+        .execute();
       return { ...current, withdrawnAt: when, withdrawnNow: true };
     };
     return db?.isTransaction ? write(db) : this.store.db.transaction().execute(write);

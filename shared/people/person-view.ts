@@ -48,14 +48,19 @@ export async function personView(
   for (const row of rows) {
     const fields = projectRecord(decision, row.dataset_id, JSON.parse(row.attributes) as Record<string, unknown>);
     const own = sourceOwnFields(agreements, row.dataset_id, row.party_id);
-    const granted = decision.fields.get(row.dataset_id);
-    const withholdsSome = [...own].some((name) => !granted?.has(name));
-    if (withholdsSome && !Object.keys(fields).some((name) => own.has(name))) continue;
+    if (withholdsAny(own, decision.fields.get(row.dataset_id)) && !Object.keys(fields).some((name) => own.has(name)))
+      continue;
     for (const name of Object.keys(fields)) released.add(`${row.dataset_id}.${name}`);
     seenDatasets.add(row.dataset_id);
     records.push({ dataset: row.dataset_id, source: row.party_id, asOf: row.as_of, fields });
   }
   return { records, releasedFields: [...released].sort(), datasets: [...seenDatasets].sort() };
+}
+
+/** Whether a grant leaves out any of these fields. */
+function withholdsAny(fields: ReadonlySet<string>, granted: ReadonlySet<string> | undefined): boolean {
+  for (const name of fields) if (!granted?.has(name)) return true;
+  return false;
 }
 
 const NO_FIELDS: ReadonlySet<string> = new Set();
