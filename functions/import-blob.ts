@@ -15,6 +15,7 @@ import { linkAfterImport } from '../shared/linkage/pending-links.js';
 import { enforceRetention } from '../shared/retention/enforce-retention.js';
 import { errorKind } from '../shared/logging.js';
 import { getServices } from '../shared/services.js';
+import { warmRowWorker } from '../shared/imports/row-worker-client.js';
 import { registerBlobCreated } from './registry.js';
 
 /**
@@ -91,10 +92,13 @@ registerBlobCreated({
             fileName: path.fileName!,
           })
         : rejectMisplacedExtract(deps, blob.blobName)
-    ).catch((err: unknown) => {
-      // Both throw ImportFailed only; this is the host's edge, so make sure of it.
-      throw err instanceof ImportFailed ? err : new ImportFailed(errorKind(err), undefined);
-    });
+    )
+      .catch((err: unknown) => {
+        // Both throw ImportFailed only; this is the host's edge, so make sure of it.
+        throw err instanceof ImportFailed ? err : new ImportFailed(errorKind(err), undefined);
+      })
+      // A large file took the spare row worker: the next gets one ready (warmThreads).
+      .finally(warmRowWorker);
     context.log(`import ${outcome.outcome}`);
   },
 });

@@ -3,7 +3,7 @@ import type { Settings } from '../shared/config.js';
 import { resolve } from 'node:path';
 import { DEVELOPMENT_ISSUER_PATH, developmentIssuer } from '../shared/auth/development-issuer.js';
 import { json } from '../shared/http/problem.js';
-import { createServices, useServices, type Services } from '../shared/services.js';
+import { createServices, useServices, warmThreads, type Services } from '../shared/services.js';
 import { BlobWatcher } from './blob-watcher.js';
 import { startHttpServer } from './http-server.js';
 import { TimerRunner } from './timer-runner.js';
@@ -41,6 +41,7 @@ export interface LocalHostOptions {
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const { registrations } = await import('../functions/index.js');
   const services = await createServices(options.settings);
+  warmThreads(services);
   useServices(Promise.resolve(services));
   const all = registrations();
   // The development issuer exists only off production: config.ts refuses its issuer there.

@@ -12,6 +12,7 @@ import { loadAgreements } from './agreements/load.js';
 import { parsePartyDirectory, type PartyDirectory } from './agreements/party-directory.js';
 import { AccessLog } from './audit/access-log.js';
 import { AnchorLog } from './audit/anchor-log.js';
+import { warmRowWorker } from './imports/row-worker-client.js';
 import { StoreConsentRegister } from './consents/store-consent-register.js';
 import { linkingRulesOf } from './linkage/linking-rules.js';
 
@@ -96,6 +97,15 @@ export async function createServices(settings: Settings): Promise<Services> {
   }
 }
 
+/**
+ * Starts, on a host that has just built its services, the threads its first calls would
+ * otherwise wait for: the access log's writer and a row worker for the first large import.
+ */
+export function warmThreads(services: Services): void {
+  services.accessLog.warm();
+  warmRowWorker();
+}
+
 let current: Promise<Services> | undefined;
 
 /**
@@ -103,7 +113,12 @@ let current: Promise<Services> | undefined;
  * rejects the promise rather than throwing, so that health reports it as `configuration: down`.
  */
 export function getServices(): Promise<Services> {
-  current ??= Promise.resolve().then(() => createServices(loadConfig()));
+  current ??= Promise.resolve()
+    .then(() => createServices(loadConfig()))
+    .then((services) => {
+      warmThreads(services);
+      return services;
+    });
   current.catch(() => {
     current = undefined;
   });

@@ -26,6 +26,8 @@ export interface AccessLogWriter {
   /** How many batches may be committing at once; each still takes its own sequence numbers. */
   readonly batchesInFlight: number;
   write(records: AccessLogRecord[], time: string): Promise<AccessLogEntry[]>;
+  /** Gets ready to write (a thread started) before the first batch asks for it, where there is anything to get ready. */
+  warm?(): void;
   close(): Promise<void>;
 }
 
@@ -79,6 +81,14 @@ export class AccessLog {
         });
       }
     });
+  }
+
+  /**
+   * Readies the writer now (on SQLite, starts its thread), so that the first entry — a host's
+   * first lookup or import — does not wait about a tenth of a second for it.
+   */
+  warm(): void {
+    this.writer.warm?.();
   }
 
   /** Resolves once every append queued so far is committed or failed. */

@@ -58,6 +58,10 @@ export class SqliteAccessLogWriter implements AccessLogWriter {
     );
   }
 
+  warm(): void {
+    this.thread.warm();
+  }
+
   async write(records: AccessLogRecord[], time: string): Promise<AccessLogEntry[]> {
     const result = await this.thread.request(JSON.stringify({ records, time } satisfies AccessLogBatch));
     if (!result.ok) throw new AccessLogWriteError(result.code);

@@ -53,15 +53,6 @@ export class RowWorkerFailed extends Error {
   }
 }
 
-/** What the thread is started with (`workerData`). */
-export interface RowWorkerData {
-  /**
-   * A private directory (mode 0700) for the thread's temporary files, removed by the parent.
-   * Made only for a workbook, before the thread is given it ({@link RowWorker.prepare}).
-   */
-  readonly tempDir: string;
-}
-
 /**
  * Removes the thread's directory of temporary files and everything in it. Each file is emptied
  * first: a descriptor the terminated thread left open on one would otherwise keep its blocks
@@ -109,14 +100,40 @@ async function emptyFiles(dir: string): Promise<void> {
   }
 }
 
+/** A thread started ahead of the next import ({@link warmRowWorker}); taken by it. */
+let spare: RowWorker | undefined;
+
+/**
+ * A row worker for one file: the spare if there is a sound one (its modules are loaded, so the
+ * file's first rows come at once), else a new thread.
+ */
 export function startRowWorker(): RowWorker {
+  const taken = spare;
+  spare = undefined;
+  if (taken !== undefined && taken.takeSpare()) return taken;
+  if (taken !== undefined) void taken.close();
   return new RowWorker();
+}
+
+/**
+ * Starts a spare row worker for the next import, if there is none: a host does this when it
+ * starts and after each import, so that no import waits the tenth of a second a thread takes to
+ * load its modules. An idle spare keeps nobody alive.
+ */
+export function warmRowWorker(): void {
+  if (spare !== undefined) return;
+  spare = new RowWorker();
+  spare.idle();
 }
 
 export class RowWorker implements PreparedRows {
   private readonly worker: Worker;
-  private readonly tempDir: string;
-  private tempDirMade = false;
+  /**
+   * For a workbook: a private directory (mode 0700) for the thread's temporary files, made by
+   * {@link RowWorker.prepare} and removed by {@link RowWorker.close}. Named when the file is
+   * given, not when the thread starts (a spare starts long before).
+   */
+  private tempDir: string | undefined;
   private bytes: AsyncIterator<Uint8Array> | undefined;
   private readonly inbox: FromRowWorker[] = [];
   private wake: (() => void) | undefined;
@@ -128,14 +145,11 @@ export class RowWorker implements PreparedRows {
   private bytesEnded = false;
 
   constructor() {
-    // Named now (the thread is told at its start), made only if the file is a workbook.
-    this.tempDir = join(tmpdir(), `${TEMP_DIR_PREFIX}${randomUUID()}`);
     if (!sweptThisProcess) {
       sweptThisProcess = true;
       void sweepStaleTempDirs();
     }
-    const workerData: RowWorkerData = { tempDir: this.tempDir };
-    this.worker = startModuleWorker(siblingModule('row-worker', import.meta.url), { workerData });
+    this.worker = startModuleWorker(siblingModule('row-worker', import.meta.url));
     this.worker.on('message', (message: FromRowWorker) => {
       if (message.kind === 'more') {
         this.credits++;
@@ -152,13 +166,27 @@ export class RowWorker implements PreparedRows {
     });
   }
 
+  /** As a spare: the thread keeps nobody alive until an import takes it. */
+  idle(): void {
+    this.worker.unref();
+  }
+
+  /** Taken from the spare for an import: false if the thread was lost meanwhile. */
+  takeSpare(): boolean {
+    if (this.failure !== undefined || this.closed) return false;
+    this.worker.ref();
+    return true;
+  }
+
   /** Gives the worker the file: from here it reads, and its rows can be taken. Once only. */
   prepare(input: RowWorkerInput): PreparedRows {
     if (this.bytes !== undefined) throw new Error('RowWorker: prepare called twice');
     // Not there before (mkdir is exclusive), and the thread's alone: mode 0700.
+    let tempDir: string | undefined;
     if (input.format.kind === 'xlsx') {
-      mkdirSync(this.tempDir, { mode: 0o700 });
-      this.tempDirMade = true;
+      tempDir = join(tmpdir(), `${TEMP_DIR_PREFIX}${randomUUID()}`);
+      mkdirSync(tempDir, { mode: 0o700 });
+      this.tempDir = tempDir;
     }
     this.bytes = input.bytes[Symbol.asyncIterator]();
     this.send({
@@ -169,6 +197,7 @@ export class RowWorker implements PreparedRows {
       keyVersion: input.keyVersion,
       key: input.key,
       previousKey: input.previousKey,
+      tempDir,
     });
     void this.sendBytes();
     return this;
@@ -204,7 +233,7 @@ export class RowWorker implements PreparedRows {
     try {
       await this.worker.terminate();
     } finally {
-      if (this.tempDirMade) await removeTempDir(this.tempDir);
+      if (this.tempDir !== undefined) await removeTempDir(this.tempDir);
     }
   }
 

@@ -28,6 +28,12 @@ export interface RowWorkerStart {
   readonly key: Uint8Array;
   /** The previous snapshot's key, when it was another version (row-preparation.ts); zeroed alike. */
   readonly previousKey?: { readonly keyVersion: string; readonly key: Uint8Array };
+  /**
+   * For a workbook: the thread's private directory for its temporary files (exceljs's copy of a
+   * worksheet: xlsx-records.ts), made by the parent, which removes it after terminating the
+   * thread (terminate runs no `finally` of ours).
+   */
+  readonly tempDir?: string;
 }
 
 export type ToRowWorker =

@@ -1,12 +1,11 @@
 import { Readable } from 'node:stream';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { Pseudonymiser } from '../domain/pseudonymise.js';
 import { errorKind } from '../logging.js';
 import { csvRecords } from './csv-records.js';
 import type { ExtractRecords } from './extract-records.js';
 import { FileRejection } from './reasons.js';
 import { emptyBatch, isBlankRecord, RowPreparer, type PreparedBatch, type RowPlan } from './row-preparation.js';
-import type { RowWorkerData } from './row-worker-client.js';
 import { BATCHES_AHEAD, type FromRowWorker, type RowWorkerStart, type ToRowWorker } from './row-worker-protocol.js';
 
 /**
@@ -25,12 +24,6 @@ const BATCH_ROWS = 128;
 
 const port = parentPort;
 if (port === null) throw new Error('row-worker must run as a worker thread');
-/**
- * The private directory the parent made for this thread's temporary files (exceljs's copy of a
- * worksheet: xlsx-records.ts). The parent removes it after terminating the thread, which runs no
- * `finally` of ours.
- */
-const { tempDir } = workerData as RowWorkerData;
 const post = (message: FromRowWorker) => port.postMessage(message);
 
 /** The file's bytes as they arrive; each chunk taken asks the import for the next. */
@@ -119,7 +112,9 @@ async function prepareRows(start: RowWorkerStart): Promise<void> {
   if (start.format.kind === 'xlsx') {
     // Loaded only for a workbook: exceljs is most of what the worker would otherwise load at start.
     const { useTempDirForThisThread, xlsxRecords } = await import('./xlsx-records.js');
-    useTempDirForThisThread(tempDir);
+    // Fail closed: without its own directory, a worksheet's raw cells would go to the system's.
+    if (start.tempDir === undefined) throw new Error('A workbook is read only with a private temporary directory');
+    useTempDirForThisThread(start.tempDir);
     records = xlsxRecords(Readable.from(inbox), { ...start.xlsx!, limits: start.readerLimits });
   } else {
     records = csvRecords(inbox, start.format.delimiter, start.readerLimits);

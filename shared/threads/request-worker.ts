@@ -51,6 +51,16 @@ export class RequestWorker<Request, Reply> {
     });
   }
 
+  /**
+   * Starts the thread now rather than on the first request, so that request does not wait for
+   * it to load; the idle thread keeps nobody alive.
+   */
+  warm(): void {
+    if (this.failure) return;
+    const thread = this.started();
+    if (thread.awaiting.length === 0) thread.worker.unref();
+  }
+
   async close(): Promise<void> {
     if (this.afterLoss === 'fail') this.failure ??= new Error(`${this.name} thread closed`);
     const thread = this.current;

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import type { WorkerOptions } from 'node:worker_threads';
+import type { Worker, WorkerOptions } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PhaseClock } from '../../../shared/imports/import-phases.js';
+import { warmRowWorker } from '../../../shared/imports/row-worker-client.js';
 import type { ImportReport } from '../../../shared/imports/import-report.js';
 import { createImportHarness, storedIdentifiers, storedRecords, type ImportHarness } from './import-harness.js';
 
@@ -13,13 +14,14 @@ import { createImportHarness, storedIdentifiers, storedRecords, type ImportHarne
  */
 
 /** Lets a test stop the next row worker once the import has taken some of its rows. */
-const faults = vi.hoisted(() => ({ stopWorkerAfterBatches: 0 }));
+const faults = vi.hoisted(() => ({ stopWorkerAfterBatches: 0, started: [] as Worker[] }));
 vi.mock('../../../shared/threads/module-worker.js', async (importOriginal) => {
   const actual = await importOriginal<typeof import('../../../shared/threads/module-worker.js')>();
   return {
     ...actual,
     startModuleWorker(moduleUrl: URL, options?: WorkerOptions) {
       const worker = actual.startModuleWorker(moduleUrl, options);
+      faults.started.push(worker);
       let batches = faults.stopWorkerAfterBatches;
       faults.stopWorkerAfterBatches = 0;
       if (batches > 0) {
@@ -147,6 +149,30 @@ describe('rows prepared on a worker thread', () => {
     await expect(failing).rejects.toMatchObject({ name: 'ImportFailed', kind: 'Error' });
     expect(await storedRecords(onWorker.store, HOUSING, MDI)).toEqual(previous);
     expect(await onWorker.run(name)).toMatchObject({ outcome: 'loaded', loaded: 800 });
+  });
+
+  it('a spare started ahead (as a host does) takes the next file, with no thread started for it', async () => {
+    warmRowWorker();
+    const spare = faults.started.at(-1)!;
+    await new Promise((resolve) => spare.once('online', resolve));
+    const before = faults.started.length;
+    const name = path('on-the-spare.csv');
+    await onWorker.drop(name, manyRows(23));
+    expect(await onWorker.run(name)).toMatchObject({ outcome: 'loaded', loaded: 920 });
+    expect(faults.started).toHaveLength(before);
+    expect(await storedRecords(onWorker.store, HOUSING, MDI)).toHaveLength(920);
+  });
+
+  it('a spare whose thread was lost is replaced, and the file loads', async () => {
+    warmRowWorker();
+    const spare = faults.started.at(-1)!;
+    await new Promise((resolve) => spare.once('online', resolve));
+    await spare.terminate();
+    const before = faults.started.length;
+    const name = path('spare-lost.csv');
+    await onWorker.drop(name, manyRows(24));
+    expect(await onWorker.run(name)).toMatchObject({ outcome: 'loaded', loaded: 960 });
+    expect(faults.started).toHaveLength(before + 1);
   });
 
   it('fails the import cleanly when the worker dies mid-file, and the retry loads the file', async () => {

@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { RequestWorker, type AfterLoss } from '../../../shared/threads/request-worker.js';
 
@@ -35,6 +38,30 @@ describe('a thread answering requests in order', () => {
     await thread.close();
     await expect(thread.request('c')).rejects.toThrow(/echo thread exited \(3\)/);
   });
+
+  it('warmed, starts its thread at once, and answers on that thread', async () => {
+    const thread = echoThread();
+    thread.warm();
+    const started = (thread as unknown as { current?: { worker: { threadId: number } } }).current?.worker.threadId;
+    expect(started).toBeGreaterThan(0);
+    expect(await thread.request('a')).toBe('echo:a');
+    expect((thread as unknown as { current?: { worker: { threadId: number } } }).current?.worker.threadId).toBe(
+      started,
+    );
+    await thread.close();
+  });
+
+  it('warmed and idle, keeps no process alive (nor do the access log writer and spare row worker a host warms)', async () => {
+    const script = fileURLToPath(new URL('./warm-and-return.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    clearTimeout(timer);
+    expect(out).toBe('warmed\n');
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+  }, 40_000);
 
   it('with afterLoss fail, fails requests made after close', async () => {
     const thread = echoThread('fail');
