@@ -27,30 +27,70 @@ const COLUMNS = [
   'at',
 ] as const satisfies readonly (keyof ConsentEventTable)[];
 
+/** What {@link carryConsentEvents} wrote. */
+export interface CarriedConsents {
+  /** Events copied to the person ids the pass gave their subject's records. */
+  readonly carried: number;
+  /** Consents a merge had carried into a person id that this pass split, ended there (`detach`). */
+  readonly detached: number;
+}
+
+/** Who writes a `detach` event: the linking pass, not a party's client. */
+const LINKAGE_PARTY = 'joint-system';
+const LINKAGE_CLIENT = 'linkage';
+
 /**
  * Carries consent and opt-out events to the person ids a linking pass gave their subject's
  * records, in the pass's transaction (before it writes the new ids). Consents are recorded per
  * person id, so without this a merge would leave the losing id's opt-out applying to no one.
  *
- * Each move is a record whose id changed from `from` to `to`. Where no record holds `from` after
- * the pass (`stillHeld` does not name it: a merge, or a carried id the pass did not keep), every
- * event of `from` is copied under `to`, so the survivor gets the merged people's consents and
- * opt-outs. Where some record still holds `from` (a split: the original person continues under
- * it), the parts split off get only its opt-outs (and their withdrawals), so an opt-out stays
- * with each part — but never its consents: a consent was given by one person, and a part split
- * off may be someone else, who must not count as consenting (this fails closed). Events are
- * copied (as they stood before this pass) with their consent id, who recorded or withdrew them,
- * on what evidence and when unchanged; the originals stay where they are. Nothing is copied twice: `to` already holding an
- * event of the same consent and action (an earlier pass carried it) is left as it is. A
- * withdrawal names a consent id, so it ends the consent under every person id it was carried to.
+ * Each move is a record whose id changed from `from` to `to`.
+ *
+ * - A merge: no record holds `from` after the pass (`stillHeld` does not name it: the id gave
+ *   way, or was a carried id the pass did not keep) and all its records went to one `to`. Every
+ *   event of `from` is copied under `to`, so the survivor gets the merged people's consents and
+ *   opt-outs.
+ * - A split: some record still holds `from` (the part with most of its records continues under
+ *   it), or it holds none but its records went to several people. The parts split off get only
+ *   its opt-outs (and their withdrawals), so an opt-out stays with each part — but never its
+ *   consents: a consent was given by one person, and a part split off may be someone else, who
+ *   must not count as consenting (this fails closed). Where no part keeps the id, its consents
+ *   go to no one.
+ * - The part that keeps a split id keeps the consents recorded against that id, but not those a
+ *   merge carried into it: a consent of the id whose consent id also has a `record` event under
+ *   another person id came from there (consents are copied only by merges, from an id no record
+ *   holds any more), and its giver may be exactly the person this split takes apart again — A
+ *   wrongly merged into B, then split off: B must not keep A's consent. A `detach` event under
+ *   the kept id ends it there (StoreConsentRegister: it is not in force for that subject), and
+ *   only there: the consent is not withdrawn, so it stands under the id it was recorded against
+ *   (A's), and its recording party can still withdraw it. Nothing tells which part, if any, is
+ *   the person who gave it, so none keeps it; the party records it again against the person as
+ *   now found. Where the kept id is the very one it was recorded against (an id that gave way,
+ *   held again: see below) it is detached all the same, as the ids' history cannot tell that case
+ *   from a consent carried in — failing closed.
+ *
+ * Does the giver's own id come back? A pass gives a cluster only an id some record held before
+ * it (person-ids.ts), and after A's merge no record holds A's id: the part split off that is A
+ * gets a new id, with the merged person's opt-outs (A's among them) and no consent. A's events
+ * stay under A's id, in force but applying to no one. A record holds A's id again only where an
+ * import carried it to a new record from its predecessor, one of A's own records (having read
+ * that record's person before the merging pass committed: shared/imports/snapshot-writer.ts) —
+ * a successor of the records A's consent was given for, so the consent applies to it, as it
+ * always did to A's id.
+ *
+ * Events are copied (as they stood before this pass) with their consent id, who recorded or
+ * withdrew them, on what evidence and when unchanged; the originals stay where they are. Nothing
+ * is copied twice: `to` already holding an event of the same consent and action (an earlier pass
+ * carried it) is left as it is; nor is a consent detached twice, or once withdrawn. A `detach`
+ * travels like any other event, so a person id that took one over by a merge does not hold the
+ * consent either. A withdrawal names a consent id, so it ends the consent under every person id
+ * it was carried to, detached or not.
  *
  * On SQL Server the events of `from` are read with a range lock held to the end of the pass, so
  * an opt-out being written against `from` meanwhile either is read here (the read waits for it)
  * or waits for this pass and then finds its person gone (StoreConsentRegister.record refuses it).
  * The pass calls this before it writes the new ids, so that write's check of `source_record`
  * never waits on the pass while the pass waits on the write.
- *
- * Returns how many events were written.
  */
 export async function carryConsentEvents(
   trx: Kysely<Database>,
@@ -58,7 +98,9 @@ export async function carryConsentEvents(
   moves: readonly PersonIdMove[],
   /** The person ids some record holds once the pass has written its ids. */
   stillHeld: ReadonlySet<string>,
-): Promise<number> {
+  /** When the pass writes (ISO time): the time of its `detach` events. */
+  at: string,
+): Promise<CarriedConsents> {
   const targets = new Map<string, Set<string>>();
   for (const { from, to } of moves) {
     if (from === to) continue;
@@ -66,7 +108,7 @@ export async function carryConsentEvents(
     if (tos === undefined) targets.set(from, (tos = new Set()));
     tos.add(to);
   }
-  if (targets.size === 0) return 0;
+  if (targets.size === 0) return { carried: 0, detached: 0 };
 
   // Every source event first, so an id that is both a source and a target in this pass passes
   // on only what it held before the pass.
@@ -79,7 +121,7 @@ export async function carryConsentEvents(
       from consent_event${lock} where subject_key in (${sql.join(chunk)})`.execute(trx);
     sources.push(...rows);
   }
-  if (sources.length === 0) return 0;
+  if (sources.length === 0) return { carried: 0, detached: 0 };
 
   const tos = [...new Set(sources.flatMap((e) => [...targets.get(e.subject_key)!]))];
   const held = new Set<string>();
@@ -93,9 +135,11 @@ export async function carryConsentEvents(
     for (const row of rows) held.add(key(row.subject_key, row.consent_id, row.action));
   }
 
+  /** A split: a part keeps the id, or its records went to more than one person. */
+  const isSplit = (from: string) => stillHeld.has(from) || targets.get(from)!.size > 1;
   const copies: ConsentEventTable[] = [];
   for (const event of sources) {
-    if (event.kind !== 'opt-out' && stillHeld.has(event.subject_key)) continue;
+    if (event.kind !== 'opt-out' && isSplit(event.subject_key)) continue;
     for (const to of targets.get(event.subject_key)!) {
       const k = key(to, event.consent_id, event.action);
       if (held.has(k)) continue;
@@ -103,11 +147,69 @@ export async function carryConsentEvents(
       copies.push({ ...event, event_id: randomUUID(), subject_key: to });
     }
   }
-  for (let k = 0; k < copies.length; k += EVENTS_PER_INSERT) {
+  const detaches = await detachCarriedIn(
+    trx,
+    sources.filter((e) => e.kind === 'consent' && e.action === 'record' && stillHeld.has(e.subject_key)),
+    at,
+  );
+  const written = [...copies, ...detaches];
+  for (let k = 0; k < written.length; k += EVENTS_PER_INSERT) {
     await trx
       .insertInto('consent_event')
-      .values(copies.slice(k, k + EVENTS_PER_INSERT))
+      .values(written.slice(k, k + EVENTS_PER_INSERT))
       .execute();
   }
-  return copies.length;
+  return { carried: copies.length, detached: detaches.length };
+}
+
+/**
+ * `detach` events for the consents (`records`, their `record` events under ids a part keeps
+ * after a split) that a merge carried in: whose consent id has a `record` event under another
+ * person id too. Not one withdrawn already, nor one detached there already.
+ */
+async function detachCarriedIn(
+  trx: Kysely<Database>,
+  records: readonly ConsentEventTable[],
+  at: string,
+): Promise<ConsentEventTable[]> {
+  if (records.length === 0) return [];
+  const consentIds = [...new Set(records.map((e) => e.consent_id))];
+  const recordedUnder = new Map<string, Set<string>>();
+  const ended = new Set<string>();
+  for (let k = 0; k < consentIds.length; k += IDS_PER_SELECT) {
+    const rows = await trx
+      .selectFrom('consent_event')
+      .select(['consent_id', 'subject_key', 'action'])
+      .where('consent_id', 'in', consentIds.slice(k, k + IDS_PER_SELECT))
+      .execute();
+    for (const row of rows) {
+      if (row.action === 'withdraw') ended.add(row.consent_id);
+      else if (row.action === 'detach') ended.add(`${row.subject_key}\u0000${row.consent_id}`);
+      else {
+        let subjects = recordedUnder.get(row.consent_id);
+        if (subjects === undefined) recordedUnder.set(row.consent_id, (subjects = new Set()));
+        subjects.add(row.subject_key);
+      }
+    }
+  }
+  const detaches: ConsentEventTable[] = [];
+  for (const record of records) {
+    const here = `${record.subject_key}\u0000${record.consent_id}`;
+    if (ended.has(record.consent_id) || ended.has(here)) continue;
+    if ([...(recordedUnder.get(record.consent_id) ?? [])].every((s) => s === record.subject_key)) continue;
+    ended.add(here);
+    detaches.push({
+      event_id: randomUUID(),
+      consent_id: record.consent_id,
+      subject_key: record.subject_key,
+      kind: record.kind,
+      purpose_id: record.purpose_id,
+      action: 'detach',
+      party_id: LINKAGE_PARTY,
+      client_id: LINKAGE_CLIENT,
+      evidence_ref: null,
+      at,
+    });
+  }
+  return detaches;
 }

@@ -67,7 +67,10 @@ export class ConsentSubjectRelinkedError extends Error {
  *
  * A consent id may have `record` events under several person ids: linkage carries a person's
  * events to the id(s) their records hold after a merge or split (carry-consents.ts). A
- * withdrawal ends the consent under every one of them.
+ * withdrawal ends the consent under every one of them. A `detach` event ends it under its own
+ * person id only: linkage writes one where it split a person id a merge had carried the consent
+ * into, so the part keeping that id (perhaps someone else than the giver) does not hold it,
+ * while the consent stands under the id it was recorded against.
  */
 export class StoreConsentRegister implements ConsentRegister {
   constructor(private readonly store: Store) {}
@@ -201,15 +204,19 @@ export class StoreConsentRegister implements ConsentRegister {
   }
 
   /**
-   * The consent as it stands. Its subject is the person id a record holds now where linkage
-   * has carried it to several (any one of them, the same each time); its withdrawal time is the
-   * earliest stamped of its withdrawals, should two instances both have withdrawn it.
+   * The consent as it stands. Its subject is, where linkage has carried it to several person ids,
+   * one it is not detached from (see the class comment) — the one a record holds now, if any (any
+   * one of them, the same each time); its withdrawal time is the earliest stamped of its
+   * withdrawals, should two instances both have withdrawn it.
    */
   async find(consentId: string, db: Kysely<Database> = this.store.db): Promise<ConsentRecord | undefined> {
     const events = await db.selectFrom('consent_event').selectAll().where('consent_id', '=', consentId).execute();
     const records = events.filter((e) => e.action === 'record');
     if (records.length === 0) return undefined;
-    const subjects = [...new Set(records.map((e) => e.subject_key))].sort();
+    const detached = new Set(events.filter((e) => e.action === 'detach').map((e) => e.subject_key));
+    const all = [...new Set(records.map((e) => e.subject_key))].sort();
+    const standing = all.filter((s) => !detached.has(s));
+    const subjects = standing.length > 0 ? standing : all;
     let subjectKey = subjects[0]!;
     if (subjects.length > 1) {
       const held = await db
@@ -250,7 +257,7 @@ export class StoreConsentRegister implements ConsentRegister {
     return new Set((await query.execute()).map((row) => row.subject_key));
   }
 
-  /** The subject's `record` events of this kind whose consent no `withdraw` event names. */
+  /** The subject's `record` events of this kind in force (see {@link consentRecordsInForce}). */
   private async inForce(
     subjectKey: string,
     kind: 'consent' | 'opt-out',
@@ -285,7 +292,20 @@ export class StoreConsentRegister implements ConsentRegister {
               .innerJoin('source_record as held', 'held.person_id', 'o.subject_key')
               .select('o.event_id')
               .whereRef('o.consent_id', '=', 'r.consent_id')
-              .whereRef('o.subject_key', '<>', 'r.subject_key'),
+              .whereRef('o.subject_key', '<>', 'r.subject_key')
+              .where('o.action', '=', 'record')
+              // Not where linkage detached it: it does not apply to that person.
+              .where(({ not, exists, selectFrom }) =>
+                not(
+                  exists(
+                    selectFrom('consent_event as d')
+                      .select('d.event_id')
+                      .whereRef('d.consent_id', '=', 'o.consent_id')
+                      .whereRef('d.subject_key', '=', 'o.subject_key')
+                      .where('d.action', '=', 'detach'),
+                  ),
+                ),
+              ),
           ),
         ),
       );
@@ -299,7 +319,8 @@ export class StoreConsentRegister implements ConsentRegister {
 
 /**
  * The `record` events (`r`) of consents and opt-outs of every kind whose consent no `withdraw`
- * event names: what is in force now, by the register's rule (see StoreConsentRegister).
+ * event names, nor a `detach` event under the same person id: what is in force now, and for
+ * whom, by the register's rule (see StoreConsentRegister).
  */
 export function consentRecordsInForce(db: Kysely<Database>) {
   return db
@@ -312,6 +333,17 @@ export function consentRecordsInForce(db: Kysely<Database>) {
             .select('w.event_id')
             .whereRef('w.consent_id', '=', 'r.consent_id')
             .where('w.action', '=', 'withdraw'),
+        ),
+      ),
+    )
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('consent_event as d')
+            .select('d.event_id')
+            .whereRef('d.consent_id', '=', 'r.consent_id')
+            .whereRef('d.subject_key', '=', 'r.subject_key')
+            .where('d.action', '=', 'detach'),
         ),
       ),
     );

@@ -37,7 +37,9 @@ import { readStoreSources, type StoreSource } from './store-sources.js';
  * person id (kept stable: see person-ids.ts). Where a record's person id changes (a merge or a
  * split), the consent and opt-out events of its old id are carried to its new one in the same
  * transaction (shared/consents/carry-consents.ts), so an opt-out never stays behind on an id no
- * one holds. A record an import gave its predecessor's id (`carried_person_id`, see
+ * one holds; after a split a consent stays only with the part that keeps the id it was
+ * recorded against — one a merge carried into the split id is detached from it. A record an
+ * import gave its predecessor's id (`carried_person_id`, see
  * shared/imports/snapshot-writer.ts) counts as holding that id here, so a person known only to a
  * source that sends a new snapshot keeps their id and their consents (and is found by lookups
  * meanwhile). The pass is one transaction: a crash leaves the previous people in place, and new
@@ -73,6 +75,11 @@ export interface LinkRunSummary {
   readonly personIdsChanged: number;
   /** Consent and opt-out events copied to the new person ids of merged or split people. */
   readonly consentEventsCarried: number;
+  /**
+   * Consents a merge had carried into a person id that this pass split, which no longer apply to
+   * the part keeping the id (carry-consents.ts).
+   */
+  readonly consentsDetached: number;
   readonly otherKeyVersionIdentifiers: number;
   readonly seconds: number;
 }
@@ -422,7 +429,7 @@ async function formPeople(trx: Kysely<Database>, engine: Engine, agreementId: st
       moves.push(move);
     }
   }
-  const consentEventsCarried = await carryConsentEvents(trx, engine, moves, new Set(assigned));
+  const consents = await carryConsentEvents(trx, engine, moves, new Set(assigned), new Date().toISOString());
   for (let k = 0; k < changed.length; k += UPDATE_ROWS) {
     const chunk = changed.slice(k, k + UPDATE_ROWS);
     const params: string[] = [];
@@ -435,7 +442,13 @@ async function formPeople(trx: Kysely<Database>, engine: Engine, agreementId: st
   // that id up to this time (person-id-history.ts).
   await recordPersonIdMoves(trx, moves, new Date().toISOString());
   const personIdsChanged = changed.length;
-  return { refusedMerges, people: new Set(assigned).size, personIdsChanged, consentEventsCarried };
+  return {
+    refusedMerges,
+    people: new Set(assigned).size,
+    personIdsChanged,
+    consentEventsCarried: consents.carried,
+    consentsDetached: consents.detached,
+  };
 }
 
 function compareIds(a: string, b: string): number {

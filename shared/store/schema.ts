@@ -85,7 +85,12 @@ export interface ConsentEventTable {
   subject_key: string;
   kind: 'consent' | 'opt-out';
   purpose_id: string | null;
-  action: 'record' | 'withdraw';
+  /**
+   * `record` and `withdraw` (of the consent id, wherever it applies), or `detach`: the consent
+   * no longer applies under this subject only, written by a linking pass that split a person
+   * holding a consent a merge had carried in (shared/consents/carry-consents.ts).
+   */
+  action: 'record' | 'withdraw' | 'detach';
   party_id: string;
   client_id: string;
   evidence_ref: string | null;

@@ -128,3 +128,16 @@ export async function sendAdultSocialCareJoiningAlice(h: ImportHarness, nhsNumbe
   expect(outcome.outcome).toBe('loaded');
   return (outcome as { runId: string }).runId;
 }
+
+/**
+ * Adult social care's next snapshot no longer has Alice (of {@link sendAdultSocialCareJoiningAlice}):
+ * once a full linking pass has run, Alice Smith and Alice Jones are two people again, and Alice
+ * Jones's two records keep the merged person's id.
+ */
+export async function sendAdultSocialCareWithoutAlice(h: ImportHarness): Promise<void> {
+  const outcome = await h.importFile(
+    'la-adult-social-care/multiple-disadvantage-indicators/b.csv',
+    ['firstName,lastName,dateOfBirth,homePostcode,isDisabled', 'Eve,Brown,2009-05-06,ME3 3AB,N'].join('\n'),
+  );
+  expect(outcome.outcome).toBe('loaded');
+}
