@@ -335,7 +335,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   linkCandidateConfirm: {
     summary: 'Confirm a link candidate',
     description:
-      'The two records become one person, unless their NHS numbers, UPNs or system ids conflict. The decision is kept for the same pair of values, so it survives the next snapshots.',
+      'The two records become one person, unless their NHS numbers, UPNs or system ids conflict. The decision is kept for the same pair of values, so it survives the next snapshots, and for the same names and dates of birth, so it survives either record moving house; a change of name or date of birth puts the pair to an officer again.',
     tag: 'Linkage review',
     authenticated: true,
     purpose: 'required',

@@ -13,6 +13,7 @@ import type { Store } from '../store/database.js';
 import type { Engine } from '../store/dialect.js';
 import type { Database, RecordLinkTable } from '../store/schema.js';
 import { takeTransactionLock, TransactionLockUnavailableError } from '../store/transaction-lock.js';
+import { LinkDecisions, type DecisionKeys } from './link-decisions.js';
 import { linkingRulesOf, type LinkingRules } from './linking-rules.js';
 import { recordPersonIdMoves } from './person-id-history.js';
 import { PairKeys } from './pair-key.js';
@@ -98,6 +99,7 @@ const LINK_COLUMNS = [
   'score',
   'status',
   'pair_key',
+  'identity_key',
   'first_run_id',
   'last_run_id',
   'created_at',
@@ -114,8 +116,12 @@ export async function linkPeople(
   const now = deps.now ?? (() => new Date());
   const started = performance.now();
   const secret = await deps.secrets.get('pseudonymisation-key');
-  const pairKeys = PairKeys.from(Buffer.from((await deps.secrets.get('person-ref-key')).value, 'base64'));
-  const legacyPairKeys = PairKeys.legacy(Buffer.from(secret.value, 'base64'));
+  const personRefKey = Buffer.from((await deps.secrets.get('person-ref-key')).value, 'base64');
+  const keys: DecisionKeys = {
+    current: PairKeys.from(personRefKey),
+    identity: PairKeys.identity(personRefKey),
+    legacy: PairKeys.legacy(Buffer.from(secret.value, 'base64')),
+  };
   const runId = randomUUID();
 
   const summary = await deps.store.db.transaction().execute(async (trx) => {
@@ -128,17 +134,13 @@ export async function linkPeople(
 
     const { sources, otherKeyVersionIdentifiers } = await readStoreSources(trx, rules.datasets, secret.version);
     const pairs = sourcePairsToLink(sources, kind);
-    const linked = await relinkSourcePairs(
+    const decisions = await LinkDecisions.read(
       trx,
-      deps,
-      rules,
-      { current: pairKeys, legacy: legacyPairKeys },
-      sources,
-      pairs,
-      runId,
-      startedAt,
+      keys,
+      sources.map((s) => s.batch),
     );
-    const people = await formPeople(trx, deps.store.dialect.engine, agreementId, sources);
+    const linked = await relinkSourcePairs(trx, deps, rules, decisions, sources, pairs, runId, startedAt);
+    const people = await formPeople(trx, deps.store.dialect.engine, agreementId, sources, decisions);
 
     const result: LinkRunSummary = {
       runId,
@@ -217,7 +219,7 @@ async function relinkSourcePairs(
   trx: Kysely<Database>,
   deps: LinkDependencies,
   rules: LinkingRules,
-  keys: { readonly current: PairKeys; readonly legacy: PairKeys },
+  decisions: LinkDecisions,
   sources: readonly StoreSource[],
   pairs: readonly [number, number][],
   runId: string,
@@ -227,12 +229,6 @@ async function relinkSourcePairs(
   let candidates = 0;
   let candidatesConfirmedEarlier = 0;
   let candidatesRejectedEarlier = 0;
-  const decisions = new Map<string, 'confirmed' | 'rejected'>();
-  if (pairs.length > 0 && rules.probabilisticTier !== null) {
-    for (const row of await trx.selectFrom('link_decision').select(['pair_key', 'decision']).execute()) {
-      decisions.set(row.pair_key, row.decision);
-    }
-  }
 
   for (const [a, b] of pairs) {
     const left = sources[a]!;
@@ -242,18 +238,6 @@ async function relinkSourcePairs(
       probabilistic: rules.probabilisticTier === null ? false : (deps.probabilistic ?? {}),
     });
     const fresh: NewLink[] = [];
-    // A record is often in several candidate pairs: fingerprint it once.
-    const leftPrints = new Map<number, string>();
-    const rightPrints = new Map<number, string>();
-    const print = (cache: Map<number, string>, source: StoreSource, i: number) => {
-      let p = cache.get(i);
-      if (p === undefined) cache.set(i, (p = keys.current.recordFingerprint(source.batch, i)));
-      return p;
-    };
-    const pairKeyOf = (i: number, j: number) =>
-      keys.current.pairKey(print(leftPrints, left, i), print(rightPrints, right, j));
-    const legacyPairKeyOf = (i: number, j: number) =>
-      keys.legacy.pairKey(keys.legacy.recordFingerprint(left.batch, i), keys.legacy.recordFingerprint(right.batch, j));
     const base = { agreement_id: rules.agreementId, source_a: left.id, source_b: right.id, last_run_id: runId };
     const d = result.deterministic;
     for (let k = 0; k < d.count; k++) {
@@ -270,6 +254,7 @@ async function relinkSourcePairs(
         score: null,
         status: 'auto',
         pair_key: null,
+        identity_key: null,
       });
     }
     const c = result.candidates;
@@ -277,18 +262,8 @@ async function relinkSourcePairs(
       for (let k = 0; k < c.count; k++) {
         const i = c.left[k]!;
         const j = c.right[k]!;
-        const pairKey = pairKeyOf(i, j);
-        let decided = decisions.get(pairKey);
-        if (decided === undefined && decisions.size > 0) {
-          // A decision an earlier release keyed its own way: kept, under today's key.
-          const legacy = legacyPairKeyOf(i, j);
-          decided = decisions.get(legacy);
-          if (decided !== undefined) {
-            await trx.updateTable('link_decision').set({ pair_key: pairKey }).where('pair_key', '=', legacy).execute();
-            decisions.delete(legacy);
-            decisions.set(pairKey, decided);
-          }
-        }
+        // Found under the pair's own key, an earlier release's, or (a confirmation) its identity key.
+        const { decision: decided, pairKey, identityKey } = await decisions.find(trx, a, i, b, j);
         if (decided === 'rejected') {
           candidatesRejectedEarlier++;
           continue;
@@ -305,6 +280,7 @@ async function relinkSourcePairs(
           score: Math.round(c.probability[k]! * 1e6) / 1e6,
           status: confirmed ? 'confirmed' : 'candidate',
           pair_key: pairKey,
+          identity_key: identityKey,
         });
       }
     }
@@ -356,12 +332,18 @@ async function replaceLinks(
   await insert.flush(trx, true);
 }
 
-async function formPeople(trx: Kysely<Database>, engine: Engine, agreementId: string, sources: readonly StoreSource[]) {
+async function formPeople(
+  trx: Kysely<Database>,
+  engine: Engine,
+  agreementId: string,
+  sources: readonly StoreSource[],
+  decisions: LinkDecisions,
+) {
   const node = new Map<string, [number, number]>();
   sources.forEach((s, b) => s.batch.recordId.forEach((id, i) => node.set(id, [b, i])));
   const links = await trx
     .selectFrom('record_link')
-    .select(['record_a', 'record_b', 'tier', 'rule', 'status', 'score'])
+    .select(['record_a', 'record_b', 'tier', 'rule', 'status', 'score', 'identity_key'])
     .where('agreement_id', '=', agreementId)
     .where('status', 'in', ['auto', 'confirmed'])
     .execute();
@@ -399,6 +381,9 @@ async function formPeople(trx: Kysely<Database>, engine: Engine, agreementId: st
     const a = node.get(link.record_a);
     const b = node.get(link.record_b);
     if (a === undefined || b === undefined) continue;
+    // A confirmation made before confirmations were kept under the identity key is copied
+    // there while its records still hold the values it was made on (link-decisions.ts).
+    if (link.status === 'confirmed' && link.identity_key === null) await decisions.find(trx, a[0], a[1], b[0], b[1]);
     const weak = link.status !== 'confirmed' && !isIdentifierRule(link.rule);
     clusterLinks.push({ batchA: a[0], recordA: a[1], batchB: b[0], recordB: b[1], tier: link.tier, weak });
   }

@@ -20,39 +20,56 @@ import type { RecordBatch } from '../matching/record.js';
  * Releases before 2 December 2026 keyed decisions under the pseudonymisation key, over the
  * values with the identifier pseudonyms ({@link PairKeys.legacy}); a pass still recognises such
  * a decision when it proposes its pair, and keeps it under the key of today.
+ *
+ * A confirmation is kept under a second key too ({@link PairKeys.identity}): over the sources,
+ * names and date of birth only. What an officer judges is whether two records name one person;
+ * an address is where that person lives now, and moving house is not evidence that they are
+ * someone else. So a confirmed pair stays confirmed when either record's address or postcode
+ * changes, where keyed on the address alone it would be asked about again, and the person
+ * split until an officer answered a second time. A change of a name or of the date of birth is
+ * what the officer judged, and the pair is asked about again. A rejection is kept under the
+ * first key only: a rejected pair one of whose records moves is new evidence, and is proposed
+ * again (link-decisions.ts says which decision holds when both keys hold one).
  */
 export class PairKeys {
   readonly #key: Buffer;
 
   private constructor(
     key: Buffer,
-    private readonly withIdentifiers = false,
+    private readonly values: 'matching' | 'with-identifiers' | 'identity',
   ) {
     this.#key = key;
   }
 
   /** Pair keys as earlier releases made them, under the pseudonymisation key then current. */
   static legacy(pseudonymisationKey: Buffer): PairKeys {
-    return new PairKeys(pseudonymisationKey, true);
+    return new PairKeys(pseudonymisationKey, 'with-identifiers');
   }
 
   /** Pair keys under a key of their own, derived from the `person-ref-key` secret. */
   static from(personRefKey: Buffer): PairKeys {
     return new PairKeys(
       Buffer.from(hkdfSync('sha256', personRefKey, Buffer.alloc(0), 'lintel link-decision pair key v1', 32)),
+      'matching',
+    );
+  }
+
+  /**
+   * Keys of a pair by its sources, names and dates of birth only, under which confirmations are
+   * kept as well: a key of its own (from `person-ref-key` too), so that they can never equal
+   * a key of {@link PairKeys.from}.
+   */
+  static identity(personRefKey: Buffer): PairKeys {
+    return new PairKeys(
+      Buffer.from(hkdfSync('sha256', personRefKey, Buffer.alloc(0), 'lintel link-decision identity key v1', 32)),
+      'identity',
     );
   }
 
   recordFingerprint(batch: RecordBatch, i: number): string {
-    const parts = [
-      batch.sourceId,
-      batch.givenName[i],
-      batch.familyName[i],
-      batch.dob[i],
-      batch.postcode[i],
-      batch.address[i],
-    ];
-    if (this.withIdentifiers) {
+    const parts = [batch.sourceId, batch.givenName[i], batch.familyName[i], batch.dob[i]];
+    if (this.values !== 'identity') parts.push(batch.postcode[i], batch.address[i]);
+    if (this.values === 'with-identifiers') {
       parts.push(
         batch.nhsHash[i],
         batch.upnHash[i],

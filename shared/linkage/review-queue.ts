@@ -7,8 +7,9 @@ import { linkPeople, type LinkDependencies } from './link-people.js';
  * The officer's side of tier 5: candidates wait here, are shown only with the fields the
  * agreement grants reviewers, and become links only when confirmed. A decision is kept under
  * the pair's key (pair-key.ts), so a rejected pair is never proposed again for the same
- * values, and it re-forms people at once: a confirmed link joins the two people (unless their
- * hard identifiers conflict), a rejected one leaves them apart.
+ * values, and a confirmation under the pair's identity key too, so a confirmed pair stays
+ * confirmed when one of its records moves house. It re-forms people at once: a confirmed link
+ * joins the two people (unless their hard identifiers conflict), a rejected one leaves them apart.
  */
 
 export interface CandidateSummary {
@@ -30,6 +31,8 @@ export interface Candidate extends CandidateSummary {
   readonly agreementId: string;
   readonly status: 'candidate' | 'confirmed' | 'rejected' | 'auto';
   readonly pairKey: string | null;
+  /** Where a confirmation is kept as well: see pair-key.ts. Null on candidates made before it was. */
+  readonly identityKey: string | null;
   readonly recordsInFull: readonly [CandidateRecord, CandidateRecord];
 }
 
@@ -124,6 +127,7 @@ export async function findCandidate(store: Store, candidateId: string): Promise<
     score: link.score,
     status: link.status,
     pairKey: link.pair_key,
+    identityKey: link.identity_key,
     records: [sourceParts(link.source_a), sourceParts(link.source_b)],
     recordsInFull: [view(a), view(b)],
   };
@@ -176,18 +180,23 @@ export async function recordDecision(
     .where('status', '=', 'candidate')
     .executeTakeFirst();
   if (Number(updated.numUpdatedRows) !== 1) return { outcome: 'not-open' };
-  await db.deleteFrom('link_decision').where('pair_key', '=', pairKey).execute();
+  // A rejection only under the pair's key: a record that moves is new evidence (pair-key.ts).
+  const keys = [pairKey];
+  if (review.decision === 'confirmed' && candidate.identityKey !== null) keys.push(candidate.identityKey);
+  await db.deleteFrom('link_decision').where('pair_key', 'in', keys).execute();
   await db
     .insertInto('link_decision')
-    .values({
-      pair_key: pairKey,
-      decision: review.decision,
-      party_id: review.by.partyId,
-      client_id: review.by.clientId,
-      request_id: review.by.requestId,
-      score: candidate.score,
-      decided_at: decidedAt,
-    })
+    .values(
+      keys.map((key) => ({
+        pair_key: key,
+        decision: review.decision,
+        party_id: review.by.partyId,
+        client_id: review.by.clientId,
+        request_id: review.by.requestId,
+        score: candidate.score,
+        decided_at: decidedAt,
+      })),
+    )
     .execute();
   return { outcome: 'decided', decidedAt };
 }

@@ -136,6 +136,11 @@ export interface RecordLinkTable {
   status: 'auto' | 'candidate' | 'confirmed' | 'rejected';
   /** Tier-5 links only: the key of the officer's decision (shared/linkage/pair-key.ts). */
   pair_key: string | null;
+  /**
+   * Tier-5 links only: the pair's identity key (sources, names, date of birth), under which a
+   * confirmation is kept as well (shared/linkage/pair-key.ts); null on links made before 0017.
+   */
+  identity_key: string | null;
   first_run_id: string;
   last_run_id: string;
   created_at: string;

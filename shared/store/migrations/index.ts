@@ -14,6 +14,7 @@ import { importRunSnapshotOrder } from './0013-import-run-snapshot-order.js';
 import { personIdMoves } from './0014-person-id-moves.js';
 import { identifierKeyVersionIndex } from './0015-identifier-key-version-index.js';
 import { personIdMoveTimes } from './0016-person-id-move-times.js';
+import { linkIdentityKey } from './0017-link-identity-key.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -35,5 +36,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0014-person-id-moves': personIdMoves(d),
     '0015-identifier-key-version-index': identifierKeyVersionIndex(d),
     '0016-person-id-move-times': personIdMoveTimes(d),
+    '0017-link-identity-key': linkIdentityKey(d),
   };
 }

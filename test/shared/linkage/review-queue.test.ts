@@ -168,8 +168,10 @@ describe('a decision an earlier release keyed (under the pseudonymisation key, i
     const candidate = (await jonathan())!;
     const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-5' };
     await decideCandidate(deps(), candidate, { decision: 'confirmed', by, at: new Date() });
-    const today = (await h.store.db.selectFrom('link_decision').select('pair_key').executeTakeFirstOrThrow()).pair_key;
-    // Put the decision back as the earlier release stored it.
+    const today = candidate.pairKey!;
+    // Put the decision back as the earlier release stored it: under its key, and that only.
+    await h.store.db.deleteFrom('link_decision').where('pair_key', '!=', today).execute();
+    await h.store.db.updateTable('record_link').set({ identity_key: null }).execute();
     const secret = await h.secrets.get('pseudonymisation-key');
     const key = Buffer.from(secret.value, 'base64');
     const { sources } = await readStoreSources(h.store.db, [DATASET], secret.version);
@@ -185,6 +187,88 @@ describe('a decision an earlier release keyed (under the pseudonymisation key, i
     expect(summary.candidatesConfirmedEarlier).toBe(1);
     expect(await jonathan()).toBeUndefined();
     expect(await jonathanOf('la-housing')).toBe(await jonathanOf('la-childrens-social-care'));
-    expect(await h.store.db.selectFrom('link_decision').select('pair_key').execute()).toEqual([{ pair_key: today }]);
+    // Kept under today's key, and (a confirmation) under the pair's identity key as well.
+    const keys = await h.store.db.selectFrom('link_decision').select('pair_key').orderBy('pair_key').execute();
+    expect(keys.map((k) => k.pair_key)).toEqual([today, candidate.identityKey!].sort());
+  });
+});
+
+describe('a confirmation when one of its two records moves house', () => {
+  let h: ImportHarness;
+  const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
+  const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
+  /** Housing's extract with its Jonathan as `line` (names, date of birth, postcode). */
+  const housingWith = (line: string) => housing.replace('Jonathan,Smyth,2012-03-04,ME14 1XX', line);
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    await loadJonathans(h, deps());
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-6' };
+    await decideCandidate(deps(), (await jonathanPair(h))!, { decision: 'confirmed', by, at: new Date() });
+    expect(await jonathanOf('la-childrens-social-care')).toBe(await jonathanOf('la-housing'));
+  });
+  afterAll(async () => h.close());
+
+  it('is kept: the two records stay one person, and the pair is not asked about again', async () => {
+    const joined = await jonathanOf('la-housing');
+    expect(
+      (await h.importFile(`la-housing/${DATASET}/b.csv`, housingWith('Jonathan,Smyth,2012-03-04,ME16 8ZZ'))).outcome,
+    ).toBe('loaded');
+    const summary = await linkPeople(deps(), AGREEMENT, 'incremental');
+    expect(summary).toMatchObject({ candidatesConfirmedEarlier: 1 });
+    expect(await jonathanPair(h)).toBeUndefined();
+    expect(await jonathanOf('la-housing')).toBe(joined);
+    expect(await jonathanOf('la-childrens-social-care')).toBe(joined);
+  });
+
+  it('is asked again once a name or the date of birth changes: that is what the officer judged', async () => {
+    expect(
+      (await h.importFile(`la-housing/${DATASET}/c.csv`, housingWith('Jonathan,Smythe,2012-03-04,ME16 8ZZ'))).outcome,
+    ).toBe('loaded');
+    const summary = await linkPeople(deps(), AGREEMENT, 'incremental');
+    expect(summary).toMatchObject({ candidatesConfirmedEarlier: 0 });
+    expect(await jonathanPair(h)).toMatchObject({ status: 'candidate' });
+    expect(await jonathanOf('la-housing')).not.toBe(await jonathanOf('la-childrens-social-care'));
+  });
+});
+
+describe('a pair rejected at one address, confirmed once a record had moved, and moved back', () => {
+  let h: ImportHarness;
+  const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
+  const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
+  const decide = async (decision: 'confirmed' | 'rejected', requestId: string) => {
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId };
+    const candidate = await jonathanPair(h);
+    expect(candidate).toBeDefined();
+    expect((await decideCandidate(deps(), candidate!, { decision, by, at: new Date() })).outcome).toBe('decided');
+  };
+  // Mary's arrears change each time, so that no extract repeats an earlier one byte for byte.
+  const housingAt = async (file: string, postcode: string, maryInArrears: 'Y' | 'N') => {
+    const extract = housing
+      .replace('Jonathan,Smyth,2012-03-04,ME14 1XX', `Jonathan,Smyth,2012-03-04,${postcode}`)
+      .replace('ME15 2YY,N', `ME15 2YY,${maryInArrears}`);
+    expect((await h.importFile(`la-housing/${DATASET}/${file}`, extract)).outcome).toBe('loaded');
+    return linkPeople(deps(), AGREEMENT, 'incremental');
+  };
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    await loadJonathans(h, deps());
+  });
+  afterAll(async () => h.close());
+
+  it('stays confirmed: the later decision holds', async () => {
+    await decide('rejected', 'r-9');
+    // New evidence: proposed again, and confirmed.
+    await housingAt('b.csv', 'ME16 8ZZ', 'N');
+    await decide('confirmed', 'r-10');
+    const joined = await jonathanOf('la-housing');
+    expect(await jonathanOf('la-childrens-social-care')).toBe(joined);
+    // Back at the address of the rejection.
+    const summary = await housingAt('c.csv', 'ME14 1XX', 'Y');
+    expect(summary).toMatchObject({ candidatesConfirmedEarlier: 1, candidatesRejectedEarlier: 0 });
+    expect(await jonathanPair(h)).toBeUndefined();
+    expect(await jonathanOf('la-housing')).toBe(joined);
+    expect(await jonathanOf('la-childrens-social-care')).toBe(joined);
   });
 });

@@ -1,0 +1,188 @@
+import type { Kysely } from 'kysely';
+import type { RecordBatch } from '../matching/record.js';
+import type { Database } from '../store/schema.js';
+import type { PairKeys } from './pair-key.js';
+
+/**
+ * Officers' decisions as a linking pass reads them: which decision holds for a pair of records,
+ * found by the pair's keys (pair-key.ts).
+ *
+ * - Under the pair's key of today (sources, names, date of birth, postcode, address), or else
+ *   under the key an earlier release made ({@link PairKeys.legacy}): the pair's own decision.
+ * - Under its identity key (sources, names, date of birth), a confirmation only: it holds when
+ *   the pair has no decision of its own — one record has moved house since — provided each
+ *   record is the only one of its source with those names and that date of birth (both known).
+ *   Where a source holds two such records, which of them the officer meant is not known, and
+ *   the pair's own key decides, as it did before confirmations were kept this way.
+ * - Where the pair's own key holds a rejection and its identity key a later confirmation (the
+ *   pair rejected at one address was confirmed once a record had moved, and it has moved back),
+ *   the later decision holds.
+ *
+ * A pass keeps what it finds under the keys of today: a decision under an earlier release's key
+ * is moved to the key of today, and a confirmation not yet held under its identity key (one
+ * made before confirmations were kept so) is copied there, by the first pass that finds it —
+ * any pass, as each looks up every confirmed link whose records it holds (link-people.ts). Its
+ * records must still hold the values it was made on; one whose record moves before any pass has
+ * copied it is asked about again, as before.
+ */
+
+export type Decision = 'confirmed' | 'rejected';
+
+interface Held {
+  readonly decision: Decision;
+  readonly decidedAt: string;
+}
+
+export interface DecisionKeys {
+  /** Keys of today: {@link PairKeys.from}. */
+  readonly current: PairKeys;
+  /** {@link PairKeys.identity}. */
+  readonly identity: PairKeys;
+  /** {@link PairKeys.legacy}, under the pseudonymisation key of today. */
+  readonly legacy: PairKeys;
+}
+
+export interface PairDecision {
+  /** The decision that holds, or undefined when no officer has decided the pair. */
+  readonly decision: Decision | undefined;
+  /** The pair's key of today, under which a candidate's decision is recorded. */
+  readonly pairKey: string;
+  /** The pair's identity key, under which a confirmation is recorded too. */
+  readonly identityKey: string;
+}
+
+interface Resolved {
+  readonly decision: Decision | undefined;
+  readonly pairKey: string;
+  /** Set when the pair's own decision is held under an earlier release's key. */
+  readonly legacyKey: string | undefined;
+  /** Whether the pair's own key (or the legacy one) holds the decision. */
+  readonly own: boolean;
+}
+
+export class LinkDecisions {
+  readonly #held: Map<string, Held>;
+  readonly #keys: DecisionKeys;
+  readonly #batches: readonly RecordBatch[];
+  /** Per batch and kind of key, each record's fingerprint once made. */
+  readonly #prints: Record<keyof DecisionKeys, Map<number, string>>[];
+  /** Per batch, lazily: how many of its records hold each names + date of birth. */
+  readonly #namesakes: (Map<string, number> | undefined)[];
+
+  private constructor(
+    rows: readonly (Held & { pairKey: string })[],
+    keys: DecisionKeys,
+    batches: readonly RecordBatch[],
+  ) {
+    this.#held = new Map(rows.map((r) => [r.pairKey, { decision: r.decision, decidedAt: r.decidedAt }]));
+    this.#keys = keys;
+    this.#batches = batches;
+    this.#prints = batches.map(() => ({ current: new Map(), identity: new Map(), legacy: new Map() }));
+    this.#namesakes = batches.map(() => undefined);
+  }
+
+  /** Every decision the store holds, for the records of `batches`. */
+  static async read(db: Kysely<Database>, keys: DecisionKeys, batches: readonly RecordBatch[]): Promise<LinkDecisions> {
+    const rows = await db.selectFrom('link_decision').select(['pair_key', 'decision', 'decided_at']).execute();
+    return new LinkDecisions(
+      rows.map((r) => ({ pairKey: r.pair_key, decision: r.decision, decidedAt: r.decided_at })),
+      keys,
+      batches,
+    );
+  }
+
+  /**
+   * The decision that holds for record i of batch a and record j of batch b, kept under the
+   * keys of today in `db` (see above) where found under others.
+   */
+  async find(db: Kysely<Database>, a: number, i: number, b: number, j: number): Promise<PairDecision> {
+    const resolved = this.#resolve(a, i, b, j);
+    const { pairKey, legacyKey, decision } = resolved;
+    if (legacyKey !== undefined) {
+      await db.updateTable('link_decision').set({ pair_key: pairKey }).where('pair_key', '=', legacyKey).execute();
+      this.#held.set(pairKey, this.#held.get(legacyKey)!);
+      this.#held.delete(legacyKey);
+    }
+    const identityKey = this.#identityKey(a, i, b, j);
+    if (decision === 'confirmed' && resolved.own && this.#held.get(identityKey)?.decision !== 'confirmed') {
+      await db.deleteFrom('link_decision').where('pair_key', '=', identityKey).execute();
+      await db
+        .insertInto('link_decision')
+        .columns(['pair_key', 'decision', 'party_id', 'client_id', 'request_id', 'score', 'decided_at'])
+        .expression((eb) =>
+          eb
+            .selectFrom('link_decision')
+            .select([
+              eb.val(identityKey).as('pair_key'),
+              'decision',
+              'party_id',
+              'client_id',
+              'request_id',
+              'score',
+              'decided_at',
+            ])
+            .where('pair_key', '=', pairKey),
+        )
+        .execute();
+      this.#held.set(identityKey, this.#held.get(pairKey)!);
+    }
+    return { decision, pairKey, identityKey };
+  }
+
+  #resolve(a: number, i: number, b: number, j: number): Resolved {
+    const { current, legacy } = this.#keys;
+    const pairKey = current.pairKey(this.#print('current', a, i), this.#print('current', b, j));
+    let own = this.#held.get(pairKey);
+    let legacyKey: string | undefined;
+    if (own === undefined && this.#held.size > 0) {
+      const key = legacy.pairKey(this.#print('legacy', a, i), this.#print('legacy', b, j));
+      own = this.#held.get(key);
+      if (own !== undefined) legacyKey = key;
+    }
+    if (own?.decision === 'confirmed') return { decision: 'confirmed', pairKey, legacyKey, own: true };
+    const confirmed = this.#identityConfirmation(a, i, b, j);
+    if (own === undefined) return { decision: confirmed?.decision, pairKey, legacyKey, own: false };
+    if (confirmed !== undefined && confirmed.decidedAt > own.decidedAt)
+      return { decision: 'confirmed', pairKey, legacyKey, own: false };
+    return { decision: own.decision, pairKey, legacyKey, own: true };
+  }
+
+  /** A confirmation under the pair's identity key, if it may stand for the pair (see above). */
+  #identityConfirmation(a: number, i: number, b: number, j: number): Held | undefined {
+    if (this.#held.size === 0 || !this.#identifiable(a, i) || !this.#identifiable(b, j)) return undefined;
+    const held = this.#held.get(this.#identityKey(a, i, b, j));
+    return held?.decision === 'confirmed' ? held : undefined;
+  }
+
+  #identityKey(a: number, i: number, b: number, j: number): string {
+    return this.#keys.identity.pairKey(this.#print('identity', a, i), this.#print('identity', b, j));
+  }
+
+  /** A date of birth and a family name known, and no other record of the batch with the same names and date. */
+  #identifiable(b: number, i: number): boolean {
+    const batch = this.#batches[b]!;
+    if (batch.dob[i] === '' || batch.familyName[i] === '') return false;
+    let counts = this.#namesakes[b];
+    if (counts === undefined) {
+      counts = new Map();
+      for (let n = 0; n < batch.size; n++) {
+        const key = namesAndDate(batch, n);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      this.#namesakes[b] = counts;
+    }
+    return counts.get(namesAndDate(batch, i)) === 1;
+  }
+
+  /** A record's fingerprint under one kind of key: a record is in many pairs, fingerprinted once. */
+  #print(kind: keyof DecisionKeys, b: number, i: number): string {
+    const cache = this.#prints[b]![kind];
+    let print = cache.get(i);
+    if (print === undefined) cache.set(i, (print = this.#keys[kind].recordFingerprint(this.#batches[b]!, i)));
+    return print;
+  }
+}
+
+function namesAndDate(batch: RecordBatch, i: number): string {
+  return `${batch.givenName[i]}\u0000${batch.familyName[i]}\u0000${batch.dob[i]}`;
+}
