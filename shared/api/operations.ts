@@ -345,7 +345,8 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   },
   linkCandidateReject: {
     summary: 'Reject a link candidate',
-    description: 'The records stay apart and the same pair is not proposed again.',
+    description:
+      'The records stay apart, however else they are linked (a link through a third record that would join them is refused), unless they come to share an NHS number, UPN, NI number or system id; the same pair is not proposed again while both records keep their values.',
     tag: 'Linkage review',
     authenticated: true,
     purpose: 'required',

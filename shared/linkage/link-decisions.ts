@@ -68,6 +68,7 @@ export class LinkDecisions {
   readonly #prints: Record<keyof DecisionKeys, Map<number, string>>[];
   /** Per batch, lazily: how many of its records hold each names + date of birth. */
   readonly #namesakes: (Map<string, number> | undefined)[];
+  readonly #rejections: number;
 
   private constructor(
     rows: readonly (Held & { pairKey: string })[],
@@ -79,6 +80,7 @@ export class LinkDecisions {
     this.#batches = batches;
     this.#prints = batches.map(() => ({ current: new Map(), identity: new Map(), legacy: new Map() }));
     this.#namesakes = batches.map(() => undefined);
+    this.#rejections = rows.filter((r) => r.decision === 'rejected').length;
   }
 
   /** Every decision the store holds, for the records of `batches`. */
@@ -89,6 +91,19 @@ export class LinkDecisions {
       keys,
       batches,
     );
+  }
+
+  /** Whether any rejection is held: if none, no pair of records need be kept apart. */
+  get hasRejections(): boolean {
+    return this.#rejections > 0;
+  }
+
+  /**
+   * Whether the decision that holds for record i of batch a and record j of batch b (as
+   * {@link find} finds it) is a rejection. Writes nothing.
+   */
+  rejected(a: number, i: number, b: number, j: number): boolean {
+    return this.#rejections > 0 && this.#resolve(a, i, b, j).decision === 'rejected';
   }
 
   /**

@@ -4,9 +4,10 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import { carryConsentEvents, type PersonIdMove } from '../consents/carry-consents.js';
 import type { Logger } from '../logging.js';
 import { PersonClusters, type ClusterLink, type MergeRefusal } from '../matching/cluster.js';
-import { isIdentifierRule } from '../matching/hard-identifiers.js';
+import { isIdentifierRule, shareIdentifier } from '../matching/hard-identifiers.js';
 import { linkBatches } from '../matching/link.js';
 import type { ProbabilisticOptions } from '../matching/probabilistic.js';
+import type { RecordBatch } from '../matching/record.js';
 import type { SecretSource } from '../secrets/secret-source.js';
 import { BatchedInsert } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
@@ -33,8 +34,10 @@ import { readStoreSources, type StoreSource } from './store-sources.js';
  * Every pass then forms people from all active links of the agreement (rule links, and tier-5
  * links only once confirmed), most reliable first, refusing any merge that would put two
  * different NHS numbers, UPNs or ids of one system in one person (or, by a names rule, two
- * people's NI numbers: see cluster.ts) and every link of a record whose links of one tier reach
- * two such people (it is left on its own), and writes each record's
+ * people's NI numbers: see cluster.ts), or the two records of a pair an officer rejected (the
+ * weakest link that would join them is refused, as for conflicting identifiers), and every
+ * link of a record whose links of one tier reach two such people (it is left on its own), and
+ * writes each record's
  * person id (kept stable: see person-ids.ts). Where a record's person id changes (a merge or a
  * split), the consent and opt-out events of its old id are carried to its new one in the same
  * transaction (shared/consents/carry-consents.ts), so an opt-out never stays behind on an id no
@@ -375,7 +378,7 @@ async function formPeople(
       compareIds(x.link.record_a, y.link.record_a) ||
       compareIds(x.link.record_b, y.link.record_b),
   );
-  const clusters = new PersonClusters(sources.map((s) => s.batch));
+  const batches = sources.map((s) => s.batch);
   const clusterLinks: ClusterLink[] = [];
   for (const { link } of keyed) {
     const a = node.get(link.record_a);
@@ -387,7 +390,20 @@ async function formPeople(
     const weak = link.status !== 'confirmed' && !isIdentifierRule(link.rule);
     clusterLinks.push({ batchA: a[0], recordA: a[1], batchB: b[0], recordB: b[1], tier: link.tier, weak });
   }
-  clusters.mergeTiers(clusterLinks);
+  // A pair an officer rejected is never one person, whatever other links join its two records
+  // (a third record sharing an NHS number with one and names with the other): the pairs the
+  // links put together are kept apart, and people formed again, until none is left together.
+  // Each round keeps more pairs apart, so this ends; rarely is there a second.
+  const apart: [number, number, number, number][] = [];
+  let clusters: PersonClusters;
+  for (;;) {
+    clusters = new PersonClusters(batches);
+    for (const [batchA, recordA, batchB, recordB] of apart) clusters.cannotLink(batchA, recordA, batchB, recordB);
+    clusters.mergeTiers(clusterLinks);
+    const together = rejectedPairsTogether(clusters, batches, decisions);
+    if (together.length === 0) break;
+    apart.push(...together);
+  }
   const refusedMerges: Partial<Record<MergeRefusal, number>> = {};
   for (const refusal of clusters.refused) refusedMerges[refusal.reason] = (refusedMerges[refusal.reason] ?? 0) + 1;
 
@@ -434,6 +450,48 @@ async function formPeople(
     consentEventsCarried: consents.carried,
     consentsDetached: consents.detached,
   };
+}
+
+/**
+ * Pairs of records of two sources that `clusters` put in one person although the decision that
+ * holds for them is a rejection, in node order. Only records that share a person are looked at:
+ * a few keyed hashes a person. Two records that hold one identifier value themselves are left
+ * together: a rejection is made on names, dates and addresses (the pair key leaves identifiers
+ * out: pair-key.ts), and an NHS number, UPN, NI number or system id both records carry says
+ * more, as it always has (they are linked at tier 1 whatever was decided).
+ */
+function rejectedPairsTogether(
+  clusters: PersonClusters,
+  batches: readonly RecordBatch[],
+  decisions: LinkDecisions,
+): [number, number, number, number][] {
+  if (!decisions.hasRejections) return [];
+  const assigned = clusters.assignments();
+  const size = new Int32Array(assigned.length);
+  for (const root of assigned) size[root]!++;
+  const members = new Map<number, [batch: number, record: number][]>();
+  let n = 0;
+  batches.forEach((batch, b) => {
+    for (let i = 0; i < batch.size; i++, n++) {
+      const root = assigned[n]!;
+      if (size[root]! < 2) continue;
+      const list = members.get(root);
+      if (list === undefined) members.set(root, [[b, i]]);
+      else list.push([b, i]);
+    }
+  });
+  const together: [number, number, number, number][] = [];
+  for (const records of members.values()) {
+    for (let x = 0; x < records.length; x++) {
+      const [bx, ix] = records[x]!;
+      for (let y = x + 1; y < records.length; y++) {
+        const [by, iy] = records[y]!;
+        if (bx === by || shareIdentifier(batches[bx]!, ix, batches[by]!, iy)) continue;
+        if (decisions.rejected(bx, ix, by, iy)) together.push([bx, ix, by, iy]);
+      }
+    }
+  }
+  return together;
 }
 
 function compareIds(a: string, b: string): number {

@@ -9,7 +9,8 @@ import { linkPeople, type LinkDependencies } from './link-people.js';
  * the pair's key (pair-key.ts), so a rejected pair is never proposed again for the same
  * values, and a confirmation under the pair's identity key too, so a confirmed pair stays
  * confirmed when one of its records moves house. It re-forms people at once: a confirmed link
- * joins the two people (unless their hard identifiers conflict), a rejected one leaves them apart.
+ * joins the two people (unless their hard identifiers conflict), a rejected one keeps them apart,
+ * however else their records are linked (link-people.ts).
  */
 
 export interface CandidateSummary {

@@ -8,14 +8,21 @@
  * Pairwise checks are not enough: A–B and B–C may each be consistent while A and C carry
  * different NHS numbers, so the guard is on whole clusters. Links should be merged most
  * reliable first, so that a weak link is the one refused.
+ *
+ * Two records may also be kept apart outright ({@link PersonClusters.cannotLink}: an officer
+ * rejected the pair). The guard is the same: each record holds an identifier of its own for the
+ * pair, the two values different, so no merge by any link may put them in one cluster.
  */
 
 import { identifiersDiffer } from './hard-identifiers.js';
 import type { HardIdentifierConflict, WeakLinkConflict } from './hard-identifiers.js';
 import type { RecordBatch } from './record.js';
 
-/** `ambiguous`: see {@link PersonClusters.mergeTiers}. */
-export type MergeRefusal = HardIdentifierConflict | WeakLinkConflict | 'ambiguous';
+/**
+ * `ambiguous`: see {@link PersonClusters.mergeTiers}; `rejected-pair`: the merge would put two
+ * records that must be kept apart in one cluster ({@link PersonClusters.cannotLink}).
+ */
+export type MergeRefusal = HardIdentifierConflict | WeakLinkConflict | 'ambiguous' | 'rejected-pair';
 
 /** A link between two records, as {@link PersonClusters.mergeTiers} takes it. */
 export interface ClusterLink {
@@ -55,6 +62,9 @@ export class PersonClusters {
   /** Per root, lazily: the cluster's identifiers when it has grown beyond one record. */
   readonly #identifiers = new Map<number, ClusterIdentifiers>();
   readonly #refused: RefusedMerge[] = [];
+  /** Per node, the pairs it may not be clustered with, as identifier kinds ({@link cannotLink}). */
+  readonly #apart = new Map<number, [kind: string, value: string][]>();
+  #merged = false;
 
   constructor(batches: readonly RecordBatch[]) {
     this.#batches = batches;
@@ -68,6 +78,26 @@ export class PersonClusters {
 
   get refused(): readonly RefusedMerge[] {
     return this.#refused;
+  }
+
+  /**
+   * Keeps two records apart: no merge, by a link of any tier or strength, may then put them in
+   * one cluster (refused as `rejected-pair`). Before any merge.
+   */
+  cannotLink(batchA: number, recordA: number, batchB: number, recordB: number): void {
+    if (this.#merged) throw new Error('PersonClusters: cannotLink after a merge');
+    const a = this.#node(batchA, recordA);
+    const b = this.#node(batchB, recordB);
+    if (a === b) throw new RangeError('PersonClusters: a record cannot be kept apart from itself');
+    const kind = `${APART}${Math.min(a, b)}-${Math.max(a, b)}`;
+    for (const [node, value] of [
+      [a, 'a'],
+      [b, 'b'],
+    ] as const) {
+      const held = this.#apart.get(node);
+      if (held === undefined) this.#apart.set(node, [[kind, value]]);
+      else if (!held.some(([k]) => k === kind)) held.push([kind, value]);
+    }
   }
 
   /**
@@ -86,6 +116,7 @@ export class PersonClusters {
       this.#refused.push({ batchA, recordA, batchB, recordB, tier, reason });
       return reason;
     }
+    this.#merged = true;
     const [root, child] = (this.#size[a] as number) >= (this.#size[b] as number) ? [a, b] : [b, a];
     this.#parent[child] = root;
     this.#size[root] = (this.#size[a] as number) + (this.#size[b] as number);
@@ -215,13 +246,18 @@ export class PersonClusters {
     add('upn', b.upnHash[i] as string);
     add('ni', b.niHash[i] as string);
     for (const [system, ids] of b.systemIds) add(`system:${system}`, ids[i] as string);
+    for (const [kind, value] of this.#apart.get(root) ?? []) add(kind, value);
     return identifiers;
   }
 }
 
-function hardConflictOf(kind: string): HardIdentifierConflict | null {
+/** Identifier kind of a pair of records kept apart: its two records hold 'a' and 'b'. */
+const APART = 'apart:';
+
+function hardConflictOf(kind: string): HardIdentifierConflict | 'rejected-pair' | null {
   if (kind === 'nhs') return 'nhs-conflict';
   if (kind === 'upn') return 'upn-conflict';
+  if (kind.startsWith(APART)) return 'rejected-pair';
   return kind.startsWith('system:') ? 'system-id-conflict' : null;
 }
 
@@ -231,7 +267,7 @@ function hardConflictOf(kind: string): HardIdentifierConflict | null {
  * differ, or values under different key versions that cannot be compared.
  */
 function refusal(a: ClusterIdentifiers, b: ClusterIdentifiers, weak: boolean): MergeRefusal | null {
-  let hard: HardIdentifierConflict | null = null;
+  let hard: HardIdentifierConflict | 'rejected-pair' | null = null;
   let soft: WeakLinkConflict | null = null;
   for (const [kind, as] of a) {
     const bs = b.get(kind);
@@ -252,4 +288,9 @@ function refusal(a: ClusterIdentifiers, b: ClusterIdentifiers, weak: boolean): M
   return hard ?? soft;
 }
 
-const HARD_ORDER: readonly HardIdentifierConflict[] = ['nhs-conflict', 'upn-conflict', 'system-id-conflict'];
+const HARD_ORDER: readonly (HardIdentifierConflict | 'rejected-pair')[] = [
+  'nhs-conflict',
+  'upn-conflict',
+  'system-id-conflict',
+  'rejected-pair',
+];

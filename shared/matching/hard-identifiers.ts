@@ -76,6 +76,17 @@ export function hardIdentifierConflict(
   return null;
 }
 
+/** Whether records i of `left` and j of `right` hold one value of some identifier (under one key version). */
+export function shareIdentifier(left: RecordBatch, i: number, right: RecordBatch, j: number): boolean {
+  const same = (a: string | undefined, b: string | undefined) => a !== undefined && a !== '' && a === b;
+  if (same(left.nhsHash[i], right.nhsHash[j]) || same(left.upnHash[i], right.upnHash[j])) return true;
+  if (same(left.niHash[i], right.niHash[j])) return true;
+  for (const [system, leftIds] of left.systemIds) {
+    if (same(leftIds[i], right.systemIds.get(system)?.[j])) return true;
+  }
+  return false;
+}
+
 /** 'other-key-version' when records i and j hold one kind of identifier under different key versions. */
 export function otherKeyVersionConflict(
   left: RecordBatch,

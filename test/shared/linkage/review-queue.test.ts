@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { readStoreSources } from '../../../shared/linkage/store-sources.js';
 import type { RecordBatch } from '../../../shared/matching/record.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { personOf } from '../../support/linked-people.js';
+import { nhs, personOf } from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
@@ -23,9 +23,13 @@ const socialCare = [
 ].join('\n');
 
 /** Loads the two Jonathans and links them, so the pair is proposed to the review queue. */
-async function loadJonathans(h: ImportHarness, deps: Parameters<typeof linkPeople>[0]): Promise<void> {
-  expect((await h.importFile(`la-housing/${DATASET}/a.csv`, housing)).outcome).toBe('loaded');
-  expect((await h.importFile(`la-childrens-social-care/${DATASET}/a.csv`, socialCare)).outcome).toBe('loaded');
+async function loadJonathans(
+  h: ImportHarness,
+  deps: Parameters<typeof linkPeople>[0],
+  extracts: { housing: string; socialCare: string } = { housing, socialCare },
+): Promise<void> {
+  expect((await h.importFile(`la-housing/${DATASET}/a.csv`, extracts.housing)).outcome).toBe('loaded');
+  expect((await h.importFile(`la-childrens-social-care/${DATASET}/a.csv`, extracts.socialCare)).outcome).toBe('loaded');
   await linkPeople(deps, AGREEMENT, 'full');
 }
 
@@ -270,5 +274,84 @@ describe('a pair rejected at one address, confirmed once a record had moved, and
     expect(await jonathanPair(h)).toBeUndefined();
     expect(await jonathanOf('la-housing')).toBe(joined);
     expect(await jonathanOf('la-childrens-social-care')).toBe(joined);
+  });
+});
+
+/**
+ * Social care's Jonathan Smith holds an NHS number; adult social care's Jonathan Smyth holds the
+ * same one (tier 1 to social care) and matches housing's Jonathan Smyth on date of birth and
+ * names (tier 3). An officer has said housing's and social care's Jonathans are two people.
+ */
+describe('a rejected pair that a third record links to both', () => {
+  const NHS = nhs(300);
+  const socialCareWithNhs = [
+    'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,childProtection',
+    `Jonathan,Smith,2012-03-04,ME14 1XX,${NHS},Y`,
+    'Peter,Green,1979-07-08,ME15 2YY,,N',
+  ].join('\n');
+  const adultSocialCare = [
+    'firstName,lastName,dateOfBirth,homePostcode,nhsNumber',
+    `Jonathan,Smyth,2012-03-04,ME14 1XX,${NHS}`,
+  ].join('\n');
+  let h: ImportHarness;
+  const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
+  const jonathans = async () => ({
+    housing: await personOf(h, 'la-housing', 'JONATHAN'),
+    socialCare: await personOf(h, 'la-childrens-social-care', 'JONATHAN'),
+    adult: await personOf(h, 'la-adult-social-care', 'JONATHAN'),
+  });
+  const reject = async (requestId: string) => {
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId };
+    const outcome = await decideCandidate(deps(), (await jonathanPair(h))!, {
+      decision: 'rejected',
+      by,
+      at: new Date(),
+    });
+    expect(outcome.outcome).toBe('decided');
+  };
+
+  beforeEach(async () => {
+    h = await createImportHarness();
+    await loadJonathans(h, deps(), { housing, socialCare: socialCareWithNhs });
+  });
+  afterEach(async () => h.close());
+
+  it('keeps the rejected two apart when the third record arrives: the weaker link gives way', async () => {
+    await reject('r-7');
+    expect((await h.importFile(`la-adult-social-care/${DATASET}/a.csv`, adultSocialCare)).outcome).toBe('loaded');
+    const summary = await linkPeople(deps(), AGREEMENT, 'incremental');
+    const ids = await jonathans();
+    // The NHS number (tier 1) holds; date of birth + names (tier 3) to housing is refused.
+    expect(ids.adult).toBe(ids.socialCare);
+    expect(ids.housing).not.toBe(ids.socialCare);
+    expect(summary.refusedMerges).toMatchObject({ 'rejected-pair': 1 });
+    // The same again from scratch: the same people.
+    const again = await linkPeople(deps(), AGREEMENT, 'full');
+    expect(again.personIdsChanged).toBe(0);
+    expect(await jonathans()).toEqual(ids);
+  });
+
+  it('parts the three when the rejection comes after they were made one person', async () => {
+    expect((await h.importFile(`la-adult-social-care/${DATASET}/a.csv`, adultSocialCare)).outcome).toBe('loaded');
+    await linkPeople(deps(), AGREEMENT, 'incremental');
+    const before = await jonathans();
+    expect(new Set(Object.values(before)).size).toBe(1);
+    await reject('r-8');
+    const ids = await jonathans();
+    expect(ids.adult).toBe(ids.socialCare);
+    expect(ids.housing).not.toBe(ids.socialCare);
+  });
+
+  it('does not keep apart two records that come to hold one NHS number: that says more than names', async () => {
+    await reject('r-11');
+    const withNhs = [
+      'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
+      `Jonathan,Smyth,2012-03-04,ME14 1XX,${NHS},Y`,
+      'Mary,Green,1980-05-06,ME15 2YY,,N',
+    ].join('\n');
+    expect((await h.importFile(`la-housing/${DATASET}/b.csv`, withNhs)).outcome).toBe('loaded');
+    const summary = await linkPeople(deps(), AGREEMENT, 'incremental');
+    expect(summary.refusedMerges).not.toHaveProperty('rejected-pair');
+    expect(await personOf(h, 'la-housing', 'JONATHAN')).toBe(await personOf(h, 'la-childrens-social-care', 'JONATHAN'));
   });
 });

@@ -181,4 +181,16 @@ describe('PersonClusters', () => {
     expect(clusters.merge(1, 0, 0, 0, 2)).toBe('already-together');
     expect(clusters.clusterSize(0, 0)).toBe(2);
   });
+
+  it('keeps two records apart through any third record, even one an identifier vouches for', () => {
+    const left = toRecordBatch([record(1, {}), record(2, {})], 'l').batch;
+    const right = toRecordBatch([record(3, { nhsHash: 'n1' })], 'r').batch;
+    const clusters = new PersonClusters([left, right]);
+    clusters.cannotLink(0, 0, 1, 0);
+    // Record 2 joins 3 by an identifier, then 1 by a confirmation: the second merge is refused.
+    expect(clusters.merge(0, 1, 1, 0, 1, false)).toBe('merged');
+    expect(clusters.merge(0, 0, 0, 1, 5, false)).toBe('rejected-pair');
+    expect(clusters.clusterOf(0, 0)).not.toBe(clusters.clusterOf(1, 0));
+    expect(() => clusters.cannotLink(0, 0, 0, 1)).toThrow();
+  });
 });
