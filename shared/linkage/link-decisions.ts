@@ -13,7 +13,10 @@ import type { PairKeys } from './pair-key.js';
  *   the pair has no decision of its own — one record has moved house since — provided each
  *   record is the only one of its source with those names and that date of birth (both known).
  *   Where a source holds two such records, which of them the officer meant is not known, and
- *   the pair's own key decides, as it did before confirmations were kept this way.
+ *   the pair's own key decides, as it did before confirmations were kept this way. For the same
+ *   reason a confirmation is kept under the identity key only if each record was alone so when
+ *   the pass proposed (or found) it: one made while a namesake was in the source was about one
+ *   of the two, and must not pass to the other once the confirmed record leaves.
  * - Where the pair's own key holds a rejection and its identity key a later confirmation (the
  *   pair rejected at one address was confirmed once a record had moved, and it has moved back),
  *   the later decision holds.
@@ -47,8 +50,12 @@ export interface PairDecision {
   readonly decision: Decision | undefined;
   /** The pair's key of today, under which a candidate's decision is recorded. */
   readonly pairKey: string;
-  /** The pair's identity key, under which a confirmation is recorded too. */
-  readonly identityKey: string;
+  /**
+   * The pair's identity key, under which a confirmation is recorded too; null where either
+   * record has a namesake in its source (or no date of birth or family name), as a confirmation
+   * of one of two namesakes says nothing of the other, which that key cannot tell apart.
+   */
+  readonly identityKey: string | null;
 }
 
 interface Resolved {
@@ -118,8 +125,16 @@ export class LinkDecisions {
       this.#held.set(pairKey, this.#held.get(legacyKey)!);
       this.#held.delete(legacyKey);
     }
-    const identityKey = this.#identityKey(a, i, b, j);
-    if (decision === 'confirmed' && resolved.own && this.#held.get(identityKey)?.decision !== 'confirmed') {
+    // Only for a pair of records each alone in its source with its names and date of birth: a
+    // key kept for a pair with a namesake would later stand for the namesake's pair, once the
+    // confirmed record has gone and the namesake is alone (see #identityConfirmation).
+    const identityKey = this.#identifiable(a, i) && this.#identifiable(b, j) ? this.#identityKey(a, i, b, j) : null;
+    if (
+      identityKey !== null &&
+      decision === 'confirmed' &&
+      resolved.own &&
+      this.#held.get(identityKey)?.decision !== 'confirmed'
+    ) {
       await db.deleteFrom('link_decision').where('pair_key', '=', identityKey).execute();
       await db
         .insertInto('link_decision')

@@ -32,7 +32,10 @@ export interface Candidate extends CandidateSummary {
   readonly agreementId: string;
   readonly status: 'candidate' | 'confirmed' | 'rejected' | 'auto';
   readonly pairKey: string | null;
-  /** Where a confirmation is kept as well: see pair-key.ts. Null on candidates made before it was. */
+  /**
+   * Where a confirmation is kept as well: see pair-key.ts. Null on candidates made before it was,
+   * and where either record has a namesake in its source (link-decisions.ts).
+   */
   readonly identityKey: string | null;
   readonly recordsInFull: readonly [CandidateRecord, CandidateRecord];
 }

@@ -138,7 +138,8 @@ export interface RecordLinkTable {
   pair_key: string | null;
   /**
    * Tier-5 links only: the pair's identity key (sources, names, date of birth), under which a
-   * confirmation is kept as well (shared/linkage/pair-key.ts); null on links made before 0017.
+   * confirmation is kept as well (shared/linkage/pair-key.ts); null on links made before 0017,
+   * and where either record has a namesake in its source (shared/linkage/link-decisions.ts).
    */
   identity_key: string | null;
   first_run_id: string;

@@ -1,0 +1,100 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { linkPeople } from '../../../shared/linkage/link-people.js';
+import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
+import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+
+const DATASET = 'multiple-disadvantage-indicators';
+const AGREEMENT = 'social-care-education-housing';
+
+/**
+ * Housing holds two Jonathan Smyths born 2012-03-04, at two addresses: two people, namesakes.
+ * Social care holds a Jonathan Smith of that date at the first address. An officer says the
+ * social care record is the first housing Jonathan (ME14), and not the second (ME16).
+ */
+const housingBoth = [
+  'firstName,lastName,dateOfBirth,homePostcode,inRentArrears',
+  'Jonathan,Smyth,2012-03-04,ME14 1XX,Y',
+  'Jonathan,Smyth,2012-03-04,ME16 8ZZ,N',
+  'Mary,Green,1980-05-06,ME15 2YY,N',
+].join('\n');
+/** Housing's next extract: the first Jonathan's tenancy has ended; the second is unchanged. */
+const housingSecondOnly = [
+  'firstName,lastName,dateOfBirth,homePostcode,inRentArrears',
+  'Jonathan,Smyth,2012-03-04,ME16 8ZZ,N',
+  'Mary,Green,1980-05-06,ME15 2YY,Y',
+].join('\n');
+const socialCare = [
+  'firstName,lastName,dateOfBirth,homePostcode,childProtection',
+  'Jonathan,Smith,2012-03-04,ME14 1XX,Y',
+  'Peter,Green,1979-07-08,ME15 2YY,N',
+].join('\n');
+
+describe("an officer's confirmation made while the source held a namesake", () => {
+  let h: ImportHarness;
+  const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
+  /** The open candidate pairing social care's Jonathan with housing's Jonathan at `postcode`. */
+  const pairAt = async (postcode: string) => {
+    for (const c of (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 100 })).candidates) {
+      const full = await findCandidate(h.store, c.candidateId);
+      if (
+        full?.recordsInFull.every((r) => r.attributes.firstName === 'Jonathan') &&
+        full.recordsInFull.some((r) => r.attributes.homePostcode === postcode && r.source.startsWith('la-housing'))
+      )
+        return full;
+    }
+    return undefined;
+  };
+  /** The person ids of the party's Jonathans. */
+  const jonathansOf = async (party: string) =>
+    (
+      await h.store.db
+        .selectFrom('source_record')
+        .select('person_id')
+        .where('party_id', '=', party)
+        .where('given_name', '=', 'JONATHAN')
+        .execute()
+    ).map((r) => r.person_id);
+  const decide = async (postcode: string, decision: 'confirmed' | 'rejected', requestId: string) => {
+    const candidate = await pairAt(postcode);
+    expect(candidate).toBeDefined();
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId };
+    expect((await decideCandidate(deps(), candidate!, { decision, by, at: new Date() })).outcome).toBe('decided');
+  };
+
+  beforeEach(async () => {
+    h = await createImportHarness();
+    expect((await h.importFile(`la-housing/${DATASET}/a.csv`, housingBoth)).outcome).toBe('loaded');
+    expect((await h.importFile(`la-childrens-social-care/${DATASET}/a.csv`, socialCare)).outcome).toBe('loaded');
+    await linkPeople(deps(), AGREEMENT, 'full');
+  });
+  afterEach(async () => h.close());
+
+  it('is not carried to the namesake the officer rejected once the confirmed record leaves', async () => {
+    await decide('ME16 8ZZ', 'rejected', 'r-1');
+    // Decided after the rejection, a moment later.
+    await new Promise((r) => setTimeout(r, 5));
+    await decide('ME14 1XX', 'confirmed', 'r-2');
+    const [socialCareJonathan] = await jonathansOf('la-childrens-social-care');
+    expect(await jonathansOf('la-housing')).toContain(socialCareJonathan);
+
+    expect((await h.importFile(`la-housing/${DATASET}/b.csv`, housingSecondOnly)).outcome).toBe('loaded');
+    await linkPeople(deps(), AGREEMENT, 'full');
+    // Housing now holds one Jonathan: the second.
+    const [second] = await jonathansOf('la-housing');
+    const [social] = await jonathansOf('la-childrens-social-care');
+    // The officer said these two are different people.
+    expect(second).not.toBe(social);
+  });
+
+  it('is not carried to a namesake no officer has judged once the confirmed record leaves', async () => {
+    await decide('ME14 1XX', 'confirmed', 'r-3');
+    expect((await h.importFile(`la-housing/${DATASET}/b.csv`, housingSecondOnly)).outcome).toBe('loaded');
+    const summary = await linkPeople(deps(), AGREEMENT, 'full');
+    // Housing now holds one Jonathan: the second.
+    const [second] = await jonathansOf('la-housing');
+    const [social] = await jonathansOf('la-childrens-social-care');
+    expect(summary.candidatesConfirmedEarlier).toBe(0);
+    expect(second).not.toBe(social);
+    expect(await pairAt('ME16 8ZZ')).toMatchObject({ status: 'candidate' });
+  });
+});
