@@ -110,7 +110,10 @@ export class LinkDecisions {
    * {@link find} finds it) is a rejection. Writes nothing.
    */
   rejected(a: number, i: number, b: number, j: number): boolean {
-    return this.#rejections > 0 && this.#resolve(a, i, b, j).decision === 'rejected';
+    // Only the pair's own key can hold a rejection (its identity key holds confirmations): a pair
+    // without one, as nearly every pair of one person is, costs no identity-key hashes.
+    if (this.#rejections === 0 || this.#own(a, i, b, j).held?.decision !== 'rejected') return false;
+    return this.#resolve(a, i, b, j).decision === 'rejected';
   }
 
   /**
@@ -159,16 +162,19 @@ export class LinkDecisions {
     return { decision, pairKey, identityKey };
   }
 
-  #resolve(a: number, i: number, b: number, j: number): Resolved {
+  /** The pair's key of today, and the pair's own decision under it or else an earlier release's key. */
+  #own(a: number, i: number, b: number, j: number): { pairKey: string; held?: Held; legacyKey?: string } {
     const { current, legacy } = this.#keys;
     const pairKey = current.pairKey(this.#print('current', a, i), this.#print('current', b, j));
-    let own = this.#held.get(pairKey);
-    let legacyKey: string | undefined;
-    if (own === undefined && this.#held.size > 0) {
-      const key = legacy.pairKey(this.#print('legacy', a, i), this.#print('legacy', b, j));
-      own = this.#held.get(key);
-      if (own !== undefined) legacyKey = key;
-    }
+    const held = this.#held.get(pairKey);
+    if (held !== undefined || this.#held.size === 0) return { pairKey, held };
+    const legacyKey = legacy.pairKey(this.#print('legacy', a, i), this.#print('legacy', b, j));
+    const legacyHeld = this.#held.get(legacyKey);
+    return legacyHeld === undefined ? { pairKey } : { pairKey, held: legacyHeld, legacyKey };
+  }
+
+  #resolve(a: number, i: number, b: number, j: number): Resolved {
+    const { pairKey, held: own, legacyKey } = this.#own(a, i, b, j);
     if (own?.decision === 'confirmed') return { decision: 'confirmed', pairKey, legacyKey, own: true };
     const confirmed = this.#identityConfirmation(a, i, b, j);
     if (own === undefined) return { decision: confirmed?.decision, pairKey, legacyKey, own: false };
