@@ -184,6 +184,16 @@ export async function recordDecision(
     .where('status', '=', 'candidate')
     .executeTakeFirst();
   if (Number(updated.numUpdatedRows) !== 1) return { outcome: 'not-open' };
+  // The decision is kept under the pair's key, so the next pass applies it to every open candidate
+  // of the same values (two rows of one source alike in names, date of birth and address): decided
+  // here too, so that the review pass forms the people the next pass will.
+  await db
+    .updateTable('record_link')
+    .set({ status: review.decision })
+    .where('agreement_id', '=', candidate.agreementId)
+    .where('pair_key', '=', pairKey)
+    .where('status', '=', 'candidate')
+    .execute();
   // A rejection only under the pair's key: a record that moves is new evidence (pair-key.ts).
   const keys = [pairKey];
   if (review.decision === 'confirmed' && candidate.identityKey !== null) keys.push(candidate.identityKey);
