@@ -255,6 +255,20 @@ async function apply(
   const personIdOf = async (tag: string) => (await stored(h)).find((r) => r.tag === tag)!.personId!;
   const tagsOf = async (personId: string) =>
     new Set((await stored(h)).filter((r) => r.personId === personId).map((r) => r.tag));
+  /** Records a consent or opt-out for the person of the record tagged `tag`, with the tags that person holds. */
+  const recordFor = async (tag: string, kind: 'consent' | 'opt-out', purposeId: string | null, evidenceRef: string) => {
+    const subject = await personIdOf(tag);
+    const held = await tagsOf(subject);
+    const recorded = await consents.record({
+      subjectKey: subject,
+      kind,
+      purposeId,
+      evidenceRef,
+      by: dpo,
+      at: new Date(),
+    });
+    return { recorded, held };
+  };
   switch (s.kind) {
     case 'resend': {
       const source = SOURCES[s.source]!;
@@ -343,16 +357,7 @@ async function apply(
     case 'consent': {
       const r = pick(s.k);
       if (r === undefined) return;
-      const subject = await personIdOf(r.tag);
-      const held = await tagsOf(subject);
-      const recorded = await consents.record({
-        subjectKey: subject,
-        kind: 'consent',
-        purposeId: PURPOSE,
-        evidenceRef: 'form',
-        by: dpo,
-        at: new Date(),
-      });
+      const { recorded, held } = await recordFor(r.tag, 'consent', PURPOSE, 'form');
       if (!m.consents.has(recorded.consentId)) m.consents.set(recorded.consentId, { tags: held, withdrawn: false });
       log.push(`consent ${recorded.alreadyInForce ? 'again' : 'recorded'} for ${[...held].join(',')}`);
       return;
@@ -369,16 +374,7 @@ async function apply(
     case 'opt-out': {
       const r = pick(s.k);
       if (r === undefined) return;
-      const subject = await personIdOf(r.tag);
-      const held = await tagsOf(subject);
-      const recorded = await consents.record({
-        subjectKey: subject,
-        kind: 'opt-out',
-        purposeId: null,
-        evidenceRef: 'nddo',
-        by: dpo,
-        at: new Date(),
-      });
+      const { recorded, held } = await recordFor(r.tag, 'opt-out', null, 'nddo');
       m.optOuts.push({ consentId: recorded.consentId, tags: held });
       log.push(`opt-out for ${[...held].join(',')}`);
       return;
