@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ConsentRegister } from '../policy/consent-register.js';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type SqlBool } from 'kysely';
 import type { Store } from '../store/database.js';
 import { takeTransactionLock } from '../store/transaction-lock.js';
 import type { Database } from '../store/schema.js';
@@ -295,17 +295,7 @@ export class StoreConsentRegister implements ConsentRegister {
               .whereRef('o.subject_key', '<>', 'r.subject_key')
               .where('o.action', '=', 'record')
               // Not where linkage detached it: it does not apply to that person.
-              .where(({ not, exists, selectFrom }) =>
-                not(
-                  exists(
-                    selectFrom('consent_event as d')
-                      .select('d.event_id')
-                      .whereRef('d.consent_id', '=', 'o.consent_id')
-                      .whereRef('d.subject_key', '=', 'o.subject_key')
-                      .where('d.action', '=', 'detach'),
-                  ),
-                ),
-              ),
+              .where(notDetached('o')),
           ),
         ),
       );
@@ -336,15 +326,16 @@ export function consentRecordsInForce(db: Kysely<Database>) {
         ),
       ),
     )
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('consent_event as d')
-            .select('d.event_id')
-            .whereRef('d.consent_id', '=', 'r.consent_id')
-            .whereRef('d.subject_key', '=', 'r.subject_key')
-            .where('d.action', '=', 'detach'),
-        ),
-      ),
-    );
+    .where(notDetached('r'));
+}
+
+/**
+ * That the `record` event aliased `event` has no `detach` event of its consent under its own
+ * person id: linkage has not taken it off that person (carry-consents.ts).
+ */
+function notDetached(event: 'r' | 'o') {
+  return sql<SqlBool>`not exists (select 1 from consent_event d
+    where d.consent_id = ${sql.ref(`${event}.consent_id`)}
+      and d.subject_key = ${sql.ref(`${event}.subject_key`)}
+      and d.action = 'detach')`;
 }

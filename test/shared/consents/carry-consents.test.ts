@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { carryConsentEvents, type PersonIdMove } from '../../../shared/consents/carry-consents.js';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
+import { sourceRecordRow } from '../../support/records.js';
 
 const T = new Date('2026-03-02T09:00:00.000Z');
 const officer = { partyId: 'dudley-housing-options', clientId: 'officer-client' };
@@ -24,22 +25,7 @@ describe('carrying consents across person-id moves', () => {
     for (let n = 0; n < count; n++) {
       await store.db
         .insertInto('source_record')
-        .values({
-          id: `record-${++records}`,
-          import_run_id: 'run-1',
-          party_id: 'la-housing',
-          dataset_id: 'multiple-disadvantage-indicators',
-          row_number: records,
-          given_name: null,
-          family_name: null,
-          first3: null,
-          date_of_birth: null,
-          postcode: null,
-          address: null,
-          attributes: '{}',
-          as_of: '2026-03-01',
-          person_id: personId,
-        })
+        .values(sourceRecordRow(`record-${++records}`, personId))
         .execute();
     }
   };
