@@ -101,6 +101,58 @@ export async function carryConsentEvents(
   /** When the pass writes (ISO time): the time of its `detach` events. */
   at: string,
 ): Promise<CarriedConsents> {
+  const targets = targetsOf(moves);
+  if (targets.size === 0) return { carried: 0, detached: 0 };
+
+  // Every source event first, so an id that is both a source and a target in this pass passes
+  // on only what it held before the pass.
+  const sources = await eventsOf(trx, engine, [...targets.keys()]);
+  if (sources.length === 0) return { carried: 0, detached: 0 };
+  const held = await heldEvents(trx, [...new Set(sources.flatMap((e) => [...targets.get(e.subject_key)!]))]);
+
+  /** A split: a part keeps the id, or its records went to more than one person. */
+  const isSplit = (from: string) => stillHeld.has(from) || targets.get(from)!.size > 1;
+  const copies = copiesOf(
+    sources.filter((event) => event.kind === 'opt-out' || !isSplit(event.subject_key)),
+    targets,
+    held,
+  );
+  const detaches = await detachCarriedIn(
+    trx,
+    sources.filter((e) => e.kind === 'consent' && e.action === 'record' && stillHeld.has(e.subject_key)),
+    at,
+  );
+  await insertEvents(trx, [...copies, ...detaches]);
+  return { carried: copies.length, detached: detaches.length };
+}
+
+/**
+ * Copies the opt-out events (only: never a consent) of each `from` to every `to` it is moved to,
+ * as {@link carryConsentEvents} does for a split: for an import that gives a record none of the
+ * previous snapshot's person ids could be carried to a new id holding the opt-outs of every person
+ * it may have been (shared/imports/opt-out-successors.ts). Returns how many events it wrote.
+ *
+ * On SQL Server the caller must already hold the opt-outs of every `from` under a range lock
+ * (read with `holdlock` before it changed any record), so that an opt-out written meanwhile is
+ * either among these or finds its person gone.
+ */
+export async function carryOptOutEvents(
+  trx: Kysely<Database>,
+  engine: Engine,
+  moves: readonly PersonIdMove[],
+): Promise<number> {
+  const targets = targetsOf(moves);
+  if (targets.size === 0) return 0;
+  const sources = (await eventsOf(trx, engine, [...targets.keys()])).filter((event) => event.kind === 'opt-out');
+  if (sources.length === 0) return 0;
+  const held = await heldEvents(trx, [...new Set(sources.flatMap((e) => [...targets.get(e.subject_key)!]))]);
+  const copies = copiesOf(sources, targets, held);
+  await insertEvents(trx, copies);
+  return copies.length;
+}
+
+/** The ids each id is moved to. */
+function targetsOf(moves: readonly PersonIdMove[]): Map<string, Set<string>> {
   const targets = new Map<string, Set<string>>();
   for (const { from, to } of moves) {
     if (from === to) continue;
@@ -108,58 +160,67 @@ export async function carryConsentEvents(
     if (tos === undefined) targets.set(from, (tos = new Set()));
     tos.add(to);
   }
-  if (targets.size === 0) return { carried: 0, detached: 0 };
+  return targets;
+}
 
-  // Every source event first, so an id that is both a source and a target in this pass passes
-  // on only what it held before the pass.
-  const sources: ConsentEventTable[] = [];
-  const froms = [...targets.keys()];
+/** Every event of the person ids `subjects`; on SQL Server under a range lock held to the end of the transaction. */
+async function eventsOf(
+  trx: Kysely<Database>,
+  engine: Engine,
+  subjects: readonly string[],
+): Promise<ConsentEventTable[]> {
+  const events: ConsentEventTable[] = [];
   const lock = engine === 'mssql' ? sql.raw(' with (holdlock)') : sql.raw('');
-  for (let k = 0; k < froms.length; k += IDS_PER_SELECT) {
-    const chunk = froms.slice(k, k + IDS_PER_SELECT);
+  for (let k = 0; k < subjects.length; k += IDS_PER_SELECT) {
+    const chunk = subjects.slice(k, k + IDS_PER_SELECT);
     const { rows } = await sql<ConsentEventTable>`select ${sql.join(COLUMNS.map((c) => sql.ref(c)))}
       from consent_event${lock} where subject_key in (${sql.join(chunk)})`.execute(trx);
-    sources.push(...rows);
+    events.push(...rows);
   }
-  if (sources.length === 0) return { carried: 0, detached: 0 };
+  return events;
+}
 
-  const tos = [...new Set(sources.flatMap((e) => [...targets.get(e.subject_key)!]))];
+const eventKey = (subject: string, consentId: string, action: string) => `${subject}\u0000${consentId}\u0000${action}`;
+
+/** The events the person ids `subjects` already hold, by subject, consent id and action. */
+async function heldEvents(trx: Kysely<Database>, subjects: readonly string[]): Promise<Set<string>> {
   const held = new Set<string>();
-  const key = (subject: string, consentId: string, action: string) => `${subject}\u0000${consentId}\u0000${action}`;
-  for (let k = 0; k < tos.length; k += IDS_PER_SELECT) {
+  for (let k = 0; k < subjects.length; k += IDS_PER_SELECT) {
     const rows = await trx
       .selectFrom('consent_event')
       .select(['subject_key', 'consent_id', 'action'])
-      .where('subject_key', 'in', tos.slice(k, k + IDS_PER_SELECT))
+      .where('subject_key', 'in', subjects.slice(k, k + IDS_PER_SELECT))
       .execute();
-    for (const row of rows) held.add(key(row.subject_key, row.consent_id, row.action));
+    for (const row of rows) held.add(eventKey(row.subject_key, row.consent_id, row.action));
   }
+  return held;
+}
 
-  /** A split: a part keeps the id, or its records went to more than one person. */
-  const isSplit = (from: string) => stillHeld.has(from) || targets.get(from)!.size > 1;
+/** Copies of `events` under each id their subject moves to, but none a target holds already (`held`, updated). */
+function copiesOf(
+  events: readonly ConsentEventTable[],
+  targets: ReadonlyMap<string, ReadonlySet<string>>,
+  held: Set<string>,
+): ConsentEventTable[] {
   const copies: ConsentEventTable[] = [];
-  for (const event of sources) {
-    if (event.kind !== 'opt-out' && isSplit(event.subject_key)) continue;
+  for (const event of events) {
     for (const to of targets.get(event.subject_key)!) {
-      const k = key(to, event.consent_id, event.action);
+      const k = eventKey(to, event.consent_id, event.action);
       if (held.has(k)) continue;
       held.add(k);
       copies.push({ ...event, event_id: randomUUID(), subject_key: to });
     }
   }
-  const detaches = await detachCarriedIn(
-    trx,
-    sources.filter((e) => e.kind === 'consent' && e.action === 'record' && stillHeld.has(e.subject_key)),
-    at,
-  );
-  const written = [...copies, ...detaches];
-  for (let k = 0; k < written.length; k += EVENTS_PER_INSERT) {
+  return copies;
+}
+
+async function insertEvents(trx: Kysely<Database>, events: readonly ConsentEventTable[]): Promise<void> {
+  for (let k = 0; k < events.length; k += EVENTS_PER_INSERT) {
     await trx
       .insertInto('consent_event')
-      .values(written.slice(k, k + EVENTS_PER_INSERT))
+      .values(events.slice(k, k + EVENTS_PER_INSERT))
       .execute();
   }
-  return { carried: copies.length, detached: detaches.length };
 }
 
 /**

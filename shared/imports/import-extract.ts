@@ -42,13 +42,8 @@ import { preparedInThread, type PreparedRows } from './prepared-rows.js';
 import { FileRejection, MAX_IMPORT_ATTEMPTS } from './reasons.js';
 import type { RowPlan } from './row-preparation.js';
 import { startRowWorker } from './row-worker-client.js';
-import {
-  currentSnapshot,
-  snapshotKeyVersion,
-  SnapshotWriter,
-  type CarryOutcome,
-  type CurrentSnapshot,
-} from './snapshot-writer.js';
+import type { CarryOutcome } from './carried-person-ids.js';
+import { currentSnapshot, snapshotKeyVersion, SnapshotWriter, type CurrentSnapshot } from './snapshot-writer.js';
 import { storagePlanFor } from './storage-plan.js';
 import {
   checkWorkbookEntries,
@@ -408,6 +403,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       seconds: Math.round(seconds * 1000) / 1000,
       rowsPerSecond: seconds > 0 ? Math.round(load.rows / seconds) : load.rows,
       personIdsCarried: load.carryOutcome,
+      optOutSuccessors: load.optOutSuccessors,
       ...prefixed('rowErrors.', reasonCounts(load.rowErrors.listed)),
     });
     if (load.carryOutcome === 'previous-key-unavailable') {
@@ -580,6 +576,8 @@ interface LoadResult {
   readonly columns: readonly string[];
   readonly report: ImportReport;
   readonly carryOutcome: CarryOutcome | undefined;
+  /** New records given a new person id holding the opt-outs of people the carry lost (opt-out-successors.ts). */
+  readonly optOutSuccessors: number;
 }
 
 interface Counts {
@@ -744,7 +742,15 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
       finishedAt,
       snapshot: incoming,
     });
-    return { rows, loaded, rowErrors, columns, report, carryOutcome: writer.carryOutcome };
+    return {
+      rows,
+      loaded,
+      rowErrors,
+      columns,
+      report,
+      carryOutcome: writer.carryOutcome,
+      optOutSuccessors: writer.optOutSuccessors,
+    };
   });
   lap('commit');
   return loaded;

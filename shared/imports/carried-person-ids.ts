@@ -1,0 +1,286 @@
+import { sql, type RawBuilder, type Transaction } from 'kysely';
+import type { Engine } from '../store/dialect.js';
+import type { Database } from '../store/schema.js';
+import { snapshotTempTable, tempText } from './snapshot-temp-table.js';
+import type { Snapshot } from './snapshot-writer.js';
+
+/**
+ * The person ids of a party's previous snapshot of a dataset, by identifier pseudonym, kept in
+ * a temporary table of the snapshot's transaction from before the previous records are deleted
+ * until the new ones are in.
+ *
+ * An identifier (kind and hash under the snapshot's key version) names a person when every
+ * previous record holding it had the same person id (linked, or itself carried and not yet
+ * linked); held by records of two people, or by a record no pass had linked, it names none and
+ * blocks a carry. A new record gets a carried id when all of its identifiers the previous
+ * snapshot held name one and the same person, and none of its identifiers contradicts that
+ * person: an identifier of a kind the person held in the previous snapshot under another hash
+ * (a different NHS number, or another id of the same system) refuses the carry — such a record
+ * may be someone else who took over one of the person's identifiers. One exception: a carry
+ * that rests on a national identifier (NHS number, UPN, NI number) is not refused by a
+ * contradicting system id alone, as a national number outranks a local system's id (the ISA's
+ * tier order), so a person whose system id changed keeps their id.
+ *
+ * A record the identifiers carried nothing to, none of whose identifiers the previous snapshot
+ * held (it has none, or only new ones), is then carried by its matching key within the dataset
+ * (date of birth, family name, first three letters, as stored and all present), kept for the
+ * previous records in another temporary table, `snapshot_carry_key`, with how many held each:
+ * it takes the person of the one previous record that held its key, when no other new record
+ * holds the key (two people of one name and date of birth, twins say, are no one's to guess),
+ * the person was no other previous record's and has not been carried to another new record, and
+ * none of the record's identifiers contradicts the person as above — system ids included, as a
+ * name is no national number. A person whose name or date of birth changed is not carried this
+ * way: the linking pass decides. Pseudonyms are compared only for those checks (after a
+ * rotation, as below), so a key rotation changes nothing; should the previous key be unreadable,
+ * only a record without identifiers takes a person who held none.
+ *
+ * A key rotation: the previous snapshot's pseudonyms were made under another key version than
+ * the new one's, so the two cannot be compared. The import then also hashes the new rows'
+ * identifiers under the previous snapshot's key (row-preparation.ts) and the writer keeps those
+ * hashes in a further temporary table, `snapshot_carry_new`, for this comparison only: they are
+ * dropped with it, never stored, and a rotation does not cost anyone their person id. Which
+ * comparison runs is decided by the key version the previous snapshot's identifiers actually
+ * carry, read inside the transaction; a previous snapshot under a version that is neither (its
+ * key no longer readable) carries nothing by identifier, and {@link SnapshotWriter.carryOutcome}
+ * says so.
+ *
+ * The tables, `temp.snapshot_carry` (and `_carry_key`, `_carry_new`) on SQLite, and their
+ * counterparts on SQL Server, are temporary tables of the snapshot's transaction
+ * (snapshot-temp-table.ts): a rolled-back load leaves none behind, and a finished one drops them.
+ */
+export class CarriedPersonIds {
+  private readonly table: string;
+  private readonly index: string;
+  /** The previous snapshot's records by matching key (date of birth and names), with their people. */
+  private readonly keyTable: string;
+  /** The previous-key hashes of the new rows, when the snapshot brings them. */
+  readonly newTable: string | undefined;
+
+  constructor(
+    private readonly trx: Transaction<Database>,
+    private readonly engine: Engine,
+    private readonly snapshot: Snapshot,
+  ) {
+    const table = (stem: string) => snapshotTempTable(engine, snapshot.runId, stem);
+    this.table = table('carry');
+    this.index = engine === 'mssql' ? 'snapshot_carry_person' : 'temp.snapshot_carry_person';
+    this.keyTable = table('carry_key');
+    this.newTable = snapshot.previousKeyVersion === undefined ? undefined : table('carry_new');
+  }
+
+  private text(n: number) {
+    return tempText(this.engine, n);
+  }
+
+  /** Notes the previous snapshot's identifiers and matching keys, and their people; call before the delete. */
+  async notePrevious(): Promise<void> {
+    const { trx, snapshot } = this;
+    const table = sql.raw(this.table);
+    const text = (n: number) => this.text(n);
+    await sql`drop table if exists ${table}`.execute(trx);
+    await sql`create table ${table} (
+      kind ${text(100)} not null,
+      hash ${text(64)} not null,
+      key_version ${text(64)} not null,
+      person_id ${text(64)},
+      primary key (kind, hash))`.execute(trx);
+    const person = sql`coalesce(sr.person_id, sr.carried_person_id)`;
+    // Every identifier of one snapshot has the same key version (Snapshot.keyVersion).
+    await sql`insert into ${table} (kind, hash, key_version, person_id)
+      select ri.kind, ri.hash, min(ri.key_version),
+        case when count(*) = count(${person}) and min(${person}) = max(${person}) then min(${person}) end
+      from source_record sr
+      join record_identifier ri on ri.record_id = sr.id
+      where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
+      group by ri.kind, ri.hash`.execute(trx);
+    // For the contradiction check: a person's identifiers of one kind, found without a scan.
+    const on = this.engine === 'mssql' ? table : sql.raw('snapshot_carry');
+    await sql`create index ${sql.raw(this.index)} on ${on} (person_id, kind)`.execute(trx);
+    // The previous records by their own matching values, for records with no identifier to go
+    // by: how many records held each key and, held by one, its person.
+    const keys = sql.raw(this.keyTable);
+    await sql`drop table if exists ${keys}`.execute(trx);
+    await sql`create table ${keys} (
+      date_of_birth ${text(10)} not null,
+      family_name ${text(200)} not null,
+      first3 ${text(3)} not null,
+      records integer not null,
+      person_id ${text(64)},
+      primary key (date_of_birth, family_name, first3))`.execute(trx);
+    await sql`insert into ${keys} (date_of_birth, family_name, first3, records, person_id)
+      select sr.date_of_birth, sr.family_name, sr.first3, count(*),
+        case when count(*) = 1 then min(${person}) end
+      from source_record sr
+      where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
+        and sr.date_of_birth is not null and sr.family_name is not null and sr.first3 is not null
+      group by sr.date_of_birth, sr.family_name, sr.first3`.execute(trx);
+    // A person another previous record of the dataset also held (under another key) is not one
+    // record's to pass on.
+    await sql`update ${keys} set person_id = null
+      where person_id in (
+        select k.person_id from ${keys} k where k.person_id is not null group by k.person_id having count(*) > 1)`.execute(
+      trx,
+    );
+    if (this.newTable !== undefined) {
+      const newTable = sql.raw(this.newTable);
+      await sql`drop table if exists ${newTable}`.execute(trx);
+      await sql`create table ${newTable} (
+        record_id ${text(64)} not null,
+        kind ${text(100)} not null,
+        hash ${text(64)} not null,
+        primary key (record_id, kind))`.execute(trx);
+    }
+  }
+
+  /**
+   * Gives the new records their predecessors' person ids, by identifier and then by matching key;
+   * call once every record and identifier is in. Says which pseudonyms it compared, or why it
+   * compared none.
+   */
+  async carry(): Promise<CarryOutcome> {
+    const { trx, snapshot } = this;
+    const table = sql.raw(this.table);
+    const versions = await sql<{ key_version: string }>`select distinct key_version from ${table}`.execute(trx);
+    const previous = versions.rows.map((row) => row.key_version);
+    let outcome: CarryOutcome;
+    if (previous.length === 0) outcome = 'no-identifiers';
+    else if (previous.length === 1 && previous[0] === snapshot.keyVersion) outcome = 'same-key';
+    else if (previous.length === 1 && previous[0] === snapshot.previousKeyVersion) outcome = 'previous-key';
+    else outcome = 'previous-key-unavailable';
+    if (outcome === 'same-key' || outcome === 'previous-key') await this.carryUnder(outcome);
+    await this.carryByKey(outcome);
+    return outcome;
+  }
+
+  /**
+   * Where the new records' identifiers can be compared with the previous snapshot's pseudonyms,
+   * given how {@link carry} went: the stored identifiers, or their previous-key hashes after a
+   * rotation; undefined when they cannot be compared.
+   */
+  comparableIdentifiers(outcome: CarryOutcome): string | undefined {
+    if (outcome === 'same-key') return 'record_identifier';
+    if (outcome === 'previous-key') return this.newTable;
+    return undefined;
+  }
+
+  /** Drops the temporary tables; call once everything that compares with them has run. */
+  async drop(): Promise<void> {
+    const { trx } = this;
+    await sql`drop table ${sql.raw(this.table)}`.execute(trx);
+    await sql`drop table ${sql.raw(this.keyTable)}`.execute(trx);
+    if (this.newTable !== undefined) await sql`drop table ${sql.raw(this.newTable)}`.execute(trx);
+  }
+
+  private async carryUnder(key: 'same-key' | 'previous-key'): Promise<void> {
+    const { snapshot } = this;
+    const table = sql.raw(this.table);
+    // The new records' identifiers as the previous snapshot's were hashed: as stored, or (after a
+    // rotation) hashed again under the previous key. Either way, `ri` has record_id, kind, hash.
+    // Every identifier of this run is under the snapshot's key version, so none is filtered on it:
+    // a condition on key_version would lead SQLite, which keeps no statistics here, to start from
+    // the key-version index and read every identifier in the store under that version.
+    const identifiers = { from: key === 'same-key' ? sql`record_identifier ri` : sql`${sql.raw(this.newTable!)} ri` };
+    // A system id's kind: `system-id:<system>` (storage-plan.ts).
+    const local = sql.raw(`'system-id:%'`);
+    // Each new record's candidate: the one person all its known identifiers name, and whether a
+    // national identifier (not a system id) is among them.
+    const candidates = sql`select ri.record_id, min(c.person_id) as person_id,
+        max(case when c.kind like ${local} then 0 else 1 end) as national
+      from source_record sr
+      join ${identifiers.from} on ri.record_id = sr.id
+      join ${table} c on c.kind = ri.kind and c.hash = ri.hash
+      where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
+        and sr.import_run_id = ${snapshot.runId}
+      group by ri.record_id
+      having count(c.person_id) = count(*) and min(c.person_id) = max(c.person_id)`;
+    // ... unless one of the record's identifiers is of a kind the person held under another hash.
+    const carried = sql`select k.record_id, k.person_id from (${candidates}) k
+      where not exists (
+        select 1 from ${identifiers.from}
+        join ${table} c on c.person_id = k.person_id and c.kind = ri.kind and c.hash <> ri.hash
+        where ri.record_id = k.record_id
+          and (k.national = 0 or ri.kind not like ${local}))`;
+    await this.setCarried(carried);
+  }
+
+  /**
+   * Then, for the new records the identifiers carried nothing to, by the record's own matching
+   * values within the dataset: a record whose date of birth, family name and first three letters
+   * (as stored, all present) no other new record shares, and exactly one previous record held, takes
+   * that record's person — provided no other new record was carried that person, none of the
+   * record's identifiers was in the previous snapshot (one that was named someone else, or no one,
+   * and the identifier carry has decided), and none contradicts the person: of a kind the person
+   * held under another hash, system ids included, as a name is no national number. Where the
+   * pseudonyms cannot be compared (the previous key is gone) only a record without identifiers
+   * takes a person without identifiers. A person whose name or date of birth changed is not
+   * carried by this; the linking pass decides.
+   */
+  private async carryByKey(outcome: CarryOutcome): Promise<void> {
+    const { snapshot } = this;
+    const table = sql.raw(this.table);
+    const keys = sql.raw(this.keyTable);
+    const identifiers = outcome === 'previous-key' ? sql.raw(this.newTable!) : sql.raw('record_identifier');
+    const comparable = outcome !== 'previous-key-unavailable';
+    const identifierChecks = comparable
+      ? sql`and not exists (
+            select 1 from ${identifiers} ri join ${table} c on c.kind = ri.kind and c.hash = ri.hash
+            where ri.record_id = u.record_id)
+          and not exists (
+            select 1 from ${identifiers} ri join ${table} c on c.person_id = k.person_id and c.kind = ri.kind and c.hash <> ri.hash
+            where ri.record_id = u.record_id)`
+      : sql`and not exists (select 1 from record_identifier ri where ri.record_id = u.record_id)
+          and not exists (select 1 from ${table} c where c.person_id = k.person_id)`;
+    // The new records whose key no other new record holds, found by one sort of the snapshot's
+    // records (not a probe of the key's index for each, which would wade through every other
+    // dataset's records of a common name); of a group of one, min(id) is that record. Every
+    // record of the dataset is of this run by now: the previous ones are deleted.
+    const unique = sql`select min(sr.id) as record_id, sr.date_of_birth, sr.family_name, sr.first3
+      from source_record sr
+      where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
+        and sr.import_run_id = ${snapshot.runId}
+        and sr.date_of_birth is not null and sr.family_name is not null and sr.first3 is not null
+      group by sr.date_of_birth, sr.family_name, sr.first3
+      having count(*) = 1 and max(sr.carried_person_id) is null`;
+    const carried = sql`select u.record_id, k.person_id
+      from (${unique}) u
+      join ${keys} k on k.date_of_birth = u.date_of_birth and k.family_name = u.family_name and k.first3 = u.first3
+      where k.records = 1 and k.person_id is not null
+        and not exists (
+          select 1 from source_record o
+          where o.carried_person_id = k.person_id
+            and o.party_id = ${snapshot.partyId} and o.dataset_id = ${snapshot.datasetId})
+        ${identifierChecks}`;
+    await this.setCarried(carried);
+  }
+
+  private async setCarried(carried: RawBuilder<unknown>): Promise<void> {
+    await setCarriedPersonIds(this.trx, this.engine, carried);
+  }
+}
+
+/** Gives each record (`record_id` of `carried`) its carried person (`person_id`): found at once, linked by the next pass. */
+export async function setCarriedPersonIds(
+  trx: Transaction<Database>,
+  engine: Engine,
+  carried: RawBuilder<unknown>,
+): Promise<void> {
+  if (engine === 'mssql') {
+    await sql`update sr set person_id = c.person_id, carried_person_id = c.person_id
+      from source_record sr join (${carried}) c on c.record_id = sr.id`.execute(trx);
+  } else {
+    await sql`update source_record set person_id = c.person_id, carried_person_id = c.person_id
+      from (${carried}) as c where source_record.id = c.record_id`.execute(trx);
+  }
+}
+
+/**
+ * How a load carried person ids over from the party's previous snapshot of the dataset
+ * ({@link CarriedPersonIds}): `first-snapshot` there was none; `no-identifiers` it held no
+ * identifier to go by (records were carried by their matching keys alone); `same-key` and
+ * `previous-key` compared pseudonyms made under the load's key or, after a rotation, under the
+ * previous snapshot's; `previous-key-unavailable` the previous snapshot's key version could not be
+ * read, so nothing was carried by identifier, and by matching key only between records without
+ * identifiers.
+ */
+export type CarryOutcome =
+  'first-snapshot' | 'no-identifiers' | 'same-key' | 'previous-key' | 'previous-key-unavailable';
