@@ -407,8 +407,9 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       ...prefixed('rowErrors.', reasonCounts(load.rowErrors.listed)),
     });
     if (load.carryOutcome === 'previous-key-unavailable') {
-      // Person ids known only to this dataset start again, without their consents and opt-outs,
-      // unless neither the record nor its predecessor held an identifier (carried by matching key).
+      // Person ids known only to this dataset start again, without their consents, unless neither
+      // the record nor its predecessor held an identifier (carried by matching key); an opt-out
+      // goes to every record that may be its person's (opt-out-successors.ts).
       logger.warn('import.person-ids-not-carried', {
         runId: claimed.id,
         ...ids,

@@ -8,6 +8,8 @@ import type { Snapshot } from './snapshot-writer.js';
 
 /** Records a person-id update statement names: five parameters each, within SQL Server's 2,100. */
 const UPDATE_ROWS = 400;
+/** Person ids a select names at once: within SQL Server's 2,100 parameters. */
+const IDS_PER_SELECT = 1_000;
 
 /**
  * Opt-outs across a snapshot the import cannot follow a person through.
@@ -15,16 +17,17 @@ const UPDATE_ROWS = 400;
  * A new snapshot's record is given its predecessor's person id only where that is certain
  * (carried-person-ids.ts): not where a twin row makes it ambiguous, a corrected NHS number
  * contradicts the predecessor, or a corrected name changes the matching key. Such a record
- * would get a new id at the next linking pass, and a person known to this source only would
- * lose their opt-out with it: it would stay on an id no record holds, and their data would be
- * shared again. A consent may be lost that way (the party records it again); an opt-out must
+ * would get a new id at the next linking pass, without the opt-out of the person it was: for a
+ * person known to this source only, the opt-out would stay on an id no record holds, and their
+ * data would be shared again. A consent may be lost that way (the party records it again); an opt-out must
  * not be.
  *
  * So, in the snapshot's transaction: before the previous records are deleted, the writer notes
  * those of them whose person has an opt-out in force, with their date of birth, names, postcode
  * and identifiers ({@link notePrevious}). Once the new records are in and carried, every such
- * person no new record of the dataset was carried to has lost their record here, and each new
- * record not carried to anyone that may be its successor gets a new person id, as a carried id
+ * person carried to fewer new records of the dataset than they had (to none, most often) may
+ * have lost a record here, and each new record not carried to anyone that may be the successor
+ * of one of their records gets a new person id, as a carried id
  * (found by lookups at once, and linked by the next pass like any carried id: merged into the
  * person it links to, who then takes the opt-out too), holding a copy of that person's opt-out
  * events — opt-outs only, never a consent: a consent was given by one person, and a plausible
@@ -35,10 +38,14 @@ const UPDATE_ROWS = 400;
  * birth, family name and the given name's first three letters (a corrected surname, a corrected
  * given name, a corrected NHS number, a twin row), or postcode, family name and first three
  * letters (a corrected date of birth). This fails closed: a twin or namesake of an opted-out
- * person sent beside them is opted out too, until an officer sorts them out, and where several
- * records may be the successor, all are. A record the carry gave someone else's id is not
- * anyone's successor: it is accounted for. A person's records that merely left the dataset leave
- * the opt-out where it was.
+ * person sent beside them is opted out too, and where several records may be the successor, all
+ * are. A withdrawal of the opt-out ends every copy (it names the consent id); nothing lifts one
+ * copy alone, so the recording party withdraws it and records it again for the person as now
+ * linked. A record the carry gave someone else's id is not
+ * anyone's successor — it is accounted for — unless the carry gave that person more records
+ * than they had before (a corrected NHS number that is another record's): that person then takes
+ * the opt-out, on all their records. A person's records that merely left the dataset leave the
+ * opt-out where it was.
  *
  * No person-id move is noted for the new ids (person-id-history.ts): a subject access request
  * of a plausible successor must not be shown the accesses of someone it may not be.
@@ -54,6 +61,12 @@ export class OptOutSuccessors {
   /** Their identifiers. */
   private readonly identifiers: string;
   private readonly recordsIndex: string;
+  /**
+   * The other people of the previous snapshot with a record resembling one of those, and how many
+   * records each had in it: one the carry gives more records than that may have taken an
+   * opted-out person's.
+   */
+  private readonly neighbours: string;
 
   constructor(
     private readonly trx: Transaction<Database>,
@@ -63,6 +76,7 @@ export class OptOutSuccessors {
     this.records = snapshotTempTable(engine, snapshot.runId, 'optout_records');
     this.identifiers = snapshotTempTable(engine, snapshot.runId, 'optout_ids');
     this.recordsIndex = engine === 'mssql' ? 'snapshot_optout_person' : 'temp.snapshot_optout_person';
+    this.neighbours = snapshotTempTable(engine, snapshot.runId, 'optout_neighbours');
   }
 
   /** Notes the previous snapshot's records of opted-out people; call before the delete. */
@@ -106,6 +120,63 @@ export class OptOutSuccessors {
     await sql`insert into ${identifiers} (person_id, kind, hash)
       select distinct r.person_id, ri.kind, ri.hash
       from ${records} r cross join record_identifier ri where ri.record_id = r.record_id`.execute(trx);
+    const neighbours = sql.raw(this.neighbours);
+    await sql`drop table if exists ${neighbours}`.execute(trx);
+    await sql`create table ${neighbours} (
+      person_id ${text(64)} not null primary key,
+      records integer not null)`.execute(trx);
+    const resembling = this.resembling(
+      sql`sr.person_id`,
+      sql`sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
+        and sr.person_id is not null and sr.person_id <> p.person_id`,
+      'record_identifier',
+    );
+    await sql`insert into ${neighbours} (person_id, records)
+      select n.person_id, count(*)
+      from (select distinct x.found as person_id from (${resembling}) x) n
+      cross join source_record sr
+      where sr.person_id = n.person_id and sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
+      group by n.person_id`.execute(trx);
+  }
+
+  /**
+   * The records `sr` (filtered by `where`) resembling a noted record `p` of an opted-out person:
+   * `found` (what of `sr` to return) and `p.person_id` as `person_id`. By one indexed join a way
+   * of resembling, each from the few noted records (`cross join` keeps that order on SQLite), not
+   * one join with an `or` no index serves; SQLite, which keeps no statistics here, is told the
+   * index, as it would otherwise read the whole snapshot through the dataset's index for each
+   * noted record. `identifiers`: where `sr`'s identifiers can be compared with the noted ones
+   * (see {@link carry}).
+   */
+  private resembling(
+    found: RawBuilder<unknown>,
+    where: RawBuilder<unknown>,
+    identifiers: string | undefined,
+  ): RawBuilder<unknown> {
+    const records = sql.raw(this.records);
+    const byValues = (index: string, on: RawBuilder<unknown>) => sql`select ${found} as found, p.person_id
+      from ${records} p cross join source_record sr${this.engine === 'sqlite' ? sql.raw(` indexed by ${index}`) : sql``}
+      where ${on} and ${where}`;
+    const ways = [
+      byValues('source_record_dob_name', sql`sr.date_of_birth = p.date_of_birth and sr.family_name = p.family_name`),
+      byValues('source_record_dob_name', sql`sr.date_of_birth = p.date_of_birth and sr.first3 = p.first3`),
+      byValues(
+        'source_record_postcode_name',
+        sql`sr.postcode = p.postcode and sr.family_name = p.family_name and sr.first3 = p.first3`,
+      ),
+    ];
+    if (identifiers !== undefined) {
+      // The stored identifiers are found from the noted ones (record_identifier_lookup); the
+      // previous-key hashes of a rotation, kept by record, are read once and looked up there.
+      const from =
+        identifiers === 'record_identifier'
+          ? sql`${sql.raw(this.identifiers)} p cross join record_identifier ri`
+          : sql`${sql.raw(identifiers)} ri cross join ${sql.raw(this.identifiers)} p`;
+      ways.push(sql`select ${found} as found, p.person_id
+        from ${from} cross join source_record sr
+        where ri.kind = p.kind and ri.hash = p.hash and sr.id = ri.record_id and ${where}`);
+    }
+    return sql.join(ways, sql` union `);
   }
 
   /**
@@ -119,53 +190,51 @@ export class OptOutSuccessors {
     const { trx, engine, snapshot } = this;
     const records = sql.raw(this.records);
     const identifiers = sql.raw(this.identifiers);
-    // A person the carry followed to a new record of the dataset keeps their id, and their opt-out.
-    await sql`delete from ${records} where exists (
-      select 1 from source_record o
-      where o.carried_person_id = ${records}.person_id
-        and o.party_id = ${snapshot.partyId} and o.dataset_id = ${snapshot.datasetId})`.execute(trx);
+    // A person the carry followed to as many new records of the dataset as they had before keeps
+    // their id, and their opt-out, on all of them. One followed to fewer (to the record with their
+    // NHS number, say, and not to another with their name corrected) may have left a record
+    // behind: its successors are looked for.
+    await sql`delete from ${records} where (
+        select count(*) from source_record o
+        where o.carried_person_id = ${records}.person_id
+          and o.party_id = ${snapshot.partyId} and o.dataset_id = ${snapshot.datasetId}
+      ) >= (select count(*) from ${records} r where r.person_id = ${records}.person_id)`.execute(trx);
     await sql`delete from ${identifiers} where not exists (
       select 1 from ${records} r where r.person_id = ${identifiers}.person_id)`.execute(trx);
-    const fresh = sql`sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
-      and sr.import_run_id = ${snapshot.runId} and sr.carried_person_id is null`;
-    // One indexed join a way of resembling, each from the few opted-out records (`cross join`
-    // keeps that order on SQLite), not one join with an `or` no index serves. SQLite, which keeps
-    // no statistics here, is told the index: it would otherwise read the whole snapshot through
-    // the dataset's index for each opted-out record.
-    const byValues = (index: string, on: RawBuilder<unknown>) => sql`select sr.id as record_id, p.person_id
-      from ${records} p cross join source_record sr${engine === 'sqlite' ? sql.raw(` indexed by ${index}`) : sql``}
-      where ${on} and ${fresh}`;
-    const ways = [
-      byValues('source_record_dob_name', sql`sr.date_of_birth = p.date_of_birth and sr.family_name = p.family_name`),
-      byValues('source_record_dob_name', sql`sr.date_of_birth = p.date_of_birth and sr.first3 = p.first3`),
-      byValues(
-        'source_record_postcode_name',
-        sql`sr.postcode = p.postcode and sr.family_name = p.family_name and sr.first3 = p.first3`,
-      ),
-    ];
-    if (comparableIdentifiers !== undefined) {
-      // The stored identifiers are found from the opted-out ones (record_identifier_lookup); the
-      // previous-key hashes of a rotation, kept by record, are read once and looked up there.
-      const from =
-        comparableIdentifiers === 'record_identifier'
-          ? sql`${identifiers} p cross join record_identifier ri`
-          : sql`${sql.raw(comparableIdentifiers)} ri cross join ${identifiers} p`;
-      ways.push(sql`select sr.id as record_id, p.person_id
-        from ${from} cross join source_record sr
-        where ri.kind = p.kind and ri.hash = p.hash and sr.id = ri.record_id and ${fresh}`);
-    }
-    const { rows } = await sql<{ record_id: string; person_id: string }>`${sql.join(ways, sql` union `)}`.execute(trx);
+    // The new records resembling a record of a person so left: those carried to no one, and
+    // those carried to another person the carry gave more records than they had.
+    const { rows } = await sql<{ found: string; carried_to: string | null; person_id: string }>`
+      select x.found, sr.carried_person_id as carried_to, x.person_id
+      from (${this.resembling(
+        sql`sr.id`,
+        sql`sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
+          and sr.import_run_id = ${snapshot.runId}`,
+        comparableIdentifiers,
+      )}) x
+      cross join source_record sr
+      where sr.id = x.found and (sr.carried_person_id is null or sr.carried_person_id <> x.person_id)`.execute(trx);
+    const gainers = await this.gainers([
+      ...new Set(rows.flatMap((row) => (row.carried_to === null ? [] : [row.carried_to]))),
+    ]);
     await sql`drop table ${records}`.execute(trx);
     await sql`drop table ${identifiers}`.execute(trx);
-    if (rows.length === 0) return 0;
+    await sql`drop table ${sql.raw(this.neighbours)}`.execute(trx);
 
     const newIds = new Map<string, string>();
     const moves: PersonIdMove[] = [];
-    for (const { record_id: record, person_id: from } of rows) {
-      let to = newIds.get(record);
-      if (to === undefined) newIds.set(record, (to = uuidV7()));
-      moves.push({ from, to });
+    const reached = new Set<string>();
+    for (const { found: record, carried_to: carriedTo, person_id: from } of rows) {
+      if (carriedTo !== null) {
+        if (!gainers.has(carriedTo)) continue;
+        moves.push({ from, to: carriedTo });
+      } else {
+        let to = newIds.get(record);
+        if (to === undefined) newIds.set(record, (to = uuidV7()));
+        moves.push({ from, to });
+      }
+      reached.add(record);
     }
+    if (moves.length === 0) return 0;
     await carryOptOutEvents(trx, engine, moves);
     const given = [...newIds];
     for (let k = 0; k < given.length; k += UPDATE_ROWS) {
@@ -178,6 +247,26 @@ export class OptOutSuccessors {
         set person_id = case id ${whens} end, carried_person_id = case id ${whens} end
         where id in (${sql.join(chunk.map(([record]) => record))})`.execute(trx);
     }
-    return given.length;
+    return reached.size;
+  }
+
+  /**
+   * Of `people` (carried to new records of the dataset), those the carry gave more records than
+   * they had in the previous snapshot (as far as {@link neighbours} knows: none otherwise).
+   */
+  private async gainers(people: readonly string[]): Promise<Set<string>> {
+    const { trx, snapshot } = this;
+    const gainers = new Set<string>();
+    for (let k = 0; k < people.length; k += IDS_PER_SELECT) {
+      const chunk = people.slice(k, k + IDS_PER_SELECT);
+      const { rows } = await sql<{ person_id: string; records_now: number; records_before: number | null }>`
+        select o.carried_person_id as person_id, count(*) as records_now, max(n.records) as records_before
+        from source_record o left join ${sql.raw(this.neighbours)} n on n.person_id = o.carried_person_id
+        where o.carried_person_id in (${sql.join(chunk)})
+          and o.party_id = ${snapshot.partyId} and o.dataset_id = ${snapshot.datasetId}
+        group by o.carried_person_id`.execute(trx);
+      for (const row of rows) if (Number(row.records_now) > Number(row.records_before ?? 0)) gainers.add(row.person_id);
+    }
+    return gainers;
   }
 }

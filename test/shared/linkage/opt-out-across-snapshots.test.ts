@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
+import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import { nhs, personOf } from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
+const AGREEMENT = 'social-care-education-housing';
 const HEADER = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,gender';
 const dpo = { partyId: 'la-housing', clientId: 'dpo-client' };
 
@@ -187,5 +189,54 @@ describe('an opt-out across a snapshot the import cannot follow the person throu
     expect(second.outcome).toBe('loaded');
     await linkAfterImport(h.linkDeps(), (second as { runId: string }).runId);
     expect(await consents.isOptedOut(await personOf(h, party, 'QUINN'), new Date())).toBe(true);
+  });
+
+  it('stays with a record left behind when its person is carried to another of their records', async () => {
+    // Social care's two Mary Greens are one person through housing's: t2 by names, t0 by an
+    // officer's confirmation. The next extract corrects t0's surname; the carry follows the person
+    // to t2 by its NHS number, and not to t0, which the opt-out must still reach.
+    const deps = { ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } };
+    const care = (t0Surname: string) => [
+      `Mary,${t0Surname},1980-05-06,ME15 2YY,,t0`,
+      'Mary,Green,1980-05-06,ME15 2YY,9990009147,t2',
+    ];
+    const sendFrom = async (source: string, name: string, lines: string[]) => {
+      const outcome = await h.importFile(`${source}/${DATASET}/${name}`, [HEADER, ...lines].join('\n'));
+      expect(outcome.outcome).toBe('loaded');
+      await linkAfterImport(deps, (outcome as { runId: string }).runId);
+    };
+    await sendFrom('la-childrens-social-care', 'a.csv', care('Green'));
+    await sendFrom('la-housing', 'a.csv', ['Mary,Green,1980-05-06,ME15 2YY,,t1']);
+    const candidates = (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 100 })).candidates;
+    const pair = (await Promise.all(candidates.map(async (c) => (await findCandidate(h.store, c.candidateId))!))).find(
+      (c) => c.recordsInFull.some((r) => r.attributes.gender === 't0'),
+    )!;
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-1' };
+    expect((await decideCandidate(deps, pair, { decision: 'confirmed', by, at: new Date() })).outcome).toBe('decided');
+    expect(await personOfTag(h, 't0')).toBe(await personOfTag(h, 't2'));
+    await optOut('t0');
+    await sendFrom('la-childrens-social-care', 'b.csv', care('Greene'));
+    expect(await optedOut('t0')).toBe(true);
+    expect(await optedOut('t2')).toBe(true);
+  });
+
+  it('reaches the person the carry gave the record to, when that person gained a record', async () => {
+    // Two people of one name in one source, only t3 with an NHS number; t2's record comes back
+    // with that number, and the carry gives both records to t3's person, who had one before.
+    const row = (tag: string, nhsNumber = '') => `Jonathan,Smith,2012-03-04,ME14 1XX,${nhsNumber},${tag}`;
+    await send(h, 'a.csv', [row('t2'), row('t3', '9990009007')]);
+    expect(await personOfTag(h, 't2')).not.toBe(await personOfTag(h, 't3'));
+    await optOut('t2');
+    await send(h, 'b.csv', [row('t2', '9990009007'), row('t3', '9990009007')]);
+    expect(await optedOut('t2')).toBe(true);
+  });
+
+  it('does not reach a twin the carry followed, when the opted-out person leaves the extract', async () => {
+    await send(h, 'a.csv', ['Jonathan,Smith,2012-03-04,ME14 1XX,,t0', 'James,Smith,2012-03-04,ME14 1XX,,t1']);
+    const twin = await personOfTag(h, 't1');
+    await optOut('t0');
+    await send(h, 'b.csv', ['James,Smith,2012-03-04,ME14 1XX,,t1']);
+    expect(await personOfTag(h, 't1')).toBe(twin);
+    expect(await optedOut('t1')).toBe(false);
   });
 });
