@@ -14,16 +14,20 @@ import type { PairKeys } from './pair-key.js';
  *   record is the only one of its source with those names and that date of birth (both known).
  *   Where a source holds two such records, which of them the officer meant is not known, and
  *   the pair's own key decides, as it did before confirmations were kept this way. For the same
- *   reason a confirmation is kept under the identity key only if each record was alone so when
- *   the pass proposed (or found) it: one made while a namesake was in the source was about one
- *   of the two, and must not pass to the other once the confirmed record leaves.
+ *   reason a confirmation is kept under the identity key only if each record is alone so when
+ *   the officer decides (review-queue.ts) or a pass finds it: one made while a namesake was in
+ *   the source was about one of the two, and must not pass to the other once the confirmed
+ *   record leaves.
  * - Where the pair's own key holds a rejection and its identity key a later confirmation (the
  *   pair rejected at one address was confirmed once a record had moved, and it has moved back),
- *   the later decision holds.
+ *   the later decision holds. A rejection removes a confirmation held under the pair's identity
+ *   key (review-queue.ts), so an earlier confirmation never holds over a later rejection made at
+ *   another address, namesakes or not.
  *
  * A pass keeps what it finds under the keys of today: a decision under an earlier release's key
  * is moved to the key of today, and a confirmation not yet held under its identity key (one
- * made before confirmations were kept so) is copied there, by the first pass that finds it —
+ * made before confirmations were kept so, or while a namesake was in a source that has since
+ * gone) is copied there, by the first pass that finds it —
  * any pass, as each looks up every confirmed link whose records it holds (link-people.ts). Its
  * records must still hold the values it was made on; one whose record moves before any pass has
  * copied it is asked about again, as before.
@@ -51,9 +55,11 @@ export interface PairDecision {
   /** The pair's key of today, under which a candidate's decision is recorded. */
   readonly pairKey: string;
   /**
-   * The pair's identity key, under which a confirmation is recorded too; null where either
-   * record has a namesake in its source (or no date of birth or family name), as a confirmation
-   * of one of two namesakes says nothing of the other, which that key cannot tell apart.
+   * The pair's identity key; null where either record has no date of birth or family name. An
+   * officer's confirmation is kept under it too only where each record is alone in its source
+   * with its names and date of birth when the officer decides, as a confirmation of one of two
+   * namesakes says nothing of the other, which that key cannot tell apart; a rejection removes
+   * any confirmation kept under it (review-queue.ts).
    */
   readonly identityKey: string | null;
 }
@@ -128,12 +134,14 @@ export class LinkDecisions {
       this.#held.set(pairKey, this.#held.get(legacyKey)!);
       this.#held.delete(legacyKey);
     }
-    // Only for a pair of records each alone in its source with its names and date of birth: a
-    // key kept for a pair with a namesake would later stand for the namesake's pair, once the
+    const identityKey = this.#named(a, i) && this.#named(b, j) ? this.#identityKey(a, i, b, j) : null;
+    // Kept only for a pair of records each alone in its source with its names and date of birth:
+    // a key kept for a pair with a namesake would later stand for the namesake's pair, once the
     // confirmed record has gone and the namesake is alone (see #identityConfirmation).
-    const identityKey = this.#identifiable(a, i) && this.#identifiable(b, j) ? this.#identityKey(a, i, b, j) : null;
     if (
       identityKey !== null &&
+      this.#identifiable(a, i) &&
+      this.#identifiable(b, j) &&
       decision === 'confirmed' &&
       resolved.own &&
       this.#held.get(identityKey)?.decision !== 'confirmed'
@@ -194,10 +202,16 @@ export class LinkDecisions {
     return this.#keys.identity.pairKey(this.#print('identity', a, i), this.#print('identity', b, j));
   }
 
-  /** A date of birth and a family name known, and no other record of the batch with the same names and date. */
+  /** A date of birth and a family name known: what an identity key is made of. */
+  #named(b: number, i: number): boolean {
+    const batch = this.#batches[b]!;
+    return batch.dob[i] !== '' && batch.familyName[i] !== '';
+  }
+
+  /** {@link #named}, and no other record of the batch with the same names and date. */
   #identifiable(b: number, i: number): boolean {
     const batch = this.#batches[b]!;
-    if (batch.dob[i] === '' || batch.familyName[i] === '') return false;
+    if (!this.#named(b, i)) return false;
     let counts = this.#namesakes[b];
     if (counts === undefined) {
       counts = new Map();

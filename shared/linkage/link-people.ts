@@ -346,7 +346,7 @@ async function formPeople(
   sources.forEach((s, b) => s.batch.recordId.forEach((id, i) => node.set(id, [b, i])));
   const links = await trx
     .selectFrom('record_link')
-    .select(['record_a', 'record_b', 'tier', 'rule', 'status', 'score', 'identity_key'])
+    .select(['record_a', 'record_b', 'tier', 'rule', 'status', 'score'])
     .where('agreement_id', '=', agreementId)
     .where('status', 'in', ['auto', 'confirmed'])
     .execute();
@@ -384,9 +384,10 @@ async function formPeople(
     const a = node.get(link.record_a);
     const b = node.get(link.record_b);
     if (a === undefined || b === undefined) continue;
-    // A confirmation made before confirmations were kept under the identity key is copied
-    // there while its records still hold the values it was made on (link-decisions.ts).
-    if (link.status === 'confirmed' && link.identity_key === null) await decisions.find(trx, a[0], a[1], b[0], b[1]);
+    // A confirmation not kept under the identity key (made before confirmations were kept so, or
+    // while a namesake was in a source) is copied there once each record is alone with its names
+    // and date of birth, while its records still hold the values it was made on (link-decisions.ts).
+    if (link.status === 'confirmed') await decisions.find(trx, a[0], a[1], b[0], b[1]);
     const weak = link.status !== 'confirmed' && !isIdentifierRule(link.rule);
     clusterLinks.push({ batchA: a[0], recordA: a[1], batchB: b[0], recordB: b[1], tier: link.tier, weak });
   }

@@ -8,7 +8,7 @@ import { linkPeople, type LinkDependencies } from './link-people.js';
  * agreement grants reviewers, and become links only when confirmed. A decision is kept under
  * the pair's key (pair-key.ts), so a rejected pair is never proposed again for the same
  * values, and a confirmation under the pair's identity key too, so a confirmed pair stays
- * confirmed when one of its records moves house. It re-forms people at once: a confirmed link
+ * confirmed when one of its records moves house (a later rejection ends it there). It re-forms people at once: a confirmed link
  * joins the two people (unless their hard identifiers conflict), a rejected one keeps them apart,
  * however else their records are linked (link-people.ts).
  */
@@ -33,8 +33,10 @@ export interface Candidate extends CandidateSummary {
   readonly status: 'candidate' | 'confirmed' | 'rejected' | 'auto';
   readonly pairKey: string | null;
   /**
-   * Where a confirmation is kept as well: see pair-key.ts. Null on candidates made before it was,
-   * and where either record has a namesake in its source (link-decisions.ts).
+   * Where a confirmation is kept as well, if each record is alone in its source with its names
+   * and date of birth when decided, and whose confirmation a rejection ends: see pair-key.ts and
+   * link-decisions.ts. Null on candidates made before it was, and where a record has no date of
+   * birth or family name.
    */
   readonly identityKey: string | null;
   readonly recordsInFull: readonly [CandidateRecord, CandidateRecord];
@@ -195,8 +197,16 @@ export async function recordDecision(
     .where('status', '=', 'candidate')
     .execute();
   // A rejection only under the pair's key: a record that moves is new evidence (pair-key.ts).
+  // But it ends any confirmation kept under the pair's identity key — made earlier, while each
+  // record was alone in its source — which would otherwise hold again, over this later word,
+  // once a record moves (with namesakes gone): the pair is asked about again instead.
   const keys = [pairKey];
-  if (review.decision === 'confirmed' && candidate.identityKey !== null) keys.push(candidate.identityKey);
+  const { identityKey } = candidate;
+  if (identityKey !== null) {
+    if (review.decision === 'rejected')
+      await db.deleteFrom('link_decision').where('pair_key', '=', identityKey).execute();
+    else if (await aloneInTheirSources(db, candidate.candidateId)) keys.push(identityKey);
+  }
   await db.deleteFrom('link_decision').where('pair_key', 'in', keys).execute();
   await db
     .insertInto('link_decision')
@@ -213,4 +223,41 @@ export async function recordDecision(
     )
     .execute();
   return { outcome: 'decided', decidedAt };
+}
+
+/**
+ * Whether each record of the candidate is the only one of its source (party and dataset) with
+ * its names and date of birth, as the store holds them now: the officer's confirmation is then
+ * about that record, and may be kept under the pair's identity key (link-decisions.ts). Asked
+ * when the officer decides, not when the pass proposed the pair, so a namesake that came since
+ * counts; a record gone since is no one's to confirm.
+ */
+async function aloneInTheirSources(db: Kysely<Database>, candidateId: string): Promise<boolean> {
+  const link = await db
+    .selectFrom('record_link')
+    .select(['record_a', 'record_b'])
+    .where('id', '=', candidateId)
+    .executeTakeFirst();
+  if (link === undefined) return false;
+  for (const id of [link.record_a, link.record_b]) {
+    const record = await db
+      .selectFrom('source_record')
+      .select(['party_id', 'dataset_id', 'given_name', 'family_name', 'date_of_birth'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (record?.family_name == null || record.date_of_birth === null) return false;
+    const { n } = await db
+      .selectFrom('source_record')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('date_of_birth', '=', record.date_of_birth)
+      .where('family_name', '=', record.family_name)
+      .where('party_id', '=', record.party_id)
+      .where('dataset_id', '=', record.dataset_id)
+      .where((eb) =>
+        record.given_name === null ? eb('given_name', 'is', null) : eb('given_name', '=', record.given_name),
+      )
+      .executeTakeFirstOrThrow();
+    if (Number(n) !== 1) return false;
+  }
+  return true;
 }

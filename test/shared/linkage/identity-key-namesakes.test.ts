@@ -98,3 +98,67 @@ describe("an officer's confirmation made while the source held a namesake", () =
     expect(await pairAt('ME16 8ZZ')).toMatchObject({ status: 'candidate' });
   });
 });
+
+describe("an officer's rejection after a confirmation kept under the identity key", () => {
+  let h: ImportHarness;
+  const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
+  const housing = (...jonathans: string[]) =>
+    [
+      'firstName,lastName,dateOfBirth,homePostcode,inRentArrears',
+      ...jonathans.map((postcode) => `Jonathan,Smyth,2012-03-04,${postcode},Y`),
+      'Mary,Green,1980-05-06,ME15 2YY,N',
+    ].join('\n');
+  /** The candidate pairing social care's Jonathan with housing's Jonathan at `postcode`. */
+  const pairAt = async (postcode: string) => {
+    const rows = await h.store.db
+      .selectFrom('record_link as l')
+      .innerJoin('source_record as a', 'a.id', 'l.record_a')
+      .innerJoin('source_record as b', 'b.id', 'l.record_b')
+      .select(['l.id'])
+      .where('l.tier', '=', 5)
+      .where('a.given_name', '=', 'JONATHAN')
+      .where('b.given_name', '=', 'JONATHAN')
+      .where((eb) => eb.or([eb('a.postcode', '=', postcode), eb('b.postcode', '=', postcode)]))
+      .execute();
+    expect(rows).toHaveLength(1);
+    return (await findCandidate(h.store, rows[0]!.id))!;
+  };
+  const decide = async (postcode: string, decision: 'confirmed' | 'rejected', requestId: string) => {
+    const candidate = await pairAt(postcode);
+    expect(candidate.status).toBe('candidate');
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId };
+    expect((await decideCandidate(deps(), candidate, { decision, by, at: new Date() })).outcome).toBe('decided');
+    // Decisions a moment apart, as an officer's are.
+    await new Promise((r) => setTimeout(r, 5));
+  };
+  const send = async (name: string, text: string) => {
+    expect((await h.importFile(`la-housing/${DATASET}/${name}`, text)).outcome).toBe('loaded');
+    await linkPeople(deps(), AGREEMENT, 'full');
+  };
+
+  beforeEach(async () => {
+    h = await createImportHarness();
+    expect((await h.importFile(`la-housing/${DATASET}/a.csv`, housing('ME14 1XX'))).outcome).toBe('loaded');
+    expect((await h.importFile(`la-childrens-social-care/${DATASET}/a.csv`, socialCare)).outcome).toBe('loaded');
+    await linkPeople(deps(), AGREEMENT, 'full');
+  });
+  afterEach(async () => h.close());
+
+  it('is not overridden by the older confirmation once the namesake has gone', async () => {
+    // Confirmed while housing's Jonathan is alone: kept under the identity key too.
+    await decide('ME14 1XX', 'confirmed', 'r-1');
+    // He moves while a namesake is in housing: asked again, and now rejected.
+    await send('b.csv', housing('ME17 7AA', 'ME16 8ZZ'));
+    await decide('ME17 7AA', 'rejected', 'r-2');
+    // The namesake leaves and he moves again: the later rejection must not give way to the
+    // earlier confirmation. He is asked about again, and not linked meanwhile.
+    await send('c.csv', housing('ME19 9BB'));
+    expect((await pairAt('ME19 9BB')).status).toBe('candidate');
+    const people = await h.store.db
+      .selectFrom('source_record')
+      .select('person_id')
+      .where('given_name', '=', 'JONATHAN')
+      .execute();
+    expect(new Set(people.map((p) => p.person_id)).size).toBe(2);
+  });
+});
