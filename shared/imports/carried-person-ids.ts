@@ -52,7 +52,7 @@ export class CarriedPersonIds {
   private readonly table: string;
   private readonly index: string;
   /** The previous snapshot's records by matching key (date of birth and names), with their people. */
-  private readonly keyTable: string;
+  readonly keyTable: string;
   /** The previous-key hashes of the new rows, when the snapshot brings them. */
   readonly newTable: string | undefined;
 
@@ -97,7 +97,9 @@ export class CarriedPersonIds {
     const on = this.engine === 'mssql' ? table : sql.raw('snapshot_carry');
     await sql`create index ${sql.raw(this.index)} on ${on} (person_id, kind)`.execute(trx);
     // The previous records by their own matching values, for records with no identifier to go
-    // by: how many records held each key and, held by one, its person.
+    // by: how many records held each key and, held by one, its person. And, for the opt-outs'
+    // successors (opt-out-successors.ts), who held it at all: the least and greatest person id
+    // of its records (the same where one person did).
     const keys = sql.raw(this.keyTable);
     await sql`drop table if exists ${keys}`.execute(trx);
     await sql`create table ${keys} (
@@ -106,10 +108,12 @@ export class CarriedPersonIds {
       first3 ${text(3)} not null,
       records integer not null,
       person_id ${text(64)},
+      first_holder ${text(64)},
+      last_holder ${text(64)},
       primary key (date_of_birth, family_name, first3))`.execute(trx);
-    await sql`insert into ${keys} (date_of_birth, family_name, first3, records, person_id)
+    await sql`insert into ${keys} (date_of_birth, family_name, first3, records, person_id, first_holder, last_holder)
       select sr.date_of_birth, sr.family_name, sr.first3, count(*),
-        case when count(*) = 1 then min(${person}) end
+        case when count(*) = 1 then min(${person}) end, min(${person}), max(${person})
       from source_record sr
       where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
         and sr.date_of_birth is not null and sr.family_name is not null and sr.first3 is not null

@@ -8,8 +8,28 @@ import type { Snapshot } from './snapshot-writer.js';
 
 /** Records a person-id update statement names: five parameters each, within SQL Server's 2,100. */
 const UPDATE_ROWS = 400;
-/** Person ids a select names at once: within SQL Server's 2,100 parameters. */
-const IDS_PER_SELECT = 1_000;
+
+/**
+ * When record `a` may be the same person's as record `b` by their own values: the same date of
+ * birth and family name (a corrected given name, a twin row), or the same date of birth, first
+ * three letters and postcode (a corrected surname), or the same names and postcode (a corrected
+ * date of birth). Loose on purpose: it decides where an opt-out goes, failing closed.
+ */
+const RESEMBLES = {
+  dobAndFamily: (a: string, b: string) =>
+    sql.raw(`${a}.date_of_birth = ${b}.date_of_birth and ${a}.family_name = ${b}.family_name`),
+  dobFirst3AndPostcode: (a: string, b: string) =>
+    sql.raw(`${a}.postcode = ${b}.postcode and ${a}.date_of_birth = ${b}.date_of_birth and ${a}.first3 = ${b}.first3`),
+  namesAndPostcode: (a: string, b: string) =>
+    sql.raw(`${a}.postcode = ${b}.postcode and ${a}.family_name = ${b}.family_name and ${a}.first3 = ${b}.first3`),
+  any: (a: string, b: string) =>
+    sql.join(
+      [RESEMBLES.dobAndFamily(a, b), RESEMBLES.dobFirst3AndPostcode(a, b), RESEMBLES.namesAndPostcode(a, b)].map(
+        (way) => sql`(${way})`,
+      ),
+      sql` or `,
+    ),
+};
 
 /**
  * Opt-outs across a snapshot the import cannot follow a person through.
@@ -19,41 +39,44 @@ const IDS_PER_SELECT = 1_000;
  * contradicts the predecessor, or a corrected name changes the matching key. Such a record
  * would get a new id at the next linking pass, without the opt-out of the person it was: for a
  * person known to this source only, the opt-out would stay on an id no record holds, and their
- * data would be shared again. A consent may be lost that way (the party records it again); an opt-out must
- * not be.
+ * data would be shared again. A consent may be lost that way (the party records it again); an
+ * opt-out must not be.
  *
  * So, in the snapshot's transaction: before the previous records are deleted, the writer notes
  * those of them whose person has an opt-out in force, with their date of birth, names, postcode
- * and identifiers ({@link notePrevious}). Once the new records are in and carried, every such
- * person carried to fewer new records of the dataset than they had (to none, most often) may
- * have lost a record here, and each new record not carried to anyone that may be the successor
- * of one of their records gets a new person id, as a carried id
- * (found by lookups at once, and linked by the next pass like any carried id: merged into the
- * person it links to, who then takes the opt-out too), holding a copy of that person's opt-out
- * events — opt-outs only, never a consent: a consent was given by one person, and a plausible
- * successor may be someone else ({@link carry}).
+ * and identifiers ({@link notePrevious}). Once the new records are in and carried, a person the
+ * carry did not follow — carried to fewer new records of the dataset than they had (to none,
+ * most often), or to one that does not resemble their records (a stranger who took their NHS
+ * number over) — may have lost a record here, and every new record that may be its successor
+ * (it resembles the record, {@link RESEMBLES}, or shares an identifier with the person: one the
+ * carry refused as held by two people or contradicted, say) takes their opt-out ({@link carry}):
  *
- * A plausible successor shares with one of the person's previous records an identifier (kind and
- * pseudonym: one the carry refused as held by two people or contradicted, say), or two of date of
- * birth, family name and the given name's first three letters (a corrected surname, a corrected
- * given name, a corrected NHS number, a twin row), or postcode, family name and first three
- * letters (a corrected date of birth). This fails closed: a twin or namesake of an opted-out
- * person sent beside them is opted out too, and where several records may be the successor, all
- * are. A withdrawal of the opt-out ends every copy (it names the consent id); nothing lifts one
- * copy alone, so the recording party withdraws it and records it again for the person as now
- * linked. A record the carry gave someone else's id is not
- * anyone's successor — it is accounted for — unless the carry gave that person more records
- * than they had before (a corrected NHS number that is another record's): that person then takes
- * the opt-out, on all their records. A person's records that merely left the dataset leave the
- * opt-out where it was.
+ * - a record carried to no one gets a new person id, as a carried id (found by lookups at once,
+ *   and linked by the next pass like any carried id: merged into the person it links to, who
+ *   then takes the opt-out too), holding a copy of the person's opt-out events;
+ * - a record carried to another person whose own matching key (date of birth, family name,
+ *   first three letters, as the previous snapshot held them) it does not hold — their id came to
+ *   it by an identifier — or holds only as the person left did too (twin rows: which is whose
+ *   cannot be told) gives that person a copy of the opt-out, on all their records;
+ * - a record carried to a person as their own (their key) is accounted for, and left alone.
+ *
+ * Opt-outs only, never a consent: a consent was given by one person, and a plausible successor
+ * may be someone else. This fails closed: a twin or namesake of an opted-out person sent beside
+ * them is opted out too, and where several records may be the successor, all are. A withdrawal of
+ * the opt-out ends every copy (it names the consent id); nothing lifts one copy alone, so the
+ * recording party withdraws it and records it again for the person as now linked. A person's
+ * records that merely left the dataset leave the opt-out where it was — unless a newcomer
+ * resembles them.
  *
  * No person-id move is noted for the new ids (person-id-history.ts): a subject access request
  * of a plausible successor must not be shown the accesses of someone it may not be.
  *
- * Opted-out people are few, and a snapshot none of whose people has an opt-out costs one indexed
- * read of the consent events. On SQL Server the opt-outs are read under a range lock before any
- * record is deleted, as the linking pass does (carry-consents.ts), so an opt-out recorded during
- * the load is either read here or waits for the load and then finds its person gone.
+ * Cost: one read of the opt-out events in force, then indexed joins from the few noted records.
+ * On SQL Server the opt-outs are read under a range lock (in practice the table's, as the read is
+ * not by subject) before any record is deleted, held until the load commits, as the linking pass
+ * does (carry-consents.ts): an opt-out or consent recorded during the load waits for it and then
+ * finds its person as the load left them, so none is written against an id the load has just
+ * emptied. A consent write on SQL Server may therefore wait for a running import.
  */
 export class OptOutSuccessors {
   /** The previous snapshot's records whose person has an opt-out in force. */
@@ -61,12 +84,6 @@ export class OptOutSuccessors {
   /** Their identifiers. */
   private readonly identifiers: string;
   private readonly recordsIndex: string;
-  /**
-   * The other people of the previous snapshot with a record resembling one of those, and how many
-   * records each had in it: one the carry gives more records than that may have taken an
-   * opted-out person's.
-   */
-  private readonly neighbours: string;
 
   constructor(
     private readonly trx: Transaction<Database>,
@@ -76,7 +93,6 @@ export class OptOutSuccessors {
     this.records = snapshotTempTable(engine, snapshot.runId, 'optout_records');
     this.identifiers = snapshotTempTable(engine, snapshot.runId, 'optout_ids');
     this.recordsIndex = engine === 'mssql' ? 'snapshot_optout_person' : 'temp.snapshot_optout_person';
-    this.neighbours = snapshotTempTable(engine, snapshot.runId, 'optout_neighbours');
   }
 
   /** Notes the previous snapshot's records of opted-out people; call before the delete. */
@@ -120,23 +136,6 @@ export class OptOutSuccessors {
     await sql`insert into ${identifiers} (person_id, kind, hash)
       select distinct r.person_id, ri.kind, ri.hash
       from ${records} r cross join record_identifier ri where ri.record_id = r.record_id`.execute(trx);
-    const neighbours = sql.raw(this.neighbours);
-    await sql`drop table if exists ${neighbours}`.execute(trx);
-    await sql`create table ${neighbours} (
-      person_id ${text(64)} not null primary key,
-      records integer not null)`.execute(trx);
-    const resembling = this.resembling(
-      sql`sr.person_id`,
-      sql`sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
-        and sr.person_id is not null and sr.person_id <> p.person_id`,
-      'record_identifier',
-    );
-    await sql`insert into ${neighbours} (person_id, records)
-      select n.person_id, count(*)
-      from (select distinct x.found as person_id from (${resembling}) x) n
-      cross join source_record sr
-      where sr.person_id = n.person_id and sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
-      group by n.person_id`.execute(trx);
   }
 
   /**
@@ -158,12 +157,10 @@ export class OptOutSuccessors {
       from ${records} p cross join source_record sr${this.engine === 'sqlite' ? sql.raw(` indexed by ${index}`) : sql``}
       where ${on} and ${where}`;
     const ways = [
-      byValues('source_record_dob_name', sql`sr.date_of_birth = p.date_of_birth and sr.family_name = p.family_name`),
-      byValues('source_record_dob_name', sql`sr.date_of_birth = p.date_of_birth and sr.first3 = p.first3`),
-      byValues(
-        'source_record_postcode_name',
-        sql`sr.postcode = p.postcode and sr.family_name = p.family_name and sr.first3 = p.first3`,
-      ),
+      byValues('source_record_dob_name', sql`${RESEMBLES.dobAndFamily('sr', 'p')}`),
+      // By the postcode's index: a postcode holds a few households, a date of birth thousands.
+      byValues('source_record_postcode_name', sql`${RESEMBLES.dobFirst3AndPostcode('sr', 'p')}`),
+      byValues('source_record_postcode_name', sql`${RESEMBLES.namesAndPostcode('sr', 'p')}`),
     ];
     if (identifiers !== undefined) {
       // The stored identifiers are found from the noted ones (record_identifier_lookup); the
@@ -186,23 +183,34 @@ export class OptOutSuccessors {
    * carried-person-ids.ts) still exists — undefined where they cannot be compared. Returns how
    * many records it gave an id, and drops its tables.
    */
-  async carry(comparableIdentifiers: string | undefined): Promise<number> {
+  async carry(comparableIdentifiers: string | undefined, keyTable: string): Promise<number> {
     const { trx, engine, snapshot } = this;
     const records = sql.raw(this.records);
     const identifiers = sql.raw(this.identifiers);
-    // A person the carry followed to as many new records of the dataset as they had before keeps
-    // their id, and their opt-out, on all of them. One followed to fewer (to the record with their
-    // NHS number, say, and not to another with their name corrected) may have left a record
-    // behind: its successors are looked for.
+    // A person the carry followed — to as many new records of the dataset as they had before,
+    // each previous record resembled by one of them — keeps their id, and their opt-out, on all
+    // of them. One followed to fewer (to the record with their NHS number, say, and not to another
+    // with their name corrected), or to a record that does not look like theirs (a stranger who
+    // took their NHS number over), may have left a record behind: its successors are looked for.
+    const carriedHere = sql`o.party_id = ${snapshot.partyId} and o.dataset_id = ${snapshot.datasetId}`;
     await sql`delete from ${records} where (
-        select count(*) from source_record o
-        where o.carried_person_id = ${records}.person_id
-          and o.party_id = ${snapshot.partyId} and o.dataset_id = ${snapshot.datasetId}
-      ) >= (select count(*) from ${records} r where r.person_id = ${records}.person_id)`.execute(trx);
+        select count(*) from source_record o where o.carried_person_id = ${records}.person_id and ${carriedHere}
+      ) >= (select count(*) from ${records} r where r.person_id = ${records}.person_id)
+      and not exists (
+        select 1 from ${records} r where r.person_id = ${records}.person_id and not exists (
+          select 1 from source_record o
+          where o.carried_person_id = r.person_id and ${carriedHere} and (${RESEMBLES.any('o', 'r')})))`.execute(trx);
     await sql`delete from ${identifiers} where not exists (
       select 1 from ${records} r where r.person_id = ${identifiers}.person_id)`.execute(trx);
     // The new records resembling a record of a person so left: those carried to no one, and
-    // those carried to another person the carry gave more records than they had.
+    // those carried to another person whose own matching key (date of birth, family name, first
+    // three letters) they do not hold — that person's id came to them by an identifier — or hold
+    // only as the person left did too (their twin rows: which is whose cannot be told).
+    const keys = sql.raw(keyTable);
+    const heldBy = (person: RawBuilder<unknown>) => sql`exists (
+      select 1 from ${keys} k
+      where k.date_of_birth = sr.date_of_birth and k.family_name = sr.family_name and k.first3 = sr.first3
+        and (k.first_holder = ${person} or k.last_holder = ${person}))`;
     const { rows } = await sql<{ found: string; carried_to: string | null; person_id: string }>`
       select x.found, sr.carried_person_id as carried_to, x.person_id
       from (${this.resembling(
@@ -212,22 +220,19 @@ export class OptOutSuccessors {
         comparableIdentifiers,
       )}) x
       cross join source_record sr
-      where sr.id = x.found and (sr.carried_person_id is null or sr.carried_person_id <> x.person_id)`.execute(trx);
-    const gainers = await this.gainers([
-      ...new Set(rows.flatMap((row) => (row.carried_to === null ? [] : [row.carried_to]))),
-    ]);
+      where sr.id = x.found and (
+        sr.carried_person_id is null
+        or (sr.carried_person_id <> x.person_id
+          and (not ${heldBy(sql`sr.carried_person_id`)} or ${heldBy(sql`x.person_id`)})))`.execute(trx);
     await sql`drop table ${records}`.execute(trx);
     await sql`drop table ${identifiers}`.execute(trx);
-    await sql`drop table ${sql.raw(this.neighbours)}`.execute(trx);
 
     const newIds = new Map<string, string>();
     const moves: PersonIdMove[] = [];
     const reached = new Set<string>();
     for (const { found: record, carried_to: carriedTo, person_id: from } of rows) {
-      if (carriedTo !== null) {
-        if (!gainers.has(carriedTo)) continue;
-        moves.push({ from, to: carriedTo });
-      } else {
+      if (carriedTo !== null) moves.push({ from, to: carriedTo });
+      else {
         let to = newIds.get(record);
         if (to === undefined) newIds.set(record, (to = uuidV7()));
         moves.push({ from, to });
@@ -248,25 +253,5 @@ export class OptOutSuccessors {
         where id in (${sql.join(chunk.map(([record]) => record))})`.execute(trx);
     }
     return reached.size;
-  }
-
-  /**
-   * Of `people` (carried to new records of the dataset), those the carry gave more records than
-   * they had in the previous snapshot (as far as {@link neighbours} knows: none otherwise).
-   */
-  private async gainers(people: readonly string[]): Promise<Set<string>> {
-    const { trx, snapshot } = this;
-    const gainers = new Set<string>();
-    for (let k = 0; k < people.length; k += IDS_PER_SELECT) {
-      const chunk = people.slice(k, k + IDS_PER_SELECT);
-      const { rows } = await sql<{ person_id: string; records_now: number; records_before: number | null }>`
-        select o.carried_person_id as person_id, count(*) as records_now, max(n.records) as records_before
-        from source_record o left join ${sql.raw(this.neighbours)} n on n.person_id = o.carried_person_id
-        where o.carried_person_id in (${sql.join(chunk)})
-          and o.party_id = ${snapshot.partyId} and o.dataset_id = ${snapshot.datasetId}
-        group by o.carried_person_id`.execute(trx);
-      for (const row of rows) if (Number(row.records_now) > Number(row.records_before ?? 0)) gainers.add(row.person_id);
-    }
-    return gainers;
   }
 }

@@ -349,7 +349,8 @@ export class SnapshotWriter {
     if (this.carried !== undefined) {
       const outcome = await this.carried.carry();
       this.carryOutcome = outcome;
-      this.optOutSuccessors = (await this.optOuts?.carry(this.carried.comparableIdentifiers(outcome))) ?? 0;
+      this.optOutSuccessors =
+        (await this.optOuts?.carry(this.carried.comparableIdentifiers(outcome), this.carried.keyTable)) ?? 0;
       await this.carried.drop();
     }
     this.carried = undefined;

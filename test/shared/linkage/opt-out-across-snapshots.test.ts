@@ -220,7 +220,7 @@ describe('an opt-out across a snapshot the import cannot follow the person throu
     expect(await optedOut('t2')).toBe(true);
   });
 
-  it('reaches the person the carry gave the record to, when that person gained a record', async () => {
+  it("reaches the person the carry gave the record to, when their key was the opted-out person's too", async () => {
     // Two people of one name in one source, only t3 with an NHS number; t2's record comes back
     // with that number, and the carry gives both records to t3's person, who had one before.
     const row = (tag: string, nhsNumber = '') => `Jonathan,Smith,2012-03-04,ME14 1XX,${nhsNumber},${tag}`;
@@ -238,5 +238,43 @@ describe('an opt-out across a snapshot the import cannot follow the person throu
     await send(h, 'b.csv', ['James,Smith,2012-03-04,ME14 1XX,,t1']);
     expect(await personOfTag(h, 't1')).toBe(twin);
     expect(await optedOut('t1')).toBe(false);
+  });
+
+  it("reaches the twin whose NHS number the opted-out person's record took over", async () => {
+    await send(h, 'a.csv', ['Jonathan,Smith,2012-03-04,ME14 1XX,,t0', `James,Smith,2012-03-04,ME14 1XX,${nhs(7)},t1`]);
+    await optOut('t0');
+    await send(h, 'b.csv', [`Jonathan,Smith,2012-03-04,ME14 1XX,${nhs(7)},t0`]);
+    expect(await optedOut('t0')).toBe(true);
+  });
+
+  it('stays with the record whose NHS number was corrected while a stranger took the old one', async () => {
+    await send(h, 'a.csv', [`Mary,Green,1980-05-06,ME15 2YY,${nhs(11)},t0`]);
+    await optOut('t0');
+    await send(h, 'b.csv', [
+      `Mary,Green,1980-05-06,ME15 2YY,${nhs(12)},t0`,
+      `Carol,Jones,1955-01-01,ME20 1AA,${nhs(11)},t9`,
+    ]);
+    expect(await optedOut('t0')).toBe(true);
+    // The stranger holds the id the opt-out was recorded against: failing closed, she keeps it.
+    expect(await optedOut('t9')).toBe(true);
+  });
+
+  it('does not reach a person whose new record is their own, however alike', async () => {
+    await send(h, 'a.csv', ['Mary,Green,1980-05-06,ME15 2YY,,t0', `Mary,Jones,1980-05-06,ME20 1AA,${nhs(21)},t1`]);
+    await optOut('t0');
+    await send(h, 'b.csv', [
+      'Mary,Greene,1980-05-06,ME15 2YY,,t0',
+      `Mary,Jones,1980-05-06,ME20 1AA,${nhs(21)},t1`,
+      `Mary,Jones,1980-05-06,ME21 2BB,${nhs(21)},t2`,
+    ]);
+    expect(await optedOut('t0')).toBe(true);
+    expect(await optedOut('t1')).toBe(false);
+  });
+
+  it('does not reach a newcomer who shares only a date of birth and first name', async () => {
+    await send(h, 'a.csv', ['Mary,Green,1980-05-06,ME15 2YY,,t0', 'Peter,Brown,1975-07-08,ME17 4AA,,t1']);
+    await optOut('t0');
+    await send(h, 'b.csv', ['Marianne,Brown,1980-05-06,ME30 9ZZ,,t2', 'Peter,Brown,1975-07-08,ME17 4AA,,t1']);
+    expect(await optedOut('t2')).toBe(false);
   });
 });
