@@ -20,9 +20,11 @@ import type { PairKeys } from './pair-key.js';
  *   record leaves.
  * - Where the pair's own key holds a rejection and its identity key a later confirmation (the
  *   pair rejected at one address was confirmed once a record had moved, and it has moved back),
- *   the later decision holds. A rejection removes a confirmation held under the pair's identity
- *   key (review-queue.ts), so an earlier confirmation never holds over a later rejection made at
- *   another address, namesakes or not.
+ *   the later decision holds. A rejection removes every confirmation of the pair's identity,
+ *   under its identity key or under its own key at another address (review-queue.ts, by the
+ *   identity key kept with each decision since 0018), so an earlier confirmation never holds
+ *   over a later rejection made at another address, namesakes or not — but for a confirmation
+ *   made before 0018 whose pair no pass has found since (a pass gives it the key).
  *
  * A pass keeps what it finds under the keys of today: a decision under an earlier release's key
  * is moved to the key of today, and a confirmation not yet held under its identity key (one
@@ -38,6 +40,8 @@ export type Decision = 'confirmed' | 'rejected';
 interface Held {
   readonly decision: Decision;
   readonly decidedAt: string;
+  /** The pair's identity key kept with the decision (null before 0018). */
+  identityKey: string | null;
 }
 
 export interface DecisionKeys {
@@ -88,7 +92,9 @@ export class LinkDecisions {
     keys: DecisionKeys,
     batches: readonly RecordBatch[],
   ) {
-    this.#held = new Map(rows.map((r) => [r.pairKey, { decision: r.decision, decidedAt: r.decidedAt }]));
+    this.#held = new Map(
+      rows.map((r) => [r.pairKey, { decision: r.decision, decidedAt: r.decidedAt, identityKey: r.identityKey }]),
+    );
     this.#keys = keys;
     this.#batches = batches;
     this.#prints = batches.map(() => ({ current: new Map(), identity: new Map(), legacy: new Map() }));
@@ -98,9 +104,17 @@ export class LinkDecisions {
 
   /** Every decision the store holds, for the records of `batches`. */
   static async read(db: Kysely<Database>, keys: DecisionKeys, batches: readonly RecordBatch[]): Promise<LinkDecisions> {
-    const rows = await db.selectFrom('link_decision').select(['pair_key', 'decision', 'decided_at']).execute();
+    const rows = await db
+      .selectFrom('link_decision')
+      .select(['pair_key', 'decision', 'decided_at', 'identity_key'])
+      .execute();
     return new LinkDecisions(
-      rows.map((r) => ({ pairKey: r.pair_key, decision: r.decision, decidedAt: r.decided_at })),
+      rows.map((r) => ({
+        pairKey: r.pair_key,
+        decision: r.decision,
+        decidedAt: r.decided_at,
+        identityKey: r.identity_key,
+      })),
       keys,
       batches,
     );
@@ -149,7 +163,7 @@ export class LinkDecisions {
       await db.deleteFrom('link_decision').where('pair_key', '=', identityKey).execute();
       await db
         .insertInto('link_decision')
-        .columns(['pair_key', 'decision', 'party_id', 'client_id', 'request_id', 'score', 'decided_at'])
+        .columns(['pair_key', 'decision', 'party_id', 'client_id', 'request_id', 'score', 'decided_at', 'identity_key'])
         .expression((eb) =>
           eb
             .selectFrom('link_decision')
@@ -161,11 +175,23 @@ export class LinkDecisions {
               'request_id',
               'score',
               'decided_at',
+              eb.val(identityKey).as('identity_key'),
             ])
             .where('pair_key', '=', pairKey),
         )
         .execute();
-      this.#held.set(identityKey, this.#held.get(pairKey)!);
+      this.#held.set(identityKey, { ...this.#held.get(pairKey)!, identityKey });
+    }
+    // A confirmation made before decisions kept their identity key (0018) is given it, so that a
+    // later rejection of the pair at another address ends it (review-queue.ts).
+    const own = this.#held.get(pairKey);
+    if (identityKey !== null && resolved.own && own?.decision === 'confirmed' && own.identityKey === null) {
+      await db
+        .updateTable('link_decision')
+        .set({ identity_key: identityKey })
+        .where('pair_key', '=', pairKey)
+        .execute();
+      own.identityKey = identityKey;
     }
     return { decision, pairKey, identityKey };
   }

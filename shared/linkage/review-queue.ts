@@ -197,15 +197,20 @@ export async function recordDecision(
     .where('status', '=', 'candidate')
     .execute();
   // A rejection only under the pair's key: a record that moves is new evidence (pair-key.ts).
-  // But it ends any confirmation kept under the pair's identity key — made earlier, while each
-  // record was alone in its source — which would otherwise hold again, over this later word,
-  // once a record moves (with namesakes gone): the pair is asked about again instead.
+  // But it ends every earlier confirmation of the pair's identity — kept under the identity key
+  // (made while each record was alone in its source), or under the pair's key at another
+  // address — which would otherwise hold again, over this later word, once a record moves (with
+  // namesakes gone) or moves back: the pair is asked about again instead.
   const keys = [pairKey];
   const { identityKey } = candidate;
   if (identityKey !== null) {
-    if (review.decision === 'rejected')
-      await db.deleteFrom('link_decision').where('pair_key', '=', identityKey).execute();
-    else if (await aloneInTheirSources(db, candidate.candidateId)) keys.push(identityKey);
+    if (review.decision === 'rejected') {
+      await db
+        .deleteFrom('link_decision')
+        .where('decision', '=', 'confirmed')
+        .where((eb) => eb.or([eb('pair_key', '=', identityKey), eb('identity_key', '=', identityKey)]))
+        .execute();
+    } else if (await aloneInTheirSources(db, candidate.candidateId)) keys.push(identityKey);
   }
   await db.deleteFrom('link_decision').where('pair_key', 'in', keys).execute();
   await db
@@ -219,6 +224,7 @@ export async function recordDecision(
         request_id: review.by.requestId,
         score: candidate.score,
         decided_at: decidedAt,
+        identity_key: identityKey,
       })),
     )
     .execute();

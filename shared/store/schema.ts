@@ -138,8 +138,9 @@ export interface RecordLinkTable {
   pair_key: string | null;
   /**
    * Tier-5 links only: the pair's identity key (sources, names, date of birth), under which a
-   * confirmation is kept as well (shared/linkage/pair-key.ts); null on links made before 0017,
-   * and where either record has a namesake in its source (shared/linkage/link-decisions.ts).
+   * confirmation is kept as well where each record is alone with its names and date of birth
+   * (shared/linkage/pair-key.ts, link-decisions.ts); null on links made before 0017, and where a
+   * record has no date of birth or family name.
    */
   identity_key: string | null;
   first_run_id: string;
@@ -155,6 +156,11 @@ export interface LinkDecisionTable {
   request_id: string;
   score: number | null;
   decided_at: string;
+  /**
+   * The identity key of the pair decided (shared/linkage/pair-key.ts), so that a later rejection
+   * ends every confirmation of the pair's identity; null on decisions made before 0018.
+   */
+  identity_key: string | null;
 }
 
 export interface LinkRunTable {

@@ -15,6 +15,7 @@ import { personIdMoves } from './0014-person-id-moves.js';
 import { identifierKeyVersionIndex } from './0015-identifier-key-version-index.js';
 import { personIdMoveTimes } from './0016-person-id-move-times.js';
 import { linkIdentityKey } from './0017-link-identity-key.js';
+import { decisionIdentityKey } from './0018-decision-identity-key.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -37,5 +38,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0015-identifier-key-version-index': identifierKeyVersionIndex(d),
     '0016-person-id-move-times': personIdMoveTimes(d),
     '0017-link-identity-key': linkIdentityKey(d),
+    '0018-decision-identity-key': decisionIdentityKey(d),
   };
 }

@@ -161,4 +161,13 @@ describe("an officer's rejection after a confirmation kept under the identity ke
       .execute();
     expect(new Set(people.map((p) => p.person_id)).size).toBe(2);
   });
+
+  it('is not overridden by the older confirmation when the record moves back to where it was confirmed', async () => {
+    await decide('ME14 1XX', 'confirmed', 'r-1');
+    await send('b.csv', housing('ME17 7AA', 'ME16 8ZZ'));
+    await decide('ME17 7AA', 'rejected', 'r-2');
+    // Back at the confirmed address, the namesake gone (Mary's flag changed: another extract).
+    await send('c.csv', housing('ME14 1XX').replace('ME15 2YY,N', 'ME15 2YY,Y'));
+    expect((await pairAt('ME14 1XX')).status).toBe('candidate');
+  });
 });
