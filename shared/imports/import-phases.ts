@@ -15,6 +15,8 @@ export type ImportPhase =
   | 'insert'
   | 'drop indexes'
   | 'rebuild indexes'
+  | 'carry person ids'
+  | 'opt-out successors'
   | 'report'
   | 'commit'
   | 'stop reader'

@@ -233,7 +233,7 @@ export class SnapshotWriter {
     private readonly trx: Transaction<Database>,
     store: Pick<Store, 'dialect' | 'sqlite'>,
     private readonly snapshot: Snapshot,
-    lap: (phase: ImportPhase) => void = () => undefined,
+    private readonly lap: (phase: ImportPhase) => void = () => undefined,
   ) {
     this.store = store;
     const engine = store.dialect.engine;
@@ -277,8 +277,10 @@ export class SnapshotWriter {
     const engine = this.store.dialect.engine;
     this.carried = new CarriedPersonIds(this.trx, engine, this.snapshot);
     await this.carried.notePrevious();
+    this.lap('carry person ids');
     this.optOuts = new OptOutSuccessors(this.trx, engine, this.snapshot);
     await this.optOuts.notePrevious();
+    this.lap('opt-out successors');
     if (this.carried.newTable !== undefined) {
       // Unqualified on SQLite: a temporary table's name is looked up before the main schema's.
       const name = engine === 'sqlite' ? this.carried.newTable.replace(/^temp\./, '') : this.carried.newTable;
@@ -344,14 +346,17 @@ export class SnapshotWriter {
    */
   async finish(): Promise<void> {
     await this.flush(true);
+    this.lap('insert');
     await this.recordIndexes?.rebuild(this.trx);
     await this.identifierIndexes?.rebuild(this.trx);
     if (this.carried !== undefined) {
       const outcome = await this.carried.carry();
       this.carryOutcome = outcome;
+      this.lap('carry person ids');
       this.optOutSuccessors =
         (await this.optOuts?.carry(this.carried.comparableIdentifiers(outcome), this.carried.keyTable)) ?? 0;
       await this.carried.drop();
+      this.lap('opt-out successors');
     }
     this.carried = undefined;
     this.optOuts = undefined;
