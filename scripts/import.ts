@@ -157,7 +157,8 @@ async function main(): Promise<void> {
   bar('importing', 1, 1, `${(report.counts.rows || lastRows).toLocaleString('en-GB')} rows`, true);
   process.stdout.write('\n\n');
   printReport(report, blobName);
-  if (report.outcome === 'rejected') process.exitCode = 2;
+  // Rejected then, so rejected now: a duplicate of a rejected file exits as its rejection did.
+  if ((report.duplicateOf?.outcome ?? report.outcome) === 'rejected') process.exitCode = 2;
 }
 
 /** Whether `container/blobName` was written since `since` (ms), give or take a second of clock. */
@@ -180,8 +181,16 @@ const HINTS: Readonly<Record<string, string>> = {
 };
 
 function printReport(report: ImportReport, blobName: string): void {
-  const where = report.outcome === 'loaded' ? CONTAINERS.processed : CONTAINERS.rejected;
+  const settled = report.duplicateOf?.outcome ?? report.outcome;
+  const where = settled === 'loaded' ? CONTAINERS.processed : CONTAINERS.rejected;
   process.stdout.write(`${report.outcome.toUpperCase()}  run ${report.runId}\n`);
+  if (report.duplicateOf !== undefined) {
+    process.stdout.write(
+      `The same content was imported before as ${report.duplicateOf.file} (${report.duplicateOf.outcome}); nothing was applied again.\n`,
+    );
+    process.stdout.write(`report: ${where}/${blobName}.report.json\n`);
+    return;
+  }
   process.stdout.write(
     `rows ${report.counts.rows}, loaded ${report.counts.loaded}, rejected ${report.counts.rejected} (threshold ${Number((report.maxBadRowShare * 100).toPrecision(12))}% bad rows)\n`,
   );

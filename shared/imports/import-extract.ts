@@ -763,7 +763,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
 
 function reportOf(
   context: RunContext,
-  outcome: 'loaded' | 'rejected',
+  outcome: ImportReport['outcome'],
   finishedAt: string,
   counts: Counts,
   columns: readonly string[],
@@ -865,6 +865,15 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
     );
   }
   const destination: Destination = of === 'loaded' ? 'processed' : 'rejected';
+  if (run.blob_name !== file.blobName) {
+    // Another file with the same bytes: a report of its own, so the party sees why it changed
+    // nothing (written before the move, as every report is: `npm run import` relies on it).
+    const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
+    await writeReport(deps.blobs, context.containers, destination, file.blobName, {
+      ...reportOf(context, 'duplicate', finishedAt, { rows: 0, loaded: 0, rejected: 0 }, [], [], undefined),
+      duplicateOf: { file: run.blob_name, outcome: of },
+    });
+  }
   await moveExtract(deps.blobs, context.containers, file.blobName, context.etag, destination);
   if (current) await afterLoad(context, run.id);
   return { outcome: 'duplicate', runId: run.id, of };

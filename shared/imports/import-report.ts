@@ -12,7 +12,11 @@ export interface ImportReport {
   /** Path of the file inside its container, as the partner named it. */
   readonly file: string;
   readonly contentSha256: string;
-  readonly outcome: 'loaded' | 'rejected';
+  /**
+   * `duplicate`: the same bytes were imported before, from another file ({@link duplicateOf});
+   * nothing was applied again, and the counts are zero.
+   */
+  readonly outcome: 'loaded' | 'rejected' | 'duplicate';
   readonly finishedAt: string;
   readonly counts: {
     /** Data rows read (the header is not counted; blank lines are skipped). */
@@ -28,6 +32,8 @@ export interface ImportReport {
   readonly rowErrors: readonly RowError[];
   /** Row errors beyond those listed. */
   readonly rowErrorsNotListed: number;
+  /** For a `duplicate`: the earlier file with the same bytes (its run is {@link runId}) and what became of it. */
+  readonly duplicateOf?: { readonly file: string; readonly outcome: 'loaded' | 'rejected' };
 }
 
 export interface FileError {

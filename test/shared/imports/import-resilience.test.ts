@@ -182,6 +182,23 @@ describe('attempts per run', () => {
     expect(replay).toEqual({ outcome: 'duplicate', runId: (first as { runId: string }).runId, of: 'rejected' });
   });
 
+  it('gives a renamed copy of a rejected file a report of its own, in rejected/', async () => {
+    const later = new Date(Date.now() + 60 * 60_000);
+    const first = await h.importFile(path('refused.csv'), fixture('some-bad-rows.csv'), undefined, {
+      maxBadRowShare: 0.04,
+      now: () => later,
+    });
+    expect(first).toMatchObject({ outcome: 'rejected' });
+    const copy = await h.importFile(path('refused-again.csv'), fixture('some-bad-rows.csv'));
+    expect(copy).toEqual({ outcome: 'duplicate', runId: (first as { runId: string }).runId, of: 'rejected' });
+    expect(await h.exists('rejected', path('refused-again.csv'))).toBe(true);
+    expect(await h.report('rejected', path('refused-again.csv'))).toMatchObject({
+      outcome: 'duplicate',
+      duplicateOf: { file: path('refused.csv'), outcome: 'rejected' },
+      counts: { rows: 0, loaded: 0, rejected: 0 },
+    });
+  });
+
   it('writes a lost rejection entry on the next delivery with the rejection’s own reason', async () => {
     const name = path('entry-lost.csv');
     const accessLog = h.deps().accessLog;

@@ -61,6 +61,18 @@ describe('import semantics', () => {
     expect(await h.exists('incoming', path('resent.csv'))).toBe(false);
     expect(await h.exists('processed', path('resent.csv'))).toBe(true);
     expect(afterFirst[0]!.as_of).toBe('2025-01-31');
+    // The renamed copy has a report of its own saying why it changed nothing; the original's
+    // report is untouched by its re-delivery.
+    const original = await h.report('processed', path('extract-2025-01-31.csv'));
+    expect(original).toMatchObject({ outcome: 'loaded', counts: { loaded: 40 } });
+    expect(await h.report('processed', path('resent.csv'))).toMatchObject({
+      outcome: 'duplicate',
+      runId: original!.runId,
+      file: path('resent.csv'),
+      contentSha256: original!.contentSha256,
+      counts: { rows: 0, loaded: 0, rejected: 0 },
+      duplicateOf: { file: path('extract-2025-01-31.csv'), outcome: 'loaded' },
+    });
   });
 
   it('loads the file once when two deliveries of the same bytes arrive at the same time', async () => {
