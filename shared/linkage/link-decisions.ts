@@ -24,7 +24,8 @@ import type { PairKeys } from './pair-key.js';
  *   under its identity key or under its own key at another address (review-queue.ts, by the
  *   identity key kept with each decision since 0018), so an earlier confirmation never holds
  *   over a later rejection made at another address, namesakes or not — but for a confirmation
- *   made before 0018 whose pair no pass has found since (a pass gives it the key).
+ *   made before 0018 whose pair no pass has found since (a pass gives it the key), and one a
+ *   pair of records holds now (a twin's, of the same names and date of birth, still there).
  *
  * A pass keeps what it finds under the keys of today: a decision under an earlier release's key
  * is moved to the key of today, and a confirmation not yet held under its identity key (one

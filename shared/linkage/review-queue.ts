@@ -205,10 +205,23 @@ export async function recordDecision(
   const { identityKey } = candidate;
   if (identityKey !== null) {
     if (review.decision === 'rejected') {
+      // But not a confirmation a pair of records holds now (the link the last pass made): that
+      // is about another record of the same names and date of birth — a twin — still there.
       await db
         .deleteFrom('link_decision')
         .where('decision', '=', 'confirmed')
         .where((eb) => eb.or([eb('pair_key', '=', identityKey), eb('identity_key', '=', identityKey)]))
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('record_link')
+                .select('record_link.id')
+                .where('record_link.status', '=', 'confirmed')
+                .whereRef('record_link.pair_key', '=', 'link_decision.pair_key'),
+            ),
+          ),
+        )
         .execute();
     } else if (await aloneInTheirSources(db, candidate.candidateId)) keys.push(identityKey);
   }

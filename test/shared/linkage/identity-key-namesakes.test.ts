@@ -86,6 +86,18 @@ describe("an officer's confirmation made while the source held a namesake", () =
     expect(second).not.toBe(social);
   });
 
+  it('stays when the officer then rejects the namesake', async () => {
+    await decide('ME14 1XX', 'confirmed', 'r-4');
+    await new Promise((r) => setTimeout(r, 5));
+    await decide('ME16 8ZZ', 'rejected', 'r-5');
+    await linkPeople(deps(), AGREEMENT, 'full');
+    const [social] = await jonathansOf('la-childrens-social-care');
+    const housing = await jonathansOf('la-housing');
+    // Still one person with the confirmed Jonathan, and not with the rejected one.
+    expect(housing.filter((id) => id === social)).toHaveLength(1);
+    expect(await pairAt('ME14 1XX')).toBeUndefined();
+  });
+
   it('is not carried to a namesake no officer has judged once the confirmed record leaves', async () => {
     await decide('ME14 1XX', 'confirmed', 'r-3');
     expect((await h.importFile(`la-housing/${DATASET}/b.csv`, housingSecondOnly)).outcome).toBe('loaded');
