@@ -87,6 +87,8 @@ export class LinkDecisions {
   /** Per batch, lazily: how many of its records hold each names + date of birth. */
   readonly #namesakes: (Map<string, number> | undefined)[];
   readonly #rejections: number;
+  /** Per identity key, the time of the latest rejection kept with it (0018). */
+  readonly #rejectedIdentity: Map<string, string>;
 
   private constructor(
     rows: readonly (Held & { pairKey: string })[],
@@ -101,6 +103,12 @@ export class LinkDecisions {
     this.#prints = batches.map(() => ({ current: new Map(), identity: new Map(), legacy: new Map() }));
     this.#namesakes = batches.map(() => undefined);
     this.#rejections = rows.filter((r) => r.decision === 'rejected').length;
+    this.#rejectedIdentity = new Map();
+    for (const r of rows) {
+      if (r.decision !== 'rejected' || r.identityKey === null) continue;
+      const latest = this.#rejectedIdentity.get(r.identityKey);
+      if (latest === undefined || r.decidedAt > latest) this.#rejectedIdentity.set(r.identityKey, r.decidedAt);
+    }
   }
 
   /** Every decision the store holds, for the records of `batches`. */
@@ -159,7 +167,8 @@ export class LinkDecisions {
       this.#identifiable(b, j) &&
       decision === 'confirmed' &&
       resolved.own &&
-      this.#held.get(identityKey)?.decision !== 'confirmed'
+      this.#held.get(identityKey)?.decision !== 'confirmed' &&
+      !this.#rejectedSince(identityKey, this.#held.get(pairKey)!)
     ) {
       await db.deleteFrom('link_decision').where('pair_key', '=', identityKey).execute();
       await db
@@ -221,8 +230,20 @@ export class LinkDecisions {
   /** A confirmation under the pair's identity key, if it may stand for the pair (see above). */
   #identityConfirmation(a: number, i: number, b: number, j: number): Held | undefined {
     if (this.#held.size === 0 || !this.#identifiable(a, i) || !this.#identifiable(b, j)) return undefined;
-    const held = this.#held.get(this.#identityKey(a, i, b, j));
-    return held?.decision === 'confirmed' ? held : undefined;
+    const identityKey = this.#identityKey(a, i, b, j);
+    const held = this.#held.get(identityKey);
+    return held?.decision === 'confirmed' && !this.#rejectedSince(identityKey, held) ? held : undefined;
+  }
+
+  /**
+   * Whether a pair of the same identity was rejected after `confirmation`: a namesake of one of
+   * its records (the confirmation stays with its own pair, which an officer confirmed), or the
+   * pair itself at another address when two officers decided at once. Either way the
+   * confirmation must not stand for another pair of that identity.
+   */
+  #rejectedSince(identityKey: string, confirmation: Held): boolean {
+    const rejected = this.#rejectedIdentity.get(identityKey);
+    return rejected !== undefined && rejected > confirmation.decidedAt;
   }
 
   #identityKey(a: number, i: number, b: number, j: number): string {

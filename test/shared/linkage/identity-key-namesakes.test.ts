@@ -98,6 +98,25 @@ describe("an officer's confirmation made while the source held a namesake", () =
     expect(await pairAt('ME14 1XX')).toBeUndefined();
   });
 
+  it('does not link the rejected namesake once the confirmed one is alone, then gone', async () => {
+    await decide('ME14 1XX', 'confirmed', 'r-6');
+    await new Promise((r) => setTimeout(r, 5));
+    await decide('ME16 8ZZ', 'rejected', 'r-7');
+    const only = (postcode: string, flag: string) =>
+      [
+        'firstName,lastName,dateOfBirth,homePostcode,inRentArrears',
+        `Jonathan,Smyth,2012-03-04,${postcode},Y`,
+        `Mary,Green,1980-05-06,ME15 2YY,${flag}`,
+      ].join('\n');
+    // The ME16 Jonathan leaves: the confirmed one is alone, and a pass finds his confirmation.
+    expect((await h.importFile(`la-housing/${DATASET}/b.csv`, only('ME14 1XX', 'Y'))).outcome).toBe('loaded');
+    await linkPeople(deps(), AGREEMENT, 'full');
+    // Then a Jonathan of that date at another address: he may be the one the officer rejected.
+    expect((await h.importFile(`la-housing/${DATASET}/c.csv`, only('ME19 9BB', 'N'))).outcome).toBe('loaded');
+    await linkPeople(deps(), AGREEMENT, 'full');
+    expect(await pairAt('ME19 9BB')).toMatchObject({ status: 'candidate' });
+  });
+
   it('is not carried to a namesake no officer has judged once the confirmed record leaves', async () => {
     await decide('ME14 1XX', 'confirmed', 'r-3');
     expect((await h.importFile(`la-housing/${DATASET}/b.csv`, housingSecondOnly)).outcome).toBe('loaded');
