@@ -865,9 +865,15 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
     );
   }
   const destination: Destination = of === 'loaded' ? 'processed' : 'rejected';
-  if (run.blob_name !== file.blobName) {
-    // Another file with the same bytes: a report of its own, so the party sees why it changed
-    // nothing (written before the move, as every report is: `npm run import` relies on it).
+  // Another file with the same bytes: a report of its own, so the party sees why it changed
+  // nothing (written before the move, as every report is: `npm run import` relies on it). Not over
+  // this run's own report, though: a file this run loaded or rejected under this name whose
+  // delivery comes again (the run names a copy that claimed it meanwhile) keeps its verdict.
+  const own = async () => {
+    const there = await readReport(deps.blobs, context.containers, destination, file.blobName);
+    return there?.runId === run.id && there.outcome !== 'duplicate';
+  };
+  if (run.blob_name !== file.blobName && !(await own())) {
     const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
     await writeReport(deps.blobs, context.containers, destination, file.blobName, {
       ...reportOf(context, 'duplicate', finishedAt, { rows: 0, loaded: 0, rejected: 0 }, [], [], undefined),
