@@ -108,14 +108,13 @@ export async function carryConsentEvents(
   // on only what it held before the pass.
   const sources = await eventsOf(trx, engine, [...targets.keys()]);
   if (sources.length === 0) return { carried: 0, detached: 0 };
-  const held = await heldEvents(trx, [...new Set(sources.flatMap((e) => [...targets.get(e.subject_key)!]))]);
 
   /** A split: a part keeps the id, or its records went to more than one person. */
   const isSplit = (from: string) => stillHeld.has(from) || targets.get(from)!.size > 1;
-  const copies = copiesOf(
+  const copies = await copiesNotHeld(
+    trx,
     sources.filter((event) => event.kind === 'opt-out' || !isSplit(event.subject_key)),
     targets,
-    held,
   );
   const detaches = await detachCarriedIn(
     trx,
@@ -128,9 +127,9 @@ export async function carryConsentEvents(
 
 /**
  * Copies the opt-out events (only: never a consent) of each `from` to every `to` it is moved to,
- * as {@link carryConsentEvents} does for a split: for an import that gives a record none of the
- * previous snapshot's person ids could be carried to a new id holding the opt-outs of every person
- * it may have been (shared/imports/opt-out-successors.ts). Returns how many events it wrote.
+ * as {@link carryConsentEvents} does for a split: for an import, to the person ids of the new
+ * records that may be the successors of an opted-out person it could not follow
+ * (shared/imports/opt-out-successors.ts). Returns how many events it wrote.
  *
  * On SQL Server the caller must already hold the opt-outs of every `from` under a range lock
  * (read with `holdlock` before it changed any record), so that an opt-out written meanwhile is
@@ -144,9 +143,7 @@ export async function carryOptOutEvents(
   const targets = targetsOf(moves);
   if (targets.size === 0) return 0;
   const sources = (await eventsOf(trx, engine, [...targets.keys()])).filter((event) => event.kind === 'opt-out');
-  if (sources.length === 0) return 0;
-  const held = await heldEvents(trx, [...new Set(sources.flatMap((e) => [...targets.get(e.subject_key)!]))]);
-  const copies = copiesOf(sources, targets, held);
+  const copies = await copiesNotHeld(trx, sources, targets);
   await insertEvents(trx, copies);
   return copies.length;
 }
@@ -182,26 +179,26 @@ async function eventsOf(
 
 const eventKey = (subject: string, consentId: string, action: string) => `${subject}\u0000${consentId}\u0000${action}`;
 
-/** The events the person ids `subjects` already hold, by subject, consent id and action. */
-async function heldEvents(trx: Kysely<Database>, subjects: readonly string[]): Promise<Set<string>> {
+/**
+ * Copies of `events` under each id their subject moves to, but none a target already holds (an
+ * event of the same consent and action: an earlier pass carried it), each copy made once.
+ */
+async function copiesNotHeld(
+  trx: Kysely<Database>,
+  events: readonly ConsentEventTable[],
+  targets: ReadonlyMap<string, ReadonlySet<string>>,
+): Promise<ConsentEventTable[]> {
+  if (events.length === 0) return [];
+  const tos = [...new Set(events.flatMap((e) => [...targets.get(e.subject_key)!]))];
   const held = new Set<string>();
-  for (let k = 0; k < subjects.length; k += IDS_PER_SELECT) {
+  for (let k = 0; k < tos.length; k += IDS_PER_SELECT) {
     const rows = await trx
       .selectFrom('consent_event')
       .select(['subject_key', 'consent_id', 'action'])
-      .where('subject_key', 'in', subjects.slice(k, k + IDS_PER_SELECT))
+      .where('subject_key', 'in', tos.slice(k, k + IDS_PER_SELECT))
       .execute();
     for (const row of rows) held.add(eventKey(row.subject_key, row.consent_id, row.action));
   }
-  return held;
-}
-
-/** Copies of `events` under each id their subject moves to, but none a target holds already (`held`, updated). */
-function copiesOf(
-  events: readonly ConsentEventTable[],
-  targets: ReadonlyMap<string, ReadonlySet<string>>,
-  held: Set<string>,
-): ConsentEventTable[] {
   const copies: ConsentEventTable[] = [];
   for (const event of events) {
     for (const to of targets.get(event.subject_key)!) {

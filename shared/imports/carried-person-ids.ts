@@ -1,7 +1,7 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
-import { snapshotTempTable, tempText } from './snapshot-temp-table.js';
+import { createTempIndex, snapshotTempTable, tempText } from './snapshot-temp-table.js';
 import type { Snapshot } from './snapshot-writer.js';
 
 /**
@@ -50,7 +50,6 @@ import type { Snapshot } from './snapshot-writer.js';
  */
 export class CarriedPersonIds {
   private readonly table: string;
-  private readonly index: string;
   /** The previous snapshot's records by matching key (date of birth and names), with their people. */
   readonly keyTable: string;
   /** The previous-key hashes of the new rows, when the snapshot brings them. */
@@ -63,20 +62,15 @@ export class CarriedPersonIds {
   ) {
     const table = (stem: string) => snapshotTempTable(engine, snapshot.runId, stem);
     this.table = table('carry');
-    this.index = engine === 'mssql' ? 'snapshot_carry_person' : 'temp.snapshot_carry_person';
     this.keyTable = table('carry_key');
     this.newTable = snapshot.previousKeyVersion === undefined ? undefined : table('carry_new');
-  }
-
-  private text(n: number) {
-    return tempText(this.engine, n);
   }
 
   /** Notes the previous snapshot's identifiers and matching keys, and their people; call before the delete. */
   async notePrevious(): Promise<void> {
     const { trx, snapshot } = this;
     const table = sql.raw(this.table);
-    const text = (n: number) => this.text(n);
+    const text = (n: number) => tempText(this.engine, n);
     await sql`drop table if exists ${table}`.execute(trx);
     await sql`create table ${table} (
       kind ${text(100)} not null,
@@ -94,8 +88,7 @@ export class CarriedPersonIds {
       where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
       group by ri.kind, ri.hash`.execute(trx);
     // For the contradiction check: a person's identifiers of one kind, found without a scan.
-    const on = this.engine === 'mssql' ? table : sql.raw('snapshot_carry');
-    await sql`create index ${sql.raw(this.index)} on ${on} (person_id, kind)`.execute(trx);
+    await createTempIndex(trx, this.engine, this.table, 'snapshot_carry_person', ['person_id', 'kind']);
     // The previous records by their own matching values, for records with no identifier to go
     // by: how many records held each key and, held by one, its person. And, for the opt-outs'
     // successors (opt-out-successors.ts), who held it at all: the least and greatest person id
@@ -257,23 +250,15 @@ export class CarriedPersonIds {
     await this.setCarried(carried);
   }
 
+  /** Gives each record (`record_id` of `carried`) its carried person (`person_id`): found at once, linked by the next pass. */
   private async setCarried(carried: RawBuilder<unknown>): Promise<void> {
-    await setCarriedPersonIds(this.trx, this.engine, carried);
-  }
-}
-
-/** Gives each record (`record_id` of `carried`) its carried person (`person_id`): found at once, linked by the next pass. */
-export async function setCarriedPersonIds(
-  trx: Transaction<Database>,
-  engine: Engine,
-  carried: RawBuilder<unknown>,
-): Promise<void> {
-  if (engine === 'mssql') {
-    await sql`update sr set person_id = c.person_id, carried_person_id = c.person_id
-      from source_record sr join (${carried}) c on c.record_id = sr.id`.execute(trx);
-  } else {
-    await sql`update source_record set person_id = c.person_id, carried_person_id = c.person_id
-      from (${carried}) as c where source_record.id = c.record_id`.execute(trx);
+    if (this.engine === 'mssql') {
+      await sql`update sr set person_id = c.person_id, carried_person_id = c.person_id
+        from source_record sr join (${carried}) c on c.record_id = sr.id`.execute(this.trx);
+    } else {
+      await sql`update source_record set person_id = c.person_id, carried_person_id = c.person_id
+        from (${carried}) as c where source_record.id = c.record_id`.execute(this.trx);
+    }
   }
 }
 

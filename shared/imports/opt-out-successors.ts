@@ -3,7 +3,7 @@ import { carryOptOutEvents, type PersonIdMove } from '../consents/carry-consents
 import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 import { uuidV7 } from './record-ids.js';
-import { snapshotTempTable, tempText } from './snapshot-temp-table.js';
+import { createTempIndex, snapshotTempTable, tempText } from './snapshot-temp-table.js';
 import type { Snapshot } from './snapshot-writer.js';
 
 /** Records a person-id update statement names: five parameters each, within SQL Server's 2,100. */
@@ -83,7 +83,6 @@ export class OptOutSuccessors {
   private readonly records: string;
   /** Their identifiers. */
   private readonly identifiers: string;
-  private readonly recordsIndex: string;
 
   constructor(
     private readonly trx: Transaction<Database>,
@@ -92,7 +91,6 @@ export class OptOutSuccessors {
   ) {
     this.records = snapshotTempTable(engine, snapshot.runId, 'optout_records');
     this.identifiers = snapshotTempTable(engine, snapshot.runId, 'optout_ids');
-    this.recordsIndex = engine === 'mssql' ? 'snapshot_optout_person' : 'temp.snapshot_optout_person';
   }
 
   /** Notes the previous snapshot's records of opted-out people; call before the delete. */
@@ -110,6 +108,8 @@ export class OptOutSuccessors {
       family_name ${text(200)},
       first3 ${text(3)},
       postcode ${text(8)})`.execute(trx);
+    // The opt-outs in force by the register's rule (consentRecordsInForce: a `record` event no
+    // `withdraw` names; `detach` is for consents only), spelled out here for the range lock.
     // Every carried record holds its carried id as its person id too (carried-person-ids.ts).
     // Driven from the opt-outs (`cross join` keeps that order on SQLite), which are fewer than a
     // snapshot's records: each opted-out person's records found by the person index.
@@ -125,8 +125,7 @@ export class OptOutSuccessors {
       where sr.person_id = opted.subject_key
         and sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}`.execute(trx);
     // For the carried check below and to pair identifiers with their records' people.
-    const on = engine === 'mssql' ? records : sql.raw(this.records.replace(/^temp\./, ''));
-    await sql`create index ${sql.raw(this.recordsIndex)} on ${on} (person_id)`.execute(trx);
+    await createTempIndex(trx, engine, this.records, 'snapshot_optout_person', ['person_id']);
     await sql`drop table if exists ${identifiers}`.execute(trx);
     await sql`create table ${identifiers} (
       person_id ${text(64)} not null,

@@ -1,4 +1,5 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Database } from '../store/schema.js';
 import type { Engine } from '../store/dialect.js';
 
 /**
@@ -22,4 +23,30 @@ export function snapshotTempTable(engine: Engine, runId: string, stem: string): 
 /** A bounded text column of a temporary table (on SQL Server in the database's collation, not tempdb's). */
 export function tempText(engine: Engine, n: number): RawBuilder<unknown> {
   return sql.raw(engine === 'mssql' ? `nvarchar(${n}) collate database_default` : 'text');
+}
+
+/**
+ * A temporary table's name as a statement naming the table alone takes it (`insert into`, the
+ * table of a `create index`): SQLite looks an unqualified name up in `temp` first.
+ */
+export function unqualifiedTempTable(table: string): string {
+  return table.replace(/^temp\./, '');
+}
+
+/**
+ * Indexes a temporary table (of {@link snapshotTempTable}) on `columns`: on SQLite the index is
+ * named in the `temp` schema and the table unqualified; on SQL Server an index name is the
+ * table's own, so `name` serves every run.
+ */
+export async function createTempIndex(
+  db: Kysely<Database>,
+  engine: Engine,
+  table: string,
+  name: string,
+  columns: readonly string[],
+): Promise<void> {
+  if (!/^[a-z_]+$/.test(name) || !columns.every((c) => /^[a-z_]+$/.test(c)))
+    throw new RangeError('An index and its columns are named in lower-case letters and underscores.');
+  const index = engine === 'sqlite' ? `temp.${name}` : name;
+  await sql.raw(`create index ${index} on ${unqualifiedTempTable(table)} (${columns.join(', ')})`).execute(db);
 }

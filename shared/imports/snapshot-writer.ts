@@ -5,6 +5,7 @@ import type { Database } from '../store/schema.js';
 import type { ImportPhase } from './import-phases.js';
 import { CarriedPersonIds, type CarryOutcome } from './carried-person-ids.js';
 import { OptOutSuccessors } from './opt-out-successors.js';
+import { unqualifiedTempTable } from './snapshot-temp-table.js';
 
 /**
  * Writes one party's dataset snapshot inside the caller's transaction: deletes the previous
@@ -282,12 +283,15 @@ export class SnapshotWriter {
     await this.optOuts.notePrevious();
     this.lap('opt-out successors');
     if (this.carried.newTable !== undefined) {
-      // Unqualified on SQLite: a temporary table's name is looked up before the main schema's.
-      const name = engine === 'sqlite' ? this.carried.newTable.replace(/^temp\./, '') : this.carried.newTable;
-      this.previousKeyIdentifiers = new BatchedInsert(engine, name, IDENTIFIER_ROW_COLUMNS, {
-        sqlite: this.store.sqlite,
-        rollbackOnError: true,
-      });
+      this.previousKeyIdentifiers = new BatchedInsert(
+        engine,
+        unqualifiedTempTable(this.carried.newTable),
+        IDENTIFIER_ROW_COLUMNS,
+        {
+          sqlite: this.store.sqlite,
+          rollbackOnError: true,
+        },
+      );
     }
     await this.trx
       .deleteFrom('record_identifier')
