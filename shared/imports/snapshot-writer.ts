@@ -73,12 +73,19 @@ export interface Snapshot {
 }
 
 /**
- * Indexes a snapshot's rows enter at one end of their key range, so keeping them costs an
- * append, while a rebuild would read the whole table again: every row of a snapshot has the
- * same party and dataset and no person yet, every identifier the same key version, and their
- * rowids are new and rising.
+ * Indexes kept through a big load because keeping them costs less than a rebuild, which reads
+ * the whole table again. A snapshot's rows enter the first three at one end of their key range,
+ * an append: every row of a snapshot has the same party and dataset and no person yet, every
+ * identifier the same key version, and their rowids are new and rising. They never enter the
+ * last, partial one (records with a carried person id): the load inserts none, and the carry
+ * sets them after the rebuild.
  */
-const APPENDED_INDEXES = new Set(['source_record_dataset', 'source_record_person', 'record_identifier_key_version']);
+const KEPT_INDEXES = new Set([
+  'source_record_dataset',
+  'source_record_person',
+  'record_identifier_key_version',
+  'source_record_carried',
+]);
 
 /** Helper threads SQLite may use to sort an index it builds. */
 const INDEX_SORT_THREADS = 2;
@@ -97,7 +104,7 @@ const MIN_REBUILD_ROWS = 20_000;
  * the new rows, so the indexes are dropped only once the rows written reach both
  * {@link MIN_REBUILD_ROWS} and the rows the table holds beside them: the rebuild then costs at
  * most twice the new rows. Unique indexes are kept, so a duplicate still fails at its insert,
- * and so are the {@link APPENDED_INDEXES}.
+ * and so are the {@link KEPT_INDEXES}.
  */
 class DeferredIndexes implements BatchHook {
   /** Rows of other snapshots in the table, counted once the threshold is first reached. */
@@ -122,7 +129,7 @@ class DeferredIndexes implements BatchHook {
       select name, sql from sqlite_master
       where type = 'index' and tbl_name = ${this.table} and sql is not null`.execute(trx);
     this.dropped = indexes.rows.filter(
-      (index) => !/^\s*create\s+unique\b/i.test(index.sql) && !APPENDED_INDEXES.has(index.name),
+      (index) => !/^\s*create\s+unique\b/i.test(index.sql) && !KEPT_INDEXES.has(index.name),
     );
     for (const index of this.dropped) await sql`drop index ${sql.id(index.name)}`.execute(trx);
     this.lap('drop indexes');
