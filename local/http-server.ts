@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import functions from '@azure/functions';
 import type { HttpResponseInit } from '@azure/functions';
@@ -54,6 +55,7 @@ export async function startHttpServer(options: {
       else res.destroy();
     });
   });
+  server.on('clientError', answerUnparsedRequest);
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
@@ -70,6 +72,39 @@ export async function startHttpServer(options: {
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * A request Node's parser refused before any handler saw it (a header over 16 KiB, a control
+ * character in a header, a malformed Content-Length or method) is answered as every other
+ * error, problem+json with an issued X-Request-Id, not with Node's bare status line. Nothing of
+ * the request is read back, and the connection is closed: the parser cannot go on from there.
+ * No access-log entry: no caller was authenticated and no route reached, as with a 404.
+ */
+function answerUnparsedRequest(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const result =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? problem(431, 'request-header-fields-too-large', 'Request headers too large')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? problem(408, 'request-timeout', 'Request not received in time')
+        : problem(400, 'invalid-request', 'Malformed HTTP request');
+  const body = Buffer.from(String(result.body ?? ''));
+  const headers = {
+    ...result.headers,
+    'x-request-id': randomUUID(),
+    'content-length': String(body.byteLength),
+    connection: 'close',
+  };
+  const head = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  socket.end(
+    Buffer.concat([Buffer.from(`HTTP/1.1 ${result.status} ${STATUS_CODES[result.status]}\r\n${head}\r\n`), body]),
+  );
 }
 
 async function handle(

@@ -9,4 +9,5 @@ export interface ApiRequest {
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
   text(): Promise<string>;
+  arrayBuffer(): Promise<ArrayBuffer>;
 }

@@ -4,6 +4,11 @@ import type { ApiRequest } from './api-request.js';
 
 export const MAX_JSON_BODY_BYTES = 16 * 1024;
 
+/** The `charset` parameter of a Content-Type, quoted or not. */
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+/** Refuses bytes that are not UTF-8 rather than replacing them (a leading BOM is dropped). */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 export type BodyResult<T> = { ok: true; value: T } | { ok: false; result: HttpResult; reason: string };
 
 /**
@@ -19,10 +24,29 @@ export async function readJsonBody<S extends z.ZodType>(req: ApiRequest, schema:
       result: problem(415, 'unsupported-media-type', 'Body must be application/json'),
     };
   }
+  // JSON between systems is UTF-8 (RFC 8259 §8.1). A body in another charset read as UTF-8
+  // would have its accented letters replaced, and its names then match nobody: a duplicate
+  // check would answer "none" for an applicant another council holds. Refused, never guessed.
+  const charset = CHARSET.exec(contentType)?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    return {
+      ok: false,
+      reason: 'unsupported-charset',
+      result: problem(415, 'unsupported-media-type', 'Body must be application/json in UTF-8', {
+        detail: 'Send the body in UTF-8, with charset=utf-8 or no charset.',
+      }),
+    };
+  }
   const declared = Number(req.headers.get('content-length') ?? '0');
   if (declared > MAX_JSON_BODY_BYTES) return tooLarge();
-  const text = await req.text();
-  if (Buffer.byteLength(text, 'utf8') > MAX_JSON_BODY_BYTES) return tooLarge();
+  const bytes = new Uint8Array(await req.arrayBuffer());
+  if (bytes.byteLength > MAX_JSON_BODY_BYTES) return tooLarge();
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(bytes);
+  } catch {
+    return { ok: false, reason: 'invalid-utf8', result: problem(400, 'invalid-request', 'Body is not valid UTF-8') };
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);

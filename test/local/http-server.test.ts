@@ -205,6 +205,27 @@ describe('local HTTP server', () => {
     expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });
 
+  it.each([
+    ['a control character in a header', 'X-Request-Id: NI AB123456C\x01\r\n', 400, 'invalid-request'],
+    [
+      'a header block over 16 KiB',
+      `X-Request-Id: AB123456C${'a'.repeat(20_000)}\r\n`,
+      431,
+      'request-header-fields-too-large',
+    ],
+    ['a malformed Content-Length', 'Content-Length: 12 AB123456C\r\n', 400, 'invalid-request'],
+  ])(
+    "answers a request Node's parser refuses (%s) as problem+json with an X-Request-Id, echoing nothing",
+    async (_what, header, status, code) => {
+      const res = await rawRequest(server.url, `POST /api/echo/1 HTTP/1.1\r\nHost: x\r\n${header}\r\n{}`);
+      expect(res).toMatchObject({ status, closedByServer: true });
+      expect(res.headers['content-type']).toBe('application/problem+json');
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(JSON.parse(res.body)).toMatchObject({ type: `urn:lintel:problem:${code}`, status });
+      expect(res.body).not.toContain('AB123456C');
+    },
+  );
+
   it('builds the request URL on its own address, never on the Host header', async () => {
     const res = await rawRequest(
       server.url,

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertRecord } from '../support/records.js';
+import { reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * A JSON body is UTF-8 (RFC 8259 §8.1). One in another charset, read as UTF-8 with its bad
+ * bytes replaced, has names that match nobody: the duplicate check answered "none" for an
+ * applicant another council holds (found by a review). It is refused instead, with one
+ * access-log entry, and nothing of it is echoed.
+ */
+describe('a body that is not UTF-8', () => {
+  let t: TestHost;
+  const zoe = { givenName: 'Zoë', familyName: 'Brontë', dateOfBirth: '1991-07-08' };
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    await insertRecord(t.host.services, {
+      partyId: 'corby-borough-council',
+      datasetId: 'keyways-housing-register',
+      ...zoe,
+      attributes: { firstName: zoe.givenName, lastName: zoe.familyName, dateOfBirth: zoe.dateOfBirth },
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const check = async (body: Uint8Array, contentType: string) => {
+    const before = await t.accessLogSize();
+    const res = await fetch(`${t.url}/api/v1/duplicate-checks`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await t.token('kettering-borough-council', ['housing-officer'])}`,
+        'x-purpose': 'fraud-prevention',
+        'content-type': contentType,
+      },
+      body,
+    });
+    const text = await res.text();
+    return {
+      status: res.status,
+      type: res.headers.get('content-type'),
+      text,
+      body: JSON.parse(text) as Record<string, unknown>,
+      entries: (await t.accessLogSize()) - before,
+    };
+  };
+  const utf8 = Buffer.from(JSON.stringify(zoe), 'utf8');
+  const latin1 = Buffer.from(JSON.stringify(zoe), 'latin1');
+  const lastReason = async () => (await reasonCodesOf(t, 'kettering-borough-council')).at(-1);
+
+  it('finds the applicant from a UTF-8 body, with or without a BOM or a charset saying so', async () => {
+    for (const [body, type] of [
+      [utf8, 'application/json'],
+      [utf8, 'application/json; charset=UTF-8'],
+      [utf8, 'application/json;charset="utf8"'],
+      [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), utf8]), 'application/json'],
+    ] as const) {
+      const res = await check(body, type);
+      expect(res, type).toMatchObject({ status: 200, body: { duplicate: true, councils: ['corby-borough-council'] } });
+    }
+  });
+
+  it('refuses a body declared in another charset 415, logged once, echoing nothing', async () => {
+    const res = await check(latin1, 'application/json; charset=iso-8859-1');
+    expect(res).toMatchObject({
+      status: 415,
+      type: 'application/problem+json',
+      body: { type: 'urn:lintel:problem:unsupported-media-type' },
+      entries: 1,
+    });
+    expect(res.text).not.toMatch(/Zo|Bront|1991/);
+    expect(await lastReason()).toBe('unsupported-charset');
+  });
+
+  it('refuses bytes that are not UTF-8 400 rather than matching mangled names', async () => {
+    const res = await check(latin1, 'application/json');
+    expect(res).toMatchObject({
+      status: 400,
+      type: 'application/problem+json',
+      body: { type: 'urn:lintel:problem:invalid-request', title: 'Body is not valid UTF-8' },
+      entries: 1,
+    });
+    expect(res.text).not.toMatch(/Zo|Bront|1991/);
+    expect(await lastReason()).toBe('invalid-utf8');
+  });
+});
