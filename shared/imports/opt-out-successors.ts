@@ -9,11 +9,18 @@ import type { Snapshot } from './snapshot-writer.js';
 /** Records a person-id update statement names: five parameters each, within SQL Server's 2,100. */
 const UPDATE_ROWS = 400;
 
+/** A date of birth `YYYY-MM-DD` with its day and month swapped (the same SQL on SQLite and SQL Server). */
+const swappedDate = (column: string) =>
+  `concat(substring(${column}, 1, 5), substring(${column}, 9, 2), '-', substring(${column}, 6, 2))`;
+
 /**
  * When record `a` may be the same person's as record `b` by their own values: the same date of
  * birth and family name (a corrected given name, a twin row), or the same date of birth, first
  * three letters and postcode (a corrected surname), or the same names and postcode (a corrected
- * date of birth). Loose on purpose: it decides where an opt-out goes, failing closed.
+ * date of birth) — and, as a record in temporary accommodation often has no postcode, the same
+ * date of birth and given name (a corrected or changed surname) or the same names with the day
+ * and month of the date of birth swapped (the commonest slip in a date). Loose on purpose: it
+ * decides where an opt-out goes, failing closed.
  */
 const RESEMBLES = {
   dobAndFamily: (a: string, b: string) =>
@@ -22,11 +29,21 @@ const RESEMBLES = {
     sql.raw(`${a}.postcode = ${b}.postcode and ${a}.date_of_birth = ${b}.date_of_birth and ${a}.first3 = ${b}.first3`),
   namesAndPostcode: (a: string, b: string) =>
     sql.raw(`${a}.postcode = ${b}.postcode and ${a}.family_name = ${b}.family_name and ${a}.first3 = ${b}.first3`),
+  dobAndGiven: (a: string, b: string) =>
+    sql.raw(`${a}.date_of_birth = ${b}.date_of_birth and ${a}.given_name = ${b}.given_name`),
+  swappedDobAndNames: (a: string, b: string) =>
+    sql.raw(
+      `${a}.date_of_birth = ${swappedDate(`${b}.date_of_birth`)} and ${a}.family_name = ${b}.family_name and ${a}.first3 = ${b}.first3`,
+    ),
   any: (a: string, b: string) =>
     sql.join(
-      [RESEMBLES.dobAndFamily(a, b), RESEMBLES.dobFirst3AndPostcode(a, b), RESEMBLES.namesAndPostcode(a, b)].map(
-        (way) => sql`(${way})`,
-      ),
+      [
+        RESEMBLES.dobAndFamily(a, b),
+        RESEMBLES.dobFirst3AndPostcode(a, b),
+        RESEMBLES.namesAndPostcode(a, b),
+        RESEMBLES.dobAndGiven(a, b),
+        RESEMBLES.swappedDobAndNames(a, b),
+      ].map((way) => sql`(${way})`),
       sql` or `,
     ),
 };
@@ -105,6 +122,7 @@ export class OptOutSuccessors {
       record_id ${text(100)} not null primary key,
       person_id ${text(64)} not null,
       date_of_birth ${text(10)},
+      given_name ${text(200)},
       family_name ${text(200)},
       first3 ${text(3)},
       postcode ${text(8)})`.execute(trx);
@@ -113,8 +131,8 @@ export class OptOutSuccessors {
     // Every carried record holds its carried id as its person id too (carried-person-ids.ts).
     // Driven from the opt-outs (`cross join` keeps that order on SQLite), which are fewer than a
     // snapshot's records: each opted-out person's records found by the person index.
-    await sql`insert into ${records} (record_id, person_id, date_of_birth, family_name, first3, postcode)
-      select sr.id, sr.person_id, sr.date_of_birth, sr.family_name, sr.first3, sr.postcode
+    await sql`insert into ${records} (record_id, person_id, date_of_birth, given_name, family_name, first3, postcode)
+      select sr.id, sr.person_id, sr.date_of_birth, sr.given_name, sr.family_name, sr.first3, sr.postcode
       from (
         select distinct ce.subject_key from consent_event ce${lock}
         where ce.kind = 'opt-out' and ce.action = 'record'
@@ -160,6 +178,8 @@ export class OptOutSuccessors {
       // By the postcode's index: a postcode holds a few households, a date of birth thousands.
       byValues('source_record_postcode_name', sql`${RESEMBLES.dobFirst3AndPostcode('sr', 'p')}`),
       byValues('source_record_postcode_name', sql`${RESEMBLES.namesAndPostcode('sr', 'p')}`),
+      byValues('source_record_dob_name', sql`${RESEMBLES.dobAndGiven('sr', 'p')}`),
+      byValues('source_record_dob_name', sql`${RESEMBLES.swappedDobAndNames('sr', 'p')}`),
     ];
     if (identifiers !== undefined) {
       // The stored identifiers are found from the noted ones (record_identifier_lookup); the
@@ -205,11 +225,21 @@ export class OptOutSuccessors {
     // those carried to another person whose own matching key (date of birth, family name, first
     // three letters) they do not hold — that person's id came to them by an identifier — or hold
     // only as the person left did too (their twin rows: which is whose cannot be told).
+    // Whether the person the record went to held its key: the key table keeps its least and
+    // greatest holder, so one of three or more holders between them counts as not holding it
+    // (failing closed: that person takes the opt-out). Whether the person left held it: from
+    // their own noted records, exactly — with only the least and greatest holder, an opted-out
+    // triplet between their siblings was taken for a stranger to the key, and the sibling their
+    // record went to kept it without the opt-out (found by a review).
     const keys = sql.raw(keyTable);
-    const heldBy = (person: RawBuilder<unknown>) => sql`exists (
+    const heldByCarriedTo = sql`exists (
       select 1 from ${keys} k
       where k.date_of_birth = sr.date_of_birth and k.family_name = sr.family_name and k.first3 = sr.first3
-        and (k.first_holder = ${person} or k.last_holder = ${person}))`;
+        and (k.first_holder = sr.carried_person_id or k.last_holder = sr.carried_person_id))`;
+    const heldByLeft = sql`exists (
+      select 1 from ${records} r
+      where r.person_id = x.person_id and r.date_of_birth = sr.date_of_birth and r.family_name = sr.family_name
+        and r.first3 = sr.first3)`;
     const { rows } = await sql<{ found: string; carried_to: string | null; person_id: string }>`
       select x.found, sr.carried_person_id as carried_to, x.person_id
       from (${this.resembling(
@@ -222,7 +252,7 @@ export class OptOutSuccessors {
       where sr.id = x.found and (
         sr.carried_person_id is null
         or (sr.carried_person_id <> x.person_id
-          and (not ${heldBy(sql`sr.carried_person_id`)} or ${heldBy(sql`x.person_id`)})))`.execute(trx);
+          and (not ${heldByCarriedTo} or ${heldByLeft})))`.execute(trx);
     await sql`drop table ${records}`.execute(trx);
     await sql`drop table ${identifiers}`.execute(trx);
 

@@ -85,6 +85,22 @@ describe('an opt-out across a snapshot the import cannot follow the person throu
     expect(await optedOut('t0')).toBe(true);
   });
 
+  // A record in temporary accommodation often has no postcode (found by a review): the ways of
+  // resembling that went by the postcode could not follow these.
+  it('stays with a record without a postcode when its surname is corrected', async () => {
+    await send(h, 'a.csv', ['Mary,Green,1980-05-06,,,t0']);
+    await optOut('t0');
+    await send(h, 'b.csv', ['Mary,Greene,1980-05-06,,,t0']);
+    expect(await optedOut('t0')).toBe(true);
+  });
+
+  it("stays with a record without a postcode when its date of birth's day and month are swapped", async () => {
+    await send(h, 'a.csv', ['Mary,Green,1980-05-06,,,t0']);
+    await optOut('t0');
+    await send(h, 'b.csv', ['Mary,Green,1980-06-05,,,t0']);
+    expect(await optedOut('t0')).toBe(true);
+  });
+
   it('is on the new record as soon as the import commits, before any linking pass', async () => {
     await send(h, 'a.csv', ['Mary,Green,1980-05-06,ME15 2YY,,t0']);
     await optOut('t0');
@@ -229,6 +245,41 @@ describe('an opt-out across a snapshot the import cannot follow the person throu
     await optOut('t2');
     await send(h, 'b.csv', [row('t2', '9990009007'), row('t3', '9990009007')]);
     expect(await optedOut('t2')).toBe(true);
+  });
+
+  it('reaches the person the carry gave the record to when three held the key and the opted-out one was between the others', async () => {
+    // Triplets, each with an NHS number: three people. The key table keeps only the least and
+    // greatest holder of a key (found by a review).
+    const numbers = new Map([
+      ['t0', nhs(701)],
+      ['t1', nhs(702)],
+      ['t2', nhs(703)],
+    ]);
+    const row = (tag: string, nhsNumber: string) => `Jonathan,Smith,2012-03-04,ME14 1XX,${nhsNumber},${tag}`;
+    await send(
+      h,
+      'a.csv',
+      [...numbers].map(([tag, n]) => row(tag, n)),
+    );
+    const byPerson = await Promise.all(
+      [...numbers.keys()].map(async (tag) => [tag, await personOfTag(h, tag)] as const),
+    );
+    const sorted = byPerson.sort((a, b) => (a[1] < b[1] ? -1 : 1));
+    const [first] = sorted[0]!;
+    const [middle] = sorted[1]!;
+    expect(new Set(byPerson.map(([, person]) => person)).size).toBe(3);
+    await optOut(middle);
+    // The middle triplet's row comes back with the first's NHS number: the carry gives it the
+    // first's person, who held the same key, so which is whose cannot be told. (The linking pass
+    // then keeps that id for one of the two rows and gives the other a new one, which keeps the
+    // opt-out: whichever ends where, the middle triplet's row must be opted out.)
+    await send(
+      h,
+      'b.csv',
+      [...numbers].map(([tag, n]) => row(tag, tag === middle ? numbers.get(first)! : n)),
+    );
+    expect(await optedOut(middle)).toBe(true);
+    expect(await optedOut(first)).toBe(true);
   });
 
   it('does not reach a twin the carry followed, when the opted-out person leaves the extract', async () => {
