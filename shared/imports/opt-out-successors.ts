@@ -207,10 +207,12 @@ export class OptOutSuccessors {
     const records = sql.raw(this.records);
     const identifiers = sql.raw(this.identifiers);
     // A person the carry followed — to as many new records of the dataset as they had before,
-    // each previous record resembled by one of them — keeps their id, and their opt-out, on all
-    // of them. One followed to fewer (to the record with their NHS number, say, and not to another
-    // with their name corrected), or to a record that does not look like theirs (a stranger who
-    // took their NHS number over), may have left a record behind: its successors are looked for.
+    // each previous record resembled by one of them and each of them resembling one — keeps their
+    // id, and their opt-out, on all of them. One followed to fewer (to the record with their NHS
+    // number, say, and not to another with their name corrected), or to a record that does not
+    // look like theirs (a stranger who took their NHS number over, even beside one of their own
+    // that stands for every record they had), may have left a record behind: its successors are
+    // looked for.
     const carriedHere = sql`o.party_id = ${snapshot.partyId} and o.dataset_id = ${snapshot.datasetId}`;
     await sql`delete from ${records} where (
         select count(*) from source_record o where o.carried_person_id = ${records}.person_id and ${carriedHere}
@@ -218,7 +220,13 @@ export class OptOutSuccessors {
       and not exists (
         select 1 from ${records} r where r.person_id = ${records}.person_id and not exists (
           select 1 from source_record o
-          where o.carried_person_id = r.person_id and ${carriedHere} and (${RESEMBLES.any('o', 'r')})))`.execute(trx);
+          where o.carried_person_id = r.person_id and ${carriedHere} and (${RESEMBLES.any('o', 'r')})))
+      and not exists (
+        select 1 from source_record o where o.carried_person_id = ${records}.person_id and ${carriedHere}
+          and not exists (
+            select 1 from ${records} r where r.person_id = o.carried_person_id and (${RESEMBLES.any('o', 'r')})))`.execute(
+      trx,
+    );
     await sql`delete from ${identifiers} where not exists (
       select 1 from ${records} r where r.person_id = ${identifiers}.person_id)`.execute(trx);
     // The new records resembling a record of a person so left: those carried to no one, and

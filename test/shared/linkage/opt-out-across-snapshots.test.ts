@@ -282,6 +282,26 @@ describe('an opt-out across a snapshot the import cannot follow the person throu
     expect(await optedOut(first)).toBe(true);
   });
 
+  it('is not taken as followed when a stranger stands in for one of two records of the person', async () => {
+    // Two rows of Mary (a duplicate application), carried to one person by a snapshot no linking
+    // pass followed yet; she opts out. The next snapshot has her one row, a stranger who took her
+    // NHS number, and her second row with a corrected surname and the number left off: as many
+    // records carried to her as she had, but one of them does not look like hers — so her other
+    // row's successor is looked for, and opted out (a suspicion of a review, shown here).
+    const mary = `Mary,Green,1980-05-06,ME15 2YY,${nhs(41)}`;
+    await send(h, 'a.csv', [`${mary},t0`]);
+    const twice = await h.importFile(`la-housing/${DATASET}/b.csv`, [HEADER, `${mary},t0`, `${mary},t1`].join('\n'));
+    expect(twice.outcome).toBe('loaded');
+    expect(await personOfTag(h, 't1')).toBe(await personOfTag(h, 't0'));
+    await optOut('t0');
+    await send(h, 'c.csv', [
+      `${mary},t0`,
+      `Carol,Jones,1955-01-01,ME20 1AA,${nhs(41)},t9`,
+      'Mary,Greene,1980-05-06,ME15 2YY,,t1',
+    ]);
+    expect(await optedOut('t1')).toBe(true);
+  });
+
   it('does not reach a twin the carry followed, when the opted-out person leaves the extract', async () => {
     await send(h, 'a.csv', ['Jonathan,Smith,2012-03-04,ME14 1XX,,t0', 'James,Smith,2012-03-04,ME14 1XX,,t1']);
     const twin = await personOfTag(h, 't1');
