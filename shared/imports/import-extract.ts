@@ -208,6 +208,8 @@ interface RunContext {
   readonly ids: LoggedIds;
   readonly run: ImportRun;
   readonly etag: string;
+  /** When the blob was uploaded (its Last-Modified). */
+  readonly lastModified: Date;
   readonly sha256: string;
   readonly purpose: string;
   readonly lap: (phase: ImportPhase) => void;
@@ -265,7 +267,11 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     let claimed = await claimRun(deps.store.db, claim);
     runId = claimed.id;
     if (FINAL_STATUSES.has(claimed.status)) {
-      const current = await currentSnapshot(deps.store.db, deps.store, file.partyId, file.datasetId);
+      // From the run ledger first: once retention has deleted every record of the current
+      // snapshot, its records can no longer tell it.
+      const current =
+        (await currentSnapshotOrder(deps.store.db, file.partyId, file.datasetId)) ??
+        (await currentSnapshot(deps.store.db, deps.store, file.partyId, file.datasetId));
       const why = supersedes(claimed, current, asOf)
         ? 'newer-snapshot'
         : uploadedAgainAfterRejection(claimed, properties.lastModified)
@@ -288,6 +294,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       ids,
       run: claimed,
       etag: properties.etag,
+      lastModified: properties.lastModified,
       sha256,
       purpose,
       lap,
@@ -541,7 +548,11 @@ async function previousSnapshotKey(
  * Whether a file whose bytes match a final run is a new snapshot rather than a duplicate: the run
  * is not what the store holds now, and the file is dated after what it holds.
  */
-function supersedes(run: ImportRun, current: CurrentSnapshot | undefined, asOf: string): boolean {
+function supersedes(
+  run: ImportRun,
+  current: Pick<CurrentSnapshot, 'runId' | 'asOf'> | undefined,
+  asOf: string,
+): boolean {
   return current !== undefined && current.runId !== run.id && asOf > current.asOf;
 }
 
@@ -848,13 +859,21 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
     sha256: context.sha256,
     of,
   });
+  // The run's own delivery again (a re-delivered event, a retry after a crash): the blob it
+  // read, under its name and uploaded before it finished. The same bytes uploaded again under
+  // that name later are another file, though the name is the same: a partner who always sends
+  // `extract.csv` re-sending Monday's after Tuesday's must not have Monday's report put back
+  // over Tuesday's (found by a review).
+  const ownDelivery =
+    run.blob_name === file.blobName &&
+    (run.finished_at === null || context.lastModified.getTime() <= Date.parse(run.finished_at));
   // A crash (or a failed write) after the commit can have lost the report: publish it now.
-  if (of === 'loaded' && run.blob_name === file.blobName) await ensureLoadedReport(context);
+  if (of === 'loaded' && ownDelivery) await ensureLoadedReport(context);
   const logged = await importEntryLogged(deps, run.id, run.received_at);
   const current =
     of === 'loaded' &&
     (await currentSnapshot(deps.store.db, deps.store, file.partyId, file.datasetId))?.runId === run.id;
-  if (!logged && run.blob_name === file.blobName) {
+  if (!logged && ownDelivery) {
     // A crash after the commit lost this run's entry: write it now (the run's own delivery).
     const columns = of === 'loaded' ? await loadedColumns(context) : [];
     await appendAccessLog(
@@ -873,7 +892,7 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
     const there = await readReport(deps.blobs, context.containers, destination, file.blobName);
     return there?.runId === run.id && there.outcome !== 'duplicate';
   };
-  if (run.blob_name !== file.blobName && !(await own())) {
+  if (!ownDelivery && !(await own())) {
     const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
     await writeReport(deps.blobs, context.containers, destination, file.blobName, {
       ...reportOf(context, 'duplicate', finishedAt, { rows: 0, loaded: 0, rejected: 0 }, [], [], undefined),

@@ -179,18 +179,18 @@ export async function currentSnapshotOrder(
   db: Db,
   partyId: string,
   datasetId: string,
-): Promise<SnapshotOrder | undefined> {
+): Promise<(SnapshotOrder & { readonly runId: string }) | undefined> {
   const runs = await db
     .selectFrom('import_run')
-    .select(['as_of', 'uploaded_at'])
+    .select(['id', 'as_of', 'uploaded_at'])
     .where('party_id', '=', partyId)
     .where('dataset_id', '=', datasetId)
     .where('status', '=', 'loaded')
     .where('as_of', 'is not', null)
     .execute();
-  let current: SnapshotOrder | undefined;
+  let current: (SnapshotOrder & { readonly runId: string }) | undefined;
   for (const run of runs) {
-    const order = { asOf: run.as_of!, uploadedAt: run.uploaded_at ?? undefined };
+    const order = { runId: run.id, asOf: run.as_of!, uploadedAt: run.uploaded_at ?? undefined };
     if (current === undefined || isBehind(current, order)) current = order;
   }
   return current;

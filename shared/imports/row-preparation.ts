@@ -136,6 +136,12 @@ export class RowPreparer {
       return;
     }
     let cells = record.cells;
+    // A value past the named columns that the reader refused (too long, a formula) was blanked
+    // there, so it would pass below as an empty cell: it is a value under no column all the same.
+    if (record.cellProblems?.some((p) => p.index >= width) === true) {
+      batch.rowErrors.push([{ row, reason: 'column-count' }]);
+      return;
+    }
     if (cells.length !== width) {
       const restEmpty = cells.length > width && cells.slice(width).every((c) => c === '');
       if (
@@ -151,8 +157,7 @@ export class RowPreparer {
     }
     const errors: RowError[] = [];
     if (record.cellProblems !== undefined) {
-      for (const p of record.cellProblems)
-        if (p.index < width) errors.push({ row, column: columns[p.index]!, reason: p.reason });
+      for (const p of record.cellProblems) errors.push({ row, column: columns[p.index]!, reason: p.reason });
     }
     for (const issue of this.validator.validate(cells, out)) {
       const column = columns[issue.index]!;
