@@ -40,7 +40,7 @@ export function extractFormatOf(
   if (extension === 'csv' || extension === 'txt') delimiter = DELIMITERS[sourceDelimiter ?? 'comma'];
   else if (extension === 'tsv' || extension === 'tab') delimiter = '\t';
   else return undefined;
-  const declared = declaredDelimiter(metadata.delimiter);
+  const declared = declaredDelimiter(metadataValue(metadata, 'delimiter'));
   if (declared !== undefined) {
     // Own keys only: `constructor` or `__proto__` is no delimiter.
     const named = Object.hasOwn(NAMED_DELIMITERS, declared) ? NAMED_DELIMITERS[declared] : undefined;
@@ -61,15 +61,30 @@ function declaredDelimiter(raw: string | undefined): string | undefined {
 }
 
 /**
- * The date the extract describes (`source_record.as_of`): blob metadata `asof` (ISO date), else
- * a date in the file name (`…-2025-01-31.csv` or `…_20250131.csv`; the last, should there be
- * several), else the day it was uploaded.
+ * A blob metadata value by its name in any case: Azure keeps a name in the case it was set in
+ * (`AsOf`, `ASOF`), Azurite lower-cases it.
  */
-export function asOfDate(fileName: string, metadata: Readonly<Record<string, string>>, uploaded: Date): string {
-  const declared = metadata.asof ?? metadata.asOf;
-  if (declared !== undefined) {
-    const r = normaliseDate(declared);
-    if (r.ok) return r.value;
+function metadataValue(metadata: Readonly<Record<string, string>>, name: string): string | undefined {
+  for (const [key, value] of Object.entries(metadata)) if (key.toLowerCase() === name) return value;
+  return undefined;
+}
+
+/**
+ * The date the extract describes (`source_record.as_of`): blob metadata `asof` (an ISO date, or
+ * an ISO date-time, whose date is taken), else a date in the file name (`…-2025-01-31.csv` or
+ * `…_20250131.csv`; the last, should there be several), else the day it was uploaded. Undefined
+ * when `asof` is given but is no date: the partner said which day the extract describes, and a
+ * guess in its place (the upload day, say) could put an older extract over a newer one.
+ */
+export function asOfDate(
+  fileName: string,
+  metadata: Readonly<Record<string, string>>,
+  uploaded: Date,
+): string | undefined {
+  const declared = metadataValue(metadata, 'asof')?.trim();
+  if (declared !== undefined && declared !== '') {
+    const r = normaliseDate(/^\d{4}-\d{2}-\d{2}T/.test(declared) ? declared.slice(0, 10) : declared);
+    return r.ok ? r.value : undefined;
   }
   // Eight digits standing alone (not the tail of a longer number: `…_100234567_2025-01-31`),
   // the last that is a real date: a name may carry a reference number, or a period `from_to`.

@@ -272,7 +272,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       const current =
         (await currentSnapshotOrder(deps.store.db, file.partyId, file.datasetId)) ??
         (await currentSnapshot(deps.store.db, deps.store, file.partyId, file.datasetId));
-      const why = supersedes(claimed, current, asOf)
+      const why = supersedes(claimed, current, asOf ?? '')
         ? 'newer-snapshot'
         : uploadedAgainAfterRejection(claimed, properties.lastModified)
           ? 'uploaded-again'
@@ -320,6 +320,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     const format = extractFormatOf(file.fileName, properties.metadata, entry.dataset.delimiters?.[file.partyId]);
     if (format === undefined) return await reject(context, [{ reason: 'unsupported-file-type' }], undefined);
     if (bytes === 0) return await reject(context, [{ reason: 'empty-file' }], undefined);
+    if (asOf === undefined) return await reject(context, [{ reason: 'unreadable-asof' }], undefined);
 
     const secret = await deps.secrets.get('pseudonymisation-key');
     const key = Buffer.from(secret.value, 'base64');

@@ -34,6 +34,8 @@ export const FILE_REASONS = [
    * later extract back as stale until that date (extract-format.ts, datedAfterUpload).
    */
   'future-extract',
+  /** Blob metadata `asof` is given but is no date (extract-format.ts, asOfDate): no day is guessed in its place. */
+  'unreadable-asof',
   'xlsx-not-a-zip',
   'xlsx-encrypted',
   'xlsx-unreadable',

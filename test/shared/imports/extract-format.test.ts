@@ -12,6 +12,10 @@ describe('extractFormatOf', () => {
     expect(extractFormatOf('extract', {})).toBeUndefined();
   });
 
+  it('reads a declared delimiter whatever the case of its metadata name (Azure keeps the case it was set in)', () => {
+    expect(extractFormatOf('extract.csv', { Delimiter: 'semicolon' })).toEqual({ kind: 'csv', delimiter: ';' });
+  });
+
   it.each([
     ['\t', '\t'],
     [' \t ', '\t'],
@@ -64,6 +68,18 @@ describe('asOfDate', () => {
     expect(asOfDate('housing-2025-01-31.csv', {}, uploaded)).toBe('2025-01-31');
     expect(asOfDate('housing_20250131.csv', {}, uploaded)).toBe('2025-01-31');
     expect(asOfDate('housing.csv', {}, uploaded)).toBe('2026-12-02');
+  });
+
+  it('reads the declared date in any case of its name, and the date of a date-time', () => {
+    expect(asOfDate('housing.csv', { AsOf: '2025-02-28' }, uploaded)).toBe('2025-02-28');
+    expect(asOfDate('housing.csv', { ASOF: '28/02/2025' }, uploaded)).toBe('2025-02-28');
+    expect(asOfDate('housing.csv', { asof: '2025-02-28T23:00:00Z' }, uploaded)).toBe('2025-02-28');
+    expect(asOfDate('housing.csv', { asof: '  ' }, uploaded)).toBe('2026-12-02');
+  });
+
+  it('guesses no date when the declared one cannot be read', () => {
+    expect(asOfDate('housing-2025-01-31.csv', { asof: 'end of January' }, uploaded)).toBeUndefined();
+    expect(asOfDate('housing.csv', { asof: '2025-02-30' }, uploaded)).toBeUndefined();
   });
 
   it('does not take the digits of a longer number for a date, and takes the last date of a period', () => {

@@ -66,6 +66,18 @@ describe('snapshot order', () => {
     expect(today).toMatchObject({ outcome: 'rejected', reasons: ['stale-extract'] });
   });
 
+  it('rejects an extract whose declared date cannot be read, rather than dating it by its upload', async () => {
+    await h.importFile(path('extract-2025-02-04.csv'), TUESDAY);
+    // Monday's extract, declared in a form no date is read from: dated by its upload day instead,
+    // it would replace Tuesday's rows.
+    const unread = await h.importFile(path('monday.csv'), MONDAY, { asof: 'Mon 3rd Feb' });
+    expect(unread).toMatchObject({ outcome: 'rejected', reasons: ['unreadable-asof'] });
+    expect(await h.report('rejected', path('monday.csv'))).toMatchObject({
+      fileErrors: [{ reason: 'unreadable-asof' }],
+    });
+    expect(await storedRecords(h.store, HOUSING, MDI)).toHaveLength(15);
+  });
+
   it('rejects an extract older than the current snapshot as stale, leaving the newer rows, also on retry', async () => {
     const tuesday = await h.importFile(path('extract-2025-02-04.csv'), TUESDAY);
     expect(tuesday).toMatchObject({ outcome: 'loaded', loaded: 15 });
