@@ -272,7 +272,60 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
     decision: 'allow',
     reasonCode: 'granted',
   });
-  // The same lines for Power BI's SQL connection, before the files: a failure here writes none.
+  const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
+  const put = async (name: string, body: Buffer, contentType: string) => {
+    await container
+      .getBlockBlobClient(name)
+      .upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType } });
+  };
+  const manifestJson = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
+  /**
+   * Puts back the files of latest/ that a failed run replaced, and then the manifest they had;
+   * should that fail too, latest/ is left without a manifest, the sign of an incomplete release.
+   */
+  const restoreLatest = async (written: readonly string[], previous: ReadonlyMap<string, Buffer | undefined>) => {
+    for (const [name, , type] of release) {
+      if (name === MANIFEST_FILE || !written.includes(name)) continue;
+      const body = previous.get(name);
+      if (body === undefined) await container.getBlobClient(`${folder}latest/${name}`).deleteIfExists();
+      else await put(`${folder}latest/${name}`, body, type);
+    }
+    const manifestBefore = previous.get(MANIFEST_FILE);
+    if (manifestBefore !== undefined) await put(`${folder}latest/${MANIFEST_FILE}`, manifestBefore, 'application/json');
+  };
+  const release: [string, Buffer, string][] = [
+    [COUNTS_FILE, csv, 'text/csv; charset=utf-8'],
+    [COUNTS_PARQUET_FILE, parquet, 'application/vnd.apache.parquet'],
+    [MANIFEST_FILE, manifestJson, 'application/json'],
+  ];
+  // In each folder the manifest goes first and comes back last: a reader that finds one finds the
+  // counts it describes (its SHA-256), and a run that fails between leaves no manifest at all.
+  const writeFolder = async (sub: string, written: string[] = []) => {
+    await container.getBlobClient(`${folder}${sub}/${MANIFEST_FILE}`).deleteIfExists();
+    for (const [name, body, type] of release) {
+      await put(`${folder}${sub}/${name}`, body, type);
+      written.push(name);
+    }
+  };
+  // The dated folder first: a run that fails there leaves latest/ as the release before, whole
+  // (Power BI reads latest/ without looking at the manifest), and the SQL release as it was.
+  await writeFolder(generatedAt.slice(0, 10));
+  // Then latest/, put back as it was should a write fail part-way (found by a review: it was
+  // left holding the new counts beside the old Parquet file).
+  const previous = new Map<string, Buffer | undefined>();
+  for (const [name] of release) {
+    const blob = container.getBlobClient(`${folder}latest/${name}`);
+    previous.set(name, (await blob.exists()) ? await blob.downloadToBuffer() : undefined);
+  }
+  const written: string[] = [];
+  try {
+    await writeFolder('latest', written);
+  } catch (err) {
+    await restoreLatest(written, previous).catch(() => undefined);
+    throw err;
+  }
+  // The same lines for Power BI's SQL connection, once the files stand: should this fail, the
+  // run fails and its retry writes the day's release again, files and lines.
   await storeRelease(
     store,
     {
@@ -284,21 +337,6 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
     },
     deps.historyDays,
   );
-  const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
-  const put = async (name: string, body: Buffer, contentType: string) => {
-    await container
-      .getBlockBlobClient(name)
-      .upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType } });
-  };
-  const manifestJson = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
-  // In each folder the manifest goes first and comes back last: a reader that finds one finds the
-  // counts it describes (its SHA-256), and a run that fails between leaves no manifest at all.
-  for (const sub of ['latest', generatedAt.slice(0, 10)]) {
-    await container.getBlobClient(`${folder}${sub}/${MANIFEST_FILE}`).deleteIfExists();
-    await put(`${folder}${sub}/${COUNTS_FILE}`, csv, 'text/csv; charset=utf-8');
-    await put(`${folder}${sub}/${COUNTS_PARQUET_FILE}`, parquet, 'application/vnd.apache.parquet');
-    await put(`${folder}${sub}/${MANIFEST_FILE}`, manifestJson, 'application/json');
-  }
   deps.logger.info('curated.exported', { ...idsOf(target), lines: lines.length, recordsAwaitingLinkage: awaiting });
   return {
     ...idsOf(target),
