@@ -57,7 +57,22 @@ export async function writeCheckpoint(deps: {
     privateKey,
     keyId,
   );
+  // Another run (the timer and `npm run audit -- checkpoint` at once) may have anchored since the
+  // read above, while this one scanned the log and fetched its key: anchored after it, this
+  // smaller checkpoint would read as a rollback to every later verify, and a WORM anchor cannot
+  // be taken back (found by a review). This run stands down; the next signs what the log holds.
+  // What is left is the moment between this read and the append.
+  const anchoredSince = await deps.anchors.latest();
+  if (!sameCheckpoint(anchoredSince, previous)) {
+    deps.logger.info('audit.checkpoint-superseded', { treeSize: checkpoint.treeSize });
+    return { checkpoint: undefined, alarm: false };
+  }
   await deps.anchors.append(checkpoint);
   deps.logger.info('audit.checkpoint', { treeSize: checkpoint.treeSize, rootHash: checkpoint.rootHash });
   return { checkpoint, alarm: false };
+}
+
+function sameCheckpoint(a: Checkpoint | undefined, b: Checkpoint | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.treeSize === b.treeSize && a.rootHash === b.rootHash && a.time === b.time;
 }

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { AccessLog } from '../../../shared/audit/access-log.js';
+import { AnchorLog } from '../../../shared/audit/anchor-log.js';
+import { writeCheckpoint } from '../../../shared/audit/checkpointer.js';
+import { publicKeysFor } from '../../../shared/audit/signing-keys.js';
+import { verifyAccessLog } from '../../../shared/audit/verify-log.js';
+import { createLogger } from '../../../shared/logging.js';
+import { LocalSecretSource } from '../../../shared/secrets/local-secret-source.js';
+import type { SecretSource } from '../../../shared/secrets/secret-source.js';
+import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
+
+describe('two checkpoint runs at once (timer + `npm run audit -- checkpoint`)', () => {
+  const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
+  const logger = createLogger('error');
+  const containerName = `anchors-${randomUUID().slice(0, 8)}`;
+  let store: Store;
+  let log: AccessLog;
+  let secrets: LocalSecretSource;
+  let n = 0;
+  const entries = async (k: number) => {
+    for (let i = 0; i < k; i++)
+      await log.append({
+        requestId: `req-${++n}`,
+        partyId: 'kettering-borough-council',
+        clientId: 'client',
+        roles: ['housing-officer'],
+        purpose: 'housing-allocation',
+        action: 'person.search',
+        subjectRef: `person-${n % 5}`,
+        datasets: ['keyways-housing-register'],
+        fields: ['keyways-housing-register.firstName'],
+        decision: 'allow',
+        reasonCode: 'granted',
+      });
+  };
+
+  beforeEach(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lintel-race-'));
+    store = openStore({ engine: 'sqlite', path: join(dir, 'log.db') });
+    await migrateToLatest(store);
+    log = new AccessLog(store, logger);
+    secrets = new LocalSecretSource(join(dir, 'secrets.json'));
+    await blobs.getContainerClient(containerName).createIfNotExists();
+  });
+  afterEach(async () => {
+    await log.close();
+    await store.close();
+    await blobs.getContainerClient(containerName).deleteIfExists();
+  });
+
+  it('an untampered log still verifies after two overlapping checkpoint runs', async () => {
+    const anchors = new AnchorLog(blobs, { container: containerName });
+    await entries(10);
+    // Run A (the timer): the signing key's fetch from Key Vault is slow this time.
+    let reached!: () => void;
+    const atKeyFetch = new Promise<void>((r) => (reached = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slowSecrets = {
+      get: async (...args: Parameters<SecretSource['get']>) => {
+        reached();
+        await gate;
+        return secrets.get(...args);
+      },
+    } as SecretSource;
+    const a = writeCheckpoint({ store, anchors, secrets: slowSecrets, logger });
+    await atKeyFetch; // A has read the tree: 10 entries
+    await entries(5);
+    // Run B (the CLI) meanwhile: signs and anchors 15 entries.
+    const b = await writeCheckpoint({ store, anchors, secrets, logger });
+    expect(b).toMatchObject({ alarm: false, checkpoint: { treeSize: 15 } });
+    release();
+    // A finds B's checkpoint anchored since its read, and stands down: anchored after B's, its
+    // smaller one would read as a rollback for ever (found by a review).
+    expect(await a).toEqual({ alarm: false, checkpoint: undefined });
+
+    const checkpoints = await anchors.read();
+    expect(checkpoints.map((c) => c.treeSize)).toEqual([15]);
+    const keys = await publicKeysFor(
+      secrets,
+      checkpoints.map((c) => c.keyId),
+    );
+    const report = await verifyAccessLog(store, checkpoints, keys);
+    // Nothing was tampered with: verify passes.
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+  });
+});
