@@ -65,7 +65,8 @@ const BATCH = 500;
  *   the decision is keyed by the person id, which their records carry into the next snapshot, and
  *   deleting them would drop an objection when they are next sent (agreements/README.md). One
  *   withdrawn has nothing left to carry (a withdrawal ends it under every id) and holds no one;
- *   its events stay as the history of what the person decided;
+ *   its events stay as the history of what the person decided. A person so held keeps whoever a
+ *   link candidate joins to them, as a person the field keeps does (the point above);
  * - a rule whose value the field's type cannot hold is skipped (it would keep nobody).
  *
  * Periods (`period`, `after`) are not enforced here: the signed agreements state none for the
@@ -188,8 +189,14 @@ async function enforceRule(
       const pending = status === 'candidate' || (status === 'confirmed' && personA !== personB);
       if (pending && personA !== undefined && personB !== undefined) candidates.push([personA, personB]);
     }
+    // Held for a consent or opt-out in force: kept as the flag keeps, so the candidates below are
+    // followed from them too (found by a review: a record waiting for review against an opted-out
+    // person was deleted, and the officer's review with it).
+    const held = await peopleWithConsentsInForce(trx, [
+      ...new Set(linked.map((r) => r.person_id!).filter((person) => !kept.has(person))),
+    ]);
     const underReview = new Set<string>();
-    const keptOrReviewed = (person: string) => kept.has(person) || underReview.has(person);
+    const keptOrReviewed = (person: string) => kept.has(person) || held.has(person) || underReview.has(person);
     for (let grew = true; grew;) {
       grew = false;
       for (const [personA, personB] of candidates) {
@@ -212,8 +219,6 @@ async function enforceRule(
       ids.push(id);
       byPerson.set(personId!, ids);
     }
-    const held = await peopleWithConsentsInForce(trx, [...byPerson.keys()]);
-    for (const personId of held) byPerson.delete(personId);
     if (byPerson.size === 0) return { people: [], records: 0, held: held.size };
 
     // Written before the deletion commits: a deletion the log does not show must not happen.

@@ -384,6 +384,55 @@ describe('joint-system retention keeps what it cannot judge', () => {
     expect(await retentionEntries(h)).toEqual([]);
   });
 
+  it('keeps a person waiting for review against one held for an opt-out, as against one the field keeps', async () => {
+    // Bob's Housing record says N, but his opt-out holds him; Eve, known to social care only,
+    // waits for an officer's review against Bob's record (found by a review: she was deleted,
+    // and the candidate with her).
+    await importEach(h, [
+      [
+        'la-housing',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inTemporaryAccommodation',
+          `Bob,Jones,2010-01-01,ME15 2YY,${BOB},N`,
+        ],
+      ],
+      [
+        'la-childrens-social-care',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
+          `Eve,Brown,2009-09-09,ME17 4AA,${EVE},SC-3,N`,
+        ],
+      ],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+    await h.store.db
+      .insertInto('consent_event')
+      .values({
+        event_id: randomUUID(),
+        consent_id: randomUUID(),
+        subject_key: await personOf(h, 'la-housing', 'BOB'),
+        kind: 'opt-out',
+        purpose_id: null,
+        action: 'record',
+        party_id: 'la-housing',
+        client_id: 'test',
+        evidence_ref: null,
+        at: new Date().toISOString(),
+      })
+      .execute();
+    const link = await candidateLink(
+      h,
+      await recordId(h, 'la-housing', 'BOB'),
+      await recordId(h, 'la-childrens-social-care', 'EVE'),
+    );
+
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+
+    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 0, peopleHeld: 1 });
+    expect(await recordsByParty(h)).toHaveLength(2);
+    expect(await h.store.db.selectFrom('record_link').select('id').where('id', '=', link).execute()).toHaveLength(1);
+  });
+
   it('holds no one for a consent or opt-out since withdrawn: there is nothing left to carry', async () => {
     await importEach(h, [
       ['la-housing', HOUSING],
