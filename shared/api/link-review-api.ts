@@ -180,6 +180,17 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
           by: { partyId: call.caller.partyId, clientId: call.caller.clientId, requestId: call.requestId },
           at: ctx.now(),
         });
+        if (recorded.outcome === 'not-keyed') {
+          // Still open, and not decided by anyone: not the 409 that says the first decision stands.
+          return deny(
+            problem(409, 'candidate-not-keyed', 'Candidate must be proposed again first', {
+              detail:
+                'The candidate predates kept decisions; the next linking pass (or npm run relink) proposes it again.',
+            }),
+            'candidate-not-keyed',
+            { purpose: decision.purpose, subjectRef },
+          );
+        }
         if (recorded.outcome === 'not-open') {
           return deny(
             problem(409, 'candidate-decided', 'Candidate already decided', {

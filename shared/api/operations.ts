@@ -341,7 +341,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     purpose: 'required',
     pathParameters: { candidateId },
     responses: [{ status: 200, description: 'Confirmed', schema: 'LinkCandidateDecision' }],
-    problems: [...REVIEW_PROBLEMS, 'candidate-unknown', 'candidate-decided'],
+    problems: [...REVIEW_PROBLEMS, 'candidate-unknown', 'candidate-decided', 'candidate-not-keyed'],
   },
   linkCandidateReject: {
     summary: 'Reject a link candidate',
@@ -352,7 +352,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     purpose: 'required',
     pathParameters: { candidateId },
     responses: [{ status: 200, description: 'Rejected', schema: 'LinkCandidateDecision' }],
-    problems: [...REVIEW_PROBLEMS, 'candidate-unknown', 'candidate-decided'],
+    problems: [...REVIEW_PROBLEMS, 'candidate-unknown', 'candidate-decided', 'candidate-not-keyed'],
   },
   auditVerify: {
     summary: 'Verify the access log',

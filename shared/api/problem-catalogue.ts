@@ -39,6 +39,11 @@ export const PROBLEM_CATALOGUE = {
     status: 404,
     description: 'No open or decided link candidate with this id that the caller may review.',
   },
+  'candidate-not-keyed': {
+    status: 409,
+    description:
+      'The candidate was proposed before decisions were kept under a key; the next linking pass (or `npm run relink`) proposes it again, and it can be decided then.',
+  },
   'candidate-decided': {
     status: 409,
     description: 'The candidate has already been confirmed or rejected; the first decision stands.',

@@ -53,14 +53,19 @@ function sourceParts(source: string): { dataset: string; source: string } {
   return { source: source.slice(0, slash), dataset: source.slice(slash + 1) };
 }
 
-/** The position after a candidate in the queue's order: its score and id. */
+/**
+ * The position after a candidate in the queue's order: its score, exactly (a score rounded here
+ * would make the next page start before or after it: the same page again for ever, or candidates
+ * skipped; found by a review), and its id.
+ */
 function cursorOf(score: number | null, id: string): string {
-  return `${(score ?? 0).toFixed(6)}_${id}`;
+  return `${String(score ?? 0)}_${id}`;
 }
 
 function parseCursor(cursor: string): { score: number; id: string } | undefined {
-  const match = /^(\d\.\d{6})_([0-9a-f-]{36})$/.exec(cursor);
-  return match ? { score: Number(match[1]), id: match[2]! } : undefined;
+  const match = /^(\d(?:\.\d{1,20})?(?:e-\d{1,3})?)_([0-9a-f-]{36})$/.exec(cursor);
+  const score = Number(match?.[1]);
+  return match && Number.isFinite(score) && score <= 1 ? { score, id: match[2]! } : undefined;
 }
 
 export function isCandidateCursor(cursor: string): boolean {
@@ -148,7 +153,12 @@ export interface ReviewDecision {
 export type ReviewOutcome =
   | { readonly outcome: 'decided'; readonly decidedAt: string }
   /** Someone decided it first (or it is no longer a candidate): nothing changed. */
-  | { readonly outcome: 'not-open' };
+  | { readonly outcome: 'not-open' }
+  /**
+   * Proposed before decisions were kept under a key (its `pair_key` is null): it gets one when a
+   * linking pass proposes it again (`npm run relink` does at once), and is decided then.
+   */
+  | { readonly outcome: 'not-keyed' };
 
 /**
  * Records the decision on an open candidate and forms the agreement's people again. The status
@@ -178,7 +188,7 @@ export async function recordDecision(
 ): Promise<ReviewOutcome> {
   const decidedAt = review.at.toISOString();
   const pairKey = candidate.pairKey;
-  if (pairKey === null) return { outcome: 'not-open' };
+  if (pairKey === null) return { outcome: 'not-keyed' };
   const updated = await db
     .updateTable('record_link')
     .set({ status: review.decision })

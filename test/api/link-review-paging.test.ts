@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkPeople } from '../../shared/linkage/link-people.js';
+import { insertRecord } from '../support/records.js';
+import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+
+describe('link review: paging and candidates without a key', () => {
+  let t: TestHost;
+  const DATASET = 'multiple-disadvantage-indicators';
+  const PURPOSE = 'homelessness-prevention';
+  const reviewer = (path: string, method = 'GET', extra: Record<string, unknown> = {}) =>
+    callApi(t, path, { party: 'la-housing', roles: ['reviewer'], purpose: PURPOSE, method, ...extra });
+  let base: { id: string; record_a: string; record_b: string; first_run_id: string };
+
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+    const services = t.host.services;
+    for (const [party, family] of [
+      ['la-housing', 'Smyth'],
+      ['la-childrens-social-care', 'Smith'],
+    ] as const)
+      await insertRecord(services, {
+        partyId: party,
+        datasetId: DATASET,
+        givenName: 'Jonathan',
+        familyName: family,
+        dateOfBirth: '2012-03-04',
+        postcode: 'ME14 1XX',
+        attributes: { firstName: 'Jonathan', lastName: family, dateOfBirth: '2012-03-04', homePostcode: 'ME14 1XX' },
+      });
+    const { store, secrets, agreements, logger } = services;
+    await linkPeople(
+      { store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } },
+      'social-care-education-housing',
+      'full',
+    );
+    base = (await store.db
+      .selectFrom('record_link')
+      .selectAll()
+      .where('status', '=', 'candidate')
+      .executeTakeFirstOrThrow()) as never;
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const addCandidate = async (score: number | null, pairKey: string | null = randomUUID(), id = randomUUID()) => {
+    const row = await t.host.services.store.db
+      .selectFrom('record_link')
+      .selectAll()
+      .where('id', '=', base.id)
+      .executeTakeFirstOrThrow();
+    await t.host.services.store.db
+      .insertInto('record_link')
+      .values({ ...row, id, score, pair_key: pairKey, identity_key: null })
+      .execute();
+    return id;
+  };
+
+  it('odd inputs never 500', async () => {
+    const statuses: Record<string, number> = {};
+    for (const q of [
+      'limit=1.5',
+      'limit=1e1',
+      'limit=%20',
+      'limit=5&limit=6',
+      'after=',
+      'limit=0x10',
+      'limit=Infinity',
+      'after=1.000000_zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz',
+    ])
+      statuses[q] = (await reviewer(`/v1/link-candidates?${q}`)).status;
+    statuses.badJson = (
+      await reviewer(`/v1/link-candidates/${randomUUID()}/confirm`, 'POST', { rawBody: '{nope' })
+    ).status;
+    statuses.upper = (await reviewer(`/v1/link-candidates/${base.id.toUpperCase()}`)).status;
+    statuses.pct = (await reviewer(`/v1/link-candidates/%E0%A4%A`)).status;
+    expect(Object.values(statuses).every((s) => s < 500)).toBe(true);
+  });
+
+  // The cursor rounded the score to six decimals: the next page began before the candidate, and
+  // the same page came back for ever (found by a review).
+  it('pages through every open candidate exactly once (scores not on a 6-decimal grid)', async () => {
+    const added = [await addCandidate(0.1234564), await addCandidate(0.1234562), await addCandidate(0.12345678)];
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let n = 0; n < 20; n++) {
+      const res = await reviewer(`/v1/link-candidates?limit=1${after ? `&after=${after}` : ''}`);
+      expect(res.status).toBe(200);
+      seen.push(...(res.body.candidates as { candidateId: string }[]).map((c) => c.candidateId));
+      after = res.body.next as string | null;
+      if (after === null) break;
+    }
+    const db = t.host.services.store.db;
+    await db.deleteFrom('record_link').where('id', 'in', added).execute();
+    expect(seen.sort()).toEqual([base.id, ...added].sort());
+  });
+
+  it('an open candidate without a pair key is not answered as already decided', async () => {
+    const id = await addCandidate(0.5, null);
+    const res = await reviewer(`/v1/link-candidates/${id}/reject`, 'POST');
+    const row = await t.host.services.store.db
+      .selectFrom('record_link')
+      .select('status')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    await t.host.services.store.db.deleteFrom('record_link').where('id', '=', id).execute();
+    expect(row.status).toBe('candidate');
+    // Nobody decided it: not the 409 that says the first decision stands (found by a review).
+    expect(res).toMatchObject({ status: 409, body: { type: 'urn:lintel:problem:candidate-not-keyed' } });
+  });
+});
