@@ -279,6 +279,11 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
       .upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType } });
   };
   const manifestJson = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
+  const release: [string, Buffer, string][] = [
+    [COUNTS_FILE, csv, 'text/csv; charset=utf-8'],
+    [COUNTS_PARQUET_FILE, parquet, 'application/vnd.apache.parquet'],
+    [MANIFEST_FILE, manifestJson, 'application/json'],
+  ];
   /**
    * Puts back the files of latest/ that a failed run replaced, and then the manifest they had;
    * should that fail too, latest/ is left without a manifest, the sign of an incomplete release.
@@ -293,11 +298,6 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
     const manifestBefore = previous.get(MANIFEST_FILE);
     if (manifestBefore !== undefined) await put(`${folder}latest/${MANIFEST_FILE}`, manifestBefore, 'application/json');
   };
-  const release: [string, Buffer, string][] = [
-    [COUNTS_FILE, csv, 'text/csv; charset=utf-8'],
-    [COUNTS_PARQUET_FILE, parquet, 'application/vnd.apache.parquet'],
-    [MANIFEST_FILE, manifestJson, 'application/json'],
-  ];
   // In each folder the manifest goes first and comes back last: a reader that finds one finds the
   // counts it describes (its SHA-256), and a run that fails between leaves no manifest at all.
   const writeFolder = async (sub: string, written: string[] = []) => {

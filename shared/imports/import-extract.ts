@@ -5,7 +5,9 @@ import type { AccessLog } from '../audit/access-log.js';
 import { Pseudonymiser } from '../domain/pseudonymise.js';
 import { errorKind, type Logger } from '../logging.js';
 import { SecretVersionGoneError, type SecretSource } from '../secrets/secret-source.js';
+import type { Kysely } from 'kysely';
 import type { Store } from '../store/database.js';
+import type { Database } from '../store/schema.js';
 import { csvRecords } from './csv-records.js';
 import {
   extractProperties,
@@ -34,6 +36,7 @@ import {
   markFailed,
   reopenRun,
   type ImportRun,
+  type SnapshotOrder,
 } from './import-runs.js';
 import { lapOf, type ImportPhase, type PhaseClock } from './import-phases.js';
 import type { ImportProgressSink } from './import-progress.js';
@@ -267,11 +270,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     let claimed = await claimRun(deps.store.db, claim);
     runId = claimed.id;
     if (FINAL_STATUSES.has(claimed.status)) {
-      // From the run ledger first: once retention has deleted every record of the current
-      // snapshot, its records can no longer tell it.
-      const current =
-        (await currentSnapshotOrder(deps.store.db, file.partyId, file.datasetId)) ??
-        (await currentSnapshot(deps.store.db, deps.store, file.partyId, file.datasetId));
+      const current = await standingSnapshot(deps.store.db, deps.store, file);
       const why = supersedes(claimed, current, asOf ?? '')
         ? 'newer-snapshot'
         : uploadedAgainAfterRejection(claimed, properties.lastModified)
@@ -546,14 +545,26 @@ async function previousSnapshotKey(
 }
 
 /**
+ * The snapshot the party's dataset stands at, from the run ledger first: once retention has
+ * deleted every record of the current snapshot, its records can no longer tell it. Runs loaded
+ * before the ledger kept the order are placed by their records (and have no upload time).
+ */
+async function standingSnapshot(
+  db: Kysely<Database>,
+  store: Pick<Store, 'dialect'>,
+  file: IncomingExtract,
+): Promise<(SnapshotOrder & { readonly runId: string }) | undefined> {
+  const ordered = await currentSnapshotOrder(db, file.partyId, file.datasetId);
+  if (ordered !== undefined) return ordered;
+  const held = await currentSnapshot(db, store, file.partyId, file.datasetId);
+  return held === undefined ? undefined : { ...held, uploadedAt: undefined };
+}
+
+/**
  * Whether a file whose bytes match a final run is a new snapshot rather than a duplicate: the run
  * is not what the store holds now, and the file is dated after what it holds.
  */
-function supersedes(
-  run: ImportRun,
-  current: Pick<CurrentSnapshot, 'runId' | 'asOf'> | undefined,
-  asOf: string,
-): boolean {
+function supersedes(run: ImportRun, current: CurrentSnapshot | undefined, asOf: string): boolean {
   return current !== undefined && current.runId !== run.id && asOf > current.asOf;
 }
 
@@ -667,11 +678,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
       throw new SnapshotRejected([{ reason: 'future-extract' }], undefined, undefined);
     }
     const incoming = { asOf: input.asOf, uploadedAt: input.uploadedAt };
-    const current =
-      (await currentSnapshotOrder(trx, file.partyId, file.datasetId)) ??
-      (await currentSnapshot(trx, deps.store, file.partyId, file.datasetId).then((c) =>
-        c === undefined ? undefined : { asOf: c.asOf, uploadedAt: undefined },
-      ));
+    const current = await standingSnapshot(trx, deps.store, file);
     if (current !== undefined && isBehind(incoming, current)) {
       throw new SnapshotRejected([{ reason: 'stale-extract' }], undefined, undefined);
     }

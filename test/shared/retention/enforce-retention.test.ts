@@ -184,6 +184,25 @@ async function candidateLink(
   return id;
 }
 
+/** Records a national data opt-out in force for the person of Housing's record of Bob. */
+async function optOutBob(h: ImportHarness): Promise<void> {
+  await h.store.db
+    .insertInto('consent_event')
+    .values({
+      event_id: randomUUID(),
+      consent_id: randomUUID(),
+      subject_key: await personOf(h, 'la-housing', 'BOB'),
+      kind: 'opt-out',
+      purpose_id: null,
+      action: 'record',
+      party_id: 'la-housing',
+      client_id: 'test',
+      evidence_ref: null,
+      at: new Date().toISOString(),
+    })
+    .execute();
+}
+
 async function recordId(h: ImportHarness, party: string, given: string): Promise<string> {
   const row = await h.store.db
     .selectFrom('source_record')
@@ -361,21 +380,7 @@ describe('joint-system retention keeps what it cannot judge', () => {
       ['la-childrens-social-care', SOCIAL_CARE.slice(0, 3)],
     ]);
     await linkPendingRecords(h.linkDeps());
-    await h.store.db
-      .insertInto('consent_event')
-      .values({
-        event_id: randomUUID(),
-        consent_id: randomUUID(),
-        subject_key: await personOf(h, 'la-housing', 'BOB'),
-        kind: 'opt-out',
-        purpose_id: null,
-        action: 'record',
-        party_id: 'la-housing',
-        client_id: 'test',
-        evidence_ref: null,
-        at: new Date().toISOString(),
-      })
-      .execute();
+    await optOutBob(h);
 
     const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
 
@@ -405,21 +410,7 @@ describe('joint-system retention keeps what it cannot judge', () => {
       ],
     ]);
     await linkPendingRecords(h.linkDeps());
-    await h.store.db
-      .insertInto('consent_event')
-      .values({
-        event_id: randomUUID(),
-        consent_id: randomUUID(),
-        subject_key: await personOf(h, 'la-housing', 'BOB'),
-        kind: 'opt-out',
-        purpose_id: null,
-        action: 'record',
-        party_id: 'la-housing',
-        client_id: 'test',
-        evidence_ref: null,
-        at: new Date().toISOString(),
-      })
-      .execute();
+    await optOutBob(h);
     const link = await candidateLink(
       h,
       await recordId(h, 'la-housing', 'BOB'),
