@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { decide, decideForSubject } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
+import { outOfScopeReason } from '../people/subject-scope.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
@@ -79,6 +80,12 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     );
     if (!withSubject.allow) {
       return deny(noDuplicate(), withSubject.reason, { purpose, subjectRef: found.personId, datasets });
+    }
+    // Which councils hold someone tells of them as a view would (that children's social care
+    // knows a child): a person the grant keeps from the caller is answered as nobody's.
+    const outOfScope = await outOfScopeReason(ctx.services.store, ctx.services.agreements, withSubject, found.personId);
+    if (outOfScope !== undefined) {
+      return deny(noDuplicate(), outOfScope, { purpose, subjectRef: found.personId, datasets });
     }
     const councils = await otherHolders(ctx, found.personId, datasets, call.caller.partyId);
     return {

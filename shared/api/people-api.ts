@@ -5,8 +5,7 @@ import { json, problem, type HttpResult } from '../http/problem.js';
 import type { MatchTier } from '../people/find-person.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import { currentPersonId } from '../people/current-person-id.js';
-import { isCallersSubjectWhereRequired } from '../people/callers-subjects.js';
-import { isWithinJointSystemScope } from '../people/joint-system-scope.js';
+import { outOfScopeReason } from '../people/subject-scope.js';
 import { personView } from '../people/person-view.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
@@ -149,11 +148,7 @@ async function respondWithPerson(
   const { store, agreements } = ctx.services;
   // Answered as an unknown person: whether someone is another party's client, or out of the
   // joint system's scope, is not this caller's to learn.
-  const outOfScope = !(await isCallersSubjectWhereRequired(store, agreements, decision, personId))
-    ? 'not-callers-subject'
-    : !(await isWithinJointSystemScope(store, agreements, decision, personId))
-      ? 'outside-joint-system-scope'
-      : undefined;
+  const outOfScope = await outOfScopeReason(store, agreements, decision, personId);
   if (outOfScope !== undefined) {
     return deny(noMatch(), outOfScope, {
       purpose: decision.purpose,

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertRecord, ROBIN_IN_SOCIAL_CARE, SAM, SAM_PARTICIPANT } from '../support/records.js';
+import { insertRecord, ROBIN, ROBIN_IN_SOCIAL_CARE, SAM, SAM_PARTICIPANT } from '../support/records.js';
 import { reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -265,10 +265,12 @@ describe('duplicate-application check under consent and the national data opt-ou
   const planning = (body: unknown) => post('duplicate-checks', 'la-housing', ['analyst'], 'service-planning', body);
   const reasonsOf = (partyId: string) => reasonCodesOf(t, partyId, 'person.duplicate-check');
 
+  let robin: string;
+
   beforeAll(async () => {
     t = await startTestHost({ AGREEMENTS_DIR: agreementsWithDuplicateChecks() });
     await insertRecord(t.host.services, SAM_PARTICIPANT);
-    await insertRecord(t.host.services, ROBIN_IN_SOCIAL_CARE);
+    robin = (await insertRecord(t.host.services, ROBIN_IN_SOCIAL_CARE)).personId;
   });
   afterAll(async () => {
     await t?.stop();
@@ -296,6 +298,27 @@ describe('duplicate-application check under consent and the national data opt-ou
     expect(await reasonsOf('icf-research')).toEqual(['granted', 'consent-required', 'granted']);
   });
 
+  it('answers a person outside the joint system (no Housing record in temporary accommodation) as nobody holds them, as a search does', async () => {
+    // The ISA keeps social care's data on the joint system only while the child's family is
+    // in Housing's temporary accommodation; that social care knows the child is such data.
+    const nobody = await planning({ nhsNumber: '9434765870' });
+    expect(nobody).toMatchObject({ status: 200, body: { duplicate: false, councils: [] } });
+    const outside = await planning(child);
+    expect(outside.status).toBe(200);
+    expect(outside.text).toBe(nobody.text);
+    expect((await reasonsOf('la-housing')).slice(-1)).toEqual(['outside-joint-system-scope']);
+
+    await insertRecord(t.host.services, {
+      partyId: 'la-housing',
+      datasetId: 'multiple-disadvantage-indicators',
+      personId: robin,
+      ...ROBIN,
+      attributes: { inTemporaryAccommodation: true },
+    });
+    const held = await planning(child);
+    expect(held).toMatchObject({ status: 200, body: { duplicate: true, councils: ['la-childrens-social-care'] } });
+  });
+
   it('answers an opted-out subject as a person nobody holds', async () => {
     const nobody = await planning({ nhsNumber: '9434765870' });
     expect(nobody).toMatchObject({ status: 200, body: { duplicate: false, councils: [] } });
@@ -312,6 +335,6 @@ describe('duplicate-application check under consent and the national data opt-ou
     expect(opted.status).toBe(200);
     expect(opted.text).toBe(nobody.text);
 
-    expect(await reasonsOf('la-housing')).toEqual(['granted', 'granted', 'opted-out']);
+    expect((await reasonsOf('la-housing')).slice(-3)).toEqual(['granted', 'granted', 'opted-out']);
   });
 });
