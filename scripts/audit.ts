@@ -48,7 +48,9 @@ try {
       process.stdout.write(
         outcome.checkpoint
           ? `checkpoint: ${count(outcome.checkpoint.treeSize, 'entry', 'entries')}, root ${outcome.checkpoint.rootHash}\n`
-          : 'no new entries since the last checkpoint\n',
+          : outcome.clockBehind
+            ? "nothing signed: this machine's clock is behind the last checkpoint's time; the next run signs once it has passed\n"
+            : 'no new entries since the last checkpoint\n',
       );
     }
   } else {
@@ -68,7 +70,7 @@ try {
       process.stdout.write(`first bad sequence number: ${report.firstBadSeq}\n`);
       for (const p of report.problems)
         process.stdout.write(
-          `  ${p.kind} at seq ${p.seq}${p.checkpoint === undefined ? '' : ` (checkpoint #${p.checkpoint})`}\n`,
+          `  ${p.kind} at seq ${p.seq}${p.checkpoint === undefined ? '' : ` (checkpoint #${p.checkpoint})`}${p.anchor === undefined ? '' : `: ${p.anchor.blob} line ${p.anchor.line}, ${p.anchor.reason}`}\n`,
         );
       process.exitCode = 1;
     }

@@ -70,9 +70,14 @@ export const verificationReportSchema = z.object({
         'checkpoint-signature',
         'checkpoint-regressed',
         'log-hidden',
+        'anchor-line-damaged',
       ]),
       seq: z.number().int(),
       checkpoint: z.number().int().optional(),
+      anchor: z
+        .object({ blob: z.string(), line: z.number().int(), reason: z.string() })
+        .optional()
+        .describe('For a damaged anchor line: the anchor blob, the line in it, and what is wrong with it'),
     }),
   ),
 });

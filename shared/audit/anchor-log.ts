@@ -1,6 +1,6 @@
 import type { AppendBlobClient, BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { CONTAINERS } from '../blob/blob-storage.js';
-import { CheckpointLogError, formatCheckpointLine, parseCheckpointLog, type Checkpoint } from './checkpoint.js';
+import { CheckpointLogError, formatCheckpointLine, readCheckpointLines, type Checkpoint } from './checkpoint.js';
 
 /**
  * The one append blob every checkpoint went to before checkpoints were split by month. It is
@@ -69,6 +69,17 @@ export interface AnchorLogOptions {
  * Reading returns every checkpoint in anchoring order: the old single blob first, then the
  * months in order, each month's parts in order.
  */
+/** A line of an anchor blob that is not a valid checkpoint. */
+export interface DamagedAnchorLine {
+  readonly blob: string;
+  /** 1-based, within the blob. */
+  readonly line: number;
+  /** Names fields and checks only, never the line's content. */
+  readonly reason: string;
+  /** How many valid checkpoints were anchored before it, across all blobs. */
+  readonly after: number;
+}
+
 export class AnchorLog {
   private readonly containerName: string;
   private readonly maxBlocks: number;
@@ -135,30 +146,54 @@ export class AnchorLog {
     return (properties.blobCommittedBlockCount ?? 0) < this.maxBlocks;
   }
 
-  /** Every anchored checkpoint, in the order anchored, across all periods. */
+  /** Every anchored checkpoint, in the order anchored, across all periods; throws at a damaged line. */
   async read(): Promise<Checkpoint[]> {
-    const all: Checkpoint[] = [];
-    for (const name of await this.blobNames()) all.push(...(await this.readBlob(name)));
-    return all;
+    const { checkpoints, damaged } = await this.readAnchored();
+    const first = damaged[0];
+    if (first !== undefined) throw new CheckpointLogError(first.line, first.reason, first.blob);
+    return checkpoints;
   }
 
-  /** The last anchored checkpoint, reading only as far back as the newest blob that holds one. */
+  /**
+   * Every valid anchored checkpoint in the order anchored, and every line that is not one: what
+   * a verifier reads, as it must report a damaged line (a WORM line cannot be damaged by
+   * accident) and still check the log against every checkpoint that is intact.
+   */
+  async readAnchored(): Promise<{ checkpoints: Checkpoint[]; damaged: DamagedAnchorLine[] }> {
+    const checkpoints: Checkpoint[] = [];
+    const damaged: DamagedAnchorLine[] = [];
+    for (const blob of await this.blobNames()) {
+      const read = readCheckpointLines(await this.text(blob));
+      for (const d of read.damaged) {
+        damaged.push({ blob, line: d.line, reason: d.reason, after: checkpoints.length + d.after });
+      }
+      checkpoints.push(...read.checkpoints);
+    }
+    return { checkpoints, damaged };
+  }
+
+  /**
+   * The last valid anchored checkpoint, reading only as far back as the newest blob that holds
+   * one, and the damaged lines met on the way (which {@link readAnchored} reports in full).
+   */
   async latest(): Promise<Checkpoint | undefined> {
-    const names = await this.blobNames();
-    for (let i = names.length - 1; i >= 0; i--) {
-      const last = (await this.readBlob(names[i]!)).at(-1);
-      if (last) return last;
-    }
-    return undefined;
+    return (await this.latestAnchored()).checkpoint;
   }
 
-  private async readBlob(name: string): Promise<Checkpoint[]> {
-    const text = (await this.container().getAppendBlobClient(name).downloadToBuffer()).toString('utf8');
-    try {
-      return parseCheckpointLog(text);
-    } catch (err) {
-      if (err instanceof CheckpointLogError) throw err.inBlob(name);
-      throw err;
+  async latestAnchored(): Promise<{ checkpoint: Checkpoint | undefined; damaged: Omit<DamagedAnchorLine, 'after'>[] }> {
+    const names = await this.blobNames();
+    const damaged: Omit<DamagedAnchorLine, 'after'>[] = [];
+    for (let i = names.length - 1; i >= 0; i--) {
+      const blob = names[i]!;
+      const read = readCheckpointLines(await this.text(blob));
+      damaged.push(...read.damaged.map(({ line, reason }) => ({ blob, line, reason })));
+      const last = read.checkpoints.at(-1);
+      if (last) return { checkpoint: last, damaged };
     }
+    return { checkpoint: undefined, damaged };
+  }
+
+  private async text(name: string): Promise<string> {
+    return (await this.container().getAppendBlobClient(name).downloadToBuffer()).toString('utf8');
   }
 }

@@ -1,19 +1,27 @@
 import type { Services } from '../services.js';
 import type { Checkpoint } from './checkpoint.js';
 import { writeCheckpoint, type CheckpointOutcome } from './checkpointer.js';
-import { leafHashes, logSize } from './leaf-stream.js';
-import { consistencyProof, inclusionProof, rootFromLeafHashes } from './merkle.js';
+import { logSize, storedLeafHashes } from './leaf-stream.js';
+import { consistencyProof, inclusionProof, MerkleAccumulator, rootFromLeafHashes } from './merkle.js';
 import { publicKeysFor } from './signing-keys.js';
 import { verifyAccessLog, type VerificationReport } from './verify-log.js';
 
 /** Verify the whole log against the anchored checkpoints (what `npm run audit -- verify` runs). */
 export async function verifyLog(services: Services): Promise<VerificationReport> {
-  const checkpoints = await services.anchors.read();
+  const { checkpoints, damaged } = await services.anchors.readAnchored();
   const keys = await publicKeysFor(
     services.secrets,
     checkpoints.map((c) => c.keyId),
   );
-  return verifyAccessLog(services.store, checkpoints, keys);
+  return verifyAccessLog(services.store, checkpoints, keys, damaged);
+}
+
+/**
+ * The anchored checkpoints a proof may be given against: the valid ones. A damaged line is
+ * verify's to report; a proof against an intact signed checkpoint is as good beside it.
+ */
+async function intactCheckpoints(services: Services): Promise<Checkpoint[]> {
+  return (await services.anchors.readAnchored()).checkpoints;
 }
 
 export function checkpointNow(services: Services): Promise<CheckpointOutcome> {
@@ -33,7 +41,7 @@ async function proofTreeSize(
   services: Services,
   atLeast: number,
 ): Promise<{ treeSize: number; checkpoint: Checkpoint | undefined }> {
-  const covering = (await services.anchors.read()).filter((c) => c.treeSize >= atLeast);
+  const covering = (await intactCheckpoints(services)).filter((c) => c.treeSize >= atLeast);
   if (covering.length === 0) return { treeSize: await logSize(services.store), checkpoint: undefined };
   const checkpoint = covering.reduce((a, b) => (b.treeSize < a.treeSize ? b : a));
   return { treeSize: checkpoint.treeSize, checkpoint };
@@ -41,7 +49,7 @@ async function proofTreeSize(
 
 /** The anchored checkpoint of exactly this tree size, if there is one. */
 async function checkpointOfSize(services: Services, treeSize: number): Promise<Checkpoint | undefined> {
-  return (await services.anchors.read()).find((c) => c.treeSize === treeSize);
+  return (await intactCheckpoints(services)).find((c) => c.treeSize === treeSize);
 }
 
 /**
@@ -56,10 +64,10 @@ export async function inclusionProofFor(services: Services, seq: number, request
     ? { treeSize: requestedTreeSize, checkpoint: await checkpointOfSize(services, requestedTreeSize) }
     : await proofTreeSize(services, seq);
   if (seq < 1 || seq > treeSize) return undefined;
-  const hashes = await leafHashes(services.store, treeSize);
+  const hashes = await hashesAgreeingWithCheckpoints(services, treeSize);
+  if (hashes === LOG_INCONSISTENT) return LOG_INCONSISTENT;
   if (hashes.length !== treeSize) return undefined;
   const rootHash = rootFromLeafHashes(hashes).toString('hex');
-  if (checkpoint !== undefined && checkpoint.rootHash !== rootHash) return LOG_INCONSISTENT;
   return {
     seq,
     treeSize,
@@ -71,16 +79,52 @@ export async function inclusionProofFor(services: Services, seq: number, request
   };
 }
 
+/**
+ * The stored leaf hashes 1..treeSize (fewer when the log is shorter), or LOG_INCONSISTENT when
+ * the log no longer has the root of every intact anchored checkpoint at its size. Every one is
+ * checked, not only one of the proof's own size: a rewrite under a checkpoint of 20 changes the
+ * tree of 10 and of 25 as well, and a proof at either would prove the rewritten entry (found by
+ * a review).
+ */
+async function hashesAgreeingWithCheckpoints(
+  services: Services,
+  treeSize: number,
+): Promise<Buffer[] | typeof LOG_INCONSISTENT> {
+  const rootAt = new Map<number, string>();
+  let readTo = treeSize;
+  for (const c of await intactCheckpoints(services)) {
+    readTo = Math.max(readTo, c.treeSize);
+    if ((rootAt.get(c.treeSize) ?? c.rootHash) !== c.rootHash) return LOG_INCONSISTENT;
+    rootAt.set(c.treeSize, c.rootHash);
+  }
+  const tree = new MerkleAccumulator();
+  const hashes: Buffer[] = [];
+  let agreed = 0;
+  const agrees = () => {
+    const signed = rootAt.get(tree.size);
+    if (signed === undefined) return true;
+    agreed++;
+    return signed === tree.root().toString('hex');
+  };
+  if (!agrees()) return LOG_INCONSISTENT;
+  for await (const leaf of storedLeafHashes(services.store, readTo)) {
+    tree.push(leaf);
+    if (tree.size <= treeSize) hashes.push(leaf);
+    if (!agrees()) return LOG_INCONSISTENT;
+  }
+  // A checkpoint past the log's end: entries it covered are gone.
+  return agreed === rootAt.size ? hashes : LOG_INCONSISTENT;
+}
+
 export async function consistencyProofFor(services: Services, from: number, to: number) {
   if (from < 1 || to < from) return undefined;
-  const hashes = await leafHashes(services.store, to);
+  const hashes = await hashesAgreeingWithCheckpoints(services, to);
+  if (hashes === LOG_INCONSISTENT) return LOG_INCONSISTENT;
   if (hashes.length !== to) return undefined;
   const fromRoot = rootFromLeafHashes(hashes.slice(0, from)).toString('hex');
   const toRoot = rootFromLeafHashes(hashes).toString('hex');
   const fromCheckpoint = await checkpointOfSize(services, from);
   const toCheckpoint = await checkpointOfSize(services, to);
-  if (fromCheckpoint !== undefined && fromCheckpoint.rootHash !== fromRoot) return LOG_INCONSISTENT;
-  if (toCheckpoint !== undefined && toCheckpoint.rootHash !== toRoot) return LOG_INCONSISTENT;
   return {
     from,
     to,

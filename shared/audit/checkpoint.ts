@@ -153,7 +153,29 @@ export class CheckpointLogError extends Error {
  * proves tampering. Signatures are not checked here (see verifyCheckpointSignature).
  */
 export function parseCheckpointLog(text: string): Checkpoint[] {
+  const { checkpoints, damaged } = readCheckpointLines(text);
+  const first = damaged[0];
+  if (first !== undefined) throw new CheckpointLogError(first.line, first.reason);
+  return checkpoints;
+}
+
+/** A line of a checkpoint log that is not a valid checkpoint. */
+export interface DamagedCheckpointLine {
+  /** 1-based. */
+  readonly line: number;
+  readonly reason: string;
+  /** How many valid checkpoints come before it in the same text. */
+  readonly after: number;
+}
+
+/**
+ * Every valid checkpoint of a checkpoint log, and every line that is not one, in order: for a
+ * verifier, which must name each damaged line and still check the log against the rest. The
+ * reasons name fields and checks only, never the line's content.
+ */
+export function readCheckpointLines(text: string): { checkpoints: Checkpoint[]; damaged: DamagedCheckpointLine[] } {
   const checkpoints: Checkpoint[] = [];
+  const damaged: DamagedCheckpointLine[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as string;
@@ -162,16 +184,18 @@ export function parseCheckpointLog(text: string): Checkpoint[] {
     try {
       json = JSON.parse(line);
     } catch {
-      throw new CheckpointLogError(i + 1, 'not valid JSON');
+      damaged.push({ line: i + 1, reason: 'not valid JSON', after: checkpoints.length });
+      continue;
     }
     const result = checkpointSchema.safeParse(json);
     if (!result.success) {
       const where = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'} ${issue.code}`);
-      throw new CheckpointLogError(i + 1, `not a valid checkpoint (${where.join(', ')})`);
+      damaged.push({ line: i + 1, reason: `not a valid checkpoint (${where.join(', ')})`, after: checkpoints.length });
+      continue;
     }
     checkpoints.push(result.data);
   }
-  return checkpoints;
+  return { checkpoints, damaged };
 }
 
 /** Why a checkpoint does not fit the sequence. */

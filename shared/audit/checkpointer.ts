@@ -3,7 +3,7 @@ import type { SecretSource } from '../secrets/secret-source.js';
 import { accessLogShadowed, type Store } from '../store/database.js';
 import type { AnchorLog } from './anchor-log.js';
 import { signCheckpoint, type Checkpoint } from './checkpoint.js';
-import { firstUnsignedEntryAltered, storedLeafHashes } from './leaf-stream.js';
+import { firstUnsignedEntryAltered, rowsOutsideTheSequence, storedLeafHashes } from './leaf-stream.js';
 import { MerkleAccumulator } from './merkle.js';
 import { currentSigningKey } from './signing-keys.js';
 
@@ -11,6 +11,8 @@ export interface CheckpointOutcome {
   checkpoint: Checkpoint | undefined;
   /** The new tree does not extend the last anchored checkpoint: the log was rewritten. */
   alarm: boolean;
+  /** Nothing signed because this machine's clock is behind the last anchored checkpoint's time. */
+  clockBehind?: true;
 }
 
 /**
@@ -31,7 +33,11 @@ export async function writeCheckpoint(deps: {
     deps.logger.warn('audit.checkpoint-alarm', { reason: 'log-hidden' });
     return { checkpoint: undefined, alarm: true };
   }
-  const previous = await deps.anchors.latest();
+  // A damaged line (a WORM line cannot break by accident) is verify's to report, and is said
+  // at every run; signing goes on from the last intact checkpoint, so that one appended line
+  // cannot stop the log being signed from then on.
+  const { checkpoint: previous, damaged } = await deps.anchors.latestAnchored();
+  for (const { blob, line } of damaged) deps.logger.warn('audit.anchor-line-damaged', { blob, line });
   const tree = new MerkleAccumulator();
   let previousRootNow: string | undefined = previous?.treeSize === 0 ? tree.root().toString('hex') : undefined;
   for await (const leaf of storedLeafHashes(deps.store)) {
@@ -51,9 +57,23 @@ export async function writeCheckpoint(deps: {
     deps.logger.warn('audit.checkpoint-alarm', { reason: 'entry-altered', seq: altered });
     return { checkpoint: undefined, alarm: true };
   }
+  // Rows the walk from seq 1 does not reach (below 1, a seq twice, none), which verify reports.
+  if (await rowsOutsideTheSequence(deps.store)) {
+    deps.logger.warn('audit.checkpoint-alarm', { reason: 'sequence-broken' });
+    return { checkpoint: undefined, alarm: true };
+  }
+  // A checkpoint dated before the one it extends would be filed in an earlier month's blob and
+  // read back before it, a shrinking log to every later verify, for good (found by a review).
+  // Two hosts' clocks a second apart at a month's end do that; this run stands down, and a
+  // later one signs once the clock has passed.
+  const time = deps.now?.() ?? new Date();
+  if (previous !== undefined && time.getTime() < Date.parse(previous.time)) {
+    deps.logger.warn('audit.checkpoint-clock-behind', { anchoredTime: previous.time, now: time.toISOString() });
+    return { checkpoint: undefined, alarm: false, clockBehind: true };
+  }
   const { keyId, privateKey } = await currentSigningKey(deps.secrets);
   const checkpoint = signCheckpoint(
-    { treeSize: tree.size, rootHash: tree.root().toString('hex'), time: (deps.now?.() ?? new Date()).toISOString() },
+    { treeSize: tree.size, rootHash: tree.root().toString('hex'), time: time.toISOString() },
     privateKey,
     keyId,
   );

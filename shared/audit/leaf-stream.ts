@@ -70,6 +70,7 @@ export async function firstUnsignedEntryAltered(
           store.db
             .selectFrom('access_log')
             .selectAll()
+            .select((store.dialect.engine === 'sqlite' ? typedColumns : sql<number>`1`).as('typed'))
             .where('seq', '>', after)
             .where('seq', '<=', treeSize)
             .orderBy('seq'),
@@ -85,8 +86,9 @@ export async function firstUnsignedEntryAltered(
       if (seq !== expected) return Math.min(seq, expected);
       expected++;
       try {
-        const { bytes, asWritten } = storedRowBytes(row);
-        if (!asWritten || !leafHash(bytes).equals(Buffer.from(row.leaf_hash))) return seq;
+        const { typed, ...stored } = row;
+        const { bytes, asWritten } = storedRowBytes(stored);
+        if (Number(typed) !== 1 || !asWritten || !leafHash(bytes).equals(Buffer.from(row.leaf_hash))) return seq;
       } catch {
         return seq;
       }
@@ -100,6 +102,20 @@ export async function leafHashes(store: Store, treeSize: number): Promise<Buffer
   const hashes: Buffer[] = [];
   for await (const hash of storedLeafHashes(store, treeSize)) hashes.push(hash);
   return hashes;
+}
+
+/**
+ * Whether the log holds a row the checkpointer's walk from seq 1 does not read: below seq 1, a
+ * seq held twice, or none. Verify reports each (sequence-broken, entry-unreadable), so the
+ * checkpointer must not sign beside them.
+ */
+export async function rowsOutsideTheSequence(store: Store): Promise<boolean> {
+  const below = await store.dialect
+    .firstRows(store.db.selectFrom('access_log').select('seq').where('seq', '<', 1), 1)
+    .execute();
+  if (below.length > 0) return true;
+  const beside = await rowsBesideTheSequence(store, 1);
+  return beside.repeatedSeqs.length > 0 || beside.withoutSeq > 0;
 }
 
 /**

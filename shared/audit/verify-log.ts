@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { storedRowBytes } from './access-log-rows.js';
 import { verifyCheckpointSignature, type Checkpoint } from './checkpoint.js';
+import type { DamagedAnchorLine } from './anchor-log.js';
 import { LeafHasher, type HashedPage, type LeafPage } from './leaf-hasher.js';
 import {
   accessLogRowsBySeq,
@@ -33,14 +34,22 @@ export type LogProblemKind =
    * SQLite: a table or view named access_log in the store file hides the log's own file from
    * every reader (database.ts, accessLogShadowed); nothing else is checked.
    */
-  | 'log-hidden';
+  | 'log-hidden'
+  /**
+   * A line of the anchor log is not a valid checkpoint: the checkpoint it held is lost, and
+   * the entries it alone covered are no longer signed. `seq` is the first entry after the
+   * valid checkpoint before it.
+   */
+  | 'anchor-line-damaged';
 
 export interface LogProblem {
   kind: LogProblemKind;
   /** The first sequence number the problem affects. */
   seq: number;
-  /** For checkpoint problems: the checkpoint's position in the anchor log (0-based). */
+  /** For checkpoint problems: the checkpoint's position among the anchor log's valid ones (0-based). */
   checkpoint?: number;
+  /** For a damaged anchor line: where it is. */
+  anchor?: { blob: string; line: number; reason: string };
 }
 
 export interface VerificationReport {
@@ -72,11 +81,20 @@ export async function verifyAccessLog(
   store: Store,
   checkpoints: readonly Checkpoint[],
   publicKeys: ReadonlyMap<string, KeyObject>,
+  damagedAnchorLines: readonly DamagedAnchorLine[] = [],
 ): Promise<VerificationReport> {
   const problems: LogProblem[] = [];
   const report = (p: LogProblem) => {
     if (problems.length < MAX_PROBLEMS) problems.push(p);
   };
+  for (const { blob, line, reason, after } of damagedAnchorLines) {
+    report({
+      kind: 'anchor-line-damaged',
+      seq: (checkpoints[after - 1]?.treeSize ?? 0) + 1,
+      checkpoint: after,
+      anchor: { blob, line, reason },
+    });
+  }
   if (await accessLogShadowed(store)) {
     return {
       ok: false,

@@ -14,6 +14,8 @@ import {
   signCheckpoint,
 } from '../../../shared/audit/checkpoint.js';
 import { writeCheckpoint } from '../../../shared/audit/checkpointer.js';
+import { inclusionProofFor, verifyLog } from '../../../shared/audit/audit-service.js';
+import type { Services } from '../../../shared/services.js';
 import { leafHashes } from '../../../shared/audit/leaf-stream.js';
 import { consistencyProof, rootFromLeafHashes } from '../../../shared/audit/merkle.js';
 import { currentSigningKey, publicKeysFor } from '../../../shared/audit/signing-keys.js';
@@ -210,5 +212,54 @@ describe('anchor log periods', () => {
     const err = await anchors.read().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CheckpointLogError);
     expect(err).toMatchObject({ lineNumber: 2, blobName: 'checkpoints/2026-12.jsonl' });
+  });
+
+  it('reports a damaged line where it is, and goes on signing and proving against the intact checkpoints', async () => {
+    const anchors = anchorsWith();
+    const services = { store, anchors, secrets } as unknown as Services;
+    await logEntries(4);
+    await anchorAt(anchors, '2026-12-01T00:00:00.000Z');
+    // A line appended by hand: the container is append-only, so it stays for good.
+    const line = Buffer.from('{"treeSize":9,"rootHash":"00"}\n');
+    await container.getAppendBlobClient('checkpoints/2026-12.jsonl').appendBlock(line, line.byteLength);
+    await logEntries(2);
+
+    // Verify (the endpoint's and the CLI's) names the line, and still checks the log against the rest.
+    const report = await verifyLog(services);
+    expect(report).toMatchObject({ ok: false, entries: 6, checkpoints: 1, firstBadSeq: 5, signedEntries: 4 });
+    expect(report.problems).toEqual([
+      {
+        kind: 'anchor-line-damaged',
+        seq: 5,
+        checkpoint: 1,
+        anchor: {
+          blob: 'checkpoints/2026-12.jsonl',
+          line: 2,
+          reason: expect.stringMatching(/^not a valid checkpoint \(.*time.*\)$/),
+        },
+      },
+    ]);
+    expect(JSON.stringify(report)).not.toContain('"rootHash":"00"');
+
+    // The checkpointer says so at every run, and signs on from the last intact checkpoint.
+    const said: string[] = [];
+    const listening = createLogger('warn', (l) => said.push(l));
+    const outcome = await writeCheckpoint({
+      store,
+      anchors,
+      secrets,
+      logger: listening,
+      now: () => new Date('2026-12-01T00:05:00.000Z'),
+    });
+    expect(outcome).toMatchObject({ alarm: false, checkpoint: { treeSize: 6 } });
+    expect(said.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ event: 'audit.anchor-line-damaged', blob: 'checkpoints/2026-12.jsonl', line: 2 }),
+    ]);
+    expect((await verifyLog(services)).problems.map((p) => p.kind)).toEqual(['anchor-line-damaged']);
+    expect((await verifyLog(services)).signedEntries).toBe(6);
+
+    // A proof is given against the intact checkpoint of its size.
+    const proof = await inclusionProofFor(services, 2, 6);
+    expect(proof).toMatchObject({ seq: 2, treeSize: 6, checkpointed: true, checkpoint: { treeSize: 6 } });
   });
 });

@@ -14,7 +14,7 @@ import { LocalSecretSource } from '../../../shared/secrets/local-secret-source.j
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
 
-describe('two checkpoint runs at once (timer + `npm run audit -- checkpoint`)', () => {
+describe('two checkpoint runs (the timer + `npm run audit -- checkpoint`): at once, or on clocks apart', () => {
   const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
   const logger = createLogger('error');
   const containerName = `anchors-${randomUUID().slice(0, 8)}`;
@@ -89,5 +89,63 @@ describe('two checkpoint runs at once (timer + `npm run audit -- checkpoint`)', 
     // Nothing was tampered with: verify passes.
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
+  });
+
+  it('an untampered log still verifies when the next checkpoint is signed by a host a second behind, across a month end', async () => {
+    const anchors = new AnchorLog(blobs, { container: containerName });
+    await entries(10);
+    // The timer host's clock is already in January...
+    const first = await writeCheckpoint({
+      store,
+      anchors,
+      secrets,
+      logger,
+      now: () => new Date('2027-01-01T00:00:00.500Z'),
+    });
+    expect(first.checkpoint?.treeSize).toBe(10);
+    await entries(5);
+    // ...the operator's `npm run audit -- checkpoint` a second later runs on a machine a few seconds behind.
+    const second = await writeCheckpoint({
+      store,
+      anchors,
+      secrets,
+      logger,
+      now: () => new Date('2026-12-31T23:59:58.000Z'),
+    });
+    expect(second.alarm).toBe(false);
+
+    const checkpoints = await anchors.read();
+    const keys = await publicKeysFor(
+      secrets,
+      checkpoints.map((c) => c.keyId),
+    );
+    const report = await verifyAccessLog(store, checkpoints, keys);
+    // Nothing was tampered with: verify must not report the log as truncated / regressed.
+    expect(report.problems, 'untampered log reported as tampered').toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(second).toEqual({ checkpoint: undefined, alarm: false, clockBehind: true });
+
+    // Once the clock has passed the last checkpoint's time, the next run signs the entries.
+    const third = await writeCheckpoint({
+      store,
+      anchors,
+      secrets,
+      logger,
+      now: () => new Date('2027-01-01T00:05:00.000Z'),
+    });
+    expect(third.checkpoint?.treeSize).toBe(15);
+    expect((await anchors.read()).map((c) => c.treeSize)).toEqual([10, 15]);
+  });
+
+  it('a checkpoint is never dated before the checkpoint it extends', async () => {
+    const anchors = new AnchorLog(blobs, { container: containerName });
+    await entries(3);
+    await writeCheckpoint({ store, anchors, secrets, logger, now: () => new Date('2026-12-03T10:00:05.000Z') });
+    await entries(2);
+    await writeCheckpoint({ store, anchors, secrets, logger, now: () => new Date('2026-12-03T10:00:01.000Z') });
+    const checkpoints = await anchors.read();
+    for (let i = 1; i < checkpoints.length; i++) {
+      expect(checkpoints[i]!.time >= checkpoints[i - 1]!.time, `checkpoint #${i} dated before #${i - 1}`).toBe(true);
+    }
   });
 });

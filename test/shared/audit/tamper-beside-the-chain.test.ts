@@ -51,6 +51,7 @@ function checkpointing(anchoredAlready: readonly Checkpoint[]) {
   const anchored = [...anchoredAlready];
   const anchors = {
     latest: async () => anchored.at(-1),
+    latestAnchored: async () => ({ checkpoint: anchored.at(-1), damaged: [] }),
     append: async (c: Checkpoint) => void anchored.push(c),
   } as unknown as AnchorLog;
   const secrets = {
@@ -108,14 +109,24 @@ describe('tampering beside the hash chain (SQLite)', () => {
     }
   });
 
-  it("fails verification when a column's text is stored as a blob of the same bytes", async () => {
+  it("fails verification, and will not be signed, when a column's text is stored as a blob of the same bytes", async () => {
     await sql`drop trigger access_log_no_update`.execute(store.db);
     await sql`update access_log set subject_ref = cast(subject_ref as blob) where seq = 5`.execute(store.db);
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 5, problems: [{ kind: 'entry-altered', seq: 5 }] });
+    // Done before the first checkpoint, the checkpointer judges the row as verify does (found by a review).
+    const { anchored, anchors, secrets } = checkpointing([]);
+    expect(await writeCheckpoint({ store, anchors, secrets, logger: createLogger('error') })).toEqual({
+      checkpoint: undefined,
+      alarm: true,
+    });
+    expect(anchored).toEqual([]);
   });
 
   it('gives no proof over entries rewritten with their hashes, whose root is no longer the signed one', async () => {
-    const services = { store, anchors: { read: async () => checkpoints } } as unknown as Services;
+    const services = {
+      store,
+      anchors: { readAnchored: async () => ({ checkpoints, damaged: [] }) },
+    } as unknown as Services;
     const before = await inclusionProofFor(services, 3);
     expect(before).toMatchObject({ treeSize: 20, checkpointed: true, checkpoint: checkpoints[0] });
     await sql`drop trigger access_log_no_update`.execute(store.db);
@@ -128,6 +139,27 @@ describe('tampering beside the hash chain (SQLite)', () => {
       .execute();
     expect(await inclusionProofFor(services, 3)).toBe(LOG_INCONSISTENT);
     expect(await consistencyProofFor(services, 10, 20)).toBe(LOG_INCONSISTENT);
+    // Nor at a tree size the caller names, inside the checkpoint or past it: each tree holds the
+    // rewritten entry (found by a review).
+    for (let i = 21; i <= 25; i++) await log.append(entry(i, `person-${i % 4}`));
+    expect(await inclusionProofFor(services, 3, 10)).toBe(LOG_INCONSISTENT);
+    expect(await inclusionProofFor(services, 3, 25)).toBe(LOG_INCONSISTENT);
+    expect(await inclusionProofFor(services, 22, 25)).toBe(LOG_INCONSISTENT);
+    expect(await consistencyProofFor(services, 5, 25)).toBe(LOG_INCONSISTENT);
+  });
+
+  it('gives proofs at any tree size while the log leads to every checkpoint root, and none once it is cut short', async () => {
+    for (let i = 21; i <= 25; i++) await log.append(entry(i, `person-${i % 4}`));
+    const services = {
+      store,
+      anchors: { readAnchored: async () => ({ checkpoints, damaged: [] }) },
+    } as unknown as Services;
+    expect(await inclusionProofFor(services, 3, 10)).toMatchObject({ treeSize: 10, checkpointed: false });
+    expect(await inclusionProofFor(services, 23, 25)).toMatchObject({ treeSize: 25, checkpointed: false });
+    expect(await consistencyProofFor(services, 5, 25)).toMatchObject({ from: 5, to: 25 });
+    await sql`drop trigger access_log_no_delete`.execute(store.db);
+    await sql`delete from access_log where seq > 15`.execute(store.db);
+    expect(await inclusionProofFor(services, 3, 10)).toBe(LOG_INCONSISTENT);
   });
 
   it('fails verification when a list column is rewritten as other JSON for the same list', async () => {
@@ -170,12 +202,19 @@ describe('tampering beside the hash chain (SQLite)', () => {
     expect(await verifyAccessLog(store, anchored, keys)).toMatchObject({ ok: true, entries: 25, signedEntries: 25 });
   });
 
-  it('fails verification when rows are slipped in below seq 1', async () => {
+  it('fails verification, and will not be signed, when rows are slipped in below seq 1', async () => {
     await sql`insert into access_log select 0, time, 'forged', party_id, client_id, roles, purpose, action,
       'person-Y', datasets, fields, decision, reason_code, leaf_hash from access_log where seq = 2`.execute(store.db);
     const report = await verify();
     expect(report.ok).toBe(false);
     expect(report.firstBadSeq).toBe(0);
+    for (let i = 21; i <= 25; i++) await log.append(entry(i, `person-${i % 4}`));
+    const { anchored, anchors, secrets } = checkpointing(checkpoints);
+    expect(await writeCheckpoint({ store, anchors, secrets, logger: createLogger('error') })).toEqual({
+      checkpoint: undefined,
+      alarm: true,
+    });
+    expect(anchored).toHaveLength(1);
   });
 });
 
