@@ -3,6 +3,8 @@ import { decide } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { ConsentSubjectRelinkedError } from '../consents/store-consent-register.js';
 import { containsNationalIdentifier } from '../domain/identifiers.js';
+import { everyMatch } from '../people/find-person.js';
+import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
@@ -82,6 +84,25 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
     const found = await ctx.findPerson(query.query, datasets);
     if (!found.found) {
       return deny(problem(404, 'no-match', 'No matching person'), found.reason, { purpose: purposeEntry.purpose.id });
+    }
+    // A lookup stops at the first tier that finds someone; a consent or an opt-out is one
+    // person's say, so identifiers that also reach someone else (an NHS number one child's, a
+    // system id another's) record nothing: the one who objected may be the other (from a review).
+    const everyone = await everyMatch(
+      ctx.services.store,
+      await ctx.pseudonymisers(),
+      query.query,
+      datasets,
+      identifierUseOf(ctx.services.agreements),
+    );
+    if (everyone.some((match) => match.personId !== found.personId)) {
+      return deny(
+        problem(409, 'ambiguous-match', 'More than one person matched', {
+          detail: 'The identifiers reach more than one person; send only those of the person it is from.',
+        }),
+        'ambiguous',
+        { purpose: purposeEntry.purpose.id },
+      );
     }
     // The consent and its access-log entry commit together, or neither does.
     return call.writeAhead(async (db) => {

@@ -298,6 +298,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
       'purpose-not-permitted',
       'role-not-permitted',
       'no-match',
+      'ambiguous-match',
       'subject-relinked',
       'key-unavailable',
     ],

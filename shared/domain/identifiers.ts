@@ -294,12 +294,19 @@ export function postcodeArea(input: string): string | null {
 // Identifiers inside free text
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * A separator an identifier may be written with inside a reference: any the evidence reference's
+ * own characters allow (`943.476.5919`, `JG-10-37-59-A` are still the identifiers; found by a
+ * review), at most one between two groups.
+ */
+const SEP = '[ ._:/-]?';
 /** Where an NHS number could stand: ten digits, bare or as 3-3-4 with separators, no digit either side. */
-const NHS_IN_TEXT = /(?<![0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?![0-9])/g;
+const NHS_IN_TEXT = new RegExp(`(?<![0-9])[0-9]{3}${SEP}[0-9]{3}${SEP}[0-9]{4}(?![0-9])`, 'g');
 /** Where a UPN could stand: a letter, eleven digits, a digit or letter, no digit either side. */
-const UPN_IN_TEXT = /(?<![0-9])[A-Za-z][0-9]{11}[0-9A-Za-z](?![0-9])/g;
-/** Where an NI number could stand: two letters and six digits (a suffix adds nothing), no digit either side. */
-const NI_IN_TEXT = /(?<![0-9])[A-Za-z]{2}[0-9]{6}(?![0-9])/g;
+const UPN_IN_TEXT = new RegExp(`(?<![0-9])[A-Za-z](?:${SEP}[0-9]){11}${SEP}[0-9A-Za-z](?![0-9])`, 'g');
+/** Where an NI number could stand: two letters and six digits, in pairs or not (a suffix adds nothing), no digit either side. */
+const NI_IN_TEXT = new RegExp(`(?<![0-9])[A-Za-z]{2}(?:${SEP}[0-9]{2}){3}(?![0-9])`, 'g');
+const SEPARATORS = /[ ._:/-]/g;
 
 /**
  * Whether `text` holds a valid NHS number, UPN or NI number, alone or within it ("NHS:943…",
@@ -310,7 +317,7 @@ const NI_IN_TEXT = /(?<![0-9])[A-Za-z]{2}[0-9]{6}(?![0-9])/g;
  */
 export function containsNationalIdentifier(text: string): boolean {
   const any = (pattern: RegExp, valid: (candidate: string) => boolean) =>
-    [...text.matchAll(pattern)].some((match) => valid(match[0]));
+    [...text.matchAll(pattern)].some((match) => valid(match[0].replace(SEPARATORS, '')));
   return (
     any(NHS_IN_TEXT, (c) => validateNhsNumber(c).ok) ||
     any(UPN_IN_TEXT, (c) => validateUpn(c).ok) ||

@@ -16,7 +16,10 @@ import type { Snapshot } from './snapshot-writer.js';
  * snapshot held name one and the same person, and none of its identifiers contradicts that
  * person: an identifier of a kind the person held in the previous snapshot under another hash
  * (a different NHS number, or another id of the same system) refuses the carry — such a record
- * may be someone else who took over one of the person's identifiers. One exception: a carry
+ * may be someone else who took over one of the person's identifiers. Where several new records
+ * name one person, only those also bearing a date of birth and names the person's previous
+ * records bore take the person (a stranger keyed with the person's case reference does not).
+ * One exception: a carry
  * that rests on a national identifier (NHS number, UPN, NI number) is not refused by a
  * contradicting system id alone, as a national number outranks a local system's id (the ISA's
  * tier order), so a person whose system id changed keeps their id.
@@ -191,12 +194,24 @@ export class CarriedPersonIds {
       group by ri.record_id
       having count(c.person_id) = count(*) and min(c.person_id) = max(c.person_id)`;
     // ... unless one of the record's identifiers is of a kind the person held under another hash.
-    const carried = sql`select k.record_id, k.person_id from (${candidates}) k
+    const claimed = sql`select k.record_id, k.person_id, count(*) over (partition by k.person_id) as claims
+      from (${candidates}) k
       where not exists (
         select 1 from ${identifiers.from}
         join ${table} c on c.person_id = k.person_id and c.kind = ri.kind and c.hash <> ri.hash
         where ri.record_id = k.record_id
           and (k.national = 0 or ri.kind not like ${local}))`;
+    // A person several new records name takes only those of them that also bear a matching key
+    // (date of birth and names) the person's records bore: a keying slip that gives a stranger
+    // the person's case reference must not carry the person, and their consent, to the stranger
+    // (found by a review). The same person listed twice keeps both.
+    const keys = sql.raw(this.keyTable);
+    const carried = sql`select w.record_id, w.person_id from (${claimed}) w
+      where w.claims = 1 or exists (
+        select 1 from source_record sr
+        join ${keys} pk on pk.date_of_birth = sr.date_of_birth and pk.family_name = sr.family_name
+          and pk.first3 = sr.first3
+        where sr.id = w.record_id and (pk.first_holder = w.person_id or pk.last_holder = w.person_id))`;
     await this.setCarried(carried);
   }
 

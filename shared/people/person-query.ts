@@ -62,7 +62,10 @@ export function canonicalQuery(q: PersonQuery): CanonicalQueryResult {
     identifiers.push({ kind: 'ni', value: r.value });
   }
   if (q.systemId !== undefined) {
-    identifiers.push({ kind: `system-id:${q.systemId.system}`, value: q.systemId.id.trim() });
+    const id = q.systemId.id.trim();
+    // Blank after trimming is no id: it would be hashed as one (found by a review: a 500).
+    if (id === '') return { ok: false, field: 'systemId.id', reason: 'id-empty' };
+    identifiers.push({ kind: `system-id:${q.systemId.system}`, value: id });
   }
   const query: CanonicalQuery = { identifiers };
   if (q.familyName !== undefined) {

@@ -332,6 +332,15 @@ describe('containsNationalIdentifier', () => {
       'REF-JG103759A',
       'B801200005001',
       'upn:b801200005001',
+      // Written with any separator a reference may hold (found by a review).
+      '943.476.5919',
+      '943/476/5919',
+      '943_476_5919',
+      'NHS:943:476:5919',
+      'JG-10-37-59-A',
+      'JG.10.37.59.A',
+      'JG 10 37 59 A',
+      'B.8012.0000.5001',
     ])
       expect(containsNationalIdentifier(text), text).toBe(true);
   });

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importExtract } from '../../shared/imports/import-extract.js';
+import { linkAfterImport } from '../../shared/linkage/pending-links.js';
+import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * Dudley's next snapshot holds a participant's case reference on two rows (a keying slip: the
+ * second row is someone else). The consent was given by one person; the stranger's contact
+ * details must not be shown to ICF under it.
+ */
+describe('research consent across a Dudley snapshot with a repeated case reference', () => {
+  let t: TestHost;
+  const dataset = 'housing-first-participant-contacts';
+  const party = 'dudley-housing-options';
+  const header = 'name,telephoneNumber,email,address,caseReference';
+  const containers = {
+    incoming: `in-${randomUUID().slice(0, 8)}`,
+    processed: `done-${randomUUID().slice(0, 8)}`,
+    rejected: `rej-${randomUUID().slice(0, 8)}`,
+  };
+
+  async function load(fileName: string, lines: string[]) {
+    const s = t.host.services;
+    const body = Buffer.from(lines.join('\n'), 'utf8');
+    const blobName = `${party}/${dataset}/${fileName}`;
+    await s.blobs.getContainerClient(containers.incoming).getBlockBlobClient(blobName).upload(body, body.length);
+    const outcome = await importExtract(
+      {
+        store: s.store,
+        blobs: s.blobs,
+        agreements: s.agreements,
+        secrets: s.secrets,
+        logger: s.logger,
+        accessLog: s.accessLog,
+        maxBadRowShare: 0.05,
+        containers,
+      },
+      { blobName, partyId: party, datasetId: dataset, fileName },
+    );
+    expect(outcome.outcome).toBe('loaded');
+    return outcome;
+  }
+  const link = (outcome: unknown) =>
+    linkAfterImport(
+      {
+        store: t.host.services.store,
+        secrets: t.host.services.secrets,
+        agreements: t.host.services.agreements,
+        logger: t.host.services.logger,
+      },
+      (outcome as { runId: string }).runId,
+    );
+
+  const lookup = (body: unknown) =>
+    callApi(t, '/v1/people/search', {
+      party: 'icf-research',
+      roles: ['researcher'],
+      purpose: 'research-evaluation',
+      body,
+    });
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    for (const name of Object.values(containers))
+      await t.host.services.blobs.getContainerClient(name).createIfNotExists();
+  });
+  afterAll(async () => {
+    for (const name of Object.values(containers))
+      await t?.host.services.blobs.getContainerClient(name).deleteIfExists();
+    await t?.stop();
+  });
+
+  it("never shows the stranger's contact details under Hana's consent", async () => {
+    const first = await load('extract-2026-03-01.csv', [
+      header,
+      'Hana Ives,01384 000001,hana@example.org,1 High Street,HO-1',
+    ]);
+    await link(first);
+    const recorded = await callApi(t, '/v1/consents', {
+      party,
+      roles: ['housing-officer'],
+      purpose: 'research-evaluation',
+      body: { subject: { systemId: { system: 'case-reference', id: 'HO-1' } }, evidenceRef: 'form-hana' },
+    });
+    expect(recorded.status).toBe(201);
+    const before = await lookup({ systemId: { system: 'case-reference', id: 'HO-1' } });
+    expect(before.status).toBe(200);
+    const personRef = before.body.personRef as string;
+
+    // The next snapshot: HO-1 twice, the second row someone else.
+    const second = await load('extract-2026-04-01.csv', [
+      header,
+      'Zed Stranger,01384 999999,zed@example.org,9 Low Road,HO-1',
+      'Hana Ives,01384 000001,hana@example.org,1 High Street,HO-1',
+    ]);
+
+    // Straight after the load (before any linking pass has run), a lookup by the case reference.
+    const afterLoad = await lookup({ systemId: { system: 'case-reference', id: 'HO-1' } });
+    expect.soft(afterLoad.text, 'stranger shown after the load').not.toContain('Zed Stranger');
+
+    await link(second);
+    // ICF's earlier reference to Hana, after the linking pass.
+    const viewed = await callApi(t, `/v1/people/${personRef}`, {
+      party: 'icf-research',
+      roles: ['researcher'],
+      purpose: 'research-evaluation',
+    });
+    expect
+      .soft(viewed.text, 'stranger shown by the earlier person reference after the pass')
+      .not.toContain('Zed Stranger');
+  });
+});
