@@ -15,7 +15,7 @@ import type { Store } from '../store/database.js';
 import { snapshotTransaction } from '../store/snapshot-transaction.js';
 import type { Database } from '../store/schema.js';
 import type { Kysely } from 'kysely';
-import { storeRelease } from './curated-releases.js';
+import { pruneReleases, storeRelease } from './curated-releases.js';
 import {
   IndicatorTally,
   personValues,
@@ -104,7 +104,9 @@ interface ExportTarget {
 export async function exportCurated(deps: CuratedExportDependencies): Promise<CuratedExportSummary[]> {
   const summaries: CuratedExportSummary[] = [];
   let failure: unknown;
-  for (const target of exportTargets(deps.agreements)) {
+  const targets = exportTargets(deps.agreements);
+  await withdrawReleases(deps, targets);
+  for (const target of targets) {
     try {
       summaries.push(await exportTarget(deps, target));
     } catch (err) {
@@ -114,6 +116,26 @@ export async function exportCurated(deps: CuratedExportDependencies): Promise<Cu
   }
   if (failure !== undefined) throw failure;
   return summaries;
+}
+
+/**
+ * What no export grant covers any more, or is past its history, goes before the run exports:
+ * the SQL releases (pruneReleases), and the `latest/` files of a target no grant names (its
+ * dated folders go by the container's lifecycle rule, as every target's do).
+ */
+async function withdrawReleases(deps: CuratedExportDependencies, targets: readonly ExportTarget[]): Promise<void> {
+  const now = deps.now?.() ?? new Date();
+  const releases = await pruneReleases(deps.store, targets, deps.historyDays, now);
+  const current = new Set(targets.map((t) => `${t.partyId}/${t.purposeId}/${t.datasetId}/`));
+  const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
+  let files = 0;
+  for await (const blob of container.listBlobsFlat()) {
+    const at = blob.name.indexOf('/latest/');
+    if (at < 0 || current.has(blob.name.slice(0, at + 1))) continue;
+    await container.getBlobClient(blob.name).deleteIfExists();
+    files++;
+  }
+  if (releases > 0 || files > 0) deps.logger.info('curated.releases-withdrawn', { releases, latestFiles: files });
 }
 
 /**
@@ -284,59 +306,74 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
     [COUNTS_PARQUET_FILE, parquet, 'application/vnd.apache.parquet'],
     [MANIFEST_FILE, manifestJson, 'application/json'],
   ];
+  /** What a folder holds of the release's files now, to put back should the run fail. */
+  const contentsOf = async (sub: string) => {
+    const held = new Map<string, Buffer | undefined>();
+    for (const [name] of release) {
+      const blob = container.getBlobClient(`${folder}${sub}/${name}`);
+      held.set(name, (await blob.exists()) ? await blob.downloadToBuffer() : undefined);
+    }
+    return held;
+  };
   /**
-   * Puts back the files of latest/ that a failed run replaced, and then the manifest they had;
-   * should that fail too, latest/ is left without a manifest, the sign of an incomplete release.
+   * Puts back the files of a folder that a failed run replaced: its manifest goes first and
+   * comes back last, so should this fail too, the folder is left without one, the sign of an
+   * incomplete release.
    */
-  const restoreLatest = async (written: readonly string[], previous: ReadonlyMap<string, Buffer | undefined>) => {
+  const restore = async (
+    sub: string,
+    written: readonly string[],
+    previous: ReadonlyMap<string, Buffer | undefined>,
+  ) => {
+    await container.getBlobClient(`${folder}${sub}/${MANIFEST_FILE}`).deleteIfExists();
     for (const [name, , type] of release) {
       if (name === MANIFEST_FILE || !written.includes(name)) continue;
       const body = previous.get(name);
-      if (body === undefined) await container.getBlobClient(`${folder}latest/${name}`).deleteIfExists();
-      else await put(`${folder}latest/${name}`, body, type);
+      if (body === undefined) await container.getBlobClient(`${folder}${sub}/${name}`).deleteIfExists();
+      else await put(`${folder}${sub}/${name}`, body, type);
     }
     const manifestBefore = previous.get(MANIFEST_FILE);
-    if (manifestBefore !== undefined) await put(`${folder}latest/${MANIFEST_FILE}`, manifestBefore, 'application/json');
+    if (manifestBefore !== undefined) await put(`${folder}${sub}/${MANIFEST_FILE}`, manifestBefore, 'application/json');
   };
   // In each folder the manifest goes first and comes back last: a reader that finds one finds the
   // counts it describes (its SHA-256), and a run that fails between leaves no manifest at all.
-  const writeFolder = async (sub: string, written: string[] = []) => {
+  const writeFolder = async (sub: string, written: string[]) => {
     await container.getBlobClient(`${folder}${sub}/${MANIFEST_FILE}`).deleteIfExists();
     for (const [name, body, type] of release) {
       await put(`${folder}${sub}/${name}`, body, type);
       written.push(name);
     }
   };
-  // The dated folder first: a run that fails there leaves latest/ as the release before, whole
-  // (Power BI reads latest/ without looking at the manifest), and the SQL release as it was.
-  await writeFolder(generatedAt.slice(0, 10));
-  // Then latest/, put back as it was should a write fail part-way (found by a review: it was
-  // left holding the new counts beside the old Parquet file).
-  const previous = new Map<string, Buffer | undefined>();
-  for (const [name] of release) {
-    const blob = container.getBlobClient(`${folder}latest/${name}`);
-    previous.set(name, (await blob.exists()) ? await blob.downloadToBuffer() : undefined);
-  }
-  const written: string[] = [];
+  // The dated folder, then latest/, then the same lines for Power BI's SQL connection. A run
+  // that fails at any of them puts latest/ and the dated folder back as they were (found by
+  // reviews: latest/ was left on the failed release when the SQL write failed, and the dated
+  // folder kept a release that latest/ and the view never had): the three hold the same
+  // releases, and a retry writes the day's release again, files and lines.
+  const dated = generatedAt.slice(0, 10);
+  const previousDated = await contentsOf(dated);
+  const previousLatest = await contentsOf('latest');
+  const writtenDated: string[] = [];
+  const writtenLatest: string[] = [];
   try {
-    await writeFolder('latest', written);
+    await writeFolder(dated, writtenDated);
+    await writeFolder('latest', writtenLatest);
+    await storeRelease(
+      store,
+      {
+        target,
+        agreementVersion: decision.agreementVersion,
+        generatedAt: new Date(generatedAt),
+        lines,
+        countsSha256: manifest.files[COUNTS_FILE],
+      },
+      deps.historyDays,
+    );
   } catch (err) {
-    await restoreLatest(written, previous).catch(() => undefined);
+    // latest/ first: it is what Power BI reads.
+    await restore('latest', writtenLatest, previousLatest).catch(() => undefined);
+    await restore(dated, writtenDated, previousDated).catch(() => undefined);
     throw err;
   }
-  // The same lines for Power BI's SQL connection, once the files stand: should this fail, the
-  // run fails and its retry writes the day's release again, files and lines.
-  await storeRelease(
-    store,
-    {
-      target,
-      agreementVersion: decision.agreementVersion,
-      generatedAt: new Date(generatedAt),
-      lines,
-      countsSha256: manifest.files[COUNTS_FILE],
-    },
-    deps.historyDays,
-  );
   deps.logger.info('curated.exported', { ...idsOf(target), lines: lines.length, recordsAwaitingLinkage: awaiting });
   return {
     ...idsOf(target),

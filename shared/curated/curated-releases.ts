@@ -88,3 +88,45 @@ export async function storeRelease(store: Store, release: Release, historyDays: 
         .execute();
   });
 }
+
+/**
+ * Deletes the releases Power BI's SQL reader must no longer see, at every export run whatever it
+ * exports: those older than `historyDays`, and those of a target no export grant names any more
+ * (an agreement ended, a grant withdrawn: what was published under it is not the recipient's to
+ * go on reading). Without it a release outlived its grant, and its dated files, for ever, still
+ * marked latest (found by a review). Returns how many releases went.
+ */
+export async function pruneReleases(
+  store: Store,
+  current: readonly ReleaseTarget[],
+  historyDays: number,
+  now: Date,
+): Promise<number> {
+  const expired = new Date(now.getTime() - historyDays * DAY_MS).toISOString();
+  return store.db.transaction().execute(async (trx) => {
+    // With no export grant at all, every release goes (no `where`: SQL Server has no `true`).
+    const all = trx.selectFrom('curated_release').select('id');
+    const gone =
+      current.length === 0
+        ? all
+        : all.where((eb) =>
+            eb.or([
+              eb('generated_at', '<', expired),
+              eb.not(
+                eb.or(
+                  current.map((t) =>
+                    eb.and([
+                      eb('party_id', '=', t.partyId),
+                      eb('purpose_id', '=', t.purposeId),
+                      eb('dataset_id', '=', t.datasetId),
+                    ]),
+                  ),
+                ),
+              ),
+            ]),
+          );
+    await trx.deleteFrom('curated_count').where('release_id', 'in', gone).execute();
+    const deleted = await trx.deleteFrom('curated_release').where('id', 'in', gone).executeTakeFirst();
+    return Number(deleted.numDeletedRows);
+  });
+}

@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BlobServiceClient } from '@azure/storage-blob';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import {
@@ -10,7 +14,8 @@ import {
   type CuratedExportDependencies,
 } from '../../../shared/curated/curated-export.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
-import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import { loadAgreements } from '../../../shared/agreements/load.js';
+import { AGREEMENTS_DIR, createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import { importEach, nhs } from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
@@ -49,7 +54,21 @@ function failingParquet(blobs: BlobServiceClient, fails: (blob: string) => boole
   });
 }
 
-describe('a failed export and the latest/ folder', () => {
+/** The real agreements, with the ISA's service-planning export grant taken out. */
+function agreementsWithoutExportGrant() {
+  const dir = mkdtempSync(join(tmpdir(), 'lintel-agreements-'));
+  cpSync(AGREEMENTS_DIR, dir, { recursive: true });
+  const file = join(dir, 'social-care-education-housing.yaml');
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf('  - purpose: service-planning\n');
+  const end = text.indexOf('# "How will data be matched between systems"');
+  expect(start).toBeGreaterThan(0);
+  expect(end).toBeGreaterThan(start);
+  writeFileSync(file, text.slice(0, start) + text.slice(end).replace("version: '1.2.0'", "version: '1.3.0'"));
+  return loadAgreements(dir);
+}
+
+describe('what a failed or withdrawn export leaves published', () => {
   let h: ImportHarness;
   let container: string;
   const deps = (o: Partial<CuratedExportDependencies> = {}): CuratedExportDependencies => {
@@ -70,6 +89,14 @@ describe('a failed export and the latest/ folder', () => {
   };
   const read = async (name: string) =>
     (await h.blobs.getContainerClient(container).getBlobClient(name).downloadToBuffer()).toString('utf8');
+  /** The days whose dated folder holds a whole release (its manifest). */
+  const datedReleases = async () => {
+    const days: string[] = [];
+    for await (const b of h.blobs.getContainerClient(container).listBlobsFlat({ prefix: FOLDER }))
+      if (b.name.endsWith(`/${MANIFEST_FILE}`) && !b.name.includes('/latest/'))
+        days.push(b.name.slice(FOLDER.length, FOLDER.length + 10));
+    return days.sort();
+  };
 
   beforeAll(async () => {
     h = await createImportHarness();
@@ -121,5 +148,60 @@ describe('a failed export and the latest/ folder', () => {
       generatedAt: '2026-11-01T06:00:00.000Z',
     });
     expect(await releases()).toBe(count);
+    // Nor is the failed release left whole in its dated folder, for trends to find (found by a review).
+    expect(await datedReleases()).toEqual(['2026-11-01']);
+  });
+
+  it('puts latest/ and the dated folder back when the SQL release cannot be written', async () => {
+    // The SQL release fails (the database refuses the write, a deadlock, a timeout…).
+    await sql`alter table curated_count rename to curated_count_unreachable`.execute(h.store.db);
+    try {
+      await expect(exportCurated(deps({ now: () => new Date('2026-12-03T06:00:00.000Z') }))).rejects.toThrow();
+    } finally {
+      await sql`alter table curated_count_unreachable rename to curated_count`.execute(h.store.db);
+    }
+    // latest/ and the SQL view both stay on November's release (found by a review: latest/ held December's).
+    const latestInView = await h.store.db
+      .selectFrom('curated_indicator_counts')
+      .select('generated_at')
+      .distinct()
+      .where('latest', '=', 'Y')
+      .execute();
+    expect(latestInView.map((r) => r.generated_at)).toEqual(['2026-11-01T06:00:00.000Z']);
+    expect(JSON.parse(await read(`${FOLDER}latest/${MANIFEST_FILE}`))).toMatchObject({
+      generatedAt: '2026-11-01T06:00:00.000Z',
+    });
+    expect(await datedReleases()).toEqual(['2026-11-01']);
+
+    // The retry writes the day's release: the folder, latest/ and the view agree again.
+    await exportCurated(deps({ now: () => new Date('2026-12-03T07:00:00.000Z') }));
+    expect(await datedReleases()).toEqual(['2026-11-01', '2026-12-03']);
+    expect(JSON.parse(await read(`${FOLDER}latest/${MANIFEST_FILE}`))).toMatchObject({
+      generatedAt: '2026-12-03T07:00:00.000Z',
+    });
+  });
+  it('takes the releases of a withdrawn export out of the SQL view and latest/ at the next run', async () => {
+    const latestFiles = async () => {
+      const names: string[] = [];
+      for await (const b of h.blobs.getContainerClient(container).listBlobsFlat({ prefix: `${FOLDER}latest/` }))
+        names.push(b.name);
+      return names;
+    };
+    const visible = async () =>
+      h.store.db.selectFrom('curated_indicator_counts').select(['generated_at', 'latest']).distinct().execute();
+    expect(await visible()).toContainEqual({ generated_at: '2026-12-03T07:00:00.000Z', latest: 'Y' });
+    expect(await latestFiles()).toHaveLength(3);
+
+    // The grant is withdrawn (the agreement ends, or the DPO stops the planning use): what was
+    // published under it is no longer the recipient's to read, though the timer finds nothing
+    // to export (found by a review: the release stayed in the view, marked latest, for ever).
+    const withdrawn = agreementsWithoutExportGrant();
+    expect(
+      await exportCurated(deps({ agreements: withdrawn, now: () => new Date('2027-01-01T06:00:00.000Z') })),
+    ).toEqual([]);
+    expect(await visible()).toEqual([]);
+    expect(await latestFiles()).toEqual([]);
+    // The dated folders go by the container's lifecycle rule, as every release's do.
+    expect(await datedReleases()).toEqual(['2026-11-01', '2026-12-03']);
   });
 });
