@@ -4,7 +4,7 @@ import type { AllowDecision } from '../policy/decision.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import type { MatchTier } from '../people/find-person.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
-import { currentPersonId } from '../people/current-person-id.js';
+import { currentPersonId, lastMoveOut, recordsMovedOutSince } from '../people/current-person-id.js';
 import { outOfScopeReason } from '../people/subject-scope.js';
 import { personView } from '../people/person-view.js';
 import type { ApiContext } from './api-context.js';
@@ -98,17 +98,22 @@ export function viewPerson(ctx: ApiContext, req: ApiRequest): Promise<HttpResult
       { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
     );
     if (!first.allow) return deny(decisionProblem(first), first.reason, { purpose: first.purpose ?? null });
-    const personId = (await ctx.personRefs()).decode(call.caller.partyId, req.params.personRef ?? '');
-    if (!personId) {
+    const claim = (await ctx.personRefs()).decodeClaim(call.caller.partyId, req.params.personRef ?? '');
+    if (!claim) {
       return deny(noMatch(), 'person-ref-unknown', {
         purpose: first.purpose,
       });
     }
     // The reference names the person id of when it was issued; linking may have moved the
     // records since. A split leaves no one person to show: the caller searches again.
-    const now = await currentPersonId(ctx.services.store, personId);
+    const { store } = ctx.services;
+    const now = await currentPersonId(store, claim.personId);
     if (now.kind === 'split') return deny(noMatch(), 'ambiguous', { purpose: first.purpose });
-    return respondWithPerson(ctx, call, first, [], now.kind === 'current' ? now.personId : personId, null);
+    const personId = now.kind === 'current' ? now.personId : claim.personId;
+    if (now.kind === 'current' && (await recordsMovedOutSince(store, personId, claim.since))) {
+      return deny(noMatch(), 'ambiguous', { purpose: first.purpose });
+    }
+    return respondWithPerson(ctx, call, first, [], personId, null);
   });
 }
 
@@ -164,7 +169,12 @@ async function respondWithPerson(
       datasets: decision.datasets,
     });
   }
-  const personRef = (await ctx.personRefs()).encode(call.caller.partyId, personId);
+  const personRef = (await ctx.personRefs()).encode(
+    call.caller.partyId,
+    personId,
+    'lookup',
+    await lastMoveOut(store, personId),
+  );
   return {
     result: json(200, {
       personRef,

@@ -69,3 +69,31 @@ const movesOutQuery = new QueryShapes((db, _shape, values) =>
     .select(['from_person_id', 'to_person_id', 'moved_at'])
     .where('from_person_id', 'in', values),
 );
+
+/**
+ * When records last moved out of the person id, '' if never: what a lookup ref is issued with,
+ * so that a split after it shows when the ref comes back ({@link recordsMovedOutSince}).
+ */
+export async function lastMoveOut(store: Store, personId: string): Promise<string> {
+  const [row] = await lastMoveOutQuery.execute(store, '', [personId]);
+  return row?.moved_at == null ? '' : String(row.moved_at);
+}
+
+/**
+ * Whether records moved out of the person id after `since`: a linking pass split the person
+ * (the largest part keeps the id, so the id is never emptied and {@link currentPersonId} follows
+ * nothing), or undid a merge. A ref issued before then named the person as they were: which part
+ * its holder meant is not known (found by a review: a ref issued for one applicant showed their
+ * namesake once a pass split the two).
+ */
+export async function recordsMovedOutSince(store: Store, personId: string, since: string): Promise<boolean> {
+  return (await lastMoveOut(store, personId)) > since;
+}
+
+/** The latest move out of the id given. Values: the id. */
+const lastMoveOutQuery = new QueryShapes((db, _shape, values) =>
+  db
+    .selectFrom('person_id_move')
+    .select((eb) => eb.fn.max('moved_at').as('moved_at'))
+    .where('from_person_id', 'in', values),
+);

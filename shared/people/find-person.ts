@@ -38,13 +38,24 @@ export async function findPerson(
   datasets: readonly string[],
   identifiers: IdentifierUse,
 ): Promise<FindResult> {
-  for (const [tier, run] of tierSearches(store, pseudonymisers, query, datasets, identifiers)) {
+  const searches = tierSearches(store, pseudonymisers, query, datasets, identifiers);
+  for (const [tier, run] of searches) {
     const people = await run();
     if (!people || people.size === 0) continue;
     if (people.size > 1) return { found: false, reason: 'ambiguous', tier };
     const personId = [...people][0]!;
     const conflict = await contradiction(store, pseudonymisers, query, datasets, identifiers, personId, tier);
     if (conflict !== null) return { found: false, reason: conflict, tier };
+    // A system id the caller also gave that names someone else (the NHS number one child's, the
+    // social care id another's): the evidence names two people, and neither is shown (found by
+    // a review). The person found holds none of that kind, or the check above had refused.
+    for (const [later, search] of searches) {
+      if (later <= tier || later > 2) continue;
+      const named = await search();
+      if (named !== undefined && [...named].some((other) => other !== personId)) {
+        return { found: false, reason: 'identifier-conflict', tier };
+      }
+    }
     return { found: true, personId, tier };
   }
   return { found: false, reason: 'no-match', tier: null };
@@ -127,10 +138,12 @@ function isHardKind(kind: string): boolean {
 }
 
 /**
- * Whether the caller's own evidence says `personId` is someone else. Only what the lookup may
- * search is compared: the records of the searched datasets (a refusal that came from a record
- * the caller may not see would tell it what that record holds), each by the identifier kinds
- * its agreement matches on.
+ * Whether the caller's own evidence says `personId` is someone else. Only the records of the
+ * searched datasets are compared (a refusal that came from a record the caller may not see
+ * would tell it what that record holds), by every identifier kind they hold that the caller
+ * gave, not only those their agreement searches by: the ISA matches on NHS numbers and system
+ * ids, yet a namesake found by names whose stored NI number is not the caller's is someone
+ * else, as linking itself holds (found by a review).
  */
 async function contradiction(
   store: Store,
@@ -151,7 +164,7 @@ async function contradiction(
       let same = 0;
       let other = 0;
       for (const row of held) {
-        const comparable = row.kind === given.kind && identifiers(row.dataset_id, row.kind);
+        const comparable = row.kind === given.kind;
         const mine = comparable ? callers.get(row.key_version) : undefined;
         if (mine === undefined) continue;
         if (row.hash === mine) same++;

@@ -1,6 +1,8 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 const ISSUED_CACHE_MAX = 10_000;
+/** Between a ref's person id (a UUID) and its `since`. */
+const SINCE_SEPARATOR = '|';
 
 /**
  * What a ref was issued for. `lookup`: by a search, for the party's lookups. `audit`: in a DPO's
@@ -42,11 +44,17 @@ export class PersonRefCodec {
     return keys;
   }
 
-  encode(partyId: string, personId: string, use: PersonRefUse = 'lookup'): string {
-    const key = `${use}\u0000${partyId}\u0000${personId}`;
+  /**
+   * `since`: for a lookup ref, the time records last moved out of the person before it was
+   * issued (person_id_move), so that a split after it is seen when the ref comes back
+   * ({@link decodeClaim}); the ref stays the same until the next such move.
+   */
+  encode(partyId: string, personId: string, use: PersonRefUse = 'lookup', since = ''): string {
+    const plaintext = since === '' ? personId : `${personId}${SINCE_SEPARATOR}${since}`;
+    const key = `${use}\u0000${partyId}\u0000${plaintext}`;
     let ref = this.issued.get(key);
     if (ref === undefined) {
-      ref = this.encrypt(partyId, personId, use);
+      ref = this.encrypt(partyId, plaintext, use);
       if (this.issued.size >= ISSUED_CACHE_MAX) this.issued.delete(this.issued.keys().next().value!);
     } else {
       this.issued.delete(key);
@@ -55,9 +63,9 @@ export class PersonRefCodec {
     return ref;
   }
 
-  private encrypt(partyId: string, personId: string, use: PersonRefUse): string {
+  private encrypt(partyId: string, text: string, use: PersonRefUse): string {
     const { enc, mac } = this.keysFor(partyId, use);
-    const plaintext = Buffer.from(personId, 'utf8');
+    const plaintext = Buffer.from(text, 'utf8');
     const iv = createHmac('sha256', mac).update(plaintext).digest().subarray(0, 12);
     const cipher = createCipheriv('aes-256-gcm', enc, iv);
     const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
@@ -69,12 +77,25 @@ export class PersonRefCodec {
    * issued for a use not in `uses`.
    */
   decode(partyId: string, ref: string, uses: readonly PersonRefUse[] = ['lookup']): string | undefined {
+    return this.decodeClaim(partyId, ref, uses)?.personId;
+  }
+
+  /** The person id and the `since` it was issued with ('' for a ref issued without one). */
+  decodeClaim(
+    partyId: string,
+    ref: string,
+    uses: readonly PersonRefUse[] = ['lookup'],
+  ): { personId: string; since: string } | undefined {
     if (!/^[A-Za-z0-9_-]{40,200}$/.test(ref)) return undefined;
     const raw = Buffer.from(ref, 'base64url');
     if (raw.length < 12 + 16 + 1) return undefined;
     for (const use of uses) {
-      const personId = this.decrypt(raw, this.keysFor(partyId, use));
-      if (personId !== undefined) return personId;
+      const plaintext = this.decrypt(raw, this.keysFor(partyId, use));
+      if (plaintext === undefined) continue;
+      const at = plaintext.indexOf(SINCE_SEPARATOR);
+      return at < 0
+        ? { personId: plaintext, since: '' }
+        : { personId: plaintext.slice(0, at), since: plaintext.slice(at + 1) };
     }
     return undefined;
   }

@@ -48,12 +48,23 @@ describe('the subject of a consent or an opt-out', () => {
       body: { kind: 'opt-out', subject, evidenceRef: 'DPO/OPTOUT/AMB' },
     });
 
-  it('records nothing when the NHS number and the system id point at different people', async () => {
+  it('records nothing when the NHS number and the system id point at different people, or the names at someone else', async () => {
     const before = await consentEvents();
     const answer = await optOut({ nhsNumber: NHS_X, systemId: { system: 'education', id: 'ED-77' } });
-    expect(answer.status).toBe(409);
-    expect(answer.body.type).toBe('urn:lintel:problem:ambiguous-match');
+    expect(answer.status).toBe(404);
+    expect(answer.body.type).toBe('urn:lintel:problem:no-match');
     expect(answer.text).not.toMatch(/9434765919|ED-77|Xavier|Yasmin/);
+    expect(await consentEvents()).toBe(before);
+
+    // The NHS number's child, with the names and date of birth of the other: two people.
+    const mixed = await optOut({
+      nhsNumber: NHS_X,
+      givenName: 'Yasmin',
+      familyName: 'South',
+      dateOfBirth: '2011-02-02',
+    });
+    expect(mixed.status).toBe(409);
+    expect(mixed.body.type).toBe('urn:lintel:problem:ambiguous-match');
     expect(await consentEvents()).toBe(before);
 
     // Either identifier alone settles on its own child.
