@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { currentSnapshotOrder } from '../imports/import-runs.js';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Agreement, Dataset, RetentionRule } from '../agreements/schema.js';
 import { entriesWithinStoreTransactions, type AccessLog } from '../audit/access-log.js';
@@ -139,10 +140,18 @@ async function enforceRule(
       .where('dataset_id', '=', dataset.id)
       .where('party_id', 'in', decidingParties)
       .execute();
-    if (deciding.length === 0) return 'no-records-from-field-sources';
+    // What the field's sources have sent, from the run ledger: the records still stored cannot
+    // tell, as this rule's own deletions empty them (found by a review: once a pass had deleted
+    // every Housing record saying N, the rule waited for ever, as if Housing had sent nothing).
+    const standing: { partyId: string; runId: string }[] = [];
+    for (const partyId of decidingParties) {
+      const current = await currentSnapshotOrder(trx, partyId, dataset.id);
+      if (current !== undefined) standing.push({ partyId, runId: current.runId });
+    }
+    if (standing.length === 0 && deciding.length === 0) return 'no-extract-from-field-sources';
     // A row of the field's sources refused at import may have been the one that keeps someone:
     // the rule waits for an extract of theirs that loaded whole.
-    const runs = [...new Set(deciding.map((r) => r.import_run_id))];
+    const runs = [...new Set([...standing.map((s) => s.runId), ...deciding.map((r) => r.import_run_id)])];
     for (let i = 0; i < runs.length; i += BATCH) {
       const partial = await trx
         .selectFrom('import_run')
@@ -152,17 +161,48 @@ async function enforceRule(
         .execute();
       if (partial.length > 0) return 'field-source-rows-rejected';
     }
+    // So may an extract of theirs refused whole since their standing one loaded: the older
+    // snapshot's N may be what the newer one puts right (found by a review).
+    for (const { partyId, runId } of standing) {
+      const refused = await store.dialect
+        .firstRows(
+          trx
+            .selectFrom('import_run as refused')
+            .innerJoin('import_run as standing', (join) => join.on('standing.id', '=', runId))
+            .select('refused.id')
+            .where('refused.party_id', '=', partyId)
+            .where('refused.dataset_id', '=', dataset.id)
+            .where('refused.status', '=', 'rejected')
+            .whereRef('refused.received_at', '>', 'standing.finished_at'),
+          1,
+        )
+        .execute();
+      if (refused.length > 0) return 'field-source-extract-refused';
+    }
     const kept = new Set<string>();
     let judged = 0;
     for (const row of deciding) {
       const value = (JSON.parse(row.attributes) as Record<string, unknown>)[test.field];
-      if (!judgeable(test, value)) kept.add(row.person_id!);
-      else {
-        judged++;
-        if (value === test.wanted) kept.add(row.person_id!);
-      }
+      // Blank, or a value the field cannot hold: not judged, so the person is kept.
+      if (judgeable(test, value)) judged++;
+      if (!judgeable(test, value) || value === test.wanted) kept.add(row.person_id!);
     }
-    if (judged === 0) return 'field-blank-in-sources';
+    // Not one value in the whole of their standing extracts (the column left out of them, say):
+    // the rule waits. Where this rule has deleted some of those rows, the extracts did say, and
+    // the blank ones left are judged as blanks, kept (found by a review).
+    if (judged === 0 && deciding.length > 0) {
+      if (standing.length === 0) return 'field-blank-in-sources';
+      const loaded = await trx
+        .selectFrom('import_run')
+        .select((eb) => eb.fn.sum<number>('rows_loaded').as('rows'))
+        .where(
+          'id',
+          'in',
+          standing.map((s) => s.runId),
+        )
+        .executeTakeFirst();
+      if (Number(loaded?.rows ?? 0) <= deciding.length) return 'field-blank-in-sources';
+    }
 
     const linked = await trx
       .selectFrom('source_record')

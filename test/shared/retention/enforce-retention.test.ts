@@ -473,7 +473,7 @@ describe('joint-system retention without the field it depends on', () => {
     expect(summary).toMatchObject({ outcome: 'skipped', peopleDeleted: 0 });
     expect(await recordsByParty(h)).toEqual(['la-education:ALICE']);
     expect(
-      h.logLines.some((l) => l.includes('"retention.skipped"') && l.includes('no-records-from-field-sources')),
+      h.logLines.some((l) => l.includes('"retention.skipped"') && l.includes('no-extract-from-field-sources')),
     ).toBe(true);
   });
 });
@@ -487,3 +487,150 @@ function lettersOf(n: number): string {
   } while (n > 0);
   return out;
 }
+
+/**
+ * What Housing has sent is read from the run ledger, not from its records still stored, which
+ * retention's own deletions empty (both found by a review).
+ */
+describe("joint-system retention by Housing's extracts, not its records left", () => {
+  let h: ImportHarness;
+  const HEADER = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inTemporaryAccommodation';
+  const ALICE = nhs(810);
+  const BOB = nhs(820);
+  beforeEach(async () => {
+    h = await createImportHarness();
+  });
+  afterEach(async () => h.close());
+
+  it("deletes a later social-care record of someone Housing's current extract does not keep", async () => {
+    await importEach(h, [
+      [
+        'la-housing',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inTemporaryAccommodation',
+          // Bob has left temporary accommodation; Housing's extract holds no one else.
+          `Bob,Jones,2010-01-01,ME15 2YY,${BOB},N`,
+        ],
+      ],
+      [
+        'la-childrens-social-care',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
+          `Bob,Jones,2010-01-01,ME15 2YY,${BOB},SC-2,N`,
+        ],
+      ],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+    const [first] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+    expect(first).toMatchObject({ outcome: 'enforced', peopleDeleted: 1, recordsDeleted: 2 });
+    expect(await recordsByParty(h)).toEqual([]);
+
+    // Social care's next extract (Housing's stands: nobody in temporary accommodation). Eve was
+    // never a client of Housing; Bob is sent again.
+    expect(
+      (
+        await h.importFile(
+          `la-childrens-social-care/${DATASET}/b.csv`,
+          [
+            'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
+            `Bob,Jones,2010-01-01,ME15 2YY,${BOB},SC-2,N`,
+            `Eve,Brown,2009-09-09,ME17 4AA,${EVE},SC-3,N`,
+          ].join('\n'),
+          { asof: new Date(Date.now() + 24 * 3600_000).toISOString().slice(0, 10) },
+        )
+      ).outcome,
+    ).toBe('loaded');
+    await linkPendingRecords(h.linkDeps());
+
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+
+    // Housing has sent its extract: nobody it keeps, so neither record may stay.
+    expect(summary, 'rule skipped as if Housing had sent nothing').toMatchObject({
+      outcome: 'enforced',
+      peopleDeleted: 2,
+    });
+    expect(await recordsByParty(h)).toEqual([]);
+  });
+
+  it('judges a Housing extract that held the column by its values, after a pass deleted those saying N', async () => {
+    await importEach(h, [
+      [
+        'la-housing',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inTemporaryAccommodation',
+          `Bob,Jones,2010-01-01,ME15 2YY,${BOB},N`,
+          // Carol's flag is blank: she is kept, as she cannot be judged.
+          `Carol,White,2011-01-02,ME1 1AA,${nhs(640)},`,
+        ],
+      ],
+      [
+        'la-childrens-social-care',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
+          `Bob,Jones,2010-01-01,ME15 2YY,${BOB},SC-2,N`,
+        ],
+      ],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+    const [first] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+    expect(first).toMatchObject({ outcome: 'enforced', peopleDeleted: 1 });
+    expect(await recordsByParty(h)).toEqual(['la-housing:CAROL']);
+
+    // Social care sends Eve, never a client of Housing.
+    expect(
+      (
+        await h.importFile(
+          `la-childrens-social-care/${DATASET}/b.csv`,
+          [
+            'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
+            `Eve,Brown,2009-09-09,ME17 4AA,${EVE},SC-3,N`,
+          ].join('\n'),
+          { asof: new Date(Date.now() + 24 * 3600_000).toISOString().slice(0, 10) },
+        )
+      ).outcome,
+    ).toBe('loaded');
+    await linkPendingRecords(h.linkDeps());
+
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+
+    // One blank flag left over must not stop the rule for everyone.
+    expect(summary, 'rule skipped (field-blank-in-sources) for one blank Housing flag').toMatchObject({
+      outcome: 'enforced',
+      peopleDeleted: 1,
+    });
+    expect(await recordsByParty(h)).toEqual(['la-housing:CAROL']);
+  });
+
+  it('waits, as it does for an extract with one refused row, rather than deleting by the older one', async () => {
+    await importEach(h, [
+      ['la-housing', [HEADER, `Alice,Smith,2012-03-04,ME14 1XX,${ALICE},Y`, `Bob,Jones,2010-01-01,ME15 2YY,${BOB},N`]],
+      [
+        'la-childrens-social-care',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
+          `Alice,Smith,2012-03-04,ME14 1XX,${ALICE},SC-1,Y`,
+          `Bob,Jones,2010-01-01,ME15 2YY,${BOB},SC-2,Y`,
+        ],
+      ],
+    ]);
+    // Housing's next extract, a day later: Bob is back in temporary accommodation, but one other
+    // row is bad, which is more than the share of bad rows an import accepts: refused whole.
+    const next = await h.importFile(
+      `la-housing/${DATASET}/b.csv`,
+      [
+        HEADER,
+        `Alice,Smith,2012-03-04,ME14 1XX,${ALICE},Y`,
+        `Bob,Jones,2010-01-01,ME15 2YY,${BOB},Y`,
+        `Carol,White,2011-01-02,NOTAPOSTCODE,${nhs(830)},Y`,
+      ].join('\n'),
+      { asof: new Date(Date.now() + 24 * 3600_000).toISOString().slice(0, 10) },
+    );
+    expect(next.outcome).toBe('rejected');
+    await linkPendingRecords(h.linkDeps());
+
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+
+    expect(await recordsByParty(h), "Bob deleted by the older snapshot's N").toContain('la-childrens-social-care:BOB');
+    expect(summary).toMatchObject({ outcome: 'skipped', peopleDeleted: 0 });
+  });
+});
