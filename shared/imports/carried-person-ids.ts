@@ -253,6 +253,17 @@ export class CarriedPersonIds {
         and sr.date_of_birth is not null and sr.family_name is not null and sr.first3 is not null
       group by sr.date_of_birth, sr.family_name, sr.first3
       having count(*) = 1 and max(sr.carried_person_id) is null`;
+    // Nor any of the person's records elsewhere (another party's, another dataset's), which a
+    // name carries the record into as much as the previous one: an identifier of theirs of the
+    // record's kind, under its key version, with another value (found by a review: a record with
+    // another NHS number was carried into the person social care holds, and shown as them).
+    // Driven from the person's records, by their index, not from the identifiers' kinds.
+    const elsewhere = sql`and not exists (
+          select 1 from source_record o
+          join record_identifier oi on oi.record_id = o.id
+          join record_identifier ri on ri.record_id = u.record_id and ri.kind = oi.kind and ri.key_version = oi.key_version
+          where o.person_id = k.person_id and oi.hash <> ri.hash
+            and not (o.party_id = ${snapshot.partyId} and o.dataset_id = ${snapshot.datasetId}))`;
     const carried = sql`select u.record_id, k.person_id
       from (${unique}) u
       join ${keys} k on k.date_of_birth = u.date_of_birth and k.family_name = u.family_name and k.first3 = u.first3
@@ -261,7 +272,8 @@ export class CarriedPersonIds {
           select 1 from source_record o
           where o.carried_person_id = k.person_id
             and o.party_id = ${snapshot.partyId} and o.dataset_id = ${snapshot.datasetId})
-        ${identifierChecks}`;
+        ${identifierChecks}
+        ${elsewhere}`;
     await this.setCarried(carried);
   }
 
