@@ -389,7 +389,15 @@ async function formPeople(
     // and date of birth, while its records still hold the values it was made on (link-decisions.ts).
     if (link.status === 'confirmed') await decisions.find(trx, a[0], a[1], b[0], b[1]);
     const weak = link.status !== 'confirmed' && !isIdentifierRule(link.rule);
-    clusterLinks.push({ batchA: a[0], recordA: a[1], batchB: b[0], recordB: b[1], tier: link.tier, weak });
+    clusterLinks.push({
+      batchA: a[0],
+      recordA: a[1],
+      batchB: b[0],
+      recordB: b[1],
+      tier: link.tier,
+      weak,
+      confirmed: link.status === 'confirmed',
+    });
   }
   // A pair an officer rejected is never one person, whatever other links join its two records
   // (a third record sharing an NHS number with one and names with the other): the pairs the

@@ -33,6 +33,8 @@ export interface ClusterLink {
   readonly tier: number;
   /** By names, or a score no officer has confirmed: see {@link PersonClusters.merge}. */
   readonly weak: boolean;
+  /** An officer confirmed the pair: see {@link PersonClusters.merge}. */
+  readonly confirmed?: boolean;
 }
 
 export interface RefusedMerge {
@@ -105,13 +107,31 @@ export class PersonClusters {
    * for a `weak` link (by names, or a score no officer has confirmed), NI numbers with none in
    * common or identifiers that cannot be compared (another key version).
    */
-  merge(batchA: number, recordA: number, batchB: number, recordB: number, tier = 0, weak = true): MergeOutcome {
-    const a = this.#find(this.#node(batchA, recordA));
-    const b = this.#find(this.#node(batchB, recordB));
+  merge(
+    batchA: number,
+    recordA: number,
+    batchB: number,
+    recordB: number,
+    tier = 0,
+    weak = true,
+    confirmed = false,
+  ): MergeOutcome {
+    const nodeA = this.#node(batchA, recordA);
+    const nodeB = this.#node(batchB, recordB);
+    const a = this.#find(nodeA);
+    const b = this.#find(nodeB);
     if (a === b) return 'already-together';
     const ia = this.#identifiersOf(a);
     const ib = this.#identifiersOf(b);
-    const reason = refusal(ia, ib, weak);
+    let reason = refusal(ia, ib, weak);
+    // An officer vouches for the pair they saw, not for every record either cluster holds: NI
+    // numbers the two clusters hold with none in common refuse a confirmed merge too, unless it
+    // is the pair's own two records that differ (found by a review: a names link merged first
+    // put a namesake's NI number into the person, and the confirmation then joined two).
+    if (reason === null && confirmed && refusal(ia, ib, true) === 'ni-conflict') {
+      if (refusal(this.#recordIdentifiers(nodeA), this.#recordIdentifiers(nodeB), true) !== 'ni-conflict')
+        reason = 'ni-conflict';
+    }
     if (reason !== null) {
       this.#refused.push({ batchA, recordA, batchB, recordB, tier, reason });
       return reason;
@@ -148,7 +168,7 @@ export class PersonClusters {
         if (ambiguous.has(this.#node(l.batchA, l.recordA)) || ambiguous.has(this.#node(l.batchB, l.recordB))) {
           const { batchA, recordA, batchB, recordB } = l;
           this.#refused.push({ batchA, recordA, batchB, recordB, tier, reason: 'ambiguous' });
-        } else this.merge(l.batchA, l.recordA, l.batchB, l.recordB, tier, l.weak);
+        } else this.merge(l.batchA, l.recordA, l.batchB, l.recordB, tier, l.weak, l.confirmed ?? false);
       }
       start = end;
     }
@@ -234,6 +254,11 @@ export class PersonClusters {
     const known = this.#identifiers.get(root);
     if (known !== undefined) return known;
     // A root not in the map is a single record: read its identifiers from its batch.
+    return this.#recordIdentifiers(root);
+  }
+
+  /** One record's own identifiers, from its batch (and the pairs it is kept apart in). */
+  #recordIdentifiers(root: number): ClusterIdentifiers {
     let batch = 0;
     while ((this.#offsets[batch + 1] as number) <= root) batch++;
     const b = this.#batches[batch] as RecordBatch;
