@@ -17,7 +17,22 @@ export function loadLocalSettings(directory = process.cwd(), env: NodeJS.Process
   const candidates = ['local.settings.json', 'local.settings.example.json'].map((f) => resolve(directory, f));
   const file = candidates.find((f) => existsSync(f));
   if (!file) return 'none';
-  const parsed = localSettingsSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  const text = readFileSync(file, 'utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    // JSON.parse quotes the text around the fault, which here is a connection string or a key
+    // (found by a review): the line and column are enough to find it.
+    const at = /position (\d+)/.exec(err instanceof Error ? err.message : '');
+    const offset = at ? Number(at[1]) : undefined;
+    const where =
+      offset === undefined
+        ? ''
+        : ` at line ${text.slice(0, offset).split('\n').length}, column ${offset - text.lastIndexOf('\n', offset - 1)}`;
+    throw new Error(`${file}: not valid JSON${where}`);
+  }
+  const parsed = localSettingsSchema.safeParse(json);
   if (!parsed.success) throw new Error(`${file}: Values must be an object of strings`);
   if (parsed.data.IsEncrypted) throw new Error(`${file}: encrypted settings are not supported by the local host`);
   for (const [name, value] of Object.entries(parsed.data.Values)) {

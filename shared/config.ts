@@ -13,6 +13,22 @@ const KEY_VAULT_REFERENCE = '@Microsoft.KeyVault(';
 const optionalText = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
 const text = (defaultValue: string) =>
   z.preprocess((v) => (v === '' || v === undefined ? defaultValue : v), z.string().min(1));
+/**
+ * A number written as plain decimal digits: `Number()` alone reads '  ' as 0 and '0x1' as 1, so
+ * a stray space would allow no bad row and a hex slip every one (found by a review).
+ */
+const decimal = (defaultValue: string, integer: boolean) =>
+  text(defaultValue).transform((v, ctx) => {
+    if (!/^(\d+(\.\d*)?|\.\d+)$/.test(v)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a number' });
+      return z.NEVER;
+    }
+    if (integer && !/^\d+$/.test(v)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a whole number' });
+      return z.NEVER;
+    }
+    return Number(v);
+  });
 const commaList = (defaultValue: string) =>
   text(defaultValue).transform((v) =>
     v
@@ -70,9 +86,9 @@ const settingsObject = z.object({
   PARTY_CLIENT_IDS: text('{}'),
   DEV_ISSUER_KEY_PATH: text('.lintel/dev-issuer-key.json'),
   /** Requests a minute each client may make (per instance). */
-  RATE_LIMIT_PER_MINUTE: text('1200').transform(Number).pipe(z.number().int().positive()),
+  RATE_LIMIT_PER_MINUTE: decimal('1200', true).pipe(z.number().int().positive()),
   /** Share of bad rows (0–1) above which a whole import file is rejected and nothing loads. */
-  IMPORT_MAX_BAD_ROW_SHARE: text('0.05').transform(Number).pipe(z.number().min(0).max(1)),
+  IMPORT_MAX_BAD_ROW_SHARE: decimal('0.05', false).pipe(z.number().min(0).max(1)),
   /**
    * The curated planning export suppresses any count of people below this (shared/curated/).
    * 10 is the common floor for published health and social care statistics; lower it only with
@@ -80,19 +96,17 @@ const settingsObject = z.object({
    */
   // Suppression goes by the noisy count (shared/curated/indicator-counts.ts): a count up to the
   // noise's limit below the minimum may be published, so the minimum keeps that at 3 people.
-  CURATED_MIN_CELL: text('10')
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .int()
-        .min(3 + NOISE_LIMIT),
-    ),
+  CURATED_MIN_CELL: decimal('10', true).pipe(
+    z
+      .number()
+      .int()
+      .min(3 + NOISE_LIMIT),
+  ),
   /**
    * Days the planning export's releases stay in the store's view `curated_indicator_counts`; set
    * it as the curated container's lifecycle rule keeps the dated folders (infra: curatedHistoryDays).
    */
-  CURATED_HISTORY_DAYS: text('400').transform(Number).pipe(z.number().int().positive()),
+  CURATED_HISTORY_DAYS: decimal('400', true).pipe(z.number().int().positive()),
 });
 
 export const settingsSchema = settingsObject
@@ -141,6 +155,16 @@ export const settingsSchema = settingsObject
       }
       if (s.AUTH_JWKS_URI && !s.AUTH_JWKS_URI.startsWith('https://')) {
         ctx.addIssue({ code: 'custom', path: ['AUTH_JWKS_URI'], message: 'must be https in production' });
+      } else if (s.AUTH_JWKS_URI && isDevelopmentIssuer(s.AUTH_JWKS_URI)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['AUTH_JWKS_URI'],
+          message: "must not be the development issuer's key set in production",
+        });
+      }
+      // Secrets, and the managed identity's token for them, go to Key Vault only over TLS.
+      if (s.KEY_VAULT_URI && !s.KEY_VAULT_URI.startsWith('https://')) {
+        ctx.addIssue({ code: 'custom', path: ['KEY_VAULT_URI'], message: 'must be https in production' });
       }
     }
     const region = (s.DEPLOYMENT_REGION ?? s.REGION_NAME)?.replace(/\s+/g, '').toLowerCase();

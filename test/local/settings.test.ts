@@ -31,3 +31,24 @@ describe('local settings for the scripts beside npm start', () => {
     expect(env).toEqual({ A: 'own', C: 'shell' });
   });
 });
+
+/**
+ * local.settings.json holds connection strings and keys. `npm start` (local/host.ts) prints the
+ * message of any error loadLocalSettings throws to stderr, so that message must not quote the
+ * file: the settings contract is "a message naming the setting, never its value".
+ */
+describe('a malformed local.settings.json', () => {
+  it('does not quote a secret from a malformed local.settings.json in its error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lintel-review-settings-'));
+    // A common slip: a value in single quotes.
+    writeFileSync(join(dir, 'local.settings.json'), `{"Values":{"MSSQL_CONNECTION_STRING":'Hunter2-sa-password'}}`);
+    let message = '';
+    try {
+      loadLocalSettings(dir, {});
+    } catch (err) {
+      message = err instanceof Error ? err.message : String(err);
+    }
+    expect(message, 'no error was thrown').not.toBe('');
+    expect(message, `the error quotes the secret: ${message}`).not.toContain('Hunter2');
+  });
+});

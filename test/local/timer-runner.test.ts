@@ -75,3 +75,34 @@ describe("the local host's timers", () => {
     expect(timer.calls()).toBe(after);
   });
 });
+
+/**
+ * The Functions host never starts a timer function while its previous run is still going (the
+ * schedule's next occurrence waits, and is then flagged isPastDue). The local host should not
+ * run enforceRetention / auditCheckpoint / exportCurated twice at once either.
+ */
+describe("the local host's timers, one run at a time", () => {
+  it('do not start a run while the previous run of the same timer is still going', async () => {
+    let active = 0;
+    let maxActive = 0;
+    let calls = 0;
+    const registration: TimerRegistration = {
+      kind: 'timer',
+      name: 'slow',
+      schedule: '* * * * * *',
+      handler: async () => {
+        calls++;
+        active++;
+        maxActive = Math.max(maxActive, active);
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        active--;
+      },
+    };
+    const runner = new TimerRunner([registration], createLogger('error'));
+    runner.start();
+    await new Promise((resolve) => setTimeout(resolve, 4200));
+    await runner.stop();
+    expect(calls).toBeGreaterThan(0);
+    expect(maxActive, 'runs of one timer overlapped').toBe(1);
+  }, 15_000);
+});

@@ -123,3 +123,50 @@ describe('numeric settings', () => {
     expect(problemsOf({ ...minimal, [name]: value })).toEqual([`${name}: ${message}`]);
   });
 });
+
+describe('numeric settings written otherwise than as plain decimals (found by a review)', () => {
+  it('refuses a blank-but-not-empty IMPORT_MAX_BAD_ROW_SHARE instead of reading it as 0', () => {
+    // Number('  ') is 0: a stray space turns "5% bad rows allowed" into "no bad row allowed".
+    expect(problemsOf({ ...minimal, IMPORT_MAX_BAD_ROW_SHARE: '  ' })).toEqual([
+      expect.stringMatching(/^IMPORT_MAX_BAD_ROW_SHARE:/),
+    ]);
+  });
+
+  it('refuses a hexadecimal IMPORT_MAX_BAD_ROW_SHARE instead of reading 0x1 as 100% bad rows allowed', () => {
+    expect(problemsOf({ ...minimal, IMPORT_MAX_BAD_ROW_SHARE: '0x1' })).toEqual([
+      expect.stringMatching(/^IMPORT_MAX_BAD_ROW_SHARE:/),
+    ]);
+  });
+
+  it('refuses a non-decimal CURATED_MIN_CELL (0x10, 1e1) rather than silently converting it', () => {
+    expect(problemsOf({ ...minimal, CURATED_MIN_CELL: '0x10' })).toEqual([expect.stringMatching(/^CURATED_MIN_CELL:/)]);
+  });
+});
+
+describe('production transport and issuer settings (found by a review)', () => {
+  const entraProduction = {
+    ...minimal,
+    LINTEL_ENV: 'production',
+    SECRETS_SOURCE: 'keyvault',
+    KEY_VAULT_URI: 'https://lintel-kv.vault.azure.net/',
+    AUTH_JWKS_URI: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
+    AUTH_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0',
+    AUTH_AUDIENCE: '66666666-7777-8888-9999-000000000000',
+  };
+
+  it('control: the Entra ID production settings are accepted', () => {
+    expect(problemsOf(entraProduction)).toEqual([]);
+  });
+
+  it('refuses a Key Vault URI that is not https in production (secrets and the identity token would go in clear)', () => {
+    expect(problemsOf({ ...entraProduction, KEY_VAULT_URI: 'http://lintel-kv.vault.azure.net/' })).toEqual([
+      expect.stringMatching(/^KEY_VAULT_URI:/),
+    ]);
+  });
+
+  it("refuses the development issuer's JWKS as the production key set", () => {
+    expect(problemsOf({ ...entraProduction, AUTH_JWKS_URI: 'https://localhost:7071/dev-issuer/jwks.json' })).toEqual([
+      expect.stringMatching(/^AUTH_JWKS_URI:/),
+    ]);
+  });
+});
