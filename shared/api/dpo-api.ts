@@ -5,6 +5,8 @@
  * through the request path, so reading the log is itself logged.
  */
 import { z } from 'zod';
+import { currentPersonId } from '../people/current-person-id.js';
+import { normaliseClientId } from '../agreements/party-directory.js';
 import { listAlerts, findAlert, type Alert } from '../audit/alerts.js';
 import { listBreaches, openBreach } from '../audit/breach-records.js';
 import { accessesToPerson, auditScope, clientActivity, type AuditScope } from '../audit/dpo-views.js';
@@ -166,8 +168,13 @@ export function personAccessesByRef(ctx: ApiContext, req: ApiRequest): Promise<H
       // The DPO's own audit refs, or a ref a lookup of the DPO's party was given.
       const personId = (await ctx.personRefs()).decode(call.caller.partyId, personRef, ['audit', 'lookup']);
       if (!personId) return deny(problem(404, 'no-match', 'No such person reference'), 'person-ref-unknown', AUDIT);
-      const found = await accessesToPerson(ctx.services.store, scope, personId, page, ctx.services.logger);
-      return allow(json(200, { personRef, ...found }), 'accesses-shown', personId);
+      // A person merged into another since the ref was issued is that person now, whose history
+      // holds this id until the merge (found by a review: the accesses logged under the id that
+      // survived were missing). Split or deleted, the id's own history is what there is.
+      const now = await currentPersonId(ctx.services.store, personId);
+      const subject = now.kind === 'current' ? now.personId : personId;
+      const found = await accessesToPerson(ctx.services.store, scope, subject, page, ctx.services.logger);
+      return allow(json(200, { personRef, ...found }), 'accesses-shown', subject);
     }),
   );
 }
@@ -244,7 +251,7 @@ export function clientActivityInPeriod(ctx: ApiContext, req: ApiRequest): Promis
   return runRequest(ctx, req, 'audit.client-activity', (call) =>
     asAuditor(ctx, call, async (scope) => {
       const q = query(req, clientActivityQuerySchema);
-      const clientId = req.params.clientId ?? '';
+      const clientId = normaliseClientId(req.params.clientId ?? '');
       if (!q || !CLIENT_ID.test(clientId))
         return invalidQuery('from and to must be ISO 8601 times, clientId a client id.');
       const from = new Date(q.from).toISOString();

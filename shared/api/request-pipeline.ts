@@ -161,11 +161,14 @@ export async function runRequest(
     } else {
       // Keyed as the party directory compares client ids: one client is one bucket however its
       // token spells the id.
-      const wait = ctx.rateLimiter.take(normaliseClientId(auth.caller.clientId));
+      const clientId = normaliseClientId(auth.caller.clientId);
+      const wait = ctx.rateLimiter.take(clientId);
       const resolved = resolveCaller(auth.caller, services.parties, services.agreements);
+      // Logged as the directory compares it too: one client is one client in the DPO's views and
+      // the watch rules, however its token spells a GUID (found by a review).
       caller = {
         partyId: resolved?.partyId ?? 'unknown',
-        clientId: auth.caller.clientId,
+        clientId,
         roles: [...(resolved?.roles ?? auth.caller.roles)],
       };
       if (wait > 0) {

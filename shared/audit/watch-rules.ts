@@ -21,6 +21,7 @@ export type WatchRule = (typeof WATCH_RULES)[number];
 
 /** Access-log actions that look a person up (request-pipeline actions of the people APIs). */
 export const LOOKUP_ACTIONS: readonly string[] = ['person.search', 'person.view', 'person.duplicate-check'];
+const DUPLICATE_CHECK = 'person.duplicate-check';
 
 /**
  * Reason codes of a lookup that matched nobody, or nobody for certain (shared/people/find-person.ts):
@@ -213,15 +214,23 @@ async function outOfHours(store: Store, since: Date, at: Date, t: WatchThreshold
 }
 
 /**
- * Runs of lookups that matched nobody. Only a lookup that found someone (allowed, or denied with
- * a subject) ends a run; other refusals (bad identifiers, rate limiting) neither count nor break
+ * Runs of lookups that matched nobody. Only a lookup that found someone (one with a subject,
+ * allowed or denied) ends a run; other refusals (bad identifiers, rate limiting) neither count nor break
  * it, so interleaving them does not hide a fishing run. A run is keyed by its first entry, so a
  * run that keeps growing is one alert. The scan starts after the client's last match before the
  * lookback, so a run that began earlier is still seen whole.
  */
 async function noMatchRuns(store: Store, since: Date, at: Date, t: WatchThresholds): Promise<Finding[]> {
+  // A duplicate check that finds nobody is answered, and logged allowed, with no subject: it is
+  // a miss all the same (found by a review: interleaved with searches it hid a fishing run).
   const isNoMatch = (eb: ExpressionBuilder<Database, 'access_log'>) =>
-    eb.and([eb('decision', '=', 'deny'), eb('reason_code', 'in', NO_MATCH_REASONS)]);
+    eb.and([
+      eb('subject_ref', 'is', null),
+      eb.or([
+        eb.and([eb('decision', '=', 'deny'), eb('reason_code', 'in', NO_MATCH_REASONS)]),
+        eb.and([eb('decision', '=', 'allow'), eb('action', '=', DUPLICATE_CHECK)]),
+      ]),
+    ]);
   const candidates = await store.db
     .selectFrom('access_log')
     .select('client_id')
@@ -242,7 +251,7 @@ async function noMatchRuns(store: Store, since: Date, at: Date, t: WatchThreshol
           .where('client_id', '=', clientId)
           .where('time', '<', iso(since))
           .where('action', 'in', LOOKUP_ACTIONS)
-          .where((eb) => eb.or([eb('decision', '=', 'allow'), eb('subject_ref', 'is not', null)]))
+          .where('subject_ref', 'is not', null)
           .orderBy('time', 'desc')
           .orderBy('seq', 'desc'),
         1,
@@ -252,7 +261,7 @@ async function noMatchRuns(store: Store, since: Date, at: Date, t: WatchThreshol
       .firstRows(
         store.db
           .selectFrom('access_log')
-          .select(['seq', 'time', 'party_id', 'decision', 'reason_code', 'subject_ref'])
+          .select(['seq', 'time', 'party_id', 'action', 'decision', 'reason_code', 'subject_ref'])
           .where('client_id', '=', clientId)
           .where('time', '>=', lastMatch?.time ?? '')
           .where('seq', '>', lastMatch?.seq ?? 0)
@@ -282,8 +291,12 @@ async function noMatchRuns(store: Store, since: Date, at: Date, t: WatchThreshol
       run = [];
     };
     for (const row of rows) {
-      if (row.decision === 'allow' || row.subject_ref !== null) close();
-      else if (NO_MATCH_REASONS.includes(row.reason_code)) run.push(row);
+      if (row.subject_ref !== null) close();
+      else if (
+        (row.decision === 'deny' && NO_MATCH_REASONS.includes(row.reason_code)) ||
+        (row.decision === 'allow' && row.action === DUPLICATE_CHECK)
+      )
+        run.push(row);
     }
     close();
   }
