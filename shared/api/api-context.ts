@@ -2,7 +2,7 @@ import { TokenVerifier } from '../auth/token-verifier.js';
 import { Pseudonymiser } from '../domain/pseudonymise.js';
 import { errorKind } from '../logging.js';
 import { PersonRefCodec } from '../people/person-ref.js';
-import { findPerson, type FindResult } from '../people/find-person.js';
+import { findPerson, type FindResult, type Visibility } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import type { CanonicalQuery } from '../people/person-query.js';
 import { storedKeyVersions } from '../people/stored-key-versions.js';
@@ -28,7 +28,7 @@ export interface ApiContext {
    * before answering, since an import under a newly rotated key (on this instance or another)
    * may have written the very identifiers asked for.
    */
-  findPerson(query: CanonicalQuery, datasets: readonly string[]): Promise<FindResult>;
+  findPerson(query: CanonicalQuery, datasets: readonly string[], visible?: Visibility): Promise<FindResult>;
   now(): Date;
 }
 
@@ -119,10 +119,10 @@ export function createApiContext(services: Services): ApiContext {
       }
       return pseudonymisers.value;
     },
-    async findPerson(query, datasets) {
+    async findPerson(query, datasets, visible) {
       const identifiers = identifierUseOf(services.agreements);
       const loaded = await this.pseudonymisers();
-      const found = await findPerson(services.store, loaded, query, datasets, identifiers);
+      const found = await findPerson(services.store, loaded, query, datasets, identifiers, visible);
       // Only an answer found by an identifier stands without the versions read again: any other
       // may be a weaker step answering for identifiers hashed under a version not yet loaded —
       // nobody, a namesake, or a conflict where the identifier would have settled it.
@@ -131,7 +131,7 @@ export function createApiContext(services: Services): ApiContext {
       const known = new Set(loaded.map((p) => p.keyVersion));
       if (versions.every((version) => known.has(version))) return found;
       pseudonymisers = undefined;
-      return findPerson(services.store, await this.pseudonymisers(), query, datasets, identifiers);
+      return findPerson(services.store, await this.pseudonymisers(), query, datasets, identifiers, visible);
     },
     now: () => new Date(),
   };

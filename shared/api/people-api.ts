@@ -82,7 +82,10 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
         { purpose: scoped.purpose },
       );
     }
-    const found = await ctx.findPerson(query.query, scoped.datasets);
+    const { store, agreements } = ctx.services;
+    const visible = async (personId: string) =>
+      (await outOfScopeReason(store, agreements, scoped, personId)) === undefined;
+    const found = await ctx.findPerson(query.query, scoped.datasets, visible);
     if (!found.found) {
       return deny(noMatch(), found.reason, { purpose: scoped.purpose, datasets: scoped.datasets });
     }

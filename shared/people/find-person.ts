@@ -7,6 +7,9 @@ import { QueryShapes } from './query-shapes.js';
 
 export type MatchTier = 1 | 2 | 3 | 4;
 
+/** Whether the caller may be answered about a person at all (subject-scope.ts). */
+export type Visibility = (personId: string) => Promise<boolean>;
+
 /**
  * Why nobody is shown. The conflicts: the one person a step found holds an identifier of a kind
  * the caller gave, with another value, or (at the postcode step) a date of birth that cannot be
@@ -37,11 +40,34 @@ export async function findPerson(
   query: CanonicalQuery,
   datasets: readonly string[],
   identifiers: IdentifierUse,
+  visible?: Visibility,
 ): Promise<FindResult> {
   const searches = tierSearches(store, pseudonymisers, query, datasets, identifiers);
+  // People the caller may not see are passed over while a later step may find one it may: an
+  // identifier of theirs sent beside a visible person's names must not stop the search on them
+  // and turn that person's answer into no-match, telling the caller the identifier is known
+  // (found by a review). Found alone, they are answered as before, so the access log keeps why
+  // nobody was shown.
+  const seeable = async (people: Set<string> | undefined) => {
+    if (people === undefined || visible === undefined) return people;
+    const seen = new Set<string>();
+    for (const person of people) if (await visible(person)) seen.add(person);
+    return seen;
+  };
+  let hidden: { tier: MatchTier; people: Set<string> } | undefined;
   for (const [tier, run] of searches) {
-    const people = await run();
-    if (!people || people.size === 0) continue;
+    const all = await run();
+    if (!all || all.size === 0) continue;
+    const people = (await seeable(all))!;
+    if (people.size === 0) {
+      hidden ??= { tier, people: all };
+      continue;
+    }
+    return settle(tier, people);
+  }
+  return hidden === undefined ? { found: false, reason: 'no-match', tier: null } : settle(hidden.tier, hidden.people);
+
+  async function settle(tier: MatchTier, people: Set<string>): Promise<FindResult> {
     if (people.size > 1) return { found: false, reason: 'ambiguous', tier };
     const personId = [...people][0]!;
     const conflict = await contradiction(store, pseudonymisers, query, datasets, identifiers, personId, tier);
@@ -51,14 +77,13 @@ export async function findPerson(
     // a review). The person found holds none of that kind, or the check above had refused.
     for (const [later, search] of searches) {
       if (later <= tier || later > 2) continue;
-      const named = await search();
+      const named = await seeable(await search());
       if (named !== undefined && [...named].some((other) => other !== personId)) {
         return { found: false, reason: 'identifier-conflict', tier };
       }
     }
     return { found: true, personId, tier };
   }
-  return { found: false, reason: 'no-match', tier: null };
 }
 
 /**

@@ -6,7 +6,8 @@ import { callApi, reasonCodesOf, startTestHost, type TestHost } from '../support
 /**
  * The caller's own identifiers against the person a lookup finds (both found by a review): an
  * NHS number and a system id that name two people, or an NI number the ISA holds for matching
- * only that is not the namesake's, show nobody.
+ * only that is not the namesake's, show nobody; and an identifier of someone the caller may not
+ * see changes nothing (found by a review).
  */
 describe('a lookup whose identifiers say the person found is someone else', () => {
   let t: TestHost;
@@ -91,5 +92,49 @@ describe('a lookup whose identifiers say the person found is someone else', () =
     expect(res.status, "a namesake whose NI number contradicts the caller's is shown").toBe(404);
     expect(res.text).not.toContain('NAMESAKE-ADDRESS');
     expect((await reasonCodesOf(t, 'la-housing', 'person.search')).at(-1)).toBe('identifier-conflict');
+  });
+
+  it("answers the provider's own tenant alike whether or not an NHS number it sends is a non-tenant's", async () => {
+    const isa = 'multiple-disadvantage-indicators';
+    const tenant = { givenName: 'Tom', familyName: 'Ashdown', dateOfBirth: '1979-09-09' };
+    const names = { firstName: 'Tom', lastName: 'Ashdown', dateOfBirth: '1979-09-09' };
+    const { personId } = await insertRecord(t.host.services, {
+      partyId: 'social-housing-providers',
+      datasetId: isa,
+      ...tenant,
+      attributes: { ...names, inRentArrears: true },
+    });
+    await insertRecord(t.host.services, {
+      partyId: 'la-housing',
+      datasetId: isa,
+      personId,
+      ...tenant,
+      attributes: { ...names, inTemporaryAccommodation: true },
+    });
+    // A child children's social care knows, who is no tenant of the provider.
+    const childNhs = nhs(456001);
+    await insertRecord(t.host.services, {
+      partyId: 'la-childrens-social-care',
+      datasetId: isa,
+      givenName: 'Cara',
+      familyName: 'Finch',
+      dateOfBirth: '2014-04-04',
+      identifiers: { nhs: childNhs },
+      attributes: { firstName: 'Cara', lastName: 'Finch', childProtection: true },
+    });
+    const provider = (nhsNumber: string) =>
+      callApi(t, '/v1/people/search', {
+        party: 'social-housing-providers',
+        roles: ['rp-tenancy-officer'],
+        purpose: 'tenancy-sustainment',
+        body: { ...tenant, nhsNumber },
+      });
+    const withUnknownNhs = await provider(nhs(456777));
+    const withChildsNhs = await provider(childNhs);
+    expect(withUnknownNhs.status).toBe(200);
+    expect(
+      withChildsNhs.status,
+      "an NHS number held only by someone the provider may not see changes the tenant's answer",
+    ).toBe(withUnknownNhs.status);
   });
 });
