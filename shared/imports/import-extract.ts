@@ -756,6 +756,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
     lap('report');
     await finishRun(trx, run.id, {
       status: 'loaded',
+      blobName: file.blobName,
       rowsTotal: rows,
       rowsLoaded: loaded,
       rowsRejected: rowErrors.badRows,
@@ -815,6 +816,9 @@ async function reject(
   const { deps, file, ids, run } = context;
   const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
   const total: Counts = counts === undefined ? { rows: 0, loaded: 0, rejected: 0 } : { ...counts, loaded: 0 };
+  // Written before the run is finished, so that a crash between leaves the report; what was
+  // there before is kept, to put back should another delivery have finished the run meanwhile.
+  const before = await readReport(deps.blobs, context.containers, 'rejected', file.blobName);
   await writeReport(
     deps.blobs,
     context.containers,
@@ -824,6 +828,7 @@ async function reject(
   );
   const finished = await finishRun(deps.store.db, run.id, {
     status: 'rejected',
+    blobName: file.blobName,
     rowsTotal: total.rows,
     rowsLoaded: 0,
     rowsRejected: total.rejected,
@@ -831,7 +836,13 @@ async function reject(
   });
   if (!finished) {
     // Another delivery of the bytes finished the run meanwhile (e.g. one still loading when this
-    // one found the attempts spent): its result stands.
+    // one found the attempts spent): its result stands, and this rejection's report is taken
+    // back (found by a review: a file that loaded kept a report saying it was rejected).
+    const reportBlob = deps.blobs
+      .getContainerClient(context.containers.rejected)
+      .getBlockBlobClient(`${file.blobName}.report.json`);
+    if (before === undefined) await reportBlob.deleteIfExists();
+    else await writeReport(deps.blobs, context.containers, 'rejected', file.blobName, before);
     const settled = await findRun(deps.store.db, file.partyId, file.datasetId, context.sha256);
     if (settled !== undefined && FINAL_STATUSES.has(settled.status)) {
       await waitForImportEntry(deps, settled, SETTLED_ELSEWHERE_GRACE_MS);

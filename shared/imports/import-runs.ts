@@ -146,6 +146,12 @@ export async function lockDatasetRuns(
 
 export interface RunResult {
   readonly status: 'loaded' | 'rejected' | 'failed';
+  /**
+   * The file whose load or rejection finishes the run. A delivery of the same bytes under
+   * another name may have claimed the run meanwhile (claimRun); without this it would take the
+   * run for its own and report a load it never made (found by a review).
+   */
+  readonly blobName: string;
   readonly rowsTotal: number | null;
   readonly rowsLoaded: number | null;
   readonly rowsRejected: number | null;
@@ -206,6 +212,7 @@ export async function finishRun(db: Db, runId: string, result: RunResult): Promi
     .updateTable('import_run')
     .set({
       status: result.status,
+      blob_name: result.blobName,
       rows_total: result.rowsTotal,
       rows_loaded: result.rowsLoaded,
       rows_rejected: result.rowsRejected,
