@@ -6,6 +6,7 @@
  * identifier on screen, and that special category data rests on an Article 9 condition. Each
  * problem carries the path of the offending value so the DPO can find it in the file.
  */
+import { keepWhileTest } from '../retention/keep-while.js';
 import type { IssuePath } from './agreement-issue.js';
 import type { Agreement, Dataset, Field, FieldType, Grant } from './schema.js';
 
@@ -123,6 +124,15 @@ export function checkAgreement(agreement: Agreement, now: Date): CheckResult {
         });
       }
     }
+    // Consent as the only basis is a consent the request path must check: without
+    // consentRequired, data would be released with none on record (found by a review).
+    const article6 = purpose.lawfulBasis.article6;
+    if (!purpose.consentRequired && article6.length > 0 && article6.every((basis) => basis === '6(1)(a)')) {
+      errors.push({
+        path: at('consentRequired'),
+        message: `purpose '${purpose.id}' rests on consent (Art. 6(1)(a)) alone, so it must require consent`,
+      });
+    }
     if (purpose.lawfulBasis.article9.includes('9(2)(g)') && purpose.lawfulBasis.dpa2018Schedule1.length === 0) {
       warnings.push({
         path: at('lawfulBasis', 'article9'),
@@ -231,6 +241,16 @@ export function checkAgreement(agreement: Agreement, now: Date): CheckResult {
         path: at('specialCategoryFields'),
         message: `special-category fields granted for purpose '${purpose.id}', which names no Art. 9(2) condition`,
       });
+    } else if (
+      purpose !== undefined &&
+      grant.specialCategoryFields.length > 0 &&
+      !purpose.consentRequired &&
+      purpose.lawfulBasis.article9.every((condition) => condition === '9(2)(a)')
+    ) {
+      errors.push({
+        path: at('specialCategoryFields'),
+        message: `special-category fields granted for purpose '${purpose.id}', whose only Art. 9(2) condition is explicit consent (9(2)(a)), which does not require consent`,
+      });
     }
   });
 
@@ -270,6 +290,13 @@ export function checkAgreement(agreement: Agreement, now: Date): CheckResult {
       errors.push({
         path: at('keepWhile', 'field'),
         message: `retention rule keeps data while unknown field '${rule.keepWhile.field}' holds`,
+      });
+    } else if (rule.keepWhile !== undefined && keepWhileTest(dataset, rule.keepWhile) === 'value-not-of-field-type') {
+      // A value the field cannot hold would leave the condition unjudgeable: retention would
+      // wait for ever and every lookup under it answer no-match (found by a review).
+      errors.push({
+        path: at('keepWhile', 'equals'),
+        message: `retention rule keeps data while field '${rule.keepWhile.field}' holds a value its type cannot hold`,
       });
     }
     // Only a condition is enforced in the joint system (shared/retention/): a period alone would

@@ -96,6 +96,14 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
   }
   const { purpose, agreementId } = purposeEntry;
   const agreement = agreements.agreement(agreementId)?.agreement;
+  // Before its effective date an agreement is no basis for sharing (found by a review).
+  if (agreement?.effectiveDate && deps.now().toISOString().slice(0, 10) < agreement.effectiveDate) {
+    return deny(
+      'purpose-not-permitted',
+      `The agreement that defines purpose '${purpose.id}' is not in force until ${agreement.effectiveDate}.`,
+      { agreementId },
+    );
+  }
   const partyRoles = agreements.rolesOfPartyIn(agreementId, caller.partyId);
   const roles = caller.roles.filter((role) => partyRoles.has(role));
 
