@@ -54,6 +54,17 @@ export interface AnchorLogOptions {
   maxBlocksPerBlob?: number;
 }
 
+/** A line of an anchor blob that is not a valid checkpoint. */
+export interface DamagedAnchorLine {
+  readonly blob: string;
+  /** 1-based, within the blob. */
+  readonly line: number;
+  /** Names fields and checks only, never the line's content. */
+  readonly reason: string;
+  /** How many valid checkpoints were anchored before it, across all blobs. */
+  readonly after: number;
+}
+
 /**
  * Signed checkpoints appended to append blobs in `audit-anchors`, one blob per calendar month
  * of the checkpoint's time (UTC), one line (one block) per checkpoint. In production that
@@ -69,17 +80,6 @@ export interface AnchorLogOptions {
  * Reading returns every checkpoint in anchoring order: the old single blob first, then the
  * months in order, each month's parts in order.
  */
-/** A line of an anchor blob that is not a valid checkpoint. */
-export interface DamagedAnchorLine {
-  readonly blob: string;
-  /** 1-based, within the blob. */
-  readonly line: number;
-  /** Names fields and checks only, never the line's content. */
-  readonly reason: string;
-  /** How many valid checkpoints were anchored before it, across all blobs. */
-  readonly after: number;
-}
-
 export class AnchorLog {
   private readonly containerName: string;
   private readonly maxBlocks: number;

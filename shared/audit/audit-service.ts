@@ -39,17 +39,18 @@ export function checkpointNow(services: Services): Promise<CheckpointOutcome> {
  */
 async function proofTreeSize(
   services: Services,
+  checkpoints: readonly Checkpoint[],
   atLeast: number,
 ): Promise<{ treeSize: number; checkpoint: Checkpoint | undefined }> {
-  const covering = (await intactCheckpoints(services)).filter((c) => c.treeSize >= atLeast);
+  const covering = checkpoints.filter((c) => c.treeSize >= atLeast);
   if (covering.length === 0) return { treeSize: await logSize(services.store), checkpoint: undefined };
   const checkpoint = covering.reduce((a, b) => (b.treeSize < a.treeSize ? b : a));
   return { treeSize: checkpoint.treeSize, checkpoint };
 }
 
 /** The anchored checkpoint of exactly this tree size, if there is one. */
-async function checkpointOfSize(services: Services, treeSize: number): Promise<Checkpoint | undefined> {
-  return (await intactCheckpoints(services)).find((c) => c.treeSize === treeSize);
+function checkpointOfSize(checkpoints: readonly Checkpoint[], treeSize: number): Checkpoint | undefined {
+  return checkpoints.find((c) => c.treeSize === treeSize);
 }
 
 /**
@@ -60,11 +61,13 @@ async function checkpointOfSize(services: Services, treeSize: number): Promise<C
 export const LOG_INCONSISTENT = 'log-inconsistent';
 
 export async function inclusionProofFor(services: Services, seq: number, requestedTreeSize?: number) {
+  // Read once: each read downloads every anchor blob.
+  const checkpoints = await intactCheckpoints(services);
   const { treeSize, checkpoint } = requestedTreeSize
-    ? { treeSize: requestedTreeSize, checkpoint: await checkpointOfSize(services, requestedTreeSize) }
-    : await proofTreeSize(services, seq);
+    ? { treeSize: requestedTreeSize, checkpoint: checkpointOfSize(checkpoints, requestedTreeSize) }
+    : await proofTreeSize(services, checkpoints, seq);
   if (seq < 1 || seq > treeSize) return undefined;
-  const hashes = await hashesAgreeingWithCheckpoints(services, treeSize);
+  const hashes = await hashesAgreeingWithCheckpoints(services, checkpoints, treeSize);
   if (hashes === LOG_INCONSISTENT) return LOG_INCONSISTENT;
   if (hashes.length !== treeSize) return undefined;
   const rootHash = rootFromLeafHashes(hashes).toString('hex');
@@ -88,11 +91,12 @@ export async function inclusionProofFor(services: Services, seq: number, request
  */
 async function hashesAgreeingWithCheckpoints(
   services: Services,
+  checkpoints: readonly Checkpoint[],
   treeSize: number,
 ): Promise<Buffer[] | typeof LOG_INCONSISTENT> {
   const rootAt = new Map<number, string>();
   let readTo = treeSize;
-  for (const c of await intactCheckpoints(services)) {
+  for (const c of checkpoints) {
     readTo = Math.max(readTo, c.treeSize);
     if ((rootAt.get(c.treeSize) ?? c.rootHash) !== c.rootHash) return LOG_INCONSISTENT;
     rootAt.set(c.treeSize, c.rootHash);
@@ -118,13 +122,14 @@ async function hashesAgreeingWithCheckpoints(
 
 export async function consistencyProofFor(services: Services, from: number, to: number) {
   if (from < 1 || to < from) return undefined;
-  const hashes = await hashesAgreeingWithCheckpoints(services, to);
+  const checkpoints = await intactCheckpoints(services);
+  const hashes = await hashesAgreeingWithCheckpoints(services, checkpoints, to);
   if (hashes === LOG_INCONSISTENT) return LOG_INCONSISTENT;
   if (hashes.length !== to) return undefined;
   const fromRoot = rootFromLeafHashes(hashes.slice(0, from)).toString('hex');
   const toRoot = rootFromLeafHashes(hashes).toString('hex');
-  const fromCheckpoint = await checkpointOfSize(services, from);
-  const toCheckpoint = await checkpointOfSize(services, to);
+  const fromCheckpoint = checkpointOfSize(checkpoints, from);
+  const toCheckpoint = checkpointOfSize(checkpoints, to);
   return {
     from,
     to,

@@ -139,11 +139,6 @@ export class CheckpointLogError extends Error {
     this.reason = reason;
     this.blobName = blobName;
   }
-
-  /** The same error, naming the blob the line is in. */
-  inBlob(blobName: string): CheckpointLogError {
-    return new CheckpointLogError(this.lineNumber, this.reason, blobName);
-  }
 }
 
 /**

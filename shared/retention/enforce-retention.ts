@@ -183,9 +183,11 @@ async function enforceRule(
     let judged = 0;
     for (const row of deciding) {
       const value = (JSON.parse(row.attributes) as Record<string, unknown>)[test.field];
-      // Blank, or a value the field cannot hold: not judged, so the person is kept.
-      if (judgeable(test, value)) judged++;
-      if (!judgeable(test, value) || value === test.wanted) kept.add(row.person_id!);
+      if (!judgeable(test, value)) kept.add(row.person_id!);
+      else {
+        judged++;
+        if (value === test.wanted) kept.add(row.person_id!);
+      }
     }
     // Not one value in the whole of their standing extracts (the column left out of them, say):
     // the rule waits. Where this rule has deleted some of those rows, the extracts did say, and
