@@ -131,7 +131,7 @@ export class TokenVerifier {
     const cached = this.verified.get(match[1]!);
     if (cached && cached.until > now) return { ok: true, caller: cached.caller };
     try {
-      const { payload } = await jwtVerify(match[1]!, this.keys, {
+      const { payload, protectedHeader } = await jwtVerify(match[1]!, this.keys, {
         issuer: this.options.issuer,
         audience: this.options.audience,
         algorithms: ACCEPTED_ALGORITHMS,
@@ -144,6 +144,7 @@ export class TokenVerifier {
         currentDate: new Date(now),
         requiredClaims: ['exp', 'iat'],
       });
+      if (!isAccessTokenType(protectedHeader.typ)) return { ok: false, reason: 'token-invalid' };
       if (
         typeof payload.iat === 'number' &&
         typeof payload.exp === 'number' &&
@@ -173,6 +174,18 @@ export class TokenVerifier {
       return { ok: false, reason: failureOf(err) };
     }
   }
+}
+
+/**
+ * Entra ID access tokens say `typ: JWT`; RFC 9068 access tokens say `at+jwt`. An issuer that
+ * signs other kinds of JWT with the same keys types them (RFC 8725 §3.11: a logout token, a
+ * security event, a DPoP proof), and one of those is no access token whatever its claims say. A
+ * token with no `typ` is taken, as RFC 7519 makes it optional.
+ */
+function isAccessTokenType(typ: string | undefined): boolean {
+  if (typ === undefined) return true;
+  const type = typ.toLowerCase().replace(/^application\//, '');
+  return type === 'jwt' || type === 'at+jwt';
 }
 
 /** The issuer's keys could not be fetched (fetch's TypeError when the JWKS endpoint is unreachable). */

@@ -95,6 +95,8 @@ describe('authentication', () => {
         'a token valid from a moment ahead, within the clock skew',
         () => signed({ ...goodClaims(), nbf: nowSeconds() + 10 }),
       ],
+      ['an RFC 9068 access token (typ at+jwt)', () => signed(goodClaims(), { typ: 'at+jwt' })],
+      ['a token with no typ (RFC 7519 makes it optional)', () => signed(goodClaims(), { typ: undefined })],
     ])('%s', async (_name, make) => {
       const res = await search(`Bearer ${await make()}`);
       expect(res.status).toBe(200);
@@ -234,6 +236,14 @@ describe('authentication', () => {
           const { azp, ...claims } = goodClaims();
           return `Bearer ${await signed({ ...claims, appid: azp, ver: '1.0', scp: 'user_impersonation' })}`;
         },
+      ],
+      [
+        'a logout token from the same issuer (typ logout+jwt)',
+        async () => `Bearer ${await signed(goodClaims(), { typ: 'logout+jwt' })}`,
+      ],
+      [
+        'a security event token from the same issuer (typ application/secevent+jwt)',
+        async () => `Bearer ${await signed(goodClaims(), { typ: 'application/secevent+jwt' })}`,
       ],
       [
         'a token naming no client',
