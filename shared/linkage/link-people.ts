@@ -29,7 +29,8 @@ import { readStoreSources, type StoreSource } from './store-sources.js';
  *   agreement's rules and, where it names one, the probabilistic tier. Links between sources
  *   that did not change are kept as they are.
  * - `full`: every pair of sources is linked again.
- * - `review`: no new links; after an officer's decision, people are formed again.
+ * - `review`: after an officer's decision, people are formed again; a source holding records
+ *   never linked is linked as in an incremental pass.
  *
  * Every pass then forms people from all active links of the agreement (rule links, and tier-5
  * links only once confirmed), most reliable first, refusing any merge that would put two
@@ -207,8 +208,12 @@ export async function takeLinkingLock(
   }
 }
 
+/**
+ * A review pass links what an incremental one would: a snapshot loaded since the last pass
+ * would otherwise get people of its own records alone, and look linked to every later pass
+ * (found by a review).
+ */
 function sourcePairsToLink(sources: readonly StoreSource[], kind: LinkRunKind): [number, number][] {
-  if (kind === 'review') return [];
   const pairs: [number, number][] = [];
   for (let a = 0; a < sources.length; a++) {
     for (let b = a + 1; b < sources.length; b++) {

@@ -128,10 +128,13 @@ export class PersonClusters {
     // numbers the two clusters hold with none in common refuse a confirmed merge too, unless it
     // is the pair's own two records that differ (found by a review: a names link merged first
     // put a namesake's NI number into the person, and the confirmation then joined two).
-    if (reason === null && confirmed && refusal(ia, ib, true) === 'ni-conflict') {
-      if (refusal(this.#recordIdentifiers(nodeA), this.#recordIdentifiers(nodeB), true) !== 'ni-conflict')
-        reason = 'ni-conflict';
-    }
+    if (
+      reason === null &&
+      confirmed &&
+      niNumbersConflict(ia, ib) &&
+      !niNumbersConflict(this.#recordIdentifiers(nodeA), this.#recordIdentifiers(nodeB))
+    )
+      reason = 'ni-conflict';
     if (reason !== null) {
       this.#refused.push({ batchA, recordA, batchB, recordB, tier, reason });
       return reason;
@@ -311,6 +314,25 @@ function refusal(a: ClusterIdentifiers, b: ClusterIdentifiers, weak: boolean): M
     if (weak && !shared && soft === null) soft = differ ? 'ni-conflict' : 'other-key-version';
   }
   return hard ?? soft;
+}
+
+/**
+ * Whether both hold NI numbers, none in common, and two of them differ under one key version.
+ * Asked of the NI numbers alone: other kinds that cannot be compared (an NHS number hashed
+ * before a key rotation) must not hide them (found by a review).
+ */
+function niNumbersConflict(a: ClusterIdentifiers, b: ClusterIdentifiers): boolean {
+  const as = a.get('ni');
+  const bs = b.get('ni');
+  if (as === undefined || bs === undefined) return false;
+  let differ = false;
+  for (const x of as) {
+    for (const y of bs) {
+      if (x === y) return false;
+      if (identifiersDiffer(x, y)) differ = true;
+    }
+  }
+  return differ;
 }
 
 const HARD_ORDER: readonly (HardIdentifierConflict | 'rejected-pair')[] = [

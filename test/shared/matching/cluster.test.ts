@@ -193,4 +193,23 @@ describe('PersonClusters', () => {
     expect(clusters.clusterOf(0, 0)).not.toBe(clusters.clusterOf(1, 0));
     expect(() => clusters.cannotLink(0, 0, 0, 1)).toThrow();
   });
+
+  it("refuses an officer's confirmation joining two people's NI numbers, whatever other kinds cannot be compared", () => {
+    // Housing's r1 holds NI n1 (and, in the second round, an NHS number hashed before a key
+    // rotation); education's r3, with no identifiers, joined it by a names link. Social care's
+    // r2 holds NI n2 (and an NHS number under the current key). The confirmed pair is r3–r2: its
+    // own records do not differ on NI, the two people do.
+    for (const withNhs of [false, true]) {
+      const housing = toRecordBatch(
+        [record(1, { niHash: 'n1', ...(withNhs ? { nhsHash: otherKeyValue('v1', 'h1') } : {}) })],
+        'housing',
+      ).batch;
+      const care = toRecordBatch([record(2, { niHash: 'n2', ...(withNhs ? { nhsHash: 'h2' } : {}) })], 'care').batch;
+      const education = toRecordBatch([record(3, {})], 'education').batch;
+      const clusters = new PersonClusters([housing, care, education]);
+      expect(clusters.merge(0, 0, 2, 0, 3, true)).toBe('merged');
+      expect(clusters.merge(2, 0, 1, 0, 5, false, true)).toBe('ni-conflict');
+      expect(clusters.clusterOf(0, 0)).not.toBe(clusters.clusterOf(1, 0));
+    }
+  });
 });
