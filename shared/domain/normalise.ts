@@ -15,7 +15,15 @@ const APOSTROPHES = /['\u2018\u2019\u201B\u0060\u00B4\u02BB\u02BC\u2032\uFF07]/g
 const HYPHENS = /[-\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\uFE63\uFF0D]/g;
 /** Soft hyphen, zero-width space and joiner, BOM: invisible, so they separate nothing. */
 const INVISIBLE = /\p{Cf}/gu;
-const COMBINING_MARKS = /\p{M}/gu;
+/**
+ * Marks on letters of the scripts whose marks are accents or optional vowel points: Latin,
+ * Greek and Cyrillic accents, Arabic harakat, Hebrew niqqud, which one feed writes and another
+ * leaves out. Elsewhere a mark is part of the letter, and is kept: a Devanagari vowel sign
+ * (राम is Ram, रमा Rama) or the voicing of a Japanese kana (ゴ is go, コ ko) (found by a review).
+ */
+const OPTIONAL_MARKS = /([\p{sc=Latin}\p{sc=Greek}\p{sc=Cyrillic}\p{sc=Arabic}\p{sc=Hebrew}])\p{M}+/gu;
+/** A mark with no letter before it (the name starts with one, or one follows a space). */
+const LOOSE_MARKS = /(^|[^\p{L}\p{M}])\p{M}+/gu;
 /** Letters that NFKD leaves whole, mapped to what an English-speaking keyer would type. */
 const UNDECOMPOSED_LETTERS = /[ØŁĐÐÆŒÞẞĦŦ]/g;
 const UNDECOMPOSED_REPLACEMENT: Readonly<Record<string, string>> = {
@@ -30,7 +38,7 @@ const UNDECOMPOSED_REPLACEMENT: Readonly<Record<string, string>> = {
   Ħ: 'H',
   Ŧ: 'T',
 };
-const NOT_LETTER_OR_DIGIT = /[^\p{L}\p{N}]+/gu;
+const NOT_LETTER_OR_DIGIT = /[^\p{L}\p{M}\p{N}]+/gu;
 /**
  * ASCII letters and digits in single-space-separated words: every step below but upper-casing
  * leaves these unchanged, and most names in partner extracts look like this ("Keith Jones").
@@ -39,7 +47,8 @@ const PLAIN_ASCII = /^[A-Za-z0-9]+(?: [A-Za-z0-9]+)*$/;
 
 /**
  * Canonical form of a name for comparison:
- * - compatibility-decomposed (NFKD), diacritics dropped ("Zoë Brontë" -> "ZOE BRONTE"),
+ * - compatibility-decomposed (NFKD), accents dropped ("Zoë Brontë" -> "ZOE BRONTE"; see
+ *   OPTIONAL_MARKS for which marks are accents), composed again (NFC),
  *   upper-cased, and letters without a decomposition transliterated (Ø -> O, Æ -> AE, ß -> SS);
  * - apostrophes removed, so "O'Brien", "O’Brien" and "OBrien" all become "OBRIEN" — feeds
  *   disagree on whether to keep the apostrophe, rarely on whether a space is there;
@@ -58,10 +67,12 @@ export function normaliseName(input: string): string {
     .replace(INVISIBLE, '')
     .normalize('NFKD')
     .toUpperCase()
-    .replace(COMBINING_MARKS, '')
+    .replace(OPTIONAL_MARKS, '$1')
+    .replace(LOOSE_MARKS, '$1')
     .replace(UNDECOMPOSED_LETTERS, (c) => UNDECOMPOSED_REPLACEMENT[c] ?? c)
     .replace(NOT_LETTER_OR_DIGIT, ' ')
-    .trim();
+    .trim()
+    .normalize('NFC');
 }
 
 /** The normalised name split into its space-separated tokens; [] for a blank name. */
@@ -71,6 +82,7 @@ export function nameTokens(input: string): string[] {
 }
 
 const LETTER = /\p{L}/u;
+const MARK = /\p{M}/u;
 
 /**
  * First three letters of the normalised legal first name, the key the social care / education
@@ -82,9 +94,14 @@ export function firstThree(input: string): string {
   let out = '';
   let count = 0;
   for (const ch of normaliseName(input)) {
-    if (!LETTER.test(ch)) continue;
-    out += ch;
-    if (++count === 3) break;
+    if (LETTER.test(ch)) {
+      if (count === 3) break;
+      out += ch;
+      count++;
+    } else if (MARK.test(ch) && count > 0) {
+      // Part of the letter before it (a Devanagari vowel sign).
+      out += ch;
+    }
   }
   return out;
 }

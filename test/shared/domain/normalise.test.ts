@@ -64,6 +64,17 @@ describe('normaliseName', () => {
     expect(normaliseName('Андрей')).toBe('АНДРЕИ');
   });
 
+  it('keeps the marks that are part of a letter in other scripts, and drops optional vowel points', () => {
+    // A Devanagari vowel sign is a letter of the name: राम is Ram, रमा Rama.
+    expect(normaliseName('राम')).not.toBe(normaliseName('रमा'));
+    // The voicing of a kana: ゴトウ is Gotō, コトウ Kotō.
+    expect(normaliseName('ゴトウ')).not.toBe(normaliseName('コトウ'));
+    expect(normaliseName('ゴトウ')).toBe('ゴトウ');
+    // Arabic harakat and Hebrew niqqud are written by one feed and left out by another.
+    expect(normaliseName('مُحَمَّد')).toBe(normaliseName('محمد'));
+    expect(normaliseName('שָׂרָה')).toBe(normaliseName('שרה'));
+  });
+
   it('is idempotent', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 24 }), (s) => {
@@ -113,6 +124,11 @@ describe('firstThree', () => {
     expect(firstThree('Al')).toBe('AL');
     expect(firstThree('')).toBe('');
     expect(firstThree('2 Ed')).toBe('ED');
+  });
+
+  it('keeps a letter whole with its vowel sign', () => {
+    expect(firstThree('सीता')).not.toBe(firstThree('सता'));
+    expect(firstThree('सीताराम')).toBe('सीतारा');
   });
 });
 
