@@ -9,9 +9,10 @@ import {
   type ExtractRecords,
   type ReaderLimits,
 } from './extract-records.js';
+import { PhoneticRunFilter } from './phonetic-runs.js';
 import { FileRejection, type RowReason } from './reasons.js';
 import { WorksheetScan } from './worksheet-scan.js';
-import { WORKSHEET_ENTRY, type ZipEntry, type ZipLimits } from './zip-directory.js';
+import { SHARED_STRINGS_ENTRY, WORKSHEET_ENTRY, type ZipEntry, type ZipLimits } from './zip-directory.js';
 
 /**
  * Records of a one-sheet XLSX, streamed with exceljs's WorkbookReader (the workbook is never
@@ -29,8 +30,8 @@ import { WORKSHEET_ENTRY, type ZipEntry, type ZipLimits } from './zip-directory.
  * rejected.
  *
  * Cells become text as a CSV would give them: dates (cells with a date format) as ISO dates,
- * booleans as TRUE/FALSE, numbers as written — but a number formatted as a percentage as the
- * percentage Excel shows (0.45 as 45). Formula cells are refused (`formula-cell`): a
+ * booleans as TRUE/FALSE, numbers as written — but where the format changes what Excel shows,
+ * as it shows it (a percentage, a boolean, leading zeros: see numberText). Formula cells are refused (`formula-cell`): a
  * cached result is not the partner's data, and formulas must not travel on to Excel users.
  * What exceljs would read as other data than the workbook holds refuses the whole file: date
  * cells and inline rich text, seen in the worksheet's bytes as they inflate (worksheet-scan.ts),
@@ -191,6 +192,7 @@ function countEntry(entry: EntryStream, guard: Guard, stop: (err: FileRejection)
   let count = 0;
   // Every byte of the worksheet passes here first, before exceljs parses it or copies it.
   const scan = WORKSHEET_ENTRY.test(name) ? new WorksheetScan() : undefined;
+  const phonetic = name === SHARED_STRINGS_ENTRY ? new PhoneticRunFilter() : undefined;
   const write = entry.write.bind(entry) as (chunk: Buffer, ...rest: unknown[]) => boolean;
   entry.write = ((chunk: Buffer, ...rest: unknown[]): boolean => {
     if (guard.violation) return true;
@@ -205,7 +207,7 @@ function countEntry(entry: EntryStream, guard: Guard, stop: (err: FileRejection)
       stop(new FileRejection(misread));
       return true;
     }
-    return write(chunk, ...rest);
+    return write(phonetic ? phonetic.push(chunk) : chunk, ...rest);
   }) as typeof entry.write;
 }
 
@@ -227,7 +229,7 @@ function cellText(value: unknown): Cell {
   if (value === null || value === undefined) return '';
   switch (typeof value) {
     case 'string':
-      return value;
+      return unescapeXstring(value);
     case 'number':
       return Number.isFinite(value) ? String(value) : CELL_ERROR;
     case 'boolean':
@@ -240,16 +242,59 @@ function cellText(value: unknown): Cell {
     if (Number.isNaN(time)) return CELL_ERROR;
     // exceljs builds dates from day serials in UTC: round away sub-second float error, then take
     // the calendar day (a date-time of 18:00 is still that day, not the next).
-    return new Date(Math.round(time / 1000) * 1000).toISOString().slice(0, 10);
+    const day = new Date(Math.round(time / 1000) * 1000);
+    // Excel counts a 29 February 1900 (serial 60), as Lotus 1-2-3 did; exceljs does not, so the
+    // serials before it come out a day early, and serial 60 as 28 February (found by a review).
+    if (day.getTime() < EXCEL_PHANTOM_LEAP_DAY) day.setUTCDate(day.getUTCDate() + 1);
+    else if (day.getTime() < EXCEL_PHANTOM_LEAP_DAY + DAY_MS) return CELL_ERROR;
+    return day.toISOString().slice(0, 10);
   }
   const v = value as Record<string, unknown>;
   if ('formula' in v || 'sharedFormula' in v) return FORMULA;
   if ('error' in v) return CELL_ERROR;
   if (Array.isArray(v.richText))
-    return (v.richText as { text?: unknown }[]).map((r) => (typeof r.text === 'string' ? r.text : '')).join('');
-  if (typeof v.text === 'string') return v.text;
+    return unescapeXstring(
+      (v.richText as { text?: unknown }[]).map((r) => (typeof r.text === 'string' ? r.text : '')).join(''),
+    );
+  if (typeof v.text === 'string') return unescapeXstring(v.text);
   return CELL_ERROR;
 }
+
+const DAY_MS = 86_400_000;
+/** Where exceljs puts Excel's serial 60: 1900-02-28, the day it takes for 29 February 1900. */
+const EXCEL_PHANTOM_LEAP_DAY = Date.UTC(1900, 1, 28);
+
+const XSTRING_ESCAPE = /_x([0-9A-Fa-f]{4})_/g;
+
+/**
+ * Cell text as Excel shows it. Excel writes a character XML cannot carry as `_xHHHH_` (a
+ * carriage return in a line break as `_x000D_`; a literal `_x` as `_x005F_x`: ECMA-376
+ * ST_Xstring), and exceljs leaves the escape as it is (found by a review). The character comes
+ * back here; a control character then meets the check every cell meets.
+ */
+function unescapeXstring(text: string): string {
+  if (!text.includes('_x')) return text;
+  return text.replace(XSTRING_ESCAPE, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/**
+ * A number cell as Excel shows it, where its format changes the text and a CSV saved from it
+ * would say so: a percentage as the percentage (0.45 shown as 45%: 45, the percentage fields'
+ * scale), LibreOffice's booleans (1 and 0 in the format `"TRUE";"TRUE";"FALSE"`) as TRUE and
+ * FALSE, and a whole number in a zero-padded format (`000000`: an id typed into Excel as
+ * 000123) with its leading zeros (the last two found by a review).
+ */
+function numberText(value: number, format: string | undefined): string {
+  if (format === undefined) return String(value);
+  if (isPercentFormat(format)) return percentText(value);
+  if (BOOLEAN_FORMAT.test(format)) return value === 0 ? 'FALSE' : 'TRUE';
+  if (ZERO_PADDED_FORMAT.test(format) && Number.isSafeInteger(value) && value >= 0)
+    return String(value).padStart(format.length, '0');
+  return String(value);
+}
+
+const BOOLEAN_FORMAT = /^"TRUE";"TRUE";"FALSE"$/i;
+const ZERO_PADDED_FORMAT = /^0+$/;
 
 /** A number format that shows the value as a percentage (`0%`, `0.0%`): a `%` outside quotes. */
 function isPercentFormat(format: string | undefined): boolean {
@@ -388,8 +433,8 @@ function recordOf(row: ExcelJS.Row, limits: ReaderLimits): ExtractRecord {
   for (let i = 0; i < width; i++) {
     const value = values[i + 1];
     const text =
-      typeof value === 'number' && Number.isFinite(value) && isPercentFormat(row.getCell(i + 1).numFmt)
-        ? percentText(value)
+      typeof value === 'number' && Number.isFinite(value)
+        ? numberText(value, row.getCell(i + 1).numFmt)
         : cellText(value);
     if (typeof text !== 'string') {
       (problems ??= []).push({ index: i, reason: text.problem });

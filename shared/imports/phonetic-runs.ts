@@ -1,0 +1,82 @@
+/**
+ * Takes the phonetic runs (`<rPh>…</rPh>`) out of xl/sharedStrings.xml as it inflates, before
+ * exceljs parses it. Excel with a Japanese input method stores a name's reading beside it
+ * (`<si><t>山田</t><rPh sb="0" eb="2"><t>ヤマダ</t></rPh></si>`) and shows the name; exceljs
+ * starts its text again at every `<t>`, so it would load the reading in place of the name
+ * (found by a review). A run is only ever a reading: dropping it leaves the text Excel shows.
+ *
+ * Searched with Buffer.indexOf, never tokenised: in text `<` is always escaped, so the pattern
+ * is only ever a tag. What is held from one chunk to the next is at most the start of a tag.
+ */
+const OPEN = Buffer.from('<rPh');
+const CLOSE = Buffer.from('</rPh>');
+const GT = 0x3e;
+const SLASH = 0x2f;
+
+const endsName = (b: number | undefined) =>
+  b === GT || b === SLASH || b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+
+export class PhoneticRunFilter {
+  private held: Buffer = Buffer.alloc(0);
+  private inRun = false;
+
+  /** The chunk's bytes without phonetic runs (possibly none: some are held for the next chunk). */
+  push(chunk: Buffer): Buffer {
+    const data = this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk]);
+    this.held = Buffer.alloc(0);
+    if (!this.inRun && data.indexOf(OPEN[0]!) === -1) return data;
+    const kept: Buffer[] = [];
+    let i = 0;
+    for (;;) {
+      if (this.inRun) {
+        const close = data.indexOf(CLOSE, i);
+        if (close === -1) {
+          // Dropped, but for what could be the start of `</rPh>`.
+          this.held = Buffer.from(data.subarray(Math.max(i, data.length - CLOSE.length + 1)));
+          break;
+        }
+        this.inRun = false;
+        i = close + CLOSE.length;
+        continue;
+      }
+      const open = data.indexOf(OPEN, i);
+      if (open === -1) {
+        const tail = partialPrefix(data, Math.max(i, data.length - OPEN.length + 1));
+        kept.push(data.subarray(i, tail));
+        this.held = Buffer.from(data.subarray(tail));
+        break;
+      }
+      const next = open + OPEN.length;
+      if (next >= data.length) {
+        kept.push(data.subarray(i, open));
+        this.held = Buffer.from(data.subarray(open));
+        break;
+      }
+      if (!endsName(data[next])) {
+        // `<rPhx…`: another element's name.
+        kept.push(data.subarray(i, next));
+        i = next;
+        continue;
+      }
+      kept.push(data.subarray(i, open));
+      const gt = data.indexOf(GT, next);
+      if (gt === -1) {
+        this.held = Buffer.from(data.subarray(open));
+        break;
+      }
+      i = gt + 1;
+      // `<rPh …/>` holds nothing and has no `</rPh>` to wait for.
+      if (data[gt - 1] !== SLASH) this.inRun = true;
+    }
+    return kept.length === 1 ? kept[0]! : Buffer.concat(kept);
+  }
+}
+
+/** Where, from `from`, the end of `data` starts to spell the start of `<rPh`; else its length. */
+function partialPrefix(data: Buffer, from: number): number {
+  for (let p = from; p < data.length; p++) {
+    const rest = data.subarray(p);
+    if (OPEN.subarray(0, rest.length).equals(rest)) return p;
+  }
+  return data.length;
+}

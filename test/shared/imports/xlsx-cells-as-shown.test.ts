@@ -1,0 +1,201 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Field } from '../../../shared/agreements/schema.js';
+import { codecFor } from '../../../shared/imports/field-codecs.js';
+import type { ExtractRecord } from '../../../shared/imports/extract-records.js';
+import { useTempDirForThisThread, xlsxRecords } from '../../../shared/imports/xlsx-records.js';
+import { DEFAULT_ZIP_LIMITS, readZipDirectory } from '../../../shared/imports/zip-directory.js';
+import { PhoneticRunFilter } from '../../../shared/imports/phonetic-runs.js';
+import { buildZip, type ZipSource } from './zip-builder.js';
+
+/**
+ * Cells of workbooks as Excel and LibreOffice write them, read through the real reader (zip
+ * directory, then xlsxRecords), compared with what the partner sees in the spreadsheet.
+ */
+
+const NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
+const text = (s: string) => () => [Buffer.from(s, 'utf8')];
+
+function parts(opts: { sheet: string; shared?: string; styles?: string; workbookPr?: string }): ZipSource[] {
+  const out: ZipSource[] = [
+    {
+      name: '[Content_Types].xml',
+      content: text(
+        '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">' +
+          '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>' +
+          '<Default Extension="xml" ContentType="application/xml"/></Types>',
+      ),
+    },
+    {
+      name: '_rels/.rels',
+      content: text(
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+          '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>' +
+          '</Relationships>',
+      ),
+    },
+    {
+      name: 'xl/workbook.xml',
+      content: text(
+        '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">' +
+          (opts.workbookPr ?? '') +
+          '<sheets><sheet name="Extract" sheetId="1" r:id="rId1"/></sheets></workbook>',
+      ),
+    },
+    {
+      name: 'xl/_rels/workbook.xml.rels',
+      content: text(
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+          '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>' +
+          '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>' +
+          '<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>' +
+          '</Relationships>',
+      ),
+    },
+    {
+      name: 'xl/styles.xml',
+      content: text(
+        `<?xml version="1.0" encoding="UTF-8"?><styleSheet ${NS}>` +
+          (opts.styles ??
+            '<fonts count="1"><font><sz val="11"/></font></fonts><fills count="1"><fill><patternFill patternType="none"/></fill></fills>' +
+              '<borders count="1"><border/></borders><cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs>' +
+              '<cellXfs count="2"><xf numFmtId="0" xfId="0"/><xf numFmtId="14" xfId="0" applyNumberFormat="1"/></cellXfs>') +
+          '</styleSheet>',
+      ),
+    },
+    {
+      name: 'xl/sharedStrings.xml',
+      content: text(`<?xml version="1.0" encoding="UTF-8"?><sst ${NS}>${opts.shared ?? ''}</sst>`),
+    },
+    {
+      name: 'xl/worksheets/sheet1.xml',
+      content: text(
+        `<?xml version="1.0" encoding="UTF-8"?><worksheet ${NS}><sheetData>${opts.sheet}</sheetData></worksheet>`,
+      ),
+    },
+  ];
+  return out;
+}
+
+async function read(file: Buffer): Promise<ExtractRecord[]> {
+  const entries = await readZipDirectory(async (offset, length) => file.subarray(offset, offset + length), file.length);
+  const out: ExtractRecord[] = [];
+  for await (const batch of xlsxRecords(Readable.from([file]), { entries, zipLimits: DEFAULT_ZIP_LIMITS })) {
+    out.push(...batch);
+  }
+  return out;
+}
+
+describe('XLSX cells read as the partner sees them', () => {
+  beforeAll(() => {
+    useTempDirForThisThread(mkdtempSync(join(tmpdir(), 'rev-formats-xlsx-')));
+  });
+
+  it('reads a shared string with a phonetic (furigana) run as its text, not as its reading', async () => {
+    // Excel with a Japanese IME stores the reading of a name beside it in <rPh>; Excel shows 山田.
+    const file = await buildZip(
+      parts({
+        shared:
+          '<si><t>lastName</t></si>' +
+          '<si><t>山田</t><rPh sb="0" eb="2"><t>ヤマダ</t></rPh><phoneticPr fontId="1" type="noConversion"/></si>',
+        sheet: `<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row>`,
+      }),
+    );
+    const records = await read(file);
+    expect(records.map((r) => r.cells)).toEqual([['lastName'], ['山田']]);
+  });
+
+  it('decodes the _xHHHH_ escape Excel writes for a carriage return in a shared string', async () => {
+    // An address cell holding a CRLF line break: Excel writes the CR as _x000D_ (ECMA-376 ST_Xstring).
+    const file = await buildZip(
+      parts({
+        shared: '<si><t>homeAddress</t></si><si><t>1 High Street_x000D_\nKettering</t></si>',
+        sheet: `<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row>`,
+      }),
+    );
+    const records = await read(file);
+    expect(records.map((r) => r.cells)).toEqual([['homeAddress'], ['1 High Street\r\nKettering']]);
+  });
+
+  it('reads a LibreOffice boolean (a number with its "TRUE";"TRUE";"FALSE" format) as Excel shows it, TRUE/FALSE', async () => {
+    // LibreOffice Calc saves a TRUE/FALSE cell as 1/0 with this number format; Excel shows TRUE.
+    const styles =
+      '<numFmts count="1"><numFmt numFmtId="164" formatCode="&quot;TRUE&quot;;&quot;TRUE&quot;;&quot;FALSE&quot;"/></numFmts>' +
+      '<fonts count="1"><font><sz val="11"/></font></fonts><fills count="1"><fill><patternFill patternType="none"/></fill></fills>' +
+      '<borders count="1"><border/></borders><cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs>' +
+      '<cellXfs count="2"><xf numFmtId="0" xfId="0"/><xf numFmtId="164" xfId="0" applyNumberFormat="1"/></cellXfs>';
+    const file = await buildZip(
+      parts({
+        styles,
+        shared: '<si><t>inRentArrears</t></si>',
+        sheet:
+          '<row r="1"><c r="A1" t="s"><v>0</v></c></row>' +
+          '<row r="2"><c r="A2" s="1"><v>1</v></c></row><row r="3"><c r="A3" s="1"><v>0</v></c></row>',
+      }),
+    );
+    const records = await read(file);
+    const cells = records.map((r) => r.cells);
+    // The flag codec refuses what the reader gives: every row of a LibreOffice workbook is `flag-value`.
+    const flag = codecFor({ name: 'inRentArrears', type: 'flag', required: false } as Field);
+    expect(cells.slice(1).map(([c]) => flag(c ?? ''))).toEqual([
+      { ok: true, value: true },
+      { ok: true, value: false },
+    ]);
+    expect(cells).toEqual([['inRentArrears'], ['TRUE'], ['FALSE']]);
+  });
+
+  it('keeps the leading zeros a number format shows on an identifier cell (custom format 000000)', async () => {
+    // Excel shows 000123; "Save as CSV" writes 000123; the reader gives 123.
+    const styles =
+      '<numFmts count="1"><numFmt numFmtId="164" formatCode="000000"/></numFmts>' +
+      '<fonts count="1"><font><sz val="11"/></font></fonts><fills count="1"><fill><patternFill patternType="none"/></fill></fills>' +
+      '<borders count="1"><border/></borders><cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs>' +
+      '<cellXfs count="2"><xf numFmtId="0" xfId="0"/><xf numFmtId="164" xfId="0" applyNumberFormat="1"/></cellXfs>';
+    const file = await buildZip(
+      parts({
+        styles,
+        shared: '<si><t>socialCareSystemId</t></si>',
+        sheet: `<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" s="1"><v>123</v></c></row>`,
+      }),
+    );
+    const records = await read(file);
+    expect(records.map((r) => r.cells)).toEqual([['socialCareSystemId'], ['000123']]);
+  });
+
+  it('reads date serials before 1 March 1900 as Excel shows them (its 1900 leap-year bug), not a day early', async () => {
+    // Excel's serial 59 is 28/02/1900 and serial 1 is 01/01/1900 (it counts a 29/02/1900 as serial 60).
+    const file = await buildZip(
+      parts({
+        shared: '<si><t>dateOfBirth</t></si>',
+        sheet:
+          '<row r="1"><c r="A1" t="s"><v>0</v></c></row>' +
+          '<row r="2"><c r="A2" s="1"><v>1</v></c></row><row r="3"><c r="A3" s="1"><v>59</v></c></row>' +
+          '<row r="4"><c r="A4" s="1"><v>61</v></c></row>',
+      }),
+    );
+    const records = await read(file);
+    expect(records.map((r) => r.cells)).toEqual([['dateOfBirth'], ['1900-01-01'], ['1900-02-28'], ['1900-03-01']]);
+  });
+});
+
+describe('PhoneticRunFilter', () => {
+  const xml =
+    '<sst><si><t>山田</t><rPh sb="0" eb="2"><t>ヤマダ</t></rPh><phoneticPr fontId="1"/></si>' +
+    '<si><r><t>Ann</t></r><rPh sb="0" eb="1"/><t>e</t></si><si><rPhx>kept</rPhx></si></sst>';
+  const expected =
+    '<sst><si><t>山田</t><phoneticPr fontId="1"/></si>' +
+    '<si><r><t>Ann</t></r><t>e</t></si><si><rPhx>kept</rPhx></si></sst>';
+
+  it('drops every phonetic run and nothing else, however the chunks split the bytes', () => {
+    const bytes = Buffer.from(xml, 'utf8');
+    for (let size = 1; size <= bytes.length; size++) {
+      const filter = new PhoneticRunFilter();
+      const out: Buffer[] = [];
+      for (let at = 0; at < bytes.length; at += size) out.push(filter.push(bytes.subarray(at, at + size)));
+      expect(Buffer.concat(out).toString('utf8')).toBe(expected);
+    }
+  });
+});
