@@ -48,7 +48,9 @@ export async function startHttpServer(options: {
   const routes = new RouteTable(options.registrations);
   // Request URLs are built on the host's own address, never on the Host header (caller input).
   let origin = 'http://localhost';
-  const server = createServer((req, res) => {
+  // Node would answer a request without Host with a bare 400 of its own: it is answered here,
+  // as every other refusal is (problem+json, an X-Request-Id).
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
     handle(req, res, routes, origin, options).catch((err: unknown) => {
       options.logger.error('localhost.http.failed', { error: errorKind(err) });
       if (!res.headersSent) writeResult(req, res, problem(500, 'internal-error', 'Internal error'));
@@ -56,6 +58,11 @@ export async function startHttpServer(options: {
     });
   });
   server.on('clientError', answerUnparsedRequest);
+  // An `Expect` other than 100-continue: without a listener Node answers a bare 417.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    closeAfterAnswer(req, res);
+    writeResult(req, res, problem(417, 'expectation-failed', 'Expectation failed'));
+  });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
@@ -114,6 +121,15 @@ async function handle(
   origin: string,
   options: { logger: Logger; hostRoutes?: HostRoutes },
 ): Promise<void> {
+  // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400.
+  if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
+    req.resume();
+    return writeResult(
+      req,
+      res,
+      problem(400, 'invalid-request', 'Bad request', { detail: 'An HTTP/1.1 request must carry a Host header.' }),
+    );
+  }
   const target = req.url ?? '/';
   const plain = plainPathname(target);
   let parsed = plain === undefined ? requestUrl(target, origin) : undefined;

@@ -72,6 +72,10 @@ export const PROBLEM_CATALOGUE = {
       "A subject access request's identifiers do not settle on one person: several match at the surest tier that found anyone (`reason` ambiguous), or the one found holds another of the identifiers given (`identifier-conflict`, `date-of-birth-conflict`). `matches` gives each person's reference (for GET /api/v1/audit/people/{personRef}/accesses) and the tier that matched them, for the DPO to judge.",
   },
   'request-timeout': { status: 408, description: 'The request was not received in time; the connection is closed.' },
+  'expectation-failed': {
+    status: 417,
+    description: 'The request carries an `Expect` other than 100-continue; the connection is closed.',
+  },
   'payload-too-large': { status: 413, description: 'The body exceeds the size limit.' },
   'unsupported-media-type': { status: 415, description: 'The body is not application/json in UTF-8.' },
   'request-header-fields-too-large': {

@@ -21,7 +21,8 @@ export class RateLimiter {
     const rate = this.perMinute / 60_000;
     if (this.buckets.size > SWEEP_ABOVE && !this.buckets.has(key)) this.sweep(now, rate);
     const bucket = this.buckets.get(key) ?? { tokens: this.perMinute, at: now };
-    bucket.tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * rate);
+    // Never less for the clock stepping back (an NTP correction): a client is not charged for it.
+    bucket.tokens = Math.min(this.perMinute, bucket.tokens + Math.max(0, now - bucket.at) * rate);
     bucket.at = now;
     this.buckets.set(key, bucket);
     if (bucket.tokens >= 1) {
@@ -38,7 +39,7 @@ export class RateLimiter {
 
   private sweep(now: number, rate: number): void {
     for (const [key, bucket] of this.buckets) {
-      if (bucket.tokens + (now - bucket.at) * rate >= this.perMinute) this.buckets.delete(key);
+      if (bucket.tokens + Math.max(0, now - bucket.at) * rate >= this.perMinute) this.buckets.delete(key);
     }
   }
 }

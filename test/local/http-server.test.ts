@@ -240,4 +240,26 @@ describe('local HTTP server', () => {
     );
     expect(JSON.parse(elsewhere.body)).toMatchObject({ url: `${server.url}/api/echo/1` });
   });
+
+  it('answers the requests Node would refuse with a bare status line (no Host, an unknown Expect) as problem+json', async () => {
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    const noHost = await rawRequest(server.url, 'GET /api/echo/1 HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(noHost.status).toBe(400);
+    expect(noHost.headers['content-type']).toBe('application/problem+json');
+    expect(noHost.headers['x-request-id']).toMatch(uuid);
+    expect(JSON.parse(noHost.body)).toMatchObject({ type: 'urn:lintel:problem:invalid-request', status: 400 });
+    // HTTP/1.0 has no Host to require.
+    expect((await rawRequest(server.url, 'GET /api/echo/1 HTTP/1.0\r\n\r\n')).status).toBe(200);
+
+    const expectation = await rawRequest(
+      server.url,
+      'POST /api/echo/1 HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\n' +
+        'Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
+    );
+    expect(expectation.status).toBe(417);
+    expect(expectation.headers['content-type']).toBe('application/problem+json');
+    expect(expectation.headers['x-request-id']).toMatch(uuid);
+    expect(expectation.headers.connection).toBe('close');
+    expect(JSON.parse(expectation.body)).toMatchObject({ type: 'urn:lintel:problem:expectation-failed', status: 417 });
+  });
 });

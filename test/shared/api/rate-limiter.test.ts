@@ -27,4 +27,12 @@ describe('rate limiter', () => {
     // The busy client's bucket was kept, and is empty: it still waits.
     expect(limiter.take('busy')).toBeGreaterThan(0);
   });
+
+  it('does not charge a client for the clock stepping back (an NTP correction)', () => {
+    let now = 1_800_000_000_000;
+    const limiter = new RateLimiter(1200, () => now);
+    expect(limiter.take('client-a')).toBe(0);
+    now -= 60_000;
+    expect(limiter.take('client-a')).toBe(0);
+  });
 });
