@@ -9,6 +9,7 @@ import {
   type ExtractRecords,
   type ReaderLimits,
 } from './extract-records.js';
+import { CellReferenceFiller } from './cell-references.js';
 import { PhoneticRunFilter } from './phonetic-runs.js';
 import { FileRejection, type RowReason } from './reasons.js';
 import { WorksheetScan } from './worksheet-scan.js';
@@ -192,6 +193,7 @@ function countEntry(entry: EntryStream, guard: Guard, stop: (err: FileRejection)
   let count = 0;
   // Every byte of the worksheet passes here first, before exceljs parses it or copies it.
   const scan = WORKSHEET_ENTRY.test(name) ? new WorksheetScan() : undefined;
+  const references = scan === undefined ? undefined : new CellReferenceFiller();
   const phonetic = name === SHARED_STRINGS_ENTRY ? new PhoneticRunFilter() : undefined;
   const write = entry.write.bind(entry) as (chunk: Buffer, ...rest: unknown[]) => boolean;
   entry.write = ((chunk: Buffer, ...rest: unknown[]): boolean => {
@@ -207,7 +209,7 @@ function countEntry(entry: EntryStream, guard: Guard, stop: (err: FileRejection)
       stop(new FileRejection(misread));
       return true;
     }
-    return write(phonetic ? phonetic.push(chunk) : chunk, ...rest);
+    return write(references?.push(chunk) ?? phonetic?.push(chunk) ?? chunk, ...rest);
   }) as typeof entry.write;
 }
 

@@ -8,6 +8,7 @@ import { codecFor } from '../../../shared/imports/field-codecs.js';
 import type { ExtractRecord } from '../../../shared/imports/extract-records.js';
 import { useTempDirForThisThread, xlsxRecords } from '../../../shared/imports/xlsx-records.js';
 import { DEFAULT_ZIP_LIMITS, readZipDirectory } from '../../../shared/imports/zip-directory.js';
+import { CellReferenceFiller } from '../../../shared/imports/cell-references.js';
 import { PhoneticRunFilter } from '../../../shared/imports/phonetic-runs.js';
 import { buildZip, type ZipSource } from './zip-builder.js';
 
@@ -178,6 +179,62 @@ describe('XLSX cells read as the partner sees them', () => {
     );
     const records = await read(file);
     expect(records.map((r) => r.cells)).toEqual([['dateOfBirth'], ['1900-01-01'], ['1900-02-28'], ['1900-03-01']]);
+  });
+});
+
+describe('worksheets whose writer left out the references (r), which ECMA-376 makes optional', () => {
+  beforeAll(() => {
+    useTempDirForThisThread(mkdtempSync(join(tmpdir(), 'xlsx-references-')));
+  });
+  const inline = (v: string) => `<c t="inlineStr"><is><t>${v}</t></is></c>`;
+  const header = '<row>' + ['firstName', 'lastName', 'dateOfBirth'].map(inline).join('') + '</row>';
+
+  it('places each row after the one before and each cell after the cell before', async () => {
+    const sheet =
+      header +
+      `<row>${inline('Ann')}${inline('Lee')}${inline('2001-02-03')}</row>` +
+      // An empty cell still takes its column.
+      `<row>${inline('Bob')}<c/>${inline('2001-02-04')}</row>`;
+    expect((await read(await buildZip(parts({ sheet })))).map((r) => [r.row, r.cells])).toEqual([
+      [1, ['firstName', 'lastName', 'dateOfBirth']],
+      [2, ['Ann', 'Lee', '2001-02-03']],
+      [3, ['Bob', '', '2001-02-04']],
+    ]);
+  });
+
+  it('reads rows numbered by their writer whose cells are not, and cells placed by reference after ones that are not', async () => {
+    const sheet =
+      `<row r="1">${['firstName', 'lastName', 'dateOfBirth'].map(inline).join('')}</row>` +
+      `<row r="4">${inline('Ann')}<c r="C4" t="inlineStr"><is><t>2001-02-03</t></is></c></row>`;
+    expect((await read(await buildZip(parts({ sheet })))).map((r) => [r.row, r.cells])).toEqual([
+      [1, ['firstName', 'lastName', 'dateOfBirth']],
+      [4, ['Ann', '', '2001-02-03']],
+    ]);
+  });
+});
+
+describe('CellReferenceFiller', () => {
+  const xml =
+    '<worksheet><cols><col min="1" max="2"/></cols><sheetData><row spans="1:2"><c t="s"><v>0</v></c><c/></row>' +
+    '<row><c s="1"><v>2</v></c><c r="D2"><v>3</v></c><c><v>4</v></c></row><rowBreaks/></sheetData></worksheet>';
+  const expected =
+    '<worksheet><cols><col min="1" max="2"/></cols><sheetData><row r="1" spans="1:2"><c r="A1" t="s"><v>0</v></c><c r="B1"/></row>' +
+    '<row r="2"><c r="A2" s="1"><v>2</v></c><c r="D2"><v>3</v></c><c r="E2"><v>4</v></c></row><rowBreaks/></sheetData></worksheet>';
+
+  it('fills in every missing reference, however the chunks split the bytes', () => {
+    const bytes = Buffer.from(xml, 'latin1');
+    for (let size = 1; size <= bytes.length; size++) {
+      const filler = new CellReferenceFiller();
+      const out: Buffer[] = [];
+      for (let at = 0; at < bytes.length; at += size) out.push(filler.push(bytes.subarray(at, at + size)));
+      expect(Buffer.concat(out).toString('latin1')).toBe(expected);
+    }
+  });
+
+  it('passes a worksheet whose first row and cell carry references untouched', () => {
+    const sheet = '<sheetData><row r="1"><c r="A1"><v>1</v></c><c><v>2</v></c></row></sheetData>';
+    const filler = new CellReferenceFiller();
+    expect(filler.push(Buffer.from(sheet)).toString()).toBe(sheet);
   });
 });
 

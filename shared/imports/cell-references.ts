@@ -1,0 +1,100 @@
+/**
+ * Gives the rows and cells of a worksheet the references (`r`) their writer left out, as the
+ * worksheet inflates, before exceljs parses it. ECMA-376 makes `r` optional on `<row>` and `<c>`:
+ * a row without it follows the row before, a cell without it the cell before. Excel always
+ * writes them, but workbooks built by other tools (a case-management system's export written
+ * with the Open XML SDK) may not, and exceljs cannot place a cell without one: such a
+ * workbook was refused as `xlsx-unreadable`.
+ *
+ * The first row and the first cell decide: when both carry `r`, the writer is taken to write
+ * them throughout and the bytes pass untouched from there on (a later cell without `r` is then
+ * refused as before). Otherwise every row and cell tag is looked at, and the missing reference
+ * inserted after the element's name (`<c` → `<c r="B7"`).
+ */
+const LT = 0x3c;
+const GT = 0x3e;
+
+const endsName = (b: number | undefined) =>
+  b === GT || b === 0x2f || b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+
+const ROW_REF = /\sr\s*=\s*["'](\d+)["']/;
+const CELL_REF = /\sr\s*=\s*["']([A-Za-z]{1,3})\d*["']/;
+
+export class CellReferenceFiller {
+  private held: Buffer = Buffer.alloc(0);
+  private passing = false;
+  private fillRows: boolean | undefined;
+  private fillCells: boolean | undefined;
+  private row = 0;
+  private column = 0;
+
+  /** The chunk with the missing references in (possibly less: the start of a tag is held back). */
+  push(chunk: Buffer): Buffer {
+    if (this.passing) return chunk;
+    const data = this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk]);
+    this.held = Buffer.alloc(0);
+    const out: Buffer[] = [];
+    let from = 0;
+    let at = data.indexOf(LT);
+    while (at !== -1) {
+      const isRow = data[at + 1] === 0x72 && data[at + 2] === 0x6f && data[at + 3] === 0x77 && endsName(data[at + 4]);
+      const isCell = data[at + 1] === 0x63 && endsName(data[at + 2]);
+      // Too near the end to tell the name, or the tag's end yet to come: held for the next chunk.
+      if (at + 4 >= data.length && !isCell) {
+        break;
+      }
+      if (isRow || isCell) {
+        const gt = data.indexOf(GT, at);
+        if (gt === -1) break;
+        const nameEnd = at + (isRow ? 4 : 2);
+        const reference = this.referenceFor(isRow, data.toString('latin1', at, gt));
+        if (reference !== undefined) {
+          out.push(data.subarray(from, nameEnd), Buffer.from(` r="${reference}"`, 'latin1'));
+          from = nameEnd;
+        }
+        if (this.passing) {
+          out.push(data.subarray(from));
+          return Buffer.concat(out);
+        }
+        at = data.indexOf(LT, gt);
+        continue;
+      }
+      at = data.indexOf(LT, at + 1);
+    }
+    const keepFrom = at === -1 ? data.length : at;
+    out.push(data.subarray(from, keepFrom));
+    this.held = Buffer.from(data.subarray(keepFrom));
+    return out.length === 1 ? out[0]! : Buffer.concat(out);
+  }
+
+  /** The reference to insert into this row or cell tag, if it has none; notes the one it has. */
+  private referenceFor(isRow: boolean, tag: string): string | undefined {
+    if (isRow) {
+      const given = ROW_REF.exec(tag);
+      this.fillRows ??= given === null;
+      this.column = 0;
+      this.row = given === null ? this.row + 1 : Number(given[1]);
+      return given === null ? String(this.row) : undefined;
+    }
+    const given = CELL_REF.exec(tag);
+    this.fillCells ??= given === null;
+    if (!this.fillRows && !this.fillCells) {
+      this.passing = true;
+      return undefined;
+    }
+    this.column = given === null ? this.column + 1 : columnNumber(given[1]!);
+    return given === null ? `${columnLetters(this.column)}${this.row}` : undefined;
+  }
+}
+
+function columnNumber(letters: string): number {
+  let n = 0;
+  for (const ch of letters.toUpperCase()) n = n * 26 + (ch.charCodeAt(0) - 64);
+  return n;
+}
+
+function columnLetters(n: number): string {
+  let out = '';
+  for (let k = n; k > 0; k = Math.floor((k - 1) / 26)) out = String.fromCharCode(65 + ((k - 1) % 26)) + out;
+  return out;
+}
