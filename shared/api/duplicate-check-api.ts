@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { decide, decideForSubject } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
-import { outOfScopeReason } from '../people/subject-scope.js';
+import { subjectScope } from '../people/subject-scope.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
@@ -83,7 +83,7 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     }
     // Which councils hold someone tells of them as a view would (that children's social care
     // knows a child): a person the grant keeps from the caller is answered as nobody's.
-    const outOfScope = await outOfScopeReason(ctx.services.store, ctx.services.agreements, withSubject, found.personId);
+    const { outOfScope } = await subjectScope(ctx.services.store, ctx.services.agreements, withSubject, found.personId);
     if (outOfScope !== undefined) {
       return deny(noDuplicate(), outOfScope, { purpose, subjectRef: found.personId, datasets });
     }

@@ -5,7 +5,7 @@ import { json, problem, type HttpResult } from '../http/problem.js';
 import type { MatchTier } from '../people/find-person.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import { currentPersonId, lastMoveOut, recordsMovedOutSince } from '../people/current-person-id.js';
-import { outOfScopeReason } from '../people/subject-scope.js';
+import { subjectScope } from '../people/subject-scope.js';
 import { personView } from '../people/person-view.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
@@ -84,7 +84,7 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
     }
     const { store, agreements } = ctx.services;
     const visible = async (personId: string) =>
-      (await outOfScopeReason(store, agreements, scoped, personId)) === undefined;
+      (await subjectScope(store, agreements, scoped, personId)).outOfScope === undefined;
     const found = await ctx.findPerson(query.query, scoped.datasets, visible);
     if (!found.found) {
       return deny(noMatch(), found.reason, { purpose: scoped.purpose, datasets: scoped.datasets });
@@ -156,15 +156,15 @@ async function respondWithPerson(
   const { store, agreements } = ctx.services;
   // Answered as an unknown person: whether someone is another party's client, or out of the
   // joint system's scope, is not this caller's to learn.
-  const outOfScope = await outOfScopeReason(store, agreements, decision, personId);
-  if (outOfScope !== undefined) {
-    return deny(noMatch(), outOfScope, {
+  const scope = await subjectScope(store, agreements, decision, personId);
+  if (scope.outOfScope !== undefined) {
+    return deny(noMatch(), scope.outOfScope, {
       purpose: decision.purpose,
       subjectRef: personId,
       datasets: decision.datasets,
     });
   }
-  const view = await personView(ctx.services.store, agreements, decision, personId);
+  const view = await personView(ctx.services.store, agreements, scope.decision, personId);
   if (view.records.length === 0) {
     return deny(noMatch(), 'no-visible-records', {
       purpose: decision.purpose,

@@ -1,29 +1,29 @@
 import type { AgreementSet } from '../agreements/agreement-set.js';
+import { grantsOfDecision, narrowToGrants } from '../policy/decide.js';
 import type { AllowDecision } from '../policy/decision.js';
 import type { Store } from '../store/database.js';
 
 /**
- * Whether the person is someone the decision may answer about, where a grant it rests on says
- * `subjects: with-caller-record` (the ISA's housing providers see "their tenants"): the calling
- * party's own extract of that dataset must hold a record of the person. Grants without it
- * answer about anyone the match finds.
+ * The decision as it stands for this person where a grant it rests on says `subjects:
+ * with-caller-record` (the ISA's housing providers see "their tenants"): such a grant answers
+ * only about a person of whom the calling party's own extract of its dataset holds a record.
+ * The caller's other grants (of another role, or without the condition) answer as they do for
+ * anyone: their fields stay. Undefined when no grant answers about the person; the decision
+ * itself when every grant does.
  */
-export async function isCallersSubjectWhereRequired(
+export async function decisionForSubject(
   store: Store,
   agreements: AgreementSet,
   decision: AllowDecision,
   personId: string,
-): Promise<boolean> {
-  if (decision.purpose === null) return true;
-  const roles = new Set(decision.roles);
+): Promise<AllowDecision | undefined> {
+  const grants = grantsOfDecision(agreements, decision);
   const restricted = new Set<string>();
-  for (const grant of agreements.grantsFor(decision.purpose)) {
-    if (grant.grant.subjects !== 'with-caller-record' || !decision.fields.has(grant.dataset)) continue;
-    if (grant.parties.has(decision.partyId) && [...grant.roles].some((role) => roles.has(role)))
-      restricted.add(grant.dataset);
-  }
+  for (const grant of grants) if (grant.grant.subjects === 'with-caller-record') restricted.add(grant.dataset);
+  if (restricted.size === 0) return decision;
+  const held = new Set<string>();
   for (const datasetId of restricted) {
-    const held = await store.reads.execute(
+    const rows = await store.reads.execute(
       store.dialect
         .firstRows(
           store.db
@@ -36,7 +36,12 @@ export async function isCallersSubjectWhereRequired(
         )
         .compile(),
     );
-    if (held.length === 0) return false;
+    if (rows.length > 0) held.add(datasetId);
   }
-  return true;
+  if (held.size === restricted.size) return decision;
+  return narrowToGrants(
+    agreements,
+    decision,
+    (grant) => grant.grant.subjects !== 'with-caller-record' || held.has(grant.dataset),
+  );
 }

@@ -236,6 +236,44 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
 }
 
 /**
+ * The grants an allow for a data action rests on: those of its purpose that name the party,
+ * one of the roles that earned it, its action and one of its datasets.
+ */
+export function grantsOfDecision(agreements: AgreementSet, decision: AllowDecision): readonly ResolvedGrant[] {
+  if (decision.purpose === null || !DATA_ACTIONS.has(decision.action)) return [];
+  const action = decision.action as DataAction;
+  return agreements
+    .grantsFor(decision.purpose)
+    .filter(
+      (grant) =>
+        grant.parties.has(decision.partyId) &&
+        grant.actions.has(action) &&
+        decision.datasets.includes(grant.dataset) &&
+        decision.roles.some((role) => grant.roles.has(role)),
+    );
+}
+
+/**
+ * The decision as it stands for one person when only some of its grants answer about them
+ * (`subjects: with-caller-record` where the caller holds no record of the person): the fields
+ * and datasets of the grants `kept`. Undefined when none is kept. A caller's roles give the
+ * union of their grants, so a grant that keeps a person from one role does not keep them from
+ * another role's grant (found by a review).
+ */
+export function narrowToGrants(
+  agreements: AgreementSet,
+  decision: AllowDecision,
+  kept: (grant: ResolvedGrant) => boolean,
+): AllowDecision | undefined {
+  const grants = grantsOfDecision(agreements, decision).filter(kept);
+  if (grants.length === 0) return undefined;
+  const fields = fieldSets(grants, agreements);
+  const roles = decision.roles.filter((role) => grants.some((grant) => grant.roles.has(role)));
+  const datasets = decision.datasets.filter((id) => fields.all.has(id));
+  return { ...decision, roles, datasets, fields: fields.all, specialCategoryFields: fields.specialCategory };
+}
+
+/**
  * Field sets are a function of the agreements and of what chose the grants (purpose, party,
  * roles held in the agreement, action, datasets), and every lookup asks for the same few: kept
  * per agreement set rather than rebuilt field by field twice a request. Every part of the key
