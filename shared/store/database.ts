@@ -48,7 +48,7 @@ export function openStore(options: StoreOptions): Store {
     options.engine === 'sqlite' && options.path !== ':memory:'
       ? { file: options.path, accessLogFile: accessLogFileOf(options.path) }
       : undefined;
-  const hold: ConnectionHold = { since: undefined };
+  const hold: ConnectionHold = { since: undefined, onRelease: [] };
   let sqlite: SqliteDatabase.Database | undefined;
   let engineDialect: KyselyDialect;
   if (options.engine === 'sqlite') {
@@ -58,7 +58,7 @@ export function openStore(options: StoreOptions): Store {
     engineDialect = mssqlDialect(options.connectionString, options.poolMax);
   }
   const db = new Kysely<Database>({ dialect: engineDialect });
-  const reads = onDisk && sqlite ? new SqliteReads(db, sqlite, hold, onDisk.file) : readsOn(db);
+  const reads = onDisk && sqlite ? new SqliteReads(sqlite, hold, onDisk.file) : readsOn(db);
   const checkpointer = onDisk ? new WalCheckpointer([onDisk.file, onDisk.accessLogFile]) : undefined;
   return {
     db,

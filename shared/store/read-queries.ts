@@ -45,6 +45,8 @@ export class ReadQueryError extends Error {
 /** Since when the store's one SQLite connection has been held, while it is (performance.now() ms). */
 export interface ConnectionHold {
   since: number | undefined;
+  /** Called, and cleared, when the connection is given back. */
+  readonly onRelease: (() => void)[];
 }
 
 /** SQLite's dialect, noting in `hold` when its single connection is taken and given back. */
@@ -68,7 +70,9 @@ export class HoldTrackingSqliteDialect extends SqliteDialect {
       },
       releaseConnection: async (connection: DatabaseConnection) => {
         hold.since = undefined;
+        const waiting = hold.onRelease.splice(0);
         await driver.releaseConnection(connection);
+        for (const resume of waiting) resume();
       },
       beginTransaction: (connection, settings) => driver.beginTransaction(connection, settings),
       commitTransaction: (connection) => driver.commitTransaction(connection),
@@ -89,7 +93,7 @@ const LONG_HOLD_MS = 100;
  * it at once, synchronously: no transaction can be open on it then, and nothing else can run
  * until the read returns, so it sees exactly the committed data, and a lookup skips Kysely's
  * connection queue and the promises around it (two reads a lookup, on every request). While it
- * is briefly held they wait their turn on it; while a long transaction holds it, they read on a
+ * is briefly held they wait for it to be free; while a long transaction holds it, they read on a
  * read-only connection of their own on a worker thread ({@link SqliteReadThread}). Why: the one
  * connection is held for the length of every transaction, and a snapshot load or a linkage
  * pass holds it for seconds to minutes, which every lookup had to wait out; in WAL mode a
@@ -97,24 +101,50 @@ const LONG_HOLD_MS = 100;
  * answering during an import.
  */
 export class SqliteReads implements ReadQueries {
-  private readonly queued: ReadQueries;
   private readonly thread: SqliteReadThread;
 
   constructor(
-    db: Kysely<Database>,
-    /** The connection behind `db`; its `prepare` keeps statements (database.ts). */
+    /** The store's connection; its `prepare` keeps statements (database.ts). */
     private readonly connection: SqliteDatabase.Database,
     private readonly hold: ConnectionHold,
     file: string,
   ) {
-    this.queued = readsOn(db);
     this.thread = new SqliteReadThread(file);
   }
 
   execute<Row>(query: CompiledQuery<Row>): Promise<Row[]> {
-    const since = this.hold.since;
-    if (since === undefined) return this.readNow(query);
-    return performance.now() - since >= LONG_HOLD_MS ? this.thread.execute(query) : this.queued.execute(query);
+    if (this.hold.since === undefined) return this.readNow(query);
+    return this.whileHeld(query);
+  }
+
+  /**
+   * A read that finds the connection held waits for it to be given back, but no longer than the
+   * hold takes to count as long: a read queued on the connection behind a transaction just begun
+   * would wait out the whole snapshot load that turned out to be (found by a review).
+   */
+  private async whileHeld<Row>(query: CompiledQuery<Row>): Promise<Row[]> {
+    for (;;) {
+      const since = this.hold.since;
+      // Checked at the moment of reading: the read runs synchronously, so nothing takes the
+      // connection between the check and the read.
+      if (since === undefined) return this.readNow(query);
+      const held = performance.now() - since;
+      if (held >= LONG_HOLD_MS) return this.thread.execute(query);
+      await this.releasedOrLong(LONG_HOLD_MS - held);
+    }
+  }
+
+  private releasedOrLong(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        const at = this.hold.onRelease.indexOf(done);
+        if (at !== -1) this.hold.onRelease.splice(at, 1);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.hold.onRelease.push(done);
+    });
   }
 
   private async readNow<Row>(query: CompiledQuery<Row>): Promise<Row[]> {

@@ -44,6 +44,31 @@ describe('the store read connection on SQLite', () => {
     expect(await personRecords('p1')).toEqual([{ id: 'r1' }, { id: 'r2' }]);
   });
 
+  it('answers a read that arrives just as a long transaction begins before that transaction ends', async () => {
+    store = openStore({ engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'lintel-reads-')), 'lintel.db') });
+    await migrateToLatest(store);
+    await store.db.insertInto('source_record').values(sourceRecordRow('r1', 'p1')).execute();
+
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let began!: () => void;
+    const begun = new Promise<void>((r) => (began = r));
+    const importLike = store.db.transaction().execute(async (trx) => {
+      await trx.insertInto('source_record').values(sourceRecordRow('r2', 'p1')).execute();
+      began();
+      await held;
+    });
+    await begun;
+    // The transaction is held until the read answers (or, failing, for ten seconds).
+    const answered = await Promise.race([
+      personRecords('p1'),
+      new Promise((r) => setTimeout(() => r('still waiting'), 10_000)),
+    ]);
+    release();
+    await importLike;
+    expect(answered).toEqual([{ id: 'r1' }]);
+  }, 30_000);
+
   it('never sees a transaction that has just begun, and never writes', async () => {
     store = openStore({ engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'lintel-reads-')), 'lintel.db') });
     await migrateToLatest(store);
