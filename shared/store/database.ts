@@ -1,7 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, sql, MssqlDialect, type Dialect as KyselyDialect, type MigrationResult } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  sql,
+  MssqlDialect,
+  type Dialect as KyselyDialect,
+  type MigrationResult,
+  type MigrationResultSet,
+} from 'kysely';
 import mssql from 'mssql';
 import * as tarn from 'tarn';
 import * as tedious from 'tedious';
@@ -98,7 +107,7 @@ function sqliteConnection(path: string, accessLogFile: string | undefined): Sqli
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
-  database.pragma('busy_timeout = 5000');
+  database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // On disk, a thread of its own checkpoints (wal-checkpointer.ts), not the commit that fills the WAL.
   if (accessLogFile !== undefined) database.pragma('wal_autocheckpoint = 0');
   keepStatements(database);
@@ -148,11 +157,58 @@ function migratorFor(store: Store): Migrator {
     provider: { getMigrations: async () => migrationsFor(store.dialect) },
     migrationTableName: 'lintel_migration',
     migrationLockTableName: 'lintel_migration_lock',
+    // SQLite's migrations run inside the transaction migrateToLatest holds.
+    disableTransactions: store.sqlite !== undefined,
   });
 }
 
+/**
+ * Opens a write transaction on the connection, waiting for another connection's to end without
+ * blocking the thread (the busy timeout would: a second store on the file in this process could
+ * then never finish its own).
+ */
+async function beginImmediate(sqlite: SqliteDatabase.Database): Promise<void> {
+  const deadline = Date.now() + MIGRATION_LOCK_WAIT_MS;
+  sqlite.pragma('busy_timeout = 0');
+  try {
+    for (;;) {
+      try {
+        sqlite.exec('begin immediate');
+        return;
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+        await sleep(MIGRATION_LOCK_RETRY_MS);
+      }
+    }
+  } finally {
+    sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  }
+}
+
+/** How long a host waits for another's migrations of the same SQLite file before it gives up starting. */
+const MIGRATION_LOCK_WAIT_MS = 10 * 60_000;
+const MIGRATION_LOCK_RETRY_MS = 50;
+/** The store connection's busy timeout: how long a write waits for another connection's. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * On SQLite every migration runs in one transaction that holds the database's write lock from
+ * its start. Kysely's migrator runs SQLite migrations statement by statement, with no lock: one
+ * broken off part-way (a full disk, a killed process) left half a migration applied and
+ * unrecorded, on which every later start failed; and two hosts starting together on one file
+ * both ran the same migrations (found by a review). SQLite's DDL is transactional; a second
+ * host waits for the first's commit, then finds the migrations done.
+ */
 export async function migrateToLatest(store: Store): Promise<MigrationResult[]> {
-  const { error, results } = await migratorFor(store).migrateToLatest();
+  const sqlite = store.sqlite;
+  if (sqlite !== undefined) await beginImmediate(sqlite);
+  let run: MigrationResultSet | undefined;
+  try {
+    run = await migratorFor(store).migrateToLatest();
+  } finally {
+    if (sqlite?.inTransaction) sqlite.exec(run !== undefined && run.error === undefined ? 'commit' : 'rollback');
+  }
+  const { error, results } = run;
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`Migration ${failed} failed`, { cause: error });
