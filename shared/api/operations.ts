@@ -238,7 +238,8 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     responses: [
       { status: 200, description: 'The matched person, minimised to the granted fields', schema: 'PersonView' },
     ],
-    problems: [...BODY_PROBLEMS, 'invalid-identifier', ...LOOKUP_PROBLEMS, 'key-unavailable'],
+    // subject-relinked: a linking pass moved the person's records out twice while it answered.
+    problems: [...BODY_PROBLEMS, 'invalid-identifier', ...LOOKUP_PROBLEMS, 'subject-relinked', 'key-unavailable'],
   },
   peopleView: {
     summary: 'See a person again by reference',

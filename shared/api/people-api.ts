@@ -85,13 +85,39 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
     const { store, agreements } = ctx.services;
     const visible = async (personId: string) =>
       (await subjectScope(store, agreements, scoped, personId)).outOfScope === undefined;
-    const found = await ctx.findPerson(query.query, scoped.datasets, visible);
-    if (!found.found) {
-      return deny(noMatch(), found.reason, { purpose: scoped.purpose, datasets: scoped.datasets });
+    // A pass stamps its moves a moment before it commits: one stamped this long before the
+    // request began may still have committed while it ran.
+    let settledSince = new Date(ctx.now().getTime() - MOVE_COMMIT_MARGIN_MS).toISOString();
+    for (let attempt = 1; ; attempt++) {
+      const found = await ctx.findPerson(query.query, scoped.datasets, visible);
+      if (!found.found) {
+        return deny(noMatch(), found.reason, { purpose: scoped.purpose, datasets: scoped.datasets });
+      }
+      const outcome = await respondWithPerson(
+        ctx,
+        call,
+        scoped,
+        requested ?? [],
+        found.personId,
+        found.tier,
+        settledSince,
+      );
+      if (!('movedOut' in outcome)) return outcome;
+      // Found on the people before a pass, shown as it left them: searched again on its people.
+      if (attempt === 2) {
+        return deny(
+          problem(409, 'subject-relinked', 'The person was relinked; send the request again'),
+          'subject-relinked',
+          { purpose: scoped.purpose, subjectRef: found.personId },
+        );
+      }
+      settledSince = outcome.movedOut;
     }
-    return respondWithPerson(ctx, call, scoped, requested ?? [], found.personId, found.tier);
   });
 }
+
+/** How long before its commit a linking pass may stamp its moves (person-id-history.ts). */
+const MOVE_COMMIT_MARGIN_MS = 60_000;
 
 /** GET /api/v1/people/{personRef} */
 export function viewPerson(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
@@ -116,7 +142,9 @@ export function viewPerson(ctx: ApiContext, req: ApiRequest): Promise<HttpResult
     if (now.kind === 'current' && (await recordsMovedOutSince(store, personId, claim.since))) {
       return deny(noMatch(), 'ambiguous', { purpose: first.purpose });
     }
-    return respondWithPerson(ctx, call, first, [], personId, null);
+    const outcome = await respondWithPerson(ctx, call, first, [], personId, null, claim.since);
+    // A pass that split the person committed while the view was read.
+    return 'movedOut' in outcome ? deny(noMatch(), 'ambiguous', { purpose: first.purpose }) : outcome;
   });
 }
 
@@ -131,6 +159,12 @@ async function scope(ctx: ApiContext, call: CallContext, datasets: string[]) {
  * The second decision, now with the subject: consent and opt-out, then the minimised view. A
  * purpose with neither condition has nothing more to decide about the subject, so the decision
  * made before matching stands, now naming the subject.
+ *
+ * The lookup's reads are each of the committed store at their moment, not of one snapshot: a
+ * linking pass can commit between the match and the view. Records that moved out of the person
+ * after `settledSince` (a move the match may not have seen) give `movedOut`, with the time of
+ * the last move, and nothing is shown (found by a review: a view raced with a split and showed
+ * the namesake left under the id).
  */
 async function respondWithPerson(
   ctx: ApiContext,
@@ -139,7 +173,8 @@ async function respondWithPerson(
   datasets: string[],
   personId: string,
   tier: MatchTier | null,
-): Promise<Outcome> {
+  settledSince: string,
+): Promise<Outcome | { readonly movedOut: string }> {
   const decision = await decideForSubject(
     beforeMatch,
     { caller: call.caller, purpose: call.purpose, datasets, action: 'lookup' },
@@ -172,12 +207,9 @@ async function respondWithPerson(
       datasets: decision.datasets,
     });
   }
-  const personRef = (await ctx.personRefs()).encode(
-    call.caller.partyId,
-    personId,
-    'lookup',
-    await lastMoveOut(store, personId),
-  );
+  const movedOut = await lastMoveOut(store, personId);
+  if (movedOut > settledSince) return { movedOut };
+  const personRef = (await ctx.personRefs()).encode(call.caller.partyId, personId, 'lookup', movedOut);
   return {
     result: json(200, {
       personRef,

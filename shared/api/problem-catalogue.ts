@@ -63,7 +63,7 @@ export const PROBLEM_CATALOGUE = {
   'subject-relinked': {
     status: 409,
     description:
-      'Record linkage merged or split the person while the consent was being recorded; nothing was recorded. Send the same request again.',
+      'Record linkage merged or split the person while the consent was being recorded (nothing was recorded), or, twice over, while a lookup was answered (nothing was shown). Send the same request again.',
   },
   'ambiguous-match': { status: 409, description: 'The identifiers match more than one person; no answer is given.' },
   'unsettled-match': {

@@ -258,14 +258,22 @@ export class StoreConsentRegister implements ConsentRegister {
   }
 
   /** The subject's `record` events of this kind in force (see {@link consentRecordsInForce}). */
+  /**
+   * On the lookups' read path (store.reads), as their other reads are: committed data, never
+   * queued behind a linking pass or an import on SQLite. Queued there, a lookup had checked its
+   * person on the state before a pass, waited out the pass for this check, and then read the
+   * person's records as the pass left them: after a split, someone else's (found by a review).
+   */
   private async inForce(
     subjectKey: string,
     kind: 'consent' | 'opt-out',
   ): Promise<Pick<ConsentEventTable, 'consent_id' | 'purpose_id'>[]> {
-    return this.inForceQuery(kind)
-      .select(['r.consent_id', 'r.purpose_id'])
-      .where('r.subject_key', '=', subjectKey)
-      .execute();
+    return this.store.reads.execute(
+      this.inForceQuery(kind)
+        .select(['r.consent_id', 'r.purpose_id'])
+        .where('r.subject_key', '=', subjectKey)
+        .compile(),
+    );
   }
 
   /**

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordPersonIdMoves } from '../../shared/linkage/person-id-history.js';
+import { insertRecord } from '../support/records.js';
+import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * A lookup's reads are each of the committed store at their moment: a linking pass can commit
+ * between the check of who the person is and the read of their records (found by a review: the
+ * consent check, queued behind the pass, let a view check the person on the state before a split
+ * and show the namesake the split left under the id). The pass is held open here, and let commit
+ * just as the lookup reaches its consent check.
+ */
+describe('a lookup that straddles a linking pass', () => {
+  let t: TestHost;
+  const research = { party: 'icf-research', roles: ['researcher'], purpose: 'research-evaluation' };
+  const contacts = (name: string, phone: string) => ({
+    name,
+    telephoneNumber: phone,
+    email: `${name.split(' ')[0]!.toLowerCase()}@example.org`,
+    address: '2 Low Road, Dudley',
+  });
+
+  beforeAll(async () => {
+    t = await startTestHost();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  /** Sam's record and his namesake Samuel's under one person id, Sam's consent recorded, and Sam's reference. */
+  async function samAndSamuel(familyName: string) {
+    const s = t.host.services;
+    const sam = { givenName: 'Sam', familyName, dateOfBirth: '1985-01-02' };
+    const { recordId: samRecord, personId } = await insertRecord(s, {
+      partyId: 'dudley-housing-options',
+      datasetId: 'housing-first-participant-contacts',
+      ...sam,
+      attributes: contacts(`Sam ${familyName}`, '07700 900000'),
+    });
+    await insertRecord(s, {
+      partyId: 'dudley-housing-options',
+      datasetId: 'housing-first-participant-contacts',
+      personId,
+      givenName: 'Samuel',
+      familyName,
+      dateOfBirth: '1985-01-02',
+      attributes: contacts(`Samuel ${familyName}`, '07700 911111'),
+    });
+    const consent = await callApi(t, '/v1/consents', {
+      party: 'dudley-housing-options',
+      roles: ['housing-officer'],
+      purpose: 'research-evaluation',
+      body: { subject: sam, evidenceRef: 'HOS/CONSENT/0001' },
+    });
+    expect(consent.status).toBe(201);
+    const found = await callApi(t, '/v1/people/search', { ...research, body: sam });
+    expect(found.status).toBe(200);
+    return { sam, samRecord, personId, ref: String(found.body.personRef) };
+  }
+
+  /** Runs `lookup` while a pass that splits Sam out is held open, and lets it commit at the consent check. */
+  async function racingASplit(samRecord: string, personId: string, lookup: () => ReturnType<typeof callApi>) {
+    const s = t.host.services;
+    let reachedConsent!: () => void;
+    const atConsent = new Promise<void>((r) => (reachedConsent = r));
+    const consents = s.consents as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const originals = new Map<string, (...args: unknown[]) => Promise<unknown>>();
+    for (const name of ['currentConsent', 'isOptedOut']) {
+      const original = consents[name]!;
+      originals.set(name, original);
+      consents[name] = (...args: unknown[]) => {
+        reachedConsent();
+        return original.apply(s.consents, args);
+      };
+    }
+    let finishPass!: () => void;
+    const passMayCommit = new Promise<void>((r) => (finishPass = r));
+    const pass = s.store.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('source_record')
+        .set({ person_id: `${personId}-sam` })
+        .where('id', '=', samRecord)
+        .execute();
+      await recordPersonIdMoves(trx, [{ from: personId, to: `${personId}-sam` }], new Date().toISOString());
+      await passMayCommit;
+    });
+    // The pass is a long transaction when the lookup comes in.
+    await new Promise((r) => setTimeout(r, 300));
+    const answer = lookup();
+    await atConsent;
+    finishPass();
+    await pass;
+    for (const [name, original] of originals) consents[name] = original;
+    return answer;
+  }
+
+  it('does not show, by reference, the part a split left under the id', async () => {
+    const { samRecord, personId, ref } = await samAndSamuel('Taylor');
+    const answer = await racingASplit(samRecord, personId, () => callApi(t, `/v1/people/${ref}`, research));
+    expect(answer.text).not.toContain('07700 911111');
+    expect(answer.status).toBe(404);
+    // As the same request answers after the pass.
+    expect((await callApi(t, `/v1/people/${ref}`, research)).status).toBe(404);
+  }, 60_000);
+
+  it('does not show, to a search, the part a split left under the id the search found', async () => {
+    const { sam, samRecord, personId } = await samAndSamuel('Turner');
+    const answer = await racingASplit(samRecord, personId, () =>
+      callApi(t, '/v1/people/search', { ...research, body: sam }),
+    );
+    expect(answer.text).not.toContain('07700 911111');
+  }, 60_000);
+});
