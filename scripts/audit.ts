@@ -12,9 +12,9 @@
 import { loadLocalSettings, useRunningAzurite } from '../local/settings.js';
 import { checkpointNow, verifyLog } from '../shared/audit/audit-service.js';
 import { currentSigningKey, publicKeysFor } from '../shared/audit/signing-keys.js';
-import { ConfigurationError, loadConfig } from '../shared/config.js';
-import { errorKind } from '../shared/logging.js';
+import { loadConfig } from '../shared/config.js';
 import { createServices, type Services } from '../shared/services.js';
+import { failureLine } from './cli.js';
 
 const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
@@ -76,14 +76,7 @@ try {
     }
   }
 } catch (err) {
-  // A settings error names the setting, never its value; anything else is named by its kind
-  // only, as its message may quote a setting or a row.
-  const refused = (err as { code?: unknown }).code === 'ECONNREFUSED';
-  process.stderr.write(
-    err instanceof ConfigurationError
-      ? `audit: ${err.message}\n`
-      : `audit: failed (${errorKind(err)})${refused ? ': storage refused the connection; is the local host (npm start) running?' : ''}\n`,
-  );
+  process.stderr.write(failureLine('audit', err));
   process.exitCode = 1;
 } finally {
   await services?.close();

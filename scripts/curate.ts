@@ -6,29 +6,41 @@
  * local stack with `npm start` first). Prints, for each export, where its files went and how
  * many lines they hold, and the records left out awaiting linkage as the manifest gives them
  * (withheld below the minimum cell, rounded above it); the counts are in the files, never printed.
+ * Takes no options but `--help`. Exit status: 0 exported, 1 failed, 2 an unknown option.
  */
 import { loadLocalSettings, useRunningAzurite } from '../local/settings.js';
 import { loadConfig } from '../shared/config.js';
 import { exportCurated, publishedAwaiting } from '../shared/curated/curated-export.js';
-import { createServices } from '../shared/services.js';
+import { createServices, type Services } from '../shared/services.js';
+import { failureLine, parseOptions } from './cli.js';
 
-loadLocalSettings();
-useRunningAzurite();
-const services = await createServices(loadConfig(process.env));
+// Every run publishes a release, so an option mistyped (or one hoped for, like --dry-run) is
+// refused rather than ignored.
+const { values } = parseOptions('curate', { options: { help: { type: 'boolean', short: 'h', default: false } } });
+if (values.help) {
+  process.stdout.write(
+    'usage: npm run curate   (a planning export now: one more release, as the monthly timer makes)\n',
+  );
+  process.exit(0);
+}
+let services: Services | undefined;
 try {
-  const summaries = await exportCurated({
-    ...services,
-    minCell: services.settings.CURATED_MIN_CELL,
-    historyDays: services.settings.CURATED_HISTORY_DAYS,
-  });
+  loadLocalSettings();
+  useRunningAzurite();
+  services = await createServices(loadConfig(process.env));
+  const minCell = services.settings.CURATED_MIN_CELL;
+  const summaries = await exportCurated({ ...services, minCell, historyDays: services.settings.CURATED_HISTORY_DAYS });
   for (const s of summaries) {
     process.stdout.write(
       s.outcome === 'written'
-        ? `curated/${s.folder}latest/: ${s.lines} lines for ${s.partyId} (${s.purposeId}); ${publishedAwaiting(s.recordsAwaitingLinkage, services.settings.CURATED_MIN_CELL)} records awaiting linkage left out\n`
+        ? `curated/${s.folder}latest/: ${s.lines} lines for ${s.partyId} (${s.purposeId}); ${publishedAwaiting(s.recordsAwaitingLinkage, minCell)} records awaiting linkage left out\n`
         : `${s.partyId} (${s.purposeId}, ${s.datasetId}): refused by the policy; nothing written\n`,
     );
   }
   if (summaries.length === 0) process.stdout.write('no agreement grants an export\n');
+} catch (err) {
+  process.stderr.write(failureLine('curate', err));
+  process.exitCode = 1;
 } finally {
-  await services.close();
+  await services?.close();
 }

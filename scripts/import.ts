@@ -29,7 +29,7 @@ import type { ImportReport } from '../shared/imports/import-report.js';
 import { uploadBlobClient } from './upload-target.js';
 
 const USAGE =
-  'usage: npm run import -- <file> --party <party-id> --dataset <dataset-id> [--name <file name>] [--delimiter comma|semicolon|tab|pipe] [--as-of YYYY-MM-DD] [--remote]';
+  'usage: npm run import -- <file> --party <party-id> --dataset <dataset-id> [--name <file name>] [--delimiter comma|semicolon|tab|pipe] [--as-of YYYY-MM-DD] [--timeout <seconds>] [--remote]';
 
 async function sha256Of(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -79,6 +79,10 @@ async function main(): Promise<void> {
   });
   const file = positionals[0];
   if (!file || !values.party || !values.dataset) throw new Error(USAGE);
+  // Checked before uploading: a NaN deadline is never passed, so the wait would never end.
+  const timeoutSeconds = Number(values.timeout);
+  if (!(timeoutSeconds > 0 && Number.isFinite(timeoutSeconds)))
+    throw new Error('--timeout must be a positive number of seconds');
   loadLocalSettings();
   const blobs = await uploadBlobClient(loadConfig(process.env), {
     script: 'import',
@@ -105,7 +109,7 @@ async function main(): Promise<void> {
   bar('uploading', size, size, `${(size / 1e6).toFixed(1)} MB`, true);
   if (tty) process.stdout.write('\n');
 
-  const deadline = Date.now() + Number(values.timeout) * 1000;
+  const deadline = Date.now() + timeoutSeconds * 1000;
   let report: ImportReport | undefined;
   let lastRows = 0;
   const newReport = async (): Promise<ImportReport | undefined> => {

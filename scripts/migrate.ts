@@ -5,17 +5,20 @@
  *
  * The host applies pending migrations at start-up as well (createServices). Run this on its own
  * in a release, before new code takes traffic: a migration that fails then stops the release
- * instead of the first instance to start, and no request waits behind one.
+ * instead of the first instance to start, and no request waits behind one. Takes no options:
+ * exit status 0 migrated, 1 failed, 2 an option given.
  */
 import { loadLocalSettings } from '../local/settings.js';
 import { loadConfig } from '../shared/config.js';
 import { storeOptionsOf } from '../shared/services.js';
 import { migrateToLatest, migrationState, openStore, type Store } from '../shared/store/database.js';
+import { parseOptions } from './cli.js';
 
-loadLocalSettings();
-const settings = loadConfig(process.env);
+parseOptions('migrate', { options: {} });
 let store: Store | undefined;
 try {
+  loadLocalSettings();
+  const settings = loadConfig(process.env);
   store = openStore(storeOptionsOf(settings));
   const applied = await migrateToLatest(store);
   const state = await migrationState(store);
@@ -28,8 +31,9 @@ try {
       : `${settings.STORE_ENGINE}: schema up to date at ${state.at(-1)?.name ?? 'none'}\n`,
   );
 } catch (err) {
-  // Which migration failed and the database's reason, or why the store would not open: schema
-  // statements and connection errors carry no personal data.
+  // Which migration failed and the database's reason, why the store would not open, or which
+  // setting is malformed (by name: ConfigurationError never quotes a value): schema statements
+  // and connection errors carry no personal data.
   const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
   process.stderr.write(`migrate: ${err instanceof Error ? err.message : String(err)}${cause}\n`);
   process.exitCode = 1;

@@ -2,29 +2,34 @@
  * `npm run relink`                         link every agreement's records again from scratch
  * `npm run relink -- --agreement <id>`     one agreement
  * `npm run relink -- --pending`            only records no pass has linked yet (what the timer does)
+ * `npm run relink -- --pending --agreement <id>`   one agreement's records no pass has linked yet
  *
  * Runs against the configured store (local settings by default). Prints each pass's counts:
  * links by tier, candidates waiting for review, merges refused (by the identifier guards, or as ambiguous),
- * people, and person ids that changed. Officers' decisions are kept.
+ * people, and person ids that changed. Officers' decisions are kept. Exit status: 0 linked,
+ * 1 failed, 2 an unknown option or agreement.
  */
-import { parseArgs } from 'node:util';
 import { loadLocalSettings, useRunningAzurite } from '../local/settings.js';
 import { loadConfig } from '../shared/config.js';
 import { linkPendingRecords, relinkAll } from '../shared/linkage/pending-links.js';
-import { createServices } from '../shared/services.js';
+import { createServices, type Services } from '../shared/services.js';
+import { failureLine, parseOptions } from './cli.js';
 
-const { values } = parseArgs({
+const { values } = parseOptions('relink', {
   options: { agreement: { type: 'string' }, pending: { type: 'boolean', default: false } },
 });
-loadLocalSettings();
-useRunningAzurite();
-const services = await createServices(loadConfig(process.env));
+let services: Services | undefined;
 try {
+  loadLocalSettings();
+  useRunningAzurite();
+  services = await createServices(loadConfig(process.env));
   if (values.agreement !== undefined && services.agreements.agreement(values.agreement) === undefined) {
-    process.stderr.write(`no agreement with id ${values.agreement}\n`);
+    process.stderr.write(`relink: no agreement with id ${values.agreement}\n`);
     process.exitCode = 2;
   } else {
-    const summaries = values.pending ? await linkPendingRecords(services) : await relinkAll(services, values.agreement);
+    const summaries = values.pending
+      ? await linkPendingRecords(services, values.agreement)
+      : await relinkAll(services, values.agreement);
     for (const s of summaries) {
       const tiers =
         Object.entries(s.linksByTier)
@@ -42,6 +47,9 @@ try {
     }
     if (summaries.length === 0) process.stdout.write('nothing to link\n');
   }
+} catch (err) {
+  process.stderr.write(failureLine('relink', err));
+  process.exitCode = 1;
 } finally {
-  await services.close();
+  await services?.close();
 }

@@ -32,6 +32,11 @@ async function main(): Promise<void> {
   });
   if (!['clean', 'typical', 'hard'].includes(values.profile))
     throw new Error('--profile must be clean, typical or hard');
+  // Number() of a mistyped value is NaN, which seeds extracts of nobody and reports success.
+  const size = Number(values.size);
+  if (!Number.isInteger(size) || size < 1) throw new Error('--size must be a whole number of people, at least 1');
+  const share = Number(values.share);
+  if (!(share > 0 && share <= 1)) throw new Error('--share must be a number above 0 and at most 1');
   loadLocalSettings();
   const settings = loadConfig(process.env);
   const blobs = values['no-upload']
@@ -45,8 +50,8 @@ async function main(): Promise<void> {
     agreements: loadAgreements(resolve(settings.AGREEMENTS_DIR)),
     outDir: resolve(values.out),
     blobs,
-    size: Number(values.size),
-    share: Number(values.share),
+    size,
+    share,
     seed: values.seed,
     profile: values.profile as ErrorProfileName,
   });

@@ -33,13 +33,14 @@ export function pendingDatasetQueries(db: Kysely<Database>) {
   return [datasets.where('person_id', 'is', null), datasets.where('carried_person_id', 'is not', null)] as const;
 }
 
-export async function linkPendingRecords(deps: LinkDependencies): Promise<LinkRunSummary[]> {
+/** Only `agreementId`'s records when it is given (`npm run relink -- --pending --agreement`). */
+export async function linkPendingRecords(deps: LinkDependencies, agreementId?: string): Promise<LinkRunSummary[]> {
   const rows = [];
   for (const query of pendingDatasetQueries(deps.store.db)) rows.push(...(await query.execute()));
   const agreementIds = new Set<string>();
   for (const row of rows) {
     const id = deps.agreements.dataset(row.dataset_id)?.agreementId;
-    if (id !== undefined) agreementIds.add(id);
+    if (id !== undefined && (agreementId === undefined || id === agreementId)) agreementIds.add(id);
   }
   const summaries: LinkRunSummary[] = [];
   for (const id of [...agreementIds].sort()) summaries.push(await linkPeople(deps, id, 'incremental'));

@@ -1,10 +1,17 @@
 // The CLIs a DPO or an operator runs answer a mistake in one line: the setting by name (never its
 // value), or the option as typed; never a stack trace.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../local/free-port.js';
 
 const ROOT = join(import.meta.dirname, '../..');
+const dir = mkdtempSync(join(tmpdir(), 'lintel-cli-errors-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** A store and key file of the test's own, so no script reaches the checkout's local ones. */
+const ISOLATED = { SQLITE_PATH: join(dir, 'lintel.db'), LOCAL_SECRETS_PATH: join(dir, 'secrets.json') };
 
 function run(script: string, args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, script), ...args], {
@@ -34,4 +41,42 @@ describe('CLI errors', () => {
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toBe('audit: Invalid configuration:\n  - CURATED_MIN_CELL: must be a number');
   });
+
+  it.each([['scripts/curate.ts'], ['scripts/relink.ts'], ['scripts/migrate.ts']])(
+    '%s names a malformed setting without a stack trace',
+    (script) => {
+      const result = run(script, [], { ...ISOLATED, CURATED_MIN_CELL: 'abc' });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('CURATED_MIN_CELL');
+      expect(result.stderr).not.toContain('abc');
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    },
+  );
+
+  it.each([['scripts/curate.ts'], ['scripts/relink.ts']])(
+    '%s says in one line that the local stack is not running',
+    async (script) => {
+      const result = run(script, [], {
+        ...ISOLATED,
+        AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+        AZURITE_BLOB_PORT: String(await freePort()),
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toContain('is the local host (npm start) running?');
+    },
+    60_000,
+  );
+
+  it.each([['scripts/curate.ts'], ['scripts/relink.ts'], ['scripts/migrate.ts']])(
+    '%s names an unknown option (exit 2)',
+    (script) => {
+      const result = run(script, ['--dry-run'], ISOLATED);
+      expect(result.status).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr.trim()).toBe(
+        `${script.slice('scripts/'.length, -'.ts'.length)}: Unknown option '--dry-run'`,
+      );
+    },
+  );
 });

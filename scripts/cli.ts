@@ -1,0 +1,33 @@
+/**
+ * How the operator CLIs answer a mistake: in one line, never a stack trace. A settings error
+ * names the setting, never its value, and a usage error repeats only what was typed on the
+ * command line; anything else is named by its kind only, as its message may quote a setting or a
+ * row.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigurationError } from '../shared/config.js';
+import { errorKind } from '../shared/logging.js';
+
+const codeOf = (err: unknown): unknown => (err as { code?: unknown } | null | undefined)?.code;
+
+export function isUsageError(err: unknown): boolean {
+  const code = codeOf(err);
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}
+
+/** The line `npm run <script>` prints to stderr when it fails with `err`. */
+export function failureLine(script: string, err: unknown): string {
+  if (err instanceof ConfigurationError || isUsageError(err)) return `${script}: ${(err as Error).message}\n`;
+  const refused = codeOf(err) === 'ECONNREFUSED';
+  return `${script}: failed (${errorKind(err)})${refused ? ': storage refused the connection; is the local host (npm start) running?' : ''}\n`;
+}
+
+/** The script's options (strict, as parseArgs defaults to): an unknown option, a value missing or a stray argument ends the script with exit 2 before it touches anything. */
+export function parseOptions<T extends ParseArgsConfig>(script: string, config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    process.stderr.write(failureLine(script, err));
+    process.exit(2);
+  }
+}

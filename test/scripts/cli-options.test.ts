@@ -1,0 +1,178 @@
+// The operator CLIs refuse an option they cannot act on before they touch anything, rather than
+// accept it and then do nothing, the wrong thing, or wait forever.
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { CONTAINERS, ensureContainers } from '../../shared/blob/blob-storage.js';
+import { createServices } from '../../shared/services.js';
+import { aishaOnKeyways, insertRecord, ROBIN_IN_SOCIAL_CARE } from '../support/records.js';
+import { testSettings } from '../support/settings.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+const dir = mkdtempSync(join(tmpdir(), 'lintel-cli-options-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(script: string, args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, script), ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+}
+
+/** A test's own store and key files beside the shared Azurite, as the scripts read them. */
+function isolated(): Record<string, string> {
+  return {
+    LINTEL_ENV: 'test',
+    AzureWebJobsStorage: inject('azuriteConnectionString'),
+    SQLITE_PATH: join(dir, `${randomUUID()}.db`),
+    LOCAL_SECRETS_PATH: join(dir, 'secrets.json'),
+  };
+}
+
+describe('npm run import', () => {
+  it('refuses a --timeout that is not a number before uploading, instead of waiting forever', async () => {
+    const file = join(dir, 'extract.csv');
+    writeFileSync(file, 'firstName,lastName\nTest,Person\n');
+    const name = `cli-options-${randomUUID()}.csv`;
+    const connection = inject('azuriteConnectionString');
+    // The containers the local host creates when it starts; no importer runs, so only --timeout
+    // (or refusing it) could end the CLI.
+    await ensureContainers(BlobServiceClient.fromConnectionString(connection));
+    const started = Date.now();
+    const result = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        import.meta.resolve('tsx'),
+        join(ROOT, 'scripts/import.ts'),
+        file,
+        '--party',
+        'kettering-borough-council',
+        '--dataset',
+        'keyways-housing-register',
+        '--name',
+        name,
+        '--timeout',
+        'ten',
+      ],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', LINTEL_ENV: 'test', AzureWebJobsStorage: connection },
+        encoding: 'utf8',
+        timeout: 45_000,
+      },
+    );
+    const blob = BlobServiceClient.fromConnectionString(connection)
+      .getContainerClient(CONTAINERS.incoming)
+      .getBlobClient(`kettering-borough-council/keyways-housing-register/${name}`);
+    const uploaded = await blob.exists();
+    await blob.deleteIfExists();
+    expect({ status: result.status, signal: result.signal, uploaded }).toEqual({
+      status: 1,
+      signal: null,
+      uploaded: false,
+    });
+    expect(result.stderr.trim()).toBe('import: --timeout must be a positive number of seconds');
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 60_000);
+});
+
+describe('npm run seed', () => {
+  it.each([
+    ['--share', 'abc'],
+    ['--share', '0'],
+    ['--size', 'many'],
+    ['--size', '2.5'],
+  ])('refuses %s %s rather than writing empty extracts and reporting success', (option, value) => {
+    const out = join(dir, `seed-${randomUUID()}`);
+    const result = run('scripts/seed.ts', ['--no-upload', '--size', '50', option, value, '--out', out], {
+      LINTEL_ENV: 'test',
+      AzureWebJobsStorage: inject('azuriteConnectionString'),
+    });
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
+    expect(existsSync(out)).toBe(false);
+    expect(result.stderr).toMatch(new RegExp(`^seed: ${option} must be`));
+  });
+});
+
+describe('npm run relink', () => {
+  it('--pending --agreement links only that agreement', async () => {
+    const settings = testSettings();
+    const services = await createServices(settings);
+    try {
+      await insertRecord(services, aishaOnKeyways());
+      await insertRecord(services, ROBIN_IN_SOCIAL_CARE);
+      // Neither record has been linked by a pass yet.
+      await services.store.db.updateTable('source_record').set({ person_id: null }).execute();
+    } finally {
+      await services.close();
+    }
+    const result = run('scripts/relink.ts', ['--pending', '--agreement', 'keyways-housing-allocation'], {
+      LINTEL_ENV: 'test',
+      AzureWebJobsStorage: settings.AzureWebJobsStorage!,
+      SQLITE_PATH: settings.SQLITE_PATH,
+      LOCAL_SECRETS_PATH: settings.LOCAL_SECRETS_PATH,
+      DEV_ISSUER_KEY_PATH: settings.DEV_ISSUER_KEY_PATH,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const agreementsLinked = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' ')[0]);
+    expect(agreementsLinked).toEqual(['keyways-housing-allocation']);
+    const after = await createServices(settings);
+    try {
+      const people = await after.store.db.selectFrom('source_record').select(['dataset_id', 'person_id']).execute();
+      expect(people.find((r) => r.dataset_id === 'keyways-housing-register')?.person_id).not.toBeNull();
+      // The social care record belongs to another agreement: --agreement said to leave it alone.
+      expect(people.find((r) => r.dataset_id === 'multiple-disadvantage-indicators')?.person_id).toBeNull();
+    } finally {
+      await after.close();
+    }
+  });
+
+  it('refuses an unknown agreement with --pending as without it (exit 2)', () => {
+    const result = run('scripts/relink.ts', ['--pending', '--agreement', 'no-such-agreement'], isolated());
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+    expect(result.stderr.trim()).toBe('relink: no agreement with id no-such-agreement');
+  });
+});
+
+describe('npm run curate', () => {
+  async function curatedBlobs(): Promise<string[]> {
+    const names: string[] = [];
+    const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
+    await ensureContainers(blobs);
+    for await (const b of blobs.getContainerClient(CONTAINERS.curated).listBlobsFlat()) names.push(b.name);
+    return names;
+  }
+
+  it.each([
+    [['--dry-run'], 2, '', "curate: Unknown option '--dry-run'"],
+    [['--help'], 0, 'usage: npm run curate', ''],
+  ])(
+    'answers %j without publishing a release (every run is one)',
+    async (args, status, stdout, stderr) => {
+      const before = await curatedBlobs();
+      const result = run('scripts/curate.ts', args, isolated());
+      const written = (await curatedBlobs()).filter((name) => !before.includes(name));
+      // Leave the shared Azurite's curated container as it was for other tests.
+      const curated = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString')).getContainerClient(
+        CONTAINERS.curated,
+      );
+      for (const name of written) await curated.deleteBlob(name).catch(() => undefined);
+      expect({ status: result.status, written }).toEqual({ status, written: [] });
+      expect(result.stdout.startsWith(stdout)).toBe(true);
+      if (stdout === '') expect(result.stdout).toBe('');
+      expect(result.stderr.trim()).toBe(stderr);
+    },
+    120_000,
+  );
+});
