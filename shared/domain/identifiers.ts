@@ -255,6 +255,21 @@ export function validatePostcode(input: string): IdentifierResult<PostcodeReason
   return { ok: true, value: canonical };
 }
 
+/** The last two words of an address, or the last one: where a UK address ends in its postcode. */
+const ADDRESS_TAIL = /(?:^|[\s,])([A-Za-z0-9]{2,4}\s*[0-9][A-Za-z]{2})[\s,.]*$/;
+
+/**
+ * The postcode an address ends with ("12 Elm Road, Kettering NN16 8AB" -> "NN16 8AB"), canonical;
+ * null when it ends with none. Only the end is read: a postcode-like word inside a street name
+ * is not taken for one.
+ */
+export function postcodeAtEndOf(address: string): string | null {
+  const tail = ADDRESS_TAIL.exec(address);
+  if (tail === null) return null;
+  const result = validatePostcode(tail[1]!);
+  return result.ok ? result.value : null;
+}
+
 /** Outward code ("SW1A 1AA" -> "SW1A"), or null when the input is not a valid postcode. */
 export function postcodeOutward(input: string): string | null {
   const result = validatePostcode(input);

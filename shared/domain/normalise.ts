@@ -82,7 +82,6 @@ export function nameTokens(input: string): string[] {
 }
 
 const LETTER = /\p{L}/u;
-const MARK = /\p{M}/u;
 
 /**
  * First three letters of the normalised legal first name, the key the social care / education
@@ -93,15 +92,12 @@ const MARK = /\p{M}/u;
 export function firstThree(input: string): string {
   let out = '';
   let count = 0;
+  // Letters only, marks left out (a Devanagari vowel sign): the key is three characters wide in
+  // the store, and the date of birth and last name beside it keep their marks.
   for (const ch of normaliseName(input)) {
-    if (LETTER.test(ch)) {
-      if (count === 3) break;
-      out += ch;
-      count++;
-    } else if (MARK.test(ch) && count > 0) {
-      // Part of the letter before it (a Devanagari vowel sign).
-      out += ch;
-    }
+    if (!LETTER.test(ch)) continue;
+    out += ch;
+    if (++count === 3) break;
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import type { Dataset, Field, MatchingTier } from '../agreements/schema.js';
+import { postcodeAtEndOf } from '../domain/identifiers.js';
 import { firstThree, normaliseName } from '../domain/normalise.js';
 import type { PseudonymKind } from '../domain/pseudonymise.js';
 import type { CanonicalValue } from './field-codecs.js';
@@ -19,7 +20,8 @@ import type { RowReason } from './reasons.js';
  *   part the postcode. Where the tiers say nothing (a dataset matched on a case reference
  *   alone), conventional field names are used: firstName/givenName/forename,
  *   lastName/familyName/surname, dateOfBirth, homePostcode/postcode, homeAddress/address, and
- *   a single `name`/`fullName` split into its first and last word.
+ *   a single `name`/`fullName` split into its first and last word. Without a postcode field,
+ *   the postcode an address ends with is the matching postcode.
  * - `attributes`: every field that is not matching-only (display and special-category), in
  *   canonical form; empty cells are left out. Matching-only values never reach it.
  */
@@ -154,7 +156,10 @@ export function matchingColumnsOf(
       family_name: familyNormal,
       first3: three === '' || three.length > 3 ? null : three,
       date_of_birth: text(value(plan.dateOfBirth)),
-      postcode: text(value(plan.postcode)),
+      // A dataset with an address and no postcode field (Housing First's contact details) is
+      // found by postcode and names too: the address's own postcode stands in.
+      postcode:
+        plan.postcode !== undefined ? text(value(plan.postcode)) : address === null ? null : postcodeAtEndOf(address),
       address: addressNormal,
     },
   };

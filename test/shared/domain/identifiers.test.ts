@@ -7,6 +7,7 @@ import {
   generateUpn,
   isTemporaryUpn,
   postcodeArea,
+  postcodeAtEndOf,
   postcodeDistrict,
   postcodeOutward,
   postcodeSector,
@@ -220,6 +221,18 @@ describe('validateNiNumber', () => {
         expect(validateNiNumber(ni)).toEqual({ ok: true, value: ni.slice(0, 8), suffix: ni[8] });
       }),
     );
+  });
+});
+
+describe('postcodeAtEndOf', () => {
+  it('reads the postcode an address ends with, canonical, and nothing else', () => {
+    expect(postcodeAtEndOf('12 Elm Road, Kettering NN16 8AB')).toBe('NN16 8AB');
+    expect(postcodeAtEndOf('Flat 3, 1 High St, London sw1a1aa.')).toBe('SW1A 1AA');
+    expect(postcodeAtEndOf('2 Low Road, Dudley')).toBeNull();
+    // A postcode-like word inside the address is not its postcode.
+    expect(postcodeAtEndOf('Unit DY1 1AA Business Park, Dudley')).toBeNull();
+    // Not a valid postcode (Q cannot come first).
+    expect(postcodeAtEndOf('1 Road, QA1 1AA')).toBeNull();
   });
 });
 

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importExtract } from '../../shared/imports/import-extract.js';
+import { linkPendingRecords } from '../../shared/linkage/pending-links.js';
+import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * The Keyways agreement's tier 3 is `confirmation: officer`: its candidates are used once an
+ * officer confirms them through the review endpoints. A council's senior officer may (found by a
+ * review: no Keyways role was granted `review`, so the candidates waited for ever).
+ */
+describe('Keyways tier-3 candidates', () => {
+  let t: TestHost;
+  const dataset = 'keyways-housing-register';
+  const containers = {
+    incoming: `in-${randomUUID().slice(0, 8)}`,
+    processed: `done-${randomUUID().slice(0, 8)}`,
+    rejected: `rej-${randomUUID().slice(0, 8)}`,
+  };
+
+  async function load(party: string, lines: string[]) {
+    const s = t.host.services;
+    const fileName = 'extract-2026-03-01.csv';
+    const body = Buffer.from(lines.join('\n'), 'utf8');
+    const blobName = `${party}/${dataset}/${fileName}`;
+    await s.blobs.getContainerClient(containers.incoming).getBlockBlobClient(blobName).upload(body, body.length);
+    const outcome = await importExtract(
+      {
+        store: s.store,
+        blobs: s.blobs,
+        agreements: s.agreements,
+        secrets: s.secrets,
+        logger: s.logger,
+        accessLog: s.accessLog,
+        maxBadRowShare: 0.05,
+        containers,
+      },
+      { blobName, partyId: party, datasetId: dataset, fileName },
+    );
+    expect(outcome.outcome).toBe('loaded');
+  }
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    for (const name of Object.values(containers))
+      await t.host.services.blobs.getContainerClient(name).createIfNotExists();
+  });
+  afterAll(async () => {
+    for (const name of Object.values(containers))
+      await t?.host.services.blobs.getContainerClient(name).deleteIfExists();
+    await t?.stop();
+  });
+
+  it("are listed for each council's senior officers, for housing allocation, and for nobody else", async () => {
+    const head = 'firstName,lastName,dateOfBirth,address';
+    const given = ['Adam', 'Beth', 'Carl', 'Dora', 'Evan', 'Faye', 'Gary', 'Hana', 'Ivan', 'Jill'];
+    const family = ['Abbot', 'Baker', 'Cole', 'Dunn', 'Ellis', 'Ford', 'Gray', 'Hill', 'Irwin', 'Jones'];
+    const filler: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      filler.push(
+        `${given[i % 10]},${family[Math.floor(i / 10)]},19${50 + (i % 40)}-0${1 + (i % 9)}-1${i % 10},"${i} Some Street, Town NN1${i % 10} ${i % 9}AB"`,
+      );
+    }
+    await load('kettering-borough-council', [
+      head,
+      ...filler,
+      'Katherine,Whitfield,1985-03-14,"12 Elm Road, Kettering NN16 8AB"',
+    ]);
+    await load('corby-borough-council', [
+      head,
+      ...filler.slice(0, 50),
+      'Katherine,Whitfield,1985-03-15,"12 Elm Road, Kettering NN16 8AB"',
+    ]);
+    const s = t.host.services;
+    await linkPendingRecords({ store: s.store, secrets: s.secrets, agreements: s.agreements, logger: s.logger });
+    const candidates = await s.store.db
+      .selectFrom('record_link')
+      .select(['tier', 'status'])
+      .where('agreement_id', '=', 'keyways-housing-allocation')
+      .where('status', '=', 'candidate')
+      .execute();
+    expect(candidates.length, 'Keyways candidates proposed').toBeGreaterThan(0);
+
+    const keyways = s.agreements.agreement('keyways-housing-allocation')!.agreement;
+    const answers: Record<string, number> = {};
+    for (const party of keyways.parties.filter((p) => p.kind === 'council')) {
+      for (const purpose of keyways.purposes.map((p) => p.id)) {
+        const res = await callApi(t, '/v1/link-candidates', { party: party.id, roles: [...party.roles], purpose });
+        answers[`${party.id} ${purpose}`] = res.status;
+      }
+    }
+    // Each council's senior officers review, for housing allocation; nobody else.
+    for (const party of keyways.parties.filter((p) => p.kind === 'council'))
+      expect(answers[`${party.id} housing-allocation`]).toBe(200);
+    const list = await callApi(t, '/v1/link-candidates', {
+      party: 'kettering-borough-council',
+      roles: ['senior-officer'],
+      purpose: 'housing-allocation',
+    });
+    expect((list.body as { candidates: unknown[] }).candidates.length).toBeGreaterThan(0);
+    const housingOfficer = await callApi(t, '/v1/link-candidates', {
+      party: 'kettering-borough-council',
+      roles: ['housing-officer'],
+      purpose: 'housing-allocation',
+    });
+    expect(housingOfficer.status).toBe(403);
+  });
+});
