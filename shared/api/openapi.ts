@@ -134,11 +134,9 @@ function operation(
       throw new Error(`HTTP function '${route.name}' has path parameter '${name}' with no description`);
   }
   if (spec.purpose) parameters.push(purposeParameter(spec.purpose, options.purposes));
-  if (spec.authenticated) parameters.push({ $ref: '#/components/parameters/XRequestId' });
-
-  const requestIdHeader = spec.authenticated
-    ? { headers: { 'X-Request-Id': { $ref: '#/components/headers/XRequestId' } } }
-    : {};
+  // Every response carries one, the unauthenticated operations' too (functions/http-result.ts).
+  parameters.push({ $ref: '#/components/parameters/XRequestId' });
+  const requestIdHeader = { headers: { 'X-Request-Id': { $ref: '#/components/headers/XRequestId' } } };
   const responses: Record<string, unknown> = {};
   for (const r of spec.responses) {
     const contentType = r.contentType ?? 'application/json';

@@ -131,7 +131,11 @@ describe('OpenAPI document and reference page', () => {
     ).securitySchemes;
     expect(schemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
     for (const path of ['/api/health', '/api/openapi.json', '/api/docs', '/api/docs/{asset}']) {
-      expect(operation(path, 'get')!.security, path).toEqual([]);
+      const op = operation(path, 'get')!;
+      expect(op.security, path).toEqual([]);
+      // The host gives these a request id too (echoing a caller's UUID): the document says so.
+      expect(op.parameters, path).toContainEqual({ $ref: '#/components/parameters/XRequestId' });
+      expect(Object.keys((op.responses['200'] as { headers?: object }).headers ?? {}), path).toContain('X-Request-Id');
     }
     for (const [path, method] of [
       ['/api/v1/people/search', 'post'],
