@@ -56,18 +56,16 @@ const LINKAGE_CLIENT = 'linkage';
  *   consents: a consent was given by one person, and a part split off may be someone else, who
  *   must not count as consenting (this fails closed). Where no part keeps the id, its consents
  *   go to no one.
- * - The part that keeps a split id keeps the consents recorded against that id, but not those a
- *   merge carried into it: a consent of the id whose consent id also has a `record` event under
- *   another person id came from there (consents are copied only by merges, from an id no record
- *   holds any more), and its giver may be exactly the person this split takes apart again — A
- *   wrongly merged into B, then split off: B must not keep A's consent. A `detach` event under
- *   the kept id ends it there (StoreConsentRegister: it is not in force for that subject), and
- *   only there: the consent is not withdrawn, so it stands under the id it was recorded against
- *   (A's), and its recording party can still withdraw it. Nothing tells which part, if any, is
- *   the person who gave it, so none keeps it; the party records it again against the person as
- *   now found. Where the kept id is the very one it was recorded against (an id that gave way,
- *   held again: see below) it is detached all the same, as the ids' history cannot tell that case
- *   from a consent carried in — failing closed.
+ * - Nor does the part that keeps a split id keep its consents, whether recorded against that id
+ *   or carried into it by a merge: the part with most records keeps the id, and that need not be
+ *   the giver — A wrongly merged into B, then split off, B must not keep A's consent; nor may A,
+ *   wrongly joined by B and B's later records, leave its consent to B's larger part when the
+ *   two are split again (found by a review). A `detach` event under the kept id ends it there
+ *   (StoreConsentRegister: it is not in force for that subject), and only there: the consent is
+ *   not withdrawn, so it stands under any id it was recorded or carried to that no split took
+ *   apart, and its recording party can still withdraw it. Nothing tells which part, if any, is
+ *   the person who gave it, so none keeps it (failing closed); the party records it again
+ *   against the person as now found. Opt-outs stay with every part.
  *
  * Does the giver's own id come back? A pass gives a cluster only an id some record held before
  * it (person-ids.ts), and after A's merge no record holds A's id: the part split off that is A
@@ -116,7 +114,7 @@ export async function carryConsentEvents(
     sources.filter((event) => event.kind === 'opt-out' || !isSplit(event.subject_key)),
     targets,
   );
-  const detaches = await detachCarriedIn(
+  const detaches = await detachAtSplit(
     trx,
     sources.filter((e) => e.kind === 'consent' && e.action === 'record' && stillHeld.has(e.subject_key)),
     at,
@@ -222,39 +220,32 @@ async function insertEvents(trx: Kysely<Database>, events: readonly ConsentEvent
 
 /**
  * `detach` events for the consents (`records`, their `record` events under ids a part keeps
- * after a split) that a merge carried in: whose consent id has a `record` event under another
- * person id too. Not one withdrawn already, nor one detached there already.
+ * after a split), not one withdrawn already, nor one detached there already.
  */
-async function detachCarriedIn(
+async function detachAtSplit(
   trx: Kysely<Database>,
   records: readonly ConsentEventTable[],
   at: string,
 ): Promise<ConsentEventTable[]> {
   if (records.length === 0) return [];
   const consentIds = [...new Set(records.map((e) => e.consent_id))];
-  const recordedUnder = new Map<string, Set<string>>();
   const ended = new Set<string>();
   for (let k = 0; k < consentIds.length; k += IDS_PER_SELECT) {
     const rows = await trx
       .selectFrom('consent_event')
       .select(['consent_id', 'subject_key', 'action'])
       .where('consent_id', 'in', consentIds.slice(k, k + IDS_PER_SELECT))
+      .where('action', 'in', ['withdraw', 'detach'])
       .execute();
     for (const row of rows) {
       if (row.action === 'withdraw') ended.add(row.consent_id);
-      else if (row.action === 'detach') ended.add(`${row.subject_key}\u0000${row.consent_id}`);
-      else {
-        let subjects = recordedUnder.get(row.consent_id);
-        if (subjects === undefined) recordedUnder.set(row.consent_id, (subjects = new Set()));
-        subjects.add(row.subject_key);
-      }
+      else ended.add(`${row.subject_key}\u0000${row.consent_id}`);
     }
   }
   const detaches: ConsentEventTable[] = [];
   for (const record of records) {
     const here = `${record.subject_key}\u0000${record.consent_id}`;
     if (ended.has(record.consent_id) || ended.has(here)) continue;
-    if ([...(recordedUnder.get(record.consent_id) ?? [])].every((s) => s === record.subject_key)) continue;
     ended.add(here);
     detaches.push({
       event_id: randomUUID(),
