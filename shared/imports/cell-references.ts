@@ -17,6 +17,9 @@ const GT = 0x3e;
 const endsName = (b: number | undefined) =>
   b === GT || b === 0x2f || b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
 
+/** Far above any row or cell tag a writer makes (a few hundred bytes with every attribute). */
+const MAX_TAG_BYTES = 4096;
+
 const ROW_REF = /\sr\s*=\s*["'](\d+)["']/;
 const CELL_REF = /\sr\s*=\s*["']([A-Za-z]{1,3})\d*["']/;
 
@@ -27,6 +30,11 @@ export class CellReferenceFiller {
   private fillCells: boolean | undefined;
   private row = 0;
   private column = 0;
+
+  /** Bytes held back for the next chunk: at most the start of one tag, of at most 4 KiB. */
+  get heldBytes(): number {
+    return this.held.length;
+  }
 
   /** The chunk with the missing references in (possibly less: the start of a tag is held back). */
   push(chunk: Buffer): Buffer {
@@ -45,7 +53,17 @@ export class CellReferenceFiller {
       }
       if (isRow || isCell) {
         const gt = data.indexOf(GT, at);
-        if (gt === -1) break;
+        if (gt === -1) {
+          // No row or cell tag is this long: it is held no further, nor searched again with
+          // every chunk (that would be quadratic in a tag megabytes long: found by a review).
+          // The rest passes as it is, for the reader to judge.
+          if (data.length - at > MAX_TAG_BYTES) {
+            this.passing = true;
+            out.push(data.subarray(from));
+            return Buffer.concat(out);
+          }
+          break;
+        }
         const nameEnd = at + (isRow ? 4 : 2);
         const reference = this.referenceFor(isRow, data.toString('latin1', at, gt));
         if (reference !== undefined) {

@@ -6,7 +6,9 @@
  * (found by a review). A run is only ever a reading: dropping it leaves the text Excel shows.
  *
  * Searched with Buffer.indexOf, never tokenised: in text `<` is always escaped, so the pattern
- * is only ever a tag. What is held from one chunk to the next is at most the start of a tag.
+ * is only ever a tag. What is held from one chunk to the next is at most the start of a pattern
+ * (a few bytes): a run's tag and content are dropped as they come, however long (holding a long
+ * tag and searching it again with each chunk was quadratic: found by a review).
  */
 const OPEN = Buffer.from('<rPh');
 const CLOSE = Buffer.from('</rPh>');
@@ -18,24 +20,43 @@ const endsName = (b: number | undefined) =>
 
 export class PhoneticRunFilter {
   private held: Buffer = Buffer.alloc(0);
-  private inRun = false;
+  /** Where the bytes stand: outside a run, inside its start tag, or inside its content. */
+  private state: 'outside' | 'tag' | 'run' = 'outside';
+  /** The last byte dropped inside a start tag: a `/` before its `>` makes it empty. */
+  private lastTagByte = 0;
+
+  /** Bytes held back for the next chunk: never more than the start of a pattern. */
+  get heldBytes(): number {
+    return this.held.length;
+  }
 
   /** The chunk's bytes without phonetic runs (possibly none: some are held for the next chunk). */
   push(chunk: Buffer): Buffer {
     const data = this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk]);
     this.held = Buffer.alloc(0);
-    if (!this.inRun && data.indexOf(OPEN[0]!) === -1) return data;
+    if (this.state === 'outside' && data.indexOf(OPEN[0]!) === -1) return data;
     const kept: Buffer[] = [];
     let i = 0;
-    for (;;) {
-      if (this.inRun) {
+    while (i < data.length) {
+      if (this.state === 'tag') {
+        const gt = data.indexOf(GT, i);
+        if (gt === -1) {
+          this.lastTagByte = data[data.length - 1]!;
+          break;
+        }
+        const before = gt > i ? data[gt - 1]! : this.lastTagByte;
+        this.state = before === SLASH ? 'outside' : 'run';
+        i = gt + 1;
+        continue;
+      }
+      if (this.state === 'run') {
         const close = data.indexOf(CLOSE, i);
         if (close === -1) {
           // Dropped, but for what could be the start of `</rPh>`.
           this.held = Buffer.from(data.subarray(Math.max(i, data.length - CLOSE.length + 1)));
           break;
         }
-        this.inRun = false;
+        this.state = 'outside';
         i = close + CLOSE.length;
         continue;
       }
@@ -59,14 +80,9 @@ export class PhoneticRunFilter {
         continue;
       }
       kept.push(data.subarray(i, open));
-      const gt = data.indexOf(GT, next);
-      if (gt === -1) {
-        this.held = Buffer.from(data.subarray(open));
-        break;
-      }
-      i = gt + 1;
-      // `<rPh …/>` holds nothing and has no `</rPh>` to wait for.
-      if (data[gt - 1] !== SLASH) this.inRun = true;
+      this.state = 'tag';
+      this.lastTagByte = 0;
+      i = next;
     }
     return kept.length === 1 ? kept[0]! : Buffer.concat(kept);
   }

@@ -231,6 +231,20 @@ describe('CellReferenceFiller', () => {
     }
   });
 
+  it('holds no more than a tag can be: a tag megabytes long passes as it is, searched once', () => {
+    const filler = new CellReferenceFiller();
+    const chunk = Buffer.alloc(16 * 1024, 0x61);
+    let out = filler.push(Buffer.from('<sheetData><row><c x="'));
+    let held = 0;
+    for (let k = 0; k < 256; k++) {
+      out = Buffer.concat([out, filler.push(chunk)]);
+      held = Math.max(held, filler.heldBytes);
+    }
+    expect(held).toBeLessThanOrEqual(4096 + chunk.length);
+    expect(filler.heldBytes).toBe(0);
+    expect(out.length).toBe('<sheetData><row r="1"><c x="'.length + 256 * chunk.length);
+  });
+
   it('passes a worksheet whose first row and cell carry references untouched', () => {
     const sheet = '<sheetData><row r="1"><c r="A1"><v>1</v></c><c><v>2</v></c></row></sheetData>';
     const filler = new CellReferenceFiller();
@@ -245,6 +259,17 @@ describe('PhoneticRunFilter', () => {
   const expected =
     '<sst><si><t>山田</t><phoneticPr fontId="1"/></si>' +
     '<si><r><t>Ann</t></r><t>e</t></si><si><rPhx>kept</rPhx></si></sst>';
+
+  it('drops a run whose tag is megabytes long as it comes, holding only a few bytes', () => {
+    const filter = new PhoneticRunFilter();
+    const out: Buffer[] = [filter.push(Buffer.from('<si><t>A</t><rPh sb="'))];
+    for (let k = 0; k < 256; k++) {
+      out.push(filter.push(Buffer.alloc(16 * 1024, 0x61)));
+      expect(filter.heldBytes).toBeLessThanOrEqual(6);
+    }
+    out.push(filter.push(Buffer.from('"><t>x</t></rPh></si>')));
+    expect(Buffer.concat(out).toString()).toBe('<si><t>A</t></si>');
+  });
 
   it('drops every phonetic run and nothing else, however the chunks split the bytes', () => {
     const bytes = Buffer.from(xml, 'utf8');
