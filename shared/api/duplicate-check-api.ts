@@ -83,17 +83,20 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     }
     // Which councils hold someone tells of them as a view would (that children's social care
     // knows a child): a person the grant keeps from the caller is answered as nobody's.
-    const { outOfScope } = await subjectScope(ctx.services.store, ctx.services.agreements, withSubject, found.personId);
-    if (outOfScope !== undefined) {
-      return deny(noDuplicate(), outOfScope, { purpose, subjectRef: found.personId, datasets });
+    const scope = await subjectScope(ctx.services.store, ctx.services.agreements, withSubject, found.personId);
+    if (scope.outOfScope !== undefined) {
+      return deny(noDuplicate(), scope.outOfScope, { purpose, subjectRef: found.personId, datasets });
     }
-    const councils = await otherHolders(ctx, found.personId, datasets, call.caller.partyId);
+    // Only the datasets of the grants that answer about this person name its holders (found by a
+    // review: a restricted grant's dataset named them for someone not the caller's subject).
+    const answered = scope.decision.datasets;
+    const councils = await otherHolders(ctx, found.personId, answered, call.caller.partyId);
     return {
       result: json(200, { duplicate: councils.length > 0, councils } satisfies DuplicateCheckResponse),
       log: {
         purpose,
         subjectRef: found.personId,
-        datasets,
+        datasets: answered,
         fields: [],
         decision: 'allow',
         reasonCode: 'granted',
