@@ -175,37 +175,53 @@ async function respondWithPerson(
   tier: MatchTier | null,
   settledSince: string,
 ): Promise<Outcome | { readonly movedOut: string }> {
+  const { store, agreements } = ctx.services;
+  // Every answer, a refusal too, is checked against a pass that moved records out meanwhile: a
+  // refusal is logged against the person, and the id may no longer be theirs (found by a
+  // review: a search straddling a split logged a refusal for Sam against his namesake's id).
+  const unsettled = async (): Promise<{ readonly movedOut: string } | undefined> => {
+    const movedOut = await lastMoveOut(store, personId);
+    return movedOut > settledSince ? { movedOut } : undefined;
+  };
   const decision = await decideForSubject(
     beforeMatch,
     { caller: call.caller, purpose: call.purpose, datasets, action: 'lookup' },
     personId,
-    { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
+    { agreements, consents: ctx.services.consents, now: ctx.now },
   );
   if (!decision.allow) {
     const result = SUBJECT_CONDITION_REASONS.has(decision.reason) ? noMatch() : decisionProblem(decision);
-    return deny(result, decision.reason, {
-      purpose: decision.purpose ?? null,
-      subjectRef: personId,
-    });
+    return (
+      (await unsettled()) ??
+      deny(result, decision.reason, {
+        purpose: decision.purpose ?? null,
+        subjectRef: personId,
+      })
+    );
   }
-  const { store, agreements } = ctx.services;
   // Answered as an unknown person: whether someone is another party's client, or out of the
   // joint system's scope, is not this caller's to learn.
   const scope = await subjectScope(store, agreements, decision, personId);
   if (scope.outOfScope !== undefined) {
-    return deny(noMatch(), scope.outOfScope, {
-      purpose: decision.purpose,
-      subjectRef: personId,
-      datasets: decision.datasets,
-    });
+    return (
+      (await unsettled()) ??
+      deny(noMatch(), scope.outOfScope, {
+        purpose: decision.purpose,
+        subjectRef: personId,
+        datasets: decision.datasets,
+      })
+    );
   }
   const view = await personView(ctx.services.store, agreements, scope.decision, personId);
   if (view.records.length === 0) {
-    return deny(noMatch(), 'no-visible-records', {
-      purpose: decision.purpose,
-      subjectRef: personId,
-      datasets: decision.datasets,
-    });
+    return (
+      (await unsettled()) ??
+      deny(noMatch(), 'no-visible-records', {
+        purpose: decision.purpose,
+        subjectRef: personId,
+        datasets: decision.datasets,
+      })
+    );
   }
   const movedOut = await lastMoveOut(store, personId);
   if (movedOut > settledSince) return { movedOut };

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { accessesToPerson, auditScope } from '../../shared/audit/dpo-views.js';
+import { carryConsentEvents } from '../../shared/consents/carry-consents.js';
+import { recordPersonIdMoves } from '../../shared/linkage/person-id-history.js';
+import { insertRecord } from '../support/records.js';
+import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * A search that straddles a linking pass which merges the found person into another id (the
+ * found id is emptied). The pass is made to commit, deterministically, at the search's consent
+ * check (between the match and the view), as test/api/person-view-during-pass.test.ts does.
+ * Found by a review: the refusal was logged against the emptied id, out of the person's SAR.
+ */
+describe('a search straddling a merge', () => {
+  let t: TestHost;
+  const research = { party: 'icf-research', roles: ['researcher'], purpose: 'research-evaluation' };
+  const contacts = (name: string, phone: string) => ({
+    name,
+    telephoneNumber: phone,
+    email: `${name.split(' ')[0]!.toLowerCase()}@example.org`,
+    address: '2 Low Road, Dudley',
+  });
+
+  beforeAll(async () => {
+    t = await startTestHost();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('logs the search against the person the records are in, and a SAR for that person shows it', async () => {
+    const s = t.host.services;
+    const sam = { givenName: 'Sam', familyName: 'Mercer', dateOfBirth: '1985-01-02' };
+    // Sam under P.
+    const { recordId: samRecord, personId: p } = await insertRecord(s, {
+      partyId: 'dudley-housing-options',
+      datasetId: 'housing-first-participant-contacts',
+      ...sam,
+      attributes: contacts('Sam Mercer', '07700 900000'),
+    });
+    // Q: two records the pass will find are the same person as Sam (not matched by Sam's query).
+    const { personId: q } = await insertRecord(s, {
+      partyId: 'dudley-housing-options',
+      datasetId: 'housing-first-participant-contacts',
+      givenName: 'Tom',
+      familyName: 'Mercer',
+      dateOfBirth: '1985-01-02',
+      attributes: contacts('Tom Mercer', '07700 922222'),
+    });
+    const consent = await callApi(t, '/v1/consents', {
+      party: 'dudley-housing-options',
+      roles: ['housing-officer'],
+      purpose: 'research-evaluation',
+      body: { subject: sam, evidenceRef: 'HOS/CONSENT/0042' },
+    });
+    expect(consent.status).toBe(201);
+
+    // The merge P -> Q (consents carried as a real pass carries them) commits at the consent check.
+    const consents = s.consents as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const originals = new Map<string, (...args: unknown[]) => Promise<unknown>>();
+    let merged = false;
+    for (const name of ['currentConsent', 'isOptedOut']) {
+      const original = consents[name]!;
+      originals.set(name, original);
+      consents[name] = async (...args: unknown[]) => {
+        if (!merged) {
+          merged = true;
+          await s.store.db.transaction().execute(async (trx) => {
+            const moves = [{ from: p, to: q }];
+            await carryConsentEvents(trx, s.store.dialect.engine, moves, new Set([q]), new Date().toISOString());
+            await trx.updateTable('source_record').set({ person_id: q }).where('id', '=', samRecord).execute();
+            await recordPersonIdMoves(trx, moves, new Date().toISOString());
+          });
+        }
+        return original.apply(s.consents, args);
+      };
+    }
+    const requestId = randomUUID();
+    let answer;
+    try {
+      answer = await callApi(t, '/v1/people/search', {
+        ...research,
+        body: sam,
+        headers: { 'x-request-id': requestId },
+      });
+    } finally {
+      for (const [name, original] of originals) consents[name] = original;
+    }
+    expect(merged).toBe(true);
+
+    const entry = await s.store.db
+      .selectFrom('access_log')
+      .select(['subject_ref', 'decision', 'reason_code'])
+      .where('request_id', '=', requestId)
+      .executeTakeFirstOrThrow();
+    // The request was about Sam, whose records are now under Q; a SAR for Sam must show it.
+    const sar = await accessesToPerson(s.store, auditScope(s.agreements, ['housing-first-research']), q, {
+      after: 0,
+      limit: 100,
+    });
+    const inSar = sar.entries.some((e) => e.requestId === requestId);
+    expect({ status: answer.status, entry, inSar }).toEqual({
+      status: 200,
+      entry: { subject_ref: q, decision: 'allow', reason_code: 'granted' },
+      inSar: true,
+    });
+  }, 60_000);
+});
