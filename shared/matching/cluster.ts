@@ -124,17 +124,12 @@ export class PersonClusters {
     const ia = this.#identifiersOf(a);
     const ib = this.#identifiersOf(b);
     let reason = refusal(ia, ib, weak);
-    // An officer vouches for the pair they saw, not for every record either cluster holds: NI
-    // numbers the two clusters hold with none in common refuse a confirmed merge too, unless it
-    // is the pair's own two records that differ (found by a review: a names link merged first
-    // put a namesake's NI number into the person, and the confirmation then joined two).
-    if (
-      reason === null &&
-      confirmed &&
-      niNumbersConflict(ia, ib) &&
-      !niNumbersConflict(this.#recordIdentifiers(nodeA), this.#recordIdentifiers(nodeB))
-    )
-      reason = 'ni-conflict';
+    // An officer's confirmation does not join NI numbers with none in common either, the pair's
+    // own included: the review shows identification details, never an NI number, so the officer
+    // vouches for names, dates and addresses only (found by reviews: a names link merged first
+    // put a namesake's NI number into the person and the confirmation joined two; a Keyways pair
+    // of two NI numbers, confirmed, became one person).
+    if (reason === null && confirmed && niNumbersConflict(ia, ib)) reason = 'ni-conflict';
     if (reason !== null) {
       this.#refused.push({ batchA, recordA, batchB, recordB, tier, reason });
       return reason;

@@ -212,4 +212,14 @@ describe('PersonClusters', () => {
       expect(clusters.clusterOf(0, 0)).not.toBe(clusters.clusterOf(1, 0));
     }
   });
+
+  it("refuses an officer's confirmation of a pair whose own NI numbers differ: the review never shows them", () => {
+    const left = toRecordBatch([record(1, { niHash: 'n1' })], 'kettering').batch;
+    const right = toRecordBatch([record(2, { niHash: 'n2' })], 'corby').batch;
+    const clusters = new PersonClusters([left, right]);
+    expect(clusters.merge(0, 0, 1, 0, 3, false, true)).toBe('ni-conflict');
+    // One NI number missing is no conflict.
+    const bare = toRecordBatch([record(3, {})], 'wellingborough').batch;
+    expect(new PersonClusters([left, bare]).merge(0, 0, 1, 0, 3, false, true)).toBe('merged');
+  });
 });
