@@ -4,7 +4,7 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import { carryConsentEvents, type PersonIdMove } from '../consents/carry-consents.js';
 import type { Logger } from '../logging.js';
 import { PersonClusters, type ClusterLink, type MergeRefusal } from '../matching/cluster.js';
-import { isIdentifierRule, shareIdentifier } from '../matching/hard-identifiers.js';
+import { identifiersDiffer, isIdentifierRule, shareIdentifier } from '../matching/hard-identifiers.js';
 import { linkBatches } from '../matching/link.js';
 import type { ProbabilisticOptions } from '../matching/probabilistic.js';
 import type { RecordBatch } from '../matching/record.js';
@@ -270,6 +270,9 @@ async function relinkSourcePairs(
       for (let k = 0; k < c.count; k++) {
         const i = c.left[k]!;
         const j = c.right[k]!;
+        // Two NI numbers are never joined by a confirmation (cluster.ts), which the officer, shown
+        // no NI number, could not know: such a pair is not asked about.
+        if (identifiersDiffer(left.batch.niHash[i] ?? '', right.batch.niHash[j] ?? '')) continue;
         // Found under the pair's own key, an earlier release's, or (a confirmation) its identity key.
         const { decision: decided, pairKey, identityKey } = await decisions.find(trx, a, i, b, j);
         if (decided === 'rejected') {

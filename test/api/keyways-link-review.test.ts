@@ -18,9 +18,8 @@ describe('Keyways tier-3 candidates', () => {
     rejected: `rej-${randomUUID().slice(0, 8)}`,
   };
 
-  async function load(party: string, lines: string[]) {
+  async function load(party: string, lines: string[], fileName = 'extract-2026-03-01.csv') {
     const s = t.host.services;
-    const fileName = 'extract-2026-03-01.csv';
     const body = Buffer.from(lines.join('\n'), 'utf8');
     const blobName = `${party}/${dataset}/${fileName}`;
     await s.blobs.getContainerClient(containers.incoming).getBlockBlobClient(blobName).upload(body, body.length);
@@ -104,5 +103,39 @@ describe('Keyways tier-3 candidates', () => {
       purpose: 'housing-allocation',
     });
     expect(housingOfficer.status).toBe(403);
+  });
+
+  it('are not proposed where the two records hold different NI numbers, which no confirmation joins', async () => {
+    const head = 'firstName,lastName,dateOfBirth,address,nationalInsuranceNumber';
+    const filler: string[] = [];
+    for (let i = 0; i < 100; i++)
+      filler.push(`Filler${i},Person${i},1960-01-${String((i % 28) + 1).padStart(2, '0')},"${i} Road, Town NN1 1AA",`);
+    await load(
+      'kettering-borough-council',
+      [head, ...filler, 'Katherine,Whitfield,1985-03-14,"12 Elm Road, Kettering NN16 8AB",AB123456C'],
+      'extract-2026-03-02.csv',
+    );
+    await load(
+      'corby-borough-council',
+      [head, ...filler.slice(0, 50), 'Katherine,Whitfield,1985-03-15,"12 Elm Road, Kettering NN16 8AB",CE654321A'],
+      'extract-2026-03-02.csv',
+    );
+    const s = t.host.services;
+    await linkPendingRecords({ store: s.store, secrets: s.secrets, agreements: s.agreements, logger: s.logger });
+    const list = await callApi(t, '/v1/link-candidates?limit=100', {
+      party: 'kettering-borough-council',
+      roles: ['senior-officer'],
+      purpose: 'housing-allocation',
+    });
+    const names: unknown[][] = [];
+    for (const c of (list.body as { candidates: { candidateId: string }[] }).candidates) {
+      const one = await callApi(t, `/v1/link-candidates/${c.candidateId}`, {
+        party: 'kettering-borough-council',
+        roles: ['senior-officer'],
+        purpose: 'housing-allocation',
+      });
+      names.push((one.body.records as { fields: Record<string, unknown> }[]).map((r) => r.fields.firstName));
+    }
+    expect(names).not.toContainEqual(['Katherine', 'Katherine']);
   });
 });
