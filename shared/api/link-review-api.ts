@@ -173,6 +173,8 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
       const candidate = await reviewableCandidate(ctx, req, decision);
       if (candidate === undefined) return deny(unknownCandidate(), 'candidate-unknown', { purpose: decision.purpose });
       const subjectRef = subjectOf(candidate);
+      // Named in every entry of the decision, as in the view's (found by a review).
+      const datasets = [...new Set(candidate.records.map((r) => r.dataset))];
       // The decision and its access-log entry commit together, or neither does.
       const outcome = await call.writeAhead(async (db): Promise<Outcome> => {
         const recorded = await recordDecision(db, candidate, {
@@ -188,7 +190,7 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
                 'The candidate predates kept decisions; the next linking pass (or npm run relink) proposes it again.',
             }),
             'candidate-not-keyed',
-            { purpose: decision.purpose, subjectRef },
+            { purpose: decision.purpose, subjectRef, datasets },
           );
         }
         if (recorded.outcome === 'not-open') {
@@ -197,7 +199,7 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
               detail: 'The first decision on a candidate stands.',
             }),
             'candidate-decided',
-            { purpose: decision.purpose, subjectRef },
+            { purpose: decision.purpose, subjectRef, datasets },
           );
         }
         return {
@@ -205,6 +207,7 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
           log: {
             purpose: decision.purpose,
             subjectRef,
+            datasets,
             decision: 'allow',
             reasonCode: verdict === 'confirmed' ? 'link-confirmed' : 'link-rejected',
           },

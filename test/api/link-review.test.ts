@@ -164,6 +164,8 @@ describe('link review API', () => {
       ['link.confirm', 'link-confirmed'],
       ['link.reject', 'candidate-decided'],
     ]);
+    // Each names the dataset of the pair it decided on, as the view's entry does.
+    for (const entry of entries) expect(entry.datasets).toContain('multiple-disadvantage-indicators');
     expect(await candidateIds()).toEqual([]);
 
     const search = await call('/v1/people/search', {
