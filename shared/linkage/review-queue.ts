@@ -90,6 +90,14 @@ export async function listCandidates(
     .select(['id', 'tier', 'score', 'source_a', 'source_b'])
     .where('agreement_id', '=', agreementId)
     .where('status', '=', 'candidate')
+    // Both records still there: a new snapshot replaces a source's records before its pass
+    // replaces their candidates, and one that is gone cannot be shown or decided (found by a review).
+    .where(({ exists, selectFrom }) =>
+      exists(selectFrom('source_record as a').select('a.id').whereRef('a.id', '=', 'record_link.record_a')),
+    )
+    .where(({ exists, selectFrom }) =>
+      exists(selectFrom('source_record as b').select('b.id').whereRef('b.id', '=', 'record_link.record_b')),
+    )
     .where((eb) =>
       after === undefined
         ? eb.lit(true)

@@ -138,4 +138,35 @@ describe('Keyways tier-3 candidates', () => {
     }
     expect(names).not.toContainEqual(['Katherine', 'Katherine']);
   });
+
+  it('lists only candidates whose two records are still there, before the next pass has run', async () => {
+    const officer = (path: string) =>
+      callApi(t, path, { party: 'corby-borough-council', roles: ['senior-officer'], purpose: 'housing-allocation' });
+    const listed = async () =>
+      ((await officer('/v1/link-candidates?limit=100')).body as { candidates: { candidateId: string }[] }).candidates;
+    const head = 'firstName,lastName,dateOfBirth,address';
+    const filler: string[] = [];
+    for (let i = 0; i < 100; i++)
+      filler.push(`Filler${i},Person${i},1960-01-${String((i % 28) + 1).padStart(2, '0')},"${i} Road, Town NN1 1AA"`);
+    await load(
+      'kettering-borough-council',
+      [head, ...filler, 'Katherine,Whitfield,1985-03-14,"12 Elm Road, Kettering NN16 8AB"'],
+      'extract-2026-03-03.csv',
+    );
+    await load(
+      'corby-borough-council',
+      [head, ...filler.slice(0, 50), 'Katherine,Whitfield,1985-03-15,"12 Elm Road, Kettering NN16 8AB"'],
+      'extract-2026-03-03.csv',
+    );
+    const s = t.host.services;
+    await linkPendingRecords({ store: s.store, secrets: s.secrets, agreements: s.agreements, logger: s.logger });
+    expect((await listed()).length).toBeGreaterThan(0);
+    // Kettering's next snapshot replaces its records; its linking pass has not run yet.
+    await load(
+      'kettering-borough-council',
+      ['firstName,lastName,dateOfBirth,address', 'Zed,Quinn,1970-01-01,"1 Road, Town NN1 1AA"'],
+      'extract-2026-03-04.csv',
+    );
+    for (const c of await listed()) expect((await officer(`/v1/link-candidates/${c.candidateId}`)).status).toBe(200);
+  });
 });
