@@ -27,6 +27,11 @@ describe('CLI errors', () => {
     const option = run('scripts/token.ts', ['--party', 'la-housing', '--rol', 'housing-officer']);
     expect(option.status).toBe(2);
     expect(option.stderr.trim()).toBe("token: Unknown option '--rol'");
+    // A token without a role, which every endpoint refuses, is not minted.
+    const roleless = run('scripts/token.ts', ['--party', 'la-housing']);
+    expect(roleless.status).toBe(2);
+    expect(roleless.stdout).toBe('');
+    expect(roleless.stderr).toContain('--role');
     const setting = run('scripts/token.ts', ['--party', 'la-housing', '--role', 'dpo'], {
       PARTY_CLIENT_IDS: 'not-json-SECRET',
     });
