@@ -13,6 +13,7 @@ import { loadAgreements } from '../shared/agreements/load.js';
 import { parsePartyDirectory, PartyDirectoryError } from '../shared/agreements/party-directory.js';
 import { developmentIssuer } from '../shared/auth/development-issuer.js';
 import { ConfigurationError, loadConfig } from '../shared/config.js';
+import { isUsageError } from './cli.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -60,9 +61,7 @@ main().catch((err: unknown) => {
   // Settings errors name the setting, never its value, and a usage error repeats only what was
   // typed on this command line; anything else is named by its kind only, as its message may
   // quote a setting (JSON.parse does).
-  const usage =
-    typeof (err as { code?: unknown }).code === 'string' &&
-    String((err as { code: string }).code).startsWith('ERR_PARSE_ARGS');
+  const usage = isUsageError(err);
   const known =
     err instanceof ConfigurationError ||
     err instanceof PartyDirectoryError ||

@@ -42,6 +42,6 @@ export async function decisionForSubject(
   return narrowToGrants(
     agreements,
     decision,
-    (grant) => grant.grant.subjects !== 'with-caller-record' || held.has(grant.dataset),
+    grants.filter((grant) => grant.grant.subjects !== 'with-caller-record' || held.has(grant.dataset)),
   );
 }

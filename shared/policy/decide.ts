@@ -256,19 +256,18 @@ export function grantsOfDecision(agreements: AgreementSet, decision: AllowDecisi
 /**
  * The decision as it stands for one person when only some of its grants answer about them
  * (`subjects: with-caller-record` where the caller holds no record of the person): the fields
- * and datasets of the grants `kept`. Undefined when none is kept. A caller's roles give the
- * union of their grants, so a grant that keeps a person from one role does not keep them from
- * another role's grant (found by a review).
+ * and datasets of the grants `kept`, some of {@link grantsOfDecision}. Undefined when none is
+ * kept. A caller's roles give the union of their grants, so a grant that keeps a person from one
+ * role does not keep them from another role's grant (found by a review).
  */
 export function narrowToGrants(
   agreements: AgreementSet,
   decision: AllowDecision,
-  kept: (grant: ResolvedGrant) => boolean,
+  kept: readonly ResolvedGrant[],
 ): AllowDecision | undefined {
-  const grants = grantsOfDecision(agreements, decision).filter(kept);
-  if (grants.length === 0) return undefined;
-  const fields = fieldSets(grants, agreements);
-  const roles = decision.roles.filter((role) => grants.some((grant) => grant.roles.has(role)));
+  if (kept.length === 0) return undefined;
+  const fields = fieldSets(kept, agreements);
+  const roles = decision.roles.filter((role) => kept.some((grant) => grant.roles.has(role)));
   const datasets = decision.datasets.filter((id) => fields.all.has(id));
   return { ...decision, roles, datasets, fields: fields.all, specialCategoryFields: fields.specialCategory };
 }
