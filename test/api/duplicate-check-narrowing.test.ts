@@ -1,7 +1,5 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -16,47 +14,40 @@ describe('a duplicate check under a restricted grant and an unrestricted one', (
   let t: TestHost;
 
   function agreementsWithSecondDataset(): string {
-    const dir = join(mkdtempSync(join(tmpdir(), 'lintel-agreements-')), 'agreements');
-    cpSync(join(import.meta.dirname, '../../agreements'), dir, { recursive: true });
-    const path = join(dir, 'social-care-education-housing.yaml');
-    let text = readFileSync(path, 'utf8');
-    const edit = (from: string, to: string) => {
-      expect(text.split(from).length, from).toBe(2);
-      text = text.replace(from, to);
-    };
-    edit(
-      '\ngrants:\n',
-      [
-        '',
-        '  - id: provider-tenancies',
-        '    title: Tenancies (test)',
-        '    source: test',
-        '    sources: [la-housing, social-housing-providers]',
-        '    fields:',
-        '      - { name: firstName, type: string, classification: display, required: true, description: First name. }',
-        '      - { name: lastName, type: string, classification: display, required: true, description: Last name. }',
-        '      - { name: dateOfBirth, type: date, classification: display, required: true, description: Date of birth. }',
-        '',
-        'grants:',
-        '  - purpose: tenancy-sustainment',
-        '    dataset: multiple-disadvantage-indicators',
-        '    roles: [rp-tenancy-officer]',
-        '    parties: [social-housing-providers]',
-        '    actions: [duplicate-check]',
-        '    subjects: with-caller-record',
-        '    fields: [firstName]',
-        '',
-        '  - purpose: tenancy-sustainment',
-        '    dataset: provider-tenancies',
-        '    roles: [rp-tenancy-officer]',
-        '    parties: [social-housing-providers]',
-        '    actions: [duplicate-check]',
-        '    fields: [firstName]',
-        '',
-      ].join('\n'),
-    );
-    writeFileSync(path, text);
-    return dir;
+    return agreementsFolderWith([
+      {
+        agreement: 'isa',
+        from: '\ngrants:\n',
+        to: [
+          '',
+          '  - id: provider-tenancies',
+          '    title: Tenancies (test)',
+          '    source: test',
+          '    sources: [la-housing, social-housing-providers]',
+          '    fields:',
+          '      - { name: firstName, type: string, classification: display, required: true, description: First name. }',
+          '      - { name: lastName, type: string, classification: display, required: true, description: Last name. }',
+          '      - { name: dateOfBirth, type: date, classification: display, required: true, description: Date of birth. }',
+          '',
+          'grants:',
+          '  - purpose: tenancy-sustainment',
+          '    dataset: multiple-disadvantage-indicators',
+          '    roles: [rp-tenancy-officer]',
+          '    parties: [social-housing-providers]',
+          '    actions: [duplicate-check]',
+          '    subjects: with-caller-record',
+          '    fields: [firstName]',
+          '',
+          '  - purpose: tenancy-sustainment',
+          '    dataset: provider-tenancies',
+          '    roles: [rp-tenancy-officer]',
+          '    parties: [social-housing-providers]',
+          '    actions: [duplicate-check]',
+          '    fields: [firstName]',
+          '',
+        ].join('\n'),
+      },
+    ]);
   }
 
   beforeAll(async () => {

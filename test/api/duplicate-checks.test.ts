@@ -1,7 +1,5 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
 import { insertRecord, ROBIN, ROBIN_IN_SOCIAL_CARE, SAM, SAM_PARTICIPANT } from '../support/records.js';
 import { reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -226,25 +224,18 @@ describe('duplicate-application check under consent and the national data opt-ou
 
   /** The demo agreements with `duplicate-check` added to two grants. */
   function agreementsWithDuplicateChecks(): string {
-    const dir = join(mkdtempSync(join(tmpdir(), 'lintel-agreements-')), 'agreements');
-    cpSync(join(import.meta.dirname, '../../agreements'), dir, { recursive: true });
-    const edit = (file: string, from: string, to: string) => {
-      const path = join(dir, file);
-      const text = readFileSync(path, 'utf8');
-      expect(text.split(from).length, `${file}: ${from}`).toBe(2);
-      writeFileSync(path, text.replace(from, to));
-    };
-    edit(
-      'housing-first-research.yaml',
-      '    parties: [icf-research]\n    actions: [lookup, search]\n',
-      '    parties: [icf-research]\n    actions: [lookup, search, duplicate-check]\n',
-    );
-    edit(
-      'social-care-education-housing.yaml',
-      '    actions: [export]\n    source: What security measures will be put in place\n',
-      '    actions: [export, duplicate-check]\n    source: What security measures will be put in place\n',
-    );
-    return dir;
+    return agreementsFolderWith([
+      {
+        agreement: 'housingFirst',
+        from: '    parties: [icf-research]\n    actions: [lookup, search]\n',
+        to: '    parties: [icf-research]\n    actions: [lookup, search, duplicate-check]\n',
+      },
+      {
+        agreement: 'isa',
+        from: '    actions: [export]\n    source: What security measures will be put in place\n',
+        to: '    actions: [export, duplicate-check]\n    source: What security measures will be put in place\n',
+      },
+    ]);
   }
 
   async function post(path: string, party: string, roles: string[], purpose: string, body: unknown) {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordPersonIdMoves } from '../../shared/linkage/person-id-history.js';
-import { insertRecord } from '../support/records.js';
+import { atConsentCheck } from '../support/pass-at-consent-check.js';
+import { housingFirstContacts, insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -13,12 +14,6 @@ import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 describe('a lookup that straddles a linking pass', () => {
   let t: TestHost;
   const research = { party: 'icf-research', roles: ['researcher'], purpose: 'research-evaluation' };
-  const contacts = (name: string, phone: string) => ({
-    name,
-    telephoneNumber: phone,
-    email: `${name.split(' ')[0]!.toLowerCase()}@example.org`,
-    address: '2 Low Road, Dudley',
-  });
 
   beforeAll(async () => {
     t = await startTestHost();
@@ -35,7 +30,7 @@ describe('a lookup that straddles a linking pass', () => {
       partyId: 'dudley-housing-options',
       datasetId: 'housing-first-participant-contacts',
       ...sam,
-      attributes: contacts(`Sam ${familyName}`, '07700 900000'),
+      attributes: housingFirstContacts(`Sam ${familyName}`, '07700 900000'),
     });
     await insertRecord(s, {
       partyId: 'dudley-housing-options',
@@ -44,7 +39,7 @@ describe('a lookup that straddles a linking pass', () => {
       givenName: 'Samuel',
       familyName,
       dateOfBirth: '1985-01-02',
-      attributes: contacts(`Samuel ${familyName}`, '07700 911111'),
+      attributes: housingFirstContacts(`Samuel ${familyName}`, '07700 911111'),
     });
     const consent = await callApi(t, '/v1/consents', {
       party: 'dudley-housing-options',
@@ -63,16 +58,7 @@ describe('a lookup that straddles a linking pass', () => {
     const s = t.host.services;
     let reachedConsent!: () => void;
     const atConsent = new Promise<void>((r) => (reachedConsent = r));
-    const consents = s.consents as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-    const originals = new Map<string, (...args: unknown[]) => Promise<unknown>>();
-    for (const name of ['currentConsent', 'isOptedOut']) {
-      const original = consents[name]!;
-      originals.set(name, original);
-      consents[name] = (...args: unknown[]) => {
-        reachedConsent();
-        return original.apply(s.consents, args);
-      };
-    }
+    const race = atConsentCheck(s, reachedConsent);
     let finishPass!: () => void;
     const passMayCommit = new Promise<void>((r) => (finishPass = r));
     const pass = s.store.db.transaction().execute(async (trx) => {
@@ -90,7 +76,7 @@ describe('a lookup that straddles a linking pass', () => {
     await atConsent;
     finishPass();
     await pass;
-    for (const [name, original] of originals) consents[name] = original;
+    race.restore();
     return answer;
   }
 

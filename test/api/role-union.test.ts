@@ -1,7 +1,5 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -16,42 +14,36 @@ describe('several roles receive the union of their grants', () => {
 
   /** The demo agreements, with a second provider role granted names for any subject in scope. */
   function agreementsWithProviderManager(): string {
-    const dir = join(mkdtempSync(join(tmpdir(), 'lintel-agreements-')), 'agreements');
-    cpSync(join(import.meta.dirname, '../../agreements'), dir, { recursive: true });
-    const path = join(dir, 'social-care-education-housing.yaml');
-    let text = readFileSync(path, 'utf8');
-    const edit = (from: string, to: string) => {
-      expect(text.split(from).length, from).toBe(2);
-      text = text.replace(from, to);
-    };
-    edit(
-      '    kind: registered-provider\n    roles: [rp-tenancy-officer]\n',
-      '    kind: registered-provider\n    roles: [rp-tenancy-officer, rp-manager]\n',
-    );
-    edit(
-      '  - purpose: service-planning\n    dataset: multiple-disadvantage-indicators\n',
-      [
-        '  - purpose: tenancy-sustainment',
-        '    dataset: multiple-disadvantage-indicators',
-        '    roles: [rp-manager]',
-        '    parties: [social-housing-providers]',
-        '    actions: [lookup]',
-        '    fields: [firstName, lastName, dateOfBirth, inTemporaryAccommodation]',
-        '',
-        '  - purpose: tenancy-sustainment',
-        '    dataset: multiple-disadvantage-indicators',
-        '    roles: [rp-tenancy-officer]',
-        '    parties: [social-housing-providers]',
-        '    actions: [duplicate-check]',
-        '    fields: [firstName]',
-        '',
-        '  - purpose: service-planning',
-        '    dataset: multiple-disadvantage-indicators',
-        '',
-      ].join('\n'),
-    );
-    writeFileSync(path, text);
-    return dir;
+    return agreementsFolderWith([
+      {
+        agreement: 'isa',
+        from: '    kind: registered-provider\n    roles: [rp-tenancy-officer]\n',
+        to: '    kind: registered-provider\n    roles: [rp-tenancy-officer, rp-manager]\n',
+      },
+      {
+        agreement: 'isa',
+        from: '  - purpose: service-planning\n    dataset: multiple-disadvantage-indicators\n',
+        to: [
+          '  - purpose: tenancy-sustainment',
+          '    dataset: multiple-disadvantage-indicators',
+          '    roles: [rp-manager]',
+          '    parties: [social-housing-providers]',
+          '    actions: [lookup]',
+          '    fields: [firstName, lastName, dateOfBirth, inTemporaryAccommodation]',
+          '',
+          '  - purpose: tenancy-sustainment',
+          '    dataset: multiple-disadvantage-indicators',
+          '    roles: [rp-tenancy-officer]',
+          '    parties: [social-housing-providers]',
+          '    actions: [duplicate-check]',
+          '    fields: [firstName]',
+          '',
+          '  - purpose: service-planning',
+          '    dataset: multiple-disadvantage-indicators',
+          '',
+        ].join('\n'),
+      },
+    ]);
   }
 
   beforeAll(async () => {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { accessesToPerson, auditScope } from '../../shared/audit/dpo-views.js';
-import { carryConsentEvents } from '../../shared/consents/carry-consents.js';
-import { recordPersonIdMoves } from '../../shared/linkage/person-id-history.js';
-import { insertRecord } from '../support/records.js';
+import { atConsentCheck, commitRecordMove } from '../support/pass-at-consent-check.js';
+import { housingFirstContacts, insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -15,12 +14,6 @@ import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 describe('a search straddling a merge', () => {
   let t: TestHost;
   const research = { party: 'icf-research', roles: ['researcher'], purpose: 'research-evaluation' };
-  const contacts = (name: string, phone: string) => ({
-    name,
-    telephoneNumber: phone,
-    email: `${name.split(' ')[0]!.toLowerCase()}@example.org`,
-    address: '2 Low Road, Dudley',
-  });
 
   beforeAll(async () => {
     t = await startTestHost();
@@ -37,7 +30,7 @@ describe('a search straddling a merge', () => {
       partyId: 'dudley-housing-options',
       datasetId: 'housing-first-participant-contacts',
       ...sam,
-      attributes: contacts('Sam Mercer', '07700 900000'),
+      attributes: housingFirstContacts('Sam Mercer', '07700 900000'),
     });
     // Q: two records the pass will find are the same person as Sam (not matched by Sam's query).
     const { personId: q } = await insertRecord(s, {
@@ -46,7 +39,7 @@ describe('a search straddling a merge', () => {
       givenName: 'Tom',
       familyName: 'Mercer',
       dateOfBirth: '1985-01-02',
-      attributes: contacts('Tom Mercer', '07700 922222'),
+      attributes: housingFirstContacts('Tom Mercer', '07700 922222'),
     });
     const consent = await callApi(t, '/v1/consents', {
       party: 'dudley-housing-options',
@@ -57,25 +50,7 @@ describe('a search straddling a merge', () => {
     expect(consent.status).toBe(201);
 
     // The merge P -> Q (consents carried as a real pass carries them) commits at the consent check.
-    const consents = s.consents as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-    const originals = new Map<string, (...args: unknown[]) => Promise<unknown>>();
-    let merged = false;
-    for (const name of ['currentConsent', 'isOptedOut']) {
-      const original = consents[name]!;
-      originals.set(name, original);
-      consents[name] = async (...args: unknown[]) => {
-        if (!merged) {
-          merged = true;
-          await s.store.db.transaction().execute(async (trx) => {
-            const moves = [{ from: p, to: q }];
-            await carryConsentEvents(trx, s.store.dialect.engine, moves, new Set([q]), new Date().toISOString());
-            await trx.updateTable('source_record').set({ person_id: q }).where('id', '=', samRecord).execute();
-            await recordPersonIdMoves(trx, moves, new Date().toISOString());
-          });
-        }
-        return original.apply(s.consents, args);
-      };
-    }
+    const race = atConsentCheck(s, () => commitRecordMove(s, { recordId: samRecord, from: p, to: q, keep: [q] }));
     const requestId = randomUUID();
     let answer;
     try {
@@ -85,9 +60,9 @@ describe('a search straddling a merge', () => {
         headers: { 'x-request-id': requestId },
       });
     } finally {
-      for (const [name, original] of originals) consents[name] = original;
+      race.restore();
     }
-    expect(merged).toBe(true);
+    expect(race.reached()).toBe(true);
 
     const entry = await s.store.db
       .selectFrom('access_log')

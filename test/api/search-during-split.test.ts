@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { accessesToPerson, auditScope } from '../../shared/audit/dpo-views.js';
-import { carryConsentEvents } from '../../shared/consents/carry-consents.js';
-import { recordPersonIdMoves } from '../../shared/linkage/person-id-history.js';
-import { insertRecord } from '../support/records.js';
+import { atConsentCheck, commitRecordMove } from '../support/pass-at-consent-check.js';
+import { housingFirstContacts, insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -14,12 +13,6 @@ import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 describe('a search straddling a split, refused on consent', () => {
   let t: TestHost;
   const research = { party: 'icf-research', roles: ['researcher'], purpose: 'research-evaluation' };
-  const contacts = (name: string, phone: string) => ({
-    name,
-    telephoneNumber: phone,
-    email: `${name.split(' ')[0]!.toLowerCase()}@example.org`,
-    address: '2 Low Road, Dudley',
-  });
 
   beforeAll(async () => {
     t = await startTestHost();
@@ -35,7 +28,7 @@ describe('a search straddling a split, refused on consent', () => {
       partyId: 'dudley-housing-options',
       datasetId: 'housing-first-participant-contacts',
       ...sam,
-      attributes: contacts('Sam Archer', '07700 900000'),
+      attributes: housingFirstContacts('Sam Archer', '07700 900000'),
     });
     await insertRecord(s, {
       partyId: 'dudley-housing-options',
@@ -44,7 +37,7 @@ describe('a search straddling a split, refused on consent', () => {
       givenName: 'Samuel',
       familyName: 'Archer',
       dateOfBirth: '1985-01-02',
-      attributes: contacts('Samuel Archer', '07700 911111'),
+      attributes: housingFirstContacts('Samuel Archer', '07700 911111'),
     });
     const consent = await callApi(t, '/v1/consents', {
       party: 'dudley-housing-options',
@@ -55,32 +48,16 @@ describe('a search straddling a split, refused on consent', () => {
     expect(consent.status).toBe(201);
 
     const samId = randomUUID();
-    const consents = s.consents as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-    const originals = new Map<string, (...args: unknown[]) => Promise<unknown>>();
-    let split = false;
-    for (const name of ['currentConsent', 'isOptedOut']) {
-      const original = consents[name]!;
-      originals.set(name, original);
-      consents[name] = async (...args: unknown[]) => {
-        if (!split) {
-          split = true;
-          await s.store.db.transaction().execute(async (trx) => {
-            const moves = [{ from: p, to: samId }];
-            await carryConsentEvents(trx, s.store.dialect.engine, moves, new Set([p, samId]), new Date().toISOString());
-            await trx.updateTable('source_record').set({ person_id: samId }).where('id', '=', samRecord).execute();
-            await recordPersonIdMoves(trx, moves, new Date().toISOString());
-          });
-        }
-        return original.apply(s.consents, args);
-      };
-    }
+    const race = atConsentCheck(s, () =>
+      commitRecordMove(s, { recordId: samRecord, from: p, to: samId, keep: [p, samId] }),
+    );
     const requestId = randomUUID();
     try {
       await callApi(t, '/v1/people/search', { ...research, body: sam, headers: { 'x-request-id': requestId } });
     } finally {
-      for (const [name, original] of originals) consents[name] = original;
+      race.restore();
     }
-    expect(split).toBe(true);
+    expect(race.reached()).toBe(true);
 
     const entry = await s.store.db
       .selectFrom('access_log')

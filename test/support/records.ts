@@ -24,6 +24,16 @@ export const SAM_PARTICIPANT: TestRecord = {
   attributes: { name: 'Sam Taylor', telephoneNumber: '07700 900000' },
 };
 
+/** A Housing First participant's contact details, as Dudley's contacts dataset holds them. */
+export function housingFirstContacts(name: string, telephoneNumber: string) {
+  return {
+    name,
+    telephoneNumber,
+    email: `${name.split(' ')[0]!.toLowerCase()}@example.org`,
+    address: '2 Low Road, Dudley',
+  };
+}
+
 /** Aisha: an applicant on Kettering's Keyways register, found by her NI number. */
 export const AISHA_NI = 'JG103759A';
 export function aishaOnKeyways(ni = 'JG103759'): TestRecord {

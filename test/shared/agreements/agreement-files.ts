@@ -3,7 +3,9 @@
  * one and change one thing. The list is read from the folder, so a new agreement file is loaded
  * and checked without a change here.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 
@@ -65,4 +67,31 @@ export function changedAgreementText(name: AgreementName, change: (agreement: Ra
   const agreement = rawAgreement(name);
   change(agreement);
   return stringify(agreement);
+}
+
+/** One change to an agreement file's text: `from` must stand in it exactly once. */
+export interface AgreementTextEdit {
+  agreement: AgreementName;
+  from: string;
+  to: string;
+}
+
+/**
+ * A copy of the agreements folder with `edits` made to the files' text, for a test host's
+ * AGREEMENTS_DIR. Text, not parsed YAML (changedAgreementText), so the source quotes and comments
+ * the loader checks stay as the real file has them.
+ */
+export function agreementsFolderWith(edits: readonly AgreementTextEdit[]): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'lintel-agreements-')), 'agreements');
+  cpSync(AGREEMENTS_DIR, dir, { recursive: true });
+  for (const { agreement, from, to } of edits) {
+    const path = join(dir, agreementFile(agreement));
+    const text = readFileSync(path, 'utf8');
+    if (text.split(from).length !== 2) throw new Error(`${agreementFile(agreement)} must hold exactly once: ${from}`);
+    writeFileSync(
+      path,
+      text.replace(from, () => to),
+    );
+  }
+  return dir;
 }
