@@ -72,7 +72,9 @@ export interface HistoricId {
  * id only for the time before its records moved on (after a split the id goes on as another
  * person). The access log keeps the id of the moment, so these are where a subject's accesses
  * are. Moves out of the person (a part split off later) are not followed: that part is someone
- * else from then on. `capped` says the history reached MAX_HISTORY_IDS and is incomplete.
+ * else from then on, and so are moves into an earlier id made once its records had moved on: those
+ * records went to whoever holds that id now, not here. `capped` says the history reached
+ * MAX_HISTORY_IDS and is incomplete.
  */
 export async function personIdHistory(
   db: Kysely<Database>,
@@ -91,7 +93,10 @@ export async function personIdHistory(
         .execute();
       for (const { from_person_id: from, to_person_id: to, moved_at: movedAt } of rows) {
         const later = until.get(to);
-        const bound = later === undefined || movedAt < later ? movedAt : later;
+        // Records that reached the earlier id once its own had moved on to this person are
+        // someone else's: they never came here (a review found a SAR showing their accesses).
+        if (later !== undefined && movedAt >= later) continue;
+        const bound = movedAt;
         if (!until.has(from) && until.size >= MAX_HISTORY_IDS) {
           capped = true;
           continue;

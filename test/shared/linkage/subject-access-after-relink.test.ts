@@ -126,3 +126,30 @@ describe('accesses to a person whose records moved back and forth between two id
     expect(await sar(h, 'id-b')).toEqual(['before-first-merge', 'while-back-under-a', 'after-second-merge']);
   });
 });
+
+describe('accesses to a person whose earlier id was given to someone else after it merged into them', () => {
+  let h: ImportHarness;
+  beforeAll(async () => {
+    h = await createImportHarness();
+  });
+  afterAll(async () => h.close());
+
+  it('does not show the accesses of the person whose records the earlier id took on later', async () => {
+    const move = async (from: string, to: string) => {
+      await tick();
+      await recordPersonIdMoves(h.store.db, [{ from, to }], new Date().toISOString());
+      await tick();
+    };
+    await access(h, 'id-b', 'b-before-merge');
+    await access(h, 'id-x', 'x-someone-else');
+    await move('id-b', 'id-p'); // B's records join P: B's accesses until now are P's
+    // A later pass gives id B to another person's records (X's, say, by a carried id): X's
+    // records were never P's, so nothing logged under X is P's business.
+    await move('id-x', 'id-b');
+    await access(h, 'id-p', 'p-after-merge');
+    expect(await sar(h, 'id-p')).toEqual(['b-before-merge', 'p-after-merge']);
+    // X's own request still finds X's accesses, and those under B since X's records moved there.
+    await access(h, 'id-b', 'x-under-b');
+    expect(await sar(h, 'id-b')).toEqual(expect.arrayContaining(['x-someone-else', 'x-under-b']));
+  });
+});
