@@ -77,6 +77,11 @@ interface ExportTarget {
   readonly roles: readonly string[];
   /** Per free-text field, the values the export grant names (`categories`). */
   readonly categories: Readonly<Record<string, readonly string[]>>;
+  /**
+   * The grant says `subjects: with-caller-record`: the recipient may be told about the people its
+   * own extract of the dataset holds (a provider's tenants), as its lookups are, and no one else.
+   */
+  readonly ownSubjectsOnly: boolean;
 }
 
 /**
@@ -91,8 +96,11 @@ interface ExportTarget {
  * entry (action `export`, no subject, the fields counted) before any file is written: if the
  * entry cannot be written, nothing is. People with a national data opt-out are left out where
  * the purpose applies it; where the purpose needs consent, only people with a current consent
- * are counted. Where the agreement keeps the dataset on the joint system only while a condition
- * holds (the ISA: while Housing has them in temporary accommodation), only people it holds for
+ * are counted. A grant for the recipient's own subjects (`subjects: with-caller-record`) counts
+ * only people its own extract holds a record of: it must not tell a provider about households it
+ * could not look up (found by a review: everyone in the dataset was counted). Where the
+ * agreement keeps the dataset on the joint system only while a condition holds (the ISA: while
+ * Housing has them in temporary accommodation), only people it holds for
  * now are counted, as a lookup shows only them: retention deletes the others, but waits whenever
  * it cannot judge everyone, and what it has yet to delete is not the analysts' to count. Only
  * records that hold a person id are counted, so no one is counted twice; the manifest says how
@@ -157,6 +165,7 @@ function exportTargets(agreements: AgreementSet): ExportTarget[] {
             partyId,
             roles: [...grant.roles].filter((role) => held.has(role)).sort(),
             categories: grant.grant.categories ?? {},
+            ownSubjectsOnly: grant.grant.subjects === 'with-caller-record',
           });
         }
       }
@@ -229,6 +238,7 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
     const counted = (personId: string, held: readonly KeepWhileRecord[]) =>
       scope !== 'unjudgeable' &&
       scope.every(({ test }) => keepsPerson(test, held)) &&
+      (!target.ownSubjectsOnly || held.some((record) => record.partyId === target.partyId)) &&
       !optedOut.has(personId) &&
       (consenting === undefined || consenting.has(personId));
     let person: string | undefined;
@@ -267,8 +277,9 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
     extractsAsOf: Object.fromEntries([...extractsAsOf].sort()),
     recordsAwaitingLinkage: publishedAwaiting(awaiting, deps.minCell),
     method: {
-      counts:
-        'people the joint system may hold now (its retention condition), each counted once from all their records in the dataset',
+      counts: `people the joint system may hold now (its retention condition)${
+        target.ownSubjectsOnly ? " of whom the recipient's own extract holds a record" : ''
+      }, each counted once from all their records in the dataset`,
       minimumCell: deps.minCell,
       suppressed: 'zeros, and counts that come to under the minimum with their noise',
       perturbation: '-4 to +4 a cell, mostly small; the same for the same counts, drawn afresh when any count changes',

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAgreements } from '../../../shared/agreements/load.js';
+import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
+import { COUNTS_FILE, exportCurated, MANIFEST_FILE } from '../../../shared/curated/curated-export.js';
+import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
+import { AGREEMENTS_DIR, createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import { importEach, nhs } from '../../support/linked-people.js';
+
+const DATASET = 'multiple-disadvantage-indicators';
+const FOLDER = `social-housing-providers/service-planning/${DATASET}/`;
+const PEOPLE = 40;
+/** The provider's tenants among the 40 in temporary accommodation. */
+const TENANTS = 12;
+const family = (i: number) =>
+  `Family${String.fromCharCode(97 + Math.floor(i / 26))}${String.fromCharCode(97 + (i % 26))}`;
+const HOUSING = [
+  'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,gender,inTemporaryAccommodation',
+  ...Array.from({ length: PEOPLE }, (_, i) =>
+    ['Alex', family(i), '2010-01-01', 'ME14 1XX', nhs(600 + i), i % 2 ? 'Female' : 'Male', 'Y'].join(','),
+  ),
+];
+const PROVIDER = [
+  'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
+  ...Array.from({ length: TENANTS }, (_, i) =>
+    ['Alex', family(i), '2010-01-01', 'ME14 1XX', nhs(600 + i), 'Y'].join(','),
+  ),
+];
+
+/**
+ * The ISA's planning export grant given instead to the social housing providers, for "their
+ * tenants" only (`subjects: with-caller-record`, as their lookup grant says).
+ */
+function agreementsWithProviderExport() {
+  const dir = mkdtempSync(join(tmpdir(), 'lintel-agreements-'));
+  cpSync(AGREEMENTS_DIR, dir, { recursive: true });
+  const file = join(dir, 'social-care-education-housing.yaml');
+  const text = readFileSync(file, 'utf8');
+  const from = '    roles: [analyst]\n    parties: [la-housing]\n    actions: [export]\n';
+  expect(text.split(from)).toHaveLength(2);
+  writeFileSync(
+    file,
+    text.replace(
+      from,
+      '    roles: [rp-tenancy-officer]\n    parties: [social-housing-providers]\n    actions: [export]\n    subjects: with-caller-record\n',
+    ),
+  );
+  return loadAgreements(dir);
+}
+
+describe('a planning export granted for the recipient’s own subjects only', () => {
+  let h: ImportHarness;
+  let container: string;
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    container = `cur-${randomUUID().slice(0, 8)}`;
+    await h.blobs.getContainerClient(container).create();
+    await importEach(h, [
+      ['la-housing', HOUSING],
+      ['social-housing-providers', PROVIDER],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+  });
+  afterAll(async () => {
+    await h.blobs.getContainerClient(container).deleteIfExists();
+    await h.close();
+  });
+
+  it('counts only the people the recipient’s own extract holds, not everyone in the joint system', async () => {
+    const { logger } = h.linkDeps();
+    const [summary] = await exportCurated({
+      store: h.store,
+      agreements: agreementsWithProviderExport(),
+      consents: new StoreConsentRegister(h.store),
+      accessLog: h.retentionDeps().accessLog,
+      blobs: h.blobs,
+      secrets: h.secrets,
+      logger,
+      minCell: 10,
+      historyDays: 400,
+      container,
+      now: () => new Date('2027-01-01T06:00:00.000Z'),
+    });
+    expect(summary).toMatchObject({ partyId: 'social-housing-providers', outcome: 'written' });
+    // The provider may be told about its 12 tenants, not about the 28 other households in
+    // temporary accommodation it has no relationship with.
+    expect(summary!.peopleCounted).toBe(TENANTS);
+    const read = async (name: string) =>
+      (await h.blobs.getContainerClient(container).getBlobClient(name).downloadToBuffer()).toString('utf8');
+    const all = (await read(`${FOLDER}latest/${COUNTS_FILE}`))
+      .split('\r\n')
+      .find((line) => line.includes(',all people,all,'))!
+      .split(',')[4]!;
+    expect(all === '' || Math.abs(Number(all) - TENANTS) <= 6).toBe(true);
+    const manifest = JSON.parse(await read(`${FOLDER}latest/${MANIFEST_FILE}`)) as { method: { counts: string } };
+    expect(manifest.method.counts).toMatch(/recipient's own extract/);
+  });
+});
