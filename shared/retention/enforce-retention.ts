@@ -57,8 +57,9 @@ const BATCH = 500;
  * - a person whose records from the field's sources leave the field blank (or an extract without
  *   the column), or hold a value of another type than the field now stores (loaded under an
  *   earlier version of the agreement), is not known to be out of scope, and is kept; the rule
- *   waits while none of those records holds a value it can judge, and while the field's sources
- *   have sent nothing;
+ *   waits while none of those records holds a value it can judge, while the field's sources
+ *   have sent nothing, and while an extract of theirs received since their standing one has not
+ *   loaded (refused, loading, or to be retried): it may put right what the standing one says;
  * - a person with a record in a link candidate waiting for an officer, or in a link an officer
  *   has confirmed that no pass has yet made one person, whose other record is kept, is kept
  *   whole: the review decides (or has decided) whether they are the same person;
@@ -161,23 +162,27 @@ async function enforceRule(
         .execute();
       if (partial.length > 0) return 'field-source-rows-rejected';
     }
-    // So may an extract of theirs refused whole since their standing one loaded: the older
-    // snapshot's N may be what the newer one puts right (found by a review).
+    // So may an extract of theirs received since their standing one loaded and not loaded: the
+    // older snapshot's N may be what the newer one puts right. Refused whole (found by a
+    // review), or still loading or broken off and to be retried (found by a later one: a pass
+    // deleted by the older extract while the newer one, keeping the person, was being retried).
     for (const { partyId, runId } of standing) {
-      const refused = await store.dialect
+      const later = await store.dialect
         .firstRows(
           trx
-            .selectFrom('import_run as refused')
+            .selectFrom('import_run as later')
             .innerJoin('import_run as standing', (join) => join.on('standing.id', '=', runId))
-            .select('refused.id')
-            .where('refused.party_id', '=', partyId)
-            .where('refused.dataset_id', '=', dataset.id)
-            .where('refused.status', '=', 'rejected')
-            .whereRef('refused.received_at', '>', 'standing.finished_at'),
+            .select('later.status')
+            .where('later.party_id', '=', partyId)
+            .where('later.dataset_id', '=', dataset.id)
+            .where('later.status', '!=', 'loaded')
+            .whereRef('later.received_at', '>', 'standing.finished_at')
+            .orderBy('later.status'),
           1,
         )
         .execute();
-      if (refused.length > 0) return 'field-source-extract-refused';
+      if (later.length > 0)
+        return later[0]!.status === 'rejected' ? 'field-source-extract-refused' : 'field-source-extract-pending';
     }
     const kept = new Set<string>();
     let judged = 0;

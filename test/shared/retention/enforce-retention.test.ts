@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { enforceRetention, RETENTION_ACTION } from '../../../shared/retention/enforce-retention.js';
+import { SecretUnavailableError } from '../../../shared/secrets/secret-source.js';
 import { createImportHarness, orphanIdentifiers, type ImportHarness } from '../imports/import-harness.js';
 import { importEach, nhs, personOf } from '../../support/linked-people.js';
 
@@ -632,5 +633,45 @@ describe("joint-system retention by Housing's extracts, not its records left", (
 
     expect(await recordsByParty(h), "Bob deleted by the older snapshot's N").toContain('la-childrens-social-care:BOB');
     expect(summary).toMatchObject({ outcome: 'skipped', peopleDeleted: 0 });
+  });
+
+  it("waits while Housing's newer extract is still being loaded or retried, rather than deleting by the older one", async () => {
+    await importEach(h, [
+      ['la-housing', [HEADER, `Alice,Smith,2012-03-04,ME14 1XX,${ALICE},Y`, `Bob,Jones,2010-01-01,ME15 2YY,${BOB},N`]],
+      [
+        'la-childrens-social-care',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
+          `Alice,Smith,2012-03-04,ME14 1XX,${ALICE},SC-1,Y`,
+          `Bob,Jones,2010-01-01,ME15 2YY,${BOB},SC-2,Y`,
+        ],
+      ],
+    ]);
+    // Housing's next extract, a day later: Bob is back in temporary accommodation. Its first
+    // attempt breaks off (Key Vault did not answer); the queue will deliver it again.
+    const blob = `la-housing/${DATASET}/b.csv`;
+    const next = [HEADER, `Alice,Smith,2012-03-04,ME14 1XX,${ALICE},Y`, `Bob,Jones,2010-01-01,ME15 2YY,${BOB},Y`].join(
+      '\n',
+    );
+    const asof = new Date(Date.now() + 24 * 3600_000).toISOString().slice(0, 10);
+    await expect(
+      h.importFile(
+        blob,
+        next,
+        { asof },
+        { secrets: { get: (name) => Promise.reject(new SecretUnavailableError(name)) } },
+      ),
+    ).rejects.toThrow();
+    await linkPendingRecords(h.linkDeps());
+
+    await expectSkipped(h, 'field-source-extract-pending');
+    expect(await recordsByParty(h), "Bob deleted by the older snapshot's N").toContain('la-childrens-social-care:BOB');
+
+    // The retry loads it: Bob is kept, by the extract Housing sent last.
+    expect((await h.run(blob)).outcome).toBe('loaded');
+    await linkPendingRecords(h.linkDeps());
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 0 });
+    expect(await recordsByParty(h)).toContain('la-childrens-social-care:BOB');
   });
 });
