@@ -12,7 +12,9 @@ import {
   listCandidates,
   recordDecision,
   type Candidate,
+  type CandidateScope,
 } from '../linkage/review-queue.js';
+import { groupsWithinJointSystemScope } from '../people/joint-system-scope.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
@@ -84,7 +86,7 @@ function linkDeps(ctx: ApiContext) {
 
 /** The people a candidate's records belong to, as the access log's subject. */
 function subjectOf(candidate: Candidate): string | null {
-  return subjectRefOf(candidate.recordsInFull.map((r) => r.personId).filter((id): id is string => id !== null));
+  return subjectRefOf(peopleOf(candidate));
 }
 
 const unknownCandidate = () => problem(404, 'candidate-unknown', 'No such link candidate');
@@ -103,7 +105,22 @@ async function reviewableCandidate(
   const candidate = await findCandidate(ctx.services.store, id.data);
   if (candidate === undefined || candidate.agreementId !== decision.agreementId) return undefined;
   if (candidate.status === 'auto') return undefined;
-  return candidate.records.every((r) => decision.datasets.includes(r.dataset)) ? candidate : undefined;
+  if (!candidate.records.every((r) => decision.datasets.includes(r.dataset))) return undefined;
+  const [within] = await scopeOf(ctx, decision)([peopleOf(candidate)]);
+  return within === true ? candidate : undefined;
+}
+
+function peopleOf(candidate: Candidate): string[] {
+  return candidate.recordsInFull.map((r) => r.personId).filter((id): id is string => id !== null);
+}
+
+/**
+ * Whether a pair is within the agreement's joint-system scope (the ISA: Housing clients in
+ * temporary accommodation): a reviewer sees and decides only pairs one of whose people a lookup
+ * could show once joined, not any two people the other services hold (found by a review).
+ */
+function scopeOf(ctx: ApiContext, decision: AllowDecision): CandidateScope {
+  return (people) => groupsWithinJointSystemScope(ctx.services.store, ctx.services.agreements, decision, people);
 }
 
 /** GET /api/v1/link-candidates */
@@ -123,7 +140,13 @@ export function listLinkCandidates(ctx: ApiContext, req: ApiRequest): Promise<Ht
         },
       );
     }
-    const page = await listCandidates(ctx.services.store, decision.agreementId ?? '', decision.datasets, query.data);
+    const page = await listCandidates(
+      ctx.services.store,
+      decision.agreementId ?? '',
+      decision.datasets,
+      query.data,
+      scopeOf(ctx, decision),
+    );
     return {
       result: json(200, page),
       log: { purpose: decision.purpose, datasets: decision.datasets, decision: 'allow', reasonCode: 'granted' },

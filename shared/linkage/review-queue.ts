@@ -73,6 +73,12 @@ export function isCandidateCursor(cursor: string): boolean {
 }
 
 /**
+ * For each candidate, the people its two records belong to (a record not yet linked names none),
+ * whether the caller may see the pair: its scope beyond datasets (shared/people/joint-system-scope.ts).
+ */
+export type CandidateScope = (people: readonly (readonly string[])[]) => Promise<readonly boolean[]>;
+
+/**
  * Open candidates of an agreement, most probable first (then by id, so the order is stable);
  * `after` is the `next` of the previous page.
  */
@@ -81,13 +87,14 @@ export async function listCandidates(
   agreementId: string,
   datasets: readonly string[],
   page: { limit: number; after?: string | undefined },
+  inScope?: CandidateScope,
 ): Promise<CandidatePage> {
   if (datasets.length === 0) return { candidates: [], next: null };
   const allowed = new Set(datasets);
   const after = page.after === undefined ? undefined : parseCursor(page.after);
   const rows = await store.db
     .selectFrom('record_link')
-    .select(['id', 'tier', 'score', 'source_a', 'source_b'])
+    .select(['id', 'tier', 'score', 'source_a', 'source_b', 'record_a', 'record_b'])
     .where('agreement_id', '=', agreementId)
     .where('status', '=', 'candidate')
     // Both records still there: a new snapshot replaces a source's records before its pass
@@ -108,6 +115,25 @@ export async function listCandidates(
     .limit(page.limit + 1)
     .execute();
   const shown = rows.slice(0, page.limit);
+  let visible = shown.map(() => true);
+  if (inScope !== undefined && shown.length > 0) {
+    const recordIds = shown.flatMap((row) => [row.record_a, row.record_b]);
+    const owners = await store.db
+      .selectFrom('source_record')
+      .select(['id', 'person_id'])
+      .where('id', 'in', recordIds)
+      .execute();
+    const personOf = new Map(owners.map((r) => [r.id, r.person_id]));
+    visible = [
+      ...(await inScope(
+        shown.map((row) =>
+          [personOf.get(row.record_a), personOf.get(row.record_b)].filter(
+            (id): id is string => id !== null && id !== undefined,
+          ),
+        ),
+      )),
+    ];
+  }
   const candidates = shown
     .map((row) => ({
       candidateId: row.id,
@@ -115,7 +141,7 @@ export async function listCandidates(
       score: row.score,
       records: [sourceParts(row.source_a), sourceParts(row.source_b)],
     }))
-    .filter((c) => c.records.every((r) => allowed.has(r.dataset)));
+    .filter((c, i) => visible[i] === true && c.records.every((r) => allowed.has(r.dataset)));
   const last = shown[shown.length - 1];
   return { candidates, next: rows.length > page.limit && last ? cursorOf(last.score, last.id) : null };
 }

@@ -44,26 +44,59 @@ export async function isWithinJointSystemScope(
   decision: AllowDecision,
   personId: string,
 ): Promise<boolean> {
-  if (decision.agreementId === null) return true;
+  const [within] = await groupsWithinJointSystemScope(store, agreements, decision, [[personId]]);
+  return within === true;
+}
+
+/**
+ * For each group of people, whether the person they would be as one is in the joint system's
+ * scope (as {@link isWithinJointSystemScope} judges one): an officer reviewing a candidate link
+ * decides whether two people are one, so the pair is in scope when their records together meet
+ * every condition, and out of it when neither could be shown however it is decided. A group
+ * with no people is out of scope wherever there is a condition.
+ */
+export async function groupsWithinJointSystemScope(
+  store: Store,
+  agreements: AgreementSet,
+  decision: AllowDecision,
+  groups: readonly (readonly string[])[],
+): Promise<boolean[]> {
+  const all = () => groups.map(() => true);
+  if (decision.agreementId === null) return all();
   const agreement = agreements.agreement(decision.agreementId)?.agreement;
-  if (agreement === undefined) return true;
+  if (agreement === undefined) return all();
   const conditions = jointSystemScopeConditions(agreement, (datasetId) => decision.fields.has(datasetId));
-  if (conditions === 'unjudgeable') return false;
+  if (conditions === 'unjudgeable') return groups.map(() => false);
+  const people = [...new Set(groups.flat())];
+  const within = groups.map(() => true);
   for (const { datasetId, test } of conditions) {
-    const rows = await store.reads.execute(
-      store.db
-        .selectFrom('source_record')
-        .select(['party_id', 'attributes'])
-        .where('person_id', '=', personId)
-        .where('dataset_id', '=', datasetId)
-        .where('party_id', 'in', test.decidingParties)
-        .compile(),
-    );
-    const records = rows.map((row) => ({
-      partyId: row.party_id,
-      attributes: JSON.parse(row.attributes) as Record<string, unknown>,
-    }));
-    if (!keepsPerson(test, records)) return false;
+    const byPerson = new Map<string, { partyId: string; attributes: Record<string, unknown> }[]>();
+    if (people.length > 0) {
+      const rows = await store.reads.execute(
+        store.db
+          .selectFrom('source_record')
+          .select(['person_id', 'party_id', 'attributes'])
+          .where('person_id', 'in', people)
+          .where('dataset_id', '=', datasetId)
+          .where('party_id', 'in', test.decidingParties)
+          .compile(),
+      );
+      for (const row of rows) {
+        if (row.person_id === null) continue;
+        const records = byPerson.get(row.person_id) ?? [];
+        records.push({ partyId: row.party_id, attributes: JSON.parse(row.attributes) as Record<string, unknown> });
+        byPerson.set(row.person_id, records);
+      }
+    }
+    groups.forEach((group, i) => {
+      if (
+        !keepsPerson(
+          test,
+          group.flatMap((personId) => byPerson.get(personId) ?? []),
+        )
+      )
+        within[i] = false;
+    });
   }
-  return true;
+  return within;
 }

@@ -26,7 +26,14 @@ describe('link review: paging and candidates without a key', () => {
         familyName: family,
         dateOfBirth: '2012-03-04',
         postcode: 'ME14 1XX',
-        attributes: { firstName: 'Jonathan', lastName: family, dateOfBirth: '2012-03-04', homePostcode: 'ME14 1XX' },
+        attributes: {
+          firstName: 'Jonathan',
+          lastName: family,
+          dateOfBirth: '2012-03-04',
+          homePostcode: 'ME14 1XX',
+          // A Housing client in temporary accommodation: the pair is within the ISA's scope.
+          ...(party === 'la-housing' ? { inTemporaryAccommodation: true } : {}),
+        },
       });
     const { store, secrets, agreements, logger } = services;
     await linkPeople(

@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkPeople } from '../../shared/linkage/link-people.js';
+import { insertRecord } from '../support/records.js';
+import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * The ISA keeps data on the joint system "only whilst clients of Housing are in temporary
+ * accommodation", and "where no link is found, data will not be displayed from any of the
+ * systems". A tier-5 candidate between two people neither of whom is a Housing client in
+ * temporary accommodation is outside that scope: a reviewer may not list it, open it (names,
+ * date of birth, address of a child known to social care and to a school) or decide it, just as
+ * a housing officer's lookup may not show either person. Once one of them is such a client the
+ * pair is the reviewer's to decide.
+ */
+describe('link review within the joint system scope', () => {
+  let t: TestHost;
+  const DATASET = 'multiple-disadvantage-indicators';
+  const PURPOSE = 'homelessness-prevention';
+  const NHS = '9434765919';
+
+  const reviewer = (path: string, method = 'GET') =>
+    callApi(t, path, { party: 'la-housing', roles: ['reviewer'], purpose: PURPOSE, method });
+  const listed = async () =>
+    ((await reviewer('/v1/link-candidates?limit=100')).body.candidates as { candidateId: string }[]).map(
+      (c) => c.candidateId,
+    );
+  const openCandidates = async () =>
+    (
+      await t.host.services.store.db
+        .selectFrom('record_link')
+        .select('id')
+        .where('agreement_id', '=', 'social-care-education-housing')
+        .where('status', '=', 'candidate')
+        .execute()
+    ).map((r) => r.id);
+  const relink = () => {
+    const { store, secrets, agreements, logger } = t.host.services;
+    return linkPeople(
+      { store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } },
+      'social-care-education-housing',
+      'full',
+    );
+  };
+
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+    const services = t.host.services;
+    await insertRecord(services, {
+      partyId: 'la-childrens-social-care',
+      datasetId: DATASET,
+      givenName: 'Jonathan',
+      familyName: 'Smith',
+      dateOfBirth: '2012-03-04',
+      postcode: 'ME14 1XX',
+      identifiers: { nhs: NHS },
+      attributes: {
+        firstName: 'Jonathan',
+        lastName: 'Smith',
+        dateOfBirth: '2012-03-04',
+        homePostcode: 'ME14 1XX',
+        childProtection: true,
+      },
+    });
+    await insertRecord(services, {
+      partyId: 'la-education',
+      datasetId: DATASET,
+      givenName: 'Jonathan',
+      familyName: 'Smyth',
+      dateOfBirth: '2012-03-04',
+      postcode: 'ME14 1XX',
+      attributes: {
+        firstName: 'Jonathan',
+        lastName: 'Smyth',
+        dateOfBirth: '2012-03-04',
+        homePostcode: 'ME14 1XX',
+        currentSchool: 'St Mary',
+      },
+    });
+    await relink();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('hides a pair of people no Housing record in temporary accommodation holds, as it does their lookups', async () => {
+    const [id, ...others] = await openCandidates();
+    expect(id, 'the pair is proposed').toBeDefined();
+    expect(others).toEqual([]);
+
+    const before = await t.accessLogSize();
+    expect(await listed()).toEqual([]);
+    const view = await reviewer(`/v1/link-candidates/${id}`);
+    expect(view.status).toBe(404);
+    expect(view.text).not.toMatch(/Jonathan|Smyth|Smith|2012-03-04|ME14/);
+    const confirm = await reviewer(`/v1/link-candidates/${id}/confirm`, 'POST');
+    expect(confirm.status).toBe(404);
+    const reject = await reviewer(`/v1/link-candidates/${id}/reject`, 'POST');
+    expect(reject.status).toBe(404);
+    // Each call leaves exactly one entry, and nothing was decided.
+    expect((await t.accessLogSize()) - before).toBe(4);
+    expect(await t.host.services.store.db.selectFrom('link_decision').selectAll().execute()).toEqual([]);
+    expect(await openCandidates()).toEqual([id]);
+  });
+
+  it('shows the pair once one of the two is a Housing client in temporary accommodation', async () => {
+    await insertRecord(t.host.services, {
+      partyId: 'la-housing',
+      datasetId: DATASET,
+      givenName: 'Jonathan',
+      familyName: 'Smith',
+      dateOfBirth: '2012-03-04',
+      identifiers: { nhs: NHS },
+      attributes: {
+        firstName: 'Jonathan',
+        lastName: 'Smith',
+        dateOfBirth: '2012-03-04',
+        inTemporaryAccommodation: true,
+      },
+    });
+    await relink();
+    const ids = await listed();
+    expect(ids.length).toBeGreaterThan(0);
+    for (const id of ids) {
+      const view = await reviewer(`/v1/link-candidates/${id}`);
+      expect(view.status).toBe(200);
+    }
+  });
+});
