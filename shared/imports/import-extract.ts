@@ -323,7 +323,6 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
 
     const secret = await deps.secrets.get('pseudonymisation-key');
     const key = Buffer.from(secret.value, 'base64');
-    const previousKey = await previousSnapshotKey(deps, file, secret.version);
     const readerLimits = { ...DEFAULT_READER_LIMITS, ...deps.readerLimits };
 
     let entries: ZipEntry[] | undefined;
@@ -354,17 +353,15 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
         xlsx: entries === undefined ? undefined : { entries, zipLimits },
         keyVersion: secret.version,
         key,
-        previousKey,
       });
     } else {
       // Never a workbook: a workbook always has a row worker (above).
       if (format.kind !== 'csv') throw new Error('A workbook must be read on a row worker');
       const pseudonymiser = new Pseudonymiser({ keyVersion: secret.version, key });
       const records = csvRecords(counted(), format.delimiter, readerLimits);
-      rows = preparedInThread(records, pseudonymiser, previousKey && new Pseudonymiser(previousKey));
+      rows = preparedInThread(records, pseudonymiser);
     }
     key.fill(0);
-    previousKey?.key.fill(0);
     lap('open file');
 
     const started = Date.now();
@@ -376,7 +373,6 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
         asOf,
         uploadedAt: properties.lastModified.toISOString(),
         keyVersion: secret.version,
-        previousKeyVersion: previousKey?.keyVersion,
         onBatch: (rowsRead) =>
           progress?.report({ runId: claimed.id, bytesRead, totalBytes: bytes, rows: rowsRead, phase: 'loading' }),
       });
@@ -523,10 +519,11 @@ async function rejectMisplaced(deps: ImportDependencies, blobName: string, ids: 
  */
 async function previousSnapshotKey(
   deps: ImportDependencies,
+  trx: Kysely<Database>,
   file: { readonly partyId: string; readonly datasetId: string },
   currentVersion: string,
 ): Promise<{ readonly keyVersion: string; readonly key: Buffer } | undefined> {
-  const version = await snapshotKeyVersion(deps.store.db, deps.store, file.partyId, file.datasetId);
+  const version = await snapshotKeyVersion(trx, deps.store, file.partyId, file.datasetId);
   if (version === undefined || version === currentVersion) return undefined;
   try {
     const previous = await deps.secrets.get('pseudonymisation-key', version);
@@ -588,8 +585,6 @@ interface LoadInput {
   readonly uploadedAt: string;
   /** The version of the key the rows' identifiers are hashed under. */
   readonly keyVersion: string;
-  /** The previous snapshot's other key version, when the rows also bring hashes under it. */
-  readonly previousKeyVersion: string | undefined;
   readonly onBatch: (rows: number) => void;
 }
 
@@ -682,6 +677,10 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
     if (current !== undefined && isBehind(incoming, current)) {
       throw new SnapshotRejected([{ reason: 'stale-extract' }], undefined, undefined);
     }
+    // Read here, with the snapshot the carry compares with: read before the transaction, it could
+    // describe a snapshot another extract has since replaced under another key version (found
+    // by a review: an extract racing another across a rotation carried nobody by identifier).
+    const previousKey = await previousSnapshotKey(deps, trx, file, input.keyVersion);
     const writer = new SnapshotWriter(
       trx,
       deps.store,
@@ -691,7 +690,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
         datasetId: file.datasetId,
         asOf: input.asOf,
         keyVersion: input.keyVersion,
-        previousKeyVersion: input.previousKeyVersion,
+        previousKeyVersion: previousKey?.keyVersion,
       },
       lap,
     );
@@ -722,22 +721,27 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
     const rowErrors = new RowErrorList();
     let rows = 0;
     let loaded = 0;
-    for await (const batch of input.rows.rows(plan)) {
-      lap('wait for rows');
-      if (onRow !== undefined) for (const row of batch.rows) onRow(row);
-      rows += batch.rows.length;
-      for (const errors of batch.rowErrors) rowErrors.addRow(errors);
-      loaded += writer.addRecords(batch.records);
-      writer.addIdentifiers(batch.identifiers);
-      writer.addPreviousKeyIdentifiers(batch.previousKeyIdentifiers);
-      await writer.flush();
-      input.onBatch(rows);
-      lap('insert');
-      // SQLite runs synchronously: give the event loop a turn per batch so the Functions
-      // worker stays responsive (heartbeats, other invocations) and the row worker is fed.
-      // The turn is where the worker's next batches arrive (and are deserialised).
-      await new Promise<void>((resolveTurn) => setImmediate(resolveTurn));
-      lap('receive rows');
+    try {
+      for await (const batch of input.rows.rows(plan, previousKey)) {
+        lap('wait for rows');
+        if (onRow !== undefined) for (const row of batch.rows) onRow(row);
+        rows += batch.rows.length;
+        for (const errors of batch.rowErrors) rowErrors.addRow(errors);
+        loaded += writer.addRecords(batch.records);
+        writer.addIdentifiers(batch.identifiers);
+        writer.addPreviousKeyIdentifiers(batch.previousKeyIdentifiers);
+        await writer.flush();
+        input.onBatch(rows);
+        lap('insert');
+        // SQLite runs synchronously: give the event loop a turn per batch so the Functions
+        // worker stays responsive (heartbeats, other invocations) and the row worker is fed.
+        // The turn is where the worker's next batches arrive (and are deserialised).
+        await new Promise<void>((resolveTurn) => setImmediate(resolveTurn));
+        lap('receive rows');
+      }
+    } finally {
+      // The preparer (or the worker) holds its own copy of the key.
+      previousKey?.key.fill(0);
     }
     lap('wait for rows');
 

@@ -1,6 +1,7 @@
-import type { Pseudonymiser } from '../domain/pseudonymise.js';
+import { Pseudonymiser } from '../domain/pseudonymise.js';
 import type { ExtractRecord, ExtractRecords } from './extract-records.js';
 import { isBlankRecord, RowPreparer, type PreparedBatch, type RowPlan } from './row-preparation.js';
+import type { PreviousKey } from './row-worker-protocol.js';
 
 /**
  * A file's rows as the snapshot load takes them: first the header record, from which the load
@@ -11,18 +12,17 @@ import { isBlankRecord, RowPreparer, type PreparedBatch, type RowPlan } from './
 export interface PreparedRows {
   /** The first record, or undefined when the file has none. */
   header(): Promise<ExtractRecord | undefined>;
-  /** The records after the header, prepared under `plan`, in file order. */
-  rows(plan: RowPlan): AsyncIterable<PreparedBatch>;
+  /**
+   * The records after the header, prepared under `plan`, in file order; their identifiers hashed
+   * under `previousKey` as well, when given (see RowPreparer). The caller may zero `previousKey`
+   * once the first batch is in.
+   */
+  rows(plan: RowPlan, previousKey?: PreviousKey): AsyncIterable<PreparedBatch>;
   /** Stops reading; called once the load is over, whatever its outcome. */
   close(): Promise<void>;
 }
 
-/** `previousKey`: the previous snapshot's key, when it was another version (see RowPreparer). */
-export function preparedInThread(
-  records: ExtractRecords,
-  pseudonymiser: Pseudonymiser,
-  previousKey?: Pseudonymiser,
-): PreparedRows {
+export function preparedInThread(records: ExtractRecords, pseudonymiser: Pseudonymiser): PreparedRows {
   const iterator = records[Symbol.asyncIterator]();
   let first: ExtractRecord[] | undefined;
   /** Where the header is in `first`: blank records before it (Excel leftovers) are skipped. */
@@ -40,8 +40,12 @@ export function preparedInThread(
         }
       }
     },
-    async *rows(plan) {
-      const preparer = new RowPreparer(plan, pseudonymiser, previousKey);
+    async *rows(plan, previousKey) {
+      const preparer = new RowPreparer(
+        plan,
+        pseudonymiser,
+        previousKey && new Pseudonymiser({ keyVersion: previousKey.keyVersion, key: Buffer.from(previousKey.key) }),
+      );
       if (first !== undefined) yield preparer.prepare(first, headerAt + 1);
       first = undefined;
       for (;;) {

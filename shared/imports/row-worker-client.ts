@@ -11,7 +11,7 @@ import type { ExtractRecord, ReaderLimits } from './extract-records.js';
 import type { PreparedRows } from './prepared-rows.js';
 import { FileRejection } from './reasons.js';
 import type { PreparedBatch, RowPlan } from './row-preparation.js';
-import { CHUNKS_AHEAD, type FromRowWorker, type ToRowWorker } from './row-worker-protocol.js';
+import { CHUNKS_AHEAD, type FromRowWorker, type PreviousKey, type ToRowWorker } from './row-worker-protocol.js';
 import type { ZipEntry, ZipLimits } from './zip-directory.js';
 
 /**
@@ -42,7 +42,6 @@ export interface RowWorkerInput {
   readonly xlsx?: { readonly entries: readonly ZipEntry[]; readonly zipLimits: ZipLimits };
   readonly keyVersion: string;
   readonly key: Uint8Array;
-  readonly previousKey?: { readonly keyVersion: string; readonly key: Uint8Array };
 }
 
 /** The row worker stopped without finishing; carries the error's kind, never its message. */
@@ -196,7 +195,6 @@ export class RowWorker implements PreparedRows {
       xlsx: input.xlsx,
       keyVersion: input.keyVersion,
       key: input.key,
-      previousKey: input.previousKey,
       tempDir,
     });
     void this.sendBytes();
@@ -210,8 +208,8 @@ export class RowWorker implements PreparedRows {
     return message.record;
   }
 
-  async *rows(plan: RowPlan): AsyncIterable<PreparedBatch> {
-    this.send({ kind: 'plan', plan });
+  async *rows(plan: RowPlan, previousKey?: PreviousKey): AsyncIterable<PreparedBatch> {
+    this.send({ kind: 'plan', plan, previousKey });
     for (;;) {
       const message = await this.receive();
       if (message.kind === 'done') return;

@@ -2,6 +2,12 @@ import type { ExtractFormat } from './extract-format.js';
 import type { ExtractRecord, ReaderLimits } from './extract-records.js';
 import type { FileReason } from './reasons.js';
 import type { PreparedBatch, RowPlan } from './row-preparation.js';
+
+/** A key version and its bytes: the previous snapshot's, when the key was rotated since. */
+export interface PreviousKey {
+  readonly keyVersion: string;
+  readonly key: Uint8Array;
+}
 import type { ZipEntry, ZipLimits } from './zip-directory.js';
 
 /**
@@ -26,8 +32,6 @@ export interface RowWorkerStart {
   readonly keyVersion: string;
   /** The pseudonymisation key; the worker zeroes this copy once it holds the key as a KeyObject. */
   readonly key: Uint8Array;
-  /** The previous snapshot's key, when it was another version (row-preparation.ts); zeroed alike. */
-  readonly previousKey?: { readonly keyVersion: string; readonly key: Uint8Array };
   /**
    * For a workbook: the thread's private directory for its temporary files (exceljs's copy of a
    * worksheet: xlsx-records.ts), made by the parent, which removes it after terminating the
@@ -40,7 +44,15 @@ export type ToRowWorker =
   | ({ readonly kind: 'start' } & RowWorkerStart)
   | { readonly kind: 'bytes'; readonly bytes: ArrayBuffer }
   | { readonly kind: 'end' }
-  | { readonly kind: 'plan'; readonly plan: RowPlan }
+  | {
+      readonly kind: 'plan';
+      readonly plan: RowPlan;
+      /**
+       * The previous snapshot's key, when it was another version (row-preparation.ts): known only
+       * in the load's transaction, so sent with the plan; the worker zeroes this copy as the key.
+       */
+      readonly previousKey?: PreviousKey;
+    }
   | { readonly kind: 'written' };
 
 export type FromRowWorker =

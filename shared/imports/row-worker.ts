@@ -6,7 +6,13 @@ import { csvRecords } from './csv-records.js';
 import type { ExtractRecords } from './extract-records.js';
 import { FileRejection } from './reasons.js';
 import { emptyBatch, isBlankRecord, RowPreparer, type PreparedBatch, type RowPlan } from './row-preparation.js';
-import { BATCHES_AHEAD, type FromRowWorker, type RowWorkerStart, type ToRowWorker } from './row-worker-protocol.js';
+import {
+  BATCHES_AHEAD,
+  type FromRowWorker,
+  type PreviousKey,
+  type RowWorkerStart,
+  type ToRowWorker,
+} from './row-worker-protocol.js';
 
 /**
  * The row worker: reads the file's bytes as the import sends them, and parses, validates,
@@ -63,8 +69,12 @@ class ByteInbox implements AsyncIterable<Uint8Array> {
 const inbox = new ByteInbox();
 let unwritten = 0;
 let written: (() => void) | undefined;
-let receivePlan: (plan: RowPlan) => void = () => undefined;
-const plan = new Promise<RowPlan>((resolve) => (receivePlan = resolve));
+interface Planned {
+  readonly plan: RowPlan;
+  readonly previousKey?: PreviousKey;
+}
+let receivePlan: (planned: Planned) => void = () => undefined;
+const planned = new Promise<Planned>((resolve) => (receivePlan = resolve));
 
 port.on('message', (message: ToRowWorker) => {
   switch (message.kind) {
@@ -81,7 +91,7 @@ port.on('message', (message: ToRowWorker) => {
       inbox.end();
       break;
     case 'plan':
-      receivePlan(message.plan);
+      receivePlan({ plan: message.plan, previousKey: message.previousKey });
       break;
     case 'written': {
       unwritten--;
@@ -102,12 +112,6 @@ async function postBatch(batch: PreparedBatch): Promise<void> {
 async function prepareRows(start: RowWorkerStart): Promise<void> {
   const pseudonymiser = new Pseudonymiser({ keyVersion: start.keyVersion, key: Buffer.from(start.key) });
   start.key.fill(0);
-  const previous = start.previousKey;
-  const previousKey =
-    previous === undefined
-      ? undefined
-      : new Pseudonymiser({ keyVersion: previous.keyVersion, key: Buffer.from(previous.key) });
-  previous?.key.fill(0);
   let records: ExtractRecords;
   if (start.format.kind === 'xlsx') {
     // Loaded only for a workbook: exceljs is most of what the worker would otherwise load at start.
@@ -128,7 +132,13 @@ async function prepareRows(start: RowWorkerStart): Promise<void> {
       const at = read.findIndex((record) => !isBlankRecord(record));
       if (at < 0) continue;
       post({ kind: 'header', record: read[at]! });
-      preparer = new RowPreparer(await plan, pseudonymiser, previousKey);
+      const { plan, previousKey: previous } = await planned;
+      const previousKey =
+        previous === undefined
+          ? undefined
+          : new Pseudonymiser({ keyVersion: previous.keyVersion, key: Buffer.from(previous.key) });
+      previous?.key.fill(0);
+      preparer = new RowPreparer(plan, pseudonymiser, previousKey);
       from = at + 1;
     }
     for (let r = from; r < read.length; r++) {

@@ -156,8 +156,9 @@ class DeferredIndexes implements BatchHook {
 
 /**
  * The key version the identifiers of the party's current snapshot of the dataset were hashed
- * under, or undefined when it has none. Read before a load, to know whether its rows must also be
- * hashed under a previous key; the load itself goes by what it finds in its transaction. Every
+ * under, or undefined when it has none. Read in a load's transaction, before its rows are hashed,
+ * to know whether they must also be hashed under a previous key: read outside it, another load
+ * could replace the snapshot meanwhile, under another key version. Every
  * identifier of a snapshot has the same version, so the first one found tells: the dataset's
  * records in index order, each probed by the identifiers' primary key, stopping at the first hit
  * however many records before it have none (a sample of the first records would take a snapshot
