@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importExtract } from '../../shared/imports/import-extract.js';
 import { linkAfterImport } from '../../shared/linkage/pending-links.js';
+import { hostExtracts, type HostExtracts } from '../support/host-extracts.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -13,53 +12,24 @@ describe('Housing First participants', () => {
   let t: TestHost;
   const dataset = 'housing-first-participant-contacts';
   const party = 'dudley-housing-options';
-  const containers = {
-    incoming: `in-${randomUUID().slice(0, 8)}`,
-    processed: `done-${randomUUID().slice(0, 8)}`,
-    rejected: `rej-${randomUUID().slice(0, 8)}`,
-  };
+  let extracts: HostExtracts;
 
   beforeAll(async () => {
     t = await startTestHost();
-    for (const name of Object.values(containers))
-      await t.host.services.blobs.getContainerClient(name).createIfNotExists();
+    extracts = await hostExtracts(t);
   });
   afterAll(async () => {
-    for (const name of Object.values(containers))
-      await t?.host.services.blobs.getContainerClient(name).deleteIfExists();
+    await extracts?.remove();
     await t?.stop();
   });
 
   it('finds a consenting participant loaded from a real extract by names and postcode', async () => {
     const s = t.host.services;
-    const fileName = 'extract-2026-03-01.csv';
-    const body = Buffer.from(
-      [
-        'name,telephoneNumber,email,address,caseReference',
-        'Sam Taylor,07700 900000,sam@example.org,"2 Low Road, Dudley, DY1 1AA",HO-5',
-      ].join('\n'),
-      'utf8',
-    );
-    const blobName = `${party}/${dataset}/${fileName}`;
-    await s.blobs.getContainerClient(containers.incoming).getBlockBlobClient(blobName).upload(body, body.length);
-    const outcome = await importExtract(
-      {
-        store: s.store,
-        blobs: s.blobs,
-        agreements: s.agreements,
-        secrets: s.secrets,
-        logger: s.logger,
-        accessLog: s.accessLog,
-        maxBadRowShare: 0.05,
-        containers,
-      },
-      { blobName, partyId: party, datasetId: dataset, fileName },
-    );
-    expect(outcome.outcome).toBe('loaded');
-    await linkAfterImport(
-      { store: s.store, secrets: s.secrets, agreements: s.agreements, logger: s.logger },
-      (outcome as unknown as { runId: string }).runId,
-    );
+    const runId = await extracts.load(party, dataset, 'extract-2026-03-01.csv', [
+      'name,telephoneNumber,email,address,caseReference',
+      'Sam Taylor,07700 900000,sam@example.org,"2 Low Road, Dudley, DY1 1AA",HO-5',
+    ]);
+    await linkAfterImport(extracts.linkDeps(), runId);
 
     const recorded = await callApi(t, '/v1/consents', {
       party,

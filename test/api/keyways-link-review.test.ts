@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importExtract } from '../../shared/imports/import-extract.js';
 import { linkPendingRecords } from '../../shared/linkage/pending-links.js';
+import { hostExtracts, type HostExtracts } from '../support/host-extracts.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -12,41 +11,16 @@ import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 describe('Keyways tier-3 candidates', () => {
   let t: TestHost;
   const dataset = 'keyways-housing-register';
-  const containers = {
-    incoming: `in-${randomUUID().slice(0, 8)}`,
-    processed: `done-${randomUUID().slice(0, 8)}`,
-    rejected: `rej-${randomUUID().slice(0, 8)}`,
-  };
-
-  async function load(party: string, lines: string[], fileName = 'extract-2026-03-01.csv') {
-    const s = t.host.services;
-    const body = Buffer.from(lines.join('\n'), 'utf8');
-    const blobName = `${party}/${dataset}/${fileName}`;
-    await s.blobs.getContainerClient(containers.incoming).getBlockBlobClient(blobName).upload(body, body.length);
-    const outcome = await importExtract(
-      {
-        store: s.store,
-        blobs: s.blobs,
-        agreements: s.agreements,
-        secrets: s.secrets,
-        logger: s.logger,
-        accessLog: s.accessLog,
-        maxBadRowShare: 0.05,
-        containers,
-      },
-      { blobName, partyId: party, datasetId: dataset, fileName },
-    );
-    expect(outcome.outcome).toBe('loaded');
-  }
+  let extracts: HostExtracts;
+  const load = (party: string, lines: string[], fileName = 'extract-2026-03-01.csv') =>
+    extracts.load(party, dataset, fileName, lines);
 
   beforeAll(async () => {
     t = await startTestHost();
-    for (const name of Object.values(containers))
-      await t.host.services.blobs.getContainerClient(name).createIfNotExists();
+    extracts = await hostExtracts(t);
   });
   afterAll(async () => {
-    for (const name of Object.values(containers))
-      await t?.host.services.blobs.getContainerClient(name).deleteIfExists();
+    await extracts?.remove();
     await t?.stop();
   });
 
@@ -71,7 +45,7 @@ describe('Keyways tier-3 candidates', () => {
       'Katherine,Whitfield,1985-03-15,"12 Elm Road, Kettering NN16 8AB"',
     ]);
     const s = t.host.services;
-    await linkPendingRecords({ store: s.store, secrets: s.secrets, agreements: s.agreements, logger: s.logger });
+    await linkPendingRecords(extracts.linkDeps());
     const candidates = await s.store.db
       .selectFrom('record_link')
       .select(['tier', 'status'])
@@ -120,8 +94,7 @@ describe('Keyways tier-3 candidates', () => {
       [head, ...filler.slice(0, 50), 'Katherine,Whitfield,1985-03-15,"12 Elm Road, Kettering NN16 8AB",CE654321A'],
       'extract-2026-03-02.csv',
     );
-    const s = t.host.services;
-    await linkPendingRecords({ store: s.store, secrets: s.secrets, agreements: s.agreements, logger: s.logger });
+    await linkPendingRecords(extracts.linkDeps());
     const list = await callApi(t, '/v1/link-candidates?limit=100', {
       party: 'kettering-borough-council',
       roles: ['senior-officer'],
@@ -158,8 +131,7 @@ describe('Keyways tier-3 candidates', () => {
       [head, ...filler.slice(0, 50), 'Katherine,Whitfield,1985-03-15,"12 Elm Road, Kettering NN16 8AB"'],
       'extract-2026-03-03.csv',
     );
-    const s = t.host.services;
-    await linkPendingRecords({ store: s.store, secrets: s.secrets, agreements: s.agreements, logger: s.logger });
+    await linkPendingRecords(extracts.linkDeps());
     expect((await listed()).length).toBeGreaterThan(0);
     // Kettering's next snapshot replaces its records; its linking pass has not run yet.
     await load(

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importExtract } from '../../shared/imports/import-extract.js';
 import { linkAfterImport } from '../../shared/linkage/pending-links.js';
+import { hostExtracts, type HostExtracts } from '../support/host-extracts.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -14,43 +13,9 @@ describe('research consent across a Dudley snapshot with a repeated case referen
   const dataset = 'housing-first-participant-contacts';
   const party = 'dudley-housing-options';
   const header = 'name,telephoneNumber,email,address,caseReference';
-  const containers = {
-    incoming: `in-${randomUUID().slice(0, 8)}`,
-    processed: `done-${randomUUID().slice(0, 8)}`,
-    rejected: `rej-${randomUUID().slice(0, 8)}`,
-  };
-
-  async function load(fileName: string, lines: string[]) {
-    const s = t.host.services;
-    const body = Buffer.from(lines.join('\n'), 'utf8');
-    const blobName = `${party}/${dataset}/${fileName}`;
-    await s.blobs.getContainerClient(containers.incoming).getBlockBlobClient(blobName).upload(body, body.length);
-    const outcome = await importExtract(
-      {
-        store: s.store,
-        blobs: s.blobs,
-        agreements: s.agreements,
-        secrets: s.secrets,
-        logger: s.logger,
-        accessLog: s.accessLog,
-        maxBadRowShare: 0.05,
-        containers,
-      },
-      { blobName, partyId: party, datasetId: dataset, fileName },
-    );
-    expect(outcome.outcome).toBe('loaded');
-    return outcome;
-  }
-  const link = (outcome: unknown) =>
-    linkAfterImport(
-      {
-        store: t.host.services.store,
-        secrets: t.host.services.secrets,
-        agreements: t.host.services.agreements,
-        logger: t.host.services.logger,
-      },
-      (outcome as { runId: string }).runId,
-    );
+  let extracts: HostExtracts;
+  const load = (fileName: string, lines: string[]) => extracts.load(party, dataset, fileName, lines);
+  const link = (runId: string) => linkAfterImport(extracts.linkDeps(), runId);
 
   const lookup = (body: unknown) =>
     callApi(t, '/v1/people/search', {
@@ -62,12 +27,10 @@ describe('research consent across a Dudley snapshot with a repeated case referen
 
   beforeAll(async () => {
     t = await startTestHost();
-    for (const name of Object.values(containers))
-      await t.host.services.blobs.getContainerClient(name).createIfNotExists();
+    extracts = await hostExtracts(t);
   });
   afterAll(async () => {
-    for (const name of Object.values(containers))
-      await t?.host.services.blobs.getContainerClient(name).deleteIfExists();
+    await extracts?.remove();
     await t?.stop();
   });
 
