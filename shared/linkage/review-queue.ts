@@ -79,8 +79,23 @@ export function isCandidateCursor(cursor: string): boolean {
 export type CandidateScope = (people: readonly (readonly string[])[]) => Promise<readonly boolean[]>;
 
 /**
- * Open candidates of an agreement, most probable first (then by id, so the order is stable);
- * `after` is the `next` of the previous page.
+ * Rows a page reads from the queue at a time, and at most per page: a page is filtered by
+ * dataset and scope after it is read, so it reads on until it holds `limit` candidates the
+ * caller may review, or the queue ends. Each read asks for at most twice this many records
+ * (well under SQL Server's 2,100 parameters). The bound keeps one call's work fixed however many
+ * candidates lie outside the caller's scope: a page that reaches it may be short, and its
+ * `next` says more remain.
+ */
+const SCAN_BATCH = 500;
+const MAX_SCANNED = 5_000;
+
+/**
+ * Open candidates of an agreement the caller may review, most probable first (then by id, so
+ * the order is stable); `after` is the `next` of the previous page. A page holds up to `limit`
+ * of them, and `next` is null exactly when none remains after it (unless the page stopped at
+ * the bound above, having read MAX_SCANNED others it may not review: then `next` goes on from
+ * the last of them). Filtered after the SQL limit, a page had been empty or short with a
+ * `next`, and the last page had a `next` to an empty one (found by a review).
  */
 export async function listCandidates(
   store: Store,
@@ -91,59 +106,92 @@ export async function listCandidates(
 ): Promise<CandidatePage> {
   if (datasets.length === 0) return { candidates: [], next: null };
   const allowed = new Set(datasets);
-  const after = page.after === undefined ? undefined : parseCursor(page.after);
-  const rows = await store.db
-    .selectFrom('record_link')
-    .select(['id', 'tier', 'score', 'source_a', 'source_b', 'record_a', 'record_b'])
-    .where('agreement_id', '=', agreementId)
-    .where('status', '=', 'candidate')
-    // Both records still there: a new snapshot replaces a source's records before its pass
-    // replaces their candidates, and one that is gone cannot be shown or decided (found by a review).
-    .where(({ exists, selectFrom }) =>
-      exists(selectFrom('source_record as a').select('a.id').whereRef('a.id', '=', 'record_link.record_a')),
-    )
-    .where(({ exists, selectFrom }) =>
-      exists(selectFrom('source_record as b').select('b.id').whereRef('b.id', '=', 'record_link.record_b')),
-    )
-    .where((eb) =>
-      after === undefined
-        ? eb.lit(true)
-        : eb.or([eb('score', '<', after.score), eb.and([eb('score', '=', after.score), eb('id', '>', after.id)])]),
-    )
-    .orderBy('score', 'desc')
-    .orderBy('id')
-    .limit(page.limit + 1)
-    .execute();
-  const shown = rows.slice(0, page.limit);
-  let visible = shown.map(() => true);
-  if (inScope !== undefined && shown.length > 0) {
-    const recordIds = shown.flatMap((row) => [row.record_a, row.record_b]);
-    const owners = await store.db
-      .selectFrom('source_record')
-      .select(['id', 'person_id'])
-      .where('id', 'in', recordIds)
-      .execute();
-    const personOf = new Map(owners.map((r) => [r.id, r.person_id]));
-    visible = [
-      ...(await inScope(
-        shown.map((row) =>
-          [personOf.get(row.record_a), personOf.get(row.record_b)].filter(
-            (id): id is string => id !== null && id !== undefined,
-          ),
-        ),
-      )),
-    ];
+  let after = page.after === undefined ? undefined : parseCursor(page.after);
+  const candidates: CandidateSummary[] = [];
+  let scanned = 0;
+  for (;;) {
+    const rows = await openCandidateRows(store, agreementId, after, SCAN_BATCH + 1);
+    const batch = rows.slice(0, SCAN_BATCH);
+    const visible = await reviewable(store, batch, allowed, inScope);
+    for (const [i, row] of batch.entries()) {
+      if (!visible[i]) continue;
+      const last = candidates[candidates.length - 1];
+      // One more the caller may review: the page is full, and the next begins after its last.
+      if (candidates.length === page.limit && last !== undefined)
+        return { candidates, next: cursorOf(last.score, last.candidateId) };
+      candidates.push({
+        candidateId: row.id,
+        tier: row.tier,
+        score: row.score,
+        records: [sourceParts(row.source_a), sourceParts(row.source_b)],
+      });
+    }
+    const last = batch[batch.length - 1];
+    if (rows.length <= SCAN_BATCH || last === undefined) return { candidates, next: null };
+    scanned += batch.length;
+    after = { score: last.score ?? 0, id: last.id };
+    if (scanned >= MAX_SCANNED) return { candidates, next: cursorOf(last.score, last.id) };
   }
-  const candidates = shown
-    .map((row) => ({
-      candidateId: row.id,
-      tier: row.tier,
-      score: row.score,
-      records: [sourceParts(row.source_a), sourceParts(row.source_b)],
-    }))
-    .filter((c, i) => visible[i] === true && c.records.every((r) => allowed.has(r.dataset)));
-  const last = shown[shown.length - 1];
-  return { candidates, next: rows.length > page.limit && last ? cursorOf(last.score, last.id) : null };
+}
+
+async function openCandidateRows(
+  store: Store,
+  agreementId: string,
+  after: { score: number; id: string } | undefined,
+  limit: number,
+) {
+  return (
+    store.db
+      .selectFrom('record_link')
+      .select(['id', 'tier', 'score', 'source_a', 'source_b', 'record_a', 'record_b'])
+      .where('agreement_id', '=', agreementId)
+      .where('status', '=', 'candidate')
+      // Both records still there: a new snapshot replaces a source's records before its pass
+      // replaces their candidates, and one that is gone cannot be shown or decided (found by a review).
+      .where(({ exists, selectFrom }) =>
+        exists(selectFrom('source_record as a').select('a.id').whereRef('a.id', '=', 'record_link.record_a')),
+      )
+      .where(({ exists, selectFrom }) =>
+        exists(selectFrom('source_record as b').select('b.id').whereRef('b.id', '=', 'record_link.record_b')),
+      )
+      .where((eb) =>
+        after === undefined
+          ? eb.lit(true)
+          : eb.or([eb('score', '<', after.score), eb.and([eb('score', '=', after.score), eb('id', '>', after.id)])]),
+      )
+      .orderBy('score', 'desc')
+      .orderBy('id')
+      .limit(limit)
+      .execute()
+  );
+}
+
+/** For each row, whether the caller may review it: both datasets its own, and within `inScope`. */
+async function reviewable(
+  store: Store,
+  rows: readonly { source_a: string; source_b: string; record_a: string; record_b: string }[],
+  allowed: ReadonlySet<string>,
+  inScope: CandidateScope | undefined,
+): Promise<boolean[]> {
+  const inDatasets = rows.map((row) =>
+    [row.source_a, row.source_b].every((source) => allowed.has(sourceParts(source).dataset)),
+  );
+  if (inScope === undefined || rows.length === 0) return inDatasets;
+  const recordIds = rows.flatMap((row) => [row.record_a, row.record_b]);
+  const owners = await store.db
+    .selectFrom('source_record')
+    .select(['id', 'person_id'])
+    .where('id', 'in', recordIds)
+    .execute();
+  const personOf = new Map(owners.map((r) => [r.id, r.person_id]));
+  const within = await inScope(
+    rows.map((row) =>
+      [personOf.get(row.record_a), personOf.get(row.record_b)].filter(
+        (id): id is string => id !== null && id !== undefined,
+      ),
+    ),
+  );
+  return inDatasets.map((ok, i) => ok && within[i] === true);
 }
 
 export async function findCandidate(store: Store, candidateId: string): Promise<Candidate | undefined> {
