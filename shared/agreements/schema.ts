@@ -195,7 +195,8 @@ export const GrantSchema = z.strictObject({
   /**
    * Whom a lookup under the grant may answer about. `with-caller-record`: only people of whom
    * the calling party's own extract of the dataset holds a record (the ISA's housing providers
-   * see "their tenants"); anyone else is no-match. Default `all`.
+   * see "their tenants"); anyone else is no-match. On an export grant, only they are counted; on a
+   * review grant, only candidate pairs with one of them are reviewed. Default `all`.
    */
   subjects: z.enum(['all', 'with-caller-record']).default('all'),
   source: z.string().optional(),

@@ -12,8 +12,10 @@ import {
   listCandidates,
   recordDecision,
   type Candidate,
+  type CandidatePair,
   type CandidateScope,
 } from '../linkage/review-queue.js';
+import { decisionsForGroups } from '../people/callers-subjects.js';
 import { groupsWithinJointSystemScope } from '../people/joint-system-scope.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
@@ -92,22 +94,24 @@ function subjectOf(candidate: Candidate): string | null {
 const unknownCandidate = () => problem(404, 'candidate-unknown', 'No such link candidate');
 
 /**
- * A candidate the caller may review: one of its agreement's, with both records in datasets the
- * decision covers. Anything else is indistinguishable from an id that does not exist.
+ * A candidate the caller may review, with the decision it is reviewed under (see
+ * {@link pairDecisions}): one of its agreement's, not an automatic link, and one its pair
+ * decision allows. Anything else is indistinguishable from an id that does not exist.
  */
 async function reviewableCandidate(
   ctx: ApiContext,
   req: ApiRequest,
   decision: AllowDecision,
-): Promise<Candidate | undefined> {
+): Promise<{ candidate: Candidate; decision: AllowDecision } | undefined> {
   const id = candidateId.safeParse(req.params.candidateId);
   if (!id.success) return undefined;
   const candidate = await findCandidate(ctx.services.store, id.data);
   if (candidate === undefined || candidate.agreementId !== decision.agreementId) return undefined;
   if (candidate.status === 'auto') return undefined;
-  if (!candidate.records.every((r) => decision.datasets.includes(r.dataset))) return undefined;
-  const [within] = await scopeOf(ctx, decision)([peopleOf(candidate)]);
-  return within === true ? candidate : undefined;
+  const [forPair] = await pairDecisions(ctx, decision, [
+    { people: peopleOf(candidate), datasets: candidate.records.map((r) => r.dataset) },
+  ]);
+  return forPair === undefined ? undefined : { candidate, decision: forPair };
 }
 
 function peopleOf(candidate: Candidate): string[] {
@@ -115,12 +119,51 @@ function peopleOf(candidate: Candidate): string[] {
 }
 
 /**
- * Whether a pair is within the agreement's joint-system scope (the ISA: Housing clients in
- * temporary accommodation): a reviewer sees and decides only pairs one of whose people a lookup
- * could show once joined, not any two people the other services hold (found by a review).
+ * For each pair, the decision a reviewer reviews it under, or undefined where it may not: as a
+ * lookup judges one person (shared/people/subject-scope.ts), the pair as the one person it
+ * would be. A grant with `subjects: with-caller-record` answers about the pair only when the
+ * caller's own extract holds a record of one of the two people (an agreement author who puts it
+ * on a review grant means the reviewer's own subjects, as for lookups); then both records must
+ * be in datasets the decision covers; then the pair must be within the agreement's joint-system
+ * scope (the ISA: one of the two a Housing client in temporary accommodation), as a reviewer
+ * sees and decides only pairs one of whose people a lookup could show once joined (found by a
+ * review).
  */
+async function pairDecisions(
+  ctx: ApiContext,
+  decision: AllowDecision,
+  pairs: readonly CandidatePair[],
+): Promise<(AllowDecision | undefined)[]> {
+  const { store, agreements } = ctx.services;
+  const forGroups = await decisionsForGroups(
+    store,
+    agreements,
+    decision,
+    pairs.map((p) => p.people),
+  );
+  const result = forGroups.map((d, i) =>
+    d !== undefined && pairs[i]!.datasets.every((dataset) => d.datasets.includes(dataset)) ? d : undefined,
+  );
+  const byDecision = new Map<AllowDecision, number[]>();
+  result.forEach((d, i) => {
+    if (d !== undefined) byDecision.set(d, [...(byDecision.get(d) ?? []), i]);
+  });
+  for (const [d, indices] of byDecision) {
+    const within = await groupsWithinJointSystemScope(
+      store,
+      agreements,
+      d,
+      indices.map((i) => pairs[i]!.people),
+    );
+    indices.forEach((i, k) => {
+      if (within[k] !== true) result[i] = undefined;
+    });
+  }
+  return result;
+}
+
 function scopeOf(ctx: ApiContext, decision: AllowDecision): CandidateScope {
-  return (people) => groupsWithinJointSystemScope(ctx.services.store, ctx.services.agreements, decision, people);
+  return async (pairs) => (await pairDecisions(ctx, decision, pairs)).map((d) => d !== undefined);
 }
 
 /** GET /api/v1/link-candidates */
@@ -159,11 +202,12 @@ export function viewLinkCandidate(ctx: ApiContext, req: ApiRequest): Promise<Htt
   return runRequest(ctx, req, 'link.candidate', async (call) => {
     const decision = await reviewDecision(ctx, call);
     if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: decision.purpose ?? null });
-    const candidate = await reviewableCandidate(ctx, req, decision);
-    if (candidate === undefined) return deny(unknownCandidate(), 'candidate-unknown', { purpose: decision.purpose });
+    const reviewable = await reviewableCandidate(ctx, req, decision);
+    if (reviewable === undefined) return deny(unknownCandidate(), 'candidate-unknown', { purpose: decision.purpose });
+    const { candidate } = reviewable;
     const released = new Set<string>();
     const records = candidate.recordsInFull.map((r) => {
-      const fields = projectRecord(decision, r.dataset, r.attributes);
+      const fields = projectRecord(reviewable.decision, r.dataset, r.attributes);
       for (const name of Object.keys(fields)) released.add(`${r.dataset}.${name}`);
       return { dataset: r.dataset, source: r.source, asOf: r.asOf, fields };
     });
@@ -193,8 +237,9 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
       const decision = await reviewDecision(ctx, call);
       if (!decision.allow)
         return deny(decisionProblem(decision), decision.reason, { purpose: decision.purpose ?? null });
-      const candidate = await reviewableCandidate(ctx, req, decision);
-      if (candidate === undefined) return deny(unknownCandidate(), 'candidate-unknown', { purpose: decision.purpose });
+      const reviewable = await reviewableCandidate(ctx, req, decision);
+      if (reviewable === undefined) return deny(unknownCandidate(), 'candidate-unknown', { purpose: decision.purpose });
+      const { candidate } = reviewable;
       const subjectRef = subjectOf(candidate);
       // Named in every entry of the decision, as in the view's (found by a review).
       const datasets = [...new Set(candidate.records.map((r) => r.dataset))];

@@ -72,11 +72,18 @@ export function isCandidateCursor(cursor: string): boolean {
   return parseCursor(cursor) !== undefined;
 }
 
+/** A candidate as its scope is judged: the people its two records belong to (a record not yet linked names none), and their datasets. */
+export interface CandidatePair {
+  readonly people: readonly string[];
+  readonly datasets: readonly string[];
+}
+
 /**
- * For each candidate, the people its two records belong to (a record not yet linked names none),
- * whether the caller may see the pair: its scope beyond datasets (shared/people/joint-system-scope.ts).
+ * For each candidate, whether the caller may review it beyond the datasets its decision covers:
+ * the joint system's scope (shared/people/joint-system-scope.ts), a grant for the caller's own
+ * subjects (shared/people/callers-subjects.ts).
  */
-export type CandidateScope = (people: readonly (readonly string[])[]) => Promise<readonly boolean[]>;
+export type CandidateScope = (pairs: readonly CandidatePair[]) => Promise<readonly boolean[]>;
 
 /**
  * Rows a page reads from the queue at a time, and at most per page: a page is filtered by
@@ -185,11 +192,12 @@ async function reviewable(
     .execute();
   const personOf = new Map(owners.map((r) => [r.id, r.person_id]));
   const within = await inScope(
-    rows.map((row) =>
-      [personOf.get(row.record_a), personOf.get(row.record_b)].filter(
+    rows.map((row) => ({
+      people: [personOf.get(row.record_a), personOf.get(row.record_b)].filter(
         (id): id is string => id !== null && id !== undefined,
       ),
-    ),
+      datasets: [sourceParts(row.source_a).dataset, sourceParts(row.source_b).dataset],
+    })),
   );
   return inDatasets.map((ok, i) => ok && within[i] === true);
 }

@@ -45,3 +45,60 @@ export async function decisionForSubject(
     grants.filter((grant) => grant.grant.subjects !== 'with-caller-record' || held.has(grant.dataset)),
   );
 }
+
+/** Person ids a query asks about at once (SQL Server takes at most 2,100 parameters). */
+const IDS_PER_SELECT = 1_000;
+
+/**
+ * For each group of people, the decision as it stands for the person they would be as one (as
+ * {@link decisionForSubject} gives it for one): an officer reviewing a candidate link decides
+ * whether two people are one, so a grant for the caller's own subjects answers about the pair
+ * when the caller holds a record of either. Undefined for a group no grant answers about (a
+ * group of no people, where a grant says `with-caller-record`). One read per restricted dataset
+ * for all the groups; groups kept by the same grants share one decision.
+ */
+export async function decisionsForGroups(
+  store: Store,
+  agreements: AgreementSet,
+  decision: AllowDecision,
+  groups: readonly (readonly string[])[],
+): Promise<(AllowDecision | undefined)[]> {
+  const grants = grantsOfDecision(agreements, decision);
+  const restricted = [
+    ...new Set(grants.filter((g) => g.grant.subjects === 'with-caller-record').map((g) => g.dataset)),
+  ];
+  if (restricted.length === 0) return groups.map(() => decision);
+  const people = [...new Set(groups.flat())];
+  const heldIn = new Map<string, Set<string>>(restricted.map((datasetId) => [datasetId, new Set<string>()]));
+  for (const datasetId of restricted) {
+    for (let k = 0; k < people.length; k += IDS_PER_SELECT) {
+      const rows = await store.reads.execute(
+        store.db
+          .selectFrom('source_record')
+          .select('person_id')
+          .distinct()
+          .where('person_id', 'in', people.slice(k, k + IDS_PER_SELECT))
+          .where('dataset_id', '=', datasetId)
+          .where('party_id', '=', decision.partyId)
+          .compile(),
+      );
+      for (const row of rows) if (row.person_id !== null) heldIn.get(datasetId)!.add(row.person_id);
+    }
+  }
+  const narrowed = new Map<string, AllowDecision | undefined>();
+  return groups.map((group) => {
+    const held = restricted.filter((datasetId) => group.some((personId) => heldIn.get(datasetId)!.has(personId)));
+    if (held.length === restricted.length) return decision;
+    const key = held.join('\n');
+    if (!narrowed.has(key))
+      narrowed.set(
+        key,
+        narrowToGrants(
+          agreements,
+          decision,
+          grants.filter((grant) => grant.grant.subjects !== 'with-caller-record' || held.includes(grant.dataset)),
+        ),
+      );
+    return narrowed.get(key);
+  });
+}
