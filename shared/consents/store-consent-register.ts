@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ConsentRegister } from '../policy/consent-register.js';
 import { sql, type Kysely, type SqlBool } from 'kysely';
 import type { Store } from '../store/database.js';
+import { endKeptKeys } from '../imports/opt-out-kept-keys.js';
 import { takeTransactionLock } from '../store/transaction-lock.js';
 import type { Database } from '../store/schema.js';
 import type { ConsentEventTable } from '../store/schema.js';
@@ -198,6 +199,8 @@ export class StoreConsentRegister implements ConsentRegister {
           })),
         )
         .execute();
+      // The keys kept of an opted-out person no record holds live as long as the opt-out.
+      if (current.kind === 'opt-out') await endKeptKeys(trx, consentId);
       return { ...current, withdrawnAt: when, withdrawnNow: true };
     };
     return db?.isTransaction ? write(db) : this.store.db.transaction().execute(write);

@@ -407,6 +407,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       rowsPerSecond: seconds > 0 ? Math.round(load.rows / seconds) : load.rows,
       personIdsCarried: load.carryOutcome,
       optOutSuccessors: load.optOutSuccessors,
+      optOutArrivals: load.optOutArrivals,
       ...prefixed('rowErrors.', reasonCounts(load.rowErrors.listed)),
     });
     if (load.carryOutcome === 'previous-key-unavailable') {
@@ -597,6 +598,8 @@ interface LoadResult {
   readonly carryOutcome: CarryOutcome | undefined;
   /** New records given a new person id holding the opt-outs of people the carry lost (opt-out-successors.ts). */
   readonly optOutSuccessors: number;
+  /** New records given a new person id holding the opt-outs of people an earlier load removed (opt-out-kept-keys.ts). */
+  readonly optOutArrivals: number;
 }
 
 interface Counts {
@@ -775,6 +778,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
       report,
       carryOutcome: writer.carryOutcome,
       optOutSuccessors: writer.optOutSuccessors,
+      optOutArrivals: writer.optOutArrivals,
     };
   });
   lap('commit');

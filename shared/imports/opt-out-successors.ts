@@ -49,6 +49,80 @@ const RESEMBLES = {
 };
 
 /**
+ * Tables of opted-out people's records to find plausible successors of: `records` with their
+ * `person_id`, date of birth, names, first three letters and postcode, `identifiers` with their
+ * `person_id`, `kind` and `hash`. The import's notes of the previous snapshot
+ * ({@link OptOutSuccessors}), or the keys kept of people no record holds any more
+ * (opt-out-kept-keys.ts).
+ */
+export interface NotedRecords {
+  readonly records: string;
+  readonly identifiers: string;
+}
+
+/**
+ * The records `sr` (filtered by `where`) resembling a noted record `p` of an opted-out person:
+ * `found` (what of `sr` to return) and `p.person_id` as `person_id`. By one indexed join a way
+ * of resembling, each from the few noted records (`cross join` keeps that order on SQLite), not
+ * one join with an `or` no index serves; SQLite, which keeps no statistics here, is told the
+ * index, as it would otherwise read the whole snapshot through the dataset's index for each
+ * noted record. `identifiers`: where `sr`'s identifiers can be compared with the noted ones
+ * (see {@link OptOutSuccessors.carry}); `'record_identifier'` for the stored ones.
+ */
+export function resemblingNoted(
+  engine: Engine,
+  noted: NotedRecords,
+  found: RawBuilder<unknown>,
+  where: RawBuilder<unknown>,
+  identifiers: string | undefined,
+): RawBuilder<unknown> {
+  const records = sql.raw(noted.records);
+  const byValues = (index: string, on: RawBuilder<unknown>) => sql`select ${found} as found, p.person_id
+    from ${records} p cross join source_record sr${engine === 'sqlite' ? sql.raw(` indexed by ${index}`) : sql``}
+    where ${on} and ${where}`;
+  const ways = [
+    byValues('source_record_dob_name', sql`${RESEMBLES.dobAndFamily('sr', 'p')}`),
+    // By the postcode's index: a postcode holds a few households, a date of birth thousands.
+    byValues('source_record_postcode_name', sql`${RESEMBLES.dobFirst3AndPostcode('sr', 'p')}`),
+    byValues('source_record_postcode_name', sql`${RESEMBLES.namesAndPostcode('sr', 'p')}`),
+    byValues('source_record_dob_name', sql`${RESEMBLES.dobAndGiven('sr', 'p')}`),
+    byValues('source_record_dob_name', sql`${RESEMBLES.swappedDobAndNames('sr', 'p')}`),
+  ];
+  if (identifiers !== undefined) {
+    // The stored identifiers are found from the noted ones (record_identifier_lookup); the
+    // previous-key hashes of a rotation, kept by record, are read once and looked up there.
+    const from =
+      identifiers === 'record_identifier'
+        ? sql`${sql.raw(noted.identifiers)} p cross join record_identifier ri`
+        : sql`${sql.raw(identifiers)} ri cross join ${sql.raw(noted.identifiers)} p`;
+    ways.push(sql`select ${found} as found, p.person_id
+      from ${from} cross join source_record sr
+      where ri.kind = p.kind and ri.hash = p.hash and sr.id = ri.record_id and ${where}`);
+  }
+  return sql.join(ways, sql` union `);
+}
+
+/**
+ * Gives records new person ids, each as a carried id (found by lookups at once, linked by the
+ * next pass like any carried id).
+ */
+export async function setCarriedPersonIds(
+  trx: Transaction<Database>,
+  given: readonly (readonly [record: string, personId: string])[],
+): Promise<void> {
+  for (let k = 0; k < given.length; k += UPDATE_ROWS) {
+    const chunk = given.slice(k, k + UPDATE_ROWS);
+    const whens = sql.join(
+      chunk.map(([record, id]) => sql`when ${record} then ${id}`),
+      sql` `,
+    );
+    await sql`update source_record
+      set person_id = case id ${whens} end, carried_person_id = case id ${whens} end
+      where id in (${sql.join(chunk.map(([record]) => record))})`.execute(trx);
+  }
+}
+
+/**
  * Opt-outs across a snapshot the import cannot follow a person through.
  *
  * A new snapshot's record is given its predecessor's person id only where that is certain
@@ -149,50 +223,13 @@ export class OptOutSuccessors {
       person_id ${text(64)} not null,
       kind ${text(100)} not null,
       hash ${text(64)} not null,
+      key_version ${text(64)} not null,
       primary key (kind, hash, person_id))`.execute(trx);
-    await sql`insert into ${identifiers} (person_id, kind, hash)
-      select distinct r.person_id, ri.kind, ri.hash
+    // One key version a snapshot: kept with the hash should the person's records all go
+    // (opt-out-kept-keys.ts).
+    await sql`insert into ${identifiers} (person_id, kind, hash, key_version)
+      select distinct r.person_id, ri.kind, ri.hash, ri.key_version
       from ${records} r cross join record_identifier ri where ri.record_id = r.record_id`.execute(trx);
-  }
-
-  /**
-   * The records `sr` (filtered by `where`) resembling a noted record `p` of an opted-out person:
-   * `found` (what of `sr` to return) and `p.person_id` as `person_id`. By one indexed join a way
-   * of resembling, each from the few noted records (`cross join` keeps that order on SQLite), not
-   * one join with an `or` no index serves; SQLite, which keeps no statistics here, is told the
-   * index, as it would otherwise read the whole snapshot through the dataset's index for each
-   * noted record. `identifiers`: where `sr`'s identifiers can be compared with the noted ones
-   * (see {@link carry}).
-   */
-  private resembling(
-    found: RawBuilder<unknown>,
-    where: RawBuilder<unknown>,
-    identifiers: string | undefined,
-  ): RawBuilder<unknown> {
-    const records = sql.raw(this.records);
-    const byValues = (index: string, on: RawBuilder<unknown>) => sql`select ${found} as found, p.person_id
-      from ${records} p cross join source_record sr${this.engine === 'sqlite' ? sql.raw(` indexed by ${index}`) : sql``}
-      where ${on} and ${where}`;
-    const ways = [
-      byValues('source_record_dob_name', sql`${RESEMBLES.dobAndFamily('sr', 'p')}`),
-      // By the postcode's index: a postcode holds a few households, a date of birth thousands.
-      byValues('source_record_postcode_name', sql`${RESEMBLES.dobFirst3AndPostcode('sr', 'p')}`),
-      byValues('source_record_postcode_name', sql`${RESEMBLES.namesAndPostcode('sr', 'p')}`),
-      byValues('source_record_dob_name', sql`${RESEMBLES.dobAndGiven('sr', 'p')}`),
-      byValues('source_record_dob_name', sql`${RESEMBLES.swappedDobAndNames('sr', 'p')}`),
-    ];
-    if (identifiers !== undefined) {
-      // The stored identifiers are found from the noted ones (record_identifier_lookup); the
-      // previous-key hashes of a rotation, kept by record, are read once and looked up there.
-      const from =
-        identifiers === 'record_identifier'
-          ? sql`${sql.raw(this.identifiers)} p cross join record_identifier ri`
-          : sql`${sql.raw(identifiers)} ri cross join ${sql.raw(this.identifiers)} p`;
-      ways.push(sql`select ${found} as found, p.person_id
-        from ${from} cross join source_record sr
-        where ri.kind = p.kind and ri.hash = p.hash and sr.id = ri.record_id and ${where}`);
-    }
-    return sql.join(ways, sql` union `);
   }
 
   /**
@@ -200,7 +237,7 @@ export class OptOutSuccessors {
    * carried person id with that person's opt-outs; call once the carry has run, while
    * `comparableIdentifiers` (the new records' identifiers as the previous snapshot's were hashed,
    * carried-person-ids.ts) still exists — undefined where they cannot be compared. Returns how
-   * many records it gave an id, and drops its tables.
+   * many records it gave an id; its tables stay until {@link drop}.
    */
   async carry(comparableIdentifiers: string | undefined, keyTable: string): Promise<number> {
     const { trx, engine, snapshot } = this;
@@ -250,7 +287,9 @@ export class OptOutSuccessors {
         and r.first3 = sr.first3)`;
     const { rows } = await sql<{ found: string; carried_to: string | null; person_id: string }>`
       select x.found, sr.carried_person_id as carried_to, x.person_id
-      from (${this.resembling(
+      from (${resemblingNoted(
+        engine,
+        { records: this.records, identifiers: this.identifiers },
         sql`sr.id`,
         sql`sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
           and sr.import_run_id = ${snapshot.runId}`,
@@ -261,8 +300,6 @@ export class OptOutSuccessors {
         sr.carried_person_id is null
         or (sr.carried_person_id <> x.person_id
           and (not ${heldByCarriedTo} or ${heldByLeft})))`.execute(trx);
-    await sql`drop table ${records}`.execute(trx);
-    await sql`drop table ${identifiers}`.execute(trx);
 
     const newIds = new Map<string, string>();
     const moves: PersonIdMove[] = [];
@@ -278,17 +315,22 @@ export class OptOutSuccessors {
     }
     if (moves.length === 0) return 0;
     await carryOptOutEvents(trx, engine, moves);
-    const given = [...newIds];
-    for (let k = 0; k < given.length; k += UPDATE_ROWS) {
-      const chunk = given.slice(k, k + UPDATE_ROWS);
-      const whens = sql.join(
-        chunk.map(([record, id]) => sql`when ${record} then ${id}`),
-        sql` `,
-      );
-      await sql`update source_record
-        set person_id = case id ${whens} end, carried_person_id = case id ${whens} end
-        where id in (${sql.join(chunk.map(([record]) => record))})`.execute(trx);
-    }
+    await setCarriedPersonIds(trx, [...newIds]);
     return reached.size;
+  }
+
+  /**
+   * The noted people the carry did not follow, with their records and identifiers, once
+   * {@link carry} has run: those of them no record holds now (their records gone, or given to
+   * successors under new ids) have their keys kept (opt-out-kept-keys.ts).
+   */
+  get left(): NotedRecords {
+    return { records: this.records, identifiers: this.identifiers };
+  }
+
+  /** Drops the notes; call once {@link left} has been read. */
+  async drop(): Promise<void> {
+    await sql`drop table if exists ${sql.raw(this.records)}`.execute(this.trx);
+    await sql`drop table if exists ${sql.raw(this.identifiers)}`.execute(this.trx);
   }
 }

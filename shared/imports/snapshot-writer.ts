@@ -4,6 +4,7 @@ import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
 import type { ImportPhase } from './import-phases.js';
 import { CarriedPersonIds, type CarryOutcome } from './carried-person-ids.js';
+import { keepKeysOfDeparted, reachArrivals } from './opt-out-kept-keys.js';
 import { OptOutSuccessors } from './opt-out-successors.js';
 import { unqualifiedTempTable } from './snapshot-temp-table.js';
 
@@ -36,7 +37,8 @@ import { unqualifiedTempTable } from './snapshot-temp-table.js';
  * in SQL (temporary tables), never reading a snapshot into memory, and is skipped when there is
  * no previous snapshot. An opted-out person the carry could not follow (a twin row, a corrected
  * name or NHS number) does not lose the opt-out: every new record that may be theirs gets a new
- * carried id holding it ({@link OptOutSuccessors}).
+ * carried id holding it ({@link OptOutSuccessors}); nor does one whose last records an earlier
+ * load of any party's dataset removed, when a new record may be theirs (opt-out-kept-keys.ts).
  */
 
 /** A record's own values, in this order. */
@@ -233,6 +235,11 @@ export class SnapshotWriter {
    * they may succeed, whom the carry could not follow (opt-out-successors.ts).
    */
   optOutSuccessors = 0;
+  /**
+   * Set by {@link finish}: new records given a new person id with the opt-outs of people whose
+   * last records an earlier load removed (opt-out-kept-keys.ts).
+   */
+  optOutArrivals = 0;
 
   /**
    * `trx` is a transaction of `store`; a failed write must roll it back (the writer's statements
@@ -365,11 +372,19 @@ export class SnapshotWriter {
       const outcome = await this.carried.carry();
       this.carryOutcome = outcome;
       this.lap('carry person ids');
-      this.optOutSuccessors =
-        (await this.optOuts?.carry(this.carried.comparableIdentifiers(outcome), this.carried.keyTable)) ?? 0;
+      if (this.optOuts !== undefined) {
+        this.optOutSuccessors = await this.optOuts.carry(
+          this.carried.comparableIdentifiers(outcome),
+          this.carried.keyTable,
+        );
+        await keepKeysOfDeparted(this.trx, this.optOuts.left);
+        await this.optOuts.drop();
+      }
       await this.carried.drop();
       this.lap('opt-out successors');
     }
+    this.optOutArrivals = await reachArrivals(this.trx, this.store.dialect.engine, this.snapshot);
+    this.lap('opt-out successors');
     this.carried = undefined;
     this.optOuts = undefined;
     this.previousKeyIdentifiers = undefined;

@@ -220,6 +220,31 @@ export interface PersonIdMoveTable {
   moved_at: string;
 }
 
+/**
+ * A record's matching keys, kept when an import removed the last record of a person with an
+ * opt-out in force (migration 0019, shared/imports/opt-out-kept-keys.ts): normalised as in
+ * `source_record`.
+ */
+export interface OptOutKeptRecordTable {
+  record_id: string;
+  /** The opt-out's person id, which no record holds any more. */
+  person_id: string;
+  date_of_birth: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  first3: string | null;
+  postcode: string | null;
+  kept_at: string;
+}
+
+/** An identifier pseudonym of such a person (keyed HMAC, hex), with its key version. */
+export interface OptOutKeptIdentifierTable {
+  person_id: string;
+  kind: string;
+  hash: string;
+  key_version: string;
+}
+
 export interface Database {
   consent_event: ConsentEventTable;
   source_record: SourceRecordTable;
@@ -236,4 +261,6 @@ export interface Database {
   curated_reader: CuratedReaderTable;
   curated_indicator_counts: CuratedIndicatorCountsView;
   person_id_move: PersonIdMoveTable;
+  opt_out_kept_record: OptOutKeptRecordTable;
+  opt_out_kept_identifier: OptOutKeptIdentifierTable;
 }

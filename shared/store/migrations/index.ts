@@ -16,6 +16,7 @@ import { identifierKeyVersionIndex } from './0015-identifier-key-version-index.j
 import { personIdMoveTimes } from './0016-person-id-move-times.js';
 import { linkIdentityKey } from './0017-link-identity-key.js';
 import { decisionIdentityKey } from './0018-decision-identity-key.js';
+import { optOutKeptKeys } from './0019-opt-out-kept-keys.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -39,5 +40,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0016-person-id-move-times': personIdMoveTimes(d),
     '0017-link-identity-key': linkIdentityKey(d),
     '0018-decision-identity-key': decisionIdentityKey(d),
+    '0019-opt-out-kept-keys': optOutKeptKeys(d),
   };
 }

@@ -1,0 +1,113 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { carryOptOutEvents, type PersonIdMove } from '../consents/carry-consents.js';
+import type { Engine } from '../store/dialect.js';
+import type { Database } from '../store/schema.js';
+import { resemblingNoted, setCarriedPersonIds, type NotedRecords } from './opt-out-successors.js';
+import { uuidV7 } from './record-ids.js';
+import type { Snapshot } from './snapshot-writer.js';
+
+/**
+ * An opt-out that follows a person out of one party's dataset and into another's.
+ *
+ * An opt-out is recorded against a person id, and reaches new records through the ids the
+ * import and the linking pass give them. A person whose last records a party's snapshot drops
+ * leaves the opt-out on an id no record holds; when another party's snapshot then sends them,
+ * after the first one was loaded and linked, nothing links the new record to that id, and it
+ * would be shared as someone new. So when a snapshot's load leaves an opted-out person of the
+ * previous snapshot with no record anywhere, the keys of their records there are kept
+ * ({@link keepKeysOfDeparted}): the date of birth, names and postcode as the store held them
+ * (normalised), and the identifiers' keyed hashes with their key version — nothing raw. Every
+ * later load, of any party's dataset, gives each new record that no predecessor was carried to
+ * and that is a plausible successor of kept keys, by the same rules as within a snapshot
+ * (opt-out-successors.ts), a new carried person id holding a copy of the opt-out
+ * ({@link reachArrivals}); the next linking pass joins it to whoever it links to, who takes the
+ * opt-out too. Fails closed, as the successors within a snapshot do: a namesake arriving years
+ * later is opted out as well. Opt-outs only: a consent is never carried this way.
+ *
+ * At load rather than at the linking pass, so the record is refused from the commit on, as a
+ * successor within a snapshot is, and only new records are compared (a pass reads them all).
+ * A record carried from its dataset's previous snapshot is not compared: it was its person's
+ * before, so not an arrival.
+ *
+ * The keys live as long as the opt-out: a withdrawal deletes them ({@link endKeptKeys}); nothing
+ * else does, not a retention pass (which keeps opted-out people, enforce-retention.ts) nor a
+ * later arrival (the person may move again). After a rotation of `pseudonymisation-key` a kept
+ * hash no longer meets a new one; the names, date of birth and postcode still do.
+ */
+
+/** The kept keys, as the successor rules read a person's noted records. */
+const KEPT: NotedRecords = { records: 'opt_out_kept_record', identifiers: 'opt_out_kept_identifier' };
+
+/**
+ * Keeps the keys of the noted opted-out people (`noted`: those the import could not follow from
+ * the previous snapshot, OptOutSuccessors.left) whose id no record holds; call in the load's
+ * transaction once its records are in and carried.
+ */
+export async function keepKeysOfDeparted(trx: Transaction<Database>, noted: NotedRecords): Promise<void> {
+  const records = sql.raw(noted.records);
+  const identifiers = sql.raw(noted.identifiers);
+  const gone = (alias: string) =>
+    sql`not exists (select 1 from source_record sr where sr.person_id = ${sql.raw(alias)}.person_id)`;
+  await sql`insert into opt_out_kept_record
+      (record_id, person_id, date_of_birth, given_name, family_name, first3, postcode, kept_at)
+    select r.record_id, r.person_id, r.date_of_birth, r.given_name, r.family_name, r.first3, r.postcode,
+      ${new Date().toISOString()}
+    from ${records} r where ${gone('r')}`.execute(trx);
+  await sql`insert into opt_out_kept_identifier (person_id, kind, hash, key_version)
+    select i.person_id, i.kind, i.hash, i.key_version
+    from ${identifiers} i where ${gone('i')}
+      and not exists (select 1 from opt_out_kept_identifier k
+        where k.person_id = i.person_id and k.kind = i.kind and k.hash = i.hash)`.execute(trx);
+}
+
+/**
+ * Gives each new record of the snapshot that no predecessor was carried to, and that may be a
+ * kept person's, a new carried person id holding that person's opt-outs. Returns how many
+ * records it reached.
+ */
+export async function reachArrivals(trx: Transaction<Database>, engine: Engine, snapshot: Snapshot): Promise<number> {
+  // Most loads find nothing kept: one probe, then nothing.
+  const kept = await sql<{
+    kept: number;
+  }>`select case when exists (select 1 from opt_out_kept_record) then 1 else 0 end as kept`.execute(trx);
+  if (Number(kept.rows[0]?.kept ?? 0) === 0) return 0;
+  const { rows } = await sql<{ found: string; person_id: string }>`
+    select x.found, x.person_id
+    from (${resemblingNoted(
+      engine,
+      KEPT,
+      sql`sr.id`,
+      sql`sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
+        and sr.import_run_id = ${snapshot.runId} and sr.carried_person_id is null`,
+      'record_identifier',
+    )}) x`.execute(trx);
+  if (rows.length === 0) return 0;
+  const newIds = new Map<string, string>();
+  const moves: PersonIdMove[] = [];
+  for (const { found: record, person_id: from } of rows) {
+    let to = newIds.get(record);
+    if (to === undefined) newIds.set(record, (to = uuidV7()));
+    moves.push({ from, to });
+  }
+  await carryOptOutEvents(trx, engine, moves);
+  await setCarriedPersonIds(trx, [...newIds]);
+  return newIds.size;
+}
+
+/**
+ * Ends the kept keys of every person id the opt-out `consentId` was recorded or copied under
+ * that holds no other opt-out in force; call in the withdrawal's transaction.
+ */
+export async function endKeptKeys(trx: Kysely<Database>, consentId: string): Promise<void> {
+  for (const table of ['opt_out_kept_record', 'opt_out_kept_identifier']) {
+    const person = sql.raw(`${table}.person_id`);
+    await sql`delete from ${sql.raw(table)}
+      where ${person} in (select e.subject_key from consent_event e where e.consent_id = ${consentId})
+        and not exists (
+          select 1 from consent_event o
+          where o.subject_key = ${person} and o.kind = 'opt-out' and o.action = 'record'
+            and not exists (select 1 from consent_event w where w.consent_id = o.consent_id and w.action = 'withdraw'))`.execute(
+      trx,
+    );
+  }
+}

@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importExtract } from '../../shared/imports/import-extract.js';
+import { linkAfterImport } from '../../shared/linkage/pending-links.js';
+import { nhs } from '../support/linked-people.js';
+import { callApi, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * A housing association's tenant, with an NHS number and a postcode, has a national data opt-out
+ * on record. The association's next extract no longer holds them (evicted), and is loaded and
+ * linked; then the council's Housing extract holds them in temporary accommodation. The opt-out
+ * must follow them there: a planning lookup (the purpose the opt-out applies to) must refuse
+ * them as it refuses anyone opted out, not share them as someone new.
+ */
+describe('an opt-out across a move from one party’s dataset to another’s', () => {
+  let t: TestHost;
+  const dataset = 'multiple-disadvantage-indicators';
+  const containers = {
+    incoming: `in-${randomUUID().slice(0, 8)}`,
+    processed: `done-${randomUUID().slice(0, 8)}`,
+    rejected: `rej-${randomUUID().slice(0, 8)}`,
+  };
+  const provider = 'social-housing-providers';
+  const providerHeader = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears';
+  const housingHeader = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inTemporaryAccommodation';
+
+  /** The ISA as it is, but with planning lookups granted to la-housing's analysts. */
+  function agreementsWithPlanningLookups(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'lintel-agreements-'));
+    cpSync(join(import.meta.dirname, '../../agreements'), dir, { recursive: true });
+    const path = join(dir, 'social-care-education-housing.yaml');
+    const text = readFileSync(path, 'utf8');
+    const from = '    actions: [export]\n    source: What security measures will be put in place\n';
+    expect(text.split(from).length).toBe(2);
+    writeFileSync(
+      path,
+      text.replace(from, '    actions: [export, lookup]\n    source: What security measures will be put in place\n'),
+    );
+    return dir;
+  }
+
+  async function loadAndLink(party: string, fileName: string, lines: string[]): Promise<void> {
+    const s = t.host.services;
+    const body = Buffer.from(lines.join('\n'), 'utf8');
+    const blobName = `${party}/${dataset}/${fileName}`;
+    await s.blobs.getContainerClient(containers.incoming).getBlockBlobClient(blobName).upload(body, body.length);
+    const outcome = await importExtract(
+      {
+        store: s.store,
+        blobs: s.blobs,
+        agreements: s.agreements,
+        secrets: s.secrets,
+        logger: s.logger,
+        accessLog: s.accessLog,
+        maxBadRowShare: 0.05,
+        containers,
+      },
+      { blobName, partyId: party, datasetId: dataset, fileName },
+    );
+    expect(outcome, JSON.stringify(outcome)).toMatchObject({ outcome: 'loaded' });
+    await linkAfterImport(
+      { store: s.store, secrets: s.secrets, agreements: s.agreements, logger: s.logger },
+      (outcome as { runId: string }).runId,
+    );
+  }
+
+  const planningLookup = (nhsNumber: string) =>
+    callApi(t, '/v1/people/search', {
+      party: 'la-housing',
+      roles: ['analyst'],
+      purpose: 'service-planning',
+      body: { nhsNumber },
+    });
+  const optOut = (nhsNumber: string) =>
+    callApi(t, '/v1/consents', {
+      party: 'la-housing',
+      roles: ['dpo'],
+      purpose: 'service-planning',
+      body: { kind: 'opt-out', subject: { nhsNumber }, evidenceRef: 'DPO/NDOO/1' },
+    });
+  const lookupReasons = () => reasonCodesOf(t, 'la-housing', 'person.search');
+
+  beforeAll(async () => {
+    t = await startTestHost({ AGREEMENTS_DIR: agreementsWithPlanningLookups() });
+    for (const name of Object.values(containers))
+      await t.host.services.blobs.getContainerClient(name).createIfNotExists();
+  });
+  afterAll(async () => {
+    for (const name of Object.values(containers))
+      await t?.host.services.blobs.getContainerClient(name).deleteIfExists();
+    await t?.stop();
+  });
+
+  /** How many records' keys are kept for opted-out people no record holds any more. */
+  const keptRecords = async () =>
+    Number(
+      (
+        await t.host.services.store.db
+          .selectFrom('opt_out_kept_record')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+
+  it('refuses a planning lookup of the person once they arrive in the second party’s dataset', async () => {
+    const dana = nhs(4101);
+    const owen = nhs(4201);
+    await loadAndLink(provider, 'rp-1.csv', [
+      providerHeader,
+      `Dana,Price,1988-02-03,ME14 2AB,${dana},Y`,
+      `Owen,Hart,1970-06-07,ME15 3DE,${owen},N`,
+    ]);
+    expect((await optOut(dana)).status).toBe(201);
+
+    // Dana leaves the association's extract; that snapshot is loaded and linked first.
+    await loadAndLink(provider, 'rp-2.csv', [providerHeader, `Owen,Hart,1970-06-07,ME15 3DE,${owen},N`]);
+    // Then she arrives in Housing's, in temporary accommodation at another address.
+    const ruth = nhs(4301);
+    await loadAndLink('la-housing', 'ta-1.csv', [
+      housingHeader,
+      `Dana,Price,1988-02-03,ME1 4XY,${dana},Y`,
+      `Ruth,Lane,1992-09-10,ME2 5ZZ,${ruth},Y`,
+    ]);
+
+    const refused = await planningLookup(dana);
+    expect(refused.status).toBe(404);
+    expect(refused.text).not.toContain('Dana');
+    expect((await lookupReasons()).slice(-1)).toEqual(['opted-out']);
+    // Someone else of the same extract is shared as before.
+    expect((await planningLookup(ruth)).status).toBe(200);
+  });
+
+  it('keeps no key of the person once the opt-out is withdrawn, and shares them when they arrive', async () => {
+    const lena = nhs(5101);
+    const hugh = nhs(5201);
+    const before = await keptRecords();
+    await loadAndLink(provider, 'rp-3.csv', [
+      providerHeader,
+      `Lena,Marsh,1979-11-12,ME16 7EF,${lena},N`,
+      `Hugh,Bell,1965-01-02,ME17 8GH,${hugh},N`,
+    ]);
+    const recorded = await optOut(lena);
+    expect(recorded.status).toBe(201);
+    await loadAndLink(provider, 'rp-4.csv', [providerHeader, `Hugh,Bell,1965-01-02,ME17 8GH,${hugh},N`]);
+    expect(await keptRecords()).toBe(before + 1);
+
+    const withdrawn = await callApi(t, `/v1/consents/${recorded.body.consentId as string}`, {
+      party: 'la-housing',
+      roles: ['dpo'],
+      purpose: 'service-planning',
+      method: 'DELETE',
+    });
+    expect(withdrawn.status).toBe(200);
+    expect(await keptRecords()).toBe(before);
+
+    await loadAndLink('la-housing', 'ta-2.csv', [housingHeader, `Lena,Marsh,1979-11-12,ME1 4XY,${lena},Y`]);
+    expect((await planningLookup(lena)).status).toBe(200);
+    expect((await lookupReasons()).slice(-1)).toEqual(['granted']);
+  });
+});

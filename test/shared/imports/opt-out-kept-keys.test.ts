@@ -1,0 +1,88 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
+import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
+import { nhs, personOf } from '../../support/linked-people.js';
+import { createImportHarness, type ImportHarness } from './import-harness.js';
+
+const DATASET = 'multiple-disadvantage-indicators';
+const HEADER = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber';
+const dpo = { partyId: 'la-housing', clientId: 'dpo-client' };
+
+/**
+ * The keys kept of an opted-out person whose last record a load removed, and what they reach
+ * (shared/imports/opt-out-kept-keys.ts). The end-to-end case, over HTTP, is in
+ * test/api/opt-out-across-parties.test.ts.
+ */
+describe('keys kept of an opted-out person no record holds', () => {
+  let h: ImportHarness;
+  let consents: StoreConsentRegister;
+  beforeEach(async () => {
+    h = await createImportHarness();
+    consents = new StoreConsentRegister(h.store);
+  });
+  afterEach(async () => h.close());
+
+  async function send(party: string, name: string, lines: string[]): Promise<void> {
+    const outcome = await h.importFile(`${party}/${DATASET}/${name}`, [HEADER, ...lines].join('\n'));
+    expect(outcome.outcome).toBe('loaded');
+    await linkAfterImport(h.linkDeps(), (outcome as { runId: string }).runId);
+  }
+  const record = async (subjectKey: string, kind: 'opt-out' | 'consent') =>
+    consents.record({
+      subjectKey,
+      kind,
+      purposeId: kind === 'opt-out' ? null : 'homelessness-prevention',
+      evidenceRef: 'evidence',
+      by: dpo,
+      at: new Date(),
+    });
+  const kept = () =>
+    Promise.all([
+      h.store.db.selectFrom('opt_out_kept_record').selectAll().execute(),
+      h.store.db.selectFrom('opt_out_kept_identifier').selectAll().execute(),
+    ]);
+
+  it('keeps hashes and normalised keys only, and only of people with an opt-out in force', async () => {
+    const mary = nhs(6101);
+    await send('la-housing', 'a.csv', [`Mary,Green,1980-05-06,ME15 2YY,${mary}`, `Peter,Brown,1975-07-08,ME17 4AA,`]);
+    const maryId = await personOf(h, 'la-housing', 'MARY');
+    await record(maryId, 'opt-out');
+    // Peter has a consent, not an opt-out: nothing of his is kept when he leaves.
+    await record(await personOf(h, 'la-housing', 'PETER'), 'consent');
+    await send('la-housing', 'b.csv', ['Susan,White,1960-09-10,ME18 5BB,']);
+
+    const [records, identifiers] = await kept();
+    expect(records.map((r) => r.person_id)).toEqual([maryId]);
+    expect(identifiers).toHaveLength(1);
+    expect(identifiers[0]).toMatchObject({ person_id: maryId, kind: 'nhs', key_version: expect.any(String) });
+    expect(identifiers[0]!.hash).toMatch(/^[0-9a-f]{64}$/i);
+    expect(JSON.stringify([records, identifiers])).not.toContain(mary);
+  });
+
+  it('keeps nothing of a person who still has a record in another party’s dataset', async () => {
+    const mary = nhs(6201);
+    await send('la-housing', 'a.csv', [`Mary,Green,1980-05-06,ME15 2YY,${mary}`]);
+    await send('la-adult-social-care', 'a.csv', [`Mary,Green,1980-05-06,ME15 2YY,${mary}`]);
+    await record(await personOf(h, 'la-housing', 'MARY'), 'opt-out');
+    await send('la-housing', 'b.csv', ['Susan,White,1960-09-10,ME18 5BB,']);
+    expect(await kept()).toEqual([[], []]);
+  });
+
+  it('reaches an arrival with no identifier by date of birth and family name, with the opt-out and never a consent', async () => {
+    await send('la-housing', 'a.csv', [`Mary,Green,1980-05-06,ME15 2YY,${nhs(6301)}`]);
+    const maryId = await personOf(h, 'la-housing', 'MARY');
+    await record(maryId, 'consent');
+    await record(maryId, 'opt-out');
+    await send('la-housing', 'b.csv', ['Susan,White,1960-09-10,ME18 5BB,']);
+    // Social care has her without an NHS number, her given name spelled out, at another address.
+    await send('la-childrens-social-care', 'a.csv', ['Marianne,Green,1980-05-06,ME20 6DD,', 'Ann,Jones,1990-01-02,,']);
+    const arrival = await personOf(h, 'la-childrens-social-care', 'MARIANNE');
+    expect(arrival).not.toBe(maryId);
+    expect(await consents.isOptedOut(arrival, new Date())).toBe(true);
+    expect(await consents.currentConsent(arrival, 'homelessness-prevention', new Date())).toBe(false);
+    // Someone who resembles her in nothing is not touched.
+    expect(await consents.isOptedOut(await personOf(h, 'la-childrens-social-care', 'ANN'), new Date())).toBe(false);
+    const loaded = h.logLines.filter((line) => line.includes('"import.loaded"'));
+    expect(loaded.map((line) => (JSON.parse(line) as { optOutArrivals: number }).optOutArrivals)).toEqual([0, 0, 1]);
+  });
+});
