@@ -4,7 +4,6 @@ import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 import { resemblingNoted, setCarriedPersonIds, type NotedRecords } from './opt-out-successors.js';
 import { uuidV7 } from './record-ids.js';
-import type { Snapshot } from './snapshot-writer.js';
 
 /**
  * An opt-out that follows a person out of one party's dataset and into another's.
@@ -16,18 +15,22 @@ import type { Snapshot } from './snapshot-writer.js';
  * would be shared as someone new. So when a snapshot's load leaves an opted-out person of the
  * previous snapshot with no record anywhere, the keys of their records there are kept
  * ({@link keepKeysOfDeparted}): the date of birth, names and postcode as the store held them
- * (normalised), and the identifiers' keyed hashes with their key version — nothing raw. Every
- * later load, of any party's dataset, gives each new record that no predecessor was carried to
- * and that is a plausible successor of kept keys, by the same rules as within a snapshot
+ * (normalised), and the identifiers' keyed hashes with their key version — nothing raw. Later
+ * loads and linking passes give each record of that dataset, from any party, without a person id
+ * that is a plausible successor of kept keys, by the same rules as within a snapshot
  * (opt-out-successors.ts), a new carried person id holding a copy of the opt-out
  * ({@link reachArrivals}); the next linking pass joins it to whoever it links to, who takes the
  * opt-out too. Fails closed, as the successors within a snapshot do: a namesake arriving years
  * later is opted out as well. Opt-outs only: a consent is never carried this way.
  *
- * At load rather than at the linking pass, so the record is refused from the commit on, as a
- * successor within a snapshot is, and only new records are compared (a pass reads them all).
- * A record carried from its dataset's previous snapshot is not compared: it was its person's
- * before, so not an arrival.
+ * At load, for the load's own records no predecessor was carried to, so the record is refused
+ * from the commit on, as a successor within a snapshot is; and at the start of each linking pass,
+ * under its lock, for every record of its datasets no pass has placed yet — one another party
+ * sent before the load that removed the person, its pass still to come (at load it could race a pass
+ * writing that record's person id). A record carried from its dataset's previous snapshot, or
+ * linked, is not compared: it is its person's already, so not an arrival. Only records of the
+ * dataset the keys were kept from, from any party: an agreement's parties share its datasets,
+ * and its people are formed within it.
  *
  * The keys live as long as the opt-out: a withdrawal deletes them ({@link endKeptKeys}); nothing
  * else does, not a retention pass (which keeps opted-out people, enforce-retention.ts) nor a
@@ -43,42 +46,55 @@ const KEPT: NotedRecords = { records: 'opt_out_kept_record', identifiers: 'opt_o
  * the previous snapshot, OptOutSuccessors.left) whose id no record holds; call in the load's
  * transaction once its records are in and carried.
  */
-export async function keepKeysOfDeparted(trx: Transaction<Database>, noted: NotedRecords): Promise<void> {
+export async function keepKeysOfDeparted(
+  trx: Transaction<Database>,
+  noted: NotedRecords,
+  datasetId: string,
+): Promise<void> {
   const records = sql.raw(noted.records);
   const identifiers = sql.raw(noted.identifiers);
   const gone = (alias: string) =>
     sql`not exists (select 1 from source_record sr where sr.person_id = ${sql.raw(alias)}.person_id)`;
   await sql`insert into opt_out_kept_record
-      (record_id, person_id, date_of_birth, given_name, family_name, first3, postcode, kept_at)
-    select r.record_id, r.person_id, r.date_of_birth, r.given_name, r.family_name, r.first3, r.postcode,
+      (record_id, person_id, dataset_id, date_of_birth, given_name, family_name, first3, postcode, kept_at)
+    select r.record_id, r.person_id, ${datasetId}, r.date_of_birth, r.given_name, r.family_name, r.first3, r.postcode,
       ${new Date().toISOString()}
     from ${records} r where ${gone('r')}`.execute(trx);
-  await sql`insert into opt_out_kept_identifier (person_id, kind, hash, key_version)
-    select i.person_id, i.kind, i.hash, i.key_version
+  await sql`insert into opt_out_kept_identifier (person_id, dataset_id, kind, hash, key_version)
+    select i.person_id, ${datasetId}, i.kind, i.hash, i.key_version
     from ${identifiers} i where ${gone('i')}
       and not exists (select 1 from opt_out_kept_identifier k
         where k.person_id = i.person_id and k.kind = i.kind and k.hash = i.hash)`.execute(trx);
 }
 
 /**
- * Gives each new record of the snapshot that no predecessor was carried to, and that may be a
- * kept person's, a new carried person id holding that person's opt-outs. Returns how many
- * records it reached.
+ * Which records without a person id {@link reachArrivals} compares: those a load has just
+ * written (`runId`: none carried from a predecessor), or every such record of the datasets a
+ * linking pass is about to link.
  */
-export async function reachArrivals(trx: Transaction<Database>, engine: Engine, snapshot: Snapshot): Promise<number> {
-  // Most loads find nothing kept: one probe, then nothing.
+export type ArrivalScope = { readonly runId: string } | { readonly datasetIds: readonly string[] };
+
+/**
+ * Gives each record of `scope` without a person id that may be a kept person's (of its own
+ * dataset, from any party) a new carried person id holding that person's opt-outs. Returns how
+ * many records it reached.
+ */
+export async function reachArrivals(trx: Transaction<Database>, engine: Engine, scope: ArrivalScope): Promise<number> {
+  // Most loads and passes find nothing kept: one probe, then nothing.
   const kept = await sql<{
     kept: number;
   }>`select case when exists (select 1 from opt_out_kept_record) then 1 else 0 end as kept`.execute(trx);
   if (Number(kept.rows[0]?.kept ?? 0) === 0) return 0;
+  if ('datasetIds' in scope && scope.datasetIds.length === 0) return 0;
+  const within =
+    'runId' in scope ? sql`sr.import_run_id = ${scope.runId}` : sql`sr.dataset_id in (${sql.join(scope.datasetIds)})`;
   const { rows } = await sql<{ found: string; person_id: string }>`
     select x.found, x.person_id
     from (${resemblingNoted(
       engine,
       KEPT,
       sql`sr.id`,
-      sql`sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
-        and sr.import_run_id = ${snapshot.runId} and sr.carried_person_id is null`,
+      sql`sr.person_id is null and sr.dataset_id = p.dataset_id and ${within}`,
       'record_identifier',
     )}) x`.execute(trx);
   if (rows.length === 0) return 0;

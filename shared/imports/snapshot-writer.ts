@@ -377,13 +377,13 @@ export class SnapshotWriter {
           this.carried.comparableIdentifiers(outcome),
           this.carried.keyTable,
         );
-        await keepKeysOfDeparted(this.trx, this.optOuts.left);
+        await keepKeysOfDeparted(this.trx, this.optOuts.left, this.snapshot.datasetId);
         await this.optOuts.drop();
       }
       await this.carried.drop();
       this.lap('opt-out successors');
     }
-    this.optOutArrivals = await reachArrivals(this.trx, this.store.dialect.engine, this.snapshot);
+    this.optOutArrivals = await reachArrivals(this.trx, this.store.dialect.engine, { runId: this.snapshot.runId });
     this.lap('opt-out successors');
     this.carried = undefined;
     this.optOuts = undefined;

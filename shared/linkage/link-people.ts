@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import { carryConsentEvents, type PersonIdMove } from '../consents/carry-consents.js';
+import { reachArrivals } from '../imports/opt-out-kept-keys.js';
 import type { Logger } from '../logging.js';
 import { PersonClusters, type ClusterLink, type MergeRefusal } from '../matching/cluster.js';
 import { identifiersDiffer, isIdentifierRule, shareIdentifier } from '../matching/hard-identifiers.js';
@@ -130,6 +131,9 @@ export async function linkPeople(
 
   const summary = await deps.store.db.transaction().execute(async (trx) => {
     await takeLinkingLock(deps.store, trx, agreementId);
+    // Before the sources are read, so such a record is linked as a carried one (its opt-out
+    // going into whoever it joins); under the lock, so no pass writes its person id meanwhile.
+    await reachArrivals(trx, deps.store.dialect.engine, { datasetIds: rules.datasets });
     const startedAt = now().toISOString();
     await trx
       .insertInto('link_run')

@@ -229,6 +229,8 @@ export interface OptOutKeptRecordTable {
   record_id: string;
   /** The opt-out's person id, which no record holds any more. */
   person_id: string;
+  /** The dataset the record was of: the keys reach only its records, of any party. */
+  dataset_id: string;
   date_of_birth: string | null;
   given_name: string | null;
   family_name: string | null;
@@ -240,6 +242,7 @@ export interface OptOutKeptRecordTable {
 /** An identifier pseudonym of such a person (keyed HMAC, hex), with its key version. */
 export interface OptOutKeptIdentifierTable {
   person_id: string;
+  dataset_id: string;
   kind: string;
   hash: string;
   key_version: string;

@@ -6,7 +6,8 @@ import type { Dialect } from '../dialect.js';
  * opt-out's person id so that the opt-out reaches them when another party's dataset sends them
  * (shared/imports/opt-out-kept-keys.ts): `opt_out_kept_record` the normalised date of birth,
  * names and postcode of each record, as `source_record` held them; `opt_out_kept_identifier` the
- * identifiers' keyed hashes with their key version — never a raw identifier. Rows live while the
+ * identifiers' keyed hashes with their key version — never a raw identifier — each with the
+ * dataset it was held in, the only one whose records they reach. Rows live while the
  * opt-out does: its withdrawal deletes them.
  */
 export function optOutKeptKeys(d: Dialect): Migration {
@@ -17,6 +18,7 @@ export function optOutKeptKeys(d: Dialect): Migration {
         // The removed record's own id: one row a record, whatever retries.
         .addColumn('record_id', d.text(64), (c) => c.primaryKey())
         .addColumn('person_id', d.text(64), (c) => c.notNull())
+        .addColumn('dataset_id', d.text(100), (c) => c.notNull())
         .addColumn('date_of_birth', d.text(10))
         .addColumn('given_name', d.text(200))
         .addColumn('family_name', d.text(200))
@@ -32,6 +34,7 @@ export function optOutKeptKeys(d: Dialect): Migration {
       await db.schema
         .createTable('opt_out_kept_identifier')
         .addColumn('person_id', d.text(64), (c) => c.notNull())
+        .addColumn('dataset_id', d.text(100), (c) => c.notNull())
         .addColumn('kind', d.text(100), (c) => c.notNull())
         .addColumn('hash', d.text(64), (c) => c.notNull())
         .addColumn('key_version', d.text(64), (c) => c.notNull())

@@ -85,4 +85,38 @@ describe('keys kept of an opted-out person no record holds', () => {
     const loaded = h.logLines.filter((line) => line.includes('"import.loaded"'));
     expect(loaded.map((line) => (JSON.parse(line) as { optOutArrivals: number }).optOutArrivals)).toEqual([0, 0, 1]);
   });
+
+  it('reaches a record another party sent before the person left, that no pass has linked yet', async () => {
+    const mary = nhs(6401);
+    await send('la-housing', 'a.csv', [`Mary,Green,1980-05-06,ME15 2YY,${mary}`]);
+    await record(await personOf(h, 'la-housing', 'MARY'), 'opt-out');
+    // Social care's extract with her lands first, but Housing's next one (without her) is loaded
+    // before the linking pass of social care's has run.
+    const care = await h.importFile(
+      `la-childrens-social-care/${DATASET}/a.csv`,
+      [HEADER, `Mary,Green,1980-05-06,ME20 6DD,${mary}`].join('\n'),
+    );
+    expect(care.outcome).toBe('loaded');
+    await send('la-housing', 'b.csv', ['Susan,White,1960-09-10,ME18 5BB,']);
+    await linkAfterImport(h.linkDeps(), (care as { runId: string }).runId);
+    expect(await consents.isOptedOut(await personOf(h, 'la-childrens-social-care', 'MARY'), new Date())).toBe(true);
+  });
+
+  it("reaches no record of another agreement's dataset", async () => {
+    await send('la-housing', 'a.csv', ['Mary,Green,1980-05-06,ME15 2YY,']);
+    await record(await personOf(h, 'la-housing', 'MARY'), 'opt-out');
+    await send('la-housing', 'b.csv', ['Susan,White,1960-09-10,ME18 5BB,']);
+    // A namesake on a Keyways council's register: people are formed within an agreement.
+    const keyways = await h.importFile(
+      'kettering-borough-council/keyways-housing-register/a.csv',
+      [
+        'firstName,lastName,dateOfBirth,nationalInsuranceNumber,address,telephoneNumber',
+        'Mary,Green,06/05/1980,ZN984851D,"1 High Street, Kettering",01536 000000',
+      ].join('\n'),
+    );
+    expect(keyways.outcome).toBe('loaded');
+    await linkAfterImport(h.linkDeps(), (keyways as { runId: string }).runId);
+    const namesake = await personOf(h, 'kettering-borough-council', 'MARY');
+    expect(await consents.isOptedOut(namesake, new Date())).toBe(false);
+  });
 });
