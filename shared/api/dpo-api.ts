@@ -14,6 +14,7 @@ import { runWatch } from '../audit/watch-rules.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { everyMatch } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
+import { retiredContradicts, retiredMatches } from '../people/retired-identifiers.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import { decide } from '../policy/decide.js';
 import type { ApiContext } from './api-context.js';
@@ -198,20 +199,41 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         );
       }
       const found = await ctx.findPerson(canonical.query, scope.datasets);
+      const pseudonymisers = await ctx.pseudonymisers();
+      const identifierUse = identifierUseOf(ctx.services.agreements);
       // A lookup stops at the first tier that finds someone; a subject access request must see
       // everyone the identifiers reach, for the DPO to judge who is the requester.
-      const everyone = await everyMatch(
-        ctx.services.store,
-        await ctx.pseudonymisers(),
-        canonical.query,
-        scope.datasets,
-        identifierUseOf(ctx.services.agreements),
-      );
+      const held = await everyMatch(ctx.services.store, pseudonymisers, canonical.query, scope.datasets, identifierUse);
+      // And those whose records retention has deleted since: the log still holds their accesses.
+      const retired = (
+        await retiredMatches(ctx.services.store, pseudonymisers, canonical.query, scope.datasets, identifierUse)
+      ).filter((r) => !held.some((h) => h.personId === r.personId));
+      const everyone = [...held, ...retired];
       const refs = await ctx.personRefs();
       const refOf = ({ personId, tier }: { personId: string; tier: number }) => ({
         personRef: refs.encode(call.caller.partyId, personId, 'audit'),
         tier,
       });
+      // Found only among the deleted records, and not contradicted there: that person's accesses.
+      let deleted: string | undefined;
+      const [onlyRetired] = retired;
+      if (!found.found && held.length === 0 && retired.length === 1 && onlyRetired !== undefined) {
+        const { store } = ctx.services;
+        const { personId } = onlyRetired;
+        if (!(await retiredContradicts(store, pseudonymisers, canonical.query, scope.datasets, personId)))
+          deleted = personId;
+      }
+      if (deleted !== undefined) {
+        const personRef = refs.encode(call.caller.partyId, deleted, 'audit');
+        const page = await accessesToPerson(
+          ctx.services.store,
+          scope,
+          deleted,
+          { after: from, limit: size },
+          ctx.services.logger,
+        );
+        return allow(json(200, { personRef, ...page, otherMatches: [] }), 'accesses-shown', deleted);
+      }
       if (!found.found) {
         if (everyone.length > 0) {
           return deny(

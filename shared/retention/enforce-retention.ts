@@ -6,6 +6,7 @@ import { entriesWithinStoreTransactions, type AccessLog } from '../audit/access-
 import { consentRecordsInForce } from '../consents/store-consent-register.js';
 import { takeLinkingLock } from '../linkage/link-people.js';
 import { pendingDatasetQueries } from '../linkage/pending-links.js';
+import { retireIdentifiers } from '../people/retired-identifiers.js';
 import { errorKind, type Logger } from '../logging.js';
 import { judgeable, keepWhileRules, keepWhileTest } from './keep-while.js';
 import type { Kysely } from 'kysely';
@@ -45,7 +46,9 @@ const BATCH = 500;
  * "Data will only be held on the joint system whilst clients of Housing are in temporary
  * accommodation" keeps a person's records of the dataset, from every source, only while one of
  * that person's records from the field's sources holds the value. The others are deleted from the
- * store — the record, its pseudonymised identifiers and its links — in one transaction, each
+ * store — the record, its pseudonymised identifiers and its links — in one transaction (the
+ * identifiers' keyed hashes alone are kept with the person id, for a subject access request to
+ * find the person the access log still names: people/retired-identifiers.ts), each
  * person with one access-log entry (action `retention-delete`, the person as subject, no field),
  * written before the deletion is committed; should the commit fail, each gets a second entry,
  * `retention-not-committed`, and the next pass tries again.
@@ -282,8 +285,11 @@ async function enforceRule(
         .where('id', 'in', linkIds.slice(i, i + BATCH))
         .execute();
     let removed = 0n;
+    const at = new Date().toISOString();
     for (let i = 0; i < ids.length; i += BATCH) {
       const batch = ids.slice(i, i + BATCH);
+      // The access log keeps its entries about them: a subject access request must still find them.
+      await retireIdentifiers(trx, batch, at);
       await trx.deleteFrom('record_identifier').where('record_id', 'in', batch).execute();
       const [result] = await trx.deleteFrom('source_record').where('id', 'in', batch).execute();
       removed += result?.numDeletedRows ?? 0n;

@@ -248,6 +248,17 @@ export interface OptOutKeptIdentifierTable {
   key_version: string;
 }
 
+/** Identifier hashes of records a retention rule deleted (migration 0020). */
+export interface RetiredIdentifierTable {
+  person_id: string;
+  dataset_id: string;
+  kind: string;
+  /** HMAC-SHA-256, hex, as record_identifier held it. */
+  hash: string;
+  key_version: string;
+  retired_at: string;
+}
+
 export interface Database {
   consent_event: ConsentEventTable;
   source_record: SourceRecordTable;
@@ -266,4 +277,5 @@ export interface Database {
   person_id_move: PersonIdMoveTable;
   opt_out_kept_record: OptOutKeptRecordTable;
   opt_out_kept_identifier: OptOutKeptIdentifierTable;
+  retired_identifier: RetiredIdentifierTable;
 }

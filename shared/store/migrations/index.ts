@@ -17,6 +17,7 @@ import { personIdMoveTimes } from './0016-person-id-move-times.js';
 import { linkIdentityKey } from './0017-link-identity-key.js';
 import { decisionIdentityKey } from './0018-decision-identity-key.js';
 import { optOutKeptKeys } from './0019-opt-out-kept-keys.js';
+import { retiredIdentifiers } from './0020-retired-identifiers.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -41,5 +42,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0017-link-identity-key': linkIdentityKey(d),
     '0018-decision-identity-key': decisionIdentityKey(d),
     '0019-opt-out-kept-keys': optOutKeptKeys(d),
+    '0020-retired-identifiers': retiredIdentifiers(d),
   };
 }

@@ -1,0 +1,141 @@
+/**
+ * The identifiers of records a retention rule deleted, kept as their keyed hashes with the
+ * person id the records held (migration 0020), for one use: a subject access request by
+ * identifiers. The access log keeps its entries about a person long after retention removed
+ * their records, and the person asking is found by nothing else. Never read to show anyone's data.
+ */
+import type { Kysely } from 'kysely';
+import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
+import type { Store } from '../store/database.js';
+import type { Database } from '../store/schema.js';
+import type { MatchTier } from './find-person.js';
+import type { IdentifierUse } from './lookup-identifiers.js';
+import type { CanonicalQuery } from './person-query.js';
+
+/** Hashes a select names at once: within SQL Server's 2,100 parameters. */
+const HASHES_PER_SELECT = 1_000;
+
+/**
+ * Keeps the identifier hashes of these records, about to be deleted, once a person and dataset.
+ * In the deleting transaction, before the identifiers go.
+ */
+export async function retireIdentifiers(
+  trx: Kysely<Database>,
+  recordIds: readonly string[],
+  at: string,
+): Promise<void> {
+  if (recordIds.length === 0) return;
+  const rows = await trx
+    .selectFrom('record_identifier as ri')
+    .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
+    .select(['sr.person_id', 'sr.dataset_id', 'ri.kind', 'ri.hash', 'ri.key_version'])
+    .where('ri.record_id', 'in', recordIds)
+    .where('sr.person_id', 'is not', null)
+    .execute();
+  if (rows.length === 0) return;
+  // A person deleted again after a later extract re-sent them adds nothing new.
+  const hashes = [...new Set(rows.map((r) => r.hash))];
+  const kept = [];
+  for (let i = 0; i < hashes.length; i += HASHES_PER_SELECT)
+    kept.push(
+      ...(await trx
+        .selectFrom('retired_identifier')
+        .select(['person_id', 'dataset_id', 'kind', 'hash', 'key_version'])
+        .where('hash', 'in', hashes.slice(i, i + HASHES_PER_SELECT))
+        .execute()),
+    );
+  const keyOf = (r: {
+    person_id: string | null;
+    dataset_id: string;
+    kind: string;
+    hash: string;
+    key_version: string;
+  }) => [r.person_id, r.dataset_id, r.kind, r.hash, r.key_version].join('\u0000');
+  const seen = new Set(kept.map(keyOf));
+  const fresh = [];
+  for (const r of rows) {
+    const key = keyOf(r);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    fresh.push({ ...r, person_id: r.person_id!, retired_at: at });
+  }
+  // Six parameters a row: well within SQL Server's 2,100.
+  for (let i = 0; i < fresh.length; i += 300)
+    await trx
+      .insertInto('retired_identifier')
+      .values(fresh.slice(i, i + 300))
+      .execute();
+}
+
+/**
+ * People whose deleted records held the query's NHS number, UPN or NI number (tier 1) or system
+ * ids (tier 2), in the datasets searched and by the kinds their agreements match on, as
+ * find-person.ts searches the records still held. Hashed under every key version loaded.
+ */
+export async function retiredMatches(
+  store: Store,
+  pseudonymisers: readonly Pseudonymiser[],
+  query: CanonicalQuery,
+  datasets: readonly string[],
+  identifiers: IdentifierUse,
+): Promise<{ personId: string; tier: MatchTier }[]> {
+  const found = new Map<string, MatchTier>();
+  for (const given of query.identifiers) {
+    const searchable = datasets.filter((d) => identifiers(d, given.kind));
+    if (searchable.length === 0) continue;
+    const tier: MatchTier = given.kind.startsWith('system-id') ? 2 : 1;
+    const hashes = pseudonymisers.map((p) => p.hash(given.kind as PseudonymKind, given.value));
+    if (hashes.length === 0) continue;
+    const rows = await store.db
+      .selectFrom('retired_identifier')
+      .select('person_id')
+      .distinct()
+      .where('kind', '=', given.kind)
+      .where('hash', 'in', hashes)
+      .where('dataset_id', 'in', searchable)
+      .execute();
+    for (const { person_id: personId } of rows) {
+      const known = found.get(personId);
+      if (known === undefined || tier < known) found.set(personId, tier);
+    }
+  }
+  return [...found]
+    .map(([personId, tier]) => ({ personId, tier }))
+    .sort((a, b) => a.tier - b.tier || (a.personId < b.personId ? -1 : 1));
+}
+
+/**
+ * Whether the identifiers given say the one person found among the deleted records is someone
+ * else: a record of theirs held another value of a kind given (an NI number only when none of
+ * theirs is the one given, as find-person.ts judges the records still held).
+ */
+export async function retiredContradicts(
+  store: Store,
+  pseudonymisers: readonly Pseudonymiser[],
+  query: CanonicalQuery,
+  datasets: readonly string[],
+  personId: string,
+): Promise<boolean> {
+  if (query.identifiers.length === 0 || datasets.length === 0) return false;
+  const held = await store.db
+    .selectFrom('retired_identifier')
+    .select(['kind', 'hash', 'key_version'])
+    .where('person_id', '=', personId)
+    .where('dataset_id', 'in', datasets)
+    .execute();
+  for (const given of query.identifiers) {
+    const callers = new Map(
+      pseudonymisers.map((p) => [p.keyVersion, p.hash(given.kind as PseudonymKind, given.value)]),
+    );
+    let same = 0;
+    let other = 0;
+    for (const row of held) {
+      const mine = row.kind === given.kind ? callers.get(row.key_version) : undefined;
+      if (mine === undefined) continue;
+      if (row.hash === mine) same++;
+      else other++;
+    }
+    if (other > 0 && (given.kind !== 'ni' || same === 0)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enforceRetention } from '../../shared/retention/enforce-retention.js';
+import { nhs } from '../support/linked-people.js';
+import { insertRecord } from '../support/records.js';
+import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * The ISA's joint-system rule deletes a child's records once Housing no longer has them in
+ * temporary accommodation; the access log keeps every entry about the child. A subject access
+ * request made afterwards, by the NHS number the child's family gives, must still show who looked.
+ */
+describe('DPO API: a subject access request after retention deleted the person', () => {
+  const AGREEMENT = 'social-care-education-housing';
+  const DATASET = 'multiple-disadvantage-indicators';
+  const DPO = { party: 'la-housing', roles: ['dpo'] };
+  const OFFICER = { party: 'la-housing', roles: ['housing-officer'], purpose: 'homelessness-prevention' };
+  const ROBIN_NHS = nhs(4321);
+  const OTHER_NHS = nhs(8765);
+  const ROBIN_UPN = 'A123456789012';
+  let t: TestHost;
+  let housingRecord: string;
+
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+    const robin = (partyId: string, attributes: Record<string, unknown>, personId?: string, upn?: string) =>
+      insertRecord(t.host.services, {
+        partyId,
+        datasetId: DATASET,
+        ...(personId === undefined ? {} : { personId }),
+        givenName: 'Robin',
+        familyName: 'Hale',
+        dateOfBirth: '2012-05-06',
+        identifiers: { nhs: ROBIN_NHS, ...(upn === undefined ? {} : { upn }) },
+        attributes: { firstName: 'Robin', lastName: 'Hale', ...attributes },
+      });
+    const housing = await robin('la-housing', { inTemporaryAccommodation: true }, undefined, ROBIN_UPN);
+    housingRecord = housing.recordId;
+    await robin('la-childrens-social-care', { childProtection: true }, housing.personId);
+    // Someone Housing keeps, so the rule has a value to judge by beside Robin's.
+    await insertRecord(t.host.services, {
+      partyId: 'la-housing',
+      datasetId: DATASET,
+      givenName: 'Bob',
+      familyName: 'Jones',
+      dateOfBirth: '2010-01-01',
+      identifiers: { nhs: OTHER_NHS },
+      attributes: { firstName: 'Bob', lastName: 'Jones', inTemporaryAccommodation: true },
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('shows the accesses logged about a person whose records retention has deleted', async () => {
+    expect((await callApi(t, '/v1/people/search', { ...OFFICER, body: { nhsNumber: ROBIN_NHS } })).status).toBe(200);
+    // Robin's family leaves temporary accommodation; the next pass deletes Robin's records.
+    await t.host.services.store.db
+      .updateTable('source_record')
+      .set({ attributes: JSON.stringify({ firstName: 'Robin', lastName: 'Hale', inTemporaryAccommodation: false }) })
+      .where('id', '=', housingRecord)
+      .execute();
+    const { store, agreements, accessLog, logger } = t.host.services;
+    const [summary] = await enforceRetention({ store, agreements, accessLog, logger }, AGREEMENT);
+    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 1, recordsDeleted: 2 });
+
+    const res = await callApi(t, '/v1/audit/people/accesses', { ...DPO, body: { nhsNumber: ROBIN_NHS } });
+    expect(res.status).toBe(200);
+    const actions = (res.body.entries as { action: string }[]).map((e) => e.action);
+    expect(actions).toContain('person.search');
+    expect(actions).toContain('retention-delete');
+    // The reference leads to the same accesses.
+    const byRef = await callApi(t, `/v1/audit/people/${res.body.personRef as string}/accesses`, DPO);
+    expect(byRef.status).toBe(200);
+    const shown = res.body.entries as unknown[];
+    expect((byRef.body.entries as unknown[]).slice(0, shown.length)).toEqual(shown);
+    // Nothing but hashes was kept: no name, date of birth or NHS number outlives the deletion.
+    const kept = JSON.stringify(await store.db.selectFrom('retired_identifier').selectAll().execute());
+    for (const value of [ROBIN_NHS, 'ROBIN', 'HALE', '2012-05-06']) expect(kept).not.toContain(value);
+    expect(await store.db.selectFrom('source_record').select('id').where('given_name', '=', 'ROBIN').execute()).toEqual(
+      [],
+    );
+  });
+
+  it('does not settle on the deleted person when another identifier given is not theirs', async () => {
+    const theirs = await callApi(t, '/v1/audit/people/accesses', {
+      ...DPO,
+      body: { nhsNumber: ROBIN_NHS, upn: ROBIN_UPN },
+    });
+    expect(theirs.status).toBe(200);
+    const res = await callApi(t, '/v1/audit/people/accesses', {
+      ...DPO,
+      body: { nhsNumber: ROBIN_NHS, upn: 'H801200001001' },
+    });
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ type: 'urn:lintel:problem:unsettled-match' });
+    expect(res.body.matches).toEqual([{ personRef: theirs.body.personRef, tier: 1 }]);
+  });
+});
