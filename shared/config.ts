@@ -132,6 +132,11 @@ export const settingsSchema = settingsObject
       ctx.addIssue({ code: 'custom', path: ['SECRETS_SOURCE'], message: 'must be keyvault in production' });
     }
     if (s.LINTEL_ENV === 'production') {
+      // SQLite would sit on each instance's scratch disk: its own records and access log, gone
+      // when the platform recycles the instance. A blank STORE_ENGINE defaults to it, so refuse.
+      if (s.STORE_ENGINE !== 'mssql') {
+        ctx.addIssue({ code: 'custom', path: ['STORE_ENGINE'], message: 'must be mssql in production' });
+      }
       for (const name of ['AUTH_JWKS_URI', 'AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
         if (!s[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required in production' });
       }

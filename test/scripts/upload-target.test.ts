@@ -102,6 +102,8 @@ describe('where the seed and import scripts may upload', () => {
         // Settings production accepts, and storage that looks local: production is refused anyway.
         LINTEL_ENV: 'production',
         AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+        STORE_ENGINE: 'mssql',
+        MSSQL_CONNECTION_STRING: 'Server=tcp:sql-lintel.database.windows.net,1433;Database=lintel;Encrypt=true',
         SECRETS_SOURCE: 'keyvault',
         KEY_VAULT_URI: 'https://lintel-test.vault.azure.net/',
         AUTH_JWKS_URI: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',

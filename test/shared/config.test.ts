@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ConfigurationError, loadConfig } from '../../shared/config.js';
 
 const minimal = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
+const azureSql = {
+  STORE_ENGINE: 'mssql',
+  MSSQL_CONNECTION_STRING: 'Server=tcp:sql-lintel.database.windows.net,1433;Database=lintel;Encrypt=true',
+};
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -64,6 +68,7 @@ describe('loadConfig', () => {
 describe('authentication settings', () => {
   const production = {
     ...minimal,
+    ...azureSql,
     LINTEL_ENV: 'production',
     SECRETS_SOURCE: 'keyvault',
     KEY_VAULT_URI: 'https://lintel-kv.vault.azure.net/',
@@ -146,6 +151,7 @@ describe('numeric settings written otherwise than as plain decimals (found by a 
 describe('production transport and issuer settings (found by a review)', () => {
   const entraProduction = {
     ...minimal,
+    ...azureSql,
     LINTEL_ENV: 'production',
     SECRETS_SOURCE: 'keyvault',
     KEY_VAULT_URI: 'https://lintel-kv.vault.azure.net/',
@@ -168,5 +174,32 @@ describe('production transport and issuer settings (found by a review)', () => {
     expect(problemsOf({ ...entraProduction, AUTH_JWKS_URI: 'https://localhost:7071/dev-issuer/jwks.json' })).toEqual([
       expect.stringMatching(/^AUTH_JWKS_URI:/),
     ]);
+  });
+});
+
+describe('the store in production', () => {
+  const entraProduction = {
+    ...minimal,
+    LINTEL_ENV: 'production',
+    SECRETS_SOURCE: 'keyvault',
+    KEY_VAULT_URI: 'https://lintel-kv.vault.azure.net/',
+    AUTH_JWKS_URI: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
+    AUTH_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0',
+    AUTH_AUDIENCE: '66666666-7777-8888-9999-000000000000',
+  };
+
+  // A production app whose STORE_ENGINE was left out or blanked fell back to SQLite on the
+  // instance's scratch disk: every instance its own records, consents and access log, all lost
+  // when the platform recycled it, and the DPO's verify reading only one instance's log.
+  it('refuses SQLite in production, whether STORE_ENGINE says so or is missing', () => {
+    expect(problemsOf({ ...entraProduction, STORE_ENGINE: 'sqlite' })).toEqual([
+      'STORE_ENGINE: must be mssql in production',
+    ]);
+    expect(problemsOf({ ...entraProduction, STORE_ENGINE: '' })).toEqual(['STORE_ENGINE: must be mssql in production']);
+    expect(problemsOf(entraProduction)).toEqual(['STORE_ENGINE: must be mssql in production']);
+  });
+
+  it('control: Azure SQL in production is accepted', () => {
+    expect(problemsOf({ ...entraProduction, ...azureSql })).toEqual([]);
   });
 });
