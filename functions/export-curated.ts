@@ -7,10 +7,14 @@ import { registerTimer } from './registry.js';
  * curated container, where Power BI's scheduled refresh reads it (shared/curated/curated-export.ts).
  * Monthly, not more often: every release is one more to compare with the last, and enough of
  * them would average the counts' noise away (README, "Planning counts for Power BI").
+ * A failed run is tried again that morning (retry), not left to next month.
  */
 registerTimer({
   name: 'exportCurated',
   schedule: '0 0 6 1 * *',
+  // A failed run (the store or Key Vault briefly out) would otherwise wait a month. Every 30
+  // minutes until 12:00 UTC at most: still the release day, so a retry rewrites that day's release.
+  retry: { strategy: 'fixedDelay', maxRetryCount: 12, delayInterval: 30 * 60 * 1000 },
   handler: async () => {
     const services = await getServices();
     await exportCurated({

@@ -47,6 +47,12 @@ export interface TimerRegistration {
   kind: 'timer';
   name: string;
   schedule: string;
+  /**
+   * The host's retry policy for a failed run. A timer's failed run is otherwise not tried again
+   * before its next occurrence, which for a monthly schedule is a month away. Fixed delays in
+   * milliseconds only, so the local host follows exactly what the Functions host does.
+   */
+  retry?: { strategy: 'fixedDelay'; maxRetryCount: number; delayInterval: number };
   handler: TimerHandler;
 }
 
@@ -91,7 +97,7 @@ export function registerBlobCreated(r: Omit<BlobCreatedRegistration, 'kind'>): v
 
 export function registerTimer(r: Omit<TimerRegistration, 'kind'>): void {
   add({ kind: 'timer', ...r });
-  if (inRuntime) functions.app.timer(r.name, { schedule: r.schedule, handler: r.handler });
+  if (inRuntime) functions.app.timer(r.name, { schedule: r.schedule, retry: r.retry, handler: r.handler });
 }
 
 export function registrations(): readonly Registration[] {

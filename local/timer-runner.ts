@@ -36,6 +36,8 @@ export class TimerRunner {
   private readonly running = new Set<Promise<unknown>>();
   /** Timers with a run in flight, and whether an occurrence came due meanwhile. */
   private readonly inFlight = new Map<string, { pastDue: boolean }>();
+  /** Retry pauses under way: stop() ends them rather than waiting out the delay. */
+  private readonly wakers = new Set<() => void>();
   private stopped = false;
 
   constructor(
@@ -70,31 +72,40 @@ export class TimerRunner {
   private fire(registration: TimerRegistration, next: Date, isPastDue: boolean): Promise<unknown> {
     const flight = { pastDue: false };
     this.inFlight.set(registration.name, flight);
-    const invocationId = randomUUID();
-    const context = new InvocationContext({
-      invocationId,
-      functionName: registration.name,
-      options: { trigger: { type: 'timerTrigger', name: 'timer' } },
-    });
-    // A handler that throws at once fails like one that rejects: logged, its schedule kept.
-    const run = new Promise((resolve) =>
-      resolve(
-        registration.handler(
-          {
-            isPastDue,
-            schedule: { adjustForDST: true },
-            scheduleStatus: { last: '', next: next.toISOString(), lastUpdated: '' },
-          },
-          context,
-        ),
-      ),
-    ).catch((err: unknown) =>
-      this.logger.warn('localhost.timer.failed', {
-        functionName: registration.name,
-        invocationId,
-        error: errorKind(err),
-      }),
-    );
+    // A failed run is tried again under the registration's retry policy, as the Functions host
+    // does; the retries belong to the run, so the next occurrence still waits for them.
+    const run = (async () => {
+      const maxRetryCount = registration.retry?.maxRetryCount ?? 0;
+      for (let retryCount = 0; ; retryCount++) {
+        const invocationId = randomUUID();
+        const context = new InvocationContext({
+          invocationId,
+          functionName: registration.name,
+          options: { trigger: { type: 'timerTrigger', name: 'timer' } },
+          retryContext: registration.retry ? { retryCount, maxRetryCount } : undefined,
+        });
+        try {
+          // Awaited inside async code, a handler that throws at once fails like one that rejects.
+          await registration.handler(
+            {
+              isPastDue,
+              schedule: { adjustForDST: true },
+              scheduleStatus: { last: '', next: next.toISOString(), lastUpdated: '' },
+            },
+            context,
+          );
+          return;
+        } catch (err: unknown) {
+          this.logger.warn('localhost.timer.failed', {
+            functionName: registration.name,
+            invocationId,
+            retryCount,
+            error: errorKind(err),
+          });
+        }
+        if (retryCount >= maxRetryCount || !(await this.pause(registration.retry?.delayInterval ?? 0))) return;
+      }
+    })();
     this.running.add(run);
     void run.finally(() => {
       this.running.delete(run);
@@ -104,10 +115,32 @@ export class TimerRunner {
     return run;
   }
 
+  /** Wait `ms` (in setTimeout's steps); false when the runner stops meanwhile. */
+  private async pause(ms: number): Promise<boolean> {
+    let left = ms;
+    do {
+      if (this.stopped) return false;
+      const step = Math.min(left, MAX_TIMEOUT_MS);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          this.wakers.delete(resolve);
+          resolve();
+        }, step);
+        this.timers.add(timer);
+        this.wakers.add(resolve);
+      });
+      left -= step;
+    } while (left > 0);
+    return !this.stopped;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    for (const wake of this.wakers) wake();
+    this.wakers.clear();
     await Promise.all(this.running);
   }
 }

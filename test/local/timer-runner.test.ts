@@ -106,3 +106,82 @@ describe("the local host's timers, one run at a time", () => {
     expect(maxActive, 'runs of one timer overlapped').toBe(1);
   }, 15_000);
 });
+
+/**
+ * The monthly planning export runs at 06:00 on the 1st. A run that failed (the store or Key Vault
+ * briefly unreachable) was not tried again until the next month, so Power BI read last month's
+ * counts for a month. The Functions host retries a failed timer run under the function's retry
+ * policy; the local host follows the same policy.
+ */
+describe('a failed timer run, tried again under its retry policy', () => {
+  /** A six-field schedule that fires once, `ms` from now (then not for a year). */
+  function onceIn(ms: number): string {
+    const t = new Date(Date.now() + ms);
+    return `${t.getUTCSeconds()} ${t.getUTCMinutes()} ${t.getUTCHours()} ${t.getUTCDate()} ${t.getUTCMonth() + 1} *`;
+  }
+
+  it('the monthly export is tried again on the day it failed, within the same release day', () => {
+    const exportCurated = registrations().find(
+      (r): r is TimerRegistration => r.kind === 'timer' && r.name === 'exportCurated',
+    );
+    const retry = exportCurated?.retry;
+    expect(retry, 'exportCurated has no retry policy').toBeDefined();
+    expect(retry!.maxRetryCount).toBeGreaterThan(0);
+    // From 06:00 UTC every retry starts before midnight, so a retry rewrites the day's release.
+    expect(retry!.maxRetryCount * retry!.delayInterval).toBeLessThan(18 * 60 * 60 * 1000);
+  });
+
+  it('runs the handler again after the delay, with its retry count, until it succeeds', async () => {
+    const retryCounts: (number | undefined)[] = [];
+    const registration: TimerRegistration = {
+      kind: 'timer',
+      name: 'flaky',
+      schedule: onceIn(1000),
+      retry: { strategy: 'fixedDelay', maxRetryCount: 3, delayInterval: 200 },
+      handler: (_timer, context) => {
+        retryCounts.push(context.retryContext?.retryCount);
+        if (retryCounts.length < 2) throw new Error('store unreachable');
+      },
+    };
+    const runner = new TimerRunner([registration], createLogger('error'));
+    runner.start();
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await runner.stop();
+    expect(retryCounts).toEqual([0, 1]);
+  }, 10_000);
+
+  it('gives up after maxRetryCount retries, and a timer without a policy is not retried', async () => {
+    let flakyCalls = 0;
+    let plainCalls = 0;
+    const schedule = onceIn(1000);
+    const runner = new TimerRunner(
+      [
+        {
+          kind: 'timer',
+          name: 'alwaysFails',
+          schedule,
+          retry: { strategy: 'fixedDelay', maxRetryCount: 2, delayInterval: 100 },
+          handler: () => {
+            flakyCalls++;
+            throw new Error('down');
+          },
+        },
+        {
+          kind: 'timer',
+          name: 'noPolicy',
+          schedule,
+          handler: () => {
+            plainCalls++;
+            throw new Error('down');
+          },
+        },
+      ],
+      createLogger('error'),
+    );
+    runner.start();
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await runner.stop();
+    expect(flakyCalls).toBe(3);
+    expect(plainCalls).toBe(1);
+  }, 10_000);
+});
