@@ -2,6 +2,7 @@ import {
   blobCreatedEventSchema,
   createdBlobOf,
   eventOfQueueMessage,
+  isTemporaryUpload,
   matchBlobPath,
 } from '../shared/blob/blob-created-event.js';
 import { blobProgressSink } from '../shared/imports/import-progress.js';
@@ -20,7 +21,9 @@ import { registerBlobCreated } from './registry.js';
 
 /**
  * Event Grid `BlobCreated` on `incoming/{partyId}/{datasetId}/{fileName}`, through the
- * `import-blob-created` queue: import the extract.
+ * `import-blob-created` queue: import the extract. A `BlobRenamed` imports the file under the
+ * name it was renamed to; a file under an SFTP client's temporary name (`.filepart`) is left
+ * alone, for the client to rename when the upload is whole.
  * A file elsewhere in incoming (at the top, in one folder, or deeper) is rejected as `bad-path`,
  * with its report in rejected/; events of other containers are ignored.
  * A thrown error leaves the file in incoming and the message in the queue, which hands it over
@@ -60,6 +63,13 @@ registerBlobCreated({
       services.logger.warn('import.event-ignored', {
         invocationId: context.invocationId,
         reason: 'not-incoming',
+      });
+      return;
+    }
+    if (isTemporaryUpload(blob.blobName)) {
+      services.logger.info('import.event-ignored', {
+        invocationId: context.invocationId,
+        reason: 'temporary-upload',
       });
       return;
     }

@@ -50,8 +50,11 @@ resource incomingBlobCreated 'Microsoft.EventGrid/systemTopics/eventSubscription
     }
     eventDeliverySchema: 'EventGridSchema'
     filter: {
+      // BlobRenamed too: an SFTP client such as WinSCP uploads <name>.filepart and renames it
+      // when complete, and the final name is announced by the rename alone.
       includedEventTypes: [
         'Microsoft.Storage.BlobCreated'
+        'Microsoft.Storage.BlobRenamed'
       ]
       subjectBeginsWith: '/blobServices/default/containers/${watchedContainerName}/blobs/'
       // Only a file that is complete. An SFTP upload raises SftpCreate for the empty file opened
@@ -67,6 +70,8 @@ resource incomingBlobCreated 'Microsoft.EventGrid/systemTopics/eventSubscription
             'CopyBlob'
             'FlushWithClose'
             'SftpCommit'
+            'RenameFile'
+            'SftpRename'
           ]
         }
       ]

@@ -1,15 +1,17 @@
 import { z } from 'zod';
 
 /**
- * The Event Grid `Microsoft.Storage.BlobCreated` event, as Azure delivers it and as the local
- * host builds it for Azurite. Imports are driven by this event rather than by a blob binding
+ * The Event Grid `Microsoft.Storage.BlobCreated` event (or `BlobRenamed`, for the name a file
+ * is renamed to), as Azure delivers it and as the local host builds it for Azurite. Imports are driven by this event rather than by a blob binding
  * because a binding hands the handler the whole file in memory; the event carries only where
  * the blob is, so the import can stream it.
  */
-export const blobCreatedEventSchema = z.object({
+const subject = z.string().regex(/^\/blobServices\/default\/containers\/[^/]+\/blobs\/.+$/);
+
+const createdEventSchema = z.object({
   id: z.string(),
   eventType: z.literal('Microsoft.Storage.BlobCreated'),
-  subject: z.string().regex(/^\/blobServices\/default\/containers\/[^/]+\/blobs\/.+$/),
+  subject,
   eventTime: z.string(),
   data: z.object({
     url: z.string(),
@@ -18,6 +20,23 @@ export const blobCreatedEventSchema = z.object({
     contentType: z.string().optional(),
   }),
 });
+
+/**
+ * A rename (SFTP or Data Lake) is how a file uploaded under a temporary name gets its own: WinSCP
+ * uploads `<name>.filepart` and renames it once complete, and no BlobCreated names the final
+ * file. Its subject and `destinationUrl` name the file after the rename, read as a created blob.
+ */
+const renamedEventSchema = z
+  .object({
+    id: z.string(),
+    eventType: z.literal('Microsoft.Storage.BlobRenamed'),
+    subject,
+    eventTime: z.string(),
+    data: z.object({ destinationUrl: z.string() }),
+  })
+  .transform((e) => ({ ...e, data: { url: e.data.destinationUrl } as z.infer<typeof createdEventSchema>['data'] }));
+
+export const blobCreatedEventSchema = z.union([createdEventSchema, renamedEventSchema]);
 
 export type BlobCreatedEvent = z.infer<typeof blobCreatedEventSchema>;
 
@@ -110,4 +129,15 @@ export function matchBlobPath(template: string, blobName: string): Record<string
   const match = new RegExp(`^${source}$`).exec(blobName);
   if (!match) return undefined;
   return Object.fromEntries(names.map((n, i) => [n, match[i + 1]!]));
+}
+
+/**
+ * Names SFTP clients give a file while it is still being written, and rename once it is whole
+ * (WinSCP's `.filepart`). Such a file is left alone: its rename brings the import.
+ */
+const TEMPORARY_UPLOAD_SUFFIXES = ['.filepart'] as const;
+
+export function isTemporaryUpload(blobName: string): boolean {
+  const lower = blobName.toLowerCase();
+  return TEMPORARY_UPLOAD_SUFFIXES.some((suffix) => lower.endsWith(suffix));
 }

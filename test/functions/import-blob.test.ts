@@ -216,6 +216,48 @@ describe('importBlob function', () => {
     return Number(row?.seq ?? 0);
   }
 
+  // WinSCP, the SFTP client most councils use, uploads a file over 100 KB as <name>.filepart and
+  // renames it when complete. Storage raises BlobCreated (SftpCommit) for the temporary name and
+  // BlobRenamed (SftpRename) for the final one: the extract was imported as "….csv.filepart" and
+  // moved away under the client (whose rename then failed), or, had the rename come first, found
+  // gone and never imported under any name.
+  it('imports an SFTP upload under the name the client renames it to, never under its temporary .filepart name', async () => {
+    const blobName = `la-housing/multiple-disadvantage-indicators/sftp-${randomUUID()}.csv`;
+    const partName = `${blobName}.filepart`;
+    const content = readFileSync(new URL('../fixtures/imports/good.csv', import.meta.url));
+    const incoming = services.blobs.getContainerClient('incoming');
+    await incoming.getBlockBlobClient(partName).upload(content, content.length);
+
+    await handler(
+      {
+        ...blobCreated('incoming', partName),
+        data: { api: 'SftpCommit', url: `http://127.0.0.1/devstoreaccount1/incoming/${partName}` },
+      },
+      context(),
+    );
+    expect(await incoming.getBlobClient(partName).exists(), 'the temporary file was taken from the client').toBe(true);
+    expect(
+      await services.store.db.selectFrom('import_run').select('id').where('blob_name', '=', partName).execute(),
+    ).toEqual([]);
+
+    // The client renames it (Azurite has no rename: copied, as the name now holds the same bytes).
+    await incoming.getBlockBlobClient(blobName).upload(content, content.length);
+    await incoming.getBlobClient(partName).delete();
+    const renamed: EventGridEvent = {
+      ...blobCreated('incoming', blobName),
+      eventType: 'Microsoft.Storage.BlobRenamed',
+      data: {
+        api: 'SftpRename',
+        sourceUrl: `http://127.0.0.1/devstoreaccount1/incoming/${partName}`,
+        destinationUrl: `http://127.0.0.1/devstoreaccount1/incoming/${blobName}`,
+      },
+    };
+    await handler(renamed, context());
+    // Handled (loaded, or a duplicate of the same bytes loaded by another test): out of incoming.
+    expect(await incoming.getBlobClient(blobName).exists()).toBe(false);
+    expect(await services.blobs.getContainerClient('processed').getBlobClient(blobName).exists()).toBe(true);
+  });
+
   it('ignores events of other containers, and events other than BlobCreated', async () => {
     const before = await services.store.db.selectFrom('import_run').select('id').execute();
     const rejectedBefore = await services.store.db

@@ -661,6 +661,15 @@ describe('infra: blob imports through Event Grid and the import queue', () => {
     expect(apis).not.toContain('CreateFile');
   });
 
+  it('imports an SFTP or Data Lake upload made under a temporary name when it is renamed to its own', () => {
+    // WinSCP uploads as <name>.filepart and renames when complete: the final name is only ever
+    // announced by BlobRenamed (functions/import-blob.ts imports its destination).
+    const filter = nestedObject(nestedObject(subscription.body, 'properties'), 'filter');
+    expect(objectEntries(filter).get('includedEventTypes')).toContain("'Microsoft.Storage.BlobRenamed'");
+    const apis = quotedItems(objectEntries(filter).get('advancedFilters') ?? '');
+    expect(apis).toEqual(expect.arrayContaining(['SftpRename', 'RenameFile']));
+  });
+
   it('keeps undeliverable events instead of dropping them', () => {
     const properties = nestedObject(subscription.body, 'properties');
     const deadLetter = nestedObject(
