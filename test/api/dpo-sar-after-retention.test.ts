@@ -1,5 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Pseudonymiser } from '../../shared/domain/pseudonymise.js';
 import { enforceRetention } from '../../shared/retention/enforce-retention.js';
+import type { LocalSecretSource } from '../../shared/secrets/local-secret-source.js';
 import { nhs } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
@@ -48,6 +50,7 @@ describe('DPO API: a subject access request after retention deleted the person',
     });
   });
   afterAll(async () => {
+    vi.useRealTimers();
     await t?.stop();
   });
 
@@ -94,5 +97,29 @@ describe('DPO API: a subject access request after retention deleted the person',
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ type: 'urn:lintel:problem:unsettled-match' });
     expect(res.body.matches).toEqual([{ personRef: theirs.body.personRef, tier: 1 }]);
+  });
+  it('still finds the deleted person once every record held is hashed under a newer key version', async () => {
+    const { store } = t.host.services;
+    const secrets = t.host.services.secrets as LocalSecretSource;
+    const { key_version: before } = await store.db
+      .selectFrom('retired_identifier')
+      .select('key_version')
+      .executeTakeFirstOrThrow();
+    // The key is rotated and Housing re-sends Bob under the new version: no record holds the old
+    // one any more; only the hashes kept for Robin were made under it.
+    secrets.rotate('pseudonymisation-key');
+    const current = await secrets.get('pseudonymisation-key');
+    const pseudonymiser = new Pseudonymiser({ keyVersion: current.version, key: Buffer.from(current.value, 'base64') });
+    await store.db
+      .updateTable('record_identifier')
+      .set({ hash: pseudonymiser.hash('nhs', OTHER_NHS), key_version: current.version })
+      .where('key_version', '=', before)
+      .execute();
+    // Past the minute the API keeps the versions it read.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 5 * 60_000 });
+
+    const res = await callApi(t, '/v1/audit/people/accesses', { ...DPO, body: { nhsNumber: ROBIN_NHS } });
+    expect(res.status).toBe(200);
+    expect((res.body.entries as { action: string }[]).map((e) => e.action)).toContain('retention-delete');
   });
 });

@@ -18,6 +18,7 @@ import { linkIdentityKey } from './0017-link-identity-key.js';
 import { decisionIdentityKey } from './0018-decision-identity-key.js';
 import { optOutKeptKeys } from './0019-opt-out-kept-keys.js';
 import { retiredIdentifiers } from './0020-retired-identifiers.js';
+import { keptHashKeyVersions } from './0021-kept-hash-key-versions.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -43,5 +44,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0018-decision-identity-key': decisionIdentityKey(d),
     '0019-opt-out-kept-keys': optOutKeptKeys(d),
     '0020-retired-identifiers': retiredIdentifiers(d),
+    '0021-kept-hash-key-versions': keptHashKeyVersions(d),
   };
 }
