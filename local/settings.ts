@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { azuriteConnectionString } from './azurite.js';
+import { azuriteConnectionString, portInUse } from './azurite.js';
 
 const localSettingsSchema = z.object({
   IsEncrypted: z.boolean().optional(),
@@ -50,4 +50,25 @@ export function useRunningAzurite(env: NodeJS.ProcessEnv = process.env): void {
   if (env.AzureWebJobsStorage?.trim() === 'UseDevelopmentStorage=true' && env.AZURITE_BLOB_PORT !== undefined) {
     env.AzureWebJobsStorage = azuriteConnectionString(Number(env.AZURITE_BLOB_PORT));
   }
+}
+
+/** Nothing listens where the local stack's Azurite should be. The message holds the port alone. */
+export class LocalStackNotRunningError extends Error {
+  constructor(port: number) {
+    super(`no Azurite on port ${port}: is the local host (npm start) running?`);
+    this.name = 'LocalStackNotRunningError';
+  }
+}
+
+/**
+ * {@link useRunningAzurite}, for a script that cannot do anything without storage: throws at once
+ * when nothing listens on that port, where the storage SDK would retry for some 18 s before
+ * saying so (found by a review of the CLIs).
+ */
+export async function requireRunningAzurite(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (env.AzureWebJobsStorage?.trim() === 'UseDevelopmentStorage=true') {
+    const port = Number(env.AZURITE_BLOB_PORT ?? 10000);
+    if (!(await portInUse(port))) throw new LocalStackNotRunningError(port);
+  }
+  useRunningAzurite(env);
 }

@@ -1,10 +1,11 @@
 /**
  * How the operator CLIs answer a mistake: in one line, never a stack trace. A settings error
- * names the setting, never its value, and a usage error repeats only what was typed on the
- * command line; anything else is named by its kind only, as its message may quote a setting or a
+ * names the setting, never its value, a usage error repeats only what was typed on the command
+ * line, and a local stack not running names the port it was looked for on; anything else is named by its kind only, as its message may quote a setting or a
  * row.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { LocalStackNotRunningError } from '../local/settings.js';
 import { ConfigurationError } from '../shared/config.js';
 import { errorKind } from '../shared/logging.js';
 
@@ -17,7 +18,8 @@ export function isUsageError(err: unknown): boolean {
 
 /** The line `npm run <script>` prints to stderr when it fails with `err`. */
 export function failureLine(script: string, err: unknown): string {
-  if (err instanceof ConfigurationError || isUsageError(err)) return `${script}: ${(err as Error).message}\n`;
+  if (err instanceof ConfigurationError || err instanceof LocalStackNotRunningError || isUsageError(err))
+    return `${script}: ${(err as Error).message}\n`;
   const refused = codeOf(err) === 'ECONNREFUSED';
   return `${script}: failed (${errorKind(err)})${refused ? ': storage refused the connection; is the local host (npm start) running?' : ''}\n`;
 }

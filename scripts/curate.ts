@@ -8,7 +8,7 @@
  * (withheld below the minimum cell, rounded above it); the counts are in the files, never printed.
  * Takes no options but `--help`. Exit status: 0 exported, 1 failed, 2 an unknown option.
  */
-import { loadLocalSettings, useRunningAzurite } from '../local/settings.js';
+import { loadLocalSettings, requireRunningAzurite } from '../local/settings.js';
 import { loadConfig } from '../shared/config.js';
 import { exportCurated, publishedAwaiting } from '../shared/curated/curated-export.js';
 import { createServices, type Services } from '../shared/services.js';
@@ -26,7 +26,9 @@ if (values.help) {
 let services: Services | undefined;
 try {
   loadLocalSettings();
-  useRunningAzurite();
+  // A mistaken setting is named before the local stack is looked for.
+  loadConfig(process.env);
+  await requireRunningAzurite();
   services = await createServices(loadConfig(process.env));
   const minCell = services.settings.CURATED_MIN_CELL;
   const summaries = await exportCurated({ ...services, minCell, historyDays: services.settings.CURATED_HISTORY_DAYS });

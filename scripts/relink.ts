@@ -9,7 +9,7 @@
  * people, and person ids that changed. Officers' decisions are kept. Exit status: 0 linked,
  * 1 failed, 2 an unknown option or agreement.
  */
-import { loadLocalSettings, useRunningAzurite } from '../local/settings.js';
+import { loadLocalSettings, requireRunningAzurite } from '../local/settings.js';
 import { loadConfig } from '../shared/config.js';
 import { linkPendingRecords, relinkAll } from '../shared/linkage/pending-links.js';
 import { createServices, type Services } from '../shared/services.js';
@@ -21,7 +21,9 @@ const { values } = parseOptions('relink', {
 let services: Services | undefined;
 try {
   loadLocalSettings();
-  useRunningAzurite();
+  // A mistaken setting is named before the local stack is looked for.
+  loadConfig(process.env);
+  await requireRunningAzurite();
   services = await createServices(loadConfig(process.env));
   if (values.agreement !== undefined && services.agreements.agreement(values.agreement) === undefined) {
     process.stderr.write(`relink: no agreement with id ${values.agreement}\n`);

@@ -61,14 +61,17 @@ describe('CLI errors', () => {
   it.each([['scripts/curate.ts'], ['scripts/relink.ts']])(
     '%s says in one line that the local stack is not running',
     async (script) => {
+      const port = await freePort();
       const result = run(script, [], {
         ...ISOLATED,
         AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-        AZURITE_BLOB_PORT: String(await freePort()),
+        AZURITE_BLOB_PORT: String(port),
       });
       expect(result.status).toBe(1);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
       expect(result.stderr).toContain('is the local host (npm start) running?');
+      // Said before any storage call (whose retries took some 18 s to give up), naming the port.
+      expect(result.stderr).toContain(`no Azurite on port ${port}`);
     },
     60_000,
   );
