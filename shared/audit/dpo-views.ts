@@ -101,14 +101,17 @@ export async function accessesToPerson(
           // An entry about several people names this one first, last or between two others.
           .where((eb) =>
             eb.or(
-              ids.map(({ personId: id, until }) => {
+              ids.map(({ personId: id, since, until }) => {
                 const named = eb.or([
                   eb('subject_ref', '=', id),
                   eb('subject_ref', 'like', `${id}${SUBJECT_SEPARATOR}%`),
                   eb('subject_ref', 'like', `%${SUBJECT_SEPARATOR}${id}`),
                   eb('subject_ref', 'like', `%${SUBJECT_SEPARATOR}${id}${SUBJECT_SEPARATOR}%`),
                 ]);
-                return until === undefined ? named : eb.and([named, eb('time', '<', until)]);
+                const bounds = [named];
+                if (since !== undefined) bounds.push(eb('time', '>=', since));
+                if (until !== undefined) bounds.push(eb('time', '<', until));
+                return bounds.length === 1 ? named : eb.and(bounds);
               }),
             ),
           )

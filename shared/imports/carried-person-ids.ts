@@ -57,6 +57,8 @@ export class CarriedPersonIds {
   readonly keyTable: string;
   /** The previous-key hashes of the new rows, when the snapshot brings them. */
   readonly newTable: string | undefined;
+  /** Each previous person's `person_since` (the earliest of their records'), to carry with the id. */
+  private readonly sinceTable: string;
 
   constructor(
     private readonly trx: Transaction<Database>,
@@ -66,6 +68,7 @@ export class CarriedPersonIds {
     const table = (stem: string) => snapshotTempTable(engine, snapshot.runId, stem);
     this.table = table('carry');
     this.keyTable = table('carry_key');
+    this.sinceTable = table('carry_since');
     this.newTable = snapshot.previousKeyVersion === undefined ? undefined : table('carry_new');
   }
 
@@ -121,6 +124,19 @@ export class CarriedPersonIds {
         select k.person_id from ${keys} k where k.person_id is not null group by k.person_id having count(*) > 1)`.execute(
       trx,
     );
+    // Since when the person's records held the id: a subject access request counts the id as the
+    // person's from then (person-id-history.ts), and a re-sent record is still the same record.
+    // Null when any of them held it since first linked, as the widest window stands.
+    const since = sql.raw(this.sinceTable);
+    await sql`drop table if exists ${since}`.execute(trx);
+    await sql`create table ${since} (
+      person_id ${text(64)} not null primary key,
+      since ${text(40)})`.execute(trx);
+    await sql`insert into ${since} (person_id, since)
+      select ${person}, case when count(*) = count(sr.person_since) then min(sr.person_since) end
+      from source_record sr
+      where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId} and ${person} is not null
+      group by ${person}`.execute(trx);
     if (this.newTable !== undefined) {
       const newTable = sql.raw(this.newTable);
       await sql`drop table if exists ${newTable}`.execute(trx);
@@ -149,6 +165,10 @@ export class CarriedPersonIds {
     else outcome = 'previous-key-unavailable';
     if (outcome === 'same-key' || outcome === 'previous-key') await this.carryUnder(outcome);
     await this.carryByKey(outcome);
+    await sql`update source_record
+      set person_since = (select s.since from ${sql.raw(this.sinceTable)} s where s.person_id = source_record.carried_person_id)
+      where party_id = ${snapshot.partyId} and dataset_id = ${snapshot.datasetId}
+        and import_run_id = ${snapshot.runId} and carried_person_id is not null`.execute(trx);
     return outcome;
   }
 
@@ -168,6 +188,7 @@ export class CarriedPersonIds {
     const { trx } = this;
     await sql`drop table ${sql.raw(this.table)}`.execute(trx);
     await sql`drop table ${sql.raw(this.keyTable)}`.execute(trx);
+    await sql`drop table ${sql.raw(this.sinceTable)}`.execute(trx);
     if (this.newTable !== undefined) await sql`drop table ${sql.raw(this.newTable)}`.execute(trx);
   }
 

@@ -17,7 +17,7 @@ import type { Database, RecordLinkTable } from '../store/schema.js';
 import { takeTransactionLock, TransactionLockUnavailableError } from '../store/transaction-lock.js';
 import { LinkDecisions, type DecisionKeys } from './link-decisions.js';
 import { linkingRulesOf, type LinkingRules } from './linking-rules.js';
-import { recordPersonIdMoves } from './person-id-history.js';
+import { recordPersonIdMoves, type HeldPersonIdMove } from './person-id-history.js';
 import { PairKeys } from './pair-key.js';
 import { assignPersonIds } from './person-ids.js';
 import { readStoreSources, type StoreSource } from './store-sources.js';
@@ -439,16 +439,24 @@ async function formPeople(
   for (let n = 0; n < assigned.length; n++) if (assigned[n] !== stored[n]) changed.push(n);
   // Before the new ids are written: see carry-consents.ts on why the order matters on SQL Server.
   // A carried id the pass does not keep is a move like any other, so its events follow.
-  const moves: PersonIdMove[] = [];
-  const seen = new Set<string>();
+  const since = sources.flatMap((s) => s.personSince);
+  const moves: HeldPersonIdMove[] = [];
+  const seen = new Map<string, HeldPersonIdMove>();
+  const moved: number[] = [];
   for (const n of changed) {
     const from = previous[n];
     if (from === null || from === undefined || from === assigned[n]) continue;
-    const move = { from, to: assigned[n]! };
-    const key = `${move.from}\u0000${move.to}`;
-    if (!seen.has(key)) {
-      seen.add(key);
+    moved.push(n);
+    const held = since[n] ?? null;
+    const key = `${from}\u0000${assigned[n]!}`;
+    const known = seen.get(key);
+    if (known === undefined) {
+      const move = { from, to: assigned[n]!, heldSince: held };
+      seen.set(key, move);
       moves.push(move);
+    } else if (known.heldSince !== null && (held === null || held < known.heldSince)) {
+      // The records moved together held the id from the earliest of their times.
+      known.heldSince = held;
     }
   }
   const consents = await carryConsentEvents(trx, engine, moves, new Set(assigned), new Date().toISOString());
@@ -462,7 +470,21 @@ async function formPeople(
   // Stamped once the ids are written, as near the commit as the pass can: lookups read the
   // committed store until then and log the earlier id, and a subject access request follows
   // that id up to this time (person-id-history.ts).
-  await recordPersonIdMoves(trx, moves, new Date().toISOString());
+  const movedAt = new Date().toISOString();
+  // The same time as the moves: a subject access request starts the records' window in their
+  // new id here (person-id-history.ts).
+  for (let k = 0; k < moved.length; k += SINCE_ROWS) {
+    await trx
+      .updateTable('source_record')
+      .set({ person_since: movedAt })
+      .where(
+        'id',
+        'in',
+        moved.slice(k, k + SINCE_ROWS).map((n) => recordIds[n]!),
+      )
+      .execute();
+  }
+  await recordPersonIdMoves(trx, moves, movedAt);
   const personIdsChanged = changed.length;
   return {
     refusedMerges,
@@ -521,6 +543,8 @@ function compareIds(a: string, b: string): number {
 
 /** Rows a person-id update statement: three parameters each, within SQL Server's 2,100. */
 const UPDATE_ROWS = 500;
+/** Records a `person_since` update names: one parameter each, within SQL Server's 2,100. */
+const SINCE_ROWS = 2_000;
 
 /**
  * One statement for many records' person ids. A first pass writes an id to every record, so

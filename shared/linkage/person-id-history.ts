@@ -12,6 +12,11 @@ const MOVES_PER_INSERT = 500;
  */
 export const MAX_HISTORY_IDS = 100;
 
+/** A pass's move, with since when the moved records had held `from` (null: since first linked). */
+export interface HeldPersonIdMove extends PersonIdMove {
+  heldSince: string | null;
+}
+
 /**
  * Notes a pass's person-id moves, each once, in the pass's transaction: the access log keeps
  * the id a subject had when an entry was written, and a subject access request follows these
@@ -21,7 +26,7 @@ export const MAX_HISTORY_IDS = 100;
  */
 export async function recordPersonIdMoves(
   trx: Kysely<Database>,
-  moves: readonly PersonIdMove[],
+  moves: readonly (PersonIdMove | HeldPersonIdMove)[],
   at: string,
 ): Promise<number> {
   let written = 0;
@@ -38,20 +43,25 @@ export async function recordPersonIdMoves(
       .where('moved_at', '=', at)
       .execute();
     const seen = new Set(known.map((r) => `${r.from_person_id}\u0000${r.to_person_id}`));
-    const fresh: PersonIdMove[] = [];
+    const fresh: (PersonIdMove | HeldPersonIdMove)[] = [];
     for (const m of chunk) {
       const key = `${m.from}\u0000${m.to}`;
       if (seen.has(key)) continue;
       seen.add(key);
       fresh.push(m);
     }
+    // Written only by a pass that knows it: a move noted without it reads as before 0022.
+    const held = fresh.some((m) => 'heldSince' in m);
     for (let i = 0; i < fresh.length; i += MOVES_PER_INSERT) {
       await trx
         .insertInto('person_id_move')
         .values(
-          fresh
-            .slice(i, i + MOVES_PER_INSERT)
-            .map((m) => ({ from_person_id: m.from, to_person_id: m.to, moved_at: at })),
+          fresh.slice(i, i + MOVES_PER_INSERT).map((m) => ({
+            from_person_id: m.from,
+            to_person_id: m.to,
+            moved_at: at,
+            ...(held ? { held_since: 'heldSince' in m ? m.heldSince : null } : {}),
+          })),
         )
         .execute();
     }
@@ -60,10 +70,23 @@ export async function recordPersonIdMoves(
   return written;
 }
 
-/** An id a subject's accesses may be logged under, and until when (ISO time; undefined: always). */
+/**
+ * An id a subject's accesses may be logged under, and from and until when (ISO times; undefined:
+ * no bound).
+ */
 export interface HistoricId {
   readonly personId: string;
+  readonly since: string | undefined;
   readonly until: string | undefined;
+}
+
+/** The earlier of two starts, undefined (no start) the earliest. */
+const earliest = (a: string | undefined, b: string | undefined) =>
+  a === undefined || b === undefined ? undefined : a <= b ? a : b;
+
+interface Window {
+  since: string | undefined;
+  until: string | undefined;
 }
 
 /**
@@ -75,12 +98,40 @@ export interface HistoricId {
  * else from then on, and so are moves into an earlier id made once its records had moved on: those
  * records went to whoever holds that id now, not here. `capped` says the history reached
  * MAX_HISTORY_IDS and is incomplete.
+ *
+ * Each id counts only from when the person's records came to hold it (`person_since`,
+ * `held_since`: migration 0022): before then it was someone else's. Where a merge is undone and
+ * the two parts go on under two ids, what was logged under either id before the merge is about
+ * the other part alone, and (a review found) each one's request had listed both. So moves into an id before the person's records reached it
+ * are not followed, and a merge into the current id whose records have all left again is not
+ * either. A history written before the migration (null times) reads as it did.
  */
 export async function personIdHistory(
   db: Kysely<Database>,
   personId: string,
 ): Promise<{ ids: HistoricId[]; capped: boolean }> {
-  const until = new Map<string, string | undefined>([[personId, undefined]]);
+  const holders = await db
+    .selectFrom('source_record')
+    .select('person_since')
+    .distinct()
+    .where('person_id', '=', personId)
+    .execute();
+  const stillHere = new Set(holders.map((r) => r.person_since));
+  // An id no record holds, or one some record has held since first linked, has no start.
+  const since = stillHere.has(null) || holders.length === 0 ? undefined : [...stillHere].sort()[0]!;
+  // Records that merged in and later left again: a move out names when they had come.
+  const leftAgain = new Set(
+    (
+      await db
+        .selectFrom('person_id_move')
+        .select('held_since')
+        .distinct()
+        .where('from_person_id', '=', personId)
+        .where('held_since', 'is not', null)
+        .execute()
+    ).map((r) => r.held_since),
+  );
+  const windows = new Map<string, Window>([[personId, { since, until: undefined }]]);
   let frontier = [personId];
   let capped = false;
   while (frontier.length > 0) {
@@ -88,27 +139,41 @@ export async function personIdHistory(
     for (let k = 0; k < frontier.length; k += IDS_PER_SELECT) {
       const rows = await db
         .selectFrom('person_id_move')
-        .select(['from_person_id', 'to_person_id', 'moved_at'])
+        .select(['from_person_id', 'to_person_id', 'moved_at', 'held_since'])
         .where('to_person_id', 'in', frontier.slice(k, k + IDS_PER_SELECT))
         .execute();
-      for (const { from_person_id: from, to_person_id: to, moved_at: movedAt } of rows) {
-        const later = until.get(to);
+      for (const { from_person_id: from, to_person_id: to, moved_at: movedAt, held_since: heldSince } of rows) {
+        const window = windows.get(to)!;
         // Records that reached the earlier id once its own had moved on to this person are
         // someone else's: they never came here (a review found a SAR showing their accesses).
-        if (later !== undefined && movedAt >= later) continue;
-        const bound = movedAt;
-        if (!until.has(from) && until.size >= MAX_HISTORY_IDS) {
-          capped = true;
+        if (window.until !== undefined && movedAt >= window.until) continue;
+        // Nor did those it held before this person's records came to it.
+        if (window.since !== undefined && movedAt < window.since) continue;
+        if (to === personId && leftAgain.has(movedAt) && !stillHere.has(movedAt)) continue;
+        const known = windows.get(from);
+        if (known === undefined) {
+          if (windows.size >= MAX_HISTORY_IDS) {
+            capped = true;
+            continue;
+          }
+          windows.set(from, { since: heldSince ?? undefined, until: movedAt });
+          next.add(from);
           continue;
         }
-        const known = until.get(from);
         // Reached again by another path: the wider window stands.
-        if (until.has(from) && (known === undefined || known >= bound)) continue;
-        until.set(from, bound);
+        const wider: Window = {
+          since: earliest(known.since, heldSince ?? undefined),
+          until: known.until === undefined || known.until >= movedAt ? known.until : movedAt,
+        };
+        if (wider.since === known.since && wider.until === known.until) continue;
+        windows.set(from, wider);
         next.add(from);
       }
     }
     frontier = [...next];
   }
-  return { ids: [...until].map(([id, bound]) => ({ personId: id, until: bound })), capped };
+  return {
+    ids: [...windows].map(([id, { since: from, until }]) => ({ personId: id, since: from, until })),
+    capped,
+  };
 }

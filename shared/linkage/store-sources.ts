@@ -29,6 +29,8 @@ export interface StoreSource {
   readonly personIds: readonly (string | null)[];
   /** `person_id` as a pass left it: null for every record no pass has linked yet, carried id or not. */
   readonly storedPersonIds: readonly (string | null)[];
+  /** Since when each record has held `personIds` (`person_since`): null since it was first linked. */
+  readonly personSince: readonly (string | null)[];
   /** Records no pass has linked yet (no person id, or one carried at load): new since the last pass. */
   readonly unlinked: number;
 }
@@ -56,6 +58,7 @@ interface Columns {
   systemIds: Map<string, string[]>;
   personIds: (string | null)[];
   storedPersonIds: (string | null)[];
+  personSince: (string | null)[];
   unlinked: number;
   partyId: string;
   datasetId: string;
@@ -87,6 +90,7 @@ export async function readStoreSources(
         'address',
         'person_id',
         'carried_person_id',
+        'person_since',
       ])
       .where('dataset_id', 'in', datasets)
       .where('id', '>', after)
@@ -110,6 +114,7 @@ export async function readStoreSources(
           systemIds: new Map(),
           personIds: [],
           storedPersonIds: [],
+          personSince: [],
           unlinked: 0,
           partyId: row.party_id,
           datasetId: row.dataset_id,
@@ -129,6 +134,7 @@ export async function readStoreSources(
       c.personIds.push(row.person_id ?? row.carried_person_id);
       // A carried record is written by the pass whatever id it gets, which clears its mark.
       c.storedPersonIds.push(row.carried_person_id === null ? row.person_id : null);
+      c.personSince.push(row.person_since);
       if (row.person_id === null || row.carried_person_id !== null) c.unlinked++;
     }
     if (page.length < PAGE) break;
@@ -204,6 +210,7 @@ export async function readStoreSources(
       },
       personIds: c.personIds,
       storedPersonIds: c.storedPersonIds,
+      personSince: c.personSince,
       unlinked: c.unlinked,
     }));
   return { sources, otherKeyVersionIdentifiers };

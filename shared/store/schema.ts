@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /**
  * Row shapes of the store, as the query builder sees them. Times are ISO-8601 UTC text on both
@@ -69,6 +69,8 @@ export interface SourceRecordTable {
    * the record is not yet linked (shared/imports/snapshot-writer.ts).
    */
   carried_person_id: string | null;
+  /** When a linking pass moved the record to `person_id`; null since first linked (migration 0022). */
+  person_since: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RecordIdentifierTable {
@@ -218,6 +220,8 @@ export interface PersonIdMoveTable {
   from_person_id: string;
   to_person_id: string;
   moved_at: string;
+  /** Since when the moved records had held `from_person_id`; null since first linked, or unknown. */
+  held_since: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /**

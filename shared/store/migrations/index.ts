@@ -19,6 +19,7 @@ import { decisionIdentityKey } from './0018-decision-identity-key.js';
 import { optOutKeptKeys } from './0019-opt-out-kept-keys.js';
 import { retiredIdentifiers } from './0020-retired-identifiers.js';
 import { keptHashKeyVersions } from './0021-kept-hash-key-versions.js';
+import { personIdSince } from './0022-person-id-since.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -45,5 +46,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0019-opt-out-kept-keys': optOutKeptKeys(d),
     '0020-retired-identifiers': retiredIdentifiers(d),
     '0021-kept-hash-key-versions': keptHashKeyVersions(d),
+    '0022-person-id-since': personIdSince(d),
   };
 }

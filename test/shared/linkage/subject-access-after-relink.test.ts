@@ -9,8 +9,10 @@ import {
   importEach,
   nhs,
   personOf,
+  recordOf,
   aliceAsTwoPeople,
   sendAdultSocialCareJoiningAlice,
+  sendAdultSocialCareWithoutAlice,
   sendSocialCareWithoutCarol,
 } from '../../support/linked-people.js';
 
@@ -151,5 +153,55 @@ describe('accesses to a person whose earlier id was given to someone else after 
     // X's own request still finds X's accesses, and those under B since X's records moved there.
     await access(h, 'id-b', 'x-under-b');
     expect(await sar(h, 'id-b')).toEqual(expect.arrayContaining(['x-someone-else', 'x-under-b']));
+  });
+});
+
+/**
+ * Alice Smith (housing) and Alice Jones (social care, education) were one person only while adult
+ * social care's record joined them: once it goes, the merge is undone, Alice Jones keeps the id
+ * and Alice Smith gets a new one. What was logged before the merge was about one of them alone.
+ */
+describe('accesses to two people after a merge of them was undone', () => {
+  let h: ImportHarness;
+  const N1 = nhs(560);
+  let smith: string;
+  let jones: string;
+  beforeAll(async () => {
+    h = await createImportHarness();
+    await importEach(h, aliceAsTwoPeople(N1));
+    await linkPendingRecords(h.linkDeps());
+    await access(h, await personOf(h, 'la-housing', 'ALICE'), 'smith-before-merge');
+    await access(h, await personOf(h, 'la-education', 'ALICE'), 'jones-before-merge');
+    await tick();
+    await linkAfterImport(h.linkDeps(), await sendAdultSocialCareJoiningAlice(h, N1));
+    await tick();
+    await access(h, await personOf(h, 'la-housing', 'ALICE'), 'while-merged');
+    await tick();
+  });
+  afterAll(async () => h.close());
+
+  const undo = async () => {
+    await sendAdultSocialCareWithoutAlice(h);
+    await linkPeople(h.linkDeps(), AGREEMENT, 'full');
+    smith = await personOf(h, 'la-housing', 'ALICE');
+    jones = await personOf(h, 'la-education', 'ALICE');
+    expect(smith).not.toBe(jones);
+  };
+
+  it("shows neither the other's accesses from before the merge", async () => {
+    // Housing re-sends its extract while they are one person: its record carries the merged id.
+    const resent = await h.importFile(
+      'la-housing/multiple-disadvantage-indicators/b.csv',
+      aliceAsTwoPeople(N1)[0]![1].join('\n').replace(',Y', ',N'),
+    );
+    expect(resent.outcome).toBe('loaded');
+    expect((await recordOf(h, 'la-housing', 'ALICE')).carried_person_id).toBe(
+      await personOf(h, 'la-education', 'ALICE'),
+    );
+    await undo();
+    // Alice Smith's request: her housing record's views, and those of the time she was one
+    // person with Alice Jones; not Alice Jones's before, under the id Smith only took later.
+    expect(await sar(h, smith)).toEqual(['smith-before-merge', 'while-merged']);
+    expect(await sar(h, jones)).toEqual(['jones-before-merge', 'while-merged']);
   });
 });
