@@ -692,6 +692,19 @@ describe('infra: the azd project', () => {
     expect(['js', 'ts']).toContain(project.services?.['api']?.language);
   });
 
+  it('deploys the folder `npm run package` stages, built here, not the repository and its development tools', () => {
+    const api = (
+      parseYaml(read('azure.yaml')) as {
+        services: Record<string, { dist?: string; remoteBuild?: boolean; hooks?: Record<string, { run?: string }> }>;
+      }
+    ).services['api'];
+    expect(api?.dist).toBe('.lintel/package');
+    expect(api?.remoteBuild).toBe(false);
+    expect(api?.hooks?.['prepackage']?.run).toBe('npm run package');
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts['package']).toBe('tsx scripts/package.ts');
+  });
+
   it('passes main.bicep only parameters it declares, and every one it requires', () => {
     const parameterFile = JSON.parse(read('infra/main.parameters.json')) as { parameters: Record<string, unknown> };
     const declared = paramNames(main);

@@ -1,0 +1,93 @@
+/**
+ * `npm run package` — stage the Function App's deployment package in `.lintel/package` (or
+ * `--out <dir>`): the compiled `functions/` and `shared/`, `host.json`, `package.json`, the
+ * lockfile, the agreement files, and the production dependencies alone, installed there with
+ * `npm ci --omit=dev` (better-sqlite3's native build included). azd deploys that folder as it is
+ * (`dist:` in azure.yaml, run by its `prepackage` hook); so does `func azure functionapp publish`
+ * run inside it.
+ *
+ * Why a folder of its own: deploying the repository folder carried every development tool in
+ * node_modules (vitest, tsx, eslint, azurite, typescript, …) into an app that processes
+ * children's social-care data, and hid any production import of a development dependency until it
+ * failed in Azure. test/scripts/package.test.ts stages a package and loads its entry point there.
+ *
+ * Exit status 0 staged, 1 failed, 2 an option given wrongly.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { parseOptions } from './cli.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+/** What the app reads beside its code at run time: the host's settings and AGREEMENTS_DIR's default. */
+const RUNTIME_FILES = ['host.json', 'package.json', 'package-lock.json', 'agreements'];
+
+/** Compiled from tsconfig.build.json but never run by the Functions host: the local host and the operator CLIs. */
+const NOT_DEPLOYED = ['local', 'scripts'];
+
+/**
+ * Written into the package: azd keeps node_modules out of a Node package unless a `.zipignore`
+ * is found (its newer releases) or the host's `.funcignore` is (older ones); `func azure
+ * functionapp publish` reads `.funcignore` too. Nothing in the staged folder is to be left out.
+ */
+const KEEP_EVERYTHING = '# Staged by `npm run package`: everything here is deployed, node_modules included.\n';
+
+function run(step: string, command: string, args: string[], cwd: string): void {
+  const result = spawnSync(command, args, { cwd, stdio: 'inherit' });
+  if (result.status !== 0) {
+    throw new Error(`${step} failed (${result.error ? result.error.message : `exit ${String(result.status)}`})`);
+  }
+}
+
+/** Refuses an output folder whose removal would take the sources with it. */
+function checkedOut(out: string): string {
+  const inside = relative(out, ROOT);
+  if (inside === '' || !(inside.startsWith('..') || isAbsolute(inside))) {
+    throw new Error(`--out must not be the repository or a folder holding it: ${out}`);
+  }
+  return out;
+}
+
+function npm(args: string[], cwd: string): void {
+  // Under `npm run` the same npm that started the script; on its own, the one on PATH.
+  const cli = process.env.npm_execpath;
+  if (cli?.endsWith('.js')) run(`npm ${args[0] ?? ''}`, process.execPath, [cli, ...args], cwd);
+  else run(`npm ${args[0] ?? ''}`, 'npm', args, cwd);
+}
+
+function sizeOf(path: string): number {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (!stat) return 0;
+  if (!stat.isDirectory()) return stat.size;
+  return readdirSync(path).reduce((sum, name) => sum + sizeOf(join(path, name)), 0);
+}
+
+const { values } = parseOptions('package', { options: { out: { type: 'string' } } });
+
+try {
+  const out = checkedOut(resolve(values.out ?? join(ROOT, '.lintel/package')));
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+
+  // A fresh compile into the package, so no stale output of a renamed or deleted module ships.
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  run('tsc', process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(out, 'dist')], ROOT);
+  for (const folder of NOT_DEPLOYED) rmSync(join(out, 'dist', folder), { recursive: true, force: true });
+
+  for (const name of RUNTIME_FILES) cpSync(join(ROOT, name), join(out, name), { recursive: true });
+  writeFileSync(join(out, '.zipignore'), KEEP_EVERYTHING);
+  writeFileSync(join(out, '.funcignore'), KEEP_EVERYTHING);
+
+  // Install scripts stay on: better-sqlite3 builds its native binary in its own install script.
+  npm(['ci', '--omit=dev', '--ignore-scripts=false', '--no-audit', '--no-fund'], out);
+
+  const megabytes = (sizeOf(join(out, 'node_modules')) / 1_048_576).toFixed(0);
+  const packages = readdirSync(join(out, 'node_modules')).filter((name) => !name.startsWith('.')).length;
+  const shown = relative(process.cwd(), out) || '.';
+  process.stdout.write(`package: staged ${shown} (node_modules ${megabytes} MB, ${packages} top-level entries)\n`);
+} catch (err) {
+  process.stderr.write(`package: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,133 @@
+// `npm run package` as an operator runs it before `azd deploy`: the staged folder must hold what
+// the Function App runs and nothing of the development toolchain, and the app must load from it
+// with its production dependencies alone. Slow (a compile and an `npm ci` with better-sqlite3's
+// native build, a minute or two) but not skipped anywhere: CI runs it with the rest.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registrations } from '../../functions/index.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+// Outside the repository: Node looks for a package in every ancestor's node_modules, so a package
+// staged under the repository would find the development dependencies and prove nothing.
+const parent = mkdtempSync(join(tmpdir(), 'lintel-package-'));
+const out = join(parent, 'package');
+afterAll(() => rmSync(parent, { recursive: true, force: true }));
+
+let staged: ReturnType<typeof spawnSync>;
+beforeAll(() => {
+  staged = spawnSync(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), join(ROOT, 'scripts/package.ts'), '--out', out],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir() },
+      encoding: 'utf8',
+      timeout: 540_000,
+    },
+  );
+}, 600_000);
+
+/** Loads the app as the Functions host would (package.json `main`, cwd the package root), then the pieces it opens lazily. */
+const LOAD_APP = `
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+const { main } = JSON.parse(readFileSync('package.json', 'utf8'));
+const entry = await import(pathToFileURL(resolve(main)).href);
+const functions = entry.registrations().map((r) => r.kind + ':' + r.name);
+const { loadConfig } = await import(pathToFileURL(resolve('dist/shared/config.js')).href);
+const { loadAgreements } = await import(pathToFileURL(resolve('dist/shared/agreements/load.js')).href);
+const agreements = loadAgreements(resolve(loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' }).AGREEMENTS_DIR)).all().length;
+const Database = createRequire(resolve('package.json'))('better-sqlite3');
+const sqlite = new Database(':memory:').prepare('select 41 + 1 as answer').get().answer;
+process.stdout.write(JSON.stringify({ functions, agreements, sqlite }));
+`;
+
+describe('npm run package', () => {
+  it('stages the package with no ancestor node_modules to lean on', () => {
+    expect(staged.stderr).not.toMatch(/^package: /m);
+    expect(staged.status).toBe(0);
+    for (let dir = parent; dir !== dirname(dir); dir = dirname(dir)) {
+      expect(existsSync(join(dir, 'node_modules')), `${dir}/node_modules`).toBe(false);
+    }
+  });
+
+  it('installs no development tool: no vitest, tsx, azurite, typescript, eslint, prettier', () => {
+    const installed = readdirSync(join(out, 'node_modules'));
+    for (const tool of ['vitest', 'tsx', 'azurite', 'typescript', 'eslint', 'prettier', 'autocannon', 'fast-check']) {
+      expect(installed, tool).not.toContain(tool);
+    }
+    expect(existsSync(join(out, 'node_modules/@duckdb'))).toBe(false);
+    expect(installed).toEqual(expect.arrayContaining(['better-sqlite3', 'mssql', 'swagger-ui-dist']));
+  });
+
+  it('holds the compiled app, host.json and the agreements, and no sources, tests, local host or scripts', () => {
+    expect(readdirSync(join(out, 'dist')).sort()).toEqual(['functions', 'shared']);
+    expect(readdirSync(out).sort()).toEqual(
+      [
+        '.funcignore',
+        '.zipignore',
+        'agreements',
+        'dist',
+        'host.json',
+        'node_modules',
+        'package-lock.json',
+        'package.json',
+      ].sort(),
+    );
+    expect(readFileSync(join(out, 'host.json'), 'utf8')).toBe(readFileSync(join(ROOT, 'host.json'), 'utf8'));
+    const sources = readdirSync(join(out, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) =>
+      /(?<!\.d)\.ts$/.test(f),
+    );
+    expect(sources).toEqual([]);
+  });
+
+  it('loads the entry point with production dependencies alone and registers every function, agreements and SQLite working', () => {
+    const loaded = spawnSync(process.execPath, ['--input-type=module', '-e', LOAD_APP], {
+      cwd: out,
+      env: { PATH: process.env.PATH ?? '' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(loaded.stderr).toBe('');
+    expect(loaded.status).toBe(0);
+    const app = JSON.parse(loaded.stdout) as { functions: string[]; agreements: number; sqlite: number };
+    const expected = registrations().map((r) => `${r.kind}:${r.name}`);
+    expect(expected.length).toBeGreaterThan(25);
+    expect(app.functions.sort()).toEqual(expected.sort());
+    expect(app.agreements).toBe(readdirSync(join(ROOT, 'agreements')).filter((f) => /\.(ya?ml|json)$/.test(f)).length);
+    expect(app.sqlite).toBe(42);
+  });
+
+  it('installs every package a compiled module names, worker threads and lazy imports included', () => {
+    // The entry point does not load the worker threads' modules or what is resolved on first use,
+    // so read every compiled module's static imports and resolutions instead. (The tsx bootstrap in
+    // shared/threads/module-worker.ts is a string run only from sources, and is not read here.)
+    const files = readdirSync(join(out, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.js'),
+    );
+    const named = new Set<string>();
+    for (const file of files) {
+      const code = readFileSync(join(out, 'dist', file), 'utf8');
+      for (const m of code.matchAll(
+        /(?:\bfrom|^import|\.resolve\()\s*'((?:node:|@[\w-]+\/)?\w[\w.-]*(?:\/[\w./-]*)?)'/gm,
+      ))
+        named.add(m[1] ?? '');
+    }
+    const packages = [...named]
+      .filter((s) => !s.startsWith('node:'))
+      .map((s) =>
+        s
+          .split('/')
+          .slice(0, s.startsWith('@') ? 2 : 1)
+          .join('/'),
+      );
+    expect(packages).toEqual(expect.arrayContaining(['kysely', 'exceljs', 'swagger-ui-dist', '@azure/functions']));
+    const missing = [...new Set(packages)].filter((p) => !existsSync(join(out, 'node_modules', p, 'package.json')));
+    expect(missing).toEqual([]);
+  });
+});
