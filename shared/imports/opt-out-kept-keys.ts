@@ -12,9 +12,11 @@ import { uuidV7 } from './record-ids.js';
  * import and the linking pass give them. A person whose last records a party's snapshot drops
  * leaves the opt-out on an id no record holds; when another party's snapshot then sends them,
  * after the first one was loaded and linked, nothing links the new record to that id, and it
- * would be shared as someone new. So when a snapshot's load leaves an opted-out person of the
- * previous snapshot with no record anywhere, the keys of their records there are kept
- * ({@link keepKeysOfDeparted}): the date of birth, names and postcode as the store held them
+ * would be shared as someone new. So when a snapshot's load drops records of an opted-out person
+ * of the previous snapshot that it does not follow, the keys of those records are kept
+ * ({@link keepKeysOfDeparted}) — also while another party still holds the person, as that
+ * party's records may lack what these held (an NHS number), and are gone by the time it drops
+ * the person in turn: the date of birth, names and postcode as the store held them
  * (normalised), and the identifiers' keyed hashes with their key version — nothing raw. Later
  * loads and linking passes give each record of that dataset, from any party, without a person id
  * that is a plausible successor of kept keys, by the same rules as within a snapshot
@@ -43,8 +45,8 @@ const KEPT: NotedRecords = { records: 'opt_out_kept_record', identifiers: 'opt_o
 
 /**
  * Keeps the keys of the noted opted-out people (`noted`: those the import could not follow from
- * the previous snapshot, OptOutSuccessors.left) whose id no record holds; call in the load's
- * transaction once its records are in and carried.
+ * the previous snapshot, OptOutSuccessors.left), whether or not another party still holds them;
+ * call in the load's transaction once its records are in and carried.
  */
 export async function keepKeysOfDeparted(
   trx: Transaction<Database>,
@@ -53,17 +55,15 @@ export async function keepKeysOfDeparted(
 ): Promise<void> {
   const records = sql.raw(noted.records);
   const identifiers = sql.raw(noted.identifiers);
-  const gone = (alias: string) =>
-    sql`not exists (select 1 from source_record sr where sr.person_id = ${sql.raw(alias)}.person_id)`;
   await sql`insert into opt_out_kept_record
       (record_id, person_id, dataset_id, date_of_birth, given_name, family_name, first3, postcode, kept_at)
     select r.record_id, r.person_id, ${datasetId}, r.date_of_birth, r.given_name, r.family_name, r.first3, r.postcode,
       ${new Date().toISOString()}
-    from ${records} r where ${gone('r')}`.execute(trx);
+    from ${records} r`.execute(trx);
   await sql`insert into opt_out_kept_identifier (person_id, dataset_id, kind, hash, key_version)
     select i.person_id, ${datasetId}, i.kind, i.hash, i.key_version
-    from ${identifiers} i where ${gone('i')}
-      and not exists (select 1 from opt_out_kept_identifier k
+    from ${identifiers} i
+    where not exists (select 1 from opt_out_kept_identifier k
         where k.person_id = i.person_id and k.kind = i.kind and k.hash = i.hash)`.execute(trx);
 }
 

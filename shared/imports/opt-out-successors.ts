@@ -321,8 +321,7 @@ export class OptOutSuccessors {
 
   /**
    * The noted people the carry did not follow, with their records and identifiers, once
-   * {@link carry} has run: those of them no record holds now (their records gone, or given to
-   * successors under new ids) have their keys kept (opt-out-kept-keys.ts).
+   * {@link carry} has run: their records' keys are kept (opt-out-kept-keys.ts).
    */
   get left(): NotedRecords {
     return { records: this.records, identifiers: this.identifiers };

@@ -37,8 +37,8 @@ import { unqualifiedTempTable } from './snapshot-temp-table.js';
  * in SQL (temporary tables), never reading a snapshot into memory, and is skipped when there is
  * no previous snapshot. An opted-out person the carry could not follow (a twin row, a corrected
  * name or NHS number) does not lose the opt-out: every new record that may be theirs gets a new
- * carried id holding it ({@link OptOutSuccessors}); nor does one whose last records an earlier
- * load of any party's dataset removed, when a new record may be theirs (opt-out-kept-keys.ts).
+ * carried id holding it ({@link OptOutSuccessors}); nor does one whose records an earlier load
+ * of any party's dataset removed, when a new record may be theirs (opt-out-kept-keys.ts).
  */
 
 /** A record's own values, in this order. */

@@ -2,7 +2,7 @@ import type { Kysely, Migration } from 'kysely';
 import type { Dialect } from '../dialect.js';
 
 /**
- * The matching keys of an opted-out person whose last record an import removed, kept under the
+ * The matching keys of an opted-out person whose records an import removed, kept under the
  * opt-out's person id so that the opt-out reaches them when another party's dataset sends them
  * (shared/imports/opt-out-kept-keys.ts): `opt_out_kept_record` the normalised date of birth,
  * names and postcode of each record, as `source_record` held them; `opt_out_kept_identifier` the

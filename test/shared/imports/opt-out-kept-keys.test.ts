@@ -24,7 +24,7 @@ describe('keys kept of an opted-out person no record holds', () => {
 
   async function send(party: string, name: string, lines: string[]): Promise<void> {
     const outcome = await h.importFile(`${party}/${DATASET}/${name}`, [HEADER, ...lines].join('\n'));
-    expect(outcome.outcome).toBe('loaded');
+    expect(outcome, JSON.stringify(outcome)).toMatchObject({ outcome: 'loaded' });
     await linkAfterImport(h.linkDeps(), (outcome as { runId: string }).runId);
   }
   const record = async (subjectKey: string, kind: 'opt-out' | 'consent') =>
@@ -59,13 +59,18 @@ describe('keys kept of an opted-out person no record holds', () => {
     expect(JSON.stringify([records, identifiers])).not.toContain(mary);
   });
 
-  it('keeps nothing of a person who still has a record in another party’s dataset', async () => {
+  it('keeps the keys of a record that leaves while another party still holds the person', async () => {
     const mary = nhs(6201);
     await send('la-housing', 'a.csv', [`Mary,Green,1980-05-06,ME15 2YY,${mary}`]);
-    await send('la-adult-social-care', 'a.csv', [`Mary,Green,1980-05-06,ME15 2YY,${mary}`]);
-    await record(await personOf(h, 'la-housing', 'MARY'), 'opt-out');
+    await send('la-adult-social-care', 'a.csv', [`Mary,Green,1980-05-06,ME15 2YY,`]);
+    const maryId = await personOf(h, 'la-housing', 'MARY');
+    await record(maryId, 'opt-out');
     await send('la-housing', 'b.csv', ['Susan,White,1960-09-10,ME18 5BB,']);
-    expect(await kept()).toEqual([[], []]);
+    // Social care's record of her stays, and holds no NHS number: Housing's is the one to keep.
+    expect(await personOf(h, 'la-adult-social-care', 'MARY')).toBe(maryId);
+    const [records, identifiers] = await kept();
+    expect(records.map((r) => r.person_id)).toEqual([maryId]);
+    expect(identifiers.map((i) => [i.person_id, i.kind])).toEqual([[maryId, 'nhs']]);
   });
 
   it('reaches an arrival with no identifier by date of birth and family name, with the opt-out and never a consent', async () => {
@@ -100,6 +105,22 @@ describe('keys kept of an opted-out person no record holds', () => {
     await send('la-housing', 'b.csv', ['Susan,White,1960-09-10,ME18 5BB,']);
     await linkAfterImport(h.linkDeps(), (care as { runId: string }).runId);
     expect(await consents.isOptedOut(await personOf(h, 'la-childrens-social-care', 'MARY'), new Date())).toBe(true);
+  });
+
+  it('reaches an arrival by the NHS number a record held that another party dropped first', async () => {
+    const mary = nhs(6501);
+    // Social care holds her NHS number; Housing, as most of its rows, holds none. One person.
+    await send('la-adult-social-care', 'a.csv', [`Mary,Green,1980-05-06,ME15 6DD,${mary}`]);
+    await send('la-housing', 'a.csv', ['Mary,Green,1980-05-06,ME15 2YY,']);
+    const maryId = await personOf(h, 'la-housing', 'MARY');
+    expect(await personOf(h, 'la-adult-social-care', 'MARY')).toBe(maryId);
+    await record(maryId, 'opt-out');
+    // Social care closes her case first, then Housing's next extract no longer holds her.
+    await send('la-adult-social-care', 'b.csv', ['Peter,Brown,1975-07-08,ME17 4AA,']);
+    await send('la-housing', 'b.csv', ['Susan,White,1960-09-10,ME18 5BB,']);
+    // Children's social care sends her (a parent now) under her new name, by that NHS number.
+    await send('la-childrens-social-care', 'a.csv', [`Marianne,Jones,1980-05-07,ME19 9ZZ,${mary}`]);
+    expect(await consents.isOptedOut(await personOf(h, 'la-childrens-social-care', 'MARIANNE'), new Date())).toBe(true);
   });
 
   it("reaches no record of another agreement's dataset", async () => {
