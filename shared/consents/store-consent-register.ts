@@ -182,10 +182,11 @@ export class StoreConsentRegister implements ConsentRegister {
       )
         .where('r.consent_id', '<>', consentId)
         .execute();
+      const ended = [consentId, ...new Set(duplicates.map((d) => d.consent_id))];
       await trx
         .insertInto('consent_event')
         .values(
-          [consentId, ...new Set(duplicates.map((d) => d.consent_id))].map((id) => ({
+          ended.map((id) => ({
             event_id: randomUUID(),
             consent_id: id,
             subject_key: current.subjectKey,
@@ -199,8 +200,9 @@ export class StoreConsentRegister implements ConsentRegister {
           })),
         )
         .execute();
-      // The keys kept of an opted-out person no record holds live as long as the opt-out.
-      if (current.kind === 'opt-out') await endKeptKeys(trx, consentId);
+      // The keys kept of an opted-out person live as long as the opt-out: a duplicate ended here
+      // may have been recorded under an id whose keys were kept before the merge.
+      if (current.kind === 'opt-out') for (const id of ended) await endKeptKeys(trx, id);
       return { ...current, withdrawnAt: when, withdrawnNow: true };
     };
     return db?.isTransaction ? write(db) : this.store.db.transaction().execute(write);

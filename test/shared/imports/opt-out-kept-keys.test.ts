@@ -123,6 +123,32 @@ describe('keys kept of an opted-out person no record holds', () => {
     expect(await consents.isOptedOut(await personOf(h, 'la-childrens-social-care', 'MARIANNE'), new Date())).toBe(true);
   });
 
+  it('deletes the keys kept of an opt-out that a withdrawal of its merged duplicate ends', async () => {
+    const mary = nhs(6601);
+    // Housing holds her with her NHS number; adult social care under her married name, without
+    // it: two people, each with an opt-out Housing recorded.
+    await send('la-housing', 'a.csv', [`Mary,Green,1980-05-06,ME15 2YY,${mary}`]);
+    await send('la-adult-social-care', 'a.csv', ['Mary,Smith,1980-05-06,ME17 4AA,']);
+    const housingMary = await personOf(h, 'la-housing', 'MARY');
+    const careMary = await personOf(h, 'la-adult-social-care', 'MARY');
+    expect(careMary).not.toBe(housingMary);
+    await record(housingMary, 'opt-out');
+    const careOptOut = await record(careMary, 'opt-out');
+    // Housing drops her; children's social care sends her with both her NHS number and her
+    // married name, and the pass makes her one person holding both opt-outs.
+    await send('la-housing', 'b.csv', ['Susan,White,1960-09-10,ME18 5BB,']);
+    await send('la-childrens-social-care', 'a.csv', [`Mary,Smith,1980-05-06,ME17 4AA,${mary}`]);
+    const merged = await personOf(h, 'la-childrens-social-care', 'MARY');
+    expect(await personOf(h, 'la-adult-social-care', 'MARY')).toBe(merged);
+    expect((await kept())[0].map((r) => r.person_id)).toEqual([housingMary]);
+
+    // One withdrawal ends both (README: one withdrawal always ends the party's opt-out).
+    await consents.withdraw(careOptOut.consentId, dpo, new Date());
+    expect(await consents.isOptedOut(merged, new Date())).toBe(false);
+    // Nothing is left in force for her, so nothing of her may stay kept.
+    expect(await kept()).toEqual([[], []]);
+  });
+
   it("reaches no record of another agreement's dataset", async () => {
     await send('la-housing', 'a.csv', ['Mary,Green,1980-05-06,ME15 2YY,']);
     await record(await personOf(h, 'la-housing', 'MARY'), 'opt-out');
