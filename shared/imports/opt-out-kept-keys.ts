@@ -55,16 +55,41 @@ export async function keepKeysOfDeparted(
 ): Promise<void> {
   const records = sql.raw(noted.records);
   const identifiers = sql.raw(noted.identifiers);
+  const same = (column: string) =>
+    sql.raw(`(k.${column} = r.${column} or (k.${column} is null and r.${column} is null))`);
   await sql`insert into opt_out_kept_record
       (record_id, person_id, dataset_id, date_of_birth, given_name, family_name, first3, postcode, kept_at)
     select r.record_id, r.person_id, ${datasetId}, r.date_of_birth, r.given_name, r.family_name, r.first3, r.postcode,
       ${new Date().toISOString()}
-    from ${records} r`.execute(trx);
+    from ${records} r
+    where not exists (select 1 from opt_out_kept_record k
+      where k.dataset_id = ${datasetId} and ${same('date_of_birth')} and ${same('given_name')}
+        and ${same('family_name')} and ${same('first3')} and ${same('postcode')} and ${covers('k', 'r')})`.execute(trx);
   await sql`insert into opt_out_kept_identifier (person_id, dataset_id, kind, hash, key_version)
     select i.person_id, ${datasetId}, i.kind, i.hash, i.key_version
     from ${identifiers} i
     where not exists (select 1 from opt_out_kept_identifier k
-        where k.person_id = i.person_id and k.kind = i.kind and k.hash = i.hash)`.execute(trx);
+        where k.dataset_id = ${datasetId} and k.kind = i.kind and k.hash = i.hash and ${covers('k', 'i')})`.execute(
+    trx,
+  );
+}
+
+/**
+ * Whether keys kept under `kept`'s person id already stand for the same keys of `noted`'s: the
+ * same id, or one holding every opt-out in force for it (a copy carries the consent id). Twin
+ * rows the carry cannot tell apart get new ids holding copies at every snapshot, and leave
+ * their old id behind each time: without this, a stable extract added their keys again daily.
+ * A withdrawal that deletes the kept row ends every such copy too (endKeptKeys).
+ */
+function covers(kept: string, noted: string) {
+  const [k, n] = [sql.raw(kept), sql.raw(noted)];
+  return sql`(${k}.person_id = ${n}.person_id or not exists (
+    select 1 from consent_event o
+    where o.subject_key = ${n}.person_id and o.kind = 'opt-out' and o.action = 'record'
+      and not exists (select 1 from consent_event w where w.consent_id = o.consent_id and w.action = 'withdraw')
+      and not exists (
+        select 1 from consent_event c
+        where c.subject_key = ${k}.person_id and c.consent_id = o.consent_id and c.action = 'record')))`;
 }
 
 /**

@@ -149,6 +149,29 @@ describe('keys kept of an opted-out person no record holds', () => {
     expect(await kept()).toEqual([[], []]);
   });
 
+  it('keeps no more of her when the same extract is sent again and again', async () => {
+    const mary = nhs(6701);
+    // Her row twice (a tenancy and a TA placement): which new row is whose cannot be told, so
+    // every snapshot gives both new carried ids holding her opt-out, and her old id is left.
+    const lines = [`Mary,Green,1980-05-06,ME15 2YY,${mary}`, `Mary,Green,1980-05-06,ME15 2YY,${mary}`];
+    await send('la-housing', 'a.csv', lines);
+    await record(await personOf(h, 'la-housing', 'MARY'), 'opt-out');
+    const counts: number[][] = [];
+    for (const day of [1, 2, 3, 4]) {
+      // Each day's extract differs elsewhere (else it is the same file, a duplicate).
+      await send('la-housing', `day${day}.csv`, [...lines, `Peter,Brown,1975-07-0${day},ME17 4AA,`]);
+      const [records, identifiers] = await kept();
+      counts.push([records.length, identifiers.length]);
+    }
+    // Her keys, once: not two more rows a day for as long as she is sent.
+    expect(counts).toEqual([
+      [1, 1],
+      [1, 1],
+      [1, 1],
+      [1, 1],
+    ]);
+  });
+
   it("reaches no record of another agreement's dataset", async () => {
     await send('la-housing', 'a.csv', ['Mary,Green,1980-05-06,ME15 2YY,']);
     await record(await personOf(h, 'la-housing', 'MARY'), 'opt-out');
