@@ -234,21 +234,32 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         );
         return allow(json(200, { personRef, ...page, otherMatches: [] }), 'accesses-shown', deleted);
       }
-      if (!found.found) {
+      // Someone whose deleted records held an identifier given is named by it as surely as the
+      // person found: a system id social care reused would otherwise show its new holder's
+      // accesses to the person it was first issued to. As two people held would, neither is shown.
+      const reason = !found.found
+        ? found.reason
+        : retired.length === 0
+          ? undefined
+          : retired.some((r) => r.tier <= found.tier)
+            ? 'ambiguous'
+            : 'identifier-conflict';
+      if (!found.found || reason !== undefined) {
+        const unsettled = reason ?? 'no-match';
         if (everyone.length > 0) {
           return deny(
             problem(409, 'unsettled-match', 'The identifiers do not settle on one person', {
               detail: 'Follow each reference to see the accesses to that person.',
-              reason: found.reason,
+              reason: unsettled,
               matches: everyone.map(refOf),
             }),
-            found.reason,
+            unsettled,
             AUDIT,
           );
         }
         return deny(
           problem(404, 'no-match', 'No matching person', { detail: 'No single person matched; nothing is shown.' }),
-          found.reason,
+          unsettled,
           AUDIT,
         );
       }

@@ -123,3 +123,71 @@ describe('DPO API: a subject access request after retention deleted the person',
     expect((res.body.entries as { action: string }[]).map((e) => e.action)).toContain('retention-delete');
   });
 });
+
+/**
+ * Social care reuses a system id: the child it belonged to left temporary accommodation and
+ * retention deleted them; the id now names another child, held. A subject access request by that
+ * id names two people, and must show neither's accesses until the DPO settles which one asks.
+ */
+describe('DPO API: a subject access request by a system id retention retired and social care reused', () => {
+  const AGREEMENT = 'social-care-education-housing';
+  const DATASET = 'multiple-disadvantage-indicators';
+  const DPO = { party: 'la-housing', roles: ['dpo'] };
+  const OFFICER = { party: 'la-housing', roles: ['housing-officer'], purpose: 'homelessness-prevention' };
+  const SYSTEM_ID = { system: 'social-care', id: 'SC10042' };
+  let t: TestHost;
+
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+  });
+  afterAll(async () => t?.stop());
+
+  it('answers 409 unsettled-match, not the accesses of the child who holds the id now', async () => {
+    const { services } = t.host;
+    const child = (partyId: string, givenName: string, familyName: string, attributes: Record<string, unknown>) =>
+      insertRecord(services, {
+        partyId,
+        datasetId: DATASET,
+        givenName,
+        familyName,
+        dateOfBirth: '2013-03-04',
+        identifiers: { [`system-id:${SYSTEM_ID.system}`]: SYSTEM_ID.id },
+        attributes: { firstName: givenName, lastName: familyName, ...attributes },
+      });
+    const alex = await child('la-housing', 'Alex', 'Reed', { inTemporaryAccommodation: true });
+    // Someone Housing keeps, so the rule has a value to judge by.
+    await insertRecord(services, {
+      partyId: 'la-housing',
+      datasetId: DATASET,
+      givenName: 'Bob',
+      familyName: 'Jones',
+      dateOfBirth: '2010-01-01',
+      identifiers: { nhs: nhs(8801) },
+      attributes: { firstName: 'Bob', lastName: 'Jones', inTemporaryAccommodation: true },
+    });
+    const lookUp = (givenName: string, familyName: string) =>
+      callApi(t, '/v1/people/search', { ...OFFICER, body: { givenName, familyName, dateOfBirth: '2013-03-04' } });
+    expect((await lookUp('Alex', 'Reed')).status).toBe(200);
+    await services.store.db
+      .updateTable('source_record')
+      .set({ attributes: JSON.stringify({ firstName: 'Alex', lastName: 'Reed', inTemporaryAccommodation: false }) })
+      .where('id', '=', alex.recordId)
+      .execute();
+    const { store, agreements, accessLog, logger } = services;
+    const [summary] = await enforceRetention({ store, agreements, accessLog, logger }, AGREEMENT);
+    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 1 });
+
+    // The id is reused for Casey, whom an officer then looks up.
+    const casey = await child('la-housing', 'Casey', 'Lee', { inTemporaryAccommodation: true });
+    expect((await lookUp('Casey', 'Lee')).status).toBe(200);
+
+    const res = await callApi(t, '/v1/audit/people/accesses', { ...DPO, body: { systemId: SYSTEM_ID } });
+    // Without the fix: 200 with Casey's accesses (Casey's lookup among them), Alex in otherMatches.
+    expect((res.body.entries as unknown[] | undefined)?.length ?? 0).toBe(0);
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ type: 'urn:lintel:problem:unsettled-match' });
+    // Casey held, Alex among the deleted records: both by the system id.
+    expect((res.body.matches as { tier: number }[]).map((m) => m.tier)).toEqual([2, 2]);
+    expect(JSON.stringify(res.body)).not.toContain(casey.personId);
+  });
+});
