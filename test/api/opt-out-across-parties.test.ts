@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importExtract } from '../../shared/imports/import-extract.js';
 import { linkAfterImport } from '../../shared/linkage/pending-links.js';
+import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
+import { hostExtracts, type HostExtracts } from '../support/host-extracts.js';
 import { nhs } from '../support/linked-people.js';
 import { callApi, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -18,53 +15,13 @@ import { callApi, reasonCodesOf, startTestHost, type TestHost } from '../support
 describe('an opt-out across a move from one party’s dataset to another’s', () => {
   let t: TestHost;
   const dataset = 'multiple-disadvantage-indicators';
-  const containers = {
-    incoming: `in-${randomUUID().slice(0, 8)}`,
-    processed: `done-${randomUUID().slice(0, 8)}`,
-    rejected: `rej-${randomUUID().slice(0, 8)}`,
-  };
   const provider = 'social-housing-providers';
   const providerHeader = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears';
   const housingHeader = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inTemporaryAccommodation';
 
-  /** The ISA as it is, but with planning lookups granted to la-housing's analysts. */
-  function agreementsWithPlanningLookups(): string {
-    const dir = mkdtempSync(join(tmpdir(), 'lintel-agreements-'));
-    cpSync(join(import.meta.dirname, '../../agreements'), dir, { recursive: true });
-    const path = join(dir, 'social-care-education-housing.yaml');
-    const text = readFileSync(path, 'utf8');
-    const from = '    actions: [export]\n    source: What security measures will be put in place\n';
-    expect(text.split(from).length).toBe(2);
-    writeFileSync(
-      path,
-      text.replace(from, '    actions: [export, lookup]\n    source: What security measures will be put in place\n'),
-    );
-    return dir;
-  }
-
+  let extracts: HostExtracts;
   async function loadAndLink(party: string, fileName: string, lines: string[]): Promise<void> {
-    const s = t.host.services;
-    const body = Buffer.from(lines.join('\n'), 'utf8');
-    const blobName = `${party}/${dataset}/${fileName}`;
-    await s.blobs.getContainerClient(containers.incoming).getBlockBlobClient(blobName).upload(body, body.length);
-    const outcome = await importExtract(
-      {
-        store: s.store,
-        blobs: s.blobs,
-        agreements: s.agreements,
-        secrets: s.secrets,
-        logger: s.logger,
-        accessLog: s.accessLog,
-        maxBadRowShare: 0.05,
-        containers,
-      },
-      { blobName, partyId: party, datasetId: dataset, fileName },
-    );
-    expect(outcome, JSON.stringify(outcome)).toMatchObject({ outcome: 'loaded' });
-    await linkAfterImport(
-      { store: s.store, secrets: s.secrets, agreements: s.agreements, logger: s.logger },
-      (outcome as { runId: string }).runId,
-    );
+    await linkAfterImport(extracts.linkDeps(), await extracts.load(party, dataset, fileName, lines));
   }
 
   const planningLookup = (nhsNumber: string) =>
@@ -84,13 +41,19 @@ describe('an opt-out across a move from one party’s dataset to another’s', (
   const lookupReasons = () => reasonCodesOf(t, 'la-housing', 'person.search');
 
   beforeAll(async () => {
-    t = await startTestHost({ AGREEMENTS_DIR: agreementsWithPlanningLookups() });
-    for (const name of Object.values(containers))
-      await t.host.services.blobs.getContainerClient(name).createIfNotExists();
+    // The ISA as it is, but with planning lookups granted to la-housing's analysts.
+    const planningLookups = agreementsFolderWith([
+      {
+        agreement: 'isa',
+        from: '    actions: [export]\n    source: What security measures will be put in place\n',
+        to: '    actions: [export, lookup]\n    source: What security measures will be put in place\n',
+      },
+    ]);
+    t = await startTestHost({ AGREEMENTS_DIR: planningLookups });
+    extracts = await hostExtracts(t);
   });
   afterAll(async () => {
-    for (const name of Object.values(containers))
-      await t?.host.services.blobs.getContainerClient(name).deleteIfExists();
+    await extracts?.remove();
     await t?.stop();
   });
 
