@@ -147,30 +147,26 @@ async function openCandidateRows(
   after: { score: number; id: string } | undefined,
   limit: number,
 ) {
-  return (
-    store.db
-      .selectFrom('record_link')
-      .select(['id', 'tier', 'score', 'source_a', 'source_b', 'record_a', 'record_b'])
-      .where('agreement_id', '=', agreementId)
-      .where('status', '=', 'candidate')
-      // Both records still there: a new snapshot replaces a source's records before its pass
-      // replaces their candidates, and one that is gone cannot be shown or decided (found by a review).
-      .where(({ exists, selectFrom }) =>
-        exists(selectFrom('source_record as a').select('a.id').whereRef('a.id', '=', 'record_link.record_a')),
-      )
-      .where(({ exists, selectFrom }) =>
-        exists(selectFrom('source_record as b').select('b.id').whereRef('b.id', '=', 'record_link.record_b')),
-      )
-      .where((eb) =>
-        after === undefined
-          ? eb.lit(true)
-          : eb.or([eb('score', '<', after.score), eb.and([eb('score', '=', after.score), eb('id', '>', after.id)])]),
-      )
-      .orderBy('score', 'desc')
-      .orderBy('id')
-      .limit(limit)
-      .execute()
-  );
+  let query = store.db
+    .selectFrom('record_link')
+    .select(['id', 'tier', 'score', 'source_a', 'source_b', 'record_a', 'record_b'])
+    .where('agreement_id', '=', agreementId)
+    .where('status', '=', 'candidate')
+    // Both records still there: a new snapshot replaces a source's records before its pass
+    // replaces their candidates, and one that is gone cannot be shown or decided (found by a review).
+    .where(({ exists, selectFrom }) =>
+      exists(selectFrom('source_record as a').select('a.id').whereRef('a.id', '=', 'record_link.record_a')),
+    )
+    .where(({ exists, selectFrom }) =>
+      exists(selectFrom('source_record as b').select('b.id').whereRef('b.id', '=', 'record_link.record_b')),
+    );
+  // No condition at all on the first page: SQL Server takes no `true` as a predicate.
+  if (after !== undefined)
+    query = query.where((eb) =>
+      eb.or([eb('score', '<', after.score), eb.and([eb('score', '=', after.score), eb('id', '>', after.id)])]),
+    );
+  // TOP on SQL Server, which has no LIMIT.
+  return store.dialect.firstRows(query.orderBy('score', 'desc').orderBy('id'), limit).execute();
 }
 
 /** For each row, whether the caller may review it: both datasets its own, and within `inScope`. */
