@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
-import { carryConsentEvents, type PersonIdMove } from '../consents/carry-consents.js';
+import { carryConsentEvents } from '../consents/carry-consents.js';
 import { reachArrivals } from '../imports/opt-out-kept-keys.js';
 import type { Logger } from '../logging.js';
 import { PersonClusters, type ClusterLink, type MergeRefusal } from '../matching/cluster.js';
@@ -140,7 +140,12 @@ export async function linkPeople(
       .values({ id: runId, agreement_id: agreementId, kind, started_at: startedAt, finished_at: null, summary: null })
       .execute();
 
-    const { sources, otherKeyVersionIdentifiers } = await readStoreSources(trx, rules.datasets, secret.version);
+    const { sources, otherKeyVersionIdentifiers } = await readStoreSources(
+      trx,
+      rules.datasets,
+      secret.version,
+      deps.store.dialect,
+    );
     const pairs = sourcePairsToLink(sources, kind);
     const decisions = await LinkDecisions.read(
       trx,

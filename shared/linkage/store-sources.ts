@@ -2,6 +2,7 @@ import { otherKeyValue } from '../matching/hard-identifiers.js';
 import type { RecordBatch } from '../matching/record.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
+import type { Dialect } from '../store/dialect.js';
 
 /**
  * The records of an agreement's datasets, read from the store as the linkage engine's batches:
@@ -64,12 +65,14 @@ interface Columns {
   datasetId: string;
 }
 
+/** Records (or identifiers) a keyset page reads: TOP on SQL Server, which has no LIMIT (dialect.ts). */
 const PAGE = 20_000;
 
 export async function readStoreSources(
   db: Kysely<Database>,
   datasets: readonly string[],
   keyVersion: string,
+  dialect: Dialect,
 ): Promise<StoreSources> {
   if (datasets.length === 0) return { sources: [], otherKeyVersionIdentifiers: 0 };
   const bySource = new Map<string, Columns>();
@@ -77,25 +80,28 @@ export async function readStoreSources(
   // Keyset pages in primary-key order: flat statement memory on both engines.
   let after = '';
   for (;;) {
-    const page = await db
-      .selectFrom('source_record')
-      .select([
-        'id',
-        'party_id',
-        'dataset_id',
-        'given_name',
-        'family_name',
-        'date_of_birth',
-        'postcode',
-        'address',
-        'person_id',
-        'carried_person_id',
-        'person_since',
-      ])
-      .where('dataset_id', 'in', datasets)
-      .where('id', '>', after)
-      .orderBy('id')
-      .limit(PAGE)
+    const page = await dialect
+      .firstRows(
+        db
+          .selectFrom('source_record')
+          .select([
+            'id',
+            'party_id',
+            'dataset_id',
+            'given_name',
+            'family_name',
+            'date_of_birth',
+            'postcode',
+            'address',
+            'person_id',
+            'carried_person_id',
+            'person_since',
+          ])
+          .where('dataset_id', 'in', datasets)
+          .where('id', '>', after)
+          .orderBy('id'),
+        PAGE,
+      )
       .execute();
     for (const row of page) {
       const key = sourceIdOf(row.party_id, row.dataset_id);
@@ -145,20 +151,23 @@ export async function readStoreSources(
   let afterRecord = '';
   let afterKind = '';
   for (;;) {
-    const page = await db
-      .selectFrom('record_identifier as ri')
-      .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
-      .select(['ri.record_id', 'ri.kind', 'ri.hash', 'ri.key_version'])
-      .where('sr.dataset_id', 'in', datasets)
-      .where((eb) =>
-        eb.or([
-          eb('ri.record_id', '>', afterRecord),
-          eb.and([eb('ri.record_id', '=', afterRecord), eb('ri.kind', '>', afterKind)]),
-        ]),
+    const page = await dialect
+      .firstRows(
+        db
+          .selectFrom('record_identifier as ri')
+          .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
+          .select(['ri.record_id', 'ri.kind', 'ri.hash', 'ri.key_version'])
+          .where('sr.dataset_id', 'in', datasets)
+          .where((eb) =>
+            eb.or([
+              eb('ri.record_id', '>', afterRecord),
+              eb.and([eb('ri.record_id', '=', afterRecord), eb('ri.kind', '>', afterKind)]),
+            ]),
+          )
+          .orderBy('ri.record_id')
+          .orderBy('ri.kind'),
+        PAGE,
       )
-      .orderBy('ri.record_id')
-      .orderBy('ri.kind')
-      .limit(PAGE)
       .execute();
     for (const row of page) {
       const at = where.get(row.record_id);

@@ -178,7 +178,7 @@ describe('a decision an earlier release keyed (under the pseudonymisation key, i
     await h.store.db.updateTable('record_link').set({ identity_key: null }).execute();
     const secret = await h.secrets.get('pseudonymisation-key');
     const key = Buffer.from(secret.value, 'base64');
-    const { sources } = await readStoreSources(h.store.db, [DATASET], secret.version);
+    const { sources } = await readStoreSources(h.store.db, [DATASET], secret.version, h.store.dialect);
     const fingerprint = (party: string) => {
       const source = sources.find((s) => s.id.startsWith(`${party}/`))!;
       return oldFingerprint(key, source.batch, source.batch.givenName.indexOf('JONATHAN'));

@@ -1,6 +1,7 @@
 import type { CompiledQuery } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { listCandidates } from '../../../shared/linkage/review-queue.js';
+import { readStoreSources } from '../../../shared/linkage/store-sources.js';
 import { refusedBySqlServer, sqlServerStatements } from '../../support/sql-server-statements.js';
 
 /**
@@ -33,5 +34,13 @@ describe('statements sent to Azure SQL', () => {
     expectAccepted(statements);
     // The page's rows, most probable first, bounded as SQL Server bounds a read.
     expect(statements[0]!.sql).toMatch(/^select top\(501\) .* order by "score" desc, "id"$/);
+  });
+
+  it("reads a linking pass's records and identifiers in pages SQL Server accepts", async () => {
+    const { store, statements } = sqlServerStatements();
+    await readStoreSources(store.db, [DATASET], 'v1', store.dialect);
+    expect(statements).toHaveLength(2);
+    expectAccepted(statements);
+    for (const statement of statements) expect(statement.sql).toMatch(/^select top\(20000\) .* order by /);
   });
 });
