@@ -54,10 +54,13 @@ export function sqlServerStatements(answer: (query: CompiledQuery) => readonly u
 /** SQL Server's limit on the parameters of one statement (sp_executesql). */
 export const SQL_SERVER_MAX_PARAMETERS = 2_100;
 
+/** SQL Server's limit on the rows of one `insert … values` list. */
+export const SQL_SERVER_MAX_VALUES_ROWS = 1_000;
+
 /**
  * What in a compiled statement SQL Server refuses, by rules that need no server: SQLite's
  * spellings of a row limit, a boolean literal as a predicate, `||` concatenation, `returning`,
- * `on conflict`, `is [not] distinct from`, an `indexed by` hint, too many parameters. String
+ * `on conflict`, `is [not] distinct from`, an `indexed by` hint, too many parameters or rows in one `values` list. String
  * literals are left out of the search. Empty when none is found (not a proof it runs).
  */
 export function refusedBySqlServer(query: CompiledQuery): string[] {
@@ -75,6 +78,11 @@ export function refusedBySqlServer(query: CompiledQuery): string[] {
     ['indexed by', /\bindexed\s+by\b/],
   ];
   const refused = rules.filter(([, rule]) => rule.test(text)).map(([name]) => name);
+  // A table value constructor takes at most 1,000 rows.
+  const values = /^insert\b[^]*?\bvalues\s*(\([^]*)$/.exec(text)?.[1];
+  const rows = values === undefined ? 0 : values.split(/\)\s*,\s*\(/).length;
+  if (rows > SQL_SERVER_MAX_VALUES_ROWS)
+    refused.push(`${rows} rows in one values list (at most ${SQL_SERVER_MAX_VALUES_ROWS})`);
   if (query.parameters.length > SQL_SERVER_MAX_PARAMETERS)
     refused.push(`${query.parameters.length} parameters (at most ${SQL_SERVER_MAX_PARAMETERS})`);
   return refused;

@@ -1,6 +1,15 @@
-import type { CompiledQuery } from 'kysely';
+import type { CompiledQuery, Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { Pseudonymiser } from '../../../shared/domain/pseudonymise.js';
+import { CarriedPersonIds } from '../../../shared/imports/carried-person-ids.js';
+import { endKeptKeys, keepKeysOfDeparted, reachArrivals } from '../../../shared/imports/opt-out-kept-keys.js';
+import { OptOutSuccessors } from '../../../shared/imports/opt-out-successors.js';
+import { personIdHistory, recordPersonIdMoves } from '../../../shared/linkage/person-id-history.js';
 import { listCandidates } from '../../../shared/linkage/review-queue.js';
+import { retiredContradicts, retiredMatches, retireIdentifiers } from '../../../shared/people/retired-identifiers.js';
+import { storedKeyVersions } from '../../../shared/people/stored-key-versions.js';
+import { dialectFor } from '../../../shared/store/dialect.js';
+import { migrationsFor } from '../../../shared/store/migrations/index.js';
 import { readStoreSources } from '../../../shared/linkage/store-sources.js';
 import { refusedBySqlServer, sqlServerStatements } from '../../support/sql-server-statements.js';
 
@@ -42,5 +51,103 @@ describe('statements sent to Azure SQL', () => {
     expect(statements).toHaveLength(2);
     expectAccepted(statements);
     for (const statement of statements) expect(statement.sql).toMatch(/^select top\(20000\) .* order by /);
+  });
+
+  const RUN = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
+  const snapshot = { runId: RUN, partyId: 'la-housing', datasetId: DATASET, asOf: '2026-12-01', keyVersion: 'v2' };
+
+  it("notes, carries and keeps an opted-out person's keys at load with statements SQL Server accepts", async () => {
+    const { store, statements } = sqlServerStatements((q) =>
+      q.sql.includes('case when exists')
+        ? [{ kept: 1 }]
+        : q.sql.includes('as found')
+          ? [{ found: 'r1', person_id: 'p1' }]
+          : [],
+    );
+    await store.db.transaction().execute(async (trx) => {
+      const carried = new CarriedPersonIds(trx, 'mssql', snapshot);
+      await carried.notePrevious();
+      const optOuts = new OptOutSuccessors(trx, 'mssql', snapshot);
+      await optOuts.notePrevious();
+      const outcome = await carried.carry();
+      await optOuts.carry(carried.comparableIdentifiers(outcome), carried.keyTable);
+      await keepKeysOfDeparted(trx, optOuts.left, DATASET);
+      await optOuts.drop();
+      await carried.drop();
+      expect(await reachArrivals(trx, 'mssql', { runId: RUN })).toBe(1);
+      await reachArrivals(trx, 'mssql', { datasetIds: [DATASET, 'other'] });
+      await endKeptKeys(trx, 'consent-1');
+    });
+    expectAccepted(statements);
+    // Temporary tables that outlive one sp_executesql call (snapshot-temp-table.ts).
+    const created = statements.filter((s) => s.sql.startsWith('create table'));
+    expect(created.length).toBeGreaterThan(0);
+    for (const statement of created) expect(statement.sql).toMatch(/^create table ##lintel_[a-z]+_[0-9a-f]{32} \(/);
+  });
+
+  it('keeps, finds and counts the hashes of deleted records with statements SQL Server accepts', async () => {
+    // A retention batch (500 records) of three identifiers each.
+    const held = Array.from({ length: 1_500 }, (_, n) => ({
+      person_id: `p${Math.floor(n / 3)}`,
+      dataset_id: DATASET,
+      kind: ['nhs', 'upn', 'system-id:mosaic'][n % 3],
+      hash: n.toString(16).padStart(64, '0'),
+      key_version: 'v2',
+    }));
+    const { store, statements } = sqlServerStatements((q) =>
+      q.sql.includes('"record_identifier" as "ri"') ? held : [],
+    );
+    await store.db.transaction().execute(async (trx) => {
+      await retireIdentifiers(
+        trx,
+        Array.from({ length: 500 }, (_, n) => `r${n}`),
+        '2026-12-03T12:00:00.000Z',
+      );
+    });
+    expect(statements.filter((s) => s.sql.startsWith('insert into "retired_identifier"'))).toHaveLength(5);
+    const pseudonymisers = ['v1', 'v2'].map(
+      (keyVersion) => new Pseudonymiser({ keyVersion, key: Buffer.alloc(32, 7) }),
+    );
+    const query = {
+      identifiers: [
+        { kind: 'nhs', value: '9434765919' },
+        { kind: 'system-id:mosaic', value: 'M1' },
+      ],
+    };
+    await retiredMatches(store, pseudonymisers, query, [DATASET], () => true);
+    await retiredContradicts(store, pseudonymisers, query, [DATASET], 'p1');
+    await storedKeyVersions(store);
+    expectAccepted(statements);
+  });
+
+  it("notes a pass's moves with their times and follows a person's ids with statements SQL Server accepts", async () => {
+    const { store, statements } = sqlServerStatements();
+    const moves = Array.from({ length: 1_200 }, (_, n) => ({
+      from: `a${n}`,
+      to: `b${n}`,
+      heldSince: '2026-12-01T09:00:00.000Z',
+    }));
+    await store.db.transaction().execute(async (trx) => {
+      await recordPersonIdMoves(trx, moves, '2026-12-03T12:00:00.000Z');
+    });
+    await personIdHistory(store.db, 'p1');
+    expectAccepted(statements);
+  });
+
+  it("creates today's tables, columns and indexes (0019-0022) as SQL Server takes them", async () => {
+    const { store, statements } = sqlServerStatements();
+    const migrations = migrationsFor(dialectFor('mssql'));
+    const today = Object.keys(migrations).filter((name) => name >= '0019');
+    expect(today).toEqual([
+      '0019-opt-out-kept-keys',
+      '0020-retired-identifiers',
+      '0021-kept-hash-key-versions',
+      '0022-person-id-since',
+    ]);
+    for (const name of today) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
+    expectAccepted(statements);
+    // Every column these index or key is bounded: SQL Server cannot key nvarchar(max).
+    for (const statement of statements) expect(statement.sql).not.toMatch(/\(max\)|\btext\b/);
+    expect(statements.map((s) => s.sql)).toContain('alter table "source_record" add "person_since" varchar(32)');
   });
 });
