@@ -64,7 +64,10 @@ export async function keepKeysOfDeparted(
     from ${records} r
     where not exists (select 1 from opt_out_kept_record k
       where k.dataset_id = ${datasetId} and ${same('date_of_birth')} and ${same('given_name')}
-        and ${same('family_name')} and ${same('first3')} and ${same('postcode')} and ${covers('k', 'r')})`.execute(trx);
+        and ${same('family_name')} and ${same('first3')} and ${same('postcode')} and ${covers('k', 'r')})
+      and not exists (select 1 from opt_out_kept_record k where k.record_id = r.record_id and k.person_id = r.person_id)`.execute(
+    trx,
+  );
   await sql`insert into opt_out_kept_identifier (person_id, dataset_id, kind, hash, key_version)
     select i.person_id, ${datasetId}, i.kind, i.hash, i.key_version
     from ${identifiers} i
