@@ -1,0 +1,53 @@
+/**
+ * Run by kill-after-kept-keys.test.ts in a child process: imports one blob and SIGKILLs itself
+ * when the import ends the phase KILL_AT_PHASE (import-phases.ts) for the first time — a crash no
+ * finally block or rollback handler sees. `report` ends inside the load's transaction, after the
+ * kept keys, the opt-out copies and the carried person ids are written and the report staged;
+ * `commit` ends just after the commit, before the report is published, the access-log entry
+ * written and the blob moved.
+ */
+import { BlobServiceClient } from '@azure/storage-blob';
+import { loadAgreements } from '../../../shared/agreements/load.js';
+import { AccessLog } from '../../../shared/audit/access-log.js';
+import { importExtract } from '../../../shared/imports/import-extract.js';
+import { PhaseClock, type ImportPhase } from '../../../shared/imports/import-phases.js';
+import { createLogger } from '../../../shared/logging.js';
+import { LocalSecretSource } from '../../../shared/secrets/local-secret-source.js';
+import { openStore } from '../../../shared/store/database.js';
+
+const env = (name: string) => {
+  const value = process.env[name];
+  if (value === undefined) throw new Error(`${name} is not set`);
+  return value;
+};
+
+const killAt = env('KILL_AT_PHASE') as ImportPhase;
+const store = openStore({ engine: 'sqlite', path: env('KILL_SQLITE_PATH') });
+const logger = createLogger('error');
+const blobName = env('KILL_BLOB_NAME');
+const [partyId = '', datasetId = '', fileName = ''] = blobName.split('/');
+
+class KillingClock extends PhaseClock {
+  override lap(phase: ImportPhase): void {
+    if (phase === killAt) process.kill(process.pid, 'SIGKILL');
+    super.lap(phase);
+  }
+}
+
+const outcome = await importExtract(
+  {
+    store,
+    blobs: BlobServiceClient.fromConnectionString(env('KILL_AZURITE')),
+    agreements: loadAgreements(env('KILL_AGREEMENTS_DIR')),
+    secrets: new LocalSecretSource(env('KILL_SECRETS_PATH')),
+    logger,
+    accessLog: new AccessLog(store, logger),
+    maxBadRowShare: 0.05,
+    containers: JSON.parse(env('KILL_CONTAINERS')) as { incoming: string; processed: string; rejected: string },
+    hooks: { phases: new KillingClock() },
+  },
+  { blobName, partyId, datasetId, fileName },
+);
+// Reaching here means the phase was never reached.
+process.stderr.write(`${JSON.stringify(outcome)}\n`);
+process.exit(3);
