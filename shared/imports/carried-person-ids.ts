@@ -40,14 +40,16 @@ import type { Snapshot } from './snapshot-writer.js';
  * A key rotation: the previous snapshot's pseudonyms were made under another key version than
  * the new one's, so the two cannot be compared. The import then also hashes the new rows'
  * identifiers under the previous snapshot's key (row-preparation.ts) and the writer keeps those
- * hashes in a further temporary table, `snapshot_carry_new`, for this comparison only: they are
- * dropped with it, never stored, and a rotation does not cost anyone their person id. Which
+ * hashes, with their version, in a temporary table of its own, `snapshot_comparison_ids` (which
+ * also holds the hashes under the versions of kept opt-out keys, opt-out-kept-keys.ts), for
+ * comparisons only: they are dropped with it, never stored, and a rotation does not cost anyone
+ * their person id. Which
  * comparison runs is decided by the key version the previous snapshot's identifiers actually
  * carry, read inside the transaction; a previous snapshot under a version that is neither (its
  * key no longer readable) carries nothing by identifier, and {@link SnapshotWriter.carryOutcome}
  * says so.
  *
- * The tables, `temp.snapshot_carry` (and `_carry_key`, `_carry_new`) on SQLite, and their
+ * The tables, `temp.snapshot_carry` (and `_carry_key`, `_carry_since`) on SQLite, and their
  * counterparts on SQL Server, are temporary tables of the snapshot's transaction
  * (snapshot-temp-table.ts): a rolled-back load leaves none behind, and a finished one drops them.
  */
@@ -55,7 +57,10 @@ export class CarriedPersonIds {
   private readonly table: string;
   /** The previous snapshot's records by matching key (date of birth and names), with their people. */
   readonly keyTable: string;
-  /** The previous-key hashes of the new rows, when the snapshot brings them. */
+  /**
+   * The writer's table of the new rows' hashes under other key versions (snapshot-writer.ts),
+   * when they include the previous snapshot's: its rows of that version are compared here.
+   */
   readonly newTable: string | undefined;
   /** Each previous person's `person_since` (the earliest of their records'), to carry with the id. */
   private readonly sinceTable: string;
@@ -64,12 +69,19 @@ export class CarriedPersonIds {
     private readonly trx: Transaction<Database>,
     private readonly engine: Engine,
     private readonly snapshot: Snapshot,
+    comparisonTable: string | undefined,
   ) {
     const table = (stem: string) => snapshotTempTable(engine, snapshot.runId, stem);
     this.table = table('carry');
     this.keyTable = table('carry_key');
     this.sinceTable = table('carry_since');
-    this.newTable = snapshot.previousKeyVersion === undefined ? undefined : table('carry_new');
+    this.newTable = snapshot.previousKeyVersion === undefined ? undefined : comparisonTable;
+  }
+
+  /** The new rows' hashes under the previous snapshot's key version, as `record_id, kind, hash`. */
+  private previousKeyHashes(): RawBuilder<unknown> {
+    return sql`(select record_id, kind, hash from ${sql.raw(this.newTable!)}
+      where key_version = ${this.snapshot.previousKeyVersion!})`;
   }
 
   /** Notes the previous snapshot's identifiers and matching keys, and their people; call before the delete. */
@@ -137,15 +149,6 @@ export class CarriedPersonIds {
       from source_record sr
       where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId} and ${person} is not null
       group by ${person}`.execute(trx);
-    if (this.newTable !== undefined) {
-      const newTable = sql.raw(this.newTable);
-      await sql`drop table if exists ${newTable}`.execute(trx);
-      await sql`create table ${newTable} (
-        record_id ${text(64)} not null,
-        kind ${text(100)} not null,
-        hash ${text(64)} not null,
-        primary key (record_id, kind))`.execute(trx);
-    }
   }
 
   /**
@@ -174,8 +177,9 @@ export class CarriedPersonIds {
 
   /**
    * Where the new records' identifiers can be compared with the previous snapshot's pseudonyms,
-   * given how {@link carry} went: the stored identifiers, or their previous-key hashes after a
-   * rotation; undefined when they cannot be compared.
+   * given how {@link carry} went: the stored identifiers, or after a rotation their hashes under
+   * other key versions (the previous snapshot's among them: compared version for version);
+   * undefined when they cannot be compared.
    */
   comparableIdentifiers(outcome: CarryOutcome): string | undefined {
     if (outcome === 'same-key') return 'record_identifier';
@@ -189,7 +193,6 @@ export class CarriedPersonIds {
     await sql`drop table ${sql.raw(this.table)}`.execute(trx);
     await sql`drop table ${sql.raw(this.keyTable)}`.execute(trx);
     await sql`drop table ${sql.raw(this.sinceTable)}`.execute(trx);
-    if (this.newTable !== undefined) await sql`drop table ${sql.raw(this.newTable)}`.execute(trx);
   }
 
   private async carryUnder(key: 'same-key' | 'previous-key'): Promise<void> {
@@ -200,7 +203,7 @@ export class CarriedPersonIds {
     // Every identifier of this run is under the snapshot's key version, so none is filtered on it:
     // a condition on key_version would lead SQLite, which keeps no statistics here, to start from
     // the key-version index and read every identifier in the store under that version.
-    const identifiers = { from: key === 'same-key' ? sql`record_identifier ri` : sql`${sql.raw(this.newTable!)} ri` };
+    const identifiers = { from: key === 'same-key' ? sql`record_identifier ri` : sql`${this.previousKeyHashes()} ri` };
     // A system id's kind: `system-id:<system>` (storage-plan.ts).
     const local = sql.raw(`'system-id:%'`);
     // Each new record's candidate: the one person all its known identifiers name, and whether a
@@ -252,7 +255,7 @@ export class CarriedPersonIds {
     const { snapshot } = this;
     const table = sql.raw(this.table);
     const keys = sql.raw(this.keyTable);
-    const identifiers = outcome === 'previous-key' ? sql.raw(this.newTable!) : sql.raw('record_identifier');
+    const identifiers = outcome === 'previous-key' ? this.previousKeyHashes() : sql.raw('record_identifier');
     const comparable = outcome !== 'previous-key-unavailable';
     const identifierChecks = comparable
       ? sql`and not exists (
@@ -285,7 +288,7 @@ export class CarriedPersonIds {
     const previousKeyHash =
       outcome === 'previous-key'
         ? sql`and not exists (
-              select 1 from ${sql.raw(this.newTable!)} pi
+              select 1 from ${this.previousKeyHashes()} pi
               where pi.record_id = u.record_id and pi.kind = oi.kind and pi.hash = oi.hash
                 and oi.key_version = ${snapshot.previousKeyVersion!})`
         : sql``;

@@ -47,6 +47,8 @@ import type { RowPlan } from './row-preparation.js';
 import { startRowWorker } from './row-worker-client.js';
 import type { CarryOutcome } from './carried-person-ids.js';
 import { currentSnapshot, snapshotKeyVersion, SnapshotWriter, type CurrentSnapshot } from './snapshot-writer.js';
+import { keptKeyVersions } from './opt-out-kept-keys.js';
+import type { ComparisonKey } from './row-worker-protocol.js';
 import { storagePlanFor } from './storage-plan.js';
 import {
   checkWorkbookEntries,
@@ -510,36 +512,52 @@ async function rejectMisplaced(deps: ImportDependencies, blobName: string, ids: 
 }
 
 /**
- * The key the party's current snapshot of the dataset was hashed under, when that is not the
- * current version (the key was rotated since): the new rows are then hashed under it as well, so
- * that the load can carry person ids over (snapshot-writer.ts). Undefined when there is nothing
- * to compare or that version is gone (deleted or disabled); the load then says what it carried.
- * Any other failure to read it fails the import, to be retried: a load that carried nothing
- * would cost everyone known to this source alone their person id, consents and opt-outs for
- * good, over what may be a passing Key Vault fault.
+ * The other key versions a load hashes its rows' identifiers under as well, for comparisons only,
+ * when the key was rotated: the one the party's current snapshot of the dataset was hashed under
+ * (`previous`), so that the load can carry person ids over (snapshot-writer.ts), and those of the
+ * dataset's kept opt-out keys, so that a kept hash still meets an arrival (opt-out-kept-keys.ts).
+ * A version that is gone (deleted or disabled) is left out: the load then says what it carried,
+ * and a kept version gone is logged by its id (`import.kept-key-unavailable`; names, date of
+ * birth and postcode still reach the arrival). Any other failure to read one fails the import, to
+ * be retried: a load that carried nothing would cost everyone known to this source alone their
+ * person id, consents and opt-outs for good, and one that compared no kept hash would share an
+ * opted-out person, over what may be a passing Key Vault fault.
  */
-async function previousSnapshotKey(
+async function comparisonKeys(
   deps: ImportDependencies,
   trx: Kysely<Database>,
   file: { readonly partyId: string; readonly datasetId: string },
   currentVersion: string,
-): Promise<{ readonly keyVersion: string; readonly key: Buffer } | undefined> {
-  const version = await snapshotKeyVersion(trx, deps.store, file.partyId, file.datasetId);
-  if (version === undefined || version === currentVersion) return undefined;
+): Promise<{ readonly previousKeyVersion: string | undefined; readonly keys: ComparisonKey[] }> {
+  const { partyId, datasetId } = file;
+  const snapshotVersion = await snapshotKeyVersion(trx, deps.store, partyId, datasetId);
+  const previous = snapshotVersion === currentVersion ? undefined : snapshotVersion;
+  const kept = await keptKeyVersions(trx, datasetId, currentVersion);
+  const keys: ComparisonKey[] = [];
   try {
-    const previous = await deps.secrets.get('pseudonymisation-key', version);
-    return { keyVersion: previous.version, key: Buffer.from(previous.value, 'base64') };
+    for (const version of new Set([...(previous === undefined ? [] : [previous]), ...kept])) {
+      try {
+        const secret = await deps.secrets.get('pseudonymisation-key', version);
+        keys.push({ keyVersion: secret.version, key: Buffer.from(secret.value, 'base64') });
+      } catch (err) {
+        if (!(err instanceof SecretVersionGoneError)) {
+          deps.logger.warn('import.previous-key-unreadable', {
+            partyId,
+            datasetId,
+            keyVersion: version,
+            error: errorKind(err),
+          });
+          throw err;
+        }
+        if (version !== previous) deps.logger.warn('import.kept-key-unavailable', { datasetId, keyVersion: version });
+      }
+    }
   } catch (err) {
-    if (err instanceof SecretVersionGoneError) return undefined;
-    const { partyId, datasetId } = file;
-    deps.logger.warn('import.previous-key-unreadable', {
-      partyId,
-      datasetId,
-      keyVersion: version,
-      error: errorKind(err),
-    });
+    for (const { key } of keys) key.fill(0);
     throw err;
   }
+  const previousKeyVersion = keys.some((k) => k.keyVersion === previous) ? previous : undefined;
+  return { previousKeyVersion, keys };
 }
 
 /**
@@ -683,7 +701,9 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
     // Read here, with the snapshot the carry compares with: read before the transaction, it could
     // describe a snapshot another extract has since replaced under another key version (found
     // by a review: an extract racing another across a rotation carried nobody by identifier).
-    const previousKey = await previousSnapshotKey(deps, trx, file, input.keyVersion);
+    // The kept keys' versions too, for the same reason: another party's load keeps keys in its
+    // own transaction, which may have committed since this import began.
+    const comparison = await comparisonKeys(deps, trx, file, input.keyVersion);
     const writer = new SnapshotWriter(
       trx,
       deps.store,
@@ -693,7 +713,8 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
         datasetId: file.datasetId,
         asOf: input.asOf,
         keyVersion: input.keyVersion,
-        previousKeyVersion: previousKey?.keyVersion,
+        previousKeyVersion: comparison.previousKeyVersion,
+        comparisonKeyVersions: comparison.keys.map((k) => k.keyVersion),
       },
       lap,
     );
@@ -725,14 +746,14 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
     let rows = 0;
     let loaded = 0;
     try {
-      for await (const batch of input.rows.rows(plan, previousKey)) {
+      for await (const batch of input.rows.rows(plan, comparison.keys)) {
         lap('wait for rows');
         if (onRow !== undefined) for (const row of batch.rows) onRow(row);
         rows += batch.rows.length;
         for (const errors of batch.rowErrors) rowErrors.addRow(errors);
         loaded += writer.addRecords(batch.records);
         writer.addIdentifiers(batch.identifiers);
-        writer.addPreviousKeyIdentifiers(batch.previousKeyIdentifiers);
+        writer.addComparisonIdentifiers(batch.comparisonIdentifiers);
         await writer.flush();
         input.onBatch(rows);
         lap('insert');
@@ -743,8 +764,8 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
         lap('receive rows');
       }
     } finally {
-      // The preparer (or the worker) holds its own copy of the key.
-      previousKey?.key.fill(0);
+      // The preparer (or the worker) holds its own copy of the keys.
+      for (const { key } of comparison.keys) key.fill(0);
     }
     lap('wait for rows');
 

@@ -36,8 +36,17 @@ import { uuidV7 } from './record-ids.js';
  *
  * The keys live as long as the opt-out: a withdrawal deletes them ({@link endKeptKeys}); nothing
  * else does, not a retention pass (which keeps opted-out people, enforce-retention.ts) nor a
- * later arrival (the person may move again). After a rotation of `pseudonymisation-key` a kept
- * hash no longer meets a new one; the names, date of birth and postcode still do.
+ * later arrival (the person may move again).
+ *
+ * A rotation of `pseudonymisation-key` leaves kept hashes under the old version, which a new
+ * record's hash never equals. So a load also hashes its records' identifiers under every other
+ * version the dataset's kept hashes use ({@link keptKeyVersions}), by the same means as under the
+ * previous snapshot's key for the person-id carry (row-preparation.ts, snapshot-writer.ts), for
+ * the comparison only, and a hash meets only one of its own version. A kept version gone from
+ * Key Vault is not compared (the import logs it); another failure to read it fails the import.
+ * A linking pass holds no raw identifier: it compares the stored hashes, of one version, so a
+ * record loaded under a newer key before the keys were kept is reached only by its names, date
+ * of birth and postcode.
  */
 
 /** The kept keys, as the successor rules read a person's noted records. */
@@ -96,6 +105,27 @@ function covers(kept: string, noted: string) {
 }
 
 /**
+ * The key versions of the identifier hashes kept for `datasetId` other than `currentVersion`: a
+ * load of that dataset hashes its records' identifiers under each of them as well, so that a kept
+ * hash made before a rotation still meets an arrival (import-extract.ts). Read in the load's
+ * transaction, as the keys a load keeps are written in one.
+ */
+export async function keptKeyVersions(
+  trx: Kysely<Database>,
+  datasetId: string,
+  currentVersion: string,
+): Promise<string[]> {
+  const rows = await trx
+    .selectFrom('opt_out_kept_identifier')
+    .select('key_version')
+    .distinct()
+    .where('dataset_id', '=', datasetId)
+    .where('key_version', '<>', currentVersion)
+    .execute();
+  return rows.map((row) => row.key_version).sort();
+}
+
+/**
  * Which records without a person id {@link reachArrivals} compares: those a load has just
  * written (`runId`: none carried from a predecessor), or every such record of the datasets a
  * linking pass is about to link.
@@ -104,10 +134,16 @@ export type ArrivalScope = { readonly runId: string } | { readonly datasetIds: r
 
 /**
  * Gives each record of `scope` without a person id that may be a kept person's (of its own
- * dataset, from any party) a new carried person id holding that person's opt-outs. Returns how
- * many records it reached.
+ * dataset, from any party) a new carried person id holding that person's opt-outs. A load gives
+ * `comparisonTable`, its records' identifiers hashed under other key versions (snapshot-writer.ts),
+ * {@link keptKeyVersions} among them. Returns how many records it reached.
  */
-export async function reachArrivals(trx: Transaction<Database>, engine: Engine, scope: ArrivalScope): Promise<number> {
+export async function reachArrivals(
+  trx: Transaction<Database>,
+  engine: Engine,
+  scope: ArrivalScope,
+  comparisonTable?: string,
+): Promise<number> {
   // Most loads and passes find nothing kept: one probe, then nothing.
   const kept = await sql<{
     kept: number;
@@ -123,7 +159,7 @@ export async function reachArrivals(trx: Transaction<Database>, engine: Engine, 
       KEPT,
       sql`sr.id`,
       sql`sr.person_id is null and sr.dataset_id = p.dataset_id and ${within}`,
-      'record_identifier',
+      comparisonTable === undefined ? ['record_identifier'] : ['record_identifier', comparisonTable],
     )}) x`.execute(trx);
   if (rows.length === 0) return 0;
   const newIds = new Map<string, string>();

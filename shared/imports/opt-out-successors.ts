@@ -51,7 +51,7 @@ const RESEMBLES = {
 /**
  * Tables of opted-out people's records to find plausible successors of: `records` with their
  * `person_id`, date of birth, names, first three letters and postcode, `identifiers` with their
- * `person_id`, `kind` and `hash`. The import's notes of the previous snapshot
+ * `person_id`, `kind`, `hash` and `key_version`. The import's notes of the previous snapshot
  * ({@link OptOutSuccessors}), or the keys kept of people no record holds any more
  * (opt-out-kept-keys.ts).
  */
@@ -66,15 +66,17 @@ export interface NotedRecords {
  * of resembling, each from the few noted records (`cross join` keeps that order on SQLite), not
  * one join with an `or` no index serves; SQLite, which keeps no statistics here, is told the
  * index, as it would otherwise read the whole snapshot through the dataset's index for each
- * noted record. `identifiers`: where `sr`'s identifiers can be compared with the noted ones
- * (see {@link OptOutSuccessors.carry}); `'record_identifier'` for the stored ones.
+ * noted record. `identifiers`: the tables where `sr`'s identifiers can be compared with the noted
+ * ones, each with `record_id`, `kind`, `hash` and `key_version` (see {@link OptOutSuccessors.carry}):
+ * `'record_identifier'` for the stored ones, the import's table of their hashes under other key
+ * versions after a rotation (snapshot-writer.ts). A hash meets only one of its own version.
  */
 export function resemblingNoted(
   engine: Engine,
   noted: NotedRecords,
   found: RawBuilder<unknown>,
   where: RawBuilder<unknown>,
-  identifiers: string | undefined,
+  identifiers: readonly string[],
 ): RawBuilder<unknown> {
   const records = sql.raw(noted.records);
   const byValues = (index: string, on: RawBuilder<unknown>) => sql`select ${found} as found, p.person_id
@@ -88,16 +90,13 @@ export function resemblingNoted(
     byValues('source_record_dob_name', sql`${RESEMBLES.dobAndGiven('sr', 'p')}`),
     byValues('source_record_dob_name', sql`${RESEMBLES.swappedDobAndNames('sr', 'p')}`),
   ];
-  if (identifiers !== undefined) {
-    // The stored identifiers are found from the noted ones (record_identifier_lookup); the
-    // previous-key hashes of a rotation, kept by record, are read once and looked up there.
-    const from =
-      identifiers === 'record_identifier'
-        ? sql`${sql.raw(noted.identifiers)} p cross join record_identifier ri`
-        : sql`${sql.raw(identifiers)} ri cross join ${sql.raw(noted.identifiers)} p`;
+  for (const table of identifiers) {
+    // Found from the few noted ones, by kind and hash: record_identifier_lookup for the stored
+    // ones, the import's own index for the hashes under other versions (snapshot-writer.ts).
     ways.push(sql`select ${found} as found, p.person_id
-      from ${from} cross join source_record sr
-      where ri.kind = p.kind and ri.hash = p.hash and sr.id = ri.record_id and ${where}`);
+      from ${sql.raw(noted.identifiers)} p cross join ${sql.raw(table)} ri cross join source_record sr
+      where ri.kind = p.kind and ri.hash = p.hash and ri.key_version = p.key_version
+        and sr.id = ri.record_id and ${where}`);
   }
   return sql.join(ways, sql` union `);
 }
@@ -293,7 +292,7 @@ export class OptOutSuccessors {
         sql`sr.id`,
         sql`sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
           and sr.import_run_id = ${snapshot.runId}`,
-        comparableIdentifiers,
+        comparableIdentifiers === undefined ? [] : [comparableIdentifiers],
       )}) x
       cross join source_record sr
       where sr.id = x.found and (

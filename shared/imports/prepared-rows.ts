@@ -1,7 +1,7 @@
 import { Pseudonymiser } from '../domain/pseudonymise.js';
 import type { ExtractRecord, ExtractRecords } from './extract-records.js';
 import { isBlankRecord, RowPreparer, type PreparedBatch, type RowPlan } from './row-preparation.js';
-import type { PreviousKey } from './row-worker-protocol.js';
+import type { ComparisonKey } from './row-worker-protocol.js';
 
 /**
  * A file's rows as the snapshot load takes them: first the header record, from which the load
@@ -14,10 +14,10 @@ export interface PreparedRows {
   header(): Promise<ExtractRecord | undefined>;
   /**
    * The records after the header, prepared under `plan`, in file order; their identifiers hashed
-   * under `previousKey` as well, when given (see RowPreparer). The caller may zero `previousKey`
-   * once the first batch is in.
+   * under each of `comparisonKeys` as well (see RowPreparer). The caller may zero those keys once
+   * the first batch is in.
    */
-  rows(plan: RowPlan, previousKey?: PreviousKey): AsyncIterable<PreparedBatch>;
+  rows(plan: RowPlan, comparisonKeys?: readonly ComparisonKey[]): AsyncIterable<PreparedBatch>;
   /** Stops reading; called once the load is over, whatever its outcome. */
   close(): Promise<void>;
 }
@@ -40,11 +40,11 @@ export function preparedInThread(records: ExtractRecords, pseudonymiser: Pseudon
         }
       }
     },
-    async *rows(plan, previousKey) {
+    async *rows(plan, comparisonKeys = []) {
       const preparer = new RowPreparer(
         plan,
         pseudonymiser,
-        previousKey && new Pseudonymiser({ keyVersion: previousKey.keyVersion, key: Buffer.from(previousKey.key) }),
+        comparisonKeys.map((other) => new Pseudonymiser({ keyVersion: other.keyVersion, key: Buffer.from(other.key) })),
       );
       if (first !== undefined) yield preparer.prepare(first, headerAt + 1);
       first = undefined;

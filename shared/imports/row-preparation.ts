@@ -60,18 +60,19 @@ export interface PreparedBatch {
   /** Values of their identifiers in `IDENTIFIER_ROW_COLUMNS` order, row after row. */
   readonly identifiers: Param[];
   /**
-   * The same identifiers hashed under the key of the previous snapshot, when that was another
-   * key version (a rotation), in `IDENTIFIER_ROW_COLUMNS` order; empty otherwise. Never stored:
-   * the load only compares them with the previous snapshot's hashes to carry its person ids
-   * (snapshot-writer.ts).
+   * The same identifiers hashed under each other key version the load compares with (after a
+   * rotation: the previous snapshot's, and those of kept opt-out keys), in
+   * `COMPARISON_IDENTIFIER_ROW_COLUMNS` order; empty otherwise. Never stored: the load only
+   * compares them with the previous snapshot's hashes, to carry its person ids, and with the
+   * kept keys of opted-out people (snapshot-writer.ts).
    */
-  readonly previousKeyIdentifiers: Param[];
+  readonly comparisonIdentifiers: Param[];
   /** The errors of each bad row, in file order. */
   readonly rowErrors: RowError[][];
 }
 
 export function emptyBatch(): PreparedBatch {
-  return { rows: [], records: [], identifiers: [], previousKeyIdentifiers: [], rowErrors: [] };
+  return { rows: [], records: [], identifiers: [], comparisonIdentifiers: [], rowErrors: [] };
 }
 
 interface IdentifierColumn {
@@ -92,8 +93,8 @@ export class RowPreparer {
   constructor(
     private readonly plan: RowPlan,
     private readonly pseudonymiser: Pseudonymiser,
-    /** The previous snapshot's key, when it was another version than `pseudonymiser`'s. */
-    private readonly previousKey?: Pseudonymiser,
+    /** The other key versions the load compares with (a rotation), none of them `pseudonymiser`'s. */
+    private readonly comparisonKeys: readonly Pseudonymiser[] = [],
   ) {
     const { columns, storage } = plan;
     this.validator = compileRowValidator(rowSchemaFor(plan.fields, columns));
@@ -187,13 +188,15 @@ export class RowPreparer {
       m.address,
       attributesJson(this.attributeColumns, out),
     );
-    const { previousKey } = this;
+    const { comparisonKeys } = this;
     for (const c of this.identifierColumns) {
       const v = out[c.index];
       if (typeof v !== 'string') continue;
       const canonical = c.ni ? v.slice(0, 8) : v;
       batch.identifiers.push(id, c.kind, this.pseudonymiser.hash(c.kind, canonical));
-      if (previousKey !== undefined) batch.previousKeyIdentifiers.push(id, c.kind, previousKey.hash(c.kind, canonical));
+      for (const other of comparisonKeys) {
+        batch.comparisonIdentifiers.push(id, c.kind, other.keyVersion, other.hash(c.kind, canonical));
+      }
     }
   }
 }

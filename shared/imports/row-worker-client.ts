@@ -11,7 +11,7 @@ import type { ExtractRecord, ReaderLimits } from './extract-records.js';
 import type { PreparedRows } from './prepared-rows.js';
 import { FileRejection } from './reasons.js';
 import type { PreparedBatch, RowPlan } from './row-preparation.js';
-import { CHUNKS_AHEAD, type FromRowWorker, type PreviousKey, type ToRowWorker } from './row-worker-protocol.js';
+import { CHUNKS_AHEAD, type FromRowWorker, type ComparisonKey, type ToRowWorker } from './row-worker-protocol.js';
 import type { ZipEntry, ZipLimits } from './zip-directory.js';
 
 /**
@@ -208,8 +208,8 @@ export class RowWorker implements PreparedRows {
     return message.record;
   }
 
-  async *rows(plan: RowPlan, previousKey?: PreviousKey): AsyncIterable<PreparedBatch> {
-    this.send({ kind: 'plan', plan, previousKey });
+  async *rows(plan: RowPlan, comparisonKeys: readonly ComparisonKey[] = []): AsyncIterable<PreparedBatch> {
+    this.send({ kind: 'plan', plan, comparisonKeys });
     for (;;) {
       const message = await this.receive();
       if (message.kind === 'done') return;

@@ -3,8 +3,12 @@ import type { ExtractRecord, ReaderLimits } from './extract-records.js';
 import type { FileReason } from './reasons.js';
 import type { PreparedBatch, RowPlan } from './row-preparation.js';
 
-/** A key version and its bytes: the previous snapshot's, when the key was rotated since. */
-export interface PreviousKey {
+/**
+ * A key version and its bytes, other than the snapshot's own, that the rows' identifiers are also
+ * hashed under for a comparison only (a rotation): the previous snapshot's, and those of kept
+ * opt-out keys (row-preparation.ts).
+ */
+export interface ComparisonKey {
   readonly keyVersion: string;
   readonly key: Uint8Array;
 }
@@ -48,10 +52,10 @@ export type ToRowWorker =
       readonly kind: 'plan';
       readonly plan: RowPlan;
       /**
-       * The previous snapshot's key, when it was another version (row-preparation.ts): known only
-       * in the load's transaction, so sent with the plan; the worker zeroes this copy as the key.
+       * The other key versions to hash under as well (row-preparation.ts): known only in the
+       * load's transaction, so sent with the plan; the worker zeroes these copies as the keys.
        */
-      readonly previousKey?: PreviousKey;
+      readonly comparisonKeys: readonly ComparisonKey[];
     }
   | { readonly kind: 'written' };
 

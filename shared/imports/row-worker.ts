@@ -9,7 +9,7 @@ import { emptyBatch, isBlankRecord, RowPreparer, type PreparedBatch, type RowPla
 import {
   BATCHES_AHEAD,
   type FromRowWorker,
-  type PreviousKey,
+  type ComparisonKey,
   type RowWorkerStart,
   type ToRowWorker,
 } from './row-worker-protocol.js';
@@ -71,7 +71,7 @@ let unwritten = 0;
 let written: (() => void) | undefined;
 interface Planned {
   readonly plan: RowPlan;
-  readonly previousKey?: PreviousKey;
+  readonly comparisonKeys: readonly ComparisonKey[];
 }
 let receivePlan: (planned: Planned) => void = () => undefined;
 const planned = new Promise<Planned>((resolve) => (receivePlan = resolve));
@@ -91,7 +91,7 @@ port.on('message', (message: ToRowWorker) => {
       inbox.end();
       break;
     case 'plan':
-      receivePlan({ plan: message.plan, previousKey: message.previousKey });
+      receivePlan({ plan: message.plan, comparisonKeys: message.comparisonKeys });
       break;
     case 'written': {
       unwritten--;
@@ -132,13 +132,12 @@ async function prepareRows(start: RowWorkerStart): Promise<void> {
       const at = read.findIndex((record) => !isBlankRecord(record));
       if (at < 0) continue;
       post({ kind: 'header', record: read[at]! });
-      const { plan, previousKey: previous } = await planned;
-      const previousKey =
-        previous === undefined
-          ? undefined
-          : new Pseudonymiser({ keyVersion: previous.keyVersion, key: Buffer.from(previous.key) });
-      previous?.key.fill(0);
-      preparer = new RowPreparer(plan, pseudonymiser, previousKey);
+      const { plan, comparisonKeys } = await planned;
+      const others = comparisonKeys.map(
+        (other) => new Pseudonymiser({ keyVersion: other.keyVersion, key: Buffer.from(other.key) }),
+      );
+      for (const other of comparisonKeys) other.key.fill(0);
+      preparer = new RowPreparer(plan, pseudonymiser, others);
       from = at + 1;
     }
     for (let r = from; r < read.length; r++) {

@@ -6,7 +6,7 @@ import type { ImportPhase } from './import-phases.js';
 import { CarriedPersonIds, type CarryOutcome } from './carried-person-ids.js';
 import { keepKeysOfDeparted, reachArrivals } from './opt-out-kept-keys.js';
 import { OptOutSuccessors } from './opt-out-successors.js';
-import { unqualifiedTempTable } from './snapshot-temp-table.js';
+import { createTempIndex, snapshotTempTable, tempText, unqualifiedTempTable } from './snapshot-temp-table.js';
 
 /**
  * Writes one party's dataset snapshot inside the caller's transaction: deletes the previous
@@ -57,6 +57,9 @@ export const RECORD_ROW_COLUMNS = [
 /** An identifier's own values, in this order. */
 export const IDENTIFIER_ROW_COLUMNS = ['record_id', 'kind', 'hash'] as const;
 
+/** An identifier hashed under another key version, for a comparison only, in this order. */
+export const COMPARISON_IDENTIFIER_ROW_COLUMNS = ['record_id', 'kind', 'key_version', 'hash'] as const;
+
 /** What every row of one snapshot shares. */
 export interface Snapshot {
   readonly runId: string;
@@ -69,9 +72,15 @@ export interface Snapshot {
   /**
    * When the party's previous snapshot of the dataset was hashed under another key version (the
    * key was rotated since), that version: the rows then also bring their identifiers hashed
-   * under it ({@link SnapshotWriter.addPreviousKeyIdentifiers}), only to carry person ids.
+   * under it ({@link SnapshotWriter.addComparisonIdentifiers}), only to carry person ids.
    */
   readonly previousKeyVersion?: string;
+  /**
+   * Every other key version the rows' identifiers are also hashed under, for comparisons only
+   * (a rotation): {@link previousKeyVersion}, and those of the dataset's kept opt-out keys
+   * (opt-out-kept-keys.ts).
+   */
+  readonly comparisonKeyVersions?: readonly string[];
 }
 
 /**
@@ -223,8 +232,13 @@ export class SnapshotWriter {
   private readonly store: Pick<Store, 'dialect' | 'sqlite'>;
   /** Set by {@link deletePrevious} when there was a previous snapshot to carry person ids from. */
   private carried: CarriedPersonIds | undefined;
-  /** The rows' previous-key hashes, into the carry's table; set with {@link carried}. */
-  private previousKeyIdentifiers: BatchedInsert | undefined;
+  /**
+   * The temporary table of the rows' hashes under {@link Snapshot.comparisonKeyVersions}, with
+   * their version; undefined when there are none. Dropped by {@link finish}, never kept.
+   */
+  private readonly comparisonTable: string | undefined;
+  /** The inserts into {@link comparisonTable}, from {@link deletePrevious} on. */
+  private comparisonIdentifiers: BatchedInsert | undefined;
   recordsWritten = 0;
   /** Set with {@link carried}: the opted-out people of the previous snapshot. */
   private optOuts: OptOutSuccessors | undefined;
@@ -270,6 +284,8 @@ export class SnapshotWriter {
       ...options,
       shared: { key_version: snapshot.keyVersion },
     });
+    const compared = snapshot.previousKeyVersion !== undefined || (snapshot.comparisonKeyVersions?.length ?? 0) > 0;
+    this.comparisonTable = compared ? snapshotTempTable(engine, snapshot.runId, 'comparison_ids') : undefined;
     // Azure SQL keeps its indexes: dropping them would take schema locks that block every reader.
     if (engine === 'sqlite') {
       this.recordIndexes = new DeferredIndexes('source_record', lap);
@@ -284,30 +300,20 @@ export class SnapshotWriter {
    */
   async deletePrevious(): Promise<void> {
     const { partyId, datasetId } = this.snapshot;
+    const engine = this.store.dialect.engine;
+    await this.createComparisonTable();
     // One indexed probe: a first snapshot (a fresh store, `bench:import`) has nothing to carry.
     const previous = await currentSnapshot(this.trx, this.store, partyId, datasetId);
     if (previous === undefined) {
       this.carryOutcome = 'first-snapshot';
       return;
     }
-    const engine = this.store.dialect.engine;
-    this.carried = new CarriedPersonIds(this.trx, engine, this.snapshot);
+    this.carried = new CarriedPersonIds(this.trx, engine, this.snapshot, this.comparisonTable);
     await this.carried.notePrevious();
     this.lap('carry person ids');
     this.optOuts = new OptOutSuccessors(this.trx, engine, this.snapshot);
     await this.optOuts.notePrevious();
     this.lap('opt-out successors');
-    if (this.carried.newTable !== undefined) {
-      this.previousKeyIdentifiers = new BatchedInsert(
-        engine,
-        unqualifiedTempTable(this.carried.newTable),
-        IDENTIFIER_ROW_COLUMNS,
-        {
-          sqlite: this.store.sqlite,
-          rollbackOnError: true,
-        },
-      );
-    }
     await this.trx
       .deleteFrom('record_identifier')
       .where('record_id', 'in', (eb) =>
@@ -342,21 +348,42 @@ export class SnapshotWriter {
   }
 
   /**
-   * The rows' identifiers hashed under the previous snapshot's key (a rotation), in
-   * {@link IDENTIFIER_ROW_COLUMNS} order: compared with the previous snapshot, never stored.
-   * Ignored when there is no previous snapshot.
+   * The rows' identifiers hashed under the other key versions of a rotation
+   * ({@link Snapshot.comparisonKeyVersions}), in {@link COMPARISON_IDENTIFIER_ROW_COLUMNS} order:
+   * compared with the previous snapshot and the kept opt-out keys, never stored.
    */
-  addPreviousKeyIdentifiers(values: readonly Param[]): void {
-    if (values.length > 0) this.previousKeyIdentifiers?.pushRows(values);
+  addComparisonIdentifiers(values: readonly Param[]): void {
+    if (values.length > 0) this.comparisonIdentifiers?.pushRows(values);
   }
 
   /** Writes full batches (or everything, at the end). Records go first: identifiers refer to them. */
   async flush(all = false): Promise<void> {
-    const previousKey = this.previousKeyIdentifiers;
-    if (!all && !this.records.full && !this.identifiers.full && previousKey?.full !== true) return;
+    const comparison = this.comparisonIdentifiers;
+    if (!all && !this.records.full && !this.identifiers.full && comparison?.full !== true) return;
     this.recordsWritten += await this.records.flush(this.trx, all, this.recordIndexes);
     await this.identifiers.flush(this.trx, all, this.identifierIndexes);
-    await previousKey?.flush(this.trx, all);
+    await comparison?.flush(this.trx, all);
+  }
+
+  private async createComparisonTable(): Promise<void> {
+    const { comparisonTable } = this;
+    if (comparisonTable === undefined) return;
+    const engine = this.store.dialect.engine;
+    const table = sql.raw(comparisonTable);
+    const text = (n: number) => tempText(engine, n);
+    await sql`drop table if exists ${table}`.execute(this.trx);
+    await sql`create table ${table} (
+      record_id ${text(64)} not null,
+      kind ${text(100)} not null,
+      key_version ${text(64)} not null,
+      hash ${text(64)} not null,
+      primary key (record_id, kind, key_version))`.execute(this.trx);
+    this.comparisonIdentifiers = new BatchedInsert(
+      engine,
+      unqualifiedTempTable(comparisonTable),
+      COMPARISON_IDENTIFIER_ROW_COLUMNS,
+      { sqlite: this.store.sqlite, rollbackOnError: true },
+    );
   }
 
   /**
@@ -368,6 +395,14 @@ export class SnapshotWriter {
     this.lap('insert');
     await this.recordIndexes?.rebuild(this.trx);
     await this.identifierIndexes?.rebuild(this.trx);
+    // Built once the rows are in, not kept through the load: found from the few noted or kept
+    // identifiers of opted-out people (opt-out-successors.ts resemblingNoted).
+    if (this.comparisonTable !== undefined) {
+      await createTempIndex(this.trx, this.store.dialect.engine, this.comparisonTable, 'snapshot_comparison_hash', [
+        'kind',
+        'hash',
+      ]);
+    }
     if (this.carried !== undefined) {
       const outcome = await this.carried.carry();
       this.carryOutcome = outcome;
@@ -383,10 +418,16 @@ export class SnapshotWriter {
       await this.carried.drop();
       this.lap('opt-out successors');
     }
-    this.optOutArrivals = await reachArrivals(this.trx, this.store.dialect.engine, { runId: this.snapshot.runId });
+    this.optOutArrivals = await reachArrivals(
+      this.trx,
+      this.store.dialect.engine,
+      { runId: this.snapshot.runId },
+      this.comparisonTable,
+    );
+    if (this.comparisonTable !== undefined) await sql`drop table ${sql.raw(this.comparisonTable)}`.execute(this.trx);
     this.lap('opt-out successors');
     this.carried = undefined;
     this.optOuts = undefined;
-    this.previousKeyIdentifiers = undefined;
+    this.comparisonIdentifiers = undefined;
   }
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalSecretSource } from '../../shared/secrets/local-secret-source.js';
 import { linkAfterImport } from '../../shared/linkage/pending-links.js';
 import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
 import { hostExtracts, type HostExtracts } from '../support/host-extracts.js';
@@ -93,6 +94,37 @@ describe('an opt-out across a move from one party’s dataset to another’s', (
     expect(refused.text).not.toContain('Dana');
     expect((await lookupReasons()).slice(-1)).toEqual(['opted-out']);
     // Someone else of the same extract is shared as before.
+    expect((await planningLookup(ruth)).status).toBe(200);
+  });
+
+  it('refuses the person after a key rotation when they arrive under a new surname and a corrected date of birth', async () => {
+    const cara = nhs(4401);
+    const owen = nhs(4501);
+    await loadAndLink(provider, 'rp-5.csv', [
+      providerHeader,
+      `Cara,Price,1988-02-03,ME14 2AB,${cara},Y`,
+      `Owen,Hart,1970-06-07,ME15 3DE,${owen},N`,
+    ]);
+    expect((await optOut(cara)).status).toBe(201);
+    await loadAndLink(provider, 'rp-6.csv', [providerHeader, `Owen,Hart,1970-06-07,ME15 3DE,${owen},N`]);
+    // Her keys were kept under the key of that day; the operator then rotates it.
+    const secrets = t.host.services.secrets;
+    expect(secrets).toBeInstanceOf(LocalSecretSource);
+    (secrets as LocalSecretSource).rotate('pseudonymisation-key');
+    // Housing has her by the same NHS number, married (another surname), her date of birth
+    // corrected and at another address: only the NHS number is left to know her by.
+    const ruth = nhs(4601);
+    await loadAndLink('la-housing', 'ta-3.csv', [
+      housingHeader,
+      `Cara,Clarke,1988-02-13,ME1 4XY,${cara},Y`,
+      `Ruth,Lane,1992-09-10,ME2 5ZZ,${ruth},Y`,
+    ]);
+
+    const refused = await planningLookup(cara);
+    expect(refused.status).toBe(404);
+    expect(refused.text).not.toContain('Cara');
+    expect((await lookupReasons()).slice(-1)).toEqual(['opted-out']);
+    // Someone else of the same extract, hashed under the new key, is shared as before.
     expect((await planningLookup(ruth)).status).toBe(200);
   });
 

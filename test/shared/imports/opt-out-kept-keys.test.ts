@@ -1,6 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
+import {
+  SecretUnavailableError,
+  SecretVersionGoneError,
+  type SecretSource,
+} from '../../../shared/secrets/secret-source.js';
 import { nhs, personOf } from '../../support/linked-people.js';
 import { createImportHarness, type ImportHarness } from './import-harness.js';
 
@@ -188,5 +193,152 @@ describe('keys kept of an opted-out person no record holds', () => {
     await linkAfterImport(h.linkDeps(), (keyways as { runId: string }).runId);
     const namesake = await personOf(h, 'kettering-borough-council', 'MARY');
     expect(await consents.isOptedOut(namesake, new Date())).toBe(false);
+  });
+});
+
+/**
+ * Kept keys across a rotation of `pseudonymisation-key`: a kept NHS-number hash was made under
+ * the key of its day, an arrival's under today's. The load hashes the arrival's identifiers under
+ * every version the dataset's kept hashes use as well, for that comparison only. Run on the
+ * import's own thread and on the row worker, which prepare rows apart.
+ */
+describe.each([
+  ['on the import thread', undefined],
+  ['on the row worker', 0],
+])('keys kept before a key rotation (%s)', (_where, rowWorkerMinBytes) => {
+  let h: ImportHarness;
+  let consents: StoreConsentRegister;
+  beforeEach(async () => {
+    h = await createImportHarness({ rowWorkerMinBytes });
+    consents = new StoreConsentRegister(h.store);
+  });
+  afterEach(async () => h.close());
+
+  async function load(party: string, name: string, lines: string[], secrets?: SecretSource): Promise<string> {
+    const outcome = await h.importFile(
+      `${party}/${DATASET}/${name}`,
+      [HEADER, ...lines].join('\n'),
+      undefined,
+      secrets === undefined ? undefined : { secrets },
+    );
+    expect(outcome, JSON.stringify(outcome)).toMatchObject({ outcome: 'loaded' });
+    const runId = (outcome as { runId: string }).runId;
+    await linkAfterImport(h.linkDeps(), runId);
+    return runId;
+  }
+  const loadedLine = (runId: string) =>
+    JSON.parse(h.logLines.find((line) => line.includes('"import.loaded"') && line.includes(runId))!) as Record<
+      string,
+      unknown
+    >;
+  const keptVersions = async () =>
+    (await h.store.db.selectFrom('opt_out_kept_identifier').select('key_version').distinct().execute()).map(
+      (row) => row.key_version,
+    );
+
+  /** Housing holds Mary with her NHS number; she opts out; Housing drops her: her keys are kept. */
+  async function keptMary(mary: string): Promise<string> {
+    await load('la-housing', 'a.csv', [`Mary,Green,1980-05-06,ME15 2YY,${mary}`]);
+    await consents.record({
+      subjectKey: await personOf(h, 'la-housing', 'MARY'),
+      kind: 'opt-out',
+      purposeId: null,
+      evidenceRef: 'evidence',
+      by: dpo,
+      at: new Date(),
+    });
+    await load('la-housing', 'b.csv', ['Susan,White,1960-09-10,ME18 5BB,']);
+    const versions = await keptVersions();
+    expect(versions).toHaveLength(1);
+    return versions[0]!;
+  }
+  /** Mary married (another surname), her date of birth corrected, at another address. */
+  const arrival = (mary: string) => [`Mary,Clarke,1980-05-16,ME19 9ZZ,${mary}`, 'Ann,Jones,1990-01-02,ME20 1AA,'];
+
+  it('reaches her by her NHS number alone when she arrives under the new key', async () => {
+    const mary = nhs(7101);
+    const keptUnder = await keptMary(mary);
+    const rotated = h.secrets.rotate('pseudonymisation-key');
+    const runId = await load('la-childrens-social-care', 'a.csv', arrival(mary));
+
+    expect(await consents.isOptedOut(await personOf(h, 'la-childrens-social-care', 'MARY'), new Date())).toBe(true);
+    expect(await consents.isOptedOut(await personOf(h, 'la-childrens-social-care', 'ANN'), new Date())).toBe(false);
+    expect(loadedLine(runId).optOutArrivals).toBe(1);
+    // The old key's hashes were for the comparison only: the store holds the new key's.
+    const stored = await h.store.db
+      .selectFrom('record_identifier as ri')
+      .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
+      .select('ri.key_version')
+      .distinct()
+      .where('sr.party_id', '=', 'la-childrens-social-care')
+      .execute();
+    expect(stored.map((row) => row.key_version)).toEqual([rotated]);
+    expect(await keptVersions()).toEqual([keptUnder]);
+    const temporary = h.store.sqlite!.prepare(`select name from temp.sqlite_master where name like 'snapshot_%'`);
+    expect(temporary.all()).toEqual([]);
+    expect(h.logLines.join('\n')).not.toContain(mary);
+  });
+
+  it('reaches her over two rotations, the arriving party’s previous snapshot under the key between', async () => {
+    const mary = nhs(7201);
+    await keptMary(mary);
+    h.secrets.rotate('pseudonymisation-key');
+    // Children's social care's first snapshot, without her, under the second key.
+    const peter = `Peter,Brown,1975-07-08,ME17 4AA,${nhs(7202)}`;
+    await load('la-childrens-social-care', 'a.csv', [peter]);
+    h.secrets.rotate('pseudonymisation-key');
+    const runId = await load('la-childrens-social-care', 'b.csv', [peter, ...arrival(mary)]);
+    expect(loadedLine(runId).personIdsCarried).toBe('previous-key');
+    expect(await consents.isOptedOut(await personOf(h, 'la-childrens-social-care', 'MARY'), new Date())).toBe(true);
+    expect(await consents.isOptedOut(await personOf(h, 'la-childrens-social-care', 'PETER'), new Date())).toBe(false);
+  });
+
+  it('fails the import, for the queue to retry, when the kept keys’ version cannot be read this time', async () => {
+    const mary = nhs(7301);
+    const keptUnder = await keptMary(mary);
+    h.secrets.rotate('pseudonymisation-key');
+    // Key Vault faults once; the version itself is still there.
+    let failures = 1;
+    const flaky: SecretSource = {
+      get: async (name, version) => {
+        if (version === keptUnder && failures-- > 0) throw new SecretUnavailableError(name);
+        return h.secrets.get(name, version);
+      },
+    };
+    const name = `la-childrens-social-care/${DATASET}/a.csv`;
+    await h.drop(name, [HEADER, ...arrival(mary)].join('\n'));
+    await expect(h.run(name, { secrets: flaky })).rejects.toMatchObject({ name: 'ImportFailed' });
+    // Nothing committed: Mary was not shared as someone new.
+    expect(
+      await h.store.db.selectFrom('source_record').select('id').where('given_name', '=', 'MARY').execute(),
+    ).toEqual([]);
+    expect(
+      h.logLines.some((line) => line.includes('"import.previous-key-unreadable"') && line.includes(keptUnder)),
+    ).toBe(true);
+
+    const retried = await h.run(name, { secrets: flaky });
+    expect(retried.outcome).toBe('loaded');
+    await linkAfterImport(h.linkDeps(), (retried as { runId: string }).runId);
+    expect(await consents.isOptedOut(await personOf(h, 'la-childrens-social-care', 'MARY'), new Date())).toBe(true);
+  });
+
+  it('loads, and says which version by its id, when the kept keys’ version is gone', async () => {
+    const mary = nhs(7401);
+    const keptUnder = await keptMary(mary);
+    h.secrets.rotate('pseudonymisation-key');
+    const withoutOldKeys: SecretSource = {
+      get: async (name, version) => {
+        if (version === keptUnder) throw new SecretVersionGoneError(name);
+        return h.secrets.get(name, version);
+      },
+    };
+    // Her names and date of birth still reach her; only a kept hash could not be compared.
+    await load('la-childrens-social-care', 'a.csv', ['Mary,Green,1980-05-06,ME19 9ZZ,'], withoutOldKeys);
+    expect(await consents.isOptedOut(await personOf(h, 'la-childrens-social-care', 'MARY'), new Date())).toBe(true);
+    const unavailable = h.logLines.filter((line) => line.includes('"import.kept-key-unavailable"'));
+    expect(unavailable).toHaveLength(1);
+    expect(JSON.parse(unavailable[0]!)).toMatchObject({ datasetId: DATASET, keyVersion: keptUnder });
+    expect(unavailable[0]).not.toContain(mary);
+    expect(unavailable[0]).not.toContain('GREEN');
   });
 });

@@ -65,7 +65,7 @@ describe('statements sent to Azure SQL', () => {
           : [],
     );
     await store.db.transaction().execute(async (trx) => {
-      const carried = new CarriedPersonIds(trx, 'mssql', snapshot);
+      const carried = new CarriedPersonIds(trx, 'mssql', snapshot, undefined);
       await carried.notePrevious();
       const optOuts = new OptOutSuccessors(trx, 'mssql', snapshot);
       await optOuts.notePrevious();
