@@ -78,7 +78,7 @@ export async function keepKeysOfDeparted(
     trx,
   );
   await sql`insert into opt_out_kept_identifier (person_id, dataset_id, kind, hash, key_version)
-    select i.person_id, ${datasetId}, i.kind, i.hash, i.key_version
+    select distinct i.person_id, ${datasetId}, i.kind, i.hash, i.key_version
     from ${identifiers} i
     where not exists (select 1 from opt_out_kept_identifier k
         where k.dataset_id = ${datasetId} and k.kind = i.kind and k.hash = i.hash and ${covers('k', 'i')})`.execute(

@@ -4,7 +4,7 @@ import type { Database } from '../store/schema.js';
 
 /** Ids a select names at once: within SQL Server's 2,100 parameters. */
 const IDS_PER_SELECT = 1_000;
-/** Moves an insert writes at once: three parameters each. */
+/** Moves an insert writes at once: four parameters each, within SQL Server's 2,100. */
 const MOVES_PER_INSERT = 500;
 /**
  * Earlier ids a subject's history may name: far above any real chain of merges and splits, and

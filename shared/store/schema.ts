@@ -227,7 +227,7 @@ export interface PersonIdMoveTable {
 /**
  * A record's matching keys, kept when an import removed the last record of a person with an
  * opt-out in force (migration 0019, shared/imports/opt-out-kept-keys.ts): normalised as in
- * `source_record`. One row a record and person (0023): a reopened run brings a record id back, and
+ * `source_record`. One row a record and person: a reopened run brings a record id back, and
  * it can leave again under another person.
  */
 export interface OptOutKeptRecordTable {

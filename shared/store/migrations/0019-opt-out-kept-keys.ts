@@ -15,8 +15,10 @@ export function optOutKeptKeys(d: Dialect): Migration {
     async up(db: Kysely<unknown>) {
       await db.schema
         .createTable('opt_out_kept_record')
-        // The removed record's own id: one row a record, whatever retries.
-        .addColumn('record_id', d.text(64), (c) => c.primaryKey())
+        // The removed record's own id. A run opened again for a newer snapshot brings a record id
+        // back, so one record can leave twice, under two people's opt-outs: one row a record and
+        // person (found by a review: keyed on the record alone, the second load failed for good).
+        .addColumn('record_id', d.text(64), (c) => c.notNull())
         .addColumn('person_id', d.text(64), (c) => c.notNull())
         .addColumn('dataset_id', d.text(100), (c) => c.notNull())
         .addColumn('date_of_birth', d.text(10))
@@ -25,6 +27,7 @@ export function optOutKeptKeys(d: Dialect): Migration {
         .addColumn('first3', d.text(3))
         .addColumn('postcode', d.text(8))
         .addColumn('kept_at', d.timestamp(), (c) => c.notNull())
+        .addPrimaryKeyConstraint('opt_out_kept_record_pk', ['record_id', 'person_id'])
         .execute();
       await db.schema
         .createIndex('opt_out_kept_record_person')
@@ -38,7 +41,8 @@ export function optOutKeptKeys(d: Dialect): Migration {
         .addColumn('kind', d.text(100), (c) => c.notNull())
         .addColumn('hash', d.text(64), (c) => c.notNull())
         .addColumn('key_version', d.text(64), (c) => c.notNull())
-        .addPrimaryKeyConstraint('opt_out_kept_identifier_pk', ['person_id', 'kind', 'hash'])
+        // One person's hash may be kept from two datasets, each reaching its own records only.
+        .addPrimaryKeyConstraint('opt_out_kept_identifier_pk', ['person_id', 'dataset_id', 'kind', 'hash'])
         .execute();
     },
     async down(db: Kysely<unknown>) {
