@@ -7,6 +7,11 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { azuriteConnectionString, portInUse } from '../local/azurite.js';
 import { createBlobServiceClient } from '../shared/blob/blob-storage.js';
+import {
+  connectionStringParts,
+  isDevelopmentStorageShortcut,
+  isLoopbackUrl,
+} from '../shared/blob/storage-connection.js';
 import type { Settings } from '../shared/config.js';
 
 export type UploadSettings = Pick<
@@ -14,33 +19,19 @@ export type UploadSettings = Pick<
   'LINTEL_ENV' | 'AzureWebJobsStorage' | 'AzureWebJobsStorage__blobServiceUri'
 >;
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
 /** Whether the configured blob storage is a local Azurite (or another emulator on this machine). */
 export function isLocalStorage(settings: UploadSettings): boolean {
   const connection = settings.AzureWebJobsStorage?.trim();
   // The connection string wins over the service URI, as in createBlobServiceClient.
   if (connection) {
-    const parts = new Map<string, string>();
-    for (const part of connection.split(';')) {
-      const at = part.indexOf('=');
-      if (at > 0) parts.set(part.slice(0, at).trim().toLowerCase(), part.slice(at + 1).trim());
-    }
-    if (parts.get('usedevelopmentstorage')?.toLowerCase() === 'true') return true;
+    const parts = connectionStringParts(connection);
+    if (isDevelopmentStorageShortcut(parts)) return true;
     const endpoint = parts.get('blobendpoint');
     // Without a blob endpoint, a connection string names an account in Azure (even devstoreaccount1).
     return endpoint !== undefined && isLoopbackUrl(endpoint);
   }
   const uri = settings.AzureWebJobsStorage__blobServiceUri;
   return uri !== undefined && isLoopbackUrl(uri);
-}
-
-function isLoopbackUrl(text: string): boolean {
-  try {
-    return LOOPBACK_HOSTS.has(new URL(text).hostname.toLowerCase());
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { productionStorageProblem } from './blob/storage-connection.js';
 import { NOISE_LIMIT } from './curated/indicator-counts.js';
 
 /**
@@ -166,6 +167,31 @@ export const settingsSchema = settingsObject
           path: ['AUTH_JWKS_URI'],
           message: "must not be the development issuer's key set in production",
         });
+      }
+      // Azurite or plain http would pass start-up and fail at the first blob call (an upload
+      // waiting in incoming/, a checkpoint anchor): refuse them here, as for the store.
+      const storage = {
+        connectionString: s.AzureWebJobsStorage,
+        serviceUri: s.AzureWebJobsStorage__blobServiceUri,
+      };
+      for (const [name, setting] of [
+        ['AzureWebJobsStorage', 'connectionString'],
+        ['AzureWebJobsStorage__blobServiceUri', 'serviceUri'],
+      ] as const) {
+        const problem = productionStorageProblem(storage, setting);
+        if (problem === 'development') {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: 'must not be development storage (Azurite) in production',
+          });
+        } else if (problem === 'not-https') {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: setting === 'serviceUri' ? 'must be https in production' : 'must use https in production',
+          });
+        }
       }
       // Secrets, and the managed identity's token for them, go to Key Vault only over TLS.
       if (s.KEY_VAULT_URI && !s.KEY_VAULT_URI.startsWith('https://')) {

@@ -92,26 +92,51 @@ describe('where the seed and import scripts may upload', () => {
     expect(() => readdirSync(out)).toThrow();
   });
 
+  const productionSettings = {
+    LINTEL_ENV: 'production',
+    STORE_ENGINE: 'mssql',
+    MSSQL_CONNECTION_STRING: 'Server=tcp:sql-lintel.database.windows.net,1433;Database=lintel;Encrypt=true',
+    SECRETS_SOURCE: 'keyvault',
+    KEY_VAULT_URI: 'https://lintel-test.vault.azure.net/',
+    AUTH_JWKS_URI: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
+    AUTH_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0',
+    AUTH_AUDIENCE: '66666666-7777-8888-9999-000000000000',
+  };
+  const importArgs = (file: string) => [
+    file,
+    '--party',
+    'la-housing',
+    '--dataset',
+    'multiple-disadvantage-indicators',
+    '--remote',
+  ];
+
   it('npm run import in production: a clear refusal, exit 1, even with --remote', () => {
     const file = join(dir, 'extract.csv');
     writeFileSync(file, 'firstName,lastName,dateOfBirth\nAda,Lovelace,1815-12-10\n');
-    const result = run(
-      'scripts/import.ts',
-      [file, '--party', 'la-housing', '--dataset', 'multiple-disadvantage-indicators', '--remote'],
-      {
-        // Settings production accepts, and storage that looks local: production is refused anyway.
-        LINTEL_ENV: 'production',
-        AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-        STORE_ENGINE: 'mssql',
-        MSSQL_CONNECTION_STRING: 'Server=tcp:sql-lintel.database.windows.net,1433;Database=lintel;Encrypt=true',
-        SECRETS_SOURCE: 'keyvault',
-        KEY_VAULT_URI: 'https://lintel-test.vault.azure.net/',
-        AUTH_JWKS_URI: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
-        AUTH_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0',
-        AUTH_AUDIENCE: '66666666-7777-8888-9999-000000000000',
-      },
-    );
+    // Settings production accepts, storage included (configuration passes): the script's own
+    // check is what refuses, --remote notwithstanding.
+    const result = run('scripts/import.ts', importArgs(file), {
+      ...productionSettings,
+      AzureWebJobsStorage: AZURE,
+    });
     expect(result.stderr).toMatch(/^import: refusing to upload: LINTEL_ENV is production/);
+    expect(result.stderr).not.toContain('lintelprod');
+    expect(result.status).toBe(1);
+  });
+
+  it('npm run import in production against storage that looks local: refused before any upload, naming the setting', () => {
+    // Production refuses development storage at start (shared/config.ts), so the configuration
+    // stops the script before its own check; either way nothing is uploaded.
+    const file = join(dir, 'extract.csv');
+    writeFileSync(file, 'firstName,lastName,dateOfBirth\nAda,Lovelace,1815-12-10\n');
+    const result = run('scripts/import.ts', importArgs(file), {
+      ...productionSettings,
+      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+    });
+    expect(result.stderr).toMatch(/^import: Invalid configuration:/);
+    expect(result.stderr).toContain('AzureWebJobsStorage: must not be development storage (Azurite) in production');
+    expect(result.stderr).not.toContain('UseDevelopmentStorage');
     expect(result.status).toBe(1);
   });
 });

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigurationError, loadConfig } from '../../shared/config.js';
 
 const minimal = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
+/** Production storage: the managed identity's blob service URI, as infra/ sets it. */
+const azureStorage = { AzureWebJobsStorage__blobServiceUri: 'https://lintelprod.blob.core.windows.net' };
 const azureSql = {
   STORE_ENGINE: 'mssql',
   MSSQL_CONNECTION_STRING: 'Server=tcp:sql-lintel.database.windows.net,1433;Database=lintel;Encrypt=true',
@@ -67,7 +69,7 @@ describe('loadConfig', () => {
 
 describe('authentication settings', () => {
   const production = {
-    ...minimal,
+    ...azureStorage,
     ...azureSql,
     LINTEL_ENV: 'production',
     SECRETS_SOURCE: 'keyvault',
@@ -150,7 +152,7 @@ describe('numeric settings written otherwise than as plain decimals (found by a 
 
 describe('production transport and issuer settings (found by a review)', () => {
   const entraProduction = {
-    ...minimal,
+    ...azureStorage,
     ...azureSql,
     LINTEL_ENV: 'production',
     SECRETS_SOURCE: 'keyvault',
@@ -179,7 +181,7 @@ describe('production transport and issuer settings (found by a review)', () => {
 
 describe('the store in production', () => {
   const entraProduction = {
-    ...minimal,
+    ...azureStorage,
     LINTEL_ENV: 'production',
     SECRETS_SOURCE: 'keyvault',
     KEY_VAULT_URI: 'https://lintel-kv.vault.azure.net/',
@@ -201,5 +203,89 @@ describe('the store in production', () => {
 
   it('control: Azure SQL in production is accepted', () => {
     expect(problemsOf({ ...entraProduction, ...azureSql })).toEqual([]);
+  });
+});
+
+describe('blob storage settings in production', () => {
+  // Settings production otherwise accepts, storage apart: each case below changes only storage.
+  const production = {
+    ...azureSql,
+    LINTEL_ENV: 'production',
+    SECRETS_SOURCE: 'keyvault',
+    KEY_VAULT_URI: 'https://lintel-kv.vault.azure.net/',
+    AUTH_JWKS_URI: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
+    AUTH_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0',
+    AUTH_AUDIENCE: '66666666-7777-8888-9999-000000000000',
+  };
+  const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+  it('accepts the managed identity blob service URI, and an https connection string to an Azure account', () => {
+    expect(
+      problemsOf({ ...production, AzureWebJobsStorage__blobServiceUri: 'https://lintelprod.blob.core.windows.net' }),
+    ).toEqual([]);
+    expect(
+      problemsOf({
+        ...production,
+        AzureWebJobsStorage:
+          'DefaultEndpointsProtocol=https;AccountName=lintelprod;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net',
+      }),
+    ).toEqual([]);
+  });
+
+  it.each([
+    ['UseDevelopmentStorage=true', 'UseDevelopmentStorage=true'],
+    ['the same, spelt otherwise', ' usedevelopmentstorage = TRUE ;'],
+    [
+      "Azurite's account on a loopback endpoint",
+      `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${AZURITE_KEY};BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;`,
+    ],
+    [
+      "Azurite's well-known account behind https",
+      `DefaultEndpointsProtocol=https;AccountName=devstoreaccount1;AccountKey=${AZURITE_KEY};BlobEndpoint=https://storage.example.org/devstoreaccount1;`,
+    ],
+  ])('refuses development storage at start, not at the first upload: %s', (_, AzureWebJobsStorage) => {
+    const problems = problemsOf({ ...production, AzureWebJobsStorage });
+    expect(problems).toEqual(['AzureWebJobsStorage: must not be development storage (Azurite) in production']);
+    expect(problems.join('\n')).not.toContain('devstoreaccount1');
+    expect(problems.join('\n')).not.toContain('Eby8');
+  });
+
+  it.each([
+    [
+      'plain http by protocol',
+      'DefaultEndpointsProtocol=http;AccountName=lintelprod;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net',
+    ],
+    [
+      'an http blob endpoint',
+      'DefaultEndpointsProtocol=https;AccountName=lintelprod;AccountKey=c2VjcmV0;BlobEndpoint=http://lintelprod.blob.core.windows.net',
+    ],
+  ])('refuses a connection string that sends data and its key unencrypted: %s', (_, AzureWebJobsStorage) => {
+    const problems = problemsOf({ ...production, AzureWebJobsStorage });
+    expect(problems).toEqual(['AzureWebJobsStorage: must use https in production']);
+    expect(problems.join('\n')).not.toContain('lintelprod');
+  });
+
+  it.each([
+    [
+      'http',
+      'http://lintelprod.blob.core.windows.net',
+      'AzureWebJobsStorage__blobServiceUri: must be https in production',
+    ],
+    [
+      'a loopback (Azurite) endpoint',
+      'https://127.0.0.1:10000/devstoreaccount1',
+      'AzureWebJobsStorage__blobServiceUri: must not be development storage (Azurite) in production',
+    ],
+  ])('refuses a blob service URI that is %s', (_, uri, message) => {
+    const problems = problemsOf({ ...production, AzureWebJobsStorage__blobServiceUri: uri });
+    expect(problems).toEqual([message]);
+    expect(problems.join('\n')).not.toContain('lintelprod');
+  });
+
+  it('still takes development storage and http outside production', () => {
+    expect(problemsOf({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' })).toEqual([]);
+    expect(
+      problemsOf({ LINTEL_ENV: 'test', AzureWebJobsStorage__blobServiceUri: 'http://127.0.0.1:10000/acct' }),
+    ).toEqual([]);
   });
 });

@@ -1,0 +1,70 @@
+/**
+ * Reading a storage connection string and a blob endpoint without the storage SDK: configuration
+ * checks them at start-up, before any client exists, and `npm run seed` / `import` decide from
+ * them whether they would upload to a local Azurite.
+ */
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/** Azurite's (and the old storage emulator's) well-known account: its key is published. */
+export const DEVELOPMENT_ACCOUNT = 'devstoreaccount1';
+
+/** A connection string's `key=value` pairs, keys lower-cased (the SDK reads them case-blind). */
+export function connectionStringParts(connection: string): Map<string, string> {
+  const parts = new Map<string, string>();
+  for (const part of connection.split(';')) {
+    const at = part.indexOf('=');
+    if (at > 0) parts.set(part.slice(0, at).trim().toLowerCase(), part.slice(at + 1).trim());
+  }
+  return parts;
+}
+
+export function isDevelopmentStorageShortcut(parts: Map<string, string>): boolean {
+  return parts.get('usedevelopmentstorage')?.toLowerCase() === 'true';
+}
+
+export function isLoopbackUrl(text: string): boolean {
+  try {
+    return LOOPBACK_HOSTS.has(new URL(text).hostname.toLowerCase());
+  } catch {
+    return false;
+  }
+}
+
+export function isHttpsUrl(text: string): boolean {
+  try {
+    return new URL(text).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why a blob connection cannot serve production, or undefined when it can: development storage
+ * (Azurite, whose account key anyone can read, on this machine or anywhere else), or a connection
+ * that would send partners' files and the account key or token without TLS.
+ */
+export function productionStorageProblem(
+  connection: { connectionString?: string; serviceUri?: string },
+  setting: 'connectionString' | 'serviceUri',
+): 'development' | 'not-https' | undefined {
+  if (setting === 'serviceUri') {
+    const uri = connection.serviceUri;
+    if (uri === undefined) return undefined;
+    if (isLoopbackUrl(uri)) return 'development';
+    return isHttpsUrl(uri) ? undefined : 'not-https';
+  }
+  const text = connection.connectionString;
+  if (text === undefined) return undefined;
+  const parts = connectionStringParts(text);
+  const endpoint = parts.get('blobendpoint');
+  if (
+    isDevelopmentStorageShortcut(parts) ||
+    parts.get('accountname')?.toLowerCase() === DEVELOPMENT_ACCOUNT ||
+    (endpoint !== undefined && isLoopbackUrl(endpoint))
+  )
+    return 'development';
+  // The SDK builds the endpoint from DefaultEndpointsProtocol unless BlobEndpoint names one.
+  if (endpoint !== undefined) return isHttpsUrl(endpoint) ? undefined : 'not-https';
+  return parts.get('defaultendpointsprotocol')?.toLowerCase() === 'http' ? 'not-https' : undefined;
+}
