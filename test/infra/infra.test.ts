@@ -721,3 +721,33 @@ describe('infra: the azd project', () => {
     for (const name of told) expect(parameterFile, name).toContain(`\${${name}`);
   });
 });
+
+describe('infra: how long one function execution may run (host.json functionTimeout)', () => {
+  // Flex Consumption's documented limits (infra/README.md, "How long an import may run"): a
+  // default of 30 minutes and no maximum, but an execution still running 60 minutes after its
+  // instance is told to scale in is cut off. Left unset, the limit is whatever the plan defaults
+  // to; unbounded ('-1'), a hung import would hold its queue message and its transaction's locks
+  // for as long as the instance lives, and never be retried or rejected.
+  const timeout = (JSON.parse(read('host.json')) as { functionTimeout?: unknown }).functionTimeout;
+  const minutesOf = (value: unknown): number | undefined => {
+    const m = typeof value === 'string' ? /^(\d{2}):([0-5]\d):([0-5]\d)$/.exec(value) : null;
+    return m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) / 60 : undefined;
+  };
+
+  it('is set, bounded, long enough for a large extract on Azure SQL and within the scale-in grace period', () => {
+    const minutes = minutesOf(timeout);
+    expect(minutes, 'functionTimeout as hh:mm:ss').toBeDefined();
+    // 1M rows take 10–20 s against local SQLite (README, bench:import); allow Azure SQL fifty
+    // times that, about 17 minutes, before an import is cut off and retried.
+    expect(minutes).toBeGreaterThanOrEqual(20);
+    // Past the 60-minute scale-in grace the platform may end the execution anyway, unlogged as a
+    // timeout: a longer limit buys nothing.
+    expect(minutes).toBeLessThanOrEqual(60);
+  });
+
+  it('holds for the plan the template deploys, and the operator guide gives the value and its reasons', () => {
+    // The limits above are Flex Consumption's: the Consumption plan allows at most 10 minutes.
+    expect(read('infra/modules/function-app.bicep')).toMatch(/name: 'FC1'\s+tier: 'FlexConsumption'/);
+    expect(read('infra/README.md')).toContain(`\`functionTimeout\` ${String(timeout)}`);
+  });
+});
