@@ -268,6 +268,8 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       blobName: file.blobName,
       sha256,
       now: now().toISOString(),
+      asOf,
+      uploadedAt: properties.lastModified.toISOString(),
     };
     let claimed = await claimRun(deps.store.db, claim);
     runId = claimed.id;

@@ -43,6 +43,13 @@ export interface RunClaim {
   readonly blobName: string;
   readonly sha256: string;
   readonly now: string;
+  /**
+   * The date the file says it describes, and its blob's upload time, recorded from the claim on
+   * (not only once loaded): retention tells by them whether an unfinished run can only be
+   * refused as stale (shared/retention/enforce-retention.ts).
+   */
+  readonly asOf?: string;
+  readonly uploadedAt?: string;
 }
 
 /**
@@ -68,6 +75,8 @@ export async function claimRun(db: Kysely<Database>, claim: RunClaim): Promise<I
           rows_rejected: null,
           received_at: claim.now,
           finished_at: null,
+          as_of: claim.asOf ?? null,
+          uploaded_at: claim.uploadedAt ?? null,
         })
         .execute();
     } catch (err) {
@@ -81,7 +90,14 @@ export async function claimRun(db: Kysely<Database>, claim: RunClaim): Promise<I
   if (FINAL_STATUSES.has(existing.status)) return existing;
   await db
     .updateTable('import_run')
-    .set((eb) => ({ status: 'loading', blob_name: claim.blobName, attempt: eb('attempt', '+', 1), finished_at: null }))
+    .set((eb) => ({
+      status: 'loading',
+      blob_name: claim.blobName,
+      attempt: eb('attempt', '+', 1),
+      finished_at: null,
+      as_of: claim.asOf ?? null,
+      uploaded_at: claim.uploadedAt ?? null,
+    }))
     .where('id', '=', existing.id)
     .where('status', 'not in', ['loaded', 'rejected'])
     .execute();
@@ -108,6 +124,8 @@ export async function reopenRun(db: Kysely<Database>, run: ImportRun, claim: Run
       rows_rejected: null,
       finished_at: null,
       attempt: 1,
+      as_of: claim.asOf ?? null,
+      uploaded_at: claim.uploadedAt ?? null,
     })
     .where('id', '=', run.id)
     .where('status', '=', run.status)

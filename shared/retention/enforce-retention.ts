@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { currentSnapshotOrder } from '../imports/import-runs.js';
+import { currentSnapshotOrder, isBehind, type ImportRun, type SnapshotOrder } from '../imports/import-runs.js';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Agreement, Dataset, RetentionRule } from '../agreements/schema.js';
 import { entriesWithinStoreTransactions, type AccessLog } from '../audit/access-log.js';
@@ -61,8 +61,10 @@ const BATCH = 500;
  *   the column), or hold a value of another type than the field now stores (loaded under an
  *   earlier version of the agreement), is not known to be out of scope, and is kept; the rule
  *   waits while none of those records holds a value it can judge, while the field's sources
- *   have sent nothing, and while an extract of theirs received since their standing one has not
- *   loaded (refused, loading, or to be retried): it may put right what the standing one says;
+ *   have sent nothing, while an extract of theirs is received, loading or to be retried (whenever
+ *   it was received), and while one received since their standing one loaded was refused: it may
+ *   put right what the standing one says. Only an extract dated behind the standing one, whose
+ *   load could only be refused as stale, is passed over;
  * - a person with a record in a link candidate waiting for an officer, or in a link an officer
  *   has confirmed that no pass has yet made one person, whose other record is kept, is kept
  *   whole: the review decides (or has decided) whether they are the same person;
@@ -147,10 +149,10 @@ async function enforceRule(
     // What the field's sources have sent, from the run ledger: the records still stored cannot
     // tell, as this rule's own deletions empty them (found by a review: once a pass had deleted
     // every Housing record saying N, the rule waited for ever, as if Housing had sent nothing).
-    const standing: { partyId: string; runId: string }[] = [];
+    const standing: (SnapshotOrder & { partyId: string; runId: string })[] = [];
     for (const partyId of decidingParties) {
       const current = await currentSnapshotOrder(trx, partyId, dataset.id);
-      if (current !== undefined) standing.push({ partyId, runId: current.runId });
+      if (current !== undefined) standing.push({ ...current, partyId });
     }
     if (standing.length === 0 && deciding.length === 0) return 'no-extract-from-field-sources';
     // A row of the field's sources refused at import may have been the one that keeps someone:
@@ -165,28 +167,45 @@ async function enforceRule(
         .execute();
       if (partial.length > 0) return 'field-source-rows-rejected';
     }
-    // So may an extract of theirs received since their standing one loaded and not loaded: the
-    // older snapshot's N may be what the newer one puts right. Refused whole (found by a
-    // review), or still loading or broken off and to be retried (found by a later one: a pass
-    // deleted by the older extract while the newer one, keeping the person, was being retried).
-    for (const { partyId, runId } of standing) {
-      const later = await store.dialect
-        .firstRows(
-          trx
-            .selectFrom('import_run as later')
-            .innerJoin('import_run as standing', (join) => join.on('standing.id', '=', runId))
-            .select('later.status')
-            .where('later.party_id', '=', partyId)
-            .where('later.dataset_id', '=', dataset.id)
-            .where('later.status', '!=', 'loaded')
-            .whereRef('later.received_at', '>', 'standing.finished_at')
-            .orderBy('later.status'),
-          1,
+    // So may an extract of theirs not loaded: the standing snapshot's N may be what it puts right.
+    // Refused whole since the standing one loaded (found by a review); or still received, loading,
+    // or broken off and to be retried, whenever it was received (found by later ones: a pass
+    // deleted by the older extract while the newer one, keeping the person, was being retried;
+    // and Monday's and Tuesday's extracts dropped together after an outage, Tuesday's received
+    // before Monday's had loaded). Passed over only when certain to be stale: its date (recorded
+    // at its claim) puts it behind the standing snapshot, so its load could only be refused.
+    const notLoaded: ImportRun['status'][] = [];
+    for (const partyId of decidingParties) {
+      const current = standing.find((s) => s.partyId === partyId);
+      const runs = await trx
+        .selectFrom('import_run')
+        .select(['status', 'as_of', 'uploaded_at'])
+        .where('party_id', '=', partyId)
+        .where('dataset_id', '=', dataset.id)
+        .where('status', '!=', 'loaded')
+        .where((eb) =>
+          current === undefined
+            ? eb('status', '!=', 'rejected')
+            : eb.or([
+                eb('status', '!=', 'rejected'),
+                eb(
+                  'received_at',
+                  '>',
+                  eb.selectFrom('import_run').select('finished_at').where('id', '=', current.runId),
+                ),
+              ]),
         )
         .execute();
-      if (later.length > 0)
-        return later[0]!.status === 'rejected' ? 'field-source-extract-refused' : 'field-source-extract-pending';
+      for (const run of runs) {
+        const stale =
+          current !== undefined &&
+          run.as_of !== null &&
+          isBehind({ asOf: run.as_of, uploadedAt: run.uploaded_at ?? undefined }, current);
+        if (!stale) notLoaded.push(run.status);
+      }
     }
+    if (notLoaded.some((status) => status !== 'rejected')) return 'field-source-extract-pending';
+    if (notLoaded.length > 0) return 'field-source-extract-refused';
     const kept = new Set<string>();
     let judged = 0;
     for (const row of deciding) {

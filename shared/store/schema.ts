@@ -18,7 +18,11 @@ export interface ImportRunTable {
   received_at: string;
   finished_at: string | null;
   attempt: Generated<number>;
-  /** A loaded run's snapshot date and its blob's upload time (migration 0013); null otherwise. */
+  /**
+   * The run's snapshot date and its blob's upload time (migration 0013): a loaded run's, and since
+   * the claim an unfinished or rejected run's as its file says (null for a date unreadable, or a
+   * run claimed before this was recorded). Only a loaded run's stand in the snapshot order.
+   */
   as_of: string | null;
   uploaded_at: string | null;
 }

@@ -20,6 +20,7 @@ import { optOutKeptKeys } from './0019-opt-out-kept-keys.js';
 import { retiredIdentifiers } from './0020-retired-identifiers.js';
 import { keptHashKeyVersions } from './0021-kept-hash-key-versions.js';
 import { personIdSince } from './0022-person-id-since.js';
+import { unloadedRunDates } from './0023-unloaded-run-dates.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -47,5 +48,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0020-retired-identifiers': retiredIdentifiers(d),
     '0021-kept-hash-key-versions': keptHashKeyVersions(d),
     '0022-person-id-since': personIdSince(d),
+    '0023-unloaded-run-dates': unloadedRunDates(d),
   };
 }

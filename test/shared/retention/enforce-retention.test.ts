@@ -674,4 +674,65 @@ describe("joint-system retention by Housing's extracts, not its records left", (
     expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 0 });
     expect(await recordsByParty(h)).toContain('la-childrens-social-care:BOB');
   });
+
+  it("waits for Tuesday's extract dropped with Monday's after an outage, though it was received before Monday's loaded", async () => {
+    const SOCIAL = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection';
+    await importEach(h, [['la-childrens-social-care', [SOCIAL, `Bob,Jones,2010-01-01,ME15 2YY,${BOB},SC-2,Y`]]]);
+    // Both of Housing's extracts land together. Tuesday's (Bob back in temporary accommodation)
+    // is taken up first and breaks off (Key Vault did not answer): the queue will retry it.
+    const tuesday = `la-housing/${DATASET}/tuesday.csv`;
+    await expect(
+      h.importFile(
+        tuesday,
+        [HEADER, `Bob,Jones,2010-01-01,ME15 2YY,${BOB},Y`].join('\n'),
+        { asof: new Date().toISOString().slice(0, 10) },
+        { secrets: { get: (name) => Promise.reject(new SecretUnavailableError(name)) } },
+      ),
+    ).rejects.toThrow();
+    // Monday's (Bob had left) loads meanwhile, after Tuesday's was received.
+    const monday = await h.importFile(
+      `la-housing/${DATASET}/monday.csv`,
+      [HEADER, `Alice,Smith,2012-03-04,ME14 1XX,${ALICE},Y`, `Bob,Jones,2010-01-01,ME15 2YY,${BOB},N`].join('\n'),
+      { asof: new Date(Date.now() - 24 * 3600_000).toISOString().slice(0, 10) },
+    );
+    expect(monday.outcome).toBe('loaded');
+    await linkPendingRecords(h.linkDeps());
+
+    await expectSkipped(h, 'field-source-extract-pending');
+    expect(await recordsByParty(h), "Bob deleted by Monday's N").toContain('la-childrens-social-care:BOB');
+
+    // The retry loads Tuesday's: Bob is kept.
+    expect((await h.run(tuesday)).outcome).toBe('loaded');
+    await linkPendingRecords(h.linkDeps());
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 0 });
+    expect(await recordsByParty(h)).toContain('la-childrens-social-care:BOB');
+  });
+
+  it('does not wait for an older Housing extract whose load broke off after a newer one loaded: it can only be refused as stale', async () => {
+    const SOCIAL = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection';
+    await importEach(h, [
+      ['la-housing', [HEADER, `Alice,Smith,2012-03-04,ME14 1XX,${ALICE},Y`, `Bob,Jones,2010-01-01,ME15 2YY,${BOB},N`]],
+      ['la-childrens-social-care', [SOCIAL, `Bob,Jones,2010-01-01,ME15 2YY,${BOB},SC-2,Y`]],
+    ]);
+    // Last week's extract, delivered late, breaks off: whenever it is retried it is older than
+    // the standing one, and is refused as stale.
+    await expect(
+      h.importFile(
+        `la-housing/${DATASET}/last-week.csv`,
+        [HEADER, `Bob,Jones,2010-01-01,ME15 2YY,${BOB},Y`].join('\n'),
+        { asof: new Date(Date.now() - 7 * 24 * 3600_000).toISOString().slice(0, 10) },
+        { secrets: { get: (name) => Promise.reject(new SecretUnavailableError(name)) } },
+      ),
+    ).rejects.toThrow();
+    await linkPendingRecords(h.linkDeps());
+
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+
+    expect(summary, 'rule held back by an extract that can never load').toMatchObject({
+      outcome: 'enforced',
+      peopleDeleted: 1,
+    });
+    expect(await recordsByParty(h)).toEqual(['la-housing:ALICE']);
+  });
 });
