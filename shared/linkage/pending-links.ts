@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { errorKind } from '../logging.js';
 import type { Database } from '../store/schema.js';
 import { linkPeople, type LinkDependencies, type LinkRunSummary } from './link-people.js';
 
@@ -33,7 +34,11 @@ export function pendingDatasetQueries(db: Kysely<Database>) {
   return [datasets.where('person_id', 'is', null), datasets.where('carried_person_id', 'is not', null)] as const;
 }
 
-/** Only `agreementId`'s records when it is given (`npm run relink -- --pending --agreement`). */
+/**
+ * Only `agreementId`'s records when it is given (`npm run relink -- --pending --agreement`). One
+ * agreement whose pass fails (logged by its id) does not stop the others' passes; the first
+ * failure is thrown at the end, so the timer's run is recorded as failed.
+ */
 export async function linkPendingRecords(deps: LinkDependencies, agreementId?: string): Promise<LinkRunSummary[]> {
   const rows = [];
   for (const query of pendingDatasetQueries(deps.store.db)) rows.push(...(await query.execute()));
@@ -43,7 +48,16 @@ export async function linkPendingRecords(deps: LinkDependencies, agreementId?: s
     if (id !== undefined && (agreementId === undefined || id === agreementId)) agreementIds.add(id);
   }
   const summaries: LinkRunSummary[] = [];
-  for (const id of [...agreementIds].sort()) summaries.push(await linkPeople(deps, id, 'incremental'));
+  let failure: unknown;
+  for (const id of [...agreementIds].sort()) {
+    try {
+      summaries.push(await linkPeople(deps, id, 'incremental'));
+    } catch (err) {
+      deps.logger.error('linkage.pending-failed', { agreementId: id, kind: errorKind(err) });
+      failure ??= err;
+    }
+  }
+  if (failure !== undefined) throw failure;
   return summaries;
 }
 

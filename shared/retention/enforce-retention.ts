@@ -4,8 +4,8 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Agreement, Dataset, RetentionRule } from '../agreements/schema.js';
 import { entriesWithinStoreTransactions, type AccessLog } from '../audit/access-log.js';
 import { consentRecordsInForce } from '../consents/store-consent-register.js';
-import { takeLinkingLock } from '../linkage/link-people.js';
-import { pendingDatasetQueries } from '../linkage/pending-links.js';
+import { takeLinkingLock, type LinkDependencies } from '../linkage/link-people.js';
+import { linkPendingRecords, pendingDatasetQueries } from '../linkage/pending-links.js';
 import { retireIdentifiers } from '../people/retired-identifiers.js';
 import { errorKind, type Logger } from '../logging.js';
 import { judgeable, keepWhileRules, keepWhileTest } from './keep-while.js';
@@ -105,6 +105,29 @@ export async function enforceAllRetention(deps: RetentionDependencies): Promise<
   }
   if (failure !== undefined) throw failure;
   return summaries;
+}
+
+/**
+ * The half-hourly catch-up (functions/enforce-retention.ts): what is pending is linked first, since
+ * a rule waits while any record of its agreement is unlinked, then every agreement's rules. An
+ * agreement whose pass failed does not stop any other's retention (its own rule waits,
+ * `records-not-linked`); the first failure of either step is thrown at the end, so the host
+ * records the run as failed and its retry policy and alerts see it.
+ */
+export async function catchUpRetention(deps: RetentionDependencies & LinkDependencies): Promise<RetentionSummary[]> {
+  let failure: unknown;
+  try {
+    await linkPendingRecords(deps);
+  } catch (err) {
+    failure = err;
+  }
+  try {
+    const summaries = await enforceAllRetention(deps);
+    if (failure === undefined) return summaries;
+  } catch (err) {
+    failure ??= err;
+  }
+  throw failure;
 }
 
 async function enforceRule(
