@@ -5,7 +5,7 @@ import { PersonRefCodec } from '../people/person-ref.js';
 import { findPerson, type FindResult, type Visibility } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import type { CanonicalQuery } from '../people/person-query.js';
-import { storedKeyVersions } from '../people/stored-key-versions.js';
+import { retiredKeyVersions, storedKeyVersions } from '../people/stored-key-versions.js';
 import { SecretVersionGoneError, type SecretValue } from '../secrets/secret-source.js';
 import type { Services } from '../services.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -22,6 +22,12 @@ export interface ApiContext {
   readonly rateLimiter: RateLimiter;
   personRefs(): Promise<PersonRefCodec>;
   pseudonymisers(): Promise<Pseudonymiser[]>;
+  /**
+   * The lookups' pseudonymisers and one for each version only the hashes kept after retention
+   * hold, for a subject access request by identifiers. Read when asked, not cached: a request is
+   * rare, and a version that cannot be read fails that request (503), never the lookups.
+   */
+  subjectAccessPseudonymisers(): Promise<Pseudonymiser[]>;
   /**
    * Find one person (shared/people/find-person.ts) under every key version the store holds. The
    * versions are cached for a minute; unless an identifier found the person, they are read again
@@ -118,6 +124,12 @@ export function createApiContext(services: Services): ApiContext {
         });
       }
       return pseudonymisers.value;
+    },
+    async subjectAccessPseudonymisers() {
+      const loaded = await this.pseudonymisers();
+      const known = new Set(loaded.map((p) => p.keyVersion));
+      const more = (await retiredKeyVersions(services.store)).filter((version) => !known.has(version));
+      return [...loaded, ...(await Promise.all(more.map(async (version) => pseudonymiserOf(await readKey(version)))))];
     },
     async findPerson(query, datasets, visible) {
       const identifiers = identifierUseOf(services.agreements);

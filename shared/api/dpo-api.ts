@@ -199,7 +199,8 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         );
       }
       const found = await ctx.findPerson(canonical.query, scope.datasets);
-      const pseudonymisers = await ctx.pseudonymisers();
+      // Retired hashes too: a version only they hold is loaded for this request alone.
+      const pseudonymisers = await ctx.subjectAccessPseudonymisers();
       const identifierUse = identifierUseOf(ctx.services.agreements);
       // A lookup stops at the first tier that finds someone; a subject access request must see
       // everyone the identifiers reach, for the DPO to judge who is the requester.

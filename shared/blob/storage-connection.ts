@@ -7,7 +7,7 @@
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 /** Azurite's (and the old storage emulator's) well-known account: its key is published. */
-export const DEVELOPMENT_ACCOUNT = 'devstoreaccount1';
+const DEVELOPMENT_ACCOUNT = 'devstoreaccount1';
 
 /** A connection string's `key=value` pairs, keys lower-cased (the SDK reads them case-blind). */
 export function connectionStringParts(connection: string): Map<string, string> {
@@ -31,7 +31,7 @@ export function isLoopbackUrl(text: string): boolean {
   }
 }
 
-export function isHttpsUrl(text: string): boolean {
+function isHttpsUrl(text: string): boolean {
   try {
     return new URL(text).protocol === 'https:';
   } catch {

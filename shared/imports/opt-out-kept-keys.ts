@@ -130,7 +130,7 @@ export async function keptKeyVersions(
  * written (`runId`: none carried from a predecessor), or every such record of the datasets a
  * linking pass is about to link.
  */
-export type ArrivalScope = { readonly runId: string } | { readonly datasetIds: readonly string[] };
+type ArrivalScope = { readonly runId: string } | { readonly datasetIds: readonly string[] };
 
 /**
  * Gives each record of `scope` without a person id that may be a kept person's (of its own

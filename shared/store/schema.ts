@@ -229,14 +229,14 @@ export interface PersonIdMoveTable {
 }
 
 /**
- * A record's matching keys, kept when an import removed the last record of a person with an
- * opt-out in force (migration 0019, shared/imports/opt-out-kept-keys.ts): normalised as in
+ * A record's matching keys, kept when an import dropped a record of a person with an opt-out in
+ * force that it could not follow, whether or not another party still holds them (migration 0019, shared/imports/opt-out-kept-keys.ts): normalised as in
  * `source_record`. One row a record and person: a reopened run brings a record id back, and
  * it can leave again under another person.
  */
 export interface OptOutKeptRecordTable {
   record_id: string;
-  /** The opt-out's person id, which no record holds any more. */
+  /** The person id the opt-out is recorded on. */
   person_id: string;
   /** The dataset the record was of: the keys reach only its records, of any party. */
   dataset_id: string;

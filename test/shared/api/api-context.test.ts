@@ -121,4 +121,33 @@ describe("the API context's pseudonymisers", () => {
       await importLike;
     }
   });
+  it("does not hold lookups up on a version only retention's kept hashes use; a subject access request needs it", async () => {
+    // Robin's records were deleted by retention under the old version; nothing held uses it now.
+    await store.db
+      .insertInto('retired_identifier')
+      .columns(['person_id', 'dataset_id', 'kind', 'hash', 'key_version', 'retired_at'])
+      .expression((eb) =>
+        eb
+          .selectFrom('record_identifier')
+          .select([
+            eb.val(personId).as('person_id'),
+            eb.val(DATASETS[0]!).as('dataset_id'),
+            'kind',
+            'hash',
+            'key_version',
+            eb.val(new Date().toISOString()).as('retired_at'),
+          ]),
+      )
+      .execute();
+    await store.db.deleteFrom('record_identifier').execute();
+    await store.db.deleteFrom('source_record').execute();
+    const ctx = contextWith({
+      get: async (name, version) => local.get(name, version === oldVersion ? 'deleted' : version),
+    });
+    // The old key is gone from Key Vault: lookups go on under the current one.
+    expect((await ctx.pseudonymisers()).map((p) => p.keyVersion)).not.toContain(oldVersion);
+    expect(await robin(ctx)).toMatchObject({ found: false });
+    // A subject access request by identifiers could not find Robin without it: 503, not "nobody".
+    await expect(ctx.subjectAccessPseudonymisers()).rejects.toBeInstanceOf(KeyUnavailableError);
+  });
 });
