@@ -52,23 +52,33 @@ export function useRunningAzurite(env: NodeJS.ProcessEnv = process.env): void {
   }
 }
 
-/** Nothing listens where the local stack's Azurite should be. The message holds the port alone. */
+/**
+ * Nothing listens where the local stack's Azurite should be. The message holds the port and the
+ * script's hint alone.
+ */
 export class LocalStackNotRunningError extends Error {
-  constructor(port: number) {
-    super(`no Azurite on port ${port}: is the local host (npm start) running?`);
+  constructor(port: number, hint = 'is the local host (npm start) running?') {
+    super(`no Azurite on port ${port}: ${hint}`);
     this.name = 'LocalStackNotRunningError';
   }
 }
 
 /**
+ * The port of the Azurite `UseDevelopmentStorage=true` means for a script beside `npm start`
+ * (`AZURITE_BLOB_PORT`, else the SDK's 10000). Throws at once when nothing listens there, where
+ * the storage SDK would retry for some 18 s before saying so (found by a review of the CLIs).
+ */
+export async function runningAzuritePort(env: NodeJS.ProcessEnv = process.env, hint?: string): Promise<number> {
+  const port = Number(env.AZURITE_BLOB_PORT ?? 10000);
+  if (!(await portInUse(port))) throw new LocalStackNotRunningError(port, hint);
+  return port;
+}
+
+/**
  * {@link useRunningAzurite}, for a script that cannot do anything without storage: throws at once
- * when nothing listens on that port, where the storage SDK would retry for some 18 s before
- * saying so (found by a review of the CLIs).
+ * when that Azurite is not running ({@link runningAzuritePort}).
  */
 export async function requireRunningAzurite(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  if (env.AzureWebJobsStorage?.trim() === 'UseDevelopmentStorage=true') {
-    const port = Number(env.AZURITE_BLOB_PORT ?? 10000);
-    if (!(await portInUse(port))) throw new LocalStackNotRunningError(port);
-  }
+  if (env.AzureWebJobsStorage?.trim() === 'UseDevelopmentStorage=true') await runningAzuritePort(env);
   useRunningAzurite(env);
 }

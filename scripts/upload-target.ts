@@ -5,7 +5,8 @@
  * a local Azurite unless `--remote` is given, and never when `LINTEL_ENV` is `production`.
  */
 import { BlobServiceClient } from '@azure/storage-blob';
-import { azuriteConnectionString, portInUse } from '../local/azurite.js';
+import { azuriteConnectionString } from '../local/azurite.js';
+import { runningAzuritePort } from '../local/settings.js';
 import { createBlobServiceClient } from '../shared/blob/blob-storage.js';
 import {
   connectionStringParts,
@@ -66,7 +67,6 @@ export async function uploadBlobClient(
       serviceUri: settings.AzureWebJobsStorage__blobServiceUri,
     });
   }
-  const port = Number(process.env.AZURITE_BLOB_PORT ?? 10000);
-  if (!(await portInUse(port))) throw new Error(`no Azurite on port ${port}: ${options.startHint}`);
+  const port = await runningAzuritePort(process.env, options.startHint);
   return BlobServiceClient.fromConnectionString(azuriteConnectionString(port));
 }
