@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { AccessLog } from '../../../shared/audit/access-log.js';
 import type { ImportContainers } from '../../../shared/imports/extract-blob.js';
@@ -11,6 +11,7 @@ import type { ImportReport } from '../../../shared/imports/import-report.js';
 import { importExtract, type ImportDependencies, type ImportOutcome } from '../../../shared/imports/import-extract.js';
 import type { RetentionDependencies } from '../../../shared/retention/enforce-retention.js';
 import type { LinkDependencies } from '../../../shared/linkage/link-people.js';
+import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
 import { createLogger } from '../../../shared/logging.js';
 import { LocalSecretSource } from '../../../shared/secrets/local-secret-source.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
@@ -42,6 +43,8 @@ export interface ImportHarness {
     metadata?: Record<string, string>,
     overrides?: Partial<ImportDependencies>,
   ): Promise<ImportOutcome>;
+  /** Drops and imports a file that must load, then links its records as the host does after an import. */
+  importAndLink(blobName: string, content: Buffer | string): Promise<void>;
   report(destination: 'processed' | 'rejected', blobName: string): Promise<ImportReport | undefined>;
   exists(container: keyof ImportContainers, blobName: string): Promise<boolean>;
   close(): Promise<void>;
@@ -84,6 +87,7 @@ export async function createImportHarness(
       .getBlockBlobClient(blobName)
       .upload(body, body.length, { metadata });
   };
+  const linkDeps = (): LinkDependencies => ({ store, secrets, agreements, logger });
   const run = (blobName: string, overrides?: Partial<ImportDependencies>) => {
     const [partyId = '', datasetId = '', ...rest] = blobName.split('/');
     return importExtract(deps(overrides), { blobName, partyId, datasetId, fileName: rest.join('/') });
@@ -96,13 +100,19 @@ export async function createImportHarness(
     secrets,
     paths,
     deps,
-    linkDeps: () => ({ store, secrets, agreements, logger }),
+    linkDeps,
     retentionDeps: () => ({ store, agreements, accessLog, logger }),
     drop,
     run,
     async importFile(blobName, content, metadata, overrides) {
       await drop(blobName, content, metadata);
       return run(blobName, overrides);
+    },
+    async importAndLink(blobName, content) {
+      await drop(blobName, content);
+      const outcome = await run(blobName);
+      expect(outcome, JSON.stringify(outcome)).toMatchObject({ outcome: 'loaded' });
+      await linkAfterImport(linkDeps(), (outcome as { runId: string }).runId);
     },
     async report(destination, blobName) {
       const blob = blobs.getContainerClient(containers[destination]).getBlobClient(`${blobName}.report.json`);

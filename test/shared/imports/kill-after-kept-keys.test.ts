@@ -27,9 +27,7 @@ describe('a kill around the commit of a load that keeps opt-out keys and reaches
 
   const body = (lines: string[]) => [HEADER, ...lines].join('\n');
   async function send(party: string, name: string, lines: string[]): Promise<void> {
-    const outcome = await h.importFile(`${party}/${DATASET}/${name}`, body(lines));
-    expect(outcome, JSON.stringify(outcome)).toMatchObject({ outcome: 'loaded' });
-    await linkAfterImport(h.linkDeps(), (outcome as { runId: string }).runId);
+    await h.importAndLink(`${party}/${DATASET}/${name}`, body(lines));
   }
   const optOut = (subjectKey: string) =>
     consents.record({ subjectKey, kind: 'opt-out', purposeId: null, evidenceRef: 'evidence', by: dpo, at: new Date() });

@@ -28,9 +28,7 @@ describe('keys kept of an opted-out person no record holds', () => {
   afterEach(async () => h.close());
 
   async function send(party: string, name: string, lines: string[]): Promise<void> {
-    const outcome = await h.importFile(`${party}/${DATASET}/${name}`, [HEADER, ...lines].join('\n'));
-    expect(outcome, JSON.stringify(outcome)).toMatchObject({ outcome: 'loaded' });
-    await linkAfterImport(h.linkDeps(), (outcome as { runId: string }).runId);
+    await h.importAndLink(`${party}/${DATASET}/${name}`, [HEADER, ...lines].join('\n'));
   }
   const record = async (subjectKey: string, kind: 'opt-out' | 'consent') =>
     consents.record({
