@@ -34,6 +34,15 @@ import type { PairKeys } from './pair-key.js';
  * any pass, as each looks up every confirmed link whose records it holds (link-people.ts). Its
  * records must still hold the values it was made on; one whose record moves before any pass has
  * copied it is asked about again, as before.
+ *
+ * A confirmation holds for its records whether or not the probabilistic tier proposes them
+ * again: a record that moved house may bring the pair below the review threshold (its score
+ * counts the address), or out of the pairs it scores at all (one record since linked by a rule
+ * to a third, another candidate of one record scoring better). So the pass keeps with each
+ * confirmation its two records' identity fingerprints ({@link PairKeys.identity}; 0024), in the
+ * same passes that copy it to its identity key, and asks {@link LinkDecisions.confirmedPairs}
+ * for the records of today that hold them: the pairs among those for which a confirmation holds,
+ * by the rules above, are linked as confirmed though not proposed (link-people.ts).
  */
 
 export type Decision = 'confirmed' | 'rejected';
@@ -43,6 +52,8 @@ interface Held {
   readonly decidedAt: string;
   /** The pair's identity key kept with the decision (null before 0018). */
   identityKey: string | null;
+  /** A confirmation's records' identity fingerprints, the lesser first (null until a pass finds them: 0024). */
+  prints: readonly [string, string] | null;
 }
 
 export interface DecisionKeys {
@@ -89,6 +100,8 @@ export class LinkDecisions {
   readonly #rejections: number;
   /** Per identity key, the time of the latest rejection kept with it (0018). */
   readonly #rejectedIdentity: Map<string, string>;
+  /** Per batch, lazily: its named records by identity fingerprint. */
+  readonly #byPrint: (Map<string, number[]> | undefined)[];
 
   private constructor(
     rows: readonly (Held & { pairKey: string })[],
@@ -96,12 +109,16 @@ export class LinkDecisions {
     batches: readonly RecordBatch[],
   ) {
     this.#held = new Map(
-      rows.map((r) => [r.pairKey, { decision: r.decision, decidedAt: r.decidedAt, identityKey: r.identityKey }]),
+      rows.map((r) => [
+        r.pairKey,
+        { decision: r.decision, decidedAt: r.decidedAt, identityKey: r.identityKey, prints: r.prints },
+      ]),
     );
     this.#keys = keys;
     this.#batches = batches;
     this.#prints = batches.map(() => ({ current: new Map(), identity: new Map(), legacy: new Map() }));
     this.#namesakes = batches.map(() => undefined);
+    this.#byPrint = batches.map(() => undefined);
     this.#rejections = rows.filter((r) => r.decision === 'rejected').length;
     this.#rejectedIdentity = new Map();
     for (const r of rows) {
@@ -115,7 +132,7 @@ export class LinkDecisions {
   static async read(db: Kysely<Database>, keys: DecisionKeys, batches: readonly RecordBatch[]): Promise<LinkDecisions> {
     const rows = await db
       .selectFrom('link_decision')
-      .select(['pair_key', 'decision', 'decided_at', 'identity_key'])
+      .select(['pair_key', 'decision', 'decided_at', 'identity_key', 'print_a', 'print_b'])
       .execute();
     return new LinkDecisions(
       rows.map((r) => ({
@@ -123,6 +140,7 @@ export class LinkDecisions {
         decision: r.decision,
         decidedAt: r.decided_at,
         identityKey: r.identity_key,
+        prints: r.print_a !== null && r.print_b !== null ? [r.print_a, r.print_b] : null,
       })),
       keys,
       batches,
@@ -173,7 +191,18 @@ export class LinkDecisions {
       await db.deleteFrom('link_decision').where('pair_key', '=', identityKey).execute();
       await db
         .insertInto('link_decision')
-        .columns(['pair_key', 'decision', 'party_id', 'client_id', 'request_id', 'score', 'decided_at', 'identity_key'])
+        .columns([
+          'pair_key',
+          'decision',
+          'party_id',
+          'client_id',
+          'request_id',
+          'score',
+          'decided_at',
+          'identity_key',
+          'print_a',
+          'print_b',
+        ])
         .expression((eb) =>
           eb
             .selectFrom('link_decision')
@@ -186,6 +215,8 @@ export class LinkDecisions {
               'score',
               'decided_at',
               eb.val(identityKey).as('identity_key'),
+              'print_a',
+              'print_b',
             ])
             .where('pair_key', '=', pairKey),
         )
@@ -203,7 +234,78 @@ export class LinkDecisions {
         .execute();
       own.identityKey = identityKey;
     }
+    // The records a confirmation is about, by which a pass finds them once the tier no longer
+    // proposes the pair (see above).
+    if (identityKey !== null && decision === 'confirmed')
+      await this.#keepPrints(db, a, i, b, j, [pairKey, identityKey]);
     return { decision, pairKey, identityKey };
+  }
+
+  /**
+   * Pairs of record i of batch a and record j of batch b for which a confirmation holds (as
+   * {@link find} finds it), among the records holding the identity fingerprints kept with a
+   * confirmation: whether or not the probabilistic tier proposed them. Writes nothing.
+   */
+  confirmedPairs(a: number, b: number): [number, number][] {
+    const wanted = new Map<string, readonly [string, string]>();
+    for (const held of this.#held.values()) {
+      if (held.decision === 'confirmed' && held.prints !== null) wanted.set(held.prints.join('\u0000'), held.prints);
+    }
+    if (wanted.size === 0) return [];
+    const left = this.#recordsByPrint(a);
+    const right = this.#recordsByPrint(b);
+    const pairs: [number, number][] = [];
+    const seen = new Set<string>();
+    for (const [p, q] of wanted.values()) {
+      for (const [x, y] of [
+        [p, q],
+        [q, p],
+      ] as const) {
+        for (const i of left.get(x) ?? []) {
+          for (const j of right.get(y) ?? []) {
+            const pair = `${i},${j}`;
+            if (seen.has(pair)) continue;
+            seen.add(pair);
+            if (this.#resolve(a, i, b, j).decision === 'confirmed') pairs.push([i, j]);
+          }
+        }
+      }
+    }
+    return pairs;
+  }
+
+  /** Keeps the pair's records' identity fingerprints with those of `keys` that hold a confirmation without them. */
+  async #keepPrints(db: Kysely<Database>, a: number, i: number, b: number, j: number, keys: readonly string[]) {
+    const missing = keys.filter((key) => {
+      const held = this.#held.get(key);
+      return held?.decision === 'confirmed' && held.prints === null;
+    });
+    if (missing.length === 0) return;
+    const x = this.#print('identity', a, i);
+    const y = this.#print('identity', b, j);
+    const prints = (x < y ? [x, y] : [y, x]) as [string, string];
+    await db
+      .updateTable('link_decision')
+      .set({ print_a: prints[0], print_b: prints[1] })
+      .where('pair_key', 'in', missing)
+      .execute();
+    for (const key of missing) this.#held.get(key)!.prints = prints;
+  }
+
+  /** The named records of a batch by identity fingerprint: a record is in many pairs, fingerprinted once. */
+  #recordsByPrint(b: number): Map<string, number[]> {
+    let byPrint = this.#byPrint[b];
+    if (byPrint !== undefined) return byPrint;
+    byPrint = new Map();
+    for (let i = 0; i < this.#batches[b]!.size; i++) {
+      if (!this.#named(b, i)) continue;
+      const print = this.#print('identity', b, i);
+      const records = byPrint.get(print);
+      if (records === undefined) byPrint.set(print, [i]);
+      else records.push(i);
+    }
+    this.#byPrint[b] = byPrint;
+    return byPrint;
   }
 
   /** The pair's key of today, and the pair's own decision under it or else an earlier release's key. */

@@ -5,7 +5,13 @@ import { carryConsentEvents } from '../consents/carry-consents.js';
 import { reachArrivals } from '../imports/opt-out-kept-keys.js';
 import type { Logger } from '../logging.js';
 import { PersonClusters, type ClusterLink, type MergeRefusal } from '../matching/cluster.js';
-import { identifiersDiffer, isIdentifierRule, shareIdentifier } from '../matching/hard-identifiers.js';
+import {
+  hardIdentifierConflict,
+  identifiersDiffer,
+  isIdentifierRule,
+  shareIdentifier,
+  weakLinkConflict,
+} from '../matching/hard-identifiers.js';
 import { linkBatches } from '../matching/link.js';
 import type { ProbabilisticOptions } from '../matching/probabilistic.js';
 import type { RecordBatch } from '../matching/record.js';
@@ -32,6 +38,9 @@ import { readStoreSources, type StoreSource } from './store-sources.js';
  * - `full`: every pair of sources is linked again.
  * - `review`: after an officer's decision, people are formed again; a source holding records
  *   never linked is linked as in an incremental pass.
+ *
+ * A pair an officer confirmed is linked (as confirmed) in every pass of its two sources while its
+ * records are held, whether or not the tier proposes it again (link-decisions.ts).
  *
  * Every pass then forms people from all active links of the agreement (rule links, and tier-5
  * links only once confirmed), most reliable first, refusing any merge that would put two
@@ -76,6 +85,11 @@ export interface LinkRunSummary {
   readonly candidates: number;
   readonly candidatesConfirmedEarlier: number;
   readonly candidatesRejectedEarlier: number;
+  /**
+   * Pairs an officer confirmed that this pass's probabilistic tier did not propose (scored below
+   * the review threshold, or not scored), linked as confirmed all the same (link-decisions.ts).
+   */
+  readonly confirmedNotProposed: number;
   readonly refusedMerges: Readonly<Partial<Record<MergeRefusal, number>>>;
   readonly people: number;
   readonly personIdsChanged: number;
@@ -246,6 +260,7 @@ async function relinkSourcePairs(
   let candidates = 0;
   let candidatesConfirmedEarlier = 0;
   let candidatesRejectedEarlier = 0;
+  let confirmedNotProposed = 0;
 
   for (const [a, b] of pairs) {
     const left = sources[a]!;
@@ -304,9 +319,41 @@ async function relinkSourcePairs(
         });
       }
     }
+    if (rules.probabilisticTier !== null) {
+      // What the officer confirmed holds while its two records are held, proposed or not: a record
+      // that moved house may score the pair below the review threshold (link-decisions.ts). With
+      // the checks a candidate gets: no pair of two NHS numbers, UPNs, system ids or NI numbers,
+      // nor one whose identifiers cannot be compared, and none a rule already links.
+      const linked = new Set<string>();
+      for (let k = 0; k < d.count; k++) linked.add(`${d.left[k]!},${d.right[k]!}`);
+      for (let k = 0; k < (c?.count ?? 0); k++) linked.add(`${c!.left[k]!},${c!.right[k]!}`);
+      for (const [i, j] of decisions.confirmedPairs(a, b)) {
+        if (linked.has(`${i},${j}`)) continue;
+        if (
+          hardIdentifierConflict(left.batch, i, right.batch, j) !== null ||
+          weakLinkConflict(left.batch, i, right.batch, j) !== null
+        )
+          continue;
+        const { decision: decided, pairKey, identityKey } = await decisions.find(trx, a, i, b, j);
+        if (decided !== 'confirmed') continue;
+        confirmedNotProposed++;
+        fresh.push({
+          ...base,
+          record_a: left.batch.recordId[i]!,
+          record_b: right.batch.recordId[j]!,
+          tier: rules.probabilisticTier,
+          rule: 'fellegi-sunter',
+          // Not scored as a candidate this pass: held by the officer's word alone.
+          score: null,
+          status: 'confirmed',
+          pair_key: pairKey,
+          identity_key: identityKey,
+        });
+      }
+    }
     await replaceLinks(trx, deps.store.dialect.engine, rules.agreementId, left.id, right.id, fresh, runId, at);
   }
-  return { linksByTier, candidates, candidatesConfirmedEarlier, candidatesRejectedEarlier };
+  return { linksByTier, candidates, candidatesConfirmedEarlier, candidatesRejectedEarlier, confirmedNotProposed };
 }
 
 /** Replaces one source pair's links; a link made again keeps its id and the run that first made it. */

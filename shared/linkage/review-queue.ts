@@ -8,7 +8,8 @@ import { linkPeople, type LinkDependencies } from './link-people.js';
  * agreement grants reviewers, and become links only when confirmed. A decision is kept under
  * the pair's key (pair-key.ts), so a rejected pair is never proposed again for the same
  * values, and a confirmation under the pair's identity key too, so a confirmed pair stays
- * confirmed when one of its records moves house (a later rejection ends it there). It re-forms people at once: a confirmed link
+ * confirmed when one of its records moves house (a later rejection ends it there), proposed again
+ * or not (link-decisions.ts). It re-forms people at once: a confirmed link
  * joins the two people (unless their hard identifiers conflict), a rejected one keeps them apart,
  * however else their records are linked (link-people.ts).
  */

@@ -167,6 +167,13 @@ export interface LinkDecisionTable {
    * ends every confirmation of the pair's identity; null on decisions made before 0018.
    */
   identity_key: string | null;
+  /**
+   * A confirmation's two records by their identity fingerprints, the lesser first
+   * (shared/linkage/link-decisions.ts); null on rejections, and until a pass finds the pair
+   * (0024).
+   */
+  print_a: string | null;
+  print_b: string | null;
 }
 
 export interface LinkRunTable {

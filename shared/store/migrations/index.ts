@@ -21,6 +21,7 @@ import { retiredIdentifiers } from './0020-retired-identifiers.js';
 import { keptHashKeyVersions } from './0021-kept-hash-key-versions.js';
 import { personIdSince } from './0022-person-id-since.js';
 import { unloadedRunDates } from './0023-unloaded-run-dates.js';
+import { decisionRecordPrints } from './0024-decision-record-prints.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -49,5 +50,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0021-kept-hash-key-versions': keptHashKeyVersions(d),
     '0022-person-id-since': personIdSince(d),
     '0023-unloaded-run-dates': unloadedRunDates(d),
+    '0024-decision-record-prints': decisionRecordPrints(d),
   };
 }
