@@ -102,7 +102,7 @@ async function reviewableCandidate(
   ctx: ApiContext,
   req: ApiRequest,
   decision: AllowDecision,
-): Promise<{ candidate: Candidate; decision: AllowDecision } | undefined> {
+): Promise<{ candidate: Candidate; decision: AllowDecision; agreementId: string } | undefined> {
   const id = candidateId.safeParse(req.params.candidateId);
   if (!id.success) return undefined;
   const candidate = await findCandidate(ctx.services.store, id.data);
@@ -111,7 +111,9 @@ async function reviewableCandidate(
   const [forPair] = await pairDecisions(ctx, decision, [
     { people: peopleOf(candidate), datasets: candidate.records.map((r) => r.dataset) },
   ]);
-  return forPair === undefined ? undefined : { candidate, decision: forPair };
+  // The agreement whose grant allows the review, recorded with a decision (link_decision).
+  if (forPair?.agreementId == null) return undefined;
+  return { candidate, decision: forPair, agreementId: forPair.agreementId };
 }
 
 function peopleOf(candidate: Candidate): string[] {
@@ -247,7 +249,12 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
       const outcome = await call.writeAhead(async (db): Promise<Outcome> => {
         const recorded = await recordDecision(db, candidate, {
           decision: verdict,
-          by: { partyId: call.caller.partyId, clientId: call.caller.clientId, requestId: call.requestId },
+          by: {
+            partyId: call.caller.partyId,
+            clientId: call.caller.clientId,
+            requestId: call.requestId,
+            agreementId: reviewable.agreementId,
+          },
           at: ctx.now(),
         });
         if (recorded.outcome === 'not-keyed') {

@@ -202,6 +202,7 @@ export class LinkDecisions {
           'identity_key',
           'print_a',
           'print_b',
+          'agreement_id',
         ])
         .expression((eb) =>
           eb
@@ -217,6 +218,7 @@ export class LinkDecisions {
               eb.val(identityKey).as('identity_key'),
               'print_a',
               'print_b',
+              'agreement_id',
             ])
             .where('pair_key', '=', pairKey),
         )

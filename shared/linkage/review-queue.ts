@@ -233,7 +233,13 @@ export async function findCandidate(store: Store, candidateId: string): Promise<
 
 export interface ReviewDecision {
   readonly decision: 'confirmed' | 'rejected';
-  readonly by: { readonly partyId: string; readonly clientId: string; readonly requestId: string };
+  /** The reviewing call, and the agreement whose `review` grant allowed it (kept for the DPO). */
+  readonly by: {
+    readonly partyId: string;
+    readonly clientId: string;
+    readonly requestId: string;
+    readonly agreementId: string;
+  };
   readonly at: Date;
 }
 
@@ -332,6 +338,7 @@ export async function recordDecision(
         party_id: review.by.partyId,
         client_id: review.by.clientId,
         request_id: review.by.requestId,
+        agreement_id: review.by.agreementId,
         score: candidate.score,
         decided_at: decidedAt,
         identity_key: identityKey,

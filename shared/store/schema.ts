@@ -174,6 +174,8 @@ export interface LinkDecisionTable {
    */
   print_a: string | null;
   print_b: string | null;
+  /** The agreement whose `review` grant allowed the decision; null on decisions made before 0025. */
+  agreement_id: string | null;
 }
 
 export interface LinkRunTable {

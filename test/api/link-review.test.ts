@@ -179,4 +179,20 @@ describe('link review API', () => {
     const sources = (search.body.records as { source: string }[]).map((r) => r.source).sort();
     expect(sources).toEqual(['la-childrens-social-care', 'la-housing']);
   });
+
+  it('records with the decision the agreement whose review grant allowed it, for the DPO', async () => {
+    const decisions = await t.host.services.store.db
+      .selectFrom('link_decision')
+      .select(['decision', 'party_id', 'agreement_id'])
+      .execute();
+    // Under the pair's key and, each record alone in its source, its identity key.
+    expect(decisions.length).toBeGreaterThanOrEqual(1);
+    for (const decision of decisions) {
+      expect(decision).toEqual({
+        decision: 'confirmed',
+        party_id: 'la-housing',
+        agreement_id: 'social-care-education-housing',
+      });
+    }
+  });
 });

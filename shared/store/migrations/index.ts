@@ -22,6 +22,7 @@ import { keptHashKeyVersions } from './0021-kept-hash-key-versions.js';
 import { personIdSince } from './0022-person-id-since.js';
 import { unloadedRunDates } from './0023-unloaded-run-dates.js';
 import { decisionRecordPrints } from './0024-decision-record-prints.js';
+import { decisionAgreement } from './0025-decision-agreement.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -51,5 +52,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0022-person-id-since': personIdSince(d),
     '0023-unloaded-run-dates': unloadedRunDates(d),
     '0024-decision-record-prints': decisionRecordPrints(d),
+    '0025-decision-agreement': decisionAgreement(d),
   };
 }

@@ -45,7 +45,7 @@ describe('a confirmed pair that a later pass scores below the review threshold',
     await linkPeople(proposing(), AGREEMENT, 'full');
     const candidate = await jonathanPair(h);
     expect(candidate).toBeDefined();
-    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-1' };
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r-1' };
     expect(
       (await decideCandidate(proposing(), candidate!, { decision: 'confirmed', by, at: new Date() })).outcome,
     ).toBe('decided');

@@ -51,7 +51,7 @@ describe('a confirmed pair and a names link to a third record with another NI nu
     await linkPeople(deps(), AGREEMENT, 'full');
     const candidate = await jonathanPair(h);
     expect(candidate).toBeDefined();
-    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-1' };
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r-1' };
     expect((await decideCandidate(deps(), candidate!, { decision: 'confirmed', by, at: new Date() })).outcome).toBe(
       'decided',
     );

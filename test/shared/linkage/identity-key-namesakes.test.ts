@@ -57,7 +57,7 @@ describe("an officer's confirmation made while the source held a namesake", () =
   const decide = async (postcode: string, decision: 'confirmed' | 'rejected', requestId: string) => {
     const candidate = await pairAt(postcode);
     expect(candidate).toBeDefined();
-    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId };
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId };
     expect((await decideCandidate(deps(), candidate!, { decision, by, at: new Date() })).outcome).toBe('decided');
   };
 
@@ -157,7 +157,7 @@ describe("an officer's rejection after a confirmation kept under the identity ke
   const decide = async (postcode: string, decision: 'confirmed' | 'rejected', requestId: string) => {
     const candidate = await pairAt(postcode);
     expect(candidate.status).toBe('candidate');
-    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId };
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId };
     expect((await decideCandidate(deps(), candidate, { decision, by, at: new Date() })).outcome).toBe('decided');
     // Decisions a moment apart, as an officer's are.
     await new Promise((r) => setTimeout(r, 5));

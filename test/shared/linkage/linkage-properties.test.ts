@@ -22,7 +22,7 @@ const DATASET = 'multiple-disadvantage-indicators';
 const SOURCES = ['la-housing', 'la-childrens-social-care', 'la-education'] as const;
 type Source = (typeof SOURCES)[number];
 const dpo = { partyId: 'la-housing', clientId: 'dpo-client' };
-const officer = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r' };
+const officer = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r' };
 const PURPOSE = 'research-evaluation';
 
 /** Real people: two near-namesakes sharing a date of birth and postcode, and two Greens at one address. */

@@ -227,7 +227,7 @@ describe('an opt-out across a snapshot the import cannot follow the person throu
     const pair = (await Promise.all(candidates.map(async (c) => (await findCandidate(h.store, c.candidateId))!))).find(
       (c) => c.recordsInFull.some((r) => r.attributes.gender === 't0'),
     )!;
-    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-1' };
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r-1' };
     expect((await decideCandidate(deps, pair, { decision: 'confirmed', by, at: new Date() })).outcome).toBe('decided');
     expect(await personOfTag(h, 't0')).toBe(await personOfTag(h, 't2'));
     await optOut('t0');

@@ -47,7 +47,7 @@ describe('a review pass run while a new snapshot waits to be linked', () => {
       if (full?.recordsInFull.every((r) => r.attributes.firstName === 'Jonathan')) jonathans = full;
     }
     expect(jonathans).toBeDefined();
-    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-1' };
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r-1' };
     expect((await decideCandidate(deps(), jonathans!, { decision: 'confirmed', by, at: new Date() })).outcome).toBe(
       'decided',
     );

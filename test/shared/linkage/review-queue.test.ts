@@ -87,7 +87,7 @@ describe('the review queue of the probabilistic tier', () => {
 
   it('remembers a rejection: the pair is not proposed again when everything is linked again', async () => {
     const candidate = (await jonathanCandidate())!;
-    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-1' };
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r-1' };
     const outcome = await decideCandidate(deps(), candidate, { decision: 'rejected', by, at: new Date() });
     expect(outcome.outcome).toBe('decided');
     // A second decision on the same candidate changes nothing.
@@ -106,7 +106,7 @@ describe('the review queue of the probabilistic tier', () => {
     await linkPeople(deps(), AGREEMENT, 'full');
     const candidate = (await jonathanCandidate())!;
     expect(candidate).toBeDefined();
-    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-2' };
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r-2' };
     const outcome = await decideCandidate(deps(), candidate, { decision: 'confirmed', by, at: new Date() });
     expect(outcome.outcome).toBe('decided');
     const joined = await jonathanOf('la-housing');
@@ -170,7 +170,7 @@ describe('a decision an earlier release keyed (under the pseudonymisation key, i
 
   it('is still honoured after the upgrade, and kept under the key of today', async () => {
     const candidate = (await jonathan())!;
-    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-5' };
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r-5' };
     await decideCandidate(deps(), candidate, { decision: 'confirmed', by, at: new Date() });
     const today = candidate.pairKey!;
     // Put the decision back as the earlier release stored it: under its key, and that only.
@@ -192,8 +192,14 @@ describe('a decision an earlier release keyed (under the pseudonymisation key, i
     expect(await jonathan()).toBeUndefined();
     expect(await jonathanOf('la-housing')).toBe(await jonathanOf('la-childrens-social-care'));
     // Kept under today's key, and (a confirmation) under the pair's identity key as well.
-    const keys = await h.store.db.selectFrom('link_decision').select('pair_key').orderBy('pair_key').execute();
+    const keys = await h.store.db
+      .selectFrom('link_decision')
+      .select(['pair_key', 'agreement_id'])
+      .orderBy('pair_key')
+      .execute();
     expect(keys.map((k) => k.pair_key)).toEqual([today, candidate.identityKey!].sort());
+    // The copy keeps the agreement whose grant allowed the decision.
+    expect(keys.map((k) => k.agreement_id)).toEqual([AGREEMENT, AGREEMENT]);
   });
 });
 
@@ -207,7 +213,7 @@ describe('a confirmation when one of its two records moves house', () => {
   beforeAll(async () => {
     h = await createImportHarness();
     await loadJonathans(h, deps());
-    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-6' };
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r-6' };
     await decideCandidate(deps(), (await jonathanPair(h))!, { decision: 'confirmed', by, at: new Date() });
     expect(await jonathanOf('la-childrens-social-care')).toBe(await jonathanOf('la-housing'));
   });
@@ -241,7 +247,7 @@ describe('a pair rejected at one address, confirmed once a record had moved, and
   const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
   const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
   const decide = async (decision: 'confirmed' | 'rejected', requestId: string) => {
-    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId };
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId };
     const candidate = await jonathanPair(h);
     expect(candidate).toBeDefined();
     expect((await decideCandidate(deps(), candidate!, { decision, by, at: new Date() })).outcome).toBe('decided');
@@ -301,7 +307,7 @@ describe('a rejected pair that a third record links to both', () => {
     adult: await personOf(h, 'la-adult-social-care', 'JONATHAN'),
   });
   const reject = async (requestId: string) => {
-    const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId };
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId };
     const outcome = await decideCandidate(deps(), (await jonathanPair(h))!, {
       decision: 'rejected',
       by,

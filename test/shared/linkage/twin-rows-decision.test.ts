@@ -5,7 +5,7 @@ import { createImportHarness, type ImportHarness } from '../imports/import-harne
 
 const AGREEMENT = 'social-care-education-housing';
 const DATASET = 'multiple-disadvantage-indicators';
-const by = { partyId: 'la-housing', clientId: 'test-reviewer', requestId: 'r-1' };
+const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r-1' };
 
 /** Which records share a person, by the tag each row carries in `gender`. */
 async function people(h: ImportHarness): Promise<string[]> {

@@ -134,7 +134,7 @@ describe('statements sent to Azure SQL', () => {
     expectAccepted(statements);
   });
 
-  it("creates today's tables, columns and indexes (0019-0024) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0025) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -145,6 +145,7 @@ describe('statements sent to Azure SQL', () => {
       '0022-person-id-since',
       '0023-unloaded-run-dates',
       '0024-decision-record-prints',
+      '0025-decision-agreement',
     ]);
     for (const name of today) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
     expectAccepted(statements);
