@@ -34,6 +34,8 @@ import { SHARED_STRINGS_ENTRY, WORKSHEET_ENTRY, type ZipEntry, type ZipLimits } 
  * booleans as TRUE/FALSE, numbers as written — but where the format changes what Excel shows,
  * as it shows it (a percentage, a boolean, leading zeros: see numberText). Formula cells are refused (`formula-cell`): a
  * cached result is not the partner's data, and formulas must not travel on to Excel users.
+ * Text is decoded once, by the XML parser: exceljs's second decoding of inline and formula
+ * strings is turned off ({@link decodeExcelJsTextOnce}).
  * What exceljs would read as other data than the workbook holds refuses the whole file: date
  * cells and inline rich text, seen in the worksheet's bytes as they inflate (worksheet-scan.ts),
  * and a row number not above the one before it (`xlsx-row-order`), which no writer produces and
@@ -107,14 +109,40 @@ function watchExcelJsTempFiles(): void {
   watching = true;
 }
 
+let decodingOnce = false;
+
+/**
+ * Makes exceljs decode a cell's text once. saxes, its XML parser, already decodes the entities
+ * of text and attributes; exceljs then runs its own `utils.xmlDecode` over the text of inline
+ * strings (`t="inlineStr"`) and formula strings (`t="str"`) again (lib/stream/xlsx/
+ * worksheet-reader.js, 4.4.0), so the text `AT&amp;T` (XML `AT&amp;amp;T`) loaded as `AT&T` and
+ * `&lt;` as `<`. Shared strings are decoded by saxes alone. Every caller of xmlDecode in exceljs
+ * hands it text saxes has decoded (the cells, and the sheet names of workbook.xml), so it does
+ * nothing now. Installed on the module instance exceljs's readers require, by
+ * {@link useTempDirForThisThread}, once per thread (each has its own modules): no read runs
+ * without it.
+ */
+function decodeExcelJsTextOnce(): void {
+  if (decodingOnce) return;
+  const excelJs = createRequire(import.meta.url).resolve('exceljs');
+  const utils = createRequire(join(dirname(excelJs), 'lib/stream/xlsx/worksheet-reader.js'))('../../utils/utils') as {
+    xmlDecode?: unknown;
+  };
+  // Fail closed: an exceljs without it has changed how it decodes, and must be looked at first.
+  if (typeof utils.xmlDecode !== 'function') throw new Error('exceljs text decoding cannot be followed');
+  utils.xmlDecode = (text: string): string => text;
+  decodingOnce = true;
+}
+
 /**
  * Puts every temporary file exceljs makes in this thread in `dir` (a private directory its
- * owner removes). Only for a thread that runs nothing else, the row worker; {@link xlsxRecords}
+ * owner removes), and makes exceljs decode text once ({@link decodeExcelJsTextOnce}). Only for a thread that runs nothing else, the row worker; {@link xlsxRecords}
  * refuses to read on a thread that has not been given one.
  */
 export function useTempDirForThisThread(dir: string): void {
   threadTempDir = dir;
   watchExcelJsTempFiles();
+  decodeExcelJsTextOnce();
 }
 
 /** Removes the copies of a read's worksheets: emptied first, then unlinked, with tmp's descriptor closed. */

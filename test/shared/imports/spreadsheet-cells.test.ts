@@ -64,6 +64,46 @@ describe('spreadsheet cells at import', () => {
     expect(births).toEqual(['2010-01-10', '2010-01-11']);
   });
 
+  it('loads text with an escaped entity as the partner typed it, whichever kind of text cell holds it', async () => {
+    // The partner typed `AT&amp;T House` (an HTML entity, as text) and `AT&T House`: the XML
+    // escapes each `&` once. Inline and formula strings were decoded a second time (`AT&T House`,
+    // `Unit <3>`); shared strings once.
+    const address = (ref: string, kind: string, xml: string) =>
+      kind === 'inlineStr'
+        ? `<c r="${ref}" t="inlineStr"><is><t>${xml}</t></is></c>`
+        : `<c r="${ref}" t="${kind}"><v>${xml}</v></c>`;
+    const cases = [
+      ['inlineStr', 'AT&amp;amp;T House', 'AT&amp;T House'],
+      ['inlineStr', 'Unit &amp;lt;3&amp;gt;', 'Unit &lt;3&gt;'],
+      ['inlineStr', 'AT&amp;T House', 'AT&T House'],
+      ['str', 'AT&amp;amp;T House', 'AT&amp;T House'],
+      ['str', 'Unit &amp;lt;3&amp;gt; &#38;quot;', 'Unit &lt;3&gt; &quot;'],
+      ['str', 'AT&amp;T House', 'AT&T House'],
+      ['s', '0', 'AT&amp;T Tower'],
+      ['s', '1', 'AT&T Tower'],
+    ] as const;
+    const sheet =
+      inlineRow(1, [...HEADER, 'homeAddress']) +
+      cases
+        .map(
+          ([kind, xml], i) =>
+            `<row r="${i + 2}">${inline(`A${i + 2}`, `Ada${i}`)}${inline(`B${i + 2}`, 'Lamb')}` +
+            `${inline(`C${i + 2}`, '2010-01-01')}${address(`D${i + 2}`, kind, xml)}</row>`,
+        )
+        .join('');
+    const file = await storedIn([...FRONT, WORKBOOK, RELS, SHARED, STYLE, SHEET], sheet, [
+      'AT&amp;amp;T Tower',
+      'AT&amp;T Tower',
+    ]);
+    expect(await h.importFile(`la-adult-social-care/${MDI}/entities.xlsx`, file)).toMatchObject({
+      outcome: 'loaded',
+      loaded: cases.length,
+    });
+    expect((await attributesOf('la-adult-social-care')).map((a) => a.homeAddress)).toEqual(
+      cases.map(([, , shown]) => shown),
+    );
+  });
+
   it('skips rows that hold only formatting, in a workbook or saved as CSV, rather than refuse them', async () => {
     const file = await workbook((sheet) => {
       sheet.addRow(['firstName', 'lastName', 'dateOfBirth']);
