@@ -191,6 +191,37 @@ function endOnlyWhenRead(zip: Writable & { readonly readableEnded?: boolean }): 
   } as typeof zip.emit;
 }
 
+interface DescriptorReader {
+  _processDataDescriptor?: (entry: EntryStream & { extra?: { signature?: unknown } }) => PromiseLike<unknown>;
+  pull?: (length: number) => PromiseLike<Buffer>;
+  _readRecord?: () => PromiseLike<unknown>;
+}
+
+/** The ID of the ZIP64 extended information extra field. */
+const ZIP64_EXTRA = 0x0001;
+
+/**
+ * Reads an entry's ZIP64 data descriptor whole. A writer that streams (the sizes unknown until
+ * the data is written: general purpose bit 3) and uses ZIP64 puts a ZIP64 extra field in the
+ * local header and then, after the data, a descriptor of 24 bytes: signature, CRC and 8-byte
+ * sizes (APPNOTE 4.3.9). unzipper 0.10's Parse reads every descriptor as 16 bytes
+ * (lib/parse.js, `_processDataDescriptor`), so the last 8 were taken for the next record's
+ * signature and the workbook refused as unreadable. Nothing in the descriptor is needed: the
+ * entry's end is found by its signature, as before, and its bytes are counted against the
+ * central directory's sizes (readZipDirectory reads ZIP64 ones). Should a later unzipper have no
+ * such method, it is left alone: the ZIP64 tests say whether it reads these descriptors itself.
+ */
+function readZip64Descriptors(zip: DescriptorReader): void {
+  const original = zip._processDataDescriptor;
+  const pull = zip.pull;
+  const next = zip._readRecord;
+  if (typeof original !== 'function' || typeof pull !== 'function' || typeof next !== 'function') return;
+  zip._processDataDescriptor = function processDescriptor(this: DescriptorReader, entry) {
+    if (entry.extra?.signature !== ZIP64_EXTRA) return original.call(this, entry);
+    return pull.call(this, 24).then(() => next.call(this));
+  };
+}
+
 /** Hooks an unzipper Parse stream so each entry it pushes is counted. */
 function guardEntries(
   zip: Writable & { push?: (chunk: unknown) => boolean; destroy(err?: Error): unknown },
@@ -393,6 +424,7 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
   input.pipe = (<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T => {
     zip = destination as unknown as Writable & { destroy(err?: Error): unknown };
     endOnlyWhenRead(zip);
+    readZip64Descriptors(zip as unknown as DescriptorReader);
     guardEntries(zip, guard, stop);
     const piped = pipe(destination, options);
     if (sourceError !== undefined) zip.destroy(sourceError);

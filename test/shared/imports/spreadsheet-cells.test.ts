@@ -2,7 +2,7 @@ import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorksheetScan } from '../../../shared/imports/worksheet-scan.js';
 import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
-import { buildZip, workbookSources, type ZipOptions, type ZipSource } from './zip-builder.js';
+import { buildZip, sourcesOf, workbookSources, type ZipOptions, type ZipSource } from './zip-builder.js';
 
 /**
  * What a spreadsheet holds, read as the partner sees it in Excel: a percentage as the
@@ -341,15 +341,18 @@ describe('parts stored after a held-back worksheet', () => {
   ];
 
   it.each([
-    ['excel.xlsx', [...FRONT, WORKBOOK, RELS, SHEET, STYLE, SHARED], false],
-    ['strings-last.xlsx', [...FRONT, WORKBOOK, RELS, STYLE, SHEET, SHARED], false],
-    ['styles-last.xlsx', [...FRONT, WORKBOOK, RELS, SHEET, SHARED, STYLE], false],
-    ['openpyxl.xlsx', [SHEET, SHARED, STYLE, ROOT_RELS, WORKBOOK, RELS, CONTENT_TYPES], false],
+    ['excel.xlsx', [...FRONT, WORKBOOK, RELS, SHEET, STYLE, SHARED], {}],
+    ['strings-last.xlsx', [...FRONT, WORKBOOK, RELS, STYLE, SHEET, SHARED], {}],
+    ['styles-last.xlsx', [...FRONT, WORKBOOK, RELS, SHEET, SHARED, STYLE], {}],
+    ['openpyxl.xlsx', [SHEET, SHARED, STYLE, ROOT_RELS, WORKBOOK, RELS, CONTENT_TYPES], {}],
     // Sizes in data descriptors, as Apache POI streams a deflated entry.
-    ['poi.xlsx', [...FRONT, WORKBOOK, RELS, SHEET, STYLE, SHARED], true],
-    ['poi-strings-last.xlsx', [...FRONT, WORKBOOK, RELS, STYLE, SHEET, SHARED], true],
-  ] as const)('reads them all: %s', async (name, order, dataDescriptors) => {
-    const file = await storedIn(order, percentSheet, PERCENT_STRINGS, { dataDescriptors });
+    ['poi.xlsx', [...FRONT, WORKBOOK, RELS, SHEET, STYLE, SHARED], { dataDescriptors: true }],
+    ['poi-strings-last.xlsx', [...FRONT, WORKBOOK, RELS, STYLE, SHEET, SHARED], { dataDescriptors: true }],
+    // ZIP64 descriptors (8-byte sizes), as a streaming writer that uses ZIP64 writes them.
+    ['zip64-streamed.xlsx', [...FRONT, WORKBOOK, RELS, SHEET, STYLE, SHARED], { zip64: 'ones' }],
+    ['zip64-streamed-strings-last.xlsx', [...FRONT, WORKBOOK, RELS, STYLE, SHEET, SHARED], { zip64: 'zero' }],
+  ] as const)('reads them all: %s', async (name, order, zip: ZipOptions) => {
+    const file = await storedIn(order, percentSheet, PERCENT_STRINGS, zip);
     const at = (part: string) => file.indexOf(part);
     expect(at(SHARED)).toBeGreaterThan(at(SHEET));
     expect(await h.importFile(`la-education/${MDI}/${name}`, file)).toMatchObject({
@@ -379,6 +382,65 @@ describe('parts stored after a held-back worksheet', () => {
       loaded: 3,
     });
     expect(await latestValues()).toEqual(ELI_VALUES);
+  });
+});
+
+/**
+ * A streaming zip writer that uses ZIP64 (Python's zipfile writing to a pipe, .NET's ZipArchive
+ * on an unseekable stream) puts each entry's sizes in a ZIP64 data descriptor after its data:
+ * unzipper read the descriptor short, and such a workbook was refused as unreadable.
+ */
+describe('a workbook zipped by a streaming ZIP64 writer', () => {
+  let h: ImportHarness;
+  beforeAll(async () => {
+    h = await createImportHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  /** The records of the party's latest snapshot, without what differs from one import to the next. */
+  const latest = async (partyId: string) => {
+    const records = await storedRecords(h.store, partyId, MDI);
+    return records
+      .filter((r) => r.import_run_id === records.at(-1)?.import_run_id)
+      .map(({ import_run_id: _, as_of: __, ...rest }) => rest);
+  };
+
+  it.each([
+    // exceljs's order: the worksheet before the shared strings, so it is copied and read last.
+    ['held back', 'ones', 'la-childrens-social-care'],
+    // The shared strings first: the worksheet is read as it inflates.
+    ['streamed', 'zero', 'la-education'],
+  ] as const)('loads as the same workbook written normally (worksheet %s)', async (how, zip64, party) => {
+    const normal =
+      how === 'held back'
+        ? await workbook((sheet) => {
+            sheet.addRow([...HEADER, 'homeAddress']);
+            for (const day of [1, 2, 3])
+              sheet.addRow([`Ida${day}`, 'Moss', new Date(Date.UTC(2010, 0, day)), `${day} Mill Lane`]);
+            sheet.getColumn(3).numFmt = 'dd/mm/yyyy';
+          })
+        : await storedIn([...FRONT, WORKBOOK, RELS, SHARED, STYLE, SHEET], percentSheet, PERCENT_STRINGS);
+    const streamed = await buildZip(sourcesOf(normal), { zip64 });
+    // The ZIP64 form it is meant to be: version 4.5, bit 3, a ZIP64 extra and end of directory.
+    expect(streamed.readUInt16LE(4)).toBe(45);
+    expect(streamed.readUInt16LE(6) & 0x08).toBe(0x08);
+    expect(streamed.indexOf(Buffer.from([0x50, 0x4b, 0x06, 0x06]))).toBeGreaterThan(0);
+
+    expect(await h.importFile(`${party}/${MDI}/normal-2025-01-01.xlsx`, normal)).toMatchObject({
+      outcome: 'loaded',
+      loaded: 3,
+    });
+    const expected = await latest(party);
+    expect(expected).toHaveLength(3);
+    expect(await h.importFile(`${party}/${MDI}/zip64-2025-01-02.xlsx`, streamed)).toMatchObject({
+      outcome: 'loaded',
+      rows: 3,
+      loaded: 3,
+      rejected: 0,
+    });
+    expect(await latest(party)).toEqual(expected);
   });
 });
 

@@ -1,11 +1,12 @@
-import { crc32, createDeflateRaw } from 'node:zlib';
+import { crc32, createDeflateRaw, inflateRawSync } from 'node:zlib';
 
 /**
  * A minimal zip writer for tests that need hostile workbooks: entries deflated from generated
  * content, and sizes in the headers that may lie. Entries are stored in the order given, their
  * sizes in the local headers (as Excel, LibreOffice and exceljs write them) or, with
  * `dataDescriptors`, in a data descriptor after each entry's data (general purpose bit 3, as a
- * writer that cannot seek back writes them: Apache POI's streaming output, zip-stream).
+ * writer that cannot seek back writes them: Apache POI's streaming output, zip-stream), and
+ * with `zip64` in ZIP64 form besides.
  *
  * Real writers store parts in many orders, the worksheet before the shared strings and styles
  * (Excel) or before everything but the document properties (openpyxl): a test of part order
@@ -43,59 +44,142 @@ async function deflate(chunks: Iterable<Buffer>): Promise<{ compressed: Buffer; 
 export interface ZipOptions {
   /** Sizes and CRC in a data descriptor after each entry's data, zero in its local header (bit 3). */
   readonly dataDescriptors?: boolean;
+  /**
+   * ZIP64 as a streaming writer that cannot know an entry's size writes it (Python's zipfile to a
+   * pipe, .NET's ZipArchive on an unseekable stream): a data descriptor per entry (bit 3) with
+   * 8-byte sizes, the local header's sizes `0xffffffff` (`ones`) or 0 (`zero`) with a ZIP64
+   * extra field of zeros; in the central directory, sizes and offset `0xffffffff` with the real
+   * ones in its ZIP64 extra field, and a ZIP64 end of central directory.
+   */
+  readonly zip64?: 'ones' | 'zero';
 }
 
 export async function buildZip(sources: readonly ZipSource[], options: ZipOptions = {}): Promise<Buffer> {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
+  const zip64 = options.zip64;
+  const descriptors = options.dataDescriptors === true || zip64 !== undefined;
   // Bit 11: names in UTF-8; bit 3: sizes in a data descriptor.
-  const flags = options.dataDescriptors ? 0x0808 : 0x0800;
+  const flags = descriptors ? 0x0808 : 0x0800;
+  // 4.5 is the version that reads ZIP64.
+  const version = zip64 ? 45 : 20;
+  const MAX32 = 0xffffffff;
   for (const source of sources) {
     const { compressed, size, crc } = await deflate(source.content());
     const declared = source.declaredSize ?? size;
     const name = Buffer.from(source.name, 'utf8');
+    // The local header's ZIP64 extra: uncompressed and compressed size, unknown yet (zero).
+    const localExtra = Buffer.alloc(zip64 ? 20 : 0);
+    if (zip64) {
+      localExtra.writeUInt16LE(0x0001, 0);
+      localExtra.writeUInt16LE(16, 2);
+    }
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(version, 4);
     local.writeUInt16LE(flags, 6);
     local.writeUInt16LE(8, 8);
-    if (!options.dataDescriptors) {
+    if (!descriptors) {
       local.writeUInt32LE(crc >>> 0, 14);
       local.writeUInt32LE(compressed.length, 18);
       local.writeUInt32LE(declared, 22);
+    } else if (zip64 === 'ones') {
+      local.writeUInt32LE(MAX32, 18);
+      local.writeUInt32LE(MAX32, 22);
     }
     local.writeUInt16LE(name.length, 26);
-    const descriptor = Buffer.alloc(options.dataDescriptors ? 16 : 0);
-    if (options.dataDescriptors) {
+    local.writeUInt16LE(localExtra.length, 28);
+    const descriptor = Buffer.alloc(zip64 ? 24 : descriptors ? 16 : 0);
+    if (descriptors) {
       descriptor.writeUInt32LE(0x08074b50, 0);
       descriptor.writeUInt32LE(crc >>> 0, 4);
-      descriptor.writeUInt32LE(compressed.length, 8);
-      descriptor.writeUInt32LE(declared, 12);
+      if (zip64) {
+        descriptor.writeBigUInt64LE(BigInt(compressed.length), 8);
+        descriptor.writeBigUInt64LE(BigInt(declared), 16);
+      } else {
+        descriptor.writeUInt32LE(compressed.length, 8);
+        descriptor.writeUInt32LE(declared, 12);
+      }
+    }
+    // The central directory's ZIP64 extra: uncompressed size, compressed size, offset.
+    const centralExtra = Buffer.alloc(zip64 ? 28 : 0);
+    if (zip64) {
+      centralExtra.writeUInt16LE(0x0001, 0);
+      centralExtra.writeUInt16LE(24, 2);
+      centralExtra.writeBigUInt64LE(BigInt(declared), 4);
+      centralExtra.writeBigUInt64LE(BigInt(compressed.length), 12);
+      centralExtra.writeBigUInt64LE(BigInt(offset), 20);
     }
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(version, 4);
+    central.writeUInt16LE(version, 6);
     central.writeUInt16LE(flags, 8);
     central.writeUInt16LE(8, 10);
     central.writeUInt32LE(crc >>> 0, 16);
-    central.writeUInt32LE(compressed.length, 20);
-    central.writeUInt32LE(declared, 24);
+    central.writeUInt32LE(zip64 ? MAX32 : compressed.length, 20);
+    central.writeUInt32LE(zip64 ? MAX32 : declared, 24);
     central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, name, compressed, descriptor);
-    centrals.push(central, name);
-    offset += local.length + name.length + compressed.length + descriptor.length;
+    central.writeUInt16LE(centralExtra.length, 30);
+    central.writeUInt32LE(zip64 ? MAX32 : offset, 42);
+    locals.push(local, name, localExtra, compressed, descriptor);
+    centrals.push(central, name, centralExtra);
+    offset += local.length + name.length + localExtra.length + compressed.length + descriptor.length;
   }
   const directory = Buffer.concat(centrals);
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(sources.length, 8);
-  end.writeUInt16LE(sources.length, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, directory, end]);
+  if (!zip64) {
+    end.writeUInt16LE(sources.length, 8);
+    end.writeUInt16LE(sources.length, 10);
+    end.writeUInt32LE(directory.length, 12);
+    end.writeUInt32LE(offset, 16);
+    return Buffer.concat([...locals, directory, end]);
+  }
+  // The counts, size and offset are in the ZIP64 end of central directory, found by its locator.
+  end.writeUInt16LE(0xffff, 8);
+  end.writeUInt16LE(0xffff, 10);
+  end.writeUInt32LE(MAX32, 12);
+  end.writeUInt32LE(MAX32, 16);
+  const zip64End = Buffer.alloc(56);
+  zip64End.writeUInt32LE(0x06064b50, 0);
+  zip64End.writeBigUInt64LE(44n, 4);
+  zip64End.writeUInt16LE(45, 12);
+  zip64End.writeUInt16LE(45, 14);
+  zip64End.writeBigUInt64LE(BigInt(sources.length), 24);
+  zip64End.writeBigUInt64LE(BigInt(sources.length), 32);
+  zip64End.writeBigUInt64LE(BigInt(directory.length), 40);
+  zip64End.writeBigUInt64LE(BigInt(offset), 48);
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0);
+  locator.writeBigUInt64LE(BigInt(offset + directory.length), 8);
+  locator.writeUInt32LE(1, 16);
+  return Buffer.concat([...locals, directory, zip64End, locator, end]);
+}
+
+/**
+ * The entries of a zip written with sizes in its local headers (Excel's, exceljs's), as sources
+ * for {@link buildZip}: the same workbook, to be written again another way.
+ */
+export function sourcesOf(zip: Buffer): ZipSource[] {
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  const count = zip.readUInt16LE(end + 10);
+  let p = zip.readUInt32LE(end + 16);
+  const out: ZipSource[] = [];
+  for (let k = 0; k < count; k++) {
+    const method = zip.readUInt16LE(p + 10);
+    const compressedSize = zip.readUInt32LE(p + 20);
+    const nameLength = zip.readUInt16LE(p + 28);
+    const name = zip.toString('utf8', p + 46, p + 46 + nameLength);
+    const local = zip.readUInt32LE(p + 42);
+    const data = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const stored = zip.subarray(data, data + compressedSize);
+    const content = method === 8 ? inflateRawSync(stored) : Buffer.from(stored);
+    out.push({ name, content: () => [content] });
+    p += 46 + nameLength + zip.readUInt16LE(p + 30) + zip.readUInt16LE(p + 32);
+  }
+  return out;
 }
 
 const text = (s: string) => () => [Buffer.from(s, 'utf8')];
