@@ -163,7 +163,10 @@ describe('verifyAccessLog fast path', () => {
       ),
       { numRuns: 60, seed: 11 },
     );
-  });
+    // Sixty rewrites, each verified twice over the whole log (the fast path starts its hashing
+    // thread each time): 22 s alone on a slow machine, past the default 30 s under a loaded CI.
+    // A run cut off by the timeout goes on in the background and rewrites rows the next test reads.
+  }, 120_000);
 
   it('names a column moved into its neighbour, though the assembled text keeps its shape', async () => {
     // decision "allow" folded into the datasets column, decision itself emptied: the assembled
