@@ -580,7 +580,8 @@ describe('fuzzing every endpoint', () => {
         }),
         { numRuns: RUNS_PER_ROUTE, examples: examplesFor(route) },
       );
-    });
+      // A hundred real HTTP requests: up to 20 s on a slow, loaded machine, near the default 30 s.
+    }, 120_000);
   });
 });
 
