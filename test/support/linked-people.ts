@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { validateNhsNumber } from '../../shared/domain/identifiers.js';
+import { findCandidate, listCandidates } from '../../shared/linkage/review-queue.js';
 import type { ImportHarness } from '../shared/imports/import-harness.js';
 
 /** A valid NHS number in the 999 test range, from a six-digit serial. */
@@ -140,4 +141,19 @@ export async function sendAdultSocialCareWithoutAlice(h: ImportHarness): Promise
     ['firstName,lastName,dateOfBirth,homePostcode,isDisabled', 'Eve,Brown,2009-05-06,ME3 3AB,N'].join('\n'),
   );
   expect(outcome.outcome).toBe('loaded');
+}
+
+/**
+ * The open link candidate of the ISA's `multiple-disadvantage-indicators` whose records all
+ * hold this given name, if the tier proposed one and no one has decided it.
+ */
+export async function openCandidateNamed(h: ImportHarness, firstName: string) {
+  const page = await listCandidates(h.store, 'social-care-education-housing', ['multiple-disadvantage-indicators'], {
+    limit: 100,
+  });
+  for (const c of page.candidates) {
+    const full = await findCandidate(h.store, c.candidateId);
+    if (full?.recordsInFull.every((r) => r.attributes.firstName === firstName)) return full;
+  }
+  return undefined;
 }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
-import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
+import { decideCandidate } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { personOf } from '../../support/linked-people.js';
+import { openCandidateNamed, personOf } from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
@@ -18,14 +18,6 @@ const socialCare = [
   'Jonathan,Smith,2012-03-04,ME14 1XX,Y',
   'Peter,Green,1979-07-08,ME15 2YY,N',
 ].join('\n');
-
-async function jonathanPair(h: ImportHarness) {
-  for (const c of (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 100 })).candidates) {
-    const full = await findCandidate(h.store, c.candidateId);
-    if (full?.recordsInFull.every((r) => r.attributes.firstName === 'Jonathan')) return full;
-  }
-  return undefined;
-}
 
 /**
  * An officer confirms the two Jonathans, proposed at threshold 0. Later passes score pairs
@@ -43,7 +35,7 @@ describe('a confirmed pair that a later pass scores below the review threshold',
     expect((await h.importFile(`la-housing/${DATASET}/a.csv`, housing)).outcome).toBe('loaded');
     expect((await h.importFile(`la-childrens-social-care/${DATASET}/a.csv`, socialCare)).outcome).toBe('loaded');
     await linkPeople(proposing(), AGREEMENT, 'full');
-    const candidate = await jonathanPair(h);
+    const candidate = await openCandidateNamed(h, 'Jonathan');
     expect(candidate).toBeDefined();
     const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r-1' };
     expect(

@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
-import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
+import { decideCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { readStoreSources } from '../../../shared/linkage/store-sources.js';
 import type { RecordBatch } from '../../../shared/matching/record.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { nhs, personOf } from '../../support/linked-people.js';
+import { nhs, openCandidateNamed, personOf } from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
@@ -33,15 +33,6 @@ async function loadJonathans(
   await linkPeople(deps, AGREEMENT, 'full');
 }
 
-/** The open candidate that pairs the two Jonathans, if the tier proposed them and no one has decided it. */
-async function jonathanPair(h: ImportHarness) {
-  for (const c of (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 100 })).candidates) {
-    const full = await findCandidate(h.store, c.candidateId);
-    if (full?.recordsInFull.every((r) => r.attributes.firstName === 'Jonathan')) return full;
-  }
-  return undefined;
-}
-
 describe('the review queue of the probabilistic tier', () => {
   let h: ImportHarness;
   // Threshold 0: every best-scoring blocked pair becomes a candidate, so the queue has a known pair.
@@ -54,7 +45,7 @@ describe('the review queue of the probabilistic tier', () => {
   });
   const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
   const openCandidates = async () => (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 100 })).candidates;
-  const jonathanCandidate = () => jonathanPair(h);
+  const jonathanCandidate = () => openCandidateNamed(h, 'Jonathan');
 
   beforeAll(async () => {
     h = await createImportHarness();
@@ -160,7 +151,7 @@ describe('a decision an earlier release keyed (under the pseudonymisation key, i
     return createHmac('sha256', key).update(`pair\u0000${x}\u0000${y}`).digest('hex');
   };
   const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
-  const jonathan = () => jonathanPair(h);
+  const jonathan = () => openCandidateNamed(h, 'Jonathan');
 
   beforeAll(async () => {
     h = await createImportHarness();
@@ -214,7 +205,11 @@ describe('a confirmation when one of its two records moves house', () => {
     h = await createImportHarness();
     await loadJonathans(h, deps());
     const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r-6' };
-    await decideCandidate(deps(), (await jonathanPair(h))!, { decision: 'confirmed', by, at: new Date() });
+    await decideCandidate(deps(), (await openCandidateNamed(h, 'Jonathan'))!, {
+      decision: 'confirmed',
+      by,
+      at: new Date(),
+    });
     expect(await jonathanOf('la-childrens-social-care')).toBe(await jonathanOf('la-housing'));
   });
   afterAll(async () => h.close());
@@ -226,7 +221,7 @@ describe('a confirmation when one of its two records moves house', () => {
     ).toBe('loaded');
     const summary = await linkPeople(deps(), AGREEMENT, 'incremental');
     expect(summary).toMatchObject({ candidatesConfirmedEarlier: 1 });
-    expect(await jonathanPair(h)).toBeUndefined();
+    expect(await openCandidateNamed(h, 'Jonathan')).toBeUndefined();
     expect(await jonathanOf('la-housing')).toBe(joined);
     expect(await jonathanOf('la-childrens-social-care')).toBe(joined);
   });
@@ -237,7 +232,7 @@ describe('a confirmation when one of its two records moves house', () => {
     ).toBe('loaded');
     const summary = await linkPeople(deps(), AGREEMENT, 'incremental');
     expect(summary).toMatchObject({ candidatesConfirmedEarlier: 0 });
-    expect(await jonathanPair(h)).toMatchObject({ status: 'candidate' });
+    expect(await openCandidateNamed(h, 'Jonathan')).toMatchObject({ status: 'candidate' });
     expect(await jonathanOf('la-housing')).not.toBe(await jonathanOf('la-childrens-social-care'));
   });
 });
@@ -248,7 +243,7 @@ describe('a pair rejected at one address, confirmed once a record had moved, and
   const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
   const decide = async (decision: 'confirmed' | 'rejected', requestId: string) => {
     const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId };
-    const candidate = await jonathanPair(h);
+    const candidate = await openCandidateNamed(h, 'Jonathan');
     expect(candidate).toBeDefined();
     expect((await decideCandidate(deps(), candidate!, { decision, by, at: new Date() })).outcome).toBe('decided');
   };
@@ -277,7 +272,7 @@ describe('a pair rejected at one address, confirmed once a record had moved, and
     // Back at the address of the rejection.
     const summary = await housingAt('c.csv', 'ME14 1XX', 'Y');
     expect(summary).toMatchObject({ candidatesConfirmedEarlier: 1, candidatesRejectedEarlier: 0 });
-    expect(await jonathanPair(h)).toBeUndefined();
+    expect(await openCandidateNamed(h, 'Jonathan')).toBeUndefined();
     expect(await jonathanOf('la-housing')).toBe(joined);
     expect(await jonathanOf('la-childrens-social-care')).toBe(joined);
   });
@@ -308,7 +303,7 @@ describe('a rejected pair that a third record links to both', () => {
   });
   const reject = async (requestId: string) => {
     const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId };
-    const outcome = await decideCandidate(deps(), (await jonathanPair(h))!, {
+    const outcome = await decideCandidate(deps(), (await openCandidateNamed(h, 'Jonathan'))!, {
       decision: 'rejected',
       by,
       at: new Date(),
