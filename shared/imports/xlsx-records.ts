@@ -207,9 +207,10 @@ const ZIP64_EXTRA = 0x0001;
  * sizes (APPNOTE 4.3.9). unzipper 0.10's Parse reads every descriptor as 16 bytes
  * (lib/parse.js, `_processDataDescriptor`), so the last 8 were taken for the next record's
  * signature and the workbook refused as unreadable. Nothing in the descriptor is needed: the
- * entry's end is found by its signature, as before, and its bytes are counted against the
- * central directory's sizes (readZipDirectory reads ZIP64 ones). Should a later unzipper have no
- * such method, it is left alone: the ZIP64 tests say whether it reads these descriptors itself.
+ * entry's end is the central directory's compressed size ({@link boundEntriesByDirectory}), and
+ * its bytes are counted against the directory's sizes (readZipDirectory reads ZIP64 ones).
+ * Should a later unzipper have no such method, it is left alone: the ZIP64 tests say whether it
+ * reads these descriptors itself.
  */
 function readZip64Descriptors(zip: DescriptorReader): void {
   const original = zip._processDataDescriptor;
@@ -219,6 +220,50 @@ function readZip64Descriptors(zip: DescriptorReader): void {
   zip._processDataDescriptor = function processDescriptor(this: DescriptorReader, entry) {
     if (entry.extra?.signature !== ZIP64_EXTRA) return original.call(this, entry);
     return pull.call(this, 24).then(() => next.call(this));
+  };
+}
+
+/** The signature of a data descriptor, `PK\x07\x08`. */
+const DESCRIPTOR_SIGNATURE = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
+
+interface EntryBounds {
+  push?: (chunk: unknown) => boolean;
+  stream?: (eof: number | Buffer, includeEof?: boolean) => unknown;
+}
+
+/**
+ * Ends each entry whose sizes are in a data descriptor (general purpose bit 3, as Apache POI and
+ * other streaming writers write them) after the compressed size the central directory gives it.
+ * unzipper 0.10's Parse (lib/parse.js, `_readFile`) does not know that size: it streams the
+ * entry's bytes until it meets the descriptor's signature, `PK\x07\x08`, and compressed bytes
+ * hold those four by chance (an 84 MB workbook's worksheet about once in fifty), so the entry
+ * was cut short there and a good workbook refused as unreadable. Its stream is asked for the
+ * entry's bytes (`stream(eof)`, PullStream.js) at once after the entry is pushed, with the
+ * signature as `eof`; given the size as a number instead, it streams that many bytes, as it does
+ * for an entry with sizes in its local header, still chunk by chunk. The descriptor after them is
+ * then read as before. A directory that lies about the size leaves the inflater or the next
+ * record's signature wrong, and the workbook is refused as unreadable, as any malformed zip is.
+ * An entry the directory does not list has already stopped the read ({@link countEntry}). Should a
+ * later unzipper have no such methods, it is left alone, as {@link readZip64Descriptors} is: the
+ * descriptor-signature test says whether it bounds these entries itself.
+ */
+function boundEntriesByDirectory(zip: EntryBounds, entries: ReadonlyMap<string, ZipEntry>): void {
+  const push = zip.push;
+  const stream = zip.stream;
+  if (typeof push !== 'function' || typeof stream !== 'function') return;
+  /** The compressed size of the entry pushed last, until its bytes are asked for. */
+  let pending: number | undefined;
+  zip.push = function notedPush(this: unknown, chunk: unknown): boolean {
+    if (chunk !== null && typeof chunk === 'object' && typeof (chunk as EntryStream).path === 'string')
+      pending = entries.get((chunk as EntryStream).path ?? '')?.compressedSize;
+    return push.call(this, chunk);
+  };
+  zip.stream = function boundedStream(this: unknown, eof: number | Buffer, includeEof?: boolean): unknown {
+    const size = pending;
+    pending = undefined;
+    if (size !== undefined && Buffer.isBuffer(eof) && eof.equals(DESCRIPTOR_SIGNATURE))
+      return stream.call(this, size, includeEof);
+    return stream.call(this, eof, includeEof);
   };
 }
 
@@ -425,6 +470,7 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
     zip = destination as unknown as Writable & { destroy(err?: Error): unknown };
     endOnlyWhenRead(zip);
     readZip64Descriptors(zip as unknown as DescriptorReader);
+    boundEntriesByDirectory(zip as unknown as EntryBounds, guard.entries);
     guardEntries(zip, guard, stop);
     const piped = pipe(destination, options);
     if (sourceError !== undefined) zip.destroy(sourceError);

@@ -444,6 +444,89 @@ describe('a workbook zipped by a streaming ZIP64 writer', () => {
   });
 });
 
+/**
+ * A streaming writer (Apache POI, zip-stream) puts each entry's sizes in a data descriptor after
+ * its data. unzipper found the end of such an entry by scanning its compressed bytes for the
+ * descriptor's signature, `PK\x07\x08`, which compressed bytes hold by chance (some 2% of 84 MB
+ * workbooks): the entry was cut short there and a good workbook refused as unreadable.
+ */
+describe('an entry whose compressed bytes hold a data descriptor signature', () => {
+  let h: ImportHarness;
+  beforeAll(async () => {
+    h = await createImportHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const SIGNATURE = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
+  /**
+   * A thumbnail (Excel saves one with "Save Thumbnail"): a JPEG is as good as random bytes, so
+   * deflate stores it as it is, these 4 KiB with the signature in their middle. Chance puts the
+   * signature in a large worksheet's compressed XML the same way, but not in a small one: XML
+   * cannot hold the bytes 0x07 and 0x08 themselves.
+   */
+  const thumbnail: ZipSource = {
+    name: 'docProps/thumbnail.jpeg',
+    content: () => {
+      const bytes = Buffer.alloc(4096);
+      let x = 0x2545f491;
+      for (let i = 0; i < bytes.length; i++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        bytes[i] = x & 0xff;
+      }
+      SIGNATURE.copy(bytes, 2048);
+      return [bytes];
+    },
+  };
+
+  it('loads as the same workbook with sizes in its local headers', async () => {
+    // Excel's order: the worksheet held back until the shared strings after it are read.
+    const excel = await storedIn([...FRONT, WORKBOOK, RELS, STYLE, SHEET, SHARED], percentSheet, PERCENT_STRINGS);
+    const sources = sourcesOf(excel);
+    sources.splice(2, 0, thumbnail);
+    const count = (zipBytes: Buffer) => {
+      let n = 0;
+      for (let p = zipBytes.indexOf(SIGNATURE); p !== -1; p = zipBytes.indexOf(SIGNATURE, p + 1)) n++;
+      return n;
+    };
+    const normal = await buildZip(sources);
+    // The signature is in the thumbnail's compressed bytes.
+    expect(count(normal)).toBe(1);
+    expect(await h.importFile(`la-education/${MDI}/normal-2025-01-01.xlsx`, normal)).toMatchObject({
+      outcome: 'loaded',
+      loaded: 3,
+    });
+    const latestRows = async () => {
+      const records = await storedRecords(h.store, 'la-education', MDI);
+      return records
+        .filter((r) => r.import_run_id === records.at(-1)?.import_run_id)
+        .map((r) => [r.given_name, r.date_of_birth]);
+    };
+    const expected = await latestRows();
+    expect(expected).toHaveLength(3);
+
+    for (const [day, zip] of [
+      ['2025-01-02', { dataDescriptors: true }],
+      ['2025-01-03', { zip64: 'ones' }],
+    ] as const) {
+      const streamed = await buildZip(sources, zip);
+      // Each entry's descriptor on top of the thumbnail's bytes.
+      expect(count(streamed)).toBe(1 + sources.length);
+      expect(await h.importFile(`la-education/${MDI}/streamed-${day}.xlsx`, streamed)).toEqual({
+        outcome: 'loaded',
+        runId: expect.any(String),
+        rows: 3,
+        loaded: 3,
+        rejected: 0,
+      });
+      expect(await latestRows()).toEqual(expected);
+    }
+  });
+});
+
 describe('WorksheetScan', () => {
   /** The reason for `xml` fed in chunks of `size` bytes (every split of a pattern, for small sizes). */
   const scan = (xml: string, size: number) => {
