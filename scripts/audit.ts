@@ -14,13 +14,18 @@ import { checkpointNow, verifyLog } from '../shared/audit/audit-service.js';
 import { currentSigningKey, publicKeysFor } from '../shared/audit/signing-keys.js';
 import { loadConfig } from '../shared/config.js';
 import { createServices, type Services } from '../shared/services.js';
-import { failureLine } from './cli.js';
+import { asksForHelp, failureLine } from './cli.js';
 
 const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
+const USAGE = 'npm run audit -- verify | checkpoint | public-key [keyId]';
+if (asksForHelp()) {
+  process.stdout.write(`usage: ${USAGE}\n`);
+  process.exit(0);
+}
 const command = process.argv[2];
 if (command !== 'verify' && command !== 'checkpoint' && command !== 'public-key') {
-  process.stderr.write('usage: npm run audit -- verify | checkpoint | public-key [keyId]\n');
+  process.stderr.write(`usage: ${USAGE}\n`);
   process.exit(2);
 }
 loadLocalSettings();

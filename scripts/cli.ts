@@ -24,8 +24,26 @@ export function failureLine(script: string, err: unknown): string {
   return `${script}: failed (${errorKind(err)})${refused ? ': storage refused the connection; is the local host (npm start) running?' : ''}\n`;
 }
 
-/** The script's options (strict, as parseArgs defaults to): an unknown option, a value missing or a stray argument ends the script with exit 2 before it touches anything. */
-export function parseOptions<T extends ParseArgsConfig>(script: string, config: T): ReturnType<typeof parseArgs<T>> {
+/** Whether the command line asks for the usage line: `--help` or `-h`, before any `--` that ends the options. */
+export function asksForHelp(args: readonly string[] = process.argv.slice(2)): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+/**
+ * The script's options (strict, as parseArgs defaults to). `--help` or `-h` prints the usage line
+ * to stdout and exits 0; an unknown option, a value missing or a stray argument ends the script
+ * with exit 2 before it touches anything.
+ */
+export function parseOptions<T extends ParseArgsConfig>(
+  script: string,
+  usage: string,
+  config: T,
+): ReturnType<typeof parseArgs<T>> {
+  if (asksForHelp(config.args)) {
+    process.stdout.write(`usage: ${usage}\n`);
+    process.exit(0);
+  }
   try {
     return parseArgs(config);
   } catch (err) {

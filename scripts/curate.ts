@@ -16,13 +16,9 @@ import { failureLine, parseOptions } from './cli.js';
 
 // Every run publishes a release, so an option mistyped (or one hoped for, like --dry-run) is
 // refused rather than ignored.
-const { values } = parseOptions('curate', { options: { help: { type: 'boolean', short: 'h', default: false } } });
-if (values.help) {
-  process.stdout.write(
-    'usage: npm run curate   (a planning export now: one more release, as the monthly timer makes)\n',
-  );
-  process.exit(0);
-}
+parseOptions('curate', 'npm run curate   (a planning export now: one more release, as the monthly timer makes)', {
+  options: {},
+});
 let services: Services | undefined;
 try {
   loadLocalSettings();

@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseOptions } from './cli.js';
 import { RestError, type BlobServiceClient } from '@azure/storage-blob';
 import { loadLocalSettings } from '../local/settings.js';
 import { CONTAINERS } from '../shared/blob/blob-storage.js';
@@ -29,7 +29,7 @@ import type { ImportReport } from '../shared/imports/import-report.js';
 import { uploadBlobClient } from './upload-target.js';
 
 const USAGE =
-  'usage: npm run import -- <file> --party <party-id> --dataset <dataset-id> [--name <file name>] [--delimiter comma|semicolon|tab|pipe] [--as-of YYYY-MM-DD] [--timeout <seconds>] [--remote]';
+  'npm run import -- <file> --party <party-id> --dataset <dataset-id> [--name <file name>] [--delimiter comma|semicolon|tab|pipe] [--as-of YYYY-MM-DD] [--timeout <seconds>] [--remote]';
 
 async function sha256Of(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -65,7 +65,7 @@ function bar(label: string, done: number, total: number, extra = '', last = fals
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions('import', USAGE, {
     allowPositionals: true,
     options: {
       party: { type: 'string' },
@@ -78,7 +78,10 @@ async function main(): Promise<void> {
     },
   });
   const file = positionals[0];
-  if (!file || !values.party || !values.dataset) throw new Error(USAGE);
+  if (!file || !values.party || !values.dataset) {
+    process.stderr.write(`import: a file, --party and --dataset are needed\nusage: ${USAGE}\n`);
+    process.exit(2);
+  }
   // Checked before uploading: a NaN deadline is never passed, so the wait would never end.
   const timeoutSeconds = Number(values.timeout);
   if (!(timeoutSeconds > 0 && Number.isFinite(timeoutSeconds)))

@@ -25,20 +25,21 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { parseOptions } from './cli.js';
 import { Pseudonymiser } from '../shared/domain/pseudonymise.js';
 import { formatEvaluation } from '../shared/matching/evaluate.js';
 import { ColumnMapSchema, LinkFileError, linkCsvFiles } from '../shared/matching/link-files.js';
 
+const USAGE =
+  'npm run link -- --left A.csv --right B.csv --map map.json --out pairs.csv [--truth truth.csv] [--key <hex>] [--review-threshold p] [--no-probabilistic]';
+
 function usage(message: string): never {
-  process.stderr.write(
-    `${message}\nusage: npm run link -- --left A.csv --right B.csv --map map.json --out pairs.csv [--truth truth.csv] [--key <hex>] [--review-threshold p] [--no-probabilistic]\n`,
-  );
+  process.stderr.write(`link: ${message}\nusage: ${USAGE}\n`);
   process.exit(2);
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseOptions('link', USAGE, {
     options: {
       left: { type: 'string' },
       right: { type: 'string' },

@@ -14,7 +14,9 @@ import { storeOptionsOf } from '../shared/services.js';
 import { migrateToLatest, migrationState, openStore, type Store } from '../shared/store/database.js';
 import { parseOptions } from './cli.js';
 
-parseOptions('migrate', { options: {} });
+parseOptions('migrate', "npm run migrate   (applies the store's pending migrations, then lists them all)", {
+  options: {},
+});
 let store: Store | undefined;
 try {
   loadLocalSettings();

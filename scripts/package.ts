@@ -64,7 +64,13 @@ function sizeOf(path: string): number {
   return readdirSync(path).reduce((sum, name) => sum + sizeOf(join(path, name)), 0);
 }
 
-const { values } = parseOptions('package', { options: { out: { type: 'string' } } });
+const { values } = parseOptions(
+  'package',
+  'npm run package [-- --out <dir>]   (stages the deployment package, .lintel/package by default)',
+  {
+    options: { out: { type: 'string' } },
+  },
+);
 
 try {
   const out = checkedOut(resolve(values.out ?? join(ROOT, '.lintel/package')));

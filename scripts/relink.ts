@@ -15,7 +15,7 @@ import { linkPendingRecords, relinkAll } from '../shared/linkage/pending-links.j
 import { createServices, type Services } from '../shared/services.js';
 import { failureLine, parseOptions } from './cli.js';
 
-const { values } = parseOptions('relink', {
+const { values } = parseOptions('relink', 'npm run relink [-- --agreement <id>] [--pending]', {
   options: { agreement: { type: 'string' }, pending: { type: 'boolean', default: false } },
 });
 let services: Services | undefined;

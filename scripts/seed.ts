@@ -10,7 +10,7 @@
  * storage account, and nothing allows it when LINTEL_ENV is production.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseOptions } from './cli.js';
 import { loadLocalSettings } from '../local/settings.js';
 import { loadAgreements } from '../shared/agreements/load.js';
 import { loadConfig } from '../shared/config.js';
@@ -18,8 +18,11 @@ import type { ErrorProfileName } from '../shared/synthetic/error-profiles.js';
 import { seedExtracts } from '../shared/synthetic/extracts/demo-seed.js';
 import { uploadBlobClient } from './upload-target.js';
 
+const USAGE =
+  'npm run seed -- [--size 2000] [--share 0.3] [--seed lintel-demo] [--profile clean|typical|hard] [--out .lintel/seed] [--no-upload] [--remote]';
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseOptions('seed', USAGE, {
     options: {
       size: { type: 'string', default: '2000' },
       share: { type: 'string', default: '0.3' },

@@ -5,7 +5,6 @@
  * issuer this shell's settings give (`AUTH_ISSUER`): the host verifies it only if its own
  * settings name the same one.
  */
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { loadLocalSettings } from '../local/settings.js';
 import { AgreementValidationError } from '../shared/agreements/agreement-issue.js';
@@ -13,10 +12,12 @@ import { loadAgreements } from '../shared/agreements/load.js';
 import { parsePartyDirectory, PartyDirectoryError } from '../shared/agreements/party-directory.js';
 import { developmentIssuer } from '../shared/auth/development-issuer.js';
 import { ConfigurationError, loadConfig } from '../shared/config.js';
-import { isUsageError } from './cli.js';
+import { isUsageError, parseOptions } from './cli.js';
+
+const USAGE = 'npm run token -- --party <party-id> --role <role> [--role <role>] [--minutes 60]';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseOptions('token', USAGE, {
     options: {
       party: { type: 'string' },
       role: { type: 'string', multiple: true, default: [] },

@@ -76,15 +76,44 @@ describe('CLI errors', () => {
     60_000,
   );
 
-  it.each([['scripts/curate.ts'], ['scripts/relink.ts'], ['scripts/migrate.ts']])(
-    '%s names an unknown option (exit 2)',
-    (script) => {
-      const result = run(script, ['--dry-run'], ISOLATED);
-      expect(result.status).toBe(2);
-      expect(result.stdout).toBe('');
-      expect(result.stderr.trim()).toBe(
-        `${script.slice('scripts/'.length, -'.ts'.length)}: Unknown option '--dry-run'`,
-      );
-    },
-  );
+  // Before, seed, import, token and relink refused --help as an unknown option, and link
+  // answered "link failed: TypeError (ERR_PARSE_ARGS_UNKNOWN_OPTION)".
+  it.each([
+    ['scripts/seed.ts', 'npm run seed -- [--size'],
+    ['scripts/import.ts', 'npm run import -- <file> --party'],
+    ['scripts/link.ts', 'npm run link -- --left'],
+    ['scripts/relink.ts', 'npm run relink [-- --agreement'],
+    ['scripts/audit.ts', 'npm run audit -- verify'],
+  ])('%s answers --help with its usage line, touching nothing', (script, usage) => {
+    const result = run(script, ['--help'], ISOLATED);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe(`usage: ${result.stdout.slice('usage: '.length)}`);
+    expect(result.stdout).toContain(usage);
+    expect(result.stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('npm run import names what is missing, with its usage (exit 2)', () => {
+    const result = run('scripts/import.ts', ['some.csv', '--party', 'la-housing'], ISOLATED);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('import: a file, --party and --dataset are needed');
+    expect(result.stderr).toContain('usage: npm run import -- <file>');
+  });
+
+  it.each([
+    ['scripts/curate.ts'],
+    ['scripts/relink.ts'],
+    ['scripts/migrate.ts'],
+    ['scripts/seed.ts'],
+    ['scripts/import.ts'],
+  ])('%s names an unknown option (exit 2)', (script) => {
+    const result = run(script, ['--dry-run'], ISOLATED);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    // One line, naming the option as typed (a script taking a file adds Node's hint on `--`).
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(
+      new RegExp(`^${script.slice('scripts/'.length, -'.ts'.length)}: Unknown option '--dry-run'`),
+    );
+  });
 });
