@@ -3,16 +3,14 @@ import { currentSnapshotOrder, isBehind, type ImportRun, type SnapshotOrder } fr
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Agreement, Dataset, RetentionRule } from '../agreements/schema.js';
 import { entriesWithinStoreTransactions, type AccessLog } from '../audit/access-log.js';
-import { consentRecordsInForce } from '../consents/store-consent-register.js';
 import { takeLinkingLock, type LinkDependencies } from '../linkage/link-people.js';
 import { linkPendingRecords, pendingDatasetQueries } from '../linkage/pending-links.js';
 import { retireIdentifiers } from '../people/retired-identifiers.js';
 import { errorKind, type Logger } from '../logging.js';
-import { judgeable, keepWhileRules, keepWhileTest } from './keep-while.js';
-import type { Kysely } from 'kysely';
+import { keepWhileRules, keepWhileTest } from './keep-while.js';
+import { RetentionPeople } from './retention-people.js';
 import type { Store } from '../store/database.js';
 import { snapshotTransaction } from '../store/snapshot-transaction.js';
-import type { Database } from '../store/schema.js';
 
 export interface RetentionDependencies {
   readonly store: Store;
@@ -38,7 +36,7 @@ const CLIENT_ID = 'retention';
 const PARTY_ID = 'joint-system';
 const REASON = 'retention-keep-while';
 const NOT_COMMITTED = 'retention-not-committed';
-/** Ids a statement: well under SQL Server's 2,100 parameters. */
+/** Access-log entries appended at once (they share the log's group commit), and read back at once. */
 const BATCH = 500;
 
 /**
@@ -75,6 +73,12 @@ const BATCH = 500;
  *   its events stay as the history of what the person decided. A person so held keeps whoever a
  *   link candidate joins to them, as a person the field keeps does (the point above);
  * - a rule whose value the field's type cannot hold is skipped (it would keep nobody).
+ *
+ * A pass holds a page of records in memory, not the dataset (a council's runs to hundreds of
+ * thousands of records; the timer's instance has 2–4 GB): it judges person by person as the pages
+ * pass, and keeps what must outlast a page — who is kept — in temporary tables of its transaction
+ * (retention-people.ts). The people of the `retention-not-committed` entries are read back from
+ * the log (RetentionEntries). `npm run bench:retention` measures it.
  *
  * Periods (`period`, `after`) are not enforced here: the signed agreements state none for the
  * joint system (agreements/README.md).
@@ -145,10 +149,13 @@ async function enforceRule(
   if (typeof test === 'string') return skipped(test);
   const { decidingParties } = test;
   const runId = randomUUID();
-  let logged: readonly string[] = [];
   const { store } = deps;
-  // Where entries cannot be written inside the deletion's transaction, they follow its commit.
+  const log = new RetentionEntries(deps, runId, agreement.id, dataset.id);
+  // Where entries cannot be written inside the deletion's transaction (SQLite in memory, where
+  // the store itself is in this process's memory), they follow its commit: the people are held
+  // for them till then.
   const entryInside = entriesWithinStoreTransactions(store);
+  const afterCommit: string[] = [];
 
   // Every read of the pass sees one state, and a deletion of a record an import has since
   // replaced or changed fails the transaction: otherwise an import committed between two reads
@@ -163,12 +170,10 @@ async function enforceRule(
     for (const query of pendingDatasetQueries(trx))
       if ((await store.dialect.firstRows(query.where('dataset_id', 'in', datasets), 1).execute()).length > 0)
         return 'records-not-linked';
-    const deciding = await trx
+    const deciding = trx
       .selectFrom('source_record')
-      .select(['person_id', 'import_run_id', 'attributes'])
       .where('dataset_id', '=', dataset.id)
-      .where('party_id', 'in', decidingParties)
-      .execute();
+      .where('party_id', 'in', decidingParties);
     // What the field's sources have sent, from the run ledger: the records still stored cannot
     // tell, as this rule's own deletions empty them (found by a review: once a pass had deleted
     // every Housing record saying N, the rule waited for ever, as if Housing had sent nothing).
@@ -177,19 +182,27 @@ async function enforceRule(
       const current = await currentSnapshotOrder(trx, partyId, dataset.id);
       if (current !== undefined) standing.push({ ...current, partyId });
     }
-    if (standing.length === 0 && deciding.length === 0) return 'no-extract-from-field-sources';
+    if (standing.length === 0 && (await store.dialect.firstRows(deciding.select('id'), 1).execute()).length === 0)
+      return 'no-extract-from-field-sources';
     // A row of the field's sources refused at import may have been the one that keeps someone:
     // the rule waits for an extract of theirs that loaded whole.
-    const runs = [...new Set([...standing.map((s) => s.runId), ...deciding.map((r) => r.import_run_id)])];
-    for (let i = 0; i < runs.length; i += BATCH) {
-      const partial = await trx
-        .selectFrom('import_run')
-        .select('id')
-        .where('id', 'in', runs.slice(i, i + BATCH))
-        .where('rows_rejected', '>', 0)
-        .execute();
-      if (partial.length > 0) return 'field-source-rows-rejected';
-    }
+    const standingRuns = standing.map((s) => s.runId);
+    const partial = await store.dialect
+      .firstRows(
+        trx
+          .selectFrom('import_run')
+          .select('id')
+          .where('rows_rejected', '>', 0)
+          .where((eb) =>
+            eb.or([
+              eb('id', 'in', deciding.select('import_run_id')),
+              ...(standingRuns.length > 0 ? [eb('id', 'in', standingRuns)] : []),
+            ]),
+          ),
+        1,
+      )
+      .execute();
+    if (partial.length > 0) return 'field-source-rows-rejected';
     // So may an extract of theirs not loaded: the standing snapshot's N may be what it puts right.
     // Refused whole since the standing one loaded (found by a review); or still received, loading,
     // or broken off and to be retried, whenever it was received (found by later ones: a pass
@@ -229,192 +242,172 @@ async function enforceRule(
     }
     if (notLoaded.some((status) => status !== 'rejected')) return 'field-source-extract-pending';
     if (notLoaded.length > 0) return 'field-source-extract-refused';
-    const kept = new Set<string>();
-    let judged = 0;
-    for (const row of deciding) {
-      const value = (JSON.parse(row.attributes) as Record<string, unknown>)[test.field];
-      if (!judgeable(test, value)) kept.add(row.person_id!);
-      else {
-        judged++;
-        if (value === test.wanted) kept.add(row.person_id!);
+
+    // Judged a page at a time: what outlasts a page is kept in the transaction's own tables,
+    // dropped before the commit (a rolled-back pass takes them with it).
+    const people = await RetentionPeople.note(trx, store.dialect.engine, runId, dataset.id, decidingParties);
+    const judgeAndDelete = async (): Promise<Plan | string> => {
+      const judging = await people.judge(test);
+      // Not one value in the whole of their standing extracts (the column left out of them,
+      // say): the rule waits. Where this rule has deleted some of those rows, the extracts did
+      // say, and the blank ones left are judged as blanks, kept (found by a review).
+      if (judging.judged === 0 && judging.deciding > 0) {
+        if (standing.length === 0) return 'field-blank-in-sources';
+        const loaded = await trx
+          .selectFrom('import_run')
+          .select((eb) => eb.fn.sum<number>('rows_loaded').as('rows'))
+          .where('id', 'in', standingRuns)
+          .executeTakeFirst();
+        if (Number(loaded?.rows ?? 0) <= judging.deciding) return 'field-blank-in-sources';
       }
-    }
-    // Not one value in the whole of their standing extracts (the column left out of them, say):
-    // the rule waits. Where this rule has deleted some of those rows, the extracts did say, and
-    // the blank ones left are judged as blanks, kept (found by a review).
-    if (judged === 0 && deciding.length > 0) {
-      if (standing.length === 0) return 'field-blank-in-sources';
-      const loaded = await trx
-        .selectFrom('import_run')
-        .select((eb) => eb.fn.sum<number>('rows_loaded').as('rows'))
-        .where(
-          'id',
-          'in',
-          standing.map((s) => s.runId),
-        )
-        .executeTakeFirst();
-      if (Number(loaded?.rows ?? 0) <= deciding.length) return 'field-blank-in-sources';
-    }
+      // Held for a consent or opt-out in force: kept as the flag keeps, so the pending links
+      // below are followed from them too (found by a review: a record waiting for review against
+      // an opted-out person was deleted, and the officer's review with it).
+      const held = await people.holdConsentsInForce();
+      await people.keepUnderReview(agreement.id, dataset.id);
 
-    const linked = await trx
-      .selectFrom('source_record')
-      .select(['id', 'person_id'])
-      .where('dataset_id', '=', dataset.id)
-      .execute();
-    const personOf = new Map(linked.map((r) => [r.id, r.person_id!]));
-    // Every link of the agreement (its records' links are all here), read once: the deleted
-    // records' links are then deleted by primary key, without an index on the record columns
-    // that every linking pass would have to keep up.
-    const links = await trx
-      .selectFrom('record_link')
-      .select(['id', 'record_a', 'record_b', 'status'])
-      .where('agreement_id', '=', agreement.id)
-      .execute();
-    // Kept with the person a candidate would join them to, and so on along candidates: each
-    // review may make them one person with someone kept.
-    const candidates: [string, string][] = [];
-    for (const { record_a: a, record_b: b, status } of links) {
-      const personA = personOf.get(a);
-      const personB = personOf.get(b);
-      // A confirmed link is one person only once a pass has formed them (link-people.ts): until
-      // then, or if the pass refuses the merge, it holds like a candidate.
-      const pending = status === 'candidate' || (status === 'confirmed' && personA !== personB);
-      if (pending && personA !== undefined && personB !== undefined) candidates.push([personA, personB]);
-    }
-    // Held for a consent or opt-out in force: kept as the flag keeps, so the candidates below are
-    // followed from them too (found by a review: a record waiting for review against an opted-out
-    // person was deleted, and the officer's review with it).
-    const held = await peopleWithConsentsInForce(trx, [
-      ...new Set(linked.map((r) => r.person_id!).filter((person) => !kept.has(person))),
-    ]);
-    const underReview = new Set<string>();
-    const keptOrReviewed = (person: string) => kept.has(person) || held.has(person) || underReview.has(person);
-    for (let grew = true; grew;) {
-      grew = false;
-      for (const [personA, personB] of candidates) {
-        for (const [from, to] of [
-          [personA, personB],
-          [personB, personA],
-        ] as const) {
-          if (keptOrReviewed(from) && !keptOrReviewed(to)) {
-            underReview.add(to);
-            grew = true;
-          }
-        }
+      await people.deleteLinksOfOutOfScope(agreement.id, dataset.id);
+      let peopleDeleted = 0;
+      let recordsDeleted = 0;
+      const at = new Date().toISOString();
+      for await (const page of people.outOfScope()) {
+        // Written before the deletion commits: a deletion the log does not show must not happen.
+        if (entryInside) await log.claim(page.people);
+        else afterCommit.push(...page.people);
+        // The access log keeps its entries about them: a subject access request must still find them.
+        await retireIdentifiers(trx, page.records, at);
+        await trx.deleteFrom('record_identifier').where('record_id', 'in', page.records).execute();
+        const [result] = await trx.deleteFrom('source_record').where('id', 'in', page.records).execute();
+        // Every record judged must still be there to delete, or the entries above would claim
+        // too much: an import replaced some meanwhile. Rolled back; the next pass judges again.
+        if ((result?.numDeletedRows ?? 0n) !== BigInt(page.records.length)) throw new RetentionRaced();
+        peopleDeleted += page.people.length;
+        recordsDeleted += page.records.length;
       }
-    }
-
-    const byPerson = new Map<string, string[]>();
-    for (const { id, person_id: personId } of linked) {
-      if (keptOrReviewed(personId!)) continue;
-      const ids = byPerson.get(personId!) ?? [];
-      ids.push(id);
-      byPerson.set(personId!, ids);
-    }
-    if (byPerson.size === 0) return { people: [], records: 0, held: held.size };
-
-    // Written before the deletion commits: a deletion the log does not show must not happen.
-    if (entryInside) {
-      logged = [...byPerson.keys()];
-      await logEach(deps, runId, agreement.id, dataset.id, logged, 'allow', REASON);
-    }
-    const ids = [...byPerson.values()].flat();
-    const deleted = new Set(ids);
-    const linkIds = links.filter((l) => deleted.has(l.record_a) || deleted.has(l.record_b)).map((l) => l.id);
-    for (let i = 0; i < linkIds.length; i += BATCH)
-      await trx
-        .deleteFrom('record_link')
-        .where('id', 'in', linkIds.slice(i, i + BATCH))
-        .execute();
-    let removed = 0n;
-    const at = new Date().toISOString();
-    for (let i = 0; i < ids.length; i += BATCH) {
-      const batch = ids.slice(i, i + BATCH);
-      // The access log keeps its entries about them: a subject access request must still find them.
-      await retireIdentifiers(trx, batch, at);
-      await trx.deleteFrom('record_identifier').where('record_id', 'in', batch).execute();
-      const [result] = await trx.deleteFrom('source_record').where('id', 'in', batch).execute();
-      removed += result?.numDeletedRows ?? 0n;
-    }
-    // Every record judged must still be there to delete, or the entries above would claim too
-    // much: an import replaced some meanwhile. Rolled back; the next pass judges again.
-    if (removed !== BigInt(ids.length)) throw new RetentionRaced();
-    return { people: [...byPerson.keys()], records: ids.length, held: held.size };
+      return { people: peopleDeleted, records: recordsDeleted, held };
+    };
+    const outcome = await judgeAndDelete();
+    await people.drop();
+    return outcome;
   }).catch(async (err: unknown) => {
     const kind = errorKind(err);
     deps.logger.error('retention.failed', { ...base, runId, kind });
-    if (logged.length > 0)
-      await logEach(deps, runId, agreement.id, dataset.id, logged, 'deny', NOT_COMMITTED).catch(() => undefined);
+    await log.notCommitted().catch(() => undefined);
     throw new RetentionFailed(kind);
   });
 
   if (typeof plan === 'string') return skipped(plan);
-  if (!entryInside && plan.people.length > 0)
-    await logEach(deps, runId, agreement.id, dataset.id, plan.people, 'allow', REASON);
+  if (afterCommit.length > 0) await log.claim(afterCommit);
   deps.logger.info('retention.enforced', {
     ...base,
     runId,
-    peopleDeleted: plan.people.length,
+    peopleDeleted: plan.people,
     recordsDeleted: plan.records,
     peopleHeld: plan.held,
   });
   return {
     ...base,
     outcome: 'enforced',
-    peopleDeleted: plan.people.length,
+    peopleDeleted: plan.people,
     recordsDeleted: plan.records,
     peopleHeld: plan.held,
   };
 }
 
 interface Plan {
-  readonly people: readonly string[];
+  readonly people: number;
   readonly records: number;
   readonly held: number;
 }
 
-/** Of these people, those with a consent or opt-out of any kind in force. */
-async function peopleWithConsentsInForce(trx: Kysely<Database>, people: readonly string[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (let i = 0; i < people.length; i += BATCH) {
-    const rows = await consentRecordsInForce(trx)
-      .select('r.subject_key')
-      .distinct()
-      .where('r.subject_key', 'in', people.slice(i, i + BATCH))
-      .execute();
-    for (const row of rows) found.add(row.subject_key);
-  }
-  return found;
-}
+/**
+ * A pass's access-log entries: one `retention-delete` for each person it deletes, and should the
+ * deletion not commit, a `retention-not-committed` for each of those. The people of the second
+ * are read back from the log, by the sequence numbers of the first, rather than held.
+ */
+class RetentionEntries {
+  /** The sequence numbers of the pass's `retention-delete` entries lie in this range. */
+  private claimed: { first: number; last: number } | undefined;
 
-async function logEach(
-  deps: RetentionDependencies,
-  runId: string,
-  agreementId: string,
-  datasetId: string,
-  people: readonly string[],
-  decision: 'allow' | 'deny',
-  reasonCode: string,
-): Promise<void> {
-  // Concurrent appends share the log's group commit.
-  for (let i = 0; i < people.length; i += BATCH)
-    await Promise.all(
-      people.slice(i, i + BATCH).map((personId) =>
-        deps.accessLog.append({
-          requestId: runId,
-          partyId: PARTY_ID,
-          clientId: CLIENT_ID,
-          roles: [],
-          purpose: agreementId,
-          action: RETENTION_ACTION,
-          subjectRef: personId,
-          datasets: [datasetId],
-          fields: [],
-          decision,
-          reasonCode,
-        }),
-      ),
-    );
+  constructor(
+    private readonly deps: RetentionDependencies,
+    private readonly runId: string,
+    private readonly agreementId: string,
+    private readonly datasetId: string,
+  ) {}
+
+  async claim(people: readonly string[]): Promise<void> {
+    await this.append(people, 'allow', REASON, (seq) => {
+      this.claimed = {
+        first: Math.min(this.claimed?.first ?? seq, seq),
+        last: Math.max(this.claimed?.last ?? seq, seq),
+      };
+    });
+  }
+
+  async notCommitted(): Promise<void> {
+    const claimed = this.claimed;
+    if (claimed === undefined) return;
+    const { store } = this.deps;
+    for (let after = claimed.first - 1; after < claimed.last;) {
+      const page = await store.dialect
+        .firstRows(
+          store.db
+            .selectFrom('access_log')
+            .select(['seq', 'subject_ref'])
+            .where('seq', '>', after)
+            .where('seq', '<=', claimed.last)
+            .where('request_id', '=', this.runId)
+            .where('action', '=', RETENTION_ACTION)
+            .where('reason_code', '=', REASON)
+            .orderBy('seq'),
+          BATCH,
+        )
+        .execute();
+      if (page.length === 0) return;
+      await this.append(
+        page.flatMap((entry) => (entry.subject_ref === null ? [] : [entry.subject_ref])),
+        'deny',
+        NOT_COMMITTED,
+      );
+      after = Number(page.at(-1)!.seq);
+    }
+  }
+
+  /**
+   * A batch's entries are all settled, written or failed, before this goes on or throws: none is
+   * still on its way when the log is read back. `written` hears of each one written.
+   */
+  private async append(
+    people: readonly string[],
+    decision: 'allow' | 'deny',
+    reasonCode: string,
+    written: (seq: number) => void = () => undefined,
+  ): Promise<void> {
+    // Concurrent appends share the log's group commit.
+    for (let i = 0; i < people.length; i += BATCH) {
+      const settled = await Promise.allSettled(
+        people.slice(i, i + BATCH).map((personId) =>
+          this.deps.accessLog.append({
+            requestId: this.runId,
+            partyId: PARTY_ID,
+            clientId: CLIENT_ID,
+            roles: [],
+            purpose: this.agreementId,
+            action: RETENTION_ACTION,
+            subjectRef: personId,
+            datasets: [this.datasetId],
+            fields: [],
+            decision,
+            reasonCode,
+          }),
+        ),
+      );
+      for (const result of settled) if (result.status === 'fulfilled') written(result.value.seq);
+      const failed = settled.find((result) => result.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    }
+  }
 }
 
 /** A pass that broke off; names the kind of error only (a driver's message can quote a value). */

@@ -1,0 +1,233 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { consentRecordsInForce } from '../consents/store-consent-register.js';
+import { snapshotTempTable, tempText } from '../imports/snapshot-temp-table.js';
+import type { Engine } from '../store/dialect.js';
+import type { Database } from '../store/schema.js';
+import { judgeable, type KeepWhileTest } from './keep-while.js';
+
+/** Records a page of the judging read: each brings its attributes (JSON) into memory. */
+const JUDGING_PAGE = 1_000;
+/** Records a page of the deletion: each page's ids are bound in its statements, well under SQL Server's 2,100 parameters. */
+const DELETION_PAGE = 500;
+/** People an insert names: one parameter each, and SQL Server takes at most 1,000 rows a `values` list. */
+const PEOPLE_PER_INSERT = 500;
+
+/** A page of records of people the rule does not keep, in person order. */
+export interface OutOfScopePage {
+  /** Their people, each in the page that holds their first record: a person is named once a pass. */
+  readonly people: readonly string[];
+  readonly records: readonly string[];
+}
+
+/**
+ * The people of one retention pass of a rule (enforce-retention.ts), judged in the store a page at
+ * a time, so that the pass holds a page in memory however big the dataset: what must outlast a
+ * page stays in temporary tables of the pass's transaction (snapshot-temp-table.ts), created in
+ * it, gone with it if it is rolled back, and dropped by {@link drop} before it commits.
+ *
+ * - `retention_records`: every record of the dataset as `(person_id, id)`, and whether it is of
+ *   the field's sources, keyed in person order: the pages are read by that key (keyset paging),
+ *   so each page is a seek whatever the store's own indexes, and a person's records come together.
+ * - `retention_kept`: the people kept — by the field (or a value it cannot judge), for a consent
+ *   or opt-out in force, or waiting for a review against someone kept.
+ * - `retention_pending`: who a pending link (a candidate, or a confirmation no pass has yet made
+ *   one person) joins to whom, both ways, for following those links from the people kept.
+ *
+ * Keys are declared in each `create table`: SQL Server refuses `create index` inside a snapshot
+ * transaction, which the pass is.
+ */
+export class RetentionPeople {
+  private readonly records: RawBuilder<unknown>;
+  private readonly kept: RawBuilder<unknown>;
+  private readonly pending: RawBuilder<unknown>;
+
+  private constructor(
+    private readonly trx: Kysely<Database>,
+    private readonly engine: Engine,
+    runId: string,
+  ) {
+    const table = (stem: string) => sql.raw(snapshotTempTable(engine, runId, stem));
+    this.records = table('retention_records');
+    this.kept = table('retention_kept');
+    this.pending = table('retention_pending');
+  }
+
+  /** Notes the dataset's records and their people, in the pass's transaction; none is judged yet. */
+  static async note(
+    trx: Kysely<Database>,
+    engine: Engine,
+    runId: string,
+    datasetId: string,
+    decidingParties: readonly string[],
+  ): Promise<RetentionPeople> {
+    const people = new RetentionPeople(trx, engine, runId);
+    const { records, kept, pending } = people;
+    const text = (n: number) => tempText(engine, n);
+    for (const table of [records, kept, pending]) await sql`drop table if exists ${table}`.execute(trx);
+    await sql`create table ${records} (
+      person_id ${text(64)} not null,
+      id ${text(64)} not null,
+      deciding integer not null,
+      primary key (person_id, id))`.execute(trx);
+    await sql`create table ${kept} (person_id ${text(64)} not null primary key)`.execute(trx);
+    await sql`create table ${pending} (
+      person_a ${text(64)} not null,
+      person_b ${text(64)} not null,
+      link_id ${text(64)} not null,
+      primary key (person_a, person_b, link_id))`.execute(trx);
+    // Every record has a person: the pass waits while any record of the agreement has none.
+    await sql`insert into ${records} (person_id, id, deciding)
+      select person_id, id, case when party_id in (${sql.join(decidingParties)}) then 1 else 0 end
+      from source_record
+      where dataset_id = ${datasetId} and person_id is not null`.execute(trx);
+    return people;
+  }
+
+  /**
+   * Judges the records of the field's sources, person by person as the pages pass: a person is
+   * kept when one of those records holds the wanted value, or one the test cannot judge (a blank,
+   * a value of another type). Counts the records read, and those holding a value it can judge.
+   */
+  async judge(test: KeepWhileTest): Promise<{ deciding: number; judged: number }> {
+    let deciding = 0;
+    let judged = 0;
+    let lastKept: string | undefined;
+    let cursor: Cursor | undefined;
+    for (;;) {
+      const { top, limit } = firstRows(this.engine, JUDGING_PAGE);
+      const page = await sql<{ person_id: string; id: string; attributes: string }>`
+        select ${top} t.person_id, t.id, sr.attributes
+        from ${this.records} t join source_record sr on sr.id = t.id
+        where t.deciding = 1 ${after(cursor)}
+        order by t.person_id, t.id ${limit}`.execute(this.trx);
+      const keep: string[] = [];
+      for (const row of page.rows) {
+        deciding++;
+        const value = (JSON.parse(row.attributes) as Record<string, unknown>)[test.field];
+        const canJudge = judgeable(test, value);
+        if (canJudge) judged++;
+        // A person's records come together: each kept person is noted once.
+        if ((!canJudge || value === test.wanted) && row.person_id !== lastKept) {
+          keep.push(row.person_id);
+          lastKept = row.person_id;
+        }
+      }
+      await this.keep(keep);
+      const last = page.rows.at(-1);
+      if (last === undefined || page.rows.length < JUDGING_PAGE) return { deciding, judged };
+      cursor = { personId: last.person_id, id: last.id };
+    }
+  }
+
+  /**
+   * Keeps the people not already kept who have a consent or opt-out of any kind in force (the
+   * decision is keyed by their person id), and returns how many that holds.
+   */
+  async holdConsentsInForce(): Promise<number> {
+    const inForce = consentRecordsInForce(this.trx).select('r.subject_key');
+    const held = await sql`insert into ${this.kept} (person_id)
+      select distinct h.subject_key from ${inForce} h
+      where exists (select 1 from ${this.records} t where t.person_id = h.subject_key)
+        and not exists (select 1 from ${this.kept} k where k.person_id = h.subject_key)`.execute(this.trx);
+    return Number(held.numAffectedRows ?? 0n);
+  }
+
+  /**
+   * Keeps whoever a pending link joins to someone kept, and so on along such links: each review
+   * may make them one person with someone kept. A confirmed link is one person only once a pass
+   * has formed them (link-people.ts): until then, or if the pass refuses the merge, it holds like
+   * a candidate. Only links between records of the dataset count.
+   */
+  async keepUnderReview(agreementId: string, datasetId: string): Promise<void> {
+    const { trx, pending, kept } = this;
+    await sql`insert into ${pending} (person_a, person_b, link_id)
+      select sa.person_id, sb.person_id, l.id
+      from record_link l
+      join source_record sa on sa.id = l.record_a
+      join source_record sb on sb.id = l.record_b
+      where l.agreement_id = ${agreementId} and l.status in ('candidate', 'confirmed')
+        and sa.dataset_id = ${datasetId} and sb.dataset_id = ${datasetId}
+        and sa.person_id <> sb.person_id`.execute(trx);
+    await sql`insert into ${pending} (person_a, person_b, link_id)
+      select person_b, person_a, link_id from ${pending}`.execute(trx);
+    for (;;) {
+      const reached = await sql`insert into ${kept} (person_id)
+        select distinct p.person_b from ${pending} p
+        where exists (select 1 from ${kept} k where k.person_id = p.person_a)
+          and not exists (select 1 from ${kept} k where k.person_id = p.person_b)`.execute(trx);
+      if (Number(reached.numAffectedRows ?? 0n) === 0) return;
+    }
+  }
+
+  /**
+   * Deletes the agreement's links of every record of a person not kept, in one statement that
+   * finds each link's records by primary key: the store keeps no index on a link's records,
+   * which every linking pass would have to keep up. Before the records themselves go.
+   */
+  async deleteLinksOfOutOfScope(agreementId: string, datasetId: string): Promise<void> {
+    const goes = (column: 'record_a' | 'record_b') => sql`exists (select 1 from source_record sr
+      where sr.id = record_link.${sql.raw(column)} and sr.dataset_id = ${datasetId}
+        and not exists (select 1 from ${this.kept} k where k.person_id = sr.person_id))`;
+    await sql`delete from record_link
+      where agreement_id = ${agreementId} and (${goes('record_a')} or ${goes('record_b')})`.execute(this.trx);
+  }
+
+  /** The records of people not kept, a page at a time, in person order. */
+  async *outOfScope(): AsyncGenerator<OutOfScopePage> {
+    let lastPerson: string | undefined;
+    let cursor: Cursor | undefined;
+    for (;;) {
+      const { top, limit } = firstRows(this.engine, DELETION_PAGE);
+      const page = await sql<{ person_id: string; id: string }>`
+        select ${top} t.person_id, t.id from ${this.records} t
+        where not exists (select 1 from ${this.kept} k where k.person_id = t.person_id) ${after(cursor)}
+        order by t.person_id, t.id ${limit}`.execute(this.trx);
+      const people: string[] = [];
+      for (const { person_id: person } of page.rows) {
+        if (person === lastPerson) continue;
+        people.push(person);
+        lastPerson = person;
+      }
+      if (page.rows.length > 0) yield { people, records: page.rows.map((r) => r.id) };
+      const last = page.rows.at(-1);
+      if (last === undefined || page.rows.length < DELETION_PAGE) return;
+      cursor = { personId: last.person_id, id: last.id };
+    }
+  }
+
+  /** Drops the temporary tables; call once the pass is done with them, before its commit. */
+  async drop(): Promise<void> {
+    for (const table of [this.records, this.kept, this.pending]) await sql`drop table ${table}`.execute(this.trx);
+  }
+
+  /** Notes these people as kept (each not yet noted). */
+  private async keep(people: readonly string[]): Promise<void> {
+    for (let i = 0; i < people.length; i += PEOPLE_PER_INSERT)
+      await sql`insert into ${this.kept} (person_id) values ${sql.join(
+        people.slice(i, i + PEOPLE_PER_INSERT).map((person) => sql`(${person})`),
+      )}`.execute(this.trx);
+  }
+}
+
+/** The last record of a page read in `(person_id, id)` order. */
+interface Cursor {
+  readonly personId: string;
+  readonly id: string;
+}
+
+/**
+ * The records after the cursor in `(person_id, id)` order, as a range of the key's first column
+ * that an index seek can use (a row-value comparison, which SQLite takes, SQL Server does not).
+ */
+function after(cursor: Cursor | undefined): RawBuilder<unknown> {
+  if (cursor === undefined) return sql``;
+  return sql`and t.person_id >= ${cursor.personId} and (t.person_id > ${cursor.personId} or t.id > ${cursor.id})`;
+}
+
+/** A read's first `n` rows: `top` on SQL Server, `limit` on SQLite (Dialect.firstRows, for raw statements). */
+function firstRows(engine: Engine, n: number): { top: RawBuilder<unknown>; limit: RawBuilder<unknown> } {
+  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError('A page is a positive number of rows.');
+  return engine === 'mssql'
+    ? { top: sql.raw(`top(${n})`), limit: sql.raw('') }
+    : { top: sql.raw(''), limit: sql.raw(`limit ${n}`) };
+}

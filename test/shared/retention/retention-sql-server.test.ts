@@ -1,0 +1,74 @@
+import { resolve } from 'node:path';
+import type { CompiledQuery, KyselyPlugin, QueryId } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { loadAgreements } from '../../../shared/agreements/load.js';
+import { AccessLog } from '../../../shared/audit/access-log.js';
+import { createLogger } from '../../../shared/logging.js';
+import { enforceRetention } from '../../../shared/retention/enforce-retention.js';
+import { refusedBySqlServer, sqlServerStatements } from '../../support/sql-server-statements.js';
+
+/**
+ * A retention pass's statements as Kysely's SQL Server compiler sends them (no SQL Server can run
+ * here: test/support/sql-server-statements.ts), driven through every step with one Housing
+ * record that the rule does not keep: the pass's temporary tables, its pages and its deletion.
+ */
+const AGREEMENT = 'social-care-education-housing';
+const RUN = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
+
+function answer(query: CompiledQuery): readonly unknown[] {
+  const text = query.sql.replace(/\s+/g, ' ').trim();
+  if (text.includes('sp_getapplock')) return [{ status: 0 }];
+  if (text.startsWith('select "id", "as_of", "uploaded_at" from "import_run"'))
+    return [{ id: RUN, as_of: '2026-12-01', uploaded_at: null }];
+  if (text.includes('sr.attributes'))
+    return [{ person_id: 'p1', id: 'r1', attributes: '{"inTemporaryAccommodation":false}' }];
+  if (/^select top\(500\) t\.person_id, t\.id from/.test(text)) return [{ person_id: 'p1', id: 'r1' }];
+  return [];
+}
+
+/** Each `delete` deletes what it names (one record here): the recording store reports no counts. */
+function deletesOne(): KyselyPlugin {
+  const deletes = new WeakSet<QueryId>();
+  return {
+    transformQuery: (args) => {
+      if (args.node.kind === 'DeleteQueryNode') deletes.add(args.queryId);
+      return args.node;
+    },
+    transformResult: async (args) =>
+      deletes.has(args.queryId) ? { ...args.result, numAffectedRows: 1n } : args.result,
+  };
+}
+
+describe('a retention pass on Azure SQL', () => {
+  it('judges and deletes in pages with statements SQL Server accepts', async () => {
+    const recording = sqlServerStatements(answer);
+    const store = { ...recording.store, db: recording.store.db.withPlugin(deletesOne()) };
+    const logger = createLogger('warn', () => undefined);
+    const accessLog = new AccessLog(store, logger);
+
+    const [summary] = await enforceRetention(
+      { store, agreements: loadAgreements(resolve('agreements')), accessLog, logger },
+      AGREEMENT,
+    );
+
+    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 1, recordsDeleted: 1 });
+    const statements = recording.statements;
+    for (const statement of statements)
+      expect({ sql: statement.sql, refused: refusedBySqlServer(statement) }).toEqual({
+        sql: statement.sql,
+        refused: [],
+      });
+    const texts = statements.map((s) => s.sql.replace(/\s+/g, ' ').trim());
+    // Global temporary tables that outlive one sp_executesql call (snapshot-temp-table.ts), keyed
+    // in their `create table`: SQL Server refuses `create index` in a snapshot transaction.
+    const created = texts.filter((s) => s.startsWith('create table'));
+    expect(created).toHaveLength(3);
+    for (const statement of created)
+      expect(statement).toMatch(/^create table ##lintel_retention[a-z]+_[0-9a-f]{32} \(/);
+    expect(texts.some((s) => s.startsWith('create index'))).toBe(false);
+    // Pages bounded as SQL Server bounds a read, in the key's order.
+    expect(texts.filter((s) => /^select top\(1000\) .* order by t\.person_id, t\.id$/.test(s))).toHaveLength(1);
+    expect(texts.filter((s) => /^select top\(500\) .* order by t\.person_id, t\.id$/.test(s))).toHaveLength(1);
+    expect(texts.filter((s) => s.startsWith('drop table ##lintel_retention'))).toHaveLength(3);
+  });
+});
