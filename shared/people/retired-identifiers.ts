@@ -33,7 +33,9 @@ export async function retireIdentifiers(
     .where('sr.person_id', 'is not', null)
     .execute();
   if (rows.length === 0) return;
-  // A person deleted again after a later extract re-sent them adds nothing new.
+  // A person deleted again after a later extract re-sent them adds nothing new. Read by kind and
+  // hash, the lookup index's key: by hash alone each page scanned every hash kept so far.
+  const kinds = [...new Set(rows.map((r) => r.kind))];
   const hashes = [...new Set(rows.map((r) => r.hash))];
   const kept = [];
   for (let i = 0; i < hashes.length; i += HASHES_PER_SELECT)
@@ -41,6 +43,7 @@ export async function retireIdentifiers(
       ...(await trx
         .selectFrom('retired_identifier')
         .select(['person_id', 'dataset_id', 'kind', 'hash', 'key_version'])
+        .where('kind', 'in', kinds)
         .where('hash', 'in', hashes.slice(i, i + HASHES_PER_SELECT))
         .execute()),
     );
