@@ -191,80 +191,136 @@ function endOnlyWhenRead(zip: Writable & { readonly readableEnded?: boolean }): 
   } as typeof zip.emit;
 }
 
-interface DescriptorReader {
-  _processDataDescriptor?: (entry: EntryStream & { extra?: { signature?: unknown } }) => PromiseLike<unknown>;
-  pull?: (length: number) => PromiseLike<Buffer>;
-  _readRecord?: () => PromiseLike<unknown>;
-}
-
+/** The signature of a data descriptor, `PK\x07\x08`, read as a little-endian number. */
+const DESCRIPTOR = 0x08074b50;
+/** General purpose bit 3: the entry's CRC and sizes are in a data descriptor after its data. */
+const SIZES_IN_DESCRIPTOR = 0x08;
 /** The ID of the ZIP64 extended information extra field. */
 const ZIP64_EXTRA = 0x0001;
 
-/**
- * Reads an entry's ZIP64 data descriptor whole. A writer that streams (the sizes unknown until
- * the data is written: general purpose bit 3) and uses ZIP64 puts a ZIP64 extra field in the
- * local header and then, after the data, a descriptor of 24 bytes: signature, CRC and 8-byte
- * sizes (APPNOTE 4.3.9). unzipper 0.10's Parse reads every descriptor as 16 bytes
- * (lib/parse.js, `_processDataDescriptor`), so the last 8 were taken for the next record's
- * signature and the workbook refused as unreadable. Nothing in the descriptor is needed: the
- * entry's end is the central directory's compressed size ({@link boundEntriesByDirectory}), and
- * its bytes are counted against the directory's sizes (readZipDirectory reads ZIP64 ones).
- * Should a later unzipper have no such method, it is left alone: the ZIP64 tests say whether it
- * reads these descriptors itself.
- */
-function readZip64Descriptors(zip: DescriptorReader): void {
-  const original = zip._processDataDescriptor;
-  const pull = zip.pull;
-  const next = zip._readRecord;
-  if (typeof original !== 'function' || typeof pull !== 'function' || typeof next !== 'function') return;
-  zip._processDataDescriptor = function processDescriptor(this: DescriptorReader, entry) {
-    if (entry.extra?.signature !== ZIP64_EXTRA) return original.call(this, entry);
-    return pull.call(this, 24).then(() => next.call(this));
-  };
-}
-
-/** The signature of a data descriptor, `PK\x07\x08`. */
-const DESCRIPTOR_SIGNATURE = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
-
-interface EntryBounds {
+interface ZipParser {
   push?: (chunk: unknown) => boolean;
   stream?: (eof: number | Buffer, includeEof?: boolean) => unknown;
+  pull?: (length: number) => PromiseLike<Buffer>;
+  _readRecord?: () => PromiseLike<unknown>;
+  _processDataDescriptor?: (entry: unknown) => PromiseLike<unknown>;
+}
+
+/** An entry as unzipper 0.10 pushes it: its local header's fields, and its ZIP64 extra field if any. */
+type ParsedEntry = EntryStream & { vars?: { flags?: unknown }; extra?: { signature?: unknown } };
+
+/** An entry with a data descriptor, and what the central directory says of it. */
+interface Described {
+  readonly listed: ZipEntry;
+  /** Its local header has a ZIP64 extra field, so its descriptor's sizes are 8 bytes each (APPNOTE 4.3.9.2). */
+  readonly zip64: boolean;
 }
 
 /**
- * Ends each entry whose sizes are in a data descriptor (general purpose bit 3, as Apache POI and
- * other streaming writers write them) after the compressed size the central directory gives it.
- * unzipper 0.10's Parse (lib/parse.js, `_readFile`) does not know that size: it streams the
- * entry's bytes until it meets the descriptor's signature, `PK\x07\x08`, and compressed bytes
- * hold those four by chance (an 84 MB workbook's worksheet about once in fifty), so the entry
- * was cut short there and a good workbook refused as unreadable. Its stream is asked for the
- * entry's bytes (`stream(eof)`, PullStream.js) at once after the entry is pushed, with the
- * signature as `eof`; given the size as a number instead, it streams that many bytes, as it does
- * for an entry with sizes in its local header, still chunk by chunk. The descriptor after them is
- * then read as before. A directory that lies about the size leaves the inflater or the next
- * record's signature wrong, and the workbook is refused as unreadable, as any malformed zip is.
- * An entry the directory does not list has already stopped the read ({@link countEntry}). Should a
- * later unzipper have no such methods, it is left alone, as {@link readZip64Descriptors} is: the
- * descriptor-signature test says whether it bounds these entries itself.
+ * Reads each entry that has a data descriptor (general purpose bit 3, as Apache POI and other
+ * streaming writers write them) by what the central directory says of it: its bytes end after
+ * the compressed size the directory gives, and the descriptor after them is read in whichever
+ * form APPNOTE allows (4.3.9), told apart by its bytes and checked against the directory.
+ *
+ * unzipper 0.10's Parse (lib/parse.js, `_readFile`, `_processDataDescriptor`) gets these wrong
+ * four ways, each a good workbook refused as unreadable:
+ * - With no sizes in the local header, it streams the entry's bytes until it meets the
+ *   descriptor's signature, `PK\x07\x08`, which compressed bytes hold by chance (an 84 MB
+ *   workbook's worksheet about once in fifty): the entry was cut short there. Its stream is asked
+ *   for the entry's bytes (`stream(eof)`, PullStream.js) at once after the entry is pushed; given
+ *   the directory's size as `eof` instead, it streams that many bytes, still chunk by chunk.
+ * - With the real sizes in the local header as well (bit 3 set all the same), it reads the
+ *   entry by them and then takes the descriptor for the next record (`invalid signature:
+ *   0x8074b50`). Such an entry is bounded by the directory's size too, and its descriptor read.
+ * - It reads every descriptor as 16 bytes: a ZIP64 one (8-byte sizes: 24 bytes, or 20 without
+ *   its signature) left 8 bytes taken for the next record's signature. Sizes that match the
+ *   directory's as 4-byte ones are 4-byte ones, else they are read as 8-byte ones; an empty
+ *   entry's match both ways, and is ZIP64 when its local header has a ZIP64 extra field.
+ * - It reads every descriptor with its signature, which is optional: without it (12 bytes, or
+ *   20), four bytes of the next header went with it. A descriptor that starts with the
+ *   signature and then the entry's CRC (the directory gives it) has its signature; one that
+ *   starts with the CRC has none (a CRC equal to the signature's value is told apart by the
+ *   next four bytes).
+ * A descriptor whose CRC or sizes are not the directory's in any of these forms is a zip whose
+ * entries cannot be told apart: it fails as any malformed zip does, and the workbook is refused
+ * as unreadable; so does a directory that lies about a compressed size, which leaves the
+ * inflater or the descriptor wrong. Nothing is held but the descriptor's few bytes: the entry's
+ * bytes stream as before. An entry the directory does not list has already stopped the
+ * read ({@link countEntry}) and is left to unzipper. Should a later unzipper have no such
+ * methods, it is left alone: the descriptor tests (spreadsheet-cells.test.ts) say whether it
+ * reads these entries itself.
  */
-function boundEntriesByDirectory(zip: EntryBounds, entries: ReadonlyMap<string, ZipEntry>): void {
-  const push = zip.push;
-  const stream = zip.stream;
-  if (typeof push !== 'function' || typeof stream !== 'function') return;
-  /** The compressed size of the entry pushed last, until its bytes are asked for. */
-  let pending: number | undefined;
+function readEntriesByDirectory(zip: ZipParser, entries: ReadonlyMap<string, ZipEntry>): void {
+  const { push, stream, pull, _readRecord: next, _processDataDescriptor: processDescriptor } = zip;
+  if (
+    typeof push !== 'function' ||
+    typeof stream !== 'function' ||
+    typeof pull !== 'function' ||
+    typeof next !== 'function' ||
+    typeof processDescriptor !== 'function'
+  )
+    return;
+  /** The entry with a descriptor pushed last, until its bytes are asked for. */
+  let pushed: Described | undefined;
+  /** The entry whose bytes are being read: its descriptor is what comes after them. */
+  let reading: Described | undefined;
   zip.push = function notedPush(this: unknown, chunk: unknown): boolean {
-    if (chunk !== null && typeof chunk === 'object' && typeof (chunk as EntryStream).path === 'string')
-      pending = entries.get((chunk as EntryStream).path ?? '')?.compressedSize;
+    if (chunk !== null && typeof chunk === 'object' && typeof (chunk as ParsedEntry).path === 'string') {
+      const entry = chunk as ParsedEntry;
+      const listed = entries.get(entry.path ?? '');
+      const flags = entry.vars?.flags;
+      pushed =
+        listed !== undefined && typeof flags === 'number' && (flags & SIZES_IN_DESCRIPTOR) !== 0
+          ? {
+              listed,
+              zip64: entry.extra?.signature === ZIP64_EXTRA,
+            }
+          : undefined;
+    }
     return push.call(this, chunk);
   };
   zip.stream = function boundedStream(this: unknown, eof: number | Buffer, includeEof?: boolean): unknown {
-    const size = pending;
-    pending = undefined;
-    if (size !== undefined && Buffer.isBuffer(eof) && eof.equals(DESCRIPTOR_SIGNATURE))
-      return stream.call(this, size, includeEof);
-    return stream.call(this, eof, includeEof);
+    const entry = pushed;
+    pushed = undefined;
+    if (entry === undefined) return stream.call(this, eof, includeEof);
+    reading = entry;
+    return stream.call(this, entry.listed.compressedSize, includeEof);
   };
+  // After an entry's bytes unzipper reads its descriptor (no sizes in the local header) or the
+  // next record (sizes there): either way, the descriptor is read first, here.
+  zip._processDataDescriptor = function processDescriptorFirst(this: ZipParser, entry: unknown) {
+    if (reading === undefined) return processDescriptor.call(this, entry);
+    return (this._readRecord ?? next).call(this);
+  };
+  zip._readRecord = function readDescriptorFirst(this: ZipParser) {
+    const entry = reading;
+    reading = undefined;
+    if (entry === undefined) return next.call(this);
+    return readDescriptor((length) => pull.call(this, length), entry).then(() => next.call(this));
+  };
+}
+
+/** Reads the data descriptor of `entry` (see {@link readEntriesByDirectory}), and only it. */
+async function readDescriptor(pull: (length: number) => PromiseLike<Buffer>, entry: Described): Promise<void> {
+  const { listed, zip64 } = entry;
+  const mismatch = () => new Error('A data descriptor does not match the central directory');
+  // The shortest descriptor is 12 bytes: these 8 are its own whatever its form.
+  const head = await pull(8);
+  /** The 8 bytes after the CRC: both sizes, or the first of two 8-byte ones. */
+  let sizes: Buffer;
+  if (head.readUInt32LE(0) === DESCRIPTOR && head.readUInt32LE(4) === listed.crc) sizes = await pull(8);
+  else if (head.readUInt32LE(0) === listed.crc) sizes = Buffer.concat([head.subarray(4), await pull(4)]);
+  else throw mismatch();
+  // Read as 4-byte sizes, an 8-byte compressed size can match only when the entry is empty
+  // (its high half, zero, read as the uncompressed size): only then does the ZIP64 extra decide.
+  const narrow = sizes.readUInt32LE(0) === listed.compressedSize && sizes.readUInt32LE(4) === listed.uncompressedSize;
+  if (narrow && !(zip64 && listed.uncompressedSize === 0)) return;
+  sizes = Buffer.concat([sizes, await pull(8)]);
+  if (
+    Number(sizes.readBigUInt64LE(0)) !== listed.compressedSize ||
+    Number(sizes.readBigUInt64LE(8)) !== listed.uncompressedSize
+  )
+    throw mismatch();
 }
 
 /** Hooks an unzipper Parse stream so each entry it pushes is counted. */
@@ -469,8 +525,7 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
   input.pipe = (<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T => {
     zip = destination as unknown as Writable & { destroy(err?: Error): unknown };
     endOnlyWhenRead(zip);
-    readZip64Descriptors(zip as unknown as DescriptorReader);
-    boundEntriesByDirectory(zip as unknown as EntryBounds, guard.entries);
+    readEntriesByDirectory(zip as unknown as ZipParser, guard.entries);
     guardEntries(zip, guard, stop);
     const piped = pipe(destination, options);
     if (sourceError !== undefined) zip.destroy(sourceError);

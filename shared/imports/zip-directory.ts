@@ -14,6 +14,8 @@ export interface ZipEntry {
   readonly name: string;
   readonly compressedSize: number;
   readonly uncompressedSize: number;
+  /** The CRC-32 of its uncompressed bytes: how a data descriptor without its signature is known. */
+  readonly crc: number;
   /** Where its local header is: a streamed read meets the entries in this order. */
   readonly offset: number;
 }
@@ -141,6 +143,7 @@ export async function readZipDirectory(
   for (let k = 0; k < entries; k++) {
     if (p + 46 > directory.length || dv.getUint32(p, true) !== CENTRAL_HEADER)
       throw new FileRejection('xlsx-not-a-zip');
+    const crc = dv.getUint32(p + 16, true);
     let compressedSize = dv.getUint32(p + 20, true);
     let uncompressedSize = dv.getUint32(p + 24, true);
     const nameLength = dv.getUint16(p + 28, true);
@@ -178,7 +181,7 @@ export async function readZipDirectory(
     if (uncompressedSize > 1024 * 1024 && uncompressedSize > limits.maxCompressionRatio * Math.max(compressedSize, 1)) {
       throw new FileRejection('xlsx-compression-ratio');
     }
-    found.push({ name, compressedSize, uncompressedSize, offset });
+    found.push({ name, compressedSize, uncompressedSize, crc, offset });
     p += 46 + nameLength + extraLength + commentLength;
   }
   // The directory may list them in any order; the read meets them as stored.

@@ -183,6 +183,31 @@ const REJECTED: readonly Rejected[] = [
     reasons: ['xlsx-uncompressed-too-large'],
     values: ['Zebulon', 'Bombadil', 'Zenobia'],
   },
+  // The same with sizes in descriptors of the other forms APPNOTE allows (read by the central
+  // directory's sizes since they are no longer refused): still stopped while inflating.
+  {
+    file: 'zip-bomb-lying-headers-unsigned-descriptors.xlsx',
+    content: () =>
+      buildZip(
+        workbookSources(() => paddedSheet(200), 4096),
+        { dataDescriptors: true, descriptorSignature: false },
+      ),
+    reasons: ['xlsx-uncompressed-too-large'],
+    values: ['Zebulon', 'Bombadil'],
+  },
+  {
+    file: 'zip-bomb-lying-headers-streamed-local-sizes.xlsx',
+    content: () =>
+      buildZip(
+        workbookSources(() => paddedSheet(200), 4096, { content: () => sharedStringsPart(['Zenobia']) }),
+        {
+          dataDescriptors: true,
+          localSizes: true,
+        },
+      ),
+    reasons: ['xlsx-uncompressed-too-large'],
+    values: ['Zebulon', 'Bombadil', 'Zenobia'],
+  },
   // The same in ZIP64 form as a streaming writer makes it (sizes in 8-byte data descriptors,
   // read in full since they are no longer refused): still refused, for the same reasons.
   {

@@ -527,6 +527,99 @@ describe('an entry whose compressed bytes hold a data descriptor signature', () 
   });
 });
 
+/**
+ * Two more forms APPNOTE gives a writer that sets bit 3 (sizes in a data descriptor): the real
+ * sizes in the local header as well, and a descriptor without its optional signature `PK\x07\x08`
+ * (4.3.9.3: 12 bytes, or 20 for ZIP64). unzipper read the first by the local header's size and
+ * then took the descriptor for the next record (`invalid signature: 0x8074b50`); it read the
+ * second as if it had its signature, four bytes of the next header with it. Either workbook was
+ * refused as unreadable.
+ */
+describe('a workbook whose data descriptors take another form APPNOTE allows', () => {
+  let h: ImportHarness;
+  let expected: unknown[];
+  const SIGNATURE = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
+  // Excel's order: the worksheet held back until the shared strings after it are read.
+  const order = [...FRONT, WORKBOOK, RELS, STYLE, SHEET, SHARED];
+  /**
+   * The workbook's parts and an empty one, whose sizes in a ZIP64 descriptor begin as they would
+   * in a 4-byte one (compressed 2, then zero): only its ZIP64 extra field tells them apart.
+   */
+  const written = async (zip: ZipOptions = {}) => {
+    const sources = sourcesOf(await storedIn(order, percentSheet, PERCENT_STRINGS));
+    sources.splice(2, 0, { name: 'customXml/item1.xml', content: () => [] });
+    return buildZip(sources, zip);
+  };
+
+  /** The records of the latest snapshot, without what differs from one import to the next. */
+  const latest = async () => {
+    const records = await storedRecords(h.store, 'la-education', MDI);
+    return records
+      .filter((r) => r.import_run_id === records.at(-1)?.import_run_id)
+      .map(({ import_run_id: _, as_of: __, ...rest }) => rest);
+  };
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    const normal = await written();
+    expect(await h.importFile(`la-education/${MDI}/normal-2025-01-01.xlsx`, normal)).toMatchObject({
+      outcome: 'loaded',
+      loaded: 3,
+    });
+    expected = await latest();
+    expect(expected).toHaveLength(3);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it.each([
+    ['2025-01-02', 'sizes in the local headers as well', { dataDescriptors: true, localSizes: true }],
+    ['2025-01-03', 'descriptors without their signature', { dataDescriptors: true, descriptorSignature: false }],
+    ['2025-01-04', 'both', { dataDescriptors: true, localSizes: true, descriptorSignature: false }],
+    ['2025-01-05', 'ZIP64, sizes in the local headers as well', { zip64: 'zero', localSizes: true }],
+    ['2025-01-06', 'ZIP64 descriptors without their signature', { zip64: 'ones', descriptorSignature: false }],
+  ] as const)('loads as the same workbook written normally (%s: %s)', async (day, _, zip: ZipOptions) => {
+    const file = await written(zip);
+    // The form it is meant to be: bit 3, and the local header's sizes or no descriptor signature.
+    expect(file.readUInt16LE(6) & 0x08).toBe(0x08);
+    if (zip.localSizes === true) expect(file.readUInt32LE(18)).toBeGreaterThan(0);
+    if (zip.descriptorSignature === false) expect(file.indexOf(SIGNATURE)).toBe(-1);
+    else expect(file.indexOf(SIGNATURE)).toBeGreaterThan(0);
+
+    expect(await h.importFile(`la-education/${MDI}/streamed-${day}.xlsx`, file)).toEqual({
+      outcome: 'loaded',
+      runId: expect.any(String),
+      rows: 3,
+      loaded: 3,
+      rejected: 0,
+    });
+    expect(await latest()).toEqual(expected);
+  });
+
+  it.each([
+    ['2025-02-01', 'with its signature', { dataDescriptors: true }],
+    ['2025-02-02', 'without its signature', { dataDescriptors: true, descriptorSignature: false }],
+    ['2025-02-03', 'sizes in the local header as well', { dataDescriptors: true, localSizes: true }],
+  ] as const)(
+    'refuses a descriptor that disagrees with the central directory (%s: %s)',
+    async (day, _, zip: ZipOptions) => {
+      const file = await written(zip);
+      // The first entry's descriptor, after its data: its CRC changed, the directory's left as it was.
+      const data = 30 + file.readUInt16LE(26) + file.readUInt16LE(28);
+      // Its central header: the first, where the end of central directory (no comment) says.
+      const first = file.readUInt32LE(file.length - 22 + 16);
+      const crc = data + file.readUInt32LE(first + 20) + (zip.descriptorSignature === false ? 0 : 4);
+      expect(file.readUInt32LE(crc)).toBe(file.readUInt32LE(first + 16));
+      file.writeUInt32LE((file.readUInt32LE(crc) ^ 1) >>> 0, crc);
+      expect(await h.importFile(`la-education/${MDI}/mismatched-${day}.xlsx`, file)).toMatchObject({
+        outcome: 'rejected',
+        reasons: ['xlsx-unreadable'],
+      });
+    },
+  );
+});
+
 describe('WorksheetScan', () => {
   /** The reason for `xml` fed in chunks of `size` bytes (every split of a pattern, for small sizes). */
   const scan = (xml: string, size: number) => {

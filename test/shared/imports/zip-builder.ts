@@ -6,7 +6,9 @@ import { crc32, createDeflateRaw, inflateRawSync } from 'node:zlib';
  * sizes in the local headers (as Excel, LibreOffice and exceljs write them) or, with
  * `dataDescriptors`, in a data descriptor after each entry's data (general purpose bit 3, as a
  * writer that cannot seek back writes them: Apache POI's streaming output, zip-stream), and
- * with `zip64` in ZIP64 form besides.
+ * with `zip64` in ZIP64 form besides. The descriptor may take either form APPNOTE allows: with
+ * its signature or without (`descriptorSignature: false`), and the local header may hold the
+ * real sizes as well (`localSizes`).
  *
  * Real writers store parts in many orders, the worksheet before the shared strings and styles
  * (Excel) or before everything but the document properties (openpyxl): a test of part order
@@ -52,6 +54,18 @@ export interface ZipOptions {
    * ones in its ZIP64 extra field, and a ZIP64 end of central directory.
    */
   readonly zip64?: 'ones' | 'zero';
+  /**
+   * With descriptors, whether each starts with its optional signature `PK\x07\x08` (APPNOTE
+   * 4.3.9.3): without it, 12 bytes (20 for ZIP64) beginning with the CRC, as the specification
+   * first had it (the signature was adopted later, and readers must take both). Default true.
+   */
+  readonly descriptorSignature?: boolean;
+  /**
+   * With descriptors, the local header holds the real CRC and sizes as well (with ZIP64, sizes
+   * `0xffffffff` and the real ones in its extra field), bit 3 set all the same: APPNOTE allows
+   * it, and the descriptor still follows the data.
+   */
+  readonly localSizes?: boolean;
 }
 
 export async function buildZip(sources: readonly ZipSource[], options: ZipOptions = {}): Promise<Buffer> {
@@ -60,6 +74,8 @@ export async function buildZip(sources: readonly ZipSource[], options: ZipOption
   let offset = 0;
   const zip64 = options.zip64;
   const descriptors = options.dataDescriptors === true || zip64 !== undefined;
+  const signed = options.descriptorSignature !== false;
+  const localSizes = descriptors && options.localSizes === true;
   // Bit 11: names in UTF-8; bit 3: sizes in a data descriptor.
   const flags = descriptors ? 0x0808 : 0x0800;
   // 4.5 is the version that reads ZIP64.
@@ -69,37 +85,43 @@ export async function buildZip(sources: readonly ZipSource[], options: ZipOption
     const { compressed, size, crc } = await deflate(source.content());
     const declared = source.declaredSize ?? size;
     const name = Buffer.from(source.name, 'utf8');
-    // The local header's ZIP64 extra: uncompressed and compressed size, unknown yet (zero).
+    // The local header's ZIP64 extra: uncompressed and compressed size, unknown yet (zero)
+    // unless written with `localSizes`.
     const localExtra = Buffer.alloc(zip64 ? 20 : 0);
     if (zip64) {
       localExtra.writeUInt16LE(0x0001, 0);
       localExtra.writeUInt16LE(16, 2);
+      if (localSizes) {
+        localExtra.writeBigUInt64LE(BigInt(declared), 4);
+        localExtra.writeBigUInt64LE(BigInt(compressed.length), 12);
+      }
     }
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(version, 4);
     local.writeUInt16LE(flags, 6);
     local.writeUInt16LE(8, 8);
-    if (!descriptors) {
-      local.writeUInt32LE(crc >>> 0, 14);
-      local.writeUInt32LE(compressed.length, 18);
-      local.writeUInt32LE(declared, 22);
-    } else if (zip64 === 'ones') {
+    if (!descriptors || localSizes) local.writeUInt32LE(crc >>> 0, 14);
+    if (zip64 === 'ones' || (zip64 && localSizes)) {
       local.writeUInt32LE(MAX32, 18);
       local.writeUInt32LE(MAX32, 22);
+    } else if (!descriptors || localSizes) {
+      local.writeUInt32LE(compressed.length, 18);
+      local.writeUInt32LE(declared, 22);
     }
     local.writeUInt16LE(name.length, 26);
     local.writeUInt16LE(localExtra.length, 28);
-    const descriptor = Buffer.alloc(zip64 ? 24 : descriptors ? 16 : 0);
+    const descriptor = Buffer.alloc(descriptors ? (signed ? 4 : 0) + 4 + (zip64 ? 16 : 8) : 0);
     if (descriptors) {
-      descriptor.writeUInt32LE(0x08074b50, 0);
-      descriptor.writeUInt32LE(crc >>> 0, 4);
+      let d = 0;
+      if (signed) d = descriptor.writeUInt32LE(0x08074b50, d);
+      d = descriptor.writeUInt32LE(crc >>> 0, d);
       if (zip64) {
-        descriptor.writeBigUInt64LE(BigInt(compressed.length), 8);
-        descriptor.writeBigUInt64LE(BigInt(declared), 16);
+        d = descriptor.writeBigUInt64LE(BigInt(compressed.length), d);
+        descriptor.writeBigUInt64LE(BigInt(declared), d);
       } else {
-        descriptor.writeUInt32LE(compressed.length, 8);
-        descriptor.writeUInt32LE(declared, 12);
+        d = descriptor.writeUInt32LE(compressed.length, d);
+        descriptor.writeUInt32LE(declared, d);
       }
     }
     // The central directory's ZIP64 extra: uncompressed size, compressed size, offset.
