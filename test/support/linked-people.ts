@@ -157,3 +157,21 @@ export async function openCandidateNamed(h: ImportHarness, firstName: string) {
   }
   return undefined;
 }
+
+/**
+ * The ISA's two Jonathans: the same child in Housing's and social care's extracts, the surname
+ * misspelt in one system, so no rule of tiers 1–4 links them and tier 5 may; each extract also
+ * holds someone the other does not.
+ */
+export const JONATHANS = {
+  housing: [
+    'firstName,lastName,dateOfBirth,homePostcode,inRentArrears',
+    'Jonathan,Smyth,2012-03-04,ME14 1XX,Y',
+    'Mary,Green,1980-05-06,ME15 2YY,N',
+  ].join('\n'),
+  socialCare: [
+    'firstName,lastName,dateOfBirth,homePostcode,childProtection',
+    'Jonathan,Smith,2012-03-04,ME14 1XX,Y',
+    'Peter,Green,1979-07-08,ME15 2YY,N',
+  ].join('\n'),
+};

@@ -2,22 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { decideCandidate } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { openCandidateNamed, personOf } from '../../support/linked-people.js';
+import { JONATHANS, openCandidateNamed, personOf } from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
 
-// Same child, surname misspelt in one system: no rule of tiers 1–4 links them, tier 5 may.
-const housing = [
-  'firstName,lastName,dateOfBirth,homePostcode,inRentArrears',
-  'Jonathan,Smyth,2012-03-04,ME14 1XX,Y',
-  'Mary,Green,1980-05-06,ME15 2YY,N',
-].join('\n');
-const socialCare = [
-  'firstName,lastName,dateOfBirth,homePostcode,childProtection',
-  'Jonathan,Smith,2012-03-04,ME14 1XX,Y',
-  'Peter,Green,1979-07-08,ME15 2YY,N',
-].join('\n');
+const { housing, socialCare } = JONATHANS;
 
 /**
  * An officer confirms the two Jonathans, proposed at threshold 0. Later passes score pairs

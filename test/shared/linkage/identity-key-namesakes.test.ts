@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import { JONATHANS } from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
@@ -23,11 +24,7 @@ const housingSecondOnly = [
   'Jonathan,Smyth,2012-03-04,ME16 8ZZ,N',
   'Mary,Green,1980-05-06,ME15 2YY,Y',
 ].join('\n');
-const socialCare = [
-  'firstName,lastName,dateOfBirth,homePostcode,childProtection',
-  'Jonathan,Smith,2012-03-04,ME14 1XX,Y',
-  'Peter,Green,1979-07-08,ME15 2YY,N',
-].join('\n');
+const { socialCare } = JONATHANS;
 
 describe("an officer's confirmation made while the source held a namesake", () => {
   let h: ImportHarness;

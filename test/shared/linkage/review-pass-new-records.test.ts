@@ -3,21 +3,12 @@ import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { personOf } from '../../support/linked-people.js';
+import { JONATHANS, personOf } from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
 
-const housing = [
-  'firstName,lastName,dateOfBirth,homePostcode,inRentArrears',
-  'Jonathan,Smyth,2012-03-04,ME14 1XX,Y',
-  'Mary,Green,1980-05-06,ME15 2YY,N',
-].join('\n');
-const socialCare = [
-  'firstName,lastName,dateOfBirth,homePostcode,childProtection',
-  'Jonathan,Smith,2012-03-04,ME14 1XX,Y',
-  'Peter,Green,1979-07-08,ME15 2YY,N',
-].join('\n');
+const { housing, socialCare } = JONATHANS;
 // Education's Mary: the same date of birth and names as housing's, so tier 3 links them.
 const education = [
   'firstName,lastName,dateOfBirth,homePostcode,educationSystemId,ehcp',
