@@ -1,7 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { consentRecordsInForce } from '../consents/store-consent-register.js';
 import { snapshotTempTable, tempText } from '../imports/snapshot-temp-table.js';
-import type { Engine } from '../store/dialect.js';
+import { dialectFor, type Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 import { judgeable, type KeepWhileTest } from './keep-while.js';
 
@@ -94,7 +94,7 @@ export class RetentionPeople {
     let lastKept: string | undefined;
     let cursor: Cursor | undefined;
     for (;;) {
-      const { top, limit } = firstRows(this.engine, JUDGING_PAGE);
+      const { top, limit } = dialectFor(this.engine).firstRowsClauses(JUDGING_PAGE);
       const page = await sql<{ person_id: string; id: string; attributes: string }>`
         select ${top} t.person_id, t.id, sr.attributes
         from ${this.records} t join source_record sr on sr.id = t.id
@@ -177,7 +177,7 @@ export class RetentionPeople {
     let lastPerson: string | undefined;
     let cursor: Cursor | undefined;
     for (;;) {
-      const { top, limit } = firstRows(this.engine, DELETION_PAGE);
+      const { top, limit } = dialectFor(this.engine).firstRowsClauses(DELETION_PAGE);
       const page = await sql<{ person_id: string; id: string }>`
         select ${top} t.person_id, t.id from ${this.records} t
         where not exists (select 1 from ${this.kept} k where k.person_id = t.person_id) ${after(cursor)}
@@ -222,12 +222,4 @@ interface Cursor {
 function after(cursor: Cursor | undefined): RawBuilder<unknown> {
   if (cursor === undefined) return sql``;
   return sql`and t.person_id >= ${cursor.personId} and (t.person_id > ${cursor.personId} or t.id > ${cursor.id})`;
-}
-
-/** A read's first `n` rows: `top` on SQL Server, `limit` on SQLite (Dialect.firstRows, for raw statements). */
-function firstRows(engine: Engine, n: number): { top: RawBuilder<unknown>; limit: RawBuilder<unknown> } {
-  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError('A page is a positive number of rows.');
-  return engine === 'mssql'
-    ? { top: sql.raw(`top(${n})`), limit: sql.raw('') }
-    : { top: sql.raw(''), limit: sql.raw(`limit ${n}`) };
 }

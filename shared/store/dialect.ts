@@ -35,6 +35,11 @@ export interface Dialect {
   /** The first `n` rows of an ordered query: LIMIT on SQLite, TOP on SQL Server. */
   firstRows<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>, n: number): SelectQueryBuilder<DB, TB, O>;
   /**
+   * {@link firstRows} for a raw statement: `select ${top} … ${limit}` takes its first `n` rows on
+   * either engine (one of the two is empty).
+   */
+  firstRowsClauses(n: number): { readonly top: RawBuilder<unknown>; readonly limit: RawBuilder<unknown> };
+  /**
    * Bytes as hexadecimal text, upper-case on both engines: a hash read this way reaches
    * JavaScript as one string instead of a Buffer made per row, which a full-log read notices.
    * SQLite gives '' for null, SQL Server null.
@@ -45,6 +50,12 @@ export interface Dialect {
   ping(db: Kysely<any>): Promise<void>;
 }
 
+/** A count spliced into SQL text, so only ever a positive integer. */
+function rowCount(n: number): number {
+  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError('A number of rows is a positive integer.');
+  return n;
+}
+
 const sqlite: Dialect = {
   engine: 'sqlite',
   text: () => 'text',
@@ -53,6 +64,7 @@ const sqlite: Dialect = {
   bigInteger: () => 'integer',
   appendOnly: (table) => table,
   firstRows: (query, n) => query.limit(n),
+  firstRowsClauses: (n) => ({ top: sql.raw(''), limit: sql.raw(`limit ${rowCount(n)}`) }),
   hex: (bytes) => sql<string | null>`hex(${bytes})`,
   protectAppendOnly: async (db, table) => {
     for (const operation of ['update', 'delete']) {
@@ -76,6 +88,7 @@ const mssql: Dialect = {
   bytes: (maxLength) => (maxLength ? sql.raw(`varbinary(${maxLength})`) : sql.raw('varbinary(max)')),
   bigInteger: () => 'bigint',
   firstRows: (query, n) => query.top(n),
+  firstRowsClauses: (n) => ({ top: sql.raw(`top(${rowCount(n)})`), limit: sql.raw('') }),
   // Style 2: hex digits without the 0x prefix.
   hex: (bytes) => sql<string | null>`convert(varchar(max), ${bytes}, 2)`,
   appendOnly: (table) => table.modifyEnd(sql`with (ledger = on (append_only = on))`),
