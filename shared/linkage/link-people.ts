@@ -21,7 +21,7 @@ import type { Store } from '../store/database.js';
 import type { Engine } from '../store/dialect.js';
 import type { Database, RecordLinkTable } from '../store/schema.js';
 import { takeTransactionLock, TransactionLockUnavailableError } from '../store/transaction-lock.js';
-import { LinkDecisions, type DecisionKeys } from './link-decisions.js';
+import { LinkDecisions, type DecisionKeys, type PairDecision } from './link-decisions.js';
 import { linkingRulesOf, type LinkingRules } from './linking-rules.js';
 import { recordPersonIdMoves, type HeldPersonIdMove } from './person-id-history.js';
 import { PairKeys } from './pair-key.js';
@@ -289,37 +289,47 @@ async function relinkSourcePairs(
         identity_key: null,
       });
     }
-    const c = result.candidates;
-    if (c !== null && rules.probabilisticTier !== null) {
-      for (let k = 0; k < c.count; k++) {
-        const i = c.left[k]!;
-        const j = c.right[k]!;
-        // Two NI numbers are never joined by a confirmation (cluster.ts), which the officer, shown
-        // no NI number, could not know: such a pair is not asked about.
-        if (identifiersDiffer(left.batch.niHash[i] ?? '', right.batch.niHash[j] ?? '')) continue;
-        // Found under the pair's own key, an earlier release's, or (a confirmation) its identity key.
-        const { decision: decided, pairKey, identityKey } = await decisions.find(trx, a, i, b, j);
-        if (decided === 'rejected') {
-          candidatesRejectedEarlier++;
-          continue;
+    const tier = rules.probabilisticTier;
+    if (tier !== null) {
+      /** A link of the probabilistic tier: a candidate, or one an officer confirmed. */
+      const probabilisticLink = (
+        i: number,
+        j: number,
+        status: 'candidate' | 'confirmed',
+        score: number | null,
+        keys: Pick<PairDecision, 'pairKey' | 'identityKey'>,
+      ): NewLink => ({
+        ...base,
+        record_a: left.batch.recordId[i]!,
+        record_b: right.batch.recordId[j]!,
+        tier,
+        rule: 'fellegi-sunter',
+        score,
+        status,
+        pair_key: keys.pairKey,
+        identity_key: keys.identityKey,
+      });
+      const c = result.candidates;
+      if (c !== null) {
+        for (let k = 0; k < c.count; k++) {
+          const i = c.left[k]!;
+          const j = c.right[k]!;
+          // Two NI numbers are never joined by a confirmation (cluster.ts), which the officer, shown
+          // no NI number, could not know: such a pair is not asked about.
+          if (identifiersDiffer(left.batch.niHash[i] ?? '', right.batch.niHash[j] ?? '')) continue;
+          // Found under the pair's own key, an earlier release's, or (a confirmation) its identity key.
+          const found = await decisions.find(trx, a, i, b, j);
+          if (found.decision === 'rejected') {
+            candidatesRejectedEarlier++;
+            continue;
+          }
+          const confirmed = found.decision === 'confirmed';
+          if (confirmed) candidatesConfirmedEarlier++;
+          else candidates++;
+          const score = Math.round(c.probability[k]! * 1e6) / 1e6;
+          fresh.push(probabilisticLink(i, j, confirmed ? 'confirmed' : 'candidate', score, found));
         }
-        const confirmed = decided === 'confirmed';
-        if (confirmed) candidatesConfirmedEarlier++;
-        else candidates++;
-        fresh.push({
-          ...base,
-          record_a: left.batch.recordId[i]!,
-          record_b: right.batch.recordId[j]!,
-          tier: rules.probabilisticTier,
-          rule: 'fellegi-sunter',
-          score: Math.round(c.probability[k]! * 1e6) / 1e6,
-          status: confirmed ? 'confirmed' : 'candidate',
-          pair_key: pairKey,
-          identity_key: identityKey,
-        });
       }
-    }
-    if (rules.probabilisticTier !== null) {
       // What the officer confirmed holds while its two records are held, proposed or not: a record
       // that moved house may score the pair below the review threshold (link-decisions.ts). With
       // the checks a candidate gets: no pair of two NHS numbers, UPNs, system ids or NI numbers,
@@ -334,21 +344,11 @@ async function relinkSourcePairs(
           weakLinkConflict(left.batch, i, right.batch, j) !== null
         )
           continue;
-        const { decision: decided, pairKey, identityKey } = await decisions.find(trx, a, i, b, j);
-        if (decided !== 'confirmed') continue;
+        const found = await decisions.find(trx, a, i, b, j);
+        if (found.decision !== 'confirmed') continue;
         confirmedNotProposed++;
-        fresh.push({
-          ...base,
-          record_a: left.batch.recordId[i]!,
-          record_b: right.batch.recordId[j]!,
-          tier: rules.probabilisticTier,
-          rule: 'fellegi-sunter',
-          // Not scored as a candidate this pass: held by the officer's word alone.
-          score: null,
-          status: 'confirmed',
-          pair_key: pairKey,
-          identity_key: identityKey,
-        });
+        // Not scored as a candidate this pass: held by the officer's word alone.
+        fresh.push(probabilisticLink(i, j, 'confirmed', null, found));
       }
     }
     await replaceLinks(trx, deps.store.dialect.engine, rules.agreementId, left.id, right.id, fresh, runId, at);
