@@ -183,6 +183,8 @@ async function movedSince(blobs: BlobServiceClient, container: string, blobName:
 const HINTS: Readonly<Record<string, string>> = {
   'import-attempts-exhausted':
     'every attempt to import the file broke off (see the import.failed log lines); upload it again to retry',
+  'xlsx-corrupted':
+    'the workbook was damaged on its way (its zip checksums do not match): upload it again from the original',
   'xlsx-shared-strings-too-large': 'the workbook holds too much text to read safely: send the extract as CSV',
   'xlsx-uncompressed-too-large': 'the workbook is too large uncompressed: send the extract as CSV',
 };

@@ -68,6 +68,12 @@ export const FILE_REASONS = [
    */
   'xlsx-part-order',
   /**
+   * An entry's inflated bytes are not what the zip's CRC-32 of it says (xlsx-records.ts): the
+   * file was damaged in transfer or storage, so some cell may hold another value than the
+   * partner's. Uploading the file again from the original mends it.
+   */
+  'xlsx-corrupted',
+  /**
    * The run's attempts ran out ({@link MAX_IMPORT_ATTEMPTS}): each broke off without a result
    * (a crash, e.g. out of memory, or a failure). Not remembered as a verdict on the bytes: the
    * same file uploaded again gets a fresh set of attempts.

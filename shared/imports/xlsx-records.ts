@@ -2,6 +2,7 @@ import { rm, truncate } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import ExcelJS from 'exceljs';
 import {
   DEFAULT_READER_LIMITS,
@@ -24,6 +25,18 @@ import { SHARED_STRINGS_ENTRY, WORKSHEET_ENTRY, type ZipEntry, type ZipLimits } 
  * says, or all of them together beyond the cap, or an entry the directory does not list, or a
  * second worksheet, stops the read at once (a zip bomb with lying headers). The counting hooks
  * the entry streams unzipper hands exceljs — public stream methods, not exceljs internals.
+ * The same hook keeps each entry's CRC-32 over its inflated bytes, chunk by chunk, and checks it
+ * and the byte count against the directory's when the entry ends (unzipper checks neither): a
+ * damaged copy whose entry is stored (method 0), which no inflater notices, or whose deflated
+ * bytes still inflate, is refused whole (`xlsx-corrupted`) rather than loaded with another value
+ * in some cell. Every entry is checked, not only the parts exceljs reads (the worksheet, shared
+ * strings, workbook, its relationships, styles): all their bytes pass the hook anyway, the cost
+ * is one pass of zlib's CRC over them, a damaged part exceljs skips says as much about the copy,
+ * and no list has to follow what a later exceljs reads. An entry ends before exceljs sees its
+ * end, so a worksheet read as it inflates has its rows yielded before the check, and the
+ * rejection comes after them, before the records end: the caller writes them in a transaction
+ * that commits only once they have ended without an error (import-extract.ts, loadSnapshot), so
+ * rows already written are undone with the rest.
  *
  * Only what the content causes is a rejection (`xlsx-unreadable`, or the guard's reason): an error
  * of the byte stream itself (the download broke off) or of the file system (a temporary copy)
@@ -351,6 +364,16 @@ function countEntry(entry: EntryStream, guard: Guard, stop: (err: FileRejection)
   guard.open.add(entry);
   entry.once('end', () => guard.open.delete(entry));
   let count = 0;
+  let crc = 0;
+  // Checked before the entry's end reaches exceljs: the read stops before anything after it.
+  const end = entry.end.bind(entry) as (...args: unknown[]) => EntryStream;
+  entry.end = ((...args: unknown[]): EntryStream => {
+    if (guard.violation === undefined && (count !== listed.uncompressedSize || crc !== listed.crc)) {
+      guard.open.delete(entry);
+      stop(new FileRejection('xlsx-corrupted'));
+    }
+    return end(...args);
+  }) as typeof entry.end;
   // Every byte of the worksheet passes here first, before exceljs parses it or copies it.
   const scan = WORKSHEET_ENTRY.test(name) ? new WorksheetScan() : undefined;
   const references = scan === undefined ? undefined : new CellReferenceFiller();
@@ -360,6 +383,7 @@ function countEntry(entry: EntryStream, guard: Guard, stop: (err: FileRejection)
     if (guard.violation) return true;
     count += chunk.length;
     guard.total += chunk.length;
+    crc = crc32(chunk, crc);
     if (count > listed.uncompressedSize || guard.total > guard.limits.maxUncompressedBytes) {
       stop(new FileRejection('xlsx-uncompressed-too-large'));
       return true;

@@ -1,8 +1,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImportReport } from '../../../shared/imports/import-report.js';
 import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
-import { buildZip, repetitiveSheet, sharedStringsPart, sourcesOf, workbookSources } from './zip-builder.js';
+import {
+  buildZip,
+  repetitiveSheet,
+  sharedStringsPart,
+  sourcesOf,
+  workbookSources,
+  type ZipSource,
+} from './zip-builder.js';
 
 /**
  * The malformed-file corpus (test/fixtures/imports, made by make-fixtures.ts, plus the files too
@@ -48,6 +56,21 @@ function valuesOf(content: Buffer): string[] {
 }
 
 const GOOD_VALUES = valuesOf(fixture('good.csv'));
+
+/** good.xlsx's copies of its 20 data rows in {@link goodWithStoredSheet}'s streamed form. */
+const STREAMED_COPIES = 100;
+/** The last row's date serial in good.xlsx, and what a changed last digit makes of it. */
+const LAST_DATE = /<c r="C21" s="1"><v>(\d+)<\/v>/.exec(
+  Buffer.concat([
+    ...sourcesOf(fixture('good.xlsx'))
+      .find((s) => s.name === 'xl/worksheets/sheet1.xml')!
+      .content(),
+  ]).toString('utf8'),
+)![1]!;
+const CORRUPTED_SERIAL = LAST_DATE.slice(0, -1) + String((Number(LAST_DATE.at(-1)) + 1) % 10);
+const CORRUPTED_DATE = new Date(Date.UTC(1899, 11, 30) + Number(CORRUPTED_SERIAL) * 86_400_000)
+  .toISOString()
+  .slice(0, 10);
 
 function expectNoValues(texts: readonly string[], values: readonly string[]): void {
   const haystack = texts.join('\n');
@@ -255,7 +278,90 @@ const REJECTED: readonly Rejected[] = [
     reasons: ['xlsx-uncompressed-too-large'],
     values: ['Zebulon', 'Bombadil', 'Zenobia'],
   },
+  // Damaged copies: bytes that are not what the zip's CRC-32 of the entry says. Stored, a
+  // changed byte is a changed cell that inflating cannot notice; each loaded its rows, one wrong.
+  {
+    file: 'stored-worksheet-corrupted.xlsx',
+    content: () => goodWithStoredSheet({ corrupt: true }),
+    reasons: ['xlsx-corrupted'],
+    values: [...GOOD_VALUES, CORRUPTED_DATE],
+  },
+  {
+    // Read as it inflates: every row has been read, and batches written, before the worksheet's
+    // last bytes and so its CRC arrive.
+    file: 'stored-worksheet-corrupted-streamed.xlsx',
+    content: () => goodWithStoredSheet({ corrupt: true, streamed: true }),
+    reasons: ['xlsx-corrupted'],
+    values: [...GOOD_VALUES, CORRUPTED_DATE],
+  },
+  {
+    file: 'worksheet-crc-wrong.xlsx',
+    content: () => buildZip(withCrcWrong(sourcesOf(fixture('good.xlsx')), 'xl/worksheets/sheet1.xml')),
+    reasons: ['xlsx-corrupted'],
+    values: GOOD_VALUES,
+  },
+  {
+    // The wrong CRC in the data descriptors too, which agree with the directory.
+    file: 'shared-strings-crc-wrong-zip64-streamed.xlsx',
+    content: () =>
+      buildZip(withCrcWrong(sourcesOf(fixture('good.xlsx')), 'xl/sharedStrings.xml'), {
+        zip64: 'ones',
+      }),
+    reasons: ['xlsx-corrupted'],
+    values: GOOD_VALUES,
+  },
 ];
+
+/** `sources` with the CRC-32 the headers give for the entry `name` one bit off its bytes'. */
+function withCrcWrong(sources: readonly ZipSource[], name: string): ZipSource[] {
+  return sources.map((s) =>
+    s.name === name ? { ...s, declaredCrc: (crc32(Buffer.concat([...s.content()])) ^ 1) >>> 0 } : s,
+  );
+}
+
+/**
+ * good.xlsx zipped again with its worksheet stored (method 0), as writers store a part that does
+ * not shrink; with `corrupt`, the last digit of the last row's date of birth changed after its
+ * CRC-32 was taken, as a copy damaged in transfer or storage holds it. In exceljs's order the
+ * worksheet is held back until the shared strings after it are read; `streamed` stores it last
+ * instead, so it is read as it inflates, with its data rows repeated (renumbered) to some
+ * thousands so that whole batches are loaded before its end.
+ */
+async function goodWithStoredSheet(options: { corrupt?: boolean; streamed?: boolean }): Promise<Buffer> {
+  const sources = sourcesOf(fixture('good.xlsx'));
+  const at = sources.findIndex((s) => s.name === 'xl/worksheets/sheet1.xml');
+  let sheet = Buffer.concat([...sources[at]!.content()]).toString('utf8');
+  if (options.streamed === true) {
+    const rows = sheet.match(/<row r="\d+"[^>]*>.*?<\/row>/g)!;
+    const [header, ...data] = rows;
+    const copies: string[] = [];
+    for (let copy = 0; copy < STREAMED_COPIES; copy++)
+      for (const [i, row] of data.entries()) {
+        const n = 2 + copy * data.length + i;
+        copies.push(row.replace(/ r="([A-Z]*)\d+"/g, (_, column: string) => ` r="${column}${n}"`));
+      }
+    sheet = sheet.replace(rows.join(''), header + copies.join(''));
+  }
+  const original = Buffer.from(sheet, 'utf8');
+  const bytes = Buffer.from(original);
+  if (options.corrupt === true) {
+    // The last row is good.xlsx's row 21, renumbered or not.
+    const last = options.streamed === true ? 1 + 20 * STREAMED_COPIES : 21;
+    const cell = `<c r="C${last}" s="1"><v>${LAST_DATE}`;
+    const position = bytes.lastIndexOf(cell);
+    expect(position).toBeGreaterThan(0);
+    const digit = position + cell.length - 1;
+    bytes[digit] = CORRUPTED_SERIAL.charCodeAt(CORRUPTED_SERIAL.length - 1);
+  }
+  const stored: ZipSource = {
+    name: sources[at]!.name,
+    stored: true,
+    content: () => [bytes],
+    declaredCrc: crc32(original),
+  };
+  const others = sources.filter((_, i) => i !== at);
+  return buildZip(options.streamed === true ? [...others, stored] : sources.map((s, i) => (i === at ? stored : s)));
+}
 
 /** A sheet whose rows are separated by `megabytes` MB of spaces: deflates about 1000 to 1. */
 function* paddedSheet(megabytes: number): Iterable<Buffer> {
@@ -287,6 +393,19 @@ const LOADED: readonly Loaded[] = [
     file: 'good-zip64-streamed.xlsx',
     content: () => buildZip(sourcesOf(fixture('good.xlsx')), { zip64: 'ones' }),
     loaded: 20,
+    values: GOOD_VALUES,
+  },
+  {
+    // good.xlsx with its worksheet stored (method 0) rather than deflated, held back or streamed.
+    file: 'good-stored-worksheet.xlsx',
+    content: () => goodWithStoredSheet({}),
+    loaded: 20,
+    values: GOOD_VALUES,
+  },
+  {
+    file: 'good-stored-worksheet-streamed.xlsx',
+    content: () => goodWithStoredSheet({ streamed: true }),
+    loaded: 20 * STREAMED_COPIES,
     values: GOOD_VALUES,
   },
   { file: 'education-good.csv', party: 'la-education', loaded: 30 },

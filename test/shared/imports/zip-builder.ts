@@ -1,8 +1,8 @@
 import { crc32, createDeflateRaw, inflateRawSync } from 'node:zlib';
 
 /**
- * A minimal zip writer for tests that need hostile workbooks: entries deflated from generated
- * content, and sizes in the headers that may lie. Entries are stored in the order given, their
+ * A minimal zip writer for tests that need hostile workbooks: entries deflated (or stored) from
+ * generated content, and sizes and CRCs in the headers that may lie. Entries are stored in the order given, their
  * sizes in the local headers (as Excel, LibreOffice and exceljs write them) or, with
  * `dataDescriptors`, in a data descriptor after each entry's data (general purpose bit 3, as a
  * writer that cannot seek back writes them: Apache POI's streaming output, zip-stream), and
@@ -21,6 +21,19 @@ export interface ZipSource {
   readonly content: () => Iterable<Buffer>;
   /** Uncompressed size to write in the headers instead of the real one. */
   readonly declaredSize?: number;
+  /**
+   * Stored as it is (method 0) rather than deflated, as writers store parts that do not shrink:
+   * the file then holds the entry's own bytes, and a byte damaged there reaches the reader
+   * without any inflater noticing.
+   */
+  readonly stored?: boolean;
+  /** CRC-32 to write in the headers (and descriptor) instead of the real one. */
+  readonly declaredCrc?: number;
+}
+
+function store(chunks: Iterable<Buffer>): { compressed: Buffer; size: number; crc: number } {
+  const compressed = Buffer.concat([...chunks]);
+  return { compressed, size: compressed.length, crc: crc32(compressed) };
 }
 
 async function deflate(chunks: Iterable<Buffer>): Promise<{ compressed: Buffer; size: number; crc: number }> {
@@ -82,7 +95,10 @@ export async function buildZip(sources: readonly ZipSource[], options: ZipOption
   const version = zip64 ? 45 : 20;
   const MAX32 = 0xffffffff;
   for (const source of sources) {
-    const { compressed, size, crc } = await deflate(source.content());
+    const written = source.stored === true ? store(source.content()) : await deflate(source.content());
+    const { compressed, size } = written;
+    const crc = source.declaredCrc ?? written.crc;
+    const method = source.stored === true ? 0 : 8;
     const declared = source.declaredSize ?? size;
     const name = Buffer.from(source.name, 'utf8');
     // The local header's ZIP64 extra: uncompressed and compressed size, unknown yet (zero)
@@ -100,7 +116,7 @@ export async function buildZip(sources: readonly ZipSource[], options: ZipOption
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(version, 4);
     local.writeUInt16LE(flags, 6);
-    local.writeUInt16LE(8, 8);
+    local.writeUInt16LE(method, 8);
     if (!descriptors || localSizes) local.writeUInt32LE(crc >>> 0, 14);
     if (zip64 === 'ones' || (zip64 && localSizes)) {
       local.writeUInt32LE(MAX32, 18);
@@ -138,7 +154,7 @@ export async function buildZip(sources: readonly ZipSource[], options: ZipOption
     central.writeUInt16LE(version, 4);
     central.writeUInt16LE(version, 6);
     central.writeUInt16LE(flags, 8);
-    central.writeUInt16LE(8, 10);
+    central.writeUInt16LE(method, 10);
     central.writeUInt32LE(crc >>> 0, 16);
     central.writeUInt32LE(zip64 ? MAX32 : compressed.length, 20);
     central.writeUInt32LE(zip64 ? MAX32 : declared, 24);
