@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -8,5 +9,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration suites share one Azurite; files run in parallel, each with its own containers' blobs.
     pool: 'forks',
+    // Vitest's default is one file at a time on a 2-core machine (cores − 1), and most files spend
+    // much of their time waiting on Azurite, a child process or a store's threads, which leaves
+    // the second core idle while `.ci/run` has 30 minutes.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });
