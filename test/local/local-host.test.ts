@@ -1,6 +1,11 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAzurite, type RunningAzurite } from '../../local/azurite.js';
+import { freePort } from '../../local/free-port.js';
 import { startLocalHost, type LocalHost } from '../../local/local-host.js';
 import { MAX_JSON_BODY_BYTES } from '../../shared/api/json-body.js';
 import { testSettings } from '../support/settings.js';
@@ -10,12 +15,26 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe('local host', () => {
   let host: LocalHost;
+  // An Azurite of its own: this host watches `incoming`, the product's own container, and other
+  // test files running beside this one drop files there for the import function to take.
+  let azurite: RunningAzurite;
+  let azuriteFolder: string;
+  const blobService = () => BlobServiceClient.fromConnectionString(azurite.connectionString);
 
   beforeAll(async () => {
-    host = await startLocalHost({ settings: testSettings(), port: 0, blobScanIntervalMs: 100, runTimers: false });
+    azuriteFolder = mkdtempSync(join(tmpdir(), 'lintel-local-host-azurite-'));
+    azurite = await startAzurite({ port: await freePort(), location: azuriteFolder });
+    host = await startLocalHost({
+      settings: testSettings({ AzureWebJobsStorage: azurite.connectionString }),
+      port: 0,
+      blobScanIntervalMs: 100,
+      runTimers: false,
+    });
   });
   afterAll(async () => {
     await host?.stop();
+    await azurite?.stop();
+    if (azuriteFolder) rmSync(azuriteFolder, { recursive: true, force: true });
   });
 
   it('reports the store and blob storage up on /api/health, without authentication', async () => {
@@ -115,7 +134,7 @@ describe('local host', () => {
   });
 
   it('fires the registered import handler exactly once for a file dropped into incoming', async () => {
-    const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
+    const blobs = blobService();
     const fileName = `drop-${randomUUID()}.csv`;
     const content = `ref\n${randomUUID()}\n`;
     await blobs
@@ -141,7 +160,7 @@ describe('local host', () => {
   });
 
   it('imports files whose names hold a %, a percent escape or a space, under exactly those names', async () => {
-    const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
+    const blobs = blobService();
     const tag = randomUUID().slice(0, 8);
     const names = [`extract-50%-sample-${tag}.csv`, `extract-%41-${tag}.csv`, `extract ${tag} copy.csv`].map(
       (name) => `test-party/test-dataset/${name}`,
