@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BlobServiceClient } from '@azure/storage-blob';
-import { expect, inject } from 'vitest';
+import { Readable } from 'node:stream';
+import { BlobClient, BlobServiceClient } from '@azure/storage-blob';
+import { expect, inject, vi } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { AccessLog } from '../../../shared/audit/access-log.js';
 import type { ImportContainers } from '../../../shared/imports/extract-blob.js';
@@ -171,4 +172,21 @@ export async function storedIdentifiers(store: Store, partyId: string, datasetId
     .orderBy('sr.row_number')
     .orderBy('ri.kind')
     .execute();
+}
+
+/**
+ * Makes an import's read of a file's rows deliver what `reshape` makes of the downloaded bytes
+ * (broken off, held back at some point): the second whole download of a blob, the first being
+ * the hash pass. Other downloads are left alone. Undone by `vi.restoreAllMocks()`.
+ */
+export function reshapeRowsRead(reshape: (body: Readable) => AsyncIterable<Buffer>): void {
+  const download = BlobClient.prototype.download;
+  let wholeReads = 0;
+  vi.spyOn(BlobClient.prototype, 'download').mockImplementation(async function (this: BlobClient, ...args) {
+    const response = await download.apply(this, args);
+    const [offset, count] = args;
+    if (!(offset === 0 && count === undefined) || ++wholeReads !== 2) return response;
+    const body = response.readableStreamBody as Readable;
+    return { ...response, readableStreamBody: Readable.from(reshape(body), { objectMode: false }) };
+  });
 }

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
 import { BlobClient, BlockBlobClient } from '@azure/storage-blob';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_IMPORT_ATTEMPTS } from '../../../shared/imports/reasons.js';
 import { DEFAULT_ZIP_LIMITS } from '../../../shared/imports/zip-directory.js';
-import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { createImportHarness, reshapeRowsRead, storedRecords, type ImportHarness } from './import-harness.js';
 import { buildZip, repetitiveSheet, sharedStringsPart, workbookSources } from './zip-builder.js';
 
 /**
@@ -244,29 +243,19 @@ describe('a download that breaks off is not the file’s fault', () => {
     const name = path('flaky.xlsx');
     const bytes = fixture('good.xlsx');
     await h.drop(name, bytes);
-    const download = BlobClient.prototype.download;
-    let wholeReads = 0;
-    vi.spyOn(BlobClient.prototype, 'download').mockImplementation(async function (this: BlobClient, ...args) {
-      const response = await download.apply(this, args);
-      const [offset, count] = args;
-      // The first whole read is the hash pass; break the second (the rows) after its first bytes.
-      if (!(offset === 0 && count === undefined) || ++wholeReads !== 2) return response;
-      const body = response.readableStreamBody as Readable;
-      // Lazy, as a download is: the error comes when the reader gets that far.
-      async function* breaksOff(): AsyncGenerator<Buffer> {
-        let sent = 0;
-        for await (const chunk of body) {
-          const part = (chunk as Buffer).subarray(0, 2048 - sent);
-          sent += part.length;
-          yield part;
-          if (sent >= 2048) {
-            body.destroy();
-            throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' });
-          }
+    // Break the rows' read off after its first bytes, lazily, as a download does: the error comes
+    // when the reader gets that far.
+    reshapeRowsRead(async function* breaksOff(body) {
+      let sent = 0;
+      for await (const chunk of body) {
+        const part = (chunk as Buffer).subarray(0, 2048 - sent);
+        sent += part.length;
+        yield part;
+        if (sent >= 2048) {
+          body.destroy();
+          throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' });
         }
       }
-      const broken = Readable.from(breaksOff(), { objectMode: false });
-      return { ...response, readableStreamBody: broken };
     });
 
     await expect(h.run(name)).rejects.toMatchObject({ name: 'ImportFailed' });

@@ -3,14 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
-import { BlobClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ExtractRecord } from '../../../shared/imports/extract-records.js';
 import { FileRejection } from '../../../shared/imports/reasons.js';
 import { SnapshotWriter } from '../../../shared/imports/snapshot-writer.js';
 import { useTempDirForThisThread, xlsxRecords } from '../../../shared/imports/xlsx-records.js';
 import { DEFAULT_ZIP_LIMITS, readZipDirectory } from '../../../shared/imports/zip-directory.js';
-import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { createImportHarness, reshapeRowsRead, storedRecords, type ImportHarness } from './import-harness.js';
 import { buildZip, repetitiveSheet, sharedStringsPart, sourcesOf, workbookSources } from './zip-builder.js';
 
 /**
@@ -113,35 +112,25 @@ describe('a damaged worksheet found out at its last bytes, after every row was l
       return rows;
     });
     let handedAtTail: number | undefined;
-    const download = BlobClient.prototype.download;
-    let wholeReads = 0;
-    vi.spyOn(BlobClient.prototype, 'download').mockImplementation(async function (this: BlobClient, ...args) {
-      const response = await download.apply(this, args);
-      const [offset, count] = args;
-      // The first whole read is the hash pass; the second is the rows'.
-      if (!(offset === 0 && count === undefined) || ++wholeReads !== 2) return response;
-      const body = response.readableStreamBody as Readable;
-      // In one piece: the import sends the row worker the file in pieces of at least 256 KiB
-      // (row-worker-client.ts), and would hold back a short one until the tail came.
-      async function* heldAtTail(): AsyncGenerator<Buffer> {
-        const read: Buffer[] = [];
-        let size = 0;
-        for await (const chunk of body) {
-          read.push(chunk as Buffer);
-          size += (chunk as Buffer).length;
-          if (handedAtTail !== undefined) continue;
-          if (size < tail) continue;
-          const all = Buffer.concat(read);
-          read.length = 0;
-          yield all.subarray(0, tail);
-          // Should the load not be handed every row, the test fails on the count, not by timing out.
-          await Promise.race([everyRow, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-          handedAtTail = handed;
-          read.push(all.subarray(tail));
-        }
-        if (read.length > 0) yield Buffer.concat(read);
+    // The rows' read in one piece: the import sends the row worker the file in pieces of at least
+    // 256 KiB (row-worker-client.ts), and would hold back a short one until the tail came.
+    reshapeRowsRead(async function* heldAtTail(body) {
+      const read: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of body) {
+        read.push(chunk as Buffer);
+        size += (chunk as Buffer).length;
+        if (handedAtTail !== undefined) continue;
+        if (size < tail) continue;
+        const all = Buffer.concat(read);
+        read.length = 0;
+        yield all.subarray(0, tail);
+        // Should the load not be handed every row, the test fails on the count, not by timing out.
+        await Promise.race([everyRow, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+        handedAtTail = handed;
+        read.push(all.subarray(tail));
       }
-      return { ...response, readableStreamBody: Readable.from(heldAtTail(), { objectMode: false }) };
+      if (read.length > 0) yield Buffer.concat(read);
     });
 
     const blobName = `la-housing/${MDI}/damaged-2025-03-02.xlsx`;
