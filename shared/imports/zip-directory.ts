@@ -14,7 +14,10 @@ export interface ZipEntry {
   readonly name: string;
   readonly compressedSize: number;
   readonly uncompressedSize: number;
-  /** The CRC-32 of its uncompressed bytes: how a data descriptor without its signature is known. */
+  /**
+   * The CRC-32 of its uncompressed bytes: what the inflated bytes are checked against
+   * (xlsx-records.ts), and how a data descriptor without its signature is known.
+   */
   readonly crc: number;
   /** Where its local header is: a streamed read meets the entries in this order. */
   readonly offset: number;
