@@ -93,8 +93,8 @@ export class RetentionPeople {
     let judged = 0;
     let lastKept: string | undefined;
     let cursor: Cursor | undefined;
+    const { top, limit } = dialectFor(this.engine).firstRowsClauses(JUDGING_PAGE);
     for (;;) {
-      const { top, limit } = dialectFor(this.engine).firstRowsClauses(JUDGING_PAGE);
       const page = await sql<{ person_id: string; id: string; attributes: string }>`
         select ${top} t.person_id, t.id, sr.attributes
         from ${this.records} t join source_record sr on sr.id = t.id
@@ -176,8 +176,8 @@ export class RetentionPeople {
   async *outOfScope(): AsyncGenerator<OutOfScopePage> {
     let lastPerson: string | undefined;
     let cursor: Cursor | undefined;
+    const { top, limit } = dialectFor(this.engine).firstRowsClauses(DELETION_PAGE);
     for (;;) {
-      const { top, limit } = dialectFor(this.engine).firstRowsClauses(DELETION_PAGE);
       const page = await sql<{ person_id: string; id: string }>`
         select ${top} t.person_id, t.id from ${this.records} t
         where not exists (select 1 from ${this.kept} k where k.person_id = t.person_id) ${after(cursor)}
