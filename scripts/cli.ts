@@ -24,10 +24,15 @@ export function failureLine(script: string, err: unknown): string {
   return `${script}: failed (${errorKind(err)})${refused ? ': storage refused the connection; is the local host (npm start) running?' : ''}\n`;
 }
 
-/** Whether the command line asks for the usage line: `--help` or `-h`, before any `--` that ends the options. */
-export function asksForHelp(args: readonly string[] = process.argv.slice(2)): boolean {
+/**
+ * When the command line asks for the usage line (`--help` or `-h`, before any `--` that ends the
+ * options), prints it to stdout and ends the script with exit 0.
+ */
+export function answerHelp(usage: string, args: readonly string[] = process.argv.slice(2)): void {
   const end = args.indexOf('--');
-  return (end === -1 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+  if (!(end === -1 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h')) return;
+  process.stdout.write(`usage: ${usage}\n`);
+  process.exit(0);
 }
 
 /**
@@ -40,10 +45,7 @@ export function parseOptions<T extends ParseArgsConfig>(
   usage: string,
   config: T,
 ): ReturnType<typeof parseArgs<T>> {
-  if (asksForHelp(config.args)) {
-    process.stdout.write(`usage: ${usage}\n`);
-    process.exit(0);
-  }
+  answerHelp(usage, config.args);
   try {
     return parseArgs(config);
   } catch (err) {
