@@ -14,7 +14,7 @@ import { checkpointNow, verifyLog } from '../shared/audit/audit-service.js';
 import { currentSigningKey, publicKeysFor } from '../shared/audit/signing-keys.js';
 import { loadConfig } from '../shared/config.js';
 import { createServices, type Services } from '../shared/services.js';
-import { answerHelp, failureLine } from './cli.js';
+import { answerHelp, failureLine, refuseUsage } from './cli.js';
 
 const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
@@ -22,8 +22,7 @@ const USAGE = 'npm run audit -- verify | checkpoint | public-key [keyId]';
 answerHelp(USAGE);
 const command = process.argv[2];
 if (command !== 'verify' && command !== 'checkpoint' && command !== 'public-key') {
-  process.stderr.write(`usage: ${USAGE}\n`);
-  process.exit(2);
+  refuseUsage('audit', undefined, USAGE);
 }
 loadLocalSettings();
 useRunningAzurite();

@@ -36,6 +36,17 @@ export function answerHelp(usage: string, args: readonly string[] = process.argv
 }
 
 /**
+ * Ends the script with exit 2, before it touches anything, for a command line it cannot run:
+ * `problem` (if any) as `<script>: <problem>`, then the usage line (if any).
+ */
+export function refuseUsage(script: string, problem: string | undefined, usage?: string): never {
+  process.stderr.write(
+    `${problem === undefined ? '' : `${script}: ${problem}\n`}${usage === undefined ? '' : `usage: ${usage}\n`}`,
+  );
+  process.exit(2);
+}
+
+/**
  * The script's options (strict, as parseArgs defaults to). `--help` or `-h` prints the usage line
  * to stdout and exits 0; an unknown option, a value missing or a stray argument ends the script
  * with exit 2 before it touches anything.

@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { parseOptions } from './cli.js';
+import { parseOptions, refuseUsage } from './cli.js';
 import { RestError, type BlobServiceClient } from '@azure/storage-blob';
 import { loadLocalSettings } from '../local/settings.js';
 import { CONTAINERS } from '../shared/blob/blob-storage.js';
@@ -79,8 +79,7 @@ async function main(): Promise<void> {
   });
   const file = positionals[0];
   if (!file || !values.party || !values.dataset) {
-    process.stderr.write(`import: a file, --party and --dataset are needed\nusage: ${USAGE}\n`);
-    process.exit(2);
+    refuseUsage('import', 'a file, --party and --dataset are needed', USAGE);
   }
   // Checked before uploading: a NaN deadline is never passed, so the wait would never end.
   const timeoutSeconds = Number(values.timeout);

@@ -25,7 +25,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { parseOptions } from './cli.js';
+import { parseOptions, refuseUsage } from './cli.js';
 import { Pseudonymiser } from '../shared/domain/pseudonymise.js';
 import { formatEvaluation } from '../shared/matching/evaluate.js';
 import { ColumnMapSchema, LinkFileError, linkCsvFiles } from '../shared/matching/link-files.js';
@@ -33,9 +33,8 @@ import { ColumnMapSchema, LinkFileError, linkCsvFiles } from '../shared/matching
 const USAGE =
   'npm run link -- --left A.csv --right B.csv --map map.json --out pairs.csv [--truth truth.csv] [--key <hex>] [--review-threshold p] [--no-probabilistic]';
 
-function usage(message: string): never {
-  process.stderr.write(`link: ${message}\nusage: ${USAGE}\n`);
-  process.exit(2);
+function usage(problem: string): never {
+  return refuseUsage('link', problem, USAGE);
 }
 
 async function main(): Promise<void> {

@@ -12,7 +12,7 @@ import { loadAgreements } from '../shared/agreements/load.js';
 import { parsePartyDirectory, PartyDirectoryError } from '../shared/agreements/party-directory.js';
 import { developmentIssuer } from '../shared/auth/development-issuer.js';
 import { ConfigurationError, loadConfig } from '../shared/config.js';
-import { isUsageError, parseOptions } from './cli.js';
+import { isUsageError, parseOptions, refuseUsage } from './cli.js';
 
 const USAGE = 'npm run token -- --party <party-id> --role <role> [--role <role>] [--minutes 60]';
 
@@ -28,25 +28,21 @@ async function main(): Promise<void> {
   loadLocalSettings();
   const settings = loadConfig(process.env);
   if (settings.LINTEL_ENV === 'production') {
-    process.stderr.write('token: the development issuer is not available in production\n');
-    process.exit(2);
+    refuseUsage('token', 'the development issuer is not available in production');
   }
   // A token with no role is refused by every endpoint: it is not minted (found by a review).
   if (!values.party || values.role.length === 0) {
-    process.stderr.write('usage: npm run token -- --party <party-id> --role <role> [--role <role>] [--minutes 60]\n');
-    process.exit(2);
+    refuseUsage('token', undefined, USAGE);
   }
   const minutes = Number(values.minutes);
   // The API refuses a token meant to live more than a day (shared/auth/token-verifier.ts).
   if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) {
-    process.stderr.write('token: --minutes must be a whole number from 1 to 1440 (a day)\n');
-    process.exit(2);
+    refuseUsage('token', '--minutes must be a whole number from 1 to 1440 (a day)');
   }
   const agreements = loadAgreements(resolve(settings.AGREEMENTS_DIR));
   const clientId = parsePartyDirectory(settings.PARTY_CLIENT_IDS, agreements).clientIdsFor(values.party)[0];
   if (!clientId) {
-    process.stderr.write(`token: no client id is mapped to party ${values.party} in PARTY_CLIENT_IDS\n`);
-    process.exit(2);
+    refuseUsage('token', `no client id is mapped to party ${values.party} in PARTY_CLIENT_IDS`);
   }
   const issuer = await developmentIssuer(resolve(settings.DEV_ISSUER_KEY_PATH), settings.AUTH_ISSUER);
   const token = await issuer.mint({
