@@ -12,7 +12,7 @@ import { decide } from '../policy/decide.js';
 import { keepsPerson, type KeepWhileRecord } from '../retention/keep-while.js';
 import type { SecretSource } from '../secrets/secret-source.js';
 import type { Store } from '../store/database.js';
-import { snapshotTransaction } from '../store/snapshot-transaction.js';
+import { snapshotReads } from '../store/snapshot-transaction.js';
 import type { Database } from '../store/schema.js';
 import type { Kysely } from 'kysely';
 import { pruneReleases, storeRelease } from './curated-releases.js';
@@ -227,8 +227,9 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
   const { store } = deps;
   // One state for every read: the opt-outs and the records they apply to, and the count of what
   // waits, so a linking pass that moves a person (and their opt-out) between two reads cannot
-  // count them twice or count them despite the opt-out.
-  const awaiting = await snapshotTransaction(store, async (trx) => {
+  // count them twice or count them despite the opt-out. Read beside the store's writers, not in
+  // their way (snapshotReads): the release is written on the store afterwards.
+  const awaiting = await snapshotReads(store, async (trx) => {
     const optedOut = purpose.nationalDataOptOutApplies
       ? await deps.consents.subjectsWith('opt-out', null, trx)
       : new Set<string>();

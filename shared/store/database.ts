@@ -31,6 +31,11 @@ export interface Store {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
   /**
+   * SQLite on disk: the store's file, which connections of their own open to read beside the
+   * store's (read-queries.ts, snapshot-transaction.ts). Undefined in memory and on SQL Server.
+   */
+  readonly file?: string;
+  /**
    * SQLite on disk: the file that holds the access log (see accessLogFileOf), written by a
    * connection of its own. Undefined in memory and on SQL Server, where the log is a table of the store.
    */
@@ -72,6 +77,7 @@ export function openStore(options: StoreOptions): Store {
   return {
     db,
     dialect,
+    file: onDisk?.file,
     accessLogFile: onDisk?.accessLogFile,
     reads,
     sqlite,

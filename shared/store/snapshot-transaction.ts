@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, sql, SqliteDialect } from 'kysely';
 import type { Store } from './database.js';
 import type { Database } from './schema.js';
 
@@ -31,4 +32,32 @@ export function snapshotTransaction<T>(store: Store, work: (trx: Kysely<Database
       await reset();
       return result;
     });
+}
+
+/** How long the reads' connection waits for the file to be readable (as the read thread's). */
+const READS_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * A snapshot for reads alone, which must not hold up the store's writers while it reads (the
+ * curated export streams a whole dataset). On SQLite on disk, a read-only connection of its own
+ * to the store's file, in a transaction: in WAL mode a read transaction keeps the state of its
+ * first read while the store's connection goes on committing. In a transaction on the store's
+ * one connection (snapshotTransaction), every write — an import's load, a consent recorded or
+ * withdrawn, a link-review decision, a linking pass — waited until the reads ended. Nothing can
+ * be written through `trx`: the caller writes on the store after the reads. In memory no other
+ * connection can see the store, so the reads hold its one connection as before; on SQL Server
+ * SNAPSHOT isolation already leaves the writers be.
+ */
+export async function snapshotReads<T>(store: Store, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  if (store.dialect.engine !== 'sqlite' || store.file === undefined) return snapshotTransaction(store, work);
+  const connection = new SqliteDatabase(store.file, { readonly: true, fileMustExist: true });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+  try {
+    connection.pragma(`busy_timeout = ${READS_BUSY_TIMEOUT_MS}`);
+    return await db.transaction().execute(work);
+  } finally {
+    await db.destroy();
+    // Kysely closes only a connection it has used.
+    if (connection.open) connection.close();
+  }
 }

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -355,6 +356,100 @@ describe('the curated planning export', () => {
         .execute(),
     ).toEqual([]);
     await h.blobs.getContainerClient(empty).deleteIfExists();
+  });
+});
+
+describe("the planning export beside the store's writers", () => {
+  let h: ImportHarness;
+  let container: string;
+  beforeAll(async () => {
+    h = await createImportHarness();
+    container = `cur-${randomUUID().slice(0, 8)}`;
+    await h.blobs.getContainerClient(container).create();
+    await importEach(h, [
+      ['la-housing', HOUSING],
+      ['la-childrens-social-care', SOCIAL_CARE],
+      ['la-education', EDUCATION],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+  });
+  afterAll(async () => {
+    await h.blobs.getContainerClient(container).deleteIfExists();
+    await h.close();
+  });
+
+  const personOfFamily = async (i: number) =>
+    (
+      await h.store.db
+        .selectFrom('source_record')
+        .select('person_id')
+        .where('party_id', '=', 'la-housing')
+        .where('family_name', '=', normaliseName(family(i)))
+        .executeTakeFirstOrThrow()
+    ).person_id!;
+  const exportWith = async (consents: StoreConsentRegister, day: string) => {
+    const { agreements, logger } = h.linkDeps();
+    const [summary] = await exportCurated({
+      store: h.store,
+      agreements,
+      consents,
+      accessLog: h.retentionDeps().accessLog,
+      blobs: h.blobs,
+      secrets: h.secrets,
+      logger,
+      minCell: 10,
+      historyDays: 400,
+      container,
+      now: () => new Date(`${day}T09:00:00.000Z`),
+    });
+    return summary!;
+  };
+
+  it('lets a consent be recorded and withdrawn while it reads, and counts the state it began on', async () => {
+    const consents = new StoreConsentRegister(h.store);
+    const dpo = { partyId: 'la-housing', clientId: 'dpo-client' };
+    const optOut = (subjectKey: string) =>
+      consents.record({ subjectKey, kind: 'opt-out', purposeId: null, evidenceRef: null, by: dpo, at: new Date() });
+    const [first, second, third, housingOnly] = await Promise.all([0, 1, 2, 25].map(personOfFamily));
+    const withdrawn = await optOut(second!);
+    await optOut(third!);
+
+    // The export is held once it has read the opt-outs: its reads have begun.
+    let resume!: () => void;
+    const held = new Promise<void>((resolve) => (resume = resolve));
+    let reading!: () => void;
+    const reached = new Promise<void>((resolve) => (reading = resolve));
+    class HeldConsents extends StoreConsentRegister {
+      override async subjectsWith(...args: Parameters<StoreConsentRegister['subjectsWith']>) {
+        const subjects = await super.subjectsWith(...args);
+        reading();
+        await held;
+        return subjects;
+      }
+    }
+    const exporting = exportWith(new HeldConsents(h.store), '2026-12-02');
+    let writes: Promise<unknown> | undefined;
+    try {
+      await reached;
+      writes = (async () => {
+        await optOut(first!);
+        await consents.withdraw(withdrawn.consentId, dpo, new Date());
+        // What a linking pass does to a record it cannot place any more.
+        await h.store.db
+          .updateTable('source_record')
+          .set({ person_id: null })
+          .where('person_id', '=', housingOnly!)
+          .execute();
+      })();
+      const outcome = await Promise.race([writes.then(() => 'written'), sleep(3000).then(() => 'still waiting')]);
+      expect(outcome).toBe('written');
+    } finally {
+      resume();
+    }
+    // One state: the opt-outs and records as they stood when the export began.
+    expect(await exporting).toMatchObject({ outcome: 'written', peopleCounted: 38, recordsAwaitingLinkage: 0 });
+    await writes;
+    expect(await exportWith(consents, '2026-12-03')).toMatchObject({ peopleCounted: 37, recordsAwaitingLinkage: 1 });
   });
 });
 
