@@ -6,6 +6,7 @@ import { subjectRefOf } from '../audit/entry-subjects.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { errorKind } from '../logging.js';
 import { linkPeople } from '../linkage/link-people.js';
+import { PairKeys, personRefKeyOf } from '../linkage/pair-key.js';
 import {
   findCandidate,
   isCandidateCursor,
@@ -17,7 +18,7 @@ import {
 } from '../linkage/review-queue.js';
 import { decisionsForGroups } from '../people/callers-subjects.js';
 import { groupsWithinJointSystemScope } from '../people/joint-system-scope.js';
-import type { ApiContext } from './api-context.js';
+import { KeyUnavailableError, type ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
 import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
@@ -245,18 +246,26 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
       const subjectRef = subjectOf(candidate);
       // Named in every entry of the decision, as in the view's (found by a review).
       const datasets = [...new Set(candidate.records.map((r) => r.dataset))];
+      // A confirmation keeps its records' identity fingerprints, under a key of person-ref-key
+      // (review-queue.ts): unreadable, nothing is decided, and the officer is told to retry (503).
+      const identity = verdict === 'confirmed' ? await identityKeys(ctx) : undefined;
       // The decision and its access-log entry commit together, or neither does.
       const outcome = await call.writeAhead(async (db): Promise<Outcome> => {
-        const recorded = await recordDecision(db, candidate, {
-          decision: verdict,
-          by: {
-            partyId: call.caller.partyId,
-            clientId: call.caller.clientId,
-            requestId: call.requestId,
-            agreementId: reviewable.agreementId,
+        const recorded = await recordDecision(
+          db,
+          candidate,
+          {
+            decision: verdict,
+            by: {
+              partyId: call.caller.partyId,
+              clientId: call.caller.clientId,
+              requestId: call.requestId,
+              agreementId: reviewable.agreementId,
+            },
+            at: ctx.now(),
           },
-          at: ctx.now(),
-        });
+          identity,
+        );
         if (recorded.outcome === 'not-keyed') {
           // Still open, and not decided by anyone: not the 409 that says the first decision stands.
           return deny(
@@ -303,6 +312,16 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
       }
       return outcome;
     });
+}
+
+/** The keys a confirmation's record fingerprints are made under; a vault outage is a 503 (KeyUnavailableError). */
+async function identityKeys(ctx: ApiContext): Promise<PairKeys> {
+  try {
+    return PairKeys.identity(await personRefKeyOf(ctx.services.secrets));
+  } catch (err) {
+    ctx.services.logger.error('api.person-ref-key-unavailable', { error: errorKind(err) });
+    throw new KeyUnavailableError({ cause: err });
+  }
 }
 
 /** POST /api/v1/link-candidates/{candidateId}/confirm */

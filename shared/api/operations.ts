@@ -348,7 +348,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     purpose: 'required',
     pathParameters: { candidateId },
     responses: [{ status: 200, description: 'Confirmed', schema: 'LinkCandidateDecision' }],
-    problems: [...REVIEW_PROBLEMS, 'candidate-unknown', 'candidate-decided', 'candidate-not-keyed'],
+    problems: [...REVIEW_PROBLEMS, 'candidate-unknown', 'candidate-decided', 'candidate-not-keyed', 'key-unavailable'],
   },
   linkCandidateReject: {
     summary: 'Reject a link candidate',

@@ -38,11 +38,13 @@ import type { PairKeys } from './pair-key.js';
  * A confirmation holds for its records whether or not the probabilistic tier proposes them
  * again: a record that moved house may bring the pair below the review threshold (its score
  * counts the address), or out of the pairs it scores at all (one record since linked by a rule
- * to a third, another candidate of one record scoring better). So the pass keeps with each
- * confirmation its two records' identity fingerprints ({@link PairKeys.identity}; 0024), in the
- * same passes that copy it to its identity key, and asks {@link LinkDecisions.confirmedPairs}
- * for the records of today that hold them: the pairs among those for which a confirmation holds,
- * by the rules above, are linked as confirmed though not proposed (link-people.ts).
+ * to a third, another candidate of one record scoring better). So each confirmation keeps its
+ * two records' identity fingerprints ({@link PairKeys.identity}; 0024): recorded with the
+ * officer's decision (review-queue.ts), as the review pass that follows it may fail and a record
+ * move before any other pass has found the pair; filled in by the first pass that finds the pair
+ * of a confirmation made before them. A pass asks {@link LinkDecisions.confirmedPairs} for the
+ * records of today that hold them: the pairs among those for which a confirmation holds, by the
+ * rules above, are linked as confirmed though not proposed (link-people.ts).
  */
 
 export type Decision = 'confirmed' | 'rejected';
@@ -52,7 +54,7 @@ interface Held {
   readonly decidedAt: string;
   /** The pair's identity key kept with the decision (null before 0018). */
   identityKey: string | null;
-  /** A confirmation's records' identity fingerprints, the lesser first (null until a pass finds them: 0024). */
+  /** A confirmation's records' identity fingerprints, the lesser first (null on one made before 0024 until a pass finds its pair). */
   prints: readonly [string, string] | null;
 }
 
@@ -283,9 +285,7 @@ export class LinkDecisions {
       return held?.decision === 'confirmed' && held.prints === null;
     });
     if (missing.length === 0) return;
-    const x = this.#print('identity', a, i);
-    const y = this.#print('identity', b, j);
-    const prints = (x < y ? [x, y] : [y, x]) as [string, string];
+    const prints = orderedPrints(this.#print('identity', a, i), this.#print('identity', b, j));
     await db
       .updateTable('link_decision')
       .set({ print_a: prints[0], print_b: prints[1] })
@@ -383,6 +383,11 @@ export class LinkDecisions {
     if (print === undefined) cache.set(i, (print = this.#keys[kind].recordFingerprint(this.#batches[b]!, i)));
     return print;
   }
+}
+
+/** Two records' identity fingerprints as a confirmation keeps them (print_a, print_b): the lesser first. */
+export function orderedPrints(x: string, y: string): [string, string] {
+  return x < y ? [x, y] : [y, x];
 }
 
 function namesAndDate(batch: RecordBatch, i: number): string {

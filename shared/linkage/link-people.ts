@@ -24,7 +24,7 @@ import { takeTransactionLock, TransactionLockUnavailableError } from '../store/t
 import { LinkDecisions, type DecisionKeys, type PairDecision } from './link-decisions.js';
 import { linkingRulesOf, type LinkingRules } from './linking-rules.js';
 import { recordPersonIdMoves, type HeldPersonIdMove } from './person-id-history.js';
-import { PairKeys } from './pair-key.js';
+import { PairKeys, personRefKeyOf } from './pair-key.js';
 import { assignPersonIds } from './person-ids.js';
 import { readStoreSources, type StoreSource } from './store-sources.js';
 
@@ -135,7 +135,7 @@ export async function linkPeople(
   const now = deps.now ?? (() => new Date());
   const started = performance.now();
   const secret = await deps.secrets.get('pseudonymisation-key');
-  const personRefKey = Buffer.from((await deps.secrets.get('person-ref-key')).value, 'base64');
+  const personRefKey = await personRefKeyOf(deps.secrets);
   const keys: DecisionKeys = {
     current: PairKeys.from(personRefKey),
     identity: PairKeys.identity(personRefKey),

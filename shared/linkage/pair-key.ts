@@ -1,5 +1,6 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import type { RecordBatch } from '../matching/record.js';
+import type { SecretSource } from '../secrets/secret-source.js';
 
 /**
  * The key an officer's decision is kept under: a keyed hash of the two records' sources and
@@ -86,4 +87,9 @@ export class PairKeys {
     const [first, second] = fingerprintA < fingerprintB ? [fingerprintA, fingerprintB] : [fingerprintB, fingerprintA];
     return createHmac('sha256', this.#key).update(`pair\u0000${first}\u0000${second}`).digest('hex');
   }
+}
+
+/** The `person-ref-key` secret, from which the keys of decisions are derived. */
+export async function personRefKeyOf(secrets: SecretSource): Promise<Buffer> {
+  return Buffer.from((await secrets.get('person-ref-key')).value, 'base64');
 }

@@ -1,7 +1,11 @@
 import type { Kysely } from 'kysely';
+import { toRecordBatch } from '../matching/record.js';
 import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
+import { orderedPrints } from './link-decisions.js';
 import { linkPeople, type LinkDependencies } from './link-people.js';
+import { PairKeys, personRefKeyOf } from './pair-key.js';
+import { sourceIdOf } from './store-sources.js';
 
 /**
  * The officer's side of tier 5: candidates wait here, are shown only with the fields the
@@ -263,7 +267,8 @@ export async function decideCandidate(
   candidate: Candidate,
   review: ReviewDecision,
 ): Promise<ReviewOutcome> {
-  const outcome = await deps.store.db.transaction().execute((trx) => recordDecision(trx, candidate, review));
+  const identity = review.decision === 'confirmed' ? PairKeys.identity(await personRefKeyOf(deps.secrets)) : undefined;
+  const outcome = await deps.store.db.transaction().execute((trx) => recordDecision(trx, candidate, review, identity));
   if (outcome.outcome === 'decided') await linkPeople(deps, candidate.agreementId, 'review');
   return outcome;
 }
@@ -273,12 +278,21 @@ export async function decideCandidate(
  * again: the caller runs a `review` pass ({@link linkPeople}) once it has committed, as
  * {@link decideCandidate} does. For a caller that must commit the decision with something else
  * (its access-log entry: shared/api/request-pipeline.ts writeAhead).
+ *
+ * A confirmation keeps its two records' identity fingerprints, made under `identity`
+ * ({@link PairKeys.identity}): the records are known now, and a pass finds them by these once
+ * the tier no longer proposes the pair (link-decisions.ts). Left to the review pass, they were
+ * lost when it failed and a record moved before another pass had found the pair: the officer's
+ * word held for nothing.
  */
 export async function recordDecision(
   db: Kysely<Database>,
   candidate: Candidate,
   review: ReviewDecision,
+  identity: PairKeys | undefined,
 ): Promise<ReviewOutcome> {
+  if (review.decision === 'confirmed' && identity === undefined)
+    throw new TypeError('recordDecision: a confirmation needs the identity keys');
   const decidedAt = review.at.toISOString();
   const pairKey = candidate.pairKey;
   if (pairKey === null) return { outcome: 'not-keyed' };
@@ -306,6 +320,8 @@ export async function recordDecision(
   // namesakes gone) or moves back: the pair is asked about again instead.
   const keys = [pairKey];
   const { identityKey } = candidate;
+  const records = review.decision === 'confirmed' ? await recordsOf(db, candidate.candidateId) : undefined;
+  const prints = records === undefined ? null : identityPrints(identity!, records);
   if (identityKey !== null) {
     if (review.decision === 'rejected') {
       // But not a confirmation a pair of records holds now (the link the last pass made): that
@@ -326,7 +342,7 @@ export async function recordDecision(
           ),
         )
         .execute();
-    } else if (await aloneInTheirSources(db, candidate.candidateId)) keys.push(identityKey);
+    } else if (records !== undefined && (await aloneInTheirSources(db, records))) keys.push(identityKey);
   }
   await db.deleteFrom('link_decision').where('pair_key', 'in', keys).execute();
   await db
@@ -342,10 +358,58 @@ export async function recordDecision(
         score: candidate.score,
         decided_at: decidedAt,
         identity_key: identityKey,
+        print_a: prints?.[0] ?? null,
+        print_b: prints?.[1] ?? null,
       })),
     )
     .execute();
   return { outcome: 'decided', decidedAt };
+}
+
+type CandidateRecordRow = Pick<
+  Database['source_record'],
+  'id' | 'party_id' | 'dataset_id' | 'given_name' | 'family_name' | 'date_of_birth'
+>;
+
+/** The candidate's two records as the store holds them now; undefined if either is gone (no one's to confirm). */
+async function recordsOf(db: Kysely<Database>, candidateId: string): Promise<CandidateRecordRow[] | undefined> {
+  const link = await db
+    .selectFrom('record_link')
+    .select(['record_a', 'record_b'])
+    .where('id', '=', candidateId)
+    .executeTakeFirst();
+  if (link === undefined) return undefined;
+  const rows = await db
+    .selectFrom('source_record')
+    .select(['id', 'party_id', 'dataset_id', 'given_name', 'family_name', 'date_of_birth'])
+    .where('id', 'in', [link.record_a, link.record_b])
+    .execute();
+  const a = rows.find((r) => r.id === link.record_a);
+  const b = rows.find((r) => r.id === link.record_b);
+  return a === undefined || b === undefined ? undefined : [a, b];
+}
+
+/**
+ * The records' identity fingerprints as a pass makes them of the same values (store-sources.ts,
+ * pair-key.ts), the lesser first; null where either has no family name or date of birth, which a
+ * pass never looks up by fingerprint (link-decisions.ts).
+ */
+function identityPrints(identity: PairKeys, records: readonly CandidateRecordRow[]): [string, string] | null {
+  const [x, y] = records.map((r) => {
+    if (!r.family_name || !r.date_of_birth) return null;
+    const { batch } = toRecordBatch([
+      {
+        recordId: r.id,
+        sourceId: sourceIdOf(r.party_id, r.dataset_id),
+        givenName: r.given_name ?? '',
+        familyName: r.family_name,
+        dob: r.date_of_birth,
+        postcode: '',
+      },
+    ]);
+    return identity.recordFingerprint(batch, 0);
+  });
+  return x == null || y == null ? null : orderedPrints(x, y);
 }
 
 /**
@@ -355,20 +419,9 @@ export async function recordDecision(
  * when the officer decides, not when the pass proposed the pair, so a namesake that came since
  * counts; a record gone since is no one's to confirm.
  */
-async function aloneInTheirSources(db: Kysely<Database>, candidateId: string): Promise<boolean> {
-  const link = await db
-    .selectFrom('record_link')
-    .select(['record_a', 'record_b'])
-    .where('id', '=', candidateId)
-    .executeTakeFirst();
-  if (link === undefined) return false;
-  for (const id of [link.record_a, link.record_b]) {
-    const record = await db
-      .selectFrom('source_record')
-      .select(['party_id', 'dataset_id', 'given_name', 'family_name', 'date_of_birth'])
-      .where('id', '=', id)
-      .executeTakeFirst();
-    if (record?.family_name == null || record.date_of_birth === null) return false;
+async function aloneInTheirSources(db: Kysely<Database>, records: readonly CandidateRecordRow[]): Promise<boolean> {
+  for (const record of records) {
+    if (record.family_name == null || record.date_of_birth === null) return false;
     const { n } = await db
       .selectFrom('source_record')
       .select((eb) => eb.fn.countAll<number>().as('n'))

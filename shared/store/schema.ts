@@ -169,8 +169,9 @@ export interface LinkDecisionTable {
   identity_key: string | null;
   /**
    * A confirmation's two records by their identity fingerprints, the lesser first
-   * (shared/linkage/link-decisions.ts); null on rejections, and until a pass finds the pair
-   * (0024).
+   * (shared/linkage/link-decisions.ts), kept when the officer confirms; null on rejections, where
+   * a record has no family name or date of birth, and on a confirmation made before 0024 until a
+   * pass finds its pair.
    */
   print_a: string | null;
   print_b: string | null;

@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { linkPeople } from '../../shared/linkage/link-people.js';
+import type { LocalSecretSource } from '../../shared/secrets/local-secret-source.js';
+import { SecretUnavailableError } from '../../shared/secrets/secret-source.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -148,6 +150,25 @@ describe('link review API', () => {
       await sql`alter table access_log_unreachable rename to access_log`.execute(db);
     }
     expect(await db.selectFrom('link_decision').selectAll().execute()).toEqual([]);
+    expect(await candidateIds()).toEqual([id]);
+  });
+
+  it('makes no decision while person-ref-key cannot be read: 503, as the confirmation could not keep its records', async () => {
+    const [id] = await candidateIds();
+    const secrets = t.host.services.secrets as LocalSecretSource;
+    const get = secrets.get.bind(secrets);
+    const spy = vi.spyOn(secrets, 'get').mockImplementation(async (name, version) => {
+      if (name === 'person-ref-key') throw new SecretUnavailableError(name);
+      return get(name, version);
+    });
+    try {
+      const confirmed = await reviewer(`/v1/link-candidates/${id}/confirm`, 'POST');
+      expect(confirmed.status).toBe(503);
+      expect(confirmed.body).toMatchObject({ type: 'urn:lintel:problem:key-unavailable' });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await t.host.services.store.db.selectFrom('link_decision').selectAll().execute()).toEqual([]);
     expect(await candidateIds()).toEqual([id]);
   });
 

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { decideCandidate } from '../../../shared/linkage/review-queue.js';
@@ -78,5 +79,50 @@ describe('a confirmed pair that a later pass scores below the review threshold',
     const summary = await linkPeople(belowThreshold(), AGREEMENT, 'incremental');
     expect(await jonathanOf('la-housing')).not.toBe(await jonathanOf('la-childrens-social-care'));
     expect(summary).toMatchObject({ confirmedNotProposed: 0 });
+  });
+});
+
+/**
+ * The same confirmation, but the review pass that should follow it fails (the confirmation
+ * stands: link-review-api.ts), and housing's next snapshot moves Jonathan before any other pass
+ * has run. The confirmation is about the records held when the officer decided; the pass after
+ * the move must still find them, though it never saw the confirmed pair.
+ */
+describe('a confirmation whose review pass failed, before one of its records moves', () => {
+  let h: ImportHarness;
+  const proposing = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
+  const belowThreshold = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 2, randomPairs: 1_000 } });
+  const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    expect((await h.importFile(`la-housing/${DATASET}/a.csv`, housing)).outcome).toBe('loaded');
+    expect((await h.importFile(`la-childrens-social-care/${DATASET}/a.csv`, socialCare)).outcome).toBe('loaded');
+    await linkPeople(proposing(), AGREEMENT, 'full');
+  });
+  afterAll(async () => h.close());
+
+  it('keeps the two records one person once housing re-sends its Jonathan at another address', async () => {
+    const candidate = await openCandidateNamed(h, 'Jonathan');
+    expect(candidate).toBeDefined();
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r-1' };
+    // The review pass cannot record its run: it fails after the decision has committed.
+    await sql`alter table link_run rename to link_run_unreachable`.execute(h.store.db);
+    try {
+      await expect(
+        decideCandidate(proposing(), candidate!, { decision: 'confirmed', by, at: new Date() }),
+      ).rejects.toThrow();
+    } finally {
+      await sql`alter table link_run_unreachable rename to link_run`.execute(h.store.db);
+    }
+    expect(await h.store.db.selectFrom('link_decision').select('decision').execute()).not.toEqual([]);
+
+    const moved = housing.replace('Jonathan,Smyth,2012-03-04,ME14 1XX', 'Jonathan,Smyth,2012-03-04,ME16 8ZZ');
+    expect((await h.importFile(`la-housing/${DATASET}/b.csv`, moved)).outcome).toBe('loaded');
+    const summary = await linkPeople(belowThreshold(), AGREEMENT, 'incremental');
+    expect({
+      joined: (await jonathanOf('la-housing')) === (await jonathanOf('la-childrens-social-care')),
+      confirmedNotProposed: summary.confirmedNotProposed,
+    }).toEqual({ joined: true, confirmedNotProposed: 1 });
   });
 });
