@@ -48,7 +48,9 @@ const KEY_VERSIONS_TTL_MS = 60_000;
 export const KEY_RETRY_AFTER_SECONDS = 5;
 
 /**
- * A pseudonymisation key version the lookups need could not be read. No lookup is answered
+ * A key the answer needs could not be read: a pseudonymisation key version the lookups hash
+ * under, or `person-ref-key` (person references; a confirmation's record fingerprints,
+ * link-review-api.ts). No lookup is answered
  * without it: a search that silently skipped the identifiers hashed under that version would
  * say "no match" (a duplicate check: "no application elsewhere") for everyone hashed under it.
  * The request pipeline answers 503 `key-unavailable`.

@@ -92,7 +92,7 @@ export const PROBLEM_CATALOGUE = {
   'key-unavailable': {
     status: 503,
     description:
-      'A pseudonymisation key version the stored identifiers are hashed under could not be read, so no match (or its absence) could be trusted; nothing was released. `Retry-After` says when to retry.',
+      'A key the answer depends on could not be read: a pseudonymisation key version the stored identifiers are hashed under (no match, or its absence, could be trusted), or the key person references and link decisions are made under. Nothing was released or decided. `Retry-After` says when to retry.',
   },
   'audit-log-unavailable': {
     status: 503,
