@@ -91,23 +91,8 @@ describe('the curated planning export', () => {
   let container: string;
   let consents: StoreConsentRegister;
 
-  const deps = (overrides: Partial<CuratedExportDependencies> = {}): CuratedExportDependencies => {
-    const { agreements, logger } = h.linkDeps();
-    return {
-      store: h.store,
-      agreements,
-      consents,
-      accessLog: h.retentionDeps().accessLog,
-      blobs: h.blobs,
-      secrets: h.secrets,
-      logger,
-      minCell: 10,
-      historyDays: 400,
-      container,
-      now: () => new Date('2026-12-02T09:00:00.000Z'),
-      ...overrides,
-    };
-  };
+  const deps = (overrides: Partial<CuratedExportDependencies> = {}): CuratedExportDependencies =>
+    h.exportDeps(container, { consents, ...overrides });
   const read = async (name: string, from = container) =>
     (await h.blobs.getContainerClient(from).getBlobClient(name).downloadToBuffer()).toString('utf8');
   const countsOf = async (sub = 'latest'): Promise<Map<string, string>> => {
@@ -388,20 +373,9 @@ describe("the planning export beside the store's writers", () => {
         .executeTakeFirstOrThrow()
     ).person_id!;
   const exportWith = async (consents: StoreConsentRegister, day: string) => {
-    const { agreements, logger } = h.linkDeps();
-    const [summary] = await exportCurated({
-      store: h.store,
-      agreements,
-      consents,
-      accessLog: h.retentionDeps().accessLog,
-      blobs: h.blobs,
-      secrets: h.secrets,
-      logger,
-      minCell: 10,
-      historyDays: 400,
-      container,
-      now: () => new Date(`${day}T09:00:00.000Z`),
-    });
+    const [summary] = await exportCurated(
+      h.exportDeps(container, { consents, now: () => new Date(`${day}T09:00:00.000Z`) }),
+    );
     return summary!;
   };
 
@@ -484,20 +458,7 @@ describe('the planning export while retention waits', () => {
     const [retention] = await enforceRetention(h.retentionDeps(), 'social-care-education-housing');
     expect(retention).toMatchObject({ outcome: 'skipped', peopleDeleted: 0 });
 
-    const { agreements, logger } = h.linkDeps();
-    const [summary] = await exportCurated({
-      store: h.store,
-      agreements,
-      consents: new StoreConsentRegister(h.store),
-      accessLog: h.retentionDeps().accessLog,
-      blobs: h.blobs,
-      secrets: h.secrets,
-      logger,
-      minCell: 10,
-      historyDays: 400,
-      container,
-      now: () => new Date('2026-12-02T09:00:00.000Z'),
-    });
+    const [summary] = await exportCurated(h.exportDeps(container));
     expect(summary).toMatchObject({ outcome: 'written', recordsAwaitingLinkage: 0, peopleCounted: 30 });
     const csv = (
       await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${COUNTS_FILE}`).downloadToBuffer()

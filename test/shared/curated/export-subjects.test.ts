@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
-import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { COUNTS_FILE, exportCurated, MANIFEST_FILE } from '../../../shared/curated/curated-export.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { AGREEMENTS_DIR, createImportHarness, type ImportHarness } from '../imports/import-harness.js';
@@ -71,20 +70,12 @@ describe('a planning export granted for the recipient’s own subjects only', ()
   });
 
   it('counts only the people the recipient’s own extract holds, not everyone in the joint system', async () => {
-    const { logger } = h.linkDeps();
-    const [summary] = await exportCurated({
-      store: h.store,
-      agreements: agreementsWithProviderExport(),
-      consents: new StoreConsentRegister(h.store),
-      accessLog: h.retentionDeps().accessLog,
-      blobs: h.blobs,
-      secrets: h.secrets,
-      logger,
-      minCell: 10,
-      historyDays: 400,
-      container,
-      now: () => new Date('2027-01-01T06:00:00.000Z'),
-    });
+    const [summary] = await exportCurated(
+      h.exportDeps(container, {
+        agreements: agreementsWithProviderExport(),
+        now: () => new Date('2027-01-01T06:00:00.000Z'),
+      }),
+    );
     expect(summary).toMatchObject({ partyId: 'social-housing-providers', outcome: 'written' });
     // The provider may be told about its 12 tenants, not about the 28 other households in
     // temporary accommodation it has no relationship with.

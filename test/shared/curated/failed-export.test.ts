@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import {
   COUNTS_FILE,
   COUNTS_PARQUET_FILE,
@@ -71,22 +70,7 @@ function agreementsWithoutExportGrant() {
 describe('what a failed or withdrawn export leaves published', () => {
   let h: ImportHarness;
   let container: string;
-  const deps = (o: Partial<CuratedExportDependencies> = {}): CuratedExportDependencies => {
-    const { agreements, logger } = h.linkDeps();
-    return {
-      store: h.store,
-      agreements,
-      consents: new StoreConsentRegister(h.store),
-      accessLog: h.retentionDeps().accessLog,
-      blobs: h.blobs,
-      secrets: h.secrets,
-      logger,
-      minCell: 10,
-      historyDays: 400,
-      container,
-      ...o,
-    };
-  };
+  const deps = (o: Partial<CuratedExportDependencies> = {}): CuratedExportDependencies => h.exportDeps(container, o);
   const read = async (name: string) =>
     (await h.blobs.getContainerClient(container).getBlobClient(name).downloadToBuffer()).toString('utf8');
   /** The days whose dated folder holds a whole release (its manifest). */

@@ -7,6 +7,8 @@ import { BlobClient, BlobServiceClient } from '@azure/storage-blob';
 import { expect, inject, vi } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { AccessLog } from '../../../shared/audit/access-log.js';
+import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
+import type { CuratedExportDependencies } from '../../../shared/curated/curated-export.js';
 import type { ImportContainers } from '../../../shared/imports/extract-blob.js';
 import type { ImportReport } from '../../../shared/imports/import-report.js';
 import { importExtract, type ImportDependencies, type ImportOutcome } from '../../../shared/imports/import-extract.js';
@@ -34,6 +36,11 @@ export interface ImportHarness {
   linkDeps(): LinkDependencies;
   /** What retention enforcement needs, with the harness's access log. */
   retentionDeps(): RetentionDependencies;
+  /**
+   * What a planning export needs, into `container` (a test's own), with the harness's access log:
+   * cells under 10 suppressed, 400 days of history, the store's consents, on 2026-12-02 at 09:00.
+   */
+  exportDeps(container: string, overrides?: Partial<CuratedExportDependencies>): CuratedExportDependencies;
   /** Uploads `content` to incoming at `party/dataset/fileName`. */
   drop(blobName: string, content: Buffer | string, metadata?: Record<string, string>): Promise<void>;
   run(blobName: string, overrides?: Partial<ImportDependencies>): Promise<ImportOutcome>;
@@ -103,6 +110,20 @@ export async function createImportHarness(
     deps,
     linkDeps,
     retentionDeps: () => ({ store, agreements, accessLog, logger }),
+    exportDeps: (container, overrides) => ({
+      store,
+      agreements,
+      consents: new StoreConsentRegister(store),
+      accessLog,
+      blobs,
+      secrets,
+      logger,
+      minCell: 10,
+      historyDays: 400,
+      container,
+      now: () => new Date('2026-12-02T09:00:00.000Z'),
+      ...overrides,
+    }),
     drop,
     run,
     async importFile(blobName, content, metadata, overrides) {
