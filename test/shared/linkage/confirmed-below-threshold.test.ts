@@ -10,6 +10,26 @@ const AGREEMENT = 'social-care-education-housing';
 
 const { housing, socialCare } = JONATHANS;
 
+/** Pair scoring that proposes every pair (a threshold of 0). */
+const proposingOn = (h: ImportHarness) => ({
+  ...h.linkDeps(),
+  probabilistic: { reviewThreshold: 0, randomPairs: 1_000 },
+});
+/** Pair scoring no pair reaches (a probability is at most 1): a confirmed pair scores below it. */
+const belowThresholdOn = (h: ImportHarness) => ({
+  ...h.linkDeps(),
+  probabilistic: { reviewThreshold: 2, randomPairs: 1_000 },
+});
+
+/** A store holding both Jonathans' extracts, linked by a pass that proposed them as a candidate. */
+async function jonathansProposed(): Promise<ImportHarness> {
+  const h = await createImportHarness();
+  expect((await h.importFile(`la-housing/${DATASET}/a.csv`, housing)).outcome).toBe('loaded');
+  expect((await h.importFile(`la-childrens-social-care/${DATASET}/a.csv`, socialCare)).outcome).toBe('loaded');
+  await linkPeople(proposingOn(h), AGREEMENT, 'full');
+  return h;
+}
+
 /**
  * An officer confirms the two Jonathans, proposed at threshold 0. Later passes score pairs
  * against a threshold no pair reaches (a probability is at most 1): the confirmed pair scores
@@ -17,15 +37,12 @@ const { housing, socialCare } = JONATHANS;
  */
 describe('a confirmed pair that a later pass scores below the review threshold', () => {
   let h: ImportHarness;
-  const proposing = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
-  const belowThreshold = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 2, randomPairs: 1_000 } });
+  const proposing = () => proposingOn(h);
+  const belowThreshold = () => belowThresholdOn(h);
   const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
 
   beforeAll(async () => {
-    h = await createImportHarness();
-    expect((await h.importFile(`la-housing/${DATASET}/a.csv`, housing)).outcome).toBe('loaded');
-    expect((await h.importFile(`la-childrens-social-care/${DATASET}/a.csv`, socialCare)).outcome).toBe('loaded');
-    await linkPeople(proposing(), AGREEMENT, 'full');
+    h = await jonathansProposed();
     const candidate = await openCandidateNamed(h, 'Jonathan');
     expect(candidate).toBeDefined();
     const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r-1' };
@@ -90,15 +107,12 @@ describe('a confirmed pair that a later pass scores below the review threshold',
  */
 describe('a confirmation whose review pass failed, before one of its records moves', () => {
   let h: ImportHarness;
-  const proposing = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
-  const belowThreshold = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 2, randomPairs: 1_000 } });
+  const proposing = () => proposingOn(h);
+  const belowThreshold = () => belowThresholdOn(h);
   const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
 
   beforeAll(async () => {
-    h = await createImportHarness();
-    expect((await h.importFile(`la-housing/${DATASET}/a.csv`, housing)).outcome).toBe('loaded');
-    expect((await h.importFile(`la-childrens-social-care/${DATASET}/a.csv`, socialCare)).outcome).toBe('loaded');
-    await linkPeople(proposing(), AGREEMENT, 'full');
+    h = await jonathansProposed();
   });
   afterAll(async () => h.close());
 
