@@ -85,9 +85,9 @@ import {
  *
  * Order of effects, so a retry converges. A load: report staged → store committed → report
  * published in processed/ → access-log entry → blob moved → afterLoad hook. A rejection: report
- * in rejected/ → run finished → access-log entry → blob moved. A retry after the commit finds the
- * run final, publishes the loaded report and writes the access-log entry if either is missing,
- * and moves the blob.
+ * staged in rejected/ → run finished → report published → access-log entry → blob moved. A retry
+ * after the commit (or the finish) finds the run final, publishes the report and writes the
+ * access-log entry if either is missing, and moves the blob.
  *
  * Attempts: a run taken up more than MAX_IMPORT_ATTEMPTS times without a result (each attempt
  * crashed or failed) is rejected as `import-attempts-exhausted` by the next delivery; like any
@@ -847,16 +847,15 @@ async function reject(
   const { deps, file, ids, run } = context;
   const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
   const total: Counts = counts === undefined ? { rows: 0, loaded: 0, rejected: 0 } : { ...counts, loaded: 0 };
-  // Written before the run is finished, so that a crash between leaves the report; what was
-  // there before is kept, to put back should another delivery have finished the run meanwhile.
-  const before = await readReport(deps.blobs, context.containers, 'rejected', file.blobName);
-  await writeReport(
-    deps.blobs,
-    context.containers,
-    'rejected',
-    file.blobName,
-    reportOf(context, 'rejected', finishedAt, total, [], fileErrors, rowErrors),
-  );
+  const report = reportOf(context, 'rejected', finishedAt, total, [], fileErrors, rowErrors);
+  // Staged under a name of this delivery's own before the run is finished, so that a crash
+  // between leaves the report for the retry to publish; published only once this delivery's
+  // finish stands. Two deliveries of one file (Event Grid delivers at least once) may reject it
+  // at the same time, and the report path is theirs to share: a delivery whose finish did not
+  // stand, taking back a report it had written there, took the winner's (found by a defect
+  // hunt: the file sat in rejected/ with no report), and one that loaded must not be contradicted.
+  const stagedName = rejectionStagedName(file.blobName, run.id, finishedAt);
+  await writeReport(deps.blobs, context.containers, 'rejected', file.blobName, report, stagedName);
   const finished = await finishRun(deps.store.db, run.id, {
     status: 'rejected',
     blobName: file.blobName,
@@ -865,15 +864,11 @@ async function reject(
     rowsRejected: total.rejected,
     finishedAt,
   });
+  const staged = deps.blobs.getContainerClient(context.containers.rejected).getBlockBlobClient(stagedName);
   if (!finished) {
     // Another delivery of the bytes finished the run meanwhile (e.g. one still loading when this
-    // one found the attempts spent): its result stands, and this rejection's report is taken
-    // back (found by a review: a file that loaded kept a report saying it was rejected).
-    const reportBlob = deps.blobs
-      .getContainerClient(context.containers.rejected)
-      .getBlockBlobClient(`${file.blobName}.report.json`);
-    if (before === undefined) await reportBlob.deleteIfExists();
-    else await writeReport(deps.blobs, context.containers, 'rejected', file.blobName, before);
+    // one found the attempts spent): its result stands.
+    await staged.deleteIfExists();
     const settled = await findRun(deps.store.db, file.partyId, file.datasetId, context.sha256);
     if (settled !== undefined && FINAL_STATUSES.has(settled.status)) {
       await waitForImportEntry(deps, settled, SETTLED_ELSEWHERE_GRACE_MS);
@@ -881,6 +876,8 @@ async function reject(
     }
     throw new Error('Import run vanished while being rejected');
   }
+  await writeReport(deps.blobs, context.containers, 'rejected', file.blobName, report);
+  await staged.deleteIfExists();
   const reasons = [...new Set(fileErrors.map((e) => e.reason))];
   deps.logger.warn('import.rejected', {
     runId: run.id,
@@ -919,6 +916,7 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
     (run.finished_at === null || context.lastModified.getTime() <= Date.parse(run.finished_at));
   // A crash (or a failed write) after the commit can have lost the report: publish it now.
   if (of === 'loaded' && ownDelivery) await ensureLoadedReport(context);
+  if (of === 'rejected' && ownDelivery) await ensureRejectedReport(context);
   const logged = await importEntryLogged(deps, run.id, run.received_at);
   const current =
     of === 'loaded' &&
@@ -1012,6 +1010,35 @@ async function ensureLoadedReport(context: RunContext): Promise<void> {
         );
   deps.logger.warn('import.report-recovered', { runId: run.id, fromStaged: report === staged });
   await publishLoadedReport(context, report);
+}
+
+/**
+ * `rejected/<file>.report.<run>.<finished>.staged`: a rejection's report before its run is
+ * finished. Named by the time the rejection finishes the run with, which the run then keeps, so
+ * that the retry of a delivery that broke off after the finish finds the copy of the verdict
+ * that stood, and not that of another delivery which rejected the file at the same time.
+ */
+function rejectionStagedName(blobName: string, runId: string, finishedAt: string): string {
+  return `${blobName}.report.${runId}.${finishedAt.replace(/[-:.]/g, '')}.staged`;
+}
+
+/**
+ * For a rejected run's own file: its report in rejected/, unless the one there is already this
+ * rejection's, from the copy staged before the run was finished. Without a staged copy nothing
+ * is written: the delivery that staged it published it and removed it meanwhile, and the report
+ * there now may be a later file's of the same name.
+ */
+async function ensureRejectedReport(context: RunContext): Promise<void> {
+  const { deps, containers, file, run } = context;
+  if (run.finished_at === null) return;
+  const published = await readReport(deps.blobs, containers, 'rejected', file.blobName);
+  if (published?.runId === run.id && published.finishedAt === run.finished_at) return;
+  const stagedName = rejectionStagedName(file.blobName, run.id, run.finished_at);
+  const staged = await readReport(deps.blobs, containers, 'rejected', file.blobName, stagedName);
+  if (staged === undefined) return;
+  deps.logger.warn('import.report-recovered', { runId: run.id, fromStaged: true });
+  await writeReport(deps.blobs, containers, 'rejected', file.blobName, staged);
+  await deps.blobs.getContainerClient(containers.rejected).getBlockBlobClient(stagedName).deleteIfExists();
 }
 
 /**
