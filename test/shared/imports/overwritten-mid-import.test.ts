@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { BlobClient } from '@azure/storage-blob';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import type { SecretSource } from '../../../shared/secrets/secret-source.js';
+import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+
+/**
+ * A partner overwrites a file in incoming with other content while its import runs (SFTP clients
+ * re-send under the same name). Every read is pinned to the ETag the import began with, so the
+ * first content is loaded whole or not at all, the second is imported on its own event, each
+ * content's load is applied once, and the first import's move never takes the second content.
+ */
+const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
+const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
+const MDI = 'multiple-disadvantage-indicators';
+const file = `la-housing/${MDI}/extract.csv`;
+let h: ImportHarness;
+beforeEach(async () => {
+  h = await createImportHarness();
+  await h.drop(file, fixture('good.csv'));
+});
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await h?.close();
+});
+
+const runs = () =>
+  h.store.db.selectFrom('import_run').select(['id', 'status', 'rows_loaded']).orderBy('received_at').execute();
+const entries = (runId: string) =>
+  h.store.db.selectFrom('access_log').select('decision').where('request_id', '=', runId).execute();
+const overwrite = () => h.drop(file, fixture('good-second-snapshot.csv'));
+
+it('fails the first content’s attempt when the file is overwritten before its rows are read, and loads the second once', async () => {
+  // The key is read after the hash pass and before the rows: the overwrite lands between them.
+  const overwritingSecrets: SecretSource = Object.create(h.secrets, {
+    get: {
+      value: async (...args: Parameters<SecretSource['get']>) => {
+        await overwrite();
+        return h.secrets.get(...args);
+      },
+    },
+  });
+  await expect(h.run(file, { secrets: overwritingSecrets })).rejects.toThrow(/Import failed: RestError/);
+  expect(await storedRecords(h.store, 'la-housing', MDI)).toEqual([]);
+  expect(await h.report('processed', file)).toBeUndefined();
+  expect(await h.report('rejected', file)).toBeUndefined();
+
+  // The second content's event, then the first's retry: the retry finds the file imported.
+  await expect(h.run(file)).resolves.toMatchObject({ outcome: 'loaded', loaded: 15 });
+  await expect(h.run(file)).resolves.toEqual({ outcome: 'gone' });
+  const [first, second] = await runs();
+  expect([first!.status, second!.status]).toEqual(['failed', 'loaded']);
+  expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(15);
+  expect(await entries(second!.id)).toEqual([{ decision: 'allow' }]);
+  expect(await h.exists('incoming', file)).toBe(false);
+  expect(await h.report('processed', file)).toMatchObject({ outcome: 'loaded', runId: second!.id });
+});
+
+it('leaves the second content in incoming when the file is overwritten after the first content committed', async () => {
+  const copy = BlobClient.prototype.beginCopyFromURL;
+  let overwritten = false;
+  vi.spyOn(BlobClient.prototype, 'beginCopyFromURL').mockImplementation(async function (
+    this: BlobClient,
+    ...args: Parameters<typeof copy>
+  ) {
+    if (!overwritten) {
+      overwritten = true;
+      await overwrite();
+    }
+    return copy.apply(this, args);
+  });
+  await expect(h.run(file)).resolves.toMatchObject({ outcome: 'loaded', loaded: 40 });
+  expect(await h.exists('incoming', file), 'the second content waits for its own event').toBe(true);
+  expect(await h.exists('processed', file)).toBe(false);
+
+  await expect(h.run(file)).resolves.toMatchObject({ outcome: 'loaded', loaded: 15 });
+  await expect(h.run(file)).resolves.toEqual({ outcome: 'gone' });
+  const [first, second] = await runs();
+  expect([first, second].map((r) => [r!.status, r!.rows_loaded])).toEqual([
+    ['loaded', 40],
+    ['loaded', 15],
+  ]);
+  expect(await entries(first!.id)).toEqual([{ decision: 'allow' }]);
+  expect(await entries(second!.id)).toEqual([{ decision: 'allow' }]);
+  expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(15);
+  expect(await h.exists('incoming', file)).toBe(false);
+  expect(await h.exists('processed', file)).toBe(true);
+  expect(await h.report('processed', file)).toMatchObject({ outcome: 'loaded', runId: second!.id });
+});
