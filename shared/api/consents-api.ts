@@ -4,6 +4,7 @@ import { json, problem, type HttpResult } from '../http/problem.js';
 import { ConsentSubjectRelinkedError } from '../consents/store-consent-register.js';
 import { containsNationalIdentifier } from '../domain/identifiers.js';
 import { everyMatch } from '../people/find-person.js';
+import { MOVE_COMMIT_MARGIN_MS } from '../people/current-person-id.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import type { ApiContext } from './api-context.js';
@@ -81,70 +82,83 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
     const decision = await mayWrite(ctx, call, body.value.kind);
     if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: purposeEntry.purpose.id });
     const datasets = [...new Set(ctx.services.agreements.grantsFor(purposeEntry.purpose.id).map((g) => g.dataset))];
-    const found = await ctx.findPerson(query.query, datasets);
-    if (!found.found) {
-      return deny(problem(404, 'no-match', 'No matching person'), found.reason, { purpose: purposeEntry.purpose.id });
-    }
-    // A lookup stops at the first tier that finds someone; a consent or an opt-out is one
-    // person's say, so identifiers that also reach someone else (an NHS number one child's, a
-    // system id another's) record nothing: the one who objected may be the other (from a review).
-    const everyone = await everyMatch(
-      ctx.services.store,
-      await ctx.pseudonymisers(),
-      query.query,
-      datasets,
-      identifierUseOf(ctx.services.agreements),
-    );
-    if (everyone.some((match) => match.personId !== found.personId)) {
-      return deny(
-        problem(409, 'ambiguous-match', 'More than one person matched', {
-          detail: 'The identifiers reach more than one person; send only those of the person it is from.',
-        }),
-        'ambiguous',
-        { purpose: purposeEntry.purpose.id },
+    // A pass stamps its moves a moment before it commits: one stamped this long before the
+    // request began may still have committed while it ran (as for a search, people-api.ts).
+    let settledSince = new Date(ctx.now().getTime() - MOVE_COMMIT_MARGIN_MS).toISOString();
+    for (let attempt = 1; ; attempt++) {
+      const found = await ctx.findPerson(query.query, datasets);
+      if (!found.found) {
+        return deny(problem(404, 'no-match', 'No matching person'), found.reason, { purpose: purposeEntry.purpose.id });
+      }
+      // A lookup stops at the first tier that finds someone; a consent or an opt-out is one
+      // person's say, so identifiers that also reach someone else (an NHS number one child's, a
+      // system id another's) record nothing: the one who objected may be the other (from a review).
+      const everyone = await everyMatch(
+        ctx.services.store,
+        await ctx.pseudonymisers(),
+        query.query,
+        datasets,
+        identifierUseOf(ctx.services.agreements),
       );
-    }
-    // The consent and its access-log entry commit together, or neither does.
-    return call.writeAhead(async (db) => {
-      let record;
-      try {
-        record = await ctx.services.consents.record(
-          {
-            subjectKey: found.personId,
-            kind: body.value.kind,
-            purposeId: body.value.kind === 'consent' ? purposeEntry.purpose.id : null,
-            evidenceRef: body.value.evidenceRef,
-            by: { partyId: call.caller.partyId, clientId: call.caller.clientId },
-            at: ctx.now(),
-          },
-          db,
-        );
-      } catch (err) {
-        if (!(err instanceof ConsentSubjectRelinkedError)) throw err;
-        // Linkage moved the person between the lookup and the write: the denial rolls it back.
+      if (everyone.some((match) => match.personId !== found.personId)) {
         return deny(
-          problem(409, 'subject-relinked', 'The person was relinked; send the request again'),
-          'subject-relinked',
-          { purpose: purposeEntry.purpose.id, subjectRef: found.personId },
+          problem(409, 'ambiguous-match', 'More than one person matched', {
+            detail: 'The identifiers reach more than one person; send only those of the person it is from.',
+          }),
+          'ambiguous',
+          { purpose: purposeEntry.purpose.id },
         );
       }
-      // One already in force from this party is answered, not recorded again (see RecordedConsent).
-      return {
-        result: json(record.alreadyInForce ? 200 : 201, {
-          consentId: record.consentId,
-          kind: record.kind,
-          purpose: record.purposeId,
-          recordedAt: record.recordedAt,
-          withdrawnAt: null,
-        }),
-        log: {
-          purpose: purposeEntry.purpose.id,
-          subjectRef: found.personId,
-          decision: 'allow',
-          reasonCode: record.alreadyInForce ? `${record.kind}-already-recorded` : `${record.kind}-recorded`,
-        },
-      };
-    });
+      try {
+        // The consent and its access-log entry commit together, or neither does.
+        return await call.writeAhead(async (db) => {
+          let record;
+          try {
+            record = await ctx.services.consents.record(
+              {
+                subjectKey: found.personId,
+                kind: body.value.kind,
+                purposeId: body.value.kind === 'consent' ? purposeEntry.purpose.id : null,
+                evidenceRef: body.value.evidenceRef,
+                by: { partyId: call.caller.partyId, clientId: call.caller.clientId },
+                at: ctx.now(),
+                settledSince,
+              },
+              db,
+            );
+          } catch (err) {
+            if (!(err instanceof ConsentSubjectRelinkedError)) throw err;
+            // Rolled back, and looked up again on the people the pass left.
+            if (attempt === 1 && err.movedOut !== undefined) throw err;
+            // Linkage moved the person between the lookup and the write: the denial rolls it back.
+            return deny(
+              problem(409, 'subject-relinked', 'The person was relinked; send the request again'),
+              'subject-relinked',
+              { purpose: purposeEntry.purpose.id, subjectRef: found.personId },
+            );
+          }
+          // One already in force from this party is answered, not recorded again (see RecordedConsent).
+          return {
+            result: json(record.alreadyInForce ? 200 : 201, {
+              consentId: record.consentId,
+              kind: record.kind,
+              purpose: record.purposeId,
+              recordedAt: record.recordedAt,
+              withdrawnAt: null,
+            }),
+            log: {
+              purpose: purposeEntry.purpose.id,
+              subjectRef: found.personId,
+              decision: 'allow',
+              reasonCode: record.alreadyInForce ? `${record.kind}-already-recorded` : `${record.kind}-recorded`,
+            },
+          };
+        });
+      } catch (err) {
+        if (!(err instanceof ConsentSubjectRelinkedError) || err.movedOut === undefined) throw err;
+        settledSince = err.movedOut;
+      }
+    }
   });
 }
 

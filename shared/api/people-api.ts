@@ -4,7 +4,12 @@ import type { AllowDecision } from '../policy/decision.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import type { MatchTier } from '../people/find-person.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
-import { currentPersonId, lastMoveOut, recordsMovedOutSince } from '../people/current-person-id.js';
+import {
+  currentPersonId,
+  lastMoveOut,
+  MOVE_COMMIT_MARGIN_MS,
+  recordsMovedOutSince,
+} from '../people/current-person-id.js';
 import { subjectScope } from '../people/subject-scope.js';
 import { personView } from '../people/person-view.js';
 import type { ApiContext } from './api-context.js';
@@ -115,9 +120,6 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
     }
   });
 }
-
-/** How long before its commit a linking pass may stamp its moves (person-id-history.ts). */
-const MOVE_COMMIT_MARGIN_MS = 60_000;
 
 /** GET /api/v1/people/{personRef} */
 export function viewPerson(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {

@@ -49,7 +49,10 @@ export interface RecordedBy {
  * caller looks the person up again and retries.
  */
 export class ConsentSubjectRelinkedError extends Error {
-  constructor() {
+  constructor(
+    /** When records last moved out of the id, where that is why: a lookup from then on saw it. */
+    readonly movedOut?: string,
+  ) {
     super('The person is no longer linked under this id; look them up again');
     this.name = 'ConsentSubjectRelinkedError';
   }
@@ -90,7 +93,11 @@ export class StoreConsentRegister implements ConsentRegister {
    * Records against a person id the caller has just looked up. Refused with
    * {@link ConsentSubjectRelinkedError} when no record holds that id any more: checked after the
    * insert, in its transaction, so either a linking pass that moves the id sees this event and
-   * carries it, or this write sees the moved id and is refused. Given a transaction (`db`), it
+   * carries it, or this write sees the moved id and is refused. So, given `settledSince` (a time
+   * before the caller's lookup), is a write after records moved out of the id since then: a split
+   * leaves the id with its largest part, who may not be the person the lookup matched (found by a
+   * defect hunt: an opt-out looked up by the objector's NHS number, a split committed before its
+   * write, was recorded for the namesake left under the id). Given a transaction (`db`), it
    * writes in that one, which the caller then commits or rolls back (see the API's writeAhead).
    */
   async record(
@@ -101,6 +108,7 @@ export class StoreConsentRegister implements ConsentRegister {
       evidenceRef: string | null;
       by: RecordedBy;
       at: Date;
+      settledSince?: string;
     },
     db?: Kysely<Database>,
   ): Promise<RecordedConsent> {
@@ -130,6 +138,15 @@ export class StoreConsentRegister implements ConsentRegister {
           at,
         })
         .execute();
+      if (input.settledSince !== undefined) {
+        const { moved_at: movedOut } = await trx
+          .selectFrom('person_id_move')
+          .select((eb) => eb.fn.max('moved_at').as('moved_at'))
+          .where('from_person_id', '=', input.subjectKey)
+          .executeTakeFirstOrThrow();
+        if (movedOut != null && String(movedOut) > input.settledSince)
+          throw new ConsentSubjectRelinkedError(String(movedOut));
+      }
       const held = await this.store.dialect
         .firstRows(trx.selectFrom('source_record').select('id').where('person_id', '=', input.subjectKey), 1)
         .executeTakeFirst();

@@ -2,6 +2,9 @@ import { MAX_HISTORY_IDS } from '../linkage/person-id-history.js';
 import type { Store } from '../store/database.js';
 import { QueryShapes } from './query-shapes.js';
 
+/** How long before its commit a linking pass may stamp its moves (person-id-history.ts). */
+export const MOVE_COMMIT_MARGIN_MS = 60_000;
+
 export type CurrentPersonId =
   /** The id that holds the records now: `personId` itself while any record holds it. */
   | { readonly kind: 'current'; readonly personId: string }

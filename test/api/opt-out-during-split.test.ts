@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../shared/store/schema.js';
+import { commitRecordMove } from '../support/pass-at-consent-check.js';
+import { insertRecord } from '../support/records.js';
+import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * An opt-out recorded while a linking pass splits the person it was looked up as: the objector's
+ * record moves to a new id, the part left under the old id is someone else (a wrong merge
+ * undone). The pass commits, deterministically, between the request's lookup and its write (as
+ * the write's transaction begins), the way a pass on the store's one connection can.
+ */
+describe('an opt-out straddling a split', () => {
+  let t: TestHost;
+
+  beforeAll(async () => {
+    t = await startTestHost();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('is in force for the person whose NHS number it names, not for the one left under the old id', async () => {
+    const s = t.host.services;
+    const nhsNumber = '9434765919';
+    const { recordId: objectorRecord, personId: p } = await insertRecord(s, {
+      partyId: 'la-education',
+      datasetId: 'multiple-disadvantage-indicators',
+      givenName: 'Robin',
+      familyName: 'Hale',
+      dateOfBirth: '2012-05-06',
+      identifiers: { nhs: nhsNumber },
+      attributes: { currentSchool: 'Hill Primary' },
+    });
+    await insertRecord(s, {
+      partyId: 'la-education',
+      datasetId: 'multiple-disadvantage-indicators',
+      personId: p,
+      givenName: 'Robyn',
+      familyName: 'Hale',
+      dateOfBirth: '2012-05-06',
+      attributes: { currentSchool: 'Hill Primary' },
+    });
+
+    const objector = randomUUID();
+    const db = s.store.db as Kysely<Database> & { transaction: Kysely<Database>['transaction'] };
+    const original = db.transaction.bind(db);
+    let raced = false;
+    db.transaction = (() => {
+      if (!raced) {
+        raced = true;
+        // The first transaction the request opens is its write: the pass commits just before it.
+        const moved = commitRecordMove(s, { recordId: objectorRecord, from: p, to: objector, keep: [p, objector] });
+        const builder = original();
+        const execute = builder.execute.bind(builder);
+        return Object.assign(builder, {
+          execute: (async (fn: never) => {
+            await moved;
+            return execute(fn);
+          }) as typeof builder.execute,
+        });
+      }
+      return original();
+    }) as typeof db.transaction;
+    const requestId = randomUUID();
+    let answer;
+    try {
+      answer = await callApi(t, '/v1/consents', {
+        party: 'la-housing',
+        roles: ['dpo'],
+        purpose: 'service-planning',
+        body: { kind: 'opt-out', subject: { nhsNumber }, evidenceRef: 'DPO/OPTOUT/SPLIT' },
+        headers: { 'x-request-id': requestId },
+      });
+    } finally {
+      db.transaction = original;
+    }
+    expect(raced).toBe(true);
+
+    const optedOut = {
+      objector: await s.consents.isOptedOut(objector, new Date()),
+      left: await s.consents.isOptedOut(p, new Date()),
+    };
+    const entries = await s.store.db
+      .selectFrom('access_log')
+      .select(['subject_ref', 'decision'])
+      .where('request_id', '=', requestId)
+      .execute();
+    // One entry for the call, naming whom the answer was about.
+    expect(entries).toEqual([
+      answer.status < 300 ? { subject_ref: objector, decision: 'allow' } : { subject_ref: p, decision: 'deny' },
+    ]);
+    // A 2xx must mean the objector's opt-out is in force, and no one else's.
+    if (answer.status < 300)
+      expect({ status: answer.status, optedOut }).toEqual({
+        status: answer.status,
+        optedOut: { objector: true, left: false },
+      });
+    else
+      expect({ status: answer.status, type: answer.body.type, optedOut }).toEqual({
+        status: 409,
+        type: expect.stringContaining('subject-relinked'),
+        optedOut: { objector: false, left: false },
+      });
+  }, 60_000);
+});
