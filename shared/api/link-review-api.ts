@@ -277,6 +277,9 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
             { purpose: decision.purpose, subjectRef, datasets },
           );
         }
+        // Replaced by a pass since the handler read it: what a read now finds, not 'decided'.
+        if (recorded.outcome === 'gone')
+          return deny(unknownCandidate(), 'candidate-unknown', { purpose: decision.purpose, subjectRef, datasets });
         if (recorded.outcome === 'not-open') {
           return deny(
             problem(409, 'candidate-decided', 'Candidate already decided', {

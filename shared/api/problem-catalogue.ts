@@ -37,7 +37,8 @@ export const PROBLEM_CATALOGUE = {
   'consent-unknown': { status: 404, description: 'No consent with this id that the caller may see.' },
   'candidate-unknown': {
     status: 404,
-    description: 'No open or decided link candidate with this id that the caller may review.',
+    description:
+      'No open or decided link candidate with this id that the caller may review. A linking pass may have replaced it since it was read (a new snapshot replaced one of its records): list the candidates again.',
   },
   'candidate-not-keyed': {
     status: 409,

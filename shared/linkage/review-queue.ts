@@ -249,8 +249,14 @@ export interface ReviewDecision {
 
 export type ReviewOutcome =
   | { readonly outcome: 'decided'; readonly decidedAt: string }
-  /** Someone decided it first (or it is no longer a candidate): nothing changed. */
+  /** Someone decided it first: nothing changed. */
   | { readonly outcome: 'not-open' }
+  /**
+   * No candidate of this id any more: since it was read, a linking pass replaced the pair's links
+   * (a record replaced by a new snapshot, the pair proposed again under a new id, or not at all).
+   * Nobody decided it, so not 'not-open'; nothing changed.
+   */
+  | { readonly outcome: 'gone' }
   /**
    * Proposed before decisions were kept under a key (its `pair_key` is null): it gets one when a
    * linking pass proposes it again (`npm run relink` does at once), and is decided then.
@@ -302,7 +308,14 @@ export async function recordDecision(
     .where('id', '=', candidate.candidateId)
     .where('status', '=', 'candidate')
     .executeTakeFirst();
-  if (Number(updated.numUpdatedRows) !== 1) return { outcome: 'not-open' };
+  if (Number(updated.numUpdatedRows) !== 1) {
+    const still = await db
+      .selectFrom('record_link')
+      .select('id')
+      .where('id', '=', candidate.candidateId)
+      .executeTakeFirst();
+    return { outcome: still === undefined ? 'gone' : 'not-open' };
+  }
   // The decision is kept under the pair's key, so the next pass applies it to every open candidate
   // of the same values (two rows of one source alike in names, date of birth and address): decided
   // here too, so that the review pass forms the people the next pass will.

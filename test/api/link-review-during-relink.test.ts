@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkPeople } from '../../shared/linkage/link-people.js';
+import type { Database } from '../../shared/store/schema.js';
+import { insertRecord, type TestRecord } from '../support/records.js';
+import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * An officer's confirm or reject that reaches its write after a new snapshot replaced one of the
+ * candidate's records and the agreement's pass proposed the pair again, under a new id: the
+ * candidate the officer read is gone. The snapshot and the pass commit, deterministically, as the
+ * write's transaction begins (after the handler read the candidate), as they can on the store's
+ * one connection.
+ */
+describe('a review decision straddling a new snapshot and its linking pass', () => {
+  let t: TestHost;
+  const DATASET = 'multiple-disadvantage-indicators';
+  const PURPOSE = 'homelessness-prevention';
+  const AGREEMENT = 'social-care-education-housing';
+  const CARE: TestRecord = {
+    partyId: 'la-childrens-social-care',
+    datasetId: DATASET,
+    givenName: 'Jonathan',
+    familyName: 'Smith',
+    dateOfBirth: '2012-03-04',
+    postcode: 'ME14 1XX',
+    attributes: {
+      firstName: 'Jonathan',
+      lastName: 'Smith',
+      dateOfBirth: '2012-03-04',
+      homePostcode: 'ME14 1XX',
+      childProtection: true,
+    },
+  };
+  let careRecord: string;
+
+  const pass = () => {
+    const { store, secrets, agreements, logger } = t.host.services;
+    // Threshold 0 makes the one plausible pair a candidate however little data the model has.
+    return linkPeople(
+      { store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } },
+      AGREEMENT,
+      'full',
+    );
+  };
+  const reviewer = (path: string, method = 'GET', requestId = randomUUID()) =>
+    callApi(t, path, {
+      method,
+      party: 'la-housing',
+      roles: ['reviewer'],
+      purpose: PURPOSE,
+      headers: { 'x-request-id': requestId },
+    });
+  const candidateIds = async () =>
+    ((await reviewer('/v1/link-candidates')).body.candidates as { candidateId: string }[]).map((c) => c.candidateId);
+
+  /** The care record replaced as a new snapshot of the same values replaces it (a new record id), then a pass. */
+  const replaceCareRecordAndRelink = async () => {
+    const s = t.host.services;
+    const person = await s.store.db
+      .selectFrom('source_record')
+      .select('person_id')
+      .where('id', '=', careRecord)
+      .executeTakeFirstOrThrow();
+    await s.store.db.deleteFrom('source_record').where('id', '=', careRecord).execute();
+    careRecord = (await insertRecord(s, { ...CARE, personId: person.person_id ?? undefined })).recordId;
+    await pass();
+  };
+
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+    const s = t.host.services;
+    await insertRecord(s, {
+      partyId: 'la-housing',
+      datasetId: DATASET,
+      givenName: 'Jonathan',
+      familyName: 'Smyth',
+      dateOfBirth: '2012-03-04',
+      postcode: 'ME14 1XX',
+      attributes: {
+        firstName: 'Jonathan',
+        lastName: 'Smyth',
+        dateOfBirth: '2012-03-04',
+        homePostcode: 'ME14 1XX',
+        inRentArrears: true,
+        inTemporaryAccommodation: true,
+      },
+    });
+    careRecord = (await insertRecord(s, CARE)).recordId;
+    await pass();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  for (const verdict of ['confirm', 'reject'] as const) {
+    it(`${verdict}: tells the officer the candidate is gone, not that someone decided it; decides nothing`, async () => {
+      const [id] = await candidateIds();
+      expect(id).toBeDefined();
+      const s = t.host.services;
+      const db = s.store.db as Kysely<Database> & { transaction: Kysely<Database>['transaction'] };
+      const original = db.transaction.bind(db);
+      let raced = false;
+      db.transaction = (() => {
+        if (!raced) {
+          raced = true;
+          // The first transaction the request opens is its write: snapshot and pass commit just before it.
+          const replaced = replaceCareRecordAndRelink();
+          const builder = original();
+          const execute = builder.execute.bind(builder);
+          return Object.assign(builder, {
+            execute: (async (fn: never) => {
+              await replaced;
+              return execute(fn);
+            }) as typeof builder.execute,
+          });
+        }
+        return original();
+      }) as typeof db.transaction;
+      const requestId = randomUUID();
+      let answer;
+      try {
+        answer = await reviewer(`/v1/link-candidates/${id}/${verdict}`, 'POST', requestId);
+      } finally {
+        db.transaction = original;
+      }
+      expect(raced).toBe(true);
+
+      const entries = await s.store.db
+        .selectFrom('access_log')
+        .select(['action', 'decision', 'reason_code'])
+        .where('request_id', '=', requestId)
+        .execute();
+      const decisions = await s.store.db.selectFrom('link_decision').select('decision').execute();
+      const open = await candidateIds();
+      expect({ status: answer.status, type: answer.body.type, entries, decisions }).toEqual({
+        status: 404,
+        type: 'urn:lintel:problem:candidate-unknown',
+        entries: [{ action: `link.${verdict}`, decision: 'deny', reason_code: 'candidate-unknown' }],
+        decisions: [],
+      });
+      // The pair is proposed again under its new id, for the officer to decide.
+      expect(open).toHaveLength(1);
+      expect(open[0]).not.toBe(id);
+    }, 60_000);
+  }
+});
