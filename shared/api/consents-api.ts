@@ -128,9 +128,11 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
             );
           } catch (err) {
             if (!(err instanceof ConsentSubjectRelinkedError)) throw err;
-            // Rolled back, and looked up again on the people the pass left.
-            if (attempt === 1 && err.movedOut !== undefined) throw err;
-            // Linkage moved the person between the lookup and the write: the denial rolls it back.
+            // Rolled back, and looked up again: on the people the pass left, or, where no record
+            // holds the id any more and none moved out (a new snapshot or retention removed the
+            // person's records), on the records there are now, which most often answers no-match.
+            if (attempt === 1) throw err;
+            // Moved (or removed) again between the second lookup and its write: the denial rolls it back.
             return deny(
               problem(409, 'subject-relinked', 'The person was relinked; send the request again'),
               'subject-relinked',
@@ -155,8 +157,8 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
           };
         });
       } catch (err) {
-        if (!(err instanceof ConsentSubjectRelinkedError) || err.movedOut === undefined) throw err;
-        settledSince = err.movedOut;
+        if (!(err instanceof ConsentSubjectRelinkedError)) throw err;
+        if (err.movedOut !== undefined) settledSince = err.movedOut;
       }
     }
   });

@@ -44,8 +44,9 @@ export interface RecordedBy {
 
 /**
  * Thrown by {@link StoreConsentRegister.record} when no record holds the person id any more:
- * a linking pass merged or split the person between the caller's lookup and the write, and a
- * consent or opt-out written against the old id would apply to no one. Nothing is written; the
+ * a linking pass merged or split the person between the caller's lookup and the write (or a new
+ * snapshot or retention removed their records: `movedOut` is then undefined), and a consent or
+ * opt-out written against the old id would apply to no one. Nothing is written; the
  * caller looks the person up again and retries.
  */
 export class ConsentSubjectRelinkedError extends Error {
