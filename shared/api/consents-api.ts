@@ -204,7 +204,11 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
         }),
         log: {
           purpose: existing.purposeId,
-          subjectRef: existing.subjectKey,
+          // Whom the write found it held by, not the read before it: a linking pass may have
+          // merged the person into another id since, and a subject access request follows an
+          // id that gave way only up to its move, so the entry under it was lost to the person's
+          // own answer (found by a defect hunt).
+          subjectRef: withdrawn?.subjectKey ?? existing.subjectKey,
           decision: 'allow',
           reasonCode: already ? 'already-withdrawn' : `${existing.kind}-withdrawn`,
         },
