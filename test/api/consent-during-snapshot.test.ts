@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkAfterImport } from '../../shared/linkage/pending-links.js';
 import { enforceRetention } from '../../shared/retention/enforce-retention.js';
-import type { Database } from '../../shared/store/schema.js';
 import { hostExtracts, type HostExtracts } from '../support/host-extracts.js';
 import { nhs } from '../support/linked-people.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+import { raceAtFirstWrite } from '../support/pass-at-consent-check.js';
 
 /**
  * A consent or opt-out whose person's records a new snapshot replaces, or retention deletes,
@@ -34,31 +33,8 @@ describe('a consent write straddling a snapshot load or retention', () => {
   });
 
   /** Calls the API with `race` committed just before the request's first transaction (its write) begins. */
-  async function atWrite(race: () => Promise<unknown>, call: () => ReturnType<typeof callApi>) {
-    const db = t.host.services.store.db as Kysely<Database> & { transaction: Kysely<Database>['transaction'] };
-    const original = db.transaction.bind(db);
-    let raced = false;
-    db.transaction = (() => {
-      if (raced) return original();
-      raced = true;
-      const committed = race();
-      const builder = original();
-      const execute = builder.execute.bind(builder);
-      return Object.assign(builder, {
-        execute: (async (fn: never) => {
-          await committed;
-          return execute(fn);
-        }) as typeof builder.execute,
-      });
-    }) as typeof db.transaction;
-    try {
-      const answer = await call();
-      expect(raced).toBe(true);
-      return answer;
-    } finally {
-      db.transaction = original;
-    }
-  }
+  const atWrite = <T>(race: () => Promise<unknown>, call: () => Promise<T>) =>
+    raceAtFirstWrite(t.host.services, race, call);
 
   const entriesOf = (requestId: string) =>
     t.host.services.store.db

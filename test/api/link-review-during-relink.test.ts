@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../shared/linkage/link-people.js';
-import type { Database } from '../../shared/store/schema.js';
 import { insertRecord, type TestRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+import { raceAtFirstWrite } from '../support/pass-at-consent-check.js';
 
 /**
  * An officer's confirm or reject that reaches its write after a new snapshot replaced one of the
@@ -99,33 +98,11 @@ describe('a review decision straddling a new snapshot and its linking pass', () 
       const [id] = await candidateIds();
       expect(id).toBeDefined();
       const s = t.host.services;
-      const db = s.store.db as Kysely<Database> & { transaction: Kysely<Database>['transaction'] };
-      const original = db.transaction.bind(db);
-      let raced = false;
-      db.transaction = (() => {
-        if (!raced) {
-          raced = true;
-          // The first transaction the request opens is its write: snapshot and pass commit just before it.
-          const replaced = replaceCareRecordAndRelink();
-          const builder = original();
-          const execute = builder.execute.bind(builder);
-          return Object.assign(builder, {
-            execute: (async (fn: never) => {
-              await replaced;
-              return execute(fn);
-            }) as typeof builder.execute,
-          });
-        }
-        return original();
-      }) as typeof db.transaction;
       const requestId = randomUUID();
-      let answer;
-      try {
-        answer = await reviewer(`/v1/link-candidates/${id}/${verdict}`, 'POST', requestId);
-      } finally {
-        db.transaction = original;
-      }
-      expect(raced).toBe(true);
+      // The first transaction the request opens is its write: snapshot and pass commit just before it.
+      const answer = await raceAtFirstWrite(s, replaceCareRecordAndRelink, () =>
+        reviewer(`/v1/link-candidates/${id}/${verdict}`, 'POST', requestId),
+      );
 
       const entries = await s.store.db
         .selectFrom('access_log')

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { Database } from '../../shared/store/schema.js';
-import { commitRecordMove } from '../support/pass-at-consent-check.js';
+import { commitRecordMove, raceAtFirstWrite } from '../support/pass-at-consent-check.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -45,39 +43,20 @@ describe('an opt-out straddling a split', () => {
     });
 
     const objector = randomUUID();
-    const db = s.store.db as Kysely<Database> & { transaction: Kysely<Database>['transaction'] };
-    const original = db.transaction.bind(db);
-    let raced = false;
-    db.transaction = (() => {
-      if (!raced) {
-        raced = true;
-        // The first transaction the request opens is its write: the pass commits just before it.
-        const moved = commitRecordMove(s, { recordId: objectorRecord, from: p, to: objector, keep: [p, objector] });
-        const builder = original();
-        const execute = builder.execute.bind(builder);
-        return Object.assign(builder, {
-          execute: (async (fn: never) => {
-            await moved;
-            return execute(fn);
-          }) as typeof builder.execute,
-        });
-      }
-      return original();
-    }) as typeof db.transaction;
     const requestId = randomUUID();
-    let answer;
-    try {
-      answer = await callApi(t, '/v1/consents', {
-        party: 'la-housing',
-        roles: ['dpo'],
-        purpose: 'service-planning',
-        body: { kind: 'opt-out', subject: { nhsNumber }, evidenceRef: 'DPO/OPTOUT/SPLIT' },
-        headers: { 'x-request-id': requestId },
-      });
-    } finally {
-      db.transaction = original;
-    }
-    expect(raced).toBe(true);
+    // The first transaction the request opens is its write: the pass commits just before it.
+    const answer = await raceAtFirstWrite(
+      s,
+      () => commitRecordMove(s, { recordId: objectorRecord, from: p, to: objector, keep: [p, objector] }),
+      () =>
+        callApi(t, '/v1/consents', {
+          party: 'la-housing',
+          roles: ['dpo'],
+          purpose: 'service-planning',
+          body: { kind: 'opt-out', subject: { nhsNumber }, evidenceRef: 'DPO/OPTOUT/SPLIT' },
+          headers: { 'x-request-id': requestId },
+        }),
+    );
 
     const optedOut = {
       objector: await s.consents.isOptedOut(objector, new Date()),

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../shared/store/schema.js';
-import { commitRecordMove } from '../support/pass-at-consent-check.js';
+import { commitRecordMove, raceAtFirstWrite } from '../support/pass-at-consent-check.js';
 import { insertRecord, ROBIN_IN_SOCIAL_CARE, ROBIN_NHS } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -38,34 +36,13 @@ describe('an opt-out withdrawal straddling a merge', () => {
     // Social care knows Robin under another id; the pass merges the education record into it.
     const { personId: after } = await insertRecord(s, ROBIN_IN_SOCIAL_CARE);
 
-    const db = s.store.db as Kysely<Database> & { transaction: Kysely<Database>['transaction'] };
-    const original = db.transaction.bind(db);
-    let raced = false;
-    db.transaction = (() => {
-      if (raced) return original();
-      raced = true;
-      const moved = commitRecordMove(s, { recordId, from: before, to: after, keep: [after] });
-      const builder = original();
-      const execute = builder.execute.bind(builder);
-      return Object.assign(builder, {
-        execute: (async (fn: never) => {
-          await moved;
-          return execute(fn);
-        }) as typeof builder.execute,
-      });
-    }) as typeof db.transaction;
     const requestId = randomUUID();
-    let withdrawn;
-    try {
-      withdrawn = await callApi(t, `/v1/consents/${consentId}`, {
-        ...DPO,
-        method: 'DELETE',
-        headers: { 'x-request-id': requestId },
-      });
-    } finally {
-      db.transaction = original;
-    }
-    expect(raced).toBe(true);
+    const withdrawn = await raceAtFirstWrite(
+      s,
+      () => commitRecordMove(s, { recordId, from: before, to: after, keep: [after] }),
+      () =>
+        callApi(t, `/v1/consents/${consentId}`, { ...DPO, method: 'DELETE', headers: { 'x-request-id': requestId } }),
+    );
     expect(withdrawn.status).toBe(200);
     expect(await s.consents.isOptedOut(after, new Date())).toBe(false);
 

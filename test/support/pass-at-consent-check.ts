@@ -1,6 +1,9 @@
+import type { Kysely } from 'kysely';
+import { expect } from 'vitest';
 import { carryConsentEvents } from '../../shared/consents/carry-consents.js';
 import { recordPersonIdMoves } from '../../shared/linkage/person-id-history.js';
 import type { Services } from '../../shared/services.js';
+import type { Database } from '../../shared/store/schema.js';
 
 /**
  * The race tests' hook: a lookup's reads are each of the committed store at their moment, so a
@@ -44,6 +47,42 @@ export function atConsentCheck(
     },
     reached: () => fired,
   };
+}
+
+/**
+ * Runs `call` (a request) with `race` (a pass, a snapshot, retention) started as the first
+ * transaction the call opens on the store begins — a request's write, after its reads — and
+ * committed before that transaction's work runs, as it can on the store's one connection. Fails
+ * if the call opened no transaction, so a test that raced nothing does not pass.
+ */
+export async function raceAtFirstWrite<T>(
+  services: Services,
+  race: () => Promise<unknown>,
+  call: () => Promise<T>,
+): Promise<T> {
+  const db = services.store.db as Kysely<Database> & { transaction: Kysely<Database>['transaction'] };
+  const original = db.transaction.bind(db);
+  let raced = false;
+  db.transaction = (() => {
+    if (raced) return original();
+    raced = true;
+    const committed = race();
+    const builder = original();
+    const execute = builder.execute.bind(builder);
+    return Object.assign(builder, {
+      execute: (async (fn: never) => {
+        await committed;
+        return execute(fn);
+      }) as typeof builder.execute,
+    });
+  }) as typeof db.transaction;
+  try {
+    const answer = await call();
+    expect(raced, 'the call opened no transaction to race').toBe(true);
+    return answer;
+  } finally {
+    db.transaction = original;
+  }
 }
 
 /**
