@@ -4,6 +4,7 @@ import { Pseudonymiser } from '../../../shared/domain/pseudonymise.js';
 import { CarriedPersonIds } from '../../../shared/imports/carried-person-ids.js';
 import { endKeptKeys, keepKeysOfDeparted, reachArrivals } from '../../../shared/imports/opt-out-kept-keys.js';
 import { OptOutSuccessors } from '../../../shared/imports/opt-out-successors.js';
+import { SnapshotWriter } from '../../../shared/imports/snapshot-writer.js';
 import { personIdHistory, recordPersonIdMoves } from '../../../shared/linkage/person-id-history.js';
 import { listCandidates } from '../../../shared/linkage/review-queue.js';
 import { retiredContradicts, retiredMatches, retireIdentifiers } from '../../../shared/people/retired-identifiers.js';
@@ -83,6 +84,32 @@ describe('statements sent to Azure SQL', () => {
     const created = statements.filter((s) => s.sql.startsWith('create table'));
     expect(created.length).toBeGreaterThan(0);
     for (const statement of created) expect(statement.sql).toMatch(/^create table ##lintel_[a-z]+_[0-9a-f]{32} \(/);
+  });
+
+  it('reads the opt-outs a load must carry under a lock held to its commit, before it deletes the previous records', async () => {
+    // On Azure SQL a consent write and a load are separate connections. The range lock is what
+    // makes an opt-out recorded during a load wait for it and then find the person as the load
+    // left them (opt-out-successors.ts): without it the load could replace the records of a
+    // person whose opt-out it never read. What the lock does only a server shows; this pins
+    // that it is asked for, and where.
+    const { store, statements } = sqlServerStatements((q) =>
+      q.sql.includes('select top(1) "import_run_id", "as_of" from "source_record"')
+        ? [{ import_run_id: 'previous-run', as_of: '2026-11-01' }]
+        : [],
+    );
+    await store.db.transaction().execute(async (trx) => {
+      await new SnapshotWriter(trx, store, snapshot).deletePrevious();
+    });
+    expectAccepted(statements);
+    const at = (test: (sql: string) => boolean) => statements.findIndex((s) => test(s.sql));
+    const optOutReads = statements.filter((s) => /\bconsent_event\b/.test(s.sql) && /^\s*(insert|select)/.test(s.sql));
+    expect(optOutReads.length).toBeGreaterThan(0);
+    for (const read of optOutReads)
+      for (const table of read.sql.matchAll(/\bconsent_event\s+(\w+)(\s+with \(holdlock\))?/g))
+        expect({ alias: table[1], locked: table[2] !== undefined }).toEqual({ alias: table[1], locked: true });
+    const firstDelete = at((sql) => sql.startsWith('delete from "record_identifier"'));
+    expect(firstDelete).toBeGreaterThan(-1);
+    expect(at((sql) => /\bconsent_event\b/.test(sql))).toBeLessThan(firstDelete);
   });
 
   it('keeps, finds and counts the hashes of deleted records with statements SQL Server accepts', async () => {
