@@ -2,12 +2,14 @@ import { z } from 'zod';
 import { decide, decideForSubject } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
+import { lastMoveOut, MOVE_COMMIT_MARGIN_MS } from '../people/current-person-id.js';
 import { subjectScope } from '../people/subject-scope.js';
+import type { AllowDecision } from '../policy/decision.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
 import { readJsonBody } from './json-body.js';
-import { deny, runRequest } from './request-pipeline.js';
+import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
 
 export const duplicateCheckBodySchema = personQuerySchema;
 
@@ -50,59 +52,100 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       );
     }
     const datasets = decision.datasets;
-    const found = await ctx.findPerson(query.query, datasets);
-    if (!found.found && found.reason === 'ambiguous') {
-      return deny(
-        problem(409, 'ambiguous-match', 'More than one person matched', {
-          detail: 'The identifiers match more than one person; add a stronger identifier such as the NI number.',
-        }),
-        'ambiguous',
-        { purpose, datasets },
-      );
+    // A pass stamps its moves a moment before it commits: one stamped this long before the
+    // request began may still have committed while it ran.
+    let settledSince = new Date(ctx.now().getTime() - MOVE_COMMIT_MARGIN_MS).toISOString();
+    for (let attempt = 1; ; attempt++) {
+      const found = await ctx.findPerson(query.query, datasets);
+      if (!found.found && found.reason === 'ambiguous') {
+        return deny(
+          problem(409, 'ambiguous-match', 'More than one person matched', {
+            detail: 'The identifiers match more than one person; add a stronger identifier such as the NI number.',
+          }),
+          'ambiguous',
+          { purpose, datasets },
+        );
+      }
+      if (!found.found) {
+        // A person the caller's own identifiers contradict is nobody the caller asked about; the
+        // log keeps why.
+        const reasonCode = found.reason === 'no-match' ? 'granted' : found.reason;
+        return {
+          result: noDuplicate(),
+          log: { purpose, datasets, fields: [], decision: 'allow', reasonCode },
+        };
+      }
+      const outcome = await answerFor(ctx, call, decision, found.personId, settledSince);
+      if (!('movedOut' in outcome)) return outcome;
+      // Found on the people before a pass, answered as it left them: matched again on its people.
+      if (attempt === 2) {
+        return deny(
+          problem(409, 'subject-relinked', 'The person was relinked; send the request again'),
+          'subject-relinked',
+          { purpose, subjectRef: found.personId, datasets },
+        );
+      }
+      settledSince = outcome.movedOut;
     }
-    if (!found.found) {
-      // A person the caller's own identifiers contradict is nobody the caller asked about; the
-      // log keeps why.
-      const reasonCode = found.reason === 'no-match' ? 'granted' : found.reason;
-      return {
-        result: noDuplicate(),
-        log: { purpose, datasets, fields: [], decision: 'allow', reasonCode },
-      };
-    }
-    // The subject's own conditions (consent, national data opt-out), as for a search; a refusal
-    // is answered as a person nobody holds, so the caller does not learn that the person is
-    // known. The access log keeps the real reason.
-    const withSubject = await decideForSubject(
-      decision,
-      { caller: call.caller, purpose: call.purpose, datasets: [], action: 'duplicate-check' },
-      found.personId,
-      deps,
-    );
-    if (!withSubject.allow) {
-      return deny(noDuplicate(), withSubject.reason, { purpose, subjectRef: found.personId, datasets });
-    }
-    // Which councils hold someone tells of them as a view would (that children's social care
-    // knows a child): a person the grant keeps from the caller is answered as nobody's.
-    const scope = await subjectScope(ctx.services.store, ctx.services.agreements, withSubject, found.personId);
-    if (scope.outOfScope !== undefined) {
-      return deny(noDuplicate(), scope.outOfScope, { purpose, subjectRef: found.personId, datasets });
-    }
-    // Only the datasets of the grants that answer about this person name its holders (found by a
-    // review: a restricted grant's dataset named them for someone not the caller's subject).
-    const answered = scope.decision.datasets;
-    const councils = await otherHolders(ctx, found.personId, answered, call.caller.partyId);
-    return {
+  });
+}
+
+/**
+ * The answer about the person matched. Its reads are each of the committed store at their
+ * moment, as a search's are (people-api.ts): a linking pass can commit between the match and the
+ * read of who holds the person. Records that moved out of the id after `settledSince` give
+ * `movedOut`, and nothing is answered or logged against the id (found by a defect hunt: a check
+ * straddling a split named the councils of the namesake the split left under the id, and one
+ * straddling a merge answered "no application elsewhere" from the id that gave way).
+ */
+async function answerFor(
+  ctx: ApiContext,
+  call: CallContext,
+  decision: AllowDecision,
+  personId: string,
+  settledSince: string,
+): Promise<Outcome | { readonly movedOut: string }> {
+  const { purpose, datasets } = decision;
+  const unsettled = async (): Promise<{ readonly movedOut: string } | undefined> => {
+    const movedOut = await lastMoveOut(ctx.services.store, personId);
+    return movedOut > settledSince ? { movedOut } : undefined;
+  };
+  const deps = { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now };
+  // The subject's own conditions (consent, national data opt-out), as for a search; a refusal
+  // is answered as a person nobody holds, so the caller does not learn that the person is
+  // known. The access log keeps the real reason.
+  const withSubject = await decideForSubject(
+    decision,
+    { caller: call.caller, purpose: call.purpose, datasets: [], action: 'duplicate-check' },
+    personId,
+    deps,
+  );
+  if (!withSubject.allow) {
+    return (await unsettled()) ?? deny(noDuplicate(), withSubject.reason, { purpose, subjectRef: personId, datasets });
+  }
+  // Which councils hold someone tells of them as a view would (that children's social care
+  // knows a child): a person the grant keeps from the caller is answered as nobody's.
+  const scope = await subjectScope(ctx.services.store, ctx.services.agreements, withSubject, personId);
+  if (scope.outOfScope !== undefined) {
+    return (await unsettled()) ?? deny(noDuplicate(), scope.outOfScope, { purpose, subjectRef: personId, datasets });
+  }
+  // Only the datasets of the grants that answer about this person name its holders (found by a
+  // review: a restricted grant's dataset named them for someone not the caller's subject).
+  const answered = scope.decision.datasets;
+  const councils = await otherHolders(ctx, personId, answered, call.caller.partyId);
+  return (
+    (await unsettled()) ?? {
       result: json(200, { duplicate: councils.length > 0, councils } satisfies DuplicateCheckResponse),
       log: {
         purpose,
-        subjectRef: found.personId,
+        subjectRef: personId,
         datasets: answered,
         fields: [],
         decision: 'allow',
         reasonCode: 'granted',
       },
-    };
-  });
+    }
+  );
 }
 
 /** The answer for a person no other council holds, and for a person nobody holds at all. */

@@ -271,6 +271,8 @@ export const OPERATIONS: Record<string, OperationSpec> = {
       'role-not-permitted',
       'action-not-permitted',
       'ambiguous-match',
+      // subject-relinked: a linking pass moved the person's records out twice while it answered.
+      'subject-relinked',
       'key-unavailable',
     ],
   },

@@ -216,6 +216,7 @@ describe('OpenAPI document and reference page', () => {
     );
     expect(problemTypes(operation('/api/v1/duplicate-checks', 'post')!, 409)).toEqual([
       'urn:lintel:problem:ambiguous-match',
+      'urn:lintel:problem:subject-relinked',
     ]);
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(item) as [string, Operation][]) {

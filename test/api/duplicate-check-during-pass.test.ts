@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { apiContextFor } from '../../shared/api/api-context.js';
+import { commitRecordMove } from '../support/pass-at-consent-check.js';
+import { insertRecord } from '../support/records.js';
+import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * A duplicate check's reads are each of the committed store at their moment: a linking pass can
+ * commit between the match and the read of which councils hold the person. The pass commits
+ * here, deterministically, as the match returns. Keyways purposes have no subject conditions, so
+ * the consent-check hook of the other race tests is never reached.
+ */
+describe('a duplicate check straddling a linking pass', () => {
+  let t: TestHost;
+  const kettering = { party: 'kettering-borough-council', roles: ['housing-officer'], purpose: 'fraud-prevention' };
+
+  beforeAll(async () => {
+    t = await startTestHost();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const onRegister = (partyId: string, givenName: string, familyName: string, personId?: string, ni?: string) =>
+    insertRecord(t.host.services, {
+      partyId,
+      datasetId: 'keyways-housing-register',
+      ...(personId === undefined ? {} : { personId }),
+      givenName,
+      familyName,
+      dateOfBirth: '1990-04-12',
+      ...(ni === undefined ? {} : { identifiers: { ni } }),
+      attributes: { firstName: givenName, lastName: familyName },
+    });
+
+  /** Runs the check with `pass` committed as its match returns; the answer and its one access-log entry. */
+  async function checkRacing(body: Record<string, string>, pass: () => Promise<void>) {
+    const ctx = apiContextFor(t.host.services);
+    const original = ctx.findPerson.bind(ctx);
+    let raced = false;
+    ctx.findPerson = async (...args) => {
+      const found = await original(...args);
+      if (!raced) {
+        raced = true;
+        await pass();
+      }
+      return found;
+    };
+    const requestId = randomUUID();
+    try {
+      const answer = await callApi(t, '/v1/duplicate-checks', {
+        ...kettering,
+        body,
+        headers: { 'x-request-id': requestId },
+      });
+      expect(raced, `the check made no match to race: ${answer.status} ${answer.text}`).toBe(true);
+      const entries = await t.host.services.store.db
+        .selectFrom('access_log')
+        .select(['subject_ref', 'decision', 'reason_code'])
+        .where('request_id', '=', requestId)
+        .execute();
+      return { answer, entries };
+    } finally {
+      ctx.findPerson = original;
+    }
+  }
+
+  it('names the councils of the applicant a split took out, not of the namesake left under the id', async () => {
+    // Aisha on Corby's register, wrongly linked with a namesake on Wellingborough's; the pass
+    // splits Aisha out.
+    const { recordId: aishaCorby, personId: shared } = await onRegister(
+      'corby-borough-council',
+      'Aisha',
+      'Hussain',
+      undefined,
+      'JG103751',
+    );
+    await onRegister('wellingborough-borough-council', 'Aisha', 'Hussain', shared, 'AB987651');
+    const aisha = randomUUID();
+    const body = { givenName: 'Aisha', familyName: 'Hussain', dateOfBirth: '1990-04-12', niNumber: 'JG103751A' };
+
+    const { answer, entries } = await checkRacing(body, () =>
+      commitRecordMove(t.host.services, { recordId: aishaCorby, from: shared, to: aisha, keep: [shared, aisha] }),
+    );
+
+    // Matched again after the pass, as the same check sent after it is.
+    const after = await callApi(t, '/v1/duplicate-checks', { ...kettering, body });
+    expect(after.body).toEqual({ duplicate: true, councils: ['corby-borough-council'] });
+    expect(answer.body).toEqual(after.body);
+    expect(entries).toEqual([{ subject_ref: aisha, decision: 'allow', reason_code: 'granted' }]);
+  }, 60_000);
+
+  it('names the councils of the person a merge moved the applicant into, not "no duplicate"', async () => {
+    // Bilal on Corby's register by his NI number; his Wellingborough application, under
+    // another id, carries none. The pass merges the Corby record into the Wellingborough id.
+    const { recordId: bilalCorby, personId: corbyId } = await onRegister(
+      'corby-borough-council',
+      'Bilal',
+      'Rahman',
+      undefined,
+      'JG103752',
+    );
+    const { personId: merged } = await onRegister('wellingborough-borough-council', 'Bilal', 'Rahman');
+    const body = { givenName: 'Bilal', familyName: 'Rahman', dateOfBirth: '1990-04-12', niNumber: 'JG103752A' };
+
+    const { answer, entries } = await checkRacing(body, () =>
+      commitRecordMove(t.host.services, { recordId: bilalCorby, from: corbyId, to: merged, keep: [merged] }),
+    );
+
+    const after = await callApi(t, '/v1/duplicate-checks', { ...kettering, body });
+    expect(after.body).toEqual({
+      duplicate: true,
+      councils: ['corby-borough-council', 'wellingborough-borough-council'],
+    });
+    expect(answer.body).toEqual(after.body);
+    expect(entries).toEqual([{ subject_ref: merged, decision: 'allow', reason_code: 'granted' }]);
+  }, 60_000);
+});
