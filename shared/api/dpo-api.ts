@@ -5,7 +5,7 @@
  * through the request path, so reading the log is itself logged.
  */
 import { z } from 'zod';
-import { currentPersonId } from '../people/current-person-id.js';
+import { currentPersonId, lastMoveOut, MOVE_COMMIT_MARGIN_MS } from '../people/current-person-id.js';
 import { normaliseClientId } from '../agreements/party-directory.js';
 import { listAlerts, findAlert, type Alert } from '../audit/alerts.js';
 import { listBreaches, openBreach } from '../audit/breach-records.js';
@@ -172,10 +172,26 @@ export function personAccessesByRef(ctx: ApiContext, req: ApiRequest): Promise<H
       // A person merged into another since the ref was issued is that person now, whose history
       // holds this id until the merge (found by a review: the accesses logged under the id that
       // survived were missing). Split or deleted, the id's own history is what there is.
-      const now = await currentPersonId(ctx.services.store, personId);
-      const subject = now.kind === 'current' ? now.personId : personId;
-      const found = await accessesToPerson(ctx.services.store, scope, subject, page, ctx.services.logger);
-      return allow(json(200, { personRef, ...found }), 'accesses-shown', subject);
+      // Where records moved out of the id followed while the log was read (less the margin a
+      // pass stamps its moves before committing), the reference is followed again (found by a
+      // defect hunt: a merge committed between the two reads showed only the id that gave way).
+      const { store } = ctx.services;
+      let settledSince = new Date(ctx.now().getTime() - MOVE_COMMIT_MARGIN_MS).toISOString();
+      for (let attempt = 1; ; attempt++) {
+        const now = await currentPersonId(store, personId);
+        const subject = now.kind === 'current' ? now.personId : personId;
+        const found = await accessesToPerson(store, scope, subject, page, ctx.services.logger);
+        const movedOut = await lastMoveOut(store, subject);
+        if (movedOut <= settledSince) return allow(json(200, { personRef, ...found }), 'accesses-shown', subject);
+        if (attempt === 2) {
+          return deny(
+            problem(409, 'subject-relinked', 'The person was relinked; send the request again'),
+            'subject-relinked',
+            AUDIT,
+          );
+        }
+        settledSince = movedOut;
+      }
     }),
   );
 }
@@ -198,82 +214,109 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
           AUDIT,
         );
       }
-      const found = await ctx.findPerson(canonical.query, scope.datasets);
-      // Retired hashes too: a version only they hold is loaded for this request alone.
-      const pseudonymisers = await ctx.subjectAccessPseudonymisers();
-      const identifierUse = identifierUseOf(ctx.services.agreements);
-      // A lookup stops at the first tier that finds someone; a subject access request must see
-      // everyone the identifiers reach, for the DPO to judge who is the requester.
-      const held = await everyMatch(ctx.services.store, pseudonymisers, canonical.query, scope.datasets, identifierUse);
-      // And those whose records retention has deleted since: the log still holds their accesses.
-      const retired = (
-        await retiredMatches(ctx.services.store, pseudonymisers, canonical.query, scope.datasets, identifierUse)
-      ).filter((r) => !held.some((h) => h.personId === r.personId));
-      const everyone = [...held, ...retired];
-      const refs = await ctx.personRefs();
-      const refOf = ({ personId, tier }: { personId: string; tier: number }) => ({
-        personRef: refs.encode(call.caller.partyId, personId, 'audit'),
-        tier,
-      });
-      // Found only among the deleted records, and not contradicted there: that person's accesses.
-      let deleted: string | undefined;
-      const [onlyRetired] = retired;
-      if (!found.found && held.length === 0 && retired.length === 1 && onlyRetired !== undefined) {
-        const { store } = ctx.services;
-        const { personId } = onlyRetired;
-        if (!(await retiredContradicts(store, pseudonymisers, canonical.query, scope.datasets, personId)))
-          deleted = personId;
-      }
-      if (deleted !== undefined) {
-        const personRef = refs.encode(call.caller.partyId, deleted, 'audit');
-        const page = await accessesToPerson(
+      // The reads below are each of the committed store at their moment, as a search's are
+      // (people-api.ts): a linking pass can commit between the match and the read of the log.
+      // Records that moved out of the id matched since a time before the match (less the margin
+      // a pass stamps its moves before committing) leave the answer unsettled, and the person is
+      // matched again from the move's time (found by a defect hunt: a request straddling a merge
+      // showed only the accesses logged under the id that gave way, and named the id the person
+      // merged into as another match; one straddling a split named, and logged the request
+      // against, the namesake the split left under the id).
+      let settledSince = new Date(ctx.now().getTime() - MOVE_COMMIT_MARGIN_MS).toISOString();
+      for (let attempt = 1; ; attempt++) {
+        const found = await ctx.findPerson(canonical.query, scope.datasets);
+        // Retired hashes too: a version only they hold is loaded for this request alone.
+        const pseudonymisers = await ctx.subjectAccessPseudonymisers();
+        const identifierUse = identifierUseOf(ctx.services.agreements);
+        // A lookup stops at the first tier that finds someone; a subject access request must see
+        // everyone the identifiers reach, for the DPO to judge who is the requester.
+        const held = await everyMatch(
           ctx.services.store,
-          scope,
-          deleted,
-          { after: from, limit: size },
-          ctx.services.logger,
+          pseudonymisers,
+          canonical.query,
+          scope.datasets,
+          identifierUse,
         );
-        return allow(json(200, { personRef, ...page, otherMatches: [] }), 'accesses-shown', deleted);
-      }
-      // Someone whose deleted records held an identifier given is named by it as surely as the
-      // person found: a system id social care reused would otherwise show its new holder's
-      // accesses to the person it was first issued to. As two people held would, neither is shown.
-      const reason = !found.found
-        ? found.reason
-        : retired.length === 0
-          ? undefined
-          : retired.some((r) => r.tier <= found.tier)
-            ? 'ambiguous'
-            : 'identifier-conflict';
-      if (!found.found || reason !== undefined) {
-        const unsettled = reason ?? 'no-match';
-        if (everyone.length > 0) {
+        // And those whose records retention has deleted since: the log still holds their accesses.
+        const retired = (
+          await retiredMatches(ctx.services.store, pseudonymisers, canonical.query, scope.datasets, identifierUse)
+        ).filter((r) => !held.some((h) => h.personId === r.personId));
+        const everyone = [...held, ...retired];
+        const refs = await ctx.personRefs();
+        const refOf = ({ personId, tier }: { personId: string; tier: number }) => ({
+          personRef: refs.encode(call.caller.partyId, personId, 'audit'),
+          tier,
+        });
+        // Found only among the deleted records, and not contradicted there: that person's accesses.
+        let deleted: string | undefined;
+        const [onlyRetired] = retired;
+        if (!found.found && held.length === 0 && retired.length === 1 && onlyRetired !== undefined) {
+          const { store } = ctx.services;
+          const { personId } = onlyRetired;
+          if (!(await retiredContradicts(store, pseudonymisers, canonical.query, scope.datasets, personId)))
+            deleted = personId;
+        }
+        if (deleted !== undefined) {
+          const personRef = refs.encode(call.caller.partyId, deleted, 'audit');
+          const page = await accessesToPerson(
+            ctx.services.store,
+            scope,
+            deleted,
+            { after: from, limit: size },
+            ctx.services.logger,
+          );
+          return allow(json(200, { personRef, ...page, otherMatches: [] }), 'accesses-shown', deleted);
+        }
+        // Someone whose deleted records held an identifier given is named by it as surely as the
+        // person found: a system id social care reused would otherwise show its new holder's
+        // accesses to the person it was first issued to. As two people held would, neither is shown.
+        const reason = !found.found
+          ? found.reason
+          : retired.length === 0
+            ? undefined
+            : retired.some((r) => r.tier <= found.tier)
+              ? 'ambiguous'
+              : 'identifier-conflict';
+        if (!found.found || reason !== undefined) {
+          const unsettled = reason ?? 'no-match';
+          if (everyone.length > 0) {
+            return deny(
+              problem(409, 'unsettled-match', 'The identifiers do not settle on one person', {
+                detail: 'Follow each reference to see the accesses to that person.',
+                reason: unsettled,
+                matches: everyone.map(refOf),
+              }),
+              unsettled,
+              AUDIT,
+            );
+          }
           return deny(
-            problem(409, 'unsettled-match', 'The identifiers do not settle on one person', {
-              detail: 'Follow each reference to see the accesses to that person.',
-              reason: unsettled,
-              matches: everyone.map(refOf),
-            }),
+            problem(404, 'no-match', 'No matching person', { detail: 'No single person matched; nothing is shown.' }),
             unsettled,
             AUDIT,
           );
         }
-        return deny(
-          problem(404, 'no-match', 'No matching person', { detail: 'No single person matched; nothing is shown.' }),
-          unsettled,
-          AUDIT,
+        const otherMatches = everyone.filter((match) => match.personId !== found.personId).map(refOf);
+        const personRef = refs.encode(call.caller.partyId, found.personId, 'audit');
+        const page = await accessesToPerson(
+          ctx.services.store,
+          scope,
+          found.personId,
+          { after: from, limit: size },
+          ctx.services.logger,
         );
+        const movedOut = await lastMoveOut(ctx.services.store, found.personId);
+        if (movedOut <= settledSince)
+          return allow(json(200, { personRef, ...page, otherMatches }), 'accesses-shown', found.personId);
+        if (attempt === 2) {
+          return deny(
+            problem(409, 'subject-relinked', 'The person was relinked; send the request again'),
+            'subject-relinked',
+            AUDIT,
+          );
+        }
+        settledSince = movedOut;
       }
-      const otherMatches = everyone.filter((match) => match.personId !== found.personId).map(refOf);
-      const personRef = refs.encode(call.caller.partyId, found.personId, 'audit');
-      const page = await accessesToPerson(
-        ctx.services.store,
-        scope,
-        found.personId,
-        { after: from, limit: size },
-        ctx.services.logger,
-      );
-      return allow(json(200, { personRef, ...page, otherMatches }), 'accesses-shown', found.personId);
     }),
   );
 }

@@ -405,7 +405,8 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     pathParameters: { personRef },
     query: pageQuerySchema,
     responses: [{ status: 200, description: 'The entries', schema: 'PersonAccesses' }],
-    problems: ['role-not-permitted', 'invalid-request', 'no-match', 'key-unavailable'],
+    // subject-relinked: a linking pass moved the person's records out twice while it answered.
+    problems: ['role-not-permitted', 'invalid-request', 'no-match', 'subject-relinked', 'key-unavailable'],
   },
   auditPersonAccessesSearch: {
     summary: 'Who accessed a person, by identifiers',
@@ -427,6 +428,8 @@ export const OPERATIONS: Record<string, OperationSpec> = {
       'invalid-identifier',
       'no-match',
       'unsettled-match',
+      // subject-relinked: a linking pass moved the person's records out twice while it answered.
+      'subject-relinked',
       'key-unavailable',
     ],
   },
