@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { apiContextFor } from '../../shared/api/api-context.js';
+import { enforceRetention } from '../../shared/retention/enforce-retention.js';
+import { nhs } from '../support/linked-people.js';
 import { commitRecordMove } from '../support/pass-at-consent-check.js';
 import { aishaOnKeyways, AISHA_NI, insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
@@ -160,5 +162,88 @@ describe('a subject access request straddling a linking pass', () => {
     expect(searchIds(after.body)).toHaveLength(1);
     expect(answer.status).toBe(200);
     expect(searchIds(answer.body), 'the search logged under the id merged into').toEqual(searchIds(after.body));
+  }, 60_000);
+});
+
+/**
+ * A subject access request straddling retention: the ISA's joint-system rule deletes a child's
+ * records as the request's match returns (dpo-sar-after-retention.test.ts asks after it).
+ */
+describe('a subject access request straddling retention deleting the person', () => {
+  let t: TestHost;
+  const DATASET = 'multiple-disadvantage-indicators';
+  const DPO = { party: 'la-housing', roles: ['dpo'] };
+  const OFFICER = { party: 'la-housing', roles: ['housing-officer'], purpose: 'homelessness-prevention' };
+  const ROBIN_NHS = nhs(4321);
+
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("shows the deleted person's accesses, as the same request after retention does", async () => {
+    const s = t.host.services;
+    const inTemporaryAccommodation = (yes: boolean) =>
+      JSON.stringify({ firstName: 'Robin', lastName: 'Hale', inTemporaryAccommodation: yes });
+    const { recordId } = await insertRecord(s, {
+      partyId: 'la-housing',
+      datasetId: DATASET,
+      givenName: 'Robin',
+      familyName: 'Hale',
+      dateOfBirth: '2012-05-06',
+      identifiers: { nhs: ROBIN_NHS },
+      attributes: JSON.parse(inTemporaryAccommodation(true)) as Record<string, unknown>,
+    });
+    // Someone Housing keeps, so the rule has a value to judge by beside Robin's.
+    await insertRecord(s, {
+      partyId: 'la-housing',
+      datasetId: DATASET,
+      givenName: 'Bob',
+      familyName: 'Jones',
+      dateOfBirth: '2010-01-01',
+      identifiers: { nhs: nhs(8765) },
+      attributes: { firstName: 'Bob', lastName: 'Jones', inTemporaryAccommodation: true },
+    });
+    expect((await callApi(t, '/v1/people/search', { ...OFFICER, body: { nhsNumber: ROBIN_NHS } })).status).toBe(200);
+    // Robin's family leaves temporary accommodation.
+    await s.store.db
+      .updateTable('source_record')
+      .set({ attributes: inTemporaryAccommodation(false) })
+      .where('id', '=', recordId)
+      .execute();
+
+    const ctx = apiContextFor(s);
+    const original = ctx.findPerson.bind(ctx);
+    let raced = false;
+    ctx.findPerson = async (...args) => {
+      const found = await original(...args);
+      if (!raced) {
+        raced = true;
+        const { store, agreements, accessLog, logger } = s;
+        const [summary] = await enforceRetention(
+          { store, agreements, accessLog, logger },
+          'social-care-education-housing',
+        );
+        expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 1 });
+      }
+      return found;
+    };
+    let answer;
+    try {
+      answer = await callApi(t, '/v1/audit/people/accesses', { ...DPO, body: { nhsNumber: ROBIN_NHS } });
+    } finally {
+      ctx.findPerson = original;
+    }
+    expect(raced).toBe(true);
+
+    const after = await callApi(t, '/v1/audit/people/accesses', { ...DPO, body: { nhsNumber: ROBIN_NHS } });
+    expect(after.status).toBe(200);
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.body.personRef).toBe(after.body.personRef);
+    const actions = (answer.body.entries as { action: string }[]).map((e) => e.action);
+    expect(actions).toContain('person.search');
+    expect(actions).toContain('retention-delete');
   }, 60_000);
 });
