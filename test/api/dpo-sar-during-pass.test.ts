@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { apiContextFor } from '../../shared/api/api-context.js';
 import { enforceRetention } from '../../shared/retention/enforce-retention.js';
 import { nhs } from '../support/linked-people.js';
-import { commitRecordMove } from '../support/pass-at-consent-check.js';
+import { afterRead, commitRecordMove } from '../support/pass-at-consent-check.js';
 import { aishaOnKeyways, AISHA_NI, insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -138,25 +138,16 @@ describe('a subject access request straddling a linking pass', () => {
     const ref = String(sar.body.personRef);
 
     // The pass commits as the request's first read of who holds the reference's id returns.
-    const { store } = t.host.services;
-    const reads = store.reads as { execute: (...args: never[]) => Promise<unknown> };
-    const original = reads.execute.bind(reads);
-    let raced = false;
-    reads.execute = async (...args: never[]) => {
-      const rows = await original(...args);
-      if (!raced) {
-        raced = true;
-        await commitRecordMove(t.host.services, { recordId, from: kettering, to: corby, keep: [corby] });
-      }
-      return rows;
-    };
+    const race = afterRead(t.host.services, 1, () =>
+      commitRecordMove(t.host.services, { recordId, from: kettering, to: corby, keep: [corby] }),
+    );
     let answer;
     try {
       answer = await callApi(t, `/v1/audit/people/${ref}/accesses`, DPO);
     } finally {
-      reads.execute = original;
+      race.restore();
     }
-    expect(raced).toBe(true);
+    expect(race.reached()).toBe(true);
 
     const after = await callApi(t, `/v1/audit/people/${ref}/accesses`, DPO);
     expect(searchIds(after.body)).toHaveLength(1);

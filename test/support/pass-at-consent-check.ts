@@ -102,3 +102,29 @@ export async function commitRecordMove(
     await recordPersonIdMoves(trx, moves, now);
   });
 }
+
+/**
+ * Commits `race` as the `nth` read a request makes on the store's read connection (a lookup's
+ * reads: who holds an id, its moves, its records) returns, before the request goes on; for a
+ * request that reaches no consent check. `reached` tells whether that read was made.
+ */
+export function afterRead(
+  services: Services,
+  nth: number,
+  race: () => Promise<unknown>,
+): { restore: () => void; reached: () => boolean } {
+  const reads = services.store.reads as { execute: (...args: never[]) => Promise<unknown> };
+  const original = reads.execute;
+  let count = 0;
+  reads.execute = async (...args: never[]) => {
+    const rows = await original.apply(reads, args);
+    if (++count === nth) await race();
+    return rows;
+  };
+  return {
+    restore: () => {
+      reads.execute = original;
+    },
+    reached: () => count >= nth,
+  };
+}
