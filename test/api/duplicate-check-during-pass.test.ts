@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { apiContextFor } from '../../shared/api/api-context.js';
+import { linkAfterImport } from '../../shared/linkage/pending-links.js';
+import { hostExtracts, type HostExtracts } from '../support/host-extracts.js';
 import { commitRecordMove } from '../support/pass-at-consent-check.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
@@ -15,10 +17,14 @@ describe('a duplicate check straddling a linking pass', () => {
   let t: TestHost;
   const kettering = { party: 'kettering-borough-council', roles: ['housing-officer'], purpose: 'fraud-prevention' };
 
+  let extracts: HostExtracts;
+
   beforeAll(async () => {
     t = await startTestHost();
+    extracts = await hostExtracts(t);
   });
   afterAll(async () => {
+    await extracts?.remove();
     await t?.stop();
   });
 
@@ -115,5 +121,46 @@ describe('a duplicate check straddling a linking pass', () => {
     });
     expect(answer.body).toEqual(after.body);
     expect(entries).toEqual([{ subject_ref: merged, decision: 'allow', reason_code: 'granted' }]);
+  }, 60_000);
+
+  it("answers from Corby's next snapshot when it replaces, or drops, the applicant's record (pins the race)", async () => {
+    const head = 'firstName,lastName,dateOfBirth,nationalInsuranceNumber,address';
+    const carla = (address: string) => `Carla,Nowak,1988-07-01,JG103753A,"${address}"`;
+    const other = 'Dan,Reid,1970-02-02,JG103754A,"9 Mill Lane, Corby"';
+    const dataset = 'keyways-housing-register';
+    const kettering1 = await extracts.load('kettering-borough-council', dataset, 'extract-2026-12-01.csv', [
+      head,
+      carla('1 High Street, Kettering'),
+    ]);
+    await linkAfterImport(extracts.linkDeps(), kettering1);
+    const corby1 = await extracts.load('corby-borough-council', dataset, 'extract-2026-12-01.csv', [
+      head,
+      carla('2 Station Road, Corby'),
+      other,
+    ]);
+    await linkAfterImport(extracts.linkDeps(), corby1);
+    const body = { niNumber: 'JG103753A' };
+    const before = await callApi(t, '/v1/duplicate-checks', { ...kettering, body });
+    expect(before.body).toEqual({ duplicate: true, councils: ['corby-borough-council'] });
+
+    // Carla moved within Corby: her record replaced, her person id carried.
+    const moved = await checkRacing(body, async () => {
+      await extracts.load('corby-borough-council', dataset, 'extract-2026-12-02.csv', [
+        head,
+        carla('3 Castle Walk, Corby'),
+        other,
+      ]);
+    });
+    expect(moved.answer.body).toEqual({ duplicate: true, councils: ['corby-borough-council'] });
+    expect(moved.entries).toHaveLength(1);
+
+    // Carla's application closed at Corby: no application elsewhere, as a check after it says.
+    const dropped = await checkRacing(body, async () => {
+      await extracts.load('corby-borough-council', dataset, 'extract-2026-12-03.csv', [head, other]);
+    });
+    expect(dropped.answer.body).toEqual({ duplicate: false, councils: [] });
+    expect(dropped.entries.map((e) => e.decision)).toEqual(['allow']);
+    const after = await callApi(t, '/v1/duplicate-checks', { ...kettering, body });
+    expect(after.body).toEqual(dropped.answer.body);
   }, 60_000);
 });
