@@ -138,15 +138,19 @@ export function viewPerson(ctx: ApiContext, req: ApiRequest): Promise<HttpResult
     // The reference names the person id of when it was issued; linking may have moved the
     // records since. A split leaves no one person to show: the caller searches again.
     const { store } = ctx.services;
-    const now = await currentPersonId(store, claim.personId);
-    if (now.kind === 'split') return deny(noMatch(), 'ambiguous', { purpose: first.purpose });
-    const personId = now.kind === 'current' ? now.personId : claim.personId;
-    if (now.kind === 'current' && (await recordsMovedOutSince(store, personId, claim.since))) {
-      return deny(noMatch(), 'ambiguous', { purpose: first.purpose });
+    for (let attempt = 1; ; attempt++) {
+      const now = await currentPersonId(store, claim.personId);
+      if (now.kind === 'split') return deny(noMatch(), 'ambiguous', { purpose: first.purpose });
+      const personId = now.kind === 'current' ? now.personId : claim.personId;
+      const moved = now.kind === 'current' && (await recordsMovedOutSince(store, personId, claim.since));
+      const outcome = moved ? undefined : await respondWithPerson(ctx, call, first, [], personId, null, claim.since);
+      if (outcome !== undefined && !('movedOut' in outcome)) return outcome;
+      // Records moved out of the id: a split, or a merge that committed after the reference was
+      // followed, whose records are now under the id they moved to. The reference is followed
+      // once more, as after the pass (found by a defect hunt: a view straddling a merge answered
+      // no-match); a split still leaves no one person to show.
+      if (attempt === 2) return deny(noMatch(), 'ambiguous', { purpose: first.purpose });
     }
-    const outcome = await respondWithPerson(ctx, call, first, [], personId, null, claim.since);
-    // A pass that split the person committed while the view was read.
-    return 'movedOut' in outcome ? deny(noMatch(), 'ambiguous', { purpose: first.purpose }) : outcome;
   });
 }
 
