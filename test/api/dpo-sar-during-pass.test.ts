@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { apiContextFor } from '../../shared/api/api-context.js';
 import { enforceRetention } from '../../shared/retention/enforce-retention.js';
 import { nhs } from '../support/linked-people.js';
-import { afterRead, commitRecordMove } from '../support/pass-at-consent-check.js';
+import { afterMatch, afterRead, commitRecordMove } from '../support/pass-at-consent-check.js';
 import { aishaOnKeyways, AISHA_NI, insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -26,17 +26,7 @@ describe('a subject access request straddling a linking pass', () => {
 
   /** The request with `pass` committed as its match returns; its answer, the log entry's subject, and the id of the answer's reference. */
   async function sarRacing(pass: () => Promise<void>, niNumber = AISHA_NI) {
-    const ctx = apiContextFor(t.host.services);
-    const original = ctx.findPerson.bind(ctx);
-    let raced = false;
-    ctx.findPerson = async (...args) => {
-      const found = await original(...args);
-      if (!raced) {
-        raced = true;
-        await pass();
-      }
-      return found;
-    };
+    const race = afterMatch(t.host.services, pass);
     const requestId = randomUUID();
     try {
       const answer = await callApi(t, '/v1/audit/people/accesses', {
@@ -44,17 +34,17 @@ describe('a subject access request straddling a linking pass', () => {
         body: { niNumber },
         headers: { 'x-request-id': requestId },
       });
-      expect(raced, 'the request made no match to race').toBe(true);
+      expect(race.reached(), 'the request made no match to race').toBe(true);
       const entries = await t.host.services.store.db
         .selectFrom('access_log')
         .select('subject_ref')
         .where('request_id', '=', requestId)
         .execute();
-      const refs = await ctx.personRefs();
+      const refs = await apiContextFor(t.host.services).personRefs();
       const refId = refs.decode(DPO.party, String(answer.body.personRef), ['audit']);
       return { answer, subjects: entries.map((e) => e.subject_ref), refId };
     } finally {
-      ctx.findPerson = original;
+      race.restore();
     }
   }
 
@@ -205,29 +195,21 @@ describe('a subject access request straddling retention deleting the person', ()
       .where('id', '=', recordId)
       .execute();
 
-    const ctx = apiContextFor(s);
-    const original = ctx.findPerson.bind(ctx);
-    let raced = false;
-    ctx.findPerson = async (...args) => {
-      const found = await original(...args);
-      if (!raced) {
-        raced = true;
-        const { store, agreements, accessLog, logger } = s;
-        const [summary] = await enforceRetention(
-          { store, agreements, accessLog, logger },
-          'social-care-education-housing',
-        );
-        expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 1 });
-      }
-      return found;
-    };
+    const race = afterMatch(s, async () => {
+      const { store, agreements, accessLog, logger } = s;
+      const [summary] = await enforceRetention(
+        { store, agreements, accessLog, logger },
+        'social-care-education-housing',
+      );
+      expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 1 });
+    });
     let answer;
     try {
       answer = await callApi(t, '/v1/audit/people/accesses', { ...DPO, body: { nhsNumber: ROBIN_NHS } });
     } finally {
-      ctx.findPerson = original;
+      race.restore();
     }
-    expect(raced).toBe(true);
+    expect(race.reached()).toBe(true);
 
     const after = await callApi(t, '/v1/audit/people/accesses', { ...DPO, body: { nhsNumber: ROBIN_NHS } });
     expect(after.status).toBe(200);

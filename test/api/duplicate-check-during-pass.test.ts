@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { apiContextFor } from '../../shared/api/api-context.js';
 import { linkAfterImport } from '../../shared/linkage/pending-links.js';
 import { hostExtracts, type HostExtracts } from '../support/host-extracts.js';
-import { commitRecordMove } from '../support/pass-at-consent-check.js';
+import { afterMatch, commitRecordMove } from '../support/pass-at-consent-check.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -42,17 +41,7 @@ describe('a duplicate check straddling a linking pass', () => {
 
   /** Runs the check with `pass` committed as its match returns; the answer and its one access-log entry. */
   async function checkRacing(body: Record<string, string>, pass: () => Promise<void>) {
-    const ctx = apiContextFor(t.host.services);
-    const original = ctx.findPerson.bind(ctx);
-    let raced = false;
-    ctx.findPerson = async (...args) => {
-      const found = await original(...args);
-      if (!raced) {
-        raced = true;
-        await pass();
-      }
-      return found;
-    };
+    const race = afterMatch(t.host.services, pass);
     const requestId = randomUUID();
     try {
       const answer = await callApi(t, '/v1/duplicate-checks', {
@@ -60,7 +49,7 @@ describe('a duplicate check straddling a linking pass', () => {
         body,
         headers: { 'x-request-id': requestId },
       });
-      expect(raced, `the check made no match to race: ${answer.status} ${answer.text}`).toBe(true);
+      expect(race.reached(), `the check made no match to race: ${answer.status} ${answer.text}`).toBe(true);
       const entries = await t.host.services.store.db
         .selectFrom('access_log')
         .select(['subject_ref', 'decision', 'reason_code'])
@@ -68,7 +57,7 @@ describe('a duplicate check straddling a linking pass', () => {
         .execute();
       return { answer, entries };
     } finally {
-      ctx.findPerson = original;
+      race.restore();
     }
   }
 

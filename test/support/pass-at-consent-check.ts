@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { expect } from 'vitest';
+import { apiContextFor } from '../../shared/api/api-context.js';
 import { carryConsentEvents } from '../../shared/consents/carry-consents.js';
 import { recordPersonIdMoves } from '../../shared/linkage/person-id-history.js';
 import type { Services } from '../../shared/services.js';
@@ -126,5 +127,33 @@ export function afterRead(
       reads.execute = original;
     },
     reached: () => count >= nth,
+  };
+}
+
+/**
+ * Commits `race` as a request's first match (the API context's findPerson) returns, before the
+ * request reads anything of the person found; for requests that reach no consent check (a
+ * duplicate check, a subject access request). Call `restore` in a `finally`.
+ */
+export function afterMatch(
+  services: Services,
+  race: () => Promise<unknown>,
+): { restore: () => void; reached: () => boolean } {
+  const ctx = apiContextFor(services);
+  const original = ctx.findPerson;
+  let fired = false;
+  ctx.findPerson = async (...args) => {
+    const found = await original.apply(ctx, args);
+    if (!fired) {
+      fired = true;
+      await race();
+    }
+    return found;
+  };
+  return {
+    restore: () => {
+      ctx.findPerson = original;
+    },
+    reached: () => fired,
   };
 }
