@@ -11,7 +11,7 @@ import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
 import { readJsonBody } from './json-body.js';
-import { deny, runRequest, type CallContext } from './request-pipeline.js';
+import { deny, denySubjectRelinked, runRequest, type CallContext } from './request-pipeline.js';
 
 export const consentBodySchema = z.strictObject({
   kind: z
@@ -133,11 +133,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
             // person's records), on the records there are now, which most often answers no-match.
             if (attempt === 1) throw err;
             // Moved (or removed) again between the second lookup and its write: the denial rolls it back.
-            return deny(
-              problem(409, 'subject-relinked', 'The person was relinked; send the request again'),
-              'subject-relinked',
-              { purpose: purposeEntry.purpose.id, subjectRef: found.personId },
-            );
+            return denySubjectRelinked({ purpose: purposeEntry.purpose.id, subjectRef: found.personId });
           }
           // One already in force from this party is answered, not recorded again (see RecordedConsent).
           return {

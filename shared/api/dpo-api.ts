@@ -21,7 +21,7 @@ import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
 import { readJsonBody } from './json-body.js';
-import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
+import { deny, denySubjectRelinked, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
 
 const MAX_PAGE = 500;
 const after = z.coerce
@@ -184,11 +184,7 @@ export function personAccessesByRef(ctx: ApiContext, req: ApiRequest): Promise<H
         const movedOut = await lastMoveOut(store, subject);
         if (movedOut <= settledSince) return allow(json(200, { personRef, ...found }), 'accesses-shown', subject);
         if (attempt === 2) {
-          return deny(
-            problem(409, 'subject-relinked', 'The person was relinked; send the request again'),
-            'subject-relinked',
-            AUDIT,
-          );
+          return denySubjectRelinked(AUDIT);
         }
         settledSince = movedOut;
       }
@@ -313,11 +309,7 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         if (movedOut <= settledSince)
           return allow(json(200, { personRef, ...page, otherMatches }), 'accesses-shown', found.personId);
         if (attempt === 2) {
-          return deny(
-            problem(409, 'subject-relinked', 'The person was relinked; send the request again'),
-            'subject-relinked',
-            AUDIT,
-          );
+          return denySubjectRelinked(AUDIT);
         }
         settledSince = movedOut;
       }

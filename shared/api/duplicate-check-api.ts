@@ -9,7 +9,7 @@ import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
 import { readJsonBody } from './json-body.js';
-import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
+import { deny, denySubjectRelinked, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
 
 export const duplicateCheckBodySchema = personQuerySchema;
 
@@ -79,11 +79,7 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       if (!('movedOut' in outcome)) return outcome;
       // Found on the people before a pass, answered as it left them: matched again on its people.
       if (attempt === 2) {
-        return deny(
-          problem(409, 'subject-relinked', 'The person was relinked; send the request again'),
-          'subject-relinked',
-          { purpose, subjectRef: found.personId, datasets },
-        );
+        return denySubjectRelinked({ purpose, subjectRef: found.personId, datasets });
       }
       settledSince = outcome.movedOut;
     }

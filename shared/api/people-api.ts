@@ -16,7 +16,7 @@ import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
 import { readJsonBody } from './json-body.js';
-import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
+import { deny, denySubjectRelinked, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
 
 export const personSearchBodySchema = personQuerySchema.extend({
   datasets: z.array(z.string().max(100)).max(20).optional().describe('Limit the view to these datasets'),
@@ -110,11 +110,7 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
       if (!('movedOut' in outcome)) return outcome;
       // Found on the people before a pass, shown as it left them: searched again on its people.
       if (attempt === 2) {
-        return deny(
-          problem(409, 'subject-relinked', 'The person was relinked; send the request again'),
-          'subject-relinked',
-          { purpose: scoped.purpose, subjectRef: found.personId },
-        );
+        return denySubjectRelinked({ purpose: scoped.purpose, subjectRef: found.personId });
       }
       settledSince = outcome.movedOut;
     }
