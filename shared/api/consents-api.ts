@@ -4,14 +4,14 @@ import { json, problem, type HttpResult } from '../http/problem.js';
 import { ConsentSubjectRelinkedError } from '../consents/store-consent-register.js';
 import { containsNationalIdentifier } from '../domain/identifiers.js';
 import { everyMatch } from '../people/find-person.js';
-import { MOVE_COMMIT_MARGIN_MS } from '../people/current-person-id.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
 import { readJsonBody } from './json-body.js';
-import { deny, denySubjectRelinked, runRequest, type CallContext } from './request-pipeline.js';
+import { answerSettled } from './settled-answer.js';
+import { deny, runRequest, type CallContext } from './request-pipeline.js';
 
 export const consentBodySchema = z.strictObject({
   kind: z
@@ -82,10 +82,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
     const decision = await mayWrite(ctx, call, body.value.kind);
     if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: purposeEntry.purpose.id });
     const datasets = [...new Set(ctx.services.agreements.grantsFor(purposeEntry.purpose.id).map((g) => g.dataset))];
-    // A pass stamps its moves a moment before it commits: one stamped this long before the
-    // request began may still have committed while it ran (as for a search, people-api.ts).
-    let settledSince = new Date(ctx.now().getTime() - MOVE_COMMIT_MARGIN_MS).toISOString();
-    for (let attempt = 1; ; attempt++) {
+    return answerSettled(ctx, async (settledSince) => {
       const found = await ctx.findPerson(query.query, datasets);
       if (!found.found) {
         return deny(problem(404, 'no-match', 'No matching person'), found.reason, { purpose: purposeEntry.purpose.id });
@@ -112,29 +109,18 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
       try {
         // The consent and its access-log entry commit together, or neither does.
         return await call.writeAhead(async (db) => {
-          let record;
-          try {
-            record = await ctx.services.consents.record(
-              {
-                subjectKey: found.personId,
-                kind: body.value.kind,
-                purposeId: body.value.kind === 'consent' ? purposeEntry.purpose.id : null,
-                evidenceRef: body.value.evidenceRef,
-                by: { partyId: call.caller.partyId, clientId: call.caller.clientId },
-                at: ctx.now(),
-                settledSince,
-              },
-              db,
-            );
-          } catch (err) {
-            if (!(err instanceof ConsentSubjectRelinkedError)) throw err;
-            // Rolled back, and looked up again: on the people the pass left, or, where no record
-            // holds the id any more and none moved out (a new snapshot or retention removed the
-            // person's records), on the records there are now, which most often answers no-match.
-            if (attempt === 1) throw err;
-            // Moved (or removed) again between the second lookup and its write: the denial rolls it back.
-            return denySubjectRelinked({ purpose: purposeEntry.purpose.id, subjectRef: found.personId });
-          }
+          const record = await ctx.services.consents.record(
+            {
+              subjectKey: found.personId,
+              kind: body.value.kind,
+              purposeId: body.value.kind === 'consent' ? purposeEntry.purpose.id : null,
+              evidenceRef: body.value.evidenceRef,
+              by: { partyId: call.caller.partyId, clientId: call.caller.clientId },
+              at: ctx.now(),
+              settledSince,
+            },
+            db,
+          );
           // One already in force from this party is answered, not recorded again (see RecordedConsent).
           return {
             result: json(record.alreadyInForce ? 200 : 201, {
@@ -154,9 +140,14 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
         });
       } catch (err) {
         if (!(err instanceof ConsentSubjectRelinkedError)) throw err;
-        if (err.movedOut !== undefined) settledSince = err.movedOut;
+        // Moved, or removed (a new snapshot, retention: no move), between the lookup and the
+        // write, which rolled back with no entry: looked up again on the records there are now.
+        return {
+          movedOut: err.movedOut ?? settledSince,
+          log: { purpose: purposeEntry.purpose.id, subjectRef: found.personId },
+        };
       }
-    }
+    });
   });
 }
 

@@ -5,7 +5,7 @@
  * through the request path, so reading the log is itself logged.
  */
 import { z } from 'zod';
-import { currentPersonId, lastMoveOut, MOVE_COMMIT_MARGIN_MS } from '../people/current-person-id.js';
+import { currentPersonId, lastMoveOut } from '../people/current-person-id.js';
 import { normaliseClientId } from '../agreements/party-directory.js';
 import { listAlerts, findAlert, type Alert } from '../audit/alerts.js';
 import { listBreaches, openBreach } from '../audit/breach-records.js';
@@ -21,7 +21,8 @@ import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
 import { readJsonBody } from './json-body.js';
-import { deny, denySubjectRelinked, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
+import { answerSettled } from './settled-answer.js';
+import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
 
 const MAX_PAGE = 500;
 const after = z.coerce
@@ -176,18 +177,15 @@ export function personAccessesByRef(ctx: ApiContext, req: ApiRequest): Promise<H
       // pass stamps its moves before committing), the reference is followed again (found by a
       // defect hunt: a merge committed between the two reads showed only the id that gave way).
       const { store } = ctx.services;
-      let settledSince = new Date(ctx.now().getTime() - MOVE_COMMIT_MARGIN_MS).toISOString();
-      for (let attempt = 1; ; attempt++) {
+      return answerSettled(ctx, async (settledSince) => {
         const now = await currentPersonId(store, personId);
         const subject = now.kind === 'current' ? now.personId : personId;
         const found = await accessesToPerson(store, scope, subject, page, ctx.services.logger);
         const movedOut = await lastMoveOut(store, subject);
-        if (movedOut <= settledSince) return allow(json(200, { personRef, ...found }), 'accesses-shown', subject);
-        if (attempt === 2) {
-          return denySubjectRelinked(AUDIT);
-        }
-        settledSince = movedOut;
-      }
+        return movedOut <= settledSince
+          ? allow(json(200, { personRef, ...found }), 'accesses-shown', subject)
+          : { movedOut, log: AUDIT };
+      });
     }),
   );
 }
@@ -218,8 +216,7 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
       // showed only the accesses logged under the id that gave way, and named the id the person
       // merged into as another match; one straddling a split named, and logged the request
       // against, the namesake the split left under the id).
-      let settledSince = new Date(ctx.now().getTime() - MOVE_COMMIT_MARGIN_MS).toISOString();
-      for (let attempt = 1; ; attempt++) {
+      return answerSettled(ctx, async (settledSince, retry) => {
         const found = await ctx.findPerson(canonical.query, scope.datasets);
         // Retired hashes too: a version only they hold is loaded for this request alone.
         const pseudonymisers = await ctx.subjectAccessPseudonymisers();
@@ -240,7 +237,8 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         // Matched on records retention deleted before they were read again: matched once more, as
         // after the deletion, rather than set against their own kept hashes (found by a defect
         // hunt: 409 unsettled-match listing the one person, as 'ambiguous').
-        if (found.found && attempt === 1 && retired.some((r) => r.personId === found.personId)) continue;
+        if (found.found && !retry && retired.some((r) => r.personId === found.personId))
+          return { movedOut: settledSince, log: AUDIT };
         const everyone = [...held, ...retired];
         const refs = await ctx.personRefs();
         const refOf = ({ personId, tier }: { personId: string; tier: number }) => ({
@@ -306,13 +304,10 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
           ctx.services.logger,
         );
         const movedOut = await lastMoveOut(ctx.services.store, found.personId);
-        if (movedOut <= settledSince)
-          return allow(json(200, { personRef, ...page, otherMatches }), 'accesses-shown', found.personId);
-        if (attempt === 2) {
-          return denySubjectRelinked(AUDIT);
-        }
-        settledSince = movedOut;
-      }
+        return movedOut <= settledSince
+          ? allow(json(200, { personRef, ...page, otherMatches }), 'accesses-shown', found.personId)
+          : { movedOut, log: AUDIT };
+      });
     }),
   );
 }

@@ -2,14 +2,15 @@ import { z } from 'zod';
 import { decide, decideForSubject } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
-import { lastMoveOut, MOVE_COMMIT_MARGIN_MS } from '../people/current-person-id.js';
+import { lastMoveOut } from '../people/current-person-id.js';
 import { subjectScope } from '../people/subject-scope.js';
 import type { AllowDecision } from '../policy/decision.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
 import { readJsonBody } from './json-body.js';
-import { deny, denySubjectRelinked, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
+import { answerSettled } from './settled-answer.js';
+import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
 
 export const duplicateCheckBodySchema = personQuerySchema;
 
@@ -52,10 +53,8 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       );
     }
     const datasets = decision.datasets;
-    // A pass stamps its moves a moment before it commits: one stamped this long before the
-    // request began may still have committed while it ran.
-    let settledSince = new Date(ctx.now().getTime() - MOVE_COMMIT_MARGIN_MS).toISOString();
-    for (let attempt = 1; ; attempt++) {
+    // Found on the people before a pass, answered as it left them: matched again on its people.
+    return answerSettled(ctx, async (settledSince) => {
       const found = await ctx.findPerson(query.query, datasets);
       if (!found.found && found.reason === 'ambiguous') {
         return deny(
@@ -76,13 +75,10 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
         };
       }
       const outcome = await answerFor(ctx, call, decision, found.personId, settledSince);
-      if (!('movedOut' in outcome)) return outcome;
-      // Found on the people before a pass, answered as it left them: matched again on its people.
-      if (attempt === 2) {
-        return denySubjectRelinked({ purpose, subjectRef: found.personId, datasets });
-      }
-      settledSince = outcome.movedOut;
-    }
+      return 'movedOut' in outcome
+        ? { movedOut: outcome.movedOut, log: { purpose, subjectRef: found.personId, datasets } }
+        : outcome;
+    });
   });
 }
 

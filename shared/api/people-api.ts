@@ -4,19 +4,15 @@ import type { AllowDecision } from '../policy/decision.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import type { MatchTier } from '../people/find-person.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
-import {
-  currentPersonId,
-  lastMoveOut,
-  MOVE_COMMIT_MARGIN_MS,
-  recordsMovedOutSince,
-} from '../people/current-person-id.js';
+import { currentPersonId, lastMoveOut, recordsMovedOutSince } from '../people/current-person-id.js';
 import { subjectScope } from '../people/subject-scope.js';
 import { personView } from '../people/person-view.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
 import { readJsonBody } from './json-body.js';
-import { deny, denySubjectRelinked, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
+import { answerSettled } from './settled-answer.js';
+import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
 
 export const personSearchBodySchema = personQuerySchema.extend({
   datasets: z.array(z.string().max(100)).max(20).optional().describe('Limit the view to these datasets'),
@@ -90,10 +86,8 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
     const { store, agreements } = ctx.services;
     const visible = async (personId: string) =>
       (await subjectScope(store, agreements, scoped, personId)).outOfScope === undefined;
-    // A pass stamps its moves a moment before it commits: one stamped this long before the
-    // request began may still have committed while it ran.
-    let settledSince = new Date(ctx.now().getTime() - MOVE_COMMIT_MARGIN_MS).toISOString();
-    for (let attempt = 1; ; attempt++) {
+    // Found on the people before a pass, shown as it left them: searched again on its people.
+    return answerSettled(ctx, async (settledSince) => {
       const found = await ctx.findPerson(query.query, scoped.datasets, visible);
       if (!found.found) {
         return deny(noMatch(), found.reason, { purpose: scoped.purpose, datasets: scoped.datasets });
@@ -107,13 +101,10 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
         found.tier,
         settledSince,
       );
-      if (!('movedOut' in outcome)) return outcome;
-      // Found on the people before a pass, shown as it left them: searched again on its people.
-      if (attempt === 2) {
-        return denySubjectRelinked({ purpose: scoped.purpose, subjectRef: found.personId });
-      }
-      settledSince = outcome.movedOut;
-    }
+      return 'movedOut' in outcome
+        ? { movedOut: outcome.movedOut, log: { purpose: scoped.purpose, subjectRef: found.personId } }
+        : outcome;
+    });
   });
 }
 

@@ -256,19 +256,6 @@ export function deny(
 }
 
 /**
- * The person's records moved out of the id they were matched under, by a linking pass, again
- * after the call had matched them afresh: nothing is answered about anyone (a search, a view, a
- * duplicate check, a consent, a subject access request all retry once first).
- */
-export function denySubjectRelinked(extra: Omit<Outcome['log'], 'decision' | 'reasonCode'> = {}): Outcome {
-  return deny(
-    problem(409, 'subject-relinked', 'The person was relinked; send the request again'),
-    'subject-relinked',
-    extra,
-  );
-}
-
-/**
  * A purpose the caller sent that no agreement knows is logged as `unrecognised`, not echoed:
  * header text is caller input and the log keeps it forever.
  */
