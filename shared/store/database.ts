@@ -194,8 +194,11 @@ async function beginImmediate(sqlite: SqliteDatabase.Database): Promise<void> {
 /** How long a host waits for another's migrations of the same SQLite file before it gives up starting. */
 const MIGRATION_LOCK_WAIT_MS = 10 * 60_000;
 const MIGRATION_LOCK_RETRY_MS = 50;
-/** The store connection's busy timeout: how long a write waits for another connection's. */
-const BUSY_TIMEOUT_MS = 5000;
+/**
+ * The busy timeout of the store's connections to its file: how long a write waits for another
+ * connection's, and a reader of its own (snapshot-transaction.ts) for the file to be readable.
+ */
+export const BUSY_TIMEOUT_MS = 5000;
 
 /**
  * On SQLite every migration runs in one transaction that holds the database's write lock from

@@ -1,6 +1,6 @@
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, sql, SqliteDialect } from 'kysely';
-import type { Store } from './database.js';
+import { BUSY_TIMEOUT_MS, type Store } from './database.js';
 import type { Database } from './schema.js';
 
 /**
@@ -34,9 +34,6 @@ export function snapshotTransaction<T>(store: Store, work: (trx: Kysely<Database
     });
 }
 
-/** How long the reads' connection waits for the file to be readable (as the read thread's). */
-const READS_BUSY_TIMEOUT_MS = 5000;
-
 /**
  * A snapshot for reads alone, which must not hold up the store's writers while it reads (the
  * curated export streams a whole dataset). On SQLite on disk, a read-only connection of its own
@@ -53,7 +50,7 @@ export async function snapshotReads<T>(store: Store, work: (trx: Kysely<Database
   const connection = new SqliteDatabase(store.file, { readonly: true, fileMustExist: true });
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
   try {
-    connection.pragma(`busy_timeout = ${READS_BUSY_TIMEOUT_MS}`);
+    connection.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     return await db.transaction().execute(work);
   } finally {
     await db.destroy();
