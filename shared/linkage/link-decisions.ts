@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { RecordBatch } from '../matching/record.js';
 import type { Database } from '../store/schema.js';
-import type { PairKeys } from './pair-key.js';
+import { orderedPrints, type PairKeys } from './pair-key.js';
 
 /**
  * Officers' decisions as a linking pass reads them: which decision holds for a pair of records,
@@ -383,11 +383,6 @@ export class LinkDecisions {
     if (print === undefined) cache.set(i, (print = this.#keys[kind].recordFingerprint(this.#batches[b]!, i)));
     return print;
   }
-}
-
-/** Two records' identity fingerprints as a confirmation keeps them (print_a, print_b): the lesser first. */
-export function orderedPrints(x: string, y: string): [string, string] {
-  return x < y ? [x, y] : [y, x];
 }
 
 function namesAndDate(batch: RecordBatch, i: number): string {

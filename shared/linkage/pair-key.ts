@@ -84,9 +84,17 @@ export class PairKeys {
   }
 
   pairKey(fingerprintA: string, fingerprintB: string): string {
-    const [first, second] = fingerprintA < fingerprintB ? [fingerprintA, fingerprintB] : [fingerprintB, fingerprintA];
+    const [first, second] = orderedPrints(fingerprintA, fingerprintB);
     return createHmac('sha256', this.#key).update(`pair\u0000${first}\u0000${second}`).digest('hex');
   }
+}
+
+/**
+ * Two records' fingerprints in the order a pair is taken in, the lesser first: either way round
+ * is one pair (its key; the prints a confirmation keeps, link-decisions.ts).
+ */
+export function orderedPrints(x: string, y: string): [string, string] {
+  return x < y ? [x, y] : [y, x];
 }
 
 /** The `person-ref-key` secret, from which the keys of decisions are derived. */

@@ -2,9 +2,8 @@ import type { Kysely } from 'kysely';
 import { toRecordBatch } from '../matching/record.js';
 import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
-import { orderedPrints } from './link-decisions.js';
 import { linkPeople, type LinkDependencies } from './link-people.js';
-import { PairKeys, personRefKeyOf } from './pair-key.js';
+import { orderedPrints, PairKeys, personRefKeyOf } from './pair-key.js';
 import { sourceIdOf } from './store-sources.js';
 
 /**
