@@ -864,11 +864,10 @@ async function reject(
     rowsRejected: total.rejected,
     finishedAt,
   });
-  const staged = deps.blobs.getContainerClient(context.containers.rejected).getBlockBlobClient(stagedName);
   if (!finished) {
     // Another delivery of the bytes finished the run meanwhile (e.g. one still loading when this
     // one found the attempts spent): its result stands.
-    await staged.deleteIfExists();
+    await stagedBlob(context, 'rejected', stagedName).deleteIfExists();
     const settled = await findRun(deps.store.db, file.partyId, file.datasetId, context.sha256);
     if (settled !== undefined && FINAL_STATUSES.has(settled.status)) {
       await waitForImportEntry(deps, settled, SETTLED_ELSEWHERE_GRACE_MS);
@@ -876,8 +875,7 @@ async function reject(
     }
     throw new Error('Import run vanished while being rejected');
   }
-  await writeReport(deps.blobs, context.containers, 'rejected', file.blobName, report);
-  await staged.deleteIfExists();
+  await publishReport(context, 'rejected', report, stagedName);
   const reasons = [...new Set(fileErrors.map((e) => e.reason))];
   deps.logger.warn('import.rejected', {
     runId: run.id,
@@ -889,7 +887,7 @@ async function reject(
   });
   await appendAccessLog(context, 'deny', reasons[0] ?? 'rejected', []);
   // A load of this run that staged its report and then failed to commit left the copy behind.
-  await stagedReportBlob(context)
+  await stagedBlob(context, 'processed', stagedReportName(context))
     .deleteIfExists()
     .catch(() => undefined);
   await moveExtract(deps.blobs, context.containers, file.blobName, context.etag, 'rejected');
@@ -970,10 +968,9 @@ function stagedReportName(context: RunContext): string {
   return `${context.file.blobName}.report.${context.run.id}.staged`;
 }
 
-function stagedReportBlob(context: RunContext) {
-  return context.deps.blobs
-    .getContainerClient(context.containers.processed)
-    .getBlockBlobClient(stagedReportName(context));
+/** A staged copy of a report, in the container it is published in. */
+function stagedBlob(context: RunContext, destination: 'processed' | 'rejected', stagedName: string) {
+  return context.deps.blobs.getContainerClient(context.containers[destination]).getBlockBlobClient(stagedName);
 }
 
 async function stageReport(context: RunContext, report: ImportReport): Promise<void> {
@@ -981,9 +978,19 @@ async function stageReport(context: RunContext, report: ImportReport): Promise<v
   await writeReport(deps.blobs, containers, 'processed', file.blobName, report, stagedReportName(context));
 }
 
+/** Publishes a report as `<file>.report.json` in `destination`, then removes its staged copy. */
+async function publishReport(
+  context: RunContext,
+  destination: 'processed' | 'rejected',
+  report: ImportReport,
+  stagedName: string,
+): Promise<void> {
+  await writeReport(context.deps.blobs, context.containers, destination, context.file.blobName, report);
+  await stagedBlob(context, destination, stagedName).deleteIfExists();
+}
+
 async function publishLoadedReport(context: RunContext, report: ImportReport): Promise<void> {
-  await writeReport(context.deps.blobs, context.containers, 'processed', context.file.blobName, report);
-  await stagedReportBlob(context).deleteIfExists();
+  await publishReport(context, 'processed', report, stagedReportName(context));
 }
 
 /**
@@ -1037,8 +1044,7 @@ async function ensureRejectedReport(context: RunContext): Promise<void> {
   const staged = await readReport(deps.blobs, containers, 'rejected', file.blobName, stagedName);
   if (staged === undefined) return;
   deps.logger.warn('import.report-recovered', { runId: run.id, fromStaged: true });
-  await writeReport(deps.blobs, containers, 'rejected', file.blobName, staged);
-  await deps.blobs.getContainerClient(containers.rejected).getBlockBlobClient(stagedName).deleteIfExists();
+  await publishReport(context, 'rejected', staged, stagedName);
 }
 
 /**
