@@ -25,6 +25,7 @@ import {
   type DatedRecord,
   type IndicatorCount,
 } from './indicator-counts.js';
+import { readAttributes } from '../store/record-attributes.js';
 
 export interface CuratedExportDependencies {
   readonly store: Store;
@@ -256,7 +257,7 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
       records.push({
         asOf: row.as_of,
         partyId: row.party_id,
-        attributes: JSON.parse(row.attributes) as Record<string, unknown>,
+        attributes: row.attributes,
       });
       if ((extractsAsOf.get(row.party_id) ?? '') < row.as_of) extractsAsOf.set(row.party_id, row.as_of);
     }
@@ -460,7 +461,11 @@ async function* placedRecords(store: Store, db: Kysely<Database>, datasetId: str
       );
     }
     const rows = await store.dialect.firstRows(query.orderBy('person_id').orderBy('id'), PAGE).execute();
-    for (const row of rows) yield { ...row, person_id: row.person_id! };
+    const attributes = await readAttributes(
+      rows.map((row) => row.attributes),
+      db,
+    );
+    for (const [i, row] of rows.entries()) yield { ...row, person_id: row.person_id!, attributes: attributes[i]! };
     if (rows.length < PAGE) return;
     // better-sqlite3 answers at once: without a turn of the event loop between pages, the export
     // would keep HTTP requests waiting until it ended (lookups read on their own connection

@@ -7,6 +7,7 @@ import { errorKind, type Logger } from '../logging.js';
 import { SecretVersionGoneError, type SecretSource } from '../secrets/secret-source.js';
 import type { Kysely } from 'kysely';
 import type { Store } from '../store/database.js';
+import { keepAttributeLayout } from '../store/record-attributes.js';
 import type { Database } from '../store/schema.js';
 import { csvRecords } from './csv-records.js';
 import {
@@ -43,7 +44,7 @@ import type { ImportProgressSink } from './import-progress.js';
 import { reasonCounts, RowErrorList, type FileError, type ImportReport } from './import-report.js';
 import { preparedInThread, type PreparedRows } from './prepared-rows.js';
 import { FileRejection, MAX_IMPORT_ATTEMPTS } from './reasons.js';
-import type { RowPlan } from './row-preparation.js';
+import { attributeLayoutOf, type RowPlan } from './row-preparation.js';
 import { startRowWorker } from './row-worker-client.js';
 import type { CarryOutcome } from './carried-person-ids.js';
 import { currentSnapshot, snapshotKeyVersion, SnapshotWriter, type CurrentSnapshot } from './snapshot-writer.js';
@@ -743,6 +744,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
       asOf: input.asOf,
       lenientWidth: input.lenientWidth,
     };
+    await keepAttributeLayout(trx, attributeLayoutOf(plan));
 
     const rowErrors = new RowErrorList();
     let rows = 0;

@@ -6,17 +6,12 @@ import type { CanonicalValue } from './field-codecs.js';
 import type { RowError } from './import-report.js';
 import { recordId } from './record-ids.js';
 import { compileRowValidator, rowSchemaFor, type RowValidator } from './row-schema.js';
-import {
-  attributeColumnOf,
-  attributesJson,
-  matchingColumnsOf,
-  type AttributeColumn,
-  type StoragePlan,
-} from './storage-plan.js';
+import { attributeLayout, attributesText, type AttributeLayout } from '../store/record-attributes.js';
+import { matchingColumnsOf, type StoragePlan } from './storage-plan.js';
 
 /**
  * The per-row work of an import, between reading a record and writing it: validation against
- * the row schema, normalisation of the matching columns, the attributes JSON and the keyed
+ * the row schema, normalisation of the matching columns, the attributes text and the keyed
  * hashes of the identifiers. It needs no store and no agreement set, only a {@link RowPlan}
  * (plain data), so it runs the same on the import's own thread or on a worker thread beside
  * the store writes (row-worker.ts). Raw identifiers go no further than this: a prepared batch
@@ -41,6 +36,11 @@ export interface RowPlan {
    * as they are empty — a value under no column name is neither stored nor dropped unseen.
    */
   readonly unnamedTrailing: number;
+}
+
+/** The attribute names a file supplies, in the dataset's order: its records' attribute layout. */
+export function attributeLayoutOf(plan: Pick<RowPlan, 'columns' | 'storage'>): AttributeLayout {
+  return attributeLayout(plan.storage.attributes.filter((name) => plan.columns.includes(name)));
 }
 
 /**
@@ -87,7 +87,9 @@ export class RowPreparer {
   private readonly width: number;
   private readonly out: (CanonicalValue | null)[];
   private readonly identifierColumns: IdentifierColumn[];
-  private readonly attributeColumns: AttributeColumn[];
+  private readonly attributeLayout: AttributeLayout;
+  /** Where each of the layout's names is in the row. */
+  private readonly attributeIndexes: readonly number[];
   private readonly valueOf: (field: string | undefined) => CanonicalValue | null;
 
   constructor(
@@ -105,9 +107,8 @@ export class RowPreparer {
     this.identifierColumns = storage.identifiers
       .filter((id) => indexOf.has(id.field))
       .map((id) => ({ index: indexOf.get(id.field)!, kind: id.kind, ni: id.type === 'ni-number' }));
-    this.attributeColumns = storage.attributes
-      .filter((n) => indexOf.has(n))
-      .map((name) => attributeColumnOf(name, indexOf.get(name)!));
+    this.attributeLayout = attributeLayoutOf(plan);
+    this.attributeIndexes = this.attributeLayout.names.map((name) => indexOf.get(name)!);
     this.valueOf = (field) => {
       if (field === undefined) return null;
       const i = indexOf.get(field);
@@ -186,7 +187,7 @@ export class RowPreparer {
       m.date_of_birth,
       m.postcode,
       m.address,
-      attributesJson(this.attributeColumns, out),
+      attributesText(this.attributeLayout.id, this.attributeIndexes, out),
     );
     const { comparisonKeys } = this;
     for (const c of this.identifierColumns) {

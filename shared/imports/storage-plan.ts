@@ -23,7 +23,8 @@ import type { RowReason } from './reasons.js';
  *   a single `name`/`fullName` split into its first and last word. Without a postcode field,
  *   the postcode an address ends with is the matching postcode.
  * - `attributes`: every field that is not matching-only (display and special-category), in
- *   canonical form; empty cells are left out. Matching-only values never reach it.
+ *   canonical form (stored as shared/store/record-attributes.ts says). Matching-only values
+ *   never reach it.
  */
 export interface StoragePlan {
   readonly givenName?: string;
@@ -163,34 +164,6 @@ export function matchingColumnsOf(
       address: addressNormal,
     },
   };
-}
-
-/** An attribute column of a file: where its value is in a row, and its JSON property name with the colon. */
-export interface AttributeColumn {
-  readonly index: number;
-  readonly key: string;
-}
-
-export function attributeColumnOf(name: string, index: number): AttributeColumn {
-  return { index, key: `${JSON.stringify(name)}:` };
-}
-
-/**
- * The `attributes` JSON of one row: the non-empty attribute values in column order. Written
- * out directly rather than through an object and JSON.stringify, which costs a million
- * short-lived objects a million-row import; the text is the same (test/shared/imports).
- */
-export function attributesJson(
-  columns: readonly AttributeColumn[],
-  values: readonly (CanonicalValue | null)[],
-): string {
-  let json = '';
-  for (const c of columns) {
-    const v = values[c.index];
-    if (v === null || v === undefined) continue;
-    json += (json.length === 0 ? '{' : ',') + c.key + (typeof v === 'boolean' ? String(v) : JSON.stringify(v));
-  }
-  return json.length === 0 ? '{}' : `${json}}`;
 }
 
 function text(v: CanonicalValue | null): string | null {

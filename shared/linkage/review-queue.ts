@@ -5,6 +5,7 @@ import type { Database } from '../store/schema.js';
 import { linkPeople, type LinkDependencies } from './link-people.js';
 import { orderedPrints, PairKeys, personRefKeyOf } from './pair-key.js';
 import { sourceIdOf } from './store-sources.js';
+import { readAttributes } from '../store/record-attributes.js';
 
 /**
  * The officer's side of tier 5: candidates wait here, are shown only with the fields the
@@ -210,7 +211,11 @@ export async function findCandidate(store: Store, candidateId: string): Promise<
     .select(['id', 'dataset_id', 'party_id', 'as_of', 'person_id', 'attributes'])
     .where('id', 'in', [link.record_a, link.record_b])
     .execute();
-  const byId = new Map(records.map((r) => [r.id, r]));
+  const attributes = await readAttributes(
+    records.map((r) => r.attributes),
+    store.db,
+  );
+  const byId = new Map(records.map((r, i) => [r.id, { ...r, attributes: attributes[i]! }]));
   const a = byId.get(link.record_a);
   const b = byId.get(link.record_b);
   if (a === undefined || b === undefined) return undefined;
@@ -219,7 +224,7 @@ export async function findCandidate(store: Store, candidateId: string): Promise<
     source: r.party_id,
     asOf: r.as_of,
     personId: r.person_id,
-    attributes: JSON.parse(r.attributes) as Record<string, unknown>,
+    attributes: r.attributes,
   });
   return {
     candidateId: link.id,

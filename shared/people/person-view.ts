@@ -3,6 +3,7 @@ import type { Decision } from '../policy/decision.js';
 import { projectRecord } from '../policy/project.js';
 import type { Store } from '../store/database.js';
 import { QueryShapes } from './query-shapes.js';
+import { readAttributes } from '../store/record-attributes.js';
 
 export interface SourcedRecord {
   dataset: string;
@@ -45,8 +46,12 @@ export async function personView(
   const released = new Set<string>();
   const seenDatasets = new Set<string>();
   const records: SourcedRecord[] = [];
-  for (const row of rows) {
-    const fields = projectRecord(decision, row.dataset_id, JSON.parse(row.attributes) as Record<string, unknown>);
+  const attributes = await readAttributes(
+    rows.map((row) => row.attributes),
+    store,
+  );
+  for (const [i, row] of rows.entries()) {
+    const fields = projectRecord(decision, row.dataset_id, attributes[i]!);
     const own = sourceOwnFields(agreements, row.dataset_id, row.party_id);
     if (withholdsAny(own, decision.fields.get(row.dataset_id)) && !Object.keys(fields).some((name) => own.has(name)))
       continue;

@@ -62,7 +62,11 @@ export interface SourceRecordTable {
   /** Canonical postcode, e.g. "SW1A 1AA". */
   postcode: string | null;
   address: string | null;
-  /** JSON object of the agreement's display and special-category fields. */
+  /**
+   * The agreement's display and special-category fields: a JSON array of an attribute layout's
+   * id and its values, or (records written before migration 0026) a JSON object. Read through
+   * shared/store/record-attributes.ts, never parsed on its own.
+   */
   attributes: string;
   /** ISO date the partner's extract describes. */
   as_of: string;
@@ -267,6 +271,13 @@ export interface OptOutKeptIdentifierTable {
   key_version: string;
 }
 
+/** The attribute names of a record's `attributes` array, by the layout id it begins with (migration 0026). */
+export interface AttributeLayoutTable {
+  id: string;
+  /** JSON array of names. */
+  names: string;
+}
+
 /** Identifier hashes of records a retention rule deleted (migration 0020). */
 export interface RetiredIdentifierTable {
   person_id: string;
@@ -297,4 +308,5 @@ export interface Database {
   opt_out_kept_record: OptOutKeptRecordTable;
   opt_out_kept_identifier: OptOutKeptIdentifierTable;
   retired_identifier: RetiredIdentifierTable;
+  attribute_layout: AttributeLayoutTable;
 }

@@ -9,6 +9,7 @@ import type { ImportReport } from '../../shared/imports/import-report.js';
 import { createLogger } from '../../shared/logging.js';
 import { createServices, useServices, type Services } from '../../shared/services.js';
 import { testSettings } from '../support/settings.js';
+import { withAttributes } from '../support/records.js';
 
 const { InvocationContext } = functions;
 
@@ -58,14 +59,16 @@ describe('importBlob function', () => {
     expect(run).toMatchObject({ status: 'loaded', rows_loaded: 40, party_id: 'la-housing' });
     // Loaded, linked, then the ISA's joint-system retention applied: only the 14 of the 40 whom
     // Housing records in temporary accommodation are held.
-    const records = await services.store.db
-      .selectFrom('source_record')
-      .select('attributes')
-      .where('import_run_id', '=', run.id)
-      .execute();
+    const records = await withAttributes(
+      services.store.db,
+      await services.store.db
+        .selectFrom('source_record')
+        .select('attributes')
+        .where('import_run_id', '=', run.id)
+        .execute(),
+    );
     expect(records).toHaveLength(14);
-    for (const { attributes } of records)
-      expect(JSON.parse(attributes)).toMatchObject({ inTemporaryAccommodation: true });
+    for (const { attributes } of records) expect(attributes).toMatchObject({ inTemporaryAccommodation: true });
     const deletions = await services.store.db
       .selectFrom('access_log')
       .select('subject_ref')

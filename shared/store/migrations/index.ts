@@ -23,6 +23,7 @@ import { personIdSince } from './0022-person-id-since.js';
 import { unloadedRunDates } from './0023-unloaded-run-dates.js';
 import { decisionRecordPrints } from './0024-decision-record-prints.js';
 import { decisionAgreement } from './0025-decision-agreement.js';
+import { attributeLayouts } from './0026-attribute-layouts.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -53,5 +54,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0023-unloaded-run-dates': unloadedRunDates(d),
     '0024-decision-record-prints': decisionRecordPrints(d),
     '0025-decision-agreement': decisionAgreement(d),
+    '0026-attribute-layouts': attributeLayouts(d),
   };
 }

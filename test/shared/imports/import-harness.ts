@@ -18,6 +18,7 @@ import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
 import { createLogger } from '../../../shared/logging.js';
 import { LocalSecretSource } from '../../../shared/secrets/local-secret-source.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
+import { withAttributes } from '../../support/records.js';
 
 /**
  * A real import setup for tests: the shared Azurite with containers of the harness's own (so
@@ -162,8 +163,9 @@ export async function orphanIdentifiers(store: Store): Promise<{ record_id: stri
     .execute();
 }
 
+/** The dataset's stored records, their attributes read as the product reads them. */
 export async function storedRecords(store: Store, partyId: string, datasetId: string) {
-  return store.db
+  const rows = await store.db
     .selectFrom('source_record')
     .select([
       'import_run_id',
@@ -181,6 +183,7 @@ export async function storedRecords(store: Store, partyId: string, datasetId: st
     .where('dataset_id', '=', datasetId)
     .orderBy('row_number')
     .execute();
+  return withAttributes(store.db, rows);
 }
 
 export async function storedIdentifiers(store: Store, partyId: string, datasetId: string) {

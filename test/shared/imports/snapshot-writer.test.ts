@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SnapshotWriter } from '../../../shared/imports/snapshot-writer.js';
-import { attributeColumnOf, attributesJson } from '../../../shared/imports/storage-plan.js';
+import { attributeLayout, attributesOf, attributesText } from '../../../shared/store/record-attributes.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
 
 const PARTY = 'la-housing';
@@ -99,21 +99,30 @@ describe('SnapshotWriter on SQLite', () => {
   });
 });
 
-describe('attributesJson', () => {
-  it('writes what JSON.stringify writes for the same non-empty values in column order', () => {
-    const value = fc.oneof(fc.constant(null), fc.string(), fc.boolean(), fc.integer(), fc.double({ noNaN: true }));
+describe('attributesText', () => {
+  it('writes what JSON.stringify writes for the layout id and the values in order, and reads back as the non-empty values by name', () => {
+    const value = fc.oneof(
+      fc.constant(null),
+      fc.string(),
+      fc.boolean(),
+      fc.integer(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+    );
     const name = fc.stringMatching(/^[a-z][A-Za-z0-9]{0,20}$/);
     fc.assert(
       fc.property(fc.uniqueArray(fc.tuple(name, value), { selector: ([n]) => n, maxLength: 15 }), (pairs) => {
-        const columns = pairs.map(([n], i) => attributeColumnOf(n, i));
+        // The row holds the values in another order than the layout's names, as a file's columns may.
+        const row = [...pairs].reverse().map(([, v]) => v);
+        const layout = attributeLayout(pairs.map(([n]) => n));
+        const text = attributesText(
+          layout.id,
+          pairs.map((_, i) => pairs.length - 1 - i),
+          row,
+        );
+        expect(text).toBe(JSON.stringify([layout.id, ...pairs.map(([, v]) => v)]));
         const expected: Record<string, unknown> = {};
-        for (const [n, v] of pairs) if (v !== null) expected[n] = v;
-        expect(
-          attributesJson(
-            columns,
-            pairs.map(([, v]) => v),
-          ),
-        ).toBe(JSON.stringify(expected));
+        for (const [n, v] of pairs) if (v !== null) expected[n] = JSON.parse(JSON.stringify(v));
+        expect(attributesOf(JSON.parse(text), (id) => (id === layout.id ? layout.names : undefined))).toEqual(expected);
       }),
     );
   });

@@ -26,10 +26,7 @@ describe('spreadsheet cells at import', () => {
     await h?.close();
   });
 
-  const attributesOf = async (partyId: string) =>
-    (await storedRecords(h.store, partyId, MDI)).map(
-      (r) => JSON.parse(r.attributes as string) as Record<string, unknown>,
-    );
+  const attributesOf = async (partyId: string) => (await storedRecords(h.store, partyId, MDI)).map((r) => r.attributes);
 
   it('reads a cell formatted as a percentage as the percentage Excel shows, not its fraction', async () => {
     const file = await workbook((sheet) => {
@@ -300,9 +297,7 @@ describe('workbooks the reader would load wrong are refused', () => {
     });
     const records = await stored('la-education');
     expect(records.map((r) => r.date_of_birth).sort()).toEqual(['2010-01-01', '2010-01-02', '2010-01-03']);
-    expect(
-      records.map((r) => (JSON.parse(r.attributes as string) as Record<string, unknown>).schoolTotalAbsencePercent),
-    ).toEqual([45, 45, 45]);
+    expect(records.map((r) => r.attributes.schoolTotalAbsencePercent)).toEqual([45, 45, 45]);
   });
 });
 
@@ -327,11 +322,7 @@ describe('parts stored after a held-back worksheet', () => {
     const records = await storedRecords(h.store, 'la-education', MDI);
     return records
       .filter((r) => r.import_run_id === records.at(-1)?.import_run_id)
-      .map((r) => [
-        r.given_name,
-        r.date_of_birth,
-        (JSON.parse(r.attributes as string) as Record<string, unknown>).schoolTotalAbsencePercent,
-      ]);
+      .map((r) => [r.given_name, r.date_of_birth, r.attributes.schoolTotalAbsencePercent]);
   };
   /** {@link percentSheet}'s rows, as the workbook holds them. */
   const ELI_VALUES = [

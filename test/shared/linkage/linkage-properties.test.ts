@@ -6,6 +6,7 @@ import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
 import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import { nhs } from '../../support/linked-people.js';
+import { withAttributes } from '../../support/records.js';
 
 /**
  * Random sequences of what happens to a partnership's people — sources re-sending extracts with
@@ -136,10 +137,13 @@ interface Stored {
 }
 
 async function stored(h: ImportHarness): Promise<Stored[]> {
-  const rows = await h.store.db.selectFrom('source_record').select(['id', 'person_id', 'attributes']).execute();
+  const rows = await withAttributes(
+    h.store.db,
+    await h.store.db.selectFrom('source_record').select(['id', 'person_id', 'attributes']).execute(),
+  );
   return rows.map((row) => ({
     id: row.id,
-    tag: (JSON.parse(row.attributes as string) as { gender: string }).gender.split('.')[0]!,
+    tag: String(row.attributes.gender).split('.')[0]!,
     personId: row.person_id,
   }));
 }

@@ -3,6 +3,7 @@ import { StoreConsentRegister } from '../../../shared/consents/store-consent-reg
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import { nhs } from '../../support/linked-people.js';
+import { withAttributes } from '../../support/records.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const HEADER = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,gender';
@@ -35,8 +36,11 @@ describe('an opt-out through snapshots sent back to back', () => {
   };
   /** The person id of the record tagged `tag` (in `gender`). */
   const personOfTag = async (tag: string): Promise<string | null> => {
-    const rows = await h.store.db.selectFrom('source_record').select(['person_id', 'attributes']).execute();
-    return rows.find((r) => (JSON.parse(r.attributes) as { gender: string }).gender === tag)!.person_id;
+    const rows = await withAttributes(
+      h.store.db,
+      await h.store.db.selectFrom('source_record').select(['person_id', 'attributes']).execute(),
+    );
+    return rows.find((r) => r.attributes.gender === tag)!.person_id;
   };
   const optOut = async (tag: string) =>
     consents.record({
