@@ -23,6 +23,7 @@ import { RestError, type BlobServiceClient } from '@azure/storage-blob';
 import { loadLocalSettings } from '../local/settings.js';
 import { CONTAINERS } from '../shared/blob/blob-storage.js';
 import { loadConfig } from '../shared/config.js';
+import { handledName } from '../shared/imports/extract-blob.js';
 import type { ImportProgress } from '../shared/imports/import-progress.js';
 import { progressBlobName } from '../shared/imports/import-progress.js';
 import type { ImportReport } from '../shared/imports/import-report.js';
@@ -167,10 +168,10 @@ async function main(): Promise<void> {
   if ((report.duplicateOf?.outcome ?? report.outcome) === 'rejected') process.exitCode = 2;
 }
 
-/** Whether `container/blobName` was written since `since` (ms), give or take a second of clock. */
+/** Whether the file was moved to `container` since `since` (ms), give or take a second of clock. */
 async function movedSince(blobs: BlobServiceClient, container: string, blobName: string, since: number) {
   try {
-    const properties = await blobs.getContainerClient(container).getBlobClient(blobName).getProperties();
+    const properties = await blobs.getContainerClient(container).getBlobClient(handledName(blobName)).getProperties();
     return (properties.lastModified?.getTime() ?? 0) >= since - 1000;
   } catch (err) {
     if (err instanceof RestError && err.statusCode === 404) return false;

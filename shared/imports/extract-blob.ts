@@ -118,8 +118,27 @@ export async function readReport(
 }
 
 /**
- * Copies the file to `destination` (same path) and deletes it from incoming — only the version
- * that was imported: a newer upload under the same name stays for its own import.
+ * Endings of the names the importer writes beside a handled file — its report
+ * (`<file>.report.json`), a report's staged copy (`<file>.report.<run>[.<finished>].staged`), a
+ * load's progress (`<file>.progress.json`) — and the escape's own `~`.
+ */
+const ESCAPED_ENDINGS = ['.report.json', '.staged', '.progress.json', '~'];
+
+/**
+ * The name a handled file has in processed/ or rejected/: its path in incoming, with `~` added
+ * when it ends like a name the importer writes there. A partner can upload `x.csv.report.json`:
+ * kept under that name, it took the place of `x.csv`'s report (the evidence of why `x.csv` was
+ * refused), or `x.csv`'s report later overwrote it (the partner's file lost). One-to-one, since a
+ * name already ending in `~` gets another; and no name it gives ends like the importer's. A
+ * file's report is still named by its path in incoming (`x.csv.report.json.report.json`).
+ */
+export function handledName(blobName: string): string {
+  return ESCAPED_ENDINGS.some((ending) => blobName.endsWith(ending)) ? `${blobName}~` : blobName;
+}
+
+/**
+ * Copies the file to `destination` (under {@link handledName}) and deletes it from incoming — only
+ * the version that was imported: a newer upload under the same name stays for its own import.
  */
 export async function moveExtract(
   blobs: BlobServiceClient,
@@ -129,7 +148,7 @@ export async function moveExtract(
   destination: Destination,
 ): Promise<void> {
   const source = incomingBlob(blobs, containers, blobName);
-  const target = blobs.getContainerClient(containers[destination]).getBlobClient(blobName);
+  const target = blobs.getContainerClient(containers[destination]).getBlobClient(handledName(blobName));
   try {
     const poller = await target.beginCopyFromURL(source.url, { sourceConditions: { ifMatch: etag } });
     await poller.pollUntilDone();

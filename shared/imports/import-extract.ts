@@ -88,7 +88,10 @@ import {
  * published in processed/ → access-log entry → blob moved → afterLoad hook. A rejection: report
  * staged in rejected/ → run finished → report published → access-log entry → blob moved. A retry
  * after the commit (or the finish) finds the run final, publishes the report and writes the
- * access-log entry if either is missing, and moves the blob.
+ * access-log entry if either is missing, and moves the blob. The blob is moved under its path,
+ * `~` added where the name ends like a report's, a staged copy's or a progress blob's
+ * (`handledName`): a partner's `x.csv.report.json` must neither replace nor be replaced by
+ * `x.csv`'s report, which is named by the path in incoming whatever the file's name.
  *
  * Attempts: a run taken up more than MAX_IMPORT_ATTEMPTS times without a result (each attempt
  * crashed or failed) is rejected as `import-attempts-exhausted` by the next delivery; like any

@@ -2,14 +2,18 @@ import type { FileReason, RowReason } from './reasons.js';
 
 /**
  * The report written beside every imported file (`<file>.report.json` in `processed/` or
- * `rejected/`). It says what happened and where, never what the file contained: file-level
+ * `rejected/`, `<file>` being the file's path in incoming). It says what happened and where, never what the file contained: file-level
  * reasons, and per bad row its number, the agreement's column name and a reason code.
  */
 export interface ImportReport {
   readonly runId: string;
   readonly partyId: string;
   readonly datasetId: string;
-  /** Path of the file inside its container, as the partner named it. */
+  /**
+   * Path of the file as the partner named it in incoming. In processed/ or rejected/ it is there
+   * under that path, but with `~` added if it ends `.report.json`, `.staged`, `.progress.json` or
+   * `~` (`handledName`, extract-blob.ts), so that it never takes a report's name.
+   */
   readonly file: string;
   readonly contentSha256: string;
   /**
