@@ -161,7 +161,7 @@ describe('statements sent to Azure SQL', () => {
     expectAccepted(statements);
   });
 
-  it("creates today's tables, columns and indexes (0019-0025) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0026) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -173,11 +173,21 @@ describe('statements sent to Azure SQL', () => {
       '0023-unloaded-run-dates',
       '0024-decision-record-prints',
       '0025-decision-agreement',
+      '0026-attribute-layouts',
     ]);
-    for (const name of today) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
+    const keyed = today.filter((name) => name !== '0026-attribute-layouts');
+    for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
     expectAccepted(statements);
     // Every column these index or key is bounded: SQL Server cannot key nvarchar(max).
     for (const statement of statements) expect(statement.sql).not.toMatch(/\(max\)|\btext\b/);
     expect(statements.map((s) => s.sql)).toContain('alter table "source_record" add "person_since" varchar(32)');
+
+    // A layout's names are read whole by its key, never searched: only the key is bounded.
+    statements.length = 0;
+    await migrations['0026-attribute-layouts']!.up(store.db as unknown as Kysely<unknown>);
+    expectAccepted(statements);
+    expect(statements.map((s) => s.sql)).toEqual([
+      'create table "attribute_layout" ("id" nvarchar(16) primary key, "names" nvarchar(max) not null)',
+    ]);
   });
 });
