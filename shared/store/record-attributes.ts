@@ -8,9 +8,9 @@ import type { Database } from './schema.js';
  *
  * A record holds a JSON array: the id of its attribute layout — the names its file supplied, in
  * the dataset's order — then one value a name, null where the cell was empty. The names are
- * kept once a layout, in `attribute_layout` (migration 0026), not in every record: as JSON
- * objects they were about half of a record's bytes, and a million-row snapshot load wrote them
- * a million times and read them back twice to build its indexes (bench/RESULTS.md). Records
+ * kept once a layout, in `attribute_layout` (migration 0026), not in every record: as a JSON
+ * object's keys they were about a third of a record's bytes and a seventh of the store a snapshot
+ * load writes, and its index builds read them back twice (bench/RESULTS.md). Records
  * written before 0026 hold JSON objects; both forms are read, as the same object.
  *
  * A layout's id is derived from its names, so an id names the same names in every store and

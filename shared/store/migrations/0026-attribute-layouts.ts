@@ -4,8 +4,8 @@ import type { Dialect } from '../dialect.js';
 /**
  * `attribute_layout`: the attribute names a record's `attributes` array holds values for, in
  * order, under an id derived from them (shared/store/record-attributes.ts). A record written
- * since stores its values with its layout's id and without the names, which were half of a
- * record's bytes and a third of what a big snapshot load wrote; records written before keep
+ * since stores its values with its layout's id and without the names, which were a third of
+ * a record's bytes and a seventh of the store a big snapshot load wrote; records written before keep
  * their JSON objects until their dataset's next snapshot replaces them, and both are read.
  */
 export function attributeLayouts(d: Dialect): Migration {
