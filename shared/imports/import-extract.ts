@@ -747,7 +747,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
       asOf: input.asOf,
       lenientWidth: input.lenientWidth,
     };
-    await keepAttributeLayout(trx, attributeLayoutOf(plan));
+    await keepAttributeLayout(trx, deps.store.dialect.engine, attributeLayoutOf(plan));
 
     const rowErrors = new RowErrorList();
     let rows = 0;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Store } from './database.js';
+import type { Engine } from './dialect.js';
 import type { Database } from './schema.js';
 
 /**
@@ -58,11 +59,21 @@ export function attributesText(layoutId: string, indexes: readonly number[], val
  * Records the layout in the store, in the transaction that writes the records using it: a
  * record is never committed before its layout. Refuses a layout whose id the store holds for
  * other names (two lists of names with the same 64-bit prefix of their hash), rather than let
- * either's records be read under the other's names.
+ * either's records be read under the other's names. On SQL Server the read holds an update
+ * lock on the id to the end of the transaction, so two loads bringing the same new layout take
+ * turns, and the second finds the first's row instead of failing on the key.
  */
-export async function keepAttributeLayout(db: Kysely<Database>, layout: AttributeLayout): Promise<void> {
+export async function keepAttributeLayout(
+  db: Kysely<Database>,
+  engine: Engine,
+  layout: AttributeLayout,
+): Promise<void> {
   const names = JSON.stringify(layout.names);
-  const held = await db.selectFrom('attribute_layout').select('names').where('id', '=', layout.id).executeTakeFirst();
+  const lock = engine === 'mssql' ? sql.raw(' with (updlock, holdlock)') : sql.raw('');
+  const { rows } = await sql<{
+    names: string;
+  }>`select names from attribute_layout${lock} where id = ${layout.id}`.execute(db);
+  const held = rows[0];
   if (held === undefined) await db.insertInto('attribute_layout').values({ id: layout.id, names }).execute();
   else if (held.names !== names)
     throw new Error(`attribute layout ${layout.id}: the store holds other names under its id`);

@@ -23,7 +23,7 @@ describe('record attributes', () => {
   it('reads a record written before layouts (a JSON object) and one written since as the same attributes', async () => {
     // Names of this test's own, so the layout is not already learnt by another test in this process.
     const layout = attributeLayout(['firstName', 'inRentArrears', 'absencePercent', 'sendType', 'beforeAndAfter']);
-    await store.db.transaction().execute((trx) => keepAttributeLayout(trx, layout));
+    await store.db.transaction().execute((trx) => keepAttributeLayout(trx, 'sqlite', layout));
     const row = ['Zoë', false, 12.5, null, 'x'];
     const since = attributesText(layout.id, [0, 1, 2, 3, 4], row);
     const before = JSON.stringify({
@@ -48,7 +48,7 @@ describe('record attributes', () => {
       .values({ id: layout.id, names: JSON.stringify(other.names) })
       .execute();
 
-    await expect(store.db.transaction().execute((trx) => keepAttributeLayout(trx, layout))).rejects.toThrow(
+    await expect(store.db.transaction().execute((trx) => keepAttributeLayout(trx, 'sqlite', layout))).rejects.toThrow(
       /other names under its id/,
     );
     // Read under the wrong names, the plan's values would be shown as the case worker's.

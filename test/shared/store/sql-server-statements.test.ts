@@ -11,6 +11,12 @@ import { retiredContradicts, retiredMatches, retireIdentifiers } from '../../../
 import { storedKeyVersions } from '../../../shared/people/stored-key-versions.js';
 import { dialectFor } from '../../../shared/store/dialect.js';
 import { migrationsFor } from '../../../shared/store/migrations/index.js';
+import {
+  attributeLayout,
+  attributesText,
+  keepAttributeLayout,
+  readAttributes,
+} from '../../../shared/store/record-attributes.js';
 import { readStoreSources } from '../../../shared/linkage/store-sources.js';
 import { refusedBySqlServer, sqlServerStatements } from '../../support/sql-server-statements.js';
 
@@ -159,6 +165,25 @@ describe('statements sent to Azure SQL', () => {
     });
     await personIdHistory(store.db, 'p1');
     expectAccepted(statements);
+  });
+
+  it('keeps and reads attribute layouts with statements SQL Server accepts, the new layout read under an update lock', async () => {
+    // Two loads bringing the same new layout: without the lock both find no row and the second
+    // fails on the key, an import lost to a retry. What the lock does only a server shows.
+    const layout = attributeLayout(['firstName', 'inRentArrears']);
+    const { store, statements } = sqlServerStatements((q) =>
+      q.sql.includes('from "attribute_layout" where') ? [{ id: layout.id, names: JSON.stringify(layout.names) }] : [],
+    );
+    await store.db.transaction().execute((trx) => keepAttributeLayout(trx, 'mssql', layout));
+    expect(await readAttributes([attributesText(layout.id, [0, 1], ['Ann', true])], store)).toEqual([
+      { firstName: 'Ann', inRentArrears: true },
+    ]);
+    expectAccepted(statements);
+    const sent = statements.map((s) => s.sql);
+    expect(sent.find((text) => text.includes('attribute_layout'))).toMatch(
+      /^select names from attribute_layout with \(updlock, holdlock\) where id = @1$/,
+    );
+    expect(sent.some((text) => text.startsWith('insert into "attribute_layout"'))).toBe(true);
   });
 
   it("creates today's tables, columns and indexes (0019-0026) as SQL Server takes them", async () => {
