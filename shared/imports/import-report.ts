@@ -2,8 +2,9 @@ import type { FileReason, RowReason } from './reasons.js';
 
 /**
  * The report written beside every imported file (`<file>.report.json` in `processed/` or
- * `rejected/`, `<file>` being the file's path in incoming). It says what happened and where, never what the file contained: file-level
- * reasons, and per bad row its number, the agreement's column name and a reason code.
+ * `rejected/`, `<file>` being the file's path in incoming). It says what happened and where,
+ * never what the file contained: file-level reasons, and per bad row its number, the
+ * agreement's column name and a reason code.
  */
 export interface ImportReport {
   readonly runId: string;
