@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../shared/linkage/link-people.js';
-import { nhs } from '../support/linked-people.js';
+import { jonathanIn, nhs } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -303,27 +303,16 @@ describe('DPO API', () => {
 });
 
 describe('DPO API: an entry about two people', () => {
-  const DATASET = 'multiple-disadvantage-indicators';
   const PURPOSE = 'homelessness-prevention';
   const DPO = { party: 'la-housing', roles: ['dpo'] };
   let t: TestHost;
   let started: string;
-  const jonathan = (partyId: string, familyName: string, attributes: Record<string, unknown>) =>
-    insertRecord(t.host.services, {
-      partyId,
-      datasetId: DATASET,
-      givenName: 'Jonathan',
-      familyName,
-      dateOfBirth: '2012-03-04',
-      postcode: 'ME14 1XX',
-      attributes: { firstName: 'Jonathan', lastName: familyName, dateOfBirth: '2012-03-04', ...attributes },
-    });
 
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
     started = new Date(Date.now() - 1000).toISOString();
-    await jonathan('la-housing', 'Smyth', { inTemporaryAccommodation: true });
-    await jonathan('la-childrens-social-care', 'Smith', { childProtection: true });
+    await insertRecord(t.host.services, jonathanIn('la-housing', 'Smyth', { inTemporaryAccommodation: true }));
+    await insertRecord(t.host.services, jonathanIn('la-childrens-social-care', 'Smith', { childProtection: true }));
     // Threshold 0 makes the one plausible pair a candidate however little data the model has.
     const { store, secrets, agreements, logger } = t.host.services;
     await linkPeople(

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../shared/linkage/link-people.js';
-import { insertRecord, type TestRecord } from '../support/records.js';
+import { jonathanIn } from '../support/linked-people.js';
+import { insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 import { raceAtFirstWrite } from '../support/pass-at-consent-check.js';
 
@@ -14,24 +15,9 @@ import { raceAtFirstWrite } from '../support/pass-at-consent-check.js';
  */
 describe('a review decision straddling a new snapshot and its linking pass', () => {
   let t: TestHost;
-  const DATASET = 'multiple-disadvantage-indicators';
   const PURPOSE = 'homelessness-prevention';
   const AGREEMENT = 'social-care-education-housing';
-  const CARE: TestRecord = {
-    partyId: 'la-childrens-social-care',
-    datasetId: DATASET,
-    givenName: 'Jonathan',
-    familyName: 'Smith',
-    dateOfBirth: '2012-03-04',
-    postcode: 'ME14 1XX',
-    attributes: {
-      firstName: 'Jonathan',
-      lastName: 'Smith',
-      dateOfBirth: '2012-03-04',
-      homePostcode: 'ME14 1XX',
-      childProtection: true,
-    },
-  };
+  const CARE = jonathanIn('la-childrens-social-care', 'Smith', { childProtection: true });
   let careRecord: string;
 
   const pass = () => {
@@ -70,22 +56,7 @@ describe('a review decision straddling a new snapshot and its linking pass', () 
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
     const s = t.host.services;
-    await insertRecord(s, {
-      partyId: 'la-housing',
-      datasetId: DATASET,
-      givenName: 'Jonathan',
-      familyName: 'Smyth',
-      dateOfBirth: '2012-03-04',
-      postcode: 'ME14 1XX',
-      attributes: {
-        firstName: 'Jonathan',
-        lastName: 'Smyth',
-        dateOfBirth: '2012-03-04',
-        homePostcode: 'ME14 1XX',
-        inRentArrears: true,
-        inTemporaryAccommodation: true,
-      },
-    });
+    await insertRecord(s, jonathanIn('la-housing', 'Smyth', { inRentArrears: true, inTemporaryAccommodation: true }));
     careRecord = (await insertRecord(s, CARE)).recordId;
     await pass();
   });

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../shared/linkage/link-people.js';
+import { jonathanIn } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
 describe('link review: paging and candidates without a key', () => {
   let t: TestHost;
-  const DATASET = 'multiple-disadvantage-indicators';
   const PURPOSE = 'homelessness-prevention';
   const reviewer = (path: string, method = 'GET', extra: Record<string, unknown> = {}) =>
     callApi(t, path, { party: 'la-housing', roles: ['reviewer'], purpose: PURPOSE, method, ...extra });
@@ -19,22 +19,11 @@ describe('link review: paging and candidates without a key', () => {
       ['la-housing', 'Smyth'],
       ['la-childrens-social-care', 'Smith'],
     ] as const)
-      await insertRecord(services, {
-        partyId: party,
-        datasetId: DATASET,
-        givenName: 'Jonathan',
-        familyName: family,
-        dateOfBirth: '2012-03-04',
-        postcode: 'ME14 1XX',
-        attributes: {
-          firstName: 'Jonathan',
-          lastName: family,
-          dateOfBirth: '2012-03-04',
-          homePostcode: 'ME14 1XX',
-          // A Housing client in temporary accommodation: the pair is within the ISA's scope.
-          ...(party === 'la-housing' ? { inTemporaryAccommodation: true } : {}),
-        },
-      });
+      await insertRecord(
+        services,
+        // A Housing client in temporary accommodation: the pair is within the ISA's scope.
+        jonathanIn(party, family, party === 'la-housing' ? { inTemporaryAccommodation: true } : {}),
+      );
     const { store, secrets, agreements, logger } = services;
     await linkPeople(
       { store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } },

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../shared/linkage/link-people.js';
+import { jonathanIn } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -14,7 +15,6 @@ import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
  */
 describe('link review within the joint system scope', () => {
   let t: TestHost;
-  const DATASET = 'multiple-disadvantage-indicators';
   const PURPOSE = 'homelessness-prevention';
   const NHS = '9434765919';
 
@@ -45,37 +45,11 @@ describe('link review within the joint system scope', () => {
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
     const services = t.host.services;
-    await insertRecord(services, {
-      partyId: 'la-childrens-social-care',
-      datasetId: DATASET,
-      givenName: 'Jonathan',
-      familyName: 'Smith',
-      dateOfBirth: '2012-03-04',
-      postcode: 'ME14 1XX',
-      identifiers: { nhs: NHS },
-      attributes: {
-        firstName: 'Jonathan',
-        lastName: 'Smith',
-        dateOfBirth: '2012-03-04',
-        homePostcode: 'ME14 1XX',
-        childProtection: true,
-      },
-    });
-    await insertRecord(services, {
-      partyId: 'la-education',
-      datasetId: DATASET,
-      givenName: 'Jonathan',
-      familyName: 'Smyth',
-      dateOfBirth: '2012-03-04',
-      postcode: 'ME14 1XX',
-      attributes: {
-        firstName: 'Jonathan',
-        lastName: 'Smyth',
-        dateOfBirth: '2012-03-04',
-        homePostcode: 'ME14 1XX',
-        currentSchool: 'St Mary',
-      },
-    });
+    await insertRecord(
+      services,
+      jonathanIn('la-childrens-social-care', 'Smith', { childProtection: true }, { identifiers: { nhs: NHS } }),
+    );
+    await insertRecord(services, jonathanIn('la-education', 'Smyth', { currentSchool: 'St Mary' }));
     await relink();
   });
   afterAll(async () => {
@@ -103,20 +77,16 @@ describe('link review within the joint system scope', () => {
   });
 
   it('shows the pair once one of the two is a Housing client in temporary accommodation', async () => {
-    await insertRecord(t.host.services, {
-      partyId: 'la-housing',
-      datasetId: DATASET,
-      givenName: 'Jonathan',
-      familyName: 'Smith',
-      dateOfBirth: '2012-03-04',
-      identifiers: { nhs: NHS },
-      attributes: {
-        firstName: 'Jonathan',
-        lastName: 'Smith',
-        dateOfBirth: '2012-03-04',
-        inTemporaryAccommodation: true,
-      },
-    });
+    // Housing holds no address for him: the NHS number alone joins him to social care's record.
+    await insertRecord(
+      t.host.services,
+      jonathanIn(
+        'la-housing',
+        'Smith',
+        { homePostcode: undefined, inTemporaryAccommodation: true },
+        { identifiers: { nhs: NHS }, postcode: undefined },
+      ),
+    );
     await relink();
     const ids = await listed();
     expect(ids.length).toBeGreaterThan(0);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { linkPeople } from '../../shared/linkage/link-people.js';
 import type { LocalSecretSource } from '../../shared/secrets/local-secret-source.js';
 import { SecretUnavailableError } from '../../shared/secrets/secret-source.js';
+import { jonathanIn } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -33,39 +34,13 @@ describe('link review API', () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
     const services = t.host.services;
     persons.housing = (
-      await insertRecord(services, {
-        partyId: 'la-housing',
-        datasetId: DATASET,
-        givenName: 'Jonathan',
-        familyName: 'Smyth',
-        dateOfBirth: '2012-03-04',
-        postcode: 'ME14 1XX',
-        attributes: {
-          firstName: 'Jonathan',
-          lastName: 'Smyth',
-          dateOfBirth: '2012-03-04',
-          homePostcode: 'ME14 1XX',
-          inRentArrears: true,
-          inTemporaryAccommodation: true,
-        },
-      })
+      await insertRecord(
+        services,
+        jonathanIn('la-housing', 'Smyth', { inRentArrears: true, inTemporaryAccommodation: true }),
+      )
     ).personId;
     persons.care = (
-      await insertRecord(services, {
-        partyId: 'la-childrens-social-care',
-        datasetId: DATASET,
-        givenName: 'Jonathan',
-        familyName: 'Smith',
-        dateOfBirth: '2012-03-04',
-        postcode: 'ME14 1XX',
-        attributes: {
-          firstName: 'Jonathan',
-          lastName: 'Smith',
-          dateOfBirth: '2012-03-04',
-          homePostcode: 'ME14 1XX',
-          childProtection: true,
-        },
-      })
+      await insertRecord(services, jonathanIn('la-childrens-social-care', 'Smith', { childProtection: true }))
     ).personId;
     // Threshold 0 makes the one plausible pair a candidate however little data the model has.
     const { store, secrets, agreements, logger } = services;

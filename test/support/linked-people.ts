@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import { validateNhsNumber } from '../../shared/domain/identifiers.js';
 import { findCandidate, listCandidates } from '../../shared/linkage/review-queue.js';
 import type { ImportHarness } from '../shared/imports/import-harness.js';
+import type { TestRecord } from './records.js';
 
 /** A valid NHS number in the 999 test range, from a six-digit serial. */
 export function nhs(serial: number): string {
@@ -175,3 +176,32 @@ export const JONATHANS = {
     'Peter,Green,1979-07-08,ME15 2YY,N',
   ].join('\n'),
 };
+
+/**
+ * One of the ISA's Jonathans (of {@link JONATHANS}) as a party's stored record, for tests that
+ * insert him rather than import him: born 2012-03-04, at ME14 1XX, the surname as that party's
+ * system spells it, and what the party's extract says of him (`attributes`).
+ */
+export function jonathanIn(
+  partyId: string,
+  familyName: 'Smith' | 'Smyth',
+  attributes: Record<string, unknown> = {},
+  more: Partial<Pick<TestRecord, 'identifiers' | 'postcode'>> = {},
+): TestRecord {
+  return {
+    partyId,
+    datasetId: 'multiple-disadvantage-indicators',
+    givenName: 'Jonathan',
+    familyName,
+    dateOfBirth: '2012-03-04',
+    postcode: 'ME14 1XX',
+    ...more,
+    attributes: {
+      firstName: 'Jonathan',
+      lastName: familyName,
+      dateOfBirth: '2012-03-04',
+      homePostcode: 'ME14 1XX',
+      ...attributes,
+    },
+  };
+}
