@@ -4,7 +4,7 @@ import { linkAfterImport } from '../../shared/linkage/pending-links.js';
 import { enforceRetention } from '../../shared/retention/enforce-retention.js';
 import { hostExtracts, type HostExtracts } from '../support/host-extracts.js';
 import { nhs } from '../support/linked-people.js';
-import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+import { callApi, startTestHost, type ApiAnswer, type TestHost } from '../support/test-host.js';
 import { raceAtFirstWrite } from '../support/pass-at-consent-check.js';
 
 /**
@@ -54,6 +54,19 @@ describe('a consent write straddling a snapshot load or retention', () => {
       },
       headers: { 'x-request-id': requestId },
     });
+  /** The person was gone at the write: 404 no-match, one deny entry, and no consent event since `eventsBefore`. */
+  const expectNoMatch = async (answer: ApiAnswer, requestId: string, eventsBefore: number) =>
+    expect({
+      status: answer.status,
+      type: answer.body.type,
+      entries: await entriesOf(requestId),
+      written: (await consentEvents()).length - eventsBefore,
+    }).toEqual({
+      status: 404,
+      type: 'urn:lintel:problem:no-match',
+      entries: [{ decision: 'deny', reason_code: 'no-match' }],
+      written: 0,
+    });
   const researcherFinds = async (caseReference: string) =>
     (
       await callApi(t, '/v1/people/search', {
@@ -90,17 +103,7 @@ describe('a consent write straddling a snapshot load or retention', () => {
       () => extracts.load(DUDLEY, CONTACTS, 'extract-2026-05-01.csv', [header, HANA]),
       () => recordConsent('HO-2', requestId),
     );
-    expect({
-      status: answer.status,
-      type: answer.body.type,
-      entries: await entriesOf(requestId),
-      written: (await consentEvents()).length - before,
-    }).toEqual({
-      status: 404,
-      type: 'urn:lintel:problem:no-match',
-      entries: [{ decision: 'deny', reason_code: 'no-match' }],
-      written: 0,
-    });
+    await expectNoMatch(answer, requestId, before);
   }, 60_000);
 
   it('answers no-match, recording nothing, when retention deleted the person', async () => {
@@ -134,16 +137,6 @@ describe('a consent write straddling a snapshot load or retention', () => {
         }),
     );
     expect(deleted).toBe(1);
-    expect({
-      status: answer.status,
-      type: answer.body.type,
-      entries: await entriesOf(requestId),
-      written: (await consentEvents()).length - before,
-    }).toEqual({
-      status: 404,
-      type: 'urn:lintel:problem:no-match',
-      entries: [{ decision: 'deny', reason_code: 'no-match' }],
-      written: 0,
-    });
+    await expectNoMatch(answer, requestId, before);
   }, 60_000);
 });
