@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,18 +122,14 @@ describe('the curated planning export', () => {
   beforeAll(async () => {
     h = await createImportHarness();
     consents = new StoreConsentRegister(h.store);
-    container = `cur-${randomUUID().slice(0, 8)}`;
-    await h.blobs.getContainerClient(container).create();
+    container = await h.exportContainer();
     await importEach(h, [
       ['la-housing', HOUSING],
       ['la-childrens-social-care', SOCIAL_CARE],
       ['la-education', EDUCATION],
     ]);
   });
-  afterAll(async () => {
-    await h.blobs.getContainerClient(container).deleteIfExists();
-    await h.close();
-  });
+  afterAll(() => h?.close());
 
   it('counts nobody before linking has given the records a person, and says how many wait', async () => {
     const [summary] = await exportCurated(deps());
@@ -318,8 +314,7 @@ describe('the curated planning export', () => {
   });
 
   it('writes nothing when the access log cannot record the export', async () => {
-    const empty = `cur-${randomUUID().slice(0, 8)}`;
-    await h.blobs.getContainerClient(empty).create();
+    const empty = await h.exportContainer();
     const before = (await exportEntries()).length;
     await sql`alter table access_log rename to access_log_unreachable`.execute(h.store.db);
     try {
@@ -340,7 +335,6 @@ describe('the curated planning export', () => {
         .where('generated_at', '>', '2026-12-02T09:00:00.000Z')
         .execute(),
     ).toEqual([]);
-    await h.blobs.getContainerClient(empty).deleteIfExists();
   });
 });
 
@@ -349,8 +343,7 @@ describe("the planning export beside the store's writers", () => {
   let container: string;
   beforeAll(async () => {
     h = await createImportHarness();
-    container = `cur-${randomUUID().slice(0, 8)}`;
-    await h.blobs.getContainerClient(container).create();
+    container = await h.exportContainer();
     await importEach(h, [
       ['la-housing', HOUSING],
       ['la-childrens-social-care', SOCIAL_CARE],
@@ -358,10 +351,7 @@ describe("the planning export beside the store's writers", () => {
     ]);
     await linkPendingRecords(h.linkDeps());
   });
-  afterAll(async () => {
-    await h.blobs.getContainerClient(container).deleteIfExists();
-    await h.close();
-  });
+  afterAll(() => h?.close());
 
   const personOfFamily = async (i: number) =>
     (
@@ -432,13 +422,9 @@ describe('the planning export while retention waits', () => {
   let container: string;
   beforeAll(async () => {
     h = await createImportHarness();
-    container = `cur-${randomUUID().slice(0, 8)}`;
-    await h.blobs.getContainerClient(container).create();
+    container = await h.exportContainer();
   });
-  afterAll(async () => {
-    await h.blobs.getContainerClient(container).deleteIfExists();
-    await h.close();
-  });
+  afterAll(() => h?.close());
 
   it('counts only the people a lookup would show, not the ones retention has yet to delete', async () => {
     // 30 in temporary accommodation, 5 not, 2 with the flag blank, and one row refused, which

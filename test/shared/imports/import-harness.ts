@@ -42,6 +42,8 @@ export interface ImportHarness {
    * cells under 10 suppressed, 400 days of history, the store's consents, on 2026-12-02 at 09:00.
    */
   exportDeps(container: string, overrides?: Partial<CuratedExportDependencies>): CuratedExportDependencies;
+  /** Creates a blob container for exportDeps, the test's own; close() removes it with the harness's. */
+  exportContainer(): Promise<string>;
   /** Uploads `content` to incoming at `party/dataset/fileName`. */
   drop(blobName: string, content: Buffer | string, metadata?: Record<string, string>): Promise<void>;
   run(blobName: string, overrides?: Partial<ImportDependencies>): Promise<ImportOutcome>;
@@ -97,6 +99,7 @@ export async function createImportHarness(
       .upload(body, body.length, { metadata });
   };
   const linkDeps = (): LinkDependencies => ({ store, secrets, agreements, logger });
+  const exportContainers: string[] = [];
   const run = (blobName: string, overrides?: Partial<ImportDependencies>) => {
     const [partyId = '', datasetId = '', ...rest] = blobName.split('/');
     return importExtract(deps(overrides), { blobName, partyId, datasetId, fileName: rest.join('/') });
@@ -125,6 +128,12 @@ export async function createImportHarness(
       now: () => new Date('2026-12-02T09:00:00.000Z'),
       ...overrides,
     }),
+    async exportContainer() {
+      const name = `cur-${randomUUID().slice(0, 8)}`;
+      await blobs.getContainerClient(name).create();
+      exportContainers.push(name);
+      return name;
+    },
     drop,
     run,
     async importFile(blobName, content, metadata, overrides) {
@@ -148,7 +157,8 @@ export async function createImportHarness(
     async close() {
       await accessLog.drain();
       await store.close();
-      for (const name of Object.values(containers)) await blobs.getContainerClient(name).deleteIfExists();
+      for (const name of [...Object.values(containers), ...exportContainers])
+        await blobs.getContainerClient(name).deleteIfExists();
     },
   };
 }

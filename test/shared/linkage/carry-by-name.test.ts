@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { exportCurated } from '../../../shared/curated/curated-export.js';
@@ -38,13 +37,9 @@ describe('a Housing-only person without identifiers keeps their id across snapsh
   let container: string;
   beforeEach(async () => {
     h = await createImportHarness();
-    container = `cur-${randomUUID().slice(0, 8)}`;
-    await h.blobs.getContainerClient(container).create();
+    container = await h.exportContainer();
   });
-  afterEach(async () => {
-    await h.blobs.getContainerClient(container).deleteIfExists();
-    await h.close();
-  });
+  afterEach(() => h?.close());
 
   const family = (i: number) =>
     `Fam${String.fromCharCode(97 + Math.floor(i / 26))}${String.fromCharCode(97 + (i % 26))}`;
