@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linkPeople } from '../../shared/linkage/link-people.js';
-import { jonathanIn, nhs } from '../support/linked-people.js';
+import { jonathanIn, linkForReview, nhs } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -313,13 +312,7 @@ describe('DPO API: an entry about two people', () => {
     started = new Date(Date.now() - 1000).toISOString();
     await insertRecord(t.host.services, jonathanIn('la-housing', 'Smyth', { inTemporaryAccommodation: true }));
     await insertRecord(t.host.services, jonathanIn('la-childrens-social-care', 'Smith', { childProtection: true }));
-    // Threshold 0 makes the one plausible pair a candidate however little data the model has.
-    const { store, secrets, agreements, logger } = t.host.services;
-    await linkPeople(
-      { store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } },
-      'social-care-education-housing',
-      'full',
-    );
+    await linkForReview(t, 'social-care-education-housing');
   });
   afterAll(async () => {
     await t?.stop();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linkPeople } from '../../shared/linkage/link-people.js';
 import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
+import { linkForReview } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -51,13 +51,8 @@ describe("link review under a review grant for the caller's own subjects", () =>
     const wellingborough = await applicant('wellingborough-borough-council', 'Katherine', 'Whitfeld', '1985-03-14');
     const kettering = await applicant('kettering-borough-council', 'Jonathan', 'Smith', '1979-11-02');
     const corbyToo = await applicant('corby-borough-council', 'Jonathan', 'Smyth', '1979-11-02');
-    const { store, secrets, agreements, logger } = t.host.services;
-    await linkPeople(
-      { store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } },
-      AGREEMENT,
-      'full',
-    );
-    const links = await store.db
+    await linkForReview(t, AGREEMENT);
+    const links = await t.host.services.store.db
       .selectFrom('record_link')
       .select(['id', 'record_a', 'record_b'])
       .where('agreement_id', '=', AGREEMENT)

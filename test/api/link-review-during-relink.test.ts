@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linkPeople } from '../../shared/linkage/link-people.js';
-import { jonathanIn } from '../support/linked-people.js';
+import { jonathanIn, linkForReview } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 import { raceAtFirstWrite } from '../support/pass-at-consent-check.js';
@@ -20,15 +19,7 @@ describe('a review decision straddling a new snapshot and its linking pass', () 
   const CARE = jonathanIn('la-childrens-social-care', 'Smith', { childProtection: true });
   let careRecord: string;
 
-  const pass = () => {
-    const { store, secrets, agreements, logger } = t.host.services;
-    // Threshold 0 makes the one plausible pair a candidate however little data the model has.
-    return linkPeople(
-      { store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } },
-      AGREEMENT,
-      'full',
-    );
-  };
+  const pass = () => linkForReview(t, AGREEMENT);
   const reviewer = (path: string, method = 'GET', requestId = randomUUID()) =>
     callApi(t, path, {
       method,

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linkPeople } from '../../shared/linkage/link-people.js';
-import { jonathanIn } from '../support/linked-people.js';
+import { jonathanIn, linkForReview } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -24,13 +23,8 @@ describe('link review: paging and candidates without a key', () => {
         // A Housing client in temporary accommodation: the pair is within the ISA's scope.
         jonathanIn(party, family, party === 'la-housing' ? { inTemporaryAccommodation: true } : {}),
       );
-    const { store, secrets, agreements, logger } = services;
-    await linkPeople(
-      { store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } },
-      'social-care-education-housing',
-      'full',
-    );
-    base = (await store.db
+    await linkForReview(t, 'social-care-education-housing');
+    base = (await services.store.db
       .selectFrom('record_link')
       .selectAll()
       .where('status', '=', 'candidate')

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linkPeople } from '../../shared/linkage/link-people.js';
+import { linkForReview } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -48,12 +48,8 @@ describe('link review pages, with candidates outside the joint system scope', ()
       child('la-housing', 'Ada', 'Lovelace', { inTemporaryAccommodation: true }),
     );
     const asc = await insertRecord(services, child('la-adult-social-care', 'Ada', 'Lovelase'));
-    const { store, secrets, agreements, logger } = services;
-    await linkPeople(
-      { store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } },
-      AGREEMENT,
-      'full',
-    );
+    await linkForReview(t, AGREEMENT);
+    const { store } = services;
     const links = await store.db
       .selectFrom('record_link')
       .selectAll()

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linkPeople } from '../../shared/linkage/link-people.js';
-import { jonathanIn } from '../support/linked-people.js';
+import { jonathanIn, linkForReview } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -33,14 +32,7 @@ describe('link review within the joint system scope', () => {
         .where('status', '=', 'candidate')
         .execute()
     ).map((r) => r.id);
-  const relink = () => {
-    const { store, secrets, agreements, logger } = t.host.services;
-    return linkPeople(
-      { store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } },
-      'social-care-education-housing',
-      'full',
-    );
-  };
+  const relink = () => linkForReview(t, 'social-care-education-housing');
 
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });

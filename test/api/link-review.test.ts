@@ -1,9 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { linkPeople } from '../../shared/linkage/link-people.js';
 import type { LocalSecretSource } from '../../shared/secrets/local-secret-source.js';
 import { SecretUnavailableError } from '../../shared/secrets/secret-source.js';
-import { jonathanIn } from '../support/linked-people.js';
+import { jonathanIn, linkForReview } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -42,13 +41,7 @@ describe('link review API', () => {
     persons.care = (
       await insertRecord(services, jonathanIn('la-childrens-social-care', 'Smith', { childProtection: true }))
     ).personId;
-    // Threshold 0 makes the one plausible pair a candidate however little data the model has.
-    const { store, secrets, agreements, logger } = services;
-    await linkPeople(
-      { store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } },
-      'social-care-education-housing',
-      'full',
-    );
+    await linkForReview(t, 'social-care-education-housing');
   });
   afterAll(async () => {
     await t?.stop();

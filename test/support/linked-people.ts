@@ -1,8 +1,10 @@
 import { expect } from 'vitest';
 import { validateNhsNumber } from '../../shared/domain/identifiers.js';
+import { linkPeople, type LinkRunSummary } from '../../shared/linkage/link-people.js';
 import { findCandidate, listCandidates } from '../../shared/linkage/review-queue.js';
 import type { ImportHarness } from '../shared/imports/import-harness.js';
 import type { TestRecord } from './records.js';
+import type { TestHost } from './test-host.js';
 
 /** A valid NHS number in the 999 test range, from a six-digit serial. */
 export function nhs(serial: number): string {
@@ -204,4 +206,17 @@ export function jonathanIn(
       ...attributes,
     },
   };
+}
+
+/**
+ * A full linking pass of the agreement on the test host's store, for the link-review tests: the
+ * review threshold at 0 makes every plausible pair a candidate however little data the model has.
+ */
+export function linkForReview(t: TestHost, agreementId: string): Promise<LinkRunSummary> {
+  const { store, secrets, agreements, logger } = t.host.services;
+  return linkPeople(
+    { store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } },
+    agreementId,
+    'full',
+  );
 }
