@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordPersonIdMoves } from '../../shared/linkage/person-id-history.js';
 import { atConsentCheck } from '../support/pass-at-consent-check.js';
-import { housingFirstContacts, insertRecord } from '../support/records.js';
+import { consentToResearch, dudleyParticipant, insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -26,28 +26,9 @@ describe('a lookup that straddles a linking pass', () => {
   async function samAndSamuel(familyName: string) {
     const s = t.host.services;
     const sam = { givenName: 'Sam', familyName, dateOfBirth: '1985-01-02' };
-    const { recordId: samRecord, personId } = await insertRecord(s, {
-      partyId: 'dudley-housing-options',
-      datasetId: 'housing-first-participant-contacts',
-      ...sam,
-      attributes: housingFirstContacts(`Sam ${familyName}`, '07700 900000'),
-    });
-    await insertRecord(s, {
-      partyId: 'dudley-housing-options',
-      datasetId: 'housing-first-participant-contacts',
-      personId,
-      givenName: 'Samuel',
-      familyName,
-      dateOfBirth: '1985-01-02',
-      attributes: housingFirstContacts(`Samuel ${familyName}`, '07700 911111'),
-    });
-    const consent = await callApi(t, '/v1/consents', {
-      party: 'dudley-housing-options',
-      roles: ['housing-officer'],
-      purpose: 'research-evaluation',
-      body: { subject: sam, evidenceRef: 'HOS/CONSENT/0001' },
-    });
-    expect(consent.status).toBe(201);
+    const { recordId: samRecord, personId } = await insertRecord(s, dudleyParticipant(sam, '07700 900000'));
+    await insertRecord(s, dudleyParticipant({ ...sam, givenName: 'Samuel' }, '07700 911111', personId));
+    await consentToResearch(t, sam, 'HOS/CONSENT/0001');
     const found = await callApi(t, '/v1/people/search', { ...research, body: sam });
     expect(found.status).toBe(200);
     return { sam, samRecord, personId, ref: String(found.body.personRef) };

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { accessesToPerson, auditScope } from '../../shared/audit/dpo-views.js';
 import { atConsentCheck, commitRecordMove } from '../support/pass-at-consent-check.js';
-import { housingFirstContacts, insertRecord } from '../support/records.js';
+import { consentToResearch, dudleyParticipant, insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -26,28 +26,10 @@ describe('a search straddling a merge', () => {
     const s = t.host.services;
     const sam = { givenName: 'Sam', familyName: 'Mercer', dateOfBirth: '1985-01-02' };
     // Sam under P.
-    const { recordId: samRecord, personId: p } = await insertRecord(s, {
-      partyId: 'dudley-housing-options',
-      datasetId: 'housing-first-participant-contacts',
-      ...sam,
-      attributes: housingFirstContacts('Sam Mercer', '07700 900000'),
-    });
+    const { recordId: samRecord, personId: p } = await insertRecord(s, dudleyParticipant(sam, '07700 900000'));
     // Q: two records the pass will find are the same person as Sam (not matched by Sam's query).
-    const { personId: q } = await insertRecord(s, {
-      partyId: 'dudley-housing-options',
-      datasetId: 'housing-first-participant-contacts',
-      givenName: 'Tom',
-      familyName: 'Mercer',
-      dateOfBirth: '1985-01-02',
-      attributes: housingFirstContacts('Tom Mercer', '07700 922222'),
-    });
-    const consent = await callApi(t, '/v1/consents', {
-      party: 'dudley-housing-options',
-      roles: ['housing-officer'],
-      purpose: 'research-evaluation',
-      body: { subject: sam, evidenceRef: 'HOS/CONSENT/0042' },
-    });
-    expect(consent.status).toBe(201);
+    const { personId: q } = await insertRecord(s, dudleyParticipant({ ...sam, givenName: 'Tom' }, '07700 922222'));
+    await consentToResearch(t, sam, 'HOS/CONSENT/0042');
 
     // The merge P -> Q (consents carried as a real pass carries them) commits at the consent check.
     const race = atConsentCheck(s, () => commitRecordMove(s, { recordId: samRecord, from: p, to: q, keep: [q] }));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { accessesToPerson, auditScope } from '../../shared/audit/dpo-views.js';
 import { atConsentCheck, commitRecordMove } from '../support/pass-at-consent-check.js';
-import { housingFirstContacts, insertRecord } from '../support/records.js';
+import { consentToResearch, dudleyParticipant, insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -24,28 +24,9 @@ describe('a search straddling a split, refused on consent', () => {
   it("does not log the search for Sam against Samuel, nor show it in Samuel's SAR", async () => {
     const s = t.host.services;
     const sam = { givenName: 'Sam', familyName: 'Archer', dateOfBirth: '1985-01-02' };
-    const { recordId: samRecord, personId: p } = await insertRecord(s, {
-      partyId: 'dudley-housing-options',
-      datasetId: 'housing-first-participant-contacts',
-      ...sam,
-      attributes: housingFirstContacts('Sam Archer', '07700 900000'),
-    });
-    await insertRecord(s, {
-      partyId: 'dudley-housing-options',
-      datasetId: 'housing-first-participant-contacts',
-      personId: p,
-      givenName: 'Samuel',
-      familyName: 'Archer',
-      dateOfBirth: '1985-01-02',
-      attributes: housingFirstContacts('Samuel Archer', '07700 911111'),
-    });
-    const consent = await callApi(t, '/v1/consents', {
-      party: 'dudley-housing-options',
-      roles: ['housing-officer'],
-      purpose: 'research-evaluation',
-      body: { subject: sam, evidenceRef: 'HOS/CONSENT/0043' },
-    });
-    expect(consent.status).toBe(201);
+    const { recordId: samRecord, personId: p } = await insertRecord(s, dudleyParticipant(sam, '07700 900000'));
+    await insertRecord(s, dudleyParticipant({ ...sam, givenName: 'Samuel' }, '07700 911111', p));
+    await consentToResearch(t, sam, 'HOS/CONSENT/0043');
 
     const samId = randomUUID();
     const race = atConsentCheck(s, () =>

@@ -5,6 +5,8 @@ import type { Services } from '../../shared/services.js';
 import type { Kysely } from 'kysely';
 import { readAttributes, type RecordAttributes } from '../../shared/store/record-attributes.js';
 import type { Database } from '../../shared/store/schema.js';
+import { expect } from 'vitest';
+import { callApi, type TestHost } from './test-host.js';
 
 export interface TestRecord {
   partyId: string;
@@ -35,6 +37,32 @@ export function housingFirstContacts(name: string, telephoneNumber: string) {
     email: `${name.split(' ')[0]!.toLowerCase()}@example.org`,
     address: '2 Low Road, Dudley',
   };
+}
+
+/** Someone (a name and date of birth) in Dudley's Housing First contacts, under `personId` if given. */
+export function dudleyParticipant(
+  subject: { givenName: string; familyName: string; dateOfBirth: string },
+  telephoneNumber: string,
+  personId?: string,
+): TestRecord {
+  return {
+    partyId: 'dudley-housing-options',
+    datasetId: 'housing-first-participant-contacts',
+    ...(personId === undefined ? {} : { personId }),
+    ...subject,
+    attributes: housingFirstContacts(`${subject.givenName} ${subject.familyName}`, telephoneNumber),
+  };
+}
+
+/** Dudley's housing officer records the subject's consent to research-evaluation; it must be recorded. */
+export async function consentToResearch(t: TestHost, subject: object, evidenceRef: string): Promise<void> {
+  const consent = await callApi(t, '/v1/consents', {
+    party: 'dudley-housing-options',
+    roles: ['housing-officer'],
+    purpose: 'research-evaluation',
+    body: { subject, evidenceRef },
+  });
+  expect(consent.status).toBe(201);
 }
 
 /** Aisha: an applicant on Kettering's Keyways register, found by her NI number. */
