@@ -147,6 +147,46 @@ export async function sendAdultSocialCareWithoutAlice(h: ImportHarness): Promise
 }
 
 /**
+ * Jonathan Smyth in housing without an NHS number and in social care with one: of the same date
+ * of birth, so one person once linked (tier 3), until {@link sendHousingJonathanWithNhs}.
+ */
+export function jonathanLinkedByNames(careNhsNumber: string): PartyExtract[] {
+  return [
+    [
+      'la-housing',
+      [
+        'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
+        'Jonathan,Smyth,2012-03-04,ME14 1XX,,Y',
+        'Mary,Green,1980-05-06,ME15 2YY,,N',
+      ],
+    ],
+    [
+      'la-childrens-social-care',
+      [
+        'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,childProtection',
+        `Jonathan,Smyth,2012-03-04,ME14 1XX,${careNhsNumber},Y`,
+      ],
+    ],
+  ];
+}
+
+/**
+ * Housing's next snapshot holds a Jonathan Smyth of that date of birth (of
+ * {@link jonathanLinkedByNames}) with this NHS number.
+ */
+export async function sendHousingJonathanWithNhs(h: ImportHarness, nhsNumber: string): Promise<void> {
+  const outcome = await h.importFile(
+    'la-housing/multiple-disadvantage-indicators/b.csv',
+    [
+      'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
+      `Jonathan,Smyth,2012-03-04,ME14 1XX,${nhsNumber},Y`,
+      'Mary,Green,1980-05-06,ME15 2YY,,Y',
+    ].join('\n'),
+  );
+  expect(outcome.outcome).toBe('loaded');
+}
+
+/**
  * The open link candidate of the ISA's `multiple-disadvantage-indicators` whose records all
  * hold this given name, if the tier proposed one and no one has decided it.
  */
