@@ -18,6 +18,11 @@ const AGREEMENT = 'social-care-education-housing';
 const T = new Date('2026-03-02T09:00:00.000Z');
 const dpo = { partyId: 'la-housing', clientId: 'dpo-client' };
 
+/** The DPO records the national data opt-out (no purpose) for the subject, at T. */
+function recordOptOut(consents: StoreConsentRegister, subjectKey: string, evidenceRef: string) {
+  return consents.record({ subjectKey, kind: 'opt-out', purposeId: null, evidenceRef, by: dpo, at: T });
+}
+
 async function heldBy(h: ImportHarness, personId: string): Promise<number> {
   return (await h.store.db.selectFrom('source_record').select('id').where('person_id', '=', personId).execute()).length;
 }
@@ -55,23 +60,9 @@ describe('consents follow the person when linkage merges two people', () => {
     expect(await personOf(h, 'la-childrens-social-care', 'ALICE')).toBe(p2);
     expect(p1).not.toBe(p2);
 
-    const optOut = await consents.record({
-      subjectKey: p1,
-      kind: 'opt-out',
-      purposeId: null,
-      evidenceRef: 'nddo-p1',
-      by: dpo,
-      at: T,
-    });
+    const optOut = await recordOptOut(consents, p1, 'nddo-p1');
     // P2's own opt-out, withdrawn: it must stay withdrawn, not come back by the merge.
-    const withdrawnOfP2 = await consents.record({
-      subjectKey: p2,
-      kind: 'opt-out',
-      purposeId: null,
-      evidenceRef: 'nddo-p2',
-      by: dpo,
-      at: T,
-    });
+    const withdrawnOfP2 = await recordOptOut(consents, p2, 'nddo-p2');
     await consents.withdraw(withdrawnOfP2.consentId, dpo, new Date(T.getTime() + 1_000));
     expect(await consents.isOptedOut(p2, T)).toBe(false);
 
@@ -108,14 +99,7 @@ describe('consents follow the person when linkage merges two people', () => {
     expect(await consents.find(withdrawnOfP2.consentId)).toMatchObject({ subjectKey: p2 });
     // The merged person's carried opt-out is their own now: recording it again answers with it,
     // so the one withdrawal below ends it.
-    const again = await consents.record({
-      subjectKey: p2,
-      kind: 'opt-out',
-      purposeId: null,
-      evidenceRef: 'nddo-p1',
-      by: dpo,
-      at: T,
-    });
+    const again = await recordOptOut(consents, p2, 'nddo-p1');
     expect(again).toMatchObject({ alreadyInForce: true, consentId: optOut.consentId });
 
     // Withdrawing it (by its id) ends it for the merged person.
@@ -149,14 +133,7 @@ describe('consents follow the person when linkage splits one person', () => {
     const p = await personOf(h, 'la-housing', 'CAROL');
     expect(await personOf(h, 'la-education', 'CAROL')).toBe(p);
     expect(await personOf(h, 'la-childrens-social-care', 'CAROL')).toBe(p);
-    const optOut = await consents.record({
-      subjectKey: p,
-      kind: 'opt-out',
-      purposeId: null,
-      evidenceRef: 'nddo-carol',
-      by: dpo,
-      at: T,
-    });
+    const optOut = await recordOptOut(consents, p, 'nddo-carol');
 
     // Social care's next snapshot no longer has Carol: housing's and education's records fall apart.
     await sendSocialCareWithoutCarol(h);
