@@ -25,7 +25,7 @@ import {
   type DatedRecord,
   type IndicatorCount,
 } from './indicator-counts.js';
-import { readAttributes } from '../store/record-attributes.js';
+import { withAttributes } from '../store/record-attributes.js';
 
 export interface CuratedExportDependencies {
   readonly store: Store;
@@ -461,11 +461,7 @@ async function* placedRecords(store: Store, db: Kysely<Database>, datasetId: str
       );
     }
     const rows = await store.dialect.firstRows(query.orderBy('person_id').orderBy('id'), PAGE).execute();
-    const attributes = await readAttributes(
-      rows.map((row) => row.attributes),
-      db,
-    );
-    for (const [i, row] of rows.entries()) yield { ...row, person_id: row.person_id!, attributes: attributes[i]! };
+    for (const row of await withAttributes(rows, db)) yield { ...row, person_id: row.person_id! };
     if (rows.length < PAGE) return;
     // better-sqlite3 answers at once: without a turn of the event loop between pages, the export
     // would keep HTTP requests waiting until it ended (lookups read on their own connection

@@ -5,7 +5,7 @@ import type { Database } from '../store/schema.js';
 import { linkPeople, type LinkDependencies } from './link-people.js';
 import { orderedPrints, PairKeys, personRefKeyOf } from './pair-key.js';
 import { sourceIdOf } from './store-sources.js';
-import { readAttributes } from '../store/record-attributes.js';
+import { withAttributes } from '../store/record-attributes.js';
 
 /**
  * The officer's side of tier 5: candidates wait here, are shown only with the fields the
@@ -211,11 +211,7 @@ export async function findCandidate(store: Store, candidateId: string): Promise<
     .select(['id', 'dataset_id', 'party_id', 'as_of', 'person_id', 'attributes'])
     .where('id', 'in', [link.record_a, link.record_b])
     .execute();
-  const attributes = await readAttributes(
-    records.map((r) => r.attributes),
-    store.db,
-  );
-  const byId = new Map(records.map((r, i) => [r.id, { ...r, attributes: attributes[i]! }]));
+  const byId = new Map((await withAttributes(records, store.db)).map((r) => [r.id, r]));
   const a = byId.get(link.record_a);
   const b = byId.get(link.record_b);
   if (a === undefined || b === undefined) return undefined;

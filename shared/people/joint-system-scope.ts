@@ -3,7 +3,7 @@ import type { Agreement } from '../agreements/schema.js';
 import type { AllowDecision } from '../policy/decision.js';
 import { keepsPerson, keepWhileRules, keepWhileTest, type KeepWhileTest } from '../retention/keep-while.js';
 import type { Store } from '../store/database.js';
-import { readAttributes } from '../store/record-attributes.js';
+import { withAttributes } from '../store/record-attributes.js';
 
 /** A condition a person must meet to be in the joint system's scope, on one dataset's records. */
 export interface ScopeCondition {
@@ -82,14 +82,10 @@ export async function groupsWithinJointSystemScope(
           .where('party_id', 'in', test.decidingParties)
           .compile(),
       );
-      const attributes = await readAttributes(
-        rows.map((row) => row.attributes),
-        store,
-      );
-      for (const [i, row] of rows.entries()) {
+      for (const row of await withAttributes(rows, store)) {
         if (row.person_id === null) continue;
         const records = byPerson.get(row.person_id) ?? [];
-        records.push({ partyId: row.party_id, attributes: attributes[i]! });
+        records.push({ partyId: row.party_id, attributes: row.attributes });
         byPerson.set(row.person_id, records);
       }
     }

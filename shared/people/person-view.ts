@@ -3,7 +3,7 @@ import type { Decision } from '../policy/decision.js';
 import { projectRecord } from '../policy/project.js';
 import type { Store } from '../store/database.js';
 import { QueryShapes } from './query-shapes.js';
-import { readAttributes } from '../store/record-attributes.js';
+import { withAttributes } from '../store/record-attributes.js';
 
 export interface SourcedRecord {
   dataset: string;
@@ -46,12 +46,8 @@ export async function personView(
   const released = new Set<string>();
   const seenDatasets = new Set<string>();
   const records: SourcedRecord[] = [];
-  const attributes = await readAttributes(
-    rows.map((row) => row.attributes),
-    store,
-  );
-  for (const [i, row] of rows.entries()) {
-    const fields = projectRecord(decision, row.dataset_id, attributes[i]!);
+  for (const row of await withAttributes(rows, store)) {
+    const fields = projectRecord(decision, row.dataset_id, row.attributes);
     const own = sourceOwnFields(agreements, row.dataset_id, row.party_id);
     if (withholdsAny(own, decision.fields.get(row.dataset_id)) && !Object.keys(fields).some((name) => own.has(name)))
       continue;

@@ -4,7 +4,7 @@ import { snapshotTempTable, tempText } from '../imports/snapshot-temp-table.js';
 import { dialectFor, type Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 import { judgeable, type KeepWhileTest } from './keep-while.js';
-import { readAttributes } from '../store/record-attributes.js';
+import { withAttributes } from '../store/record-attributes.js';
 
 /** Records a page of the judging read: each brings its attributes (JSON) into memory. */
 const JUDGING_PAGE = 1_000;
@@ -102,13 +102,9 @@ export class RetentionPeople {
         where t.deciding = 1 ${after(cursor)}
         order by t.person_id, t.id ${limit}`.execute(this.trx);
       const keep: string[] = [];
-      const attributes = await readAttributes(
-        page.rows.map((row) => row.attributes),
-        this.trx,
-      );
-      for (const [i, row] of page.rows.entries()) {
+      for (const row of await withAttributes(page.rows, this.trx)) {
         deciding++;
-        const value = attributes[i]![test.field];
+        const value = row.attributes[test.field];
         const canJudge = judgeable(test, value);
         if (canJudge) judged++;
         // A person's records come together: each kept person is noted once.

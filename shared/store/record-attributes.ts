@@ -101,6 +101,18 @@ export async function readAttributes(
   return parsed.map((value) => attributesOf(value, (id) => learnt.get(id)));
 }
 
+/** Stored rows with their `attributes` read as objects ({@link readAttributes}), in order. */
+export async function withAttributes<Row extends { attributes: string }>(
+  rows: readonly Row[],
+  from: Kysely<Database> | Store,
+): Promise<(Omit<Row, 'attributes'> & { attributes: RecordAttributes })[]> {
+  const attributes = await readAttributes(
+    rows.map((row) => row.attributes),
+    from,
+  );
+  return rows.map((row, i) => ({ ...row, attributes: attributes[i]! }));
+}
+
 /** One parsed `attributes` value as an object, the layout's names found by `namesOf`. */
 export function attributesOf(value: unknown, namesOf: (id: string) => readonly string[] | undefined): RecordAttributes {
   if (!Array.isArray(value)) return value as RecordAttributes;

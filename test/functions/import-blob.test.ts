@@ -9,7 +9,7 @@ import type { ImportReport } from '../../shared/imports/import-report.js';
 import { createLogger } from '../../shared/logging.js';
 import { createServices, useServices, type Services } from '../../shared/services.js';
 import { testSettings } from '../support/settings.js';
-import { withAttributes } from '../support/records.js';
+import { withAttributes } from '../../shared/store/record-attributes.js';
 
 const { InvocationContext } = functions;
 
@@ -60,12 +60,12 @@ describe('importBlob function', () => {
     // Loaded, linked, then the ISA's joint-system retention applied: only the 14 of the 40 whom
     // Housing records in temporary accommodation are held.
     const records = await withAttributes(
-      services.store.db,
       await services.store.db
         .selectFrom('source_record')
         .select('attributes')
         .where('import_run_id', '=', run.id)
         .execute(),
+      services.store,
     );
     expect(records).toHaveLength(14);
     for (const { attributes } of records) expect(attributes).toMatchObject({ inTemporaryAccommodation: true });

@@ -2,9 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { Pseudonymiser, type PseudonymKind } from '../../shared/domain/pseudonymise.js';
 import { firstThree, normaliseName } from '../../shared/domain/normalise.js';
 import type { Services } from '../../shared/services.js';
-import type { Kysely } from 'kysely';
-import { readAttributes, type RecordAttributes } from '../../shared/store/record-attributes.js';
-import type { Database } from '../../shared/store/schema.js';
 import { expect } from 'vitest';
 import { callApi, type TestHost } from './test-host.js';
 
@@ -156,16 +153,4 @@ export function sourceRecordRow(id: string, personId: string, extra: { datasetId
     as_of: '2026-11-01',
     person_id: personId,
   };
-}
-
-/** Stored rows with their `attributes` read as objects, as the product reads them (shared/store/record-attributes.ts). */
-export async function withAttributes<Row extends { attributes: string }>(
-  db: Kysely<Database>,
-  rows: readonly Row[],
-): Promise<(Omit<Row, 'attributes'> & { attributes: RecordAttributes })[]> {
-  const attributes = await readAttributes(
-    rows.map((row) => row.attributes),
-    db,
-  );
-  return rows.map((row, i) => ({ ...row, attributes: attributes[i]! }));
 }

@@ -18,7 +18,7 @@ import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
 import { createLogger } from '../../../shared/logging.js';
 import { LocalSecretSource } from '../../../shared/secrets/local-secret-source.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
-import { withAttributes } from '../../support/records.js';
+import { withAttributes } from '../../../shared/store/record-attributes.js';
 
 /**
  * A real import setup for tests: the shared Azurite with containers of the harness's own (so
@@ -193,7 +193,7 @@ export async function storedRecords(store: Store, partyId: string, datasetId: st
     .where('dataset_id', '=', datasetId)
     .orderBy('row_number')
     .execute();
-  return withAttributes(store.db, rows);
+  return withAttributes(rows, store.db);
 }
 
 export async function storedIdentifiers(store: Store, partyId: string, datasetId: string) {

@@ -6,7 +6,7 @@ import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
 import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import { nhs } from '../../support/linked-people.js';
-import { withAttributes } from '../../support/records.js';
+import { withAttributes } from '../../../shared/store/record-attributes.js';
 
 /**
  * Random sequences of what happens to a partnership's people — sources re-sending extracts with
@@ -138,8 +138,8 @@ interface Stored {
 
 async function stored(h: ImportHarness): Promise<Stored[]> {
   const rows = await withAttributes(
-    h.store.db,
     await h.store.db.selectFrom('source_record').select(['id', 'person_id', 'attributes']).execute(),
+    h.store.db,
   );
   return rows.map((row) => ({
     id: row.id,

@@ -4,7 +4,7 @@ import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
 import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import { nhs, personOf } from '../../support/linked-people.js';
-import { withAttributes } from '../../support/records.js';
+import { withAttributes } from '../../../shared/store/record-attributes.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
@@ -14,8 +14,8 @@ const dpo = { partyId: 'la-housing', clientId: 'dpo-client' };
 /** The person id of the housing record tagged `tag` (in `gender`). */
 async function personOfTag(h: ImportHarness, tag: string): Promise<string> {
   const rows = await withAttributes(
-    h.store.db,
     await h.store.db.selectFrom('source_record').select(['person_id', 'attributes']).execute(),
+    h.store.db,
   );
   const row = rows.find((r) => r.attributes.gender === tag);
   return row!.person_id!;

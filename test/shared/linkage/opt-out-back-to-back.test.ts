@@ -3,7 +3,7 @@ import { StoreConsentRegister } from '../../../shared/consents/store-consent-reg
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import { nhs } from '../../support/linked-people.js';
-import { withAttributes } from '../../support/records.js';
+import { withAttributes } from '../../../shared/store/record-attributes.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const HEADER = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,gender';
@@ -37,8 +37,8 @@ describe('an opt-out through snapshots sent back to back', () => {
   /** The person id of the record tagged `tag` (in `gender`). */
   const personOfTag = async (tag: string): Promise<string | null> => {
     const rows = await withAttributes(
-      h.store.db,
       await h.store.db.selectFrom('source_record').select(['person_id', 'attributes']).execute(),
+      h.store.db,
     );
     return rows.find((r) => r.attributes.gender === tag)!.person_id;
   };

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { linkPeople, type LinkDependencies } from '../../../shared/linkage/link-people.js';
 import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { withAttributes } from '../../support/records.js';
+import { withAttributes } from '../../../shared/store/record-attributes.js';
 
 const AGREEMENT = 'social-care-education-housing';
 const DATASET = 'multiple-disadvantage-indicators';
@@ -11,8 +11,8 @@ const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGRE
 /** Which records share a person, by the tag each row carries in `gender`. */
 async function people(h: ImportHarness): Promise<string[]> {
   const rows = await withAttributes(
-    h.store.db,
     await h.store.db.selectFrom('source_record').select(['person_id', 'attributes']).execute(),
+    h.store.db,
   );
   const groups = new Map<string, string[]>();
   for (const row of rows) {
