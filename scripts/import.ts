@@ -23,9 +23,8 @@ import { RestError, type BlobServiceClient } from '@azure/storage-blob';
 import { loadLocalSettings } from '../local/settings.js';
 import { CONTAINERS } from '../shared/blob/blob-storage.js';
 import { loadConfig } from '../shared/config.js';
-import { handledName } from '../shared/imports/extract-blob.js';
+import { handledName, progressBlobName, reportBlobName } from '../shared/imports/handled-names.js';
 import type { ImportProgress } from '../shared/imports/import-progress.js';
-import { progressBlobName } from '../shared/imports/import-progress.js';
 import type { ImportReport } from '../shared/imports/import-report.js';
 import { uploadBlobClient } from './upload-target.js';
 
@@ -117,7 +116,7 @@ async function main(): Promise<void> {
   let lastRows = 0;
   const newReport = async (): Promise<ImportReport | undefined> => {
     for (const destination of [CONTAINERS.processed, CONTAINERS.rejected]) {
-      const found = await readJson<ImportReport>(blobs, destination, `${blobName}.report.json`);
+      const found = await readJson<ImportReport>(blobs, destination, reportBlobName(blobName));
       if (found?.contentSha256 === sha256 && Date.parse(found.finishedAt) >= started - 1000) return found;
     }
     return undefined;
@@ -133,7 +132,7 @@ async function main(): Promise<void> {
       // (under this name or another).
       let earlier: ImportReport | undefined;
       for (const destination of [CONTAINERS.processed, CONTAINERS.rejected]) {
-        const found = await readJson<ImportReport>(blobs, destination, `${blobName}.report.json`);
+        const found = await readJson<ImportReport>(blobs, destination, reportBlobName(blobName));
         if (found?.contentSha256 === sha256) earlier ??= found;
       }
       // Without a report of these bytes under this name (they were imported under another), where
@@ -197,7 +196,7 @@ function printReport(report: ImportReport, blobName: string): void {
     process.stdout.write(
       `The same content was imported before as ${report.duplicateOf.file} (${report.duplicateOf.outcome}); nothing was applied again.\n`,
     );
-    process.stdout.write(`report: ${where}/${blobName}.report.json\n`);
+    process.stdout.write(`report: ${where}/${reportBlobName(blobName)}\n`);
     return;
   }
   process.stdout.write(
@@ -213,7 +212,7 @@ function printReport(report: ImportReport, blobName: string): void {
     process.stdout.write(`  row ${e.row}${e.column ? ` ${e.column}` : ''}: ${e.reason}\n`);
   const more = report.rowErrors.length - 20 + report.rowErrorsNotListed;
   if (more > 0) process.stdout.write(`  … and ${more} more row errors\n`);
-  process.stdout.write(`report: ${where}/${blobName}.report.json\n`);
+  process.stdout.write(`report: ${where}/${reportBlobName(blobName)}\n`);
 }
 
 main().catch((err: unknown) => {

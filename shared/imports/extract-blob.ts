@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { RestError, type BlobClient, type BlobServiceClient } from '@azure/storage-blob';
 import { CONTAINERS } from '../blob/blob-storage.js';
+import { handledName, reportBlobName } from './handled-names.js';
 import type { ImportReport } from './import-report.js';
 import type { RangeReader } from './zip-directory.js';
 
@@ -91,7 +92,7 @@ export async function writeReport(
   destination: Destination,
   blobName: string,
   report: ImportReport,
-  reportName = `${blobName}.report.json`,
+  reportName = reportBlobName(blobName),
 ): Promise<void> {
   const body = JSON.stringify(report, null, 2);
   await blobs
@@ -106,7 +107,7 @@ export async function readReport(
   containers: ImportContainers,
   destination: Destination,
   blobName: string,
-  reportName = `${blobName}.report.json`,
+  reportName = reportBlobName(blobName),
 ): Promise<ImportReport | undefined> {
   try {
     const buffer = await blobs.getContainerClient(containers[destination]).getBlobClient(reportName).downloadToBuffer();
@@ -115,25 +116,6 @@ export async function readReport(
     if (err instanceof RestError && err.statusCode === 404) return undefined;
     throw err;
   }
-}
-
-/**
- * Endings of the names the importer writes beside a handled file — its report
- * (`<file>.report.json`), a report's staged copy (`<file>.report.<run>[.<finished>].staged`), a
- * load's progress (`<file>.progress.json`) — and the escape's own `~`.
- */
-const ESCAPED_ENDINGS = ['.report.json', '.staged', '.progress.json', '~'];
-
-/**
- * The name a handled file has in processed/ or rejected/: its path in incoming, with `~` added
- * when it ends like a name the importer writes there. A partner can upload `x.csv.report.json`:
- * kept under that name, it took the place of `x.csv`'s report (the evidence of why `x.csv` was
- * refused), or `x.csv`'s report later overwrote it (the partner's file lost). One-to-one, since a
- * name already ending in `~` gets another; and no name it gives ends like the importer's. A
- * file's report is still named by its path in incoming (`x.csv.report.json.report.json`).
- */
-export function handledName(blobName: string): string {
-  return ESCAPED_ENDINGS.some((ending) => blobName.endsWith(ending)) ? `${blobName}~` : blobName;
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   type Destination,
   type ImportContainers,
 } from './extract-blob.js';
+import { stagedReportBlobName } from './handled-names.js';
 import { asOfDate, datedAfterUpload, extractFormatOf } from './extract-format.js';
 import { DEFAULT_READER_LIMITS, type ReaderLimits } from './extract-records.js';
 import { planColumns } from './header.js';
@@ -859,7 +860,7 @@ async function reject(
   // at the same time, and the report path is theirs to share: a delivery whose finish did not
   // stand, taking back a report it had written there, took the winner's (found by a defect
   // hunt: the file sat in rejected/ with no report), and one that loaded must not be contradicted.
-  const stagedName = rejectionStagedName(file.blobName, run.id, finishedAt);
+  const stagedName = stagedReportBlobName(file.blobName, run.id, finishedAt);
   await writeReport(deps.blobs, context.containers, 'rejected', file.blobName, report, stagedName);
   const finished = await finishRun(deps.store.db, run.id, {
     status: 'rejected',
@@ -968,9 +969,9 @@ async function afterLoad(context: RunContext, runId: string): Promise<void> {
 // The loaded report: staged inside the load's transaction, published after its commit
 // ---------------------------------------------------------------------------------------------
 
-/** `processed/<file>.report.<run>.staged`: not a `.report.json`, so nothing takes it for a result. */
+/** A load's staged report, in processed/. */
 function stagedReportName(context: RunContext): string {
-  return `${context.file.blobName}.report.${context.run.id}.staged`;
+  return stagedReportBlobName(context.file.blobName, context.run.id);
 }
 
 /** A staged copy of a report, in the container it is published in. */
@@ -1025,16 +1026,6 @@ async function ensureLoadedReport(context: RunContext): Promise<void> {
 }
 
 /**
- * `rejected/<file>.report.<run>.<finished>.staged`: a rejection's report before its run is
- * finished. Named by the time the rejection finishes the run with, which the run then keeps, so
- * that the retry of a delivery that broke off after the finish finds the copy of the verdict
- * that stood, and not that of another delivery which rejected the file at the same time.
- */
-function rejectionStagedName(blobName: string, runId: string, finishedAt: string): string {
-  return `${blobName}.report.${runId}.${finishedAt.replace(/[-:.]/g, '')}.staged`;
-}
-
-/**
  * For a rejected run's own file: its report in rejected/, unless the one there is already this
  * rejection's, from the copy staged before the run was finished. Without a staged copy nothing
  * is written: the delivery that staged it published it and removed it meanwhile, and the report
@@ -1045,7 +1036,7 @@ async function ensureRejectedReport(context: RunContext): Promise<void> {
   if (run.finished_at === null) return;
   const published = await readReport(deps.blobs, containers, 'rejected', file.blobName);
   if (published?.runId === run.id && published.finishedAt === run.finished_at) return;
-  const stagedName = rejectionStagedName(file.blobName, run.id, run.finished_at);
+  const stagedName = stagedReportBlobName(file.blobName, run.id, run.finished_at);
   const staged = await readReport(deps.blobs, containers, 'rejected', file.blobName, stagedName);
   if (staged === undefined) return;
   deps.logger.warn('import.report-recovered', { runId: run.id, fromStaged: true });

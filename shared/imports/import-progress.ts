@@ -1,5 +1,6 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { CONTAINERS } from '../blob/blob-storage.js';
+import { progressBlobName } from './handled-names.js';
 
 /**
  * Progress of a running import, for whoever follows it (the `npm run import` CLI). The store
@@ -19,10 +20,6 @@ export interface ImportProgressSink {
   report(progress: ImportProgress): void;
   /** Called once the import has ended, whatever the outcome. */
   close(): Promise<void>;
-}
-
-export function progressBlobName(blobName: string): string {
-  return `${blobName}.progress.json`;
 }
 
 export function blobProgressSink(

@@ -13,7 +13,7 @@ export interface ImportReport {
   /**
    * Path of the file as the partner named it in incoming. In processed/ or rejected/ it is there
    * under that path, but with `~` added if it ends `.report.json`, `.staged`, `.progress.json` or
-   * `~` (`handledName`, extract-blob.ts), so that it never takes a report's name.
+   * `~` (`handledName`, handled-names.ts), so that it never takes a report's name.
    */
   readonly file: string;
   readonly contentSha256: string;
