@@ -1,0 +1,74 @@
+// `npm run import` follows an import from blob storage alone. When the file has left incoming and
+// no report under its name is of its bytes, where the importer moved it is all that says how it
+// ended (movedSince, scripts/import.ts): found in rejected/, the script exits 2 as a rejection.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { CONTAINERS, ensureContainers } from '../../shared/blob/blob-storage.js';
+import { handledName } from '../../shared/imports/handled-names.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+const dir = mkdtempSync(join(tmpdir(), 'lintel-import-follow-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('npm run import, the file moved without a report under its name', () => {
+  it('finds a file named like a report under its escaped name in rejected/, and exits as its rejection did', async () => {
+    const connection = inject('azuriteConnectionString');
+    const blobs = BlobServiceClient.fromConnectionString(connection);
+    await ensureContainers(blobs);
+    const file = join(dir, 'extract.csv');
+    writeFileSync(file, 'firstName,lastName\nTest,Person\n');
+    // Named like a report: the importer keeps such a file in rejected/ as `…report.json~`.
+    const name = `import-follow-${randomUUID()}.csv.report.json`;
+    const blobName = `kettering-borough-council/keyways-housing-register/${name}`;
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        import.meta.resolve('tsx'),
+        join(ROOT, 'scripts/import.ts'),
+        file,
+        '--party',
+        'kettering-borough-council',
+        '--dataset',
+        'keyways-housing-register',
+        '--name',
+        name,
+        '--timeout',
+        '30',
+      ],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', LINTEL_ENV: 'test', AzureWebJobsStorage: connection },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((done) => child.on('close', done));
+
+    // The importer, as blob storage shows it: no importer runs here, so the test moves the upload
+    // to rejected/ under the name moveExtract gives it, and writes no report.
+    const incoming = blobs.getContainerClient(CONTAINERS.incoming).getBlobClient(blobName);
+    const moved = blobs.getContainerClient(CONTAINERS.rejected).getBlockBlobClient(handledName(blobName));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!(await incoming.exists()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      await (await moved.beginCopyFromURL(incoming.url)).pollUntilDone();
+      await incoming.delete();
+      const status = await exited;
+      expect(stderr).toBe('');
+      expect(stdout).toContain('The same content was imported before (rejected); nothing was applied again.');
+      expect(status).toBe(2);
+    } finally {
+      child.kill();
+      await incoming.deleteIfExists();
+      await moved.deleteIfExists();
+    }
+  }, 60_000);
+});
