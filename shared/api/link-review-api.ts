@@ -277,7 +277,8 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
             { purpose: decision.purpose, subjectRef, datasets },
           );
         }
-        // Replaced by a pass since the handler read it: what a read now finds, not 'decided'.
+        // Replaced by a pass, or one of its records by a snapshot, since the handler read it: what
+        // a read now finds, not 'decided'.
         if (recorded.outcome === 'gone')
           return deny(unknownCandidate(), 'candidate-unknown', { purpose: decision.purpose, subjectRef, datasets });
         if (recorded.outcome === 'not-open') {

@@ -253,8 +253,9 @@ export type ReviewOutcome =
   | { readonly outcome: 'not-open' }
   /**
    * No candidate of this id any more: since it was read, a linking pass replaced the pair's links
-   * (a record replaced by a new snapshot, the pair proposed again under a new id, or not at all).
-   * Nobody decided it, so not 'not-open'; nothing changed.
+   * (a record replaced by a new snapshot, the pair proposed again under a new id, or not at all),
+   * or a new snapshot replaced one of its records and no pass has run yet. Nobody decided it, so
+   * not 'not-open'; nothing changed.
    */
   | { readonly outcome: 'gone' }
   /**
@@ -302,19 +303,31 @@ export async function recordDecision(
   const decidedAt = review.at.toISOString();
   const pairKey = candidate.pairKey;
   if (pairKey === null) return { outcome: 'not-keyed' };
+  // Only while both its records are still there: a new snapshot may have replaced one since the
+  // caller read the candidate, before any pass replaced the candidate. Its word was about records
+  // no longer held, so it is 'gone', as a read now finds (openCandidateRows, findCandidate).
+  // Decided, it had been kept under the old values' pair key alone (recordsOf finds nothing to
+  // fingerprint): a confirmation the moved successor then lost, though the officer was told 200
+  // (found by a review).
   const updated = await db
     .updateTable('record_link')
     .set({ status: review.decision })
     .where('id', '=', candidate.candidateId)
     .where('status', '=', 'candidate')
+    .where(({ exists, selectFrom }) =>
+      exists(selectFrom('source_record as a').select('a.id').whereRef('a.id', '=', 'record_link.record_a')),
+    )
+    .where(({ exists, selectFrom }) =>
+      exists(selectFrom('source_record as b').select('b.id').whereRef('b.id', '=', 'record_link.record_b')),
+    )
     .executeTakeFirst();
   if (Number(updated.numUpdatedRows) !== 1) {
     const still = await db
       .selectFrom('record_link')
-      .select('id')
+      .select('status')
       .where('id', '=', candidate.candidateId)
       .executeTakeFirst();
-    return { outcome: still === undefined ? 'gone' : 'not-open' };
+    return { outcome: still === undefined || still.status === 'candidate' ? 'gone' : 'not-open' };
   }
   // The decision is kept under the pair's key, so the next pass applies it to every open candidate
   // of the same values (two rows of one source alike in names, date of birth and address): decided
