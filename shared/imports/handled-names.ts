@@ -25,8 +25,31 @@ export function reportBlobName(blobName: string): string {
  * of another delivery which rejected the file at the same time.
  */
 export function stagedReportBlobName(blobName: string, runId: string, finishedAt?: string): string {
-  const finished = finishedAt === undefined ? '' : `.${finishedAt.replace(/[-:.]/g, '')}`;
-  return `${blobName}.report.${runId}${finished}${STAGED}`;
+  const finished = finishedAt === undefined ? '' : `.${compactTime(finishedAt)}`;
+  return `${stagedStem(blobName, runId)}${finished}${STAGED}`;
+}
+
+const stagedStem = (blobName: string, runId: string) => `${blobName}.report.${runId}`;
+
+/** What every staged copy of `blobName`'s report for run `runId` begins with, a load's or a rejection's. */
+export function stagedReportPrefix(blobName: string, runId: string): string {
+  return `${stagedStem(blobName, runId)}.`;
+}
+
+/** An ISO time as a rejection's staged copy is named by: `20260106T090000000Z`, ordered as the times are. */
+export function compactTime(iso: string): string {
+  return iso.replace(/[-:.]/g, '');
+}
+
+/**
+ * The finish time (compact) `name` holds if it is a rejection's staged copy of `blobName`'s report
+ * for run `runId`, exactly as {@link stagedReportBlobName} names one; undefined for any other name
+ * (a staged copy of another file's report whose name begins the same has more after the time).
+ */
+export function stagedRejectionFinish(name: string, blobName: string, runId: string): string | undefined {
+  const prefix = stagedReportPrefix(blobName, runId);
+  if (!name.startsWith(prefix)) return undefined;
+  return /^(\d{8}T\d{9}Z)\.staged$/.exec(name.slice(prefix.length))?.[1];
 }
 
 /** `<file>.progress.json`: a load's progress, in processed/ (import-progress.ts). */

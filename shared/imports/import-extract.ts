@@ -23,7 +23,7 @@ import {
   type Destination,
   type ImportContainers,
 } from './extract-blob.js';
-import { stagedReportBlobName } from './handled-names.js';
+import { compactTime, stagedRejectionFinish, stagedReportBlobName, stagedReportPrefix } from './handled-names.js';
 import { asOfDate, datedAfterUpload, extractFormatOf } from './extract-format.js';
 import { DEFAULT_READER_LIMITS, type ReaderLimits } from './extract-records.js';
 import { planColumns } from './header.js';
@@ -89,9 +89,10 @@ import {
  * published in processed/ → access-log entry → blob moved → afterLoad hook. A rejection: report
  * staged in rejected/ → run finished → report published → access-log entry → blob moved. A retry
  * after the commit (or the finish) finds the run final, publishes the report and writes the
- * access-log entry if either is missing, and moves the blob. The blob is moved under its path,
- * `~` added where the name ends like a report's, a staged copy's or a progress blob's
- * (`handledName`): a partner's `x.csv.report.json` must neither replace nor be replaced by
+ * access-log entry if either is missing, and moves the blob; whichever delivery settles the run
+ * also removes the staged copies an attempt killed before its finish left. The blob is moved
+ * under its path, `~` added where the name ends like a report's, a staged copy's or a progress
+ * blob's (`handledName`): a partner's `x.csv.report.json` must neither replace nor be replaced by
  * `x.csv`'s report, which is named by the path in incoming whatever the file's name.
  *
  * Attempts: a run taken up more than MAX_IMPORT_ATTEMPTS times without a result (each attempt
@@ -403,6 +404,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     // Only now that the load is committed: a report in processed/ means the rows are in the
     // store. Should this write fail, the retry finds the run loaded and writes it then.
     await publishLoadedReport(context, load.report);
+    await removeStagedLeftovers(context, load.report.finishedAt);
     lap('report');
     const seconds = (Date.now() - started) / 1000;
     logger.info('import.loaded', {
@@ -862,6 +864,7 @@ async function reject(
   // hunt: the file sat in rejected/ with no report), and one that loaded must not be contradicted.
   const stagedName = stagedReportBlobName(file.blobName, run.id, finishedAt);
   await writeReport(deps.blobs, context.containers, 'rejected', file.blobName, report, stagedName);
+  context.lap('report');
   const finished = await finishRun(deps.store.db, run.id, {
     status: 'rejected',
     blobName: file.blobName,
@@ -892,10 +895,7 @@ async function reject(
     badRows: total.rejected,
   });
   await appendAccessLog(context, 'deny', reasons[0] ?? 'rejected', []);
-  // A load of this run that staged its report and then failed to commit left the copy behind.
-  await stagedBlob(context, 'processed', stagedReportName(context))
-    .deleteIfExists()
-    .catch(() => undefined);
+  await removeStagedLeftovers(context, finishedAt);
   await moveExtract(deps.blobs, context.containers, file.blobName, context.etag, 'rejected');
   return { outcome: 'rejected', runId: run.id, reasons };
 }
@@ -935,6 +935,7 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
       columns,
     );
   }
+  if (run.finished_at !== null) await removeStagedLeftovers(context, run.finished_at);
   const destination: Destination = of === 'loaded' ? 'processed' : 'rejected';
   // Another file with the same bytes: a report of its own, so the party sees why it changed
   // nothing (written before the move, as every report is: `npm run import` relies on it). Not over
@@ -1023,6 +1024,28 @@ async function ensureLoadedReport(context: RunContext): Promise<void> {
         );
   deps.logger.warn('import.report-recovered', { runId: run.id, fromStaged: report === staged });
   await publishLoadedReport(context, report);
+}
+
+/**
+ * Removes this file's staged copies of the run's reports that no delivery needs any more, once the
+ * run's outcome (finished at `finishedAt`) stands and its report is published: a load's, or a
+ * rejection's staged no later than that finish. An attempt killed between staging and finishing
+ * left its copy (a load that never committed, a rejection whose finish never happened), and the
+ * retry stages under another name, or another file of the same bytes finishes the run: nothing
+ * else would ever take it away. A rejection's copy staged after the finish is not touched: it can
+ * be a later upload's, which opened the run again and may yet need it. Only names exactly as
+ * staged: a partner's file in rejected/ ends in `~` (`handledName`), and a staged copy of another
+ * file's report, whose name begins like these, has more after the time.
+ */
+async function removeStagedLeftovers(context: RunContext, finishedAt: string): Promise<void> {
+  const { deps, containers, file, run } = context;
+  await stagedBlob(context, 'processed', stagedReportName(context)).deleteIfExists();
+  const prefix = stagedReportPrefix(file.blobName, run.id);
+  const stood = compactTime(finishedAt);
+  for await (const blob of deps.blobs.getContainerClient(containers.rejected).listBlobsFlat({ prefix })) {
+    const staged = stagedRejectionFinish(blob.name, file.blobName, run.id);
+    if (staged !== undefined && staged <= stood) await stagedBlob(context, 'rejected', blob.name).deleteIfExists();
+  }
 }
 
 /**

@@ -2,7 +2,8 @@
  * Run by kill-after-kept-keys.test.ts in a child process: imports one blob and SIGKILLs itself
  * when the import ends the phase KILL_AT_PHASE (import-phases.ts) for the first time — a crash no
  * finally block or rollback handler sees. `report` ends inside the load's transaction, after the
- * kept keys, the opt-out copies and the carried person ids are written and the report staged;
+ * kept keys, the opt-out copies and the carried person ids are written and the report staged
+ * (in a rejection, once its report is staged in rejected/ and before the run is finished);
  * `commit` ends just after the commit, before the report is published, the access-log entry
  * written and the blob moved.
  */

@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { nhs } from '../../support/linked-people.js';
+import { AGREEMENTS_DIR, createImportHarness, type ImportHarness } from './import-harness.js';
+
+/**
+ * A report is staged before the run it reports is finished (`processed/<file>.report.<run>.staged`
+ * inside a load's transaction, `rejected/<file>.report.<run>.<finished>.staged` before a rejection
+ * finishes the run) and removed once published. A process killed between the two left the staged
+ * copy for good: the retry stages under a name of its own (a rejection's holds its finish time),
+ * or another file of the same bytes finishes the run, and nothing took the first copy away. Once
+ * the run's outcome stands and its report is published, none of the file's staged copies remain.
+ */
+const DATASET = 'multiple-disadvantage-indicators';
+const HEADER = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber';
+
+describe('a process killed after a report was staged, before its run was finished', () => {
+  let h: ImportHarness;
+  beforeEach(async () => {
+    h = await createImportHarness();
+  });
+  afterEach(async () => h.close());
+
+  async function killedAt(phase: string, blobName: string) {
+    const killed = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'test/shared/imports/kill-at-phase.child.ts'],
+      {
+        env: {
+          ...process.env,
+          KILL_SQLITE_PATH: h.paths.sqlite,
+          KILL_SECRETS_PATH: h.paths.secrets,
+          KILL_AZURITE: inject('azuriteConnectionString'),
+          KILL_AGREEMENTS_DIR: AGREEMENTS_DIR,
+          KILL_CONTAINERS: JSON.stringify(h.containers),
+          KILL_BLOB_NAME: blobName,
+          KILL_AT_PHASE: phase,
+        },
+      },
+    ).then(
+      () => undefined,
+      (err: unknown) => err as { signal?: string; stderr?: string; code?: number },
+    );
+    expect(killed?.signal, `${killed?.code} ${killed?.stderr}`).toBe('SIGKILL');
+  }
+  const names = async (container: 'processed' | 'rejected') => {
+    const found: string[] = [];
+    for await (const blob of h.blobs.getContainerClient(h.containers[container]).listBlobsFlat()) found.push(blob.name);
+    return found.sort();
+  };
+  const runs = () => h.store.db.selectFrom('import_run').select(['id', 'status', 'blob_name']).execute();
+
+  it('leaves no staged copy in rejected/ once the retry has rejected the file', async () => {
+    const name = `la-housing/${DATASET}/header-only.csv`;
+    await h.drop(name, `${HEADER}\n`);
+    await killedAt('report', name);
+    expect(await runs()).toMatchObject([{ status: 'loading' }]);
+    expect((await names('rejected')).filter((n) => n.endsWith('.staged'))).toHaveLength(1);
+
+    expect(await h.run(name)).toMatchObject({ outcome: 'rejected', reasons: ['no-data-rows'] });
+    expect(await h.report('rejected', name)).toMatchObject({ outcome: 'rejected' });
+    expect(await names('rejected')).toEqual([name, `${name}.report.json`].sort());
+    expect(await names('processed')).toEqual([]);
+  });
+
+  it('leaves no staged copy in processed/ once a copy of the bytes under another name has loaded them', async () => {
+    const content = [HEADER, `Mary,Green,1980-05-06,ME15 2YY,${nhs(7102)}`].join('\n');
+    const first = `la-housing/${DATASET}/a.csv`;
+    const copy = `la-housing/${DATASET}/a-again.csv`;
+    await h.drop(first, content);
+    await killedAt('report', first);
+    expect(await runs()).toMatchObject([{ status: 'loading', blob_name: first }]);
+    expect((await names('processed')).filter((n) => n.endsWith('.staged'))).toHaveLength(1);
+
+    expect(await h.importFile(copy, content)).toMatchObject({ outcome: 'loaded', loaded: 1 });
+    expect(await h.run(first)).toMatchObject({ outcome: 'duplicate', of: 'loaded' });
+    expect(await names('processed')).toEqual([first, `${first}.report.json`, copy, `${copy}.report.json`].sort());
+    expect(await names('rejected')).toEqual([]);
+  });
+});
