@@ -261,6 +261,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       ? startRowWorker()
       : undefined;
   let runId: string | undefined;
+  let context: RunContext | undefined;
   try {
     const { sha256, bytes } = await hashExtract(blob, properties.etag);
     lap('hash pass');
@@ -296,7 +297,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
         });
       }
     }
-    const context: RunContext = {
+    context = {
       deps,
       containers,
       file,
@@ -445,6 +446,10 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       rejected: load.rowErrors.badRows,
     };
   } catch (err) {
+    if (context !== undefined) {
+      const removed = await rejectRemoved(context, blob, err).catch(() => undefined);
+      if (removed !== undefined) return removed;
+    }
     logger.error('import.failed', { runId, ...ids, error: errorKind(err) });
     if (runId !== undefined) await markFailed(deps.store.db, runId, now().toISOString()).catch(() => undefined);
     throw new ImportFailed(errorKind(err), runId);
@@ -452,6 +457,29 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     await rowWorker?.close();
     await progress?.close();
   }
+}
+
+/**
+ * An attempt that broke off because the partner deleted the file from incoming meanwhile (its
+ * reads are pinned to the blob: they fail, and nothing of it was committed) is rejected as
+ * `removed-during-import`, with its report and access-log entry, rather than left `failed`: every
+ * later delivery finds the file gone and would leave it so for good, and retention counts a run
+ * left unfinished as an extract still to come. Like any rejection, the same file uploaded again
+ * is read afresh. Not when another delivery (a copy under another name) has claimed the run since:
+ * its file is still there. Undefined when the file is still in incoming (or this cannot be told):
+ * the attempt failed, to be retried.
+ */
+async function rejectRemoved(
+  context: RunContext,
+  blob: ReturnType<typeof incomingBlob>,
+  err: unknown,
+): Promise<ImportOutcome | undefined> {
+  const { deps, file, run } = context;
+  if ((await extractProperties(blob)) !== undefined) return undefined;
+  const now = await findRun(deps.store.db, file.partyId, file.datasetId, context.sha256);
+  if (now === undefined || now.attempt !== run.attempt || now.blob_name !== file.blobName) return undefined;
+  deps.logger.warn('import.removed', { runId: run.id, ...context.ids, error: errorKind(err) });
+  return reject(context, [{ reason: 'removed-during-import' }], undefined);
 }
 
 /**

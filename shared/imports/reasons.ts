@@ -79,6 +79,11 @@ export const FILE_REASONS = [
    * same file uploaded again gets a fresh set of attempts.
    */
   'import-attempts-exhausted',
+  /**
+   * The file was deleted from incoming while it was being imported: nothing of it is loaded. Not a
+   * verdict on the bytes: the same file uploaded again is read afresh.
+   */
+  'removed-during-import',
 ] as const;
 export type FileReason = (typeof FILE_REASONS)[number];
 
