@@ -477,7 +477,8 @@ async function rejectRemoved(
   const { deps, file, run } = context;
   if ((await extractProperties(blob)) !== undefined) return undefined;
   const now = await findRun(deps.store.db, file.partyId, file.datasetId, context.sha256);
-  if (now === undefined || now.attempt !== run.attempt || now.blob_name !== file.blobName) return undefined;
+  // Still this attempt's and unfinished: not one that loaded and then failed moving the file on.
+  if (now?.status !== 'loading' || now.attempt !== run.attempt || now.blob_name !== file.blobName) return undefined;
   deps.logger.warn('import.removed', { runId: run.id, ...context.ids, error: errorKind(err) });
   return reject(context, [{ reason: 'removed-during-import' }], undefined);
 }
