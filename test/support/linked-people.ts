@@ -1,7 +1,8 @@
 import { expect } from 'vitest';
 import { validateNhsNumber } from '../../shared/domain/identifiers.js';
-import { linkPeople, type LinkRunSummary } from '../../shared/linkage/link-people.js';
+import { linkPeople, type LinkDependencies, type LinkRunSummary } from '../../shared/linkage/link-people.js';
 import { findCandidate, listCandidates } from '../../shared/linkage/review-queue.js';
+import type { ProbabilisticOptions } from '../../shared/matching/probabilistic.js';
 import type { ImportHarness } from '../shared/imports/import-harness.js';
 import type { TestRecord } from './records.js';
 import type { TestHost } from './test-host.js';
@@ -249,14 +250,19 @@ export function jonathanIn(
 }
 
 /**
- * A full linking pass of the agreement on the test host's store, for the link-review tests: the
- * review threshold at 0 makes every plausible pair a candidate however little data the model has.
+ * Pair scoring for the link-review tests: the review threshold at 0 makes every plausible pair a
+ * candidate however little data the model has, and 1,000 random pairs (the default is 400,000) are
+ * plenty for a test's few records.
  */
+const REVIEW_EVERY_PAIR: ProbabilisticOptions = { reviewThreshold: 0, randomPairs: 1_000 };
+
+/** What a linking pass needs on the harness, scoring pairs as {@link REVIEW_EVERY_PAIR}. */
+export function reviewLinkDeps(h: Pick<ImportHarness, 'linkDeps'>): LinkDependencies {
+  return { ...h.linkDeps(), probabilistic: REVIEW_EVERY_PAIR };
+}
+
+/** A full linking pass of the agreement on the test host's store, scoring pairs as {@link REVIEW_EVERY_PAIR}. */
 export function linkForReview(t: TestHost, agreementId: string): Promise<LinkRunSummary> {
   const { store, secrets, agreements, logger } = t.host.services;
-  return linkPeople(
-    { store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } },
-    agreementId,
-    'full',
-  );
+  return linkPeople({ store, secrets, agreements, logger, probabilistic: REVIEW_EVERY_PAIR }, agreementId, 'full');
 }

@@ -3,18 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { decideCandidate } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { JONATHANS, openCandidateNamed, personOf } from '../../support/linked-people.js';
+import { JONATHANS, openCandidateNamed, personOf, reviewLinkDeps } from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
 
 const { housing, socialCare } = JONATHANS;
 
-/** Pair scoring that proposes every pair (a threshold of 0). */
-const proposingOn = (h: ImportHarness) => ({
-  ...h.linkDeps(),
-  probabilistic: { reviewThreshold: 0, randomPairs: 1_000 },
-});
 /** Pair scoring no pair reaches (a probability is at most 1): a confirmed pair scores below it. */
 const belowThresholdOn = (h: ImportHarness) => ({
   ...h.linkDeps(),
@@ -26,7 +21,7 @@ async function jonathansProposed(): Promise<ImportHarness> {
   const h = await createImportHarness();
   expect((await h.importFile(`la-housing/${DATASET}/a.csv`, housing)).outcome).toBe('loaded');
   expect((await h.importFile(`la-childrens-social-care/${DATASET}/a.csv`, socialCare)).outcome).toBe('loaded');
-  await linkPeople(proposingOn(h), AGREEMENT, 'full');
+  await linkPeople(reviewLinkDeps(h), AGREEMENT, 'full');
   return h;
 }
 
@@ -37,7 +32,7 @@ async function jonathansProposed(): Promise<ImportHarness> {
  */
 describe('a confirmed pair that a later pass scores below the review threshold', () => {
   let h: ImportHarness;
-  const proposing = () => proposingOn(h);
+  const proposing = () => reviewLinkDeps(h);
   const belowThreshold = () => belowThresholdOn(h);
   const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
 
@@ -107,7 +102,7 @@ describe('a confirmed pair that a later pass scores below the review threshold',
  */
 describe('a confirmation whose review pass failed, before one of its records moves', () => {
   let h: ImportHarness;
-  const proposing = () => proposingOn(h);
+  const proposing = () => reviewLinkDeps(h);
   const belowThreshold = () => belowThresholdOn(h);
   const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { personOf } from '../../support/linked-people.js';
+import { personOf, reviewLinkDeps } from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
@@ -41,7 +41,7 @@ async function jonathanPair(h: ImportHarness) {
 
 describe('a confirmed pair and a names link to a third record with another NI number', () => {
   let h: ImportHarness;
-  const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
+  const deps = () => reviewLinkDeps(h);
   const of = (party: string) => personOf(h, party, 'JONATHAN');
 
   beforeAll(async () => {

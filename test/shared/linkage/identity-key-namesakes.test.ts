@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { JONATHANS } from '../../support/linked-people.js';
+import { JONATHANS, reviewLinkDeps } from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
@@ -28,7 +28,7 @@ const { socialCare } = JONATHANS;
 
 describe("an officer's confirmation made while the source held a namesake", () => {
   let h: ImportHarness;
-  const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
+  const deps = () => reviewLinkDeps(h);
   /** The open candidate pairing social care's Jonathan with housing's Jonathan at `postcode`. */
   const pairAt = async (postcode: string) => {
     for (const c of (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 100 })).candidates) {
@@ -129,7 +129,7 @@ describe("an officer's confirmation made while the source held a namesake", () =
 
 describe("an officer's rejection after a confirmation kept under the identity key", () => {
   let h: ImportHarness;
-  const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
+  const deps = () => reviewLinkDeps(h);
   const housing = (...jonathans: string[]) =>
     [
       'firstName,lastName,dateOfBirth,homePostcode,inRentArrears',

@@ -5,7 +5,7 @@ import { linkPeople, type LinkDependencies } from '../../../shared/linkage/link-
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
 import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { nhs } from '../../support/linked-people.js';
+import { nhs, reviewLinkDeps } from '../../support/linked-people.js';
 import { withAttributes } from '../../../shared/store/record-attributes.js';
 
 /**
@@ -379,11 +379,8 @@ describe('linkage over random histories (property)', () => {
         const h = await createImportHarness();
         const log: string[] = [];
         try {
-          const deps: LinkDependencies = {
-            ...h.linkDeps(),
-            // Threshold 0: every best-scoring blocked pair is a candidate, so officers have some to decide.
-            probabilistic: { reviewThreshold: 0, randomPairs: 1_000 },
-          };
+          // Every best-scoring blocked pair is a candidate, so officers have some to decide.
+          const deps = reviewLinkDeps(h);
           const consents = new StoreConsentRegister(h.store);
           const m: Model = {
             records: start.map((r, n) => ({

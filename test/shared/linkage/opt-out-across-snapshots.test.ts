@@ -3,7 +3,7 @@ import { StoreConsentRegister } from '../../../shared/consents/store-consent-reg
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
 import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { nhs, personOf } from '../../support/linked-people.js';
+import { nhs, personOf, reviewLinkDeps } from '../../support/linked-people.js';
 import { withAttributes } from '../../../shared/store/record-attributes.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
@@ -215,7 +215,7 @@ describe('an opt-out across a snapshot the import cannot follow the person throu
     // Social care's two Mary Greens are one person through housing's: t2 by names, t0 by an
     // officer's confirmation. The next extract corrects t0's surname; the carry follows the person
     // to t2 by its NHS number, and not to t0, which the opt-out must still reach.
-    const deps = { ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } };
+    const deps = reviewLinkDeps(h);
     const care = (t0Surname: string) => [
       `Mary,${t0Surname},1980-05-06,ME15 2YY,,t0`,
       'Mary,Green,1980-05-06,ME15 2YY,9990009147,t2',

@@ -3,7 +3,7 @@ import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { JONATHANS, personOf } from '../../support/linked-people.js';
+import { JONATHANS, personOf, reviewLinkDeps } from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
@@ -17,7 +17,7 @@ const education = [
 
 describe('a review pass run while a new snapshot waits to be linked', () => {
   let h: ImportHarness;
-  const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
+  const deps = () => reviewLinkDeps(h);
 
   beforeAll(async () => {
     h = await createImportHarness();

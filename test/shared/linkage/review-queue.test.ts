@@ -5,7 +5,7 @@ import { decideCandidate, listCandidates } from '../../../shared/linkage/review-
 import { readStoreSources } from '../../../shared/linkage/store-sources.js';
 import type { RecordBatch } from '../../../shared/matching/record.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { JONATHANS, nhs, openCandidateNamed, personOf } from '../../support/linked-people.js';
+import { JONATHANS, nhs, openCandidateNamed, personOf, reviewLinkDeps } from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
@@ -25,14 +25,8 @@ async function loadJonathans(
 
 describe('the review queue of the probabilistic tier', () => {
   let h: ImportHarness;
-  // Threshold 0: every best-scoring blocked pair becomes a candidate, so the queue has a known pair.
-  const deps = () => ({
-    store: h.store,
-    secrets: h.secrets,
-    agreements: h.deps().agreements,
-    logger: h.deps().logger,
-    probabilistic: { reviewThreshold: 0, randomPairs: 1_000 },
-  });
+  // Every plausible pair becomes a candidate, so the queue has a known pair.
+  const deps = () => reviewLinkDeps(h);
   const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
   const openCandidates = async () => (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 100 })).candidates;
   const jonathanCandidate = () => openCandidateNamed(h, 'Jonathan');
@@ -117,7 +111,7 @@ describe('the review queue of the probabilistic tier', () => {
 
 describe('a decision an earlier release keyed (under the pseudonymisation key, identifiers included)', () => {
   let h: ImportHarness;
-  const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
+  const deps = () => reviewLinkDeps(h);
   // The pair key exactly as releases before 2 December 2026 made it.
   const oldFingerprint = (key: Buffer, b: RecordBatch, i: number) => {
     const parts = [
@@ -186,7 +180,7 @@ describe('a decision an earlier release keyed (under the pseudonymisation key, i
 
 describe('a confirmation when one of its two records moves house', () => {
   let h: ImportHarness;
-  const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
+  const deps = () => reviewLinkDeps(h);
   const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
   /** Housing's extract with its Jonathan as `line` (names, date of birth, postcode). */
   const housingWith = (line: string) => housing.replace('Jonathan,Smyth,2012-03-04,ME14 1XX', line);
@@ -229,7 +223,7 @@ describe('a confirmation when one of its two records moves house', () => {
 
 describe('a pair rejected at one address, confirmed once a record had moved, and moved back', () => {
   let h: ImportHarness;
-  const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
+  const deps = () => reviewLinkDeps(h);
   const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
   const decide = async (decision: 'confirmed' | 'rejected', requestId: string) => {
     const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId };
@@ -285,7 +279,7 @@ describe('a rejected pair that a third record links to both', () => {
     `Jonathan,Smyth,2012-03-04,ME14 1XX,${NHS}`,
   ].join('\n');
   let h: ImportHarness;
-  const deps = () => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
+  const deps = () => reviewLinkDeps(h);
   const jonathans = async () => ({
     housing: await personOf(h, 'la-housing', 'JONATHAN'),
     socialCare: await personOf(h, 'la-childrens-social-care', 'JONATHAN'),

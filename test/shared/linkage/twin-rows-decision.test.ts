@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { linkPeople, type LinkDependencies } from '../../../shared/linkage/link-people.js';
+import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import { withAttributes } from '../../../shared/store/record-attributes.js';
+import { reviewLinkDeps } from '../../support/linked-people.js';
 
 const AGREEMENT = 'social-care-education-housing';
 const DATASET = 'multiple-disadvantage-indicators';
@@ -29,7 +30,7 @@ async function people(h: ImportHarness): Promise<string[]> {
 // same people, or a full relink right after it regroups them.
 describe('a decision on a candidate whose values another row of the source repeats', () => {
   let h: ImportHarness;
-  const deps = (): LinkDependencies => ({ ...h.linkDeps(), probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } });
+  const deps = () => reviewLinkDeps(h);
 
   beforeEach(async () => {
     h = await createImportHarness();
