@@ -20,7 +20,8 @@ const swappedDate = (column: string) =>
  * date of birth) — and, as a record in temporary accommodation often has no postcode, the same
  * date of birth and given name (a corrected or changed surname) or the same names with the day
  * and month of the date of birth swapped (the commonest slip in a date). Loose on purpose: it
- * decides where an opt-out goes, failing closed.
+ * decides where an opt-out goes, failing closed. Within a snapshot, the names alone are a last
+ * resort for a record with nothing else to go by ({@link namesAlone}).
  */
 const RESEMBLES = {
   dobAndFamily: (a: string, b: string) =>
@@ -102,6 +103,40 @@ export function resemblingNoted(
 }
 
 /**
+ * The last way of resembling, within a snapshot only: a noted record that had no postcode and no
+ * identifier (temporary accommodation, most often) whose date of birth the party corrected to
+ * another date — not a swap of its day and month — leaves nothing the other ways go by but its
+ * names, and without this its opt-out was lost and the person counted in the planning export again.
+ * So a new record of the snapshot with its given and family name exactly, no postcode either, and
+ * carried to no one, is its plausible successor — only when the other ways took the person's
+ * opt-out to no record of the snapshot ({@link OptOutSuccessors.carry}).
+ *
+ * The trade-off: a name with no date of birth is the loosest key there is, and failing closed means
+ * an opt-out over-applied is the safe side — but not every John Smith of a large dataset. So it is
+ * bounded by what tells a namesake apart: a record carried to anyone (by an identifier or by its
+ * own date of birth and names) is a known person's, not a successor, so in a stable extract only
+ * the snapshot's newcomers of that name without a postcode can take it; a record with a postcode is
+ * left alone, as the person's own most likely still has none; the party's own dataset only (not the
+ * kept keys, opt-out-kept-keys.ts, where a name alone would reach every namesake any party sends
+ * for years); and none where another way found a likelier successor. A namesake newly in temporary
+ * accommodation in the same snapshot is opted out with the person, as a twin is by the other ways.
+ * What it still misses: a date of birth corrected together with a name, or sent with a first
+ * postcode — nothing of the record is left to follow it by.
+ *
+ * By the postcode's index (postcode, family name, first three letters), on its rows without a
+ * postcode: one indexed join, as the others, from the few noted records.
+ */
+function namesAlone(engine: Engine, records: string, where: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`select sr.id as found, p.person_id, 1 as by_names
+    from ${sql.raw(records)} p cross join source_record sr${
+      engine === 'sqlite' ? sql.raw(' indexed by source_record_postcode_name') : sql``
+    }
+    where p.postcode is null and p.identified = 0
+      and sr.postcode is null and sr.family_name = p.family_name and sr.first3 = p.first3
+      and sr.given_name = p.given_name and sr.carried_person_id is null and ${where}`;
+}
+
+/**
  * Gives records new person ids, each as a carried id (found by lookups at once, linked by the
  * next pass like any carried id).
  */
@@ -139,7 +174,9 @@ export async function setCarriedPersonIds(
  * most often), or to one that does not resemble their records (a stranger who took their NHS
  * number over) — may have lost a record here, and every new record that may be its successor
  * (it resembles the record, {@link RESEMBLES}, or shares an identifier with the person: one the
- * carry refused as held by two people or contradicted, say) takes their opt-out ({@link carry}):
+ * carry refused as held by two people or contradicted, say; or, where none does, it has the names
+ * of a record that had no postcode nor identifier, {@link namesAlone}) takes their opt-out
+ * ({@link carry}):
  *
  * - a record carried to no one gets a new person id, as a carried id (found by lookups at once,
  *   and linked by the next pass like any carried id: merged into the person it links to, who
@@ -198,14 +235,19 @@ export class OptOutSuccessors {
       given_name ${text(200)},
       family_name ${text(200)},
       first3 ${text(3)},
-      postcode ${text(8)})`.execute(trx);
+      postcode ${text(8)},
+      identified int not null)`.execute(trx);
     // The opt-outs in force by the register's rule (consentRecordsInForce: a `record` event no
     // `withdraw` names; `detach` is for consents only), spelled out here for the range lock.
     // Every carried record holds its carried id as its person id too (carried-person-ids.ts).
     // Driven from the opt-outs (`cross join` keeps that order on SQLite), which are fewer than a
     // snapshot's records: each opted-out person's records found by the person index.
-    await sql`insert into ${records} (record_id, person_id, date_of_birth, given_name, family_name, first3, postcode)
-      select sr.id, sr.person_id, sr.date_of_birth, sr.given_name, sr.family_name, sr.first3, sr.postcode
+    // Whether the record had an identifier: one without, and without a postcode, may be followed
+    // by its names alone (namesAlone).
+    await sql`insert into ${records} (record_id, person_id, date_of_birth, given_name, family_name, first3, postcode,
+        identified)
+      select sr.id, sr.person_id, sr.date_of_birth, sr.given_name, sr.family_name, sr.first3, sr.postcode,
+        case when exists (select 1 from record_identifier ri where ri.record_id = sr.id) then 1 else 0 end
       from (
         select distinct ce.subject_key from consent_event ce${lock}
         where ce.kind = 'opt-out' and ce.action = 'record'
@@ -284,26 +326,35 @@ export class OptOutSuccessors {
       select 1 from ${records} r
       where r.person_id = x.person_id and r.date_of_birth = sr.date_of_birth and r.family_name = sr.family_name
         and r.first3 = sr.first3)`;
-    const { rows } = await sql<{ found: string; carried_to: string | null; person_id: string }>`
-      select x.found, sr.carried_person_id as carried_to, x.person_id
-      from (${resemblingNoted(
-        engine,
-        { records: this.records, identifiers: this.identifiers },
-        sql`sr.id`,
-        sql`sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
-          and sr.import_run_id = ${snapshot.runId}`,
-        comparableIdentifiers === undefined ? [] : [comparableIdentifiers],
-      )}) x
+    const inSnapshot = sql`sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
+      and sr.import_run_id = ${snapshot.runId}`;
+    const { rows } = await sql<{ found: string; carried_to: string | null; person_id: string; by_names: number }>`
+      select x.found, sr.carried_person_id as carried_to, x.person_id, x.by_names
+      from (
+        select y.found, y.person_id, 0 as by_names
+        from (${resemblingNoted(
+          engine,
+          { records: this.records, identifiers: this.identifiers },
+          sql`sr.id`,
+          inSnapshot,
+          comparableIdentifiers === undefined ? [] : [comparableIdentifiers],
+        )}) y
+        union all
+        ${namesAlone(engine, this.records, inSnapshot)}
+      ) x
       cross join source_record sr
       where sr.id = x.found and (
         sr.carried_person_id is null
         or (sr.carried_person_id <> x.person_id
           and (not ${heldByCarriedTo} or ${heldByLeft})))`.execute(trx);
 
+    // The names alone only for a person the other ways took to no record (namesAlone).
+    const followed = new Set(rows.filter((row) => Number(row.by_names) !== 1).map((row) => row.person_id));
     const newIds = new Map<string, string>();
     const moves: PersonIdMove[] = [];
     const reached = new Set<string>();
-    for (const { found: record, carried_to: carriedTo, person_id: from } of rows) {
+    for (const { found: record, carried_to: carriedTo, person_id: from, by_names: byNames } of rows) {
+      if (Number(byNames) === 1 && followed.has(from)) continue;
       if (carriedTo !== null) moves.push({ from, to: carriedTo });
       else {
         let to = newIds.get(record);

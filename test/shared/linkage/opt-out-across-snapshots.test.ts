@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
+import { exportCurated } from '../../../shared/curated/curated-export.js';
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
 import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
@@ -21,8 +22,8 @@ async function personOfTag(h: ImportHarness, tag: string): Promise<string> {
   return row!.person_id!;
 }
 
-async function send(h: ImportHarness, name: string, lines: string[]): Promise<void> {
-  const outcome = await h.importFile(`la-housing/${DATASET}/${name}`, [HEADER, ...lines].join('\n'));
+async function send(h: ImportHarness, name: string, lines: string[], header = HEADER): Promise<void> {
+  const outcome = await h.importFile(`la-housing/${DATASET}/${name}`, [header, ...lines].join('\n'));
   expect(outcome.outcome).toBe('loaded');
   await linkAfterImport(h.linkDeps(), (outcome as { runId: string }).runId);
 }
@@ -103,6 +104,63 @@ describe('an opt-out across a snapshot the import cannot follow the person throu
     await optOut('t0');
     await send(h, 'b.csv', ['Mary,Green,1980-06-05,,,t0']);
     expect(await optedOut('t0')).toBe(true);
+  });
+
+  // Nothing else to go by — no identifier, no postcode — and the date of birth corrected to
+  // another date, not a swap of its day and month: only the names are left (found by a review).
+  it.each([
+    ['its year', '1991-04-12'],
+    ['its day and month', '1990-05-02'],
+  ])(
+    'stays with a record without a postcode or identifiers when %s of birth is corrected, and keeps it out of the planning export',
+    async (_what, corrected) => {
+      const container = await h.exportContainer();
+      const peopleCounted = async () => (await exportCurated(h.exportDeps(container, { consents })))[0]!.peopleCounted;
+      // Housing's people in temporary accommodation: the planning export counts them.
+      const sendHoused = (name: string, lines: string[]) =>
+        send(
+          h,
+          name,
+          lines.map((line) => `${line},Y`),
+          `${HEADER},inTemporaryAccommodation`,
+        );
+      const peter = 'Peter,Brown,1975-07-08,,,t1';
+      await sendHoused('a.csv', ['Mary,Green,1990-04-12,,,t0', peter]);
+      await optOut('t0');
+      expect(await peopleCounted()).toBe(1);
+      await sendHoused('b.csv', [`Mary,Green,${corrected},,,t0`, peter]);
+      expect(await peopleCounted()).toBe(1);
+      expect(await optedOut('t0')).toBe(true);
+      expect(await optedOut('t1')).toBe(false);
+    },
+  );
+
+  it('reaches by the names alone only namesakes new to the extract and without a postcode', async () => {
+    await send(h, 'a.csv', ['Mary,Green,1990-04-12,,,t0', 'Mary,Green,1985-01-01,,,t2']);
+    expect(await personOfTag(h, 't2')).not.toBe(await personOfTag(h, 't0'));
+    await optOut('t0');
+    await send(h, 'b.csv', [
+      'Mary,Green,1991-04-12,,,t0',
+      // Carried to her own person by her date of birth and names: someone known, not a successor.
+      'Mary,Green,1985-01-01,,,t2',
+      // A household the opted-out person was not in.
+      'Mary,Green,1970-03-03,ME15 2YY,,t3',
+      // New to the extract, no postcode either: which of the two is the corrected record cannot be
+      // told, and failing closed both are opted out.
+      'Mary,Green,2001-09-09,,,t4',
+    ]);
+    expect(await optedOut('t0')).toBe(true);
+    expect(await optedOut('t2')).toBe(false);
+    expect(await optedOut('t3')).toBe(false);
+    expect(await optedOut('t4')).toBe(true);
+  });
+
+  it('does not reach a namesake by the names alone when another way found the successor', async () => {
+    await send(h, 'a.csv', ['Mary,Green,1980-05-06,,,t0']);
+    await optOut('t0');
+    await send(h, 'b.csv', ['Mary,Green,1980-06-05,,,t0', 'Mary,Green,2001-09-09,,,t4']);
+    expect(await optedOut('t0')).toBe(true);
+    expect(await optedOut('t4')).toBe(false);
   });
 
   it('is on the new record as soon as the import commits, before any linking pass', async () => {

@@ -86,6 +86,8 @@ describe('statements sent to Azure SQL', () => {
       await endKeptKeys(trx, 'consent-1');
     });
     expectAccepted(statements);
+    // The successors by the names alone (opt-out-successors.ts) are among the statements checked.
+    expect(statements.some((s) => s.sql.includes('as by_names'))).toBe(true);
     // Temporary tables that outlive one sp_executesql call (snapshot-temp-table.ts).
     const created = statements.filter((s) => s.sql.startsWith('create table'));
     expect(created.length).toBeGreaterThan(0);
