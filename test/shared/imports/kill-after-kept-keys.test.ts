@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
+import type { ImportPhase } from '../../../shared/imports/import-phases.js';
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
 import { nhs, personOf } from '../../support/linked-people.js';
-import { AGREEMENTS_DIR, createImportHarness, type ImportHarness } from './import-harness.js';
+import { createImportHarness, type ImportHarness } from './import-harness.js';
+import { killImportAtPhase } from './kill-at-phase.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const HEADER = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber';
@@ -32,29 +32,6 @@ describe('a kill around the commit of a load that keeps opt-out keys and reaches
   const optOut = (subjectKey: string) =>
     consents.record({ subjectKey, kind: 'opt-out', purposeId: null, evidenceRef: 'evidence', by: dpo, at: new Date() });
 
-  async function killedAt(phase: string, blobName: string) {
-    const killed = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'test/shared/imports/kill-at-phase.child.ts'],
-      {
-        env: {
-          ...process.env,
-          KILL_SQLITE_PATH: h.paths.sqlite,
-          KILL_SECRETS_PATH: h.paths.secrets,
-          KILL_AZURITE: inject('azuriteConnectionString'),
-          KILL_AGREEMENTS_DIR: AGREEMENTS_DIR,
-          KILL_CONTAINERS: JSON.stringify(h.containers),
-          KILL_BLOB_NAME: blobName,
-          KILL_AT_PHASE: phase,
-        },
-      },
-    ).then(
-      () => undefined,
-      (err: unknown) => err as { signal?: string; stderr?: string; code?: number },
-    );
-    expect(killed?.signal, `${killed?.code} ${killed?.stderr}`).toBe('SIGKILL');
-  }
-
   const susanSince = () =>
     h.store.db
       .selectFrom('source_record')
@@ -70,7 +47,7 @@ describe('a kill around the commit of a load that keeps opt-out keys and reaches
       .where('action', '=', 'import')
       .execute();
 
-  it.each([
+  it.each<[string, ImportPhase, string, string]>([
     ['inside the transaction, once everything is written', 'report', 'loading', 'loaded'],
     ['just after the commit', 'commit', 'loaded', 'duplicate'],
   ])('killed %s: kept once, copied once, logged once', async (_, phase, leftAs, retryOutcome) => {
@@ -94,7 +71,7 @@ describe('a kill around the commit of a load that keeps opt-out keys and reaches
     await h.drop(name, body(['Susan,White,1960-09-10,ME18 5BB,', `John,Black,1970-03-04,ME16 3AB,${nhs(7101)}`]));
     const sinceBefore = await susanSince();
     expect(sinceBefore).toHaveLength(1);
-    await killedAt(phase, name);
+    await killImportAtPhase(h, phase, name);
     // Where the kill landed: before the commit nothing of the file is in the store; after it,
     // the run is loaded but its entry, report and move are still to do.
     const left = await h.store.db.selectFrom('import_run').selectAll().where('blob_name', '=', name).execute();

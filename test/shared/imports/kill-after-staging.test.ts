@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nhs } from '../../support/linked-people.js';
-import { AGREEMENTS_DIR, createImportHarness, type ImportHarness } from './import-harness.js';
+import { createImportHarness, type ImportHarness } from './import-harness.js';
+import { killImportAtPhase } from './kill-at-phase.js';
 
 /**
  * A report is staged before the run it reports is finished (`processed/<file>.report.<run>.staged`
@@ -22,28 +21,6 @@ describe('a process killed after a report was staged, before its run was finishe
   });
   afterEach(async () => h.close());
 
-  async function killedAt(phase: string, blobName: string) {
-    const killed = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'test/shared/imports/kill-at-phase.child.ts'],
-      {
-        env: {
-          ...process.env,
-          KILL_SQLITE_PATH: h.paths.sqlite,
-          KILL_SECRETS_PATH: h.paths.secrets,
-          KILL_AZURITE: inject('azuriteConnectionString'),
-          KILL_AGREEMENTS_DIR: AGREEMENTS_DIR,
-          KILL_CONTAINERS: JSON.stringify(h.containers),
-          KILL_BLOB_NAME: blobName,
-          KILL_AT_PHASE: phase,
-        },
-      },
-    ).then(
-      () => undefined,
-      (err: unknown) => err as { signal?: string; stderr?: string; code?: number },
-    );
-    expect(killed?.signal, `${killed?.code} ${killed?.stderr}`).toBe('SIGKILL');
-  }
   const names = async (container: 'processed' | 'rejected') => {
     const found: string[] = [];
     for await (const blob of h.blobs.getContainerClient(h.containers[container]).listBlobsFlat()) found.push(blob.name);
@@ -54,7 +31,7 @@ describe('a process killed after a report was staged, before its run was finishe
   it('leaves no staged copy in rejected/ once the retry has rejected the file', async () => {
     const name = `la-housing/${DATASET}/header-only.csv`;
     await h.drop(name, `${HEADER}\n`);
-    await killedAt('report', name);
+    await killImportAtPhase(h, 'report', name);
     expect(await runs()).toMatchObject([{ status: 'loading' }]);
     expect((await names('rejected')).filter((n) => n.endsWith('.staged'))).toHaveLength(1);
 
@@ -69,7 +46,7 @@ describe('a process killed after a report was staged, before its run was finishe
     const first = `la-housing/${DATASET}/a.csv`;
     const copy = `la-housing/${DATASET}/a-again.csv`;
     await h.drop(first, content);
-    await killedAt('report', first);
+    await killImportAtPhase(h, 'report', first);
     expect(await runs()).toMatchObject([{ status: 'loading', blob_name: first }]);
     expect((await names('processed')).filter((n) => n.endsWith('.staged'))).toHaveLength(1);
 

@@ -1,5 +1,5 @@
 /**
- * Run by kill-after-kept-keys.test.ts in a child process: imports one blob and SIGKILLs itself
+ * Run by killImportAtPhase (kill-at-phase.ts) in a child process: imports one blob and SIGKILLs itself
  * when the import ends the phase KILL_AT_PHASE (import-phases.ts) for the first time — a crash no
  * finally block or rollback handler sees. `report` ends inside the load's transaction, after the
  * kept keys, the opt-out copies and the carried person ids are written and the report staged
