@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jonathanIn, linkForReview, nhs } from '../support/linked-people.js';
+import { asHousingReviewer, jonathanIn, linkForReview, listedCandidateIds, nhs } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -325,10 +325,8 @@ describe('DPO API: an entry about two people', () => {
       body: { givenName: 'Jonathan', familyName: 'Smyth', dateOfBirth: '2012-03-04' },
     });
     expect(search.status).toBe(200);
-    const reviewer = { party: 'la-housing', roles: ['reviewer'], purpose: PURPOSE };
-    const listed = await callApi(t, '/v1/link-candidates', reviewer);
-    const [candidate] = listed.body.candidates as { candidateId: string }[];
-    expect((await callApi(t, `/v1/link-candidates/${candidate!.candidateId}`, reviewer)).status).toBe(200);
+    const [candidate] = await listedCandidateIds(t);
+    expect((await asHousingReviewer(t, `/v1/link-candidates/${candidate!}`)).status).toBe(200);
 
     const to = new Date(Date.now() + 60_000).toISOString();
     const activity = await callApi(

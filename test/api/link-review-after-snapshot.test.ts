@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostExtracts, type HostExtracts } from '../support/host-extracts.js';
-import { linkForReview } from '../support/linked-people.js';
+import { asHousingReviewer, linkForReview, listedCandidateIds } from '../support/linked-people.js';
 import { raceAtFirstWrite } from '../support/pass-at-consent-check.js';
-import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+import { startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
  * An officer's decision on a candidate one of whose records the party's next snapshot has
@@ -17,20 +17,9 @@ describe('a review decision after a snapshot replaced one of the candidate recor
   let extracts: HostExtracts;
   const AGREEMENT = 'social-care-education-housing';
   const DATASET = 'multiple-disadvantage-indicators';
-  const PURPOSE = 'homelessness-prevention';
   const HOUSING_HEAD = 'firstName,lastName,dateOfBirth,homePostcode,inRentArrears,inTemporaryAccommodation';
   const CARE_HEAD = 'firstName,lastName,dateOfBirth,homePostcode,childProtection';
 
-  const reviewer = (path: string, method = 'GET', requestId = randomUUID()) =>
-    callApi(t, path, {
-      method,
-      party: 'la-housing',
-      roles: ['reviewer'],
-      purpose: PURPOSE,
-      headers: { 'x-request-id': requestId },
-    });
-  const candidateIds = async () =>
-    ((await reviewer('/v1/link-candidates')).body.candidates as { candidateId: string }[]).map((c) => c.candidateId);
   let file = 0;
   const load = (party: string, lines: readonly string[]) =>
     extracts.load(party, DATASET, `extract-${String(++file).padStart(3, '0')}.csv`, lines);
@@ -68,9 +57,9 @@ describe('a review decision after a snapshot replaced one of the candidate recor
     await load('la-housing', [HOUSING_HEAD, `${first},${housingLast},2012-03-04,ME14 1XX,Y,Y`]);
     await load('la-childrens-social-care', [CARE_HEAD, `${first},${careLast},2012-03-04,ME14 1XX,Y`]);
     await linkForReview(t, AGREEMENT);
-    const ids = await candidateIds();
+    const ids = await listedCandidateIds(t);
     expect(ids).toHaveLength(1);
-    expect((await reviewer(`/v1/link-candidates/${ids[0]}`)).status).toBe(200);
+    expect((await asHousingReviewer(t, `/v1/link-candidates/${ids[0]}`)).status).toBe(200);
     return ids[0]!;
   };
 
@@ -93,7 +82,11 @@ describe('a review decision after a snapshot replaced one of the candidate recor
       // Housing's next snapshot: the same person, moved (a new record row, of other values).
       const snapshot = () => load('la-housing', [HOUSING_HEAD, `${c.first},${c.housing},2012-03-04,ME15 2YY,Y,Y`]);
       const requestId = randomUUID();
-      const decide = () => reviewer(`/v1/link-candidates/${id}/${c.verdict}`, 'POST', requestId);
+      const decide = () =>
+        asHousingReviewer(t, `/v1/link-candidates/${id}/${c.verdict}`, {
+          method: 'POST',
+          headers: { 'x-request-id': requestId },
+        });
       let answer;
       if (c.when === 'before the request') {
         await snapshot();
@@ -117,7 +110,7 @@ describe('a review decision after a snapshot replaced one of the candidate recor
 
       // The next pass asks about the pair again, as its records now are, under a new id.
       await linkForReview(t, AGREEMENT);
-      const open = await candidateIds();
+      const open = await listedCandidateIds(t);
       expect(open).toHaveLength(1);
       expect(open[0]).not.toBe(id);
       expect(new Set(await peopleNamed(c.first)).size, 'two people until an officer decides').toBe(2);

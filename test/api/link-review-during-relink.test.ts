@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jonathanIn, linkForReview } from '../support/linked-people.js';
+import { asHousingReviewer, jonathanIn, linkForReview, listedCandidateIds } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
-import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+import { startTestHost, type TestHost } from '../support/test-host.js';
 import { raceAtFirstWrite } from '../support/pass-at-consent-check.js';
 
 /**
@@ -14,22 +14,11 @@ import { raceAtFirstWrite } from '../support/pass-at-consent-check.js';
  */
 describe('a review decision straddling a new snapshot and its linking pass', () => {
   let t: TestHost;
-  const PURPOSE = 'homelessness-prevention';
   const AGREEMENT = 'social-care-education-housing';
   const CARE = jonathanIn('la-childrens-social-care', 'Smith', { childProtection: true });
   let careRecord: string;
 
   const pass = () => linkForReview(t, AGREEMENT);
-  const reviewer = (path: string, method = 'GET', requestId = randomUUID()) =>
-    callApi(t, path, {
-      method,
-      party: 'la-housing',
-      roles: ['reviewer'],
-      purpose: PURPOSE,
-      headers: { 'x-request-id': requestId },
-    });
-  const candidateIds = async () =>
-    ((await reviewer('/v1/link-candidates')).body.candidates as { candidateId: string }[]).map((c) => c.candidateId);
 
   /** The care record replaced as a new snapshot of the same values replaces it (a new record id), then a pass. */
   const replaceCareRecordAndRelink = async () => {
@@ -57,13 +46,16 @@ describe('a review decision straddling a new snapshot and its linking pass', () 
 
   for (const verdict of ['confirm', 'reject'] as const) {
     it(`${verdict}: tells the officer the candidate is gone, not that someone decided it; decides nothing`, async () => {
-      const [id] = await candidateIds();
+      const [id] = await listedCandidateIds(t);
       expect(id).toBeDefined();
       const s = t.host.services;
       const requestId = randomUUID();
       // The first transaction the request opens is its write: snapshot and pass commit just before it.
       const answer = await raceAtFirstWrite(s, replaceCareRecordAndRelink, () =>
-        reviewer(`/v1/link-candidates/${id}/${verdict}`, 'POST', requestId),
+        asHousingReviewer(t, `/v1/link-candidates/${id}/${verdict}`, {
+          method: 'POST',
+          headers: { 'x-request-id': requestId },
+        }),
       );
 
       const entries = await s.store.db
@@ -72,7 +64,7 @@ describe('a review decision straddling a new snapshot and its linking pass', () 
         .where('request_id', '=', requestId)
         .execute();
       const decisions = await s.store.db.selectFrom('link_decision').select('decision').execute();
-      const open = await candidateIds();
+      const open = await listedCandidateIds(t);
       expect({ status: answer.status, type: answer.body.type, entries, decisions }).toEqual({
         status: 404,
         type: 'urn:lintel:problem:candidate-unknown',

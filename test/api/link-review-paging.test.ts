@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jonathanIn, linkForReview } from '../support/linked-people.js';
+import { asHousingReviewer, jonathanIn, linkForReview } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
-import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+import { startTestHost, type TestHost } from '../support/test-host.js';
 
 describe('link review: paging and candidates without a key', () => {
   let t: TestHost;
-  const PURPOSE = 'homelessness-prevention';
-  const reviewer = (path: string, method = 'GET', extra: Record<string, unknown> = {}) =>
-    callApi(t, path, { party: 'la-housing', roles: ['reviewer'], purpose: PURPOSE, method, ...extra });
   let base: { id: string; record_a: string; record_b: string; first_run_id: string };
 
   beforeAll(async () => {
@@ -59,12 +56,12 @@ describe('link review: paging and candidates without a key', () => {
       'limit=Infinity',
       'after=1.000000_zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz',
     ])
-      statuses[q] = (await reviewer(`/v1/link-candidates?${q}`)).status;
+      statuses[q] = (await asHousingReviewer(t, `/v1/link-candidates?${q}`)).status;
     statuses.badJson = (
-      await reviewer(`/v1/link-candidates/${randomUUID()}/confirm`, 'POST', { rawBody: '{nope' })
+      await asHousingReviewer(t, `/v1/link-candidates/${randomUUID()}/confirm`, { method: 'POST', rawBody: '{nope' })
     ).status;
-    statuses.upper = (await reviewer(`/v1/link-candidates/${base.id.toUpperCase()}`)).status;
-    statuses.pct = (await reviewer(`/v1/link-candidates/%E0%A4%A`)).status;
+    statuses.upper = (await asHousingReviewer(t, `/v1/link-candidates/${base.id.toUpperCase()}`)).status;
+    statuses.pct = (await asHousingReviewer(t, `/v1/link-candidates/%E0%A4%A`)).status;
     expect(Object.values(statuses).every((s) => s < 500)).toBe(true);
   });
 
@@ -75,7 +72,7 @@ describe('link review: paging and candidates without a key', () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (let n = 0; n < 20; n++) {
-      const res = await reviewer(`/v1/link-candidates?limit=1${after ? `&after=${after}` : ''}`);
+      const res = await asHousingReviewer(t, `/v1/link-candidates?limit=1${after ? `&after=${after}` : ''}`);
       expect(res.status).toBe(200);
       seen.push(...(res.body.candidates as { candidateId: string }[]).map((c) => c.candidateId));
       after = res.body.next as string | null;
@@ -88,7 +85,7 @@ describe('link review: paging and candidates without a key', () => {
 
   it('an open candidate without a pair key is not answered as already decided', async () => {
     const id = await addCandidate(0.5, null);
-    const res = await reviewer(`/v1/link-candidates/${id}/reject`, 'POST');
+    const res = await asHousingReviewer(t, `/v1/link-candidates/${id}/reject`, { method: 'POST' });
     const row = await t.host.services.store.db
       .selectFrom('record_link')
       .select('status')

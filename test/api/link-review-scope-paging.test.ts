@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linkForReview } from '../support/linked-people.js';
+import { asHousingReviewer, linkForReview } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
-import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+import { startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
  * A reviewer pages through the candidates it may decide. Where most open candidates are outside
@@ -14,9 +14,7 @@ import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 describe('link review pages, with candidates outside the joint system scope', () => {
   let t: TestHost;
   const DATASET = 'multiple-disadvantage-indicators';
-  const PURPOSE = 'homelessness-prevention';
   const AGREEMENT = 'social-care-education-housing';
-  const reviewer = (path: string) => callApi(t, path, { party: 'la-housing', roles: ['reviewer'], purpose: PURPOSE });
   const inScope: string[] = [];
   const outOfScope: string[] = [];
 
@@ -95,19 +93,19 @@ describe('link review pages, with candidates outside the joint system scope', ()
 
   it('fills each page with candidates the reviewer may decide, and says there are no more only at the end', async () => {
     const before = await t.accessLogSize();
-    const first = await reviewer('/v1/link-candidates?limit=2');
+    const first = await asHousingReviewer(t, '/v1/link-candidates?limit=2');
     expect(first.status).toBe(200);
     const firstIds = (first.body.candidates as { candidateId: string }[]).map((c) => c.candidateId);
     expect(firstIds).toEqual(inScope.slice(0, 2));
     expect(first.body.next).not.toBeNull();
 
-    const second = await reviewer(`/v1/link-candidates?limit=2&after=${String(first.body.next)}`);
+    const second = await asHousingReviewer(t, `/v1/link-candidates?limit=2&after=${String(first.body.next)}`);
     expect(second.status).toBe(200);
     expect((second.body.candidates as { candidateId: string }[]).map((c) => c.candidateId)).toEqual(inScope.slice(2));
     expect(second.body.next).toBeNull();
 
     // Exactly the three, once each: none out of scope, none missed.
-    const all = await reviewer('/v1/link-candidates?limit=3');
+    const all = await asHousingReviewer(t, '/v1/link-candidates?limit=3');
     expect((all.body.candidates as { candidateId: string }[]).map((c) => c.candidateId)).toEqual(inScope);
     expect(all.body.next).toBeNull();
     expect(JSON.stringify([first.body, second.body, all.body])).not.toContain(outOfScope[0]);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jonathanIn, linkForReview } from '../support/linked-people.js';
+import { asHousingReviewer, jonathanIn, linkForReview, listedCandidateIds } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
-import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+import { startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
  * The ISA keeps data on the joint system "only whilst clients of Housing are in temporary
@@ -14,15 +14,8 @@ import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
  */
 describe('link review within the joint system scope', () => {
   let t: TestHost;
-  const PURPOSE = 'homelessness-prevention';
   const NHS = '9434765919';
 
-  const reviewer = (path: string, method = 'GET') =>
-    callApi(t, path, { party: 'la-housing', roles: ['reviewer'], purpose: PURPOSE, method });
-  const listed = async () =>
-    ((await reviewer('/v1/link-candidates?limit=100')).body.candidates as { candidateId: string }[]).map(
-      (c) => c.candidateId,
-    );
   const openCandidates = async () =>
     (
       await t.host.services.store.db
@@ -54,13 +47,13 @@ describe('link review within the joint system scope', () => {
     expect(others).toEqual([]);
 
     const before = await t.accessLogSize();
-    expect(await listed()).toEqual([]);
-    const view = await reviewer(`/v1/link-candidates/${id}`);
+    expect(await listedCandidateIds(t, 'limit=100')).toEqual([]);
+    const view = await asHousingReviewer(t, `/v1/link-candidates/${id}`);
     expect(view.status).toBe(404);
     expect(view.text).not.toMatch(/Jonathan|Smyth|Smith|2012-03-04|ME14/);
-    const confirm = await reviewer(`/v1/link-candidates/${id}/confirm`, 'POST');
+    const confirm = await asHousingReviewer(t, `/v1/link-candidates/${id}/confirm`, { method: 'POST' });
     expect(confirm.status).toBe(404);
-    const reject = await reviewer(`/v1/link-candidates/${id}/reject`, 'POST');
+    const reject = await asHousingReviewer(t, `/v1/link-candidates/${id}/reject`, { method: 'POST' });
     expect(reject.status).toBe(404);
     // Each call leaves exactly one entry, and nothing was decided.
     expect((await t.accessLogSize()) - before).toBe(4);
@@ -80,10 +73,10 @@ describe('link review within the joint system scope', () => {
       ),
     );
     await relink();
-    const ids = await listed();
+    const ids = await listedCandidateIds(t, 'limit=100');
     expect(ids.length).toBeGreaterThan(0);
     for (const id of ids) {
-      const view = await reviewer(`/v1/link-candidates/${id}`);
+      const view = await asHousingReviewer(t, `/v1/link-candidates/${id}`);
       expect(view.status).toBe(200);
     }
   });

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalSecretSource } from '../../shared/secrets/local-secret-source.js';
 import { SecretUnavailableError } from '../../shared/secrets/secret-source.js';
-import { jonathanIn, linkForReview } from '../support/linked-people.js';
+import { asHousingReviewer, jonathanIn, linkForReview, listedCandidateIds } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -23,11 +23,6 @@ describe('link review API', () => {
     path: string,
     init: { party: string; roles: string[]; purpose?: string; method?: string; body?: unknown },
   ) => callApi(t, path, { method: 'GET', ...init });
-  const reviewer = (path: string, method = 'GET') =>
-    call(path, { party: 'la-housing', roles: ['reviewer'], purpose: PURPOSE, method });
-
-  const candidateIds = async () =>
-    ((await reviewer('/v1/link-candidates')).body.candidates as { candidateId: string }[]).map((c) => c.candidateId);
 
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
@@ -48,7 +43,7 @@ describe('link review API', () => {
   });
 
   it('lists the candidate to a reviewer, with sources and no personal data', async () => {
-    const res = await reviewer('/v1/link-candidates');
+    const res = await asHousingReviewer(t, '/v1/link-candidates');
     expect(res.status).toBe(200);
     const candidates = res.body.candidates as { candidateId: string; tier: number; records: unknown[] }[];
     expect(candidates).toHaveLength(1);
@@ -63,9 +58,9 @@ describe('link review API', () => {
   });
 
   it('shows one candidate with identification items only, and logs both people as its subject', async () => {
-    const [id] = await candidateIds();
+    const [id] = await listedCandidateIds(t);
     const before = (await logEntries()).length;
-    const res = await reviewer(`/v1/link-candidates/${id}`);
+    const res = await asHousingReviewer(t, `/v1/link-candidates/${id}`);
     expect(res.status).toBe(200);
     const records = res.body.records as { fields: Record<string, unknown> }[];
     expect(records.map((r) => r.fields.lastName).sort()).toEqual(['Smith', 'Smyth']);
@@ -85,7 +80,7 @@ describe('link review API', () => {
   });
 
   it('refuses every other role and party, as 403, and an unknown id as 404', async () => {
-    const [id] = await candidateIds();
+    const [id] = await listedCandidateIds(t);
     const officer = await call(`/v1/link-candidates/${id}`, {
       party: 'la-housing',
       roles: ['housing-officer'],
@@ -100,29 +95,29 @@ describe('link review API', () => {
     expect(provider.status).toBe(403);
     const noPurpose = await call('/v1/link-candidates', { party: 'la-housing', roles: ['reviewer'] });
     expect(noPurpose.status).toBe(400);
-    const unknown = await reviewer('/v1/link-candidates/00000000-0000-4000-8000-000000000000');
+    const unknown = await asHousingReviewer(t, '/v1/link-candidates/00000000-0000-4000-8000-000000000000');
     expect(unknown.status).toBe(404);
     expect((unknown.body as { type: string }).type).toBe('urn:lintel:problem:candidate-unknown');
-    const junk = await reviewer('/v1/link-candidates/not-an-id/confirm', 'POST');
+    const junk = await asHousingReviewer(t, '/v1/link-candidates/not-an-id/confirm', { method: 'POST' });
     expect(junk.status).toBe(404);
   });
 
   it('makes no decision while the access log cannot be written', async () => {
-    const [id] = await candidateIds();
+    const [id] = await listedCandidateIds(t);
     const db = t.host.services.store.db;
     await sql`alter table access_log rename to access_log_unreachable`.execute(db);
     try {
-      const confirmed = await reviewer(`/v1/link-candidates/${id}/confirm`, 'POST');
+      const confirmed = await asHousingReviewer(t, `/v1/link-candidates/${id}/confirm`, { method: 'POST' });
       expect(confirmed.status).toBe(503);
     } finally {
       await sql`alter table access_log_unreachable rename to access_log`.execute(db);
     }
     expect(await db.selectFrom('link_decision').selectAll().execute()).toEqual([]);
-    expect(await candidateIds()).toEqual([id]);
+    expect(await listedCandidateIds(t)).toEqual([id]);
   });
 
   it('makes no decision while person-ref-key cannot be read: 503, as the confirmation could not keep its records', async () => {
-    const [id] = await candidateIds();
+    const [id] = await listedCandidateIds(t);
     const secrets = t.host.services.secrets as LocalSecretSource;
     const get = secrets.get.bind(secrets);
     const spy = vi.spyOn(secrets, 'get').mockImplementation(async (name, version) => {
@@ -130,23 +125,23 @@ describe('link review API', () => {
       return get(name, version);
     });
     try {
-      const confirmed = await reviewer(`/v1/link-candidates/${id}/confirm`, 'POST');
+      const confirmed = await asHousingReviewer(t, `/v1/link-candidates/${id}/confirm`, { method: 'POST' });
       expect(confirmed.status).toBe(503);
       expect(confirmed.body).toMatchObject({ type: 'urn:lintel:problem:key-unavailable' });
     } finally {
       spy.mockRestore();
     }
     expect(await t.host.services.store.db.selectFrom('link_decision').selectAll().execute()).toEqual([]);
-    expect(await candidateIds()).toEqual([id]);
+    expect(await listedCandidateIds(t)).toEqual([id]);
   });
 
   it('confirming joins the records into one person a housing officer then sees whole; a second decision is 409', async () => {
-    const [id] = await candidateIds();
+    const [id] = await listedCandidateIds(t);
     const before = (await logEntries()).length;
-    const confirmed = await reviewer(`/v1/link-candidates/${id}/confirm`, 'POST');
+    const confirmed = await asHousingReviewer(t, `/v1/link-candidates/${id}/confirm`, { method: 'POST' });
     expect(confirmed.status).toBe(200);
     expect(confirmed.body).toMatchObject({ candidateId: id, decision: 'confirmed' });
-    const again = await reviewer(`/v1/link-candidates/${id}/reject`, 'POST');
+    const again = await asHousingReviewer(t, `/v1/link-candidates/${id}/reject`, { method: 'POST' });
     expect(again.status).toBe(409);
     const entries = (await logEntries()).slice(before);
     expect(entries.map((e) => [e.action, e.reason_code])).toEqual([
@@ -155,7 +150,7 @@ describe('link review API', () => {
     ]);
     // Each names the dataset of the pair it decided on, as the view's entry does.
     for (const entry of entries) expect(entry.datasets).toContain('multiple-disadvantage-indicators');
-    expect(await candidateIds()).toEqual([]);
+    expect(await listedCandidateIds(t)).toEqual([]);
 
     const search = await call('/v1/people/search', {
       party: 'la-housing',

@@ -5,7 +5,7 @@ import { findCandidate, listCandidates } from '../../shared/linkage/review-queue
 import type { ProbabilisticOptions } from '../../shared/matching/probabilistic.js';
 import type { ImportHarness } from '../shared/imports/import-harness.js';
 import type { TestRecord } from './records.js';
-import type { TestHost } from './test-host.js';
+import { callApi, type ApiAnswer, type ApiCall, type TestHost } from './test-host.js';
 
 /** A valid NHS number in the 999 test range, from a six-digit serial. */
 export function nhs(serial: number): string {
@@ -265,4 +265,23 @@ export function reviewLinkDeps(h: Pick<ImportHarness, 'linkDeps'>): LinkDependen
 export function linkForReview(t: TestHost, agreementId: string): Promise<LinkRunSummary> {
   const { store, secrets, agreements, logger } = t.host.services;
   return linkPeople({ store, secrets, agreements, logger, probabilistic: REVIEW_EVERY_PAIR }, agreementId, 'full');
+}
+
+/**
+ * An API call as the officer the link-review tests list, open and decide candidates as: a
+ * reviewer of the council's housing team, for homelessness prevention.
+ */
+export function asHousingReviewer(
+  t: TestHost,
+  path: string,
+  init: Omit<ApiCall, 'party' | 'roles' | 'token' | 'purpose'> = {},
+): Promise<ApiAnswer> {
+  return callApi(t, path, { ...init, party: 'la-housing', roles: ['reviewer'], purpose: 'homelessness-prevention' });
+}
+
+/** The ids of the candidates {@link asHousingReviewer}'s list shows, in its order; `query` as `limit=100`. */
+export async function listedCandidateIds(t: TestHost, query?: string): Promise<string[]> {
+  const res = await asHousingReviewer(t, `/v1/link-candidates${query ? `?${query}` : ''}`);
+  expect(res.status).toBe(200);
+  return (res.body.candidates as { candidateId: string }[]).map((c) => c.candidateId);
 }
