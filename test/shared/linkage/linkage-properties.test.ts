@@ -412,7 +412,13 @@ describe('linkage over random histories (property)', () => {
           await h.close();
         }
       }),
-      { numRuns: Number(process.env.LINKAGE_PROPERTY_RUNS ?? 30), endOnFailure: false },
+      {
+        numRuns: Number(process.env.LINKAGE_PROPERTY_RUNS ?? 30),
+        endOnFailure: false,
+        ...(process.env.LINKAGE_PROPERTY_SEED
+          ? { seed: Number(process.env.LINKAGE_PROPERTY_SEED), path: process.env.LINKAGE_PROPERTY_PATH }
+          : {}),
+      },
     );
   }, 600_000);
 });
