@@ -149,6 +149,11 @@ export class LinkDecisions {
     );
   }
 
+  /** Whether any decision is held: if none, every pair the tier proposes is a candidate. */
+  get any(): boolean {
+    return this.#held.size > 0;
+  }
+
   /** Whether any rejection is held: if none, no pair of records need be kept apart. */
   get hasRejections(): boolean {
     return this.#rejections > 0;

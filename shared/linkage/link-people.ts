@@ -37,7 +37,9 @@ import { readStoreSources, type StoreSource } from './store-sources.js';
  *   that did not change are kept as they are.
  * - `full`: every pair of sources is linked again.
  * - `review`: after an officer's decision, people are formed again; a source holding records
- *   never linked is linked as in an incremental pass.
+ *   never linked is linked as in an incremental pass, and the probabilistic tier's links of every
+ *   other pair of sources are decided again (the decision may hold for pairs other than the one
+ *   the officer decided: see redecideSourcePair).
  *
  * A pair an officer confirmed is linked (as confirmed) in every pass of its two sources while its
  * records are held, whether or not the tier proposes it again (link-decisions.ts).
@@ -167,6 +169,9 @@ export async function linkPeople(
       sources.map((s) => s.batch),
     );
     const linked = await relinkSourcePairs(trx, deps, rules, decisions, sources, pairs, runId, startedAt);
+    // Decisions change only by an officer's word, which a review pass follows.
+    if (kind === 'review')
+      await redecideSourcePairs(trx, deps, rules, decisions, sources, pairs, runId, startedAt, linked);
     const people = await formPeople(trx, deps.store.dialect.engine, agreementId, sources, decisions);
 
     const result: LinkRunSummary = {
@@ -246,6 +251,14 @@ function sourcePairsToLink(sources: readonly StoreSource[], kind: LinkRunKind): 
   return pairs;
 }
 
+/** What a pass counts of the probabilistic tier's pairs (see {@link LinkRunSummary}). */
+interface TierCounts {
+  candidates: number;
+  candidatesConfirmedEarlier: number;
+  candidatesRejectedEarlier: number;
+  confirmedNotProposed: number;
+}
+
 async function relinkSourcePairs(
   trx: Kysely<Database>,
   deps: LinkDependencies,
@@ -257,10 +270,12 @@ async function relinkSourcePairs(
   at: string,
 ) {
   const linksByTier: Record<string, number> = {};
-  let candidates = 0;
-  let candidatesConfirmedEarlier = 0;
-  let candidatesRejectedEarlier = 0;
-  let confirmedNotProposed = 0;
+  const counts: TierCounts = {
+    candidates: 0,
+    candidatesConfirmedEarlier: 0,
+    candidatesRejectedEarlier: 0,
+    confirmedNotProposed: 0,
+  };
 
   for (const [a, b] of pairs) {
     const left = sources[a]!;
@@ -272,11 +287,13 @@ async function relinkSourcePairs(
     const fresh: NewLink[] = [];
     const base = { agreement_id: rules.agreementId, source_a: left.id, source_b: right.id, last_run_id: runId };
     const d = result.deterministic;
+    const ruleLinked = new Set<string>();
     for (let k = 0; k < d.count; k++) {
       const i = d.left[k]!;
       const j = d.right[k]!;
       const tier = d.tier[k]!;
       linksByTier[tier] = (linksByTier[tier] ?? 0) + 1;
+      ruleLinked.add(`${i},${j}`);
       fresh.push({
         ...base,
         record_a: left.batch.recordId[i]!,
@@ -291,69 +308,217 @@ async function relinkSourcePairs(
     }
     const tier = rules.probabilisticTier;
     if (tier !== null) {
-      /** A link of the probabilistic tier: a candidate, or one an officer confirmed. */
-      const probabilisticLink = (
-        i: number,
-        j: number,
-        status: 'candidate' | 'confirmed',
-        score: number | null,
-        keys: Pick<PairDecision, 'pairKey' | 'identityKey'>,
-      ): NewLink => ({
-        ...base,
-        record_a: left.batch.recordId[i]!,
-        record_b: right.batch.recordId[j]!,
-        tier,
-        rule: 'fellegi-sunter',
-        score,
-        status,
-        pair_key: keys.pairKey,
-        identity_key: keys.identityKey,
-      });
       const c = result.candidates;
-      if (c !== null) {
-        for (let k = 0; k < c.count; k++) {
-          const i = c.left[k]!;
-          const j = c.right[k]!;
-          // Two NI numbers are never joined by a confirmation (cluster.ts), which the officer, shown
-          // no NI number, could not know: such a pair is not asked about.
-          if (identifiersDiffer(left.batch.niHash[i] ?? '', right.batch.niHash[j] ?? '')) continue;
-          // Found under the pair's own key, an earlier release's, or (a confirmation) its identity key.
-          const found = await decisions.find(trx, a, i, b, j);
-          if (found.decision === 'rejected') {
-            candidatesRejectedEarlier++;
-            continue;
-          }
-          const confirmed = found.decision === 'confirmed';
-          if (confirmed) candidatesConfirmedEarlier++;
-          else candidates++;
-          const score = Math.round(c.probability[k]! * 1e6) / 1e6;
-          fresh.push(probabilisticLink(i, j, confirmed ? 'confirmed' : 'candidate', score, found));
-        }
+      const proposed: ProposedPair[] = [];
+      for (let k = 0; k < (c?.count ?? 0); k++) {
+        proposed.push({ i: c!.left[k]!, j: c!.right[k]!, score: Math.round(c!.probability[k]! * 1e6) / 1e6 });
       }
-      // What the officer confirmed holds while its two records are held, proposed or not: a record
-      // that moved house may score the pair below the review threshold (link-decisions.ts). With
-      // the checks a candidate gets: no pair of two NHS numbers, UPNs, system ids or NI numbers,
-      // nor one whose identifiers cannot be compared, and none a rule already links.
-      const linked = new Set<string>();
-      for (let k = 0; k < d.count; k++) linked.add(`${d.left[k]!},${d.right[k]!}`);
-      for (let k = 0; k < (c?.count ?? 0); k++) linked.add(`${c!.left[k]!},${c!.right[k]!}`);
-      for (const [i, j] of decisions.confirmedPairs(a, b)) {
-        if (linked.has(`${i},${j}`)) continue;
-        if (
-          hardIdentifierConflict(left.batch, i, right.batch, j) !== null ||
-          weakLinkConflict(left.batch, i, right.batch, j) !== null
-        )
-          continue;
-        const found = await decisions.find(trx, a, i, b, j);
-        if (found.decision !== 'confirmed') continue;
-        confirmedNotProposed++;
-        // Not scored as a candidate this pass: held by the officer's word alone.
-        fresh.push(probabilisticLink(i, j, 'confirmed', null, found));
-      }
+      const decided = await decideTierPairs(trx, decisions, sources, a, b, proposed, ruleLinked, counts);
+      for (const pair of decided) if (pair.status !== 'rejected') fresh.push(tierLink(base, left, right, tier, pair));
     }
     await replaceLinks(trx, deps.store.dialect.engine, rules.agreementId, left.id, right.id, fresh, runId, at);
   }
-  return { linksByTier, candidates, candidatesConfirmedEarlier, candidatesRejectedEarlier, confirmedNotProposed };
+  return { linksByTier, ...counts };
+}
+
+/** A pair the probabilistic tier proposes: record i of the left source, j of the right, and its rounded probability. */
+interface ProposedPair {
+  readonly i: number;
+  readonly j: number;
+  readonly score: number;
+}
+
+/** A pair of the probabilistic tier with the decision that holds for it; score null where not proposed. */
+interface DecidedPair {
+  readonly i: number;
+  readonly j: number;
+  readonly score: number | null;
+  readonly status: 'candidate' | 'confirmed' | 'rejected';
+  readonly keys: Pick<PairDecision, 'pairKey' | 'identityKey'>;
+}
+
+function tierLink(
+  base: Pick<NewLink, 'agreement_id' | 'source_a' | 'source_b' | 'last_run_id'>,
+  left: StoreSource,
+  right: StoreSource,
+  tier: number,
+  pair: DecidedPair,
+): NewLink {
+  return {
+    ...base,
+    record_a: left.batch.recordId[pair.i]!,
+    record_b: right.batch.recordId[pair.j]!,
+    tier,
+    rule: 'fellegi-sunter',
+    score: pair.score,
+    status: pair.status,
+    pair_key: pair.keys.pairKey,
+    identity_key: pair.keys.identityKey,
+  };
+}
+
+/**
+ * The probabilistic tier's pairs of sources a and b as officers' decisions leave them: each pair
+ * the tier proposes (a candidate, or confirmed or rejected as decided), then each pair a
+ * confirmation holds for that the tier did not propose and no rule links.
+ */
+async function decideTierPairs(
+  trx: Kysely<Database>,
+  decisions: LinkDecisions,
+  sources: readonly StoreSource[],
+  a: number,
+  b: number,
+  proposed: readonly ProposedPair[],
+  ruleLinked: ReadonlySet<string>,
+  counts: TierCounts,
+): Promise<DecidedPair[]> {
+  const left = sources[a]!.batch;
+  const right = sources[b]!.batch;
+  const decided: DecidedPair[] = [];
+  for (const { i, j, score } of proposed) {
+    // Two NI numbers are never joined by a confirmation (cluster.ts), which the officer, shown
+    // no NI number, could not know: such a pair is not asked about.
+    if (identifiersDiffer(left.niHash[i] ?? '', right.niHash[j] ?? '')) continue;
+    // Found under the pair's own key, an earlier release's, or (a confirmation) its identity key.
+    const found = await decisions.find(trx, a, i, b, j);
+    if (found.decision === 'rejected') {
+      counts.candidatesRejectedEarlier++;
+      decided.push({ i, j, score, status: 'rejected', keys: found });
+      continue;
+    }
+    const confirmed = found.decision === 'confirmed';
+    if (confirmed) counts.candidatesConfirmedEarlier++;
+    else counts.candidates++;
+    decided.push({ i, j, score, status: confirmed ? 'confirmed' : 'candidate', keys: found });
+  }
+  // What the officer confirmed holds while its two records are held, proposed or not: a record
+  // that moved house may score the pair below the review threshold (link-decisions.ts). With
+  // the checks a candidate gets: no pair of two NHS numbers, UPNs, system ids or NI numbers,
+  // nor one whose identifiers cannot be compared, and none a rule already links.
+  const linked = new Set(ruleLinked);
+  for (const { i, j } of proposed) linked.add(`${i},${j}`);
+  for (const [i, j] of decisions.confirmedPairs(a, b)) {
+    if (linked.has(`${i},${j}`)) continue;
+    if (hardIdentifierConflict(left, i, right, j) !== null || weakLinkConflict(left, i, right, j) !== null) continue;
+    const found = await decisions.find(trx, a, i, b, j);
+    if (found.decision !== 'confirmed') continue;
+    counts.confirmedNotProposed++;
+    // Not scored as a candidate this pass: held by the officer's word alone.
+    decided.push({ i, j, score: null, status: 'confirmed', keys: found });
+  }
+  return decided;
+}
+
+/** {@link redecideSourcePair} for every pair of sources the pass does not link again. */
+async function redecideSourcePairs(
+  trx: Kysely<Database>,
+  deps: LinkDependencies,
+  rules: LinkingRules,
+  decisions: LinkDecisions,
+  sources: readonly StoreSource[],
+  relinked: readonly [number, number][],
+  runId: string,
+  at: string,
+  counts: TierCounts,
+): Promise<void> {
+  if (!decisions.any) return;
+  const done = new Set(relinked.map(([a, b]) => `${a},${b}`));
+  for (let a = 0; a < sources.length; a++) {
+    for (let b = a + 1; b < sources.length; b++) {
+      if (done.has(`${a},${b}`)) continue;
+      await redecideSourcePair(trx, deps.store.dialect.engine, rules, decisions, sources, a, b, runId, at, counts);
+    }
+  }
+}
+
+/**
+ * For a review pass, the probabilistic links of a pair of sources it does not link again, as a
+ * full pass would make them: the officer's decision is kept under the pair's key, which other
+ * pairs of the same values share (two rows of one source alike but for an identifier), and the
+ * next pass links those as the decision says — whether or not the tier proposes them (found by
+ * the linkage property test: a confirmation that joined two people only at the next full pass,
+ * after the review pass had answered with them apart). Neither source has changed since these
+ * links were made, so the pairs the tier proposes are the ones stored with a score; each is
+ * decided again, and the pairs held by a confirmation alone are found again. Only what differs
+ * is written; a rejected candidate stays, rejected, for the officer who decides it again.
+ */
+async function redecideSourcePair(
+  trx: Kysely<Database>,
+  engine: Engine,
+  rules: LinkingRules,
+  decisions: LinkDecisions,
+  sources: readonly StoreSource[],
+  a: number,
+  b: number,
+  runId: string,
+  at: string,
+  counts: TierCounts,
+): Promise<void> {
+  const tier = rules.probabilisticTier;
+  if (tier === null) return;
+  const left = sources[a]!;
+  const right = sources[b]!;
+  const leftAt = indexOf(left.batch.recordId);
+  const rightAt = indexOf(right.batch.recordId);
+  const stored = await trx
+    .selectFrom('record_link')
+    .select(['id', 'record_a', 'record_b', 'tier', 'status', 'score'])
+    .where('agreement_id', '=', rules.agreementId)
+    .where('source_a', '=', left.id)
+    .where('source_b', '=', right.id)
+    .execute();
+  const proposed: ProposedPair[] = [];
+  const ruleLinked = new Set<string>();
+  const byPair = new Map<string, (typeof stored)[number]>();
+  for (const row of stored) {
+    const i = leftAt.get(row.record_a);
+    const j = rightAt.get(row.record_b);
+    if (i === undefined || j === undefined) continue;
+    byPair.set(`${i},${j}`, row);
+    if (row.status === 'auto') ruleLinked.add(`${i},${j}`);
+    else if (row.tier === tier && row.score !== null) proposed.push({ i, j, score: row.score });
+  }
+  const decided = await decideTierPairs(trx, decisions, sources, a, b, proposed, ruleLinked, counts);
+  const kept = new Set<string>();
+  const base = { agreement_id: rules.agreementId, source_a: left.id, source_b: right.id, last_run_id: runId };
+  const added: RecordLinkTable[] = [];
+  for (const pair of decided) {
+    const key = `${pair.i},${pair.j}`;
+    kept.add(key);
+    const row = byPair.get(key);
+    if (row === undefined) {
+      added.push({ ...tierLink(base, left, right, tier, pair), id: randomUUID(), first_run_id: runId, created_at: at });
+    } else if (row.status !== pair.status) {
+      await trx
+        .updateTable('record_link')
+        .set({
+          status: pair.status,
+          last_run_id: runId,
+          pair_key: pair.keys.pairKey,
+          identity_key: pair.keys.identityKey,
+        })
+        .where('id', '=', row.id)
+        .execute();
+    }
+  }
+  // A link held by a confirmation alone that no longer holds (a rejection since has ended it).
+  const ended = stored
+    .filter((row) => row.tier === tier && row.status !== 'auto' && row.score === null)
+    .filter((row) => !kept.has(`${leftAt.get(row.record_a)},${rightAt.get(row.record_b)}`))
+    .map((row) => row.id);
+  for (let k = 0; k < ended.length; k += IDS_PER_STATEMENT) {
+    await trx
+      .deleteFrom('record_link')
+      .where('id', 'in', ended.slice(k, k + IDS_PER_STATEMENT))
+      .execute();
+  }
+  await insertLinks(trx, engine, added);
+}
+
+function indexOf(ids: readonly string[]): Map<string, number> {
+  const at = new Map<string, number>();
+  ids.forEach((id, n) => at.set(id, n));
+  return at;
 }
 
 /** Replaces one source pair's links; a link made again keeps its id and the run that first made it. */
@@ -391,6 +556,10 @@ async function replaceLinks(
       created_at: before?.created_at ?? at,
     };
   });
+  await insertLinks(trx, engine, rows);
+}
+
+async function insertLinks(trx: Kysely<Database>, engine: Engine, rows: readonly RecordLinkTable[]): Promise<void> {
   const insert = new BatchedInsert(engine, 'record_link', LINK_COLUMNS);
   for (const row of rows) {
     insert.push(LINK_COLUMNS.map((column) => row[column]));
@@ -525,14 +694,14 @@ async function formPeople(
   const movedAt = new Date().toISOString();
   // The same time as the moves: a subject access request starts the records' window in their
   // new id here (person-id-history.ts).
-  for (let k = 0; k < moved.length; k += SINCE_ROWS) {
+  for (let k = 0; k < moved.length; k += IDS_PER_STATEMENT) {
     await trx
       .updateTable('source_record')
       .set({ person_since: movedAt })
       .where(
         'id',
         'in',
-        moved.slice(k, k + SINCE_ROWS).map((n) => recordIds[n]!),
+        moved.slice(k, k + IDS_PER_STATEMENT).map((n) => recordIds[n]!),
       )
       .execute();
   }
@@ -595,8 +764,8 @@ function compareIds(a: string, b: string): number {
 
 /** Rows a person-id update statement: three parameters each, within SQL Server's 2,100. */
 const UPDATE_ROWS = 500;
-/** Records a `person_since` update names: one parameter each, within SQL Server's 2,100. */
-const SINCE_ROWS = 2_000;
+/** Ids one statement names (records a `person_since` update sets, links a review pass ends): one parameter each, within SQL Server's 2,100. */
+const IDS_PER_STATEMENT = 2_000;
 
 /**
  * One statement for many records' person ids. A first pass writes an id to every record, so

@@ -3,7 +3,7 @@ import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import { withAttributes } from '../../../shared/store/record-attributes.js';
-import { reviewLinkDeps } from '../../support/linked-people.js';
+import { nhs, reviewLinkDeps } from '../../support/linked-people.js';
 
 const AGREEMENT = 'social-care-education-housing';
 const DATASET = 'multiple-disadvantage-indicators';
@@ -59,4 +59,54 @@ describe('a decision on a candidate whose values another row of the source repea
       expect(await people(h)).toEqual(afterReview);
     });
   }
+});
+
+// Found by the linkage property test too (seed 1309265214): housing holds Mary Green twice, alike
+// in every value a decision is keyed on but for her NHS number on one row, which links that row
+// to social care's Mary by the NHS number. The tier proposes social care's Peter Green only with
+// the other row, and the officer confirms it. The next pass finds the confirmation for the NHS
+// row's pair too (the pair's key leaves identifiers out), though the tier does not propose it, and
+// links it as confirmed: the review pass must form those people as well.
+describe('a confirmation whose values a twin repeats in a pair the tier does not propose', () => {
+  let h: ImportHarness;
+  const deps = () => reviewLinkDeps(h);
+
+  beforeEach(async () => {
+    h = await createImportHarness();
+    const header = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,gender';
+    const nhsNumber = nhs(914);
+    const housing = [
+      header,
+      `Mary,Green,1980-05-06,ME15 2YY,${nhsNumber},t0`,
+      'Mary,Green,1980-05-06,ME15 2YY,,t2',
+      'Jonathan,Smith,2012-03-04,ME14 1XX,,t4',
+    ];
+    const socialCare = [
+      header,
+      'Peter,Green,1979-07-08,ME15 2YY,,t1',
+      `Mary,Green,1980-05-06,ME15 2YY,${nhsNumber},t3`,
+    ];
+    expect((await h.importFile(`la-housing/${DATASET}/a.csv`, housing.join('\n'))).outcome).toBe('loaded');
+    expect((await h.importFile(`la-childrens-social-care/${DATASET}/a.csv`, socialCare.join('\n'))).outcome).toBe(
+      'loaded',
+    );
+    await linkPeople(deps(), AGREEMENT, 'full');
+  });
+  afterEach(async () => h.close());
+
+  it('forms, once confirmed, the people a full relink forms', async () => {
+    const open = (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 100 })).candidates;
+    const tagsOf = async (candidateId: string) =>
+      (await findCandidate(h.store, candidateId))?.recordsInFull.map((r) => String(r.attributes.gender)).sort();
+    const pairs = await Promise.all(open.map(async (c) => (await tagsOf(c.candidateId))?.join(',')));
+    // The tier proposes Peter with the row without an NHS number only.
+    expect(pairs).toEqual(['t1,t2']);
+    const candidate = await findCandidate(h.store, open[0]!.candidateId);
+    const outcome = await decideCandidate(deps(), candidate!, { decision: 'confirmed', by, at: new Date() });
+    expect(outcome.outcome).toBe('decided');
+    const afterReview = await people(h);
+    const summary = await linkPeople(deps(), AGREEMENT, 'full');
+    expect(await people(h)).toEqual(afterReview);
+    expect(summary.personIdsChanged).toBe(0);
+  });
 });
