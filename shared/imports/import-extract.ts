@@ -38,6 +38,7 @@ import {
   markFailed,
   reopenRun,
   type ImportRun,
+  type RunAttempt,
   type SnapshotOrder,
 } from './import-runs.js';
 import { lapOf, type ImportPhase, type PhaseClock } from './import-phases.js';
@@ -196,7 +197,8 @@ export function loggedIds(
 }
 
 /**
- * An import broke off (the run, if one was claimed, is left `failed` for the retry). Carries the
+ * An import broke off (the run, if this delivery took it up, is left `failed` for the retry,
+ * unless another delivery has taken it up since: see markFailed). Carries the
  * kind of the error underneath (its class name and code, as logged) and the run: never that
  * error's message, which the Functions host would log and which can quote a value (SQL Server
  * error 2628 quotes the truncated value). The error itself is not kept, not even as `cause`.
@@ -261,6 +263,8 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       ? startRowWorker()
       : undefined;
   let runId: string | undefined;
+  // This delivery's take-up of the run, which its failure fails (and no later delivery's).
+  let attempt: RunAttempt | undefined;
   let context: RunContext | undefined;
   try {
     const { sha256, bytes } = await hashExtract(blob, properties.etag);
@@ -280,6 +284,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     };
     let claimed = await claimRun(deps.store.db, claim);
     runId = claimed.id;
+    if (claimed.status === 'loading') attempt = claimed;
     if (FINAL_STATUSES.has(claimed.status)) {
       const current = await standingSnapshot(deps.store.db, deps.store, file);
       const why = supersedes(claimed, current, asOf ?? '')
@@ -289,6 +294,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
           : undefined;
       if (why !== undefined) {
         claimed = await reopenRun(deps.store.db, claimed, claim);
+        if (claimed.status === 'loading') attempt = claimed;
         logger.info('import.reopened', {
           runId: claimed.id,
           ...ids,
@@ -451,7 +457,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       if (removed !== undefined) return removed;
     }
     logger.error('import.failed', { runId, ...ids, error: errorKind(err) });
-    if (runId !== undefined) await markFailed(deps.store.db, runId, now().toISOString()).catch(() => undefined);
+    if (attempt !== undefined) await markFailed(deps.store.db, attempt, now().toISOString()).catch(() => undefined);
     throw new ImportFailed(errorKind(err), runId);
   } finally {
     await rowWorker?.close();

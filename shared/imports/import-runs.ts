@@ -13,7 +13,11 @@ import type { Database, ImportRunTable } from '../store/schema.js';
  *
  * `attempt` counts the deliveries that took the run up since it was opened: the first is 1, each
  * delivery of an unfinished run adds one. Past MAX_IMPORT_ATTEMPTS (reasons.ts) the file is
- * rejected instead of tried again (import-extract.ts).
+ * rejected instead of tried again (import-extract.ts). It also tells the deliveries of one opening
+ * apart: an unfinished run is taken up whether its last attempt crashed, failed or is still going
+ * (nothing can tell a crashed instance from a slow one), so a delivery may break off after
+ * another has taken the run up, and must then fail only its own attempt ({@link markFailed}).
+ * Each take-up therefore gets an attempt number of its own, even when two happen at once.
  */
 export type ImportRun = Selectable<ImportRunTable>;
 
@@ -54,54 +58,66 @@ export interface RunClaim {
 
 /**
  * Takes up a run for loading: a new row, or the existing unfinished one with its attempt
- * counted. Returns the run as it now stands; when another delivery finished it in the meantime
- * its final status is returned and the caller treats the file as a duplicate.
+ * counted. Returns the run as this delivery took it up (`loading`, with this delivery's own
+ * attempt, which the run keeps only until the next delivery takes it up); or, when the run was
+ * already final, as it stands, and the caller treats the file as a duplicate.
  */
 export async function claimRun(db: Kysely<Database>, claim: RunClaim): Promise<ImportRun> {
-  const existing = await findRun(db, claim.partyId, claim.datasetId, claim.sha256);
+  let existing = await findRun(db, claim.partyId, claim.datasetId, claim.sha256);
   if (existing === undefined) {
-    try {
-      await db
-        .insertInto('import_run')
-        .values({
-          id: claim.runId,
-          party_id: claim.partyId,
-          dataset_id: claim.datasetId,
-          blob_name: claim.blobName,
-          content_sha256: claim.sha256,
-          status: 'loading',
-          rows_total: null,
-          rows_loaded: null,
-          rows_rejected: null,
-          received_at: claim.now,
-          finished_at: null,
-          as_of: claim.asOf ?? null,
-          uploaded_at: claim.uploadedAt ?? null,
-        })
-        .execute();
-    } catch (err) {
-      // Two deliveries of the same bytes raced: the unique key let one insert; take up its row.
-      const raced = await findRun(db, claim.partyId, claim.datasetId, claim.sha256);
-      if (raced === undefined) throw err;
-      return raced;
-    }
-    return (await findRun(db, claim.partyId, claim.datasetId, claim.sha256))!;
-  }
-  if (FINAL_STATUSES.has(existing.status)) return existing;
-  await db
-    .updateTable('import_run')
-    .set((eb) => ({
-      status: 'loading',
+    const inserted: ImportRun = {
+      id: claim.runId,
+      party_id: claim.partyId,
+      dataset_id: claim.datasetId,
       blob_name: claim.blobName,
-      attempt: eb('attempt', '+', 1),
+      content_sha256: claim.sha256,
+      status: 'loading',
+      rows_total: null,
+      rows_loaded: null,
+      rows_rejected: null,
+      received_at: claim.now,
+      finished_at: null,
+      attempt: 1,
+      as_of: claim.asOf ?? null,
+      uploaded_at: claim.uploadedAt ?? null,
+    };
+    try {
+      await db.insertInto('import_run').values(inserted).execute();
+      return inserted;
+    } catch (err) {
+      // Two deliveries of the same bytes raced: the unique key let one insert; take its row up as
+      // any later delivery would, with an attempt of this delivery's own (sharing the other's
+      // attempt 1, either one's failure would fail the other's attempt too).
+      existing = await findRun(db, claim.partyId, claim.datasetId, claim.sha256);
+      if (existing === undefined) throw err;
+    }
+  }
+  for (;;) {
+    if (FINAL_STATUSES.has(existing.status)) return existing;
+    const takenUp = {
+      status: 'loading' as const,
+      blob_name: claim.blobName,
+      attempt: existing.attempt + 1,
       finished_at: null,
       as_of: claim.asOf ?? null,
       uploaded_at: claim.uploadedAt ?? null,
-    }))
-    .where('id', '=', existing.id)
-    .where('status', 'not in', ['loaded', 'rejected'])
-    .execute();
-  return (await findRun(db, claim.partyId, claim.datasetId, claim.sha256))!;
+    };
+    // Only from the attempt read (of the opening read: a reopened run counts from 1 again): two
+    // deliveries taking the run up at once must not both count the same attempt, as they did
+    // when each added one and read back whatever the run then held.
+    const updated = await db
+      .updateTable('import_run')
+      .set(takenUp)
+      .where('id', '=', existing.id)
+      .where('status', 'not in', ['loaded', 'rejected'])
+      .where('attempt', '=', existing.attempt)
+      .where('received_at', '=', existing.received_at)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) > 0) return { ...existing, ...takenUp };
+    const now = await findRun(db, claim.partyId, claim.datasetId, claim.sha256);
+    if (now === undefined) throw new Error('Import run vanished while being taken up');
+    existing = now;
+  }
 }
 
 /**
@@ -134,7 +150,20 @@ export async function reopenRun(db: Kysely<Database>, run: ImportRun, claim: Run
     .where((eb) => (run.finished_at === null ? eb('finished_at', 'is', null) : eb('finished_at', '=', run.finished_at)))
     .executeTakeFirst();
   if (Number(reopened.numUpdatedRows) === 0) return claimRun(db, claim);
-  return (await findRun(db, claim.partyId, claim.datasetId, claim.sha256))!;
+  // As this delivery opened it (the next delivery may have taken it up since; see claimRun).
+  return {
+    ...run,
+    status: 'loading',
+    blob_name: claim.blobName,
+    received_at: claim.now,
+    rows_total: null,
+    rows_loaded: null,
+    rows_rejected: null,
+    finished_at: null,
+    attempt: 1,
+    as_of: claim.asOf ?? null,
+    uploaded_at: claim.uploadedAt ?? null,
+  };
 }
 
 /**
@@ -223,7 +252,11 @@ export async function currentSnapshotOrder(
 /**
  * Finishes a run that is still unfinished, and returns whether it did. A load finishes its own
  * run under the dataset's lock ({@link lockDatasetRuns}), where it always is; a rejection decided
- * outside the lock must never overwrite what another delivery of the bytes committed.
+ * outside the lock must never overwrite what another delivery of the bytes committed. Whichever
+ * attempt the run is at: every delivery of an opening loads the same bytes, and the first to
+ * finish settles the run for the others, which find it final (the fifth attempt's load stands
+ * though a sixth delivery took the run up meanwhile; test/shared/imports/exhausted-vs-load). Only
+ * {@link markFailed}, which settles nothing, is an attempt's own.
  */
 export async function finishRun(db: Db, runId: string, result: RunResult): Promise<boolean> {
   const updated = await db
@@ -245,12 +278,25 @@ export async function finishRun(db: Db, runId: string, result: RunResult): Promi
   return Number(updated.numUpdatedRows) > 0;
 }
 
-/** An attempt broke off (the error is rethrown for the trigger to retry): `loading` → `failed`, nothing else. */
-export async function markFailed(db: Db, runId: string, finishedAt: string): Promise<void> {
+/** The take-up of a run by one delivery, as {@link claimRun} or {@link reopenRun} returned it. */
+export type RunAttempt = Pick<ImportRun, 'id' | 'attempt' | 'received_at'>;
+
+/**
+ * An attempt broke off (the error is rethrown for the trigger to retry): `loading` → `failed`,
+ * nothing else, and only while the run is still at that attempt. A delivery slow to break off may
+ * find another has taken the run up meanwhile and is loading it: failing the run then would say
+ * `failed` (and finished) of a live attempt, and the live one, its file then deleted from
+ * incoming, could no longer tell that apart from its own failure and report the removal
+ * (import-extract.ts, rejectRemoved), leaving the run `failed` for good. The attempt is counted
+ * from 1 again when the run is opened again, so its time of receipt tells the openings apart.
+ */
+export async function markFailed(db: Db, attempt: RunAttempt, finishedAt: string): Promise<void> {
   await db
     .updateTable('import_run')
     .set({ status: 'failed', finished_at: finishedAt })
-    .where('id', '=', runId)
+    .where('id', '=', attempt.id)
     .where('status', '=', 'loading')
+    .where('attempt', '=', attempt.attempt)
+    .where('received_at', '=', attempt.received_at)
     .execute();
 }
