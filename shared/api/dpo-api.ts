@@ -16,6 +16,7 @@ import { everyMatch } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { retiredContradicts, retiredMatches } from '../people/retired-identifiers.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
+import type { PersonRefCodec } from '../people/person-ref.js';
 import { decide } from '../policy/decide.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
@@ -69,10 +70,24 @@ const matchSchema = z.object({
   personRef: z.string().describe("The person's reference for the DPO's own party"),
   tier: z.number().int().describe('The most reliable matching tier that found them (1 the surest)'),
 });
+export const possiblySamePersonSchema = z.object({
+  personRef: z.string().describe("The other id's reference for the DPO's own party: follow it as any reference"),
+  relation: z
+    .enum(['earlier', 'later'])
+    .describe(
+      "`earlier`: the opt-out was carried from that id to one of this person's; `later`: from one of this person's to that id",
+    ),
+  at: z.string().describe('When the opt-out was carried'),
+});
 export const personAccessesResponseSchema = z.object({
   personRef: z.string().describe("The person's reference for the DPO's own party"),
   entries: z.array(accessEntrySchema),
   next,
+  possiblySamePerson: z
+    .array(possiblySamePersonSchema)
+    .describe(
+      "Other ids that may be this person's: a national data opt-out was carried between them and this person's ids, to a plausible successor record under another id (a re-sent record the import could not follow, or a person arriving in another party's dataset). Their accesses are not in `entries` (a plausible successor may be someone else); follow each reference and judge",
+    ),
   otherMatches: z
     .array(matchSchema)
     .optional()
@@ -160,6 +175,22 @@ const allow = (result: HttpResult, reasonCode: string, subjectRef: string | null
   log: { ...AUDIT, subjectRef, decision: 'allow', reasonCode },
 });
 
+/** A person's accesses as answered: the ids that may be the same person by the DPO's own audit refs. */
+function withRefs(
+  refs: PersonRefCodec,
+  partyId: string,
+  { possiblySamePerson, ...page }: Awaited<ReturnType<typeof accessesToPerson>>,
+) {
+  return {
+    ...page,
+    possiblySamePerson: possiblySamePerson.map(({ personId, relation, at }) => ({
+      personRef: refs.encode(partyId, personId, 'audit'),
+      relation,
+      at,
+    })),
+  };
+}
+
 /** GET /api/v1/audit/people/{personRef}/accesses */
 export function personAccessesByRef(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'audit.person-accesses', (call) =>
@@ -182,8 +213,9 @@ export function personAccessesByRef(ctx: ApiContext, req: ApiRequest): Promise<H
         const subject = now.kind === 'current' ? now.personId : personId;
         const found = await accessesToPerson(store, scope, subject, page, ctx.services.logger);
         const movedOut = await lastMoveOut(store, subject);
+        const refs = await ctx.personRefs();
         return movedOut <= settledSince
-          ? allow(json(200, { personRef, ...found }), 'accesses-shown', subject)
+          ? allow(json(200, { personRef, ...withRefs(refs, call.caller.partyId, found) }), 'accesses-shown', subject)
           : { movedOut, log: AUDIT };
       });
     }),
@@ -263,7 +295,11 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
             { after: from, limit: size },
             ctx.services.logger,
           );
-          return allow(json(200, { personRef, ...page, otherMatches: [] }), 'accesses-shown', deleted);
+          return allow(
+            json(200, { personRef, ...withRefs(refs, call.caller.partyId, page), otherMatches: [] }),
+            'accesses-shown',
+            deleted,
+          );
         }
         // Someone whose deleted records held an identifier given is named by it as surely as the
         // person found: a system id social care reused would otherwise show its new holder's
@@ -305,7 +341,11 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         );
         const movedOut = await lastMoveOut(ctx.services.store, found.personId);
         return movedOut <= settledSince
-          ? allow(json(200, { personRef, ...page, otherMatches }), 'accesses-shown', found.personId)
+          ? allow(
+              json(200, { personRef, ...withRefs(refs, call.caller.partyId, page), otherMatches }),
+              'accesses-shown',
+              found.personId,
+            )
           : { movedOut, log: AUDIT };
       });
     }),

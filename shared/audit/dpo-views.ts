@@ -8,6 +8,7 @@ import type { Selectable } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import { personIdHistory } from '../linkage/person-id-history.js';
 import type { Logger } from '../logging.js';
+import { possiblySamePerson, type PossiblySamePerson } from '../people/possibly-same-person.js';
 import type { Store } from '../store/database.js';
 import type { AccessLogTable } from '../store/schema.js';
 import { personIdsOf, SUBJECT_SEPARATOR } from './entry-subjects.js';
@@ -80,7 +81,10 @@ const SCAN_LIMIT = 20_000;
  * Entries about one person (access_log.subject_ref holds the person id, or several for a link
  * review: entry-subjects.ts), oldest first — under every id the person's records have held, each for the time
  * they held it: the log keeps the id of the moment, and linking passes since may have merged
- * or split the person (shared/linkage/person-id-history.ts).
+ * or split the person (shared/linkage/person-id-history.ts). With them, the ids an import carried
+ * an opt-out to or from any of those (people/possibly-same-person.ts): named only, their accesses
+ * not shown — a plausible successor is not certain to be the same person, and merging its accesses
+ * in would risk showing the requester another person's; the DPO follows each and judges.
  */
 export async function accessesToPerson(
   store: Store,
@@ -89,10 +93,10 @@ export async function accessesToPerson(
   page: PageRequest,
   /** Told when the person's id history is too long to follow whole (ids counted, never named). */
   logger?: Logger,
-): Promise<EntryPage<AccessEntryView>> {
+): Promise<EntryPage<AccessEntryView> & { possiblySamePerson: PossiblySamePerson[] }> {
   const { ids, capped } = await personIdHistory(store.db, personId);
   if (capped) logger?.warn('audit.person-history-capped', { ids: ids.length });
-  return scanPage(store, scope, page, (after, n) =>
+  const entries = await scanPage<AccessEntryView>(store, scope, page, (after, n) =>
     store.dialect
       .firstRows(
         store.db
@@ -121,6 +125,7 @@ export async function accessesToPerson(
       )
       .execute(),
   );
+  return { ...entries, possiblySamePerson: await possiblySamePerson(store.db, ids) };
 }
 
 /** Everything one client did in [from, to), oldest first, with the people each entry was about. */

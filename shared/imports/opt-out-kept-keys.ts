@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { carryOptOutEvents, type PersonIdMove } from '../consents/carry-consents.js';
+import { noteOptOutSuccessors } from '../people/possibly-same-person.js';
 import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 import { resemblingNoted, setCarriedPersonIds, type NotedRecords } from './opt-out-successors.js';
@@ -170,6 +171,9 @@ export async function reachArrivals(
     moves.push({ from, to });
   }
   await carryOptOutEvents(trx, engine, moves);
+  // As within a snapshot: no person-id move, but a note the subject access request names the
+  // other id by (people/possibly-same-person.ts).
+  await noteOptOutSuccessors(trx, moves, new Date().toISOString());
   await setCarriedPersonIds(trx, [...newIds]);
   return newIds.size;
 }

@@ -1,5 +1,6 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely';
 import { carryOptOutEvents, type PersonIdMove } from '../consents/carry-consents.js';
+import { noteOptOutSuccessors } from '../people/possibly-same-person.js';
 import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 import { uuidV7 } from './record-ids.js';
@@ -196,7 +197,10 @@ export async function setCarriedPersonIds(
  * resembles them.
  *
  * No person-id move is noted for the new ids (person-id-history.ts): a subject access request
- * of a plausible successor must not be shown the accesses of someone it may not be.
+ * of a plausible successor must not be shown the accesses of someone it may not be. Each carry is
+ * noted instead, ids and time only (people/possibly-same-person.ts), so that the request under
+ * either id names the other for the DPO to follow (found by a defect hunt: neither answer said
+ * the other id existed).
  *
  * Cost: one read of the opt-out events in force, then indexed joins from the few noted records.
  * On SQL Server the opt-outs are read under a range lock (in practice the table's, as the read is
@@ -365,6 +369,7 @@ export class OptOutSuccessors {
     }
     if (moves.length === 0) return 0;
     await carryOptOutEvents(trx, engine, moves);
+    await noteOptOutSuccessors(trx, moves, new Date().toISOString());
     await setCarriedPersonIds(trx, [...newIds]);
     return reached.size;
   }

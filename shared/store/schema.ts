@@ -243,6 +243,18 @@ export interface PersonIdMoveTable {
 }
 
 /**
+ * An opt-out an import carried from one person id to a plausible successor (migration
+ * 0027, shared/people/possibly-same-person.ts): ids and a time, nothing about the person.
+ */
+export interface OptOutSuccessorTable {
+  /** The id the opt-out was on. */
+  earlier_person_id: string;
+  /** The successor record's new carried id, or the person it was carried to. */
+  later_person_id: string;
+  carried_at: string;
+}
+
+/**
  * A record's matching keys, kept when an import dropped a record of a person with an opt-out in
  * force that it could not follow, whether or not another party still holds them (migration 0019, shared/imports/opt-out-kept-keys.ts): normalised as in
  * `source_record`. One row a record and person: a reopened run brings a record id back, and
@@ -305,6 +317,7 @@ export interface Database {
   curated_reader: CuratedReaderTable;
   curated_indicator_counts: CuratedIndicatorCountsView;
   person_id_move: PersonIdMoveTable;
+  opt_out_successor: OptOutSuccessorTable;
   opt_out_kept_record: OptOutKeptRecordTable;
   opt_out_kept_identifier: OptOutKeptIdentifierTable;
   retired_identifier: RetiredIdentifierTable;

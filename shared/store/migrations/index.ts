@@ -24,6 +24,7 @@ import { unloadedRunDates } from './0023-unloaded-run-dates.js';
 import { decisionRecordPrints } from './0024-decision-record-prints.js';
 import { decisionAgreement } from './0025-decision-agreement.js';
 import { attributeLayouts } from './0026-attribute-layouts.js';
+import { optOutSuccessors } from './0027-opt-out-successors.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -55,5 +56,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0024-decision-record-prints': decisionRecordPrints(d),
     '0025-decision-agreement': decisionAgreement(d),
     '0026-attribute-layouts': attributeLayouts(d),
+    '0027-opt-out-successors': optOutSuccessors(d),
   };
 }

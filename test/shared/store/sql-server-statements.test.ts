@@ -5,7 +5,8 @@ import { CarriedPersonIds } from '../../../shared/imports/carried-person-ids.js'
 import { endKeptKeys, keepKeysOfDeparted, reachArrivals } from '../../../shared/imports/opt-out-kept-keys.js';
 import { OptOutSuccessors } from '../../../shared/imports/opt-out-successors.js';
 import { SnapshotWriter } from '../../../shared/imports/snapshot-writer.js';
-import { personIdHistory, recordPersonIdMoves } from '../../../shared/linkage/person-id-history.js';
+import { MAX_HISTORY_IDS, personIdHistory, recordPersonIdMoves } from '../../../shared/linkage/person-id-history.js';
+import { noteOptOutSuccessors, possiblySamePerson } from '../../../shared/people/possibly-same-person.js';
 import { listCandidates } from '../../../shared/linkage/review-queue.js';
 import { retiredContradicts, retiredMatches, retireIdentifiers } from '../../../shared/people/retired-identifiers.js';
 import { storedKeyVersions } from '../../../shared/people/stored-key-versions.js';
@@ -88,6 +89,8 @@ describe('statements sent to Azure SQL', () => {
     expectAccepted(statements);
     // The successors by the names alone (opt-out-successors.ts) are among the statements checked.
     expect(statements.some((s) => s.sql.includes('as by_names'))).toBe(true);
+    // And the notes of the carries a subject access request names the other id by.
+    expect(statements.some((s) => s.sql.startsWith('insert into "opt_out_successor"'))).toBe(true);
     // Temporary tables that outlive one sp_executesql call (snapshot-temp-table.ts).
     const created = statements.filter((s) => s.sql.startsWith('create table'));
     expect(created.length).toBeGreaterThan(0);
@@ -169,6 +172,22 @@ describe('statements sent to Azure SQL', () => {
     expectAccepted(statements);
   });
 
+  it('notes opt-outs carried to plausible successors and reads them for a subject access request with statements SQL Server accepts', async () => {
+    const { store, statements } = sqlServerStatements();
+    const carries = Array.from({ length: 1_200 }, (_, n) => ({ from: `a${n}`, to: `b${n}` }));
+    await store.db.transaction().execute(async (trx) => {
+      expect(await noteOptOutSuccessors(trx, carries, '2026-12-03T12:00:00.000Z')).toBe(1_200);
+    });
+    expect(statements.filter((s) => s.sql.startsWith('insert into "opt_out_successor"'))).toHaveLength(3);
+    const history = Array.from({ length: MAX_HISTORY_IDS }, (_, n) => ({
+      personId: `p${n}`,
+      since: undefined,
+      until: n === 0 ? undefined : '2026-12-03T12:00:00.000Z',
+    }));
+    await possiblySamePerson(store.db, history);
+    expectAccepted(statements);
+  });
+
   it('keeps and reads attribute layouts with statements SQL Server accepts, the new layout read under an update lock', async () => {
     // Two loads bringing the same new layout: without the lock both find no row and the second
     // fails on the key, an import lost to a retry. What the lock does only a server shows.
@@ -188,7 +207,7 @@ describe('statements sent to Azure SQL', () => {
     expect(sent.some((text) => text.startsWith('insert into "attribute_layout"'))).toBe(true);
   });
 
-  it("creates today's tables, columns and indexes (0019-0026) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0027) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -201,6 +220,7 @@ describe('statements sent to Azure SQL', () => {
       '0024-decision-record-prints',
       '0025-decision-agreement',
       '0026-attribute-layouts',
+      '0027-opt-out-successors',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
