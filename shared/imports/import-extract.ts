@@ -453,7 +453,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     };
   } catch (err) {
     if (context !== undefined) {
-      const removed = await rejectRemoved(context, blob, err).catch(() => undefined);
+      const removed = await rejectRemoved(context, attempt, blob, err).catch(() => undefined);
       if (removed !== undefined) return removed;
     }
     logger.error('import.failed', { runId, ...ids, error: errorKind(err) });
@@ -471,22 +471,35 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
  * `removed-during-import`, with its report and access-log entry, rather than left `failed`: every
  * later delivery finds the file gone and would leave it so for good, and retention counts a run
  * left unfinished as an extract still to come. Like any rejection, the same file uploaded again
- * is read afresh. Not when another delivery (a copy under another name) has claimed the run since:
- * its file is still there. Undefined when the file is still in incoming (or this cannot be told):
- * the attempt failed, to be retried.
+ * is read afresh. Not when another delivery (a copy under another name) has taken the run up
+ * since, not even between the check and the rejection: its file is still there, and it loads it.
+ * The rejection is therefore this attempt's own (finishRun `onlyAt`), where other rejections and
+ * loads settle the run whichever delivery took it up last: checked first, it let the copy's
+ * take-up in between, and the copy then found the run rejected and was filed as a duplicate of
+ * the removal, its data never loaded. Undefined when the file is still in incoming, the run was
+ * taken up since (or this cannot be told): the attempt failed, to be retried.
  */
 async function rejectRemoved(
   context: RunContext,
+  attempt: RunAttempt | undefined,
   blob: ReturnType<typeof incomingBlob>,
   err: unknown,
 ): Promise<ImportOutcome | undefined> {
   const { deps, file, run } = context;
+  if (attempt === undefined) return undefined;
   if ((await extractProperties(blob)) !== undefined) return undefined;
   const now = await findRun(deps.store.db, file.partyId, file.datasetId, context.sha256);
   // Still this attempt's and unfinished: not one that loaded and then failed moving the file on.
-  if (now?.status !== 'loading' || now.attempt !== run.attempt || now.blob_name !== file.blobName) return undefined;
+  // (Only spares a report staged in vain: the rejection itself holds the run to the attempt.)
+  if (now?.status !== 'loading' || now.attempt !== attempt.attempt || now.received_at !== attempt.received_at)
+    return undefined;
   deps.logger.warn('import.removed', { runId: run.id, ...context.ids, error: errorKind(err) });
-  return reject(context, [{ reason: 'removed-during-import' }], undefined);
+  try {
+    return await reject(context, [{ reason: 'removed-during-import' }], undefined, undefined, attempt);
+  } catch (rejectErr) {
+    if (rejectErr instanceof RunTakenUpElsewhere) return undefined;
+    throw rejectErr;
+  }
 }
 
 /**
@@ -703,6 +716,14 @@ class RunSettledElsewhere extends Error {
   }
 }
 
+/** Another delivery took the run up before this attempt's own rejection of it (rejectRemoved). */
+class RunTakenUpElsewhere extends Error {
+  constructor() {
+    super('Import run taken up by another delivery');
+    this.name = 'RunTakenUpElsewhere';
+  }
+}
+
 /** Rolls the snapshot transaction back and carries what the report needs. */
 class SnapshotRejected extends Error {
   constructor(
@@ -881,11 +902,17 @@ function reportOf(
   };
 }
 
+/**
+ * Rejects the file and finishes the run, unless another delivery of the bytes finished it first
+ * (then this file is a duplicate of that). `onlyAt`: only while the run is at that take-up
+ * (finishRun), else {@link RunTakenUpElsewhere} is thrown, the run left to the delivery now at it.
+ */
 async function reject(
   context: RunContext,
   fileErrors: readonly FileError[],
   counts: Counts | undefined,
   rowErrors?: RowErrorList,
+  onlyAt?: RunAttempt,
 ): Promise<ImportOutcome> {
   const { deps, file, ids, run } = context;
   const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
@@ -900,14 +927,19 @@ async function reject(
   const stagedName = stagedReportBlobName(file.blobName, run.id, finishedAt);
   await writeReport(deps.blobs, context.containers, 'rejected', file.blobName, report, stagedName);
   context.lap('report');
-  const finished = await finishRun(deps.store.db, run.id, {
-    status: 'rejected',
-    blobName: file.blobName,
-    rowsTotal: total.rows,
-    rowsLoaded: 0,
-    rowsRejected: total.rejected,
-    finishedAt,
-  });
+  const finished = await finishRun(
+    deps.store.db,
+    run.id,
+    {
+      status: 'rejected',
+      blobName: file.blobName,
+      rowsTotal: total.rows,
+      rowsLoaded: 0,
+      rowsRejected: total.rejected,
+      finishedAt,
+    },
+    onlyAt,
+  );
   if (!finished) {
     // Another delivery of the bytes finished the run meanwhile (e.g. one still loading when this
     // one found the attempts spent): its result stands.
@@ -917,6 +949,7 @@ async function reject(
       await waitForImportEntry(deps, settled, SETTLED_ELSEWHERE_GRACE_MS);
       return settleDuplicate({ ...context, run: settled });
     }
+    if (settled !== undefined && onlyAt !== undefined) throw new RunTakenUpElsewhere();
     throw new Error('Import run vanished while being rejected');
   }
   await publishReport(context, 'rejected', report, stagedName);

@@ -256,10 +256,13 @@ export async function currentSnapshotOrder(
  * attempt the run is at: every delivery of an opening loads the same bytes, and the first to
  * finish settles the run for the others, which find it final (the fifth attempt's load stands
  * though a sixth delivery took the run up meanwhile; test/shared/imports/exhausted-vs-load). Only
- * {@link markFailed}, which settles nothing, is an attempt's own.
+ * {@link markFailed}, which settles nothing, is an attempt's own, and a rejection that is about
+ * the delivery's file rather than the bytes, given `onlyAt`, the take-up that decided it: the
+ * file deleted from incoming under it (import-extract.ts, rejectRemoved). A renamed copy of the
+ * bytes that took the run up since has its file still there, and must load it.
  */
-export async function finishRun(db: Db, runId: string, result: RunResult): Promise<boolean> {
-  const updated = await db
+export async function finishRun(db: Db, runId: string, result: RunResult, onlyAt?: RunAttempt): Promise<boolean> {
+  let update = db
     .updateTable('import_run')
     .set({
       status: result.status,
@@ -273,8 +276,14 @@ export async function finishRun(db: Db, runId: string, result: RunResult): Promi
         : { as_of: result.snapshot.asOf, uploaded_at: result.snapshot.uploadedAt ?? null }),
     })
     .where('id', '=', runId)
-    .where('status', 'in', ['loading', 'failed'])
-    .executeTakeFirst();
+    .where('status', 'in', ['loading', 'failed']);
+  if (onlyAt !== undefined)
+    update = update
+      .where('id', '=', onlyAt.id)
+      .where('status', '=', 'loading')
+      .where('attempt', '=', onlyAt.attempt)
+      .where('received_at', '=', onlyAt.received_at);
+  const updated = await update.executeTakeFirst();
   return Number(updated.numUpdatedRows) > 0;
 }
 
