@@ -45,7 +45,7 @@ import { lapOf, type ImportPhase, type PhaseClock } from './import-phases.js';
 import type { ImportProgressSink } from './import-progress.js';
 import { reasonCounts, RowErrorList, type FileError, type ImportReport } from './import-report.js';
 import { preparedInThread, type PreparedRows } from './prepared-rows.js';
-import { FileRejection, MAX_IMPORT_ATTEMPTS } from './reasons.js';
+import { DELIVERY_REASONS, FileRejection, MAX_IMPORT_ATTEMPTS, type FileReason } from './reasons.js';
 import { attributeLayoutOf, type RowPlan } from './row-preparation.js';
 import { startRowWorker } from './row-worker-client.js';
 import type { CarryOutcome } from './carried-person-ids.js';
@@ -77,7 +77,9 @@ import {
  * (party, dataset, hash). A run already `loaded` or `rejected` makes the file a duplicate (moved
  * on, nothing applied) — unless the run is not the current snapshot and the file is dated after
  * it (the bytes are a new snapshot), or the run was rejected and the blob uploaded after that
- * (a rejection may be the configuration's, not the bytes'): then the run is opened again. An unfinished
+ * (a rejection may be the configuration's, not the bytes'), or the run was rejected for its file's
+ * delivery (removed mid-import, attempts spent) and this is another file of the bytes, uploaded
+ * whenever: then the run is opened again. An unfinished
  * run (`loading` after a crash, or `failed`) is taken up again and, its transaction never
  * having committed, redone from the start. Every read is pinned to the blob's ETag, so the
  * bytes hashed are the bytes loaded.
@@ -98,7 +100,8 @@ import {
  *
  * Attempts: a run taken up more than MAX_IMPORT_ATTEMPTS times without a result (each attempt
  * crashed or failed) is rejected as `import-attempts-exhausted` by the next delivery; like any
- * rejection, the same file uploaded again is tried again.
+ * rejection, the same file uploaded again is tried again, and, the rejection being about the
+ * file's deliveries, so is a copy of its bytes under another name, whenever it was uploaded.
  *
  * Rows: validated against the row schema derived from the agreement (row-schema.ts); a bad row
  * is reported (row number, column, reason code) and skipped. If bad rows exceed
@@ -291,7 +294,9 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
         ? 'newer-snapshot'
         : uploadedAgainAfterRejection(claimed, properties.lastModified)
           ? 'uploaded-again'
-          : undefined;
+          : rejectedForAnotherDelivery(claimed, file.blobName)
+            ? 'another-file'
+            : undefined;
       if (why !== undefined) {
         claimed = await reopenRun(deps.store.db, claimed, claim);
         if (claimed.status === 'loading') attempt = claimed;
@@ -471,8 +476,10 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
  * `removed-during-import`, with its report and access-log entry, rather than left `failed`: every
  * later delivery finds the file gone and would leave it so for good, and retention counts a run
  * left unfinished as an extract still to come. Like any rejection, the same file uploaded again
- * is read afresh. Not when another delivery (a copy under another name) has taken the run up
- * since, not even between the check and the rejection: its file is still there, and it loads it.
+ * is read afresh, and so is a copy of its bytes under another name, whenever it was uploaded (the
+ * removal is about the deleted file, not the bytes: rejectedForAnotherDelivery). Not when another
+ * delivery (a copy under another name) has taken the run up since, not even between the check
+ * and the rejection: its file is still there, and it loads it.
  * The rejection is therefore this attempt's own (finishRun `onlyAt`), where other rejections and
  * loads settle the run whichever delivery took it up last: checked first, it let the copy's
  * take-up in between, and the copy then found the run rejected and was filed as a duplicate of
@@ -937,6 +944,7 @@ async function reject(
       rowsLoaded: 0,
       rowsRejected: total.rejected,
       finishedAt,
+      rejectionReason: fileErrors[0]?.reason,
     },
     onlyAt,
   );
@@ -1145,6 +1153,25 @@ async function ensureRejectedReport(context: RunContext): Promise<void> {
 function uploadedAgainAfterRejection(run: ImportRun, lastModified: Date): boolean {
   if (run.status !== 'rejected' || run.finished_at === null) return false;
   return lastModified.getTime() > Date.parse(run.finished_at);
+}
+
+/**
+ * Whether a rejected run is to be tried again for this file, another of its bytes, whenever this
+ * one was uploaded: the run was rejected for something about the rejected file's delivery, not
+ * its bytes (reasons.ts, DELIVERY_REASONS) — the file was deleted from incoming under its import,
+ * or its attempts ran out. A partner who sends one extract twice under two names, or whose SFTP
+ * rename surfaces as a new blob, and deletes the first while it is read, still has the other in
+ * incoming; uploaded before the rejection finished (both were there, then one was deleted), it
+ * was filed in rejected/ as a duplicate of the removal, and its data never loaded (found by a
+ * defect hunt). Under the rejected file's own name (`blob_name`, the name it was rejected under)
+ * {@link uploadedAgainAfterRejection} decides: a blob older than the rejection is that file
+ * itself, and a file that keeps crashing its instance must not start its attempts over on each
+ * delivery of its own message. No endless round either way: each rejection moves its file out of
+ * incoming, and a file opens the run again only on a delivery of its own, which the queue limits.
+ */
+function rejectedForAnotherDelivery(run: ImportRun, blobName: string): boolean {
+  if (run.status !== 'rejected' || run.blob_name === blobName) return false;
+  return run.rejection_reason !== null && DELIVERY_REASONS.has(run.rejection_reason as FileReason);
 }
 
 /**

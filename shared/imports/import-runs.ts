@@ -6,8 +6,10 @@ import type { Database, ImportRunTable } from '../store/schema.js';
  * moves `loading` → `loaded` | `rejected` (final), or `failed` when an attempt broke off; a
  * `loading` or `failed` run is taken up again by the next delivery of the same bytes. A final
  * run is opened again ({@link reopenRun}) when a file newer than the current snapshot brings
- * its bytes back after another snapshot replaced them, or when a rejected file is uploaded
- * again (import-extract.ts): the unique key allows one row per
+ * its bytes back after another snapshot replaced them, when a rejected file is uploaded
+ * again, or when a file of its bytes under another name finds it rejected for something about
+ * the rejected file's delivery rather than the bytes (`rejection_reason`, reasons.ts
+ * DELIVERY_REASONS; import-extract.ts): the unique key allows one row per
  * content, so the row then describes that file (name, received), and each of its loads has its
  * own access-log entry and report.
  *
@@ -80,6 +82,7 @@ export async function claimRun(db: Kysely<Database>, claim: RunClaim): Promise<I
       attempt: 1,
       as_of: claim.asOf ?? null,
       uploaded_at: claim.uploadedAt ?? null,
+      rejection_reason: null,
     };
     try {
       await db.insertInto('import_run').values(inserted).execute();
@@ -121,8 +124,8 @@ export async function claimRun(db: Kysely<Database>, claim: RunClaim): Promise<I
 }
 
 /**
- * Opens a final run again for a new load of its bytes (a newer file, or a rejected file uploaded
- * again; see the module comment): `loading`, this file's name and time of
+ * Opens a final run again for a new load of its bytes (a newer file, a rejected file uploaded
+ * again, or another file of bytes rejected for a delivery's sake; see the module comment): `loading`, this file's name and time of
  * receipt, the counts of the last load cleared, the attempts counted from 1 again (they limit
  * one file's tries, MAX_IMPORT_ATTEMPTS). Only if the run is still as the caller read it (status,
  * attempt, times: a run reopened and finished again since differs in its times); otherwise the
@@ -142,6 +145,7 @@ export async function reopenRun(db: Kysely<Database>, run: ImportRun, claim: Run
       attempt: 1,
       as_of: claim.asOf ?? null,
       uploaded_at: claim.uploadedAt ?? null,
+      rejection_reason: null,
     })
     .where('id', '=', run.id)
     .where('status', '=', run.status)
@@ -163,6 +167,7 @@ export async function reopenRun(db: Kysely<Database>, run: ImportRun, claim: Run
     attempt: 1,
     as_of: claim.asOf ?? null,
     uploaded_at: claim.uploadedAt ?? null,
+    rejection_reason: null,
   };
 }
 
@@ -203,6 +208,8 @@ export interface RunResult {
   readonly rowsLoaded: number | null;
   readonly rowsRejected: number | null;
   readonly finishedAt: string;
+  /** A rejected run's reason (the first of its report's file errors): import_run.rejection_reason. */
+  readonly rejectionReason?: string;
   /** A loaded run's snapshot: the date it describes and its blob's upload time. */
   readonly snapshot?: SnapshotOrder;
 }
@@ -271,6 +278,7 @@ export async function finishRun(db: Db, runId: string, result: RunResult, onlyAt
       rows_loaded: result.rowsLoaded,
       rows_rejected: result.rowsRejected,
       finished_at: result.finishedAt,
+      rejection_reason: result.status === 'rejected' ? (result.rejectionReason ?? null) : null,
       ...(result.snapshot === undefined
         ? {}
         : { as_of: result.snapshot.asOf, uploaded_at: result.snapshot.uploadedAt ?? null }),

@@ -88,6 +88,20 @@ export const FILE_REASONS = [
 export type FileReason = (typeof FILE_REASONS)[number];
 
 /**
+ * Rejections about one delivery of a file, not its bytes: the file was deleted from incoming
+ * under its import, or the deliveries that took its run up all broke off. Another file of the same
+ * bytes — a copy under another name, still in incoming — is read afresh, whenever it was uploaded
+ * (import-extract.ts); under the rejected file's own name only an upload after the rejection is,
+ * as for any rejection (so a file that keeps crashing its instance does not start its attempts
+ * over on every delivery of its own message). Every other reason is the file's, and a verdict on
+ * what its bytes hold under the agreement of the day: a copy of them is a duplicate of it.
+ */
+export const DELIVERY_REASONS: ReadonlySet<FileReason> = new Set([
+  'removed-during-import',
+  'import-attempts-exhausted',
+]);
+
+/**
  * Attempts one run may take that end without a final status (each delivery of an unfinished run
  * is one); the delivery after the last is rejected with `import-attempts-exhausted` instead of
  * trying again, so that a file that crashes its instance gets a report rather than the poison

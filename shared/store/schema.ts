@@ -25,6 +25,12 @@ export interface ImportRunTable {
    */
   as_of: string | null;
   uploaded_at: string | null;
+  /**
+   * A rejected run's reason (its report's first file error; migration 0028), null for any other
+   * status and for runs rejected before it was recorded. Tells a rejection about one delivery
+   * (removed, attempts spent) from a verdict on the bytes (shared/imports/import-extract.ts).
+   */
+  rejection_reason: string | null;
 }
 
 export interface AccessLogTable {

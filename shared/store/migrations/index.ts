@@ -25,6 +25,7 @@ import { decisionRecordPrints } from './0024-decision-record-prints.js';
 import { decisionAgreement } from './0025-decision-agreement.js';
 import { attributeLayouts } from './0026-attribute-layouts.js';
 import { optOutSuccessors } from './0027-opt-out-successors.js';
+import { importRunRejectionReason } from './0028-import-run-rejection-reason.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -57,5 +58,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0025-decision-agreement': decisionAgreement(d),
     '0026-attribute-layouts': attributeLayouts(d),
     '0027-opt-out-successors': optOutSuccessors(d),
+    '0028-import-run-rejection-reason': importRunRejectionReason(d),
   };
 }
