@@ -132,32 +132,8 @@ export async function claimRun(db: Kysely<Database>, claim: RunClaim): Promise<I
  * run is claimed as any other delivery would ({@link claimRun}), which may find it final again.
  */
 export async function reopenRun(db: Kysely<Database>, run: ImportRun, claim: RunClaim): Promise<ImportRun> {
-  const reopened = await db
-    .updateTable('import_run')
-    .set({
-      status: 'loading',
-      blob_name: claim.blobName,
-      received_at: claim.now,
-      rows_total: null,
-      rows_loaded: null,
-      rows_rejected: null,
-      finished_at: null,
-      attempt: 1,
-      as_of: claim.asOf ?? null,
-      uploaded_at: claim.uploadedAt ?? null,
-      rejection_reason: null,
-    })
-    .where('id', '=', run.id)
-    .where('status', '=', run.status)
-    .where('attempt', '=', run.attempt)
-    .where('received_at', '=', run.received_at)
-    .where((eb) => (run.finished_at === null ? eb('finished_at', 'is', null) : eb('finished_at', '=', run.finished_at)))
-    .executeTakeFirst();
-  if (Number(reopened.numUpdatedRows) === 0) return claimRun(db, claim);
-  // As this delivery opened it (the next delivery may have taken it up since; see claimRun).
-  return {
-    ...run,
-    status: 'loading',
+  const opened = {
+    status: 'loading' as const,
     blob_name: claim.blobName,
     received_at: claim.now,
     rows_total: null,
@@ -169,6 +145,18 @@ export async function reopenRun(db: Kysely<Database>, run: ImportRun, claim: Run
     uploaded_at: claim.uploadedAt ?? null,
     rejection_reason: null,
   };
+  const reopened = await db
+    .updateTable('import_run')
+    .set(opened)
+    .where('id', '=', run.id)
+    .where('status', '=', run.status)
+    .where('attempt', '=', run.attempt)
+    .where('received_at', '=', run.received_at)
+    .where((eb) => (run.finished_at === null ? eb('finished_at', 'is', null) : eb('finished_at', '=', run.finished_at)))
+    .executeTakeFirst();
+  if (Number(reopened.numUpdatedRows) === 0) return claimRun(db, claim);
+  // As this delivery opened it (the next delivery may have taken it up since; see claimRun).
+  return { ...run, ...opened };
 }
 
 /**
