@@ -39,7 +39,8 @@ import { readStoreSources, type StoreSource } from './store-sources.js';
  * - `review`: after an officer's decision, people are formed again; a source holding records
  *   never linked is linked as in an incremental pass, and the probabilistic tier's links of every
  *   other pair of sources are decided again (the decision may hold for pairs other than the one
- *   the officer decided: see redecideSourcePair).
+ *   the officer decided: see redecideSourcePair). Should it fail, the agreement's next pass of
+ *   any kind does this too.
  *
  * A pair an officer confirmed is linked (as confirmed) in every pass of its two sources while its
  * records are held, whether or not the tier proposes it again (link-decisions.ts).
@@ -150,6 +151,8 @@ export async function linkPeople(
     // Before the sources are read, so such a record is linked as a carried one (its opt-out
     // going into whoever it joins); under the lock, so no pass writes its person id meanwhile.
     await reachArrivals(trx, deps.store.dialect.engine, { datasetIds: rules.datasets });
+    // Before this pass's own run is written: whether the pass after an officer's decision failed.
+    const redecide = kind === 'review' || (await decidedSinceLastPass(trx, agreementId));
     const startedAt = now().toISOString();
     await trx
       .insertInto('link_run')
@@ -169,9 +172,7 @@ export async function linkPeople(
       sources.map((s) => s.batch),
     );
     const linked = await relinkSourcePairs(trx, deps, rules, decisions, sources, pairs, runId, startedAt);
-    // Decisions change only by an officer's word, which a review pass follows.
-    if (kind === 'review')
-      await redecideSourcePairs(trx, deps, rules, decisions, sources, pairs, runId, startedAt, linked);
+    if (redecide) await redecideSourcePairs(trx, deps, rules, decisions, sources, pairs, runId, startedAt, linked);
     const people = await formPeople(trx, deps.store.dialect.engine, agreementId, sources, decisions);
 
     const result: LinkRunSummary = {
@@ -407,6 +408,28 @@ async function decideTierPairs(
     decided.push({ i, j, score: null, status: 'confirmed', keys: found });
   }
   return decided;
+}
+
+/**
+ * Whether an officer has decided since the agreement's last pass began. Decisions change only by
+ * an officer's word, which a review pass follows; should that pass fail, the decision stands
+ * (link-review-api.ts), and the agreement's next pass, whatever its kind, decides the tier's links
+ * again as the review pass would have. A decision made before decisions kept their agreement
+ * (0025) counts for every agreement.
+ */
+async function decidedSinceLastPass(trx: Kysely<Database>, agreementId: string): Promise<boolean> {
+  const decided = await trx
+    .selectFrom('link_decision')
+    .select((eb) => eb.fn.max('decided_at').as('at'))
+    .where((eb) => eb.or([eb('agreement_id', '=', agreementId), eb('agreement_id', 'is', null)]))
+    .executeTakeFirst();
+  if (decided?.at == null) return false;
+  const passed = await trx
+    .selectFrom('link_run')
+    .select((eb) => eb.fn.max('started_at').as('at'))
+    .where('agreement_id', '=', agreementId)
+    .executeTakeFirst();
+  return passed?.at == null || decided.at >= passed.at;
 }
 
 /** {@link redecideSourcePair} for every pair of sources the pass does not link again. */

@@ -1,6 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
-import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
+import { PairKeys, personRefKeyOf } from '../../../shared/linkage/pair-key.js';
+import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
+import {
+  decideCandidate,
+  findCandidate,
+  listCandidates,
+  recordDecision,
+} from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import { withAttributes } from '../../../shared/store/record-attributes.js';
 import { nhs, reviewLinkDeps } from '../../support/linked-people.js';
@@ -94,19 +101,42 @@ describe('a confirmation whose values a twin repeats in a pair the tier does not
   });
   afterEach(async () => h.close());
 
-  it('forms, once confirmed, the people a full relink forms', async () => {
+  /** The one open candidate: the tier proposes Peter with the row without an NHS number only. */
+  const theCandidate = async () => {
     const open = (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 100 })).candidates;
     const tagsOf = async (candidateId: string) =>
       (await findCandidate(h.store, candidateId))?.recordsInFull.map((r) => String(r.attributes.gender)).sort();
     const pairs = await Promise.all(open.map(async (c) => (await tagsOf(c.candidateId))?.join(',')));
-    // The tier proposes Peter with the row without an NHS number only.
     expect(pairs).toEqual(['t1,t2']);
-    const candidate = await findCandidate(h.store, open[0]!.candidateId);
-    const outcome = await decideCandidate(deps(), candidate!, { decision: 'confirmed', by, at: new Date() });
+    return (await findCandidate(h.store, open[0]!.candidateId))!;
+  };
+
+  it('forms, once confirmed, the people a full relink forms', async () => {
+    const outcome = await decideCandidate(deps(), await theCandidate(), { decision: 'confirmed', by, at: new Date() });
     expect(outcome.outcome).toBe('decided');
     const afterReview = await people(h);
     const summary = await linkPeople(deps(), AGREEMENT, 'full');
     expect(await people(h)).toEqual(afterReview);
     expect(summary.personIdsChanged).toBe(0);
+  });
+
+  // The API records the decision, then runs the review pass, and answers 200 should that fail
+  // (link-review-api.ts): the agreement's next pass, here the one after education's import, forms
+  // the people.
+  it('forms them at the next incremental pass when the review pass did not run', async () => {
+    const identity = PairKeys.identity(await personRefKeyOf(h.secrets));
+    const review = { decision: 'confirmed' as const, by, at: new Date() };
+    const candidate = await theCandidate();
+    const recorded = await h.store.db.transaction().execute((trx) => recordDecision(trx, candidate, review, identity));
+    expect(recorded.outcome).toBe('decided');
+    const education =
+      'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,gender\nJonathan,Smith,2012-03-04,ME14 1XX,,t5';
+    const loaded = await h.importFile(`la-education/${DATASET}/a.csv`, education);
+    expect(loaded.outcome).toBe('loaded');
+    await linkAfterImport(deps(), (loaded as { runId: string }).runId);
+    const afterNextPass = await people(h);
+    await linkPeople(deps(), AGREEMENT, 'full');
+    expect(await people(h)).toEqual(afterNextPass);
+    expect(afterNextPass).toContain('t0,t1,t2,t3');
   });
 });
