@@ -101,7 +101,9 @@ import {
  * Attempts: a run taken up more than MAX_IMPORT_ATTEMPTS times without a result (each attempt
  * crashed or failed) is rejected as `import-attempts-exhausted` by the next delivery; like any
  * rejection, the same file uploaded again is tried again, and, the rejection being about the
- * file's deliveries, so is a copy of its bytes under another name, whenever it was uploaded.
+ * file's deliveries, so is a copy of its bytes under another name, whenever it was uploaded —
+ * even one whose own attempt was going when the rejection settled the run: that attempt breaks
+ * off to be retried ({@link RunRejectedForAnotherFile}) rather than file the copy as a duplicate.
  *
  * Rows: validated against the row schema derived from the agreement (row-schema.ts); a bad row
  * is reported (row number, column, reason code) and skipped. If bad rows exceed
@@ -401,6 +403,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     } catch (err) {
       if (err instanceof RunSettledElsewhere) {
         const settled = (await findRun(deps.store.db, file.partyId, file.datasetId, sha256))!;
+        if (rejectedForAnotherDelivery(settled, file.blobName)) throw new RunRejectedForAnotherFile();
         // The other delivery writes the run's access-log entry just after its commit; give it
         // that moment, so that the entry a crash would have lost is not written twice.
         await waitForImportEntry(deps, settled, SETTLED_ELSEWHERE_GRACE_MS);
@@ -723,6 +726,25 @@ class RunSettledElsewhere extends Error {
   }
 }
 
+/**
+ * Another file of the bytes settled the run, while this delivery was reading or rejecting it, with
+ * a rejection about that file's delivery rather than the bytes (rejectedForAnotherDelivery): its
+ * attempts spent while this one's was still going (a sixth delivery of the other file rejects the
+ * run under the fifth, this file's). This file is still in incoming and had it come a moment later
+ * it would have opened the run again; filed as a duplicate of that rejection, it never loaded
+ * (found by a defect hunt). Its attempt breaks off instead (ImportFailed; markFailed leaves the
+ * settled run as it is), and the queue's retry opens the run again for it (`another-file`).
+ * Holding the attempts rejection to its own take-up (finishRun `onlyAt`, as the removal is) would
+ * not do: the sixth take-up is the run's latest, and a live fifth cannot be told from a crashed
+ * one, which is why attempts are counted at all.
+ */
+class RunRejectedForAnotherFile extends Error {
+  constructor() {
+    super('Import run rejected meanwhile for another file of its bytes');
+    this.name = 'RunRejectedForAnotherFile';
+  }
+}
+
 /** Another delivery took the run up before this attempt's own rejection of it (rejectRemoved). */
 class RunTakenUpElsewhere extends Error {
   constructor() {
@@ -953,6 +975,9 @@ async function reject(
     // one found the attempts spent): its result stands.
     await stagedBlob(context, 'rejected', stagedName).deleteIfExists();
     const settled = await findRun(deps.store.db, file.partyId, file.datasetId, context.sha256);
+    if (settled !== undefined && rejectedForAnotherDelivery(settled, file.blobName)) {
+      throw new RunRejectedForAnotherFile();
+    }
     if (settled !== undefined && FINAL_STATUSES.has(settled.status)) {
       await waitForImportEntry(deps, settled, SETTLED_ELSEWHERE_GRACE_MS);
       return settleDuplicate({ ...context, run: settled });
@@ -1168,6 +1193,8 @@ function uploadedAgainAfterRejection(run: ImportRun, lastModified: Date): boolea
  * itself, and a file that keeps crashing its instance must not start its attempts over on each
  * delivery of its own message. No endless round either way: each rejection moves its file out of
  * incoming, and a file opens the run again only on a delivery of its own, which the queue limits.
+ * Asked too by a delivery whose own attempt finds the run so settled under it: it breaks off, for
+ * its retry to open the run ({@link RunRejectedForAnotherFile}).
  */
 function rejectedForAnotherDelivery(run: ImportRun, blobName: string): boolean {
   if (run.status !== 'rejected' || run.blob_name === blobName) return false;

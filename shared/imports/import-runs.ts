@@ -254,7 +254,10 @@ export async function currentSnapshotOrder(
  * {@link markFailed}, which settles nothing, is an attempt's own, and a rejection that is about
  * the delivery's file rather than the bytes, given `onlyAt`, the take-up that decided it: the
  * file deleted from incoming under it (import-extract.ts, rejectRemoved). A renamed copy of the
- * bytes that took the run up since has its file still there, and must load it.
+ * bytes that took the run up since has its file still there, and must load it. The attempts
+ * rejection is the latest take-up's by its nature, and settles the run under an earlier one still
+ * going: a renamed copy's, which then breaks off to be retried rather than call its file a
+ * duplicate of it (import-extract.ts, RunRejectedForAnotherFile).
  */
 export async function finishRun(db: Db, runId: string, result: RunResult, onlyAt?: RunAttempt): Promise<boolean> {
   let update = db
