@@ -45,7 +45,7 @@ import { lapOf, type ImportPhase, type PhaseClock } from './import-phases.js';
 import type { ImportProgressSink } from './import-progress.js';
 import { reasonCounts, RowErrorList, type FileError, type ImportReport } from './import-report.js';
 import { preparedInThread, type PreparedRows } from './prepared-rows.js';
-import { DELIVERY_REASONS, FileRejection, MAX_IMPORT_ATTEMPTS, type FileReason } from './reasons.js';
+import { FileRejection, MAX_IMPORT_ATTEMPTS, NON_CONTENT_REASONS, type FileReason } from './reasons.js';
 import { attributeLayoutOf, type RowPlan } from './row-preparation.js';
 import { startRowWorker } from './row-worker-client.js';
 import type { CarryOutcome } from './carried-person-ids.js';
@@ -77,9 +77,10 @@ import {
  * (party, dataset, hash). A run already `loaded` or `rejected` makes the file a duplicate (moved
  * on, nothing applied) — unless the run is not the current snapshot and the file is dated after
  * it (the bytes are a new snapshot), or the run was rejected and the blob uploaded after that
- * (a rejection may be the configuration's, not the bytes'), or the run was rejected for its file's
- * delivery (removed mid-import, attempts spent) and this is another file of the bytes, uploaded
- * whenever: then the run is opened again. An unfinished
+ * (a rejection may be the configuration's, not the bytes'), or the run was rejected for something
+ * about its file as delivered rather than the bytes (removed mid-import, attempts spent, a name,
+ * metadata or date the import refused) and this is another file of the bytes, uploaded whenever:
+ * then the run is opened again. An unfinished
  * run (`loading` after a crash, or `failed`) is taken up again and, its transaction never
  * having committed, redone from the start. Every read is pinned to the blob's ETag, so the
  * bytes hashed are the bytes loaded.
@@ -728,15 +729,16 @@ class RunSettledElsewhere extends Error {
 
 /**
  * Another file of the bytes settled the run, while this delivery was reading or rejecting it, with
- * a rejection about that file's delivery rather than the bytes (rejectedForAnotherDelivery): its
+ * a rejection about that file as delivered rather than the bytes (rejectedForAnotherDelivery): its
  * attempts spent while this one's was still going (a sixth delivery of the other file rejects the
- * run under the fifth, this file's). This file is still in incoming and had it come a moment later
- * it would have opened the run again; filed as a duplicate of that rejection, it never loaded
- * (found by a defect hunt). Its attempt breaks off instead (ImportFailed; markFailed leaves the
- * settled run as it is), and the queue's retry opens the run again for it (`another-file`).
- * Holding the attempts rejection to its own take-up (finishRun `onlyAt`, as the removal is) would
- * not do: the sixth take-up is the run's latest, and a live fifth cannot be told from a crashed
- * one, which is why attempts are counted at all.
+ * run under the fifth, this file's), or its name refused (`x.dat`) while this one (`x.csv`) reads.
+ * This file is still in incoming and had it come a moment later it would have opened the run again;
+ * filed as a duplicate of that rejection, it never loaded (found by a defect hunt). Its attempt
+ * breaks off instead (ImportFailed; markFailed leaves the settled run as it is), and the queue's
+ * retry opens the run again for it (`another-file`). Holding the attempts rejection to its own
+ * take-up (finishRun `onlyAt`, as the removal is) would not do: the sixth take-up is the run's
+ * latest, and a live fifth cannot be told from a crashed one, which is why attempts are counted at
+ * all.
  */
 class RunRejectedForAnotherFile extends Error {
   constructor() {
@@ -1182,14 +1184,18 @@ function uploadedAgainAfterRejection(run: ImportRun, lastModified: Date): boolea
 
 /**
  * Whether a rejected run is to be tried again for this file, another of its bytes, whenever this
- * one was uploaded: the run was rejected for something about the rejected file's delivery, not
- * its bytes (reasons.ts, DELIVERY_REASONS) — the file was deleted from incoming under its import,
- * or its attempts ran out. A partner who sends one extract twice under two names, or whose SFTP
- * rename surfaces as a new blob, and deletes the first while it is read, still has the other in
- * incoming; uploaded before the rejection finished (both were there, then one was deleted), it
- * was filed in rejected/ as a duplicate of the removal, and its data never loaded (found by a
- * defect hunt). Under the rejected file's own name (`blob_name`, the name it was rejected under)
- * {@link uploadedAgainAfterRejection} decides: a blob older than the rejection is that file
+ * one was uploaded: the run was rejected for something about the rejected file as delivered, not
+ * its bytes (reasons.ts, NON_CONTENT_REASONS) — the file was deleted from incoming under its
+ * import, its attempts ran out, or its name, metadata or upload time declared what the import
+ * refuses (a type it does not read, a date that is none, in the future or behind the current
+ * snapshot). A partner who sends one extract twice under two names, or whose SFTP rename surfaces
+ * as a new blob, and deletes the first while it is read, still has the other in incoming; uploaded
+ * before the rejection finished (both were there, then one was deleted), it was filed in rejected/
+ * as a duplicate of the removal, and its data never loaded (found by a defect hunt). So was
+ * `x.csv`, sent at once after `x.dat` of the same bytes, when `x.dat` was refused as
+ * `unsupported-file-type` (found by a review of that fix): the verdict was on the name, and the
+ * copy's name is another. Under the rejected file's own name (`blob_name`, the name it was rejected
+ * under) {@link uploadedAgainAfterRejection} decides: a blob older than the rejection is that file
  * itself, and a file that keeps crashing its instance must not start its attempts over on each
  * delivery of its own message. No endless round either way: each rejection moves its file out of
  * incoming, and a file opens the run again only on a delivery of its own, which the queue limits.
@@ -1198,7 +1204,7 @@ function uploadedAgainAfterRejection(run: ImportRun, lastModified: Date): boolea
  */
 function rejectedForAnotherDelivery(run: ImportRun, blobName: string): boolean {
   if (run.status !== 'rejected' || run.blob_name === blobName) return false;
-  return run.rejection_reason !== null && DELIVERY_REASONS.has(run.rejection_reason as FileReason);
+  return run.rejection_reason !== null && NON_CONTENT_REASONS.has(run.rejection_reason as FileReason);
 }
 
 /**

@@ -8,8 +8,8 @@ import type { Database, ImportRunTable } from '../store/schema.js';
  * run is opened again ({@link reopenRun}) when a file newer than the current snapshot brings
  * its bytes back after another snapshot replaced them, when a rejected file is uploaded
  * again, or when a file of its bytes under another name finds it rejected for something about
- * the rejected file's delivery rather than the bytes (`rejection_reason`, reasons.ts
- * DELIVERY_REASONS; import-extract.ts): the unique key allows one row per
+ * the rejected file as delivered rather than the bytes (`rejection_reason`, reasons.ts
+ * NON_CONTENT_REASONS; import-extract.ts): the unique key allows one row per
  * content, so the row then describes that file (name, received), and each of its loads has its
  * own access-log entry and report.
  *
@@ -125,8 +125,9 @@ export async function claimRun(db: Kysely<Database>, claim: RunClaim): Promise<I
 
 /**
  * Opens a final run again for a new load of its bytes (a newer file, a rejected file uploaded
- * again, or another file of bytes rejected for a delivery's sake; see the module comment): `loading`, this file's name and time of
- * receipt, the counts of the last load cleared, the attempts counted from 1 again (they limit
+ * again, or another file of bytes rejected for how a file was delivered; see the module comment):
+ * `loading`, this file's name and time of receipt, the counts of the last load cleared, the
+ * attempts counted from 1 again (they limit
  * one file's tries, MAX_IMPORT_ATTEMPTS). Only if the run is still as the caller read it (status,
  * attempt, times: a run reopened and finished again since differs in its times); otherwise the
  * run is claimed as any other delivery would ({@link claimRun}), which may find it final again.

@@ -88,17 +88,36 @@ export const FILE_REASONS = [
 export type FileReason = (typeof FILE_REASONS)[number];
 
 /**
- * Rejections about one delivery of a file, not its bytes: the file was deleted from incoming
- * under its import, or the deliveries that took its run up all broke off. Another file of the same
- * bytes — a copy under another name, still in incoming — is read afresh, whenever it was uploaded
- * (import-extract.ts); under the rejected file's own name only an upload after the rejection is,
- * as for any rejection (so a file that keeps crashing its instance does not start its attempts
- * over on every delivery of its own message). Every other reason is the file's, and a verdict on
- * what its bytes hold under the agreement of the day: a copy of them is a duplicate of it.
+ * Rejections decided without reading what the file holds: about the file as delivered, not its
+ * bytes. The run is keyed by the bytes (party, dataset, SHA-256), so another file of them — a copy
+ * under another name, still in incoming — is read afresh, whenever it was uploaded, where any
+ * other rejection makes it a duplicate (import-extract.ts, rejectedForAnotherDelivery; the run
+ * keeps its reason in `import_run.rejection_reason`). Under the rejected file's own name only an
+ * upload after the rejection is, as for any rejection (so a file that keeps crashing its instance
+ * does not start its attempts over on every delivery of its own message). Two kinds:
+ *
+ * - What befell one delivery: the file was deleted from incoming under its import
+ *   (`removed-during-import`), or the deliveries that took its run up all broke off
+ *   (`import-attempts-exhausted`).
+ * - What the file's name, its blob's metadata and its upload time declare, and the bytes do not
+ *   hold (extract-format.ts): how it is read (`unsupported-file-type`: an extension, or a metadata
+ *   `delimiter`, that is none the import reads) and which day it describes (`unreadable-asof`:
+ *   metadata `asof` that is no date; `future-extract`: a date after the upload; `stale-extract`: a
+ *   date, or of the same date an upload, behind the current snapshot's). `x.dat` refused leaves
+ *   `x.csv` of the same bytes, uploaded before that refusal finished, to load.
+ *
+ * Not `wrong-delimiter`, though the delimiter it was read with is the name's or the metadata's:
+ * it is found by reading the header, a verdict on the bytes as read, as are the `xlsx-` reasons of
+ * a file named `.xlsx` and every other reason reached by reading; nor `party-not-source` and
+ * `unknown-dataset`, which the folders decide and every file of the run shares.
  */
-export const DELIVERY_REASONS: ReadonlySet<FileReason> = new Set([
+export const NON_CONTENT_REASONS: ReadonlySet<FileReason> = new Set([
   'removed-during-import',
   'import-attempts-exhausted',
+  'unsupported-file-type',
+  'unreadable-asof',
+  'future-extract',
+  'stale-extract',
 ]);
 
 /**

@@ -28,7 +28,8 @@ export interface ImportRunTable {
   /**
    * A rejected run's reason (its report's first file error; migration 0028), null for any other
    * status and for runs rejected before it was recorded. Tells a rejection about one delivery
-   * (removed, attempts spent) from a verdict on the bytes (shared/imports/import-extract.ts).
+   * (removed, attempts spent, a name, metadata or date refused) from a verdict on the bytes
+   * (shared/imports/import-extract.ts).
    */
   rejection_reason: string | null;
 }
