@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import functions from '@azure/functions';
 import type { EventGridEvent } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import type { ImportReport } from '../../shared/imports/import-report.js';
 import { createLogger } from '../../shared/logging.js';
 import { createServices, useServices, type Services } from '../../shared/services.js';
 import { testSettings } from '../support/settings.js';
+import { importFixture } from '../shared/imports/import-harness.js';
 import { withAttributes } from '../../shared/store/record-attributes.js';
 
 const { InvocationContext } = functions;
@@ -46,7 +46,7 @@ describe('importBlob function', () => {
 
   it('imports the file a BlobCreated event names, and moves it to processed', async () => {
     const blobName = `la-housing/multiple-disadvantage-indicators/fn-${randomUUID()}.csv`;
-    const content = readFileSync(new URL('../fixtures/imports/good.csv', import.meta.url));
+    const content = importFixture('good.csv');
     await services.blobs.getContainerClient('incoming').getBlockBlobClient(blobName).upload(content, content.length);
 
     await handler(blobCreated('incoming', blobName), context());
@@ -93,7 +93,7 @@ describe('importBlob function', () => {
     ['JSON text', (event: object) => JSON.stringify(event)],
   ])('imports the file named by a queue message holding the event as %s', async (_, message) => {
     const blobName = `la-housing/multiple-disadvantage-indicators/queued-${randomUUID()}.csv`;
-    const content = readFileSync(new URL('../fixtures/imports/good.csv', import.meta.url));
+    const content = importFixture('good.csv');
     await services.blobs.getContainerClient('incoming').getBlockBlobClient(blobName).upload(content, content.length);
 
     await handler(message(blobCreated('incoming', blobName)), context());
@@ -114,7 +114,7 @@ describe('importBlob function', () => {
 
   it('reads base64 text broken over lines', async () => {
     const blobName = `la-housing/multiple-disadvantage-indicators/wrapped-${randomUUID()}.csv`;
-    const content = readFileSync(new URL('../fixtures/imports/good.csv', import.meta.url));
+    const content = importFixture('good.csv');
     await services.blobs.getContainerClient('incoming').getBlockBlobClient(blobName).upload(content, content.length);
     const wrapped = btoa(JSON.stringify(blobCreated('incoming', blobName))).replace(/.{76}/g, '$&\n');
     await handler(wrapped, context());
@@ -132,7 +132,7 @@ describe('importBlob function', () => {
     ],
   ])('rejects a file %s as bad-path, with a report and an access-log entry', async (_, name, party, dataset) => {
     const blobName = name();
-    const content = readFileSync(new URL('../fixtures/imports/good.csv', import.meta.url));
+    const content = importFixture('good.csv');
     await services.blobs.getContainerClient('incoming').getBlockBlobClient(blobName).upload(content, content.length);
     const runsBefore = await services.store.db.selectFrom('import_run').select('id').execute();
 
@@ -184,7 +184,7 @@ describe('importBlob function', () => {
         `la-housing/${ni}/extract-${randomUUID()}.csv`,
         `la-housing/multiple-disadvantage-indicators/${ni}/extract-${randomUUID()}.csv`,
       ];
-      const content = readFileSync(new URL('../fixtures/imports/good.csv', import.meta.url));
+      const content = importFixture('good.csv');
       const firstSeq = await lastSeq();
       for (const blobName of names) {
         await services.blobs
@@ -227,7 +227,7 @@ describe('importBlob function', () => {
   it('imports an SFTP upload under the name the client renames it to, never under its temporary .filepart name', async () => {
     const blobName = `la-housing/multiple-disadvantage-indicators/sftp-${randomUUID()}.csv`;
     const partName = `${blobName}.filepart`;
-    const content = readFileSync(new URL('../fixtures/imports/good.csv', import.meta.url));
+    const content = importFixture('good.csv');
     const incoming = services.blobs.getContainerClient('incoming');
     await incoming.getBlockBlobClient(partName).upload(content, content.length);
 

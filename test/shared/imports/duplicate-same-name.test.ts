@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { createImportHarness, importFixture, storedRecords, type ImportHarness } from './import-harness.js';
 
 /**
  * A partner who always uploads under one name re-sends Monday's bytes after Tuesday's loaded. The
@@ -8,8 +7,6 @@ import { createImportHarness, storedRecords, type ImportHarness } from './import
  * over Tuesday's in processed/, saying 40 rows loaded now (found by a review). It is another
  * upload of those bytes: it changes nothing, and the report beside it says so.
  */
-const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
-const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
 const MDI = 'multiple-disadvantage-indicators';
 const name = `la-housing/${MDI}/extract.csv`;
 
@@ -23,13 +20,13 @@ describe('a duplicate under the name another snapshot has since used', () => {
   });
 
   it('is reported as a duplicate, never as a load of its bytes now', async () => {
-    const monday = await h.importFile(name, fixture('good.csv'));
+    const monday = await h.importFile(name, importFixture('good.csv'));
     expect(monday).toMatchObject({ outcome: 'loaded', loaded: 40 });
-    expect(await h.importFile(name, fixture('good-second-snapshot.csv'))).toMatchObject({ loaded: 15 });
+    expect(await h.importFile(name, importFixture('good-second-snapshot.csv'))).toMatchObject({ loaded: 15 });
     // Uploaded a second later than Tuesday's run finished, as any real re-send is.
     await new Promise((r) => setTimeout(r, 1100));
 
-    expect(await h.importFile(name, fixture('good.csv'))).toMatchObject({ outcome: 'duplicate', of: 'loaded' });
+    expect(await h.importFile(name, importFixture('good.csv'))).toMatchObject({ outcome: 'duplicate', of: 'loaded' });
     expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(15);
     expect(await h.report('processed', name)).toMatchObject({
       outcome: 'duplicate',

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { BlockBlobClient } from '@azure/storage-blob';
 import { afterEach, expect, it, vi } from 'vitest';
 import { PhaseClock } from '../../../shared/imports/import-phases.js';
 import { claimRun } from '../../../shared/imports/import-runs.js';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
-import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { createImportHarness, importFixture, storedRecords, type ImportHarness } from './import-harness.js';
 
 /**
  * Two hosts: the fifth attempt at a file is loading when the queue hands the message over again
@@ -25,7 +24,7 @@ afterEach(async () => {
 
 it('leaves no rejected report for a file that loaded while a redelivery found its attempts spent', async () => {
   h = await createImportHarness();
-  const content = readFileSync(new URL('../../fixtures/imports/good.csv', import.meta.url));
+  const content = importFixture('good.csv');
   await h.drop(file, content);
   const claim = {
     runId: 'earlier',

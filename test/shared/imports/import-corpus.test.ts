@@ -2,7 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImportReport } from '../../../shared/imports/import-report.js';
-import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import {
+  createImportHarness,
+  IMPORT_FIXTURES,
+  importFixture,
+  storedRecords,
+  type ImportHarness,
+} from './import-harness.js';
 import {
   buildZip,
   repetitiveSheet,
@@ -19,9 +25,7 @@ import {
  * may appear in a report or a log line.
  */
 
-const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
 const TEST_ROOT = new URL('../../', import.meta.url);
-const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
 
 const MDI = 'multiple-disadvantage-indicators';
 const HOUSING = 'la-housing';
@@ -55,14 +59,14 @@ function valuesOf(content: Buffer): string[] {
   return [...values];
 }
 
-const GOOD_VALUES = valuesOf(fixture('good.csv'));
+const GOOD_VALUES = valuesOf(importFixture('good.csv'));
 
 /** good.xlsx's copies of its 20 data rows in {@link goodWithStoredSheet}'s streamed form. */
 const STREAMED_COPIES = 100;
 /** The last row's date serial in good.xlsx, and what a changed last digit makes of it. */
 const LAST_DATE = /<c r="C21" s="1"><v>(\d+)<\/v>/.exec(
   Buffer.concat([
-    ...sourcesOf(fixture('good.xlsx'))
+    ...sourcesOf(importFixture('good.xlsx'))
       .find((s) => s.name === 'xl/worksheets/sheet1.xml')!
       .content(),
   ]).toString('utf8'),
@@ -296,7 +300,7 @@ const REJECTED: readonly Rejected[] = [
   },
   {
     file: 'worksheet-crc-wrong.xlsx',
-    content: () => buildZip(withCrcWrong(sourcesOf(fixture('good.xlsx')), 'xl/worksheets/sheet1.xml')),
+    content: () => buildZip(withCrcWrong(sourcesOf(importFixture('good.xlsx')), 'xl/worksheets/sheet1.xml')),
     reasons: ['xlsx-corrupted'],
     values: GOOD_VALUES,
   },
@@ -304,7 +308,7 @@ const REJECTED: readonly Rejected[] = [
     // The wrong CRC in the data descriptors too, which agree with the directory.
     file: 'shared-strings-crc-wrong-zip64-streamed.xlsx',
     content: () =>
-      buildZip(withCrcWrong(sourcesOf(fixture('good.xlsx')), 'xl/sharedStrings.xml'), {
+      buildZip(withCrcWrong(sourcesOf(importFixture('good.xlsx')), 'xl/sharedStrings.xml'), {
         zip64: 'ones',
       }),
     reasons: ['xlsx-corrupted'],
@@ -328,7 +332,7 @@ function withCrcWrong(sources: readonly ZipSource[], name: string): ZipSource[] 
  * thousands so that whole batches are loaded before its end.
  */
 async function goodWithStoredSheet(options: { corrupt?: boolean; streamed?: boolean }): Promise<Buffer> {
-  const sources = sourcesOf(fixture('good.xlsx'));
+  const sources = sourcesOf(importFixture('good.xlsx'));
   const at = sources.findIndex((s) => s.name === 'xl/worksheets/sheet1.xml');
   let sheet = Buffer.concat([...sources[at]!.content()]).toString('utf8');
   if (options.streamed === true) {
@@ -391,7 +395,7 @@ const LOADED: readonly Loaded[] = [
   {
     // good.xlsx zipped again as a streaming ZIP64 writer zips it.
     file: 'good-zip64-streamed.xlsx',
-    content: () => buildZip(sourcesOf(fixture('good.xlsx')), { zip64: 'ones' }),
+    content: () => buildZip(sourcesOf(importFixture('good.xlsx')), { zip64: 'ones' }),
     loaded: 20,
     values: GOOD_VALUES,
   },
@@ -429,7 +433,7 @@ const LOADED: readonly Loaded[] = [
   {
     file: 'ten-megabyte-line.csv',
     content: () => {
-      const good = fixture('good.csv').toString('utf8').trimEnd().split('\n');
+      const good = importFixture('good.csv').toString('utf8').trimEnd().split('\n');
       const long = `Quentina,${'Longstreet'.repeat(1_000_000)},1980-01-01,Female,N,N,N,N,1 Lane,ME1 1AA,,,\n`;
       return Buffer.from([...good.slice(0, 21), long.trimEnd(), ...good.slice(21)].join('\n') + '\n');
     },
@@ -440,7 +444,7 @@ const LOADED: readonly Loaded[] = [
   {
     file: 'one-long-cell.csv',
     content: () => {
-      const good = fixture('good.csv').toString('utf8').trimEnd().split('\n');
+      const good = importFixture('good.csv').toString('utf8').trimEnd().split('\n');
       return Buffer.from(
         [...good, `Quinbert,Quillfeather,1980-01-01,Male,N,N,N,N,${'Hollow '.repeat(12_000)},ME1 1AA,,,`].join('\n'),
       );
@@ -467,7 +471,7 @@ const blobNameOf = (c: Case) => `${c.party ?? HOUSING}/${c.dataset ?? MDI}/${c.f
 
 describe('import corpus: the fixtures', () => {
   it('has at least 30 malformed files in test/fixtures, and no fixture without a test', () => {
-    const onDisk = new Set(readdirSync(FIXTURES).filter((f) => !f.endsWith('.ts')));
+    const onDisk = new Set(readdirSync(IMPORT_FIXTURES).filter((f) => !f.endsWith('.ts')));
     // Only files rejected for what they hold count, each file once.
     const malformed = new Set(
       REJECTED.filter((c) => c.content === undefined && c.rejectedFor === undefined).map((c) => c.file),
@@ -498,10 +502,10 @@ describe.each(MODES)('import corpus, rows prepared %s: malformed files are rejec
   beforeAll(async () => {
     h = await createImportHarness({ rowWorkerMinBytes });
     // A loaded snapshot each rejected file must leave untouched.
-    expect((await h.importFile(`${HOUSING}/${MDI}/baseline.csv`, fixture('good-second-snapshot.csv'))).outcome).toBe(
-      'loaded',
-    );
-    expect((await h.importFile(`la-education/${MDI}/baseline.csv`, fixture('education-good.csv'))).outcome).toBe(
+    expect(
+      (await h.importFile(`${HOUSING}/${MDI}/baseline.csv`, importFixture('good-second-snapshot.csv'))).outcome,
+    ).toBe('loaded');
+    expect((await h.importFile(`la-education/${MDI}/baseline.csv`, importFixture('education-good.csv'))).outcome).toBe(
       'loaded',
     );
     baseline = await storedRecords(h.store, HOUSING, MDI);
@@ -524,7 +528,7 @@ describe.each(MODES)('import corpus, rows prepared %s: malformed files are rejec
         ] as const,
     ),
   )('%s', async (_, c) => {
-    const content = c.content ? await c.content() : fixture(c.file);
+    const content = c.content ? await c.content() : importFixture(c.file);
     const blobName = blobNameOf(c);
     const logStart = h.logLines.length;
     const outcome = await h.importFile(blobName, content, c.metadata);
@@ -567,7 +571,7 @@ describe.each(MODES)(
     });
 
     it.each(LOADED.map((c) => [c.file, c] as const))('%s', async (_, c) => {
-      const content = c.content ? await c.content() : fixture(c.file);
+      const content = c.content ? await c.content() : importFixture(c.file);
       const blobName = blobNameOf(c);
       const logStart = h.logLines.length;
       const outcome = await h.importFile(blobName, content, c.metadata);

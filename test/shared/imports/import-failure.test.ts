@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import functions from '@azure/functions';
 import type { EventGridEvent } from '@azure/functions';
@@ -8,6 +7,7 @@ import '../../../functions/import-blob.js';
 import { registrations, type BlobCreatedRegistration } from '../../../functions/registry.js';
 import { createServices, useServices, type Services } from '../../../shared/services.js';
 import { testSettings } from '../../support/settings.js';
+import { importFixture } from './import-harness.js';
 
 /**
  * What the Functions host sees of a failed import: it logs a thrown error's message and stack,
@@ -67,7 +67,7 @@ describe('importBlob function, when the import fails', () => {
 
   it('throws an error naming the kind and the run, with no text of the original message', async () => {
     const blobName = `la-housing/multiple-disadvantage-indicators/fail-${randomUUID()}.csv`;
-    const content = readFileSync(new URL('../../fixtures/imports/good.csv', import.meta.url));
+    const content = importFixture('good.csv');
     await services.blobs.getContainerClient('incoming').getBlockBlobClient(blobName).upload(content, content.length);
     const append = vi.spyOn(services.accessLog, 'append').mockRejectedValueOnce(driverError());
     const logged = vi.spyOn(services.logger, 'error');
@@ -99,7 +99,7 @@ describe('importBlob function, when the import fails', () => {
 
   it('throws a neutral error also when the failure comes before a run is claimed', async () => {
     const blobName = `la-housing/multiple-disadvantage-indicators/early-${randomUUID()}.csv`;
-    const content = readFileSync(new URL('../../fixtures/imports/good.csv', import.meta.url));
+    const content = importFixture('good.csv');
     await services.blobs.getContainerClient('incoming').getBlockBlobClient(blobName).upload(content, content.length);
     const agreements = vi.spyOn(services.agreements, 'dataset').mockImplementationOnce(() => {
       throw driverError();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -58,10 +58,20 @@ export interface ImportHarness {
   importAndLink(blobName: string, content: Buffer | string): Promise<void>;
   report(destination: 'processed' | 'rejected', blobName: string): Promise<ImportReport | undefined>;
   exists(container: keyof ImportContainers, blobName: string): Promise<boolean>;
+  /** The names of the blobs in one of the harness's containers, sorted. */
+  blobNames(container: keyof ImportContainers): Promise<string[]>;
   close(): Promise<void>;
 }
 
 export const AGREEMENTS_DIR = resolve('agreements');
+
+/** The import fixture corpus: test/fixtures/imports, written by make-fixtures.ts. */
+export const IMPORT_FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
+
+/** A file of the import fixture corpus, its bytes as a partner would upload them. */
+export function importFixture(name: string): Buffer {
+  return readFileSync(new URL(name, IMPORT_FIXTURES));
+}
 
 export async function createImportHarness(
   options: { maxBadRowShare?: number; rowWorkerMinBytes?: number } = {},
@@ -154,6 +164,11 @@ export async function createImportHarness(
     exists(container, blobName) {
       return blobs.getContainerClient(containers[container]).getBlobClient(blobName).exists();
     },
+    async blobNames(container) {
+      const found: string[] = [];
+      for await (const blob of blobs.getContainerClient(containers[container]).listBlobsFlat()) found.push(blob.name);
+      return found.sort();
+    },
     async close() {
       await accessLog.drain();
       await store.close();
@@ -161,6 +176,14 @@ export async function createImportHarness(
         await blobs.getContainerClient(name).deleteIfExists();
     },
   };
+}
+
+/**
+ * The import run in the harness's store, for a test that sends one content (under one name or
+ * several, delivered once or many times): its files and attempts all share the one run.
+ */
+export async function theRun(h: ImportHarness) {
+  return (await h.store.db.selectFrom('import_run').selectAll().execute())[0]!;
 }
 
 /** The stored records of a party's dataset, in row order, without ids (which differ per run). */

@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { BlobClient, BlockBlobClient } from '@azure/storage-blob';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_IMPORT_ATTEMPTS } from '../../../shared/imports/reasons.js';
 import { DEFAULT_ZIP_LIMITS } from '../../../shared/imports/zip-directory.js';
-import { createImportHarness, reshapeRowsRead, storedRecords, type ImportHarness } from './import-harness.js';
+import {
+  createImportHarness,
+  importFixture,
+  reshapeRowsRead,
+  storedRecords,
+  type ImportHarness,
+} from './import-harness.js';
 import { buildZip, repetitiveSheet, sharedStringsPart, workbookSources } from './zip-builder.js';
 
 /**
@@ -14,8 +19,6 @@ import { buildZip, repetitiveSheet, sharedStringsPart, workbookSources } from '.
  * stream that are not the file's fault, and a loaded report that only a commit publishes.
  */
 
-const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
-const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
 const MDI = 'multiple-disadvantage-indicators';
 const HOUSING = 'la-housing';
 const path = (file: string) => `${HOUSING}/${MDI}/${file}`;
@@ -113,7 +116,7 @@ describe('attempts per run', () => {
 
   it('rejects a file whose attempts all broke off, with a report, instead of trying it again', async () => {
     const name = path('crashes.csv');
-    await h.drop(name, fixture('good.csv'));
+    await h.drop(name, importFixture('good.csv'));
     for (let attempt = 1; attempt <= MAX_IMPORT_ATTEMPTS; attempt++) {
       if (attempt === 3) {
         // A crash (e.g. out of memory) leaves the run `loading`, not `failed`: it counts the same.
@@ -141,7 +144,7 @@ describe('attempts per run', () => {
 
   it('tries the same bytes again when they are uploaded again after their attempts ran out', async () => {
     const name = path('crashes.csv');
-    await h.drop(name, fixture('good.csv'));
+    await h.drop(name, importFixture('good.csv'));
     for (let attempt = 1; attempt <= MAX_IMPORT_ATTEMPTS; attempt++)
       await expect(h.run(name, failing)).rejects.toMatchObject({ name: 'ImportFailed' });
     const exhausted = await h.run(name);
@@ -149,7 +152,7 @@ describe('attempts per run', () => {
 
     // Blob storage keeps Last-Modified to the second: upload again in a later second.
     await new Promise((r) => setTimeout(r, 1100));
-    const again = await h.importFile(name, fixture('good.csv'));
+    const again = await h.importFile(name, importFixture('good.csv'));
     expect(again).toMatchObject({ outcome: 'loaded', loaded: 40, runId: (await runOf(h, name)).id });
     expect(await runOf(h, name)).toMatchObject({ status: 'loaded', attempt: 1 });
     expect(await h.report('processed', name)).toMatchObject({ outcome: 'loaded' });
@@ -158,11 +161,11 @@ describe('attempts per run', () => {
 
   it('reads a rejected file again when it is uploaded again, as after a change of threshold', async () => {
     const name = path('threshold.csv');
-    const first = await h.importFile(name, fixture('some-bad-rows.csv'), undefined, { maxBadRowShare: 0.04 });
+    const first = await h.importFile(name, importFixture('some-bad-rows.csv'), undefined, { maxBadRowShare: 0.04 });
     expect(first).toMatchObject({ outcome: 'rejected', reasons: ['bad-row-share-exceeded'] });
     // Blob storage keeps Last-Modified to the second: upload again in a later second.
     await new Promise((r) => setTimeout(r, 1100));
-    const again = await h.importFile(name, fixture('some-bad-rows.csv'));
+    const again = await h.importFile(name, importFixture('some-bad-rows.csv'));
     expect(again).toMatchObject({ outcome: 'loaded', loaded: 57, runId: (first as { runId: string }).runId });
     expect(await h.report('processed', name)).toMatchObject({ outcome: 'loaded', counts: { loaded: 57 } });
   });
@@ -172,23 +175,23 @@ describe('attempts per run', () => {
     // Rejected "later" than the blob was written, as a re-delivered event finds it (or a copy a
     // crash left in incoming before the move).
     const later = new Date(Date.now() + 60 * 60_000);
-    const first = await h.importFile(name, fixture('some-bad-rows.csv'), undefined, {
+    const first = await h.importFile(name, importFixture('some-bad-rows.csv'), undefined, {
       maxBadRowShare: 0.04,
       now: () => later,
     });
     expect(first).toMatchObject({ outcome: 'rejected' });
-    const replay = await h.importFile(name, fixture('some-bad-rows.csv'));
+    const replay = await h.importFile(name, importFixture('some-bad-rows.csv'));
     expect(replay).toEqual({ outcome: 'duplicate', runId: (first as { runId: string }).runId, of: 'rejected' });
   });
 
   it('gives a renamed copy of a rejected file a report of its own, in rejected/', async () => {
     const later = new Date(Date.now() + 60 * 60_000);
-    const first = await h.importFile(path('refused.csv'), fixture('some-bad-rows.csv'), undefined, {
+    const first = await h.importFile(path('refused.csv'), importFixture('some-bad-rows.csv'), undefined, {
       maxBadRowShare: 0.04,
       now: () => later,
     });
     expect(first).toMatchObject({ outcome: 'rejected' });
-    const copy = await h.importFile(path('refused-again.csv'), fixture('some-bad-rows.csv'));
+    const copy = await h.importFile(path('refused-again.csv'), importFixture('some-bad-rows.csv'));
     expect(copy).toEqual({ outcome: 'duplicate', runId: (first as { runId: string }).runId, of: 'rejected' });
     expect(await h.exists('rejected', path('refused-again.csv'))).toBe(true);
     expect(await h.report('rejected', path('refused-again.csv'))).toMatchObject({
@@ -206,7 +209,7 @@ describe('attempts per run', () => {
     const unwritable = Object.create(accessLog, {
       append: { value: () => Promise.reject(new Error('log down')) },
     }) as typeof accessLog;
-    await h.drop(name, fixture('some-bad-rows.csv'));
+    await h.drop(name, importFixture('some-bad-rows.csv'));
     await expect(h.run(name, { maxBadRowShare: 0.04, accessLog: unwritable })).rejects.toMatchObject({
       name: 'ImportFailed',
     });
@@ -220,11 +223,11 @@ describe('attempts per run', () => {
 
   it('does not count a delivery that finds the run finished, and leaves the kill-and-retry path alone', async () => {
     const name = path('once.csv');
-    await h.drop(name, fixture('good.csv'));
+    await h.drop(name, importFixture('good.csv'));
     await expect(h.run(name, failing)).rejects.toMatchObject({ name: 'ImportFailed' });
     expect(await h.run(name)).toMatchObject({ outcome: 'loaded' });
     for (let k = 0; k < MAX_IMPORT_ATTEMPTS + 1; k++)
-      expect(await h.importFile(name, fixture('good.csv'))).toMatchObject({ outcome: 'duplicate', of: 'loaded' });
+      expect(await h.importFile(name, importFixture('good.csv'))).toMatchObject({ outcome: 'duplicate', of: 'loaded' });
     expect(await runOf(h, name)).toMatchObject({ status: 'loaded', attempt: 2 });
   });
 });
@@ -241,7 +244,7 @@ describe('a download that breaks off is not the file’s fault', () => {
 
   it('ends the attempt failed, not rejected, when an XLSX’s stream errors part-way; a later delivery loads it', async () => {
     const name = path('flaky.xlsx');
-    const bytes = fixture('good.xlsx');
+    const bytes = importFixture('good.xlsx');
     await h.drop(name, bytes);
     // Break the rows' read off after its first bytes, lazily, as a download does: the error comes
     // when the reader gets that far.
@@ -283,7 +286,7 @@ describe('the loaded report, published only after the commit', () => {
 
   it('leaves no loaded report when the load’s transaction does not commit', async () => {
     const name = path('uncommitted.csv');
-    await h.drop(name, fixture('good.csv'));
+    await h.drop(name, importFixture('good.csv'));
     // The run's own update to `loaded` is the load transaction's last statement: refuse it.
     await sql`create trigger refuse_loaded before update of status on import_run when new.status = 'loaded'
       begin select raise(abort, 'commit refused'); end`.execute(h.store.db);
@@ -302,7 +305,7 @@ describe('the loaded report, published only after the commit', () => {
     const name = path('unreported.csv');
     // good.csv with one bad row, so the report has a row error to carry over.
     const content = Buffer.from(
-      fixture('good.csv')
+      importFixture('good.csv')
         .toString('utf8')
         .replace(/\n([^\n]*)\n/, (_, first: string) => `\n${first.replace(/\d{4}-\d{2}-\d{2}/, '31-31-2001')}\n`),
     );
@@ -335,8 +338,6 @@ describe('the loaded report, published only after the commit', () => {
     expect((await importEntries(h, run.id)).map((e) => e.decision)).toEqual(['allow']);
     expect(await h.exists('processed', name)).toBe(true);
     // Nothing staged is left behind.
-    const left: string[] = [];
-    for await (const blob of h.blobs.getContainerClient(h.containers.processed).listBlobsFlat()) left.push(blob.name);
-    expect(left.sort()).toEqual([name, `${name}.report.json`].sort());
+    expect(await h.blobNames('processed')).toEqual([name, `${name}.report.json`].sort());
   });
 });

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -12,6 +11,7 @@ import { SeededRandom } from '../../../shared/synthetic/random.js';
 import {
   AGREEMENTS_DIR,
   createImportHarness,
+  importFixture,
   orphanIdentifiers,
   storedIdentifiers,
   storedRecords,
@@ -20,8 +20,6 @@ import {
 import { firstDifference, integrityCheck, snapshotIndexes, type KillObservation } from './kill-observation.js';
 import { largeHousingExtract } from './large-extract.js';
 
-const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
-const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
 const MDI = 'multiple-disadvantage-indicators';
 const HOUSING = 'la-housing';
 const path = (file: string, party = HOUSING, dataset = MDI) => `${party}/${dataset}/${file}`;
@@ -42,13 +40,13 @@ describe('import semantics', () => {
   });
 
   it('applies the same file once, however often and under whatever name it is delivered', async () => {
-    const first = await h.importFile(path('extract-2025-01-31.csv'), fixture('good.csv'));
+    const first = await h.importFile(path('extract-2025-01-31.csv'), importFixture('good.csv'));
     expect(first).toMatchObject({ outcome: 'loaded', loaded: 40 });
     const afterFirst = await storedRecords(h.store, HOUSING, MDI);
     const ids = await h.store.db.selectFrom('source_record').select(['id', 'person_id']).orderBy('id').execute();
 
-    const again = await h.importFile(path('extract-2025-01-31.csv'), fixture('good.csv'));
-    const renamed = await h.importFile(path('resent.csv'), fixture('good.csv'));
+    const again = await h.importFile(path('extract-2025-01-31.csv'), importFixture('good.csv'));
+    const renamed = await h.importFile(path('resent.csv'), importFixture('good.csv'));
     expect(again).toEqual({ outcome: 'duplicate', runId: first.outcome === 'loaded' ? first.runId : '', of: 'loaded' });
     expect(renamed).toMatchObject({ outcome: 'duplicate', of: 'loaded' });
 
@@ -77,8 +75,8 @@ describe('import semantics', () => {
 
   it('loads the file once when two deliveries of the same bytes arrive at the same time', async () => {
     // Event Grid may deliver twice, and two names may carry the same bytes: both claim one run.
-    await h.drop(path('twice-a.csv'), fixture('good.csv'));
-    await h.drop(path('twice-b.csv'), fixture('good.csv'));
+    await h.drop(path('twice-a.csv'), importFixture('good.csv'));
+    await h.drop(path('twice-b.csv'), importFixture('good.csv'));
     const outcomes = await Promise.all([h.run(path('twice-a.csv')), h.run(path('twice-b.csv'))]);
     expect(outcomes.map((o) => o.outcome).sort()).toEqual(['duplicate', 'loaded']);
     const [run] = await runs(h);
@@ -89,10 +87,10 @@ describe('import semantics', () => {
   });
 
   it('replaces the party\u2019s previous snapshot of the dataset, and only that', async () => {
-    await h.importFile(path('education.csv', 'la-education'), fixture('education-good.csv'));
+    await h.importFile(path('education.csv', 'la-education'), importFixture('education-good.csv'));
     const education = await storedRecords(h.store, 'la-education', MDI);
-    const first = await h.importFile(path('week-1.csv'), fixture('good.csv'));
-    const second = await h.importFile(path('week-2.csv'), fixture('good-second-snapshot.csv'));
+    const first = await h.importFile(path('week-1.csv'), importFixture('good.csv'));
+    const second = await h.importFile(path('week-2.csv'), importFixture('good-second-snapshot.csv'));
     expect(first).toMatchObject({ outcome: 'loaded', loaded: 40 });
     expect(second).toMatchObject({ outcome: 'loaded', loaded: 15 });
 
@@ -107,12 +105,12 @@ describe('import semantics', () => {
   });
 
   it('loads below the bad-row threshold and rejects the whole file above it', async () => {
-    const loaded = await h.importFile(path('mixed.csv'), fixture('some-bad-rows.csv'));
+    const loaded = await h.importFile(path('mixed.csv'), importFixture('some-bad-rows.csv'));
     expect(loaded).toMatchObject({ outcome: 'loaded', rows: 60, loaded: 57, rejected: 3 });
 
     const strict = await createImportHarness({ maxBadRowShare: 0.04 });
     try {
-      const rejected = await strict.importFile(path('mixed.csv'), fixture('some-bad-rows.csv'));
+      const rejected = await strict.importFile(path('mixed.csv'), importFixture('some-bad-rows.csv'));
       expect(rejected).toMatchObject({ outcome: 'rejected', reasons: ['bad-row-share-exceeded'] });
       expect(await storedRecords(strict.store, HOUSING, MDI)).toEqual([]);
       const report = await strict.report('rejected', path('mixed.csv'));
@@ -144,7 +142,7 @@ describe('import semantics', () => {
     await reference.close();
     expect(clean).toHaveLength(rows);
 
-    await h.importFile(path('previous.csv'), fixture('good-second-snapshot.csv'));
+    await h.importFile(path('previous.csv'), importFixture('good-second-snapshot.csv'));
     let previous = await storedRecords(h.store, HOUSING, MDI);
     const previousIds = () => storedIdentifiers(h.store, HOUSING, MDI).then((ids) => ids.map((i) => i.hash));
     let previousHashes = await previousIds();
@@ -188,7 +186,7 @@ describe('import semantics', () => {
         // Put the previous snapshot back for the next case.
         await h.store.db.deleteFrom('import_run').where('id', '=', run.id).execute();
         await h.store.db.deleteFrom('import_run').where('blob_name', '=', path('previous.csv')).execute();
-        await h.importFile(path('previous.csv'), fixture('good-second-snapshot.csv'));
+        await h.importFile(path('previous.csv'), importFixture('good-second-snapshot.csv'));
         expect(withoutRun(await storedRecords(h.store, HOUSING, MDI))).toEqual(withoutRun(previous));
         previous = await storedRecords(h.store, HOUSING, MDI);
         previousHashes = await previousIds();
@@ -204,7 +202,7 @@ describe('import semantics', () => {
     const broken = new AccessLog(h.store, createLogger('error'));
     broken.append = () => Promise.reject(new Error('access log down'));
     const name = path('committed.csv');
-    await h.drop(name, fixture('good.csv'));
+    await h.drop(name, importFixture('good.csv'));
     await expect(h.run(name, { accessLog: broken })).rejects.toMatchObject({ name: 'ImportFailed', kind: 'Error' });
     const [run] = await runs(h);
     expect(run).toMatchObject({ status: 'loaded' });
@@ -232,8 +230,8 @@ describe('import semantics', () => {
   });
 
   it('writes one access-log entry per import: allow with the columns loaded, deny with the reason', async () => {
-    const loaded = await h.importFile(path('good.csv'), fixture('good-minimal-columns.csv'));
-    const rejected = await h.importFile(path('good.csv', 'kettering-borough-council'), fixture('good.csv'));
+    const loaded = await h.importFile(path('good.csv'), importFixture('good-minimal-columns.csv'));
+    const rejected = await h.importFile(path('good.csv', 'kettering-borough-council'), importFixture('good.csv'));
     const [allow] = await accessLogOf(h, loaded.outcome === 'loaded' ? loaded.runId : '');
     const [deny] = await accessLogOf(h, rejected.outcome === 'rejected' ? rejected.runId : '');
     expect(allow).toMatchObject({
@@ -256,8 +254,8 @@ describe('import semantics', () => {
   it('calls afterLoad with the run after a load, never after a rejection', async () => {
     const calls: string[] = [];
     const hooks = { afterLoad: async (runId: string) => void calls.push(runId) };
-    const loaded = await h.importFile(path('a.csv'), fixture('good.csv'), undefined, { hooks });
-    await h.importFile(path('b.csv'), fixture('header-only.csv'), undefined, { hooks });
+    const loaded = await h.importFile(path('a.csv'), importFixture('good.csv'), undefined, { hooks });
+    await h.importFile(path('b.csv'), importFixture('header-only.csv'), undefined, { hooks });
     expect(calls).toEqual([loaded.outcome === 'loaded' ? loaded.runId : 'none']);
   });
 
@@ -268,7 +266,7 @@ describe('import semantics', () => {
       },
     };
     const logged = h.logLines.length;
-    const result = await h.importFile(path('after-load.csv'), fixture('good.csv'), undefined, { hooks });
+    const result = await h.importFile(path('after-load.csv'), importFixture('good.csv'), undefined, { hooks });
     expect(result).toMatchObject({ outcome: 'loaded' });
     const lines = h.logLines.slice(logged).join('\n');
     expect(lines).toContain('import.after-load-failed');
@@ -282,7 +280,7 @@ describe('import semantics', () => {
   });
 
   it('leaves person ids to linkage: no record is given a person at import', async () => {
-    await h.importFile(path('a.csv'), fixture('good.csv'));
+    await h.importFile(path('a.csv'), importFixture('good.csv'));
     const people = await h.store.db.selectFrom('source_record').select('person_id').execute();
     expect(people).toHaveLength(40);
     expect(people.every((p) => p.person_id === null)).toBe(true);
@@ -291,7 +289,7 @@ describe('import semantics', () => {
   it('reports progress while loading and removes the progress blob at the end', async () => {
     const seen: ImportProgress[] = [];
     const name = path('progress.csv');
-    await h.drop(name, fixture('good.csv'));
+    await h.drop(name, importFixture('good.csv'));
     const sink = blobProgressSink(h.blobs, name, 0, h.containers.processed);
     await h.run(name, {
       hooks: {
@@ -304,7 +302,7 @@ describe('import semantics', () => {
         }),
       },
     });
-    expect(seen.at(-1)).toMatchObject({ rows: 40, phase: 'loading', bytesRead: fixture('good.csv').length });
+    expect(seen.at(-1)).toMatchObject({ rows: 40, phase: 'loading', bytesRead: importFixture('good.csv').length });
     expect(await h.exists('processed', `${name}.progress.json`)).toBe(false);
   });
 });
@@ -363,7 +361,7 @@ describe('import semantics: a process killed in the middle of a large load', () 
     `survives SIGKILL after the index drop, rows prepared %s: killed at row %i (LINTEL_KILL_SEED=${KILL_SEED}); the store keeps the previous snapshot, the retry loads the file exactly once`,
     async (_, killRow, minBytes) => {
       const secrets = reference.secrets;
-      await h.importFile(path('previous.csv'), fixture('good-second-snapshot.csv'), undefined, { secrets });
+      await h.importFile(path('previous.csv'), importFixture('good-second-snapshot.csv'), undefined, { secrets });
       const previous = await storedRecords(h.store, HOUSING, MDI);
       const previousIds = await storedIdentifiers(h.store, HOUSING, MDI);
       const indexes = snapshotIndexes(h.store);
@@ -457,7 +455,7 @@ describe('pseudonymisation at import', () => {
   }
 
   it('stores matching-only identifiers as keyed hashes with the key version, never raw', async () => {
-    const content = fixture('good.csv');
+    const content = importFixture('good.csv');
     await h.importFile(path('good.csv'), content);
     const lines = content
       .toString('utf8')
@@ -481,10 +479,10 @@ describe('pseudonymisation at import', () => {
   });
 
   it('records the new key version after a rotation, so old and new hashes can be told apart', async () => {
-    await h.importFile(path('a.csv'), fixture('good.csv'));
+    await h.importFile(path('a.csv'), importFixture('good.csv'));
     const before = await storedIdentifiers(h.store, HOUSING, MDI);
     const rotated = h.secrets.rotate('pseudonymisation-key');
-    await h.importFile(path('b.csv'), Buffer.concat([fixture('good.csv'), Buffer.from('\n')]));
+    await h.importFile(path('b.csv'), Buffer.concat([importFixture('good.csv'), Buffer.from('\n')]));
     const after = await storedIdentifiers(h.store, HOUSING, MDI);
     expect(new Set(after.map((i) => i.key_version))).toEqual(new Set([rotated]));
     expect(after.map((i) => [i.row_number, i.kind])).toEqual(before.map((i) => [i.row_number, i.kind]));
@@ -494,7 +492,7 @@ describe('pseudonymisation at import', () => {
   it('keeps a display identifier (Keyways NI number) canonical for display and hashed for matching', async () => {
     await h.importFile(
       path('keyways.csv', 'kettering-borough-council', 'keyways-housing-register'),
-      fixture('keyways-good.csv'),
+      importFixture('keyways-good.csv'),
     );
     const records = await storedRecords(h.store, 'kettering-borough-council', 'keyways-housing-register');
     const attributes = records[0]!.attributes;
@@ -513,7 +511,7 @@ describe('pseudonymisation at import', () => {
   it('splits a single name field and hashes a case reference as a system id (Housing First)', async () => {
     await h.importFile(
       path('contacts.csv', 'dudley-housing-options', 'housing-first-participant-contacts'),
-      fixture('housing-first-good.csv'),
+      importFixture('housing-first-good.csv'),
     );
     const [first] = await storedRecords(h.store, 'dudley-housing-options', 'housing-first-participant-contacts');
     expect(first).toMatchObject({ given_name: 'ARAMINTA', family_name: 'QUILLFEATHER', first3: 'ARA' });

@@ -21,11 +21,6 @@ describe('a process killed after a report was staged, before its run was finishe
   });
   afterEach(async () => h.close());
 
-  const names = async (container: 'processed' | 'rejected') => {
-    const found: string[] = [];
-    for await (const blob of h.blobs.getContainerClient(h.containers[container]).listBlobsFlat()) found.push(blob.name);
-    return found.sort();
-  };
   const runs = () => h.store.db.selectFrom('import_run').select(['id', 'status', 'blob_name']).execute();
 
   it('leaves no staged copy in rejected/ once the retry has rejected the file', async () => {
@@ -33,12 +28,12 @@ describe('a process killed after a report was staged, before its run was finishe
     await h.drop(name, `${HEADER}\n`);
     await killImportAtPhase(h, 'report', name);
     expect(await runs()).toMatchObject([{ status: 'loading' }]);
-    expect((await names('rejected')).filter((n) => n.endsWith('.staged'))).toHaveLength(1);
+    expect((await h.blobNames('rejected')).filter((n) => n.endsWith('.staged'))).toHaveLength(1);
 
     expect(await h.run(name)).toMatchObject({ outcome: 'rejected', reasons: ['no-data-rows'] });
     expect(await h.report('rejected', name)).toMatchObject({ outcome: 'rejected' });
-    expect(await names('rejected')).toEqual([name, `${name}.report.json`].sort());
-    expect(await names('processed')).toEqual([]);
+    expect(await h.blobNames('rejected')).toEqual([name, `${name}.report.json`].sort());
+    expect(await h.blobNames('processed')).toEqual([]);
   });
 
   it('leaves no staged copy in processed/ once a copy of the bytes under another name has loaded them', async () => {
@@ -48,11 +43,11 @@ describe('a process killed after a report was staged, before its run was finishe
     await h.drop(first, content);
     await killImportAtPhase(h, 'report', first);
     expect(await runs()).toMatchObject([{ status: 'loading', blob_name: first }]);
-    expect((await names('processed')).filter((n) => n.endsWith('.staged'))).toHaveLength(1);
+    expect((await h.blobNames('processed')).filter((n) => n.endsWith('.staged'))).toHaveLength(1);
 
     expect(await h.importFile(copy, content)).toMatchObject({ outcome: 'loaded', loaded: 1 });
     expect(await h.run(first)).toMatchObject({ outcome: 'duplicate', of: 'loaded' });
-    expect(await names('processed')).toEqual([first, `${first}.report.json`, copy, `${copy}.report.json`].sort());
-    expect(await names('rejected')).toEqual([]);
+    expect(await h.blobNames('processed')).toEqual([first, `${first}.report.json`, copy, `${copy}.report.json`].sort());
+    expect(await h.blobNames('rejected')).toEqual([]);
   });
 });

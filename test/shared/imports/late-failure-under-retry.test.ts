@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { claimRun, type RunClaim } from '../../../shared/imports/import-runs.js';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
-import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { gate } from '../../support/gate.js';
+import { createImportHarness, importFixture, storedRecords, theRun, type ImportHarness } from './import-harness.js';
 
 /**
  * Two hosts: the first delivery of a file is slow to break off (its store or Key Vault call hangs
@@ -16,23 +16,14 @@ import { createImportHarness, storedRecords, type ImportHarness } from './import
  * the run stayed `failed` for good, with no report, which retention reads as an extract still to
  * come. An attempt that breaks off now fails only the attempt it took up.
  */
-const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
-const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
 const MDI = 'multiple-disadvantage-indicators';
 const file = `la-housing/${MDI}/extract.csv`;
 let h: ImportHarness;
 beforeEach(async () => {
   h = await createImportHarness();
-  await h.drop(file, fixture('good.csv'));
+  await h.drop(file, importFixture('good.csv'));
 });
 afterEach(async () => h?.close());
-
-const theRun = async () => (await h.store.db.selectFrom('import_run').selectAll().execute())[0]!;
-const gate = () => {
-  let open!: () => void;
-  const opened = new Promise<void>((r) => (open = r));
-  return { open, opened };
-};
 
 /**
  * The two deliveries, each held where it reads the key (after its claim, before the rows): the
@@ -71,15 +62,15 @@ it('leaves a later delivery’s attempt loading when an earlier one breaks off l
     (err: Error) => err.message,
   );
   // The first has claimed (its key read is after the claim); the second takes the run up again.
-  await expect.poll(async () => (await theRun()).attempt).toBe(1);
+  await expect.poll(async () => (await theRun(h)).attempt).toBe(1);
   const second = h.run(file, { secrets: d.heldSecrets });
   await d.secondHolding.opened;
-  expect(await theRun()).toMatchObject({ status: 'loading', attempt: 2 });
+  expect(await theRun(h)).toMatchObject({ status: 'loading', attempt: 2 });
 
   d.breakFirst.open();
   expect(await first).toMatch(/^Import failed: TimeoutError/);
   // The second delivery is still loading the file: its run must say so.
-  expect(await theRun(), 'the first delivery’s failure must not fail the second’s attempt').toMatchObject({
+  expect(await theRun(h), 'the first delivery’s failure must not fail the second’s attempt').toMatchObject({
     status: 'loading',
     attempt: 2,
     finished_at: null,
@@ -87,7 +78,7 @@ it('leaves a later delivery’s attempt loading when an earlier one breaks off l
 
   d.releaseSecond.open();
   await expect(second).resolves.toMatchObject({ outcome: 'loaded', loaded: 40 });
-  expect(await theRun()).toMatchObject({ status: 'loaded', attempt: 2, rows_loaded: 40 });
+  expect(await theRun(h)).toMatchObject({ status: 'loaded', attempt: 2, rows_loaded: 40 });
   expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(40);
   expect(await h.report('processed', file)).toMatchObject({ outcome: 'loaded' });
 });
@@ -95,7 +86,7 @@ it('leaves a later delivery’s attempt loading when an earlier one breaks off l
 it('rejects the file as removed when it is deleted from incoming under the later attempt, not left failed for good', async () => {
   const d = twoDeliveries(() => h.blobs.getContainerClient(h.containers.incoming).getBlobClient(file).delete().then());
   const first = h.run(file, { secrets: d.slowFailingSecrets }).catch((err: Error) => err.message);
-  await expect.poll(async () => (await theRun()).attempt).toBe(1);
+  await expect.poll(async () => (await theRun(h)).attempt).toBe(1);
   const second = h.run(file, { secrets: d.heldSecrets }).catch((err: Error) => err.message);
   await d.secondHolding.opened;
   d.breakFirst.open();
@@ -104,7 +95,7 @@ it('rejects the file as removed when it is deleted from incoming under the later
   // The partner deletes the file while the second delivery reads it.
   d.releaseSecond.open();
   expect(await second).toMatchObject({ outcome: 'rejected', reasons: ['removed-during-import'] });
-  const run = await theRun();
+  const run = await theRun(h);
   expect(run).toMatchObject({ status: 'rejected', attempt: 2, rows_loaded: 0 });
   expect(await h.report('rejected', file)).toMatchObject({
     runId: run.id,
@@ -121,7 +112,7 @@ it('gives each of two deliveries taking up one run at the same moment an attempt
     partyId: 'la-housing',
     datasetId: MDI,
     blobName: file,
-    sha256: createHash('sha256').update(fixture('good.csv')).digest('hex'),
+    sha256: createHash('sha256').update(importFixture('good.csv')).digest('hex'),
     now: new Date().toISOString(),
   });
   // Both find no run and insert; the unique key lets one in, the other takes its row up.
@@ -136,5 +127,5 @@ it('gives each of two deliveries taking up one run at the same moment an attempt
     ['loading', 3],
     ['loading', 4],
   ]);
-  expect(await theRun()).toMatchObject({ status: 'loading', attempt: 4 });
+  expect(await theRun(h)).toMatchObject({ status: 'loading', attempt: 4 });
 });

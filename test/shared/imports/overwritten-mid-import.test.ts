@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { BlobClient } from '@azure/storage-blob';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
-import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { createImportHarness, importFixture, storedRecords, type ImportHarness } from './import-harness.js';
 
 /**
  * A partner overwrites a file in incoming with other content while its import runs (SFTP clients
@@ -10,14 +9,12 @@ import { createImportHarness, storedRecords, type ImportHarness } from './import
  * first content is loaded whole or not at all, the second is imported on its own event, each
  * content's load is applied once, and the first import's move never takes the second content.
  */
-const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
-const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
 const MDI = 'multiple-disadvantage-indicators';
 const file = `la-housing/${MDI}/extract.csv`;
 let h: ImportHarness;
 beforeEach(async () => {
   h = await createImportHarness();
-  await h.drop(file, fixture('good.csv'));
+  await h.drop(file, importFixture('good.csv'));
 });
 afterEach(async () => {
   vi.restoreAllMocks();
@@ -28,7 +25,7 @@ const runs = () =>
   h.store.db.selectFrom('import_run').select(['id', 'status', 'rows_loaded']).orderBy('received_at').execute();
 const entries = (runId: string) =>
   h.store.db.selectFrom('access_log').select('decision').where('request_id', '=', runId).execute();
-const overwrite = () => h.drop(file, fixture('good-second-snapshot.csv'));
+const overwrite = () => h.drop(file, importFixture('good-second-snapshot.csv'));
 
 it('fails the first content’s attempt when the file is overwritten before its rows are read, and loads the second once', async () => {
   // The key is read after the hash pass and before the rows: the overwrite lands between them.

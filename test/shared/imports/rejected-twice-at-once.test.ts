@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { BlockBlobClient } from '@azure/storage-blob';
 import { afterEach, expect, it, vi } from 'vitest';
-import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { createImportHarness, importFixture, storedRecords, theRun, type ImportHarness } from './import-harness.js';
 
 /**
  * Event Grid delivers at least once, so one upload of a bad file can be imported by two hosts at
@@ -20,7 +19,7 @@ afterEach(async () => {
 
 it('leaves the per-row report in rejected/ when two deliveries of a bad file reject it at once', async () => {
   h = await createImportHarness({ maxBadRowShare: 0.04 });
-  await h.drop(file, readFileSync(new URL('../../fixtures/imports/some-bad-rows.csv', import.meta.url)));
+  await h.drop(file, importFixture('some-bad-rows.csv'));
 
   let atFirstWrite!: () => void;
   const firstWriting = new Promise<void>((r) => (atFirstWrite = r));
@@ -47,7 +46,7 @@ it('leaves the per-row report in rejected/ when two deliveries of a bad file rej
   const outcomes = [await first, second];
 
   expect(outcomes.map((o) => o.outcome).sort()).toEqual(['duplicate', 'rejected']);
-  const [run] = await h.store.db.selectFrom('import_run').selectAll().execute();
+  const run = await theRun(h);
   expect(run).toMatchObject({ status: 'rejected' });
   expect(await storedRecords(h.store, 'la-housing', MDI)).toEqual([]);
   expect(await h.exists('incoming', file)).toBe(false);
@@ -55,23 +54,21 @@ it('leaves the per-row report in rejected/ when two deliveries of a bad file rej
   const report = await h.report('rejected', file);
   expect(report, 'the file in rejected/ must have its report').toMatchObject({
     outcome: 'rejected',
-    runId: run!.id,
-    finishedAt: run!.finished_at,
+    runId: run.id,
+    finishedAt: run.finished_at,
     fileErrors: [{ reason: 'bad-row-share-exceeded' }],
     counts: { rows: 60, loaded: 0, rejected: 3 },
   });
   expect(report!.rowErrors.map((e) => e.row)).toEqual([7, 19, 35]);
-  const entries = await h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', run!.id).execute();
+  const entries = await h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', run.id).execute();
   expect(entries.map((e) => e.decision)).toEqual(['deny']);
   // Nothing but the file and its report is left in rejected/.
-  const names: string[] = [];
-  for await (const blob of h.blobs.getContainerClient(h.containers.rejected).listBlobsFlat()) names.push(blob.name);
-  expect(names.sort()).toEqual([file, `${file}.report.json`]);
+  expect(await h.blobNames('rejected')).toEqual([file, `${file}.report.json`]);
 });
 
 it('publishes the rejection’s report on the retry when writing it failed after the run was finished', async () => {
   h = await createImportHarness({ maxBadRowShare: 0.04 });
-  await h.drop(file, readFileSync(new URL('../../fixtures/imports/some-bad-rows.csv', import.meta.url)));
+  await h.drop(file, importFixture('some-bad-rows.csv'));
   const upload = BlockBlobClient.prototype.upload;
   let failed = false;
   vi.spyOn(BlockBlobClient.prototype, 'upload').mockImplementation(async function (
@@ -90,15 +87,13 @@ it('publishes the rejection’s report on the retry when writing it failed after
 
   // The run was finished before the write failed: the retry finds it rejected (a duplicate).
   expect((await h.run(file)).outcome).toMatch(/^(rejected|duplicate)$/);
-  const [run] = await h.store.db.selectFrom('import_run').selectAll().execute();
+  const run = await theRun(h);
   const report = await h.report('rejected', file);
-  expect(report).toMatchObject({ outcome: 'rejected', runId: run!.id, finishedAt: run!.finished_at });
+  expect(report).toMatchObject({ outcome: 'rejected', runId: run.id, finishedAt: run.finished_at });
   expect(report!.rowErrors.map((e) => e.row)).toEqual([7, 19, 35]);
   expect(await h.exists('rejected', file)).toBe(true);
   expect(await h.exists('incoming', file)).toBe(false);
-  const entries = await h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', run!.id).execute();
+  const entries = await h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', run.id).execute();
   expect(entries.map((e) => [e.decision, e.reason_code])).toEqual([['deny', 'bad-row-share-exceeded']]);
-  const names: string[] = [];
-  for await (const blob of h.blobs.getContainerClient(h.containers.rejected).listBlobsFlat()) names.push(blob.name);
-  expect(names.sort()).toEqual([file, `${file}.report.json`]);
+  expect(await h.blobNames('rejected')).toEqual([file, `${file}.report.json`]);
 });

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
-import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { createImportHarness, importFixture, storedRecords, theRun, type ImportHarness } from './import-harness.js';
 
 /**
  * A partner deletes a file from incoming while its import runs (an SFTP client cleaning up, a
@@ -11,22 +10,14 @@ import { createImportHarness, storedRecords, type ImportHarness } from './import
  * (`field-source-extract-pending`). It ends rejected instead, with its reason, and the same file
  * uploaded again loads.
  */
-const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
-const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
 const MDI = 'multiple-disadvantage-indicators';
 const file = `la-housing/${MDI}/extract.csv`;
 let h: ImportHarness;
 beforeEach(async () => {
   h = await createImportHarness();
-  await h.drop(file, fixture('good.csv'));
+  await h.drop(file, importFixture('good.csv'));
 });
 afterEach(async () => h?.close());
-
-const names = async (container: 'processed' | 'rejected') => {
-  const found: string[] = [];
-  for await (const blob of h.blobs.getContainerClient(h.containers[container]).listBlobsFlat()) found.push(blob.name);
-  return found.sort();
-};
 
 it('rejects a file deleted from incoming while its import runs, loads nothing, and loads it when uploaded again', async () => {
   // The key is read after the hash pass and before the rows: the deletion lands between them.
@@ -40,16 +31,16 @@ it('rejects a file deleted from incoming while its import runs, loads nothing, a
   });
   const outcome = await h.run(file, { secrets: deletingSecrets }).catch((err: Error) => err.message);
   expect(outcome).toMatchObject({ outcome: 'rejected', reasons: ['removed-during-import'] });
-  const [run] = await h.store.db.selectFrom('import_run').selectAll().execute();
+  const run = await theRun(h);
   expect(run).toMatchObject({ status: 'rejected', rows_loaded: 0 });
   expect(await storedRecords(h.store, 'la-housing', MDI)).toEqual([]);
   expect(await h.report('rejected', file)).toMatchObject({
-    runId: run!.id,
+    runId: run.id,
     outcome: 'rejected',
     fileErrors: [{ reason: 'removed-during-import' }],
     counts: { rows: 0, loaded: 0, rejected: 0 },
   });
-  const entries = await h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', run!.id).execute();
+  const entries = await h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', run.id).execute();
   expect(entries.map((e) => [e.decision, e.reason_code])).toEqual([['deny', 'removed-during-import']]);
   expect(h.logLines.some((l) => l.includes('"import.failed"'))).toBe(false);
 
@@ -57,9 +48,9 @@ it('rejects a file deleted from incoming while its import runs, loads nothing, a
   await expect(h.run(file)).resolves.toEqual({ outcome: 'gone' });
   // The same file uploaded again (in a later second than the rejection) is read afresh, and loads.
   await new Promise((r) => setTimeout(r, 1100));
-  await expect(h.importFile(file, fixture('good.csv'))).resolves.toMatchObject({ outcome: 'loaded', loaded: 40 });
+  await expect(h.importFile(file, importFixture('good.csv'))).resolves.toMatchObject({ outcome: 'loaded', loaded: 40 });
   expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(40);
-  expect(await h.report('processed', file)).toMatchObject({ runId: run!.id, outcome: 'loaded' });
-  expect(await names('processed')).toEqual([file, `${file}.report.json`]);
-  expect(await names('rejected')).toEqual([`${file}.report.json`]);
+  expect(await h.report('processed', file)).toMatchObject({ runId: run.id, outcome: 'loaded' });
+  expect(await h.blobNames('processed')).toEqual([file, `${file}.report.json`]);
+  expect(await h.blobNames('rejected')).toEqual([`${file}.report.json`]);
 });

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
-import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { createImportHarness, importFixture, storedRecords, type ImportHarness } from './import-harness.js';
 
 /**
  * How a file is read and which day it describes come from its blob's name and metadata and its
@@ -14,8 +13,6 @@ import { createImportHarness, storedRecords, type ImportHarness } from './import
  * the bytes. Such a rejection is about the file as delivered, and another file of the bytes is
  * read afresh; a verdict reached by reading the bytes still makes a copy a duplicate.
  */
-const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
-const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
 const MDI = 'multiple-disadvantage-indicators';
 const path = (name: string) => `la-housing/${MDI}/${name}`;
 let h: ImportHarness;
@@ -42,7 +39,7 @@ async function copyLoadsAfter(
   first: { readonly name: string; readonly metadata?: Record<string, string> },
   copy: { readonly name: string; readonly metadata?: Record<string, string> },
 ) {
-  const bytes = fixture('good.csv');
+  const bytes = importFixture('good.csv');
   await h.drop(path(first.name), bytes, first.metadata);
   await h.drop(path(copy.name), bytes, copy.metadata);
   const rejected = await h.run(path(first.name));
@@ -73,15 +70,15 @@ it('loads x.csv uploaded before x.dat, of the same bytes, was rejected as unsupp
   await copyLoadsAfter('unsupported-file-type', { name: 'x.dat' }, { name: 'x.csv' });
   expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(40);
   // A further copy is a duplicate of the load.
-  await expect(h.importFile(path('y.csv'), fixture('good.csv'))).resolves.toMatchObject({
+  await expect(h.importFile(path('y.csv'), importFixture('good.csv'))).resolves.toMatchObject({
     outcome: 'duplicate',
     of: 'loaded',
   });
 });
 
 it('loads x.csv on its retry when x.dat, of the same bytes, is refused while x.csv is being read', async () => {
-  await h.drop(path('x.dat'), fixture('good.csv'));
-  await h.drop(path('x.csv'), fixture('good.csv'));
+  await h.drop(path('x.dat'), importFixture('good.csv'));
+  await h.drop(path('x.csv'), importFixture('good.csv'));
   // x.csv's delivery is held where it reads the key (after its claim) while x.dat's is refused.
   let holding!: () => void;
   const held = new Promise<void>((r) => (holding = r));
@@ -129,7 +126,7 @@ it('loads a copy uploaded before a file whose asof metadata is no date was rejec
 it('loads a re-issue of the current date uploaded before a copy dated behind it was rejected as stale-extract', async () => {
   // The current snapshot: 2026-11-30, uploaded first.
   await expect(
-    h.importFile(path('current.csv'), fixture('good-second-snapshot.csv'), { asof: '2026-11-30' }),
+    h.importFile(path('current.csv'), importFixture('good-second-snapshot.csv'), { asof: '2026-11-30' }),
   ).resolves.toMatchObject({ outcome: 'loaded' });
   // Then the partner's next extract, first with a mistyped date, then with that of the current
   // snapshot: a re-issue of its date, uploaded after it, loads in its place.
@@ -143,8 +140,8 @@ it('loads a re-issue of the current date uploaded before a copy dated behind it 
 });
 
 it('reads afresh a copy delivered as badly, and rejects it with a report of its own', async () => {
-  await h.drop(path('x.dat'), fixture('good.csv'));
-  await h.drop(path('y.dat'), fixture('good.csv'));
+  await h.drop(path('x.dat'), importFixture('good.csv'));
+  await h.drop(path('y.dat'), importFixture('good.csv'));
   const first = await h.run(path('x.dat'));
   expect(first).toMatchObject({ outcome: 'rejected', reasons: ['unsupported-file-type'] });
   await expect(h.run(path('y.dat'))).resolves.toMatchObject({
@@ -160,8 +157,8 @@ it('reads afresh a copy delivered as badly, and rejects it with a report of its 
 
 it('still files a copy of bytes rejected for what reading them found as a duplicate', async () => {
   // A verdict on the bytes: the copy, uploaded before it, holds the same.
-  await h.drop(path('x.csv'), fixture('missing-required-column.csv'));
-  await h.drop(path('y.csv'), fixture('missing-required-column.csv'));
+  await h.drop(path('x.csv'), importFixture('missing-required-column.csv'));
+  await h.drop(path('y.csv'), importFixture('missing-required-column.csv'));
   await expect(h.run(path('x.csv'))).resolves.toMatchObject({ outcome: 'rejected' });
   await expect(h.run(path('y.csv'))).resolves.toMatchObject({ outcome: 'duplicate', of: 'rejected' });
 });

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { BlobClient } from '@azure/storage-blob';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { claimRun } from '../../../shared/imports/import-runs.js';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
-import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { createImportHarness, importFixture, storedRecords, theRun, type ImportHarness } from './import-harness.js';
 
 /**
  * A partner uploads `first.csv`, then the same bytes as `copy.csv` (the same extract sent twice,
@@ -16,28 +15,20 @@ import { createImportHarness, storedRecords, type ImportHarness } from './import
  * though the copy was a good file still in incoming. A removal (or attempts run out) is about the
  * deleted or crashing delivery, not the bytes: another file of the bytes is read afresh.
  */
-const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
-const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
 const MDI = 'multiple-disadvantage-indicators';
 const path = (name: string) => `la-housing/${MDI}/${name}`;
 const [first, copy, third] = [path('first.csv'), path('copy.csv'), path('third.csv')];
 let h: ImportHarness;
 beforeEach(async () => {
   h = await createImportHarness();
-  await h.drop(first, fixture('good.csv'));
-  await h.drop(copy, fixture('good.csv'));
+  await h.drop(first, importFixture('good.csv'));
+  await h.drop(copy, importFixture('good.csv'));
 });
 afterEach(async () => {
   vi.restoreAllMocks();
   await h?.close();
 });
 
-const theRun = async () => (await h.store.db.selectFrom('import_run').selectAll().execute())[0]!;
-const names = async (container: 'incoming' | 'processed' | 'rejected') => {
-  const found: string[] = [];
-  for await (const blob of h.blobs.getContainerClient(h.containers[container]).listBlobsFlat()) found.push(blob.name);
-  return found.sort();
-};
 const entriesOf = async (runId: string) =>
   (await h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', runId).orderBy('seq').execute()).map(
     (e) => [e.decision, e.reason_code],
@@ -50,7 +41,7 @@ async function attemptsSpent() {
     partyId: 'la-housing',
     datasetId: MDI,
     blobName: first,
-    sha256: createHash('sha256').update(fixture('good.csv')).digest('hex'),
+    sha256: createHash('sha256').update(importFixture('good.csv')).digest('hex'),
     now: new Date().toISOString(),
   };
   for (let i = 0; i < 5; i++) await claimRun(h.store.db, claim);
@@ -70,7 +61,7 @@ it('loads a copy uploaded before the first file was deleted mid-import and rejec
     outcome: 'rejected',
     reasons: ['removed-during-import'],
   });
-  const removed = await theRun();
+  const removed = await theRun(h);
   expect(removed).toMatchObject({ status: 'rejected', blob_name: first });
 
   // The copy, uploaded before that rejection, is still in incoming: its bytes load.
@@ -79,7 +70,7 @@ it('loads a copy uploaded before the first file was deleted mid-import and rejec
     runId: removed.id,
     loaded: 40,
   });
-  const run = await theRun();
+  const run = await theRun(h);
   expect(run).toMatchObject({ status: 'loaded', blob_name: copy, rows_loaded: 40 });
   expect(h.logLines.some((l) => l.includes('"import.reopened"') && l.includes('"another-file"'))).toBe(true);
   expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(40);
@@ -93,27 +84,27 @@ it('loads a copy uploaded before the first file was deleted mid-import and rejec
 
   // Exactly once: the copy's event delivered again finds nothing; a third copy is a duplicate of the load.
   await expect(h.run(copy)).resolves.toEqual({ outcome: 'gone' });
-  await expect(h.importFile(third, fixture('good.csv'))).resolves.toMatchObject({
+  await expect(h.importFile(third, importFixture('good.csv'))).resolves.toMatchObject({
     outcome: 'duplicate',
     runId: run.id,
     of: 'loaded',
   });
-  expect(await theRun()).toMatchObject({ status: 'loaded', blob_name: copy, finished_at: run.finished_at });
+  expect(await theRun(h)).toMatchObject({ status: 'loaded', blob_name: copy, finished_at: run.finished_at });
   expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(40);
   expect(await entriesOf(run.id)).toHaveLength(2);
-  expect(await names('incoming')).toEqual([]);
-  expect(await names('processed')).toEqual([copy, `${copy}.report.json`, third, `${third}.report.json`]);
-  expect(await names('rejected')).toEqual([`${first}.report.json`]);
+  expect(await h.blobNames('incoming')).toEqual([]);
+  expect(await h.blobNames('processed')).toEqual([copy, `${copy}.report.json`, third, `${third}.report.json`]);
+  expect(await h.blobNames('rejected')).toEqual([`${first}.report.json`]);
 });
 
 it('loads a copy uploaded before the first file was rejected with its attempts spent', async () => {
   await attemptsSpent();
   await expect(h.run(first)).resolves.toMatchObject({ outcome: 'rejected', reasons: ['import-attempts-exhausted'] });
   expect(await h.run(copy), 'the copy must get attempts of its own').toMatchObject({ outcome: 'loaded', loaded: 40 });
-  expect(await theRun()).toMatchObject({ status: 'loaded', blob_name: copy, attempt: 1, rows_loaded: 40 });
+  expect(await theRun(h)).toMatchObject({ status: 'loaded', blob_name: copy, attempt: 1, rows_loaded: 40 });
   expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(40);
-  expect(await names('rejected')).toEqual([first, `${first}.report.json`]);
-  expect(await names('processed')).toEqual([copy, `${copy}.report.json`]);
+  expect(await h.blobNames('rejected')).toEqual([first, `${first}.report.json`]);
+  expect(await h.blobNames('processed')).toEqual([copy, `${copy}.report.json`]);
 });
 
 it('still files the rejected file itself, delivered again before it was moved, as a duplicate', async () => {
@@ -133,14 +124,14 @@ it('still files the rejected file itself, delivered again before it was moved, a
     return beginCopy.apply(this, args);
   });
   await expect(h.run(first)).rejects.toThrow(/Import failed/);
-  const rejected = await theRun();
+  const rejected = await theRun(h);
   expect(rejected).toMatchObject({ status: 'rejected', blob_name: first, attempt: 6 });
   await expect(h.run(first)).resolves.toMatchObject({ outcome: 'duplicate', of: 'rejected' });
-  expect(await theRun()).toEqual(rejected);
+  expect(await theRun(h)).toEqual(rejected);
   expect(await h.report('rejected', first)).toMatchObject({
     runId: rejected.id,
     outcome: 'rejected',
     fileErrors: [{ reason: 'import-attempts-exhausted' }],
   });
-  expect(await names('incoming')).toEqual([copy]);
+  expect(await h.blobNames('incoming')).toEqual([copy]);
 });

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { BlockBlobClient } from '@azure/storage-blob';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { claimRun } from '../../../shared/imports/import-runs.js';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
-import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { gate } from '../../support/gate.js';
+import { createImportHarness, importFixture, storedRecords, theRun, type ImportHarness } from './import-harness.js';
 
 /**
  * Two hosts: a partner uploads `first.csv` and the same bytes as `copy.csv`. first.csv's
@@ -16,32 +16,19 @@ import { createImportHarness, storedRecords, type ImportHarness } from './import
  * in incoming: had it come a moment later it would have opened the run again (another-file) and
  * loaded. Its attempt breaks off instead, and its retry loads.
  */
-const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
-const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
 const MDI = 'multiple-disadvantage-indicators';
 const [first, copy] = [`la-housing/${MDI}/first.csv`, `la-housing/${MDI}/copy.csv`];
 let h: ImportHarness;
 beforeEach(async () => {
   h = await createImportHarness();
-  await h.drop(first, fixture('good.csv'));
-  await h.drop(copy, fixture('good.csv'));
+  await h.drop(first, importFixture('good.csv'));
+  await h.drop(copy, importFixture('good.csv'));
 });
 afterEach(async () => {
   vi.restoreAllMocks();
   await h?.close();
 });
 
-const theRun = async () => (await h.store.db.selectFrom('import_run').selectAll().execute())[0]!;
-const gate = () => {
-  let open!: () => void;
-  const opened = new Promise<void>((r) => (open = r));
-  return { open, opened };
-};
-const names = async (container: 'incoming' | 'processed' | 'rejected') => {
-  const found: string[] = [];
-  for await (const blob of h.blobs.getContainerClient(h.containers[container]).listBlobsFlat()) found.push(blob.name);
-  return found.sort();
-};
 const entriesOf = async (runId: string) =>
   (await h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', runId).orderBy('seq').execute()).map(
     (e) => [e.decision, e.reason_code],
@@ -54,7 +41,7 @@ async function fourAttemptsSpent() {
     partyId: 'la-housing',
     datasetId: MDI,
     blobName: first,
-    sha256: createHash('sha256').update(fixture('good.csv')).digest('hex'),
+    sha256: createHash('sha256').update(importFixture('good.csv')).digest('hex'),
     now: new Date().toISOString(),
   };
   for (let i = 0; i < 4; i++) await claimRun(h.store.db, claim);
@@ -81,7 +68,7 @@ it('loads a copy whose load finds the run rejected meanwhile for the first fileâ
   const held = heldSecrets();
   const copyDelivery = h.run(copy, { secrets: held.secrets }).catch((err: Error) => err.message);
   await held.holding;
-  expect(await theRun(), 'the copy took the run up a fifth time').toMatchObject({
+  expect(await theRun(h), 'the copy took the run up a fifth time').toMatchObject({
     status: 'loading',
     attempt: 5,
     blob_name: copy,
@@ -89,7 +76,7 @@ it('loads a copy whose load finds the run rejected meanwhile for the first fileâ
 
   // first.csv's sixth delivery, while the copy's fifth is still going.
   await expect(h.run(first)).resolves.toMatchObject({ outcome: 'rejected', reasons: ['import-attempts-exhausted'] });
-  const exhausted = await theRun();
+  const exhausted = await theRun(h);
   expect(exhausted).toMatchObject({
     status: 'rejected',
     blob_name: first,
@@ -103,13 +90,13 @@ it('loads a copy whose load finds the run rejected meanwhile for the first fileâ
     'the copy must not be filed as a duplicate of the rejection of the first fileâ€™s attempts',
   ).toEqual(expect.stringMatching(/^Import failed: /));
   // Nothing settled for the copy: it stays in incoming, the run as the rejection left it.
-  expect(await names('incoming')).toEqual([copy]);
-  expect(await theRun()).toEqual(exhausted);
+  expect(await h.blobNames('incoming')).toEqual([copy]);
+  expect(await theRun(h)).toEqual(exhausted);
 
   // The queue's retry of the copy's message opens the run again, as a copy of its bytes, and loads.
   expect(await h.run(copy)).toMatchObject({ outcome: 'loaded', runId: exhausted.id, loaded: 40 });
   expect(h.logLines.some((l) => l.includes('"import.reopened"') && l.includes('"another-file"'))).toBe(true);
-  const run = await theRun();
+  const run = await theRun(h);
   expect(run).toMatchObject({ status: 'loaded', blob_name: copy, attempt: 1, rows_loaded: 40, rejection_reason: null });
   expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(40);
   expect(await h.report('processed', copy)).toMatchObject({ runId: run.id, outcome: 'loaded' });
@@ -118,9 +105,9 @@ it('loads a copy whose load finds the run rejected meanwhile for the first fileâ
     ['deny', 'import-attempts-exhausted'],
     ['allow', 'snapshot-loaded'],
   ]);
-  expect(await names('incoming')).toEqual([]);
-  expect(await names('rejected')).toEqual([first, `${first}.report.json`]);
-  expect(await names('processed')).toEqual([copy, `${copy}.report.json`]);
+  expect(await h.blobNames('incoming')).toEqual([]);
+  expect(await h.blobNames('rejected')).toEqual([first, `${first}.report.json`]);
+  expect(await h.blobNames('processed')).toEqual([copy, `${copy}.report.json`]);
 });
 
 it('rejects a copy for its own reason when its rejection finds the run rejected meanwhile for the first fileâ€™s attempts spent', async () => {
@@ -128,7 +115,7 @@ it('rejects a copy for its own reason when its rejection finds the run rejected 
   // `wrong-delimiter`. Its rejection is decided before it finishes the run (staging its report):
   // first.csv's sixth delivery rejects the run there.
   const tsv = `la-housing/${MDI}/copy.tsv`;
-  await h.drop(tsv, fixture('good.csv'));
+  await h.drop(tsv, importFixture('good.csv'));
   await fourAttemptsSpent();
   let firstDelivery: Promise<unknown> | undefined;
   const upload = BlockBlobClient.prototype.upload;
@@ -155,7 +142,7 @@ it('rejects a copy for its own reason when its rejection finds the run rejected 
   expect(copyOutcome, 'the copy must not be filed as a duplicate of the first fileâ€™s attempts spent').toEqual(
     expect.stringMatching(/^Import failed: /),
   );
-  expect(await names('incoming')).toEqual([copy, tsv]);
+  expect(await h.blobNames('incoming')).toEqual([copy, tsv]);
   vi.restoreAllMocks();
 
   // Its retry reads it afresh, and the partner is told what is wrong with it.
@@ -164,5 +151,5 @@ it('rejects a copy for its own reason when its rejection finds the run rejected 
     outcome: 'rejected',
     fileErrors: [{ reason: 'wrong-delimiter' }],
   });
-  expect(await theRun()).toMatchObject({ status: 'rejected', blob_name: tsv, rejection_reason: 'wrong-delimiter' });
+  expect(await theRun(h)).toMatchObject({ status: 'rejected', blob_name: tsv, rejection_reason: 'wrong-delimiter' });
 });

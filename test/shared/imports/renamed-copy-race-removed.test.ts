@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { BlockBlobClient } from '@azure/storage-blob';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
-import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { gate } from '../../support/gate.js';
+import { createImportHarness, importFixture, storedRecords, theRun, type ImportHarness } from './import-harness.js';
 
 /**
  * Two hosts: a partner uploads `first.csv`, then the same bytes again as `copy.csv`, and deletes
@@ -15,32 +15,18 @@ import { createImportHarness, storedRecords, type ImportHarness } from './import
  * the removal, and its data never loaded unless the partner sent it a third time. A removal is
  * the deleted file's alone: it stands only while the run is still at the attempt that found it.
  */
-const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
-const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
 const MDI = 'multiple-disadvantage-indicators';
 const [first, copy] = [`la-housing/${MDI}/first.csv`, `la-housing/${MDI}/copy.csv`];
 let h: ImportHarness;
 beforeEach(async () => {
   h = await createImportHarness();
-  await h.drop(first, fixture('good.csv'));
-  await h.drop(copy, fixture('good.csv'));
+  await h.drop(first, importFixture('good.csv'));
+  await h.drop(copy, importFixture('good.csv'));
 });
 afterEach(async () => {
   vi.restoreAllMocks();
   await h?.close();
 });
-
-const theRun = async () => (await h.store.db.selectFrom('import_run').selectAll().execute())[0]!;
-const gate = () => {
-  let open!: () => void;
-  const opened = new Promise<void>((r) => (open = r));
-  return { open, opened };
-};
-const names = async (container: 'processed' | 'rejected') => {
-  const found: string[] = [];
-  for await (const blob of h.blobs.getContainerClient(h.containers[container]).listBlobsFlat()) found.push(blob.name);
-  return found.sort();
-};
 
 it('loads a renamed copy that takes the run up while the deleted file is being rejected as removed', async () => {
   // The first delivery deletes its own file where it reads the key (after the hash pass, before
@@ -86,7 +72,7 @@ it('loads a renamed copy that takes the run up while the deleted file is being r
 
   const firstDelivery = await h.run(first, { secrets: deletingSecrets }).catch((err: Error) => err.message);
   expect(copyDelivery, 'the first delivery never staged a rejection').toBeDefined();
-  const whileCopyHeld = await theRun();
+  const whileCopyHeld = await theRun(h);
   releaseCopy.open();
   const copyOutcome = await copyDelivery;
 
@@ -104,13 +90,13 @@ it('loads a renamed copy that takes the run up while the deleted file is being r
   expect(firstDelivery).toMatch(/^Import failed: /);
   await expect(h.run(first)).resolves.toEqual({ outcome: 'gone' });
 
-  const run = await theRun();
+  const run = await theRun(h);
   expect(run).toMatchObject({ status: 'loaded', blob_name: copy, rows_loaded: 40 });
   expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(40);
   expect(await h.report('processed', copy)).toMatchObject({ runId: run.id, outcome: 'loaded' });
   // Nothing of the removal is left: no report (staged or published), no access-log entry.
-  expect(await names('rejected')).toEqual([]);
-  expect(await names('processed')).toEqual([copy, `${copy}.report.json`]);
+  expect(await h.blobNames('rejected')).toEqual([]);
+  expect(await h.blobNames('processed')).toEqual([copy, `${copy}.report.json`]);
   const entries = await h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', run.id).execute();
   expect(entries.map((e) => [e.decision, e.reason_code])).toEqual([['allow', 'snapshot-loaded']]);
 });

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { BlobClient } from '@azure/storage-blob';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PhaseClock } from '../../../shared/imports/import-phases.js';
 import { claimRun } from '../../../shared/imports/import-runs.js';
-import { createImportHarness, type ImportHarness } from './import-harness.js';
+import { createImportHarness, importFixture, type ImportHarness } from './import-harness.js';
 
 /**
  * Two hosts: `first.csv` and a renamed copy `copy.csv` (same bytes) of one party's dataset are
@@ -14,7 +13,6 @@ import { createImportHarness, type ImportHarness } from './import-harness.js';
  * naming first.csv), never a second `loaded` report, and never no report at all.
  */
 const path = (f: string) => `la-housing/multiple-disadvantage-indicators/${f}`;
-const fixture = (name: string) => readFileSync(new URL(`../../fixtures/imports/${name}`, import.meta.url), 'utf8');
 const [first, copy] = [path('first.csv'), path('copy.csv')];
 
 /** A PhaseClock that, once first's run is claimed, lets the copy's host claim it too. */
@@ -45,7 +43,7 @@ describe('a renamed copy delivered at the same time as the first file', () => {
 
   it('gives the copy a duplicate report, not a second loaded one, when the first file loads', async () => {
     h = await createImportHarness();
-    const good = fixture('good.csv');
+    const good = importFixture('good.csv').toString('utf8');
     // One bad date, so the first file's loaded report has a row error.
     const content = good.replace(
       /\n([^\n]*)\n/,
@@ -70,7 +68,7 @@ describe('a renamed copy delivered at the same time as the first file', () => {
 
   it('gives the copy a report beside it in rejected/ when the first file is rejected', async () => {
     h = await createImportHarness();
-    const content = fixture('missing-required-column.csv');
+    const content = importFixture('missing-required-column.csv').toString('utf8');
     await h.drop(first, content);
     await h.drop(copy, content);
     const { clock, settled } = copyClaimsMidway(h, content);
@@ -101,7 +99,7 @@ describe("a renamed copy, and the first file's instance dying before its move", 
 
   it("keeps the loader's own report when a renamed copy claimed the run meanwhile", async () => {
     h = await createImportHarness();
-    const good = fixture('good.csv');
+    const good = importFixture('good.csv').toString('utf8');
     // One bad date, so the loaded report has a row error to lose.
     const content = good.replace(
       /\n([^\n]*)\n/,

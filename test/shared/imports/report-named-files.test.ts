@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { blobProgressSink } from '../../../shared/imports/import-progress.js';
-import { createImportHarness, type ImportHarness } from './import-harness.js';
+import { createImportHarness, importFixture, type ImportHarness } from './import-harness.js';
 
 /**
  * A handled file goes to processed/ or rejected/ under its path, and its report beside it as
@@ -11,8 +10,6 @@ import { createImportHarness, type ImportHarness } from './import-harness.js';
  * file was refused gone), or a later file's report, staged copy or progress was written over it
  * and deleted (the partner's file lost). Such a file is kept under its name with `~` added.
  */
-const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
-const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
 const MDI = 'multiple-disadvantage-indicators';
 const file = `la-housing/${MDI}/extract.csv`;
 const partnersOwn = Buffer.from('{"note": "the partner\'s own file"}\n', 'utf8');
@@ -26,11 +23,6 @@ describe('a partner file named like a report', () => {
     await h?.close();
   });
 
-  const names = async (container: 'processed' | 'rejected') => {
-    const found: string[] = [];
-    for await (const blob of h.blobs.getContainerClient(h.containers[container]).listBlobsFlat()) found.push(blob.name);
-    return found.sort();
-  };
   const bytes = async (container: 'processed' | 'rejected', name: string) =>
     (await h.exists(container, name))
       ? await h.blobs.getContainerClient(h.containers[container]).getBlobClient(name).downloadToBuffer()
@@ -51,13 +43,13 @@ describe('a partner file named like a report', () => {
       file: partnerFile,
       fileErrors: [{ reason: 'unsupported-file-type' }],
     });
-    expect(await names('rejected')).toEqual(
+    expect(await h.blobNames('rejected')).toEqual(
       [file, `${file}.report.json`, `${partnerFile}~`, `${partnerFile}.report.json`].sort(),
     );
   }
 
   it('does not replace the report of a file rejected before it', async () => {
-    const rejected = await h.importFile(file, fixture('some-bad-rows.csv'));
+    const rejected = await h.importFile(file, importFixture('some-bad-rows.csv'));
     expect(rejected).toMatchObject({ outcome: 'rejected', reasons: ['bad-row-share-exceeded'] });
     const partnerFile = `${file}.report.json`;
     expect(await h.importFile(partnerFile, partnersOwn)).toMatchObject({
@@ -70,7 +62,7 @@ describe('a partner file named like a report', () => {
   it('is not written over by the report of a file rejected after it', async () => {
     const partnerFile = `${file}.report.json`;
     expect(await h.importFile(partnerFile, partnersOwn)).toMatchObject({ outcome: 'rejected' });
-    const rejected = await h.importFile(file, fixture('some-bad-rows.csv'));
+    const rejected = await h.importFile(file, importFixture('some-bad-rows.csv'));
     expect(rejected).toMatchObject({ outcome: 'rejected', reasons: ['bad-row-share-exceeded'] });
     await expectBothKept((rejected as { runId: string }).runId, partnerFile);
   });
@@ -78,13 +70,13 @@ describe('a partner file named like a report', () => {
   it("is not written over, nor deleted, as a rejection's staged report of its name", async () => {
     // The run's id is in its report, and a file uploaded again after its rejection is read again
     // under the same run: the name its next rejection stages its report under can be known.
-    const first = await h.importFile(file, fixture('some-bad-rows.csv'), undefined, {
+    const first = await h.importFile(file, importFixture('some-bad-rows.csv'), undefined, {
       now: () => new Date('2026-01-05T09:00:00.000Z'),
     });
     const runId = (first as { runId: string }).runId;
     const partnerFile = `${file}.report.${runId}.20260106T090000000Z.staged`;
     expect(await h.importFile(partnerFile, partnersOwn)).toMatchObject({ outcome: 'rejected' });
-    const again = await h.importFile(file, fixture('some-bad-rows.csv'), undefined, {
+    const again = await h.importFile(file, importFixture('some-bad-rows.csv'), undefined, {
       now: () => new Date('2026-01-06T09:00:00.000Z'),
     });
     expect(again).toMatchObject({ outcome: 'rejected', runId });
@@ -92,16 +84,16 @@ describe('a partner file named like a report', () => {
   });
 
   it("does not replace a loaded file's report when its bytes are a duplicate of it", async () => {
-    expect(await h.importFile(file, fixture('good.csv'))).toMatchObject({ outcome: 'loaded', loaded: 40 });
+    expect(await h.importFile(file, importFixture('good.csv'))).toMatchObject({ outcome: 'loaded', loaded: 40 });
     // Recognised by its bytes before its type: a duplicate, moved where the loaded file went.
     const partnerFile = `${file}.report.json`;
-    expect(await h.importFile(partnerFile, fixture('good.csv'))).toMatchObject({ outcome: 'duplicate' });
+    expect(await h.importFile(partnerFile, importFixture('good.csv'))).toMatchObject({ outcome: 'duplicate' });
     expect(await h.report('processed', file), "the loaded file's report must stay").toMatchObject({
       outcome: 'loaded',
       file,
       counts: { rows: 40, loaded: 40, rejected: 0 },
     });
-    expect(await bytes('processed', `${partnerFile}~`)).toEqual(fixture('good.csv'));
+    expect(await bytes('processed', `${partnerFile}~`)).toEqual(importFixture('good.csv'));
     expect(await h.report('processed', partnerFile)).toMatchObject({
       outcome: 'duplicate',
       duplicateOf: { file, outcome: 'loaded' },
@@ -109,16 +101,18 @@ describe('a partner file named like a report', () => {
   });
 
   it("is not deleted as the progress of a load under its name's stem", async () => {
-    expect(await h.importFile(file, fixture('good.csv'))).toMatchObject({ outcome: 'loaded' });
+    expect(await h.importFile(file, importFixture('good.csv'))).toMatchObject({ outcome: 'loaded' });
     const next = `la-housing/${MDI}/next.csv`;
     const partnerFile = `${next}.progress.json`;
-    expect(await h.importFile(partnerFile, fixture('good.csv'))).toMatchObject({ outcome: 'duplicate' });
+    expect(await h.importFile(partnerFile, importFixture('good.csv'))).toMatchObject({ outcome: 'duplicate' });
     const progress = (blobName: string) => blobProgressSink(h.blobs, blobName, 0, h.containers.processed);
     expect(
-      await h.importFile(next, fixture('good-second-snapshot.csv'), undefined, { hooks: { progress } }),
+      await h.importFile(next, importFixture('good-second-snapshot.csv'), undefined, { hooks: { progress } }),
     ).toMatchObject({ outcome: 'loaded' });
-    expect(await bytes('processed', `${partnerFile}~`), "the partner's file must be kept").toEqual(fixture('good.csv'));
-    expect(await names('processed')).toEqual(
+    expect(await bytes('processed', `${partnerFile}~`), "the partner's file must be kept").toEqual(
+      importFixture('good.csv'),
+    );
+    expect(await h.blobNames('processed')).toEqual(
       [
         file,
         `${file}.report.json`,

@@ -1,10 +1,15 @@
-import { readFileSync } from 'node:fs';
 import type { Worker, WorkerOptions } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PhaseClock } from '../../../shared/imports/import-phases.js';
 import { warmRowWorker } from '../../../shared/imports/row-worker-client.js';
 import type { ImportReport } from '../../../shared/imports/import-report.js';
-import { createImportHarness, storedIdentifiers, storedRecords, type ImportHarness } from './import-harness.js';
+import {
+  createImportHarness,
+  importFixture,
+  storedIdentifiers,
+  storedRecords,
+  type ImportHarness,
+} from './import-harness.js';
 
 /**
  * Large files have their rows prepared on a worker thread while the import writes the store.
@@ -34,8 +39,6 @@ vi.mock('../../../shared/threads/module-worker.js', async (importOriginal) => {
   };
 });
 
-const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
-const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
 const MDI = 'multiple-disadvantage-indicators';
 const HOUSING = 'la-housing';
 const path = (file: string) => `${HOUSING}/${MDI}/${file}`;
@@ -50,7 +53,7 @@ const comparable = (report: ImportReport | undefined) => {
 
 /** good.csv's data rows `times` over: a file of many worker batches. */
 function manyRows(times: number): Buffer {
-  const [header, ...rows] = fixture('good.csv').toString('utf8').trimEnd().split('\n');
+  const [header, ...rows] = importFixture('good.csv').toString('utf8').trimEnd().split('\n');
   return Buffer.from([header, ...Array.from({ length: times }, () => rows).flat()].join('\n') + '\n', 'utf8');
 }
 
@@ -84,9 +87,9 @@ describe('rows prepared on a worker thread', () => {
     'not-a-zip.xlsx',
     'multiple-sheets.xlsx',
   ])('%s: the same outcome, report, records and hashes as on the import’s own thread', async (file) => {
-    const expected = await inThread.importFile(path(file), fixture(file));
+    const expected = await inThread.importFile(path(file), importFixture(file));
     // The same key, so that the hashes can be compared.
-    const actual = await onWorker.importFile(path(file), fixture(file), undefined, { secrets: inThread.secrets });
+    const actual = await onWorker.importFile(path(file), importFixture(file), undefined, { secrets: inThread.secrets });
     expect(actual.outcome).toBe(expected.outcome);
     if (expected.outcome === 'loaded' && actual.outcome === 'loaded') {
       expect({ ...actual, runId: '' }).toEqual({ ...expected, runId: '' });
@@ -135,7 +138,7 @@ describe('rows prepared on a worker thread', () => {
   });
 
   it('fails the import when a row fault is injected, and the retry loads the file', async () => {
-    await onWorker.importFile(path('previous.csv'), fixture('good-second-snapshot.csv'));
+    await onWorker.importFile(path('previous.csv'), importFixture('good-second-snapshot.csv'));
     const previous = await storedRecords(onWorker.store, HOUSING, MDI);
     const name = path('faulty.csv');
     await onWorker.drop(name, manyRows(20));
@@ -176,7 +179,7 @@ describe('rows prepared on a worker thread', () => {
   });
 
   it('fails the import cleanly when the worker dies mid-file, and the retry loads the file', async () => {
-    await onWorker.importFile(path('before.csv'), fixture('good-second-snapshot.csv'));
+    await onWorker.importFile(path('before.csv'), importFixture('good-second-snapshot.csv'));
     const previous = await storedRecords(onWorker.store, HOUSING, MDI);
     const name = path('worker-dies.csv');
     await onWorker.drop(name, manyRows(500));

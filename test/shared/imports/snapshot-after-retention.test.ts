@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { createImportHarness, importFixture, storedRecords, type ImportHarness } from './import-harness.js';
 
 /**
  * README: "Bytes of a run another snapshot has since replaced ..., in a file dated after the
@@ -9,8 +8,6 @@ import { createImportHarness, storedRecords, type ImportHarness } from './import
  * every record of it". The check asked source_record instead, so once retention had emptied the
  * current snapshot the newer file was answered `duplicate` and nothing loaded (found by a review).
  */
-const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
-const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
 const MDI = 'multiple-disadvantage-indicators';
 const HOUSING = 'la-housing';
 const path = (file: string) => `${HOUSING}/${MDI}/${file}`;
@@ -25,19 +22,21 @@ describe('superseded bytes in a newer file after retention emptied the current s
   });
 
   it('loads them as a new snapshot', async () => {
-    expect(await h.importFile(path('extract-2025-02-03.csv'), fixture('good.csv'))).toMatchObject({
+    expect(await h.importFile(path('extract-2025-02-03.csv'), importFixture('good.csv'))).toMatchObject({
       outcome: 'loaded',
     });
-    expect(await h.importFile(path('extract-2025-02-04.csv'), fixture('good-second-snapshot.csv'))).toMatchObject({
-      outcome: 'loaded',
-    });
+    expect(await h.importFile(path('extract-2025-02-04.csv'), importFixture('good-second-snapshot.csv'))).toMatchObject(
+      {
+        outcome: 'loaded',
+      },
+    );
     // Retention deletes every record of Tuesday's snapshot (as snapshot-order.test.ts simulates it).
     const records = h.store.db.selectFrom('source_record').select('id').where('party_id', '=', HOUSING);
     await h.store.db.deleteFrom('record_identifier').where('record_id', 'in', records).execute();
     await h.store.db.deleteFrom('source_record').where('party_id', '=', HOUSING).execute();
 
     // Thursday's extract happens to hold Monday's bytes: dated after the current snapshot (02-04).
-    const thursday = await h.importFile(path('extract-2025-02-06.csv'), fixture('good.csv'));
+    const thursday = await h.importFile(path('extract-2025-02-06.csv'), importFixture('good.csv'));
     expect(thursday).toMatchObject({ outcome: 'loaded', loaded: 40 });
     expect(await storedRecords(h.store, HOUSING, MDI)).toHaveLength(40);
   });

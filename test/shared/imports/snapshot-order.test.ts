@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccessLog } from '../../../shared/audit/access-log.js';
 import { createLogger } from '../../../shared/logging.js';
-import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { createImportHarness, importFixture, storedRecords, type ImportHarness } from './import-harness.js';
 
 /**
  * Snapshot order: Event Grid neither keeps order nor gives up quickly (it retries for 24 h), so
@@ -11,15 +10,13 @@ import { createImportHarness, storedRecords, type ImportHarness } from './import
  * carries them after another snapshot replaced them.
  */
 
-const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
-const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
 const MDI = 'multiple-disadvantage-indicators';
 const HOUSING = 'la-housing';
 const path = (file: string) => `${HOUSING}/${MDI}/${file}`;
 
 /** Monday's extract (40 rows) and Tuesday's (15 rows, different people). */
-const MONDAY = fixture('good.csv');
-const TUESDAY = fixture('good-second-snapshot.csv');
+const MONDAY = importFixture('good.csv');
+const TUESDAY = importFixture('good-second-snapshot.csv');
 
 const runs = (h: ImportHarness) => h.store.db.selectFrom('import_run').selectAll().orderBy('received_at').execute();
 const importEntries = (h: ImportHarness, runId: string) =>

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -9,7 +9,13 @@ import { FileRejection } from '../../../shared/imports/reasons.js';
 import { SnapshotWriter } from '../../../shared/imports/snapshot-writer.js';
 import { useTempDirForThisThread, xlsxRecords } from '../../../shared/imports/xlsx-records.js';
 import { DEFAULT_ZIP_LIMITS, readZipDirectory } from '../../../shared/imports/zip-directory.js';
-import { createImportHarness, reshapeRowsRead, storedRecords, type ImportHarness } from './import-harness.js';
+import {
+  createImportHarness,
+  importFixture,
+  reshapeRowsRead,
+  storedRecords,
+  type ImportHarness,
+} from './import-harness.js';
 import { buildZip, repetitiveSheet, sharedStringsPart, sourcesOf, workbookSources } from './zip-builder.js';
 
 /**
@@ -20,7 +26,7 @@ import { buildZip, repetitiveSheet, sharedStringsPart, sourcesOf, workbookSource
  */
 
 const MDI = 'multiple-disadvantage-indicators';
-const GOOD = readFileSync(new URL('../../fixtures/imports/good.xlsx', import.meta.url));
+const GOOD = importFixture('good.xlsx');
 
 async function read(file: Buffer): Promise<{ records: ExtractRecord[]; error: unknown }> {
   const entries = await readZipDirectory(async (offset, length) => file.subarray(offset, offset + length), file.length);

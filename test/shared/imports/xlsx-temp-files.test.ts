@@ -1,11 +1,11 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkerOptions } from 'node:worker_threads';
 import ExcelJS from 'exceljs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_ROW_WORKER_MIN_BYTES } from '../../../shared/imports/import-extract.js';
-import { createImportHarness, type ImportHarness } from './import-harness.js';
+import { createImportHarness, importFixture, type ImportHarness } from './import-harness.js';
 import { buildZip, repetitiveSheet, sharedStringsPart, workbookSources } from './zip-builder.js';
 
 /**
@@ -41,7 +41,6 @@ vi.mock('../../../shared/threads/module-worker.js', async (importOriginal) => {
   };
 });
 
-const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
 const MDI = 'multiple-disadvantage-indicators';
 const HOUSING = 'la-housing';
 const path = (file: string) => `${HOUSING}/${MDI}/${file}`;
@@ -49,7 +48,7 @@ const path = (file: string) => `${HOUSING}/${MDI}/${file}`;
 /** good.xlsx (written by exceljs), its header changed by `header` and its data rows repeated `times` over. */
 async function workbook(header: (names: string[]) => string[], times = 1): Promise<Buffer> {
   const source = new ExcelJS.Workbook();
-  await source.xlsx.load(readFileSync(new URL('good.xlsx', FIXTURES)) as unknown as ExcelJS.Buffer);
+  await source.xlsx.load(importFixture('good.xlsx') as unknown as ExcelJS.Buffer);
   const sheet = source.worksheets[0]!;
   const rows: unknown[][] = [];
   sheet.eachRow((row) => rows.push((row.values as unknown[]).slice(1)));
@@ -164,7 +163,7 @@ describe('XLSX imports leave no temporary copy of a worksheet', () => {
     });
 
     it('a workbook of two worksheets', async () => {
-      const bytes = readFileSync(new URL('multiple-sheets.xlsx', FIXTURES));
+      const bytes = importFixture('multiple-sheets.xlsx');
       expectSheetBeforeSharedStrings(bytes);
       const outcome = await harness().importFile(path('two-sheets.xlsx'), bytes);
       expect(outcome).toMatchObject({ outcome: 'rejected', reasons: ['xlsx-multiple-sheets'] });
