@@ -186,7 +186,6 @@ export async function theRun(h: ImportHarness) {
   return (await h.store.db.selectFrom('import_run').selectAll().execute())[0]!;
 }
 
-/** The stored records of a party's dataset, in row order, without ids (which differ per run). */
 /** Identifier rows whose record is gone: a replaced or deleted record must take them with it. */
 export async function orphanIdentifiers(store: Store): Promise<{ record_id: string }[]> {
   return store.db
@@ -196,7 +195,7 @@ export async function orphanIdentifiers(store: Store): Promise<{ record_id: stri
     .execute();
 }
 
-/** The dataset's stored records, their attributes read as the product reads them. */
+/** The stored records of a party's dataset, their attributes read as the product reads them. */
 export async function storedRecords(store: Store, partyId: string, datasetId: string) {
   const rows = await store.db
     .selectFrom('source_record')
