@@ -1,0 +1,494 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asOfDate } from '../../../shared/imports/extract-format.js';
+import { ImportFailed, type ImportOutcome } from '../../../shared/imports/import-extract.js';
+import { currentSnapshotOrder, findRun, isBehind, type ImportRun } from '../../../shared/imports/import-runs.js';
+import { MAX_IMPORT_ATTEMPTS, NON_CONTENT_REASONS, type FileReason } from '../../../shared/imports/reasons.js';
+import type { SecretSource } from '../../../shared/secrets/secret-source.js';
+import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { killImportAtPhase } from './kill-at-phase.js';
+
+/**
+ * Random histories of one party's extracts of a dataset — files uploaded (two good contents and
+ * a bad one, under names undated, dated, or with an extension the import does not read),
+ * overwritten and deleted, their events delivered and delivered again, attempts failing, an
+ * import killed at a phase, and deliveries held at their key read (after the claim, before the
+ * rows: where a slow host sits) while others run, are deleted under them, and then carry on or
+ * break off — driven through the real import on a real SQLite store and Azurite, with what
+ * shared/imports/README.md ("Exactly once", "Attempts", "Sending a rejected file again",
+ * "Failures", "Access log") and import-extract.ts's module comment promise checked after every
+ * step. A delivery that runs through on its own is held to the outcome the README's rules give
+ * (the model's `predict`); one that was held while others ran is held to the invariants only.
+ *
+ * Replay a failure with IMPORT_PROPERTY_SEED and IMPORT_PROPERTY_PATH (fast-check prints both);
+ * IMPORT_PROPERTY_RUNS sets the number of histories (default 15, which CI runs in well under a
+ * minute).
+ */
+
+const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
+const PARTY = 'la-housing';
+const MDI = 'multiple-disadvantage-indicators';
+const CONTENTS = {
+  A: readFileSync(new URL('good.csv', FIXTURES)),
+  B: readFileSync(new URL('good-second-snapshot.csv', FIXTURES)),
+  // Refused for what its bytes hold (a content reason): a copy of it is a duplicate of that.
+  C: readFileSync(new URL('missing-required-column.csv', FIXTURES)),
+} as const;
+type Content = keyof typeof CONTENTS;
+const CONTENT_KEYS = Object.keys(CONTENTS) as Content[];
+const CONTENT_REASON = 'missing-required-column';
+const SHA = Object.fromEntries(
+  CONTENT_KEYS.map((c) => [c, createHash('sha256').update(CONTENTS[c]).digest('hex')]),
+) as Record<Content, string>;
+const contentOf = (sha: string) => CONTENT_KEYS.find((c) => SHA[c] === sha);
+/** Undated (the upload's day), dated before it, and a name the import refuses for its extension. */
+const NAMES = ['x.csv', 'y.csv', 'p-20250101.csv', 'q-20250102.csv', 'x.dat'] as const;
+const blobOf = (name: string) => `${PARTY}/${MDI}/${name}`;
+const KILL_PHASES = ['claim run', 'report', 'commit'] as const;
+
+type Step =
+  | { kind: 'upload'; name: number; content: Content }
+  | { kind: 'deliver'; name: number }
+  | { kind: 'redeliver'; n: number }
+  | { kind: 'fail'; name: number }
+  | { kind: 'delete'; name: number }
+  | { kind: 'hold'; name: number }
+  | { kind: 'release'; n: number; fail: boolean }
+  | { kind: 'kill'; name: number; phase: number };
+
+const name = fc.nat(NAMES.length - 1);
+const step: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('upload' as const),
+      name,
+      content: fc.constantFrom<Content>('A', 'A', 'B', 'C'),
+    }),
+  },
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('deliver' as const), name }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('redeliver' as const), n: fc.nat(10) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('fail' as const), name }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), name }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('hold' as const), name }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('release' as const), n: fc.nat(3), fail: fc.boolean() }) },
+  {
+    weight: Number(process.env.IMPORT_PROPERTY_KILL_WEIGHT ?? 1),
+    arbitrary: fc.record({ kind: fc.constant('kill' as const), name, phase: fc.nat(KILL_PHASES.length - 1) }),
+  },
+);
+
+interface Upload {
+  readonly content: Content;
+  readonly etag: string;
+  readonly lastModified: Date;
+}
+
+/** A delivery held at its key read: `release(fail)` lets it carry on, or break off there. */
+interface Held {
+  readonly name: string;
+  readonly upload: Upload;
+  readonly done: Promise<ImportOutcome | Error>;
+  readonly release: (fail: boolean) => void;
+}
+
+interface Model {
+  /** What incoming holds, by name (the model's own record, checked against Azurite). */
+  incoming: Map<string, Upload>;
+  held: Held[];
+  /** The snapshot that should be current: the content of the last load, its date and upload. */
+  current: { content: Content; asOf: string; uploadedAt: string } | undefined;
+  /** ETags of uploads a delivery settled (loaded, rejected, duplicate): never in incoming again. */
+  settled: Set<string>;
+  /** Per run, each finish seen (its finished_at): one access-log entry each. */
+  finishes: Map<string, Set<string>>;
+  /** Per run, finishes made by an import killed after its commit: their entry is written by the next own delivery. */
+  unlogged: Map<string, Set<string>>;
+  /** Bytes whose unfinished run lost its last file while no delivery of it ran: nothing can finish it. */
+  abandoned: Set<string>;
+  delivered: string[];
+}
+
+type Predicted =
+  | { outcome: 'gone' }
+  | { outcome: 'loaded' }
+  | { outcome: 'rejected'; reason: string }
+  | { outcome: 'duplicate'; of: 'loaded' | 'rejected' };
+
+const runOf = (h: ImportHarness, content: Content) => findRun(h.store.db, PARTY, MDI, SHA[content]);
+
+/**
+ * What the README's rules say a delivery of `name`, run through on its own, comes to: from the
+ * run of its bytes as the ledger holds it, the model's current snapshot and the blob as uploaded.
+ */
+async function predict(h: ImportHarness, m: Model, name: string): Promise<Predicted> {
+  const upload = m.incoming.get(name);
+  if (upload === undefined) return { outcome: 'gone' };
+  const asOf = asOfDate(name, {}, upload.lastModified)!;
+  const uploadedAt = upload.lastModified.toISOString();
+  const run = await runOf(h, upload.content);
+  let attempt = 1;
+  if (run !== undefined && (run.status === 'loaded' || run.status === 'rejected')) {
+    const cur = m.current;
+    const supersedes = cur !== undefined && SHA[cur.content] !== run.content_sha256 && asOf > cur.asOf;
+    const uploadedAgain =
+      run.status === 'rejected' &&
+      run.finished_at !== null &&
+      upload.lastModified.getTime() > Date.parse(run.finished_at);
+    const anotherFile =
+      run.status === 'rejected' &&
+      run.blob_name !== blobOf(name) &&
+      run.rejection_reason !== null &&
+      NON_CONTENT_REASONS.has(run.rejection_reason as FileReason);
+    if (!supersedes && !uploadedAgain && !anotherFile) return { outcome: 'duplicate', of: run.status };
+  } else if (run !== undefined) attempt = run.attempt + 1;
+  if (attempt > MAX_IMPORT_ATTEMPTS) return { outcome: 'rejected', reason: 'import-attempts-exhausted' };
+  if (name.endsWith('.dat')) return { outcome: 'rejected', reason: 'unsupported-file-type' };
+  if (m.current !== undefined && isBehind({ asOf, uploadedAt }, m.current))
+    return { outcome: 'rejected', reason: 'stale-extract' };
+  if (upload.content === 'C') return { outcome: 'rejected', reason: CONTENT_REASON };
+  return { outcome: 'loaded' };
+}
+
+/** Whether a delivery predicted so reads the key (and so can be held, or failed, there). */
+const readsKey = (p: Predicted) =>
+  p.outcome === 'loaded' || (p.outcome === 'rejected' && (p.reason === 'stale-extract' || p.reason === CONTENT_REASON));
+
+async function upload(h: ImportHarness, name: string, content: Content): Promise<Upload> {
+  await h.drop(blobOf(name), CONTENTS[content]);
+  const props = await h.blobs.getContainerClient(h.containers.incoming).getBlobClient(blobOf(name)).getProperties();
+  return { content, etag: unquoted(props.etag!), lastModified: props.lastModified! };
+}
+
+/** The list and the blob's properties quote an ETag differently. */
+const unquoted = (etag: string) => etag.replace(/^"|"$/g, '');
+
+async function listed(h: ImportHarness, container: 'incoming' | 'processed' | 'rejected') {
+  const found = new Map<string, string>();
+  for await (const blob of h.blobs.getContainerClient(h.containers[container]).listBlobsFlat())
+    found.set(blob.name, unquoted(blob.properties.etag));
+  return found;
+}
+
+const normalised = (rows: Awaited<ReturnType<typeof storedRecords>>) =>
+  rows.map(({ import_run_id: _run, as_of: _asOf, ...row }) => row);
+
+/** One clean load of each good content, in a store of its own. */
+const clean = new Map<Content, ReturnType<typeof normalised>>();
+
+/**
+ * What becomes of a delivery that has finished: the model follows a load, and whatever settled
+ * the file must have moved it out of incoming. A file is never filed as a duplicate of a
+ * rejection about another file as delivered (README, Sending a rejected file again).
+ */
+async function settle(h: ImportHarness, m: Model, name: string, up: Upload | undefined, result: ImportOutcome | Error) {
+  if (result instanceof Error) {
+    expect(result, String(result)).toBeInstanceOf(ImportFailed);
+    return;
+  }
+  if (result.outcome === 'gone') return;
+  expect(up, `${name} settled (${result.outcome}) though the model had no file there`).toBeDefined();
+  m.settled.add(up!.etag);
+  if (m.incoming.get(name)?.etag === up!.etag) m.incoming.delete(name);
+  if (result.outcome === 'loaded') {
+    m.current = {
+      content: up!.content,
+      asOf: asOfDate(name, {}, up!.lastModified)!,
+      uploadedAt: up!.lastModified.toISOString(),
+    };
+  }
+  if (result.outcome === 'duplicate' && result.of === 'rejected') {
+    const run = (await runOf(h, up!.content))!;
+    const forAnotherDelivery =
+      run.status === 'rejected' &&
+      run.blob_name !== blobOf(name) &&
+      NON_CONTENT_REASONS.has(run.rejection_reason as FileReason);
+    expect(
+      forAnotherDelivery,
+      `${name} filed as a duplicate of ${run.blob_name}'s rejection for ${run.rejection_reason}`,
+    ).toBe(false);
+  }
+}
+
+async function checkInvariants(h: ImportHarness, m: Model, afterKill: boolean) {
+  const runs: ImportRun[] = await h.store.db.selectFrom('import_run').selectAll().execute();
+  const incoming = await listed(h, 'incoming');
+
+  // The model's incoming is Azurite's (a check on the model itself).
+  expect(new Map([...incoming].map(([n, e]) => [n.split('/').at(-1)!, e])), 'incoming as the model has it').toEqual(
+    new Map([...m.incoming].map(([n, u]) => [n, u.etag])),
+  );
+
+  // 1. The stored snapshot is one clean load of the content that should be current, never a mixture.
+  const records = await storedRecords(h.store, PARTY, MDI);
+  const order = await currentSnapshotOrder(h.store.db, PARTY, MDI);
+  if (m.current === undefined) {
+    expect(order, 'a snapshot the model never loaded').toBeUndefined();
+    expect(records).toEqual([]);
+  } else {
+    const run = runs.find((r) => r.id === order?.runId);
+    expect(run && contentOf(run.content_sha256), 'the current snapshot’s content').toBe(m.current.content);
+    expect(new Set(records.map((r) => r.import_run_id)), 'records of one run, the current one').toEqual(
+      new Set([run!.id]),
+    );
+    expect(normalised(records), 'the current snapshot as one clean load stores it').toEqual(
+      clean.get(m.current.content),
+    );
+  }
+
+  // 2. An unfinished run is unfinished only while some delivery could still finish it: one held,
+  // or a file of its bytes in incoming (the queue delivers its event until it is settled).
+  for (const run of runs) {
+    if (run.status !== 'loading' && run.status !== 'failed') {
+      m.abandoned.delete(run.content_sha256);
+      continue;
+    }
+    const content = contentOf(run.content_sha256);
+    const finishable =
+      m.held.some((d) => d.upload.content === content) ||
+      [...m.incoming.values()].some((u) => u.content === content) ||
+      m.abandoned.has(run.content_sha256);
+    expect(finishable, `run of ${content} left ${run.status} (attempt ${run.attempt}) with nothing to finish it`).toBe(
+      true,
+    );
+  }
+
+  // 3. A file a delivery settled is not in incoming.
+  for (const [blobName, etag] of incoming)
+    expect(m.settled.has(etag), `${blobName} settled, yet still in incoming`).toBe(false);
+
+  // 4. Every file in processed/ and rejected/ has its report beside it.
+  for (const container of ['processed', 'rejected'] as const) {
+    const there = await listed(h, container);
+    for (const blobName of there.keys()) {
+      if (blobName.endsWith('.report.json') || blobName.endsWith('.staged')) continue;
+      expect(there.has(`${blobName}.report.json`), `${container}/${blobName} without a report`).toBe(true);
+    }
+  }
+
+  // 5. One access-log entry per finish of a run (a load or a rejection; a duplicate, a failure
+  // or a file gone has none). A kill just after a load's commit leaves its entry to the file's
+  // next delivery.
+  for (const run of runs) {
+    if (run.status !== 'loaded' && run.status !== 'rejected') continue;
+    const seen = m.finishes.get(run.id) ?? new Set<string>();
+    if (!seen.has(run.finished_at!)) {
+      seen.add(run.finished_at!);
+      m.finishes.set(run.id, seen);
+      if (afterKill) m.unlogged.set(run.id, new Set([...(m.unlogged.get(run.id) ?? []), run.finished_at!]));
+    }
+  }
+  const entries = await h.store.db
+    .selectFrom('access_log')
+    .select(['request_id'])
+    .where('action', '=', 'import')
+    .execute();
+  for (const run of runs) {
+    const logged = entries.filter((e) => e.request_id === run.id).length;
+    const finished = m.finishes.get(run.id)?.size ?? 0;
+    const maybeUnlogged = m.unlogged.get(run.id)?.size ?? 0;
+    expect(
+      logged >= finished - maybeUnlogged && logged <= finished,
+      `run of ${contentOf(run.content_sha256)}: ${logged} access-log entries for ${finished} finishes`,
+    ).toBe(true);
+  }
+  expect(
+    entries.every((e) => runs.some((r) => r.id === e.request_id)),
+    'access-log entry of no run',
+  ).toBe(true);
+}
+
+/** Marks the bytes of `name` abandoned when the file goes (deleted while no delivery of it runs, or overwritten) and their run is unfinished. */
+async function losing(h: ImportHarness, m: Model, name: string, overwrittenWith?: Content) {
+  const up = m.incoming.get(name);
+  if (up === undefined || up.content === overwrittenWith) return;
+  // Deleted under a delivery, the file is that delivery's to reject as removed (README, Failures);
+  // overwritten under it, its attempt fails (overwritten-mid-import), and nothing is promised.
+  if (overwrittenWith === undefined && m.held.some((d) => d.name === name)) return;
+  const run = await runOf(h, up.content);
+  if (run !== undefined && (run.status === 'loading' || run.status === 'failed')) m.abandoned.add(SHA[up.content]);
+}
+
+function failingSecrets(h: ImportHarness): SecretSource {
+  return Object.create(h.secrets, {
+    get: {
+      value: async () => Promise.reject(Object.assign(new Error('Key Vault timed out'), { name: 'TimeoutError' })),
+    },
+  }) as SecretSource;
+}
+
+async function apply(h: ImportHarness, m: Model, s: Step, log: string[]): Promise<boolean> {
+  const deliver = async (n: string, how: 'deliver' | 'fail') => {
+    const up = m.incoming.get(n);
+    const predicted = await predict(h, m, n);
+    const result = await h
+      .run(blobOf(n), how === 'fail' ? { secrets: failingSecrets(h) } : undefined)
+      .catch((err: Error) => err);
+    log.push(`${how} ${n}: ${result instanceof Error ? result.message : JSON.stringify(result)}`);
+    m.delivered.push(n);
+    if (how === 'fail' && readsKey(predicted)) expect(result).toBeInstanceOf(ImportFailed);
+    else {
+      expect(result, `${how} ${n}: predicted ${JSON.stringify(predicted)}`).not.toBeInstanceOf(Error);
+      expect(result, `${how} ${n}`).toMatchObject(
+        predicted.outcome === 'rejected' ? { outcome: 'rejected', reasons: [predicted.reason] } : predicted,
+      );
+    }
+    await settle(h, m, n, up, result);
+  };
+  switch (s.kind) {
+    case 'upload': {
+      const n = NAMES[s.name]!;
+      await losing(h, m, n, s.content);
+      m.incoming.set(n, await upload(h, n, s.content));
+      m.abandoned.delete(SHA[s.content]);
+      log.push(`upload ${n} = ${s.content}`);
+      return false;
+    }
+    case 'deliver':
+      await deliver(NAMES[s.name]!, 'deliver');
+      return false;
+    case 'redeliver':
+      if (m.delivered.length === 0) return false;
+      await deliver(m.delivered[s.n % m.delivered.length]!, 'deliver');
+      return false;
+    case 'fail':
+      await deliver(NAMES[s.name]!, 'fail');
+      return false;
+    case 'delete': {
+      const n = NAMES[s.name]!;
+      if (!m.incoming.has(n)) return false;
+      await losing(h, m, n);
+      await h.blobs.getContainerClient(h.containers.incoming).getBlobClient(blobOf(n)).delete();
+      m.incoming.delete(n);
+      log.push(`delete ${n}`);
+      return false;
+    }
+    case 'hold': {
+      const n = NAMES[s.name]!;
+      const up = m.incoming.get(n);
+      const predicted = await predict(h, m, n);
+      if (up === undefined || m.held.length >= 2 || !readsKey(predicted))
+        return apply(h, m, { kind: 'deliver', name: s.name }, log);
+      let holding!: () => void;
+      const held = new Promise<'held'>((r) => (holding = () => r('held')));
+      let release!: (fail: boolean) => void;
+      const released = new Promise<boolean>((r) => (release = r));
+      const secrets: SecretSource = Object.create(h.secrets, {
+        get: {
+          value: async (...args: Parameters<SecretSource['get']>) => {
+            holding();
+            if (await released) throw Object.assign(new Error('Key Vault timed out'), { name: 'TimeoutError' });
+            return h.secrets.get(...args);
+          },
+        },
+      });
+      const done = h.run(blobOf(n), { secrets }).catch((err: Error) => err);
+      m.delivered.push(n);
+      const first = await Promise.race([held, done]);
+      expect(first, `hold ${n} (predicted ${JSON.stringify(predicted)}) reads the key`).toBe('held');
+      m.held.push({ name: n, upload: up, done, release });
+      log.push(`hold ${n} (${up.content})`);
+      return false;
+    }
+    case 'release': {
+      if (m.held.length === 0) return false;
+      const d = m.held.splice(s.n % m.held.length, 1)[0]!;
+      d.release(s.fail);
+      const result = await d.done;
+      log.push(
+        `release ${d.name} (${d.upload.content}) to ${s.fail ? 'fail' : 'carry on'}: ${
+          result instanceof Error ? result.message : JSON.stringify(result)
+        }`,
+      );
+      await settle(h, m, d.name, d.upload, result);
+      return false;
+    }
+    case 'kill': {
+      const n = NAMES[s.name]!;
+      const predicted = await predict(h, m, n);
+      const phases =
+        predicted.outcome === 'loaded'
+          ? KILL_PHASES
+          : predicted.outcome === 'rejected'
+            ? KILL_PHASES.slice(0, 2)
+            : predicted.outcome === 'duplicate'
+              ? KILL_PHASES.slice(0, 1)
+              : [];
+      if (phases.length === 0) return false;
+      const phase = phases[s.phase % phases.length]!;
+      await killImportAtPhase(h, phase, blobOf(n));
+      log.push(`kill ${n} at ${phase} (would have been ${JSON.stringify(predicted)})`);
+      if (phase === 'commit') {
+        const up = m.incoming.get(n)!;
+        m.current = {
+          content: up.content,
+          asOf: asOfDate(n, {}, up.lastModified)!,
+          uploadedAt: up.lastModified.toISOString(),
+        };
+      }
+      return true;
+    }
+  }
+}
+
+describe('imports over random histories of deliveries (property)', () => {
+  beforeAll(async () => {
+    const h = await createImportHarness();
+    try {
+      for (const content of ['A', 'B'] as const) {
+        const outcome = await h.importFile(blobOf(`clean-${content}.csv`), CONTENTS[content]);
+        expect(outcome.outcome).toBe('loaded');
+        clean.set(content, normalised(await storedRecords(h.store, PARTY, MDI)));
+      }
+    } finally {
+      await h.close();
+    }
+  });
+  afterAll(() => clean.clear());
+
+  it('keeps its promises after every step', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 24 }), async (steps) => {
+        const h = await createImportHarness();
+        const log: string[] = [];
+        const m: Model = {
+          incoming: new Map(),
+          held: [],
+          current: undefined,
+          settled: new Set(),
+          finishes: new Map(),
+          unlogged: new Map(),
+          abandoned: new Set(),
+          delivered: [],
+        };
+        try {
+          for (const s of steps) {
+            const killed = await apply(h, m, s, log);
+            await checkInvariants(h, m, killed);
+          }
+          // Let every held delivery carry on, one at a time, checking after each.
+          while (m.held.length > 0) {
+            await apply(h, m, { kind: 'release', n: 0, fail: false }, log);
+            await checkInvariants(h, m, false);
+          }
+        } catch (err) {
+          (err as Error).message += `\n${log.join('\n')}`;
+          throw err;
+        } finally {
+          for (const d of m.held) d.release(true);
+          await Promise.all(m.held.map((d) => d.done));
+          await h.close();
+        }
+      }),
+      {
+        numRuns: Number(process.env.IMPORT_PROPERTY_RUNS ?? 15),
+        endOnFailure: false,
+        ...(process.env.IMPORT_PROPERTY_SEED
+          ? { seed: Number(process.env.IMPORT_PROPERTY_SEED), path: process.env.IMPORT_PROPERTY_PATH }
+          : {}),
+      },
+    );
+  }, 600_000);
+});
