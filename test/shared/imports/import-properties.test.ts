@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asOfDate } from '../../../shared/imports/extract-format.js';
@@ -7,7 +6,7 @@ import { ImportFailed, type ImportOutcome } from '../../../shared/imports/import
 import { currentSnapshotOrder, findRun, isBehind, type ImportRun } from '../../../shared/imports/import-runs.js';
 import { MAX_IMPORT_ATTEMPTS, NON_CONTENT_REASONS, type FileReason } from '../../../shared/imports/reasons.js';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
-import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { createImportHarness, importFixture, storedRecords, type ImportHarness } from './import-harness.js';
 import { killImportAtPhase } from './kill-at-phase.js';
 
 /**
@@ -27,14 +26,13 @@ import { killImportAtPhase } from './kill-at-phase.js';
  * minute).
  */
 
-const FIXTURES = new URL('../../fixtures/imports/', import.meta.url);
 const PARTY = 'la-housing';
 const MDI = 'multiple-disadvantage-indicators';
 const CONTENTS = {
-  A: readFileSync(new URL('good.csv', FIXTURES)),
-  B: readFileSync(new URL('good-second-snapshot.csv', FIXTURES)),
+  A: importFixture('good.csv'),
+  B: importFixture('good-second-snapshot.csv'),
   // Refused for what its bytes hold (a content reason): a copy of it is a duplicate of that.
-  C: readFileSync(new URL('missing-required-column.csv', FIXTURES)),
+  C: importFixture('missing-required-column.csv'),
 } as const;
 type Content = keyof typeof CONTENTS;
 const CONTENT_KEYS = Object.keys(CONTENTS) as Content[];
