@@ -315,6 +315,7 @@ async function relinkSourcePairs(
         proposed.push({ i: c!.left[k]!, j: c!.right[k]!, score: Math.round(c!.probability[k]! * 1e6) / 1e6 });
       }
       const decided = await decideTierPairs(trx, decisions, sources, a, b, proposed, ruleLinked, counts);
+      // A rejected pair gets no link: its decision keeps it apart (formPeople), and it is not asked again.
       for (const pair of decided) if (pair.status !== 'rejected') fresh.push(tierLink(base, left, right, tier, pair));
     }
     await replaceLinks(trx, deps.store.dialect.engine, rules.agreementId, left.id, right.id, fresh, runId, at);
