@@ -1204,7 +1204,23 @@ function uploadedAgainAfterRejection(run: ImportRun, lastModified: Date): boolea
  */
 function rejectedForAnotherDelivery(run: ImportRun, blobName: string): boolean {
   if (run.status !== 'rejected' || run.blob_name === blobName) return false;
-  return run.rejection_reason !== null && NON_CONTENT_REASONS.has(run.rejection_reason as FileReason);
+  if (run.rejection_reason === null) return false;
+  return NON_CONTENT_REASONS.has(run.rejection_reason as FileReason) || readAs(run.blob_name) !== readAs(blobName);
+}
+
+/**
+ * How a file's name says it is read (extract-format.ts), for comparing two files of the same
+ * bytes: a verdict reached by reading them holds for a copy read the same way only. A comma file
+ * named `x.tsv` refused as `wrong-delimiter`, or a text file named `x.xlsx` refused as unreadable,
+ * says nothing of `x.csv`, sent beside it: filed as a duplicate of that rejection, its data never
+ * loaded (found by a defect hunt). Metadata is left out on both sides, as the rejected file's is
+ * not kept: a copy whose name reads the same but whose metadata declares another delimiter is
+ * still a duplicate (sent again after the rejection, it is read afresh), and one whose name reads
+ * otherwise but whose metadata makes it read alike is read once more, and refused the same.
+ */
+function readAs(blobName: string): string {
+  const format = extractFormatOf(blobName, {});
+  return format === undefined ? 'unread' : format.kind === 'xlsx' ? 'xlsx' : `delimited:${format.delimiter}`;
 }
 
 /**

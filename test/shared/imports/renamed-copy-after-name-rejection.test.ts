@@ -155,6 +155,13 @@ it('reads afresh a copy delivered as badly, and rejects it with a report of its 
   });
 });
 
+// A verdict reached by reading the bytes holds only for a copy read the same way: a comma file
+// named x.tsv is read as tab-delimited, and says nothing of x.csv beside it.
+it('loads x.csv uploaded before x.tsv, of the same comma-delimited bytes, was rejected as wrong-delimiter', async () => {
+  await copyLoadsAfter('wrong-delimiter', { name: 'x.tsv' }, { name: 'x.csv' });
+  expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(40);
+});
+
 it('still files a copy of bytes rejected for what reading them found as a duplicate', async () => {
   // A verdict on the bytes: the copy, uploaded before it, holds the same.
   await h.drop(path('x.csv'), importFixture('missing-required-column.csv'));
