@@ -1188,7 +1188,8 @@ function uploadedAgainAfterRejection(run: ImportRun, lastModified: Date): boolea
  * its bytes (reasons.ts, NON_CONTENT_REASONS) — the file was deleted from incoming under its
  * import, its attempts ran out, or its name, metadata or upload time declared what the import
  * refuses (a type it does not read, a date that is none, in the future or behind the current
- * snapshot). A partner who sends one extract twice under two names, or whose SFTP rename surfaces
+ * snapshot) — or by reading the bytes, where this file's name reads them another way
+ * ({@link readAs}). A partner who sends one extract twice under two names, or whose SFTP rename surfaces
  * as a new blob, and deletes the first while it is read, still has the other in incoming; uploaded
  * before the rejection finished (both were there, then one was deleted), it was filed in rejected/
  * as a duplicate of the removal, and its data never loaded (found by a defect hunt). So was
