@@ -500,13 +500,19 @@ async function rejectRemoved(
   if (attempt === undefined) return undefined;
   if ((await extractProperties(blob)) !== undefined) return undefined;
   const now = await findRun(deps.store.db, file.partyId, file.datasetId, context.sha256);
+  if (now === undefined) return undefined;
   // Still this attempt's and unfinished: not one that loaded and then failed moving the file on.
   // (Only spares a report staged in vain: the rejection itself holds the run to the attempt.)
-  if (now?.status !== 'loading' || now.attempt !== attempt.attempt || now.received_at !== attempt.received_at)
-    return undefined;
+  const own = now.status === 'loading' && now.attempt === attempt.attempt && now.received_at === attempt.received_at;
+  // Or taken up since by a delivery that broke off, and left `failed`: no delivery of this file can
+  // read it again, and left so, the run stayed `failed` for good (found by import-properties). A
+  // renamed copy whose attempt it was still has its file, and its retry opens the run again, a
+  // removal being no verdict on the bytes (rejectedForAnotherDelivery).
+  if (!own && now.status !== 'failed') return undefined;
+  const at: RunAttempt = own ? attempt : { id: now.id, attempt: now.attempt, received_at: now.received_at };
   deps.logger.warn('import.removed', { runId: run.id, ...context.ids, error: errorKind(err) });
   try {
-    return await reject(context, [{ reason: 'removed-during-import' }], undefined, undefined, attempt);
+    return await reject(context, [{ reason: 'removed-during-import' }], undefined, undefined, at);
   } catch (rejectErr) {
     if (rejectErr instanceof RunTakenUpElsewhere) return undefined;
     throw rejectErr;

@@ -253,7 +253,8 @@ export async function currentSnapshotOrder(
  * finish settles the run for the others, which find it final (the fifth attempt's load stands
  * though a sixth delivery took the run up meanwhile; test/shared/imports/exhausted-vs-load). Only
  * {@link markFailed}, which settles nothing, is an attempt's own, and a rejection that is about
- * the delivery's file rather than the bytes, given `onlyAt`, the take-up that decided it: the
+ * the delivery's file rather than the bytes, given `onlyAt`, the take-up that decided it (the
+ * run still at it, loading or failed since): the
  * file deleted from incoming under it (import-extract.ts, rejectRemoved). A renamed copy of the
  * bytes that took the run up since has its file still there, and must load it. The attempts
  * rejection is the latest take-up's by its nature, and settles the run under an earlier one still
@@ -280,7 +281,6 @@ export async function finishRun(db: Db, runId: string, result: RunResult, onlyAt
   if (onlyAt !== undefined)
     update = update
       .where('id', '=', onlyAt.id)
-      .where('status', '=', 'loading')
       .where('attempt', '=', onlyAt.attempt)
       .where('received_at', '=', onlyAt.received_at);
   const updated = await update.executeTakeFirst();

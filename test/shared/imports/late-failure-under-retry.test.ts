@@ -129,3 +129,46 @@ it('gives each of two deliveries taking up one run at the same moment an attempt
   ]);
   expect(await theRun(h)).toMatchObject({ status: 'loading', attempt: 4 });
 });
+
+// Found by import-properties (seed 3003): the order the other way round. The first delivery is
+// held where it reads the key while a second takes the run up and breaks off (`failed`, attempt
+// 2); the partner then deletes the file, and the first carries on. Its removal check wanted its
+// own attempt `loading`, found the second's `failed`, and broke off too: the run stayed `failed`
+// for good, with no report, though no delivery could ever read the file again.
+it('rejects the file as removed when a later delivery broke off before the held one found it deleted', async () => {
+  const firstHolding = gate();
+  const releaseFirst = gate();
+  const heldSecrets: SecretSource = Object.create(h.secrets, {
+    get: {
+      value: async (...args: Parameters<SecretSource['get']>) => {
+        firstHolding.open();
+        await releaseFirst.opened;
+        return h.secrets.get(...args);
+      },
+    },
+  });
+  const failingSecrets: SecretSource = Object.create(h.secrets, {
+    get: {
+      value: async () => {
+        throw Object.assign(new Error('Key Vault timed out'), { name: 'TimeoutError' });
+      },
+    },
+  });
+  const first = h.run(file, { secrets: heldSecrets }).catch((err: Error) => err.message);
+  await firstHolding.opened;
+  await expect(h.run(file, { secrets: failingSecrets })).rejects.toThrow(/^Import failed: TimeoutError/);
+  expect(await theRun(h)).toMatchObject({ status: 'failed', attempt: 2 });
+
+  await h.blobs.getContainerClient(h.containers.incoming).getBlobClient(file).delete();
+  releaseFirst.open();
+  expect(await first).toMatchObject({ outcome: 'rejected', reasons: ['removed-during-import'] });
+  const run = await theRun(h);
+  expect(run).toMatchObject({ status: 'rejected', rejection_reason: 'removed-during-import', rows_loaded: 0 });
+  expect(await h.report('rejected', file)).toMatchObject({
+    runId: run.id,
+    fileErrors: [{ reason: 'removed-during-import' }],
+  });
+  const entries = await h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', run.id).execute();
+  expect(entries.map((e) => [e.decision, e.reason_code])).toEqual([['deny', 'removed-during-import']]);
+  expect(await storedRecords(h.store, 'la-housing', MDI)).toEqual([]);
+});
