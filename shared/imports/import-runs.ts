@@ -222,7 +222,7 @@ export function isBehind(incoming: SnapshotOrder, current: SnapshotOrder): boole
  * The snapshot the party's dataset stands at, from the run ledger, so that the order holds after
  * retention has deleted the snapshot's records: the loaded run latest by date, then by upload.
  * Loads only move forward, so that is the one loaded last — told by what the files say, not by
- * when an instance finished (instances' clocks differ).
+ * when an instance finished (instances' clocks differ), but where the files say the same.
  */
 export async function currentSnapshotOrder(
   db: Db,
@@ -231,16 +231,28 @@ export async function currentSnapshotOrder(
 ): Promise<(SnapshotOrder & { readonly runId: string }) | undefined> {
   const runs = await db
     .selectFrom('import_run')
-    .select(['id', 'as_of', 'uploaded_at'])
+    .select(['id', 'as_of', 'uploaded_at', 'finished_at'])
     .where('party_id', '=', partyId)
     .where('dataset_id', '=', datasetId)
     .where('status', '=', 'loaded')
     .where('as_of', 'is not', null)
     .execute();
   let current: (SnapshotOrder & { readonly runId: string }) | undefined;
+  let currentFinished = '';
   for (const run of runs) {
     const order = { runId: run.id, asOf: run.as_of!, uploadedAt: run.uploaded_at ?? undefined };
-    if (current === undefined || isBehind(current, order)) current = order;
+    const finished = run.finished_at ?? '';
+    // Two files alike in date and upload time (Last-Modified has whole seconds) are neither behind
+    // the other, so the later delivered loads over the earlier: the one that finished last is the
+    // snapshot in the store. The first read had stood, and the ledger named the other (found by
+    // import-properties). Loads of a dataset are serialised (lockDatasetRuns), so their finishing
+    // times are in order but for the clocks of two instances.
+    const later =
+      current === undefined || isBehind(current, order) || (!isBehind(order, current) && finished > currentFinished);
+    if (later) {
+      current = order;
+      currentFinished = finished;
+    }
   }
   return current;
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccessLog } from '../../../shared/audit/access-log.js';
 import { createLogger } from '../../../shared/logging.js';
+import { currentSnapshotOrder } from '../../../shared/imports/import-runs.js';
 import { createImportHarness, importFixture, storedRecords, type ImportHarness } from './import-harness.js';
 
 /**
@@ -313,5 +314,33 @@ describe('the same bytes again', () => {
     expect(await h.exists('processed', name)).toBe(true);
     expect(await h.importFile(name, MONDAY)).toMatchObject({ outcome: 'duplicate' });
     expect(await importEntries(h, runIdOf(a))).toHaveLength(2);
+  });
+
+  // Found by import-properties (seed 3002): Last-Modified has whole seconds, so two files uploaded
+  // in one second, undated, are alike in order; the later delivered loads over the earlier, and
+  // the ledger must name it as the snapshot the store holds, not whichever run it read first.
+  it('names as current the later load of two files alike in date and upload second', async () => {
+    let uploaded: Date[] = [];
+    for (let tries = 0; tries < 5; tries++) {
+      // Just after a second begins, so that both uploads land within it.
+      await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 20));
+      await h.drop(path('x.csv'), MONDAY);
+      await h.drop(path('y.csv'), TUESDAY);
+      uploaded = await Promise.all(
+        ['x.csv', 'y.csv'].map(
+          async (f) =>
+            (await h.blobs.getContainerClient(h.containers.incoming).getBlobClient(path(f)).getProperties())
+              .lastModified!,
+        ),
+      );
+      if (uploaded[0]!.getTime() === uploaded[1]!.getTime()) break;
+    }
+    expect(uploaded[0]!.getTime(), 'both uploads in one second').toBe(uploaded[1]!.getTime());
+    const tuesday = await h.run(path('y.csv'));
+    expect(tuesday).toMatchObject({ outcome: 'loaded', loaded: 15 });
+    const monday = await h.run(path('x.csv'));
+    expect(monday).toMatchObject({ outcome: 'loaded', loaded: 40 });
+    expect(await storedRecords(h.store, HOUSING, MDI)).toHaveLength(40);
+    expect((await currentSnapshotOrder(h.store.db, HOUSING, MDI))?.runId).toBe(runIdOf(monday));
   });
 });

@@ -18,8 +18,8 @@ const RUN = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
 function answer(query: CompiledQuery): readonly unknown[] {
   const text = query.sql.replace(/\s+/g, ' ').trim();
   if (text.includes('sp_getapplock')) return [{ status: 0 }];
-  if (text.startsWith('select "id", "as_of", "uploaded_at" from "import_run"'))
-    return [{ id: RUN, as_of: '2026-12-01', uploaded_at: null }];
+  if (text.startsWith('select "id", "as_of", "uploaded_at", "finished_at" from "import_run"'))
+    return [{ id: RUN, as_of: '2026-12-01', uploaded_at: null, finished_at: '2026-12-01T06:00:00.000Z' }];
   if (text.includes('sr.attributes'))
     return [{ person_id: 'p1', id: 'r1', attributes: '{"inTemporaryAccommodation":false}' }];
   if (/^select top\(500\) t\.person_id, t\.id from/.test(text)) return [{ person_id: 'p1', id: 'r1' }];
