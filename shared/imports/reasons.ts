@@ -108,7 +108,9 @@ export type FileReason = (typeof FILE_REASONS)[number];
  *
  * Not `wrong-delimiter`, though the delimiter it was read with is the name's or the metadata's:
  * it is found by reading the header, a verdict on the bytes as read, as are the `xlsx-` reasons of
- * a file named `.xlsx` and every other reason reached by reading; nor `party-not-source` and
+ * a file named `.xlsx` and every other reason reached by reading — a verdict that holds for a copy
+ * whose name reads the bytes alike, and not for one whose name reads them otherwise (`x.csv`
+ * beside a comma file named `x.tsv`: import-extract.ts, readAs); nor `party-not-source` and
  * `unknown-dataset`, which the folders decide and every file of the run shares.
  */
 export const NON_CONTENT_REASONS: ReadonlySet<FileReason> = new Set([
