@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,6 +12,7 @@ import type { CuratedExportDependencies } from '../../../shared/curated/curated-
 import type { ImportContainers } from '../../../shared/imports/extract-blob.js';
 import type { ImportReport } from '../../../shared/imports/import-report.js';
 import { importExtract, type ImportDependencies, type ImportOutcome } from '../../../shared/imports/import-extract.js';
+import { claimRun } from '../../../shared/imports/import-runs.js';
 import type { RetentionDependencies } from '../../../shared/retention/enforce-retention.js';
 import type { LinkDependencies } from '../../../shared/linkage/link-people.js';
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
@@ -184,6 +185,34 @@ export async function createImportHarness(
  */
 export async function theRun(h: ImportHarness) {
   return (await h.store.db.selectFrom('import_run').selectAll().execute())[0]!;
+}
+
+/** The access-log entries of a run (its id is their request id), oldest first, as [decision, reason code]. */
+export async function runEntries(h: ImportHarness, runId: string): Promise<string[][]> {
+  const entries = await h.store.db
+    .selectFrom('access_log')
+    .selectAll()
+    .where('request_id', '=', runId)
+    .orderBy('seq')
+    .execute();
+  return entries.map((e) => [e.decision, e.reason_code]);
+}
+
+/**
+ * `times` earlier deliveries of `bytes` under `blobName` that each took the run up and broke off
+ * (crashed, leaving it `loading`), as claimRun counts them.
+ */
+export async function spendAttempts(h: ImportHarness, blobName: string, bytes: Buffer, times: number): Promise<void> {
+  const [partyId, datasetId] = blobName.split('/');
+  const claim = {
+    runId: 'earlier',
+    partyId: partyId!,
+    datasetId: datasetId!,
+    blobName,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    now: new Date().toISOString(),
+  };
+  for (let i = 0; i < times; i++) await claimRun(h.store.db, claim);
 }
 
 /** Identifier rows whose record is gone: a replaced or deleted record must take them with it. */

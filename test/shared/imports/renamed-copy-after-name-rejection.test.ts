@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
-import { createImportHarness, importFixture, storedRecords, type ImportHarness } from './import-harness.js';
+import { createImportHarness, importFixture, storedRecords, type ImportHarness, runEntries } from './import-harness.js';
 
 /**
  * How a file is read and which day it describes come from its blob's name and metadata and its
@@ -25,11 +25,6 @@ afterEach(async () => {
 
 const runOf = async (runId: string) =>
   h.store.db.selectFrom('import_run').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
-const entriesOf = async (runId: string) =>
-  (await h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', runId).orderBy('seq').execute()).map(
-    (e) => [e.decision, e.reason_code],
-  );
-
 /**
  * Drops `first` and `copy` with the same bytes (both before either is read), rejects `first` for
  * `reason`, then imports `copy`, which must load into the same run, opened again for it.
@@ -59,7 +54,7 @@ async function copyLoadsAfter(
   expect(h.logLines.some((l) => l.includes('"import.reopened"') && l.includes('"another-file"'))).toBe(true);
   expect(await h.report('processed', path(copy.name))).toMatchObject({ runId, outcome: 'loaded' });
   expect(await h.report('rejected', path(first.name))).toMatchObject({ runId, fileErrors: [{ reason }] });
-  expect(await entriesOf(runId)).toEqual([
+  expect(await runEntries(h, runId)).toEqual([
     ['deny', reason],
     ['allow', 'snapshot-loaded'],
   ]);

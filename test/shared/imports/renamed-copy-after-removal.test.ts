@@ -1,9 +1,15 @@
-import { createHash } from 'node:crypto';
 import { BlobClient } from '@azure/storage-blob';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { claimRun } from '../../../shared/imports/import-runs.js';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
-import { createImportHarness, importFixture, storedRecords, theRun, type ImportHarness } from './import-harness.js';
+import {
+  createImportHarness,
+  importFixture,
+  storedRecords,
+  theRun,
+  type ImportHarness,
+  runEntries,
+  spendAttempts,
+} from './import-harness.js';
 
 /**
  * A partner uploads `first.csv`, then the same bytes as `copy.csv` (the same extract sent twice,
@@ -29,23 +35,8 @@ afterEach(async () => {
   await h?.close();
 });
 
-const entriesOf = async (runId: string) =>
-  (await h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', runId).orderBy('seq').execute()).map(
-    (e) => [e.decision, e.reason_code],
-  );
-
 /** Earlier deliveries of first.csv that each broke off (crashed): the next one is past the last attempt. */
-async function attemptsSpent() {
-  const claim = {
-    runId: 'earlier',
-    partyId: 'la-housing',
-    datasetId: MDI,
-    blobName: first,
-    sha256: createHash('sha256').update(importFixture('good.csv')).digest('hex'),
-    now: new Date().toISOString(),
-  };
-  for (let i = 0; i < 5; i++) await claimRun(h.store.db, claim);
-}
+const attemptsSpent = () => spendAttempts(h, first, importFixture('good.csv'), 5);
 
 it('loads a copy uploaded before the first file was deleted mid-import and rejected as removed', async () => {
   // The first delivery's file is deleted where it reads the key (after the hash pass, before the rows).
@@ -77,7 +68,7 @@ it('loads a copy uploaded before the first file was deleted mid-import and rejec
   expect(await h.report('processed', copy)).toMatchObject({ runId: run.id, outcome: 'loaded' });
   // The removal keeps its report and its entry; the load has its own.
   expect(await h.report('rejected', first)).toMatchObject({ fileErrors: [{ reason: 'removed-during-import' }] });
-  expect(await entriesOf(run.id)).toEqual([
+  expect(await runEntries(h, run.id)).toEqual([
     ['deny', 'removed-during-import'],
     ['allow', 'snapshot-loaded'],
   ]);
@@ -91,7 +82,7 @@ it('loads a copy uploaded before the first file was deleted mid-import and rejec
   });
   expect(await theRun(h)).toMatchObject({ status: 'loaded', blob_name: copy, finished_at: run.finished_at });
   expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(40);
-  expect(await entriesOf(run.id)).toHaveLength(2);
+  expect(await runEntries(h, run.id)).toHaveLength(2);
   expect(await h.blobNames('incoming')).toEqual([]);
   expect(await h.blobNames('processed')).toEqual([copy, `${copy}.report.json`, third, `${third}.report.json`]);
   expect(await h.blobNames('rejected')).toEqual([`${first}.report.json`]);

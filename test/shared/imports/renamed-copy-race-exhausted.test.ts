@@ -1,10 +1,16 @@
-import { createHash } from 'node:crypto';
 import { BlockBlobClient } from '@azure/storage-blob';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { claimRun } from '../../../shared/imports/import-runs.js';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
 import { gate } from '../../support/gate.js';
-import { createImportHarness, importFixture, storedRecords, theRun, type ImportHarness } from './import-harness.js';
+import {
+  createImportHarness,
+  importFixture,
+  storedRecords,
+  theRun,
+  type ImportHarness,
+  runEntries,
+  spendAttempts,
+} from './import-harness.js';
 
 /**
  * Two hosts: a partner uploads `first.csv` and the same bytes as `copy.csv`. first.csv's
@@ -29,23 +35,8 @@ afterEach(async () => {
   await h?.close();
 });
 
-const entriesOf = async (runId: string) =>
-  (await h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', runId).orderBy('seq').execute()).map(
-    (e) => [e.decision, e.reason_code],
-  );
-
 /** Earlier deliveries of first.csv that each broke off (crashed): the next one is the fifth attempt. */
-async function fourAttemptsSpent() {
-  const claim = {
-    runId: 'earlier',
-    partyId: 'la-housing',
-    datasetId: MDI,
-    blobName: first,
-    sha256: createHash('sha256').update(importFixture('good.csv')).digest('hex'),
-    now: new Date().toISOString(),
-  };
-  for (let i = 0; i < 4; i++) await claimRun(h.store.db, claim);
-}
+const fourAttemptsSpent = () => spendAttempts(h, first, importFixture('good.csv'), 4);
 
 /** Secrets that hold a delivery where it reads the key (after its claim, before its load) until released. */
 function heldSecrets() {
@@ -101,7 +92,7 @@ it('loads a copy whose load finds the run rejected meanwhile for the first fileâ
   expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(40);
   expect(await h.report('processed', copy)).toMatchObject({ runId: run.id, outcome: 'loaded' });
   expect(await h.report('rejected', first)).toMatchObject({ fileErrors: [{ reason: 'import-attempts-exhausted' }] });
-  expect(await entriesOf(run.id)).toEqual([
+  expect(await runEntries(h, run.id)).toEqual([
     ['deny', 'import-attempts-exhausted'],
     ['allow', 'snapshot-loaded'],
   ]);
