@@ -152,7 +152,8 @@ export async function linkPeople(
     // going into whoever it joins); under the lock, so no pass writes its person id meanwhile.
     await reachArrivals(trx, deps.store.dialect.engine, { datasetIds: rules.datasets });
     // Before this pass's own run is written: whether the pass after an officer's decision failed.
-    const redecide = kind === 'review' || (await decidedSinceLastPass(trx, agreementId));
+    // A full pass links every pair of sources again, which decides every tier link anyway.
+    const redecide = kind === 'review' || (kind === 'incremental' && (await decidedSinceLastPass(trx, agreementId)));
     const startedAt = now().toISOString();
     await trx
       .insertInto('link_run')
@@ -425,12 +426,16 @@ async function decidedSinceLastPass(trx: Kysely<Database>, agreementId: string):
     .where((eb) => eb.or([eb('agreement_id', '=', agreementId), eb('agreement_id', 'is', null)]))
     .executeTakeFirst();
   if (decided?.at == null) return false;
-  const passed = await trx
+  const passed = await lastPassStartQuery(trx, agreementId).executeTakeFirst();
+  return passed?.at == null || decided.at >= passed.at;
+}
+
+/** When the agreement's last pass began: one seek on `link_run_agreement` (migration 0029). */
+export function lastPassStartQuery(db: Kysely<Database>, agreementId: string) {
+  return db
     .selectFrom('link_run')
     .select((eb) => eb.fn.max('started_at').as('at'))
-    .where('agreement_id', '=', agreementId)
-    .executeTakeFirst();
-  return passed?.at == null || decided.at >= passed.at;
+    .where('agreement_id', '=', agreementId);
 }
 
 /** {@link redecideSourcePair} for every pair of sources the pass does not link again. */

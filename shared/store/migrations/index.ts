@@ -26,6 +26,7 @@ import { decisionAgreement } from './0025-decision-agreement.js';
 import { attributeLayouts } from './0026-attribute-layouts.js';
 import { optOutSuccessors } from './0027-opt-out-successors.js';
 import { importRunRejectionReason } from './0028-import-run-rejection-reason.js';
+import { linkRunAgreementIndex } from './0029-link-run-agreement-index.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -59,5 +60,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0026-attribute-layouts': attributeLayouts(d),
     '0027-opt-out-successors': optOutSuccessors(d),
     '0028-import-run-rejection-reason': importRunRejectionReason(d),
+    '0029-link-run-agreement-index': linkRunAgreementIndex(d),
   };
 }

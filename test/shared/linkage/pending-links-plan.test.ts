@@ -1,10 +1,11 @@
 import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lastPassStartQuery } from '../../../shared/linkage/link-people.js';
 import { pendingDatasetQueries } from '../../../shared/linkage/pending-links.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 
-/** The pending-links timer's queries are answered from indexes, never a scan of source_record. */
-describe('pending-links queries on SQLite', () => {
+/** The linking timers' queries are answered from indexes, never a scan of a whole table. */
+describe('linking queries on SQLite', () => {
   let h: ImportHarness;
 
   beforeAll(async () => {
@@ -35,5 +36,16 @@ describe('pending-links queries on SQLite', () => {
     }
     expect(plans[0]).toMatch(/source_record_person/);
     expect(plans[1]).toMatch(/source_record_carried/);
+  });
+
+  // An incremental pass asks when the agreement's last pass began; link_run gains a row a pass.
+  it("reads the agreement's last pass start by a seek on link_run_agreement, not a scan of every pass", async () => {
+    const compiled = lastPassStartQuery(h.store.db, 'social-care-education-housing').compile();
+    const { rows } = await h.store.db.executeQuery<{ detail: string }>(
+      CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]),
+    );
+    const detail = rows.map((r) => r.detail).join('\n');
+    expect(detail).toMatch(/SEARCH link_run USING COVERING INDEX link_run_agreement/);
+    expect(detail).not.toMatch(/SCAN link_run/);
   });
 });

@@ -207,7 +207,7 @@ describe('statements sent to Azure SQL', () => {
     expect(sent.some((text) => text.startsWith('insert into "attribute_layout"'))).toBe(true);
   });
 
-  it("creates today's tables, columns and indexes (0019-0028) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0029) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -222,6 +222,7 @@ describe('statements sent to Azure SQL', () => {
       '0026-attribute-layouts',
       '0027-opt-out-successors',
       '0028-import-run-rejection-reason',
+      '0029-link-run-agreement-index',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -230,6 +231,9 @@ describe('statements sent to Azure SQL', () => {
     for (const statement of statements) expect(statement.sql).not.toMatch(/\(max\)|\btext\b/);
     expect(statements.map((s) => s.sql)).toContain('alter table "source_record" add "person_since" varchar(32)');
     expect(statements.map((s) => s.sql)).toContain('alter table "import_run" add "rejection_reason" nvarchar(64)');
+    expect(statements.map((s) => s.sql)).toContain(
+      'create index "link_run_agreement" on "link_run" ("agreement_id", "started_at")',
+    );
 
     // A layout's names are read whole by its key, never searched: only the key is bounded.
     statements.length = 0;
