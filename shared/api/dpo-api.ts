@@ -203,14 +203,18 @@ export function personAccessesByRef(ctx: ApiContext, req: ApiRequest): Promise<H
       if (!personId) return deny(problem(404, 'no-match', 'No such person reference'), 'person-ref-unknown', AUDIT);
       // A person merged into another since the ref was issued is that person now, whose history
       // holds this id until the merge (found by a review: the accesses logged under the id that
-      // survived were missing). Split or deleted, the id's own history is what there is.
+      // survived were missing). Deleted once merged, it is the id it merged into, as that id was
+      // when the records went (found by a review: the reference showed only what was logged
+      // before the merge). Split, or deleted under several ids, the id's own history is what
+      // there is.
       // Where records moved out of the id followed while the log was read (less the margin a
       // pass stamps its moves before committing), the reference is followed again (found by a
       // defect hunt: a merge committed between the two reads showed only the id that gave way).
       const { store } = ctx.services;
       return answerSettled(ctx, async (settledSince) => {
         const now = await currentPersonId(store, personId);
-        const subject = now.kind === 'current' ? now.personId : personId;
+        const subject =
+          now.kind === 'current' ? now.personId : now.kind === 'gone' ? (now.lastHeldBy ?? personId) : personId;
         const found = await accessesToPerson(store, scope, subject, page, ctx.services.logger);
         const movedOut = await lastMoveOut(store, subject);
         const refs = await ctx.personRefs();

@@ -10,8 +10,15 @@ export type CurrentPersonId =
   | { readonly kind: 'current'; readonly personId: string }
   /** The records went to more than one person (a split): which one the caller meant is not known. */
   | { readonly kind: 'split' }
-  /** No record holds the id or any it moved to (deleted, or a history past the bound). */
-  | { readonly kind: 'gone' };
+  /**
+   * No record holds the id or any it moved to (deleted, or a history past the bound). Where the
+   * moves lead to one id whose records went with no move on (retention, a snapshot without the
+   * person), `lastHeldBy` names it: what was logged about the person up to the deletion is under
+   * it, and a subject access request by an earlier reference follows it there (found by a
+   * review: a reference to an id a merge gave way showed only what was logged before the merge
+   * once retention had deleted the merged person).
+   */
+  | { readonly kind: 'gone'; readonly lastHeldBy?: string };
 
 /**
  * Where the records an id held are now. A reference a party holds names the person id of the
@@ -26,6 +33,8 @@ export async function currentPersonId(store: Store, personId: string): Promise<C
   const visited = new Set([personId]);
   let frontier = new Map<string, string>([[personId, '']]);
   const current = new Set<string>();
+  /** Ids emptied with no move out since they got the records: where the records were deleted. */
+  const deletedFrom = new Set<string>();
   while (frontier.size > 0) {
     const ids = [...frontier.keys()];
     const holding = new Set((await holdersQuery.execute(store, '', ids)).map((row) => row.person_id));
@@ -45,6 +54,7 @@ export async function currentPersonId(store: Store, personId: string): Promise<C
         latest.set(move.from_person_id, { at: move.moved_at, to: [move.to_person_id] });
       } else if (move.moved_at === last.at) last.to.push(move.to_person_id);
     }
+    for (const id of emptied) if (!latest.has(id)) deletedFrom.add(id);
     const next = new Map<string, string>();
     for (const { at, to } of latest.values()) {
       for (const id of to) {
@@ -57,7 +67,9 @@ export async function currentPersonId(store: Store, personId: string): Promise<C
     frontier = next;
   }
   const [only] = current;
-  return current.size === 1 && only !== undefined ? { kind: 'current', personId: only } : { kind: 'gone' };
+  if (current.size === 1 && only !== undefined) return { kind: 'current', personId: only };
+  const [lastHeldBy] = deletedFrom;
+  return deletedFrom.size === 1 && lastHeldBy !== undefined ? { kind: 'gone', lastHeldBy } : { kind: 'gone' };
 }
 
 /** Of the ids given, those some record holds. Values: the ids. */

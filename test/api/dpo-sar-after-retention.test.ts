@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Pseudonymiser } from '../../shared/domain/pseudonymise.js';
+import { linkPeople } from '../../shared/linkage/link-people.js';
 import { enforceRetention } from '../../shared/retention/enforce-retention.js';
 import type { LocalSecretSource } from '../../shared/secrets/local-secret-source.js';
 import { nhs } from '../support/linked-people.js';
@@ -189,5 +190,94 @@ describe('DPO API: a subject access request by a system id retention retired and
     // Casey held, Alex among the deleted records: both by the system id.
     expect((res.body.matches as { tier: number }[]).map((m) => m.tier)).toEqual([2, 2]);
     expect(JSON.stringify(res.body)).not.toContain(casey.personId);
+  });
+});
+
+/**
+ * A reference the DPO was given before linking merged the person (as a `subjectRef` of client
+ * activity, or in an earlier answer) names the id that gave way. Once retention has deleted the
+ * merged person, no record holds either id; the reference should still lead to every access to
+ * the person — those logged under the id they merged into, and the retention-delete itself — as
+ * it did the day before the deletion.
+ */
+describe('DPO API: a reference to an id a merge gave way, after retention deleted the merged person', () => {
+  const AGREEMENT = 'social-care-education-housing';
+  const DATASET = 'multiple-disadvantage-indicators';
+  const DPO = { party: 'la-housing', roles: ['dpo'] };
+  const OFFICER = { party: 'la-housing', roles: ['housing-officer'], purpose: 'homelessness-prevention' };
+  const ROBIN_NHS = nhs(4321);
+  const GAVE_WAY = 'ffffffff-ffff-4fff-8fff-ffffffffffff';
+  const MERGED_INTO = '00000000-0000-4000-8000-000000000000';
+  let t: TestHost;
+
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+  });
+  afterAll(async () => t?.stop());
+
+  it('follows the reference to the accesses logged under the id merged into, up to the deletion', async () => {
+    const { services } = t.host;
+    const robin = (partyId: string, personId: string, attributes: Record<string, unknown>) =>
+      insertRecord(services, {
+        partyId,
+        datasetId: DATASET,
+        personId,
+        givenName: 'Robin',
+        familyName: 'Hale',
+        dateOfBirth: '2012-05-06',
+        identifiers: { nhs: ROBIN_NHS },
+        attributes: { firstName: 'Robin', lastName: 'Hale', ...attributes },
+      });
+    const housing = await robin('la-housing', GAVE_WAY, { inTemporaryAccommodation: true });
+    // Someone Housing keeps, so the rule has a value to judge by.
+    await insertRecord(services, {
+      partyId: 'la-housing',
+      datasetId: DATASET,
+      givenName: 'Bob',
+      familyName: 'Jones',
+      dateOfBirth: '2010-01-01',
+      identifiers: { nhs: nhs(8802) },
+      attributes: { firstName: 'Bob', lastName: 'Jones', inTemporaryAccommodation: true },
+    });
+    const search = () => callApi(t, '/v1/people/search', { ...OFFICER, body: { nhsNumber: ROBIN_NHS } });
+    expect((await search()).status).toBe(200);
+    const first = await callApi(t, '/v1/audit/people/accesses', { ...DPO, body: { nhsNumber: ROBIN_NHS } });
+    expect(first.status).toBe(200);
+    const oldRef = first.body.personRef as string;
+
+    // Social care and education hold Robin under another id; linking merges the three records
+    // into the id two of them hold.
+    await robin('la-childrens-social-care', MERGED_INTO, { childProtection: true });
+    await robin('la-education', MERGED_INTO, {});
+    const { store, secrets, agreements, accessLog, logger } = services;
+    await linkPeople({ store, secrets, agreements, logger }, AGREEMENT, 'full');
+    const held = await store.db.selectFrom('source_record').select('person_id').where('given_name', '=', 'ROBIN');
+    expect((await held.distinct().execute()).map((r) => r.person_id)).toEqual([MERGED_INTO]);
+    expect((await search()).status).toBe(200);
+
+    // Robin's family leaves temporary accommodation; retention deletes Robin's records.
+    await store.db
+      .updateTable('source_record')
+      .set({ attributes: JSON.stringify({ firstName: 'Robin', lastName: 'Hale', inTemporaryAccommodation: false }) })
+      .where('id', '=', housing.recordId)
+      .execute();
+    const [summary] = await enforceRetention({ store, agreements, accessLog, logger }, AGREEMENT);
+    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 1, recordsDeleted: 3 });
+
+    const actions = (body: Record<string, unknown>) =>
+      (body.entries as { action: string }[]).map((e) => e.action).filter((a) => !a.startsWith('audit.'));
+    const byIdentifiers = await callApi(t, '/v1/audit/people/accesses', { ...DPO, body: { nhsNumber: ROBIN_NHS } });
+    expect(byIdentifiers.status).toBe(200);
+    expect(actions(byIdentifiers.body)).toEqual(['person.search', 'person.search', 'retention-delete']);
+
+    const byOldRef = await callApi(t, `/v1/audit/people/${oldRef}/accesses`, DPO);
+    expect(byOldRef.status).toBe(200);
+    expect(
+      actions(byOldRef.body),
+      'the search after the merge and the deletion, logged under the id merged into',
+    ).toEqual(['person.search', 'person.search', 'retention-delete']);
+    // The same entries as by identifiers, and then that request's own.
+    const shown = byIdentifiers.body.entries as unknown[];
+    expect((byOldRef.body.entries as unknown[]).slice(0, shown.length)).toEqual(shown);
   });
 });
