@@ -26,8 +26,11 @@ export type CurrentPersonId =
  * (person_id_move, linkage/person-id-history.ts), and the same applicant should not turn into
  * "no match" by it. An id no record holds is followed forward through its latest moves out (the
  * pass that last emptied it; earlier moves out were of records it held before getting them back)
- * until ids that hold records are reached. Visited ids are not followed again, so a cycle of
- * moves ends, and at most MAX_HISTORY_IDS ids are visited. Runs on the lookups' read connection.
+ * until ids that hold records are reached; an id reached that holds records, but none of those
+ * that came to it from the id before (held_since: a merge since undone), is followed on as the
+ * records that came went (person-id-history.ts reads the same times). Visited ids are not
+ * followed again, so a cycle of moves ends, and at most MAX_HISTORY_IDS ids are visited. Runs on
+ * the lookups' read connection.
  */
 export async function currentPersonId(store: Store, personId: string): Promise<CurrentPersonId> {
   const visited = new Set([personId]);
@@ -37,22 +40,50 @@ export async function currentPersonId(store: Store, personId: string): Promise<C
   const deletedFrom = new Set<string>();
   while (frontier.size > 0) {
     const ids = [...frontier.keys()];
-    const holding = new Set((await holdersQuery.execute(store, '', ids)).map((row) => row.person_id));
-    const emptied = ids.filter((id) => {
-      if (!holding.has(id)) return true;
-      current.add(id);
-      return false;
-    });
+    /** Each id some record holds, with the times its records came to it (null: since first linked). */
+    const holding = new Map<string, Set<string | null>>();
+    for (const { person_id: id, person_since: since } of await holdersQuery.execute(store, '', ids)) {
+      if (id !== null) holding.set(id, (holding.get(id) ?? new Set<string | null>()).add(since));
+    }
+    const movesOut = new Map<string, PersonIdMoveRow[]>();
+    const emptied: string[] = [];
+    /** Ids that hold records, but not those that came to them from here: a merge since undone. */
+    const passedOn: string[] = [];
+    const reached = ids.filter((id) => frontier.get(id) !== '' && holding.has(id));
+    for (const move of reached.length === 0 ? [] : await movesOutQuery.execute(store, '', reached)) {
+      movesOut.set(move.from_person_id, [...(movesOut.get(move.from_person_id) ?? []), move]);
+    }
+    for (const id of ids) {
+      const came = frontier.get(id)!;
+      const times = holding.get(id);
+      if (times === undefined) emptied.push(id);
+      // The records this id was reached with came to it at `came`. Still there, or none of the
+      // id's records having left since they came (a history written before person_since), the id
+      // is where they are. Gone on while the id's own records stayed (Alice Smith's record, merged
+      // into Alice Jones's id and split off again to a new one), they are where they went: the id
+      // is another person's (found by a review: a DPO's reference to Alice Smith showed Alice
+      // Jones's accesses, and none of Alice Smith's).
+      else if (came === '' || times.has(came) || !(movesOut.get(id) ?? []).some((m) => m.held_since === came))
+        current.add(id);
+      else passedOn.push(id);
+    }
     if (current.size > 1) return { kind: 'split' };
-    if (emptied.length === 0) break;
+    if (emptied.length === 0 && passedOn.length === 0) break;
+    for (const move of emptied.length === 0 ? [] : await movesOutQuery.execute(store, '', emptied)) {
+      movesOut.set(move.from_person_id, [...(movesOut.get(move.from_person_id) ?? []), move]);
+    }
     const latest = new Map<string, { at: string; to: string[] }>();
-    for (const move of await movesOutQuery.execute(store, '', emptied)) {
-      // A move from before the id got these records is about other records.
-      if (move.moved_at < frontier.get(move.from_person_id)!) continue;
-      const last = latest.get(move.from_person_id);
-      if (last === undefined || move.moved_at > last.at) {
-        latest.set(move.from_person_id, { at: move.moved_at, to: [move.to_person_id] });
-      } else if (move.moved_at === last.at) last.to.push(move.to_person_id);
+    for (const id of [...emptied, ...passedOn]) {
+      for (const move of movesOut.get(id) ?? []) {
+        // A move from before the id got these records is about other records.
+        if (move.moved_at < frontier.get(move.from_person_id)!) continue;
+        // From an id that kept its own records, only the moves of those that came from here.
+        if (passedOn.includes(id) && move.held_since !== frontier.get(id)) continue;
+        const last = latest.get(move.from_person_id);
+        if (last === undefined || move.moved_at > last.at) {
+          latest.set(move.from_person_id, { at: move.moved_at, to: [move.to_person_id] });
+        } else if (move.moved_at === last.at) last.to.push(move.to_person_id);
+      }
     }
     for (const id of emptied) if (!latest.has(id)) deletedFrom.add(id);
     const next = new Map<string, string>();
@@ -72,16 +103,23 @@ export async function currentPersonId(store: Store, personId: string): Promise<C
   return deletedFrom.size === 1 && lastHeldBy !== undefined ? { kind: 'gone', lastHeldBy } : { kind: 'gone' };
 }
 
-/** Of the ids given, those some record holds. Values: the ids. */
+/** Of the ids given, those some record holds, with when their records came to them. Values: the ids. */
 const holdersQuery = new QueryShapes((db, _shape, values) =>
-  db.selectFrom('source_record').select('person_id').distinct().where('person_id', 'in', values),
+  db.selectFrom('source_record').select(['person_id', 'person_since']).distinct().where('person_id', 'in', values),
 );
 
+interface PersonIdMoveRow {
+  from_person_id: string;
+  to_person_id: string;
+  moved_at: string;
+  held_since: string | null;
+}
+
 /** Every move out of the ids given. Values: the ids. */
-const movesOutQuery = new QueryShapes((db, _shape, values) =>
+const movesOutQuery = new QueryShapes<PersonIdMoveRow>((db, _shape, values) =>
   db
     .selectFrom('person_id_move')
-    .select(['from_person_id', 'to_person_id', 'moved_at'])
+    .select(['from_person_id', 'to_person_id', 'moved_at', 'held_since'])
     .where('from_person_id', 'in', values),
 );
 

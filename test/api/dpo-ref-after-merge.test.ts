@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../shared/linkage/link-people.js';
+import { nhs } from '../support/linked-people.js';
 import { aishaOnKeyways, AISHA_NI, insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -60,5 +62,99 @@ describe('a DPO reference issued before linking merged the person', () => {
       searches(byOldRef.body),
       'the reference issued before the merge misses the accesses logged under the surviving id',
     ).toBe(2);
+  });
+});
+
+/**
+ * Alice Smith (housing) and Alice Jones (social care, education) are one person only while adult
+ * social care's record joins them; once it goes, the merge is undone: Alice Jones keeps the id and
+ * Alice Smith gets a new one. A reference the DPO was given for Alice Smith before the merge (by
+ * a subject access answer, or as a `subjectRef` of client activity) names the id that gave way in
+ * the merge: it should lead to Alice Smith's accesses, not to Alice Jones's.
+ */
+describe('a DPO reference issued before a merge that a later pass undid', () => {
+  let t: TestHost;
+  const DATASET = 'multiple-disadvantage-indicators';
+  const DPO = { party: 'la-housing', roles: ['dpo'] };
+  const OFFICER = { party: 'la-housing', roles: ['housing-officer'], purpose: 'homelessness-prevention' };
+  const N1 = nhs(570);
+  const SMITH = 'ffffffff-ffff-4fff-8fff-ffffffffffff';
+  const JONES = '00000000-0000-4000-8000-000000000000';
+
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("follows the reference to Alice Smith's id after the undo, not to Alice Jones's", async () => {
+    const alice = (partyId: string, familyName: string, personId: string, identifiers: Record<string, string>) =>
+      insertRecord(t.host.services, {
+        partyId,
+        datasetId: DATASET,
+        personId,
+        givenName: 'Alice',
+        familyName,
+        dateOfBirth: '2012-03-04',
+        identifiers,
+        attributes: { firstName: 'Alice', lastName: familyName, inTemporaryAccommodation: true },
+      });
+    await alice('la-housing', 'Smith', SMITH, { nhs: N1 });
+    await alice('la-childrens-social-care', 'Jones', JONES, { 'system-id:social-care': 'SC-1' });
+    await alice('la-education', 'Jones', JONES, { 'system-id:education': 'ED-1' });
+    const search = (body: object) => callApi(t, '/v1/people/search', { ...OFFICER, body });
+    const smithSearch = await search({ nhsNumber: N1 });
+    expect(smithSearch.status).toBe(200);
+    // The DPO answers Alice Jones's own request: an entry about her alone.
+    const jonesSar = await callApi(t, '/v1/audit/people/accesses', {
+      ...DPO,
+      body: { systemId: { system: 'social-care', id: 'SC-1' } },
+    });
+    expect(jonesSar.status).toBe(200);
+    const sar = await callApi(t, '/v1/audit/people/accesses', { ...DPO, body: { nhsNumber: N1 } });
+    expect(sar.status).toBe(200);
+    const smithRef = sar.body.personRef as string;
+
+    // Adult social care holds Alice Jones with Alice Smith's NHS number: linking makes them one.
+    const { store, secrets, agreements, logger } = t.host.services;
+    const joining = await alice('la-adult-social-care', 'Jones', randomUUID(), { nhs: N1 });
+    await new Promise((resolveWait) => setTimeout(resolveWait, 5));
+    await linkPeople({ store, secrets, agreements, logger }, 'social-care-education-housing', 'full');
+    const idOf = async (partyId: string) =>
+      (
+        await store.db
+          .selectFrom('source_record')
+          .select('person_id')
+          .where('party_id', '=', partyId)
+          .executeTakeFirstOrThrow()
+      ).person_id;
+    expect(await idOf('la-housing')).toBe(JONES);
+    // Its next snapshot no longer has her: the next pass undoes the merge.
+    await store.db.deleteFrom('record_identifier').where('record_id', '=', joining.recordId).execute();
+    await store.db.deleteFrom('source_record').where('id', '=', joining.recordId).execute();
+    await new Promise((resolveWait) => setTimeout(resolveWait, 5));
+    await linkPeople({ store, secrets, agreements, logger }, 'social-care-education-housing', 'full');
+    expect(await idOf('la-education')).toBe(JONES);
+    expect(await idOf('la-housing')).not.toBe(JONES);
+
+    const requestIds = (body: Record<string, unknown>) =>
+      (body.entries as { requestId: string }[]).map((e) => e.requestId);
+    const smithNow = await callApi(t, '/v1/audit/people/accesses', { ...DPO, body: { nhsNumber: N1 } });
+    expect(smithNow.status).toBe(200);
+    expect(requestIds(smithNow.body)).toContain(smithSearch.headers.get('x-request-id'));
+    expect(requestIds(smithNow.body)).not.toContain(jonesSar.headers.get('x-request-id'));
+
+    const byOldRef = await callApi(t, `/v1/audit/people/${smithRef}/accesses`, DPO);
+    expect(byOldRef.status).toBe(200);
+    expect(requestIds(byOldRef.body), "Alice Jones's request shown by Alice Smith's reference").not.toContain(
+      jonesSar.headers.get('x-request-id'),
+    );
+    expect(requestIds(byOldRef.body), "Alice Smith's search missing").toContain(
+      smithSearch.headers.get('x-request-id'),
+    );
+    // The same entries as the request by her identifiers, and then that request's own.
+    const shown = smithNow.body.entries as unknown[];
+    expect((byOldRef.body.entries as unknown[]).slice(0, shown.length)).toEqual(shown);
   });
 });
