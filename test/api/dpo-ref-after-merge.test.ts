@@ -145,6 +145,12 @@ describe('a DPO reference issued before a merge that a later pass undid', () => 
     expect(requestIds(smithNow.body)).toContain(smithSearch.headers.get('x-request-id'));
     expect(requestIds(smithNow.body)).not.toContain(jonesSar.headers.get('x-request-id'));
 
+    // The officer's reference from before the merge opens Alice Smith's record again, not Alice Jones's.
+    const view = await callApi(t, `/v1/people/${String(smithSearch.body.personRef)}`, OFFICER);
+    expect(view.status, 'the reference issued for Alice Smith before the merge').toBe(200);
+    expect(view.body.records).toEqual([expect.objectContaining({ source: 'la-housing' })]);
+    expect(view.text).toContain('"lastName":"Smith"');
+    expect(view.text).not.toContain('Jones');
     const byOldRef = await callApi(t, `/v1/audit/people/${smithRef}/accesses`, DPO);
     expect(byOldRef.status).toBe(200);
     expect(requestIds(byOldRef.body), "Alice Jones's request shown by Alice Smith's reference").not.toContain(
