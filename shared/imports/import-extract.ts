@@ -488,7 +488,8 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
  * loads settle the run whichever delivery took it up last: checked first, it let the copy's
  * take-up in between, and the copy then found the run rejected and was filed as a duplicate of
  * the removal, its data never loaded. Undefined when the file is still in incoming, the run was
- * taken up since (or this cannot be told): the attempt failed, to be retried.
+ * taken up since by a copy under another name still loading, or after the run was read here (or
+ * this cannot be told): the attempt failed, to be retried.
  */
 async function rejectRemoved(
   context: RunContext,
@@ -498,9 +499,12 @@ async function rejectRemoved(
 ): Promise<ImportOutcome | undefined> {
   const { deps, file, run } = context;
   if (attempt === undefined) return undefined;
-  if ((await extractProperties(blob)) !== undefined) return undefined;
+  // The run is read before the file is found gone: the rejection is held to the take-up read here
+  // (onlyAt), so a delivery of the file uploaded again under this name, which can take the run up
+  // only after that upload, is never rejected under.
   const now = await findRun(deps.store.db, file.partyId, file.datasetId, context.sha256);
   if (now === undefined) return undefined;
+  if ((await extractProperties(blob)) !== undefined) return undefined;
   // Still this attempt's and unfinished: not one that loaded and then failed moving the file on.
   // (Only spares a report staged in vain: the rejection itself holds the run to the attempt.)
   const own = now.status === 'loading' && now.attempt === attempt.attempt && now.received_at === attempt.received_at;
@@ -508,7 +512,13 @@ async function rejectRemoved(
   // read it again, and left so, the run stayed `failed` for good (found by import-properties). A
   // renamed copy whose attempt it was still has its file, and its retry opens the run again, a
   // removal being no verdict on the bytes (rejectedForAnotherDelivery).
-  if (!own && now.status !== 'failed') return undefined;
+  const brokenOff = now.status === 'failed';
+  // Or taken up since by a delivery of this very file, `loading`: crashed, or still going, but its
+  // reads are pinned to the file now gone, so it cannot load it either. Left so, a crashed take-up
+  // left the run `loading` for good (found by import-properties). A take-up `loading` under another
+  // name is a renamed copy that may be reading its file, still there: it loads.
+  const sameFileTakenUp = now.status === 'loading' && now.blob_name === file.blobName;
+  if (!own && !brokenOff && !sameFileTakenUp) return undefined;
   const at: RunAttempt = own ? attempt : { id: now.id, attempt: now.attempt, received_at: now.received_at };
   deps.logger.warn('import.removed', { runId: run.id, ...context.ids, error: errorKind(err) });
   try {

@@ -4,6 +4,7 @@ import { claimRun, type RunClaim } from '../../../shared/imports/import-runs.js'
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
 import { gate } from '../../support/gate.js';
 import { createImportHarness, importFixture, storedRecords, theRun, type ImportHarness } from './import-harness.js';
+import { killImportAtPhase } from './kill-at-phase.js';
 
 /**
  * Two hosts: the first delivery of a file is slow to break off (its store or Key Vault call hangs
@@ -158,6 +159,44 @@ it('rejects the file as removed when a later delivery broke off before the held 
   await firstHolding.opened;
   await expect(h.run(file, { secrets: failingSecrets })).rejects.toThrow(/^Import failed: TimeoutError/);
   expect(await theRun(h)).toMatchObject({ status: 'failed', attempt: 2 });
+
+  await h.blobs.getContainerClient(h.containers.incoming).getBlobClient(file).delete();
+  releaseFirst.open();
+  expect(await first).toMatchObject({ outcome: 'rejected', reasons: ['removed-during-import'] });
+  const run = await theRun(h);
+  expect(run).toMatchObject({ status: 'rejected', rejection_reason: 'removed-during-import', rows_loaded: 0 });
+  expect(await h.report('rejected', file)).toMatchObject({
+    runId: run.id,
+    fileErrors: [{ reason: 'removed-during-import' }],
+  });
+  const entries = await h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', run.id).execute();
+  expect(entries.map((e) => [e.decision, e.reason_code])).toEqual([['deny', 'removed-during-import']]);
+  expect(await storedRecords(h.store, 'la-housing', MDI)).toEqual([]);
+});
+
+// Found by import-properties (seed -1441563869, path 207:4:1:7:4): as above, but the second
+// delivery's instance dies (a crash: out of memory, a host restart) after taking the run up, which
+// stays `loading` at attempt 2. The partner deletes the file, and the held first delivery carries
+// on: its removal check wanted its own attempt `loading` or a later one `failed`, found a later one
+// `loading`, took it for a renamed copy still reading its file, and broke off. But the later take-up
+// was of this very file, now gone: no delivery could ever finish the run, which stayed `loading`
+// for good, with no report and no access-log entry.
+it('rejects the file as removed when a later delivery of it crashed before the held one found it deleted', async () => {
+  const firstHolding = gate();
+  const releaseFirst = gate();
+  const heldSecrets: SecretSource = Object.create(h.secrets, {
+    get: {
+      value: async (...args: Parameters<SecretSource['get']>) => {
+        firstHolding.open();
+        await releaseFirst.opened;
+        return h.secrets.get(...args);
+      },
+    },
+  });
+  const first = h.run(file, { secrets: heldSecrets }).catch((err: Error) => err.message);
+  await firstHolding.opened;
+  await killImportAtPhase(h, 'claim run', file);
+  expect(await theRun(h)).toMatchObject({ status: 'loading', attempt: 2 });
 
   await h.blobs.getContainerClient(h.containers.incoming).getBlobClient(file).delete();
   releaseFirst.open();
