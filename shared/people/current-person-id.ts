@@ -45,40 +45,39 @@ export async function currentPersonId(store: Store, personId: string): Promise<C
     for (const { person_id: id, person_since: since } of await holdersQuery.execute(store, '', ids)) {
       if (id !== null) holding.set(id, (holding.get(id) ?? new Set<string | null>()).add(since));
     }
+    const emptied = ids.filter((id) => !holding.has(id));
+    // One read of the moves out of the ids that may be followed on: the emptied ones, and those
+    // reached by a move that hold records, which may not be the ones that came.
+    const followable = ids.filter((id) => !holding.has(id) || frontier.get(id) !== '');
     const movesOut = new Map<string, PersonIdMoveRow[]>();
-    const emptied: string[] = [];
-    /** Ids that hold records, but not those that came to them from here: a merge since undone. */
-    const passedOn: string[] = [];
-    const reached = ids.filter((id) => frontier.get(id) !== '' && holding.has(id));
-    for (const move of reached.length === 0 ? [] : await movesOutQuery.execute(store, '', reached)) {
+    for (const move of followable.length === 0 ? [] : await movesOutQuery.execute(store, '', followable)) {
       movesOut.set(move.from_person_id, [...(movesOut.get(move.from_person_id) ?? []), move]);
     }
+    /** Ids that hold records, but not those that came to them from here: a merge since undone. */
+    const passedOn = new Set<string>();
     for (const id of ids) {
       const came = frontier.get(id)!;
       const times = holding.get(id);
-      if (times === undefined) emptied.push(id);
+      if (times === undefined) continue;
       // The records this id was reached with came to it at `came`. Still there, or none of the
       // id's records having left since they came (a history written before person_since), the id
       // is where they are. Gone on while the id's own records stayed (Alice Smith's record, merged
       // into Alice Jones's id and split off again to a new one), they are where they went: the id
       // is another person's (found by a review: a DPO's reference to Alice Smith showed Alice
       // Jones's accesses, and none of Alice Smith's).
-      else if (came === '' || times.has(came) || !(movesOut.get(id) ?? []).some((m) => m.held_since === came))
+      if (came === '' || times.has(came) || !(movesOut.get(id) ?? []).some((m) => m.held_since === came))
         current.add(id);
-      else passedOn.push(id);
+      else passedOn.add(id);
     }
     if (current.size > 1) return { kind: 'split' };
-    if (emptied.length === 0 && passedOn.length === 0) break;
-    for (const move of emptied.length === 0 ? [] : await movesOutQuery.execute(store, '', emptied)) {
-      movesOut.set(move.from_person_id, [...(movesOut.get(move.from_person_id) ?? []), move]);
-    }
+    if (emptied.length === 0 && passedOn.size === 0) break;
     const latest = new Map<string, { at: string; to: string[] }>();
     for (const id of [...emptied, ...passedOn]) {
       for (const move of movesOut.get(id) ?? []) {
         // A move from before the id got these records is about other records.
         if (move.moved_at < frontier.get(move.from_person_id)!) continue;
         // From an id that kept its own records, only the moves of those that came from here.
-        if (passedOn.includes(id) && move.held_since !== frontier.get(id)) continue;
+        if (passedOn.has(id) && move.held_since !== frontier.get(id)) continue;
         const last = latest.get(move.from_person_id);
         if (last === undefined || move.moved_at > last.at) {
           latest.set(move.from_person_id, { at: move.moved_at, to: [move.to_person_id] });
