@@ -20,6 +20,8 @@ import { createLogger } from '../../../shared/logging.js';
 import { LocalSecretSource } from '../../../shared/secrets/local-secret-source.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
 import { withAttributes } from '../../../shared/store/record-attributes.js';
+import type { SecretSource } from '../../../shared/secrets/secret-source.js';
+import { gate } from '../../support/gate.js';
 
 /**
  * A real import setup for tests: the shared Azurite with containers of the harness's own (so
@@ -196,6 +198,29 @@ export async function runEntries(h: ImportHarness, runId: string): Promise<strin
     .orderBy('seq')
     .execute();
   return entries.map((e) => [e.decision, e.reason_code]);
+}
+
+/**
+ * Secrets that hold a delivery where it reads the key (after its claim, before its rows):
+ * `holding` settles once it is held there, and it carries on when `release` is called.
+ */
+export function heldAtKeyRead(h: ImportHarness): {
+  secrets: SecretSource;
+  holding: Promise<void>;
+  release: () => void;
+} {
+  const holding = gate();
+  const release = gate();
+  const secrets: SecretSource = Object.create(h.secrets, {
+    get: {
+      value: async (...args: Parameters<SecretSource['get']>) => {
+        holding.open();
+        await release.opened;
+        return h.secrets.get(...args);
+      },
+    },
+  });
+  return { secrets, holding: holding.opened, release: release.open };
 }
 
 /**

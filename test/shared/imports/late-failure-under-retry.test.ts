@@ -3,7 +3,15 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { claimRun, type RunClaim } from '../../../shared/imports/import-runs.js';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
 import { gate } from '../../support/gate.js';
-import { createImportHarness, importFixture, storedRecords, theRun, type ImportHarness } from './import-harness.js';
+import {
+  createImportHarness,
+  heldAtKeyRead,
+  importFixture,
+  runEntries,
+  storedRecords,
+  theRun,
+  type ImportHarness,
+} from './import-harness.js';
 import { killImportAtPhase } from './kill-at-phase.js';
 
 /**
@@ -56,6 +64,22 @@ function twoDeliveries(beforeSecondReads: () => Promise<void> = async () => unde
   return { breakFirst, secondHolding, releaseSecond, slowFailingSecrets, heldSecrets };
 }
 
+/**
+ * `outcome` is the delivery's that rejected the file as removed mid-import: the run rejected with
+ * nothing loaded (and `run`'s fields), its report in rejected/, one deny entry, no records.
+ */
+async function expectRejectedAsRemoved(outcome: unknown, run: Record<string, unknown>): Promise<void> {
+  expect(outcome).toMatchObject({ outcome: 'rejected', reasons: ['removed-during-import'] });
+  const rejected = await theRun(h);
+  expect(rejected).toMatchObject({ status: 'rejected', rows_loaded: 0, ...run });
+  expect(await h.report('rejected', file)).toMatchObject({
+    runId: rejected.id,
+    fileErrors: [{ reason: 'removed-during-import' }],
+  });
+  expect(await runEntries(h, rejected.id)).toEqual([['deny', 'removed-during-import']]);
+  expect(await storedRecords(h.store, 'la-housing', MDI)).toEqual([]);
+}
+
 it('leaves a later delivery’s attempt loading when an earlier one breaks off late, and loads the file once', async () => {
   const d = twoDeliveries();
   const first = h.run(file, { secrets: d.slowFailingSecrets }).then(
@@ -95,16 +119,7 @@ it('rejects the file as removed when it is deleted from incoming under the later
 
   // The partner deletes the file while the second delivery reads it.
   d.releaseSecond.open();
-  expect(await second).toMatchObject({ outcome: 'rejected', reasons: ['removed-during-import'] });
-  const run = await theRun(h);
-  expect(run).toMatchObject({ status: 'rejected', attempt: 2, rows_loaded: 0 });
-  expect(await h.report('rejected', file)).toMatchObject({
-    runId: run.id,
-    fileErrors: [{ reason: 'removed-during-import' }],
-  });
-  const entries = await h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', run.id).execute();
-  expect(entries.map((e) => [e.decision, e.reason_code])).toEqual([['deny', 'removed-during-import']]);
-  expect(await storedRecords(h.store, 'la-housing', MDI)).toEqual([]);
+  await expectRejectedAsRemoved(await second, { attempt: 2 });
 });
 
 it('gives each of two deliveries taking up one run at the same moment an attempt of its own', async () => {
@@ -137,17 +152,7 @@ it('gives each of two deliveries taking up one run at the same moment an attempt
 // own attempt `loading`, found the second's `failed`, and broke off too: the run stayed `failed`
 // for good, with no report, though no delivery could ever read the file again.
 it('rejects the file as removed when a later delivery broke off before the held one found it deleted', async () => {
-  const firstHolding = gate();
-  const releaseFirst = gate();
-  const heldSecrets: SecretSource = Object.create(h.secrets, {
-    get: {
-      value: async (...args: Parameters<SecretSource['get']>) => {
-        firstHolding.open();
-        await releaseFirst.opened;
-        return h.secrets.get(...args);
-      },
-    },
-  });
+  const firstHeld = heldAtKeyRead(h);
   const failingSecrets: SecretSource = Object.create(h.secrets, {
     get: {
       value: async () => {
@@ -155,23 +160,14 @@ it('rejects the file as removed when a later delivery broke off before the held 
       },
     },
   });
-  const first = h.run(file, { secrets: heldSecrets }).catch((err: Error) => err.message);
-  await firstHolding.opened;
+  const first = h.run(file, { secrets: firstHeld.secrets }).catch((err: Error) => err.message);
+  await firstHeld.holding;
   await expect(h.run(file, { secrets: failingSecrets })).rejects.toThrow(/^Import failed: TimeoutError/);
   expect(await theRun(h)).toMatchObject({ status: 'failed', attempt: 2 });
 
   await h.blobs.getContainerClient(h.containers.incoming).getBlobClient(file).delete();
-  releaseFirst.open();
-  expect(await first).toMatchObject({ outcome: 'rejected', reasons: ['removed-during-import'] });
-  const run = await theRun(h);
-  expect(run).toMatchObject({ status: 'rejected', rejection_reason: 'removed-during-import', rows_loaded: 0 });
-  expect(await h.report('rejected', file)).toMatchObject({
-    runId: run.id,
-    fileErrors: [{ reason: 'removed-during-import' }],
-  });
-  const entries = await h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', run.id).execute();
-  expect(entries.map((e) => [e.decision, e.reason_code])).toEqual([['deny', 'removed-during-import']]);
-  expect(await storedRecords(h.store, 'la-housing', MDI)).toEqual([]);
+  firstHeld.release();
+  await expectRejectedAsRemoved(await first, { rejection_reason: 'removed-during-import' });
 });
 
 // Found by import-properties (seed -1441563869, path 207:4:1:7:4): as above, but the second
@@ -182,32 +178,13 @@ it('rejects the file as removed when a later delivery broke off before the held 
 // was of this very file, now gone: no delivery could ever finish the run, which stayed `loading`
 // for good, with no report and no access-log entry.
 it('rejects the file as removed when a later delivery of it crashed before the held one found it deleted', async () => {
-  const firstHolding = gate();
-  const releaseFirst = gate();
-  const heldSecrets: SecretSource = Object.create(h.secrets, {
-    get: {
-      value: async (...args: Parameters<SecretSource['get']>) => {
-        firstHolding.open();
-        await releaseFirst.opened;
-        return h.secrets.get(...args);
-      },
-    },
-  });
-  const first = h.run(file, { secrets: heldSecrets }).catch((err: Error) => err.message);
-  await firstHolding.opened;
+  const firstHeld = heldAtKeyRead(h);
+  const first = h.run(file, { secrets: firstHeld.secrets }).catch((err: Error) => err.message);
+  await firstHeld.holding;
   await killImportAtPhase(h, 'claim run', file);
   expect(await theRun(h)).toMatchObject({ status: 'loading', attempt: 2 });
 
   await h.blobs.getContainerClient(h.containers.incoming).getBlobClient(file).delete();
-  releaseFirst.open();
-  expect(await first).toMatchObject({ outcome: 'rejected', reasons: ['removed-during-import'] });
-  const run = await theRun(h);
-  expect(run).toMatchObject({ status: 'rejected', rejection_reason: 'removed-during-import', rows_loaded: 0 });
-  expect(await h.report('rejected', file)).toMatchObject({
-    runId: run.id,
-    fileErrors: [{ reason: 'removed-during-import' }],
-  });
-  const entries = await h.store.db.selectFrom('access_log').selectAll().where('request_id', '=', run.id).execute();
-  expect(entries.map((e) => [e.decision, e.reason_code])).toEqual([['deny', 'removed-during-import']]);
-  expect(await storedRecords(h.store, 'la-housing', MDI)).toEqual([]);
+  firstHeld.release();
+  await expectRejectedAsRemoved(await first, { rejection_reason: 'removed-during-import' });
 });

@@ -1,6 +1,12 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { SecretSource } from '../../../shared/secrets/secret-source.js';
-import { createImportHarness, importFixture, storedRecords, type ImportHarness, runEntries } from './import-harness.js';
+import {
+  createImportHarness,
+  heldAtKeyRead,
+  importFixture,
+  storedRecords,
+  type ImportHarness,
+  runEntries,
+} from './import-harness.js';
 
 /**
  * How a file is read and which day it describes come from its blob's name and metadata and its
@@ -75,26 +81,14 @@ it('loads x.csv on its retry when x.dat, of the same bytes, is refused while x.c
   await h.drop(path('x.dat'), importFixture('good.csv'));
   await h.drop(path('x.csv'), importFixture('good.csv'));
   // x.csv's delivery is held where it reads the key (after its claim) while x.dat's is refused.
-  let holding!: () => void;
-  const held = new Promise<void>((r) => (holding = r));
-  let release!: () => void;
-  const released = new Promise<void>((r) => (release = r));
-  const heldSecrets: SecretSource = Object.create(h.secrets, {
-    get: {
-      value: async (...args: Parameters<SecretSource['get']>) => {
-        holding();
-        await released;
-        return h.secrets.get(...args);
-      },
-    },
-  });
-  const csvDelivery = h.run(path('x.csv'), { secrets: heldSecrets }).catch((err: Error) => err.message);
-  await held;
+  const held = heldAtKeyRead(h);
+  const csvDelivery = h.run(path('x.csv'), { secrets: held.secrets }).catch((err: Error) => err.message);
+  await held.holding;
   await expect(h.run(path('x.dat'))).resolves.toMatchObject({
     outcome: 'rejected',
     reasons: ['unsupported-file-type'],
   });
-  release();
+  held.release();
   expect(await csvDelivery, 'x.csv must not be filed as a duplicate of x.dat’s refusal').toEqual(
     expect.stringMatching(/^Import failed: /),
   );

@@ -1,13 +1,12 @@
 import { BlockBlobClient } from '@azure/storage-blob';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import type { SecretSource } from '../../../shared/secrets/secret-source.js';
-import { gate } from '../../support/gate.js';
 import {
   createImportHarness,
   importFixture,
   storedRecords,
   theRun,
   type ImportHarness,
+  heldAtKeyRead,
   runEntries,
   spendAttempts,
 } from './import-harness.js';
@@ -38,25 +37,9 @@ afterEach(async () => {
 /** Earlier deliveries of first.csv that each broke off (crashed): the next one is the fifth attempt. */
 const fourAttemptsSpent = () => spendAttempts(h, first, importFixture('good.csv'), 4);
 
-/** Secrets that hold a delivery where it reads the key (after its claim, before its load) until released. */
-function heldSecrets() {
-  const holding = gate();
-  const release = gate();
-  const secrets: SecretSource = Object.create(h.secrets, {
-    get: {
-      value: async (...args: Parameters<SecretSource['get']>) => {
-        holding.open();
-        await release.opened;
-        return h.secrets.get(...args);
-      },
-    },
-  });
-  return { secrets, holding: holding.opened, release: release.open };
-}
-
 it('loads a copy whose load finds the run rejected meanwhile for the first file’s attempts spent', async () => {
   await fourAttemptsSpent();
-  const held = heldSecrets();
+  const held = heldAtKeyRead(h);
   const copyDelivery = h.run(copy, { secrets: held.secrets }).catch((err: Error) => err.message);
   await held.holding;
   expect(await theRun(h), 'the copy took the run up a fifth time').toMatchObject({

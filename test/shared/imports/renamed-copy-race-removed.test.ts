@@ -1,8 +1,14 @@
 import { BlockBlobClient } from '@azure/storage-blob';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
-import { gate } from '../../support/gate.js';
-import { createImportHarness, importFixture, storedRecords, theRun, type ImportHarness } from './import-harness.js';
+import {
+  createImportHarness,
+  heldAtKeyRead,
+  importFixture,
+  storedRecords,
+  theRun,
+  type ImportHarness,
+} from './import-harness.js';
 
 /**
  * Two hosts: a partner uploads `first.csv`, then the same bytes again as `copy.csv`, and deletes
@@ -40,17 +46,7 @@ it('loads a renamed copy that takes the run up while the deleted file is being r
     },
   });
   // The copy's delivery is held where it reads the key, after its claim, until released.
-  const copyHolding = gate();
-  const releaseCopy = gate();
-  const heldSecrets: SecretSource = Object.create(h.secrets, {
-    get: {
-      value: async (...args: Parameters<SecretSource['get']>) => {
-        copyHolding.open();
-        await releaseCopy.opened;
-        return h.secrets.get(...args);
-      },
-    },
-  });
+  const copyHeld = heldAtKeyRead(h);
   // The first delivery's rejection stages its report before it finishes the run, after its check
   // that the run is still its attempt: the copy's delivery takes the run up there.
   let copyDelivery: Promise<unknown> | undefined;
@@ -64,8 +60,8 @@ it('loads a renamed copy that takes the run up while the deleted file is being r
       this.name.startsWith(`${first}.report.`) &&
       this.name !== `${first}.report.json`;
     if (stagedRejection && copyDelivery === undefined) {
-      copyDelivery = h.run(copy, { secrets: heldSecrets }).catch((err: Error) => err.message);
-      await copyHolding.opened;
+      copyDelivery = h.run(copy, { secrets: copyHeld.secrets }).catch((err: Error) => err.message);
+      await copyHeld.holding;
     }
     return upload.apply(this, args);
   });
@@ -73,7 +69,7 @@ it('loads a renamed copy that takes the run up while the deleted file is being r
   const firstDelivery = await h.run(first, { secrets: deletingSecrets }).catch((err: Error) => err.message);
   expect(copyDelivery, 'the first delivery never staged a rejection').toBeDefined();
   const whileCopyHeld = await theRun(h);
-  releaseCopy.open();
+  copyHeld.release();
   const copyOutcome = await copyDelivery;
 
   // The copy is still in incoming and is the run's now: its bytes load.
