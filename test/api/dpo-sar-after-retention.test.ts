@@ -7,17 +7,18 @@ import { nhs } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
+const AGREEMENT = 'social-care-education-housing';
+const DATASET = 'multiple-disadvantage-indicators';
+const DPO = { party: 'la-housing', roles: ['dpo'] };
+const OFFICER = { party: 'la-housing', roles: ['housing-officer'], purpose: 'homelessness-prevention' };
+const ROBIN_NHS = nhs(4321);
+
 /**
  * The ISA's joint-system rule deletes a child's records once Housing no longer has them in
  * temporary accommodation; the access log keeps every entry about the child. A subject access
  * request made afterwards, by the NHS number the child's family gives, must still show who looked.
  */
 describe('DPO API: a subject access request after retention deleted the person', () => {
-  const AGREEMENT = 'social-care-education-housing';
-  const DATASET = 'multiple-disadvantage-indicators';
-  const DPO = { party: 'la-housing', roles: ['dpo'] };
-  const OFFICER = { party: 'la-housing', roles: ['housing-officer'], purpose: 'homelessness-prevention' };
-  const ROBIN_NHS = nhs(4321);
   const OTHER_NHS = nhs(8765);
   const ROBIN_UPN = 'A123456789012';
   let t: TestHost;
@@ -131,10 +132,6 @@ describe('DPO API: a subject access request after retention deleted the person',
  * id names two people, and must show neither's accesses until the DPO settles which one asks.
  */
 describe('DPO API: a subject access request by a system id retention retired and social care reused', () => {
-  const AGREEMENT = 'social-care-education-housing';
-  const DATASET = 'multiple-disadvantage-indicators';
-  const DPO = { party: 'la-housing', roles: ['dpo'] };
-  const OFFICER = { party: 'la-housing', roles: ['housing-officer'], purpose: 'homelessness-prevention' };
   const SYSTEM_ID = { system: 'social-care', id: 'SC10042' };
   let t: TestHost;
 
@@ -201,11 +198,6 @@ describe('DPO API: a subject access request by a system id retention retired and
  * it did the day before the deletion.
  */
 describe('DPO API: a reference to an id a merge gave way, after retention deleted the merged person', () => {
-  const AGREEMENT = 'social-care-education-housing';
-  const DATASET = 'multiple-disadvantage-indicators';
-  const DPO = { party: 'la-housing', roles: ['dpo'] };
-  const OFFICER = { party: 'la-housing', roles: ['housing-officer'], purpose: 'homelessness-prevention' };
-  const ROBIN_NHS = nhs(4321);
   const GAVE_WAY = 'ffffffff-ffff-4fff-8fff-ffffffffffff';
   const MERGED_INTO = '00000000-0000-4000-8000-000000000000';
   let t: TestHost;
