@@ -73,8 +73,10 @@ export interface PossiblySamePerson {
 /**
  * The ids an opt-out was carried to or from any of `history` (a person's ids, each with the time
  * its records were the person's: personIdHistory), other than those ids themselves, oldest carry
- * first, each id once (its first carry). A carry involving an id after its records had moved on
- * to the person is not theirs: the id held someone else's records by then.
+ * first, each id once (its first carry). A carry involving an id outside the time the person's
+ * records held it is not theirs: the id held someone else's records then — after they moved on,
+ * or before they came (a merge since undone: a review found the person split off named the id an
+ * opt-out had been carried from to the other part before the merge).
  */
 export async function possiblySamePerson(
   db: Kysely<Database>,
@@ -84,8 +86,8 @@ export async function possiblySamePerson(
   const ids = [...windows.keys()];
   const found = new Map<string, PossiblySamePerson>();
   const consider = (ownId: string, otherId: string, relation: PossiblySamePerson['relation'], at: string) => {
-    const until = windows.get(ownId)?.until;
-    if (windows.has(otherId) || (until !== undefined && at >= until)) return;
+    const { since, until } = windows.get(ownId)!;
+    if (windows.has(otherId) || (until !== undefined && at >= until) || (since !== undefined && at < since)) return;
     const known = found.get(otherId);
     if (known === undefined || at < known.at) found.set(otherId, { personId: otherId, relation, at });
   };

@@ -88,18 +88,26 @@ describe('a DPO reference issued before a merge that a later pass undid', () => 
     await t?.stop();
   });
 
+  /** Alice, born on `dateOfBirth`, in `partyId`'s records under `personId`. */
+  const alice = (
+    partyId: string,
+    familyName: string,
+    personId: string,
+    identifiers: Record<string, string>,
+    dateOfBirth = '2012-03-04',
+  ) =>
+    insertRecord(t.host.services, {
+      partyId,
+      datasetId: DATASET,
+      personId,
+      givenName: 'Alice',
+      familyName,
+      dateOfBirth,
+      identifiers,
+      attributes: { firstName: 'Alice', lastName: familyName, inTemporaryAccommodation: true },
+    });
+
   it("follows the reference to Alice Smith's id after the undo, not to Alice Jones's", async () => {
-    const alice = (partyId: string, familyName: string, personId: string, identifiers: Record<string, string>) =>
-      insertRecord(t.host.services, {
-        partyId,
-        datasetId: DATASET,
-        personId,
-        givenName: 'Alice',
-        familyName,
-        dateOfBirth: '2012-03-04',
-        identifiers,
-        attributes: { firstName: 'Alice', lastName: familyName, inTemporaryAccommodation: true },
-      });
     await alice('la-housing', 'Smith', SMITH, { nhs: N1 });
     await alice('la-childrens-social-care', 'Jones', JONES, { 'system-id:social-care': 'SC-1' });
     await alice('la-education', 'Jones', JONES, { 'system-id:education': 'ED-1' });
@@ -162,5 +170,42 @@ describe('a DPO reference issued before a merge that a later pass undid', () => 
     // The same entries as the request by her identifiers, and then that request's own.
     const shown = smithNow.body.entries as unknown[];
     expect((byOldRef.body.entries as unknown[]).slice(0, shown.length)).toEqual(shown);
+  });
+
+  it("does not name, in Alice Smith's answer, an id an opt-out was carried from to Alice Jones's id before the merge", async () => {
+    const nhsNumber = nhs(571);
+    // Another Alice than the first case's.
+    const BORN = '2013-05-06';
+    const smith = 'eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee';
+    const jones = '11111111-1111-4111-8111-111111111111';
+    const jonesEarlier = '22222222-2222-4222-8222-222222222222';
+    const { store, secrets, agreements, logger } = t.host.services;
+    // Alice Jones's opt-out was carried to her id from an earlier one before the merge (a load
+    // that could not follow her: opt-out-successors.ts), noted as ids and time only.
+    await store.db
+      .insertInto('opt_out_successor')
+      .values({ earlier_person_id: jonesEarlier, later_person_id: jones, carried_at: new Date().toISOString() })
+      .execute();
+    await new Promise((resolveWait) => setTimeout(resolveWait, 5));
+    await alice('la-housing', 'Smith', smith, { nhs: nhsNumber }, BORN);
+    await alice('la-childrens-social-care', 'Jones', jones, { 'system-id:social-care': 'SC-2' }, BORN);
+    await alice('la-education', 'Jones', jones, { 'system-id:education': 'ED-2' }, BORN);
+    const joining = await alice('la-adult-social-care', 'Jones', randomUUID(), { nhs: nhsNumber }, BORN);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 5));
+    await linkPeople({ store, secrets, agreements, logger }, 'social-care-education-housing', 'full');
+    await store.db.deleteFrom('record_identifier').where('record_id', '=', joining.recordId).execute();
+    await store.db.deleteFrom('source_record').where('id', '=', joining.recordId).execute();
+    await new Promise((resolveWait) => setTimeout(resolveWait, 5));
+    await linkPeople({ store, secrets, agreements, logger }, 'social-care-education-housing', 'full');
+
+    const possiblySame = async (body: object) => {
+      const res = await callApi(t, '/v1/audit/people/accesses', { ...DPO, body });
+      expect(res.status).toBe(200);
+      return (res.body.possiblySamePerson as { relation: string }[]).map((p) => p.relation);
+    };
+    expect(await possiblySame({ systemId: { system: 'social-care', id: 'SC-2' } }), 'Alice Jones').toEqual(['earlier']);
+    expect(await possiblySame({ nhsNumber }), "Alice Smith, whose records held Alice Jones's id only later").toEqual(
+      [],
+    );
   });
 });
