@@ -20,14 +20,21 @@ export interface AuditScope {
   /** Datasets of the audited agreements: where the auditor may look a person up. */
   readonly datasets: readonly string[];
   /**
-   * An entry is the audited agreements' business when it touches one of their datasets, or —
-   * for entries that name no dataset, such as refusals before matching — when its party is one
-   * of their parties. An entry only about another agreement's datasets is not.
+   * An entry is the audited agreements' business when it touches one of their datasets. One that
+   * names no dataset — a consent recorded, a refusal before matching — goes by its purpose: a
+   * purpose names its agreement (purpose ids are unique across agreements), and an entry of a
+   * party to that agreement under it is that agreement's alone. A party may sign several
+   * agreements, and a DPO of one of them read by the party alone the consents another recorded,
+   * with a reference to each person (found by a review: no seeded agreement shared a party).
+   * Any other entry with no dataset — under the `audit` purpose, none, or a purpose of an
+   * agreement the party is not a party to (refused) — is its party's own conduct, and is the
+   * business of every audited agreement the party is a party to.
    */
-  covers(entry: { party_id: string; datasets: string }): boolean;
+  covers(entry: { party_id: string; purpose: string; datasets: string }): boolean;
 }
 
 export function auditScope(agreements: AgreementSet, agreementIds: readonly string[]): AuditScope {
+  const audited = new Set(agreementIds);
   const parties = new Set<string>();
   const datasets = new Set<string>();
   for (const id of agreementIds) {
@@ -41,7 +48,11 @@ export function auditScope(agreements: AgreementSet, agreementIds: readonly stri
     datasets: [...datasets],
     covers: (entry) => {
       const touched = stringList(entry.datasets);
-      return touched.length === 0 ? parties.has(entry.party_id) : touched.some((d) => datasets.has(d));
+      if (touched.length > 0) return touched.some((d) => datasets.has(d));
+      const agreementId = agreements.purpose(entry.purpose)?.agreementId;
+      if (agreementId !== undefined && agreements.party(entry.party_id)?.agreementIds.includes(agreementId))
+        return audited.has(agreementId);
+      return parties.has(entry.party_id);
     },
   };
 }

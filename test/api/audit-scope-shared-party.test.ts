@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
+import { consentToResearch, insertRecord, SAM_PARTICIPANT } from '../support/records.js';
+import { callApi, clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * A party may sign two agreements (a council in the Keyways DSA and in another sharing). An
+ * access-log entry that names no dataset — a consent recorded, a write refused before any
+ * dataset is touched — is still one agreement's business when its purpose is one of that
+ * agreement's and the party is a party to it: a DPO of the party's other agreement must not read
+ * it in a client's activity (nor get a reference to the person it was about), and the DPO of
+ * the agreement it belongs to must.
+ */
+describe("a DPO's view of a party that signed two agreements", () => {
+  let t: TestHost;
+  const DUDLEY = 'dudley-housing-options';
+  const dudleyClient = clientIdOf(DUDLEY);
+  let from: string;
+
+  type Entry = { action: string; purpose: string; reasonCode: string; subjectRefs: string[] };
+  const activityOf = async (auditor: string, clientId = dudleyClient) => {
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const res = await callApi(t, `/v1/audit/clients/${clientId}/activity?from=${from}&to=${to}&limit=500`, {
+      party: auditor,
+      roles: ['dpo'],
+    });
+    expect(res.status).toBe(200);
+    return (res.body.entries as Entry[]).map((e) => `${e.action} ${e.purpose} ${e.reasonCode} ${e.subjectRefs.length}`);
+  };
+
+  beforeAll(async () => {
+    // Dudley's housing service is a party to the Keyways DSA too (a housing officer, no DPO role
+    // there): its DPO audits the research agreement only, Kettering's DPO the Keyways one only.
+    t = await startTestHost({
+      LINTEL_DEMO_SEED: 'off',
+      AGREEMENTS_DIR: agreementsFolderWith([
+        {
+          agreement: 'keyways',
+          from: '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n',
+          to:
+            '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n' +
+            '  - id: dudley-housing-options\n    name: Dudley Metropolitan Borough Council - Housing Options and Support\n    kind: council\n    roles: [housing-officer]\n',
+        },
+      ]),
+    });
+    from = new Date(Date.now() - 1000).toISOString();
+    await insertRecord(t.host.services, { ...SAM_PARTICIPANT, identifiers: { 'system-id:case-reference': 'HO-5' } });
+    // Under the research agreement: Sam's consent, an entry about Sam with no dataset.
+    await consentToResearch(t, { systemId: { system: 'case-reference', id: 'HO-5' } }, 'form-sam');
+    // Under the Keyways DSA: a consent its purpose does not take, refused before any dataset.
+    const refused = await callApi(t, '/v1/consents', {
+      party: DUDLEY,
+      roles: ['housing-officer'],
+      purpose: 'housing-allocation',
+      body: { subject: { systemId: { system: 'case-reference', id: 'HO-5' } }, evidenceRef: 'form-x' },
+    });
+    expect(refused.status).toBe(403);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("keeps the research agreement's consent entries from the Keyways DPO, and the Keyways refusal from Dudley's", async () => {
+    expect(await activityOf('kettering-borough-council')).toEqual([
+      'consent.record housing-allocation purpose-not-permitted 0',
+    ]);
+    expect(await activityOf(DUDLEY)).toEqual(['consent.record research-evaluation consent-recorded 1']);
+  });
+});
