@@ -5,6 +5,7 @@ import { ConsentSubjectRelinkedError } from '../consents/store-consent-register.
 import { containsNationalIdentifier } from '../domain/identifiers.js';
 import { everyMatch } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
+import { agreementOfPerson } from '../people/person-agreement.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
@@ -161,15 +162,34 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     if (!existing || existing.recordedBy !== call.caller.partyId) {
       return deny(problem(404, 'consent-unknown', 'No such consent'), 'consent-unknown');
     }
+    // The entry is filed under the consent's own agreement: one that names no dataset goes by its
+    // purpose (audit/dpo-views.ts). A consent names its purpose. An opt-out names none, and is
+    // decided under the X-Purpose sent, which must then be a purpose of the agreement its person
+    // is a person of: a party to two agreements withdrew one agreement's opt-out under the
+    // other's purpose, decided on its roles there and filed with a reference to the person for
+    // that agreement's DPOs, none for the opt-out's own (found by a review).
+    const { agreements } = ctx.services;
+    const named = call.purpose === undefined ? undefined : agreements.purpose(call.purpose)?.agreementId;
+    const own =
+      existing.kind === 'opt-out'
+        ? await agreementOfPerson(ctx.services.store, agreements, existing.subjectKey)
+        : undefined;
+    const notFound = problem(404, 'consent-unknown', 'No such consent');
+    if (own !== undefined && named !== undefined && named !== own) return deny(notFound, 'purpose-not-permitted');
     const asCall = { ...call, purpose: existing.purposeId ?? call.purpose };
     const decision = await mayWrite(ctx, asCall, existing.kind);
     if (!decision.allow) {
       // Any refusal, whatever its reason (no X-Purpose for an opt-out included), is answered as an
       // unknown id: a distinct answer would tell a caller without the right that the id exists.
-      // The access log keeps the real reason.
-      return deny(problem(404, 'consent-unknown', 'No such consent'), decision.reason, {
-        subjectRef: existing.subjectKey,
-      });
+      // The access log keeps the real reason, and names the person only under a purpose of the
+      // consent's agreement: an opt-out's refused for no X-Purpose, or one no agreement knows, is
+      // filed by the party alone, with every agreement it signed.
+      const filedUnder = existing.purposeId ?? (named === undefined ? undefined : call.purpose);
+      return deny(
+        notFound,
+        decision.reason,
+        filedUnder === undefined ? {} : { purpose: filedUnder, subjectRef: existing.subjectKey },
+      );
     }
     return call.writeAhead(async (db) => {
       // Decided inside the write, under the consent's lock: a second withdrawal (or one racing

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
-import { consentToResearch, insertRecord, SAM_PARTICIPANT } from '../support/records.js';
+import {
+  consentToResearch,
+  insertRecord,
+  ROBIN_IN_SOCIAL_CARE,
+  ROBIN_NHS,
+  SAM_PARTICIPANT,
+} from '../support/records.js';
 import { callApi, clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -9,7 +15,9 @@ import { callApi, clientIdOf, startTestHost, type TestHost } from '../support/te
  * dataset is touched — is still one agreement's business when its purpose is one of that
  * agreement's and the party is a party to it: a DPO of the party's other agreement must not read
  * it in a client's activity (nor get a reference to the person it was about), and the DPO of
- * the agreement it belongs to must.
+ * the agreement it belongs to must. An opt-out names no purpose: its withdrawal is decided, and
+ * filed, under the agreement its person was found in, not under whatever X-Purpose the recording
+ * party sends.
  */
 describe("a DPO's view of a party that signed two agreements", () => {
   let t: TestHost;
@@ -31,6 +39,8 @@ describe("a DPO's view of a party that signed two agreements", () => {
   beforeAll(async () => {
     // Dudley's housing service is a party to the Keyways DSA too (a housing officer, no DPO role
     // there): its DPO audits the research agreement only, Kettering's DPO the Keyways one only.
+    // The ISA's housing service is one too, with its DPO, and the Keyways fraud check is taken
+    // to be one the national data opt-out applies to: its DPO may write opt-outs under either.
     t = await startTestHost({
       LINTEL_DEMO_SEED: 'off',
       AGREEMENTS_DIR: agreementsFolderWith([
@@ -39,7 +49,13 @@ describe("a DPO's view of a party that signed two agreements", () => {
           from: '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n',
           to:
             '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n' +
-            '  - id: dudley-housing-options\n    name: Dudley Metropolitan Borough Council - Housing Options and Support\n    kind: council\n    roles: [housing-officer]\n',
+            '  - id: dudley-housing-options\n    name: Dudley Metropolitan Borough Council - Housing Options and Support\n    kind: council\n    roles: [housing-officer]\n' +
+            '  - id: la-housing\n    name: Housing - Temporary Accommodation\n    kind: council\n    roles: [dpo]\n',
+        },
+        {
+          agreement: 'keyways',
+          from: '    nationalDataOptOutApplies: false\n',
+          to: '    nationalDataOptOutApplies: true\n',
         },
       ]),
     });
@@ -65,5 +81,36 @@ describe("a DPO's view of a party that signed two agreements", () => {
       'consent.record housing-allocation purpose-not-permitted 0',
     ]);
     expect(await activityOf(DUDLEY)).toEqual(['consent.record research-evaluation consent-recorded 1']);
+  });
+
+  it("decides and files an opt-out's withdrawal under the agreement its person is in, not the X-Purpose's", async () => {
+    const laHousing = clientIdOf('la-housing');
+    const dpo = { party: 'la-housing', roles: ['dpo'] };
+    await insertRecord(t.host.services, ROBIN_IN_SOCIAL_CARE);
+    const recorded = await callApi(t, '/v1/consents', {
+      ...dpo,
+      purpose: 'service-planning',
+      body: { kind: 'opt-out', subject: { nhsNumber: ROBIN_NHS }, evidenceRef: 'DPO/OPTOUT/1' },
+    });
+    expect(recorded.status).toBe(201);
+    const withdrawal = (purpose: string) =>
+      callApi(t, `/v1/consents/${recorded.body.consentId as string}`, { ...dpo, purpose, method: 'DELETE' });
+
+    // Robin is the ISA's: a Keyways purpose is no ground to withdraw the opt-out on.
+    const underKeyways = await withdrawal('fraud-prevention');
+    expect(underKeyways.status).toBe(404);
+    expect(underKeyways.body.type).toBe('urn:lintel:problem:consent-unknown');
+    expect(await activityOf('kettering-borough-council', laHousing)).toEqual([
+      'consent.withdraw fraud-prevention purpose-not-permitted 0',
+    ]);
+
+    expect((await withdrawal('service-planning')).status).toBe(200);
+    expect(await activityOf('la-childrens-social-care', laHousing)).toEqual([
+      'consent.record service-planning opt-out-recorded 1',
+      'consent.withdraw service-planning opt-out-withdrawn 1',
+    ]);
+    expect(await activityOf('kettering-borough-council', laHousing)).toEqual([
+      'consent.withdraw fraud-prevention purpose-not-permitted 0',
+    ]);
   });
 });
