@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  STATUS_CODES,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import functions from '@azure/functions';
@@ -167,10 +174,18 @@ async function handle(
   // connection closed after the answer.
   const declared = Number(req.headers['content-length'] ?? '0');
   const body = declared > MAX_BODY_BYTES ? undefined : await readBody(req, MAX_BODY_BYTES);
-  let headers = req.headers;
+  // The caller's address appended to X-Forwarded-For, as the Functions platform's front end
+  // does: the request pipeline keys its limit on calls without a valid token on it
+  // (client-address.ts), and a caller's own X-Forwarded-For goes before it.
+  const sentForwardedFor = req.headers['x-forwarded-for'];
+  const address = req.socket.remoteAddress ?? 'unknown';
+  let headers: IncomingHttpHeaders = {
+    ...req.headers,
+    'x-forwarded-for': sentForwardedFor === undefined ? address : `${sentForwardedFor}, ${address}`,
+  };
   if (body === undefined) {
     closeAfterAnswer(req, res);
-    const { 'transfer-encoding': _chunked, ...rest } = req.headers;
+    const { 'transfer-encoding': _chunked, ...rest } = headers;
     headers = { ...rest, 'content-length': String(Math.max(declared, MAX_BODY_BYTES + 1)) };
   }
 

@@ -88,6 +88,12 @@ const settingsObject = z.object({
   DEV_ISSUER_KEY_PATH: text('.lintel/dev-issuer-key.json'),
   /** Requests a minute each client may make (per instance). */
   RATE_LIMIT_PER_MINUTE: decimal('1200', true).pipe(z.number().int().positive()),
+  /**
+   * Calls a minute one address may make without a valid token (per instance) before they are
+   * answered 429 with no access-log entry (request-pipeline.ts). A partner's client fails
+   * authentication a handful of times a misconfigured day, not a minute.
+   */
+  RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: decimal('60', true).pipe(z.number().int().positive()),
   /** Share of bad rows (0–1) above which a whole import file is rejected and nothing loads. */
   IMPORT_MAX_BAD_ROW_SHARE: decimal('0.05', false).pipe(z.number().min(0).max(1)),
   /**

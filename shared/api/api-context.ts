@@ -20,6 +20,8 @@ export interface ApiContext {
   readonly services: Services;
   readonly verifier: TokenVerifier;
   readonly rateLimiter: RateLimiter;
+  /** Calls refused as unauthenticated, per address (client-address.ts). */
+  readonly unauthenticatedLimiter: RateLimiter;
   personRefs(): Promise<PersonRefCodec>;
   pseudonymisers(): Promise<Pseudonymiser[]>;
   /**
@@ -100,6 +102,7 @@ export function createApiContext(services: Services): ApiContext {
       audience: settings.AUTH_AUDIENCE,
     }),
     rateLimiter: new RateLimiter(settings.RATE_LIMIT_PER_MINUTE),
+    unauthenticatedLimiter: new RateLimiter(settings.RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE),
     personRefs() {
       personRefs ??= services.secrets.get('person-ref-key').then(
         (s) => new PersonRefCodec(Buffer.from(s.value, 'base64')),

@@ -83,7 +83,11 @@ export const PROBLEM_CATALOGUE = {
     status: 431,
     description: 'The request headers exceed the size limit (16 KiB); the connection is closed.',
   },
-  'rate-limited': { status: 429, description: 'Too many requests from this client; `Retry-After` says when to retry.' },
+  'rate-limited': {
+    status: 429,
+    description:
+      'Too many requests from this client, or from this address without a valid token; `Retry-After` says when to retry.',
+  },
   'internal-error': { status: 500, description: 'An unexpected error; nothing was released.' },
   'authentication-unavailable': {
     status: 503,

@@ -10,6 +10,7 @@ import { errorKind } from '../logging.js';
 import { problem, type HttpResult } from '../http/problem.js';
 import { KEY_RETRY_AFTER_SECONDS, KeyUnavailableError, type ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
+import { clientAddressOf } from './client-address.js';
 import type { Database } from '../store/schema.js';
 import { WriteSlots } from './write-slots.js';
 
@@ -71,7 +72,8 @@ export function requestIdFrom(sent: string | null | undefined): string {
  * entry is written before the response leaves; if it cannot be, the response is a bare 503 and
  * whatever the handler produced is dropped (fail closed). Every call — allowed, denied or
  * unmatched — leaves exactly one entry, but for a change whose entry was written and whose
- * commit then failed: a second entry, `change-not-committed`, says so.
+ * commit then failed: a second entry, `change-not-committed`, says so; and but for a call
+ * without a valid token from an address over its limit of them, which leaves none.
  */
 export async function runRequest(
   ctx: ApiContext,
@@ -150,6 +152,13 @@ export async function runRequest(
         'authentication-unavailable',
       );
     } else if (!auth.ok) {
+      // Each refused call would leave a durable entry, under no party and seen by no DPO's
+      // alerts, in a log that is never shortened: a flood of made-up tokens would grow it, and
+      // hold up the entries of real calls, as fast as it could be sent. Beyond its limit an
+      // address is answered 429 with nothing logged — not even an app log line, which would
+      // grow as fast. A valid token is never held back by this: it is checked first.
+      const wait = ctx.unauthenticatedLimiter.take(clientAddressOf(req.headers.get('x-forwarded-for')));
+      if (wait > 0) return withRequestId(rateLimited(wait), requestId);
       services.logger.info('auth.rejected', { requestId, reason: auth.reason });
       outcome = deny(
         problem(401, 'unauthenticated', 'Authentication required', {
@@ -172,10 +181,7 @@ export async function runRequest(
         roles: [...(resolved?.roles ?? auth.caller.roles)],
       };
       if (wait > 0) {
-        outcome = deny(
-          problem(429, 'rate-limited', 'Too many requests', { headers: { 'retry-after': String(wait) } }),
-          'rate-limited',
-        );
+        outcome = deny(rateLimited(wait), 'rate-limited');
       } else if (!resolved) {
         outcome = deny(
           problem(403, 'party-unknown', 'Caller is not a party to any agreement', {
@@ -238,6 +244,11 @@ class ChangeNotCommitted extends Error {
 /** Carries a denying outcome out of the transaction it rolls back. */
 class RolledBack {
   constructor(readonly outcome: Outcome) {}
+}
+
+/** 429, to be tried again in `wait` seconds (a whole number, at least 1: rate-limiter.ts). */
+function rateLimited(wait: number): HttpResult {
+  return problem(429, 'rate-limited', 'Too many requests', { headers: { 'retry-after': String(wait) } });
 }
 
 function logUnavailable(): HttpResult {

@@ -1,4 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import functions from '@azure/functions';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import '../../functions/people-search.js';
+import { registrations, type HttpRegistration } from '../../functions/registry.js';
+import { useServices } from '../../shared/services.js';
 import { insertRecord } from '../support/records.js';
 import { MAX_JSON_BODY_BYTES } from '../../shared/api/json-body.js';
 import { rawRequest } from '../local/raw-http.js';
@@ -70,6 +75,86 @@ describe('rate limit', () => {
       body: JSON.stringify({ niNumber: 'AB123456C' }),
     });
     expect(other.status).toBe(404);
+  });
+});
+
+describe('rate limit on calls without a valid token', () => {
+  let t: TestHost;
+  const LIMIT = 3;
+  const search = { purpose: 'housing-allocation', body: JSON.stringify({ niNumber: 'AB123456C' }) };
+
+  beforeAll(async () => {
+    t = await startTestHost({ RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: String(LIMIT) });
+  });
+  afterAll(async () => {
+    useServices(undefined);
+    await t?.stop();
+  });
+
+  it('answers an address over its limit of refused tokens 429 with Retry-After, and logs none of the excess', async () => {
+    const before = await t.accessLogSize();
+    for (let i = 0; i < LIMIT; i++)
+      expect((await send(t, '/v1/people/search', { ...search, token: 'not.a.token' })).status).toBe(401);
+    expect(await t.accessLogSize()).toBe(before + LIMIT);
+
+    // A flood of bad tokens, some claiming another address: it costs no access-log entry.
+    for (let i = 0; i < 5; i++) {
+      const limited = await send(
+        t,
+        '/v1/people/search',
+        { ...search, token: `forged.${i}.token` },
+        i % 2 === 0 ? { 'x-forwarded-for': `203.0.113.${i}` } : {},
+      );
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('content-type')).toBe('application/problem+json');
+      expect(limited.body).toMatchObject({ type: 'urn:lintel:problem:rate-limited', status: 429 });
+      const retryAfter = Number(limited.headers.get('retry-after'));
+      expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 20).toBe(true);
+      expect(limited.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      expect(limited.text).not.toContain('AB123456C');
+    }
+    expect(await t.accessLogSize()).toBe(before + LIMIT);
+
+    // A client with a valid token from the same address is not held back by the flood.
+    const officer = await send(t, '/v1/people/search', {
+      ...search,
+      party: 'kettering-borough-council',
+      roles: ['housing-officer'],
+    });
+    expect(officer.status).toBe(404);
+    expect(await t.accessLogSize()).toBe(before + LIMIT + 1);
+  });
+
+  it('keys the limit, as Azure runs the function, on the address the front end appended to X-Forwarded-For', async () => {
+    useServices(Promise.resolve(t.host.services));
+    const registration = registrations().find(
+      (r): r is HttpRegistration => r.kind === 'http' && r.name === 'peopleSearch',
+    )!;
+    const call = async (forwardedFor: string) => {
+      const response = await registration.handler(
+        new functions.HttpRequest({
+          method: 'POST',
+          url: 'http://localhost/api/v1/people/search',
+          headers: {
+            authorization: 'Bearer not.a.token',
+            'content-type': 'application/json',
+            'x-purpose': search.purpose,
+            'x-forwarded-for': forwardedFor,
+          },
+          body: { string: search.body },
+        }),
+        new functions.InvocationContext({ invocationId: randomUUID(), functionName: registration.name }),
+      );
+      return { status: response.status, headers: response.headers as Record<string, string> };
+    };
+    // The caller may send X-Forwarded-For itself; the front end appends the address it saw.
+    for (let i = 0; i < LIMIT; i++) expect((await call(`10.9.9.${i}, 198.51.100.7:5${i}000`)).status).toBe(401);
+    const limited = await call('10.9.9.99, 198.51.100.7:61000');
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(limited.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    // Another address has a limit of its own.
+    expect((await call('198.51.100.8:40000')).status).toBe(401);
   });
 });
 

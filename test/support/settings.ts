@@ -13,6 +13,9 @@ export function testSettings(overrides: Record<string, string> = {}): Settings {
     SQLITE_PATH: join(dir, 'lintel.db'),
     LOCAL_SECRETS_PATH: join(dir, 'secrets.json'),
     LOG_LEVEL: 'error',
+    // Tests call without valid tokens far more often than any client would; the tests of this
+    // limit set it low again.
+    RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: '1000000',
     DEV_ISSUER_KEY_PATH: join(dir, 'dev-issuer.json'),
     ...overrides,
   });
