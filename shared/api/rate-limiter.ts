@@ -6,9 +6,13 @@
  * A bucket that has filled up again is the same as none, so once there are more than
  * {@link SWEEP_ABOVE} buckets the full ones are dropped: every application in the tenant that can
  * get a token for the API can make one, and without this they would stay for the process's life.
+ * The sweep visits every bucket, so it runs at most once in {@link SWEEP_EVERY_MS}: keyed by
+ * address (calls without a valid token), new keys come as fast as a caller with a block of
+ * addresses sends, and a sweep for each would cost the event loop the square of them.
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private sweptAt = -Infinity;
 
   constructor(
     private readonly perMinute: number,
@@ -19,7 +23,9 @@ export class RateLimiter {
   take(key: string): number {
     const now = this.now();
     const rate = this.perMinute / 60_000;
-    if (this.buckets.size > SWEEP_ABOVE && !this.buckets.has(key)) this.sweep(now, rate);
+    // A clock stepped back does not put the next sweep off.
+    const sweepDue = now - this.sweptAt >= SWEEP_EVERY_MS || now < this.sweptAt;
+    if (this.buckets.size > SWEEP_ABOVE && sweepDue && !this.buckets.has(key)) this.sweep(now, rate);
     const bucket = this.buckets.get(key) ?? { tokens: this.perMinute, at: now };
     // Never less for the clock stepping back (an NTP correction): a client is not charged for it.
     bucket.tokens = Math.min(this.perMinute, bucket.tokens + Math.max(0, now - bucket.at) * rate);
@@ -38,6 +44,7 @@ export class RateLimiter {
   }
 
   private sweep(now: number, rate: number): void {
+    this.sweptAt = now;
     for (const [key, bucket] of this.buckets) {
       if (bucket.tokens + Math.max(0, now - bucket.at) * rate >= this.perMinute) this.buckets.delete(key);
     }
@@ -46,3 +53,5 @@ export class RateLimiter {
 
 /** Buckets kept before the full ones are swept: well above the partners' client ids. */
 const SWEEP_ABOVE = 1000;
+/** The least time between two sweeps. */
+const SWEEP_EVERY_MS = 1000;
