@@ -91,7 +91,8 @@ const SCAN_LIMIT = 20_000;
 /**
  * Entries about one person (access_log.subject_ref holds the person id, or several for a link
  * review: entry-subjects.ts), oldest first — under every id the person's records have held, each for the time
- * they held it: the log keeps the id of the moment, and linking passes since may have merged
+ * they held it (to the commit of the pass that moved them on: lookups log the id until then): the
+ * log keeps the id of the moment, and linking passes since may have merged
  * or split the person (shared/linkage/person-id-history.ts). With them, the ids an import carried
  * an opt-out to or from any of those (people/possibly-same-person.ts): named only, their accesses
  * not shown — a plausible successor is not certain to be the same person, and merging its accesses
@@ -116,7 +117,7 @@ export async function accessesToPerson(
           // An entry about several people names this one first, last or between two others.
           .where((eb) =>
             eb.or(
-              ids.map(({ personId: id, since, until }) => {
+              ids.map(({ personId: id, since, loggedUntil }) => {
                 const named = eb.or([
                   eb('subject_ref', '=', id),
                   eb('subject_ref', 'like', `${id}${SUBJECT_SEPARATOR}%`),
@@ -125,7 +126,7 @@ export async function accessesToPerson(
                 ]);
                 const bounds = [named];
                 if (since !== undefined) bounds.push(eb('time', '>=', since));
-                if (until !== undefined) bounds.push(eb('time', '<', until));
+                if (loggedUntil !== undefined) bounds.push(eb('time', '<', loggedUntil));
                 return bounds.length === 1 ? named : eb.and(bounds);
               }),
             ),

@@ -3,7 +3,7 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import { carryConsentEvents } from '../consents/carry-consents.js';
 import { reachArrivals } from '../imports/opt-out-kept-keys.js';
-import type { Logger } from '../logging.js';
+import { errorKind, type Logger } from '../logging.js';
 import { PersonClusters, type ClusterLink, type MergeRefusal } from '../matching/cluster.js';
 import {
   hardIdentifierConflict,
@@ -174,7 +174,7 @@ export async function linkPeople(
     );
     const linked = await relinkSourcePairs(trx, deps, rules, decisions, sources, pairs, runId, startedAt);
     if (redecide) await redecideSourcePairs(trx, deps, rules, decisions, sources, pairs, runId, startedAt, linked);
-    const people = await formPeople(trx, deps.store.dialect.engine, agreementId, sources, decisions);
+    const people = await formPeople(trx, deps.store.dialect.engine, agreementId, sources, decisions, runId);
 
     const result: LinkRunSummary = {
       runId,
@@ -195,8 +195,29 @@ export async function linkPeople(
       .execute();
     return result;
   });
+  await recordCommitTime(deps, runId);
   deps.logger.info('linkage.run', { ...flatten(summary) });
   return summary;
+}
+
+/**
+ * Notes, just after a pass commits, a time no earlier than its commit (`link_run.committed_at`,
+ * migration 0030). The pass stamps its moves before it commits, and lookups meanwhile read the
+ * people as they were and log the ids the pass gives away: a subject access request follows each
+ * such id up to this time (person-id-history.ts). The pass has committed whatever happens here:
+ * should the write fail, the stamp bounds the window, as before the migration, and the failure
+ * is logged, not thrown.
+ */
+async function recordCommitTime(deps: LinkDependencies, runId: string): Promise<void> {
+  try {
+    await deps.store.db
+      .updateTable('link_run')
+      .set({ committed_at: new Date().toISOString() })
+      .where('id', '=', runId)
+      .execute();
+  } catch (err) {
+    deps.logger.warn('linkage.commit-time-unrecorded', { runId, error: errorKind(err) });
+  }
 }
 
 /** How long a pass waits for another pass of the same agreement to finish, on SQL Server. */
@@ -603,6 +624,7 @@ async function formPeople(
   agreementId: string,
   sources: readonly StoreSource[],
   decisions: LinkDecisions,
+  runId: string,
 ) {
   const node = new Map<string, [number, number]>();
   sources.forEach((s, b) => s.batch.recordId.forEach((id, i) => node.set(id, [b, i])));
@@ -719,7 +741,8 @@ async function formPeople(
   }
   // Stamped once the ids are written, as near the commit as the pass can: lookups read the
   // committed store until then and log the earlier id, and a subject access request follows
-  // that id up to this time (person-id-history.ts).
+  // that id up to the commit, noted just after it (recordCommitTime), or this time where that
+  // was lost (person-id-history.ts).
   const movedAt = new Date().toISOString();
   // The same time as the moves: a subject access request starts the records' window in their
   // new id here (person-id-history.ts).
@@ -734,7 +757,7 @@ async function formPeople(
       )
       .execute();
   }
-  await recordPersonIdMoves(trx, moves, movedAt);
+  await recordPersonIdMoves(trx, moves, movedAt, runId);
   const personIdsChanged = changed.length;
   return {
     refusedMerges,

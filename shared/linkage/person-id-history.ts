@@ -4,8 +4,8 @@ import type { Database } from '../store/schema.js';
 
 /** Ids a select names at once: within SQL Server's 2,100 parameters. */
 const IDS_PER_SELECT = 1_000;
-/** Moves an insert writes at once: four parameters each, within SQL Server's 2,100. */
-const MOVES_PER_INSERT = 500;
+/** Moves an insert writes at once: five parameters each (with the run), within SQL Server's 2,100. */
+const MOVES_PER_INSERT = 400;
 /**
  * Earlier ids a subject's history may name: far above any real chain of merges and splits, and
  * small enough that the query over them (four conditions an id) stays within both engines' limits.
@@ -22,12 +22,14 @@ export interface HeldPersonIdMove extends PersonIdMove {
  * the id a subject had when an entry was written, and a subject access request follows these
  * to every id the person's records have held. The same pair may move again later (A→B, B→A,
  * A→B): each time is its own row (migration 0016), as the latest bounds the earlier id's window;
- * only a move already noted at this same time is skipped, as the key would refuse it.
+ * only a move already noted at this same time is skipped, as the key would refuse it. `runId`,
+ * the pass's `link_run`, is where the time the moves took effect is read from (migration 0030).
  */
 export async function recordPersonIdMoves(
   trx: Kysely<Database>,
   moves: readonly (PersonIdMove | HeldPersonIdMove)[],
   at: string,
+  runId?: string,
 ): Promise<number> {
   let written = 0;
   for (let k = 0; k < moves.length; k += IDS_PER_SELECT / 2) {
@@ -61,6 +63,7 @@ export async function recordPersonIdMoves(
             to_person_id: m.to,
             moved_at: at,
             ...(held ? { held_since: 'heldSince' in m ? m.heldSince : null } : {}),
+            ...(runId === undefined ? {} : { run_id: runId }),
           })),
         )
         .execute();
@@ -77,7 +80,14 @@ export async function recordPersonIdMoves(
 export interface HistoricId {
   readonly personId: string;
   readonly since: string | undefined;
+  /** When the person's records left the id: the pass's stamp on the move. */
   readonly until: string | undefined;
+  /**
+   * Until when the access log names the id for them: the commit of the pass that moved them on
+   * (`link_run.committed_at`, migration 0030), where it is known; else `until`. Until the pass
+   * commits, lookups read the people as they were and log the id.
+   */
+  readonly loggedUntil: string | undefined;
 }
 
 /** The earlier of two starts, undefined (no start) the earliest. */
@@ -87,16 +97,25 @@ const earliest = (a: string | undefined, b: string | undefined) =>
 interface Window {
   since: string | undefined;
   until: string | undefined;
+  loggedUntil: string | undefined;
 }
+
+/** The later of two ends, undefined (no end) the latest. */
+const latest = (a: string | undefined, b: string | undefined) =>
+  a === undefined || b === undefined ? undefined : a >= b ? a : b;
 
 /**
  * The ids `personId`'s records have held, itself first: followed back through every move into
  * it — a merge brought another id's records in, a split gave its records this id — each earlier
  * id only for the time before its records moved on (after a split the id goes on as another
  * person). The access log keeps the id of the moment, so these are where a subject's accesses
- * are. Moves out of the person (a part split off later) are not followed: that part is someone
- * else from then on, and so are moves into an earlier id made once its records had moved on: those
- * records went to whoever holds that id now, not here. `capped` says the history reached
+ * are, up to the commit of the pass that moved the records on (HistoricId's `loggedUntil`): a
+ * lookup made between the pass's stamp and its commit logged the earlier id (found by a defect
+ * hunt: a search made while a merge committed was missing from the merged person's answer). The
+ * stamps still order the moves below, as each pass's moves share one. Moves out of the person (a
+ * part split off later) are not followed: that part is someone else from then on, and so are
+ * moves into an earlier id made once its records had moved on: those records went to whoever
+ * holds that id now, not here. `capped` says the history reached
  * MAX_HISTORY_IDS and is incomplete.
  *
  * Each id counts only from when the person's records came to hold it (`person_since`,
@@ -131,7 +150,7 @@ export async function personIdHistory(
         .execute()
     ).map((r) => r.held_since),
   );
-  const windows = new Map<string, Window>([[personId, { since, until: undefined }]]);
+  const windows = new Map<string, Window>([[personId, { since, until: undefined, loggedUntil: undefined }]]);
   let frontier = [personId];
   let capped = false;
   while (frontier.length > 0) {
@@ -139,10 +158,20 @@ export async function personIdHistory(
     for (let k = 0; k < frontier.length; k += IDS_PER_SELECT) {
       const rows = await db
         .selectFrom('person_id_move')
-        .select(['from_person_id', 'to_person_id', 'moved_at', 'held_since'])
-        .where('to_person_id', 'in', frontier.slice(k, k + IDS_PER_SELECT))
+        .leftJoin('link_run', 'link_run.id', 'person_id_move.run_id')
+        .select([
+          'person_id_move.from_person_id',
+          'person_id_move.to_person_id',
+          'person_id_move.moved_at',
+          'person_id_move.held_since',
+          'link_run.committed_at',
+        ])
+        .where('person_id_move.to_person_id', 'in', frontier.slice(k, k + IDS_PER_SELECT))
         .execute();
-      for (const { from_person_id: from, to_person_id: to, moved_at: movedAt, held_since: heldSince } of rows) {
+      for (const row of rows) {
+        const { from_person_id: from, to_person_id: to, moved_at: movedAt, held_since: heldSince } = row;
+        // Not known (a move before migration 0030, or the pass ended before writing it): the stamp.
+        const committedAt = row.committed_at !== null && row.committed_at > movedAt ? row.committed_at : movedAt;
         const window = windows.get(to)!;
         // Records that reached the earlier id once its own had moved on to this person are
         // someone else's: they never came here (a review found a SAR showing their accesses).
@@ -156,24 +185,30 @@ export async function personIdHistory(
             capped = true;
             continue;
           }
-          windows.set(from, { since: heldSince ?? undefined, until: movedAt });
+          windows.set(from, { since: heldSince ?? undefined, until: movedAt, loggedUntil: committedAt });
           next.add(from);
           continue;
         }
         // Reached again by another path: the wider window stands.
         const wider: Window = {
           since: earliest(known.since, heldSince ?? undefined),
-          until: known.until === undefined || known.until >= movedAt ? known.until : movedAt,
+          until: latest(known.until, movedAt),
+          loggedUntil: latest(known.loggedUntil, committedAt),
         };
-        if (wider.since === known.since && wider.until === known.until) continue;
         windows.set(from, wider);
-        next.add(from);
+        // The moves into the id followed depend on its stamps alone, not on its commit.
+        if (wider.since !== known.since || wider.until !== known.until) next.add(from);
       }
     }
     frontier = [...next];
   }
   return {
-    ids: [...windows].map(([id, { since: from, until }]) => ({ personId: id, since: from, until })),
+    ids: [...windows].map(([id, { since: from, until, loggedUntil }]) => ({
+      personId: id,
+      since: from,
+      until,
+      loggedUntil,
+    })),
     capped,
   };
 }

@@ -197,6 +197,8 @@ export interface LinkRunTable {
   started_at: string;
   finished_at: string | null;
   summary: string | null;
+  /** Written just after the pass commits (migration 0030); null before it, or if that write was lost. */
+  committed_at: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** A planning export's release (shared/curated/curated-export.ts); migration 0012. */
@@ -247,6 +249,8 @@ export interface PersonIdMoveTable {
   moved_at: string;
   /** Since when the moved records had held `from_person_id`; null since first linked, or unknown. */
   held_since: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The linking pass that noted the move (migration 0030); null before it, or noted outside a pass. */
+  run_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /**

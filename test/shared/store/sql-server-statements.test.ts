@@ -166,7 +166,7 @@ describe('statements sent to Azure SQL', () => {
       heldSince: '2026-12-01T09:00:00.000Z',
     }));
     await store.db.transaction().execute(async (trx) => {
-      await recordPersonIdMoves(trx, moves, '2026-12-03T12:00:00.000Z');
+      await recordPersonIdMoves(trx, moves, '2026-12-03T12:00:00.000Z', 'run-1');
     });
     await personIdHistory(store.db, 'p1');
     expectAccepted(statements);
@@ -183,6 +183,7 @@ describe('statements sent to Azure SQL', () => {
       personId: `p${n}`,
       since: undefined,
       until: n === 0 ? undefined : '2026-12-03T12:00:00.000Z',
+      loggedUntil: n === 0 ? undefined : '2026-12-03T12:00:05.000Z',
     }));
     await possiblySamePerson(store.db, history);
     expectAccepted(statements);
@@ -207,7 +208,7 @@ describe('statements sent to Azure SQL', () => {
     expect(sent.some((text) => text.startsWith('insert into "attribute_layout"'))).toBe(true);
   });
 
-  it("creates today's tables, columns and indexes (0019-0029) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0030) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -223,6 +224,7 @@ describe('statements sent to Azure SQL', () => {
       '0027-opt-out-successors',
       '0028-import-run-rejection-reason',
       '0029-link-run-agreement-index',
+      '0030-link-run-commit-times',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -234,6 +236,8 @@ describe('statements sent to Azure SQL', () => {
     expect(statements.map((s) => s.sql)).toContain(
       'create index "link_run_agreement" on "link_run" ("agreement_id", "started_at")',
     );
+    expect(statements.map((s) => s.sql)).toContain('alter table "link_run" add "committed_at" varchar(32)');
+    expect(statements.map((s) => s.sql)).toContain('alter table "person_id_move" add "run_id" nvarchar(64)');
 
     // A layout's names are read whole by its key, never searched: only the key is bounded.
     statements.length = 0;
