@@ -9,6 +9,7 @@ import { retiredKeyVersions, storedKeyVersions } from '../people/stored-key-vers
 import { SecretVersionGoneError, type SecretValue } from '../secrets/secret-source.js';
 import type { Services } from '../services.js';
 import { RateLimiter } from './rate-limiter.js';
+import { RefusalTally } from './refusal-tally.js';
 
 /**
  * What the request path needs beyond the adapters: the token verifier, the per-party person
@@ -22,6 +23,8 @@ export interface ApiContext {
   readonly rateLimiter: RateLimiter;
   /** Calls refused as unauthenticated, per address (client-address.ts). */
   readonly unauthenticatedLimiter: RateLimiter;
+  /** The calls that limit refused, reported as a count a minute (refusal-tally.ts). */
+  readonly unauthenticatedRefusals: RefusalTally;
   personRefs(): Promise<PersonRefCodec>;
   pseudonymisers(): Promise<Pseudonymiser[]>;
   /**
@@ -103,6 +106,9 @@ export function createApiContext(services: Services): ApiContext {
     }),
     rateLimiter: new RateLimiter(settings.RATE_LIMIT_PER_MINUTE),
     unauthenticatedLimiter: new RateLimiter(settings.RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE),
+    unauthenticatedRefusals: new RefusalTally((refused) =>
+      services.logger.warn('auth.unauthenticated-limited', { refused }),
+    ),
     personRefs() {
       personRefs ??= services.secrets.get('person-ref-key').then(
         (s) => new PersonRefCodec(Buffer.from(s.value, 'base64')),

@@ -155,10 +155,14 @@ export async function runRequest(
       // Each refused call would leave a durable entry, under no party and seen by no DPO's
       // alerts, in a log that is never shortened: a flood of made-up tokens would grow it, and
       // hold up the entries of real calls, as fast as it could be sent. Beyond its limit an
-      // address is answered 429 with nothing logged — not even an app log line, which would
-      // grow as fast. A valid token is never held back by this: it is checked first.
+      // address is answered 429 with no entry, and no app log line of its own, which would grow
+      // as fast: a count a minute says a flood is under way. A valid token is never held back
+      // by this: it is checked first.
       const wait = ctx.unauthenticatedLimiter.take(clientAddressOf(req.headers.get('x-forwarded-for')));
-      if (wait > 0) return withRequestId(rateLimited(wait), requestId);
+      if (wait > 0) {
+        ctx.unauthenticatedRefusals.count();
+        return withRequestId(rateLimited(wait), requestId);
+      }
       services.logger.info('auth.rejected', { requestId, reason: auth.reason });
       outcome = deny(
         problem(401, 'unauthenticated', 'Authentication required', {

@@ -97,7 +97,9 @@ describe('rate limit on calls without a valid token', () => {
       expect((await send(t, '/v1/people/search', { ...search, token: 'not.a.token' })).status).toBe(401);
     expect(await t.accessLogSize()).toBe(before + LIMIT);
 
-    // A flood of bad tokens, some claiming another address: it costs no access-log entry.
+    // A flood of bad tokens, some claiming another address: it costs no access-log entry, and
+    // one app log line (a count) where a line each would grow as fast as the flood.
+    const warn = vi.spyOn(t.host.services.logger, 'warn');
     for (let i = 0; i < 5; i++) {
       const limited = await send(
         t,
@@ -114,6 +116,8 @@ describe('rate limit on calls without a valid token', () => {
       expect(limited.text).not.toContain('AB123456C');
     }
     expect(await t.accessLogSize()).toBe(before + LIMIT);
+    expect(warn.mock.calls).toEqual([['auth.unauthenticated-limited', { refused: 1 }]]);
+    warn.mockRestore();
 
     // A client with a valid token from the same address is not held back by the flood.
     const officer = await send(t, '/v1/people/search', {
