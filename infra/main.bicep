@@ -84,6 +84,10 @@ param importMaxBadRowShare string = '0.05'
 @minValue(1)
 param rateLimitPerMinute int = 1200
 
+@description('Calls a minute one address may make without a valid token, per instance, before they are answered 429 with no access-log entry: RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE.')
+@minValue(1)
+param rateLimitUnauthenticatedPerMinute int = 60
+
 @description('The planning export suppresses a count of people that comes to less than this with its noise (±4); at least 7; lower it only with the DPO: CURATED_MIN_CELL.')
 @minValue(7)
 param curatedMinCell int = 10
@@ -278,6 +282,7 @@ module functionApp 'modules/function-app.bicep' = {
     curatedHistoryDays: curatedHistoryDays
     importMaxBadRowShare: importMaxBadRowShare
     rateLimitPerMinute: rateLimitPerMinute
+    rateLimitUnauthenticatedPerMinute: rateLimitUnauthenticatedPerMinute
     curatedMinCell: curatedMinCell
     logLevel: logLevel
   }

@@ -48,6 +48,10 @@ param importMaxBadRowShare string
 @minValue(1)
 param rateLimitPerMinute int
 
+@description('RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: calls a minute one address may make without a valid token, per instance.')
+@minValue(1)
+param rateLimitUnauthenticatedPerMinute int
+
 @description('CURATED_MIN_CELL: the planning export suppresses a count of people that comes to less than this with its noise (±4); at least 7.')
 @minValue(7)
 param curatedMinCell int
@@ -168,6 +172,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     CURATED_MIN_CELL: '${curatedMinCell}'
     IMPORT_MAX_BAD_ROW_SHARE: importMaxBadRowShare
     RATE_LIMIT_PER_MINUTE: '${rateLimitPerMinute}'
+    RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: '${rateLimitUnauthenticatedPerMinute}'
   }
 }
 

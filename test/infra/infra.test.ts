@@ -246,6 +246,7 @@ const deployedSample: Record<string, string> = {
   curatedHistoryDays: '400',
   importMaxBadRowShare: '0.05',
   rateLimitPerMinute: '1200',
+  rateLimitUnauthenticatedPerMinute: '60',
   curatedMinCell: '10',
   logLevel: 'info',
 };
@@ -522,6 +523,7 @@ describe('infra: the Function App', () => {
     expect(settings).toMatchObject({
       IMPORT_MAX_BAD_ROW_SHARE: 0.05,
       RATE_LIMIT_PER_MINUTE: 1200,
+      RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: 60,
       CURATED_MIN_CELL: 10,
       CURATED_HISTORY_DAYS: 400,
       LOG_LEVEL: 'info',
@@ -530,6 +532,7 @@ describe('infra: the Function App', () => {
     for (const name of [
       'LINTEL_IMPORT_MAX_BAD_ROW_SHARE=0.05',
       'LINTEL_RATE_LIMIT_PER_MINUTE=1200',
+      'LINTEL_RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE=60',
       'LINTEL_CURATED_MIN_CELL=10',
       'LINTEL_CURATED_HISTORY_DAYS=400',
       'LINTEL_LOG_LEVEL=info',
