@@ -172,8 +172,21 @@ export type NiNumberResult =
 const NI_SHAPE = /^([A-Z])([A-Z])([0-9]{6})([A-D]?)$/;
 const NI_FIRST_LETTER_DISALLOWED = 'DFIQUV';
 const NI_SECOND_LETTER_DISALLOWED = 'DFIOQUV';
-/** Never allocated; TN is also the prefix of the temporary numbers that HMRC no longer issues. */
-const NI_UNALLOCATED_PREFIXES: ReadonlySet<string> = new Set(['BG', 'GB', 'KN', 'NK', 'NT', 'TN', 'ZZ']);
+/**
+ * Never allocated (HMRC NIM39110), and two of HMRC's "administrative numbers", which look like
+ * NINOs but are not (NIM39110: they "do not use valid prefixes") and name no one person: TN was
+ * the temporary number, TN + date of birth + M/F, and an NC number is a pension scheme's dummy
+ * made the same way, NC + six digits from the date of birth + m/f; PP999999P is the pension
+ * schemes' placeholder. With the suffix dropped, as several feeds do, every person born on one
+ * day would share one NC number and everyone without a NINO one PP number: linking on them would
+ * join unrelated people, as the all-same-digit NHS placeholders would.
+ *
+ * The other administrative prefixes are accepted. OO (tax credits) and FY (Attendance Allowance)
+ * already break the letter rules; CR, MW, PY and PZ are references HMRC gave one account each
+ * (investigations, migrant workers 1980–87, tax-only accounts), so they join no two people, and
+ * refusing them would refuse the whole row that holds one.
+ */
+const NI_UNALLOCATED_PREFIXES: ReadonlySet<string> = new Set(['BG', 'GB', 'KN', 'NK', 'NT', 'TN', 'ZZ', 'NC', 'PP']);
 
 function isAllocatableNiPrefix(first: string, second: string): boolean {
   return (

@@ -206,6 +206,21 @@ describe('validateNiNumber', () => {
     expect(validateNiNumber('TN311258M').ok).toBe(false);
   });
 
+  it('rejects the administrative prefixes whose numbers several people share (NC, PP)', () => {
+    // HMRC NIM39110, "Administrative Numbers": reference numbers that look like NINOs but do not use
+    // valid prefixes. An NC number is a pension scheme's dummy: NC, six digits from the date of
+    // birth, then m or f; PP999999P is the pension schemes' placeholder. A feed that drops the
+    // suffix sends NC311258 for everyone born 31/12/58, as TN numbers were.
+    expect(validateNiNumber('NC311258')).toEqual({ ok: false, reason: 'ni-number-prefix' });
+    expect(validateNiNumber('PP999999')).toEqual({ ok: false, reason: 'ni-number-prefix' });
+    for (const dummy of ['NC311258M', 'PP999999P', 'nc 31 12 58', 'PP123456A']) {
+      expect(validateNiNumber(dummy).ok).toBe(false);
+    }
+    // Their letters are allowed elsewhere: only the pair is withheld.
+    expect(validateNiNumber('NA311258A').ok).toBe(true);
+    expect(validateNiNumber('CP999999A').ok).toBe(true);
+  });
+
   it('rejects bad shapes', () => {
     for (const bad of ['AB12345C', 'AB1234567C', 'AB123456E', 'A1123456C', 'AB12345CC', 'AB-123456-C']) {
       expect(validateNiNumber(bad)).toEqual({ ok: false, reason: 'ni-number-format' });
