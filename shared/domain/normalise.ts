@@ -9,9 +9,13 @@
 
 /**
  * Apostrophe look-alikes are removed before compatibility decomposition, because NFKD turns the
- * acute accent (U+00B4) into a space and a combining mark, which would split "O´BRIEN".
+ * acute accent (U+00B4) into a space and a combining mark, which would split "O´BRIEN"; Greek
+ * varia and oxia (U+1FEF, U+1FFD) are the grave and acute accent's canonical equivalents, so one
+ * spelling of a name is not split where the other is not. They are removed again after it: NFKD
+ * turns ŉ (U+0149) into an apostrophe and n, and that apostrophe would otherwise be removed only
+ * when the normalised name was normalised again (firstThree does).
  */
-const APOSTROPHES = /['\u2018\u2019\u201B\u0060\u00B4\u02BB\u02BC\u2032\uFF07]/g;
+const APOSTROPHES = /['\u2018\u2019\u201B\u0060\u00B4\u1FEF\u1FFD\u02BB\u02BC\u2032\uFF07]/g;
 const HYPHENS = /[-\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\uFE63\uFF0D]/g;
 /** Soft hyphen, zero-width space and joiner, BOM: invisible, so they separate nothing. */
 const INVISIBLE = /\p{Cf}/gu;
@@ -66,6 +70,7 @@ export function normaliseName(input: string): string {
     .replace(HYPHENS, ' ')
     .replace(INVISIBLE, '')
     .normalize('NFKD')
+    .replace(APOSTROPHES, '')
     .toUpperCase()
     .replace(OPTIONAL_MARKS, '$1')
     .replace(LOOSE_MARKS, '$1')

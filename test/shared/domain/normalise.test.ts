@@ -85,6 +85,26 @@ describe('normaliseName', () => {
     );
   });
 
+  it('is idempotent, and gives canonically equivalent spellings one form, for every character', () => {
+    // Random strings rarely hit the characters that matter: ŉ decomposes (NFKD) to an apostrophe
+    // and n; Greek varia and oxia (U+1FEF, U+1FFD) are canonically the grave and acute accents,
+    // which are apostrophes here. Every code point, between letters as it would stand in a name.
+    const failures: string[] = [];
+    for (let cp = 0x20; cp <= 0x2ffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const name = `O${String.fromCodePoint(cp)}Brien`;
+      const once = normaliseName(name);
+      if (
+        normaliseName(once) !== once ||
+        normaliseName(name.normalize('NFC')) !== once ||
+        normaliseName(name.normalize('NFD')) !== once
+      ) {
+        failures.push(`U+${cp.toString(16).toUpperCase().padStart(4, '0')}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
   it('only ever returns single-spaced, trimmed, upper-case text', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 24 }), (s) => {
