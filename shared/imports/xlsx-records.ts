@@ -147,15 +147,53 @@ function decodeExcelJsTextOnce(): void {
   decodingOnce = true;
 }
 
+let readingDate1904 = false;
+
+/** An xsd:boolean's true (ECMA-376's ST_OnOff is wider, but date1904 is an xsd:boolean). */
+const XSD_TRUE = /^\s*(?:1|true)\s*$/;
+
+/**
+ * Makes exceljs read a workbook's date system as written in any form xsd:boolean allows.
+ * `<workbookPr date1904>` is an xsd:boolean: Excel writes `1`, LibreOffice `true` (and
+ * `false` for the 1900 system). exceljs compares it with `'1'` alone (lib/xlsx/xform/book/
+ * workbook-properties-xform.js, 4.4.0), so a 1904 workbook saved by LibreOffice — one begun in
+ * Excel for Mac, whose day serials count from 1904-01-01 — had every date cell read in the
+ * 1900 system: 4 years and a day early (found by a review). Installed on the module instance
+ * exceljs's workbook reader requires, by {@link useTempDirForThisThread}, once per thread.
+ */
+function readDate1904AsXsdBoolean(): void {
+  if (readingDate1904) return;
+  const excelJs = createRequire(import.meta.url).resolve('exceljs');
+  const xform = createRequire(join(dirname(excelJs), 'lib/xlsx/xform/book/workbook-xform.js'))(
+    './workbook-properties-xform',
+  ) as { prototype?: { parseOpen?: unknown } } | undefined;
+  const parseOpen = xform?.prototype?.parseOpen;
+  // Fail closed: an exceljs that reads workbookPr otherwise must be looked at first.
+  if (xform?.prototype === undefined || typeof parseOpen !== 'function')
+    throw new Error('exceljs workbook properties cannot be followed');
+  type Node = { name?: unknown; attributes?: Record<string, unknown> };
+  xform.prototype.parseOpen = function parseWorkbookPr(this: { model?: { date1904?: boolean } }, node: Node) {
+    const opened = (parseOpen as (this: unknown, node: Node) => unknown).call(this, node);
+    if (node.name === 'workbookPr' && this.model !== undefined) {
+      const date1904 = node.attributes?.date1904;
+      this.model.date1904 = typeof date1904 === 'string' && XSD_TRUE.test(date1904);
+    }
+    return opened;
+  };
+  readingDate1904 = true;
+}
+
 /**
  * Puts every temporary file exceljs makes in this thread in `dir` (a private directory its
- * owner removes), and makes exceljs decode text once ({@link decodeExcelJsTextOnce}). Only for a thread that runs nothing else, the row worker; {@link xlsxRecords}
+ * owner removes), and makes exceljs decode text once ({@link decodeExcelJsTextOnce}) and read
+ * the 1904 date system however it is spelt ({@link readDate1904AsXsdBoolean}). Only for a thread that runs nothing else, the row worker; {@link xlsxRecords}
  * refuses to read on a thread that has not been given one.
  */
 export function useTempDirForThisThread(dir: string): void {
   threadTempDir = dir;
   watchExcelJsTempFiles();
   decodeExcelJsTextOnce();
+  readDate1904AsXsdBoolean();
 }
 
 /** Removes the copies of a read's worksheets: emptied first, then unlinked, with tmp's descriptor closed. */

@@ -180,6 +180,29 @@ describe('XLSX cells read as the partner sees them', () => {
     const records = await read(file);
     expect(records.map((r) => r.cells)).toEqual([['dateOfBirth'], ['1900-01-01'], ['1900-02-28'], ['1900-03-01']]);
   });
+
+  it('reads the dates of a workbook in the 1904 date system however its date1904 is spelt, "1" or "true"', async () => {
+    // A workbook begun in Excel for Mac counts days from 1904-01-01: serial 0 is 01/01/1904 and
+    // 40000 is 07/07/2013. date1904 is an xsd:boolean; LibreOffice writes it "true", Excel "1".
+    const sheet =
+      '<row r="1"><c r="A1" t="s"><v>0</v></c></row>' +
+      '<row r="2"><c r="A2" s="1"><v>0</v></c></row><row r="3"><c r="A3" s="1"><v>40000.75</v></c></row>';
+    for (const date1904 of ['1', 'true', ' true ']) {
+      const file = await buildZip(
+        parts({ workbookPr: `<workbookPr date1904="${date1904}"/>`, shared: '<si><t>dateOfBirth</t></si>', sheet }),
+      );
+      expect(
+        (await read(file)).map((r) => r.cells),
+        `date1904="${date1904}"`,
+      ).toEqual([['dateOfBirth'], ['1904-01-01'], ['2013-07-07']]);
+    }
+    for (const date1904 of ['0', 'false']) {
+      const file = await buildZip(
+        parts({ workbookPr: `<workbookPr date1904="${date1904}"/>`, shared: '<si><t>dateOfBirth</t></si>', sheet }),
+      );
+      expect((await read(file)).map((r) => r.cells[0])[2], `date1904="${date1904}"`).toBe('2009-07-06');
+    }
+  });
 });
 
 describe('worksheets whose writer left out the references (r), which ECMA-376 makes optional', () => {
