@@ -58,6 +58,13 @@ export const FILE_REASONS = [
    * workbook again from Excel, or sending CSV, mends it.
    */
   'xlsx-inline-rich-text',
+  /**
+   * A part exceljs reads (worksheet, shared strings, workbook, styles) binds SpreadsheetML's
+   * namespace to a prefix (`<x:row>`, as the Open XML SDK writes the elements it adds), which
+   * exceljs does not read: such rows were dropped and such shared strings skipped, unseen.
+   * Saving the workbook again from Excel, or sending CSV, mends it (worksheet-scan.ts).
+   */
+  'xlsx-prefixed-xml',
   /** A row's number is not above the row's before it (`at.row`: the first such row). */
   'xlsx-row-order',
   /**

@@ -126,3 +126,74 @@ function isDateCellType(window: Buffer, p: number, fromStart: boolean): boolean 
   if (lt < gt) return false;
   return window[lt + 1] === LETTER_C && isSpace(window[lt + 2]);
 }
+
+/** SpreadsheetML's main namespace, transitional (what Excel writes) and strict. */
+const MAIN_NAMESPACES = [
+  Buffer.from('http://schemas.openxmlformats.org/spreadsheetml/2006/main'),
+  Buffer.from('http://purl.oclc.org/ooxml/spreadsheetml/main'),
+];
+const XMLNS_COLON = Buffer.from('xmlns:');
+/** Bytes kept from before each chunk: the longest namespace, and the `xmlns:prefix = "` before it. */
+const PREFIX_LOOKBACK = 512;
+
+/**
+ * Looks through a part exceljs parses (worksheet, shared strings, workbook, styles), as it is
+ * inflated, for SpreadsheetML's main namespace bound to a prefix (`xmlns:x="…/main"`), which
+ * exceljs cannot read: it matches element names as written (`row`, `c`, `si`), so `<x:row>` is
+ * no row to it. Excel writes the namespace as the default one; the Open XML SDK writes the
+ * elements it makes as `x:row`, `x:c`, `x:si` — so a workbook filled from a template by it had the
+ * rows it appended dropped unseen, and the shared strings it appended skipped, every later index
+ * then reading another string, someone else's name (found by a review). Other namespaces bound
+ * to prefixes (`x14ac:`, `mc:`), as Excel writes them, are no concern: exceljs reads nothing of
+ * theirs. Only the declaration is looked for, not the elements that use it, so scoping (a prefix
+ * bound on one element only) does not matter.
+ */
+export class PrefixedSpreadsheetMlScan {
+  private tail: Buffer = Buffer.alloc(0);
+
+  /** Looks at the next chunk of the part; whether the main namespace has been bound to a prefix. */
+  push(chunk: Buffer): boolean {
+    const window = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk]);
+    const searched = this.tail.length;
+    let found = false;
+    for (const namespace of MAIN_NAMESPACES) {
+      // Where the namespace could first end past what was searched before.
+      let p = window.indexOf(namespace, Math.max(0, searched - namespace.length + 1));
+      for (; p !== -1 && !found; p = window.indexOf(namespace, p + 1)) found = boundToPrefix(window, p);
+    }
+    const keep = Math.min(window.length, PREFIX_LOOKBACK);
+    // A copy: a view would keep the whole chunk alive.
+    this.tail = Buffer.from(window.subarray(window.length - keep));
+    return found;
+  }
+}
+
+/** Whether the namespace at `p` is the value of an `xmlns:prefix` attribute: `xmlns:x = "` before it. */
+function boundToPrefix(window: Buffer, p: number): boolean {
+  let i = p - 1;
+  if (window[i] !== 0x22 && window[i] !== 0x27) return false;
+  i--;
+  while (isSpace(window[i])) i--;
+  if (window[i] !== 0x3d) return false;
+  i--;
+  while (isSpace(window[i])) i--;
+  const nameEnd = i;
+  while (i >= 0 && isNameByte(window[i])) i--;
+  if (i === nameEnd) return false;
+  const start = i + 1 - XMLNS_COLON.length;
+  return start >= 0 && window.subarray(start, i + 1).equals(XMLNS_COLON);
+}
+
+/** A byte of an XML name other than `:` (any byte of a multi-byte UTF-8 character counts). */
+function isNameByte(b: number | undefined): boolean {
+  if (b === undefined) return false;
+  return (
+    (b >= 0x30 && b <= 0x39) ||
+    (b >= 0x41 && b <= 0x5a) ||
+    (b >= 0x61 && b <= 0x7a) ||
+    b === 0x2d ||
+    b === 0x2e ||
+    b === 0x5f ||
+    b >= 0x80
+  );
+}

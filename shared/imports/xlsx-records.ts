@@ -13,8 +13,8 @@ import {
 import { CellReferenceFiller } from './cell-references.js';
 import { PhoneticRunFilter } from './phonetic-runs.js';
 import { FileRejection, type RowReason } from './reasons.js';
-import { WorksheetScan } from './worksheet-scan.js';
-import { SHARED_STRINGS_ENTRY, WORKSHEET_ENTRY, type ZipEntry, type ZipLimits } from './zip-directory.js';
+import { PrefixedSpreadsheetMlScan, WorksheetScan } from './worksheet-scan.js';
+import { PARSED_PARTS, SHARED_STRINGS_ENTRY, WORKSHEET_ENTRY, type ZipEntry, type ZipLimits } from './zip-directory.js';
 
 /**
  * Records of a one-sheet XLSX, streamed with exceljs's WorkbookReader (the workbook is never
@@ -414,6 +414,10 @@ function countEntry(entry: EntryStream, guard: Guard, stop: (err: FileRejection)
   }) as typeof entry.end;
   // Every byte of the worksheet passes here first, before exceljs parses it or copies it.
   const scan = WORKSHEET_ENTRY.test(name) ? new WorksheetScan() : undefined;
+  const prefixes =
+    scan !== undefined || name === SHARED_STRINGS_ENTRY || PARSED_PARTS.has(name)
+      ? new PrefixedSpreadsheetMlScan()
+      : undefined;
   const references = scan === undefined ? undefined : new CellReferenceFiller();
   const phonetic = name === SHARED_STRINGS_ENTRY ? new PhoneticRunFilter() : undefined;
   const write = entry.write.bind(entry) as (chunk: Buffer, ...rest: unknown[]) => boolean;
@@ -424,6 +428,10 @@ function countEntry(entry: EntryStream, guard: Guard, stop: (err: FileRejection)
     crc = crc32(chunk, crc);
     if (count > listed.uncompressedSize || guard.total > guard.limits.maxUncompressedBytes) {
       stop(new FileRejection('xlsx-uncompressed-too-large'));
+      return true;
+    }
+    if (prefixes?.push(chunk) === true) {
+      stop(new FileRejection('xlsx-prefixed-xml'));
       return true;
     }
     const misread = scan?.push(chunk);

@@ -10,6 +10,7 @@ import { useTempDirForThisThread, xlsxRecords } from '../../../shared/imports/xl
 import { DEFAULT_ZIP_LIMITS, readZipDirectory } from '../../../shared/imports/zip-directory.js';
 import { CellReferenceFiller } from '../../../shared/imports/cell-references.js';
 import { PhoneticRunFilter } from '../../../shared/imports/phonetic-runs.js';
+import { PrefixedSpreadsheetMlScan } from '../../../shared/imports/worksheet-scan.js';
 import { buildZip, type ZipSource } from './zip-builder.js';
 
 /**
@@ -201,6 +202,65 @@ describe('XLSX cells read as the partner sees them', () => {
         parts({ workbookPr: `<workbookPr date1904="${date1904}"/>`, shared: '<si><t>dateOfBirth</t></si>', sheet }),
       );
       expect((await read(file)).map((r) => r.cells[0])[2], `date1904="${date1904}"`).toBe('2009-07-06');
+    }
+  });
+});
+
+describe('SpreadsheetML written with a namespace prefix, which exceljs does not read', () => {
+  beforeAll(() => {
+    useTempDirForThisThread(mkdtempSync(join(tmpdir(), 'xlsx-prefixed-')));
+  });
+  const MAIN = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
+  const reasonOf = (file: Buffer) =>
+    read(file).then(
+      () => 'read',
+      (err: unknown) => (err as { reason?: unknown }).reason,
+    );
+
+  it('refuses rows a writer appended with a prefix to a template sheet, rather than drop them unseen', async () => {
+    // The Open XML SDK writes the elements it adds as x:row, x:c, x:v: exceljs skips them.
+    const sheet =
+      '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row>' +
+      `<x:row r="3" xmlns:x="${MAIN}"><x:c r="A3" t="s"><x:v>2</x:v></x:c></x:row>`;
+    const file = await buildZip(
+      parts({ sheet, shared: '<si><t>lastName</t></si><si><t>Lee</t></si><si><t>Ng</t></si>' }),
+    );
+    expect(await reasonOf(file)).toBe('xlsx-prefixed-xml');
+  });
+
+  it('refuses shared strings of which some are prefixed, rather than read every later cell as another string', async () => {
+    // exceljs skips the x:si, so index 1 read the third string and index 2 nothing.
+    const shared = `<si><t>lastName</t></si><x:si xmlns:x='${MAIN}'><x:t>Lee</x:t></x:si><si><t>Ng</t></si>`;
+    const sheet = [0, 1, 2].map((i) => `<row r="${i + 1}"><c r="A${i + 1}" t="s"><v>${i}</v></c></row>`).join('');
+    expect(await reasonOf(await buildZip(parts({ sheet, shared })))).toBe('xlsx-prefixed-xml');
+  });
+
+  it('still reads a workbook whose parts bind other namespaces to prefixes, as Excel writes them', async () => {
+    const sheet =
+      '<row r="1" x14ac:dyDescent="0.25" xmlns:x14ac="http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac">' +
+      '<c r="A1" t="s"><v>0</v></c></row>';
+    expect(await reasonOf(await buildZip(parts({ sheet, shared: '<si><t>lastName</t></si>' })))).toBe('read');
+  });
+});
+
+describe('PrefixedSpreadsheetMlScan', () => {
+  const MAIN = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
+  const found = (xml: string, size: number) => {
+    const scan = new PrefixedSpreadsheetMlScan();
+    const bytes = Buffer.from(xml, 'utf8');
+    let seen = false;
+    for (let at = 0; at < bytes.length; at += size) seen = scan.push(bytes.subarray(at, at + size)) || seen;
+    return seen;
+  };
+
+  it('finds the main namespace bound to a prefix however the chunks split it, and nothing else', () => {
+    const bound = `<worksheet xmlns="${MAIN}"><sheetData><x:row xmlns:x = '${MAIN}' r="2"/></sheetData></worksheet>`;
+    const unbound = `<worksheet xmlns="${MAIN}" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheetData/></worksheet>`;
+    const strict = '<x:sst xmlns:x="http://purl.oclc.org/ooxml/spreadsheetml/main"/>';
+    for (let size = 1; size <= bound.length; size++) {
+      expect(found(bound, size), `chunks of ${size}`).toBe(true);
+      expect(found(unbound, size), `chunks of ${size}`).toBe(false);
+      expect(found(strict, size), `chunks of ${size}`).toBe(true);
     }
   });
 });
