@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { ConfigurationError, loadConfig } from '../shared/config.js';
 import { startAzurite, type RunningAzurite } from './azurite.js';
 import { startLocalHost, type LocalHost } from './local-host.js';
-import { loadLocalSettings } from './settings.js';
+import { forgetRunningAzurite, loadLocalSettings, recordRunningAzurite } from './settings.js';
 import { seedDemoIfEmpty } from '../shared/synthetic/extracts/demo-seed.js';
 
 const DEVELOPMENT_STORAGE = 'UseDevelopmentStorage=true';
@@ -29,7 +29,12 @@ async function main(): Promise<void> {
     const port = Number(process.env.AZURITE_BLOB_PORT ?? 10000);
     azurite = await startAzurite({ port, location: resolve('.lintel/azurite') });
     settings = { ...settings, AzureWebJobsStorage: azurite.connectionString };
+    // The scripts (seed, import, audit, relink, curate) read this port, so they reach this
+    // Azurite without being given AZURITE_BLOB_PORT too (local/settings.ts).
+    recordRunningAzurite(port);
     log(`Azurite blob service on http://127.0.0.1:${port} (pid ${azurite.pid})`);
+  } else {
+    forgetRunningAzurite();
   }
 
   let host: LocalHost | undefined;
@@ -40,6 +45,7 @@ async function main(): Promise<void> {
     log('stopping…');
     await host?.stop().catch(() => undefined);
     await azurite?.stop().catch(() => undefined);
+    if (azurite) forgetRunningAzurite();
     process.exit(code);
   };
   process.on('SIGINT', () => void stop(0));

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { azuriteConnectionString, portInUse } from './azurite.js';
 
@@ -42,14 +42,71 @@ export function loadLocalSettings(directory = process.cwd(), env: NodeJS.Process
 }
 
 /**
- * For a script run beside `npm start`: `UseDevelopmentStorage=true` means the Azurite it
- * started, which is on `AZURITE_BLOB_PORT` when that is set (the storage SDK alone would go to
- * port 10000). Call after {@link loadLocalSettings}.
+ * Where `npm start` notes the blob port of the Azurite it started, with its own pid, for the
+ * scripts beside it. Without it a script run in another shell, without the `AZURITE_BLOB_PORT`
+ * that `npm start` was given, went to port 10000 — on a machine where another Azurite holds
+ * 10000 (the very reason to move it), that one: `npm run seed` "uploaded" extracts that no host
+ * imports, `npm run import` waited out its timeout, and `npm run audit -- checkpoint` anchored
+ * this store's checkpoints in another's `audit-anchors` (found by following the README on a
+ * machine shared with other checkouts).
  */
-export function useRunningAzurite(env: NodeJS.ProcessEnv = process.env): void {
-  if (env.AzureWebJobsStorage?.trim() === 'UseDevelopmentStorage=true' && env.AZURITE_BLOB_PORT !== undefined) {
-    env.AzureWebJobsStorage = azuriteConnectionString(Number(env.AZURITE_BLOB_PORT));
+export const RUNNING_AZURITE_FILE = '.lintel/azurite.json';
+
+const runningAzuriteSchema = z.object({ blobPort: z.number().int().positive(), pid: z.number().int().positive() });
+
+/** Note the Azurite `npm start` runs (see {@link RUNNING_AZURITE_FILE}). */
+export function recordRunningAzurite(blobPort: number, directory = process.cwd(), pid = process.pid): void {
+  const file = resolve(directory, RUNNING_AZURITE_FILE);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify({ blobPort, pid })}\n`);
+}
+
+/** Remove the note, as `npm start` stops (or starts without an Azurite of its own). */
+export function forgetRunningAzurite(directory = process.cwd()): void {
+  rmSync(resolve(directory, RUNNING_AZURITE_FILE), { force: true });
+}
+
+/**
+ * The port `npm start` noted, while the host that noted it lives; a note left by a host that
+ * was killed outright (SIGKILL) names nobody's Azurite and is passed over.
+ */
+function recordedAzuritePort(directory: string): number | undefined {
+  let note: unknown;
+  try {
+    note = JSON.parse(readFileSync(resolve(directory, RUNNING_AZURITE_FILE), 'utf8'));
+  } catch {
+    return undefined;
   }
+  const parsed = runningAzuriteSchema.safeParse(note);
+  if (!parsed.success) return undefined;
+  try {
+    process.kill(parsed.data.pid, 0);
+  } catch (err) {
+    // EPERM: alive, but another user's process.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  return parsed.data.blobPort;
+}
+
+/**
+ * The blob port of the Azurite `UseDevelopmentStorage=true` means for a script beside
+ * `npm start`: `AZURITE_BLOB_PORT` when set, else the port the running `npm start` noted, else
+ * the SDK's 10000.
+ */
+export function localAzuritePort(env: NodeJS.ProcessEnv = process.env, directory = process.cwd()): number {
+  if (env.AZURITE_BLOB_PORT !== undefined) return Number(env.AZURITE_BLOB_PORT);
+  return recordedAzuritePort(directory) ?? 10000;
+}
+
+/**
+ * For a script run beside `npm start`: `UseDevelopmentStorage=true` means the Azurite it
+ * started ({@link localAzuritePort}; the storage SDK alone would go to port 10000). Call after
+ * {@link loadLocalSettings}.
+ */
+export function useRunningAzurite(env: NodeJS.ProcessEnv = process.env, directory = process.cwd()): void {
+  if (env.AzureWebJobsStorage?.trim() !== 'UseDevelopmentStorage=true') return;
+  const port = localAzuritePort(env, directory);
+  if (env.AZURITE_BLOB_PORT !== undefined || port !== 10000) env.AzureWebJobsStorage = azuriteConnectionString(port);
 }
 
 /**
@@ -65,11 +122,15 @@ export class LocalStackNotRunningError extends Error {
 
 /**
  * The port of the Azurite `UseDevelopmentStorage=true` means for a script beside `npm start`
- * (`AZURITE_BLOB_PORT`, else the SDK's 10000). Throws at once when nothing listens there, where
- * the storage SDK would retry for some 18 s before saying so (found by a review of the CLIs).
+ * ({@link localAzuritePort}). Throws at once when nothing listens there, where the storage SDK
+ * would retry for some 18 s before saying so (found by a review of the CLIs).
  */
-export async function runningAzuritePort(env: NodeJS.ProcessEnv = process.env, hint?: string): Promise<number> {
-  const port = Number(env.AZURITE_BLOB_PORT ?? 10000);
+export async function runningAzuritePort(
+  env: NodeJS.ProcessEnv = process.env,
+  hint?: string,
+  directory = process.cwd(),
+): Promise<number> {
+  const port = localAzuritePort(env, directory);
   if (!(await portInUse(port))) throw new LocalStackNotRunningError(port, hint);
   return port;
 }
@@ -78,7 +139,11 @@ export async function runningAzuritePort(env: NodeJS.ProcessEnv = process.env, h
  * {@link useRunningAzurite}, for a script that cannot do anything without storage: throws at once
  * when that Azurite is not running ({@link runningAzuritePort}).
  */
-export async function requireRunningAzurite(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  if (env.AzureWebJobsStorage?.trim() === 'UseDevelopmentStorage=true') await runningAzuritePort(env);
-  useRunningAzurite(env);
+export async function requireRunningAzurite(
+  env: NodeJS.ProcessEnv = process.env,
+  directory = process.cwd(),
+): Promise<void> {
+  if (env.AzureWebJobsStorage?.trim() === 'UseDevelopmentStorage=true')
+    await runningAzuritePort(env, undefined, directory);
+  useRunningAzurite(env, directory);
 }

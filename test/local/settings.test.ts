@@ -1,25 +1,70 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadLocalSettings, useRunningAzurite } from '../../local/settings.js';
+import { loadLocalSettings, requireRunningAzurite, useRunningAzurite } from '../../local/settings.js';
 
 describe('local settings for the scripts beside npm start', () => {
   it('points UseDevelopmentStorage at the Azurite npm start runs on AZURITE_BLOB_PORT, and nothing else', () => {
+    // A checkout without a running npm start (this one may have one).
+    const checkout = mkdtempSync(join(tmpdir(), 'lintel-no-host-'));
     const moved: NodeJS.ProcessEnv = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURITE_BLOB_PORT: '10002' };
-    useRunningAzurite(moved);
+    useRunningAzurite(moved, checkout);
     expect(moved.AzureWebJobsStorage).toContain('BlobEndpoint=http://127.0.0.1:10002/devstoreaccount1;');
 
     const usual: NodeJS.ProcessEnv = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
-    useRunningAzurite(usual);
+    useRunningAzurite(usual, checkout);
     expect(usual.AzureWebJobsStorage).toBe('UseDevelopmentStorage=true');
 
     const remote: NodeJS.ProcessEnv = {
       AzureWebJobsStorage: 'DefaultEndpointsProtocol=https;AccountName=x',
       AZURITE_BLOB_PORT: '10002',
     };
-    useRunningAzurite(remote);
+    useRunningAzurite(remote, checkout);
     expect(remote.AzureWebJobsStorage).toBe('DefaultEndpointsProtocol=https;AccountName=x');
+  });
+
+  // A newcomer whose port 10000 is taken follows npm start's hint and runs
+  // `AZURITE_BLOB_PORT=10100 npm start`, then `npm run seed` in another shell: the scripts must
+  // reach that Azurite, not whatever holds 10000.
+  it('points the scripts at the Azurite the running npm start noted, without AZURITE_BLOB_PORT', async () => {
+    const checkout = mkdtempSync(join(tmpdir(), 'lintel-running-azurite-'));
+    const blob = await new Promise<Server>((resolveServer) => {
+      const server = createServer().listen(0, '127.0.0.1', () => resolveServer(server));
+    });
+    const port = (blob.address() as { port: number }).port;
+    // What npm start writes while it runs (local/host.ts).
+    const note = (pid: number) => {
+      mkdirSync(join(checkout, '.lintel'), { recursive: true });
+      writeFileSync(join(checkout, '.lintel/azurite.json'), JSON.stringify({ blobPort: port, pid }));
+    };
+    try {
+      note(process.pid);
+
+      const script: NodeJS.ProcessEnv = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
+      await requireRunningAzurite(script, checkout);
+      expect(script.AzureWebJobsStorage).toContain(`BlobEndpoint=http://127.0.0.1:${port}/devstoreaccount1;`);
+
+      const told: NodeJS.ProcessEnv = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURITE_BLOB_PORT: '10002' };
+      useRunningAzurite(told, checkout);
+      expect(told.AzureWebJobsStorage, 'AZURITE_BLOB_PORT set in the shell wins').toContain('127.0.0.1:10002/');
+
+      // A note left by a host killed outright names no running Azurite.
+      const gone = spawnSync(process.execPath, ['-e', '']).pid;
+      note(gone);
+      const stale: NodeJS.ProcessEnv = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
+      useRunningAzurite(stale, checkout);
+      expect(stale.AzureWebJobsStorage).toBe('UseDevelopmentStorage=true');
+
+      rmSync(join(checkout, '.lintel/azurite.json'));
+      const stopped: NodeJS.ProcessEnv = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
+      useRunningAzurite(stopped, checkout);
+      expect(stopped.AzureWebJobsStorage).toBe('UseDevelopmentStorage=true');
+    } finally {
+      blob.close();
+    }
   });
 
   it('reads local.settings.json whole, without the example, once it exists; the shell wins', () => {
