@@ -34,7 +34,7 @@
  *
  * Prints one line starting "OK" and exits 0 when the proof holds, or one line starting
  * "FAILED" and exits 1 when it does not (including malformed input). Exit 2 means the
- * command itself was used wrongly.
+ * command itself was used wrongly; --help (or -h) prints the usage line and exits 0.
  */
 import { createHash, createPublicKey, timingSafeEqual, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -267,11 +267,17 @@ function verifyConsistencyDocument(doc, publicKey) {
   };
 }
 
+const USAGE = 'usage: node verify-proof.mjs inclusion|consistency proof.json [--public-key key.pem]\n';
+
 function main(argv) {
+  if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const [kind, file, option, keyFile] = argv;
   const withKey = argv.length === 4 && option === '--public-key';
   if ((kind !== 'inclusion' && kind !== 'consistency') || file === undefined || !(argv.length === 2 || withKey)) {
-    process.stderr.write('usage: node verify-proof.mjs inclusion|consistency proof.json [--public-key key.pem]\n');
+    process.stderr.write(USAGE);
     return 2;
   }
   let publicKey;

@@ -166,6 +166,15 @@ describe('verify-proof.mjs usage', () => {
     expect(result.stderr).toMatch(/usage/);
   });
 
+  // As every `npm run` script does (README): a partner who asks for help is not told off.
+  it('answers --help and -h with its usage on stdout, exit 0', () => {
+    for (const flag of ['--help', '-h']) {
+      const result = spawnSync(process.execPath, [SCRIPT, flag], { encoding: 'utf8' });
+      expect(result.status, flag).toBe(0);
+      expect(result.stdout, flag).toMatch(/^usage: node verify-proof\.mjs inclusion\|consistency proof\.json/);
+    }
+  });
+
   it('runs alone, copied into an empty folder, as a partner would run it', () => {
     // Outside the repository, no node_modules is within reach of the copy: an import of any
     // package would fail to resolve here.
