@@ -51,6 +51,14 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
   process.on('SIGHUP', () => void stop(0));
+  // npm runs this under `sh -c` and hands its own SIGTERM (an IDE's stop button, `kill $!` after
+  // `npm start &`) to that shell, which dies without passing it on: the host and its Azurite
+  // went on holding their ports, and the next `npm start` refused to start. A host whose parent
+  // is gone has nobody to stop it with Ctrl-C, so it stops itself.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void stop(0);
+  }, 1000).unref();
 
   const port = Number(process.env.LINTEL_HOST_PORT ?? 7071);
   try {

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { portInUse } from '../../local/azurite.js';
 import { freePort } from '../../local/free-port.js';
 
 /** Start the real `npm start` entry point (through tsx, so no build is needed) in an empty folder. */
@@ -75,5 +76,62 @@ describe('npm start beside the scripts', () => {
     }
     expect(await exited).toBe(0);
     expect(existsSync(note), 'the note outlived the host').toBe(false);
+  }, 90_000);
+});
+
+describe('npm start stopped through npm', () => {
+  // `npm start` runs the host under `sh -c`; killing npm (an IDE's stop button, `kill $!` after
+  // `npm start &`) sends SIGTERM to that shell, which dies without passing it on. The host and
+  // its Azurite went on, holding 7071 and 10000, and the next `npm start` refused to start.
+  it('stops the host and its Azurite when the shell that ran it is gone', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'lintel-startup-'));
+    symlinkSync(join(import.meta.dirname, '../../node_modules'), join(cwd, 'node_modules'));
+    const blobPort = await freePort();
+    const hostCommand = [
+      process.execPath,
+      '--import',
+      import.meta.resolve('tsx'),
+      join(import.meta.dirname, '../../local/host.ts'),
+    ]
+      .map((word) => `'${word}'`)
+      .join(' ');
+    // `; true` keeps sh from replacing itself with node, as npm's script shell does not.
+    const shell = spawn('sh', ['-c', `${hostCommand}; true`], {
+      cwd,
+      env: {
+        PATH: process.env.PATH ?? '',
+        AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+        AZURITE_BLOB_PORT: String(blobPort),
+        LINTEL_HOST_PORT: String(await freePort()),
+        LINTEL_DEMO_SEED: 'off',
+        AGREEMENTS_DIR: join(import.meta.dirname, '../../agreements'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    shell.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await new Promise<void>((resolveListening, reject) => {
+      shell.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('listening on')) resolveListening();
+      });
+      shell.once('exit', () => reject(new Error(`the host exited during start-up: ${output}`)));
+    });
+    const hostPid = (JSON.parse(readFileSync(join(cwd, '.lintel/azurite.json'), 'utf8')) as { pid: number }).pid;
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    shell.kill('SIGTERM');
+    const deadline = Date.now() + 15_000;
+    while (alive(hostPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const hostLived = alive(hostPid);
+    if (hostLived) process.kill(hostPid, 'SIGINT');
+    expect(hostLived, 'the host outlived the shell that ran it').toBe(false);
+    expect(await portInUse(blobPort), 'its Azurite outlived it').toBe(false);
   }, 90_000);
 });
