@@ -68,6 +68,12 @@ export async function startAzurite(options: {
     stderr = (stderr + chunk.toString()).slice(-2000);
   });
   const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  // However this process ends (an uncaught error, process.exit before stop()), Azurite goes
+  // with it rather than holding its port under init. Nothing asynchronous can run on 'exit',
+  // so it is only told: SIGINT lets it save its state and stop on its own.
+  const stopWithUs = () => child.kill('SIGINT');
+  process.once('exit', stopWithUs);
+  void exited.then(() => process.off('exit', stopWithUs));
 
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
   while (!(await portInUse(options.port))) {

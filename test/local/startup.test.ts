@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { portInUse } from '../../local/azurite.js';
 import { freePort } from '../../local/free-port.js';
@@ -133,5 +134,35 @@ describe('npm start stopped through npm', () => {
     if (hostLived) process.kill(hostPid, 'SIGINT');
     expect(hostLived, 'the host outlived the shell that ran it').toBe(false);
     expect(await portInUse(blobPort), 'its Azurite outlived it').toBe(false);
+  }, 90_000);
+});
+
+describe('a host that fails outright', () => {
+  // Seen while testing the host from source in a folder without node_modules: a worker thread's
+  // uncaught error ended the host, and its Azurite child went on under init, port held.
+  it('takes its Azurite with it', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'lintel-startup-'));
+    const blobPort = await freePort();
+    const azuriteModule = pathToFileURL(join(import.meta.dirname, '../../local/azurite.ts')).href;
+    const crash = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        import.meta.resolve('tsx'),
+        '--input-type=module',
+        '-e',
+        `const { startAzurite } = await import(${JSON.stringify(azuriteModule)});
+         await startAzurite({ port: ${blobPort}, location: ${JSON.stringify(join(cwd, 'azurite'))} });
+         setTimeout(() => { throw new Error('failed outright'); }, 10);`,
+      ],
+      { cwd, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(crash.stderr).toContain('failed outright');
+    let free = false;
+    for (const deadline = Date.now() + 10_000; !free && Date.now() < deadline;) {
+      free = !(await portInUse(blobPort));
+      if (!free) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(free, 'its Azurite outlived it').toBe(true);
   }, 90_000);
 });
