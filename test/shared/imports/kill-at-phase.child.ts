@@ -43,7 +43,7 @@ const outcome = await importExtract(
     secrets: new LocalSecretSource(env('KILL_SECRETS_PATH')),
     logger,
     accessLog: new AccessLog(store, logger),
-    maxBadRowShare: 0.05,
+    maxBadRowShare: Number(process.env.KILL_MAX_BAD_ROW_SHARE ?? 0.05),
     containers: JSON.parse(env('KILL_CONTAINERS')) as { incoming: string; processed: string; rejected: string },
     hooks: { phases: new KillingClock() },
   },

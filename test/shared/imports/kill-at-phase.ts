@@ -7,9 +7,15 @@ import { AGREEMENTS_DIR, type ImportHarness } from './import-harness.js';
 /**
  * Imports `blobName` into the harness's store in a child process (kill-at-phase.child.ts) that
  * SIGKILLs itself when the import first ends `phase`: a crash no finally block or rollback
- * handler sees. Fails the test unless the child died by that signal.
+ * handler sees. Fails the test unless the child died by that signal. The child rejects a file above
+ * `maxBadRowShare` bad rows (0.05, the default setting, unless the test's deliveries use another).
  */
-export async function killImportAtPhase(h: ImportHarness, phase: ImportPhase, blobName: string): Promise<void> {
+export async function killImportAtPhase(
+  h: ImportHarness,
+  phase: ImportPhase,
+  blobName: string,
+  options: { maxBadRowShare?: number } = {},
+): Promise<void> {
   const killed = await promisify(execFile)(
     process.execPath,
     ['--import', 'tsx', 'test/shared/imports/kill-at-phase.child.ts'],
@@ -23,6 +29,7 @@ export async function killImportAtPhase(h: ImportHarness, phase: ImportPhase, bl
         KILL_CONTAINERS: JSON.stringify(h.containers),
         KILL_BLOB_NAME: blobName,
         KILL_AT_PHASE: phase,
+        KILL_MAX_BAD_ROW_SHARE: String(options.maxBadRowShare ?? 0.05),
       },
     },
   ).then(
