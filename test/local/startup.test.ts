@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,16 +11,50 @@ import { freePort } from '../../local/free-port.js';
 /** Start the real `npm start` entry point (through tsx, so no build is needed) in an empty folder. */
 function startHost(env: Record<string, string>) {
   const cwd = mkdtempSync(join(tmpdir(), 'lintel-startup-'));
-  return spawnSync(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx'), join(import.meta.dirname, '../../local/host.ts')],
-    {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', ...env },
-      encoding: 'utf8',
-      timeout: 60_000,
-    },
-  );
+  return spawnSync(HOST_FROM_SOURCE[0]!, HOST_FROM_SOURCE.slice(1), {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
+/** The `npm start` entry point run from source (through tsx, so no build is needed). */
+const HOST_FROM_SOURCE = [
+  process.execPath,
+  '--import',
+  import.meta.resolve('tsx'),
+  join(import.meta.dirname, '../../local/host.ts'),
+];
+
+/** A folder to run the host in, and the settings of a host with an Azurite of its own on a free port. */
+async function hostFolder(): Promise<{ cwd: string; blobPort: number; env: Record<string, string> }> {
+  const cwd = mkdtempSync(join(tmpdir(), 'lintel-startup-'));
+  // Run from source, the store's worker threads import tsx by name from the working folder.
+  symlinkSync(join(import.meta.dirname, '../../node_modules'), join(cwd, 'node_modules'));
+  const blobPort = await freePort();
+  const env = {
+    PATH: process.env.PATH ?? '',
+    AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+    AZURITE_BLOB_PORT: String(blobPort),
+    LINTEL_HOST_PORT: String(await freePort()),
+    LINTEL_DEMO_SEED: 'off',
+    AGREEMENTS_DIR: join(import.meta.dirname, '../../agreements'),
+  };
+  return { cwd, blobPort, env };
+}
+
+/** Resolves once `child` (the host, or a shell running it) prints that it listens; rejects if it exits first. */
+function listening(child: ChildProcessByStdio<null, Readable, Readable>): Promise<void> {
+  let output = '';
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise<void>((resolveListening, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('listening on')) resolveListening();
+    });
+    child.once('exit', () => reject(new Error(`the host exited during start-up: ${output}`)));
+  });
 }
 
 describe('start-up with bad settings', () => {
@@ -39,36 +74,14 @@ describe('start-up with bad settings', () => {
 
 describe('npm start beside the scripts', () => {
   it('notes the port of the Azurite it started while it runs, and forgets it when stopped with Ctrl-C', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'lintel-startup-'));
-    // Run from source, the store's worker threads import tsx by name from the working folder.
-    symlinkSync(join(import.meta.dirname, '../../node_modules'), join(cwd, 'node_modules'));
-    const blobPort = await freePort();
-    const host = spawn(
-      process.execPath,
-      ['--import', import.meta.resolve('tsx'), join(import.meta.dirname, '../../local/host.ts')],
-      {
-        cwd,
-        env: {
-          PATH: process.env.PATH ?? '',
-          AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-          AZURITE_BLOB_PORT: String(blobPort),
-          LINTEL_HOST_PORT: String(await freePort()),
-          LINTEL_DEMO_SEED: 'off',
-          AGREEMENTS_DIR: join(import.meta.dirname, '../../agreements'),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const exited = new Promise<number | null>((resolveExit) => host.once('exit', (code) => resolveExit(code)));
-    let output = '';
-    host.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await new Promise<void>((resolveListening, reject) => {
-      host.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('listening on')) resolveListening();
-      });
-      void exited.then(() => reject(new Error(`the host exited during start-up: ${output}`)));
+    const { cwd, blobPort, env } = await hostFolder();
+    const host = spawn(HOST_FROM_SOURCE[0]!, HOST_FROM_SOURCE.slice(1), {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const exited = new Promise<number | null>((resolveExit) => host.once('exit', (code) => resolveExit(code)));
+    await listening(host);
     const note = join(cwd, '.lintel/azurite.json');
     try {
       expect(JSON.parse(readFileSync(note, 'utf8'))).toEqual({ blobPort, pid: host.pid });
@@ -85,39 +98,11 @@ describe('npm start stopped through npm', () => {
   // `npm start &`) sends SIGTERM to that shell, which dies without passing it on. The host and
   // its Azurite went on, holding 7071 and 10000, and the next `npm start` refused to start.
   it('stops the host and its Azurite when the shell that ran it is gone', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'lintel-startup-'));
-    symlinkSync(join(import.meta.dirname, '../../node_modules'), join(cwd, 'node_modules'));
-    const blobPort = await freePort();
-    const hostCommand = [
-      process.execPath,
-      '--import',
-      import.meta.resolve('tsx'),
-      join(import.meta.dirname, '../../local/host.ts'),
-    ]
-      .map((word) => `'${word}'`)
-      .join(' ');
+    const { cwd, blobPort, env } = await hostFolder();
+    const hostCommand = HOST_FROM_SOURCE.map((word) => `'${word}'`).join(' ');
     // `; true` keeps sh from replacing itself with node, as npm's script shell does not.
-    const shell = spawn('sh', ['-c', `${hostCommand}; true`], {
-      cwd,
-      env: {
-        PATH: process.env.PATH ?? '',
-        AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-        AZURITE_BLOB_PORT: String(blobPort),
-        LINTEL_HOST_PORT: String(await freePort()),
-        LINTEL_DEMO_SEED: 'off',
-        AGREEMENTS_DIR: join(import.meta.dirname, '../../agreements'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    shell.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await new Promise<void>((resolveListening, reject) => {
-      shell.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('listening on')) resolveListening();
-      });
-      shell.once('exit', () => reject(new Error(`the host exited during start-up: ${output}`)));
-    });
+    const shell = spawn('sh', ['-c', `${hostCommand}; true`], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    await listening(shell);
     const hostPid = (JSON.parse(readFileSync(join(cwd, '.lintel/azurite.json'), 'utf8')) as { pid: number }).pid;
     const alive = (pid: number) => {
       try {
