@@ -180,17 +180,32 @@ export class AnchorLog {
     return (await this.latestAnchored()).checkpoint;
   }
 
-  async latestAnchored(): Promise<{ checkpoint: Checkpoint | undefined; damaged: Omit<DamagedAnchorLine, 'after'>[] }> {
+  /**
+   * The last valid anchored checkpoint that `accept` takes, reading back only as far as that one,
+   * with the damaged lines and the checkpoints `accept` refused met on the way. The checkpointer
+   * accepts only a checkpoint signed by one of the log's own keys: the container takes appends
+   * from whoever may write to it, and a stranger's line taken for the log's head would stop the
+   * log being signed for good (a root the log never had is a rewrite to every later run).
+   */
+  async latestAnchored(accept: (checkpoint: Checkpoint) => boolean | Promise<boolean> = () => true): Promise<{
+    checkpoint: Checkpoint | undefined;
+    damaged: Omit<DamagedAnchorLine, 'after'>[];
+    refused: { blob: string; treeSize: number }[];
+  }> {
     const names = await this.blobNames();
     const damaged: Omit<DamagedAnchorLine, 'after'>[] = [];
+    const refused: { blob: string; treeSize: number }[] = [];
     for (let i = names.length - 1; i >= 0; i--) {
       const blob = names[i]!;
       const read = readCheckpointLines(await this.text(blob));
       damaged.push(...read.damaged.map(({ line, reason }) => ({ blob, line, reason })));
-      const last = read.checkpoints.at(-1);
-      if (last) return { checkpoint: last, damaged };
+      for (let k = read.checkpoints.length - 1; k >= 0; k--) {
+        const checkpoint = read.checkpoints[k]!;
+        if (await accept(checkpoint)) return { checkpoint, damaged, refused };
+        refused.push({ blob, treeSize: checkpoint.treeSize });
+      }
     }
-    return { checkpoint: undefined, damaged };
+    return { checkpoint: undefined, damaged, refused };
   }
 
   private async text(name: string): Promise<string> {

@@ -3,7 +3,7 @@ import type { Checkpoint } from './checkpoint.js';
 import { writeCheckpoint, type CheckpointOutcome } from './checkpointer.js';
 import { logSize, storedLeafHashes } from './leaf-stream.js';
 import { consistencyProof, inclusionProof, MerkleAccumulator, rootFromLeafHashes } from './merkle.js';
-import { publicKeysFor } from './signing-keys.js';
+import { checkpointsSignedByLogKeys, publicKeysFor } from './signing-keys.js';
 import { verifyAccessLog, type VerificationReport } from './verify-log.js';
 
 /** Verify the whole log against the anchored checkpoints (what `npm run audit -- verify` runs). */
@@ -17,11 +17,14 @@ export async function verifyLog(services: Services): Promise<VerificationReport>
 }
 
 /**
- * The anchored checkpoints a proof may be given against: the valid ones. A damaged line is
- * verify's to report; a proof against an intact signed checkpoint is as good beside it.
+ * The anchored checkpoints a proof may be given against: the valid ones signed by the log's own
+ * keys. A damaged line, or one signed by another key, is verify's to report; a proof against an
+ * intact signed checkpoint is as good beside it. Taken at its word, a stranger's line would be
+ * handed out as the signed statement a proof leads to, or, with a root the log never had, stop
+ * every proof (found by a review).
  */
 async function intactCheckpoints(services: Services): Promise<Checkpoint[]> {
-  return (await services.anchors.readAnchored()).checkpoints;
+  return checkpointsSignedByLogKeys(services.secrets, (await services.anchors.readAnchored()).checkpoints);
 }
 
 export function checkpointNow(services: Services): Promise<CheckpointOutcome> {

@@ -5,7 +5,7 @@ import type { AnchorLog } from './anchor-log.js';
 import { signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { firstUnsignedEntryAltered, rowsOutsideTheSequence, storedLeafHashes } from './leaf-stream.js';
 import { MerkleAccumulator } from './merkle.js';
-import { currentSigningKey } from './signing-keys.js';
+import { currentSigningKey, signedByLogKey } from './signing-keys.js';
 
 export interface CheckpointOutcome {
   checkpoint: Checkpoint | undefined;
@@ -33,11 +33,15 @@ export async function writeCheckpoint(deps: {
     deps.logger.warn('audit.checkpoint-alarm', { reason: 'log-hidden' });
     return { checkpoint: undefined, alarm: true };
   }
+  const signedByUs = signedByLogKey(deps.secrets);
   // A damaged line (a WORM line cannot break by accident) is verify's to report, and is said
   // at every run; signing goes on from the last intact checkpoint, so that one appended line
   // cannot stop the log being signed from then on.
-  const { checkpoint: previous, damaged } = await deps.anchors.latestAnchored();
+  const { checkpoint: previous, damaged, refused } = await deps.anchors.latestAnchored(signedByUs);
   for (const { blob, line } of damaged) deps.logger.warn('audit.anchor-line-damaged', { blob, line });
+  // So is a well-formed line the log's keys did not sign (anyone who may append can add one):
+  // taken for the head, its root, size or time would stop every later run (found by a review).
+  for (const { blob, treeSize } of refused) deps.logger.warn('audit.anchor-line-unsigned', { blob, treeSize });
   const tree = new MerkleAccumulator();
   let previousRootNow: string | undefined = previous?.treeSize === 0 ? tree.root().toString('hex') : undefined;
   for await (const leaf of storedLeafHashes(deps.store)) {
@@ -82,7 +86,7 @@ export async function writeCheckpoint(deps: {
   // smaller checkpoint would read as a rollback to every later verify, and a WORM anchor cannot
   // be taken back (found by a review). This run stands down; the next signs what the log holds.
   // What is left is the moment between this read and the append.
-  const anchoredSince = await deps.anchors.latest();
+  const anchoredSince = (await deps.anchors.latestAnchored(signedByUs)).checkpoint;
   if (!sameCheckpoint(anchoredSince, previous)) {
     deps.logger.info('audit.checkpoint-superseded', { treeSize: checkpoint.treeSize });
     return { checkpoint: undefined, alarm: false };

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import type { SecretSource } from '../secrets/secret-source.js';
+import { verifyCheckpointSignature, type Checkpoint } from './checkpoint.js';
 
 const SECRET = 'audit-signing-key';
 
@@ -23,4 +24,33 @@ export async function publicKeysFor(secrets: SecretSource, keyIds: Iterable<stri
     }
   }
   return keys;
+}
+
+/**
+ * Whether a checkpoint is signed by one of the log's own keys (any version of the signing key):
+ * each key fetched once however many checkpoints name it. What the checkpointer extends and what
+ * proofs stand on; a line signed otherwise is only verify's to report.
+ */
+export function signedByLogKey(secrets: SecretSource): (checkpoint: Checkpoint) => Promise<boolean> {
+  const keys = new Map<string, Promise<KeyObject | undefined>>();
+  return async (checkpoint) => {
+    let key = keys.get(checkpoint.keyId);
+    if (key === undefined) {
+      key = publicKeysFor(secrets, [checkpoint.keyId]).then((found) => found.get(checkpoint.keyId));
+      keys.set(checkpoint.keyId, key);
+    }
+    const publicKey = await key;
+    return publicKey !== undefined && verifyCheckpointSignature(checkpoint, publicKey);
+  };
+}
+
+/** The checkpoints signed by one of the log's own keys, in their order. */
+export async function checkpointsSignedByLogKeys(
+  secrets: SecretSource,
+  checkpoints: readonly Checkpoint[],
+): Promise<Checkpoint[]> {
+  const signed = signedByLogKey(secrets);
+  const kept: Checkpoint[] = [];
+  for (const checkpoint of checkpoints) if (await signed(checkpoint)) kept.push(checkpoint);
+  return kept;
 }

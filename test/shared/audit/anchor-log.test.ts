@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +12,15 @@ import {
   formatCheckpointLine,
   parseCheckpointLog,
   signCheckpoint,
+  type Checkpoint,
 } from '../../../shared/audit/checkpoint.js';
 import { writeCheckpoint } from '../../../shared/audit/checkpointer.js';
-import { inclusionProofFor, verifyLog } from '../../../shared/audit/audit-service.js';
+import {
+  consistencyProofFor,
+  inclusionProofFor,
+  LOG_INCONSISTENT,
+  verifyLog,
+} from '../../../shared/audit/audit-service.js';
 import type { Services } from '../../../shared/services.js';
 import { leafHashes } from '../../../shared/audit/leaf-stream.js';
 import { consistencyProof, rootFromLeafHashes } from '../../../shared/audit/merkle.js';
@@ -261,5 +267,114 @@ describe('anchor log periods', () => {
     // A proof is given against the intact checkpoint of its size.
     const proof = await inclusionProofFor(services, 2, 6);
     expect(proof).toMatchObject({ seq: 2, treeSize: 6, checkpointed: true, checkpoint: { treeSize: 6 } });
+  });
+});
+
+/**
+ * Anyone who may append to the anchor container (its immutability policy allows appends) can add
+ * a well-formed line signed by a key of their own. Verify names it, but it must cost no more than
+ * a damaged line: the checkpointer and the proofs go on from the last checkpoint signed by a key
+ * of the log's own, rather than take the stranger as the log's head (found by a review).
+ */
+describe('a checkpoint line signed by a key not in the key history', () => {
+  const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
+  const logger = createLogger('error');
+  let container: ContainerClient;
+  let store: Store;
+  let accessLog: AccessLog;
+  let secrets: LocalSecretSource;
+
+  beforeEach(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lintel-anchors-'));
+    store = openStore({ engine: 'sqlite', path: join(dir, 'log.db') });
+    await migrateToLatest(store);
+    accessLog = new AccessLog(store, logger);
+    secrets = new LocalSecretSource(join(dir, 'secrets.json'));
+    container = blobs.getContainerClient(`anchors-${randomUUID().slice(0, 8)}`);
+    await container.create();
+  });
+  afterEach(async () => {
+    await accessLog.close();
+    await store.close();
+    await container.deleteIfExists();
+  });
+
+  let requests = 0;
+  const logEntries = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      requests++;
+      await accessLog.append({
+        requestId: `req-${requests}`,
+        partyId: 'kettering-borough-council',
+        clientId: 'client',
+        roles: ['housing-officer'],
+        purpose: 'housing-allocation',
+        action: 'person.search',
+        subjectRef: `person-${requests % 5}`,
+        datasets: ['keyways-housing-register'],
+        fields: ['keyways-housing-register.firstName'],
+        decision: 'allow',
+        reasonCode: 'granted',
+      });
+    }
+  };
+  const appendLine = async (cp: Checkpoint) => {
+    const line = Buffer.from(formatCheckpointLine(cp));
+    await container.getAppendBlobClient('checkpoints/2026-12.jsonl').appendBlock(line, line.byteLength);
+  };
+
+  it.each([
+    ['under the key id of the key in force', async () => (await currentSigningKey(secrets)).keyId],
+    ['under a key id of its own', () => Promise.resolve('audit-signing-key/not-ours')],
+  ])('%s: verify names it; signing and proofs go on from the last checkpoint of our own', async (_name, keyIdOf) => {
+    const anchors = new AnchorLog(blobs, { container: container.containerName });
+    const services = { store, anchors, secrets, logger } as unknown as Services;
+    await logEntries(4);
+    const first = await writeCheckpoint({
+      store,
+      anchors,
+      secrets,
+      logger,
+      now: () => new Date('2026-12-01T00:00:00.000Z'),
+    });
+    expect(first).toMatchObject({ alarm: false, checkpoint: { treeSize: 4 } });
+    // A stranger's checkpoint: a root the log never had, dated a year ahead.
+    const stranger = generateKeyPairSync('ed25519').privateKey;
+    await appendLine(
+      signCheckpoint(
+        { treeSize: 4, rootHash: 'ab'.repeat(32), time: '2027-12-01T00:00:00.000Z' },
+        stranger,
+        await keyIdOf(),
+      ),
+    );
+    await logEntries(2);
+
+    const said: string[] = [];
+    const listening = createLogger('warn', (l) => said.push(l));
+    const outcome = await writeCheckpoint({
+      store,
+      anchors,
+      secrets,
+      logger: listening,
+      now: () => new Date('2026-12-01T00:05:00.000Z'),
+    });
+    expect(outcome).toMatchObject({ alarm: false, checkpoint: { treeSize: 6 } });
+    expect(said.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ event: 'audit.anchor-line-unsigned', blob: 'checkpoints/2026-12.jsonl', treeSize: 4 }),
+    ]);
+
+    const report = await verifyLog(services);
+    expect(report).toMatchObject({ ok: false, entries: 6, signedEntries: 6 });
+    expect(report.problems).toEqual([{ kind: 'checkpoint-signature', seq: 4, checkpoint: 1 }]);
+
+    // Proofs stand on the checkpoints signed by the log's own keys, and never carry the stranger's.
+    const proof = await inclusionProofFor(services, 2);
+    expect(proof).toMatchObject({ seq: 2, treeSize: 4, checkpointed: true, checkpoint: { treeSize: 4 } });
+    expect(proof).not.toBe(LOG_INCONSISTENT);
+    if (proof !== undefined && proof !== LOG_INCONSISTENT) expect(proof.rootHash).toBe(first.checkpoint!.rootHash);
+    expect(await consistencyProofFor(services, 4, 6)).toMatchObject({
+      fromCheckpoint: { treeSize: 4, rootHash: first.checkpoint!.rootHash },
+      toCheckpoint: { treeSize: 6 },
+    });
   });
 });

@@ -46,17 +46,19 @@ const entry = (i: number, subjectRef: string): AccessLogRecord => ({
   reasonCode: 'granted',
 });
 
+/** The signing key as the checkpointer and the proofs read it, every version the test key. */
+const secrets = {
+  get: async () => ({ value: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), version: 'test' }),
+} as unknown as SecretSource;
+
 /** An anchor log in memory holding `anchoredAlready`, and the signing key as the checkpointer reads it. */
 function checkpointing(anchoredAlready: readonly Checkpoint[]) {
   const anchored = [...anchoredAlready];
   const anchors = {
     latest: async () => anchored.at(-1),
-    latestAnchored: async () => ({ checkpoint: anchored.at(-1), damaged: [] }),
+    latestAnchored: async () => ({ checkpoint: anchored.at(-1), damaged: [], refused: [] }),
     append: async (c: Checkpoint) => void anchored.push(c),
   } as unknown as AnchorLog;
-  const secrets = {
-    get: async () => ({ value: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), version: 'test' }),
-  } as unknown as SecretSource;
   return { anchored, anchors, secrets };
 }
 
@@ -126,6 +128,7 @@ describe('tampering beside the hash chain (SQLite)', () => {
     const services = {
       store,
       anchors: { readAnchored: async () => ({ checkpoints, damaged: [] }) },
+      secrets,
     } as unknown as Services;
     const before = await inclusionProofFor(services, 3);
     expect(before).toMatchObject({ treeSize: 20, checkpointed: true, checkpoint: checkpoints[0] });
@@ -153,6 +156,7 @@ describe('tampering beside the hash chain (SQLite)', () => {
     const services = {
       store,
       anchors: { readAnchored: async () => ({ checkpoints, damaged: [] }) },
+      secrets,
     } as unknown as Services;
     expect(await inclusionProofFor(services, 3, 10)).toMatchObject({ treeSize: 10, checkpointed: false });
     expect(await inclusionProofFor(services, 23, 25)).toMatchObject({ treeSize: 25, checkpointed: false });
