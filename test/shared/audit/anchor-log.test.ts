@@ -28,6 +28,12 @@ import { currentSigningKey, publicKeysFor } from '../../../shared/audit/signing-
 import { verifyAccessLog } from '../../../shared/audit/verify-log.js';
 import { createLogger } from '../../../shared/logging.js';
 import { LocalSecretSource } from '../../../shared/secrets/local-secret-source.js';
+import {
+  SecretUnavailableError,
+  SecretVersionGoneError,
+  type SecretName,
+  type SecretSource,
+} from '../../../shared/secrets/secret-source.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
 
 /**
@@ -376,5 +382,83 @@ describe('a checkpoint line signed by a key not in the key history', () => {
       fromCheckpoint: { treeSize: 4, rootHash: first.checkpoint!.rootHash },
       toCheckpoint: { treeSize: 6 },
     });
+  });
+});
+
+/**
+ * Verify reads each checkpoint's key version from the secret store. A version that could not be
+ * read this time (Key Vault throttled, a network fault) says nothing about the checkpoint: the
+ * DPO must be told verification could not run, not that the log was tampered with. A version
+ * that is gone (deleted, disabled) cannot vouch for its checkpoints, which verify names.
+ */
+describe('verify while a signing key version cannot be read', () => {
+  const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
+  const logger = createLogger('error');
+  let container: ContainerClient;
+  let store: Store;
+  let accessLog: AccessLog;
+  let secrets: LocalSecretSource;
+
+  beforeEach(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lintel-anchors-'));
+    store = openStore({ engine: 'sqlite', path: join(dir, 'log.db') });
+    await migrateToLatest(store);
+    accessLog = new AccessLog(store, logger);
+    secrets = new LocalSecretSource(join(dir, 'secrets.json'));
+    container = blobs.getContainerClient(`anchors-${randomUUID().slice(0, 8)}`);
+    await container.create();
+  });
+  afterEach(async () => {
+    await accessLog.close();
+    await store.close();
+    await container.deleteIfExists();
+  });
+
+  /** The secret store, with every read of a named version failing as `fault` makes it. */
+  const versionsFailing = (fault: (name: SecretName) => Error): SecretSource => ({
+    get: (name, version) => (version === undefined ? secrets.get(name) : Promise.reject(fault(name))),
+  });
+
+  it('fails the run on a passing fault instead of reporting the checkpoints as forged, and names them once the version is gone', async () => {
+    const anchors = new AnchorLog(blobs, { container: container.containerName });
+    for (let i = 1; i <= 3; i++) {
+      await accessLog.append({
+        requestId: `req-${i}`,
+        partyId: 'kettering-borough-council',
+        clientId: 'client',
+        roles: ['housing-officer'],
+        purpose: 'housing-allocation',
+        action: 'person.search',
+        subjectRef: null,
+        datasets: [],
+        fields: [],
+        decision: 'deny',
+        reasonCode: 'no-match',
+      });
+    }
+    await writeCheckpoint({ store, anchors, secrets, logger, now: () => new Date('2026-12-01T00:00:00.000Z') });
+    const servicesWith = (source: SecretSource) => ({ store, anchors, secrets: source, logger }) as unknown as Services;
+    expect(await verifyLog(servicesWith(secrets))).toMatchObject({ ok: true, entries: 3, signedEntries: 3 });
+
+    const throttled = servicesWith(versionsFailing((name) => new SecretUnavailableError(name)));
+    await expect(verifyLog(throttled)).rejects.toBeInstanceOf(SecretUnavailableError);
+    await expect(inclusionProofFor(throttled, 1)).rejects.toBeInstanceOf(SecretUnavailableError);
+
+    const gone = await verifyLog(servicesWith(versionsFailing((name) => new SecretVersionGoneError(name))));
+    expect(gone).toMatchObject({ ok: false, signedEntries: 0 });
+    expect(gone.problems).toEqual([{ kind: 'checkpoint-signature', seq: 3, checkpoint: 0 }]);
+  });
+
+  it('asks the secret store only for key ids shaped as its own versions', async () => {
+    const asked: string[] = [];
+    const refusing: SecretSource = {
+      get: (name, version) => {
+        asked.push(version ?? '');
+        return Promise.reject(new SecretUnavailableError(name));
+      },
+    };
+    const keyIds = ['audit-signing-key/not-a-version!', 'audit-signing-key/a/b', 'pseudonymisation-key/abc', 'x'];
+    expect((await publicKeysFor(refusing, keyIds)).size).toBe(0);
+    expect(asked).toEqual([]);
   });
 });
