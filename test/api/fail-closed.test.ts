@@ -345,3 +345,54 @@ describe('a key version newer than the versions an instance last read', () => {
     expect(duplicate.body).toEqual({ duplicate: true, councils: ['corby-borough-council'] });
   });
 });
+
+/**
+ * The DPO's own reads show personal data (who looked at whom), so they fail closed too: with
+ * the log readable but refusing every new entry (a full disk, a lock held past the timeout),
+ * each read the DPO makes is computed and then withheld, 503 with nothing of it.
+ */
+describe("fail closed for the DPO's own reads when only the log's writes fail", () => {
+  let t: TestHost;
+  let personRef: string;
+  const dpo = { party: 'kettering-borough-council', roles: ['dpo'] };
+  const call = (path: string, init: ApiCall) => callApi(t, path, init);
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    await insertRecord(t.host.services, aishaOnKeyways());
+    const found = await call('/v1/people/search', {
+      party: 'kettering-borough-council',
+      roles: ['housing-officer'],
+      purpose: 'housing-allocation',
+      body: { niNumber: AISHA_NI },
+    });
+    expect(found.status).toBe(200);
+    personRef = (JSON.parse(found.text) as { personRef: string }).personRef;
+    await sql`create trigger audit.access_log_refuses before insert on access_log begin select raise(abort, 'full'); end`.execute(
+      t.host.services.store.db,
+    );
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it.each([
+    ['who accessed a person', () => call(`/v1/audit/people/${personRef}/accesses`, dpo)],
+    [
+      'who accessed a person, by identifiers',
+      () => call('/v1/audit/people/accesses', { ...dpo, body: { niNumber: AISHA_NI } }),
+    ],
+    [
+      "a client's activity",
+      () => call('/v1/audit/clients/client/activity?from=2020-01-01T00:00:00.000Z&to=2100-01-01T00:00:00.000Z', dpo),
+    ],
+    ['verify the log', () => call('/v1/audit/verify', dpo)],
+  ])('%s: 503 audit-log-unavailable with nothing of the answer', async (_name, make) => {
+    const res = await make();
+    expect(res.status).toBe(503);
+    const body = JSON.parse(res.text) as Record<string, unknown>;
+    expect(body).toMatchObject({ type: 'urn:lintel:problem:audit-log-unavailable', status: 503 });
+    expect(Object.keys(body).sort()).toEqual(['detail', 'status', 'title', 'type']);
+    expect(res.text).not.toContain(personRef);
+  });
+});
