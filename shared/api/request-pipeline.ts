@@ -11,6 +11,7 @@ import { problem, type HttpResult } from '../http/problem.js';
 import { KEY_RETRY_AFTER_SECONDS, KeyUnavailableError, type ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { clientAddressOf } from './client-address.js';
+import { SecretUnavailableError, SecretVersionGoneError } from '../secrets/secret-source.js';
 import type { Database } from '../store/schema.js';
 import { WriteSlots } from './write-slots.js';
 
@@ -207,6 +208,18 @@ export async function runRequest(
         problem(503, 'key-unavailable', 'Service unavailable', {
           headers: { 'retry-after': String(KEY_RETRY_AFTER_SECONDS) },
           detail: 'A key needed to match identifiers could not be read; nothing was released.',
+        }),
+        'key-unavailable',
+      );
+    } else if (err instanceof SecretUnavailableError && !(err instanceof SecretVersionGoneError)) {
+      // Any other key that could not be read this time (Key Vault throttled, a network fault):
+      // the access log's signing keys for a verify, say. Gone versions are the handlers' to
+      // judge; this one passes, so the caller is told when to try again, not of a fault.
+      services.logger.warn('request.key-unavailable', { requestId, action, secret: err.secretName });
+      outcome = deny(
+        problem(503, 'key-unavailable', 'Service unavailable', {
+          headers: { 'retry-after': String(KEY_RETRY_AFTER_SECONDS) },
+          detail: 'A key the answer depends on could not be read; nothing was released.',
         }),
         'key-unavailable',
       );

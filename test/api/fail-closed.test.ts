@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { checkpointNow } from '../../shared/audit/audit-service.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KEY_RETRY_AFTER_SECONDS } from '../../shared/api/api-context.js';
 import type { LocalSecretSource } from '../../shared/secrets/local-secret-source.js';
@@ -394,5 +395,40 @@ describe("fail closed for the DPO's own reads when only the log's writes fail", 
     expect(body).toMatchObject({ type: 'urn:lintel:problem:audit-log-unavailable', status: 503 });
     expect(Object.keys(body).sort()).toEqual(['detail', 'status', 'title', 'type']);
     expect(res.text).not.toContain(personRef);
+  });
+});
+
+describe('fail closed when audit-signing-key cannot be read for a moment', () => {
+  let t: TestHost;
+  const DPO = { party: 'kettering-borough-council', roles: ['dpo'] };
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+    await callApi(t, '/v1/audit/verify', DPO);
+    await checkpointNow(t.host.services);
+    const secrets = t.host.services.secrets as LocalSecretSource;
+    const get = secrets.get.bind(secrets);
+    // Throttled or a network fault: the version is there, but could not be read this time.
+    vi.spyOn(secrets, 'get').mockImplementation(async (name, version) => {
+      if (name === 'audit-signing-key') throw new SecretUnavailableError(name);
+      return get(name, version);
+    });
+  });
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await t?.stop();
+  });
+
+  it("answers a DPO's verify 503 key-unavailable with Retry-After, not a 500, and not a forged log", async () => {
+    const res = await callApi(t, '/v1/audit/verify', DPO);
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ type: 'urn:lintel:problem:key-unavailable', status: 503 });
+    expect(res.headers.get('retry-after')).not.toBeNull();
+    const [last] = await t.host.services.store.db
+      .selectFrom('access_log')
+      .select(['action', 'decision', 'reason_code'])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .execute();
+    expect(last).toEqual({ action: 'audit.verify', decision: 'deny', reason_code: 'key-unavailable' });
   });
 });
