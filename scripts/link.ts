@@ -10,12 +10,18 @@
  *                "address": "address", "nhsNumber": "nhs_number", "upn": "upn",
  *                "niNumber": "ni_number", "systemIds": [{ "system": "mosaic", "column": "mosaic_id" }] } },
  *     "right": { ... } }
- * Only recordId is required. Dates may be ISO or day first (DD/MM/YYYY).
+ * Every column is optional. Without recordId a record's id is its row number (header = row 1), as
+ * for the partner extracts the agreements define, which carry none: the CLI says so when it runs.
+ * Dates may be ISO or day first (DD/MM/YYYY). examples/link/ holds a map for two of the demo
+ * seed's extracts (README: "Calling the API locally").
  *
- * --truth takes either layout, told apart by its header:
+ * --truth takes any of three layouts, told apart by its header:
  *   left_id,right_id                      the true pairs;
  *   [source_id,]record_id,person_id       the person behind each record of either file
- *                                         (source_id only needed when the files share ids).
+ *                                         (source_id only needed when the files share ids);
+ *   file,row,person[,...]                 the person behind each row of named files: the demo
+ *                                         seed's truth.csv, whose file column is the path below
+ *                                         .lintel/seed/ (rows of other files are passed over).
  *
  * Identifiers are pseudonymised with HMAC-SHA-256 under --key (at least 32 bytes, hex), or under
  * a random key for this run only. Output columns: left_id,right_id,tier,rule,weight,probability;
@@ -84,8 +90,13 @@ async function main(): Promise<void> {
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const log = (line: string): void => void process.stdout.write(`${line}\n`);
-  log(`left: ${outcome.left.records} records; values dropped: ${JSON.stringify(outcome.left.dropped)}`);
-  log(`right: ${outcome.right.records} records; values dropped: ${JSON.stringify(outcome.right.dropped)}`);
+  // Said, so a reader of pairs.csv knows its ids are rows of the file, not a partner's own ids.
+  const ids = (side: 'left' | 'right'): string =>
+    mapResult.data[side].columns.recordId === undefined ? ' (record ids are row numbers, header = row 1)' : '';
+  log(`left: ${outcome.left.records} records${ids('left')}; values dropped: ${JSON.stringify(outcome.left.dropped)}`);
+  log(
+    `right: ${outcome.right.records} records${ids('right')}; values dropped: ${JSON.stringify(outcome.right.dropped)}`,
+  );
   for (const r of outcome.result.deterministic.rules) {
     log(
       `tier ${r.tier} ${r.rule}: ${r.linked} linked, ${r.ambiguousKeys} ambiguous keys held back, ${r.refused} refused by a guard`,

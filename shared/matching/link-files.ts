@@ -3,10 +3,16 @@
  * are streamed through canonicalisation (validation, normalisation, pseudonymisation), linked,
  * and every predicted pair is written out. With a truth file, precision, recall and F1 per tier
  * are computed. The CLI (`npm run link`) is a thin wrapper around {@link linkCsvFiles}.
+ *
+ * A file need not carry a record id: the partner extracts the agreements define have none (the
+ * demo seed's included), so with no recordId in the map a record is known by its row number as a
+ * spreadsheet counts it (header = row 1; blank lines are not counted), which is also how the
+ * seed's truth.csv names rows.
  */
 
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { resolve } from 'node:path';
 import { parse } from 'csv-parse';
 import { z } from 'zod';
 import type { Pseudonymiser } from '../domain/pseudonymise.js';
@@ -25,7 +31,8 @@ export const SourceColumnMapSchema = z.object({
   /** Names the source in outputs; defaults to "left" / "right". */
   sourceId: z.string().min(1).optional(),
   columns: z.object({
-    recordId: columnName,
+    /** Left out: the row number is the record id. */
+    recordId: columnName.optional(),
     givenName: columnName.optional(),
     familyName: columnName.optional(),
     dob: columnName.optional(),
@@ -59,7 +66,11 @@ function csvRows(path: string): AsyncIterable<Record<string, string>> {
   );
 }
 
-/** Streams a CSV into a canonical batch. Missing mapped columns are an error, named by column. */
+/**
+ * Streams a CSV into a canonical batch, record `i` from row `i + 2` (every row is kept or the
+ * read fails, so the seed truth's row numbers find their records). Missing mapped columns are an
+ * error, named by column.
+ */
 export async function readSourceCsv(
   path: string,
   map: SourceColumnMap,
@@ -96,13 +107,16 @@ export async function readSourceCsv(
       }
       checked = true;
     }
-    const recordId = row[c.recordId] ?? '';
+    const recordId = c.recordId === undefined ? String(builder.size + 2) : (row[c.recordId] ?? '');
     if (recordId === '')
-      throw new LinkFileError('record-id-missing', `${defaultSourceId} file row ${builder.size + 1} has no record id`);
+      throw new LinkFileError(
+        'record-id-missing',
+        `${defaultSourceId} file row ${builder.size + 2} (header = row 1) has no record id; leave recordId out of the map to use row numbers`,
+      );
     if (seen.has(recordId))
       throw new LinkFileError(
         'record-id-duplicate',
-        `${defaultSourceId} file row ${builder.size + 1} repeats a record id`,
+        `${defaultSourceId} file row ${builder.size + 2} (header = row 1) repeats a record id`,
       );
     seen.add(recordId);
     const raw: RawPersonRecord = {
@@ -123,31 +137,70 @@ export async function readSourceCsv(
 }
 
 /**
- * Reads a truth CSV, either of two layouts, told apart by the header:
+ * Whether a truth file's `file` value names the file at `path`: the seed writes it relative to
+ * its own folder (`la-housing/<dataset>/extract-<date>.csv`), and the file is given to the CLI
+ * by whatever path reaches it, so the value must be the path's whole last segments.
+ */
+function namesFile(truthFile: string, path: string): boolean {
+  const wanted = truthFile.replaceAll('\\', '/');
+  const given = resolve(path).replaceAll('\\', '/');
+  return wanted !== '' && (given === wanted || given.endsWith(`/${wanted}`));
+}
+
+/**
+ * Reads a truth CSV, any of three layouts, told apart by the header:
  * - `left_id,right_id`: the true pairs, one per line;
  * - `record_id,person_id` (optionally with `source_id` first, "left" or "right" or the map's
- *   source ids, when the two files share record ids): the person behind each record.
+ *   source ids, when the two files share record ids): the person behind each record;
+ * - `file,row,person` (and any further columns, as the demo seed's `errors`): the person behind
+ *   each row of any number of files, rows numbered with the header as row 1 — the seed's own
+ *   truth.csv, whose rows of files other than these two are passed over. It names rows, not ids,
+ *   so it holds whether or not the map gives a recordId.
  * Returns the person behind each left and right record (pairs become synthetic person keys).
  */
 export async function readTruthCsv(
   path: string,
   left: RecordBatch,
   right: RecordBatch,
+  files: { readonly left: string; readonly right: string },
 ): Promise<{ leftPerson: (string | undefined)[]; rightPerson: (string | undefined)[] }> {
   const leftIndex = new Map(left.recordId.map((id, i) => [id, i]));
   const rightIndex = new Map(right.recordId.map((id, j) => [id, j]));
   const leftPerson = new Array<string | undefined>(left.size).fill(undefined);
   const rightPerson = new Array<string | undefined>(right.size).fill(undefined);
-  let layout: 'pairs' | 'persons' | null = null;
+  let layout: 'pairs' | 'persons' | 'rows' | null = null;
   let line = 1;
+  const rowsNamed = { left: 0, right: 0 };
   for await (const row of csvRows(path)) {
     line++;
     if (layout === null) {
       if ('left_id' in row && 'right_id' in row) layout = 'pairs';
       else if ('record_id' in row && 'person_id' in row) layout = 'persons';
-      else throw new LinkFileError('truth-header', 'truth file needs columns left_id,right_id or record_id,person_id');
+      else if ('file' in row && 'row' in row && 'person' in row) layout = 'rows';
+      else
+        throw new LinkFileError(
+          'truth-header',
+          'truth file needs columns left_id,right_id or record_id,person_id or file,row,person',
+        );
     }
-    if (layout === 'pairs') {
+    if (layout === 'rows') {
+      const file = row.file ?? '';
+      const onLeft = namesFile(file, files.left);
+      const onRight = namesFile(file, files.right);
+      if (!onLeft && !onRight) continue;
+      // Row 1 is the header, so row r is record r - 2.
+      const index = /^\d+$/.test(row.row ?? '') ? Number(row.row) - 2 : -1;
+      if ((onLeft && !(index >= 0 && index < left.size)) || (onRight && !(index >= 0 && index < right.size)))
+        throw new LinkFileError('truth-unknown-record', `truth file line ${line} names a row not in the files`);
+      if (onLeft) {
+        leftPerson[index] = row.person;
+        rowsNamed.left++;
+      }
+      if (onRight) {
+        rightPerson[index] = row.person;
+        rowsNamed.right++;
+      }
+    } else if (layout === 'pairs') {
       const i = leftIndex.get(row.left_id ?? '');
       const j = rightIndex.get(row.right_id ?? '');
       if (i === undefined || j === undefined)
@@ -173,6 +226,15 @@ export async function readTruthCsv(
       else if (j !== undefined) rightPerson[j] = row.person_id;
       else throw new LinkFileError('truth-unknown-record', `truth file line ${line} names a record not in the files`);
     }
+  }
+  // A seed truth from another seeding (another date in the file names) would otherwise score
+  // every link as false, as if the engine were wrong.
+  for (const side of ['left', 'right'] as const) {
+    if (layout === 'rows' && rowsNamed[side] === 0)
+      throw new LinkFileError(
+        'truth-file-unmatched',
+        `truth file names no row of the ${side} file (its file column holds paths below the seed folder)`,
+      );
   }
   return { leftPerson, rightPerson };
 }
@@ -226,7 +288,10 @@ export async function linkCsvFiles(options: LinkCsvFilesOptions): Promise<LinkCs
   const pairsWritten = await writePairsCsv(options.outPath, result, left.batch, right.batch);
   let evaluation: Evaluation | null = null;
   if (options.truthPath !== undefined) {
-    const truth = await readTruthCsv(options.truthPath, left.batch, right.batch);
+    const truth = await readTruthCsv(options.truthPath, left.batch, right.batch, {
+      left: options.leftPath,
+      right: options.rightPath,
+    });
     evaluation = evaluatePairs(predictedPairs(result), truth.leftPerson, truth.rightPerson);
   }
   return {
