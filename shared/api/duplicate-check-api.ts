@@ -53,10 +53,27 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       );
     }
     const datasets = decision.datasets;
+    // Whom the check may answer about at all: in the grant's scope and, where the purpose has
+    // them, with the subject's own conditions met. Two namesakes it may not answer about are
+    // answered as nobody, not 409: a clash between people the joint system may not say it holds
+    // (outside its scope, without consent) would tell of them (found by a review).
+    const answerable = async (personId: string): Promise<boolean> => {
+      const withSubject = await decideForSubject(
+        decision,
+        { caller: call.caller, purpose: call.purpose, datasets: [], action: 'duplicate-check' },
+        personId,
+        deps,
+      );
+      if (!withSubject.allow) return false;
+      return (
+        (await subjectScope(ctx.services.store, ctx.services.agreements, withSubject, personId)).outOfScope ===
+        undefined
+      );
+    };
     // Found on the people before a pass, answered as it left them: matched again on its people.
     return answerSettled(ctx, async (settledSince) => {
-      const found = await ctx.findPerson(query.query, datasets);
-      if (!found.found && found.reason === 'ambiguous') {
+      const found = await ctx.findPerson(query.query, datasets, answerable);
+      if (!found.found && found.reason === 'ambiguous' && found.hidden !== true) {
         return deny(
           problem(409, 'ambiguous-match', 'More than one person matched', {
             detail: 'The identifiers match more than one person; add a stronger identifier such as the NI number.',
@@ -66,8 +83,9 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
         );
       }
       if (!found.found) {
-        // A person the caller's own identifiers contradict is nobody the caller asked about; the
-        // log keeps why.
+        // A person the caller's own identifiers contradict is nobody the caller asked about, and
+        // namesakes the caller may not be answered about are nobody it may learn of; the log
+        // keeps why.
         const reasonCode = found.reason === 'no-match' ? 'granted' : found.reason;
         return {
           result: noDuplicate(),

@@ -20,8 +20,12 @@ export type NoMatchReason = 'no-match' | 'ambiguous' | 'identifier-conflict' | '
 
 export type FindResult =
   | { found: true; personId: string; tier: MatchTier }
-  /** Nobody, two people at the most reliable tier that matched, or one the caller's evidence contradicts: no data. */
-  | { found: false; reason: NoMatchReason; tier: MatchTier | null };
+  /**
+   * Nobody, two people at the most reliable tier that matched, or one the caller's evidence
+   * contradicts: no data. `hidden`: the people it is about are all people the caller may not be
+   * answered about (`visible` said no), so an answer that differs from "nobody" would tell of them.
+   */
+  | { found: false; reason: NoMatchReason; tier: MatchTier | null; hidden?: true };
 
 /**
  * Find one person by the agreement's matching hierarchy, most reliable first: (1) NHS number, UPN
@@ -65,7 +69,9 @@ export async function findPerson(
     }
     return settle(tier, people);
   }
-  return hidden === undefined ? { found: false, reason: 'no-match', tier: null } : settle(hidden.tier, hidden.people);
+  if (hidden === undefined) return { found: false, reason: 'no-match', tier: null };
+  const settled = await settle(hidden.tier, hidden.people);
+  return settled.found ? settled : { ...settled, hidden: true };
 
   async function settle(tier: MatchTier, people: Set<string>): Promise<FindResult> {
     if (people.size > 1) return { found: false, reason: 'ambiguous', tier };

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
-import { insertRecord, ROBIN, ROBIN_IN_SOCIAL_CARE, SAM, SAM_PARTICIPANT } from '../support/records.js';
+import {
+  dudleyParticipant,
+  insertRecord,
+  ROBIN,
+  ROBIN_IN_SOCIAL_CARE,
+  SAM,
+  SAM_PARTICIPANT,
+} from '../support/records.js';
 import { reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -308,6 +315,73 @@ describe('duplicate-application check under consent and the national data opt-ou
     });
     const held = await planning(child);
     expect(held).toMatchObject({ status: 200, body: { duplicate: true, councils: ['la-childrens-social-care'] } });
+  });
+
+  it('answers namesakes outside the joint system as nobody, not as a clash between two people', async () => {
+    // Two children of one name and birth date known to children's social care, neither family
+    // in Housing's temporary accommodation: the joint system may not say it holds either, so
+    // not that it holds two.
+    const jo = { givenName: 'Jo', familyName: 'Vance', dateOfBirth: '2014-03-02' };
+    for (const nhs of ['4010232102', '4010232110']) {
+      await insertRecord(t.host.services, {
+        partyId: 'la-childrens-social-care',
+        datasetId: 'multiple-disadvantage-indicators',
+        ...jo,
+        identifiers: { nhs },
+        attributes: { childProtection: true },
+      });
+    }
+    const nobody = await planning({ ...jo, familyName: 'Nobody' });
+    expect(nobody).toMatchObject({ status: 200, body: { duplicate: false, councils: [] } });
+    const namesakes = await planning(jo);
+    expect(namesakes.status, namesakes.text).toBe(200);
+    expect(namesakes.text).toBe(nobody.text);
+    expect((await reasonsOf('la-housing')).slice(-1)).toEqual(['ambiguous']);
+
+    // One of them in temporary accommodation: a search finds her, and so does the check.
+    const visible = await insertRecord(t.host.services, {
+      partyId: 'la-childrens-social-care',
+      datasetId: 'multiple-disadvantage-indicators',
+      givenName: 'Kit',
+      familyName: 'Vance',
+      dateOfBirth: '2014-03-02',
+      identifiers: { nhs: '4010232129' },
+      attributes: { childProtection: true },
+    });
+    await insertRecord(t.host.services, {
+      partyId: 'la-housing',
+      datasetId: 'multiple-disadvantage-indicators',
+      personId: visible.personId,
+      givenName: 'Kit',
+      familyName: 'Vance',
+      dateOfBirth: '2014-03-02',
+      attributes: { inTemporaryAccommodation: true },
+    });
+    await insertRecord(t.host.services, {
+      partyId: 'la-childrens-social-care',
+      datasetId: 'multiple-disadvantage-indicators',
+      givenName: 'Kit',
+      familyName: 'Vance',
+      dateOfBirth: '2014-03-02',
+      identifiers: { nhs: '4010232137' },
+      attributes: { childProtection: true },
+    });
+    const kit = { givenName: 'Kit', familyName: 'Vance', dateOfBirth: '2014-03-02' };
+    const held = await planning(kit);
+    expect(held.status, held.text).toBe(200);
+    expect(held.body).toEqual({ duplicate: true, councils: ['la-childrens-social-care'] });
+  });
+
+  it('answers namesake participants without consent as nobody, not as a clash between two people', async () => {
+    const lee = { givenName: 'Lee', familyName: 'Marsh', dateOfBirth: '1979-11-23' };
+    await insertRecord(t.host.services, dudleyParticipant(lee, '07700 900101'));
+    await insertRecord(t.host.services, dudleyParticipant(lee, '07700 900102'));
+    const nobody = await research({ ...lee, familyName: 'Nobody' });
+    expect(nobody).toMatchObject({ status: 200, body: { duplicate: false, councils: [] } });
+    const namesakes = await research(lee);
+    expect(namesakes.status, namesakes.text).toBe(200);
+    expect(namesakes.text).toBe(nobody.text);
+    expect((await reasonsOf('icf-research')).slice(-1)).toEqual(['ambiguous']);
   });
 
   it('answers an opted-out subject as a person nobody holds', async () => {
