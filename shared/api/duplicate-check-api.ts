@@ -3,6 +3,7 @@ import { decide, decideForSubject } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import { lastMoveOut } from '../people/current-person-id.js';
+import { isSourceNow } from '../people/person-view.js';
 import { subjectScope } from '../people/subject-scope.js';
 import type { AllowDecision } from '../policy/decision.js';
 import type { ApiContext } from './api-context.js';
@@ -171,11 +172,13 @@ async function otherHolders(
 ): Promise<string[]> {
   const rows = await ctx.services.store.db
     .selectFrom('source_record')
-    .select('party_id')
+    .select(['dataset_id', 'party_id'])
     .distinct()
     .where('person_id', '=', personId)
     .where('dataset_id', 'in', datasets)
     .where('party_id', '<>', callerParty)
     .execute();
-  return rows.map((r) => r.party_id).sort();
+  // A former source's records are left in the store, and are no application on the register now.
+  const holders = rows.filter((r) => isSourceNow(ctx.services.agreements, r.dataset_id, r.party_id));
+  return [...new Set(holders.map((r) => r.party_id))].sort();
 }

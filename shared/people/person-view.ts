@@ -47,6 +47,7 @@ export async function personView(
   const seenDatasets = new Set<string>();
   const records: SourcedRecord[] = [];
   for (const row of await withAttributes(rows, store)) {
+    if (!isSourceNow(agreements, row.dataset_id, row.party_id)) continue;
     const fields = projectRecord(decision, row.dataset_id, row.attributes);
     const own = sourceOwnFields(agreements, row.dataset_id, row.party_id);
     if (withholdsAny(own, decision.fields.get(row.dataset_id)) && !Object.keys(fields).some((name) => own.has(name)))
@@ -56,6 +57,16 @@ export async function personView(
     records.push({ dataset: row.dataset_id, source: row.party_id, asOf: row.as_of, fields });
   }
   return { records, releasedFields: [...released].sort(), datasets: [...seenDatasets].sort() };
+}
+
+/**
+ * Whether the party is a source of the dataset under the agreements as they are now. A party that
+ * has left an agreement, or no longer supplies the dataset (the Keyways DSA s.9: any Party may
+ * terminate), leaves its loaded records in the store — nothing deletes them — but they are no
+ * longer the agreement's to share (found by a review: a lookup showed a former party's record).
+ */
+export function isSourceNow(agreements: Pick<AgreementSet, 'dataset'>, datasetId: string, partyId: string): boolean {
+  return agreements.dataset(datasetId)?.dataset.sources.includes(partyId) ?? false;
 }
 
 /** Whether a grant leaves out any of these fields. */
