@@ -30,7 +30,12 @@ const NO_RECORD = -1;
 const SEVERAL_RECORDS = -2;
 /** Entries per partition aimed at: a table of twice that many 16-byte slots fits in L2. */
 const PARTITION_TARGET = 4096;
-/** Characters of each part that feed the fingerprint; a 64-char HMAC needs no more than this. */
+/**
+ * Characters of each part that feed the fingerprint, its last: a 64-char HMAC needs no more than
+ * this, and an identifier hashed under an earlier key version (hard-identifiers.ts) is that
+ * version, 32 characters alike in every such value of a batch, before the hash. Its first
+ * characters would give every one fingerprint, one key held by several records, and no link.
+ */
 const FINGERPRINT_CHARS = 32;
 
 /** Reusable buffers, so that successive rules over the same batches allocate nothing. */
@@ -184,8 +189,7 @@ function fingerprintInto(
     const s = (parts[p] as readonly string[])[index] as string;
     const length = s.length;
     if (length === 0) return 0;
-    const n = length < FINGERPRINT_CHARS ? length : FINGERPRINT_CHARS;
-    for (let k = 0; k < n; k++) {
+    for (let k = length < FINGERPRINT_CHARS ? 0 : length - FINGERPRINT_CHARS; k < length; k++) {
       const c = s.charCodeAt(k);
       a = Math.imul(a ^ c, 0x01000193);
       b = Math.imul(b + c, 0x5bd1e995);

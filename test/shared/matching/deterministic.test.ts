@@ -169,6 +169,19 @@ describe('deterministic tiers', () => {
     expect(new Set(twoPeople.conflicts.map((c) => c.reason))).toEqual(new Set(['nhs-conflict']));
   });
 
+  it('links by identifiers held under another key version as long as Key Vault names its versions', () => {
+    // Key Vault's versions are 32 hex characters, as long as the part of a value the join keys on.
+    const version = 'a'.repeat(32);
+    const left = [person({ nhsHash: otherKeyValue(version, 'n1') }), person({ nhsHash: otherKeyValue(version, 'n2') })];
+    const right = [
+      person({ nhsHash: otherKeyValue(version, 'n2'), givenName: 'ANNA' }),
+      person({ nhsHash: otherKeyValue(version, 'n1'), givenName: 'ANNA' }),
+    ];
+    const { pairs } = link(left, right);
+    expect([...pairs.values()].map((p) => p.rule)).toEqual(['nhs', 'nhs']);
+    expect(pairs.size).toBe(2);
+  });
+
   it('still links records whose ids come from different systems', () => {
     const l = person({ systemIds: [{ system: 'mosaic', idHash: 'a' }] });
     const r = person({ systemIds: [{ system: 'capita-one', idHash: 'b' }] });
