@@ -17,12 +17,15 @@ import type { Database } from '../../../shared/store/schema.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import { nhs, reviewLinkDeps } from '../../support/linked-people.js';
 import { withAttributes } from '../../../shared/store/record-attributes.js';
+import { enforceRetention } from '../../../shared/retention/enforce-retention.js';
 
 /**
  * Random sequences of what happens to a partnership's people — sources re-sending extracts with
  * records changed, added (namesakes among them) or removed; officers deciding candidates; parties
- * recording and withdrawing consents and recording opt-outs — driven through the real import,
- * linking pass, review queue and consent register on a real SQLite store, with the product's
+ * recording and withdrawing consents and recording opt-outs, `pseudonymisation-key` rotated
+ * between imports, the joint-system retention pass deleting people Housing no longer keeps in
+ * temporary accommodation (they come back with their sources' next extracts) — driven through
+ * the real import, linking pass, review queue and consent register on a real SQLite store, with the product's
  * promises checked after every step (link-people.ts, link-decisions.ts, carry-consents.ts,
  * cluster.ts). Each record carries a tag in `gender` (no rule matches on it) so the model can
  * follow one source's record of someone across the snapshots that give it a new id.
@@ -65,6 +68,12 @@ interface ModelRecord {
   readonly who: number;
   /** Bumped when a value an officer's decision is keyed on changes (pair-key.ts). */
   version: number;
+  /** The `pseudonymisation-key` rotation its identifiers were hashed under: its source's latest import's. */
+  keyGen: number;
+  /** Housing's `inTemporaryAccommodation`: the retention rule keeps a person while one of theirs says Y. */
+  ta: boolean;
+  /** In the store: a retention pass deleted it, until its source sends it again. */
+  present: boolean;
 }
 
 interface Model {
@@ -82,6 +91,8 @@ interface Model {
   decidedUnapplied: boolean;
   /** The sources of the latest decision's two records. */
   lastDecided: Source[];
+  /** Rotations of `pseudonymisation-key` so far. */
+  keyGen: number;
 }
 
 type Change =
@@ -92,6 +103,8 @@ type Change =
   | { kind: 'nhs-change'; k: number }
   | { kind: 'remove'; k: number }
   | { kind: 'add'; person: number; withNhs: boolean }
+  /** A Housing client leaves temporary accommodation, or returns to it. */
+  | { kind: 'ta'; k: number }
   /** `postcode` past POSTCODES: at the address of the record it is a namesake of (a twin row, alike but for identifiers). */
   | { kind: 'namesake'; k: number; postcode: number; withNhs: boolean };
 
@@ -112,7 +125,19 @@ type Step =
   | { kind: 'pass'; full: boolean }
   | { kind: 'consent'; k: number }
   | { kind: 'withdraw'; n: number }
-  | { kind: 'opt-out'; k: number };
+  | { kind: 'opt-out'; k: number }
+  /**
+   * `pseudonymisation-key` rotated (a new version in Key Vault) between imports: each source's
+   * records keep their hashes under the old version until it re-sends them, and hashes of two
+   * versions cannot be compared (hard-identifiers.ts).
+   */
+  | { kind: 'rotate' }
+  /**
+   * The joint-system retention pass (enforce-retention.ts): people none of whose Housing records
+   * says they are in temporary accommodation are deleted, unless held (a consent or opt-out, a
+   * review waiting); their records come back when their sources next send them.
+   */
+  | { kind: 'retention' };
 
 const k = fc.nat(20);
 const change: fc.Arbitrary<Change> = fc.oneof(
@@ -123,6 +148,7 @@ const change: fc.Arbitrary<Change> = fc.oneof(
   fc.record({ kind: fc.constant('nhs-change' as const), k }),
   fc.record({ kind: fc.constant('remove' as const), k }),
   fc.record({ kind: fc.constant('add' as const), person: fc.nat(3), withNhs: fc.boolean() }),
+  fc.record({ kind: fc.constant('ta' as const), k }),
   fc.record({ kind: fc.constant('namesake' as const), k, postcode: fc.nat(5), withNhs: fc.boolean() }),
 );
 /** Mostly true: a pass that fails is the exception. */
@@ -154,6 +180,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('consent' as const), k }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('withdraw' as const), n: fc.nat(3) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('opt-out' as const), k }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'rotate' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'retention' as const }) },
 );
 /**
  * The steps of a history. A decision whose review pass fails is followed, often at once, by an
@@ -202,14 +230,21 @@ const personNhs = (who: number) => nhs(900 + who * 7);
  * are alike (the import refuses one it has loaded before as a duplicate).
  */
 function line(r: ModelRecord, file?: number): string {
-  return [r.first, r.last, r.dob, r.postcode, r.nhs ?? '', file === undefined ? r.tag : `${r.tag}.${file}`].join(',');
+  const tag = file === undefined ? r.tag : `${r.tag}.${file}`;
+  const ta = r.source === 'la-housing' ? [r.ta ? 'Y' : 'N'] : [];
+  return [r.first, r.last, r.dob, r.postcode, r.nhs ?? '', tag, ...ta].join(',');
 }
 
 async function send(h: ImportHarness, deps: LinkDependencies, m: Model, source: Source, linked = true): Promise<void> {
   const lines = [
-    'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,gender',
+    `firstName,lastName,dateOfBirth,homePostcode,nhsNumber,gender${source === 'la-housing' ? ',inTemporaryAccommodation' : ''}`,
     ...m.records.filter((r) => r.source === source).map((r) => line(r, m.files + 1)),
   ];
+  for (const r of m.records) {
+    if (r.source !== source) continue;
+    r.keyGen = m.keyGen;
+    r.present = true;
+  }
   const name = `s${String(++m.files).padStart(4, '0')}.csv`;
   const outcome = await h.importFile(`${source}/${DATASET}/${name}`, lines.join('\n'));
   expect(outcome.outcome).toBe('loaded');
@@ -265,8 +300,9 @@ function hasTwin(m: Model, r: ModelRecord): boolean {
   );
 }
 
+/** One NHS number, hashed under one key version: two versions' hashes cannot be compared. */
 function shareIdentifier(a: ModelRecord, b: ModelRecord): boolean {
-  return a.nhs !== null && a.nhs === b.nhs;
+  return a.nhs !== null && a.nhs === b.nhs && a.keyGen === b.keyGen;
 }
 
 /**
@@ -314,7 +350,7 @@ async function checkInvariants(h: ImportHarness, deps: LinkDependencies, consent
   const rows = await stored(h);
   const byTag = new Map(rows.map((r) => [r.tag, r]));
   const modelOf = new Map(m.records.map((r) => [r.tag, r]));
-  expect(rows.length).toBe(m.records.length);
+  expect(rows.length).toBe(m.records.filter((r) => r.present).length);
   // Records an import loaded and no pass has linked yet have no person (an import's pass failed).
   if (!m.unlinked) for (const r of rows) expect(r.personId, `record ${r.tag} has a person`).not.toBeNull();
   const linked = rows.filter((r) => r.personId !== null);
@@ -330,8 +366,9 @@ async function checkInvariants(h: ImportHarness, deps: LinkDependencies, consent
       for (let y = x + 1; y < members.length; y++) {
         const a = members[x]!;
         const b = members[y]!;
-        // 2. Two different NHS numbers are never one person.
-        if (a.nhs !== null && b.nhs !== null)
+        // 2. Two different NHS numbers are never one person — as far as the store can tell: hashed
+        // under two key versions, they may name one person or two (hard-identifiers.ts).
+        if (a.nhs !== null && b.nhs !== null && a.keyGen === b.keyGen)
           expect(a.nhs === b.nhs, `${a.tag} and ${b.tag}: two NHS numbers in ${personId}`).toBe(true);
         // 1. A pair an officer rejected (as they are now) is never one person, unless they share an
         // identifier — once a pass has followed the decision.
@@ -388,7 +425,7 @@ async function apply(
   log: string[],
 ): Promise<void> {
   const pick = (n: number) => (m.records.length === 0 ? undefined : m.records[n % m.records.length]!);
-  const personIdOf = async (tag: string) => (await stored(h)).find((r) => r.tag === tag)!.personId;
+  const personIdOf = async (tag: string) => (await stored(h)).find((r) => r.tag === tag)?.personId ?? null;
   const tagsOf = async (personId: string) =>
     new Set((await stored(h)).filter((r) => r.personId === personId).map((r) => r.tag));
   /**
@@ -422,6 +459,10 @@ async function apply(
           target.postcode = POSTCODES[c.postcode]!;
           target.version++;
           break;
+        case 'ta':
+          if (target === undefined || source !== 'la-housing') return;
+          target.ta = !target.ta;
+          break;
         case 'typo':
           if (target === undefined) return;
           target.last = target.last.endsWith('e') ? target.last.slice(0, -1) : `${target.last}e`;
@@ -452,6 +493,9 @@ async function apply(
             nhs: c.withNhs ? personNhs(c.person) : null,
             who: c.person,
             version: 0,
+            keyGen: m.keyGen,
+            ta: true,
+            present: true,
           });
           break;
         }
@@ -470,6 +514,9 @@ async function apply(
             nhs: c.withNhs ? personNhs(who) : null,
             who,
             version: 0,
+            keyGen: m.keyGen,
+            ta: true,
+            present: true,
           });
           break;
         }
@@ -546,6 +593,25 @@ async function apply(
       log.push(`consent for ${[...c.tags].join(',')} withdrawn`);
       return;
     }
+    case 'rotate': {
+      h.secrets.rotate('pseudonymisation-key');
+      m.keyGen++;
+      log.push('pseudonymisation-key rotated');
+      return;
+    }
+    case 'retention': {
+      const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+      const held = new Set((await stored(h)).map((r) => r.tag));
+      const deleted = m.records.filter((r) => r.present && !held.has(r.tag));
+      for (const r of deleted) {
+        r.present = false;
+        // An opt-out holds its person, and every part of them a split has made, whatever the rule says.
+        for (const optOut of m.optOuts)
+          expect(optOut.tags.has(r.tag), `${r.tag} deleted, under opt-out ${optOut.consentId}`).toBe(false);
+      }
+      log.push(`retention ${summary?.outcome ?? 'none'}: ${deleted.map((r) => r.tag).join(',') || 'nothing'} deleted`);
+      return;
+    }
     case 'opt-out': {
       const r = pick(s.k);
       if (r === undefined) return;
@@ -578,6 +644,9 @@ describe('linkage over random histories (property)', () => {
                 nhs: r.withNhs ? personNhs(r.person) : null,
                 who: r.person,
                 version: 0,
+                keyGen: 0,
+                ta: true,
+                present: true,
               })),
               ...twinsOf.map((twin, n) => {
                 const of = start[twin.k % start.length]!;
@@ -589,6 +658,9 @@ describe('linkage over random histories (property)', () => {
                   nhs: twin.withNhs ? personNhs(who) : null,
                   who,
                   version: 0,
+                  keyGen: 0,
+                  ta: true,
+                  present: true,
                 };
               }),
             ],
@@ -601,6 +673,7 @@ describe('linkage over random histories (property)', () => {
             unlinked: false,
             decidedUnapplied: false,
             lastDecided: [],
+            keyGen: 0,
           };
           log.push(`start: ${m.records.map((r) => `${r.source} ${line(r)}`).join(' / ')}`);
           for (const source of SOURCES) if (m.records.some((r) => r.source === source)) await send(h, deps, m, source);
