@@ -3,7 +3,7 @@ import { decide, decideForSubject } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import { lastMoveOut } from '../people/current-person-id.js';
-import { isSourceNow } from '../people/person-view.js';
+import { heldBySourceNow, isSourceNow } from '../people/person-view.js';
 import { subjectScope } from '../people/subject-scope.js';
 import type { AllowDecision } from '../policy/decision.js';
 import type { ApiContext } from './api-context.js';
@@ -59,6 +59,8 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     // answered as nobody, not 409: a clash between people the joint system may not say it holds
     // (outside its scope, without consent) would tell of them (found by a review).
     const answerable = async (personId: string): Promise<boolean> => {
+      // Held by former sources only: no application on any register now (person-view.ts).
+      if (!(await heldBySourceNow(ctx.services.store, ctx.services.agreements, personId, datasets))) return false;
       const withSubject = await decideForSubject(
         decision,
         { caller: call.caller, purpose: call.purpose, datasets: [], action: 'duplicate-check' },

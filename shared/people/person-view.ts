@@ -69,6 +69,35 @@ export function isSourceNow(agreements: Pick<AgreementSet, 'dataset'>, datasetId
   return agreements.dataset(datasetId)?.dataset.sources.includes(partyId) ?? false;
 }
 
+/**
+ * Whether a current source ({@link isSourceNow}) holds a record of the person in any of
+ * `datasets`. A lookup or duplicate check passes over a person only former sources hold, as
+ * findPerson passes over people the caller may not be answered about: their records are no longer
+ * the agreement's, so they must not make a namesake that a current source holds ambiguous (found
+ * by a review: a former party's left-over record of a namesake turned a Corby applicant's search
+ * into no match, and the duplicate check into a 409 that told of the record).
+ */
+export async function heldBySourceNow(
+  store: Store,
+  agreements: Pick<AgreementSet, 'dataset'>,
+  personId: string,
+  datasets: readonly string[],
+): Promise<boolean> {
+  if (datasets.length === 0) return false;
+  const holders = await holdersQuery.execute(store, 'by-person', [personId, ...datasets]);
+  return holders.some((h) => isSourceNow(agreements, h.dataset_id, h.party_id));
+}
+
+/** Which parties hold the person's records in some datasets (values: the person id, then the datasets). */
+const holdersQuery = new QueryShapes<{ dataset_id: string; party_id: string }>((db, _shape, values) =>
+  db
+    .selectFrom('source_record')
+    .select(['dataset_id', 'party_id'])
+    .distinct()
+    .where('person_id', '=', values[0]!)
+    .where('dataset_id', 'in', values.slice(1)),
+);
+
 /** Whether a grant leaves out any of these fields. */
 function withholdsAny(fields: ReadonlySet<string>, granted: ReadonlySet<string> | undefined): boolean {
   for (const name of fields) if (!granted?.has(name)) return true;
