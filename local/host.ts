@@ -12,6 +12,8 @@ import { seedDemoIfEmpty } from '../shared/synthetic/extracts/demo-seed.js';
 const DEVELOPMENT_STORAGE = 'UseDevelopmentStorage=true';
 
 async function main(): Promise<void> {
+  // Read first: were the parent gone before the watch below began, it would never see it go.
+  const parent = process.ppid;
   const settingsFile = loadLocalSettings();
   let settings;
   try {
@@ -25,18 +27,6 @@ async function main(): Promise<void> {
   }
 
   let azurite: RunningAzurite | undefined;
-  if (settings.AzureWebJobsStorage === DEVELOPMENT_STORAGE) {
-    const port = Number(process.env.AZURITE_BLOB_PORT ?? 10000);
-    azurite = await startAzurite({ port, location: resolve('.lintel/azurite') });
-    settings = { ...settings, AzureWebJobsStorage: azurite.connectionString };
-    // The scripts (seed, import, audit, relink, curate) read this port, so they reach this
-    // Azurite without being given AZURITE_BLOB_PORT too (local/settings.ts).
-    recordRunningAzurite(port);
-    log(`Azurite blob service on http://127.0.0.1:${port} (pid ${azurite.pid})`);
-  } else {
-    forgetRunningAzurite();
-  }
-
   let host: LocalHost | undefined;
   let stopping = false;
   const stop = async (code: number) => {
@@ -48,6 +38,8 @@ async function main(): Promise<void> {
     if (azurite) forgetRunningAzurite();
     process.exit(code);
   };
+  // Set before Azurite starts (up to 20 s): a stop meanwhile exits, and azurite.ts stops its
+  // child on exit, so it is not left on its port.
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
   process.on('SIGHUP', () => void stop(0));
@@ -55,10 +47,19 @@ async function main(): Promise<void> {
   // `npm start &`) to that shell, which dies without passing it on: the host and its Azurite
   // went on holding their ports, and the next `npm start` refused to start. A host whose parent
   // is gone has nobody to stop it with Ctrl-C, so it stops itself.
-  const parent = process.ppid;
   setInterval(() => {
     if (process.ppid !== parent) void stop(0);
   }, 1000).unref();
+
+  if (settings.AzureWebJobsStorage === DEVELOPMENT_STORAGE) {
+    const port = Number(process.env.AZURITE_BLOB_PORT ?? 10000);
+    azurite = await startAzurite({ port, location: resolve('.lintel/azurite') });
+    settings = { ...settings, AzureWebJobsStorage: azurite.connectionString };
+    // The scripts (seed, import, audit, relink, curate) read this port, so they reach this
+    // Azurite without being given AZURITE_BLOB_PORT too (local/settings.ts).
+    recordRunningAzurite(port);
+    log(`Azurite blob service on http://127.0.0.1:${port} (pid ${azurite.pid})`);
+  }
 
   const port = Number(process.env.LINTEL_HOST_PORT ?? 7071);
   try {
