@@ -214,8 +214,9 @@ export async function runRequest(
     } else if (err instanceof SecretUnavailableError && !(err instanceof SecretVersionGoneError)) {
       // Any other key that could not be read this time (Key Vault throttled, a network fault):
       // the access log's signing keys for a verify, say. Gone versions are the handlers' to
-      // judge; this one passes, so the caller is told when to try again, not of a fault.
-      services.logger.warn('request.key-unavailable', { requestId, action, secret: err.secretName });
+      // judge; this one may pass, so the caller is told when to try again. Logged as an error
+      // all the same: a vault that refuses the app (access revoked) looks the same from here.
+      services.logger.error('request.key-unavailable', { requestId, action, secret: err.secretName });
       outcome = deny(
         problem(503, 'key-unavailable', 'Service unavailable', {
           headers: { 'retry-after': String(KEY_RETRY_AFTER_SECONDS) },
