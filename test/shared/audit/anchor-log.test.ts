@@ -36,56 +36,90 @@ import {
 } from '../../../shared/secrets/secret-source.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
 
+const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
+const logger = createLogger('error');
+
+/**
+ * Gives each test of the calling describe a store with its access log, a local secret file and an
+ * anchor container of its own on the shared Azurite (`take` receives them before each test), and
+ * closes and removes them after it.
+ */
+function useFreshAnchors(
+  take: (fresh: { store: Store; accessLog: AccessLog; secrets: LocalSecretSource; container: ContainerClient }) => void,
+): void {
+  let fresh: { store: Store; accessLog: AccessLog; secrets: LocalSecretSource; container: ContainerClient };
+  beforeEach(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lintel-anchors-'));
+    const store = openStore({ engine: 'sqlite', path: join(dir, 'log.db') });
+    await migrateToLatest(store);
+    fresh = {
+      store,
+      accessLog: new AccessLog(store, logger),
+      secrets: new LocalSecretSource(join(dir, 'secrets.json')),
+      container: blobs.getContainerClient(`anchors-${randomUUID().slice(0, 8)}`),
+    };
+    await fresh.container.create();
+    take(fresh);
+  });
+  afterEach(async () => {
+    await fresh.accessLog.close();
+    await fresh.store.close();
+    await fresh.container.deleteIfExists();
+  });
+}
+
+/** A checkpointer run at `at`, with the warnings it logged. */
+async function checkpointWarning(
+  deps: Pick<Parameters<typeof writeCheckpoint>[0], 'store' | 'anchors' | 'secrets'>,
+  at: string,
+) {
+  const said: string[] = [];
+  const outcome = await writeCheckpoint({
+    ...deps,
+    logger: createLogger('warn', (line) => said.push(line)),
+    now: () => new Date(at),
+  });
+  return { outcome, warnings: said.map((line) => JSON.parse(line) as Record<string, unknown>) };
+}
+
+let searchesLogged = 0;
+/** Appends `n` allowed searches, each with a request id of its own, about five people in turn. */
+async function logSearches(accessLog: AccessLog, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    searchesLogged++;
+    await accessLog.append({
+      requestId: `req-${searchesLogged}`,
+      partyId: 'kettering-borough-council',
+      clientId: 'client',
+      roles: ['housing-officer'],
+      purpose: 'housing-allocation',
+      action: 'person.search',
+      subjectRef: `person-${searchesLogged % 5}`,
+      datasets: ['keyways-housing-register'],
+      fields: ['keyways-housing-register.firstName'],
+      decision: 'allow',
+      reasonCode: 'granted',
+    });
+  }
+}
+
 /**
  * The anchor log on the shared Azurite, each test in a container of its own: checkpoints go to
  * one append blob per month and to the next part when a blob is full, and are read back, with
  * the single blob of the old layout first, in the order they were anchored.
  */
 describe('anchor log periods', () => {
-  const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
-  const logger = createLogger('error');
   let container: ContainerClient;
   let store: Store;
   let accessLog: AccessLog;
   let secrets: LocalSecretSource;
 
-  beforeEach(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lintel-anchors-'));
-    store = openStore({ engine: 'sqlite', path: join(dir, 'log.db') });
-    await migrateToLatest(store);
-    accessLog = new AccessLog(store, logger);
-    secrets = new LocalSecretSource(join(dir, 'secrets.json'));
-    container = blobs.getContainerClient(`anchors-${randomUUID().slice(0, 8)}`);
-    await container.create();
-  });
-  afterEach(async () => {
-    await accessLog.close();
-    await store.close();
-    await container.deleteIfExists();
-  });
+  useFreshAnchors((fresh) => ({ store, accessLog, secrets, container } = fresh));
 
   const anchorsWith = (options: Omit<AnchorLogOptions, 'container'> = {}) =>
     new AnchorLog(blobs, { container: container.containerName, ...options });
 
-  let requests = 0;
-  const logEntries = async (n: number) => {
-    for (let i = 0; i < n; i++) {
-      requests++;
-      await accessLog.append({
-        requestId: `req-${requests}`,
-        partyId: 'kettering-borough-council',
-        clientId: 'client',
-        roles: ['housing-officer'],
-        purpose: 'housing-allocation',
-        action: 'person.search',
-        subjectRef: `person-${requests % 5}`,
-        datasets: ['keyways-housing-register'],
-        fields: ['keyways-housing-register.firstName'],
-        decision: 'allow',
-        reasonCode: 'granted',
-      });
-    }
-  };
+  const logEntries = (n: number) => logSearches(accessLog, n);
   const anchorAt = async (anchors: AnchorLog, time: string) => {
     const outcome = await writeCheckpoint({ store, anchors, secrets, logger, now: () => new Date(time) });
     expect(outcome.alarm).toBe(false);
@@ -254,17 +288,9 @@ describe('anchor log periods', () => {
     expect(JSON.stringify(report)).not.toContain('"rootHash":"00"');
 
     // The checkpointer says so at every run, and signs on from the last intact checkpoint.
-    const said: string[] = [];
-    const listening = createLogger('warn', (l) => said.push(l));
-    const outcome = await writeCheckpoint({
-      store,
-      anchors,
-      secrets,
-      logger: listening,
-      now: () => new Date('2026-12-01T00:05:00.000Z'),
-    });
+    const { outcome, warnings } = await checkpointWarning({ store, anchors, secrets }, '2026-12-01T00:05:00.000Z');
     expect(outcome).toMatchObject({ alarm: false, checkpoint: { treeSize: 6 } });
-    expect(said.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+    expect(warnings).toEqual([
       expect.objectContaining({ event: 'audit.anchor-line-damaged', blob: 'checkpoints/2026-12.jsonl', line: 2 }),
     ]);
     expect((await verifyLog(services)).problems.map((p) => p.kind)).toEqual(['anchor-line-damaged']);
@@ -283,47 +309,14 @@ describe('anchor log periods', () => {
  * of the log's own, rather than take the stranger as the log's head (found by a review).
  */
 describe('a checkpoint line signed by a key not in the key history', () => {
-  const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
-  const logger = createLogger('error');
   let container: ContainerClient;
   let store: Store;
   let accessLog: AccessLog;
   let secrets: LocalSecretSource;
 
-  beforeEach(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lintel-anchors-'));
-    store = openStore({ engine: 'sqlite', path: join(dir, 'log.db') });
-    await migrateToLatest(store);
-    accessLog = new AccessLog(store, logger);
-    secrets = new LocalSecretSource(join(dir, 'secrets.json'));
-    container = blobs.getContainerClient(`anchors-${randomUUID().slice(0, 8)}`);
-    await container.create();
-  });
-  afterEach(async () => {
-    await accessLog.close();
-    await store.close();
-    await container.deleteIfExists();
-  });
+  useFreshAnchors((fresh) => ({ store, accessLog, secrets, container } = fresh));
 
-  let requests = 0;
-  const logEntries = async (n: number) => {
-    for (let i = 0; i < n; i++) {
-      requests++;
-      await accessLog.append({
-        requestId: `req-${requests}`,
-        partyId: 'kettering-borough-council',
-        clientId: 'client',
-        roles: ['housing-officer'],
-        purpose: 'housing-allocation',
-        action: 'person.search',
-        subjectRef: `person-${requests % 5}`,
-        datasets: ['keyways-housing-register'],
-        fields: ['keyways-housing-register.firstName'],
-        decision: 'allow',
-        reasonCode: 'granted',
-      });
-    }
-  };
+  const logEntries = (n: number) => logSearches(accessLog, n);
   const appendLine = async (cp: Checkpoint) => {
     const line = Buffer.from(formatCheckpointLine(cp));
     await container.getAppendBlobClient('checkpoints/2026-12.jsonl').appendBlock(line, line.byteLength);
@@ -355,17 +348,9 @@ describe('a checkpoint line signed by a key not in the key history', () => {
     );
     await logEntries(2);
 
-    const said: string[] = [];
-    const listening = createLogger('warn', (l) => said.push(l));
-    const outcome = await writeCheckpoint({
-      store,
-      anchors,
-      secrets,
-      logger: listening,
-      now: () => new Date('2026-12-01T00:05:00.000Z'),
-    });
+    const { outcome, warnings } = await checkpointWarning({ store, anchors, secrets }, '2026-12-01T00:05:00.000Z');
     expect(outcome).toMatchObject({ alarm: false, checkpoint: { treeSize: 6 } });
-    expect(said.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+    expect(warnings).toEqual([
       expect.objectContaining({ event: 'audit.anchor-line-unsigned', blob: 'checkpoints/2026-12.jsonl', treeSize: 4 }),
     ]);
 
@@ -392,27 +377,12 @@ describe('a checkpoint line signed by a key not in the key history', () => {
  * that is gone (deleted, disabled) cannot vouch for its checkpoints, which verify names.
  */
 describe('verify while a signing key version cannot be read', () => {
-  const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
-  const logger = createLogger('error');
   let container: ContainerClient;
   let store: Store;
   let accessLog: AccessLog;
   let secrets: LocalSecretSource;
 
-  beforeEach(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lintel-anchors-'));
-    store = openStore({ engine: 'sqlite', path: join(dir, 'log.db') });
-    await migrateToLatest(store);
-    accessLog = new AccessLog(store, logger);
-    secrets = new LocalSecretSource(join(dir, 'secrets.json'));
-    container = blobs.getContainerClient(`anchors-${randomUUID().slice(0, 8)}`);
-    await container.create();
-  });
-  afterEach(async () => {
-    await accessLog.close();
-    await store.close();
-    await container.deleteIfExists();
-  });
+  useFreshAnchors((fresh) => ({ store, accessLog, secrets, container } = fresh));
 
   /** The secret store, with every read of a named version failing as `fault` makes it. */
   const versionsFailing = (fault: (name: SecretName) => Error): SecretSource => ({
