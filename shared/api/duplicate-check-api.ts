@@ -3,7 +3,7 @@ import { decide, decideForSubject } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import { lastMoveOut } from '../people/current-person-id.js';
-import { heldBySourceNow, isSourceNow } from '../people/person-view.js';
+import { sourcesHoldingNow } from '../people/person-view.js';
 import { subjectScope } from '../people/subject-scope.js';
 import type { AllowDecision } from '../policy/decision.js';
 import type { ApiContext } from './api-context.js';
@@ -60,7 +60,8 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     // (outside its scope, without consent) would tell of them (found by a review).
     const answerable = async (personId: string): Promise<boolean> => {
       // Held by former sources only: no application on any register now (person-view.ts).
-      if (!(await heldBySourceNow(ctx.services.store, ctx.services.agreements, personId, datasets))) return false;
+      if ((await sourcesHoldingNow(ctx.services.store, ctx.services.agreements, personId, datasets)).length === 0)
+        return false;
       const withSubject = await decideForSubject(
         decision,
         { caller: call.caller, purpose: call.purpose, datasets: [], action: 'duplicate-check' },
@@ -166,21 +167,13 @@ function noDuplicate(): HttpResult {
   return json(200, { duplicate: false, councils: [] } satisfies DuplicateCheckResponse);
 }
 
+/** The councils other than the caller's that hold the person now (a former source's records are no application). */
 async function otherHolders(
   ctx: ApiContext,
   personId: string,
   datasets: readonly string[],
   callerParty: string,
 ): Promise<string[]> {
-  const rows = await ctx.services.store.db
-    .selectFrom('source_record')
-    .select(['dataset_id', 'party_id'])
-    .distinct()
-    .where('person_id', '=', personId)
-    .where('dataset_id', 'in', datasets)
-    .where('party_id', '<>', callerParty)
-    .execute();
-  // A former source's records are left in the store, and are no application on the register now.
-  const holders = rows.filter((r) => isSourceNow(ctx.services.agreements, r.dataset_id, r.party_id));
-  return [...new Set(holders.map((r) => r.party_id))].sort();
+  const holders = await sourcesHoldingNow(ctx.services.store, ctx.services.agreements, personId, datasets);
+  return holders.filter((party) => party !== callerParty);
 }

@@ -6,7 +6,7 @@ import type { MatchTier } from '../people/find-person.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import { currentPersonId, lastMoveOut, recordsMovedOutSince } from '../people/current-person-id.js';
 import { subjectScope } from '../people/subject-scope.js';
-import { heldBySourceNow, personView } from '../people/person-view.js';
+import { personView, sourcesHoldingNow } from '../people/person-view.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
@@ -85,7 +85,7 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
     }
     const { store, agreements } = ctx.services;
     const visible = async (personId: string) =>
-      (await heldBySourceNow(store, agreements, personId, scoped.datasets)) &&
+      (await sourcesHoldingNow(store, agreements, personId, scoped.datasets)).length > 0 &&
       (await subjectScope(store, agreements, scoped, personId)).outOfScope === undefined;
     // Found on the people before a pass, shown as it left them: searched again on its people.
     return answerSettled(ctx, async (settledSince) => {

@@ -70,22 +70,24 @@ export function isSourceNow(agreements: Pick<AgreementSet, 'dataset'>, datasetId
 }
 
 /**
- * Whether a current source ({@link isSourceNow}) holds a record of the person in any of
- * `datasets`. A lookup or duplicate check passes over a person only former sources hold, as
- * findPerson passes over people the caller may not be answered about: their records are no longer
- * the agreement's, so they must not make a namesake that a current source holds ambiguous (found
- * by a review: a former party's left-over record of a namesake turned a Corby applicant's search
- * into no match, and the duplicate check into a 409 that told of the record).
+ * The current sources ({@link isSourceNow}) holding a record of the person in any of `datasets`,
+ * each party once, sorted. A lookup or duplicate check passes over a person only former sources
+ * hold, as findPerson passes over people the caller may not be answered about: their records are
+ * no longer the agreement's, so they must not make a namesake that a current source holds
+ * ambiguous (found by a review: a former party's left-over record of a namesake turned a Corby
+ * applicant's search into no match, and the duplicate check into a 409 that told of the record);
+ * and the duplicate check names these parties alone. Read on the lookups' connection.
  */
-export async function heldBySourceNow(
+export async function sourcesHoldingNow(
   store: Store,
   agreements: Pick<AgreementSet, 'dataset'>,
   personId: string,
   datasets: readonly string[],
-): Promise<boolean> {
-  if (datasets.length === 0) return false;
+): Promise<string[]> {
+  if (datasets.length === 0) return [];
   const holders = await holdersQuery.execute(store, 'by-person', [personId, ...datasets]);
-  return holders.some((h) => isSourceNow(agreements, h.dataset_id, h.party_id));
+  const current = holders.filter((h) => isSourceNow(agreements, h.dataset_id, h.party_id));
+  return [...new Set(current.map((h) => h.party_id))].sort();
 }
 
 /** Which parties hold the person's records in some datasets (values: the person id, then the datasets). */
