@@ -202,25 +202,22 @@ export async function runRequest(
   } catch (err) {
     // A write-ahead change whose entry could not be written: rolled back, nothing to log.
     if (err instanceof AccessLogUnavailableError) return withRequestId(logUnavailable(), requestId);
-    if (err instanceof KeyUnavailableError) {
-      // Not a 404: without every key version the store holds, "nobody" could be false.
+    // A key that could not be read this time: a pseudonymisation key version (not a 404: without
+    // every version the store holds, "nobody" could be false), or any other (Key Vault throttled,
+    // a network fault: the access log's signing keys for a verify, say). Gone versions are the
+    // handlers' to judge; this may pass, so the caller is told when to try again. The latter is
+    // logged as an error all the same: a vault that refuses the app (access revoked) looks the
+    // same from here.
+    const pseudonymisationKey = err instanceof KeyUnavailableError;
+    const otherKey = err instanceof SecretUnavailableError && !(err instanceof SecretVersionGoneError);
+    if (pseudonymisationKey || otherKey) {
+      if (otherKey) services.logger.error('request.key-unavailable', { requestId, action, secret: err.secretName });
       outcome = deny(
         problem(503, 'key-unavailable', 'Service unavailable', {
           headers: { 'retry-after': String(KEY_RETRY_AFTER_SECONDS) },
-          detail: 'A key needed to match identifiers could not be read; nothing was released.',
-        }),
-        'key-unavailable',
-      );
-    } else if (err instanceof SecretUnavailableError && !(err instanceof SecretVersionGoneError)) {
-      // Any other key that could not be read this time (Key Vault throttled, a network fault):
-      // the access log's signing keys for a verify, say. Gone versions are the handlers' to
-      // judge; this one may pass, so the caller is told when to try again. Logged as an error
-      // all the same: a vault that refuses the app (access revoked) looks the same from here.
-      services.logger.error('request.key-unavailable', { requestId, action, secret: err.secretName });
-      outcome = deny(
-        problem(503, 'key-unavailable', 'Service unavailable', {
-          headers: { 'retry-after': String(KEY_RETRY_AFTER_SECONDS) },
-          detail: 'A key the answer depends on could not be read; nothing was released.',
+          detail: pseudonymisationKey
+            ? 'A key needed to match identifiers could not be read; nothing was released.'
+            : 'A key the answer depends on could not be read; nothing was released.',
         }),
         'key-unavailable',
       );
