@@ -391,21 +391,7 @@ describe('verify while a signing key version cannot be read', () => {
 
   it('fails the run on a passing fault instead of reporting the checkpoints as forged, and names them once the version is gone', async () => {
     const anchors = new AnchorLog(blobs, { container: container.containerName });
-    for (let i = 1; i <= 3; i++) {
-      await accessLog.append({
-        requestId: `req-${i}`,
-        partyId: 'kettering-borough-council',
-        clientId: 'client',
-        roles: ['housing-officer'],
-        purpose: 'housing-allocation',
-        action: 'person.search',
-        subjectRef: null,
-        datasets: [],
-        fields: [],
-        decision: 'deny',
-        reasonCode: 'no-match',
-      });
-    }
+    await logSearches(accessLog, 3);
     await writeCheckpoint({ store, anchors, secrets, logger, now: () => new Date('2026-12-01T00:00:00.000Z') });
     const servicesWith = (source: SecretSource) => ({ store, anchors, secrets: source, logger }) as unknown as Services;
     expect(await verifyLog(servicesWith(secrets))).toMatchObject({ ok: true, entries: 3, signedEntries: 3 });
