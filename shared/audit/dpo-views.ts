@@ -8,10 +8,14 @@ import type { Selectable } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import { personIdHistory } from '../linkage/person-id-history.js';
 import type { Logger } from '../logging.js';
+import { auditedAgreementsOf } from '../policy/decide.js';
 import { possiblySamePerson, type PossiblySamePerson } from '../people/possibly-same-person.js';
 import type { Store } from '../store/database.js';
 import type { AccessLogTable } from '../store/schema.js';
 import { personIdsOf, SUBJECT_SEPARATOR } from './entry-subjects.js';
+
+/** The purpose a DPO's own calls are logged under (api/dpo-api.ts, api/audit-api.ts). */
+const AUDIT_PURPOSE = 'audit';
 
 /** The parts of the log one auditor may read. */
 export interface AuditScope {
@@ -26,11 +30,17 @@ export interface AuditScope {
    * party to that agreement under it is that agreement's alone. A party may sign several
    * agreements, and a DPO of one of them read by the party alone the consents another recorded,
    * with a reference to each person (found by a review: no seeded agreement shared a party).
-   * Any other entry with no dataset — under the `audit` purpose, none, or a purpose of an
-   * agreement the party is not a party to (refused) — is its party's own conduct, and is the
-   * business of every audited agreement the party is a party to.
+   * A DPO's own reading of the log, under the `audit` purpose, is the business of the agreements
+   * it was allowed under: those whose `audit` block names one of the roles logged with it that
+   * the party holds there (the decision's, policy/decide.ts). A party signs agreements where it
+   * audits nothing, and their DPOs had read its DPO's subject access requests, with a reference
+   * to each person asked about (found by a review).
+   * Any other entry with no dataset — under `audit` from a caller who audits no agreement
+   * (refused), under none, or under a purpose of an agreement the party is not a party to
+   * (refused) — is its party's own conduct, and is the business of every audited agreement the
+   * party is a party to.
    */
-  covers(entry: { party_id: string; purpose: string; datasets: string }): boolean;
+  covers(entry: { party_id: string; roles: string; purpose: string; datasets: string }): boolean;
 }
 
 export function auditScope(agreements: AgreementSet, agreementIds: readonly string[]): AuditScope {
@@ -49,6 +59,10 @@ export function auditScope(agreements: AgreementSet, agreementIds: readonly stri
     covers: (entry) => {
       const touched = stringList(entry.datasets);
       if (touched.length > 0) return touched.some((d) => datasets.has(d));
+      if (entry.purpose === AUDIT_PURPOSE) {
+        const under = auditedAgreementsOf(agreements, entry.party_id, stringList(entry.roles));
+        if (under.length > 0) return under.some(({ agreementId }) => audited.has(agreementId));
+      }
       const agreementId = agreements.purpose(entry.purpose)?.agreementId;
       if (agreementId !== undefined && agreements.party(entry.party_id)?.agreementIds.includes(agreementId))
         return audited.has(agreementId);

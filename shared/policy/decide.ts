@@ -390,20 +390,33 @@ function decideUpload(input: DecisionInput, agreements: AgreementSet, deny: Deny
 }
 
 /** The access log of an agreement is open to the roles its `audit` block names, within its parties. */
-function decideAudit(input: DecisionInput, agreements: AgreementSet, deny: Deny): Decision {
-  const { partyId, roles } = input.caller;
-  const earnedBy = new Set<string>();
-  const agreementIds: string[] = [];
+/**
+ * The agreements whose access log a caller of this party with these roles may read (their
+ * `audit` block names one of the roles the party holds there), with the roles that earned each.
+ * The decision's, and the DPO views' for the caller's own `audit` entries, whose logged roles are
+ * the ones decided on (audit/dpo-views.ts).
+ */
+export function auditedAgreementsOf(
+  agreements: AgreementSet,
+  partyId: string,
+  roles: readonly string[],
+): { agreementId: string; earnedBy: string[] }[] {
+  const audited: { agreementId: string; earnedBy: string[] }[] = [];
   for (const agreement of agreements.agreementsOfParty(partyId)) {
     const audit = agreement.audit;
     if (audit === undefined || (audit.parties !== undefined && !audit.parties.includes(partyId))) continue;
     const held = agreements.rolesOfPartyIn(agreement.id, partyId);
     const matching = roles.filter((role) => held.has(role) && audit.roles.includes(role));
-    if (matching.length > 0) {
-      agreementIds.push(agreement.id);
-      matching.forEach((role) => earnedBy.add(role));
-    }
+    if (matching.length > 0) audited.push({ agreementId: agreement.id, earnedBy: matching });
   }
+  return audited;
+}
+
+function decideAudit(input: DecisionInput, agreements: AgreementSet, deny: Deny): Decision {
+  const { partyId, roles } = input.caller;
+  const audited = auditedAgreementsOf(agreements, partyId, roles);
+  const earnedBy = new Set(audited.flatMap((a) => a.earnedBy));
+  const agreementIds = audited.map((a) => a.agreementId);
   if (agreementIds.length === 0) {
     return deny('role-not-permitted', "None of the caller's roles may read the access log of any agreement.");
   }

@@ -113,4 +113,20 @@ describe("a DPO's view of a party that signed two agreements", () => {
       'consent.withdraw fraud-prevention purpose-not-permitted 0',
     ]);
   });
+
+  it("keeps a DPO's own reads of the log with the agreements they audit, not every agreement their party signed", async () => {
+    // Dudley's DPO audits the research agreement only: a Keyways housing officer is no auditor there.
+    const sar = await callApi(t, '/v1/audit/people/accesses', {
+      party: DUDLEY,
+      roles: ['dpo'],
+      body: { systemId: { system: 'case-reference', id: 'HO-5' } },
+    });
+    expect(sar.status).toBe(200);
+    const auditEntries = (lines: string[]) => lines.filter((line) => line.startsWith('audit.'));
+    expect(auditEntries(await activityOf('kettering-borough-council'))).toEqual([]);
+    expect(auditEntries(await activityOf(DUDLEY))).toEqual([
+      'audit.client-activity audit activity-shown 0',
+      'audit.person-accesses audit accesses-shown 1',
+    ]);
+  });
 });
