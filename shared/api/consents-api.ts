@@ -5,7 +5,7 @@ import { ConsentSubjectRelinkedError } from '../consents/store-consent-register.
 import { containsNationalIdentifier } from '../domain/identifiers.js';
 import { everyMatch } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
-import { agreementOfPerson } from '../people/person-agreement.js';
+import { datasetOfPerson } from '../people/person-agreement.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
@@ -170,27 +170,34 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     // that agreement's DPOs, none for the opt-out's own (found by a review).
     const { agreements } = ctx.services;
     const named = call.purpose === undefined ? undefined : agreements.purpose(call.purpose)?.agreementId;
-    const own =
-      existing.kind === 'opt-out'
-        ? await agreementOfPerson(ctx.services.store, agreements, existing.subjectKey)
-        : undefined;
+    const held = await datasetOfPerson(ctx.services.store, agreements, existing.subjectKey);
+    const own = existing.kind === 'opt-out' ? held?.agreementId : undefined;
     const notFound = problem(404, 'consent-unknown', 'No such consent');
-    if (own !== undefined && named !== undefined && named !== own) return deny(notFound, 'purpose-not-permitted');
-    const asCall = { ...call, purpose: existing.purposeId ?? call.purpose };
-    const decision = await mayWrite(ctx, asCall, existing.kind);
-    if (!decision.allow) {
-      // Any refusal, whatever its reason (no X-Purpose for an opt-out included), is answered as an
-      // unknown id: a distinct answer would tell a caller without the right that the id exists.
-      // The access log keeps the real reason, and names the person only under a purpose of the
-      // consent's agreement: an opt-out's refused for no X-Purpose, or one no agreement knows, is
-      // filed by the party alone, with every agreement it signed.
+    // Any refusal, whatever its reason (another agreement's X-Purpose, none for an opt-out), is
+    // answered as an unknown id: a distinct answer would tell a caller without the right that the
+    // id exists. The access log keeps the real reason and names the person, filed under the
+    // dataset the person is held in, so the DPOs of the consent's agreement find the attempt in
+    // the person's answer and the client's activity, and no other agreement's DPO gets a
+    // reference to them. Filed by the X-Purpose alone, an opt-out's refusal under another
+    // agreement's purpose, or under none, had named no one (found by a review). Where nothing
+    // says where the person is held (records removed by retention), it goes by purpose as before:
+    // the consent's own, or an X-Purpose some agreement knows, with the person; else by the
+    // party alone, naming no one.
+    const refusal = (reason: string) => {
       const filedUnder = existing.purposeId ?? (named === undefined ? undefined : call.purpose);
+      const purpose = existing.purposeId === null ? {} : { purpose: existing.purposeId };
+      if (held !== undefined)
+        return deny(notFound, reason, { ...purpose, subjectRef: existing.subjectKey, datasets: [held.datasetId] });
       return deny(
         notFound,
-        decision.reason,
+        reason,
         filedUnder === undefined ? {} : { purpose: filedUnder, subjectRef: existing.subjectKey },
       );
-    }
+    };
+    if (own !== undefined && named !== undefined && named !== own) return refusal('purpose-not-permitted');
+    const asCall = { ...call, purpose: existing.purposeId ?? call.purpose };
+    const decision = await mayWrite(ctx, asCall, existing.kind);
+    if (!decision.allow) return refusal(decision.reason);
     return call.writeAhead(async (db) => {
       // Decided inside the write, under the consent's lock: a second withdrawal (or one racing
       // this) changes nothing and is logged as such, so the log shows one withdrawal per consent.

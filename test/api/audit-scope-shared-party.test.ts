@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
 import {
@@ -100,18 +101,78 @@ describe("a DPO's view of a party that signed two agreements", () => {
     const underKeyways = await withdrawal('fraud-prevention');
     expect(underKeyways.status).toBe(404);
     expect(underKeyways.body.type).toBe('urn:lintel:problem:consent-unknown');
-    expect(await activityOf('kettering-borough-council', laHousing)).toEqual([
-      'consent.withdraw fraud-prevention purpose-not-permitted 0',
-    ]);
 
+    // Each entry is the ISA's, refusal included (filed under Robin's dataset, with Robin): the
+    // Keyways DPO reads none of them.
     expect((await withdrawal('service-planning')).status).toBe(200);
     expect(await activityOf('la-childrens-social-care', laHousing)).toEqual([
       'consent.record service-planning opt-out-recorded 1',
+      'consent.withdraw fraud-prevention purpose-not-permitted 1',
       'consent.withdraw service-planning opt-out-withdrawn 1',
     ]);
-    expect(await activityOf('kettering-borough-council', laHousing)).toEqual([
-      'consent.withdraw fraud-prevention purpose-not-permitted 0',
+    expect(await activityOf('kettering-borough-council', laHousing)).toEqual([]);
+  });
+
+  it("files a refused withdrawal of an opt-out with its person, for the DPOs of the person's agreement only", async () => {
+    const dpo = { party: 'la-housing', roles: ['dpo'] };
+    // Robin (the ISA's, from the test before) opted out again; the opt-out then withdrawn under
+    // a Keyways purpose, and with no X-Purpose at all.
+    const recorded = await callApi(t, '/v1/consents', {
+      ...dpo,
+      purpose: 'service-planning',
+      body: { kind: 'opt-out', subject: { nhsNumber: ROBIN_NHS }, evidenceRef: 'DPO/OPTOUT/2' },
+    });
+    expect(recorded.status).toBe(201);
+    const unknownId = await callApi(t, '/v1/consents/00000000-0000-4000-8000-000000000000', {
+      ...dpo,
+      purpose: 'service-planning',
+      method: 'DELETE',
+    });
+    const refusals = { underKeyways: randomUUID() as string, withoutPurpose: randomUUID() as string };
+    for (const [name, purpose] of [
+      ['underKeyways', 'fraud-prevention'],
+      ['withoutPurpose', undefined],
+    ] as const) {
+      const refused = await callApi(t, `/v1/consents/${recorded.body.consentId as string}`, {
+        ...dpo,
+        ...(purpose === undefined ? {} : { purpose }),
+        method: 'DELETE',
+        headers: { 'x-request-id': refusals[name] },
+      });
+      // Nothing tells the caller the id is known.
+      expect({ status: refused.status, text: refused.text }).toEqual({ status: 404, text: unknownId.text });
+    }
+    const refusalsIn = (
+      entries: { requestId: string; purpose: string; reasonCode: string; subjectRefs?: string[] }[],
+    ) =>
+      entries
+        .filter((e) => Object.values(refusals).includes(e.requestId))
+        .map((e) => `${e.purpose} ${e.reasonCode}${e.subjectRefs === undefined ? '' : ` ${e.subjectRefs.length}`}`);
+
+    // The ISA's DPO finds both in Robin's subject access answer, and in the client's activity.
+    const sar = await callApi(t, '/v1/audit/people/accesses', {
+      party: 'la-childrens-social-care',
+      roles: ['dpo'],
+      body: { nhsNumber: ROBIN_NHS },
+    });
+    expect(sar.status).toBe(200);
+    expect(refusalsIn(sar.body.entries as never)).toEqual([
+      'fraud-prevention purpose-not-permitted',
+      'none purpose-required',
     ]);
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const activity = (auditor: string) =>
+      callApi(t, `/v1/audit/clients/${clientIdOf('la-housing')}/activity?from=${from}&to=${to}&limit=500`, {
+        party: auditor,
+        roles: ['dpo'],
+      });
+    expect(refusalsIn((await activity('la-childrens-social-care')).body.entries as never)).toEqual([
+      'fraud-prevention purpose-not-permitted 1',
+      'none purpose-required 1',
+    ]);
+    // The Keyways DPO gets no reference to the ISA's person.
+    const keyways = (await activity('kettering-borough-council')).body.entries as { subjectRefs: string[] }[];
+    expect(keyways.flatMap((e) => e.subjectRefs)).toEqual([]);
   });
 
   it("keeps a DPO's own reads of the log with the agreements they audit, not every agreement their party signed", async () => {
