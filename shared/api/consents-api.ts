@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { decide } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
+import { subjectRefWithin } from '../audit/entry-subjects.js';
 import { ConsentSubjectRelinkedError } from '../consents/store-consent-register.js';
 import { containsNationalIdentifier } from '../domain/identifiers.js';
 import { everyMatch } from '../people/find-person.js';
@@ -173,6 +174,14 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     const held = await datasetOfPerson(ctx.services.store, agreements, existing.subjectKey);
     const own = existing.kind === 'opt-out' ? held?.agreementId : undefined;
     const notFound = problem(404, 'consent-unknown', 'No such consent');
+    // The people a consent applies to, as many as an entry's subject holds; a split into three
+    // or more parts names the first two, and says so in the app log (a count, no ids).
+    const subjectsOf = (consent: { subjectKeys: readonly string[] }) => {
+      const { subjectRef, leftOff } = subjectRefWithin(consent.subjectKeys);
+      if (leftOff > 0)
+        ctx.services.logger.warn('consent.withdraw-subjects-left-off', { requestId: call.requestId, leftOff });
+      return subjectRef;
+    };
     // Any refusal, whatever its reason (another agreement's X-Purpose, none for an opt-out), is
     // answered as an unknown id: a distinct answer would tell a caller without the right that the
     // id exists. The access log keeps the real reason and names the person, filed under the
@@ -187,7 +196,7 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       const filedUnder = existing.purposeId ?? (named === undefined ? undefined : call.purpose);
       const purpose = existing.purposeId === null ? {} : { purpose: existing.purposeId };
       if (held !== undefined)
-        return deny(notFound, reason, { ...purpose, subjectRef: existing.subjectKey, datasets: [held.datasetId] });
+        return deny(notFound, reason, { ...purpose, subjectRef: subjectsOf(existing), datasets: [held.datasetId] });
       return deny(
         notFound,
         reason,
@@ -221,8 +230,9 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
           // Whom the write found it held by, not the read before it: a linking pass may have
           // merged the person into another id since, and a subject access request follows an
           // id that gave way only up to its move, so the entry under it was lost to the person's
-          // own answer (found by a defect hunt).
-          subjectRef: withdrawn?.subjectKey ?? existing.subjectKey,
+          // own answer (found by a defect hunt). Each of them where a split left it with several
+          // people: it ended for every one (ConsentRecord.subjectKeys).
+          subjectRef: subjectsOf(withdrawn ?? existing),
           decision: 'allow',
           reasonCode: already ? 'already-withdrawn' : `${existing.kind}-withdrawn`,
         },

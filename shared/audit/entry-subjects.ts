@@ -16,3 +16,24 @@ export function subjectRefOf(personIds: readonly string[]): string | null {
 export function personIdsOf(subjectRef: string | null): string[] {
   return subjectRef === null ? [] : subjectRef.split(SUBJECT_SEPARATOR).filter((id) => id !== '');
 }
+
+/**
+ * The longest subject the access log holds: `subject_ref` is 100 characters on SQL Server
+ * (migration 0002), two person ids and their separator. A review took back an entry that named
+ * every person a DPO's answer gave a reference to, for it could not hold past two.
+ */
+export const SUBJECT_REF_MAX_LENGTH = 100;
+
+/**
+ * The subject of an entry about these people, as many of them as the column holds, in the order
+ * given (so the first is always named), and how many were left off.
+ */
+export function subjectRefWithin(personIds: readonly string[]): { subjectRef: string | null; leftOff: number } {
+  const ids = [...new Set(personIds)];
+  const named: string[] = [];
+  for (const id of ids) {
+    if (named.length > 0 && [...named, id].join(SUBJECT_SEPARATOR).length > SUBJECT_REF_MAX_LENGTH) break;
+    named.push(id);
+  }
+  return { subjectRef: subjectRefOf(named), leftOff: ids.length - named.length };
+}

@@ -10,6 +10,15 @@ import type { ConsentEventTable } from '../store/schema.js';
 export interface ConsentRecord {
   consentId: string;
   subjectKey: string;
+  /**
+   * Every person id it is in force for, or was until withdrawn: `subjectKey` first, then any other
+   * id a record holds that it was carried to and not detached from (after a split, each part
+   * holds an opt-out: carry-consents.ts). A withdrawal ends it under all of them, and its
+   * access-log entry names each, so each person's subject access answer shows it (found by a
+   * defect hunt: a withdrawal as a split committed named one part). `subjectKey` alone where
+   * no other is held.
+   */
+  subjectKeys: readonly string[];
   kind: 'consent' | 'opt-out';
   purposeId: string | null;
   recordedAt: string;
@@ -155,6 +164,7 @@ export class StoreConsentRegister implements ConsentRegister {
       return {
         consentId,
         subjectKey: input.subjectKey,
+        subjectKeys: [input.subjectKey],
         kind: input.kind,
         purposeId: input.purposeId,
         recordedAt: at,
@@ -241,6 +251,7 @@ export class StoreConsentRegister implements ConsentRegister {
     const standing = all.filter((s) => !detached.has(s));
     const subjects = standing.length > 0 ? standing : all;
     let subjectKey = subjects[0]!;
+    let subjectKeys = [subjectKey];
     if (subjects.length > 1) {
       const held = await db
         .selectFrom('source_record')
@@ -250,12 +261,14 @@ export class StoreConsentRegister implements ConsentRegister {
         .execute();
       const heldIds = new Set(held.map((r) => r.person_id));
       subjectKey = subjects.find((s) => heldIds.has(s)) ?? subjectKey;
+      subjectKeys = [subjectKey, ...subjects.filter((s) => s !== subjectKey && heldIds.has(s))];
     }
     const first = records.reduce((a, b) => (b.at < a.at ? b : a));
     const withdrawals = events.filter((e) => e.action === 'withdraw').map((e) => e.at);
     return {
       consentId,
       subjectKey,
+      subjectKeys,
       kind: first.kind,
       purposeId: first.purpose_id,
       recordedAt: first.at,
