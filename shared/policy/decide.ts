@@ -389,7 +389,6 @@ function decideUpload(input: DecisionInput, agreements: AgreementSet, deny: Deny
   };
 }
 
-/** The access log of an agreement is open to the roles its `audit` block names, within its parties. */
 /**
  * The agreements whose access log a caller of this party with these roles may read (their
  * `audit` block names one of the roles the party holds there), with the roles that earned each.
@@ -412,6 +411,7 @@ export function auditedAgreementsOf(
   return audited;
 }
 
+/** The access log of an agreement is open to the roles its `audit` block names, within its parties. */
 function decideAudit(input: DecisionInput, agreements: AgreementSet, deny: Deny): Decision {
   const { partyId, roles } = input.caller;
   const audited = auditedAgreementsOf(agreements, partyId, roles);
