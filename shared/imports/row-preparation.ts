@@ -46,9 +46,15 @@ export function attributeLayoutOf(plan: Pick<RowPlan, 'columns' | 'storage'>): A
 /**
  * A record whose every cell is empty — a workbook row that holds only formatting, or the line of
  * bare delimiters a spreadsheet saves as CSV for one: it says nothing, as a blank line does.
+ * Whitespace counts as empty, as it does for every field (field-codecs.ts trims each cell): a line
+ * of nothing but spaces or tabs, which a hand-edited file or a padding export leaves, is a blank
+ * line too, not a bad row of one cell (and above the header, not the header). It keeps its row
+ * number, so the rows after it are reported by the file's own line numbers.
  */
 export function isBlankRecord(record: ExtractRecord): boolean {
-  return record.problem === undefined && record.cellProblems === undefined && record.cells.every((c) => c === '');
+  return (
+    record.problem === undefined && record.cellProblems === undefined && record.cells.every((c) => c.trim() === '')
+  );
 }
 
 /** One batch of prepared rows, ready to be written. Structured-cloneable. */

@@ -37,6 +37,19 @@ describe.each([
     expect(report?.rowErrors).toEqual([{ row: 5, column: 'dateOfBirth', reason: 'date-format' }]);
   });
 
+  it('skips lines of nothing but spaces or tabs as blank lines, keeping the line numbers of the file', async () => {
+    // A hand-edited file, or one whose export pads empty lines: such a line says nothing, as a
+    // blank line does, and must not be counted (or reported) as a bad row of one cell.
+    const file = ['   ', HEADER, ROWS[0], ' \t ', 'Cy,Brown,not-a-date,Y', '\t', ROWS[1], '  '].join('\n');
+    const outcome = await h.importFile(`la-housing/${MDI}/whitespace-lines.csv`, Buffer.from(file), undefined, {
+      maxBadRowShare: 0.5,
+    });
+    expect(outcome).toMatchObject({ outcome: 'loaded', loaded: 2, rejected: 1 });
+    expect(await namesOf()).toEqual(['ANN', 'BEN']);
+    const report = await h.report('processed', `la-housing/${MDI}/whitespace-lines.csv`);
+    expect(report?.rowErrors).toEqual([{ row: 5, column: 'dateOfBirth', reason: 'date-format' }]);
+  });
+
   it('loads a file with a trailing delimiter on every line, and refuses a value under no column name', async () => {
     const trailing = [`${HEADER},,`, `${ROWS[0]},,`, `${ROWS[1]},,`, 'Cy,Brown,2012-03-03,Y,,LEFT-OVER'].join('\n');
     const outcome = await h.importFile(`la-housing/${MDI}/trailing.csv`, Buffer.from(trailing), undefined, {
