@@ -20,6 +20,14 @@ import { FileRejection, type RowReason } from './reasons.js';
  * kept as a character. Strictness: anything but a delimiter or line end after a closing quote
  * refuses the file (`malformed-quote`), as does a quote left open at the end (`unterminated-quote`,
  * typically a truncated upload). Blank lines are skipped but keep their row number.
+ *
+ * Lines ended by CR alone (classic Mac OS, and old exports from Excel for Mac) refuse the file
+ * (`line-endings-cr-only`) rather than being read: read by LF, such a file is one header line of
+ * every value, which the header check would refuse with complaints about its columns that say
+ * nothing of what is wrong; and taking a lone CR for a line end throughout would split the cells
+ * of LF files that hold a stray one. It is told by the header alone: a CR there, outside quotes,
+ * followed by anything but LF (or a delimiter) is not the end of a CRLF. Saving the file again as
+ * "CSV UTF-8" mends it. A stray CR in a later line of an LF file stays a character of its cell.
  */
 
 const QUOTE = 34;
@@ -48,6 +56,8 @@ export class CsvTokenizer {
   private tooManyCells = false;
   private cellProblems: { index: number; reason: RowReason }[] | undefined;
   private row = 0;
+  /** The header's last chunk ended in an unquoted CR: whether an LF follows is in the next one. */
+  private headerCrAtChunkEnd = false;
   private readonly delimiter: number;
 
   constructor(
@@ -85,6 +95,7 @@ export class CsvTokenizer {
             if (c === delimiter || c === LF) break;
             j++;
           }
+          if (this.row === 0) this.refuseLoneCrInHeader(text, i, j);
           if (j > i) this.append(text, i, j);
           if (j === n) {
             i = n;
@@ -129,8 +140,12 @@ export class CsvTokenizer {
           break;
         }
         case State.CrAfterQuote: {
-          // A lone CR would let the next quote read as an escaped one, joining two fields.
-          if (text.charCodeAt(i) !== LF) throw new FileRejection('malformed-quote', { row: this.row + 1 });
+          // A lone CR would let the next quote read as an escaped one, joining two fields. After the
+          // header's closing quote it ends the header's line: the file's lines end in CR alone.
+          if (text.charCodeAt(i) !== LF) {
+            if (this.row === 0) throw new FileRejection('line-endings-cr-only');
+            throw new FileRejection('malformed-quote', { row: this.row + 1 });
+          }
           this.endField();
           this.endRecord(out);
           this.state = State.FieldStart;
@@ -154,6 +169,22 @@ export class CsvTokenizer {
   /** Records (including blank lines) seen so far. */
   get rowsSeen(): number {
     return this.row;
+  }
+
+  /**
+   * Refuses the file when the header's unquoted text `text[from, to)` (which holds no delimiter
+   * and no LF) has a CR that something other than a delimiter or LF follows: the header's line
+   * ended there, so the file's lines end in CR alone. Only the header is looked at, so the cost is
+   * a header's length whatever the file's.
+   */
+  private refuseLoneCrInHeader(text: string, from: number, to: number): void {
+    if (this.headerCrAtChunkEnd && to > from) throw new FileRejection('line-endings-cr-only');
+    this.headerCrAtChunkEnd = false;
+    for (let k = from; k < to; k++) {
+      if (text.charCodeAt(k) !== CR) continue;
+      if (k < to - 1) throw new FileRejection('line-endings-cr-only');
+      this.headerCrAtChunkEnd = to === text.length;
+    }
   }
 
   private append(text: string, from: number, to: number): void {

@@ -19,6 +19,11 @@ export const FILE_REASONS = [
   'nul-byte',
   'unterminated-quote',
   'malformed-quote',
+  /**
+   * The text file's lines end in CR alone (classic Mac OS, old exports from Excel for Mac), not in
+   * CRLF or LF: told by its header (csv-records.ts). Saving it again as "CSV UTF-8" mends it.
+   */
+  'line-endings-cr-only',
   'wrong-delimiter',
   'header-unreadable',
   'empty-column-name',

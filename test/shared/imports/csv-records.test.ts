@@ -66,6 +66,32 @@ describe('CSV reader', () => {
     expect(await rejection(read(['a\n"Smith"\r', '"Jones"\n']))).toBe('malformed-quote');
   });
 
+  it('refuses a file whose lines end in CR alone (classic Mac) as such, however the bytes are chunked', async () => {
+    // Read by LF, such a file is one header line of every value: the header's complaints
+    // (column-not-in-agreement, empty-column-name) would say nothing of what is wrong.
+    const mac = 'firstName,lastName\rAnn,Smith\rBen,Jones\r';
+    expect(await rejection(read([mac]))).toBe('line-endings-cr-only');
+    expect(await rejection(read([...mac]))).toBe('line-endings-cr-only');
+    expect(await rejection(read(['firstName,lastName\r', 'Ann,Smith\r']))).toBe('line-endings-cr-only');
+    expect(await rejection(read(['name\rAnn\rBen\r']))).toBe('line-endings-cr-only');
+    expect(await rejection(read(['"a","b"\r"1","2"\r']))).toBe('line-endings-cr-only');
+    expect(await rejection(read(['"a","b"\r', '"1","2"\r']))).toBe('line-endings-cr-only');
+    // CRLF, however split, and a CR inside a quoted header cell are not CR line ends.
+    expect(cellsOf(await read(['a,b\r', '\n1,2\r\n']))).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
+    expect(cellsOf(await read(['"a\rb",c\r\n1,2\r\n']))).toEqual([
+      ['a\rb', 'c'],
+      ['1', '2'],
+    ]);
+    // A stray CR in a data row of an LF file is a character of its cell, as before.
+    expect(cellsOf(await read(['a,b\n1\r2,3\n']))).toEqual([
+      ['a', 'b'],
+      ['1\r2', '3'],
+    ]);
+  });
+
   it('ends a quoted field at CRLF, even when the CR and LF arrive in different chunks', async () => {
     expect(cellsOf(await read(['a,b\r\n"1","2"\r', '\n"3","4"\r']))).toEqual([
       ['a', 'b'],

@@ -148,7 +148,7 @@ const REJECTED: readonly Rejected[] = [
   { file: 'unterminated-quote-mid-file.csv', reasons: ['unterminated-quote'] },
   { file: 'too-many-columns.csv', reasons: ['bad-row-share-exceeded'], rowReasons: ['column-count'] },
   { file: 'utf16be.csv', reasons: ['nul-byte'] },
-  { file: 'cr-only-line-ends.csv', reasons: ['column-not-in-agreement', 'empty-column-name'] },
+  { file: 'cr-only-line-ends.csv', reasons: ['line-endings-cr-only'] },
   { file: 'extract.json', reasons: ['unsupported-file-type'], rejectedFor: 'file name' },
   {
     file: 'good-semicolon.csv',
