@@ -15,7 +15,20 @@
  * turns ŉ (U+0149) into an apostrophe and n, and that apostrophe would otherwise be removed only
  * when the normalised name was normalised again (firstThree does).
  */
-const APOSTROPHES = /['\u2018\u2019\u201B\u0060\u00B4\u1FEF\u1FFD\u02BB\u02BC\u2032\uFF07]/g;
+const APOSTROPHES = "'\u2018\u2019\u201B\u0060\u00B4\u1FEF\u1FFD\u02BB\u02BC\u2032\uFF07";
+/**
+ * Middle dots that join the letters of one word: the Catalan punt volat between two l's
+ * ("Gal·la", which a keyboard without the dot gives as "Galla"), the Greek ano teleia U+0387 (the
+ * middle dot's canonical equivalent) and the look-alikes typed for it, the hyphenation point
+ * U+2027 and the modifier letter U+02D1. Removed as apostrophes are, before NFKD and after it (Ŀ
+ * and ŀ, the older Catalan spelling, decompose to L and the dot), so "Gal·la" is "GALLA" as
+ * "Galla" is, not the two tokens "GAL LA". Not the katakana middle dot U+30FB (nor its half-width
+ * form): it separates the words of a name written in katakana (ジョン・スミス, John Smith), so
+ * it stays a space, as other punctuation does.
+ */
+const MIDDLE_DOTS = '\u00B7\u0387\u2027\u02D1';
+/** What is removed without leaving a space: apostrophes and middle dots. */
+const JOINING_PUNCTUATION = new RegExp(`[${APOSTROPHES}${MIDDLE_DOTS}]`, 'g');
 const HYPHENS = /[-\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\uFE63\uFF0D]/g;
 /** Soft hyphen, zero-width space and joiner, BOM: invisible, so they separate nothing. */
 const INVISIBLE = /\p{Cf}/gu;
@@ -55,7 +68,8 @@ const PLAIN_ASCII = /^[A-Za-z0-9]+(?: [A-Za-z0-9]+)*$/;
  *   OPTIONAL_MARKS for which marks are accents), composed again (NFC),
  *   upper-cased, and letters without a decomposition transliterated (Ø -> O, Æ -> AE, ß -> SS);
  * - apostrophes removed, so "O'Brien", "O’Brien" and "OBrien" all become "OBRIEN" — feeds
- *   disagree on whether to keep the apostrophe, rarely on whether a space is there;
+ *   disagree on whether to keep the apostrophe, rarely on whether a space is there; middle dots
+ *   too ("Gal·la" and "Galla" both become "GALLA"; see MIDDLE_DOTS);
  * - hyphens (any dash variant) become spaces, so "Smith-Jones" is the two tokens
  *   "SMITH JONES" and matches a feed that dropped the hyphen for a space;
  * - any other punctuation or symbol becomes a space; whitespace is collapsed and trimmed.
@@ -66,11 +80,11 @@ const PLAIN_ASCII = /^[A-Za-z0-9]+(?: [A-Za-z0-9]+)*$/;
 export function normaliseName(input: string): string {
   if (PLAIN_ASCII.test(input)) return input.toUpperCase();
   return input
-    .replace(APOSTROPHES, '')
+    .replace(JOINING_PUNCTUATION, '')
     .replace(HYPHENS, ' ')
     .replace(INVISIBLE, '')
     .normalize('NFKD')
-    .replace(APOSTROPHES, '')
+    .replace(JOINING_PUNCTUATION, '')
     .toUpperCase()
     .replace(OPTIONAL_MARKS, '$1')
     .replace(LOOSE_MARKS, '$1')

@@ -33,6 +33,19 @@ describe('normaliseName', () => {
     }
   });
 
+  it('removes a middle dot between letters as it does an apostrophe, so "Gal·la" is "Galla"', () => {
+    // The Catalan punt volat (U+00B7), its canonical equivalent the Greek ano teleia (U+0387), and
+    // the look-alikes typed for it: the hyphenation point (U+2027), the modifier letter U+02D1.
+    // Ŀ and ŀ (U+013F, U+0140), the older Catalan spelling, decompose (NFKD) to l and that dot.
+    for (const name of ['Gal·la', 'Gal\u0387la', 'Gal\u2027la', 'Gal\u02D1la', 'Gaŀla', 'GAĿLA', 'Galla']) {
+      expect(normaliseName(name)).toBe('GALLA');
+    }
+    expect(nameTokens('Marcel·lí Gal·la')).toEqual(['MARCELLI', 'GALLA']);
+    expect(firstThree('L·lúcia')).toBe('LLU');
+    // The katakana middle dot separates the words of a name written in katakana (John Smith).
+    expect(nameTokens('ジョン・スミス')).toEqual(['ジョン', 'スミス']);
+  });
+
   it('turns every hyphen variant into a single space', () => {
     for (const name of [
       'Smith-Jones',
