@@ -255,21 +255,80 @@ const POSTCODE_SHAPE = new RegExp(
 );
 
 /**
+ * British Forces Post Office numbers, one to four digits without leading zeros ("BFPO 61", "BFPO
+ * 5439"): the postcode line of a service family's address abroad, which a family moving into
+ * council housing brings with them (the Armed Forces Covenant). Canonical as "BFPO" and the
+ * number, one space between. The BF1 postcodes BFPO gives the same addresses are of the UK layout
+ * and pass {@link POSTCODE_SHAPE}; no table here turns one form into the other.
+ */
+const BFPO = /^BFPO([1-9][0-9]{0,3})$/;
+
+/**
+ * The UK overseas territories whose one postcode is of the UK layout (Royal Mail's form: four
+ * letters, then 1ZZ), each a whole territory's: Falklands, South Georgia, Ascension, St Helena,
+ * Tristan da Cunha, British Indian Ocean Territory, British Antarctic Territory, Pitcairn, Turks
+ * and Caicos. A closed list, not a pattern: four letters and 1ZZ is no postcode otherwise.
+ * Gibraltar's GX11 1AA already is one (POSTCODE_SHAPE). The territories whose codes are of
+ * another layout (Cayman KY1-1001, Anguilla AI-2640, Bermuda, Montserrat, the Virgin Islands)
+ * are refused, as any other country's are.
+ */
+const OVERSEAS_TERRITORY_POSTCODES: ReadonlySet<string> = new Set([
+  'FIQQ 1ZZ',
+  'SIQQ 1ZZ',
+  'ASCN 1ZZ',
+  'STHL 1ZZ',
+  'TDCU 1ZZ',
+  'BBND 1ZZ',
+  'BIQQ 1ZZ',
+  'PCRN 1ZZ',
+  'TKCA 1ZZ',
+]);
+
+/**
  * Validates a postcode and returns it canonical: upper case, all whitespace removed, then one
- * space before the three-character inward code ("sw1a1aa" -> "SW1A 1AA"). Letters are never
+ * space before the three-character inward code ("sw1a1aa" -> "SW1A 1AA"). One hyphen may stand
+ * where the space goes ("SW1A-1AA", as some systems write it), nowhere else. Letters are never
  * swapped for look-alike digits (O/0, I/1): that would invent a different address.
+ *
+ * Accepted besides the UK layout ({@link POSTCODE_SHAPE}): BFPO numbers ("BFPO 1234", see
+ * {@link BFPO}) and the overseas territories' codes of the UK layout ("FIQQ 1ZZ", see
+ * {@link OVERSEAS_TERRITORY_POSTCODES}). Everything else is refused (`postcode-format`). The
+ * longest canonical form is nine characters ("BFPO 5439"; migration 0031 widens the columns).
  */
 export function validatePostcode(input: string): IdentifierResult<PostcodeReason> {
-  const compact = input.replace(WHITESPACE, '').toUpperCase();
+  const upper = input.toUpperCase();
+  const hyphen = upper.indexOf('-');
+  if (hyphen !== -1 && upper.indexOf('-', hyphen + 1) !== -1) return { ok: false, reason: 'postcode-format' };
+  const compact = upper.replace(WHITESPACE, '').replace('-', '');
   if (compact.length === 0) return { ok: false, reason: 'postcode-missing' };
-  if (compact.length < 5 || compact.length > 7) return { ok: false, reason: 'postcode-format' };
-  const canonical = `${compact.slice(0, -3)} ${compact.slice(-3)}`;
-  if (!POSTCODE_SHAPE.test(canonical)) return { ok: false, reason: 'postcode-format' };
+  const canonical = canonicalPostcode(compact);
+  if (canonical === null) return { ok: false, reason: 'postcode-format' };
+  // The hyphen, if any, stood where the space now does: between the two parts, not inside one.
+  if (hyphen !== -1 && upper.slice(0, hyphen).replace(WHITESPACE, '') !== canonical.slice(0, canonical.indexOf(' '))) {
+    return { ok: false, reason: 'postcode-format' };
+  }
   return { ok: true, value: canonical };
 }
 
-/** The last two words of an address, or the last one: where a UK address ends in its postcode. */
-const ADDRESS_TAIL = /(?:^|[\s,])([A-Za-z0-9]{2,4}\s*[0-9][A-Za-z]{2})[\s,.]*$/;
+/** The canonical form of a postcode written without spaces, or null when it is none. */
+function canonicalPostcode(compact: string): string | null {
+  const bfpo = BFPO.exec(compact);
+  if (bfpo !== null) return `BFPO ${bfpo[1]!}`;
+  if (compact.length < 5 || compact.length > 7) return null;
+  const canonical = `${compact.slice(0, -3)} ${compact.slice(-3)}`;
+  return POSTCODE_SHAPE.test(canonical) || OVERSEAS_TERRITORY_POSTCODES.has(canonical) ? canonical : null;
+}
+
+/** Whether a canonical postcode is a BFPO number. */
+function isBfpo(canonical: string): boolean {
+  return canonical.startsWith('BFPO ');
+}
+
+/**
+ * The last two words of an address, or the last one: where a UK address ends in its postcode
+ * (one hyphen may stand for the space), or a forces address in its BFPO number.
+ */
+const ADDRESS_TAIL = /(?:^|[\s,])([A-Za-z0-9]{2,4}\s*-?\s*[0-9][A-Za-z]{2}|BFPO\s*[0-9]{1,4})[\s,.]*$/i;
 
 /**
  * The postcode an address ends with ("12 Elm Road, Kettering NN16 8AB" -> "NN16 8AB"), canonical;
@@ -283,10 +342,20 @@ export function postcodeAtEndOf(address: string): string | null {
   return result.ok ? result.value : null;
 }
 
+/*
+ * The blocking keys below are coarser groupings of a postcode, each null for an invalid one. A
+ * BFPO number names a posting (a unit, a ship, an embassy), not a place, and its digits group
+ * nothing: each key of one is the whole BFPO number, so two BFPO numbers never share a sector or
+ * district (read as "BFPO" and the digits, every service family abroad would share one). An
+ * overseas territory's code is its own outward code and district: its last letter is no
+ * sub-district's.
+ */
+
 /** Outward code ("SW1A 1AA" -> "SW1A"), or null when the input is not a valid postcode. */
 export function postcodeOutward(input: string): string | null {
   const result = validatePostcode(input);
   if (!result.ok) return null;
+  if (isBfpo(result.value)) return result.value;
   return result.value.slice(0, result.value.indexOf(' '));
 }
 
@@ -294,6 +363,7 @@ export function postcodeOutward(input: string): string | null {
 export function postcodeSector(input: string): string | null {
   const result = validatePostcode(input);
   if (!result.ok) return null;
+  if (isBfpo(result.value)) return result.value;
   return result.value.slice(0, -2);
 }
 
@@ -305,15 +375,19 @@ export function postcodeSector(input: string): string | null {
 export function postcodeDistrict(input: string): string | null {
   const outward = postcodeOutward(input);
   if (outward === null) return null;
+  // A sub-district letter follows a digit (A9A, AA9A); GIR and the territories' codes end in
+  // letters that follow letters.
   const last = outward.charCodeAt(outward.length - 1);
-  const endsInLetter = last >= 65 && last <= 90;
-  return endsInLetter && outward !== 'GIR' ? outward.slice(0, -1) : outward;
+  const beforeLast = outward.charCodeAt(outward.length - 2);
+  const subDistrict = last >= 65 && last <= 90 && beforeLast >= 48 && beforeLast <= 57;
+  return subDistrict ? outward.slice(0, -1) : outward;
 }
 
 /** Area, the leading letters ("SW1A 1AA" -> "SW"), or null when not a valid postcode. */
 export function postcodeArea(input: string): string | null {
   const outward = postcodeOutward(input);
   if (outward === null) return null;
+  if (isBfpo(outward)) return outward;
   const m = /^[A-Z]+/.exec(outward);
   return m === null ? null : m[0];
 }

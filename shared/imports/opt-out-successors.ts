@@ -239,7 +239,7 @@ export class OptOutSuccessors {
       given_name ${text(200)},
       family_name ${text(200)},
       first3 ${text(3)},
-      postcode ${text(8)},
+      postcode ${text(9)},
       identified int not null)`.execute(trx);
     // The opt-outs in force by the register's rule (consentRecordsInForce: a `record` event no
     // `withdraw` names; `detach` is for consents only), spelled out here for the range lock.

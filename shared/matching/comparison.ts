@@ -5,7 +5,7 @@
  * is all that Fellegi–Sunter estimation and scoring need.
  */
 
-import { postcodeDistrict } from '../domain/identifiers.js';
+import { postcodeDistrict, postcodeSector } from '../domain/identifiers.js';
 import { digitDifferences, givenNamesEquivalent, isDayMonthTransposition } from '../domain/normalise.js';
 import type { RecordBatch } from './record.js';
 import { jaroWinkler } from './similarity.js';
@@ -129,8 +129,8 @@ function columnsOf(batch: RecordBatch, names: NameLevelCache): ComparisonColumns
   const familyId = new Int32Array(batch.size);
   for (let i = 0; i < batch.size; i++) {
     const pc = batch.postcode[i] as string;
-    // Canonical postcodes end in a space and the three-character inward code.
-    sector[i] = pc === '' ? '' : pc.slice(0, -2);
+    // From the canonical postcode, not its characters: a BFPO number's sector is the number whole.
+    sector[i] = pc === '' ? '' : (postcodeSector(pc) ?? '');
     district[i] = pc === '' ? '' : (postcodeDistrict(pc) ?? '');
     givenId[i] = names.intern(batch.givenName[i] as string);
     familyId[i] = names.intern(batch.familyName[i] as string);

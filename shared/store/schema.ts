@@ -66,7 +66,7 @@ export interface SourceRecordTable {
   first3: string | null;
   /** ISO date. */
   date_of_birth: string | null;
-  /** Canonical postcode, e.g. "SW1A 1AA". */
+  /** Canonical postcode, e.g. "SW1A 1AA" or "BFPO 5439" (at most nine characters: migration 0031). */
   postcode: string | null;
   address: string | null;
   /**

@@ -28,6 +28,7 @@ import { optOutSuccessors } from './0027-opt-out-successors.js';
 import { importRunRejectionReason } from './0028-import-run-rejection-reason.js';
 import { linkRunAgreementIndex } from './0029-link-run-agreement-index.js';
 import { linkRunCommitTimes } from './0030-link-run-commit-times.js';
+import { postcodeWidth } from './0031-postcode-width.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -63,5 +64,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0028-import-run-rejection-reason': importRunRejectionReason(d),
     '0029-link-run-agreement-index': linkRunAgreementIndex(d),
     '0030-link-run-commit-times': linkRunCommitTimes(d),
+    '0031-postcode-width': postcodeWidth(d),
   };
 }

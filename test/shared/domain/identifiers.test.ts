@@ -287,11 +287,72 @@ describe('validatePostcode', () => {
       'SW1A 1AAA',
       '12345',
       'SW1A',
-      'SW1A-1AA',
+      // A hyphen only where the space goes, and only one.
+      'SW-1A1AA',
+      'SW1A-1-AA',
+      'SW1A--1AA',
+      // BFPO numbers are one to four digits, written without leading zeros.
+      'BFPO',
+      'BFPO 0',
+      'BFPO 057',
+      'BFPO 12345',
+      'BFPO A12',
+      // Only the overseas territories' own codes of the UK layout, not any four letters and 1ZZ.
+      'FIQQ 1AA',
+      'ABCD 1ZZ',
+      // Territories whose codes are not of the UK layout (Cayman, Anguilla, Bermuda, Montserrat).
+      'KY1-1001',
+      'AI-2640',
+      'HM 12',
+      'MSR 1110',
     ]) {
       expect(validatePostcode(bad)).toEqual({ ok: false, reason: 'postcode-format' });
     }
     expect(validatePostcode('')).toEqual({ ok: false, reason: 'postcode-missing' });
+  });
+
+  it('accepts a hyphen where the space goes, giving the canonical form', () => {
+    expect(validatePostcode('SW1A-1AA')).toEqual({ ok: true, value: 'SW1A 1AA' });
+    expect(validatePostcode('me1 - 1aa')).toEqual({ ok: true, value: 'ME1 1AA' });
+    expect(validatePostcode('BFPO-57')).toEqual({ ok: true, value: 'BFPO 57' });
+  });
+
+  it('accepts BFPO numbers and the overseas territories of the UK layout, canonical', () => {
+    expect(validatePostcode('BFPO 1234')).toEqual({ ok: true, value: 'BFPO 1234' });
+    expect(validatePostcode('bfpo1')).toEqual({ ok: true, value: 'BFPO 1' });
+    expect(validatePostcode(' BFPO  792 ')).toEqual({ ok: true, value: 'BFPO 792' });
+    for (const pc of [
+      'FIQQ 1ZZ',
+      'SIQQ 1ZZ',
+      'ASCN 1ZZ',
+      'STHL 1ZZ',
+      'TDCU 1ZZ',
+      'BBND 1ZZ',
+      'BIQQ 1ZZ',
+      'PCRN 1ZZ',
+      'TKCA 1ZZ',
+      'GX11 1AA',
+      'BF1 3AA',
+    ]) {
+      expect(validatePostcode(pc)).toEqual({ ok: true, value: pc });
+      expect(validatePostcode(pc.replace(' ', '').toLowerCase())).toEqual({ ok: true, value: pc });
+    }
+  });
+
+  it('derives blocking keys for BFPO numbers and territory codes that group no two places', () => {
+    // A BFPO number names a posting, not a place: nothing coarser than itself groups two of them.
+    for (const key of [postcodeOutward, postcodeSector, postcodeDistrict, postcodeArea]) {
+      expect(key('bfpo 1234')).toBe('BFPO 1234');
+    }
+    // A territory's one code is its outward code and district (no sub-district letter to drop).
+    expect(postcodeOutward('FIQQ 1ZZ')).toBe('FIQQ');
+    expect(postcodeDistrict('FIQQ 1ZZ')).toBe('FIQQ');
+    expect(postcodeDistrict('STHL 1ZZ')).toBe('STHL');
+    expect(postcodeSector('TKCA 1ZZ')).toBe('TKCA 1');
+    expect(postcodeDistrict('GX11 1AA')).toBe('GX11');
+    expect(postcodeAtEndOf('1 Ross Road, Stanley, FIQQ 1ZZ')).toBe('FIQQ 1ZZ');
+    expect(postcodeAtEndOf('HQ Company, 1 Loamshire Regt, BFPO 61')).toBe('BFPO 61');
+    expect(postcodeAtEndOf('12 Elm Road, Kettering NN16-8AB')).toBe('NN16 8AB');
   });
 
   it('derives blocking keys at each level', () => {
