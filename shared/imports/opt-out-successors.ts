@@ -121,8 +121,8 @@ export function resemblingNoted(
  * kept keys, opt-out-kept-keys.ts, where a name alone would reach every namesake any party sends
  * for years); and none where another way found a likelier successor. A namesake newly in temporary
  * accommodation in the same snapshot is opted out with the person, as a twin is by the other ways.
- * What it still misses: a date of birth corrected together with a name, or sent with a first
- * postcode — nothing of the record is left to follow it by.
+ * A date of birth corrected together with a name, or with a first postcode, is left to the very
+ * last way ({@link twoOfWhatIsLeft}).
  *
  * By the postcode's index (postcode, family name, first three letters), on its rows without a
  * postcode: one indexed join, as the others, from the few noted records.
@@ -135,6 +135,57 @@ function namesAlone(engine: Engine, records: string, where: RawBuilder<unknown>)
     where p.postcode is null and p.identified = 0
       and sr.postcode is null and sr.family_name = p.family_name and sr.first3 = p.first3
       and sr.given_name = p.given_name and sr.carried_person_id is null and ${where}`;
+}
+
+/**
+ * The very last way, within a snapshot only: a noted record whose date of birth the party
+ * corrected together with one more of what the other ways go by — a given or family name, or a
+ * postcode sent for the first time or changed — resembles its successor by no way whole, nor by the
+ * names alone ({@link namesAlone} wants no postcode on either), and without this its opt-out stayed
+ * on an id no record holds: the person counted in the planning export and was shown to the
+ * research organisation again (found by a defect hunt). So a new record of the snapshot carried to
+ * no one that holds any two of the record's four values — date of birth, given name, family name,
+ * postcode, each present on both — is its plausible successor, only when the other ways and the
+ * names alone took the person's opt-out to no record of the snapshot ({@link OptOutSuccessors.carry}).
+ * A record with its date of birth and both names changed, or its date of birth, a name and its
+ * postcode, is still not followed: nothing of it is left but one value, which a household or a
+ * street shares.
+ *
+ * The trade-off is the one the names alone make, a little wider: an opt-out kept on a newcomer who
+ * is someone else (a new member of the household with the person's family name, a namesake moving
+ * into the street) is the safe side; losing one is a breach. Bounded as the names alone are: a
+ * record carried to anyone is a known person's, so only the snapshot's newcomers can take it, and
+ * only for a person nothing likelier was found for; the party's own dataset only (never the kept
+ * keys, opt-out-kept-keys.ts, which any party's record meets for years).
+ *
+ * Driven from the snapshot's records (one read of them, `cross join` keeping that order on
+ * SQLite), each probing the few noted records by an index for each pair: the noted records of a
+ * person merely gone from the extract ask this at every load of a large dataset, and a read of
+ * the snapshot for each of them would cost far more.
+ */
+async function twoOfWhatIsLeft(
+  trx: Transaction<Database>,
+  engine: Engine,
+  records: string,
+  where: RawBuilder<unknown>,
+): Promise<{ found: string; person_id: string }[]> {
+  // The pairs the other ways do not already go by, each with the index it is probed by.
+  const pairs = [
+    ['snapshot_optout_names', 'given_name', 'family_name'],
+    ['snapshot_optout_postcode_family', 'postcode', 'family_name'],
+    ['snapshot_optout_postcode_given', 'postcode', 'given_name'],
+    ['snapshot_optout_postcode_dob', 'postcode', 'date_of_birth'],
+  ] as const;
+  for (const [index, a, b] of pairs) await createTempIndex(trx, engine, records, index, [a, b]);
+  const same = sql.join(
+    pairs.map(([, a, b]) => sql.raw(`(p.${a} = sr.${a} and p.${b} = sr.${b})`)),
+    sql` or `,
+  );
+  const { rows } = await sql<{ found: string; person_id: string }>`
+    select distinct sr.id as found, p.person_id
+    from source_record sr cross join ${sql.raw(records)} p
+    where sr.carried_person_id is null and ${where} and (${same})`.execute(trx);
+  return rows;
 }
 
 /**
@@ -176,7 +227,9 @@ export async function setCarriedPersonIds(
  * number over) — may have lost a record here, and every new record that may be its successor
  * (it resembles the record, {@link RESEMBLES}, or shares an identifier with the person: one the
  * carry refused as held by two people or contradicted, say; or, where none does, it has the names
- * of a record that had no postcode nor identifier, {@link namesAlone}) takes their opt-out
+ * of a record that had no postcode nor identifier, {@link namesAlone}; or, where that finds none
+ * either, it is new to the extract and holds two of a record's date of birth, names and postcode,
+ * {@link twoOfWhatIsLeft}) takes their opt-out
  * ({@link carry}):
  *
  * - a record carried to no one gets a new person id, as a carried id (found by lookups at once,
@@ -354,11 +407,20 @@ export class OptOutSuccessors {
 
     // The names alone only for a person the other ways took to no record (namesAlone).
     const followed = new Set(rows.filter((row) => Number(row.by_names) !== 1).map((row) => row.person_id));
+    const taken = rows.filter((row) => !(Number(row.by_names) === 1 && followed.has(row.person_id)));
+    // And two of what is left only for a person none of those took anywhere (twoOfWhatIsLeft).
+    const takenPeople = new Set(taken.map((row) => row.person_id));
+    const { rows: noted } = await sql<{ person_id: string }>`select distinct person_id from ${records}`.execute(trx);
+    const untaken = new Set(noted.map((row) => row.person_id).filter((person) => !takenPeople.has(person)));
+    if (untaken.size > 0) {
+      for (const row of await twoOfWhatIsLeft(trx, engine, this.records, inSnapshot)) {
+        if (untaken.has(row.person_id)) taken.push({ ...row, carried_to: null, by_names: 0 });
+      }
+    }
     const newIds = new Map<string, string>();
     const moves: PersonIdMove[] = [];
     const reached = new Set<string>();
-    for (const { found: record, carried_to: carriedTo, person_id: from, by_names: byNames } of rows) {
-      if (Number(byNames) === 1 && followed.has(from)) continue;
+    for (const { found: record, carried_to: carriedTo, person_id: from } of taken) {
       if (carriedTo !== null) moves.push({ from, to: carriedTo });
       else {
         let to = newIds.get(record);
