@@ -73,7 +73,8 @@ export function requestIdFrom(sent: string | null | undefined): string {
  * entry is written before the response leaves; if it cannot be, the response is a bare 503 and
  * whatever the handler produced is dropped (fail closed). Every call — allowed, denied or
  * unmatched — leaves exactly one entry, but for a change whose entry was written and whose
- * commit then failed: a second entry, `change-not-committed`, says so; and but for a call
+ * commit then failed, or whose entry the log failed to confirm (it may be durable all the same):
+ * a second entry, `change-not-committed`, says so; and but for a call
  * without a valid token from an address over its limit of them, which leaves none.
  */
 export async function runRequest(
@@ -117,12 +118,14 @@ export async function runRequest(
     let slots = writeSlotsByStore.get(store);
     if (!slots) writeSlotsByStore.set(store, (slots = new WriteSlots()));
     let entryWritten = false;
+    let entryMaybeWritten = false;
     try {
       return await slots.run(() =>
         store.db.transaction().execute(async (trx) => {
           const changed = await change(trx);
           if (changed.log.decision === 'deny') throw new RolledBack(changed);
           if (entryInside) {
+            entryMaybeWritten = true;
             await services.accessLog.append(recordOf(changed));
             logged = entryWritten = true;
           }
@@ -136,6 +139,16 @@ export async function runRequest(
       if (entryWritten) {
         logged = false;
         throw new ChangeNotCommitted();
+      }
+      // The append failed, and the change with it, but a failed append may still have committed
+      // the entry: the writer's answer lost after its commit (its thread gone; on SQL Server the
+      // acknowledgement of a COMMIT lost on the network). That entry would say `allow` for a
+      // change the store never made (found by a defect hunt), so `change-not-committed` follows
+      // it all the same; where the entry was not written, that alone is true too. The caller
+      // gets 503 as before, whether or not this one can be written.
+      if (err instanceof AccessLogUnavailableError && entryMaybeWritten) {
+        const notCommitted = deny(problem(500, 'internal-error', 'Internal error'), 'change-not-committed');
+        await services.accessLog.append(recordOf(notCommitted)).catch(() => undefined);
       }
       throw err;
     }

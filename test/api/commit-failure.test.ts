@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { AccessLogWriter } from '../../shared/audit/access-log.js';
 import { insertRecord, SAM, SAM_PARTICIPANT } from '../support/records.js';
 import { startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -65,6 +66,73 @@ describe('a change whose entry was written but whose commit failed', () => {
 
     await sql`drop trigger commit_fault_on_consent`.execute(db);
     const retried = '0b7f1c62-4c1e-4a57-9a43-5f1f3a2d9e02';
+    expect((await recordConsent(retried)).status).toBe(201);
+    expect(await entriesOf(retried)).toEqual([{ decision: 'allow', reason_code: 'consent-recorded' }]);
+  });
+});
+
+/**
+ * The other way round: the entry was committed, but its writer's answer never came back (the
+ * writer thread lost after its commit; on SQL Server the acknowledgement of a COMMIT lost on the
+ * network). The append fails, so the change is rolled back, and the durable entry was left saying
+ * `allow` for a change the store never made, with no follow-up (found by a defect hunt). The
+ * answer is still 503: whether the entry was written is not known here.
+ */
+describe('a change whose entry was committed but whose acknowledgement was lost', () => {
+  let t: TestHost;
+  const dudley = { party: 'dudley-housing-options', roles: ['housing-officer'] };
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    await insertRecord(t.host.services, SAM_PARTICIPANT);
+  });
+  afterAll(async () => t?.stop());
+
+  async function recordConsent(requestId: string) {
+    const res = await fetch(`${t.url}/api/v1/consents`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await t.token(dudley.party, dudley.roles)}`,
+        'content-type': 'application/json',
+        'x-purpose': 'research-evaluation',
+        'x-request-id': requestId,
+      },
+      body: JSON.stringify({ subject: SAM, evidenceRef: 'REF-1' }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  const entriesOf = (requestId: string) =>
+    t.host.services.store.db
+      .selectFrom('access_log')
+      .select(['decision', 'reason_code'])
+      .where('request_id', '=', requestId)
+      .orderBy('seq')
+      .execute();
+
+  it('follows an entry whose acknowledgement was lost with change-not-committed, and records nothing', async () => {
+    const { db } = t.host.services.store;
+    const writer = (t.host.services.accessLog as unknown as { writer: AccessLogWriter }).writer;
+    const write = writer.write.bind(writer);
+    const spy = vi.spyOn(writer, 'write').mockImplementationOnce(async (records, time) => {
+      await write(records, time);
+      throw new Error('access-log thread exited (1)');
+    });
+    try {
+      const requestId = '0b7f1c62-4c1e-4a57-9a43-5f1f3a2d9e03';
+      const lost = await recordConsent(requestId);
+      expect(lost.status).toBe(503);
+      expect(lost.body).toMatchObject({ type: 'urn:lintel:problem:audit-log-unavailable' });
+      expect(await db.selectFrom('consent_event').select('event_id').execute()).toEqual([]);
+      expect(await entriesOf(requestId)).toEqual([
+        { decision: 'allow', reason_code: 'consent-recorded' },
+        { decision: 'deny', reason_code: 'change-not-committed' },
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
+    // Sent again, it is recorded, with the one entry.
+    const retried = '0b7f1c62-4c1e-4a57-9a43-5f1f3a2d9e04';
     expect((await recordConsent(retried)).status).toBe(201);
     expect(await entriesOf(retried)).toEqual([{ decision: 'allow', reason_code: 'consent-recorded' }]);
   });
