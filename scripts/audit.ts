@@ -42,7 +42,7 @@ try {
     const outcome = await checkpointNow(services);
     if (outcome.alarm) {
       process.stderr.write(
-        'ALARM: the log does not extend the last anchored checkpoint, an entry written since no longer hashes as written, or a planted table hides the log; nothing was signed\n',
+        'ALARM: the log does not extend the last anchored checkpoint, an entry written since no longer hashes as written, a checkpoint anchored before is gone from its anchor blob, or a planted table hides the log; nothing was signed\n',
       );
       process.exitCode = 1;
     } else {
@@ -71,7 +71,7 @@ try {
       process.stdout.write(`first bad sequence number: ${report.firstBadSeq}\n`);
       for (const p of report.problems)
         process.stdout.write(
-          `  ${p.kind} at seq ${p.seq}${p.checkpoint === undefined ? '' : ` (checkpoint #${p.checkpoint})`}${p.anchor === undefined ? '' : `: ${p.anchor.blob} line ${p.anchor.line}, ${p.anchor.reason}`}\n`,
+          `  ${p.kind} at seq ${p.seq}${p.checkpoint === undefined ? '' : ` (checkpoint #${p.checkpoint})`}${p.anchor === undefined ? '' : 'line' in p.anchor ? `: ${p.anchor.blob} line ${p.anchor.line}, ${p.anchor.reason}` : `: ${p.anchor.blob}, ${count(p.anchor.checkpoints, 'checkpoint', 'checkpoints')} gone`}\n`,
         );
       process.exitCode = 1;
     }

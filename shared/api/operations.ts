@@ -71,13 +71,19 @@ export const verificationReportSchema = z.object({
         'checkpoint-regressed',
         'log-hidden',
         'anchor-line-damaged',
+        'anchor-missing',
       ]),
       seq: z.number().int(),
       checkpoint: z.number().int().optional(),
       anchor: z
-        .object({ blob: z.string(), line: z.number().int(), reason: z.string() })
+        .union([
+          z.object({ blob: z.string(), line: z.number().int(), reason: z.string() }),
+          z.object({ blob: z.string(), checkpoints: z.number().int() }),
+        ])
         .optional()
-        .describe('For a damaged anchor line: the anchor blob, the line in it, and what is wrong with it'),
+        .describe(
+          'For a damaged anchor line: the anchor blob, the line in it, and what is wrong with it; for checkpoints gone from their anchor blob: the blob, and how many',
+        ),
     }),
   ),
 });

@@ -1,5 +1,6 @@
 import type { AppendBlobClient, BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { CONTAINERS } from '../blob/blob-storage.js';
+import { checkpointIdentity } from './anchored-checkpoints.js';
 import { CheckpointLogError, formatCheckpointLine, readCheckpointLines, type Checkpoint } from './checkpoint.js';
 
 /**
@@ -110,16 +111,18 @@ export class AnchorLog {
     return found.sort((a, b) => compareOrder(a.order, b.order)).map((f) => f.name);
   }
 
-  async append(checkpoint: Checkpoint): Promise<void> {
+  /** Appends the checkpoint's line; answers the name of the blob it went to. */
+  async append(checkpoint: Checkpoint): Promise<string> {
     const line = Buffer.from(formatCheckpointLine(checkpoint), 'utf8');
     const period = checkpoint.time.slice(0, 7);
     let part = await this.lastPart(period);
     for (;;) {
-      const blob = this.container().getAppendBlobClient(anchorBlobName(period, part));
+      const name = anchorBlobName(period, part);
+      const blob = this.container().getAppendBlobClient(name);
       if (await this.hasRoom(blob)) {
         try {
           await blob.appendBlock(line, line.byteLength);
-          return;
+          return name;
         } catch (err) {
           // Filled since the count was read (or the count was not to be trusted): next part.
           if (!isBlockCountExceeded(err)) throw err;
@@ -206,6 +209,23 @@ export class AnchorLog {
       }
     }
     return { checkpoint: undefined, damaged, refused };
+  }
+
+  /**
+   * Whether the blob still holds the checkpoint's line as appended: false once the blob is gone,
+   * or written again without it (anchored-checkpoints.ts).
+   */
+  async holds(blob: string, checkpoint: Checkpoint): Promise<boolean> {
+    const client = this.container().getAppendBlobClient(blob);
+    let text: string;
+    try {
+      text = (await client.downloadToBuffer()).toString('utf8');
+    } catch (err) {
+      if ((err as { statusCode?: unknown }).statusCode === 404) return false;
+      throw err;
+    }
+    const wanted = checkpointIdentity(checkpoint);
+    return readCheckpointLines(text).checkpoints.some((c) => checkpointIdentity(c) === wanted);
   }
 
   private async text(name: string): Promise<string> {

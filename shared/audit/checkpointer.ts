@@ -2,6 +2,7 @@ import type { Logger } from '../logging.js';
 import type { SecretSource } from '../secrets/secret-source.js';
 import { accessLogShadowed, type Store } from '../store/database.js';
 import type { AnchorLog } from './anchor-log.js';
+import { lastAnchoredCheckpoint, recordAnchoredCheckpoint } from './anchored-checkpoints.js';
 import { signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { firstUnsignedEntryAltered, rowsOutsideTheSequence, storedLeafHashes } from './leaf-stream.js';
 import { MerkleAccumulator } from './merkle.js';
@@ -33,6 +34,9 @@ export async function writeCheckpoint(deps: {
     deps.logger.warn('audit.checkpoint-alarm', { reason: 'log-hidden' });
     return { checkpoint: undefined, alarm: true };
   }
+  // Read before the anchors: a checkpoint recorded since was anchored before it was recorded, so
+  // the anchors read after hold it too.
+  const recorded = await lastAnchoredCheckpoint(deps.store);
   const signedByUs = signedByLogKey(deps.secrets);
   // A damaged line (a WORM line cannot break by accident) is verify's to report, and is said
   // at every run; signing goes on from the last intact checkpoint, so that one appended line
@@ -42,6 +46,17 @@ export async function writeCheckpoint(deps: {
   // So is a well-formed line the log's keys did not sign (anyone who may append can add one):
   // taken for the head, its root, size or time would stop every later run (found by a review).
   for (const { blob, treeSize } of refused) deps.logger.warn('audit.anchor-line-unsigned', { blob, treeSize });
+  // A checkpoint this log anchored, gone from its blob (the blob deleted, or written again
+  // without it): the anchors alone would read as a log never anchored, and signing it afresh
+  // would launder whatever the lost checkpoints covered (found by a defect hunt).
+  if (recorded !== undefined && !(await deps.anchors.holds(recorded.blob, recorded.checkpoint))) {
+    deps.logger.warn('audit.checkpoint-alarm', {
+      reason: 'anchor-missing',
+      blob: recorded.blob,
+      treeSize: recorded.checkpoint.treeSize,
+    });
+    return { checkpoint: undefined, alarm: true };
+  }
   const tree = new MerkleAccumulator();
   let previousRootNow: string | undefined = previous?.treeSize === 0 ? tree.root().toString('hex') : undefined;
   for await (const leaf of storedLeafHashes(deps.store)) {
@@ -91,7 +106,8 @@ export async function writeCheckpoint(deps: {
     deps.logger.info('audit.checkpoint-superseded', { treeSize: checkpoint.treeSize });
     return { checkpoint: undefined, alarm: false };
   }
-  await deps.anchors.append(checkpoint);
+  const blob = await deps.anchors.append(checkpoint);
+  await recordAnchoredCheckpoint(deps.store, { blob, checkpoint });
   deps.logger.info('audit.checkpoint', { treeSize: checkpoint.treeSize, rootHash: checkpoint.rootHash });
   return { checkpoint, alarm: false };
 }

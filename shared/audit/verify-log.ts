@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { storedRowBytes } from './access-log-rows.js';
+import { anchoredCheckpoints, checkpointIdentity } from './anchored-checkpoints.js';
 import { verifyCheckpointSignature, type Checkpoint } from './checkpoint.js';
 import type { DamagedAnchorLine } from './anchor-log.js';
 import { LeafHasher, type HashedPage, type LeafPage } from './leaf-hasher.js';
@@ -40,7 +41,13 @@ export type LogProblemKind =
    * the entries it alone covered are no longer signed. `seq` is the first entry after the
    * valid checkpoint before it.
    */
-  | 'anchor-line-damaged';
+  | 'anchor-line-damaged'
+  /**
+   * Checkpoints the store records as anchored (anchored-checkpoints.ts) are no longer in their
+   * anchor blob: the blob was deleted, or written again without them. One problem a blob; `seq`
+   * is the first entry after the recorded checkpoint before the first one missing.
+   */
+  | 'anchor-missing';
 
 export interface LogProblem {
   kind: LogProblemKind;
@@ -48,8 +55,8 @@ export interface LogProblem {
   seq: number;
   /** For checkpoint problems: the checkpoint's position among the anchor log's valid ones (0-based). */
   checkpoint?: number;
-  /** For a damaged anchor line: where it is. */
-  anchor?: { blob: string; line: number; reason: string };
+  /** For a damaged anchor line: where it is; for missing checkpoints: their blob, and how many. */
+  anchor?: { blob: string; line: number; reason: string } | { blob: string; checkpoints: number };
 }
 
 export interface VerificationReport {
@@ -96,6 +103,7 @@ export async function verifyAccessLog(
     });
   }
   if (await accessLogShadowed(store)) {
+    // (What the store records of the anchors is not read beside a planted table either.)
     return {
       ok: false,
       entries: 0,
@@ -106,6 +114,8 @@ export async function verifyAccessLog(
       problems: [{ kind: 'log-hidden', seq: 1 }],
     };
   }
+
+  for (const missing of await missingAnchoredCheckpoints(store, checkpoints)) report(missing);
 
   // Checkpoints in the order they were anchored; each must be signed and not shrink.
   const trusted: { index: number; cp: Checkpoint }[] = [];
@@ -200,7 +210,7 @@ export async function verifyAccessLog(
 
   // An entry-level finding names the row itself; checkpoint findings only bound where the
   // change is, so they decide the answer only when no row is found at fault.
-  const entryLevel = problems.filter((p) => p.checkpoint === undefined);
+  const entryLevel = problems.filter((p) => p.checkpoint === undefined && p.kind !== 'anchor-missing');
   const decisive = entryLevel.length > 0 ? entryLevel : problems;
   const firstBadSeq = decisive.length === 0 ? null : Math.min(...decisive.map((p) => p.seq));
   return {
@@ -212,6 +222,25 @@ export async function verifyAccessLog(
     signedEntries: lastMatchedSize,
     problems,
   };
+}
+
+/**
+ * The checkpoints the store records as anchored that the anchor log no longer holds, one problem
+ * for each blob they were anchored to, in the order anchored.
+ */
+async function missingAnchoredCheckpoints(store: Store, anchored: readonly Checkpoint[]): Promise<LogProblem[]> {
+  const held = new Set(anchored.map(checkpointIdentity));
+  const byBlob = new Map<string, LogProblem & { anchor: { blob: string; checkpoints: number } }>();
+  let coveredBefore = 0;
+  for (const { blob, checkpoint } of await anchoredCheckpoints(store)) {
+    if (!held.has(checkpointIdentity(checkpoint))) {
+      const known = byBlob.get(blob);
+      if (known) known.anchor.checkpoints++;
+      else byBlob.set(blob, { kind: 'anchor-missing', seq: coveredBefore + 1, anchor: { blob, checkpoints: 1 } });
+    }
+    coveredBefore = checkpoint.treeSize;
+  }
+  return [...byBlob.values()];
 }
 
 /** What the judging of a page needs beside the worker's answer. */

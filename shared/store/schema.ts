@@ -312,6 +312,16 @@ export interface RetiredIdentifierTable {
   retired_at: string;
 }
 
+/** A checkpoint the checkpointer anchored, and the anchor blob it went to (migration 0032). */
+export interface AnchoredCheckpointTable {
+  blob: string;
+  tree_size: number;
+  root_hash: string;
+  time: string;
+  key_id: string;
+  signature: string;
+}
+
 export interface Database {
   consent_event: ConsentEventTable;
   source_record: SourceRecordTable;
@@ -333,4 +343,5 @@ export interface Database {
   opt_out_kept_identifier: OptOutKeptIdentifierTable;
   retired_identifier: RetiredIdentifierTable;
   attribute_layout: AttributeLayoutTable;
+  anchored_checkpoint: AnchoredCheckpointTable;
 }

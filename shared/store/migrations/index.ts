@@ -29,6 +29,7 @@ import { importRunRejectionReason } from './0028-import-run-rejection-reason.js'
 import { linkRunAgreementIndex } from './0029-link-run-agreement-index.js';
 import { linkRunCommitTimes } from './0030-link-run-commit-times.js';
 import { postcodeWidth } from './0031-postcode-width.js';
+import { anchoredCheckpoints } from './0032-anchored-checkpoints.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -65,5 +66,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0029-link-run-agreement-index': linkRunAgreementIndex(d),
     '0030-link-run-commit-times': linkRunCommitTimes(d),
     '0031-postcode-width': postcodeWidth(d),
+    '0032-anchored-checkpoints': anchoredCheckpoints(d),
   };
 }

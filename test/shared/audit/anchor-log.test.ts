@@ -418,3 +418,102 @@ describe('verify while a signing key version cannot be read', () => {
     expect(asked).toEqual([]);
   });
 });
+
+/**
+ * The anchor container is WORM only once its immutability policy is locked (in production); before
+ * that, and locally, an anchor blob can be deleted, or deleted and written again shorter. The
+ * checkpointer read an anchor log without the blob as a log never anchored, and signed the whole
+ * log afresh; verify found nothing amiss (found by a defect hunt). The store keeps each checkpoint
+ * the checkpointer anchored, so a checkpoint gone from the anchors raises the alarm and is named.
+ */
+describe('an anchor blob deleted or written again shorter', () => {
+  let container: ContainerClient;
+  let store: Store;
+  let accessLog: AccessLog;
+  let secrets: LocalSecretSource;
+
+  useFreshAnchors((fresh) => ({ store, accessLog, secrets, container } = fresh));
+
+  const anchorAt = async (anchors: AnchorLog, at: string) => {
+    const outcome = await writeCheckpoint({ store, anchors, secrets, logger, now: () => new Date(at) });
+    expect(outcome.alarm).toBe(false);
+    return outcome.checkpoint!;
+  };
+  const blobNamesNow = async () => {
+    const names: string[] = [];
+    for await (const item of container.listBlobsFlat()) names.push(item.name);
+    return names;
+  };
+
+  it('raises the alarm instead of signing afresh, and verify names the blob', async () => {
+    const anchors = new AnchorLog(blobs, { container: container.containerName });
+    const services = { store, anchors, secrets, logger } as unknown as Services;
+    await logSearches(accessLog, 3);
+    await anchorAt(anchors, '2026-12-01T00:00:00.000Z');
+    await logSearches(accessLog, 2);
+    await anchorAt(anchors, '2026-12-01T00:05:00.000Z');
+    await container.getBlobClient('checkpoints/2026-12.jsonl').delete();
+    await logSearches(accessLog, 1);
+
+    const { outcome, warnings } = await checkpointWarning({ store, anchors, secrets }, '2026-12-01T00:10:00.000Z');
+    expect(outcome).toEqual({ checkpoint: undefined, alarm: true });
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        event: 'audit.checkpoint-alarm',
+        reason: 'anchor-missing',
+        blob: 'checkpoints/2026-12.jsonl',
+        treeSize: 5,
+      }),
+    ]);
+    // Nothing signed, so nothing to take the place of what was lost.
+    expect(await blobNamesNow()).toEqual([]);
+
+    const report = await verifyLog(services);
+    expect(report).toMatchObject({ ok: false, entries: 6, checkpoints: 0, firstBadSeq: 1, signedEntries: 0 });
+    expect(report.problems).toEqual([
+      { kind: 'anchor-missing', seq: 1, anchor: { blob: 'checkpoints/2026-12.jsonl', checkpoints: 2 } },
+    ]);
+  });
+
+  it('raises the alarm for a blob written again without its last checkpoint', async () => {
+    const anchors = new AnchorLog(blobs, { container: container.containerName });
+    const services = { store, anchors, secrets, logger } as unknown as Services;
+    await logSearches(accessLog, 3);
+    const first = await anchorAt(anchors, '2026-12-01T00:00:00.000Z');
+    await logSearches(accessLog, 2);
+    await anchorAt(anchors, '2026-12-01T00:05:00.000Z');
+    // The blob deleted and its first line written back: a shorter blob under the same name.
+    const blob = container.getAppendBlobClient('checkpoints/2026-12.jsonl');
+    await blob.delete();
+    await blob.create();
+    const line = Buffer.from(formatCheckpointLine(first));
+    await blob.appendBlock(line, line.byteLength);
+
+    const { outcome, warnings } = await checkpointWarning({ store, anchors, secrets }, '2026-12-01T00:10:00.000Z');
+    expect(outcome).toEqual({ checkpoint: undefined, alarm: true });
+    expect(warnings).toEqual([expect.objectContaining({ reason: 'anchor-missing', treeSize: 5 })]);
+
+    const report = await verifyLog(services);
+    expect(report).toMatchObject({ ok: false, entries: 5, checkpoints: 1, firstBadSeq: 4, signedEntries: 3 });
+    expect(report.problems).toEqual([
+      { kind: 'anchor-missing', seq: 4, anchor: { blob: 'checkpoints/2026-12.jsonl', checkpoints: 1 } },
+    ]);
+  });
+
+  it("names an earlier month's blob deleted behind a later one, which the checkpointer does not read", async () => {
+    const anchors = new AnchorLog(blobs, { container: container.containerName });
+    const services = { store, anchors, secrets, logger } as unknown as Services;
+    await logSearches(accessLog, 3);
+    await anchorAt(anchors, '2026-11-30T23:55:00.000Z');
+    await logSearches(accessLog, 2);
+    await anchorAt(anchors, '2026-12-01T00:00:00.000Z');
+    expect((await verifyLog(services)).ok).toBe(true);
+    await container.getBlobClient('checkpoints/2026-11.jsonl').delete();
+
+    const report = await verifyLog(services);
+    expect(report).toMatchObject({ ok: false, entries: 5, checkpoints: 1, firstBadSeq: 1, signedEntries: 5 });
+    expect(report.problems).toEqual([
+      { kind: 'anchor-missing', seq: 1, anchor: { blob: 'checkpoints/2026-11.jsonl', checkpoints: 1 } },
+    ]);
+  });
+});

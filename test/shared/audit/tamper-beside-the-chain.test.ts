@@ -57,7 +57,11 @@ function checkpointing(anchoredAlready: readonly Checkpoint[]) {
   const anchors = {
     latest: async () => anchored.at(-1),
     latestAnchored: async () => ({ checkpoint: anchored.at(-1), damaged: [], refused: [] }),
-    append: async (c: Checkpoint) => void anchored.push(c),
+    append: async (c: Checkpoint) => {
+      anchored.push(c);
+      return 'checkpoints/in-memory.jsonl';
+    },
+    holds: async (_blob: string, c: Checkpoint) => anchored.includes(c),
   } as unknown as AnchorLog;
   return { anchored, anchors, secrets };
 }

@@ -208,7 +208,7 @@ describe('statements sent to Azure SQL', () => {
     expect(sent.some((text) => text.startsWith('insert into "attribute_layout"'))).toBe(true);
   });
 
-  it("creates today's tables, columns and indexes (0019-0031) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0032) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -226,6 +226,7 @@ describe('statements sent to Azure SQL', () => {
       '0029-link-run-agreement-index',
       '0030-link-run-commit-times',
       '0031-postcode-width',
+      '0032-anchored-checkpoints',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
