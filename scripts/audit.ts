@@ -71,7 +71,7 @@ try {
       process.stdout.write(`first bad sequence number: ${report.firstBadSeq}\n`);
       for (const p of report.problems)
         process.stdout.write(
-          `  ${p.kind} at seq ${p.seq}${p.checkpoint === undefined ? '' : ` (checkpoint #${p.checkpoint})`}${p.anchor === undefined ? '' : 'line' in p.anchor ? `: ${p.anchor.blob} line ${p.anchor.line}, ${p.anchor.reason}` : `: ${p.anchor.blob}, ${count(p.anchor.checkpoints, 'checkpoint', 'checkpoints')} gone`}\n`,
+          `  ${p.kind} at seq ${p.seq}${p.checkpoint === undefined ? '' : ` (checkpoint #${p.checkpoint})`}${p.keyId === undefined ? '' : `: ${count(p.checkpoints ?? 1, 'checkpoint', 'checkpoints')} under ${p.keyId}, a version that is gone`}${p.anchor === undefined ? '' : 'line' in p.anchor ? `: ${p.anchor.blob} line ${p.anchor.line}, ${p.anchor.reason}` : `: ${p.anchor.blob}, ${count(p.anchor.checkpoints, 'checkpoint', 'checkpoints')} gone`}\n`,
         );
       process.exitCode = 1;
     }

@@ -69,12 +69,18 @@ export const verificationReportSchema = z.object({
         'log-truncated',
         'checkpoint-signature',
         'checkpoint-regressed',
+        'checkpoint-unverifiable',
         'log-hidden',
         'anchor-line-damaged',
         'anchor-missing',
       ]),
       seq: z.number().int(),
       checkpoint: z.number().int().optional(),
+      keyId: z
+        .string()
+        .optional()
+        .describe('For unverifiable checkpoints: the key id they name, a version of the signing key that is gone'),
+      checkpoints: z.number().int().optional().describe('For unverifiable checkpoints: how many name that key id'),
       anchor: z
         .union([
           z.object({ blob: z.string(), line: z.number().int(), reason: z.string() }),

@@ -193,11 +193,11 @@ export class AnchorLog {
   async latestAnchored(accept: (checkpoint: Checkpoint) => boolean | Promise<boolean> = () => true): Promise<{
     checkpoint: Checkpoint | undefined;
     damaged: Omit<DamagedAnchorLine, 'after'>[];
-    refused: { blob: string; treeSize: number }[];
+    refused: { blob: string; treeSize: number; keyId: string }[];
   }> {
     const names = await this.blobNames();
     const damaged: Omit<DamagedAnchorLine, 'after'>[] = [];
-    const refused: { blob: string; treeSize: number }[] = [];
+    const refused: { blob: string; treeSize: number; keyId: string }[] = [];
     for (let i = names.length - 1; i >= 0; i--) {
       const blob = names[i]!;
       const read = readCheckpointLines(await this.text(blob));
@@ -205,7 +205,7 @@ export class AnchorLog {
       for (let k = read.checkpoints.length - 1; k >= 0; k--) {
         const checkpoint = read.checkpoints[k]!;
         if (await accept(checkpoint)) return { checkpoint, damaged, refused };
-        refused.push({ blob, treeSize: checkpoint.treeSize });
+        refused.push({ blob, treeSize: checkpoint.treeSize, keyId: checkpoint.keyId });
       }
     }
     return { checkpoint: undefined, damaged, refused };

@@ -3,17 +3,17 @@ import type { Checkpoint } from './checkpoint.js';
 import { writeCheckpoint, type CheckpointOutcome } from './checkpointer.js';
 import { logSize, storedLeafHashes } from './leaf-stream.js';
 import { consistencyProof, inclusionProof, MerkleAccumulator, rootFromLeafHashes } from './merkle.js';
-import { checkpointsSignedByLogKeys, publicKeysFor } from './signing-keys.js';
+import { checkpointsSignedByLogKeys, logKeysFor } from './signing-keys.js';
 import { verifyAccessLog, type VerificationReport } from './verify-log.js';
 
 /** Verify the whole log against the anchored checkpoints (what `npm run audit -- verify` runs). */
 export async function verifyLog(services: Services): Promise<VerificationReport> {
   const { checkpoints, damaged } = await services.anchors.readAnchored();
-  const keys = await publicKeysFor(
+  const { keys, gone } = await logKeysFor(
     services.secrets,
     checkpoints.map((c) => c.keyId),
   );
-  return verifyAccessLog(services.store, checkpoints, keys, damaged);
+  return verifyAccessLog(services.store, checkpoints, keys, damaged, gone);
 }
 
 /**

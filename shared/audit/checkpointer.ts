@@ -6,7 +6,7 @@ import { lastAnchoredCheckpoint, recordAnchoredCheckpoint } from './anchored-che
 import { signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { firstUnsignedEntryAltered, rowsOutsideTheSequence, storedLeafHashes } from './leaf-stream.js';
 import { MerkleAccumulator } from './merkle.js';
-import { currentSigningKey, signedByLogKey } from './signing-keys.js';
+import { currentSigningKey, logKeyCheck } from './signing-keys.js';
 
 export interface CheckpointOutcome {
   checkpoint: Checkpoint | undefined;
@@ -37,7 +37,8 @@ export async function writeCheckpoint(deps: {
   // Read before the anchors: a checkpoint recorded since was anchored before it was recorded, so
   // the anchors read after hold it too.
   const recorded = await lastAnchoredCheckpoint(deps.store);
-  const signedByUs = signedByLogKey(deps.secrets);
+  const logKeys = logKeyCheck(deps.secrets);
+  const signedByUs = logKeys.signed;
   // A damaged line (a WORM line cannot break by accident) is verify's to report, and is said
   // at every run; signing goes on from the last intact checkpoint, so that one appended line
   // cannot stop the log being signed from then on.
@@ -45,7 +46,15 @@ export async function writeCheckpoint(deps: {
   for (const { blob, line } of damaged) deps.logger.warn('audit.anchor-line-damaged', { blob, line });
   // So is a well-formed line the log's keys did not sign (anyone who may append can add one):
   // taken for the head, its root, size or time would stop every later run (found by a review).
-  for (const { blob, treeSize } of refused) deps.logger.warn('audit.anchor-line-unsigned', { blob, treeSize });
+  // A line under a version of the signing key that is gone (a rotation that disabled the old
+  // ones) is unverifiable rather than foreign: said once for each version, with how many, where
+  // one warning a checkpoint, on the run after the rotation, was thousands that hid any other.
+  const underGoneKeys = new Map<string, number>();
+  for (const { blob, treeSize, keyId } of refused) {
+    if (logKeys.keyGone(keyId)) underGoneKeys.set(keyId, (underGoneKeys.get(keyId) ?? 0) + 1);
+    else deps.logger.warn('audit.anchor-line-unsigned', { blob, treeSize });
+  }
+  for (const [keyId, checkpoints] of underGoneKeys) deps.logger.warn('audit.anchor-key-gone', { keyId, checkpoints });
   // A checkpoint this log anchored, gone from its blob (the blob deleted, or written again
   // without it): the anchors alone would read as a log never anchored, and signing it afresh
   // would launder whatever the lost checkpoints covered (found by a defect hunt).

@@ -13,7 +13,20 @@ export async function currentSigningKey(secrets: SecretSource): Promise<{ keyId:
 
 /** Public keys for the key ids named by checkpoints, so old checkpoints verify after a rotation. */
 export async function publicKeysFor(secrets: SecretSource, keyIds: Iterable<string>): Promise<Map<string, KeyObject>> {
+  return (await logKeysFor(secrets, keyIds)).keys;
+}
+
+/**
+ * {@link publicKeysFor}, with the key ids that name a version of the signing key that is gone
+ * (deleted or disabled, as a rotation may leave the old ones): their checkpoints are unverifiable,
+ * which is not what a line signed by another key is (verify-log.ts, checkpoint-unverifiable).
+ */
+export async function logKeysFor(
+  secrets: SecretSource,
+  keyIds: Iterable<string>,
+): Promise<{ keys: Map<string, KeyObject>; gone: Set<string> }> {
   const keys = new Map<string, KeyObject>();
+  const gone = new Set<string>();
   for (const keyId of new Set(keyIds)) {
     const [name, version, ...rest] = keyId.split('/');
     // Key Vault's (and the local file's) version ids are letters and digits. Anything else is not
@@ -25,13 +38,14 @@ export async function publicKeysFor(secrets: SecretSource, keyIds: Iterable<stri
       keys.set(keyId, createPublicKey(createPrivateKey(secret.value)));
     } catch (err) {
       // A version that is not there (deleted, disabled, never made) vouches for nothing: its
-      // checkpoints are reported unsigned. One that could not be read this time (throttled, a
+      // checkpoints are reported unverifiable. One that could not be read this time (throttled, a
       // network fault) says nothing about them, and read as gone it made verify report every
       // checkpoint it signed as forged (found by a review): the caller fails, to be run again.
       if (err instanceof SecretUnavailableError && !(err instanceof SecretVersionGoneError)) throw err;
+      gone.add(keyId);
     }
   }
-  return keys;
+  return { keys, gone };
 }
 
 /**
@@ -40,16 +54,33 @@ export async function publicKeysFor(secrets: SecretSource, keyIds: Iterable<stri
  * proofs stand on; a line signed otherwise is only verify's to report.
  */
 export function signedByLogKey(secrets: SecretSource): (checkpoint: Checkpoint) => Promise<boolean> {
+  return logKeyCheck(secrets).signed;
+}
+
+/**
+ * {@link signedByLogKey}, and whether a key id it has been asked about names a version of the
+ * signing key that is gone: so that the checkpointer can say a disabled version's checkpoints
+ * once, counted, rather than each as a line the log's keys did not sign.
+ */
+export function logKeyCheck(secrets: SecretSource): {
+  signed: (checkpoint: Checkpoint) => Promise<boolean>;
+  keyGone: (keyId: string) => boolean;
+} {
   const keys = new Map<string, Promise<KeyObject | undefined>>();
-  return async (checkpoint) => {
+  const gone = new Set<string>();
+  const signed = async (checkpoint: Checkpoint) => {
     let key = keys.get(checkpoint.keyId);
     if (key === undefined) {
-      key = publicKeysFor(secrets, [checkpoint.keyId]).then((found) => found.get(checkpoint.keyId));
+      key = logKeysFor(secrets, [checkpoint.keyId]).then((found) => {
+        if (found.gone.has(checkpoint.keyId)) gone.add(checkpoint.keyId);
+        return found.keys.get(checkpoint.keyId);
+      });
       keys.set(checkpoint.keyId, key);
     }
     const publicKey = await key;
     return publicKey !== undefined && verifyCheckpointSignature(checkpoint, publicKey);
   };
+  return { signed, keyGone: (keyId) => gone.has(keyId) };
 }
 
 /** The checkpoints signed by one of the log's own keys, in their order. */

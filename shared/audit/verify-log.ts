@@ -29,6 +29,12 @@ export type LogProblemKind =
   | 'log-truncated'
   /** A checkpoint's signature does not verify, or its key is unknown. */
   | 'checkpoint-signature'
+  /**
+   * Checkpoints under a version of the signing key that is gone (deleted or disabled, as a
+   * rotation may leave the old ones): nothing can check them, which does not make them forged.
+   * One problem a version, at its first checkpoint, with `keyId` and how many `checkpoints`.
+   */
+  | 'checkpoint-unverifiable'
   /** A checkpoint covers fewer entries than the one before it. */
   | 'checkpoint-regressed'
   /**
@@ -55,6 +61,9 @@ export interface LogProblem {
   seq: number;
   /** For checkpoint problems: the checkpoint's position among the anchor log's valid ones (0-based). */
   checkpoint?: number;
+  /** For unverifiable checkpoints: the key id they name, and how many there are. */
+  keyId?: string;
+  checkpoints?: number;
   /** For a damaged anchor line: where it is; for missing checkpoints: their blob, and how many. */
   anchor?: { blob: string; line: number; reason: string } | { blob: string; checkpoints: number };
 }
@@ -89,6 +98,8 @@ export async function verifyAccessLog(
   checkpoints: readonly Checkpoint[],
   publicKeys: ReadonlyMap<string, KeyObject>,
   damagedAnchorLines: readonly DamagedAnchorLine[] = [],
+  /** Key ids naming a version of the signing key that is gone (signing-keys.ts, logKeysFor). */
+  goneKeyIds: ReadonlySet<string> = new Set(),
 ): Promise<VerificationReport> {
   const problems: LogProblem[] = [];
   const report = (p: LogProblem) => {
@@ -119,8 +130,25 @@ export async function verifyAccessLog(
 
   // Checkpoints in the order they were anchored; each must be signed and not shrink.
   const trusted: { index: number; cp: Checkpoint }[] = [];
+  const unverifiable = new Map<string, LogProblem & { checkpoints: number }>();
   checkpoints.forEach((cp, index) => {
     const key = publicKeys.get(cp.keyId);
+    if (!key && goneKeyIds.has(cp.keyId)) {
+      const known = unverifiable.get(cp.keyId);
+      if (known) known.checkpoints++;
+      else {
+        const problem = {
+          kind: 'checkpoint-unverifiable' as const,
+          seq: cp.treeSize,
+          checkpoint: index,
+          keyId: cp.keyId,
+          checkpoints: 1,
+        };
+        unverifiable.set(cp.keyId, problem);
+        report(problem);
+      }
+      return;
+    }
     if (!key || !verifyCheckpointSignature(cp, key)) {
       report({ kind: 'checkpoint-signature', seq: cp.treeSize, checkpoint: index });
       return;

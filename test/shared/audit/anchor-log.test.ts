@@ -374,7 +374,7 @@ describe('a checkpoint line signed by a key not in the key history', () => {
  * Verify reads each checkpoint's key version from the secret store. A version that could not be
  * read this time (Key Vault throttled, a network fault) says nothing about the checkpoint: the
  * DPO must be told verification could not run, not that the log was tampered with. A version
- * that is gone (deleted, disabled) cannot vouch for its checkpoints, which verify names.
+ * that is gone (deleted, disabled) cannot vouch for its checkpoints, which verify names unverifiable.
  */
 describe('verify while a signing key version cannot be read', () => {
   let container: ContainerClient;
@@ -402,7 +402,16 @@ describe('verify while a signing key version cannot be read', () => {
 
     const gone = await verifyLog(servicesWith(versionsFailing((name) => new SecretVersionGoneError(name))));
     expect(gone).toMatchObject({ ok: false, signedEntries: 0 });
-    expect(gone.problems).toEqual([{ kind: 'checkpoint-signature', seq: 3, checkpoint: 0 }]);
+    // Unverifiable, not forged (the describe about a rotation that disables the old versions).
+    expect(gone.problems).toEqual([
+      {
+        kind: 'checkpoint-unverifiable',
+        seq: 3,
+        checkpoint: 0,
+        keyId: (await currentSigningKey(secrets)).keyId,
+        checkpoints: 1,
+      },
+    ]);
   });
 
   it('asks the secret store only for key ids shaped as its own versions', async () => {
@@ -514,6 +523,62 @@ describe('an anchor blob deleted or written again shorter', () => {
     expect(report).toMatchObject({ ok: false, entries: 5, checkpoints: 1, firstBadSeq: 1, signedEntries: 5 });
     expect(report.problems).toEqual([
       { kind: 'anchor-missing', seq: 1, anchor: { blob: 'checkpoints/2026-11.jsonl', checkpoints: 1 } },
+    ]);
+  });
+});
+
+/**
+ * A rotation of audit-signing-key that disables the old versions leaves every checkpoint they
+ * signed without a key to check it by. Each was logged as a line the log's keys did not sign, one
+ * warning a checkpoint (thousands a month of five-minute checkpoints), and verify reported each as
+ * checkpoint-signature, as it does a forged line, until its problem list was full and a real one
+ * could no longer be seen (found by a defect hunt). A checkpoint whose version is gone is
+ * unverifiable, not forged: it is said once for each version, with how many it signed.
+ */
+describe('after a rotation of audit-signing-key that disables the old versions', () => {
+  let container: ContainerClient;
+  let store: Store;
+  let accessLog: AccessLog;
+  let secrets: LocalSecretSource;
+
+  useFreshAnchors((fresh) => ({ store, accessLog, secrets, container } = fresh));
+
+  it('says each disabled version once, with its checkpoints counted, and verify calls them unverifiable', async () => {
+    const anchors = new AnchorLog(blobs, { container: container.containerName });
+    const old = (await currentSigningKey(secrets)).keyId;
+    for (const [n, at] of [
+      [3, '2026-12-01T00:00:00.000Z'],
+      [2, '2026-12-01T00:05:00.000Z'],
+      [1, '2026-12-01T00:10:00.000Z'],
+    ] as const) {
+      await logSearches(accessLog, n);
+      await writeCheckpoint({ store, anchors, secrets, logger, now: () => new Date(at) });
+    }
+    secrets.rotate('audit-signing-key');
+    const oldVersion = old.split('/')[1];
+    // The old version disabled: Key Vault answers 403 SecretDisabled, read as gone.
+    const disabled: SecretSource = {
+      get: (name, version) =>
+        version === oldVersion ? Promise.reject(new SecretVersionGoneError(name)) : secrets.get(name, version),
+    };
+    await logSearches(accessLog, 1);
+
+    const { outcome, warnings } = await checkpointWarning(
+      { store, anchors, secrets: disabled },
+      '2026-12-01T00:15:00.000Z',
+    );
+    expect(outcome).toMatchObject({ alarm: false, checkpoint: { treeSize: 7 } });
+    expect(warnings).toEqual([expect.objectContaining({ event: 'audit.anchor-key-gone', keyId: old, checkpoints: 3 })]);
+    // The next run reads back no further than the checkpoint of the key in force.
+    await logSearches(accessLog, 1);
+    const next = await checkpointWarning({ store, anchors, secrets: disabled }, '2026-12-01T00:20:00.000Z');
+    expect(next.outcome).toMatchObject({ alarm: false, checkpoint: { treeSize: 8 } });
+    expect(next.warnings).toEqual([]);
+
+    const report = await verifyLog({ store, anchors, secrets: disabled, logger } as unknown as Services);
+    expect(report).toMatchObject({ ok: false, entries: 8, checkpoints: 5, signedEntries: 8 });
+    expect(report.problems).toEqual([
+      { kind: 'checkpoint-unverifiable', seq: 3, checkpoint: 0, keyId: old, checkpoints: 3 },
     ]);
   });
 });
