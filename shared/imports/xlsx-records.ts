@@ -11,6 +11,7 @@ import {
   type ReaderLimits,
 } from './extract-records.js';
 import { CellReferenceFiller } from './cell-references.js';
+import { readOnlyCellTextFromExcelJs } from './exceljs-text-events.js';
 import { PhoneticRunFilter } from './phonetic-runs.js';
 import { FileRejection, type RowReason } from './reasons.js';
 import { PrefixedSpreadsheetMlScan, WorksheetScan } from './worksheet-scan.js';
@@ -185,15 +186,18 @@ function readDate1904AsXsdBoolean(): void {
 
 /**
  * Puts every temporary file exceljs makes in this thread in `dir` (a private directory its
- * owner removes), and makes exceljs decode text once ({@link decodeExcelJsTextOnce}) and read
- * the 1904 date system however it is spelt ({@link readDate1904AsXsdBoolean}). Only for a thread that runs nothing else, the row worker; {@link xlsxRecords}
- * refuses to read on a thread that has not been given one.
+ * owner removes), and makes exceljs decode text once ({@link decodeExcelJsTextOnce}), read
+ * the 1904 date system however it is spelt ({@link readDate1904AsXsdBoolean}) and take a cell's
+ * text from its text elements alone, not the layout between them (exceljs-text-events.ts). Only
+ * for a thread that runs nothing else, the row worker; {@link xlsxRecords} refuses to read on a
+ * thread that has not been given one.
  */
 export function useTempDirForThisThread(dir: string): void {
   threadTempDir = dir;
   watchExcelJsTempFiles();
   decodeExcelJsTextOnce();
   readDate1904AsXsdBoolean();
+  readOnlyCellTextFromExcelJs();
 }
 
 /** Removes the copies of a read's worksheets: emptied first, then unlinked, with tmp's descriptor closed. */

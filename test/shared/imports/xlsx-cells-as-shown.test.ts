@@ -206,6 +206,63 @@ describe('XLSX cells read as the partner sees them', () => {
   });
 });
 
+describe('text written indented, as pretty-printed XML lays it out', () => {
+  beforeAll(() => {
+    useTempDirForThisThread(mkdtempSync(join(tmpdir(), 'xlsx-indented-')));
+  });
+
+  it('reads an indented shared string, plain or in formatted runs, as the text of its <t> elements alone', async () => {
+    // The white space between the elements lays the XML out; only a <t> holds the text Excel shows,
+    // spaces it keeps (xml:space="preserve") and all. A phonetic run's <t> is its reading, not text.
+    const shared = `
+  <si>
+    <t>lastName</t>
+  </si>
+  <si>
+    <r>
+      <rPr>
+        <b/>
+        <sz val="11"/>
+      </rPr>
+      <t>Anna</t>
+    </r>
+    <r>
+      <t xml:space="preserve"> Maria </t>
+    </r>
+    <rPh sb="0" eb="1">
+      <t>アンナ</t>
+    </rPh>
+    <phoneticPr fontId="1"/>
+  </si>
+`;
+    const sheet = '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row>';
+    expect((await read(await buildZip(parts({ shared, sheet })))).map((r) => r.cells)).toEqual([
+      ['lastName'],
+      ['Anna Maria '],
+    ]);
+  });
+
+  it('reads an indented inline string as the text of its <t> alone', async () => {
+    const sheet = `
+    <row r="1">
+      <c r="A1" t="inlineStr">
+        <is>
+          <t>lastName</t>
+        </is>
+      </c>
+    </row>
+    <row r="2">
+      <c r="A2" t="inlineStr">
+        <is>
+          <t xml:space="preserve">Lee </t>
+        </is>
+      </c>
+    </row>
+`;
+    expect((await read(await buildZip(parts({ sheet })))).map((r) => r.cells)).toEqual([['lastName'], ['Lee ']]);
+  });
+});
+
 describe('SpreadsheetML written with a namespace prefix, which exceljs does not read', () => {
   beforeAll(() => {
     useTempDirForThisThread(mkdtempSync(join(tmpdir(), 'xlsx-prefixed-')));

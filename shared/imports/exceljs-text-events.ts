@@ -1,0 +1,93 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+/**
+ * Hands exceljs's readers of the shared strings and the worksheet only the text a cell holds, as
+ * saxes (its XML parser) reports it, before exceljs sees it.
+ *
+ * exceljs adds every text event to the string it is building, wherever in the XML the text is:
+ * the shared strings reader starts a string again at each `<t>` but goes on adding after it, and
+ * the worksheet reader adds to the cell's last value element until the next cell begins
+ * (lib/stream/xlsx/workbook-reader.js, `_parseSharedStrings`; worksheet-reader.js, `parse`;
+ * 4.4.0). XML laid out with line breaks and indentation between its elements (pretty-printed, as
+ * some writers save it) so had the layout in the cell: `<si>⏎  <r>⏎    <t>Anna</t>⏎  </r>…`
+ * read as `Anna⏎  ` and so on, each run with the white space after it (found by a review).
+ * SpreadsheetML has no mixed content: text belongs to a cell only inside a `<t>` (shared strings,
+ * inline strings) or a `<v>` (a value), and a formula inside an `<f>` (refused, but seen whole).
+ * So in those two parts a text event is passed on only when the element it is in is one of
+ * those; all else is layout. Inside them the text is passed on as written, spaces and line
+ * breaks and all, whatever `xml:space` says: Excel writes `xml:space="preserve"` on text with
+ * spaces at its ends and keeps them, and a writer that leaves it out means its text no less.
+ * (A phonetic run's `<t>` never gets here: its bytes are taken out first, phonetic-runs.ts.)
+ *
+ * Installed on the `SaxesParser` exceljs's parse-sax module requires: its `on` wraps the handlers
+ * exceljs sets on each new parser, so each parser keeps its own place in its document. Which
+ * part a parser reads is told by its root element; the parsers of other parts (workbook, styles,
+ * relationships) pass every event as before.
+ */
+
+/** Elements whose text is a cell's: by the root element of the part they are in. */
+const TEXT_ELEMENTS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['sst', new Set(['t'])],
+  ['worksheet', new Set(['t', 'v', 'f'])],
+]);
+
+interface Place {
+  /** The elements open at this point, outermost first. */
+  readonly open: string[];
+  /** The text elements of the part being read; undefined until its root is seen, or for other parts. */
+  textElements: ReadonlySet<string> | undefined;
+}
+
+type Handler = (this: unknown, value: unknown) => unknown;
+type Tag = { name?: unknown };
+
+let installed = false;
+
+/** Installs the filter described above, once per thread (each has its own modules). */
+export function readOnlyCellTextFromExcelJs(): void {
+  if (installed) return;
+  const excelJs = createRequire(import.meta.url).resolve('exceljs');
+  const saxes = createRequire(join(dirname(excelJs), 'lib/utils/parse-sax.js'))('saxes') as {
+    SaxesParser?: { prototype?: { on?: unknown } };
+  };
+  const prototype = saxes.SaxesParser?.prototype;
+  const on = prototype?.on;
+  // Fail closed: a parser whose handlers cannot be followed must be looked at first.
+  if (prototype === undefined || typeof on !== 'function') throw new Error('exceljs XML events cannot be followed');
+  const places = new WeakMap<object, Place>();
+  const placeOf = (parser: object): Place => {
+    let place = places.get(parser);
+    if (place === undefined) places.set(parser, (place = { open: [], textElements: undefined }));
+    return place;
+  };
+  prototype.on = function filteredOn(this: object, name: unknown, handler: unknown): unknown {
+    if (typeof handler !== 'function') return on.call(this, name, handler);
+    const place = placeOf(this);
+    const pass = handler as Handler;
+    let wrapped: Handler = pass;
+    if (name === 'opentag')
+      wrapped = function openTag(this: unknown, tag: unknown) {
+        const element = String((tag as Tag).name);
+        if (place.open.length === 0) place.textElements = TEXT_ELEMENTS.get(element);
+        place.open.push(element);
+        return pass.call(this, tag);
+      };
+    else if (name === 'closetag')
+      wrapped = function closeTag(this: unknown, tag: unknown) {
+        try {
+          return pass.call(this, tag);
+        } finally {
+          place.open.pop();
+        }
+      };
+    else if (name === 'text')
+      wrapped = function text(this: unknown, value: unknown) {
+        const { textElements, open } = place;
+        if (textElements !== undefined && !textElements.has(open[open.length - 1] ?? '')) return undefined;
+        return pass.call(this, value);
+      };
+    return on.call(this, name, wrapped);
+  };
+  installed = true;
+}
