@@ -20,6 +20,14 @@ import { dirname, join } from 'node:path';
  * spaces at its ends and keeps them, and a writer that leaves it out means its text no less.
  * (A phonetic run's `<t>` never gets here: its bytes are taken out first, phonetic-runs.ts.)
  *
+ * A boolean cell (`t="b"`) is read here too: exceljs takes any value but `0` for TRUE
+ * (`parseInt(text) !== 0`), so a writer's `false` (xsd:boolean's other spelling; Excel writes
+ * 1 and 0) loaded as TRUE (found by a review). Its value is read as an xsd:boolean (`1`, `true`,
+ * `0`, `false`, white space around them collapsed) and handed to exceljs as one of
+ * {@link BOOLEAN_VALUES}, with the cell's type made an error's (`t="e"`), whose value exceljs
+ * keeps as it is given: texts no XML can hold (they begin with U+0000), so no cell of the
+ * workbook can be taken for one. Any other value is `unreadable`: a bad cell, not a guess.
+ *
  * Installed on the `SaxesParser` exceljs's parse-sax module requires: its `on` wraps the handlers
  * exceljs sets on each new parser, so each parser keeps its own place in its document. Which
  * part a parser reads is told by its root element; the parsers of other parts (workbook, styles,
@@ -32,15 +40,36 @@ const TEXT_ELEMENTS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
   ['worksheet', new Set(['t', 'v', 'f'])],
 ]);
 
+/**
+ * What a boolean cell reads as from exceljs: its value is `{ error: … }` with one of these
+ * (xlsx-records.ts, cellText).
+ */
+export const BOOLEAN_VALUES = { true: '\u0000TRUE', false: '\u0000FALSE', unreadable: '\u0000?' } as const;
+
+/** xsd:boolean's lexical forms, white space collapsed. */
+const XSD_BOOLEAN = /^[ \t\r\n]*(?:(1|true)|(0|false))[ \t\r\n]*$/;
+
+function booleanValue(text: string): string {
+  const form = XSD_BOOLEAN.exec(text);
+  if (form === null) return BOOLEAN_VALUES.unreadable;
+  return form[1] !== undefined ? BOOLEAN_VALUES.true : BOOLEAN_VALUES.false;
+}
+
 interface Place {
   /** The elements open at this point, outermost first. */
   readonly open: string[];
   /** The text elements of the part being read; undefined until its root is seen, or for other parts. */
   textElements: ReadonlySet<string> | undefined;
+  /** In a worksheet, inside a boolean cell. */
+  inBoolean: boolean;
+  /** The text of a boolean cell's value so far, while inside its `<v>`. */
+  booleanText: string | undefined;
+  /** exceljs's own text handler: a boolean's value is handed to it when its `<v>` closes. */
+  passText: Handler | undefined;
 }
 
 type Handler = (this: unknown, value: unknown) => unknown;
-type Tag = { name?: unknown };
+type Tag = { name?: unknown; attributes?: Record<string, unknown> };
 
 let installed = false;
 
@@ -58,7 +87,11 @@ export function readOnlyCellTextFromExcelJs(): void {
   const places = new WeakMap<object, Place>();
   const placeOf = (parser: object): Place => {
     let place = places.get(parser);
-    if (place === undefined) places.set(parser, (place = { open: [], textElements: undefined }));
+    if (place === undefined)
+      places.set(
+        parser,
+        (place = { open: [], textElements: undefined, inBoolean: false, booleanText: undefined, passText: undefined }),
+      );
     return place;
   };
   prototype.on = function filteredOn(this: object, name: unknown, handler: unknown): unknown {
@@ -70,23 +103,42 @@ export function readOnlyCellTextFromExcelJs(): void {
       wrapped = function openTag(this: unknown, tag: unknown) {
         const element = String((tag as Tag).name);
         if (place.open.length === 0) place.textElements = TEXT_ELEMENTS.get(element);
+        if (place.open[0] === 'worksheet') {
+          const attributes = (tag as Tag).attributes;
+          if (element === 'c') {
+            place.inBoolean = attributes?.t === 'b';
+            if (place.inBoolean && attributes !== undefined) attributes.t = 'e';
+          } else if (element === 'v' && place.inBoolean) place.booleanText = '';
+        }
         place.open.push(element);
         return pass.call(this, tag);
       };
     else if (name === 'closetag')
       wrapped = function closeTag(this: unknown, tag: unknown) {
+        const element = place.open[place.open.length - 1];
+        if (element === 'v' && place.booleanText !== undefined) {
+          const value = booleanValue(place.booleanText);
+          place.booleanText = undefined;
+          place.passText?.call(this, value);
+        } else if (element === 'c') place.inBoolean = false;
         try {
           return pass.call(this, tag);
         } finally {
           place.open.pop();
         }
       };
-    else if (name === 'text')
+    else if (name === 'text') {
+      place.passText = pass;
       wrapped = function text(this: unknown, value: unknown) {
         const { textElements, open } = place;
         if (textElements !== undefined && !textElements.has(open[open.length - 1] ?? '')) return undefined;
+        if (place.booleanText !== undefined && open[open.length - 1] === 'v') {
+          place.booleanText += String(value);
+          return undefined;
+        }
         return pass.call(this, value);
       };
+    }
     return on.call(this, name, wrapped);
   };
   installed = true;

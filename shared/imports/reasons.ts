@@ -153,6 +153,11 @@ export const ROW_REASONS = [
   'formula-like-value',
   'formula-cell',
   'cell-error',
+  /**
+   * A cell's value is not one its type allows: a boolean cell (`t="b"`) holding other than 1, 0,
+   * true or false (xlsx-records.ts). Which the partner meant is not guessed.
+   */
+  'cell-unreadable',
   'date-format',
   'date-calendar',
   'flag-value',

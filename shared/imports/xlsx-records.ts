@@ -11,7 +11,7 @@ import {
   type ReaderLimits,
 } from './extract-records.js';
 import { CellReferenceFiller } from './cell-references.js';
-import { readOnlyCellTextFromExcelJs } from './exceljs-text-events.js';
+import { BOOLEAN_VALUES, readOnlyCellTextFromExcelJs } from './exceljs-text-events.js';
 import { PhoneticRunFilter } from './phonetic-runs.js';
 import { FileRejection, type RowReason } from './reasons.js';
 import { PrefixedSpreadsheetMlScan, WorksheetScan } from './worksheet-scan.js';
@@ -487,13 +487,23 @@ function cellText(value: unknown): Cell {
   }
   const v = value as Record<string, unknown>;
   if ('formula' in v || 'sharedFormula' in v) return FORMULA;
-  if ('error' in v) return CELL_ERROR;
+  if ('error' in v) return booleanCell(v.error) ?? CELL_ERROR;
   if (Array.isArray(v.richText))
     return unescapeXstring(
       (v.richText as { text?: unknown }[]).map((r) => (typeof r.text === 'string' ? r.text : '')).join(''),
     );
   if (typeof v.text === 'string') return unescapeXstring(v.text);
   return CELL_ERROR;
+}
+
+const CELL_UNREADABLE: Cell = { problem: 'cell-unreadable' };
+
+/** A boolean cell as exceljs-text-events.ts hands it on (`t="b"`, read there): TRUE/FALSE, or a bad cell. */
+function booleanCell(value: unknown): Cell | undefined {
+  if (value === BOOLEAN_VALUES.true) return 'TRUE';
+  if (value === BOOLEAN_VALUES.false) return 'FALSE';
+  if (value === BOOLEAN_VALUES.unreadable) return CELL_UNREADABLE;
+  return undefined;
 }
 
 const DAY_MS = 86_400_000;

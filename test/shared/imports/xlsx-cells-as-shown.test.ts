@@ -149,6 +149,24 @@ describe('XLSX cells read as the partner sees them', () => {
     expect(cells).toEqual([['inRentArrears'], ['TRUE'], ['FALSE']]);
   });
 
+  it('reads a boolean cell written true/false as Excel’s 1/0 are, and any other value as a bad cell, not TRUE', async () => {
+    // Excel writes 1 and 0; some writers write xsd:boolean's other spelling, true and false.
+    const values = ['1', '0', 'true', 'false', ' false ', 'FALSE', 'yes', '2', ''];
+    const sheet =
+      '<row r="1"><c r="A1" t="s"><v>0</v></c></row>' +
+      values.map((v, i) => `<row r="${i + 2}"><c r="A${i + 2}" t="b"><v>${v}</v></c></row>`).join('');
+    const records = await read(await buildZip(parts({ sheet, shared: '<si><t>inRentArrears</t></si>' })));
+    const bad = { cells: [''], cellProblems: [{ index: 0, reason: 'cell-unreadable' }] };
+    expect(records.map(({ cells, cellProblems }) => ({ cells, cellProblems }))).toEqual([
+      { cells: ['inRentArrears'], cellProblems: undefined },
+      ...['TRUE', 'FALSE', 'TRUE', 'FALSE', 'FALSE'].map((shown) => ({ cells: [shown], cellProblems: undefined })),
+      bad,
+      bad,
+      bad,
+      bad,
+    ]);
+  });
+
   it('keeps the leading zeros a number format shows on an identifier cell (custom format 000000)', async () => {
     // Excel shows 000123; "Save as CSV" writes 000123; the reader gives 123.
     const styles =
