@@ -28,6 +28,11 @@ import { dirname, join } from 'node:path';
  * keeps as it is given: texts no XML can hold (they begin with U+0000), so no cell of the
  * workbook can be taken for one. Any other value is `unreadable`: a bad cell, not a guess.
  *
+ * So is a shared string cell's index (`t="s"`): exceljs takes what `parseInt` makes of it, so
+ * `1.5` named string 1 and `x` none (an empty cell). An index that is not a whole number is
+ * handed on as `-1`, which names no string, and is refused as any index past the end of the
+ * shared strings is (xlsx-records.ts, {@link SHARED_STRING_NONE}).
+ *
  * Installed on the `SaxesParser` exceljs's parse-sax module requires: its `on` wraps the handlers
  * exceljs sets on each new parser, so each parser keeps its own place in its document. Which
  * part a parser reads is told by its root element; the parsers of other parts (workbook, styles,
@@ -49,6 +54,15 @@ export const BOOLEAN_VALUES = { true: '\u0000TRUE', false: '\u0000FALSE', unread
 /** xsd:boolean's lexical forms, white space collapsed. */
 const XSD_BOOLEAN = /^[ \t\r\n]*(?:(1|true)|(0|false))[ \t\r\n]*$/;
 
+/** A shared string's index as exceljs gets it: `-1` names no string. */
+export const SHARED_STRING_NONE = '-1';
+
+const WHOLE_NUMBER = /^[ \t\r\n]*(\d+)[ \t\r\n]*$/;
+
+function sharedStringIndex(text: string): string {
+  return WHOLE_NUMBER.exec(text)?.[1] ?? SHARED_STRING_NONE;
+}
+
 function booleanValue(text: string): string {
   const form = XSD_BOOLEAN.exec(text);
   if (form === null) return BOOLEAN_VALUES.unreadable;
@@ -60,11 +74,11 @@ interface Place {
   readonly open: string[];
   /** The text elements of the part being read; undefined until its root is seen, or for other parts. */
   textElements: ReadonlySet<string> | undefined;
-  /** In a worksheet, inside a boolean cell. */
-  inBoolean: boolean;
-  /** The text of a boolean cell's value so far, while inside its `<v>`. */
-  booleanText: string | undefined;
-  /** exceljs's own text handler: a boolean's value is handed to it when its `<v>` closes. */
+  /** In a worksheet, inside a cell whose value is read here: how it is read. */
+  reading: ((text: string) => string) | undefined;
+  /** The text of such a cell's value so far, while inside its `<v>`. */
+  valueText: string | undefined;
+  /** exceljs's own text handler: such a value is handed to it when its `<v>` closes. */
   passText: Handler | undefined;
 }
 
@@ -90,7 +104,7 @@ export function readOnlyCellTextFromExcelJs(): void {
     if (place === undefined)
       places.set(
         parser,
-        (place = { open: [], textElements: undefined, inBoolean: false, booleanText: undefined, passText: undefined }),
+        (place = { open: [], textElements: undefined, reading: undefined, valueText: undefined, passText: undefined }),
       );
     return place;
   };
@@ -106,9 +120,10 @@ export function readOnlyCellTextFromExcelJs(): void {
         if (place.open[0] === 'worksheet') {
           const attributes = (tag as Tag).attributes;
           if (element === 'c') {
-            place.inBoolean = attributes?.t === 'b';
-            if (place.inBoolean && attributes !== undefined) attributes.t = 'e';
-          } else if (element === 'v' && place.inBoolean) place.booleanText = '';
+            const type = attributes?.t;
+            place.reading = type === 'b' ? booleanValue : type === 's' ? sharedStringIndex : undefined;
+            if (type === 'b' && attributes !== undefined) attributes.t = 'e';
+          } else if (element === 'v' && place.reading !== undefined) place.valueText = '';
         }
         place.open.push(element);
         return pass.call(this, tag);
@@ -116,11 +131,11 @@ export function readOnlyCellTextFromExcelJs(): void {
     else if (name === 'closetag')
       wrapped = function closeTag(this: unknown, tag: unknown) {
         const element = place.open[place.open.length - 1];
-        if (element === 'v' && place.booleanText !== undefined) {
-          const value = booleanValue(place.booleanText);
-          place.booleanText = undefined;
+        if (element === 'v' && place.valueText !== undefined && place.reading !== undefined) {
+          const value = place.reading(place.valueText);
+          place.valueText = undefined;
           place.passText?.call(this, value);
-        } else if (element === 'c') place.inBoolean = false;
+        } else if (element === 'c') place.reading = undefined;
         try {
           return pass.call(this, tag);
         } finally {
@@ -132,8 +147,8 @@ export function readOnlyCellTextFromExcelJs(): void {
       wrapped = function text(this: unknown, value: unknown) {
         const { textElements, open } = place;
         if (textElements !== undefined && !textElements.has(open[open.length - 1] ?? '')) return undefined;
-        if (place.booleanText !== undefined && open[open.length - 1] === 'v') {
-          place.booleanText += String(value);
+        if (place.valueText !== undefined && open[open.length - 1] === 'v') {
+          place.valueText += String(value);
           return undefined;
         }
         return pass.call(this, value);

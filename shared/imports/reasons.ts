@@ -70,6 +70,13 @@ export const FILE_REASONS = [
    * Saving the workbook again from Excel, or sending CSV, mends it (worksheet-scan.ts).
    */
   'xlsx-prefixed-xml',
+  /**
+   * A cell names a shared string the workbook does not have (`at.row`: the first such row): an
+   * index past the end of xl/sharedStrings.xml, one that is no whole number, or no shared strings
+   * at all. The shared strings are not the ones the worksheet was written with, so no string
+   * cell of it can be trusted to be the partner's; Excel itself offers to repair such a file.
+   */
+  'xlsx-shared-string-missing',
   /** A row's number is not above the row's before it (`at.row`: the first such row). */
   'xlsx-row-order',
   /**

@@ -626,6 +626,7 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
     hyperlinks: 'ignore',
     entries: 'ignore',
   });
+  markMissingSharedStrings(reader);
   try {
     let sheets = 0;
     for await (const worksheet of reader) {
@@ -669,6 +670,51 @@ function isSystemError(err: unknown): boolean {
   return typeof syscall === 'string' && typeof code === 'string';
 }
 
+/**
+ * What exceljs gives a cell whose shared string the workbook does not have, in place of the
+ * `undefined` it read as an empty cell ({@link markMissingSharedStrings}).
+ */
+const MISSING_SHARED_STRING = Object.freeze({});
+
+/**
+ * Makes a shared string index the workbook's strings do not reach read as
+ * {@link MISSING_SHARED_STRING}. exceljs keeps the strings in an array (`sharedStrings`, set when
+ * it reads xl/sharedStrings.xml) and gives a cell `array[index]`: past the end, `undefined`, an
+ * empty cell, so a required field read as missing and an optional one loaded as absent (found by
+ * a review). The array it sets is wrapped so that such an index reads as the marker; an index
+ * that is no whole number reaches it as -1 (exceljs-text-events.ts). Set on this reader only.
+ */
+function markMissingSharedStrings(reader: object): void {
+  let strings: unknown;
+  Object.defineProperty(reader, 'sharedStrings', {
+    configurable: true,
+    enumerable: true,
+    get: () => strings,
+    set: (value: unknown) => {
+      strings = Array.isArray(value)
+        ? new Proxy(value, {
+            get(target, key, receiver) {
+              if (typeof key === 'string' && String(Number(key)) === key && !Object.hasOwn(target, key))
+                return MISSING_SHARED_STRING;
+              return Reflect.get(target, key, receiver) as unknown;
+            },
+          })
+        : value;
+    },
+  });
+}
+
+/**
+ * Whether a cell names a shared string the workbook does not have: past the end of its strings
+ * ({@link MISSING_SHARED_STRING}), or any when it has none (exceljs then gives the index, as
+ * `{ sharedString }`). The shared strings are then not the ones the worksheet was written with,
+ * and any string cell of it may be another's: the workbook is refused, as one whose strings
+ * are shifted is (`xlsx-prefixed-xml`), rather than the cell alone.
+ */
+function namesMissingSharedString(value: unknown): boolean {
+  return value === MISSING_SHARED_STRING || (typeof value === 'object' && value !== null && 'sharedString' in value);
+}
+
 function recordOf(row: ExcelJS.Row, limits: ReaderLimits): ExtractRecord {
   const values = row.values as unknown[];
   // exceljs's row values are 1-based: index 0 is always empty.
@@ -679,6 +725,7 @@ function recordOf(row: ExcelJS.Row, limits: ReaderLimits): ExtractRecord {
   let chars = 0;
   for (let i = 0; i < width; i++) {
     const value = values[i + 1];
+    if (namesMissingSharedString(value)) throw new FileRejection('xlsx-shared-string-missing', { row: row.number });
     const text =
       typeof value === 'number' && Number.isFinite(value)
         ? numberText(value, row.getCell(i + 1).numFmt)

@@ -281,6 +281,54 @@ describe('text written indented, as pretty-printed XML lays it out', () => {
   });
 });
 
+describe('a cell naming a shared string the workbook does not have', () => {
+  beforeAll(() => {
+    useTempDirForThisThread(mkdtempSync(join(tmpdir(), 'xlsx-missing-string-')));
+  });
+  const rejection = (file: Buffer) =>
+    read(file).then(
+      () => undefined,
+      (err: unknown) => ({ reason: (err as { reason?: unknown }).reason, at: (err as { at?: unknown }).at }),
+    );
+  const shared = '<si><t>lastName</t></si><si><t>Lee</t></si>';
+  const sheetNaming = (index: string) =>
+    '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row>' +
+    `<row r="3"><c r="A3" t="s"><v>${index}</v></c></row>`;
+
+  it('refuses the workbook, with the row, when an index is past the end of the shared strings', async () => {
+    // Index 2 of two strings: the table is not the one the worksheet was written with.
+    const sources = parts({ shared, sheet: sheetNaming('2') });
+    expect(await rejection(await buildZip(sources))).toEqual({ reason: 'xlsx-shared-string-missing', at: { row: 3 } });
+    // Excel's order: the worksheet first, copied aside and read once the strings after it are.
+    const sheetFirst = [
+      ...sources.filter((p) => p.name !== 'xl/sharedStrings.xml'),
+      ...sources.filter((p) => p.name === 'xl/sharedStrings.xml'),
+    ];
+    expect(await rejection(await buildZip(sheetFirst))).toEqual({
+      reason: 'xlsx-shared-string-missing',
+      at: { row: 3 },
+    });
+  });
+
+  it('refuses the workbook when an index is no whole number (exceljs read 1.5 as 1, x as nothing)', async () => {
+    for (const index of ['1.5', 'x', '', '-1', '1e0']) {
+      expect(await rejection(await buildZip(parts({ shared, sheet: sheetNaming(index) }))), `index "${index}"`).toEqual(
+        { reason: 'xlsx-shared-string-missing', at: { row: 3 } },
+      );
+    }
+  });
+
+  it('refuses the workbook when it has no shared strings at all', async () => {
+    const sources = parts({ sheet: sheetNaming('1') }).filter((p) => p.name !== 'xl/sharedStrings.xml');
+    expect(await rejection(await buildZip(sources))).toEqual({ reason: 'xlsx-shared-string-missing', at: { row: 1 } });
+  });
+
+  it('still reads the last string, and an index written with white space around it', async () => {
+    const file = await buildZip(parts({ shared, sheet: sheetNaming(' 1 ') }));
+    expect((await read(file)).map((r) => r.cells)).toEqual([['lastName'], ['Lee'], ['Lee']]);
+  });
+});
+
 describe('SpreadsheetML written with a namespace prefix, which exceljs does not read', () => {
   beforeAll(() => {
     useTempDirForThisThread(mkdtempSync(join(tmpdir(), 'xlsx-prefixed-')));
