@@ -611,6 +611,10 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
     endOnlyWhenRead(zip);
     readEntriesByDirectory(zip as unknown as ZipParser, guard.entries);
     guardEntries(zip, guard, stop);
+    // unzipper passes an inflater's error to the zip alone, while exceljs waits on the entry.
+    zip.on('error', (err: unknown) => {
+      if (isInflateError(err)) stop(new FileRejection('xlsx-corrupted'));
+    });
     const piped = pipe(destination, options);
     if (sourceError !== undefined) zip.destroy(sourceError);
     return piped;
@@ -661,6 +665,20 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
     // exceljs removes a copy only when the read runs to its end: early stops leave it.
     await removeCopies(guard.copies);
   }
+}
+
+/**
+ * An error of zlib's inflater, as unzipper passes it on to the zip (`Z_BUF_ERROR`: the deflate
+ * stream ends before its last block; `Z_DATA_ERROR`: its bytes are not deflate): the entry's
+ * bytes were damaged, as a wrong CRC says. unzipper emits it on the zip, not on the entry, and
+ * leaves the entry open: exceljs, reading the entry (or copying it to a temporary file), waited
+ * for its end for ever and the read hung, where it ended at all (found by a review). Stopping
+ * the read ends the entries open.
+ */
+function isInflateError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, errno } = err as { code?: unknown; errno?: unknown };
+  return typeof code === 'string' && code.startsWith('Z_') && typeof errno === 'number';
 }
 
 /** A Node.js system error (a failed syscall: file, socket): it has a `syscall` and an `E…` code. */

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { crc32 } from 'node:zlib';
+import { crc32, deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ExtractRecord } from '../../../shared/imports/extract-records.js';
 import { FileRejection } from '../../../shared/imports/reasons.js';
@@ -63,6 +63,31 @@ describe('a workbook entry whose bytes are not what the zip’s CRC-32 says', ()
     const { error } = await read(await buildZip(sources));
     expect(error).toBeInstanceOf(FileRejection);
     expect((error as FileRejection).reason).toBe('xlsx-corrupted');
+  });
+});
+
+describe('a workbook entry whose deflate stream ends early', () => {
+  beforeAll(() => {
+    useTempDirForThisThread(mkdtempSync(join(tmpdir(), 'xlsx-entry-cut-')));
+  });
+
+  // A copy broken off mid-entry and its zip written again around what was left: the headers
+  // give the cut length, the CRC and size the whole entry's. No inflater error is relied on: the
+  // bytes that came out are fewer than the directory says.
+  it.each([
+    ['xl/worksheets/sheet1.xml', false],
+    ['xl/sharedStrings.xml', false],
+    ['xl/worksheets/sheet1.xml', true],
+  ])('refuses the workbook when %s is cut short (data descriptors: %s)', async (name, dataDescriptors) => {
+    const whole = sourcesOf(GOOD).find((s) => s.name === name)!;
+    const deflated = deflateRawSync(Buffer.concat([...whole.content()]), { level: 9 }).length;
+    for (const fraction of [0.1, 0.5, 0.9]) {
+      const kept = Math.floor(deflated * fraction);
+      const sources = sourcesOf(GOOD).map((s) => (s.name === name ? { ...s, compressedKept: kept } : s));
+      const { error } = await read(await buildZip(sources, { dataDescriptors }));
+      expect(error, `${fraction} of it kept`).toBeInstanceOf(FileRejection);
+      expect((error as FileRejection).reason, `${fraction} of it kept`).toBe('xlsx-corrupted');
+    }
   });
 });
 

@@ -29,6 +29,12 @@ export interface ZipSource {
   readonly stored?: boolean;
   /** CRC-32 to write in the headers (and descriptor) instead of the real one. */
   readonly declaredCrc?: number;
+  /**
+   * Only this many of the entry's compressed bytes are written, and the headers say so: a
+   * deflate stream cut short (a copy broken off while it was written), its CRC and uncompressed
+   * size still the whole entry's.
+   */
+  readonly compressedKept?: number;
 }
 
 function store(chunks: Iterable<Buffer>): { compressed: Buffer; size: number; crc: number } {
@@ -96,7 +102,9 @@ export async function buildZip(sources: readonly ZipSource[], options: ZipOption
   const MAX32 = 0xffffffff;
   for (const source of sources) {
     const written = source.stored === true ? store(source.content()) : await deflate(source.content());
-    const { compressed, size } = written;
+    const { size } = written;
+    const compressed =
+      source.compressedKept === undefined ? written.compressed : written.compressed.subarray(0, source.compressedKept);
     const crc = source.declaredCrc ?? written.crc;
     const method = source.stored === true ? 0 : 8;
     const declared = source.declaredSize ?? size;
