@@ -123,8 +123,11 @@ export const alertSchema = z.object({
   partyId: z.string(),
   role: z.string().nullable(),
   windowStart: z.string(),
-  windowEnd: z.string(),
-  count: z.number().int(),
+  windowEnd: z.string().describe("End of the window; for a no-match run, the run's last entry as last evaluated"),
+  count: z
+    .number()
+    .int()
+    .describe('Entries in the window (or run) as of the latest evaluation that saw it, not only the first'),
   baseline: z.number().nullable().describe('Average an hour over the previous days, for the volume rules'),
   raisedAt: z.string(),
   status: z.enum(['open', 'breach-opened']),

@@ -2,6 +2,12 @@
  * Alert records: what a watch rule found, kept for the DPO. An alert's id is a hash of its rule,
  * client, role and window, so raising the same finding again — on the next timer run, or from a
  * second instance at the same moment — meets the primary key and records nothing new.
+ *
+ * Nothing new but the size of it: a window that goes on filling after its first firing (the rest
+ * of the hour, the rest of the night, a no-match run that keeps going) is found again by every
+ * run that still sees it, and its alert is brought up to the count found and, for a run, the
+ * run's last entry. The DPO judges an incident by the alert, and an alert left at what the first
+ * run saw showed one lookup for a night of forty (found by a defect hunt).
  */
 import { createHash } from 'node:crypto';
 import type { Selectable } from 'kysely';
@@ -32,11 +38,17 @@ export function alertIdFor(finding: Pick<Finding, 'rule' | 'clientId' | 'role' |
     .slice(0, 32);
 }
 
-/** Records the finding as an open alert, or returns undefined when this firing is already on record. */
+/**
+ * Records the finding as an open alert, or returns undefined when this firing is already on record
+ * — after bringing that record up to the finding's count, where the window has grown since.
+ */
 export async function raiseAlert(store: Store, finding: Finding, raisedAt: Date): Promise<Alert | undefined> {
   const id = alertIdFor(finding);
   const existing = await store.db.selectFrom('audit_alert').select('id').where('id', '=', id).executeTakeFirst();
-  if (existing) return undefined;
+  if (existing) {
+    await growAlert(store, id, finding);
+    return undefined;
+  }
   const row: Selectable<AuditAlertTable> = {
     id,
     rule: finding.rule,
@@ -54,10 +66,26 @@ export async function raiseAlert(store: Store, finding: Finding, raisedAt: Date)
     await store.db.insertInto('audit_alert').values(row).execute();
   } catch (err) {
     // Another evaluator recorded it between our read and our write.
-    if (isUniqueViolation(err)) return undefined;
+    if (isUniqueViolation(err)) {
+      await growAlert(store, id, finding);
+      return undefined;
+    }
     throw err;
   }
   return alertFromRow(row);
+}
+
+/**
+ * A window only fills, so a larger count is the later reading; a smaller one is an evaluator
+ * that read the log earlier, or a run the bounded scan reported short, and changes nothing.
+ */
+async function growAlert(store: Store, id: string, finding: Finding): Promise<void> {
+  await store.db
+    .updateTable('audit_alert')
+    .set({ count: finding.count, window_end: finding.windowEnd })
+    .where('id', '=', id)
+    .where('count', '<', finding.count)
+    .execute();
 }
 
 export async function findAlert(store: Store, id: string): Promise<Alert | undefined> {

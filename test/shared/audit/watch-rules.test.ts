@@ -192,6 +192,49 @@ describe('watch rules over the access log', () => {
     ]);
   });
 
+  it('keeps an alert’s count to what its window or run has grown to, raising it still once', async () => {
+    await appendAt(
+      DAY(11, '10:05'),
+      times(150, () => lookup('spiky-client')),
+    );
+    await appendAt(
+      DAY(11, '10:06'),
+      times(10, () => noMatch('fishing-client')),
+    );
+    await appendAt('2026-03-11T20:30:00.000Z', [lookup('night-client')]);
+    const volume = (await watch(DAY(11, '10:30'))).raised;
+    const night = (await watch('2026-03-11T20:35:00.000Z')).raised;
+    expect(volume.map((a) => [a.rule, a.count])).toEqual([
+      ['lookup-volume', 150],
+      ['no-match-run', 10],
+    ]);
+    expect(night.map((a) => [a.rule, a.count])).toEqual([['out-of-hours', 1]]);
+
+    // The hour goes on, the run goes on, the night goes on: the alerts the DPO reads say so.
+    await appendAt(
+      DAY(11, '10:40'),
+      times(350, () => lookup('spiky-client')),
+    );
+    await appendAt(
+      DAY(11, '10:41'),
+      times(25, () => noMatch('fishing-client')),
+    );
+    await appendAt(
+      '2026-03-11T23:10:00.000Z',
+      times(40, () => lookup('night-client')),
+    );
+    expect((await watch(DAY(11, '10:45'))).raised).toEqual([]);
+    expect((await watch('2026-03-11T23:15:00.000Z')).raised).toEqual([]);
+    const alerts = await listAlerts(store, { parties: PARTIES, limit: 100 });
+    expect(alerts.map((a) => [a.rule, a.clientId, a.count, a.windowEnd, a.raisedAt]).sort()).toEqual([
+      ['lookup-volume', 'spiky-client', 500, DAY(11, '11:00'), DAY(11, '10:30')],
+      ['no-match-run', 'fishing-client', 35, DAY(11, '10:41'), DAY(11, '10:30')],
+      ['out-of-hours', 'night-client', 41, DAY(12, '07:00'), '2026-03-11T20:35:00.000Z'],
+    ]);
+    // Still one warning each: the growth is not a new firing.
+    expect(lines.filter((l) => l.event === 'audit.alert-raised')).toHaveLength(3);
+  });
+
   it('writes one structured warning per alert, with ids and counts only', async () => {
     await appendAt(
       DAY(11, '10:05'),
