@@ -72,7 +72,7 @@ export const LOOKBACK_MS = 65 * 60_000;
  */
 const UNAUTHENTICATED_PARTY = 'unauthenticated';
 
-/** A no-match run longer than this is reported at this length: the scan is bounded. */
+/** A no-match run longer than this is reported at this length: the scan (of misses and matches only) is bounded. */
 const MAX_RUN_SCAN = 50_000;
 
 const HOUR_MS = 3_600_000;
@@ -267,6 +267,10 @@ async function noMatchRuns(store: Store, since: Date, at: Date, t: WatchThreshol
           .where('seq', '>', lastMatch?.seq ?? 0)
           .where('time', '<', iso(at))
           .where('action', 'in', LOOKUP_ACTIONS)
+          // Only the entries that end a run or count in it: the bound is on those. Read with the
+          // other refusals, it was spent on them, and fifty thousand calls refused as rate limited
+          // (as fast as a client can send them) hid the run that followed (found by a defect hunt).
+          .where((eb) => eb.or([eb('subject_ref', 'is not', null), isNoMatch(eb)]))
           .orderBy('seq'),
         MAX_RUN_SCAN,
       )

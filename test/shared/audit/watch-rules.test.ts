@@ -330,6 +330,52 @@ describe('watch rules over the access log', () => {
     ]);
   });
 
+  it('sees a no-match run behind more refusals that neither count nor break it than one scan reads', async () => {
+    await appendAt(DAY(11, '07:00'), [lookup('padding-client')]);
+    // A client that has matched nobody since 07:00 has its calls refused as rate limited, fifty
+    // thousand of them (written straight to the table: the rules read columns, not the chain).
+    const { seq } = await store.db
+      .selectFrom('access_log')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .executeTakeFirstOrThrow();
+    const refused = (i: number) => ({
+      seq: Number(seq) + 1 + i,
+      time: DAY(11, '08:00'),
+      request_id: `padding-${i}`,
+      party_id: 'keyways-registered-providers',
+      client_id: 'padding-client',
+      roles: '["rp-lettings"]',
+      purpose: 'housing-allocation',
+      action: 'person.search',
+      subject_ref: null,
+      datasets: '[]',
+      fields: '[]',
+      decision: 'deny',
+      reason_code: 'rate-limited',
+      leaf_hash: new Uint8Array(32),
+    });
+    for (let from = 0; from < 50_000; from += 1_000)
+      await store.db
+        .insertInto('access_log')
+        .values(Array.from({ length: 1_000 }, (_, i) => refused(from + i)))
+        .execute();
+    await store.db
+      .insertInto('access_log')
+      .values(
+        Array.from({ length: 10 }, (_, i) => ({
+          ...refused(50_000 + i),
+          time: DAY(11, '10:10'),
+          reason_code: 'no-match',
+          datasets: '["keyways-housing-register"]',
+        })),
+      )
+      .execute();
+    const run = await watch(DAY(11, '10:15'));
+    expect(run.raised.map((a) => [a.rule, a.clientId, a.count, a.windowStart])).toEqual([
+      ['no-match-run', 'padding-client', 10, DAY(11, '10:10')],
+    ]);
+  });
+
   it('sees a no-match run whole when it began before the lookback', async () => {
     await appendAt(DAY(11, '07:00'), [lookup('slow-client')]);
     await appendAt(
