@@ -7,8 +7,8 @@
 import { z } from 'zod';
 import { currentPersonId, lastMoveOut } from '../people/current-person-id.js';
 import { normaliseClientId } from '../agreements/party-directory.js';
-import { listAlerts, findAlert, type Alert } from '../audit/alerts.js';
-import { listBreaches, openBreach } from '../audit/breach-records.js';
+import { alertPosition, listAlerts, findAlert, type Alert } from '../audit/alerts.js';
+import { breachPosition, listBreaches, openBreach } from '../audit/breach-records.js';
 import { accessesToPerson, auditScope, clientActivity, type AuditScope } from '../audit/dpo-views.js';
 import { runWatch } from '../audit/watch-rules.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
@@ -49,7 +49,19 @@ export const clientActivityQuerySchema = z.object({
   after,
   limit,
 });
-export const alertsQuerySchema = z.object({ status: z.enum(['open', 'breach-opened']).optional(), limit });
+const listAfter = (item: string) =>
+  z
+    .string()
+    .regex(/^[0-9a-f-]{32,36}$/)
+    .optional()
+    .describe(`The id of the last ${item} of the previous page (its \`next\`)`);
+const listNext = z.string().nullable().describe('`after` for the next page, or null at the end');
+export const alertsQuerySchema = z.object({
+  status: z.enum(['open', 'breach-opened']).optional(),
+  limit,
+  after: listAfter('alert'),
+});
+export const breachesQuerySchema = z.object({ limit, after: listAfter('breach record') });
 
 export const accessEntrySchema = z.object({
   seq: z.number().int(),
@@ -132,7 +144,7 @@ export const alertSchema = z.object({
   raisedAt: z.string(),
   status: z.enum(['open', 'breach-opened']),
 });
-export const alertsResponseSchema = z.object({ alerts: z.array(alertSchema) });
+export const alertsResponseSchema = z.object({ alerts: z.array(alertSchema), next: listNext });
 export const watchRunResponseSchema = z.object({
   evaluatedAt: z.string(),
   findings: z.number().int().describe('Findings in the whole log, including ones alerted before'),
@@ -148,7 +160,7 @@ export const breachSchema = z.object({
   hoursRemaining: z.number().describe('Hours until the ICO deadline, one decimal; negative once passed'),
   overdue: z.boolean(),
 });
-export const breachesResponseSchema = z.object({ breaches: z.array(breachSchema) });
+export const breachesResponseSchema = z.object({ breaches: z.array(breachSchema), next: listNext });
 
 const AUDIT = { purpose: 'audit' } as const;
 
@@ -389,9 +401,15 @@ export function listAuditAlerts(ctx: ApiContext, req: ApiRequest): Promise<HttpR
   return runRequest(ctx, req, 'audit.alerts', (call) =>
     asAuditor(ctx, call, async (scope) => {
       const q = query(req, alertsQuerySchema);
-      if (!q) return invalidQuery('status must be open or breach-opened, limit 1–500.');
-      const alerts = await listAlerts(ctx.services.store, { parties: scope.parties, status: q.status, limit: q.limit });
-      return allow(json(200, { alerts }), 'alerts-listed');
+      if (!q) return invalidQuery('status must be open or breach-opened, limit 1–500, after an alert id.');
+      const { store } = ctx.services;
+      const after = q.after === undefined ? undefined : await alertPosition(store, scope.parties, q.after);
+      // An alert outside the caller's scope is as unknown as one that does not exist.
+      if (q.after !== undefined && !after) return invalidQuery('after must be the id of an alert of a previous page.');
+      const read = await listAlerts(store, { parties: scope.parties, status: q.status, limit: q.limit + 1, after });
+      const alerts = read.slice(0, q.limit);
+      const next = read.length > q.limit ? alerts[alerts.length - 1]!.id : null;
+      return allow(json(200, { alerts, next }), 'alerts-listed');
     }),
   );
 }
@@ -440,10 +458,16 @@ export function openBreachFromAlert(ctx: ApiContext, req: ApiRequest): Promise<H
 export function listBreachRecords(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'audit.breaches', (call) =>
     asAuditor(ctx, call, async (scope) => {
-      const q = query(req, pageQuerySchema.pick({ limit: true }));
-      if (!q) return invalidQuery('limit must be 1–500.');
-      const breaches = await listBreaches(ctx.services.store, scope.parties, ctx.now(), q.limit);
-      return allow(json(200, { breaches }), 'breaches-listed');
+      const q = query(req, breachesQuerySchema);
+      if (!q) return invalidQuery('limit must be 1–500, after a breach record id.');
+      const { store } = ctx.services;
+      const after = q.after === undefined ? undefined : await breachPosition(store, scope.parties, q.after);
+      if (q.after !== undefined && !after)
+        return invalidQuery('after must be the id of a breach record of a previous page.');
+      const read = await listBreaches(store, scope.parties, ctx.now(), q.limit + 1, after);
+      const breaches = read.slice(0, q.limit);
+      const next = read.length > q.limit ? breaches[breaches.length - 1]!.id : null;
+      return allow(json(200, { breaches, next }), 'breaches-listed');
     }),
   );
 }

@@ -8,6 +8,7 @@ import { DOCS_ASSET_NAMES } from './docs-page.js';
 import { duplicateCheckBodySchema, duplicateCheckResponseSchema } from './duplicate-check-api.js';
 import {
   alertsQuerySchema,
+  breachesQuerySchema,
   alertSchema,
   alertsResponseSchema,
   breachesResponseSchema,
@@ -461,7 +462,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   auditAlerts: {
     summary: 'Alerts raised by the watch rules',
     description:
-      "Newest first. Rules: `lookup-volume` (a client's lookups in an hour above 5× its hourly average of the previous 7 days and at least 100), `out-of-hours` (lookups outside weekdays 07:00–19:00 UK time, one alert per client and period), `no-match-run` (10 or more consecutive no-match/ambiguous lookups), `special-category-volume` (entries releasing special-category fields, per client and role, above 5× the hourly average and at least 20).",
+      "Newest first, paged by `after` (the previous page's `next`). Rules: `lookup-volume` (a client's lookups in an hour above 5× its hourly average of the previous 7 days and at least 100), `out-of-hours` (lookups outside weekdays 07:00–19:00 UK time, one alert per client and period), `no-match-run` (10 or more consecutive no-match/ambiguous lookups), `special-category-volume` (entries releasing special-category fields, per client and role, above 5× the hourly average and at least 20).",
     tag: 'Audit',
     authenticated: true,
     query: alertsQuerySchema,
@@ -494,7 +495,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     summary: 'Breach records and their ICO deadlines',
     tag: 'Audit',
     authenticated: true,
-    query: pageQuerySchema.pick({ limit: true }),
+    query: breachesQuerySchema,
     responses: [
       { status: 200, description: 'Newest first, each with the hours left to notify the ICO', schema: 'Breaches' },
     ],

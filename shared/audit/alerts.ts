@@ -93,16 +93,50 @@ export async function findAlert(store: Store, id: string): Promise<Alert | undef
   return row && alertFromRow(row);
 }
 
-/** Newest first; only alerts about clients of the given parties. */
+/**
+ * Where a list of alerts or breach records continues: after the item of the previous page's last
+ * id, in the lists' order (newest first, then by id, for the many alerts one run raises at once).
+ */
+export interface ListPosition {
+  readonly at: string;
+  readonly id: string;
+}
+
+/**
+ * Newest first; only alerts about clients of the given parties; from after `after` (the lists are
+ * paged by the last alert shown: a list cut at its limit with no way on had hidden every older
+ * alert, however long it stayed open — found by a defect hunt).
+ */
 export async function listAlerts(
   store: Store,
-  options: { parties: readonly string[]; status?: AlertStatus; limit: number },
+  options: { parties: readonly string[]; status?: AlertStatus; limit: number; after?: ListPosition },
 ): Promise<Alert[]> {
   if (options.parties.length === 0) return [];
   let query = store.db.selectFrom('audit_alert').selectAll().where('party_id', 'in', options.parties);
   if (options.status) query = query.where('status', '=', options.status);
+  const { after } = options;
+  if (after)
+    query = query.where((eb) =>
+      eb.or([eb('raised_at', '<', after.at), eb.and([eb('raised_at', '=', after.at), eb('id', '>', after.id)])]),
+    );
   const rows = await store.dialect.firstRows(query.orderBy('raised_at', 'desc').orderBy('id'), options.limit).execute();
   return rows.map(alertFromRow);
+}
+
+/** The place in the list of an alert about a client of the given parties; undefined for any other id. */
+export async function alertPosition(
+  store: Store,
+  parties: readonly string[],
+  id: string,
+): Promise<ListPosition | undefined> {
+  if (parties.length === 0) return undefined;
+  const row = await store.db
+    .selectFrom('audit_alert')
+    .select(['raised_at', 'id'])
+    .where('id', '=', id)
+    .where('party_id', 'in', parties)
+    .executeTakeFirst();
+  return row && { at: row.raised_at, id: row.id };
 }
 
 export function alertFromRow(row: Selectable<AuditAlertTable>): Alert {

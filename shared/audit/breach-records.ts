@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { Store } from '../store/database.js';
 import type { BreachRecordTable, Database } from '../store/schema.js';
-import { isUniqueViolation } from './alerts.js';
+import { isUniqueViolation, type ListPosition } from './alerts.js';
 
 export const ICO_NOTIFICATION_HOURS = 72;
 const HOUR_MS = 3_600_000;
@@ -86,27 +86,43 @@ export async function breachForAlert(
   return row && breachFromRow(row, now);
 }
 
-/** Newest first; only breaches from alerts about clients of the given parties. */
+/** Newest first; only breaches from alerts about clients of the given parties; from after `after`, as alerts page. */
 export async function listBreaches(
   store: Store,
   parties: readonly string[],
   now: Date,
   limit: number,
+  after?: ListPosition,
 ): Promise<BreachRecord[]> {
   if (parties.length === 0) return [];
-  const rows = await store.dialect
-    .firstRows(
-      store.db
-        .selectFrom('breach_record as b')
-        .innerJoin('audit_alert as a', 'a.id', 'b.alert_id')
-        .selectAll('b')
-        .where('a.party_id', 'in', parties)
-        .orderBy('b.opened_at', 'desc')
-        .orderBy('b.id'),
-      limit,
-    )
-    .execute();
+  let query = store.db
+    .selectFrom('breach_record as b')
+    .innerJoin('audit_alert as a', 'a.id', 'b.alert_id')
+    .selectAll('b')
+    .where('a.party_id', 'in', parties);
+  if (after)
+    query = query.where((eb) =>
+      eb.or([eb('b.opened_at', '<', after.at), eb.and([eb('b.opened_at', '=', after.at), eb('b.id', '>', after.id)])]),
+    );
+  const rows = await store.dialect.firstRows(query.orderBy('b.opened_at', 'desc').orderBy('b.id'), limit).execute();
   return rows.map((row) => breachFromRow(row, now));
+}
+
+/** The place in the list of a breach record from an alert about a client of the given parties. */
+export async function breachPosition(
+  store: Store,
+  parties: readonly string[],
+  id: string,
+): Promise<ListPosition | undefined> {
+  if (parties.length === 0) return undefined;
+  const row = await store.db
+    .selectFrom('breach_record as b')
+    .innerJoin('audit_alert as a', 'a.id', 'b.alert_id')
+    .select(['b.opened_at', 'b.id'])
+    .where('b.id', '=', id)
+    .where('a.party_id', 'in', parties)
+    .executeTakeFirst();
+  return row && { at: row.opened_at, id: row.id };
 }
 
 function breachFromRow(row: Selectable<BreachRecordTable>, now: Date): BreachRecord {
