@@ -4,6 +4,32 @@ import type { AccessLogWriter } from '../../shared/audit/access-log.js';
 import { insertRecord, SAM, SAM_PARTICIPANT } from '../support/records.js';
 import { startTestHost, type TestHost } from '../support/test-host.js';
 
+const dudley = { party: 'dudley-housing-options', roles: ['housing-officer'] };
+
+/** Dudley's housing officer records Sam's consent to research, under the given request id. */
+async function recordSamsConsent(t: TestHost, requestId: string) {
+  const res = await fetch(`${t.url}/api/v1/consents`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${await t.token(dudley.party, dudley.roles)}`,
+      'content-type': 'application/json',
+      'x-purpose': 'research-evaluation',
+      'x-request-id': requestId,
+    },
+    body: JSON.stringify({ subject: SAM, evidenceRef: 'REF-1' }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** A request's access-log entries, in order. */
+const requestEntries = (t: TestHost, requestId: string) =>
+  t.host.services.store.db
+    .selectFrom('access_log')
+    .select(['decision', 'reason_code'])
+    .where('request_id', '=', requestId)
+    .orderBy('seq')
+    .execute();
+
 /**
  * A change's access-log entry is made durable before its transaction commits (write-ahead). If
  * the commit then fails, the log must not be left claiming a change the store never made: the
@@ -14,8 +40,6 @@ import { startTestHost, type TestHost } from '../support/test-host.js';
  */
 describe('a change whose entry was written but whose commit failed', () => {
   let t: TestHost;
-  const dudley = { party: 'dudley-housing-options', roles: ['housing-officer'] };
-  const participant = SAM;
 
   beforeAll(async () => {
     t = await startTestHost();
@@ -23,27 +47,8 @@ describe('a change whose entry was written but whose commit failed', () => {
   });
   afterAll(async () => t?.stop());
 
-  async function recordConsent(requestId: string) {
-    const res = await fetch(`${t.url}/api/v1/consents`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${await t.token(dudley.party, dudley.roles)}`,
-        'content-type': 'application/json',
-        'x-purpose': 'research-evaluation',
-        'x-request-id': requestId,
-      },
-      body: JSON.stringify({ subject: participant, evidenceRef: 'REF-1' }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  }
-
-  const entriesOf = (requestId: string) =>
-    t.host.services.store.db
-      .selectFrom('access_log')
-      .select(['decision', 'reason_code'])
-      .where('request_id', '=', requestId)
-      .orderBy('seq')
-      .execute();
+  const recordConsent = (requestId: string) => recordSamsConsent(t, requestId);
+  const entriesOf = (requestId: string) => requestEntries(t, requestId);
 
   it('logs the failure after the entry, answers 500, and records nothing', async () => {
     const { db } = t.host.services.store;
@@ -80,7 +85,6 @@ describe('a change whose entry was written but whose commit failed', () => {
  */
 describe('a change whose entry was committed but whose acknowledgement was lost', () => {
   let t: TestHost;
-  const dudley = { party: 'dudley-housing-options', roles: ['housing-officer'] };
 
   beforeAll(async () => {
     t = await startTestHost();
@@ -88,27 +92,8 @@ describe('a change whose entry was committed but whose acknowledgement was lost'
   });
   afterAll(async () => t?.stop());
 
-  async function recordConsent(requestId: string) {
-    const res = await fetch(`${t.url}/api/v1/consents`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${await t.token(dudley.party, dudley.roles)}`,
-        'content-type': 'application/json',
-        'x-purpose': 'research-evaluation',
-        'x-request-id': requestId,
-      },
-      body: JSON.stringify({ subject: SAM, evidenceRef: 'REF-1' }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  }
-
-  const entriesOf = (requestId: string) =>
-    t.host.services.store.db
-      .selectFrom('access_log')
-      .select(['decision', 'reason_code'])
-      .where('request_id', '=', requestId)
-      .orderBy('seq')
-      .execute();
+  const recordConsent = (requestId: string) => recordSamsConsent(t, requestId);
+  const entriesOf = (requestId: string) => requestEntries(t, requestId);
 
   it('follows an entry whose acknowledgement was lost with change-not-committed, and records nothing', async () => {
     const { db } = t.host.services.store;
