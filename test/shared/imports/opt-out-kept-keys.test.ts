@@ -339,4 +339,37 @@ describe.each([
     expect(unavailable[0]).not.toContain(mary);
     expect(unavailable[0]).not.toContain('GREEN');
   });
+
+  it('says so by the version’s id too when the gone version is also the previous snapshot’s', async () => {
+    const mary = nhs(7501);
+    const peter = `Peter,Brown,1975-07-08,ME17 4AA,${nhs(7502)}`;
+    // Housing's snapshots hold an NHS number besides Mary's, so the one that drops her is hashed
+    // under the key her keys are kept under, as the carry's previous snapshot is next time.
+    await load('la-housing', 'a.csv', [`Mary,Green,1980-05-06,ME15 2YY,${mary}`, peter]);
+    await consents.record({
+      subjectKey: await personOf(h, 'la-housing', 'MARY'),
+      kind: 'opt-out',
+      purposeId: null,
+      evidenceRef: 'evidence',
+      by: dpo,
+      at: new Date(),
+    });
+    await load('la-housing', 'b.csv', [peter]);
+    const [keptUnder] = await keptVersions();
+    h.secrets.rotate('pseudonymisation-key');
+    const withoutOldKeys: SecretSource = {
+      get: async (name, version) => {
+        if (version === keptUnder) throw new SecretVersionGoneError(name);
+        return h.secrets.get(name, version);
+      },
+    };
+    await load('la-housing', 'c.csv', [peter, 'Mary,Green,1980-05-06,ME19 9ZZ,'], withoutOldKeys);
+    expect(await consents.isOptedOut(await personOf(h, 'la-housing', 'MARY'), new Date())).toBe(true);
+    // The operator learns which version to enable again for the kept keys, not only that
+    // person ids were not carried (a line that names the current version).
+    const unavailable = h.logLines.filter((line) => line.includes('"import.kept-key-unavailable"'));
+    expect(unavailable.map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ datasetId: DATASET, keyVersion: keptUnder }),
+    ]);
+  });
 });
