@@ -28,7 +28,16 @@ export interface ApiContext {
   personRefs(): Promise<PersonRefCodec>;
   pseudonymisers(): Promise<Pseudonymiser[]>;
   /**
-   * The lookups' pseudonymisers and one for each version only the hashes kept after retention
+   * {@link pseudonymisers} with the store's key versions read now, any not yet loaded loaded, for
+   * what must reach everyone its identifiers name and is rare: a consent or opt-out recorded by
+   * identifiers, a subject access request. Within the minute the versions are cached, an import
+   * under a newly rotated key may have written the identifiers of someone else the caller's
+   * identifiers name, and {@link findPerson} does not read them again once an identifier found
+   * someone: called first, it brings that lookup's versions up to date as well.
+   */
+  currentPseudonymisers(): Promise<Pseudonymiser[]>;
+  /**
+   * {@link currentPseudonymisers} and one for each version only the hashes kept after retention
    * hold, for a subject access request by identifiers. Read when asked, not cached: a request is
    * rare, and a version that cannot be read fails that request (503), never the lookups.
    */
@@ -136,8 +145,16 @@ export function createApiContext(services: Services): ApiContext {
       }
       return pseudonymisers.value;
     },
-    async subjectAccessPseudonymisers() {
+    async currentPseudonymisers() {
       const loaded = await this.pseudonymisers();
+      const known = new Set(loaded.map((p) => p.keyVersion));
+      const versions = await storedKeyVersions(services.store);
+      if (versions.every((version) => known.has(version))) return loaded;
+      pseudonymisers = undefined;
+      return this.pseudonymisers();
+    },
+    async subjectAccessPseudonymisers() {
+      const loaded = await this.currentPseudonymisers();
       const known = new Set(loaded.map((p) => p.keyVersion));
       const more = (await retiredKeyVersions(services.store)).filter((version) => !known.has(version));
       return [...loaded, ...(await Promise.all(more.map(async (version) => pseudonymiserOf(await readKey(version)))))];
@@ -150,11 +167,9 @@ export function createApiContext(services: Services): ApiContext {
       // may be a weaker step answering for identifiers hashed under a version not yet loaded —
       // nobody, a namesake, or a conflict where the identifier would have settled it.
       if (query.identifiers.length === 0 || (found.found && found.tier <= 2)) return found;
-      const versions = await storedKeyVersions(services.store);
-      const known = new Set(loaded.map((p) => p.keyVersion));
-      if (versions.every((version) => known.has(version))) return found;
-      pseudonymisers = undefined;
-      return findPerson(services.store, await this.pseudonymisers(), query, datasets, identifiers, visible);
+      const current = await this.currentPseudonymisers();
+      if (current === loaded) return found;
+      return findPerson(services.store, current, query, datasets, identifiers, visible);
     },
     now: () => new Date(),
   };

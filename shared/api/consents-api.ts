@@ -85,6 +85,10 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
     if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: purposeEntry.purpose.id });
     const datasets = [...new Set(ctx.services.agreements.grantsFor(purposeEntry.purpose.id).map((g) => g.dataset))];
     return answerSettled(ctx, async (settledSince) => {
+      // Every key version the store holds now, for the match as for everyone below: an opt-out
+      // must not go to one person while the identifiers also name another held under a key
+      // rotated in since the versions were last read.
+      const pseudonymisers = await ctx.currentPseudonymisers();
       const found = await ctx.findPerson(query.query, datasets);
       if (!found.found) {
         return deny(problem(404, 'no-match', 'No matching person'), found.reason, { purpose: purposeEntry.purpose.id });
@@ -94,7 +98,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
       // system id another's) record nothing: the one who objected may be the other (from a review).
       const everyone = await everyMatch(
         ctx.services.store,
-        await ctx.pseudonymisers(),
+        pseudonymisers,
         query.query,
         datasets,
         identifierUseOf(ctx.services.agreements),

@@ -268,9 +268,10 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
       // merged into as another match; one straddling a split named, and logged the request
       // against, the namesake the split left under the id).
       return answerSettled(ctx, async (settledSince, retry) => {
-        const found = await ctx.findPerson(canonical.query, scope.datasets);
-        // Retired hashes too: a version only they hold is loaded for this request alone.
+        // Retired hashes too: a version only they hold is loaded for this request alone. Read
+        // before the match, so that it hashes under every version the store holds now too.
         const pseudonymisers = await ctx.subjectAccessPseudonymisers();
+        const found = await ctx.findPerson(canonical.query, scope.datasets);
         const identifierUse = identifierUseOf(ctx.services.agreements);
         // A lookup stops at the first tier that finds someone; a subject access request must see
         // everyone the identifiers reach, for the DPO to judge who is the requester.
