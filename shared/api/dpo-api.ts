@@ -5,7 +5,7 @@
  * through the request path, so reading the log is itself logged.
  */
 import { z } from 'zod';
-import { currentPersonId, lastMoveOut } from '../people/current-person-id.js';
+import { currentPersonId, lastMoveOutCommitted } from '../people/current-person-id.js';
 import { normaliseClientId } from '../agreements/party-directory.js';
 import { alertPosition, listAlerts, findAlert, type Alert } from '../audit/alerts.js';
 import { breachPosition, listBreaches, openBreach } from '../audit/breach-records.js';
@@ -222,16 +222,17 @@ export function personAccessesByRef(ctx: ApiContext, req: ApiRequest): Promise<H
       // when the records went (found by a review: the reference showed only what was logged
       // before the merge). Split, or deleted under several ids, the id's own history is what
       // there is.
-      // Where records moved out of the id followed while the log was read (less the margin a
-      // pass stamps its moves before committing), the reference is followed again (found by a
-      // defect hunt: a merge committed between the two reads showed only the id that gave way).
+      // Where a pass that moved records out of the id followed committed while the log was read
+      // (by its commit time, less a margin: settled-answer.ts), the reference is followed again
+      // (found by a defect hunt: a merge committed between the two reads showed only the id that
+      // gave way).
       const { store } = ctx.services;
       return answerSettled(ctx, async (settledSince) => {
         const now = await currentPersonId(store, personId);
         const subject =
           now.kind === 'current' ? now.personId : now.kind === 'gone' ? (now.lastHeldBy ?? personId) : personId;
         const found = await accessesToPerson(store, scope, subject, page, ctx.services.logger);
-        const movedOut = await lastMoveOut(store, subject);
+        const movedOut = await lastMoveOutCommitted(store, subject);
         const refs = await ctx.personRefs();
         return movedOut <= settledSince
           ? allow(json(200, { personRef, ...withRefs(refs, call.caller.partyId, found) }), 'accesses-shown', subject)
@@ -261,8 +262,8 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
       }
       // The reads below are each of the committed store at their moment, as a search's are
       // (people-api.ts): a linking pass can commit between the match and the read of the log.
-      // Records that moved out of the id matched since a time before the match (less the margin
-      // a pass stamps its moves before committing) leave the answer unsettled, and the person is
+      // Records that moved out of the id matched by a pass that committed since a time before the
+      // match (less a margin: settled-answer.ts) leave the answer unsettled, and the person is
       // matched again from the move's time (found by a defect hunt: a request straddling a merge
       // showed only the accesses logged under the id that gave way, and named the id the person
       // merged into as another match; one straddling a split named, and logged the request
@@ -359,7 +360,7 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
           { after: from, limit: size },
           ctx.services.logger,
         );
-        const movedOut = await lastMoveOut(ctx.services.store, found.personId);
+        const movedOut = await lastMoveOutCommitted(ctx.services.store, found.personId);
         return movedOut <= settledSince
           ? allow(
               json(200, { personRef, ...withRefs(refs, call.caller.partyId, page), otherMatches }),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { decide, decideForSubject } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
-import { lastMoveOut } from '../people/current-person-id.js';
+import { lastMoveOutCommitted } from '../people/current-person-id.js';
 import { sourcesHoldingNow } from '../people/person-view.js';
 import { subjectScope } from '../people/subject-scope.js';
 import type { AllowDecision } from '../policy/decision.js';
@@ -121,7 +121,7 @@ async function answerFor(
 ): Promise<Outcome | { readonly movedOut: string }> {
   const { purpose, datasets } = decision;
   const unsettled = async (): Promise<{ readonly movedOut: string } | undefined> => {
-    const movedOut = await lastMoveOut(ctx.services.store, personId);
+    const movedOut = await lastMoveOutCommitted(ctx.services.store, personId);
     return movedOut > settledSince ? { movedOut } : undefined;
   };
   const deps = { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now };

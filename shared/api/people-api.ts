@@ -4,7 +4,7 @@ import type { AllowDecision } from '../policy/decision.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import type { MatchTier } from '../people/find-person.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
-import { currentPersonId, lastMoveOut, recordsMovedOutSince } from '../people/current-person-id.js';
+import { currentPersonId, lastMoveOutTimes, recordsMovedOutSince } from '../people/current-person-id.js';
 import { subjectScope } from '../people/subject-scope.js';
 import { personView, sourcesHoldingNow } from '../people/person-view.js';
 import type { ApiContext } from './api-context.js';
@@ -93,15 +93,10 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
       if (!found.found) {
         return deny(noMatch(), found.reason, { purpose: scoped.purpose, datasets: scoped.datasets });
       }
-      const outcome = await respondWithPerson(
-        ctx,
-        call,
-        scoped,
-        requested ?? [],
-        found.personId,
-        found.tier,
-        settledSince,
-      );
+      const outcome = await respondWithPerson(ctx, call, scoped, requested ?? [], found.personId, found.tier, {
+        since: settledSince,
+        by: 'commit',
+      });
       return 'movedOut' in outcome
         ? { movedOut: outcome.movedOut, log: { purpose: scoped.purpose, subjectRef: found.personId } }
         : outcome;
@@ -131,7 +126,9 @@ export function viewPerson(ctx: ApiContext, req: ApiRequest): Promise<HttpResult
       if (now.kind === 'split') return deny(noMatch(), 'ambiguous', { purpose: first.purpose });
       const personId = now.kind === 'current' ? now.personId : claim.personId;
       const moved = now.kind === 'current' && (await recordsMovedOutSince(store, personId, claim.since));
-      const outcome = moved ? undefined : await respondWithPerson(ctx, call, first, [], personId, null, claim.since);
+      const outcome = moved
+        ? undefined
+        : await respondWithPerson(ctx, call, first, [], personId, null, { since: claim.since, by: 'stamp' });
       if (outcome !== undefined && !('movedOut' in outcome)) return outcome;
       // Records moved out of the id: a split, or a merge that committed after the reference was
       // followed, whose records are now under the id they moved to. The reference is followed
@@ -150,13 +147,25 @@ async function scope(ctx: ApiContext, call: CallContext, datasets: string[]) {
 }
 
 /**
+ * Records that moved out of the person after `since` leave an answer unsettled, by the time `by`
+ * names (current-person-id.ts): a search's, from a time before its match, by the commits of the
+ * passes that moved them, as a pass stamps its moves well before it commits; a reference's, from
+ * the move it was issued after, by the moves' stamps, which order the moves and which it was
+ * issued with.
+ */
+interface Settled {
+  readonly since: string;
+  readonly by: 'commit' | 'stamp';
+}
+
+/**
  * The second decision, now with the subject: consent and opt-out, then the minimised view. A
  * purpose with neither condition has nothing more to decide about the subject, so the decision
  * made before matching stands, now naming the subject.
  *
  * The lookup's reads are each of the committed store at their moment, not of one snapshot: a
  * linking pass can commit between the match and the view. Records that moved out of the person
- * after `settledSince` (a move the match may not have seen) give `movedOut`, with the time of
+ * after `settled.since` (a move the match may not have seen) give `movedOut`, with the time of
  * the last move, and nothing is shown (found by a review: a view raced with a split and showed
  * the namesake left under the id).
  */
@@ -167,15 +176,19 @@ async function respondWithPerson(
   datasets: string[],
   personId: string,
   tier: MatchTier | null,
-  settledSince: string,
+  settled: Settled,
 ): Promise<Outcome | { readonly movedOut: string }> {
   const { store, agreements } = ctx.services;
   // Every answer, a refusal too, is checked against a pass that moved records out meanwhile: a
   // refusal is logged against the person, and the id may no longer be theirs (found by a
   // review: a search straddling a split logged a refusal for Sam against his namesake's id).
+  const movedOutTimes = async () => {
+    const times = await lastMoveOutTimes(store, personId);
+    return { ...times, movedOut: settled.by === 'commit' ? times.committed : times.stamped };
+  };
   const unsettled = async (): Promise<{ readonly movedOut: string } | undefined> => {
-    const movedOut = await lastMoveOut(store, personId);
-    return movedOut > settledSince ? { movedOut } : undefined;
+    const { movedOut } = await movedOutTimes();
+    return movedOut > settled.since ? { movedOut } : undefined;
   };
   const decision = await decideForSubject(
     beforeMatch,
@@ -217,9 +230,10 @@ async function respondWithPerson(
       })
     );
   }
-  const movedOut = await lastMoveOut(store, personId);
-  if (movedOut > settledSince) return { movedOut };
-  const personRef = (await ctx.personRefs()).encode(call.caller.partyId, personId, 'lookup', movedOut);
+  const { movedOut, stamped } = await movedOutTimes();
+  if (movedOut > settled.since) return { movedOut };
+  // Issued with the stamp, as the moves after it are told by theirs.
+  const personRef = (await ctx.personRefs()).encode(call.caller.partyId, personId, 'lookup', stamped);
   return {
     result: json(200, {
       personRef,

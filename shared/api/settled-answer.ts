@@ -14,7 +14,9 @@ export interface Unsettled {
  * Answers a call about a person it matches. The call's reads (and a change's write) are each of
  * the store as committed at their moment, so a linking pass, a new snapshot or retention can move
  * or remove the person between the match and what the call reads or writes about them: `answer`
- * says so ({@link Unsettled}) where records moved out of the id after `settledSince`. It is then
+ * says so ({@link Unsettled}) where records moved out of the id by a pass that committed after
+ * `settledSince` (lastMoveOutCommitted: not by the stamp on the moves, which a pass writes before
+ * the rest of its work and its commit). It is then
  * run once more, from the move's time, on the people the change left (`retry`); should the
  * person move again meanwhile, nothing is answered about anyone: 409 `subject-relinked`.
  * A search, a duplicate check, a consent and a subject access request by identifiers or by
@@ -25,8 +27,10 @@ export async function answerSettled(
   ctx: Pick<ApiContext, 'now'>,
   answer: (settledSince: string, retry: boolean) => Promise<Outcome | Unsettled>,
 ): Promise<Outcome> {
-  // A pass stamps its moves a moment before it commits: one stamped this long before the call
-  // began may still have committed while it ran.
+  // A move counts from its pass's commit, noted just after it (current-person-id.ts's
+  // lastMoveOutCommitted), so a pass that committed while the call ran is seen however long it
+  // took from stamping its moves; the margin covers the clocks of the pass's host and this one,
+  // and moves whose pass's commit is not known.
   let settledSince = new Date(ctx.now().getTime() - MOVE_COMMIT_MARGIN_MS).toISOString();
   for (let retry = false; ; retry = true) {
     const outcome = await answer(settledSince, retry);

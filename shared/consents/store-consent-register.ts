@@ -3,6 +3,7 @@ import type { ConsentRegister } from '../policy/consent-register.js';
 import { sql, type Kysely, type SqlBool } from 'kysely';
 import type { Store } from '../store/database.js';
 import { endKeptKeys } from '../imports/opt-out-kept-keys.js';
+import { lastMoveOutCommittedIn } from '../people/current-person-id.js';
 import { takeTransactionLock } from '../store/transaction-lock.js';
 import type { Database } from '../store/schema.js';
 import type { ConsentEventTable } from '../store/schema.js';
@@ -104,7 +105,8 @@ export class StoreConsentRegister implements ConsentRegister {
    * {@link ConsentSubjectRelinkedError} when no record holds that id any more: checked after the
    * insert, in its transaction, so either a linking pass that moves the id sees this event and
    * carries it, or this write sees the moved id and is refused. So, given `settledSince` (a time
-   * before the caller's lookup), is a write after records moved out of the id since then: a split
+   * before the caller's lookup), is a write after records moved out of the id by a pass that
+   * committed since then (lastMoveOutCommitted, current-person-id.ts): a split
    * leaves the id with its largest part, who may not be the person the lookup matched (found by a
    * defect hunt: an opt-out looked up by the objector's NHS number, a split committed before its
    * write, was recorded for the namesake left under the id). Given a transaction (`db`), it
@@ -149,13 +151,9 @@ export class StoreConsentRegister implements ConsentRegister {
         })
         .execute();
       if (input.settledSince !== undefined) {
-        const { moved_at: movedOut } = await trx
-          .selectFrom('person_id_move')
-          .select((eb) => eb.fn.max('moved_at').as('moved_at'))
-          .where('from_person_id', '=', input.subjectKey)
-          .executeTakeFirstOrThrow();
-        if (movedOut != null && String(movedOut) > input.settledSince)
-          throw new ConsentSubjectRelinkedError(String(movedOut));
+        // By the commit of the pass that moved them, not its stamp (current-person-id.ts).
+        const movedOut = await lastMoveOutCommittedIn(trx, input.subjectKey);
+        if (movedOut > input.settledSince) throw new ConsentSubjectRelinkedError(movedOut);
       }
       const held = await this.store.dialect
         .firstRows(trx.selectFrom('source_record').select('id').where('person_id', '=', input.subjectKey), 1)

@@ -1,8 +1,15 @@
 import { MAX_HISTORY_IDS } from '../linkage/person-id-history.js';
+import type { Kysely } from 'kysely';
 import type { Store } from '../store/database.js';
+import type { Database } from '../store/schema.js';
 import { QueryShapes } from './query-shapes.js';
 
-/** How long before its commit a linking pass may stamp its moves (person-id-history.ts). */
+/**
+ * How far a move's time, as {@link lastMoveOutCommitted} reads it, may fall before the commit that
+ * made it: the clocks of the pass's host and the API's may differ, a pass that lost its commit
+ * time is read by the time it finished its work, just before its commit, and a move noted before
+ * migration 0030, or outside a pass, by its stamp (settled-answer.ts).
+ */
 export const MOVE_COMMIT_MARGIN_MS = 60_000;
 
 export type CurrentPersonId =
@@ -149,3 +156,63 @@ const lastMoveOutQuery = new QueryShapes((db, _shape, values) =>
     .select((eb) => eb.fn.max('moved_at').as('moved_at'))
     .where('from_person_id', 'in', values),
 );
+
+/**
+ * When records last moved out of the person id took effect, '' if never: what an answer checks
+ * to know whether a linking pass moved the person while it was being made (settled-answer.ts).
+ * A pass stamps its moves (`moved_at`) before the rest of its work and its commit, and until it
+ * commits lookups read the people as they were; how long that takes grows with the pass (its
+ * moves are written in chunks on SQL Server), so a stamp less a margin was no bound on the
+ * commit (found by a defect hunt: a search matched the id a merge gave away before the pass
+ * committed, read it after, and answered "no match" for a person held). So a move counts from
+ * its pass's commit, noted just after it (`link_run.committed_at`, migration 0030), no earlier
+ * than the commit; should that write be lost, or not be made yet, from when the pass finished
+ * its work (`finished_at`, written in the transaction that wrote the moves, just before its
+ * commit). A move with no pass (noted before migration 0030, or outside a pass) counts from its
+ * stamp, as before. Never earlier than the stamp. Not what a reference is issued with: it keeps
+ * the stamp ({@link lastMoveOut}), which orders the moves.
+ */
+export async function lastMoveOutCommitted(store: Store, personId: string): Promise<string> {
+  return (await lastMoveOutTimes(store, personId)).committed;
+}
+
+/** {@link lastMoveOutCommitted} in a transaction's own reads (a write checking the id it writes against). */
+export async function lastMoveOutCommittedIn(db: Kysely<Database>, personId: string): Promise<string> {
+  return timesOf(await movesOutCommitted(db, [personId]).executeTakeFirst()).committed;
+}
+
+/**
+ * When records last moved out of the person id, '' if never: `stamped` as {@link lastMoveOut}
+ * reads it, `committed` as {@link lastMoveOutCommitted} does. One read, for an answer that
+ * checks the one and issues a reference with the other.
+ */
+export async function lastMoveOutTimes(
+  store: Store,
+  personId: string,
+): Promise<{ readonly stamped: string; readonly committed: string }> {
+  const [row] = await lastMoveOutCommittedQuery.execute(store, '', [personId]);
+  return timesOf(row);
+}
+
+function timesOf(row: { moved_at: unknown; committed_at: unknown } | undefined) {
+  const stamped = row?.moved_at == null ? '' : String(row.moved_at);
+  const committed = row?.committed_at == null ? '' : String(row.committed_at);
+  return { stamped, committed: committed > stamped ? committed : stamped };
+}
+
+/**
+ * The latest stamp of the moves out of the ids given, and the latest commit time (else finish
+ * time) of the passes that noted them. The largest of the two is the largest of each move's own.
+ */
+const movesOutCommitted = (db: Kysely<Database>, ids: readonly string[]) =>
+  db
+    .selectFrom('person_id_move')
+    .leftJoin('link_run', 'link_run.id', 'person_id_move.run_id')
+    .select((eb) => [
+      eb.fn.max('person_id_move.moved_at').as('moved_at'),
+      eb.fn.max(eb.fn.coalesce('link_run.committed_at', 'link_run.finished_at')).as('committed_at'),
+    ])
+    .where('person_id_move.from_person_id', 'in', ids);
+
+/** The moves out of the id given, with their passes' commit times. Values: the id. */
+const lastMoveOutCommittedQuery = new QueryShapes((db, _shape, values) => movesOutCommitted(db, values));

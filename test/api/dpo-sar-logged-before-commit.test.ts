@@ -1,8 +1,6 @@
-import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../shared/linkage/link-people.js';
-import type { Services } from '../../shared/services.js';
-import type { Database } from '../../shared/store/schema.js';
+import { beforePassCommits } from '../support/pass-at-consent-check.js';
 import { aishaOnKeyways, AISHA_NI, insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -27,41 +25,6 @@ describe('an access logged under the id a merge gives away, before the pass comm
     await t?.stop();
   });
 
-  /**
-   * Runs `pass` with `beforeCommit` run once its transaction's work is done (the moves
-   * stamped) and before it commits: lookups meanwhile read the store as last committed.
-   */
-  async function withBeforeCommit<T>(
-    services: Services,
-    beforeCommit: () => Promise<void>,
-    pass: () => Promise<T>,
-  ): Promise<T> {
-    const db = services.store.db as Kysely<Database> & { transaction: Kysely<Database>['transaction'] };
-    const original = db.transaction.bind(db);
-    let reached = false;
-    db.transaction = (() => {
-      const builder = original();
-      if (reached) return builder;
-      reached = true;
-      const execute = builder.execute.bind(builder);
-      return Object.assign(builder, {
-        execute: (async (fn: (trx: Kysely<Database>) => Promise<unknown>) =>
-          execute(async (trx) => {
-            const done = await fn(trx);
-            await beforeCommit();
-            return done;
-          })) as typeof builder.execute,
-      });
-    }) as typeof db.transaction;
-    try {
-      const result = await pass();
-      expect(reached, 'the pass opened no transaction').toBe(true);
-      return result;
-    } finally {
-      db.transaction = original;
-    }
-  }
-
   const requestIds = (body: Record<string, unknown>) =>
     ((body.entries ?? []) as { requestId: string }[]).map((e) => e.requestId);
 
@@ -78,7 +41,7 @@ describe('an access logged under the id a merge gives away, before the pass comm
 
     let during: Awaited<ReturnType<typeof callApi>> | undefined;
     const { store, secrets, agreements, logger } = s;
-    await withBeforeCommit(
+    await beforePassCommits(
       s,
       async () => {
         during = await callApi(t, '/v1/people/search', { ...RP, body: { niNumber: AISHA_NI } });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { expect } from 'vitest';
 import { apiContextFor } from '../../shared/api/api-context.js';
@@ -105,6 +106,44 @@ export async function commitRecordMove(
 }
 
 /**
+ * {@link commitRecordMove} as a linking pass that stamped its moves `stampedBeforeCommitMs` before
+ * it committed (a large pass, its moves written in chunks): the move names the pass's
+ * `link_run`, which notes when the pass finished its work and, just after the commit, when it
+ * committed, as link-people.ts does.
+ */
+export async function commitRecordMoveStampedEarly(
+  services: Services,
+  move: { recordId: string; from: string; to: string; keep: readonly string[] },
+  stampedBeforeCommitMs: number,
+): Promise<void> {
+  const runId = randomUUID();
+  const stamped = new Date(Date.now() - stampedBeforeCommitMs).toISOString();
+  const moves = [{ from: move.from, to: move.to }];
+  await services.store.db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('link_run')
+      .values({
+        id: runId,
+        agreement_id: 'test-pass',
+        kind: 'full',
+        started_at: stamped,
+        finished_at: null,
+        summary: null,
+      })
+      .execute();
+    await carryConsentEvents(trx, services.store.dialect.engine, moves, new Set(move.keep), stamped);
+    await trx.updateTable('source_record').set({ person_id: move.to }).where('id', '=', move.recordId).execute();
+    await recordPersonIdMoves(trx, moves, stamped, runId);
+    await trx.updateTable('link_run').set({ finished_at: new Date().toISOString() }).where('id', '=', runId).execute();
+  });
+  await services.store.db
+    .updateTable('link_run')
+    .set({ committed_at: new Date().toISOString() })
+    .where('id', '=', runId)
+    .execute();
+}
+
+/**
  * Commits `race` as the `nth` read a request makes on the store's read connection (a lookup's
  * reads: who holds an id, its moves, its records) returns, before the request goes on; for a
  * request that reaches no consent check. `reached` tells whether that read was made.
@@ -156,4 +195,40 @@ export function afterMatch(
     },
     reached: () => fired,
   };
+}
+
+/**
+ * Runs `pass` (a linking pass) with `beforeCommit` run once its transaction's work is done (its
+ * moves stamped) and before it commits: lookups meanwhile read the store as last committed. Fails
+ * if the pass opened no transaction.
+ */
+export async function beforePassCommits<T>(
+  services: Services,
+  beforeCommit: () => Promise<void>,
+  pass: () => Promise<T>,
+): Promise<T> {
+  const db = services.store.db as Kysely<Database> & { transaction: Kysely<Database>['transaction'] };
+  const original = db.transaction.bind(db);
+  let reached = false;
+  db.transaction = (() => {
+    const builder = original();
+    if (reached) return builder;
+    reached = true;
+    const execute = builder.execute.bind(builder);
+    return Object.assign(builder, {
+      execute: (async (fn: (trx: Kysely<Database>) => Promise<unknown>) =>
+        execute(async (trx) => {
+          const done = await fn(trx);
+          await beforeCommit();
+          return done;
+        })) as typeof builder.execute,
+    });
+  }) as typeof db.transaction;
+  try {
+    const result = await pass();
+    expect(reached, 'the pass opened no transaction').toBe(true);
+    return result;
+  } finally {
+    db.transaction = original;
+  }
 }

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_HISTORY_IDS, recordPersonIdMoves } from '../../../shared/linkage/person-id-history.js';
-import { currentPersonId } from '../../../shared/people/current-person-id.js';
+import {
+  currentPersonId,
+  lastMoveOutCommitted,
+  lastMoveOutCommittedIn,
+  lastMoveOutTimes,
+} from '../../../shared/people/current-person-id.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
 import { sourceRecordRow } from '../../support/records.js';
 
@@ -73,5 +78,66 @@ describe('currentPersonId', () => {
     for (let i = 1; i < chain.length; i++) await move(chain[i - 1]!, chain[i]!, '01-01');
     await holds(chain.at(-1)!);
     expect(await currentPersonId(store, chain[0]!)).toEqual({ kind: 'gone' });
+  });
+});
+
+/**
+ * When a move out of an id took effect, for a settled answer (settled-answer.ts): its pass's
+ * commit, else the time the pass finished its work, else — a move noted before migration 0030,
+ * or outside a pass — its stamp; never before the stamp.
+ */
+describe('lastMoveOutCommitted', () => {
+  let store: Store;
+  const at = (time: string) => `2026-${time}T00:00:00.000Z`;
+  const pass = async (id: string, times: { finished: string | null; committed: string | null }) =>
+    store.db
+      .insertInto('link_run')
+      .values({
+        id,
+        agreement_id: 'an-agreement',
+        kind: 'full',
+        started_at: at('01-01'),
+        finished_at: times.finished === null ? null : at(times.finished),
+        committed_at: times.committed === null ? null : at(times.committed),
+        summary: null,
+      })
+      .execute();
+  const move = (from: string, stamped: string, runId?: string) =>
+    recordPersonIdMoves(store.db, [{ from, to: `${from}-to` }], at(stamped), runId);
+
+  beforeAll(async () => {
+    store = openStore({ engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'lintel-committed-')), 'c.db') });
+    await migrateToLatest(store);
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it('is the commit of the pass that moved the records, not its stamp', async () => {
+    await pass('run-committed', { finished: '01-03', committed: '01-04' });
+    await move('committed', '01-02', 'run-committed');
+    expect(await lastMoveOutTimes(store, 'committed')).toEqual({ stamped: at('01-02'), committed: at('01-04') });
+    expect(await lastMoveOutCommittedIn(store.db, 'committed')).toBe(at('01-04'));
+  });
+
+  it('is when the pass finished its work where its commit time was lost, and the stamp where there is no pass', async () => {
+    await pass('run-lost', { finished: '01-03', committed: null });
+    await move('lost', '01-02', 'run-lost');
+    expect(await lastMoveOutCommitted(store, 'lost')).toBe(at('01-03'));
+    await move('no-pass', '01-02');
+    expect(await lastMoveOutCommitted(store, 'no-pass')).toBe(at('01-02'));
+    expect(await lastMoveOutCommitted(store, 'never-moved')).toBe('');
+  });
+
+  it("is the latest over the id's moves, each by its own time", async () => {
+    // An earlier pass's late commit, then a move with no pass stamped after it; then a pass
+    // whose commit comes after both.
+    await pass('run-early', { finished: '02-02', committed: '02-05' });
+    await move('several', '02-01', 'run-early');
+    await move('several', '02-03');
+    expect(await lastMoveOutCommitted(store, 'several')).toBe(at('02-05'));
+    await pass('run-late', { finished: '02-07', committed: '02-08' });
+    await move('several', '02-06', 'run-late');
+    expect(await lastMoveOutTimes(store, 'several')).toEqual({ stamped: at('02-06'), committed: at('02-08') });
   });
 });

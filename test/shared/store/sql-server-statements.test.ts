@@ -6,6 +6,7 @@ import { endKeptKeys, keepKeysOfDeparted, reachArrivals } from '../../../shared/
 import { OptOutSuccessors } from '../../../shared/imports/opt-out-successors.js';
 import { SnapshotWriter } from '../../../shared/imports/snapshot-writer.js';
 import { MAX_HISTORY_IDS, personIdHistory, recordPersonIdMoves } from '../../../shared/linkage/person-id-history.js';
+import { lastMoveOutCommittedIn, lastMoveOutTimes } from '../../../shared/people/current-person-id.js';
 import { noteOptOutSuccessors, possiblySamePerson } from '../../../shared/people/possibly-same-person.js';
 import { listCandidates } from '../../../shared/linkage/review-queue.js';
 import { retiredContradicts, retiredMatches, retireIdentifiers } from '../../../shared/people/retired-identifiers.js';
@@ -40,6 +41,16 @@ function expectAccepted(statements: readonly CompiledQuery[]): void {
 }
 
 describe('statements sent to Azure SQL', () => {
+  it("reads when records last moved out of an id, by their passes' commits, with statements SQL Server accepts", async () => {
+    const { store, statements } = sqlServerStatements();
+    await lastMoveOutTimes(store, 'a-person-id');
+    await lastMoveOutCommittedIn(store.db, 'a-person-id');
+    expect(statements).toHaveLength(2);
+    expectAccepted(statements);
+    for (const statement of statements)
+      expect(statement.sql).toContain('max(coalesce("link_run"."committed_at", "link_run"."finished_at"))');
+  });
+
   it('lists the link-review queue, first page and later ones, with statements SQL Server accepts', async () => {
     const { store, statements } = sqlServerStatements();
     await listCandidates(store, AGREEMENT, [DATASET], { limit: 20 });
