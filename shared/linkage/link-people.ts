@@ -71,6 +71,12 @@ export interface LinkDependencies {
   readonly secrets: SecretSource;
   readonly agreements: AgreementSet;
   readonly logger: Logger;
+  /**
+   * The pass's one clock (the host's if not given): its run's start, finish and commit times,
+   * the stamp on its moves and the consents it carries, so that each reads against the others
+   * (a subject access request and a settled answer compare them: person-id-history.ts,
+   * current-person-id.ts).
+   */
   readonly now?: () => Date;
   readonly probabilistic?: ProbabilisticOptions;
 }
@@ -174,7 +180,7 @@ export async function linkPeople(
     );
     const linked = await relinkSourcePairs(trx, deps, rules, decisions, sources, pairs, runId, startedAt);
     if (redecide) await redecideSourcePairs(trx, deps, rules, decisions, sources, pairs, runId, startedAt, linked);
-    const people = await formPeople(trx, deps.store.dialect.engine, agreementId, sources, decisions, runId);
+    const people = await formPeople(trx, deps.store.dialect.engine, agreementId, sources, decisions, runId, now);
 
     const result: LinkRunSummary = {
       runId,
@@ -195,7 +201,7 @@ export async function linkPeople(
       .execute();
     return result;
   });
-  await recordCommitTime(deps, runId);
+  await recordCommitTime(deps, runId, now);
   deps.logger.info('linkage.run', { ...flatten(summary) });
   return summary;
 }
@@ -208,11 +214,11 @@ export async function linkPeople(
  * should the write fail, the stamp bounds the window, as before the migration, and the failure
  * is logged, not thrown.
  */
-async function recordCommitTime(deps: LinkDependencies, runId: string): Promise<void> {
+async function recordCommitTime(deps: LinkDependencies, runId: string, now: () => Date): Promise<void> {
   try {
     await deps.store.db
       .updateTable('link_run')
-      .set({ committed_at: new Date().toISOString() })
+      .set({ committed_at: now().toISOString() })
       .where('id', '=', runId)
       .execute();
   } catch (err) {
@@ -625,6 +631,7 @@ async function formPeople(
   sources: readonly StoreSource[],
   decisions: LinkDecisions,
   runId: string,
+  now: () => Date,
 ) {
   const node = new Map<string, [number, number]>();
   sources.forEach((s, b) => s.batch.recordId.forEach((id, i) => node.set(id, [b, i])));
@@ -731,7 +738,7 @@ async function formPeople(
       known.heldSince = held;
     }
   }
-  const consents = await carryConsentEvents(trx, engine, moves, new Set(assigned), new Date().toISOString());
+  const consents = await carryConsentEvents(trx, engine, moves, new Set(assigned), now().toISOString());
   for (let k = 0; k < changed.length; k += UPDATE_ROWS) {
     const chunk = changed.slice(k, k + UPDATE_ROWS);
     const params: string[] = [];
@@ -743,7 +750,7 @@ async function formPeople(
   // committed store until then and log the earlier id, and a subject access request follows
   // that id up to the commit, noted just after it (recordCommitTime), or this time where that
   // was lost (person-id-history.ts).
-  const movedAt = new Date().toISOString();
+  const movedAt = now().toISOString();
   // The same time as the moves: a subject access request starts the records' window in their
   // new id here (person-id-history.ts).
   for (let k = 0; k < moved.length; k += IDS_PER_STATEMENT) {
