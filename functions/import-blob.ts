@@ -12,7 +12,7 @@ import {
   rejectMisplacedExtract,
   type ImportDependencies,
 } from '../shared/imports/import-extract.js';
-import { linkAfterImport } from '../shared/linkage/pending-links.js';
+import { linkAfterImport, linkPendingRecords } from '../shared/linkage/pending-links.js';
 import { enforceRetention } from '../shared/retention/enforce-retention.js';
 import { errorKind } from '../shared/logging.js';
 import { getServices } from '../shared/services.js';
@@ -34,7 +34,8 @@ import { registerBlobCreated } from './registry.js';
  * and the run, never the message of the error underneath: the host logs message and stack, and a
  * driver's message can quote a value.
  * After a load, the agreement's records are linked into people, then its joint-system retention
- * rules are applied to them (linkPending and enforceRetention catch up on a failure).
+ * rules are applied to them, then what their deletions left for a pass is linked (linkPending and
+ * enforceRetention catch up on a failure).
  */
 registerBlobCreated({
   name: 'importBlob',
@@ -85,9 +86,14 @@ registerBlobCreated({
         progress: (blobName) => blobProgressSink(services.blobs, blobName),
         afterLoad: async (runId) => {
           const linked = await linkAfterImport(services, runId);
+          if (!linked) return;
           // The file is loaded: a failure here is not the import's, and must not send the message
           // round again. It is logged (retention.failed), and the half-hourly pass catches up.
-          if (linked) await enforceRetention(services, linked.agreementId).catch(() => undefined);
+          const retained = await enforceRetention(services, linked.agreementId).catch(() => []);
+          // The people its deletions may have changed are linked again at once; should that fail
+          // (linkage.pending-failed), the five-minute timer links them.
+          if (retained.some((summary) => summary.recordsDeleted > 0))
+            await linkPendingRecords(services, linked.agreementId).catch(() => undefined);
         },
       },
     };

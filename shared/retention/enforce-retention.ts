@@ -51,6 +51,13 @@ const BATCH = 500;
  * written before the deletion is committed; should the commit fail, each gets a second entry,
  * `retention-not-committed`, and the next pass tries again.
  *
+ * What the deletion leaves may form other people than it did (a record held apart by a namesake
+ * the pass deleted belongs with someone kept once the namesake is gone): the records whose people
+ * it may change are left, in the same transaction, for the next linking pass, as a load leaves a
+ * snapshot's records (RetentionPeople.leaveAffectedForRelinking). The callers run that pass
+ * straight after (catchUpRetention, and the import's afterLoad in functions/import-blob.ts); the
+ * five-minute timer catches up should it fail, and the rule waits for it meanwhile.
+ *
  * Deletion cannot be undone, so whatever cannot be judged is kept:
  * - records no linking pass has placed (no person id, or one carried from the last snapshot and
  *   not yet confirmed) wait for the next pass; and while any record of the field's sources is in
@@ -113,10 +120,11 @@ export async function enforceAllRetention(deps: RetentionDependencies): Promise<
 
 /**
  * The half-hourly catch-up (functions/enforce-retention.ts): what is pending is linked first, since
- * a rule waits while any record of its agreement is unlinked, then every agreement's rules. An
- * agreement whose pass failed does not stop any other's retention (its own rule waits,
- * `records-not-linked`); the first failure of either step is thrown at the end, so the host
- * records the run as failed and its retry policy and alerts see it.
+ * a rule waits while any record of its agreement is unlinked, then every agreement's rules, then
+ * what their deletions left for a pass (the people they may have changed). An agreement whose
+ * pass failed does not stop any other's retention (its own rule waits, `records-not-linked`); the
+ * first failure of any step is thrown at the end, so the host records the run as failed and its
+ * retry policy and alerts see it.
  */
 export async function catchUpRetention(deps: RetentionDependencies & LinkDependencies): Promise<RetentionSummary[]> {
   let failure: unknown;
@@ -125,12 +133,18 @@ export async function catchUpRetention(deps: RetentionDependencies & LinkDepende
   } catch (err) {
     failure = err;
   }
+  let summaries: RetentionSummary[] = [];
   try {
-    const summaries = await enforceAllRetention(deps);
-    if (failure === undefined) return summaries;
+    summaries = await enforceAllRetention(deps);
   } catch (err) {
     failure ??= err;
   }
+  try {
+    await linkPendingRecords(deps);
+  } catch (err) {
+    failure ??= err;
+  }
+  if (failure === undefined) return summaries;
   throw failure;
 }
 
@@ -266,6 +280,7 @@ async function enforceRule(
       const held = await people.holdConsentsInForce();
       await people.keepUnderReview(agreement.id, dataset.id);
 
+      await people.leaveAffectedForRelinking(agreement.id, dataset.id);
       await people.deleteLinksOfOutOfScope(agreement.id, dataset.id);
       let peopleDeleted = 0;
       let recordsDeleted = 0;

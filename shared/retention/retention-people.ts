@@ -161,6 +161,47 @@ export class RetentionPeople {
   }
 
   /**
+   * Leaves the records whose people the deletion may change for the next linking pass, as an
+   * import leaves the records of a snapshot it loads: each holds its person id as a carried one
+   * (`carried_person_id`, which lookups still find it by), so the five-minute timer
+   * (pending-links.ts) runs an incremental pass, and the retention rule waits for it. Before the
+   * links and records go, in the deletion's transaction: should the pass that follows fail, or
+   * never run, the records still wait. Two kinds:
+   *
+   * - every record kept of a source (party) that loses records: a pair of sources is linked as a
+   *   whole (a key held by two records of a source links neither, deterministic.ts; the tier's
+   *   weights are learnt from both), so the pairs of that source are linked again, as if it had
+   *   sent its extract without the records deleted (found by the linkage property test: social
+   *   care's record of someone, apart while a namesake of social care held their date of birth
+   *   and names, stayed apart once retention had deleted the namesake);
+   * - every record, of any dataset of the agreement, linked to one that goes and not going
+   *   itself: its person was formed with that link, which may have held it apart (a record whose
+   *   links reach two people joins neither, cluster.ts), also where the source lost every record.
+   *
+   * People are not formed here: a linking pass forms them under its own lock, carrying consents
+   * and opt-outs as it merges (link-people.ts); this pass holds the lock only to judge and delete.
+   */
+  async leaveAffectedForRelinking(agreementId: string, datasetId: string): Promise<void> {
+    const { trx, records, kept } = this;
+    const notKept = (record: string) =>
+      sql`not exists (select 1 from ${kept} k where k.person_id = ${sql.raw(record)}.person_id)`;
+    await sql`update source_record set carried_person_id = person_id
+      where dataset_id = ${datasetId} and carried_person_id is null
+        and exists (select 1 from ${kept} k where k.person_id = source_record.person_id)
+        and party_id in (select sr.party_id from ${records} t join source_record sr on sr.id = t.id
+          where ${notKept('t')})`.execute(trx);
+    // Each link's records found by primary key, as deleteLinksOfOutOfScope finds them.
+    const linkedToGoing = (from: 'record_a' | 'record_b', to: 'record_a' | 'record_b') =>
+      sql`select l.${sql.raw(to)} from record_link l
+        where l.agreement_id = ${agreementId} and exists (select 1 from source_record sr
+          where sr.id = l.${sql.raw(from)} and sr.dataset_id = ${datasetId} and ${notKept('sr')})`;
+    await sql`update source_record set carried_person_id = person_id
+      where carried_person_id is null and person_id is not null
+        and (id in (${linkedToGoing('record_a', 'record_b')}) or id in (${linkedToGoing('record_b', 'record_a')}))
+        and not (dataset_id = ${datasetId} and ${notKept('source_record')})`.execute(trx);
+  }
+
+  /**
    * Deletes the agreement's links of every record of a person not kept, in one statement that
    * finds each link's records by primary key: the store keeps no index on a link's records,
    * which every linking pass would have to keep up. Before the records themselves go.
