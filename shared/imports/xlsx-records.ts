@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { crc32 } from 'node:zlib';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import {
   DEFAULT_READER_LIMITS,
   type ExtractRecord,
@@ -12,6 +12,7 @@ import {
 } from './extract-records.js';
 import { CellReferenceFiller } from './cell-references.js';
 import { BOOLEAN_VALUES, readOnlyCellTextFromExcelJs } from './exceljs-text-events.js';
+import { decodeExcelJsXmlWhole } from './exceljs-xml-decoding.js';
 import { PhoneticRunFilter } from './phonetic-runs.js';
 import { FileRejection, type RowReason } from './reasons.js';
 import { PrefixedSpreadsheetMlScan, WorksheetScan } from './worksheet-scan.js';
@@ -48,8 +49,10 @@ import { PARSED_PARTS, SHARED_STRINGS_ENTRY, WORKSHEET_ENTRY, type ZipEntry, typ
  * booleans as TRUE/FALSE, numbers as written — but where the format changes what Excel shows,
  * as it shows it (a percentage, a boolean, leading zeros: see numberText). Formula cells are refused (`formula-cell`): a
  * cached result is not the partner's data, and formulas must not travel on to Excel users.
- * Text is decoded once, by the XML parser: exceljs's second decoding of inline and formula
- * strings is turned off ({@link decodeExcelJsTextOnce}).
+ * Each XML part's bytes are decoded as one stream of UTF-8, not piece by piece with U+FFFD where
+ * a piece ends inside a character (exceljs-xml-decoding.ts). Text is decoded once, by the XML
+ * parser: exceljs's second decoding of inline and formula strings is turned off
+ * ({@link decodeExcelJsTextOnce}).
  * What exceljs would read as other data than the workbook holds refuses the whole file: date
  * cells and inline rich text, seen in the worksheet's bytes as they inflate (worksheet-scan.ts),
  * and a row number not above the one before it (`xlsx-row-order`), which no writer produces and
@@ -186,13 +189,15 @@ function readDate1904AsXsdBoolean(): void {
 
 /**
  * Puts every temporary file exceljs makes in this thread in `dir` (a private directory its
- * owner removes), and makes exceljs decode text once ({@link decodeExcelJsTextOnce}), read
- * the 1904 date system however it is spelt ({@link readDate1904AsXsdBoolean}) and take a cell's
- * text from its text elements alone, not the layout between them (exceljs-text-events.ts). Only
- * for a thread that runs nothing else, the row worker; {@link xlsxRecords} refuses to read on a
- * thread that has not been given one.
+ * owner removes), and makes exceljs decode each XML part as one stream of UTF-8
+ * (exceljs-xml-decoding.ts: first, before anything here loads exceljs), decode text
+ * once ({@link decodeExcelJsTextOnce}), read the 1904 date system however it is spelt
+ * ({@link readDate1904AsXsdBoolean}) and take a cell's text from its text elements alone, not the
+ * layout between them (exceljs-text-events.ts). Only for a thread that runs nothing else, the row
+ * worker; {@link xlsxRecords} refuses to read on a thread that has not been given one.
  */
 export function useTempDirForThisThread(dir: string): void {
+  decodeExcelJsXmlWhole();
   threadTempDir = dir;
   watchExcelJsTempFiles();
   decodeExcelJsTextOnce();
@@ -622,7 +627,7 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
   bytes.on('error', abort);
   bytes.pipe(input);
 
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, {
+  const reader = new (loadExcelJs().stream.xlsx.WorkbookReader)(input, {
     worksheets: 'emit',
     sharedStrings: 'cache',
     // Styles tell date cells from numbers; hyperlinks and everything else are not wanted.
@@ -665,6 +670,15 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
     // exceljs removes a copy only when the read runs to its end: early stops leave it.
     await removeCopies(guard.copies);
   }
+}
+
+/**
+ * exceljs, loaded only here, on a thread {@link useTempDirForThisThread} has readied: its readers
+ * bind the XML decoding they are loaded with (exceljs-xml-decoding.ts), so exceljs is not
+ * imported with this module.
+ */
+function loadExcelJs(): typeof ExcelJS {
+  return createRequire(import.meta.url)('exceljs') as typeof ExcelJS;
 }
 
 /**

@@ -1,0 +1,103 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+/**
+ * Decodes each XML part exceljs reads as one stream of UTF-8, in place of exceljs's own decoding.
+ *
+ * exceljs hands its XML parser a part's bytes in the pieces the part streams in — 16 KiB as it
+ * inflates, 64 KiB as a worksheet is read back from its temporary copy (xlsx-records.ts) — and
+ * decoded each piece to text on its own (lib/utils/parse-sax.js: `saxesParser.write(
+ * bufferToString(chunk))`, a TextDecoder called without `stream`, 4.4.0). A character whose UTF-8
+ * bytes a piece boundary cut in two became two U+FFFD replacement characters, with no error: in a
+ * large workbook a name here and there (Zoë as `Zo��`, 髙橋 as `髙��`) loaded so, and matching
+ * then missed those people (found by a review).
+ *
+ * So exceljs's parse-sax module is replaced, in the thread's CommonJS module cache, by
+ * {@link parseSaxWholeUtf8}: the same events from the same parser (saxes, the instance
+ * exceljs-text-events.ts follows), the text decoded with one TextDecoder a part, each piece
+ * with `stream: true` so a character cut in two is finished by the next, and flushed at the
+ * part's end. A byte order mark at a part's start is dropped, as exceljs's decoder dropped it.
+ *
+ * exceljs's readers bind parse-sax when they are first loaded (`const parseSax = require(…)`),
+ * so the replacement must be in the cache before exceljs is: {@link decodeExcelJsXmlWhole}
+ * runs before anything loads exceljs on the thread (xlsx-records.ts loads it only after, and
+ * nothing else on a row worker does), and refuses to run after, rather than leave a reader
+ * decoding as before. Each thread has its own module cache, and so is installed once a thread.
+ */
+
+/** Marks the replacement, so it is known for the one in place on the thread whoever installed it. */
+const WHOLE_UTF8 = Symbol.for('lintel.exceljs.parse-sax.whole-utf8');
+
+type Handler = (value: unknown) => void;
+interface SaxesParserLike {
+  on(name: string, handler: Handler): void;
+  write(chunk: string): unknown;
+}
+type SaxesParserClass = new () => SaxesParserLike;
+type SaxEvent = { eventType: 'opentag' | 'text' | 'closetag'; value: unknown };
+
+/**
+ * exceljs's parse-sax, its text decoded as one stream (see the module comment). Its events are
+ * exceljs's: every opentag, text and closetag event of each piece, in order, as one array a piece.
+ */
+function parseSaxWholeUtf8(SaxesParser: SaxesParserClass) {
+  return async function* parseSax(iterable: AsyncIterable<unknown>): AsyncGenerator<SaxEvent[]> {
+    // Fail closed: exceljs's old-stream shim (for Node 8) is not needed by any stream it reads now.
+    if (typeof (iterable as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function')
+      throw new Error('exceljs handed its XML parser a stream that is not async iterable');
+    const parser = new SaxesParser();
+    let error: unknown;
+    parser.on('error', (err) => {
+      error = err;
+    });
+    let events: SaxEvent[] = [];
+    parser.on('opentag', (value) => events.push({ eventType: 'opentag', value }));
+    parser.on('text', (value) => events.push({ eventType: 'text', value }));
+    parser.on('closetag', (value) => events.push({ eventType: 'closetag', value }));
+    const decoder = new TextDecoder('utf-8', { ignoreBOM: false });
+    for await (const chunk of iterable) {
+      let text: string;
+      if (typeof chunk === 'string') text = chunk;
+      else if (chunk instanceof Uint8Array) text = decoder.decode(chunk, { stream: true });
+      // Fail closed: neither text nor bytes, which exceljs's own would have decoded somehow.
+      else throw new Error('exceljs handed its XML parser neither text nor bytes');
+      parser.write(text);
+      // write() emits every event of the piece before it returns (as exceljs's own says).
+      if (error) throw error;
+      yield events;
+      events = [];
+    }
+    const rest = decoder.decode();
+    if (rest !== '') {
+      parser.write(rest);
+      if (error) throw error;
+      yield events;
+    }
+  };
+}
+
+let installed = false;
+
+/** Installs {@link parseSaxWholeUtf8} as exceljs's parse-sax, once per thread: see the module comment. */
+export function decodeExcelJsXmlWhole(): void {
+  if (installed) return;
+  const require = createRequire(import.meta.url);
+  const path = join(dirname(require.resolve('exceljs')), 'lib/utils/parse-sax.js');
+  const cached = require.cache[path] as { exports?: { [WHOLE_UTF8]?: unknown } } | undefined;
+  if (cached?.exports?.[WHOLE_UTF8] === true) {
+    installed = true;
+    return;
+  }
+  // Fail closed: exceljs loaded already has bound the parse-sax that decodes piece by piece.
+  if (cached !== undefined) throw new Error('exceljs was loaded before its XML decoding was made whole');
+  const original: unknown = require(path);
+  const saxes = createRequire(path)('saxes') as { SaxesParser?: unknown };
+  const module = require.cache[path];
+  // Fail closed: an exceljs whose XML is parsed otherwise must be looked at first.
+  if (typeof original !== 'function' || typeof saxes.SaxesParser !== 'function' || module === undefined)
+    throw new Error('exceljs XML decoding cannot be followed');
+  const replacement = parseSaxWholeUtf8(saxes.SaxesParser as SaxesParserClass);
+  Object.defineProperty(replacement, WHOLE_UTF8, { value: true });
+  module.exports = replacement;
+  installed = true;
+}
