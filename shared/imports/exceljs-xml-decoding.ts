@@ -1,8 +1,10 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { FileRejection } from './reasons.js';
 
 /**
- * Decodes each XML part exceljs reads as one stream of UTF-8, in place of exceljs's own decoding.
+ * Decodes each XML part exceljs reads as one stream of UTF-8, strictly, in place of exceljs's own
+ * decoding.
  *
  * exceljs hands its XML parser a part's bytes in the pieces the part streams in — 16 KiB as it
  * inflates, 64 KiB as a worksheet is read back from its temporary copy (xlsx-records.ts) — and
@@ -10,13 +12,19 @@ import { dirname, join } from 'node:path';
  * bufferToString(chunk))`, a TextDecoder called without `stream`, 4.4.0). A character whose UTF-8
  * bytes a piece boundary cut in two became two U+FFFD replacement characters, with no error: in a
  * large workbook a name here and there (Zoë as `Zo��`, 髙橋 as `髙��`) loaded so, and matching
- * then missed those people (found by a review).
+ * then missed those people (found by a review). Bytes that are not UTF-8 at all were replaced the
+ * same way, silently, where a CSV of them is refused (`invalid-utf8`, csv-records.ts).
  *
  * So exceljs's parse-sax module is replaced, in the thread's CommonJS module cache, by
  * {@link parseSaxWholeUtf8}: the same events from the same parser (saxes, the instance
- * exceljs-text-events.ts follows), the text decoded with one TextDecoder a part, each piece
- * with `stream: true` so a character cut in two is finished by the next, and flushed at the
+ * exceljs-text-events.ts follows), the text decoded with one fatal TextDecoder a part, each
+ * piece with `stream: true` so a character cut in two is finished by the next, and flushed at the
  * part's end. A byte order mark at a part's start is dropped, as exceljs's decoder dropped it.
+ * A part that is not UTF-8 refuses the workbook (`invalid-utf8`, as a CSV). Its bytes after the
+ * bad ones are still read, not parsed, before it is refused: a copy damaged in transfer or
+ * storage, which is as likely to hold bytes that are no UTF-8 as any other, is then refused for
+ * its CRC-32 (`xlsx-corrupted`, checked as the entry ends: xlsx-records.ts), which says what
+ * mends it, and not taken for a partner's file that is not UTF-8.
  *
  * exceljs's readers bind parse-sax when they are first loaded (`const parseSax = require(…)`),
  * so the replacement must be in the cache before exceljs is: {@link decodeExcelJsXmlWhole}
@@ -54,25 +62,34 @@ function parseSaxWholeUtf8(SaxesParser: SaxesParserClass) {
     parser.on('opentag', (value) => events.push({ eventType: 'opentag', value }));
     parser.on('text', (value) => events.push({ eventType: 'text', value }));
     parser.on('closetag', (value) => events.push({ eventType: 'closetag', value }));
-    const decoder = new TextDecoder('utf-8', { ignoreBOM: false });
+    const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+    let valid = true;
+    const decode = (bytes?: Uint8Array): string => {
+      try {
+        return bytes === undefined ? decoder.decode() : decoder.decode(bytes, { stream: true });
+      } catch {
+        valid = false;
+        return '';
+      }
+    };
     for await (const chunk of iterable) {
+      // The rest of a part that is not UTF-8 is read, not parsed: its entry's check comes first.
+      if (!valid) continue;
       let text: string;
       if (typeof chunk === 'string') text = chunk;
-      else if (chunk instanceof Uint8Array) text = decoder.decode(chunk, { stream: true });
+      else if (chunk instanceof Uint8Array) text = decode(chunk);
       // Fail closed: neither text nor bytes, which exceljs's own would have decoded somehow.
       else throw new Error('exceljs handed its XML parser neither text nor bytes');
+      if (!valid) continue;
       parser.write(text);
       // write() emits every event of the piece before it returns (as exceljs's own says).
       if (error) throw error;
       yield events;
       events = [];
     }
-    const rest = decoder.decode();
-    if (rest !== '') {
-      parser.write(rest);
-      if (error) throw error;
-      yield events;
-    }
+    // A part that ends inside a character is no more UTF-8 than one with a bad byte.
+    if (valid) decode();
+    if (!valid) throw new FileRejection('invalid-utf8');
   };
 }
 

@@ -15,6 +15,11 @@ export const FILE_REASONS = [
   'unsupported-file-type',
   'empty-file',
   'no-data-rows',
+  /**
+   * The text file, or an XML part of the workbook (exceljs-xml-decoding.ts), is not UTF-8: a byte
+   * no UTF-8 character has (text saved as Latin-1 or Windows-1252), or the bytes end inside a
+   * character. Saving it again as "CSV UTF-8" mends it.
+   */
   'invalid-utf8',
   'nul-byte',
   'unterminated-quote',

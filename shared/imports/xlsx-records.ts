@@ -49,9 +49,9 @@ import { PARSED_PARTS, SHARED_STRINGS_ENTRY, WORKSHEET_ENTRY, type ZipEntry, typ
  * booleans as TRUE/FALSE, numbers as written — but where the format changes what Excel shows,
  * as it shows it (a percentage, a boolean, leading zeros: see numberText). Formula cells are refused (`formula-cell`): a
  * cached result is not the partner's data, and formulas must not travel on to Excel users.
- * Each XML part's bytes are decoded as one stream of UTF-8, not piece by piece with U+FFFD where
- * a piece ends inside a character (exceljs-xml-decoding.ts). Text is decoded once, by the XML
- * parser: exceljs's second decoding of inline and formula strings is turned off
+ * Each XML part's bytes are decoded as one stream of UTF-8, and a part that is not UTF-8 refused
+ * (`invalid-utf8`), not read with U+FFFD in its cells (exceljs-xml-decoding.ts). Text is decoded
+ * once, by the XML parser: exceljs's second decoding of inline and formula strings is turned off
  * ({@link decodeExcelJsTextOnce}).
  * What exceljs would read as other data than the workbook holds refuses the whole file: date
  * cells and inline rich text, seen in the worksheet's bytes as they inflate (worksheet-scan.ts),
@@ -189,8 +189,8 @@ function readDate1904AsXsdBoolean(): void {
 
 /**
  * Puts every temporary file exceljs makes in this thread in `dir` (a private directory its
- * owner removes), and makes exceljs decode each XML part as one stream of UTF-8
- * (exceljs-xml-decoding.ts: first, before anything here loads exceljs), decode text
+ * owner removes), and makes exceljs decode each XML part as one stream of UTF-8, refusing one
+ * that is not (exceljs-xml-decoding.ts: first, before anything here loads exceljs), decode text
  * once ({@link decodeExcelJsTextOnce}), read the 1904 date system however it is spelt
  * ({@link readDate1904AsXsdBoolean}) and take a cell's text from its text elements alone, not the
  * layout between them (exceljs-text-events.ts). Only for a thread that runs nothing else, the row

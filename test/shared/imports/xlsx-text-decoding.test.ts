@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startModuleWorker } from '../../../shared/threads/module-worker.js';
 import { normaliseName } from '../../../shared/domain/normalise.js';
@@ -19,7 +20,9 @@ import { buildZip, workbookSources, type ZipSource } from './zip-builder.js';
  * the shared strings (Excel's order). A piece may end inside a character's UTF-8 bytes. exceljs
  * decoded each piece on its own (lib/utils/parse-sax.js, 4.4.0), so the two halves of such a
  * character became two U+FFFD replacement characters: `Zoë` loaded as `Zo��`, with no error,
- * and matching then missed that person (found by a review). Every name must load as written.
+ * and matching then missed that person (found by a review). Every name must load as written;
+ * bytes that are not UTF-8 at all refuse the file, as they refuse a CSV (`invalid-utf8`),
+ * rather than load U+FFFD in a name.
  */
 
 const MDI = 'multiple-disadvantage-indicators';
@@ -183,6 +186,12 @@ async function read(file: Buffer): Promise<ExtractRecord[]> {
   return out;
 }
 
+const reasonOf = (file: Buffer) =>
+  read(file).then(
+    () => 'read',
+    (err: unknown) => (err as { reason?: unknown }).reason,
+  );
+
 /** The names read that are not the names written, by row number (no more than a few, to keep a failure short). */
 function misread(records: readonly ExtractRecord[], names: readonly (readonly string[])[]): Record<number, string[]> {
   const wrong: Record<number, string[]> = {};
@@ -230,6 +239,58 @@ describe('names in other letters than English’s, in a workbook read in pieces'
       expect(records).toHaveLength(names.length + 1);
       expect(misread(records, names)).toEqual({});
     }
+  });
+});
+
+describe('a workbook part that is not UTF-8', () => {
+  beforeAll(() => {
+    useTempDirForThisThread(mkdtempSync(join(tmpdir(), 'xlsx-not-utf8-')));
+  });
+
+  /** `Zoë` as a writer that wrote Latin-1 while the XML declares UTF-8 writes it: `ë` one byte, 0xEB. */
+  const latin1 = (xml: string) => Buffer.from(xml, 'latin1');
+
+  it('refuses a workbook whose shared strings are not UTF-8, rather than load U+FFFD in a name', async () => {
+    const { sheet, shared } = sharedStringCells([['Zoë', 'Brontë']]);
+    const notUtf8 = latin1(shared.toString('utf8'));
+    for (const order of ['worksheet-first', 'shared-strings-first'] as const)
+      expect(await reasonOf(await buildZip(workbook(sheet, notUtf8, order))), order).toBe('invalid-utf8');
+  });
+
+  it('refuses a workbook whose worksheet is not UTF-8, read as it inflates or from its copy', async () => {
+    const sheet = latin1(inlineSheet([['Zoë', 'Brontë']]).toString('utf8'));
+    for (const order of ['shared-strings-first', 'worksheet-first'] as const)
+      expect(await reasonOf(await buildZip(workbook(sheet, EMPTY_SHARED_STRINGS, order))), order).toBe('invalid-utf8');
+  });
+
+  it('refuses a worksheet that ends inside a character', async () => {
+    // The last character's first byte alone, after the root element: a part cut off mid-name.
+    const sheet = Buffer.concat([inlineSheet([['Zoë', 'Brontë']]), Buffer.from([0xc3])]);
+    expect(await reasonOf(await buildZip(workbook(sheet, EMPTY_SHARED_STRINGS, 'shared-strings-first')))).toBe(
+      'invalid-utf8',
+    );
+  });
+
+  it('refuses a copy damaged into bytes that are not UTF-8 as damaged, for its CRC-32, not as not UTF-8', async () => {
+    // A byte of a name early in a worksheet read as it inflates, changed before it was deflated
+    // (the zip's CRC-32 is the worksheet's as written): exceljs meets the bad byte 16 KiB pieces
+    // before the entry ends, and the entry's check only comes at its end.
+    const sheet = inlineSheet(people(4000));
+    const damaged = Buffer.from(sheet);
+    damaged[damaged.indexOf('<t>', 20000) + 3] = 0xff;
+    const sources = workbook(damaged, EMPTY_SHARED_STRINGS, 'shared-strings-first').map((s) =>
+      s.name === 'xl/worksheets/sheet1.xml' ? { ...s, declaredCrc: crc32(sheet) } : s,
+    );
+    expect(await reasonOf(await buildZip(sources))).toBe('xlsx-corrupted');
+  });
+
+  it('still reads a part that begins with a byte order mark', async () => {
+    const sheet = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), inlineSheet([['Zoë', 'Brontë']])]);
+    const records = await read(await buildZip(workbook(sheet, EMPTY_SHARED_STRINGS, 'shared-strings-first')));
+    expect(records.map((r) => r.cells)).toEqual([
+      ['firstName', 'lastName'],
+      ['Zoë', 'Brontë'],
+    ]);
   });
 });
 
