@@ -23,6 +23,7 @@ import './audit-alerts.js';
 import './audit-alerts-evaluate.js';
 import './audit-breach-open.js';
 import './audit-breaches.js';
+import './audit-breach-step.js';
 import './link-pending.js';
 import './enforce-retention.js';
 import './export-curated.js';

@@ -8,7 +8,16 @@ import { z } from 'zod';
 import { currentPersonId, lastMoveOutCommitted } from '../people/current-person-id.js';
 import { normaliseClientId } from '../agreements/party-directory.js';
 import { alertPosition, listAlerts, findAlert, type Alert } from '../audit/alerts.js';
-import { breachPosition, listBreaches, openBreach } from '../audit/breach-records.js';
+import {
+  breachPosition,
+  findBreach,
+  listBreaches,
+  NOT_REPORTABLE_REASONS,
+  openBreach,
+  recordBreachStep,
+  type BreachStep,
+  type BreachStepRefusal,
+} from '../audit/breach-records.js';
 import { accessesToPerson, auditScope, clientActivity, type AuditScope } from '../audit/dpo-views.js';
 import { runWatch } from '../audit/watch-rules.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
@@ -156,10 +165,45 @@ export const breachSchema = z.object({
   openedAt: z.string().describe('When the controller became aware; the deadline runs from here'),
   openedBy: z.string(),
   icoDeadline: z.string().describe('openedAt + 72 hours (UK GDPR Art. 33)'),
-  status: z.enum(['open', 'notified', 'closed']),
-  hoursRemaining: z.number().describe('Hours until the ICO deadline, one decimal; negative once passed'),
-  overdue: z.boolean(),
+  status: z
+    .enum(['open', 'notified', 'closed'])
+    .describe('`notified` once the ICO notification is recorded, `closed` once closed'),
+  icoNotifiedAt: z.string().nullable().describe('When the ICO was notified, as recorded; null until then'),
+  partnersNotifiedAt: z
+    .string()
+    .nullable()
+    .describe('When the partner parties were notified, as recorded; null until then'),
+  notReportable: z
+    .object({
+      reason: z.string().describe(`One of ${NOT_REPORTABLE_REASONS.map((r) => `\`${r}\``).join(', ')}`),
+      at: z.string().describe('When the judgement was recorded'),
+    })
+    .nullable()
+    .describe('The breach judged not reportable to the ICO (UK GDPR Art. 33(5)); null unless so judged'),
+  closedAt: z.string().nullable(),
+  hoursRemaining: z
+    .number()
+    .nullable()
+    .describe(
+      'Hours until the ICO deadline, one decimal; negative once passed; null once the ICO is notified or the breach judged not reportable',
+    ),
+  overdue: z.boolean().describe('Past the deadline with the ICO neither notified nor the breach judged not reportable'),
+  notifiedLate: z.boolean().describe('The ICO was notified after the deadline'),
 });
+const stepTime = isoTime.describe('When it was done, ISO 8601; not in the future');
+export const breachStepBodySchema = z
+  .discriminatedUnion('step', [
+    z.strictObject({ step: z.literal('ico-notified'), at: stepTime }),
+    z.strictObject({ step: z.literal('partners-notified'), at: stepTime }),
+    z.strictObject({
+      step: z.literal('not-reportable'),
+      reason: z.enum(NOT_REPORTABLE_REASONS).describe('Why it need not be reported: a code, never free text'),
+    }),
+    z.strictObject({ step: z.literal('closed') }),
+  ])
+  .describe(
+    'One step on an open breach record: the ICO notified, the partner parties notified, the breach judged not reportable, or the record closed',
+  );
 export const breachesResponseSchema = z.object({ breaches: z.array(breachSchema), next: listNext });
 
 const AUDIT = { purpose: 'audit' } as const;
@@ -451,6 +495,59 @@ export function openBreachFromAlert(ctx: ApiContext, req: ApiRequest): Promise<H
         if (!opened) return deny(problem(404, 'not-found', 'No such alert'), 'alert-unknown', AUDIT);
         const { breach, created } = opened;
         return allow(json(created ? 201 : 200, breach), created ? 'breach-opened' : 'breach-shown');
+      });
+    }),
+  );
+}
+
+const BREACH_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Fixed text for each refusal: the breach record's state, never the request's values. */
+const REFUSAL_DETAIL: Record<BreachStepRefusal, string> = {
+  closed: 'The breach record is closed; nothing more is recorded on it.',
+  'already-recorded': 'This step is on record with another time or reason; the first stands.',
+  'ico-notified': 'The ICO has been notified of this breach; it cannot be judged not reportable.',
+  'reporting-undecided': 'Record the ICO notification, or that the breach is not reportable, before closing it.',
+};
+
+/** POST /api/v1/audit/breaches/{breachId}/steps — the ICO or the partners notified, not reportable, closed. */
+export function recordStepOnBreach(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'audit.breach-step', (call) =>
+    asAuditor(ctx, call, async (scope) => {
+      const body = await readJsonBody(req, breachStepBodySchema);
+      if (!body.ok) return deny(body.result, body.reason, AUDIT);
+      const now = ctx.now();
+      const sent = body.value;
+      const step: BreachStep = 'at' in sent ? { step: sent.step, at: new Date(sent.at) } : sent;
+      // What was done is recorded, not what is planned: a time still to come is a mistake.
+      if ('at' in step && step.at.getTime() > now.getTime()) {
+        return deny(
+          problem(400, 'invalid-request', 'Invalid request', { detail: 'at must not be in the future.' }),
+          'time-in-future',
+          AUDIT,
+        );
+      }
+      const breachId = req.params.breachId ?? '';
+      const { store } = ctx.services;
+      // A breach record outside the caller's scope is as unknown as one that does not exist.
+      const breach = BREACH_ID.test(breachId) ? await findBreach(store, scope.parties, breachId, now) : undefined;
+      const unknown = () => deny(problem(404, 'not-found', 'No such breach record'), 'breach-unknown', AUDIT);
+      if (!breach) return unknown();
+      // The step and its access-log entry commit together, or neither does.
+      return call.writeAhead(async (db) => {
+        const recorded = await recordBreachStep(db, breach.id, step, ctx.now());
+        if (!recorded) return unknown();
+        if (!recorded.ok) {
+          return deny(
+            problem(409, 'breach-step-refused', 'Breach step refused', {
+              detail: REFUSAL_DETAIL[recorded.refusal],
+              reason: recorded.refusal,
+            }),
+            'breach-step-refused',
+            AUDIT,
+          );
+        }
+        return allow(json(200, recorded.breach), recorded.changed ? `breach-${step.step}` : 'breach-shown');
       });
     }),
   );

@@ -13,6 +13,7 @@ import {
   alertsResponseSchema,
   breachesResponseSchema,
   breachSchema,
+  breachStepBodySchema,
   clientActivityQuerySchema,
   clientActivityResponseSchema,
   pageQuerySchema,
@@ -160,6 +161,7 @@ export const COMPONENT_SCHEMAS = {
   Alerts: { schema: alertsResponseSchema, io: 'output' },
   WatchRun: { schema: watchRunResponseSchema, io: 'output' },
   Breach: { schema: breachSchema, io: 'output' },
+  BreachStepRequest: { schema: breachStepBodySchema, io: 'input' },
   Breaches: { schema: breachesResponseSchema, io: 'output' },
   LinkCandidates: { schema: candidateListResponseSchema, io: 'output' },
   LinkCandidate: { schema: candidateResponseSchema, io: 'output' },
@@ -490,6 +492,19 @@ export const OPERATIONS: Record<string, OperationSpec> = {
       { status: 200, description: 'Already open for this alert', schema: 'Breach' },
     ],
     problems: ['role-not-permitted', 'not-found'],
+  },
+  auditBreachStep: {
+    summary: 'Record a step on a breach record',
+    description:
+      "The ICO notified (`at`), the partner parties notified (`at`), the breach judged not reportable (`reason`, a code: UK GDPR Art. 33(5)), or the record closed — once the ICO is notified or the breach judged not reportable. Each step is recorded once: sent again as it was, the record is returned unchanged (200); with another time or reason, 409 `breach-step-refused`. A breach judged not reportable may still be notified to the ICO; one notified may not be judged not reportable. Once the ICO is notified or the breach judged not reportable it is no longer `overdue`; a notification after the deadline shows `notifiedLate`. Times may not be in the future. A breach record from an alert outside the caller's audit scope is 404.",
+    tag: 'Audit',
+    authenticated: true,
+    pathParameters: {
+      breachId: { description: 'The `id` of a breach record', schema: z.uuid() },
+    },
+    requestBody: 'BreachStepRequest',
+    responses: [{ status: 200, description: 'The breach record with the step recorded', schema: 'Breach' }],
+    problems: ['role-not-permitted', ...BODY_PROBLEMS, 'not-found', 'breach-step-refused'],
   },
   auditBreaches: {
     summary: 'Breach records and their ICO deadlines',

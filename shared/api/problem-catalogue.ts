@@ -49,6 +49,11 @@ export const PROBLEM_CATALOGUE = {
     status: 409,
     description: 'The candidate has already been confirmed or rejected; the first decision stands.',
   },
+  'breach-step-refused': {
+    status: 409,
+    description:
+      'The step cannot be recorded on the breach record as it stands; `reason` says why: `closed` (nothing more is recorded on a closed record), `already-recorded` (the step is on record with another time or reason; the first stands), `ico-notified` (a breach the ICO was notified of cannot be judged not reportable), `reporting-undecided` (a breach is closed only once the ICO notification, or that it is not reportable, is recorded).',
+  },
   'entry-unknown': {
     status: 404,
     description: 'No access-log entry with that sequence number in a tree of that size.',

@@ -3,6 +3,15 @@
  * ICO within 72 hours of the controller becoming aware of it. The record is opened when the DPO
  * concludes an alert is a breach — that is the moment of awareness — so the deadline is fixed
  * then, and every view shows how many hours are left.
+ *
+ * Then the DPO records what was done (recordBreachStep): the ICO notified, the partner parties
+ * notified (the Keyways DSA 7.2 asks each party to "inform each Party together with the
+ * Information Commissioner's Office ... within 72 hours"), or the breach judged not reportable
+ * — Art. 33(5) asks for every breach to be documented, reported or not — and then closed. The
+ * deadline is a deadline for the ICO's notification only: once that is recorded, or the breach
+ * judged not reportable, nothing is overdue and no hours remain, and a notification recorded
+ * after the deadline is shown as late. Without these steps every breach read as overdue after 72
+ * hours, however promptly it was reported, and none could be closed (a product gap).
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
@@ -13,6 +22,38 @@ import { isUniqueViolation, type ListPosition } from './alerts.js';
 export const ICO_NOTIFICATION_HOURS = 72;
 const HOUR_MS = 3_600_000;
 
+/**
+ * Why a breach was judged not reportable to the ICO: a code, never free text, for a record kept
+ * for years must hold no personal data. Art. 33(1): a breach "unlikely to result in a risk to
+ * the rights and freedoms of natural persons" need not be notified; the others are the usual
+ * grounds a watch rule's alert comes to.
+ */
+export const NOT_REPORTABLE_REASONS = [
+  /** On investigation the accesses were authorised: no breach occurred. */
+  'accesses-authorised',
+  /** Nothing about anyone was released (a run of lookups that found nobody). */
+  'no-personal-data-released',
+  /** What was released was unintelligible to whoever received it (encrypted, pseudonymised). */
+  'data-unintelligible',
+  /** A breach, but unlikely to result in a risk to anyone's rights and freedoms. */
+  'unlikely-to-result-in-risk',
+] as const;
+export type NotReportableReason = (typeof NOT_REPORTABLE_REASONS)[number];
+
+/** What a DPO records on an open breach; the times are when it was done, the others are now. */
+export type BreachStep =
+  | { step: 'ico-notified'; at: Date }
+  | { step: 'partners-notified'; at: Date }
+  | { step: 'not-reportable'; reason: NotReportableReason }
+  | { step: 'closed' };
+
+/**
+ * Why a step was refused: the breach is closed; the step is on record already with another time
+ * or reason (the first stands); the ICO already has it (nothing to judge not reportable); or the
+ * breach is closed before the ICO question was settled (Art. 33(5) wants the decision kept).
+ */
+export type BreachStepRefusal = 'closed' | 'already-recorded' | 'ico-notified' | 'reporting-undecided';
+
 export interface BreachRecord {
   id: string;
   alertId: string;
@@ -20,9 +61,19 @@ export interface BreachRecord {
   openedBy: string;
   icoDeadline: string;
   status: BreachRecordTable['status'];
-  /** Hours until the ICO deadline as of the view, one decimal; negative once it has passed. */
-  hoursRemaining: number;
+  icoNotifiedAt: string | null;
+  partnersNotifiedAt: string | null;
+  notReportable: { reason: string; at: string } | null;
+  closedAt: string | null;
+  /**
+   * Hours until the ICO deadline as of the view, one decimal; negative once it has passed. Null
+   * once the ICO was notified or the breach judged not reportable: nothing is then due.
+   */
+  hoursRemaining: number | null;
+  /** Past the deadline with the ICO neither notified nor the breach judged not reportable. */
   overdue: boolean;
+  /** The ICO was notified after the deadline. */
+  notifiedLate: boolean;
 }
 
 export function icoDeadline(awareAt: Date): Date {
@@ -56,6 +107,11 @@ export async function openBreach(
     opened_by: openedBy,
     ico_deadline: icoDeadline(at).toISOString(),
     status: 'open',
+    ico_notified_at: null,
+    partners_notified_at: null,
+    not_reportable_reason: null,
+    not_reportable_at: null,
+    closed_at: null,
   };
   try {
     const write = async (trx: Kysely<Database>) => {
@@ -125,9 +181,109 @@ export async function breachPosition(
   return row && { at: row.opened_at, id: row.id };
 }
 
+/** A breach record by id, of an alert about a client of the given parties; undefined for any other id. */
+export async function findBreach(
+  store: Store,
+  parties: readonly string[],
+  id: string,
+  now: Date,
+): Promise<BreachRecord | undefined> {
+  if (parties.length === 0) return undefined;
+  const row = await store.db
+    .selectFrom('breach_record as b')
+    .innerJoin('audit_alert as a', 'a.id', 'b.alert_id')
+    .selectAll('b')
+    .where('b.id', '=', id)
+    .where('a.party_id', 'in', parties)
+    .executeTakeFirst();
+  return row && breachFromRow(row, now);
+}
+
+type StepOutcome =
+  | { ok: true; breach: BreachRecord; changed: boolean }
+  | { ok: false; refusal: BreachStepRefusal; breach: BreachRecord };
+
+/**
+ * Records one step on a breach record, in `db` (a transaction the caller commits with its
+ * access-log entry, as openBreach). A step already on record with the same time or reason is
+ * answered with the record as it is (`changed: false`): a retry after a lost answer must not be
+ * refused. Undefined when there is no such breach record.
+ *
+ * Each write is guarded by the state it was decided on, so two DPOs recording at once (two
+ * instances on SQL Server) cannot overwrite one another: the one that finds the row changed
+ * reads it again and decides afresh.
+ */
+export async function recordBreachStep(
+  db: Kysely<Database>,
+  breachId: string,
+  step: BreachStep,
+  now: Date,
+): Promise<StepOutcome | undefined> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const row = await db.selectFrom('breach_record').selectAll().where('id', '=', breachId).executeTakeFirst();
+    if (!row) return undefined;
+    const decided = decideStep(row, step, now);
+    if (decided.kind === 'refused') return { ok: false, refusal: decided.refusal, breach: breachFromRow(row, now) };
+    if (decided.kind === 'unchanged') return { ok: true, breach: breachFromRow(row, now), changed: false };
+    const { numUpdatedRows } = await db
+      .updateTable('breach_record')
+      .set(decided.set)
+      .where('id', '=', breachId)
+      .where('status', '=', row.status)
+      .where((eb) =>
+        eb.and(
+          (['ico_notified_at', 'partners_notified_at', 'not_reportable_reason', 'closed_at'] as const).map((column) =>
+            row[column] === null ? eb(column, 'is', null) : eb(column, '=', row[column]),
+          ),
+        ),
+      )
+      .executeTakeFirst();
+    if (numUpdatedRows > 0n) return { ok: true, breach: breachFromRow({ ...row, ...decided.set }, now), changed: true };
+  }
+  throw new Error('breach record changed under every attempt to record a step');
+}
+
+type Decided =
+  | { kind: 'refused'; refusal: BreachStepRefusal }
+  | { kind: 'unchanged' }
+  | { kind: 'set'; set: Partial<Selectable<BreachRecordTable>> };
+
+function decideStep(row: Selectable<BreachRecordTable>, step: BreachStep, now: Date): Decided {
+  if (row.closed_at !== null) return step.step === 'closed' ? { kind: 'unchanged' } : refused('closed');
+  switch (step.step) {
+    // A breach judged not reportable and then reported after all (the facts changed) keeps both:
+    // the judgement and its time are part of what Art. 33(5) asks to be documented.
+    case 'ico-notified':
+      return once(row.ico_notified_at, step.at.toISOString(), {
+        ico_notified_at: step.at.toISOString(),
+        status: 'notified',
+      });
+    case 'partners-notified':
+      return once(row.partners_notified_at, step.at.toISOString(), { partners_notified_at: step.at.toISOString() });
+    case 'not-reportable':
+      if (row.ico_notified_at !== null) return refused('ico-notified');
+      return once(row.not_reportable_reason, step.reason, {
+        not_reportable_reason: step.reason,
+        not_reportable_at: now.toISOString(),
+      });
+    case 'closed':
+      if (row.ico_notified_at === null && row.not_reportable_reason === null) return refused('reporting-undecided');
+      return { kind: 'set', set: { closed_at: now.toISOString(), status: 'closed' } };
+  }
+}
+
+/** A step recorded once: the same value again changes nothing, another is refused. */
+function once(recorded: string | null, sent: string, set: Partial<Selectable<BreachRecordTable>>): Decided {
+  if (recorded === null) return { kind: 'set', set };
+  return recorded === sent ? { kind: 'unchanged' } : refused('already-recorded');
+}
+
+const refused = (refusal: BreachStepRefusal): Decided => ({ kind: 'refused', refusal });
+
 function breachFromRow(row: Selectable<BreachRecordTable>, now: Date): BreachRecord {
   const deadline = new Date(row.ico_deadline);
-  const remaining = hoursRemaining(deadline, now);
+  // The deadline is the ICO's: settled by its notification or by a judgement that none is due.
+  const awaitingIco = row.ico_notified_at === null && row.not_reportable_reason === null;
   return {
     id: row.id,
     alertId: row.alert_id,
@@ -135,7 +291,15 @@ function breachFromRow(row: Selectable<BreachRecordTable>, now: Date): BreachRec
     openedBy: row.opened_by,
     icoDeadline: row.ico_deadline,
     status: row.status,
-    hoursRemaining: remaining,
-    overdue: deadline.getTime() < now.getTime(),
+    icoNotifiedAt: row.ico_notified_at,
+    partnersNotifiedAt: row.partners_notified_at,
+    notReportable:
+      row.not_reportable_reason === null
+        ? null
+        : { reason: row.not_reportable_reason, at: row.not_reportable_at ?? row.opened_at },
+    closedAt: row.closed_at,
+    hoursRemaining: awaitingIco ? hoursRemaining(deadline, now) : null,
+    overdue: awaitingIco && deadline.getTime() < now.getTime(),
+    notifiedLate: row.ico_notified_at !== null && new Date(row.ico_notified_at).getTime() > deadline.getTime(),
   };
 }

@@ -137,7 +137,17 @@ export interface BreachRecordTable {
   /** Client id of the DPO's application that opened it. */
   opened_by: string;
   ico_deadline: string;
+  /** `notified` once the ICO's notification is recorded, `closed` once closed (migration 0033). */
   status: 'open' | 'notified' | 'closed';
+  /** When the ICO was notified, as the DPO recorded it. */
+  ico_notified_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the partner parties were notified, as the DPO recorded it. */
+  partners_notified_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /** One of NOT_REPORTABLE_REASONS (shared/audit/breach-records.ts), never free text. */
+  not_reportable_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the breach was judged not reportable: the time the decision was recorded. */
+  not_reportable_at: ColumnType<string | null, string | null | undefined, string | null>;
+  closed_at: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RecordLinkTable {

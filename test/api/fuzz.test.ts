@@ -39,6 +39,7 @@ const FUZZED_ROUTES = [
   'auditAlertsEvaluate',
   'auditBreachOpen',
   'auditBreaches',
+  'auditBreachStep',
   'linkCandidates',
   'linkCandidate',
   'linkCandidateConfirm',
@@ -285,6 +286,7 @@ describe('fuzzing every endpoint', () => {
         { arbitrary: anyText, weight: 2 },
       ),
     candidateId: () => fc.oneof({ arbitrary: fc.uuid(), weight: 1 }, { arbitrary: anyText, weight: 2 }),
+    breachId: () => fc.oneof({ arbitrary: fc.uuid(), weight: 1 }, { arbitrary: anyText, weight: 2 }),
     alertId: () =>
       fc.oneof(
         {

@@ -30,6 +30,7 @@ import { linkRunAgreementIndex } from './0029-link-run-agreement-index.js';
 import { linkRunCommitTimes } from './0030-link-run-commit-times.js';
 import { postcodeWidth } from './0031-postcode-width.js';
 import { anchoredCheckpoints } from './0032-anchored-checkpoints.js';
+import { breachSteps } from './0033-breach-steps.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -67,5 +68,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0030-link-run-commit-times': linkRunCommitTimes(d),
     '0031-postcode-width': postcodeWidth(d),
     '0032-anchored-checkpoints': anchoredCheckpoints(d),
+    '0033-breach-steps': breachSteps(d),
   };
 }

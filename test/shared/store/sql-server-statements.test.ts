@@ -219,7 +219,7 @@ describe('statements sent to Azure SQL', () => {
     expect(sent.some((text) => text.startsWith('insert into "attribute_layout"'))).toBe(true);
   });
 
-  it("creates today's tables, columns and indexes (0019-0032) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0033) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -238,6 +238,7 @@ describe('statements sent to Azure SQL', () => {
       '0030-link-run-commit-times',
       '0031-postcode-width',
       '0032-anchored-checkpoints',
+      '0033-breach-steps',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -251,6 +252,10 @@ describe('statements sent to Azure SQL', () => {
     );
     expect(statements.map((s) => s.sql)).toContain('alter table "link_run" add "committed_at" varchar(32)');
     expect(statements.map((s) => s.sql)).toContain('alter table "person_id_move" add "run_id" nvarchar(64)');
+    expect(statements.map((s) => s.sql)).toContain('alter table "breach_record" add "ico_notified_at" varchar(32)');
+    expect(statements.map((s) => s.sql)).toContain(
+      'alter table "breach_record" add "not_reportable_reason" nvarchar(40)',
+    );
     // Nine wide for a BFPO number ("BFPO 5439"), in place: nullable, as the columns were.
     for (const table of ['source_record', 'opt_out_kept_record']) {
       expect(statements.map((s) => s.sql)).toContain(`alter table "${table}" alter column "postcode" nvarchar(9)`);
