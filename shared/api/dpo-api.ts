@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { currentPersonId, lastMoveOutCommitted } from '../people/current-person-id.js';
 import { normaliseClientId } from '../agreements/party-directory.js';
-import { alertPosition, listAlerts, findAlert, type Alert } from '../audit/alerts.js';
+import { alertInScope, alertPosition, listAlerts, findAlert, type Alert } from '../audit/alerts.js';
 import {
   breachPosition,
   findBreach,
@@ -142,6 +142,12 @@ export const alertSchema = z.object({
   rule: z.string(),
   clientId: z.string(),
   partyId: z.string(),
+  agreementId: z
+    .string()
+    .nullable()
+    .describe(
+      'The agreement whose business the counted entries are: only its DPOs see the alert. Null for one raised before alerts carried an agreement, shown to the DPOs of every agreement its party signed',
+    ),
   role: z.string().nullable(),
   windowStart: z.string(),
   windowEnd: z.string().describe("End of the window; for a no-match run, the run's last entry as last evaluated"),
@@ -449,10 +455,10 @@ export function listAuditAlerts(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       const q = query(req, alertsQuerySchema);
       if (!q) return invalidQuery('status must be open or breach-opened, limit 1–500, after an alert id.');
       const { store } = ctx.services;
-      const after = q.after === undefined ? undefined : await alertPosition(store, scope.parties, q.after);
+      const after = q.after === undefined ? undefined : await alertPosition(store, scope, q.after);
       // An alert outside the caller's scope is as unknown as one that does not exist.
       if (q.after !== undefined && !after) return invalidQuery('after must be the id of an alert of a previous page.');
-      const read = await listAlerts(store, { parties: scope.parties, status: q.status, limit: q.limit + 1, after });
+      const read = await listAlerts(store, { scope, status: q.status, limit: q.limit + 1, after });
       const alerts = read.slice(0, q.limit);
       const next = read.length > q.limit ? alerts[alerts.length - 1]!.id : null;
       return allow(json(200, { alerts, next }), 'alerts-listed');
@@ -465,13 +471,13 @@ export function evaluateWatchRules(ctx: ApiContext, req: ApiRequest): Promise<Ht
   return runRequest(ctx, req, 'audit.watch', (call) =>
     asAuditor(ctx, call, async (scope) => {
       const run = await runWatch(ctx.services, ctx.now());
-      // The rules run over the whole log; what another agreement's parties did is not this DPO's.
-      const inScope = (partyId: string) => scope.parties.includes(partyId);
+      // The rules run over the whole log; what was done under another agreement is not this
+      // DPO's, even by a party to this one.
       return allow(
         json(200, {
           evaluatedAt: run.evaluatedAt,
-          findings: run.findingParties.filter(inScope).length,
-          raised: run.raised.filter((a: Alert) => inScope(a.partyId)),
+          findings: run.findingAgreements.filter((id) => scope.agreementIds.includes(id)).length,
+          raised: run.raised.filter((a: Alert) => alertInScope(scope, a)),
         }),
         'watch-run',
       );
@@ -486,7 +492,7 @@ export function openBreachFromAlert(ctx: ApiContext, req: ApiRequest): Promise<H
       const alertId = req.params.alertId ?? '';
       const alert = /^[0-9a-f]{32}$/.test(alertId) ? await findAlert(ctx.services.store, alertId) : undefined;
       // An alert outside the caller's scope is as unknown as one that does not exist.
-      if (!alert || !scope.parties.includes(alert.partyId)) {
+      if (!alert || !alertInScope(scope, alert)) {
         return deny(problem(404, 'not-found', 'No such alert'), 'alert-unknown', AUDIT);
       }
       // The breach record and its access-log entry commit together, or neither does.
@@ -530,7 +536,7 @@ export function recordStepOnBreach(ctx: ApiContext, req: ApiRequest): Promise<Ht
       const breachId = req.params.breachId ?? '';
       const { store } = ctx.services;
       // A breach record outside the caller's scope is as unknown as one that does not exist.
-      const breach = BREACH_ID.test(breachId) ? await findBreach(store, scope.parties, breachId, now) : undefined;
+      const breach = BREACH_ID.test(breachId) ? await findBreach(store, scope, breachId, now) : undefined;
       const unknown = () => deny(problem(404, 'not-found', 'No such breach record'), 'breach-unknown', AUDIT);
       if (!breach) return unknown();
       // The step and its access-log entry commit together, or neither does.
@@ -560,10 +566,10 @@ export function listBreachRecords(ctx: ApiContext, req: ApiRequest): Promise<Htt
       const q = query(req, breachesQuerySchema);
       if (!q) return invalidQuery('limit must be 1–500, after a breach record id.');
       const { store } = ctx.services;
-      const after = q.after === undefined ? undefined : await breachPosition(store, scope.parties, q.after);
+      const after = q.after === undefined ? undefined : await breachPosition(store, scope, q.after);
       if (q.after !== undefined && !after)
         return invalidQuery('after must be the id of a breach record of a previous page.');
-      const read = await listBreaches(store, scope.parties, ctx.now(), q.limit + 1, after);
+      const read = await listBreaches(store, scope, ctx.now(), q.limit + 1, after);
       const breaches = read.slice(0, q.limit);
       const next = read.length > q.limit ? breaches[breaches.length - 1]!.id : null;
       return allow(json(200, { breaches, next }), 'breaches-listed');

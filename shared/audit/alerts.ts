@@ -1,7 +1,11 @@
 /**
  * Alert records: what a watch rule found, kept for the DPO. An alert's id is a hash of its rule,
- * client, role and window, so raising the same finding again — on the next timer run, or from a
- * second instance at the same moment — meets the primary key and records nothing new.
+ * client, agreement, role and window, so raising the same finding again — on the next timer run,
+ * or from a second instance at the same moment — meets the primary key and records nothing new.
+ *
+ * An alert is of one agreement (watch-rules.ts), and is shown only to the DPOs of that agreement
+ * (AlertScope). One raised before alerts carried an agreement (migration 0034) is shown by its
+ * party, as it was: which agreement's entries it counted was not recorded, and is not guessed.
  *
  * Nothing new but the size of it: a window that goes on filling after its first firing (the rest
  * of the hour, the rest of the night, a no-match run that keeps going) is found again by every
@@ -10,7 +14,7 @@
  * run saw showed one lookup for a night of forty (found by a defect hunt).
  */
 import { createHash } from 'node:crypto';
-import type { Selectable } from 'kysely';
+import type { Expression, ExpressionBuilder, Selectable, SqlBool } from 'kysely';
 import type { Store } from '../store/database.js';
 import type { AuditAlertTable } from '../store/schema.js';
 import type { Finding } from './watch-rules.js';
@@ -22,6 +26,8 @@ export interface Alert {
   rule: string;
   clientId: string;
   partyId: string;
+  /** The agreement whose business the counted entries are; null for an alert raised before alerts carried one (migration 0034). */
+  agreementId: string | null;
   role: string | null;
   windowStart: string;
   windowEnd: string;
@@ -31,9 +37,9 @@ export interface Alert {
   status: AlertStatus;
 }
 
-export function alertIdFor(finding: Pick<Finding, 'rule' | 'clientId' | 'role' | 'windowKey'>): string {
+export function alertIdFor(finding: Pick<Finding, 'rule' | 'clientId' | 'agreementId' | 'role' | 'windowKey'>): string {
   return createHash('sha256')
-    .update([finding.rule, finding.clientId, finding.role ?? '', finding.windowKey].join('\u0000'))
+    .update([finding.rule, finding.clientId, finding.role ?? '', finding.windowKey, finding.agreementId].join('\u0000'))
     .digest('hex')
     .slice(0, 32);
 }
@@ -54,6 +60,7 @@ export async function raiseAlert(store: Store, finding: Finding, raisedAt: Date)
     rule: finding.rule,
     client_id: finding.clientId,
     party_id: finding.partyId,
+    agreement_id: finding.agreementId,
     role: finding.role,
     window_start: finding.windowStart,
     window_end: finding.windowEnd,
@@ -102,17 +109,47 @@ export interface ListPosition {
   readonly id: string;
 }
 
+/** Whose alerts a DPO may read: the audited agreements' (dpo-views.ts, AuditScope has both). */
+export interface AlertScope {
+  readonly agreementIds: readonly string[];
+  /** The audited agreements' parties: for an alert with no agreement, raised before they had one. */
+  readonly parties: readonly string[];
+}
+
+export function alertInScope(scope: AlertScope, alert: Pick<Alert, 'agreementId' | 'partyId'>): boolean {
+  return alert.agreementId === null
+    ? scope.parties.includes(alert.partyId)
+    : scope.agreementIds.includes(alert.agreementId);
+}
+
+/** alertInScope as SQL, over `audit_alert` aliased `a`. */
+export function alertInScopeWhere<DB, TB extends keyof DB>(
+  eb: ExpressionBuilder<DB, TB>,
+  scope: AlertScope,
+): Expression<SqlBool> {
+  const a = eb as unknown as ExpressionBuilder<{ a: AuditAlertTable }, 'a'>;
+  return a.or([
+    a('a.agreement_id', 'in', scope.agreementIds),
+    a.and([a('a.agreement_id', 'is', null), a('a.party_id', 'in', scope.parties)]),
+  ]);
+}
+
+export const scopeIsEmpty = (scope: AlertScope) => scope.agreementIds.length === 0 || scope.parties.length === 0;
+
 /**
- * Newest first; only alerts about clients of the given parties; from after `after` (the lists are
+ * Newest first; only alerts of the audited agreements; from after `after` (the lists are
  * paged by the last alert shown: a list cut at its limit with no way on had hidden every older
  * alert, however long it stayed open — found by a defect hunt).
  */
 export async function listAlerts(
   store: Store,
-  options: { parties: readonly string[]; status?: AlertStatus; limit: number; after?: ListPosition },
+  options: { scope: AlertScope; status?: AlertStatus; limit: number; after?: ListPosition },
 ): Promise<Alert[]> {
-  if (options.parties.length === 0) return [];
-  let query = store.db.selectFrom('audit_alert').selectAll().where('party_id', 'in', options.parties);
+  if (scopeIsEmpty(options.scope)) return [];
+  let query = store.db
+    .selectFrom('audit_alert as a')
+    .selectAll()
+    .where((eb) => alertInScopeWhere(eb, options.scope));
   if (options.status) query = query.where('status', '=', options.status);
   const { after } = options;
   if (after)
@@ -123,18 +160,14 @@ export async function listAlerts(
   return rows.map(alertFromRow);
 }
 
-/** The place in the list of an alert about a client of the given parties; undefined for any other id. */
-export async function alertPosition(
-  store: Store,
-  parties: readonly string[],
-  id: string,
-): Promise<ListPosition | undefined> {
-  if (parties.length === 0) return undefined;
+/** The place in the list of an alert in scope; undefined for any other id. */
+export async function alertPosition(store: Store, scope: AlertScope, id: string): Promise<ListPosition | undefined> {
+  if (scopeIsEmpty(scope)) return undefined;
   const row = await store.db
-    .selectFrom('audit_alert')
+    .selectFrom('audit_alert as a')
     .select(['raised_at', 'id'])
     .where('id', '=', id)
-    .where('party_id', 'in', parties)
+    .where((eb) => alertInScopeWhere(eb, scope))
     .executeTakeFirst();
   return row && { at: row.raised_at, id: row.id };
 }
@@ -145,6 +178,7 @@ export function alertFromRow(row: Selectable<AuditAlertTable>): Alert {
     rule: row.rule,
     clientId: row.client_id,
     partyId: row.party_id,
+    agreementId: row.agreement_id,
     role: row.role,
     windowStart: row.window_start,
     windowEnd: row.window_end,

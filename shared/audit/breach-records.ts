@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { Store } from '../store/database.js';
 import type { BreachRecordTable, Database } from '../store/schema.js';
-import { isUniqueViolation, type ListPosition } from './alerts.js';
+import { alertInScopeWhere, isUniqueViolation, scopeIsEmpty, type AlertScope, type ListPosition } from './alerts.js';
 
 export const ICO_NOTIFICATION_HOURS = 72;
 const HOUR_MS = 3_600_000;
@@ -142,20 +142,20 @@ export async function breachForAlert(
   return row && breachFromRow(row, now);
 }
 
-/** Newest first; only breaches from alerts about clients of the given parties; from after `after`, as alerts page. */
+/** Newest first; only breaches from alerts in scope; from after `after`, as alerts page. */
 export async function listBreaches(
   store: Store,
-  parties: readonly string[],
+  scope: AlertScope,
   now: Date,
   limit: number,
   after?: ListPosition,
 ): Promise<BreachRecord[]> {
-  if (parties.length === 0) return [];
+  if (scopeIsEmpty(scope)) return [];
   let query = store.db
     .selectFrom('breach_record as b')
     .innerJoin('audit_alert as a', 'a.id', 'b.alert_id')
     .selectAll('b')
-    .where('a.party_id', 'in', parties);
+    .where((eb) => alertInScopeWhere(eb, scope));
   if (after)
     query = query.where((eb) =>
       eb.or([eb('b.opened_at', '<', after.at), eb.and([eb('b.opened_at', '=', after.at), eb('b.id', '>', after.id)])]),
@@ -164,37 +164,33 @@ export async function listBreaches(
   return rows.map((row) => breachFromRow(row, now));
 }
 
-/** The place in the list of a breach record from an alert about a client of the given parties. */
-export async function breachPosition(
-  store: Store,
-  parties: readonly string[],
-  id: string,
-): Promise<ListPosition | undefined> {
-  if (parties.length === 0) return undefined;
+/** The place in the list of a breach record from an alert in scope. */
+export async function breachPosition(store: Store, scope: AlertScope, id: string): Promise<ListPosition | undefined> {
+  if (scopeIsEmpty(scope)) return undefined;
   const row = await store.db
     .selectFrom('breach_record as b')
     .innerJoin('audit_alert as a', 'a.id', 'b.alert_id')
     .select(['b.opened_at', 'b.id'])
     .where('b.id', '=', id)
-    .where('a.party_id', 'in', parties)
+    .where((eb) => alertInScopeWhere(eb, scope))
     .executeTakeFirst();
   return row && { at: row.opened_at, id: row.id };
 }
 
-/** A breach record by id, of an alert about a client of the given parties; undefined for any other id. */
+/** A breach record by id, of an alert in scope; undefined for any other id. */
 export async function findBreach(
   store: Store,
-  parties: readonly string[],
+  scope: AlertScope,
   id: string,
   now: Date,
 ): Promise<BreachRecord | undefined> {
-  if (parties.length === 0) return undefined;
+  if (scopeIsEmpty(scope)) return undefined;
   const row = await store.db
     .selectFrom('breach_record as b')
     .innerJoin('audit_alert as a', 'a.id', 'b.alert_id')
     .selectAll('b')
     .where('b.id', '=', id)
-    .where('a.party_id', 'in', parties)
+    .where((eb) => alertInScopeWhere(eb, scope))
     .executeTakeFirst();
   return row && breachFromRow(row, now);
 }

@@ -8,37 +8,23 @@ import type { Selectable } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import { personIdHistory } from '../linkage/person-id-history.js';
 import type { Logger } from '../logging.js';
-import { auditedAgreementsOf } from '../policy/decide.js';
 import { possiblySamePerson, type PossiblySamePerson } from '../people/possibly-same-person.js';
 import type { Store } from '../store/database.js';
 import type { AccessLogTable } from '../store/schema.js';
+import { agreementsOfEntry, stringList } from './entry-agreements.js';
 import { personIdsOf, SUBJECT_SEPARATOR } from './entry-subjects.js';
-
-/** The purpose a DPO's own calls are logged under (api/dpo-api.ts, api/audit-api.ts). */
-const AUDIT_PURPOSE = 'audit';
 
 /** The parts of the log one auditor may read. */
 export interface AuditScope {
-  /** Parties of the audited agreements: the clients whose alerts and activity are in scope. */
+  /** Parties of the audited agreements: whose alerts raised before alerts had an agreement are in scope (alerts.ts). */
   readonly parties: readonly string[];
   /** Datasets of the audited agreements: where the auditor may look a person up. */
   readonly datasets: readonly string[];
+  /** The audited agreements: the alerts and breach records in scope are theirs (alerts.ts). */
+  readonly agreementIds: readonly string[];
   /**
-   * An entry is the audited agreements' business when it touches one of their datasets. One that
-   * names no dataset — a consent recorded, a refusal before matching — goes by its purpose: a
-   * purpose names its agreement (purpose ids are unique across agreements), and an entry of a
-   * party to that agreement under it is that agreement's alone. A party may sign several
-   * agreements, and a DPO of one of them read by the party alone the consents another recorded,
-   * with a reference to each person (found by a review: no seeded agreement shared a party).
-   * A DPO's own reading of the log, under the `audit` purpose, is the business of the agreements
-   * it was allowed under: those whose `audit` block names one of the roles logged with it that
-   * the party holds there (the decision's, policy/decide.ts). A party signs agreements where it
-   * audits nothing, and their DPOs had read its DPO's subject access requests, with a reference
-   * to each person asked about (found by a review).
-   * Any other entry with no dataset — under `audit` from a caller who audits no agreement
-   * (refused), under none, or under a purpose of an agreement the party is not a party to
-   * (refused) — is its party's own conduct, and is the business of every audited agreement the
-   * party is a party to.
+   * An entry is in scope when it is the business of an audited agreement, by the rule
+   * entry-agreements.ts sets out (which the watch rules share).
    */
   covers(entry: { party_id: string; roles: string; purpose: string; datasets: string }): boolean;
 }
@@ -56,18 +42,8 @@ export function auditScope(agreements: AgreementSet, agreementIds: readonly stri
   return {
     parties: [...parties],
     datasets: [...datasets],
-    covers: (entry) => {
-      const touched = stringList(entry.datasets);
-      if (touched.length > 0) return touched.some((d) => datasets.has(d));
-      if (entry.purpose === AUDIT_PURPOSE) {
-        const under = auditedAgreementsOf(agreements, entry.party_id, stringList(entry.roles));
-        if (under.length > 0) return under.some(({ agreementId }) => audited.has(agreementId));
-      }
-      const agreementId = agreements.purpose(entry.purpose)?.agreementId;
-      if (agreementId !== undefined && agreements.party(entry.party_id)?.agreementIds.includes(agreementId))
-        return audited.has(agreementId);
-      return parties.has(entry.party_id);
-    },
+    agreementIds: [...audited],
+    covers: (entry) => agreementsOfEntry(agreements, entry).some((id) => audited.has(id)),
   };
 }
 
@@ -223,17 +199,4 @@ export function entryView(row: Selectable<AccessLogTable>): AccessEntryView {
     decision: row.decision,
     reasonCode: row.reason_code,
   };
-}
-
-/**
- * A stored JSON list column. A column that does not parse is shown empty rather than failing
- * the whole view; `npm run audit -- verify` is what names a tampered entry.
- */
-function stringList(text: string): string[] {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    return Array.isArray(parsed) ? parsed.filter((v): v is string => typeof v === 'string') : [];
-  } catch {
-    return [];
-  }
 }

@@ -7,6 +7,13 @@
  *
  * The rules look back a little further than the timer interval (LOOKBACK_MS), so a missed or
  * late run still sees the end of the window it would have seen.
+ *
+ * Each rule counts a client's entries per agreement, by whose business each entry is
+ * (entry-agreements.ts, the rule the DPO's views follow), and each finding is of one agreement:
+ * a party may sign several agreements, and counted across them an alert was shown to the DPOs
+ * of all of them — the research agreement's DPO saw, and could open a breach on, a run made
+ * entirely of the party's Keyways lookups (found by a review). An entry that is the business of
+ * several agreements (its party's own conduct, under no agreement's purpose) counts in each.
  */
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
@@ -14,6 +21,7 @@ import type { Logger } from '../logging.js';
 import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
 import { raiseAlert, type Alert } from './alerts.js';
+import { agreementsOfEntry, type EntryOwnership } from './entry-agreements.js';
 import { hourWindows, outOfHoursPeriods, UK_OFFICE_HOURS, type Period, type WorkingHours } from './working-hours.js';
 
 export const WATCH_RULES = ['lookup-volume', 'out-of-hours', 'no-match-run', 'special-category-volume'] as const;
@@ -81,6 +89,8 @@ export interface Finding {
   rule: WatchRule;
   clientId: string;
   partyId: string;
+  /** The agreement whose business the counted entries are: its DPOs are the ones told. */
+  agreementId: string;
   /** For special-category-volume: the role whose reads were counted. */
   role: string | null;
   windowStart: string;
@@ -104,17 +114,17 @@ export async function findSuspiciousActivity(
 ): Promise<Finding[]> {
   const since = new Date(at.getTime() - LOOKBACK_MS);
   return [
-    ...(await lookupVolume(store, since, at, thresholds)),
-    ...(await outOfHours(store, since, at, thresholds)),
-    ...(await noMatchRuns(store, since, at, thresholds)),
-    ...(await specialCategoryVolume(store, specialCategoryFields(agreements), since, at, thresholds)),
+    ...(await lookupVolume(store, agreements, since, at, thresholds)),
+    ...(await outOfHours(store, agreements, since, at, thresholds)),
+    ...(await noMatchRuns(store, agreements, since, at, thresholds)),
+    ...(await specialCategoryVolume(store, agreements, specialCategoryFields(agreements), since, at, thresholds)),
   ];
 }
 
 export interface WatchRun {
   evaluatedAt: string;
-  /** The party of each finding, in order: a DPO is told only the findings about their agreement's parties. */
-  findingParties: string[];
+  /** The agreement of each finding, in order: a DPO is told only the findings of the agreements they audit. */
+  findingAgreements: string[];
   /** Alerts raised by this run; findings already alerted for the same window are not repeated. */
   raised: Alert[];
 }
@@ -135,6 +145,7 @@ export async function runWatch(
       rule: alert.rule,
       clientId: alert.clientId,
       partyId: alert.partyId,
+      agreementId: alert.agreementId,
       role: alert.role,
       windowStart: alert.windowStart,
       windowEnd: alert.windowEnd,
@@ -142,7 +153,7 @@ export async function runWatch(
       baseline: alert.baseline,
     });
   }
-  return { evaluatedAt: iso(at), findingParties: findings.map((f) => f.partyId), raised };
+  return { evaluatedAt: iso(at), findingAgreements: findings.map((f) => f.agreementId), raised };
 }
 
 /** `dataset.field` names the agreements classify as special category, as access_log.fields holds them. */
@@ -159,68 +170,152 @@ export function specialCategoryFields(agreements: AgreementSet): string[] {
   return names;
 }
 
-/** A client's lookups in a clock hour far above its average hour over the previous days. */
-async function lookupVolume(store: Store, since: Date, at: Date, t: WatchThresholds): Promise<Finding[]> {
-  const findings: Finding[] = [];
-  for (const window of hourWindows(since, at)) {
-    const counts = await store.db
+/** The columns an entry's agreements are decided by, to group counts by (entry-agreements.ts). */
+const OWNERSHIP = ['party_id', 'purpose', 'datasets', 'roles'] as const;
+
+interface AgreementCount {
+  clientId: string;
+  partyId: string;
+  agreementId: string;
+  count: number;
+}
+
+/**
+ * Counts grouped by client and OWNERSHIP, summed per client and agreement (keyed by both, with
+ * `extra` for a finer split such as a role).
+ */
+function countsByAgreement(
+  agreements: AgreementSet,
+  rows: readonly (EntryOwnership & { client_id: string; n: number | string | bigint })[],
+  extra: (row: EntryOwnership) => readonly (string | null)[] = () => [null],
+): Map<string, AgreementCount & { extra: string | null }> {
+  const counts = new Map<string, AgreementCount & { extra: string | null }>();
+  for (const row of rows) {
+    for (const agreementId of agreementsOfEntry(agreements, row)) {
+      for (const key of extra(row)) {
+        const id = [row.client_id, agreementId, key ?? ''].join('\u0000');
+        const entry = counts.get(id) ?? {
+          clientId: row.client_id,
+          partyId: row.party_id,
+          agreementId,
+          extra: key,
+          count: 0,
+        };
+        entry.count += Number(row.n);
+        counts.set(id, entry);
+      }
+    }
+  }
+  return counts;
+}
+
+/**
+ * Lookups in [from, to) of the clients that made at least `minimum` in all, per client and
+ * agreement. An entry counts in each of its agreements, so no agreement's count exceeds its
+ * client's: the clients below the minimum are left out before the finer count.
+ */
+async function lookupsByAgreement(
+  store: Store,
+  agreements: AgreementSet,
+  from: Date,
+  to: Date,
+  minimum: number,
+  clientId?: string,
+): Promise<Map<string, AgreementCount>> {
+  let busy: string[] | undefined = clientId === undefined ? undefined : [clientId];
+  if (busy === undefined) {
+    const totals = await store.db
       .selectFrom('access_log')
-      .select((eb) => ['client_id', eb.fn.max('party_id').as('party_id'), eb.fn.countAll<number>().as('n')])
-      .where('time', '>=', iso(window.start))
-      .where('time', '<', iso(minDate(window.end, at)))
+      .select('client_id')
+      .where('time', '>=', iso(from))
+      .where('time', '<', iso(to))
       .where('action', 'in', LOOKUP_ACTIONS)
       .where('party_id', '!=', UNAUTHENTICATED_PARTY)
       .groupBy('client_id')
-      .having((eb) => eb.fn.countAll(), '>=', t.volumeFloor)
+      .having((eb) => eb.fn.countAll(), '>=', minimum)
       .execute();
-    for (const row of counts) {
-      const count = Number(row.n);
+    busy = totals.map((row) => row.client_id);
+  }
+  if (busy.length === 0) return new Map();
+  const rows = await store.db
+    .selectFrom('access_log')
+    .select((eb) => ['client_id', ...OWNERSHIP, eb.fn.countAll<number>().as('n')])
+    .where('time', '>=', iso(from))
+    .where('time', '<', iso(to))
+    .where('action', 'in', LOOKUP_ACTIONS)
+    .where('party_id', '!=', UNAUTHENTICATED_PARTY)
+    .where('client_id', 'in', busy)
+    .groupBy(['client_id', ...OWNERSHIP])
+    .execute();
+  const counts = new Map<string, AgreementCount>();
+  for (const c of countsByAgreement(agreements, rows).values()) counts.set(`${c.clientId}\u0000${c.agreementId}`, c);
+  return counts;
+}
+
+/** A client's lookups under one agreement in a clock hour far above its average hour there over the previous days. */
+async function lookupVolume(
+  store: Store,
+  agreements: AgreementSet,
+  since: Date,
+  at: Date,
+  t: WatchThresholds,
+): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  for (const window of hourWindows(since, at)) {
+    const counts = await lookupsByAgreement(store, agreements, window.start, minDate(window.end, at), t.volumeFloor);
+    for (const [key, c] of counts) {
+      if (c.count < t.volumeFloor) continue;
       const baselineStart = new Date(window.start.getTime() - t.baselineDays * 24 * HOUR_MS);
-      const before = await store.db
-        .selectFrom('access_log')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('client_id', '=', row.client_id)
-        .where('time', '>=', iso(baselineStart))
-        .where('time', '<', iso(window.start))
-        .where('action', 'in', LOOKUP_ACTIONS)
-        .executeTakeFirst();
-      const baseline = Number(before?.n ?? 0) / (t.baselineDays * 24);
-      if (count <= t.volumeFactor * baseline) continue;
-      findings.push(windowFinding('lookup-volume', row.client_id, row.party_id, null, window, count, baseline));
+      const before = await lookupsByAgreement(store, agreements, baselineStart, window.start, 0, c.clientId);
+      const baseline = (before.get(key)?.count ?? 0) / (t.baselineDays * 24);
+      if (c.count <= t.volumeFactor * baseline) continue;
+      findings.push(windowFinding('lookup-volume', c, null, window, c.count, baseline));
     }
   }
   return findings;
 }
 
-/** Lookups in the out-of-hours periods that overlap the lookback, one finding per client and period. */
-async function outOfHours(store: Store, since: Date, at: Date, t: WatchThresholds): Promise<Finding[]> {
+/** Lookups in the out-of-hours periods that overlap the lookback, one finding per client, agreement and period. */
+async function outOfHours(
+  store: Store,
+  agreements: AgreementSet,
+  since: Date,
+  at: Date,
+  t: WatchThresholds,
+): Promise<Finding[]> {
   const findings: Finding[] = [];
   for (const period of outOfHoursPeriods(since, at, t.workingHours)) {
-    const counts = await store.db
-      .selectFrom('access_log')
-      .select((eb) => ['client_id', eb.fn.max('party_id').as('party_id'), eb.fn.countAll<number>().as('n')])
-      .where('time', '>=', iso(period.start))
-      .where('time', '<', iso(minDate(period.end, at)))
-      .where('action', 'in', LOOKUP_ACTIONS)
-      .where('party_id', '!=', UNAUTHENTICATED_PARTY)
-      .groupBy('client_id')
-      .having((eb) => eb.fn.countAll(), '>=', t.outOfHoursMinimum)
-      .execute();
-    for (const row of counts) {
-      findings.push(windowFinding('out-of-hours', row.client_id, row.party_id, null, period, Number(row.n), null));
+    const counts = await lookupsByAgreement(
+      store,
+      agreements,
+      period.start,
+      minDate(period.end, at),
+      t.outOfHoursMinimum,
+    );
+    for (const c of counts.values()) {
+      if (c.count < t.outOfHoursMinimum) continue;
+      findings.push(windowFinding('out-of-hours', c, null, period, c.count, null));
     }
   }
   return findings;
 }
 
 /**
- * Runs of lookups that matched nobody. Only a lookup that found someone (one with a subject,
- * allowed or denied) ends a run; other refusals (bad identifiers, rate limiting) neither count nor break
- * it, so interleaving them does not hide a fishing run. A run is keyed by its first entry, so a
- * run that keeps growing is one alert. The scan starts after the client's last match before the
- * lookback, so a run that began earlier is still seen whole.
+ * Runs of lookups that matched nobody, per client and agreement. Only a lookup that found
+ * someone (one with a subject, allowed or denied) ends a run, and only a run of its own
+ * agreement's; other refusals (bad identifiers, rate limiting) neither count nor break it, so
+ * interleaving them does not hide a fishing run. A run is keyed by its first entry, so a run
+ * that keeps growing is one alert. The scan starts after the client's last match before the
+ * lookback in each agreement a miss in the lookback is of, so a run that began earlier is still
+ * seen whole, however the client's lookups under its other agreements fell.
  */
-async function noMatchRuns(store: Store, since: Date, at: Date, t: WatchThresholds): Promise<Finding[]> {
+async function noMatchRuns(
+  store: Store,
+  agreements: AgreementSet,
+  since: Date,
+  at: Date,
+  t: WatchThresholds,
+): Promise<Finding[]> {
   // A duplicate check that finds nobody is answered, and logged allowed, with no subject: it is
   // a miss all the same (found by a review: interleaved with searches it hid a fishing run).
   const isNoMatch = (eb: ExpressionBuilder<Database, 'access_log'>) =>
@@ -231,9 +326,9 @@ async function noMatchRuns(store: Store, since: Date, at: Date, t: WatchThreshol
         eb.and([eb('decision', '=', 'allow'), eb('action', '=', DUPLICATE_CHECK)]),
       ]),
     ]);
-  const candidates = await store.db
+  const misses = await store.db
     .selectFrom('access_log')
-    .select('client_id')
+    .select(['client_id', ...OWNERSHIP])
     .distinct()
     .where('time', '>=', iso(since))
     .where('time', '<', iso(at))
@@ -241,30 +336,30 @@ async function noMatchRuns(store: Store, since: Date, at: Date, t: WatchThreshol
     .where('party_id', '!=', UNAUTHENTICATED_PARTY)
     .where(isNoMatch)
     .execute();
+  /** Per client, the agreements a miss in the lookback is of. */
+  const candidates = new Map<string, Set<string>>();
+  for (const row of misses) {
+    const of = candidates.get(row.client_id) ?? new Set<string>();
+    for (const id of agreementsOfEntry(agreements, row)) of.add(id);
+    candidates.set(row.client_id, of);
+  }
   const findings: Finding[] = [];
-  for (const { client_id: clientId } of candidates) {
-    const lastMatch = await store.dialect
-      .firstRows(
-        store.db
-          .selectFrom('access_log')
-          .select(['seq', 'time'])
-          .where('client_id', '=', clientId)
-          .where('time', '<', iso(since))
-          .where('action', 'in', LOOKUP_ACTIONS)
-          .where('subject_ref', 'is not', null)
-          .orderBy('time', 'desc')
-          .orderBy('seq', 'desc'),
-        1,
-      )
-      .executeTakeFirst();
+  for (const [clientId, watched] of candidates) {
+    const lastMatches = await lastMatchesBefore(store, agreements, clientId, since, watched);
+    // From the earliest of them (the beginning, where one has none): each agreement's run is
+    // read after its own last match.
+    const starts = [...watched].map((id) => lastMatches.get(id));
+    const from = starts.includes(undefined)
+      ? undefined
+      : starts.reduce((earliest, match) => (match!.seq < earliest!.seq ? match : earliest));
     const rows = await store.dialect
       .firstRows(
         store.db
           .selectFrom('access_log')
-          .select(['seq', 'time', 'party_id', 'action', 'decision', 'reason_code', 'subject_ref'])
+          .select(['seq', 'time', 'action', 'decision', 'reason_code', 'subject_ref', ...OWNERSHIP])
           .where('client_id', '=', clientId)
-          .where('time', '>=', lastMatch?.time ?? '')
-          .where('seq', '>', lastMatch?.seq ?? 0)
+          .where('time', '>=', from?.time ?? '')
+          .where('seq', '>', from?.seq ?? 0)
           .where('time', '<', iso(at))
           .where('action', 'in', LOOKUP_ACTIONS)
           // Only the entries that end a run or count in it: the bound is on those. Read with the
@@ -275,8 +370,9 @@ async function noMatchRuns(store: Store, since: Date, at: Date, t: WatchThreshol
         MAX_RUN_SCAN,
       )
       .execute();
-    let run: typeof rows = [];
-    const close = () => {
+    const runs = new Map<string, typeof rows>([...watched].map((id) => [id, []]));
+    const close = (agreementId: string) => {
+      const run = runs.get(agreementId)!;
       if (run.length >= t.noMatchRun) {
         const first = run[0]!;
         const last = run[run.length - 1]!;
@@ -284,6 +380,7 @@ async function noMatchRuns(store: Store, since: Date, at: Date, t: WatchThreshol
           rule: 'no-match-run',
           clientId,
           partyId: last.party_id,
+          agreementId,
           role: null,
           windowStart: first.time,
           windowEnd: last.time,
@@ -292,19 +389,87 @@ async function noMatchRuns(store: Store, since: Date, at: Date, t: WatchThreshol
           windowKey: `seq:${Number(first.seq)}`,
         });
       }
-      run = [];
+      runs.set(agreementId, []);
     };
     for (const row of rows) {
-      if (row.subject_ref !== null) close();
-      else if (
-        (row.decision === 'deny' && NO_MATCH_REASONS.includes(row.reason_code)) ||
-        (row.decision === 'allow' && row.action === DUPLICATE_CHECK)
-      )
-        run.push(row);
+      const miss =
+        row.subject_ref === null &&
+        ((row.decision === 'deny' && NO_MATCH_REASONS.includes(row.reason_code)) ||
+          (row.decision === 'allow' && row.action === DUPLICATE_CHECK));
+      for (const agreementId of agreementsOfEntry(agreements, row)) {
+        if (!watched.has(agreementId)) continue;
+        // Before this agreement's own last match: another agreement's stretch, read for that one.
+        const own = lastMatches.get(agreementId);
+        if (own !== undefined && Number(row.seq) <= own.seq) continue;
+        if (row.subject_ref !== null) close(agreementId);
+        else if (miss) runs.get(agreementId)!.push(row);
+      }
     }
-    close();
+    for (const agreementId of watched) close(agreementId);
   }
   return findings;
+}
+
+interface Position {
+  seq: number;
+  time: string;
+}
+
+/** Matches read back at a time while looking for each agreement's last one before the lookback. */
+const MATCH_SCAN_BATCH = 100;
+
+/**
+ * The client's last lookup that found someone before `since`, for each of the agreements given
+ * that has one; read back from `since` until each is found, or MAX_RUN_SCAN matches were read (a
+ * client that looked up thousands under one agreement since it last matched under another): an
+ * agreement not found by then starts at the oldest match read, and its run is reported from there.
+ */
+async function lastMatchesBefore(
+  store: Store,
+  agreements: AgreementSet,
+  clientId: string,
+  since: Date,
+  wanted: ReadonlySet<string>,
+): Promise<Map<string, Position>> {
+  const found = new Map<string, Position>();
+  let before: Position | undefined;
+  let read = 0;
+  while (found.size < wanted.size) {
+    const rows = await store.dialect
+      .firstRows(
+        store.db
+          .selectFrom('access_log')
+          .select(['seq', 'time', ...OWNERSHIP])
+          .where('client_id', '=', clientId)
+          .where('time', '<', iso(since))
+          .where('action', 'in', LOOKUP_ACTIONS)
+          .where('subject_ref', 'is not', null)
+          .$if(before !== undefined, (q) =>
+            q.where((eb) =>
+              eb.or([
+                eb('time', '<', before!.time),
+                eb.and([eb('time', '=', before!.time), eb('seq', '<', before!.seq)]),
+              ]),
+            ),
+          )
+          .orderBy('time', 'desc')
+          .orderBy('seq', 'desc'),
+        MATCH_SCAN_BATCH,
+      )
+      .execute();
+    for (const row of rows) {
+      const at = { seq: Number(row.seq), time: row.time };
+      for (const id of agreementsOfEntry(agreements, row)) if (wanted.has(id) && !found.has(id)) found.set(id, at);
+      before = at;
+    }
+    read += rows.length;
+    if (rows.length < MATCH_SCAN_BATCH) break;
+    if (read >= MAX_RUN_SCAN) {
+      for (const id of wanted) if (!found.has(id)) found.set(id, before!);
+      break;
+    }
+  }
+  return found;
 }
 
 /**
@@ -314,6 +479,7 @@ async function noMatchRuns(store: Store, since: Date, at: Date, t: WatchThreshol
  */
 async function specialCategoryVolume(
   store: Store,
+  agreements: AgreementSet,
   fields: readonly string[],
   since: Date,
   at: Date,
@@ -325,38 +491,29 @@ async function specialCategoryVolume(
       fields.map((f) => sql`${sql.ref('fields')} like ${`%${likeEscape(JSON.stringify(f))}%`} escape '\\'`),
       sql` or `,
     )})`;
+  /** Per client, agreement and role, keyed by the three. */
   const perRole = async (from: Date, to: Date, clientId?: string) => {
     let query = store.db
       .selectFrom('access_log')
-      .select((eb) => ['client_id', 'roles', eb.fn.max('party_id').as('party_id'), eb.fn.countAll<number>().as('n')])
+      .select((eb) => ['client_id', ...OWNERSHIP, eb.fn.countAll<number>().as('n')])
       .where('time', '>=', iso(from))
       .where('time', '<', iso(to))
       .where('decision', '=', 'allow')
       .where(readsSpecialCategory);
     if (clientId !== undefined) query = query.where('client_id', '=', clientId);
-    const rows = await query.groupBy(['client_id', 'roles']).execute();
-    const counts = new Map<string, { clientId: string; partyId: string; role: string; count: number }>();
-    for (const row of rows) {
-      for (const role of rolesOf(row.roles)) {
-        const key = `${row.client_id}\u0000${role}`;
-        const entry = counts.get(key) ?? { clientId: row.client_id, partyId: row.party_id, role, count: 0 };
-        entry.count += Number(row.n);
-        counts.set(key, entry);
-      }
-    }
-    return [...counts.values()];
+    const rows = await query.groupBy(['client_id', ...OWNERSHIP]).execute();
+    return countsByAgreement(agreements, rows, (row) => rolesOf(row.roles));
   };
 
   const findings: Finding[] = [];
   for (const window of hourWindows(since, at)) {
-    for (const c of await perRole(window.start, minDate(window.end, at))) {
+    for (const [key, c] of await perRole(window.start, minDate(window.end, at))) {
       if (c.count < t.specialCategoryFloor) continue;
       const baselineStart = new Date(window.start.getTime() - t.baselineDays * 24 * HOUR_MS);
-      const before =
-        (await perRole(baselineStart, window.start, c.clientId)).find((b) => b.role === c.role)?.count ?? 0;
+      const before = (await perRole(baselineStart, window.start, c.clientId)).get(key)?.count ?? 0;
       const baseline = before / (t.baselineDays * 24);
       if (c.count <= t.specialCategoryFactor * baseline) continue;
-      findings.push(windowFinding('special-category-volume', c.clientId, c.partyId, c.role, window, c.count, baseline));
+      findings.push(windowFinding('special-category-volume', c, c.extra, window, c.count, baseline));
     }
   }
   return findings;
@@ -364,8 +521,7 @@ async function specialCategoryVolume(
 
 function windowFinding(
   rule: WatchRule,
-  clientId: string,
-  partyId: string,
+  { clientId, partyId, agreementId }: Pick<AgreementCount, 'clientId' | 'partyId' | 'agreementId'>,
   role: string | null,
   window: Period,
   count: number,
@@ -375,6 +531,7 @@ function windowFinding(
     rule,
     clientId,
     partyId,
+    agreementId,
     role,
     windowStart: iso(window.start),
     windowEnd: iso(window.end),

@@ -120,6 +120,11 @@ export interface AuditAlertTable {
   rule: string;
   client_id: string;
   party_id: string;
+  /**
+   * The agreement whose business the counted entries are (shared/audit/entry-agreements.ts);
+   * null for an alert raised before migration 0034, shown by its party as it was.
+   */
+  agreement_id: ColumnType<string | null, string | null | undefined, string | null>;
   role: string | null;
   window_start: string;
   window_end: string;

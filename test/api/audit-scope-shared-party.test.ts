@@ -190,4 +190,41 @@ describe("a DPO's view of a party that signed two agreements", () => {
       'audit.person-accesses audit accesses-shown 1',
     ]);
   });
+
+  it("keeps an alert about a party's lookups under one agreement from the DPO of its other agreement", async () => {
+    // Ten Keyways searches by Dudley's housing officer that find nobody: a fishing run under
+    // the Keyways DSA, which Dudley's DPO (of the research agreement) does not audit.
+    for (let i = 0; i < 10; i++) {
+      const res = await callApi(t, '/v1/people/search', {
+        party: DUDLEY,
+        roles: ['housing-officer'],
+        purpose: 'housing-allocation',
+        body: { familyName: 'Nobody', givenName: 'Known', dateOfBirth: `1970-02-${String(i + 1).padStart(2, '0')}` },
+      });
+      expect(res.status).toBe(404);
+    }
+    const keywaysDpo = { party: 'kettering-borough-council', roles: ['dpo'] };
+    const dudleyDpo = { party: DUDLEY, roles: ['dpo'] };
+    type Alert = { id: string; rule: string; clientId: string };
+    const fishingIn = (alerts: unknown) =>
+      (alerts as Alert[]).filter((a) => a.rule === 'no-match-run' && a.clientId === dudleyClient);
+
+    // Dudley's DPO evaluates first: the run is raised, but is not theirs to be told of.
+    const dudleyRun = await callApi(t, '/v1/audit/alerts/evaluate', { ...dudleyDpo, method: 'POST' });
+    expect(dudleyRun.status).toBe(200);
+    expect(fishingIn(dudleyRun.body.raised)).toEqual([]);
+    const keywaysList = await callApi(t, '/v1/audit/alerts', keywaysDpo);
+    const [fishing] = fishingIn(keywaysList.body.alerts);
+    expect(fishing).toBeDefined();
+    expect(fishingIn((await callApi(t, '/v1/audit/alerts', dudleyDpo)).body.alerts)).toEqual([]);
+    // Nor to open a breach on: as unknown as an alert that does not exist.
+    const dudleyOpen = await callApi(t, `/v1/audit/alerts/${fishing!.id}/breach`, { ...dudleyDpo, method: 'POST' });
+    expect(dudleyOpen.status).toBe(404);
+    const opened = await callApi(t, `/v1/audit/alerts/${fishing!.id}/breach`, { ...keywaysDpo, method: 'POST' });
+    expect(opened.status).toBe(201);
+    const breaches = (who: typeof keywaysDpo) =>
+      callApi(t, '/v1/audit/breaches', who).then((res) => (res.body.breaches as { id: string }[]).map((b) => b.id));
+    expect(await breaches(keywaysDpo)).toEqual([opened.body.id]);
+    expect(await breaches(dudleyDpo)).toEqual([]);
+  });
 });

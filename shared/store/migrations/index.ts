@@ -31,6 +31,7 @@ import { linkRunCommitTimes } from './0030-link-run-commit-times.js';
 import { postcodeWidth } from './0031-postcode-width.js';
 import { anchoredCheckpoints } from './0032-anchored-checkpoints.js';
 import { breachSteps } from './0033-breach-steps.js';
+import { alertAgreement } from './0034-alert-agreement.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -69,5 +70,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0031-postcode-width': postcodeWidth(d),
     '0032-anchored-checkpoints': anchoredCheckpoints(d),
     '0033-breach-steps': breachSteps(d),
+    '0034-alert-agreement': alertAgreement(d),
   };
 }

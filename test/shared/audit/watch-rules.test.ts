@@ -15,6 +15,8 @@ import { migrateToLatest, openStore, type Store } from '../../../shared/store/da
 const MAPPA = 'keyways-housing-register.multiAgencyPublicProtectionArrangements';
 const FIRST_NAME = 'keyways-housing-register.firstName';
 const PARTIES = ['kettering-borough-council', 'keyways-registered-providers', 'corby-borough-council'];
+/** The Keyways DPO's: its agreement's alerts, by its parties those raised before alerts had one. */
+const KEYWAYS = { agreementIds: ['keyways-housing-allocation'], parties: PARTIES };
 
 let agreements: AgreementSet;
 beforeAll(() => {
@@ -135,7 +137,7 @@ describe('watch rules over the access log', () => {
 
     const run = await watch(DAY(11, '10:30'));
     expect(run.raised).toEqual([]);
-    expect(await listAlerts(store, { parties: PARTIES, limit: 100 })).toEqual([]);
+    expect(await listAlerts(store, { scope: KEYWAYS, limit: 100 })).toEqual([]);
     expect(lines).toEqual([]);
   });
 
@@ -179,7 +181,7 @@ describe('watch rules over the access log', () => {
     expect((await watch(DAY(11, '10:45'))).raised).toEqual([]);
     // A late run in the next hour still sees the previous hour, and does not repeat it.
     expect((await watch(DAY(11, '11:03'))).raised).toEqual([]);
-    expect(await listAlerts(store, { parties: PARTIES, limit: 100 })).toHaveLength(1);
+    expect(await listAlerts(store, { scope: KEYWAYS, limit: 100 })).toHaveLength(1);
 
     // A new spike in the next hour is a new window.
     await appendAt(
@@ -225,7 +227,7 @@ describe('watch rules over the access log', () => {
     );
     expect((await watch(DAY(11, '10:45'))).raised).toEqual([]);
     expect((await watch('2026-03-11T23:15:00.000Z')).raised).toEqual([]);
-    const alerts = await listAlerts(store, { parties: PARTIES, limit: 100 });
+    const alerts = await listAlerts(store, { scope: KEYWAYS, limit: 100 });
     expect(alerts.map((a) => [a.rule, a.clientId, a.count, a.windowEnd, a.raisedAt]).sort()).toEqual([
       ['lookup-volume', 'spiky-client', 500, DAY(11, '11:00'), DAY(11, '10:30')],
       ['no-match-run', 'fishing-client', 35, DAY(11, '10:41'), DAY(11, '10:30')],
@@ -254,6 +256,7 @@ describe('watch rules over the access log', () => {
     });
     expect(Object.keys(line).sort()).toEqual(
       [
+        'agreementId',
         'alertId',
         'baseline',
         'clientId',
@@ -392,6 +395,28 @@ describe('watch rules over the access log', () => {
     ]);
   });
 
+  it("counts a no-match run per agreement: another agreement's lookups neither break it nor hide its start", async () => {
+    // The same client's lookups in another agreement's dataset (the datasets decide an entry's
+    // agreement, entry-agreements.ts): a match there after the run began, before the lookback,
+    // and misses there among the run's last.
+    const elsewhere = { purpose: 'homelessness-prevention', datasets: ['multiple-disadvantage-indicators'] };
+    await appendAt(DAY(11, '07:00'), [lookup('two-agreement-client')]);
+    await appendAt(
+      DAY(11, '08:00'),
+      times(6, () => noMatch('two-agreement-client')),
+    );
+    await appendAt(DAY(11, '09:00'), [lookup('two-agreement-client', elsewhere)]);
+    await appendAt(DAY(11, '10:20'), [
+      ...times(4, () => noMatch('two-agreement-client')),
+      ...times(9, () => ({ ...noMatch('two-agreement-client'), ...elsewhere })),
+    ]);
+    const run = await watch(DAY(11, '10:30'));
+    expect(run.raised.map((a) => [a.rule, a.agreementId, a.count, a.windowStart, a.windowEnd])).toEqual([
+      ['no-match-run', 'keyways-housing-allocation', 10, DAY(11, '08:00'), DAY(11, '10:20')],
+    ]);
+    expect(run.findingAgreements).toEqual(['keyways-housing-allocation']);
+  });
+
   it('raises special-category-volume per role reading special-category fields, not for display fields', async () => {
     expect(specialCategoryFields(agreements)).toContain(MAPPA);
     expect(specialCategoryFields(agreements)).not.toContain(FIRST_NAME);
@@ -442,9 +467,16 @@ describe('watch rules over the access log', () => {
     const again = await openBreach(store, alert!.id, 'another-dpo-client', new Date(DAY(12, '16:00')));
     expect(again?.created).toBe(false);
     expect(again?.breach).toMatchObject({ id: opened!.breach.id, icoDeadline: DAY(14, '14:00'), hoursRemaining: 46 });
-    const later = await listBreaches(store, PARTIES, new Date(DAY(14, '15:30')), 10);
+    const later = await listBreaches(store, KEYWAYS, new Date(DAY(14, '15:30')), 10);
     expect(later.map((b) => [b.id, b.hoursRemaining, b.overdue])).toEqual([[opened!.breach.id, -1.5, true]]);
-    expect(await listBreaches(store, ['la-housing'], new Date(DAY(12, '16:00')), 10)).toEqual([]);
+    expect(
+      await listBreaches(
+        store,
+        { agreementIds: ['social-care-education-housing'], parties: ['la-housing'] },
+        new Date(DAY(12, '16:00')),
+        10,
+      ),
+    ).toEqual([]);
 
     expect(await openBreach(store, '0'.repeat(32), 'dev-client-kettering-borough-council', awareAt)).toBeUndefined();
   });

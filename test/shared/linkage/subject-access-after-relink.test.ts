@@ -18,7 +18,7 @@ import {
 
 const DATASET = 'multiple-disadvantage-indicators';
 const AGREEMENT = 'social-care-education-housing';
-const everything: AuditScope = { parties: [], datasets: [], covers: () => true };
+const everything: AuditScope = { parties: [], datasets: [], agreementIds: [], covers: () => true };
 const access = (h: ImportHarness, subjectRef: string, requestId = `r-${subjectRef}`) =>
   h.deps().accessLog.append({
     requestId,

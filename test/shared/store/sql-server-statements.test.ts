@@ -219,7 +219,7 @@ describe('statements sent to Azure SQL', () => {
     expect(sent.some((text) => text.startsWith('insert into "attribute_layout"'))).toBe(true);
   });
 
-  it("creates today's tables, columns and indexes (0019-0033) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0034) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -239,6 +239,7 @@ describe('statements sent to Azure SQL', () => {
       '0031-postcode-width',
       '0032-anchored-checkpoints',
       '0033-breach-steps',
+      '0034-alert-agreement',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -256,6 +257,7 @@ describe('statements sent to Azure SQL', () => {
     expect(statements.map((s) => s.sql)).toContain(
       'alter table "breach_record" add "not_reportable_reason" nvarchar(40)',
     );
+    expect(statements.map((s) => s.sql)).toContain('alter table "audit_alert" add "agreement_id" nvarchar(100)');
     // Nine wide for a BFPO number ("BFPO 5439"), in place: nullable, as the columns were.
     for (const table of ['source_record', 'opt_out_kept_record']) {
       expect(statements.map((s) => s.sql)).toContain(`alter table "${table}" alter column "postcode" nvarchar(9)`);

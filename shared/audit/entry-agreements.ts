@@ -1,0 +1,66 @@
+/**
+ * Whose business an access-log entry is: the agreements a DPO of which may read it, and whose
+ * watch rules count it. One rule for both — the DPO's views (dpo-views.ts, auditScope.covers) and
+ * the watch rules' alerts (watch-rules.ts) — so a DPO is never shown an alert made of entries
+ * their views would hide (found by a review: the rules counted a client's lookups across every
+ * agreement its party signed, and the DPO of one agreement saw, and could open a breach on, an
+ * alert made entirely of the party's lookups under another).
+ *
+ * An entry that touches datasets is the business of their agreements. One that names no dataset
+ * — a consent recorded, a refusal before matching — goes by its purpose: a purpose names its
+ * agreement (purpose ids are unique across agreements), and an entry of a party to that agreement
+ * under it is that agreement's alone. A party may sign several agreements, and a DPO of one of
+ * them read by the party alone the consents another recorded, with a reference to each person
+ * (found by a review: no seeded agreement shared a party). A DPO's own reading of the log, under
+ * the `audit` purpose, is the business of the agreements it was allowed under: those whose
+ * `audit` block names one of the roles logged with it that the party holds there (the
+ * decision's, policy/decide.ts). A party signs agreements where it audits nothing, and their DPOs
+ * had read its DPO's subject access requests, with a reference to each person asked about (found
+ * by a review). Any other entry with no dataset — under `audit` from a caller who audits no
+ * agreement (refused), under none, or under a purpose of an agreement the party is not a party to
+ * (refused) — is its party's own conduct, and is the business of every agreement the party is a
+ * party to.
+ */
+import type { AgreementSet } from '../agreements/agreement-set.js';
+import { auditedAgreementsOf } from '../policy/decide.js';
+
+/** The purpose a DPO's own calls are logged under (api/dpo-api.ts, api/audit-api.ts). */
+export const AUDIT_PURPOSE = 'audit';
+
+/** The columns of an access-log entry that decide whose business it is. */
+export interface EntryOwnership {
+  party_id: string;
+  roles: string;
+  purpose: string;
+  datasets: string;
+}
+
+/** The ids of the agreements whose business the entry is; none for an entry of nobody's (an unknown party's). */
+export function agreementsOfEntry(agreements: AgreementSet, entry: EntryOwnership): string[] {
+  const touched = stringList(entry.datasets);
+  if (touched.length > 0) {
+    const owners = touched.map((d) => agreements.dataset(d)?.agreementId).filter((id) => id !== undefined);
+    return [...new Set(owners)];
+  }
+  if (entry.purpose === AUDIT_PURPOSE) {
+    const under = auditedAgreementsOf(agreements, entry.party_id, stringList(entry.roles));
+    if (under.length > 0) return under.map(({ agreementId }) => agreementId);
+  }
+  const signed = agreements.party(entry.party_id)?.agreementIds ?? [];
+  const agreementId = agreements.purpose(entry.purpose)?.agreementId;
+  if (agreementId !== undefined && signed.includes(agreementId)) return [agreementId];
+  return [...signed];
+}
+
+/**
+ * A stored JSON list column. A column that does not parse is read empty rather than failing
+ * the whole view; `npm run audit -- verify` is what names a tampered entry.
+ */
+export function stringList(text: string): string[] {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) ? parsed.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
+  }
+}
