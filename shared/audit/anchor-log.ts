@@ -189,15 +189,17 @@ export class AnchorLog {
    * accepts only a checkpoint signed by one of the log's own keys: the container takes appends
    * from whoever may write to it, and a stranger's line taken for the log's head would stop the
    * log being signed for good (a root the log never had is a rewrite to every later run).
+   * A refused line comes back whole, so that one the log did anchor (its key version gone since)
+   * can still be held against the log's root.
    */
   async latestAnchored(accept: (checkpoint: Checkpoint) => boolean | Promise<boolean> = () => true): Promise<{
     checkpoint: Checkpoint | undefined;
     damaged: Omit<DamagedAnchorLine, 'after'>[];
-    refused: { blob: string; treeSize: number; keyId: string }[];
+    refused: { blob: string; checkpoint: Checkpoint }[];
   }> {
     const names = await this.blobNames();
     const damaged: Omit<DamagedAnchorLine, 'after'>[] = [];
-    const refused: { blob: string; treeSize: number; keyId: string }[] = [];
+    const refused: { blob: string; checkpoint: Checkpoint }[] = [];
     for (let i = names.length - 1; i >= 0; i--) {
       const blob = names[i]!;
       const read = readCheckpointLines(await this.text(blob));
@@ -205,7 +207,7 @@ export class AnchorLog {
       for (let k = read.checkpoints.length - 1; k >= 0; k--) {
         const checkpoint = read.checkpoints[k]!;
         if (await accept(checkpoint)) return { checkpoint, damaged, refused };
-        refused.push({ blob, treeSize: checkpoint.treeSize, keyId: checkpoint.keyId });
+        refused.push({ blob, checkpoint });
       }
     }
     return { checkpoint: undefined, damaged, refused };

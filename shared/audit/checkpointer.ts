@@ -2,7 +2,7 @@ import type { Logger } from '../logging.js';
 import type { SecretSource } from '../secrets/secret-source.js';
 import { accessLogShadowed, type Store } from '../store/database.js';
 import type { AnchorLog } from './anchor-log.js';
-import { lastAnchoredCheckpoint, recordAnchoredCheckpoint } from './anchored-checkpoints.js';
+import { checkpointIdentity, lastAnchoredCheckpoint, recordAnchoredCheckpoint } from './anchored-checkpoints.js';
 import { signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { firstUnsignedEntryAltered, rowsOutsideTheSequence, storedLeafHashes } from './leaf-stream.js';
 import { MerkleAccumulator } from './merkle.js';
@@ -20,7 +20,9 @@ export interface CheckpointOutcome {
  * Sign the log's current size and root and append it to the anchor log. Before signing, the
  * tree is checked to extend the last anchored checkpoint (same root at that size), and every
  * entry since to hash to its stored leaf hash, in an unbroken sequence; a log that fails either
- * is not signed over — that would launder the rewrite — and raises an alarm instead.
+ * is not signed over — that would launder the rewrite — and raises an alarm instead. The last
+ * checkpoint the store records anchoring is held to its root as well when the log's keys no
+ * longer verify it (its version gone by a rotation).
  */
 export async function writeCheckpoint(deps: {
   store: Store;
@@ -50,7 +52,8 @@ export async function writeCheckpoint(deps: {
   // ones) is unverifiable rather than foreign: said once for each version, with how many, where
   // one warning a checkpoint, on the run after the rotation, was thousands that hid any other.
   const underGoneKeys = new Map<string, number>();
-  for (const { blob, treeSize, keyId } of refused) {
+  for (const { blob, checkpoint } of refused) {
+    const { keyId, treeSize } = checkpoint;
     if (logKeys.keyGone(keyId)) underGoneKeys.set(keyId, (underGoneKeys.get(keyId) ?? 0) + 1);
     else deps.logger.warn('audit.anchor-line-unsigned', { blob, treeSize });
   }
@@ -66,16 +69,41 @@ export async function writeCheckpoint(deps: {
     });
     return { checkpoint: undefined, alarm: true };
   }
+  // After a rotation that disabled the old versions no checkpoint is left to extend, and the log
+  // was signed afresh without being held to any root: a rewrite of old entries with their stored
+  // hashes, made before this run, was signed over and nothing said so (found by a review). The
+  // last checkpoint this log anchored is still in the store's record and, the same in every
+  // field, in its WORM blob: the log had that root, whether or not its signature can be checked
+  // now, and must extend it. That one alone: it was signed as extending every one before it. A
+  // line the record does not hold is anyone's (audit.anchor-line-unsigned, or under a key id no
+  // version answers for), and a root the log never had must not stop it being signed.
+  const recordedIdentity = recorded === undefined ? undefined : checkpointIdentity(recorded.checkpoint);
+  const unverifiableHead = refused.some(({ checkpoint }) => checkpointIdentity(checkpoint) === recordedIdentity)
+    ? recorded?.checkpoint
+    : undefined;
+  const mustExtend = [previous, unverifiableHead].filter((c): c is Checkpoint => c !== undefined);
   const tree = new MerkleAccumulator();
-  let previousRootNow: string | undefined = previous?.treeSize === 0 ? tree.root().toString('hex') : undefined;
+  const rootNowAt = new Map<number, string>();
+  const noteRoot = () => {
+    if (mustExtend.some((c) => c.treeSize === tree.size)) rootNowAt.set(tree.size, tree.root().toString('hex'));
+  };
+  noteRoot();
   for await (const leaf of storedLeafHashes(deps.store)) {
     tree.push(leaf);
-    if (previous && tree.size === previous.treeSize) previousRootNow = tree.root().toString('hex');
+    noteRoot();
+  }
+  if (unverifiableHead && rootNowAt.get(unverifiableHead.treeSize) !== unverifiableHead.rootHash) {
+    deps.logger.warn('audit.checkpoint-alarm', {
+      anchoredSize: unverifiableHead.treeSize,
+      logSize: tree.size,
+      keyId: unverifiableHead.keyId,
+    });
+    return { checkpoint: undefined, alarm: true };
   }
   if (previous && previous.treeSize === tree.size && previous.rootHash === tree.root().toString('hex')) {
     return { checkpoint: undefined, alarm: false };
   }
-  if (previous && previousRootNow !== previous.rootHash) {
+  if (previous && rootNowAt.get(previous.treeSize) !== previous.rootHash) {
     deps.logger.warn('audit.checkpoint-alarm', { anchoredSize: previous.treeSize, logSize: tree.size });
     return { checkpoint: undefined, alarm: true };
   }

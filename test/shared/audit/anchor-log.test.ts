@@ -3,8 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { AccessLog } from '../../../shared/audit/access-log.js';
+import { fromRow } from '../../../shared/audit/access-log-rows.js';
 import { AnchorLog, LEGACY_ANCHOR_BLOB, type AnchorLogOptions } from '../../../shared/audit/anchor-log.js';
 import {
   checkCheckpointSequence,
@@ -22,8 +24,9 @@ import {
   verifyLog,
 } from '../../../shared/audit/audit-service.js';
 import type { Services } from '../../../shared/services.js';
+import { encodeEntry } from '../../../shared/audit/entry-codec.js';
 import { leafHashes } from '../../../shared/audit/leaf-stream.js';
-import { consistencyProof, rootFromLeafHashes } from '../../../shared/audit/merkle.js';
+import { consistencyProof, leafHash, rootFromLeafHashes } from '../../../shared/audit/merkle.js';
 import { currentSigningKey, publicKeysFor } from '../../../shared/audit/signing-keys.js';
 import { verifyAccessLog } from '../../../shared/audit/verify-log.js';
 import { createLogger } from '../../../shared/logging.js';
@@ -579,6 +582,115 @@ describe('after a rotation of audit-signing-key that disables the old versions',
     expect(report).toMatchObject({ ok: false, entries: 8, checkpoints: 5, signedEntries: 8 });
     expect(report.problems).toEqual([
       { kind: 'checkpoint-unverifiable', seq: 3, checkpoint: 0, keyId: old, checkpoints: 3 },
+    ]);
+  });
+});
+
+/**
+ * With every checkpoint it could check under a version that is gone, the checkpointer signed the
+ * whole log afresh without asking whether the log still led to those checkpoints' roots: a rewrite
+ * of old entries together with their stored hashes, made before the first run after the rotation,
+ * was signed over and nothing said so (found by a review). The checkpoints it anchored itself are
+ * in the store's record (anchored_checkpoint) and still in the WORM blob: the log must extend the
+ * last of them though its signature can no longer be checked. A line it did not anchor, under a
+ * key id no version answers for, is anyone's, and must not stop the signing.
+ */
+describe('after a rotation that disables the old versions, a rewrite under their checkpoints', () => {
+  let container: ContainerClient;
+  let store: Store;
+  let accessLog: AccessLog;
+  let secrets: LocalSecretSource;
+
+  useFreshAnchors((fresh) => ({ store, accessLog, secrets, container } = fresh));
+
+  /**
+   * Three checkpoints (of 3, 5 and 6 entries) under the version in force, then a rotation that
+   * disables it: the old key id, and the secret store as it answers from then on.
+   */
+  const anchorThenDisable = async (anchors: AnchorLog) => {
+    const old = (await currentSigningKey(secrets)).keyId;
+    for (const [n, at] of [
+      [3, '2026-12-01T00:00:00.000Z'],
+      [2, '2026-12-01T00:05:00.000Z'],
+      [1, '2026-12-01T00:10:00.000Z'],
+    ] as const) {
+      await logSearches(accessLog, n);
+      expect(await writeCheckpoint({ store, anchors, secrets, logger, now: () => new Date(at) })).toMatchObject({
+        alarm: false,
+      });
+    }
+    secrets.rotate('audit-signing-key');
+    const oldVersion = old.split('/')[1];
+    const disabled: SecretSource = {
+      get: (name, version) =>
+        version === oldVersion ? Promise.reject(new SecretVersionGoneError(name)) : secrets.get(name, version),
+    };
+    return { old, disabled };
+  };
+
+  /** An entry rewritten with its stored hash, the append-only trigger dropped: only a checkpoint's root shows it. */
+  const rewriteWithItsHash = async (seq: number) => {
+    await sql`drop trigger access_log_no_update`.execute(store.db);
+    const row = await store.db.selectFrom('access_log').selectAll().where('seq', '=', seq).executeTakeFirstOrThrow();
+    const forged = { ...fromRow(row), decision: 'deny' as const, reasonCode: 'no-match' };
+    await store.db
+      .updateTable('access_log')
+      .set({ decision: 'deny', reason_code: 'no-match', leaf_hash: leafHash(encodeEntry(forged)) })
+      .where('seq', '=', seq)
+      .execute();
+  };
+
+  it('raises the alarm instead of signing the rewritten log afresh', async () => {
+    const anchors = new AnchorLog(blobs, { container: container.containerName });
+    const { old, disabled } = await anchorThenDisable(anchors);
+    await logSearches(accessLog, 1);
+    await rewriteWithItsHash(2);
+
+    const { outcome, warnings } = await checkpointWarning(
+      { store, anchors, secrets: disabled },
+      '2026-12-01T00:15:00.000Z',
+    );
+    expect(outcome).toEqual({ checkpoint: undefined, alarm: true });
+    expect(warnings).toEqual([
+      expect.objectContaining({ event: 'audit.anchor-key-gone', keyId: old, checkpoints: 3 }),
+      expect.objectContaining({ event: 'audit.checkpoint-alarm', anchoredSize: 6, logSize: 7, keyId: old }),
+    ]);
+    // Nothing signed over the rewrite: the anchors hold the three old checkpoints only.
+    expect((await anchors.readAnchored()).checkpoints.map((c) => c.treeSize)).toEqual([3, 5, 6]);
+  });
+
+  it('signs on past a line under a made-up version that this log did not anchor, whatever root it names', async () => {
+    const anchors = new AnchorLog(blobs, { container: container.containerName });
+    const { old, disabled } = await anchorThenDisable(anchors);
+    const madeUp = 'audit-signing-key/0123456789abcdef';
+    const line = Buffer.from(
+      formatCheckpointLine(
+        signCheckpoint(
+          { treeSize: 6, rootHash: 'ab'.repeat(32), time: '2026-12-01T00:12:00.000Z' },
+          generateKeyPairSync('ed25519').privateKey,
+          madeUp,
+        ),
+      ),
+    );
+    await container.getAppendBlobClient('checkpoints/2026-12.jsonl').appendBlock(line, line.byteLength);
+    await logSearches(accessLog, 1);
+
+    const { outcome, warnings } = await checkpointWarning(
+      { store, anchors, secrets: disabled },
+      '2026-12-01T00:15:00.000Z',
+    );
+    expect(outcome).toMatchObject({ alarm: false, checkpoint: { treeSize: 7 } });
+    expect(warnings).toEqual([
+      expect.objectContaining({ event: 'audit.anchor-key-gone', keyId: madeUp, checkpoints: 1 }),
+      expect.objectContaining({ event: 'audit.anchor-key-gone', keyId: old, checkpoints: 3 }),
+    ]);
+
+    // Its root is not the log's, but nothing says the log ever had it: unverifiable, not a rewrite.
+    const report = await verifyLog({ store, anchors, secrets: disabled, logger } as unknown as Services);
+    expect(report).toMatchObject({ ok: false, entries: 7, checkpoints: 5, signedEntries: 7 });
+    expect(report.problems).toEqual([
+      { kind: 'checkpoint-unverifiable', seq: 3, checkpoint: 0, keyId: old, checkpoints: 3 },
+      { kind: 'checkpoint-unverifiable', seq: 6, checkpoint: 3, keyId: madeUp, checkpoints: 1 },
     ]);
   });
 });
