@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { storedRowBytes } from './access-log-rows.js';
-import { anchoredCheckpoints, checkpointIdentity } from './anchored-checkpoints.js';
+import { anchoredCheckpoints, checkpointIdentity, type AnchoredCheckpoint } from './anchored-checkpoints.js';
 import { verifyCheckpointSignature, type Checkpoint } from './checkpoint.js';
 import type { DamagedAnchorLine } from './anchor-log.js';
 import { LeafHasher, type HashedPage, type LeafPage } from './leaf-hasher.js';
@@ -23,9 +23,16 @@ export type LogProblemKind =
   | 'sequence-broken'
   /** A row cannot be read back into an entry at all (seq 0: a row with no sequence number). */
   | 'entry-unreadable'
-  /** Recomputed root differs from a signed checkpoint: something it covers was rewritten. */
+  /**
+   * Recomputed root differs from a signed checkpoint: something it covers was rewritten. Also
+   * said of an unverifiable checkpoint the store records as anchored (anchored-checkpoints.ts):
+   * the log had that root, whether or not the signature can be checked now.
+   */
   | 'checkpoint-mismatch'
-  /** The log holds fewer entries than a checkpoint covered: entries were removed from the end. */
+  /**
+   * The log holds fewer entries than a checkpoint covered (a signed one, or an unverifiable one
+   * the store records as anchored): entries were removed from the end.
+   */
   | 'log-truncated'
   /** A checkpoint's signature does not verify, or its key is unknown. */
   | 'checkpoint-signature'
@@ -33,6 +40,8 @@ export type LogProblemKind =
    * Checkpoints under a version of the signing key that is gone (deleted or disabled, as a
    * rotation may leave the old ones): nothing can check them, which does not make them forged.
    * One problem a version, at its first checkpoint, with `keyId` and how many `checkpoints`.
+   * Those the store records as anchored are still held to the log's root (checkpoint-mismatch,
+   * log-truncated).
    */
   | 'checkpoint-unverifiable'
   /** A checkpoint covers fewer entries than the one before it. */
@@ -126,14 +135,22 @@ export async function verifyAccessLog(
     };
   }
 
-  for (const missing of await missingAnchoredCheckpoints(store, checkpoints)) report(missing);
+  const recorded = await anchoredCheckpoints(store);
+  for (const missing of missingAnchoredCheckpoints(recorded, checkpoints)) report(missing);
+  const recordedIdentities = new Set(recorded.map(({ checkpoint }) => checkpointIdentity(checkpoint)));
 
   // Checkpoints in the order they were anchored; each must be signed and not shrink.
   const trusted: { index: number; cp: Checkpoint }[] = [];
+  // Under a version that is gone, but recorded by the store as anchored and still so in the
+  // anchors: the log had these roots, and a log that no longer leads to them was rewritten,
+  // though nothing checks their signatures (found by a review). A line the record does not hold
+  // is anyone's, and its root no evidence of anything.
+  const recordedUnverifiable: { index: number; cp: Checkpoint }[] = [];
   const unverifiable = new Map<string, LogProblem & { checkpoints: number }>();
   checkpoints.forEach((cp, index) => {
     const key = publicKeys.get(cp.keyId);
     if (!key && goneKeyIds.has(cp.keyId)) {
+      if (recordedIdentities.has(checkpointIdentity(cp))) recordedUnverifiable.push({ index, cp });
       const known = unverifiable.get(cp.keyId);
       if (known) known.checkpoints++;
       else {
@@ -160,6 +177,12 @@ export async function verifyAccessLog(
     }
     trusted.push({ index, cp });
   });
+  // Every root the log is held to, by size (the walk meets them in that order); the unverifiable
+  // ones bound where a change is, but count in no signed entries.
+  const heldToRoot = [
+    ...trusted.map((t) => ({ ...t, verifiable: true })),
+    ...recordedUnverifiable.map((t) => ({ ...t, verifiable: false })),
+  ].sort((a, b) => a.cp.treeSize - b.cp.treeSize || a.index - b.index);
 
   // The worker recomputes leaves and the tree; this thread reads, packs, and judges the
   // answers page by page in sequence order, so problems come out as a single pass finds them.
@@ -169,11 +192,14 @@ export async function verifyAccessLog(
   let expected = 1;
   let next = 0;
   let lastMatchedSize = 0;
+  let rootsAgreeTo = 0;
   const checkDue = (rootAt: (size: number) => string | undefined) => {
-    while (next < trusted.length && trusted[next]!.cp.treeSize === entries) {
-      const { cp, index } = trusted[next]!;
-      if (rootAt(entries) === cp.rootHash) lastMatchedSize = cp.treeSize;
-      else report({ kind: 'checkpoint-mismatch', seq: lastMatchedSize + 1, checkpoint: index });
+    while (next < heldToRoot.length && heldToRoot[next]!.cp.treeSize === entries) {
+      const { cp, index, verifiable } = heldToRoot[next]!;
+      if (rootAt(entries) === cp.rootHash) {
+        rootsAgreeTo = cp.treeSize;
+        if (verifiable) lastMatchedSize = cp.treeSize;
+      } else report({ kind: 'checkpoint-mismatch', seq: rootsAgreeTo + 1, checkpoint: index });
       next++;
     }
   };
@@ -206,8 +232,8 @@ export async function verifyAccessLog(
   try {
     for await (const page of storedLeafPages(store)) {
       const rootSizes: number[] = [];
-      for (; nextRoot < trusted.length && trusted[nextRoot]!.cp.treeSize <= sent + page.length; nextRoot++) {
-        const size = trusted[nextRoot]!.cp.treeSize;
+      for (; nextRoot < heldToRoot.length && heldToRoot[nextRoot]!.cp.treeSize <= sent + page.length; nextRoot++) {
+        const size = heldToRoot[nextRoot]!.cp.treeSize;
         if (size > sent && rootSizes[rootSizes.length - 1] !== size) rootSizes.push(size);
       }
       const { packed, leafPage } = await packPage(store, page, rootSizes, sent);
@@ -223,8 +249,8 @@ export async function verifyAccessLog(
     await hasher.close();
   }
 
-  for (; next < trusted.length; next++) {
-    report({ kind: 'log-truncated', seq: entries + 1, checkpoint: trusted[next]!.index });
+  for (; next < heldToRoot.length; next++) {
+    report({ kind: 'log-truncated', seq: entries + 1, checkpoint: heldToRoot[next]!.index });
   }
   // Rows the walk in sequence order cannot reach, possible only where the log's table lost its
   // primary key (SQLite, rebuilt by hand): a second row under a seq already read, past a page's
@@ -256,11 +282,14 @@ export async function verifyAccessLog(
  * The checkpoints the store records as anchored that the anchor log no longer holds, one problem
  * for each blob they were anchored to, in the order anchored.
  */
-async function missingAnchoredCheckpoints(store: Store, anchored: readonly Checkpoint[]): Promise<LogProblem[]> {
+function missingAnchoredCheckpoints(
+  recorded: readonly AnchoredCheckpoint[],
+  anchored: readonly Checkpoint[],
+): LogProblem[] {
   const held = new Set(anchored.map(checkpointIdentity));
   const byBlob = new Map<string, LogProblem & { anchor: { blob: string; checkpoints: number } }>();
   let coveredBefore = 0;
-  for (const { blob, checkpoint } of await anchoredCheckpoints(store)) {
+  for (const { blob, checkpoint } of recorded) {
     if (!held.has(checkpointIdentity(checkpoint))) {
       const known = byBlob.get(blob);
       if (known) known.anchor.checkpoints++;

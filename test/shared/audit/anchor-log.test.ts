@@ -659,6 +659,39 @@ describe('after a rotation that disables the old versions, a rewrite under their
     expect((await anchors.readAnchored()).checkpoints.map((c) => c.treeSize)).toEqual([3, 5, 6]);
   });
 
+  /**
+   * Verify called such checkpoints unverifiable and left it there, though the log not leading to
+   * a root it was recorded having is a rewrite whether or not the signature can be checked.
+   */
+  it.each([
+    [
+      'an entry rewritten with its stored hash',
+      () => rewriteWithItsHash(2),
+      { entries: 6, firstBadSeq: 1 },
+      [0, 1, 2].map((checkpoint) => ({ kind: 'checkpoint-mismatch', seq: 1, checkpoint })),
+    ],
+    [
+      'the newest entry removed',
+      async () => {
+        await sql`drop trigger access_log_no_delete`.execute(store.db);
+        await sql`delete from access_log where seq = 6`.execute(store.db);
+      },
+      { entries: 5, firstBadSeq: 3 },
+      [{ kind: 'log-truncated', seq: 6, checkpoint: 2 }],
+    ],
+  ])('verify reports %s under them as such, beside their being unverifiable', async (_name, tamper, sizes, found) => {
+    const anchors = new AnchorLog(blobs, { container: container.containerName });
+    const { old, disabled } = await anchorThenDisable(anchors);
+    await tamper();
+
+    const report = await verifyLog({ store, anchors, secrets: disabled, logger } as unknown as Services);
+    expect(report).toMatchObject({ ok: false, checkpoints: 3, signedEntries: 0, ...sizes });
+    expect(report.problems).toEqual([
+      { kind: 'checkpoint-unverifiable', seq: 3, checkpoint: 0, keyId: old, checkpoints: 3 },
+      ...found,
+    ]);
+  });
+
   it('signs on past a line under a made-up version that this log did not anchor, whatever root it names', async () => {
     const anchors = new AnchorLog(blobs, { container: container.containerName });
     const { old, disabled } = await anchorThenDisable(anchors);
