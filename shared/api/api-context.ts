@@ -46,7 +46,8 @@ export interface ApiContext {
    * Find one person (shared/people/find-person.ts) under every key version the store holds. The
    * versions are cached for a minute; unless an identifier found the person, they are read again
    * before answering, since an import under a newly rotated key (on this instance or another)
-   * may have written the very identifiers asked for.
+   * may have written the very identifiers asked for. A query giving no identifier hashes
+   * nothing, so it reads no key version and cannot fail with {@link KeyUnavailableError}.
    */
   findPerson(query: CanonicalQuery, datasets: readonly string[], visible?: Visibility): Promise<FindResult>;
   now(): Date;
@@ -62,12 +63,12 @@ const KEY_VERSIONS_TTL_MS = 60_000;
 export const KEY_RETRY_AFTER_SECONDS = 5;
 
 /**
- * A key the answer needs could not be read: a pseudonymisation key version the lookups hash
- * under, or `person-ref-key` (person references; a confirmation's record fingerprints,
- * link-review-api.ts). No lookup is answered
- * without it: a search that silently skipped the identifiers hashed under that version would
- * say "no match" (a duplicate check: "no application elsewhere") for everyone hashed under it.
- * The request pipeline answers 503 `key-unavailable`.
+ * A key the answer needs could not be read: a pseudonymisation key version the lookups by
+ * identifiers hash under, or `person-ref-key` (person references; a confirmation's record
+ * fingerprints, link-review-api.ts). No lookup that needs it is answered without it: a search
+ * that silently skipped the identifiers hashed under that version would say "no match" (a
+ * duplicate check: "no application elsewhere") for everyone hashed under it. The request
+ * pipeline answers 503 `key-unavailable`.
  */
 export class KeyUnavailableError extends Error {
   constructor(options?: ErrorOptions) {
@@ -161,12 +162,17 @@ export function createApiContext(services: Services): ApiContext {
     },
     async findPerson(query, datasets, visible) {
       const identifiers = identifierUseOf(services.agreements);
+      // Names, date of birth and postcode are matched as stored, never hashed: a lookup that
+      // gives no identifier needs no key version, and is answered while one cannot be read.
+      if (query.identifiers.length === 0) {
+        return findPerson(services.store, [], query, datasets, identifiers, visible);
+      }
       const loaded = await this.pseudonymisers();
       const found = await findPerson(services.store, loaded, query, datasets, identifiers, visible);
       // Only an answer found by an identifier stands without the versions read again: any other
       // may be a weaker step answering for identifiers hashed under a version not yet loaded —
       // nobody, a namesake, or a conflict where the identifier would have settled it.
-      if (query.identifiers.length === 0 || (found.found && found.tier <= 2)) return found;
+      if (found.found && found.tier <= 2) return found;
       const current = await this.currentPseudonymisers();
       if (current === loaded) return found;
       return findPerson(services.store, current, query, datasets, identifiers, visible);

@@ -170,7 +170,8 @@ describe('fail closed when the access log cannot be written', () => {
  * A pseudonymisation key version the store's identifiers are hashed under cannot be read (Key
  * Vault throttling or down). A lookup without it would miss everyone hashed under it and answer
  * "no match" — for a duplicate check, "no application with another council" — so every call
- * that matches identifiers answers 503 instead, and says nothing about anyone.
+ * that matches identifiers answers 503 instead, and says nothing about anyone. (A consent and a
+ * DPO's request read every version first whatever they give, so they answer 503 by names too.)
  */
 describe('fail closed when a stored key version cannot be read', () => {
   let t: TestHost;
@@ -241,6 +242,38 @@ describe('fail closed when a stored key version cannot be read', () => {
       .limit(1)
       .execute();
     expect(last).toEqual({ decision: 'deny', reason_code: 'key-unavailable' });
+  });
+
+  // Names and a date of birth are matched as stored, not hashed: no key version is needed to
+  // find everyone such a lookup can find, so the vault's outage does not stop it (found by a
+  // review: it answered 503 like a lookup by identifiers).
+  const byNames = { givenName: 'Aisha', familyName: "O'Connor", dateOfBirth: '1990-04-12' };
+  it('answers a search by names and date of birth alone', async () => {
+    const res = await call('/v1/people/search', { ...officer, purpose: 'housing-allocation', body: byNames });
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('Aisha');
+  });
+
+  it('answers a duplicate check by names and date of birth alone', async () => {
+    const res = await call('/v1/duplicate-checks', {
+      party: 'corby-borough-council',
+      roles: ['housing-officer'],
+      purpose: 'fraud-prevention',
+      body: byNames,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ duplicate: true, councils: ['kettering-borough-council'] });
+  });
+
+  it('still answers 503 to a search giving an identifier beside the names', async () => {
+    const res = await call('/v1/people/search', {
+      ...officer,
+      purpose: 'housing-allocation',
+      body: { ...byNames, niNumber: NI },
+    });
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ type: 'urn:lintel:problem:key-unavailable' });
+    expect(res.text).not.toContain('Aisha');
   });
 
   it('finds the person once the version can be read again', async () => {
