@@ -33,6 +33,16 @@ import { dirname, join } from 'node:path';
  * handed on as `-1`, which names no string, and is refused as any index past the end of the
  * shared strings is (xlsx-records.ts, {@link SHARED_STRING_NONE}).
  *
+ * And a number cell (`t="n"`, or no type): exceljs takes what `parseFloat` makes of its value, so
+ * `12abc` read as 12 and `1,5` (a decimal comma) as 1, silently (found by a review). Its value
+ * must be an xsd:double: a sign, digits, a fraction, an exponent, white space around them
+ * collapsed; not INF or NaN, which xsd:double allows but Excel never writes there. Such a value
+ * is handed on as it is (`parseFloat` reads it whole); any other is `unreadable`, as a boolean's
+ * is, with the cell's type made an error's. exceljs takes a cell's type when the cell opens,
+ * before its value is known, so the events of a number cell are held back until it closes and
+ * then handed on, its type changed first if its value was unreadable. exceljs only gathers the
+ * events of each chunk of XML before it reads them, so holding a cell's back changes nothing else.
+ *
  * Installed on the `SaxesParser` exceljs's parse-sax module requires: its `on` wraps the handlers
  * exceljs sets on each new parser, so each parser keeps its own place in its document. Which
  * part a parser reads is told by its root element; the parsers of other parts (workbook, styles,
@@ -47,7 +57,7 @@ const TEXT_ELEMENTS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
 
 /**
  * What a boolean cell reads as from exceljs: its value is `{ error: … }` with one of these
- * (xlsx-records.ts, cellText).
+ * (xlsx-records.ts, cellText). A number cell whose value is unreadable reads as `unreadable` too.
  */
 export const BOOLEAN_VALUES = { true: '\u0000TRUE', false: '\u0000FALSE', unreadable: '\u0000?' } as const;
 
@@ -63,6 +73,13 @@ function sharedStringIndex(text: string): string {
   return WHOLE_NUMBER.exec(text)?.[1] ?? SHARED_STRING_NONE;
 }
 
+/** xsd:double's lexical forms but INF, -INF and NaN, white space collapsed. */
+const XSD_DOUBLE = /^[ \t\r\n]*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?[ \t\r\n]*$/;
+
+function numberValue(text: string): string {
+  return XSD_DOUBLE.test(text) ? text : BOOLEAN_VALUES.unreadable;
+}
+
 function booleanValue(text: string): string {
   const form = XSD_BOOLEAN.exec(text);
   if (form === null) return BOOLEAN_VALUES.unreadable;
@@ -76,10 +93,12 @@ interface Place {
   textElements: ReadonlySet<string> | undefined;
   /** In a worksheet, inside a cell whose value is read here: how it is read. */
   reading: ((text: string) => string) | undefined;
-  /** The text of such a cell's value so far, while inside its `<v>`. */
+  /** The text of such a cell's value so far, while inside its `<v>` (or a number cell's `<t>`). */
   valueText: string | undefined;
   /** exceljs's own text handler: such a value is handed to it when its `<v>` closes. */
   passText: Handler | undefined;
+  /** In a worksheet, inside a number cell: its opening tag, and its events held back until it closes. */
+  numberCell: { readonly tag: Tag; readonly held: (() => unknown)[] } | undefined;
 }
 
 type Handler = (this: unknown, value: unknown) => unknown;
@@ -104,9 +123,22 @@ export function readOnlyCellTextFromExcelJs(): void {
     if (place === undefined)
       places.set(
         parser,
-        (place = { open: [], textElements: undefined, reading: undefined, valueText: undefined, passText: undefined }),
+        (place = {
+          open: [],
+          textElements: undefined,
+          reading: undefined,
+          valueText: undefined,
+          passText: undefined,
+          numberCell: undefined,
+        }),
       );
     return place;
+  };
+  /** Hands an event to exceljs's handler now, or holds it back with its number cell's others. */
+  const handOn = (place: Place, handler: Handler, thisArg: unknown, value: unknown): unknown => {
+    if (place.numberCell === undefined) return handler.call(thisArg, value);
+    place.numberCell.held.push(() => handler.call(thisArg, value));
+    return undefined;
   };
   prototype.on = function filteredOn(this: object, name: unknown, handler: unknown): unknown {
     if (typeof handler !== 'function') return on.call(this, name, handler);
@@ -121,23 +153,40 @@ export function readOnlyCellTextFromExcelJs(): void {
           const attributes = (tag as Tag).attributes;
           if (element === 'c') {
             const type = attributes?.t;
-            place.reading = type === 'b' ? booleanValue : type === 's' ? sharedStringIndex : undefined;
+            place.reading =
+              type === 'b'
+                ? booleanValue
+                : type === 's'
+                  ? sharedStringIndex
+                  : type === undefined || type === 'n'
+                    ? numberValue
+                    : undefined;
             if (type === 'b' && attributes !== undefined) attributes.t = 'e';
-          } else if (element === 'v' && place.reading !== undefined) place.valueText = '';
+            if (place.reading === numberValue) place.numberCell = { tag: tag as Tag, held: [] };
+          } else if (place.reading !== undefined && (element === 'v' || (element === 't' && place.numberCell)))
+            // A number cell's value, or an inline string's text exceljs would read as its number.
+            place.valueText = '';
         }
         place.open.push(element);
-        return pass.call(this, tag);
+        return handOn(place, pass, this, tag);
       };
     else if (name === 'closetag')
       wrapped = function closeTag(this: unknown, tag: unknown) {
         const element = place.open[place.open.length - 1];
-        if (element === 'v' && place.valueText !== undefined && place.reading !== undefined) {
+        if ((element === 'v' || element === 't') && place.valueText !== undefined && place.reading !== undefined) {
           const value = place.reading(place.valueText);
           place.valueText = undefined;
-          place.passText?.call(this, value);
-        } else if (element === 'c') place.reading = undefined;
+          const attributes = place.numberCell?.tag.attributes;
+          if (value === BOOLEAN_VALUES.unreadable && attributes !== undefined) attributes.t = 'e';
+          if (place.passText !== undefined) handOn(place, place.passText, this, value);
+        } else if (element === 'c') {
+          place.reading = undefined;
+          const cell = place.numberCell;
+          place.numberCell = undefined;
+          for (const event of cell?.held ?? []) event();
+        }
         try {
-          return pass.call(this, tag);
+          return handOn(place, pass, this, tag);
         } finally {
           place.open.pop();
         }
@@ -147,11 +196,11 @@ export function readOnlyCellTextFromExcelJs(): void {
       wrapped = function text(this: unknown, value: unknown) {
         const { textElements, open } = place;
         if (textElements !== undefined && !textElements.has(open[open.length - 1] ?? '')) return undefined;
-        if (place.valueText !== undefined && open[open.length - 1] === 'v') {
+        if (place.valueText !== undefined) {
           place.valueText += String(value);
           return undefined;
         }
-        return pass.call(this, value);
+        return handOn(place, pass, this, value);
       };
     }
     return on.call(this, name, wrapped);

@@ -167,6 +167,49 @@ describe('XLSX cells read as the partner sees them', () => {
     ]);
   });
 
+  it('reads a number cell only if its value is a number as XML Schema writes one, and any other as a bad cell, not its first digits', async () => {
+    // exceljs took what parseFloat makes of the value: 12abc read as 12, 1,5 (a decimal comma) as 1.
+    const good: [string, string][] = [
+      ['12', '12'],
+      ['-1.5', '-1.5'],
+      ['+3', '3'],
+      ['.5', '0.5'],
+      ['1.', '1'],
+      ['1e3', '1000'],
+      ['1.5E-2', '0.015'],
+      [' 7 ', '7'],
+    ];
+    const bad = ['12abc', '1,5', '0x10', '1e', '--1', '1 2', 'INF', '-INF', 'NaN', 'Infinity', ''];
+    const values = [...good.map(([v]) => v), ...bad];
+    // With no type, with t="n", and with a date format (exceljs read 12abc as serial 12, 1900-01-12).
+    const cellsOf = (v: string, row: number) =>
+      `<c r="A${row}"><v>${v}</v></c><c r="B${row}" t="n"><v>${v}</v></c><c r="C${row}" s="1"><v>${v}</v></c>`;
+    const sheet =
+      '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c></row>' +
+      values.map((v, i) => `<row r="${i + 2}">${cellsOf(v, i + 2)}</row>`).join('');
+    const shared = '<si><t>householdSize</t></si><si><t>weeklyRent</t></si><si><t>dateOfBirth</t></si>';
+    const records = await read(await buildZip(parts({ sheet, shared })));
+    // An inline string in a cell of no type, which exceljs read as a number all the same.
+    const inline = '<row r="1"><c r="A1" t="inlineStr"><is><t>householdSize</t></is></c></row>';
+    const strayText = (v: string) => `<row r="2"><c r="A2"><is><t>${v}</t></is></c></row>`;
+    expect(
+      (await read(await buildZip(parts({ sheet: inline + strayText('12abc') })))).map((r) => r.cellProblems),
+    ).toEqual([undefined, [{ index: 0, reason: 'cell-unreadable' }]]);
+    expect((await read(await buildZip(parts({ sheet: inline + strayText('12') })))).map((r) => r.cells)).toEqual([
+      ['householdSize'],
+      ['12'],
+    ]);
+    const unreadable = [0, 1, 2].map((index) => ({ index, reason: 'cell-unreadable' }));
+    expect(records.slice(1).map(({ cells, cellProblems }, i) => ({ value: values[i], cells, cellProblems }))).toEqual([
+      ...good.map(([value, shown]) => ({
+        value,
+        cells: [shown, shown, expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) as unknown],
+        cellProblems: undefined,
+      })),
+      ...bad.map((value) => ({ value, cells: ['', '', ''], cellProblems: unreadable })),
+    ]);
+  });
+
   it('keeps the leading zeros a number format shows on an identifier cell (custom format 000000)', async () => {
     // Excel shows 000123; "Save as CSV" writes 000123; the reader gives 123.
     const styles =
