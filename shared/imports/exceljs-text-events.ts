@@ -19,6 +19,11 @@ import { dirname, join } from 'node:path';
  * breaks and all, whatever `xml:space` says: Excel writes `xml:space="preserve"` on text with
  * spaces at its ends and keeps them, and a writer that leaves it out means its text no less.
  * (A phonetic run's `<t>` never gets here: its bytes are taken out first, phonetic-runs.ts.)
+ * Text written as CDATA (`<t><![CDATA[Ann]]></t>`, as a few writers do) is text no less, but
+ * saxes reports it as a `cdata` event, which exceljs does not listen for: such a cell read as
+ * empty (found by a review). In those two parts a CDATA section is handed on as text, through the
+ * same filter, so one inside a `<t>` or `<v>` is the cell's and one between elements is dropped;
+ * in the other parts it is left unheard, as before.
  *
  * A boolean cell (`t="b"`) is read here too: exceljs takes any value but `0` for TRUE
  * (`parseInt(text) !== 0`), so a writer's `false` (xsd:boolean's other spelling; Excel writes
@@ -202,6 +207,10 @@ export function readOnlyCellTextFromExcelJs(): void {
         }
         return handOn(place, pass, this, value);
       };
+      const text = wrapped;
+      on.call(this, 'cdata', function cdata(this: unknown, value: unknown) {
+        return place.textElements === undefined ? undefined : text.call(this, value);
+      });
     }
     return on.call(this, name, wrapped);
   };

@@ -303,6 +303,24 @@ describe('text written indented, as pretty-printed XML lays it out', () => {
     ]);
   });
 
+  it('reads text written as CDATA in a <t> or <v> as the cell’s, and CDATA between elements as layout', async () => {
+    // Some writers wrap cell text in CDATA; exceljs heard only saxes's text events, so Ann read as empty.
+    const shared =
+      '<si><t><![CDATA[lastName]]></t></si><si><t>A<![CDATA[n&amp;]]>n</t></si>' +
+      '<si><![CDATA[stray]]><r><t><![CDATA[Lee]]></t></r><![CDATA[ ]]></si>';
+    const sheet =
+      '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="inlineStr"><is><t><![CDATA[firstName]]></t></is></c>' +
+      '<c r="C1" t="inlineStr"><is><t>householdSize</t></is></c></row>' +
+      '<row r="2"><![CDATA[stray]]><c r="A2" t="s"><v><![CDATA[1]]></v></c>' +
+      '<c r="B2" t="inlineStr"><is><![CDATA[stray]]><t><![CDATA[Ann]]></t></is></c><c r="C2"><v><![CDATA[4]]></v></c></row>' +
+      '<row r="3"><c r="A3" t="s"><v><![CDATA[2]]></v></c></row>';
+    expect((await read(await buildZip(parts({ shared, sheet })))).map((r) => r.cells)).toEqual([
+      ['lastName', 'firstName', 'householdSize'],
+      ['An&amp;n', 'Ann', '4'],
+      ['Lee'],
+    ]);
+  });
+
   it('reads an indented inline string as the text of its <t> alone', async () => {
     const sheet = `
     <row r="1">
