@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { requireAsExcelJs } from './exceljs-modules.js';
 
 /**
  * Hands exceljs's readers of the shared strings and the worksheet only the text a cell holds, as
@@ -114,8 +113,7 @@ let installed = false;
 /** Installs the filter described above, once per thread (each has its own modules). */
 export function readOnlyCellTextFromExcelJs(): void {
   if (installed) return;
-  const excelJs = createRequire(import.meta.url).resolve('exceljs');
-  const saxes = createRequire(join(dirname(excelJs), 'lib/utils/parse-sax.js'))('saxes') as {
+  const saxes = requireAsExcelJs('lib/utils/parse-sax.js', 'saxes') as {
     SaxesParser?: { prototype?: { on?: unknown } };
   };
   const prototype = saxes.SaxesParser?.prototype;

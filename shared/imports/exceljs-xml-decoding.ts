@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { excelJsFile, requireAsExcelJs } from './exceljs-modules.js';
 import { FileRejection } from './reasons.js';
 
 /**
@@ -99,7 +99,7 @@ let installed = false;
 export function decodeExcelJsXmlWhole(): void {
   if (installed) return;
   const require = createRequire(import.meta.url);
-  const path = join(dirname(require.resolve('exceljs')), 'lib/utils/parse-sax.js');
+  const path = excelJsFile('lib/utils/parse-sax.js');
   const cached = require.cache[path] as { exports?: { [WHOLE_UTF8]?: unknown } } | undefined;
   if (cached?.exports?.[WHOLE_UTF8] === true) {
     installed = true;
@@ -108,7 +108,7 @@ export function decodeExcelJsXmlWhole(): void {
   // Fail closed: exceljs loaded already has bound the parse-sax that decodes piece by piece.
   if (cached !== undefined) throw new Error('exceljs was loaded before its XML decoding was made whole');
   const original: unknown = require(path);
-  const saxes = createRequire(path)('saxes') as { SaxesParser?: unknown };
+  const saxes = requireAsExcelJs('lib/utils/parse-sax.js', 'saxes') as { SaxesParser?: unknown };
   const module = require.cache[path];
   // Fail closed: an exceljs whose XML is parsed otherwise must be looked at first.
   if (typeof original !== 'function' || typeof saxes.SaxesParser !== 'function' || module === undefined)

@@ -1,6 +1,5 @@
 import { rm, truncate } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import type ExcelJS from 'exceljs';
@@ -10,6 +9,7 @@ import {
   type ExtractRecords,
   type ReaderLimits,
 } from './extract-records.js';
+import { requireAsExcelJs } from './exceljs-modules.js';
 import { CellReferenceFiller } from './cell-references.js';
 import { BOOLEAN_VALUES, readOnlyCellTextFromExcelJs } from './exceljs-text-events.js';
 import { decodeExcelJsXmlWhole } from './exceljs-xml-decoding.js';
@@ -95,8 +95,7 @@ let watching = false;
  */
 function watchExcelJsTempFiles(): void {
   if (watching) return;
-  const excelJs = createRequire(import.meta.url).resolve('exceljs');
-  const tmp = createRequire(join(dirname(excelJs), 'lib/stream/xlsx/workbook-reader.js'))('tmp') as {
+  const tmp = requireAsExcelJs('lib/stream/xlsx/workbook-reader.js', 'tmp') as {
     file?: (...args: unknown[]) => unknown;
   };
   const original = tmp.file;
@@ -141,8 +140,7 @@ let decodingOnce = false;
  */
 function decodeExcelJsTextOnce(): void {
   if (decodingOnce) return;
-  const excelJs = createRequire(import.meta.url).resolve('exceljs');
-  const utils = createRequire(join(dirname(excelJs), 'lib/stream/xlsx/worksheet-reader.js'))('../../utils/utils') as {
+  const utils = requireAsExcelJs('lib/stream/xlsx/worksheet-reader.js', '../../utils/utils') as {
     xmlDecode?: unknown;
   };
   // Fail closed: an exceljs without it has changed how it decodes, and must be looked at first.
@@ -167,10 +165,8 @@ const XSD_TRUE = /^\s*(?:1|true)\s*$/;
  */
 function readDate1904AsXsdBoolean(): void {
   if (readingDate1904) return;
-  const excelJs = createRequire(import.meta.url).resolve('exceljs');
-  const xform = createRequire(join(dirname(excelJs), 'lib/xlsx/xform/book/workbook-xform.js'))(
-    './workbook-properties-xform',
-  ) as { prototype?: { parseOpen?: unknown } } | undefined;
+  const xform = requireAsExcelJs('lib/xlsx/xform/book/workbook-xform.js', './workbook-properties-xform') as
+    { prototype?: { parseOpen?: unknown } } | undefined;
   const parseOpen = xform?.prototype?.parseOpen;
   // Fail closed: an exceljs that reads workbookPr otherwise must be looked at first.
   if (xform?.prototype === undefined || typeof parseOpen !== 'function')
