@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { consistencyProofFor, inclusionProofFor, LOG_INCONSISTENT, verifyLog } from '../audit/audit-service.js';
+import { AUDIT_PURPOSE } from '../audit/entry-agreements.js';
 import type { VerificationReport } from '../audit/verify-log.js';
 import { decide } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
@@ -18,7 +19,7 @@ async function asAuditor(ctx: ApiContext, call: CallContext, run: () => Promise<
     { caller: call.caller, purpose: call.purpose, datasets: [], subject: null, action: 'audit' },
     { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
   );
-  if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: 'audit' });
+  if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: AUDIT_PURPOSE });
   return run();
 }
 
@@ -34,7 +35,7 @@ export function verifyAuditLog(ctx: ApiContext, req: ApiRequest): Promise<HttpRe
       const report = await verifyLog(ctx.services);
       return {
         result: json(200, report),
-        log: { purpose: 'audit', decision: 'allow', reasonCode: verifyReason(report) },
+        log: { purpose: AUDIT_PURPOSE, decision: 'allow', reasonCode: verifyReason(report) },
       };
     }),
   );
@@ -56,15 +57,18 @@ export function auditInclusionProof(ctx: ApiContext, req: ApiRequest): Promise<H
       const q = query(req, inclusionQuerySchema);
       if (!q)
         return deny(problem(400, 'invalid-request', 'seq must be a positive integer'), 'invalid-request', {
-          purpose: 'audit',
+          purpose: AUDIT_PURPOSE,
         });
       const proof = await inclusionProofFor(ctx.services, q.seq, q.treeSize);
       if (proof === LOG_INCONSISTENT) return inconsistent();
       if (!proof)
         return deny(problem(404, 'entry-unknown', 'No such entry in a tree of that size'), 'entry-unknown', {
-          purpose: 'audit',
+          purpose: AUDIT_PURPOSE,
         });
-      return { result: json(200, proof), log: { purpose: 'audit', decision: 'allow', reasonCode: 'proof-issued' } };
+      return {
+        result: json(200, proof),
+        log: { purpose: AUDIT_PURPOSE, decision: 'allow', reasonCode: 'proof-issued' },
+      };
     }),
   );
 }
@@ -76,15 +80,18 @@ export function auditConsistencyProof(ctx: ApiContext, req: ApiRequest): Promise
       const q = query(req, consistencyQuerySchema);
       if (!q)
         return deny(problem(400, 'invalid-request', 'from and to must be positive integers'), 'invalid-request', {
-          purpose: 'audit',
+          purpose: AUDIT_PURPOSE,
         });
       const proof = await consistencyProofFor(ctx.services, q.from, q.to);
       if (proof === LOG_INCONSISTENT) return inconsistent();
       if (!proof)
         return deny(problem(404, 'tree-size-unknown', 'The log has no tree of that size'), 'tree-size-unknown', {
-          purpose: 'audit',
+          purpose: AUDIT_PURPOSE,
         });
-      return { result: json(200, proof), log: { purpose: 'audit', decision: 'allow', reasonCode: 'proof-issued' } };
+      return {
+        result: json(200, proof),
+        log: { purpose: AUDIT_PURPOSE, decision: 'allow', reasonCode: 'proof-issued' },
+      };
     }),
   );
 }
@@ -94,6 +101,6 @@ function inconsistent() {
   return deny(
     problem(409, 'log-inconsistent', 'The access log does not match its signed checkpoint: run a full verification'),
     'log-inconsistent',
-    { purpose: 'audit' },
+    { purpose: AUDIT_PURPOSE },
   );
 }

@@ -19,6 +19,7 @@ import {
   type BreachStepRefusal,
 } from '../audit/breach-records.js';
 import { accessesToPerson, auditScope, clientActivity, type AuditScope } from '../audit/dpo-views.js';
+import { AUDIT_PURPOSE } from '../audit/entry-agreements.js';
 import { runWatch } from '../audit/watch-rules.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { everyMatch } from '../people/find-person.js';
@@ -212,7 +213,7 @@ export const breachStepBodySchema = z
   );
 export const breachesResponseSchema = z.object({ breaches: z.array(breachSchema), next: listNext });
 
-const AUDIT = { purpose: 'audit' } as const;
+const AUDIT = { purpose: AUDIT_PURPOSE } as const;
 
 /** The DPO's decision, and from it the part of the log the caller may read. */
 async function asAuditor(
