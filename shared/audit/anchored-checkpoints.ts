@@ -54,6 +54,23 @@ export async function anchoredCheckpoints(store: Store): Promise<AnchoredCheckpo
   return rows.map(fromRow);
 }
 
+/**
+ * Of these key ids, the ones the store records a checkpoint anchored under: the versions of the
+ * signing key this log has signed with. Key Vault answers a version that never was as it answers
+ * one disabled since (404), so only this tells a gone version from a made-up one.
+ */
+export async function recordedKeyIds(store: Store, keyIds: Iterable<string>): Promise<Set<string>> {
+  const asked = [...new Set(keyIds)];
+  if (asked.length === 0) return new Set();
+  const rows = await store.db
+    .selectFrom('anchored_checkpoint')
+    .select('key_id')
+    .distinct()
+    .where('key_id', 'in', asked)
+    .execute();
+  return new Set(rows.map((row) => row.key_id));
+}
+
 /** One line's identity: every field, so that a line is the same checkpoint only if it is the same line. */
 export function checkpointIdentity(checkpoint: Checkpoint): string {
   return [checkpoint.treeSize, checkpoint.rootHash, checkpoint.time, checkpoint.keyId, checkpoint.signature].join(' ');

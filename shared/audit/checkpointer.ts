@@ -2,7 +2,12 @@ import type { Logger } from '../logging.js';
 import type { SecretSource } from '../secrets/secret-source.js';
 import { accessLogShadowed, type Store } from '../store/database.js';
 import type { AnchorLog } from './anchor-log.js';
-import { checkpointIdentity, lastAnchoredCheckpoint, recordAnchoredCheckpoint } from './anchored-checkpoints.js';
+import {
+  checkpointIdentity,
+  lastAnchoredCheckpoint,
+  recordAnchoredCheckpoint,
+  recordedKeyIds,
+} from './anchored-checkpoints.js';
 import { signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { firstUnsignedEntryAltered, rowsOutsideTheSequence, storedLeafHashes } from './leaf-stream.js';
 import { MerkleAccumulator } from './merkle.js';
@@ -51,10 +56,17 @@ export async function writeCheckpoint(deps: {
   // A line under a version of the signing key that is gone (a rotation that disabled the old
   // ones) is unverifiable rather than foreign: said once for each version, with how many, where
   // one warning a checkpoint, on the run after the rotation, was thousands that hid any other.
+  // Gone is a version the store records this log anchoring under: Key Vault answers 404 for a
+  // version that never was as well, and a line under a made-up one is a forgery like any other
+  // (found by a defect hunt).
+  const signedWithOnce = await recordedKeyIds(
+    deps.store,
+    refused.map(({ checkpoint }) => checkpoint.keyId).filter((keyId) => logKeys.keyGone(keyId)),
+  );
   const underGoneKeys = new Map<string, number>();
   for (const { blob, checkpoint } of refused) {
     const { keyId, treeSize } = checkpoint;
-    if (logKeys.keyGone(keyId)) underGoneKeys.set(keyId, (underGoneKeys.get(keyId) ?? 0) + 1);
+    if (signedWithOnce.has(keyId)) underGoneKeys.set(keyId, (underGoneKeys.get(keyId) ?? 0) + 1);
     else deps.logger.warn('audit.anchor-line-unsigned', { blob, treeSize });
   }
   for (const [keyId, checkpoints] of underGoneKeys) deps.logger.warn('audit.anchor-key-gone', { keyId, checkpoints });

@@ -20,6 +20,8 @@ export async function publicKeysFor(secrets: SecretSource, keyIds: Iterable<stri
  * {@link publicKeysFor}, with the key ids that name a version of the signing key that is gone
  * (deleted or disabled, as a rotation may leave the old ones): their checkpoints are unverifiable,
  * which is not what a line signed by another key is (verify-log.ts, checkpoint-unverifiable).
+ * Key Vault answers a version never made in the same way, so `gone` holds made-up versions too:
+ * the callers keep only those the store records anchoring under (anchored-checkpoints.ts).
  */
 export async function logKeysFor(
   secrets: SecretSource,
