@@ -218,16 +218,35 @@ export class AnchorLog {
    * or written again without it (anchored-checkpoints.ts).
    */
   async holds(blob: string, checkpoint: Checkpoint): Promise<boolean> {
+    return (await this.firstMissing(blob, [checkpoint])) === undefined;
+  }
+
+  /** The first of the checkpoints whose line the blob no longer holds (all of them once it is gone). */
+  async firstMissing(blob: string, checkpoints: readonly Checkpoint[]): Promise<Checkpoint | undefined> {
     const client = this.container().getAppendBlobClient(blob);
     let text: string;
     try {
       text = (await client.downloadToBuffer()).toString('utf8');
     } catch (err) {
-      if ((err as { statusCode?: unknown }).statusCode === 404) return false;
+      if ((err as { statusCode?: unknown }).statusCode === 404) return checkpoints[0];
       throw err;
     }
-    const wanted = checkpointIdentity(checkpoint);
-    return readCheckpointLines(text).checkpoints.some((c) => checkpointIdentity(c) === wanted);
+    const held = new Set(readCheckpointLines(text).checkpoints.map(checkpointIdentity));
+    return checkpoints.find((c) => !held.has(checkpointIdentity(c)));
+  }
+
+  /**
+   * The blocks the blob holds, from its properties alone (no read of its content), or 0 once it
+   * is gone: each checkpoint went to its blob as one block, so a blob holding fewer blocks than
+   * the store records anchoring to it has lost some.
+   */
+  async blockCount(blob: string): Promise<number> {
+    try {
+      return (await this.container().getAppendBlobClient(blob).getProperties()).blobCommittedBlockCount ?? 0;
+    } catch (err) {
+      if ((err as { statusCode?: unknown }).statusCode === 404) return 0;
+      throw err;
+    }
   }
 
   private async text(name: string): Promise<string> {

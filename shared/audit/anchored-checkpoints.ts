@@ -54,6 +54,29 @@ export async function anchoredCheckpoints(store: Store): Promise<AnchoredCheckpo
   return rows.map(fromRow);
 }
 
+/** How many checkpoints the store records anchoring to each blob: what each blob holds at least. */
+export async function anchoredCountsByBlob(store: Store): Promise<Map<string, number>> {
+  const rows = await store.db
+    .selectFrom('anchored_checkpoint')
+    .select((eb) => ['blob', eb.fn.countAll<number | string>().as('checkpoints')])
+    .groupBy('blob')
+    .execute();
+  // Counts reach JavaScript as strings on some drivers.
+  return new Map(rows.map((row) => [row.blob, Number(row.checkpoints)]));
+}
+
+/** Every checkpoint recorded as anchored to this blob, in the order anchored. */
+export async function anchoredCheckpointsIn(store: Store, blob: string): Promise<Checkpoint[]> {
+  const rows = await store.db
+    .selectFrom('anchored_checkpoint')
+    .selectAll()
+    .where('blob', '=', blob)
+    .orderBy('time')
+    .orderBy('tree_size')
+    .execute();
+  return rows.map((row) => fromRow(row).checkpoint);
+}
+
 /**
  * Of these key ids, the ones the store records a checkpoint anchored under: the versions of the
  * signing key this log has signed with. Key Vault answers a version that never was as it answers

@@ -3,6 +3,8 @@ import type { SecretSource } from '../secrets/secret-source.js';
 import { accessLogShadowed, type Store } from '../store/database.js';
 import type { AnchorLog } from './anchor-log.js';
 import {
+  anchoredCheckpointsIn,
+  anchoredCountsByBlob,
   checkpointIdentity,
   lastAnchoredCheckpoint,
   recordAnchoredCheckpoint,
@@ -44,6 +46,7 @@ export async function writeCheckpoint(deps: {
   // Read before the anchors: a checkpoint recorded since was anchored before it was recorded, so
   // the anchors read after hold it too.
   const recorded = await lastAnchoredCheckpoint(deps.store);
+  const recordedPerBlob = await anchoredCountsByBlob(deps.store);
   const logKeys = logKeyCheck(deps.secrets);
   const signedByUs = logKeys.signed;
   // A damaged line (a WORM line cannot break by accident) is verify's to report, and is said
@@ -79,6 +82,19 @@ export async function writeCheckpoint(deps: {
       blob: recorded.blob,
       treeSize: recorded.checkpoint.treeSize,
     });
+    return { checkpoint: undefined, alarm: true };
+  }
+  // The same of every blob: only the newest checkpoint was held to the record, and an older month's
+  // blob deleted, or written again shorter, went unnoticed here while every run signed on (found
+  // by a defect hunt). Reading every blob at every run would download the whole anchor log each
+  // five minutes; its properties say how many blocks it holds, one a checkpoint, and only a blob
+  // holding fewer than the record names is read, to name what it lost. A blob written again to as
+  // many blocks with other lines in them is left to verify, which reads them all.
+  for (const [blob, checkpoints] of recordedPerBlob) {
+    if ((await deps.anchors.blockCount(blob)) >= checkpoints) continue;
+    const missing = await deps.anchors.firstMissing(blob, await anchoredCheckpointsIn(deps.store, blob));
+    if (missing === undefined) continue;
+    deps.logger.warn('audit.checkpoint-alarm', { reason: 'anchor-missing', blob, treeSize: missing.treeSize });
     return { checkpoint: undefined, alarm: true };
   }
   // After a rotation that disabled the old versions no checkpoint is left to extend, and the log

@@ -512,7 +512,50 @@ describe('an anchor blob deleted or written again shorter', () => {
     ]);
   });
 
-  it("names an earlier month's blob deleted behind a later one, which the checkpointer does not read", async () => {
+  /**
+   * The checkpointer held only the newest recorded checkpoint to its blob: an earlier month's blob
+   * deleted, or written again without some of its lines, went unnoticed until a verify, and every
+   * run went on signing (found by a defect hunt). It now counts each recorded blob's blocks.
+   */
+  it.each([
+    ['deleted', [] as number[], 3],
+    ['written again without its second line', [0], 4],
+  ])("raises the alarm for an earlier month's blob %s behind a later one", async (_name, kept, missing) => {
+    const anchors = new AnchorLog(blobs, { container: container.containerName });
+    await logSearches(accessLog, 3);
+    const november = [await anchorAt(anchors, '2026-11-30T23:50:00.000Z')];
+    await logSearches(accessLog, 1);
+    november.push(await anchorAt(anchors, '2026-11-30T23:55:00.000Z'));
+    await logSearches(accessLog, 2);
+    await anchorAt(anchors, '2026-12-01T00:00:00.000Z');
+    const blob = container.getAppendBlobClient('checkpoints/2026-11.jsonl');
+    await blob.delete();
+    if (kept.length > 0) {
+      await blob.create();
+      for (const k of kept) {
+        const line = Buffer.from(formatCheckpointLine(november[k]!));
+        await blob.appendBlock(line, line.byteLength);
+      }
+    }
+    await logSearches(accessLog, 1);
+
+    const { outcome, warnings } = await checkpointWarning({ store, anchors, secrets }, '2026-12-01T00:05:00.000Z');
+    expect(outcome).toEqual({ checkpoint: undefined, alarm: true });
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        event: 'audit.checkpoint-alarm',
+        reason: 'anchor-missing',
+        blob: 'checkpoints/2026-11.jsonl',
+        treeSize: missing,
+      }),
+    ]);
+    expect((await anchors.readAnchored()).checkpoints.map((c) => c.treeSize)).toEqual([
+      ...kept.map((k) => november[k]!.treeSize),
+      6,
+    ]);
+  });
+
+  it("names an earlier month's blob deleted behind a later one", async () => {
     const anchors = new AnchorLog(blobs, { container: container.containerName });
     const services = { store, anchors, secrets, logger } as unknown as Services;
     await logSearches(accessLog, 3);
