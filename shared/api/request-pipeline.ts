@@ -74,7 +74,8 @@ export function requestIdFrom(sent: string | null | undefined): string {
  * whatever the handler produced is dropped (fail closed). Every call — allowed, denied or
  * unmatched — leaves exactly one entry, but for a change whose entry was written and whose
  * commit then failed, or whose entry the log failed to confirm (it may be durable all the same):
- * a second entry, `change-not-committed`, says so; and but for a call
+ * a second entry, `change-not-committed`, says so; but for an allowed call whose entry the log
+ * failed to confirm, answered 503: a second entry, `response-not-sent`, says so; and but for a call
  * without a valid token from an address over its limit of them, which leaves none.
  */
 export async function runRequest(
@@ -249,6 +250,20 @@ export async function runRequest(
     } catch (err) {
       if (!(err instanceof AccessLogUnavailableError))
         services.logger.error('audit.append-error', { requestId, error: errorKind(err) });
+      // A failed append may still have committed the entry (the writer's answer lost after its
+      // commit), and for a lookup it would say `allow` with the fields released, though the
+      // caller is sent nothing: a subject access request would tell the person their data went
+      // where none did (found by a defect hunt). `response-not-sent` follows it, best effort,
+      // about the same person and datasets, so that it is read beside it, releasing nothing;
+      // where the entry was not written, that alone is true too. The caller gets 503 either way.
+      if (err instanceof AccessLogUnavailableError && outcome.log.decision === 'allow') {
+        const notSent = deny(logUnavailable(), 'response-not-sent', {
+          purpose: outcome.log.purpose,
+          subjectRef: outcome.log.subjectRef,
+          datasets: outcome.log.datasets,
+        });
+        await services.accessLog.append(recordOf(notSent)).catch(() => undefined);
+      }
       return withRequestId(logUnavailable(), requestId);
     }
   }

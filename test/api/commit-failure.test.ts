@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AccessLogWriter } from '../../shared/audit/access-log.js';
 import { insertRecord, SAM, SAM_PARTICIPANT } from '../support/records.js';
-import { startTestHost, type TestHost } from '../support/test-host.js';
+import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
 const dudley = { party: 'dudley-housing-options', roles: ['housing-officer'] };
 
@@ -120,5 +120,83 @@ describe('a change whose entry was committed but whose acknowledgement was lost'
     const retried = '0b7f1c62-4c1e-4a57-9a43-5f1f3a2d9e04';
     expect((await recordConsent(retried)).status).toBe(201);
     expect(await entriesOf(retried)).toEqual([{ decision: 'allow', reason_code: 'consent-recorded' }]);
+  });
+});
+
+/**
+ * The same for a lookup: its one entry, written after the answer was made and before it is sent,
+ * was committed, but the writer's answer never came back. The caller got 503 and nothing else,
+ * and the log was left saying `allow` with the fields released, so a subject access request
+ * would tell the person their data went to a caller that got none of it (found by a defect hunt).
+ * A second entry, `response-not-sent`, about the same person and datasets and releasing nothing,
+ * follows it, as `change-not-committed` follows a change's.
+ */
+describe('a lookup whose entry was committed but whose acknowledgement was lost', () => {
+  let t: TestHost;
+  const NI = 'JG103759A';
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    await insertRecord(t.host.services, {
+      partyId: 'kettering-borough-council',
+      datasetId: 'keyways-housing-register',
+      givenName: 'Aisha',
+      familyName: "O'Connor",
+      dateOfBirth: '1990-04-12',
+      identifiers: { ni: 'JG103759' },
+      attributes: { firstName: 'Aisha', lastName: "O'Connor", dateOfBirth: '1990-04-12', nationalInsuranceNumber: NI },
+    });
+  });
+  afterAll(async () => t?.stop());
+
+  const search = (requestId: string) =>
+    callApi(t, '/v1/people/search', {
+      party: 'keyways-registered-providers',
+      roles: ['rp-lettings'],
+      purpose: 'housing-allocation',
+      headers: { 'x-request-id': requestId },
+      body: { niNumber: NI },
+    });
+
+  const entriesOf = (requestId: string) =>
+    t.host.services.store.db
+      .selectFrom('access_log')
+      .select(['decision', 'reason_code', 'subject_ref', 'datasets', 'fields'])
+      .where('request_id', '=', requestId)
+      .orderBy('seq')
+      .execute();
+
+  it('follows an entry whose acknowledgement was lost with response-not-sent about the same person', async () => {
+    const writer = (t.host.services.accessLog as unknown as { writer: AccessLogWriter }).writer;
+    const write = writer.write.bind(writer);
+    const spy = vi.spyOn(writer, 'write').mockImplementationOnce(async (records, time) => {
+      await write(records, time);
+      throw new Error('access-log thread exited (1)');
+    });
+    const requestId = '0b7f1c62-4c1e-4a57-9a43-5f1f3a2d9e05';
+    try {
+      const lost = await search(requestId);
+      expect(lost.status).toBe(503);
+      expect(lost.body).toMatchObject({ type: 'urn:lintel:problem:audit-log-unavailable' });
+      expect(lost.text).not.toContain('Aisha');
+    } finally {
+      spy.mockRestore();
+    }
+    const [allowed, followUp, ...more] = await entriesOf(requestId);
+    expect(more).toEqual([]);
+    expect(allowed).toMatchObject({ decision: 'allow', subject_ref: expect.any(String) });
+    expect(JSON.parse(allowed!.fields)).not.toEqual([]);
+    expect(followUp).toEqual({
+      decision: 'deny',
+      reason_code: 'response-not-sent',
+      subject_ref: allowed!.subject_ref,
+      datasets: allowed!.datasets,
+      fields: '[]',
+    });
+
+    // Sent again, it is answered, with the one entry.
+    const retried = '0b7f1c62-4c1e-4a57-9a43-5f1f3a2d9e06';
+    expect((await search(retried)).status).toBe(200);
+    expect((await entriesOf(retried)).map((e) => e.decision)).toEqual(['allow']);
   });
 });
