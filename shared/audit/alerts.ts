@@ -18,6 +18,7 @@ import type { Expression, ExpressionBuilder, Selectable, SqlBool } from 'kysely'
 import type { Store } from '../store/database.js';
 import type { AuditAlertTable } from '../store/schema.js';
 import type { Finding } from './watch-rules.js';
+import type { Period } from './working-hours.js';
 
 export type AlertStatus = AuditAlertTable['status'];
 
@@ -93,6 +94,38 @@ async function growAlert(store: Store, id: string, finding: Finding): Promise<vo
     .where('id', '=', id)
     .where('count', '<', finding.count)
     .execute();
+}
+
+/**
+ * The windows of a rule's alerts that end after `from`, of the clients given, keyed by client and
+ * agreement (`client\u0000agreement`): a sliding window's rule finds a burst again from a later
+ * minute on each run, and places its windows by the alerts already raised (watch-rules.ts). An
+ * alert raised before alerts carried an agreement is of none, and places nothing.
+ */
+export async function alertWindows(
+  store: Store,
+  rule: string,
+  from: Date,
+  clientIds: readonly string[],
+): Promise<Map<string, Period[]>> {
+  const windows = new Map<string, Period[]>();
+  if (clientIds.length === 0) return windows;
+  const rows = await store.db
+    .selectFrom('audit_alert')
+    .select(['client_id', 'agreement_id', 'window_start', 'window_end'])
+    .where('rule', '=', rule)
+    .where('window_end', '>', from.toISOString())
+    .where('client_id', 'in', clientIds)
+    .where('agreement_id', 'is not', null)
+    .execute();
+  for (const row of rows) {
+    const key = `${row.client_id}\u0000${row.agreement_id}`;
+    windows.set(key, [
+      ...(windows.get(key) ?? []),
+      { start: new Date(row.window_start), end: new Date(row.window_end) },
+    ]);
+  }
+  return windows;
 }
 
 export async function findAlert(store: Store, id: string): Promise<Alert | undefined> {

@@ -20,7 +20,7 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Logger } from '../logging.js';
 import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
-import { raiseAlert, type Alert } from './alerts.js';
+import { alertWindows, raiseAlert, type Alert } from './alerts.js';
 import { agreementsOfEntry, type EntryOwnership } from './entry-agreements.js';
 import { hourWindows, outOfHoursPeriods, UK_OFFICE_HOURS, type Period, type WorkingHours } from './working-hours.js';
 
@@ -43,7 +43,7 @@ export const NO_MATCH_REASONS: readonly string[] = [
 ];
 
 export interface WatchThresholds {
-  /** lookup-volume: fires when an hour's lookups exceed this multiple of the client's hourly average… */
+  /** lookup-volume: fires when any sixty minutes' lookups exceed this multiple of the client's hourly average… */
   volumeFactor: number;
   /** …and are at least this many (a quiet client's average is near zero). */
   volumeFloor: number;
@@ -84,6 +84,7 @@ const UNAUTHENTICATED_PARTY = 'unauthenticated';
 const MAX_RUN_SCAN = 50_000;
 
 const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
 
 export interface Finding {
   rule: WatchRule;
@@ -209,6 +210,21 @@ function countsByAgreement(
   return counts;
 }
 
+/** The clients that made at least `minimum` lookups in [from, to). */
+async function busyClients(store: Store, from: Date, to: Date, minimum: number): Promise<string[]> {
+  const totals = await store.db
+    .selectFrom('access_log')
+    .select('client_id')
+    .where('time', '>=', iso(from))
+    .where('time', '<', iso(to))
+    .where('action', 'in', LOOKUP_ACTIONS)
+    .where('party_id', '!=', UNAUTHENTICATED_PARTY)
+    .groupBy('client_id')
+    .having((eb) => eb.fn.countAll(), '>=', minimum)
+    .execute();
+  return totals.map((row) => row.client_id);
+}
+
 /**
  * Lookups in [from, to) of the clients that made at least `minimum` in all, per client and
  * agreement. An entry counts in each of its agreements, so no agreement's count exceeds its
@@ -222,20 +238,7 @@ async function lookupsByAgreement(
   minimum: number,
   clientId?: string,
 ): Promise<Map<string, AgreementCount>> {
-  let busy: string[] | undefined = clientId === undefined ? undefined : [clientId];
-  if (busy === undefined) {
-    const totals = await store.db
-      .selectFrom('access_log')
-      .select('client_id')
-      .where('time', '>=', iso(from))
-      .where('time', '<', iso(to))
-      .where('action', 'in', LOOKUP_ACTIONS)
-      .where('party_id', '!=', UNAUTHENTICATED_PARTY)
-      .groupBy('client_id')
-      .having((eb) => eb.fn.countAll(), '>=', minimum)
-      .execute();
-    busy = totals.map((row) => row.client_id);
-  }
+  const busy = clientId === undefined ? await busyClients(store, from, to, minimum) : [clientId];
   if (busy.length === 0) return new Map();
   const rows = await store.db
     .selectFrom('access_log')
@@ -252,7 +255,15 @@ async function lookupsByAgreement(
   return counts;
 }
 
-/** A client's lookups under one agreement in a clock hour far above its average hour there over the previous days. */
+/**
+ * A client's lookups under one agreement in any sixty minutes far above its average hour there
+ * over the previous days. Counted by clock hour, a burst across the hour (10:50–11:10) was under
+ * the floor in both hours it fell in and raised nothing; a DPO reads the floor as "so many in an
+ * hour", whichever hour. The log is counted by the minute, and each minute with lookups starts a
+ * window of the sixty minutes from it: the first window over the thresholds raises the alert,
+ * and it is that window's alert, grown as the window fills, while the burst goes on; the lookups
+ * after its end start the next window (see burstWindows).
+ */
 async function lookupVolume(
   store: Store,
   agreements: AgreementSet,
@@ -260,19 +271,112 @@ async function lookupVolume(
   at: Date,
   t: WatchThresholds,
 ): Promise<Finding[]> {
+  // From a whole minute, so that the minute a window starts in is counted whole.
+  const from = new Date(Math.floor(since.getTime() / MINUTE_MS) * MINUTE_MS);
+  const perMinute = await lookupMinutesByAgreement(store, agreements, from, at, t.volumeFloor);
+  if (perMinute.size === 0) return [];
+  const taken = await alertWindows(store, 'lookup-volume', from, [
+    ...new Set([...perMinute.values()].map((c) => c.clientId)),
+  ]);
+  const baselineStart = new Date(from.getTime() - t.baselineDays * 24 * HOUR_MS);
+  const baselines = new Map<string, Map<string, AgreementCount>>();
   const findings: Finding[] = [];
-  for (const window of hourWindows(since, at)) {
-    const counts = await lookupsByAgreement(store, agreements, window.start, minDate(window.end, at), t.volumeFloor);
-    for (const [key, c] of counts) {
-      if (c.count < t.volumeFloor) continue;
-      const baselineStart = new Date(window.start.getTime() - t.baselineDays * 24 * HOUR_MS);
-      const before = await lookupsByAgreement(store, agreements, baselineStart, window.start, 0, c.clientId);
-      const baseline = (before.get(key)?.count ?? 0) / (t.baselineDays * 24);
-      if (c.count <= t.volumeFactor * baseline) continue;
-      findings.push(windowFinding('lookup-volume', c, null, window, c.count, baseline));
+  for (const [key, c] of perMinute) {
+    let before = baselines.get(c.clientId);
+    if (before === undefined) {
+      before = await lookupsByAgreement(store, agreements, baselineStart, from, 0, c.clientId);
+      baselines.set(c.clientId, before);
     }
+    const baseline = (before.get(key)?.count ?? 0) / (t.baselineDays * 24);
+    const over = (count: number) => count >= t.volumeFloor && count > t.volumeFactor * baseline;
+    for (const window of burstWindows(c.minutes, taken.get(key) ?? [], over))
+      findings.push(windowFinding('lookup-volume', c, null, window, window.count, baseline));
   }
   return findings;
+}
+
+/**
+ * The windows of a burst, from a client's counts a minute under one agreement (minute start in
+ * ms → lookups, in [from, at)): each minute with lookups starts a window of the sixty minutes
+ * from it, counted as far as the log goes, and is over or not by `over`. The same burst is seen
+ * by every run whose lookback holds it, from a later minute each time, so the windows are
+ * chosen to come out the same whenever they are asked for:
+ * - a window of an alert already raised (`taken`, the rule's alerts for this client and
+ *   agreement) is found again, to grow, and no window that overlaps it is another alert;
+ * - otherwise the first window over the thresholds is taken, and the next may start only where
+ *   it ends. A client busy for hours is one alert an hour, as under the clock hours.
+ */
+function burstWindows(
+  minutes: ReadonlyMap<number, number>,
+  taken: readonly Period[],
+  over: (count: number) => boolean,
+): (Period & { count: number })[] {
+  const starts = [...minutes.keys()].sort((a, b) => a - b);
+  const windows: (Period & { count: number })[] = [];
+  let freeFrom = -Infinity;
+  let end = 0;
+  let count = 0;
+  for (let i = 0; i < starts.length; i++) {
+    const start = starts[i]!;
+    const window = { start: new Date(start), end: new Date(start + HOUR_MS) };
+    // The sliding sum: add the minutes the window now reaches, drop the one it has left.
+    for (; end < starts.length && starts[end]! < start + HOUR_MS; end++) count += minutes.get(starts[end]!)!;
+    if (i > 0) count -= minutes.get(starts[i - 1]!)!;
+    const overlapping = taken.filter((w) => w.start < window.end && w.end > window.start);
+    if (overlapping.length > 0) {
+      if (overlapping.some((w) => w.start.getTime() === start) && over(count)) windows.push({ ...window, count });
+      continue;
+    }
+    if (start < freeFrom || !over(count)) continue;
+    windows.push({ ...window, count });
+    freeFrom = window.end.getTime();
+  }
+  return windows;
+}
+
+/**
+ * Lookups in [from, to) of the clients that made at least `minimum` in all, per client and
+ * agreement (keyed as lookupsByAgreement's) and minute: each minute's start in ms → lookups.
+ */
+async function lookupMinutesByAgreement(
+  store: Store,
+  agreements: AgreementSet,
+  from: Date,
+  to: Date,
+  minimum: number,
+): Promise<Map<string, AgreementCount & { minutes: Map<number, number> }>> {
+  const busy = await busyClients(store, from, to, minimum);
+  if (busy.length === 0) return new Map();
+  // `time` is ISO-8601 text: its first 16 characters are its minute, on either engine.
+  const minute = sql<string>`substring(${sql.ref('time')}, 1, 16)`;
+  const rows = await store.db
+    .selectFrom('access_log')
+    .select((eb) => ['client_id', ...OWNERSHIP, minute.as('minute'), eb.fn.countAll<number>().as('n')])
+    .where('time', '>=', iso(from))
+    .where('time', '<', iso(to))
+    .where('action', 'in', LOOKUP_ACTIONS)
+    .where('party_id', '!=', UNAUTHENTICATED_PARTY)
+    .where('client_id', 'in', busy)
+    .groupBy(['client_id', ...OWNERSHIP, minute])
+    .execute();
+  const counts = new Map<string, AgreementCount & { minutes: Map<number, number> }>();
+  for (const row of rows) {
+    const start = Date.parse(`${row.minute}:00.000Z`);
+    for (const agreementId of agreementsOfEntry(agreements, row)) {
+      const key = `${row.client_id}\u0000${agreementId}`;
+      const entry = counts.get(key) ?? {
+        clientId: row.client_id,
+        partyId: row.party_id,
+        agreementId,
+        count: 0,
+        minutes: new Map<number, number>(),
+      };
+      entry.count += Number(row.n);
+      entry.minutes.set(start, (entry.minutes.get(start) ?? 0) + Number(row.n));
+      counts.set(key, entry);
+    }
+  }
+  return counts;
 }
 
 /** Lookups in the out-of-hours periods that overlap the lookback, one finding per client, agreement and period. */

@@ -5,7 +5,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AgreementSet } from '../../../shared/agreements/agreement-set.js';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { AccessLog, type AccessLogRecord } from '../../../shared/audit/access-log.js';
-import { findAlert, listAlerts } from '../../../shared/audit/alerts.js';
+import { findAlert, listAlerts, raiseAlert } from '../../../shared/audit/alerts.js';
 import { icoDeadline, listBreaches, openBreach } from '../../../shared/audit/breach-records.js';
 import { runWatch, specialCategoryFields } from '../../../shared/audit/watch-rules.js';
 import { isWorkingTime, outOfHoursPeriods } from '../../../shared/audit/working-hours.js';
@@ -141,7 +141,7 @@ describe('watch rules over the access log', () => {
     expect(lines).toEqual([]);
   });
 
-  it('raises lookup-volume for an hour far above the client’s baseline, once per window', async () => {
+  it('raises lookup-volume for sixty minutes far above the client’s baseline, once per window', async () => {
     for (let d = 4; d <= 10; d++)
       await appendAt(
         DAY(d, '10:00'),
@@ -164,8 +164,9 @@ describe('watch rules over the access log', () => {
       rule: 'lookup-volume',
       clientId: 'spiky-client',
       partyId: 'keyways-registered-providers',
-      windowStart: DAY(11, '10:00'),
-      windowEnd: DAY(11, '11:00'),
+      // The sixty minutes from the burst's first minute.
+      windowStart: DAY(11, '10:05'),
+      windowEnd: DAY(11, '11:05'),
       count: 150,
       status: 'open',
       raisedAt: DAY(11, '10:30'),
@@ -183,15 +184,84 @@ describe('watch rules over the access log', () => {
     expect((await watch(DAY(11, '11:03'))).raised).toEqual([]);
     expect(await listAlerts(store, { scope: KEYWAYS, limit: 100 })).toHaveLength(1);
 
-    // A new spike in the next hour is a new window.
+    // A new spike after the window's end is a new window.
     await appendAt(
       DAY(11, '11:10'),
       times(150, () => lookup('spiky-client')),
     );
     const next = await watch(DAY(11, '11:20'));
     expect(next.raised.map((a) => [a.rule, a.windowStart, a.count])).toEqual([
-      ['lookup-volume', DAY(11, '11:00'), 150],
+      ['lookup-volume', DAY(11, '11:10'), 150],
     ]);
+  });
+
+  /** Wednesday 11 March 2026, `minutes` (and `seconds`) after 10:00. */
+  const afterTen = (minutes: number, seconds = 0) =>
+    new Date(Date.parse(DAY(11, '10:00')) + minutes * 60_000 + seconds * 1000).toISOString();
+
+  it('raises lookup-volume for a burst across the hour, which no clock hour holds enough of', async () => {
+    // 150 lookups 10:50–11:10: over the floor of 100 in any sixty minutes that hold them, but 75
+    // in each clock hour.
+    for (let minute = 50; minute <= 70; minute += 5)
+      await appendAt(
+        afterTen(minute),
+        times(30, () => lookup('burst-client')),
+      );
+    // The timer, every five minutes, from before the burst to well after it.
+    const raised = [];
+    for (let minute = 50; minute <= 135; minute += 5) raised.push(...(await watch(afterTen(minute, 30))).raised);
+    expect(raised.map((a) => [a.rule, a.clientId, a.windowStart, a.windowEnd])).toEqual([
+      ['lookup-volume', 'burst-client', DAY(11, '10:50'), DAY(11, '11:50')],
+    ]);
+    expect((await listAlerts(store, { scope: KEYWAYS, limit: 100 })).map((a) => a.count)).toEqual([150]);
+  });
+
+  it('raises a lookup-volume burst that goes on for hours once an hour, however often the timer runs', async () => {
+    // 20 lookups every five minutes 10:00–11:55, the timer two minutes after each, and on after.
+    const raised = [];
+    for (let minute = 0; minute < 120; minute += 5) {
+      await appendAt(
+        afterTen(minute),
+        times(20, () => lookup('steady-client')),
+      );
+      raised.push(...(await watch(afterTen(minute + 2))).raised);
+    }
+    for (let minute = 120; minute <= 200; minute += 5) raised.push(...(await watch(afterTen(minute))).raised);
+    expect(raised.map((a) => [a.windowStart, a.windowEnd])).toEqual([
+      [DAY(11, '10:00'), DAY(11, '11:00')],
+      [DAY(11, '11:00'), DAY(11, '12:00')],
+    ]);
+    const alerts = await listAlerts(store, { scope: KEYWAYS, limit: 100 });
+    expect(alerts.map((a) => [a.windowStart, a.count]).sort()).toEqual([
+      [DAY(11, '10:00'), 240],
+      [DAY(11, '11:00'), 240],
+    ]);
+  });
+
+  it('does not raise again a burst alerted by the clock hour before windows slid', async () => {
+    await appendAt(
+      DAY(11, '10:05'),
+      times(150, () => lookup('spiky-client')),
+    );
+    const byClockHour = await raiseAlert(
+      store,
+      {
+        rule: 'lookup-volume',
+        clientId: 'spiky-client',
+        partyId: 'keyways-registered-providers',
+        agreementId: 'keyways-housing-allocation',
+        role: null,
+        windowStart: DAY(11, '10:00'),
+        windowEnd: DAY(11, '11:00'),
+        count: 150,
+        baseline: 0,
+        windowKey: DAY(11, '10:00'),
+      },
+      new Date(DAY(11, '10:10')),
+    );
+    expect(byClockHour).toBeDefined();
+    expect((await watch(DAY(11, '10:30'))).raised).toEqual([]);
+    expect((await listAlerts(store, { scope: KEYWAYS, limit: 100 })).map((a) => a.id)).toEqual([byClockHour!.id]);
   });
 
   it('keeps an alert’s count to what its window or run has grown to, raising it still once', async () => {
@@ -229,7 +299,7 @@ describe('watch rules over the access log', () => {
     expect((await watch('2026-03-11T23:15:00.000Z')).raised).toEqual([]);
     const alerts = await listAlerts(store, { scope: KEYWAYS, limit: 100 });
     expect(alerts.map((a) => [a.rule, a.clientId, a.count, a.windowEnd, a.raisedAt]).sort()).toEqual([
-      ['lookup-volume', 'spiky-client', 500, DAY(11, '11:00'), DAY(11, '10:30')],
+      ['lookup-volume', 'spiky-client', 500, DAY(11, '11:05'), DAY(11, '10:30')],
       ['no-match-run', 'fishing-client', 35, DAY(11, '10:41'), DAY(11, '10:30')],
       ['out-of-hours', 'night-client', 41, DAY(12, '07:00'), '2026-03-11T20:35:00.000Z'],
     ]);
