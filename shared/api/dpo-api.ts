@@ -149,7 +149,12 @@ export const alertSchema = z.object({
     .describe(
       'The agreement whose business the counted entries are: only its DPOs see the alert. Null for one raised before alerts carried an agreement, shown to the DPOs of every agreement its party signed',
     ),
-  role: z.string().nullable(),
+  role: z
+    .string()
+    .nullable()
+    .describe(
+      'For special-category-volume, the roles the counted entries were made under, joined by commas; null for the other rules',
+    ),
   windowStart: z.string(),
   windowEnd: z.string().describe("End of the window; for a no-match run, the run's last entry as last evaluated"),
   count: z

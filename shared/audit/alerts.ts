@@ -1,7 +1,10 @@
 /**
  * Alert records: what a watch rule found, kept for the DPO. An alert's id is a hash of its rule,
- * client, agreement, role and window, so raising the same finding again — on the next timer run,
- * or from a second instance at the same moment — meets the primary key and records nothing new.
+ * client, agreement and window, so raising the same finding again — on the next timer run, or
+ * from a second instance at the same moment — meets the primary key and records nothing new. Not
+ * of its role: special-category-volume's alert was one a role, two alerts of the same reads for
+ * a client holding two roles, and is now one whose `role` lists them (watch-rules.ts); the roles
+ * had their place in the hash, left empty so the other rules' ids are as they were.
  *
  * An alert is of one agreement (watch-rules.ts), and is shown only to the DPOs of that agreement
  * (AlertScope). One raised before alerts carried an agreement (migration 0034) is shown by its
@@ -38,9 +41,9 @@ export interface Alert {
   status: AlertStatus;
 }
 
-export function alertIdFor(finding: Pick<Finding, 'rule' | 'clientId' | 'agreementId' | 'role' | 'windowKey'>): string {
+export function alertIdFor(finding: Pick<Finding, 'rule' | 'clientId' | 'agreementId' | 'windowKey'>): string {
   return createHash('sha256')
-    .update([finding.rule, finding.clientId, finding.role ?? '', finding.windowKey, finding.agreementId].join('\u0000'))
+    .update([finding.rule, finding.clientId, '', finding.windowKey, finding.agreementId].join('\u0000'))
     .digest('hex')
     .slice(0, 32);
 }
@@ -84,13 +87,14 @@ export async function raiseAlert(store: Store, finding: Finding, raisedAt: Date)
 }
 
 /**
- * A window only fills, so a larger count is the later reading; a smaller one is an evaluator
- * that read the log earlier, or a run the bounded scan reported short, and changes nothing.
+ * A window only fills, so a larger count is the later reading (with the roles it was read
+ * under); a smaller one is an evaluator that read the log earlier, or a run the bounded scan
+ * reported short, and changes nothing.
  */
 async function growAlert(store: Store, id: string, finding: Finding): Promise<void> {
   await store.db
     .updateTable('audit_alert')
-    .set({ count: finding.count, window_end: finding.windowEnd })
+    .set({ count: finding.count, window_end: finding.windowEnd, role: finding.role })
     .where('id', '=', id)
     .where('count', '<', finding.count)
     .execute();

@@ -54,7 +54,7 @@ export interface WatchThresholds {
   workingHours: WorkingHours;
   /** no-match-run: consecutive no-match/ambiguous lookups by one client. */
   noMatchRun: number;
-  /** special-category-volume: as volumeFactor/volumeFloor, for entries releasing special-category fields, per role. */
+  /** special-category-volume: as volumeFactor/volumeFloor, for entries releasing special-category fields. */
   specialCategoryFactor: number;
   specialCategoryFloor: number;
 }
@@ -92,7 +92,7 @@ export interface Finding {
   partyId: string;
   /** The agreement whose business the counted entries are: its DPOs are the ones told. */
   agreementId: string;
-  /** For special-category-volume: the role whose reads were counted. */
+  /** For special-category-volume: the roles the counted entries were made under, joined by commas (roleDetail). */
   role: string | null;
   windowStart: string;
   windowEnd: string;
@@ -577,9 +577,12 @@ async function lastMatchesBefore(
 }
 
 /**
- * Entries releasing special-category fields, per client and role, in a clock hour, against that
- * client and role's hourly average. `fields` is JSON text written by JSON.stringify, so a field
- * appears in it as `"dataset.field"`: a LIKE finds it without parsing every row.
+ * Entries releasing special-category fields, per client and agreement, in a clock hour, against
+ * that client's hourly average there. Each entry is counted once, and the roles it was made under
+ * are the alert's detail (`role`, names joined by commas): counted per role, the reads of a
+ * client holding two roles were two alerts of the same thirty reads, one a role, for the DPO to
+ * find were one. `fields` is JSON text written by JSON.stringify, so a field appears in it as
+ * `"dataset.field"`: a LIKE finds it without parsing every row.
  */
 async function specialCategoryVolume(
   store: Store,
@@ -595,8 +598,8 @@ async function specialCategoryVolume(
       fields.map((f) => sql`${sql.ref('fields')} like ${`%${likeEscape(JSON.stringify(f))}%`} escape '\\'`),
       sql` or `,
     )})`;
-  /** Per client, agreement and role, keyed by the three. */
-  const perRole = async (from: Date, to: Date, clientId?: string) => {
+  /** Per client and agreement, keyed by the two, with the roles the entries were made under. */
+  const perAgreement = async (from: Date, to: Date, clientId?: string) => {
     let query = store.db
       .selectFrom('access_log')
       .select((eb) => ['client_id', ...OWNERSHIP, eb.fn.countAll<number>().as('n')])
@@ -606,21 +609,42 @@ async function specialCategoryVolume(
       .where(readsSpecialCategory);
     if (clientId !== undefined) query = query.where('client_id', '=', clientId);
     const rows = await query.groupBy(['client_id', ...OWNERSHIP]).execute();
-    return countsByAgreement(agreements, rows, (row) => rolesOf(row.roles));
+    const counts = new Map<string, AgreementCount & { roles: Set<string> }>();
+    for (const c of countsByAgreement(agreements, rows).values())
+      counts.set(`${c.clientId}\u0000${c.agreementId}`, { ...c, roles: new Set() });
+    for (const row of rows)
+      for (const agreementId of agreementsOfEntry(agreements, row))
+        for (const role of rolesOf(row.roles)) counts.get(`${row.client_id}\u0000${agreementId}`)!.roles.add(role);
+    return counts;
   };
 
   const findings: Finding[] = [];
   for (const window of hourWindows(since, at)) {
-    for (const [key, c] of await perRole(window.start, minDate(window.end, at))) {
+    for (const [key, c] of await perAgreement(window.start, minDate(window.end, at))) {
       if (c.count < t.specialCategoryFloor) continue;
       const baselineStart = new Date(window.start.getTime() - t.baselineDays * 24 * HOUR_MS);
-      const before = (await perRole(baselineStart, window.start, c.clientId)).get(key)?.count ?? 0;
+      const before = (await perAgreement(baselineStart, window.start, c.clientId)).get(key)?.count ?? 0;
       const baseline = before / (t.baselineDays * 24);
       if (c.count <= t.specialCategoryFactor * baseline) continue;
-      findings.push(windowFinding('special-category-volume', c, c.extra, window, c.count, baseline));
+      findings.push(windowFinding('special-category-volume', c, roleDetail(c.roles), window, c.count, baseline));
     }
   }
   return findings;
+}
+
+/** The alert's `role` column holds 100 characters: the roles that fit, sorted, and how many more. */
+const ROLE_DETAIL_LENGTH = 100;
+
+/** Role names (kebab-case, agreements/schema.ts: no commas) joined by commas, within the column. */
+function roleDetail(roles: ReadonlySet<string>): string | null {
+  const sorted = [...roles].sort();
+  if (sorted.length === 0) return null;
+  for (let shown = sorted.length; shown > 0; shown--) {
+    const more = sorted.length - shown;
+    const text = sorted.slice(0, shown).join(',') + (more > 0 ? `,+${more} more` : '');
+    if (text.length <= ROLE_DETAIL_LENGTH) return text;
+  }
+  return `${sorted.length} roles`;
 }
 
 function windowFinding(
