@@ -38,8 +38,18 @@ export function pendingDatasetQueries(db: Kysely<Database>) {
  * Only `agreementId`'s records when it is given (`npm run relink -- --pending --agreement`). One
  * agreement whose pass fails (logged by its id) does not stop the others' passes; the first
  * failure is thrown at the end, so the timer's run is recorded as failed.
+ *
+ * `failed`, for a caller that links twice in one run (catchUpRetention): the agreements whose
+ * pass has failed already in the run, which are not tried again, and to which those that fail
+ * here are added. Tried again, an agreement whose first pass failed for a reason that holds (Key
+ * Vault down) failed and was logged again, two `linkage.pending-failed` for the one agreement in
+ * one catch-up; its records wait for the five-minute timer either way.
  */
-export async function linkPendingRecords(deps: LinkDependencies, agreementId?: string): Promise<LinkRunSummary[]> {
+export async function linkPendingRecords(
+  deps: LinkDependencies,
+  agreementId?: string,
+  failed?: Set<string>,
+): Promise<LinkRunSummary[]> {
   const rows = [];
   for (const query of pendingDatasetQueries(deps.store.db)) rows.push(...(await query.execute()));
   const agreementIds = new Set<string>();
@@ -50,10 +60,12 @@ export async function linkPendingRecords(deps: LinkDependencies, agreementId?: s
   const summaries: LinkRunSummary[] = [];
   let failure: unknown;
   for (const id of [...agreementIds].sort()) {
+    if (failed?.has(id)) continue;
     try {
       summaries.push(await linkPeople(deps, id, 'incremental'));
     } catch (err) {
       deps.logger.error('linkage.pending-failed', { agreementId: id, kind: errorKind(err) });
+      failed?.add(id);
       failure ??= err;
     }
   }

@@ -128,8 +128,11 @@ export async function enforceAllRetention(deps: RetentionDependencies): Promise<
  */
 export async function catchUpRetention(deps: RetentionDependencies & LinkDependencies): Promise<RetentionSummary[]> {
   let failure: unknown;
+  // An agreement whose first pass failed had its rules wait (`records-not-linked`), so its
+  // deletions left nothing for the last pass: that pass does not try it again, nor log it twice.
+  const linkingFailed = new Set<string>();
   try {
-    await linkPendingRecords(deps);
+    await linkPendingRecords(deps, undefined, linkingFailed);
   } catch (err) {
     failure = err;
   }
@@ -140,7 +143,7 @@ export async function catchUpRetention(deps: RetentionDependencies & LinkDepende
     failure ??= err;
   }
   try {
-    await linkPendingRecords(deps);
+    await linkPendingRecords(deps, undefined, linkingFailed);
   } catch (err) {
     failure ??= err;
   }
