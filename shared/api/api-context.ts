@@ -5,7 +5,7 @@ import { PersonRefCodec } from '../people/person-ref.js';
 import { findPerson, type FindResult, type Visibility } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import type { CanonicalQuery } from '../people/person-query.js';
-import { retiredKeyVersions, storedKeyVersions } from '../people/stored-key-versions.js';
+import { retiredKeyVersions, storedKeyVersions, unknownStoredKeyVersion } from '../people/stored-key-versions.js';
 import { SecretVersionGoneError, type SecretValue } from '../secrets/secret-source.js';
 import type { Services } from '../services.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -28,12 +28,12 @@ export interface ApiContext {
   personRefs(): Promise<PersonRefCodec>;
   pseudonymisers(): Promise<Pseudonymiser[]>;
   /**
-   * {@link pseudonymisers} with the store's key versions read now, any not yet loaded loaded, for
-   * what must reach everyone its identifiers name and is rare: a consent or opt-out recorded by
-   * identifiers, a subject access request. Within the minute the versions are cached, an import
-   * under a newly rotated key may have written the identifiers of someone else the caller's
-   * identifiers name, and {@link findPerson} does not read them again once an identifier found
-   * someone: called first, it brings that lookup's versions up to date as well.
+   * {@link pseudonymisers}, checked now against the store's key versions (one statement,
+   * stored-key-versions.ts) and loaded afresh when the store holds one they lack. Within the
+   * minute the versions are cached, an import under a newly rotated key (on this instance or
+   * another) may have written the identifiers of someone the caller's identifiers also name.
+   * {@link findPerson} checks after every lookup by identifiers; a consent or opt-out recorded by
+   * identifiers and a subject access request call it first, for their own matching beside it.
    */
   currentPseudonymisers(): Promise<Pseudonymiser[]>;
   /**
@@ -44,10 +44,11 @@ export interface ApiContext {
   subjectAccessPseudonymisers(): Promise<Pseudonymiser[]>;
   /**
    * Find one person (shared/people/find-person.ts) under every key version the store holds. The
-   * versions are cached for a minute; unless an identifier found the person, they are read again
-   * before answering, since an import under a newly rotated key (on this instance or another)
-   * may have written the very identifiers asked for. A query giving no identifier hashes
-   * nothing, so it reads no key version and cannot fail with {@link KeyUnavailableError}.
+   * keys are cached for a minute, but every answer is checked against the store's versions
+   * ({@link currentPseudonymisers}) and looked up again under a version it lacks, since an import
+   * under a newly rotated key may have written the very identifiers asked for, or those of a
+   * second person they name beside the one found. A query giving no identifier hashes nothing,
+   * so it reads no key version and cannot fail with {@link KeyUnavailableError}.
    */
   findPerson(query: CanonicalQuery, datasets: readonly string[], visible?: Visibility): Promise<FindResult>;
   now(): Date;
@@ -147,11 +148,14 @@ export function createApiContext(services: Services): ApiContext {
       return pseudonymisers.value;
     },
     async currentPseudonymisers() {
-      const loaded = await this.pseudonymisers();
-      const known = new Set(loaded.map((p) => p.keyVersion));
-      const versions = await storedKeyVersions(services.store);
-      if (versions.every((version) => known.has(version))) return loaded;
-      pseudonymisers = undefined;
+      const loading = this.pseudonymisers();
+      const cached = pseudonymisers;
+      const loaded = await loading;
+      const known = loaded.map((p) => p.keyVersion);
+      if ((await unknownStoredKeyVersion(services.store, known)) === undefined) return loaded;
+      // Loaded afresh once, however many lookups meet the new version at once: a load begun
+      // since by one of them read the store's versions after it was committed.
+      if (pseudonymisers === cached) pseudonymisers = undefined;
       return this.pseudonymisers();
     },
     async subjectAccessPseudonymisers() {
@@ -169,10 +173,12 @@ export function createApiContext(services: Services): ApiContext {
       }
       const loaded = await this.pseudonymisers();
       const found = await findPerson(services.store, loaded, query, datasets, identifiers, visible);
-      // Only an answer found by an identifier stands without the versions read again: any other
-      // may be a weaker step answering for identifiers hashed under a version not yet loaded —
-      // nobody, a namesake, or a conflict where the identifier would have settled it.
-      if (found.found && found.tier <= 2) return found;
+      // No answer stands on keys the store has moved past, one an identifier found included: a
+      // second person held only under a version imported since may hold the same NI number (a
+      // duplicate application) or the system id given beside it (a duplicate check answered "no
+      // application elsewhere" for up to a minute after another council's register arrived under
+      // a rotated key). Checked after the lookup, so a version committed
+      // while it ran is caught too; when nothing is new, as nearly always, that is one statement.
       const current = await this.currentPseudonymisers();
       if (current === loaded) return found;
       return findPerson(services.store, current, query, datasets, identifiers, visible);

@@ -6,8 +6,8 @@ import type { Store } from '../store/database.js';
  * the store's own does not hold it up, and as one index seek a version
  * (`record_identifier_key_version`) — the smallest version, then the smallest above it, and so
  * on — where `select distinct` would read every identifier: there are a handful of versions and
- * millions of identifiers, and every instance asks once a minute, and again before any lookup
- * answer that no identifier found (api-context.ts).
+ * millions of identifiers, and every instance asks once a minute, and again when
+ * {@link unknownStoredKeyVersion} finds one it has not loaded (api-context.ts).
  */
 export function storedKeyVersions(store: Store): Promise<string[]> {
   return keyVersionsOf(store, 'record_identifier');
@@ -34,4 +34,31 @@ async function keyVersionsOf(store: Store, table: 'record_identifier' | 'retired
     if (next === null || next === undefined) return versions;
     versions.push(next);
   }
+}
+
+/**
+ * A key version the store's identifiers are hashed under that is not among `known`, or undefined
+ * when every stored version is known: what a lookup asks on every call to learn that its cached
+ * versions (api-context.ts) still cover the store — an import under a newly rotated key, on any
+ * instance, commits identifiers under a version no cache has yet. Key Vault version ids are not
+ * in the order they were made, so a new version may fall anywhere among the known: the query
+ * asks for one identifier in the ranges between them, one index seek each (`known` is a handful),
+ * in one statement and one row at most, however many identifiers a new version already holds.
+ */
+export async function unknownStoredKeyVersion(store: Store, known: readonly string[]): Promise<string | undefined> {
+  const bounds = [...new Set(known)].sort();
+  let query = store.db.selectFrom('record_identifier').select('key_version');
+  if (bounds.length > 0) {
+    query = query.where((eb) =>
+      eb.or([
+        eb('key_version', '<', bounds[0]!),
+        ...bounds
+          .slice(1)
+          .map((upper, k) => eb.and([eb('key_version', '>', bounds[k]!), eb('key_version', '<', upper)])),
+        eb('key_version', '>', bounds.at(-1)!),
+      ]),
+    );
+  }
+  const [row] = await store.reads.execute(store.dialect.firstRows(query, 1).compile());
+  return row?.key_version;
 }

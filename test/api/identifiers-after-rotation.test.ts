@@ -1,17 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalSecretSource } from '../../shared/secrets/local-secret-source.js';
 import { nhs } from '../support/linked-people.js';
-import { insertRecord } from '../support/records.js';
+import { aishaOnKeyways, insertRecord } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
 const OFFICER = { party: 'la-housing', roles: ['housing-officer'], purpose: 'homelessness-prevention' };
 
 /**
- * An instance reads the pseudonymisation key versions the store holds once a minute, and again
- * before a lookup answer no identifier found. A subject access request and a consent or opt-out
- * recorded by identifiers must see everyone the identifiers reach, and are rare: within that
- * minute of an import under a newly rotated key, identifiers hashed under it must reach their
+ * An instance loads the keys of the pseudonymisation key versions the store holds once a minute
+ * (api-context.ts). A subject access request and a consent or opt-out recorded by identifiers
+ * must see everyone the identifiers reach: within that minute of an import under a newly rotated key, identifiers hashed under it must reach their
  * people as they do a minute later. Alex is held by Housing under the old key; Casey, another
  * child, by children's social care under the new one, which this instance has not read yet.
  * Alex's NHS number with Casey's social care id names two children.
@@ -76,5 +75,65 @@ describe('identifiers that name someone held under a key version the instance ha
       .where('subject_key', '=', alex)
       .execute();
     expect(recorded).toEqual([]);
+  });
+});
+
+/**
+ * The same minute for a search and a duplicate check, which are not rare: they keep the keys
+ * cached, and must still reach someone held only under a version imported since. Aisha is on
+ * Kettering's register under the old key, and Kettering has looked her up (the instance holds
+ * that version); the key is rotated and Corby's register arrives with an application under her
+ * NI number, not yet linked to her. The NI number now names two people, and the answer is the
+ * one a minute later: nobody shown, no "no application elsewhere".
+ */
+describe('a search or duplicate check whose identifier also names someone held under a version imported since', () => {
+  const REGISTER = 'keyways-housing-register';
+  let t: TestHost;
+
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+  });
+  afterAll(async () => t?.stop());
+
+  /** Aisha on Kettering's register under the current key; `lookUp` caches that version; then Corby's application under a new key. */
+  async function applicationArrivesAfter(ni: string, lookUp: () => Promise<unknown>): Promise<void> {
+    const { services } = t.host;
+    await insertRecord(services, aishaOnKeyways(ni));
+    await lookUp();
+    (services.secrets as LocalSecretSource).rotate('pseudonymisation-key');
+    await insertRecord(services, { ...aishaOnKeyways(ni), partyId: 'corby-borough-council', datasetId: REGISTER });
+  }
+
+  it('a search by the NI number shows neither', async () => {
+    const search = () =>
+      callApi(t, '/v1/people/search', {
+        party: 'kettering-borough-council',
+        roles: ['senior-officer'],
+        purpose: 'housing-allocation',
+        body: { niNumber: 'JG103761A' },
+      });
+    await applicationArrivesAfter('JG103761', async () => expect((await search()).status).toBe(200));
+    const res = await search();
+    // Without the fix: 200 with Kettering's Aisha.
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ type: 'urn:lintel:problem:no-match' });
+    expect(res.text).not.toContain('Aisha');
+  });
+
+  it('a duplicate check by the NI number does not answer "no application elsewhere"', async () => {
+    const check = () =>
+      callApi(t, '/v1/duplicate-checks', {
+        party: 'kettering-borough-council',
+        roles: ['housing-officer'],
+        purpose: 'fraud-prevention',
+        body: { niNumber: 'JG103762A' },
+      });
+    await applicationArrivesAfter('JG103762', async () =>
+      expect((await check()).body).toEqual({ duplicate: false, councils: [] }),
+    );
+    const res = await check();
+    // Without the fix: 200 { duplicate: false, councils: [] }.
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ type: 'urn:lintel:problem:ambiguous-match' });
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storedKeyVersions } from '../../../shared/people/stored-key-versions.js';
+import { storedKeyVersions, unknownStoredKeyVersion } from '../../../shared/people/stored-key-versions.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
 import { sourceRecordRow } from '../../support/records.js';
 
@@ -38,6 +38,26 @@ describe('storedKeyVersions', () => {
   it('seeks each version in an index rather than reading the identifiers', async () => {
     const plan = await sql<{ detail: string }>`
       explain query plan select min(key_version) from record_identifier where key_version > ${'a1'}`.execute(store.db);
+    const details = plan.rows.map((row) => row.detail).join(' | ');
+    expect(details).toContain('record_identifier_key_version');
+    expect(details).not.toMatch(/\bSCAN\b/);
+  });
+
+  // Key Vault's version ids are random: a new one may sort before, between or after the known.
+  it('names a stored version outside those known, wherever it sorts, and none when all are known', async () => {
+    expect(await unknownStoredKeyVersion(store, ['a1', 'b2', 'c3'])).toBeUndefined();
+    expect(await unknownStoredKeyVersion(store, ['c3', 'a1', 'b2', 'd4'])).toBeUndefined();
+    expect(await unknownStoredKeyVersion(store, ['a1', 'c3'])).toBe('b2');
+    expect(await unknownStoredKeyVersion(store, ['b2', 'c3'])).toBe('a1');
+    expect(await unknownStoredKeyVersion(store, ['a1', 'b2'])).toBe('c3');
+    expect(await unknownStoredKeyVersion(store, [])).toMatch(/^[abc]/);
+  });
+
+  it('asks that in one statement of index seeks, not by reading the identifiers', async () => {
+    const plan = await sql<{ detail: string }>`
+      explain query plan select key_version from record_identifier
+      where key_version < ${'a1'} or (key_version > ${'a1'} and key_version < ${'c3'}) or key_version > ${'c3'}
+      limit 1`.execute(store.db);
     const details = plan.rows.map((row) => row.detail).join(' | ');
     expect(details).toContain('record_identifier_key_version');
     expect(details).not.toMatch(/\bSCAN\b/);

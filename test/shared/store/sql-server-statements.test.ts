@@ -10,7 +10,7 @@ import { lastMoveOutCommittedIn, lastMoveOutTimes } from '../../../shared/people
 import { noteOptOutSuccessors, possiblySamePerson } from '../../../shared/people/possibly-same-person.js';
 import { listCandidates } from '../../../shared/linkage/review-queue.js';
 import { retiredContradicts, retiredMatches, retireIdentifiers } from '../../../shared/people/retired-identifiers.js';
-import { storedKeyVersions } from '../../../shared/people/stored-key-versions.js';
+import { storedKeyVersions, unknownStoredKeyVersion } from '../../../shared/people/stored-key-versions.js';
 import { dialectFor } from '../../../shared/store/dialect.js';
 import { migrationsFor } from '../../../shared/store/migrations/index.js';
 import {
@@ -166,6 +166,7 @@ describe('statements sent to Azure SQL', () => {
     await retiredMatches(store, pseudonymisers, query, [DATASET], () => true);
     await retiredContradicts(store, pseudonymisers, query, [DATASET], 'p1');
     await storedKeyVersions(store);
+    await unknownStoredKeyVersion(store, ['v1', 'v2']);
     expectAccepted(statements);
   });
 
