@@ -170,8 +170,8 @@ describe('fail closed when the access log cannot be written', () => {
  * A pseudonymisation key version the store's identifiers are hashed under cannot be read (Key
  * Vault throttling or down). A lookup without it would miss everyone hashed under it and answer
  * "no match" — for a duplicate check, "no application with another council" — so every call
- * that matches identifiers answers 503 instead, and says nothing about anyone. (A consent and a
- * DPO's request read every version first whatever they give, so they answer 503 by names too.)
+ * that matches identifiers answers 503 instead, and says nothing about anyone. A call giving
+ * names and a date of birth alone hashes nothing, and is answered.
  */
 describe('fail closed when a stored key version cannot be read', () => {
   let t: TestHost;
@@ -198,7 +198,7 @@ describe('fail closed when a stored key version cannot be read', () => {
           party: 'dudley-housing-options',
           roles: ['housing-officer'],
           purpose: 'research-evaluation',
-          body: { subject: SAM, evidenceRef: 'REF-1' },
+          body: { subject: { ...SAM, niNumber: NI }, evidenceRef: 'REF-1' },
         }),
     ],
     ['DPO lookup', () => call('/v1/audit/people/accesses', { ...officer, roles: ['dpo'], body: { niNumber: NI } })],
@@ -274,6 +274,37 @@ describe('fail closed when a stored key version cannot be read', () => {
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ type: 'urn:lintel:problem:key-unavailable' });
     expect(res.text).not.toContain('Aisha');
+  });
+
+  // As for a search: a consent or a DPO's request by names and date of birth hashes nothing, so
+  // it is answered too (they read every version first, and answered 503 like a call giving an
+  // identifier).
+  it('records a consent by names and date of birth alone', async () => {
+    const res = await call('/v1/consents', {
+      party: 'dudley-housing-options',
+      roles: ['housing-officer'],
+      purpose: 'research-evaluation',
+      body: { subject: SAM, evidenceRef: 'REF-2' },
+    });
+    expect(res.status).toBe(201);
+  });
+
+  it("answers a DPO's request for a person's accesses by names and date of birth alone", async () => {
+    const res = await call('/v1/audit/people/accesses', { ...officer, roles: ['dpo'], body: byNames });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ otherMatches: [] });
+    expect(typeof res.body.personRef).toBe('string');
+  });
+
+  // (A consent giving one beside Sam's names is the 503 'consent' case above.)
+  it("still answers 503 to a DPO's request giving an identifier beside the names", async () => {
+    const request = await call('/v1/audit/people/accesses', {
+      ...officer,
+      roles: ['dpo'],
+      body: { ...byNames, niNumber: NI },
+    });
+    expect(request.status).toBe(503);
+    expect(request.body).toMatchObject({ type: 'urn:lintel:problem:key-unavailable' });
   });
 
   it('finds the person once the version can be read again', async () => {
