@@ -8,7 +8,8 @@ import { orderedPrints, type PairKeys } from './pair-key.js';
  * found by the pair's keys (pair-key.ts).
  *
  * - Under the pair's key of today (sources, names, date of birth, postcode, address), or else
- *   under the key an earlier release made ({@link PairKeys.legacy}): the pair's own decision.
+ *   under the key an earlier release made ({@link PairKeys.legacy}, under any pseudonymisation
+ *   key version the store's identifiers are hashed under): the pair's own decision.
  * - Under its identity key (sources, names, date of birth), a confirmation only: it holds when
  *   the pair has no decision of its own — one record has moved house since — provided each
  *   record is the only one of its source with those names and that date of birth (both known).
@@ -63,8 +64,12 @@ export interface DecisionKeys {
   readonly current: PairKeys;
   /** {@link PairKeys.identity}. */
   readonly identity: PairKeys;
-  /** {@link PairKeys.legacy}, under the pseudonymisation key of today. */
-  readonly legacy: PairKeys;
+  /**
+   * {@link PairKeys.legacy}, under the pseudonymisation key of today and each older version the
+   * store's identifiers are hashed under: a decision was keyed under the version current when
+   * the officer made it, which a rotation before any pass proposed its pair again left behind.
+   */
+  readonly legacy: readonly PairKeys[];
 }
 
 export interface PairDecision {
@@ -95,8 +100,8 @@ export class LinkDecisions {
   readonly #held: Map<string, Held>;
   readonly #keys: DecisionKeys;
   readonly #batches: readonly RecordBatch[];
-  /** Per batch and kind of key, each record's fingerprint once made. */
-  readonly #prints: Record<keyof DecisionKeys, Map<number, string>>[];
+  /** Per batch and kind of key (an earlier release's, per version), each record's fingerprint once made. */
+  readonly #prints: { current: Map<number, string>; identity: Map<number, string>; legacy: Map<number, string>[] }[];
   /** Per batch, lazily: how many of its records hold each names + date of birth. */
   readonly #namesakes: (Map<string, number> | undefined)[];
   readonly #rejections: number;
@@ -118,7 +123,11 @@ export class LinkDecisions {
     );
     this.#keys = keys;
     this.#batches = batches;
-    this.#prints = batches.map(() => ({ current: new Map(), identity: new Map(), legacy: new Map() }));
+    this.#prints = batches.map(() => ({
+      current: new Map(),
+      identity: new Map(),
+      legacy: keys.legacy.map(() => new Map()),
+    }));
     this.#namesakes = batches.map(() => undefined);
     this.#byPrint = batches.map(() => undefined);
     this.#rejections = rows.filter((r) => r.decision === 'rejected').length;
@@ -321,9 +330,12 @@ export class LinkDecisions {
     const pairKey = current.pairKey(this.#print('current', a, i), this.#print('current', b, j));
     const held = this.#held.get(pairKey);
     if (held !== undefined || this.#held.size === 0) return { pairKey, held };
-    const legacyKey = legacy.pairKey(this.#print('legacy', a, i), this.#print('legacy', b, j));
-    const legacyHeld = this.#held.get(legacyKey);
-    return legacyHeld === undefined ? { pairKey } : { pairKey, held: legacyHeld, legacyKey };
+    for (const [version, keys] of legacy.entries()) {
+      const legacyKey = keys.pairKey(this.#legacyPrint(version, a, i), this.#legacyPrint(version, b, j));
+      const legacyHeld = this.#held.get(legacyKey);
+      if (legacyHeld !== undefined) return { pairKey, held: legacyHeld, legacyKey };
+    }
+    return { pairKey };
   }
 
   #resolve(a: number, i: number, b: number, j: number): Resolved {
@@ -382,10 +394,18 @@ export class LinkDecisions {
   }
 
   /** A record's fingerprint under one kind of key: a record is in many pairs, fingerprinted once. */
-  #print(kind: keyof DecisionKeys, b: number, i: number): string {
-    const cache = this.#prints[b]![kind];
+  #print(kind: 'current' | 'identity', b: number, i: number): string {
+    return this.#cachedPrint(this.#prints[b]![kind], this.#keys[kind], b, i);
+  }
+
+  /** {@link #print} under an earlier release's keys of the `version`th key version. */
+  #legacyPrint(version: number, b: number, i: number): string {
+    return this.#cachedPrint(this.#prints[b]!.legacy[version]!, this.#keys.legacy[version]!, b, i);
+  }
+
+  #cachedPrint(cache: Map<number, string>, keys: PairKeys, b: number, i: number): string {
     let print = cache.get(i);
-    if (print === undefined) cache.set(i, (print = this.#keys[kind].recordFingerprint(this.#batches[b]!, i)));
+    if (print === undefined) cache.set(i, (print = keys.recordFingerprint(this.#batches[b]!, i)));
     return print;
   }
 }

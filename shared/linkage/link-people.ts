@@ -15,7 +15,8 @@ import {
 import { linkBatches } from '../matching/link.js';
 import type { ProbabilisticOptions } from '../matching/probabilistic.js';
 import type { RecordBatch } from '../matching/record.js';
-import type { SecretSource } from '../secrets/secret-source.js';
+import { storedKeyVersions } from '../people/stored-key-versions.js';
+import { SecretVersionGoneError, type SecretSource } from '../secrets/secret-source.js';
 import { BatchedInsert } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
 import type { Engine } from '../store/dialect.js';
@@ -133,6 +134,30 @@ const LINK_COLUMNS = [
   'created_at',
 ] as const satisfies readonly (keyof RecordLinkTable)[];
 
+/**
+ * An earlier release's pair keys under each older pseudonymisation key version the store's
+ * identifiers are hashed under (pair-key.ts): a decision made before 2 December under a version
+ * since rotated out is recognised while records hashed under it remain, as the README says
+ * decisions survive a rotation (found by reading: after a rotation a pass made them under the
+ * current version only, so a rejected pair was proposed again and a confirmed one split until an
+ * officer answered again). A version gone from Key Vault cannot be tried, and is logged by its
+ * id; any other failure to read one fails the pass, to be retried, rather than forget decisions.
+ */
+async function olderLegacyKeys(deps: LinkDependencies, currentVersion: string): Promise<PairKeys[]> {
+  const keys: PairKeys[] = [];
+  for (const version of await storedKeyVersions(deps.store)) {
+    if (version === currentVersion) continue;
+    try {
+      const secret = await deps.secrets.get('pseudonymisation-key', version);
+      keys.push(PairKeys.legacy(Buffer.from(secret.value, 'base64'), version));
+    } catch (err) {
+      if (!(err instanceof SecretVersionGoneError)) throw err;
+      deps.logger.warn('link.legacy-key-version-gone', { keyVersion: version });
+    }
+  }
+  return keys;
+}
+
 export async function linkPeople(
   deps: LinkDependencies,
   agreementId: string,
@@ -148,7 +173,7 @@ export async function linkPeople(
   const keys: DecisionKeys = {
     current: PairKeys.from(personRefKey),
     identity: PairKeys.identity(personRefKey),
-    legacy: PairKeys.legacy(Buffer.from(secret.value, 'base64')),
+    legacy: [PairKeys.legacy(Buffer.from(secret.value, 'base64')), ...(await olderLegacyKeys(deps, secret.version))],
   };
   const runId = randomUUID();
 

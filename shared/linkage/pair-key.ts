@@ -1,4 +1,5 @@
 import { createHmac, hkdfSync } from 'node:crypto';
+import { keyVersionOf } from '../matching/hard-identifiers.js';
 import type { RecordBatch } from '../matching/record.js';
 import type { SecretSource } from '../secrets/secret-source.js';
 
@@ -20,7 +21,11 @@ import type { SecretSource } from '../secrets/secret-source.js';
  *
  * Releases before 2 December 2026 keyed decisions under the pseudonymisation key, over the
  * values with the identifier pseudonyms ({@link PairKeys.legacy}); a pass still recognises such
- * a decision when it proposes its pair, and keeps it under the key of today.
+ * a decision when it proposes its pair, and keeps it under the key of today. That key is the
+ * version current when the officer decided, which a rotation since has made an old one: a pass
+ * tries each version the store's identifiers are hashed under (link-people.ts), with each
+ * record's values as that release read them under that version — its own hashes, and a hash
+ * under any other version as absent (that release did not read those).
  *
  * A confirmation is kept under a second key too ({@link PairKeys.identity}): over the sources,
  * names and date of birth only. What an officer judges is whether two records name one person;
@@ -38,13 +43,19 @@ export class PairKeys {
   private constructor(
     key: Buffer,
     private readonly values: 'matching' | 'with-identifiers' | 'identity',
+    /** For keys of an earlier release: the key version they are under, '' for the batch's current one. */
+    private readonly keyVersion = '',
   ) {
     this.#key = key;
   }
 
-  /** Pair keys as earlier releases made them, under the pseudonymisation key then current. */
-  static legacy(pseudonymisationKey: Buffer): PairKeys {
-    return new PairKeys(pseudonymisationKey, 'with-identifiers');
+  /**
+   * Pair keys as earlier releases made them, under the pseudonymisation key of `keyVersion`,
+   * then current: '' for the version the batches' plain hashes are under (the current one),
+   * else an older version, whose hashes the batches hold as other-key values.
+   */
+  static legacy(pseudonymisationKey: Buffer, keyVersion = ''): PairKeys {
+    return new PairKeys(pseudonymisationKey, 'with-identifiers', keyVersion);
   }
 
   /** Pair keys under a key of their own, derived from the `person-ref-key` secret. */
@@ -71,16 +82,24 @@ export class PairKeys {
     const parts = [batch.sourceId, batch.givenName[i], batch.familyName[i], batch.dob[i]];
     if (this.values !== 'identity') parts.push(batch.postcode[i], batch.address[i]);
     if (this.values === 'with-identifiers') {
+      const asThen = (value: string) => this.#asThen(value);
       parts.push(
-        batch.nhsHash[i],
-        batch.upnHash[i],
-        batch.niHash[i],
-        ...[...batch.systemIds.keys()].sort().map((system) => `${system}=${batch.systemIds.get(system)![i]}`),
+        asThen(batch.nhsHash[i]!),
+        asThen(batch.upnHash[i]!),
+        asThen(batch.niHash[i]!),
+        ...[...batch.systemIds.keys()].sort().map((system) => `${system}=${asThen(batch.systemIds.get(system)![i]!)}`),
       );
     }
     return createHmac('sha256', this.#key)
       .update(`record\u0000${parts.join('\u0000')}`)
       .digest('hex');
+  }
+
+  /** A batch's identifier value as a release before 2 December read it under {@link keyVersion}: its hash, or absent. */
+  #asThen(value: string): string {
+    const version = keyVersionOf(value);
+    if (version !== this.keyVersion) return '';
+    return version === '' ? value : value.slice(version.length + 1);
   }
 
   pairKey(fingerprintA: string, fingerprintB: string): string {

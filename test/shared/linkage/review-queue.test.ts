@@ -109,31 +109,32 @@ describe('the review queue of the probabilistic tier', () => {
   });
 });
 
+// The pair key exactly as releases before 2 December 2026 made it.
+const oldFingerprint = (key: Buffer, b: RecordBatch, i: number) => {
+  const parts = [
+    b.sourceId,
+    b.givenName[i],
+    b.familyName[i],
+    b.dob[i],
+    b.postcode[i],
+    b.address[i],
+    b.nhsHash[i],
+    b.upnHash[i],
+    b.niHash[i],
+    ...[...b.systemIds.keys()].sort().map((s) => `${s}=${b.systemIds.get(s)![i]}`),
+  ];
+  return createHmac('sha256', key)
+    .update(`record\u0000${parts.join('\u0000')}`)
+    .digest('hex');
+};
+const oldPairKey = (key: Buffer, a: string, b: string) => {
+  const [x, y] = a < b ? [a, b] : [b, a];
+  return createHmac('sha256', key).update(`pair\u0000${x}\u0000${y}`).digest('hex');
+};
+
 describe('a decision an earlier release keyed (under the pseudonymisation key, identifiers included)', () => {
   let h: ImportHarness;
   const deps = () => reviewLinkDeps(h);
-  // The pair key exactly as releases before 2 December 2026 made it.
-  const oldFingerprint = (key: Buffer, b: RecordBatch, i: number) => {
-    const parts = [
-      b.sourceId,
-      b.givenName[i],
-      b.familyName[i],
-      b.dob[i],
-      b.postcode[i],
-      b.address[i],
-      b.nhsHash[i],
-      b.upnHash[i],
-      b.niHash[i],
-      ...[...b.systemIds.keys()].sort().map((s) => `${s}=${b.systemIds.get(s)![i]}`),
-    ];
-    return createHmac('sha256', key)
-      .update(`record\u0000${parts.join('\u0000')}`)
-      .digest('hex');
-  };
-  const oldPairKey = (key: Buffer, a: string, b: string) => {
-    const [x, y] = a < b ? [a, b] : [b, a];
-    return createHmac('sha256', key).update(`pair\u0000${x}\u0000${y}`).digest('hex');
-  };
   const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
   const jonathan = () => openCandidateNamed(h, 'Jonathan');
 
@@ -175,6 +176,86 @@ describe('a decision an earlier release keyed (under the pseudonymisation key, i
     expect(keys.map((k) => k.pair_key)).toEqual([today, candidate.identityKey!].sort());
     // The copy keeps the agreement whose grant allowed the decision.
     expect(keys.map((k) => k.agreement_id)).toEqual([AGREEMENT, AGREEMENT]);
+  });
+});
+
+/**
+ * The README: a decision is kept "nor after a rotation of pseudonymisation-key (a decision an
+ * earlier release keyed under that key is recognised, and re-keyed, when its pair is next
+ * proposed)". Such a decision was keyed under the pseudonymisation key of its day, over the
+ * identifier hashes made under it. The key is rotated before any pass has proposed the pair again
+ * (one not proposed since the upgrade, or an upgrade and a rotation in one release window); no
+ * source has re-sent, so both records still hold their hashes under the old version: Housing's
+ * Jonathan an NHS number, social care's a system id, in the key as that release made it.
+ */
+describe('a decision an earlier release keyed, when the pseudonymisation key is rotated before a pass finds it', () => {
+  let h: ImportHarness;
+  const deps = () => reviewLinkDeps(h);
+  const jonathanOf = (party: string) => personOf(h, party, 'JONATHAN');
+  const jonathan = () => openCandidateNamed(h, 'Jonathan');
+
+  const extracts = {
+    housing: [
+      'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
+      `Jonathan,Smyth,2012-03-04,ME14 1XX,${nhs(310)},Y`,
+      `Mary,Green,1980-05-06,ME15 2YY,${nhs(311)},N`,
+    ].join('\n'),
+    socialCare: [
+      'firstName,lastName,dateOfBirth,homePostcode,socialCareSystemId,childProtection',
+      'Jonathan,Smith,2012-03-04,ME14 1XX,SC-310,Y',
+      'Peter,Green,1979-07-08,ME15 2YY,SC-311,N',
+    ].join('\n'),
+  };
+
+  beforeEach(async () => {
+    h = await createImportHarness();
+    await loadJonathans(h, deps(), extracts);
+  });
+  afterEach(async () => h.close());
+
+  /** The officer's decision on the Jonathans, put back as an earlier release kept it (before 0018); then the key rotated. */
+  async function decidedByAnEarlierRelease(decision: 'confirmed' | 'rejected'): Promise<string> {
+    const candidate = (await jonathan())!;
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r-11' };
+    expect((await decideCandidate(deps(), candidate, { decision, by, at: new Date() })).outcome).toBe('decided');
+    const today = candidate.pairKey!;
+    await h.store.db.deleteFrom('link_decision').where('pair_key', '!=', today).execute();
+    await h.store.db.updateTable('record_link').set({ identity_key: null }).execute();
+    const secret = await h.secrets.get('pseudonymisation-key');
+    const key = Buffer.from(secret.value, 'base64');
+    const { sources } = await readStoreSources(h.store.db, [DATASET], secret.version, h.store.dialect);
+    const fingerprint = (party: string) => {
+      const source = sources.find((s) => s.id.startsWith(`${party}/`))!;
+      return oldFingerprint(key, source.batch, source.batch.givenName.indexOf('JONATHAN'));
+    };
+    const old = oldPairKey(key, fingerprint('la-housing'), fingerprint('la-childrens-social-care'));
+    await h.store.db
+      .updateTable('link_decision')
+      .set({ pair_key: old, identity_key: null, print_a: null, print_b: null })
+      .execute();
+    await h.store.db.updateTable('record_link').set({ pair_key: old }).where('pair_key', '=', today).execute();
+    h.secrets.rotate('pseudonymisation-key');
+    return today;
+  }
+
+  it('a rejection keeps the pair apart and out of the queue, and is kept under the key of today', async () => {
+    const today = await decidedByAnEarlierRelease('rejected');
+    const summary = await linkPeople(deps(), AGREEMENT, 'full');
+    expect(summary.candidatesRejectedEarlier).toBe(1);
+    expect(await jonathan()).toBeUndefined();
+    expect(await jonathanOf('la-housing')).not.toBe(await jonathanOf('la-childrens-social-care'));
+    const keys = await h.store.db.selectFrom('link_decision').select('pair_key').execute();
+    expect(keys.map((k) => k.pair_key)).toEqual([today]);
+  });
+
+  it('a confirmation keeps the two records one person, and is kept under the key of today', async () => {
+    const today = await decidedByAnEarlierRelease('confirmed');
+    const summary = await linkPeople(deps(), AGREEMENT, 'full');
+    expect(summary.candidatesConfirmedEarlier).toBe(1);
+    expect(await jonathan()).toBeUndefined();
+    expect(await jonathanOf('la-housing')).toBe(await jonathanOf('la-childrens-social-care'));
+    const keys = await h.store.db.selectFrom('link_decision').select('pair_key').execute();
+    expect(keys.map((k) => k.pair_key)).toContain(today);
   });
 });
 
