@@ -47,6 +47,15 @@ import { requireAsExcelJs } from './exceljs-modules.js';
  * then handed on, its type changed first if its value was unreadable. exceljs only gathers the
  * events of each chunk of XML before it reads them, so holding a cell's back changes nothing else.
  *
+ * And a cell of any type exceljs does not read otherwise: exceljs reads each as a number, with
+ * `parseFloat`, so `t="x"` holding `12abc` loaded 12, and an ISO date cell whose `t = "d"` the
+ * byte scan did not see (white space around its `=`: worksheet-scan.ts) loaded 2010-03-02 as
+ * 2010, or as day 2010 with a date format (found by a review). ECMA-376's cell types (ST_CellType)
+ * are `b`, `d`, `e`, `inlineStr`, `n`, `s` and `str`: of these, exceljs reads `d` as a number,
+ * which its ISO date is not, and no other type has a meaning to read a value by. Such a cell's
+ * value is `unreadable` whatever it is, its type made an error's as the cell opens (no need to
+ * wait for its value), whether its value is a `<v>` or an inline string's `<t>`.
+ *
  * Installed on the `SaxesParser` exceljs's parse-sax module requires: its `on` wraps the handlers
  * exceljs sets on each new parser, so each parser keeps its own place in its document. Which
  * part a parser reads is told by its root element; the parsers of other parts (workbook, styles,
@@ -82,6 +91,14 @@ const XSD_DOUBLE = /^[ \t\r\n]*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?[ \t
 
 function numberValue(text: string): string {
   return XSD_DOUBLE.test(text) ? text : BOOLEAN_VALUES.unreadable;
+}
+
+/** Cell types exceljs reads otherwise than as a number: as text, or as an error's value. */
+const TEXT_TYPES: ReadonlySet<unknown> = new Set(['inlineStr', 'str', 'e']);
+
+/** A cell of a type read as none of SpreadsheetML's: whatever its value, not one to guess at. */
+function unknownTypeValue(): string {
+  return BOOLEAN_VALUES.unreadable;
 }
 
 function booleanValue(text: string): string {
@@ -163,11 +180,16 @@ export function readOnlyCellTextFromExcelJs(): void {
                   ? sharedStringIndex
                   : type === undefined || type === 'n'
                     ? numberValue
-                    : undefined;
-            if (type === 'b' && attributes !== undefined) attributes.t = 'e';
+                    : TEXT_TYPES.has(type)
+                      ? undefined
+                      : unknownTypeValue;
+            if ((type === 'b' || place.reading === unknownTypeValue) && attributes !== undefined) attributes.t = 'e';
             if (place.reading === numberValue) place.numberCell = { tag: tag as Tag, held: [] };
-          } else if (place.reading !== undefined && (element === 'v' || (element === 't' && place.numberCell)))
-            // A number cell's value, or an inline string's text exceljs would read as its number.
+          } else if (
+            place.reading !== undefined &&
+            (element === 'v' || (element === 't' && (place.numberCell || place.reading === unknownTypeValue)))
+          )
+            // A value, or an inline string's text exceljs would read as a number cell's value.
             place.valueText = '';
         }
         place.open.push(element);

@@ -167,8 +167,8 @@ export const ROW_REASONS = [
   'cell-error',
   /**
    * A cell's value is not one its type allows: a boolean cell (`t="b"`) holding other than 1, 0,
-   * true or false, or a number cell other than a number (`12abc`, `1,5`: exceljs-text-events.ts).
-   * Which the partner meant is not guessed.
+   * true or false, a number cell other than a number (`12abc`, `1,5`), or a cell of a type
+   * SpreadsheetML has not (`t="x"`: exceljs-text-events.ts). Which the partner meant is not guessed.
    */
   'cell-unreadable',
   'date-format',

@@ -210,6 +210,32 @@ describe('XLSX cells read as the partner sees them', () => {
     ]);
   });
 
+  it('reads a cell of a type SpreadsheetML has not as a bad cell, not as what parseFloat makes of its value', async () => {
+    // exceljs reads every cell type it does not know as a number, with parseFloat: t="x" holding
+    // 12abc loaded 12, and an ISO date cell whose t = "d" the byte scan did not see (white space
+    // around the =) loaded 2010-03-02 as 2010, or as day 2010 (1905-07-02) with a date format.
+    const cells = [
+      '<c r="A{r}" t="x"><v>12abc</v></c>',
+      '<c r="A{r}" t="x"><v>12</v></c>',
+      '<c r="A{r}" t="N"><v>5</v></c>',
+      '<c r="A{r}" t=" n"><v>5</v></c>',
+      '<c r="A{r}" t = "d"><v>2010-03-02T00:00:00Z</v></c>',
+      '<c r="A{r}" t = "d" s="1"><v>2010-03-02T00:00:00Z</v></c>',
+      '<c r="A{r}" t="x"><is><t>12</t></is></c>',
+    ];
+    const sheet =
+      '<row r="1"><c r="A1" t="s"><v>0</v></c></row>' +
+      cells.map((c, i) => `<row r="${i + 2}">${c.replace('{r}', String(i + 2))}</row>`).join('') +
+      // A formula cell's cached value is never read, whatever it holds: the cell is refused.
+      `<row r="${cells.length + 2}"><c r="A${cells.length + 2}"><f>1+1</f><v>12abc</v></c></row>`;
+    const records = await read(await buildZip(parts({ sheet, shared: '<si><t>householdSize</t></si>' })));
+    const bad = { cells: [''], cellProblems: [{ index: 0, reason: 'cell-unreadable' }] };
+    expect(records.slice(1).map(({ cells, cellProblems }) => ({ cells, cellProblems }))).toEqual([
+      ...cells.map(() => bad),
+      { cells: [''], cellProblems: [{ index: 0, reason: 'formula-cell' }] },
+    ]);
+  });
+
   it('keeps the leading zeros a number format shows on an identifier cell (custom format 000000)', async () => {
     // Excel shows 000123; "Save as CSV" writes 000123; the reader gives 123.
     const styles =
