@@ -40,9 +40,12 @@ import { requireAsExcelJs } from './exceljs-modules.js';
  * And a number cell (`t="n"`, or no type): exceljs takes what `parseFloat` makes of its value, so
  * `12abc` read as 12 and `1,5` (a decimal comma) as 1, silently (found by a review). Its value
  * must be an xsd:double: a sign, digits, a fraction, an exponent, white space around them
- * collapsed; not INF or NaN, which xsd:double allows but Excel never writes there. Such a value
- * is handed on as it is (`parseFloat` reads it whole); any other is `unreadable`, as a boolean's
- * is, with the cell's type made an error's. exceljs takes a cell's type when the cell opens,
+ * collapsed; not INF or NaN, which xsd:double allows but Excel never writes there; and within
+ * what a double holds (±1.7976931348623157e308, as Excel's numbers are): `1e400`, which
+ * `parseFloat` makes Infinity, read as `cell-error`, the reason a DPO reads as an error Excel
+ * shows (#DIV/0!), which it is not (found by a review). One below the smallest double reads as
+ * 0, as XML Schema rounds it. Such a value is handed on as it is (`parseFloat` reads it whole);
+ * any other is `unreadable`, as a boolean's is, with the cell's type made an error's. exceljs takes a cell's type when the cell opens,
  * before its value is known, so the events of a number cell are held back until it closes and
  * then handed on, its type changed first if its value was unreadable. exceljs only gathers the
  * events of each chunk of XML before it reads them, so holding a cell's back changes nothing else.
@@ -89,8 +92,9 @@ function sharedStringIndex(text: string): string {
 /** xsd:double's lexical forms but INF, -INF and NaN, white space collapsed. */
 const XSD_DOUBLE = /^[ \t\r\n]*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?[ \t\r\n]*$/;
 
+/** A number cell's value as exceljs's `parseFloat` will read it, if a double holds it. */
 function numberValue(text: string): string {
-  return XSD_DOUBLE.test(text) ? text : BOOLEAN_VALUES.unreadable;
+  return XSD_DOUBLE.test(text) && Number.isFinite(parseFloat(text)) ? text : BOOLEAN_VALUES.unreadable;
 }
 
 /** Cell types exceljs reads otherwise than as a number: as text, or as an error's value. */

@@ -164,10 +164,15 @@ export const ROW_REASONS = [
   'control-character',
   'formula-like-value',
   'formula-cell',
+  /**
+   * An XLSX cell holds an error Excel shows in its place (`t="e"`: #DIV/0!, #N/A, #REF!), or a
+   * date Excel shows that never was (its phantom 29 February 1900): xlsx-records.ts, cellText.
+   */
   'cell-error',
   /**
    * A cell's value is not one its type allows: a boolean cell (`t="b"`) holding other than 1, 0,
-   * true or false, a number cell other than a number (`12abc`, `1,5`), or a cell of a type
+   * true or false, a number cell other than a number (`12abc`, `1,5`) or beyond what a double
+   * holds (`1e400`: not `cell-error`, which is an error Excel shows), or a cell of a type
    * SpreadsheetML has not (`t="x"`: exceljs-text-events.ts). Which the partner meant is not guessed.
    */
   'cell-unreadable',

@@ -210,6 +210,32 @@ describe('XLSX cells read as the partner sees them', () => {
     ]);
   });
 
+  it('reads a number cell beyond what a double holds (1e400) as a bad cell, not as an Excel error', async () => {
+    // parseFloat makes 1e400 Infinity, which read as `cell-error`: the reason a DPO reads as an
+    // error Excel shows (#DIV/0!), which this is not. Excel holds nothing beyond ±1.7976931348623157e308.
+    const over = ['1e400', '-1e400', '1.8e308', ' 2E+308 '];
+    // The largest double is a number; below the smallest one is 0, as XML Schema rounds it (and Excel).
+    const good: [string, string][] = [
+      ['1.7976931348623157e308', '1.7976931348623157e+308'],
+      ['1e-400', '0'],
+    ];
+    const values = [...over, ...good.map(([v]) => v)];
+    const cellsOf = (v: string, row: number) =>
+      `<c r="A${row}"><v>${v}</v></c><c r="B${row}" t="n"><v>${v}</v></c><c r="C${row}" s="1"><v>${v}</v></c>`;
+    const sheet =
+      '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c></row>' +
+      values.map((v, i) => `<row r="${i + 2}">${cellsOf(v, i + 2)}</row>`).join('');
+    const shared = '<si><t>householdSize</t></si><si><t>weeklyRent</t></si><si><t>dateOfBirth</t></si>';
+    const records = await read(await buildZip(parts({ sheet, shared })));
+    const unreadable = [0, 1, 2].map((index) => ({ index, reason: 'cell-unreadable' }));
+    expect(
+      records.slice(1, 1 + over.length).map(({ cells, cellProblems }, i) => ({ value: over[i], cells, cellProblems })),
+    ).toEqual(over.map((value) => ({ value, cells: ['', '', ''], cellProblems: unreadable })));
+    expect(records.slice(1 + over.length).map((r) => r.cells.slice(0, 2))).toEqual(
+      good.map(([, shown]) => [shown, shown]),
+    );
+  });
+
   it('reads a cell of a type SpreadsheetML has not as a bad cell, not as what parseFloat makes of its value', async () => {
     // exceljs reads every cell type it does not know as a number, with parseFloat: t="x" holding
     // 12abc loaded 12, and an ISO date cell whose t = "d" the byte scan did not see (white space
