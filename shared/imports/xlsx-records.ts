@@ -462,7 +462,7 @@ type Cell = string | { readonly problem: RowReason };
 const FORMULA: Cell = { problem: 'formula-cell' };
 const CELL_ERROR: Cell = { problem: 'cell-error' };
 
-function cellText(value: unknown): Cell {
+function cellText(value: unknown, date1904: boolean): Cell {
   if (value === null || value === undefined) return '';
   switch (typeof value) {
     case 'string':
@@ -476,14 +476,18 @@ function cellText(value: unknown): Cell {
   }
   if (value instanceof Date) {
     const time = value.getTime();
-    if (Number.isNaN(time)) return CELL_ERROR;
+    // A serial too large for any Date (1e300) is past Excel's last day too (below).
+    if (Number.isNaN(time)) return CELL_UNREADABLE;
     // exceljs builds dates from day serials in UTC: round away sub-second float error, then take
     // the calendar day (a date-time of 18:00 is still that day, not the next).
     const day = new Date(Math.round(time / 1000) * 1000);
     // Excel counts a 29 February 1900 (serial 60), as Lotus 1-2-3 did; exceljs does not, so the
     // serials before it come out a day early, and serial 60 as 28 February (found by a review).
-    if (day.getTime() < EXCEL_PHANTOM_LEAP_DAY) day.setUTCDate(day.getUTCDate() + 1);
-    else if (day.getTime() < EXCEL_PHANTOM_LEAP_DAY + DAY_MS) return CELL_ERROR;
+    // The 1904 date system has no such day: its dates before 1904 are none Excel shows (below).
+    if (!date1904 && day.getTime() < EXCEL_PHANTOM_LEAP_DAY) day.setUTCDate(day.getUTCDate() + 1);
+    else if (!date1904 && day.getTime() < EXCEL_PHANTOM_LEAP_DAY + DAY_MS) return CELL_ERROR;
+    const first = date1904 ? EXCEL_FIRST_DAY_1904 : EXCEL_FIRST_DAY_1900;
+    if (day.getTime() < first || day.getTime() >= EXCEL_PAST_LAST_DAY) return CELL_UNREADABLE;
     return day.toISOString().slice(0, 10);
   }
   const v = value as Record<string, unknown>;
@@ -510,6 +514,17 @@ function booleanCell(value: unknown): Cell | undefined {
 const DAY_MS = 86_400_000;
 /** Where exceljs puts Excel's serial 60: 1900-02-28, the day it takes for 29 February 1900. */
 const EXCEL_PHANTOM_LEAP_DAY = Date.UTC(1900, 1, 28);
+
+/**
+ * The dates Excel shows: from serial 1 (1900-01-01; serial 0 it shows as 00/01/1900) in the 1900
+ * date system, or serial 0 (1904-01-01) in the 1904 one, to 9999-12-31. A date-formatted number
+ * outside them Excel shows as #####, no date: exceljs made -1 1899-12-30, a time of day (0.5)
+ * 1899-12-31, and 3000000 a date of the year 10113 (found by a review). Such a cell is
+ * `cell-unreadable`, as a number cell whose value is no number (1e400) is: no date is guessed.
+ */
+const EXCEL_FIRST_DAY_1900 = Date.UTC(1900, 0, 1);
+const EXCEL_FIRST_DAY_1904 = Date.UTC(1904, 0, 1);
+const EXCEL_PAST_LAST_DAY = Date.UTC(10000, 0, 1);
 
 const XSTRING_ESCAPE = /_x([0-9A-Fa-f]{4})_/g;
 
@@ -644,7 +659,7 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
         if (!Number.isSafeInteger(row.number) || row.number < 1) throw new FileRejection('xlsx-unreadable');
         if (row.number <= previous) throw new FileRejection('xlsx-row-order', { row: row.number });
         previous = row.number;
-        yield [recordOf(row, limits)];
+        yield [recordOf(row, limits, readsDate1904(reader))];
       }
     }
     if (guard.violation) throw guard.violation;
@@ -743,7 +758,15 @@ function namesMissingSharedString(value: unknown): boolean {
   return value === MISSING_SHARED_STRING || (typeof value === 'object' && value !== null && 'sharedString' in value);
 }
 
-function recordOf(row: ExcelJS.Row, limits: ReaderLimits): ExtractRecord {
+/**
+ * Whether the workbook counts its dates in the 1904 system, as exceljs read its `<workbookPr>`
+ * ({@link readDate1904AsXsdBoolean}) before any row: exceljs made its date cells' dates with it.
+ */
+function readsDate1904(reader: object): boolean {
+  return (reader as { properties?: { model?: { date1904?: unknown } } }).properties?.model?.date1904 === true;
+}
+
+function recordOf(row: ExcelJS.Row, limits: ReaderLimits, date1904: boolean): ExtractRecord {
   const values = row.values as unknown[];
   // exceljs's row values are 1-based: index 0 is always empty.
   const width = Math.max(0, values.length - 1);
@@ -757,7 +780,7 @@ function recordOf(row: ExcelJS.Row, limits: ReaderLimits): ExtractRecord {
     const text =
       typeof value === 'number' && Number.isFinite(value)
         ? numberText(value, row.getCell(i + 1).numFmt)
-        : cellText(value);
+        : cellText(value, date1904);
     if (typeof text !== 'string') {
       (problems ??= []).push({ index: i, reason: text.problem });
       cells[i] = '';

@@ -201,11 +201,16 @@ describe('XLSX cells read as the partner sees them', () => {
     ]);
     const unreadable = [0, 1, 2].map((index) => ({ index, reason: 'cell-unreadable' }));
     expect(records.slice(1).map(({ cells, cellProblems }, i) => ({ value: values[i], cells, cellProblems }))).toEqual([
-      ...good.map(([value, shown]) => ({
-        value,
-        cells: [shown, shown, expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) as unknown],
-        cellProblems: undefined,
-      })),
+      ...good.map(([value, shown]) =>
+        // -1.5, .5 and 1.5E-2 are numbers, but no dates Excel shows: as a date, a bad cell all the same.
+        ['-1.5', '.5', '1.5E-2'].includes(value)
+          ? { value, cells: [shown, shown, ''], cellProblems: [{ index: 2, reason: 'cell-unreadable' }] }
+          : {
+              value,
+              cells: [shown, shown, expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) as unknown],
+              cellProblems: undefined,
+            },
+      ),
       ...bad.map((value) => ({ value, cells: ['', '', ''], cellProblems: unreadable })),
     ]);
   });
@@ -293,6 +298,30 @@ describe('XLSX cells read as the partner sees them', () => {
     );
     const records = await read(file);
     expect(records.map((r) => r.cells)).toEqual([['dateOfBirth'], ['1900-01-01'], ['1900-02-28'], ['1900-03-01']]);
+  });
+
+  it('reads a date serial outside the dates Excel shows (before its first day, after 9999-12-31) as a bad cell', async () => {
+    // Excel shows such a cell as ##### (or serial 0 as 00/01/1900); exceljs made -1 1899-12-30,
+    // 3000000 a date of year 10113 ("+010113-09") and 1e300 an Invalid Date, read as `cell-error`.
+    const sheet = (serials: readonly string[]) =>
+      '<row r="1"><c r="A1" t="s"><v>0</v></c></row>' +
+      serials.map((v, i) => `<row r="${i + 2}"><c r="A${i + 2}" s="1"><v>${v}</v></c></row>`).join('');
+    const shown = async (serials: readonly string[], workbookPr?: string) =>
+      (await read(await buildZip(parts({ workbookPr, shared: '<si><t>dateOfBirth</t></si>', sheet: sheet(serials) }))))
+        .slice(1)
+        .map((r) => r.cellProblems?.[0]?.reason ?? r.cells[0]);
+    expect(await shown(['1', '2958465.5', '0', '0.5', '-1', '2958466', '3000000', '1e300'])).toEqual([
+      '1900-01-01',
+      '9999-12-31',
+      ...Array<string>(6).fill('cell-unreadable'),
+    ]);
+    // In the 1904 date system serial 0 is 1904-01-01, and 9999-12-31 is serial 2957003.
+    // -1402 is 1900-02-28 there, which is no phantom 29 February in the 1904 system: no date either.
+    expect(await shown(['0', '2957003', '-1', '-1402', '-1462', '2957004'], '<workbookPr date1904="1"/>')).toEqual([
+      '1904-01-01',
+      '9999-12-31',
+      ...Array<string>(4).fill('cell-unreadable'),
+    ]);
   });
 
   it('reads the dates of a workbook in the 1904 date system however its date1904 is spelt, "1" or "true"', async () => {
