@@ -285,15 +285,50 @@ const OVERSEAS_TERRITORY_POSTCODES: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * The NHS pseudo-postcodes (NHS Data Dictionary, Postcode of Usual Address), which NHS and social
+ * care systems record where a person has no postcode: ZZ99 3VZ no fixed abode, ZZ99 3WZ address
+ * not known, and ZZ99 3CZ England/UK, ZZ99 3GZ Wales, ZZ99 1WZ Scotland, ZZ99 2WZ Northern
+ * Ireland, each "not otherwise specified". Refusing them refused the row of every homeless person
+ * an extract holds, the people the ISA's indicators and Housing First are about. A closed list,
+ * not a pattern: ZZ is no postcode area otherwise. The dictionary's codes for a country abroad
+ * (ZZ99 and a code the NHS Postcode Directory lists) are not here, as lintel holds no copy of
+ * that list, and are refused (`postcode-format`) as before.
+ *
+ * A pseudo-postcode is kept and shown as the source wrote it, but it places no one: everyone of
+ * no fixed abode shares ZZ99 3VZ, so two John Smiths holding it are no more one person than any
+ * two John Smiths. It is never matched, blocked or searched on ({@link isPseudoPostcode}).
+ */
+const NHS_PSEUDO_POSTCODES: ReadonlySet<string> = new Set([
+  'ZZ99 3VZ',
+  'ZZ99 3WZ',
+  'ZZ99 3CZ',
+  'ZZ99 3GZ',
+  'ZZ99 1WZ',
+  'ZZ99 2WZ',
+]);
+
+/**
+ * Whether a canonical postcode is an NHS pseudo-postcode ({@link NHS_PSEUDO_POSTCODES}): a value
+ * to show, never to match on. Every matching entry point treats one as no postcode: the import's
+ * matching column (storage-plan.ts), the engine's batches (canonicalise.ts, record.ts) and a
+ * lookup's query (person-query.ts); the blocking keys below are null for one.
+ */
+export function isPseudoPostcode(canonical: string): boolean {
+  return NHS_PSEUDO_POSTCODES.has(canonical);
+}
+
+/**
  * Validates a postcode and returns it canonical: upper case, all whitespace removed, then one
  * space before the three-character inward code ("sw1a1aa" -> "SW1A 1AA"). One hyphen may stand
  * where the space goes ("SW1A-1AA", as some systems write it), nowhere else. Letters are never
  * swapped for look-alike digits (O/0, I/1): that would invent a different address.
  *
  * Accepted besides the UK layout ({@link POSTCODE_SHAPE}): BFPO numbers ("BFPO 1234", see
- * {@link BFPO}) and the overseas territories' codes of the UK layout ("FIQQ 1ZZ", see
- * {@link OVERSEAS_TERRITORY_POSTCODES}). Everything else is refused (`postcode-format`). The
- * longest canonical form is nine characters ("BFPO 5439"; migration 0031 widens the columns).
+ * {@link BFPO}), the overseas territories' codes of the UK layout ("FIQQ 1ZZ", see
+ * {@link OVERSEAS_TERRITORY_POSTCODES}) and the NHS pseudo-postcodes ("ZZ99 3VZ", see
+ * {@link NHS_PSEUDO_POSTCODES}; valid to keep, never to match on). Everything else is refused
+ * (`postcode-format`). The longest canonical form is nine characters ("BFPO 5439"; migration
+ * 0031 widens the columns).
  */
 export function validatePostcode(input: string): IdentifierResult<PostcodeReason> {
   const upper = input.toUpperCase();
@@ -316,12 +351,24 @@ function canonicalPostcode(compact: string): string | null {
   if (bfpo !== null) return `BFPO ${bfpo[1]!}`;
   if (compact.length < 5 || compact.length > 7) return null;
   const canonical = `${compact.slice(0, -3)} ${compact.slice(-3)}`;
-  return POSTCODE_SHAPE.test(canonical) || OVERSEAS_TERRITORY_POSTCODES.has(canonical) ? canonical : null;
+  return POSTCODE_SHAPE.test(canonical) ||
+    OVERSEAS_TERRITORY_POSTCODES.has(canonical) ||
+    NHS_PSEUDO_POSTCODES.has(canonical)
+    ? canonical
+    : null;
 }
 
 /** Whether a canonical postcode is a BFPO number. */
 function isBfpo(canonical: string): boolean {
   return canonical.startsWith('BFPO ');
+}
+
+/**
+ * The postcode to match and block on: the canonical postcode itself, or null for a pseudo-postcode
+ * ({@link isPseudoPostcode}), which says where nobody lives.
+ */
+export function matchingPostcode(canonical: string): string | null {
+  return NHS_PSEUDO_POSTCODES.has(canonical) ? null : canonical;
 }
 
 /**
@@ -343,18 +390,19 @@ export function postcodeAtEndOf(address: string): string | null {
 }
 
 /*
- * The blocking keys below are coarser groupings of a postcode, each null for an invalid one. A
- * BFPO number names a posting (a unit, a ship, an embassy), not a place, and its digits group
- * nothing: each key of one is the whole BFPO number, so two BFPO numbers never share a sector or
- * district (read as "BFPO" and the digits, every service family abroad would share one). An
- * overseas territory's code is its own outward code and district: its last letter is no
- * sub-district's.
+ * The blocking keys below are coarser groupings of a postcode, each null for an invalid one and
+ * for a pseudo-postcode: ZZ99 3VZ's sector would put every person of no fixed abode in one block,
+ * and its "district" ZZ99 every pseudo-postcode's holder. A BFPO number names a posting (a unit,
+ * a ship, an embassy), not a place, and its digits group nothing: each key of one is the whole
+ * BFPO number, so two BFPO numbers never share a sector or district (read as "BFPO" and the
+ * digits, every service family abroad would share one). An overseas territory's code is its own
+ * outward code and district: its last letter is no sub-district's.
  */
 
 /** Outward code ("SW1A 1AA" -> "SW1A"), or null when the input is not a valid postcode. */
 export function postcodeOutward(input: string): string | null {
   const result = validatePostcode(input);
-  if (!result.ok) return null;
+  if (!result.ok || isPseudoPostcode(result.value)) return null;
   if (isBfpo(result.value)) return result.value;
   return result.value.slice(0, result.value.indexOf(' '));
 }
@@ -362,7 +410,7 @@ export function postcodeOutward(input: string): string | null {
 /** Sector, the outward code and the inward digit ("SW1A 1AA" -> "SW1A 1"), or null. */
 export function postcodeSector(input: string): string | null {
   const result = validatePostcode(input);
-  if (!result.ok) return null;
+  if (!result.ok || isPseudoPostcode(result.value)) return null;
   if (isBfpo(result.value)) return result.value;
   return result.value.slice(0, -2);
 }

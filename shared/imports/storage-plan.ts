@@ -1,5 +1,5 @@
 import type { Dataset, Field, MatchingTier } from '../agreements/schema.js';
-import { postcodeAtEndOf } from '../domain/identifiers.js';
+import { matchingPostcode, postcodeAtEndOf } from '../domain/identifiers.js';
 import { firstThree, normaliseName } from '../domain/normalise.js';
 import type { PseudonymKind } from '../domain/pseudonymise.js';
 import type { CanonicalValue } from './field-codecs.js';
@@ -21,7 +21,9 @@ import type { RowReason } from './reasons.js';
  *   alone), conventional field names are used: firstName/givenName/forename,
  *   lastName/familyName/surname, dateOfBirth, homePostcode/postcode, homeAddress/address, and
  *   a single `name`/`fullName` split into its first and last word. Without a postcode field,
- *   the postcode an address ends with is the matching postcode.
+ *   the postcode an address ends with is the matching postcode. An NHS pseudo-postcode (ZZ99
+ *   3VZ, no fixed abode) is no matching postcode: the column is null, as for a row without one,
+ *   while the attributes keep it to show (identifiers.ts, `isPseudoPostcode`).
  * - `attributes`: every field that is not matching-only (display and special-category), in
  *   canonical form (stored as shared/store/record-attributes.ts says). Matching-only values
  *   never reach it.
@@ -157,13 +159,25 @@ export function matchingColumnsOf(
       family_name: familyNormal,
       first3: three === '' || three.length > 3 ? null : three,
       date_of_birth: text(value(plan.dateOfBirth)),
-      // A dataset with an address and no postcode field (Housing First's contact details) is
-      // found by postcode and names too: the address's own postcode stands in.
-      postcode:
-        plan.postcode !== undefined ? text(value(plan.postcode)) : address === null ? null : postcodeAtEndOf(address),
+      postcode: matchingPostcodeOf(plan, value, address),
       address: addressNormal,
     },
   };
+}
+
+/**
+ * A dataset with an address and no postcode field (Housing First's contact details) is found by
+ * postcode and names too: the address's own postcode stands in. Either way a pseudo-postcode is
+ * none: matched on, it would join everyone of no fixed abode who shares a name.
+ */
+function matchingPostcodeOf(
+  plan: StoragePlan,
+  value: (field: string | undefined) => CanonicalValue | null,
+  address: string | null,
+): string | null {
+  const postcode =
+    plan.postcode !== undefined ? text(value(plan.postcode)) : address === null ? null : postcodeAtEndOf(address);
+  return postcode === null ? null : matchingPostcode(postcode);
 }
 
 function text(v: CanonicalValue | null): string | null {

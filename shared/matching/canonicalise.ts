@@ -3,9 +3,17 @@
  * postcodes canonical, identifiers validated and pseudonymised. An invalid value is dropped
  * (treated as absent) and counted by reason code: one mistyped NHS number must not cost the
  * record its other fields, and an identifier that fails its check digit must never be linked on.
+ * So is an NHS pseudo-postcode (ZZ99 3VZ, no fixed abode), counted as `postcode-pseudo`: valid,
+ * but shared by everyone it stands for, so never linked or blocked on.
  */
 
-import { validateNhsNumber, validateNiNumber, validatePostcode, validateUpn } from '../domain/identifiers.js';
+import {
+  isPseudoPostcode,
+  validateNhsNumber,
+  validateNiNumber,
+  validatePostcode,
+  validateUpn,
+} from '../domain/identifiers.js';
 import { normaliseDate, normaliseName } from '../domain/normalise.js';
 import type { Pseudonymiser } from '../domain/pseudonymise.js';
 import type { RecordBatch } from './record.js';
@@ -176,8 +184,9 @@ export class RecordBatchBuilder {
   #postcodeOf(input: string): string {
     if (input.trim() === '') return '';
     const result = validatePostcode(input);
-    if (result.ok) return result.value;
-    this.#count(result.reason);
+    if (!result.ok) this.#count(result.reason);
+    else if (isPseudoPostcode(result.value)) this.#count('postcode-pseudo');
+    else return result.value;
     return '';
   }
 

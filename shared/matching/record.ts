@@ -4,6 +4,8 @@
  * compare hashes and the engine never holds an NHS number, UPN or NI number.
  */
 
+import { isPseudoPostcode } from '../domain/identifiers.js';
+
 export interface SystemIdHash {
   /** Issuing system, lower case (e.g. "mosaic", "capita-one"). */
   readonly system: string;
@@ -23,7 +25,7 @@ export interface CanonicalRecord {
   readonly familyName: string;
   /** ISO YYYY-MM-DD; "" when unknown. */
   readonly dob: string;
-  /** Canonical ("ME14 1XX"); "" when unknown. */
+  /** Canonical ("ME14 1XX"); "" when unknown. A pseudo-postcode (ZZ99 3VZ) is taken as unknown. */
   readonly postcode: string;
   /** Normalised free text; "" or absent when unknown. */
   readonly address?: string | undefined;
@@ -80,7 +82,8 @@ export function toRecordBatch(
     givenName[i] = r.givenName;
     familyName[i] = r.familyName;
     dob[i] = r.dob;
-    postcode[i] = r.postcode;
+    // ZZ99 3VZ is where everyone of no fixed abode "lives": no postcode to link or block on.
+    postcode[i] = isPseudoPostcode(r.postcode) ? '' : r.postcode;
     address[i] = r.address ?? '';
     nhsHash[i] = r.nhsHash ?? '';
     upnHash[i] = r.upnHash ?? '';

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { validateNhsNumber, validateNiNumber, validatePostcode, validateUpn } from '../domain/identifiers.js';
+import {
+  isPseudoPostcode,
+  validateNhsNumber,
+  validateNiNumber,
+  validatePostcode,
+  validateUpn,
+} from '../domain/identifiers.js';
 import { firstThree, normaliseDate, normaliseName } from '../domain/normalise.js';
 
 /**
@@ -24,7 +30,13 @@ export const personQuerySchema = z
     givenName: z.string().max(100).optional().describe('Legal first name'),
     familyName: z.string().max(100).optional().describe('Legal last name'),
     dateOfBirth: z.string().max(10).optional().describe('YYYY-MM-DD or DD/MM/YYYY'),
-    postcode: z.string().max(10).optional().describe('Home postcode'),
+    postcode: z
+      .string()
+      .max(10)
+      .optional()
+      .describe(
+        'Home postcode. An NHS pseudo-postcode (ZZ99 3VZ no fixed abode, ZZ99 3WZ address not known, ...) finds no one: it is ignored, and refused (`postcode-pseudo`) when nothing else given can find the person',
+      ),
   })
   .describe('Identifiers the caller holds for the person');
 
@@ -83,14 +95,20 @@ export function canonicalQuery(q: PersonQuery): CanonicalQueryResult {
     if (!r.ok) return { ok: false, field: 'dateOfBirth', reason: r.reason };
     query.dateOfBirth = r.value;
   }
+  // A pseudo-postcode is where everyone of no fixed abode "lives": searched on, it would find any
+  // namesake of theirs. It is dropped, so the rest of the query searches as if it were not sent.
+  let pseudoPostcode = false;
   if (q.postcode !== undefined) {
     const r = validatePostcode(q.postcode);
     if (!r.ok) return { ok: false, field: 'postcode', reason: r.reason };
-    query.postcode = r.value;
+    if (isPseudoPostcode(r.value)) pseudoPostcode = true;
+    else query.postcode = r.value;
   }
   const nameKey = query.familyName !== undefined && query.first3 !== undefined;
   const usable =
     identifiers.length > 0 || (nameKey && (query.dateOfBirth !== undefined || query.postcode !== undefined));
+  // Names and a pseudo-postcode alone: told it is the postcode, not that too little was sent.
+  if (!usable && pseudoPostcode && nameKey) return { ok: false, field: 'postcode', reason: 'postcode-pseudo' };
   if (!usable) return { ok: false, field: 'body', reason: 'too-few-identifiers' };
   return { ok: true, query };
 }

@@ -332,6 +332,37 @@ describe('people API', () => {
     ]);
   });
 
+  it('finds no one by the pseudo-postcode of no fixed abode, and shows it where the agreement grants the postcode', async () => {
+    // As an import stores a housing row at ZZ99 3VZ: the postcode kept to show, none to match on.
+    await insertRecord(t.host.services, {
+      partyId: 'la-housing',
+      datasetId: 'multiple-disadvantage-indicators',
+      givenName: 'Nell',
+      familyName: 'Vane',
+      dateOfBirth: '1975-06-01',
+      attributes: { firstName: 'Nell', lastName: 'Vane', homePostcode: 'ZZ99 3VZ', inTemporaryAccommodation: true },
+    });
+    const officer = (body: Record<string, string>) =>
+      search('la-housing', ['housing-officer'], 'homelessness-prevention', {
+        givenName: 'Nell',
+        familyName: 'Vane',
+        ...body,
+      });
+    // A caller's system sends the pseudo-postcode it holds beside the date of birth: found by the date.
+    const found = await officer({ dateOfBirth: '1975-06-01', postcode: 'zz99 3vz' });
+    expect(found.status, found.text).toBe(200);
+    expect(found.body.match).toEqual({ tier: 3 });
+    expect(JSON.stringify(found.body.records)).toContain('"homePostcode":"ZZ99 3VZ"');
+    // Names and the pseudo-postcode alone: method 4 would find every Nell Vane of no fixed abode.
+    const refused = await officer({ postcode: 'ZZ99 3VZ' });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({
+      type: 'urn:lintel:problem:invalid-identifier',
+      field: 'postcode',
+      reason: 'postcode-pseudo',
+    });
+  });
+
   it("does not find anyone in the ISA's datasets by NI number, which none of its matching methods names", async () => {
     const zoe = { givenName: 'Zoe', familyName: 'Quill', dateOfBirth: '2011-09-10' };
     await insertRecord(t.host.services, {

@@ -5,6 +5,7 @@ import {
   generateNhsNumber,
   generateNiNumber,
   generateUpn,
+  isPseudoPostcode,
   isTemporaryUpn,
   postcodeArea,
   postcodeAtEndOf,
@@ -353,6 +354,28 @@ describe('validatePostcode', () => {
     expect(postcodeAtEndOf('1 Ross Road, Stanley, FIQQ 1ZZ')).toBe('FIQQ 1ZZ');
     expect(postcodeAtEndOf('HQ Company, 1 Loamshire Regt, BFPO 61')).toBe('BFPO 61');
     expect(postcodeAtEndOf('12 Elm Road, Kettering NN16-8AB')).toBe('NN16 8AB');
+  });
+
+  it('accepts the NHS pseudo-postcodes, canonical, and no other ZZ code', () => {
+    // NHS Data Dictionary, Postcode of Usual Address: no fixed abode, address not known, and
+    // England/UK, Wales, Scotland, Northern Ireland not otherwise specified.
+    for (const pc of ['ZZ99 3VZ', 'ZZ99 3WZ', 'ZZ99 3CZ', 'ZZ99 3GZ', 'ZZ99 1WZ', 'ZZ99 2WZ']) {
+      expect(validatePostcode(pc)).toEqual({ ok: true, value: pc });
+      expect(validatePostcode(pc.replace(' ', '').toLowerCase())).toEqual({ ok: true, value: pc });
+      expect(isPseudoPostcode(pc)).toBe(true);
+    }
+    expect(validatePostcode('zz99-3vz')).toEqual({ ok: true, value: 'ZZ99 3VZ' });
+    for (const bad of ['ZZ99 3VX', 'ZZ98 3VZ', 'ZZ9 3VZ', 'ZZ99 1AA', 'ZZ1 1AA']) {
+      expect(validatePostcode(bad)).toEqual({ ok: false, reason: 'postcode-format' });
+    }
+    for (const real of ['SW1A 1AA', 'BFPO 61', 'FIQQ 1ZZ', 'GIR 0AA']) expect(isPseudoPostcode(real)).toBe(false);
+  });
+
+  it('gives a pseudo-postcode no blocking key: it places no one, so it groups no one', () => {
+    for (const key of [postcodeOutward, postcodeSector, postcodeDistrict, postcodeArea]) {
+      expect(key('ZZ99 3VZ')).toBeNull();
+      expect(key('zz991wz')).toBeNull();
+    }
   });
 
   it('derives blocking keys at each level', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { headerKey, planColumns } from '../../../shared/imports/header.js';
-import { storagePlanFor, systemOfField } from '../../../shared/imports/storage-plan.js';
+import { matchingColumnsOf, storagePlanFor, systemOfField } from '../../../shared/imports/storage-plan.js';
 import { AGREEMENTS_DIR } from './import-harness.js';
 
 const agreements = loadAgreements(AGREEMENTS_DIR);
@@ -76,6 +76,30 @@ describe('storage plan', () => {
         { field: 'educationSystemId', kind: 'system-id:education' },
       ],
     });
+  });
+
+  it('gives a row at an NHS pseudo-postcode no matching postcode, from the postcode field or the address', () => {
+    const matchingPostcode = (dataset: string, row: Record<string, string>) => {
+      const { dataset: d, agreementId } = agreements.dataset(dataset)!;
+      const columns = matchingColumnsOf(
+        storagePlanFor(d, agreements.agreement(agreementId)!.agreement.matching),
+        (field) => (field === undefined ? null : (row[field] ?? null)),
+      );
+      return columns.ok ? columns.columns.postcode : columns.reason;
+    };
+    const john = { firstName: 'John', lastName: 'Smith', dateOfBirth: '1975-06-01' };
+    expect(matchingPostcode('multiple-disadvantage-indicators', { ...john, homePostcode: 'ZZ99 3VZ' })).toBeNull();
+    expect(matchingPostcode('multiple-disadvantage-indicators', { ...john, homePostcode: 'ME14 1XX' })).toBe(
+      'ME14 1XX',
+    );
+    // Housing First's contacts have no postcode field: the address's own ending stands in.
+    const sam = { name: 'Sam Taylor', dateOfBirth: '1985-01-02' };
+    expect(
+      matchingPostcode('housing-first-participant-contacts', { ...sam, address: 'No fixed abode ZZ99 3VZ' }),
+    ).toBeNull();
+    expect(matchingPostcode('housing-first-participant-contacts', { ...sam, address: '2 Low Road, DY1 1AA' })).toBe(
+      'DY1 1AA',
+    );
   });
 
   it('never puts a matching-only field in the attributes', () => {

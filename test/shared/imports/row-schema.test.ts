@@ -32,6 +32,8 @@ describe('field codecs', () => {
     ['postcode', 'SW1A-1AA', 'SW1A 1AA'],
     ['postcode', 'bfpo 1234', 'BFPO 1234'],
     ['postcode', 'fiqq1zz', 'FIQQ 1ZZ'],
+    // The NHS pseudo-postcode of no fixed abode, kept as the source wrote it (matching ignores it).
+    ['postcode', 'zz993vz', 'ZZ99 3VZ'],
     ['nhs-number', '943 476 5919', '9434765919'],
     ['ni-number', 'ab 12 34 56 c', 'AB123456C'],
     ['ni-number', 'AB123456', 'AB123456'],
@@ -58,6 +60,7 @@ describe('field codecs', () => {
     ['enum', 'Lodger', 'enum-value'],
     ['postcode', 'QX1 1AA', 'postcode-format'],
     ['postcode', 'KY1-1001', 'postcode-format'],
+    ['postcode', 'ZZ99 3VX', 'postcode-format'],
     ['nhs-number', '9434765918', 'nhs-number-check-digit'],
     ['nhs-number', '0000000000', 'nhs-number-placeholder'],
     ['nhs-number', '94347659', 'nhs-number-format'],

@@ -35,6 +35,15 @@ describe('RecordBatchBuilder', () => {
     expect(report).toEqual({ 'nhs-number-check-digit': 1, 'date-calendar': 1 });
   });
 
+  it('matches on no NHS pseudo-postcode: no fixed abode is no postcode to the engine, and is counted', () => {
+    const b = new RecordBatchBuilder('s', pseudonymiser);
+    b.add({ recordId: '1', givenName: 'John', familyName: 'Smith', postcode: 'zz99 3vz' });
+    b.add({ recordId: '2', givenName: 'John', familyName: 'Smith', postcode: 'ZZ99 3WZ' });
+    const { batch, report } = b.build();
+    expect(batch.postcode).toEqual(['', '']);
+    expect(report).toEqual({ 'postcode-pseudo': 2 });
+  });
+
   it('hashes the same system id differently under two systems, and aligns system columns', () => {
     const b = new RecordBatchBuilder('s', pseudonymiser);
     b.add({ recordId: '1', systemIds: [{ system: 'Mosaic', id: '12345' }] });

@@ -196,6 +196,19 @@ describe('deterministic tiers', () => {
     expect(d.conflicts[0]?.reason).toBe('dob-conflict');
   });
 
+  it('never links two namesakes of no fixed abode by the pseudo-postcode ZZ99 3VZ (matching method 4)', () => {
+    // Born a day apart: not one date (tier 3), yet no clear difference for tier 4's guard.
+    const at = (postcode: string) =>
+      link(
+        [person({ givenName: 'JOHN', dob: '1975-06-01', postcode })],
+        [person({ givenName: 'JOHN', dob: '1975-06-02', postcode })],
+      ).d;
+    expect(at('ME14 1XX').count).toBe(1);
+    // ZZ99 3VZ says where nobody lives: every homeless John Smith holds it.
+    expect(at('ZZ99 3VZ').count).toBe(0);
+    expect(toRecordBatch([person({ postcode: 'ZZ99 3VZ' })]).batch.postcode).toEqual(['']);
+  });
+
   it('tells a slip in a date from a different date', () => {
     expect(datesClearlyDiffer('1980-03-04', '1980-04-03')).toBe(false);
     expect(datesClearlyDiffer('1980-03-04', '1980-03-05')).toBe(false);
