@@ -1,3 +1,4 @@
+import { sql, type CompiledQuery } from 'kysely';
 import type { Store } from '../store/database.js';
 
 /**
@@ -41,24 +42,57 @@ async function keyVersionsOf(store: Store, table: 'record_identifier' | 'retired
  * when every stored version is known: what a lookup asks on every call to learn that its cached
  * versions (api-context.ts) still cover the store — an import under a newly rotated key, on any
  * instance, commits identifiers under a version no cache has yet. Key Vault version ids are not
- * in the order they were made, so a new version may fall anywhere among the known: the query
- * asks for one identifier in the ranges between them, one index seek each (`known` is a handful),
- * in one statement and one row at most, however many identifiers a new version already holds.
+ * in the order they were made, so a new version may fall anywhere among the known: one statement
+ * asks for the smallest and the largest stored version and, after each known version but the
+ * last, the smallest above it, each a seek at one end of `record_identifier_key_version`; a
+ * version outside the known shows as one of those that is not the known version it should be.
  */
 export async function unknownStoredKeyVersion(store: Store, known: readonly string[]): Promise<string | undefined> {
-  const bounds = [...new Set(known)].sort();
-  let query = store.db.selectFrom('record_identifier').select('key_version');
-  if (bounds.length > 0) {
-    query = query.where((eb) =>
-      eb.or([
-        eb('key_version', '<', bounds[0]!),
-        ...bounds
-          .slice(1)
-          .map((upper, k) => eb.and([eb('key_version', '>', bounds[k]!), eb('key_version', '<', upper)])),
-        eb('key_version', '>', bounds.at(-1)!),
-      ]),
-    );
+  const { bounds, query } = unknownVersionQuery(store, known);
+  const [row] = await store.reads.execute(query);
+  if (row === undefined) return undefined;
+  const { lo, hi } = row;
+  if (lo === null || hi === null) return undefined;
+  if (bounds.length === 0) return lo;
+  if (lo < bounds[0]!) return lo;
+  if (hi > bounds.at(-1)!) return hi;
+  for (let k = 0; k + 1 < bounds.length; k++) {
+    const next = row[`n${k}`];
+    if (next !== null && next !== undefined && next < bounds[k + 1]!) return next;
   }
-  const [row] = await store.reads.execute(store.dialect.firstRows(query, 1).compile());
-  return row?.key_version;
+  return undefined;
+}
+
+type VersionSeeks = { lo: string | null; hi: string | null } & Record<string, string | null>;
+
+/**
+ * The statement for one store and set of known versions, built once: asked on every lookup, the
+ * query builder's work to build and compile it cost more than the seeks (`bench:api`), and the
+ * known versions change once a rotation at most. Scalar seeks rather than one `where v < a or
+ * (v > a and v < b) or v > b limit 1`, which SQLite runs as a MULTI-INDEX OR, two to three times
+ * the seeks' cost.
+ */
+const unknownVersionQueries = new WeakMap<
+  Store,
+  { known: string; bounds: string[]; query: CompiledQuery<VersionSeeks> }
+>();
+
+function unknownVersionQuery(
+  store: Store,
+  known: readonly string[],
+): { bounds: string[]; query: CompiledQuery<VersionSeeks> } {
+  const bounds = [...new Set(known)].sort();
+  const key = bounds.join('\u0000');
+  const built = unknownVersionQueries.get(store);
+  if (built !== undefined && built.known === key) return built;
+  const seek = (name: string, fn: 'min' | 'max', above?: string) =>
+    sql<string | null>`(select ${sql.raw(fn)}(key_version) from record_identifier${
+      above === undefined ? sql`` : sql` where key_version > ${above}`
+    })`.as(name);
+  const query = store.db
+    .selectNoFrom([seek('lo', 'min'), seek('hi', 'max'), ...bounds.slice(0, -1).map((b, k) => seek(`n${k}`, 'min', b))])
+    .compile() as CompiledQuery<VersionSeeks>;
+  const entry = { known: key, bounds, query };
+  unknownVersionQueries.set(store, entry);
+  return entry;
 }
