@@ -22,7 +22,7 @@ import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
 import { alertWindows, raiseAlert, type Alert } from './alerts.js';
 import { agreementsOfEntry, type EntryOwnership } from './entry-agreements.js';
-import { hourWindows, outOfHoursPeriods, UK_OFFICE_HOURS, type Period, type WorkingHours } from './working-hours.js';
+import { outOfHoursPeriods, UK_OFFICE_HOURS, type Period, type WorkingHours } from './working-hours.js';
 
 export const WATCH_RULES = ['lookup-volume', 'out-of-hours', 'no-match-run', 'special-category-volume'] as const;
 export type WatchRule = (typeof WATCH_RULES)[number];
@@ -54,7 +54,7 @@ export interface WatchThresholds {
   workingHours: WorkingHours;
   /** no-match-run: consecutive no-match/ambiguous lookups by one client. */
   noMatchRun: number;
-  /** special-category-volume: as volumeFactor/volumeFloor, for entries releasing special-category fields. */
+  /** special-category-volume: as volumeFactor/volumeFloor, for entries releasing special-category fields in any sixty minutes. */
   specialCategoryFactor: number;
   specialCategoryFloor: number;
 }
@@ -210,15 +210,21 @@ function countsByAgreement(
   return counts;
 }
 
-/** The clients that made at least `minimum` lookups in [from, to). */
-async function busyClients(store: Store, from: Date, to: Date, minimum: number): Promise<string[]> {
+/** The entries a rule counts, as a condition on an access-log row. */
+type Counted = (eb: ExpressionBuilder<Database, 'access_log'>) => Expression<SqlBool>;
+
+/** Lookups by a caller with a valid token: what lookup-volume and out-of-hours count. */
+const isLookup: Counted = (eb) =>
+  eb.and([eb('action', 'in', LOOKUP_ACTIONS), eb('party_id', '!=', UNAUTHENTICATED_PARTY)]);
+
+/** The clients that made at least `minimum` of the entries counted in [from, to). */
+async function busyClients(store: Store, counted: Counted, from: Date, to: Date, minimum: number): Promise<string[]> {
   const totals = await store.db
     .selectFrom('access_log')
     .select('client_id')
     .where('time', '>=', iso(from))
     .where('time', '<', iso(to))
-    .where('action', 'in', LOOKUP_ACTIONS)
-    .where('party_id', '!=', UNAUTHENTICATED_PARTY)
+    .where(counted)
     .groupBy('client_id')
     .having((eb) => eb.fn.countAll(), '>=', minimum)
     .execute();
@@ -226,27 +232,27 @@ async function busyClients(store: Store, from: Date, to: Date, minimum: number):
 }
 
 /**
- * Lookups in [from, to) of the clients that made at least `minimum` in all, per client and
- * agreement. An entry counts in each of its agreements, so no agreement's count exceeds its
- * client's: the clients below the minimum are left out before the finer count.
+ * The entries counted in [from, to) of the clients that made at least `minimum` in all, per
+ * client and agreement. An entry counts in each of its agreements, so no agreement's count
+ * exceeds its client's: the clients below the minimum are left out before the finer count.
  */
-async function lookupsByAgreement(
+async function entriesByAgreement(
   store: Store,
   agreements: AgreementSet,
+  counted: Counted,
   from: Date,
   to: Date,
   minimum: number,
   clientId?: string,
 ): Promise<Map<string, AgreementCount>> {
-  const busy = clientId === undefined ? await busyClients(store, from, to, minimum) : [clientId];
+  const busy = clientId === undefined ? await busyClients(store, counted, from, to, minimum) : [clientId];
   if (busy.length === 0) return new Map();
   const rows = await store.db
     .selectFrom('access_log')
     .select((eb) => ['client_id', ...OWNERSHIP, eb.fn.countAll<number>().as('n')])
     .where('time', '>=', iso(from))
     .where('time', '<', iso(to))
-    .where('action', 'in', LOOKUP_ACTIONS)
-    .where('party_id', '!=', UNAUTHENTICATED_PARTY)
+    .where(counted)
     .where('client_id', 'in', busy)
     .groupBy(['client_id', ...OWNERSHIP])
     .execute();
@@ -259,45 +265,81 @@ async function lookupsByAgreement(
  * A client's lookups under one agreement in any sixty minutes far above its average hour there
  * over the previous days. Counted by clock hour, a burst across the hour (10:50–11:10) was under
  * the floor in both hours it fell in and raised nothing; a DPO reads the floor as "so many in an
- * hour", whichever hour. The log is counted by the minute, and each minute with lookups starts a
- * window of the sixty minutes from it: the first window over the thresholds raises the alert,
- * and it is that window's alert, grown as the window fills, while the burst goes on; the lookups
- * after its end start the next window (see burstWindows).
+ * hour", whichever hour (see slidingVolume).
  */
-async function lookupVolume(
+function lookupVolume(
   store: Store,
   agreements: AgreementSet,
   since: Date,
   at: Date,
   t: WatchThresholds,
 ): Promise<Finding[]> {
+  return slidingVolume(store, agreements, since, at, t.baselineDays, {
+    rule: 'lookup-volume',
+    counted: isLookup,
+    floor: t.volumeFloor,
+    factor: t.volumeFactor,
+    detail: () => null,
+  });
+}
+
+/** A rule on a client's entries in any sixty minutes against its average hour: the volume rules. */
+interface VolumeRule {
+  rule: WatchRule;
+  counted: Counted;
+  /** The window raises an alert at this many entries at least… */
+  floor: number;
+  /** …and above this multiple of the client's hourly average under the agreement. */
+  factor: number;
+  /** The alert's `role`, from the roles the window's entries were made under. */
+  detail: (roles: ReadonlySet<string>) => string | null;
+}
+
+/**
+ * The windows of the lookback whose entries (those the rule counts) are over its thresholds, per
+ * client and agreement, against the client's average hour there over the days before the
+ * lookback (read once per client). The log is counted by the minute, and each minute with
+ * entries starts a window of the sixty minutes from it: the first window over the thresholds
+ * raises the alert, and it is that window's alert, grown as the window fills, while the burst
+ * goes on; the entries after its end start the next window (see burstWindows).
+ */
+async function slidingVolume(
+  store: Store,
+  agreements: AgreementSet,
+  since: Date,
+  at: Date,
+  baselineDays: number,
+  v: VolumeRule,
+): Promise<Finding[]> {
   // From a whole minute, so that the minute a window starts in is counted whole.
   const from = new Date(Math.floor(since.getTime() / MINUTE_MS) * MINUTE_MS);
-  const perMinute = await lookupMinutesByAgreement(store, agreements, from, at, t.volumeFloor);
+  const perMinute = await entryMinutesByAgreement(store, agreements, v.counted, from, at, v.floor);
   if (perMinute.size === 0) return [];
-  const taken = await alertWindows(store, 'lookup-volume', from, [
-    ...new Set([...perMinute.values()].map((c) => c.clientId)),
-  ]);
-  const baselineStart = new Date(from.getTime() - t.baselineDays * 24 * HOUR_MS);
+  const taken = await alertWindows(store, v.rule, from, [...new Set([...perMinute.values()].map((c) => c.clientId))]);
+  const baselineStart = new Date(from.getTime() - baselineDays * 24 * HOUR_MS);
   const baselines = new Map<string, Map<string, AgreementCount>>();
   const findings: Finding[] = [];
   for (const [key, c] of perMinute) {
     let before = baselines.get(c.clientId);
     if (before === undefined) {
-      before = await lookupsByAgreement(store, agreements, baselineStart, from, 0, c.clientId);
+      before = await entriesByAgreement(store, agreements, v.counted, baselineStart, from, 0, c.clientId);
       baselines.set(c.clientId, before);
     }
-    const baseline = (before.get(key)?.count ?? 0) / (t.baselineDays * 24);
-    const over = (count: number) => count >= t.volumeFloor && count > t.volumeFactor * baseline;
-    for (const window of burstWindows(c.minutes, taken.get(key) ?? [], over))
-      findings.push(windowFinding('lookup-volume', c, null, window, window.count, baseline));
+    const baseline = (before.get(key)?.count ?? 0) / (baselineDays * 24);
+    const over = (count: number) => count >= v.floor && count > v.factor * baseline;
+    for (const window of burstWindows(c.minutes, taken.get(key) ?? [], over)) {
+      const roles = new Set<string>();
+      for (const [minute, made] of c.roles)
+        if (minute >= window.start.getTime() && minute < window.end.getTime()) for (const role of made) roles.add(role);
+      findings.push(windowFinding(v.rule, c, v.detail(roles), window, window.count, baseline));
+    }
   }
   return findings;
 }
 
 /**
  * The windows of a burst, from a client's counts a minute under one agreement (minute start in
- * ms → lookups, in [from, at)): each minute with lookups starts a window of the sixty minutes
+ * ms → entries, in [from, at)): each minute with entries starts a window of the sixty minutes
  * from it, counted as far as the log goes, and is over or not by `over`. The same burst is seen
  * by every run whose lookback holds it, from a later minute each time, so the windows are
  * chosen to come out the same whenever they are asked for:
@@ -334,18 +376,26 @@ function burstWindows(
   return windows;
 }
 
+/** A client's entries under one agreement, and by the minute: each minute's start in ms → entries. */
+interface MinuteCounts extends AgreementCount {
+  minutes: Map<number, number>;
+  /** Each minute's start in ms → the roles its entries were made under. */
+  roles: Map<number, Set<string>>;
+}
+
 /**
- * Lookups in [from, to) of the clients that made at least `minimum` in all, per client and
- * agreement (keyed as lookupsByAgreement's) and minute: each minute's start in ms → lookups.
+ * The entries counted in [from, to) of the clients that made at least `minimum` in all, per
+ * client and agreement (keyed as entriesByAgreement's) and minute.
  */
-async function lookupMinutesByAgreement(
+async function entryMinutesByAgreement(
   store: Store,
   agreements: AgreementSet,
+  counted: Counted,
   from: Date,
   to: Date,
   minimum: number,
-): Promise<Map<string, AgreementCount & { minutes: Map<number, number> }>> {
-  const busy = await busyClients(store, from, to, minimum);
+): Promise<Map<string, MinuteCounts>> {
+  const busy = await busyClients(store, counted, from, to, minimum);
   if (busy.length === 0) return new Map();
   // `time` is ISO-8601 text: its first 16 characters are its minute, on either engine.
   const minute = sql<string>`substring(${sql.ref('time')}, 1, 16)`;
@@ -354,12 +404,11 @@ async function lookupMinutesByAgreement(
     .select((eb) => ['client_id', ...OWNERSHIP, minute.as('minute'), eb.fn.countAll<number>().as('n')])
     .where('time', '>=', iso(from))
     .where('time', '<', iso(to))
-    .where('action', 'in', LOOKUP_ACTIONS)
-    .where('party_id', '!=', UNAUTHENTICATED_PARTY)
+    .where(counted)
     .where('client_id', 'in', busy)
     .groupBy(['client_id', ...OWNERSHIP, minute])
     .execute();
-  const counts = new Map<string, AgreementCount & { minutes: Map<number, number> }>();
+  const counts = new Map<string, MinuteCounts>();
   for (const row of rows) {
     const start = Date.parse(`${row.minute}:00.000Z`);
     for (const agreementId of agreementsOfEntry(agreements, row)) {
@@ -370,9 +419,13 @@ async function lookupMinutesByAgreement(
         agreementId,
         count: 0,
         minutes: new Map<number, number>(),
+        roles: new Map<number, Set<string>>(),
       };
       entry.count += Number(row.n);
       entry.minutes.set(start, (entry.minutes.get(start) ?? 0) + Number(row.n));
+      const roles = entry.roles.get(start) ?? new Set<string>();
+      for (const role of rolesOf(row.roles)) roles.add(role);
+      entry.roles.set(start, roles);
       counts.set(key, entry);
     }
   }
@@ -389,9 +442,10 @@ async function outOfHours(
 ): Promise<Finding[]> {
   const findings: Finding[] = [];
   for (const period of outOfHoursPeriods(since, at, t.workingHours)) {
-    const counts = await lookupsByAgreement(
+    const counts = await entriesByAgreement(
       store,
       agreements,
+      isLookup,
       period.start,
       minDate(period.end, at),
       t.outOfHoursMinimum,
@@ -577,12 +631,15 @@ async function lastMatchesBefore(
 }
 
 /**
- * Entries releasing special-category fields, per client and agreement, in a clock hour, against
- * that client's hourly average there. Each entry is counted once, and the roles it was made under
- * are the alert's detail (`role`, names joined by commas): counted per role, the reads of a
- * client holding two roles were two alerts of the same thirty reads, one a role, for the DPO to
- * find were one. `fields` is JSON text written by JSON.stringify, so a field appears in it as
- * `"dataset.field"`: a LIKE finds it without parsing every row.
+ * Entries releasing special-category fields, per client and agreement, in any sixty minutes,
+ * against that client's hourly average there: windows placed as lookup-volume's (slidingVolume),
+ * so a burst across the hour is seen as it is by lookup-volume — counted by clock hour, thirty
+ * reads 10:50–11:10 against the floor of 20 were 12 and 18 and raised nothing. Each entry is
+ * counted once, and the roles the window's entries were made under are the alert's detail
+ * (`role`, names joined by commas): counted per role, the reads of a client holding two roles
+ * were two alerts of the same thirty reads, one a role, for the DPO to find were one. `fields`
+ * is JSON text written by JSON.stringify, so a field appears in it as `"dataset.field"`: a LIKE
+ * finds it without parsing every row.
  */
 async function specialCategoryVolume(
   store: Store,
@@ -593,43 +650,21 @@ async function specialCategoryVolume(
   t: WatchThresholds,
 ): Promise<Finding[]> {
   if (fields.length === 0) return [];
-  const readsSpecialCategory = (): Expression<SqlBool> =>
-    sql<SqlBool>`(${sql.join(
-      fields.map((f) => sql`${sql.ref('fields')} like ${`%${likeEscape(JSON.stringify(f))}%`} escape '\\'`),
-      sql` or `,
-    )})`;
-  /** Per client and agreement, keyed by the two, with the roles the entries were made under. */
-  const perAgreement = async (from: Date, to: Date, clientId?: string) => {
-    let query = store.db
-      .selectFrom('access_log')
-      .select((eb) => ['client_id', ...OWNERSHIP, eb.fn.countAll<number>().as('n')])
-      .where('time', '>=', iso(from))
-      .where('time', '<', iso(to))
-      .where('decision', '=', 'allow')
-      .where(readsSpecialCategory);
-    if (clientId !== undefined) query = query.where('client_id', '=', clientId);
-    const rows = await query.groupBy(['client_id', ...OWNERSHIP]).execute();
-    const counts = new Map<string, AgreementCount & { roles: Set<string> }>();
-    for (const c of countsByAgreement(agreements, rows).values())
-      counts.set(`${c.clientId}\u0000${c.agreementId}`, { ...c, roles: new Set() });
-    for (const row of rows)
-      for (const agreementId of agreementsOfEntry(agreements, row))
-        for (const role of rolesOf(row.roles)) counts.get(`${row.client_id}\u0000${agreementId}`)!.roles.add(role);
-    return counts;
-  };
-
-  const findings: Finding[] = [];
-  for (const window of hourWindows(since, at)) {
-    for (const [key, c] of await perAgreement(window.start, minDate(window.end, at))) {
-      if (c.count < t.specialCategoryFloor) continue;
-      const baselineStart = new Date(window.start.getTime() - t.baselineDays * 24 * HOUR_MS);
-      const before = (await perAgreement(baselineStart, window.start, c.clientId)).get(key)?.count ?? 0;
-      const baseline = before / (t.baselineDays * 24);
-      if (c.count <= t.specialCategoryFactor * baseline) continue;
-      findings.push(windowFinding('special-category-volume', c, roleDetail(c.roles), window, c.count, baseline));
-    }
-  }
-  return findings;
+  const readsSpecialCategory: Counted = (eb) =>
+    eb.and([
+      eb('decision', '=', 'allow'),
+      sql<SqlBool>`(${sql.join(
+        fields.map((f) => sql`${sql.ref('fields')} like ${`%${likeEscape(JSON.stringify(f))}%`} escape '\\'`),
+        sql` or `,
+      )})`,
+    ]);
+  return slidingVolume(store, agreements, since, at, t.baselineDays, {
+    rule: 'special-category-volume',
+    counted: readsSpecialCategory,
+    floor: t.specialCategoryFloor,
+    factor: t.specialCategoryFactor,
+    detail: roleDetail,
+  });
 }
 
 /** The alert's `role` column holds 100 characters: the roles that fit, sorted, and how many more. */

@@ -113,13 +113,3 @@ export function outOfHoursPeriods(from: Date, to: Date, hours: WorkingHours = UK
   }
   return periods;
 }
-
-/** Whole clock hours (UTC) that overlap [from, to]: the windows of special-category-volume. */
-export function hourWindows(from: Date, to: Date): Period[] {
-  const windows: Period[] = [];
-  for (let start = Math.floor(from.getTime() / HOUR_MS) * HOUR_MS; start <= to.getTime(); start += HOUR_MS) {
-    if (start === to.getTime() && start !== from.getTime()) break;
-    windows.push({ start: new Date(start), end: new Date(start + HOUR_MS) });
-  }
-  return windows;
-}

@@ -519,6 +519,82 @@ describe('watch rules over the access log', () => {
     expect((await watch(DAY(11, '10:35'))).raised).toEqual([]);
   });
 
+  /** A council officer's read of a special-category field (MAPPA), under the roles given. */
+  const specialRead = (clientId: string, roles = ['senior-officer']) =>
+    lookup(clientId, { partyId: 'kettering-borough-council', roles, fields: [FIRST_NAME, MAPPA] });
+
+  it('raises special-category-volume for a burst across the hour, which no clock hour holds enough of', async () => {
+    // 30 special-category reads 10:50–11:10: over the floor of 20 in any sixty minutes that hold
+    // them, but 12 and 18 in the clock hours. The last are made under a second role too.
+    for (let minute = 50; minute <= 70; minute += 5)
+      await appendAt(
+        afterTen(minute),
+        times(6, () =>
+          specialRead('burst-client', minute < 70 ? ['senior-officer'] : ['senior-officer', 'housing-officer']),
+        ),
+      );
+    // The timer, every five minutes, from before the burst to well after it.
+    const raised = [];
+    for (let minute = 50; minute <= 135; minute += 5) raised.push(...(await watch(afterTen(minute, 30))).raised);
+    expect(raised.map((a) => [a.rule, a.clientId, a.windowStart, a.windowEnd])).toEqual([
+      ['special-category-volume', 'burst-client', DAY(11, '10:50'), DAY(11, '11:50')],
+    ]);
+    // One alert, grown to the whole burst, with the roles of all of it.
+    expect((await listAlerts(store, { scope: KEYWAYS, limit: 100 })).map((a) => [a.count, a.role])).toEqual([
+      [30, 'housing-officer,senior-officer'],
+    ]);
+  });
+
+  it('raises a special-category-volume burst that goes on for hours once an hour, from its own first minute', async () => {
+    // 3 reads every five minutes 10:30–12:25 (36 in any sixty minutes, 18 in the clock hours at
+    // either end), the timer two minutes after each, and on after.
+    const raised = [];
+    for (let minute = 30; minute < 150; minute += 5) {
+      await appendAt(
+        afterTen(minute),
+        times(3, () => specialRead('steady-client')),
+      );
+      raised.push(...(await watch(afterTen(minute + 2))).raised);
+    }
+    for (let minute = 150; minute <= 230; minute += 5) raised.push(...(await watch(afterTen(minute))).raised);
+    expect(raised.map((a) => [a.windowStart, a.windowEnd])).toEqual([
+      [DAY(11, '10:30'), DAY(11, '11:30')],
+      [DAY(11, '11:30'), DAY(11, '12:30')],
+    ]);
+    const alerts = await listAlerts(store, { scope: KEYWAYS, limit: 100 });
+    expect(alerts.map((a) => [a.windowStart, a.count, a.role]).sort()).toEqual([
+      [DAY(11, '10:30'), 36, 'senior-officer'],
+      [DAY(11, '11:30'), 36, 'senior-officer'],
+    ]);
+  });
+
+  it('does not raise again a special-category burst alerted by the clock hour before windows slid', async () => {
+    await appendAt(
+      DAY(11, '10:05'),
+      times(30, () => specialRead('officer-client')),
+    );
+    const byClockHour = await raiseAlert(
+      store,
+      {
+        rule: 'special-category-volume',
+        clientId: 'officer-client',
+        partyId: 'kettering-borough-council',
+        agreementId: 'keyways-housing-allocation',
+        role: 'senior-officer',
+        windowStart: DAY(11, '10:00'),
+        windowEnd: DAY(11, '11:00'),
+        count: 30,
+        baseline: 0,
+        windowKey: DAY(11, '10:00'),
+      },
+      new Date(DAY(11, '10:10')),
+    );
+    expect(byClockHour).toBeDefined();
+    expect((await watch(DAY(11, '10:30'))).raised).toEqual([]);
+    expect((await watch(DAY(11, '11:03'))).raised).toEqual([]);
+    expect((await listAlerts(store, { scope: KEYWAYS, limit: 100 })).map((a) => a.id)).toEqual([byClockHour!.id]);
+  });
+
   it('turns an alert into a breach record with the ICO deadline 72 hours after awareness', async () => {
     await appendAt(
       DAY(11, '10:05'),
