@@ -74,7 +74,8 @@ export function requestIdFrom(sent: string | null | undefined): string {
  * whatever the handler produced is dropped (fail closed). Every call — allowed, denied or
  * unmatched — leaves exactly one entry, but for a change whose entry was written and whose
  * commit then failed, or whose entry the log failed to confirm (it may be durable all the same):
- * a second entry, `change-not-committed`, says so; but for an allowed call whose entry the log
+ * a second entry, `change-not-committed`, says so, about the same person and releasing nothing;
+ * but for an allowed call whose entry the log
  * failed to confirm, answered 503: a second entry, `response-not-sent`, says so; and but for a call
  * without a valid token from an address over its limit of them, which leaves none.
  */
@@ -119,14 +120,15 @@ export async function runRequest(
     let slots = writeSlotsByStore.get(store);
     if (!slots) writeSlotsByStore.set(store, (slots = new WriteSlots()));
     let entryWritten = false;
-    let entryMaybeWritten = false;
+    /** The outcome whose entry was (or may have been) written, once its append has begun. */
+    let entryMaybeWritten: Outcome | undefined;
     try {
       return await slots.run(() =>
         store.db.transaction().execute(async (trx) => {
           const changed = await change(trx);
           if (changed.log.decision === 'deny') throw new RolledBack(changed);
           if (entryInside) {
-            entryMaybeWritten = true;
+            entryMaybeWritten = changed;
             await services.accessLog.append(recordOf(changed));
             logged = entryWritten = true;
           }
@@ -139,7 +141,7 @@ export async function runRequest(
       // again for what it came to, so the log does not claim a change the store never made.
       if (entryWritten) {
         logged = false;
-        throw new ChangeNotCommitted();
+        throw new ChangeNotCommitted(entryMaybeWritten!);
       }
       // The append failed, and the change with it, but a failed append may still have committed
       // the entry: the writer's answer lost after its commit (its thread gone; on SQL Server the
@@ -148,7 +150,7 @@ export async function runRequest(
       // it all the same; where the entry was not written, that alone is true too. The caller
       // gets 503 as before, whether or not this one can be written.
       if (err instanceof AccessLogUnavailableError && entryMaybeWritten) {
-        const notCommitted = deny(problem(500, 'internal-error', 'Internal error'), 'change-not-committed');
+        const notCommitted = notCommittedOutcome(entryMaybeWritten);
         await services.accessLog.append(recordOf(notCommitted)).catch(() => undefined);
       }
       throw err;
@@ -237,10 +239,10 @@ export async function runRequest(
       );
     } else {
       services.logger.error('request.failed', { requestId, action, error: errorKind(err) });
-      outcome = deny(
-        problem(500, 'internal-error', 'Internal error'),
-        err instanceof ChangeNotCommitted ? 'change-not-committed' : 'internal-error',
-      );
+      outcome =
+        err instanceof ChangeNotCommitted
+          ? notCommittedOutcome(err.uncommitted)
+          : deny(problem(500, 'internal-error', 'Internal error'), 'internal-error');
     }
   }
 
@@ -278,10 +280,27 @@ const writeSlotsByStore = new WeakMap<object, WriteSlots>();
  * commit. Its second entry, `change-not-committed` under the same request id, follows the first.
  */
 class ChangeNotCommitted extends Error {
-  constructor() {
+  constructor(readonly uncommitted: Outcome) {
     super('The change was logged but not committed');
     this.name = 'ChangeNotCommitted';
   }
+}
+
+/**
+ * The second entry of a change that did not commit (`uncommitted`, whose entry was or may have
+ * been written): 500 to the caller, with the purpose, subject and datasets of the entry it
+ * corrects, and no fields. A subject access request finds a person's entries by their subject,
+ * and a DPO's views and watch rules file an entry by its purpose and datasets
+ * (entry-agreements.ts): written with none of them, the correction was missing from the person's
+ * answer, which showed the change's `allow` alone, as if it had been made (found by a review).
+ */
+function notCommittedOutcome(uncommitted: Outcome): Outcome {
+  const { purpose, subjectRef, datasets } = uncommitted.log;
+  return deny(problem(500, 'internal-error', 'Internal error'), 'change-not-committed', {
+    purpose,
+    subjectRef,
+    datasets,
+  });
 }
 
 /** Carries a denying outcome out of the transaction it rolls back. */

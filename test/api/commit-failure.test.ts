@@ -200,3 +200,91 @@ describe('a lookup whose entry was committed but whose acknowledgement was lost'
     expect((await entriesOf(retried)).map((e) => e.decision)).toEqual(['allow']);
   });
 });
+
+/**
+ * The follow-up of a change that did not commit corrects the entry before it, and is read where
+ * that entry is read: a subject access request finds a person's entries by their subject, and a
+ * DPO's scope takes an entry by its purpose and datasets (entry-agreements.ts). Written with
+ * none of them, `change-not-committed` was missing from Sam's answer, which showed Dudley's
+ * `allow consent-recorded` as if Sam's consent had been recorded (found by a review; the
+ * lookups' `response-not-sent` carried them from the first). So it carries the purpose, subject
+ * and datasets of the entry it corrects, and releases nothing, whichever way the change failed.
+ */
+describe("a change that did not commit, in the person's subject access answer", () => {
+  let t: TestHost;
+  const dpo = { party: 'dudley-housing-options', roles: ['dpo'] };
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    await insertRecord(t.host.services, SAM_PARTICIPANT);
+  });
+  afterAll(async () => t?.stop());
+
+  /** The request's entries as stored, and as Dudley's DPO is shown them in Sam's subject access answer. */
+  async function asReadBack(requestId: string) {
+    const stored = await t.host.services.store.db
+      .selectFrom('access_log')
+      .select(['decision', 'reason_code', 'purpose', 'subject_ref', 'datasets', 'fields'])
+      .where('request_id', '=', requestId)
+      .orderBy('seq')
+      .execute();
+    const sar = await callApi(t, '/v1/audit/people/accesses', { ...dpo, body: SAM });
+    expect(sar.status, sar.text).toBe(200);
+    const shown = (sar.body.entries as { requestId: string; decision: string; reasonCode: string }[])
+      .filter((e) => e.requestId === requestId)
+      .map((e) => `${e.decision} ${e.reasonCode}`);
+    return { stored, shown };
+  }
+
+  function expectFollowedUp({ stored, shown }: Awaited<ReturnType<typeof asReadBack>>) {
+    expect(shown).toEqual(['allow consent-recorded', 'deny change-not-committed']);
+    const [entry, followUp, ...more] = stored;
+    expect(more).toEqual([]);
+    expect(entry).toMatchObject({
+      decision: 'allow',
+      reason_code: 'consent-recorded',
+      subject_ref: expect.any(String),
+    });
+    expect(followUp).toEqual({
+      decision: 'deny',
+      reason_code: 'change-not-committed',
+      purpose: entry!.purpose,
+      subject_ref: entry!.subject_ref,
+      datasets: entry!.datasets,
+      fields: '[]',
+    });
+  }
+
+  it('shows change-not-committed beside the entry when the commit failed', async () => {
+    const { db } = t.host.services.store;
+    await sql`create table commit_fault_parent (id integer primary key)`.execute(db);
+    await sql`create table commit_fault (parent integer references commit_fault_parent (id) deferrable initially deferred)`.execute(
+      db,
+    );
+    await sql`create trigger commit_fault_on_consent after insert on consent_event
+      begin insert into commit_fault (parent) values (1); end`.execute(db);
+    const requestId = '0b7f1c62-4c1e-4a57-9a43-5f1f3a2d9e07';
+    try {
+      expect((await recordSamsConsent(t, requestId)).status).toBe(500);
+    } finally {
+      await sql`drop trigger commit_fault_on_consent`.execute(db);
+    }
+    expectFollowedUp(await asReadBack(requestId));
+  });
+
+  it("shows change-not-committed beside the entry when the entry's acknowledgement was lost", async () => {
+    const writer = (t.host.services.accessLog as unknown as { writer: AccessLogWriter }).writer;
+    const write = writer.write.bind(writer);
+    const spy = vi.spyOn(writer, 'write').mockImplementationOnce(async (records, time) => {
+      await write(records, time);
+      throw new Error('access-log thread exited (1)');
+    });
+    const requestId = '0b7f1c62-4c1e-4a57-9a43-5f1f3a2d9e08';
+    try {
+      expect((await recordSamsConsent(t, requestId)).status).toBe(503);
+    } finally {
+      spy.mockRestore();
+    }
+    expectFollowedUp(await asReadBack(requestId));
+  });
+});
