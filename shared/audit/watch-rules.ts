@@ -32,6 +32,17 @@ export const LOOKUP_ACTIONS: readonly string[] = ['person.search', 'person.view'
 const DUPLICATE_CHECK = 'person.duplicate-check';
 
 /**
+ * Reason codes of the second entry a call can leave under its request id (request-pipeline.ts):
+ * `response-not-sent` after a lookup whose entry the log's writer failed to confirm,
+ * `change-not-committed` after a change that did not commit. Each follows one call's entry and
+ * is about the same person and datasets, so counted as a lookup it made one search two in a
+ * DPO's alerts (found by a review): the rules leave them out, as they do not break a no-match run
+ * either. Where the first entry was never written the lone follow-up is left out too, and that
+ * call goes uncounted; it released nothing, and the log's writer was failing as it was made.
+ */
+export const FOLLOW_UP_REASONS: readonly string[] = ['response-not-sent', 'change-not-committed'];
+
+/**
  * Reason codes of a lookup that matched nobody, or nobody for certain (shared/people/find-person.ts):
  * a person the caller's identifiers contradict is a miss too, and a run of them is as much a probe.
  */
@@ -213,9 +224,13 @@ function countsByAgreement(
 /** The entries a rule counts, as a condition on an access-log row. */
 type Counted = (eb: ExpressionBuilder<Database, 'access_log'>) => Expression<SqlBool>;
 
-/** Lookups by a caller with a valid token: what lookup-volume and out-of-hours count. */
+/** Lookups by a caller with a valid token, not a follow-up entry (FOLLOW_UP_REASONS): what lookup-volume and out-of-hours count. */
 const isLookup: Counted = (eb) =>
-  eb.and([eb('action', 'in', LOOKUP_ACTIONS), eb('party_id', '!=', UNAUTHENTICATED_PARTY)]);
+  eb.and([
+    eb('action', 'in', LOOKUP_ACTIONS),
+    eb('reason_code', 'not in', FOLLOW_UP_REASONS),
+    eb('party_id', '!=', UNAUTHENTICATED_PARTY),
+  ]);
 
 /** The clients that made at least `minimum` of the entries counted in [from, to). */
 async function busyClients(store: Store, counted: Counted, from: Date, to: Date, minimum: number): Promise<string[]> {
@@ -460,8 +475,8 @@ async function outOfHours(
 
 /**
  * Runs of lookups that matched nobody, per client and agreement. Only a lookup that found
- * someone (one with a subject, allowed or denied) ends a run, and only a run of its own
- * agreement's; other refusals (bad identifiers, rate limiting) neither count nor break it, so
+ * someone (one with a subject, allowed or denied; not a follow-up entry about them,
+ * FOLLOW_UP_REASONS) ends a run, and only a run of its own agreement's; other refusals (bad identifiers, rate limiting) neither count nor break it, so
  * interleaving them does not hide a fishing run. A run is keyed by its first entry, so a run
  * that keeps growing is one alert. The scan starts after the client's last match before the
  * lookback in each agreement a miss in the lookback is of, so a run that began earlier is still
@@ -491,6 +506,7 @@ async function noMatchRuns(
     .where('time', '>=', iso(since))
     .where('time', '<', iso(at))
     .where('action', 'in', LOOKUP_ACTIONS)
+    .where('reason_code', 'not in', FOLLOW_UP_REASONS)
     .where('party_id', '!=', UNAUTHENTICATED_PARTY)
     .where(isNoMatch)
     .execute();
@@ -520,6 +536,7 @@ async function noMatchRuns(
           .where('seq', '>', from?.seq ?? 0)
           .where('time', '<', iso(at))
           .where('action', 'in', LOOKUP_ACTIONS)
+          .where('reason_code', 'not in', FOLLOW_UP_REASONS)
           // Only the entries that end a run or count in it: the bound is on those. Read with the
           // other refusals, it was spent on them, and fifty thousand calls refused as rate limited
           // (as fast as a client can send them) hid the run that followed (found by a defect hunt).
@@ -601,6 +618,7 @@ async function lastMatchesBefore(
           .where('client_id', '=', clientId)
           .where('time', '<', iso(since))
           .where('action', 'in', LOOKUP_ACTIONS)
+          .where('reason_code', 'not in', FOLLOW_UP_REASONS)
           .where('subject_ref', 'is not', null)
           .$if(before !== undefined, (q) =>
             q.where((eb) =>

@@ -487,6 +487,66 @@ describe('watch rules over the access log', () => {
     expect(run.findingAgreements).toEqual(['keyways-housing-allocation']);
   });
 
+  /**
+   * A lookup whose entry the log's writer failed to confirm is answered 503 and its entry is
+   * followed by `response-not-sent` under the same request id (request-pipeline.ts), about the
+   * same person and datasets and releasing nothing: one lookup, two entries. Counted as lookups,
+   * one search was two in a DPO's alerts (found by a review).
+   */
+  const withFollowUp = (entry: AccessLogRecord, reasonCode = 'response-not-sent'): AccessLogRecord[] => [
+    entry,
+    { ...entry, fields: [], decision: 'deny', reasonCode },
+  ];
+
+  it('counts a lookup followed by response-not-sent once in lookup-volume, and in its baseline', async () => {
+    for (let d = 4; d <= 10; d++)
+      await appendAt(
+        DAY(d, '10:00'),
+        times(10, () => lookup('burst-client')).flatMap((e) => withFollowUp(e)),
+      );
+    // Sixty searches, each followed up: under the floor of a hundred.
+    await appendAt(
+      DAY(11, '10:05'),
+      times(60, () => lookup('followed-client')).flatMap((e) => withFollowUp(e)),
+    );
+    // A hundred, half of them followed up: over it, by a hundred.
+    await appendAt(DAY(11, '10:06'), [
+      ...times(50, () => lookup('burst-client')).flatMap((e) => withFollowUp(e)),
+      ...times(50, () => lookup('burst-client')),
+    ]);
+    const run = await watch(DAY(11, '10:30'));
+    expect(run.raised.map((a) => [a.rule, a.clientId, a.count])).toEqual([['lookup-volume', 'burst-client', 100]]);
+    expect(run.raised[0]!.baseline).toBeCloseTo(70 / 168, 3);
+  });
+
+  it('counts a lookup followed by a follow-up entry once in out-of-hours', async () => {
+    // Tuesday 16 June 2026, 21:30 BST.
+    await appendAt('2026-06-16T20:30:00.000Z', [
+      ...withFollowUp(lookup('night-client')),
+      ...withFollowUp(lookup('night-client')),
+      lookup('night-client'),
+      // No lookup is a change today; were one, its follow-up would be no second lookup either.
+      ...withFollowUp(lookup('night-client'), 'change-not-committed'),
+    ]);
+    const run = await watch('2026-06-16T20:35:00.000Z');
+    expect(run.raised.map((a) => [a.rule, a.clientId, a.count])).toEqual([['out-of-hours', 'night-client', 4]]);
+  });
+
+  it('counts a duplicate check that found nobody, followed by response-not-sent, once in a no-match run', async () => {
+    // An allowed duplicate check with no subject is a miss (watch-rules.ts); its follow-up is
+    // neither another miss nor a match.
+    const miss = () => lookup('checking-client', { action: 'person.duplicate-check', subjectRef: null, fields: [] });
+    await appendAt(
+      DAY(11, '10:10'),
+      times(9, miss).flatMap((e) => withFollowUp(e)),
+    );
+    expect((await watch(DAY(11, '10:15'))).raised).toEqual([]);
+    await appendAt(DAY(11, '10:16'), withFollowUp(miss()));
+    expect((await watch(DAY(11, '10:20'))).raised.map((a) => [a.rule, a.clientId, a.count])).toEqual([
+      ['no-match-run', 'checking-client', 10],
+    ]);
+  });
+
   it('raises special-category-volume once for a client’s special-category reads, its roles as detail, not for display fields', async () => {
     expect(specialCategoryFields(agreements)).toContain(MAPPA);
     expect(specialCategoryFields(agreements)).not.toContain(FIRST_NAME);
