@@ -193,29 +193,20 @@ interface AgreementCount {
 }
 
 /**
- * Counts grouped by client and OWNERSHIP, summed per client and agreement (keyed by both, with
- * `extra` for a finer split such as a role).
+ * Counts grouped by client and OWNERSHIP, summed per client and agreement, keyed by both
+ * (`client\u0000agreement`).
  */
 function countsByAgreement(
   agreements: AgreementSet,
   rows: readonly (EntryOwnership & { client_id: string; n: number | string | bigint })[],
-  extra: (row: EntryOwnership) => readonly (string | null)[] = () => [null],
-): Map<string, AgreementCount & { extra: string | null }> {
-  const counts = new Map<string, AgreementCount & { extra: string | null }>();
+): Map<string, AgreementCount> {
+  const counts = new Map<string, AgreementCount>();
   for (const row of rows) {
     for (const agreementId of agreementsOfEntry(agreements, row)) {
-      for (const key of extra(row)) {
-        const id = [row.client_id, agreementId, key ?? ''].join('\u0000');
-        const entry = counts.get(id) ?? {
-          clientId: row.client_id,
-          partyId: row.party_id,
-          agreementId,
-          extra: key,
-          count: 0,
-        };
-        entry.count += Number(row.n);
-        counts.set(id, entry);
-      }
+      const id = `${row.client_id}\u0000${agreementId}`;
+      const entry = counts.get(id) ?? { clientId: row.client_id, partyId: row.party_id, agreementId, count: 0 };
+      entry.count += Number(row.n);
+      counts.set(id, entry);
     }
   }
   return counts;
@@ -271,9 +262,7 @@ async function entriesByAgreement(
     .where('client_id', 'in', busy)
     .groupBy(['client_id', ...OWNERSHIP])
     .execute();
-  const counts = new Map<string, AgreementCount>();
-  for (const c of countsByAgreement(agreements, rows).values()) counts.set(`${c.clientId}\u0000${c.agreementId}`, c);
-  return counts;
+  return countsByAgreement(agreements, rows);
 }
 
 /**
