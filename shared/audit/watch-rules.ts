@@ -215,13 +215,12 @@ function countsByAgreement(
 /** The entries a rule counts, as a condition on an access-log row. */
 type Counted = (eb: ExpressionBuilder<Database, 'access_log'>) => Expression<SqlBool>;
 
-/** Lookups by a caller with a valid token, not a follow-up entry (FOLLOW_UP_REASONS): what lookup-volume and out-of-hours count. */
-const isLookup: Counted = (eb) =>
-  eb.and([
-    eb('action', 'in', LOOKUP_ACTIONS),
-    eb('reason_code', 'not in', FOLLOW_UP_REASONS),
-    eb('party_id', '!=', UNAUTHENTICATED_PARTY),
-  ]);
+/** Entries of a lookup, not a follow-up entry about one (FOLLOW_UP_REASONS). */
+const isLookupEntry: Counted = (eb) =>
+  eb.and([eb('action', 'in', LOOKUP_ACTIONS), eb('reason_code', 'not in', FOLLOW_UP_REASONS)]);
+
+/** {@link isLookupEntry}, by a caller with a valid token: what lookup-volume, out-of-hours and no-match-run count. */
+const isLookup: Counted = (eb) => eb.and([isLookupEntry(eb), eb('party_id', '!=', UNAUTHENTICATED_PARTY)]);
 
 /** The clients that made at least `minimum` of the entries counted in [from, to). */
 async function busyClients(store: Store, counted: Counted, from: Date, to: Date, minimum: number): Promise<string[]> {
@@ -494,9 +493,7 @@ async function noMatchRuns(
     .distinct()
     .where('time', '>=', iso(since))
     .where('time', '<', iso(at))
-    .where('action', 'in', LOOKUP_ACTIONS)
-    .where('reason_code', 'not in', FOLLOW_UP_REASONS)
-    .where('party_id', '!=', UNAUTHENTICATED_PARTY)
+    .where(isLookup)
     .where(isNoMatch)
     .execute();
   /** Per client, the agreements a miss in the lookback is of. */
@@ -524,8 +521,7 @@ async function noMatchRuns(
           .where('time', '>=', from?.time ?? '')
           .where('seq', '>', from?.seq ?? 0)
           .where('time', '<', iso(at))
-          .where('action', 'in', LOOKUP_ACTIONS)
-          .where('reason_code', 'not in', FOLLOW_UP_REASONS)
+          .where(isLookupEntry)
           // Only the entries that end a run or count in it: the bound is on those. Read with the
           // other refusals, it was spent on them, and fifty thousand calls refused as rate limited
           // (as fast as a client can send them) hid the run that followed (found by a defect hunt).
@@ -606,8 +602,7 @@ async function lastMatchesBefore(
           .select(['seq', 'time', ...OWNERSHIP])
           .where('client_id', '=', clientId)
           .where('time', '<', iso(since))
-          .where('action', 'in', LOOKUP_ACTIONS)
-          .where('reason_code', 'not in', FOLLOW_UP_REASONS)
+          .where(isLookupEntry)
           .where('subject_ref', 'is not', null)
           .$if(before !== undefined, (q) =>
             q.where((eb) =>
