@@ -21,6 +21,19 @@ async function recordSamsConsent(t: TestHost, requestId: string) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
+/**
+ * The log's writer commits its next write and then fails, as a thread that exits after its
+ * commit would: the entry durable, its acknowledgement lost. The spy, to restore.
+ */
+function loseNextAcknowledgement(t: TestHost) {
+  const writer = (t.host.services.accessLog as unknown as { writer: AccessLogWriter }).writer;
+  const write = writer.write.bind(writer);
+  return vi.spyOn(writer, 'write').mockImplementationOnce(async (records, time) => {
+    await write(records, time);
+    throw new Error('access-log thread exited (1)');
+  });
+}
+
 /** A request's access-log entries, in order. */
 const requestEntries = (t: TestHost, requestId: string) =>
   t.host.services.store.db
@@ -97,12 +110,7 @@ describe('a change whose entry was committed but whose acknowledgement was lost'
 
   it('follows an entry whose acknowledgement was lost with change-not-committed, and records nothing', async () => {
     const { db } = t.host.services.store;
-    const writer = (t.host.services.accessLog as unknown as { writer: AccessLogWriter }).writer;
-    const write = writer.write.bind(writer);
-    const spy = vi.spyOn(writer, 'write').mockImplementationOnce(async (records, time) => {
-      await write(records, time);
-      throw new Error('access-log thread exited (1)');
-    });
+    const spy = loseNextAcknowledgement(t);
     try {
       const requestId = '0b7f1c62-4c1e-4a57-9a43-5f1f3a2d9e03';
       const lost = await recordConsent(requestId);
@@ -167,12 +175,7 @@ describe('a lookup whose entry was committed but whose acknowledgement was lost'
       .execute();
 
   it('follows an entry whose acknowledgement was lost with response-not-sent about the same person', async () => {
-    const writer = (t.host.services.accessLog as unknown as { writer: AccessLogWriter }).writer;
-    const write = writer.write.bind(writer);
-    const spy = vi.spyOn(writer, 'write').mockImplementationOnce(async (records, time) => {
-      await write(records, time);
-      throw new Error('access-log thread exited (1)');
-    });
+    const spy = loseNextAcknowledgement(t);
     const requestId = '0b7f1c62-4c1e-4a57-9a43-5f1f3a2d9e05';
     try {
       const lost = await search(requestId);
@@ -273,12 +276,7 @@ describe("a change that did not commit, in the person's subject access answer", 
   });
 
   it("shows change-not-committed beside the entry when the entry's acknowledgement was lost", async () => {
-    const writer = (t.host.services.accessLog as unknown as { writer: AccessLogWriter }).writer;
-    const write = writer.write.bind(writer);
-    const spy = vi.spyOn(writer, 'write').mockImplementationOnce(async (records, time) => {
-      await write(records, time);
-      throw new Error('access-log thread exited (1)');
-    });
+    const spy = loseNextAcknowledgement(t);
     const requestId = '0b7f1c62-4c1e-4a57-9a43-5f1f3a2d9e08';
     try {
       expect((await recordSamsConsent(t, requestId)).status).toBe(503);
