@@ -235,6 +235,16 @@ export class AnchorLog {
     return checkpoints.find((c) => !held.has(checkpointIdentity(c)));
   }
 
+  /** The valid checkpoints of one blob, in the order anchored; none once it is gone. */
+  async checkpointsIn(blob: string): Promise<Checkpoint[]> {
+    try {
+      return readCheckpointLines(await this.text(blob)).checkpoints;
+    } catch (err) {
+      if ((err as { statusCode?: unknown }).statusCode === 404) return [];
+      throw err;
+    }
+  }
+
   /**
    * The blocks the blob holds, from its properties alone (no read of its content), or 0 once it
    * is gone: each checkpoint went to its blob as one block, so a blob holding fewer blocks than

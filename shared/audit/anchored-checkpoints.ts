@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { Store } from '../store/database.js';
 import type { AnchoredCheckpointTable } from '../store/schema.js';
+import type { AnchorLog } from './anchor-log.js';
 import type { Checkpoint } from './checkpoint.js';
 
 /**
@@ -30,6 +31,84 @@ export async function recordAnchoredCheckpoint(store: Store, anchored: AnchoredC
       signature: checkpoint.signature,
     })
     .execute();
+}
+
+/** Rows a statement: six values each, within SQL Server's 2,100 parameters. */
+const ROWS_PER_INSERT = 300;
+
+/**
+ * Checkpoints the store did not record when they were anchored (before migration 0032), found
+ * since in their blobs ({@link checkpointsTheRecordPredates}): all in one transaction, so that a
+ * run ended half-way leaves the record as it was and the next run finds them all still to record,
+ * and none that another run recorded meanwhile, which would make its blob read as short of one.
+ */
+export async function recordAnchoredCheckpoints(store: Store, anchored: readonly AnchoredCheckpoint[]): Promise<void> {
+  if (anchored.length === 0) return;
+  await store.db.transaction().execute(async (trx) => {
+    const blobs = [...new Set(anchored.map(({ blob }) => blob))];
+    const rows = await trx.selectFrom('anchored_checkpoint').selectAll().where('blob', 'in', blobs).execute();
+    const recorded = new Set(rows.map((row) => `${row.blob} ${checkpointIdentity(fromRow(row).checkpoint)}`));
+    const toRecord = anchored.filter(
+      ({ blob, checkpoint }) => !recorded.has(`${blob} ${checkpointIdentity(checkpoint)}`),
+    );
+    for (let i = 0; i < toRecord.length; i += ROWS_PER_INSERT) {
+      await trx
+        .insertInto('anchored_checkpoint')
+        .values(
+          toRecord.slice(i, i + ROWS_PER_INSERT).map(({ blob, checkpoint }) => ({
+            blob,
+            tree_size: checkpoint.treeSize,
+            root_hash: checkpoint.rootHash,
+            time: checkpoint.time,
+            key_id: checkpoint.keyId,
+            signature: checkpoint.signature,
+          })),
+        )
+        .execute();
+    }
+  });
+}
+
+/**
+ * The anchored checkpoints the record predates (anchored before migration 0032) that `signed`
+ * takes, with their blobs: to be recorded, so that the versions of the signing key they were
+ * signed under count as the log's own once a rotation has disabled them ({@link recordedKeyIds}).
+ *
+ * Only a line a version of the log's key verifies while it can still be read is taken: that
+ * version signed for this log, which no one without its private key can make a line show. A line
+ * under a made-up version, or any other no key verifies, is never recorded and stays forged; a
+ * version gone before any run read its lines cannot be told from a made-up one, and its lines
+ * stay forged as well.
+ *
+ * What the record predates is found by anchoring order, not by time: the blobs before the first
+ * one the record names (all of them while it names none), and in that blob the lines before the
+ * first it records. Not the lines after: a run that has appended a checkpoint and is about to
+ * record it would be recorded twice.
+ */
+export async function checkpointsTheRecordPredates(
+  store: Store,
+  anchors: AnchorLog,
+  recordedPerBlob: ReadonlyMap<string, number>,
+  signed: (checkpoint: Checkpoint) => boolean | Promise<boolean>,
+): Promise<AnchoredCheckpoint[]> {
+  const names = await anchors.blobNames();
+  const first = names.findIndex((name) => recordedPerBlob.has(name));
+  const found: AnchoredCheckpoint[] = [];
+  for (const blob of first === -1 ? names : names.slice(0, first)) {
+    for (const checkpoint of await anchors.checkpointsIn(blob)) {
+      if (await signed(checkpoint)) found.push({ blob, checkpoint });
+    }
+  }
+  if (first === -1) return found;
+  // The blob the record starts in: read only when it holds more lines than the record names.
+  const startsIn = names[first]!;
+  if ((await anchors.blockCount(startsIn)) <= recordedPerBlob.get(startsIn)!) return found;
+  const recorded = new Set((await anchoredCheckpointsIn(store, startsIn)).map(checkpointIdentity));
+  for (const checkpoint of await anchors.checkpointsIn(startsIn)) {
+    if (recorded.has(checkpointIdentity(checkpoint))) break;
+    if (await signed(checkpoint)) found.push({ blob: startsIn, checkpoint });
+  }
+  return found;
 }
 
 /** The last checkpoint recorded as anchored, or undefined before the first. */

@@ -6,8 +6,10 @@ import {
   anchoredCheckpointsIn,
   anchoredCountsByBlob,
   checkpointIdentity,
+  checkpointsTheRecordPredates,
   lastAnchoredCheckpoint,
   recordAnchoredCheckpoint,
+  recordAnchoredCheckpoints,
   recordedKeyIds,
 } from './anchored-checkpoints.js';
 import { signCheckpoint, type Checkpoint } from './checkpoint.js';
@@ -22,6 +24,9 @@ export interface CheckpointOutcome {
   /** Nothing signed because this machine's clock is behind the last anchored checkpoint's time. */
   clockBehind?: true;
 }
+
+/** The anchor logs whose checkpoints from before the store's record this process has read. */
+const anchorsBeforeTheRecordRead = new WeakSet<AnchorLog>();
 
 /**
  * Sign the log's current size and root and append it to the anchor log. Before signing, the
@@ -49,6 +54,17 @@ export async function writeCheckpoint(deps: {
   const recordedPerBlob = await anchoredCountsByBlob(deps.store);
   const logKeys = logKeyCheck(deps.secrets);
   const signedByUs = logKeys.signed;
+  // The checkpoints anchored before the store recorded them (migration 0032) are recorded once
+  // read, those a version of the log's key verifies: a version whose checkpoints were all anchored
+  // before it, disabled since, was not one the record names, and verify reported its checkpoints
+  // as forged (found by a defect hunt). Read while the version can still be read, which only a run
+  // can do; once a process, as what is left unrecorded (a version gone before, a line no key
+  // signed) is the same at every run, and reading it every five minutes would download it each time.
+  if (!anchorsBeforeTheRecordRead.has(deps.anchors)) {
+    const predated = await checkpointsTheRecordPredates(deps.store, deps.anchors, recordedPerBlob, signedByUs);
+    await recordAnchoredCheckpoints(deps.store, predated);
+    anchorsBeforeTheRecordRead.add(deps.anchors);
+  }
   // A damaged line (a WORM line cannot break by accident) is verify's to report, and is said
   // at every run; signing goes on from the last intact checkpoint, so that one appended line
   // cannot stop the log being signed from then on.

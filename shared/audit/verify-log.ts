@@ -146,7 +146,8 @@ export async function verifyAccessLog(
   // A version is gone only if this log signed with it: Key Vault answers 404 for a version that
   // never was as for one disabled since, and a line under a made-up version of the key id's form
   // was reported unverifiable, where it is forged (found by a defect hunt). The store's record of
-  // what it anchored names every version the log signed with since migration 0032.
+  // what it anchored names every version the log signed with since migration 0032, and those it
+  // signed with before that a checkpointer run found still readable (checkpointsTheRecordPredates).
   const recordedKeyIds = new Set(recorded.map(({ checkpoint }) => checkpoint.keyId));
 
   // Checkpoints in the order they were anchored; each must be signed and not shrink.

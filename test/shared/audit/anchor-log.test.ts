@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import {
   type Checkpoint,
 } from '../../../shared/audit/checkpoint.js';
 import { writeCheckpoint } from '../../../shared/audit/checkpointer.js';
+import { anchoredCheckpoints, recordAnchoredCheckpoint } from '../../../shared/audit/anchored-checkpoints.js';
 import {
   consistencyProofFor,
   inclusionProofFor,
@@ -25,7 +26,7 @@ import {
 } from '../../../shared/audit/audit-service.js';
 import type { Services } from '../../../shared/services.js';
 import { encodeEntry } from '../../../shared/audit/entry-codec.js';
-import { leafHashes } from '../../../shared/audit/leaf-stream.js';
+import { leafHashes, logSize } from '../../../shared/audit/leaf-stream.js';
 import { consistencyProof, leafHash, rootFromLeafHashes } from '../../../shared/audit/merkle.js';
 import { currentSigningKey, publicKeysFor } from '../../../shared/audit/signing-keys.js';
 import { verifyAccessLog } from '../../../shared/audit/verify-log.js';
@@ -774,5 +775,130 @@ describe('after a rotation that disables the old versions, a rewrite under their
       { kind: 'checkpoint-unverifiable', seq: 3, checkpoint: 0, keyId: old, checkpoints: 3 },
       { kind: 'checkpoint-signature', seq: 6, checkpoint: 3 },
     ]);
+  });
+});
+
+/**
+ * A version of audit-signing-key is gone (its checkpoints unverifiable, not forged) only where the
+ * store records this log anchoring under it (anchored_checkpoint, migration 0032): a version never
+ * made is answered as gone too. Checkpoints anchored before that migration have no such record, so
+ * a version whose checkpoints were all anchored before it, disabled since, read as forged: a false
+ * tamper alarm to the DPO (found by a defect hunt). The checkpointer now records the anchored
+ * checkpoints the record predates that a version of the log's key still verifies; a line no
+ * version verifies (a made-up one) is never recorded, and stays forged.
+ */
+describe('checkpoints anchored before the store recorded them, under a version disabled since', () => {
+  let container: ContainerClient;
+  let store: Store;
+  let accessLog: AccessLog;
+  let secrets: LocalSecretSource;
+
+  useFreshAnchors((fresh) => ({ store, accessLog, secrets, container } = fresh));
+
+  const appendTo = async (blob: string, cp: Checkpoint) => {
+    const client = container.getAppendBlobClient(blob);
+    await client.createIfNotExists();
+    const line = Buffer.from(formatCheckpointLine(cp));
+    await client.appendBlock(line, line.byteLength);
+  };
+  /** Two checkpoints (of 3 and 5 entries) as the checkpointer anchored them before migration 0032: no record. */
+  const anchoredUnrecorded = async (privateKey: string | KeyObject, keyId: string) => {
+    for (const [n, time] of [
+      [3, '2026-11-30T23:50:00.000Z'],
+      [2, '2026-11-30T23:55:00.000Z'],
+    ] as const) {
+      await logSearches(accessLog, n);
+      const treeSize = await logSize(store);
+      const rootHash = rootFromLeafHashes(await leafHashes(store, treeSize)).toString('hex');
+      await appendTo('checkpoints/2026-11.jsonl', signCheckpoint({ treeSize, rootHash, time }, privateKey, keyId));
+    }
+  };
+
+  it('calls them unverifiable once a run has read them while the version could still be read; a made-up version stays forged', async () => {
+    const anchors = new AnchorLog(blobs, { container: container.containerName });
+    const { keyId: old, privateKey } = await currentSigningKey(secrets);
+    await anchoredUnrecorded(privateKey, old);
+    const madeUp = 'audit-signing-key/0123456789abcdef';
+    await appendTo(
+      'checkpoints/2026-11.jsonl',
+      signCheckpoint(
+        { treeSize: 5, rootHash: 'ab'.repeat(32), time: '2026-11-30T23:56:00.000Z' },
+        generateKeyPairSync('ed25519').privateKey,
+        madeUp,
+      ),
+    );
+
+    // A rotation, the old version still enabled; the first run since signs under the new one.
+    secrets.rotate('audit-signing-key');
+    await logSearches(accessLog, 1);
+    const first = await checkpointWarning({ store, anchors, secrets }, '2026-12-01T00:00:00.000Z');
+    expect(first.outcome).toMatchObject({ alarm: false, checkpoint: { treeSize: 6 } });
+    expect(first.warnings).toEqual([
+      expect.objectContaining({ event: 'audit.anchor-line-unsigned', blob: 'checkpoints/2026-11.jsonl', treeSize: 5 }),
+    ]);
+
+    // Then the old version disabled.
+    const oldVersion = old.split('/')[1];
+    const disabled: SecretSource = {
+      get: (name, version) =>
+        version === oldVersion ? Promise.reject(new SecretVersionGoneError(name)) : secrets.get(name, version),
+    };
+    await logSearches(accessLog, 1);
+    const next = await checkpointWarning({ store, anchors, secrets: disabled }, '2026-12-01T00:05:00.000Z');
+    expect(next.outcome).toMatchObject({ alarm: false, checkpoint: { treeSize: 7 } });
+    expect(next.warnings).toEqual([]);
+
+    const report = await verifyLog({ store, anchors, secrets: disabled, logger } as unknown as Services);
+    expect(report).toMatchObject({ ok: false, entries: 7, checkpoints: 5, signedEntries: 7 });
+    expect(report.problems).toEqual([
+      { kind: 'checkpoint-unverifiable', seq: 3, checkpoint: 0, keyId: old, checkpoints: 2 },
+      { kind: 'checkpoint-signature', seq: 5, checkpoint: 2 },
+    ]);
+
+    // Recorded, they are held to their blob as every recorded checkpoint is.
+    await container.getBlobClient('checkpoints/2026-11.jsonl').delete();
+    const after = await checkpointWarning({ store, anchors, secrets: disabled }, '2026-12-01T00:10:00.000Z');
+    expect(after.outcome).toEqual({ checkpoint: undefined, alarm: true });
+    expect(after.warnings).toEqual([
+      expect.objectContaining({ reason: 'anchor-missing', blob: 'checkpoints/2026-11.jsonl', treeSize: 3 }),
+    ]);
+  });
+
+  it('reads them in the blob the record starts in, before its first recorded line', async () => {
+    const anchors = new AnchorLog(blobs, { container: container.containerName });
+    const { keyId: old, privateKey } = await currentSigningKey(secrets);
+    await anchoredUnrecorded(privateKey, old);
+    // Rotated, and the first checkpoint under the new version anchored and recorded in the same
+    // blob, as the checkpointer has done since migration 0032.
+    secrets.rotate('audit-signing-key');
+    const current = await currentSigningKey(secrets);
+    await logSearches(accessLog, 1);
+    const recordedFirst = signCheckpoint(
+      {
+        treeSize: 6,
+        rootHash: rootFromLeafHashes(await leafHashes(store, 6)).toString('hex'),
+        time: '2026-11-30T23:58:00.000Z',
+      },
+      current.privateKey,
+      current.keyId,
+    );
+    await appendTo('checkpoints/2026-11.jsonl', recordedFirst);
+    await recordAnchoredCheckpoint(store, { blob: 'checkpoints/2026-11.jsonl', checkpoint: recordedFirst });
+
+    await logSearches(accessLog, 1);
+    const first = await checkpointWarning({ store, anchors, secrets }, '2026-12-01T00:00:00.000Z');
+    expect(first).toMatchObject({ outcome: { alarm: false, checkpoint: { treeSize: 7 } }, warnings: [] });
+    const oldVersion = old.split('/')[1];
+    const disabled: SecretSource = {
+      get: (name, version) =>
+        version === oldVersion ? Promise.reject(new SecretVersionGoneError(name)) : secrets.get(name, version),
+    };
+    const report = await verifyLog({ store, anchors, secrets: disabled, logger } as unknown as Services);
+    expect(report).toMatchObject({ ok: false, entries: 7, checkpoints: 4, signedEntries: 7 });
+    expect(report.problems).toEqual([
+      { kind: 'checkpoint-unverifiable', seq: 3, checkpoint: 0, keyId: old, checkpoints: 2 },
+    ]);
+    // Each recorded once: the record's own line is not taken again.
+    expect((await anchoredCheckpoints(store)).map(({ checkpoint }) => checkpoint.treeSize)).toEqual([3, 5, 6, 7]);
   });
 });

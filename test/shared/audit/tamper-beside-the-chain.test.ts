@@ -62,6 +62,9 @@ function checkpointing(anchoredAlready: readonly Checkpoint[]) {
       return 'checkpoints/in-memory.jsonl';
     },
     holds: async (_blob: string, c: Checkpoint) => anchored.includes(c),
+    blobNames: async () => (anchored.length === 0 ? [] : ['checkpoints/in-memory.jsonl']),
+    checkpointsIn: async () => [...anchored],
+    blockCount: async () => anchored.length,
   } as unknown as AnchorLog;
   return { anchored, anchors, secrets };
 }
