@@ -141,21 +141,67 @@ const LINK_COLUMNS = [
  * decisions survive a rotation (found by reading: after a rotation a pass made them under the
  * current version only, so a rejected pair was proposed again and a confirmed one split until an
  * officer answered again). A version gone from Key Vault cannot be tried, and is logged by its
- * id; any other failure to read one fails the pass, to be retried, rather than forget decisions.
+ * id, once while it stays gone rather than at every pass ({@link goneVersionsLogged}); any other
+ * failure to read one fails the pass, to be retried, rather than forget decisions.
+ *
+ * None is read while the store holds no decision such a key could find
+ * ({@link mayHoldEarlierReleaseKeys}): after every decision of that release has been re-keyed, or
+ * in a store that never held one, a pass otherwise asked Key Vault for each older version, and
+ * warned of a gone one, every five minutes for nothing.
  */
 async function olderLegacyKeys(deps: LinkDependencies, currentVersion: string): Promise<PairKeys[]> {
+  if (!(await mayHoldEarlierReleaseKeys(deps.store))) return [];
+  const logged = goneVersionsLoggedBy(deps.secrets);
   const keys: PairKeys[] = [];
   for (const version of await storedKeyVersions(deps.store)) {
     if (version === currentVersion) continue;
     try {
       const secret = await deps.secrets.get('pseudonymisation-key', version);
       keys.push(PairKeys.legacy(Buffer.from(secret.value, 'base64'), version));
+      logged.delete(version);
     } catch (err) {
       if (!(err instanceof SecretVersionGoneError)) throw err;
+      if (logged.has(version)) continue;
+      logged.add(version);
       deps.logger.warn('link.legacy-key-version-gone', { keyVersion: version });
     }
   }
   return keys;
+}
+
+/**
+ * Whether a decision an earlier release keyed ({@link PairKeys.legacy}) may be held: one without
+ * an identity key. That release kept none, and since 0018 every decision keeps its candidate's,
+ * which a pass gives only with a key of today (a candidate's identity key came in the same
+ * release as those keys, and {@link LinkDecisions.find} re-keys a decision before it gives it
+ * one). Some decisions of today keep none too (a record without a date of birth or family name),
+ * and an earlier release's rejection keeps none once re-keyed: older versions are then read as
+ * before. A decision committed after this is asked is kept under a key of today or, on a candidate
+ * an earlier release proposed, found by the review pass that follows it. The table holds officers'
+ * decisions, and a pass reads it whole anyway (link-decisions.ts).
+ */
+async function mayHoldEarlierReleaseKeys(store: Store): Promise<boolean> {
+  const { held } = await store.db
+    .selectFrom('link_decision')
+    .select((eb) => eb.fn.countAll().as('held'))
+    .where('identity_key', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(held) > 0;
+}
+
+/**
+ * Per secrets port, the older key versions it has said are gone whose warning has been logged:
+ * a version stays gone until an operator restores it, and a pass every few minutes logging it
+ * again filled the log with one warning. It is still asked for at every pass that may need it
+ * (a disabled version can be enabled again; Key Vault caches no failure: key-vault-secret-source.ts),
+ * and forgotten here once read, so that a version gone again is logged again.
+ */
+const goneVersionsLogged = new WeakMap<SecretSource, Set<string>>();
+
+function goneVersionsLoggedBy(secrets: SecretSource): Set<string> {
+  let logged = goneVersionsLogged.get(secrets);
+  if (logged === undefined) goneVersionsLogged.set(secrets, (logged = new Set()));
+  return logged;
 }
 
 export async function linkPeople(

@@ -4,6 +4,12 @@ import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { decideCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { readStoreSources } from '../../../shared/linkage/store-sources.js';
 import type { RecordBatch } from '../../../shared/matching/record.js';
+import { storedKeyVersions } from '../../../shared/people/stored-key-versions.js';
+import {
+  SecretUnavailableError,
+  SecretVersionGoneError,
+  type SecretSource,
+} from '../../../shared/secrets/secret-source.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import { JONATHANS, nhs, openCandidateNamed, personOf, reviewLinkDeps } from '../../support/linked-people.js';
 
@@ -256,6 +262,57 @@ describe('a decision an earlier release keyed, when the pseudonymisation key is 
     expect(await jonathanOf('la-housing')).toBe(await jonathanOf('la-childrens-social-care'));
     const keys = await h.store.db.selectFrom('link_decision').select('pair_key').execute();
     expect(keys.map((k) => k.pair_key)).toContain(today);
+  });
+
+  /** The key versions a pass asked the secrets port for by version, and a port that answers as `h.secrets` unless `old` throws. */
+  function secretsWatched(old?: { version: string; error: () => Error }) {
+    const asked: string[] = [];
+    const secrets: SecretSource = {
+      get: async (name, version) => {
+        if (version !== undefined) asked.push(version);
+        if (old !== undefined && version === old.version) throw old.error();
+        return h.secrets.get(name, version);
+      },
+    };
+    return { asked, secrets };
+  }
+
+  it('asks for no older key version when every decision held was made since 2 December: none can be keyed under one', async () => {
+    const candidate = (await jonathan())!;
+    const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r-12' };
+    expect((await decideCandidate(deps(), candidate, { decision: 'rejected', by, at: new Date() })).outcome).toBe(
+      'decided',
+    );
+    const old = (await h.secrets.get('pseudonymisation-key')).version;
+    h.secrets.rotate('pseudonymisation-key');
+    const { asked, secrets } = secretsWatched();
+    const summary = await linkPeople({ ...deps(), secrets }, AGREEMENT, 'full');
+    expect(summary.candidatesRejectedEarlier).toBe(1);
+    expect(asked).not.toContain(old);
+  });
+
+  it('logs an older key version gone from Key Vault once, not at every pass', async () => {
+    await decidedByAnEarlierRelease('rejected');
+    const [old] = await storedKeyVersions(h.store);
+    const { asked, secrets } = secretsWatched({
+      version: old!,
+      error: () => new SecretVersionGoneError('pseudonymisation-key'),
+    });
+    const gone = () => h.logLines.filter((line) => line.includes('"link.legacy-key-version-gone"')).length;
+    await linkPeople({ ...deps(), secrets }, AGREEMENT, 'full');
+    await linkPeople({ ...deps(), secrets }, AGREEMENT, 'full');
+    expect(asked.filter((version) => version === old)).toHaveLength(2);
+    expect(gone()).toBe(1);
+  });
+
+  it('fails the pass, to be retried, when an older key version cannot be read for any other reason', async () => {
+    await decidedByAnEarlierRelease('rejected');
+    const [old] = await storedKeyVersions(h.store);
+    const { secrets } = secretsWatched({
+      version: old!,
+      error: () => new SecretUnavailableError('pseudonymisation-key'),
+    });
+    await expect(linkPeople({ ...deps(), secrets }, AGREEMENT, 'full')).rejects.toBeInstanceOf(SecretUnavailableError);
   });
 });
 
