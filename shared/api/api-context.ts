@@ -28,20 +28,23 @@ export interface ApiContext {
   personRefs(): Promise<PersonRefCodec>;
   pseudonymisers(): Promise<Pseudonymiser[]>;
   /**
-   * {@link pseudonymisers}, checked now against the store's key versions (one statement,
-   * stored-key-versions.ts) and loaded afresh when the store holds one they lack. Within the
-   * minute the versions are cached, an import under a newly rotated key (on this instance or
-   * another) may have written the identifiers of someone the caller's identifiers also name.
-   * {@link findPerson} checks after every lookup by identifiers; a consent or opt-out recorded by
-   * identifiers and a subject access request call it first, for their own matching beside it.
+   * The key versions `query`'s identifiers hash under: {@link pseudonymisers}, checked now
+   * against the store's key versions (one statement, stored-key-versions.ts) and loaded afresh
+   * when the store holds one they lack. Within the minute the versions are cached, an import
+   * under a newly rotated key (on this instance or another) may have written the identifiers of
+   * someone the caller's identifiers also name. None for a query that gives no identifier
+   * ({@link hashesNothing}): it reads and checks no version. {@link findPerson} checks after
+   * every lookup by identifiers; a consent or opt-out recorded by identifiers calls it first,
+   * and matches with what it gives: the person found as everyone else it looks for.
    */
-  currentPseudonymisers(): Promise<Pseudonymiser[]>;
+  currentPseudonymisers(query: CanonicalQuery): Promise<readonly Pseudonymiser[]>;
   /**
    * {@link currentPseudonymisers} and one for each version only the hashes kept after retention
-   * hold, for a subject access request by identifiers. Read when asked, not cached: a request is
-   * rare, and a version that cannot be read fails that request (503), never the lookups.
+   * hold, for a subject access request by identifiers, which matches with them as a consent
+   * does. Read when asked, not cached: a request is rare, and a version that cannot be read fails
+   * that request (503), never the lookups.
    */
-  subjectAccessPseudonymisers(): Promise<Pseudonymiser[]>;
+  subjectAccessPseudonymisers(query: CanonicalQuery): Promise<readonly Pseudonymiser[]>;
   /**
    * Find one person (shared/people/find-person.ts) under every key version the store holds. The
    * keys are cached for a minute, but every answer is checked against the store's versions
@@ -49,12 +52,36 @@ export interface ApiContext {
    * under a newly rotated key may have written the very identifiers asked for, or those of a
    * second person they name beside the one found. A query giving no identifier hashes nothing,
    * so it reads no key version and cannot fail with {@link KeyUnavailableError}.
+   *
+   * `checked`: the versions the caller has just had from {@link currentPseudonymisers} or
+   * {@link subjectAccessPseudonymisers} for this query, and matches everyone else with. The
+   * lookup hashes under those and checks nothing more: the store's versions are checked once a
+   * request, and the person found and everyone else the caller matches are found under the same.
    */
-  findPerson(query: CanonicalQuery, datasets: readonly string[], visible?: Visibility): Promise<FindResult>;
+  findPerson(
+    query: CanonicalQuery,
+    datasets: readonly string[],
+    visible?: Visibility,
+    checked?: readonly Pseudonymiser[],
+  ): Promise<FindResult>;
   now(): Date;
 }
 
 const KEY_VERSIONS_TTL_MS = 60_000;
+
+/**
+ * Whether a query hashes nothing: names, date of birth and postcode are matched as stored, never
+ * hashed, so a query that gives no identifier needs no key version, checks none against the
+ * store, and is answered while one cannot be read. The one place that is decided: a consent, a
+ * subject access request and a lookup each ask {@link ApiContext.currentPseudonymisers} (or
+ * {@link ApiContext.findPerson}) for a query's versions, which give {@link NO_KEYS} for it.
+ */
+function hashesNothing(query: CanonicalQuery): boolean {
+  return query.identifiers.length === 0;
+}
+
+/** The key versions of a query that {@link hashesNothing}. */
+const NO_KEYS: readonly Pseudonymiser[] = Object.freeze([]);
 
 /**
  * How long a failure to read a pseudonymisation key is answered from memory (and the seconds a
@@ -147,7 +174,8 @@ export function createApiContext(services: Services): ApiContext {
       }
       return pseudonymisers.value;
     },
-    async currentPseudonymisers() {
+    async currentPseudonymisers(query) {
+      if (hashesNothing(query)) return NO_KEYS;
       const loading = this.pseudonymisers();
       const cached = pseudonymisers;
       const loaded = await loading;
@@ -158,30 +186,32 @@ export function createApiContext(services: Services): ApiContext {
       if (pseudonymisers === cached) pseudonymisers = undefined;
       return this.pseudonymisers();
     },
-    async subjectAccessPseudonymisers() {
-      const loaded = await this.currentPseudonymisers();
+    async subjectAccessPseudonymisers(query) {
+      const loaded = await this.currentPseudonymisers(query);
+      // A query that hashes nothing reads no version, a retired one included.
+      if (loaded === NO_KEYS) return NO_KEYS;
       const known = new Set(loaded.map((p) => p.keyVersion));
       const more = (await retiredKeyVersions(services.store)).filter((version) => !known.has(version));
       return [...loaded, ...(await Promise.all(more.map(async (version) => pseudonymiserOf(await readKey(version)))))];
     },
-    async findPerson(query, datasets, visible) {
+    async findPerson(query, datasets, visible, checked) {
       const identifiers = identifierUseOf(services.agreements);
-      // Names, date of birth and postcode are matched as stored, never hashed: a lookup that
-      // gives no identifier needs no key version, and is answered while one cannot be read.
-      if (query.identifiers.length === 0) {
-        return findPerson(services.store, [], query, datasets, identifiers, visible);
-      }
-      const loaded = await this.pseudonymisers();
-      const found = await findPerson(services.store, loaded, query, datasets, identifiers, visible);
+      const lookUp = (keys: readonly Pseudonymiser[]) =>
+        findPerson(services.store, keys, query, datasets, identifiers, visible);
+      if (checked !== undefined) return lookUp(checked);
+      // The cached versions, not checked first: a search is the hot path, and nearly always
+      // nothing is new.
+      const loaded = hashesNothing(query) ? NO_KEYS : await this.pseudonymisers();
+      const found = await lookUp(loaded);
       // No answer stands on keys the store has moved past, one an identifier found included: a
       // second person held only under a version imported since may hold the same NI number (a
       // duplicate application) or the system id given beside it (a duplicate check answered "no
       // application elsewhere" for up to a minute after another council's register arrived under
       // a rotated key). Checked after the lookup, so a version committed
       // while it ran is caught too; when nothing is new, as nearly always, that is one statement.
-      const current = await this.currentPseudonymisers();
+      const current = await this.currentPseudonymisers(query);
       if (current === loaded) return found;
-      return findPerson(services.store, current, query, datasets, identifiers, visible);
+      return lookUp(current);
     },
     now: () => new Date(),
   };

@@ -87,11 +87,11 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
     return answerSettled(ctx, async (settledSince) => {
       // Every key version the store holds now, for the match as for everyone below: an opt-out
       // must not go to one person while the identifiers also name another held under a key
-      // rotated in since the versions were last read. Names and a date of birth alone hash
-      // nothing, so they need none, and are recorded while a version cannot be read; any
-      // identifier given still fails closed (503) then.
-      const pseudonymisers = query.query.identifiers.length === 0 ? [] : await ctx.currentPseudonymisers();
-      const found = await ctx.findPerson(query.query, datasets);
+      // rotated in since the versions were last read. Checked once, here (none for names and a
+      // date of birth alone, which hash nothing and are recorded while a version cannot be
+      // read; any identifier given still fails closed, 503, then).
+      const pseudonymisers = await ctx.currentPseudonymisers(query.query);
+      const found = await ctx.findPerson(query.query, datasets, undefined, pseudonymisers);
       if (!found.found) {
         return deny(problem(404, 'no-match', 'No matching person'), found.reason, { purpose: purposeEntry.purpose.id });
       }

@@ -326,11 +326,12 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
       // against, the namesake the split left under the id).
       return answerSettled(ctx, async (settledSince, retry) => {
         // Retired hashes too: a version only they hold is loaded for this request alone. Read
-        // before the match, so that it hashes under every version the store holds now too. A
-        // request by names and date of birth alone hashes nothing (nor are the deleted records
-        // found by names): it needs no version, and is answered while one cannot be read.
-        const pseudonymisers = canonical.query.identifiers.length === 0 ? [] : await ctx.subjectAccessPseudonymisers();
-        const found = await ctx.findPerson(canonical.query, scope.datasets);
+        // before the match, and the match made with them, so that it hashes under every version
+        // the store holds now too, as everyone else below is found. A request by names and date
+        // of birth alone hashes nothing (nor are the deleted records found by names): it needs
+        // no version, and is answered while one cannot be read.
+        const pseudonymisers = await ctx.subjectAccessPseudonymisers(canonical.query);
+        const found = await ctx.findPerson(canonical.query, scope.datasets, undefined, pseudonymisers);
         const identifierUse = identifierUseOf(ctx.services.agreements);
         // A lookup stops at the first tier that finds someone; a subject access request must see
         // everyone the identifiers reach, for the DPO to judge who is the requester.

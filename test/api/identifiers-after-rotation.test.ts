@@ -1,3 +1,4 @@
+import type { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalSecretSource } from '../../shared/secrets/local-secret-source.js';
 import { nhs } from '../support/linked-people.js';
@@ -135,5 +136,75 @@ describe('a search or duplicate check whose identifier also names someone held u
     // Without the fix: 200 { duplicate: false, councils: [] }.
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ type: 'urn:lintel:problem:ambiguous-match' });
+  });
+});
+
+/**
+ * What a request by identifiers asks of the store about its key versions: whether it holds one
+ * the instance has not read (stored-key-versions.ts, unknownStoredKeyVersion, the one read with
+ * `max(key_version)`). A consent or opt-out and a subject access request match with the versions
+ * they checked before matching, as does everyone else they look for; a search checks after its
+ * lookup; a request without identifiers hashes nothing and checks nothing.
+ */
+describe('the key version checks of a request', () => {
+  const SAM_NHS = nhs(5311);
+  let t: TestHost;
+
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+    await insertRecord(t.host.services, {
+      partyId: 'la-housing',
+      datasetId: DATASET,
+      givenName: 'Sam',
+      familyName: 'Ward',
+      dateOfBirth: '2012-05-06',
+      identifiers: { nhs: SAM_NHS },
+      attributes: { firstName: 'Sam', lastName: 'Ward', inTemporaryAccommodation: true },
+    });
+  });
+  afterAll(async () => t?.stop());
+
+  /** The status `call` answered with, and how many times it asked whether the store holds a version not yet read. */
+  async function versionChecksOf(call: () => Promise<{ status: number }>): Promise<[number, number]> {
+    const reads = t.host.services.store.reads as { execute: (query: CompiledQuery) => Promise<unknown> };
+    const original = reads.execute;
+    let checks = 0;
+    reads.execute = async (query: CompiledQuery) => {
+      if (/max\(key_version\)/i.test(query.sql)) checks++;
+      return original.call(reads, query);
+    };
+    try {
+      return [(await call()).status, checks];
+    } finally {
+      reads.execute = original;
+    }
+  }
+
+  const optOut = (subject: Record<string, unknown>, evidenceRef: string) =>
+    callApi(t, '/v1/consents', {
+      party: 'la-housing',
+      roles: ['dpo'],
+      purpose: 'service-planning',
+      body: { kind: 'opt-out', subject, evidenceRef },
+    });
+
+  it('an opt-out by an NHS number checks once', async () => {
+    expect(await versionChecksOf(() => optOut({ nhsNumber: SAM_NHS }, 'DPO/NDOO/11'))).toEqual([201, 1]);
+  });
+
+  it('a subject access request by an NHS number checks once', async () => {
+    const sar = () =>
+      callApi(t, '/v1/audit/people/accesses', { party: 'la-housing', roles: ['dpo'], body: { nhsNumber: SAM_NHS } });
+    expect(await versionChecksOf(sar)).toEqual([200, 1]);
+  });
+
+  it('a search by an NHS number checks once, after its lookup', async () => {
+    const search = () => callApi(t, '/v1/people/search', { ...OFFICER, body: { nhsNumber: SAM_NHS } });
+    expect(await versionChecksOf(search)).toEqual([200, 1]);
+  });
+
+  it('an opt-out by names and date of birth alone checks none', async () => {
+    const subject = { givenName: 'Sam', familyName: 'Ward', dateOfBirth: '2012-05-06' };
+    expect(await versionChecksOf(() => optOut(subject, 'DPO/NDOO/12'))).toEqual([200, 0]);
   });
 });
