@@ -19,18 +19,19 @@ export interface AnchoredCheckpoint {
 }
 
 export async function recordAnchoredCheckpoint(store: Store, anchored: AnchoredCheckpoint): Promise<void> {
-  const { blob, checkpoint } = anchored;
-  await store.db
-    .insertInto('anchored_checkpoint')
-    .values({
-      blob,
-      tree_size: checkpoint.treeSize,
-      root_hash: checkpoint.rootHash,
-      time: checkpoint.time,
-      key_id: checkpoint.keyId,
-      signature: checkpoint.signature,
-    })
-    .execute();
+  await store.db.insertInto('anchored_checkpoint').values(rowOf(anchored)).execute();
+}
+
+/** An anchored checkpoint as the row that records it. */
+function rowOf({ blob, checkpoint }: AnchoredCheckpoint) {
+  return {
+    blob,
+    tree_size: checkpoint.treeSize,
+    root_hash: checkpoint.rootHash,
+    time: checkpoint.time,
+    key_id: checkpoint.keyId,
+    signature: checkpoint.signature,
+  };
 }
 
 /** Rows a statement: six values each, within SQL Server's 2,100 parameters. */
@@ -54,16 +55,7 @@ export async function recordAnchoredCheckpoints(store: Store, anchored: readonly
     for (let i = 0; i < toRecord.length; i += ROWS_PER_INSERT) {
       await trx
         .insertInto('anchored_checkpoint')
-        .values(
-          toRecord.slice(i, i + ROWS_PER_INSERT).map(({ blob, checkpoint }) => ({
-            blob,
-            tree_size: checkpoint.treeSize,
-            root_hash: checkpoint.rootHash,
-            time: checkpoint.time,
-            key_id: checkpoint.keyId,
-            signature: checkpoint.signature,
-          })),
-        )
+        .values(toRecord.slice(i, i + ROWS_PER_INSERT).map(rowOf))
         .execute();
     }
   });
