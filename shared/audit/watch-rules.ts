@@ -37,8 +37,10 @@ const DUPLICATE_CHECK = 'person.duplicate-check';
  * `change-not-committed` after a change that did not commit. Each follows one call's entry and
  * is about the same person and datasets, so counted as a lookup it made one search two in a
  * DPO's alerts (found by a review): the rules leave them out, as they do not break a no-match run
- * either. Where the first entry was never written the lone follow-up is left out too, and that
- * call goes uncounted; it released nothing, and the log's writer was failing as it was made.
+ * either. But the first entry may never have been written (the writer failed on it, and took the
+ * follow-up), and left out then, the follow-up was the only trace of a lookup that was made all the
+ * same, and the call went uncounted by every rule: a lone follow-up is counted as its call's one
+ * lookup entry (isLookupEntry).
  */
 export const FOLLOW_UP_REASONS: readonly string[] = ['response-not-sent', 'change-not-committed'];
 
@@ -215,9 +217,33 @@ function countsByAgreement(
 /** The entries a rule counts, as a condition on an access-log row. */
 type Counted = (eb: ExpressionBuilder<Database, 'access_log'>) => Expression<SqlBool>;
 
-/** Entries of a lookup, not a follow-up entry about one (FOLLOW_UP_REASONS). */
+/**
+ * Entries of a lookup, one a call: its own entry, or its follow-up (FOLLOW_UP_REASONS) where the
+ * log holds no entry of the call before it. A call's entry is written before its follow-up, so
+ * one is looked for under the same request id, client and action and an earlier sequence number
+ * (an index seek, migration 0035, asked only of follow-ups). Not any entry under the request id:
+ * it is the caller's `X-Request-Id`, and a retry sent under it after a 503 is a lookup of its own
+ * whose entry, coming after the follow-up, would have hidden the lookup that failed.
+ */
 const isLookupEntry: Counted = (eb) =>
-  eb.and([eb('action', 'in', LOOKUP_ACTIONS), eb('reason_code', 'not in', FOLLOW_UP_REASONS)]);
+  eb.and([
+    eb('action', 'in', LOOKUP_ACTIONS),
+    eb.or([
+      eb('reason_code', 'not in', FOLLOW_UP_REASONS),
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('access_log as call_entry')
+            .select('call_entry.seq')
+            .whereRef('call_entry.request_id', '=', 'access_log.request_id')
+            .whereRef('call_entry.client_id', '=', 'access_log.client_id')
+            .whereRef('call_entry.action', '=', 'access_log.action')
+            .whereRef('call_entry.seq', '<', 'access_log.seq')
+            .where('call_entry.reason_code', 'not in', FOLLOW_UP_REASONS),
+        ),
+      ),
+    ]),
+  ]);
 
 /** {@link isLookupEntry}, by a caller with a valid token: what lookup-volume, out-of-hours and no-match-run count. */
 const isLookup: Counted = (eb) => eb.and([isLookupEntry(eb), eb('party_id', '!=', UNAUTHENTICATED_PARTY)]);
@@ -464,8 +490,9 @@ async function outOfHours(
 /**
  * Runs of lookups that matched nobody, per client and agreement. Only a lookup that found
  * someone (one with a subject, allowed or denied; not a follow-up entry about them,
- * FOLLOW_UP_REASONS) ends a run, and only a run of its own agreement's; other refusals (bad identifiers, rate limiting) neither count nor break it, so
- * interleaving them does not hide a fishing run. A run is keyed by its first entry, so a run
+ * FOLLOW_UP_REASONS, but for a lone one, the lookup's only entry) ends a run, and only a run of
+ * its own agreement's; other refusals (bad identifiers, rate limiting) neither count nor break
+ * it, so interleaving them does not hide a fishing run. A run is keyed by its first entry, so a run
  * that keeps growing is one alert. The scan starts after the client's last match before the
  * lookback in each agreement a miss in the lookback is of, so a run that began earlier is still
  * seen whole, however the client's lookups under its other agreements fell.

@@ -32,6 +32,7 @@ import { postcodeWidth } from './0031-postcode-width.js';
 import { anchoredCheckpoints } from './0032-anchored-checkpoints.js';
 import { breachSteps } from './0033-breach-steps.js';
 import { alertAgreement } from './0034-alert-agreement.js';
+import { accessLogRequestIndex } from './0035-access-log-request-index.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -71,5 +72,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0032-anchored-checkpoints': anchoredCheckpoints(d),
     '0033-breach-steps': breachSteps(d),
     '0034-alert-agreement': alertAgreement(d),
+    '0035-access-log-request-index': accessLogRequestIndex(d),
   };
 }

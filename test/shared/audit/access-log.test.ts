@@ -152,6 +152,8 @@ describe('the access log in its own SQLite file', () => {
         'access_log_subject',
         'access_log_client_time',
         'access_log_time',
+        // Made after the move (0035), in the log's own file.
+        'access_log_request',
         'access_log_no_update',
         'access_log_no_delete',
       ]),

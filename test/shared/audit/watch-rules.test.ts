@@ -519,6 +519,37 @@ describe('watch rules over the access log', () => {
     expect(run.raised[0]!.baseline).toBeCloseTo(70 / 168, 3);
   });
 
+  /**
+   * The follow-up alone: the log's writer failed on the lookup's own entry (it never committed)
+   * and took the `response-not-sent` that followed it. The search was made all the same.
+   */
+  const loneFollowUp = (entry: AccessLogRecord, reasonCode = 'response-not-sent'): AccessLogRecord =>
+    withFollowUp(entry, reasonCode)[1]!;
+
+  it('counts a lookup whose own entry was never written, only its follow-up, once in lookup-volume', async () => {
+    const retried = lookup('burst-client');
+    await appendAt(DAY(11, '10:06'), [
+      ...times(45, () => lookup('burst-client')).flatMap((e) => withFollowUp(e)),
+      ...times(44, () => lookup('burst-client')),
+      ...times(9, () => loneFollowUp(lookup('burst-client'))),
+      loneFollowUp(retried),
+    ]);
+    // The caller tries again under the same X-Request-Id: a second search, not the first's entry
+    // written late (an entry that was written comes before its follow-up).
+    await appendAt(DAY(11, '10:07'), [retried]);
+    // 45 followed up, 44 not, 10 whose entry was lost and one retry: a hundred, at the floor.
+    const run = await watch(DAY(11, '10:30'));
+    expect(run.raised.map((a) => [a.rule, a.clientId, a.count])).toEqual([['lookup-volume', 'burst-client', 100]]);
+  });
+
+  it('counts a lookup whose own entry was never written, only its follow-up, in out-of-hours', async () => {
+    // Tuesday 16 June 2026, 21:30 BST.
+    await appendAt('2026-06-16T20:30:00.000Z', [loneFollowUp(lookup('night-client'))]);
+    await appendAt('2026-06-16T20:31:00.000Z', [...withFollowUp(lookup('night-client'))]);
+    const run = await watch('2026-06-16T20:35:00.000Z');
+    expect(run.raised.map((a) => [a.rule, a.clientId, a.count])).toEqual([['out-of-hours', 'night-client', 2]]);
+  });
+
   it('counts a lookup followed by a follow-up entry once in out-of-hours', async () => {
     // Tuesday 16 June 2026, 21:30 BST.
     await appendAt('2026-06-16T20:30:00.000Z', [

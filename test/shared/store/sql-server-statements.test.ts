@@ -1,5 +1,8 @@
+import { join } from 'node:path';
 import type { CompiledQuery, Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { loadAgreements } from '../../../shared/agreements/load.js';
+import { findSuspiciousActivity } from '../../../shared/audit/watch-rules.js';
 import { Pseudonymiser } from '../../../shared/domain/pseudonymise.js';
 import { CarriedPersonIds } from '../../../shared/imports/carried-person-ids.js';
 import { endKeptKeys, keepKeysOfDeparted, reachArrivals } from '../../../shared/imports/opt-out-kept-keys.js';
@@ -220,7 +223,26 @@ describe('statements sent to Azure SQL', () => {
     expect(sent.some((text) => text.startsWith('insert into "attribute_layout"'))).toBe(true);
   });
 
-  it("creates today's tables, columns and indexes (0019-0034) as SQL Server takes them", async () => {
+  it("counts the watch rules' lookups, a lone follow-up among them, with statements SQL Server accepts", async () => {
+    const agreements = loadAgreements(join(import.meta.dirname, '../../../agreements'));
+    // One busy client, so the per-minute and no-match reads are sent too.
+    const { store, statements } = sqlServerStatements((q) =>
+      /group by "client_id" having/.test(q.sql) ? [{ client_id: 'a-client' }] : [],
+    );
+    await findSuspiciousActivity(store, agreements, new Date('2026-03-11T10:30:00.000Z'));
+    expectAccepted(statements);
+    const sent = statements.map((s) => s.sql);
+    expect(sent.some((text) => text.includes('substring("time", 1, 16)'))).toBe(true);
+    // A follow-up is counted where no earlier entry of its call is under its request id.
+    const lookups = sent.filter((text) => text.includes('"reason_code" not in'));
+    expect(lookups.length).toBeGreaterThan(0);
+    for (const text of lookups)
+      expect(text).toContain(
+        'not exists (select "call_entry"."seq" from "access_log" as "call_entry" where "call_entry"."request_id" = "access_log"."request_id"',
+      );
+  });
+
+  it("creates today's tables, columns and indexes (0019-0035) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -241,6 +263,7 @@ describe('statements sent to Azure SQL', () => {
       '0032-anchored-checkpoints',
       '0033-breach-steps',
       '0034-alert-agreement',
+      '0035-access-log-request-index',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -259,6 +282,7 @@ describe('statements sent to Azure SQL', () => {
       'alter table "breach_record" add "not_reportable_reason" nvarchar(40)',
     );
     expect(statements.map((s) => s.sql)).toContain('alter table "audit_alert" add "agreement_id" nvarchar(100)');
+    expect(statements.map((s) => s.sql)).toContain('create index "access_log_request" on "access_log" ("request_id")');
     // Nine wide for a BFPO number ("BFPO 5439"), in place: nullable, as the columns were.
     for (const table of ['source_record', 'opt_out_kept_record']) {
       expect(statements.map((s) => s.sql)).toContain(`alter table "${table}" alter column "postcode" nvarchar(9)`);
