@@ -376,6 +376,13 @@ async function slidingVolume(
  *   agreement) is found again, to grow, and no window that overlaps it is another alert;
  * - otherwise the first window over the thresholds is taken, and the next may start only where
  *   it ends. A client busy for hours is one alert an hour, as under the clock hours.
+ * The first window after an alert's is judged by more than its own sixty minutes: a burst that
+ * starts inside the alert's window and runs past it (10:55–11:05 after an alert for 10:00–11:00)
+ * was judged from the alert's end alone, cut to its part after it, and went unalerted, its
+ * lookups after 11:00 in no alert (found by a review). That window is an alert too where sixty
+ * minutes from inside the alert's window are over the thresholds and at least half theirs are
+ * after its end (straddles): a burst of its own, not the alert's burst going on a few minutes. The
+ * window still starts where the alert's ends, so a burst is alerted once, and alerts an hour.
  */
 function burstWindows(
   minutes: ReadonlyMap<number, number>,
@@ -383,22 +390,45 @@ function burstWindows(
   over: (count: number) => boolean,
 ): (Period & { count: number })[] {
   const starts = [...minutes.keys()].sort((a, b) => a - b);
+  /** Entries in the minutes of [from, to). */
+  const between = (from: number, to: number) => {
+    let count = 0;
+    for (const start of starts) if (start >= from && start < to) count += minutes.get(start)!;
+    return count;
+  };
+  /**
+   * Whether a burst runs out of `alerted` into the minutes from `start`, the first with entries
+   * after it: sixty minutes from inside it that reach `start`, over, half of them after its end.
+   */
+  const straddles = (alerted: Period, start: number) => {
+    const end = alerted.end.getTime();
+    if (starts.some((m) => m >= end && m < start)) return false;
+    return starts.some(
+      (s) =>
+        s > alerted.start.getTime() &&
+        s < end &&
+        s + HOUR_MS > start &&
+        over(between(s, s + HOUR_MS)) &&
+        between(end, s + HOUR_MS) >= between(s, end),
+    );
+  };
   const windows: (Period & { count: number })[] = [];
   let freeFrom = -Infinity;
-  let end = 0;
-  let count = 0;
-  for (let i = 0; i < starts.length; i++) {
-    const start = starts[i]!;
+  for (const start of starts) {
     const window = { start: new Date(start), end: new Date(start + HOUR_MS) };
-    // The sliding sum: add the minutes the window now reaches, drop the one it has left.
-    for (; end < starts.length && starts[end]! < start + HOUR_MS; end++) count += minutes.get(starts[end]!)!;
-    if (i > 0) count -= minutes.get(starts[i - 1]!)!;
+    const count = between(start, start + HOUR_MS);
     const overlapping = taken.filter((w) => w.start < window.end && w.end > window.start);
     if (overlapping.length > 0) {
-      if (overlapping.some((w) => w.start.getTime() === start) && over(count)) windows.push({ ...window, count });
+      // Found again to grow: it was over when raised, and may be an alert's straddling burst.
+      if (overlapping.some((w) => w.start.getTime() === start)) windows.push({ ...window, count });
       continue;
     }
-    if (start < freeFrom || !over(count)) continue;
+    if (start < freeFrom) continue;
+    // The alert whose window ended last before this minute, raised before or by this run.
+    const alerted = [...taken, ...windows]
+      .filter((w) => w.end.getTime() <= start)
+      .reduce<Period | undefined>((last, w) => (last === undefined || w.end > last.end ? w : last), undefined);
+    if (!over(count) && !(alerted !== undefined && straddles(alerted, start))) continue;
     windows.push({ ...window, count });
     freeFrom = window.end.getTime();
   }

@@ -238,6 +238,49 @@ describe('watch rules over the access log', () => {
     ]);
   });
 
+  it('raises lookup-volume for a burst that starts inside an alert’s window and runs past it', async () => {
+    // 100 lookups at 10:00 are an alert for 10:00–11:00. Then 60 at 10:55 and 60 at 11:05: 120 in
+    // ten minutes, over the floor in any sixty minutes that hold them, but judged from the
+    // alert's end they were 60, and the 60 after 11:00 were in no alert.
+    await appendAt(
+      afterTen(0),
+      times(100, () => lookup('burst-client')),
+    );
+    await appendAt(
+      afterTen(55),
+      times(60, () => lookup('burst-client')),
+    );
+    await appendAt(
+      afterTen(65),
+      times(60, () => lookup('burst-client')),
+    );
+    // Five more at 11:30: that alert grows, under the floor on its own as it is.
+    await appendAt(
+      afterTen(90),
+      times(5, () => lookup('burst-client')),
+    );
+    // A burst whose last minute is past its alert's end (20 every five minutes, 10:00–11:00 both
+    // included): the sixty minutes before that minute are its alert's, and it is one burst.
+    for (let minute = 0; minute <= 60; minute += 5)
+      await appendAt(
+        afterTen(minute, 10),
+        times(20, () => lookup('steady-client')),
+      );
+    const raised = [];
+    for (let minute = 0; minute <= 150; minute += 5) raised.push(...(await watch(afterTen(minute, 30))).raised);
+    expect(raised.map((a) => [a.clientId, a.windowStart, a.windowEnd])).toEqual([
+      ['burst-client', DAY(11, '10:00'), DAY(11, '11:00')],
+      ['steady-client', DAY(11, '10:00'), DAY(11, '11:00')],
+      ['burst-client', DAY(11, '11:05'), DAY(11, '12:05')],
+    ]);
+    const alerts = await listAlerts(store, { scope: KEYWAYS, limit: 100 });
+    expect(alerts.map((a) => [a.clientId, a.windowStart, a.count]).sort()).toEqual([
+      ['burst-client', DAY(11, '10:00'), 160],
+      ['burst-client', DAY(11, '11:05'), 65],
+      ['steady-client', DAY(11, '10:00'), 240],
+    ]);
+  });
+
   it('does not raise again a burst alerted by the clock hour before windows slid', async () => {
     await appendAt(
       DAY(11, '10:05'),
