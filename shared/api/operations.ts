@@ -464,7 +464,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   auditAlerts: {
     summary: 'Alerts raised by the watch rules',
     description:
-      "Newest first, paged by `after` (the previous page's `next`). Rules: `lookup-volume` (a client's lookups in any sixty minutes above 5× its hourly average of the previous 7 days and at least 100), `out-of-hours` (lookups outside weekdays 07:00–19:00 UK time, one alert per client and period), `no-match-run` (10 or more consecutive no-match/ambiguous lookups), `special-category-volume` (entries releasing special-category fields in any sixty minutes, per client, above 5× the hourly average and at least 20; `role` lists the roles they were made under). Each rule counts a client's entries per agreement, and an alert is shown only to the DPOs of its `agreementId`.",
+      "Newest first, paged by `after` (the previous page's `next`). Rules: `lookup-volume` (a client's lookups in any sixty minutes above 5× its hourly average of the previous 7 days and at least 100), `out-of-hours` (lookups outside weekdays 07:00–19:00 UK time, England and Wales bank holidays out of hours all day, one alert per client and period), `no-match-run` (10 or more consecutive no-match/ambiguous lookups), `special-category-volume` (entries releasing special-category fields in any sixty minutes, per client, above 5× the hourly average and at least 20; `role` lists the roles they were made under). Each rule counts a client's entries per agreement, and an alert is shown only to the DPOs of its `agreementId`.",
     tag: 'Audit',
     authenticated: true,
     query: alertsQuerySchema,

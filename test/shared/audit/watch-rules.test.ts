@@ -593,6 +593,19 @@ describe('watch rules over the access log', () => {
     expect(run.raised.map((a) => [a.rule, a.clientId, a.count])).toEqual([['out-of-hours', 'night-client', 2]]);
   });
 
+  it('raises out-of-hours for a lookup in office hours on a bank holiday, not on the next working day', async () => {
+    // Christmas Day 2026 is a Friday and Boxing Day's substitute Monday 28: 10:00 GMT on the
+    // Friday is out of hours, in the period from Thursday 19:00 to Tuesday 07:00.
+    await appendAt('2026-12-25T10:00:00.000Z', [lookup('holiday-client')]);
+    const holiday = await watch('2026-12-25T10:05:00.000Z');
+    expect(holiday.raised.map((a) => [a.rule, a.clientId, a.windowStart, a.windowEnd, a.count])).toEqual([
+      ['out-of-hours', 'holiday-client', '2026-12-24T19:00:00.000Z', '2026-12-29T07:00:00.000Z', 1],
+    ]);
+    // The same hour on Tuesday 29 December is working time.
+    await appendAt('2026-12-29T10:00:00.000Z', [lookup('holiday-client')]);
+    expect((await watch('2026-12-29T10:05:00.000Z')).raised).toEqual([]);
+  });
+
   it('counts a lookup followed by a follow-up entry once in out-of-hours', async () => {
     // Tuesday 16 June 2026, 21:30 BST.
     await appendAt('2026-06-16T20:30:00.000Z', [
