@@ -46,7 +46,7 @@ import { PARSED_PARTS, SHARED_STRINGS_ENTRY, WORKSHEET_ENTRY, type ZipEntry, typ
  * rejected.
  *
  * Cells become text as a CSV would give them: dates (cells with a date format) as ISO dates,
- * booleans as TRUE/FALSE, numbers as written — but where the format changes what Excel shows,
+ * times (a format that shows a time and no day) as ISO times (dateText), booleans as TRUE/FALSE, numbers as written — but where the format changes what Excel shows,
  * as it shows it (a percentage, a boolean, leading zeros: see numberText). Formula cells are refused (`formula-cell`): a
  * cached result is not the partner's data, and formulas must not travel on to Excel users.
  * Each XML part's bytes are decoded as one stream of UTF-8, and a part that is not UTF-8 refused
@@ -462,7 +462,7 @@ type Cell = string | { readonly problem: RowReason };
 const FORMULA: Cell = { problem: 'formula-cell' };
 const CELL_ERROR: Cell = { problem: 'cell-error' };
 
-function cellText(value: unknown, date1904: boolean): Cell {
+function cellText(value: unknown): Cell {
   if (value === null || value === undefined) return '';
   switch (typeof value) {
     case 'string':
@@ -473,22 +473,6 @@ function cellText(value: unknown, date1904: boolean): Cell {
       return value ? 'TRUE' : 'FALSE';
     default:
       break;
-  }
-  if (value instanceof Date) {
-    const time = value.getTime();
-    // A serial too large for any Date (1e300) is past Excel's last day too (below).
-    if (Number.isNaN(time)) return CELL_UNREADABLE;
-    // exceljs builds dates from day serials in UTC: round away sub-second float error, then take
-    // the calendar day (a date-time of 18:00 is still that day, not the next).
-    const day = new Date(Math.round(time / 1000) * 1000);
-    // Excel counts a 29 February 1900 (serial 60), as Lotus 1-2-3 did; exceljs does not, so the
-    // serials before it come out a day early, and serial 60 as 28 February (found by a review).
-    // The 1904 date system has no such day: its dates before 1904 are none Excel shows (below).
-    if (!date1904 && day.getTime() < EXCEL_PHANTOM_LEAP_DAY) day.setUTCDate(day.getUTCDate() + 1);
-    else if (!date1904 && day.getTime() < EXCEL_PHANTOM_LEAP_DAY + DAY_MS) return CELL_ERROR;
-    const first = date1904 ? EXCEL_FIRST_DAY_1904 : EXCEL_FIRST_DAY_1900;
-    if (day.getTime() < first || day.getTime() >= EXCEL_PAST_LAST_DAY) return CELL_UNREADABLE;
-    return day.toISOString().slice(0, 10);
   }
   const v = value as Record<string, unknown>;
   if ('formula' in v || 'sharedFormula' in v) return FORMULA;
@@ -511,6 +495,71 @@ function booleanCell(value: unknown): Cell | undefined {
   return undefined;
 }
 
+/**
+ * A number cell with a date or time format, which exceljs made a Date of (from its day serial, in
+ * UTC, in the workbook's date system), as Excel shows it: a format that shows a day (a date, or a
+ * date and time) as that day, an ISO date; one that shows a time alone ({@link timeFormat}) as
+ * that time, an ISO 8601 time to the second ({@link timeText}).
+ */
+function dateText(value: Date, format: string | undefined, date1904: boolean): Cell {
+  const time = value.getTime();
+  // A serial too large for any Date (1e300) is past Excel's last day too (below).
+  if (Number.isNaN(time)) return CELL_UNREADABLE;
+  const clock = timeFormat(format);
+  if (clock !== undefined) return timeText(time, clock, date1904);
+  // exceljs builds dates from day serials in UTC: round away sub-second float error, then take
+  // the calendar day (a date-time of 18:00 is still that day, not the next).
+  const day = new Date(Math.round(time / 1000) * 1000);
+  // Excel counts a 29 February 1900 (serial 60), as Lotus 1-2-3 did; exceljs does not, so the
+  // serials before it come out a day early, and serial 60 as 28 February (found by a review).
+  // The 1904 date system has no such day: its dates before 1904 are none Excel shows (below).
+  if (!date1904 && day.getTime() < EXCEL_PHANTOM_LEAP_DAY) day.setUTCDate(day.getUTCDate() + 1);
+  else if (!date1904 && day.getTime() < EXCEL_PHANTOM_LEAP_DAY + DAY_MS) return CELL_ERROR;
+  const first = date1904 ? EXCEL_FIRST_DAY_1904 : EXCEL_FIRST_DAY_1900;
+  if (day.getTime() < first || day.getTime() >= EXCEL_PAST_LAST_DAY) return CELL_UNREADABLE;
+  return day.toISOString().slice(0, 10);
+}
+
+/**
+ * What a date format shows, when it shows a time and no day: `time-of-day` (`h:mm`, `hh:mm:ss`,
+ * `h:mm AM/PM`, `mm:ss`: the serial's fraction, the hours of a day) or `elapsed` (`[h]:mm:ss`,
+ * `[mm]:ss`: the whole serial, as hours in all); undefined for a format that shows a day (a
+ * year, a day, a month's `mmm`, or `m` with no hour or second beside it, which is the month).
+ * exceljs takes any format with one of `ymdhsb` outside quotes and brackets for a date
+ * (lib/utils/utils.js, isDateFmt, 4.4.0), and made 0.5 shown as 12:00 a Date, read as no day
+ * Excel shows (`cell-unreadable`), and 45000.75 shown as 18:00 the day 2023-03-15, which the
+ * partner does not see in the cell and a CSV saved from it does not hold (found by a review).
+ * Only the first section counts: the others are for negative numbers, which no time is
+ * ({@link timeText}), and for zero and text.
+ */
+function timeFormat(format: string | undefined): 'time-of-day' | 'elapsed' | undefined {
+  if (format === undefined) return undefined;
+  const codes = format.replace(/"[^"]*"|\\./g, '').split(';')[0] ?? '';
+  const elapsed = /\[(?:h+|m+|s+)\]/i.test(codes);
+  const bare = codes.replace(/\[[^\]]*\]/g, '').replace(/AM\/PM|A\/P/gi, '');
+  if (/[ydbeg]/i.test(bare) || /m{3,}/i.test(bare)) return undefined;
+  if (elapsed) return 'elapsed';
+  return /[hs]/i.test(bare) ? 'time-of-day' : undefined;
+}
+
+/**
+ * A time as Excel shows it, written as ISO 8601 writes a time (`18:00:00`) to the second, however
+ * much of it the format shows: as a date is its ISO date whatever its format. A time of day has
+ * no day (45000.75 and 0.75 are both 18:00:00), and is the same in either date system; elapsed
+ * time counts its hours in all (1.25 is 30:00:00). A date column refuses it as it refuses a CSV's
+ * `18:00` (`date-format`): no agreement has a time field, and no date is made of a time. A
+ * negative time, which Excel shows as #####, or one past 9999-12-31, is `cell-unreadable`, as
+ * such a date is.
+ */
+function timeText(time: number, clock: 'time-of-day' | 'elapsed', date1904: boolean): Cell {
+  const since = time - (date1904 ? EXCEL_FIRST_DAY_1904 : EXCEL_DAY_ZERO_1900);
+  if (since < 0 || time >= EXCEL_PAST_LAST_DAY) return CELL_UNREADABLE;
+  const seconds = Math.round(since / 1000);
+  const shown = clock === 'elapsed' ? seconds : seconds % (DAY_MS / 1000);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(Math.floor(shown / 3600))}:${two(Math.floor(shown / 60) % 60)}:${two(shown % 60)}`;
+}
+
 const DAY_MS = 86_400_000;
 /** Where exceljs puts Excel's serial 60: 1900-02-28, the day it takes for 29 February 1900. */
 const EXCEL_PHANTOM_LEAP_DAY = Date.UTC(1900, 1, 28);
@@ -525,6 +574,8 @@ const EXCEL_PHANTOM_LEAP_DAY = Date.UTC(1900, 1, 28);
 const EXCEL_FIRST_DAY_1900 = Date.UTC(1900, 0, 1);
 const EXCEL_FIRST_DAY_1904 = Date.UTC(1904, 0, 1);
 const EXCEL_PAST_LAST_DAY = Date.UTC(10000, 0, 1);
+/** Where exceljs puts the 1900 date system's serial 0: 1899-12-30, as it takes no phantom day. */
+const EXCEL_DAY_ZERO_1900 = Date.UTC(1899, 11, 30);
 
 const XSTRING_ESCAPE = /_x([0-9A-Fa-f]{4})_/g;
 
@@ -780,7 +831,9 @@ function recordOf(row: ExcelJS.Row, limits: ReaderLimits, date1904: boolean): Ex
     const text =
       typeof value === 'number' && Number.isFinite(value)
         ? numberText(value, row.getCell(i + 1).numFmt)
-        : cellText(value, date1904);
+        : value instanceof Date
+          ? dateText(value, row.getCell(i + 1).numFmt, date1904)
+          : cellText(value);
     if (typeof text !== 'string') {
       (problems ??= []).push({ index: i, reason: text.problem });
       cells[i] = '';

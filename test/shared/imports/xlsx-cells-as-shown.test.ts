@@ -324,6 +324,90 @@ describe('XLSX cells read as the partner sees them', () => {
     ]);
   });
 
+  it('reads a time-formatted cell as the time Excel shows, which a date column refuses as a date-format, not as a bad cell', async () => {
+    // A partner's export of a time of day (12:00, serial 0.5), or of a date-time shown as its
+    // time alone (15/03/2023 18:00 formatted h:mm: Excel shows 18:00, a CSV saved from it says
+    // 18:00). exceljs made both Dates: 0.5 read as `cell-unreadable` (no day Excel shows) and
+    // 45000.75 as 2023-03-15, a day the partner never sees in the cell.
+    const styles =
+      '<numFmts count="3"><numFmt numFmtId="164" formatCode="hh:mm"/><numFmt numFmtId="165" formatCode="dd/mm/yyyy hh:mm"/>' +
+      '<numFmt numFmtId="166" formatCode="[$-409]h:mm:ss\\ AM/PM;@"/></numFmts>' +
+      '<fonts count="1"><font><sz val="11"/></font></fonts><fills count="1"><fill><patternFill patternType="none"/></fill></fills>' +
+      '<borders count="1"><border/></borders><cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs>' +
+      '<cellXfs count="9"><xf numFmtId="0" xfId="0"/><xf numFmtId="14" xfId="0" applyNumberFormat="1"/>' +
+      ['20', '21', '18', '46', '164', '165', '166']
+        .map((id) => `<xf numFmtId="${id}" xfId="0" applyNumberFormat="1"/>`)
+        .join('') +
+      '</cellXfs>';
+    // Styles: 1 d/m/yyyy (14), 2 h:mm (20), 3 h:mm:ss (21), 4 h:mm AM/PM (18), 5 [h]:mm:ss (46),
+    // 6 hh:mm, 7 dd/mm/yyyy hh:mm, 8 h:mm:ss AM/PM in US English (as Excel's Time list writes it).
+    const cells: [style: number, serial: string][] = [
+      [2, '0.5'],
+      [3, '0.75'],
+      [4, '0.5'],
+      [6, '0'],
+      [8, '0.3333333333333333'],
+      [2, '45000.75'],
+      [6, '45000.75'],
+      // Elapsed time: Excel shows the hours in all, 30:00:00 for a day and a quarter.
+      [5, '1.25'],
+      [5, '0.5'],
+      // A date-time shown with its date reads as its day, as before; a time there shows no day.
+      [1, '45000.75'],
+      [7, '45000.75'],
+      [7, '0.5'],
+      // A negative time Excel shows as #####, as it does a negative date.
+      [2, '-0.5'],
+      [5, '-1.25'],
+    ];
+    const sheet = (workbookCells: readonly [number, string][]) =>
+      '<row r="1"><c r="A1" t="s"><v>0</v></c></row>' +
+      workbookCells.map(([s, v], i) => `<row r="${i + 2}"><c r="A${i + 2}" s="${s}"><v>${v}</v></c></row>`).join('');
+    const shown = async (workbookCells: readonly [number, string][], workbookPr?: string) =>
+      (
+        await read(
+          await buildZip(
+            parts({ styles, workbookPr, shared: '<si><t>dateOfBirth</t></si>', sheet: sheet(workbookCells) }),
+          ),
+        )
+      )
+        .slice(1)
+        .map((r) => r.cellProblems?.[0]?.reason ?? r.cells[0]);
+    const read1900 = await shown(cells);
+    expect(read1900).toEqual([
+      '12:00:00',
+      '18:00:00',
+      '12:00:00',
+      '00:00:00',
+      '08:00:00',
+      '18:00:00',
+      '18:00:00',
+      '30:00:00',
+      '12:00:00',
+      '2023-03-15',
+      '2023-03-15',
+      'cell-unreadable',
+      'cell-unreadable',
+      'cell-unreadable',
+    ]);
+    // A time is no date: the date column refuses it as it refuses 12:00 in a CSV, `date-format`.
+    const date = codecFor({ name: 'dateOfBirth', type: 'date', required: true } as Field);
+    expect(read1900.slice(0, 9).map((c) => date(c ?? ''))).toEqual(
+      Array<unknown>(9).fill({ ok: false, reason: 'date-format' }),
+    );
+    // A time of day is the same in the 1904 date system: only the days are counted otherwise.
+    expect(
+      await shown(
+        [
+          [2, '0.5'],
+          [5, '1.25'],
+          [6, '40000.75'],
+        ],
+        '<workbookPr date1904="1"/>',
+      ),
+    ).toEqual(['12:00:00', '30:00:00', '18:00:00']);
+  });
+
   it('reads the dates of a workbook in the 1904 date system however its date1904 is spelt, "1" or "true"', async () => {
     // A workbook begun in Excel for Mac counts days from 1904-01-01: serial 0 is 01/01/1904 and
     // 40000 is 07/07/2013. date1904 is an xsd:boolean; LibreOffice writes it "true", Excel "1".
