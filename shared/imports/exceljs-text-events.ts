@@ -1,4 +1,5 @@
 import { requireAsExcelJs } from './exceljs-modules.js';
+import { FileRejection } from './reasons.js';
 
 /**
  * Hands exceljs's readers of the shared strings and the worksheet only the text a cell holds, as
@@ -51,13 +52,21 @@ import { requireAsExcelJs } from './exceljs-modules.js';
  * events of each chunk of XML before it reads them, so holding a cell's back changes nothing else.
  *
  * And a cell of any type exceljs does not read otherwise: exceljs reads each as a number, with
- * `parseFloat`, so `t="x"` holding `12abc` loaded 12, and an ISO date cell whose `t = "d"` the
- * byte scan did not see (white space around its `=`: worksheet-scan.ts) loaded 2010-03-02 as
- * 2010, or as day 2010 with a date format (found by a review). ECMA-376's cell types (ST_CellType)
- * are `b`, `d`, `e`, `inlineStr`, `n`, `s` and `str`: of these, exceljs reads `d` as a number,
- * which its ISO date is not, and no other type has a meaning to read a value by. Such a cell's
- * value is `unreadable` whatever it is, its type made an error's as the cell opens (no need to
- * wait for its value), whether its value is a `<v>` or an inline string's `<t>`.
+ * `parseFloat`, so `t="x"` holding `12abc` loaded 12 (found by a review). ECMA-376's cell types
+ * (ST_CellType) are `b`, `d`, `e`, `inlineStr`, `n`, `s` and `str`: of these, exceljs reads `d` as
+ * a number, which its ISO date is not, and no other type has a meaning to read a value by. Such a
+ * cell's value is `unreadable` whatever it is, its type made an error's as the cell opens (no need
+ * to wait for its value), whether its value is a `<v>` or an inline string's `<t>`. A type is
+ * SpreadsheetML's only as written: `t=" n"` or `t="N"` is none of them.
+ *
+ * But an ISO date cell (`t="d"`) refuses the workbook, `xlsx-date-cells`, as the cell opens: it
+ * is the worksheet's form of its dates, not one bad cell (reasons.ts), and the byte scan
+ * (worksheet-scan.ts) refuses it so as the worksheet inflates when `t="d"` is written so. XML
+ * also writes that attribute `t = "d"` (white space around its `=`) or `t="&#100;"` (a character
+ * reference), which the bytes do not show and the parser reads as `d`: such a cell was one
+ * `cell-unreadable` cell, a date column's every row refused one by one under a reason that does
+ * not say why (found by a review). The rejection is thrown from the parser's handler, through
+ * exceljs's read of the worksheet, to xlsx-records.ts, which passes a FileRejection on as it is.
  *
  * Installed on the `SaxesParser` exceljs's parse-sax module requires: its `on` wraps the handlers
  * exceljs sets on each new parser, so each parser keeps its own place in its document. Which
@@ -177,6 +186,7 @@ export function readOnlyCellTextFromExcelJs(): void {
           const attributes = (tag as Tag).attributes;
           if (element === 'c') {
             const type = attributes?.t;
+            if (type === 'd') throw new FileRejection('xlsx-date-cells');
             place.reading =
               type === 'b'
                 ? booleanValue

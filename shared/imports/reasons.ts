@@ -59,7 +59,9 @@ export const FILE_REASONS = [
   /**
    * The worksheet has ISO 8601 date cells (`t="d"`), which exceljs reads as wrong dates (2010-03-02
    * as 1905-07-02). Excel saves dates as numbers: saving the workbook again from Excel, or sending
-   * CSV, mends it. Found in the worksheet's bytes (worksheet-scan.ts).
+   * CSV, mends it. Found in the worksheet's bytes (worksheet-scan.ts), or, where XML writes the
+   * attribute otherwise (`t = "d"`, `t="&#100;"`), as the parser reads the cell
+   * (exceljs-text-events.ts): however it is written, the same rejection.
    */
   'xlsx-date-cells',
   /**

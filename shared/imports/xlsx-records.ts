@@ -54,7 +54,8 @@ import { PARSED_PARTS, SHARED_STRINGS_ENTRY, WORKSHEET_ENTRY, type ZipEntry, typ
  * once, by the XML parser: exceljs's second decoding of inline and formula strings is turned off
  * ({@link decodeExcelJsTextOnce}).
  * What exceljs would read as other data than the workbook holds refuses the whole file: date
- * cells and inline rich text, seen in the worksheet's bytes as they inflate (worksheet-scan.ts),
+ * cells and inline rich text, seen in the worksheet's bytes as they inflate (worksheet-scan.ts;
+ * a date cell written otherwise, `t = "d"`, as the parser reads it: exceljs-text-events.ts),
  * and a row number not above the one before it (`xlsx-row-order`), which no writer produces and
  * whose rows could not both be stored.
  *

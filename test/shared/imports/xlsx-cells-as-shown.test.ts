@@ -243,15 +243,15 @@ describe('XLSX cells read as the partner sees them', () => {
 
   it('reads a cell of a type SpreadsheetML has not as a bad cell, not as what parseFloat makes of its value', async () => {
     // exceljs reads every cell type it does not know as a number, with parseFloat: t="x" holding
-    // 12abc loaded 12, and an ISO date cell whose t = "d" the byte scan did not see (white space
-    // around the =) loaded 2010-03-02 as 2010, or as day 2010 (1905-07-02) with a date format.
+    // 12abc loaded 12, and t=" d" (no ISO date cell: a type is SpreadsheetML's only as written, as
+    // t=" n" is no number cell) 2010-03-02 as 2010, or as day 2010 (1905-07-02) with a date format.
     const cells = [
       '<c r="A{r}" t="x"><v>12abc</v></c>',
       '<c r="A{r}" t="x"><v>12</v></c>',
       '<c r="A{r}" t="N"><v>5</v></c>',
       '<c r="A{r}" t=" n"><v>5</v></c>',
-      '<c r="A{r}" t = "d"><v>2010-03-02T00:00:00Z</v></c>',
-      '<c r="A{r}" t = "d" s="1"><v>2010-03-02T00:00:00Z</v></c>',
+      '<c r="A{r}" t=" d"><v>2010-03-02T00:00:00Z</v></c>',
+      '<c r="A{r}" t="d " s="1"><v>2010-03-02T00:00:00Z</v></c>',
       '<c r="A{r}" t="x"><is><t>12</t></is></c>',
     ];
     const sheet =
@@ -265,6 +265,36 @@ describe('XLSX cells read as the partner sees them', () => {
       ...cells.map(() => bad),
       { cells: [''], cellProblems: [{ index: 0, reason: 'formula-cell' }] },
     ]);
+  });
+
+  it('refuses a workbook of ISO date cells as xlsx-date-cells however its t="d" is written, not as one bad cell', async () => {
+    // XML allows white space around an attribute's `=` and a character reference in its value:
+    // each of these is t="d", an ISO 8601 date cell, which t="d" written plainly refuses the
+    // whole workbook for (save it again from Excel, or send CSV). The byte scan looks for t="d"
+    // as written, and missed these: each was one `cell-unreadable` cell, the row refused and the
+    // rest loaded, a date column's every row refused one by one under a reason that does not say why.
+    const header = '<row r="1"><c r="A1" t="s"><v>0</v></c></row>';
+    const dateCells = [
+      '<c r="A2" t = "d"><v>2010-03-02T00:00:00Z</v></c>',
+      '<c r="A2" s="1" t= "d"><v>2010-03-02</v></c>',
+      '<c r="A2" t\n=\t\'d\'><v>2010-03-02</v></c>',
+      '<c r="A2" t="&#100;"><v>2010-03-02</v></c>',
+      '<c r="A2" t="&#x64;"><is><t>2010-03-02</t></is></c>',
+      '<c r="A2" t = "d"/>',
+    ];
+    for (const cell of dateCells) {
+      const file = await buildZip(
+        parts({ shared: '<si><t>dateOfBirth</t></si>', sheet: `${header}<row r="2">${cell}</row>` }),
+      );
+      await expect(read(file), cell).rejects.toMatchObject({ reason: 'xlsx-date-cells' });
+    }
+    // As t="d" written plainly is, with or without white space in its value.
+    const plain = '<c r="A2" t="d"><v> 2010-03-02 </v></c>';
+    await expect(
+      read(
+        await buildZip(parts({ shared: '<si><t>dateOfBirth</t></si>', sheet: `${header}<row r="2">${plain}</row>` })),
+      ),
+    ).rejects.toMatchObject({ reason: 'xlsx-date-cells' });
   });
 
   it('keeps the leading zeros a number format shows on an identifier cell (custom format 000000)', async () => {
