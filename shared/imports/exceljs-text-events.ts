@@ -31,7 +31,11 @@ import { FileRejection } from './reasons.js';
  * `0`, `false`, white space around them collapsed) and handed to exceljs as one of
  * {@link BOOLEAN_VALUES}, with the cell's type made an error's (`t="e"`), whose value exceljs
  * keeps as it is given: texts no XML can hold (they begin with U+0000), so no cell of the
- * workbook can be taken for one. Any other value is `unreadable`: a bad cell, not a guess.
+ * workbook can be taken for one. Any other value is `unreadable`: a bad cell, not a guess. Its
+ * value is its `<v>`, or an inline string's `<t>` (`<c t="b"><is><t>1</t></is></c>`), which
+ * exceljs takes for the value of a cell of any type: read by the same rule, as a number cell's
+ * is (below). It had been handed on unread, and read as an error's value, `cell-error` (the
+ * reason for an error Excel shows) whatever it held, `1` too (found by a review).
  *
  * So is a shared string cell's index (`t="s"`): exceljs takes what `parseInt` makes of it, so
  * `1.5` named string 1 and `x` none (an empty cell). An index that is not a whole number is
@@ -201,9 +205,11 @@ export function readOnlyCellTextFromExcelJs(): void {
             if (place.reading === numberValue) place.numberCell = { tag: tag as Tag, held: [] };
           } else if (
             place.reading !== undefined &&
-            (element === 'v' || (element === 't' && (place.numberCell || place.reading === unknownTypeValue)))
+            (element === 'v' ||
+              (element === 't' &&
+                (place.numberCell || place.reading === booleanValue || place.reading === unknownTypeValue)))
           )
-            // A value, or an inline string's text exceljs would read as a number cell's value.
+            // A value, or an inline string's text exceljs would read as a number or boolean cell's value.
             place.valueText = '';
         }
         place.open.push(element);

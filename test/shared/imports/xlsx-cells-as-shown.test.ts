@@ -167,6 +167,25 @@ describe('XLSX cells read as the partner sees them', () => {
     ]);
   });
 
+  it('reads a boolean cell holding inline text by the boolean rules, its bad values as cell-unreadable, not cell-error', async () => {
+    // exceljs takes an inline string's <t> for the cell's value whatever its type. A boolean cell's
+    // text read as an error Excel shows (#N/A), whatever it held: `cell-error`, even for 1.
+    const values = ['1', '0', 'true', ' false ', 'yes', 'TRUE', ''];
+    const sheet =
+      '<row r="1"><c r="A1" t="s"><v>0</v></c></row>' +
+      values.map((v, i) => `<row r="${i + 2}"><c r="A${i + 2}" t="b"><is><t>${v}</t></is></c></row>`).join('');
+    const records = await read(await buildZip(parts({ sheet, shared: '<si><t>inRentArrears</t></si>' })));
+    expect(records.slice(1).map((r) => r.cellProblems?.[0]?.reason ?? r.cells[0])).toEqual([
+      'TRUE',
+      'FALSE',
+      'TRUE',
+      'FALSE',
+      'cell-unreadable',
+      'cell-unreadable',
+      'cell-unreadable',
+    ]);
+  });
+
   it('reads a number cell only if its value is a number as XML Schema writes one, and any other as a bad cell, not its first digits', async () => {
     // exceljs took what parseFloat makes of the value: 12abc read as 12, 1,5 (a decimal comma) as 1.
     const good: [string, string][] = [
