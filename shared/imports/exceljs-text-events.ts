@@ -40,7 +40,9 @@ import { FileRejection } from './reasons.js';
  * So is a shared string cell's index (`t="s"`): exceljs takes what `parseInt` makes of it, so
  * `1.5` named string 1 and `x` none (an empty cell). An index that is not a whole number is
  * handed on as `-1`, which names no string, and is refused as any index past the end of the
- * shared strings is (xlsx-records.ts, {@link SHARED_STRING_NONE}).
+ * shared strings is (xlsx-records.ts, {@link SHARED_STRING_NONE}). Whether in a `<v>` or an inline
+ * string's `<t>`, as a boolean's value: `<c t="s"><is><t>1.5</t></is></c>` had been handed on
+ * unread, and named string 1 (found by a review).
  *
  * And a number cell (`t="n"`, or no type): exceljs takes what `parseFloat` makes of its value, so
  * `12abc` read as 12 and `1,5` (a decimal comma) as 1, silently (found by a review). Its value
@@ -203,13 +205,8 @@ export function readOnlyCellTextFromExcelJs(): void {
                       : unknownTypeValue;
             if ((type === 'b' || place.reading === unknownTypeValue) && attributes !== undefined) attributes.t = 'e';
             if (place.reading === numberValue) place.numberCell = { tag: tag as Tag, held: [] };
-          } else if (
-            place.reading !== undefined &&
-            (element === 'v' ||
-              (element === 't' &&
-                (place.numberCell || place.reading === booleanValue || place.reading === unknownTypeValue)))
-          )
-            // A value, or an inline string's text exceljs would read as a number or boolean cell's value.
+          } else if (place.reading !== undefined && (element === 'v' || element === 't'))
+            // A value, or an inline string's text, which exceljs reads as the value of a cell of any type.
             place.valueText = '';
         }
         place.open.push(element);

@@ -593,6 +593,23 @@ describe('a cell naming a shared string the workbook does not have', () => {
     }
   });
 
+  it('reads an index written as an inline string’s text by the same rule, not as what parseInt makes of it', async () => {
+    // exceljs takes an inline string's <t> for a cell's value whatever its type: a shared string
+    // cell holding <is><t>1.5</t></is> named string 1, and <t>0x</t> string 0, silently.
+    const inlineNaming = (index: string) =>
+      '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row>' +
+      `<row r="3"><c r="A3" t="s"><is><t>${index}</t></is></c></row>`;
+    for (const index of ['1.5', '0x', 'x', '', '2']) {
+      expect(
+        await rejection(await buildZip(parts({ shared, sheet: inlineNaming(index) }))),
+        `index "${index}"`,
+      ).toEqual({ reason: 'xlsx-shared-string-missing', at: { row: 3 } });
+    }
+    // A whole number names its string, as it does in a <v>.
+    const file = await buildZip(parts({ shared, sheet: inlineNaming(' 1 ') }));
+    expect((await read(file)).map((r) => r.cells)).toEqual([['lastName'], ['Lee'], ['Lee']]);
+  });
+
   it('refuses the workbook when it has no shared strings at all', async () => {
     const sources = parts({ sheet: sheetNaming('1') }).filter((p) => p.name !== 'xl/sharedStrings.xml');
     expect(await rejection(await buildZip(sources))).toEqual({ reason: 'xlsx-shared-string-missing', at: { row: 1 } });
