@@ -68,8 +68,9 @@ const PLAIN_ASCII = /^[A-Za-z0-9]+(?: [A-Za-z0-9]+)*$/;
  *   OPTIONAL_MARKS for which marks are accents), composed again (NFC),
  *   upper-cased, and letters without a decomposition transliterated (Ø -> O, Æ -> AE, ß -> SS);
  * - apostrophes removed, so "O'Brien", "O’Brien" and "OBrien" all become "OBRIEN" — feeds
- *   disagree on whether to keep the apostrophe, rarely on whether a space is there; middle dots
- *   too ("Gal·la" and "Galla" both become "GALLA"; see MIDDLE_DOTS);
+ *   disagree on whether to keep the apostrophe, less often on whether a space is there ("O Brien"
+ *   stays "O BRIEN": family names are compared by {@link familyNameKey}, which joins it); middle
+ *   dots too ("Gal·la" and "Galla" both become "GALLA"; see MIDDLE_DOTS);
  * - hyphens (any dash variant) become spaces, so "Smith-Jones" is the two tokens
  *   "SMITH JONES" and matches a feed that dropped the hyphen for a space;
  * - any other punctuation or symbol becomes a space; whitespace is collapsed and trimmed.
@@ -98,6 +99,57 @@ export function normaliseName(input: string): string {
 export function nameTokens(input: string): string[] {
   const normal = normaliseName(input);
   return normal === '' ? [] : normal.split(' ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Family-name prefixes
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Prefixes of a family name that one feed writes joined to the rest and another with a space
+ * after: the Irish O and the elided D, whose apostrophe {@link normaliseName} removes ("O'Brien"
+ * and "OBrien" are "OBRIEN", "O Brien" is "O BRIEN"; "D'Souza", "D Souza"), and the Gaelic Mc and
+ * Mac ("McDonald", "Mc Donald"). None of them is a name by itself, so a space after one is the
+ * same name keyed another way, as a dropped apostrophe is. Prefixes that are words of their own
+ * are not here: "Van Dyke" and "Vandyke", "Le Roux" and "Leroux", "De Souza" and "Desouza" are
+ * each spelt both ways by different families, and the date of birth and first three letters
+ * beside the family name in a key would not tell a reviewer's "these are two people" apart from
+ * a keying difference. Nor is any other one-letter first word: in a family name it is as likely
+ * a stray initial as a prefix.
+ */
+const JOINED_PREFIXES: readonly string[] = ['O', 'D', 'MC', 'MAC'];
+
+/**
+ * The form two normalised family names are compared by: the name with the space after a leading
+ * {@link JOINED_PREFIXES} prefix removed ("O BRIEN" -> "OBRIEN", "MC DONALD SMITH" ->
+ * "MCDONALD SMITH"); any other name unchanged. Not what is stored: family_name keeps the
+ * normalised name as the feed wrote it (decision and pair keys are made from it), and lookups
+ * and linking rules compare this form instead. Idempotent.
+ */
+export function familyNameKey(normal: string): string {
+  const space = normal.indexOf(' ');
+  // Prefixes are one to three letters: most names are ruled out without a slice.
+  if (space < 1 || space > 3) return normal;
+  const first = normal.slice(0, space);
+  return JOINED_PREFIXES.includes(first) ? first + normal.slice(space + 1) : normal;
+}
+
+/**
+ * Every normalised family name whose {@link familyNameKey} is that of `normal`: the key itself,
+ * and the key with a space after a prefix it starts with ("OBRIEN" -> OBRIEN, O BRIEN;
+ * "MACE" -> MACE, MAC E). At most two (a name starts with at most one of the prefixes), so a
+ * search of the stored names by it is at most two index seeks.
+ */
+export function familyNameSpellings(normal: string): string[] {
+  const key = familyNameKey(normal);
+  const spellings = [key];
+  for (const prefix of JOINED_PREFIXES) {
+    // The rest must not start with a space: that name's key would be the name itself.
+    if (key.length > prefix.length && key.startsWith(prefix) && key.charCodeAt(prefix.length) !== 32) {
+      spellings.push(`${prefix} ${key.slice(prefix.length)}`);
+    }
+  }
+  return spellings;
 }
 
 const LETTER = /\p{L}/u;

@@ -1,4 +1,5 @@
 import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
+import { familyNameSpellings } from '../domain/normalise.js';
 import { datesClearlyDiffer } from '../matching/deterministic.js';
 import type { Store } from '../store/database.js';
 import type { IdentifierUse } from './lookup-identifiers.js';
@@ -144,9 +145,12 @@ function tierSearches(
     return people;
   };
 
+  // Every stored spelling of the caller's family name (O BRIEN for OBRIEN), worked out once for both steps.
+  const familyNames = query.familyName === undefined ? undefined : familyNameSpellings(query.familyName);
   const byNames = async (column: NameKeyColumn, value: string | undefined): Promise<Set<string> | undefined> => {
-    if (value === undefined || query.familyName === undefined || query.first3 === undefined) return undefined;
-    const rows = await byNamesQuery.execute(store, column, [value, query.familyName, query.first3, ...datasets]);
+    if (value === undefined || familyNames === undefined || query.first3 === undefined) return undefined;
+    const shape: NameKeyShape = `${column}/${familyNames.length}`;
+    const rows = await byNamesQuery.execute(store, shape, [value, ...familyNames, query.first3, ...datasets]);
     return personIds(rows);
   };
 
@@ -218,6 +222,8 @@ async function contradiction(
 }
 
 type NameKeyColumn = 'date_of_birth' | 'postcode';
+/** The key column and how many spellings of the family name are searched (familyNameSpellings). */
+type NameKeyShape = `${NameKeyColumn}/${number}`;
 
 /** Tiers 1 and 2; shape: how many (kind, hash) pairs. Values: kind, hash for each pair, then the datasets. */
 const byIdentifierQuery = new QueryShapes((db, shape, values) => {
@@ -236,16 +242,22 @@ const byIdentifierQuery = new QueryShapes((db, shape, values) => {
     .where('sr.dataset_id', 'in', values.slice(2 * pairs));
 });
 
-/** Tiers 3 and 4; shape: the key column. Values: its value, family name, first three letters, then the datasets. */
-const byNamesQuery = new QueryShapes((db, shape: NameKeyColumn, values) =>
-  db
+/**
+ * Tiers 3 and 4; shape: the key column and the number of family name spellings. Values: the key
+ * column's value, the spellings, first three letters, then the datasets. The spellings are an
+ * `in` list on the index's second column: one index seek each, as the single name was.
+ */
+const byNamesQuery = new QueryShapes((db, shape: NameKeyShape, values) => {
+  const [column, count] = shape.split('/') as [NameKeyColumn, string];
+  const spellings = Number(count);
+  return db
     .selectFrom('source_record')
     .select('person_id')
-    .where(shape, '=', values[0]!)
-    .where('family_name', '=', values[1]!)
-    .where('first3', '=', values[2]!)
-    .where('dataset_id', 'in', values.slice(3)),
-);
+    .where(column, '=', values[0]!)
+    .where('family_name', 'in', values.slice(1, 1 + spellings))
+    .where('first3', '=', values[1 + spellings]!)
+    .where('dataset_id', 'in', values.slice(2 + spellings));
+});
 
 /** The person's identifiers in the searched datasets. Values: the person id, then the datasets. */
 const personIdentifiersQuery = new QueryShapes((db, _shape, values) =>

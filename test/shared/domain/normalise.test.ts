@@ -4,6 +4,8 @@ import {
   canonicalGivenName,
   dateVariants,
   digitDifferences,
+  familyNameKey,
+  familyNameSpellings,
   firstThree,
   givenNamesEquivalent,
   isDayMonthTransposition,
@@ -145,6 +147,45 @@ describe('nameTokens', () => {
   it('splits a normalised name into tokens', () => {
     expect(nameTokens(' Anne-Marie  de la Cruz ')).toEqual(['ANNE', 'MARIE', 'DE', 'LA', 'CRUZ']);
     expect(nameTokens('  ')).toEqual([]);
+  });
+});
+
+describe('familyNameKey and familyNameSpellings', () => {
+  it('compares a family name with or without a space after O, D, Mc or Mac as one name', () => {
+    for (const [spaced, joined] of [
+      ['O Brien', "O'Brien"],
+      ['D Souza', "D'Souza"],
+      ['Mc Donald', 'McDonald'],
+      ['Mac Donald Smith', 'MacDonald-Smith'],
+    ] as const) {
+      expect(familyNameKey(normaliseName(spaced))).toBe(familyNameKey(normaliseName(joined)));
+    }
+    expect(familyNameKey('O BRIEN')).toBe('OBRIEN');
+  });
+
+  it('leaves a first word that is a name of its own, and a lone prefix, as they are', () => {
+    for (const name of ['VAN DYKE', 'LE ROUX', 'DE SOUZA', 'ST JOHN', 'A SMITH', 'O', 'MAC', 'SMITH']) {
+      expect(familyNameKey(name)).toBe(name);
+    }
+  });
+
+  it('lists every stored spelling with the same key, at most two', () => {
+    expect(familyNameSpellings('O BRIEN')).toEqual(['OBRIEN', 'O BRIEN']);
+    expect(familyNameSpellings('OBRIEN')).toEqual(['OBRIEN', 'O BRIEN']);
+    expect(familyNameSpellings('MACDONALD')).toEqual(['MACDONALD', 'MAC DONALD']);
+    expect(familyNameSpellings('MC DONALD')).toEqual(['MCDONALD', 'MC DONALD']);
+    expect(familyNameSpellings('VAN DYKE')).toEqual(['VAN DYKE']);
+    expect(familyNameSpellings('SMITH')).toEqual(['SMITH']);
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Z]{1,6}( [A-Z]{1,6}){0,2}$/), (name) => {
+        const key = familyNameKey(name);
+        expect(familyNameKey(key)).toBe(key);
+        const spellings = familyNameSpellings(name);
+        expect(spellings.length).toBeLessThanOrEqual(2);
+        expect(spellings).toContain(name);
+        for (const spelling of spellings) expect(familyNameKey(spelling)).toBe(key);
+      }),
+    );
   });
 });
 

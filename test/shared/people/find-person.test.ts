@@ -150,6 +150,18 @@ describe('findPerson', () => {
       dob: '1961-02-03',
       ni: 'JG103764A',
     });
+    // Family names whose prefix one feed writes joined (O'Brien, OBrien, McDonald) and another
+    // with a space (O Brien, Mc Donald); and a two-word name whose first word is no such prefix.
+    await insert({ personId: 'aoife', dataset: 'housing', given: 'Aoife', family: "O'Brien", dob: '2012-05-06' });
+    await insert({
+      personId: 'sean',
+      dataset: 'housing',
+      given: 'Sean',
+      family: 'Mc Donald',
+      dob: '2011-08-09',
+      postcode: 'ME16 3ZZ',
+    });
+    await insert({ personId: 'pieter', dataset: 'housing', given: 'Pieter', family: 'Van Dyke', dob: '1999-10-11' });
   });
   afterAll(async () => {
     await store?.close();
@@ -266,6 +278,39 @@ describe('findPerson', () => {
       found: true,
       personId: 'gus',
       tier: 3,
+    });
+  });
+
+  it('finds a person whose family name the caller writes with a space after O or Mc where the record has none, and the other way', async () => {
+    expect(await find({ givenName: 'Aoife', familyName: 'O Brien', dateOfBirth: '2012-05-06' }, ['housing'])).toEqual({
+      found: true,
+      personId: 'aoife',
+      tier: 3,
+    });
+    expect(await find({ givenName: 'Sean', familyName: 'McDonald', dateOfBirth: '2011-08-09' }, ['housing'])).toEqual({
+      found: true,
+      personId: 'sean',
+      tier: 3,
+    });
+    expect(await find({ givenName: 'Sean', familyName: "Mc'Donald", postcode: 'ME16 3ZZ' }, ['housing'])).toEqual({
+      found: true,
+      personId: 'sean',
+      tier: 4,
+    });
+  });
+
+  it('does not join the words of a family name whose first word is a name of its own: Vandyke is not Van Dyke', async () => {
+    expect(await find({ givenName: 'Pieter', familyName: 'Van Dyke', dateOfBirth: '1999-10-11' }, ['housing'])).toEqual(
+      {
+        found: true,
+        personId: 'pieter',
+        tier: 3,
+      },
+    );
+    expect(await find({ givenName: 'Pieter', familyName: 'Vandyke', dateOfBirth: '1999-10-11' }, ['housing'])).toEqual({
+      found: false,
+      reason: 'no-match',
+      tier: null,
     });
   });
 
