@@ -152,6 +152,20 @@ export function familyNameSpellings(normal: string): string[] {
   return spellings;
 }
 
+/**
+ * {@link familyNameKey} of each name of a column, for a join over millions of records: the column
+ * itself when no name changes, which is most batches' every name.
+ */
+export function familyNameKeyColumn(names: readonly string[]): readonly string[] {
+  let keys: string[] | undefined;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    const key = familyNameKey(name);
+    if (key !== name) (keys ??= names.slice())[i] = key;
+  }
+  return keys ?? names;
+}
+
 const LETTER = /\p{L}/u;
 
 /**

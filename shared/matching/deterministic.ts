@@ -6,7 +6,8 @@
  *   3. date of birth + legal last name + first three letters of legal first name;
  *   4. home postcode + legal last name + first three letters of legal first name.
  * The agreement names only UPN and NHS number for tier 1; the NI number is held "for matching
- * only" like the system ids and is placed with them.
+ * only" like the system ids and is placed with them. The last name in tiers 3 and 4 is compared
+ * by its familyNameKey, so "O Brien" is "O'Brien" here as it is to a lookup by names.
  *
  * Each rule is a hash join over the records that no earlier rule linked, so every pair carries
  * the tier of the most reliable rule that links it. Guards:
@@ -22,7 +23,7 @@
  * Everything a guard holds back remains for tier 5, the probabilistic review queue.
  */
 
-import { digitDifferences, firstThree, isDayMonthTransposition } from '../domain/normalise.js';
+import { digitDifferences, familyNameKeyColumn, firstThree, isDayMonthTransposition } from '../domain/normalise.js';
 import { hardIdentifierConflict, isIdentifierRule, weakLinkConflict } from './hard-identifiers.js';
 import type { HardIdentifierConflict, WeakLinkConflict } from './hard-identifiers.js';
 import { KeyJoiner } from './join-table.js';
@@ -112,6 +113,9 @@ export function firstThreeColumn(givenNames: readonly string[]): string[] {
 function rulesFor(left: RecordBatch, right: RecordBatch, dobGuard: boolean): Rule[] {
   const leftFirst3 = firstThreeColumn(left.givenName);
   const rightFirst3 = firstThreeColumn(right.givenName);
+  // "O BRIEN" and "OBRIEN" are one legal last name keyed two ways (familyNameKey), as a lookup by names holds.
+  const leftFamily = familyNameKeyColumn(left.familyName);
+  const rightFamily = familyNameKeyColumn(right.familyName);
   const rules: Rule[] = [
     { name: 'nhs', tier: 1, left: [left.nhsHash], right: [right.nhsHash], dobGuard: false },
     { name: 'upn', tier: 1, left: [left.upnHash], right: [right.upnHash], dobGuard: false },
@@ -127,15 +131,15 @@ function rulesFor(left: RecordBatch, right: RecordBatch, dobGuard: boolean): Rul
     {
       name: 'dob-name',
       tier: 3,
-      left: [left.dob, left.familyName, leftFirst3],
-      right: [right.dob, right.familyName, rightFirst3],
+      left: [left.dob, leftFamily, leftFirst3],
+      right: [right.dob, rightFamily, rightFirst3],
       dobGuard: false,
     },
     {
       name: 'postcode-name',
       tier: 4,
-      left: [left.postcode, left.familyName, leftFirst3],
-      right: [right.postcode, right.familyName, rightFirst3],
+      left: [left.postcode, leftFamily, leftFirst3],
+      right: [right.postcode, rightFamily, rightFirst3],
       dobGuard,
     },
   );

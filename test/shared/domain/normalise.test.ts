@@ -5,6 +5,7 @@ import {
   dateVariants,
   digitDifferences,
   familyNameKey,
+  familyNameKeyColumn,
   familyNameSpellings,
   firstThree,
   givenNamesEquivalent,
@@ -186,6 +187,12 @@ describe('familyNameKey and familyNameSpellings', () => {
         for (const spelling of spellings) expect(familyNameKey(spelling)).toBe(key);
       }),
     );
+  });
+
+  it('gives a column back unchanged, not copied, when no name in it changes', () => {
+    const plain = ['SMITH', 'OBRIEN', 'VAN DYKE'];
+    expect(familyNameKeyColumn(plain)).toBe(plain);
+    expect(familyNameKeyColumn(['SMITH', 'O BRIEN'])).toEqual(['SMITH', 'OBRIEN']);
   });
 });
 
