@@ -392,7 +392,11 @@ async function checkInvariants(h: ImportHarness, deps: LinkDependencies, consent
     }
   }
 
-  // 4. A consent in force for a person id applies only to records of the person it was recorded for.
+  // 4. A consent in force for a person id applies only to records of the person it was recorded for
+  // — while the store holds any of them. A pass that merges people carries the consent to the
+  // person formed (README: each keeps the other's consents), and when the giver's own records
+  // then leave (their source's next snapshot drops them), the person keeps its id, held by the
+  // records it was merged with, and the consent with it: no split took the giver apart from them.
   const inForce = await consentRecordsInForce(h.store.db)
     .where('r.kind', '=', 'consent')
     .select(['r.consent_id', 'r.subject_key'])
@@ -403,6 +407,7 @@ async function checkInvariants(h: ImportHarness, deps: LinkDependencies, consent
     const given = m.consents.get(c.consent_id);
     expect(given, `consent ${c.consent_id} known`).toBeDefined();
     expect(given!.withdrawn, `consent ${c.consent_id} withdrawn, yet in force`).toBe(false);
+    if (![...given!.tags].some((tag) => byTag.has(tag))) continue;
     expect(
       holders.some((r) => given!.tags.has(r.tag)),
       `consent ${c.consent_id} (given for ${[...given!.tags].join(',')}) in force on ${holders.map((r) => r.tag).join(',')}`,
@@ -708,6 +713,26 @@ describe('linkage over random histories (property)', () => {
       {
         numRuns: Number(process.env.LINKAGE_PROPERTY_RUNS ?? 30),
         endOnFailure: false,
+        // Replayed before the random histories: seed 5252 found the model wrong here (its check 4
+        // wanted the consent gone from the person once its giver's record t2 had left, though
+        // the officer's confirmation had merged t2 into that person and no split followed). A path
+        // fast-check prints counts it: one printed before it was added replays one higher.
+        examples: [
+          [
+            [
+              { person: 0, source: 0, withNhs: false },
+              { person: 0, source: 1, withNhs: false },
+              { person: 0, source: 2, withNhs: false },
+              { person: 0, source: 2, withNhs: false },
+            ],
+            [],
+            [
+              { kind: 'consent', k: 2 },
+              { kind: 'decide', n: 0, decision: 'confirmed', reviewPass: true, twins: false },
+              { kind: 'resend', source: 2, away: false, change: { kind: 'remove', k: 0 }, linked: true },
+            ],
+          ],
+        ],
         ...(process.env.LINKAGE_PROPERTY_SEED
           ? { seed: Number(process.env.LINKAGE_PROPERTY_SEED), path: process.env.LINKAGE_PROPERTY_PATH }
           : {}),
