@@ -101,6 +101,24 @@ async function growAlert(store: Store, id: string, finding: Finding): Promise<vo
 }
 
 /**
+ * The clients with an alert of a rule whose window ends after `from` (and which carries an
+ * agreement, as {@link alertWindows} reads them): a sliding window's rule counts their entries
+ * whatever their total in its lookback, so that such a window is found again to grow though it
+ * holds fewer entries than the rule's floor (watch-rules.ts, slidingVolume).
+ */
+export async function alertedClients(store: Store, rule: string, from: Date): Promise<string[]> {
+  const rows = await store.db
+    .selectFrom('audit_alert')
+    .select('client_id')
+    .distinct()
+    .where('rule', '=', rule)
+    .where('window_end', '>', from.toISOString())
+    .where('agreement_id', 'is not', null)
+    .execute();
+  return rows.map((row) => row.client_id);
+}
+
+/**
  * The windows of a rule's alerts that end after `from`, of the clients given, keyed by client and
  * agreement (`client\u0000agreement`): a sliding window's rule finds a burst again from a later
  * minute on each run, and places its windows by the alerts already raised (watch-rules.ts). An

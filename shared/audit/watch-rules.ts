@@ -20,7 +20,7 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Logger } from '../logging.js';
 import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
-import { alertWindows, raiseAlert, type Alert } from './alerts.js';
+import { alertedClients, alertWindows, raiseAlert, type Alert } from './alerts.js';
 import { agreementsOfEntry, type EntryOwnership } from './entry-agreements.js';
 import { outOfHoursPeriods, UK_OFFICE_HOURS, type Period, type WorkingHours } from './working-hours.js';
 
@@ -342,7 +342,13 @@ async function slidingVolume(
 ): Promise<Finding[]> {
   // From a whole minute, so that the minute a window starts in is counted whole.
   const from = new Date(Math.floor(since.getTime() / MINUTE_MS) * MINUTE_MS);
-  const perMinute = await entryMinutesByAgreement(store, agreements, v.counted, from, at, v.floor);
+  // A client is read if its entries in the lookback reach the floor, or if it has an alert whose
+  // window the lookback may hold: the window of a straddling burst (burstWindows) holds fewer than
+  // the floor, and once the lookback had passed the minutes before it, the client's total was
+  // under the floor too, and the lookups that came later in the window were left out of its
+  // alert's count (found by a review).
+  const alerted = await alertedClients(store, v.rule, from);
+  const perMinute = await entryMinutesByAgreement(store, agreements, v.counted, from, at, v.floor, alerted);
   if (perMinute.size === 0) return [];
   const taken = await alertWindows(store, v.rule, from, [...new Set([...perMinute.values()].map((c) => c.clientId))]);
   const baselineStart = new Date(from.getTime() - baselineDays * 24 * HOUR_MS);
@@ -443,8 +449,9 @@ interface MinuteCounts extends AgreementCount {
 }
 
 /**
- * The entries counted in [from, to) of the clients that made at least `minimum` in all, per
- * client and agreement (keyed as entriesByAgreement's) and minute.
+ * The entries counted in [from, to) of the clients that made at least `minimum` in all, and of
+ * those `whatever` names however many they made, per client and agreement (keyed as
+ * entriesByAgreement's) and minute.
  */
 async function entryMinutesByAgreement(
   store: Store,
@@ -453,8 +460,9 @@ async function entryMinutesByAgreement(
   from: Date,
   to: Date,
   minimum: number,
+  whatever: readonly string[],
 ): Promise<Map<string, MinuteCounts>> {
-  const busy = await busyClients(store, counted, from, to, minimum);
+  const busy = [...new Set([...(await busyClients(store, counted, from, to, minimum)), ...whatever])];
   if (busy.length === 0) return new Map();
   // `time` is ISO-8601 text: its first 16 characters are its minute, on either engine.
   const minute = sql<string>`substring(${sql.ref('time')}, 1, 16)`;

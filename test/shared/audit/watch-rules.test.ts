@@ -281,6 +281,39 @@ describe('watch rules over the access log', () => {
     ]);
   });
 
+  it('grows a straddling burst’s alert, under the floor on its own, by lookups late in its window', async () => {
+    // The burst of the test above: an alert for 10:00–11:00, and one for 11:05–12:05 of the 60
+    // after 11:00. Five more at 12:03 are in that window, but the runs that see them look back
+    // to 11:00 or later, where the client made 65 lookups, under the floor of 100.
+    await appendAt(
+      afterTen(0),
+      times(100, () => lookup('burst-client')),
+    );
+    await appendAt(
+      afterTen(55),
+      times(60, () => lookup('burst-client')),
+    );
+    await appendAt(
+      afterTen(65),
+      times(60, () => lookup('burst-client')),
+    );
+    await appendAt(
+      afterTen(123),
+      times(5, () => lookup('burst-client')),
+    );
+    const raised = [];
+    for (let minute = 0; minute <= 190; minute += 5) raised.push(...(await watch(afterTen(minute, 30))).raised);
+    expect(raised.map((a) => [a.windowStart, a.windowEnd])).toEqual([
+      [DAY(11, '10:00'), DAY(11, '11:00')],
+      [DAY(11, '11:05'), DAY(11, '12:05')],
+    ]);
+    const alerts = await listAlerts(store, { scope: KEYWAYS, limit: 100 });
+    expect(alerts.map((a) => [a.windowStart, a.count]).sort()).toEqual([
+      [DAY(11, '10:00'), 160],
+      [DAY(11, '11:05'), 65],
+    ]);
+  });
+
   it('does not raise again a burst alerted by the clock hour before windows slid', async () => {
     await appendAt(
       DAY(11, '10:05'),
