@@ -626,6 +626,17 @@ describe('watch rules over the access log', () => {
     expect(run.raised.map((a) => [a.rule, a.clientId, a.count])).toEqual([['out-of-hours', 'night-client', 2]]);
   });
 
+  it('counts a retry whose own entry was lost, after a first try followed up under the same request id', async () => {
+    // Tuesday 16 June 2026, 21:30 BST. The first try's entry was written and its answer lost: it
+    // and its response-not-sent are in the log. The caller tries again under the same
+    // X-Request-Id, the writer loses that entry too, and takes its follow-up: two searches.
+    const tried = lookup('night-client');
+    await appendAt('2026-06-16T20:30:00.000Z', withFollowUp(tried));
+    await appendAt('2026-06-16T20:31:00.000Z', [loneFollowUp(tried)]);
+    const run = await watch('2026-06-16T20:35:00.000Z');
+    expect(run.raised.map((a) => [a.rule, a.clientId, a.count])).toEqual([['out-of-hours', 'night-client', 2]]);
+  });
+
   it('raises out-of-hours for a lookup in office hours on a bank holiday, not on the next working day', async () => {
     // Christmas Day 2026 is a Friday and Boxing Day's substitute Monday 28: 10:00 GMT on the
     // Friday is out of hours, in the period from Thursday 19:00 to Tuesday 07:00.
