@@ -12,6 +12,14 @@ import type { Checkpoint } from './checkpoint.js';
  * with the anchors, the record says that a checkpoint is gone: the checkpointer raises the alarm
  * and verify names the blob. Written after the append, so it never names a checkpoint that was
  * not anchored; a record lost after its append (the process ended) only leaves that one unchecked.
+ *
+ * A line can be recorded twice: a run that has appended and not yet recorded its checkpoint, while
+ * another, its process just started, records what the record predates ({@link
+ * recordAnchoredCheckpoints}) and finds that line among them (found by a review). The record is
+ * read as the lines it names, each once: counted twice, the line made its blob read as holding
+ * more than it does, downloaded at every run to look for a line it held, and reported by verify,
+ * once gone, as two lost. Not kept out by a unique key: the table is append-only (a ledger on Azure
+ * SQL), so a migration could not remove a duplicate already written, nor make the key over one.
  */
 export interface AnchoredCheckpoint {
   blob: string;
@@ -117,7 +125,7 @@ export async function lastAnchoredCheckpoint(store: Store): Promise<AnchoredChec
 /** Every checkpoint recorded as anchored, in the order anchored. */
 export async function anchoredCheckpoints(store: Store): Promise<AnchoredCheckpoint[]> {
   const rows = await store.db
-    .selectFrom('anchored_checkpoint')
+    .selectFrom(recordedLines(store).as('line'))
     .selectAll()
     .orderBy('time')
     .orderBy('tree_size')
@@ -128,7 +136,7 @@ export async function anchoredCheckpoints(store: Store): Promise<AnchoredCheckpo
 /** How many checkpoints the store records anchoring to each blob: what each blob holds at least. */
 export async function anchoredCountsByBlob(store: Store): Promise<Map<string, number>> {
   const rows = await store.db
-    .selectFrom('anchored_checkpoint')
+    .selectFrom(recordedLines(store).as('line'))
     .select((eb) => ['blob', eb.fn.countAll<number | string>().as('checkpoints')])
     .groupBy('blob')
     .execute();
@@ -139,7 +147,7 @@ export async function anchoredCountsByBlob(store: Store): Promise<Map<string, nu
 /** Every checkpoint recorded as anchored to this blob, in the order anchored. */
 export async function anchoredCheckpointsIn(store: Store, blob: string): Promise<Checkpoint[]> {
   const rows = await store.db
-    .selectFrom('anchored_checkpoint')
+    .selectFrom(recordedLines(store).as('line'))
     .selectAll()
     .where('blob', '=', blob)
     .orderBy('time')
@@ -168,6 +176,11 @@ export async function recordedKeyIds(store: Store, keyIds: Iterable<string>): Pr
 /** One line's identity: every field, so that a line is the same checkpoint only if it is the same line. */
 export function checkpointIdentity(checkpoint: Checkpoint): string {
   return [checkpoint.treeSize, checkpoint.rootHash, checkpoint.time, checkpoint.keyId, checkpoint.signature].join(' ');
+}
+
+/** The lines recorded, each once however often it was recorded, with its blob: every column. */
+function recordedLines(store: Store) {
+  return store.db.selectFrom('anchored_checkpoint').selectAll().distinct();
 }
 
 function fromRow(row: Selectable<AnchoredCheckpointTable>): AnchoredCheckpoint {

@@ -3,9 +3,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { AccessLog } from '../../../shared/audit/access-log.js';
 import { AnchorLog } from '../../../shared/audit/anchor-log.js';
+import { anchoredCheckpoints, anchoredCountsByBlob } from '../../../shared/audit/anchored-checkpoints.js';
+import type { Checkpoint } from '../../../shared/audit/checkpoint.js';
 import { writeCheckpoint } from '../../../shared/audit/checkpointer.js';
 import { publicKeysFor } from '../../../shared/audit/signing-keys.js';
 import { verifyAccessLog } from '../../../shared/audit/verify-log.js';
@@ -147,5 +149,62 @@ describe('two checkpoint runs (the timer + `npm run audit -- checkpoint`): at on
     for (let i = 1; i < checkpoints.length; i++) {
       expect(checkpoints[i]!.time >= checkpoints[i - 1]!.time, `checkpoint #${i} dated before #${i - 1}`).toBe(true);
     }
+  });
+  it('a checkpoint anchored by one run and recorded by both (the other just started) counts once', async () => {
+    // Run B (the CLI) anchors a checkpoint and is held before recording it, as a slow store would.
+    let appended!: (blob: string) => void;
+    const afterAppend = new Promise<string>((r) => (appended = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    class HeldAfterAppend extends AnchorLog {
+      override async append(checkpoint: Checkpoint): Promise<string> {
+        const blob = await super.append(checkpoint);
+        appended(blob);
+        await gate;
+        return blob;
+      }
+    }
+    await entries(3);
+    const b = writeCheckpoint({
+      store,
+      anchors: new HeldAfterAppend(blobs, { container: containerName }),
+      secrets,
+      logger,
+      now: () => new Date('2026-11-30T23:55:00.000Z'),
+    });
+    const november = await afterAppend;
+    // Run A (the timer, its process just started): the store records no checkpoint yet, so its
+    // first run reads every blob for the checkpoints the record predates (migration 0032), finds
+    // B's line and records it; then B records it too.
+    const timer = new AnchorLog(blobs, { container: containerName });
+    expect(await writeCheckpoint({ store, anchors: timer, secrets, logger })).toEqual({
+      checkpoint: undefined,
+      alarm: false,
+    });
+    release();
+    expect(await b).toMatchObject({ alarm: false, checkpoint: { treeSize: 3 } });
+
+    // One line in November's blob, one checkpoint recorded there: not more than the blob holds...
+    expect(await anchoredCountsByBlob(store)).toEqual(new Map([[november, 1]]));
+    expect((await anchoredCheckpoints(store)).map(({ checkpoint }) => checkpoint.treeSize)).toEqual([3]);
+    // ...so once December's first checkpoint is anchored, the runs after it do not download
+    // November's blob, every five minutes, to look for a line it holds.
+    const december = (time: string) =>
+      writeCheckpoint({ store, anchors: timer, secrets, logger, now: () => new Date(time) });
+    await entries(1);
+    expect(await december('2026-12-01T00:00:00.000Z')).toMatchObject({ alarm: false, checkpoint: { treeSize: 4 } });
+    const firstMissing = vi.spyOn(timer, 'firstMissing');
+    await entries(1);
+    expect(await december('2026-12-01T00:05:00.000Z')).toMatchObject({ alarm: false, checkpoint: { treeSize: 5 } });
+    expect(firstMissing.mock.calls.map(([blob]) => blob)).not.toContain(november);
+
+    // And November's blob deleted, verify says it lost the one checkpoint it held, not two.
+    await blobs.getContainerClient(containerName).getBlobClient(november).delete();
+    const report = await verifyAccessLog(store, await timer.read(), new Map());
+    expect(report.problems).toContainEqual({
+      kind: 'anchor-missing',
+      seq: 1,
+      anchor: { blob: november, checkpoints: 1 },
+    });
   });
 });
