@@ -43,6 +43,7 @@ const DUPLICATE_CHECK = 'person.duplicate-check';
  * lookup entry (isLookupEntry).
  */
 export const FOLLOW_UP_REASONS: readonly string[] = ['response-not-sent', 'change-not-committed'];
+const RESPONSE_NOT_SENT = 'response-not-sent';
 
 /**
  * Reason codes of a lookup that matched nobody, or nobody for certain (shared/people/find-person.ts):
@@ -561,13 +562,20 @@ async function noMatchRuns(
   t: WatchThresholds,
 ): Promise<Finding[]> {
   // A duplicate check that finds nobody is answered, and logged allowed, with no subject: it is
-  // a miss all the same (found by a review: interleaved with searches it hid a fishing run).
+  // a miss all the same (found by a review: interleaved with searches it hid a fishing run). So
+  // is the follow-up of one, where it is the check's only entry (isLookupEntry): only an allowed
+  // call is followed up, about the subject its entry named (request-pipeline.ts), so one of a
+  // check about nobody is of a check that found nobody (found by a review: it neither counted nor
+  // broke the run). A search that finds nobody is refused, and is never followed up.
   const isNoMatch = (eb: ExpressionBuilder<Database, 'access_log'>) =>
     eb.and([
       eb('subject_ref', 'is', null),
       eb.or([
         eb.and([eb('decision', '=', 'deny'), eb('reason_code', 'in', NO_MATCH_REASONS)]),
-        eb.and([eb('decision', '=', 'allow'), eb('action', '=', DUPLICATE_CHECK)]),
+        eb.and([
+          eb('action', '=', DUPLICATE_CHECK),
+          eb.or([eb('decision', '=', 'allow'), eb('reason_code', '=', RESPONSE_NOT_SENT)]),
+        ]),
       ]),
     ]);
   const misses = await store.db
@@ -638,7 +646,7 @@ async function noMatchRuns(
       const miss =
         row.subject_ref === null &&
         ((row.decision === 'deny' && NO_MATCH_REASONS.includes(row.reason_code)) ||
-          (row.decision === 'allow' && row.action === DUPLICATE_CHECK));
+          (row.action === DUPLICATE_CHECK && (row.decision === 'allow' || row.reason_code === RESPONSE_NOT_SENT)));
       for (const agreementId of agreementsOfEntry(agreements, row)) {
         if (!watched.has(agreementId)) continue;
         // Before this agreement's own last match: another agreement's stretch, read for that one.

@@ -678,6 +678,24 @@ describe('watch rules over the access log', () => {
     ]);
   });
 
+  it('counts a duplicate check that found nobody, whose own entry was never written, in a no-match run', async () => {
+    // Only an allowed call is followed up (request-pipeline.ts), about the subject its entry
+    // named: the lone follow-up of a duplicate check names nobody when the check found nobody,
+    // and the person when it found one.
+    const check = (subjectRef: string | null) =>
+      lookup('checking-client', { action: 'person.duplicate-check', subjectRef, fields: [] });
+    await appendAt(DAY(11, '10:10'), [
+      ...times(9, () => check(null)),
+      loneFollowUp(check('person-found')),
+      ...times(9, () => check(null)),
+    ]);
+    expect((await watch(DAY(11, '10:15'))).raised).toEqual([]);
+    await appendAt(DAY(11, '10:16'), [loneFollowUp(check(null))]);
+    expect((await watch(DAY(11, '10:20'))).raised.map((a) => [a.rule, a.clientId, a.count, a.windowStart])).toEqual([
+      ['no-match-run', 'checking-client', 10, DAY(11, '10:10')],
+    ]);
+  });
+
   it('raises special-category-volume once for a client’s special-category reads, its roles as detail, not for display fields', async () => {
     expect(specialCategoryFields(agreements)).toContain(MAPPA);
     expect(specialCategoryFields(agreements)).not.toContain(FIRST_NAME);
