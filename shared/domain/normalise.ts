@@ -117,7 +117,7 @@ export function nameTokens(input: string): string[] {
  * a keying difference. Nor is any other one-letter first word: in a family name it is as likely
  * a stray initial as a prefix.
  */
-const JOINED_PREFIXES: readonly string[] = ['O', 'D', 'MC', 'MAC'];
+export const JOINED_PREFIXES: readonly string[] = ['O', 'D', 'MC', 'MAC'];
 
 /**
  * The form two normalised family names are compared by: the name with the space after a leading

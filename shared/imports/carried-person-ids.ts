@@ -1,6 +1,7 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
+import { familyNameKeySql } from './family-name-key-sql.js';
 import { createTempIndex, snapshotTempTable, tempText } from './snapshot-temp-table.js';
 import type { Snapshot } from './snapshot-writer.js';
 
@@ -26,7 +27,10 @@ import type { Snapshot } from './snapshot-writer.js';
  *
  * A record the identifiers carried nothing to, none of whose identifiers the previous snapshot
  * held (it has none, or only new ones), is then carried by its matching key within the dataset
- * (date of birth, family name, first three letters, as stored and all present), kept for the
+ * (date of birth, family name, first three letters, as stored and all present; the family name
+ * compared by its familyNameKey, as the linking rules and the lookups by names compare it, so a
+ * feed that writes "O'Brien" in one snapshot and "O Brien" in the next keeps the person's id,
+ * and a snapshot holding both spellings holds that key twice), kept for the
  * previous records in another temporary table, `snapshot_carry_key`, with how many held each:
  * it takes the person of the one previous record that held its key, when no other new record
  * holds the key (two people of one name and date of birth, twins say, are no one's to guess),
@@ -111,24 +115,27 @@ export class CarriedPersonIds {
     // by: how many records held each key and, held by one, its person. And, for the opt-outs'
     // successors (opt-out-successors.ts), who held it at all: the least and greatest person id
     // of its records (the same where one person did).
+    // The family name by its key (familyNameKey): "O BRIEN" and "OBRIEN" are one key, held by
+    // two records where a snapshot has both, as the linking rules count them.
     const keys = sql.raw(this.keyTable);
+    const familyKey = familyNameKeySql('sr.family_name');
     await sql`drop table if exists ${keys}`.execute(trx);
     await sql`create table ${keys} (
       date_of_birth ${text(10)} not null,
-      family_name ${text(200)} not null,
+      family_name_key ${text(200)} not null,
       first3 ${text(3)} not null,
       records integer not null,
       person_id ${text(64)},
       first_holder ${text(64)},
       last_holder ${text(64)},
-      primary key (date_of_birth, family_name, first3))`.execute(trx);
-    await sql`insert into ${keys} (date_of_birth, family_name, first3, records, person_id, first_holder, last_holder)
-      select sr.date_of_birth, sr.family_name, sr.first3, count(*),
+      primary key (date_of_birth, family_name_key, first3))`.execute(trx);
+    await sql`insert into ${keys} (date_of_birth, family_name_key, first3, records, person_id, first_holder, last_holder)
+      select sr.date_of_birth, ${familyKey}, sr.first3, count(*),
         case when count(*) = 1 then min(${person}) end, min(${person}), max(${person})
       from source_record sr
       where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
         and sr.date_of_birth is not null and sr.family_name is not null and sr.first3 is not null
-      group by sr.date_of_birth, sr.family_name, sr.first3`.execute(trx);
+      group by sr.date_of_birth, ${familyKey}, sr.first3`.execute(trx);
     // A person another previous record of the dataset also held (under another key) is not one
     // record's to pass on.
     await sql`update ${keys} set person_id = null
@@ -233,8 +240,8 @@ export class CarriedPersonIds {
     const carried = sql`select w.record_id, w.person_id from (${claimed}) w
       where w.claims = 1 or exists (
         select 1 from source_record sr
-        join ${keys} pk on pk.date_of_birth = sr.date_of_birth and pk.family_name = sr.family_name
-          and pk.first3 = sr.first3
+        join ${keys} pk on pk.date_of_birth = sr.date_of_birth
+          and pk.family_name_key = ${familyNameKeySql('sr.family_name')} and pk.first3 = sr.first3
         where sr.id = w.record_id and (pk.first_holder = w.person_id or pk.last_holder = w.person_id))`;
     await this.setCarried(carried);
   }
@@ -242,7 +249,8 @@ export class CarriedPersonIds {
   /**
    * Then, for the new records the identifiers carried nothing to, by the record's own matching
    * values within the dataset: a record whose date of birth, family name and first three letters
-   * (as stored, all present) no other new record shares, and exactly one previous record held, takes
+   * (as stored, all present; the family name by its familyNameKey) no other new record shares, and
+   * exactly one previous record held, takes
    * that record's person — provided no other new record was carried that person, none of the
    * record's identifiers was in the previous snapshot (one that was named someone else, or no one,
    * and the identifier carry has decided), and none contradicts the person: of a kind the person
@@ -270,12 +278,13 @@ export class CarriedPersonIds {
     // records (not a probe of the key's index for each, which would wade through every other
     // dataset's records of a common name); of a group of one, min(id) is that record. Every
     // record of the dataset is of this run by now: the previous ones are deleted.
-    const unique = sql`select min(sr.id) as record_id, sr.date_of_birth, sr.family_name, sr.first3
+    const familyKey = familyNameKeySql('sr.family_name');
+    const unique = sql`select min(sr.id) as record_id, sr.date_of_birth, ${familyKey} as family_name_key, sr.first3
       from source_record sr
       where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
         and sr.import_run_id = ${snapshot.runId}
         and sr.date_of_birth is not null and sr.family_name is not null and sr.first3 is not null
-      group by sr.date_of_birth, sr.family_name, sr.first3
+      group by sr.date_of_birth, ${familyKey}, sr.first3
       having count(*) = 1 and max(sr.carried_person_id) is null`;
     // Nor any of the person's records elsewhere (another party's, another dataset's), which a
     // name carries the record into as much as the previous one: an identifier of theirs of the
@@ -302,7 +311,8 @@ export class CarriedPersonIds {
             ${previousKeyHash})`;
     const carried = sql`select u.record_id, k.person_id
       from (${unique}) u
-      join ${keys} k on k.date_of_birth = u.date_of_birth and k.family_name = u.family_name and k.first3 = u.first3
+      join ${keys} k on k.date_of_birth = u.date_of_birth and k.family_name_key = u.family_name_key
+        and k.first3 = u.first3
       where k.records = 1 and k.person_id is not null
         and not exists (
           select 1 from source_record o

@@ -3,6 +3,7 @@ import { carryOptOutEvents, type PersonIdMove } from '../consents/carry-consents
 import { noteOptOutSuccessors } from '../people/possibly-same-person.js';
 import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
+import { familyNameKeySql } from './family-name-key-sql.js';
 import { uuidV7 } from './record-ids.js';
 import { createTempIndex, snapshotTempTable, tempText } from './snapshot-temp-table.js';
 import type { Snapshot } from './snapshot-writer.js';
@@ -377,12 +378,12 @@ export class OptOutSuccessors {
     const keys = sql.raw(keyTable);
     const heldByCarriedTo = sql`exists (
       select 1 from ${keys} k
-      where k.date_of_birth = sr.date_of_birth and k.family_name = sr.family_name and k.first3 = sr.first3
-        and (k.first_holder = sr.carried_person_id or k.last_holder = sr.carried_person_id))`;
+      where k.date_of_birth = sr.date_of_birth and k.family_name_key = ${familyNameKeySql('sr.family_name')}
+        and k.first3 = sr.first3 and (k.first_holder = sr.carried_person_id or k.last_holder = sr.carried_person_id))`;
     const heldByLeft = sql`exists (
       select 1 from ${records} r
-      where r.person_id = x.person_id and r.date_of_birth = sr.date_of_birth and r.family_name = sr.family_name
-        and r.first3 = sr.first3)`;
+      where r.person_id = x.person_id and r.date_of_birth = sr.date_of_birth
+        and ${familyNameKeySql('r.family_name')} = ${familyNameKeySql('sr.family_name')} and r.first3 = sr.first3)`;
     const inSnapshot = sql`sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
       and sr.import_run_id = ${snapshot.runId}`;
     const { rows } = await sql<{ found: string; carried_to: string | null; person_id: string; by_names: number }>`
