@@ -25,3 +25,29 @@ export function familyNameKeySql(column: string): RawBuilder<string> {
   });
   return sql.raw<string>(`(case ${whens.join(' ')} else ${column} end)`);
 }
+
+/**
+ * The other stored spelling of a (normalised) family name column with the same
+ * {@link familyNameKey}, as SQL text (for the statements built as text, opt-out-successors.ts)
+ * that SQLite and SQL Server both run, as {@link familyNameKeySql}: "O BRIEN" -> OBRIEN, "OBRIEN" ->
+ * O BRIEN, "MACE" -> MAC E; the column itself where there is none. With the column it makes
+ * familyNameSpellings, so `x.family_name in (y.family_name, <this of y.family_name>)` compares
+ * the two by key and is still one index seek a spelling on x's family_name.
+ *
+ * @param column a column reference, `alias.column`, written by the caller (never input).
+ */
+export function otherFamilyNameSpellingSql(column: string): string {
+  if (!/^[a-z_]+\.[a-z_]+$/.test(column)) throw new RangeError('A family name column is `alias.column`.');
+  const prefixes = JOINED_PREFIXES.map((prefix) => {
+    if (!/^[A-Z]+$/.test(prefix)) throw new RangeError('A family-name prefix is upper-case letters.');
+    return prefix;
+  });
+  // Spaced first: 'O_%' below would match "O BRIEN" too.
+  const joined = prefixes.map(
+    (p) => `when ${column} like '${p} %' then concat('${p}', substring(${column}, ${p.length + 2}, 200))`,
+  );
+  const spaced = prefixes.map(
+    (p) => `when ${column} like '${p}_%' then concat('${p} ', substring(${column}, ${p.length + 1}, 200))`,
+  );
+  return `(case ${[...joined, ...spaced].join(' ')} else ${column} end)`;
+}

@@ -3,13 +3,20 @@ import { carryOptOutEvents, type PersonIdMove } from '../consents/carry-consents
 import { noteOptOutSuccessors } from '../people/possibly-same-person.js';
 import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
-import { familyNameKeySql } from './family-name-key-sql.js';
+import { familyNameKeySql, otherFamilyNameSpellingSql } from './family-name-key-sql.js';
 import { uuidV7 } from './record-ids.js';
 import { createTempIndex, snapshotTempTable, tempText } from './snapshot-temp-table.js';
 import type { Snapshot } from './snapshot-writer.js';
 
 /** Records a person-id update statement names: five parameters each, within SQL Server's 2,100. */
 const UPDATE_ROWS = 400;
+
+/**
+ * Whether `a`'s family name is `b`'s by familyNameKey, as the linking rules compare them ("O
+ * BRIEN" is "OBRIEN"): one of `b`'s two spellings, so still an index seek a spelling on `a`'s.
+ */
+const sameFamily = (a: string, b: string) =>
+  `${a}.family_name in (${b}.family_name, ${otherFamilyNameSpellingSql(`${b}.family_name`)})`;
 
 /** A date of birth `YYYY-MM-DD` with its day and month swapped (the same SQL on SQLite and SQL Server). */
 const swappedDate = (column: string) =>
@@ -23,20 +30,21 @@ const swappedDate = (column: string) =>
  * date of birth and given name (a corrected or changed surname) or the same names with the day
  * and month of the date of birth swapped (the commonest slip in a date). Loose on purpose: it
  * decides where an opt-out goes, failing closed. Within a snapshot, the names alone are a last
- * resort for a record with nothing else to go by ({@link namesAlone}).
+ * resort for a record with nothing else to go by ({@link namesAlone}). A family name is compared
+ * by its familyNameKey ({@link sameFamily}), as the linking rules compare it: an arrival the
+ * dob-name rule would link ("Marianne O Brien" to "Mary O'Brien") is not left without her opt-out.
  */
 const RESEMBLES = {
-  dobAndFamily: (a: string, b: string) =>
-    sql.raw(`${a}.date_of_birth = ${b}.date_of_birth and ${a}.family_name = ${b}.family_name`),
+  dobAndFamily: (a: string, b: string) => sql.raw(`${a}.date_of_birth = ${b}.date_of_birth and ${sameFamily(a, b)}`),
   dobFirst3AndPostcode: (a: string, b: string) =>
     sql.raw(`${a}.postcode = ${b}.postcode and ${a}.date_of_birth = ${b}.date_of_birth and ${a}.first3 = ${b}.first3`),
   namesAndPostcode: (a: string, b: string) =>
-    sql.raw(`${a}.postcode = ${b}.postcode and ${a}.family_name = ${b}.family_name and ${a}.first3 = ${b}.first3`),
+    sql.raw(`${a}.postcode = ${b}.postcode and ${sameFamily(a, b)} and ${a}.first3 = ${b}.first3`),
   dobAndGiven: (a: string, b: string) =>
     sql.raw(`${a}.date_of_birth = ${b}.date_of_birth and ${a}.given_name = ${b}.given_name`),
   swappedDobAndNames: (a: string, b: string) =>
     sql.raw(
-      `${a}.date_of_birth = ${swappedDate(`${b}.date_of_birth`)} and ${a}.family_name = ${b}.family_name and ${a}.first3 = ${b}.first3`,
+      `${a}.date_of_birth = ${swappedDate(`${b}.date_of_birth`)} and ${sameFamily(a, b)} and ${a}.first3 = ${b}.first3`,
     ),
   any: (a: string, b: string) =>
     sql.join(
@@ -134,7 +142,7 @@ function namesAlone(engine: Engine, records: string, where: RawBuilder<unknown>)
       engine === 'sqlite' ? sql.raw(' indexed by source_record_postcode_name') : sql``
     }
     where p.postcode is null and p.identified = 0
-      and sr.postcode is null and sr.family_name = p.family_name and sr.first3 = p.first3
+      and sr.postcode is null and ${sql.raw(sameFamily('sr', 'p'))} and sr.first3 = p.first3
       and sr.given_name = p.given_name and sr.carried_person_id is null and ${where}`;
 }
 

@@ -2,8 +2,8 @@ import SqliteDatabase from 'better-sqlite3';
 import fc from 'fast-check';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import { familyNameKey } from '../../../shared/domain/normalise.js';
-import { familyNameKeySql } from '../../../shared/imports/family-name-key-sql.js';
+import { familyNameKey, familyNameSpellings } from '../../../shared/domain/normalise.js';
+import { familyNameKeySql, otherFamilyNameSpellingSql } from '../../../shared/imports/family-name-key-sql.js';
 
 /** The SQL form of familyNameKey must key every stored family name as the function does. */
 describe('familyNameKeySql', () => {
@@ -39,6 +39,19 @@ describe('familyNameKeySql', () => {
     await fc.assert(
       fc.asyncProperty(fc.stringMatching(/^(O|D|MC|MAC|[A-Z]{1,4})( [A-Z]{1,6}){0,2}$/), async (name) => {
         expect(await keyed(name)).toBe(familyNameKey(name));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives with the name itself every spelling of its key (familyNameSpellings)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.stringMatching(/^(O|D|MC|MAC|[A-Z]{1,4})( ?[A-Z]{1,6}){0,2}$/), async (name) => {
+        const { rows } = await sql<{
+          other: string;
+        }>`select ${sql.raw(otherFamilyNameSpellingSql('n.family_name'))} as other
+          from (select ${name} as family_name) n`.execute(db);
+        expect(new Set([name, rows[0]!.other])).toEqual(new Set(familyNameSpellings(name)));
       }),
       { numRuns: 300 },
     );
