@@ -184,14 +184,46 @@ function readDate1904AsXsdBoolean(): void {
   readingDate1904 = true;
 }
 
+let readingFormatsAsWritten = false;
+
+/**
+ * Makes exceljs keep each custom number format's code as the workbook writes it. Its styles
+ * reader takes every backslash out of the code (`formatCode.replace(/[\\](.)/g, '$1')`,
+ * lib/xlsx/xform/style/numfmt-xform.js, 4.4.0), and a backslash is what makes the next
+ * character a literal: `0.0\%` shows 7.5 as 7.5% (a column already in percent, marked so)
+ * where `0.0%` shows 750%. The format read as `0.0%`, and 7.5 loaded as 750 (found by a
+ * review). The tests of a format here ({@link isPercentFormat}, {@link timeFormat}) read the
+ * escapes themselves. Installed on the module instance exceljs's styles reader requires, by
+ * {@link useTempDirForThisThread}, once per thread.
+ */
+function readNumberFormatsAsWritten(): void {
+  if (readingFormatsAsWritten) return;
+  const xform = requireAsExcelJs('lib/xlsx/xform/style/styles-xform.js', './numfmt-xform') as
+    { prototype?: { parseOpen?: unknown } } | undefined;
+  const parseOpen = xform?.prototype?.parseOpen;
+  // Fail closed: an exceljs that reads number formats otherwise must be looked at first.
+  if (xform?.prototype === undefined || typeof parseOpen !== 'function')
+    throw new Error('exceljs number formats cannot be followed');
+  type Node = { name?: unknown; attributes?: Record<string, unknown> };
+  xform.prototype.parseOpen = function parseNumFmt(this: { model?: { formatCode?: unknown } }, node: Node) {
+    const opened = (parseOpen as (this: unknown, node: Node) => unknown).call(this, node);
+    const written = node.attributes?.formatCode;
+    if (node.name === 'numFmt' && this.model !== undefined && typeof written === 'string')
+      this.model.formatCode = written;
+    return opened;
+  };
+  readingFormatsAsWritten = true;
+}
+
 /**
  * Puts every temporary file exceljs makes in this thread in `dir` (a private directory its
  * owner removes), and makes exceljs decode each XML part as one stream of UTF-8, refusing one
  * that is not (exceljs-xml-decoding.ts: first, before anything here loads exceljs), decode text
  * once ({@link decodeExcelJsTextOnce}), read the 1904 date system however it is spelt
- * ({@link readDate1904AsXsdBoolean}) and take a cell's text from its text elements alone, not the
- * layout between them (exceljs-text-events.ts). Only for a thread that runs nothing else, the row
- * worker; {@link xlsxRecords} refuses to read on a thread that has not been given one.
+ * ({@link readDate1904AsXsdBoolean}), keep number formats as written
+ * ({@link readNumberFormatsAsWritten}) and take a cell's text from its text elements alone, not
+ * the layout between them (exceljs-text-events.ts). Only for a thread that runs nothing else, the
+ * row worker; {@link xlsxRecords} refuses to read on a thread that has not been given one.
  */
 export function useTempDirForThisThread(dir: string): void {
   decodeExcelJsXmlWhole();
@@ -199,6 +231,7 @@ export function useTempDirForThisThread(dir: string): void {
   watchExcelJsTempFiles();
   decodeExcelJsTextOnce();
   readDate1904AsXsdBoolean();
+  readNumberFormatsAsWritten();
   readOnlyCellTextFromExcelJs();
 }
 

@@ -91,6 +91,29 @@ async function read(file: Buffer): Promise<ExtractRecord[]> {
   return out;
 }
 
+/**
+ * What each format shows a number as, read through the real reader: one cell per format, each
+ * with its own custom number format (ids from 164, as Excel numbers them), in `hoursWorked`.
+ */
+async function shownInFormats(cells: readonly (readonly [format: string, value: string])[]): Promise<string[]> {
+  const xml = (s: string) =>
+    s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const styles =
+    `<numFmts count="${cells.length}">` +
+    cells.map(([format], i) => `<numFmt numFmtId="${164 + i}" formatCode="${xml(format)}"/>`).join('') +
+    '</numFmts>' +
+    '<fonts count="1"><font><sz val="11"/></font></fonts><fills count="1"><fill><patternFill patternType="none"/></fill></fills>' +
+    '<borders count="1"><border/></borders><cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs>' +
+    `<cellXfs count="${cells.length + 1}"><xf numFmtId="0" xfId="0"/>` +
+    cells.map((_, i) => `<xf numFmtId="${164 + i}" xfId="0" applyNumberFormat="1"/>`).join('') +
+    '</cellXfs>';
+  const sheet =
+    '<row r="1"><c r="A1" t="s"><v>0</v></c></row>' +
+    cells.map(([, v], i) => `<row r="${i + 2}"><c r="A${i + 2}" s="${i + 1}"><v>${v}</v></c></row>`).join('');
+  const records = await read(await buildZip(parts({ styles, shared: '<si><t>hoursWorked</t></si>', sheet })));
+  return records.slice(1).map((r) => r.cellProblems?.[0]?.reason ?? r.cells[0] ?? '');
+}
+
 describe('XLSX cells read as the partner sees them', () => {
   beforeAll(() => {
     useTempDirForThisThread(mkdtempSync(join(tmpdir(), 'rev-formats-xlsx-')));
@@ -478,6 +501,22 @@ describe('XLSX cells read as the partner sees them', () => {
       );
       expect((await read(file)).map((r) => r.cells[0])[2], `date1904="${date1904}"`).toBe('2009-07-06');
     }
+  });
+
+  it('reads a number whose format writes % as a literal (0.0\\%, 0.0"%") as the number, and only 0.0% as a percentage', async () => {
+    // Excel shows 0.125 formatted 0.0% as 12.5%: the percentage, 12.5. A backslash or quotes make
+    // the % a literal, not a scaling: 7.5 formatted 0.0\% shows 7.5% (a partner's way to mark a
+    // column already in percent). exceljs took the backslashes out of every custom format as it
+    // read the styles, so 0.0\% was 0.0% and 7.5 read as 750.
+    const cells: [format: string, value: string, shown: string][] = [
+      ['0.0%', '0.125', '12.5'],
+      ['0%;[Red]\\-0%', '0.45', '45'],
+      ['0.0\\%', '7.5', '7.5'],
+      ['0.0"%"', '7.5', '7.5'],
+      ['#,##0\\ \\%', '12', '12'],
+    ];
+    const shown = await shownInFormats(cells.map(([format, value]) => [format, value]));
+    expect(cells.map(([format], i) => [format, shown[i]])).toEqual(cells.map(([format, , text]) => [format, text]));
   });
 });
 
