@@ -215,13 +215,38 @@ function readNumberFormatsAsWritten(): void {
   readingFormatsAsWritten = true;
 }
 
+let decidingDatesByCodes = false;
+
+/**
+ * Makes exceljs take a number cell for a date by the codes of its format alone
+ * ({@link isDateFormat}), not by letters the format shows as they are. exceljs takes a format with
+ * one of `ymdhMsb` outside quotes and brackets for a date (lib/utils/utils.js, isDateFmt, 4.4.0),
+ * and makes the cell's number a Date: so 1.5 formatted `0.0\ \h\r\s`, which Excel shows as
+ * "1.5 hrs", loaded as the time 12:00:00, 12 formatted `#,##0\ \d\a\y\s` as the day
+ * 1900-01-12, and 1.5 formatted `0.0_h` (a space the width of an h after it) as a time too
+ * (found by a review). Installed on the module instance exceljs's worksheet reader requires, the
+ * one whose `isDateFmt` it calls for each number cell, by {@link useTempDirForThisThread}, once
+ * per thread.
+ */
+function decideDatesByFormatCodes(): void {
+  if (decidingDatesByCodes) return;
+  const utils = requireAsExcelJs('lib/stream/xlsx/worksheet-reader.js', '../../utils/utils') as {
+    isDateFmt?: unknown;
+  };
+  // Fail closed: an exceljs without it decides dates otherwise, and must be looked at first.
+  if (typeof utils.isDateFmt !== 'function') throw new Error('exceljs date formats cannot be followed');
+  utils.isDateFmt = isDateFormat;
+  decidingDatesByCodes = true;
+}
+
 /**
  * Puts every temporary file exceljs makes in this thread in `dir` (a private directory its
  * owner removes), and makes exceljs decode each XML part as one stream of UTF-8, refusing one
  * that is not (exceljs-xml-decoding.ts: first, before anything here loads exceljs), decode text
  * once ({@link decodeExcelJsTextOnce}), read the 1904 date system however it is spelt
  * ({@link readDate1904AsXsdBoolean}), keep number formats as written
- * ({@link readNumberFormatsAsWritten}) and take a cell's text from its text elements alone, not
+ * ({@link readNumberFormatsAsWritten}), take a number for a date by its format's codes alone
+ * ({@link decideDatesByFormatCodes}) and take a cell's text from its text elements alone, not
  * the layout between them (exceljs-text-events.ts). Only for a thread that runs nothing else, the
  * row worker; {@link xlsxRecords} refuses to read on a thread that has not been given one.
  */
@@ -232,6 +257,7 @@ export function useTempDirForThisThread(dir: string): void {
   decodeExcelJsTextOnce();
   readDate1904AsXsdBoolean();
   readNumberFormatsAsWritten();
+  decideDatesByFormatCodes();
   readOnlyCellTextFromExcelJs();
 }
 
@@ -555,6 +581,36 @@ function dateText(value: Date, format: string | undefined, date1904: boolean): C
 }
 
 /**
+ * The parts of a number format that are not codes: quoted text (`"hrs"`), an escaped character
+ * (`\h`), and the character after `_` (a space as wide as it) or `*` (it, repeated to fill the
+ * cell), each shown or skipped as it is; and brackets (a colour `[Red]`, a condition `[>=100]`, a
+ * locale `[$-809]`, elapsed time `[h]`), read in the same pass, so that a quote or a `_` in a
+ * bracket is the bracket's. One pass from the left, as Excel reads a format: `"a\"` is quoted
+ * text and `\"` an escaped quote. A quote or bracket left open runs to the end.
+ */
+const FORMAT_LITERAL_OR_BRACKET = /"[^"]*(?:"|$)|\\[\s\S]|[_*][\s\S]|\[[^\]]*(?:\]|$)/g;
+const FORMAT_BRACKET = /\[[^\]]*(?:\]|$)/g;
+
+/** A number format's codes, its literals taken out and its brackets kept ({@link FORMAT_LITERAL_OR_BRACKET}). */
+function formatCodes(format: string): string {
+  return format.replace(FORMAT_LITERAL_OR_BRACKET, (part) => (part.startsWith('[') ? part : ''));
+}
+
+/**
+ * Whether a number format shows a date or a time: one of exceljs's date letters (`ymdhMsb`, as
+ * its isDateFmt, which this replaces: {@link decideDatesByFormatCodes}) among its codes, outside
+ * every bracket. Its literals ({@link formatCodes}) are text Excel shows, not codes, as Excel
+ * reads them: `0.0\ \h\r\s`, `0.0" hrs"`, `0.0_h` and `[Red]0.0` are numbers; `dd/mm/yyyy`,
+ * `d\-mmm\-yy`, `[$-809]dd mmmm yyyy`, `yyyy-mm-dd;@`, `h:mm` and `[h]:mm:ss` dates and times.
+ * The letters are exceljs's, as before: an elapsed time alone in its bracket (`[h]`) and upper
+ * case codes with no `M` (`YYYY`) are still not dates here, though Excel shows them as such.
+ */
+function isDateFormat(format: unknown): boolean {
+  if (typeof format !== 'string' || format === '') return false;
+  return /[ymdhMsb]/.test(formatCodes(format).replace(FORMAT_BRACKET, ''));
+}
+
+/**
  * What a date format shows, when it shows a time and no day: `time-of-day` (`h:mm`, `hh:mm:ss`,
  * `h:mm AM/PM`, `mm:ss`: the serial's fraction, the hours of a day) or `elapsed` (`[h]:mm:ss`,
  * `[mm]:ss`: the whole serial, as hours in all); undefined for a format that shows a day (a
@@ -568,7 +624,7 @@ function dateText(value: Date, format: string | undefined, date1904: boolean): C
  */
 function timeFormat(format: string | undefined): 'time-of-day' | 'elapsed' | undefined {
   if (format === undefined) return undefined;
-  const codes = format.replace(/"[^"]*"|\\./g, '').split(';')[0] ?? '';
+  const codes = formatCodes(format).split(';')[0] ?? '';
   const elapsed = /\[(?:h+|m+|s+)\]/i.test(codes);
   const bare = codes.replace(/\[[^\]]*\]/g, '').replace(/AM\/PM|A\/P/gi, '');
   if (/[ydbeg]/i.test(bare) || /m{3,}/i.test(bare)) return undefined;

@@ -518,6 +518,42 @@ describe('XLSX cells read as the partner sees them', () => {
     const shown = await shownInFormats(cells.map(([format, value]) => [format, value]));
     expect(cells.map(([format], i) => [format, shown[i]])).toEqual(cells.map(([format, , text]) => [format, text]));
   });
+
+  it('reads a number whose format shows letters as literals (\\h, "hrs", _h, *s) as the number, and date formats as dates', async () => {
+    // Excel shows 1.5 formatted 0.0\ \h\r\s as "1.5 hrs", a number: letters after a backslash,
+    // in quotes, in brackets (a colour, a condition, a locale) or after _ and * (padding, fill)
+    // are shown or skipped, not read as year, month, day, hour or second codes. exceljs took a
+    // format with one of ymdhsb outside quotes and brackets for a date, so \h and _h made 1.5 a
+    // Date, read as the time 12:00:00 or the day 1900-01-01.
+    const cells: [format: string, value: string, shown: string][] = [
+      ['0.0\\ \\h\\r\\s', '1.5', '1.5'],
+      ['0.0" hrs"', '1.5', '1.5'],
+      ['#,##0\\ "days"', '12', '12'],
+      ['#,##0\\ \\d\\a\\y\\s', '12', '12'],
+      ['[Red]0.0', '1.5', '1.5'],
+      ['[>=100][Red]0.0\\ \\d;0.0\\ \\m\\t\\h\\s', '1.5', '1.5'],
+      ['0.0_h', '1.5', '1.5'],
+      ['0.0_);[Red]\\(0.0\\)\\ \\h', '1.5', '1.5'],
+      ['0.0*s', '1.5', '1.5'],
+      // A percentage with letters after it is still the percentage (0.125 shown as 12.5% of hours).
+      ['0.0%\\ \\o\\f\\ \\h\\o\\u\\r\\s', '0.125', '12.5'],
+      ['0.0%" of days"', '0.125', '12.5'],
+      // Date and time formats stay dates and times, with their escaped separators, locales, literals.
+      ['dd/mm/yyyy', '45000.75', '2023-03-15'],
+      ['[$-809]dd mmmm yyyy', '45000.75', '2023-03-15'],
+      ['yyyy-mm-dd;@', '45000.75', '2023-03-15'],
+      ['d\\-mmm\\-yy', '45000.75', '2023-03-15'],
+      ['dd\\.mm\\.yyyy', '45000.75', '2023-03-15'],
+      ['dd" of "mmmm yyyy', '45000.75', '2023-03-15'],
+      ['[Blue]dd/mm/yyyy_)', '45000.75', '2023-03-15'],
+      ['h:mm', '0.5', '12:00:00'],
+      ['[h]:mm:ss', '1.25', '30:00:00'],
+      ['h:mm\\ "hrs"', '0.75', '18:00:00'],
+      ['[$-409]h:mm:ss\\ AM/PM;@', '0.75', '18:00:00'],
+    ];
+    const shown = await shownInFormats(cells.map(([format, value]) => [format, value]));
+    expect(cells.map(([format], i) => [format, shown[i]])).toEqual(cells.map(([format, , text]) => [format, text]));
+  });
 });
 
 describe('text written indented, as pretty-printed XML lays it out', () => {
