@@ -158,7 +158,9 @@ function namesAlone(engine: Engine, records: string, where: RawBuilder<unknown>)
  * names alone took the person's opt-out to no record of the snapshot ({@link OptOutSuccessors.carry}).
  * A record with its date of birth and both names changed, or its date of birth, a name and its
  * postcode, is still not followed: nothing of it is left but one value, which a household or a
- * street shares.
+ * street shares. A family name is compared by its familyNameKey ({@link sameFamily}), as the other
+ * ways compare it: "O Brien" sent for "O'Brien" is the same family name, so a record with its date
+ * of birth corrected and its postcode or given name changed as well still holds two of the four.
  *
  * The trade-off is the one the names alone make, a little wider: an opt-out kept on a newcomer who
  * is someone else (a new member of the household with the person's family name, a namesake moving
@@ -186,8 +188,11 @@ async function twoOfWhatIsLeft(
     ['snapshot_optout_postcode_dob', 'postcode', 'date_of_birth'],
   ] as const;
   for (const [index, a, b] of pairs) await createTempIndex(trx, engine, records, index, [a, b]);
+  // The family name by its key, as the other ways compare it ({@link sameFamily}): a seek of the
+  // pair's index a spelling of the new record's name.
+  const equal = (column: string) => (column === 'family_name' ? sameFamily('p', 'sr') : `p.${column} = sr.${column}`);
   const same = sql.join(
-    pairs.map(([, a, b]) => sql.raw(`(p.${a} = sr.${a} and p.${b} = sr.${b})`)),
+    pairs.map(([, a, b]) => sql.raw(`(${equal(a)} and ${equal(b)})`)),
     sql` or `,
   );
   const { rows } = await sql<{ found: string; person_id: string }>`
