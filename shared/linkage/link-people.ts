@@ -249,9 +249,20 @@ export async function linkPeople(
       keys,
       sources.map((s) => s.batch),
     );
-    const linked = await relinkSourcePairs(trx, deps, rules, decisions, sources, pairs, runId, startedAt);
-    if (redecide) await redecideSourcePairs(trx, deps, rules, decisions, sources, pairs, runId, startedAt, linked);
-    const people = await formPeople(trx, deps.store.dialect.engine, agreementId, sources, decisions, runId, now);
+    const written = new PassLinks();
+    const linked = await relinkSourcePairs(trx, deps, rules, decisions, sources, pairs, runId, startedAt, written);
+    if (redecide)
+      await redecideSourcePairs(trx, deps, rules, decisions, sources, pairs, runId, startedAt, linked, written);
+    const people = await formPeople(
+      trx,
+      deps.store.dialect.engine,
+      agreementId,
+      sources,
+      decisions,
+      runId,
+      now,
+      written.active(sources),
+    );
 
     const result: LinkRunSummary = {
       runId,
@@ -368,6 +379,7 @@ async function relinkSourcePairs(
   pairs: readonly [number, number][],
   runId: string,
   at: string,
+  written: PassLinks,
 ) {
   const linksByTier: Record<string, number> = {};
   const counts: TierCounts = {
@@ -418,6 +430,7 @@ async function relinkSourcePairs(
       for (const pair of decided) if (pair.status !== 'rejected') fresh.push(tierLink(base, left, right, tier, pair));
     }
     await replaceLinks(trx, deps.store.dialect.engine, rules.agreementId, left.id, right.id, fresh, runId, at);
+    written.set(left.id, right.id, fresh);
   }
   return { linksByTier, ...counts };
 }
@@ -547,13 +560,26 @@ async function redecideSourcePairs(
   runId: string,
   at: string,
   counts: TierCounts,
+  written: PassLinks,
 ): Promise<void> {
   if (!decisions.any) return;
   const done = new Set(relinked.map(([a, b]) => `${a},${b}`));
   for (let a = 0; a < sources.length; a++) {
     for (let b = a + 1; b < sources.length; b++) {
       if (done.has(`${a},${b}`)) continue;
-      await redecideSourcePair(trx, deps.store.dialect.engine, rules, decisions, sources, a, b, runId, at, counts);
+      await redecideSourcePair(
+        trx,
+        deps.store.dialect.engine,
+        rules,
+        decisions,
+        sources,
+        a,
+        b,
+        runId,
+        at,
+        counts,
+        written,
+      );
     }
   }
 }
@@ -580,6 +606,7 @@ async function redecideSourcePair(
   runId: string,
   at: string,
   counts: TierCounts,
+  written: PassLinks,
 ): Promise<void> {
   const tier = rules.probabilisticTier;
   if (tier === null) return;
@@ -589,7 +616,7 @@ async function redecideSourcePair(
   const rightAt = indexOf(right.batch.recordId);
   const stored = await trx
     .selectFrom('record_link')
-    .select(['id', 'record_a', 'record_b', 'tier', 'status', 'score'])
+    .select(['id', 'record_a', 'record_b', 'tier', 'rule', 'status', 'score'])
     .where('agreement_id', '=', rules.agreementId)
     .where('source_a', '=', left.id)
     .where('source_b', '=', right.id)
@@ -609,6 +636,7 @@ async function redecideSourcePair(
   const kept = new Set<string>();
   const base = { agreement_id: rules.agreementId, source_a: left.id, source_b: right.id, last_run_id: runId };
   const added: RecordLinkTable[] = [];
+  const statusNow = new Map<string, RecordLinkTable['status']>();
   for (const pair of decided) {
     const key = `${pair.i},${pair.j}`;
     kept.add(key);
@@ -616,6 +644,7 @@ async function redecideSourcePair(
     if (row === undefined) {
       added.push({ ...tierLink(base, left, right, tier, pair), id: randomUUID(), first_run_id: runId, created_at: at });
     } else if (row.status !== pair.status) {
+      statusNow.set(row.id, pair.status);
       await trx
         .updateTable('record_link')
         .set({
@@ -640,12 +669,56 @@ async function redecideSourcePair(
       .execute();
   }
   await insertLinks(trx, engine, added);
+  const gone = new Set(ended);
+  written.set(left.id, right.id, [
+    ...stored
+      .filter((row) => !gone.has(row.id))
+      .map((row) => ({ ...row, status: statusNow.get(row.id) ?? row.status })),
+    ...added,
+  ]);
 }
 
 function indexOf(ids: readonly string[]): Map<string, number> {
   const at = new Map<string, number>();
   ids.forEach((id, n) => at.set(id, n));
   return at;
+}
+
+/** A link as people are formed from it. */
+type FormingLink = Pick<RecordLinkTable, 'record_a' | 'record_b' | 'tier' | 'rule' | 'status' | 'score'>;
+
+/** The links people are formed from: rule links, and tier links an officer confirmed. */
+const ACTIVE_LINK_STATUSES = ['auto', 'confirmed'] as const satisfies readonly RecordLinkTable['status'][];
+
+/**
+ * Each pair of sources' links as this pass left them in its transaction: written whole
+ * (replaceLinks) or read and decided again (redecideSourcePair). Once it holds every pair of the
+ * agreement's sources — a full pass, or a review pass of an agreement with a tier to decide —
+ * people are formed from it, not from the agreement's links read again: the same rows with only
+ * the pass's own changes since, which a review pass of a large agreement read twice (found by
+ * counting its statements). A pass that leaves some pair's links alone (an incremental pass) still
+ * reads them; a link of a source no longer held is in neither, and formPeople passes over it anyway.
+ */
+class PassLinks {
+  private readonly byPair = new Map<string, readonly FormingLink[]>();
+
+  set(sourceA: string, sourceB: string, links: readonly FormingLink[]): void {
+    this.byPair.set(`${sourceA}\u0000${sourceB}`, links);
+  }
+
+  /** The active links of every pair of `sources`, or undefined when the pass holds some pair's links not. */
+  active(sources: readonly StoreSource[]): FormingLink[] | undefined {
+    const active: FormingLink[] = [];
+    const statuses: ReadonlySet<string> = new Set(ACTIVE_LINK_STATUSES);
+    for (let a = 0; a < sources.length; a++) {
+      for (let b = a + 1; b < sources.length; b++) {
+        const links = this.byPair.get(`${sources[a]!.id}\u0000${sources[b]!.id}`);
+        if (links === undefined) return undefined;
+        for (const link of links) if (statuses.has(link.status)) active.push(link);
+      }
+    }
+    return active;
+  }
 }
 
 /** Replaces one source pair's links; a link made again keeps its id and the run that first made it. */
@@ -703,15 +776,18 @@ async function formPeople(
   decisions: LinkDecisions,
   runId: string,
   now: () => Date,
+  written: readonly FormingLink[] | undefined,
 ) {
   const node = new Map<string, [number, number]>();
   sources.forEach((s, b) => s.batch.recordId.forEach((id, i) => node.set(id, [b, i])));
-  const links = await trx
-    .selectFrom('record_link')
-    .select(['record_a', 'record_b', 'tier', 'rule', 'status', 'score'])
-    .where('agreement_id', '=', agreementId)
-    .where('status', 'in', ['auto', 'confirmed'])
-    .execute();
+  const links =
+    written ??
+    (await trx
+      .selectFrom('record_link')
+      .select(['record_a', 'record_b', 'tier', 'rule', 'status', 'score'])
+      .where('agreement_id', '=', agreementId)
+      .where('status', 'in', ACTIVE_LINK_STATUSES)
+      .execute());
   // Most reliable first, so that where two links cannot both hold, the weaker one is refused;
   // then by the two records' contents, so that neither the rows' order in the table nor the
   // record ids — new, and rising, with every snapshot a source sends — decide who is merged:
