@@ -590,6 +590,8 @@ function dateText(value: Date, format: string | undefined, date1904: boolean): C
  */
 const FORMAT_LITERAL_OR_BRACKET = /"[^"]*(?:"|$)|\\[\s\S]|[_*][\s\S]|\[[^\]]*(?:\]|$)/g;
 const FORMAT_BRACKET = /\[[^\]]*(?:\]|$)/g;
+/** An elapsed time's bracket, the one bracket that is a code: hours, minutes or seconds in all (`[h]`, `[mm]`, `[ss]`). */
+const ELAPSED_BRACKET = /\[(?:h+|m+|s+)\]/i;
 
 /** A number format's codes, its literals taken out and its brackets kept ({@link FORMAT_LITERAL_OR_BRACKET}). */
 function formatCodes(format: string): string {
@@ -602,12 +604,15 @@ function formatCodes(format: string): string {
  * every bracket. Its literals ({@link formatCodes}) are text Excel shows, not codes, as Excel
  * reads them: `0.0\ \h\r\s`, `0.0" hrs"`, `0.0_h` and `[Red]0.0` are numbers; `dd/mm/yyyy`,
  * `d\-mmm\-yy`, `[$-809]dd mmmm yyyy`, `yyyy-mm-dd;@`, `h:mm` and `[h]:mm:ss` dates and times.
- * The letters are exceljs's, as before: an elapsed time alone in its bracket (`[h]`) and upper
- * case codes with no `M` (`YYYY`) are still not dates here, though Excel shows them as such.
+ * An elapsed bracket (`[h]`, `[mm]`, `[ss]`: {@link ELAPSED_BRACKET}) is a code, the only one a
+ * bracket holds: Excel shows 1.25 formatted `[h]` as 30, the hours in all, which as a number
+ * loaded as 1.25. The letters are exceljs's, as before: upper case codes with no `M` (`YYYY`)
+ * are still not dates here, though Excel shows them as such.
  */
 function isDateFormat(format: unknown): boolean {
   if (typeof format !== 'string' || format === '') return false;
-  return /[ymdhMsb]/.test(formatCodes(format).replace(FORMAT_BRACKET, ''));
+  const codes = formatCodes(format);
+  return ELAPSED_BRACKET.test(codes) || /[ymdhMsb]/.test(codes.replace(FORMAT_BRACKET, ''));
 }
 
 /**
@@ -625,7 +630,7 @@ function isDateFormat(format: unknown): boolean {
 function timeFormat(format: string | undefined): 'time-of-day' | 'elapsed' | undefined {
   if (format === undefined) return undefined;
   const codes = formatCodes(format).split(';')[0] ?? '';
-  const elapsed = /\[(?:h+|m+|s+)\]/i.test(codes);
+  const elapsed = ELAPSED_BRACKET.test(codes);
   const bare = codes.replace(/\[[^\]]*\]/g, '').replace(/AM\/PM|A\/P/gi, '');
   if (/[ydbeg]/i.test(bare) || /m{3,}/i.test(bare)) return undefined;
   if (elapsed) return 'elapsed';

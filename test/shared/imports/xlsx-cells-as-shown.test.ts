@@ -554,6 +554,35 @@ describe('XLSX cells read as the partner sees them', () => {
     const shown = await shownInFormats(cells.map(([format, value]) => [format, value]));
     expect(cells.map(([format], i) => [format, shown[i]])).toEqual(cells.map(([format, , text]) => [format, text]));
   });
+
+  it('reads a number whose format is an elapsed time alone ([h], [mm], [ss]) as the time Excel shows, not as the number', async () => {
+    // A partner's hours of support, typed as durations and formatted [h]: Excel shows a day (1)
+    // as 24 and a day and a quarter as 30, the hours in all. The elapsed bracket is the format's
+    // only code, and brackets were taken out before the date letters were looked for, so the
+    // cell loaded as the serial, 1 or 1.25, a number the partner does not see, which a count
+    // column took as one hour. It reads as [h]:mm:ss does, the elapsed time to the second.
+    const cells: [format: string, value: string, shown: string][] = [
+      ['[h]', '1', '24:00:00'],
+      ['[h]', '1.25', '30:00:00'],
+      ['[hh]', '0.5', '12:00:00'],
+      ['[mm]', '0.0625', '01:30:00'],
+      ['[ss]', '0.0010416666666666667', '00:01:30'],
+      ['[h]" hrs"', '1.25', '30:00:00'],
+      ['[h]\\ \\h\\r\\s', '1.25', '30:00:00'],
+      // An elapsed code with others after it was a time already; other brackets are no codes.
+      ['[h]:mm', '1.25', '30:00:00'],
+      ['[Red][h]', '1.25', '30:00:00'],
+      ['[Red]0.0', '1.25', '1.25'],
+      ['[>=1]0.0;0.00', '1.25', '1.25'],
+      ['[$-809]0.0', '1.25', '1.25'],
+      ['[Color10]0', '24', '24'],
+    ];
+    const shown = await shownInFormats(cells.map(([format, value]) => [format, value]));
+    expect(cells.map(([format], i) => [format, shown[i]])).toEqual(cells.map(([format, , text]) => [format, text]));
+    // A count column refuses the duration, as it refuses 24:00 in a CSV, rather than take 1 hour.
+    const count = codecFor({ name: 'supportHours', type: 'count', required: true } as Field);
+    expect(count(shown[0] ?? '')).toEqual({ ok: false, reason: 'count-format' });
+  });
 });
 
 describe('text written indented, as pretty-printed XML lays it out', () => {
