@@ -599,20 +599,24 @@ function formatCodes(format: string): string {
 }
 
 /**
- * Whether a number format shows a date or a time: one of exceljs's date letters (`ymdhMsb`, as
- * its isDateFmt, which this replaces: {@link decideDatesByFormatCodes}) among its codes, outside
- * every bracket. Its literals ({@link formatCodes}) are text Excel shows, not codes, as Excel
- * reads them: `0.0\ \h\r\s`, `0.0" hrs"`, `0.0_h` and `[Red]0.0` are numbers; `dd/mm/yyyy`,
- * `d\-mmm\-yy`, `[$-809]dd mmmm yyyy`, `yyyy-mm-dd;@`, `h:mm` and `[h]:mm:ss` dates and times.
- * An elapsed bracket (`[h]`, `[mm]`, `[ss]`: {@link ELAPSED_BRACKET}) is a code, the only one a
- * bracket holds: Excel shows 1.25 formatted `[h]` as 30, the hours in all, which as a number
- * loaded as 1.25. The letters are exceljs's, as before: upper case codes with no `M` (`YYYY`)
- * are still not dates here, though Excel shows them as such.
+ * Whether a number format shows a date or a time: one of the date letters (`y`, `m`, `d`, `h`,
+ * `s`, `b`, in either case, as Excel reads them) among its codes, outside every bracket. Its
+ * literals ({@link formatCodes}) are text Excel shows, not codes, as Excel reads them:
+ * `0.0\ \h\r\s`, `0.0" hrs"`, `0.0_h` and `[Red]0.0` are numbers; `dd/mm/yyyy`, `d\-mmm\-yy`,
+ * `[$-809]dd mmmm yyyy`, `yyyy-mm-dd;@`, `h:mm` and `[h]:mm:ss` dates and times. An elapsed
+ * bracket (`[h]`, `[mm]`, `[ss]`: {@link ELAPSED_BRACKET}) is a code, the only one a bracket
+ * holds: Excel shows 1.25 formatted `[h]` as 30, the hours in all, which as a number loaded as
+ * 1.25. exceljs's isDateFmt, which this replaces ({@link decideDatesByFormatCodes}), knew
+ * `ymdhMsb`, lower case but for the month: `DD/MM/YYYY` was a date by its `MM` alone, and `YYYY`,
+ * `DD` or `HH` were numbers, 45000.75 where Excel shows 2023, 15 or 18, which no date column
+ * takes. Upper case letters that are no codes stay so: those of `General` are none of these, the
+ * `E` of scientific notation (`0.00E+00`) is not one, and letters in brackets, in quotes or after
+ * a backslash are not codes.
  */
 function isDateFormat(format: unknown): boolean {
   if (typeof format !== 'string' || format === '') return false;
   const codes = formatCodes(format);
-  return ELAPSED_BRACKET.test(codes) || /[ymdhMsb]/.test(codes.replace(FORMAT_BRACKET, ''));
+  return ELAPSED_BRACKET.test(codes) || /[ymdhsb]/i.test(codes.replace(FORMAT_BRACKET, ''));
 }
 
 /**

@@ -583,6 +583,44 @@ describe('XLSX cells read as the partner sees them', () => {
     const count = codecFor({ name: 'supportHours', type: 'count', required: true } as Field);
     expect(count(shown[0] ?? '')).toEqual({ ok: false, reason: 'count-format' });
   });
+
+  it('reads a number whose format writes its date codes in upper case (YYYY, DD, HH) as the date or time Excel shows', async () => {
+    // Excel reads y, d, h, s (and m, month or minute by its place) in either case: a partner's
+    // date of birth column formatted DD/MM/YYYY (as report tools and SQL's TO_CHAR spell it)
+    // shows 15/03/2023, and one formatted YYYY shows 2023. The date letters were exceljs's, lower
+    // case but for M, so DD/MM/YYYY and YYYY-MM-DD were dates by their MM alone, and YYYY, DD or
+    // HH, with no M, loaded as the serial, 45000.75: a number no date column takes (date-format),
+    // a row lost where the same format in lower case loads the day, as every date format does.
+    const cells: [format: string, value: string, shown: string][] = [
+      ['DD/MM/YYYY', '45000.75', '2023-03-15'],
+      ['YYYY-MM-DD', '45000.75', '2023-03-15'],
+      ['YYYY', '45000.75', '2023-03-15'],
+      ['YY', '45000.75', '2023-03-15'],
+      ['DD', '45000.75', '2023-03-15'],
+      ['DDDD', '45000.75', '2023-03-15'],
+      ['D\\.YYYY', '45000.75', '2023-03-15'],
+      ['[$-809]YYYY', '45000.75', '2023-03-15'],
+      ['HH', '0.75', '18:00:00'],
+      ['H:MM', '0.75', '18:00:00'],
+      ['HH:MM:SS', '45000.75', '18:00:00'],
+      ['MM:SS', '0.0625', '01:30:00'],
+      ['[H]', '1.25', '30:00:00'],
+      ['[HH]:MM', '1.25', '30:00:00'],
+      // Upper case letters that are no date codes: General, scientific notation, brackets, literals.
+      ['General', '1.5', '1.5'],
+      ['GENERAL', '1.5', '1.5'],
+      ['0.00E+00', '1234.5', '1234.5'],
+      ['##0.0E+0', '1234.5', '1234.5'],
+      ['[RED]0.0', '1.5', '1.5'],
+      ['[$USD-409]#,##0.00', '1.5', '1.5'],
+      ['0.0\\ \\H\\R\\S', '1.5', '1.5'],
+      ['0.0" DAYS"', '1.5', '1.5'],
+    ];
+    const shown = await shownInFormats(cells.map(([format, value]) => [format, value]));
+    expect(cells.map(([format], i) => [format, shown[i]])).toEqual(cells.map(([format, , text]) => [format, text]));
+    const date = codecFor({ name: 'dateOfBirth', type: 'date', required: true } as Field);
+    expect(date(shown[2] ?? '')).toEqual({ ok: true, value: '2023-03-15' });
+  });
 });
 
 describe('text written indented, as pretty-printed XML lays it out', () => {
