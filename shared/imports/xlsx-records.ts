@@ -708,9 +708,15 @@ function numberText(value: number, format: string | undefined): string {
 const BOOLEAN_FORMAT = /^"TRUE";"TRUE";"FALSE"$/i;
 const ZERO_PADDED_FORMAT = /^0+$/;
 
-/** A number format that shows the value as a percentage (`0%`, `0.0%`): a `%` outside quotes. */
+/**
+ * A number format that shows the value as a percentage (`0%`, `0.0%`): a `%` among its codes
+ * ({@link formatCodes}), outside every bracket. One in quotes or after a backslash is text Excel
+ * shows, and one after `_` or `*` a width or a fill, none a scaling: `0.0_%`, which lines a
+ * column of numbers up with percentages beside it, shows 7.5 as "7.5 ", and loaded as 750 while
+ * the % test took out quotes and escapes alone (found by a review).
+ */
 function isPercentFormat(format: string | undefined): boolean {
-  return format !== undefined && format.replace(/"[^"]*"|\\./g, '').includes('%');
+  return format !== undefined && formatCodes(format).replace(FORMAT_BRACKET, '').includes('%');
 }
 
 /**

@@ -519,6 +519,24 @@ describe('XLSX cells read as the partner sees them', () => {
     expect(cells.map(([format], i) => [format, shown[i]])).toEqual(cells.map(([format, , text]) => [format, text]));
   });
 
+  it('reads a number whose format pads or fills with a % (0.0_%, 0.0*%) as the number, not as a percentage', async () => {
+    // 0.0_% is how a column of numbers is lined up with a column of percentages beside it: the _
+    // leaves a space as wide as the % after it, which Excel neither shows nor scales by, so 7.5
+    // shows as "7.5 ". A * repeats the character after it to fill the cell, a literal too. Both
+    // are literals (formatCodes) as the date codes already read them; the % test read them as a
+    // percentage, and 7.5 loaded as 750.
+    const cells: [format: string, value: string, shown: string][] = [
+      ['0.0_%', '7.5', '7.5'],
+      ['#,##0_%;[Red]\\-#,##0_%', '12', '12'],
+      ['0.0*%', '7.5', '7.5'],
+      // A percentage padded after its % is still the percentage.
+      ['0.0%_)', '0.125', '12.5'],
+      ['_(0.0%_)', '0.125', '12.5'],
+    ];
+    const shown = await shownInFormats(cells.map(([format, value]) => [format, value]));
+    expect(cells.map(([format], i) => [format, shown[i]])).toEqual(cells.map(([format, , text]) => [format, text]));
+  });
+
   it('reads a number whose format shows letters as literals (\\h, "hrs", _h, *s) as the number, and date formats as dates', async () => {
     // Excel shows 1.5 formatted 0.0\ \h\r\s as "1.5 hrs", a number: letters after a backslash,
     // in quotes, in brackets (a colour, a condition, a locale) or after _ and * (padding, fill)
