@@ -694,14 +694,18 @@ function unescapeXstring(text: string): string {
  * would say so: a percentage as the percentage (0.45 shown as 45%: 45, the percentage fields'
  * scale), LibreOffice's booleans (1 and 0 in the format `"TRUE";"TRUE";"FALSE"`) as TRUE and
  * FALSE, and a whole number in a zero-padded format (`000000`: an id typed into Excel as
- * 000123) with its leading zeros (the last two found by a review).
+ * 000123) with its leading zeros (the last two found by a review). Zero-padded is the format's
+ * first section, the one a number not below zero shows by: `000000;@` (a text section beside it,
+ * as a template for ids typed either way gives) and `000000;-000000` pad as `000000` does; they
+ * loaded 123 where Excel shows 000123, an id no other feed's matches (found by a review).
  */
 function numberText(value: number, format: string | undefined): string {
   if (format === undefined) return String(value);
   if (isPercentFormat(format)) return percentText(value);
   if (BOOLEAN_FORMAT.test(format)) return value === 0 ? 'FALSE' : 'TRUE';
-  if (ZERO_PADDED_FORMAT.test(format) && Number.isSafeInteger(value) && value >= 0)
-    return String(value).padStart(format.length, '0');
+  const positive = format.split(';')[0]!;
+  if (ZERO_PADDED_FORMAT.test(positive) && Number.isSafeInteger(value) && value >= 0)
+    return String(value).padStart(positive.length, '0');
   return String(value);
 }
 
