@@ -359,26 +359,8 @@ describe('XLSX cells read as the partner sees them', () => {
 
   it('keeps the leading zeros of a zero-padded format with more sections (000000;@, 000000;-000000)', async () => {
     // The positive section shows 123 as 000123 whatever the text or negative sections say.
-    const shown = async (formatCode: string) => {
-      const styles =
-        `<numFmts count="1"><numFmt numFmtId="164" formatCode="${formatCode}"/></numFmts>` +
-        '<fonts count="1"><font><sz val="11"/></font></fonts><fills count="1"><fill><patternFill patternType="none"/></fill></fills>' +
-        '<borders count="1"><border/></borders><cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs>' +
-        '<cellXfs count="2"><xf numFmtId="0" xfId="0"/><xf numFmtId="164" xfId="0" applyNumberFormat="1"/></cellXfs>';
-      const file = await buildZip(
-        parts({
-          styles,
-          shared: '<si><t>socialCareSystemId</t></si>',
-          sheet: `<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" s="1"><v>123</v></c></row>`,
-        }),
-      );
-      return (await read(file))[1]!.cells[0];
-    };
-    expect([await shown('000000;@'), await shown('000000;-000000'), await shown('000000;-000000;000000;@')]).toEqual([
-      '000123',
-      '000123',
-      '000123',
-    ]);
+    const formats = ['000000;@', '000000;-000000', '000000;-000000;000000;@'];
+    expect(await shownInFormats(formats.map((format) => [format, '123']))).toEqual(formats.map(() => '000123'));
   });
 
   it('reads date serials before 1 March 1900 as Excel shows them (its 1900 leap-year bug), not a day early', async () => {
