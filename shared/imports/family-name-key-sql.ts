@@ -18,12 +18,7 @@ import { JOINED_PREFIXES } from '../domain/normalise.js';
  * @param column a column reference, `alias.column`, written by the caller (never input).
  */
 export function familyNameKeySql(column: string): RawBuilder<string> {
-  if (!/^[a-z_]+\.[a-z_]+$/.test(column)) throw new RangeError('A family name column is `alias.column`.');
-  const whens = JOINED_PREFIXES.map((prefix) => {
-    if (!/^[A-Z]+$/.test(prefix)) throw new RangeError('A family-name prefix is upper-case letters.');
-    return `when ${column} like '${prefix} %' then concat('${prefix}', substring(${column}, ${prefix.length + 2}, 200))`;
-  });
-  return sql.raw<string>(`(case ${whens.join(' ')} else ${column} end)`);
+  return sql.raw<string>(`(case ${joiningWhens(checkedColumn(column)).join(' ')} else ${column} end)`);
 }
 
 /**
@@ -37,17 +32,30 @@ export function familyNameKeySql(column: string): RawBuilder<string> {
  * @param column a column reference, `alias.column`, written by the caller (never input).
  */
 export function otherFamilyNameSpellingSql(column: string): string {
-  if (!/^[a-z_]+\.[a-z_]+$/.test(column)) throw new RangeError('A family name column is `alias.column`.');
-  const prefixes = JOINED_PREFIXES.map((prefix) => {
-    if (!/^[A-Z]+$/.test(prefix)) throw new RangeError('A family-name prefix is upper-case letters.');
-    return prefix;
-  });
-  // Spaced first: 'O_%' below would match "O BRIEN" too.
-  const joined = prefixes.map(
-    (p) => `when ${column} like '${p} %' then concat('${p}', substring(${column}, ${p.length + 2}, 200))`,
-  );
-  const spaced = prefixes.map(
+  checkedColumn(column);
+  const spaced = checkedPrefixes().map(
     (p) => `when ${column} like '${p}_%' then concat('${p} ', substring(${column}, ${p.length + 1}, 200))`,
   );
-  return `(case ${[...joined, ...spaced].join(' ')} else ${column} end)`;
+  // Spaced first: 'O_%' below would match "O BRIEN" too.
+  return `(case ${[...joiningWhens(column), ...spaced].join(' ')} else ${column} end)`;
+}
+
+/** A column reference written into the SQL text: `alias.column`, never input. */
+function checkedColumn(column: string): string {
+  if (!/^[a-z_]+\.[a-z_]+$/.test(column)) throw new RangeError('A family name column is `alias.column`.');
+  return column;
+}
+
+/** The prefixes, each checked to be upper-case letters, as they are written into the SQL text. */
+function checkedPrefixes(): readonly string[] {
+  for (const prefix of JOINED_PREFIXES)
+    if (!/^[A-Z]+$/.test(prefix)) throw new RangeError('A family-name prefix is upper-case letters.');
+  return JOINED_PREFIXES;
+}
+
+/** The `when`s that take the space out after a leading prefix ("O BRIEN" -> OBRIEN). */
+function joiningWhens(column: string): string[] {
+  return checkedPrefixes().map(
+    (p) => `when ${column} like '${p} %' then concat('${p}', substring(${column}, ${p.length + 2}, 200))`,
+  );
 }
