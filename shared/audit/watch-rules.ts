@@ -469,7 +469,7 @@ interface MinuteCounts extends AgreementCount {
 
 /**
  * The entries counted in [from, to) of the clients that made at least `minimum` in all, and of
- * those `whatever` names however many they made, per client and agreement (keyed as
+ * those `alwaysRead` names however many they made, per client and agreement (keyed as
  * entriesByAgreement's) and minute.
  */
 async function entryMinutesByAgreement(
@@ -479,9 +479,9 @@ async function entryMinutesByAgreement(
   from: Date,
   to: Date,
   minimum: number,
-  whatever: readonly string[],
+  alwaysRead: readonly string[],
 ): Promise<Map<string, MinuteCounts>> {
-  const busy = [...new Set([...(await busyClients(store, counted, from, to, minimum)), ...whatever])];
+  const busy = [...new Set([...(await busyClients(store, counted, from, to, minimum)), ...alwaysRead])];
   if (busy.length === 0) return new Map();
   // `time` is ISO-8601 text: its first 16 characters are its minute, on either engine.
   const minute = sql<string>`substring(${sql.ref('time')}, 1, 16)`;
