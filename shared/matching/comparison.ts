@@ -6,7 +6,7 @@
  */
 
 import { postcodeDistrict, postcodeSector } from '../domain/identifiers.js';
-import { digitDifferences, givenNamesEquivalent, isDayMonthTransposition } from '../domain/normalise.js';
+import { digitDifferences, familyNameKey, givenNamesEquivalent, isDayMonthTransposition } from '../domain/normalise.js';
 import type { RecordBatch } from './record.js';
 import { jaroWinkler } from './similarity.js';
 
@@ -166,9 +166,16 @@ function sharesNamePart(a: string, b: string): boolean {
   return false;
 }
 
+/**
+ * Exact when the two names are one {@link familyNameKey} ("O BRIEN" and "OBRIEN", "MC DONALD"
+ * and "MCDONALD"), as the linking rules and a lookup by names compare them: a space after the
+ * prefix is a keying difference, as a dropped apostrophe is, and scored as a near spelling it
+ * ranked a source's "O Brien" below its "OBrien" of the same person. Otherwise by the names as
+ * stored, so "O BRIEN" still shares a name with "BRIEN".
+ */
 export function familyNameLevel(a: string, b: string): number {
   if (a === '' || b === '') return MISSING;
-  if (a === b) return 0;
+  if (a === b || familyNameKey(a) === familyNameKey(b)) return 0;
   const jw = jaroWinkler(a, b);
   if (jw >= 0.92) return 1;
   if (sharesNamePart(a, b)) return 2;

@@ -10,6 +10,7 @@
  * occurs (term frequency) relative to how often names agree by chance on average.
  */
 
+import { familyNameKey, familyNameKeyColumn } from '../domain/normalise.js';
 import { BLOCKING_PASSES, blockCandidates } from './blocking.js';
 import type { BlockingPassSummary } from './blocking.js';
 import {
@@ -203,7 +204,10 @@ export function linkProbabilistic(
   });
   const parameters = combinePassEstimates(estimates, u);
   const weightOfPattern = patternWeights(parameters);
-  const familyTf = useTf ? new TermFrequencies(left.familyName, right.familyName) : null;
+  // By key, as exact agreement is (familyNameLevel): "O BRIEN" is as common as OBRIEN and O BRIEN together.
+  const familyTf = useTf
+    ? new TermFrequencies(familyNameKeyColumn(left.familyName), familyNameKeyColumn(right.familyName))
+    : null;
   const givenTf = useTf ? new TermFrequencies(left.givenName, right.givenName) : null;
 
   // Scoring: residual records only.
@@ -279,7 +283,8 @@ function scorePattern(
 ): number {
   let w = weightOfPattern[pattern & 0xffff] as number;
   if ((pattern & SWAPPED_NAMES) === 0) {
-    if (familyTf !== null && levelOf(pattern, FAMILY) === 0) w += familyTf.adjustment(l.family[i] as string);
+    if (familyTf !== null && levelOf(pattern, FAMILY) === 0)
+      w += familyTf.adjustment(familyNameKey(l.family[i] as string));
     if (givenTf !== null && levelOf(pattern, GIVEN) === 0) w += givenTf.adjustment(l.given[i] as string);
   }
   return w;
