@@ -37,6 +37,21 @@ export async function readJsonBody<S extends z.ZodType>(req: ApiRequest, schema:
       }),
     };
   }
+  // A content coding (gzip, deflate, br) is not undone: no body may exceed 16 KiB, and a
+  // decompressor would be one more thing a caller could make expand. Read as it came, a gzip body
+  // was answered "not valid UTF-8", sending a partner after a charset that was fine, and one
+  // declared gzip whose bytes were plain JSON was answered as if it were (found by a defect
+  // hunt). Refused as RFC 9110 §15.5.16 says, naming the one coding taken.
+  if (!isIdentityCoding(req.headers.get('content-encoding'))) {
+    return {
+      ok: false,
+      reason: 'unsupported-content-encoding',
+      result: problem(415, 'unsupported-media-type', 'Body must not be compressed', {
+        headers: { 'accept-encoding': 'identity' },
+        detail: 'Send the body without a Content-Encoding.',
+      }),
+    };
+  }
   const declared = Number(req.headers.get('content-length') ?? '0');
   if (declared > MAX_JSON_BODY_BYTES) return tooLarge();
   const bytes = new Uint8Array(await req.arrayBuffer());
@@ -70,6 +85,11 @@ export async function readJsonBody<S extends z.ZodType>(req: ApiRequest, schema:
     };
   }
   return { ok: true, value: parsed.data };
+}
+
+/** Whether a `Content-Encoding` leaves the body as sent: none, or only `identity`. */
+function isIdentityCoding(contentEncoding: string | null): boolean {
+  return (contentEncoding ?? '').split(',').every((coding) => /^\s*(?:identity)?\s*$/i.test(coding));
 }
 
 /** The properties an object schema lists, or undefined for any other schema. */

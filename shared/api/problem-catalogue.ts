@@ -83,7 +83,10 @@ export const PROBLEM_CATALOGUE = {
     description: 'The request carries an `Expect` other than 100-continue; the connection is closed.',
   },
   'payload-too-large': { status: 413, description: 'The body exceeds the size limit.' },
-  'unsupported-media-type': { status: 415, description: 'The body is not application/json in UTF-8.' },
+  'unsupported-media-type': {
+    status: 415,
+    description: 'The body is not application/json in UTF-8, or is sent with a Content-Encoding (gzip, deflate, br).',
+  },
   'request-header-fields-too-large': {
     status: 431,
     description: 'The request headers exceed the size limit (16 KiB); the connection is closed.',

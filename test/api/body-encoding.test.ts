@@ -1,3 +1,4 @@
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertRecord } from '../support/records.js';
 import { reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
@@ -25,7 +26,7 @@ describe('a body that is not UTF-8', () => {
     await t?.stop();
   });
 
-  const check = async (body: Uint8Array, contentType: string) => {
+  const check = async (body: Uint8Array, contentType: string, extraHeaders: Record<string, string> = {}) => {
     const before = await t.accessLogSize();
     const res = await fetch(`${t.url}/api/v1/duplicate-checks`, {
       method: 'POST',
@@ -33,6 +34,7 @@ describe('a body that is not UTF-8', () => {
         authorization: `Bearer ${await t.token('kettering-borough-council', ['housing-officer'])}`,
         'x-purpose': 'fraud-prevention',
         'content-type': contentType,
+        ...extraHeaders,
       },
       body,
     });
@@ -40,6 +42,7 @@ describe('a body that is not UTF-8', () => {
     return {
       status: res.status,
       type: res.headers.get('content-type'),
+      acceptEncoding: res.headers.get('accept-encoding'),
       text,
       body: JSON.parse(text) as Record<string, unknown>,
       entries: (await t.accessLogSize()) - before,
@@ -83,5 +86,37 @@ describe('a body that is not UTF-8', () => {
     });
     expect(res.text).not.toMatch(/Zo|Bront|1991/);
     expect(await lastReason()).toBe('invalid-utf8');
+  });
+
+  // A body sent compressed is not decompressed (no body may be larger than 16 KiB, and a
+  // decompressor is one more thing a caller could make expand), and was read as it came: a gzip
+  // body answered 400 "not valid UTF-8", sending the partner after a charset that was fine, and
+  // a body declared gzip whose bytes happened to be plain JSON was answered as if it were
+  // (found by a defect hunt). A content coding is refused as RFC 9110 §15.5.16 says.
+  it.each<[string, string, Uint8Array]>([
+    ['gzip', 'gzip', gzipSync(utf8)],
+    ['deflate', 'deflate', deflateSync(utf8)],
+    ['br', 'br', brotliCompressSync(utf8)],
+    ['gzip, declared in capitals, of bytes that are plain JSON', 'GZIP', utf8],
+    ['identity then gzip', 'identity, gzip', gzipSync(utf8)],
+  ])(
+    'refuses a body with Content-Encoding %s 415, saying only identity is taken, logged once',
+    async (_name, coding, body) => {
+      const res = await check(body, 'application/json', { 'content-encoding': coding });
+      expect(res).toMatchObject({
+        status: 415,
+        type: 'application/problem+json',
+        acceptEncoding: 'identity',
+        body: { type: 'urn:lintel:problem:unsupported-media-type' },
+        entries: 1,
+      });
+      expect(res.text).not.toMatch(/Zo|Bront|1991/);
+      expect(await lastReason()).toBe('unsupported-content-encoding');
+    },
+  );
+
+  it('takes a body whose Content-Encoding says identity', async () => {
+    const res = await check(utf8, 'application/json', { 'content-encoding': 'identity' });
+    expect(res).toMatchObject({ status: 200, body: { duplicate: true, councils: ['corby-borough-council'] } });
   });
 });
