@@ -158,6 +158,21 @@ export async function runRequest(
   };
   try {
     const auth = await ctx.verifier.verify(req.headers.get('authorization'));
+    // Each refused call would leave a durable entry, under no party and seen by no DPO's
+    // alerts, in a log that is never shortened: a flood of made-up tokens would grow it, and
+    // hold up the entries of real calls, as fast as it could be sent. Beyond its limit an
+    // address is answered 429 with no entry, and no app log line of its own, which would grow
+    // as fast: a count a minute says a flood is under way. A valid token is never held back
+    // by this: it is checked first. Nor is a token that could not be checked for want of the
+    // issuer's keys, which needs no key to make up: answered 503 beyond the limit, such calls
+    // grew the log unchecked for as long as the keys were unavailable (found by a defect hunt).
+    if (!auth.ok) {
+      const wait = ctx.unauthenticatedLimiter.take(clientAddressOf(req.headers.get('x-forwarded-for')));
+      if (wait > 0) {
+        ctx.unauthenticatedRefusals.count();
+        return withRequestId(rateLimited(wait), requestId);
+      }
+    }
     if (!auth.ok && auth.reason === 'jwks-unavailable') {
       // The issuer's keys could not be fetched: the token may be good, so this is not a 401.
       services.logger.error('auth.keys-unavailable', { requestId });
@@ -169,17 +184,6 @@ export async function runRequest(
         'authentication-unavailable',
       );
     } else if (!auth.ok) {
-      // Each refused call would leave a durable entry, under no party and seen by no DPO's
-      // alerts, in a log that is never shortened: a flood of made-up tokens would grow it, and
-      // hold up the entries of real calls, as fast as it could be sent. Beyond its limit an
-      // address is answered 429 with no entry, and no app log line of its own, which would grow
-      // as fast: a count a minute says a flood is under way. A valid token is never held back
-      // by this: it is checked first.
-      const wait = ctx.unauthenticatedLimiter.take(clientAddressOf(req.headers.get('x-forwarded-for')));
-      if (wait > 0) {
-        ctx.unauthenticatedRefusals.count();
-        return withRequestId(rateLimited(wait), requestId);
-      }
       services.logger.info('auth.rejected', { requestId, reason: auth.reason });
       outcome = deny(
         problem(401, 'unauthenticated', 'Authentication required', {

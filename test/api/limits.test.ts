@@ -5,6 +5,7 @@ import '../../functions/people-search.js';
 import { registrations, type HttpRegistration } from '../../functions/registry.js';
 import { useServices } from '../../shared/services.js';
 import { insertRecord } from '../support/records.js';
+import { freePort } from '../../local/free-port.js';
 import { MAX_JSON_BODY_BYTES } from '../../shared/api/json-body.js';
 import { rawRequest } from '../local/raw-http.js';
 import { callApi, reasonCodesOf, startTestHost, type ApiAnswer, type TestHost } from '../support/test-host.js';
@@ -159,6 +160,51 @@ describe('rate limit on calls without a valid token', () => {
     expect(limited.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     // Another address has a limit of its own.
     expect((await call('198.51.100.8:40000')).status).toBe(401);
+  });
+});
+
+/**
+ * While the issuer's keys cannot be fetched (a new instance started during an Entra ID blip, or
+ * an outage longer than the last key set may stand in), no token can be checked, and every call
+ * is answered 503 with an access-log entry: made-up tokens among them, which need no key to make.
+ * They counted against no limit, so a flood of them grew the never-shortened log as fast as it
+ * was sent, the very thing the limit on calls without a valid token is there to stop (found by a
+ * defect hunt).
+ */
+describe("rate limit on calls while the issuer's keys cannot be fetched", () => {
+  let t: TestHost;
+  const LIMIT = 3;
+  const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const madeUp = (i: number) => `${b64url({ alg: 'ES256', kid: `k${i}` })}.${b64url({ azp: 'anyone' })}.c2ln`;
+
+  beforeAll(async () => {
+    t = await startTestHost({
+      RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: String(LIMIT),
+      AUTH_JWKS_URI: `http://127.0.0.1:${await freePort()}/dev-issuer/jwks.json`,
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('answers an address over its limit 429 with Retry-After and no entry, as for any token not checked', async () => {
+    const search = { purpose: 'housing-allocation', body: JSON.stringify({ niNumber: 'AB123456C' }) };
+    const before = await t.accessLogSize();
+    for (let i = 0; i < LIMIT; i++) {
+      const res = await send(t, '/v1/people/search', { ...search, token: madeUp(i) });
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ type: 'urn:lintel:problem:authentication-unavailable' });
+    }
+    expect(await t.accessLogSize()).toBe(before + LIMIT);
+
+    for (let i = LIMIT; i < LIMIT + 5; i++) {
+      const limited = await send(t, '/v1/people/search', { ...search, token: madeUp(i) });
+      expect(limited.status).toBe(429);
+      expect(limited.body).toMatchObject({ type: 'urn:lintel:problem:rate-limited', status: 429 });
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(limited.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    expect(await t.accessLogSize()).toBe(before + LIMIT);
   });
 });
 
