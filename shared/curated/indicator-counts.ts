@@ -7,10 +7,11 @@ import type { CanonicalValue } from '../imports/field-codecs.js';
  * the analyst reads in Power BI. Nothing here is about one person — every figure is a count of
  * people, and a figure that could single someone out is withheld or blurred:
  *
- * - **Small numbers.** A count that, with its noise (below), comes to less than `minCell` is
- *   suppressed (published empty, flagged), and so is every zero: a published zero, or a cell
- *   that went from suppressed to zero or from published to suppressed for certain, would tell
- *   which cell a departed person was in. Deciding on the noisy count makes the threshold fuzzy.
+ * - **Small numbers.** A count that, with its noise (below) and rounded, comes to less than
+ *   `minCell` is suppressed (published empty, flagged), so no published figure is under the
+ *   minimum; and so is every zero: a published zero, or a cell that went from suppressed to zero
+ *   or from published to suppressed for certain, would tell which cell a departed person was
+ *   in. Deciding on the noisy count makes the threshold fuzzy.
  * - **No complementary suppression.** A field's categories add up to everyone counted, but every
  *   published figure carries its own noise and rounding, so subtracting them gives a suppressed
  *   cell only to within a dozen or so either way; suppressing a second cell as well would hide
@@ -229,12 +230,16 @@ function publishMeasure(
   suppressAll: boolean,
   noise: (category: string) => number,
 ): IndicatorCount[] {
-  const noisy = cells.map(([category, n]) => n + noise(category));
-  const suppressed = cells.map(([, n], i) => suppressAll || n === 0 || noisy[i]! < minCell);
+  // Decided on the figure that would be published, rounded: under a minimum that is not a
+  // multiple of ROUND_TO (7, 11), a count just over it with its noise rounded to a figure under it
+  // (at 7, a 5 was published; found by a review). Never a rounded zero either, whatever the minimum.
+  const published = cells.map(([category, n]) => roundToStep(n + noise(category)));
+  const floor = Math.max(minCell, ROUND_TO);
+  const suppressed = cells.map(([, n], i) => suppressAll || n === 0 || published[i]! < floor);
   return cells.map(([category], i) => ({
     measure,
     category,
-    people: suppressed[i] ? null : Math.max(ROUND_TO, roundToStep(noisy[i]!)),
+    people: suppressed[i] ? null : published[i]!,
     suppressed: suppressed[i]!,
     specialCategory,
   }));

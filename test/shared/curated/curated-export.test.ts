@@ -13,6 +13,7 @@ import {
   EXPORT_ACTION,
   exportCurated,
   MANIFEST_FILE,
+  publishedAwaiting,
   type CuratedExportDependencies,
 } from '../../../shared/curated/curated-export.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
@@ -452,5 +453,25 @@ describe('the planning export while retention waits', () => {
     // None of the 30 has a child protection plan: the 25 who have are not the joint system's.
     expect(csv).toMatch(/,childProtection,Y,,Y,N\r\n/);
     expect(csv).toMatch(/,inTemporaryAccommodation,N,,Y,N\r\n/);
+  });
+});
+
+describe("the manifest's count of records awaiting linkage", () => {
+  it('is never a figure below the minimum, whatever minimum the settings give', () => {
+    // Rounded to 5 as the counts are: under a minimum of 7, seven records were published as 5.
+    for (const minCell of [7, 10, 11]) {
+      for (let records = 0; records <= 30; records++) {
+        const published = publishedAwaiting(records, minCell);
+        if (typeof published === 'number' && published !== 0)
+          expect(published, `${records} at ${minCell}`).toBeGreaterThanOrEqual(minCell);
+        if (records === 0) expect(published).toBe(0);
+        // Withheld, it says something true of the records, and no bound under the minimum.
+        if (typeof published === 'string') {
+          const bound = Number(/^fewer than ([0-9]+)$/.exec(published)?.[1]);
+          expect(records, `${records} at ${minCell}`).toBeLessThan(bound);
+          expect(bound).toBeGreaterThanOrEqual(minCell);
+        }
+      }
+    }
   });
 });

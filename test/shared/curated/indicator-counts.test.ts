@@ -78,6 +78,20 @@ describe('planning counts: small numbers never published', () => {
     }
   });
 
+  it('never publishes a figure below the minimum, whatever minimum the settings give', () => {
+    // A minimum that is not a multiple of 5 (7, the smallest the settings allow, or 11): a
+    // count that comes to just over it with its noise rounds down below it. A DPO who set 7
+    // and finds a 5 in the release sees a small number published.
+    for (const minCell of [7, 11, 12]) {
+      for (let seed = 0; seed < 64; seed++) {
+        const people = [...repeat(minCell, { flagA: true }), ...repeat(40, { flagA: false })];
+        for (const line of publish([FLAG_A], people, minCell, Buffer.alloc(32, seed)))
+          if (line.people !== null)
+            expect(line.people, `${line.measure}/${line.category}`).toBeGreaterThanOrEqual(minCell);
+      }
+    }
+  });
+
   it('never publishes a zero: an empty cell is suppressed like a small one', () => {
     const people = [...repeat(40, { flagA: true }), ...repeat(30, { flagA: false })];
     const flag = cellsOf(publish([FLAG_A], people), 'flagA');
