@@ -129,22 +129,41 @@ export async function exportCurated(deps: CuratedExportDependencies): Promise<Cu
 
 /**
  * What no export grant covers any more, or is past its history, goes before the run exports:
- * the SQL releases (pruneReleases), and the `latest/` files of a target no grant names (its
- * dated folders go by the container's lifecycle rule, as every target's do).
+ * the SQL releases (pruneReleases), and every file of a target no grant names, `latest/` and its
+ * dated folders alike: what was published under a grant that has gone is not the recipient's to
+ * go on reading, in the view or in the container (found by a review: the dated copies stayed for
+ * the lifecycle rule's 400 days, whole, after the view had dropped them). A current target's
+ * dated folders go by the lifecycle rule. Only the release files of a release folder go: nothing
+ * else in the container is the export's to delete. In each folder the manifest goes first, so a
+ * run that fails part way leaves none beside files it no longer describes.
  */
 async function withdrawReleases(deps: CuratedExportDependencies, targets: readonly ExportTarget[]): Promise<void> {
   const now = deps.now?.() ?? new Date();
   const releases = await pruneReleases(deps.store, targets, deps.historyDays, now);
   const current = new Set(targets.map((t) => `${t.partyId}/${t.purposeId}/${t.datasetId}/`));
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
-  let files = 0;
+  const withdrawn: string[] = [];
   for await (const blob of container.listBlobsFlat()) {
-    const at = blob.name.indexOf('/latest/');
-    if (at < 0 || current.has(blob.name.slice(0, at + 1))) continue;
-    await container.getBlobClient(blob.name).deleteIfExists();
-    files++;
+    const folder = releaseFolderOf(blob.name);
+    if (folder !== undefined && !current.has(folder)) withdrawn.push(blob.name);
   }
-  if (releases > 0 || files > 0) deps.logger.info('curated.releases-withdrawn', { releases, latestFiles: files });
+  const manifestsFirst = (name: string) => (name.endsWith(`/${MANIFEST_FILE}`) ? 0 : 1);
+  withdrawn.sort((a, b) => manifestsFirst(a) - manifestsFirst(b));
+  for (const name of withdrawn) await container.getBlobClient(name).deleteIfExists();
+  if (releases > 0 || withdrawn.length > 0)
+    deps.logger.info('curated.releases-withdrawn', { releases, files: withdrawn.length });
+}
+
+/**
+ * The target folder (`<party>/<purpose>/<dataset>/`) of a file the export writes: one of a
+ * release's files in `latest/` or a dated folder. Undefined for any other name.
+ */
+function releaseFolderOf(name: string): string | undefined {
+  const [party, purpose, dataset, sub, file, ...more] = name.split('/');
+  if (more.length > 0 || file === undefined || sub === undefined) return undefined;
+  if (sub !== 'latest' && !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(sub)) return undefined;
+  if (![COUNTS_FILE, COUNTS_PARQUET_FILE, MANIFEST_FILE].includes(file)) return undefined;
+  return `${party}/${purpose}/${dataset}/`;
 }
 
 /**

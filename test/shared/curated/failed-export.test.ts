@@ -159,7 +159,7 @@ describe('what a failed or withdrawn export leaves published', () => {
       generatedAt: '2026-12-03T07:00:00.000Z',
     });
   });
-  it('takes the releases of a withdrawn export out of the SQL view and latest/ at the next run', async () => {
+  it('takes the releases of a withdrawn export out of the SQL view, latest/ and its dated folders at the next run', async () => {
     const latestFiles = async () => {
       const names: string[] = [];
       for await (const b of h.blobs.getContainerClient(container).listBlobsFlat({ prefix: `${FOLDER}latest/` }))
@@ -180,7 +180,25 @@ describe('what a failed or withdrawn export leaves published', () => {
     ).toEqual([]);
     expect(await visible()).toEqual([]);
     expect(await latestFiles()).toEqual([]);
-    // The dated folders go by the container's lifecycle rule, as every release's do.
-    expect(await datedReleases()).toEqual(['2026-11-01', '2026-12-03']);
+    // Nor are its dated copies left for the recipient to read for the lifecycle rule's 400 days,
+    // when the view already holds none of them (found by a review: they stayed, whole).
+    const left: string[] = [];
+    for await (const b of h.blobs.getContainerClient(container).listBlobsFlat({ prefix: FOLDER })) left.push(b.name);
+    expect(left).toEqual([]);
+  });
+
+  it('deletes only release files: whatever else the curated container holds stays', async () => {
+    // An operator's note at the top and one in the target's folder; the target exported again,
+    // then withdrawn.
+    const curated = h.blobs.getContainerClient(container);
+    const kept = ['README.txt', `la-housing/service-planning/${DATASET}/notes/method.txt`];
+    for (const name of kept) await curated.getBlockBlobClient(name).upload('x', 1);
+    await exportCurated(deps({ now: () => new Date('2027-01-02T06:00:00.000Z') }));
+    await exportCurated(
+      deps({ agreements: agreementsWithoutExportGrant(), now: () => new Date('2027-01-03T06:00:00.000Z') }),
+    );
+    const left: string[] = [];
+    for await (const b of curated.listBlobsFlat()) left.push(b.name);
+    expect(left.sort()).toEqual([...kept].sort());
   });
 });
