@@ -5,7 +5,7 @@
  * passes still cover its records), which keeps the work near-linear in the number of records.
  */
 
-import { canonicalGivenName, dateVariants } from '../domain/normalise.js';
+import { canonicalGivenName, dateVariants, familyNameKey } from '../domain/normalise.js';
 import { DOB, FAMILY, GIVEN, LOCATION } from './comparison.js';
 import type { ComparisonColumns } from './comparison.js';
 import { soundex } from './soundex.js';
@@ -82,12 +82,23 @@ const tokenCache = new Map<string, readonly string[]>();
 /**
  * The parts of a family name ("SMITH JONES" -> SMITH, JONES): a hyphenated or double-barrelled
  * name in one source often appears as one of its parts in another.
+ *
+ * A name with a space after a leading O, D, Mc or Mac is filed under the parts of its
+ * {@link familyNameKey} too ("O BRIEN" -> OBRIEN, BRIEN; "MC DONALD SMITH" -> MCDONALD, SMITH,
+ * DONALD), so that it meets "OBrien" and "O'Brien" in the passes that block on the family name,
+ * as they meet each other, and still meets "Brien" where it did. The prefix is not filed alone:
+ * it is no name by itself ("O" and "D" were already too short to be filed), and under MC "Mc
+ * Donald" met every other spaced Mc but never "McDonald".
  */
 function familyParts(name: string): readonly string[] {
   if (name.indexOf(' ') < 0) return name === '' ? NONE : [name];
   let parts = tokenCache.get(name);
   if (parts === undefined) {
-    parts = name.split(' ').filter((p) => p.length > 1);
+    const key = familyNameKey(name);
+    const named = name.split(' ');
+    // The first part of the name is the prefix the key joined to the second.
+    if (key !== name) named[0] = '';
+    parts = [...new Set([...key.split(' '), ...named])].filter((p) => p.length > 1);
     if (tokenCache.size < 100_000) tokenCache.set(name, parts);
   }
   return parts;
