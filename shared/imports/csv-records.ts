@@ -28,11 +28,22 @@ import { FileRejection, type RowReason } from './reasons.js';
  * of LF files that hold a stray one. It is told by the header alone: a CR there, outside quotes,
  * followed by anything but LF (or a delimiter) is not the end of a CRLF. Saving the file again as
  * "CSV UTF-8" mends it. A stray CR in a later line of an LF file stays a character of its cell.
+ *
+ * A closing quote followed by another common delimiter (`,` `;` tab `|`) than the one the file is
+ * read with refuses it as `wrong-delimiter`, not `malformed-quote`, when the file is delimited
+ * by that character: the quote closes a header cell (`"lastName";"firstName"` read with a comma),
+ * or the header, bare, is one cell holding it (`lastName;firstName` then `"Lee";"Ann"`). Many
+ * exports quote every field, and such a file read with the wrong delimiter had been refused as
+ * `malformed-quote` at row 1 or 2 (the rows after the header are read in the same chunk, before
+ * the header is checked): the partner looked for a stray quote in rows that had none. A file
+ * quoted so and delimited as read, or another character after the quote, is `malformed-quote`.
  */
 
 const QUOTE = 34;
 const LF = 10;
 const CR = 13;
+/** The common delimiters (header.ts's `wrong-delimiter` check knows the same four). */
+const COMMON_DELIMITERS: ReadonlySet<number> = new Set([44, 59, 9, 124]);
 
 const enum State {
   FieldStart,
@@ -58,6 +69,11 @@ export class CsvTokenizer {
   private row = 0;
   /** The header's last chunk ended in an unquoted CR: whether an LF follows is in the next one. */
   private headerCrAtChunkEnd = false;
+  /**
+   * The header's cells once it is read (the first record with a cell not empty or white space,
+   * as the import takes it: row-preparation.ts, isBlankRecord); undefined before.
+   */
+  private headerCells: readonly string[] | undefined;
   private readonly delimiter: number;
 
   constructor(
@@ -134,7 +150,7 @@ export class CsvTokenizer {
           } else if (c === CR) {
             this.state = State.CrAfterQuote;
           } else {
-            throw new FileRejection('malformed-quote', { row: this.row + 1 });
+            throw this.textAfterClosingQuote(c);
           }
           i++;
           break;
@@ -187,6 +203,22 @@ export class CsvTokenizer {
     }
   }
 
+  /**
+   * The refusal of a file where `c` follows a closing quote: `wrong-delimiter` when `c` is
+   * another common delimiter and the file is delimited by it (see the module comment), else
+   * `malformed-quote`.
+   */
+  private textAfterClosingQuote(c: number): FileRejection {
+    if (COMMON_DELIMITERS.has(c)) {
+      const header = this.headerCells;
+      if (header === undefined) return new FileRejection('wrong-delimiter');
+      let named = header.length;
+      while (named > 0 && header[named - 1]!.trim() === '') named--;
+      if (named === 1 && header[0]!.includes(String.fromCharCode(c))) return new FileRejection('wrong-delimiter');
+    }
+    return new FileRejection('malformed-quote', { row: this.row + 1 });
+  }
+
   private append(text: string, from: number, to: number): void {
     const length = to - from;
     this.recordChars += length;
@@ -227,6 +259,7 @@ export class CsvTokenizer {
       !this.recordTooLong &&
       this.cellProblems === undefined;
     if (!blank) {
+      if (this.headerCells === undefined && cells.some((cell) => cell.trim() !== '')) this.headerCells = cells;
       if (this.recordTooLong) out.push({ row: this.row, cells: [], problem: 'row-too-long' });
       else if (this.tooManyCells) out.push({ row: this.row, cells: [], problem: 'column-count' });
       else if (this.cellProblems !== undefined) out.push({ row: this.row, cells, cellProblems: this.cellProblems });

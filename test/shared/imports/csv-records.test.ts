@@ -66,6 +66,22 @@ describe('CSV reader', () => {
     expect(await rejection(read(['a\n"Smith"\r', '"Jones"\n']))).toBe('malformed-quote');
   });
 
+  it('refuses a quoted file delimited otherwise than it is read as wrong-delimiter, not malformed-quote', async () => {
+    // The header quoted: what follows its first closing quote is another common delimiter.
+    expect(await rejection(read(['"a";"b"\n"1";"2"\n']))).toBe('wrong-delimiter');
+    expect(await rejection(read(['"a","b"\r\n"1","2"\r\n'], '\t'))).toBe('wrong-delimiter');
+    expect(await rejection(read(['"a"|"b"\n'], ';'))).toBe('wrong-delimiter');
+    expect(await rejection(read(['\n\n"a";"b"\n'], ','))).toBe('wrong-delimiter');
+    // The header bare, one cell holding that delimiter, and a quoted value after it, however chunked.
+    expect(await rejection(read(['a;b\n"1";"2"\n']))).toBe('wrong-delimiter');
+    expect(await rejection(read(['a;b\n', '"1";', '"2"\n']))).toBe('wrong-delimiter');
+    // Still malformed: text after a closing quote that is no delimiter, or another delimiter than
+    // the one-cell header holds, or a header of the file's own columns.
+    expect(await rejection(read(['"a"x,"b"\n']))).toBe('malformed-quote');
+    expect(await rejection(read(['a;b\n"1"|"2"\n']))).toBe('malformed-quote');
+    expect(await rejection(read(['a,b\n"1";"2"\n']))).toBe('malformed-quote');
+  });
+
   it('refuses a file whose lines end in CR alone (classic Mac) as such, however the bytes are chunked', async () => {
     // Read by LF, such a file is one header line of every value: the header's complaints
     // (column-not-in-agreement, empty-column-name) would say nothing of what is wrong.

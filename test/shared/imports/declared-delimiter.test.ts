@@ -55,4 +55,30 @@ describe('a delimiter the agreement declares for a source', () => {
     const outcome = await h.importFile(blobName, LINES.join('\n'), undefined, { agreements });
     expect(outcome).toMatchObject({ outcome: 'rejected', reasons: ['wrong-delimiter'] });
   });
+
+  it('refuses a file quoted throughout, read with another delimiter than its own, as wrong-delimiter', async () => {
+    // Many exports quote every field. Read with a comma, `"Erin";"Hale"` has a semicolon after a
+    // closing quote, which is refused as malformed-quote at row 1: the partner would look for a
+    // stray quote, not at the delimiter.
+    const quoted = LINES.map((line) => line.split(';').map((cell) => `"${cell}"`));
+    const blobName = `la-childrens-social-care/${MDI}/extract-2026-03-01.csv`;
+    const throughout = quoted.map((cells) => cells.join(';')).join('\r\n');
+    expect(await h.importFile(blobName, throughout, undefined, { agreements })).toMatchObject({
+      outcome: 'rejected',
+      reasons: ['wrong-delimiter'],
+    });
+    // A header left bare and quoted values: the header is one cell, but the rows after it, read
+    // in the same chunk, were refused first.
+    const valuesOnly = [LINES[0]!, ...quoted.slice(1).map((cells) => cells.join(';'))].join('\n');
+    expect(
+      await h.importFile(`la-childrens-social-care/${MDI}/extract-2026-03-02.csv`, valuesOnly, undefined, {
+        agreements,
+      }),
+    ).toMatchObject({ outcome: 'rejected', reasons: ['wrong-delimiter'] });
+    // A comma file quoted throughout, named .tsv.
+    const commas = quoted.map((cells) => cells.join(',')).join('\n');
+    expect(
+      await h.importFile(`la-housing/${MDI}/extract-2026-03-03.tsv`, commas, undefined, { agreements }),
+    ).toMatchObject({ outcome: 'rejected', reasons: ['wrong-delimiter'] });
+  });
 });
