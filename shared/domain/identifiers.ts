@@ -289,32 +289,30 @@ const OVERSEAS_TERRITORY_POSTCODES: ReadonlySet<string> = new Set([
  * care systems record where a person has no postcode: ZZ99 3VZ no fixed abode, ZZ99 3WZ address
  * not known, and ZZ99 3CZ England/UK, ZZ99 3GZ Wales, ZZ99 1WZ Scotland, ZZ99 2WZ Northern
  * Ireland, each "not otherwise specified". Refusing them refused the row of every homeless person
- * an extract holds, the people the ISA's indicators and Housing First are about. A closed list,
- * not a pattern: ZZ is no postcode area otherwise. The dictionary's codes for a country abroad
- * (ZZ99 and a code the NHS Postcode Directory lists) are not here, as lintel holds no copy of
- * that list, and are refused (`postcode-format`) as before.
+ * an extract holds, the people the ISA's indicators and Housing First are about.
+ *
+ * An overseas visitor's is the pseudo-postcode of their country: the dictionary gives its shape,
+ * ZZ99, a space, then a digit, a letter and Z (ZZ99 6CZ is India; the NHS Postcode Directory
+ * lists about 130). The six above are of that shape too, so it is the shape that is accepted,
+ * not a list: ZZ is no postcode area otherwise, so nothing of the shape is a real postcode, and
+ * lintel holds no copy of the directory. Refused as `postcode-format` before (a first list held
+ * only the six), the row of everyone living abroad was rejected, and a small file of them whole.
  *
  * A pseudo-postcode is kept and shown as the source wrote it, but it places no one: everyone of
- * no fixed abode shares ZZ99 3VZ, so two John Smiths holding it are no more one person than any
- * two John Smiths. It is never matched, blocked or searched on ({@link isPseudoPostcode}).
+ * no fixed abode shares ZZ99 3VZ, everyone living in India ZZ99 6CZ, so two John Smiths holding
+ * one are no more one person than any two John Smiths. It is never matched, blocked or searched
+ * on ({@link isPseudoPostcode}).
  */
-const NHS_PSEUDO_POSTCODES: ReadonlySet<string> = new Set([
-  'ZZ99 3VZ',
-  'ZZ99 3WZ',
-  'ZZ99 3CZ',
-  'ZZ99 3GZ',
-  'ZZ99 1WZ',
-  'ZZ99 2WZ',
-]);
+const NHS_PSEUDO_POSTCODE = /^ZZ99 [0-9][A-Z]Z$/;
 
 /**
- * Whether a canonical postcode is an NHS pseudo-postcode ({@link NHS_PSEUDO_POSTCODES}): a value
+ * Whether a canonical postcode is an NHS pseudo-postcode ({@link NHS_PSEUDO_POSTCODE}): a value
  * to show, never to match on. Every matching entry point treats one as no postcode: the import's
  * matching column (storage-plan.ts), the engine's batches (canonicalise.ts, record.ts) and a
  * lookup's query (person-query.ts); the blocking keys below are null for one.
  */
 export function isPseudoPostcode(canonical: string): boolean {
-  return NHS_PSEUDO_POSTCODES.has(canonical);
+  return NHS_PSEUDO_POSTCODE.test(canonical);
 }
 
 /**
@@ -326,7 +324,7 @@ export function isPseudoPostcode(canonical: string): boolean {
  * Accepted besides the UK layout ({@link POSTCODE_SHAPE}): BFPO numbers ("BFPO 1234", see
  * {@link BFPO}), the overseas territories' codes of the UK layout ("FIQQ 1ZZ", see
  * {@link OVERSEAS_TERRITORY_POSTCODES}) and the NHS pseudo-postcodes ("ZZ99 3VZ", see
- * {@link NHS_PSEUDO_POSTCODES}; valid to keep, never to match on). Everything else is refused
+ * {@link NHS_PSEUDO_POSTCODE}; valid to keep, never to match on). Everything else is refused
  * (`postcode-format`). The longest canonical form is nine characters ("BFPO 5439"; migration
  * 0031 widens the columns).
  */
@@ -353,7 +351,7 @@ function canonicalPostcode(compact: string): string | null {
   const canonical = `${compact.slice(0, -3)} ${compact.slice(-3)}`;
   return POSTCODE_SHAPE.test(canonical) ||
     OVERSEAS_TERRITORY_POSTCODES.has(canonical) ||
-    NHS_PSEUDO_POSTCODES.has(canonical)
+    NHS_PSEUDO_POSTCODE.test(canonical)
     ? canonical
     : null;
 }
@@ -368,7 +366,7 @@ function isBfpo(canonical: string): boolean {
  * ({@link isPseudoPostcode}), which says where nobody lives.
  */
 export function matchingPostcode(canonical: string): string | null {
-  return NHS_PSEUDO_POSTCODES.has(canonical) ? null : canonical;
+  return NHS_PSEUDO_POSTCODE.test(canonical) ? null : canonical;
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   generateUpn,
   isPseudoPostcode,
   isTemporaryUpn,
+  matchingPostcode,
   postcodeArea,
   postcodeAtEndOf,
   postcodeDistrict,
@@ -369,6 +370,20 @@ describe('validatePostcode', () => {
       expect(validatePostcode(bad)).toEqual({ ok: false, reason: 'postcode-format' });
     }
     for (const real of ['SW1A 1AA', 'BFPO 61', 'FIQQ 1ZZ', 'GIR 0AA']) expect(isPseudoPostcode(real)).toBe(false);
+  });
+
+  it('accepts the NHS country pseudo-postcodes by their shape, ZZ99 then a digit, a letter and Z, as pseudo-postcodes', () => {
+    // An overseas visitor's postcode of usual address (NHS Data Dictionary: ZZ99 6CZ is India).
+    for (const pc of ['ZZ99 6CZ', 'ZZ99 4AZ', 'ZZ99 9ZZ']) {
+      expect(validatePostcode(pc.replace(' ', '').toLowerCase())).toEqual({ ok: true, value: pc });
+      expect(isPseudoPostcode(pc)).toBe(true);
+      expect(matchingPostcode(pc)).toBeNull();
+      for (const key of [postcodeOutward, postcodeSector, postcodeDistrict, postcodeArea]) expect(key(pc)).toBeNull();
+    }
+    expect(postcodeAtEndOf('12 MG Road, Bengaluru, ZZ99 6CZ')).toBe('ZZ99 6CZ');
+    for (const bad of ['ZZ99 66Z', 'ZZ99 6CA', 'ZZ99 C6Z', 'ZZ98 6CZ']) {
+      expect(validatePostcode(bad)).toEqual({ ok: false, reason: 'postcode-format' });
+    }
   });
 
   it('gives a pseudo-postcode no blocking key: it places no one, so it groups no one', () => {

@@ -57,3 +57,34 @@ describe('people of no fixed abode (pseudo-postcode ZZ99 3VZ)', () => {
     expect(await personOf(h, 'la-housing', 'JOHN')).not.toBe(await personOf(h, 'la-childrens-social-care', 'JOHN'));
   });
 });
+
+/**
+ * An overseas visitor's postcode of usual address is the pseudo-postcode of their country: ZZ99,
+ * then a digit, a letter and Z (NHS Data Dictionary; ZZ99 6CZ is India). It places no one either:
+ * two John Smiths living somewhere in India are no more one person than any two John Smiths.
+ */
+const abroad = extracts.map(
+  ([party, lines]) =>
+    [party, lines.map((line) => line.replace('ZZ99 3VZ', 'ZZ99 6CZ').replace('zz993vz', 'zz996cz'))] as const,
+);
+
+describe('people living abroad (a country pseudo-postcode, ZZ99 6CZ)', () => {
+  let h: ImportHarness;
+  beforeEach(async () => {
+    h = await createImportHarness();
+  });
+  afterEach(async () => h?.close());
+
+  it('load, kept for display, none kept to match on, and are never linked by it', async () => {
+    await importEach(h, abroad);
+    const [john] = await storedRecords(h.store, 'la-housing', DATASET);
+    expect(john?.attributes).toMatchObject({ homePostcode: 'ZZ99 6CZ' });
+    expect(john?.postcode).toBeNull();
+    const [socialCareJohn] = await storedRecords(h.store, 'la-childrens-social-care', DATASET);
+    expect(socialCareJohn?.attributes).toMatchObject({ homePostcode: 'ZZ99 6CZ' });
+    expect(socialCareJohn?.postcode).toBeNull();
+    await linkPeople(h.linkDeps(), AGREEMENT, 'full');
+    expect(await personOf(h, 'la-housing', 'MARY')).toBe(await personOf(h, 'la-childrens-social-care', 'MARY'));
+    expect(await personOf(h, 'la-housing', 'JOHN')).not.toBe(await personOf(h, 'la-childrens-social-care', 'JOHN'));
+  });
+});
