@@ -276,13 +276,33 @@ export class CsvTokenizer {
 
 /**
  * Decodes UTF-8 bytes strictly: invalid sequences refuse the file (`invalid-utf8`) rather than
- * becoming U+FFFD in someone's name; a NUL byte refuses it too (`nul-byte`: a UTF-16 export or
- * a binary file). A leading byte-order mark is dropped.
+ * becoming U+FFFD in someone's name; a NUL byte refuses it too (`nul-byte`: a binary file). A
+ * leading byte-order mark is dropped.
+ *
+ * UTF-16 text (Excel's "Unicode Text", some case systems' exports) is told by its first two bytes
+ * and refused as such (`utf16-encoding`): its byte-order mark (FF FE little-endian, FE FF
+ * big-endian), or, written without one, a NUL beside a byte that is not — a header's first
+ * character, a letter or a quote, in UTF-16. It had been refused as `nul-byte` (or, a byte-order
+ * mark alone, as `invalid-utf8`), which told the partner nothing of what to mend. The first two
+ * bytes are held back until both are in, however the file is chunked. A NUL anywhere else is
+ * still `nul-byte`.
  */
 export class StrictUtf8Decoder {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+  /** The file's first bytes, while fewer than two have come; undefined once they are looked at. */
+  private head: Uint8Array | undefined = new Uint8Array(0);
 
   decode(bytes: Uint8Array): string {
+    if (this.head !== undefined) {
+      const head = this.head.length === 0 ? bytes : Buffer.concat([this.head, bytes]);
+      if (head.length < 2) {
+        this.head = head;
+        return '';
+      }
+      this.head = undefined;
+      if (isUtf16Start(head[0]!, head[1]!)) throw new FileRejection('utf16-encoding');
+      bytes = head;
+    }
     if (bytes.indexOf(0) !== -1) throw new FileRejection('nul-byte');
     try {
       return this.decoder.decode(bytes, { stream: true });
@@ -292,12 +312,22 @@ export class StrictUtf8Decoder {
   }
 
   end(): string {
+    // A file of one byte: it has no second to look at.
+    const head = this.head;
+    this.head = undefined;
+    const text = head !== undefined && head.length > 0 ? this.decode(head) : '';
     try {
-      return this.decoder.decode();
+      return text + this.decoder.decode();
     } catch {
       throw new FileRejection('invalid-utf8');
     }
   }
+}
+
+/** Whether a file starting with these two bytes is UTF-16 (see {@link StrictUtf8Decoder}). */
+function isUtf16Start(first: number, second: number): boolean {
+  if ((first === 0xff && second === 0xfe) || (first === 0xfe && second === 0xff)) return true;
+  return (first === 0) !== (second === 0);
 }
 
 /** Records of a delimited text extract, batched per chunk of input. */

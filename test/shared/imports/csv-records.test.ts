@@ -66,6 +66,35 @@ describe('CSV reader', () => {
     expect(await rejection(read(['a\n"Smith"\r', '"Jones"\n']))).toBe('malformed-quote');
   });
 
+  it('refuses UTF-16 text (Excel’s “Unicode Text”) as utf16-encoding, with a byte-order mark or without, however chunked', async () => {
+    const text = 'firstName\tlastName\r\nAnn\tLee\r\n';
+    const le = Buffer.from(text, 'utf16le');
+    const be = Buffer.from(le).swap16();
+    for (const bytes of [
+      Buffer.concat([Buffer.from([0xff, 0xfe]), le]),
+      Buffer.concat([Buffer.from([0xfe, 0xff]), be]),
+      le,
+      be,
+    ]) {
+      expect(await rejection(read([bytes], '\t'))).toBe('utf16-encoding');
+      expect(
+        await rejection(
+          read(
+            Array.from(bytes).map((b) => Buffer.from([b])),
+            '\t',
+          ),
+        ),
+      ).toBe('utf16-encoding');
+    }
+    // A byte-order mark and nothing else: an empty UTF-16 file.
+    expect(await rejection(read([Buffer.from([0xff, 0xfe])]))).toBe('utf16-encoding');
+    // A NUL byte further on is no sign of UTF-16; one byte, or none, reads as it is.
+    expect(await rejection(read(['a\nb\0c\n']))).toBe('nul-byte');
+    expect(await rejection(read([Buffer.from([0])]))).toBe('nul-byte');
+    expect(cellsOf(await read(['a']))).toEqual([['a']]);
+    expect(cellsOf(await read([]))).toEqual([]);
+  });
+
   it('refuses a quoted file delimited otherwise than it is read as wrong-delimiter, not malformed-quote', async () => {
     // The header quoted: what follows its first closing quote is another common delimiter.
     expect(await rejection(read(['"a";"b"\n"1";"2"\n']))).toBe('wrong-delimiter');
@@ -242,6 +271,10 @@ describe('CSV reader', () => {
     expect(d.decode(Buffer.from([0xef, 0xbb, 0xbf, 0x61]))).toBe('a');
     expect(d.decode(Buffer.from([0xc3]))).toBe('');
     expect(d.decode(Buffer.from([0xa9]))).toBe('é');
-    expect(() => new StrictUtf8Decoder().decode(Buffer.from([0xff]))).toThrow(FileRejection);
+    expect(() => new StrictUtf8Decoder().decode(Buffer.from([0xff, 0x61]))).toThrow(FileRejection);
+    // The first two bytes are held until both are in (they may be a UTF-16 byte-order mark).
+    const lone = new StrictUtf8Decoder();
+    expect(lone.decode(Buffer.from([0xff]))).toBe('');
+    expect(() => lone.end()).toThrow(FileRejection);
   });
 });

@@ -127,7 +127,7 @@ const REJECTED: readonly Rejected[] = [
   { file: 'invalid-utf8.csv', reasons: ['invalid-utf8'] },
   { file: 'overlong-utf8.csv', reasons: ['invalid-utf8'] },
   { file: 'embedded-nul.csv', reasons: ['nul-byte'] },
-  { file: 'utf16le.csv', reasons: ['nul-byte'] },
+  { file: 'utf16le.csv', reasons: ['utf16-encoding'] },
   { file: 'truncated-in-quotes.csv', reasons: ['unterminated-quote'] },
   { file: 'text-after-closing-quote.csv', reasons: ['malformed-quote'] },
   { file: 'all-dates-bad.csv', reasons: ['bad-row-share-exceeded'], rowReasons: ['date-calendar', 'date-format'] },
@@ -147,7 +147,7 @@ const REJECTED: readonly Rejected[] = [
   { file: 'ragged-rows.csv', reasons: ['bad-row-share-exceeded'], rowReasons: ['column-count'] },
   { file: 'unterminated-quote-mid-file.csv', reasons: ['unterminated-quote'] },
   { file: 'too-many-columns.csv', reasons: ['bad-row-share-exceeded'], rowReasons: ['column-count'] },
-  { file: 'utf16be.csv', reasons: ['nul-byte'] },
+  { file: 'utf16be.csv', reasons: ['utf16-encoding'] },
   { file: 'cr-only-line-ends.csv', reasons: ['line-endings-cr-only'] },
   { file: 'extract.json', reasons: ['unsupported-file-type'], rejectedFor: 'file name' },
   {
