@@ -151,7 +151,9 @@ export class RowPreparer {
       return;
     }
     if (cells.length !== width) {
-      const restEmpty = cells.length > width && cells.slice(width).every((c) => c === '');
+      // White space is empty there as it is under a named column (field-codecs.ts trims each
+      // cell): exports that pad every cell leave spaces after a trailing delimiter.
+      const restEmpty = cells.length > width && cells.slice(width).every((c) => c.trim() === '');
       if (
         (plan.lenientWidth && (cells.length < width || restEmpty)) ||
         (restEmpty && cells.length <= width + plan.unnamedTrailing)

@@ -41,4 +41,18 @@ describe('a non-empty cell under no column name', () => {
     const report = await h.report('processed', path('f.xlsx'));
     expect(report?.rowErrors.map((e) => e.row)).toEqual([5]);
   });
+
+  it('CSV and XLSX: white space alone under no column name is an empty cell, as under a named one', async () => {
+    // Exports that pad every cell to a width leave spaces after a trailing delimiter; a cell of
+    // white space under a named column is empty (field-codecs.ts trims), and so is a blank row of it.
+    const padded = Array.from({ length: 30 }, (_, i) => `Ann${i} ,Smith ,1980-01-01 ,  `);
+    const csv = await h.importFile(path('p.csv'), ['firstName,lastName,dateOfBirth,', ...padded].join('\r\n'));
+    expect(csv).toMatchObject({ outcome: 'loaded', loaded: 30, rejected: 0 });
+    const book = new ExcelJS.Workbook();
+    const sheet = book.addWorksheet('Extract');
+    sheet.addRow(['firstName', 'lastName', 'dateOfBirth']);
+    for (let i = 0; i < 30; i++) sheet.addRow([`Eve${i}`, 'Brown', '2011-02-10', ' ']);
+    const xlsx = await h.importFile(path('p.xlsx'), Buffer.from(await book.xlsx.writeBuffer()));
+    expect(xlsx).toMatchObject({ outcome: 'loaded', loaded: 30, rejected: 0 });
+  });
 });
