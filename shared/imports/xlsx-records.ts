@@ -611,10 +611,11 @@ function formatCodes(format: string): string {
  * `DD` or `HH` were numbers, 45000.75 where Excel shows 2023, 15 or 18, which no date column
  * takes. Upper case letters that are no codes stay so: those of `General` are none of these, the
  * `E` of scientific notation (`0.00E+00`) is not one, and letters in brackets, in quotes or after
- * a backslash are not codes.
+ * a backslash are not codes. Nor is the B of `BOOLEAN`, LibreOffice's boolean format
+ * ({@link BOOLEAN_KEYWORD}): read as a Buddhist year, 1 loaded as 1900-01-01 (found by a review).
  */
 function isDateFormat(format: unknown): boolean {
-  if (typeof format !== 'string' || format === '') return false;
+  if (typeof format !== 'string' || format === '' || BOOLEAN_KEYWORD.test(format)) return false;
   const codes = formatCodes(format);
   return ELAPSED_BRACKET.test(codes) || /[ymdhsb]/i.test(codes.replace(FORMAT_BRACKET, ''));
 }
@@ -692,8 +693,8 @@ function unescapeXstring(text: string): string {
 /**
  * A number cell as Excel shows it, where its format changes the text and a CSV saved from it
  * would say so: a percentage as the percentage (0.45 shown as 45%: 45, the percentage fields'
- * scale), LibreOffice's booleans (1 and 0 in the format `"TRUE";"TRUE";"FALSE"`) as TRUE and
- * FALSE, and a whole number in a zero-padded format (`000000`: an id typed into Excel as
+ * scale), LibreOffice's booleans (1 and 0 in the format `"TRUE";"TRUE";"FALSE"`, or its own code
+ * for them, `BOOLEAN`) as TRUE and FALSE, and a whole number in a zero-padded format (`000000`: an id typed into Excel as
  * 000123) with its leading zeros (the last two found by a review). Zero-padded is the format's
  * first section, the one a number not below zero shows by: `000000;@` (a text section beside it,
  * as a template for ids typed either way gives) and `000000;-000000` pad as `000000` does; they
@@ -702,7 +703,7 @@ function unescapeXstring(text: string): string {
 function numberText(value: number, format: string | undefined): string {
   if (format === undefined) return String(value);
   if (isPercentFormat(format)) return percentText(value);
-  if (BOOLEAN_FORMAT.test(format)) return value === 0 ? 'FALSE' : 'TRUE';
+  if (BOOLEAN_FORMAT.test(format) || BOOLEAN_KEYWORD.test(format)) return value === 0 ? 'FALSE' : 'TRUE';
   const positive = format.split(';')[0]!;
   if (ZERO_PADDED_FORMAT.test(positive) && Number.isSafeInteger(value) && value >= 0)
     return String(value).padStart(positive.length, '0');
@@ -710,6 +711,13 @@ function numberText(value: number, format: string | undefined): string {
 }
 
 const BOOLEAN_FORMAT = /^"TRUE";"TRUE";"FALSE"$/i;
+/**
+ * `BOOLEAN`, the code LibreOffice gives its TRUE/FALSE format (Format Cells shows it so; it writes
+ * `"TRUE";"TRUE";"FALSE"` for Excel), which writers that take their codes from it put in a
+ * workbook as it is. LibreOffice shows 0 as FALSE and any other number as TRUE; no program shows
+ * a date by it.
+ */
+const BOOLEAN_KEYWORD = /^BOOLEAN$/i;
 const ZERO_PADDED_FORMAT = /^0+$/;
 
 /**

@@ -645,6 +645,31 @@ describe('XLSX cells read as the partner sees them', () => {
     const date = codecFor({ name: 'dateOfBirth', type: 'date', required: true } as Field);
     expect(date(shown[2] ?? '')).toEqual({ ok: true, value: '2023-03-15' });
   });
+
+  it('reads a number formatted BOOLEAN, LibreOffice’s name for its boolean format, as TRUE/FALSE, not as a date', async () => {
+    // BOOLEAN is the code LibreOffice gives a TRUE/FALSE cell's format, 1 or 0 shown as TRUE or
+    // FALSE (it writes "TRUE";"TRUE";"FALSE" for Excel; writers that copy its codes write BOOLEAN).
+    // Its B is the Buddhist year code in either case, so since date codes are read in upper case
+    // too the format was a date: 1 loaded as 1900-01-01 and 0 as a bad cell.
+    const cells: [format: string, value: string, shown: string][] = [
+      ['BOOLEAN', '1', 'TRUE'],
+      ['BOOLEAN', '0', 'FALSE'],
+      ['Boolean', '1', 'TRUE'],
+      ['boolean', '0', 'FALSE'],
+      ['BOOLEAN', '-1', 'TRUE'],
+      // A Buddhist year is still a date, in either case.
+      ['[$-41E]d/m/bbbb', '45000.75', '2023-03-15'],
+      ['[$-41E]D/M/BBBB', '45000.75', '2023-03-15'],
+      ['[$-41E]B2yyyy', '45000.75', '2023-03-15'],
+    ];
+    const shown = await shownInFormats(cells.map(([format, value]) => [format, value]));
+    expect(cells.map(([format], i) => [format, shown[i]])).toEqual(cells.map(([format, , text]) => [format, text]));
+    const flag = codecFor({ name: 'inRentArrears', type: 'flag', required: true } as Field);
+    expect(shown.slice(0, 2).map((c) => flag(c))).toEqual([
+      { ok: true, value: true },
+      { ok: true, value: false },
+    ]);
+  });
 });
 
 describe('text written indented, as pretty-printed XML lays it out', () => {
