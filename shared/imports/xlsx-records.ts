@@ -694,8 +694,9 @@ function unescapeXstring(text: string): string {
  * A number cell as Excel shows it, where its format changes the text and a CSV saved from it
  * would say so: a percentage as the percentage (0.45 shown as 45%: 45, the percentage fields'
  * scale), LibreOffice's booleans (1 and 0 in the format `"TRUE";"TRUE";"FALSE"`, or its own code
- * for them, `BOOLEAN`) as TRUE and FALSE, and a whole number in a zero-padded format (`000000`: an id typed into Excel as
- * 000123) with its leading zeros (the last two found by a review). Zero-padded is the format's
+ * for them, `BOOLEAN`) as TRUE and FALSE, any format of words alone (`"Yes";"Yes";"No"`) as its
+ * words ({@link wordsShown}), and a whole number in a zero-padded format (`000000`: an id typed
+ * into Excel as 000123) with its leading zeros (the last three found by reviews). Zero-padded is the format's
  * first section, the one a number not below zero shows by: `000000;@` (a text section beside it,
  * as a template for ids typed either way gives) and `000000;-000000` pad as `000000` does; they
  * loaded 123 where Excel shows 000123, an id no other feed's matches (found by a review).
@@ -703,14 +704,15 @@ function unescapeXstring(text: string): string {
 function numberText(value: number, format: string | undefined): string {
   if (format === undefined) return String(value);
   if (isPercentFormat(format)) return percentText(value);
-  if (BOOLEAN_FORMAT.test(format) || BOOLEAN_KEYWORD.test(format)) return value === 0 ? 'FALSE' : 'TRUE';
+  if (BOOLEAN_KEYWORD.test(format)) return value === 0 ? 'FALSE' : 'TRUE';
+  const words = wordsShown(value, format);
+  if (words !== undefined) return words;
   const positive = format.split(';')[0]!;
   if (ZERO_PADDED_FORMAT.test(positive) && Number.isSafeInteger(value) && value >= 0)
     return String(value).padStart(positive.length, '0');
   return String(value);
 }
 
-const BOOLEAN_FORMAT = /^"TRUE";"TRUE";"FALSE"$/i;
 /**
  * `BOOLEAN`, the code LibreOffice gives its TRUE/FALSE format (Format Cells shows it so; it writes
  * `"TRUE";"TRUE";"FALSE"` for Excel), which writers that take their codes from it put in a
@@ -719,6 +721,86 @@ const BOOLEAN_FORMAT = /^"TRUE";"TRUE";"FALSE"$/i;
  */
 const BOOLEAN_KEYWORD = /^BOOLEAN$/i;
 const ZERO_PADDED_FORMAT = /^0+$/;
+
+/**
+ * What a format of words alone shows a number as: `"Yes";"Yes";"No"` shows 1 as Yes and 0 as
+ * No, `"TRUE"` or `\T\R\U\E` any number as TRUE, and a CSV saved from the cell says so. The
+ * section is the number's, as Excel picks it: a format's only section shows every number (a
+ * negative one with a minus before it), of two the first shows numbers not below zero and the
+ * second those below it (no minus: the section says what it shows), of three (or four, the
+ * fourth for text) the first, second and third show numbers above, below and at zero. Only
+ * LibreOffice's booleans, `"TRUE";"TRUE";"FALSE"`, were read so: a flag column of 1 and 0
+ * formatted `"Yes";"Yes";"No"` loaded 1 and 0, which the flag codec refuses, every row lost
+ * (found by a review). Every section a number may take must be words alone ({@link
+ * sectionWords}): a format that shows a number in any of them (`#,##0;(#,##0);"-"`, whose zero
+ * shows as -) is read as the number whatever the value, and so is one with a condition
+ * (`[=1]"Yes";[=0]"No"`), whose sections go by it rather than by the sign.
+ */
+function wordsShown(value: number, format: string): string | undefined {
+  const sections = formatSections(format).slice(0, 3);
+  const words: string[] = [];
+  for (const section of sections) {
+    const shown = sectionWords(section);
+    if (shown === undefined) return undefined;
+    words.push(shown);
+  }
+  if (words.length === 1) return value < 0 ? `-${words[0]!}` : words[0];
+  if (words.length === 2) return value < 0 ? words[1] : words[0];
+  return value > 0 ? words[0] : value < 0 ? words[1] : words[2];
+}
+
+/** The characters Excel shows as they are among a format's codes, with no quotes or backslash. */
+const SHOWN_AS_THEY_ARE = /^[$\-+/():!^&'~{}<>= ]*$/;
+/** Brackets that change how a section looks, not what it shows: a colour, a locale alone. */
+const LOOKS_BRACKET = /^\[(?:black|blue|cyan|green|magenta|red|white|yellow|color\s*\d+|\$-[0-9a-f]+)\]$/i;
+
+/**
+ * The words a format's section shows, if it is words alone: its text in quotes or after a
+ * backslash, and among its codes only what Excel shows as it is (`-`, `(`, a space: {@link
+ * SHOWN_AS_THEY_ARE}) or a bracket that changes nothing shown ({@link LOOKS_BRACKET}); a `_`
+ * leaves a space, a `*` fills with a character repeated to the column's width, which no text
+ * holds. Undefined for a section that shows the number (a digit placeholder, a date code, `@`,
+ * `General`), one with a condition or a currency symbol in brackets, and an empty one, which
+ * shows nothing: no words.
+ */
+function sectionWords(section: string): string | undefined {
+  let shown = '';
+  let codes = '';
+  for (const part of section.split(FORMAT_PARTS)) {
+    if (part === '') continue;
+    if (part.startsWith('"')) shown += part.slice(1, part.endsWith('"') && part.length > 1 ? -1 : undefined);
+    else if (part.startsWith('\\')) shown += part.slice(1);
+    else if (part.startsWith('_')) shown += ' ';
+    else if (part.startsWith('*')) continue;
+    else if (part.startsWith('[')) {
+      if (!LOOKS_BRACKET.test(part)) return undefined;
+    } else {
+      codes += part;
+      shown += part;
+    }
+  }
+  return SHOWN_AS_THEY_ARE.test(codes) && shown.trim() !== '' ? shown : undefined;
+}
+
+/**
+ * A format's sections, split at each `;` that is a code, not one in quotes, after a backslash or
+ * in a bracket ({@link FORMAT_LITERAL_OR_BRACKET}).
+ */
+function formatSections(format: string): string[] {
+  const sections: string[] = [];
+  let section = '';
+  for (const part of format.split(FORMAT_PARTS)) {
+    if (part === ';') {
+      sections.push(section);
+      section = '';
+    } else section += part;
+  }
+  sections.push(section);
+  return sections;
+}
+
+/** A format split into its literals and brackets ({@link FORMAT_LITERAL_OR_BRACKET}), its `;`s, and the codes between them. */
+const FORMAT_PARTS = new RegExp(`(${FORMAT_LITERAL_OR_BRACKET.source}|;)`);
 
 /**
  * A number format that shows the value as a percentage (`0%`, `0.0%`): a `%` among its codes

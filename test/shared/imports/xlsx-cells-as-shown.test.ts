@@ -670,6 +670,47 @@ describe('XLSX cells read as the partner sees them', () => {
       { ok: true, value: false },
     ]);
   });
+
+  it('reads a number whose format shows words in place of every number ("Yes";"Yes";"No", \\T\\R\\U\\E) as those words', async () => {
+    // A partner's flag column of 1 and 0 formatted "Yes";"Yes";"No" shows Yes and No, and a CSV
+    // saved from it says Yes and No; a format of literals alone shows them whatever the number.
+    // Only LibreOffice's "TRUE";"TRUE";"FALSE" was read so: the others loaded 1 and 0, which the
+    // flag codec refuses (flag-value), every row lost. The section is the number's, as Excel picks
+    // it: one for all (a negative number with a minus before it), two for not below zero and
+    // below it, three for above, below and zero.
+    const cells: [format: string, value: string, shown: string][] = [
+      ['"Yes";"Yes";"No"', '1', 'Yes'],
+      ['"Yes";"Yes";"No"', '0', 'No'],
+      ['"Yes";"Yes";"No"', '-1', 'Yes'],
+      ['"Y";"N"', '0', 'Y'],
+      ['"Y";"N"', '-1', 'N'],
+      ['[Green]"Yes";[Red]"Yes";[Red]"No"', '0', 'No'],
+      ['\\T\\R\\U\\E', '0', 'TRUE'],
+      ['"TRUE"', '1', 'TRUE'],
+      ['"TRUE"', '-1', '-TRUE'],
+      ['_("Yes"_);_("Yes"_);_("No"_)', '1', ' Yes '],
+      ['"Yes";"Yes";"No";@', '1', 'Yes'],
+      ['"TRUE";"TRUE";"FALSE"', '2', 'TRUE'],
+      // A format with a number in any section is read as before, as the number: one with words
+      // beside it, the accountants' dash for zero (Excel shows -, the number is 0), and a format
+      // that hides zeros or every value (an empty section is no words: the value held loads).
+      ['#,##0;(#,##0);"-"', '0', '0'],
+      ['_-* #,##0_-;-* #,##0_-;_-* "-"_-;_-@_-', '0', '0'],
+      ['0;-0;;@', '0', '0'],
+      [';;;', '5', '5'],
+      ['0" Yes"', '1', '1'],
+      ['"Yes";0;"No"', '1', '1'],
+    ];
+    const shown = await shownInFormats(cells.map(([format, value]) => [format, value]));
+    expect(cells.map(([format, value], i) => [format, value, shown[i]])).toEqual(
+      cells.map(([format, value, text]) => [format, value, text]),
+    );
+    const flag = codecFor({ name: 'inRentArrears', type: 'flag', required: true } as Field);
+    expect(shown.slice(0, 2).map((c) => flag(c))).toEqual([
+      { ok: true, value: true },
+      { ok: true, value: false },
+    ]);
+  });
 });
 
 describe('text written indented, as pretty-printed XML lays it out', () => {
