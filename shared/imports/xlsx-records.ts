@@ -239,6 +239,36 @@ function decideDatesByFormatCodes(): void {
   decidingDatesByCodes = true;
 }
 
+let keepingDateSerials = false;
+
+/** The day serial each date cell's Date was made from ({@link keepDateSerials}). */
+const DATE_SERIALS = new WeakMap<Date, number>();
+
+/**
+ * Makes exceljs note the serial each date cell's Date is made from, in {@link DATE_SERIALS}.
+ * exceljs makes a number cell a Date when any section of its format has a date code
+ * ({@link decideDatesByFormatCodes}), and a Date keeps the serial to the millisecond alone: a
+ * number Excel shows by a section with no date code ({@link dateText}) is read from the serial
+ * as it was written. Installed on the module instance exceljs's worksheet reader requires, the
+ * one whose `excelToDate` it calls for each such cell, by {@link useTempDirForThisThread}, once
+ * per thread.
+ */
+function keepDateSerials(): void {
+  if (keepingDateSerials) return;
+  const utils = requireAsExcelJs('lib/stream/xlsx/worksheet-reader.js', '../../utils/utils') as {
+    excelToDate?: unknown;
+  };
+  const excelToDate = utils.excelToDate;
+  // Fail closed: an exceljs without it makes dates otherwise, and must be looked at first.
+  if (typeof excelToDate !== 'function') throw new Error('exceljs date cells cannot be followed');
+  utils.excelToDate = function excelToDateKeepingSerial(this: unknown, serial: unknown, ...rest: unknown[]): unknown {
+    const date = (excelToDate as (this: unknown, ...args: unknown[]) => unknown).call(this, serial, ...rest);
+    if (date instanceof Date && typeof serial === 'number') DATE_SERIALS.set(date, serial);
+    return date;
+  };
+  keepingDateSerials = true;
+}
+
 /**
  * Puts every temporary file exceljs makes in this thread in `dir` (a private directory its
  * owner removes), and makes exceljs decode each XML part as one stream of UTF-8, refusing one
@@ -246,7 +276,7 @@ function decideDatesByFormatCodes(): void {
  * once ({@link decodeExcelJsTextOnce}), read the 1904 date system however it is spelt
  * ({@link readDate1904AsXsdBoolean}), keep number formats as written
  * ({@link readNumberFormatsAsWritten}), take a number for a date by its format's codes alone
- * ({@link decideDatesByFormatCodes}) and take a cell's text from its text elements alone, not
+ * ({@link decideDatesByFormatCodes}), keep the serial of each date ({@link keepDateSerials}) and take a cell's text from its text elements alone, not
  * the layout between them (exceljs-text-events.ts). Only for a thread that runs nothing else, the
  * row worker; {@link xlsxRecords} refuses to read on a thread that has not been given one.
  */
@@ -258,6 +288,7 @@ export function useTempDirForThisThread(dir: string): void {
   readDate1904AsXsdBoolean();
   readNumberFormatsAsWritten();
   decideDatesByFormatCodes();
+  keepDateSerials();
   readOnlyCellTextFromExcelJs();
 }
 
@@ -559,13 +590,21 @@ function booleanCell(value: unknown): Cell | undefined {
  * A number cell with a date or time format, which exceljs made a Date of (from its day serial, in
  * UTC, in the workbook's date system), as Excel shows it: a format that shows a day (a date, or a
  * date and time) as that day, an ISO date; one that shows a time alone ({@link timeFormat}) as
- * that time, an ISO 8601 time to the second ({@link timeText}).
+ * that time, an ISO 8601 time to the second ({@link timeText}). By the section of the format
+ * Excel shows the number by ({@link shownBySection}): one with no date code shows a number, the
+ * serial as written ({@link numberText}). exceljs made a Date of any format with a date code in
+ * some section, read by its first: 1.5 formatted `General;;hh:mm` (a time for zero alone), which
+ * Excel shows as 1.5, loaded as the day 1900-01-01, and 12 formatted `0;-0;[h]:mm` as 1900-01-12
+ * (found by a review).
  */
 function dateText(value: Date, format: string | undefined, date1904: boolean): Cell {
   const time = value.getTime();
   // A serial too large for any Date (1e300) is past Excel's last day too (below).
   if (Number.isNaN(time)) return CELL_UNREADABLE;
-  const clock = timeFormat(format);
+  const serial = DATE_SERIALS.get(value);
+  const section = format !== undefined && serial !== undefined ? shownBySection(serial, format) : format;
+  if (serial !== undefined && section !== undefined && !isDateFormat(section)) return numberText(serial, format);
+  const clock = timeFormat(section);
   if (clock !== undefined) return timeText(time, clock, date1904);
   // exceljs builds dates from day serials in UTC: round away sub-second float error, then take
   // the calendar day (a date-time of 18:00 is still that day, not the next).
@@ -629,8 +668,7 @@ function isDateFormat(format: unknown): boolean {
  * (lib/utils/utils.js, isDateFmt, 4.4.0), and made 0.5 shown as 12:00 a Date, read as no day
  * Excel shows (`cell-unreadable`), and 45000.75 shown as 18:00 the day 2023-03-15, which the
  * partner does not see in the cell and a CSV saved from it does not hold (found by a review).
- * Only the first section counts: the others are for negative numbers, which no time is
- * ({@link timeText}), and for zero and text.
+ * Only the first section counts: {@link dateText} hands it the section the number shows by.
  */
 function timeFormat(format: string | undefined): 'time-of-day' | 'elapsed' | undefined {
   if (format === undefined) return undefined;
@@ -640,6 +678,35 @@ function timeFormat(format: string | undefined): 'time-of-day' | 'elapsed' | und
   if (/[ydbeg]/i.test(bare) || /m{3,}/i.test(bare)) return undefined;
   if (elapsed) return 'elapsed';
   return /[hs]/i.test(bare) ? 'time-of-day' : undefined;
+}
+
+/**
+ * The section of a number format Excel shows `value` by, picked by its sign ({@link
+ * sectionBySign}) among the sections numbers take: all but a last one for text (`@`), three at
+ * most. The whole format where its sections go by a condition (`[<1]h:mm;[h]:mm`), which is
+ * read as before, by its first section, as it is where the number's section is empty
+ * (`dd/mm/yyyy;;` for zero: Excel shows nothing, no number and no date).
+ */
+function shownBySection(value: number, format: string): string {
+  const sections = formatSections(format);
+  if (sections.some((section) => CONDITION_BRACKET.test(formatCodes(section)))) return format;
+  if (sections.length > 1 && formatCodes(sections[sections.length - 1]!).includes('@')) sections.pop();
+  const section = sectionBySign(value, sections.slice(0, 3));
+  return section === undefined || section.trim() === '' ? format : section;
+}
+
+/** A bracket that picks a section by the number (`[<1]`, `[>=100]`), not by its sign. */
+const CONDITION_BRACKET = /\[\s*[<>=]/;
+
+/**
+ * The section of one, two or three that Excel shows a number by: the only one for every number,
+ * of two the first for numbers not below zero and the second for those below it, of three the
+ * first, second and third for numbers above, below and at zero.
+ */
+function sectionBySign<T>(value: number, sections: readonly T[]): T | undefined {
+  if (sections.length === 1) return sections[0];
+  if (sections.length === 2) return value < 0 ? sections[1] : sections[0];
+  return value > 0 ? sections[0] : value < 0 ? sections[1] : sections[2];
 }
 
 /**
@@ -744,9 +811,8 @@ function wordsShown(value: number, format: string): string | undefined {
     if (shown === undefined) return undefined;
     words.push(shown);
   }
-  if (words.length === 1) return value < 0 ? `-${words[0]!}` : words[0];
-  if (words.length === 2) return value < 0 ? words[1] : words[0];
-  return value > 0 ? words[0] : value < 0 ? words[1] : words[2];
+  const shown = sectionBySign(value, words);
+  return words.length === 1 && value < 0 ? `-${shown!}` : shown;
 }
 
 /** The characters Excel shows as they are among a format's codes, with no quotes or backslash. */

@@ -711,6 +711,33 @@ describe('XLSX cells read as the partner sees them', () => {
       { ok: true, value: false },
     ]);
   });
+
+  it('reads a number by the section of its format Excel shows it by, a date or time only where that section is one', async () => {
+    // Excel shows a number by its format's section for its sign: 1.5 formatted General;;hh:mm
+    // (a time for zero alone) shows as 1.5, and 0 as 00:00. A date or time code in any section
+    // made the whole format a date, read by its first section: 1.5 loaded as the day 1900-01-01,
+    // a hoursWorked of 1.5 refused as no count where the partner sees 1.5, and 0 as a bad cell.
+    const cells: [format: string, value: string, shown: string][] = [
+      ['General;;hh:mm', '1.5', '1.5'],
+      ['General;;hh:mm', '0', '00:00:00'],
+      ['0;-0;[h]:mm', '12', '12'],
+      ['0;-0;[h]:mm', '-1.5', '-1.5'],
+      ['0;-0;[h]:mm', '0', '00:00:00'],
+      ['General;dd/mm/yyyy', '45000.75', '45000.75'],
+      ['0.0" hrs";\\-h:mm', '7.5', '7.5'],
+      // Formats whose number sections are all dates or times read as before, their text section aside.
+      ['dd/mm/yyyy;@', '45000.75', '2023-03-15'],
+      ['hh:mm;@', '0.75', '18:00:00'],
+      ['[h]:mm;-[h]:mm', '1.5', '36:00:00'],
+      ['[h]:mm;-[h]:mm', '-1.25', 'cell-unreadable'],
+      ['dd/mm/yyyy;;', '45000.75', '2023-03-15'],
+      ['dd/mm/yyyy;[Red]dd/mm/yyyy;"none"', '45000.75', '2023-03-15'],
+    ];
+    const shown = await shownInFormats(cells.map(([format, value]) => [format, value]));
+    expect(cells.map(([format, value], i) => [format, value, shown[i]])).toEqual(
+      cells.map(([format, value, text]) => [format, value, text]),
+    );
+  });
 });
 
 describe('text written indented, as pretty-printed XML lays it out', () => {
