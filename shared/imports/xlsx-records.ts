@@ -715,16 +715,22 @@ function sectionBySign<T>(value: number, sections: readonly T[]): T | undefined 
  * no day (45000.75 and 0.75 are both 18:00:00), and is the same in either date system; elapsed
  * time counts its hours in all (1.25 is 30:00:00). A date column refuses it as it refuses a CSV's
  * `18:00` (`date-format`): no agreement has a time field, and no date is made of a time. A
- * negative time, which Excel shows as #####, or one past 9999-12-31, is `cell-unreadable`, as
- * such a date is.
+ * negative time, which Excel shows as ##### in the 1900 date system, or one past 9999-12-31, is
+ * `cell-unreadable`, as such a date is. The 1904 date system shows a negative time with a minus
+ * before the time of its size (-1.25 as -30:00 elapsed, -6:00 of the day), the usual way to show
+ * a timesheet's hours short, and such a time is that: `-06:00:00`. It was `cell-unreadable` in
+ * either system (found by a review).
  */
 function timeText(time: number, clock: 'time-of-day' | 'elapsed', date1904: boolean): Cell {
   const since = time - (date1904 ? EXCEL_FIRST_DAY_1904 : EXCEL_DAY_ZERO_1900);
-  if (since < 0 || time >= EXCEL_PAST_LAST_DAY) return CELL_UNREADABLE;
-  const seconds = Math.round(since / 1000);
+  if ((since < 0 && !date1904) || time >= EXCEL_PAST_LAST_DAY) return CELL_UNREADABLE;
+  // As far below the 1904 system's first day as its last day is above it.
+  if (-since >= EXCEL_PAST_LAST_DAY - EXCEL_FIRST_DAY_1904) return CELL_UNREADABLE;
+  const seconds = Math.round(Math.abs(since) / 1000);
   const shown = clock === 'elapsed' ? seconds : seconds % (DAY_MS / 1000);
+  const sign = since < 0 && seconds > 0 ? '-' : '';
   const two = (n: number) => String(n).padStart(2, '0');
-  return `${two(Math.floor(shown / 3600))}:${two(Math.floor(shown / 60) % 60)}:${two(shown % 60)}`;
+  return `${sign}${two(Math.floor(shown / 3600))}:${two(Math.floor(shown / 60) % 60)}:${two(shown % 60)}`;
 }
 
 const DAY_MS = 86_400_000;

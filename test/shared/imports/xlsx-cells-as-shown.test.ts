@@ -95,7 +95,10 @@ async function read(file: Buffer): Promise<ExtractRecord[]> {
  * What each format shows a number as, read through the real reader: one cell per format, each
  * with its own custom number format (ids from 164, as Excel numbers them), in `hoursWorked`.
  */
-async function shownInFormats(cells: readonly (readonly [format: string, value: string])[]): Promise<string[]> {
+async function shownInFormats(
+  cells: readonly (readonly [format: string, value: string])[],
+  workbookPr?: string,
+): Promise<string[]> {
   const xml = (s: string) =>
     s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const styles =
@@ -110,7 +113,9 @@ async function shownInFormats(cells: readonly (readonly [format: string, value: 
   const sheet =
     '<row r="1"><c r="A1" t="s"><v>0</v></c></row>' +
     cells.map(([, v], i) => `<row r="${i + 2}"><c r="A${i + 2}" s="${i + 1}"><v>${v}</v></c></row>`).join('');
-  const records = await read(await buildZip(parts({ styles, shared: '<si><t>hoursWorked</t></si>', sheet })));
+  const records = await read(
+    await buildZip(parts({ styles, workbookPr, shared: '<si><t>hoursWorked</t></si>', sheet })),
+  );
   return records.slice(1).map((r) => r.cellProblems?.[0]?.reason ?? r.cells[0] ?? '');
 }
 
@@ -737,6 +742,28 @@ describe('XLSX cells read as the partner sees them', () => {
     expect(cells.map(([format, value], i) => [format, value, shown[i]])).toEqual(
       cells.map(([format, value, text]) => [format, value, text]),
     );
+  });
+
+  it('reads a negative time in a workbook of the 1904 date system as Excel shows it there, with a minus, not as a bad cell', async () => {
+    // Excel shows a negative time as ##### in the 1900 date system, and with a minus in the 1904
+    // one (the usual way to show a timesheet's hours short: 7:30 worked of 9:00 is -1:30). It
+    // loaded as a bad cell in either; in the 1900 system it still is, as Excel shows no time.
+    const cells: [format: string, value: string, shown: string][] = [
+      ['[h]:mm', '-0.0625', '-01:30:00'],
+      ['[h]:mm:ss', '-1.25', '-30:00:00'],
+      ['h:mm', '-0.25', '-06:00:00'],
+      ['h:mm', '-1.25', '-06:00:00'],
+      ['[h]:mm;-[h]:mm', '-0.0625', '-01:30:00'],
+      ['[h]:mm', '0.0625', '01:30:00'],
+      // A negative date is no day, in either system.
+      ['dd/mm/yyyy', '-1', 'cell-unreadable'],
+    ];
+    const values = cells.map(([format, value]) => [format, value] as const);
+    const shown = await shownInFormats(values, '<workbookPr date1904="1"/>');
+    expect(cells.map(([format, value], i) => [format, value, shown[i]])).toEqual(
+      cells.map(([format, value, text]) => [format, value, text]),
+    );
+    expect(await shownInFormats(values.slice(0, 5))).toEqual(Array<string>(5).fill('cell-unreadable'));
   });
 });
 
