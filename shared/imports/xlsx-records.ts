@@ -688,6 +688,7 @@ function timeFormat(format: string | undefined): 'time-of-day' | 'elapsed' | und
  * (`dd/mm/yyyy;;` for zero: Excel shows nothing, no number and no date).
  */
 function shownBySection(value: number, format: string): string {
+  if (!format.includes(';')) return format;
   const sections = formatSections(format);
   if (sections.some((section) => CONDITION_BRACKET.test(formatCodes(section)))) return format;
   if (sections.length > 1 && formatCodes(sections[sections.length - 1]!).includes('@')) sections.pop();
@@ -810,6 +811,8 @@ const ZERO_PADDED_FORMAT = /^0+$/;
  * (`[=1]"Yes";[=0]"No"`), whose sections go by it rather than by the sign.
  */
 function wordsShown(value: number, format: string): string | undefined {
+  // Words are quoted or escaped: most formats (General, 0.00, dd/mm/yyyy) are not split at all.
+  if (!format.includes('"') && !format.includes('\\')) return undefined;
   const sections = formatSections(format).slice(0, 3);
   const words: string[] = [];
   for (const section of sections) {
