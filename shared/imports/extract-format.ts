@@ -1,5 +1,6 @@
 import type { DelimiterName } from '../agreements/schema.js';
 import { normaliseDate } from '../domain/normalise.js';
+import { ukDateOf } from '../domain/uk-date.js';
 
 /**
  * How a file is read, decided from its name and the blob's metadata before a byte is parsed:
@@ -71,8 +72,10 @@ function metadataValue(metadata: Readonly<Record<string, string>>, name: string)
 
 /**
  * The date the extract describes (`source_record.as_of`): blob metadata `asof` (an ISO date, or
- * an ISO date-time, whose date is taken), else a date in the file name (`…-2025-01-31.csv` or
- * `…_20250131.csv`; the last, should there be several), else the day it was uploaded. Undefined
+ * an ISO date-time, whose date is taken as written: its writer said which day it meant), else a
+ * date in the file name (`…-2025-01-31.csv` or `…_20250131.csv`; the last, should there be
+ * several), else the day it was uploaded in the UK: an extract uploaded at 00:30 BST was uploaded
+ * that day, not the day before, as its UTC date would have it (found by a review). Undefined
  * when `asof` is given but is no date: the partner said which day the extract describes, and a
  * guess in its place (the upload day, say) could put an older extract over a newer one.
  */
@@ -93,7 +96,7 @@ export function asOfDate(
     const r = normaliseDate(`${m[1]}-${m[2]}-${m[3]}`);
     if (r.ok) inName = r.value;
   }
-  return inName ?? uploaded.toISOString().slice(0, 10);
+  return inName ?? ukDateOf(uploaded);
 }
 
 /**

@@ -77,6 +77,16 @@ describe('asOfDate', () => {
     expect(asOfDate('housing.csv', { asof: '  ' }, uploaded)).toBe('2026-12-02');
   });
 
+  it('dates an extract by the day of upload in the UK, not in UTC', () => {
+    // 00:30 BST on 1 July is 23:30 UTC on 30 June: the partner uploaded it on 1 July.
+    expect(asOfDate('housing.csv', {}, new Date('2025-06-30T23:30:00Z'))).toBe('2025-07-01');
+    // The last minutes of BST, and of the night the clocks go back.
+    expect(asOfDate('housing.csv', {}, new Date('2025-10-25T23:59:00Z'))).toBe('2025-10-26');
+    expect(asOfDate('housing.csv', {}, new Date('2025-10-26T23:59:00Z'))).toBe('2025-10-26');
+    // In winter the UK is on UTC.
+    expect(asOfDate('housing.csv', {}, new Date('2025-12-31T23:30:00Z'))).toBe('2025-12-31');
+  });
+
   it('guesses no date when the declared one cannot be read', () => {
     expect(asOfDate('housing-2025-01-31.csv', { asof: 'end of January' }, uploaded)).toBeUndefined();
     expect(asOfDate('housing.csv', { asof: '2025-02-30' }, uploaded)).toBeUndefined();

@@ -1,0 +1,25 @@
+/**
+ * The calendar date in the UK at an instant: the date a partner's clock shows, which is what
+ * every date lintel is given means. The agreements are signed by English councils, an extract is
+ * dated by the day a partner uploaded it, and neither thinks in UTC: from the last Sunday of March
+ * to the last Sunday of October the UK's midnight is 23:00 UTC, and an instant's UTC date
+ * (`toISOString().slice(0, 10)`) is the day before for the first hour of every UK day.
+ *
+ * Read through Intl, which follows the zone's rules (Node carries the full time-zone data), so
+ * British Summer Time needs nobody to touch anything twice a year.
+ */
+export const UK_TIME_ZONE = 'Europe/London';
+
+const UK_DATE = new Intl.DateTimeFormat('en-GB', {
+  timeZone: UK_TIME_ZONE,
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+});
+
+/** The instant's calendar date in the UK, as an ISO date (YYYY-MM-DD). */
+export function ukDateOf(instant: Date): string {
+  const parts: Record<string, string> = {};
+  for (const p of UK_DATE.formatToParts(instant)) if (p.type !== 'literal') parts[p.type] = p.value;
+  return `${parts.year!.padStart(4, '0')}-${parts.month!}-${parts.day!}`;
+}
