@@ -6,6 +6,7 @@
  * identifier on screen, and that special category data rests on an Article 9 condition. Each
  * problem carries the path of the offending value so the DPO can find it in the file.
  */
+import { ukDateOf } from '../domain/uk-date.js';
 import { keepWhileTest } from '../retention/keep-while.js';
 import type { IssuePath } from './agreement-issue.js';
 import type { Agreement, Dataset, Field, FieldType, Grant } from './schema.js';
@@ -331,9 +332,11 @@ export function checkAgreement(agreement: Agreement, now: Date): CheckResult {
   if (agreement.effectiveDate === null) {
     warnings.push({ path: ['effectiveDate'], message: 'no effective date recorded: enter it from the signed copy' });
   }
+  // The review date is a UK date, as the effective date is (decide.ts): overdue from midnight in
+  // the UK after it, not from midnight UTC, an hour later in summer.
   if (agreement.review.due === null) {
     warnings.push({ path: ['review', 'due'], message: 'no review date recorded: enter it from the signed copy' });
-  } else if (agreement.review.due < now.toISOString().slice(0, 10)) {
+  } else if (agreement.review.due < ukDateOf(now)) {
     warnings.push({ path: ['review', 'due'], message: `review was due on ${agreement.review.due}` });
   }
 

@@ -9,6 +9,7 @@
  */
 import type { AgreementSet, ResolvedGrant } from '../agreements/agreement-set.js';
 import type { DataAction, Purpose } from '../agreements/schema.js';
+import { ukDateOf } from '../domain/uk-date.js';
 import type { ConsentRegister } from './consent-register.js';
 import type { AllowDecision, Decision, DenyDecision, DenyReason, PolicyAction, SubjectConditions } from './decision.js';
 
@@ -96,8 +97,11 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
   }
   const { purpose, agreementId } = purposeEntry;
   const agreement = agreements.agreement(agreementId)?.agreement;
-  // Before its effective date an agreement is no basis for sharing (found by a review).
-  if (agreement?.effectiveDate && deps.now().toISOString().slice(0, 10) < agreement.effectiveDate) {
+  // Before its effective date an agreement is no basis for sharing (found by a review). The date
+  // is a UK date, as the councils that signed it mean it: in force from midnight in the UK, which
+  // in summer is 23:00 UTC the day before (found by a review: the UTC date kept it out of force
+  // for the first hour of its day).
+  if (agreement?.effectiveDate && ukDateOf(deps.now()) < agreement.effectiveDate) {
     return deny(
       'purpose-not-permitted',
       `The agreement that defines purpose '${purpose.id}' is not in force until ${agreement.effectiveDate}.`,

@@ -468,6 +468,18 @@ describe('agreements loaded together', () => {
     );
   });
 
+  it('warn that a review date has passed from the first minute of the next day in the UK', () => {
+    // 00:30 BST on 1 July is 23:30 UTC on 30 June: the review due on 30 June is overdue.
+    const dueOn = (due: string, now: string) =>
+      buildAgreementSet([{ fileName: 'a.yaml', text: text('keyways', (a) => (a.review.due = due)) }], {
+        now: new Date(now),
+      }).warnings.filter((warning) => warning.path === 'review.due');
+    expect(dueOn('2026-06-30', '2026-06-30T23:30:00Z')).toEqual([
+      expect.objectContaining({ message: 'review was due on 2026-06-30' }),
+    ]);
+    expect(dueOn('2026-06-30', '2026-06-30T22:30:00Z')).toEqual([]);
+  });
+
   it('warn that a joint-system retention period without a condition is not enforced', () => {
     const set = buildAgreementSet(
       [{ fileName: 'a.yaml', text: text('keyways', (a) => (a.retention[0].period = 'P2Y')) }],
