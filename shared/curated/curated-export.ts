@@ -1,6 +1,6 @@
 import { createHash, hkdfSync, randomUUID } from 'node:crypto';
 import type { BlobServiceClient } from '@azure/storage-blob';
-import { parquetWriteBuffer } from 'hyparquet-writer';
+import { parquetWriteBuffer, schemaFromColumnData, type ColumnSource } from 'hyparquet-writer';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { AccessLog } from '../audit/access-log.js';
 import { CONTAINERS } from '../blob/blob-storage.js';
@@ -449,20 +449,40 @@ function countsCsv(generatedAt: string, datasetId: string, lines: readonly Indic
 /**
  * The lines as Parquet, written with hyparquet-writer: the CSV's columns, typed, a suppressed
  * count a null rather than an empty cell.
+ *
+ * `generatedAt` is an instant, and the file says so: the TIMESTAMP logical type with
+ * isAdjustedToUTC. hyparquet-writer's `TIMESTAMP` writes only the old converted type
+ * TIMESTAMP_MILLIS, which DuckDB (and, by the review's account, Power BI) read as a wall-clock
+ * time in no zone: a run at 06:00 UTC showed as a bare 06:00 to a reader in the UK, where it was
+ * 07:00 BST (found by a review).
+ * The converted type stays beside the logical type, as the Parquet spec asks for readers that
+ * know no logical types; it is the spec's counterpart of a UTC-adjusted timestamp in millis.
  */
 function countsParquet(generatedAt: string, datasetId: string, lines: readonly IndicatorCount[]): ArrayBuffer {
   const at = new Date(generatedAt);
-  return parquetWriteBuffer({
-    columnData: [
-      { name: 'generatedAt', data: lines.map(() => at), type: 'TIMESTAMP' },
-      { name: 'dataset', data: lines.map(() => datasetId), type: 'STRING' },
-      { name: 'measure', data: lines.map((l) => l.measure), type: 'STRING' },
-      { name: 'category', data: lines.map((l) => l.category), type: 'STRING' },
-      { name: 'people', data: lines.map((l) => l.people), type: 'INT32' },
-      { name: 'suppressed', data: lines.map((l) => l.suppressed), type: 'BOOLEAN' },
-      { name: 'specialCategory', data: lines.map((l) => l.specialCategory), type: 'BOOLEAN' },
-    ],
+  const columnData = [
+    { name: 'generatedAt', data: lines.map(() => at) },
+    { name: 'dataset', data: lines.map(() => datasetId), type: 'STRING' },
+    { name: 'measure', data: lines.map((l) => l.measure), type: 'STRING' },
+    { name: 'category', data: lines.map((l) => l.category), type: 'STRING' },
+    { name: 'people', data: lines.map((l) => l.people), type: 'INT32' },
+    { name: 'suppressed', data: lines.map((l) => l.suppressed), type: 'BOOLEAN' },
+    { name: 'specialCategory', data: lines.map((l) => l.specialCategory), type: 'BOOLEAN' },
+  ] satisfies ColumnSource[];
+  const schema = schemaFromColumnData({
+    columnData,
+    schemaOverrides: {
+      generatedAt: {
+        name: 'generatedAt',
+        type: 'INT64',
+        repetition_type: 'OPTIONAL',
+        converted_type: 'TIMESTAMP_MILLIS',
+        logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' },
+      },
+    },
   });
+  // With a schema, hyparquet-writer takes the columns' types from it alone.
+  return parquetWriteBuffer({ schema, columnData: columnData.map(({ name, data }) => ({ name, data })) });
 }
 
 /**

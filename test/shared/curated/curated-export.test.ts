@@ -225,7 +225,7 @@ describe('the curated planning export', () => {
     const duck = await (await DuckDBInstance.create(':memory:')).connect();
     const columns = await duck.runAndReadAll(`describe select * from read_parquet('${file}')`);
     expect(columns.getRowObjectsJson().map((c) => `${String(c.column_name)} ${String(c.column_type)}`)).toEqual([
-      'generatedAt TIMESTAMP',
+      'generatedAt TIMESTAMP WITH TIME ZONE',
       'dataset VARCHAR',
       'measure VARCHAR',
       'category VARCHAR',
@@ -240,6 +240,36 @@ describe('the curated planning export', () => {
         .map((r) => [`${String(r.measure)}/${String(r.category)}`, r.people === null ? '-' : String(r.people)]),
     );
     expect(fromParquet).toEqual(await countsOf());
+    duck.closeSync();
+  });
+
+  it('marks generatedAt an instant in UTC, which a reader in the UK shows in UK time', async () => {
+    // The old-style TIMESTAMP_MILLIS alone carries no zone: DuckDB read 09:00 UTC as a bare 09:00,
+    // which a reader in the UK, or Power BI, took for 09:00 local (10:00 BST for a summer run).
+    const parquet = await h.blobs
+      .getContainerClient(container)
+      .getBlobClient(`${FOLDER}latest/${COUNTS_PARQUET_FILE}`)
+      .downloadToBuffer();
+    const file = join(mkdtempSync(join(tmpdir(), 'lintel-curated-')), COUNTS_PARQUET_FILE);
+    writeFileSync(file, parquet);
+    const duck = await (await DuckDBInstance.create(':memory:')).connect();
+    const schema = await duck.runAndReadAll(
+      `select converted_type, logical_type from parquet_schema('${file}') where name = 'generatedAt'`,
+    );
+    expect(schema.getRowObjectsJson()).toEqual([
+      {
+        // Kept for readers that know no logical type: the spec's counterpart of a UTC timestamp.
+        converted_type: 'TIMESTAMP_MILLIS',
+        logical_type: expect.stringMatching(/^TimestampType\(isAdjustedToUTC=1, unit=TimeUnit\(MILLIS=/),
+      },
+    ]);
+    await duck.run(`set timezone = 'Europe/London'`);
+    const at = await duck.runAndReadAll(
+      `select distinct epoch_ms(generatedAt) as ms, strftime(generatedAt, '%Y-%m-%d %H:%M %Z') as shown from read_parquet('${file}')`,
+    );
+    expect(at.getRowObjectsJson()).toEqual([
+      { ms: String(Date.parse('2026-12-02T09:00:00.000Z')), shown: '2026-12-02 09:00 Europe/London' },
+    ]);
     duck.closeSync();
   });
 
