@@ -9,6 +9,7 @@ import { csvCell } from '../csv-cell.js';
 import { errorKind, type Logger } from '../logging.js';
 import { jointSystemScopeConditions } from '../people/joint-system-scope.js';
 import { decide } from '../policy/decide.js';
+import type { Decision } from '../policy/decision.js';
 import { keepsPerson, type KeepWhileRecord } from '../retention/keep-while.js';
 import type { SecretSource } from '../secrets/secret-source.js';
 import type { Store } from '../store/database.js';
@@ -49,7 +50,10 @@ export interface CuratedExportSummary {
   readonly purposeId: string;
   readonly datasetId: string;
   readonly partyId: string;
-  /** `denied`: the policy refused the export (the reason is logged); nothing was written. */
+  /**
+   * `denied`: the policy refused the export (the reason is logged); nothing was written, and what
+   * was published to the target before was withdrawn.
+   */
   readonly outcome: 'written' | 'denied';
   /** The folder of the curated container the files went to, `<party>/<purpose>/<dataset>/`. */
   readonly folder: string;
@@ -113,11 +117,17 @@ interface ExportTarget {
 export async function exportCurated(deps: CuratedExportDependencies): Promise<CuratedExportSummary[]> {
   const summaries: CuratedExportSummary[] = [];
   let failure: unknown;
-  const targets = exportTargets(deps.agreements);
-  await withdrawReleases(deps, targets);
-  for (const target of targets) {
+  const now = deps.now ?? (() => new Date());
+  const decided: { target: ExportTarget; decision: Decision }[] = [];
+  for (const target of exportTargets(deps.agreements))
+    decided.push({ target, decision: await decideExport(deps, target, now) });
+  await withdrawReleases(
+    deps,
+    decided.filter(({ decision }) => decision.allow).map(({ target }) => target),
+  );
+  for (const { target, decision } of decided) {
     try {
-      summaries.push(await exportTarget(deps, target));
+      summaries.push(await exportTarget(deps, target, decision));
     } catch (err) {
       deps.logger.error('curated.export-failed', { ...idsOf(target), error: errorKind(err) });
       failure ??= err;
@@ -132,20 +142,24 @@ export async function exportCurated(deps: CuratedExportDependencies): Promise<Cu
  * the SQL releases (pruneReleases), and every file of a target no grant names, `latest/` and its
  * dated folders alike: what was published under a grant that has gone is not the recipient's to
  * go on reading, in the view or in the container (found by a review: the dated copies stayed for
- * the lifecycle rule's 400 days, whole, after the view had dropped them). A current target's
+ * the lifecycle rule's 400 days, whole, after the view had dropped them). `current` holds only
+ * the targets the policy allows now: a grant it refuses (its agreement re-signed, in force from a
+ * date to come; the recipient no longer holding a granted role) is no basis for reading what was
+ * published under it either (found by a review: the last release stayed, marked latest, in the
+ * view and in latest/), and its next allowed run publishes afresh. A current target's
  * dated folders go by the lifecycle rule. Only the release files of a release folder go: nothing
  * else in the container is the export's to delete. In each folder the manifest goes first, so a
  * run that fails part way leaves none beside files it no longer describes.
  */
-async function withdrawReleases(deps: CuratedExportDependencies, targets: readonly ExportTarget[]): Promise<void> {
+async function withdrawReleases(deps: CuratedExportDependencies, current: readonly ExportTarget[]): Promise<void> {
   const now = deps.now?.() ?? new Date();
-  const releases = await pruneReleases(deps.store, targets, deps.historyDays, now);
-  const current = new Set(targets.map((t) => `${t.partyId}/${t.purposeId}/${t.datasetId}/`));
+  const releases = await pruneReleases(deps.store, current, deps.historyDays, now);
+  const folders = new Set(current.map((t) => `${t.partyId}/${t.purposeId}/${t.datasetId}/`));
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
   const withdrawn: string[] = [];
   for await (const blob of container.listBlobsFlat()) {
     const folder = releaseFolderOf(blob.name);
-    if (folder !== undefined && !current.has(folder)) withdrawn.push(blob.name);
+    if (folder !== undefined && !folders.has(folder)) withdrawn.push(blob.name);
   }
   const manifestsFirst = (name: string) => (name.endsWith(`/${MANIFEST_FILE}`) ? 0 : 1);
   withdrawn.sort((a, b) => manifestsFirst(a) - manifestsFirst(b));
@@ -203,10 +217,9 @@ function idsOf(target: ExportTarget) {
   };
 }
 
-async function exportTarget(deps: CuratedExportDependencies, target: ExportTarget): Promise<CuratedExportSummary> {
-  const now = deps.now ?? (() => new Date());
-  const folder = `${target.partyId}/${target.purposeId}/${target.datasetId}/`;
-  const decision = await decide(
+/** The policy's decision on a target's export, as on a lookup: the recipient, its roles, no subject. */
+function decideExport(deps: CuratedExportDependencies, target: ExportTarget, now: () => Date): Promise<Decision> {
+  return decide(
     {
       caller: { partyId: target.partyId, clientId: CLIENT_ID, roles: target.roles },
       purpose: target.purposeId,
@@ -216,6 +229,16 @@ async function exportTarget(deps: CuratedExportDependencies, target: ExportTarge
     },
     { agreements: deps.agreements, consents: deps.consents, now },
   );
+}
+
+/** Exports one target under the decision taken on it before the run withdrew anything. */
+async function exportTarget(
+  deps: CuratedExportDependencies,
+  target: ExportTarget,
+  decision: Decision,
+): Promise<CuratedExportSummary> {
+  const now = deps.now ?? (() => new Date());
+  const folder = `${target.partyId}/${target.purposeId}/${target.datasetId}/`;
   if (!decision.allow) {
     deps.logger.warn('curated.export-denied', { ...idsOf(target), reason: decision.reason });
     await deps.accessLog.append({

@@ -91,9 +91,10 @@ export async function storeRelease(store: Store, release: Release, historyDays: 
 
 /**
  * Deletes the releases Power BI's SQL reader must no longer see, at every export run whatever it
- * exports: those older than `historyDays`, and those of a target no export grant names any more
- * (an agreement ended, a grant withdrawn: what was published under it is not the recipient's to
- * go on reading). Without it a release outlived its grant, and its dated files, for ever, still
+ * exports: those older than `historyDays`, and those of a target not in `current`, which no
+ * export grant names any more or the policy now refuses (an agreement ended, a grant withdrawn,
+ * an agreement re-signed in force from a date to come: what was published under it is not the
+ * recipient's to go on reading). Without it a release outlived its grant, and its dated files, for ever, still
  * marked latest (found by a review). Returns how many releases went.
  */
 export async function pruneReleases(

@@ -66,6 +66,25 @@ function agreementsWithoutExportGrant() {
   return loadAgreements(dir);
 }
 
+/**
+ * The real agreements, the ISA re-signed: its file now says it comes into force on `effectiveDate`
+ * (a date to come, and until then the policy grants nothing under it).
+ */
+function agreementsResignedFrom(effectiveDate: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'lintel-agreements-'));
+  cpSync(AGREEMENTS_DIR, dir, { recursive: true });
+  const file = join(dir, 'social-care-education-housing.yaml');
+  const text = readFileSync(file, 'utf8');
+  expect(text).toContain('\neffectiveDate: null\n');
+  writeFileSync(
+    file,
+    text
+      .replace('\neffectiveDate: null\n', `\neffectiveDate: '${effectiveDate}'\n`)
+      .replace("version: '1.2.0'", "version: '2.0.0'"),
+  );
+  return loadAgreements(dir);
+}
+
 describe('what a failed or withdrawn export leaves published', () => {
   let h: ImportHarness;
   let container: string;
@@ -200,5 +219,34 @@ describe('what a failed or withdrawn export leaves published', () => {
     const left: string[] = [];
     for await (const b of curated.listBlobsFlat()) left.push(b.name);
     expect(left.sort()).toEqual([...kept].sort());
+  });
+
+  it('takes the releases of an export the policy refuses now out of the SQL view and the container', async () => {
+    const releaseFiles = async () => {
+      const names: string[] = [];
+      for await (const b of h.blobs.getContainerClient(container).listBlobsFlat({ prefix: FOLDER }))
+        if (!b.name.startsWith(`${FOLDER}notes/`)) names.push(b.name.slice(FOLDER.length));
+      return names.sort();
+    };
+    const visible = async () =>
+      h.store.db.selectFrom('curated_indicator_counts').select(['generated_at', 'latest']).distinct().execute();
+    await exportCurated(deps({ now: () => new Date('2027-01-04T06:00:00.000Z') }));
+    expect(await visible()).toEqual([{ generated_at: '2027-01-04T06:00:00.000Z', latest: 'Y' }]);
+
+    // The ISA is re-signed, in force from 1 February: the grant still names the recipient, but
+    // there is no agreement in force to publish under until then, and what was published under
+    // the old one is not the recipient's to go on reading, as when a grant is withdrawn.
+    const resigned = agreementsResignedFrom('2027-02-01');
+    const january = await exportCurated(
+      deps({ agreements: resigned, now: () => new Date('2027-01-05T06:00:00.000Z') }),
+    );
+    expect(january.map((s) => s.outcome)).toEqual(['denied']);
+    expect(await visible()).toEqual([]);
+    expect(await releaseFiles()).toEqual([]);
+
+    // In force: the export publishes again.
+    await exportCurated(deps({ agreements: resigned, now: () => new Date('2027-02-01T06:00:00.000Z') }));
+    expect(await visible()).toEqual([{ generated_at: '2027-02-01T06:00:00.000Z', latest: 'Y' }]);
+    expect(await releaseFiles()).toHaveLength(6);
   });
 });
