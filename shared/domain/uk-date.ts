@@ -17,9 +17,19 @@ const UK_DATE = new Intl.DateTimeFormat('en-GB', {
   day: '2-digit',
 });
 
+// The last minute asked about and its date. Every policy decision asks (two or three a lookup),
+// and formatting through Intl costs about 5 µs; the UK's date changes only on a minute's
+// boundary (its offset is whole hours), so one minute's answer serves every instant in it.
+let cachedMinute = Number.NaN;
+let cachedDate = '';
+
 /** The instant's calendar date in the UK, as an ISO date (YYYY-MM-DD). */
 export function ukDateOf(instant: Date): string {
+  const minute = Math.floor(instant.getTime() / 60_000);
+  if (minute === cachedMinute) return cachedDate;
   const parts: Record<string, string> = {};
   for (const p of UK_DATE.formatToParts(instant)) if (p.type !== 'literal') parts[p.type] = p.value;
-  return `${parts.year!.padStart(4, '0')}-${parts.month!}-${parts.day!}`;
+  cachedDate = `${parts.year!.padStart(4, '0')}-${parts.month!}-${parts.day!}`;
+  cachedMinute = minute;
+  return cachedDate;
 }
