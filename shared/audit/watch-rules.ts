@@ -361,15 +361,24 @@ async function slidingVolume(
 ): Promise<Finding[]> {
   // From a whole minute, so that the minute a window starts in is counted whole.
   const from = new Date(Math.floor(since.getTime() / MINUTE_MS) * MINUTE_MS);
+  // And the hour before it, with the alerts that end in it, to judge a burst that straddles an
+  // alert (burstWindows): the sixty minutes that make it one start inside the alert's window, up
+  // to an hour before its first minute after it, which a run that came late (the timer stopped
+  // by a restart or a deployment) sees at the start of its lookback, past those minutes and the
+  // alert's end: judged on its part after the alert alone, the burst went unalerted though the
+  // run saw its first minute (found by a review). No window starts in that hour: it was the
+  // lookback of the runs before, and is read for what it holds, not to raise it again.
+  const context = new Date(from.getTime() - HOUR_MS);
   // A client is read if its entries in the lookback reach the floor, or if it has an alert whose
   // window the lookback may hold: the window of a straddling burst (burstWindows) holds fewer than
   // the floor, and once the lookback had passed the minutes before it, the client's total was
   // under the floor too, and the lookups that came later in the window were left out of its
   // alert's count (found by a review).
   const alerted = await alertedClients(store, v.rule, from);
-  const perMinute = await entryMinutesByAgreement(store, agreements, v.counted, from, at, v.floor, alerted);
+  const perMinute = await entryMinutesByAgreement(store, agreements, v.counted, context, at, v.floor, alerted);
   if (perMinute.size === 0) return [];
-  const taken = await alertWindows(store, v.rule, from, [...new Set([...perMinute.values()].map((c) => c.clientId))]);
+  const clients = [...new Set([...perMinute.values()].map((c) => c.clientId))];
+  const taken = await alertWindows(store, v.rule, context, clients);
   const baselineStart = new Date(from.getTime() - baselineDays * 24 * HOUR_MS);
   const baselines = new Map<string, Map<string, AgreementCount>>();
   const findings: Finding[] = [];
@@ -381,7 +390,7 @@ async function slidingVolume(
     }
     const baseline = (before.get(key)?.count ?? 0) / (baselineDays * 24);
     const over = (count: number) => count >= v.floor && count > v.factor * baseline;
-    for (const window of burstWindows(c.minutes, taken.get(key) ?? [], over)) {
+    for (const window of burstWindows(c.minutes, from, taken.get(key) ?? [], over)) {
       const roles = new Set<string>();
       for (const [minute, made] of c.roles)
         if (minute >= window.start.getTime() && minute < window.end.getTime()) for (const role of made) roles.add(role);
@@ -393,12 +402,12 @@ async function slidingVolume(
 
 /**
  * The windows of a burst, from a client's counts a minute under one agreement (minute start in
- * ms → entries, in [from, at)): each minute with entries starts a window of the sixty minutes
- * from it, counted as far as the log goes, and is over or not by `over`. The same burst is seen
+ * ms → entries, in [from − an hour, at)): each minute with entries from `from` on starts a
+ * window of the sixty minutes from it, counted as far as the log goes, and is over or not by `over`. The same burst is seen
  * by every run whose lookback holds it, from a later minute each time, so the windows are
  * chosen to come out the same whenever they are asked for:
  * - a window of an alert already raised (`taken`, the rule's alerts for this client and
- *   agreement) is found again, to grow, and no window that overlaps it is another alert;
+ *   agreement that end in the minutes given) is found again, to grow, and no window that overlaps it is another alert;
  * - otherwise the first window over the thresholds is taken, and the next may start only where
  *   it ends. A client busy for hours is one alert an hour, as under the clock hours.
  * The first window after an alert's is judged by more than its own sixty minutes: a burst that
@@ -411,6 +420,7 @@ async function slidingVolume(
  */
 function burstWindows(
   minutes: ReadonlyMap<number, number>,
+  from: Date,
   taken: readonly Period[],
   over: (count: number) => boolean,
 ): (Period & { count: number })[] {
@@ -440,6 +450,8 @@ function burstWindows(
   const windows: (Period & { count: number })[] = [];
   let freeFrom = -Infinity;
   for (const start of starts) {
+    // The hour before the lookback: for `straddles` and `between` to read.
+    if (start < from.getTime()) continue;
     const window = { start: new Date(start), end: new Date(start + HOUR_MS) };
     const count = between(start, start + HOUR_MS);
     const overlapping = taken.filter((w) => w.start < window.end && w.end > window.start);

@@ -314,6 +314,32 @@ describe('watch rules over the access log', () => {
     ]);
   });
 
+  it('raises a straddling burst for a timer that runs again only after the minutes inside the alert left its lookback', async () => {
+    // The burst of the tests above: an alert for 10:00–11:00, then 60 lookups at 10:55 and 60 at
+    // 11:05. The timer runs last at 11:00 and then not until 12:08 (a restart, a deployment):
+    // its lookback, from 11:03, holds the 11:05 minute, and a burst there on its own would be
+    // alerted, but not the 10:55 lookups that make it one, nor the alert before it.
+    await appendAt(
+      afterTen(0),
+      times(100, () => lookup('burst-client')),
+    );
+    await appendAt(
+      afterTen(55),
+      times(60, () => lookup('burst-client')),
+    );
+    await appendAt(
+      afterTen(65),
+      times(60, () => lookup('burst-client')),
+    );
+    const raised = [];
+    for (let minute = 0; minute <= 60; minute += 5) raised.push(...(await watch(afterTen(minute, 30))).raised);
+    for (let minute = 128; minute <= 190; minute += 5) raised.push(...(await watch(afterTen(minute, 30))).raised);
+    expect(raised.map((a) => [a.windowEnd, a.raisedAt])).toEqual([
+      [DAY(11, '11:00'), afterTen(0, 30)],
+      [DAY(11, '12:05'), afterTen(128, 30)],
+    ]);
+  });
+
   it('does not raise again a burst alerted by the clock hour before windows slid', async () => {
     await appendAt(
       DAY(11, '10:05'),
