@@ -155,7 +155,11 @@ export const alertSchema = z.object({
     .describe(
       'For special-category-volume, the roles the counted entries were made under, joined by commas; null for the other rules',
     ),
-  windowStart: z.string(),
+  windowStart: z
+    .string()
+    .describe(
+      'Start of the window: for the volume rules, sixty minutes before its end, or earlier for a burst that runs out of the alert before it, from the first of the sixty minutes that put it over the threshold',
+    ),
   windowEnd: z.string().describe("End of the window; for a no-match run, the run's last entry as last evaluated"),
   count: z
     .number()

@@ -370,10 +370,11 @@ async function slidingVolume(
   // lookback of the runs before, and is read for what it holds, not to raise it again.
   const context = new Date(from.getTime() - HOUR_MS);
   // A client is read if its entries in the lookback reach the floor, or if it has an alert whose
-  // window the lookback may hold: the window of a straddling burst (burstWindows) holds fewer than
-  // the floor, and once the lookback had passed the minutes before it, the client's total was
-  // under the floor too, and the lookups that came later in the window were left out of its
-  // alert's count (found by a review).
+  // window the lookback may hold: the window of a straddling burst raised before its alert
+  // reached back to the minutes that put it over (burstWindows) holds fewer than the floor, and
+  // once the lookback had passed the minutes before it, the client's total was under the floor
+  // too, and the lookups that came later in the window were left out of its alert's count
+  // (found by a review).
   const alerted = await alertedClients(store, v.rule, from);
   const perMinute = await entryMinutesByAgreement(store, agreements, v.counted, context, at, v.floor, alerted);
   if (perMinute.size === 0) return [];
@@ -394,7 +395,8 @@ async function slidingVolume(
       const roles = new Set<string>();
       for (const [minute, made] of c.roles)
         if (minute >= window.start.getTime() && minute < window.end.getTime()) for (const role of made) roles.add(role);
-      findings.push(windowFinding(v.rule, c, v.detail(roles), window, window.count, baseline));
+      const finding = windowFinding(v.rule, c, v.detail(roles), window, window.count, baseline);
+      findings.push({ ...finding, windowKey: iso(window.key) });
     }
   }
   return findings;
@@ -403,11 +405,12 @@ async function slidingVolume(
 /**
  * The windows of a burst, from a client's counts a minute under one agreement (minute start in
  * ms → entries, in [from − an hour, at)): each minute with entries from `from` on starts a
- * window of the sixty minutes from it, counted as far as the log goes, and is over or not by `over`. The same burst is seen
- * by every run whose lookback holds it, from a later minute each time, so the windows are
- * chosen to come out the same whenever they are asked for:
+ * window of the sixty minutes from it, counted as far as the log goes, and is over or not by
+ * `over`. The same burst is seen by every run whose lookback holds it, from a later minute each
+ * time, so the windows are chosen to come out the same whenever they are asked for:
  * - a window of an alert already raised (`taken`, the rule's alerts for this client and
- *   agreement that end in the minutes given) is found again, to grow, and no window that overlaps it is another alert;
+ *   agreement that end in the minutes given) is found again, to grow, and no window that
+ *   overlaps it is another alert;
  * - otherwise the first window over the thresholds is taken, and the next may start only where
  *   it ends. A client busy for hours is one alert an hour, as under the clock hours.
  * The first window after an alert's is judged by more than its own sixty minutes: a burst that
@@ -415,15 +418,20 @@ async function slidingVolume(
  * was judged from the alert's end alone, cut to its part after it, and went unalerted, its
  * lookups after 11:00 in no alert (found by a review). That window is an alert too where sixty
  * minutes from inside the alert's window are over the thresholds and at least half theirs are
- * after its end (straddles): a burst of its own, not the alert's burst going on a few minutes. The
- * window still starts where the alert's ends, so a burst is alerted once, and alerts an hour.
+ * after its end (straddling): a burst of its own, not the alert's burst going on a few minutes.
+ * It is keyed, and the next window placed, where its own sixty minutes end, so a burst is
+ * alerted once, and alerts an hour; but its alert reaches back to the first of those sixty
+ * minutes (the latest such, where several are), overlapping the alert before it: from its own
+ * first minute it counted the burst's part after that alert alone, 60 against a floor of 100,
+ * and the DPO read an alert under its rule's threshold with nothing in it to show why it was
+ * raised (found by a review).
  */
 function burstWindows(
   minutes: ReadonlyMap<number, number>,
   from: Date,
   taken: readonly Period[],
   over: (count: number) => boolean,
-): (Period & { count: number })[] {
+): BurstWindow[] {
   const starts = [...minutes.keys()].sort((a, b) => a - b);
   /** Entries in the minutes of [from, to). */
   const between = (from: number, to: number) => {
@@ -432,13 +440,14 @@ function burstWindows(
     return count;
   };
   /**
-   * Whether a burst runs out of `alerted` into the minutes from `start`, the first with entries
-   * after it: sixty minutes from inside it that reach `start`, over, half of them after its end.
+   * Where a burst runs out of `alerted` into the minutes from `start`, the first with entries
+   * after it: the first minute of the latest sixty minutes from inside it that reach `start`,
+   * over, half of them after its end; undefined where none do.
    */
-  const straddles = (alerted: Period, start: number) => {
+  const straddling = (alerted: Period, start: number): number | undefined => {
     const end = alerted.end.getTime();
-    if (starts.some((m) => m >= end && m < start)) return false;
-    return starts.some(
+    if (starts.some((m) => m >= end && m < start)) return undefined;
+    return starts.findLast(
       (s) =>
         s > alerted.start.getTime() &&
         s < end &&
@@ -447,17 +456,23 @@ function burstWindows(
         between(end, s + HOUR_MS) >= between(s, end),
     );
   };
-  const windows: (Period & { count: number })[] = [];
+  /** The window keyed `key`, from `first` (earlier for a straddling burst's). */
+  const windowAt = (key: number, first: number): BurstWindow => {
+    const end = key + HOUR_MS;
+    return { start: new Date(first), end: new Date(end), key: new Date(key), count: between(first, end) };
+  };
+  const windows: BurstWindow[] = [];
   let freeFrom = -Infinity;
   for (const start of starts) {
-    // The hour before the lookback: for `straddles` and `between` to read.
+    // The hour before the lookback: for `straddling` and `between` to read.
     if (start < from.getTime()) continue;
-    const window = { start: new Date(start), end: new Date(start + HOUR_MS) };
-    const count = between(start, start + HOUR_MS);
-    const overlapping = taken.filter((w) => w.start < window.end && w.end > window.start);
+    const end = start + HOUR_MS;
+    const overlapping = taken.filter((w) => w.start.getTime() < end && w.end.getTime() > start);
     if (overlapping.length > 0) {
-      // Found again to grow: it was over when raised, and may be an alert's straddling burst.
-      if (overlapping.some((w) => w.start.getTime() === start)) windows.push({ ...window, count });
+      // Found again to grow, by its key (its end less an hour: an alert's window is sixty minutes
+      // but for a straddling burst's, which reaches back from them), from its own first minute.
+      const own = overlapping.find((w) => w.end.getTime() === end);
+      if (own) windows.push(windowAt(start, own.start.getTime()));
       continue;
     }
     if (start < freeFrom) continue;
@@ -465,11 +480,18 @@ function burstWindows(
     const alerted = [...taken, ...windows]
       .filter((w) => w.end.getTime() <= start)
       .reduce<Period | undefined>((last, w) => (last === undefined || w.end > last.end ? w : last), undefined);
-    if (!over(count) && !(alerted !== undefined && straddles(alerted, start))) continue;
-    windows.push({ ...window, count });
-    freeFrom = window.end.getTime();
+    const first = over(between(start, end)) ? start : alerted && straddling(alerted, start);
+    if (first === undefined) continue;
+    windows.push(windowAt(start, first));
+    freeFrom = end;
   }
   return windows;
+}
+
+/** A window burstWindows found, keyed by its own first minute, and how many entries it holds. */
+interface BurstWindow extends Period {
+  key: Date;
+  count: number;
 }
 
 /** A client's entries under one agreement, and by the minute: each minute's start in ms → entries. */

@@ -227,14 +227,17 @@ describe('watch rules over the access log', () => {
       raised.push(...(await watch(afterTen(minute + 2))).raised);
     }
     for (let minute = 120; minute <= 200; minute += 5) raised.push(...(await watch(afterTen(minute))).raised);
+    // The second is raised at 11:12, when 10:50–11:50 holds 100, 60 of them after 11:00 (a
+    // straddling burst): it is the hour from 11:00, shown from 10:50, where it was over the floor,
+    // not from 11:00, where it then held 60.
     expect(raised.map((a) => [a.windowStart, a.windowEnd])).toEqual([
       [DAY(11, '10:00'), DAY(11, '11:00')],
-      [DAY(11, '11:00'), DAY(11, '12:00')],
+      [DAY(11, '10:50'), DAY(11, '12:00')],
     ]);
     const alerts = await listAlerts(store, { scope: KEYWAYS, limit: 100 });
     expect(alerts.map((a) => [a.windowStart, a.count]).sort()).toEqual([
       [DAY(11, '10:00'), 240],
-      [DAY(11, '11:00'), 240],
+      [DAY(11, '10:50'), 280],
     ]);
   });
 
@@ -254,7 +257,7 @@ describe('watch rules over the access log', () => {
       afterTen(65),
       times(60, () => lookup('burst-client')),
     );
-    // Five more at 11:30: that alert grows, under the floor on its own as it is.
+    // Five more at 11:30: that alert grows.
     await appendAt(
       afterTen(90),
       times(5, () => lookup('burst-client')),
@@ -271,20 +274,46 @@ describe('watch rules over the access log', () => {
     expect(raised.map((a) => [a.clientId, a.windowStart, a.windowEnd])).toEqual([
       ['burst-client', DAY(11, '10:00'), DAY(11, '11:00')],
       ['steady-client', DAY(11, '10:00'), DAY(11, '11:00')],
-      ['burst-client', DAY(11, '11:05'), DAY(11, '12:05')],
+      ['burst-client', DAY(11, '10:55'), DAY(11, '12:05')],
     ]);
     const alerts = await listAlerts(store, { scope: KEYWAYS, limit: 100 });
     expect(alerts.map((a) => [a.clientId, a.windowStart, a.count]).sort()).toEqual([
       ['burst-client', DAY(11, '10:00'), 160],
-      ['burst-client', DAY(11, '11:05'), 65],
+      ['burst-client', DAY(11, '10:55'), 125],
       ['steady-client', DAY(11, '10:00'), 240],
     ]);
   });
 
-  it('grows a straddling burst’s alert, under the floor on its own, by lookups late in its window', async () => {
-    // The burst of the test above: an alert for 10:00–11:00, and one for 11:05–12:05 of the 60
-    // after 11:00. Five more at 12:03 are in that window, but the runs that see them look back
-    // to 11:00 or later, where the client made 65 lookups, under the floor of 100.
+  it('shows in a straddling burst’s alert the sixty minutes that put it over the floor, not its part after the alert alone', async () => {
+    // The burst of the test above: 100 lookups at 10:00 (an alert for 10:00–11:00), then 60 at
+    // 10:55 and 60 at 11:05. The alert for the second burst was of 11:05–12:05 and counted 60,
+    // under the floor of 100: the DPO read an alert below its rule's threshold, and nothing in it
+    // showed the 10:55 lookups that made it one. It reaches back to them: 120 from 10:55.
+    await appendAt(
+      afterTen(0),
+      times(100, () => lookup('burst-client')),
+    );
+    await appendAt(
+      afterTen(55),
+      times(60, () => lookup('burst-client')),
+    );
+    await appendAt(
+      afterTen(65),
+      times(60, () => lookup('burst-client')),
+    );
+    for (let minute = 0; minute <= 150; minute += 5) await watch(afterTen(minute, 30));
+    // Each at or over the floor, as every lookup-volume alert is.
+    const alerts = await listAlerts(store, { scope: KEYWAYS, limit: 100 });
+    expect(alerts.map((a) => [a.windowStart, a.windowEnd, a.count]).sort()).toEqual([
+      [DAY(11, '10:00'), DAY(11, '11:00'), 160],
+      [DAY(11, '10:55'), DAY(11, '12:05'), 120],
+    ]);
+  });
+
+  it('grows a straddling burst’s alert by lookups late in its window, past the lookback of its over minutes', async () => {
+    // The burst of the test above: an alert for 10:00–11:00, and one for the burst from 10:55,
+    // keyed by the hour from 11:05. Five more at 12:03 are in that window, but the runs that see
+    // them look back to 11:00 or later, where the client made 65 lookups, under the floor of 100.
     await appendAt(
       afterTen(0),
       times(100, () => lookup('burst-client')),
@@ -305,12 +334,12 @@ describe('watch rules over the access log', () => {
     for (let minute = 0; minute <= 190; minute += 5) raised.push(...(await watch(afterTen(minute, 30))).raised);
     expect(raised.map((a) => [a.windowStart, a.windowEnd])).toEqual([
       [DAY(11, '10:00'), DAY(11, '11:00')],
-      [DAY(11, '11:05'), DAY(11, '12:05')],
+      [DAY(11, '10:55'), DAY(11, '12:05')],
     ]);
     const alerts = await listAlerts(store, { scope: KEYWAYS, limit: 100 });
     expect(alerts.map((a) => [a.windowStart, a.count]).sort()).toEqual([
       [DAY(11, '10:00'), 160],
-      [DAY(11, '11:05'), 65],
+      [DAY(11, '10:55'), 125],
     ]);
   });
 
@@ -792,14 +821,16 @@ describe('watch rules over the access log', () => {
       raised.push(...(await watch(afterTen(minute + 2))).raised);
     }
     for (let minute = 150; minute <= 230; minute += 5) raised.push(...(await watch(afterTen(minute))).raised);
+    // The second is raised at 11:47, when 11:15–12:15 holds 21, 12 of them after 11:30: shown
+    // from 11:15, not from 11:30, where it then held 12, under the floor of 20.
     expect(raised.map((a) => [a.windowStart, a.windowEnd])).toEqual([
       [DAY(11, '10:30'), DAY(11, '11:30')],
-      [DAY(11, '11:30'), DAY(11, '12:30')],
+      [DAY(11, '11:15'), DAY(11, '12:30')],
     ]);
     const alerts = await listAlerts(store, { scope: KEYWAYS, limit: 100 });
     expect(alerts.map((a) => [a.windowStart, a.count, a.role]).sort()).toEqual([
       [DAY(11, '10:30'), 36, 'senior-officer'],
-      [DAY(11, '11:30'), 36, 'senior-officer'],
+      [DAY(11, '11:15'), 45, 'senior-officer'],
     ]);
   });
 
