@@ -15,7 +15,7 @@
  * entirely of the party's Keyways lookups (found by a review). An entry that is the business of
  * several agreements (its party's own conduct, under no agreement's purpose) counts in each.
  */
-import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Logger } from '../logging.js';
 import type { Store } from '../store/database.js';
@@ -219,6 +219,19 @@ function countsByAgreement(
 type Counted = (eb: ExpressionBuilder<Database, 'access_log'>) => Expression<SqlBool>;
 
 /**
+ * Whether the access-log rows aliased `entry` and `followUp` could be one call's entry and its
+ * follow-up: the follow-up is written with the purpose, subject and datasets of the entry it
+ * follows, and only an allowed entry is followed up (request-pipeline.ts). The subject is null
+ * in both for a duplicate check that found nobody.
+ */
+function followsUp(entry: string, followUp: string): RawBuilder<SqlBool> {
+  const column = (alias: string, name: string) => sql.ref(`${alias}.${name}`);
+  const same = (name: string) => sql`${column(entry, name)} = ${column(followUp, name)}`;
+  const subject = (alias: string) => column(alias, 'subject_ref');
+  return sql<SqlBool>`(${column(entry, 'decision')} = 'allow' and ${same('purpose')} and ${same('datasets')} and (${same('subject_ref')} or (${subject(entry)} is null and ${subject(followUp)} is null)))`;
+}
+
+/**
  * Entries of a lookup, one a call: its own entry, or its follow-up (FOLLOW_UP_REASONS) where the
  * log holds no entry of the call before it. A call's entry is written before its follow-up, so
  * one is looked for under the same request id, client and action and an earlier sequence number
@@ -227,7 +240,12 @@ type Counted = (eb: ExpressionBuilder<Database, 'access_log'>) => Expression<Sql
  * whose entry, coming after the follow-up, would have hidden the lookup that failed. Nor any
  * earlier one: an entry followed up before this follow-up is an earlier try's, whose answer was
  * lost (its entry and its own follow-up both written), and it hid the retry whose entry the
- * writer then lost, a search counted by no rule (found by a review).
+ * writer then lost, a search counted by no rule (found by a review). Nor one the follow-up could
+ * not be of (followsUp): a client may send one and the same `X-Request-Id` with every call, and
+ * the entry of its last call, a search of someone else answered and never followed up, hid the
+ * search whose own entry was lost, counted by no rule (found by a review). An entry of the same
+ * subject, purpose and datasets under the same id, answered, still hides it: nothing in the log
+ * tells them apart but how soon the follow-up came.
  */
 const isLookupEntry: Counted = (eb) =>
   eb.and([
@@ -244,6 +262,7 @@ const isLookupEntry: Counted = (eb) =>
             .whereRef('call_entry.action', '=', 'access_log.action')
             .whereRef('call_entry.seq', '<', 'access_log.seq')
             .where('call_entry.reason_code', 'not in', FOLLOW_UP_REASONS)
+            .where(followsUp('call_entry', 'access_log'))
             .where((inner) =>
               inner.not(
                 inner.exists(
@@ -255,7 +274,8 @@ const isLookupEntry: Counted = (eb) =>
                     .whereRef('followed.action', '=', 'access_log.action')
                     .whereRef('followed.seq', '>', 'call_entry.seq')
                     .whereRef('followed.seq', '<', 'access_log.seq')
-                    .where('followed.reason_code', 'in', FOLLOW_UP_REASONS),
+                    .where('followed.reason_code', 'in', FOLLOW_UP_REASONS)
+                    .where(followsUp('call_entry', 'followed')),
                 ),
               ),
             ),

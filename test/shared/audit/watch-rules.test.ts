@@ -692,6 +692,30 @@ describe('watch rules over the access log', () => {
     expect(run.raised.map((a) => [a.rule, a.clientId, a.count])).toEqual([['out-of-hours', 'night-client', 2]]);
   });
 
+  it('counts a lookup whose own entry was lost under a request id its client sends with every call', async () => {
+    // Tuesday 16 June 2026, 21:30 BST. A client whose every call carries one and the same
+    // X-Request-Id (a UUID fixed in its configuration): a search of one person, answered, and
+    // at 21:31 a search of another whose entry the writer lost, leaving its follow-up. The first
+    // search's entry, under the same id and never followed up, was taken for the second's own,
+    // and the second search was counted by no rule.
+    const fixed = '6f1c2b9e-8d4a-4e3b-9a7c-2d5e8f1a0b3c';
+    await appendAt('2026-06-16T20:30:00.000Z', [lookup('night-client', { requestId: fixed })]);
+    await appendAt('2026-06-16T20:31:00.000Z', [loneFollowUp(lookup('night-client', { requestId: fixed }))]);
+    // And the same lost search written between another's entry and that entry's own follow-up
+    // (its answer lost): two searches, each counted once.
+    const answerLost = withFollowUp(lookup('busy-night-client', { requestId: fixed }));
+    await appendAt('2026-06-16T20:32:00.000Z', [
+      answerLost[0]!,
+      loneFollowUp(lookup('busy-night-client', { requestId: fixed })),
+      answerLost[1]!,
+    ]);
+    const run = await watch('2026-06-16T20:35:00.000Z');
+    expect(run.raised.map((a) => [a.rule, a.clientId, a.count]).sort()).toEqual([
+      ['out-of-hours', 'busy-night-client', 2],
+      ['out-of-hours', 'night-client', 2],
+    ]);
+  });
+
   it('raises out-of-hours for a lookup in office hours on a bank holiday, not on the next working day', async () => {
     // Christmas Day 2026 is a Friday and Boxing Day's substitute Monday 28: 10:00 GMT on the
     // Friday is out of hours, in the period from Thursday 19:00 to Tuesday 07:00.
