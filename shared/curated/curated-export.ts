@@ -325,7 +325,7 @@ async function exportTarget(
         target.ownSubjectsOnly ? " of whom the recipient's own extract holds a record" : ''
       }, each counted once from all their records in the dataset`,
       minimumCell: deps.minCell,
-      suppressed: 'zeros, and counts that come to under the minimum with their noise, rounded',
+      suppressed: 'zeros, and counts that come to under the minimum with their noise, or with it rounded',
       perturbation: '-4 to +4 a cell, mostly small; the same for the same counts, drawn afresh when any count changes',
       roundedTo: ROUND_TO,
       nationalDataOptOutApplied: purpose.nationalDataOptOutApplies,
@@ -443,14 +443,15 @@ async function exportTarget(
 /**
  * How many records waited for linkage, as the manifest (and `npm run curate`) gives it: records,
  * not people, but a small number is withheld and a larger one rounded all the same — withheld
- * where the rounded figure is under the minimum, as the counts' are (7 records under a minimum
- * of 7 were published as 5). Withheld as fewer than the first step at or over the minimum:
- * "fewer than 7" would be untrue of the 7.
+ * where the number, or the rounded figure, is under the minimum, as the counts' are (7 records
+ * under a minimum of 7 were published as 5, and on the rounded figure alone 8 under 10 as 10).
+ * Withheld as fewer than the first step at or over the minimum: "fewer than 7" would be untrue
+ * of the 7.
  */
 export function publishedAwaiting(records: number, minCell: number): number | string {
   if (records === 0) return 0;
   const rounded = roundToStep(records);
-  return rounded < minCell ? `fewer than ${Math.ceil(minCell / ROUND_TO) * ROUND_TO}` : rounded;
+  return records < minCell || rounded < minCell ? `fewer than ${Math.ceil(minCell / ROUND_TO) * ROUND_TO}` : rounded;
 }
 
 function countsCsv(generatedAt: string, datasetId: string, lines: readonly IndicatorCount[]): string {

@@ -7,11 +7,12 @@ import type { CanonicalValue } from '../imports/field-codecs.js';
  * the analyst reads in Power BI. Nothing here is about one person — every figure is a count of
  * people, and a figure that could single someone out is withheld or blurred:
  *
- * - **Small numbers.** A count that, with its noise (below) and rounded, comes to less than
- *   `minCell` is suppressed (published empty, flagged), so no published figure is under the
- *   minimum; and so is every zero: a published zero, or a cell that went from suppressed to zero
- *   or from published to suppressed for certain, would tell which cell a departed person was
- *   in. Deciding on the noisy count makes the threshold fuzzy.
+ * - **Small numbers.** A count that, with its noise (below), comes to less than `minCell`, or
+ *   whose figure, rounded, does, is suppressed (published empty, flagged), so no published
+ *   figure is under the minimum, nor stands for a count under it less the noise; and so is
+ *   every zero: a published zero, or a cell that went from suppressed to zero or from published
+ *   to suppressed for certain, would tell which cell a departed person was in. Deciding on the
+ *   noisy count makes the threshold fuzzy.
  * - **No complementary suppression.** A field's categories add up to everyone counted, but every
  *   published figure carries its own noise and rounding, so subtracting them gives a suppressed
  *   cell only to within a dozen or so either way; suppressing a second cell as well would hide
@@ -230,12 +231,16 @@ function publishMeasure(
   suppressAll: boolean,
   noise: (category: string) => number,
 ): IndicatorCount[] {
-  // Decided on the figure that would be published, rounded: under a minimum that is not a
-  // multiple of ROUND_TO (7, 11), a count just over it with its noise rounded to a figure under it
-  // (at 7, a 5 was published; found by a review). Never a rounded zero either, whatever the minimum.
-  const published = cells.map(([category, n]) => roundToStep(n + noise(category)));
+  // Decided on the noisy count and on the figure that would be published, rounded, and published
+  // only when both are at the minimum. On the noisy count alone, under a minimum that is not a
+  // multiple of ROUND_TO (7, 11), a count just over it rounded to a figure under it (at 7, a 5
+  // was published; found by a review). On the rounded figure alone, one just under it rounded up
+  // to it: at 10, four people with +4 of noise (8) were published as 10 (found by a review).
+  // Never a rounded zero either, whatever the minimum.
+  const noisy = cells.map(([category, n]) => n + noise(category));
+  const published = noisy.map((count) => roundToStep(count));
   const floor = Math.max(minCell, ROUND_TO);
-  const suppressed = cells.map(([, n], i) => suppressAll || n === 0 || published[i]! < floor);
+  const suppressed = cells.map(([, n], i) => suppressAll || n === 0 || noisy[i]! < minCell || published[i]! < floor);
   return cells.map(([category], i) => ({
     measure,
     category,
