@@ -101,6 +101,10 @@ export function buildOpenApiDocument(routes: readonly RouteEntry[], options: Ope
         },
         RetryAfter: { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 1 } },
         WwwAuthenticate: { description: 'The authentication scheme: Bearer', schema: { type: 'string' } },
+        AcceptEncoding: {
+          description: 'On a body refused for its Content-Encoding: identity, the one coding taken',
+          schema: { type: 'string' },
+        },
       },
     },
     security,
@@ -155,6 +159,8 @@ function operation(
     const headers: Record<string, unknown> = { ...requestIdHeader.headers };
     if (status === 429 || status === 503) headers['Retry-After'] = { $ref: '#/components/headers/RetryAfter' };
     if (status === 401) headers['WWW-Authenticate'] = { $ref: '#/components/headers/WwwAuthenticate' };
+    // A body sent compressed is refused 415 naming the coding taken (json-body.ts, RFC 9110 §15.5.16).
+    if (status === 415) headers['Accept-Encoding'] = { $ref: '#/components/headers/AcceptEncoding' };
     responses[String(status)] = {
       description: codes.map((code) => `\`${code}\`: ${PROBLEM_CATALOGUE[code].description}`).join('\n\n'),
       ...(Object.keys(headers).length > 0 ? { headers } : {}),

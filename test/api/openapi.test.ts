@@ -184,6 +184,24 @@ describe('OpenAPI document and reference page', () => {
     expect(doc.security).toEqual([{ bearerAuth: [] }]);
   });
 
+  it('documents the headers a refusal carries: Accept-Encoding on a 415, as Retry-After on a 429', () => {
+    // A body sent with a Content-Encoding is refused 415 with Accept-Encoding: identity (RFC 9110
+    // §15.5.16), which the README names; the document listed only X-Request-Id on a 415, so a
+    // client generated from it did not know to look (found by a review).
+    const headersOf = (op: Operation, status: number) =>
+      Object.keys((op.responses[String(status)] as { headers?: object } | undefined)?.headers ?? {});
+    const withBody = Object.entries(doc.paths).flatMap(([path, item]) =>
+      (Object.entries(item) as [string, Operation][])
+        .filter(([, op]) => op.responses['415'] !== undefined)
+        .map(([method, op]) => [`${method} ${path}`, op] as const),
+    );
+    expect(withBody.length).toBeGreaterThanOrEqual(5);
+    for (const [name, op] of withBody) {
+      expect(headersOf(op, 415), name).toEqual(expect.arrayContaining(['X-Request-Id', 'Accept-Encoding']));
+      expect(headersOf(op, 429), name).toContain('Retry-After');
+    }
+  });
+
   it('lists the stable problem types each operation can answer with, as problem+json', () => {
     const search = operation('/api/v1/people/search', 'post')!;
     expect(problemTypes(search, 401)).toEqual(['urn:lintel:problem:unauthenticated']);
