@@ -32,7 +32,7 @@ try {
     process.stdout.write(
       s.outcome === 'written'
         ? `curated/${s.folder}latest/: ${s.lines} lines for ${s.partyId} (${s.purposeId}); ${publishedAwaiting(s.recordsAwaitingLinkage, minCell)} records awaiting linkage left out\n`
-        : `${s.partyId} (${s.purposeId}, ${s.datasetId}): refused by the policy; nothing written\n`,
+        : `${s.partyId} (${s.purposeId}, ${s.datasetId}): refused by the policy; nothing written, and its earlier releases withdrawn\n`,
     );
   }
   if (summaries.length === 0) process.stdout.write('no agreement grants an export\n');
