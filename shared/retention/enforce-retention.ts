@@ -9,7 +9,9 @@ import { retireIdentifiers } from '../people/retired-identifiers.js';
 import { errorKind, type Logger } from '../logging.js';
 import { keepWhileRules, keepWhileTest } from './keep-while.js';
 import { RetentionPeople } from './retention-people.js';
+import type { Kysely } from 'kysely';
 import type { Store } from '../store/database.js';
+import type { Database } from '../store/schema.js';
 import { snapshotTransaction } from '../store/snapshot-transaction.js';
 
 export interface RetentionDependencies {
@@ -49,7 +51,14 @@ const BATCH = 500;
  * find the person the access log still names: people/retired-identifiers.ts), each
  * person with one access-log entry (action `retention-delete`, the person as subject, no field),
  * written before the deletion is committed; should the commit fail, each gets a second entry,
- * `retention-not-committed`, and the next pass tries again.
+ * `retention-not-committed`, and the next pass tries again. A pass whose process dies between
+ * the two (the host recycled it, it ran out of memory) cannot write the second: so a pass notes
+ * itself in `retention_run` before it starts, and marks the note committed in its deletion's
+ * transaction; the next pass of the rule, under the linking lock (so never while the other is
+ * still at work), follows the entries of a pass whose note was never marked with
+ * `retention-not-committed` (found by a DPO's review: the log told a subject access request the
+ * person's data had left the joint system at a time it was still held, and showed two deletions
+ * for the one that happened).
  *
  * What the deletion leaves may form other people than it did (a record held apart by a namesake
  * the pass deleted belongs with someone kept once the namesake is gone): the records whose people
@@ -173,6 +182,14 @@ async function enforceRule(
   // for them till then.
   const entryInside = entriesWithinStoreTransactions(store);
   const afterCommit: string[] = [];
+  // Where entries precede the commit, the store's own note of whether it came.
+  const run = entryInside ? new RetentionRunNote(store, runId, agreement.id, dataset.id) : undefined;
+  if (run !== undefined)
+    await run.start().catch((err: unknown) => {
+      const kind = errorKind(err);
+      deps.logger.error('retention.failed', { ...base, runId, kind });
+      throw new RetentionFailed(kind);
+    });
 
   // Every read of the pass sees one state, and a deletion of a record an import has since
   // replaced or changed fails the transaction: otherwise an import committed between two reads
@@ -180,6 +197,8 @@ async function enforceRule(
   const plan = await snapshotTransaction(store, async (trx): Promise<Plan | string> => {
     // Not while a linking pass re-forms the agreement's people.
     await takeLinkingLock(store, trx, agreement.id);
+    // Before anything can make the pass wait: a pass that died is told of however long it waits.
+    if (run !== undefined) await run.settleAbandoned(trx, deps);
     // Any record of the agreement no pass has placed may join or split people (a new record can
     // bridge two): the rule waits for the pass. Every read of the pass sees one state (above),
     // so this holds for the rows read below too.
@@ -302,6 +321,7 @@ async function enforceRule(
         peopleDeleted += page.people.length;
         recordsDeleted += page.records.length;
       }
+      await run?.committed(trx);
       return { people: peopleDeleted, records: recordsDeleted, held };
     };
     const outcome = await judgeAndDelete();
@@ -310,10 +330,16 @@ async function enforceRule(
   }).catch(async (err: unknown) => {
     const kind = errorKind(err);
     deps.logger.error('retention.failed', { ...base, runId, kind });
-    await log.notCommitted().catch(() => undefined);
+    // Its note goes once the log tells the pass as not committed; else the next pass tells it.
+    await log
+      .notCommitted()
+      .then(() => run?.forget())
+      .catch(() => undefined);
     throw new RetentionFailed(kind);
   });
 
+  // Committed, or waited and deleted nothing: the note has nothing more to tell.
+  await run?.forget().catch(() => undefined);
   if (typeof plan === 'string') return skipped(plan);
   if (afterCommit.length > 0) await log.claim(afterCommit);
   deps.logger.info('retention.enforced', {
@@ -393,6 +419,45 @@ class RetentionEntries {
   }
 
   /**
+   * For a pass whose process died before its deletion committed: each person it claimed and the
+   * log does not yet tell as not committed gets `retention-not-committed`, read back from the log
+   * by the pass's request id. Whether the pass wrote any entry at all.
+   */
+  async notCommittedAfterDeath(db: Kysely<Database>): Promise<boolean> {
+    const claimed = new Set<string>();
+    const told = new Set<string>();
+    let wrote = false;
+    for (let after = 0; ;) {
+      const page = await this.deps.store.dialect
+        .firstRows(
+          db
+            .selectFrom('access_log')
+            .select(['seq', 'subject_ref', 'reason_code'])
+            .where('request_id', '=', this.runId)
+            .where('action', '=', RETENTION_ACTION)
+            .where('seq', '>', after)
+            .orderBy('seq'),
+          BATCH,
+        )
+        .execute();
+      for (const entry of page) {
+        wrote = true;
+        if (entry.subject_ref === null) continue;
+        if (entry.reason_code === REASON) claimed.add(entry.subject_ref);
+        else if (entry.reason_code === NOT_COMMITTED) told.add(entry.subject_ref);
+      }
+      if (page.length < BATCH) break;
+      after = Number(page.at(-1)!.seq);
+    }
+    await this.append(
+      [...claimed].filter((person) => !told.has(person)),
+      'deny',
+      NOT_COMMITTED,
+    );
+    return wrote;
+  }
+
+  /**
    * A batch's entries are all settled, written or failed, before this goes on or throws: none is
    * still on its way when the log is read back. `written` hears of each one written.
    */
@@ -425,6 +490,73 @@ class RetentionEntries {
       const failed = settled.find((result) => result.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
     }
+  }
+}
+
+/**
+ * A pass's note in `retention_run` (migration 0036): written before the pass, so that its
+ * `retention-delete` entries, which precede its deletion's commit, can be told from those of a
+ * pass that never committed, and marked committed in the deletion's transaction.
+ */
+class RetentionRunNote {
+  constructor(
+    private readonly store: Store,
+    private readonly runId: string,
+    private readonly agreementId: string,
+    private readonly datasetId: string,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.store.db
+      .insertInto('retention_run')
+      .values({
+        id: this.runId,
+        agreement_id: this.agreementId,
+        dataset_id: this.datasetId,
+        started_at: new Date().toISOString(),
+        committed_at: null,
+      })
+      .execute();
+  }
+
+  /**
+   * Follows with `retention-not-committed` the entries of every earlier pass of the rule whose
+   * note was never marked committed and that wrote entries, and drops those notes. Called under
+   * the linking lock, which a pass holds from before its first entry to its commit: a pass that
+   * wrote entries and is not marked is dead, not at work. (One still waiting for the lock has
+   * written none, and keeps its note.) Should this pass roll back, its drops go with it and the
+   * next pass reads the log again: it follows only the entries not yet followed.
+   */
+  async settleAbandoned(trx: Kysely<Database>, deps: RetentionDependencies): Promise<void> {
+    // Its own note written first: on SQLite that takes the store's write lock, so a pass in
+    // another process (which reads in a deferred transaction) is not told while it is at work.
+    await trx.updateTable('retention_run').set({ committed_at: null }).where('id', '=', this.runId).execute();
+    const unmarked = await trx
+      .selectFrom('retention_run')
+      .select('id')
+      .where('agreement_id', '=', this.agreementId)
+      .where('dataset_id', '=', this.datasetId)
+      .where('committed_at', 'is', null)
+      .where('id', '<>', this.runId)
+      .execute();
+    for (const { id } of unmarked) {
+      const entries = new RetentionEntries(deps, id, this.agreementId, this.datasetId);
+      if (await entries.notCommittedAfterDeath(trx))
+        await trx.deleteFrom('retention_run').where('id', '=', id).execute();
+    }
+  }
+
+  /** In the deletion's transaction, once everything is deleted. */
+  async committed(trx: Kysely<Database>): Promise<void> {
+    await trx
+      .updateTable('retention_run')
+      .set({ committed_at: new Date().toISOString() })
+      .where('id', '=', this.runId)
+      .execute();
+  }
+
+  async forget(): Promise<void> {
+    await this.store.db.deleteFrom('retention_run').where('id', '=', this.runId).execute();
   }
 }
 

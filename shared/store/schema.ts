@@ -327,6 +327,15 @@ export interface RetiredIdentifierTable {
   retired_at: string;
 }
 
+/** A retention pass, and whether its deletion committed (migration 0036). */
+export interface RetentionRunTable {
+  id: string;
+  agreement_id: string;
+  dataset_id: string;
+  started_at: string;
+  committed_at: string | null;
+}
+
 /** A checkpoint the checkpointer anchored, and the anchor blob it went to (migration 0032). */
 export interface AnchoredCheckpointTable {
   blob: string;
@@ -357,6 +366,7 @@ export interface Database {
   opt_out_kept_record: OptOutKeptRecordTable;
   opt_out_kept_identifier: OptOutKeptIdentifierTable;
   retired_identifier: RetiredIdentifierTable;
+  retention_run: RetentionRunTable;
   attribute_layout: AttributeLayoutTable;
   anchored_checkpoint: AnchoredCheckpointTable;
 }

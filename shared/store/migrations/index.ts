@@ -33,6 +33,7 @@ import { anchoredCheckpoints } from './0032-anchored-checkpoints.js';
 import { breachSteps } from './0033-breach-steps.js';
 import { alertAgreement } from './0034-alert-agreement.js';
 import { accessLogRequestIndex } from './0035-access-log-request-index.js';
+import { retentionRuns } from './0036-retention-runs.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -73,5 +74,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0033-breach-steps': breachSteps(d),
     '0034-alert-agreement': alertAgreement(d),
     '0035-access-log-request-index': accessLogRequestIndex(d),
+    '0036-retention-runs': retentionRuns(d),
   };
 }

@@ -242,7 +242,7 @@ describe('statements sent to Azure SQL', () => {
       );
   });
 
-  it("creates today's tables, columns and indexes (0019-0035) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0036) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -264,6 +264,7 @@ describe('statements sent to Azure SQL', () => {
       '0033-breach-steps',
       '0034-alert-agreement',
       '0035-access-log-request-index',
+      '0036-retention-runs',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -283,6 +284,9 @@ describe('statements sent to Azure SQL', () => {
     );
     expect(statements.map((s) => s.sql)).toContain('alter table "audit_alert" add "agreement_id" nvarchar(100)');
     expect(statements.map((s) => s.sql)).toContain('create index "access_log_request" on "access_log" ("request_id")');
+    expect(statements.map((s) => s.sql)).toContain(
+      'create table "retention_run" ("id" nvarchar(64) primary key, "agreement_id" nvarchar(100) not null, "dataset_id" nvarchar(100) not null, "started_at" varchar(32) not null, "committed_at" varchar(32))',
+    );
     // Nine wide for a BFPO number ("BFPO 5439"), in place: nullable, as the columns were.
     for (const table of ['source_record', 'opt_out_kept_record']) {
       expect(statements.map((s) => s.sql)).toContain(`alter table "${table}" alter column "postcode" nvarchar(9)`);
