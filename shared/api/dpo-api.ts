@@ -158,13 +158,15 @@ export const alertSchema = z.object({
   windowStart: z
     .string()
     .describe(
-      'Start of the window: for the volume rules, sixty minutes before its end, or earlier for a burst that runs out of the alert before it, from the first of the sixty minutes that put it over the threshold',
+      "Start of the window: for the volume rules, sixty minutes before its end, or earlier for a burst that runs out of the alert before it, from the first of the sixty minutes that put it over the threshold (that window overlaps the one before it); for out-of-hours, the out-of-hours period's start; for a no-match run, the run's first entry",
     ),
   windowEnd: z.string().describe("End of the window; for a no-match run, the run's last entry as last evaluated"),
   count: z
     .number()
     .int()
-    .describe('Entries in the window (or run) as of the latest evaluation that saw it, not only the first'),
+    .describe(
+      'Entries in the window (or run) as of the latest evaluation that saw it, not only the first; where two volume alerts overlap, the entries in the overlap are counted in each',
+    ),
   baseline: z.number().nullable().describe('Average an hour over the previous days, for the volume rules'),
   raisedAt: z.string(),
   status: z.enum(['open', 'breach-opened']),
