@@ -369,6 +369,52 @@ describe('watch rules over the access log', () => {
     ]);
   });
 
+  it('raises a straddling burst and the alert before it once each, every lookup in one, whenever the timer runs', async () => {
+    // The burst of the tests above: 100 lookups at 10:00, 60 at 10:55 and 60 at 11:05. The timer
+    // every five minutes or so, at any second, sometimes twice at once (two instances), and once
+    // stopped for up to an hour (a restart, a deployment): the same two alerts, each at or over
+    // the floor, and no lookup outside them. Seeded, so a failure is the same schedule again.
+    await appendAt(
+      afterTen(0),
+      times(100, () => lookup('burst-client')),
+    );
+    await appendAt(
+      afterTen(55),
+      times(60, () => lookup('burst-client')),
+    );
+    await appendAt(
+      afterTen(65),
+      times(60, () => lookup('burst-client')),
+    );
+    let seed = 13;
+    const random = (below: number) => (seed = (seed * 48271) % 2147483647) % below;
+    for (let schedule = 0; schedule < 6; schedule++) {
+      await store.db.deleteFrom('audit_alert').execute();
+      const stoppedAt = 300 + random(120 * 60);
+      const stoppedFor = 5 * 60 + random(55 * 60);
+      const raised = [];
+      for (let second = -600 + random(300); second < 200 * 60;) {
+        const at = new Date(Date.parse(afterTen(0)) + second * 1000 + 1 + random(999));
+        raised.push(...(await watch(at.toISOString())).raised);
+        if (random(10) === 0) raised.push(...(await watch(at.toISOString())).raised);
+        second += second < stoppedAt && second + 360 >= stoppedAt ? stoppedFor : 240 + random(120);
+      }
+      const alerts = await listAlerts(store, { scope: KEYWAYS, limit: 100 });
+      const context = { schedule, stoppedAt, stoppedFor };
+      expect({ ...context, raised: raised.map((a) => a.windowEnd).sort() }).toEqual({
+        ...context,
+        raised: [DAY(11, '11:00'), DAY(11, '12:05')],
+      });
+      expect({ ...context, under: alerts.filter((a) => a.count < 100).length }).toEqual({ ...context, under: 0 });
+      for (const minute of [0, 55, 65])
+        expect({
+          ...context,
+          minute,
+          in: alerts.some((a) => a.windowStart <= afterTen(minute) && afterTen(minute) < a.windowEnd),
+        }).toEqual({ ...context, minute, in: true });
+    }
+  });
+
   it('does not raise again a burst alerted by the clock hour before windows slid', async () => {
     await appendAt(
       DAY(11, '10:05'),
