@@ -1,9 +1,10 @@
 /**
  * `npm run token -- --party <id> --role <role> [--role <role>…] [--minutes 60]`
  * Mints a development bearer token for a demo party, signed by the local host's development
- * issuer. The client id is the one PARTY_CLIENT_IDS maps to that party. The token names the
- * issuer this shell's settings give (`AUTH_ISSUER`): the host verifies it only if its own
- * settings name the same one.
+ * issuer. The client id is the one PARTY_CLIENT_IDS maps to that party, and each role one the
+ * party holds in the agreements (the API drops any other). The token names the issuer this
+ * shell's settings give (`AUTH_ISSUER`): the host verifies it only if its own settings name the
+ * same one.
  */
 import { resolve } from 'node:path';
 import { loadLocalSettings } from '../local/settings.js';
@@ -40,6 +41,20 @@ async function main(): Promise<void> {
     refuseUsage('token', '--minutes must be a whole number from 1 to 1440 (a day)');
   }
   const agreements = loadAgreements(resolve(settings.AGREEMENTS_DIR));
+  // The API drops a role the party holds in no agreement (resolveCaller, party-directory.ts): a
+  // token asked for with a mistyped role (`housing_officer`) was minted, and then refused by
+  // every endpoint as a token without a role is, with nothing to say why (found by a review of
+  // the CLIs). Refused here instead, naming the roles the party does hold; a mistyped party is
+  // named as such, not as a gap in PARTY_CLIENT_IDS.
+  const party = agreements.party(values.party);
+  if (!party) refuseUsage('token', `no party ${values.party} in the agreements`);
+  const notHeld = values.role.filter((role) => !party.roles.has(role));
+  if (notHeld.length > 0) {
+    refuseUsage(
+      'token',
+      `party ${party.id} holds no role ${notHeld.join(', ')} in the agreements (its roles: ${[...party.roles].sort().join(', ')})`,
+    );
+  }
   const clientId = parsePartyDirectory(settings.PARTY_CLIENT_IDS, agreements).clientIdsFor(values.party)[0];
   if (!clientId) {
     refuseUsage('token', `no client id is mapped to party ${values.party} in PARTY_CLIENT_IDS`);

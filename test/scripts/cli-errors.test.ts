@@ -41,6 +41,34 @@ describe('CLI errors', () => {
     expect(setting.stderr).not.toMatch(/\n\s+at /);
   });
 
+  // The API drops a role the party holds in no agreement (resolveCaller), so such a token was
+  // minted and then refused by every endpoint, as a token without a role is; a mistyped party
+  // was answered as a gap in PARTY_CLIENT_IDS.
+  it('npm run token refuses a role the party does not hold, and a party no agreement names (exit 2)', () => {
+    const env = { ...ISOLATED, DEV_ISSUER_KEY_PATH: join(dir, 'dev-issuer-key.json') };
+    const typo = run('scripts/token.ts', ['--party', 'kettering-borough-council', '--role', 'housing_officer'], env);
+    expect({ status: typo.status, stdout: typo.stdout }).toEqual({ status: 2, stdout: '' });
+    expect(typo.stderr.trim()).toBe(
+      'token: party kettering-borough-council holds no role housing_officer in the agreements (its roles: dpo, housing-officer, senior-officer)',
+    );
+    // One role held and one not: the token would carry the first alone, which is not what was asked.
+    const mixed = run(
+      'scripts/token.ts',
+      ['--party', 'kettering-borough-council', '--role', 'housing-officer', '--role', 'researcher'],
+      env,
+    );
+    expect({ status: mixed.status, stdout: mixed.stdout }).toEqual({ status: 2, stdout: '' });
+    expect(mixed.stderr).toContain('holds no role researcher');
+    const party = run('scripts/token.ts', ['--party', 'kettering-borough', '--role', 'dpo'], env);
+    expect({ status: party.status, stdout: party.stdout }).toEqual({ status: 2, stdout: '' });
+    expect(party.stderr.trim()).toBe('token: no party kettering-borough in the agreements');
+    // The roles it holds are minted as before.
+    const held = run('scripts/token.ts', ['--party', 'kettering-borough-council', '--role', 'housing-officer'], env);
+    expect(held.stderr).toBe('');
+    expect(held.status).toBe(0);
+    expect(held.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+  });
+
   it('npm run audit names a malformed setting in one line', () => {
     const result = run('scripts/audit.ts', ['verify'], { CURATED_MIN_CELL: 'abc' });
     expect(result.status).toBe(1);
