@@ -21,6 +21,7 @@ import { basename, resolve } from 'node:path';
 import { parseOptions, refuseUsage } from './cli.js';
 import { RestError, type BlobServiceClient } from '@azure/storage-blob';
 import { loadLocalSettings } from '../local/settings.js';
+import { isTemporaryUpload, TEMPORARY_UPLOAD_SUFFIXES } from '../shared/blob/blob-created-event.js';
 import { CONTAINERS } from '../shared/blob/blob-storage.js';
 import { loadConfig } from '../shared/config.js';
 import { handledName, progressBlobName, reportBlobName } from '../shared/imports/handled-names.js';
@@ -85,15 +86,25 @@ async function main(): Promise<void> {
   const timeoutSeconds = Number(values.timeout);
   if (!(timeoutSeconds > 0 && Number.isFinite(timeoutSeconds)))
     throw new Error('--timeout must be a positive number of seconds');
+  const path = resolve(file);
+  const fileName = values.name ?? basename(path);
+  // The importer leaves such a file alone for the SFTP client's rename, which never comes here:
+  // the script waited out its --timeout, then asked whether `npm start` was running.
+  if (isTemporaryUpload(fileName)) {
+    const ending = TEMPORARY_UPLOAD_SUFFIXES.find((suffix) => fileName.toLowerCase().endsWith(suffix));
+    refuseUsage(
+      'import',
+      `${fileName} ends in ${ending}, a name the importer leaves alone as an upload still under way: give it another with --name`,
+    );
+  }
   loadLocalSettings();
   const blobs = await uploadBlobClient(loadConfig(process.env), {
     script: 'import',
     remote: values.remote,
     startHint: 'start the local stack with `npm start` first',
   });
-  const path = resolve(file);
   const size = statSync(path).size;
-  const blobName = `${values.party}/${values.dataset}/${values.name ?? basename(path)}`;
+  const blobName = `${values.party}/${values.dataset}/${fileName}`;
   const sha256 = await sha256Of(path);
   const metadata: Record<string, string> = {};
   if (values.delimiter) metadata.delimiter = values.delimiter;

@@ -135,7 +135,7 @@ export function matchBlobPath(template: string, blobName: string): Record<string
  * Names SFTP clients give a file while it is still being written, and rename once it is whole
  * (WinSCP's `.filepart`). Such a file is left alone: its rename brings the import.
  */
-const TEMPORARY_UPLOAD_SUFFIXES = ['.filepart'] as const;
+export const TEMPORARY_UPLOAD_SUFFIXES = ['.filepart'] as const;
 
 export function isTemporaryUpload(blobName: string): boolean {
   const lower = blobName.toLowerCase();

@@ -81,6 +81,37 @@ describe('npm run import', () => {
     expect(result.stderr.trim()).toBe('import: --timeout must be a positive number of seconds');
     expect(Date.now() - started).toBeLessThan(15_000);
   }, 60_000);
+
+  // The importer leaves a `.filepart` alone for the SFTP client's rename (isTemporaryUpload), and
+  // nothing here renames it: the script waited out its --timeout (ten minutes by default), then
+  // asked whether `npm start` was running, with the file left in incoming.
+  it('refuses a name the importer leaves alone as an upload under way, before uploading', async () => {
+    const name = `cli-options-${randomUUID()}.csv.FilePart`;
+    const file = join(dir, name);
+    writeFileSync(file, 'firstName,lastName\nTest,Person\n');
+    const connection = inject('azuriteConnectionString');
+    await ensureContainers(BlobServiceClient.fromConnectionString(connection));
+    const started = Date.now();
+    const result = run(
+      'scripts/import.ts',
+      [file, '--party', 'kettering-borough-council', '--dataset', 'keyways-housing-register', '--timeout', '10'],
+      { LINTEL_ENV: 'test', AzureWebJobsStorage: connection },
+    );
+    const blob = BlobServiceClient.fromConnectionString(connection)
+      .getContainerClient(CONTAINERS.incoming)
+      .getBlobClient(`kettering-borough-council/keyways-housing-register/${name}`);
+    const uploaded = await blob.exists();
+    await blob.deleteIfExists();
+    expect({ status: result.status, stdout: result.stdout, uploaded }).toEqual({
+      status: 2,
+      stdout: '',
+      uploaded: false,
+    });
+    expect(result.stderr.trim()).toBe(
+      `import: ${name} ends in .filepart, a name the importer leaves alone as an upload still under way: give it another with --name`,
+    );
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 60_000);
 });
 
 describe('npm run seed', () => {
