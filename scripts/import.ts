@@ -9,7 +9,9 @@
  *          when LINTEL_ENV is production; scripts/upload-target.ts)
  *
  * Exit status: 0 loaded, 2 rejected — also when the same content was imported before and that
- * import was a rejection — 1 on an error.
+ * import was a rejection — 1 on an error. A command line the importer would only reject or leave
+ * in incoming (a --party that is not a source of --dataset in the agreements, a name ending in
+ * `.filepart`) is refused with exit 2 before anything is uploaded.
  *
  * Following works from blob storage alone, as a partner's own tooling could: the importer's
  * progress blob (`processed/<path>.progress.json`) while it loads, then the report beside the
@@ -23,6 +25,7 @@ import { RestError, type BlobServiceClient } from '@azure/storage-blob';
 import { loadLocalSettings } from '../local/settings.js';
 import { isTemporaryUpload, TEMPORARY_UPLOAD_SUFFIXES } from '../shared/blob/blob-created-event.js';
 import { CONTAINERS } from '../shared/blob/blob-storage.js';
+import { loadAgreements } from '../shared/agreements/load.js';
 import { loadConfig } from '../shared/config.js';
 import { handledName, progressBlobName, reportBlobName } from '../shared/imports/handled-names.js';
 import type { ImportProgress } from '../shared/imports/import-progress.js';
@@ -98,7 +101,20 @@ async function main(): Promise<void> {
     );
   }
   loadLocalSettings();
-  const blobs = await uploadBlobClient(loadConfig(process.env), {
+  const settings = loadConfig(process.env);
+  // The importer rejects a file whose folders name a dataset no agreement has, or a party that is
+  // not one of its sources, on the folders alone: uploaded all the same, a mistyped --party or
+  // --dataset put a partner's people into storage only to be filed in rejected/ under the typo.
+  const agreements = loadAgreements(resolve(settings.AGREEMENTS_DIR));
+  const dataset = agreements.dataset(values.dataset)?.dataset;
+  if (!dataset) refuseUsage('import', `no dataset ${values.dataset} in the agreements`);
+  if (!agreements.isSource(values.party, dataset.id)) {
+    refuseUsage(
+      'import',
+      `${values.party} is not a source of ${dataset.id} in the agreements (its sources: ${[...dataset.sources].sort().join(', ')})`,
+    );
+  }
+  const blobs = await uploadBlobClient(settings, {
     script: 'import',
     remote: values.remote,
     startHint: 'start the local stack with `npm start` first',

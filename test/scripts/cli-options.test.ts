@@ -112,6 +112,48 @@ describe('npm run import', () => {
     );
     expect(Date.now() - started).toBeLessThan(10_000);
   }, 60_000);
+
+  // A mistyped --party or --dataset put the partner's file (people's records) into storage under
+  // a path no agreement knows, for the importer to reject it into rejected/ as `party-not-source`
+  // or `unknown-dataset`: the folders alone decided, and the script's own agreements say as much.
+  it.each([
+    [
+      'kettering-borough-council',
+      'keyways-housing-registr',
+      'import: no dataset keyways-housing-registr in the agreements',
+    ],
+    [
+      'kettering-borough',
+      'keyways-housing-register',
+      'import: kettering-borough is not a source of keyways-housing-register in the agreements (its sources: corby-borough-council, kettering-borough-council, wellingborough-borough-council)',
+    ],
+  ])(
+    'refuses --party %s --dataset %s before uploading',
+    async (party, dataset, message) => {
+      const file = join(dir, 'extract.csv');
+      writeFileSync(file, 'firstName,lastName\nTest,Person\n');
+      const name = `cli-options-${randomUUID()}.csv`;
+      const connection = inject('azuriteConnectionString');
+      await ensureContainers(BlobServiceClient.fromConnectionString(connection));
+      const result = run(
+        'scripts/import.ts',
+        [file, '--party', party, '--dataset', dataset, '--name', name, '--timeout', '5'],
+        { LINTEL_ENV: 'test', AzureWebJobsStorage: connection },
+      );
+      const blob = BlobServiceClient.fromConnectionString(connection)
+        .getContainerClient(CONTAINERS.incoming)
+        .getBlobClient(`${party}/${dataset}/${name}`);
+      const uploaded = await blob.exists();
+      await blob.deleteIfExists();
+      expect({ status: result.status, stdout: result.stdout, uploaded }).toEqual({
+        status: 2,
+        stdout: '',
+        uploaded: false,
+      });
+      expect(result.stderr.trim()).toBe(message);
+    },
+    60_000,
+  );
 });
 
 describe('npm run seed', () => {
