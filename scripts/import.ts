@@ -15,7 +15,8 @@
  *
  * Following works from blob storage alone, as a partner's own tooling could: the importer's
  * progress blob (`processed/<path>.progress.json`) while it loads, then the report beside the
- * file in `processed/` or `rejected/`, recognised by the file's SHA-256.
+ * file in `processed/` or `rejected/`, recognised by the file's SHA-256. Ctrl-C once the file is
+ * uploaded stops the following only (exit 130): the host imports the file all the same.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
@@ -137,6 +138,15 @@ async function main(): Promise<void> {
     });
   bar('uploading', size, size, `${(size / 1e6).toFixed(1)} MB`, true);
   if (tty) process.stdout.write('\n');
+  // The file is in incoming/ now, and the host imports it whatever becomes of this script: the
+  // script died on Ctrl-C mid-bar, and the operator took the import for stopped.
+  process.once('SIGINT', () => {
+    const report = reportBlobName(blobName);
+    process.stdout.write(
+      `${tty ? '\n' : ''}Stopped following; the import was not stopped. Its report will be at ${CONTAINERS.processed}/${report} or ${CONTAINERS.rejected}/${report}.\n`,
+    );
+    process.exit(130);
+  });
 
   const deadline = Date.now() + timeoutSeconds * 1000;
   let report: ImportReport | undefined;

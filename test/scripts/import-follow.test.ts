@@ -72,3 +72,62 @@ describe('npm run import, the file moved without a report under its name', () =>
     }
   }, 60_000);
 });
+
+describe('npm run import, Ctrl-C while it follows the import', () => {
+  // The file is uploaded by then, and the host imports it whatever the script does: the script
+  // died on the signal mid-bar, and the operator took the import for stopped.
+  it('says the import goes on and where its report will be, and exits 130', async () => {
+    const connection = inject('azuriteConnectionString');
+    const blobs = BlobServiceClient.fromConnectionString(connection);
+    await ensureContainers(blobs);
+    const file = join(dir, 'extract.csv');
+    writeFileSync(file, 'firstName,lastName\nTest,Person\n');
+    const name = `import-follow-${randomUUID()}.csv`;
+    const blobName = `kettering-borough-council/keyways-housing-register/${name}`;
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        import.meta.resolve('tsx'),
+        join(ROOT, 'scripts/import.ts'),
+        file,
+        '--party',
+        'kettering-borough-council',
+        '--dataset',
+        'keyways-housing-register',
+        '--name',
+        name,
+        '--timeout',
+        '30',
+      ],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', LINTEL_ENV: 'test', AzureWebJobsStorage: connection },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((done) =>
+      child.on('close', (code, signal) => done([code, signal])),
+    );
+    // No importer runs here: the upload waits in incoming/ while the script follows it.
+    const incoming = blobs.getContainerClient(CONTAINERS.incoming).getBlobClient(blobName);
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!stdout.includes('uploading') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(await incoming.exists()).toBe(true);
+      child.kill('SIGINT');
+      const [status, signal] = await exited;
+      expect(stderr).toBe('');
+      expect(stdout).toContain(
+        `Stopped following; the import was not stopped. Its report will be at processed/${blobName}.report.json or rejected/${blobName}.report.json.`,
+      );
+      expect({ status, signal }).toEqual({ status: 130, signal: null });
+    } finally {
+      child.kill();
+      await incoming.deleteIfExists();
+    }
+  }, 60_000);
+});
