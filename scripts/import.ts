@@ -11,7 +11,8 @@
  * Exit status: 0 loaded, 2 rejected — also when the same content was imported before and that
  * import was a rejection — 1 on an error. A command line the importer would only reject or leave
  * in incoming (a --party that is not a source of --dataset in the agreements, a name ending in
- * `.filepart`) is refused with exit 2 before anything is uploaded.
+ * `.filepart` or of a type it does not read, a --delimiter or --as-of it cannot read, a date still
+ * to come) is refused with exit 2 before anything is uploaded.
  *
  * Following works from blob storage alone, as a partner's own tooling could: the importer's
  * progress blob (`processed/<path>.progress.json`) while it loads, then the report beside the
@@ -28,6 +29,7 @@ import { isTemporaryUpload, TEMPORARY_UPLOAD_SUFFIXES } from '../shared/blob/blo
 import { CONTAINERS } from '../shared/blob/blob-storage.js';
 import { loadAgreements } from '../shared/agreements/load.js';
 import { loadConfig } from '../shared/config.js';
+import { asOfDate, datedAfterUpload, extractFormatOf } from '../shared/imports/extract-format.js';
 import { handledName, progressBlobName, reportBlobName } from '../shared/imports/handled-names.js';
 import type { ImportProgress } from '../shared/imports/import-progress.js';
 import type { ImportReport } from '../shared/imports/import-report.js';
@@ -101,6 +103,10 @@ async function main(): Promise<void> {
       `${fileName} ends in ${ending}, a name the importer leaves alone as an upload still under way: give it another with --name`,
     );
   }
+  const metadata: Record<string, string> = {};
+  if (values.delimiter) metadata.delimiter = values.delimiter;
+  if (values['as-of']) metadata.asof = values['as-of'];
+  refuseUnreadable(fileName, metadata);
   loadLocalSettings();
   const settings = loadConfig(process.env);
   // The importer rejects a file whose folders name a dataset no agreement has, or a party that is
@@ -123,9 +129,6 @@ async function main(): Promise<void> {
   const size = statSync(path).size;
   const blobName = `${values.party}/${values.dataset}/${fileName}`;
   const sha256 = await sha256Of(path);
-  const metadata: Record<string, string> = {};
-  if (values.delimiter) metadata.delimiter = values.delimiter;
-  if (values['as-of']) metadata.asof = values['as-of'];
 
   const started = Date.now();
   await blobs
@@ -202,6 +205,32 @@ async function main(): Promise<void> {
   printReport(report, blobName);
   // Rejected then, so rejected now: a duplicate of a rejected file exits as its rejection did.
   if ((report.duplicateOf?.outcome ?? report.outcome) === 'rejected') process.exitCode = 2;
+}
+
+/**
+ * Refuses (exit 2) what the importer would reject from the file's name and metadata alone, read
+ * as it reads them (extract-format.ts): uploaded all the same, a typo put the file (people's
+ * records) into storage to be filed in rejected/ — `--delimiter semi-colon` as
+ * `unsupported-file-type`, of a .csv.
+ */
+function refuseUnreadable(fileName: string, metadata: Readonly<Record<string, string>>): void {
+  if (extractFormatOf(fileName, {}) === undefined)
+    refuseUsage(
+      'import',
+      `${fileName} is not a file the importer reads (.csv, .txt, .tsv, .tab or .xlsx): give its name with --name`,
+    );
+  if (extractFormatOf(fileName, metadata) === undefined)
+    refuseUsage('import', '--delimiter must be comma, semicolon, tab or pipe (or the character itself)');
+  const now = new Date();
+  const asOf = asOfDate(fileName, metadata, now);
+  if (asOf === undefined) refuseUsage('import', '--as-of must be a date, YYYY-MM-DD');
+  if (datedAfterUpload(asOf, now)) {
+    const from = metadata.asof === undefined ? `the date in the name, ${asOf},` : `--as-of ${asOf}`;
+    refuseUsage(
+      'import',
+      `${from} is after today: the importer refuses an extract of a day still to come${metadata.asof === undefined ? ' (give the day it describes with --as-of)' : ''}`,
+    );
+  }
 }
 
 /** Whether the file was moved to `container` since `since` (ms), give or take a second of clock. */

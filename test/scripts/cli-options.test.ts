@@ -154,6 +154,71 @@ describe('npm run import', () => {
     },
     60_000,
   );
+
+  // A typo in the name or these options uploaded the file (people's records) to be rejected: a
+  // `.dat` or `--delimiter semi-colon` as `unsupported-file-type` (of a .csv), `--as-of 2026-13-45`
+  // as `unreadable-asof`, a date still to come as `future-extract`. The importer's own readings of
+  // the name and metadata decide here.
+  it.each([
+    [
+      '.dat',
+      [],
+      'import: NAME is not a file the importer reads (.csv, .txt, .tsv, .tab or .xlsx): give its name with --name',
+    ],
+    [
+      '.csv',
+      ['--delimiter', 'semi-colon'],
+      'import: --delimiter must be comma, semicolon, tab or pipe (or the character itself)',
+    ],
+    ['.csv', ['--as-of', '2026-13-45'], 'import: --as-of must be a date, YYYY-MM-DD'],
+    [
+      '.csv',
+      ['--as-of', '2999-01-31'],
+      'import: --as-of 2999-01-31 is after today: the importer refuses an extract of a day still to come',
+    ],
+    [
+      '-2999-01-31.csv',
+      [],
+      'import: the date in the name, 2999-01-31, is after today: the importer refuses an extract of a day still to come (give the day it describes with --as-of)',
+    ],
+  ])(
+    'refuses a name ending %s with %j before uploading',
+    async (ending, options, message) => {
+      const file = join(dir, 'extract.csv');
+      writeFileSync(file, 'firstName,lastName\nTest,Person\n');
+      const name = `cli-options-${randomUUID()}${ending}`;
+      const connection = inject('azuriteConnectionString');
+      await ensureContainers(BlobServiceClient.fromConnectionString(connection));
+      const result = run(
+        'scripts/import.ts',
+        [
+          file,
+          '--party',
+          'kettering-borough-council',
+          '--dataset',
+          'keyways-housing-register',
+          '--name',
+          name,
+          ...options,
+          '--timeout',
+          '5',
+        ],
+        { LINTEL_ENV: 'test', AzureWebJobsStorage: connection },
+      );
+      const blob = BlobServiceClient.fromConnectionString(connection)
+        .getContainerClient(CONTAINERS.incoming)
+        .getBlobClient(`kettering-borough-council/keyways-housing-register/${name}`);
+      const uploaded = await blob.exists();
+      await blob.deleteIfExists();
+      expect({ status: result.status, stdout: result.stdout, uploaded }).toEqual({
+        status: 2,
+        stdout: '',
+        uploaded: false,
+      });
+      expect(result.stderr.trim()).toBe(message.replace('NAME', name));
+    },
+    60_000,
+  );
 });
 
 describe('npm run seed', () => {
