@@ -10,9 +10,10 @@
  *
  * Exit status: 0 loaded, 2 rejected — also when the same content was imported before and that
  * import was a rejection — 1 on an error. A command line the importer would only reject or leave
- * in incoming (a --party that is not a source of --dataset in the agreements, a name ending in
- * `.filepart` or of a type it does not read, a --delimiter or --as-of it cannot read, a date still
- * to come) is refused with exit 2 before anything is uploaded.
+ * in incoming (a path that is no file, an empty file, a --party that is not a source of --dataset
+ * in the agreements, a name ending in `.filepart` or of a type it does not read, a --delimiter or
+ * --as-of it cannot read, a date still to come) is refused with exit 2 before anything is
+ * uploaded.
  *
  * Following works from blob storage alone, as a partner's own tooling could: the importer's
  * progress blob (`processed/<path>.progress.json`) while it loads, then the report beside the
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
   if (!(timeoutSeconds > 0 && Number.isFinite(timeoutSeconds)))
     throw new Error('--timeout must be a positive number of seconds');
   const path = resolve(file);
+  const size = sizeOf(file, path);
   const fileName = values.name ?? basename(path);
   // The importer leaves such a file alone for the SFTP client's rename, which never comes here:
   // the script waited out its --timeout, then asked whether `npm start` was running.
@@ -126,7 +128,6 @@ async function main(): Promise<void> {
     remote: values.remote,
     startHint: 'start the local stack with `npm start` first',
   });
-  const size = statSync(path).size;
   const blobName = `${values.party}/${values.dataset}/${fileName}`;
   const sha256 = await sha256Of(path);
 
@@ -205,6 +206,26 @@ async function main(): Promise<void> {
   printReport(report, blobName);
   // Rejected then, so rejected now: a duplicate of a rejected file exits as its rejection did.
   if ((report.duplicateOf?.outcome ?? report.outcome) === 'rejected') process.exitCode = 2;
+}
+
+/**
+ * The size of the file at `path` (`file` as typed), read before anything else: the stack was
+ * looked for first, so a mistyped path with it down was answered "no Azurite", and once it was up
+ * with Node's "ENOENT: …, stat", or for a folder "EISDIR: illegal operation on a directory, read",
+ * which folder unsaid. An empty file is refused too, which the importer rejects (`empty-file`).
+ */
+function sizeOf(file: string, path: string): number {
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') refuseUsage('import', `no file ${file}`);
+    throw err;
+  }
+  if (stats.isDirectory()) refuseUsage('import', `${file} is a folder, not a file`);
+  if (stats.size === 0) refuseUsage('import', `${file} is empty: the importer rejects an empty file`);
+  return stats.size;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The CLIs a DPO or an operator runs answer a mistake in one line: the setting by name (never its
 // value), or the option as typed; never a stack trace.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -119,6 +119,27 @@ describe('CLI errors', () => {
     expect(result.stdout).toBe(`usage: ${result.stdout.slice('usage: '.length)}`);
     expect(result.stdout).toContain(usage);
     expect(result.stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  // Before, the file was first read after the stack was found and the agreements checked: a
+  // mistyped path with the stack down was answered "no Azurite", and once it was up, with Node's
+  // "ENOENT: …, stat" or, for a folder, "EISDIR: illegal operation on a directory, read" (which
+  // folder unsaid). An empty file was uploaded to be rejected as `empty-file`.
+  it.each([
+    ['no-such-extract.csv', 'import: no file PATH'],
+    ['', 'import: PATH is a folder, not a file'],
+    ['empty.csv', 'import: PATH is empty: the importer rejects an empty file'],
+  ])('npm run import refuses %j before looking for the stack (exit 2)', async (name, message) => {
+    writeFileSync(join(dir, 'empty.csv'), '');
+    const path = join(dir, name);
+    const port = await freePort();
+    const result = run(
+      'scripts/import.ts',
+      [path, '--party', 'kettering-borough-council', '--dataset', 'keyways-housing-register'],
+      { ...ISOLATED, AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURITE_BLOB_PORT: String(port) },
+    );
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+    expect(result.stderr.trim()).toBe(message.replace('PATH', path));
   });
 
   it('npm run import names what is missing, with its usage (exit 2)', () => {
