@@ -645,6 +645,34 @@ describe('WorksheetScan', () => {
     }
   });
 
+  it('passes what looks like them in a comment or a CDATA section, however the chunks split them', () => {
+    // Neither escapes `<`: a tag written there is text, which the parser never takes for a cell.
+    const long = 'x'.repeat(1500);
+    for (const size of sizes) {
+      const xml = sheetXml(
+        `<!-- <c r="A1" t="d"> ${long} <![CDATA[ --><row r="2"><!----><!-- <is><t>a</t><t>b</t></is> -->` +
+          `<c r="A2" t="inlineStr"><is><t><![CDATA[a<t>b</t>${long}<c t="d">]]></t></is></c>` +
+          `<c r="B2" t="inlineStr"><is><t><![CDATA[]]]]><![CDATA[></is><is><t>]]></t></is></c>` +
+          // Looking back from text after a long comment finds no `<` or `>` but the comment's.
+          `<c r="C2" t="inlineStr"><is><t><!-- ${long} --> t="d"</t></is></c></row>`,
+      );
+      expect(scan(xml, size), `chunks of ${size}`).toBeUndefined();
+    }
+  });
+
+  it('still finds a date cell and a second text after a comment or a CDATA section ends', () => {
+    for (const size of sizes) {
+      const after = (cells: string) => sheetXml(`<!-- a -> b --><row r="2"><!-- <c -->${cells}</row>`);
+      expect(scan(after(`<c r="C2" t="d"><v>2010-03-02</v></c>`), size)).toBe('xlsx-date-cells');
+      expect(scan(after(`<c t="inlineStr"><is><t><![CDATA[A]]></t><t>b</t></is></c>`), size)).toBe(
+        'xlsx-inline-rich-text',
+      );
+      expect(scan(after(`<c t="inlineStr"><is><t><![CDATA[<t>]]></t></is></c><c t="d"/>`), size)).toBe(
+        'xlsx-date-cells',
+      );
+    }
+  });
+
   it('passes text that only looks like them, and inline strings of one text each', () => {
     const long = 'x'.repeat(500);
     for (const size of sizes) {

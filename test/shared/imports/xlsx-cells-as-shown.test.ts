@@ -821,6 +821,21 @@ describe('text written indented, as pretty-printed XML lays it out', () => {
     ]);
   });
 
+  it('reads a worksheet whose comments or CDATA hold what looks like a date cell or a second text, not refusing it', async () => {
+    // In a comment or a CDATA section `<` is not escaped: the byte scan took `<c t="d">` written
+    // there for a date cell (xlsx-date-cells) and `<t>` for an inline string's second run
+    // (xlsx-inline-rich-text), and refused good workbooks. The parser reads them as the text they are.
+    const sheet =
+      '<!-- <c r="A1" t="d"> --><row r="1"><c r="A1" t="inlineStr"><is><t>lastName</t></is></c>' +
+      '<c r="B1" t="inlineStr"><is><t>note</t></is></c></row>' +
+      '<row r="2"><c r="A2" t="inlineStr"><is><t><![CDATA[a<t>b]]></t></is></c>' +
+      '<c r="B2" t="inlineStr"><is><t><![CDATA[<c t="d">]]></t></is></c></row>';
+    expect((await read(await buildZip(parts({ sheet })))).map((r) => r.cells)).toEqual([
+      ['lastName', 'note'],
+      ['a<t>b', '<c t="d">'],
+    ]);
+  });
+
   it('reads an indented inline string as the text of its <t> alone', async () => {
     const sheet = `
     <row r="1">
