@@ -595,7 +595,12 @@ function booleanCell(value: unknown): Cell | undefined {
  * serial as written ({@link numberText}). exceljs made a Date of any format with a date code in
  * some section, read by its first: 1.5 formatted `General;;hh:mm` (a time for zero alone), which
  * Excel shows as 1.5, loaded as the day 1900-01-01, and 12 formatted `0;-0;[h]:mm` as 1900-01-12
- * (found by a review).
+ * (found by a review). A section of words alone ({@link sectionWords}) shows its words:
+ * `d/m/yy;;"none"` shows 0 as none, `dd/mm/yyyy;"before 1900"` -5 as before 1900. They loaded
+ * 0 and -5, the number read by the whole format, whose other sections are dates and no words
+ * (found by a review). Unlike a number format's words beside numbers (`#,##0;(#,##0);"-"`,
+ * read as the number: {@link wordsShown}), these stand beside dates, and the number they stand
+ * for, no date at all, is no datum of the column; the words are what the partner means by it.
  */
 function dateText(value: Date, format: string | undefined, date1904: boolean): Cell {
   const time = value.getTime();
@@ -603,7 +608,8 @@ function dateText(value: Date, format: string | undefined, date1904: boolean): C
   if (Number.isNaN(time)) return CELL_UNREADABLE;
   const serial = DATE_SERIALS.get(value);
   const section = format !== undefined && serial !== undefined ? shownBySection(serial, format) : format;
-  if (serial !== undefined && section !== undefined && !isDateFormat(section)) return numberText(serial, format);
+  if (serial !== undefined && section !== undefined && !isDateFormat(section))
+    return sectionWords(section) ?? numberText(serial, format);
   const clock = timeFormat(section);
   if (clock !== undefined) return timeText(time, clock, date1904);
   // exceljs builds dates from day serials in UTC: round away sub-second float error, then take

@@ -744,6 +744,27 @@ describe('XLSX cells read as the partner sees them', () => {
     );
   });
 
+  it('reads a number shown by the words of its date format’s section for it as those words, not as the number', async () => {
+    // A date or time format may give zero or negative numbers words (`d/m/yy;;"none"`): Excel
+    // shows the words, and a CSV saved from the cell says them. The section was picked, but the
+    // number was read by the whole format, whose other sections are dates, not words: 0 loaded
+    // as 0. A section of a number with words beside it shows the number, as in a number format.
+    const cells: [format: string, value: string, shown: string][] = [
+      ['hh:mm;;"—"', '0', '—'],
+      ['hh:mm;;"—"', '0.75', '18:00:00'],
+      ['d/m/yy;;"none"', '0', 'none'],
+      ['d/m/yy;;"none"', '45000', '2023-03-15'],
+      ['dd/mm/yyyy;"before 1900"', '-5', 'before 1900'],
+      ['dd/mm/yyyy;[Red]"before 1900";"none";@', '-5', 'before 1900'],
+      ['dd/mm/yyyy;[Red]"before 1900";"none";@', '0', 'none'],
+      ['dd/mm/yyyy;"short by "0', '-5', '-5'],
+    ];
+    const shown = await shownInFormats(cells.map(([format, value]) => [format, value]));
+    expect(cells.map(([format, value], i) => [format, value, shown[i]])).toEqual(
+      cells.map(([format, value, text]) => [format, value, text]),
+    );
+  });
+
   it('reads a negative time in a workbook of the 1904 date system as Excel shows it there, with a minus, not as a bad cell', async () => {
     // Excel shows a negative time as ##### in the 1900 date system, and with a minus in the 1904
     // one (the usual way to show a timesheet's hours short: 7:30 worked of 9:00 is -1:30). It
