@@ -697,9 +697,17 @@ function shownBySection(value: number, format: string): string {
   if (!format.includes(';')) return format;
   const sections = formatSections(format);
   if (sections.some((section) => CONDITION_BRACKET.test(formatCodes(section)))) return format;
-  if (sections.length > 1 && formatCodes(sections[sections.length - 1]!).includes('@')) sections.pop();
-  const section = sectionBySign(value, sections.slice(0, 3));
+  const section = sectionBySign(value, numberSections(sections));
   return section === undefined || section.trim() === '' ? format : section;
+}
+
+/**
+ * The sections of a format that numbers take: all but a last one for text (one with `@` among
+ * its codes, after at least one other), three at most.
+ */
+function numberSections(sections: readonly string[]): readonly string[] {
+  const last = sections.length > 1 && formatCodes(sections[sections.length - 1]!).includes('@');
+  return sections.slice(0, Math.min(3, last ? sections.length - 1 : sections.length));
 }
 
 /** A bracket that picks a section by the number (`[<1]`, `[>=100]`), not by its sign. */
@@ -814,12 +822,14 @@ const ZERO_PADDED_FORMAT = /^0+$/;
  * (found by a review). Every section a number may take must be words alone ({@link
  * sectionWords}): a format that shows a number in any of them (`#,##0;(#,##0);"-"`, whose zero
  * shows as -) is read as the number whatever the value, and so is one with a condition
- * (`[=1]"Yes";[=0]"No"`), whose sections go by it rather than by the sign.
+ * (`[=1]"Yes";[=0]"No"`), whose sections go by it rather than by the sign. A last section for
+ * text (`@`) is no number's ({@link numberSections}): `"Yes";"No";@` shows 1 as Yes, and had
+ * loaded 1, its `@` taken for a section that shows the number (found by a review).
  */
 function wordsShown(value: number, format: string): string | undefined {
   // Words are quoted or escaped: most formats (General, 0.00, dd/mm/yyyy) are not split at all.
   if (!format.includes('"') && !format.includes('\\')) return undefined;
-  const sections = formatSections(format).slice(0, 3);
+  const sections = numberSections(formatSections(format));
   const words: string[] = [];
   for (const section of sections) {
     const shown = sectionWords(section);

@@ -717,6 +717,22 @@ describe('XLSX cells read as the partner sees them', () => {
     ]);
   });
 
+  it('reads a number whose format of words has a text section (@) last as the words, by the sections before it', async () => {
+    // A last section holding `@` shows text cells, not numbers: `"Yes";"No";@` shows 1 as Yes, -1
+    // as No, and typed text as itself. It was taken for a number's section, no words, and 1 loaded 1.
+    const cells: [format: string, value: string, shown: string][] = [
+      ['"Yes";"No";@', '1', 'Yes'],
+      ['"Yes";"No";@', '-1', 'No'],
+      ['"Yes";"No";@', '0', 'Yes'],
+      ['[Green]"Yes";[Red]"No";"@"@', '-1', 'No'],
+      ['"TRUE";@', '-1', '-TRUE'],
+    ];
+    const shown = await shownInFormats(cells.map(([format, value]) => [format, value]));
+    expect(cells.map(([format, value], i) => [format, value, shown[i]])).toEqual(
+      cells.map(([format, value, text]) => [format, value, text]),
+    );
+  });
+
   it('reads a number by the section of its format Excel shows it by, a date or time only where that section is one', async () => {
     // Excel shows a number by its format's section for its sign: 1.5 formatted General;;hh:mm
     // (a time for zero alone) shows as 1.5, and 0 as 00:00. A date or time code in any section
