@@ -252,24 +252,37 @@ const PREFIX_LOOKBACK = 512;
  * then reading another string, someone else's name (found by a review). Other namespaces bound
  * to prefixes (`x14ac:`, `mc:`), as Excel writes them, are no concern: exceljs reads nothing of
  * theirs. Only the declaration is looked for, not the elements that use it, so scoping (a prefix
- * bound on one element only) does not matter.
+ * bound on one element only) does not matter. Nor is one looked for in a comment or a CDATA
+ * section ({@link LiteralSections}), where it is text: `<!-- xmlns:x="…/main" -->` refused a good
+ * workbook (found by a review). Text outside them, where `"` may be written as it is, is searched
+ * all the same: telling it from a tag would need the tag's start, which a long root element
+ * puts beyond what is kept, and a workbook refused for a namespace in a cell's text is better
+ * than one whose prefixed rows are dropped unseen.
  */
 export class PrefixedSpreadsheetMlScan {
   private tail: Buffer = Buffer.alloc(0);
+  private tailOffset = 0;
+  private readonly literals = new LiteralSections();
 
   /** Looks at the next chunk of the part; whether the main namespace has been bound to a prefix. */
   push(chunk: Buffer): boolean {
     const window = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk]);
+    const base = this.tailOffset;
     const searched = this.tail.length;
+    // A declaration in a comment or CDATA section is text, which binds nothing.
+    this.literals.find(window, base);
+    const markup = this.literals.blanked(window, base);
     let found = false;
     for (const namespace of MAIN_NAMESPACES) {
       // Where the namespace could first end past what was searched before.
-      let p = window.indexOf(namespace, Math.max(0, searched - namespace.length + 1));
-      for (; p !== -1 && !found; p = window.indexOf(namespace, p + 1)) found = boundToPrefix(window, p);
+      let p = markup.indexOf(namespace, Math.max(0, searched - namespace.length + 1));
+      for (; p !== -1 && !found; p = markup.indexOf(namespace, p + 1)) found = boundToPrefix(markup, p);
     }
     const keep = Math.min(window.length, PREFIX_LOOKBACK);
-    // A copy: a view would keep the whole chunk alive.
+    // A copy: a view would keep the whole chunk alive. As written: a section's end is searched for in it.
     this.tail = Buffer.from(window.subarray(window.length - keep));
+    this.tailOffset = base + window.length - keep;
+    this.literals.forgetBefore(this.tailOffset);
     return found;
   }
 }

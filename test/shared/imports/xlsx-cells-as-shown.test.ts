@@ -994,6 +994,15 @@ describe('SpreadsheetML written with a namespace prefix, which exceljs does not 
       '<c r="A1" t="s"><v>0</v></c></row>';
     expect(await reasonOf(await buildZip(parts({ sheet, shared: '<si><t>lastName</t></si>' })))).toBe('read');
   });
+
+  it('still reads a workbook whose comments or CDATA text hold a prefixed declaration, which binds nothing', async () => {
+    // In a comment or CDATA section the declaration is text the parser never reads as one.
+    const sheet =
+      `<!-- <x:row xmlns:x="${MAIN}"> --><row r="1"><c r="A1" t="s"><v>0</v></c></row>` +
+      `<row r="2"><c r="A2" t="inlineStr"><is><t><![CDATA[xmlns:x="${MAIN}"]]></t></is></c></row>`;
+    const shared = `<si><t><![CDATA[xmlns:s='${MAIN}']]></t></si>`;
+    expect(await reasonOf(await buildZip(parts({ sheet, shared })))).toBe('read');
+  });
 });
 
 describe('PrefixedSpreadsheetMlScan', () => {
@@ -1005,6 +1014,15 @@ describe('PrefixedSpreadsheetMlScan', () => {
     for (let at = 0; at < bytes.length; at += size) seen = scan.push(bytes.subarray(at, at + size)) || seen;
     return seen;
   };
+
+  it('finds it after a comment or CDATA section however the chunks split them, and none in them', () => {
+    const text = `<!-- xmlns:x="${MAIN}" <![CDATA[ --><t><![CDATA[<x:sst xmlns:x="${MAIN}">]]]]><![CDATA[>]]></t>`;
+    const after = `${text}<x:si xmlns:x="${MAIN}"/>`;
+    for (let size = 1; size <= after.length; size++) {
+      expect(found(text, size), `chunks of ${size}`).toBe(false);
+      expect(found(after, size), `chunks of ${size}`).toBe(true);
+    }
+  });
 
   it('finds the main namespace bound to a prefix however the chunks split it, and nothing else', () => {
     const bound = `<worksheet xmlns="${MAIN}"><sheetData><x:row xmlns:x = '${MAIN}' r="2"/></sheetData></worksheet>`;
