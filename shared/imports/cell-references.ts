@@ -1,3 +1,5 @@
+import { LiteralSections } from './xml-literal-sections.js';
+
 /**
  * Gives the rows and cells of a worksheet the references (`r`) their writer left out, as the
  * worksheet inflates, before exceljs parses it. ECMA-376 makes `r` optional on `<row>` and `<c>`:
@@ -9,7 +11,10 @@
  * The first row and the first cell decide: when both carry `r`, the writer is taken to write
  * them throughout and the bytes pass untouched from there on (a later cell without `r` is then
  * refused as before). Otherwise every row and cell tag is looked at, and the missing reference
- * inserted after the element's name (`<c` → `<c r="B7"`).
+ * inserted after the element's name (`<c` → `<c r="B7"`). Not in a comment or CDATA section,
+ * where `<c>` is text (xml-literal-sections.ts): it had a reference written into it, `<c r="B2">`
+ * loaded as the cell's text, and was counted as a cell, so each later cell of its row loaded a
+ * column too far (found by a review).
  */
 const LT = 0x3c;
 const GT = 0x3e;
@@ -30,6 +35,9 @@ export class CellReferenceFiller {
   private fillCells: boolean | undefined;
   private row = 0;
   private column = 0;
+  private readonly literals = new LiteralSections();
+  /** The bytes of the worksheet pushed so far. */
+  private pushed = 0;
 
   /** Bytes held back for the next chunk: at most the start of one tag, of at most 4 KiB. */
   get heldBytes(): number {
@@ -39,20 +47,26 @@ export class CellReferenceFiller {
   /** The chunk with the missing references in (possibly less: the start of a tag is held back). */
   push(chunk: Buffer): Buffer {
     if (this.passing) return chunk;
+    this.literals.note(chunk);
     const data = this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk]);
+    const base = this.pushed - this.held.length;
+    this.pushed += chunk.length;
     this.held = Buffer.alloc(0);
+    // Searched with comments and CDATA blanked: a `<c>` written there is text, no cell.
+    const markup = this.literals.blanked(data, base);
     const out: Buffer[] = [];
     let from = 0;
-    let at = data.indexOf(LT);
+    let at = markup.indexOf(LT);
     while (at !== -1) {
-      const isRow = data[at + 1] === 0x72 && data[at + 2] === 0x6f && data[at + 3] === 0x77 && endsName(data[at + 4]);
-      const isCell = data[at + 1] === 0x63 && endsName(data[at + 2]);
+      const isRow =
+        markup[at + 1] === 0x72 && markup[at + 2] === 0x6f && markup[at + 3] === 0x77 && endsName(markup[at + 4]);
+      const isCell = markup[at + 1] === 0x63 && endsName(markup[at + 2]);
       // Too near the end to tell the name, or the tag's end yet to come: held for the next chunk.
       if (at + 4 >= data.length && !isCell) {
         break;
       }
       if (isRow || isCell) {
-        const gt = data.indexOf(GT, at);
+        const gt = markup.indexOf(GT, at);
         if (gt === -1) {
           // No row or cell tag is this long: it is held no further, nor searched again with
           // every chunk (that would be quadratic in a tag megabytes long: found by a review).
@@ -74,14 +88,15 @@ export class CellReferenceFiller {
           out.push(data.subarray(from));
           return Buffer.concat(out);
         }
-        at = data.indexOf(LT, gt);
+        at = markup.indexOf(LT, gt);
         continue;
       }
-      at = data.indexOf(LT, at + 1);
+      at = markup.indexOf(LT, at + 1);
     }
     const keepFrom = at === -1 ? data.length : at;
     out.push(data.subarray(from, keepFrom));
     this.held = Buffer.from(data.subarray(keepFrom));
+    this.literals.forgetBefore(base + keepFrom);
     return out.length === 1 ? out[0]! : Buffer.concat(out);
   }
 

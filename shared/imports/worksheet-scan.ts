@@ -1,4 +1,5 @@
 import type { FileReason } from './reasons.js';
+import { LiteralSections } from './xml-literal-sections.js';
 
 /**
  * Looks through a worksheet's XML, as it is inflated, for cells exceljs's streaming reader would
@@ -12,7 +13,7 @@ import type { FileReason } from './reasons.js';
  * The XML can be hundreds of MB, so it is searched with Buffer.indexOf for the few byte patterns
  * that matter, never tokenised; what is carried from one chunk to the next is bounded
  * ({@link LOOKBACK}), however the chunks split a pattern. Comments and CDATA sections are the
- * one place XML leaves `<` unescaped, so their bytes are not searched ({@link LiteralSections}).
+ * one place XML leaves `<` unescaped, so their bytes are not searched (xml-literal-sections.ts).
  */
 
 const DATE_TYPES = [Buffer.from('t="d"'), Buffer.from("t='d'")];
@@ -48,11 +49,11 @@ export class WorksheetScan {
   push(chunk: Buffer): FileReason | undefined {
     const window = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk]);
     const base = this.tailOffset;
-    this.literals.find(window, base);
+    this.literals.note(chunk);
     const markup = this.literals.blanked(window, base);
     const reason = this.dateCells(markup, base) ?? this.inlineTexts(markup, base);
     const keep = Math.min(window.length, LOOKBACK);
-    // A copy: a view would keep the whole chunk alive. As written: a section's end is searched for in it.
+    // A copy: a view would keep the whole chunk alive.
     this.tail = Buffer.from(window.subarray(window.length - keep));
     this.tailOffset = base + window.length - keep;
     this.literals.forgetBefore(this.tailOffset);
@@ -117,110 +118,10 @@ function endsName(b: number | undefined): boolean {
   return b === GT || b === SLASH || isSpace(b);
 }
 
-const DECLARATION = Buffer.from('<!');
-const COMMENT_OPEN = Buffer.from('<!--');
-const COMMENT_CLOSE = Buffer.from('-->');
-const CDATA_OPEN = Buffer.from('<![CDATA[');
-const CDATA_CLOSE = Buffer.from(']]>');
-
-/**
- * The comments (`<!-- … -->`) and CDATA sections (`<![CDATA[ … ]]>`) of an XML part, found as it
- * inflates: the parser takes their bytes as they are, `<` and all, so a tag written in one is
- * text (a CDATA cell's `<t><![CDATA[a<t>b]]></t>`) or nothing (`<!-- <c t="d"> -->`). The byte
- * scans took such tags for cells and refused good workbooks (found by a review); they search the
- * part with these sections blanked ({@link blanked}). Within a comment, `<![CDATA[` is comment, and
- * within CDATA, `<!--` is text: each section is closed only by its own end. A `<!` that begins
- * neither (a DOCTYPE, which no spreadsheet writer puts in a part) is searched as markup.
- *
- * Most parts hold neither: each chunk costs one search for `<!` among its new bytes, and the
- * window is searched as it is. What is kept is the sections that reach into the window still to
- * come, and the place the search goes on from.
- */
-class LiteralSections {
-  /** Each section's start and end in the part (`Infinity` while its end is to come), in order. */
-  private starts: number[] = [];
-  private ends: number[] = [];
-  /** Where in the part the search goes on from, and the end it looks for there, inside a section. */
-  private from = 0;
-  private closing: Buffer | undefined;
-
-  /** Finds the sections in `window` (which starts at `base` in the part) up to its end. */
-  find(window: Buffer, base: number): void {
-    let i = this.from - base;
-    for (;;) {
-      if (this.closing !== undefined) {
-        const close = window.indexOf(this.closing, i);
-        if (close === -1) {
-          // Keep what could be the start of the end.
-          i = Math.max(i, window.length - this.closing.length + 1);
-          break;
-        }
-        i = close + this.closing.length;
-        this.ends[this.ends.length - 1] = base + i;
-        this.closing = undefined;
-        continue;
-      }
-      const open = window.indexOf(DECLARATION, i);
-      if (open === -1) {
-        // A `<` last of all may be followed by `!`.
-        i = Math.max(i, window.length - 1);
-        break;
-      }
-      const opening = [COMMENT_OPEN, CDATA_OPEN].find((o) => startsAt(window, open, o));
-      if (opening === undefined) {
-        // Too near the end to tell: wait for the bytes that do.
-        if ([COMMENT_OPEN, CDATA_OPEN].some((o) => startsAt(o, 0, window.subarray(open)))) {
-          i = open;
-          break;
-        }
-        i = open + DECLARATION.length;
-        continue;
-      }
-      this.starts.push(base + open);
-      this.ends.push(Infinity);
-      this.closing = opening === COMMENT_OPEN ? COMMENT_CLOSE : CDATA_CLOSE;
-      i = open + opening.length;
-    }
-    this.from = base + i;
-  }
-
-  /**
-   * `window` with the bytes of every section found in it made spaces, in a copy, or `window`
-   * itself when none reaches into it. A section's closing `>` is kept: looking back from a
-   * byte after it, as {@link isDateCellType} does, it says no tag is open there.
-   */
-  blanked(window: Buffer, base: number): Buffer {
-    let copy: Buffer | undefined;
-    for (let k = 0; k < this.starts.length; k++) {
-      const start = Math.max(0, this.starts[k]! - base);
-      const end = Math.min(window.length, this.ends[k]! - base - 1);
-      if (start >= end) continue;
-      copy ??= Buffer.from(window);
-      copy.fill(0x20, start, end);
-    }
-    return copy ?? window;
-  }
-
-  /** Forgets the sections that end before `offset`, where the next window starts. */
-  forgetBefore(offset: number): void {
-    let ended = 0;
-    while (ended < this.ends.length && this.ends[ended]! <= offset) ended++;
-    if (ended === 0) return;
-    this.starts.splice(0, ended);
-    this.ends.splice(0, ended);
-  }
-}
-
-/** Whether `bytes` holds the whole of `pattern` at `at`. */
-function startsAt(bytes: Buffer, at: number, pattern: Buffer): boolean {
-  if (at + pattern.length > bytes.length) return false;
-  return bytes.compare(pattern, 0, pattern.length, at, at + pattern.length) === 0;
-}
-
 /**
  * Whether the `t="d"` at `p` is the type attribute of a cell: inside a `<c …>` tag (the last `<`
  * before it comes after the last `>`), after white space. In text, `<` is always escaped (and
- * comments and CDATA, where it is not, are blanked: {@link LiteralSections}), so text is never
+ * comments and CDATA, where it is not, are blanked: xml-literal-sections.ts), so text is never
  * taken for a tag. When the window holds neither, it cannot tell, and says yes:
  * a workbook refused for nothing is better than dates loaded wrong.
  */
@@ -253,7 +154,7 @@ const PREFIX_LOOKBACK = 512;
  * to prefixes (`x14ac:`, `mc:`), as Excel writes them, are no concern: exceljs reads nothing of
  * theirs. Only the declaration is looked for, not the elements that use it, so scoping (a prefix
  * bound on one element only) does not matter. Nor is one looked for in a comment or a CDATA
- * section ({@link LiteralSections}), where it is text: `<!-- xmlns:x="…/main" -->` refused a good
+ * section (xml-literal-sections.ts), where it is text: `<!-- xmlns:x="…/main" -->` refused a good
  * workbook (found by a review). Text outside them, where `"` may be written as it is, is searched
  * all the same: telling it from a tag would need the tag's start, which a long root element
  * puts beyond what is kept, and a workbook refused for a namespace in a cell's text is better
@@ -270,7 +171,7 @@ export class PrefixedSpreadsheetMlScan {
     const base = this.tailOffset;
     const searched = this.tail.length;
     // A declaration in a comment or CDATA section is text, which binds nothing.
-    this.literals.find(window, base);
+    this.literals.note(chunk);
     const markup = this.literals.blanked(window, base);
     let found = false;
     for (const namespace of MAIN_NAMESPACES) {
@@ -279,7 +180,7 @@ export class PrefixedSpreadsheetMlScan {
       for (; p !== -1 && !found; p = markup.indexOf(namespace, p + 1)) found = boundToPrefix(markup, p);
     }
     const keep = Math.min(window.length, PREFIX_LOOKBACK);
-    // A copy: a view would keep the whole chunk alive. As written: a section's end is searched for in it.
+    // A copy: a view would keep the whole chunk alive.
     this.tail = Buffer.from(window.subarray(window.length - keep));
     this.tailOffset = base + window.length - keep;
     this.literals.forgetBefore(this.tailOffset);

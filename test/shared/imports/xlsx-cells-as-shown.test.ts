@@ -1056,6 +1056,16 @@ describe('worksheets whose writer left out the references (r), which ECMA-376 ma
     ]);
   });
 
+  it('reads a cell whose CDATA text holds `<c>` as that text, and the cells after it where they are', async () => {
+    // The reference filler took `<c>` written in CDATA for a cell: it wrote a reference into the
+    // text (`<c r="B2">`) and counted it, so every later cell of the row loaded a column too far.
+    const sheet = header + `<row>${inline('<![CDATA[<c>]]>')}${inline('Lee')}<!-- <c> -->${inline('2001-02-03')}</row>`;
+    expect((await read(await buildZip(parts({ sheet })))).map((r) => [r.row, r.cells])).toEqual([
+      [1, ['firstName', 'lastName', 'dateOfBirth']],
+      [2, ['<c>', 'Lee', '2001-02-03']],
+    ]);
+  });
+
   it('reads rows numbered by their writer whose cells are not, and cells placed by reference after ones that are not', async () => {
     const sheet =
       `<row r="1">${['firstName', 'lastName', 'dateOfBirth'].map(inline).join('')}</row>` +
@@ -1082,6 +1092,20 @@ describe('CellReferenceFiller', () => {
       const out: Buffer[] = [];
       for (let at = 0; at < bytes.length; at += size) out.push(filler.push(bytes.subarray(at, at + size)));
       expect(Buffer.concat(out).toString('latin1')).toBe(expected);
+    }
+  });
+
+  it('fills in no reference in a comment or CDATA section, however the chunks split them', () => {
+    // Text there may hold `<c>` or `<row>` as it is: no cell or row, and not to be rewritten.
+    const literal = '<!-- <row><c> --><row><c><is><t><![CDATA[<c>]]]]><![CDATA[><row>]]></t></is></c><c/></row>';
+    const filled =
+      '<!-- <row><c> --><row r="1"><c r="A1"><is><t><![CDATA[<c>]]]]><![CDATA[><row>]]></t></is></c><c r="B1"/></row>';
+    const bytes = Buffer.from(literal, 'latin1');
+    for (let size = 1; size <= bytes.length; size++) {
+      const filler = new CellReferenceFiller();
+      const out: Buffer[] = [];
+      for (let at = 0; at < bytes.length; at += size) out.push(filler.push(bytes.subarray(at, at + size)));
+      expect(Buffer.concat(out).toString('latin1'), `chunks of ${size}`).toBe(filled);
     }
   });
 
