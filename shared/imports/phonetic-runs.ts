@@ -1,3 +1,5 @@
+import { LiteralSections } from './xml-literal-sections.js';
+
 /**
  * Takes the phonetic runs (`<rPh>…</rPh>`) out of xl/sharedStrings.xml as it inflates, before
  * exceljs parses it. Excel with a Japanese input method stores a name's reading beside it
@@ -6,7 +8,9 @@
  * (found by a review). A run is only ever a reading: dropping it leaves the text Excel shows.
  *
  * Searched with Buffer.indexOf, never tokenised: in text `<` is always escaped, so the pattern
- * is only ever a tag. What is held from one chunk to the next is at most the start of a pattern
+ * is only ever a tag; comments and CDATA sections, where it is not, are not searched
+ * (xml-literal-sections.ts): `<t><![CDATA[a<rPh>b</rPh>c]]></t>` had its middle dropped as a
+ * run, and loaded `ac` (found by a review). What is held from one chunk to the next is at most the start of a pattern
  * (a few bytes): a run's tag and content are dropped as they come, however long (holding a long
  * tag and searching it again with each chunk was quadratic: found by a review).
  */
@@ -24,6 +28,9 @@ export class PhoneticRunFilter {
   private state: 'outside' | 'tag' | 'run' = 'outside';
   /** The last byte dropped inside a start tag: a `/` before its `>` makes it empty. */
   private lastTagByte = 0;
+  private readonly literals = new LiteralSections();
+  /** The bytes of the part pushed so far. */
+  private pushed = 0;
 
   /** Bytes held back for the next chunk: never more than the start of a pattern. */
   get heldBytes(): number {
@@ -32,25 +39,30 @@ export class PhoneticRunFilter {
 
   /** The chunk's bytes without phonetic runs (possibly none: some are held for the next chunk). */
   push(chunk: Buffer): Buffer {
+    this.literals.note(chunk);
     const data = this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk]);
+    const base = this.pushed - this.held.length;
+    this.pushed += chunk.length;
     this.held = Buffer.alloc(0);
     if (this.state === 'outside' && data.indexOf(OPEN[0]!) === -1) return data;
+    // Searched with comments and CDATA blanked: an `<rPh>` written there is text, no run.
+    const markup = this.literals.blanked(data, base);
     const kept: Buffer[] = [];
     let i = 0;
     while (i < data.length) {
       if (this.state === 'tag') {
-        const gt = data.indexOf(GT, i);
+        const gt = markup.indexOf(GT, i);
         if (gt === -1) {
-          this.lastTagByte = data[data.length - 1]!;
+          this.lastTagByte = markup[markup.length - 1]!;
           break;
         }
-        const before = gt > i ? data[gt - 1]! : this.lastTagByte;
+        const before = gt > i ? markup[gt - 1]! : this.lastTagByte;
         this.state = before === SLASH ? 'outside' : 'run';
         i = gt + 1;
         continue;
       }
       if (this.state === 'run') {
-        const close = data.indexOf(CLOSE, i);
+        const close = markup.indexOf(CLOSE, i);
         if (close === -1) {
           // Dropped, but for what could be the start of `</rPh>`.
           this.held = Buffer.from(data.subarray(Math.max(i, data.length - CLOSE.length + 1)));
@@ -60,9 +72,9 @@ export class PhoneticRunFilter {
         i = close + CLOSE.length;
         continue;
       }
-      const open = data.indexOf(OPEN, i);
+      const open = markup.indexOf(OPEN, i);
       if (open === -1) {
-        const tail = partialPrefix(data, Math.max(i, data.length - OPEN.length + 1));
+        const tail = partialPrefix(markup, Math.max(i, data.length - OPEN.length + 1));
         kept.push(data.subarray(i, tail));
         this.held = Buffer.from(data.subarray(tail));
         break;
@@ -73,7 +85,7 @@ export class PhoneticRunFilter {
         this.held = Buffer.from(data.subarray(open));
         break;
       }
-      if (!endsName(data[next])) {
+      if (!endsName(markup[next])) {
         // `<rPhx…`: another element's name.
         kept.push(data.subarray(i, next));
         i = next;
@@ -84,6 +96,7 @@ export class PhoneticRunFilter {
       this.lastTagByte = 0;
       i = next;
     }
+    this.literals.forgetBefore(base + data.length - this.held.length);
     return kept.length === 1 ? kept[0]! : Buffer.concat(kept);
   }
 }

@@ -138,6 +138,18 @@ describe('XLSX cells read as the partner sees them', () => {
     expect(records.map((r) => r.cells)).toEqual([['lastName'], ['山田']]);
   });
 
+  it('reads a shared string whose CDATA text holds `<rPh>` as that text, not as a phonetic run', async () => {
+    // The phonetic runs are taken out of the shared strings by their bytes, which took `<rPh>`
+    // written in CDATA, where `<` is not escaped, for a run: a<rPh>b</rPh>c loaded as ac.
+    const file = await buildZip(
+      parts({
+        shared: '<si><t>note</t></si><si><t><![CDATA[a<rPh>b</rPh>c]]></t></si>',
+        sheet: `<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row>`,
+      }),
+    );
+    expect((await read(file)).map((r) => r.cells)).toEqual([['note'], ['a<rPh>b</rPh>c']]);
+  });
+
   it('decodes the _xHHHH_ escape Excel writes for a carriage return in a shared string', async () => {
     // An address cell holding a CRLF line break: Excel writes the CR as _x000D_ (ECMA-376 ST_Xstring).
     const file = await buildZip(
@@ -1147,6 +1159,21 @@ describe('PhoneticRunFilter', () => {
     }
     out.push(filter.push(Buffer.from('"><t>x</t></rPh></si>')));
     expect(Buffer.concat(out).toString()).toBe('<si><t>A</t></si>');
+  });
+
+  it('drops no run written in a comment or CDATA section, nor ends one at a `</rPh>` written so', () => {
+    // `<` is not escaped there: `a<rPh>b</rPh>c` in CDATA is a name, not a name and its reading.
+    const literal =
+      '<si><t><![CDATA[a<rPh>b</rPh>c]]></t></si>' +
+      '<si><t>山田</t><!-- <rPh> --><rPh sb="0" eb="2"><t><![CDATA[</rPh>]]></t></rPh></si>';
+    const dropped = '<si><t><![CDATA[a<rPh>b</rPh>c]]></t></si><si><t>山田</t><!-- <rPh> --></si>';
+    const bytes = Buffer.from(literal, 'utf8');
+    for (let size = 1; size <= bytes.length; size++) {
+      const filter = new PhoneticRunFilter();
+      const out: Buffer[] = [];
+      for (let at = 0; at < bytes.length; at += size) out.push(filter.push(bytes.subarray(at, at + size)));
+      expect(Buffer.concat(out).toString('utf8'), `chunks of ${size}`).toBe(dropped);
+    }
   });
 
   it('drops every phonetic run and nothing else, however the chunks split the bytes', () => {
