@@ -3,12 +3,15 @@ import { StoreConsentRegister } from '../../../shared/consents/store-consent-reg
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { linkAfterImport, linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { decide } from '../../../shared/policy/decide.js';
+import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
+import { withAttributes } from '../../../shared/store/record-attributes.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import {
   carolThroughSocialCare,
   importEach,
   nhs,
   personOf,
+  reviewLinkDeps,
   aliceAsTwoPeople,
   sendAdultSocialCareJoiningAlice,
   sendSocialCareWithoutCarol,
@@ -187,5 +190,69 @@ describe('consents of two people a pass merges', () => {
 
     await consents.withdraw(again.consentId, dpo, new Date(T.getTime() + 1_000));
     expect(await consents.currentConsent(merged, 'research-evaluation', T)).toBe(false);
+  });
+});
+
+// Found by the linkage property test (seed 1161847104), whose model had this wrong: an officer
+// confirms that housing's Jonathan Smith and social care's Jonathan Smyth are one person, who had
+// given housing a research consent; housing's next snapshot corrects the surname to Smithe. The
+// import cannot follow a corrected name (imports README), so for the product the row is a new
+// record, and Jonathan's housing record has left the person the officer formed — as if the
+// snapshot had dropped it. No split took the giver apart from the rest of the person, so the
+// person keeps the consent (as when the giver's record is dropped), and the new row, which a
+// pass now links on its own (the decision was made on the old surname), keeps none.
+describe('a consent carried by a confirmed merge, when the giver comes back under a corrected surname', () => {
+  let h: ImportHarness;
+  let consents: StoreConsentRegister;
+  const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r-1' };
+  const DATASET = 'multiple-disadvantage-indicators';
+  const header = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,gender';
+  const personOfTag = async (tag: string) => {
+    const rows = await withAttributes(
+      await h.store.db.selectFrom('source_record').select(['person_id', 'attributes']).execute(),
+      h.store.db,
+    );
+    return rows.find((r) => r.attributes.gender === tag)!.person_id!;
+  };
+  const send = async (source: string, file: string, row: string) => {
+    const loaded = await h.importFile(`${source}/${DATASET}/${file}`, `${header}\n${row}`);
+    expect(loaded.outcome).toBe('loaded');
+    await linkAfterImport(reviewLinkDeps(h), (loaded as { runId: string }).runId);
+  };
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    consents = new StoreConsentRegister(h.store);
+    await send('la-housing', 'a.csv', 'Jonathan,Smith,2012-03-04,ME14 1XX,,housing-1');
+    await send('la-childrens-social-care', 'a.csv', 'Jonathan,Smyth,2012-03-04,ME14 1XX,,social-care');
+  });
+  afterAll(async () => h.close());
+
+  it('stays with the person the officer formed, and the new row gets none', async () => {
+    const giver = await personOfTag('housing-1');
+    expect(await personOfTag('social-care')).not.toBe(giver);
+    await consents.record({
+      subjectKey: giver,
+      kind: 'consent',
+      purposeId: 'research-evaluation',
+      evidenceRef: 'form',
+      by: dpo,
+      at: T,
+    });
+    const [open] = (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 10 })).candidates;
+    const candidate = (await findCandidate(h.store, open!.candidateId))!;
+    const review = { decision: 'confirmed' as const, by, at: T };
+    expect((await decideCandidate(reviewLinkDeps(h), candidate, review)).outcome).toBe('decided');
+    const person = await personOfTag('social-care');
+    expect(await personOfTag('housing-1')).toBe(person);
+    const later = new Date(T.getTime() + 60_000);
+    expect(await consents.currentConsent(person, 'research-evaluation', later)).toBe(true);
+
+    await send('la-housing', 'b.csv', 'Jonathan,Smithe,2012-03-04,ME14 1XX,,housing-2');
+    expect(await personOfTag('social-care')).toBe(person);
+    const corrected = await personOfTag('housing-2');
+    expect(corrected).not.toBe(person);
+    expect(await consents.currentConsent(person, 'research-evaluation', later)).toBe(true);
+    expect(await consents.currentConsent(corrected, 'research-evaluation', later)).toBe(false);
   });
 });

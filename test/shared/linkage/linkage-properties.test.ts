@@ -84,6 +84,13 @@ interface Model {
   /** Latest decision per pair of record versions: `tagA@vA|tagB@vB` (sorted). */
   decisions: Map<string, { a: string; b: string; decision: 'confirmed' | 'rejected' }>;
   optOuts: { consentId: string; tags: Set<string> }[];
+  /**
+   * Each consent and the records it was given for: those its person held when it was recorded,
+   * as far as the product follows them. A record leaves `tags` once its source re-sends it and
+   * the import does not carry its person id to the new row (a corrected name, a twin row: the
+   * imports README's "Such a record keeps no consent"): for the product that row is a new record,
+   * and the giver's record has left (see check 4).
+   */
   consents: Map<string, { tags: Set<string>; withdrawn: boolean }>;
   /** An import's pass failed: its records wait, unlinked, for the next pass of any kind. */
   unlinked: boolean;
@@ -247,8 +254,15 @@ async function send(h: ImportHarness, deps: LinkDependencies, m: Model, source: 
     r.present = true;
   }
   const name = `s${String(++m.files).padStart(4, '0')}.csv`;
+  const before = new Map((await stored(h)).map((r) => [r.tag, r.personId]));
   const outcome = await h.importFile(`${source}/${DATASET}/${name}`, lines.join('\n'));
   expect(outcome.outcome).toBe('loaded');
+  // Which rows the import followed, before any pass links them: one that did not take its
+  // predecessor's person id is, for the product, a new record — its predecessor left.
+  for (const r of await stored(h)) {
+    if (r.personId !== null && r.personId === before.get(r.tag)) continue;
+    for (const consent of m.consents.values()) consent.tags.delete(r.tag);
+  }
   const runId = (outcome as { runId: string }).runId;
   if (!linked) {
     m.unlinked = true;
@@ -397,6 +411,12 @@ async function checkInvariants(h: ImportHarness, deps: LinkDependencies, consent
   // person formed (README: each keeps the other's consents), and when the giver's own records
   // then leave (their source's next snapshot drops them), the person keeps its id, held by the
   // records it was merged with, and the consent with it: no split took the giver apart from them.
+  // So too when the source sends the giver's record again in a form the import cannot follow
+  // (seed 1161847104: a surname corrected, a twin row): the new row is a record the product has
+  // never seen, which keeps no consent (README), and for the product the giver's record has left,
+  // as though dropped — it cannot tell the two apart. Only a record the import followed keeps
+  // its place among the giver's (Model.consents); one a pass then takes apart from the person is
+  // a split, which must leave the consent in force on no part.
   const inForce = await consentRecordsInForce(h.store.db)
     .where('r.kind', '=', 'consent')
     .select(['r.consent_id', 'r.subject_key'])
@@ -716,7 +736,12 @@ describe('linkage over random histories (property)', () => {
         // Replayed before the random histories: seed 5252 found the model wrong here (its check 4
         // wanted the consent gone from the person once its giver's record t2 had left, though
         // the officer's confirmation had merged t2 into that person and no split followed). A path
-        // fast-check prints counts it: one printed before it was added replays one higher.
+        // fast-check prints counts it: one printed before it was added replays one higher. Seed
+        // 1161847104 found check 4 wrong again: it wanted the consent gone from the person once
+        // housing re-sent its giver's record with a corrected surname, which the import cannot
+        // follow (the third example, the second the same history at its simplest: no twin rows,
+        // the import's pass run). The fourth is that history with the record followed (by its NHS
+        // number): the pass splits the person, and the consent must be in force on neither part.
         examples: [
           [
             [
@@ -730,6 +755,45 @@ describe('linkage over random histories (property)', () => {
               { kind: 'consent', k: 2 },
               { kind: 'decide', n: 0, decision: 'confirmed', reviewPass: true, twins: false },
               { kind: 'resend', source: 2, away: false, change: { kind: 'remove', k: 0 }, linked: true },
+            ],
+          ],
+          [
+            [
+              { person: 0, source: 0, withNhs: false },
+              { person: 1, source: 1, withNhs: false },
+              { person: 2, source: 2, withNhs: false },
+            ],
+            [],
+            [
+              { kind: 'consent', k: 0 },
+              { kind: 'decide', n: 0, decision: 'confirmed', reviewPass: true, twins: false },
+              { kind: 'resend', source: 0, away: false, change: { kind: 'typo', k: 0 }, linked: true },
+            ],
+          ],
+          [
+            [
+              { person: 0, source: 0, withNhs: false },
+              { person: 0, source: 1, withNhs: false },
+              { person: 0, source: 2, withNhs: false },
+            ],
+            [{ k: 0, withNhs: false }],
+            [
+              { kind: 'consent', k: 0 },
+              { kind: 'decide', n: 0, decision: 'confirmed', reviewPass: true, twins: false },
+              { kind: 'resend', source: 0, away: false, change: { kind: 'typo', k: 0 }, linked: false },
+            ],
+          ],
+          [
+            [
+              { person: 0, source: 0, withNhs: true },
+              { person: 1, source: 1, withNhs: false },
+              { person: 1, source: 2, withNhs: false },
+            ],
+            [],
+            [
+              { kind: 'consent', k: 0 },
+              { kind: 'decide', n: 0, decision: 'confirmed', reviewPass: true, twins: false },
+              { kind: 'resend', source: 0, away: false, change: { kind: 'typo', k: 0 }, linked: true },
             ],
           ],
         ],
