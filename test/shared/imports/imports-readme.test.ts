@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { FILE_REASONS, ROW_REASONS } from '../../../shared/imports/reasons.js';
 
 /**
  * shared/imports/README.md's "What a file must be" table is what a partner is sent to when a file
@@ -27,5 +28,11 @@ describe('shared/imports/README.md', () => {
     const text = section.find((line) => line.startsWith('| text '))!;
     expect(text).toContain('`utf16-encoding`');
     expect(text).not.toContain('also catches UTF-16');
+  });
+
+  it('names every reason code a report can carry, so a partner given one can look it up', () => {
+    // Eight file reasons (unknown-dataset, empty-file, header-unreadable, …) and every row reason were in none of it.
+    const unnamed = [...FILE_REASONS, ...ROW_REASONS].filter((reason) => !README.includes(`\`${reason}\``));
+    expect(unnamed).toEqual([]);
   });
 });
