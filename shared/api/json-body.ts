@@ -89,8 +89,12 @@ export async function readJsonBody<S extends z.ZodType>(req: ApiRequest, schema:
 
 /** Whether a `Content-Encoding` leaves the body as sent: none, or only `identity`. */
 function isIdentityCoding(contentEncoding: string | null): boolean {
-  return (contentEncoding ?? '').split(',').every((coding) => /^\s*(?:identity)?\s*$/i.test(coding));
+  // No header, as nearly every call: nothing to split (this runs on every search).
+  if (contentEncoding === null) return true;
+  return contentEncoding.split(',').every((coding) => IDENTITY_CODING.test(coding));
 }
+
+const IDENTITY_CODING = /^\s*(?:identity)?\s*$/i;
 
 /** The properties an object schema lists, or undefined for any other schema. */
 function topLevelKeys(schema: z.ZodType): string[] | undefined {
