@@ -381,21 +381,29 @@ async function slidingVolume(
 ): Promise<Finding[]> {
   // From a whole minute, so that the minute a window starts in is counted whole.
   const from = new Date(Math.floor(since.getTime() / MINUTE_MS) * MINUTE_MS);
-  // And the hour before it, with the alerts that end in it, to judge a burst that straddles an
+  // Windows start up to an hour before the lookback: those are the windows whose sixty minutes
+  // reach into it, and any of them may have gone over since the run before. Started from the
+  // lookback alone, a burst put over by lookups made while the timer was stopped (a restart, a
+  // deployment, a slow run) more than a few minutes went unalerted: 50 lookups at 10:00 and 50
+  // at 10:59:30, the last run before the stop at 10:59:15, were over only in the sixty minutes
+  // from 10:00, which a run after a stop of fifteen minutes, looking back to 10:09, never placed
+  // (found by a review). A window there that was over before is an alert already, and found
+  // again to grow (burstWindows); one over only now is the burst the stop hid.
+  const firstStart = new Date(from.getTime() - HOUR_MS);
+  // And the hour before that, with the alerts that end in it, to judge a burst that straddles an
   // alert (burstWindows): the sixty minutes that make it one start inside the alert's window, up
-  // to an hour before its first minute after it, which a run that came late (the timer stopped
-  // by a restart or a deployment) sees at the start of its lookback, past those minutes and the
-  // alert's end: judged on its part after the alert alone, the burst went unalerted though the
-  // run saw its first minute (found by a review). No window starts in that hour: it was the
-  // lookback of the runs before, and is read for what it holds, not to raise it again.
-  const context = new Date(from.getTime() - HOUR_MS);
-  // A client is read if its entries in the lookback reach the floor, or if it has an alert whose
-  // window the lookback may hold: the window of a straddling burst raised before its alert
+  // to an hour before its first minute after it, which a run that came late sees at the start of
+  // its windows, past those minutes and the alert's end: judged on its part after the alert
+  // alone, the burst went unalerted though the run saw its first minute (found by a review). No
+  // window starts in that hour: it is read for what it holds.
+  const context = new Date(firstStart.getTime() - HOUR_MS);
+  // A client is read if its entries in those hours reach the floor, or if it has an alert whose
+  // window this run's windows may hold: the window of a straddling burst raised before its alert
   // reached back to the minutes that put it over (burstWindows) holds fewer than the floor, and
   // once the lookback had passed the minutes before it, the client's total was under the floor
   // too, and the lookups that came later in the window were left out of its alert's count
   // (found by a review).
-  const alerted = await alertedClients(store, v.rule, from);
+  const alerted = await alertedClients(store, v.rule, firstStart);
   const perMinute = await entryMinutesByAgreement(store, agreements, v.counted, context, at, v.floor, alerted);
   if (perMinute.size === 0) return [];
   const clients = [...new Set([...perMinute.values()].map((c) => c.clientId))];
@@ -411,7 +419,7 @@ async function slidingVolume(
     }
     const baseline = (before.get(key)?.count ?? 0) / (baselineDays * 24);
     const over = (count: number) => count >= v.floor && count > v.factor * baseline;
-    for (const window of burstWindows(c.minutes, from, taken.get(key) ?? [], over)) {
+    for (const window of burstWindows(c.minutes, firstStart, taken.get(key) ?? [], over)) {
       const roles = new Set<string>();
       for (const [minute, made] of c.roles)
         if (minute >= window.start.getTime() && minute < window.end.getTime()) for (const role of made) roles.add(role);
@@ -484,7 +492,7 @@ function burstWindows(
   const windows: BurstWindow[] = [];
   let freeFrom = -Infinity;
   for (const start of starts) {
-    // The hour before the lookback: for `straddling` and `between` to read.
+    // The hour before the first window: for `straddling` and `between` to read.
     if (start < from.getTime()) continue;
     const end = start + HOUR_MS;
     const overlapping = taken.filter((w) => w.start.getTime() < end && w.end.getTime() > start);

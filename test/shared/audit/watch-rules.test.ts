@@ -369,6 +369,40 @@ describe('watch rules over the access log', () => {
     ]);
   });
 
+  it('raises a burst that went over while the timer was stopped, for any stop shorter than the lookback', async () => {
+    // A burst alone, no alert before it: 50 lookups at 10:00 and 50 at 10:59:30, a hundred (the
+    // floor) in the sixty minutes from 10:00, made over by lookups the timer's last run before a
+    // stop (10:59:15) did not see. The next run, after the stop (a restart, a deployment, a slow
+    // run), looks back 65 minutes to 10:09 for a stop of 15 minutes: past 10:00, the only minute
+    // whose sixty minutes hold both halves (a stop of six minutes, looking back to 10:00, still saw
+    // it). Each stop on a working day of its own (10–13 March), by a client of its own.
+    const stops = [6, 15, 30, 60];
+    const day = (i: number, minutes: number, seconds = 0) =>
+      new Date(Date.parse(DAY(10 + i, '10:00')) + minutes * 60_000 + seconds * 1000).toISOString();
+    for (const [i, stop] of stops.entries()) {
+      const client = `stopped-${stop}-client`;
+      await appendAt(
+        day(i, 0),
+        times(50, () => lookup(client)),
+      );
+      await appendAt(
+        day(i, 59, 30),
+        times(50, () => lookup(client)),
+      );
+    }
+    const raised = [];
+    for (const [i, stop] of stops.entries()) {
+      for (let minute = -5; minute < 59; minute += 5) raised.push(...(await watch(day(i, minute, 15))).raised);
+      raised.push(...(await watch(day(i, 59, 15))).raised);
+      for (let minute = 59 + stop; minute <= 59 + stop + 130; minute += 5)
+        raised.push(...(await watch(day(i, minute, 15))).raised);
+    }
+    // One alert a stop, of the sixty minutes from 10:00 and all hundred lookups in them.
+    expect(raised.map((a) => [a.clientId, a.windowStart, a.windowEnd, a.count])).toEqual(
+      stops.map((stop, i) => [`stopped-${stop}-client`, day(i, 0), day(i, 60), 100]),
+    );
+  });
+
   it('raises a straddling burst and the alert before it once each, every lookup in one, whenever the timer runs', async () => {
     // The burst of the tests above: 100 lookups at 10:00, 60 at 10:55 and 60 at 11:05. The timer
     // every five minutes or so, at any second, sometimes twice at once (two instances), and once
