@@ -51,7 +51,8 @@ const BATCH = 500;
  * find the person the access log still names: people/retired-identifiers.ts), each
  * person with one access-log entry (action `retention-delete`, the person as subject, no field),
  * written before the deletion is committed; should the commit fail, each gets a second entry,
- * `retention-not-committed`, and the next pass tries again. A pass whose process dies between
+ * `retention-not-committed`, and the next pass tries again (not when the commit came though the
+ * pass was told it failed: the note below says whether it did). A pass whose process dies between
  * the two (the host recycled it, it ran out of memory) cannot write the second: so a pass notes
  * itself in `retention_run` before it starts, and marks the note committed in its deletion's
  * transaction; the next pass of the rule, under the linking lock (so never while the other is
@@ -329,12 +330,21 @@ async function enforceRule(
     return outcome;
   }).catch(async (err: unknown) => {
     const kind = errorKind(err);
-    deps.logger.error('retention.failed', { ...base, runId, kind });
+    // A commit can come though the pass is told it failed (the connection lost while confirming
+    // it; on SQL Server the acknowledgement of a COMMIT lost on the network): its entries are then
+    // the truth, and `retention-not-committed` after them would tell a subject access request that
+    // the person's data was still held when it was gone (found by a review). The note, marked in
+    // the deletion's transaction, says which. Should it not be read, it is left for the next pass
+    // of the rule, which reads it under the linking lock and tells the pass as it finds it.
+    const committed = run === undefined ? 'no' : await run.wasCommitted().catch(() => 'unknown' as const);
+    deps.logger.error('retention.failed', { ...base, runId, kind, committed });
+    if (committed === 'yes') await run?.forget().catch(() => undefined);
     // Its note goes once the log tells the pass as not committed; else the next pass tells it.
-    await log
-      .notCommitted()
-      .then(() => run?.forget())
-      .catch(() => undefined);
+    else if (committed === 'no')
+      await log
+        .notCommitted()
+        .then(() => run?.forget())
+        .catch(() => undefined);
     throw new RetentionFailed(kind);
   });
 
@@ -553,6 +563,16 @@ class RetentionRunNote {
       .set({ committed_at: new Date().toISOString() })
       .where('id', '=', this.runId)
       .execute();
+  }
+
+  /** Read after the deletion's transaction has ended, committed or not. */
+  async wasCommitted(): Promise<'yes' | 'no'> {
+    const note = await this.store.db
+      .selectFrom('retention_run')
+      .select('committed_at')
+      .where('id', '=', this.runId)
+      .executeTakeFirst();
+    return (note?.committed_at ?? null) !== null ? 'yes' : 'no';
   }
 
   async forget(): Promise<void> {

@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enforceRetention, RETENTION_ACTION } from '../../../shared/retention/enforce-retention.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { AGREEMENTS_DIR, createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import { importEach, nhs, personOf } from '../../support/linked-people.js';
+import type { Database } from '../../../shared/store/schema.js';
 
 /**
  * A retention pass writes each person's `retention-delete` entry to the access log before its
@@ -21,24 +23,7 @@ describe('a retention pass killed after its log entries, before its deletion com
   let h: ImportHarness;
 
   beforeAll(async () => {
-    h = await createImportHarness();
-    await importEach(h, [
-      [
-        'la-housing',
-        [
-          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inTemporaryAccommodation',
-          `Bob,Jones,2010-01-01,ME15 2YY,${BOB},N`,
-        ],
-      ],
-      [
-        'la-childrens-social-care',
-        [
-          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
-          `Bob,Jones,2010-01-01,ME15 2YY,${BOB},SC-2,N`,
-        ],
-      ],
-    ]);
-    await linkPendingRecords(h.linkDeps());
+    h = await seedBob();
   });
   afterAll(async () => h.close());
 
@@ -92,3 +77,88 @@ describe('a retention pass killed after its log entries, before its deletion com
     ).toHaveLength(3);
   });
 });
+
+/**
+ * The store's connection lost while it confirmed the commit (on SQL Server the acknowledgement of
+ * a COMMIT lost on the network): the deletion committed, and the pass is told it failed. Its
+ * `retention-delete` entries are then the truth; a `retention-not-committed` after them would tell
+ * a subject access request that the person's data was still held when it was gone. Simulated on
+ * SQLite by a store whose transactions commit and then throw.
+ */
+describe('a retention pass whose deletion committed but was reported as failed', () => {
+  let h: ImportHarness;
+
+  beforeAll(async () => {
+    h = await seedBob();
+  });
+  afterAll(async () => h.close());
+
+  it('is not followed by retention-not-committed, and the next pass says nothing more', async () => {
+    const bob = await personOf(h, 'la-housing', 'BOB');
+    const deps = h.retentionDeps();
+    await expect(
+      enforceRetention({ ...deps, store: { ...deps.store, db: commitThenLoseConnection(deps.store.db) } }, AGREEMENT),
+    ).rejects.toThrow('Retention enforcement failed');
+    // Committed: Bob is gone.
+    expect(await h.store.db.selectFrom('source_record').select('id').where('person_id', '=', bob).execute()).toEqual(
+      [],
+    );
+
+    const entries = () =>
+      h.store.db
+        .selectFrom('access_log')
+        .select(['subject_ref', 'decision', 'reason_code'])
+        .where('action', '=', RETENTION_ACTION)
+        .orderBy('seq')
+        .execute();
+    expect(await entries()).toEqual([{ subject_ref: bob, decision: 'allow', reason_code: 'retention-keep-while' }]);
+    expect(await h.store.db.selectFrom('retention_run').select('id').execute()).toEqual([]);
+
+    await linkPendingRecords(h.linkDeps());
+    await enforceRetention(h.retentionDeps(), AGREEMENT);
+    expect(await entries()).toHaveLength(1);
+  });
+});
+
+/** Bob, out of Housing's temporary accommodation, known to Housing and to social care, linked. */
+async function seedBob(): Promise<ImportHarness> {
+  const h = await createImportHarness();
+  await importEach(h, [
+    [
+      'la-housing',
+      [
+        'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inTemporaryAccommodation',
+        `Bob,Jones,2010-01-01,ME15 2YY,${BOB},N`,
+      ],
+    ],
+    [
+      'la-childrens-social-care',
+      [
+        'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
+        `Bob,Jones,2010-01-01,ME15 2YY,${BOB},SC-2,N`,
+      ],
+    ],
+  ]);
+  await linkPendingRecords(h.linkDeps());
+  return h;
+}
+
+/** `db`, whose transactions commit and then fail, as when the connection drops while confirming. */
+function commitThenLoseConnection(db: Kysely<Database>): Kysely<Database> {
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'transaction')
+        return () => {
+          const builder = target.transaction();
+          return {
+            execute: async <T>(work: (trx: Kysely<Database>) => Promise<T>) => {
+              await builder.execute(work);
+              throw new Error('connection lost while confirming the commit');
+            },
+          };
+        };
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
