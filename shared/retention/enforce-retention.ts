@@ -40,6 +40,12 @@ const REASON = 'retention-keep-while';
 const NOT_COMMITTED = 'retention-not-committed';
 /** Access-log entries appended at once (they share the log's group commit), and read back at once. */
 const BATCH = 500;
+/**
+ * Longer than any pass can run or wait: the Functions host ends one at 30 minutes (host.json's
+ * functionTimeout) and the linking lock is waited for at most 10. A note without entries older
+ * than this is of a pass that died, not of one still waiting for the lock.
+ */
+const NOTE_OUTLIVES_ANY_PASS_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Enforces the agreement's joint-system retention rules that carry a condition (`keepWhile`):
@@ -338,8 +344,9 @@ async function enforceRule(
     // of the rule, which reads it under the linking lock and tells the pass as it finds it.
     const committed = run === undefined ? 'no' : await run.wasCommitted().catch(() => 'unknown' as const);
     deps.logger.error('retention.failed', { ...base, runId, kind, committed });
+    // Not marked: its note goes once the log tells the pass as not committed; else the next pass
+    // tells it. Gone: another pass has told of it already, or it wrote nothing.
     if (committed === 'yes') await run?.forget().catch(() => undefined);
-    // Its note goes once the log tells the pass as not committed; else the next pass tells it.
     else if (committed === 'no')
       await log
         .notCommitted()
@@ -533,26 +540,40 @@ class RetentionRunNote {
    * Follows with `retention-not-committed` the entries of every earlier pass of the rule whose
    * note was never marked committed and that wrote entries, and drops those notes. Called under
    * the linking lock, which a pass holds from before its first entry to its commit: a pass that
-   * wrote entries and is not marked is dead, not at work. (One still waiting for the lock has
-   * written none, and keeps its note.) Should this pass roll back, its drops go with it and the
-   * next pass reads the log again: it follows only the entries not yet followed.
+   * wrote entries and is not marked is dead, not at work. Should this pass roll back, its drops go
+   * with it and the next pass reads the log again: it follows only the entries not yet followed.
+   *
+   * The notes that can tell nothing more go too, as every pass reads them (found by a review:
+   * they stayed for good). A note marked committed whose pass did not drop it (it died first, or
+   * the drop failed): its pass's transaction is over. A note without entries once older than
+   * any pass can run: its pass died before writing any (while it waited for the lock, or judged).
+   * One younger may be of a pass still waiting for the lock, and is kept; and should a note go
+   * while its pass waits all the same, that pass finds it gone here and deletes nothing, as its
+   * entries would be left with no note to be told by should it die.
    */
   async settleAbandoned(trx: Kysely<Database>, deps: RetentionDependencies): Promise<void> {
     // Its own note written first: on SQLite that takes the store's write lock, so a pass in
     // another process (which reads in a deferred transaction) is not told while it is at work.
-    await trx.updateTable('retention_run').set({ committed_at: null }).where('id', '=', this.runId).execute();
-    const unmarked = await trx
+    const [own] = await trx
+      .updateTable('retention_run')
+      .set({ committed_at: null })
+      .where('id', '=', this.runId)
+      .execute();
+    if ((own?.numUpdatedRows ?? 0n) === 0n) throw new RetentionNoteGone();
+    const others = await trx
       .selectFrom('retention_run')
-      .select('id')
+      .select(['id', 'started_at', 'committed_at'])
       .where('agreement_id', '=', this.agreementId)
       .where('dataset_id', '=', this.datasetId)
-      .where('committed_at', 'is', null)
       .where('id', '<>', this.runId)
       .execute();
-    for (const { id } of unmarked) {
-      const entries = new RetentionEntries(deps, id, this.agreementId, this.datasetId);
-      if (await entries.notCommittedAfterDeath(trx))
-        await trx.deleteFrom('retention_run').where('id', '=', id).execute();
+    const diedBefore = Date.now() - NOTE_OUTLIVES_ANY_PASS_MS;
+    for (const { id, started_at: startedAt, committed_at: committedAt } of others) {
+      const settled =
+        committedAt !== null ||
+        (await new RetentionEntries(deps, id, this.agreementId, this.datasetId).notCommittedAfterDeath(trx)) ||
+        new Date(startedAt).getTime() < diedBefore;
+      if (settled) await trx.deleteFrom('retention_run').where('id', '=', id).execute();
     }
   }
 
@@ -565,14 +586,19 @@ class RetentionRunNote {
       .execute();
   }
 
-  /** Read after the deletion's transaction has ended, committed or not. */
-  async wasCommitted(): Promise<'yes' | 'no'> {
+  /**
+   * Read after the deletion's transaction has ended, committed or not. `gone`: another pass has
+   * dropped the note meanwhile, having found it committed, or having told its entries as not
+   * committed itself (a pass whose note went before it wrote any entry writes none).
+   */
+  async wasCommitted(): Promise<'yes' | 'no' | 'gone'> {
     const note = await this.store.db
       .selectFrom('retention_run')
       .select('committed_at')
       .where('id', '=', this.runId)
       .executeTakeFirst();
-    return (note?.committed_at ?? null) !== null ? 'yes' : 'no';
+    if (note === undefined) return 'gone';
+    return note.committed_at !== null ? 'yes' : 'no';
   }
 
   async forget(): Promise<void> {
@@ -585,6 +611,14 @@ export class RetentionFailed extends Error {
   constructor(readonly kind: string) {
     super(`Retention enforcement failed (${kind})`);
     this.name = 'RetentionFailed';
+  }
+}
+
+/** The pass's own note was gone when it took the linking lock (dropped as too old: see settleAbandoned). */
+class RetentionNoteGone extends Error {
+  constructor() {
+    super("The retention pass's own note was gone when it took the linking lock");
+    this.name = 'RetentionNoteGone';
   }
 }
 

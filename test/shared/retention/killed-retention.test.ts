@@ -162,3 +162,85 @@ function commitThenLoseConnection(db: Kysely<Database>): Kysely<Database> {
     },
   });
 }
+
+/**
+ * Notes the passes of the rule left and that can no longer tell anything: of a pass whose process
+ * died before it wrote any entry (killed while it waited for the linking lock, or while it
+ * judged), and of one that committed but could not drop its note. Every later pass reads them, so
+ * they must not stay for good. One without entries might still be of a pass waiting for the lock,
+ * so it goes only once older than any pass can run; and a pass whose note went meanwhile deletes
+ * nothing, as its entries would have no note to be told by should it die.
+ */
+describe('retention notes that can tell nothing more', () => {
+  let h: ImportHarness;
+
+  beforeAll(async () => {
+    h = await seedBob();
+  });
+  afterAll(async () => h.close());
+
+  const note = (id: string, startedAt: Date, committedAt: Date | null) => ({
+    id,
+    agreement_id: AGREEMENT,
+    dataset_id: 'multiple-disadvantage-indicators',
+    started_at: startedAt.toISOString(),
+    committed_at: committedAt?.toISOString() ?? null,
+  });
+  const notes = async () =>
+    (await h.store.db.selectFrom('retention_run').select('id').orderBy('id').execute()).map((n) => n.id);
+  const retentionEntries = () =>
+    h.store.db.selectFrom('access_log').select('seq').where('action', '=', RETENTION_ACTION).execute();
+
+  it('a pass whose note is gone when it holds the lock deletes nothing and writes no entry', async () => {
+    const bob = await personOf(h, 'la-housing', 'BOB');
+    const deps = h.retentionDeps();
+    await expect(
+      enforceRetention(
+        { ...deps, store: { ...deps.store, db: dropNotesBeforeEachTransaction(deps.store.db) } },
+        AGREEMENT,
+      ),
+    ).rejects.toThrow('Retention enforcement failed');
+    expect(
+      await h.store.db.selectFrom('source_record').select('id').where('person_id', '=', bob).execute(),
+    ).toHaveLength(2);
+    expect(await retentionEntries()).toEqual([]);
+  });
+
+  it('are dropped by the next pass: one that committed, and one without entries older than any pass', async () => {
+    await h.close();
+    h = await seedBob();
+    const day = 24 * 60 * 60 * 1000;
+    const now = Date.now();
+    await h.store.db
+      .insertInto('retention_run')
+      .values([
+        note('a-died-before-any-entry', new Date(now - 2 * day), null),
+        note('b-committed-note-left', new Date(now - 60_000), new Date(now - 50_000)),
+        note('c-may-still-wait-for-the-lock', new Date(now - 60_000), null),
+      ])
+      .execute();
+
+    const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
+    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 1 });
+    expect(await notes()).toEqual(['c-may-still-wait-for-the-lock']);
+    // Only the pass's own deletion is in the log: nothing was told of the notes dropped.
+    expect(await retentionEntries()).toHaveLength(1);
+  });
+});
+
+/** `db`, whose every transaction begins after the retention notes are dropped. */
+function dropNotesBeforeEachTransaction(db: Kysely<Database>): Kysely<Database> {
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'transaction')
+        return () => ({
+          execute: async <T>(work: (trx: Kysely<Database>) => Promise<T>) => {
+            await target.deleteFrom('retention_run').execute();
+            return target.transaction().execute(work);
+          },
+        });
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
