@@ -16,11 +16,16 @@ export function isUsageError(err: unknown): boolean {
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }
 
+/** Whether `err` is a connection refused: storage (or the host) is not listening where it was. */
+export function isConnectionRefused(err: unknown): boolean {
+  return codeOf(err) === 'ECONNREFUSED';
+}
+
 /** The line `npm run <script>` prints to stderr when it fails with `err`. */
 export function failureLine(script: string, err: unknown): string {
   if (err instanceof ConfigurationError || err instanceof LocalStackNotRunningError || isUsageError(err))
     return `${script}: ${(err as Error).message}\n`;
-  const refused = codeOf(err) === 'ECONNREFUSED';
+  const refused = isConnectionRefused(err);
   return `${script}: failed (${errorKind(err)})${refused ? ': storage refused the connection; is the local host (npm start) running?' : ''}\n`;
 }
 

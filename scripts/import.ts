@@ -23,7 +23,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { parseOptions, refuseUsage } from './cli.js';
+import { failureLine, isConnectionRefused, parseOptions, refuseUsage } from './cli.js';
 import { RestError, type BlobServiceClient } from '@azure/storage-blob';
 import { loadLocalSettings } from '../local/settings.js';
 import { isTemporaryUpload, TEMPORARY_UPLOAD_SUFFIXES } from '../shared/blob/blob-created-event.js';
@@ -303,6 +303,14 @@ function printReport(report: ImportReport, blobName: string): void {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`import: ${err instanceof Error ? err.message : String(err)}\n`);
+  // A storage call refused (`npm start` stopped, and its Azurite with it, while the script followed
+  // the import) is answered as the other CLIs answer it: the script printed Node's bare
+  // `connect ECONNREFUSED 127.0.0.1:<port>`, which says neither what refused nor what to do. The
+  // script's own errors say what to do in their message, and are printed as they are.
+  process.stderr.write(
+    isConnectionRefused(err)
+      ? failureLine('import', err)
+      : `import: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
   process.exit(1);
 });

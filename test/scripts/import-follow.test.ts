@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { startAzurite } from '../../local/azurite.js';
+import { freePort } from '../../local/free-port.js';
 import { CONTAINERS, ensureContainers } from '../../shared/blob/blob-storage.js';
 import { handledName } from '../../shared/imports/handled-names.js';
 
@@ -131,4 +133,63 @@ describe('npm run import, Ctrl-C while it follows the import', () => {
       await incoming.deleteIfExists();
     }
   }, 60_000);
+});
+
+describe('npm run import, the local stack stopped while it follows the import', () => {
+  // `npm start` stops its Azurite with it: the storage calls of the following were refused, and
+  // the script printed Node's `import: connect ECONNREFUSED 127.0.0.1:<port>`, which says neither
+  // what refused nor what to do, where the other CLIs ask whether `npm start` is running.
+  it('asks whether the local host is running, in one line (exit 1)', async () => {
+    const location = mkdtempSync(join(tmpdir(), 'lintel-import-follow-azurite-'));
+    const azurite = await startAzurite({ port: await freePort(), location });
+    await ensureContainers(BlobServiceClient.fromConnectionString(azurite.connectionString));
+    const file = join(dir, 'extract.csv');
+    writeFileSync(file, 'firstName,lastName\nTest,Person\n');
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        import.meta.resolve('tsx'),
+        join(ROOT, 'scripts/import.ts'),
+        file,
+        '--party',
+        'kettering-borough-council',
+        '--dataset',
+        'keyways-housing-register',
+        '--name',
+        `import-follow-${randomUUID()}.csv`,
+        '--timeout',
+        '90',
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH ?? '',
+          LOG_LEVEL: 'error',
+          LINTEL_ENV: 'test',
+          AzureWebJobsStorage: azurite.connectionString,
+        },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((done) => child.on('close', done));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!stdout.includes('uploading') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect({ stdout, stderr }).toMatchObject({ stdout: expect.stringContaining('uploading') as unknown, stderr: '' });
+      await azurite.stop();
+      const status = await exited;
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+      expect(stderr).toContain('is the local host (npm start) running?');
+      expect(stderr).not.toContain('ECONNREFUSED 127.0.0.1');
+      expect(status).toBe(1);
+    } finally {
+      child.kill();
+      await azurite.stop();
+      rmSync(location, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
