@@ -1,6 +1,7 @@
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   errors,
   jwksCache,
   jwtVerify,
@@ -87,8 +88,9 @@ export class TokenVerifier {
    * token away, and requests do not each wait for a fetch that is failing.
    *
    * Only a failure to get the issuer's keys is an outage (503): the endpoint unreachable, or
-   * answering anything but a key set (jose: "Expected 200 OK", a body that is not JSON). That no
-   * key fits the token is the token's fault, as is anything jose finds before asking for keys.
+   * answering anything but a key set (jose: "Expected 200 OK", a body that is not JSON), or a key
+   * set without a key a token could be verified with ({@link hasSigningKey}). That no key fits the
+   * token is the token's fault, as is anything jose finds before asking for keys.
    */
   private remoteKeys(url: URL): JWTVerifyGetKey {
     const lastGood: Partial<ExportedJWKSCache> = {};
@@ -98,6 +100,21 @@ export class TokenVerifier {
       cacheMaxAge: KEYS_MAX_AGE_MS,
       // jose records each key set it fetches, and when, in this object.
       [jwksCache]: lastGood as ExportedJWKSCache,
+      // jose takes any 200 with a `keys` array as the issuer's keys, `{"keys":[]}` included: that
+      // set replaced the last good one (and was recorded as it), and every token, however well
+      // signed, was refused as key-unknown (401) until the next fetch. Refused here, such an
+      // answer fails the fetch, and the last good set stands in as for any other failure.
+      [customFetch]: async (input, init) => {
+        const response = await fetch(input, init);
+        if (response.status !== 200) return response;
+        // A body that is not JSON is left to jose, which says so.
+        const body: unknown = await response
+          .clone()
+          .json()
+          .catch(() => undefined);
+        if (body !== undefined && !hasSigningKey(body)) throw new UnusableKeySetError();
+        return response;
+      },
     });
     let retryAt = 0;
     const fallback: JWTVerifyGetKey = (header, token) => {
@@ -186,6 +203,33 @@ function isAccessTokenType(typ: string | undefined): boolean {
   if (typ === undefined) return true;
   const type = typ.toLowerCase().replace(/^application\//, '');
   return type === 'jwt' || type === 'at+jwt';
+}
+
+/**
+ * Whether a key set's answer holds a key a token could be verified with: an asymmetric key (RSA,
+ * EC, OKP), not marked for encryption only (`use`), of an algorithm we accept if it names one.
+ * Entra ID's keys are RSA, `use: sig`, mostly without `alg`.
+ */
+function hasSigningKey(body: unknown): boolean {
+  const keys = (body as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) return true; // not a key set at all: jose refuses it (JWKSInvalid)
+  return keys.some((key: unknown) => {
+    if (key === null || typeof key !== 'object') return false;
+    const { kty, use, alg } = key as { kty?: unknown; use?: unknown; alg?: unknown };
+    return (
+      (kty === 'RSA' || kty === 'EC' || kty === 'OKP') &&
+      (use === undefined || use === 'sig') &&
+      (alg === undefined || (typeof alg === 'string' && ACCEPTED_ALGORITHMS.includes(alg)))
+    );
+  });
+}
+
+/** The issuer's key endpoint answered 200 with a key set holding no key to verify a token with. */
+class UnusableKeySetError extends Error {
+  constructor() {
+    super('The issuer key set holds no signing key');
+    this.name = 'UnusableKeySetError';
+  }
 }
 
 /** The issuer's keys could not be fetched (fetch's TypeError when the JWKS endpoint is unreachable). */

@@ -14,6 +14,8 @@ describe('token verification while the issuer key endpoint fails', () => {
   let server: Server;
   let jwksUri = '';
   let up = true;
+  /** What the endpoint answers while up, instead of the key set: an issuer's misconfigured or half-rolled endpoint. */
+  let servedInstead: unknown;
   let fetches = 0;
   let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
   let publicJwk: JWK;
@@ -30,7 +32,7 @@ describe('token verification while the issuer key endpoint fails', () => {
         return;
       }
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ keys: [publicJwk] }));
+      res.end(JSON.stringify(servedInstead ?? { keys: [publicJwk] }));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     jwksUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/keys`;
@@ -38,6 +40,7 @@ describe('token verification while the issuer key endpoint fails', () => {
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
   afterEach(() => {
     up = true;
+    servedInstead = undefined;
     vi.restoreAllMocks();
   });
 
@@ -90,5 +93,47 @@ describe('token verification while the issuer key endpoint fails', () => {
       ok: false,
       reason: 'jwks-unavailable',
     });
+  });
+
+  // A 200 with a key set that holds no key a token could be verified with is no better than a 503:
+  // it replaced the last good set, and every token, however well signed, was refused as
+  // key-unknown (401) until the next fetch.
+  it.each([
+    ['an empty key set', { keys: [] }],
+    ['a key set of encryption keys only', () => ({ keys: [{ ...publicJwk, kid: 'e1', use: 'enc', alg: 'ECDH-ES' }] })],
+    ['a key set of symmetric keys only', { keys: [{ kty: 'oct', kid: 's1', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQ' }] }],
+  ])('takes %s for a failed fetch: the last good keys stand in', async (_what, answer) => {
+    const verifier = new TokenVerifier({ jwksUri, issuer: ISSUER, audience: AUDIENCE });
+    const start = Date.now();
+    expect(await verifier.verify(`Bearer ${await tokenAt('client-a', start)}`)).toMatchObject({ ok: true });
+    servedInstead = typeof answer === 'function' ? answer() : answer;
+    const later = start + 11 * 60_000;
+    at(later);
+    const before = fetches;
+    expect(await verifier.verify(`Bearer ${await tokenAt('client-b', later)}`)).toMatchObject({ ok: true });
+    expect(await verifier.verify(`Bearer ${await tokenAt('client-c', later)}`)).toMatchObject({ ok: true });
+    // Failed, so not asked again for each request.
+    expect(fetches - before).toBe(1);
+  });
+
+  it('answers 503 when the first key set fetched is empty', async () => {
+    servedInstead = { keys: [] };
+    const verifier = new TokenVerifier({ jwksUri, issuer: ISSUER, audience: AUDIENCE });
+    expect(await verifier.verify(`Bearer ${await tokenAt('client-a', Date.now())}`)).toEqual({
+      ok: false,
+      reason: 'jwks-unavailable',
+    });
+  });
+
+  it('takes a key set back once it holds a signing key again', async () => {
+    servedInstead = { keys: [] };
+    const verifier = new TokenVerifier({ jwksUri, issuer: ISSUER, audience: AUDIENCE });
+    const start = Date.now();
+    expect(await verifier.verify(`Bearer ${await tokenAt('client-a', start)}`)).toMatchObject({ ok: false });
+    servedInstead = undefined;
+    // Past the wait after a failed fetch.
+    const later = start + 31_000;
+    at(later);
+    expect(await verifier.verify(`Bearer ${await tokenAt('client-b', later)}`)).toMatchObject({ ok: true });
   });
 });
