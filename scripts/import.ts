@@ -19,12 +19,15 @@
  * progress blob (`processed/<path>.progress.json`) while it loads, then the report beside the
  * file in `processed/` or `rejected/`, recognised by the file's SHA-256. Ctrl-C once the file is
  * uploaded stops the following only (exit 130): the host imports the file all the same.
+ * Following a local Azurite, it stops (exit 1) when nothing has listened on the local host's port
+ * (LINTEL_HOST_PORT, 7071) for 15 s: the file stays in incoming/ for the host to import when it starts.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { failureLine, isConnectionRefused, parseOptions, refuseUsage } from './cli.js';
 import { RestError, type BlobServiceClient } from '@azure/storage-blob';
+import { portInUse } from '../local/azurite.js';
 import { loadLocalSettings } from '../local/settings.js';
 import { isTemporaryUpload, TEMPORARY_UPLOAD_SUFFIXES } from '../shared/blob/blob-created-event.js';
 import { CONTAINERS } from '../shared/blob/blob-storage.js';
@@ -34,7 +37,7 @@ import { asOfDate, datedAfterUpload, extractFormatOf } from '../shared/imports/e
 import { handledName, progressBlobName, reportBlobName } from '../shared/imports/handled-names.js';
 import type { ImportProgress } from '../shared/imports/import-progress.js';
 import type { ImportReport } from '../shared/imports/import-report.js';
-import { uploadBlobClient } from './upload-target.js';
+import { isLocalStorage, uploadBlobClient } from './upload-target.js';
 
 const USAGE =
   'npm run import -- <file> --party <party-id> --dataset <dataset-id> [--name <file name>] [--delimiter comma|semicolon|tab|pipe] [--as-of YYYY-MM-DD] [--timeout <seconds>] [--remote]';
@@ -56,6 +59,12 @@ async function readJson<T>(blobs: BlobServiceClient, container: string, name: st
     throw err;
   }
 }
+
+/**
+ * How long the local host's port may stay closed while the script follows an import to a local
+ * Azurite: long enough for an `npm start` still starting (its Azurite comes up first).
+ */
+const HOST_ABSENT_MS = 15_000;
 
 const tty = process.stdout.isTTY === true;
 /** Without a terminal, a phase's first line unless it is already done, and its last (`last`, from the caller that knows). */
@@ -153,6 +162,12 @@ async function main(): Promise<void> {
   });
 
   const deadline = Date.now() + timeoutSeconds * 1000;
+  // An Azurite started some other way answers with no host beside it to import the file: the
+  // script waited out its --timeout (600 s by default) before asking whether `npm start` was
+  // running. Nothing listening on the host's port (LINTEL_HOST_PORT, as local/host.ts reads it)
+  // says so within seconds. Only a local storage has its host on this machine to look for.
+  const hostPort = isLocalStorage(settings) ? Number(process.env.LINTEL_HOST_PORT ?? 7071) : undefined;
+  let hostSeenAt = Date.now();
   let report: ImportReport | undefined;
   let lastRows = 0;
   const newReport = async (): Promise<ImportReport | undefined> => {
@@ -197,6 +212,13 @@ async function main(): Promise<void> {
       bar('importing', progress.bytesRead, progress.totalBytes, `${progress.rows.toLocaleString('en-GB')} rows`);
     } else if (tty) {
       process.stdout.write(`\rwaiting for the import to start… ${Math.round((Date.now() - started) / 1000)} s\u001b[K`);
+    }
+    if (hostPort !== undefined) {
+      if (await portInUse(hostPort)) hostSeenAt = Date.now();
+      else if (Date.now() - hostSeenAt > HOST_ABSENT_MS)
+        throw new Error(
+          `the file is in ${CONTAINERS.incoming}/, but nothing listens on port ${hostPort} (LINTEL_HOST_PORT): is the local host (npm start) running? It imports the file when it starts`,
+        );
     }
     if (Date.now() > deadline) throw new Error('timed out waiting for the import (is `npm start` running?)');
     await new Promise((r) => setTimeout(r, 500));

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -18,6 +19,17 @@ import { handledName } from '../../shared/imports/handled-names.js';
 const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'lintel-import-follow-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/**
+ * No importer runs in these tests, but the script looks for the local host on its port
+ * (LINTEL_HOST_PORT) while it follows: something listening there stands in for it.
+ */
+const standInHost = createServer((socket) => socket.destroy());
+const standInHostReady = new Promise<void>((done) => standInHost.listen(0, '127.0.0.1', done));
+afterAll(() => new Promise<void>((done) => standInHost.close(() => done())));
+const standInHostPort = async () => {
+  await standInHostReady;
+  return String((standInHost.address() as AddressInfo).port);
+};
 
 describe('npm run import, the file moved without a report under its name', () => {
   it('finds the file in rejected/, and exits as its rejection did', async () => {
@@ -46,7 +58,13 @@ describe('npm run import, the file moved without a report under its name', () =>
       ],
       {
         cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', LINTEL_ENV: 'test', AzureWebJobsStorage: connection },
+        env: {
+          PATH: process.env.PATH ?? '',
+          LOG_LEVEL: 'error',
+          LINTEL_ENV: 'test',
+          AzureWebJobsStorage: connection,
+          LINTEL_HOST_PORT: await standInHostPort(),
+        },
       },
     );
     let stdout = '';
@@ -105,7 +123,13 @@ describe('npm run import, Ctrl-C while it follows the import', () => {
       ],
       {
         cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', LINTEL_ENV: 'test', AzureWebJobsStorage: connection },
+        env: {
+          PATH: process.env.PATH ?? '',
+          LOG_LEVEL: 'error',
+          LINTEL_ENV: 'test',
+          AzureWebJobsStorage: connection,
+          LINTEL_HOST_PORT: await standInHostPort(),
+        },
       },
     );
     let stdout = '';
@@ -168,6 +192,7 @@ describe('npm run import, the local stack stopped while it follows the import', 
           LOG_LEVEL: 'error',
           LINTEL_ENV: 'test',
           AzureWebJobsStorage: azurite.connectionString,
+          LINTEL_HOST_PORT: await standInHostPort(),
         },
       },
     );
@@ -192,4 +217,61 @@ describe('npm run import, the local stack stopped while it follows the import', 
       rmSync(location, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('npm run import, Azurite up but no local host', () => {
+  // Azurite started some other way, the host not at all: nothing imports the file, and the script
+  // waited out its --timeout (600 s by default) before asking whether `npm start` was running.
+  it('says nothing listens on the host port, well before its --timeout (exit 1)', async () => {
+    const connection = inject('azuriteConnectionString');
+    await ensureContainers(BlobServiceClient.fromConnectionString(connection));
+    const hostPort = await freePort();
+    const file = join(dir, 'extract.csv');
+    writeFileSync(file, 'firstName,lastName\nTest,Person\n');
+    const name = `import-follow-${randomUUID()}.csv`;
+    const blobName = `kettering-borough-council/keyways-housing-register/${name}`;
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        import.meta.resolve('tsx'),
+        join(ROOT, 'scripts/import.ts'),
+        file,
+        '--party',
+        'kettering-borough-council',
+        '--dataset',
+        'keyways-housing-register',
+        '--name',
+        name,
+        '--timeout',
+        '60',
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH ?? '',
+          LOG_LEVEL: 'error',
+          LINTEL_ENV: 'test',
+          AzureWebJobsStorage: connection,
+          LINTEL_HOST_PORT: String(hostPort),
+        },
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((done) => child.on('close', done));
+    const incoming = BlobServiceClient.fromConnectionString(connection)
+      .getContainerClient(CONTAINERS.incoming)
+      .getBlobClient(blobName);
+    try {
+      const status = await exited;
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+      expect(stderr).toContain(`nothing listens on port ${hostPort}`);
+      expect(stderr).toContain('is the local host (npm start) running?');
+      expect(status).toBe(1);
+    } finally {
+      child.kill();
+      await incoming.deleteIfExists();
+    }
+  }, 90_000);
 });
