@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { azuriteConnectionString } from '../../local/azurite.js';
 import { freePort } from '../../local/free-port.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -103,6 +104,23 @@ describe('CLI errors', () => {
     },
     60_000,
   );
+
+  // The stack was up when seeding began and went away before the uploads (`npm start` stopped,
+  // and its Azurite with it): a loopback blob endpoint nothing listens on is refused as it is.
+  // Seed printed Node's bare `seed: connect ECONNREFUSED 127.0.0.1:<port>`, which says neither
+  // what refused nor what to do, where import, curate and relink ask whether `npm start` is running.
+  it('npm run seed, storage refusing the uploads, asks whether the local host is running, in one line (exit 1)', async () => {
+    const port = await freePort();
+    const result = run('scripts/seed.ts', ['--size', '10', '--out', join(dir, 'seed-refused')], {
+      ...ISOLATED,
+      LINTEL_ENV: 'test',
+      AzureWebJobsStorage: azuriteConnectionString(port),
+    });
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain('is the local host (npm start) running?');
+    expect(result.stderr).not.toContain('ECONNREFUSED 127.0.0.1');
+    expect(result.status).toBe(1);
+  }, 60_000);
 
   // Before, seed, import, token and relink refused --help as an unknown option, and link
   // answered "link failed: TypeError (ERR_PARSE_ARGS_UNKNOWN_OPTION)".
