@@ -6,6 +6,7 @@ import type { AccessLog } from '../audit/access-log.js';
 import { CONTAINERS } from '../blob/blob-storage.js';
 import type { StoreConsentRegister } from '../consents/store-consent-register.js';
 import { csvCell } from '../csv-cell.js';
+import { ukDateOf } from '../domain/uk-date.js';
 import { errorKind, type Logger } from '../logging.js';
 import { jointSystemScopeConditions } from '../people/joint-system-scope.js';
 import { decide } from '../policy/decide.js';
@@ -404,7 +405,10 @@ async function exportTarget(
   // reviews: latest/ was left on the failed release when the SQL write failed, and the dated
   // folder kept a release that latest/ and the view never had): the three hold the same
   // releases, and a retry writes the day's release again, files and lines.
-  const dated = generatedAt.slice(0, 10);
+  // Named by the UK's date, as storeRelease's day is: the UTC date filed a manual run between
+  // 23:00 and midnight UTC in British Summer Time under the day before in the UK. The timer's
+  // 06:00 UTC runs fall on the same date in either.
+  const dated = ukDateOf(new Date(generatedAt));
   const previousDated = await contentsOf(dated);
   const previousLatest = await contentsOf('latest');
   const writtenDated: string[] = [];

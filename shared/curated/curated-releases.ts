@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ukDateOf, ukDayStart } from '../domain/uk-date.js';
 import type { Store } from '../store/database.js';
 import type { IndicatorCount } from './indicator-counts.js';
 
@@ -27,13 +28,16 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /**
  * Stores a release where the view `curated_indicator_counts` shows it (migration 0012), in one
  * transaction: a reader sees the whole release or none of it. The release replaces any earlier
- * one of the same target and day, as the files of its dated folder do, and releases older than
+ * one of the same target and UK day (ukDateOf), as the files of its dated folder do, and releases older than
  * `historyDays` go, whatever their target, as the lifecycle rule deletes the dated folders.
  */
 export async function storeRelease(store: Store, release: Release, historyDays: number): Promise<void> {
   const { target, generatedAt } = release;
-  const day = generatedAt.toISOString().slice(0, 10);
-  const nextDay = new Date(Date.parse(day) + DAY_MS).toISOString();
+  // The UK's day, as the dated folder's (curated-export.ts): a run between 23:00 and midnight UTC
+  // in British Summer Time is the next day's release, not the one before's.
+  const day = ukDateOf(generatedAt);
+  const dayStart = ukDayStart(day).toISOString();
+  const nextDay = ukDayStart(new Date(Date.parse(day) + DAY_MS).toISOString().slice(0, 10)).toISOString();
   const expired = new Date(generatedAt.getTime() - historyDays * DAY_MS).toISOString();
   await store.db.transaction().execute(async (trx) => {
     // Expired releases of every target go, those of a recipient no longer exported to among
@@ -48,7 +52,7 @@ export async function storeRelease(store: Store, release: Release, historyDays: 
             eb('party_id', '=', target.partyId),
             eb('purpose_id', '=', target.purposeId),
             eb('dataset_id', '=', target.datasetId),
-            eb('generated_at', '>=', `${day}T00:00:00.000Z`),
+            eb('generated_at', '>=', dayStart),
             eb('generated_at', '<', nextDay),
           ]),
           eb('generated_at', '<', expired),

@@ -33,3 +33,17 @@ export function ukDateOf(instant: Date): string {
   cachedMinute = minute;
   return cachedDate;
 }
+
+const HOUR_MS = 60 * 60 * 1000;
+
+/**
+ * The instant the UK's day `date` (YYYY-MM-DD) begins: midnight UTC in winter, 23:00 UTC the day
+ * before in British Summer Time. The clocks change at 01:00 UTC, never at midnight, so a day
+ * begins on the offset of the one before; its length (23, 24 or 25 hours) is the next day's
+ * start less its own.
+ */
+export function ukDayStart(date: string): Date {
+  const utcMidnight = Date.parse(`${date}T00:00:00.000Z`);
+  const summerMidnight = new Date(utcMidnight - HOUR_MS);
+  return ukDateOf(summerMidnight) === date ? summerMidnight : new Date(utcMidnight);
+}

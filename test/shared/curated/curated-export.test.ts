@@ -486,6 +486,59 @@ describe('the planning export while retention waits', () => {
   });
 });
 
+describe("the planning export's day, in British Summer Time", () => {
+  // From the last Sunday of March to the last Sunday of October the UK's day begins at 23:00 UTC.
+  // The dated folder and the SQL release's day were the UTC date: a manual `npm run curate`
+  // between 23:00 and midnight UTC was filed under the day before in the UK, beside (not in place
+  // of) the release of the UK day it was made on. The timer's runs, at 06:00 UTC, are on the
+  // same day in either.
+  let h: ImportHarness;
+  let container: string;
+  beforeAll(async () => {
+    h = await createImportHarness();
+    container = await h.exportContainer();
+    await importEach(h, [['la-housing', HOUSING]]);
+  });
+  afterAll(() => h?.close());
+
+  const exportAt = (instant: string) => exportCurated(h.exportDeps(container, { now: () => new Date(instant) }));
+  /** The days whose dated folder holds a release (its manifest). */
+  const datedReleases = async () => {
+    const days: string[] = [];
+    for await (const b of h.blobs.getContainerClient(container).listBlobsFlat({ prefix: FOLDER }))
+      if (b.name.endsWith(`/${MANIFEST_FILE}`) && !b.name.includes('/latest/'))
+        days.push(b.name.slice(FOLDER.length, FOLDER.length + 10));
+    return days.sort();
+  };
+  const releases = async () =>
+    (await h.store.db.selectFrom('curated_release').select('generated_at').orderBy('generated_at').execute()).map(
+      (r) => r.generated_at,
+    );
+
+  it('files a release under the UK date it was made on, in the container and the SQL view alike', async () => {
+    // 00:30 on 2 July in the UK.
+    await exportAt('2026-07-01T23:30:00.000Z');
+    expect(await datedReleases()).toEqual(['2026-07-02']);
+    // The timer's run at 06:00 UTC the same UK day replaces it, in the folder and in the view.
+    await exportAt('2026-07-02T06:00:00.000Z');
+    expect(await datedReleases()).toEqual(['2026-07-02']);
+    expect(await releases()).toEqual(['2026-07-02T06:00:00.000Z']);
+    // Midnight in the UK begins the next day's release, which leaves the day before's as it was.
+    await exportAt('2026-07-02T23:00:00.000Z');
+    expect(await datedReleases()).toEqual(['2026-07-02', '2026-07-03']);
+    expect(await releases()).toEqual(['2026-07-02T06:00:00.000Z', '2026-07-02T23:00:00.000Z']);
+  });
+
+  it('keeps a winter release on its UTC date, the UK date then', async () => {
+    const winter = async () => (await datedReleases()).filter((day) => day >= '2026-12');
+    await exportAt('2026-12-01T23:30:00.000Z');
+    expect(await winter()).toEqual(['2026-12-01']);
+    await exportAt('2026-12-02T00:30:00.000Z');
+    expect(await winter()).toEqual(['2026-12-01', '2026-12-02']);
+    expect((await releases()).slice(-2)).toEqual(['2026-12-01T23:30:00.000Z', '2026-12-02T00:30:00.000Z']);
+  });
+});
+
 describe("the manifest's count of records awaiting linkage", () => {
   it('is never a figure below the minimum, whatever minimum the settings give', () => {
     // Rounded to 5 as the counts are: under a minimum of 7, seven records were published as 5.

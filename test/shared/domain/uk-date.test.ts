@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ukDateOf } from '../../../shared/domain/uk-date.js';
+import { ukDateOf, ukDayStart } from '../../../shared/domain/uk-date.js';
 
 describe('ukDateOf', () => {
   it("gives the UK's date: the next day from 23:00 UTC in summer, from midnight UTC in winter", () => {
@@ -27,5 +27,20 @@ describe('ukDateOf', () => {
       ['2026-10-24T22:59:00Z', '2026-10-24'],
     ];
     for (const [instant, date] of instants) expect(ukDateOf(new Date(instant)), instant).toBe(date);
+  });
+});
+
+describe('ukDayStart', () => {
+  // The curated releases' day (storeRelease) runs from one UK midnight to the next.
+  it('gives the instant the UK day begins, on the days the clocks change as on any other', () => {
+    const starts: Array<[string, string]> = [
+      ['2026-03-29', '2026-03-29T00:00:00.000Z'], // GMT at midnight; a 23-hour day
+      ['2026-03-30', '2026-03-29T23:00:00.000Z'],
+      ['2026-07-02', '2026-07-01T23:00:00.000Z'],
+      ['2026-10-25', '2026-10-24T23:00:00.000Z'], // BST at midnight; a 25-hour day
+      ['2026-10-26', '2026-10-26T00:00:00.000Z'],
+      ['2026-12-02', '2026-12-02T00:00:00.000Z'],
+    ];
+    for (const [date, instant] of starts) expect(ukDayStart(date).toISOString(), date).toBe(instant);
   });
 });
