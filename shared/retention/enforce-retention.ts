@@ -344,14 +344,12 @@ async function enforceRule(
     // of the rule, which reads it under the linking lock and tells the pass as it finds it.
     const committed = run === undefined ? 'no' : await run.wasCommitted().catch(() => 'unknown' as const);
     deps.logger.error('retention.failed', { ...base, runId, kind, committed });
-    // Not marked: its note goes once the log tells the pass as not committed; else the next pass
-    // tells it. Gone: another pass has told of it already, or it wrote nothing.
+    // Not marked: told under the linking lock, by whichever of this pass and the next of the rule
+    // drops the note (RetentionRunNote.tellNotCommitted); should this fail, the next pass tells
+    // it. Gone: another pass has told of it already, or it wrote nothing. Where entries follow the
+    // commit (no note), a failed pass wrote none.
     if (committed === 'yes') await run?.forget().catch(() => undefined);
-    else if (committed === 'no')
-      await log
-        .notCommitted()
-        .then(() => run?.forget())
-        .catch(() => undefined);
+    else if (committed === 'no') await run?.tellNotCommitted(log).catch(() => undefined);
     throw new RetentionFailed(kind);
   });
 
@@ -384,12 +382,9 @@ interface Plan {
 /**
  * A pass's access-log entries: one `retention-delete` for each person it deletes, and should the
  * deletion not commit, a `retention-not-committed` for each of those. The people of the second
- * are read back from the log, by the sequence numbers of the first, rather than held.
+ * are read back from the log, by the pass's request id, rather than held.
  */
 class RetentionEntries {
-  /** The sequence numbers of the pass's `retention-delete` entries lie in this range. */
-  private claimed: { first: number; last: number } | undefined;
-
   constructor(
     private readonly deps: RetentionDependencies,
     private readonly runId: string,
@@ -398,49 +393,16 @@ class RetentionEntries {
   ) {}
 
   async claim(people: readonly string[]): Promise<void> {
-    await this.append(people, 'allow', REASON, (seq) => {
-      this.claimed = {
-        first: Math.min(this.claimed?.first ?? seq, seq),
-        last: Math.max(this.claimed?.last ?? seq, seq),
-      };
-    });
-  }
-
-  async notCommitted(): Promise<void> {
-    const claimed = this.claimed;
-    if (claimed === undefined) return;
-    const { store } = this.deps;
-    for (let after = claimed.first - 1; after < claimed.last;) {
-      const page = await store.dialect
-        .firstRows(
-          store.db
-            .selectFrom('access_log')
-            .select(['seq', 'subject_ref'])
-            .where('seq', '>', after)
-            .where('seq', '<=', claimed.last)
-            .where('request_id', '=', this.runId)
-            .where('action', '=', RETENTION_ACTION)
-            .where('reason_code', '=', REASON)
-            .orderBy('seq'),
-          BATCH,
-        )
-        .execute();
-      if (page.length === 0) return;
-      await this.append(
-        page.flatMap((entry) => (entry.subject_ref === null ? [] : [entry.subject_ref])),
-        'deny',
-        NOT_COMMITTED,
-      );
-      after = Number(page.at(-1)!.seq);
-    }
+    await this.append(people, 'allow', REASON);
   }
 
   /**
-   * For a pass whose process died before its deletion committed: each person it claimed and the
-   * log does not yet tell as not committed gets `retention-not-committed`, read back from the log
-   * by the pass's request id. Whether the pass wrote any entry at all.
+   * For a pass whose deletion did not commit (it failed, or its process died first): each person
+   * it claimed and the log does not yet tell as not committed gets `retention-not-committed`.
+   * Whether the pass wrote any entry at all. Only under the linking lock, by the one that drops
+   * the pass's note (RetentionRunNote): otherwise two could read the same people as not yet told.
    */
-  async notCommittedAfterDeath(db: Kysely<Database>): Promise<boolean> {
+  async notCommitted(db: Kysely<Database>): Promise<boolean> {
     const claimed = new Set<string>();
     const told = new Set<string>();
     let wrote = false;
@@ -476,14 +438,9 @@ class RetentionEntries {
 
   /**
    * A batch's entries are all settled, written or failed, before this goes on or throws: none is
-   * still on its way when the log is read back. `written` hears of each one written.
+   * still on its way when the log is read back.
    */
-  private async append(
-    people: readonly string[],
-    decision: 'allow' | 'deny',
-    reasonCode: string,
-    written: (seq: number) => void = () => undefined,
-  ): Promise<void> {
+  private async append(people: readonly string[], decision: 'allow' | 'deny', reasonCode: string): Promise<void> {
     // Concurrent appends share the log's group commit.
     for (let i = 0; i < people.length; i += BATCH) {
       const settled = await Promise.allSettled(
@@ -503,7 +460,6 @@ class RetentionEntries {
           }),
         ),
       );
-      for (const result of settled) if (result.status === 'fulfilled') written(result.value.seq);
       const failed = settled.find((result) => result.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
     }
@@ -540,8 +496,10 @@ class RetentionRunNote {
    * Follows with `retention-not-committed` the entries of every earlier pass of the rule whose
    * note was never marked committed and that wrote entries, and drops those notes. Called under
    * the linking lock, which a pass holds from before its first entry to its commit: a pass that
-   * wrote entries and is not marked is dead, not at work. Should this pass roll back, its drops go
-   * with it and the next pass reads the log again: it follows only the entries not yet followed.
+   * wrote entries and is not marked is dead, or failed and not yet told of itself, which it does
+   * under the lock too, only while its note is there (tellNotCommitted). Should this pass roll
+   * back, its drops go with it and the next pass reads the log again: it follows only the entries
+   * not yet followed.
    *
    * The notes that can tell nothing more go too, as every pass reads them (found by a review:
    * they stayed for good). A note marked committed whose pass did not drop it (it died first, or
@@ -571,10 +529,32 @@ class RetentionRunNote {
     for (const { id, started_at: startedAt, committed_at: committedAt } of others) {
       const settled =
         committedAt !== null ||
-        (await new RetentionEntries(deps, id, this.agreementId, this.datasetId).notCommittedAfterDeath(trx)) ||
+        (await new RetentionEntries(deps, id, this.agreementId, this.datasetId).notCommitted(trx)) ||
         new Date(startedAt).getTime() < diedBefore;
       if (settled) await trx.deleteFrom('retention_run').where('id', '=', id).execute();
     }
+  }
+
+  /**
+   * For the pass itself, its deletion failed and its note read unmarked: tells its entries as not
+   * committed and drops the note, in one transaction under the linking lock, as the next pass of
+   * the rule does in settleAbandoned. The drop decides which of the two tells: without the lock,
+   * the next pass could read the log between this pass's read of its note and its entries, and
+   * both would tell the same people (found by a review: the log showed the deletion as not
+   * committed twice). Should an entry fail, the drop rolls back and the next pass tells the rest.
+   */
+  async tellNotCommitted(log: RetentionEntries): Promise<void> {
+    await this.store.db.transaction().execute(async (trx) => {
+      await takeLinkingLock(this.store, trx, this.agreementId);
+      // The drop first: on SQLite that takes the store's write lock (see settleAbandoned).
+      const [own] = await trx
+        .deleteFrom('retention_run')
+        .where('id', '=', this.runId)
+        .where('committed_at', 'is', null)
+        .execute();
+      if ((own?.numDeletedRows ?? 0n) === 0n) return;
+      await log.notCommitted(trx);
+    });
   }
 
   /** In the deletion's transaction, once everything is deleted. */

@@ -1,7 +1,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Kysely } from 'kysely';
+import type { Kysely, KyselyPlugin } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccessLog } from '../../../shared/audit/access-log.js';
+import { createLogger } from '../../../shared/logging.js';
+import { openStore } from '../../../shared/store/database.js';
 import { enforceRetention, RETENTION_ACTION } from '../../../shared/retention/enforce-retention.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { AGREEMENTS_DIR, createImportHarness, type ImportHarness } from '../imports/import-harness.js';
@@ -117,6 +120,80 @@ describe('a retention pass whose deletion committed but was reported as failed',
     await linkPendingRecords(h.linkDeps());
     await enforceRetention(h.retentionDeps(), AGREEMENT);
     expect(await entries()).toHaveLength(1);
+  });
+});
+
+/**
+ * A pass whose deletion failed follows its own entries with `retention-not-committed`; the next
+ * pass of the rule does the same for a pass whose note it finds unmarked. Should the next pass
+ * take the linking lock while the failed one is between reading its note and writing those
+ * entries, both tell the same people (the next pass's check cannot see entries not yet written):
+ * the log would show the deletion as not committed twice. Held deterministically: the failed
+ * pass's read of its note returns only once the next pass, on a connection of its own, is done.
+ */
+describe('a failed retention pass and the next pass telling its entries at once', () => {
+  let h: ImportHarness;
+
+  beforeAll(async () => {
+    h = await seedBob();
+  });
+  afterAll(async () => h.close());
+
+  it('tell each person of the failed pass as not committed once', async () => {
+    const bob = await personOf(h, 'la-housing', 'BOB');
+    const next = openStore({ engine: 'sqlite', path: h.paths.sqlite });
+    const logger = createLogger('error');
+    let nextPass: Promise<unknown> | undefined;
+    let deletionFailed = false;
+    const heldReads = new Set<unknown>();
+    const failDeletionThenHoldNoteRead: KyselyPlugin = {
+      transformQuery: (args) => {
+        const node = args.node;
+        const from = JSON.stringify((node as { from?: unknown }).from ?? null);
+        if (node.kind === 'DeleteQueryNode' && from.includes('"source_record"') && !deletionFailed) {
+          deletionFailed = true;
+          throw new Error('connection lost');
+        }
+        if (node.kind === 'SelectQueryNode' && from.includes('"retention_run"') && deletionFailed && !nextPass)
+          heldReads.add(args.queryId);
+        return node;
+      },
+      transformResult: async (args) => {
+        if (heldReads.delete(args.queryId))
+          await (nextPass = enforceRetention(
+            { store: next, agreements: h.retentionDeps().agreements, accessLog: new AccessLog(next, logger), logger },
+            AGREEMENT,
+          ));
+        return args.result;
+      },
+    };
+    try {
+      const deps = h.retentionDeps();
+      await expect(
+        enforceRetention(
+          { ...deps, store: { ...deps.store, db: deps.store.db.withPlugin(failDeletionThenHoldNoteRead) } },
+          AGREEMENT,
+        ),
+      ).rejects.toThrow('Retention enforcement failed');
+      expect(nextPass, 'the next pass ran while the failed one was held').toBeDefined();
+      await expect(nextPass).resolves.toMatchObject([{ outcome: 'enforced', peopleDeleted: 1 }]);
+    } finally {
+      await next.close();
+    }
+
+    const entries = await h.store.db
+      .selectFrom('access_log')
+      .select(['request_id', 'subject_ref', 'decision', 'reason_code'])
+      .where('action', '=', RETENTION_ACTION)
+      .orderBy('seq')
+      .execute();
+    const [failedRun, nextRun] = [...new Set(entries.map((e) => e.request_id))];
+    expect(entries).toEqual([
+      { request_id: failedRun, subject_ref: bob, decision: 'allow', reason_code: 'retention-keep-while' },
+      { request_id: failedRun, subject_ref: bob, decision: 'deny', reason_code: 'retention-not-committed' },
+      { request_id: nextRun, subject_ref: bob, decision: 'allow', reason_code: 'retention-keep-while' },
+    ]);
+    expect(await h.store.db.selectFrom('retention_run').select('id').execute()).toEqual([]);
   });
 });
 

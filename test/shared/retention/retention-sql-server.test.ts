@@ -75,3 +75,57 @@ describe('a retention pass on Azure SQL', () => {
     expect(texts.filter((s) => s.startsWith('drop table ##lintel_retention'))).toHaveLength(3);
   });
 });
+
+describe('a retention pass on Azure SQL whose deletion fails', () => {
+  it('tells its entries as not committed under the linking lock, with statements SQL Server accepts', async () => {
+    const recording = sqlServerStatements((query) => {
+      const text = query.sql.replace(/\s+/g, ' ').trim();
+      // Its note, read after the deletion failed: not marked committed.
+      if (text.startsWith('select "committed_at" from "retention_run"')) return [{ committed_at: null }];
+      // Its own entry, read back under the lock.
+      if (/^select top\(500\) "seq", "subject_ref", "reason_code" from "access_log"/.test(text))
+        return [{ seq: 1, subject_ref: 'p1', reason_code: 'retention-keep-while' }];
+      return answer(query);
+    });
+    let failed = false;
+    const failRecordDelete: KyselyPlugin = {
+      transformQuery: (args) => {
+        if (
+          args.node.kind === 'DeleteQueryNode' &&
+          JSON.stringify(args.node.from).includes('"source_record"') &&
+          !failed
+        ) {
+          failed = true;
+          throw new Error('connection lost');
+        }
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    };
+    const store = { ...recording.store, db: recording.store.db.withPlugin(writesOne()).withPlugin(failRecordDelete) };
+    const logger = createLogger('warn', () => undefined);
+
+    await expect(
+      enforceRetention(
+        { store, agreements: loadAgreements(resolve('agreements')), accessLog: new AccessLog(store, logger), logger },
+        AGREEMENT,
+      ),
+    ).rejects.toThrow('Retention enforcement failed');
+
+    const statements = recording.statements;
+    for (const statement of statements)
+      expect({ sql: statement.sql, refused: refusedBySqlServer(statement) }).toEqual({
+        sql: statement.sql,
+        refused: [],
+      });
+    const texts = statements.map((s) => s.sql.replace(/\s+/g, ' ').trim());
+    const read = texts.findIndex((s) => s.startsWith('select "committed_at" from "retention_run"'));
+    const told = texts.slice(read);
+    // The lock, then the note's drop, which decides that this pass tells, then its entries read back.
+    const lock = told.findIndex((s) => s.includes('sp_getapplock'));
+    const drop = told.findIndex((s) => /^delete from "retention_run" where .*"committed_at" is null/.test(s));
+    const entries = told.findIndex((s) => s.includes('from "access_log"'));
+    expect([read >= 0, lock >= 0 && lock < drop, drop < entries]).toEqual([true, true, true]);
+    expect(texts.filter((s) => s.startsWith('insert into "access_log"'))).toHaveLength(2);
+  });
+});
