@@ -42,8 +42,9 @@ const NOT_COMMITTED = 'retention-not-committed';
 const BATCH = 500;
 /**
  * Longer than any pass can run or wait: the Functions host ends one at 30 minutes (host.json's
- * functionTimeout) and the linking lock is waited for at most 10. A note without entries older
- * than this is of a pass that died, not of one still waiting for the lock.
+ * functionTimeout), and the linking lock is waited for at most 10 minutes a time (twice by a pass
+ * that fails: before its deletion, and to tell its entries as not committed). A note without
+ * entries older than this is of a pass that died, not of one still waiting for the lock.
  */
 const NOTE_OUTLIVES_ANY_PASS_MS = 24 * 60 * 60 * 1000;
 
