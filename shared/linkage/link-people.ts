@@ -395,6 +395,8 @@ async function relinkSourcePairs(
     const result = linkBatches(left.batch, right.batch, {
       deterministic: { ruleTiers: rules.ruleTiers },
       probabilistic: rules.probabilisticTier === null ? false : (deps.probabilistic ?? {}),
+      // A record whose best candidate an officer rejected has its next best proposed instead.
+      rejected: decisions.hasRejections ? (i, j) => decisions.rejected(a, i, b, j) : undefined,
     });
     const fresh: NewLink[] = [];
     const base = { agreement_id: rules.agreementId, source_a: left.id, source_b: right.id, last_run_id: runId };

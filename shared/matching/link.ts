@@ -6,13 +6,15 @@
 import { linkDeterministic } from './deterministic.js';
 import type { DeterministicLinks, DeterministicOptions } from './deterministic.js';
 import { linkProbabilistic } from './probabilistic.js';
-import type { ProbabilisticCandidates, ProbabilisticOptions } from './probabilistic.js';
+import type { ProbabilisticCandidates, ProbabilisticOptions, RejectedPairs } from './probabilistic.js';
 import type { RecordBatch } from './record.js';
 
 export interface LinkOptions {
   readonly deterministic?: DeterministicOptions;
   /** Options of tier 5, or false to run tiers 1–4 only. */
   readonly probabilistic?: ProbabilisticOptions | false;
+  /** Pairs officers rejected: tier 5 passes over them when it finds each record's best candidate. */
+  readonly rejected?: RejectedPairs;
 }
 
 export interface LinkResult {
@@ -35,7 +37,14 @@ export function linkBatches(left: RecordBatch, right: RecordBatch, options: Link
   const candidates =
     options.probabilistic === false
       ? null
-      : linkProbabilistic(left, right, deterministic.linkedLeft, deterministic.linkedRight, options.probabilistic);
+      : linkProbabilistic(
+          left,
+          right,
+          deterministic.linkedLeft,
+          deterministic.linkedRight,
+          options.probabilistic,
+          options.rejected,
+        );
   return { deterministic, candidates };
 }
 

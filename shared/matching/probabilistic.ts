@@ -170,6 +170,7 @@ export function linkProbabilistic(
   linkedLeft: Uint8Array,
   linkedRight: Uint8Array,
   options: ProbabilisticOptions = {},
+  rejected?: RejectedPairs,
 ): ProbabilisticCandidates {
   const threshold = options.reviewThreshold ?? 0.02;
   const bestOnly = options.bestPerRecordOnly ?? true;
@@ -236,15 +237,7 @@ export function linkProbabilistic(
   const residualPairs = countUnlinked(linkedLeft) * countUnlinked(linkedRight);
   const residualPrior = estimatePrior(kept.weight, kept.count, residualPairs);
 
-  const bestLeft = new Float64Array(left.size).fill(-Infinity);
-  const bestRight = new Float64Array(right.size).fill(-Infinity);
-  for (let k = 0; k < kept.count; k++) {
-    const w = kept.weight[k] as number;
-    const i = kept.left[k] as number;
-    const j = kept.right[k] as number;
-    if (w > (bestLeft[i] as number)) bestLeft[i] = w;
-    if (w > (bestRight[j] as number)) bestRight[j] = w;
-  }
+  const { bestLeft, bestRight } = bestWeights(kept, left.size, right.size, rejected);
   const probability = new Float64Array(kept.count);
   const selected = new Uint8Array(kept.count);
   for (let k = 0; k < kept.count; k++) {
@@ -271,6 +264,57 @@ export function linkProbabilistic(
     trainingBlocking: training.passes,
     scoringBlocking: scoring.passes,
   };
+}
+
+/**
+ * Whether an officer has rejected the pair of left record i and right record j
+ * (shared/linkage/link-decisions.ts): a pair ruled out, which is no record's best candidate.
+ */
+export type RejectedPairs = (i: number, j: number) => boolean;
+
+/**
+ * Each record's best weight among its pairs, passing over the pairs an officer rejected. Where a
+ * record's best candidate had been rejected, it stood there for good: its next best, the
+ * likeliest pair left, was never proposed, as it was no record's best (found by a review). Only a
+ * pair at a record's best is asked about (asking is a keyed hash per pair), again with the best of
+ * those left where one was rejected, until no best is a rejected pair. A rejected pair is still
+ * selected, as it was, so that a pass counts it (`candidatesRejectedEarlier`).
+ */
+function bestWeights(
+  kept: { count: number; left: Int32Array; right: Int32Array; weight: Float64Array },
+  leftSize: number,
+  rightSize: number,
+  rejected: RejectedPairs | undefined,
+): { bestLeft: Float64Array; bestRight: Float64Array } {
+  const passedOver = new Uint8Array(kept.count);
+  const asked = new Uint8Array(kept.count);
+  for (;;) {
+    const bestLeft = new Float64Array(leftSize).fill(-Infinity);
+    const bestRight = new Float64Array(rightSize).fill(-Infinity);
+    for (let k = 0; k < kept.count; k++) {
+      if (passedOver[k] === 1) continue;
+      const w = kept.weight[k] as number;
+      const i = kept.left[k] as number;
+      const j = kept.right[k] as number;
+      if (w > (bestLeft[i] as number)) bestLeft[i] = w;
+      if (w > (bestRight[j] as number)) bestRight[j] = w;
+    }
+    if (rejected === undefined) return { bestLeft, bestRight };
+    let more = false;
+    for (let k = 0; k < kept.count; k++) {
+      if (passedOver[k] === 1 || asked[k] === 1) continue;
+      const w = kept.weight[k] as number;
+      const i = kept.left[k] as number;
+      const j = kept.right[k] as number;
+      if (w < (bestLeft[i] as number) && w < (bestRight[j] as number)) continue;
+      asked[k] = 1;
+      if (rejected(i, j)) {
+        passedOver[k] = 1;
+        more = true;
+      }
+    }
+    if (!more) return { bestLeft, bestRight };
+  }
 }
 
 function scorePattern(
