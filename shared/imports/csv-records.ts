@@ -4,6 +4,7 @@ import {
   type ExtractRecords,
   type ReaderLimits,
 } from './extract-records.js';
+import { COMMON_DELIMITERS, namedWidth } from './header.js';
 import { FileRejection, type RowReason } from './reasons.js';
 
 /**
@@ -42,8 +43,7 @@ import { FileRejection, type RowReason } from './reasons.js';
 const QUOTE = 34;
 const LF = 10;
 const CR = 13;
-/** The common delimiters (header.ts's `wrong-delimiter` check knows the same four). */
-const COMMON_DELIMITERS: ReadonlySet<number> = new Set([44, 59, 9, 124]);
+const COMMON_DELIMITER_CODES: ReadonlySet<number> = new Set([...COMMON_DELIMITERS].map((c) => c.charCodeAt(0)));
 
 const enum State {
   FieldStart,
@@ -209,12 +209,11 @@ export class CsvTokenizer {
    * `malformed-quote`.
    */
   private textAfterClosingQuote(c: number): FileRejection {
-    if (COMMON_DELIMITERS.has(c)) {
+    if (COMMON_DELIMITER_CODES.has(c)) {
       const header = this.headerCells;
       if (header === undefined) return new FileRejection('wrong-delimiter');
-      let named = header.length;
-      while (named > 0 && header[named - 1]!.trim() === '') named--;
-      if (named === 1 && header[0]!.includes(String.fromCharCode(c))) return new FileRejection('wrong-delimiter');
+      if (namedWidth(header) === 1 && header[0]!.includes(String.fromCharCode(c)))
+        return new FileRejection('wrong-delimiter');
     }
     return new FileRejection('malformed-quote', { row: this.row + 1 });
   }

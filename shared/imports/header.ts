@@ -27,8 +27,20 @@ export function headerKey(cell: string): string {
   return cell.normalize('NFKC').trim().toLowerCase().replace(SEPARATORS, '');
 }
 
-/** A header of one cell holding another common delimiter: the file is not delimited as declared. */
-const OTHER_DELIMITERS = /[,;\t|]/;
+/**
+ * The common delimiters. A header of one cell holding another than the file is read with says the
+ * file is not delimited as declared (`wrong-delimiter`); so does one after a quote that closes a
+ * header cell (csv-records.ts).
+ */
+export const COMMON_DELIMITERS = ',;\t|';
+const OTHER_DELIMITERS = new RegExp(`[${COMMON_DELIMITERS}]`);
+
+/** How many of a header's cells are columns: up to the last that holds more than white space (a spreadsheet's trailing delimiter names none). */
+export function namedWidth(header: readonly string[]): number {
+  let named = header.length;
+  while (named > 0 && header[named - 1]!.trim() === '') named--;
+  return named;
+}
 
 export function planColumns(
   header: readonly string[],
@@ -39,9 +51,7 @@ export function planColumns(
   const datasetId = entry.dataset.id;
   const byKey = new Map(entry.dataset.fields.map((f) => [headerKey(f.name), f]));
   const errors: FileError[] = [];
-  // Trailing cells with nothing in them (a spreadsheet's trailing delimiter) are not columns.
-  let named = header.length;
-  while (named > 0 && header[named - 1]!.trim() === '') named--;
+  const named = namedWidth(header);
   if (named === 1 && OTHER_DELIMITERS.test(header[0] ?? '') && !byKey.has(headerKey(header[0] ?? ''))) {
     return { ok: false, errors: [{ reason: 'wrong-delimiter' }] };
   }
