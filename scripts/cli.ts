@@ -16,6 +16,18 @@ export function isUsageError(err: unknown): boolean {
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }
 
+/**
+ * The line for an error of a script whose own errors say what to do in their message, printed as
+ * they are; a refused connection (`npm start` stopped, and its Azurite with it, while the script
+ * ran) as {@link failureLine} answers it: Node's bare `connect ECONNREFUSED 127.0.0.1:<port>` says
+ * neither what refused nor what to do.
+ */
+export function ownErrorLine(script: string, err: unknown): string {
+  return isConnectionRefused(err)
+    ? failureLine(script, err)
+    : `${script}: ${err instanceof Error ? err.message : String(err)}\n`;
+}
+
 /** Whether `err` is a connection refused: storage (or the host) is not listening where it was. */
 export function isConnectionRefused(err: unknown): boolean {
   return codeOf(err) === 'ECONNREFUSED';

@@ -25,7 +25,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { failureLine, isConnectionRefused, parseOptions, refuseUsage } from './cli.js';
+import { ownErrorLine, parseOptions, refuseUsage } from './cli.js';
 import { RestError, type BlobServiceClient } from '@azure/storage-blob';
 import { portInUse } from '../local/azurite.js';
 import { loadLocalSettings } from '../local/settings.js';
@@ -325,14 +325,6 @@ function printReport(report: ImportReport, blobName: string): void {
 }
 
 main().catch((err: unknown) => {
-  // A storage call refused (`npm start` stopped, and its Azurite with it, while the script followed
-  // the import) is answered as the other CLIs answer it: the script printed Node's bare
-  // `connect ECONNREFUSED 127.0.0.1:<port>`, which says neither what refused nor what to do. The
-  // script's own errors say what to do in their message, and are printed as they are.
-  process.stderr.write(
-    isConnectionRefused(err)
-      ? failureLine('import', err)
-      : `import: ${err instanceof Error ? err.message : String(err)}\n`,
-  );
+  process.stderr.write(ownErrorLine('import', err));
   process.exit(1);
 });

@@ -10,7 +10,7 @@
  * storage account, and nothing allows it when LINTEL_ENV is production.
  */
 import { resolve } from 'node:path';
-import { failureLine, isConnectionRefused, parseOptions } from './cli.js';
+import { ownErrorLine, parseOptions } from './cli.js';
 import { loadLocalSettings } from '../local/settings.js';
 import { loadAgreements } from '../shared/agreements/load.js';
 import { loadConfig } from '../shared/config.js';
@@ -64,12 +64,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  // An upload refused (`npm start` stopped, and its Azurite with it, while the script seeded) is
-  // answered as the other CLIs answer it: the script printed Node's bare
-  // `connect ECONNREFUSED 127.0.0.1:<port>`, which says neither what refused nor what to do. The
-  // script's own errors say what to do in their message, and are printed as they are.
-  process.stderr.write(
-    isConnectionRefused(err) ? failureLine('seed', err) : `seed: ${err instanceof Error ? err.message : String(err)}\n`,
-  );
+  process.stderr.write(ownErrorLine('seed', err));
   process.exit(1);
 });
