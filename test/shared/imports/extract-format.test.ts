@@ -87,6 +87,24 @@ describe('asOfDate', () => {
     expect(asOfDate('housing.csv', {}, new Date('2025-12-31T23:30:00Z'))).toBe('2025-12-31');
   });
 
+  it('dates a declared instant (a date-time with Z or an offset) by its day in the UK', () => {
+    // 23:30 UTC on 30 June is 00:30 BST on 1 July: the extract was made on 1 July in the UK.
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T23:30Z' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T23:30:00.000Z' }, uploaded)).toBe('2025-07-01');
+    // Midnight BST written in UTC, as a system on UTC stores a UK day.
+    expect(asOfDate('housing.csv', { asof: '2025-06-29T23:00:00Z' }, uploaded)).toBe('2025-06-30');
+    expect(asOfDate('housing.csv', { asof: '2025-07-01T00:30:00+01:00' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '2025-07-01T00:30:00+0100' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '2025-07-01T01:00:00+05:30' }, uploaded)).toBe('2025-06-30');
+    // In winter the UK is on UTC.
+    expect(asOfDate('housing.csv', { asof: '2025-12-31T23:30:00Z' }, uploaded)).toBe('2025-12-31');
+    // No offset: a wall-clock reading, the partner's own, so its date is the day it means.
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T23:30:00' }, uploaded)).toBe('2025-06-30');
+    // An instant whose time cannot be read is no day at all: it could be either side of midnight.
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T25:30:00Z' }, uploaded)).toBeUndefined();
+    expect(asOfDate('housing.csv', { asof: '2025-02-30T10:00:00Z' }, uploaded)).toBeUndefined();
+  });
+
   it('guesses no date when the declared one cannot be read', () => {
     expect(asOfDate('housing-2025-01-31.csv', { asof: 'end of January' }, uploaded)).toBeUndefined();
     expect(asOfDate('housing.csv', { asof: '2025-02-30' }, uploaded)).toBeUndefined();
