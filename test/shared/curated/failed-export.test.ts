@@ -250,3 +250,80 @@ describe('what a failed or withdrawn export leaves published', () => {
     expect(await releaseFiles()).toHaveLength(6);
   });
 });
+
+/** The real agreements, the planning export granted to Education's analysts as well as Housing's. */
+function agreementsExportingToEducationToo() {
+  const dir = mkdtempSync(join(tmpdir(), 'lintel-agreements-'));
+  cpSync(AGREEMENTS_DIR, dir, { recursive: true });
+  const file = join(dir, 'social-care-education-housing.yaml');
+  const text = readFileSync(file, 'utf8');
+  const education =
+    '  - id: la-education\n    name: Education (including the SEND Team)\n    kind: education\n    roles: [dpo]\n';
+  const grant = '    roles: [analyst]\n    parties: [la-housing]\n    actions: [export]\n';
+  expect(text).toContain(education);
+  expect(text).toContain(grant);
+  writeFileSync(
+    file,
+    text
+      .replace(education, education.replace('roles: [dpo]', 'roles: [dpo, analyst]'))
+      .replace(grant, grant.replace('[la-housing]', '[la-housing, la-education]')),
+  );
+  return loadAgreements(dir);
+}
+
+/**
+ * The timer retries a failed run that morning (functions/export-curated.ts), and the retry
+ * exports every target again, those that were written among them. Two releases of the same
+ * counts with different noise would let the recipient average the noise away; the noise is
+ * drawn from the table itself (indicator-counts.ts), so the same state publishes the same
+ * figures, retry or not (a review suspected fresh noise on every run).
+ */
+describe('a planning export retried after one recipient failed', () => {
+  let h: ImportHarness;
+  let container: string;
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    container = await h.exportContainer();
+    await importEach(h, [['la-housing', housing(60)]]);
+    await linkPendingRecords(h.linkDeps());
+  });
+  afterAll(() => h?.close());
+
+  it('publishes the recipient that succeeded the same figures again, not fresh noise to average', async () => {
+    const agreements = agreementsExportingToEducationToo();
+    const figures = async (party: string) =>
+      (
+        await h.blobs
+          .getContainerClient(container)
+          .getBlobClient(`${party}/service-planning/${DATASET}/latest/${COUNTS_FILE}`)
+          .downloadToBuffer()
+      )
+        .toString('utf8')
+        .trimEnd()
+        .split('\r\n')
+        .slice(1)
+        .map((row) => row.split(',').slice(2).join(','));
+    // The timer's run: Housing's release is written, Education's fails.
+    await expect(
+      exportCurated(
+        h.exportDeps(container, {
+          agreements,
+          blobs: failingParquet(h.blobs, (blob) => blob.startsWith('la-education/')),
+          now: () => new Date('2026-12-01T06:00:00.000Z'),
+        }),
+      ),
+    ).rejects.toThrow(/connection reset/);
+    const first = await figures('la-housing');
+    expect(first.some((line) => /,[0-9]+,N,/.test(line))).toBe(true);
+    // The retry half an hour later writes both; Housing's figures are the ones it already had.
+    const retried = await exportCurated(
+      h.exportDeps(container, { agreements, now: () => new Date('2026-12-01T06:30:00.000Z') }),
+    );
+    expect(retried.map((s) => [s.partyId, s.outcome])).toEqual([
+      ['la-housing', 'written'],
+      ['la-education', 'written'],
+    ]);
+    expect(await figures('la-housing')).toEqual(first);
+  });
+});
