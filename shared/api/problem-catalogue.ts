@@ -10,7 +10,7 @@ export const PROBLEM_CATALOGUE = {
   'invalid-request': {
     status: 400,
     description:
-      'The body or query does not parse or does not match its schema; `errors`, when present, names the properties and zod issue codes, never the values.',
+      'The body or query does not parse (a body that gives one name twice in an object, RFC 7493 §2.3, does not) or does not match its schema; `errors`, when present, names the properties and zod issue codes, never the values.',
   },
   'invalid-identifier': {
     status: 400,
