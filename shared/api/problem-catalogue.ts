@@ -85,7 +85,8 @@ export const PROBLEM_CATALOGUE = {
   'payload-too-large': { status: 413, description: 'The body exceeds the size limit.' },
   'unsupported-media-type': {
     status: 415,
-    description: 'The body is not application/json in UTF-8, or is sent with a Content-Encoding (gzip, deflate, br).',
+    description:
+      'The body is not application/json in UTF-8 (no other type is read, `+json` ones and application/json-seq included), or is sent with a Content-Encoding (gzip, deflate, br).',
   },
   'request-header-fields-too-large': {
     status: 431,

@@ -91,4 +91,48 @@ describe('a JSON body', () => {
       expect(spaced).toMatchObject({ status: 200, body: { duplicate: true } });
     });
   });
+
+  /**
+   * Only `application/json` is read. The check took any `application/…json` followed by a
+   * non-letter: `application/json-seq` (records each led by RS, RFC 7464) passed it and was then
+   * answered 400 "not valid JSON", and `application/problem+json` or `merge-patch+json`, whose
+   * bodies mean something else, were read as a search (found by a review). They are 415, as any
+   * other type is. A media type is case-insensitive, and may have spaces before its parameters.
+   */
+  describe('media type', () => {
+    const body = JSON.stringify({ niNumber: NI });
+
+    it.each<[string, string, string]>([
+      ['application/json-seq', 'its records led by RS', `\x1e${body}\n`],
+      ['application/json-seq', 'one record, bare', body],
+      ['application/problem+json', 'a search body', body],
+      ['application/merge-patch+json', 'a search body', body],
+      ['application/vnd.partner+json; charset=utf-8', 'a search body', body],
+      ['application/json.x', 'a search body', body],
+      ['application/jsonx', 'a search body', body],
+      ['text/json', 'a search body', body],
+    ])('refuses %s (%s) 415, logged once', async (contentType, _what, sent) => {
+      const res = await check(sent, contentType);
+      expect(res).toMatchObject({
+        status: 415,
+        type: 'application/problem+json',
+        body: { type: 'urn:lintel:problem:unsupported-media-type' },
+        entries: 1,
+      });
+      expect(res.text).not.toContain(NI);
+      expect(await lastReason()).toBe('unsupported-media-type');
+    });
+
+    it.each([
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/json;charset=UTF-8',
+      'APPLICATION/JSON',
+      'Application/Json; Charset="utf-8"',
+      'application/json ; charset=utf-8',
+    ])('takes %s', async (contentType) => {
+      const res = await check(body, contentType);
+      expect(res).toMatchObject({ status: 200, body: { duplicate: true, councils: ['corby-borough-council'] } });
+    });
+  });
 });
