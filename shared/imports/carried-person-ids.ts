@@ -36,8 +36,11 @@ import type { Snapshot } from './snapshot-writer.js';
  * holds the key (two people of one name and date of birth, twins say, are no one's to guess),
  * the person was no other previous record's and has not been carried to another new record, and
  * none of the record's identifiers contradicts the person as above — system ids included, as a
- * name is no national number. A person whose name or date of birth changed is not carried this
- * way: the linking pass decides. Pseudonyms are compared only for those checks (after a
+ * name is no national number. Twin rows of one person (an extract listing them twice, alike in
+ * every value, which an officer's confirmation made one person) are carried so too: every
+ * previous record of the key was that person's, and the key's new records, no more of them than
+ * before, all take the person or none does. A person whose name or date of birth changed is not
+ * carried this way: the linking pass decides. Pseudonyms are compared only for those checks (after a
  * rotation, as below), so a key rotation changes nothing; should the previous key be unreadable,
  * only a record without identifiers takes a person who held none.
  *
@@ -112,9 +115,10 @@ export class CarriedPersonIds {
     // For the contradiction check: a person's identifiers of one kind, found without a scan.
     await createTempIndex(trx, this.engine, this.table, 'snapshot_carry_person', ['person_id', 'kind']);
     // The previous records by their own matching values, for records with no identifier to go
-    // by: how many records held each key and, held by one, its person. And, for the opt-outs'
-    // successors (opt-out-successors.ts), who held it at all: the least and greatest person id
-    // of its records (the same where one person did).
+    // by: how many records held each key and the one person all of them held, if they did (a
+    // key of one record, most often; of several where one person was listed twice). And, for the
+    // opt-outs' successors (opt-out-successors.ts), who held it at all: the least and greatest
+    // person id of its records (the same where one person did).
     // The family name by its key (familyNameKey): "O BRIEN" and "OBRIEN" are one key, held by
     // two records where a snapshot has both, as the linking rules count them.
     const keys = sql.raw(this.keyTable);
@@ -131,7 +135,8 @@ export class CarriedPersonIds {
       primary key (date_of_birth, family_name_key, first3))`.execute(trx);
     await sql`insert into ${keys} (date_of_birth, family_name_key, first3, records, person_id, first_holder, last_holder)
       select sr.date_of_birth, ${familyKey}, sr.first3, count(*),
-        case when count(*) = 1 then min(${person}) end, min(${person}), max(${person})
+        case when count(*) = count(${person}) and min(${person}) = max(${person}) then min(${person}) end,
+        min(${person}), max(${person})
       from source_record sr
       where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
         and sr.date_of_birth is not null and sr.family_name is not null and sr.first3 is not null
@@ -257,7 +262,7 @@ export class CarriedPersonIds {
    * held under another hash, system ids included, as a name is no national number. Where the
    * pseudonyms cannot be compared (the previous key is gone) only a record without identifiers
    * takes a person without identifiers. A person whose name or date of birth changed is not
-   * carried by this; the linking pass decides.
+   * carried by this; the linking pass decides. Twin rows of one person: {@link twinRows}.
    */
   private async carryByKey(outcome: CarryOutcome): Promise<void> {
     const { snapshot } = this;
@@ -309,18 +314,67 @@ export class CarriedPersonIds {
             and not (oi.key_version = ri.key_version and oi.hash = ri.hash)
             and not (o.party_id = ${snapshot.partyId} and o.dataset_id = ${snapshot.datasetId})
             ${previousKeyHash})`;
-    const carried = sql`select u.record_id, k.person_id
-      from (${unique}) u
-      join ${keys} k on k.date_of_birth = u.date_of_birth and k.family_name_key = u.family_name_key
-        and k.first3 = u.first3
-      where k.records = 1 and k.person_id is not null
-        and not exists (
+    // What lets new record `u.record_id` take person `k.person_id`.
+    const takes = sql`not exists (
           select 1 from source_record o
           where o.carried_person_id = k.person_id
             and o.party_id = ${snapshot.partyId} and o.dataset_id = ${snapshot.datasetId})
         ${identifierChecks}
         ${elsewhere}`;
+    const carried = sql`select u.record_id, k.person_id
+      from (${unique}) u
+      join ${keys} k on k.date_of_birth = u.date_of_birth and k.family_name_key = u.family_name_key
+        and k.first3 = u.first3
+      where k.records = 1 and k.person_id is not null
+        and ${takes}`;
     await this.setCarried(carried);
+    await this.setCarried(this.twinRows(takes));
+  }
+
+  /**
+   * The new records of a key several previous records held, all one person's (the person listed
+   * twice, each row as alike as the other: a duplicate row of the partner's extract), each with
+   * that person: a twin row is carried as a single one is, by {@link carryByKey}'s rules for the
+   * key's records taken together. Every new record of the key takes the person, or none does:
+   * none where more new records hold it than previous ones did (one may be someone new, a sibling
+   * of the same names, and which is not known), where one was carried by an identifier (to the
+   * person or another), or where `takes` (in `u.record_id`, `k.person_id`) refuses any of them (an
+   * identifier of one says another person may hold the key now). Driven from the key table's keys
+   * of several records and one person, which only an officer's confirmation makes (a rule links
+   * nobody by a key two records of one source hold): one read of that table, no sort, and for
+   * each such key a probe of the date-of-birth index and of the key table's primary key. The
+   * snapshot's rows are not read again, so a load of a million rows with no twin pays a
+   * sequential read of a temporary table and nothing per row beyond it.
+   */
+  private twinRows(takes: RawBuilder<unknown>): RawBuilder<unknown> {
+    const { snapshot } = this;
+    const keys = sql.raw(this.keyTable);
+    const byBirth = this.engine === 'sqlite' ? sql.raw(' indexed by source_record_dob_name') : sql``;
+    // A person holds one key of the table at most (notePrevious), so a key's new records are the
+    // person's partition.
+    const records = sql`select sr.id as record_id, sr.carried_person_id, k.person_id, k.records,
+        k.date_of_birth, k.family_name_key, k.first3
+      from ${keys} k cross join source_record sr${byBirth}
+      where k.records > 1 and k.person_id is not null
+        and sr.date_of_birth = k.date_of_birth and sr.first3 = k.first3
+        and ${familyNameKeySql('sr.family_name')} = k.family_name_key
+        and sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
+        and sr.import_run_id = ${snapshot.runId}`;
+    // Each refusal is read per record first: SQL Server takes no subquery inside an aggregate.
+    // The key table again by its primary key (it has no index by person).
+    const judged = sql`select u.record_id, u.carried_person_id, u.person_id, u.records,
+        case when ${takes} then 0 else 1 end as refused
+      from (${records}) u cross join ${keys} k
+      where k.date_of_birth = u.date_of_birth and k.family_name_key = u.family_name_key and k.first3 = u.first3`;
+    const person = sql`partition by j.person_id`;
+    return sql`select t.record_id, t.person_id from (
+        select j.record_id, j.person_id, j.records,
+          count(*) over (${person}) as successors,
+          count(j.carried_person_id) over (${person}) as carried,
+          max(j.refused) over (${person}) as refused
+        from (${judged}) j
+      ) t
+      where t.successors <= t.records and t.carried = 0 and t.refused = 0`;
   }
 
   /** Gives each record (`record_id` of `carried`) its carried person (`person_id`): found at once, linked by the next pass. */

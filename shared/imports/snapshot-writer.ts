@@ -33,12 +33,14 @@ import { createTempIndex, snapshotTempTable, tempText, unqualifiedTempTable } fr
  * contradicts that person (another NHS number, say) is not carried. A record its identifiers
  * carry nothing to — most often one with none, as most of Housing's rows — is carried by its own
  * matching values instead: the person of the one previous record with the same date of birth,
- * family name and first three letters, where no other new record has them either. All of it runs
- * in SQL (temporary tables), never reading a snapshot into memory, and is skipped when there is
- * no previous snapshot. An opted-out person the carry could not follow (a twin row, a corrected
- * name or NHS number) does not lose the opt-out: every new record that may be theirs gets a new
- * carried id holding it ({@link OptOutSuccessors}); nor does one whose records an earlier load
- * of any party's dataset removed, when a new record may be theirs (opt-out-kept-keys.ts).
+ * family name and first three letters, where no other new record has them either (or, for a
+ * person listed twice, of the previous records of those values, all theirs, where no more new
+ * records have them than before). All of it runs in SQL (temporary tables), never reading a
+ * snapshot into memory, and is skipped when there is no previous snapshot. An opted-out person
+ * the carry could not follow (a twin row of another person's, a corrected name or NHS number)
+ * does not lose the opt-out: every new record that may be theirs gets a new carried id holding
+ * it ({@link OptOutSuccessors}); nor does one whose records an earlier load of any party's
+ * dataset removed, when a new record may be theirs (opt-out-kept-keys.ts).
  */
 
 /** A record's own values, in this order. */

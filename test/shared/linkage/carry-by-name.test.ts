@@ -1,10 +1,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { exportCurated } from '../../../shared/curated/curated-export.js';
+import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
+import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
 import { SecretVersionGoneError, type SecretSource } from '../../../shared/secrets/secret-source.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { nhs, personOf, recordOf } from '../../support/linked-people.js';
+import { nhs, personOf, recordOf, reviewLinkDeps } from '../../support/linked-people.js';
 
 /**
  * A record without an identifier to go by is carried its predecessor's person id by its own
@@ -290,5 +292,98 @@ describe('carry by name across a key rotation', () => {
     expect(carriedBy(third)).toBe('previous-key-unavailable');
     expect(await recordOf(h, party, 'SAM')).toEqual({ person_id: sam, carried_person_id: sam });
     expect(await recordOf(h, party, 'PAT')).toEqual({ person_id: null, carried_person_id: null });
+  });
+});
+
+// Found by a review: a source that lists one person twice, alike in every value (a duplicate row
+// of a partner's extract), holds a key the previous snapshot held twice. Where an officer's
+// confirmation has made both rows one person (with another source's record of them), the rows
+// were carried nothing at load until the next pass, and a lookup in between showed the person
+// without that source's indicators.
+describe('twin rows of one person are carried by name as a single row is', () => {
+  let h: ImportHarness;
+  const AGREEMENT = 'social-care-education-housing';
+  const header = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,gender';
+  const by = { partyId: 'la-housing', clientId: 'test-reviewer', agreementId: AGREEMENT, requestId: 'r-1' };
+  const education = (name: string, lines: readonly string[]) =>
+    importFile(h, `la-education/${DATASET}/${name}`, [header, ...lines]);
+  const marys = (party: string) =>
+    h.store.db
+      .selectFrom('source_record')
+      .select(['person_id', 'carried_person_id'])
+      .where('party_id', '=', party)
+      .where('given_name', '=', 'MARY')
+      .execute();
+
+  beforeEach(async () => {
+    h = await createImportHarness();
+    // Education's two rows of Mary are no one's to link by a rule (a key held twice links nobody);
+    // the tier proposes each with Housing's Mary at another postcode, and the officer confirms
+    // one, which holds for the other too (its pair has the same key): one person of three rows.
+    await education('a.csv', ['Mary,Green,1980-05-06,ME15 2YY,,t0', 'Mary,Green,1980-05-06,ME15 2YY,,t1']);
+    await importFile(h, `la-housing/${DATASET}/a.csv`, [
+      header,
+      'Jonathan,Smith,2012-03-04,ME14 1XX,,t2',
+      `Mary,Green,1980-05-06,ME14 1XX,${nhs(960)},t3`,
+    ]);
+    await linkPeople(reviewLinkDeps(h), AGREEMENT, 'full');
+    const open = (await listCandidates(h.store, AGREEMENT, [DATASET], { limit: 100 })).candidates;
+    expect(open).toHaveLength(2);
+    const candidate = (await findCandidate(h.store, open[0]!.candidateId))!;
+    const review = { decision: 'confirmed' as const, by, at: new Date() };
+    expect((await decideCandidate(reviewLinkDeps(h), candidate, review)).outcome).toBe('decided');
+  });
+  afterEach(async () => h.close());
+
+  it('carries both unchanged rows to the person at load, and the pass keeps them there', async () => {
+    const mary = await personOf(h, 'la-housing', 'MARY');
+    expect((await marys('la-education')).map((r) => r.person_id)).toEqual([mary, mary]);
+
+    // Education's next extract: Mary's two rows as they were, and someone new.
+    const next = await education('b.csv', [
+      'Mary,Green,1980-05-06,ME15 2YY,,t0',
+      'Mary,Green,1980-05-06,ME15 2YY,,t1',
+      'Zed,Hart,2010-10-10,ME16 6ZZ,,t4',
+    ]);
+    const atLoad = { person_id: mary, carried_person_id: mary };
+    expect(await marys('la-education')).toEqual([atLoad, atLoad]);
+    expect(await recordOf(h, 'la-education', 'ZED')).toEqual({ person_id: null, carried_person_id: null });
+
+    await linkAfterImport(reviewLinkDeps(h), next);
+    const linked = { person_id: mary, carried_person_id: null };
+    expect(await marys('la-education')).toEqual([linked, linked]);
+    expect(await personOf(h, 'la-housing', 'MARY')).toBe(mary);
+  });
+
+  it('carries one row sent alone, and none of three (one of them may be someone new)', async () => {
+    const mary = await personOf(h, 'la-housing', 'MARY');
+    const alone = await education('b.csv', ['Mary,Green,1980-05-06,ME15 2YY,,t1', 'Zed,Hart,2010-10-10,ME16 6ZZ,,t4']);
+    expect(await marys('la-education')).toEqual([{ person_id: mary, carried_person_id: mary }]);
+    await linkAfterImport(reviewLinkDeps(h), alone);
+
+    // Both rows again (the pass links them to Mary once more), then three: a key held by more new
+    // records than old.
+    await linkAfterImport(
+      reviewLinkDeps(h),
+      await education('c.csv', [
+        'Mary,Green,1980-05-06,ME15 2YY,,t0',
+        'Mary,Green,1980-05-06,ME15 2YY,,t1',
+        'Zed,Hart,2010-10-10,ME16 6ZZ,,t4',
+      ]),
+    );
+    expect((await marys('la-education')).map((r) => r.person_id)).toEqual([mary, mary]);
+    await education('d.csv', [
+      'Mary,Green,1980-05-06,ME15 2YY,,t0',
+      'Mary,Green,1980-05-06,ME15 2YY,,t1',
+      'Mary,Green,1980-05-06,ME15 2YY,,t5',
+    ]);
+    const none = { person_id: null, carried_person_id: null };
+    expect(await marys('la-education')).toEqual([none, none, none]);
+  });
+
+  it('carries neither row when one has an NHS number other than the person holds', async () => {
+    await education('b.csv', ['Mary,Green,1980-05-06,ME15 2YY,,t0', `Mary,Green,1980-05-06,ME15 2YY,${nhs(970)},t1`]);
+    const none = { person_id: null, carried_person_id: null };
+    expect(await marys('la-education')).toEqual([none, none]);
   });
 });
