@@ -259,8 +259,9 @@ export type ReviewOutcome =
    */
   | { readonly outcome: 'gone' }
   /**
-   * Proposed before decisions were kept under a key (its `pair_key` is null): it gets one when a
-   * linking pass proposes it again (`npm run relink` does at once), and is decided then.
+   * Proposed before decisions were kept under a key (its `pair_key` is null), and still open with
+   * both its records: it gets one when a linking pass proposes it again (`npm run relink` does at
+   * once), and is decided then. One decided or gone is 'not-open' or 'gone', as any other.
    */
   | { readonly outcome: 'not-keyed' };
 
@@ -302,7 +303,14 @@ export async function recordDecision(
     throw new TypeError('recordDecision: a confirmation needs the identity keys');
   const decidedAt = review.at.toISOString();
   const pairKey = candidate.pairKey;
-  if (pairKey === null) return { outcome: 'not-keyed' };
+  // Without a key it cannot be decided, but what the officer is told is what a keyed candidate's
+  // would be where it has been decided or is gone: a pass proposes it again only while it is open
+  // (found by a review: a legacy candidate decided long ago was answered 'not-keyed', and its
+  // officer told to wait for a pass that would never propose it).
+  if (pairKey === null) {
+    const now = await unchangedOutcome(db, candidate.candidateId);
+    return now === 'open' ? { outcome: 'not-keyed' } : { outcome: now };
+  }
   // Only while both its records are still there: a new snapshot may have replaced one since the
   // caller read the candidate, before any pass replaced the candidate. Its word was about records
   // no longer held, so it is 'gone', as a read now finds (openCandidateRows, findCandidate).
@@ -322,12 +330,8 @@ export async function recordDecision(
     )
     .executeTakeFirst();
   if (Number(updated.numUpdatedRows) !== 1) {
-    const still = await db
-      .selectFrom('record_link')
-      .select('status')
-      .where('id', '=', candidate.candidateId)
-      .executeTakeFirst();
-    return { outcome: still === undefined || still.status === 'candidate' ? 'gone' : 'not-open' };
+    const now = await unchangedOutcome(db, candidate.candidateId);
+    return { outcome: now === 'open' ? 'gone' : now };
   }
   // The decision is kept under the pair's key, so the next pass applies it to every open candidate
   // of the same values (two rows of one source alike in names, date of birth and address): decided
@@ -390,6 +394,27 @@ export async function recordDecision(
     )
     .execute();
   return { outcome: 'decided', decidedAt };
+}
+
+/**
+ * Why a decision on the candidate would change nothing, as the store holds it now: 'not-open' if
+ * someone decided it, 'gone' if there is no such candidate or either of its records is gone (as
+ * a read finds: openCandidateRows, findCandidate); 'open' if it is still there to decide.
+ */
+async function unchangedOutcome(db: Kysely<Database>, candidateId: string): Promise<'not-open' | 'gone' | 'open'> {
+  const link = await db
+    .selectFrom('record_link')
+    .select(['status', 'record_a', 'record_b'])
+    .where('id', '=', candidateId)
+    .executeTakeFirst();
+  if (link === undefined) return 'gone';
+  if (link.status !== 'candidate') return 'not-open';
+  const held = await db
+    .selectFrom('source_record')
+    .select('id')
+    .where('id', 'in', [link.record_a, link.record_b])
+    .execute();
+  return held.length === 2 ? 'open' : 'gone';
 }
 
 type CandidateRecordRow = Pick<

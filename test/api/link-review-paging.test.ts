@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findCandidate, recordDecision } from '../../shared/linkage/review-queue.js';
 import { asHousingReviewer, jonathanIn, linkForReview } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { startTestHost, type TestHost } from '../support/test-host.js';
@@ -95,5 +96,39 @@ describe('link review: paging and candidates without a key', () => {
     expect(row.status).toBe('candidate');
     // Nobody decided it: not the 409 that says the first decision stands (found by a review).
     expect(res).toMatchObject({ status: 409, body: { type: 'urn:lintel:problem:candidate-not-keyed' } });
+  });
+
+  // A candidate of before decisions were kept, as the migration that added pair_key left it (the
+  // column null), which someone decided then: the first decision stands, as for any decided
+  // candidate. It had been told to wait for the pass that proposes it again, which never would.
+  it('a decided candidate without a pair key is answered as already decided', async () => {
+    const id = await addCandidate(0.5, null);
+    const db = t.host.services.store.db;
+    await db.updateTable('record_link').set({ status: 'rejected' }).where('id', '=', id).execute();
+    const res = await asHousingReviewer(t, `/v1/link-candidates/${id}/confirm`, { method: 'POST' });
+    const row = await db.selectFrom('record_link').select('status').where('id', '=', id).executeTakeFirstOrThrow();
+    await db.deleteFrom('record_link').where('id', '=', id).execute();
+    expect(row.status).toBe('rejected');
+    expect(res).toMatchObject({ status: 409, body: { type: 'urn:lintel:problem:candidate-decided' } });
+  });
+
+  // Read by the handler, then replaced by a linking pass before its write: what a read now finds
+  // (404 candidate-unknown), as for a keyed candidate, not a wait for a pass that has been.
+  it('a candidate without a pair key that is gone by the write is answered as gone', async () => {
+    const id = await addCandidate(0.5, null);
+    const { store } = t.host.services;
+    const candidate = (await findCandidate(store, id))!;
+    expect(candidate.pairKey).toBeNull();
+    await store.db.deleteFrom('record_link').where('id', '=', id).execute();
+    const by = {
+      partyId: 'la-housing',
+      clientId: 'test-reviewer',
+      agreementId: candidate.agreementId,
+      requestId: 'r-1',
+    };
+    const outcome = await store.db
+      .transaction()
+      .execute((trx) => recordDecision(trx, candidate, { decision: 'rejected', by, at: new Date() }, undefined));
+    expect(outcome).toEqual({ outcome: 'gone' });
   });
 });
