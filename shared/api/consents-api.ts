@@ -180,8 +180,9 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     const held = await datasetOfPerson(ctx.services.store, agreements, existing.subjectKey);
     const own = existing.kind === 'opt-out' ? held?.agreementId : undefined;
     const notFound = problem(404, 'consent-unknown', 'No such consent');
-    // The people a consent applies to, as many as an entry's subject holds; a split into three
-    // or more parts names the first two, and says so in the app log (a count, no ids).
+    // The people a consent applies to, as many as an entry's subject holds; a split into more
+    // than ten parts names the first ten (entry-subjects.ts), and says so in the app log (a
+    // count, no ids).
     const subjectsOf = (consent: { subjectKeys: readonly string[] }) => {
       const { subjectRef, leftOff } = subjectRefWithin(consent.subjectKeys);
       if (leftOff > 0)

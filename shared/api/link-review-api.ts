@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AllowDecision } from '../policy/decision.js';
 import { decide } from '../policy/decide.js';
 import { projectRecord } from '../policy/project.js';
-import { subjectRefOf } from '../audit/entry-subjects.js';
+import { subjectRefOf, subjectRefWithin } from '../audit/entry-subjects.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { errorKind } from '../logging.js';
 import { linkPeople } from '../linkage/link-people.js';
@@ -29,7 +29,8 @@ import { deny, runRequest, type CallContext, type Outcome } from './request-pipe
  * candidates and their sources only; one candidate shows its two records cut down to the
  * reviewer's grant (identification items, never the indicators); confirm and reject record the
  * decision. Each call leaves one access-log entry; for a candidate, its subject is the two
- * people the records belong to, space-separated, so a subject access request finds the review.
+ * people the records belong to, space-separated, so a subject access request finds the review;
+ * for a decision, with the people of any other candidate it was applied to (review-queue.ts).
  */
 
 const candidateId = z.uuid();
@@ -294,7 +295,7 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
           result: json(200, { candidateId: candidate.candidateId, decision: verdict, decidedAt: recorded.decidedAt }),
           log: {
             purpose: decision.purpose,
-            subjectRef,
+            subjectRef: decidedSubject(ctx, call, candidate, recorded.alsoAbout),
             datasets,
             decision: 'allow',
             reasonCode: verdict === 'confirmed' ? 'link-confirmed' : 'link-rejected',
@@ -316,6 +317,23 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
       }
       return outcome;
     });
+}
+
+/**
+ * The subject of a decision's entry: the candidate's two people, then those of the other open
+ * candidates the decision was applied to (a source's duplicate rows, each its own person until
+ * linked), whose link state it changed as much, as many as the column holds (entry-subjects.ts):
+ * the two the officer saw always; a count of any left off in the app log, no ids.
+ */
+function decidedSubject(
+  ctx: ApiContext,
+  call: CallContext,
+  candidate: Candidate,
+  alsoAbout: readonly string[],
+): string | null {
+  const { subjectRef, leftOff } = subjectRefWithin([...peopleOf(candidate), ...alsoAbout]);
+  if (leftOff > 0) ctx.services.logger.warn('link.decision-subjects-left-off', { requestId: call.requestId, leftOff });
+  return subjectRef;
 }
 
 /** The keys a confirmation's record fingerprints are made under; a vault outage is a 503 (KeyUnavailableError). */

@@ -18,11 +18,14 @@ export function personIdsOf(subjectRef: string | null): string[] {
 }
 
 /**
- * The longest subject the access log holds: `subject_ref` is 100 characters on SQL Server
- * (migration 0002), two person ids and their separator. A review took back an entry that named
- * every person a DPO's answer gave a reference to, for it could not hold past two.
+ * The longest subject the access log holds: `subject_ref` is 400 characters on SQL Server
+ * (migration 0037; 100, two person ids, before it), ten person ids and their separators. A
+ * review took back an entry that named every person a DPO's answer gave a reference to, for it
+ * could not hold past two; ten covers a link review's decision applied to a source's duplicate
+ * rows (link-review-api.ts) and an opt-out a split left with several people, and bounds what a
+ * call may put in an indexed column.
  */
-export const SUBJECT_REF_MAX_LENGTH = 100;
+export const SUBJECT_REF_MAX_LENGTH = 400;
 
 /**
  * The subject of an entry about these people, as many of them as the column holds, in the order

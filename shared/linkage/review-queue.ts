@@ -248,7 +248,17 @@ export interface ReviewDecision {
 }
 
 export type ReviewOutcome =
-  | { readonly outcome: 'decided'; readonly decidedAt: string }
+  | {
+      readonly outcome: 'decided';
+      readonly decidedAt: string;
+      /**
+       * The people of the other open candidates the decision was applied to (those of the same
+       * values: see recordDecision), as their records were linked when it was made, but for
+       * records linked to no one. Their link state changes as much as the candidate's two
+       * people's, so the decision's access-log entry names them too (link-review-api.ts).
+       */
+      readonly alsoAbout: readonly string[];
+    }
   /** Someone decided it first: nothing changed. */
   | { readonly outcome: 'not-open' }
   /**
@@ -335,7 +345,24 @@ export async function recordDecision(
   }
   // The decision is kept under the pair's key, so the next pass applies it to every open candidate
   // of the same values (two rows of one source alike in names, date of birth and address): decided
-  // here too, so that the review pass forms the people the next pass will.
+  // here too, so that the review pass forms the people the next pass will. Each is its own person
+  // until linked, whom the officer did not see: named by the caller's entry all the same, or their
+  // subject access answers missed a decision on their records (found by a review).
+  const alike = (record: 'record_a' | 'record_b') =>
+    db
+      .selectFrom('record_link')
+      .select(record)
+      .where('agreement_id', '=', candidate.agreementId)
+      .where('pair_key', '=', pairKey)
+      .where('status', '=', 'candidate');
+  const alsoAbout = await db
+    .selectFrom('source_record')
+    .select('person_id')
+    .distinct()
+    .where((eb) => eb.or([eb('id', 'in', alike('record_a')), eb('id', 'in', alike('record_b'))]))
+    .where('person_id', 'is not', null)
+    .orderBy('person_id')
+    .execute();
   await db
     .updateTable('record_link')
     .set({ status: review.decision })
@@ -393,7 +420,7 @@ export async function recordDecision(
       })),
     )
     .execute();
-  return { outcome: 'decided', decidedAt };
+  return { outcome: 'decided', decidedAt, alsoAbout: alsoAbout.map((r) => r.person_id!) };
 }
 
 /**

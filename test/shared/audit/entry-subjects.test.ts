@@ -4,13 +4,18 @@ import { personIdsOf, SUBJECT_REF_MAX_LENGTH, subjectRefWithin } from '../../../
 
 describe("an entry's subject within the column", () => {
   it('names as many people as the column holds, the first always, and counts the rest', () => {
-    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    const ids = Array.from({ length: 12 }, () => randomUUID());
+    const [a, b] = ids as [string, string];
     expect(subjectRefWithin([])).toEqual({ subjectRef: null, leftOff: 0 });
     expect(subjectRefWithin([a, a])).toEqual({ subjectRef: a, leftOff: 0 });
     const two = subjectRefWithin([a, b]);
     expect(personIdsOf(two.subjectRef)).toEqual([a, b]);
-    const three = subjectRefWithin([a, b, c]);
-    expect({ named: personIdsOf(three.subjectRef), leftOff: three.leftOff }).toEqual({ named: [a, b], leftOff: 1 });
-    expect(three.subjectRef!.length).toBeLessThanOrEqual(SUBJECT_REF_MAX_LENGTH);
+    // Ten person ids fit (migration 0037): the eleventh and twelfth are left off.
+    const twelve = subjectRefWithin(ids);
+    expect({ named: personIdsOf(twelve.subjectRef), leftOff: twelve.leftOff }).toEqual({
+      named: ids.slice(0, 10),
+      leftOff: 2,
+    });
+    expect(twelve.subjectRef!.length).toBeLessThanOrEqual(SUBJECT_REF_MAX_LENGTH);
   });
 });

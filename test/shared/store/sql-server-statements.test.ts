@@ -242,7 +242,7 @@ describe('statements sent to Azure SQL', () => {
       );
   });
 
-  it("creates today's tables, columns and indexes (0019-0036) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0037) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -265,6 +265,7 @@ describe('statements sent to Azure SQL', () => {
       '0034-alert-agreement',
       '0035-access-log-request-index',
       '0036-retention-runs',
+      '0037-access-log-subject-width',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -291,6 +292,9 @@ describe('statements sent to Azure SQL', () => {
     for (const table of ['source_record', 'opt_out_kept_record']) {
       expect(statements.map((s) => s.sql)).toContain(`alter table "${table}" alter column "postcode" nvarchar(9)`);
     }
+
+    // Ten person ids wide (entry-subjects.ts), in place: nullable, as the column was.
+    expect(statements.map((s) => s.sql)).toContain('alter table "access_log" alter column "subject_ref" nvarchar(400)');
 
     // A layout's names are read whole by its key, never searched: only the key is bounded.
     statements.length = 0;
