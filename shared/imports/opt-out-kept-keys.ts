@@ -35,9 +35,12 @@ import { uuidV7 } from './record-ids.js';
  * dataset the keys were kept from, from any party: an agreement's parties share its datasets,
  * and its people are formed within it.
  *
+ * A retention pass keeps them the same way when it deletes the records of an opted-out person
+ * (the rule holds no one for an opt-out: enforce-retention.ts), from every party, so that the
+ * objection reaches them should any party send them again.
+ *
  * The keys live as long as the opt-out: a withdrawal deletes them ({@link endKeptKeys}); nothing
- * else does, not a retention pass (which keeps opted-out people, enforce-retention.ts) nor a
- * later arrival (the person may move again).
+ * else does, not a retention pass nor a later arrival (the person may move again).
  *
  * A rotation of `pseudonymisation-key` leaves kept hashes under the old version, which a new
  * record's hash never equals. So a load also hashes its records' identifiers under every other
@@ -56,13 +59,11 @@ const KEPT: NotedRecords = { records: 'opt_out_kept_record', identifiers: 'opt_o
 /**
  * Keeps the keys of the noted opted-out people (`noted`: those the import could not follow from
  * the previous snapshot, OptOutSuccessors.left), whether or not another party still holds them;
- * call in the load's transaction once its records are in and carried.
+ * call in the load's transaction once its records are in and carried. A retention pass keeps
+ * those of the opted-out people it deletes by this too, in its deletion's transaction
+ * (retention/retention-people.ts).
  */
-export async function keepKeysOfDeparted(
-  trx: Transaction<Database>,
-  noted: NotedRecords,
-  datasetId: string,
-): Promise<void> {
+export async function keepKeysOfDeparted(trx: Kysely<Database>, noted: NotedRecords, datasetId: string): Promise<void> {
   const records = sql.raw(noted.records);
   const identifiers = sql.raw(noted.identifiers);
   const same = (column: string) =>

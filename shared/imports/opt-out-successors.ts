@@ -1,4 +1,4 @@
-import { sql, type RawBuilder, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import { carryOptOutEvents, type PersonIdMove } from '../consents/carry-consents.js';
 import { noteOptOutSuccessors } from '../people/possibly-same-person.js';
 import type { Engine } from '../store/dialect.js';
@@ -69,6 +69,61 @@ const RESEMBLES = {
 export interface NotedRecords {
   readonly records: string;
   readonly identifiers: string;
+}
+
+/**
+ * Creates the tables of `noted`, empty, as temporary tables of the caller's transaction
+ * (snapshot-temp-table.ts): the import's notes of the previous snapshot ({@link OptOutSuccessors}),
+ * or a retention pass's of the opted-out people it deletes (retention/retention-people.ts), whose
+ * keys are then kept as a load keeps them (opt-out-kept-keys.ts). `identified`: whether the record
+ * had an identifier (one without, and without a postcode, may be followed by its names alone,
+ * {@link namesAlone}). Keyed in the `create table`: SQL Server refuses `create index` inside a
+ * snapshot transaction, which a retention pass is.
+ */
+export async function createNotedTables(trx: Kysely<Database>, engine: Engine, noted: NotedRecords): Promise<void> {
+  const records = sql.raw(noted.records);
+  const identifiers = sql.raw(noted.identifiers);
+  const text = (n: number) => tempText(engine, n);
+  await sql`drop table if exists ${records}`.execute(trx);
+  await sql`create table ${records} (
+    record_id ${text(100)} not null primary key,
+    person_id ${text(64)} not null,
+    date_of_birth ${text(10)},
+    given_name ${text(200)},
+    family_name ${text(200)},
+    first3 ${text(3)},
+    postcode ${text(9)},
+    identified int not null)`.execute(trx);
+  await sql`drop table if exists ${identifiers}`.execute(trx);
+  await sql`create table ${identifiers} (
+    person_id ${text(64)} not null,
+    kind ${text(100)} not null,
+    hash ${text(64)} not null,
+    key_version ${text(64)} not null,
+    primary key (kind, hash, person_id))`.execute(trx);
+}
+
+/**
+ * Notes the records `sr` that `fromAndWhere` (a `from … where …` naming them `sr`) finds, with
+ * their person id and matching keys as the store holds them.
+ */
+export async function noteRecords(
+  trx: Kysely<Database>,
+  noted: NotedRecords,
+  fromAndWhere: RawBuilder<unknown>,
+): Promise<void> {
+  await sql`insert into ${sql.raw(noted.records)} (record_id, person_id, date_of_birth, given_name, family_name,
+      first3, postcode, identified)
+    select sr.id, sr.person_id, sr.date_of_birth, sr.given_name, sr.family_name, sr.first3, sr.postcode,
+      case when exists (select 1 from record_identifier ri where ri.record_id = sr.id) then 1 else 0 end
+    ${fromAndWhere}`.execute(trx);
+}
+
+/** Notes the identifiers of `noted`'s records, once its records are noted; each a person's once. */
+export async function noteIdentifiersOfNotedRecords(trx: Kysely<Database>, noted: NotedRecords): Promise<void> {
+  await sql`insert into ${sql.raw(noted.identifiers)} (person_id, kind, hash, key_version)
+    select distinct r.person_id, ri.kind, ri.hash, ri.key_version
+    from ${sql.raw(noted.records)} r cross join record_identifier ri where ri.record_id = r.record_id`.execute(trx);
 }
 
 /**
@@ -294,20 +349,8 @@ export class OptOutSuccessors {
   /** Notes the previous snapshot's records of opted-out people; call before the delete. */
   async notePrevious(): Promise<void> {
     const { trx, engine, snapshot } = this;
-    const records = sql.raw(this.records);
-    const identifiers = sql.raw(this.identifiers);
-    const text = (n: number) => tempText(engine, n);
     const lock = engine === 'mssql' ? sql.raw(' with (holdlock)') : sql.raw('');
-    await sql`drop table if exists ${records}`.execute(trx);
-    await sql`create table ${records} (
-      record_id ${text(100)} not null primary key,
-      person_id ${text(64)} not null,
-      date_of_birth ${text(10)},
-      given_name ${text(200)},
-      family_name ${text(200)},
-      first3 ${text(3)},
-      postcode ${text(9)},
-      identified int not null)`.execute(trx);
+    await createNotedTables(trx, engine, this.left);
     // The opt-outs in force by the register's rule (consentRecordsInForce: a `record` event no
     // `withdraw` names; `detach` is for consents only), spelled out here for the range lock.
     // Every carried record holds its carried id as its person id too (carried-person-ids.ts).
@@ -315,11 +358,10 @@ export class OptOutSuccessors {
     // snapshot's records: each opted-out person's records found by the person index.
     // Whether the record had an identifier: one without, and without a postcode, may be followed
     // by its names alone (namesAlone).
-    await sql`insert into ${records} (record_id, person_id, date_of_birth, given_name, family_name, first3, postcode,
-        identified)
-      select sr.id, sr.person_id, sr.date_of_birth, sr.given_name, sr.family_name, sr.first3, sr.postcode,
-        case when exists (select 1 from record_identifier ri where ri.record_id = sr.id) then 1 else 0 end
-      from (
+    await noteRecords(
+      trx,
+      this.left,
+      sql`from (
         select distinct ce.subject_key from consent_event ce${lock}
         where ce.kind = 'opt-out' and ce.action = 'record'
           and not exists (
@@ -327,21 +369,13 @@ export class OptOutSuccessors {
       ) opted
       cross join source_record sr
       where sr.person_id = opted.subject_key
-        and sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}`.execute(trx);
+        and sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}`,
+    );
     // For the carried check below and to pair identifiers with their records' people.
     await createTempIndex(trx, engine, this.records, 'snapshot_optout_person', ['person_id']);
-    await sql`drop table if exists ${identifiers}`.execute(trx);
-    await sql`create table ${identifiers} (
-      person_id ${text(64)} not null,
-      kind ${text(100)} not null,
-      hash ${text(64)} not null,
-      key_version ${text(64)} not null,
-      primary key (kind, hash, person_id))`.execute(trx);
     // One key version a snapshot: kept with the hash should the person's records all go
     // (opt-out-kept-keys.ts).
-    await sql`insert into ${identifiers} (person_id, kind, hash, key_version)
-      select distinct r.person_id, ri.kind, ri.hash, ri.key_version
-      from ${records} r cross join record_identifier ri where ri.record_id = r.record_id`.execute(trx);
+    await noteIdentifiersOfNotedRecords(trx, this.left);
   }
 
   /**

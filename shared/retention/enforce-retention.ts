@@ -28,8 +28,10 @@ export interface RetentionSummary {
   readonly outcome: 'enforced' | 'skipped';
   readonly peopleDeleted: number;
   readonly recordsDeleted: number;
-  /** Out of scope, but kept for a consent or opt-out in force (see enforceRetention). */
+  /** Out of scope, but kept for a consent in force (see enforceRetention). */
   readonly peopleHeld: number;
+  /** Of those deleted, the people with an opt-out in force, whose matching keys were kept (see enforceRetention). */
+  readonly optedOutKeysKept: number;
 }
 
 /** The access log's action, client and reason for a deletion under a retention rule. */
@@ -90,13 +92,23 @@ const NOTE_OUTLIVES_ANY_PASS_MS = 24 * 60 * 60 * 1000;
  * - a person with a record in a link candidate waiting for an officer, or in a link an officer
  *   has confirmed that no pass has yet made one person, whose other record is kept, is kept
  *   whole: the review decides (or has decided) whether they are the same person;
- * - a person with a consent or a national data opt-out in force is kept and counted as held:
- *   the decision is keyed by the person id, which their records carry into the next snapshot, and
- *   deleting them would drop an objection when they are next sent (agreements/README.md). One
- *   withdrawn has nothing left to carry (a withdrawal ends it under every id) and holds no one;
- *   its events stay as the history of what the person decided. A person so held keeps whoever a
- *   link candidate joins to them, as a person the field keeps does (the point above);
+ * - a person with a consent in force is kept and counted as held: the decision is keyed by the
+ *   person id, which their records carry into the next snapshot. One withdrawn has nothing left
+ *   to carry (a withdrawal ends it under every id) and holds no one; its events stay as the
+ *   history of what the person decided. A person so held keeps whoever a link candidate joins to
+ *   them, as a person the field keeps does (the point above);
  * - a rule whose value the field's type cannot hold is skipped (it would keep nobody).
+ *
+ * A national data opt-out holds no one: the rule says the data is held only while the person is
+ * in temporary accommodation, and holding the people who objected to its use the longest,
+ * special-category fields and all, was the wrong way round (found by a DPO's review). An
+ * opted-out person the rule does not keep is deleted as anyone else (with their access-log
+ * entry), and the keys of their records are kept in the deletion's transaction as a load keeps
+ * them when it drops an opted-out person's records (imports/opt-out-kept-keys.ts: normalised
+ * matching keys and keyed identifier hashes, under the opt-out's person id): any later load or
+ * linking pass gives a record resembling them a copy of the opt-out, so the objection reaches
+ * them should they be sent again. The opt-out stays in force; its withdrawal deletes the keys.
+ * The `retention.enforced` line counts them (`optedOutKeysKept`, among `peopleDeleted`).
  *
  * A pass holds a page of records in memory, not the dataset (a council's runs to hundreds of
  * thousands of records; the timer's instance has 2–4 GB): it judges person by person as the pages
@@ -177,7 +189,7 @@ async function enforceRule(
   const base = { agreementId: agreement.id, datasetId: dataset.id };
   const skipped = (reason: string): RetentionSummary => {
     deps.logger.warn('retention.skipped', { ...base, reason });
-    return { ...base, outcome: 'skipped', peopleDeleted: 0, recordsDeleted: 0, peopleHeld: 0 };
+    return { ...base, outcome: 'skipped', peopleDeleted: 0, recordsDeleted: 0, peopleHeld: 0, optedOutKeysKept: 0 };
   };
   const test = keepWhileTest(dataset, keepWhile);
   if (typeof test === 'string') return skipped(test);
@@ -304,11 +316,13 @@ async function enforceRule(
           .executeTakeFirst();
         if (Number(loaded?.rows ?? 0) <= judging.deciding) return 'field-blank-in-sources';
       }
-      // Held for a consent or opt-out in force: kept as the flag keeps, so the pending links
-      // below are followed from them too (found by a review: a record waiting for review against
-      // an opted-out person was deleted, and the officer's review with it).
+      // Held for a consent in force: kept as the flag keeps, so the pending links below are
+      // followed from them too (found by a review: a record waiting for review against a held
+      // person was deleted, and the officer's review with it).
       const held = await people.holdConsentsInForce();
       await people.keepUnderReview(agreement.id, dataset.id);
+      // Who is kept is settled: the opted-out people who go leave their keys, as at a load.
+      const optedOutKeysKept = await people.keepKeysOfOptedOut(dataset.id);
 
       await people.leaveAffectedForRelinking(agreement.id, dataset.id);
       await people.deleteLinksOfOutOfScope(agreement.id, dataset.id);
@@ -330,7 +344,7 @@ async function enforceRule(
         recordsDeleted += page.records.length;
       }
       await run?.committed(trx);
-      return { people: peopleDeleted, records: recordsDeleted, held };
+      return { people: peopleDeleted, records: recordsDeleted, held, optedOutKeysKept };
     };
     const outcome = await judgeAndDelete();
     await people.drop();
@@ -364,6 +378,7 @@ async function enforceRule(
     peopleDeleted: plan.people,
     recordsDeleted: plan.records,
     peopleHeld: plan.held,
+    optedOutKeysKept: plan.optedOutKeysKept,
   });
   return {
     ...base,
@@ -371,6 +386,7 @@ async function enforceRule(
     peopleDeleted: plan.people,
     recordsDeleted: plan.records,
     peopleHeld: plan.held,
+    optedOutKeysKept: plan.optedOutKeysKept,
   };
 }
 
@@ -378,6 +394,7 @@ interface Plan {
   readonly people: number;
   readonly records: number;
   readonly held: number;
+  readonly optedOutKeysKept: number;
 }
 
 /**

@@ -1,5 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { consentRecordsInForce } from '../consents/store-consent-register.js';
+import { keepKeysOfDeparted } from '../imports/opt-out-kept-keys.js';
+import { createNotedTables, noteIdentifiersOfNotedRecords, noteRecords } from '../imports/opt-out-successors.js';
 import { snapshotTempTable, tempText } from '../imports/snapshot-temp-table.js';
 import { dialectFor, type Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
@@ -30,7 +32,7 @@ export interface OutOfScopePage {
  *   the field's sources, keyed in person order: the pages are read by that key (keyset paging),
  *   so each page is a seek whatever the store's own indexes, and a person's records come together.
  * - `retention_kept`: the people kept — by the field (or a value it cannot judge), for a consent
- *   or opt-out in force, or waiting for a review against someone kept.
+ *   in force, or waiting for a review against someone kept.
  * - `retention_pending`: who a pending link (a candidate, or a confirmation no pass has yet made
  *   one person) joins to whom, both ways, for following those links from the people kept.
  *
@@ -45,7 +47,7 @@ export class RetentionPeople {
   private constructor(
     private readonly trx: Kysely<Database>,
     private readonly engine: Engine,
-    runId: string,
+    private readonly runId: string,
   ) {
     const table = (stem: string) => sql.raw(snapshotTempTable(engine, runId, stem));
     this.records = table('retention_records');
@@ -121,11 +123,12 @@ export class RetentionPeople {
   }
 
   /**
-   * Keeps the people not already kept who have a consent or opt-out of any kind in force (the
-   * decision is keyed by their person id), and returns how many that holds.
+   * Keeps the people not already kept who have a consent in force (the decision is keyed by their
+   * person id), and returns how many that holds. Not an opt-out: an opted-out person goes as
+   * anyone else, their keys kept ({@link keepKeysOfOptedOut}).
    */
   async holdConsentsInForce(): Promise<number> {
-    const inForce = consentRecordsInForce(this.trx).select('r.subject_key');
+    const inForce = consentRecordsInForce(this.trx).where('r.kind', '<>', 'opt-out').select('r.subject_key');
     const held = await sql`insert into ${this.kept} (person_id)
       select distinct h.subject_key from ${inForce} h
       where exists (select 1 from ${this.records} t where t.person_id = h.subject_key)
@@ -212,6 +215,43 @@ export class RetentionPeople {
         and not exists (select 1 from ${this.kept} k where k.person_id = sr.person_id))`;
     await sql`delete from record_link
       where agreement_id = ${agreementId} and (${goes('record_a')} or ${goes('record_b')})`.execute(this.trx);
+  }
+
+  /**
+   * Keeps the keys of the records of the people not kept who have an opt-out in force, as a load
+   * keeps them when it drops an opted-out person's records (keepKeysOfDeparted, by the same
+   * notes): normalised date of birth, names, first three letters and postcode, and the
+   * identifiers' keyed hashes with their key version, under the opt-out's person id, for the
+   * dataset — from every party, as the pass deletes from every party. A later load or linking
+   * pass gives whoever resembles them a copy of the opt-out (opt-out-kept-keys.ts). Once who is
+   * kept is settled, before the records go, in the deletion's transaction. Returns how many
+   * people's keys it kept; most passes find none, and create nothing.
+   */
+  async keepKeysOfOptedOut(datasetId: string): Promise<number> {
+    const { trx, engine, records, kept } = this;
+    // Driven from the opt-outs, which are few, each person's records found by the table's key.
+    const optedOut = consentRecordsInForce(trx).where('r.kind', '=', 'opt-out').select('r.subject_key').distinct();
+    const notKept = sql`not exists (select 1 from ${kept} k where k.person_id = o.subject_key)`;
+    const counted = await sql<{ people: number }>`
+      select count(*) as people from ${optedOut} o
+      where ${notKept} and exists (select 1 from ${records} t where t.person_id = o.subject_key)`.execute(trx);
+    const people = Number(counted.rows[0]?.people ?? 0);
+    if (people === 0) return 0;
+    const noted = {
+      records: snapshotTempTable(engine, this.runId, 'retention_optout_records'),
+      identifiers: snapshotTempTable(engine, this.runId, 'retention_optout_ids'),
+    };
+    await createNotedTables(trx, engine, noted);
+    await noteRecords(
+      trx,
+      noted,
+      sql`from ${optedOut} o cross join ${records} t cross join source_record sr
+        where t.person_id = o.subject_key and sr.id = t.id and ${notKept}`,
+    );
+    await noteIdentifiersOfNotedRecords(trx, noted);
+    await keepKeysOfDeparted(trx, noted, datasetId);
+    for (const table of [noted.records, noted.identifiers]) await sql`drop table ${sql.raw(table)}`.execute(trx);
+    return people;
   }
 
   /** The records of people not kept, a page at a time, in person order. */

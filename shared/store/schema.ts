@@ -282,7 +282,8 @@ export interface OptOutSuccessorTable {
 
 /**
  * A record's matching keys, kept when an import dropped a record of a person with an opt-out in
- * force that it could not follow, whether or not another party still holds them (migration 0019, shared/imports/opt-out-kept-keys.ts): normalised as in
+ * force that it could not follow, whether or not another party still holds them, or a retention
+ * pass deleted one (migration 0019, shared/imports/opt-out-kept-keys.ts): normalised as in
  * `source_record`. One row a record and person: a reopened run brings a record id back, and
  * it can leave again under another person.
  */

@@ -189,23 +189,28 @@ async function candidateLink(
   return id;
 }
 
-/** Records a national data opt-out in force for the person of Housing's record of Bob. */
-async function optOutBob(h: ImportHarness): Promise<void> {
-  await h.store.db
-    .insertInto('consent_event')
-    .values({
-      event_id: randomUUID(),
-      consent_id: randomUUID(),
-      subject_key: await personOf(h, 'la-housing', 'BOB'),
-      kind: 'opt-out',
-      purpose_id: null,
-      action: 'record',
-      party_id: 'la-housing',
-      client_id: 'test',
-      evidence_ref: null,
-      at: new Date().toISOString(),
-    })
-    .execute();
+/**
+ * Records a national data opt-out (or a consent to the homelessness-prevention purpose) in force
+ * for the person of Housing's record of Bob; returns its consent id.
+ */
+async function decideForBob(h: ImportHarness, kind: 'opt-out' | 'consent', partyId = 'la-housing'): Promise<string> {
+  const recorded = await new StoreConsentRegister(h.store).record({
+    subjectKey: await personOf(h, 'la-housing', 'BOB'),
+    kind,
+    purposeId: kind === 'opt-out' ? null : 'homelessness-prevention',
+    evidenceRef: null,
+    by: { partyId, clientId: 'test' },
+    at: new Date(),
+  });
+  return recorded.consentId;
+}
+
+async function keptKeys(h: ImportHarness) {
+  const [records, identifiers] = await Promise.all([
+    h.store.db.selectFrom('opt_out_kept_record').selectAll().orderBy('record_id').execute(),
+    h.store.db.selectFrom('opt_out_kept_identifier').selectAll().orderBy('kind').execute(),
+  ]);
+  return { records, identifiers };
 }
 
 async function recordId(h: ImportHarness, party: string, given: string): Promise<string> {
@@ -379,23 +384,87 @@ describe('joint-system retention keeps what it cannot judge', () => {
     expect(await recordsByParty(h)).toEqual(['la-childrens-social-care:ALICE', 'la-housing:ALICE']);
   });
 
-  it('holds a person with an opt-out on record, so the objection still applies when they are sent again', async () => {
+  it("deletes a person with an opt-out in force as anyone else, keeping only their keys under the opt-out's person id", async () => {
     await importEach(h, [
       ['la-housing', HOUSING],
       ['la-childrens-social-care', SOCIAL_CARE.slice(0, 3)],
     ]);
     await linkPendingRecords(h.linkDeps());
-    await optOutBob(h);
+    const bob = await personOf(h, 'la-housing', 'BOB');
+    const optOut = await decideForBob(h, 'opt-out');
 
     const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
 
-    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 0, peopleHeld: 1 });
-    expect(await recordsByParty(h)).toHaveLength(4);
-    expect(await retentionEntries(h)).toEqual([]);
+    // Housing says N: his records from Housing and social care go, special-category fields and all.
+    expect(summary).toMatchObject({
+      outcome: 'enforced',
+      peopleDeleted: 1,
+      recordsDeleted: 2,
+      peopleHeld: 0,
+      optedOutKeysKept: 1,
+    });
+    expect(await recordsByParty(h)).toEqual(['la-childrens-social-care:ALICE', 'la-housing:ALICE']);
+    expect(await h.store.db.selectFrom('source_record').select('id').where('person_id', '=', bob).execute()).toEqual(
+      [],
+    );
+    expect((await retentionEntries(h)).map((e) => e.subject_ref)).toEqual([bob]);
+    // What a load keeps of an opted-out person it drops: normalised keys and keyed hashes, under
+    // the opt-out's person id, for his dataset; nothing raw.
+    const kept = await keptKeys(h);
+    expect(kept.records.map((r) => [r.person_id, r.dataset_id, r.given_name, r.date_of_birth])).toEqual([
+      [bob, DATASET, 'BOB', '2010-01-01'],
+      [bob, DATASET, 'BOB', '2010-01-01'],
+    ]);
+    expect(kept.identifiers.map((i) => [i.person_id, i.kind])).toContainEqual([bob, 'nhs']);
+    for (const identifier of kept.identifiers) expect(identifier.hash).toMatch(/^[0-9a-f]{64}$/i);
+    expect(JSON.stringify(kept)).not.toContain(BOB);
+    expect(
+      h.logLines.some(
+        (l) => l.includes('retention.enforced') && l.includes('"peopleHeld":0') && l.includes('"optedOutKeysKept":1'),
+      ),
+    ).toBe(true);
+
+    // The opt-out itself stays in force; its withdrawal ends the keys kept for it, as after a load.
+    const consents = new StoreConsentRegister(h.store);
+    expect(await consents.isOptedOut(bob, new Date())).toBe(true);
+    await consents.withdraw(optOut, { partyId: 'la-housing', clientId: 'test' }, new Date());
+    expect(await keptKeys(h)).toEqual({ records: [], identifiers: [] });
   });
 
-  it('keeps a person waiting for review against one held for an opt-out, as against one the field keeps', async () => {
-    // Bob's Housing record says N, but his opt-out holds him; Eve, known to social care only,
+  it('opts the person out again when a later Housing extract sends them back into temporary accommodation', async () => {
+    await importEach(h, [
+      ['la-housing', HOUSING],
+      ['la-childrens-social-care', SOCIAL_CARE.slice(0, 3)],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+    const bob = await personOf(h, 'la-housing', 'BOB');
+    // Recorded by two parties: his keys are kept once.
+    await decideForBob(h, 'opt-out');
+    await decideForBob(h, 'opt-out', 'la-childrens-social-care');
+    expect(await enforceRetention(h.retentionDeps(), AGREEMENT)).toMatchObject([
+      { peopleDeleted: 1, optedOutKeysKept: 1 },
+    ]);
+    expect((await keptKeys(h)).records).toHaveLength(2);
+    await linkPendingRecords(h.linkDeps());
+
+    // Housing's next extract, dated tomorrow: Bob is back in temporary accommodation.
+    const next = await h.importFile(
+      `la-housing/${DATASET}/b.csv`,
+      [HOUSING[0], HOUSING[1], `Bob,Jones,2010-01-01,ME15 2YY,${BOB},Y`].join('\n'),
+      { asof: new Date(Date.now() + 24 * 3600_000).toISOString().slice(0, 10) },
+    );
+    expect(next).toMatchObject({ outcome: 'loaded' });
+    await linkPendingRecords(h.linkDeps());
+
+    const arrival = await personOf(h, 'la-housing', 'BOB');
+    expect(arrival).not.toBe(bob);
+    expect(await new StoreConsentRegister(h.store).isOptedOut(arrival, new Date())).toBe(true);
+    const loaded = h.logLines.filter((line) => line.includes('"import.loaded"'));
+    expect((JSON.parse(loaded.at(-1)!) as { optOutArrivals: number }).optOutArrivals).toBe(1);
+  });
+
+  it('keeps a person waiting for review against one held for a consent, as against one the field keeps', async () => {
+    // Bob's Housing record says N, but his consent holds him; Eve, known to social care only,
     // waits for an officer's review against Bob's record (found by a review: she was deleted,
     // and the candidate with her).
     await importEach(h, [
@@ -415,7 +484,7 @@ describe('joint-system retention keeps what it cannot judge', () => {
       ],
     ]);
     await linkPendingRecords(h.linkDeps());
-    await optOutBob(h);
+    await decideForBob(h, 'consent');
     const link = await candidateLink(
       h,
       await recordId(h, 'la-housing', 'BOB'),
@@ -441,19 +510,25 @@ describe('joint-system retention keeps what it cannot judge', () => {
     const eve = await personOf(h, 'la-childrens-social-care', 'EVE');
     const record = (subjectKey: string, kind: 'consent' | 'opt-out', purposeId: string | null) =>
       consents.record({ subjectKey, kind, purposeId, evidenceRef: null, by, at: new Date() });
-    // Bob registered an opt-out and gave a consent, and withdrew both; Eve withdrew one opt-out
-    // and still has another.
+    // Bob registered an opt-out and gave a consent, and withdrew both; Eve withdrew an opt-out
+    // and still has a consent.
     for (const recorded of [
       await record(bob, 'opt-out', null),
       await record(bob, 'consent', 'homelessness-prevention'),
       await record(eve, 'opt-out', null),
     ])
       await consents.withdraw(recorded.consentId, by, new Date());
-    await record(eve, 'opt-out', null);
+    await record(eve, 'consent', 'homelessness-prevention');
 
     const [summary] = await enforceRetention(h.retentionDeps(), AGREEMENT);
 
-    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 1, recordsDeleted: 2, peopleHeld: 1 });
+    expect(summary).toMatchObject({
+      outcome: 'enforced',
+      peopleDeleted: 1,
+      recordsDeleted: 2,
+      peopleHeld: 1,
+      optedOutKeysKept: 0,
+    });
     expect(await recordsByParty(h)).toEqual([
       'la-childrens-social-care:ALICE',
       'la-childrens-social-care:EVE',
@@ -461,6 +536,8 @@ describe('joint-system retention keeps what it cannot judge', () => {
     ]);
     expect((await retentionEntries(h)).map((e) => e.subject_ref)).toEqual([bob]);
     expect(h.logLines.some((l) => l.includes('retention.enforced') && l.includes('"peopleHeld":1'))).toBe(true);
+    // Nor are the keys of a person whose opt-out was withdrawn kept.
+    expect(await keptKeys(h)).toEqual({ records: [], identifiers: [] });
   });
 });
 

@@ -76,6 +76,47 @@ describe('a retention pass on Azure SQL', () => {
   });
 });
 
+describe('a retention pass on Azure SQL that deletes an opted-out person', () => {
+  it("keeps their keys as a load does, in the deletion's transaction, with statements SQL Server accepts", async () => {
+    const recording = sqlServerStatements((query) => {
+      const text = query.sql.replace(/\s+/g, ' ').trim();
+      // The one person the rule does not keep has an opt-out in force.
+      if (text.startsWith('select count(*) as people from (select distinct "r"."subject_key" from "consent_event"'))
+        return [{ people: 1 }];
+      return answer(query);
+    });
+    const store = { ...recording.store, db: recording.store.db.withPlugin(writesOne()) };
+    const logger = createLogger('warn', () => undefined);
+
+    const [summary] = await enforceRetention(
+      { store, agreements: loadAgreements(resolve('agreements')), accessLog: new AccessLog(store, logger), logger },
+      AGREEMENT,
+    );
+
+    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 1, peopleHeld: 0, optedOutKeysKept: 1 });
+    const statements = recording.statements;
+    for (const statement of statements)
+      expect({ sql: statement.sql, refused: refusedBySqlServer(statement) }).toEqual({
+        sql: statement.sql,
+        refused: [],
+      });
+    const texts = statements.map((s) => s.sql.replace(/\s+/g, ' ').trim());
+    const at = (test: (sql: string) => boolean) => texts.findIndex(test);
+    // The notes, as global temporary tables keyed in their `create table` (no `create index` in
+    // a snapshot transaction), then the kept keys, all before the records go, then the notes dropped.
+    const created = texts.filter((s) => s.startsWith('create table ##lintel_retentionoptout'));
+    expect(created).toHaveLength(2);
+    for (const statement of created)
+      expect(statement).toMatch(/^create table ##lintel_retentionoptout[a-z]+_[0-9a-f]{32} \(/);
+    expect(texts.some((s) => s.startsWith('create index'))).toBe(false);
+    const keptRecord = at((s) => s.startsWith('insert into opt_out_kept_record'));
+    const keptIdentifier = at((s) => s.startsWith('insert into opt_out_kept_identifier'));
+    const recordsGo = at((s) => s.startsWith('delete from "source_record"'));
+    expect([keptRecord >= 0, keptIdentifier >= 0, keptIdentifier < recordsGo]).toEqual([true, true, true]);
+    expect(texts.filter((s) => s.startsWith('drop table ##lintel_retentionoptout'))).toHaveLength(2);
+  });
+});
+
 describe('a retention pass on Azure SQL whose deletion fails', () => {
   it('tells its entries as not committed under the linking lock, with statements SQL Server accepts', async () => {
     const recording = sqlServerStatements((query) => {
