@@ -14,14 +14,21 @@ import { checkpointNow, verifyLog } from '../shared/audit/audit-service.js';
 import { currentSigningKey, publicKeysFor } from '../shared/audit/signing-keys.js';
 import { loadConfig } from '../shared/config.js';
 import { createServices, type Services } from '../shared/services.js';
-import { answerHelp, failureLine, refuseUsage } from './cli.js';
+import { failureLine, parseOptions, refuseUsage } from './cli.js';
 
 const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
 const USAGE = 'npm run audit -- verify | checkpoint | public-key [keyId]';
-answerHelp(USAGE);
-const command = process.argv[2];
-if (command !== 'verify' && command !== 'checkpoint' && command !== 'public-key') {
+// Parsed whole, strict, as the other scripts parse theirs: reading the first argument alone let
+// `checkpoint --dry-run` sign and anchor a checkpoint, and `public-key --pem` look for a key
+// version named `--pem`.
+const { positionals } = parseOptions('audit', USAGE, { allowPositionals: true, options: {} });
+const [command, keyIdGiven, ...beyond] = positionals;
+if (
+  (command !== 'verify' && command !== 'checkpoint' && command !== 'public-key') ||
+  (command !== 'public-key' && keyIdGiven !== undefined) ||
+  beyond.length > 0
+) {
   refuseUsage('audit', undefined, USAGE);
 }
 loadLocalSettings();
@@ -30,7 +37,7 @@ let services: Services | undefined;
 try {
   services = await createServices(loadConfig(process.env));
   if (command === 'public-key') {
-    const keyId = process.argv[3] ?? (await currentSigningKey(services.secrets)).keyId;
+    const keyId = keyIdGiven ?? (await currentSigningKey(services.secrets)).keyId;
     const key = (await publicKeysFor(services.secrets, [keyId])).get(keyId);
     if (key === undefined) {
       process.stderr.write(`no signing key ${keyId}\n`);

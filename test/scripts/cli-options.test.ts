@@ -314,3 +314,23 @@ describe('npm run curate', () => {
     120_000,
   );
 });
+
+// `npm run audit` read only its first argument, so whatever followed the command was passed over:
+// `checkpoint --dry-run` signed and anchored a checkpoint, `verify --quiet` verified, and
+// `public-key --pem` opened the store to look for a key version named `--pem` — where the README
+// says every script refuses a mistyped option with exit 2 before it touches anything.
+describe('npm run audit', () => {
+  it.each([
+    [['checkpoint', '--dry-run'], "audit: Unknown option '--dry-run'"],
+    [['verify', '--quiet'], "audit: Unknown option '--quiet'"],
+    [['public-key', '--pem'], "audit: Unknown option '--pem'"],
+    [['verify', 'now'], 'usage: npm run audit'],
+    [['public-key', 'one', 'two'], 'usage: npm run audit'],
+  ])('refuses %j with exit 2 before it opens the store', (args, stderr) => {
+    const settings = isolated();
+    const result = run('scripts/audit.ts', args, settings);
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+    expect(result.stderr).toContain(stderr);
+    expect(existsSync(settings.SQLITE_PATH!)).toBe(false);
+  });
+});
