@@ -1,0 +1,192 @@
+/**
+ * README.md is the operator's first and often only reference: the project keeps it true (what
+ * lintel is, the two commands, settings, architecture, deploying, adding an agreement). Prose is
+ * reviewed by reading; these checks pin the parts that go stale mechanically when the code moves
+ * under them:
+ *
+ * - the settings table names every setting shared/config.ts parses, with its default and, for a
+ *   setting with a fixed set of values, each value — and no setting the schema no longer reads;
+ *   local.settings.example.json sets settings alone, but for the one value the README says is
+ *   Core Tools';
+ * - the endpoint table lists every HTTP function registered (functions/), with its method, and
+ *   nothing that is not served;
+ * - every `npm run <script>` the READMEs name is a script in package.json, and every option they
+ *   give it is one its file under scripts/ parses;
+ * - every relative link (with its anchor) and every repository path in backticks exists.
+ *
+ * infra/ has its own checks (test/infra/infra.test.ts: app settings against the schema, azd env
+ * values against the parameters), shared/imports/README.md its own
+ * (test/shared/imports/imports-readme.test.ts).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { registrations } from '../functions/index.js';
+import type { HttpRegistration } from '../functions/registry.js';
+import { ConfigurationError, DEVELOPMENT_AUTH, loadConfig, settingNames } from '../shared/config.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
+const README = read('README.md');
+const READMES = ['README.md', 'agreements/README.md', 'shared/imports/README.md', 'infra/README.md'];
+
+/** The table's rows (header and rule left out), each split into its cells. */
+function tableAfter(text: string, header: string): string[][] {
+  const start = text.indexOf(header);
+  expect(start, `a table headed ${header}`).toBeGreaterThanOrEqual(0);
+  const lines = text.slice(start).split('\n');
+  const end = lines.findIndex((line) => !line.startsWith('|'));
+  return lines
+    .slice(2, end)
+    .map((line) =>
+      line
+        .slice(1, -1)
+        .split(' | ')
+        .map((cell) => cell.trim()),
+    )
+    .filter((cells) => cells.length > 1);
+}
+
+const backticked = (cell: string): string[] => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');
+
+describe('README.md', () => {
+  describe('the settings table', () => {
+    const rows = tableAfter(README.slice(README.indexOf('## Settings')), '| setting | default | meaning |');
+    const rowOf = new Map(rows.flatMap((row) => backticked(row[0] ?? '').map((name) => [name, row] as const)));
+    // The one setting needed without a default: given here, so every other comes out as defaulted.
+    const minimal = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
+    const defaults: Record<string, unknown> = loadConfig(minimal);
+
+    it('names every setting the schema parses, and none it does not', () => {
+      expect([...rowOf.keys()].sort()).toEqual([...settingNames].sort());
+    });
+
+    it.each(settingNames.map((name) => [name]))('gives %s its default', (name) => {
+      const cell = rowOf.get(name)?.[1] ?? '';
+      const value = defaults[name];
+      if (name in minimal || value === undefined) {
+        expect(cell).toBe('—');
+      } else if (name === 'AUTH_JWKS_URI' || name === 'AUTH_ISSUER' || name === 'AUTH_AUDIENCE') {
+        // One row for the three: the development issuer, its key set and its audience.
+        expect(DEVELOPMENT_AUTH.jwksUri).toBe(`${DEVELOPMENT_AUTH.issuer}/jwks.json`);
+        expect(backticked(cell)).toEqual(expect.arrayContaining([DEVELOPMENT_AUTH.issuer, '/jwks.json']));
+        expect(backticked(cell)).toContain(DEVELOPMENT_AUTH.audience);
+      } else {
+        const written = Array.isArray(value)
+          ? value.join(',')
+          : typeof value === 'object'
+            ? JSON.stringify(value)
+            : value;
+        expect(cell).toBe(`\`${String(written)}\``);
+      }
+    });
+
+    it.each(settingNames.map((name) => [name]))('names each value %s may take, where they are fixed', (name) => {
+      let problems: readonly string[] = [];
+      try {
+        loadConfig({ ...minimal, [name]: 'not-a-value-of-any-setting' });
+      } catch (err) {
+        if (!(err instanceof ConfigurationError)) throw err;
+        problems = err.problems;
+      }
+      const allowed = problems
+        .map((p) => new RegExp(`^${name}: must be one of (.+)$`).exec(p)?.[1])
+        .find((list) => list !== undefined);
+      if (allowed === undefined) return;
+      const said = backticked(rowOf.get(name)?.slice(1).join(' | ') ?? '');
+      expect(said).toEqual(expect.arrayContaining(allowed.split(', ')));
+    });
+  });
+
+  it("says which of local.settings.example.json's values lintel does not read, and every other is a setting", () => {
+    const example = JSON.parse(read('local.settings.example.json')) as { Values: Record<string, string> };
+    const unread = Object.keys(example.Values).filter((name) => !(settingNames as string[]).includes(name));
+    const settings = README.slice(README.indexOf('## Settings'), README.indexOf('| setting | default | meaning |'));
+    for (const name of unread) expect(settings).toContain(`The example's \`${name}\``);
+    expect(unread).toEqual(['FUNCTIONS_WORKER_RUNTIME']);
+  });
+
+  it('lists every HTTP function in the endpoint table with its methods, and nothing that is not served', () => {
+    const normalise = (path: string): string => path.replace(/\?.*$/, '').replace(/\{[^}]+\}/g, '{}');
+    const served = registrations()
+      .filter((r): r is HttpRegistration => r.kind === 'http')
+      .flatMap((r) => r.methods.map((method) => `${method} ${normalise(`/api/${r.route}`)}`));
+    const listed: string[] = [];
+    for (const [first = '', ...rest] of tableAfter(README, '| endpoint | what it does |')) {
+      let method = '';
+      let previous = '';
+      for (const code of backticked(first)) {
+        const full = /^([A-Z]+) (\/api\/\S+)$/.exec(code);
+        // `POST /api/v1/link-candidates/{id}/confirm`, `/reject`: the same method, the last segment swapped.
+        const path = full ? full[2]! : previous.replace(/\/[^/]+$/, code);
+        method = full ? full[1]! : method;
+        previous = path;
+        listed.push(`${method} ${normalise(path)}`);
+      }
+      // `GET /api/docs` … "with its files under `/api/docs/{asset}`".
+      for (const code of backticked(rest.join(' | ')).filter((c) => c.startsWith('/api/')))
+        listed.push(`${method} ${normalise(code)}`);
+    }
+    expect([...new Set(listed)].sort()).toEqual([...new Set(served)].sort());
+  });
+});
+
+describe('the READMEs', () => {
+  const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+
+  it.each(READMES.map((file) => [file]))(
+    '%s: every npm run names a script, with options that script parses',
+    (file) => {
+      const problems: string[] = [];
+      // A command runs to the end of its backticks or its line: `npm run import -- <file> --party <id> …`.
+      for (const m of read(file).matchAll(/npm run(?: -s)? ([a-z][a-z:]*)([^`\n|]*)/g)) {
+        const [, name = '', rest = ''] = m;
+        // `npm run bench:*` names the family.
+        const family = name.endsWith(':') ? Object.keys(scripts).filter((s) => s.startsWith(name)) : [name];
+        if (family.length === 0 || family.some((s) => scripts[s] === undefined)) {
+          problems.push(`npm run ${name}: no such script`);
+          continue;
+        }
+        const source = /tsx (scripts\/\S+\.ts)/.exec(scripts[name] ?? '')?.[1];
+        const options = [...rest.replace(/\s#.*$/, '').matchAll(/(?<=\s|\[)--([a-z][a-z-]*)/g)].map((o) => o[1] ?? '');
+        for (const option of options) {
+          if (source === undefined || !new RegExp(`['"]?${option}['"]?: \\{ type:`).test(read(source)))
+            problems.push(`npm run ${name} --${option}: not an option of ${source ?? 'the script'}`);
+        }
+      }
+      expect(problems).toEqual([]);
+    },
+  );
+
+  it.each(READMES.map((file) => [file]))('%s: every relative link and repository path exists', (file) => {
+    const text = read(file);
+    const missing: string[] = [];
+    const anchors = (target: string): string[] =>
+      read(target)
+        .split('\n')
+        .filter((line) => /^#+ /.test(line))
+        .map((line) =>
+          line
+            .replace(/^#+ /, '')
+            .trim()
+            .toLowerCase()
+            .replace(/[^\p{L}\p{N}\s-]/gu, '')
+            .replace(/\s/g, '-'),
+        );
+    for (const [, link = ''] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(link)) continue;
+      const [path = '', anchor] = link.split('#');
+      const target = path === '' ? file : join(dirname(file), path);
+      if (!existsSync(join(ROOT, target))) missing.push(link);
+      else if (anchor !== undefined && !anchors(target).includes(anchor)) missing.push(link);
+    }
+    // Paths from the repository root, as the READMEs write them: `shared/store/dialect.ts`.
+    for (const code of backticked(text)) {
+      const path = /^(?:shared|local|scripts|functions|test|infra|agreements|examples|bench)\/[^\s*<{…]+$/.exec(
+        code,
+      )?.[0];
+      if (path !== undefined && !existsSync(join(ROOT, path.replace(/[,.;:]$/, '')))) missing.push(path);
+    }
+    expect(missing).toEqual([]);
+  });
+});
