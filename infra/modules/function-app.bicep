@@ -28,7 +28,7 @@ param sqlConnectionString string
 @description('Entra tenant whose tokens the API accepts.')
 param entraTenantId string
 
-@description('The lintel API app registration: its application id URI or client id (the tokens\' aud).')
+@description('AUTH_AUDIENCE: the lintel API app registration\'s client id (a GUID), which Entra ID v2.0 tokens carry as aud; shared/config.ts refuses any other form in production.')
 param apiAudience string
 
 @description('JSON object: Entra client id -> agreement party id.')
