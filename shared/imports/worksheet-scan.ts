@@ -155,14 +155,19 @@ const PREFIX_LOOKBACK = 512;
  * theirs. Only the declaration is looked for, not the elements that use it, so scoping (a prefix
  * bound on one element only) does not matter. Nor is one looked for in a comment or a CDATA
  * section (xml-literal-sections.ts), where it is text: `<!-- xmlns:x="…/main" -->` refused a good
- * workbook (found by a review). Text outside them, where `"` may be written as it is, is searched
- * all the same: telling it from a tag would need the tag's start, which a long root element
- * puts beyond what is kept, and a workbook refused for a namespace in a cell's text is better
- * than one whose prefixed rows are dropped unseen.
+ * workbook (found by a review). Nor in text elsewhere, where Excel writes `"` and `>` as they are:
+ * a cell reading `xmlns:x="…/main"` refused a good workbook too (found by a review). A declaration
+ * is an attribute's value, so the namespace counts only where it opens a quoted value inside a
+ * tag ({@link TagState}): outside comments and CDATA, `<` is never written as it is but to start
+ * a tag (nor in an attribute's value), so the state is followed from the last `<` before the
+ * namespace, with only the quotes and `>` after it to read; and from the state kept at the start
+ * of what is held when no `<` is in what is held (a root element longer than it, or long text).
  */
 export class PrefixedSpreadsheetMlScan {
   private tail: Buffer = Buffer.alloc(0);
   private tailOffset = 0;
+  /** Where the bytes stand at the tail's start: in text, in a tag, or in one of its quoted values. */
+  private tailState: TagState = 'text';
   private readonly literals = new LiteralSections();
 
   /** Looks at the next chunk of the part; whether the main namespace has been bound to a prefix. */
@@ -177,15 +182,58 @@ export class PrefixedSpreadsheetMlScan {
     for (const namespace of MAIN_NAMESPACES) {
       // Where the namespace could first end past what was searched before.
       let p = markup.indexOf(namespace, Math.max(0, searched - namespace.length + 1));
-      for (; p !== -1 && !found; p = markup.indexOf(namespace, p + 1)) found = boundToPrefix(markup, p);
+      for (; p !== -1 && !found; p = markup.indexOf(namespace, p + 1))
+        found = boundToPrefix(markup, p) && tagStateAt(markup, p, this.tailState) === quoteState(markup[p - 1]);
     }
     const keep = Math.min(window.length, PREFIX_LOOKBACK);
+    this.tailState = tagStateAt(markup, window.length - keep, this.tailState);
     // A copy: a view would keep the whole chunk alive.
     this.tail = Buffer.from(window.subarray(window.length - keep));
     this.tailOffset = base + window.length - keep;
     this.literals.forgetBefore(this.tailOffset);
     return found;
   }
+}
+
+/** Where a byte of markup stands: in text, in a tag, or in a tag's value quoted with `"` or `'`. */
+type TagState = 'text' | 'tag' | 'double-quoted' | 'single-quoted';
+
+const DOUBLE_QUOTE = 0x22;
+const SINGLE_QUOTE = 0x27;
+
+/** The state inside a value that the quote `b` opens; undefined for any other byte. */
+function quoteState(b: number | undefined): TagState | undefined {
+  return b === DOUBLE_QUOTE ? 'double-quoted' : b === SINGLE_QUOTE ? 'single-quoted' : undefined;
+}
+
+/**
+ * Where the bytes stand at `at` in `markup` (comments and CDATA blanked), whose own start stood
+ * at `startState`: followed from the last `<` before `at`, which always opens a tag, or from the
+ * start when there is none. Only quotes and `>` are read after it, and a quoted value is skipped
+ * whole: the cost is the tag's, not the text's after it.
+ */
+function tagStateAt(markup: Buffer, at: number, startState: TagState): TagState {
+  // lastIndexOf takes a negative offset from the end: at 0 nothing is before.
+  const lt = at === 0 ? -1 : markup.lastIndexOf(LT, at - 1);
+  let state: TagState = lt === -1 ? startState : 'tag';
+  let i = lt + 1;
+  while (i < at) {
+    if (state === 'text') {
+      // No `<` before `at` past the last one: text it stays.
+      return 'text';
+    }
+    if (state === 'tag') {
+      const b = markup[i++];
+      if (b === GT) state = 'text';
+      else state = quoteState(b) ?? 'tag';
+      continue;
+    }
+    const close = markup.indexOf(state === 'double-quoted' ? DOUBLE_QUOTE : SINGLE_QUOTE, i);
+    if (close === -1 || close >= at) return state;
+    state = 'tag';
+    i = close + 1;
+  }
+  return state;
 }
 
 /** Whether the namespace at `p` is the value of an `xmlns:prefix` attribute: `xmlns:x = "` before it. */

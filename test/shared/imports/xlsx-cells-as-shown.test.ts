@@ -1015,6 +1015,18 @@ describe('SpreadsheetML written with a namespace prefix, which exceljs does not 
     const shared = `<si><t><![CDATA[xmlns:s='${MAIN}']]></t></si>`;
     expect(await reasonOf(await buildZip(parts({ sheet, shared })))).toBe('read');
   });
+
+  it('still reads a workbook whose cells hold a prefixed declaration as plain text, which binds nothing', async () => {
+    // Excel writes `"` in text as it is: a cell reading xmlns:x="…/main" was taken for a binding
+    // and the good workbook refused, as was one whose text merely looks like a tag's attributes.
+    const sheet =
+      '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row>' +
+      `<row r="3"><c r="A3" t="inlineStr"><is><t>x&gt; xmlns:x="${MAIN}"</t></is></c></row>`;
+    const shared = `<si><t>lastName</t></si><si><t xml:space="preserve">a"&gt; xmlns:s = '${MAIN}'</t></si>`;
+    expect(await reasonOf(await buildZip(parts({ sheet, shared })))).toBe('read');
+    const urn = `<si><t>lastName</t></si><si><t>xmlns:x="urn:y"</t></si>`;
+    expect(await reasonOf(await buildZip(parts({ sheet: sheet.replace(MAIN, 'urn:y'), shared: urn })))).toBe('read');
+  });
 });
 
 describe('PrefixedSpreadsheetMlScan', () => {
@@ -1033,6 +1045,18 @@ describe('PrefixedSpreadsheetMlScan', () => {
     for (let size = 1; size <= after.length; size++) {
       expect(found(text, size), `chunks of ${size}`).toBe(false);
       expect(found(after, size), `chunks of ${size}`).toBe(true);
+    }
+  });
+
+  it('finds none in text, however long the tag before it and however the chunks split them', () => {
+    // In text `"` and `>` may be written as they are, and only `<` tells a tag: a root element
+    // longer than what is kept of the part hid the tag's start, and text was taken for one.
+    const long = ` xmlns:a${'b'.repeat(700)}="urn:a"`;
+    const text = `<sst xmlns="${MAIN}"${long} a=">"><si><t>a"> xmlns:x="${MAIN}"</t></si><si><t>${'z'.repeat(700)} xmlns:y='${MAIN}'</t></si></sst>`;
+    const bound = `<sst xmlns="${MAIN}"><si${long} a='"&gt;>' xmlns:x="${MAIN}"><t>a</t></si></sst>`;
+    for (let size = 1; size <= text.length; size++) {
+      expect(found(text, size), `chunks of ${size}`).toBe(false);
+      expect(found(bound, size), `chunks of ${size}`).toBe(true);
     }
   });
 
