@@ -158,7 +158,7 @@ const PREFIX_LOOKBACK = 512;
  * workbook (found by a review). Nor in text elsewhere, where Excel writes `"` and `>` as they are:
  * a cell reading `xmlns:x="…/main"` refused a good workbook too (found by a review). A declaration
  * is an attribute's value, so the namespace counts only where it opens a quoted value inside a
- * tag ({@link TagState}): outside comments and CDATA, `<` is never written as it is but to start
+ * tag ({@link TagState}): outside comments, CDATA and instructions, `<` is never written as it is but to start
  * a tag (nor in an attribute's value), so the state is followed from the last `<` before the
  * namespace, with only the quotes and `>` after it to read; and from the state kept at the start
  * of what is held when no `<` is in what is held (a root element longer than it, or long text).
@@ -207,7 +207,7 @@ function quoteState(b: number | undefined): TagState | undefined {
 }
 
 /**
- * Where the bytes stand at `at` in `markup` (comments and CDATA blanked), whose own start stood
+ * Where the bytes stand at `at` in `markup` (comments, CDATA and instructions blanked), whose own start stood
  * at `startState`: followed from the last `<` before `at`, which always opens a tag, or from the
  * start when there is none. Only quotes and `>` are read after it, and a quoted value is skipped
  * whole: the cost is the tag's, not the text's after it.

@@ -1,16 +1,21 @@
 /**
- * The comments (`<!-- … -->`) and CDATA sections (`<![CDATA[ … ]]>`) of an XML part, found as it
- * inflates. The parser takes their bytes as they are, `<` and all, so a tag written in one is text
- * (a CDATA cell's `<t><![CDATA[a<t>b]]></t>`) or nothing (`<!-- <c t="d"> -->`). The byte scans
+ * The comments (`<!-- … -->`), CDATA sections (`<![CDATA[ … ]]>`) and processing instructions
+ * (`<?target … ?>`) of an XML part, found as it inflates. The parser takes their bytes as they
+ * are, `<` and all, so a tag written in one is text (a CDATA cell's `<t><![CDATA[a<t>b]]></t>`) or
+ * nothing (`<!-- <c t="d"> -->`, `<?note <c> ?>`: exceljs hears no instruction). The byte scans
  * and filters that run on a part before exceljs parses it (worksheet-scan.ts, cell-references.ts,
  * phonetic-runs.ts) search it for tags with Buffer.indexOf, taking `<` to be escaped in text:
  * they took such tags for elements (found by a review). They search a copy with these sections
  * blanked instead ({@link LiteralSections.blanked}), and take what they pass on from the bytes as
- * written. Within a comment, `<![CDATA[` is comment, and within CDATA, `<!--` is text: each
- * section is closed only by its own end. A `<!` that begins neither (a DOCTYPE, which no
- * spreadsheet writer puts in a part) is left as markup.
+ * written. An instruction was searched as markup too: its `<c>` counted as a cell moved every later
+ * cell of its row a column on, and its `<c t="d">` refused the workbook (found by a review). Within
+ * a comment, `<![CDATA[` is comment, within CDATA, `<!--` is text, and within an instruction both
+ * are its content: each section is closed only by its own end. The XML declaration (`<?xml …?>`)
+ * is read as an instruction, which it is written as: nothing in it is looked for. A `<!` that
+ * begins neither (a DOCTYPE, which no spreadsheet writer puts in a part) is left as markup.
  *
- * Most parts hold neither: a chunk costs one search for `<!`, and is searched as it is. What is
+ * Most parts hold none but the declaration: a chunk costs one search for `<!` and one for `<?`,
+ * and is searched as it is. What is
  * kept is the sections that reach into what the caller will look at again, and the few bytes at
  * a chunk's end that could begin a section's start or end (a start or end split between chunks).
  */
@@ -21,6 +26,10 @@ const COMMENT_CLOSE = Buffer.from('-->');
 const CDATA_OPEN = Buffer.from('<![CDATA[');
 const CDATA_CLOSE = Buffer.from(']]>');
 const OPENINGS = [COMMENT_OPEN, CDATA_OPEN];
+const INSTRUCTION_OPEN = Buffer.from('<?');
+const INSTRUCTION_CLOSE = Buffer.from('?>');
+/** What a `<` at a chunk's end could begin: held until the next byte tells. */
+const STARTS = [DECLARATION, INSTRUCTION_OPEN];
 const SPACE = 0x20;
 
 export class LiteralSections {
@@ -41,6 +50,11 @@ export class LiteralSections {
     this.noted += chunk.length;
     let i = 0;
     let kept = window.length;
+    // The next `<!` and `<?` from `i`, each searched again only once `i` has passed it (-1: none
+    // is left): a part of many comments and one instruction at its end is not searched over and
+    // over for the instruction.
+    let declaration = -2;
+    let instruction = -2;
     for (;;) {
       if (this.closing !== undefined) {
         const close = window.indexOf(this.closing, i);
@@ -53,10 +67,20 @@ export class LiteralSections {
         this.closing = undefined;
         continue;
       }
-      const open = window.indexOf(DECLARATION, i);
+      if (declaration !== -1 && declaration < i) declaration = window.indexOf(DECLARATION, i);
+      if (instruction !== -1 && instruction < i) instruction = window.indexOf(INSTRUCTION_OPEN, i);
+      const open =
+        declaration === -1 ? instruction : instruction === -1 ? declaration : Math.min(declaration, instruction);
       if (open === -1) {
-        kept = partialAt(window, Math.max(i, window.length - 1), [DECLARATION]);
+        kept = partialAt(window, Math.max(i, window.length - 1), STARTS);
         break;
+      }
+      if (open === instruction) {
+        this.starts.push(base + open);
+        this.ends.push(Infinity);
+        this.closing = INSTRUCTION_CLOSE;
+        i = open + INSTRUCTION_OPEN.length;
+        continue;
       }
       const opening = OPENINGS.find((o) => startsAt(window, open, o));
       if (opening === undefined) {

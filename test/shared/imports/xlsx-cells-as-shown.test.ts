@@ -10,7 +10,7 @@ import { useTempDirForThisThread, xlsxRecords } from '../../../shared/imports/xl
 import { DEFAULT_ZIP_LIMITS, readZipDirectory } from '../../../shared/imports/zip-directory.js';
 import { CellReferenceFiller } from '../../../shared/imports/cell-references.js';
 import { PhoneticRunFilter } from '../../../shared/imports/phonetic-runs.js';
-import { PrefixedSpreadsheetMlScan } from '../../../shared/imports/worksheet-scan.js';
+import { PrefixedSpreadsheetMlScan, WorksheetScan } from '../../../shared/imports/worksheet-scan.js';
 import { buildZip, type ZipSource } from './zip-builder.js';
 
 /**
@@ -1110,6 +1110,79 @@ describe('worksheets whose writer left out the references (r), which ECMA-376 ma
       [1, ['firstName', 'lastName', 'dateOfBirth']],
       [4, ['Ann', '', '2001-02-03']],
     ]);
+  });
+});
+
+describe('processing instructions, whose content the parser never reads as markup', () => {
+  beforeAll(() => {
+    useTempDirForThisThread(mkdtempSync(join(tmpdir(), 'xlsx-instructions-')));
+  });
+  const MAIN = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
+  const inline = (v: string) => `<c t="inlineStr"><is><t>${v}</t></is></c>`;
+  const header = '<row>' + ['firstName', 'lastName', 'dateOfBirth'].map(inline).join('') + '</row>';
+  // XML lets a processing instruction's content hold `<` and `>` as they are, as a comment's.
+  const instruction = `<?lintel-note <row><c t="d"> <is><t>a</t><t>b</t></is> <rPh> xmlns:x="${MAIN}" ?>`;
+  const stylesheet = '<?xml-stylesheet type="text/xsl" href="cells.xsl"?>';
+
+  it('reads a worksheet and shared strings with instructions in them as if they had none', async () => {
+    // The byte scans took the instruction's `<c t="d">` for a date cell, its `<t>`s for rich
+    // text and its declaration for a binding, and refused the workbook; the reference filler
+    // counted its `<c>` as a cell, so every later cell of the row loaded a column too far; the
+    // phonetic filter took its `<rPh>` for a run and dropped what came after it.
+    const sheet =
+      instruction +
+      header +
+      `<row>${inline('Ann')}${instruction}<c t="s"><v>1</v></c>${inline('2001-02-03')}</row>` +
+      `<row><c t="s"><v>0</v></c>${instruction}</row>`;
+    const shared = `<si><t>Bo</t></si>${instruction}<si><t>Lee</t>${instruction}</si>`;
+    const file = await buildZip(
+      parts({ sheet, shared }).map((part) =>
+        part.name === 'xl/worksheets/sheet1.xml' || part.name === 'xl/sharedStrings.xml'
+          ? {
+              ...part,
+              content: () => [
+                Buffer.from(
+                  Buffer.concat(part.content() as Buffer[])
+                    .toString('utf8')
+                    .replace('?>', `?>${stylesheet}`),
+                  'utf8',
+                ),
+              ],
+            }
+          : part,
+      ),
+    );
+    expect((await read(file)).map((r) => [r.row, r.cells])).toEqual([
+      [1, ['firstName', 'lastName', 'dateOfBirth']],
+      [2, ['Ann', 'Lee', '2001-02-03']],
+      [3, ['Bo']],
+    ]);
+  });
+
+  it('passes an instruction to each byte scan as it is, however the chunks split it', () => {
+    const declaring = `<?lintel-note xmlns:x="${MAIN}"?>`;
+    const sheet = `<sheetData>${instruction}<row r="1"><c r="A1"/></row>${declaring}${instruction}</sheetData>`;
+    const unnumbered = `<row>${instruction}<c/>${instruction}<c/></row>`;
+    const numbered = `<row r="1">${instruction}<c r="A1"/>${instruction}<c r="B1"/></row>`;
+    const shared = `<si><t>山田</t>${instruction}<rPh sb="0" eb="2"><t>ヤマダ</t></rPh></si>`;
+    const pass = <T>(make: () => { push(chunk: Buffer): T }, xml: string, size: number): T[] => {
+      const scan = make();
+      const bytes = Buffer.from(xml, 'utf8');
+      const out: T[] = [];
+      for (let at = 0; at < bytes.length; at += size) out.push(scan.push(bytes.subarray(at, at + size)));
+      return out;
+    };
+    for (let size = 1; size <= unnumbered.length; size++) {
+      expect(pass(() => new WorksheetScan(), sheet, size).filter(Boolean), `chunks of ${size}`).toEqual([]);
+      expect(pass(() => new PrefixedSpreadsheetMlScan(), sheet, size).filter(Boolean), `chunks of ${size}`).toEqual([]);
+      expect(
+        Buffer.concat(pass(() => new CellReferenceFiller(), unnumbered, size)).toString(),
+        `chunks of ${size}`,
+      ).toBe(numbered);
+      expect(Buffer.concat(pass(() => new PhoneticRunFilter(), shared, size)).toString(), `chunks of ${size}`).toBe(
+        `<si><t>山田</t>${instruction}</si>`,
+      );
+    }
   });
 });
 
