@@ -62,6 +62,11 @@ function parseSaxWholeUtf8(SaxesParser: SaxesParserClass) {
     parser.on('opentag', (value) => events.push({ eventType: 'opentag', value }));
     parser.on('text', (value) => events.push({ eventType: 'text', value }));
     parser.on('closetag', (value) => events.push({ eventType: 'closetag', value }));
+    // A DOCTYPE's internal subset is not read by saxes as XML would read it (xml-literal-sections.ts,
+    // DocumentTypeScan, which refuses it in the bytes first): one that reaches the parser unscanned.
+    parser.on('doctype', () => {
+      error ??= new FileRejection('xlsx-doctype');
+    });
     const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
     let valid = true;
     const decode = (bytes?: Uint8Array): string => {

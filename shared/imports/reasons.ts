@@ -85,6 +85,13 @@ export const FILE_REASONS = [
    */
   'xlsx-prefixed-xml',
   /**
+   * A part exceljs reads holds a document type declaration (`<!DOCTYPE …>`), or a `<!` written as
+   * one in another case or with a space, which is no XML: its entities and attribute defaults
+   * would be read otherwise than XML reads them (xml-literal-sections.ts, DocumentTypeScan). No
+   * spreadsheet program writes one: saving the workbook again from Excel, or sending CSV, mends it.
+   */
+  'xlsx-doctype',
+  /**
    * A cell names a shared string the workbook does not have (`at.row`: the first such row): an
    * index past the end of xl/sharedStrings.xml, one that is no whole number, or no shared strings
    * at all. The shared strings are not the ones the worksheet was written with, so no string

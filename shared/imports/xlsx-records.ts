@@ -16,6 +16,7 @@ import { decodeExcelJsXmlWhole } from './exceljs-xml-decoding.js';
 import { PhoneticRunFilter } from './phonetic-runs.js';
 import { FileRejection, type RowReason } from './reasons.js';
 import { PrefixedSpreadsheetMlScan, WorksheetScan } from './worksheet-scan.js';
+import { DocumentTypeScan } from './xml-literal-sections.js';
 import { PARSED_PARTS, SHARED_STRINGS_ENTRY, WORKSHEET_ENTRY, type ZipEntry, type ZipLimits } from './zip-directory.js';
 
 /**
@@ -514,6 +515,7 @@ function countEntry(entry: EntryStream, guard: Guard, stop: (err: FileRejection)
     scan !== undefined || name === SHARED_STRINGS_ENTRY || PARSED_PARTS.has(name)
       ? new PrefixedSpreadsheetMlScan()
       : undefined;
+  const doctype = prefixes === undefined ? undefined : new DocumentTypeScan();
   const references = scan === undefined ? undefined : new CellReferenceFiller();
   const phonetic = name === SHARED_STRINGS_ENTRY ? new PhoneticRunFilter() : undefined;
   const write = entry.write.bind(entry) as (chunk: Buffer, ...rest: unknown[]) => boolean;
@@ -524,6 +526,11 @@ function countEntry(entry: EntryStream, guard: Guard, stop: (err: FileRejection)
     crc = crc32(chunk, crc);
     if (count > listed.uncompressedSize || guard.total > guard.limits.maxUncompressedBytes) {
       stop(new FileRejection('xlsx-uncompressed-too-large'));
+      return true;
+    }
+    // First: the other scans would read what a DOCTYPE declares as markup.
+    if (doctype?.push(chunk) === true) {
+      stop(new FileRejection('xlsx-doctype'));
       return true;
     }
     if (prefixes?.push(chunk) === true) {

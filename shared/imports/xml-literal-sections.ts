@@ -12,7 +12,8 @@
  * a comment, `<![CDATA[` is comment, within CDATA, `<!--` is text, and within an instruction both
  * are its content: each section is closed only by its own end. The XML declaration (`<?xml …?>`)
  * is read as an instruction, which it is written as: nothing in it is looked for. A `<!` that
- * begins neither (a DOCTYPE, which no spreadsheet writer puts in a part) is left as markup.
+ * begins neither is a DOCTYPE, which no spreadsheet writer puts in a part, or no XML at all: it is
+ * noted ({@link LiteralSections.declares}), and refuses the workbook ({@link DocumentTypeScan}).
  *
  * Most parts hold none but the declaration: a chunk costs one search for `<!` and one for `<?`,
  * and is searched as it is. What is
@@ -42,6 +43,13 @@ export class LiteralSections {
   private carry: Buffer = Buffer.alloc(0);
   /** Inside a section: the end it closes by. */
   private closing: Buffer | undefined;
+  /** Whether a `<!` has been noted that opens neither a comment nor a CDATA section. */
+  private declared = false;
+
+  /** Whether the part holds a `<!` that opens neither a comment nor a CDATA section: see {@link DocumentTypeScan}. */
+  get declares(): boolean {
+    return this.declared;
+  }
 
   /** Finds the sections in the next bytes of the part. */
   note(chunk: Buffer): void {
@@ -89,6 +97,7 @@ export class LiteralSections {
           kept = open;
           break;
         }
+        this.declared = true;
         i = open + DECLARATION.length;
         continue;
       }
@@ -125,6 +134,38 @@ export class LiteralSections {
     if (ended === 0) return;
     this.starts.splice(0, ended);
     this.ends.splice(0, ended);
+  }
+}
+
+/**
+ * Finds a document type declaration in a part as it inflates, however it is written. An XML
+ * processor reads a DOCTYPE's internal subset: it expands the entities declared there and gives
+ * elements the attributes it defaults (`<!ATTLIST c t CDATA "inlineStr">` makes every cell
+ * without a type a string). saxes, exceljs's parser, does neither: a cell using such an entity
+ * was refused as `xlsx-unreadable`, which did not say why, and a default was dropped unseen, the
+ * workbook loaded as other data than it holds (found by a review). Nor does it fetch an external
+ * one (`SYSTEM "file:///…"`): nothing is read from outside the file either way. No spreadsheet
+ * writer puts a DOCTYPE in a part, so the workbook is refused (`xlsx-doctype`).
+ *
+ * Any `<!` outside a comment, a CDATA section and an instruction that opens neither counts:
+ * XML is case-sensitive and allows no space in `<!DOCTYPE`, so `<!doctype` and `<! DOCTYPE` are
+ * no declaration to a conforming parser but a fatal error, and a `<!` anywhere else in a part is
+ * one too. Found in the bytes before the parser reads them, each is refused for the one reason,
+ * before the other scans make anything of what the declaration holds (`<!ENTITY d '<c t="d">'>`
+ * was refused as a date cell); the parser's own DOCTYPE event refuses too
+ * (exceljs-xml-decoding.ts), should a part reach it unscanned.
+ */
+export class DocumentTypeScan {
+  private readonly literals = new LiteralSections();
+  private noted = 0;
+
+  /** Looks at the next chunk of the part; whether it has held a declaration so far. */
+  push(chunk: Buffer): boolean {
+    this.literals.note(chunk);
+    this.noted += chunk.length;
+    // Nothing is looked at again: the sections need not be kept.
+    this.literals.forgetBefore(this.noted);
+    return this.literals.declares;
   }
 }
 

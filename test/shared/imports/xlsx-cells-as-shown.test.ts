@@ -1,9 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Field } from '../../../shared/agreements/schema.js';
+import { excelJsFile } from '../../../shared/imports/exceljs-modules.js';
 import { codecFor } from '../../../shared/imports/field-codecs.js';
 import type { ExtractRecord } from '../../../shared/imports/extract-records.js';
 import { useTempDirForThisThread, xlsxRecords } from '../../../shared/imports/xlsx-records.js';
@@ -1183,6 +1185,93 @@ describe('processing instructions, whose content the parser never reads as marku
         `<si><t>山田</t>${instruction}</si>`,
       );
     }
+  });
+});
+
+describe('a document type declaration, which no spreadsheet writer puts in a part', () => {
+  beforeAll(() => {
+    useTempDirForThisThread(mkdtempSync(join(tmpdir(), 'xlsx-doctype-')));
+  });
+  const reasonOf = (file: Buffer) =>
+    read(file).then(
+      () => 'read',
+      (err: unknown) => (err as { reason?: unknown }).reason,
+    );
+  const sheet = '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row>';
+  const shared = '<si><t>lastName</t></si><si><t>Lee</t></si>';
+  /** The workbook with `declaration` after the XML declaration of `part`. */
+  const declaring = (part: string, declaration: string, opts: { sheet: string; shared: string } = { sheet, shared }) =>
+    buildZip(
+      parts(opts).map((source) =>
+        source.name === part
+          ? {
+              ...source,
+              content: () => [
+                Buffer.from(
+                  Buffer.concat([...source.content()])
+                    .toString('utf8')
+                    .replace('?>', `?>${declaration}`),
+                  'utf8',
+                ),
+              ],
+            }
+          : source,
+      ),
+    );
+
+  it('refuses a DOCTYPE in any part exceljs parses, rather than read it otherwise than XML would', async () => {
+    // An XML processor applies the internal subset's attribute defaults and expands its
+    // entities; saxes does neither (an entity it refused as unreadable, a default it dropped
+    // unseen). A DOCTYPE loaded, or was refused with a reason that did not say why.
+    const cases: [string, string][] = [
+      ['xl/worksheets/sheet1.xml', '<!DOCTYPE worksheet>'],
+      ['xl/worksheets/sheet1.xml', '<!DOCTYPE worksheet [<!ATTLIST c t CDATA "inlineStr">]>'],
+      ['xl/worksheets/sheet1.xml', `<!DOCTYPE worksheet [<!ENTITY d '<c t="d"><is><t>a</t><t>b</t></is></c>'>]>`],
+      ['xl/sharedStrings.xml', '<!DOCTYPE sst SYSTEM "file:///etc/passwd">'],
+      ['xl/workbook.xml', '<!DOCTYPE workbook [<!ENTITY a "a"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'],
+      ['xl/styles.xml', '<!DOCTYPE styleSheet>'],
+      ['xl/_rels/workbook.xml.rels', '<!DOCTYPE Relationships>'],
+    ];
+    const reasons: string[][] = [];
+    for (const [part, declaration] of cases)
+      reasons.push([part, declaration, String(await reasonOf(await declaring(part, declaration)))]);
+    expect(reasons).toEqual(cases.map(([part, declaration]) => [part, declaration, 'xlsx-doctype']));
+  });
+
+  it('refuses one whose entity a cell uses, and one written in another case or with a space', async () => {
+    // XML is case-sensitive and allows no space after `<!`: these are no DOCTYPE to a conforming
+    // parser but a fatal error, refused all the same, and for the same reason, whatever the scans
+    // before the parser would make of what follows.
+    const entity = { sheet, shared: '<si><t>lastName</t></si><si><t>&n;</t></si>' };
+    const written = ['<!doctype worksheet>', '<!DocType worksheet>', '<! DOCTYPE worksheet>', '<!\nDOCTYPE worksheet>'];
+    const reasons: string[][] = [
+      [
+        'entity',
+        String(await reasonOf(await declaring('xl/sharedStrings.xml', '<!DOCTYPE sst [<!ENTITY n "Lee">]>', entity))),
+      ],
+    ];
+    for (const declaration of written)
+      reasons.push([declaration, String(await reasonOf(await declaring('xl/worksheets/sheet1.xml', declaration)))]);
+    expect(reasons).toEqual(['entity', ...written].map((declaration) => [declaration, 'xlsx-doctype']));
+  });
+
+  it('is refused by the parser too, should a part reach it unscanned', async () => {
+    // exceljs's parse-sax, as useTempDirForThisThread replaced it (exceljs-xml-decoding.ts).
+    const parseSax = createRequire(import.meta.url)(excelJsFile('lib/utils/parse-sax.js')) as (
+      bytes: AsyncIterable<Buffer>,
+    ) => AsyncIterable<unknown>;
+    const events = async (xml: string) => {
+      for await (const batch of parseSax(Readable.from([Buffer.from(xml, 'utf8')]))) void batch;
+      return 'parsed';
+    };
+    await expect(events('<?xml version="1.0"?><x/>')).resolves.toBe('parsed');
+    await expect(events('<?xml version="1.0"?><!DOCTYPE x><x/>')).rejects.toMatchObject({ reason: 'xlsx-doctype' });
+  });
+
+  it('still reads a part whose comment, CDATA or instruction holds what looks like one', async () => {
+    const looksLike = '<!-- <!DOCTYPE worksheet> --><?note <!DOCTYPE worksheet>?>';
+    const text = { sheet, shared: '<si><t>lastName</t></si><si><t><![CDATA[<!DOCTYPE x>]]>&lt;!DOCTYPE</t></si>' };
+    expect(await reasonOf(await declaring('xl/worksheets/sheet1.xml', looksLike, text))).toBe('read');
   });
 });
 
