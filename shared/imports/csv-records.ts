@@ -41,6 +41,7 @@ import { FileRejection, type RowReason } from './reasons.js';
  */
 
 const QUOTE = 34;
+const BYTE_ORDER_MARK = 0xfeff;
 const LF = 10;
 const CR = 13;
 const COMMON_DELIMITER_CODES: ReadonlySet<number> = new Set([...COMMON_DELIMITERS].map((c) => c.charCodeAt(0)));
@@ -276,7 +277,12 @@ export class CsvTokenizer {
 /**
  * Decodes UTF-8 bytes strictly: invalid sequences refuse the file (`invalid-utf8`) rather than
  * becoming U+FFFD in someone's name; a NUL byte refuses it too (`nul-byte`: a binary file). A
- * leading byte-order mark is dropped.
+ * leading byte-order mark is dropped, and so is every one after it before the first other
+ * character: a tool that adds a byte-order mark to text that has one writes two. The second was
+ * read as text, so a quoted header's first cell (`\uFEFF"name"`) was read unquoted, quotes and
+ * all, and the file refused as `column-not-in-agreement`, which said nothing of the mark (found by
+ * a review); unquoted, the cell had loaded, the mark trimmed off with white space (header.ts). One
+ * later in the file is a character of its cell, as it was.
  *
  * UTF-16 text (Excel's "Unicode Text", some case systems' exports) is told by its first two bytes
  * and refused as such (`utf16-encoding`): its byte-order mark (FF FE little-endian, FE FF
@@ -290,6 +296,8 @@ export class StrictUtf8Decoder {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
   /** The file's first bytes, while fewer than two have come; undefined once they are looked at. */
   private head: Uint8Array | undefined = new Uint8Array(0);
+  /** Nothing but byte-order marks decoded so far: any more that come are dropped too. */
+  private marksOnly = true;
 
   decode(bytes: Uint8Array): string {
     if (this.head !== undefined) {
@@ -304,10 +312,19 @@ export class StrictUtf8Decoder {
     }
     if (bytes.indexOf(0) !== -1) throw new FileRejection('nul-byte');
     try {
-      return this.decoder.decode(bytes, { stream: true });
+      return this.afterMarks(this.decoder.decode(bytes, { stream: true }));
     } catch {
       throw new FileRejection('invalid-utf8');
     }
+  }
+
+  /** `text`, without the byte-order marks it starts with while the file has held nothing else. */
+  private afterMarks(text: string): string {
+    if (!this.marksOnly) return text;
+    let start = 0;
+    while (start < text.length && text.charCodeAt(start) === BYTE_ORDER_MARK) start++;
+    if (start < text.length) this.marksOnly = false;
+    return start === 0 ? text : text.slice(start);
   }
 
   end(): string {
@@ -316,7 +333,7 @@ export class StrictUtf8Decoder {
     this.head = undefined;
     const text = head !== undefined && head.length > 0 ? this.decode(head) : '';
     try {
-      return text + this.decoder.decode();
+      return text + this.afterMarks(this.decoder.decode());
     } catch {
       throw new FileRejection('invalid-utf8');
     }
