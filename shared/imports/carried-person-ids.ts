@@ -339,7 +339,10 @@ export class CarriedPersonIds {
    * none where more new records hold it than previous ones did (one may be someone new, a sibling
    * of the same names, and which is not known), where one was carried by an identifier (to the
    * person or another), or where `takes` (in `u.record_id`, `k.person_id`) refuses any of them (an
-   * identifier of one says another person may hold the key now). Driven from the key table's keys
+   * identifier of one says another person may hold the key now), or where they are not alike in
+   * their given names (the key holds only its first three letters: Mary's twin sister Maryanne,
+   * sent beside her once the duplicate row is gone, is someone new, as two new records of a
+   * single record's key are; found by a review). Driven from the key table's keys
    * of several records and one person, which only an officer's confirmation makes (a rule links
    * nobody by a key two records of one source hold): one read of that table, no sort, and for
    * each such key a probe of the date-of-birth index and of the key table's primary key. The
@@ -352,7 +355,7 @@ export class CarriedPersonIds {
     const byBirth = this.engine === 'sqlite' ? sql.raw(' indexed by source_record_dob_name') : sql``;
     // A person holds one key of the table at most (notePrevious), so a key's new records are the
     // person's partition.
-    const records = sql`select sr.id as record_id, sr.carried_person_id, k.person_id, k.records,
+    const records = sql`select sr.id as record_id, sr.carried_person_id, sr.given_name, k.person_id, k.records,
         k.date_of_birth, k.family_name_key, k.first3
       from ${keys} k cross join source_record sr${byBirth}
       where k.records > 1 and k.person_id is not null
@@ -362,7 +365,7 @@ export class CarriedPersonIds {
         and sr.import_run_id = ${snapshot.runId}`;
     // Each refusal is read per record first: SQL Server takes no subquery inside an aggregate.
     // The key table again by its primary key (it has no index by person).
-    const judged = sql`select u.record_id, u.carried_person_id, u.person_id, u.records,
+    const judged = sql`select u.record_id, u.carried_person_id, u.given_name, u.person_id, u.records,
         case when ${takes} then 0 else 1 end as refused
       from (${records}) u cross join ${keys} k
       where k.date_of_birth = u.date_of_birth and k.family_name_key = u.family_name_key and k.first3 = u.first3`;
@@ -371,10 +374,14 @@ export class CarriedPersonIds {
         select j.record_id, j.person_id, j.records,
           count(*) over (${person}) as successors,
           count(j.carried_person_id) over (${person}) as carried,
-          max(j.refused) over (${person}) as refused
+          max(j.refused) over (${person}) as refused,
+          count(j.given_name) over (${person}) as named,
+          min(j.given_name) over (${person}) as first_given,
+          max(j.given_name) over (${person}) as last_given
         from (${judged}) j
       ) t
-      where t.successors <= t.records and t.carried = 0 and t.refused = 0`;
+      where t.successors <= t.records and t.carried = 0 and t.refused = 0
+        and t.named = t.successors and t.first_given = t.last_given`;
   }
 
   /** Gives each record (`record_id` of `carried`) its carried person (`person_id`): found at once, linked by the next pass. */
