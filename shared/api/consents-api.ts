@@ -42,18 +42,20 @@ export const consentResponseSchema = z.object({
 
 /**
  * Who may record or withdraw, decided by the policy from the agreements alone: for a consent,
- * the purpose's consent source (party and roles); for an opt-out, a DPO of a party to the
- * purpose's agreement, where the opt-out applies. Consent writes go through the same request
- * path and leave one access-log entry each.
+ * the purpose's consent source (party and roles) records it, and the party that recorded it
+ * withdraws it, with those roles or its DPO, and still once the agreement names another source
+ * (decide.ts, `consent-withdraw`); for an opt-out, a DPO of a party to the purpose's agreement,
+ * where the opt-out applies. Consent writes go through the same request path and leave one
+ * access-log entry each.
  */
-function mayWrite(ctx: ApiContext, call: CallContext, kind: 'consent' | 'opt-out') {
+function mayWrite(ctx: ApiContext, call: CallContext, kind: 'consent' | 'opt-out', write: 'record' | 'withdraw') {
   return decide(
     {
       caller: call.caller,
       purpose: call.purpose,
       datasets: [],
       subject: null,
-      action: kind === 'consent' ? 'consent-write' : 'opt-out-write',
+      action: kind === 'opt-out' ? 'opt-out-write' : write === 'record' ? 'consent-write' : 'consent-withdraw',
     },
     { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
   );
@@ -81,7 +83,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
       );
     }
     // Decided before matching: a caller who may not write here learns nothing about the person.
-    const decision = await mayWrite(ctx, call, body.value.kind);
+    const decision = await mayWrite(ctx, call, body.value.kind, 'record');
     if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: purposeEntry.purpose.id });
     const datasets = [...new Set(ctx.services.agreements.grantsFor(purposeEntry.purpose.id).map((g) => g.dataset))];
     return answerSettled(ctx, async (settledSince) => {
@@ -212,7 +214,7 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     };
     if (own !== undefined && named !== undefined && named !== own) return refusal('purpose-not-permitted');
     const asCall = { ...call, purpose: existing.purposeId ?? call.purpose };
-    const decision = await mayWrite(ctx, asCall, existing.kind);
+    const decision = await mayWrite(ctx, asCall, existing.kind, 'withdraw');
     if (!decision.allow) return refusal(decision.reason);
     return call.writeAhead(async (db) => {
       // Decided inside the write, under the consent's lock: a second withdrawal (or one racing

@@ -101,7 +101,9 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
   // is a UK date, as the councils that signed it mean it: in force from midnight in the UK, which
   // in summer is 23:00 UTC the day before (found by a review: the UTC date kept it out of force
   // for the first hour of its day).
-  if (agreement?.effectiveDate && ukDateOf(deps.now()) < agreement.effectiveDate) {
+  // Not a withdrawal: an agreement re-signed with a later date leaves consents recorded under the
+  // last one, and stopping a disclosure needs no basis for making one.
+  if (action !== 'consent-withdraw' && agreement?.effectiveDate && ukDateOf(deps.now()) < agreement.effectiveDate) {
     return deny(
       'purpose-not-permitted',
       `The agreement that defines purpose '${purpose.id}' is not in force until ${agreement.effectiveDate}.`,
@@ -146,6 +148,31 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
       return deny('role-not-permitted', `None of the caller's roles may record consent for purpose '${purpose.id}'.`, {
         agreementId,
       });
+    }
+    return allow({ all: NO_FIELDS, specialCategory: NO_FIELDS }, earnedBy, [], 'not-applicable');
+  }
+
+  // UK GDPR Art. 7(3): "It shall be as easy to withdraw as to give consent." A person asks the
+  // party that took their consent to stop, through the officer who took it or the party's DPO,
+  // whom they are told to contact; both may withdraw it. Asked only for the party that recorded
+  // the consent (the API answers anyone else that it is unknown). Withdrawing never rests on the
+  // right to record: once an agreement is re-signed with another consentSource, the recording
+  // party's staff no longer have that right, the new source did not record the consent, and it
+  // would go on releasing the person's data with no one able to end it. The store keeps no
+  // roles of a record, so once the source is another party the roles that recorded cannot be
+  // told from the agreement: any role the party holds in it may withdraw then. Refusing to stop
+  // a disclosure is worse than letting a former consent source stop one of its own consents.
+  // Nor does a withdrawal wait for the agreement's effective date (above).
+  if (action === 'consent-withdraw') {
+    const source = purpose.consentSource;
+    const stillSource = source !== undefined && source.party === caller.partyId;
+    const earnedBy = roles.filter((role) => role === 'dpo' || !stillSource || source.roles.includes(role));
+    if (earnedBy.length === 0) {
+      return deny(
+        'role-not-permitted',
+        `None of the caller's roles may withdraw a consent for purpose '${purpose.id}'.`,
+        { agreementId },
+      );
     }
     return allow({ all: NO_FIELDS, specialCategory: NO_FIELDS }, earnedBy, [], 'not-applicable');
   }

@@ -10,15 +10,18 @@ export type { DataAction };
  * `lookup`, `search`, `duplicate-check`, `review`: return data about people, per the grants.
  * `export`: counts of the granted fields across the dataset (shared/curated/); the subject
  *   conditions are applied to everyone in it at once, so the decision stays `pending`.
- * `consent-write`: record or withdraw a consent (the purpose's consentSource party and roles).
+ * `consent-write`: record a consent (the purpose's consentSource party and roles).
+ * `consent-withdraw`: withdraw a consent, asked only for the party that recorded it (anyone else
+ *   is answered before the policy is asked): its DPO, or the purpose's consentSource roles while
+ *   the source is that party, or any of its roles once the source has moved to another party.
  * `opt-out-write`: record or withdraw a national data opt-out (a DPO of a party to the purpose's
  *   agreement, where the opt-out applies to the purpose).
- * Both are decided before the subject is matched, from the agreements alone, so a caller who
+ * All three are decided before the subject is matched, from the agreements alone, so a caller who
  * may not write learns nothing about whether the person is known.
  * `upload`: supply a dataset (its source parties).
  * `audit`: read the access log (the agreement's audit roles).
  */
-export type PolicyAction = DataAction | 'consent-write' | 'opt-out-write' | 'upload' | 'audit';
+export type PolicyAction = DataAction | 'consent-write' | 'consent-withdraw' | 'opt-out-write' | 'upload' | 'audit';
 
 export const DENY_REASONS = [
   'party-unknown',

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { decide } from '../../../shared/policy/decide.js';
+import type { PolicyAction } from '../../../shared/policy/decision.js';
 import { AGREEMENT_FILES, changedAgreementText } from '../agreements/agreement-files.js';
 import { InMemoryConsents } from './in-memory-consents.js';
 
@@ -57,5 +58,46 @@ describe('decide and agreement dates', () => {
     // that date there is no signed basis for the sharing, yet decide() never reads the date.
     const decision = await lookupUnder('2027-01-01', '2026-03-02T09:00:00Z');
     expect(decision.allow, 'a lookup on 2026-03-02 under an agreement effective from 2027-01-01').toBe(false);
+  });
+});
+
+describe('decide and agreement dates, for a withdrawal', () => {
+  /** Dudley's `roles` withdrawing a research consent under the agreement re-signed with a later date. */
+  async function withdrawalUnderLaterDate(roles: string[], action: PolicyAction) {
+    const dir = mkdtempSync(join(tmpdir(), 'lintel-review-decide-'));
+    try {
+      writeFileSync(
+        join(dir, AGREEMENT_FILES.housingFirst),
+        changedAgreementText('housingFirst', (a) => {
+          a.effectiveDate = '2027-01-01';
+        }),
+      );
+      return await decide(
+        {
+          caller: { partyId: 'dudley-housing-options', clientId: 'client-of-dudley', roles },
+          purpose: 'research-evaluation',
+          datasets: [],
+          subject: null,
+          action,
+        },
+        {
+          agreements: loadAgreements(dir, { now: new Date('2026-03-01') }),
+          consents: new InMemoryConsents(),
+          now: () => new Date('2026-03-02T09:00:00Z'),
+        },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('lets a consent recorded under the last agreement be withdrawn before the re-signed one is in force', async () => {
+    // Art. 7(3): stopping a disclosure needs no basis for making one; recording still does.
+    expect((await withdrawalUnderLaterDate(['housing-officer'], 'consent-withdraw')).allow).toBe(true);
+    expect((await withdrawalUnderLaterDate(['dpo'], 'consent-withdraw')).allow).toBe(true);
+    expect(await withdrawalUnderLaterDate(['housing-officer'], 'consent-write')).toMatchObject({
+      allow: false,
+      reason: 'purpose-not-permitted',
+    });
   });
 });

@@ -401,6 +401,18 @@ describe('decide: consent-write, upload and audit', () => {
     });
   });
 
+  // Asked only for the party that recorded the consent (the API answers anyone else 404).
+  it('lets the recording consent source withdraw consent with its source roles or its DPO', async () => {
+    const { ask } = setup();
+    const withdraw = (roles: string[]) =>
+      ask('dudley-housing-options', roles, 'research-evaluation', { action: 'consent-withdraw' });
+    expect(await withdraw(['housing-officer'])).toMatchObject({ allow: true, roles: ['housing-officer'] });
+    expect(await withdraw(['dpo'])).toMatchObject({ allow: true, roles: ['dpo'] });
+    // A role the party does not hold in the agreement earns nothing.
+    expect(await withdraw(['analyst'])).toMatchObject({ allow: false, reason: 'role-not-permitted' });
+    expect(await withdraw([])).toMatchObject({ allow: false, reason: 'role-not-permitted' });
+  });
+
   it("lets only a DPO of a party to the purpose's agreement record an opt-out, where the opt-out applies", async () => {
     const { ask } = setup();
     expect(await ask('la-housing', ['dpo'], 'service-planning', { action: 'opt-out-write' })).toMatchObject({
