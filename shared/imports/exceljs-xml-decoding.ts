@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { excelJsFile, requireAsExcelJs } from './exceljs-modules.js';
 import { FileRejection } from './reasons.js';
+import { SPREADSHEETML_MAIN_NAMESPACES } from './worksheet-scan.js';
 
 /**
  * Decodes each XML part exceljs reads as one stream of UTF-8, strictly, in place of exceljs's own
@@ -59,7 +60,10 @@ function parseSaxWholeUtf8(SaxesParser: SaxesParserClass) {
       error = err;
     });
     let events: SaxEvent[] = [];
-    parser.on('opentag', (value) => events.push({ eventType: 'opentag', value }));
+    parser.on('opentag', (value) => {
+      if (bindsMainNamespaceToPrefix(value)) error ??= new FileRejection('xlsx-prefixed-xml');
+      events.push({ eventType: 'opentag', value });
+    });
     parser.on('text', (value) => events.push({ eventType: 'text', value }));
     parser.on('closetag', (value) => events.push({ eventType: 'closetag', value }));
     // A DOCTYPE's internal subset is not read by saxes as XML would read it (xml-literal-sections.ts,
@@ -96,6 +100,21 @@ function parseSaxWholeUtf8(SaxesParser: SaxesParserClass) {
     if (valid) decode();
     if (!valid) throw new FileRejection('invalid-utf8');
   };
+}
+
+/**
+ * Whether the tag binds SpreadsheetML's main namespace to a prefix (`xmlns:x="…/main"`), which
+ * exceljs cannot read (worksheet-scan.ts, PrefixedSpreadsheetMlScan, which refuses it in the bytes
+ * first): here as the parser reads the attribute's value, character references and all, and
+ * however long its name, which the bytes do not always show.
+ */
+function bindsMainNamespaceToPrefix(tag: unknown): boolean {
+  const attributes = (tag as { attributes?: Record<string, unknown> } | undefined)?.attributes;
+  if (attributes === undefined) return false;
+  // Every tag of every part comes here: its attributes are looked at in place, not copied.
+  for (const name in attributes)
+    if (name.startsWith('xmlns:') && SPREADSHEETML_MAIN_NAMESPACES.includes(String(attributes[name]))) return true;
+  return false;
 }
 
 let installed = false;

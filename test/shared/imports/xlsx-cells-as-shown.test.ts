@@ -1029,6 +1029,48 @@ describe('SpreadsheetML written with a namespace prefix, which exceljs does not 
     const urn = `<si><t>lastName</t></si><si><t>xmlns:x="urn:y"</t></si>`;
     expect(await reasonOf(await buildZip(parts({ sheet: sheet.replace(MAIN, 'urn:y'), shared: urn })))).toBe('read');
   });
+
+  it('refuses a binding the bytes do not spell out, as the parser reads it, rather than drop its rows unseen', async () => {
+    // XML reads a character reference in an attribute's value as the character: these bind the
+    // main namespace to x and s as surely as the namespace written out, but the byte scan looks
+    // for it written out, and exceljs skipped the x:row and the s:si as before.
+    const escaped = MAIN.replace('h', '&#104;');
+    const sheet =
+      '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row>' +
+      `<x:row r="3" xmlns:x="${escaped}"><x:c r="A3" t="s"><x:v>2</x:v></x:c></x:row>`;
+    const shared = '<si><t>lastName</t></si><si><t>Lee</t></si><si><t>Ng</t></si>';
+    expect(await reasonOf(await buildZip(parts({ sheet, shared })))).toBe('xlsx-prefixed-xml');
+    const sharedPrefixed = `<si><t>lastName</t></si><s:si xmlns:s='${MAIN.replace('main', 'm&#x61;in')}'><s:t>Lee</s:t></s:si><si><t>Ng</t></si>`;
+    const plain = [0, 1, 2].map((i) => `<row r="${i + 1}"><c r="A${i + 1}" t="s"><v>${i}</v></c></row>`).join('');
+    expect(await reasonOf(await buildZip(parts({ sheet: plain, shared: sharedPrefixed })))).toBe('xlsx-prefixed-xml');
+  });
+
+  it('is refused by the parser too, should the byte scan not see the binding', async () => {
+    // The scan keeps 512 bytes of a part from one chunk to the next: a binding whose prefix (or
+    // the white space around its `=`) is longer, with the namespace at the start of a chunk, is
+    // not told from text by what is kept. exceljs's parse-sax, as useTempDirForThisThread
+    // replaced it (exceljs-xml-decoding.ts), reads the attribute whole.
+    const parseSax = createRequire(import.meta.url)(excelJsFile('lib/utils/parse-sax.js')) as (
+      bytes: AsyncIterable<Buffer>,
+    ) => AsyncIterable<unknown>;
+    const events = async (xml: string) => {
+      for await (const batch of parseSax(Readable.from([Buffer.from(xml, 'utf8')]))) void batch;
+      return 'parsed';
+    };
+    const prefix = 'x'.repeat(600);
+    await expect(events(`<sst xmlns:${prefix}="${MAIN}"><${prefix}:si/></sst>`)).rejects.toMatchObject({
+      reason: 'xlsx-prefixed-xml',
+    });
+    await expect(events(`<x:sst xmlns:x="http://purl.oclc.org/ooxml/spreadsheetml/main"/>`)).rejects.toMatchObject({
+      reason: 'xlsx-prefixed-xml',
+    });
+    // The default namespace, another bound to a prefix, and the namespace as text bind nothing exceljs misreads.
+    await expect(
+      events(
+        `<sst xmlns="${MAIN}" xmlns:${prefix}="urn:y" a='xmlns:x="${MAIN}"'><si><t>xmlns:x="${MAIN}"</t></si></sst>`,
+      ),
+    ).resolves.toBe('parsed');
+  });
 });
 
 describe('PrefixedSpreadsheetMlScan', () => {
