@@ -48,7 +48,13 @@ export const consentResponseSchema = z.object({
  * where the opt-out applies. Consent writes go through the same request path and leave one
  * access-log entry each.
  */
-function mayWrite(ctx: ApiContext, call: CallContext, kind: 'consent' | 'opt-out', write: 'record' | 'withdraw') {
+function mayWrite(
+  ctx: ApiContext,
+  call: CallContext,
+  kind: 'consent' | 'opt-out',
+  write: 'record' | 'withdraw',
+  subjectAgreementId?: string,
+) {
   return decide(
     {
       caller: call.caller,
@@ -56,6 +62,7 @@ function mayWrite(ctx: ApiContext, call: CallContext, kind: 'consent' | 'opt-out
       datasets: [],
       subject: null,
       action: kind === 'opt-out' ? 'opt-out-write' : write === 'record' ? 'consent-write' : 'consent-withdraw',
+      subjectAgreementId,
     },
     { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
   );
@@ -214,8 +221,20 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     };
     if (own !== undefined && named !== undefined && named !== own) return refusal('purpose-not-permitted');
     const asCall = { ...call, purpose: existing.purposeId ?? call.purpose };
-    const decision = await mayWrite(ctx, asCall, existing.kind, 'withdraw');
+    // A consent whose purpose no agreement defines any more is decided under the agreement its
+    // person is held in (decide.ts), and its entry filed there by the person's dataset: by its
+    // purpose alone it would be every agreement's the party signed, with the person named.
+    const purposeRemoved =
+      existing.kind === 'consent' && existing.purposeId !== null && !agreements.purpose(existing.purposeId);
+    const decision = await mayWrite(
+      ctx,
+      asCall,
+      existing.kind,
+      'withdraw',
+      purposeRemoved ? held?.agreementId : undefined,
+    );
     if (!decision.allow) return refusal(decision.reason);
+    const filedBy = purposeRemoved && held !== undefined ? { datasets: [held.datasetId] } : {};
     return call.writeAhead(async (db) => {
       // Decided inside the write, under the consent's lock: a second withdrawal (or one racing
       // this) changes nothing and is logged as such, so the log shows one withdrawal per consent.
@@ -244,6 +263,7 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
           subjectRef: subjectsOf(withdrawn ?? existing),
           decision: 'allow',
           reasonCode: already ? 'already-withdrawn' : `${existing.kind}-withdrawn`,
+          ...filedBy,
         },
       };
     });

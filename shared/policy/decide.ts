@@ -27,6 +27,12 @@ export interface DecisionInput {
   /** The pseudonymous person key, or null before matching. */
   readonly subject: { readonly subjectKey: string } | null;
   readonly action: PolicyAction;
+  /**
+   * For `consent-withdraw`: the agreement whose datasets hold the consent's person
+   * (people/person-agreement.ts), where one does. It decides the withdrawal of a consent whose
+   * purpose no agreement defines any more; unused otherwise.
+   */
+  readonly subjectAgreementId?: string | undefined;
 }
 
 export interface DecisionDeps {
@@ -91,6 +97,9 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
     return deny('purpose-required', 'State the purpose of the request in the X-Purpose header.');
   }
   const purposeEntry = agreements.purpose(purposeId);
+  if (purposeEntry === undefined && action === 'consent-withdraw' && input.subjectAgreementId !== undefined) {
+    return decideWithdrawalOfRemovedPurpose(input, purposeId, input.subjectAgreementId, agreements, deny);
+  }
   if (purposeEntry === undefined) {
     // The unknown value is caller-supplied text: it is not echoed into the decision or log.
     return { ...deny('purpose-unknown', 'No agreement defines the stated purpose.'), purpose: null };
@@ -380,6 +389,54 @@ type Deny = (
   detail: string,
   extra?: Partial<Pick<DenyDecision, 'agreementId' | 'datasets'>>,
 ) => DenyDecision;
+
+/**
+ * A consent outlives its purpose when a re-signed agreement drops the purpose (an evaluation
+ * over, renamed for a follow-up whose consents are taken afresh). It releases nothing while no
+ * agreement defines the purpose, but it stays in force: a retention pass holds its person whole
+ * for it (retention-people.ts), and were the purpose written back it would release their data
+ * again. Its withdrawal is still the recording party's to make (the API asks only for that
+ * party): answered `purpose-unknown`, it had been a consent no one could withdraw (found by a
+ * review). There is no consentSource left to go by, and the store keeps no roles of a record,
+ * so any role the party holds in the agreement its person is held in may withdraw it, as any
+ * role may once the source has moved to another party; the decision, and so the access-log
+ * entry, is that agreement's. The purpose is the consent's own, as stored, not the caller's text.
+ */
+function decideWithdrawalOfRemovedPurpose(
+  input: DecisionInput,
+  purposeId: string,
+  agreementId: string,
+  agreements: AgreementSet,
+  deny: Deny,
+): Decision {
+  const { partyId, roles } = input.caller;
+  const held = agreements.rolesOfPartyIn(agreementId, partyId);
+  const earnedBy = roles.filter((role) => held.has(role));
+  if (earnedBy.length === 0) {
+    return deny(
+      'role-not-permitted',
+      "None of the caller's roles may withdraw a consent for a purpose no agreement defines.",
+      { agreementId },
+    );
+  }
+  return {
+    allow: true,
+    reason: 'granted',
+    action: input.action,
+    partyId,
+    roles: earnedBy,
+    agreementId,
+    agreementVersion: agreements.agreement(agreementId)?.agreement.version ?? null,
+    agreementIds: [agreementId],
+    purpose: purposeId,
+    lawfulBasis: null,
+    subjectKey: null,
+    subjectConditions: 'not-applicable',
+    datasets: [],
+    fields: NO_FIELDS,
+    specialCategoryFields: NO_FIELDS,
+  };
+}
 
 /** A party may upload a dataset it is a source of; no purpose or role is involved. */
 function decideUpload(input: DecisionInput, agreements: AgreementSet, deny: Deny): Decision {
