@@ -43,8 +43,8 @@ export const consentResponseSchema = z.object({
 /**
  * Who may record or withdraw, decided by the policy from the agreements alone: for a consent,
  * the purpose's consent source (party and roles) records it, and the party that recorded it
- * withdraws it, with those roles or its DPO, and still once the agreement names another source
- * (decide.ts, `consent-withdraw`); for an opt-out, a DPO of a party to the purpose's agreement,
+ * withdraws it, with any role it holds in the agreement, however the source has been re-signed
+ * since (decide.ts, `consent-withdraw`); for an opt-out, a DPO of a party to the purpose's agreement,
  * where the opt-out applies. Consent writes go through the same request path and leave one
  * access-log entry each.
  */

@@ -324,7 +324,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   consentsWithdraw: {
     summary: 'Withdraw a consent or opt-out',
     description:
-      "Only the party that recorded it withdraws it: a consent with the purpose's consent-source roles or the party's DPO role (and with any of its roles once the agreement names another consent source), an opt-out with its DPO role. Takes effect on the next request. History is kept: the record shows who withdrew it and when. A second withdrawal answers the same and changes nothing.",
+      "Only the party that recorded it withdraws it: a consent with any of its roles in the agreement (its DPO's, the consent-source roles, the roles that recorded it before a re-signing), an opt-out with its DPO role. Takes effect on the next request. History is kept: the record shows who withdrew it and when. A second withdrawal answers the same and changes nothing.",
     tag: 'Consents',
     authenticated: true,
     purpose: 'optional',

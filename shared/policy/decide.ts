@@ -168,22 +168,23 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
   // right to record: once an agreement is re-signed with another consentSource, the recording
   // party's staff no longer have that right, the new source did not record the consent, and it
   // would go on releasing the person's data with no one able to end it. The store keeps no
-  // roles of a record, so once the source is another party the roles that recorded cannot be
-  // told from the agreement: any role the party holds in it may withdraw then. Refusing to stop
-  // a disclosure is worse than letting a former consent source stop one of its own consents.
-  // Nor does a withdrawal wait for the agreement's effective date (above).
+  // roles of a record, so the roles that recorded it cannot be told from the agreement: not once
+  // the source is another party, nor while it is the same party, whose source roles may have been
+  // re-signed to others since (found by a review: the housing officers who took consents were
+  // refused them once a `consent-officer` role took over). Any role the party holds in the
+  // agreement may withdraw, its DPO's among them; a role it holds only in another agreement earns
+  // nothing (`roles`). Refusing to stop a disclosure is worse than letting one of the recording
+  // party's own roles stop one of its consents. Nor does a withdrawal wait for the agreement's
+  // effective date (above).
   if (action === 'consent-withdraw') {
-    const source = purpose.consentSource;
-    const stillSource = source !== undefined && source.party === caller.partyId;
-    const earnedBy = roles.filter((role) => role === 'dpo' || !stillSource || source.roles.includes(role));
-    if (earnedBy.length === 0) {
+    if (roles.length === 0) {
       return deny(
         'role-not-permitted',
         `None of the caller's roles may withdraw a consent for purpose '${purpose.id}'.`,
         { agreementId },
       );
     }
-    return allow({ all: NO_FIELDS, specialCategory: NO_FIELDS }, earnedBy, [], 'not-applicable');
+    return allow({ all: NO_FIELDS, specialCategory: NO_FIELDS }, roles, [], 'not-applicable');
   }
 
   if (action === 'opt-out-write') {
@@ -399,8 +400,8 @@ type Deny = (
  * party): answered `purpose-unknown`, it had been a consent no one could withdraw (found by a
  * review). There is no consentSource left to go by, and the store keeps no roles of a record,
  * so any role the party holds in the agreement its person is held in may withdraw it, as any
- * role may once the source has moved to another party; the decision, and so the access-log
- * entry, is that agreement's. The purpose is the consent's own, as stored, not the caller's text.
+ * role may withdraw one whose purpose is defined; the decision, and so the access-log entry, is
+ * that agreement's. The purpose is the consent's own, as stored, not the caller's text.
  */
 function decideWithdrawalOfRemovedPurpose(
   input: DecisionInput,

@@ -12,8 +12,8 @@ export type { DataAction };
  *   conditions are applied to everyone in it at once, so the decision stays `pending`.
  * `consent-write`: record a consent (the purpose's consentSource party and roles).
  * `consent-withdraw`: withdraw a consent, asked only for the party that recorded it (anyone else
- *   is answered before the policy is asked): its DPO, or the purpose's consentSource roles while
- *   the source is that party, or any of its roles once the source has moved to another party.
+ *   is answered before the policy is asked): any role it holds in the purpose's agreement, its
+ *   DPO's among them (which role recorded is not kept, and the source's roles may have changed).
  * `opt-out-write`: record or withdraw a national data opt-out (a DPO of a party to the purpose's
  *   agreement, where the opt-out applies to the purpose).
  * All three are decided before the subject is matched, from the agreements alone, so a caller who
