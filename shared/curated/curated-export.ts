@@ -289,7 +289,7 @@ async function exportTarget(
     let person: string | undefined;
     let records: (DatedRecord & KeepWhileRecord)[] = [];
     const endPerson = () => {
-      if (person !== undefined && counted(person, records)) tally.add(personValues(fields, records), person);
+      if (person !== undefined && counted(person, records)) tally.add(personValues(fields, records));
       records = [];
     };
     for await (const row of placedRecords(store, trx, target.datasetId)) {
@@ -327,8 +327,7 @@ async function exportTarget(
       }, each counted once from all their records in the dataset`,
       minimumCell: deps.minCell,
       suppressed: 'zeros, and counts that come to under the minimum with their noise, or with it rounded',
-      perturbation:
-        '-4 to +4 a cell, mostly small; the same for cells of the same people, and for the same table, drawn afresh for every cell when anyone counted or any count changes',
+      perturbation: '-4 to +4 a cell, mostly small; the same for the same counts, drawn afresh when any count changes',
       roundedTo: ROUND_TO,
       nationalDataOptOutApplied: purpose.nationalDataOptOutApplies,
       consentRequired: purpose.consentRequired,

@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Field } from '../agreements/schema.js';
 import type { CanonicalValue } from '../imports/field-codecs.js';
 
@@ -22,24 +22,12 @@ import type { CanonicalValue } from '../imports/field-codecs.js';
  *   records, and records opt-outs; two exports a person apart would tell it that person's other
  *   values by subtraction. So every published count gets noise (−4 to +4, see
  *   {@link perturbationOf}) drawn from a keyed digest of the whole table, then is rounded to the
- *   nearest {@link ROUND_TO}: the same table gives the same figures every time (asking again
+ *   nearest {@link ROUND_TO}: the same counts give the same figures every time (asking again
  *   averages nothing away), and any change anywhere draws fresh noise for every cell — so the
  *   cells a departed person was in do not stand out as the ones that moved. Noise drawn per cell
  *   from that cell's own contents would leave the others unchanged and point at exactly those.
- *   The table's digest covers who each cell counts as well as how many, so one person taking the
- *   place of another with the same values, which leaves every count as it was, redraws it all
- *   too. Fresh noise on every change can be averaged over many releases of changing data, so the
+ *   Fresh noise on every change can be averaged over many releases of changing data, so the
  *   export is released monthly (functions/export-curated.ts), not as often as the data changes.
- * - **The same people in several cells.** Within one release, cells of different measures can
- *   count exactly the same people: every flag only children's social care supplies has the same
- *   "not recorded" cell (everyone without a social-care record), and a flag everyone has as N
- *   counts all people. Noise drawn for each cell's place in the table (its measure and category)
- *   made those copies independent draws around one count, and their spread narrowed it down
- *   (found by a review). So, as in the ONS cell key method, a cell's noise is drawn for the
- *   people it counts, not for where it stands: each person has a token ({@link personToken}) and
- *   a cell sums its people's tokens, so cells of the same people draw the same noise and publish
- *   the same figure, suppressed or not together. A sum a cell, not the set of its people, so
- *   memory holds two numbers a cell however many are counted.
  * - **Free text.** A string field is counted only by the values the grant lists under
  *   `categories`; any other value is counted as {@link OTHER_VALUES}, never named.
  *
@@ -174,67 +162,33 @@ export function perturbationOf(cellKey: number): number {
   return NOISE_LIMIT;
 }
 
-/**
- * A cell as it is tallied: how many people it counts, and the sum of their tokens, modulo 2^64,
- * which stands for who they are (two cells of the same people have the same sum, two of different
- * people all but never).
- */
-interface Cell {
-  people: number;
-  members: bigint;
-}
-
-const emptyCell = (): Cell => ({ people: 0, members: 0n });
-
-/**
- * A person's token: 64 bits of a digest of their id. It needs no key: the sums of tokens never
- * leave the tally, and the noise is drawn from them only through the keyed digests of
- * {@link IndicatorTally.publish}. Summed rather than XORed, so a person somehow added twice does
- * not cancel out of a cell.
- */
-function personToken(personId: string): bigint {
-  return createHash('sha256')
-    .update('lintel/curated-cell-member/v1\u0000')
-    .update(personId)
-    .digest()
-    .readBigUInt64BE(0);
-}
-
 export class IndicatorTally {
-  private readonly everyone = emptyCell();
-  private readonly cells = new Map<string, Map<string, Cell>>();
+  private everyone = 0;
+  private readonly cells = new Map<string, Map<string, number>>();
   private readonly named = new Map<string, ReadonlyMap<string, string>>();
 
   constructor(private readonly fields: readonly CountedField[]) {
     for (const counted of fields) {
       const { name } = counted.field;
-      this.cells.set(name, new Map(categoriesOf(counted).map((c) => [c, emptyCell()])));
+      this.cells.set(name, new Map(categoriesOf(counted).map((c) => [c, 0])));
       this.named.set(name, new Map((counted.categories ?? []).map((c) => [c.trim().toUpperCase(), c])));
     }
   }
 
-  /**
-   * Counts a person in one category of each field. `personId` draws their cells' noise (see the
-   * module comment): it is summed into a token, never kept or published.
-   */
-  add(values: PersonValues, personId: string): void {
-    const token = personToken(personId);
-    const count = (cell: Cell) => {
-      cell.people++;
-      cell.members = BigInt.asUintN(64, cell.members + token);
-    };
-    count(this.everyone);
+  add(values: PersonValues): void {
+    this.everyone++;
     for (const { field } of this.fields) {
       const cells = this.cells.get(field.name)!;
       const found = categoryOf(field, this.named.get(field.name)!, values.get(field.name) ?? null);
       // The table's categories are fixed when it is built: nothing adds a line of its own.
-      count(cells.get(found) ?? cells.get(NOT_RECORDED)!);
+      const category = cells.has(found) ? found : NOT_RECORDED;
+      cells.set(category, cells.get(category)! + 1);
     }
   }
 
   /** How many people were counted: for the run's own log and tests, never published as it is. */
   get peopleCounted(): number {
-    return this.everyone.people;
+    return this.everyone;
   }
 
   /**
@@ -243,20 +197,17 @@ export class IndicatorTally {
    * guessed table and check the guess against the published one.
    */
   publish(minCell: number, noiseSecret: Buffer): IndicatorCount[] {
-    const few = this.everyone.people < minCell;
-    const measures: [string, boolean, [string, Cell][]][] = [[ALL_PEOPLE, false, [['all', this.everyone]]]];
+    const few = this.everyone < minCell;
+    const measures: [string, boolean, [string, number][]][] = [[ALL_PEOPLE, false, [['all', this.everyone]]]];
     for (const { field, specialCategory } of this.fields) {
       measures.push([field.name, specialCategory, [...this.cells.get(field.name)!]]);
     }
-    // Who each cell counts as well as how many: a change that leaves every count as it was (one
-    // person in another's place) redraws every cell's noise too, not only the changed cells'.
     const table = createHmac('sha256', noiseSecret);
-    for (const [measure, , cells] of measures)
-      table.update(`${measure}=${cells.map(([, c]) => `${c.people}:${c.members.toString(16)}`).join(',')};`);
+    for (const [measure, , cells] of measures) table.update(`${measure}=${cells.map(([, n]) => n).join(',')};`);
     const tableKey = table.digest();
     return measures.flatMap(([measure, special, cells]) =>
-      publishMeasure(measure, special, cells, minCell, few, ({ members }) =>
-        perturbationOf(noiseKey(noiseSecret, tableKey, members)),
+      publishMeasure(measure, special, cells, minCell, few, (category) =>
+        perturbationOf(noiseKey(noiseSecret, tableKey, measure, category)),
       ),
     );
   }
@@ -267,23 +218,18 @@ export function roundToStep(n: number): number {
   return Math.round(n / ROUND_TO) * ROUND_TO;
 }
 
-/**
- * The noise key of a cell of the table, 0 to 255, by the people it counts (the sum of their
- * tokens), not by its measure and category: cells of the same people get the same key.
- */
-function noiseKey(noiseSecret: Buffer, tableKey: Buffer, members: bigint): number {
-  const sum = Buffer.alloc(8);
-  sum.writeBigUInt64BE(members);
-  return createHmac('sha256', noiseSecret).update(tableKey).update(sum).digest()[0]!;
+/** The noise key of a cell of the table: 0 to 255. */
+function noiseKey(noiseSecret: Buffer, tableKey: Buffer, measure: string, category: string): number {
+  return createHmac('sha256', noiseSecret).update(tableKey).update(`${measure}\u0000${category}`).digest()[0]!;
 }
 
 function publishMeasure(
   measure: string,
   specialCategory: boolean,
-  cells: readonly [string, Cell][],
+  cells: readonly [string, number][],
   minCell: number,
   suppressAll: boolean,
-  noise: (cell: Cell) => number,
+  noise: (category: string) => number,
 ): IndicatorCount[] {
   // Decided on the noisy count and on the figure that would be published, rounded, and published
   // only when both are at the minimum. On the noisy count alone, under a minimum that is not a
@@ -291,12 +237,10 @@ function publishMeasure(
   // was published; found by a review). On the rounded figure alone, one just under it rounded up
   // to it: at 10, four people with +4 of noise (8) were published as 10 (found by a review).
   // Never a rounded zero either, whatever the minimum.
-  const noisy = cells.map(([, cell]) => cell.people + noise(cell));
+  const noisy = cells.map(([category, n]) => n + noise(category));
   const published = noisy.map((count) => roundToStep(count));
   const floor = Math.max(minCell, ROUND_TO);
-  const suppressed = cells.map(
-    ([, { people }], i) => suppressAll || people === 0 || noisy[i]! < minCell || published[i]! < floor,
-  );
+  const suppressed = cells.map(([, n], i) => suppressAll || n === 0 || noisy[i]! < minCell || published[i]! < floor);
   return cells.map(([category], i) => ({
     measure,
     category,
