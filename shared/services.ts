@@ -12,6 +12,7 @@ import { loadAgreements } from './agreements/load.js';
 import { parsePartyDirectory, type PartyDirectory } from './agreements/party-directory.js';
 import { AccessLog } from './audit/access-log.js';
 import { AnchorLog } from './audit/anchor-log.js';
+import { rememberPurposeAgreements } from './audit/purpose-agreements.js';
 import { warmRowWorker } from './imports/row-worker-client.js';
 import { StoreConsentRegister } from './consents/store-consent-register.js';
 import { linkingRulesOf } from './linkage/linking-rules.js';
@@ -50,11 +51,11 @@ export function storeOptionsOf(settings: Settings): StoreOptions {
 export async function createServices(settings: Settings): Promise<Services> {
   const logger = createLogger(settings.LOG_LEVEL);
   // Agreements first: an invalid agreement or client-id mapping stops start-up before any I/O.
-  const agreements = loadAgreements(resolve(settings.AGREEMENTS_DIR));
-  for (const warning of agreements.warnings) {
+  const loaded = loadAgreements(resolve(settings.AGREEMENTS_DIR));
+  for (const warning of loaded.warnings) {
     logger.warn('agreements.warning', { file: warning.file, path: warning.path, message: warning.message });
   }
-  for (const { agreement, file } of agreements.all()) {
+  for (const { agreement, file } of loaded.all()) {
     for (const key of linkingRulesOf(agreement).unsupportedKeys) {
       logger.warn('agreements.warning', {
         file,
@@ -63,11 +64,14 @@ export async function createServices(settings: Settings): Promise<Services> {
       });
     }
   }
-  const parties = parsePartyDirectory(settings.PARTY_CLIENT_IDS, agreements);
+  const parties = parsePartyDirectory(settings.PARTY_CLIENT_IDS, loaded);
   const store = openStore(storeOptionsOf(settings));
   try {
     const applied = await migrateToLatest(store);
     if (applied.length > 0) logger.info('store.migrated', { migrations: applied.map((m) => m.migrationName) });
+    // Which agreement each purpose is, kept for when a re-signing drops it: its past entries stay
+    // that agreement's business (audit/purpose-agreements.ts).
+    const agreements = loaded.withFormerPurposes(await rememberPurposeAgreements(store, loaded));
     const blobs = createBlobServiceClient({
       connectionString: settings.AzureWebJobsStorage,
       serviceUri: settings.AzureWebJobsStorage__blobServiceUri,

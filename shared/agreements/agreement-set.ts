@@ -60,11 +60,21 @@ export class AgreementSet {
   private readonly datasetEntries = new Map<string, DatasetEntry>();
   private readonly purposeEntries = new Map<string, PurposeEntry>();
   private readonly grantsByPurpose = new Map<string, ResolvedGrant[]>();
+  private readonly formerPurposes: ReadonlyMap<string, string>;
 
-  /** Use `loadAgreements` or `buildAgreementSet`: they run the checks this constructor trusts. */
-  constructor(sources: readonly AgreementSource[], warnings: readonly AgreementIssue[]) {
+  /**
+   * Use `loadAgreements` or `buildAgreementSet`: they run the checks this constructor trusts.
+   * `formerPurposes` maps purposes these agreements do not define to the agreement that last
+   * did (`withFormerPurposes`); one these define is theirs whatever it says.
+   */
+  constructor(
+    sources: readonly AgreementSource[],
+    warnings: readonly AgreementIssue[],
+    formerPurposes: ReadonlyMap<string, string> = new Map(),
+  ) {
     this.loaded = sources.map(({ agreement, file }) => ({ agreement, file }));
     this.warnings = warnings;
+    this.formerPurposes = formerPurposes;
 
     const partyRoles = new Map<string, Set<string>>();
     const partyAgreements = new Map<string, string[]>();
@@ -155,6 +165,21 @@ export class AgreementSet {
 
   purpose(id: string): PurposeEntry | undefined {
     return this.purposeEntries.get(id);
+  }
+
+  /**
+   * The agreement a purpose these agreements no longer define belonged to when the store last saw
+   * it loaded (shared/audit/purpose-agreements.ts); undefined for a purpose they define, and for
+   * one never loaded. Only for filing what was written under it (entry-agreements.ts): nothing
+   * may be done under such a purpose, and decisions go by `purpose`.
+   */
+  formerAgreementOfPurpose(id: string): string | undefined {
+    return this.purposeEntries.has(id) ? undefined : this.formerPurposes.get(id);
+  }
+
+  /** The same agreements, knowing which agreement each purpose they dropped belonged to. */
+  withFormerPurposes(formerPurposes: ReadonlyMap<string, string>): AgreementSet {
+    return new AgreementSet(this.loaded, this.warnings, formerPurposes);
   }
 
   /** Whether the party may upload the dataset. */

@@ -11,15 +11,21 @@
  * agreement (purpose ids are unique across agreements), and an entry of a party to that agreement
  * under it is that agreement's alone. A party may sign several agreements, and a DPO of one of
  * them read by the party alone the consents another recorded, with a reference to each person
- * (found by a review: no seeded agreement shared a party). A DPO's own reading of the log, under
- * the `audit` purpose, is the business of the agreements it was allowed under: those whose
- * `audit` block names one of the roles logged with it that the party holds there (the
- * decision's, policy/decide.ts). A party signs agreements where it audits nothing, and their DPOs
- * had read its DPO's subject access requests, with a reference to each person asked about (found
- * by a review). Any other entry with no dataset — under `audit` from a caller who audits no
- * agreement (refused), under none, or under a purpose of an agreement the party is not a party to
- * (refused) — is its party's own conduct, and is the business of every agreement the party is a
- * party to.
+ * (found by a review: no seeded agreement shared a party). A purpose a re-signed agreement dropped
+ * still names the agreement that last defined it, as the store remembers it
+ * (purpose-agreements.ts): its entries were written while it was that agreement's. Read as the
+ * party's own conduct, Dudley's consents recorded for an evaluation gave the DPO of another
+ * agreement Dudley signed a reference to each person (found by a review). A purpose that moved to
+ * another agreement is filed by where it is now, past entries too: the store keeps only its latest
+ * agreement. A DPO's own reading of the log, under the `audit` purpose, is the business of the
+ * agreements it was allowed under: those whose `audit` block names one of the roles logged with it
+ * that the party holds there (the decision's, policy/decide.ts). A party signs agreements where it
+ * audits nothing, and their DPOs had read its DPO's subject access requests, with a reference to
+ * each person asked about (found by a review). Any other entry with no dataset — under `audit`
+ * from a caller who audits no agreement (refused), under none, or under a purpose of an agreement
+ * the party is not a party to (refused; for a dropped purpose, not a party to now: the store keeps
+ * no past parties) — is its party's own conduct, and is the business of every agreement the party
+ * is a party to.
  */
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import { auditedAgreementsOf } from '../policy/decide.js';
@@ -47,7 +53,8 @@ export function agreementsOfEntry(agreements: AgreementSet, entry: EntryOwnershi
     if (under.length > 0) return under.map(({ agreementId }) => agreementId);
   }
   const signed = agreements.party(entry.party_id)?.agreementIds ?? [];
-  const agreementId = agreements.purpose(entry.purpose)?.agreementId;
+  const agreementId =
+    agreements.purpose(entry.purpose)?.agreementId ?? agreements.formerAgreementOfPurpose(entry.purpose);
   if (agreementId !== undefined && signed.includes(agreementId)) return [agreementId];
   return [...signed];
 }

@@ -337,6 +337,18 @@ export interface RetentionRunTable {
   committed_at: string | null;
 }
 
+/**
+ * Which agreement each purpose belonged to, as the host last loaded the agreements (migration
+ * 0038): what files an entry under a purpose a re-signed agreement dropped
+ * (shared/agreements/purpose-agreements.ts). Ids and a time only.
+ */
+export interface PurposeAgreementTable {
+  purpose_id: string;
+  agreement_id: string;
+  /** When the purpose was first loaded as this agreement's. */
+  recorded_at: string;
+}
+
 /** A checkpoint the checkpointer anchored, and the anchor blob it went to (migration 0032). */
 export interface AnchoredCheckpointTable {
   blob: string;
@@ -368,6 +380,7 @@ export interface Database {
   opt_out_kept_identifier: OptOutKeptIdentifierTable;
   retired_identifier: RetiredIdentifierTable;
   retention_run: RetentionRunTable;
+  purpose_agreement: PurposeAgreementTable;
   attribute_layout: AttributeLayoutTable;
   anchored_checkpoint: AnchoredCheckpointTable;
 }

@@ -35,6 +35,7 @@ import { alertAgreement } from './0034-alert-agreement.js';
 import { accessLogRequestIndex } from './0035-access-log-request-index.js';
 import { retentionRuns } from './0036-retention-runs.js';
 import { accessLogSubjectWidth } from './0037-access-log-subject-width.js';
+import { purposeAgreements } from './0038-purpose-agreements.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -77,5 +78,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0035-access-log-request-index': accessLogRequestIndex(d),
     '0036-retention-runs': retentionRuns(d),
     '0037-access-log-subject-width': accessLogSubjectWidth(d),
+    '0038-purpose-agreements': purposeAgreements(d),
   };
 }
