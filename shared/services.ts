@@ -12,7 +12,7 @@ import { loadAgreements } from './agreements/load.js';
 import { parsePartyDirectory, type PartyDirectory } from './agreements/party-directory.js';
 import { AccessLog } from './audit/access-log.js';
 import { AnchorLog } from './audit/anchor-log.js';
-import { rememberPurposeAgreements } from './audit/purpose-agreements.js';
+import { rememberAgreements } from './audit/remembered-agreements.js';
 import { warmRowWorker } from './imports/row-worker-client.js';
 import { StoreConsentRegister } from './consents/store-consent-register.js';
 import { linkingRulesOf } from './linkage/linking-rules.js';
@@ -69,9 +69,9 @@ export async function createServices(settings: Settings): Promise<Services> {
   try {
     const applied = await migrateToLatest(store);
     if (applied.length > 0) logger.info('store.migrated', { migrations: applied.map((m) => m.migrationName) });
-    // Which agreement each purpose is, kept for when a re-signing drops it: its past entries stay
-    // that agreement's business (audit/purpose-agreements.ts).
-    const agreements = loaded.withFormerPurposes(await rememberPurposeAgreements(store, loaded));
+    // Which agreement each purpose and dataset is, kept for when a re-signing drops it: its past
+    // entries stay that agreement's business (audit/remembered-agreements.ts).
+    const agreements = loaded.withFormerAgreements(await rememberAgreements(store, loaded));
     const blobs = createBlobServiceClient({
       connectionString: settings.AzureWebJobsStorage,
       serviceUri: settings.AzureWebJobsStorage__blobServiceUri,

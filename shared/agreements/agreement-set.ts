@@ -49,6 +49,17 @@ export interface ResolvedGrant {
   readonly specialCategoryFields: readonly string[];
 }
 
+/**
+ * Purposes and datasets no agreement loaded defines, each with the agreement that last did, as
+ * the store remembers them (shared/audit/remembered-agreements.ts).
+ */
+export interface FormerAgreements {
+  readonly purposes: ReadonlyMap<string, string>;
+  readonly datasets: ReadonlyMap<string, string>;
+}
+
+const NO_FORMER_AGREEMENTS: FormerAgreements = { purposes: new Map(), datasets: new Map() };
+
 export class AgreementSet {
   /** Problems that do not stop lintel starting, for the DPO: overdue reviews, missing dates. */
   readonly warnings: readonly AgreementIssue[];
@@ -60,21 +71,21 @@ export class AgreementSet {
   private readonly datasetEntries = new Map<string, DatasetEntry>();
   private readonly purposeEntries = new Map<string, PurposeEntry>();
   private readonly grantsByPurpose = new Map<string, ResolvedGrant[]>();
-  private readonly formerPurposes: ReadonlyMap<string, string>;
+  private readonly former: FormerAgreements;
 
   /**
    * Use `loadAgreements` or `buildAgreementSet`: they run the checks this constructor trusts.
-   * `formerPurposes` maps purposes these agreements do not define to the agreement that last
-   * did (`withFormerPurposes`); one these define is theirs whatever it says.
+   * `former` maps purposes and datasets these agreements do not define to the agreement that last
+   * did (`withFormerAgreements`); one these define is theirs whatever it says.
    */
   constructor(
     sources: readonly AgreementSource[],
     warnings: readonly AgreementIssue[],
-    formerPurposes: ReadonlyMap<string, string> = new Map(),
+    former: FormerAgreements = NO_FORMER_AGREEMENTS,
   ) {
     this.loaded = sources.map(({ agreement, file }) => ({ agreement, file }));
     this.warnings = warnings;
-    this.formerPurposes = formerPurposes;
+    this.former = former;
 
     const partyRoles = new Map<string, Set<string>>();
     const partyAgreements = new Map<string, string[]>();
@@ -169,17 +180,25 @@ export class AgreementSet {
 
   /**
    * The agreement a purpose these agreements no longer define belonged to when the store last saw
-   * it loaded (shared/audit/purpose-agreements.ts); undefined for a purpose they define, and for
+   * it loaded (shared/audit/remembered-agreements.ts); undefined for a purpose they define, and for
    * one never loaded. Only for filing what was written under it (entry-agreements.ts): nothing
    * may be done under such a purpose, and decisions go by `purpose`.
    */
   formerAgreementOfPurpose(id: string): string | undefined {
-    return this.purposeEntries.has(id) ? undefined : this.formerPurposes.get(id);
+    return this.purposeEntries.has(id) ? undefined : this.former.purposes.get(id);
   }
 
-  /** The same agreements, knowing which agreement each purpose they dropped belonged to. */
-  withFormerPurposes(formerPurposes: ReadonlyMap<string, string>): AgreementSet {
-    return new AgreementSet(this.loaded, this.warnings, formerPurposes);
+  /**
+   * The agreement a dataset these agreements no longer define belonged to, as for a purpose
+   * (`formerAgreementOfPurpose`): only for filing what touched it; decisions go by `dataset`.
+   */
+  formerAgreementOfDataset(id: string): string | undefined {
+    return this.datasetEntries.has(id) ? undefined : this.former.datasets.get(id);
+  }
+
+  /** The same agreements, knowing which agreement each purpose and dataset they dropped belonged to. */
+  withFormerAgreements(former: FormerAgreements): AgreementSet {
+    return new AgreementSet(this.loaded, this.warnings, former);
   }
 
   /** Whether the party may upload the dataset. */

@@ -6,14 +6,18 @@
  * agreement its party signed, and the DPO of one agreement saw, and could open a breach on, an
  * alert made entirely of the party's lookups under another).
  *
- * An entry that touches datasets is the business of their agreements. One that names no dataset
+ * An entry that touches datasets is the business of their agreements: for a dataset a re-signed
+ * agreement dropped, the agreement that last defined it, as the store remembers it
+ * (remembered-agreements.ts). Its entries — lookups, each with a reference to the person found —
+ * were otherwise nobody's, shown to no DPO and counted by no watch rule (found by a review). A
+ * dataset that moved is filed by where it is now, as a purpose is. One that names no dataset
  * — a consent recorded, a refusal before matching — goes by its purpose: a purpose names its
  * agreement (purpose ids are unique across agreements), and an entry of a party to that agreement
  * under it is that agreement's alone. A party may sign several agreements, and a DPO of one of
  * them read by the party alone the consents another recorded, with a reference to each person
  * (found by a review: no seeded agreement shared a party). A purpose a re-signed agreement dropped
  * still names the agreement that last defined it, as the store remembers it
- * (purpose-agreements.ts): its entries were written while it was that agreement's. Read as the
+ * (remembered-agreements.ts): its entries were written while it was that agreement's. Read as the
  * party's own conduct, Dudley's consents recorded for an evaluation gave the DPO of another
  * agreement Dudley signed a reference to each person (found by a review). A purpose that moved to
  * another agreement is filed by where it is now, past entries too: the store keeps only its latest
@@ -45,7 +49,9 @@ export interface EntryOwnership {
 export function agreementsOfEntry(agreements: AgreementSet, entry: EntryOwnership): string[] {
   const touched = stringList(entry.datasets);
   if (touched.length > 0) {
-    const owners = touched.map((d) => agreements.dataset(d)?.agreementId).filter((id) => id !== undefined);
+    const owners = touched
+      .map((d) => agreements.dataset(d)?.agreementId ?? agreements.formerAgreementOfDataset(d))
+      .filter((id) => id !== undefined);
     return [...new Set(owners)];
   }
   if (entry.purpose === AUDIT_PURPOSE) {

@@ -340,12 +340,24 @@ export interface RetentionRunTable {
 /**
  * Which agreement each purpose belonged to, as the host last loaded the agreements (migration
  * 0038): what files an entry under a purpose a re-signed agreement dropped
- * (shared/agreements/purpose-agreements.ts). Ids and a time only.
+ * (shared/audit/remembered-agreements.ts). Ids and a time only.
  */
 export interface PurposeAgreementTable {
   purpose_id: string;
   agreement_id: string;
   /** When the purpose was first loaded as this agreement's. */
+  recorded_at: string;
+}
+
+/**
+ * Which agreement each dataset belonged to, as the host last loaded the agreements (migration
+ * 0039): what files an entry on a dataset a re-signed agreement dropped
+ * (shared/audit/remembered-agreements.ts). Ids and a time only.
+ */
+export interface DatasetAgreementTable {
+  dataset_id: string;
+  agreement_id: string;
+  /** When the dataset was first loaded as this agreement's. */
   recorded_at: string;
 }
 
@@ -381,6 +393,7 @@ export interface Database {
   retired_identifier: RetiredIdentifierTable;
   retention_run: RetentionRunTable;
   purpose_agreement: PurposeAgreementTable;
+  dataset_agreement: DatasetAgreementTable;
   attribute_layout: AttributeLayoutTable;
   anchored_checkpoint: AnchoredCheckpointTable;
 }

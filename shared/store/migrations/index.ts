@@ -36,6 +36,7 @@ import { accessLogRequestIndex } from './0035-access-log-request-index.js';
 import { retentionRuns } from './0036-retention-runs.js';
 import { accessLogSubjectWidth } from './0037-access-log-subject-width.js';
 import { purposeAgreements } from './0038-purpose-agreements.js';
+import { datasetAgreements } from './0039-dataset-agreements.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -79,5 +80,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0036-retention-runs': retentionRuns(d),
     '0037-access-log-subject-width': accessLogSubjectWidth(d),
     '0038-purpose-agreements': purposeAgreements(d),
+    '0039-dataset-agreements': datasetAgreements(d),
   };
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { CompiledQuery, Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
-import { rememberPurposeAgreements } from '../../../shared/audit/purpose-agreements.js';
+import { rememberAgreements } from '../../../shared/audit/remembered-agreements.js';
 import { findSuspiciousActivity } from '../../../shared/audit/watch-rules.js';
 import { Pseudonymiser } from '../../../shared/domain/pseudonymise.js';
 import { CarriedPersonIds } from '../../../shared/imports/carried-person-ids.js';
@@ -243,30 +243,39 @@ describe('statements sent to Azure SQL', () => {
       );
   });
 
-  it("remembers each loaded purpose's agreement, and reads back the dropped ones, with statements SQL Server accepts", async () => {
+  it("remembers each loaded purpose's and dataset's agreement, and reads back the dropped ones, with statements SQL Server accepts", async () => {
     const agreements = loadAgreements(join(import.meta.dirname, '../../../agreements'));
-    // The store remembers one purpose at another agreement (moved) and one no file defines now.
+    // The store remembers, of each, one at another agreement (moved) and one no file defines now.
     const { store, statements } = sqlServerStatements((query) =>
-      query.sql.startsWith('select')
+      query.sql.startsWith('select') && query.sql.includes('"purpose_agreement"')
         ? [
             { purpose_id: 'research-evaluation', agreement_id: 'keyways-housing-allocation' },
             { purpose_id: 'withdrawn-pilot', agreement_id: 'housing-first-research' },
           ]
-        : [],
+        : query.sql.startsWith('select') && query.sql.includes('"dataset_agreement"')
+          ? [
+              { dataset_id: 'housing-first-participant-contacts', agreement_id: 'keyways-housing-allocation' },
+              { dataset_id: 'withdrawn-pilot-contacts', agreement_id: 'housing-first-research' },
+            ]
+          : [],
     );
-    expect(await rememberPurposeAgreements(store, agreements)).toEqual(
-      new Map([['withdrawn-pilot', 'housing-first-research']]),
-    );
+    expect(await rememberAgreements(store, agreements)).toEqual({
+      purposes: new Map([['withdrawn-pilot', 'housing-first-research']]),
+      datasets: new Map([['withdrawn-pilot-contacts', 'housing-first-research']]),
+    });
     expectAccepted(statements);
-    const kinds = statements.map((s) => s.sql.split(' ')[0]);
-    expect(kinds[0]).toBe('select');
-    expect(kinds.filter((kind) => kind === 'update')).toHaveLength(1);
-    expect(kinds.filter((kind) => kind === 'insert')).toHaveLength(
-      agreements.all().reduce((n, { agreement }) => n + agreement.purposes.length, 0) - 1,
-    );
+    for (const [table, count] of [
+      ['purpose_agreement', agreements.all().reduce((n, { agreement }) => n + agreement.purposes.length, 0)],
+      ['dataset_agreement', agreements.all().reduce((n, { agreement }) => n + agreement.datasets.length, 0)],
+    ] as const) {
+      const kinds = statements.filter((s) => s.sql.includes(`"${table}"`)).map((s) => s.sql.split(' ')[0]);
+      expect(kinds[0]).toBe('select');
+      expect(kinds.filter((kind) => kind === 'update')).toHaveLength(1);
+      expect(kinds.filter((kind) => kind === 'insert')).toHaveLength(count - 1);
+    }
   });
 
-  it("creates today's tables, columns and indexes (0019-0038) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0039) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -291,6 +300,7 @@ describe('statements sent to Azure SQL', () => {
       '0036-retention-runs',
       '0037-access-log-subject-width',
       '0038-purpose-agreements',
+      '0039-dataset-agreements',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -315,6 +325,9 @@ describe('statements sent to Azure SQL', () => {
     );
     expect(statements.map((s) => s.sql)).toContain(
       'create table "purpose_agreement" ("purpose_id" nvarchar(100) primary key, "agreement_id" nvarchar(100) not null, "recorded_at" varchar(32) not null)',
+    );
+    expect(statements.map((s) => s.sql)).toContain(
+      'create table "dataset_agreement" ("dataset_id" nvarchar(100) primary key, "agreement_id" nvarchar(100) not null, "recorded_at" varchar(32) not null)',
     );
     // Nine wide for a BFPO number ("BFPO 5439"), in place: nullable, as the columns were.
     for (const table of ['source_record', 'opt_out_kept_record']) {

@@ -1,0 +1,107 @@
+/**
+ * The store's memory of which agreement each purpose and each dataset belonged to, for filing
+ * access-log entries under a purpose, or on a dataset, a re-signed agreement dropped
+ * (entry-agreements.ts). The agreement files say only what is signed now. An entry that names no
+ * dataset is filed by its purpose's agreement, and once the purpose was gone its entries —
+ * consents recorded, each naming a person — were read as every agreement's the party signed,
+ * shown to the DPO of an unrelated one (found by a review). An entry that names datasets is filed
+ * by theirs, and once a dataset was gone its entries — lookups, each naming the person found —
+ * were nobody's: no DPO was shown them, in a subject access answer or a client's activity, and no
+ * watch rule counted them (found by a review).
+ *
+ * At start-up, after migrations, the host writes each purpose and dataset it loaded with its
+ * agreement (`purpose_agreement`, migration 0038; `dataset_agreement`, 0039), and reads back those
+ * the files no longer define into the AgreementSet it serves with (`withFormerAgreements`): the
+ * question is asked for every entry a DPO view or watch rule reads, and stays a lookup in memory.
+ * A row is written only where the id is new or has moved, so `recorded_at` is when it was first
+ * loaded as that agreement's, and a start-up on unchanged files writes nothing. One row an id, its
+ * latest agreement: a purpose or dataset that moved is filed by where it is now, past entries too
+ * (as the files alone did). One dropped before a host with the table first started is not known:
+ * its entries are read as they were. Ids and a time only.
+ */
+import type { Kysely } from 'kysely';
+import type { AgreementSet, FormerAgreements } from '../agreements/agreement-set.js';
+import type { Agreement } from '../agreements/schema.js';
+import type { Store } from '../store/database.js';
+import { isUniqueViolation } from './alerts.js';
+
+/** What is remembered: one table each, alike but for the name of the id they are keyed by. */
+interface Remembered {
+  readonly table: 'purpose_agreement' | 'dataset_agreement';
+  readonly key: 'purpose_id' | 'dataset_id';
+  idsOf(agreement: Agreement): string[];
+  defines(agreements: AgreementSet, id: string): boolean;
+}
+
+const PURPOSES: Remembered = {
+  table: 'purpose_agreement',
+  key: 'purpose_id',
+  idsOf: (agreement) => agreement.purposes.map(({ id }) => id),
+  defines: (agreements, id) => agreements.purpose(id) !== undefined,
+};
+
+const DATASETS: Remembered = {
+  table: 'dataset_agreement',
+  key: 'dataset_id',
+  idsOf: (agreement) => agreement.datasets.map(({ id }) => id),
+  defines: (agreements, id) => agreements.dataset(id) !== undefined,
+};
+
+/**
+ * Records the loaded purposes' and datasets' agreements, and answers, for each purpose and
+ * dataset the agreements no longer define, the agreement that last did.
+ */
+export async function rememberAgreements(
+  store: Store,
+  agreements: AgreementSet,
+  now: Date = new Date(),
+): Promise<FormerAgreements> {
+  return {
+    purposes: await remember(store, PURPOSES, agreements, now.toISOString()),
+    datasets: await remember(store, DATASETS, agreements, now.toISOString()),
+  };
+}
+
+async function remember(
+  store: Store,
+  { table, key, idsOf, defines }: Remembered,
+  agreements: AgreementSet,
+  recordedAt: string,
+): Promise<ReadonlyMap<string, string>> {
+  // The table and its key are chosen above, from two the schema declares.
+  const db = store.db as unknown as Kysely<Record<string, Record<string, string>>>;
+  const remembered = new Map(
+    (await db.selectFrom(table).select([key, 'agreement_id']).execute()).map((row) => [row[key]!, row.agreement_id!]),
+  );
+  for (const { agreement } of agreements.all()) {
+    for (const id of idsOf(agreement)) {
+      const was = remembered.get(id);
+      if (was === agreement.id) continue;
+      if (was === undefined) {
+        try {
+          await db
+            .insertInto(table)
+            .values({ [key]: id, agreement_id: agreement.id, recorded_at: recordedAt })
+            .execute();
+          continue;
+        } catch (err) {
+          // Another host starting on the same store wrote it first. On the same files it wrote
+          // this row; on others (a deployment under way) the last host to start sets it, as for a
+          // moved purpose or dataset.
+          if (!isUniqueViolation(err)) throw err;
+        }
+      }
+      await db
+        .updateTable(table)
+        .set({ agreement_id: agreement.id, recorded_at: recordedAt })
+        .where(key, '=', id)
+        .where('agreement_id', '<>', agreement.id)
+        .execute();
+    }
+  }
+  const former = new Map<string, string>();
+  for (const [id, agreementId] of remembered) {
+    if (!defines(agreements, id)) former.set(id, agreementId);
+  }
+  return former;
+}

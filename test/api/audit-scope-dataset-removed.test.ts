@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
+import { consentToResearch, dudleyParticipant, insertRecord } from '../support/records.js';
+import { callApi, clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * Whose business an entry is outlives the dataset it touched. ICF searches the Housing First
+ * participants' contacts for consenting people — entries that name the dataset, filed by the
+ * dataset's agreement (shared/audit/entry-agreements.ts), each with a reference to the person
+ * found. The research agreement is then re-signed with that dataset replaced (renamed, as for a
+ * follow-up study), and ICF has also signed the Keyways DSA, whose DPO is Kettering's. The
+ * searches are the research agreement's still: its DPO reads them in ICF's activity and in the
+ * person's subject access answer, and the Keyways DPO does not. With no agreement defining the
+ * dataset now they were nobody's: no DPO was shown them and no watch rule counted them.
+ *
+ * The re-signing is real: the searches are made over HTTP by a host on the agreements as they
+ * are, which is stopped; a second host on the same store (and keys) starts on the re-signed files.
+ */
+describe("an access-log entry on a dataset the re-signed agreement dropped, in the DPOs' views", () => {
+  let t: TestHost;
+  const ICF = 'icf-research';
+  const RESEARCH_DPO = 'dudley-housing-options';
+  const KEYWAYS_DPO = 'kettering-borough-council';
+  const DATASET = 'housing-first-participant-contacts';
+  const people = ['Kit', 'Lux'].map((givenName, n) => ({
+    givenName,
+    familyName: 'Refiled',
+    dateOfBirth: `1982-0${n + 1}-01`,
+  }));
+  /** The research DPO's reference to the first person, asked for before the re-signing. */
+  let kitRef: string;
+  let from: string;
+
+  // A subject access answer's entries are all the one person's, and carry no references.
+  const icfSearchesIn = (entries: { action: string; datasets: string[]; subjectRefs?: string[] }[]) =>
+    entries
+      .filter((e) => e.datasets.includes(DATASET))
+      .map(
+        (e) => `${e.action} ${e.datasets.join(',')}${e.subjectRefs === undefined ? '' : ` ${e.subjectRefs.length}`}`,
+      );
+  const icfActivity = async (auditor: string) => {
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const res = await callApi(t, `/v1/audit/clients/${clientIdOf(ICF)}/activity?from=${from}&to=${to}&limit=500`, {
+      party: auditor,
+      roles: ['dpo'],
+    });
+    expect(res.status).toBe(200);
+    return icfSearchesIn(res.body.entries as never);
+  };
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    from = new Date(Date.now() - 1000).toISOString();
+    for (const [n, person] of people.entries()) {
+      await insertRecord(t.host.services, dudleyParticipant(person, `07700 90030${n}`));
+      await consentToResearch(t, person, 'HF/CONSENT/12');
+      const found = await callApi(t, '/v1/people/search', {
+        party: ICF,
+        roles: ['researcher'],
+        purpose: 'research-evaluation',
+        body: person,
+      });
+      expect(found.status, found.text).toBe(200);
+    }
+    const sar = await callApi(t, '/v1/audit/people/accesses', {
+      party: RESEARCH_DPO,
+      roles: ['dpo'],
+      body: people[0],
+    });
+    expect(sar.status, sar.text).toBe(200);
+    kitRef = sar.body.personRef as string;
+
+    const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = t.settings;
+    await t.stop();
+    const renamed = 'housing-first-follow-up-contacts';
+    t = await startTestHost({
+      AGREEMENTS_DIR: agreementsFolderWith([
+        { agreement: 'housingFirst', from: `  - id: ${DATASET}\n`, to: `  - id: ${renamed}\n` },
+        { agreement: 'housingFirst', from: `    dataset: ${DATASET}\n`, to: `    dataset: ${renamed}\n` },
+        {
+          agreement: 'housingFirst',
+          from: `  - dataset: ${DATASET}\n    scope: joint-system\n`,
+          to: `  - dataset: ${renamed}\n    scope: joint-system\n`,
+        },
+        {
+          agreement: 'housingFirst',
+          from: `  - dataset: ${DATASET}\n    scope: recipient\n    holder: MHCLG\n`,
+          to: `  - dataset: ${renamed}\n    scope: recipient\n    holder: MHCLG\n`,
+        },
+        {
+          agreement: 'housingFirst',
+          from: `  - dataset: ${DATASET}\n    scope: recipient\n    holder: DWP, DfE and MoJ\n`,
+          to: `  - dataset: ${renamed}\n    scope: recipient\n    holder: DWP, DfE and MoJ\n`,
+        },
+        // ICF signs the Keyways DSA too (no DPO role there): its DPO is Kettering's.
+        {
+          agreement: 'keyways',
+          from: '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n',
+          to:
+            '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n' +
+            '  - id: icf-research\n    name: ICF (Housing First evaluation researchers)\n    kind: research\n    roles: [housing-officer]\n',
+        },
+      ]),
+      SQLITE_PATH,
+      LOCAL_SECRETS_PATH,
+      DEV_ISSUER_KEY_PATH,
+    });
+    expect(t.host.services.agreements.dataset(DATASET)).toBeUndefined();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("are still shown to the research agreement's DPO in the client's activity, each with its person's reference", async () => {
+    expect(await icfActivity(RESEARCH_DPO)).toEqual([`person.search ${DATASET} 1`, `person.search ${DATASET} 1`]);
+  });
+
+  it("are still shown to the research agreement's DPO in the person's subject access answer", async () => {
+    const sar = await callApi(t, `/v1/audit/people/${encodeURIComponent(kitRef)}/accesses`, {
+      party: RESEARCH_DPO,
+      roles: ['dpo'],
+    });
+    expect(sar.status, sar.text).toBe(200);
+    expect(icfSearchesIn(sar.body.entries as never)).toEqual([`person.search ${DATASET}`]);
+  });
+
+  it("are not shown to the DPO of another agreement the party signed (the Keyways DSA's)", async () => {
+    expect(await icfActivity(KEYWAYS_DPO)).toEqual([]);
+  });
+});

@@ -1,0 +1,198 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadAgreements } from '../../../shared/agreements/load.js';
+import { agreementsOfEntry } from '../../../shared/audit/entry-agreements.js';
+import { rememberAgreements } from '../../../shared/audit/remembered-agreements.js';
+import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
+import { AGREEMENTS_DIR, agreementsFolderWith } from '../agreements/agreement-files.js';
+
+/**
+ * The store's memory of each purpose's and dataset's agreement, and how an entry under a purpose,
+ * or on a dataset, the agreements no longer define is filed by it (entry-agreements.ts). The
+ * host-level cases — a re-signing that drops the evaluation's purpose, or its contacts dataset,
+ * seen through two DPOs' views — are test/api/audit-scope-purpose-removed.test.ts and
+ * test/api/audit-scope-dataset-removed.test.ts.
+ */
+const RESEARCH = 'housing-first-research';
+const KEYWAYS = 'keyways-housing-allocation';
+const SCEH = 'social-care-education-housing';
+const DUDLEY = 'dudley-housing-options';
+const CONTACTS = 'housing-first-participant-contacts';
+const REGISTER = 'keyways-housing-register';
+
+/**
+ * The agreements as signed, and as re-signed without the evaluation's purpose or its contacts
+ * dataset (both renamed), Dudley having signed the Keyways DSA too (as a housing officer): its own
+ * conduct is both agreements'.
+ */
+const signed = loadAgreements(AGREEMENTS_DIR);
+const resigned = () =>
+  loadAgreements(
+    agreementsFolderWith([
+      { agreement: 'housingFirst', from: '  - id: research-evaluation\n', to: '  - id: research-follow-up\n' },
+      {
+        agreement: 'housingFirst',
+        from: '  - purpose: research-evaluation\n',
+        to: '  - purpose: research-follow-up\n',
+      },
+      ...[
+        '  - id: ',
+        '    dataset: ',
+        '  - dataset: HF\n    scope: joint-system\n',
+        '  - dataset: HF\n    scope: recipient\n    holder: MHCLG\n',
+        '  - dataset: HF\n    scope: recipient\n    holder: DWP',
+      ].map((line) => ({
+        agreement: 'housingFirst',
+        from: line.includes('HF') ? line.replace('HF', CONTACTS) : `${line}${CONTACTS}\n`,
+        to: line.includes('HF')
+          ? line.replace('HF', 'research-follow-up-contacts')
+          : `${line}research-follow-up-contacts\n`,
+      })),
+      {
+        agreement: 'keyways',
+        from: '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n',
+        to:
+          '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n' +
+          '  - id: dudley-housing-options\n    name: Dudley Metropolitan Borough Council - Housing Options and Support\n    kind: council\n    roles: [housing-officer]\n',
+      },
+    ]),
+  );
+
+const entry = (party_id: string, purpose: string, datasets: string[] = []) => ({
+  party_id,
+  purpose,
+  roles: '["housing-officer"]',
+  datasets: JSON.stringify(datasets),
+});
+const none = { purposes: new Map(), datasets: new Map() };
+
+describe('remembering which agreement each purpose and dataset belonged to', () => {
+  let store: Store;
+  beforeEach(async () => {
+    store = openStore({ engine: 'sqlite', path: ':memory:' });
+    await migrateToLatest(store);
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+  const rows = () => store.db.selectFrom('purpose_agreement').selectAll().orderBy('purpose_id').execute();
+  const datasetRows = () => store.db.selectFrom('dataset_agreement').selectAll().orderBy('dataset_id').execute();
+
+  it('answers nothing while everything is defined, and keeps the first time each was loaded', async () => {
+    expect(await rememberAgreements(store, signed, new Date('2026-01-01T00:00:00Z'))).toEqual(none);
+    const first = await rows();
+    expect(first.map((r) => [r.purpose_id, r.agreement_id])).toContainEqual(['research-evaluation', RESEARCH]);
+    expect(first.map((r) => r.purpose_id)).toHaveLength(
+      signed.all().reduce((n, { agreement }) => n + agreement.purposes.length, 0),
+    );
+    const firstDatasets = await datasetRows();
+    expect(firstDatasets.map((r) => [r.dataset_id, r.agreement_id])).toContainEqual([CONTACTS, RESEARCH]);
+    expect(firstDatasets.map((r) => r.dataset_id)).toHaveLength(
+      signed.all().reduce((n, { agreement }) => n + agreement.datasets.length, 0),
+    );
+    // A start-up on the same files writes nothing.
+    await rememberAgreements(store, signed, new Date('2026-02-01T00:00:00Z'));
+    expect(await rows()).toEqual(first);
+    expect(await datasetRows()).toEqual(firstDatasets);
+  });
+
+  it('answers a dropped purpose and dataset with their agreement, on every start-up after the re-signing', async () => {
+    await rememberAgreements(store, signed);
+    const after = resigned();
+    const dropped = {
+      purposes: new Map([['research-evaluation', RESEARCH]]),
+      datasets: new Map([[CONTACTS, RESEARCH]]),
+    };
+    expect(await rememberAgreements(store, after)).toEqual(dropped);
+    expect(await rememberAgreements(store, after)).toEqual(dropped);
+    expect((await rows()).map((r) => r.purpose_id)).toContain('research-follow-up');
+    expect((await datasetRows()).map((r) => r.dataset_id)).toContain('research-follow-up-contacts');
+  });
+
+  it('takes a purpose that moved to another agreement as where it is now', async () => {
+    await store.db
+      .insertInto('purpose_agreement')
+      .values({ purpose_id: 'research-evaluation', agreement_id: KEYWAYS, recorded_at: '2025-01-01T00:00:00.000Z' })
+      .execute();
+    await store.db
+      .insertInto('dataset_agreement')
+      .values({ dataset_id: CONTACTS, agreement_id: KEYWAYS, recorded_at: '2025-01-01T00:00:00.000Z' })
+      .execute();
+    expect(await rememberAgreements(store, signed, new Date('2026-03-01T00:00:00Z'))).toEqual(none);
+    expect((await rows()).find((r) => r.purpose_id === 'research-evaluation')).toEqual({
+      purpose_id: 'research-evaluation',
+      agreement_id: RESEARCH,
+      recorded_at: '2026-03-01T00:00:00.000Z',
+    });
+    expect((await datasetRows()).find((r) => r.dataset_id === CONTACTS)).toEqual({
+      dataset_id: CONTACTS,
+      agreement_id: RESEARCH,
+      recorded_at: '2026-03-01T00:00:00.000Z',
+    });
+  });
+});
+
+describe('filing an entry that names no dataset by a purpose the agreements no longer define', () => {
+  // Dudley signs the research agreement and the Keyways DSA; Kettering only the Keyways DSA.
+  const agreements = resigned().withFormerAgreements({
+    purposes: new Map([
+      ['research-evaluation', RESEARCH],
+      ['tenancy-sustainment', KEYWAYS], // defined today (by SCEH): the files win
+      ['withdrawn-pilot', 'no-longer-loaded'],
+    ]),
+    datasets: new Map(),
+  });
+
+  it('is the business of the agreement that defined it, for a party to that agreement', () => {
+    expect(agreementsOfEntry(agreements, entry(DUDLEY, 'research-evaluation'))).toEqual([RESEARCH]);
+  });
+
+  it("is its party's own conduct for a party not (now) in that agreement, as for a purpose of another agreement", () => {
+    expect(agreementsOfEntry(agreements, entry('kettering-borough-council', 'research-evaluation'))).toEqual([KEYWAYS]);
+  });
+
+  it('goes by the agreements loaded for a purpose they define, whatever the store remembers', () => {
+    expect(agreementsOfEntry(agreements, entry('la-housing', 'tenancy-sustainment'))).toEqual([SCEH]);
+    expect(agreements.formerAgreementOfPurpose('tenancy-sustainment')).toBeUndefined();
+  });
+
+  it("is its party's own conduct under a purpose known to neither, or whose agreement is gone", () => {
+    expect(agreementsOfEntry(agreements, entry(DUDLEY, 'never-a-purpose'))).toEqual([RESEARCH, KEYWAYS]);
+    expect(agreementsOfEntry(agreements, entry(DUDLEY, 'withdrawn-pilot'))).toEqual([RESEARCH, KEYWAYS]);
+    // Without the store's memory (a set built from files alone), as before it was kept.
+    expect(agreementsOfEntry(resigned(), entry(DUDLEY, 'research-evaluation'))).toEqual([RESEARCH, KEYWAYS]);
+  });
+});
+
+describe('filing an entry that names a dataset the agreements no longer define', () => {
+  // The contacts dataset was the research agreement's; the Keyways register is defined today.
+  const agreements = resigned().withFormerAgreements({
+    purposes: new Map(),
+    datasets: new Map([
+      [CONTACTS, RESEARCH],
+      [REGISTER, RESEARCH], // defined today (by the Keyways DSA): the files win
+    ]),
+  });
+
+  it('is the business of the agreement that defined it, whoever the party', () => {
+    expect(agreementsOfEntry(agreements, entry('icf-research', 'research-evaluation', [CONTACTS]))).toEqual([RESEARCH]);
+    expect(agreementsOfEntry(agreements, entry(DUDLEY, 'research-follow-up', [CONTACTS]))).toEqual([RESEARCH]);
+  });
+
+  it('is the business of both agreements beside a dataset the files define', () => {
+    expect(agreementsOfEntry(agreements, entry(DUDLEY, 'housing-allocation', [REGISTER, CONTACTS]))).toEqual([
+      KEYWAYS,
+      RESEARCH,
+    ]);
+  });
+
+  it('goes by the agreements loaded for a dataset they define, whatever the store remembers', () => {
+    expect(agreementsOfEntry(agreements, entry(DUDLEY, 'housing-allocation', [REGISTER]))).toEqual([KEYWAYS]);
+    expect(agreements.formerAgreementOfDataset(REGISTER)).toBeUndefined();
+  });
+
+  it("is nobody's on a dataset known to neither, as before", () => {
+    expect(agreementsOfEntry(agreements, entry(DUDLEY, 'research-follow-up', ['never-a-dataset']))).toEqual([]);
+    // Without the store's memory (a set built from files alone), as before it was kept.
+    expect(agreementsOfEntry(resigned(), entry('icf-research', 'research-evaluation', [CONTACTS]))).toEqual([]);
+  });
+});
