@@ -223,7 +223,12 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     const asCall = { ...call, purpose: existing.purposeId ?? call.purpose };
     // A consent whose purpose no agreement defines any more is decided under the agreement its
     // person is held in (decide.ts), and its entry filed there by the person's dataset: by its
-    // purpose alone it would be every agreement's the party signed, with the person named.
+    // purpose alone it would be every agreement's the party signed, with the person named. Where
+    // no current dataset holds the person — their records gone from every snapshot, or in a
+    // dataset the same re-signing dropped — it is decided under the agreement the store remembers
+    // the purpose was (audit/remembered-agreements.ts), and its entry, by that purpose, is filed
+    // there too. Refused `purpose-unknown` instead, the consent stayed in force with no one able
+    // to withdraw it (found by a review).
     const purposeRemoved =
       existing.kind === 'consent' && existing.purposeId !== null && !agreements.purpose(existing.purposeId);
     const decision = await mayWrite(
@@ -231,7 +236,7 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       asCall,
       existing.kind,
       'withdraw',
-      purposeRemoved ? held?.agreementId : undefined,
+      purposeRemoved ? (held?.agreementId ?? agreements.formerAgreementOfPurpose(existing.purposeId!)) : undefined,
     );
     if (!decision.allow) return refusal(decision.reason);
     const filedBy = purposeRemoved && held !== undefined ? { datasets: [held.datasetId] } : {};

@@ -29,8 +29,9 @@ export interface DecisionInput {
   readonly action: PolicyAction;
   /**
    * For `consent-withdraw`: the agreement whose datasets hold the consent's person
-   * (people/person-agreement.ts), where one does. It decides the withdrawal of a consent whose
-   * purpose no agreement defines any more; unused otherwise.
+   * (people/person-agreement.ts), where one does; else the agreement the store remembers the
+   * consent's purpose was (audit/remembered-agreements.ts). It decides the withdrawal of a
+   * consent whose purpose no agreement defines any more; unused otherwise.
    */
   readonly subjectAgreementId?: string | undefined;
 }
@@ -399,7 +400,8 @@ type Deny = (
  * again. Its withdrawal is still the recording party's to make (the API asks only for that
  * party): answered `purpose-unknown`, it had been a consent no one could withdraw (found by a
  * review). There is no consentSource left to go by, and the store keeps no roles of a record,
- * so any role the party holds in the agreement its person is held in may withdraw it, as any
+ * so any role the party holds in the agreement its person is held in (or, where no current
+ * dataset holds them, the one its purpose was) may withdraw it, as any
  * role may withdraw one whose purpose is defined; the decision, and so the access-log entry, is
  * that agreement's. The purpose is the consent's own, as stored, not the caller's text.
  */
