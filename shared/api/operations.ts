@@ -391,7 +391,9 @@ export const OPERATIONS: Record<string, OperationSpec> = {
         schema: 'VerificationReport',
       },
     ],
-    problems: ['role-not-permitted'],
+    // key-unavailable: the checkpoints' signing key could not be read this time (the verify's
+    // report is no forgery for want of it); a version that is gone is reported, not refused.
+    problems: ['role-not-permitted', 'key-unavailable'],
   },
   auditInclusionProof: {
     summary: 'Prove an access-log entry is in the log',
@@ -401,7 +403,9 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     authenticated: true,
     query: inclusionQuerySchema,
     responses: [{ status: 200, description: 'The proof', schema: 'InclusionProof' }],
-    problems: ['role-not-permitted', 'invalid-request', 'entry-unknown', 'log-inconsistent'],
+    // key-unavailable: the checkpoint a proof leads to is handed out only once its signature is
+    // checked against the log's signing key (audit-service.ts's intactCheckpoints).
+    problems: ['role-not-permitted', 'invalid-request', 'entry-unknown', 'log-inconsistent', 'key-unavailable'],
   },
   auditConsistencyProof: {
     summary: 'Prove the log only grew between two sizes',
@@ -409,7 +413,8 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     authenticated: true,
     query: consistencyQuerySchema,
     responses: [{ status: 200, description: 'The proof', schema: 'ConsistencyProof' }],
-    problems: ['role-not-permitted', 'invalid-request', 'tree-size-unknown', 'log-inconsistent'],
+    // key-unavailable: as for an inclusion proof.
+    problems: ['role-not-permitted', 'invalid-request', 'tree-size-unknown', 'log-inconsistent', 'key-unavailable'],
   },
   auditPersonAccesses: {
     summary: 'Who accessed a person, by reference',
