@@ -16,6 +16,7 @@ import { rememberAgreements } from './audit/remembered-agreements.js';
 import { warmRowWorker } from './imports/row-worker-client.js';
 import { StoreConsentRegister } from './consents/store-consent-register.js';
 import { linkingRulesOf } from './linkage/linking-rules.js';
+import { warnOfDroppedDatasetsHeld } from './retention/dropped-datasets.js';
 
 /**
  * The composition root: every adapter lintel uses, built once from the settings and handed to
@@ -72,6 +73,9 @@ export async function createServices(settings: Settings): Promise<Services> {
     // Which agreement each purpose and dataset is, kept for when a re-signing drops it: its past
     // entries stay that agreement's business (audit/remembered-agreements.ts).
     const agreements = loaded.withFormerAgreements(await rememberAgreements(store, loaded));
+    // A dataset the re-signing dropped keeps its records till an operator purges them: named at
+    // every start till then (retention/dropped-datasets.ts).
+    await warnOfDroppedDatasetsHeld({ store, agreements, logger });
     const blobs = createBlobServiceClient({
       connectionString: settings.AzureWebJobsStorage,
       serviceUri: settings.AzureWebJobsStorage__blobServiceUri,

@@ -196,6 +196,17 @@ export class AgreementSet {
     return this.datasetEntries.has(id) ? undefined : this.former.datasets.get(id);
   }
 
+  /**
+   * Every dataset these agreements no longer define that the store remembers, with the agreement
+   * that last did (`formerAgreementOfDataset`): what a re-signing dropped, whose records nothing
+   * shows or retains any more (retention/dropped-datasets.ts).
+   */
+  droppedDatasets(): { datasetId: string; formerAgreementId: string }[] {
+    return [...this.former.datasets]
+      .filter(([id]) => !this.datasetEntries.has(id))
+      .map(([datasetId, formerAgreementId]) => ({ datasetId, formerAgreementId }));
+  }
+
   /** The same agreements, knowing which agreement each purpose and dataset they dropped belonged to. */
   withFormerAgreements(former: FormerAgreements): AgreementSet {
     return new AgreementSet(this.loaded, this.warnings, former);

@@ -1,0 +1,137 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { AgreementSet } from '../../../shared/agreements/agreement-set.js';
+import { loadAgreements } from '../../../shared/agreements/load.js';
+import { rememberAgreements } from '../../../shared/audit/remembered-agreements.js';
+import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
+import { warnOfDroppedDatasetsHeld } from '../../../shared/retention/dropped-datasets.js';
+import { enforceAllRetention } from '../../../shared/retention/enforce-retention.js';
+import { AGREEMENTS_DIR, KNOWN_AGREEMENT_FILES } from '../agreements/agreement-files.js';
+import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import { importEach, nhs } from '../../support/linked-people.js';
+import { insertRecord, ROBIN_IN_SOCIAL_CARE } from '../../support/records.js';
+import { testSettings } from '../../support/settings.js';
+import { createServices } from '../../../shared/services.js';
+
+/**
+ * A dataset a re-signed agreement drops: the ISA re-signed with its one dataset under a new id, so
+ * the records sent as `multiple-disadvantage-indicators` are of a dataset no agreement provides
+ * for. No lookup shows them (grants are per dataset) and no retention rule reaches them (rules
+ * are per dataset): without the warning they stayed, unseen, in the store for good (found
+ * by a DPO's review: storage limitation, UK GDPR Art. 5(1)(e), and the agreements'
+ * return-or-destroy clauses).
+ */
+const AGREEMENT = 'social-care-education-housing';
+const DROPPED = 'multiple-disadvantage-indicators';
+
+const ALICE = nhs(510);
+const BOB = nhs(520);
+
+const HOUSING = [
+  'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inTemporaryAccommodation',
+  `Alice,Smith,2012-03-04,ME14 1XX,${ALICE},Y`,
+  `Bob,Jones,2010-01-01,ME15 2YY,${BOB},Y`,
+];
+const SOCIAL_CARE = [
+  'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
+  `Alice,Smith,2012-03-04,ME14 1XX,${ALICE},SC-1,Y`,
+  `Bob,Jones,2010-01-01,ME15 2YY,${BOB},SC-2,N`,
+];
+
+/** The agreement files as re-signed: the ISA's dataset renamed, every other file as it is. */
+function resignedFolder(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lintel-resigned-'));
+  cpSync(AGREEMENTS_DIR, dir, { recursive: true });
+  const file = join(dir, KNOWN_AGREEMENT_FILES.isa);
+  writeFileSync(file, readFileSync(file, 'utf8').replaceAll(DROPPED, 'multiple-disadvantage-indicators-2027'));
+  return dir;
+}
+
+/** What a host started on the re-signed files serves with, the store having seen the signed ones. */
+async function afterResigning(h: ImportHarness): Promise<AgreementSet> {
+  await rememberAgreements(h.store, loadAgreements(AGREEMENTS_DIR));
+  const resigned = loadAgreements(resignedFolder());
+  return resigned.withFormerAgreements(await rememberAgreements(h.store, resigned));
+}
+
+async function recordsOfDropped(h: ImportHarness): Promise<number> {
+  const rows = await h.store.db.selectFrom('source_record').select('id').where('dataset_id', '=', DROPPED).execute();
+  return rows.length;
+}
+
+describe('a dataset a re-signed agreement dropped', () => {
+  let h: ImportHarness;
+  beforeEach(async () => {
+    h = await createImportHarness();
+    await importEach(h, [
+      ['la-housing', HOUSING],
+      ['la-childrens-social-care', SOCIAL_CARE],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+  });
+  afterEach(async () => h.close());
+
+  it('is reached by no retention pass: its records stay till an operator deletes them', async () => {
+    const agreements = await afterResigning(h);
+
+    const summaries = await enforceAllRetention({ ...h.retentionDeps(), agreements });
+
+    // The re-signed agreement's rule is its new dataset's.
+    expect(summaries.map((s) => s.datasetId)).not.toContain(DROPPED);
+
+    expect(await recordsOfDropped(h)).toBe(4);
+  });
+
+  it('is named at start-up, with its former agreement and how many records it still holds', async () => {
+    const agreements = await afterResigning(h);
+    const logger = h.retentionDeps().logger;
+
+    await warnOfDroppedDatasetsHeld({ store: h.store, agreements, logger });
+
+    const warnings = h.logLines.filter((l) => l.includes('agreements.dataset-dropped'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!)).toMatchObject({
+      level: 'warn',
+      datasetId: DROPPED,
+      formerAgreementId: AGREEMENT,
+      records: 4,
+    });
+    // Ids and a count only.
+    for (const value of [ALICE, BOB, 'ALICE', 'SMITH', '2012-03-04']) expect(warnings[0]).not.toContain(value);
+  });
+
+  it('is named by a host starting on the re-signed files, every start', async () => {
+    const settings = testSettings();
+    const before = await createServices(settings);
+    await insertRecord(before, ROBIN_IN_SOCIAL_CARE);
+    await before.close();
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((line) => {
+      written.push(String(line));
+      return true;
+    });
+    try {
+      const resigned = { ...settings, AGREEMENTS_DIR: resignedFolder(), LOG_LEVEL: 'warn' as const };
+      for (let start = 0; start < 2; start++) await (await createServices(resigned)).close();
+    } finally {
+      spy.mockRestore();
+    }
+    const warnings = written.filter((l) => l.includes('agreements.dataset-dropped')).map((l) => JSON.parse(l));
+    expect(warnings).toEqual(
+      [1, 2].map(() => expect.objectContaining({ datasetId: DROPPED, formerAgreementId: AGREEMENT, records: 1 })),
+    );
+  });
+
+  it('is not named once it holds no records', async () => {
+    const agreements = await afterResigning(h);
+    await h.store.db.deleteFrom('record_identifier').execute();
+    await h.store.db.deleteFrom('source_record').where('dataset_id', '=', DROPPED).execute();
+    h.logLines.length = 0;
+
+    await warnOfDroppedDatasetsHeld({ store: h.store, agreements, logger: h.retentionDeps().logger });
+
+    expect(h.logLines.filter((l) => l.includes('agreements.dataset-dropped'))).toEqual([]);
+  });
+});
