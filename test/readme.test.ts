@@ -150,8 +150,9 @@ describe('the READMEs', () => {
     '%s: every npm run names a script, with options that script parses',
     (file) => {
       const problems: string[] = [];
-      // A command runs to the end of its backticks or its line: `npm run import -- <file> --party <id> …`.
-      for (const m of read(file).matchAll(/npm run(?: -s)? ([a-z][a-z:]*)([^`\n|]*)/g)) {
+      // A command runs to the end of its backticks or its line: `npm run import -- <file> --party <id> …`;
+      // a script's name may hold a hyphen (`npm run purge-dataset`).
+      for (const m of read(file).matchAll(/npm run(?: -s)? ([a-z][a-z:-]*)([^`\n|]*)/g)) {
         const [, name = '', rest = ''] = m;
         // `npm run bench:*` names the family.
         const family = name.endsWith(':') ? Object.keys(scripts).filter((s) => s.startsWith(name)) : [name];

@@ -10,11 +10,20 @@
  * They are not deleted at start-up: deletion cannot be undone, and an agreement file edited by
  * mistake, or deployed ahead of the others, must not destroy a council's data. Every start-up
  * names each such dataset still holding records in one warning (`agreements.dataset-dropped`:
- * the dataset, its former agreement and a count), so that an operator sees it every start.
+ * the dataset, its former agreement and a count), and an operator deletes them with
+ * `npm run purge-dataset -- --dataset <id>`, through the retention rule's own deletion
+ * (deleteOutOfScope): one `retention-delete` entry a person (reason `dataset-dropped`) before the
+ * commit, identifier hashes retired for subject access, an opted-out person's keys kept, the
+ * records their people may change left for relinking, all in one transaction.
  */
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Logger } from '../logging.js';
 import type { Store } from '../store/database.js';
+import { deleteOutOfScope, type RetentionDependencies } from './enforce-retention.js';
+import { RetentionPeople } from './retention-people.js';
+
+/** The access log's reason for each person a purge deletes (the action is `retention-delete`). */
+export const DATASET_DROPPED_REASON = 'dataset-dropped';
 
 export interface DroppedDatasetHeld {
   readonly datasetId: string;
@@ -43,7 +52,68 @@ export async function warnOfDroppedDatasetsHeld(deps: {
       datasetId,
       formerAgreementId,
       records,
+      action: 'npm run purge-dataset -- --dataset <id>',
     });
+  }
+}
+
+export interface DatasetPurgeSummary {
+  readonly datasetId: string;
+  readonly formerAgreementId: string;
+  readonly peopleDeleted: number;
+  readonly recordsDeleted: number;
+  /** Of those deleted, the people with an opt-out in force, whose matching keys were kept. */
+  readonly optedOutKeysKept: number;
+}
+
+/**
+ * Deletes every record of a dataset the agreements no longer define (see above). Refused, before
+ * anything is touched, for a dataset an agreement defines (`still-defined`) and for one the store
+ * does not remember as any agreement's (`unknown`: a mistyped id, or one never loaded). Nobody is
+ * held, for a consent or anything else: no agreement provides for holding the dataset. The
+ * consents and opt-outs themselves stay, as the history of what each person decided.
+ */
+export async function purgeDroppedDataset(
+  deps: RetentionDependencies,
+  datasetId: string,
+): Promise<DatasetPurgeSummary> {
+  if (deps.agreements.dataset(datasetId) !== undefined) throw new DatasetPurgeRefused(datasetId, 'still-defined');
+  const formerAgreementId = deps.agreements.formerAgreementOfDataset(datasetId);
+  if (formerAgreementId === undefined) throw new DatasetPurgeRefused(datasetId, 'unknown');
+  const plan = await deleteOutOfScope(deps, {
+    agreementId: formerAgreementId,
+    datasetId,
+    reason: DATASET_DROPPED_REASON,
+    done: 'retention.dataset-purged',
+    unplacedToo: true,
+    choose: async (trx, runId) => ({
+      people: await RetentionPeople.note(trx, deps.store.dialect.engine, runId, datasetId, []),
+      held: 0,
+    }),
+  });
+  // The purge's choice never waits.
+  if (typeof plan === 'string') throw new Error(`purge waited (${plan})`);
+  return {
+    datasetId,
+    formerAgreementId,
+    peopleDeleted: plan.people,
+    recordsDeleted: plan.records,
+    optedOutKeysKept: plan.optedOutKeysKept,
+  };
+}
+
+/** A purge refused before it touched anything; names the dataset id typed, nothing else. */
+export class DatasetPurgeRefused extends Error {
+  constructor(
+    readonly datasetId: string,
+    readonly reason: 'still-defined' | 'unknown',
+  ) {
+    super(
+      reason === 'still-defined'
+        ? `dataset ${datasetId} is still defined by an agreement: only a dataset a re-signing dropped can be purged`
+        : `dataset ${datasetId} is not one the store remembers any agreement defining`,
+    );
+    this.name = 'DatasetPurgeRefused';
   }
 }
 

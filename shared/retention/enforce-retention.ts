@@ -194,16 +194,174 @@ async function enforceRule(
   const test = keepWhileTest(dataset, keepWhile);
   if (typeof test === 'string') return skipped(test);
   const { decidingParties } = test;
+  const { store } = deps;
+  const plan = await deleteOutOfScope(deps, {
+    agreementId: agreement.id,
+    datasetId: dataset.id,
+    reason: REASON,
+    done: 'retention.enforced',
+    unplacedToo: false,
+    choose: async (trx, runId) => {
+      // Any record of the agreement no pass has placed may join or split people (a new record can
+      // bridge two): the rule waits for the pass. Every read of the pass sees one state
+      // (deleteOutOfScope), so this holds for the rows read below too.
+      const datasets = agreement.datasets.map((d) => d.id);
+      for (const query of pendingDatasetQueries(trx))
+        if ((await store.dialect.firstRows(query.where('dataset_id', 'in', datasets), 1).execute()).length > 0)
+          return 'records-not-linked';
+      const deciding = trx
+        .selectFrom('source_record')
+        .where('dataset_id', '=', dataset.id)
+        .where('party_id', 'in', decidingParties);
+      // What the field's sources have sent, from the run ledger: the records still stored cannot
+      // tell, as this rule's own deletions empty them (found by a review: once a pass had deleted
+      // every Housing record saying N, the rule waited for ever, as if Housing had sent nothing).
+      const standing: (SnapshotOrder & { partyId: string; runId: string })[] = [];
+      for (const partyId of decidingParties) {
+        const current = await currentSnapshotOrder(trx, partyId, dataset.id);
+        if (current !== undefined) standing.push({ ...current, partyId });
+      }
+      if (standing.length === 0 && (await store.dialect.firstRows(deciding.select('id'), 1).execute()).length === 0)
+        return 'no-extract-from-field-sources';
+      // A row of the field's sources refused at import may have been the one that keeps someone:
+      // the rule waits for an extract of theirs that loaded whole.
+      const standingRuns = standing.map((s) => s.runId);
+      const partial = await store.dialect
+        .firstRows(
+          trx
+            .selectFrom('import_run')
+            .select('id')
+            .where('rows_rejected', '>', 0)
+            .where((eb) =>
+              eb.or([
+                eb('id', 'in', deciding.select('import_run_id')),
+                ...(standingRuns.length > 0 ? [eb('id', 'in', standingRuns)] : []),
+              ]),
+            ),
+          1,
+        )
+        .execute();
+      if (partial.length > 0) return 'field-source-rows-rejected';
+      // So may an extract of theirs not loaded: the standing snapshot's N may be what it puts right.
+      // Refused whole since the standing one loaded (found by a review); or still received, loading,
+      // or broken off and to be retried, whenever it was received (found by later ones: a pass
+      // deleted by the older extract while the newer one, keeping the person, was being retried;
+      // and Monday's and Tuesday's extracts dropped together after an outage, Tuesday's received
+      // before Monday's had loaded). Passed over only when certain to be stale: its date (recorded
+      // at its claim) puts it behind the standing snapshot, so its load could only be refused.
+      const notLoaded: ImportRun['status'][] = [];
+      for (const partyId of decidingParties) {
+        const current = standing.find((s) => s.partyId === partyId);
+        const runs = await trx
+          .selectFrom('import_run')
+          .select(['status', 'as_of', 'uploaded_at'])
+          .where('party_id', '=', partyId)
+          .where('dataset_id', '=', dataset.id)
+          .where('status', '!=', 'loaded')
+          .where((eb) =>
+            current === undefined
+              ? eb('status', '!=', 'rejected')
+              : eb.or([
+                  eb('status', '!=', 'rejected'),
+                  eb(
+                    'received_at',
+                    '>',
+                    eb.selectFrom('import_run').select('finished_at').where('id', '=', current.runId),
+                  ),
+                ]),
+          )
+          .execute();
+        for (const run of runs) {
+          const stale =
+            current !== undefined &&
+            run.as_of !== null &&
+            isBehind({ asOf: run.as_of, uploadedAt: run.uploaded_at ?? undefined }, current);
+          if (!stale) notLoaded.push(run.status);
+        }
+      }
+      if (notLoaded.some((status) => status !== 'rejected')) return 'field-source-extract-pending';
+      if (notLoaded.length > 0) return 'field-source-extract-refused';
+
+      // Judged a page at a time: what outlasts a page is kept in the transaction's own tables,
+      // dropped before the commit (a rolled-back pass takes them with it).
+      const people = await RetentionPeople.note(trx, store.dialect.engine, runId, dataset.id, decidingParties);
+      const judging = await people.judge(test);
+      const waits = async (reason: string) => {
+        await people.drop();
+        return reason;
+      };
+      // Not one value in the whole of their standing extracts (the column left out of them,
+      // say): the rule waits. Where this rule has deleted some of those rows, the extracts did
+      // say, and the blank ones left are judged as blanks, kept (found by a review).
+      if (judging.judged === 0 && judging.deciding > 0) {
+        if (standing.length === 0) return waits('field-blank-in-sources');
+        const loaded = await trx
+          .selectFrom('import_run')
+          .select((eb) => eb.fn.sum<number>('rows_loaded').as('rows'))
+          .where('id', 'in', standingRuns)
+          .executeTakeFirst();
+        if (Number(loaded?.rows ?? 0) <= judging.deciding) return waits('field-blank-in-sources');
+      }
+      // Held for a consent in force: kept as the flag keeps, so the pending links below are
+      // followed from them too (found by a review: a record waiting for review against a held
+      // person was deleted, and the officer's review with it).
+      const held = await people.holdConsentsInForce();
+      await people.keepUnderReview(agreement.id, dataset.id);
+      return { people, held };
+    },
+  });
+  if (typeof plan === 'string') return skipped(plan);
+  return {
+    ...base,
+    outcome: 'enforced',
+    peopleDeleted: plan.people,
+    recordsDeleted: plan.records,
+    peopleHeld: plan.held,
+    optedOutKeysKept: plan.optedOutKeysKept,
+  };
+}
+
+/**
+ * One deletion of a dataset's people not kept, as a retention rule makes it (enforceRule) and as
+ * an operator's purge of a dataset a re-signing dropped makes it (dropped-datasets.ts): the same
+ * entries, note, waits for the linking lock, keys of the opted-out kept, records left for
+ * relinking and retired identifier hashes, whoever chooses who goes.
+ */
+export interface OutOfScopeDeletion {
+  /** The agreement whose linking lock the pass holds, and whose business its entries are. */
+  readonly agreementId: string;
+  readonly datasetId: string;
+  /** The access log's reason for each person deleted (the action is `retention-delete`). */
+  readonly reason: string;
+  /** The log line of a deletion that committed (a failed one logs `retention.failed`). */
+  readonly done: string;
+  /** Whether the records of the dataset no linking pass has placed (no person id) go too, with no entry: there is no person to name. */
+  readonly unplacedToo: boolean;
+  /**
+   * In the pass's transaction (one state throughout), under the agreement's linking lock: notes
+   * the dataset's records and keeps whoever stays, or says why the pass waits (having dropped
+   * what it noted).
+   */
+  choose(trx: Kysely<Database>, runId: string): Promise<{ people: RetentionPeople; held: number } | string>;
+}
+
+/** What a deletion did, or why it waited. */
+export async function deleteOutOfScope(
+  deps: RetentionDependencies,
+  deletion: OutOfScopeDeletion,
+): Promise<Plan | string> {
+  const { agreementId, datasetId } = deletion;
+  const base = { agreementId, datasetId };
   const runId = randomUUID();
   const { store } = deps;
-  const log = new RetentionEntries(deps, runId, agreement.id, dataset.id);
+  const log = new RetentionEntries(deps, runId, agreementId, datasetId, deletion.reason);
   // Where entries cannot be written inside the deletion's transaction (SQLite in memory, where
   // the store itself is in this process's memory), they follow its commit: the people are held
   // for them till then.
   const entryInside = entriesWithinStoreTransactions(store);
   const afterCommit: string[] = [];
   // Where entries precede the commit, the store's own note of whether it came.
-  const run = entryInside ? new RetentionRunNote(store, runId, agreement.id, dataset.id) : undefined;
+  const run = entryInside ? new RetentionRunNote(store, runId, agreementId, datasetId) : undefined;
   if (run !== undefined)
     await run.start().catch((err: unknown) => {
       const kind = errorKind(err);
@@ -213,142 +371,41 @@ async function enforceRule(
 
   // Every read of the pass sees one state, and a deletion of a record an import has since
   // replaced or changed fails the transaction: otherwise an import committed between two reads
-  // could slip a bridging record past the waits below.
+  // could slip a bridging record past the waits of the rule.
   const plan = await snapshotTransaction(store, async (trx): Promise<Plan | string> => {
     // Not while a linking pass re-forms the agreement's people.
-    await takeLinkingLock(store, trx, agreement.id);
+    await takeLinkingLock(store, trx, agreementId);
     // Before anything can make the pass wait: a pass that died is told of however long it waits.
     if (run !== undefined) await run.settleAbandoned(trx, deps);
-    // Any record of the agreement no pass has placed may join or split people (a new record can
-    // bridge two): the rule waits for the pass. Every read of the pass sees one state (above),
-    // so this holds for the rows read below too.
-    const datasets = agreement.datasets.map((d) => d.id);
-    for (const query of pendingDatasetQueries(trx))
-      if ((await store.dialect.firstRows(query.where('dataset_id', 'in', datasets), 1).execute()).length > 0)
-        return 'records-not-linked';
-    const deciding = trx
-      .selectFrom('source_record')
-      .where('dataset_id', '=', dataset.id)
-      .where('party_id', 'in', decidingParties);
-    // What the field's sources have sent, from the run ledger: the records still stored cannot
-    // tell, as this rule's own deletions empty them (found by a review: once a pass had deleted
-    // every Housing record saying N, the rule waited for ever, as if Housing had sent nothing).
-    const standing: (SnapshotOrder & { partyId: string; runId: string })[] = [];
-    for (const partyId of decidingParties) {
-      const current = await currentSnapshotOrder(trx, partyId, dataset.id);
-      if (current !== undefined) standing.push({ ...current, partyId });
-    }
-    if (standing.length === 0 && (await store.dialect.firstRows(deciding.select('id'), 1).execute()).length === 0)
-      return 'no-extract-from-field-sources';
-    // A row of the field's sources refused at import may have been the one that keeps someone:
-    // the rule waits for an extract of theirs that loaded whole.
-    const standingRuns = standing.map((s) => s.runId);
-    const partial = await store.dialect
-      .firstRows(
-        trx
-          .selectFrom('import_run')
-          .select('id')
-          .where('rows_rejected', '>', 0)
-          .where((eb) =>
-            eb.or([
-              eb('id', 'in', deciding.select('import_run_id')),
-              ...(standingRuns.length > 0 ? [eb('id', 'in', standingRuns)] : []),
-            ]),
-          ),
-        1,
-      )
-      .execute();
-    if (partial.length > 0) return 'field-source-rows-rejected';
-    // So may an extract of theirs not loaded: the standing snapshot's N may be what it puts right.
-    // Refused whole since the standing one loaded (found by a review); or still received, loading,
-    // or broken off and to be retried, whenever it was received (found by later ones: a pass
-    // deleted by the older extract while the newer one, keeping the person, was being retried;
-    // and Monday's and Tuesday's extracts dropped together after an outage, Tuesday's received
-    // before Monday's had loaded). Passed over only when certain to be stale: its date (recorded
-    // at its claim) puts it behind the standing snapshot, so its load could only be refused.
-    const notLoaded: ImportRun['status'][] = [];
-    for (const partyId of decidingParties) {
-      const current = standing.find((s) => s.partyId === partyId);
-      const runs = await trx
-        .selectFrom('import_run')
-        .select(['status', 'as_of', 'uploaded_at'])
-        .where('party_id', '=', partyId)
-        .where('dataset_id', '=', dataset.id)
-        .where('status', '!=', 'loaded')
-        .where((eb) =>
-          current === undefined
-            ? eb('status', '!=', 'rejected')
-            : eb.or([
-                eb('status', '!=', 'rejected'),
-                eb(
-                  'received_at',
-                  '>',
-                  eb.selectFrom('import_run').select('finished_at').where('id', '=', current.runId),
-                ),
-              ]),
-        )
-        .execute();
-      for (const run of runs) {
-        const stale =
-          current !== undefined &&
-          run.as_of !== null &&
-          isBehind({ asOf: run.as_of, uploadedAt: run.uploaded_at ?? undefined }, current);
-        if (!stale) notLoaded.push(run.status);
-      }
-    }
-    if (notLoaded.some((status) => status !== 'rejected')) return 'field-source-extract-pending';
-    if (notLoaded.length > 0) return 'field-source-extract-refused';
+    const chosen = await deletion.choose(trx, runId);
+    if (typeof chosen === 'string') return chosen;
+    const { people, held } = chosen;
+    // Who is kept is settled: the opted-out people who go leave their keys, as at a load.
+    const optedOutKeysKept = await people.keepKeysOfOptedOut(datasetId);
 
-    // Judged a page at a time: what outlasts a page is kept in the transaction's own tables,
-    // dropped before the commit (a rolled-back pass takes them with it).
-    const people = await RetentionPeople.note(trx, store.dialect.engine, runId, dataset.id, decidingParties);
-    const judgeAndDelete = async (): Promise<Plan | string> => {
-      const judging = await people.judge(test);
-      // Not one value in the whole of their standing extracts (the column left out of them,
-      // say): the rule waits. Where this rule has deleted some of those rows, the extracts did
-      // say, and the blank ones left are judged as blanks, kept (found by a review).
-      if (judging.judged === 0 && judging.deciding > 0) {
-        if (standing.length === 0) return 'field-blank-in-sources';
-        const loaded = await trx
-          .selectFrom('import_run')
-          .select((eb) => eb.fn.sum<number>('rows_loaded').as('rows'))
-          .where('id', 'in', standingRuns)
-          .executeTakeFirst();
-        if (Number(loaded?.rows ?? 0) <= judging.deciding) return 'field-blank-in-sources';
-      }
-      // Held for a consent in force: kept as the flag keeps, so the pending links below are
-      // followed from them too (found by a review: a record waiting for review against a held
-      // person was deleted, and the officer's review with it).
-      const held = await people.holdConsentsInForce();
-      await people.keepUnderReview(agreement.id, dataset.id);
-      // Who is kept is settled: the opted-out people who go leave their keys, as at a load.
-      const optedOutKeysKept = await people.keepKeysOfOptedOut(dataset.id);
-
-      await people.leaveAffectedForRelinking(agreement.id, dataset.id);
-      await people.deleteLinksOfOutOfScope(agreement.id, dataset.id);
-      let peopleDeleted = 0;
-      let recordsDeleted = 0;
-      const at = new Date().toISOString();
-      for await (const page of people.outOfScope()) {
-        // Written before the deletion commits: a deletion the log does not show must not happen.
-        if (entryInside) await log.claim(page.people);
-        else afterCommit.push(...page.people);
-        // The access log keeps its entries about them: a subject access request must still find them.
-        await retireIdentifiers(trx, page.records, at);
-        await trx.deleteFrom('record_identifier').where('record_id', 'in', page.records).execute();
-        const [result] = await trx.deleteFrom('source_record').where('id', 'in', page.records).execute();
-        // Every record judged must still be there to delete, or the entries above would claim
-        // too much: an import replaced some meanwhile. Rolled back; the next pass judges again.
-        if ((result?.numDeletedRows ?? 0n) !== BigInt(page.records.length)) throw new RetentionRaced();
-        peopleDeleted += page.people.length;
-        recordsDeleted += page.records.length;
-      }
-      await run?.committed(trx);
-      return { people: peopleDeleted, records: recordsDeleted, held, optedOutKeysKept };
-    };
-    const outcome = await judgeAndDelete();
+    await people.leaveAffectedForRelinking(agreementId, datasetId);
+    await people.deleteLinksOfOutOfScope(agreementId, datasetId);
+    let peopleDeleted = 0;
+    let recordsDeleted = 0;
+    const at = new Date().toISOString();
+    for await (const page of people.outOfScope()) {
+      // Written before the deletion commits: a deletion the log does not show must not happen.
+      if (entryInside) await log.claim(page.people);
+      else afterCommit.push(...page.people);
+      // The access log keeps its entries about them: a subject access request must still find them.
+      await retireIdentifiers(trx, page.records, at);
+      await trx.deleteFrom('record_identifier').where('record_id', 'in', page.records).execute();
+      const [result] = await trx.deleteFrom('source_record').where('id', 'in', page.records).execute();
+      // Every record judged must still be there to delete, or the entries above would claim
+      // too much: an import replaced some meanwhile. Rolled back; the next pass judges again.
+      if ((result?.numDeletedRows ?? 0n) !== BigInt(page.records.length)) throw new RetentionRaced();
+      peopleDeleted += page.people.length;
+      recordsDeleted += page.records.length;
+    }
+    if (deletion.unplacedToo) recordsDeleted += await deleteUnplacedRecords(trx, datasetId);
+    await run?.committed(trx);
     await people.drop();
-    return outcome;
+    return { people: peopleDeleted, records: recordsDeleted, held, optedOutKeysKept };
   }).catch(async (err: unknown) => {
     const kind = errorKind(err);
     // A commit can come though the pass is told it failed (the connection lost while confirming
@@ -370,9 +427,9 @@ async function enforceRule(
 
   // Committed, or waited and deleted nothing: the note has nothing more to tell.
   await run?.forget().catch(() => undefined);
-  if (typeof plan === 'string') return skipped(plan);
+  if (typeof plan === 'string') return plan;
   if (afterCommit.length > 0) await log.claim(afterCommit);
-  deps.logger.info('retention.enforced', {
+  deps.logger.info(deletion.done, {
     ...base,
     runId,
     peopleDeleted: plan.people,
@@ -380,17 +437,30 @@ async function enforceRule(
     peopleHeld: plan.held,
     optedOutKeysKept: plan.optedOutKeysKept,
   });
-  return {
-    ...base,
-    outcome: 'enforced',
-    peopleDeleted: plan.people,
-    recordsDeleted: plan.records,
-    peopleHeld: plan.held,
-    optedOutKeysKept: plan.optedOutKeysKept,
-  };
+  return plan;
 }
 
-interface Plan {
+/**
+ * Deletes the dataset's records no linking pass has placed in a person, with their identifiers
+ * (no hash is retired: a subject access request finds a person, and these name none). Only for a
+ * deletion of every record of a dataset: a rule waits while any such record is there.
+ */
+async function deleteUnplacedRecords(trx: Kysely<Database>, datasetId: string): Promise<number> {
+  const unplaced = trx
+    .selectFrom('source_record')
+    .select('id')
+    .where('dataset_id', '=', datasetId)
+    .where('person_id', 'is', null);
+  await trx.deleteFrom('record_identifier').where('record_id', 'in', unplaced).execute();
+  const [result] = await trx
+    .deleteFrom('source_record')
+    .where('dataset_id', '=', datasetId)
+    .where('person_id', 'is', null)
+    .execute();
+  return Number(result?.numDeletedRows ?? 0n);
+}
+
+export interface Plan {
   readonly people: number;
   readonly records: number;
   readonly held: number;
@@ -408,10 +478,12 @@ class RetentionEntries {
     private readonly runId: string,
     private readonly agreementId: string,
     private readonly datasetId: string,
+    /** Its entries' reason: a retention rule's, or a purge's (dropped-datasets.ts). */
+    private readonly reason: string,
   ) {}
 
   async claim(people: readonly string[]): Promise<void> {
-    await this.append(people, 'allow', REASON);
+    await this.append(people, 'allow', this.reason);
   }
 
   /**
@@ -440,8 +512,9 @@ class RetentionEntries {
       for (const entry of page) {
         wrote = true;
         if (entry.subject_ref === null) continue;
-        if (entry.reason_code === REASON) claimed.add(entry.subject_ref);
-        else if (entry.reason_code === NOT_COMMITTED) told.add(entry.subject_ref);
+        // Whatever its reason, a retention rule's or a purge's, every other entry is a claim.
+        if (entry.reason_code === NOT_COMMITTED) told.add(entry.subject_ref);
+        else claimed.add(entry.subject_ref);
       }
       if (page.length < BATCH) break;
       after = Number(page.at(-1)!.seq);
@@ -547,7 +620,7 @@ class RetentionRunNote {
     for (const { id, started_at: startedAt, committed_at: committedAt } of others) {
       const settled =
         committedAt !== null ||
-        (await new RetentionEntries(deps, id, this.agreementId, this.datasetId).notCommitted(trx)) ||
+        (await new RetentionEntries(deps, id, this.agreementId, this.datasetId, REASON).notCommitted(trx)) ||
         new Date(startedAt).getTime() < diedBefore;
       if (settled) await trx.deleteFrom('retention_run').where('id', '=', id).execute();
     }

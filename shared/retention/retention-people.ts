@@ -78,9 +78,15 @@ export class RetentionPeople {
       person_b ${text(64)} not null,
       link_id ${text(64)} not null,
       primary key (person_a, person_b, link_id))`.execute(trx);
-    // Every record has a person: the pass waits while any record of the agreement has none.
+    // Every record has a person: the pass waits while any record of the agreement has none (a
+    // purge deletes those on its own, OutOfScopeDeletion.unplacedToo). A purge judges nothing: no
+    // party decides, and `in ()` is no SQL on SQL Server.
+    const deciding =
+      decidingParties.length === 0
+        ? sql`0`
+        : sql`case when party_id in (${sql.join(decidingParties)}) then 1 else 0 end`;
     await sql`insert into ${records} (person_id, id, deciding)
-      select person_id, id, case when party_id in (${sql.join(decidingParties)}) then 1 else 0 end
+      select person_id, id, ${deciding}
       from source_record
       where dataset_id = ${datasetId} and person_id is not null`.execute(trx);
     return people;

@@ -2,7 +2,7 @@
 // accept it and then do nothing, the wrong thing, or wait forever.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -280,6 +280,83 @@ describe('npm run relink', () => {
     const result = run('scripts/relink.ts', ['--pending', '--agreement', 'no-such-agreement'], isolated());
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
     expect(result.stderr.trim()).toBe('relink: no agreement with id no-such-agreement');
+  });
+});
+
+describe('npm run purge-dataset', () => {
+  const DROPPED = 'multiple-disadvantage-indicators';
+
+  /** The agreements re-signed without the ISA's dataset (renamed), every other file as it is. */
+  function resignedFolder(): string {
+    const folder = join(dir, `agreements-${randomUUID()}`);
+    cpSync(join(ROOT, 'agreements'), folder, { recursive: true });
+    const file = join(folder, 'social-care-education-housing.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replaceAll(DROPPED, `${DROPPED}-2027`));
+    return folder;
+  }
+
+  async function storeWithRobin() {
+    const settings = testSettings();
+    const services = await createServices(settings);
+    try {
+      await insertRecord(services, ROBIN_IN_SOCIAL_CARE);
+    } finally {
+      await services.close();
+    }
+    return {
+      settings,
+      env: {
+        LINTEL_ENV: 'test',
+        AzureWebJobsStorage: settings.AzureWebJobsStorage!,
+        SQLITE_PATH: settings.SQLITE_PATH,
+        LOCAL_SECRETS_PATH: settings.LOCAL_SECRETS_PATH,
+        DEV_ISSUER_KEY_PATH: settings.DEV_ISSUER_KEY_PATH,
+      },
+    };
+  }
+
+  async function recordsOf(settings: ReturnType<typeof testSettings>, datasetId: string): Promise<number> {
+    const services = await createServices(settings);
+    try {
+      const rows = await services.store.db
+        .selectFrom('source_record')
+        .select('id')
+        .where('dataset_id', '=', datasetId)
+        .execute();
+      return rows.length;
+    } finally {
+      await services.close();
+    }
+  }
+
+  it('refuses a dataset an agreement still defines (exit 2), deleting nothing', async () => {
+    const { settings, env } = await storeWithRobin();
+    const result = run('scripts/purge-dataset.ts', ['--dataset', DROPPED], env);
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+    expect(result.stderr.trim()).toBe(
+      `purge-dataset: dataset ${DROPPED} is still defined by an agreement: only a dataset a re-signing dropped can be purged`,
+    );
+    expect(await recordsOf(settings, DROPPED)).toBe(1);
+  });
+
+  it('refuses a run without --dataset (exit 2)', () => {
+    const result = run('scripts/purge-dataset.ts', [], isolated());
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+    expect(result.stderr).toContain('purge-dataset: --dataset is required');
+  });
+
+  it('deletes the records of a dataset the re-signed agreements dropped, printing counts only', async () => {
+    const { settings, env } = await storeWithRobin();
+    const result = run('scripts/purge-dataset.ts', ['--dataset', DROPPED], {
+      ...env,
+      AGREEMENTS_DIR: resignedFolder(),
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(
+      `${DROPPED} (formerly of social-care-education-housing): 1 records of 1 people deleted, 0 opted-out people's keys kept\n`,
+    );
+    expect(await recordsOf(settings, DROPPED)).toBe(0);
   });
 });
 

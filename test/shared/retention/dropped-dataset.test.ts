@@ -5,12 +5,17 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AgreementSet } from '../../../shared/agreements/agreement-set.js';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { rememberAgreements } from '../../../shared/audit/remembered-agreements.js';
+import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
-import { warnOfDroppedDatasetsHeld } from '../../../shared/retention/dropped-datasets.js';
-import { enforceAllRetention } from '../../../shared/retention/enforce-retention.js';
+import {
+  DatasetPurgeRefused,
+  purgeDroppedDataset,
+  warnOfDroppedDatasetsHeld,
+} from '../../../shared/retention/dropped-datasets.js';
+import { enforceAllRetention, RETENTION_ACTION } from '../../../shared/retention/enforce-retention.js';
 import { AGREEMENTS_DIR, KNOWN_AGREEMENT_FILES } from '../agreements/agreement-files.js';
-import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { importEach, nhs } from '../../support/linked-people.js';
+import { createImportHarness, orphanIdentifiers, type ImportHarness } from '../imports/import-harness.js';
+import { importEach, nhs, personOf } from '../../support/linked-people.js';
 import { insertRecord, ROBIN_IN_SOCIAL_CARE } from '../../support/records.js';
 import { testSettings } from '../../support/settings.js';
 import { createServices } from '../../../shared/services.js';
@@ -19,7 +24,7 @@ import { createServices } from '../../../shared/services.js';
  * A dataset a re-signed agreement drops: the ISA re-signed with its one dataset under a new id, so
  * the records sent as `multiple-disadvantage-indicators` are of a dataset no agreement provides
  * for. No lookup shows them (grants are per dataset) and no retention rule reaches them (rules
- * are per dataset): without the warning they stayed, unseen, in the store for good (found
+ * are per dataset): without the warning and the purge they stayed, unseen, in the store for good (found
  * by a DPO's review: storage limitation, UK GDPR Art. 5(1)(e), and the agreements'
  * return-or-destroy clauses).
  */
@@ -80,7 +85,6 @@ describe('a dataset a re-signed agreement dropped', () => {
 
     // The re-signed agreement's rule is its new dataset's.
     expect(summaries.map((s) => s.datasetId)).not.toContain(DROPPED);
-
     expect(await recordsOfDropped(h)).toBe(4);
   });
 
@@ -126,12 +130,93 @@ describe('a dataset a re-signed agreement dropped', () => {
 
   it('is not named once it holds no records', async () => {
     const agreements = await afterResigning(h);
-    await h.store.db.deleteFrom('record_identifier').execute();
-    await h.store.db.deleteFrom('source_record').where('dataset_id', '=', DROPPED).execute();
+    await purgeDroppedDataset({ ...h.retentionDeps(), agreements }, DROPPED);
     h.logLines.length = 0;
 
     await warnOfDroppedDatasetsHeld({ store: h.store, agreements, logger: h.retentionDeps().logger });
 
     expect(h.logLines.filter((l) => l.includes('agreements.dataset-dropped'))).toEqual([]);
+  });
+
+  it('is deleted on request, one access-log entry a person, their identifier hashes kept for subject access', async () => {
+    const alice = await personOf(h, 'la-housing', 'ALICE');
+    const bob = await personOf(h, 'la-housing', 'BOB');
+    await new StoreConsentRegister(h.store).record({
+      subjectKey: bob,
+      kind: 'opt-out',
+      purposeId: null,
+      evidenceRef: null,
+      by: { partyId: 'la-housing', clientId: 'test' },
+      at: new Date(),
+    });
+    const agreements = await afterResigning(h);
+
+    const summary = await purgeDroppedDataset({ ...h.retentionDeps(), agreements }, DROPPED);
+
+    expect(summary).toEqual({
+      datasetId: DROPPED,
+      formerAgreementId: AGREEMENT,
+      peopleDeleted: 2,
+      recordsDeleted: 4,
+      optedOutKeysKept: 1,
+    });
+    expect(await recordsOfDropped(h)).toBe(0);
+    expect(await orphanIdentifiers(h.store)).toEqual([]);
+    const entries = await h.store.db
+      .selectFrom('access_log')
+      .select(['subject_ref', 'datasets', 'purpose', 'decision', 'reason_code'])
+      .where('action', '=', RETENTION_ACTION)
+      .orderBy('subject_ref')
+      .execute();
+    expect(entries).toEqual(
+      [alice, bob].sort().map((person) => ({
+        subject_ref: person,
+        datasets: JSON.stringify([DROPPED]),
+        purpose: AGREEMENT,
+        decision: 'allow',
+        reason_code: 'dataset-dropped',
+      })),
+    );
+    // Their identifiers' keyed hashes stay for a subject access request to find them by.
+    const retired = await h.store.db
+      .selectFrom('retired_identifier')
+      .select(['person_id', 'dataset_id', 'kind'])
+      .where('kind', '=', 'nhs')
+      .orderBy('person_id')
+      .execute();
+    expect(retired).toEqual(
+      [alice, bob].sort().map((person) => ({ person_id: person, dataset_id: DROPPED, kind: 'nhs' })),
+    );
+    // The opted-out person's keys stay, so the objection reaches them should they be sent again.
+    const kept = await h.store.db.selectFrom('opt_out_kept_record').select(['person_id', 'dataset_id']).execute();
+    expect(kept).toEqual([
+      { person_id: bob, dataset_id: DROPPED },
+      { person_id: bob, dataset_id: DROPPED },
+    ]);
+    expect(await new StoreConsentRegister(h.store).isOptedOut(bob, new Date())).toBe(true);
+    expect(h.logLines.some((l) => l.includes('retention.dataset-purged') && l.includes('"recordsDeleted":4'))).toBe(
+      true,
+    );
+  });
+
+  it('is refused while any agreement still defines it, and deletes nothing', async () => {
+    const signed = loadAgreements(AGREEMENTS_DIR);
+    signed.withFormerAgreements(await rememberAgreements(h.store, signed));
+
+    await expect(purgeDroppedDataset({ ...h.retentionDeps(), agreements: signed }, DROPPED)).rejects.toThrow(
+      DatasetPurgeRefused,
+    );
+    await expect(
+      purgeDroppedDataset({ ...h.retentionDeps(), agreements: signed }, DROPPED).catch((err: unknown) => err),
+    ).resolves.toMatchObject({ reason: 'still-defined' });
+    expect(await recordsOfDropped(h)).toBe(4);
+  });
+
+  it('is refused for a dataset the store never knew', async () => {
+    const agreements = await afterResigning(h);
+    await expect(
+      purgeDroppedDataset({ ...h.retentionDeps(), agreements }, 'no-such-dataset').catch((err: unknown) => err),
+    ).resolves.toMatchObject({ reason: 'unknown' });
+    expect(await recordsOfDropped(h)).toBe(4);
   });
 });

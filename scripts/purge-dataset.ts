@@ -1,0 +1,45 @@
+/**
+ * `npm run purge-dataset -- --dataset <id>`   delete every record of a dataset a re-signed agreement dropped
+ *
+ * Runs against the configured store (local settings by default). The records go as a retention
+ * rule's do (shared/retention/dropped-datasets.ts): one `retention-delete` access-log entry a
+ * person (reason `dataset-dropped`), their identifier hashes kept for subject access, an
+ * opted-out person's matching keys kept, the records their people may change left for the next
+ * linking pass, all in one transaction. Deletion cannot be undone, so it is never done at start-up
+ * (which only warns, `agreements.dataset-dropped`) and is refused for a dataset any agreement
+ * still defines, or one the store does not remember any agreement defining. Prints counts only.
+ * Exit status: 0 purged, 1 failed, 2 an unknown option, or a dataset it refuses (nothing touched).
+ */
+import { loadLocalSettings, requireRunningAzurite } from '../local/settings.js';
+import { loadConfig } from '../shared/config.js';
+import { DatasetPurgeRefused, purgeDroppedDataset } from '../shared/retention/dropped-datasets.js';
+import { createServices, type Services } from '../shared/services.js';
+import { failureLine, parseOptions, refuseUsage } from './cli.js';
+
+const USAGE = 'npm run purge-dataset -- --dataset <id>';
+const { values } = parseOptions('purge-dataset', USAGE, { options: { dataset: { type: 'string' } } });
+if (values.dataset === undefined) refuseUsage('purge-dataset', '--dataset is required', USAGE);
+const datasetId = values.dataset;
+let services: Services | undefined;
+try {
+  loadLocalSettings();
+  // A mistaken setting is named before the local stack is looked for.
+  loadConfig(process.env);
+  await requireRunningAzurite();
+  services = await createServices(loadConfig(process.env));
+  const s = await purgeDroppedDataset(services, datasetId);
+  process.stdout.write(
+    `${s.datasetId} (formerly of ${s.formerAgreementId}): ${s.recordsDeleted} records of ${s.peopleDeleted} people deleted, ` +
+      `${s.optedOutKeysKept} opted-out people's keys kept\n`,
+  );
+} catch (err) {
+  if (err instanceof DatasetPurgeRefused) {
+    process.stderr.write(`purge-dataset: ${err.message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(failureLine('purge-dataset', err));
+    process.exitCode = 1;
+  }
+} finally {
+  await services?.close();
+}
