@@ -198,13 +198,26 @@ export class AgreementSet {
 
   /**
    * Every dataset these agreements no longer define that the store remembers, with the agreement
-   * that last did (`formerAgreementOfDataset`): what a re-signing dropped, whose records nothing
-   * shows or retains any more (retention/dropped-datasets.ts).
+   * that last did (`formerAgreementOfDataset`): what a re-signing dropped, whose records no lookup
+   * shows and no retention rule reaches any more, till an operator purges them
+   * (retention/dropped-datasets.ts).
    */
   droppedDatasets(): { datasetId: string; formerAgreementId: string }[] {
     return [...this.former.datasets]
       .filter(([id]) => !this.datasetEntries.has(id))
       .map(([datasetId, formerAgreementId]) => ({ datasetId, formerAgreementId }));
+  }
+
+  /**
+   * The datasets these agreements no longer define whose last agreement was `agreementId`
+   * ({@link droppedDatasets}). Their records stay in the store, so that agreement's DPO still
+   * searches them when answering a subject access request (shared/audit/dpo-views.ts), by the
+   * identifier kinds it matches on (shared/people/lookup-identifiers.ts); no one else does.
+   */
+  formerDatasetsOf(agreementId: string): readonly string[] {
+    return this.droppedDatasets()
+      .filter(({ formerAgreementId }) => formerAgreementId === agreementId)
+      .map(({ datasetId }) => datasetId);
   }
 
   /** The same agreements, knowing which agreement each purpose and dataset they dropped belonged to. */

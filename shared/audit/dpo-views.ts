@@ -18,7 +18,14 @@ import { personIdsOf, SUBJECT_SEPARATOR } from './entry-subjects.js';
 export interface AuditScope {
   /** Parties of the audited agreements: whose alerts raised before alerts had an agreement are in scope (alerts.ts). */
   readonly parties: readonly string[];
-  /** Datasets of the audited agreements: where the auditor may look a person up. */
+  /**
+   * Datasets of the audited agreements: where the auditor may look a person up. With them those a
+   * re-signing of one of them dropped (AgreementSet.formerDatasetsOf): nothing deletes their
+   * records, and a subject access request must cover all the data held (UK GDPR Art. 15), as
+   * the log's entries on them stay the agreement's (entry-agreements.ts). Left out, a request by
+   * identifiers found no one whose records were only there, though the same person's reference
+   * was answered (found by a review).
+   */
   readonly datasets: readonly string[];
   /** The audited agreements: the alerts and breach records in scope are theirs (alerts.ts). */
   readonly agreementIds: readonly string[];
@@ -38,6 +45,7 @@ export function auditScope(agreements: AgreementSet, agreementIds: readonly stri
     if (!agreement) continue;
     agreement.parties.forEach((p) => parties.add(p.id));
     agreement.datasets.forEach((d) => datasets.add(d.id));
+    agreements.formerDatasetsOf(id).forEach((d) => datasets.add(d));
   }
   return {
     parties: [...parties],

@@ -11,7 +11,10 @@ const byAgreements = new WeakMap<AgreementSet, IdentifierUse>();
  * section names: the ISA agrees UPN, NHS number and system ids, so the NI number its datasets
  * hold for other reasons is no way into them, while Keyways agrees the NI number. Judged per
  * dataset, so a caller whose datasets span agreements searches each by its own agreement's
- * kinds. Computed once per loaded agreement set: it is asked on every lookup.
+ * kinds. A dataset a re-signing dropped is searched (by its DPO's subject access request alone:
+ * no grant names it) by the kinds of the agreement that last defined it, as matched now: without
+ * them its records were found by names only (found by a review). Computed once per loaded
+ * agreement set: it is asked on every lookup.
  */
 export function identifierUseOf(agreements: AgreementSet): IdentifierUse {
   let use = byAgreements.get(agreements);
@@ -20,6 +23,7 @@ export function identifierUseOf(agreements: AgreementSet): IdentifierUse {
     for (const { agreement } of agreements.all()) {
       const rules = linkingRulesOf(agreement);
       for (const dataset of rules.datasets) kindsOf.set(dataset, rules.identifierKinds);
+      for (const dataset of agreements.formerDatasetsOf(agreement.id)) kindsOf.set(dataset, rules.identifierKinds);
     }
     use = (datasetId, kind) => kindsOf.get(datasetId)?.has(kind) ?? false;
     byAgreements.set(agreements, use);

@@ -13,6 +13,13 @@ import { callApi, clientIdOf, startTestHost, type TestHost } from '../support/te
  * person's subject access answer, and the Keyways DPO does not. With no agreement defining the
  * dataset now they were nobody's: no DPO was shown them and no watch rule counted them.
  *
+ * The records stay in the store too (nothing deletes a dataset's records when an agreement drops
+ * it), so a subject access request by identifiers must still find the person whose records are
+ * only in that dataset (UK GDPR Art. 15: all the data the controller holds), as it did by
+ * reference: by names and date of birth, and by the case reference the research agreement matches
+ * on. The datasets searched came from the agreement files alone, and the request found no one.
+ * Only the research agreement's DPO searches them: the Keyways DPO finds no one still.
+ *
  * The re-signing is real: the searches are made over HTTP by a host on the agreements as they
  * are, which is stopped; a second host on the same store (and keys) starts on the re-signed files.
  */
@@ -27,6 +34,13 @@ describe("an access-log entry on a dataset the re-signed agreement dropped, in t
     familyName: 'Refiled',
     dateOfBirth: `1982-0${n + 1}-01`,
   }));
+  /** The first person's case reference in the contacts (matching only, never shown). */
+  const KIT_CASE = { system: 'case-reference', id: 'HF/REFILED/1' };
+  /** The bodies of a subject access request by identifiers for the first person. */
+  const kitBy: [string, object][] = [
+    ['names and date of birth', people[0]!],
+    ['the case reference the research agreement matches on', { systemId: KIT_CASE }],
+  ];
   /** The research DPO's reference to the first person, asked for before the re-signing. */
   let kitRef: string;
   let from: string;
@@ -52,7 +66,10 @@ describe("an access-log entry on a dataset the re-signed agreement dropped, in t
     t = await startTestHost();
     from = new Date(Date.now() - 1000).toISOString();
     for (const [n, person] of people.entries()) {
-      await insertRecord(t.host.services, dudleyParticipant(person, `07700 90030${n}`));
+      await insertRecord(t.host.services, {
+        ...dudleyParticipant(person, `07700 90030${n}`),
+        identifiers: n === 0 ? { 'system-id:case-reference': KIT_CASE.id } : {},
+      });
       await consentToResearch(t, person, 'HF/CONSENT/12');
       const found = await callApi(t, '/v1/people/search', {
         party: ICF,
@@ -69,6 +86,14 @@ describe("an access-log entry on a dataset the re-signed agreement dropped, in t
     });
     expect(sar.status, sar.text).toBe(200);
     kitRef = sar.body.personRef as string;
+    // By the case reference too, before the re-signing: the identifier is one the search uses.
+    const byCase = await callApi(t, '/v1/audit/people/accesses', {
+      party: RESEARCH_DPO,
+      roles: ['dpo'],
+      body: kitBy[1]![1],
+    });
+    expect(byCase.status, byCase.text).toBe(200);
+    expect(byCase.body.personRef).toBe(kitRef);
 
     const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = t.settings;
     await t.stop();
@@ -126,5 +151,22 @@ describe("an access-log entry on a dataset the re-signed agreement dropped, in t
 
   it("are not shown to the DPO of another agreement the party signed (the Keyways DSA's)", async () => {
     expect(await icfActivity(KEYWAYS_DPO)).toEqual([]);
+  });
+
+  it.each(kitBy)(
+    "are found for the research agreement's DPO by identifiers (%s), with one log entry for the request",
+    async (_, body) => {
+      const before = await t.accessLogSize();
+      const sar = await callApi(t, '/v1/audit/people/accesses', { party: RESEARCH_DPO, roles: ['dpo'], body });
+      expect(sar.status, sar.text).toBe(200);
+      expect(sar.body.personRef).toBe(kitRef);
+      expect(icfSearchesIn(sar.body.entries as never)).toEqual([`person.search ${DATASET}`]);
+      expect(await t.accessLogSize()).toBe(before + 1);
+    },
+  );
+
+  it.each(kitBy)('are not found for the Keyways DPO by identifiers (%s)', async (_, body) => {
+    const sar = await callApi(t, '/v1/audit/people/accesses', { party: KEYWAYS_DPO, roles: ['dpo'], body });
+    expect(sar.status, sar.text).toBe(404);
   });
 });

@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
+import { auditScope } from '../../../shared/audit/dpo-views.js';
 import { agreementsOfEntry } from '../../../shared/audit/entry-agreements.js';
 import { rememberAgreements } from '../../../shared/audit/remembered-agreements.js';
+import { identifierUseOf } from '../../../shared/people/lookup-identifiers.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
 import { AGREEMENTS_DIR, agreementsFolderWith } from '../agreements/agreement-files.js';
 
@@ -194,5 +196,34 @@ describe('filing an entry that names a dataset the agreements no longer define',
     expect(agreementsOfEntry(agreements, entry(DUDLEY, 'research-follow-up', ['never-a-dataset']))).toEqual([]);
     // Without the store's memory (a set built from files alone), as before it was kept.
     expect(agreementsOfEntry(resigned(), entry('icf-research', 'research-evaluation', [CONTACTS]))).toEqual([]);
+  });
+});
+
+describe("searching a dataset the agreements no longer define, for a DPO's subject access request", () => {
+  const agreements = resigned().withFormerAgreements({
+    purposes: new Map(),
+    datasets: new Map([
+      [CONTACTS, RESEARCH],
+      [REGISTER, RESEARCH], // defined today (by the Keyways DSA): the files win
+      ['withdrawn-pilot-register', 'withdrawn-pilot'], // its agreement is gone too
+    ]),
+  });
+
+  it('is searched by the DPO of the agreement that last defined it, and by no other', () => {
+    expect(auditScope(agreements, [RESEARCH]).datasets).toContain(CONTACTS);
+    expect(auditScope(agreements, [KEYWAYS]).datasets).not.toContain(CONTACTS);
+    expect(auditScope(agreements, [SCEH]).datasets).not.toContain(CONTACTS);
+    expect(agreements.formerDatasetsOf(RESEARCH)).toEqual([CONTACTS]);
+    expect(agreements.formerDatasetsOf('withdrawn-pilot')).toEqual(['withdrawn-pilot-register']);
+    // Without the store's memory (a set built from files alone), as before it was kept.
+    expect(auditScope(resigned(), [RESEARCH]).datasets).not.toContain(CONTACTS);
+  });
+
+  it('is searched by the identifier kinds that agreement matches on, and no others', () => {
+    const use = identifierUseOf(agreements);
+    expect(use(CONTACTS, 'system-id:case-reference')).toBe(true);
+    expect(use(CONTACTS, 'nhs')).toBe(false);
+    expect(use('withdrawn-pilot-register', 'system-id:case-reference')).toBe(false);
+    expect(identifierUseOf(resigned())(CONTACTS, 'system-id:case-reference')).toBe(false);
   });
 });
