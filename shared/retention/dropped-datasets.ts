@@ -13,8 +13,14 @@
  * the dataset, its former agreement and a count), and an operator deletes them with
  * `npm run purge-dataset -- --dataset <id>`, through the retention rule's own deletion
  * (deleteOutOfScope): one `retention-delete` entry a person (reason `dataset-dropped`) before the
- * commit, identifier hashes retired for subject access, an opted-out person's keys kept, the
- * records their people may change left for relinking, all in one transaction.
+ * commit, identifier hashes retired for subject access, the records their people may change left
+ * for relinking, all in one transaction.
+ *
+ * Unlike a retention rule's pass, a purge keeps no opted-out person's matching keys (names, date
+ * of birth, postcode, identifier hashes: opt-out-kept-keys.ts). Kept keys only ever reach later
+ * records of the dataset they were kept from, and no record of a dataset no agreement defines
+ * can arrive: kept, they held those details for as long as the opt-out lasted, for nothing (found
+ * by a review: data minimisation, UK GDPR Art. 5(1)(c)). The opt-out itself stays in force.
  */
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Logger } from '../logging.js';
@@ -62,8 +68,6 @@ export interface DatasetPurgeSummary {
   readonly formerAgreementId: string;
   readonly peopleDeleted: number;
   readonly recordsDeleted: number;
-  /** Of those deleted, the people with an opt-out in force, whose matching keys were kept. */
-  readonly optedOutKeysKept: number;
 }
 
 /**
@@ -86,6 +90,7 @@ export async function purgeDroppedDataset(
     reason: DATASET_DROPPED_REASON,
     done: 'retention.dataset-purged',
     unplacedToo: true,
+    keepsOptedOutKeys: false,
     choose: async (trx, runId) => ({
       people: await RetentionPeople.note(trx, deps.store.dialect.engine, runId, datasetId, []),
       held: 0,
@@ -98,7 +103,6 @@ export async function purgeDroppedDataset(
     formerAgreementId,
     peopleDeleted: plan.people,
     recordsDeleted: plan.records,
-    optedOutKeysKept: plan.optedOutKeysKept,
   };
 }
 

@@ -201,6 +201,7 @@ async function enforceRule(
     reason: REASON,
     done: 'retention.enforced',
     unplacedToo: false,
+    keepsOptedOutKeys: true,
     choose: async (trx, runId) => {
       // Any record of the agreement no pass has placed may join or split people (a new record can
       // bridge two): the rule waits for the pass. Every read of the pass sees one state
@@ -324,8 +325,9 @@ async function enforceRule(
 /**
  * One deletion of a dataset's people not kept, as a retention rule makes it (enforceRule) and as
  * an operator's purge of a dataset a re-signing dropped makes it (dropped-datasets.ts): the same
- * entries, note, waits for the linking lock, keys of the opted-out kept, records left for
- * relinking and retired identifier hashes, whoever chooses who goes.
+ * entries, note, waits for the linking lock, records left for relinking and retired identifier
+ * hashes, whoever chooses who goes; the keys of the opted-out kept where records of the dataset
+ * can still arrive (a rule's, not a purge's).
  */
 export interface OutOfScopeDeletion {
   /** The agreement whose linking lock the pass holds, and whose business its entries are. */
@@ -337,6 +339,13 @@ export interface OutOfScopeDeletion {
   readonly done: string;
   /** Whether the records of the dataset no linking pass has placed (no person id) go too, with no entry: there is no person to name. */
   readonly unplacedToo: boolean;
+  /**
+   * Whether the opted-out people who go leave their matching keys (RetentionPeople.keepKeysOfOptedOut),
+   * for the objection to reach them should the dataset's sources send them again. Not where none
+   * of its records can arrive again (a purge of a dataset no agreement defines): kept keys only
+   * ever reach later records of their own dataset.
+   */
+  readonly keepsOptedOutKeys: boolean;
   /**
    * In the pass's transaction (one state throughout), under the agreement's linking lock: notes
    * the dataset's records and keeps whoever stays, or says why the pass waits (having dropped
@@ -381,7 +390,7 @@ export async function deleteOutOfScope(
     if (typeof chosen === 'string') return chosen;
     const { people, held } = chosen;
     // Who is kept is settled: the opted-out people who go leave their keys, as at a load.
-    const optedOutKeysKept = await people.keepKeysOfOptedOut(datasetId);
+    const optedOutKeysKept = deletion.keepsOptedOutKeys ? await people.keepKeysOfOptedOut(datasetId) : 0;
 
     await people.leaveAffectedForRelinking(agreementId, datasetId);
     await people.deleteLinksOfOutOfScope(agreementId, datasetId);

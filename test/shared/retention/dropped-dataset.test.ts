@@ -158,7 +158,6 @@ describe('a dataset a re-signed agreement dropped', () => {
       formerAgreementId: AGREEMENT,
       peopleDeleted: 2,
       recordsDeleted: 4,
-      optedOutKeysKept: 1,
     });
     expect(await recordsOfDropped(h)).toBe(0);
     expect(await orphanIdentifiers(h.store)).toEqual([]);
@@ -187,16 +186,37 @@ describe('a dataset a re-signed agreement dropped', () => {
     expect(retired).toEqual(
       [alice, bob].sort().map((person) => ({ person_id: person, dataset_id: DROPPED, kind: 'nhs' })),
     );
-    // The opted-out person's keys stay, so the objection reaches them should they be sent again.
-    const kept = await h.store.db.selectFrom('opt_out_kept_record').select(['person_id', 'dataset_id']).execute();
-    expect(kept).toEqual([
-      { person_id: bob, dataset_id: DROPPED },
-      { person_id: bob, dataset_id: DROPPED },
-    ]);
-    expect(await new StoreConsentRegister(h.store).isOptedOut(bob, new Date())).toBe(true);
     expect(h.logLines.some((l) => l.includes('retention.dataset-purged') && l.includes('"recordsDeleted":4'))).toBe(
       true,
     );
+  });
+
+  it("keeps no opted-out person's matching keys: none of the dataset's records can arrive again", async () => {
+    const bob = await personOf(h, 'la-housing', 'BOB');
+    await new StoreConsentRegister(h.store).record({
+      subjectKey: bob,
+      kind: 'opt-out',
+      purposeId: null,
+      evidenceRef: null,
+      by: { partyId: 'la-housing', clientId: 'test' },
+      at: new Date(),
+    });
+    const agreements = await afterResigning(h);
+
+    await purgeDroppedDataset({ ...h.retentionDeps(), agreements }, DROPPED);
+
+    // Kept keys only ever reach later records of their own dataset, and no record of a dataset no
+    // agreement defines arrives: kept, they held Bob's names, date of birth and postcode for
+    // nothing for as long as the opt-out lasts (data minimisation, UK GDPR Art. 5(1)(c)).
+    const keptOf = async (table: 'opt_out_kept_record' | 'opt_out_kept_identifier') =>
+      (await h.store.db.selectFrom(table).select('person_id').where('dataset_id', '=', DROPPED).execute()).length;
+    expect({
+      records: await keptOf('opt_out_kept_record'),
+      identifiers: await keptOf('opt_out_kept_identifier'),
+    }).toEqual({ records: 0, identifiers: 0 });
+    // The opt-out itself stays in force, as the history of what Bob decided.
+    expect(await new StoreConsentRegister(h.store).isOptedOut(bob, new Date())).toBe(true);
+    expect(await recordsOfDropped(h)).toBe(0);
   });
 
   it('is refused while any agreement still defines it, and deletes nothing', async () => {
