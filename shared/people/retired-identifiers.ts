@@ -28,9 +28,17 @@ export async function retireIdentifiers(
   const rows = await trx
     .selectFrom('record_identifier as ri')
     .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
-    .select(['sr.person_id', 'sr.dataset_id', 'ri.kind', 'ri.hash', 'ri.key_version'])
+    // A record's person as the linking pass reads it (retention-people.ts: a purge deletes records
+    // that carry their person's id alone).
+    .select((eb) => [
+      eb.fn.coalesce('sr.person_id', 'sr.carried_person_id').as('person_id'),
+      'sr.dataset_id',
+      'ri.kind',
+      'ri.hash',
+      'ri.key_version',
+    ])
     .where('ri.record_id', 'in', recordIds)
-    .where('sr.person_id', 'is not', null)
+    .where((eb) => eb(eb.fn.coalesce('sr.person_id', 'sr.carried_person_id'), 'is not', null))
     .execute();
   if (rows.length === 0) return;
   // A person deleted again after a later extract re-sent them adds nothing new. Read by kind and

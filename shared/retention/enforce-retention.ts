@@ -337,7 +337,7 @@ export interface OutOfScopeDeletion {
   readonly reason: string;
   /** The log line of a deletion that committed (a failed one logs `retention.failed`). */
   readonly done: string;
-  /** Whether the records of the dataset no linking pass has placed (no person id) go too, with no entry: there is no person to name. */
+  /** Whether the records of the dataset no linking pass has placed (no person id, nor one carried at load) go too, with no entry: there is no person to name. */
   readonly unplacedToo: boolean;
   /**
    * Whether the opted-out people who go leave their matching keys (RetentionPeople.keepKeysOfOptedOut),
@@ -452,19 +452,22 @@ export async function deleteOutOfScope(
 /**
  * Deletes the dataset's records no linking pass has placed in a person, with their identifiers
  * (no hash is retired: a subject access request finds a person, and these name none). Only for a
- * deletion of every record of a dataset: a rule waits while any such record is there.
+ * deletion of every record of a dataset: a rule waits while any such record is there. A record
+ * that carried its person's id at load names that person, and went with them (RetentionPeople.note).
  */
 async function deleteUnplacedRecords(trx: Kysely<Database>, datasetId: string): Promise<number> {
   const unplaced = trx
     .selectFrom('source_record')
     .select('id')
     .where('dataset_id', '=', datasetId)
-    .where('person_id', 'is', null);
+    .where('person_id', 'is', null)
+    .where('carried_person_id', 'is', null);
   await trx.deleteFrom('record_identifier').where('record_id', 'in', unplaced).execute();
   const [result] = await trx
     .deleteFrom('source_record')
     .where('dataset_id', '=', datasetId)
     .where('person_id', 'is', null)
+    .where('carried_person_id', 'is', null)
     .execute();
   return Number(result?.numDeletedRows ?? 0n);
 }

@@ -85,10 +85,15 @@ export class RetentionPeople {
       decidingParties.length === 0
         ? sql`0`
         : sql`case when party_id in (${sql.join(decidingParties)}) then 1 else 0 end`;
+    // A record's person as the linking pass reads it (store-sources.ts): its own, else the one it
+    // carried at load. A rule's pass never sees a carried one (it waits for the pass); a purge
+    // does, in a store loaded before a carried id was written to person_id too (05833f2), where
+    // the record's people are named by that id in the log (found by a review: such records were
+    // deleted as placed in no one, with no entry and no hash kept for subject access).
     await sql`insert into ${records} (person_id, id, deciding)
-      select person_id, id, ${deciding}
+      select coalesce(person_id, carried_person_id), id, ${deciding}
       from source_record
-      where dataset_id = ${datasetId} and person_id is not null`.execute(trx);
+      where dataset_id = ${datasetId} and coalesce(person_id, carried_person_id) is not null`.execute(trx);
     return people;
   }
 

@@ -219,6 +219,40 @@ describe('a dataset a re-signed agreement dropped', () => {
     expect(await recordsOfDropped(h)).toBe(0);
   });
 
+  it('names the carried person of a record no pass placed, as the linking pass reads it, in the entries and hashes', async () => {
+    const alice = await personOf(h, 'la-housing', 'ALICE');
+    const bob = await personOf(h, 'la-housing', 'BOB');
+    // As a store loaded before 05833f2 can hold them: Bob's records re-sent and carried his id
+    // at load, in carried_person_id alone, and no pass placed them before the re-signing.
+    await h.store.db
+      .updateTable('source_record')
+      .set({ person_id: null, carried_person_id: bob })
+      .where('person_id', '=', bob)
+      .execute();
+    const agreements = await afterResigning(h);
+
+    const summary = await purgeDroppedDataset({ ...h.retentionDeps(), agreements }, DROPPED);
+
+    expect(summary).toMatchObject({ peopleDeleted: 2, recordsDeleted: 4 });
+    expect(await recordsOfDropped(h)).toBe(0);
+    expect(await orphanIdentifiers(h.store)).toEqual([]);
+    const entries = await h.store.db
+      .selectFrom('access_log')
+      .select('subject_ref')
+      .where('action', '=', RETENTION_ACTION)
+      .orderBy('subject_ref')
+      .execute();
+    expect(entries.map((e) => e.subject_ref)).toEqual([alice, bob].sort());
+    // Bob's NHS number's keyed hash stays too, for a subject access request to find him by.
+    const retired = await h.store.db
+      .selectFrom('retired_identifier')
+      .select('person_id')
+      .where('kind', '=', 'nhs')
+      .orderBy('person_id')
+      .execute();
+    expect(retired.map((r) => r.person_id)).toEqual([alice, bob].sort());
+  });
+
   it('is refused while any agreement still defines it, and deletes nothing', async () => {
     const signed = loadAgreements(AGREEMENTS_DIR);
     signed.withFormerAgreements(await rememberAgreements(h.store, signed));
