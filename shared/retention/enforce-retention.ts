@@ -444,7 +444,8 @@ export async function deleteOutOfScope(
     peopleDeleted: plan.people,
     recordsDeleted: plan.records,
     peopleHeld: plan.held,
-    optedOutKeysKept: plan.optedOutKeysKept,
+    // Only where the deletion keeps them: a purge's line would always say 0 of something it never does.
+    ...(deletion.keepsOptedOutKeys ? { optedOutKeysKept: plan.optedOutKeysKept } : {}),
   });
   return plan;
 }
