@@ -5,7 +5,8 @@
  * rule's do (shared/retention/dropped-datasets.ts): one `retention-delete` access-log entry a
  * person (reason `dataset-dropped`), their identifier hashes kept for subject access, the records
  * their people may change left for the next linking pass, all in one transaction; no opted-out
- * person's matching keys are kept, as none of the dataset's records can arrive again. Deletion cannot be undone, so it is never done at start-up
+ * person's matching keys are kept, and those earlier loads kept for the dataset are deleted, as
+ * none of its records can arrive again (the opt-outs stay in force). Deletion cannot be undone, so it is never done at start-up
  * (which only warns, `agreements.dataset-dropped`) and is refused for a dataset any agreement
  * still defines, or one the store does not remember any agreement defining. Prints counts only.
  * Exit status: 0 purged, 1 failed, 2 an unknown option, or a dataset it refuses (nothing touched).
@@ -29,7 +30,8 @@ try {
   services = await createServices(loadConfig(process.env));
   const s = await purgeDroppedDataset(services, datasetId);
   process.stdout.write(
-    `${s.datasetId} (formerly of ${s.formerAgreementId}): ${s.recordsDeleted} records of ${s.peopleDeleted} people deleted\n`,
+    `${s.datasetId} (formerly of ${s.formerAgreementId}): ${s.recordsDeleted} records of ${s.peopleDeleted} people deleted, ` +
+      `and the keys kept of ${s.optedOutKeysDeleted} opted-out people\n`,
   );
 } catch (err) {
   if (err instanceof DatasetPurgeRefused) {

@@ -39,8 +39,10 @@ import { uuidV7 } from './record-ids.js';
  * (the rule holds no one for an opt-out: enforce-retention.ts), from every party, so that the
  * objection reaches them should any party send them again.
  *
- * The keys live as long as the opt-out: a withdrawal deletes them ({@link endKeptKeys}); nothing
- * else does, not a retention pass nor a later arrival (the person may move again).
+ * The keys live as long as the opt-out: a withdrawal deletes them ({@link endKeptKeys}); so does
+ * a purge of the dataset they were kept from once no agreement defines it
+ * ({@link endKeptKeysOfDataset}: no record of it can arrive for them to reach). Nothing else
+ * does, not a retention pass nor a later arrival (the person may move again).
  *
  * A rotation of `pseudonymisation-key` leaves kept hashes under the old version, which a new
  * record's hash never equals. So a load also hashes its records' identifiers under every other
@@ -195,4 +197,28 @@ export async function endKeptKeys(trx: Kysely<Database>, consentId: string): Pro
       trx,
     );
   }
+}
+
+/**
+ * Ends every key kept for `datasetId`, whoever's and whatever opt-out holds them: for a purge of a
+ * dataset no agreement defines (retention/dropped-datasets.ts), in its deletion's transaction.
+ * Keys only ever reach later records of the dataset they were kept from, and none can arrive for
+ * such a dataset: left, they held the names, date of birth, postcode and identifier hashes of
+ * people who objected for as long as the opt-out lasted, for nothing (found by a review: storage
+ * limitation, UK GDPR Art. 5(1)(e)). The opt-outs stay in force. Returns how many people's keys
+ * it deleted.
+ */
+export async function endKeptKeysOfDataset(trx: Kysely<Database>, datasetId: string): Promise<number> {
+  const people = new Set<string>();
+  for (const table of ['opt_out_kept_record', 'opt_out_kept_identifier'] as const) {
+    const rows = await trx
+      .selectFrom(table)
+      .select('person_id')
+      .distinct()
+      .where('dataset_id', '=', datasetId)
+      .execute();
+    for (const { person_id: personId } of rows) people.add(personId);
+    await trx.deleteFrom(table).where('dataset_id', '=', datasetId).execute();
+  }
+  return people.size;
 }

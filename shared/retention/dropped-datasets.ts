@@ -20,7 +20,10 @@
  * of birth, postcode, identifier hashes: opt-out-kept-keys.ts). Kept keys only ever reach later
  * records of the dataset they were kept from, and no record of a dataset no agreement defines
  * can arrive: kept, they held those details for as long as the opt-out lasted, for nothing (found
- * by a review: data minimisation, UK GDPR Art. 5(1)(c)). The opt-out itself stays in force.
+ * by a review: data minimisation, UK GDPR Art. 5(1)(c)). For the same reason it deletes, in the
+ * same transaction, the keys earlier loads and retention passes kept for the dataset, of people
+ * who left it while it was still defined (found by a later review: they stayed for good, storage
+ * limitation); `optedOutKeysDeleted` counts whose. The opt-outs themselves stay in force.
  */
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Logger } from '../logging.js';
@@ -68,6 +71,8 @@ export interface DatasetPurgeSummary {
   readonly formerAgreementId: string;
   readonly peopleDeleted: number;
   readonly recordsDeleted: number;
+  /** The opted-out people whose keys kept for the dataset (by earlier loads and passes) were deleted. */
+  readonly optedOutKeysDeleted: number;
 }
 
 /**
@@ -90,7 +95,7 @@ export async function purgeDroppedDataset(
     reason: DATASET_DROPPED_REASON,
     done: 'retention.dataset-purged',
     unplacedToo: true,
-    keepsOptedOutKeys: false,
+    optedOutKeys: 'end-all-of-dataset',
     choose: async (trx, runId) => ({
       people: await RetentionPeople.note(trx, deps.store.dialect.engine, runId, datasetId, []),
       held: 0,
@@ -103,6 +108,7 @@ export async function purgeDroppedDataset(
     formerAgreementId,
     peopleDeleted: plan.people,
     recordsDeleted: plan.records,
+    optedOutKeysDeleted: plan.optedOutKeysDeleted,
   };
 }
 

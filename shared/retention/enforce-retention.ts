@@ -6,6 +6,7 @@ import { entriesWithinStoreTransactions, type AccessLog } from '../audit/access-
 import { takeLinkingLock, type LinkDependencies } from '../linkage/link-people.js';
 import { linkPendingRecords, pendingDatasetQueries } from '../linkage/pending-links.js';
 import { retireIdentifiers } from '../people/retired-identifiers.js';
+import { endKeptKeysOfDataset } from '../imports/opt-out-kept-keys.js';
 import { errorKind, type Logger } from '../logging.js';
 import { keepWhileRules, keepWhileTest } from './keep-while.js';
 import { RetentionPeople } from './retention-people.js';
@@ -201,7 +202,7 @@ async function enforceRule(
     reason: REASON,
     done: 'retention.enforced',
     unplacedToo: false,
-    keepsOptedOutKeys: true,
+    optedOutKeys: 'keep-of-deleted',
     choose: async (trx, runId) => {
       // Any record of the agreement no pass has placed may join or split people (a new record can
       // bridge two): the rule waits for the pass. Every read of the pass sees one state
@@ -327,7 +328,7 @@ async function enforceRule(
  * an operator's purge of a dataset a re-signing dropped makes it (dropped-datasets.ts): the same
  * entries, note, waits for the linking lock, records left for relinking and retired identifier
  * hashes, whoever chooses who goes; the keys of the opted-out kept where records of the dataset
- * can still arrive (a rule's, not a purge's).
+ * can still arrive (a rule's), and every key kept for it deleted where none can (a purge's).
  */
 export interface OutOfScopeDeletion {
   /** The agreement whose linking lock the pass holds, and whose business its entries are. */
@@ -340,12 +341,14 @@ export interface OutOfScopeDeletion {
   /** Whether the records of the dataset no linking pass has placed (no person id, nor one carried at load) go too, with no entry: there is no person to name. */
   readonly unplacedToo: boolean;
   /**
-   * Whether the opted-out people who go leave their matching keys (RetentionPeople.keepKeysOfOptedOut),
-   * for the objection to reach them should the dataset's sources send them again. Not where none
-   * of its records can arrive again (a purge of a dataset no agreement defines): kept keys only
-   * ever reach later records of their own dataset.
+   * `keep-of-deleted`: the opted-out people who go leave their matching keys
+   * (RetentionPeople.keepKeysOfOptedOut), for the objection to reach them should the dataset's
+   * sources send them again (a rule's). `end-all-of-dataset`: none of its records can arrive
+   * again (a purge of a dataset no agreement defines), and kept keys only ever reach later records
+   * of their own dataset, so none is kept and every one earlier loads and passes kept for it goes
+   * too (endKeptKeysOfDataset); the opt-outs stay in force.
    */
-  readonly keepsOptedOutKeys: boolean;
+  readonly optedOutKeys: 'keep-of-deleted' | 'end-all-of-dataset';
   /**
    * In the pass's transaction (one state throughout), under the agreement's linking lock: notes
    * the dataset's records and keeps whoever stays, or says why the pass waits (having dropped
@@ -389,8 +392,11 @@ export async function deleteOutOfScope(
     const chosen = await deletion.choose(trx, runId);
     if (typeof chosen === 'string') return chosen;
     const { people, held } = chosen;
-    // Who is kept is settled: the opted-out people who go leave their keys, as at a load.
-    const optedOutKeysKept = deletion.keepsOptedOutKeys ? await people.keepKeysOfOptedOut(datasetId) : 0;
+    // Who is kept is settled: the opted-out people who go leave their keys, as at a load; or,
+    // where nothing of the dataset can arrive again, every key kept for it goes with its records.
+    const keeps = deletion.optedOutKeys === 'keep-of-deleted';
+    const optedOutKeysKept = keeps ? await people.keepKeysOfOptedOut(datasetId) : 0;
+    const optedOutKeysDeleted = keeps ? 0 : await endKeptKeysOfDataset(trx, datasetId);
 
     await people.leaveAffectedForRelinking(agreementId, datasetId);
     await people.deleteLinksOfOutOfScope(agreementId, datasetId);
@@ -414,7 +420,7 @@ export async function deleteOutOfScope(
     if (deletion.unplacedToo) recordsDeleted += await deleteUnplacedRecords(trx, datasetId);
     await run?.committed(trx);
     await people.drop();
-    return { people: peopleDeleted, records: recordsDeleted, held, optedOutKeysKept };
+    return { people: peopleDeleted, records: recordsDeleted, held, optedOutKeysKept, optedOutKeysDeleted };
   }).catch(async (err: unknown) => {
     const kind = errorKind(err);
     // A commit can come though the pass is told it failed (the connection lost while confirming
@@ -444,8 +450,11 @@ export async function deleteOutOfScope(
     peopleDeleted: plan.people,
     recordsDeleted: plan.records,
     peopleHeld: plan.held,
-    // Only where the deletion keeps them: a purge's line would always say 0 of something it never does.
-    ...(deletion.keepsOptedOutKeys ? { optedOutKeysKept: plan.optedOutKeysKept } : {}),
+    // Each line counts what its deletion does to kept keys: a purge's would always say 0 kept, a
+    // rule's 0 deleted, of something it never does.
+    ...(deletion.optedOutKeys === 'keep-of-deleted'
+      ? { optedOutKeysKept: plan.optedOutKeysKept }
+      : { optedOutKeysDeleted: plan.optedOutKeysDeleted }),
   });
   return plan;
 }
@@ -478,6 +487,8 @@ export interface Plan {
   readonly records: number;
   readonly held: number;
   readonly optedOutKeysKept: number;
+  /** The people whose keys kept for the dataset went (a purge's: OutOfScopeDeletion.optedOutKeys). */
+  readonly optedOutKeysDeleted: number;
 }
 
 /**

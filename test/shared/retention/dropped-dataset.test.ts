@@ -158,6 +158,8 @@ describe('a dataset a re-signed agreement dropped', () => {
       formerAgreementId: AGREEMENT,
       peopleDeleted: 2,
       recordsDeleted: 4,
+      // Bob's opt-out is in force, but no load dropped him: nothing was kept of him to delete.
+      optedOutKeysDeleted: 0,
     });
     expect(await recordsOfDropped(h)).toBe(0);
     expect(await orphanIdentifiers(h.store)).toEqual([]);
@@ -214,6 +216,51 @@ describe('a dataset a re-signed agreement dropped', () => {
       records: await keptOf('opt_out_kept_record'),
       identifiers: await keptOf('opt_out_kept_identifier'),
     }).toEqual({ records: 0, identifiers: 0 });
+    // The opt-out itself stays in force, as the history of what Bob decided.
+    expect(await new StoreConsentRegister(h.store).isOptedOut(bob, new Date())).toBe(true);
+    expect(await recordsOfDropped(h)).toBe(0);
+  });
+
+  it('deletes the keys earlier loads kept of its opted-out people, the opt-out still in force', async () => {
+    const bob = await personOf(h, 'la-housing', 'BOB');
+    await new StoreConsentRegister(h.store).record({
+      subjectKey: bob,
+      kind: 'opt-out',
+      purposeId: null,
+      evidenceRef: null,
+      by: { partyId: 'la-housing', clientId: 'test' },
+      at: new Date(),
+    });
+    // Housing's next extract no longer holds Bob: the load keeps his keys for the dataset
+    // (opt-out-kept-keys.ts), for the objection to reach him should any party send him again.
+    await h.importAndLink(`la-housing/${DROPPED}/b.csv`, [HOUSING[0], HOUSING[1]].join('\n'));
+    // Keys kept for another dataset are that dataset's business, and stay.
+    const other = 'another-dataset';
+    await h.store.db
+      .insertInto('opt_out_kept_identifier')
+      .values({ person_id: bob, dataset_id: other, kind: 'nhs', hash: 'ab'.repeat(32), key_version: 'v1' })
+      .execute();
+    const keptOf = async (table: 'opt_out_kept_record' | 'opt_out_kept_identifier', datasetId: string) =>
+      (await h.store.db.selectFrom(table).select('person_id').where('dataset_id', '=', datasetId).execute()).map(
+        (row) => row.person_id,
+      );
+    expect(await keptOf('opt_out_kept_record', DROPPED)).toEqual([bob]);
+    const agreements = await afterResigning(h);
+
+    const summary = await purgeDroppedDataset({ ...h.retentionDeps(), agreements }, DROPPED);
+
+    // Kept keys only ever reach later records of their own dataset, and none can arrive for a
+    // dataset no agreement defines: left, they held Bob's names, date of birth, postcode and
+    // NHS number's hash for nothing for as long as the opt-out lasts (storage limitation).
+    expect({
+      records: await keptOf('opt_out_kept_record', DROPPED),
+      identifiers: await keptOf('opt_out_kept_identifier', DROPPED),
+    }).toEqual({ records: [], identifiers: [] });
+    expect(await keptOf('opt_out_kept_identifier', other)).toEqual([bob]);
+    expect(summary).toMatchObject({ recordsDeleted: 3, optedOutKeysDeleted: 1 });
+    expect(
+      h.logLines.some((l) => l.includes('retention.dataset-purged') && l.includes('"optedOutKeysDeleted":1')),
+    ).toBe(true);
     // The opt-out itself stays in force, as the history of what Bob decided.
     expect(await new StoreConsentRegister(h.store).isOptedOut(bob, new Date())).toBe(true);
     expect(await recordsOfDropped(h)).toBe(0);
