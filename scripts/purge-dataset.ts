@@ -31,7 +31,7 @@ try {
   const s = await purgeDroppedDataset(services, datasetId);
   process.stdout.write(
     `${s.datasetId} (formerly of ${s.formerAgreementId}): ${s.recordsDeleted} records of ${s.peopleDeleted} people deleted, ` +
-      `and the keys kept of ${s.optedOutKeysDeleted} opted-out people\n`,
+      `with the matching keys earlier loads kept of ${s.optedOutKeysDeleted} opted-out people\n`,
   );
 } catch (err) {
   if (err instanceof DatasetPurgeRefused) {

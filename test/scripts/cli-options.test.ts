@@ -354,7 +354,8 @@ describe('npm run purge-dataset', () => {
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toBe(
-      `${DROPPED} (formerly of social-care-education-housing): 1 records of 1 people deleted\n`,
+      `${DROPPED} (formerly of social-care-education-housing): 1 records of 1 people deleted, ` +
+        `with the matching keys earlier loads kept of 0 opted-out people\n`,
     );
     expect(await recordsOf(settings, DROPPED)).toBe(0);
   });
