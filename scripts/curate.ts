@@ -8,11 +8,10 @@
  * (withheld below the minimum cell, rounded above it); the counts are in the files, never printed.
  * Takes no options but `--help`. Exit status: 0 exported, 1 failed, 2 an unknown option.
  */
-import { loadLocalSettings, requireRunningAzurite } from '../local/settings.js';
-import { loadConfig } from '../shared/config.js';
 import { exportCurated, publishedAwaiting } from '../shared/curated/curated-export.js';
-import { createServices, type Services } from '../shared/services.js';
+import type { Services } from '../shared/services.js';
 import { failureLine, parseOptions } from './cli.js';
+import { stackServices } from './stack-services.js';
 
 // Every run publishes a release, so an option mistyped (or one hoped for, like --dry-run) is
 // refused rather than ignored.
@@ -21,11 +20,7 @@ parseOptions('curate', 'npm run curate   (a planning export now: one more releas
 });
 let services: Services | undefined;
 try {
-  loadLocalSettings();
-  // A mistaken setting is named before the local stack is looked for.
-  loadConfig(process.env);
-  await requireRunningAzurite();
-  services = await createServices(loadConfig(process.env));
+  services = await stackServices();
   const minCell = services.settings.CURATED_MIN_CELL;
   const summaries = await exportCurated({ ...services, minCell, historyDays: services.settings.CURATED_HISTORY_DAYS });
   for (const s of summaries) {

@@ -11,11 +11,10 @@
  * still defines, or one the store does not remember any agreement defining. Prints counts only.
  * Exit status: 0 purged, 1 failed, 2 an unknown option, or a dataset it refuses (nothing touched).
  */
-import { loadLocalSettings, requireRunningAzurite } from '../local/settings.js';
-import { loadConfig } from '../shared/config.js';
 import { DatasetPurgeRefused, purgeDroppedDataset } from '../shared/retention/dropped-datasets.js';
-import { createServices, type Services } from '../shared/services.js';
+import type { Services } from '../shared/services.js';
 import { failureLine, parseOptions, refuseUsage } from './cli.js';
+import { stackServices } from './stack-services.js';
 
 const USAGE = 'npm run purge-dataset -- --dataset <id>';
 const { values } = parseOptions('purge-dataset', USAGE, { options: { dataset: { type: 'string' } } });
@@ -23,11 +22,7 @@ if (values.dataset === undefined) refuseUsage('purge-dataset', '--dataset is req
 const datasetId = values.dataset;
 let services: Services | undefined;
 try {
-  loadLocalSettings();
-  // A mistaken setting is named before the local stack is looked for.
-  loadConfig(process.env);
-  await requireRunningAzurite();
-  services = await createServices(loadConfig(process.env));
+  services = await stackServices();
   const s = await purgeDroppedDataset(services, datasetId);
   process.stdout.write(
     `${s.datasetId} (formerly of ${s.formerAgreementId}): ${s.recordsDeleted} records of ${s.peopleDeleted} people deleted, ` +

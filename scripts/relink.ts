@@ -9,22 +9,17 @@
  * people, and person ids that changed. Officers' decisions are kept. Exit status: 0 linked,
  * 1 failed, 2 an unknown option or agreement.
  */
-import { loadLocalSettings, requireRunningAzurite } from '../local/settings.js';
-import { loadConfig } from '../shared/config.js';
 import { linkPendingRecords, relinkAll } from '../shared/linkage/pending-links.js';
-import { createServices, type Services } from '../shared/services.js';
+import type { Services } from '../shared/services.js';
 import { failureLine, parseOptions } from './cli.js';
+import { stackServices } from './stack-services.js';
 
 const { values } = parseOptions('relink', 'npm run relink [-- --agreement <id>] [--pending]', {
   options: { agreement: { type: 'string' }, pending: { type: 'boolean', default: false } },
 });
 let services: Services | undefined;
 try {
-  loadLocalSettings();
-  // A mistaken setting is named before the local stack is looked for.
-  loadConfig(process.env);
-  await requireRunningAzurite();
-  services = await createServices(loadConfig(process.env));
+  services = await stackServices();
   if (values.agreement !== undefined && services.agreements.agreement(values.agreement) === undefined) {
     process.stderr.write(`relink: no agreement with id ${values.agreement}\n`);
     process.exitCode = 2;
