@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointNow } from '../../shared/audit/audit-service.js';
-import { startTestHost, type TestHost } from '../support/test-host.js';
+import { ownAnchorContainer, startTestHost, type TestHost } from '../support/test-host.js';
 
 describe('audit API', () => {
   let t: TestHost;
@@ -17,6 +17,7 @@ describe('audit API', () => {
 
   beforeAll(async () => {
     t = await startTestHost();
+    await ownAnchorContainer(t);
     // Some traffic to log: denied lookups still leave entries.
     for (let i = 0; i < 5; i++) await get('/v1/people/nobody', 'kettering-borough-council', ['housing-officer']);
     const first = await checkpointNow(t.host.services);

@@ -1,14 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { BlobServiceClient } from '@azure/storage-blob';
 import { sql } from 'kysely';
-import { AnchorLog } from '../../shared/audit/anchor-log.js';
 import { checkpointNow } from '../../shared/audit/audit-service.js';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KEY_RETRY_AFTER_SECONDS } from '../../shared/api/api-context.js';
 import type { LocalSecretSource } from '../../shared/secrets/local-secret-source.js';
 import { SecretUnavailableError } from '../../shared/secrets/secret-source.js';
 import { AISHA_NI, aishaOnKeyways, insertRecord, SAM, SAM_PARTICIPANT } from '../support/records.js';
-import { callApi, startTestHost, type ApiCall, type TestHost } from '../support/test-host.js';
+import { callApi, ownAnchorContainer, startTestHost, type ApiCall, type TestHost } from '../support/test-host.js';
 
 /**
  * The design's step 6: if the access log cannot be written, nothing is returned. With the
@@ -470,12 +467,7 @@ describe('fail closed when audit-signing-key cannot be read for a moment', () =>
   const DPO = { party: 'kettering-borough-council', roles: ['dpo'] };
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
-    // Its checkpoint in an anchor container of its own: the hosts share `audit-anchors`, and
-    // audit-api's verify would read it as another log's.
-    const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
-    const container = `anchors-${randomUUID().slice(0, 8)}`;
-    await blobs.getContainerClient(container).create();
-    Object.assign(t.host.services, { anchors: new AnchorLog(blobs, { container }) });
+    await ownAnchorContainer(t);
     await callApi(t, '/v1/audit/verify', DPO);
     await checkpointNow(t.host.services);
     const secrets = t.host.services.secrets as LocalSecretSource;

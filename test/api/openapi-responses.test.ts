@@ -10,6 +10,7 @@ import { insertRecord, ROBIN_IN_SOCIAL_CARE, ROBIN_NHS } from '../support/record
 import {
   callApi,
   clientIdOf,
+  ownAnchorContainer,
   startTestHost,
   type ApiAnswer,
   type ApiCall,
@@ -134,6 +135,7 @@ describe('OpenAPI document against real responses', () => {
       LINTEL_DEMO_SEED: 'off',
       RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: String(UNAUTHENTICATED_LIMIT),
     });
+    await ownAnchorContainer(t);
     const services = t.host.services;
     const res = await fetch(`${t.url}/api/openapi.json`);
     doc = (await res.json()) as OpenApiDocument;

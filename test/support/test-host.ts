@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { developmentIssuer } from '../../shared/auth/development-issuer.js';
@@ -5,6 +6,7 @@ import type { Settings } from '../../shared/config.js';
 import { startLocalHost, type LocalHost } from '../../local/local-host.js';
 import { freePort } from '../../local/free-port.js';
 import { testSettings } from './settings.js';
+import { AnchorLog } from '../../shared/audit/anchor-log.js';
 import { logSize } from '../../shared/audit/leaf-stream.js';
 
 /** The demo parties' client ids, from the same example settings a newcomer starts with. */
@@ -119,4 +121,17 @@ export async function startTestHost(overrides: Record<string, string> = {}): Pro
     accessLogSize: () => logSize(host.services.store),
     stop: () => host.stop(),
   };
+}
+
+/**
+ * Gives the host an anchor container of its own, for a test that anchors checkpoints. The hosts
+ * of a test run share one Azurite, and so `audit-anchors`: a checkpoint one test anchored there
+ * was read by another's verify as another log's (audit-api's verify failed when
+ * openapi-responses checkpointed at the same moment).
+ */
+export async function ownAnchorContainer(t: TestHost): Promise<void> {
+  const { blobs } = t.host.services;
+  const container = `anchors-${randomUUID().slice(0, 8)}`;
+  await blobs.getContainerClient(container).create();
+  Object.assign(t.host.services, { anchors: new AnchorLog(blobs, { container }) });
 }
