@@ -20,8 +20,9 @@ export interface AuditScope {
   readonly parties: readonly string[];
   /**
    * Datasets of the audited agreements: where the auditor may look a person up. With them those a
-   * re-signing of one of them dropped (AgreementSet.formerDatasetsOf): nothing deletes their
-   * records, and a subject access request must cover all the data held (UK GDPR Art. 15), as
+   * re-signing of one of them dropped (AgreementSet.formerDatasetsOf): their records stay till an
+   * operator purges them (retention/dropped-datasets.ts), and their identifiers' hashes after it,
+   * and a subject access request must cover all the data held (UK GDPR Art. 15), as
    * the log's entries on them stay the agreement's (entry-agreements.ts). Left out, a request by
    * identifiers found no one whose records were only there, though the same person's reference
    * was answered (found by a review).
