@@ -11,10 +11,11 @@
  */
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Field } from '../agreements/schema.js';
+import { storagePlanFor, type StoragePlan } from '../imports/storage-plan.js';
 import type { ErrorProfileName } from './error-profiles.js';
-import { FEMALE, type Population } from './people.js';
+import { dayOfIsoDate, FEMALE, type Population } from './people.js';
 import { SeededRandom } from './random.js';
-import { deriveSource, type SourceSpec } from './sources.js';
+import { deriveSource, formatDate, type SourceSpec } from './sources.js';
 import { csvCell } from '../csv-cell.js';
 
 export interface ExtractPlan {
@@ -23,6 +24,12 @@ export interface ExtractPlan {
   /** Path below `incoming/`: `{partyId}/{datasetId}/{file}`. */
   readonly blobName: string;
   readonly columns: readonly Field[];
+  /**
+   * Which columns the import reads as the person's names, date of birth, postcode and address:
+   * the generator writes the person's own there, whatever the agreement calls them (an agreement
+   * added later names them as its document does: `surname`, `forename`, `birthDate`).
+   */
+  readonly storage: StoragePlan;
   readonly spec: SourceSpec;
 }
 
@@ -44,14 +51,30 @@ function specFor(partyId: string, columns: readonly Field[]): SourceSpec {
   const systems = columns
     .filter((f) => SYSTEM_FIELDS[f.name] !== undefined)
     .map((f) => ({ ...SYSTEM_FIELDS[f.name]!, share: 0.95 }));
-  return { sourceId: partyId, identifiers, systems, dateFormat: education || socialCare ? 'iso' : 'day-first' };
+  const requiredIdentifiers = columns.flatMap((f) => {
+    if (!f.required) return [];
+    if (f.type === 'nhs-number') return ['nhs' as const];
+    if (f.type === 'upn') return ['upn' as const];
+    if (f.type === 'ni-number') return ['ni' as const];
+    return [];
+  });
+  return {
+    sourceId: partyId,
+    identifiers,
+    systems,
+    dateFormat: education || socialCare ? 'iso' : 'day-first',
+    ...(requiredIdentifiers.length > 0 ? { requiredIdentifiers } : {}),
+  };
 }
+
+const IDENTIFIER_TYPES: ReadonlySet<Field['type']> = new Set(['nhs-number', 'upn', 'ni-number']);
 
 /** One extract per source party of every dataset in the agreements. */
 export function extractPlans(agreements: AgreementSet, fileName = 'extract.csv'): ExtractPlan[] {
   const plans: ExtractPlan[] = [];
   for (const { agreement } of agreements.all()) {
     for (const dataset of agreement.datasets) {
+      const storage = storagePlanFor(dataset, agreement.matching);
       for (const partyId of dataset.sources) {
         const columns = dataset.fields.filter((f) => agreements.maySupplyField(partyId, dataset.id, f.name));
         plans.push({
@@ -59,6 +82,7 @@ export function extractPlans(agreements: AgreementSet, fileName = 'extract.csv')
           datasetId: dataset.id,
           blobName: `${partyId}/${dataset.id}/${fileName}`,
           columns,
+          storage,
           spec: specFor(partyId, columns),
         });
       }
@@ -107,6 +131,11 @@ const SEND_TYPES = [
 const DISABILITIES = ['Hearing impairment', 'Physical disability', 'Autism spectrum condition'];
 const CASEWORKERS = ['A. Patel', 'J. Okafor', 'M. Nowak', 'S. Byrne'];
 
+/** `tenancyReference` → `TR`. */
+function initials(fieldName: string): string {
+  return fieldName.charAt(0).toUpperCase() + fieldName.slice(1).replace(/[^A-Z]/g, '');
+}
+
 function titleCase(name: string): string {
   return name.toLowerCase().replace(/(^|[\s'-])(\p{L})/gu, (_, sep: string, c: string) => sep + c.toUpperCase());
 }
@@ -117,18 +146,24 @@ export async function writeExtract(options: WriteExtractOptions): Promise<number
   const rng = new SeededRandom(`${String(seed)}:${plan.blobName}:values`);
   const chunkSize = options.chunkSize ?? 50_000;
   await options.write(plan.columns.map((f) => f.name).join(',') + '\n');
+  const { storage } = plan;
+  const referenceDay = dayOfIsoDate(population.referenceDate);
   let row = 1;
   for (let start = 0; start < members.length; start += chunkSize) {
     const chunk = members.subarray(start, Math.min(members.length, start + chunkSize));
     const source = deriveSource(population, plan.spec, chunk, profile, `${String(seed)}:${plan.blobName}:${start}`);
     const lines: string[] = [];
     for (let k = 0; k < source.size; k++) {
-      row++;
       const person = source.personIndex[k]!;
       const given = source.givenName[k]!;
       const family = source.familyName[k]!;
-      const cells = plan.columns.map((field) => csvCell(valueOf(field, k, person)));
-      lines.push(cells.join(','));
+      const values = plan.columns.map((field) => valueOf(field, k, person));
+      // A system that will not save a record without the identifier holds no one who has none
+      // (a child, for an NI number).
+      if (plan.columns.some((field, c) => field.required && IDENTIFIER_TYPES.has(field.type) && values[c] === ''))
+        continue;
+      row++;
+      lines.push(values.map(csvCell).join(','));
       options.truth?.({ blobName: plan.blobName, row, personId: `P${person}`, errors: source.errors[k]! });
       if (lines.length >= 2_000) {
         await options.write(lines.join('\n') + '\n');
@@ -138,11 +173,15 @@ export async function writeExtract(options: WriteExtractOptions): Promise<number
       function valueOf(field: Field, k: number, person: number): string {
         switch (field.type) {
           case 'date':
-            return source.dob[k]!;
+            // Another date (a tenancy's start, say): some day of the last ten years.
+            return field.name === storage.dateOfBirth
+              ? source.dob[k]!
+              : formatDate(referenceDay - 1 - rng.int(3650), plan.spec.dateFormat);
           case 'postcode':
-            return field.name === 'currentSchoolPostcode'
-              ? population.postcodes.postcode[rng.int(population.postcodes.postcode.length)]!
-              : source.postcode[k]!;
+            // Another postcode (a school's, say): anywhere in the area.
+            return field.name === storage.postcode
+              ? source.postcode[k]!
+              : population.postcodes.postcode[rng.int(population.postcodes.postcode.length)]!;
           case 'nhs-number':
             return source.nhsNumber[k]!;
           case 'upn':
@@ -155,32 +194,37 @@ export async function writeExtract(options: WriteExtractOptions): Promise<number
             return `HOS-${String(100_000 + person)}`;
           }
           case 'flag':
-            return rng.chance(field.name.startsWith('child') ? 0.05 : 0.2) ? 'Y' : rng.chance(0.1) ? '' : 'N';
+            return rng.chance(field.name.startsWith('child') ? 0.05 : 0.2)
+              ? 'Y'
+              : !field.required && rng.chance(0.1)
+                ? ''
+                : 'N';
           case 'percentage':
-            return rng.chance(0.1) ? '' : (rng.next() * 30).toFixed(1);
+            return !field.required && rng.chance(0.1) ? '' : (rng.next() * 30).toFixed(1);
           case 'count':
           case 'integer':
             return String(rng.chance(0.9) ? 0 : 1 + rng.int(4));
           case 'enum':
             return field.values?.[rng.int(field.values.length)] ?? '';
           case 'string':
-            return stringValue(field.name);
+            return stringValue(field, person);
         }
       }
 
-      function stringValue(name: string): string {
-        switch (name) {
-          case 'firstName':
+      function stringValue(field: Field, person: number): string {
+        switch (field.name) {
+          case storage.givenName:
             return given;
-          case 'lastName':
+          case storage.familyName:
             return family;
-          case 'name':
+          case storage.fullName:
             return titleCase(`${given} ${family}`);
+          case storage.address:
+            return titleCase(source.address[k]!);
+        }
+        switch (field.name) {
           case 'gender':
             return population.sex[person] === FEMALE ? 'Female' : 'Male';
-          case 'address':
-          case 'homeAddress':
-            return titleCase(source.address[k]!);
           case 'telephoneNumber':
             return rng.chance(0.3) ? '' : `07700 900${String(rng.int(1000)).padStart(3, '0')}`;
           case 'email':
@@ -196,8 +240,10 @@ export async function writeExtract(options: WriteExtractOptions): Promise<number
           case 'disabilities':
             return rng.chance(0.85) ? '' : DISABILITIES[rng.int(DISABILITIES.length)]!;
           default:
-            // Free-text case notes: mostly empty in an extract.
-            return '';
+            // Free-text case notes: mostly empty in an extract. A field the source must fill
+            // that the generator knows nothing of gets a reference, e.g. `TR-100123` for
+            // `tenancyReference`.
+            return field.required ? `${initials(field.name)}-${String(100_000 + person)}` : '';
         }
       }
     }

@@ -20,6 +20,12 @@ export interface SourceSpec {
   /** System ids the source holds, from which population field, for what share of records. */
   readonly systems: readonly { readonly system: string; readonly field: SystemField; readonly share: number }[];
   readonly dateFormat: 'iso' | 'day-first';
+  /**
+   * Identifiers the source's own system will not save a record without (the agreement marks the
+   * field required): every record of a person who has one holds it, whatever the error
+   * profile's share of missing identifiers.
+   */
+  readonly requiredIdentifiers?: readonly ('nhs' | 'upn' | 'ni')[];
 }
 
 export const HOUSING_REGISTER: SourceSpec = {
@@ -144,7 +150,7 @@ function oneDigitOff(rng: SeededRandom, day: number): number | null {
 
 const dayFirstCache = new Map<number, string>();
 
-function formatDate(day: number, format: SourceSpec['dateFormat']): string {
+export function formatDate(day: number, format: SourceSpec['dateFormat']): string {
   const iso = isoDateOfDay(day);
   if (format === 'iso') return iso;
   let dayFirst = dayFirstCache.get(day);
@@ -222,6 +228,8 @@ export function deriveSource(
     }
     return a;
   };
+  const shareOf = (kind: 'nhs' | 'upn' | 'ni'): number =>
+    spec.requiredIdentifiers?.includes(kind) ? 1 : spec.identifiers[kind] * keep;
   let mistyped = false;
   const carried = (value: string, share: number, canMistype: boolean): string => {
     if (value === '' || !rng.chance(share)) return '';
@@ -326,9 +334,9 @@ export function deriveSource(
     }
 
     mistyped = false;
-    nhsNumber[k] = carried(population.nhsNumber[i] as string, spec.identifiers.nhs * keep, true);
-    upn[k] = carried(population.upn[i] as string, spec.identifiers.upn * keep, true);
-    niNumber[k] = carried(population.niNumber[i] as string, spec.identifiers.ni * keep, true);
+    nhsNumber[k] = carried(population.nhsNumber[i] as string, shareOf('nhs'), true);
+    upn[k] = carried(population.upn[i] as string, shareOf('upn'), true);
+    niNumber[k] = carried(population.niNumber[i] as string, shareOf('ni'), true);
     for (let c = 0; c < spec.systems.length; c++) {
       const s = spec.systems[c] as SourceSpec['systems'][number];
       (systemColumns[c] as string[])[k] = carried(population[s.field][i] as string, s.share * keep, false);

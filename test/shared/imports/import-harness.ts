@@ -77,7 +77,7 @@ export function importFixture(name: string): Buffer {
 }
 
 export async function createImportHarness(
-  options: { maxBadRowShare?: number; rowWorkerMinBytes?: number } = {},
+  options: { maxBadRowShare?: number; rowWorkerMinBytes?: number; agreementsDir?: string } = {},
 ): Promise<ImportHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'lintel-import-'));
   const paths = { sqlite: join(dir, 'lintel.db'), secrets: join(dir, 'secrets.json') };
@@ -89,7 +89,7 @@ export async function createImportHarness(
   for (const name of Object.values(containers)) await blobs.getContainerClient(name).createIfNotExists();
   const logLines: string[] = [];
   const logger = createLogger('debug', (line) => logLines.push(line));
-  const agreements = loadAgreements(AGREEMENTS_DIR);
+  const agreements = loadAgreements(options.agreementsDir ?? AGREEMENTS_DIR);
   const secrets = new LocalSecretSource(paths.secrets);
   const accessLog = new AccessLog(store, logger);
   const deps = (overrides: Partial<ImportDependencies> = {}): ImportDependencies => ({
