@@ -98,28 +98,23 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
     return deny('purpose-required', 'State the purpose of the request in the X-Purpose header.');
   }
   const purposeEntry = agreements.purpose(purposeId);
-  if (purposeEntry === undefined && action === 'consent-withdraw' && input.subjectAgreementId !== undefined) {
-    return decideWithdrawalOfRemovedPurpose(input, purposeId, input.subjectAgreementId, agreements, deny);
-  }
-  if (purposeEntry === undefined) {
+  // A consent outlives its purpose when a re-signed agreement drops the purpose (an evaluation
+  // over, renamed for a follow-up whose consents are taken afresh). It releases nothing while no
+  // agreement defines the purpose, but it stays in force: a retention pass holds its person whole
+  // for it (retention-people.ts), and were the purpose written back it would release their data
+  // again. Its withdrawal is still the recording party's to make (the API asks only for that
+  // party): answered `purpose-unknown`, it had been a consent no one could withdraw (found by a
+  // review). It is decided under the agreement its person is held in (or, where no current
+  // dataset holds them, the one its purpose was), which the API names (`subjectAgreementId`), as
+  // any other withdrawal is under its purpose's: the decision, and so the access-log entry, is
+  // that agreement's. The purpose is the consent's own, as stored, not the caller's text.
+  const agreementId =
+    purposeEntry?.agreementId ?? (action === 'consent-withdraw' ? input.subjectAgreementId : undefined);
+  const purposeUnknown = (): DenyDecision =>
     // The unknown value is caller-supplied text: it is not echoed into the decision or log.
-    return { ...deny('purpose-unknown', 'No agreement defines the stated purpose.'), purpose: null };
-  }
-  const { purpose, agreementId } = purposeEntry;
+    ({ ...deny('purpose-unknown', 'No agreement defines the stated purpose.'), purpose: null });
+  if (agreementId === undefined) return purposeUnknown();
   const agreement = agreements.agreement(agreementId)?.agreement;
-  // Before its effective date an agreement is no basis for sharing (found by a review). The date
-  // is a UK date, as the councils that signed it mean it: in force from midnight in the UK, which
-  // in summer is 23:00 UTC the day before (found by a review: the UTC date kept it out of force
-  // for the first hour of its day).
-  // Not a withdrawal: an agreement re-signed with a later date leaves consents recorded under the
-  // last one, and stopping a disclosure needs no basis for making one.
-  if (action !== 'consent-withdraw' && agreement?.effectiveDate && ukDateOf(deps.now()) < agreement.effectiveDate) {
-    return deny(
-      'purpose-not-permitted',
-      `The agreement that defines purpose '${purpose.id}' is not in force until ${agreement.effectiveDate}.`,
-      { agreementId },
-    );
-  }
   const partyRoles = agreements.rolesOfPartyIn(agreementId, caller.partyId);
   const roles = caller.roles.filter((role) => partyRoles.has(role));
 
@@ -137,14 +132,55 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
     agreementId,
     agreementVersion: agreement?.version ?? null,
     agreementIds: [agreementId],
-    purpose: purpose.id,
-    lawfulBasis: purpose.lawfulBasis,
+    purpose: purposeId,
+    lawfulBasis: purposeEntry?.purpose.lawfulBasis ?? null,
     subjectKey: input.subject?.subjectKey ?? null,
     subjectConditions,
     datasets,
     fields: fields.all,
     specialCategoryFields: fields.specialCategory,
   });
+
+  // UK GDPR Art. 7(3): "It shall be as easy to withdraw as to give consent." A person asks the
+  // party that took their consent to stop, through the officer who took it or the party's DPO,
+  // whom they are told to contact; both may withdraw it. Asked only for the party that recorded
+  // the consent (the API answers anyone else that it is unknown). Withdrawing never rests on the
+  // right to record: once an agreement is re-signed with another consentSource, the recording
+  // party's staff no longer have that right, the new source did not record the consent, and it
+  // would go on releasing the person's data with no one able to end it; once it drops the
+  // purpose there is no consentSource left to go by. The store keeps no roles of a record, so
+  // the roles that recorded it cannot be told from the agreement: not once the source is another
+  // party, nor while it is the same party, whose source roles may have been re-signed to others
+  // since (found by a review: the housing officers who took consents were refused them once a
+  // `consent-officer` role took over). Any role the party holds in the agreement may withdraw,
+  // its DPO's among them; a role it holds only in another agreement earns nothing (`roles`).
+  // Refusing to stop a disclosure is worse than letting one of the recording party's own roles
+  // stop one of its consents. Nor does a withdrawal wait for the agreement's effective date: an
+  // agreement re-signed with a later date leaves consents recorded under the last one, and
+  // stopping a disclosure needs no basis for making one.
+  if (action === 'consent-withdraw') {
+    if (roles.length === 0) {
+      const of = purposeEntry === undefined ? 'a purpose no agreement defines' : `purpose '${purposeId}'`;
+      return deny('role-not-permitted', `None of the caller's roles may withdraw a consent for ${of}.`, {
+        agreementId,
+      });
+    }
+    return allow({ all: NO_FIELDS, specialCategory: NO_FIELDS }, roles, [], 'not-applicable');
+  }
+  // Only a withdrawal is decided without a purpose an agreement defines (above).
+  if (purposeEntry === undefined) return purposeUnknown();
+  const { purpose } = purposeEntry;
+  // Before its effective date an agreement is no basis for sharing (found by a review). The date
+  // is a UK date, as the councils that signed it mean it: in force from midnight in the UK, which
+  // in summer is 23:00 UTC the day before (found by a review: the UTC date kept it out of force
+  // for the first hour of its day).
+  if (agreement?.effectiveDate && ukDateOf(deps.now()) < agreement.effectiveDate) {
+    return deny(
+      'purpose-not-permitted',
+      `The agreement that defines purpose '${purpose.id}' is not in force until ${agreement.effectiveDate}.`,
+      { agreementId },
+    );
+  }
 
   if (action === 'consent-write') {
     const source = purpose.consentSource;
@@ -160,32 +196,6 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
       });
     }
     return allow({ all: NO_FIELDS, specialCategory: NO_FIELDS }, earnedBy, [], 'not-applicable');
-  }
-
-  // UK GDPR Art. 7(3): "It shall be as easy to withdraw as to give consent." A person asks the
-  // party that took their consent to stop, through the officer who took it or the party's DPO,
-  // whom they are told to contact; both may withdraw it. Asked only for the party that recorded
-  // the consent (the API answers anyone else that it is unknown). Withdrawing never rests on the
-  // right to record: once an agreement is re-signed with another consentSource, the recording
-  // party's staff no longer have that right, the new source did not record the consent, and it
-  // would go on releasing the person's data with no one able to end it. The store keeps no
-  // roles of a record, so the roles that recorded it cannot be told from the agreement: not once
-  // the source is another party, nor while it is the same party, whose source roles may have been
-  // re-signed to others since (found by a review: the housing officers who took consents were
-  // refused them once a `consent-officer` role took over). Any role the party holds in the
-  // agreement may withdraw, its DPO's among them; a role it holds only in another agreement earns
-  // nothing (`roles`). Refusing to stop a disclosure is worse than letting one of the recording
-  // party's own roles stop one of its consents. Nor does a withdrawal wait for the agreement's
-  // effective date (above).
-  if (action === 'consent-withdraw') {
-    if (roles.length === 0) {
-      return deny(
-        'role-not-permitted',
-        `None of the caller's roles may withdraw a consent for purpose '${purpose.id}'.`,
-        { agreementId },
-      );
-    }
-    return allow({ all: NO_FIELDS, specialCategory: NO_FIELDS }, roles, [], 'not-applicable');
   }
 
   if (action === 'opt-out-write') {
@@ -391,55 +401,6 @@ type Deny = (
   detail: string,
   extra?: Partial<Pick<DenyDecision, 'agreementId' | 'datasets'>>,
 ) => DenyDecision;
-
-/**
- * A consent outlives its purpose when a re-signed agreement drops the purpose (an evaluation
- * over, renamed for a follow-up whose consents are taken afresh). It releases nothing while no
- * agreement defines the purpose, but it stays in force: a retention pass holds its person whole
- * for it (retention-people.ts), and were the purpose written back it would release their data
- * again. Its withdrawal is still the recording party's to make (the API asks only for that
- * party): answered `purpose-unknown`, it had been a consent no one could withdraw (found by a
- * review). There is no consentSource left to go by, and the store keeps no roles of a record,
- * so any role the party holds in the agreement its person is held in (or, where no current
- * dataset holds them, the one its purpose was) may withdraw it, as any
- * role may withdraw one whose purpose is defined; the decision, and so the access-log entry, is
- * that agreement's. The purpose is the consent's own, as stored, not the caller's text.
- */
-function decideWithdrawalOfRemovedPurpose(
-  input: DecisionInput,
-  purposeId: string,
-  agreementId: string,
-  agreements: AgreementSet,
-  deny: Deny,
-): Decision {
-  const { partyId, roles } = input.caller;
-  const held = agreements.rolesOfPartyIn(agreementId, partyId);
-  const earnedBy = roles.filter((role) => held.has(role));
-  if (earnedBy.length === 0) {
-    return deny(
-      'role-not-permitted',
-      "None of the caller's roles may withdraw a consent for a purpose no agreement defines.",
-      { agreementId },
-    );
-  }
-  return {
-    allow: true,
-    reason: 'granted',
-    action: input.action,
-    partyId,
-    roles: earnedBy,
-    agreementId,
-    agreementVersion: agreements.agreement(agreementId)?.agreement.version ?? null,
-    agreementIds: [agreementId],
-    purpose: purposeId,
-    lawfulBasis: null,
-    subjectKey: null,
-    subjectConditions: 'not-applicable',
-    datasets: [],
-    fields: NO_FIELDS,
-    specialCategoryFields: NO_FIELDS,
-  };
-}
 
 /** A party may upload a dataset it is a source of; no purpose or role is involved. */
 function decideUpload(input: DecisionInput, agreements: AgreementSet, deny: Deny): Decision {

@@ -413,6 +413,77 @@ describe('decide: consent-write, upload and audit', () => {
     expect(await withdraw([])).toMatchObject({ allow: false, reason: 'role-not-permitted' });
   });
 
+  // A consent whose purpose a re-signing dropped: the API names the agreement its person is held
+  // in, or the one the store remembers the purpose was (consents-api.ts, `subjectAgreementId`).
+  it('decides the withdrawal of a consent whose purpose no agreement defines under the agreement it is given', async () => {
+    const { now } = setup();
+    const deps = { agreements, consents: new InMemoryConsents(), now };
+    const withdrawal = (partyId: string, roles: string[], action: PolicyAction = 'consent-withdraw') =>
+      decide(
+        {
+          caller: { partyId, clientId: `client-of-${partyId}`, roles },
+          purpose: 'research-follow-up',
+          datasets: [],
+          subject: null,
+          action,
+          subjectAgreementId: 'housing-first-research',
+        },
+        deps,
+      );
+    expect(await withdrawal('dudley-housing-options', ['housing-officer', 'analyst'])).toEqual({
+      allow: true,
+      reason: 'granted',
+      action: 'consent-withdraw',
+      partyId: 'dudley-housing-options',
+      roles: ['housing-officer'],
+      agreementId: 'housing-first-research',
+      agreementVersion: agreements.agreement('housing-first-research')?.agreement.version ?? null,
+      agreementIds: ['housing-first-research'],
+      purpose: 'research-follow-up',
+      lawfulBasis: null,
+      subjectKey: null,
+      subjectConditions: 'not-applicable',
+      datasets: [],
+      fields: new Map(),
+      specialCategoryFields: new Map(),
+    });
+    expect(await withdrawal('dudley-housing-options', ['dpo'])).toMatchObject({ allow: true, roles: ['dpo'] });
+    // A role held only in another agreement earns nothing.
+    expect(await withdrawal('kettering-borough-council', ['dpo'])).toMatchObject({
+      allow: false,
+      reason: 'role-not-permitted',
+      agreementId: 'housing-first-research',
+      purpose: 'research-follow-up',
+    });
+    // Only a withdrawal is decided without a purpose an agreement defines.
+    expect(await withdrawal('dudley-housing-options', ['housing-officer'], 'consent-write')).toMatchObject({
+      allow: false,
+      reason: 'purpose-unknown',
+      purpose: null,
+    });
+  });
+
+  it('decides a withdrawal under the purpose its agreement defines, whatever agreement it is given', async () => {
+    const { now } = setup();
+    const decision = await decide(
+      {
+        caller: { partyId: 'dudley-housing-options', clientId: 'client', roles: ['housing-officer'] },
+        purpose: 'research-evaluation',
+        datasets: [],
+        subject: null,
+        action: 'consent-withdraw',
+        subjectAgreementId: 'keyways-housing-allocation',
+      },
+      { agreements, consents: new InMemoryConsents(), now },
+    );
+    expect(decision).toMatchObject({
+      allow: true,
+      agreementId: 'housing-first-research',
+      purpose: 'research-evaluation',
+      lawfulBasis: agreements.purpose('research-evaluation')?.purpose.lawfulBasis,
+    });
+  });
+
   it("lets only a DPO of a party to the purpose's agreement record an opt-out, where the opt-out applies", async () => {
     const { ask } = setup();
     expect(await ask('la-housing', ['dpo'], 'service-planning', { action: 'opt-out-write' })).toMatchObject({
