@@ -184,6 +184,8 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     // is a person of: a party to two agreements withdrew one agreement's opt-out under the
     // other's purpose, decided on its roles there and filed with a reference to the person for
     // that agreement's DPOs, none for the opt-out's own (found by a review).
+    // A dataset a re-signing dropped is still its last agreement's (datasetOfPerson): read as no
+    // agreement's, it left the X-Purpose alone to decide again (found by a review).
     const { agreements } = ctx.services;
     const named = call.purpose === undefined ? undefined : agreements.purpose(call.purpose)?.agreementId;
     const held = await datasetOfPerson(ctx.services.store, agreements, existing.subjectKey);
@@ -222,12 +224,12 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     if (own !== undefined && named !== undefined && named !== own) return refusal('purpose-not-permitted');
     const asCall = { ...call, purpose: existing.purposeId ?? call.purpose };
     // A consent whose purpose no agreement defines any more is decided under the agreement its
-    // person is held in (decide.ts), and its entry filed there by the person's dataset: by its
-    // purpose alone it would be every agreement's the party signed, with the person named. Where
-    // no current dataset holds the person — their records gone from every snapshot, or in a
-    // dataset the same re-signing dropped — it is decided under the agreement the store remembers
-    // the purpose was (audit/remembered-agreements.ts), and its entry, by that purpose, is filed
-    // there too. Refused `purpose-unknown` instead, the consent stayed in force with no one able
+    // person is held in (decide.ts; for a dataset the same re-signing dropped, the one that last
+    // defined it), and its entry filed there by the person's dataset: by its purpose alone it
+    // would be every agreement's the party signed, with the person named. Where no record holds
+    // the person — their records gone from every snapshot — it is decided under the agreement the
+    // store remembers the purpose was (audit/remembered-agreements.ts), and its entry, by that
+    // purpose, is filed there too. Refused `purpose-unknown` instead, the consent stayed in force with no one able
     // to withdraw it (found by a review).
     const purposeRemoved =
       existing.kind === 'consent' && existing.purposeId !== null && !agreements.purpose(existing.purposeId);
