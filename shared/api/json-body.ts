@@ -12,8 +12,15 @@ export const MAX_JSON_BODY_BYTES = 16 * 1024;
  * operation's body (found by a review). The OpenAPI document offers application/json alone.
  */
 const JSON_MEDIA_TYPE = /^application\/json[ \t]*(?:;|$)/i;
-/** The `charset` parameter of a Content-Type, quoted or not. */
-const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+/**
+ * One parameter of a media type (RFC 9110 §5.6.6): `;`, then `name=value` or nothing, the value
+ * a token or a quoted-string with its `\` escapes. Whitespace around `=` is taken, as the
+ * charset check always took it. Sticky: read one after another from the end of the type.
+ */
+const PARAMETER =
+  /[ \t]*;[ \t]*(?:([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:([!#$%&'*+.^_`|~0-9A-Za-z-]+)|"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*)"))?/y;
+const TRAILING_WHITESPACE = /^[ \t]*$/;
+const MEDIA_TYPE_LENGTH = 'application/json'.length;
 /** Refuses bytes that are not UTF-8 rather than replacing them (a leading BOM is dropped). */
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -35,8 +42,8 @@ export async function readJsonBody<S extends z.ZodType>(req: ApiRequest, schema:
   // JSON between systems is UTF-8 (RFC 8259 §8.1). A body in another charset read as UTF-8
   // would have its accented letters replaced, and its names then match nobody: a duplicate
   // check would answer "none" for an applicant another council holds. Refused, never guessed.
-  const charset = CHARSET.exec(contentType)?.[1];
-  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+  const charset = charsetOf(contentType);
+  if (charset !== undefined && (charset === null || !/^utf-?8$/i.test(charset))) {
     return {
       ok: false,
       reason: 'unsupported-charset',
@@ -142,6 +149,29 @@ function namesParsed(json: unknown): number {
     for (const child of children) if (child !== null && typeof child === 'object') pending.push(child);
   }
   return names;
+}
+
+/**
+ * The `charset` of an `application/json` Content-Type: undefined when none is given, null when
+ * the parameters do not parse or give it twice (no one charset can be told). Read parameter by
+ * parameter: `charset=` inside another's quoted value was taken for the charset, and a UTF-8
+ * body refused (carried from a review).
+ */
+function charsetOf(contentType: string): string | null | undefined {
+  // Nearly every call sends the type bare: nothing to parse (this runs on every search).
+  if (contentType.length === MEDIA_TYPE_LENGTH) return undefined;
+  let charset: string | undefined;
+  PARAMETER.lastIndex = MEDIA_TYPE_LENGTH;
+  while (PARAMETER.lastIndex < contentType.length) {
+    const at = PARAMETER.lastIndex;
+    const parameter = PARAMETER.exec(contentType);
+    if (parameter === null) return TRAILING_WHITESPACE.test(contentType.slice(at)) ? charset : null;
+    const [, name, token, quoted] = parameter;
+    if (name?.toLowerCase() !== 'charset') continue;
+    if (charset !== undefined) return null;
+    charset = token ?? quoted!.replace(/\\(.)/g, '$1');
+  }
+  return charset;
 }
 
 /** Whether a `Content-Encoding` leaves the body as sent: none, or only `identity`. */

@@ -76,6 +76,38 @@ describe('a body that is not UTF-8', () => {
     expect(await lastReason()).toBe('unsupported-charset');
   });
 
+  // The charset was looked for anywhere in the header, so `charset=` inside another parameter's
+  // quoted value was read as the body's charset and a valid UTF-8 body refused 415 (carried from
+  // a review). Parameters are read as RFC 9110 §5.6.6 writes them: `;`-separated `name=value`,
+  // a value a token or a quoted-string (with `\\` escapes), names in any case.
+  it.each([
+    'application/json; foo="x; charset=latin1"',
+    'application/json; foo="a\\"; charset=latin1"',
+    'application/json; xcharset=latin1',
+    'application/json; foo="charset=latin1"; charset=utf-8',
+    'application/json;',
+  ])('takes a UTF-8 body whose Content-Type says charset only inside another parameter: %s', async (type) => {
+    const res = await check(utf8, type);
+    expect(res).toMatchObject({ status: 200, body: { duplicate: true, councils: ['corby-borough-council'] } });
+  });
+
+  it.each([
+    'application/json; foo=bar; charset=latin1',
+    'application/json; foo="x;y"; CHARSET="ISO-8859-1"',
+    'application/json; charset=utf-8; charset=latin1',
+    'application/json; charset="utf-8',
+    'application/json; foo="x"y; charset=utf-8',
+  ])('refuses a body whose Content-Type names another charset, or no one charset, 415: %s', async (type) => {
+    const res = await check(latin1, type);
+    expect(res).toMatchObject({
+      status: 415,
+      type: 'application/problem+json',
+      body: { type: 'urn:lintel:problem:unsupported-media-type' },
+      entries: 1,
+    });
+    expect(res.text).not.toMatch(/Zo|Bront|1991|latin1|ISO/);
+  });
+
   it('refuses bytes that are not UTF-8 400 rather than matching mangled names', async () => {
     const res = await check(latin1, 'application/json');
     expect(res).toMatchObject({
