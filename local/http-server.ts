@@ -51,13 +51,24 @@ export async function startHttpServer(options: {
   logger: Logger;
   /** Routes the local host serves itself, outside the functions (the development token issuer). */
   hostRoutes?: HostRoutes;
+  /**
+   * How long a request may take to arrive, headers and body, before it is answered 408; Node's
+   * 300 s when not given. Checked a few times within it, where Node checks every 30 s, so a test
+   * can see the answer without waiting for that.
+   */
+  requestTimeoutMs?: number;
 }): Promise<LocalHttpServer> {
   const routes = new RouteTable(options.registrations);
   // Request URLs are built on the host's own address, never on the Host header (caller input).
   let origin = 'http://localhost';
   // Node would answer a request without Host with a bare 400 of its own: it is answered here,
   // as every other refusal is (problem+json, an X-Request-Id).
-  const server = createServer({ requireHostHeader: false }, (req, res) => {
+  const timeout = options.requestTimeoutMs;
+  const timeouts =
+    timeout === undefined
+      ? {}
+      : { requestTimeout: timeout, headersTimeout: timeout, connectionsCheckingInterval: Math.ceil(timeout / 4) };
+  const server = createServer({ requireHostHeader: false, ...timeouts }, (req, res) => {
     handle(req, res, routes, origin, options).catch((err: unknown) => {
       options.logger.error('localhost.http.failed', { error: errorKind(err) });
       if (!res.headersSent) writeResult(req, res, problem(500, 'internal-error', 'Internal error'));

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import type { Services } from '../services.js';
-import { COMPONENT_SCHEMAS, OPERATIONS, REQUEST_PATH_PROBLEMS, type OperationSpec } from './operations.js';
+import {
+  COMPONENT_SCHEMAS,
+  HTTP_SERVER_PROBLEMS,
+  OPERATIONS,
+  REQUEST_PATH_PROBLEMS,
+  type OperationSpec,
+} from './operations.js';
 import { PROBLEM_CATALOGUE, problemTypeUri, type ProblemCode } from './problem-catalogue.js';
 import { REQUEST_ID_PATTERN } from './request-pipeline.js';
 
@@ -101,6 +107,10 @@ export function buildOpenApiDocument(routes: readonly RouteEntry[], options: Ope
         },
         RetryAfter: { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 1 } },
         WwwAuthenticate: { description: 'The authentication scheme: Bearer', schema: { type: 'string' } },
+        Allow: {
+          description: 'On a method the path is not served for: the methods it is, comma-separated',
+          schema: { type: 'string' },
+        },
         AcceptEncoding: {
           description: 'On a body refused for its Content-Encoding: identity, the one coding taken',
           schema: { type: 'string' },
@@ -154,13 +164,20 @@ function operation(
       },
     };
   }
-  const problems = [...new Set<ProblemCode>([...(spec.authenticated ? REQUEST_PATH_PROBLEMS : []), ...spec.problems])];
+  const problems = [
+    ...new Set<ProblemCode>([
+      ...(spec.authenticated ? REQUEST_PATH_PROBLEMS : []),
+      ...spec.problems,
+      ...HTTP_SERVER_PROBLEMS,
+    ]),
+  ];
   for (const [status, codes] of groupByStatus(problems)) {
     const headers: Record<string, unknown> = { ...requestIdHeader.headers };
     if (status === 429 || status === 503) headers['Retry-After'] = { $ref: '#/components/headers/RetryAfter' };
     if (status === 401) headers['WWW-Authenticate'] = { $ref: '#/components/headers/WwwAuthenticate' };
     // A body sent compressed is refused 415 naming the coding taken (json-body.ts, RFC 9110 §15.5.16).
     if (status === 415) headers['Accept-Encoding'] = { $ref: '#/components/headers/AcceptEncoding' };
+    if (status === 405) headers.Allow = { $ref: '#/components/headers/Allow' };
     responses[String(status)] = {
       description: codes.map((code) => `\`${code}\`: ${PROBLEM_CATALOGUE[code].description}`).join('\n\n'),
       ...(Object.keys(headers).length > 0 ? { headers } : {}),

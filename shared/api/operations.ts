@@ -211,6 +211,19 @@ export const REQUEST_PATH_PROBLEMS: readonly ProblemCode[] = [
   'audit-log-unavailable',
 ];
 
+/**
+ * What the local host's HTTP server answers itself, before any function, whatever the
+ * operation (local/http-server.ts): a request it cannot read, is not sent in time, carries an
+ * `Expect` it cannot meet or headers over its limit, or a method the path is not served for.
+ */
+export const HTTP_SERVER_PROBLEMS: readonly ProblemCode[] = [
+  'invalid-request',
+  'method-not-allowed',
+  'request-timeout',
+  'expectation-failed',
+  'request-header-fields-too-large',
+];
+
 const BODY_PROBLEMS: ProblemCode[] = ['invalid-request', 'unsupported-media-type', 'payload-too-large'];
 
 const LOOKUP_PROBLEMS: ProblemCode[] = [

@@ -10,7 +10,7 @@ export const PROBLEM_CATALOGUE = {
   'invalid-request': {
     status: 400,
     description:
-      'The body or query does not parse (a body that gives one name twice in an object, RFC 7493 §2.3, does not) or does not match its schema; `errors`, when present, names the properties and zod issue codes, never the values.',
+      'The body or query does not parse (a body that gives one name twice in an object, RFC 7493 §2.3, does not) or does not match its schema; `errors`, when present, names the properties and zod issue codes, never the values. Also the HTTP request itself when it cannot be read (an HTTP/1.1 request without Host, a target that is no URL, a header or length the parser refuses); the connection is then closed.',
   },
   'invalid-identifier': {
     status: 400,
@@ -65,7 +65,11 @@ export const PROBLEM_CATALOGUE = {
       'The stored access log no longer leads to the root of a signed checkpoint that covers it: no proof is given; GET /api/v1/audit/verify names what changed.',
   },
   'not-found': { status: 404, description: 'No such route or file.' },
-  'method-not-allowed': { status: 405, description: 'The route exists for other methods; `Allow` lists them.' },
+  'method-not-allowed': {
+    status: 405,
+    description:
+      "The path was called with a method none of its operations takes; `Allow` lists those it does. Under Azure Functions the platform's router answers this itself, an empty 404.",
+  },
   'subject-relinked': {
     status: 409,
     description:
@@ -77,10 +81,15 @@ export const PROBLEM_CATALOGUE = {
     description:
       "A subject access request's identifiers do not settle on one person: several match at the surest tier that found anyone (`reason` ambiguous), or the one found holds another of the identifiers given (`identifier-conflict`, `date-of-birth-conflict`). `matches` gives each person's reference (for GET /api/v1/audit/people/{personRef}/accesses) and the tier that matched them, for the DPO to judge.",
   },
-  'request-timeout': { status: 408, description: 'The request was not received in time; the connection is closed.' },
+  'request-timeout': {
+    status: 408,
+    description:
+      "The request, headers and body, was not received in time; the connection is closed. Under Azure Functions the platform's front end answers this itself, in its own form.",
+  },
   'expectation-failed': {
     status: 417,
-    description: 'The request carries an `Expect` other than 100-continue; the connection is closed.',
+    description:
+      "The request carries an `Expect` other than 100-continue; the connection is closed. Under Azure Functions the platform's front end answers this itself, in its own form.",
   },
   'payload-too-large': { status: 413, description: 'The body exceeds the size limit.' },
   'unsupported-media-type': {
@@ -90,7 +99,8 @@ export const PROBLEM_CATALOGUE = {
   },
   'request-header-fields-too-large': {
     status: 431,
-    description: 'The request headers exceed the size limit (16 KiB); the connection is closed.',
+    description:
+      "The request headers exceed the size limit (16 KiB); the connection is closed. Under Azure Functions the platform's front end answers this itself, in its own form.",
   },
   'rate-limited': {
     status: 429,

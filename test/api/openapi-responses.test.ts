@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { registrations, type HttpRegistration } from '../../functions/registry.js';
+import { startHttpServer } from '../../local/http-server.js';
 import type { OpenApiDocument } from '../../shared/api/openapi.js';
 import { checkpointNow } from '../../shared/audit/audit-service.js';
 import type { LocalSecretSource } from '../../shared/secrets/local-secret-source.js';
+import { createLogger } from '../../shared/logging.js';
 import { SecretUnavailableError } from '../../shared/secrets/secret-source.js';
+import { rawRequest, type RawResponse } from '../local/raw-http.js';
 import { linkForReview, jonathanIn, nhs } from '../support/linked-people.js';
 import { insertRecord, ROBIN_IN_SOCIAL_CARE, ROBIN_NHS } from '../support/records.js';
 import {
@@ -390,6 +394,71 @@ describe('OpenAPI document against real responses', () => {
     for (let i = 0; i < UNAUTHENTICATED_LIMIT; i++) await callApi(t, '/v1/audit/verify');
     for (const [method, path, concrete, init] of authenticated)
       expect((await call(method, path, concrete, { ...ANONYMOUS, ...init })).status, path).toBe(429);
+  });
+
+  /**
+   * What the HTTP server answers itself, before any function, on whichever operation a request
+   * was for: an `Expect` it cannot meet (417), headers over its limit (431), a request without
+   * Host (400), one not received in time (408), and a method the path is not served for (405).
+   * Each is problem+json with a stable type; each operation's document must list it, as a client
+   * generated from the document meets them on any call. They were on none (carried from a review).
+   */
+  it('answers the HTTP server’s own refusals as every operation documents them', async () => {
+    const asAnswer = (raw: RawResponse): ApiAnswer => ({
+      status: raw.status ?? 0,
+      headers: new Headers(raw.headers),
+      type: raw.headers['content-type'] ?? null,
+      text: raw.body,
+      body: {},
+    });
+    // A server of the same functions that gives up on a request after half a second, not 300.
+    const impatient = await startHttpServer({
+      registrations: registrations().filter((r): r is HttpRegistration => r.kind === 'http'),
+      host: '127.0.0.1',
+      port: 0,
+      logger: createLogger('error', () => undefined),
+      requestTimeoutMs: 500,
+    });
+    try {
+      const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
+        Object.keys(item).map((method) => [method.toUpperCase(), path] as const),
+      );
+      expect(operations.length).toBeGreaterThanOrEqual(20);
+      await Promise.all(
+        operations.map(async ([method, path]) => {
+          const target = path.replace(/\{[^}]+\}/g, 'x');
+          const head = `${method} ${target} HTTP/1.1\r\nHost: x\r\n`;
+          const answers = await Promise.all([
+            rawRequest(t.url, `${head}Expect: something-else\r\nConnection: close\r\n\r\n`),
+            rawRequest(t.url, `${head}X-Padding: ${'a'.repeat(20_000)}\r\n\r\n`),
+            rawRequest(t.url, `${method} ${target} HTTP/1.1\r\nConnection: close\r\n\r\n`),
+            rawRequest(impatient.url, `${head}Content-Type: application/json\r\nContent-Length: 10\r\n\r\n{`, {
+              waitMs: 5000,
+            }),
+          ]);
+          expect(
+            answers.map((a) => a.status),
+            `${method} ${path}`,
+          ).toEqual([417, 431, 400, 408]);
+          for (const answer of answers) expectDocumented(method, path, asAnswer(answer));
+        }),
+      );
+      // No function is served for PATCH: every path answers it 405, with the methods it has.
+      for (const [path, item] of Object.entries(doc.paths)) {
+        const res = await callApi(t, path.replace(/^\/api/, '').replace(/\{[^}]+\}/g, 'x'), { method: 'PATCH' });
+        expect(res.status, path).toBe(405);
+        // GET /api/v1/people/search is a view of the personRef "search": Allow names GET there too.
+        expect(res.headers.get('allow')?.split(', '), path).toEqual(
+          expect.arrayContaining(Object.keys(item).map((m) => m.toUpperCase())),
+        );
+        for (const method of Object.keys(item)) expectDocumented(method, path, res);
+      }
+    } finally {
+      await impatient.close();
+    }
+    for (const item of Object.values(doc.paths))
+      for (const op of Object.values(item) as Operation[])
+        for (const status of [400, 405, 408, 417, 431]) expect(seen).toContain(`${op.operationId} ${status}`);
   });
 
   it('drove every operation through its main statuses', () => {

@@ -200,6 +200,10 @@ describe('OpenAPI document and reference page', () => {
       expect(headersOf(op, 415), name).toEqual(expect.arrayContaining(['X-Request-Id', 'Accept-Encoding']));
       expect(headersOf(op, 429), name).toContain('Retry-After');
     }
+    // Every path answers a method it is not served for 405 with the methods it is.
+    for (const [path, item] of Object.entries(doc.paths))
+      for (const [method, op] of Object.entries(item) as [string, Operation][])
+        expect(headersOf(op, 405), `${method} ${path}`).toContain('Allow');
   });
 
   it('lists the stable problem types each operation can answer with, as problem+json', () => {
