@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { registrations } from '../../functions/index.js';
 import { azuriteConnectionString, portInUse } from '../../local/azurite.js';
 import { freePort } from '../../local/free-port.js';
 import { containersReachable, createBlobServiceClient, ensureContainers } from '../../shared/blob/blob-storage.js';
@@ -86,5 +87,20 @@ describe('Azurite as the Core Tools section starts it', () => {
     );
     expect(created).toBe('created');
     expect(await containersReachable(blobs)).toBe(true);
+  });
+});
+
+describe('the import queue under Core Tools', () => {
+  it('is created before the section has you put an event on it: outside Azure nothing else makes it', () => {
+    // In Azure the queue is infra's (storage.bicep); the Functions host's queue listener only
+    // waits for it to exist, and a message put to a queue that does not exist is refused.
+    const trigger = registrations().find((r) => r.kind === 'blob-created');
+    expect(trigger).toBeDefined();
+    const section = coreToolsSection();
+    const put = section.indexOf(`az storage message put`);
+    expect(put, 'the section puts an event on the queue').toBeGreaterThanOrEqual(0);
+    const create = new RegExp(`az storage queue create [^\`\n]*--name ${trigger!.queue}(?![\\w-])`).exec(section);
+    expect(create?.index ?? -1, `az storage queue create … --name ${trigger!.queue}`).toBeGreaterThanOrEqual(0);
+    expect(create!.index).toBeLessThan(put);
   });
 });
