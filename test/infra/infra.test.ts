@@ -490,6 +490,24 @@ describe('infra: identities and access', () => {
     ]);
   });
 
+  it('tells the operator how to get the data role each storage command in the guide needs, as the template grants none', () => {
+    // The operator holds Key Vault Secrets Officer alone (above) and the account takes no shared
+    // key, so an `az storage` data command signed in as the operator is refused 403 unless the
+    // guide has them grant themselves a role for it first, as step 6 does for the anchors.
+    const guide = read('infra/README.md');
+    const commands = [...guide.matchAll(/az storage (blob|message) ([\w-]+)[^`]*?--auth-mode login/g)].map((m) => ({
+      command: `az storage ${m[1]} ${m[2]}`,
+      roleFamily: m[1] === 'message' ? 'Storage Queue Data ' : 'Storage Blob Data ',
+    }));
+    expect(commands.length).toBeGreaterThan(0);
+    const granted = [...guide.matchAll(/az role assignment create[^`]*?--role "([^"]+)"/g)].map((m) => m[1] ?? '');
+    for (const { command, roleFamily } of commands)
+      expect(
+        granted.filter((role) => role.startsWith(roleFamily)),
+        `a ${roleFamily}… grant for ${command}`,
+      ).not.toEqual([]);
+  });
+
   it('lets only Entra identities into SQL, over TLS 1.2, with the app signing in as its managed identity', () => {
     const server = onlyResource(read('infra/modules/sql.bicep'), 'Microsoft.Sql/servers');
     const properties = nestedObject(server.body, 'properties');
