@@ -30,7 +30,8 @@ import { deny, runRequest, type CallContext, type Outcome } from './request-pipe
  * reviewer's grant (identification items, never the indicators); confirm and reject record the
  * decision. Each call leaves one access-log entry; for a candidate, its subject is the two
  * people the records belong to, space-separated, so a subject access request finds the review;
- * for a decision, with the people of any other candidate it was applied to (review-queue.ts).
+ * for a decision, with the people of any other candidate it was applied to, and those of any
+ * earlier confirmation a rejection ended (review-queue.ts).
  */
 
 const candidateId = z.uuid();
@@ -322,7 +323,8 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
 /**
  * The subject of a decision's entry: the candidate's two people, then those of the other open
  * candidates the decision was applied to (a source's duplicate rows, each its own person until
- * linked), whose link state it changed as much, as many as the column holds (entry-subjects.ts):
+ * linked) and of the records whose earlier confirmation a rejection ended (review-queue.ts),
+ * whose link state it changed as much, as many as the column holds (entry-subjects.ts):
  * the two the officer saw always; a count of any left off in the app log, no ids.
  */
 function decidedSubject(

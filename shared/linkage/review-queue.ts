@@ -253,9 +253,11 @@ export type ReviewOutcome =
       readonly decidedAt: string;
       /**
        * The people of the other open candidates the decision was applied to (those of the same
-       * values: see recordDecision), as their records were linked when it was made, but for
-       * records linked to no one. Their link state changes as much as the candidate's two
-       * people's, so the decision's access-log entry names them too (link-review-api.ts).
+       * values: see recordDecision), then, for a rejection that ended earlier confirmations of
+       * the pair's identity, the people of the records of those names and dates of birth; as
+       * their records were linked when it was made, but for records linked to no one. Their link
+       * state changes as much as the candidate's two people's, so the decision's access-log entry
+       * names them too (link-review-api.ts).
        */
       readonly alsoAbout: readonly string[];
     }
@@ -379,11 +381,12 @@ export async function recordDecision(
   const { identityKey } = candidate;
   const records = review.decision === 'confirmed' ? await recordsOf(db, candidate.candidateId) : undefined;
   const prints = records === undefined ? null : identityPrints(identity!, records);
+  let endedAbout: readonly string[] = [];
   if (identityKey !== null) {
     if (review.decision === 'rejected') {
       // But not a confirmation a pair of records holds now (the link the last pass made): that
       // is about another record of the same names and date of birth — a twin — still there.
-      await db
+      const ended = await db
         .deleteFrom('link_decision')
         .where('decision', '=', 'confirmed')
         .where((eb) => eb.or([eb('pair_key', '=', identityKey), eb('identity_key', '=', identityKey)]))
@@ -398,7 +401,12 @@ export async function recordDecision(
             ),
           ),
         )
-        .execute();
+        .executeTakeFirst();
+      // A confirmation ended is one that no longer joins a pair of these names and dates of birth
+      // (a record of them that moved while a namesake was in its source, once the namesake goes):
+      // their people's link state changes too, though the officer did not see them (found by a
+      // review).
+      if (Number(ended.numDeletedRows) > 0) endedAbout = await peopleOfIdentity(db, candidate.candidateId);
     } else if (records !== undefined && (await aloneInTheirSources(db, records))) keys.push(identityKey);
   }
   await db.deleteFrom('link_decision').where('pair_key', 'in', keys).execute();
@@ -420,7 +428,43 @@ export async function recordDecision(
       })),
     )
     .execute();
-  return { outcome: 'decided', decidedAt, alsoAbout: alsoAbout.map((r) => r.person_id!) };
+  return {
+    outcome: 'decided',
+    decidedAt,
+    alsoAbout: [...new Set([...alsoAbout.map((r) => r.person_id!), ...endedAbout])],
+  };
+}
+
+/**
+ * The people of every record held now with the sources, names and date of birth of one of the
+ * candidate's two: the records an identity key's confirmation is about (pair-key.ts), a
+ * confirmation kept under the pair's key at another address too (the identity key is kept with
+ * it). Which of them the confirmation joined the store does not say, so all are named.
+ */
+async function peopleOfIdentity(db: Kysely<Database>, candidateId: string): Promise<string[]> {
+  const records = (await recordsOf(db, candidateId)) ?? [];
+  if (records.length === 0) return [];
+  const rows = await db
+    .selectFrom('source_record')
+    .select('person_id')
+    .distinct()
+    .where('person_id', 'is not', null)
+    .where((eb) =>
+      eb.or(
+        records.map((r) =>
+          eb.and([
+            eb('party_id', '=', r.party_id),
+            eb('dataset_id', '=', r.dataset_id),
+            r.family_name === null ? eb('family_name', 'is', null) : eb('family_name', '=', r.family_name),
+            r.date_of_birth === null ? eb('date_of_birth', 'is', null) : eb('date_of_birth', '=', r.date_of_birth),
+            r.given_name === null ? eb('given_name', 'is', null) : eb('given_name', '=', r.given_name),
+          ]),
+        ),
+      ),
+    )
+    .orderBy('person_id')
+    .execute();
+  return rows.map((r) => r.person_id!);
 }
 
 /**
