@@ -321,9 +321,10 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
 }
 
 /**
- * The subject of a decision's entry: the candidate's two people, then those of the other open
- * candidates the decision was applied to (a source's duplicate rows, each its own person until
- * linked) and of the records whose earlier confirmation a rejection ended (review-queue.ts),
+ * The subject of a decision's entry: the candidate's two people, then those of the other pairs
+ * of the same values the decision holds for (a source's duplicate rows, each its own person until
+ * linked, proposed by the tier or not) and of the records whose earlier confirmation a rejection
+ * ended (review-queue.ts),
  * whose link state it changed as much, as many as the column holds (entry-subjects.ts):
  * the two the officer saw always; a count of any left off in the app log, no ids.
  */

@@ -253,11 +253,13 @@ export type ReviewOutcome =
       readonly decidedAt: string;
       /**
        * The people of the other open candidates the decision was applied to (those of the same
-       * values: see recordDecision), then, for a rejection that ended earlier confirmations of
-       * the pair's identity, the people of the records of those names and dates of birth; as
-       * their records were linked when it was made, but for records linked to no one. Their link
-       * state changes as much as the candidate's two people's, so the decision's access-log entry
-       * names them too (link-review-api.ts).
+       * values: see recordDecision), then those of any other record of the same values as one
+       * of the candidate's (whose pairs the decision holds for, proposed or not), then, for a
+       * rejection that ended earlier confirmations of the pair's identity, the people of the
+       * records of those names and dates of birth; as their records were linked when it was
+       * made, but for records linked to no one (the candidate's two people among them). Their
+       * link state changes as much as the candidate's two people's, so the decision's
+       * access-log entry names them too (link-review-api.ts).
        */
       readonly alsoAbout: readonly string[];
     }
@@ -365,6 +367,11 @@ export async function recordDecision(
     .where('person_id', 'is not', null)
     .orderBy('person_id')
     .execute();
+  const records = await recordsOf(db, candidate.candidateId);
+  // And to every other pair of the same values, which the tier need not propose (a twin row
+  // linked by its NHS number elsewhere): the review pass links a confirmed one, and a rejected
+  // one is kept apart (link-people.ts). Its people are named too (found by a review).
+  const unproposed = await peopleAlike(db, records ?? [], 'pair');
   await db
     .updateTable('record_link')
     .set({ status: review.decision })
@@ -379,8 +386,7 @@ export async function recordDecision(
   // namesakes gone) or moves back: the pair is asked about again instead.
   const keys = [pairKey];
   const { identityKey } = candidate;
-  const records = review.decision === 'confirmed' ? await recordsOf(db, candidate.candidateId) : undefined;
-  const prints = records === undefined ? null : identityPrints(identity!, records);
+  const prints = records === undefined || review.decision !== 'confirmed' ? null : identityPrints(identity!, records);
   let endedAbout: readonly string[] = [];
   if (identityKey !== null) {
     if (review.decision === 'rejected') {
@@ -406,7 +412,7 @@ export async function recordDecision(
       // (a record of them that moved while a namesake was in its source, once the namesake goes):
       // their people's link state changes too, though the officer did not see them (found by a
       // review).
-      if (Number(ended.numDeletedRows) > 0) endedAbout = await peopleOfIdentity(db, candidate.candidateId);
+      if (Number(ended.numDeletedRows) > 0) endedAbout = await peopleAlike(db, records ?? [], 'identity');
     } else if (records !== undefined && (await aloneInTheirSources(db, records))) keys.push(identityKey);
   }
   await db.deleteFrom('link_decision').where('pair_key', 'in', keys).execute();
@@ -431,37 +437,48 @@ export async function recordDecision(
   return {
     outcome: 'decided',
     decidedAt,
-    alsoAbout: [...new Set([...alsoAbout.map((r) => r.person_id!), ...endedAbout])],
+    alsoAbout: [...new Set([...alsoAbout.map((r) => r.person_id!), ...unproposed, ...endedAbout])],
   };
 }
 
 /**
- * The people of every record held now with the sources, names and date of birth of one of the
- * candidate's two: the records an identity key's confirmation is about (pair-key.ts), a
- * confirmation kept under the pair's key at another address too (the identity key is kept with
- * it). Which of them the confirmation joined the store does not say, so all are named.
+ * The people of every record held now that is alike, in the values a decision's key is made of,
+ * to one of the candidate's two (`records`): its source, names and date of birth, and with
+ * `'pair'` its postcode and address too, as a linking pass reads them (store-sources.ts: absent
+ * as ''). Under the pair's key (`'pair'`), the decision holds for every pair of such records,
+ * proposed by the tier or not (link-people.ts); under the identity key (`'identity'`), a
+ * confirmation is about such records, which of them the store does not say (pair-key.ts).
  */
-async function peopleOfIdentity(db: Kysely<Database>, candidateId: string): Promise<string[]> {
-  const records = (await recordsOf(db, candidateId)) ?? [];
+async function peopleAlike(
+  db: Kysely<Database>,
+  records: readonly CandidateRecordRow[],
+  values: 'pair' | 'identity',
+): Promise<string[]> {
   if (records.length === 0) return [];
   const rows = await db
     .selectFrom('source_record')
     .select('person_id')
     .distinct()
     .where('person_id', 'is not', null)
-    .where((eb) =>
-      eb.or(
+    .where((eb) => {
+      // An indexed column compared as itself where it holds a value; '' and null are one.
+      const same = (column: 'given_name' | 'family_name' | 'date_of_birth', value: string | null) =>
+        value === null || value === '' ? eb(eb.fn.coalesce(column, eb.val('')), '=', '') : eb(column, '=', value);
+      const asRead = (column: 'postcode' | 'address', value: string | null) =>
+        eb(eb.fn.coalesce(column, eb.val('')), '=', value ?? '');
+      return eb.or(
         records.map((r) =>
           eb.and([
             eb('party_id', '=', r.party_id),
             eb('dataset_id', '=', r.dataset_id),
-            r.family_name === null ? eb('family_name', 'is', null) : eb('family_name', '=', r.family_name),
-            r.date_of_birth === null ? eb('date_of_birth', 'is', null) : eb('date_of_birth', '=', r.date_of_birth),
-            r.given_name === null ? eb('given_name', 'is', null) : eb('given_name', '=', r.given_name),
+            same('family_name', r.family_name),
+            same('date_of_birth', r.date_of_birth),
+            same('given_name', r.given_name),
+            ...(values === 'pair' ? [asRead('postcode', r.postcode), asRead('address', r.address)] : []),
           ]),
         ),
-      ),
-    )
+      );
+    })
     .orderBy('person_id')
     .execute();
   return rows.map((r) => r.person_id!);
@@ -490,7 +507,7 @@ async function unchangedOutcome(db: Kysely<Database>, candidateId: string): Prom
 
 type CandidateRecordRow = Pick<
   Database['source_record'],
-  'id' | 'party_id' | 'dataset_id' | 'given_name' | 'family_name' | 'date_of_birth'
+  'id' | 'party_id' | 'dataset_id' | 'given_name' | 'family_name' | 'date_of_birth' | 'postcode' | 'address'
 >;
 
 /** The candidate's two records as the store holds them now; undefined if either is gone (no one's to confirm). */
@@ -503,7 +520,7 @@ async function recordsOf(db: Kysely<Database>, candidateId: string): Promise<Can
   if (link === undefined) return undefined;
   const rows = await db
     .selectFrom('source_record')
-    .select(['id', 'party_id', 'dataset_id', 'given_name', 'family_name', 'date_of_birth'])
+    .select(['id', 'party_id', 'dataset_id', 'given_name', 'family_name', 'date_of_birth', 'postcode', 'address'])
     .where('id', 'in', [link.record_a, link.record_b])
     .execute();
   const a = rows.find((r) => r.id === link.record_a);
