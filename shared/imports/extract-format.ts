@@ -75,7 +75,8 @@ function metadataValue(metadata: Readonly<Record<string, string>>, name: string)
  * an ISO date-time: with `Z` or an offset it names an instant, dated by its day in the UK as
  * every instant lintel is given is (ukDateOf) — `2025-06-30T23:30Z` is 00:30 BST on 1 July, and
  * its date as written, the UTC one, was taken for it (found by a review); without an offset it
- * is a reading of the partner's own clock, and its date is taken as written), else a date in
+ * is a reading of the partner's own clock, and its date is taken as written; `T24:00`, ISO
+ * 8601's end of a day, is the next day's 00:00 either way), else a date in
  * the file name (`…-2025-01-31.csv` or `…_20250131.csv`; the last, should there be several),
  * else the day it was uploaded in the UK: an extract uploaded at 00:30 BST was uploaded that day,
  * not the day before, as its UTC date would have it (found by a review). Undefined when
@@ -91,8 +92,8 @@ export function asOfDate(
   if (declared !== undefined && declared !== '') {
     const r = normaliseDate(/^\d{4}-\d{2}-\d{2}T/.test(declared) ? declared.slice(0, 10) : declared);
     if (!r.ok) return undefined;
-    const instant = INSTANT.exec(declared);
-    return instant === null ? r.value : ukDateOfInstant(r.value, instant);
+    const time = DATE_TIME.exec(declared);
+    return time === null ? r.value : dateAtTime(r.value, time);
   }
   // Eight digits standing alone (not the tail of a longer number: `…_100234567_2025-01-31`),
   // the last that is a real date: a name may carry a reference number, or a period `from_to`.
@@ -105,22 +106,28 @@ export function asOfDate(
 }
 
 /**
- * An ISO date-time that names an instant: its time (hours and minutes, seconds and a fraction
- * optional) and `Z` or an offset (`+01:00`, `+0100`, `+01`). One without an offset is not matched.
+ * An ISO date-time's time of day (hours and minutes, seconds and a fraction optional) and its
+ * `Z` or offset (`+01:00`, `+0100`, `+01`), if it has one.
  */
-const INSTANT = /^\d{4}-\d{2}-\d{2}T(\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)$/i;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)?$/i;
 
 /**
- * The UK's date at the instant named by `date` with INSTANT's time and offset, or undefined when
- * the time or the offset is out of range: an instant that cannot be read could fall either side
- * of a midnight, and no day is guessed for it.
+ * The date of `date` at DATE_TIME's time: with `Z` or an offset the UK's date at that instant,
+ * without one the date the partner's clock shows then. Undefined when the time or the offset is
+ * out of range: an instant that cannot be read could fall either side of a midnight, and no day
+ * is guessed for it. 24:00 (ISO 8601's end of a day) is the next day's 00:00, the same instant,
+ * and dated as it is; any time past it is out of range.
  */
-function ukDateOfInstant(date: string, [, hh, mm, ss, z, sign, oh, om]: RegExpExecArray): string | undefined {
+function dateAtTime(date: string, [, hh, mm, ss, fraction, z, sign, oh, om]: RegExpExecArray): string | undefined {
   const [hours, minutes, seconds] = [Number(hh), Number(mm), Number(ss ?? 0)];
   const [offsetHours, offsetMinutes] = [Number(oh ?? 0), Number(om ?? 0)];
-  if (hours > 23 || minutes > 59 || seconds > 59 || offsetHours > 23 || offsetMinutes > 59) return undefined;
-  const offset = z !== undefined ? 0 : (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes);
+  const endOfDay = hours === 24 && minutes === 0 && seconds === 0 && !/[1-9]/.test(fraction ?? '');
+  if ((hours > 23 && !endOfDay) || minutes > 59 || seconds > 59 || offsetHours > 23 || offsetMinutes > 59) {
+    return undefined;
+  }
   const wallClock = Date.parse(`${date}T00:00:00Z`) + ((hours * 60 + minutes) * 60 + seconds) * 1000;
+  if (z === undefined && sign === undefined) return new Date(wallClock).toISOString().slice(0, 10);
+  const offset = z !== undefined ? 0 : (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes);
   return ukDateOf(new Date(wallClock - offset * 60_000));
 }
 

@@ -105,6 +105,24 @@ describe('asOfDate', () => {
     expect(asOfDate('housing.csv', { asof: '2025-02-30T10:00:00Z' }, uploaded)).toBeUndefined();
   });
 
+  it("reads 24:00 as the end of the day written, the next day's 00:00, and dates it by the UK day", () => {
+    // 24:00 UTC on 30 June is 01:00 BST on 1 July; in winter the UK is on UTC and it is 1 January.
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T24:00Z' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T24:00:00Z' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T24:00:00.000Z' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '2025-12-31T24:00Z' }, uploaded)).toBe('2026-01-01');
+    // 24:00 at +01:00 is 23:00 UTC, midnight BST: the next day in the UK.
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T24:00+01:00' }, uploaded)).toBe('2025-07-01');
+    // Without an offset it is the partner's clock at the same instant as the next day's 00:00.
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T24:00' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T24:00:00' }, uploaded)).toBe('2025-07-01');
+    // Only 24:00 itself: a time past it is no time of day.
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T24:00:01Z' }, uploaded)).toBeUndefined();
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T24:01Z' }, uploaded)).toBeUndefined();
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T24:00:00.5Z' }, uploaded)).toBeUndefined();
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T24:00:01' }, uploaded)).toBeUndefined();
+  });
+
   it('guesses no date when the declared one cannot be read', () => {
     expect(asOfDate('housing-2025-01-31.csv', { asof: 'end of January' }, uploaded)).toBeUndefined();
     expect(asOfDate('housing.csv', { asof: '2025-02-30' }, uploaded)).toBeUndefined();
