@@ -72,7 +72,8 @@ function metadataValue(metadata: Readonly<Record<string, string>>, name: string)
 
 /**
  * The date the extract describes (`source_record.as_of`): blob metadata `asof` (an ISO date, or
- * an ISO date-time: with `Z` or an offset it names an instant, dated by its day in the UK as
+ * an ISO date-time, its time extended or basic, `T23:30Z` or `T2330Z`, and one whose time
+ * cannot be read no date: with `Z` or an offset it names an instant, dated by its day in the UK as
  * every instant lintel is given is (ukDateOf) — `2025-06-30T23:30Z` is 00:30 BST on 1 July, and
  * its date as written, the UTC one, was taken for it (found by a review); without an offset it
  * is a reading of the partner's own clock, and its date is taken as written; `T24:00`, ISO
@@ -90,10 +91,14 @@ export function asOfDate(
 ): string | undefined {
   const declared = metadataValue(metadata, 'asof')?.trim();
   if (declared !== undefined && declared !== '') {
-    const r = normaliseDate(/^\d{4}-\d{2}-\d{2}T/.test(declared) ? declared.slice(0, 10) : declared);
+    const isDateTime = /^\d{4}-\d{2}-\d{2}T/.test(declared);
+    const r = normaliseDate(isDateTime ? declared.slice(0, 10) : declared);
     if (!r.ok) return undefined;
+    if (!isDateTime) return r.value;
+    // A time that cannot be read may carry an offset that moves the day (`T2330Z` is the next
+    // day in BST, and its date as written was once taken for it): no day is guessed for it.
     const time = DATE_TIME.exec(declared);
-    return time === null ? r.value : dateAtTime(r.value, time);
+    return time === null ? undefined : dateAtTime(r.value, time);
   }
   // Eight digits standing alone (not the tail of a longer number: `…_100234567_2025-01-31`),
   // the last that is a real date: a name may carry a reference number, or a period `from_to`.
@@ -106,10 +111,14 @@ export function asOfDate(
 }
 
 /**
- * An ISO date-time's time of day (hours and minutes, seconds and a fraction optional) and its
- * `Z` or offset (`+01:00`, `+0100`, `+01`), if it has one.
+ * An ISO date-time's time of day and its `Z` or offset (`+01:00`, `+0100`, `+01`), if it has
+ * one. The time is hours, then minutes, then seconds and a fraction, each optional after the
+ * hours, in the extended format (`23:30:00`) or the basic (`233000`), one or the other
+ * throughout (the backreference): `23:3000` could be read more than one way. A fraction of an
+ * hour or a minute (`T23.5`) is not read.
  */
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)?$/i;
+const DATE_TIME =
+  /^\d{4}-\d{2}-\d{2}T(\d{2})(?:(:?)(\d{2})(?:\2(\d{2})(?:[.,](\d+))?)?)?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)?$/i;
 
 /**
  * The date of `date` at DATE_TIME's time: with `Z` or an offset the UK's date at that instant,
@@ -118,8 +127,8 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?
  * is guessed for it. 24:00 (ISO 8601's end of a day) is the next day's 00:00, the same instant,
  * and dated as it is; any time past it is out of range.
  */
-function dateAtTime(date: string, [, hh, mm, ss, fraction, z, sign, oh, om]: RegExpExecArray): string | undefined {
-  const [hours, minutes, seconds] = [Number(hh), Number(mm), Number(ss ?? 0)];
+function dateAtTime(date: string, [, hh, , mm, ss, fraction, z, sign, oh, om]: RegExpExecArray): string | undefined {
+  const [hours, minutes, seconds] = [Number(hh), Number(mm ?? 0), Number(ss ?? 0)];
   const [offsetHours, offsetMinutes] = [Number(oh ?? 0), Number(om ?? 0)];
   const endOfDay = hours === 24 && minutes === 0 && seconds === 0 && !/[1-9]/.test(fraction ?? '');
   if ((hours > 23 && !endOfDay) || minutes > 59 || seconds > 59 || offsetHours > 23 || offsetMinutes > 59) {

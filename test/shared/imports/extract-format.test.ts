@@ -123,6 +123,41 @@ describe('asOfDate', () => {
     expect(asOfDate('housing.csv', { asof: '2025-06-30T24:00:01' }, uploaded)).toBeUndefined();
   });
 
+  it('reads a basic-format time (no colons) as the same instant as its extended form, and dates it by the UK day', () => {
+    // 23:30 UTC on 30 June is 00:30 BST on 1 July, however it is written.
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T2330Z' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T233000Z' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T233000.000Z' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T23Z' }, uploaded)).toBe('2025-07-01');
+    // 23:30 at -01:00 is 00:30 UTC, 01:30 BST on 1 July; at +01:00 it is 23:30 BST on 30 June.
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T233000-0100' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T233000+0100' }, uploaded)).toBe('2025-06-30');
+    expect(asOfDate('housing.csv', { asof: '2025-07-01T0030+01' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T2400Z' }, uploaded)).toBe('2025-07-01');
+    // In winter the UK is on UTC; without an offset the partner's clock gives the date.
+    expect(asOfDate('housing.csv', { asof: '2025-12-31T2330Z' }, uploaded)).toBe('2025-12-31');
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T2330' }, uploaded)).toBe('2025-06-30');
+    // Out of range as the extended form is.
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T2530Z' }, uploaded)).toBeUndefined();
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T2360Z' }, uploaded)).toBeUndefined();
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T240001Z' }, uploaded)).toBeUndefined();
+  });
+
+  it('refuses a date-time whose time it cannot read, rather than take the date written', () => {
+    // Each could name an instant either side of a UK midnight: no day is guessed for it.
+    for (const asof of [
+      '2025-06-30T23:30 BST',
+      '2025-06-30T233Z',
+      '2025-06-30T23:3000Z',
+      '2025-06-30T2330:00Z',
+      '2025-06-30T23.5Z',
+      '2025-06-30Tnoon',
+      '2025-06-30T',
+    ]) {
+      expect(asOfDate('housing.csv', { asof }, uploaded), asof).toBeUndefined();
+    }
+  });
+
   it('guesses no date when the declared one cannot be read', () => {
     expect(asOfDate('housing-2025-01-31.csv', { asof: 'end of January' }, uploaded)).toBeUndefined();
     expect(asOfDate('housing.csv', { asof: '2025-02-30' }, uploaded)).toBeUndefined();
