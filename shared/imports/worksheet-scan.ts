@@ -119,18 +119,20 @@ function endsName(b: number | undefined): boolean {
 }
 
 /**
- * Whether the `t="d"` at `p` is the type attribute of a cell: inside a `<c …>` tag (the last `<`
- * before it comes after the last `>`), after white space. In text, `<` is always escaped (and
- * comments and CDATA, where it is not, are blanked: xml-literal-sections.ts), so text is never
- * taken for a tag. When the window holds neither, it cannot tell, and says yes:
- * a workbook refused for nothing is better than dates loaded wrong.
+ * Whether the `t="d"` at `p` is the type attribute of a cell: inside a `<c …>` tag and outside
+ * its quoted values ({@link tagStateAt}, from the last `<` before it), after white space. An
+ * attribute's value may hold `>` as it is: taken for the tag's end, it hid the t="d" after it, and
+ * a t="d" written inside a value was taken for the cell's type (found by a review). In text, `<`
+ * is always escaped (and comments and CDATA, where it is not, are blanked:
+ * xml-literal-sections.ts), so text is never taken for a tag. When the window holds neither `<`
+ * nor `>` before it, it cannot tell, and says yes: a workbook refused for nothing is better than
+ * dates loaded wrong.
  */
 function isDateCellType(window: Buffer, p: number, fromStart: boolean): boolean {
   if (!isSpace(window[p - 1])) return false;
   const lt = window.lastIndexOf(LT, p);
-  const gt = window.lastIndexOf(GT, p);
-  if (lt === -1 && gt === -1) return !fromStart;
-  if (lt < gt) return false;
+  if (lt === -1) return window.lastIndexOf(GT, p) === -1 && !fromStart;
+  if (tagStateAt(window, p, 'text') !== 'tag') return false;
   return window[lt + 1] === LETTER_C && isSpace(window[lt + 2]);
 }
 

@@ -673,6 +673,18 @@ describe('WorksheetScan', () => {
     }
   });
 
+  it('finds a date cell after an attribute value holding `>`, and no type in a value, however the chunks split them', () => {
+    for (const size of sizes) {
+      expect(scan(sheetXml(`<row r="2"><c r="C2" x="a>b" t="d"><v>2010-03-02</v></c></row>`), size)).toBe(
+        'xlsx-date-cells',
+      );
+      expect(scan(sheetXml(`<row r="2"><c x='>' t="d"/></row>`), size)).toBe('xlsx-date-cells');
+      expect(scan(sheetXml(`<row r="2"><c r="C2" x='a t="d"' y="b > t=&quot;d&quot;"><v>1</v></c></row>`), size)).toBe(
+        undefined,
+      );
+    }
+  });
+
   it('passes text that only looks like them, and inline strings of one text each', () => {
     const long = 'x'.repeat(500);
     for (const size of sizes) {

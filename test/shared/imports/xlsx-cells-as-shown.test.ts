@@ -358,6 +358,47 @@ describe('XLSX cells read as the partner sees them', () => {
     ).rejects.toMatchObject({ reason: 'xlsx-date-cells' });
   });
 
+  it('refuses ISO date cells as xlsx-date-cells as the worksheet inflates when an earlier attribute value holds `>`, and reads t="d" written inside a value as no type', async () => {
+    // Excel's part order: the worksheet before the shared strings, so exceljs copies it whole
+    // before it parses a row, and the byte scan alone sees its cells as it inflates. The scan
+    // took the quoted `>` for the tag's end and the t="d" after it for text: the workbook was
+    // refused for the row before the dates instead (a shared string it does not have), and the
+    // partner who mended that row was refused again for the dates.
+    const excelOrder = (sheet: string) => {
+      const all = parts({ shared: '<si><t>dateOfBirth</t></si>', sheet });
+      return [
+        ...all.filter((p) => p.name.includes('worksheets')),
+        ...all.filter((p) => !p.name.includes('worksheets')),
+      ];
+    };
+    const rows = (from: number, count: number) =>
+      Array.from({ length: count }, (_, k) => `<row r="${from + k}"><c r="A${from + k}" t="s"><v>0</v></c></row>`).join(
+        '',
+      );
+    const withDates = (cell: string) =>
+      '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>7</v></c></row>' +
+      rows(3, 3000) +
+      `<row r="3003">${cell}</row>`;
+    for (const cell of [
+      '<c r="A3003" t="d"><v>2010-03-02</v></c>',
+      '<c r="A3003" x="a>b" t="d"><v>2010-03-02</v></c>',
+      '<c r="A3003" x=\'>\' t="d"><v>2010-03-02</v></c>',
+    ]) {
+      await expect(read(await buildZip(excelOrder(withDates(cell)))), cell).rejects.toMatchObject({
+        reason: 'xlsx-date-cells',
+      });
+    }
+    // t="d" inside another attribute's value is that value's text, no type: the cell is a number.
+    const records = await read(
+      await buildZip(
+        excelOrder(
+          '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" x=\'a t="d"\'><v>12</v></c></row>',
+        ),
+      ),
+    );
+    expect(records.map((r) => r.cells)).toEqual([['dateOfBirth'], ['12']]);
+  });
+
   it('keeps the leading zeros a number format shows on an identifier cell (custom format 000000)', async () => {
     // Excel shows 000123; "Save as CSV" writes 000123; the reader gives 123.
     const styles =
