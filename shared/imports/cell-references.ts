@@ -18,6 +18,8 @@ import { LiteralSections } from './xml-literal-sections.js';
  */
 const LT = 0x3c;
 const GT = 0x3e;
+const DOUBLE_QUOTE = 0x22;
+const SINGLE_QUOTE = 0x27;
 
 const endsName = (b: number | undefined) =>
   b === GT || b === 0x2f || b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
@@ -66,7 +68,7 @@ export class CellReferenceFiller {
         break;
       }
       if (isRow || isCell) {
-        const gt = markup.indexOf(GT, at);
+        const gt = tagEnd(markup, at);
         if (gt === -1) {
           // No row or cell tag is this long: it is held no further, nor searched again with
           // every chunk (that would be quadratic in a tag megabytes long: found by a review).
@@ -117,6 +119,27 @@ export class CellReferenceFiller {
     }
     this.column = given === null ? this.column + 1 : columnNumber(given[1]!);
     return given === null ? `${columnLetters(this.column)}${this.row}` : undefined;
+  }
+}
+
+/**
+ * The `>` that ends the tag opening at `lt`, or -1 while it is still to come. An attribute's
+ * value may hold `>` as it is: taken for the tag's end, it hid the `r` after it, a second `r`
+ * was written in, and the good workbook was refused as unreadable (found by a review).
+ */
+function tagEnd(markup: Buffer, lt: number): number {
+  let i = lt + 1;
+  for (;;) {
+    const gt = markup.indexOf(GT, i);
+    if (gt === -1) return -1;
+    // Byte by byte up to the `>`: an indexOf for the next quote would search past the tag, over
+    // the rest of the chunk, for every tag of a worksheet whose tags hold no quotes.
+    let quote = i;
+    while (quote < gt && markup[quote] !== DOUBLE_QUOTE && markup[quote] !== SINGLE_QUOTE) quote++;
+    if (quote === gt) return gt;
+    const close = markup.indexOf(markup[quote]!, quote + 1);
+    if (close === -1) return -1;
+    i = close + 1;
   }
 }
 

@@ -1187,6 +1187,20 @@ describe('worksheets whose writer left out the references (r), which ECMA-376 ma
     ]);
   });
 
+  it('reads row and cell tags whose attribute values hold `>`, each placed by the reference after it', async () => {
+    // An attribute's value may hold `>` as it is. The filler took it for the tag's end: it did not
+    // see the `r` after it, wrote a second one in, and the good workbook was refused as unreadable.
+    const sheet =
+      header +
+      `<row x="a>b">${inline('Ann')}<c x='>' r="C2" t="inlineStr"><is><t>2001-02-03</t></is></c></row>` +
+      `<row x=">" r="5"><c y="1>0" t="inlineStr"><is><t>Bob</t></is></c>${inline('Lee')}</row>`;
+    expect((await read(await buildZip(parts({ sheet })))).map((r) => [r.row, r.cells])).toEqual([
+      [1, ['firstName', 'lastName', 'dateOfBirth']],
+      [2, ['Ann', '', '2001-02-03']],
+      [5, ['Bob', 'Lee']],
+    ]);
+  });
+
   it('reads rows numbered by their writer whose cells are not, and cells placed by reference after ones that are not', async () => {
     const sheet =
       `<row r="1">${['firstName', 'lastName', 'dateOfBirth'].map(inline).join('')}</row>` +
@@ -1382,6 +1396,20 @@ describe('CellReferenceFiller', () => {
     const filled =
       '<!-- <row><c> --><row r="1"><c r="A1"><is><t><![CDATA[<c>]]]]><![CDATA[><row>]]></t></is></c><c r="B1"/></row>';
     const bytes = Buffer.from(literal, 'latin1');
+    for (let size = 1; size <= bytes.length; size++) {
+      const filler = new CellReferenceFiller();
+      const out: Buffer[] = [];
+      for (let at = 0; at < bytes.length; at += size) out.push(filler.push(bytes.subarray(at, at + size)));
+      expect(Buffer.concat(out).toString('latin1'), `chunks of ${size}`).toBe(filled);
+    }
+  });
+
+  it('ends a tag at its own `>`, not at one in a quoted value, however the chunks split them', () => {
+    const quoted = `<row x="a>b"><c y='>'><v>1</v></c><c y=">" r="D1"/><c/></row><row z='>' r="4"><c/></row>`;
+    const filled =
+      `<row r="1" x="a>b"><c r="A1" y='>'><v>1</v></c><c y=">" r="D1"/><c r="E1"/></row>` +
+      `<row z='>' r="4"><c r="A4"/></row>`;
+    const bytes = Buffer.from(quoted, 'latin1');
     for (let size = 1; size <= bytes.length; size++) {
       const filler = new CellReferenceFiller();
       const out: Buffer[] = [];
