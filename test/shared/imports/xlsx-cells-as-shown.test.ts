@@ -1285,6 +1285,42 @@ describe('processing instructions, whose content the parser never reads as marku
   });
 });
 
+describe('a worksheet whose XML ends unfinished', () => {
+  beforeAll(() => {
+    useTempDirForThisThread(mkdtempSync(join(tmpdir(), 'xlsx-unfinished-')));
+  });
+  const inline = (v: string) => `<c t="inlineStr"><is><t>${v}</t></is></c>`;
+  const rows = `<row r="1">${inline('firstName')}</row><row r="2">${inline('Ann')}</row>`;
+  const worksheet = (xml: string) =>
+    parts({ sheet: '' }).map((part) =>
+      part.name === 'xl/worksheets/sheet1.xml'
+        ? { ...part, content: text(`<?xml version="1.0" encoding="UTF-8"?><worksheet ${NS}><sheetData>${xml}`) }
+        : part,
+    );
+
+  it('refuses one that ends inside a comment, CDATA section, instruction or `<!`, or before its elements close, rather than load the rows before', async () => {
+    // Well-formed XML ends once its root element has closed and nothing is left open. These end
+    // early (a writer stopped, its zip finished all the same): the rows before the end loaded,
+    // and the rows the writer never finished, or wrote inside what was left open, were lost unseen.
+    for (const ending of [
+      `<!-- <row r="3">${inline('Bob')}</row></sheetData></worksheet>`,
+      `<row r="3"><c t="inlineStr"><is><t><![CDATA[Bo`,
+      `<?lintel-note <row r="3"></row></sheetData></worksheet>`,
+      '<!',
+      `</sheetData></worksheet><!-- `,
+      `</sheetData></worksheet><?lintel-note `,
+      `<row r="3">${inline('Bob')}</row>`,
+    ]) {
+      await expect(read(await buildZip(worksheet(rows + ending))), ending).rejects.toMatchObject({
+        reason: 'xlsx-unreadable',
+      });
+    }
+    // Finished, it loads.
+    const records = await read(await buildZip(worksheet(`${rows}<!-- a note --></sheetData></worksheet><?done?>`)));
+    expect(records.map((r) => r.cells)).toEqual([['firstName'], ['Ann']]);
+  });
+});
+
 describe('a document type declaration, which no spreadsheet writer puts in a part', () => {
   beforeAll(() => {
     useTempDirForThisThread(mkdtempSync(join(tmpdir(), 'xlsx-doctype-')));
