@@ -27,8 +27,22 @@ const endsName = (b: number | undefined) =>
 /** Far above any row or cell tag a writer makes (a few hundred bytes with every attribute). */
 const MAX_TAG_BYTES = 4096;
 
-const ROW_REF = /\sr\s*=\s*["'](\d+)["']/;
-const CELL_REF = /\sr\s*=\s*["']([A-Za-z]{1,3})\d*["']/;
+/** Each attribute of a tag, its value quoted: one match a value, so none starts inside another's. */
+const ATTRIBUTE = /\s([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
+const ROW_REF = /^(\d+)$/;
+const CELL_REF = /^([A-Za-z]{1,3})\d*$/;
+
+/**
+ * The tag's `r` read by `pattern`, or null. Read attribute by attribute, not searched for: ` r='Z9'`
+ * written inside another attribute's value is that value's text, and read as the reference it
+ * had a cell counted on from column Z, or left without one, the good workbook refused as
+ * unreadable (found by a review).
+ */
+function referenceIn(tag: string, pattern: RegExp): RegExpExecArray | null {
+  for (const [, name, double, single] of tag.matchAll(ATTRIBUTE))
+    if (name === 'r') return pattern.exec(double ?? single ?? '');
+  return null;
+}
 
 export class CellReferenceFiller {
   private held: Buffer = Buffer.alloc(0);
@@ -105,13 +119,13 @@ export class CellReferenceFiller {
   /** The reference to insert into this row or cell tag, if it has none; notes the one it has. */
   private referenceFor(isRow: boolean, tag: string): string | undefined {
     if (isRow) {
-      const given = ROW_REF.exec(tag);
+      const given = referenceIn(tag, ROW_REF);
       this.fillRows ??= given === null;
       this.column = 0;
       this.row = given === null ? this.row + 1 : Number(given[1]);
       return given === null ? String(this.row) : undefined;
     }
-    const given = CELL_REF.exec(tag);
+    const given = referenceIn(tag, CELL_REF);
     this.fillCells ??= given === null;
     if (!this.fillRows && !this.fillCells) {
       this.passing = true;

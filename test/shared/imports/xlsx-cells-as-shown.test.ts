@@ -1201,6 +1201,20 @@ describe('worksheets whose writer left out the references (r), which ECMA-376 ma
     ]);
   });
 
+  it('reads no reference from inside another attribute’s value, placing the row and cell as if it were not there', async () => {
+    // ` r='Z9'` written inside another attribute's value is that value's text. The filler read it
+    // as the cell's reference: it wrote none in, and counted on from column Z.
+    const sheet =
+      header +
+      `<row>${inline('Ann')}<c x="a r='Z9'" t="inlineStr"><is><t>Lee</t></is></c>${inline('2001-02-03')}</row>` +
+      `<row y=" r='7'">${inline('Bob')}</row>`;
+    expect((await read(await buildZip(parts({ sheet })))).map((r) => [r.row, r.cells])).toEqual([
+      [1, ['firstName', 'lastName', 'dateOfBirth']],
+      [2, ['Ann', 'Lee', '2001-02-03']],
+      [3, ['Bob']],
+    ]);
+  });
+
   it('reads rows numbered by their writer whose cells are not, and cells placed by reference after ones that are not', async () => {
     const sheet =
       `<row r="1">${['firstName', 'lastName', 'dateOfBirth'].map(inline).join('')}</row>` +
