@@ -266,7 +266,11 @@ function refuseUnreadable(fileName: string, metadata: Readonly<Record<string, st
     refuseUsage('import', '--delimiter must be comma, semicolon, tab or pipe (or the character itself)');
   const now = new Date();
   const asOf = asOfDate(fileName, metadata, now);
-  if (asOf === undefined) refuseUsage('import', '--as-of must be a date, YYYY-MM-DD');
+  if (asOf === undefined)
+    refuseUsage(
+      'import',
+      '--as-of must be a date, YYYY-MM-DD, or a date-time whose time can be read, YYYY-MM-DDThh:mm[:ss][Z|±hh:mm]',
+    );
   if (datedAfterUpload(asOf, now)) {
     const from = metadata.asof === undefined ? `the date in the name, ${asOf},` : `--as-of ${asOf}`;
     refuseUsage(

@@ -170,7 +170,18 @@ describe('npm run import', () => {
       ['--delimiter', 'semi-colon'],
       'import: --delimiter must be comma, semicolon, tab or pipe (or the character itself)',
     ],
-    ['.csv', ['--as-of', '2026-13-45'], 'import: --as-of must be a date, YYYY-MM-DD'],
+    [
+      '.csv',
+      ['--as-of', '2026-13-45'],
+      'import: --as-of must be a date, YYYY-MM-DD, or a date-time whose time can be read, YYYY-MM-DDThh:mm[:ss][Z|±hh:mm]',
+    ],
+    // A date-time's time is read, as the importer reads it (extract-format.ts): the date before it
+    // was once all the message spoke of.
+    [
+      '.csv',
+      ['--as-of', '2025-06-30T23:30 BST'],
+      'import: --as-of must be a date, YYYY-MM-DD, or a date-time whose time can be read, YYYY-MM-DDThh:mm[:ss][Z|±hh:mm]',
+    ],
     [
       '.csv',
       ['--as-of', '2999-01-31'],
