@@ -9,7 +9,16 @@
 import type { AgreementIssue } from './agreement-issue.js';
 import type { AgreementSource } from './cross-check.js';
 import { DEFAULT_GRANT_ACTIONS } from './schema.js';
-import type { Agreement, DataAction, Dataset, Field, Grant, PartyKind, Purpose } from './schema.js';
+import type {
+  Agreement,
+  DataAction,
+  Dataset,
+  Field,
+  Grant,
+  PartyKind,
+  Purpose,
+  RememberedAgreement,
+} from './schema.js';
 
 export interface LoadedAgreement {
   readonly agreement: Agreement;
@@ -56,6 +65,8 @@ export interface ResolvedGrant {
 export interface FormerAgreements {
   readonly purposes: ReadonlyMap<string, string>;
   readonly datasets: ReadonlyMap<string, string>;
+  /** Agreements no file defines now (ended, their file removed), as last loaded. */
+  readonly agreements?: ReadonlyMap<string, RememberedAgreement>;
 }
 
 const NO_FORMER_AGREEMENTS: FormerAgreements = { purposes: new Map(), datasets: new Map() };
@@ -72,6 +83,8 @@ export class AgreementSet {
   private readonly purposeEntries = new Map<string, PurposeEntry>();
   private readonly grantsByPurpose = new Map<string, ResolvedGrant[]>();
   private readonly former: FormerAgreements;
+  private readonly formerById = new Map<string, RememberedAgreement>();
+  private readonly formerByParty = new Map<string, RememberedAgreement[]>();
 
   /**
    * Use `loadAgreements` or `buildAgreementSet`: they run the checks this constructor trusts.
@@ -140,6 +153,15 @@ export class AgreementSet {
         const list = this.grantsByPurpose.get(grant.purpose) ?? [];
         list.push(resolved);
         this.grantsByPurpose.set(grant.purpose, list);
+      }
+    }
+    for (const [id, agreement] of former.agreements ?? []) {
+      if (this.byId.has(id)) continue;
+      this.formerById.set(id, agreement);
+      for (const party of agreement.parties) {
+        const list = this.formerByParty.get(party.id) ?? [];
+        list.push(agreement);
+        this.formerByParty.set(party.id, list);
       }
     }
   }
@@ -218,6 +240,33 @@ export class AgreementSet {
     return this.droppedDatasets()
       .filter(({ formerAgreementId }) => formerAgreementId === agreementId)
       .map(({ datasetId }) => datasetId);
+  }
+
+  /**
+   * An agreement no file defines now (ended, its file removed), as the store last loaded it
+   * (shared/audit/remembered-agreements.ts); undefined for one loaded, and for one never seen.
+   * Only for filing what was written under it (entry-agreements.ts), for its DPOs' reading of it
+   * and for the withdrawal of the consents recorded under it (policy/decide.ts): it grants no
+   * lookup, import or consent, and `party`, `agreementsOfParty` and `rolesOfPartyIn` know nothing
+   * of it.
+   */
+  formerAgreement(id: string): RememberedAgreement | undefined {
+    return this.formerById.get(id);
+  }
+
+  /** Every ended agreement the store remembers ({@link formerAgreement}). */
+  formerAgreements(): readonly RememberedAgreement[] {
+    return [...this.formerById.values()];
+  }
+
+  /** The ended agreements ({@link formerAgreement}) the party was a party to. */
+  formerAgreementsOfParty(partyId: string): readonly RememberedAgreement[] {
+    return this.formerByParty.get(partyId) ?? [];
+  }
+
+  /** Roles the party held in an ended agreement ({@link formerAgreement}); empty for any other. */
+  rolesOfPartyInFormer(agreementId: string, partyId: string): ReadonlySet<string> {
+    return new Set(this.formerById.get(agreementId)?.parties.find((party) => party.id === partyId)?.roles ?? []);
   }
 
   /** The same agreements, knowing which agreement each purpose and dataset they dropped belonged to. */

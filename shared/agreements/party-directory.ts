@@ -38,11 +38,18 @@ export function normaliseClientId(clientId: string): string {
 }
 
 /**
- * Parses the `PARTY_CLIENT_IDS` setting and checks every party id against the agreements.
+ * Parses the `PARTY_CLIENT_IDS` setting and checks every party id against the agreements: a party
+ * to one loaded, or to one that ended (its file removed) as the store remembers it, whose DPO
+ * still answers for its accesses. With `checkParties: false` only the setting's form is checked,
+ * as start-up does before it opens the store that knows the ended ones (services.ts).
  * An unset or empty setting gives an empty directory (no caller is recognised). Errors name
  * the offending party id or the problem, never the whole setting.
  */
-export function parsePartyDirectory(setting: string | undefined, agreements: AgreementSet): PartyDirectory {
+export function parsePartyDirectory(
+  setting: string | undefined,
+  agreements: AgreementSet,
+  { checkParties = true }: { checkParties?: boolean } = {},
+): PartyDirectory {
   if (setting === undefined || setting.trim() === '') return directoryFrom(new Map());
   let raw: unknown;
   try {
@@ -57,7 +64,11 @@ export function parsePartyDirectory(setting: string | undefined, agreements: Agr
   }
   const byClientId = new Map<string, string>();
   for (const [clientId, partyId] of Object.entries(parsed.data)) {
-    if (agreements.party(partyId) === undefined) {
+    if (
+      checkParties &&
+      agreements.party(partyId) === undefined &&
+      agreements.formerAgreementsOfParty(partyId).length === 0
+    ) {
       throw new PartyDirectoryError(`party '${partyId}' is not a party to any loaded agreement`);
     }
     const key = normaliseClientId(clientId);
@@ -87,7 +98,7 @@ export interface CallerClaims {
 
 export interface ResolvedCaller {
   readonly partyId: string;
-  /** The token's roles that the party holds in some agreement; others are dropped. */
+  /** The token's roles that the party holds in some agreement, or held in an ended one; others are dropped. */
   readonly roles: readonly string[];
 }
 
@@ -104,7 +115,16 @@ export function resolveCaller(
   const partyId = directory.partyIdFor(claims.clientId);
   if (partyId === undefined) return null;
   const party = agreements.party(partyId);
-  if (party === undefined) return null;
-  const roles = [...new Set(claims.roles)].filter((role) => party.roles.has(role));
+  // A role held only in an ended agreement (its file removed) is kept: its DPO still answers for
+  // the accesses made under it, and the party still withdraws the consents it recorded there
+  // (AgreementSet.formerAgreement). Nothing else is decided on it: the policy counts only the
+  // roles a party holds in the agreement it decides under (policy/decide.ts).
+  const ended = agreements.formerAgreementsOfParty(partyId);
+  if (party === undefined && ended.length === 0) return null;
+  const held = new Set([
+    ...(party?.roles ?? []),
+    ...ended.flatMap((agreement) => [...agreements.rolesOfPartyInFormer(agreement.id, partyId)]),
+  ]);
+  const roles = [...new Set(claims.roles)].filter((role) => held.has(role));
   return { partyId, roles };
 }

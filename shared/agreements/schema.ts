@@ -300,3 +300,19 @@ export type MatchingTier = z.infer<typeof MatchingTierSchema>;
 export type MatchKeyPart = z.infer<typeof MatchKeyPartSchema>;
 export type RetentionRule = z.infer<typeof RetentionRuleSchema>;
 export type Controller = z.infer<typeof ControllerSchema>;
+
+/**
+ * What the store remembers of an agreement it has loaded (shared/audit/remembered-agreements.ts),
+ * for when its file is removed — the agreement ended, not re-signed: its id and version, which
+ * parties held which roles, and who audited it. Enough to file its past access-log entries for
+ * the DPOs of its parties, and to let the party that recorded a consent under it withdraw it;
+ * nothing else is done under an agreement no file defines. Ids only.
+ */
+export const RememberedAgreementSchema = z.strictObject({
+  id: IdSchema,
+  version: z.string().min(1),
+  parties: z.array(PartySchema.pick({ id: true, roles: true })),
+  audit: AgreementSchema.shape.audit.unwrap().pick({ roles: true, parties: true }).nullable(),
+});
+
+export type RememberedAgreement = z.infer<typeof RememberedAgreementSchema>;

@@ -42,10 +42,12 @@ export function auditScope(agreements: AgreementSet, agreementIds: readonly stri
   const parties = new Set<string>();
   const datasets = new Set<string>();
   for (const id of agreementIds) {
-    const agreement = agreements.agreement(id)?.agreement;
+    // An ended agreement (its file removed) is audited still: its parties as the store remembers
+    // them, its datasets those it last defined (their records stay till an operator purges them).
+    const agreement = agreements.agreement(id)?.agreement ?? agreements.formerAgreement(id);
     if (!agreement) continue;
     agreement.parties.forEach((p) => parties.add(p.id));
-    agreement.datasets.forEach((d) => datasets.add(d.id));
+    agreements.agreement(id)?.agreement.datasets.forEach((d) => datasets.add(d.id));
     agreements.formerDatasetsOf(id).forEach((d) => datasets.add(d));
   }
   return {

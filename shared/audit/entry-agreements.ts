@@ -27,9 +27,15 @@
  * audits nothing, and their DPOs had read its DPO's subject access requests, with a reference to
  * each person asked about (found by a review). Any other entry with no dataset — under `audit`
  * from a caller who audits no agreement (refused), under none, or under a purpose of an agreement
- * the party is not a party to (refused; for a dropped purpose, not a party to now: the store keeps
- * no past parties) — is its party's own conduct, and is the business of every agreement the party
- * is a party to.
+ * the party is not a party to (refused) — is its party's own conduct, and is the business of
+ * every agreement the party is a party to.
+ *
+ * An agreement that ended, its file removed, is still one its parties were parties to, as the
+ * store remembers it (remembered-agreements.ts): its purposes' and datasets' entries are its own,
+ * for the DPOs who audited it (policy/decide.ts, auditedAgreementsOf). With no party to it known,
+ * its lookups were nobody's and its consents recorded, read as their party's own conduct, were
+ * shown with a reference to each person to the DPOs of every other agreement the party signs
+ * (found by a review).
  */
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import { auditedAgreementsOf } from '../policy/decide.js';
@@ -58,7 +64,10 @@ export function agreementsOfEntry(agreements: AgreementSet, entry: EntryOwnershi
     const under = auditedAgreementsOf(agreements, entry.party_id, stringList(entry.roles));
     if (under.length > 0) return under.map(({ agreementId }) => agreementId);
   }
-  const signed = agreements.party(entry.party_id)?.agreementIds ?? [];
+  const signed = [
+    ...(agreements.party(entry.party_id)?.agreementIds ?? []),
+    ...agreements.formerAgreementsOfParty(entry.party_id).map(({ id }) => id),
+  ];
   const agreementId =
     agreements.purpose(entry.purpose)?.agreementId ?? agreements.formerAgreementOfPurpose(entry.purpose);
   if (agreementId !== undefined && signed.includes(agreementId)) return [agreementId];

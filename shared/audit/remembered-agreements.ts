@@ -18,10 +18,19 @@
  * latest agreement: a purpose or dataset that moved is filed by where it is now, past entries too
  * (as the files alone did). One dropped before a host with the table first started is not known:
  * its entries are read as they were. Ids and a time only.
+ *
+ * An agreement can end, not be re-signed: its file removed. Its purposes and datasets still name
+ * it, but no party held a role in it any more, so its entries were shown to no DPO (and a consent
+ * recorded under it, filed as its party's own conduct, to the DPOs of every other agreement the
+ * party signs), and its consents could be withdrawn by no one, holding their people from
+ * retention (found by a review). So the host also writes each loaded agreement's version, parties'
+ * roles and audit block (`agreement_party`, migration 0040), where new or changed, and reads back
+ * those of agreements no file defines. They serve only to file its past entries for the DPOs of
+ * its parties and to let the recording party withdraw its consents (AgreementSet.formerAgreement).
  */
 import type { Kysely } from 'kysely';
 import type { AgreementSet, FormerAgreements } from '../agreements/agreement-set.js';
-import type { Agreement } from '../agreements/schema.js';
+import { RememberedAgreementSchema, type Agreement, type RememberedAgreement } from '../agreements/schema.js';
 import type { Store } from '../store/database.js';
 import { isUniqueViolation } from './alerts.js';
 
@@ -59,7 +68,86 @@ export async function rememberAgreements(
   return {
     purposes: await remember(store, PURPOSES, agreements, now.toISOString()),
     datasets: await remember(store, DATASETS, agreements, now.toISOString()),
+    agreements: await rememberParties(store, agreements, now.toISOString()),
   };
+}
+
+/** The row an agreement is remembered by: ids only, as JSON, in a fixed order to compare. */
+function partiesRow(agreement: Agreement): { version: string; parties: string; audit: string | null } {
+  const remembered: RememberedAgreement = {
+    id: agreement.id,
+    version: agreement.version,
+    parties: agreement.parties.map(({ id, roles }) => ({ id, roles })),
+    audit:
+      agreement.audit === undefined
+        ? null
+        : {
+            roles: agreement.audit.roles,
+            ...(agreement.audit.parties === undefined ? {} : { parties: agreement.audit.parties }),
+          },
+  };
+  return {
+    version: remembered.version,
+    parties: JSON.stringify(remembered.parties),
+    audit: remembered.audit === null ? null : JSON.stringify(remembered.audit),
+  };
+}
+
+async function rememberParties(
+  store: Store,
+  agreements: AgreementSet,
+  recordedAt: string,
+): Promise<ReadonlyMap<string, RememberedAgreement>> {
+  const rows = await store.db
+    .selectFrom('agreement_party')
+    .select(['agreement_id', 'version', 'parties', 'audit'])
+    .execute();
+  const remembered = new Map(rows.map((row) => [row.agreement_id, row]));
+  for (const { agreement } of agreements.all()) {
+    const row = partiesRow(agreement);
+    const was = remembered.get(agreement.id);
+    if (was !== undefined && was.version === row.version && was.parties === row.parties && was.audit === row.audit)
+      continue;
+    if (was === undefined) {
+      try {
+        await store.db
+          .insertInto('agreement_party')
+          .values({ agreement_id: agreement.id, ...row, recorded_at: recordedAt })
+          .execute();
+        continue;
+      } catch (err) {
+        // Another host starting on the same store wrote it first, as for a purpose above.
+        if (!isUniqueViolation(err)) throw err;
+      }
+    }
+    await store.db
+      .updateTable('agreement_party')
+      .set({ ...row, recorded_at: recordedAt })
+      .where('agreement_id', '=', agreement.id)
+      .execute();
+  }
+  const former = new Map<string, RememberedAgreement>();
+  for (const [id, row] of remembered) {
+    if (agreements.agreement(id) !== undefined) continue;
+    const parsed = RememberedAgreementSchema.safeParse({
+      id,
+      version: row.version,
+      parties: parseJson(row.parties),
+      audit: row.audit === null ? null : parseJson(row.audit),
+    });
+    // A row no host wrote (edited by hand) is no basis for anyone's access: left out, its
+    // agreement's entries are read as before the store kept it.
+    if (parsed.success) former.set(id, parsed.data);
+  }
+  return former;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 async function remember(

@@ -81,14 +81,22 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
     allow: false,
     reason,
     action,
-    partyId: agreements.party(caller.partyId) === undefined ? null : caller.partyId,
+    partyId:
+      agreements.party(caller.partyId) === undefined && agreements.formerAgreementsOfParty(caller.partyId).length === 0
+        ? null
+        : caller.partyId,
     purpose: purposeId ?? null,
     agreementId: extra.agreementId ?? null,
     datasets: extra.datasets ?? [],
     detail,
   });
 
-  if (agreements.party(caller.partyId) === undefined) {
+  // A party only to agreements that have ended (their files removed) is known for this alone: its
+  // DPO answers for the accesses made under them. No agreement it is a party to now defines a
+  // purpose or dataset it could use.
+  const current = agreements.party(caller.partyId) !== undefined;
+  const endedOnly = !current && agreements.formerAgreementsOfParty(caller.partyId).length > 0;
+  if (!current && !(endedOnly && action === 'audit')) {
     return deny('party-unknown', 'The caller is not a party to any agreement.');
   }
   if (action === 'upload') return decideUpload(input, agreements, deny);
@@ -443,7 +451,8 @@ function decideUpload(input: DecisionInput, agreements: AgreementSet, deny: Deny
 
 /**
  * The agreements whose access log a caller of this party with these roles may read (their
- * `audit` block names one of the roles the party holds there), with the roles that earned each.
+ * `audit` block names one of the roles the party holds there), with the roles that earned each:
+ * those it signs, and those that ended with their files removed, as the store remembers them.
  * The decision's, and the DPO views' for the caller's own `audit` entries, whose logged roles are
  * the ones decided on (audit/dpo-views.ts).
  */
@@ -453,12 +462,22 @@ export function auditedAgreementsOf(
   roles: readonly string[],
 ): { agreementId: string; earnedBy: string[] }[] {
   const audited: { agreementId: string; earnedBy: string[] }[] = [];
-  for (const agreement of agreements.agreementsOfParty(partyId)) {
-    const audit = agreement.audit;
-    if (audit === undefined || (audit.parties !== undefined && !audit.parties.includes(partyId))) continue;
-    const held = agreements.rolesOfPartyIn(agreement.id, partyId);
+  const auditing = (
+    agreementId: string,
+    audit: { roles: readonly string[]; parties?: readonly string[] | undefined } | null | undefined,
+    held: ReadonlySet<string>,
+  ) => {
+    if (audit == null || (audit.parties !== undefined && !audit.parties.includes(partyId))) return;
     const matching = roles.filter((role) => held.has(role) && audit.roles.includes(role));
-    if (matching.length > 0) audited.push({ agreementId: agreement.id, earnedBy: matching });
+    if (matching.length > 0) audited.push({ agreementId, earnedBy: matching });
+  };
+  for (const agreement of agreements.agreementsOfParty(partyId)) {
+    auditing(agreement.id, agreement.audit, agreements.rolesOfPartyIn(agreement.id, partyId));
+  }
+  // An ended agreement's accesses stay answerable to the people they were about (UK GDPR Art.
+  // 15), by those who audited it: with its file removed they were no DPO's (found by a review).
+  for (const agreement of agreements.formerAgreementsOfParty(partyId)) {
+    auditing(agreement.id, agreement.audit, agreements.rolesOfPartyInFormer(agreement.id, partyId));
   }
   return audited;
 }

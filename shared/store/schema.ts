@@ -361,6 +361,23 @@ export interface DatasetAgreementTable {
   recorded_at: string;
 }
 
+/**
+ * What the host last loaded of each agreement (migration 0040): its version, which parties held
+ * which roles and who audited it, JSON of ids (agreements/schema.ts, RememberedAgreementSchema),
+ * for filing entries of, and withdrawing consents under, an agreement whose file was removed
+ * (shared/audit/remembered-agreements.ts). Ids and a time only.
+ */
+export interface AgreementPartyTable {
+  agreement_id: string;
+  version: string;
+  /** `[{ id, roles }]`, as the agreement's `parties` less their names and kinds. */
+  parties: string;
+  /** `{ roles, parties? }`, as the agreement's `audit` block less its source; null without one. */
+  audit: string | null;
+  /** When the agreement was loaded with these parties, roles and version. */
+  recorded_at: string;
+}
+
 /** A checkpoint the checkpointer anchored, and the anchor blob it went to (migration 0032). */
 export interface AnchoredCheckpointTable {
   blob: string;
@@ -394,6 +411,7 @@ export interface Database {
   retention_run: RetentionRunTable;
   purpose_agreement: PurposeAgreementTable;
   dataset_agreement: DatasetAgreementTable;
+  agreement_party: AgreementPartyTable;
   attribute_layout: AttributeLayoutTable;
   anchored_checkpoint: AnchoredCheckpointTable;
 }

@@ -37,6 +37,7 @@ import { retentionRuns } from './0036-retention-runs.js';
 import { accessLogSubjectWidth } from './0037-access-log-subject-width.js';
 import { purposeAgreements } from './0038-purpose-agreements.js';
 import { datasetAgreements } from './0039-dataset-agreements.js';
+import { agreementParties } from './0040-agreement-parties.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -81,5 +82,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0037-access-log-subject-width': accessLogSubjectWidth(d),
     '0038-purpose-agreements': purposeAgreements(d),
     '0039-dataset-agreements': datasetAgreements(d),
+    '0040-agreement-parties': agreementParties(d),
   };
 }

@@ -3,7 +3,7 @@
  * one and change one thing. The list is read from the folder, so a new agreement file is loaded
  * and checked without a change here.
  */
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,5 +93,18 @@ export function agreementsFolderWith(edits: readonly AgreementTextEdit[]): strin
       text.replace(from, () => to),
     );
   }
+  return dir;
+}
+
+/**
+ * A copy of the agreements folder without the `removed` agreements' files (an agreement ended,
+ * not re-signed), and with `edits` made to the others, as {@link agreementsFolderWith}.
+ */
+export function agreementsFolderWithout(
+  removed: readonly AgreementName[],
+  edits: readonly AgreementTextEdit[] = [],
+): string {
+  const dir = agreementsFolderWith(edits);
+  for (const name of removed) rmSync(join(dir, agreementFile(name)));
   return dir;
 }

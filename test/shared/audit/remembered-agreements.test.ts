@@ -5,7 +5,7 @@ import { agreementsOfEntry } from '../../../shared/audit/entry-agreements.js';
 import { rememberAgreements } from '../../../shared/audit/remembered-agreements.js';
 import { identifierUseOf } from '../../../shared/people/lookup-identifiers.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
-import { AGREEMENTS_DIR, agreementsFolderWith } from '../agreements/agreement-files.js';
+import { AGREEMENTS_DIR, agreementsFolderWith, agreementsFolderWithout } from '../agreements/agreement-files.js';
 
 /**
  * The store's memory of each purpose's and dataset's agreement, and how an entry under a purpose,
@@ -65,7 +65,7 @@ const entry = (party_id: string, purpose: string, datasets: string[] = []) => ({
   roles: '["housing-officer"]',
   datasets: JSON.stringify(datasets),
 });
-const none = { purposes: new Map(), datasets: new Map() };
+const none = { purposes: new Map(), datasets: new Map(), agreements: new Map() };
 
 describe('remembering which agreement each purpose and dataset belonged to', () => {
   let store: Store;
@@ -103,11 +103,83 @@ describe('remembering which agreement each purpose and dataset belonged to', () 
     const dropped = {
       purposes: new Map([['research-evaluation', RESEARCH]]),
       datasets: new Map([[CONTACTS, RESEARCH]]),
+      agreements: new Map(),
     };
     expect(await rememberAgreements(store, after)).toEqual(dropped);
     expect(await rememberAgreements(store, after)).toEqual(dropped);
     expect((await rows()).map((r) => r.purpose_id)).toContain('research-follow-up');
     expect((await datasetRows()).map((r) => r.dataset_id)).toContain('research-follow-up-contacts');
+  });
+
+  it("keeps each agreement's version, parties' roles and auditors, written only where new or changed", async () => {
+    const parties = () => store.db.selectFrom('agreement_party').selectAll().orderBy('agreement_id').execute();
+    await rememberAgreements(store, signed, new Date('2026-01-01T00:00:00Z'));
+    const first = await parties();
+    expect(first.map((r) => r.agreement_id)).toEqual([RESEARCH, KEYWAYS, SCEH].sort());
+    expect(first.find((r) => r.agreement_id === RESEARCH)).toEqual({
+      agreement_id: RESEARCH,
+      version: '1.0.0',
+      parties: JSON.stringify([
+        { id: DUDLEY, roles: ['housing-officer', 'dpo'] },
+        { id: 'icf-research', roles: ['researcher'] },
+      ]),
+      audit: JSON.stringify({ roles: ['dpo'] }),
+      recorded_at: '2026-01-01T00:00:00.000Z',
+    });
+    await rememberAgreements(store, signed, new Date('2026-02-01T00:00:00Z'));
+    expect(await parties()).toEqual(first);
+    // Re-signed with a role more: the row is the agreement as loaded now.
+    const reroled = loadAgreements(
+      agreementsFolderWith([
+        { agreement: 'housingFirst', from: "version: '1.0.0'", to: "version: '1.1.0'" },
+        {
+          agreement: 'housingFirst',
+          from: '    kind: research\n    roles: [researcher]\n',
+          to: '    kind: research\n    roles: [researcher, dpo]\n',
+        },
+      ]),
+    );
+    await rememberAgreements(store, reroled, new Date('2026-03-01T00:00:00Z'));
+    const research = (await parties()).find((r) => r.agreement_id === RESEARCH)!;
+    expect([research.version, research.recorded_at]).toEqual(['1.1.0', '2026-03-01T00:00:00.000Z']);
+    expect(JSON.parse(research.parties)).toContainEqual({ id: 'icf-research', roles: ['researcher', 'dpo'] });
+    expect((await parties()).filter((r) => r.recorded_at === '2026-03-01T00:00:00.000Z')).toHaveLength(1);
+  });
+
+  it('answers an agreement whose file was removed, as last loaded, and grants it nothing', async () => {
+    await rememberAgreements(store, signed);
+    const ended = loadAgreements(agreementsFolderWithout(['housingFirst']));
+    const former = await rememberAgreements(store, ended);
+    expect(former.agreements).toEqual(
+      new Map([
+        [
+          RESEARCH,
+          {
+            id: RESEARCH,
+            version: '1.0.0',
+            parties: [
+              { id: DUDLEY, roles: ['housing-officer', 'dpo'] },
+              { id: 'icf-research', roles: ['researcher'] },
+            ],
+            audit: { roles: ['dpo'] },
+          },
+        ],
+      ]),
+    );
+    expect(former.purposes.get('research-evaluation')).toBe(RESEARCH);
+    expect(former.datasets.get(CONTACTS)).toBe(RESEARCH);
+    const agreements = ended.withFormerAgreements(former);
+    // Its entries are its own, for its DPOs alone.
+    expect(agreementsOfEntry(agreements, entry(DUDLEY, 'research-evaluation'))).toEqual([RESEARCH]);
+    expect(agreementsOfEntry(agreements, entry('icf-research', 'research-evaluation', [CONTACTS]))).toEqual([RESEARCH]);
+    expect(auditScope(agreements, [RESEARCH]).datasets).toEqual([CONTACTS]);
+    // Nothing else: no party, purpose, dataset or grant of it is known.
+    expect(agreements.party(DUDLEY)).toBeUndefined();
+    expect(agreements.agreement(RESEARCH)).toBeUndefined();
+    expect(agreements.purpose('research-evaluation')).toBeUndefined();
+    expect(agreements.dataset(CONTACTS)).toBeUndefined();
+    expect(agreements.grantsFor('research-evaluation')).toEqual([]);
+    expect(agreements.rolesOfPartyIn(RESEARCH, DUDLEY).size).toBe(0);
   });
 
   it('takes a purpose that moved to another agreement as where it is now', async () => {

@@ -257,11 +257,31 @@ describe('statements sent to Azure SQL', () => {
               { dataset_id: 'housing-first-participant-contacts', agreement_id: 'keyways-housing-allocation' },
               { dataset_id: 'withdrawn-pilot-contacts', agreement_id: 'housing-first-research' },
             ]
-          : [],
+          : query.sql.startsWith('select') && query.sql.includes('"agreement_party"')
+            ? [
+                {
+                  agreement_id: 'withdrawn-pilot-agreement',
+                  version: '1.0.0',
+                  parties: '[{"id":"dudley-housing-options","roles":["dpo"]}]',
+                  audit: '{"roles":["dpo"]}',
+                },
+              ]
+            : [],
     );
     expect(await rememberAgreements(store, agreements)).toEqual({
       purposes: new Map([['withdrawn-pilot', 'housing-first-research']]),
       datasets: new Map([['withdrawn-pilot-contacts', 'housing-first-research']]),
+      agreements: new Map([
+        [
+          'withdrawn-pilot-agreement',
+          {
+            id: 'withdrawn-pilot-agreement',
+            version: '1.0.0',
+            parties: [{ id: 'dudley-housing-options', roles: ['dpo'] }],
+            audit: { roles: ['dpo'] },
+          },
+        ],
+      ]),
     });
     expectAccepted(statements);
     for (const [table, count] of [
@@ -273,9 +293,14 @@ describe('statements sent to Azure SQL', () => {
       expect(kinds.filter((kind) => kind === 'update')).toHaveLength(1);
       expect(kinds.filter((kind) => kind === 'insert')).toHaveLength(count - 1);
     }
+    // Each agreement loaded is new to this store: one insert each, after one read.
+    const agreementKinds = statements
+      .filter((s) => s.sql.includes('"agreement_party"'))
+      .map((s) => s.sql.split(' ')[0]);
+    expect(agreementKinds).toEqual(['select', ...agreements.all().map(() => 'insert')]);
   });
 
-  it("creates today's tables, columns and indexes (0019-0039) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0040) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -301,6 +326,7 @@ describe('statements sent to Azure SQL', () => {
       '0037-access-log-subject-width',
       '0038-purpose-agreements',
       '0039-dataset-agreements',
+      '0040-agreement-parties',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -328,6 +354,9 @@ describe('statements sent to Azure SQL', () => {
     );
     expect(statements.map((s) => s.sql)).toContain(
       'create table "dataset_agreement" ("dataset_id" nvarchar(100) primary key, "agreement_id" nvarchar(100) not null, "recorded_at" varchar(32) not null)',
+    );
+    expect(statements.map((s) => s.sql)).toContain(
+      'create table "agreement_party" ("agreement_id" nvarchar(100) primary key, "version" nvarchar(100) not null, "parties" nvarchar(4000) not null, "audit" nvarchar(1000), "recorded_at" varchar(32) not null)',
     );
     // Nine wide for a BFPO number ("BFPO 5439"), in place: nullable, as the columns were.
     for (const table of ['source_record', 'opt_out_kept_record']) {

@@ -1,0 +1,32 @@
+import type { Kysely, Migration } from 'kysely';
+import type { Dialect } from '../dialect.js';
+
+/**
+ * `agreement_party`: what the host last loaded of each agreement — its version, which parties
+ * held which roles, and its `audit` block's roles and parties (JSON, ids only) — as
+ * `purpose_agreement` (0038) and `dataset_agreement` (0039) remember where each purpose and
+ * dataset belonged. When an agreement ends and its file is removed, its purposes and datasets
+ * still name it, but no party held a role in it any more: its access-log entries were shown to no
+ * DPO (or, for a consent recorded, to every agreement the party still signs), and the consents
+ * taken under it could be withdrawn by no one (found by a review). The host writes each loaded
+ * agreement here at start-up (shared/audit/remembered-agreements.ts), where new or changed, and
+ * reads back those the files no longer define. Bounded for SQL Server: 4000 characters holds some
+ * forty parties of long ids and several roles each.
+ */
+export function agreementParties(d: Dialect): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('agreement_party')
+        .addColumn('agreement_id', d.text(100), (c) => c.primaryKey())
+        .addColumn('version', d.text(100), (c) => c.notNull())
+        .addColumn('parties', d.text(4000), (c) => c.notNull())
+        .addColumn('audit', d.text(1000))
+        .addColumn('recorded_at', d.timestamp(), (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('agreement_party').execute();
+    },
+  };
+}
