@@ -75,8 +75,9 @@ export async function createServices(settings: Settings): Promise<Services> {
     // Which agreement each purpose and dataset is, kept for when a re-signing drops it: its past
     // entries stay that agreement's business (audit/remembered-agreements.ts).
     const agreements = loaded.withFormerAgreements(await rememberAgreements(store, loaded));
-    // An agreement whose file is gone grants nothing, but its DPOs still read its entries: named at
-    // every start, so a file removed by mistake is noticed.
+    // An agreement whose file is gone grants nothing, but its DPOs still read its entries and its
+    // parties still withdraw the consents they took under it: named at every start, so a file
+    // removed by mistake is noticed.
     for (const { id } of agreements.formerAgreements()) logger.warn('agreements.agreement-ended', { agreementId: id });
     const parties = parsePartyDirectory(settings.PARTY_CLIENT_IDS, agreements);
     // A dataset the re-signing dropped keeps its records till an operator purges them: named at

@@ -91,12 +91,13 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
     detail,
   });
 
-  // A party only to agreements that have ended (their files removed) is known for this alone: its
-  // DPO answers for the accesses made under them. No agreement it is a party to now defines a
-  // purpose or dataset it could use.
+  // A party only to agreements that have ended (their files removed) is known for two things: its
+  // DPO answers for the accesses made under them, and it withdraws the consents it recorded there
+  // (UK GDPR Art. 7(3)). No agreement it is a party to now defines a purpose or dataset it could
+  // use.
   const current = agreements.party(caller.partyId) !== undefined;
   const endedOnly = !current && agreements.formerAgreementsOfParty(caller.partyId).length > 0;
-  if (!current && !(endedOnly && action === 'audit')) {
+  if (!current && !(endedOnly && (action === 'audit' || action === 'consent-withdraw'))) {
     return deny('party-unknown', 'The caller is not a party to any agreement.');
   }
   if (action === 'upload') return decideUpload(input, agreements, deny);
@@ -123,7 +124,15 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
     ({ ...deny('purpose-unknown', 'No agreement defines the stated purpose.'), purpose: null });
   if (agreementId === undefined) return purposeUnknown();
   const agreement = agreements.agreement(agreementId)?.agreement;
-  const partyRoles = agreements.rolesOfPartyIn(agreementId, caller.partyId);
+  // An agreement whose file was removed (not re-signed) is decided on here only for the
+  // withdrawal of a consent taken under it, which still holds its person from retention: by the
+  // roles the party held in it, as the store remembers them (audit/remembered-agreements.ts).
+  // With the file gone the party held none, and every consent it took there could be withdrawn
+  // by no one (found by a review).
+  const partyRoles =
+    agreement === undefined
+      ? agreements.rolesOfPartyInFormer(agreementId, caller.partyId)
+      : agreements.rolesOfPartyIn(agreementId, caller.partyId);
   const roles = caller.roles.filter((role) => partyRoles.has(role));
 
   const allow = (
@@ -138,7 +147,7 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
     partyId: caller.partyId,
     roles: earnedBy,
     agreementId,
-    agreementVersion: agreement?.version ?? null,
+    agreementVersion: agreement?.version ?? agreements.formerAgreement(agreementId)?.version ?? null,
     agreementIds: [agreementId],
     purpose: purposeId,
     lawfulBasis: purposeEntry?.purpose.lawfulBasis ?? null,

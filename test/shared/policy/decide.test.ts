@@ -7,7 +7,12 @@ import { decide } from '../../../shared/policy/decide.js';
 import type { DecisionInput } from '../../../shared/policy/decide.js';
 import type { Decision, PolicyAction } from '../../../shared/policy/decision.js';
 import { projectRecord } from '../../../shared/policy/project.js';
-import { AGREEMENT_FILES, AGREEMENTS_DIR, changedAgreementText } from '../agreements/agreement-files.js';
+import {
+  AGREEMENT_FILES,
+  AGREEMENTS_DIR,
+  agreementsFolderWithout,
+  changedAgreementText,
+} from '../agreements/agreement-files.js';
 import { InMemoryConsents } from './in-memory-consents.js';
 
 const agreements = loadAgreements(AGREEMENTS_DIR, { now: new Date('2026-03-01') });
@@ -531,6 +536,79 @@ describe('decide: consent-write, upload and audit', () => {
     expect(await ask('kettering-borough-council', ['senior-officer'], undefined, { action: 'audit' })).toMatchObject({
       allow: false,
       reason: 'role-not-permitted',
+    });
+  });
+});
+
+describe('decide: an agreement whose file was removed (ended, not re-signed)', () => {
+  const RESEARCH = 'housing-first-research';
+  // Dudley signs nothing else; the store remembers the research agreement as last loaded.
+  const ended = loadAgreements(agreementsFolderWithout(['housingFirst']), {
+    now: new Date('2026-03-01'),
+  }).withFormerAgreements({
+    purposes: new Map([['research-evaluation', RESEARCH]]),
+    datasets: new Map([['housing-first-participant-contacts', RESEARCH]]),
+    agreements: new Map([
+      [
+        RESEARCH,
+        {
+          id: RESEARCH,
+          version: '1.0.0',
+          parties: [
+            { id: 'dudley-housing-options', roles: ['housing-officer', 'dpo'] },
+            { id: 'icf-research', roles: ['researcher'] },
+          ],
+          audit: { roles: ['dpo'] },
+        },
+      ],
+    ]),
+  });
+  const ask = (roles: string[], purpose: string | undefined, action: PolicyAction, subjectAgreementId?: string) =>
+    decide(
+      {
+        caller: { partyId: 'dudley-housing-options', clientId: 'client-of-dudley', roles },
+        purpose,
+        datasets: [],
+        subject: null,
+        action,
+        subjectAgreementId,
+      },
+      { agreements: ended, consents: new InMemoryConsents(), now: () => new Date('2026-03-02T09:00:00Z') },
+    );
+
+  // Asked only for the party that recorded the consent (the API answers anyone else 404).
+  it('lets the recording party withdraw a consent taken under it, with a role it held there', async () => {
+    for (const role of ['dpo', 'housing-officer']) {
+      expect(await ask([role], 'research-evaluation', 'consent-withdraw', RESEARCH)).toMatchObject({
+        allow: true,
+        roles: [role],
+        agreementId: RESEARCH,
+        agreementVersion: '1.0.0',
+        purpose: 'research-evaluation',
+      });
+    }
+    expect(await ask(['researcher'], 'research-evaluation', 'consent-withdraw', RESEARCH)).toMatchObject({
+      allow: false,
+      reason: 'role-not-permitted',
+    });
+  });
+
+  it('grants its parties nothing else', async () => {
+    expect(await ask(['housing-officer'], 'research-evaluation', 'consent-write')).toMatchObject({
+      allow: false,
+      reason: 'party-unknown',
+    });
+    expect(await ask(['housing-officer', 'dpo'], 'housing-allocation', 'lookup')).toMatchObject({
+      allow: false,
+      reason: 'party-unknown',
+    });
+    expect(await ask(['dpo'], 'service-planning', 'opt-out-write')).toMatchObject({
+      allow: false,
+      reason: 'party-unknown',
+    });
+    // A current purpose's consent is no business of a party to no current agreement.
+    expect(await ask(['housing-officer', 'dpo'], 'housing-allocation', 'consent-withdraw')).toMatchObject({
+      allow: false,
     });
   });
 });

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agreementsFolderWithout } from '../shared/agreements/agreement-files.js';
+import { dudleyParticipant, insertRecord } from '../support/records.js';
+import { callApi, clientIdOf, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * A consent outlives the agreement it was given under: the Housing First evaluation ends and its
+ * agreement file is removed from the folder, not re-signed. Dudley, which took the consents, signs
+ * no other agreement. The consents stay in force in the register — a retention pass holds their
+ * people whole for them, and were the agreement written back they would release contact details
+ * again — so the person may still ask Dudley to withdraw theirs (UK GDPR Art. 7(3)): Dudley's DPO,
+ * or the officer who took it, must be able to. With the file gone Dudley was a party to nothing
+ * and held no role anywhere, and every withdrawal was answered as an unknown id. To anyone else
+ * it stays an unknown id. The withdrawal's access-log entry is the ended agreement's, for
+ * Dudley's DPO to read.
+ *
+ * The ending is real: the consents are recorded over HTTP by a host on the agreements as they
+ * are, which is stopped; a second host on the same store (and keys) starts without the file.
+ */
+describe('withdrawing a consent recorded under an agreement whose file was removed', () => {
+  let t: TestHost;
+  const DUDLEY = 'dudley-housing-options';
+  const people = ['Pip', 'Quin', 'Rae'].map((givenName, n) => ({
+    givenName,
+    familyName: 'Ended',
+    dateOfBirth: `1985-0${n + 1}-01`,
+  }));
+  const [pip, quin, rae] = people as [(typeof people)[0], (typeof people)[0], (typeof people)[0]];
+  const ids = new Map<string, string>();
+  let from: string;
+
+  const withdraw = (person: { givenName: string }, party: string, roles: string[]) =>
+    callApi(t, `/v1/consents/${ids.get(person.givenName)}`, { method: 'DELETE', party, roles });
+  const withdrawReasons = (party: string) => reasonCodesOf(t, party, 'consent.withdraw');
+  const inForce = async (person: { givenName: string }) =>
+    (await t.host.services.consents.find(ids.get(person.givenName) ?? ''))?.withdrawnAt === null;
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    from = new Date(Date.now() - 1000).toISOString();
+    for (const [n, person] of people.entries()) {
+      await insertRecord(t.host.services, dudleyParticipant(person, `07700 90050${n}`));
+      const recorded = await callApi(t, '/v1/consents', {
+        party: DUDLEY,
+        roles: ['housing-officer'],
+        purpose: 'research-evaluation',
+        body: { subject: person, evidenceRef: 'HF/CONSENT/16' },
+      });
+      expect(recorded.status, recorded.text).toBe(201);
+      ids.set(person.givenName, recorded.body.consentId as string);
+    }
+    const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = t.settings;
+    await t.stop();
+    t = await startTestHost({
+      AGREEMENTS_DIR: agreementsFolderWithout(['housingFirst']),
+      SQLITE_PATH,
+      LOCAL_SECRETS_PATH,
+      DEV_ISSUER_KEY_PATH,
+    });
+    expect(t.host.services.agreements.agreement('housing-first-research')).toBeUndefined();
+    expect(await inForce(pip)).toBe(true);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("lets Dudley's DPO withdraw it, filed for Dudley's DPO as the ended agreement's", async () => {
+    const before = await withdrawReasons(DUDLEY);
+    const byDpo = await withdraw(pip, DUDLEY, ['dpo']);
+    expect(byDpo.status, `log: ${(await withdrawReasons(DUDLEY)).join(', ')}`).toBe(200);
+    expect(byDpo.body).toMatchObject({
+      consentId: ids.get('Pip'),
+      purpose: 'research-evaluation',
+      withdrawnAt: expect.any(String),
+    });
+    expect(await withdrawReasons(DUDLEY)).toEqual([...before, 'consent-withdrawn']);
+    expect(await inForce(pip)).toBe(false);
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const read = await callApi(t, `/v1/audit/clients/${clientIdOf(DUDLEY)}/activity?from=${from}&to=${to}`, {
+      party: DUDLEY,
+      roles: ['dpo'],
+    });
+    expect(read.status, read.text).toBe(200);
+    type Entry = { action: string; purpose: string; reasonCode: string; subjectRefs: string[] };
+    expect(
+      (read.body.entries as Entry[])
+        .map((e) => `${e.action} ${e.purpose} ${e.reasonCode} ${e.subjectRefs.length}`)
+        .at(-1),
+    ).toBe('consent.withdraw research-evaluation consent-withdrawn 1');
+  });
+
+  it('lets the housing officer who took it withdraw it', async () => {
+    const byOfficer = await withdraw(quin, DUDLEY, ['housing-officer']);
+    expect(byOfficer.status, `log: ${(await withdrawReasons(DUDLEY)).join(', ')}`).toBe(200);
+    expect(await inForce(quin)).toBe(false);
+  });
+
+  it('answers any other party that the id is unknown, and leaves the consent in force', async () => {
+    const byIcf = await withdraw(rae, 'icf-research', ['researcher']);
+    expect(byIcf.status).toBe(404);
+    expect(byIcf.body.type).toBe('urn:lintel:problem:consent-unknown');
+    const byKettering = await withdraw(rae, 'kettering-borough-council', ['dpo', 'housing-officer']);
+    expect(byKettering.status).toBe(404);
+    expect(await inForce(rae)).toBe(true);
+  });
+});
