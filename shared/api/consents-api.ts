@@ -185,7 +185,9 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     // other's purpose, decided on its roles there and filed with a reference to the person for
     // that agreement's DPOs, none for the opt-out's own (found by a review).
     // A dataset a re-signing dropped is still its last agreement's (datasetOfPerson): read as no
-    // agreement's, it left the X-Purpose alone to decide again (found by a review).
+    // agreement's, it left the X-Purpose alone to decide again (found by a review). So is one an
+    // operator then purged, by the purge's own entry about the person: the purge takes the kept
+    // keys that said where an opted-out person was held (found by a review).
     const { agreements } = ctx.services;
     const named = call.purpose === undefined ? undefined : agreements.purpose(call.purpose)?.agreementId;
     const held = await datasetOfPerson(ctx.services.store, agreements, existing.subjectKey);
@@ -207,7 +209,7 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     // the person's answer and the client's activity, and no other agreement's DPO gets a
     // reference to them. Filed by the X-Purpose alone, an opt-out's refusal under another
     // agreement's purpose, or under none, had named no one (found by a review). Where nothing
-    // says where the person is held (records removed by retention), it goes by purpose as before:
+    // says where the person was held (an id merged away, none deleted), it goes by purpose as before:
     // the consent's own, or an X-Purpose some agreement knows, with the person; else by the
     // party alone, naming no one.
     const refusal = (reason: string) => {
@@ -226,8 +228,8 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     // A consent whose purpose no agreement defines any more is decided under the agreement its
     // person is held in (decide.ts; for a dataset the same re-signing dropped, the one that last
     // defined it), and its entry filed there by the person's dataset: by its purpose alone it
-    // would be every agreement's the party signed, with the person named. Where no record holds
-    // the person — their records gone from every snapshot — it is decided under the agreement the
+    // would be every agreement's the party signed, with the person named. Where nothing says where
+    // the person was held — their records gone from every snapshot — it is decided under the agreement the
     // store remembers the purpose was (audit/remembered-agreements.ts), and its entry, by that
     // purpose, is filed there too. Refused `purpose-unknown` instead, the consent stayed in force with no one able
     // to withdraw it (found by a review).

@@ -1,4 +1,6 @@
 import type { AgreementSet } from '../agreements/agreement-set.js';
+import { stringList } from '../audit/entry-agreements.js';
+import { RETENTION_ACTION } from '../retention/enforce-retention.js';
 import type { Store } from '../store/database.js';
 
 /**
@@ -10,9 +12,13 @@ import type { Store } from '../store/database.js';
  * last defined it (audit/remembered-agreements.ts): its records stay in the store, and so do the
  * consents and opt-outs of their people, which that agreement, not the X-Purpose a caller sends,
  * decides the withdrawal of (found by a review: an opt-out of the ISA's was withdrawn, and filed,
- * under another agreement's purpose once the ISA's dataset was renamed). Undefined when nothing
- * says: a person without an opt-out removed by retention, one whose dataset an operator purged,
- * or an id merged away.
+ * under another agreement's purpose once the ISA's dataset was renamed). Where neither holds the id
+ * any more — an operator purged the dropped dataset (retention/dropped-datasets.ts), which takes
+ * the kept keys with the records, or retention deleted a person without an opt-out — the access
+ * log's `retention-delete` entry about the id names the dataset the deletion took them from: read
+ * as no agreement's, a purged person's opt-out was withdrawn, and filed with a reference to them,
+ * under whatever agreement the caller's X-Purpose named (found by a review). Ids only. Undefined
+ * when nothing says: an id merged away, or one no deletion named.
  */
 export async function datasetOfPerson(
   store: Store,
@@ -26,10 +32,32 @@ export async function datasetOfPerson(
     held ??
     (await store.dialect
       .firstRows(store.db.selectFrom('opt_out_kept_record').select('dataset_id').where('person_id', '=', personId), 1)
-      .executeTakeFirst());
+      .executeTakeFirst()) ??
+    (await deletedFrom(store, personId));
   const agreementId =
     kept === undefined
       ? undefined
       : (agreements.dataset(kept.dataset_id)?.agreementId ?? agreements.formerAgreementOfDataset(kept.dataset_id));
   return kept === undefined || agreementId === undefined ? undefined : { datasetId: kept.dataset_id, agreementId };
+}
+
+/**
+ * The dataset of the latest `retention-delete` entry about the id (one a person, naming the one
+ * dataset deleted from: enforce-retention.ts). One whose deletion did not commit names it too: the
+ * person was held there all the same.
+ */
+async function deletedFrom(store: Store, personId: string): Promise<{ dataset_id: string } | undefined> {
+  const entry = await store.dialect
+    .firstRows(
+      store.db
+        .selectFrom('access_log')
+        .select('datasets')
+        .where('subject_ref', '=', personId)
+        .where('action', '=', RETENTION_ACTION)
+        .orderBy('seq', 'desc'),
+      1,
+    )
+    .executeTakeFirst();
+  const datasetId = entry === undefined ? undefined : stringList(entry.datasets)[0];
+  return datasetId === undefined ? undefined : { dataset_id: datasetId };
 }

@@ -1,0 +1,117 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { purgeDroppedDataset } from '../../shared/retention/dropped-datasets.js';
+import { agreementsFolderWith, KNOWN_AGREEMENT_FILES } from '../shared/agreements/agreement-files.js';
+import { insertRecord, ROBIN_IN_SOCIAL_CARE, ROBIN_NHS } from '../support/records.js';
+import { callApi, clientIdOf, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * As consent-withdrawal-opt-out-dataset-dropped.test.ts, and then an operator purges the dropped
+ * dataset (`npm run purge-dataset`): the opted-out person's records go, and with them the keys
+ * kept for them, so no record and no kept key says any more which agreement the person was held
+ * in. The opt-out stays in force, and its withdrawal is still the agreement's it was recorded
+ * under: a DPO of another agreement the party signed must not end it under that agreement's
+ * purpose, nor its DPOs be given a reference to the person.
+ */
+describe('withdrawing an opt-out whose person was held in a dataset a re-signing dropped and an operator purged', () => {
+  let t: TestHost;
+  const LA_HOUSING = 'la-housing';
+  const DROPPED = 'multiple-disadvantage-indicators';
+  let from: string;
+  let optOutId: string;
+
+  // The ISA's housing service signs the Keyways DSA too, as its DPO, and the Keyways fraud check
+  // is taken to be one the national data opt-out applies to: its DPO may write opt-outs under either.
+  const bothAgreements = [
+    {
+      agreement: 'keyways' as const,
+      from: '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n',
+      to:
+        '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n' +
+        '  - id: la-housing\n    name: Housing - Temporary Accommodation\n    kind: council\n    roles: [dpo]\n',
+    },
+    {
+      agreement: 'keyways' as const,
+      from: '    nationalDataOptOutApplies: false\n',
+      to: '    nationalDataOptOutApplies: true\n',
+    },
+  ];
+
+  const withdraw = (purpose: string, roles = ['dpo']) =>
+    callApi(t, `/v1/consents/${optOutId}`, { method: 'DELETE', party: LA_HOUSING, roles, purpose });
+  const withdrawReasons = () => reasonCodesOf(t, LA_HOUSING, 'consent.withdraw');
+  const inForce = async () => (await t.host.services.consents.find(optOutId))?.withdrawnAt === null;
+  const withdrawalsSeenBy = async (auditor: string) => {
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const res = await callApi(
+      t,
+      `/v1/audit/clients/${clientIdOf(LA_HOUSING)}/activity?from=${from}&to=${to}&limit=500`,
+      { party: auditor, roles: ['dpo'] },
+    );
+    expect(res.status).toBe(200);
+    type Entry = { action: string; purpose: string; reasonCode: string; subjectRefs: string[] };
+    return (res.body.entries as Entry[])
+      .filter((e) => e.action === 'consent.withdraw')
+      .map((e) => `${e.purpose} ${e.reasonCode} ${e.subjectRefs.length}`);
+  };
+
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off', AGREEMENTS_DIR: agreementsFolderWith(bothAgreements) });
+    from = new Date(Date.now() - 1000).toISOString();
+    await insertRecord(t.host.services, ROBIN_IN_SOCIAL_CARE);
+    const recorded = await callApi(t, '/v1/consents', {
+      party: LA_HOUSING,
+      roles: ['dpo'],
+      purpose: 'service-planning',
+      body: { kind: 'opt-out', subject: { nhsNumber: ROBIN_NHS }, evidenceRef: 'DPO/OPTOUT/9' },
+    });
+    expect(recorded.status, recorded.text).toBe(201);
+    optOutId = recorded.body.consentId as string;
+
+    const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = t.settings;
+    await t.stop();
+    const resigned = agreementsFolderWith(bothAgreements);
+    const isa = join(resigned, KNOWN_AGREEMENT_FILES.isa);
+    writeFileSync(isa, readFileSync(isa, 'utf8').replaceAll(DROPPED, `${DROPPED}-2027`));
+    t = await startTestHost({
+      LINTEL_DEMO_SEED: 'off',
+      AGREEMENTS_DIR: resigned,
+      SQLITE_PATH,
+      LOCAL_SECRETS_PATH,
+      DEV_ISSUER_KEY_PATH,
+    });
+    expect(t.host.services.agreements.dataset(DROPPED)).toBeUndefined();
+    expect(t.host.services.agreements.formerAgreementOfDataset(DROPPED)).toBe('social-care-education-housing');
+    const { store, agreements, accessLog, logger } = t.host.services;
+    const purged = await purgeDroppedDataset({ store, agreements, accessLog, logger }, DROPPED);
+    expect(purged).toMatchObject({ peopleDeleted: 1, recordsDeleted: 1 });
+    expect(await inForce()).toBe(true);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("refuses it under another agreement's purpose, filed for the ISA's DPOs with the person and for no other", async () => {
+    const underKeyways = await withdraw('fraud-prevention');
+    expect(underKeyways.status, `log: ${(await withdrawReasons()).join(', ')}`).toBe(404);
+    expect(underKeyways.body.type).toBe('urn:lintel:problem:consent-unknown');
+    expect(await inForce()).toBe(true);
+    expect(await withdrawalsSeenBy('la-childrens-social-care')).toEqual(['fraud-prevention purpose-not-permitted 1']);
+    expect(await withdrawalsSeenBy('kettering-borough-council')).toEqual([]);
+  });
+
+  it('refuses it to a role of the party that is not its DPO there', async () => {
+    const asAnalyst = await withdraw('service-planning', ['analyst']);
+    expect(asAnalyst.status).toBe(404);
+    expect(await inForce()).toBe(true);
+  });
+
+  it("lets the party's DPO withdraw it under the ISA's purpose, filed for the ISA's DPOs", async () => {
+    const underIsa = await withdraw('service-planning');
+    expect(underIsa.status, `log: ${(await withdrawReasons()).join(', ')}`).toBe(200);
+    expect(await inForce()).toBe(false);
+    expect((await withdrawalsSeenBy('la-childrens-social-care')).at(-1)).toBe('service-planning opt-out-withdrawn 1');
+    expect(await withdrawalsSeenBy('kettering-borough-council')).toEqual([]);
+  });
+});
