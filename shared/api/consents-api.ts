@@ -6,7 +6,7 @@ import { ConsentSubjectRelinkedError } from '../consents/store-consent-register.
 import { containsNationalIdentifier } from '../domain/identifiers.js';
 import { everyMatch } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
-import { datasetOfPerson } from '../people/person-agreement.js';
+import { datasetOfPerson, purposeOfOptOutRecording } from '../people/person-agreement.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
@@ -191,7 +191,15 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     const { agreements } = ctx.services;
     const named = call.purpose === undefined ? undefined : agreements.purpose(call.purpose)?.agreementId;
     const held = await datasetOfPerson(ctx.services.store, agreements, existing.subjectKey);
-    const own = existing.kind === 'opt-out' ? held?.agreementId : undefined;
+    // Where nothing says where an opt-out's person was held, the call that recorded it does: a
+    // purge of a dataset a snapshot had already dropped them from leaves nothing else (found by a
+    // review). Withdrawing it opens the person's records to processing again: never by the
+    // X-Purpose alone where anything tells the agreement it belongs to.
+    const recorded =
+      existing.kind === 'opt-out' && held === undefined
+        ? await purposeOfOptOutRecording(ctx.services.store, agreements, existing)
+        : undefined;
+    const own = existing.kind === 'opt-out' ? (held?.agreementId ?? recorded?.agreementId) : undefined;
     const notFound = problem(404, 'consent-unknown', 'No such consent');
     // The people a consent applies to, as many as an entry's subject holds; a split into more
     // than ten parts names the first ten (entry-subjects.ts), and says so in the app log (a
@@ -210,10 +218,10 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     // reference to them. Filed by the X-Purpose alone, an opt-out's refusal under another
     // agreement's purpose, or under none, had named no one (found by a review). Where nothing
     // says where the person was held (an id merged away, none deleted), it goes by purpose as before:
-    // the consent's own, or an X-Purpose some agreement knows, with the person; else by the
-    // party alone, naming no one.
+    // the consent's own, or the one an opt-out was recorded under, or an X-Purpose some agreement
+    // knows, with the person; else by the party alone, naming no one.
     const refusal = (reason: string) => {
-      const filedUnder = existing.purposeId ?? (named === undefined ? undefined : call.purpose);
+      const filedUnder = existing.purposeId ?? recorded?.purposeId ?? (named === undefined ? undefined : call.purpose);
       const purpose = existing.purposeId === null ? {} : { purpose: existing.purposeId };
       if (held !== undefined)
         return deny(notFound, reason, { ...purpose, subjectRef: subjectsOf(existing), datasets: [held.datasetId] });

@@ -61,3 +61,51 @@ async function deletedFrom(store: Store, personId: string): Promise<{ dataset_id
   const datasetId = entry === undefined ? undefined : stringList(entry.datasets)[0];
   return datasetId === undefined ? undefined : { dataset_id: datasetId };
 }
+
+/**
+ * The purpose, and its agreement, an opt-out was recorded under: the X-Purpose of the call that
+ * recorded it, as its access-log entry (`consent.record`, allowed, about the id it was recorded
+ * against) keeps it. The person was found among that purpose's datasets, and people are formed
+ * within one agreement, so it is the agreement the person was held in then. For where nothing
+ * else says: a purge takes with a dropped dataset the keys a load kept of an opted-out person its
+ * snapshot had already dropped, and deletes no record of theirs, so leaves no entry naming the
+ * dataset (found by a review: the opt-out's withdrawal was decided, and filed with a reference to
+ * the person, under whatever agreement the caller's X-Purpose named). Undefined for an opt-out
+ * recorded other than through the API.
+ */
+export async function purposeOfOptOutRecording(
+  store: Store,
+  agreements: AgreementSet,
+  opt: { consentId: string; recordedBy: string },
+): Promise<{ purposeId: string; agreementId: string } | undefined> {
+  const subjects = await store.db
+    .selectFrom('consent_event')
+    .select('subject_key')
+    .distinct()
+    .where('consent_id', '=', opt.consentId)
+    .where('action', '=', 'record')
+    .execute();
+  if (subjects.length === 0) return undefined;
+  const entry = await store.dialect
+    .firstRows(
+      store.db
+        .selectFrom('access_log')
+        .select('purpose')
+        .where(
+          'subject_ref',
+          'in',
+          subjects.map((s) => s.subject_key),
+        )
+        .where('action', '=', 'consent.record')
+        .where('party_id', '=', opt.recordedBy)
+        .where('decision', '=', 'allow')
+        .where('reason_code', 'in', ['opt-out-recorded', 'opt-out-already-recorded'])
+        .orderBy('seq'),
+      1,
+    )
+    .executeTakeFirst();
+  if (entry === undefined) return undefined;
+  const agreementId =
+    agreements.purpose(entry.purpose)?.agreementId ?? agreements.formerAgreementOfPurpose(entry.purpose);
+  return agreementId === undefined ? undefined : { purposeId: entry.purpose, agreementId };
+}

@@ -8,13 +8,17 @@ import { callApi, clientIdOf, reasonCodesOf, startTestHost, type TestHost } from
 
 /**
  * As consent-withdrawal-opt-out-dataset-dropped.test.ts, and then an operator purges the dropped
- * dataset (`npm run purge-dataset`): the opted-out person's records go, and with them the keys
- * kept for them, so no record and no kept key says any more which agreement the person was held
- * in. The opt-out stays in force, and its withdrawal is still the agreement's it was recorded
- * under: a DPO of another agreement the party signed must not end it under that agreement's
- * purpose, nor its DPOs be given a reference to the person.
+ * dataset (`npm run purge-dataset`). The purge deletes the opted-out person's records, and with
+ * them the keys kept for them — or, where a snapshot had dropped the person before the re-signing,
+ * the keys that load kept, all that was left of them. Either way no record and no kept key says
+ * any more which agreement the person was held in. The opt-out stays in force, and its withdrawal
+ * is still the agreement's it was recorded under: a DPO of another agreement the party signed must
+ * not end it under that agreement's purpose, nor its DPOs be given a reference to the person.
  */
-describe('withdrawing an opt-out whose person was held in a dataset a re-signing dropped and an operator purged', () => {
+describe.each([
+  { held: 'its records, purged', departed: false },
+  { held: 'only keys a load kept after a snapshot dropped them, purged', departed: true },
+])('withdrawing an opt-out whose person a dataset a re-signing dropped held by $held', ({ departed }) => {
   let t: TestHost;
   const LA_HOUSING = 'la-housing';
   const DROPPED = 'multiple-disadvantage-indicators';
@@ -59,7 +63,7 @@ describe('withdrawing an opt-out whose person was held in a dataset a re-signing
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off', AGREEMENTS_DIR: agreementsFolderWith(bothAgreements) });
     from = new Date(Date.now() - 1000).toISOString();
-    await insertRecord(t.host.services, ROBIN_IN_SOCIAL_CARE);
+    const robin = await insertRecord(t.host.services, ROBIN_IN_SOCIAL_CARE);
     const recorded = await callApi(t, '/v1/consents', {
       party: LA_HOUSING,
       roles: ['dpo'],
@@ -68,6 +72,27 @@ describe('withdrawing an opt-out whose person was held in a dataset a re-signing
     });
     expect(recorded.status, recorded.text).toBe(201);
     optOutId = recorded.body.consentId as string;
+    if (departed) {
+      // As a load leaves it when the sources' next snapshots no longer hold the opted-out person
+      // (opt-out-kept-keys.ts): their records gone, their keys kept for the dataset.
+      const { db } = t.host.services.store;
+      await db
+        .insertInto('opt_out_kept_record')
+        .values({
+          record_id: robin.recordId,
+          person_id: robin.personId,
+          dataset_id: DROPPED,
+          date_of_birth: null,
+          given_name: null,
+          family_name: null,
+          first3: null,
+          postcode: null,
+          kept_at: new Date().toISOString(),
+        })
+        .execute();
+      await db.deleteFrom('record_identifier').where('record_id', '=', robin.recordId).execute();
+      await db.deleteFrom('source_record').where('person_id', '=', robin.personId).execute();
+    }
 
     const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = t.settings;
     await t.stop();
@@ -85,7 +110,9 @@ describe('withdrawing an opt-out whose person was held in a dataset a re-signing
     expect(t.host.services.agreements.formerAgreementOfDataset(DROPPED)).toBe('social-care-education-housing');
     const { store, agreements, accessLog, logger } = t.host.services;
     const purged = await purgeDroppedDataset({ store, agreements, accessLog, logger }, DROPPED);
-    expect(purged).toMatchObject({ peopleDeleted: 1, recordsDeleted: 1 });
+    expect(purged).toMatchObject(
+      departed ? { peopleDeleted: 0, optedOutKeysDeleted: 1 } : { peopleDeleted: 1, recordsDeleted: 1 },
+    );
     expect(await inForce()).toBe(true);
   });
   afterAll(async () => {
@@ -97,7 +124,10 @@ describe('withdrawing an opt-out whose person was held in a dataset a re-signing
     expect(underKeyways.status, `log: ${(await withdrawReasons()).join(', ')}`).toBe(404);
     expect(underKeyways.body.type).toBe('urn:lintel:problem:consent-unknown');
     expect(await inForce()).toBe(true);
-    expect(await withdrawalsSeenBy('la-childrens-social-care')).toEqual(['fraud-prevention purpose-not-permitted 1']);
+    // With no dataset left to file it by, the refusal goes by the purpose the opt-out was
+    // recorded under: by the X-Purpose sent it would be the Keyways DSA's, with the person named.
+    const filedBy = departed ? 'service-planning' : 'fraud-prevention';
+    expect(await withdrawalsSeenBy('la-childrens-social-care')).toEqual([`${filedBy} purpose-not-permitted 1`]);
     expect(await withdrawalsSeenBy('kettering-borough-council')).toEqual([]);
   });
 
