@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { purgeDroppedDataset } from '../../shared/retention/dropped-datasets.js';
+import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
+import { dudleyParticipant, insertRecord } from '../support/records.js';
+import { callApi, clientIdOf, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * As consent-withdrawal-person-not-held.test.ts, and then an operator purges the dropped dataset
+ * (`npm run purge-dataset`): no record holds the participants any more. A consent names its
+ * purpose, and its withdrawal is decided under that purpose's agreement (the one the store
+ * remembers), whatever X-Purpose the caller sends: one of the Keyways DSA, which Dudley signs too,
+ * neither lets a role Dudley holds only there withdraw it nor files the entry, with a reference to
+ * the person, for the Keyways DPO.
+ */
+describe('withdrawing a consent whose purpose and dataset were dropped, after an operator purged the dataset', () => {
+  let t: TestHost;
+  const DUDLEY = 'dudley-housing-options';
+  const DATASET = 'housing-first-participant-contacts';
+  const people = ['Ida', 'Jem'].map((givenName, n) => ({
+    givenName,
+    familyName: 'Unheld',
+    dateOfBirth: `1981-0${n + 1}-01`,
+  }));
+  const [ida, jem] = people as [(typeof people)[0], (typeof people)[0]];
+  const ids = new Map<string, string>();
+  let from: string;
+
+  const withdraw = (person: { givenName: string }, roles: string[], purpose = 'housing-allocation') =>
+    callApi(t, `/v1/consents/${ids.get(person.givenName)}`, { method: 'DELETE', party: DUDLEY, roles, purpose });
+  const withdrawReasons = () => reasonCodesOf(t, DUDLEY, 'consent.withdraw');
+  const inForce = async (person: { givenName: string }) =>
+    (await t.host.services.consents.find(ids.get(person.givenName) ?? ''))?.withdrawnAt === null;
+  const dudleyWithdrawals = async (auditor: string) => {
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const res = await callApi(t, `/v1/audit/clients/${clientIdOf(DUDLEY)}/activity?from=${from}&to=${to}&limit=500`, {
+      party: auditor,
+      roles: ['dpo'],
+    });
+    expect(res.status).toBe(200);
+    type Entry = { action: string; purpose: string; reasonCode: string; subjectRefs: string[] };
+    return (res.body.entries as Entry[])
+      .filter((e) => e.action === 'consent.withdraw')
+      .map((e) => `${e.action} ${e.purpose} ${e.reasonCode} ${e.subjectRefs.length}`);
+  };
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    from = new Date(Date.now() - 1000).toISOString();
+    for (const [n, person] of people.entries()) {
+      await insertRecord(t.host.services, dudleyParticipant(person, `07700 90040${n}`));
+      const recorded = await callApi(t, '/v1/consents', {
+        party: DUDLEY,
+        roles: ['housing-officer'],
+        purpose: 'research-evaluation',
+        body: { subject: person, evidenceRef: 'HF/CONSENT/14' },
+      });
+      expect(recorded.status, recorded.text).toBe(201);
+      ids.set(person.givenName, recorded.body.consentId as string);
+    }
+    // Jem is no longer in any snapshot Dudley sends: no record holds them.
+    const jemsConsent = await t.host.services.consents.find(ids.get('Jem')!);
+    await t.host.services.store.db
+      .deleteFrom('source_record')
+      .where('person_id', '=', jemsConsent!.subjectKey)
+      .execute();
+    const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = t.settings;
+    await t.stop();
+    const renamed = 'housing-first-follow-up-contacts';
+    t = await startTestHost({
+      AGREEMENTS_DIR: agreementsFolderWith([
+        { agreement: 'housingFirst', from: '  - id: research-evaluation\n', to: '  - id: research-follow-up\n' },
+        {
+          agreement: 'housingFirst',
+          from: '  - purpose: research-evaluation\n',
+          to: '  - purpose: research-follow-up\n',
+        },
+        { agreement: 'housingFirst', from: `  - id: ${DATASET}\n`, to: `  - id: ${renamed}\n` },
+        { agreement: 'housingFirst', from: `    dataset: ${DATASET}\n`, to: `    dataset: ${renamed}\n` },
+        ...[
+          '    scope: joint-system\n',
+          '    scope: recipient\n    holder: MHCLG\n',
+          '    scope: recipient\n    holder: DWP, DfE and MoJ\n',
+        ].map((rule) => ({
+          agreement: 'housingFirst' as const,
+          from: `  - dataset: ${DATASET}\n${rule}`,
+          to: `  - dataset: ${renamed}\n${rule}`,
+        })),
+        // Dudley signs the Keyways DSA too (no DPO role there): its DPO is Kettering's.
+        {
+          agreement: 'keyways',
+          from: '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n',
+          to:
+            '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n' +
+            '  - id: dudley-housing-options\n    name: Dudley Metropolitan Borough Council - Housing Options and Support\n    kind: council\n    roles: [housing-officer]\n',
+        },
+      ]),
+      SQLITE_PATH,
+      LOCAL_SECRETS_PATH,
+      DEV_ISSUER_KEY_PATH,
+    });
+    expect(t.host.services.agreements.purpose('research-evaluation')).toBeUndefined();
+    expect(t.host.services.agreements.dataset(DATASET)).toBeUndefined();
+    expect(await inForce(ida)).toBe(true);
+    const { store, agreements, accessLog, logger } = t.host.services;
+    const purged = await purgeDroppedDataset({ store, agreements, accessLog, logger }, DATASET);
+    expect(purged.peopleDeleted).toBe(1);
+    expect(await inForce(ida)).toBe(true);
+    expect(await inForce(jem)).toBe(true);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("refuses it under another agreement's purpose to a role the party holds only there, filed for the research agreement's DPO alone", async () => {
+    const asSenior = await withdraw(ida, ['senior-officer']);
+    expect(asSenior.status, `log: ${(await withdrawReasons()).join(', ')}`).toBe(404);
+    expect(await inForce(ida)).toBe(true);
+    expect(await dudleyWithdrawals('kettering-borough-council')).toEqual([]);
+    expect((await dudleyWithdrawals(DUDLEY)).length).toBe(1);
+  });
+
+  it("lets the housing officer who took it withdraw it under another agreement's purpose, filed for the research agreement's DPO alone", async () => {
+    const byOfficer = await withdraw(ida, ['housing-officer']);
+    expect(byOfficer.status, `log: ${(await withdrawReasons()).join(', ')}`).toBe(200);
+    expect(await inForce(ida)).toBe(false);
+    expect((await dudleyWithdrawals(DUDLEY)).at(-1)).toBe('consent.withdraw research-evaluation consent-withdrawn 1');
+    expect(await dudleyWithdrawals('kettering-borough-council')).toEqual([]);
+  });
+});
