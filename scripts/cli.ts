@@ -1,11 +1,16 @@
 /**
  * How the operator CLIs answer a mistake: in one line, never a stack trace. A settings error
  * names the setting, never its value, a usage error repeats only what was typed on the command
- * line, and a local stack not running names the port it was looked for on; anything else is named by its kind only, as its message may quote a setting or a
+ * line, and a local stack not running names the port it was looked for on; an invalid agreement
+ * names its file and line, and `PARTY_CLIENT_IDS` naming a party no agreement knows names that
+ * party (never a client id), as `npm start` does: the operator who added a partner must learn which
+ * step went wrong. Anything else is named by its kind only, as its message may quote a setting or a
  * row.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { LocalStackNotRunningError } from '../local/settings.js';
+import { AgreementValidationError } from '../shared/agreements/agreement-issue.js';
+import { PartyDirectoryError } from '../shared/agreements/party-directory.js';
 import { ConfigurationError } from '../shared/config.js';
 import { errorKind } from '../shared/logging.js';
 
@@ -35,7 +40,13 @@ export function isConnectionRefused(err: unknown): boolean {
 
 /** The line `npm run <script>` prints to stderr when it fails with `err`. */
 export function failureLine(script: string, err: unknown): string {
-  if (err instanceof ConfigurationError || err instanceof LocalStackNotRunningError || isUsageError(err))
+  if (
+    err instanceof ConfigurationError ||
+    err instanceof LocalStackNotRunningError ||
+    err instanceof AgreementValidationError ||
+    err instanceof PartyDirectoryError ||
+    isUsageError(err)
+  )
     return `${script}: ${(err as Error).message}\n`;
   const refused = isConnectionRefused(err);
   return `${script}: failed (${errorKind(err)})${refused ? ': storage refused the connection; is the local host (npm start) running?' : ''}\n`;

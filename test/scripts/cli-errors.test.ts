@@ -1,10 +1,10 @@
 // The CLIs a DPO or an operator runs answer a mistake in one line: the setting by name (never its
 // value), or the option as typed; never a stack trace.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { azuriteConnectionString } from '../../local/azurite.js';
 import { freePort } from '../../local/free-port.js';
 
@@ -121,6 +121,47 @@ describe('CLI errors', () => {
     expect(result.stderr).not.toContain('ECONNREFUSED 127.0.0.1');
     expect(result.status).toBe(1);
   }, 60_000);
+
+  // An operator adding a partner as agreements/README.md says, who mistyped its id in a grant or
+  // mapped a client id to a party no agreement names, was told only
+  // "relink: failed (AgreementValidationError)" (or PartyDirectoryError) by curate, relink,
+  // purge-dataset and audit, where npm start, seed and token name the file and line, or the setting.
+  describe('a mistake in the agreements or PARTY_CLIENT_IDS', () => {
+    const agreements = join(dir, 'agreements-mistyped-party');
+    cpSync(join(ROOT, 'agreements'), agreements, { recursive: true });
+    const isa = join(agreements, 'social-care-education-housing.yaml');
+    writeFileSync(
+      isa,
+      readFileSync(isa, 'utf8').replace('parties: [social-housing-providers]', 'parties: [social-housing-provider]'),
+    );
+    const scripts: [string, string[]][] = [
+      ['scripts/curate.ts', []],
+      ['scripts/relink.ts', ['--pending']],
+      ['scripts/purge-dataset.ts', ['--dataset', 'no-such-dataset']],
+      ['scripts/audit.ts', ['verify']],
+    ];
+    const stack = () => ({ ...ISOLATED, LINTEL_ENV: 'test', AzureWebJobsStorage: inject('azuriteConnectionString') });
+
+    it.each(scripts)('%s names the agreement file and what is wrong in it', (script, args) => {
+      const result = run(script, args, { ...stack(), AGREEMENTS_DIR: agreements, PARTY_CLIENT_IDS: '{}' });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('social-care-education-housing.yaml: grants[');
+      expect(result.stderr).toContain("grant names unknown party 'social-housing-provider'");
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    });
+
+    it.each(scripts)(
+      '%s names PARTY_CLIENT_IDS and the party no agreement knows, not the client id',
+      (script, args) => {
+        const result = run(script, args, { ...stack(), PARTY_CLIENT_IDS: '{"client-SECRET":"riverside-homes"}' });
+        expect(result.status).toBe(1);
+        expect(result.stderr.trim()).toBe(
+          `${script.slice('scripts/'.length, -'.ts'.length)}: PARTY_CLIENT_IDS: party 'riverside-homes' is not a party to any loaded agreement`,
+        );
+        expect(result.stderr).not.toContain('SECRET');
+      },
+    );
+  });
 
   // Before, seed, import, token and relink refused --help as an unknown option, and link
   // answered "link failed: TypeError (ERR_PARSE_ARGS_UNKNOWN_OPTION)".
