@@ -14,7 +14,7 @@ import type { Services } from '../shared/services.js';
 import { failureLine, parseOptions } from './cli.js';
 import { stackServices } from './stack-services.js';
 
-const { values } = parseOptions('relink', 'npm run relink [-- --agreement <id>] [--pending]', {
+const { values } = parseOptions('relink', 'npm run relink [-- [--agreement <id>] [--pending]]', {
   options: { agreement: { type: 'string' }, pending: { type: 'boolean', default: false } },
 });
 let services: Services | undefined;

@@ -169,7 +169,7 @@ describe('CLI errors', () => {
     ['scripts/seed.ts', 'npm run seed -- [--size'],
     ['scripts/import.ts', 'npm run import -- <file> --party'],
     ['scripts/link.ts', 'npm run link -- --left'],
-    ['scripts/relink.ts', 'npm run relink [-- --agreement'],
+    ['scripts/relink.ts', 'npm run relink [-- [--agreement'],
     ['scripts/audit.ts', 'npm run audit -- verify'],
   ])('%s answers --help with its usage line, touching nothing', (script, usage) => {
     const result = run(script, ['--help'], ISOLATED);
@@ -178,6 +178,35 @@ describe('CLI errors', () => {
     expect(result.stdout).toBe(`usage: ${result.stdout.slice('usage: '.length)}`);
     expect(result.stdout).toContain(usage);
     expect(result.stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  // npm keeps an option typed before the `--` for itself: relink's usage line read
+  // "npm run relink [-- --agreement <id>] [--pending]", and `npm run relink --pending`, typed as it
+  // reads, relinked every agreement from scratch instead of only what no pass had linked.
+  it.each([
+    ['scripts/seed.ts'],
+    ['scripts/import.ts'],
+    ['scripts/token.ts'],
+    ['scripts/link.ts'],
+    ['scripts/relink.ts'],
+    ['scripts/purge-dataset.ts'],
+  ])('%s shows every option after the -- that npm passes it through', (script) => {
+    const usage = run(script, ['--help'], ISOLATED).stdout.trim();
+    const passedFrom = usage.search(/(?<=[\s[])--(?=\s)/);
+    expect(passedFrom).toBeGreaterThan(0);
+    expect(usage.slice(0, passedFrom)).not.toMatch(/\s\[?--?[a-z]/);
+    // Once the optional group the `--` is in closes, what follows is typed without it.
+    const depthAtPass = [...usage.slice(0, passedFrom)].reduce((d, c) => d + (c === '[' ? 1 : c === ']' ? -1 : 0), 0);
+    let depth = depthAtPass;
+    let groupClosed = false;
+    const leftToNpm: string[] = [];
+    for (const token of usage.slice(passedFrom + 2).split(/(?=[[\]\s])|(?<=[[\]\s])/)) {
+      if (token === '[') depth += 1;
+      else if (token === ']') depth -= 1;
+      if (depth < depthAtPass) groupClosed = true;
+      if (groupClosed && /^--?[a-z]/.test(token)) leftToNpm.push(token);
+    }
+    expect(leftToNpm).toEqual([]);
   });
 
   // Before, the file was first read after the stack was found and the agreements checked: a
