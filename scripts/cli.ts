@@ -7,6 +7,7 @@
  * step went wrong. Anything else is named by its kind only, as its message may quote a setting or a
  * row.
  */
+import { statSync, type Stats } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { LocalStackNotRunningError } from '../local/settings.js';
 import { AgreementValidationError } from '../shared/agreements/agreement-issue.js';
@@ -91,4 +92,24 @@ export function parseOptions<T extends ParseArgsConfig>(
     process.stderr.write(failureLine(script, err));
     process.exit(2);
   }
+}
+
+/**
+ * The file `file` (as typed) names, looked at before the script does anything else: read later,
+ * a path that is no file surfaced as Node's "ENOENT: …" naming no option, or, from a stream,
+ * as an unhandled error with a stack trace. Ends the script with exit 2 for a path that is no
+ * file or is a folder, naming `option` where the script takes several files.
+ */
+export function requireFile(script: string, file: string, option?: string): Stats {
+  const which = option === undefined ? '' : ` (${option})`;
+  let stats: Stats;
+  try {
+    stats = statSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') refuseUsage(script, `no file ${file}${which}`);
+    throw err;
+  }
+  if (stats.isDirectory()) refuseUsage(script, `${file} is a folder, not a file${which}`);
+  return stats;
 }

@@ -23,9 +23,9 @@
  * (LINTEL_HOST_PORT, 7071) for 15 s: the file stays in incoming/ for the host to import when it starts.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { ownErrorLine, parseOptions, refuseUsage } from './cli.js';
+import { ownErrorLine, parseOptions, refuseUsage, requireFile } from './cli.js';
 import { RestError, type BlobServiceClient } from '@azure/storage-blob';
 import { portInUse } from '../local/azurite.js';
 import { loadLocalSettings } from '../local/settings.js';
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   if (!(timeoutSeconds > 0 && Number.isFinite(timeoutSeconds)))
     throw new Error('--timeout must be a positive number of seconds');
   const path = resolve(file);
-  const size = sizeOf(file, path);
+  const size = sizeOf(file);
   const fileName = values.name ?? basename(path);
   // The importer leaves such a file alone for the SFTP client's rename, which never comes here:
   // the script waited out its --timeout, then asked whether `npm start` was running.
@@ -231,21 +231,13 @@ async function main(): Promise<void> {
 }
 
 /**
- * The size of the file at `path` (`file` as typed), read before anything else: the stack was
+ * The size of the file `file` (as typed) names, read before anything else: the stack was
  * looked for first, so a mistyped path with it down was answered "no Azurite", and once it was up
  * with Node's "ENOENT: …, stat", or for a folder "EISDIR: illegal operation on a directory, read",
  * which folder unsaid. An empty file is refused too, which the importer rejects (`empty-file`).
  */
-function sizeOf(file: string, path: string): number {
-  let stats;
-  try {
-    stats = statSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') refuseUsage('import', `no file ${file}`);
-    throw err;
-  }
-  if (stats.isDirectory()) refuseUsage('import', `${file} is a folder, not a file`);
+function sizeOf(file: string): number {
+  const stats = requireFile('import', file);
   if (stats.size === 0) refuseUsage('import', `${file} is empty: the importer rejects an empty file`);
   return stats.size;
 }

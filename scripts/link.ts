@@ -31,7 +31,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { parseOptions, refuseUsage } from './cli.js';
+import { parseOptions, refuseUsage, requireFile } from './cli.js';
 import { Pseudonymiser } from '../shared/domain/pseudonymise.js';
 import { formatEvaluation } from '../shared/matching/evaluate.js';
 import { ColumnMapSchema, LinkFileError, linkCsvFiles } from '../shared/matching/link-files.js';
@@ -59,6 +59,12 @@ async function main(): Promise<void> {
   });
   if (values.left === undefined || values.right === undefined || values.map === undefined || values.out === undefined) {
     usage('--left, --right, --map and --out are required');
+  }
+  // Before the key's notice and any reading: the README's command run before any seeding passes
+  // the shell's unexpanded `extract-*.csv`, which a stream read answered with a stack trace.
+  for (const option of ['left', 'right', 'map', 'truth'] as const) {
+    const file = values[option];
+    if (file !== undefined) requireFile('link', file, `--${option}`);
   }
   let key: Buffer;
   if (values.key !== undefined) {

@@ -61,9 +61,12 @@ export class LinkFileError extends Error {
 }
 
 function csvRows(path: string): AsyncIterable<Record<string, string>> {
-  return createReadStream(path).pipe(
-    parse({ columns: true, bom: true, skip_empty_lines: true, trim: true, relax_column_count: true }),
-  );
+  const parser = parse({ columns: true, bom: true, skip_empty_lines: true, trim: true, relax_column_count: true });
+  // pipe() does not pass a read error on: unhandled, it ended the process with a stack trace
+  // instead of rejecting the read (a file that is gone or unreadable).
+  return createReadStream(path)
+    .on('error', (err) => parser.destroy(err))
+    .pipe(parser);
 }
 
 /**

@@ -230,6 +230,34 @@ describe('CLI errors', () => {
     expect(result.stderr.trim()).toBe(message.replace('PATH', path));
   });
 
+  // The README's link command run before any seeding passes the shell's unexpanded
+  // `extract-*.csv`: link crashed with Node's unhandled 'error' event and a stack trace (a --map
+  // that was no file gave "link failed: Error (ENOENT)", which file unsaid).
+  it.each([
+    ['--left', 'extract-*.csv', 'link: no file PATH (--left)'],
+    ['--right', '', 'link: PATH is a folder, not a file (--right)'],
+    ['--map', 'no-such-map.json', 'link: no file PATH (--map)'],
+    ['--truth', 'no-such-truth.csv', 'link: no file PATH (--truth)'],
+  ])('npm run link names a %s that is no file, in one line (exit 2)', (option, name, message) => {
+    const csv = join(dir, 'link-side.csv');
+    writeFileSync(csv, 'firstName,lastName\nA,B\n');
+    const map = join(dir, 'link-map.json');
+    writeFileSync(map, JSON.stringify({ left: { columns: {} }, right: { columns: {} } }));
+    const given: Record<string, string> = {
+      '--left': csv,
+      '--right': csv,
+      '--map': map,
+      '--out': join(dir, 'pairs.csv'),
+    };
+    const path = join(dir, name);
+    given[option] = path;
+    const result = run('scripts/link.ts', Object.entries(given).flat(), ISOLATED);
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+    expect(
+      result.stderr.replace('no --key given: pseudonymising under a random key for this run only\n', '').trim(),
+    ).toBe(message.replace('PATH', path));
+  });
+
   it('npm run import names what is missing, with its usage (exit 2)', () => {
     const result = run('scripts/import.ts', ['some.csv', '--party', 'la-housing'], ISOLATED);
     expect(result.status).toBe(2);

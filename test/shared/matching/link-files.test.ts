@@ -55,6 +55,23 @@ describe('linkCsvFiles', () => {
     expect(again.evaluation?.overall).toEqual(result.evaluation?.overall);
   });
 
+  // pipe() passed no read error on: the read never ended and the error, unhandled, ended the
+  // process with a stack trace (npm run link's file gone between its check and its read).
+  it('rejects a file it cannot read, rather than leaving the error unhandled', async () => {
+    const map = ColumnMapSchema.parse({ left: { columns: {} }, right: { columns: {} } });
+    const right = join(dir, 'right-present.csv');
+    writeFileSync(right, 'firstName\nA\n');
+    await expect(
+      linkCsvFiles({
+        leftPath: join(dir, 'gone.csv'),
+        rightPath: right,
+        map,
+        outPath: join(dir, 'p.csv'),
+        pseudonymiser,
+      }),
+    ).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('names a mapped column the file lacks, without echoing any data', async () => {
     const left = join(dir, 'bad.csv');
     writeFileSync(left, 'ref,first\nA1,Jane\n');
