@@ -70,6 +70,15 @@ describe('asOfDate', () => {
     expect(asOfDate('housing.csv', {}, uploaded)).toBe('2026-12-02');
   });
 
+  // A four-digit reference before the date took the date's year as its month and day
+  // (`1234-20-25`, no date) and the real date was never looked at: the extract was dated by the
+  // day of upload, so one sent late was taken as the newest, and one of a day still to come loaded.
+  it('finds the date after a four-digit reference joined to it by a hyphen', () => {
+    expect(asOfDate('housing-1234-2025-01-31.csv', {}, uploaded)).toBe('2025-01-31');
+    expect(asOfDate('housing-ab0112-2999-01-31.csv', {}, uploaded)).toBe('2999-01-31');
+    expect(asOfDate('housing_1234_20250131.csv', {}, uploaded)).toBe('2025-01-31');
+  });
+
   it('reads the declared date in any case of its name, and the date of a date-time', () => {
     expect(asOfDate('housing.csv', { AsOf: '2025-02-28' }, uploaded)).toBe('2025-02-28');
     expect(asOfDate('housing.csv', { ASOF: '28/02/2025' }, uploaded)).toBe('2025-02-28');
