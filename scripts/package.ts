@@ -3,8 +3,9 @@
  * `--out <dir>`): the compiled `functions/` and `shared/`, `host.json`, `package.json`, the
  * lockfile, the agreement files, and the production dependencies alone, installed there with
  * `npm ci --omit=dev` (better-sqlite3's native build included). azd deploys that folder as it is
- * (`dist:` in azure.yaml, run by its `prepackage` hook); so does `func azure functionapp publish`
- * run inside it.
+ * (`dist:` in azure.yaml, run by its `prepackage` hook); so does `func azure functionapp publish
+ * <app> --node` run inside it (`--node`: the worker runtime Core Tools would otherwise read from a
+ * local.settings.json, which the package must not hold).
  *
  * Why a folder of its own: deploying the repository folder carried every development tool in
  * node_modules (vitest, tsx, eslint, azurite, typescript, …) into an app that processes

@@ -171,6 +171,24 @@ describe('the READMEs', () => {
     },
   );
 
+  // `npm run package` stages a folder with no local.settings.json (it must not ship), and that file
+  // or the environment is where Core Tools reads the worker runtime from: published from the
+  // folder without naming it, Core Tools stops with "Worker runtime is not set" and deploys nothing.
+  it.each(READMES.map((file) => [file]))(
+    '%s: every Core Tools publish of the staged package names the worker runtime',
+    (file) => {
+      const unnamed = [
+        ...read(file).matchAll(/(?:FUNCTIONS_WORKER_RUNTIME=(\S+) )?func azure functionapp publish[^`\n]*/g),
+      ]
+        .filter(
+          ([command, fromEnvironment]) =>
+            fromEnvironment !== 'node' && !/ --(?:node|javascript|typescript)\b/.test(command),
+        )
+        .map(([command]) => command);
+      expect(unnamed).toEqual([]);
+    },
+  );
+
   it.each(READMES.map((file) => [file]))('%s: every relative link and repository path exists', (file) => {
     const text = read(file);
     const missing: string[] = [];
