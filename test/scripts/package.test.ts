@@ -47,6 +47,22 @@ const sqlite = new Database(':memory:').prepare('select 41 + 1 as answer').get()
 process.stdout.write(JSON.stringify({ functions, agreements, sqlite }));
 `;
 
+/** The entry point and an Azure SQL store's client, with every native addon refused (see its test). */
+const LOAD_WITHOUT_NATIVE_ADDONS = `
+process.dlopen = () => { throw new Error('native addon refused'); };
+const { readFileSync } = await import('node:fs');
+const { resolve } = await import('node:path');
+const { pathToFileURL } = await import('node:url');
+const { main } = JSON.parse(readFileSync('package.json', 'utf8'));
+const entry = await import(pathToFileURL(resolve(main)).href);
+const { openStore } = await import(pathToFileURL(resolve('dist/shared/store/database.js')).href);
+const store = openStore({ engine: 'mssql', connectionString: 'Server=tcp:127.0.0.1,1;Database=lintel;Encrypt=true' });
+await store.close();
+let sqlite = 'opened';
+try { openStore({ engine: 'sqlite', path: ':memory:' }); } catch (err) { sqlite = err.message; }
+process.stdout.write(JSON.stringify({ functions: entry.registrations().length, store: store.dialect.engine, sqlite }));
+`;
+
 describe('npm run package', () => {
   it('stages the package with no ancestor node_modules to lean on', () => {
     expect(staged.stderr).not.toMatch(/^package: /m);
@@ -101,6 +117,26 @@ describe('npm run package', () => {
     expect(app.functions.sort()).toEqual(expected.sort());
     expect(app.agreements).toBe(readdirSync(join(ROOT, 'agreements')).filter((f) => /\.(ya?ml|json)$/.test(f)).length);
     expect(app.sqlite).toBe(42);
+  });
+
+  it('loads the entry point and opens an Azure SQL store with no native addon loadable, as the deployed app runs', () => {
+    // better-sqlite3's binary is built for the machine that staged the package, not for the
+    // platform, and only a SQLite store loads it: production is Azure SQL. Node loads every
+    // native addon through process.dlopen, so with it refusing, a module that loaded one as the
+    // Functions host imports the app (or as the app opens its store) fails here.
+    const loaded = spawnSync(process.execPath, ['--input-type=module', '-e', LOAD_WITHOUT_NATIVE_ADDONS], {
+      cwd: out,
+      env: { PATH: process.env.PATH ?? '' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(loaded.stderr).toBe('');
+    expect(loaded.status).toBe(0);
+    const app = JSON.parse(loaded.stdout) as { functions: number; store: string; sqlite: string };
+    expect(app.functions).toBe(registrations().length);
+    expect(app.store).toBe('mssql');
+    // The refusal is in force: SQLite, which needs the addon, cannot open.
+    expect(app.sqlite).toBe('native addon refused');
   });
 
   it('installs every package a compiled module names, worker threads and lazy imports included', () => {
