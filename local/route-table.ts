@@ -9,11 +9,14 @@ interface CompiledRoute {
   registration: HttpRegistration;
   pattern: RegExp;
   names: string[];
+  /** Per parameter name, the checks its route constraints make of the decoded value. */
+  constraints: Map<string, ((value: string) => boolean)[]>;
 }
 
 /**
- * Functions route templates (`v1/people/{personRef}`, `{id:int}`, `{*rest}`, `{name?}`) as
- * regular expressions. Literal segments are preferred over parameters, as ASP.NET routing does.
+ * Functions route templates (`v1/people/{personRef}`, `{id:int}`, `{*rest}`, `{name?}`,
+ * `{ref:regex(^(?!search$))}`) as regular expressions. Literal segments are preferred over
+ * parameters, as ASP.NET routing does.
  */
 export class RouteTable {
   private readonly routes: CompiledRoute[];
@@ -35,11 +38,14 @@ export class RouteTable {
     for (const route of this.routes) {
       const m = route.pattern.exec(path);
       if (!m) continue;
+      const params = decodeParams(route.names, m);
+      // A value its constraint refuses is not this route's, whatever the method: the route
+      // offers no methods in an Allow, as under the Functions host, where it does not match.
+      if (params && !satisfies(route, params)) continue;
       if (!route.registration.methods.includes(wanted)) {
         allowed.push(...route.registration.methods);
         continue;
       }
-      const params = decodeParams(route.names, m);
       // A segment that is not valid percent-encoding names no resource: no match, as a 404.
       if (!params) continue;
       return { registration: route.registration, params };
@@ -62,6 +68,14 @@ function decodeParams(names: readonly string[], match: RegExpExecArray): Record<
   return params;
 }
 
+function satisfies(route: CompiledRoute, params: Record<string, string>): boolean {
+  for (const [name, checks] of route.constraints) {
+    const value = params[name];
+    if (value !== undefined && !checks.every((check) => check(value))) return false;
+  }
+  return true;
+}
+
 function specificity(route: string): number {
   return route
     .split('/')
@@ -70,18 +84,67 @@ function specificity(route: string): number {
 
 function compile(registration: HttpRegistration, prefix: string): CompiledRoute {
   const names: string[] = [];
+  const constraints = new Map<string, ((value: string) => boolean)[]>();
   const segments = `${prefix}/${registration.route}`.split('/').filter((s) => s.length > 0);
   let source = '';
   for (const segment of segments) {
-    const param = /^\{(\*)?([A-Za-z_][A-Za-z0-9_]*)(\?)?(?::([a-z]+))?\}$/.exec(segment);
+    const param = parseParameter(segment, registration.route);
     if (!param) {
       source += '/' + segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       continue;
     }
-    const [, catchAll, name, optional, constraint] = param;
-    names.push(name!);
-    const body = catchAll ? '(.*)' : constraint === 'int' ? '(-?\\d+)' : '([^/]+)';
-    source += optional ? `(?:/${body})?` : `/${body}`;
+    names.push(param.name);
+    constraints.set(param.name, param.constraints);
+    const body = param.catchAll ? '(.*)' : '([^/]+)';
+    source += param.optional ? `(?:/${body})?` : `/${body}`;
   }
-  return { registration, names, pattern: new RegExp(`^${source}$`, 'i') };
+  return { registration, names, constraints, pattern: new RegExp(`^${source}$`, 'i') };
+}
+
+/**
+ * A `{...}` segment as ASP.NET's template parser reads it: `*` for a catch-all, the name, then
+ * `:constraint` or `:constraint(argument)` any number of times, `?` last for an optional one. An
+ * argument runs to the `)` that ends the text or comes before the next `:`, so a regular
+ * expression may hold parentheses. Undefined for a literal segment.
+ */
+function parseParameter(
+  segment: string,
+  route: string,
+): { name: string; catchAll: boolean; optional: boolean; constraints: ((value: string) => boolean)[] } | undefined {
+  if (!segment.startsWith('{')) return undefined;
+  const head = /^\{(\*)?([A-Za-z_][A-Za-z0-9_]*)/.exec(segment);
+  if (!head || !segment.endsWith('}')) throw new Error(`Route '${route}': cannot read the segment '${segment}'`);
+  let rest = segment.slice(head[0].length, -1);
+  const optional = rest.endsWith('?');
+  if (optional) rest = rest.slice(0, -1);
+  const constraints: ((value: string) => boolean)[] = [];
+  while (rest.length > 0) {
+    const name = /^:([a-z]+)/i.exec(rest);
+    if (!name) throw new Error(`Route '${route}': cannot read the constraints of '${segment}'`);
+    rest = rest.slice(name[0].length);
+    let argument: string | undefined;
+    if (rest.startsWith('(')) {
+      let end = rest.indexOf(')');
+      while (end >= 0 && end + 1 < rest.length && rest[end + 1] !== ':') end = rest.indexOf(')', end + 1);
+      if (end < 0) throw new Error(`Route '${route}': unclosed constraint argument in '${segment}'`);
+      argument = rest.slice(1, end);
+      rest = rest.slice(end + 1);
+    }
+    constraints.push(constraint(name[1]!.toLowerCase(), argument, route));
+  }
+  return { name: head[2]!, catchAll: head[1] === '*', optional, constraints };
+}
+
+/**
+ * The constraints lintel's routes use, checked as ASP.NET's are. Any other is refused when the
+ * table is built: ignoring it would route here what the Functions host does not.
+ */
+function constraint(name: string, argument: string | undefined, route: string): (value: string) => boolean {
+  if (name === 'int' && argument === undefined) return (value) => /^-?\d+$/.test(value);
+  if (name === 'regex' && argument !== undefined) {
+    // ASP.NET's regex constraint ignores case and is found anywhere in the value unless anchored.
+    const pattern = new RegExp(argument, 'i');
+    return (value) => pattern.test(value);
+  }
+  throw new Error(`Route '${route}': the local host does not check the constraint '${name}'`);
 }

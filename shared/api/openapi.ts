@@ -41,7 +41,7 @@ const ROUTE_PREFIX = '/api/';
 
 /** `v1/people/{personRef}` → `/api/v1/people/{personRef}`; constraints and catch-alls reduce to plain parameters. */
 export function openApiPath(route: string): string {
-  return ROUTE_PREFIX + route.replace(/\{\*?([A-Za-z_][A-Za-z0-9_]*)\??(?::[a-z]+)?\}/g, '{$1}');
+  return ROUTE_PREFIX + route.replace(/\{\*?([A-Za-z_][A-Za-z0-9_]*)[^}]*\}/g, '{$1}');
 }
 
 export function buildOpenApiDocument(routes: readonly RouteEntry[], options: OpenApiOptions = {}): OpenApiDocument {

@@ -413,7 +413,7 @@ describe('fuzzing every endpoint', () => {
     expect(PROBLEM_CATALOGUE[code].status, where).toBe(res.status);
     // Problem types raised by the router itself (no such path, wrong method, host body limit) belong to no operation.
     if (!['not-found', 'method-not-allowed', 'payload-too-large'].includes(code)) {
-      // A fuzzed method or parameter can land on another route (GET /people/search is a view of "search").
+      // A fuzzed method or parameter can land on another route (a parameter `..` is normalised away).
       const matched = routeTable.match(input.method, res.pathname);
       const served = matched && 'registration' in matched ? matched.registration : route;
       const op = doc.paths[openApiPath(served.route)]?.[input.method.toLowerCase()] as

@@ -447,9 +447,12 @@ describe('OpenAPI document against real responses', () => {
       for (const [path, item] of Object.entries(doc.paths)) {
         const res = await callApi(t, path.replace(/^\/api/, '').replace(/\{[^}]+\}/g, 'x'), { method: 'PATCH' });
         expect(res.status, path).toBe(405);
-        // GET /api/v1/people/search is a view of the personRef "search": Allow names GET there too.
-        expect(res.headers.get('allow')?.split(', '), path).toEqual(
-          expect.arrayContaining(Object.keys(item).map((m) => m.toUpperCase())),
+        // Exactly the documented methods: /api/v1/people/search's Allow once named GET too, as a
+        // GET there was taken for a view of the personRef "search".
+        expect(res.headers.get('allow')?.split(', ').sort(), path).toEqual(
+          Object.keys(item)
+            .map((m) => m.toUpperCase())
+            .sort(),
         );
         for (const method of Object.keys(item)) expectDocumented(method, path, res);
       }

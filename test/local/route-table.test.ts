@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import type { HttpRegistration } from '../../functions/registry.js';
+import { RouteTable } from '../../local/route-table.js';
+
+function route(name: string, path: string, methods: HttpRegistration['methods']): HttpRegistration {
+  return { kind: 'http', name, route: path, methods, handler: async () => ({}) };
+}
+
+describe('route table', () => {
+  it('leaves a route out when its regex constraint refuses the value, for every method', () => {
+    const table = new RouteTable([
+      route('search', 'v1/people/search', ['POST']),
+      route('view', 'v1/people/{personRef:regex(^(?!search$))}', ['GET']),
+    ]);
+    expect(table.match('GET', '/api/v1/people/search')).toEqual({ methodNotAllowed: ['POST'] });
+    expect(table.match('PATCH', '/api/v1/people/SEARCH')).toEqual({ methodNotAllowed: ['POST'] });
+    expect(table.match('GET', '/api/v1/people/searcher')).toMatchObject({ params: { personRef: 'searcher' } });
+  });
+
+  it('reads constraints as ASP.NET does: several, with arguments, before the optional mark', () => {
+    const table = new RouteTable([route('r', 'r/{id:int:regex(^(1|2)\\d*$)?}', ['GET'])]);
+    expect(table.match('GET', '/api/r/12')).toMatchObject({ params: { id: '12' } });
+    expect(table.match('GET', '/api/r/32')).toBeUndefined();
+    expect(table.match('GET', '/api/r/1x')).toBeUndefined();
+    expect(table.match('GET', '/api/r')).toMatchObject({ params: {} });
+  });
+
+  it('refuses a constraint it does not check rather than ignore it', () => {
+    expect(() => new RouteTable([route('r', 'r/{id:guid}', ['GET'])])).toThrow(/guid/);
+  });
+});
