@@ -5,13 +5,15 @@ import { registerHttp } from './registry.js';
 registerHttp({
   name: 'docs',
   route: 'docs',
-  methods: ['GET'],
+  // HEAD as well, as on every route that holds no personal data (health.ts).
+  methods: ['GET', 'HEAD'],
   handler: (request, context) => respond(context, async () => docsPage(), request),
 });
 
 registerHttp({
   name: 'docsAsset',
   route: 'docs/{asset}',
-  methods: ['GET'],
+  // HEAD as well, as on every route that holds no personal data (health.ts).
+  methods: ['GET', 'HEAD'],
   handler: (request, context) => respond(context, async () => docsAsset(request.params.asset ?? ''), request),
 });

@@ -7,7 +7,8 @@ import { registerHttp } from './registry.js';
 registerHttp({
   name: 'health',
   route: 'health',
-  methods: ['GET'],
+  // HEAD as well (RFC 9110 §9.3.2: the host sends the headers of GET, no body): monitors use it.
+  methods: ['GET', 'HEAD'],
   handler: (request, context) =>
     respond(
       context,

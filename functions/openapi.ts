@@ -16,7 +16,8 @@ async function openApiResult(): Promise<HttpResult> {
 registerHttp({
   name: 'openapi',
   route: 'openapi.json',
-  methods: ['GET'],
+  // HEAD as well, as on every route that holds no personal data (health.ts).
+  methods: ['GET', 'HEAD'],
   handler: (request, context) =>
     respond(
       context,

@@ -219,7 +219,7 @@ async function handle(
   const bytes = Buffer.from(await response.arrayBuffer());
   res.statusCode = response.status;
   response.headers.forEach((value, name) => res.setHeader(name, value));
-  res.end(bytes);
+  endWithBody(res, bytes);
 }
 
 /**
@@ -273,6 +273,17 @@ function writeResponseInit(
   } else if (typeof body === 'string' && !res.hasHeader('content-type')) {
     res.setHeader('content-type', 'text/plain;charset=UTF-8');
   }
+  endWithBody(res, body);
+}
+
+/**
+ * Ends the response with its body and a Content-Length, which Node adds itself for a GET but
+ * leaves out for a HEAD, whose body it drops: a HEAD gets the headers its GET would (RFC 9110
+ * §9.3.2), as the Functions host sends them.
+ */
+function endWithBody(res: ServerResponse, body: string | Uint8Array | undefined): void {
+  if (body !== undefined && !res.hasHeader('content-length'))
+    res.setHeader('content-length', typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
   res.end(body);
 }
 
@@ -333,5 +344,5 @@ function writeResult(req: IncomingMessage, res: ServerResponse, result: HttpResu
     const sent = req.headers['x-request-id'];
     res.setHeader('x-request-id', requestIdFrom(Array.isArray(sent) ? sent[0] : sent));
   }
-  res.end(result.body ?? (result.jsonBody === undefined ? undefined : JSON.stringify(result.jsonBody)));
+  endWithBody(res, result.body ?? (result.jsonBody === undefined ? undefined : JSON.stringify(result.jsonBody)));
 }

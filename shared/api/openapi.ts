@@ -52,10 +52,15 @@ export function buildOpenApiDocument(routes: readonly RouteEntry[], options: Ope
       throw new Error(`No OpenAPI description for HTTP function '${route.name}' (add it to shared/api/operations.ts)`);
     const path = openApiPath(route.route);
     const item = (paths[path] ??= {});
-    for (const method of route.methods) {
+    // HEAD is its GET without the body (RFC 9110 §9.3.2), served only beside a GET: the GET
+    // operation describes it, and a second operation would only add a client method per route.
+    const documented = { ...route, methods: route.methods.filter((method) => method !== 'HEAD') };
+    if (documented.methods.length < route.methods.length && !documented.methods.includes('GET'))
+      throw new Error(`HTTP function '${route.name}' serves HEAD without GET`);
+    for (const method of documented.methods) {
       const key = method.toLowerCase();
       if (item[key]) throw new Error(`Two functions serve ${method} ${path}`);
-      item[key] = operation(route, method, spec, options);
+      item[key] = operation(documented, method, spec, options);
     }
   }
   const securitySchemes: Record<string, unknown> = {

@@ -51,7 +51,7 @@ describe('local host', () => {
 
     const wrongMethod = await fetch(`${host.url}/api/health`, { method: 'DELETE' });
     expect(wrongMethod.status).toBe(405);
-    expect(wrongMethod.headers.get('allow')).toBe('GET');
+    expect(wrongMethod.headers.get('allow')).toBe('GET, HEAD');
   });
 
   it("gives the router's own answers an X-Request-Id: the caller's UUID, or a fresh one", async () => {
