@@ -70,6 +70,12 @@ export async function startHttpServer(options: {
       : { requestTimeout: timeout, headersTimeout: timeout, connectionsCheckingInterval: Math.ceil(timeout / 4) };
   const server = createServer({ requireHostHeader: false, ...timeouts }, (req, res) => {
     handle(req, res, routes, origin, options).catch((err: unknown) => {
+      // A client that hangs up before its body has all arrived is no failure of the host's:
+      // logged apart, below error level, so a run of them does not read as an outage.
+      if (err instanceof ClientGone) {
+        options.logger.info('localhost.http.client-gone', { error: errorKind(err.cause) });
+        return void res.destroy();
+      }
       options.logger.error('localhost.http.failed', { error: errorKind(err) });
       if (!res.headersSent) writeResult(req, res, problem(500, 'internal-error', 'Internal error'));
       else res.destroy();
@@ -301,6 +307,11 @@ function requestUrl(target: string, origin: string): URL | undefined {
   }
 }
 
+/** The request stream failed while its body was read: the client went away (reset, or closed early). */
+class ClientGone extends Error {
+  override readonly name = 'ClientGone';
+}
+
 /** The body, or undefined as soon as more than `limit` bytes have arrived (none of it is kept). */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   return new Promise((resolveBody, reject) => {
@@ -318,7 +329,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
     const onEnd = () => resolveBody(Buffer.concat(chunks));
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', reject);
+    req.on('error', (err) => reject(new ClientGone('request body cut short', { cause: err })));
   });
 }
 

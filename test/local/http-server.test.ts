@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import functions from '@azure/functions';
 import type { HttpHandler, HttpRequest } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -267,5 +268,54 @@ describe('local HTTP server', () => {
     expect(expectation.headers['x-request-id']).toMatch(uuid);
     expect(expectation.headers.connection).toBe('close');
     expect(JSON.parse(expectation.body)).toMatchObject({ type: 'urn:lintel:problem:expectation-failed', status: 417 });
+  });
+});
+
+describe('local HTTP server logging', () => {
+  let server: LocalHttpServer;
+  const lines: { level: string; event: string }[] = [];
+  const logged = (event: string) => lines.filter((line) => line.event === event);
+
+  beforeAll(async () => {
+    server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      logger: createLogger('debug', (line) => lines.push(JSON.parse(line) as { level: string; event: string })),
+      registrations: [
+        route('echo', 'echo/{id}', async (request) => ({ jsonBody: await describeRequest(request) })),
+        route('broken', 'broken', async () => {
+          throw new Error('not caught by the function');
+        }),
+      ],
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('logs a client that hangs up mid-body as gone, not as a server failure', async () => {
+    lines.length = 0;
+    const { port } = new URL(server.url);
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: Number(port) }, () => {
+        socket.write(
+          'POST /api/echo/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":',
+        );
+        // Long enough for the host to be reading the body when the connection is reset.
+        setTimeout(() => socket.resetAndDestroy(), 100);
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', reject);
+    });
+    await expect.poll(() => lines.some((line) => line.event.startsWith('localhost.http.'))).toBe(true);
+    expect(lines.filter((line) => line.level === 'error')).toEqual([]);
+    expect(logged('localhost.http.client-gone')).toMatchObject([{ level: 'info' }]);
+  });
+
+  it('still logs a real failure at error level, and answers it 500', async () => {
+    lines.length = 0;
+    const res = await fetch(`${server.url}/api/broken`);
+    expect(res.status).toBe(500);
+    expect(logged('localhost.http.failed')).toMatchObject([{ level: 'error', error: 'Error' }]);
   });
 });
