@@ -23,6 +23,8 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { registrations } from '../functions/index.js';
 import type { HttpRegistration } from '../functions/registry.js';
+import { HTTP_SERVER_PROBLEMS } from '../shared/api/operations.js';
+import { PROBLEM_CATALOGUE } from '../shared/api/problem-catalogue.js';
 import { ConfigurationError, DEVELOPMENT_AUTH, loadConfig, settingNames } from '../shared/config.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -144,6 +146,14 @@ describe('README.md', () => {
         listed.push(`${method} ${normalise(code)}`);
     }
     expect([...new Set(listed)].sort()).toEqual([...new Set(served)].sort());
+  });
+
+  it("names each of the local host's own answers where it says how they differ from Azure's", () => {
+    const start = README.indexOf("**The host's own router answers what no function serves.**");
+    expect(start).toBeGreaterThan(0);
+    const paragraph = README.slice(start, README.indexOf('\n\n', start)).replace(/\s+/g, ' ');
+    for (const code of ['not-found' as const, ...HTTP_SERVER_PROBLEMS])
+      expect(paragraph, code).toContain(`${PROBLEM_CATALOGUE[code].status} \`${code}\``);
   });
 });
 
