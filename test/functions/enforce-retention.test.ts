@@ -6,6 +6,7 @@ import '../../functions/enforce-retention.js';
 import { registrations, type TimerRegistration } from '../../functions/registry.js';
 import type { ImportContainers } from '../../shared/imports/extract-blob.js';
 import { importExtract } from '../../shared/imports/import-extract.js';
+import { createLogger } from '../../shared/logging.js';
 import { createServices, useServices, type Services } from '../../shared/services.js';
 import { nhs } from '../support/linked-people.js';
 import { testSettings } from '../support/settings.js';
@@ -23,6 +24,7 @@ const BOB = nhs(920);
 describe('enforceRetention timer, when one agreement cannot be linked', () => {
   let services: Services;
   let containers: ImportContainers;
+  const logLines: Record<string, unknown>[] = [];
 
   async function load(party: string, dataset: string, lines: readonly string[]): Promise<void> {
     const body = Buffer.from(lines.join('\n'), 'utf8');
@@ -37,7 +39,14 @@ describe('enforceRetention timer, when one agreement cannot be linked', () => {
 
   beforeAll(async () => {
     services = await createServices(testSettings());
-    useServices(Promise.resolve(services));
+    // The failure below is the one this test makes: its error line is asserted here, not written
+    // to the suite's output, where it read as a real fault.
+    useServices(
+      Promise.resolve({
+        ...services,
+        logger: createLogger('debug', (line) => logLines.push(JSON.parse(line) as Record<string, unknown>)),
+      }),
+    );
     const tag = randomUUID().slice(0, 8);
     containers = { incoming: `in-${tag}`, processed: `done-${tag}`, rejected: `rej-${tag}` };
     for (const name of Object.values(containers)) await services.blobs.getContainerClient(name).createIfNotExists();
@@ -76,6 +85,18 @@ describe('enforceRetention timer, when one agreement cannot be linked', () => {
       Promise.resolve(timer.handler({ isPastDue: false, scheduleStatus: undefined } as never, context)),
       'the run must fail for the retry policy and alerts to see it',
     ).rejects.toThrow();
+    expect(
+      logLines
+        .filter((line) => line.level === 'error')
+        .map(({ event, agreementId, kind }) => ({ event, agreementId, kind })),
+      'the one failure logged is the link run this test refuses',
+    ).toEqual([
+      {
+        event: 'linkage.pending-failed',
+        agreementId: 'keyways-housing-allocation',
+        kind: 'SqliteError:SQLITE_CONSTRAINT_TRIGGER',
+      },
+    ]);
 
     const left = await services.store.db
       .selectFrom('source_record')
