@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agreementsFolderWithout } from '../shared/agreements/agreement-files.js';
+import { agreementsFolderWithout, keywaysAlsoSignedBy } from '../shared/agreements/agreement-files.js';
 import { consentToResearch, dudleyParticipant, insertRecord } from '../support/records.js';
-import { callApi, clientIdOf, DEMO_CLIENT_IDS, startTestHost, type TestHost } from '../support/test-host.js';
+import {
+  callApi,
+  clientActivity,
+  DEMO_CLIENT_IDS,
+  restartTestHost,
+  startTestHost,
+  type ActivityEntry,
+  type TestHost,
+} from '../support/test-host.js';
 
 /**
  * Whose business an entry is outlives the agreement it was written under. Dudley records consents
@@ -35,15 +43,7 @@ describe("access-log entries of an agreement whose file was removed, in the DPOs
   let moRef: string;
   let from: string;
 
-  const activity = async (client: string, auditor: string) => {
-    const to = new Date(Date.now() + 60_000).toISOString();
-    return callApi(t, `/v1/audit/clients/${clientIdOf(client)}/activity?from=${from}&to=${to}&limit=500`, {
-      party: auditor,
-      roles: ['dpo'],
-    });
-  };
-  type Entry = { action: string; purpose: string; datasets: string[]; subjectRefs?: string[] };
-  const researchEntriesIn = (entries: Entry[]) =>
+  const researchEntriesIn = (entries: ActivityEntry[]) =>
     entries
       .filter((e) => e.purpose === 'research-evaluation')
       .map(
@@ -69,28 +69,15 @@ describe("access-log entries of an agreement whose file was removed, in the DPOs
     expect(sar.status, sar.text).toBe(200);
     moRef = sar.body.personRef as string;
 
-    const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = t.settings;
-    await t.stop();
-    t = await startTestHost({
+    t = await restartTestHost(t, {
       AGREEMENTS_DIR: agreementsFolderWithout(
         ['housingFirst'],
-        [
-          // Dudley signs the Keyways DSA too (no DPO role there): its DPO is Kettering's.
-          {
-            agreement: 'keyways',
-            from: '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n',
-            to:
-              '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n' +
-              '  - id: dudley-housing-options\n    name: Dudley Metropolitan Borough Council - Housing Options and Support\n    kind: council\n    roles: [housing-officer]\n',
-          },
-        ],
+        // Dudley signs the Keyways DSA too (no DPO role there): its DPO is Kettering's.
+        [keywaysAlsoSignedBy(DUDLEY, ['housing-officer'])],
       ),
       PARTY_CLIENT_IDS: JSON.stringify(
         Object.fromEntries(Object.entries(DEMO_CLIENT_IDS).filter(([, party]) => party !== ICF)),
       ),
-      SQLITE_PATH,
-      LOCAL_SECRETS_PATH,
-      DEV_ISSUER_KEY_PATH,
     });
     expect(t.host.services.agreements.agreement('housing-first-research')).toBeUndefined();
   });
@@ -104,26 +91,26 @@ describe("access-log entries of an agreement whose file was removed, in the DPOs
       roles: ['dpo'],
     });
     expect(sar.status, sar.text).toBe(200);
-    expect(researchEntriesIn(sar.body.entries as Entry[])).toEqual(['consent.record -', `person.search ${DATASET}`]);
+    expect(researchEntriesIn(sar.body.entries as ActivityEntry[])).toEqual([
+      'consent.record -',
+      `person.search ${DATASET}`,
+    ]);
   });
 
   it("are still shown to Dudley's DPO in ICF's activity and in Dudley's, each with its person's reference", async () => {
-    const icf = await activity(ICF, DUDLEY);
-    expect(icf.status, icf.text).toBe(200);
-    expect(researchEntriesIn(icf.body.entries as Entry[])).toEqual([
+    expect(researchEntriesIn(await clientActivity(t, ICF, DUDLEY, from))).toEqual([
       `person.search ${DATASET} 1`,
       `person.search ${DATASET} 1`,
     ]);
-    const dudley = await activity(DUDLEY, DUDLEY);
-    expect(dudley.status, dudley.text).toBe(200);
-    expect(researchEntriesIn(dudley.body.entries as Entry[])).toEqual(['consent.record - 1', 'consent.record - 1']);
+    expect(researchEntriesIn(await clientActivity(t, DUDLEY, DUDLEY, from))).toEqual([
+      'consent.record - 1',
+      'consent.record - 1',
+    ]);
   });
 
   it('are not shown to the DPO of another agreement Dudley signed (the Keyways DSA)', async () => {
     for (const client of [ICF, DUDLEY]) {
-      const res = await activity(client, KEYWAYS_DPO);
-      expect(res.status, res.text).toBe(200);
-      expect(researchEntriesIn(res.body.entries as Entry[])).toEqual([]);
+      expect(researchEntriesIn(await clientActivity(t, client, KEYWAYS_DPO, from))).toEqual([]);
     }
   });
 
@@ -157,28 +144,15 @@ describe('an ended agreement whose parties sign nothing else', () => {
     from = new Date(Date.now() - 1000).toISOString();
     await insertRecord(t.host.services, dudleyParticipant(person, '07700 900410'));
     await consentToResearch(t, person, 'HF/CONSENT/15');
-    const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = t.settings;
-    await t.stop();
-    t = await startTestHost({
-      AGREEMENTS_DIR: agreementsFolderWithout(['housingFirst']),
-      SQLITE_PATH,
-      LOCAL_SECRETS_PATH,
-      DEV_ISSUER_KEY_PATH,
-    });
+    t = await restartTestHost(t, { AGREEMENTS_DIR: agreementsFolderWithout(['housingFirst']) });
   });
   afterAll(async () => {
     await t?.stop();
   });
 
   it("starts with Dudley's client mapped, and Dudley's DPO reads the consent it recorded", async () => {
-    const to = new Date(Date.now() + 60_000).toISOString();
-    const res = await callApi(t, `/v1/audit/clients/${clientIdOf(DUDLEY)}/activity?from=${from}&to=${to}`, {
-      party: DUDLEY,
-      roles: ['dpo'],
-    });
-    expect(res.status, res.text).toBe(200);
-    type Entry = { action: string; purpose: string; subjectRefs: string[] };
-    expect((res.body.entries as Entry[]).map((e) => `${e.action} ${e.purpose} ${e.subjectRefs.length}`)).toEqual([
+    const entries = await clientActivity(t, DUDLEY, DUDLEY, from);
+    expect(entries.map((e) => `${e.action} ${e.purpose} ${e.subjectRefs?.length}`)).toEqual([
       'consent.record research-evaluation 1',
     ]);
   });

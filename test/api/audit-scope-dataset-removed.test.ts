@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
+import { agreementsFolderWith, keywaysAlsoSignedBy, renamedIn } from '../shared/agreements/agreement-files.js';
 import { consentToResearch, dudleyParticipant, insertRecord } from '../support/records.js';
-import { callApi, clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
+import { callApi, clientActivity, restartTestHost, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
  * Whose business an entry is outlives the dataset it touched. ICF searches the Housing First
@@ -52,15 +52,7 @@ describe("an access-log entry on a dataset the re-signed agreement dropped, in t
       .map(
         (e) => `${e.action} ${e.datasets.join(',')}${e.subjectRefs === undefined ? '' : ` ${e.subjectRefs.length}`}`,
       );
-  const icfActivity = async (auditor: string) => {
-    const to = new Date(Date.now() + 60_000).toISOString();
-    const res = await callApi(t, `/v1/audit/clients/${clientIdOf(ICF)}/activity?from=${from}&to=${to}&limit=500`, {
-      party: auditor,
-      roles: ['dpo'],
-    });
-    expect(res.status).toBe(200);
-    return icfSearchesIn(res.body.entries as never);
-  };
+  const icfActivity = async (auditor: string) => icfSearchesIn(await clientActivity(t, ICF, auditor, from));
 
   beforeAll(async () => {
     t = await startTestHost();
@@ -95,40 +87,12 @@ describe("an access-log entry on a dataset the re-signed agreement dropped, in t
     expect(byCase.status, byCase.text).toBe(200);
     expect(byCase.body.personRef).toBe(kitRef);
 
-    const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = t.settings;
-    await t.stop();
-    const renamed = 'housing-first-follow-up-contacts';
-    t = await startTestHost({
+    t = await restartTestHost(t, {
       AGREEMENTS_DIR: agreementsFolderWith([
-        { agreement: 'housingFirst', from: `  - id: ${DATASET}\n`, to: `  - id: ${renamed}\n` },
-        { agreement: 'housingFirst', from: `    dataset: ${DATASET}\n`, to: `    dataset: ${renamed}\n` },
-        {
-          agreement: 'housingFirst',
-          from: `  - dataset: ${DATASET}\n    scope: joint-system\n`,
-          to: `  - dataset: ${renamed}\n    scope: joint-system\n`,
-        },
-        {
-          agreement: 'housingFirst',
-          from: `  - dataset: ${DATASET}\n    scope: recipient\n    holder: MHCLG\n`,
-          to: `  - dataset: ${renamed}\n    scope: recipient\n    holder: MHCLG\n`,
-        },
-        {
-          agreement: 'housingFirst',
-          from: `  - dataset: ${DATASET}\n    scope: recipient\n    holder: DWP, DfE and MoJ\n`,
-          to: `  - dataset: ${renamed}\n    scope: recipient\n    holder: DWP, DfE and MoJ\n`,
-        },
+        renamedIn('housingFirst', DATASET, 'housing-first-follow-up-contacts'),
         // ICF signs the Keyways DSA too (no DPO role there): its DPO is Kettering's.
-        {
-          agreement: 'keyways',
-          from: '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n',
-          to:
-            '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n' +
-            '  - id: icf-research\n    name: ICF (Housing First evaluation researchers)\n    kind: research\n    roles: [housing-officer]\n',
-        },
+        keywaysAlsoSignedBy(ICF, ['housing-officer']),
       ]),
-      SQLITE_PATH,
-      LOCAL_SECRETS_PATH,
-      DEV_ISSUER_KEY_PATH,
     });
     expect(t.host.services.agreements.dataset(DATASET)).toBeUndefined();
   });

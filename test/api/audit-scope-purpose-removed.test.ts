@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
-import { dudleyParticipant, insertRecord } from '../support/records.js';
-import { callApi, clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
+import { agreementsFolderWith, keywaysAlsoSignedBy, renamedIn } from '../shared/agreements/agreement-files.js';
+import { dudleyParticipantsConsenting } from '../support/records.js';
+import { clientActivity, restartTestHost, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
  * Whose business an entry is outlives the purpose it was written under. Dudley records consents
@@ -27,54 +27,21 @@ describe("an access-log entry under a purpose the re-signed agreement dropped, i
   }));
   let from: string;
 
-  const dudleyActivity = async (auditor: string) => {
-    const to = new Date(Date.now() + 60_000).toISOString();
-    const res = await callApi(t, `/v1/audit/clients/${clientIdOf(DUDLEY)}/activity?from=${from}&to=${to}&limit=500`, {
-      party: auditor,
-      roles: ['dpo'],
-    });
-    expect(res.status).toBe(200);
-    type Entry = { action: string; purpose: string; subjectRefs: string[] };
-    return (res.body.entries as Entry[])
+  const dudleyActivity = async (auditor: string) =>
+    (await clientActivity(t, DUDLEY, auditor, from))
       .filter((e) => e.purpose === 'research-evaluation')
-      .map((e) => `${e.action} ${e.purpose} ${e.subjectRefs.length}`);
-  };
+      .map((e) => `${e.action} ${e.purpose} ${e.subjectRefs?.length}`);
 
   beforeAll(async () => {
     t = await startTestHost();
     from = new Date(Date.now() - 1000).toISOString();
-    for (const [n, person] of people.entries()) {
-      await insertRecord(t.host.services, dudleyParticipant(person, `07700 90020${n}`));
-      const recorded = await callApi(t, '/v1/consents', {
-        party: DUDLEY,
-        roles: ['housing-officer'],
-        purpose: 'research-evaluation',
-        body: { subject: person, evidenceRef: 'HF/CONSENT/11' },
-      });
-      expect(recorded.status, recorded.text).toBe(201);
-    }
-    const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = t.settings;
-    await t.stop();
-    t = await startTestHost({
+    await dudleyParticipantsConsenting(t, people, '07700 90020', 'HF/CONSENT/11');
+    t = await restartTestHost(t, {
       AGREEMENTS_DIR: agreementsFolderWith([
-        { agreement: 'housingFirst', from: '  - id: research-evaluation\n', to: '  - id: research-follow-up\n' },
-        {
-          agreement: 'housingFirst',
-          from: '  - purpose: research-evaluation\n',
-          to: '  - purpose: research-follow-up\n',
-        },
+        renamedIn('housingFirst', 'research-evaluation', 'research-follow-up'),
         // Dudley signs the Keyways DSA too (no DPO role there): its DPO is Kettering's.
-        {
-          agreement: 'keyways',
-          from: '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n',
-          to:
-            '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n' +
-            '  - id: dudley-housing-options\n    name: Dudley Metropolitan Borough Council - Housing Options and Support\n    kind: council\n    roles: [housing-officer]\n',
-        },
+        keywaysAlsoSignedBy(DUDLEY, ['housing-officer']),
       ]),
-      SQLITE_PATH,
-      LOCAL_SECRETS_PATH,
-      DEV_ISSUER_KEY_PATH,
     });
     expect(t.host.services.agreements.purpose('research-evaluation')).toBeUndefined();
   });

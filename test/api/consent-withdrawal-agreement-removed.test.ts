@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementsFolderWithout } from '../shared/agreements/agreement-files.js';
-import { dudleyParticipant, insertRecord } from '../support/records.js';
-import { callApi, clientIdOf, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
+import { dudleyParticipantsConsenting } from '../support/records.js';
+import {
+  callApi,
+  clientActivityLines,
+  consentInForce,
+  reasonCodesOf,
+  restartTestHost,
+  startTestHost,
+  type TestHost,
+} from '../support/test-host.js';
 
 /**
  * A consent outlives the agreement it was given under: the Housing First evaluation ends and its
@@ -26,37 +34,19 @@ describe('withdrawing a consent recorded under an agreement whose file was remov
     dateOfBirth: `1985-0${n + 1}-01`,
   }));
   const [pip, quin, rae] = people as [(typeof people)[0], (typeof people)[0], (typeof people)[0]];
-  const ids = new Map<string, string>();
+  let ids: Map<string, string>;
   let from: string;
 
   const withdraw = (person: { givenName: string }, party: string, roles: string[]) =>
     callApi(t, `/v1/consents/${ids.get(person.givenName)}`, { method: 'DELETE', party, roles });
   const withdrawReasons = (party: string) => reasonCodesOf(t, party, 'consent.withdraw');
-  const inForce = async (person: { givenName: string }) =>
-    (await t.host.services.consents.find(ids.get(person.givenName) ?? ''))?.withdrawnAt === null;
+  const inForce = (person: { givenName: string }) => consentInForce(t, ids.get(person.givenName) ?? '');
 
   beforeAll(async () => {
     t = await startTestHost();
     from = new Date(Date.now() - 1000).toISOString();
-    for (const [n, person] of people.entries()) {
-      await insertRecord(t.host.services, dudleyParticipant(person, `07700 90050${n}`));
-      const recorded = await callApi(t, '/v1/consents', {
-        party: DUDLEY,
-        roles: ['housing-officer'],
-        purpose: 'research-evaluation',
-        body: { subject: person, evidenceRef: 'HF/CONSENT/16' },
-      });
-      expect(recorded.status, recorded.text).toBe(201);
-      ids.set(person.givenName, recorded.body.consentId as string);
-    }
-    const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = t.settings;
-    await t.stop();
-    t = await startTestHost({
-      AGREEMENTS_DIR: agreementsFolderWithout(['housingFirst']),
-      SQLITE_PATH,
-      LOCAL_SECRETS_PATH,
-      DEV_ISSUER_KEY_PATH,
-    });
+    ids = await dudleyParticipantsConsenting(t, people, '07700 90050', 'HF/CONSENT/16');
+    t = await restartTestHost(t, { AGREEMENTS_DIR: agreementsFolderWithout(['housingFirst']) });
     expect(t.host.services.agreements.agreement('housing-first-research')).toBeUndefined();
     expect(await inForce(pip)).toBe(true);
   });
@@ -75,18 +65,9 @@ describe('withdrawing a consent recorded under an agreement whose file was remov
     });
     expect(await withdrawReasons(DUDLEY)).toEqual([...before, 'consent-withdrawn']);
     expect(await inForce(pip)).toBe(false);
-    const to = new Date(Date.now() + 60_000).toISOString();
-    const read = await callApi(t, `/v1/audit/clients/${clientIdOf(DUDLEY)}/activity?from=${from}&to=${to}`, {
-      party: DUDLEY,
-      roles: ['dpo'],
-    });
-    expect(read.status, read.text).toBe(200);
-    type Entry = { action: string; purpose: string; reasonCode: string; subjectRefs: string[] };
-    expect(
-      (read.body.entries as Entry[])
-        .map((e) => `${e.action} ${e.purpose} ${e.reasonCode} ${e.subjectRefs.length}`)
-        .at(-1),
-    ).toBe('consent.withdraw research-evaluation consent-withdrawn 1');
+    expect((await clientActivityLines(t, DUDLEY, DUDLEY, from)).at(-1)).toBe(
+      'consent.withdraw research-evaluation consent-withdrawn 1',
+    );
   });
 
   it('lets the housing officer who took it withdraw it', async () => {

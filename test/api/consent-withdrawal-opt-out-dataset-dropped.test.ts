@@ -1,9 +1,20 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agreementsFolderWith, KNOWN_AGREEMENT_FILES } from '../shared/agreements/agreement-files.js';
-import { insertRecord, ROBIN_IN_SOCIAL_CARE, ROBIN_NHS } from '../support/records.js';
-import { callApi, clientIdOf, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
+import {
+  agreementsFolderWith,
+  KEYWAYS_FRAUD_CHECK_OPT_OUT_APPLIES,
+  keywaysAlsoSignedBy,
+  renamedIn,
+} from '../shared/agreements/agreement-files.js';
+import { insertRecord, recordConsent, ROBIN_IN_SOCIAL_CARE, ROBIN_NHS } from '../support/records.js';
+import {
+  callApi,
+  clientActivityLines,
+  consentInForce,
+  reasonCodesOf,
+  restartTestHost,
+  startTestHost,
+  type TestHost,
+} from '../support/test-host.js';
 
 /**
  * A national data opt-out names no purpose: its withdrawal, which lets the person's records be
@@ -28,63 +39,27 @@ describe('withdrawing an opt-out whose person is held in a dataset a re-signing 
 
   // The ISA's housing service signs the Keyways DSA too, as its DPO, and the Keyways fraud check
   // is taken to be one the national data opt-out applies to: its DPO may write opt-outs under either.
-  const bothAgreements = [
-    {
-      agreement: 'keyways' as const,
-      from: '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n',
-      to:
-        '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n' +
-        '  - id: la-housing\n    name: Housing - Temporary Accommodation\n    kind: council\n    roles: [dpo]\n',
-    },
-    {
-      agreement: 'keyways' as const,
-      from: '    nationalDataOptOutApplies: false\n',
-      to: '    nationalDataOptOutApplies: true\n',
-    },
-  ];
+  const bothAgreements = [keywaysAlsoSignedBy(LA_HOUSING, ['dpo']), KEYWAYS_FRAUD_CHECK_OPT_OUT_APPLIES];
 
   const withdraw = (purpose: string, roles = ['dpo']) =>
     callApi(t, `/v1/consents/${optOutId}`, { method: 'DELETE', party: LA_HOUSING, roles, purpose });
   const withdrawReasons = () => reasonCodesOf(t, LA_HOUSING, 'consent.withdraw');
-  const inForce = async () => (await t.host.services.consents.find(optOutId))?.withdrawnAt === null;
-  const withdrawalsSeenBy = async (auditor: string) => {
-    const to = new Date(Date.now() + 60_000).toISOString();
-    const res = await callApi(
-      t,
-      `/v1/audit/clients/${clientIdOf(LA_HOUSING)}/activity?from=${from}&to=${to}&limit=500`,
-      { party: auditor, roles: ['dpo'] },
-    );
-    expect(res.status).toBe(200);
-    type Entry = { action: string; purpose: string; reasonCode: string; subjectRefs: string[] };
-    return (res.body.entries as Entry[])
-      .filter((e) => e.action === 'consent.withdraw')
-      .map((e) => `${e.purpose} ${e.reasonCode} ${e.subjectRefs.length}`);
-  };
+  const inForce = () => consentInForce(t, optOutId);
+  const withdrawalsSeenBy = (auditor: string) => clientActivityLines(t, LA_HOUSING, auditor, from, 'consent.withdraw');
 
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off', AGREEMENTS_DIR: agreementsFolderWith(bothAgreements) });
     from = new Date(Date.now() - 1000).toISOString();
     await insertRecord(t.host.services, ROBIN_IN_SOCIAL_CARE);
-    const recorded = await callApi(t, '/v1/consents', {
-      party: LA_HOUSING,
-      roles: ['dpo'],
-      purpose: 'service-planning',
-      body: { kind: 'opt-out', subject: { nhsNumber: ROBIN_NHS }, evidenceRef: 'DPO/OPTOUT/9' },
-    });
-    expect(recorded.status, recorded.text).toBe(201);
-    optOutId = recorded.body.consentId as string;
+    optOutId = await recordConsent(
+      t,
+      { party: LA_HOUSING, roles: ['dpo'], purpose: 'service-planning' },
+      { kind: 'opt-out', subject: { nhsNumber: ROBIN_NHS }, evidenceRef: 'DPO/OPTOUT/9' },
+    );
 
-    const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = t.settings;
-    await t.stop();
-    const resigned = agreementsFolderWith(bothAgreements);
-    const isa = join(resigned, KNOWN_AGREEMENT_FILES.isa);
-    writeFileSync(isa, readFileSync(isa, 'utf8').replaceAll(DROPPED, `${DROPPED}-2027`));
-    t = await startTestHost({
+    t = await restartTestHost(t, {
       LINTEL_DEMO_SEED: 'off',
-      AGREEMENTS_DIR: resigned,
-      SQLITE_PATH,
-      LOCAL_SECRETS_PATH,
-      DEV_ISSUER_KEY_PATH,
+      AGREEMENTS_DIR: agreementsFolderWith([...bothAgreements, renamedIn('isa', DROPPED, `${DROPPED}-2027`)]),
     });
     expect(t.host.services.agreements.dataset(DROPPED)).toBeUndefined();
     expect(t.host.services.agreements.formerAgreementOfDataset(DROPPED)).toBe('social-care-education-housing');
@@ -99,7 +74,9 @@ describe('withdrawing an opt-out whose person is held in a dataset a re-signing 
     expect(underKeyways.status, `log: ${(await withdrawReasons()).join(', ')}`).toBe(404);
     expect(underKeyways.body.type).toBe('urn:lintel:problem:consent-unknown');
     expect(await inForce()).toBe(true);
-    expect(await withdrawalsSeenBy('la-childrens-social-care')).toEqual(['fraud-prevention purpose-not-permitted 1']);
+    expect(await withdrawalsSeenBy('la-childrens-social-care')).toEqual([
+      'consent.withdraw fraud-prevention purpose-not-permitted 1',
+    ]);
     expect(await withdrawalsSeenBy('kettering-borough-council')).toEqual([]);
   });
 
@@ -113,7 +90,9 @@ describe('withdrawing an opt-out whose person is held in a dataset a re-signing 
     const underIsa = await withdraw('service-planning');
     expect(underIsa.status, `log: ${(await withdrawReasons()).join(', ')}`).toBe(200);
     expect(await inForce()).toBe(false);
-    expect((await withdrawalsSeenBy('la-childrens-social-care')).at(-1)).toBe('service-planning opt-out-withdrawn 1');
+    expect((await withdrawalsSeenBy('la-childrens-social-care')).at(-1)).toBe(
+      'consent.withdraw service-planning opt-out-withdrawn 1',
+    );
     expect(await withdrawalsSeenBy('kettering-borough-council')).toEqual([]);
   });
 });

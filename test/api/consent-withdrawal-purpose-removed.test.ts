@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
-import { dudleyParticipant, insertRecord } from '../support/records.js';
-import { callApi, clientIdOf, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
+import { agreementsFolderWith, keywaysAlsoSignedBy, renamedIn } from '../shared/agreements/agreement-files.js';
+import { dudleyParticipantsConsenting } from '../support/records.js';
+import {
+  callApi,
+  clientActivityLines,
+  consentInForce,
+  reasonCodesOf,
+  restartTestHost,
+  startTestHost,
+  type TestHost,
+} from '../support/test-host.js';
 
 /**
  * A consent outlives the purpose it was given for: the research agreement is re-signed and the
@@ -26,61 +34,25 @@ describe('withdrawing a consent whose purpose the re-signed agreement no longer 
     dateOfBirth: `1979-0${n + 1}-01`,
   }));
   const [fay, gus, hal] = people as [(typeof people)[0], (typeof people)[0], (typeof people)[0]];
-  const ids = new Map<string, string>();
+  let ids: Map<string, string>;
   let from: string;
 
   const withdraw = (person: { givenName: string }, party: string, roles: string[]) =>
     callApi(t, `/v1/consents/${ids.get(person.givenName)}`, { method: 'DELETE', party, roles });
   const withdrawReasons = (party: string) => reasonCodesOf(t, party, 'consent.withdraw');
-  const inForce = async (person: { givenName: string }) =>
-    (await t.host.services.consents.find(ids.get(person.givenName) ?? ''))?.withdrawnAt === null;
-  const dudleyActivity = async (auditor = DUDLEY) => {
-    const to = new Date(Date.now() + 60_000).toISOString();
-    const res = await callApi(t, `/v1/audit/clients/${clientIdOf(DUDLEY)}/activity?from=${from}&to=${to}&limit=500`, {
-      party: auditor,
-      roles: ['dpo'],
-    });
-    expect(res.status).toBe(200);
-    type Entry = { action: string; purpose: string; reasonCode: string; subjectRefs: string[] };
-    return (res.body.entries as Entry[]).map((e) => `${e.action} ${e.purpose} ${e.reasonCode} ${e.subjectRefs.length}`);
-  };
+  const inForce = (person: { givenName: string }) => consentInForce(t, ids.get(person.givenName) ?? '');
+  const dudleyActivity = (auditor = DUDLEY) => clientActivityLines(t, DUDLEY, auditor, from);
 
   beforeAll(async () => {
     t = await startTestHost();
     from = new Date(Date.now() - 1000).toISOString();
-    for (const [n, person] of people.entries()) {
-      await insertRecord(t.host.services, dudleyParticipant(person, `07700 90010${n}`));
-      const recorded = await callApi(t, '/v1/consents', {
-        party: DUDLEY,
-        roles: ['housing-officer'],
-        purpose: 'research-evaluation',
-        body: { subject: person, evidenceRef: 'HF/CONSENT/9' },
-      });
-      expect(recorded.status, recorded.text).toBe(201);
-      ids.set(person.givenName, recorded.body.consentId as string);
-    }
-    const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = t.settings;
-    await t.stop();
-    t = await startTestHost({
+    ids = await dudleyParticipantsConsenting(t, people, '07700 90010', 'HF/CONSENT/9');
+    t = await restartTestHost(t, {
       AGREEMENTS_DIR: agreementsFolderWith([
-        { agreement: 'housingFirst', from: '  - id: research-evaluation\n', to: '  - id: research-follow-up\n' },
-        {
-          agreement: 'housingFirst',
-          from: '  - purpose: research-evaluation\n',
-          to: '  - purpose: research-follow-up\n',
-        },
+        renamedIn('housingFirst', 'research-evaluation', 'research-follow-up'),
         // Dudley signs the Keyways DSA too (no DPO role there): its DPO is Kettering's.
-        {
-          agreement: 'keyways',
-          from: '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n',
-          to:
-            '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n' +
-            '  - id: dudley-housing-options\n    name: Dudley Metropolitan Borough Council - Housing Options and Support\n    kind: council\n    roles: [housing-officer]\n',
-        },
+        keywaysAlsoSignedBy(DUDLEY, ['housing-officer']),
       ]),
-      SQLITE_PATH,
-      LOCAL_SECRETS_PATH,
-      DEV_ISSUER_KEY_PATH,
     });
     expect(t.host.services.agreements.purpose('research-evaluation')).toBeUndefined();
     expect(await inForce(fay)).toBe(true);

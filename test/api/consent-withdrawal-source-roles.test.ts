@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
-import { dudleyParticipant, insertRecord } from '../support/records.js';
-import { callApi, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
+import { agreementsFolderWith, keywaysAlsoSignedBy } from '../shared/agreements/agreement-files.js';
+import { dudleyParticipantsConsenting } from '../support/records.js';
+import {
+  callApi,
+  consentInForce,
+  reasonCodesOf,
+  restartTestHost,
+  startTestHost,
+  type TestHost,
+} from '../support/test-host.js';
 
 /**
  * The research agreement is re-signed with Dudley still taking consent for the evaluation, but
@@ -26,7 +33,7 @@ describe('withdrawing a consent once its source is the same party with other rol
     dateOfBirth: `1978-0${n + 1}-01`,
   }));
   const [ida, jon, kit] = people as [(typeof people)[0], (typeof people)[0], (typeof people)[0]];
-  const ids = new Map<string, string>();
+  let ids: Map<string, string>;
 
   const withdraw = (person: { givenName: string }, roles: string[]) =>
     callApi(t, `/v1/consents/${ids.get(person.givenName)}`, {
@@ -36,25 +43,12 @@ describe('withdrawing a consent once its source is the same party with other rol
       purpose: 'research-evaluation',
     });
   const withdrawReasons = () => reasonCodesOf(t, DUDLEY, 'consent.withdraw');
-  const inForce = async (person: { givenName: string }) =>
-    (await t.host.services.consents.find(ids.get(person.givenName) ?? ''))?.withdrawnAt === null;
+  const inForce = (person: { givenName: string }) => consentInForce(t, ids.get(person.givenName) ?? '');
 
   beforeAll(async () => {
     t = await startTestHost();
-    for (const [n, person] of people.entries()) {
-      await insertRecord(t.host.services, dudleyParticipant(person, `07700 90020${n}`));
-      const recorded = await callApi(t, '/v1/consents', {
-        party: DUDLEY,
-        roles: ['housing-officer'],
-        purpose: 'research-evaluation',
-        body: { subject: person, evidenceRef: 'HF/CONSENT/7' },
-      });
-      expect(recorded.status, recorded.text).toBe(201);
-      ids.set(person.givenName, recorded.body.consentId as string);
-    }
-    const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = t.settings;
-    await t.stop();
-    t = await startTestHost({
+    ids = await dudleyParticipantsConsenting(t, people, '07700 90020', 'HF/CONSENT/7');
+    t = await restartTestHost(t, {
       AGREEMENTS_DIR: agreementsFolderWith([
         {
           agreement: 'housingFirst',
@@ -72,17 +66,8 @@ describe('withdrawing a consent once its source is the same party with other rol
           from: '      party: dudley-housing-options\n      roles: [housing-officer]\n',
           to: '      party: dudley-housing-options\n      roles: [consent-officer]\n',
         },
-        {
-          agreement: 'keyways',
-          from: '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n',
-          to:
-            '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n' +
-            '  - id: dudley-housing-options\n    name: Dudley Metropolitan Borough Council - Housing Options and Support\n    kind: council\n    roles: [dpo]\n',
-        },
+        keywaysAlsoSignedBy(DUDLEY, ['dpo']),
       ]),
-      SQLITE_PATH,
-      LOCAL_SECRETS_PATH,
-      DEV_ISSUER_KEY_PATH,
     });
     expect(t.host.services.agreements.purpose('research-evaluation')?.purpose.consentSource).toMatchObject({
       party: DUDLEY,

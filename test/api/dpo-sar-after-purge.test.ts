@@ -1,12 +1,9 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purgeDroppedDataset } from '../../shared/retention/dropped-datasets.js';
-import { AGREEMENTS_DIR, KNOWN_AGREEMENT_FILES } from '../shared/agreements/agreement-files.js';
+import { agreementsFolderWith, renamedIn } from '../shared/agreements/agreement-files.js';
 import { nhs } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
-import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
+import { callApi, restartTestHost, startTestHost, type TestHost } from '../support/test-host.js';
 
 const DROPPED = 'multiple-disadvantage-indicators';
 const DPO = { party: 'la-housing', roles: ['dpo'] };
@@ -46,18 +43,9 @@ describe('DPO API: a subject access request after a purge of the dataset a re-si
     await robin('la-childrens-social-care', { childProtection: true }, housing.personId);
     expect((await callApi(t, '/v1/people/search', { ...OFFICER, body: { nhsNumber: ROBIN_NHS } })).status).toBe(200);
 
-    const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = t.settings;
-    await t.stop();
-    const resigned = mkdtempSync(join(tmpdir(), 'lintel-resigned-'));
-    cpSync(AGREEMENTS_DIR, resigned, { recursive: true });
-    const isa = join(resigned, KNOWN_AGREEMENT_FILES.isa);
-    writeFileSync(isa, readFileSync(isa, 'utf8').replaceAll(DROPPED, `${DROPPED}-2027`));
-    t = await startTestHost({
+    t = await restartTestHost(t, {
       LINTEL_DEMO_SEED: 'off',
-      AGREEMENTS_DIR: resigned,
-      SQLITE_PATH,
-      LOCAL_SECRETS_PATH,
-      DEV_ISSUER_KEY_PATH,
+      AGREEMENTS_DIR: agreementsFolderWith([renamedIn('isa', DROPPED, `${DROPPED}-2027`)]),
     });
     const { store, agreements, accessLog, logger } = t.host.services;
     expect(agreements.dataset(DROPPED)).toBeUndefined();

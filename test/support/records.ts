@@ -51,15 +51,43 @@ export function dudleyParticipant(
   };
 }
 
-/** Dudley's housing officer records the subject's consent to research-evaluation; it must be recorded. */
-export async function consentToResearch(t: TestHost, subject: object, evidenceRef: string): Promise<void> {
-  const consent = await callApi(t, '/v1/consents', {
-    party: 'dudley-housing-options',
-    roles: ['housing-officer'],
-    purpose: 'research-evaluation',
-    body: { subject, evidenceRef },
-  });
-  expect(consent.status).toBe(201);
+/** Records a consent or opt-out (`body`) over HTTP as `caller`; it must be recorded. Returns its id. */
+export async function recordConsent(
+  t: TestHost,
+  caller: { party: string; roles: string[]; purpose: string },
+  body: object,
+): Promise<string> {
+  const recorded = await callApi(t, '/v1/consents', { ...caller, body });
+  expect(recorded.status, recorded.text).toBe(201);
+  return recorded.body.consentId as string;
+}
+
+/** Dudley's housing officer records the subject's consent to research-evaluation; it must be recorded. Returns its id. */
+export function consentToResearch(t: TestHost, subject: object, evidenceRef: string): Promise<string> {
+  return recordConsent(
+    t,
+    { party: 'dudley-housing-options', roles: ['housing-officer'], purpose: 'research-evaluation' },
+    { subject, evidenceRef },
+  );
+}
+
+/**
+ * Each of `people` put in Dudley's Housing First contacts (the nth with telephone number
+ * `${telephoneStem}${n}`) and their consent to research-evaluation recorded over HTTP by Dudley's
+ * housing officer. Returns the consents' ids by given name.
+ */
+export async function dudleyParticipantsConsenting(
+  t: TestHost,
+  people: readonly { givenName: string; familyName: string; dateOfBirth: string }[],
+  telephoneStem: string,
+  evidenceRef: string,
+): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  for (const [n, person] of people.entries()) {
+    await insertRecord(t.host.services, dudleyParticipant(person, `${telephoneStem}${n}`));
+    ids.set(person.givenName, await consentToResearch(t, person, evidenceRef));
+  }
+  return ids;
 }
 
 /** Aisha: an applicant on Kettering's Keyways register, found by her NI number. */

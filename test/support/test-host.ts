@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { developmentIssuer } from '../../shared/auth/development-issuer.js';
 import type { Settings } from '../../shared/config.js';
 import { startLocalHost, type LocalHost } from '../../local/local-host.js';
@@ -121,6 +122,68 @@ export async function startTestHost(overrides: Record<string, string> = {}): Pro
     accessLogSize: () => logSize(host.services.store),
     stop: () => host.stop(),
   };
+}
+
+/**
+ * Stops the host and starts another on the same store, keys and development issuer, with
+ * `overrides` (the agreements as re-signed or ended, say): what a deployment meets when the
+ * agreement files change under data written before. Nothing else of the first host's settings is
+ * carried over.
+ */
+export async function restartTestHost(t: TestHost, overrides: Record<string, string> = {}): Promise<TestHost> {
+  const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = t.settings;
+  await t.stop();
+  return startTestHost({ ...overrides, SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH });
+}
+
+/** Whether the consent (or opt-out) with this id is on the register and not withdrawn. */
+export async function consentInForce(t: TestHost, consentId: string): Promise<boolean> {
+  return (await t.host.services.consents.find(consentId))?.withdrawnAt === null;
+}
+
+/** An entry of a client's activity as a DPO reads it. */
+export interface ActivityEntry {
+  action: string;
+  purpose: string;
+  reasonCode: string;
+  datasets: string[];
+  subjectRefs?: string[];
+}
+
+/**
+ * The party's client's access-log entries from `from` to a minute from now, up to 500, as the
+ * `auditor` party's DPO reads them (`GET /v1/audit/clients/{clientId}/activity`); the call must
+ * answer 200.
+ */
+export async function clientActivity(
+  t: TestHost,
+  partyId: string,
+  auditor: string,
+  from: string,
+): Promise<ActivityEntry[]> {
+  const to = new Date(Date.now() + 60_000).toISOString();
+  const res = await callApi(t, `/v1/audit/clients/${clientIdOf(partyId)}/activity?from=${from}&to=${to}&limit=500`, {
+    party: auditor,
+    roles: ['dpo'],
+  });
+  expect(res.status, res.text).toBe(200);
+  return res.body.entries as ActivityEntry[];
+}
+
+/**
+ * {@link clientActivity}'s entries (of one action, if named) as `action purpose reasonCode
+ * subjects`, the last the number of people the entry refers to.
+ */
+export async function clientActivityLines(
+  t: TestHost,
+  partyId: string,
+  auditor: string,
+  from: string,
+  action?: string,
+): Promise<string[]> {
+  return (await clientActivity(t, partyId, auditor, from))
+    .filter((e) => action === undefined || e.action === action)
+    .map((e) => `${e.action} ${e.purpose} ${e.reasonCode} ${e.subjectRefs?.length}`);
 }
 
 /**

@@ -69,11 +69,55 @@ export function changedAgreementText(name: AgreementName, change: (agreement: Ra
   return stringify(agreement);
 }
 
-/** One change to an agreement file's text: `from` must stand in it exactly once. */
+/** One change to an agreement file's text: `from` must stand in it exactly once, or with `all` at least once. */
 export interface AgreementTextEdit {
   agreement: AgreementName;
   from: string;
   to: string;
+  /** Replace every occurrence. */
+  all?: boolean;
+}
+
+/**
+ * The agreement re-signed with an id (a purpose's or a dataset's) renamed everywhere the file
+ * names it: its definition, and the grants and retention rules that name it go with it, as a
+ * re-signing for a follow-up study would have them. The old id is then one no agreement defines.
+ */
+export function renamedIn(agreement: AgreementName, from: string, to: string): AgreementTextEdit {
+  return { agreement, from, to, all: true };
+}
+
+/**
+ * The Keyways DSA's fraud check taken to be a purpose the national data opt-out applies to, so
+ * that a DPO of a party signing it too may write and withdraw opt-outs under it.
+ */
+export const KEYWAYS_FRAUD_CHECK_OPT_OUT_APPLIES: AgreementTextEdit = {
+  agreement: 'keyways',
+  from: '    nationalDataOptOutApplies: false\n',
+  to: '    nationalDataOptOutApplies: true\n',
+};
+
+/** The Keyways party the signing parties are listed after in the re-signed file. */
+const KEYWAYS_LAST_PARTY =
+  '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n';
+
+/**
+ * The Keyways DSA signed by a party of another agreement too, with `roles` in it (its DPO stays
+ * Kettering's unless `dpo` is among them): for tests of whose business an entry is when a party
+ * signs two agreements. The party is named as the agreement it signs already names it.
+ */
+export function keywaysAlsoSignedBy(partyId: string, roles: readonly string[]): AgreementTextEdit {
+  const party = Object.keys(AGREEMENT_FILES)
+    .flatMap((name) => (rawAgreement(name).parties ?? []) as { id: string; name: string; kind: string }[])
+    .find((p) => p.id === partyId);
+  if (party === undefined) throw new Error(`no agreement names the party ${partyId}`);
+  return {
+    agreement: 'keyways',
+    from: KEYWAYS_LAST_PARTY,
+    to:
+      KEYWAYS_LAST_PARTY +
+      `  - id: ${party.id}\n    name: ${party.name}\n    kind: ${party.kind}\n    roles: [${roles.join(', ')}]\n`,
+  };
 }
 
 /**
@@ -84,14 +128,13 @@ export interface AgreementTextEdit {
 export function agreementsFolderWith(edits: readonly AgreementTextEdit[]): string {
   const dir = join(mkdtempSync(join(tmpdir(), 'lintel-agreements-')), 'agreements');
   cpSync(AGREEMENTS_DIR, dir, { recursive: true });
-  for (const { agreement, from, to } of edits) {
+  for (const { agreement, from, to, all } of edits) {
     const path = join(dir, agreementFile(agreement));
     const text = readFileSync(path, 'utf8');
-    if (text.split(from).length !== 2) throw new Error(`${agreementFile(agreement)} must hold exactly once: ${from}`);
-    writeFileSync(
-      path,
-      text.replace(from, () => to),
-    );
+    const occurrences = text.split(from).length - 1;
+    if (all ? occurrences === 0 : occurrences !== 1)
+      throw new Error(`${agreementFile(agreement)} must hold ${all ? 'at least' : 'exactly'} once: ${from}`);
+    writeFileSync(path, all ? text.replaceAll(from, () => to) : text.replace(from, () => to));
   }
   return dir;
 }
