@@ -1,8 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { accessesToPerson, auditScope } from '../../shared/audit/dpo-views.js';
-import { personIdsOf } from '../../shared/audit/entry-subjects.js';
-import { asHousingReviewer, jonathanIn, linkForReview } from '../support/linked-people.js';
+import {
+  decideAsHousingReviewer,
+  jonathanIn,
+  linkBetween,
+  linkForReview,
+  peopleNamedByRequest,
+  personOfRecord as personOfRecordIn,
+  requestReasonsForPerson,
+} from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -34,22 +39,9 @@ describe("a decision on a candidate whose values a source's duplicate row repeat
   });
 
   const db = () => t.host.services.store.db;
-  const personOfRecord = async (recordId: string) =>
-    (await db().selectFrom('source_record').select('person_id').where('id', '=', recordId).executeTakeFirstOrThrow())
-      .person_id!;
+  const personOfRecord = (recordId: string) => personOfRecordIn(t, recordId);
   /** The open candidate pairing Housing's record with this one of social care's. */
-  const candidateWith = async (careRecord: string) =>
-    db()
-      .selectFrom('record_link')
-      .select(['id', 'pair_key'])
-      .where('status', '=', 'candidate')
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('record_a', '=', records.housing), eb('record_b', '=', careRecord)]),
-          eb.and([eb('record_a', '=', careRecord), eb('record_b', '=', records.housing)]),
-        ]),
-      )
-      .executeTakeFirstOrThrow();
+  const candidateWith = (careRecord: string) => linkBetween(t, records.housing, careRecord, { status: 'candidate' });
 
   for (const verdict of ['reject', 'confirm'] as const) {
     it(`names, once an officer's ${verdict} is applied to the other row's candidate too, that row's person in the entry`, async () => {
@@ -61,12 +53,7 @@ describe("a decision on a candidate whose values a source's duplicate row repeat
       );
       expect(new Set([housingPerson, carePerson, otherPerson]).size).toBe(3);
 
-      const requestId = randomUUID();
-      const decided = await asHousingReviewer(t, `/v1/link-candidates/${shown.id}/${verdict}`, {
-        method: 'POST',
-        headers: { 'x-request-id': requestId },
-      });
-      expect(decided.status).toBe(200);
+      const requestId = await decideAsHousingReviewer(t, shown.id, verdict);
       const otherNow = await db()
         .selectFrom('record_link')
         .select('status')
@@ -75,19 +62,11 @@ describe("a decision on a candidate whose values a source's duplicate row repeat
       expect(otherNow?.status ?? 'replaced by the review pass').not.toBe('candidate');
 
       // The other row's person's subject access answer, under the id the row holds now.
-      const s = t.host.services;
-      const scope = auditScope(s.agreements, [AGREEMENT]);
-      const answer = await accessesToPerson(s.store, scope, await personOfRecord(records.careAgain), {
-        after: 0,
-        limit: 100,
-      });
-      expect(answer.entries.filter((e) => e.requestId === requestId).map((e) => e.reasonCode)).toEqual([
+      expect(await requestReasonsForPerson(t, AGREEMENT, await personOfRecord(records.careAgain), requestId)).toEqual([
         verdict === 'confirm' ? 'link-confirmed' : 'link-rejected',
       ]);
       // One entry, naming the three people as they were when decided.
-      const entries = await db().selectFrom('access_log').selectAll().where('request_id', '=', requestId).execute();
-      expect(entries).toHaveLength(1);
-      expect(personIdsOf(entries[0]!.subject_ref).sort()).toEqual([housingPerson, carePerson, otherPerson].sort());
+      expect(await peopleNamedByRequest(t, requestId)).toEqual([housingPerson, carePerson, otherPerson].sort());
     }, 60_000);
   }
 });

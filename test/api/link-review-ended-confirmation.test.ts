@@ -1,8 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { accessesToPerson, auditScope } from '../../shared/audit/dpo-views.js';
-import { personIdsOf } from '../../shared/audit/entry-subjects.js';
-import { asHousingReviewer, jonathanIn, linkForReview } from '../support/linked-people.js';
+import {
+  decideAsHousingReviewer,
+  jonathanIn,
+  linkBetween,
+  linkForReview,
+  peopleNamedByRequest,
+  personOfRecord as personOfRecordIn,
+  requestReasonsForPerson,
+} from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -37,34 +42,14 @@ describe('a rejection that ends an earlier confirmation of the same names and da
   });
 
   const db = () => t.host.services.store.db;
-  const personOfRecord = async (recordId: string) =>
-    (await db().selectFrom('source_record').select('person_id').where('id', '=', recordId).executeTakeFirstOrThrow())
-      .person_id!;
+  const personOfRecord = (recordId: string) => personOfRecordIn(t, recordId);
   /** The link pairing this Housing record with social care's, whatever its status. */
-  const linkWith = async (housingRecord: string) =>
-    db()
-      .selectFrom('record_link')
-      .select(['id', 'status'])
-      .where('agreement_id', '=', AGREEMENT)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('record_a', '=', housingRecord), eb('record_b', '=', records.care)]),
-          eb.and([eb('record_a', '=', records.care), eb('record_b', '=', housingRecord)]),
-        ]),
-      )
-      .executeTakeFirstOrThrow();
-  const decide = async (linkId: string, verdict: 'confirm' | 'reject', requestId: string) => {
-    const res = await asHousingReviewer(t, `/v1/link-candidates/${linkId}/${verdict}`, {
-      method: 'POST',
-      headers: { 'x-request-id': requestId },
-    });
-    expect(res.status).toBe(200);
-  };
+  const linkWith = (housingRecord: string) => linkBetween(t, housingRecord, records.care, { agreementId: AGREEMENT });
 
   it("names the person whose confirmation the rejection ended in the rejection's entry", async () => {
     const first = await linkWith(records.housing);
     expect(first.status).toBe('candidate');
-    await decide(first.id, 'confirm', randomUUID());
+    await decideAsHousingReviewer(t, first.id, 'confirm');
     expect(await personOfRecord(records.housing)).toBe(await personOfRecord(records.care));
 
     // He moves; Housing now holds a namesake too, also in temporary accommodation.
@@ -92,20 +77,13 @@ describe('a rejection that ends an earlier confirmation of the same names and da
     );
     expect(new Set([movedPerson, namesakePerson, carePerson]).size).toBe(3);
 
-    const requestId = randomUUID();
-    await decide(rejected.id, 'reject', requestId);
+    const requestId = await decideAsHousingReviewer(t, rejected.id, 'reject');
 
     // The moved Jonathan's subject access answer, under the id his record holds now.
-    const s = t.host.services;
-    const scope = auditScope(s.agreements, [AGREEMENT]);
-    const answer = await accessesToPerson(s.store, scope, await personOfRecord(records.housing), {
-      after: 0,
-      limit: 100,
-    });
-    expect(answer.entries.filter((e) => e.requestId === requestId).map((e) => e.reasonCode)).toEqual(['link-rejected']);
-    const entries = await db().selectFrom('access_log').selectAll().where('request_id', '=', requestId).execute();
-    expect(entries).toHaveLength(1);
-    expect(personIdsOf(entries[0]!.subject_ref).sort()).toEqual([movedPerson, namesakePerson, carePerson].sort());
+    expect(await requestReasonsForPerson(t, AGREEMENT, await personOfRecord(records.housing), requestId)).toEqual([
+      'link-rejected',
+    ]);
+    expect(await peopleNamedByRequest(t, requestId)).toEqual([movedPerson, namesakePerson, carePerson].sort());
 
     // What the rejection changed for him: with the namesake gone, the earlier confirmation no
     // longer joins him to social care's Jonathan; he is asked about again.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asHousingReviewer, linkForReview } from '../support/linked-people.js';
+import { asHousingReviewer, isaRecord, linkForReview } from '../support/linked-people.js';
 import { insertRecord } from '../support/records.js';
 import { startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -13,23 +13,16 @@ import { startTestHost, type TestHost } from '../support/test-host.js';
  */
 describe('link review pages, with candidates outside the joint system scope', () => {
   let t: TestHost;
-  const DATASET = 'multiple-disadvantage-indicators';
   const AGREEMENT = 'social-care-education-housing';
   const inScope: string[] = [];
   const outOfScope: string[] = [];
 
-  const child = (partyId: string, givenName: string, familyName: string, attributes: Record<string, unknown> = {}) => {
-    const dateOfBirth = givenName === 'Ada' ? '2011-07-08' : '2012-03-04';
-    return {
+  const child = (partyId: string, givenName: string, familyName: string, attributes: Record<string, unknown> = {}) =>
+    isaRecord(
       partyId,
-      datasetId: DATASET,
-      givenName,
-      familyName,
-      dateOfBirth,
-      postcode: 'ME14 1XX',
-      attributes: { firstName: givenName, lastName: familyName, dateOfBirth, homePostcode: 'ME14 1XX', ...attributes },
-    };
-  };
+      { givenName, familyName, dateOfBirth: givenName === 'Ada' ? '2011-07-08' : '2012-03-04', postcode: 'ME14 1XX' },
+      attributes,
+    );
 
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });

@@ -1,14 +1,18 @@
-import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { accessesToPerson, auditScope } from '../../shared/audit/dpo-views.js';
-import { personIdsOf } from '../../shared/audit/entry-subjects.js';
 import { SecretUnavailableError } from '../../shared/secrets/secret-source.js';
-import { asHousingReviewer, linkForReview, nhs } from '../support/linked-people.js';
+import {
+  decideAsHousingReviewer,
+  isaRecord,
+  linkForReview,
+  nhs,
+  peopleNamedByRequest,
+  personOfRecord as personOfRecordIn,
+  requestReasonsForPerson,
+} from '../support/linked-people.js';
 import { insertRecord, type TestRecord } from '../support/records.js';
 import { startTestHost, type TestHost } from '../support/test-host.js';
 
 const AGREEMENT = 'social-care-education-housing';
-const DATASET = 'multiple-disadvantage-indicators';
 
 function person(
   partyId: string,
@@ -18,24 +22,12 @@ function person(
   postcode: string,
   more: { nhsNumber?: string; inTemporaryAccommodation?: boolean } = {},
 ): TestRecord {
-  return {
+  return isaRecord(
     partyId,
-    datasetId: DATASET,
-    givenName,
-    familyName,
-    dateOfBirth,
-    postcode,
-    ...(more.nhsNumber === undefined ? {} : { identifiers: { nhs: more.nhsNumber } }),
-    attributes: {
-      firstName: givenName,
-      lastName: familyName,
-      dateOfBirth,
-      homePostcode: postcode,
-      ...(more.inTemporaryAccommodation === undefined
-        ? {}
-        : { inTemporaryAccommodation: more.inTemporaryAccommodation }),
-    },
-  };
+    { givenName, familyName, dateOfBirth, postcode },
+    more.inTemporaryAccommodation === undefined ? {} : { inTemporaryAccommodation: more.inTemporaryAccommodation },
+    more.nhsNumber === undefined ? undefined : { nhs: more.nhsNumber },
+  );
 }
 
 /**
@@ -74,9 +66,7 @@ describe('a decision on a candidate whose values a twin repeats in a pair the ti
   });
 
   const db = () => t.host.services.store.db;
-  const personOfRecord = async (recordId: string) =>
-    (await db().selectFrom('source_record').select('person_id').where('id', '=', recordId).executeTakeFirstOrThrow())
-      .person_id!;
+  const personOfRecord = (recordId: string) => personOfRecordIn(t, recordId);
 
   /** The one open candidate: Peter with the row without an NHS number; and the people as they are. */
   const theCandidate = async () => {
@@ -94,29 +84,11 @@ describe('a decision on a candidate whose values a twin repeats in a pair the ti
     expect(new Set([mary, peter, withNhs]).size).toBe(3);
     return { id: open[0]!.id, people: { mary, peter, withNhs } };
   };
-  const decide = async (id: string, verdict: 'confirm' | 'reject') => {
-    const requestId = randomUUID();
-    const res = await asHousingReviewer(t, `/v1/link-candidates/${id}/${verdict}`, {
-      method: 'POST',
-      headers: { 'x-request-id': requestId },
-    });
-    expect(res.status).toBe(200);
-    return requestId;
-  };
+  const decide = (id: string, verdict: 'confirm' | 'reject') => decideAsHousingReviewer(t, id, verdict);
   /** The reason codes of the request's entries in this person's subject access answer. */
-  const answeredFor = async (personId: string, requestId: string) => {
-    const s = t.host.services;
-    const answer = await accessesToPerson(s.store, auditScope(s.agreements, [AGREEMENT]), personId, {
-      after: 0,
-      limit: 100,
-    });
-    return answer.entries.filter((e) => e.requestId === requestId).map((e) => e.reasonCode);
-  };
-  const subjectOf = async (requestId: string) => {
-    const entries = await db().selectFrom('access_log').selectAll().where('request_id', '=', requestId).execute();
-    expect(entries).toHaveLength(1);
-    return personIdsOf(entries[0]!.subject_ref).sort();
-  };
+  const answeredFor = (personId: string, requestId: string) =>
+    requestReasonsForPerson(t, AGREEMENT, personId, requestId);
+  const subjectOf = (requestId: string) => peopleNamedByRequest(t, requestId);
 
   it("names, once the officer confirms, the person the review pass joins through the twin's pair", async () => {
     const { id, people } = await theCandidate();

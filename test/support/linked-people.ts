@@ -1,7 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
+import { accessesToPerson, auditScope } from '../../shared/audit/dpo-views.js';
+import { personIdsOf } from '../../shared/audit/entry-subjects.js';
 import { validateNhsNumber } from '../../shared/domain/identifiers.js';
 import { linkPeople, type LinkDependencies, type LinkRunSummary } from '../../shared/linkage/link-people.js';
 import { findCandidate, listCandidates } from '../../shared/linkage/review-queue.js';
+import type { RecordLinkTable } from '../../shared/store/schema.js';
 import type { ProbabilisticOptions } from '../../shared/matching/probabilistic.js';
 import type { ImportHarness } from '../shared/imports/import-harness.js';
 import type { TestRecord } from './records.js';
@@ -284,4 +288,102 @@ export async function listedCandidateIds(t: TestHost, query?: string): Promise<s
   const res = await asHousingReviewer(t, `/v1/link-candidates${query ? `?${query}` : ''}`);
   expect(res.status).toBe(200);
   return (res.body.candidates as { candidateId: string }[]).map((c) => c.candidateId);
+}
+
+/**
+ * Someone in a party's extract of the ISA's `multiple-disadvantage-indicators`, as a stored
+ * record: the extract's columns say what the record's fields say, then `attributes`.
+ */
+export function isaRecord(
+  partyId: string,
+  who: { givenName: string; familyName: string; dateOfBirth: string; postcode: string },
+  attributes: Record<string, unknown> = {},
+  identifiers?: TestRecord['identifiers'],
+): TestRecord {
+  const { givenName, familyName, dateOfBirth, postcode } = who;
+  return {
+    partyId,
+    datasetId: 'multiple-disadvantage-indicators',
+    givenName,
+    familyName,
+    dateOfBirth,
+    postcode,
+    ...(identifiers === undefined ? {} : { identifiers }),
+    attributes: { firstName: givenName, lastName: familyName, dateOfBirth, homePostcode: postcode, ...attributes },
+  };
+}
+
+/** The person id a stored record holds now; it must hold one. */
+export async function personOfRecord(t: TestHost, recordId: string): Promise<string> {
+  const row = await t.host.services.store.db
+    .selectFrom('source_record')
+    .select('person_id')
+    .where('id', '=', recordId)
+    .executeTakeFirstOrThrow();
+  return row.person_id!;
+}
+
+/** The link pairing two records (either way round), of the agreement or in the status if given; there must be one. */
+export function linkBetween(
+  t: TestHost,
+  recordA: string,
+  recordB: string,
+  where: { agreementId?: string; status?: RecordLinkTable['status'] } = {},
+) {
+  let query = t.host.services.store.db
+    .selectFrom('record_link')
+    .select(['id', 'status', 'pair_key'])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('record_a', '=', recordA), eb('record_b', '=', recordB)]),
+        eb.and([eb('record_a', '=', recordB), eb('record_b', '=', recordA)]),
+      ]),
+    );
+  if (where.agreementId !== undefined) query = query.where('agreement_id', '=', where.agreementId);
+  if (where.status !== undefined) query = query.where('status', '=', where.status);
+  return query.executeTakeFirstOrThrow();
+}
+
+/**
+ * {@link asHousingReviewer} confirms or rejects the candidate, under a request id of its own; the
+ * decision must be taken (200). Returns the request id, to find the decision's entry by.
+ */
+export async function decideAsHousingReviewer(
+  t: TestHost,
+  candidateId: string,
+  verdict: 'confirm' | 'reject',
+): Promise<string> {
+  const requestId = randomUUID();
+  const res = await asHousingReviewer(t, `/v1/link-candidates/${candidateId}/${verdict}`, {
+    method: 'POST',
+    headers: { 'x-request-id': requestId },
+  });
+  expect(res.status).toBe(200);
+  return requestId;
+}
+
+/** The reason codes of the request's entries in the person's subject access answer, as the agreement's DPO gets it. */
+export async function requestReasonsForPerson(
+  t: TestHost,
+  agreementId: string,
+  personId: string,
+  requestId: string,
+): Promise<string[]> {
+  const s = t.host.services;
+  const answer = await accessesToPerson(s.store, auditScope(s.agreements, [agreementId]), personId, {
+    after: 0,
+    limit: 100,
+  });
+  return answer.entries.filter((e) => e.requestId === requestId).map((e) => e.reasonCode);
+}
+
+/** The people the request's one access-log entry names, sorted; it must have written exactly one. */
+export async function peopleNamedByRequest(t: TestHost, requestId: string): Promise<string[]> {
+  const entries = await t.host.services.store.db
+    .selectFrom('access_log')
+    .selectAll()
+    .where('request_id', '=', requestId)
+    .execute();
+  expect(entries).toHaveLength(1);
+  return personIdsOf(entries[0]!.subject_ref).sort();
 }
