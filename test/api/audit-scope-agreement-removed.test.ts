@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementsFolderWithout, keywaysAlsoSignedBy } from '../shared/agreements/agreement-files.js';
-import { consentToResearch, dudleyParticipant, insertRecord } from '../support/records.js';
+import { consentToResearch, dudleyParticipant, insertRecord, namedPeople } from '../support/records.js';
 import {
   callApi,
   clientActivity,
@@ -34,11 +34,7 @@ describe("access-log entries of an agreement whose file was removed, in the DPOs
   const DUDLEY = 'dudley-housing-options';
   const KEYWAYS_DPO = 'kettering-borough-council';
   const DATASET = 'housing-first-participant-contacts';
-  const people = ['Mo', 'Nia'].map((givenName, n) => ({
-    givenName,
-    familyName: 'Ended',
-    dateOfBirth: `1983-0${n + 1}-01`,
-  }));
+  const people = namedPeople(['Mo', 'Nia'], 'Ended', 1983);
   /** Dudley's DPO's reference to the first person, asked for before the agreement ended. */
   let moRef: string;
   let from: string;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementsFolderWith, keywaysAlsoSignedBy, renamedIn } from '../shared/agreements/agreement-files.js';
-import { consentToResearch, dudleyParticipant, insertRecord } from '../support/records.js';
+import { consentToResearch, dudleyParticipant, insertRecord, namedPeople } from '../support/records.js';
 import { callApi, clientActivity, restartTestHost, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -29,11 +29,7 @@ describe("an access-log entry on a dataset the re-signed agreement dropped, in t
   const RESEARCH_DPO = 'dudley-housing-options';
   const KEYWAYS_DPO = 'kettering-borough-council';
   const DATASET = 'housing-first-participant-contacts';
-  const people = ['Kit', 'Lux'].map((givenName, n) => ({
-    givenName,
-    familyName: 'Refiled',
-    dateOfBirth: `1982-0${n + 1}-01`,
-  }));
+  const people = namedPeople(['Kit', 'Lux'], 'Refiled', 1982);
   /** The first person's case reference in the contacts (matching only, never shown). */
   const KIT_CASE = { system: 'case-reference', id: 'HF/REFILED/1' };
   /** The bodies of a subject access request by identifiers for the first person. */

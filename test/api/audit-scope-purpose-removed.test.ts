@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementsFolderWith, keywaysAlsoSignedBy, renamedIn } from '../shared/agreements/agreement-files.js';
-import { dudleyParticipantsConsenting } from '../support/records.js';
+import { dudleyParticipantsConsenting, namedPeople } from '../support/records.js';
 import { clientActivity, restartTestHost, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -20,11 +20,7 @@ describe("an access-log entry under a purpose the re-signed agreement dropped, i
   let t: TestHost;
   const DUDLEY = 'dudley-housing-options';
   const KEYWAYS_DPO = 'kettering-borough-council';
-  const people = ['Ivo', 'Jan'].map((givenName, n) => ({
-    givenName,
-    familyName: 'Refiled',
-    dateOfBirth: `1981-0${n + 1}-01`,
-  }));
+  const people = namedPeople(['Ivo', 'Jan'], 'Refiled', 1981);
   let from: string;
 
   const dudleyActivity = async (auditor: string) =>

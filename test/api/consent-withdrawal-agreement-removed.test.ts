@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementsFolderWithout } from '../shared/agreements/agreement-files.js';
-import { dudleyParticipantsConsenting } from '../support/records.js';
+import { dudleyParticipantsConsenting, namedPeople } from '../support/records.js';
 import {
-  callApi,
   clientActivityLines,
   consentInForce,
   reasonCodesOf,
   restartTestHost,
   startTestHost,
   type TestHost,
+  withdrawConsent,
 } from '../support/test-host.js';
 
 /**
@@ -28,17 +28,13 @@ import {
 describe('withdrawing a consent recorded under an agreement whose file was removed', () => {
   let t: TestHost;
   const DUDLEY = 'dudley-housing-options';
-  const people = ['Pip', 'Quin', 'Rae'].map((givenName, n) => ({
-    givenName,
-    familyName: 'Ended',
-    dateOfBirth: `1985-0${n + 1}-01`,
-  }));
-  const [pip, quin, rae] = people as [(typeof people)[0], (typeof people)[0], (typeof people)[0]];
+  const people = namedPeople(['Pip', 'Quin', 'Rae'], 'Ended', 1985);
+  const [pip, quin, rae] = people;
   let ids: Map<string, string>;
   let from: string;
 
   const withdraw = (person: { givenName: string }, party: string, roles: string[]) =>
-    callApi(t, `/v1/consents/${ids.get(person.givenName)}`, { method: 'DELETE', party, roles });
+    withdrawConsent(t, ids.get(person.givenName), { party, roles });
   const withdrawReasons = (party: string) => reasonCodesOf(t, party, 'consent.withdraw');
   const inForce = (person: { givenName: string }) => consentInForce(t, ids.get(person.givenName) ?? '');
 

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purgeDroppedDataset } from '../../shared/retention/dropped-datasets.js';
 import { agreementsFolderWith, keywaysAlsoSignedBy, renamedIn } from '../shared/agreements/agreement-files.js';
-import { dudleyParticipantsConsenting } from '../support/records.js';
+import { dudleyParticipantsConsenting, namedPeople } from '../support/records.js';
 import {
-  callApi,
   clientActivityLines,
   consentInForce,
   reasonCodesOf,
   restartTestHost,
   startTestHost,
   type TestHost,
+  withdrawConsent,
 } from '../support/test-host.js';
 
 /**
@@ -24,17 +24,13 @@ describe('withdrawing a consent whose purpose and dataset were dropped, after an
   let t: TestHost;
   const DUDLEY = 'dudley-housing-options';
   const DATASET = 'housing-first-participant-contacts';
-  const people = ['Ida', 'Jem'].map((givenName, n) => ({
-    givenName,
-    familyName: 'Unheld',
-    dateOfBirth: `1981-0${n + 1}-01`,
-  }));
-  const [ida, jem] = people as [(typeof people)[0], (typeof people)[0]];
+  const people = namedPeople(['Ida', 'Jem'], 'Unheld', 1981);
+  const [ida, jem] = people;
   let ids: Map<string, string>;
   let from: string;
 
   const withdraw = (person: { givenName: string }, roles: string[], purpose = 'housing-allocation') =>
-    callApi(t, `/v1/consents/${ids.get(person.givenName)}`, { method: 'DELETE', party: DUDLEY, roles, purpose });
+    withdrawConsent(t, ids.get(person.givenName), { party: DUDLEY, roles, purpose });
   const withdrawReasons = () => reasonCodesOf(t, DUDLEY, 'consent.withdraw');
   const inForce = (person: { givenName: string }) => consentInForce(t, ids.get(person.givenName) ?? '');
   const dudleyWithdrawals = (auditor: string) => clientActivityLines(t, DUDLEY, auditor, from, 'consent.withdraw');

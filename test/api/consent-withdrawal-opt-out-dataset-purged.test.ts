@@ -8,13 +8,13 @@ import {
 } from '../shared/agreements/agreement-files.js';
 import { insertRecord, recordConsent, ROBIN_IN_SOCIAL_CARE, ROBIN_NHS } from '../support/records.js';
 import {
-  callApi,
   clientActivityLines,
   consentInForce,
   reasonCodesOf,
   restartTestHost,
   startTestHost,
   type TestHost,
+  withdrawConsent,
 } from '../support/test-host.js';
 
 /**
@@ -41,7 +41,7 @@ describe.each([
   const bothAgreements = [keywaysAlsoSignedBy(LA_HOUSING, ['dpo']), KEYWAYS_FRAUD_CHECK_OPT_OUT_APPLIES];
 
   const withdraw = (purpose: string, roles = ['dpo']) =>
-    callApi(t, `/v1/consents/${optOutId}`, { method: 'DELETE', party: LA_HOUSING, roles, purpose });
+    withdrawConsent(t, optOutId, { party: LA_HOUSING, roles, purpose });
   const withdrawReasons = () => reasonCodesOf(t, LA_HOUSING, 'consent.withdraw');
   const inForce = () => consentInForce(t, optOutId);
   const withdrawalsSeenBy = (auditor: string) => clientActivityLines(t, LA_HOUSING, auditor, from, 'consent.withdraw');

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementsFolderWith, keywaysAlsoSignedBy, renamedIn } from '../shared/agreements/agreement-files.js';
-import { dudleyParticipantsConsenting } from '../support/records.js';
+import { dudleyParticipantsConsenting, namedPeople } from '../support/records.js';
 import {
-  callApi,
   clientActivityLines,
   consentInForce,
   reasonCodesOf,
   restartTestHost,
   startTestHost,
   type TestHost,
+  withdrawConsent,
 } from '../support/test-host.js';
 
 /**
@@ -28,17 +28,13 @@ import {
 describe('withdrawing a consent whose purpose the re-signed agreement no longer defines', () => {
   let t: TestHost;
   const DUDLEY = 'dudley-housing-options';
-  const people = ['Fay', 'Gus', 'Hal'].map((givenName, n) => ({
-    givenName,
-    familyName: 'Outlives',
-    dateOfBirth: `1979-0${n + 1}-01`,
-  }));
-  const [fay, gus, hal] = people as [(typeof people)[0], (typeof people)[0], (typeof people)[0]];
+  const people = namedPeople(['Fay', 'Gus', 'Hal'], 'Outlives', 1979);
+  const [fay, gus, hal] = people;
   let ids: Map<string, string>;
   let from: string;
 
   const withdraw = (person: { givenName: string }, party: string, roles: string[]) =>
-    callApi(t, `/v1/consents/${ids.get(person.givenName)}`, { method: 'DELETE', party, roles });
+    withdrawConsent(t, ids.get(person.givenName), { party, roles });
   const withdrawReasons = (party: string) => reasonCodesOf(t, party, 'consent.withdraw');
   const inForce = (person: { givenName: string }) => consentInForce(t, ids.get(person.givenName) ?? '');
   const dudleyActivity = (auditor = DUDLEY) => clientActivityLines(t, DUDLEY, auditor, from);

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementsFolderWith, keywaysAlsoSignedBy } from '../shared/agreements/agreement-files.js';
-import { dudleyParticipantsConsenting } from '../support/records.js';
+import { dudleyParticipantsConsenting, namedPeople } from '../support/records.js';
 import {
-  callApi,
   consentInForce,
   reasonCodesOf,
   restartTestHost,
   startTestHost,
   type TestHost,
+  withdrawConsent,
 } from '../support/test-host.js';
 
 /**
@@ -27,21 +27,12 @@ import {
 describe('withdrawing a consent once its source is the same party with other roles', () => {
   let t: TestHost;
   const DUDLEY = 'dudley-housing-options';
-  const people = ['Ida', 'Jon', 'Kit'].map((givenName, n) => ({
-    givenName,
-    familyName: 'Reroled',
-    dateOfBirth: `1978-0${n + 1}-01`,
-  }));
-  const [ida, jon, kit] = people as [(typeof people)[0], (typeof people)[0], (typeof people)[0]];
+  const people = namedPeople(['Ida', 'Jon', 'Kit'], 'Reroled', 1978);
+  const [ida, jon, kit] = people;
   let ids: Map<string, string>;
 
   const withdraw = (person: { givenName: string }, roles: string[]) =>
-    callApi(t, `/v1/consents/${ids.get(person.givenName)}`, {
-      method: 'DELETE',
-      party: DUDLEY,
-      roles,
-      purpose: 'research-evaluation',
-    });
+    withdrawConsent(t, ids.get(person.givenName), { party: DUDLEY, roles, purpose: 'research-evaluation' });
   const withdrawReasons = () => reasonCodesOf(t, DUDLEY, 'consent.withdraw');
   const inForce = (person: { givenName: string }) => consentInForce(t, ids.get(person.givenName) ?? '');
 

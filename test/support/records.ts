@@ -36,12 +36,31 @@ export function housingFirstContacts(name: string, telephoneNumber: string) {
   };
 }
 
+/** A name and date of birth, as a subject of a consent or a lookup gives them. */
+export interface NamedPerson {
+  givenName: string;
+  familyName: string;
+  dateOfBirth: string;
+}
+
+/**
+ * A scenario's people, one for each given name (up to nine), all of one family name and born on
+ * the first of January, February, … of `year`: none a namesake of another test's.
+ */
+export function namedPeople<const N extends readonly string[]>(
+  givenNames: N,
+  familyName: string,
+  year: number,
+): { [K in keyof N]: NamedPerson } {
+  return givenNames.map((givenName, n) => ({
+    givenName,
+    familyName,
+    dateOfBirth: `${year}-0${n + 1}-01`,
+  })) as unknown as { [K in keyof N]: NamedPerson };
+}
+
 /** Someone (a name and date of birth) in Dudley's Housing First contacts, under `personId` if given. */
-export function dudleyParticipant(
-  subject: { givenName: string; familyName: string; dateOfBirth: string },
-  telephoneNumber: string,
-  personId?: string,
-): TestRecord {
+export function dudleyParticipant(subject: NamedPerson, telephoneNumber: string, personId?: string): TestRecord {
   return {
     partyId: 'dudley-housing-options',
     datasetId: 'housing-first-participant-contacts',
@@ -78,7 +97,7 @@ export function consentToResearch(t: TestHost, subject: object, evidenceRef: str
  */
 export async function dudleyParticipantsConsenting(
   t: TestHost,
-  people: readonly { givenName: string; familyName: string; dateOfBirth: string }[],
+  people: readonly NamedPerson[],
   telephoneStem: string,
   evidenceRef: string,
 ): Promise<Map<string, string>> {

@@ -94,6 +94,15 @@ export async function callApi(t: TestHost, path: string, init: ApiCall = {}): Pr
   };
 }
 
+/** Withdraws a consent or opt-out over HTTP (`DELETE /v1/consents/{id}`) as the caller. */
+export function withdrawConsent(
+  t: TestHost,
+  consentId: string | undefined,
+  caller: Pick<ApiCall, 'party' | 'roles' | 'purpose'>,
+): Promise<ApiAnswer> {
+  return callApi(t, `/v1/consents/${consentId}`, { ...caller, method: 'DELETE' });
+}
+
 /** The local host on a free port, with the development issuer at that port and the demo parties mapped. */
 export async function startTestHost(overrides: Record<string, string> = {}): Promise<TestHost> {
   const port = await freePort();
