@@ -105,7 +105,10 @@ function compile(registration: HttpRegistration, prefix: string): CompiledRoute 
  * A `{...}` segment as ASP.NET's template parser reads it: `*` for a catch-all, the name, then
  * `:constraint` or `:constraint(argument)` any number of times, `?` last for an optional one. An
  * argument runs to the `)` that ends the text or comes before the next `:`, so a regular
- * expression may hold parentheses. Undefined for a literal segment.
+ * expression may hold parentheses. A brace inside is written doubled (`\d{{3}}` is `\d{3}`), and
+ * one alone refused, as the Functions host refuses that template: read as written, `{{3}}` did not
+ * match what it matches there, and a lone `{3}` routed here a template that host will not take.
+ * Undefined for a literal segment.
  */
 function parseParameter(
   segment: string,
@@ -114,7 +117,10 @@ function parseParameter(
   if (!segment.startsWith('{')) return undefined;
   const head = /^\{(\*)?([A-Za-z_][A-Za-z0-9_]*)/.exec(segment);
   if (!head || !segment.endsWith('}')) throw new Error(`Route '${route}': cannot read the segment '${segment}'`);
-  let rest = segment.slice(head[0].length, -1);
+  const inside = segment.slice(head[0].length, -1);
+  if (/[{}]/.test(inside.replace(/\{\{|\}\}/g, '')))
+    throw new Error(`Route '${route}': a brace inside '${segment}' must be doubled`);
+  let rest = inside.replace(/\{\{/g, '{').replace(/\}\}/g, '}');
   const optional = rest.endsWith('?');
   if (optional) rest = rest.slice(0, -1);
   const constraints: ((value: string) => boolean)[] = [];

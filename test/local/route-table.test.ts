@@ -25,6 +25,16 @@ describe('route table', () => {
     expect(table.match('GET', '/api/r')).toMatchObject({ params: {} });
   });
 
+  it('reads a brace in a constraint as ASP.NET does: doubled to be one, refused alone', () => {
+    // The Functions host reads `{{3}}` as the quantifier `{3}`, and refuses the template when a
+    // brace inside a parameter is not doubled: a route tried locally must route the same there.
+    const table = new RouteTable([route('r', 'r/{id:regex(^\\d{{3}}$)}', ['GET'])]);
+    expect(table.match('GET', '/api/r/123')).toMatchObject({ params: { id: '123' } });
+    expect(table.match('GET', '/api/r/1234')).toBeUndefined();
+    expect(() => new RouteTable([route('r', 'r/{id:regex(^\\d{3}$)}', ['GET'])])).toThrow(/brace/);
+    expect(() => new RouteTable([route('r', 'r/{id:regex(^a}$)}', ['GET'])])).toThrow(/brace/);
+  });
+
   it('refuses a constraint it does not check rather than ignore it', () => {
     expect(() => new RouteTable([route('r', 'r/{id:guid}', ['GET'])])).toThrow(/guid/);
   });
