@@ -103,11 +103,16 @@ export function asOfDate(
   // Eight digits standing alone (not the tail of a longer number: `…_100234567_2025-01-31`),
   // the last that is a real date: a name may carry a reference number, or a period `from_to`.
   // Tried at every start (a lookahead), so a reference such as `1234-2025-01-31`, read first as
-  // `1234-20-25`, does not use up the year of the date after it.
+  // `1234-20-25`, does not use up the year of the date after it; but the digits of a real date
+  // are not read again, or `2025-0101-0131` (a period) was dated the year 101 (found by a review).
   let inName: string | undefined;
-  for (const m of fileName.matchAll(/(?<!\d)(?=(\d{4})-?(\d{2})-?(\d{2})(?!\d))/g)) {
-    const r = normaliseDate(`${m[1]}-${m[2]}-${m[3]}`);
-    if (r.ok) inName = r.value;
+  let dateEnd = 0;
+  for (const m of fileName.matchAll(/(?<!\d)(?=((\d{4})-?(\d{2})-?(\d{2}))(?!\d))/g)) {
+    if (m.index < dateEnd) continue;
+    const r = normaliseDate(`${m[2]}-${m[3]}-${m[4]}`);
+    if (!r.ok) continue;
+    inName = r.value;
+    dateEnd = m.index + m[1]!.length;
   }
   return inName ?? ukDateOf(uploaded);
 }

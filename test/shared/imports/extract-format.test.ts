@@ -79,6 +79,14 @@ describe('asOfDate', () => {
     expect(asOfDate('housing_1234_20250131.csv', {}, uploaded)).toBe('2025-01-31');
   });
 
+  // Tried at every start, the month and day of `2025-0101` were read again as a year, `0101-01-31`:
+  // an extract of a period written year, then its first and last days, was dated the year 101.
+  it('takes no month and day of a date for the year of another', () => {
+    expect(asOfDate('housing_2025-0101-0131.csv', {}, uploaded)).toBe('2025-01-01');
+    expect(asOfDate('hb-2025-0131-0201.csv', {}, uploaded)).toBe('2025-01-31');
+    expect(asOfDate('hb-2025-1231-0101.csv', {}, uploaded)).toBe('2025-12-31');
+  });
+
   it('reads the declared date in any case of its name, and the date of a date-time', () => {
     expect(asOfDate('housing.csv', { AsOf: '2025-02-28' }, uploaded)).toBe('2025-02-28');
     expect(asOfDate('housing.csv', { ASOF: '28/02/2025' }, uploaded)).toBe('2025-02-28');
