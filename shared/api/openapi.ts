@@ -39,9 +39,13 @@ export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, 
 
 const ROUTE_PREFIX = '/api/';
 
-/** `v1/people/{personRef}` → `/api/v1/people/{personRef}`; constraints and catch-alls reduce to plain parameters. */
+/**
+ * `v1/people/{personRef}` → `/api/v1/people/{personRef}`; constraints and catch-alls reduce to
+ * plain parameters. A constraint's brace is written doubled (`\d{{3}}`, local/route-table.ts):
+ * taken for the parameter's end, it left the rest of the regex in the documented path.
+ */
 export function openApiPath(route: string): string {
-  return ROUTE_PREFIX + route.replace(/\{\*?([A-Za-z_][A-Za-z0-9_]*)[^}]*\}/g, '{$1}');
+  return ROUTE_PREFIX + route.replace(/\{\*?([A-Za-z_][A-Za-z0-9_]*)(?:\{\{|\}\}|[^{}])*\}/g, '{$1}');
 }
 
 export function buildOpenApiDocument(routes: readonly RouteEntry[], options: OpenApiOptions = {}): OpenApiDocument {

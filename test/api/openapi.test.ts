@@ -86,6 +86,11 @@ describe('OpenAPI document and reference page', () => {
     }
   });
 
+  it('documents a constrained parameter by its name alone, a doubled brace in its regex included', () => {
+    expect(openApiPath('v1/people/{personRef:regex(^(?!search$))}')).toBe('/api/v1/people/{personRef}');
+    expect(openApiPath('v1/r/{id:regex(^\\d{{3}}$)}/x')).toBe('/api/v1/r/{id}/x');
+  });
+
   it('refuses to build when a served route has no description', () => {
     const unknown = { name: 'somethingNew', route: 'v1/something', methods: ['GET'] };
     expect(() => buildOpenApiDocument([...routes, unknown])).toThrow(/somethingNew/);
