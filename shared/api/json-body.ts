@@ -19,7 +19,7 @@ const JSON_MEDIA_TYPE = /^application\/json[ \t]*(?:;|$)/i;
  */
 const PARAMETER =
   /[ \t]*;[ \t]*(?:([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:([!#$%&'*+.^_`|~0-9A-Za-z-]+)|"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*)"))?/y;
-const TRAILING_WHITESPACE = /^[ \t]*$/;
+const CHARSET_NAMED = /charset/i;
 const MEDIA_TYPE_LENGTH = 'application/json'.length;
 /** Refuses bytes that are not UTF-8 rather than replacing them (a leading BOM is dropped). */
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -153,7 +153,7 @@ function namesParsed(json: unknown): number {
 
 /**
  * The `charset` of an `application/json` Content-Type: undefined when none is given, null when
- * the parameters do not parse or give it twice (no one charset can be told). Read parameter by
+ * it is given twice or where the parameters do not parse (no one charset can be told). Read parameter by
  * parameter: `charset=` inside another's quoted value was taken for the charset, and a UTF-8
  * body refused (carried from a review).
  */
@@ -165,7 +165,10 @@ function charsetOf(contentType: string): string | null | undefined {
   while (PARAMETER.lastIndex < contentType.length) {
     const at = PARAMETER.lastIndex;
     const parameter = PARAMETER.exec(contentType);
-    if (parameter === null) return TRAILING_WHITESPACE.test(contentType.slice(at)) ? charset : null;
+    // What cannot be read as parameters (an unquoted URL, say) says nothing of the body's
+    // charset unless it names one: only then is no one charset told (found by a review: a
+    // `profile=https://…` was refused 415, telling the partner to send the UTF-8 it sent).
+    if (parameter === null) return CHARSET_NAMED.test(contentType.slice(at)) ? null : charset;
     const [, name, token, quoted] = parameter;
     if (name?.toLowerCase() !== 'charset') continue;
     if (charset !== undefined) return null;
