@@ -313,6 +313,12 @@ export const RememberedAgreementSchema = z.strictObject({
   version: z.string().min(1),
   parties: z.array(PartySchema.pick({ id: true, roles: true })),
   audit: AgreementSchema.shape.audit.unwrap().pick({ roles: true, parties: true }).nullable(),
+  /**
+   * The identifier kinds its matching named (linkage/linking-rules.ts): a subject access request
+   * searches its datasets by these alone, as while its file was there. Null where the store
+   * never noted them (an agreement that ended before it did): names and date of birth only.
+   */
+  identifierKinds: z.array(z.string().min(1)).nullable(),
 });
 
 export type RememberedAgreement = z.infer<typeof RememberedAgreementSchema>;

@@ -27,10 +27,14 @@
  * roles and audit block (`agreement_party`, migration 0040), where new or changed, and reads back
  * those of agreements no file defines. They serve only to file its past entries for the DPOs of
  * its parties and to let the recording party withdraw its consents (AgreementSet.formerAgreement).
+ * With them the identifier kinds its matching named (migration 0041): its DPO's subject access
+ * request by identifiers searches its datasets by those, as while its file was there; without
+ * them it found no one by the case reference the agreement matched on (found by a review).
  */
 import type { Kysely } from 'kysely';
 import type { AgreementSet, FormerAgreements } from '../agreements/agreement-set.js';
 import { RememberedAgreementSchema, type Agreement, type RememberedAgreement } from '../agreements/schema.js';
+import { linkingRulesOf } from '../linkage/linking-rules.js';
 import type { Store } from '../store/database.js';
 import { isUniqueViolation } from './alerts.js';
 
@@ -73,7 +77,12 @@ export async function rememberAgreements(
 }
 
 /** The row an agreement is remembered by: ids only, as JSON, in a fixed order to compare. */
-function partiesRow(agreement: Agreement): { version: string; parties: string; audit: string | null } {
+function partiesRow(agreement: Agreement): {
+  version: string;
+  parties: string;
+  audit: string | null;
+  identifier_kinds: string;
+} {
   const remembered: RememberedAgreement = {
     id: agreement.id,
     version: agreement.version,
@@ -85,11 +94,13 @@ function partiesRow(agreement: Agreement): { version: string; parties: string; a
             roles: agreement.audit.roles,
             ...(agreement.audit.parties === undefined ? {} : { parties: agreement.audit.parties }),
           },
+    identifierKinds: [...linkingRulesOf(agreement).identifierKinds].sort(),
   };
   return {
     version: remembered.version,
     parties: JSON.stringify(remembered.parties),
     audit: remembered.audit === null ? null : JSON.stringify(remembered.audit),
+    identifier_kinds: JSON.stringify(remembered.identifierKinds),
   };
 }
 
@@ -100,13 +111,19 @@ async function rememberParties(
 ): Promise<ReadonlyMap<string, RememberedAgreement>> {
   const rows = await store.db
     .selectFrom('agreement_party')
-    .select(['agreement_id', 'version', 'parties', 'audit'])
+    .select(['agreement_id', 'version', 'parties', 'audit', 'identifier_kinds'])
     .execute();
   const remembered = new Map(rows.map((row) => [row.agreement_id, row]));
   for (const { agreement } of agreements.all()) {
     const row = partiesRow(agreement);
     const was = remembered.get(agreement.id);
-    if (was !== undefined && was.version === row.version && was.parties === row.parties && was.audit === row.audit)
+    if (
+      was !== undefined &&
+      was.version === row.version &&
+      was.parties === row.parties &&
+      was.audit === row.audit &&
+      was.identifier_kinds === row.identifier_kinds
+    )
       continue;
     if (was === undefined) {
       try {
@@ -134,6 +151,7 @@ async function rememberParties(
       version: row.version,
       parties: parseJson(row.parties),
       audit: row.audit === null ? null : parseJson(row.audit),
+      identifierKinds: row.identifier_kinds === null ? null : parseJson(row.identifier_kinds),
     });
     // A row no host wrote (edited by hand) is no basis for anyone's access: left out, its
     // agreement's entries are read as before the store kept it.

@@ -374,6 +374,11 @@ export interface AgreementPartyTable {
   parties: string;
   /** `{ roles, parties? }`, as the agreement's `audit` block less its source; null without one. */
   audit: string | null;
+  /**
+   * The identifier kinds its matching names, a JSON list (migration 0041): what its datasets are
+   * searched by once its file is removed. Null in a row written before it.
+   */
+  identifier_kinds: string | null;
   /** When the agreement was loaded with these parties, roles and version. */
   recorded_at: string;
 }

@@ -133,12 +133,17 @@ describe('an ended agreement whose parties sign nothing else', () => {
   let t: TestHost;
   const DUDLEY = 'dudley-housing-options';
   const person = { givenName: 'Ola', familyName: 'Ended', dateOfBirth: '1984-03-01' };
+  /** Ola's case reference in the contacts, the one identifier the research agreement matches on. */
+  const OLA_CASE = { system: 'case-reference', id: 'HF/ENDED/1' };
   let from: string;
 
   beforeAll(async () => {
     t = await startTestHost();
     from = new Date(Date.now() - 1000).toISOString();
-    await insertRecord(t.host.services, dudleyParticipant(person, '07700 900410'));
+    await insertRecord(t.host.services, {
+      ...dudleyParticipant(person, '07700 900410'),
+      identifiers: { 'system-id:case-reference': OLA_CASE.id },
+    });
     await consentToResearch(t, person, 'HF/CONSENT/15');
     t = await restartTestHost(t, { AGREEMENTS_DIR: agreementsFolderWithout(['housingFirst']) });
   });
@@ -151,6 +156,26 @@ describe('an ended agreement whose parties sign nothing else', () => {
     expect(entries.map((e) => `${e.action} ${e.purpose} ${e.subjectRefs?.length}`)).toEqual([
       'consent.record research-evaluation 1',
     ]);
+  });
+
+  // UK GDPR Art. 15: the person asks Dudley, quoting the case reference on their letters, who saw
+  // their details. The contacts stay in the store till an operator purges them, so the subject
+  // access request by that reference must find them, as it did before the agreement ended and as
+  // it does for a dataset a re-signing dropped (audit-scope-dataset-removed.test.ts).
+  it("finds the person for Dudley's DPO by the case reference the ended agreement matched on", async () => {
+    const byName = await callApi(t, '/v1/audit/people/accesses', { party: DUDLEY, roles: ['dpo'], body: person });
+    expect(byName.status, byName.text).toBe(200);
+    const byCase = await callApi(t, '/v1/audit/people/accesses', {
+      party: DUDLEY,
+      roles: ['dpo'],
+      body: { systemId: OLA_CASE },
+    });
+    expect(byCase.status, byCase.text).toBe(200);
+    expect(byCase.body.personRef).toBe(byName.body.personRef);
+    type Entry = { action: string; purpose: string };
+    expect((byCase.body.entries as Entry[]).map((e) => `${e.action} ${e.purpose}`)).toContain(
+      'consent.record research-evaluation',
+    );
   });
 
   it('lets Dudley look no one up', async () => {

@@ -38,6 +38,7 @@ import { accessLogSubjectWidth } from './0037-access-log-subject-width.js';
 import { purposeAgreements } from './0038-purpose-agreements.js';
 import { datasetAgreements } from './0039-dataset-agreements.js';
 import { agreementParties } from './0040-agreement-parties.js';
+import { agreementIdentifierKinds } from './0041-agreement-identifier-kinds.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -83,5 +84,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0038-purpose-agreements': purposeAgreements(d),
     '0039-dataset-agreements': datasetAgreements(d),
     '0040-agreement-parties': agreementParties(d),
+    '0041-agreement-identifier-kinds': agreementIdentifierKinds(d),
   };
 }

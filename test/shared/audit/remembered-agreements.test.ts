@@ -124,6 +124,7 @@ describe('remembering which agreement each purpose and dataset belonged to', () 
         { id: 'icf-research', roles: ['researcher'] },
       ]),
       audit: JSON.stringify({ roles: ['dpo'] }),
+      identifier_kinds: JSON.stringify(['system-id:case-reference']),
       recorded_at: '2026-01-01T00:00:00.000Z',
     });
     await rememberAgreements(store, signed, new Date('2026-02-01T00:00:00Z'));
@@ -162,6 +163,7 @@ describe('remembering which agreement each purpose and dataset belonged to', () 
               { id: 'icf-research', roles: ['researcher'] },
             ],
             audit: { roles: ['dpo'] },
+            identifierKinds: ['system-id:case-reference'],
           },
         ],
       ]),
@@ -173,6 +175,9 @@ describe('remembering which agreement each purpose and dataset belonged to', () 
     expect(agreementsOfEntry(agreements, entry(DUDLEY, 'research-evaluation'))).toEqual([RESEARCH]);
     expect(agreementsOfEntry(agreements, entry('icf-research', 'research-evaluation', [CONTACTS]))).toEqual([RESEARCH]);
     expect(auditScope(agreements, [RESEARCH]).datasets).toEqual([CONTACTS]);
+    // Its contacts are searched, for its DPO's subject access requests, by the kinds it matched on.
+    expect(identifierUseOf(agreements)(CONTACTS, 'system-id:case-reference')).toBe(true);
+    expect(identifierUseOf(agreements)(CONTACTS, 'ni')).toBe(false);
     // Nothing else: no party, purpose, dataset or grant of it is known.
     expect(agreements.party(DUDLEY)).toBeUndefined();
     expect(agreements.agreement(RESEARCH)).toBeUndefined();

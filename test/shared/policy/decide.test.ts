@@ -559,6 +559,7 @@ describe('decide: an agreement whose file was removed (ended, not re-signed)', (
             { id: 'icf-research', roles: ['researcher'] },
           ],
           audit: { roles: ['dpo'] },
+          identifierKinds: ['system-id:case-reference'],
         },
       ],
     ]),

@@ -264,6 +264,7 @@ describe('statements sent to Azure SQL', () => {
                   version: '1.0.0',
                   parties: '[{"id":"dudley-housing-options","roles":["dpo"]}]',
                   audit: '{"roles":["dpo"]}',
+                  identifier_kinds: null,
                 },
               ]
             : [],
@@ -279,6 +280,8 @@ describe('statements sent to Azure SQL', () => {
             version: '1.0.0',
             parties: [{ id: 'dudley-housing-options', roles: ['dpo'] }],
             audit: { roles: ['dpo'] },
+            // A row written before migration 0041 noted none.
+            identifierKinds: null,
           },
         ],
       ]),
@@ -300,7 +303,7 @@ describe('statements sent to Azure SQL', () => {
     expect(agreementKinds).toEqual(['select', ...agreements.all().map(() => 'insert')]);
   });
 
-  it("creates today's tables, columns and indexes (0019-0040) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0041) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -327,6 +330,7 @@ describe('statements sent to Azure SQL', () => {
       '0038-purpose-agreements',
       '0039-dataset-agreements',
       '0040-agreement-parties',
+      '0041-agreement-identifier-kinds',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -357,6 +361,9 @@ describe('statements sent to Azure SQL', () => {
     );
     expect(statements.map((s) => s.sql)).toContain(
       'create table "agreement_party" ("agreement_id" nvarchar(100) primary key, "version" nvarchar(100) not null, "parties" nvarchar(4000) not null, "audit" nvarchar(1000), "recorded_at" varchar(32) not null)',
+    );
+    expect(statements.map((s) => s.sql)).toContain(
+      'alter table "agreement_party" add "identifier_kinds" nvarchar(1000)',
     );
     // Nine wide for a BFPO number ("BFPO 5439"), in place: nullable, as the columns were.
     for (const table of ['source_record', 'opt_out_kept_record']) {
