@@ -55,7 +55,13 @@ async function main(): Promise<void> {
       `party ${party.id} holds no role ${notHeld.join(', ')} in the agreements (its roles: ${[...party.roles].sort().join(', ')})`,
     );
   }
-  const clientId = parsePartyDirectory(settings.PARTY_CLIENT_IDS, agreements).clientIdsFor(values.party)[0];
+  // The setting's parties are not checked against the files here: a party to an agreement that
+  // ended (its file removed) stays mapped for its DPO, and only the store, which the host checks it
+  // against at start (services.ts), remembers that agreement. Checked against the files alone,
+  // that mapping refused every party's token (found by a review).
+  const clientId = parsePartyDirectory(settings.PARTY_CLIENT_IDS, agreements, { checkParties: false }).clientIdsFor(
+    values.party,
+  )[0];
   if (!clientId) {
     refuseUsage('token', `no client id is mapped to party ${values.party} in PARTY_CLIENT_IDS`);
   }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { azuriteConnectionString } from '../../local/azurite.js';
 import { freePort } from '../../local/free-port.js';
+import { agreementsFolderWithout } from '../shared/agreements/agreement-files.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'lintel-cli-errors-'));
@@ -67,6 +68,20 @@ describe('CLI errors', () => {
     const held = run('scripts/token.ts', ['--party', 'kettering-borough-council', '--role', 'housing-officer'], env);
     expect(held.stderr).toBe('');
     expect(held.status).toBe(0);
+    expect(held.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+  });
+
+  // An agreement that ended, its file removed, leaves its parties mapped in PARTY_CLIENT_IDS (its
+  // DPO still reads its access log: the host accepts them once its store remembers the agreement).
+  // The token script, reading the files alone, refused every party's token over the mapping.
+  it('npm run token mints a current party its token while PARTY_CLIENT_IDS still maps the parties of an ended agreement', () => {
+    const env = {
+      ...ISOLATED,
+      DEV_ISSUER_KEY_PATH: join(dir, 'dev-issuer-key.json'),
+      AGREEMENTS_DIR: agreementsFolderWithout(['housingFirst']),
+    };
+    const held = run('scripts/token.ts', ['--party', 'kettering-borough-council', '--role', 'housing-officer'], env);
+    expect({ status: held.status, stderr: held.stderr }).toEqual({ status: 0, stderr: '' });
     expect(held.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
   });
 
