@@ -10,8 +10,10 @@ import type { Dialect } from '../dialect.js';
  * DPO (or, for a consent recorded, to every agreement the party still signs), and the consents
  * taken under it could be withdrawn by no one (found by a review). The host writes each loaded
  * agreement here at start-up (shared/audit/remembered-agreements.ts), where new or changed, and
- * reads back those the files no longer define. Bounded for SQL Server: 4000 characters holds some
- * forty parties of long ids and several roles each.
+ * reads back those the files no longer define. The lists are unbounded (nvarchar(max) on SQL
+ * Server; nothing keys them): bounded at 4000 characters, an agreement of some forty parties with
+ * long ids would have stopped the host at start-up on Azure SQL alone (found by a review; a
+ * choice-based lettings partnership signs a dozen councils and more housing associations).
  */
 export function agreementParties(d: Dialect): Migration {
   return {
@@ -20,8 +22,8 @@ export function agreementParties(d: Dialect): Migration {
         .createTable('agreement_party')
         .addColumn('agreement_id', d.text(100), (c) => c.primaryKey())
         .addColumn('version', d.text(100), (c) => c.notNull())
-        .addColumn('parties', d.text(4000), (c) => c.notNull())
-        .addColumn('audit', d.text(1000))
+        .addColumn('parties', d.text(), (c) => c.notNull())
+        .addColumn('audit', d.text())
         .addColumn('recorded_at', d.timestamp(), (c) => c.notNull())
         .execute();
     },

@@ -14,7 +14,7 @@ import type { Dialect } from '../dialect.js';
 export function agreementIdentifierKinds(d: Dialect): Migration {
   return {
     async up(db: Kysely<unknown>) {
-      await db.schema.alterTable('agreement_party').addColumn('identifier_kinds', d.text(1000)).execute();
+      await db.schema.alterTable('agreement_party').addColumn('identifier_kinds', d.text()).execute();
     },
     async down(db: Kysely<unknown>) {
       await db.schema.alterTable('agreement_party').dropColumn('identifier_kinds').execute();
