@@ -12,18 +12,30 @@
  * children's social-care data, and hid any production import of a development dependency until it
  * failed in Azure. test/scripts/package.test.ts stages a package and loads its entry point there.
  *
- * Exit status 0 staged, 1 failed, 2 an option given wrongly.
+ * The agreements are staged as committed at HEAD, not as the working tree holds them: what is
+ * enforced in production is what was signed off and committed, never a draft lying in the
+ * operator's checkout. A working tree whose agreements differ from HEAD (a file untracked,
+ * modified, deleted or only staged) is refused, naming the files, unless
+ * `--leave-out-uncommitted-agreements` says to stage HEAD's regardless.
+ *
+ * Exit status 0 staged, 1 failed, 2 an option given wrongly or the agreements not committed.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parseOptions } from './cli.js';
+import {
+  AGREEMENTS,
+  stageCommittedAgreements,
+  UncommittedAgreementsError,
+  uncommittedAgreements,
+} from './package-steps.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
-/** What the app reads beside its code at run time: the host's settings and AGREEMENTS_DIR's default. */
-const RUNTIME_FILES = ['host.json', 'package.json', 'package-lock.json', 'agreements'];
+/** What the app reads beside its code at run time: the host's settings (AGREEMENTS_DIR's default is staged from HEAD). */
+const RUNTIME_FILES = ['host.json', 'package.json', 'package-lock.json'];
 
 /** Compiled from tsconfig.build.json but never run by the Functions host: the local host and the operator CLIs. */
 const NOT_DEPLOYED = ['local', 'scripts'];
@@ -67,14 +79,21 @@ function sizeOf(path: string): number {
 
 const { values } = parseOptions(
   'package',
-  'npm run package [-- --out <dir>]   (stages the deployment package, .lintel/package by default)',
+  'npm run package [-- [--out <dir>] [--leave-out-uncommitted-agreements]]   (stages the deployment package, .lintel/package by default, with agreements/ as committed at HEAD)',
   {
-    options: { out: { type: 'string' } },
+    options: { out: { type: 'string' }, 'leave-out-uncommitted-agreements': { type: 'boolean' } },
   },
 );
 
 try {
   const out = checkedOut(resolve(values.out ?? join(ROOT, '.lintel/package')));
+  const uncommitted = uncommittedAgreements(ROOT);
+  if (uncommitted.length > 0) {
+    if (!values['leave-out-uncommitted-agreements']) throw new UncommittedAgreementsError(uncommitted);
+    process.stderr.write(
+      `package: staging ${AGREEMENTS}/ as committed at HEAD; left as HEAD has them: ${uncommitted.join(', ')}\n`,
+    );
+  }
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
 
@@ -84,6 +103,7 @@ try {
   for (const folder of NOT_DEPLOYED) rmSync(join(out, 'dist', folder), { recursive: true, force: true });
 
   for (const name of RUNTIME_FILES) cpSync(join(ROOT, name), join(out, name), { recursive: true });
+  stageCommittedAgreements(ROOT, out);
   writeFileSync(join(out, '.zipignore'), KEEP_EVERYTHING);
   writeFileSync(join(out, '.funcignore'), KEEP_EVERYTHING);
 
@@ -96,5 +116,5 @@ try {
   process.stdout.write(`package: staged ${shown} (node_modules ${megabytes} MB, ${packages} top-level entries)\n`);
 } catch (err) {
   process.stderr.write(`package: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
+  process.exitCode = err instanceof UncommittedAgreementsError ? 2 : 1;
 }

@@ -16,7 +16,8 @@ import type { AgreementSource, FoundIssue } from './cross-check.js';
 import { AgreementSchema } from './schema.js';
 import type { Agreement } from './schema.js';
 
-const AGREEMENT_FILE = /\.(ya?ml|json)$/i;
+/** The files of an agreements folder the loader reads (its own files, not its subfolders'). */
+export const AGREEMENT_FILE = /\.(ya?ml|json)$/i;
 
 export interface LoadOptions {
   /** The date against which review dates are judged; defaults to the current time. */

@@ -186,6 +186,7 @@ describe('CLI errors', () => {
     ['scripts/link.ts', 'npm run link -- --left'],
     ['scripts/relink.ts', 'npm run relink [-- [--agreement'],
     ['scripts/audit.ts', 'npm run audit -- verify'],
+    ['scripts/package.ts', 'npm run package [-- [--out <dir>] [--leave-out-uncommitted-agreements]]'],
   ])('%s answers --help with its usage line, touching nothing', (script, usage) => {
     const result = run(script, ['--help'], ISOLATED);
     expect(result.status).toBe(0);
@@ -205,6 +206,7 @@ describe('CLI errors', () => {
     ['scripts/link.ts'],
     ['scripts/relink.ts'],
     ['scripts/purge-dataset.ts'],
+    ['scripts/package.ts'],
   ])('%s shows every option after the -- that npm passes it through', (script) => {
     const usage = run(script, ['--help'], ISOLATED).stdout.trim();
     const passedFrom = usage.search(/(?<=[\s[])--(?=\s)/);

@@ -96,6 +96,16 @@ describe('npm run package', () => {
       ].sort(),
     );
     expect(readFileSync(join(out, 'host.json'), 'utf8')).toBe(readFileSync(join(ROOT, 'host.json'), 'utf8'));
+    // The agreements as committed (signed off), not as the operator's working tree holds them.
+    const committed = spawnSync('git', ['ls-tree', '-r', '--name-only', '--full-tree', 'HEAD:./agreements'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).stdout;
+    expect(readdirSync(join(out, 'agreements')).sort()).toEqual(committed.trim().split('\n').sort());
+    for (const name of committed.trim().split('\n')) {
+      const atHead = spawnSync('git', ['show', `HEAD:./agreements/${name}`], { cwd: ROOT, encoding: 'utf8' }).stdout;
+      expect(readFileSync(join(out, 'agreements', name), 'utf8'), name).toBe(atHead);
+    }
     const sources = readdirSync(join(out, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) =>
       /(?<!\.d)\.ts$/.test(f),
     );

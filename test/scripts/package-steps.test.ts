@@ -1,0 +1,90 @@
+// The steps of `npm run package` that decide what reaches production, each on a small fixture
+// rather than a staged package (test/scripts/package.test.ts stages one, and takes minutes).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stageCommittedAgreements, uncommittedAgreements } from '../../scripts/package-steps.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lintel-package-steps-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function git(cwd: string, ...args: string[]): void {
+  const result = spawnSync(
+    'git',
+    ['-c', 'user.name=lintel test', '-c', 'user.email=test@example.invalid', '-c', 'init.defaultBranch=main', ...args],
+    { cwd, encoding: 'utf8' },
+  );
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+}
+
+function write(root: string, path: string, text: string): void {
+  mkdirSync(dirname(join(root, path)), { recursive: true });
+  writeFileSync(join(root, path), text);
+}
+
+/** A checkout whose HEAD holds two signed-off agreements and the folder's README. */
+function checkout(name: string): string {
+  const root = join(dir, name);
+  mkdirSync(root);
+  git(root, 'init', '-q');
+  write(root, 'agreements/signed.yaml', 'id: signed\n');
+  write(root, 'agreements/other.yaml', 'id: other\n');
+  write(root, 'agreements/README.md', 'how agreements are signed off\n');
+  write(root, 'package.json', '{}\n');
+  git(root, 'add', '.');
+  git(root, 'commit', '-q', '-m', 'signed off');
+  return root;
+}
+
+describe('the agreements npm run package stages', () => {
+  // Before, the package copied agreements/ from the working tree: a draft agreement lying in the
+  // operator's checkout, never signed off, was deployed and enforced in production.
+  it('names every agreement file the working tree holds otherwise than HEAD, and no other file', () => {
+    const root = checkout('drafts');
+    write(root, 'agreements/draft.yaml', 'id: draft\n');
+    write(root, 'agreements/signed.yaml', 'id: signed\nedited: not yet signed off\n');
+    unlinkSync(join(root, 'agreements/other.yaml'));
+    write(root, 'agreements/staged.json', '{"id":"staged"}\n');
+    git(root, 'add', 'agreements/staged.json');
+    // Neither is read by the loader: a README and a subfolder's file.
+    write(root, 'agreements/README.md', 'edited\n');
+    write(root, 'agreements/drafts/later.yaml', 'id: later\n');
+    write(root, 'notes.yaml', 'outside agreements/\n');
+    expect(uncommittedAgreements(root)).toEqual([
+      'agreements/draft.yaml (untracked)',
+      'agreements/other.yaml (deleted)',
+      'agreements/signed.yaml (modified)',
+      'agreements/staged.json (added, not committed)',
+    ]);
+  });
+
+  it('names nothing for a working tree holding the agreements as committed', () => {
+    const root = checkout('clean');
+    write(root, 'agreements/drafts/later.yaml', 'id: later\n');
+    expect(uncommittedAgreements(root)).toEqual([]);
+  });
+
+  it('stages the agreements as committed at HEAD, whatever the working tree holds', () => {
+    const root = checkout('staged-from-head');
+    write(root, 'agreements/draft.yaml', 'id: draft\n');
+    write(root, 'agreements/signed.yaml', 'id: signed\nedited: not yet signed off\n');
+    unlinkSync(join(root, 'agreements/other.yaml'));
+    const out = join(dir, 'staged-from-head-package');
+    stageCommittedAgreements(root, out);
+    expect(readdirSync(join(out, 'agreements')).sort()).toEqual(['README.md', 'other.yaml', 'signed.yaml']);
+    expect(readFileSync(join(out, 'agreements/signed.yaml'), 'utf8')).toBe('id: signed\n');
+    expect(readFileSync(join(out, 'agreements/other.yaml'), 'utf8')).toBe('id: other\n');
+  });
+
+  it('says a folder that is not a git checkout is one, rather than staging what it holds', () => {
+    const root = join(dir, 'not-a-checkout');
+    write(root, 'agreements/signed.yaml', 'id: signed\n');
+    expect(() => uncommittedAgreements(root)).toThrow(`${root} is not a git checkout`);
+    expect(() => stageCommittedAgreements(root, join(dir, 'not-a-checkout-package'))).toThrow(
+      `${root} is not a git checkout`,
+    );
+  });
+});
