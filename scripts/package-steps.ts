@@ -4,7 +4,7 @@
  * staging a whole package.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AGREEMENT_FILE } from '../shared/agreements/load.js';
 
@@ -103,4 +103,49 @@ export function stageCommittedAgreements(root: string, dest: string): void {
     if (AGREEMENT_FILE.test(match[3] ?? '')) staged += 1;
   }
   if (staged === 0) throw new Error(`HEAD holds no agreement in ${AGREEMENTS}/: the app would refuse to start`);
+}
+
+/** Runs a step of the build with its output shown; throws naming the step if it fails. */
+export function run(step: string, command: string, args: string[], cwd: string, env = process.env): void {
+  const result = spawnSync(command, args, { cwd, env, stdio: 'inherit' });
+  if (result.status !== 0) {
+    throw new Error(`${step} failed (${result.error ? result.error.message : `exit ${String(result.status)}`})`);
+  }
+}
+
+function npm(args: string[], cwd: string, env: NodeJS.ProcessEnv): void {
+  // Under `npm run` the same npm that started the script; on its own, the one on PATH.
+  const cli = env.npm_execpath;
+  if (cli?.endsWith('.js')) run(`npm ${args[0] ?? ''}`, process.execPath, [cli, ...args], cwd, env);
+  else run(`npm ${args[0] ?? ''}`, 'npm', args, cwd, env);
+}
+
+/**
+ * `npm ci` of the production dependencies alone in `dir` (its package.json and lockfile), whatever
+ * the operator's npm config says: a type in `include` outranks `--omit`, so an `include=dev` in an
+ * .npmrc or `NPM_CONFIG_INCLUDE` would ship every development tool; `--include=prod` on the
+ * command line outranks both. The deprecated `dev`, `also` and `production=false` include them
+ * too and no command-line value undoes them (each only adds to `include`), so the lockfile's
+ * development-only packages are looked for afterwards and the build refused if one was installed.
+ */
+export function installProductionDependencies(dir: string, env: NodeJS.ProcessEnv = process.env): void {
+  // Install scripts stay on: better-sqlite3 builds its native binary in its own install script.
+  npm(['ci', '--omit=dev', '--include=prod', '--ignore-scripts=false', '--no-audit', '--no-fund'], dir, env);
+  const installed = developmentPackagesInstalled(dir);
+  if (installed.length > 0) {
+    throw new Error(
+      `npm installed ${String(installed.length)} development-only packages (${installed.slice(0, 3).join(', ')}${installed.length > 3 ? ', …' : ''}) despite --omit=dev: ` +
+        'an npm setting includes them (dev, also or production=false, in an .npmrc or as npm_config_* in the environment; see `npm config list`); remove it and run again',
+    );
+  }
+}
+
+/** The packages the lockfile marks development-only that are installed in `dir`. */
+function developmentPackagesInstalled(dir: string): string[] {
+  const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')) as {
+    packages?: Record<string, { dev?: boolean }>;
+  };
+  return Object.entries(lock.packages ?? {})
+    .filter(([path, entry]) => entry.dev === true && path.includes('node_modules/') && existsSync(join(dir, path)))
+    .map(([path]) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length));
 }

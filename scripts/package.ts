@@ -20,13 +20,14 @@
  *
  * Exit status 0 staged, 1 failed, 2 an option given wrongly or the agreements not committed.
  */
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parseOptions } from './cli.js';
 import {
   AGREEMENTS,
+  installProductionDependencies,
+  run,
   stageCommittedAgreements,
   UncommittedAgreementsError,
   uncommittedAgreements,
@@ -47,13 +48,6 @@ const NOT_DEPLOYED = ['local', 'scripts'];
  */
 const KEEP_EVERYTHING = '# Staged by `npm run package`: everything here is deployed, node_modules included.\n';
 
-function run(step: string, command: string, args: string[], cwd: string): void {
-  const result = spawnSync(command, args, { cwd, stdio: 'inherit' });
-  if (result.status !== 0) {
-    throw new Error(`${step} failed (${result.error ? result.error.message : `exit ${String(result.status)}`})`);
-  }
-}
-
 /** Refuses an output folder whose removal would take the sources with it. */
 function checkedOut(out: string): string {
   const inside = relative(out, ROOT);
@@ -61,13 +55,6 @@ function checkedOut(out: string): string {
     throw new Error(`--out must not be the repository or a folder holding it: ${out}`);
   }
   return out;
-}
-
-function npm(args: string[], cwd: string): void {
-  // Under `npm run` the same npm that started the script; on its own, the one on PATH.
-  const cli = process.env.npm_execpath;
-  if (cli?.endsWith('.js')) run(`npm ${args[0] ?? ''}`, process.execPath, [cli, ...args], cwd);
-  else run(`npm ${args[0] ?? ''}`, 'npm', args, cwd);
 }
 
 function sizeOf(path: string): number {
@@ -107,8 +94,7 @@ try {
   writeFileSync(join(out, '.zipignore'), KEEP_EVERYTHING);
   writeFileSync(join(out, '.funcignore'), KEEP_EVERYTHING);
 
-  // Install scripts stay on: better-sqlite3 builds its native binary in its own install script.
-  npm(['ci', '--omit=dev', '--ignore-scripts=false', '--no-audit', '--no-fund'], out);
+  installProductionDependencies(out);
 
   const megabytes = (sizeOf(join(out, 'node_modules')) / 1_048_576).toFixed(0);
   const packages = readdirSync(join(out, 'node_modules')).filter((name) => !name.startsWith('.')).length;

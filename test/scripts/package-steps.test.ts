@@ -1,11 +1,24 @@
 // The steps of `npm run package` that decide what reaches production, each on a small fixture
 // rather than a staged package (test/scripts/package.test.ts stages one, and takes minutes).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stageCommittedAgreements, uncommittedAgreements } from '../../scripts/package-steps.js';
+import {
+  installProductionDependencies,
+  stageCommittedAgreements,
+  uncommittedAgreements,
+} from '../../scripts/package-steps.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lintel-package-steps-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -87,4 +100,67 @@ describe('the agreements npm run package stages', () => {
       `${root} is not a git checkout`,
     );
   });
+});
+
+describe('the dependencies npm run package installs', () => {
+  /** A project with one production and one development dependency, both local tarballs (no registry). */
+  let projects = 0;
+  function project(): string {
+    projects += 1;
+    const root = join(dir, `project-${String(projects)}`);
+    const npm = (cwd: string, ...args: string[]): void => {
+      const result = spawnSync('npm', [...args, '--offline', '--no-audit', '--no-fund', '--no-update-notifier'], {
+        cwd,
+        env: { PATH: process.env.PATH ?? '', HOME: root },
+        encoding: 'utf8',
+      });
+      expect(result.status, result.stderr).toBe(0);
+    };
+    for (const name of ['prodlib', 'devtool']) {
+      write(root, `${name}/package.json`, JSON.stringify({ name, version: '1.0.0' }));
+      npm(join(root, name), 'pack', '--silent', '--pack-destination', root);
+    }
+    write(
+      root,
+      'package.json',
+      JSON.stringify({
+        name: 'fixture',
+        version: '1.0.0',
+        private: true,
+        dependencies: { prodlib: 'file:./prodlib-1.0.0.tgz' },
+        devDependencies: { devtool: 'file:./devtool-1.0.0.tgz' },
+      }),
+    );
+    npm(root, 'install', '--package-lock-only');
+    return root;
+  }
+
+  /** The environment of an operator whose npm config, in `.npmrc` or its environment, says `config`. */
+  function operator(root: string, npmrc: string, env: Record<string, string> = {}): NodeJS.ProcessEnv {
+    write(root, 'home/.npmrc', npmrc);
+    return { PATH: process.env.PATH ?? '', HOME: join(root, 'home'), npm_config_update_notifier: 'false', ...env };
+  }
+
+  // Before, `npm ci --omit=dev` ran with the operator's npm config, where an `include=dev` (in an
+  // .npmrc or NPM_CONFIG_INCLUDE) outranks `--omit`: every development tool was shipped.
+  it.each([
+    ['include=dev in the user .npmrc', 'include=dev\n', {}],
+    ['NPM_CONFIG_INCLUDE=dev', '', { NPM_CONFIG_INCLUDE: 'dev' }],
+    ['npm_config_include=dev', '', { npm_config_include: 'dev' }],
+  ])('installs no development dependency for an operator with %s', (_, npmrc, env) => {
+    const root = project();
+    installProductionDependencies(root, operator(root, npmrc, env));
+    expect(existsSync(join(root, 'node_modules/prodlib/package.json'))).toBe(true);
+    expect(existsSync(join(root, 'node_modules/devtool'))).toBe(false);
+  });
+
+  it.each([['dev=true\n'], ['also=dev\n'], ['production=false\n']])(
+    'refuses the build, naming what was installed, for an operator whose .npmrc has the deprecated %s',
+    (npmrc) => {
+      const root = project();
+      expect(() => installProductionDependencies(root, operator(root, npmrc))).toThrow(
+        /npm installed 1 development-only packages \(devtool\) despite --omit=dev/,
+      );
+    },
+  );
 });

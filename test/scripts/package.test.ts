@@ -23,7 +23,9 @@ beforeAll(() => {
     ['--import', import.meta.resolve('tsx'), join(ROOT, 'scripts/package.ts'), '--out', out],
     {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir() },
+      // An operator whose npm config includes development dependencies (an `include=dev` in an
+      // .npmrc, or this) must still stage the production dependencies alone.
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), NPM_CONFIG_INCLUDE: 'dev' },
       encoding: 'utf8',
       timeout: 540_000,
     },
