@@ -4,7 +4,7 @@
  * staging a whole package.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AGREEMENT_FILE } from '../shared/agreements/load.js';
 
@@ -148,4 +148,31 @@ function developmentPackagesInstalled(dir: string): string[] {
   return Object.entries(lock.packages ?? {})
     .filter(([path, entry]) => entry.dev === true && path.includes('node_modules/') && existsSync(join(dir, path)))
     .map(([path]) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length));
+}
+
+/**
+ * What of better-sqlite3 is loaded at run time: lib/ (its JS), package.json (`main`, and where
+ * `bindings` finds the module's root) and the binary `bindings` finds at build/Release; the
+ * licence and readme are kept beside them.
+ */
+const BETTER_SQLITE3_KEPT = ['package.json', 'lib', 'build', 'LICENSE', 'README.md', 'node_modules'];
+const BETTER_SQLITE3_BINARY = 'build/Release/better_sqlite3.node';
+
+/**
+ * Removes what better-sqlite3's install left beside its binary: the compiler's intermediates
+ * (build/Release/obj*, sqlite3.a, the makefiles), the test_extension.node its tests load, and the
+ * SQLite and C++ sources it was built from (deps/, src/) — about 27 MB no code loads.
+ */
+export function pruneNativeBuild(nodeModules: string): void {
+  const root = join(nodeModules, 'better-sqlite3');
+  if (!existsSync(join(root, BETTER_SQLITE3_BINARY))) {
+    throw new Error(`better-sqlite3 has no ${BETTER_SQLITE3_BINARY}: its install script built nothing`);
+  }
+  const keepOnly = (folder: string, kept: readonly string[]): void => {
+    for (const name of readdirSync(folder))
+      if (!kept.includes(name)) rmSync(join(folder, name), { recursive: true, force: true });
+  };
+  keepOnly(root, BETTER_SQLITE3_KEPT);
+  keepOnly(join(root, 'build'), ['Release']);
+  keepOnly(join(root, 'build/Release'), ['better_sqlite3.node']);
 }

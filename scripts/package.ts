@@ -27,6 +27,7 @@ import { parseOptions } from './cli.js';
 import {
   AGREEMENTS,
   installProductionDependencies,
+  pruneNativeBuild,
   run,
   stageCommittedAgreements,
   UncommittedAgreementsError,
@@ -95,6 +96,7 @@ try {
   writeFileSync(join(out, '.funcignore'), KEEP_EVERYTHING);
 
   installProductionDependencies(out);
+  pruneNativeBuild(join(out, 'node_modules'));
 
   const megabytes = (sizeOf(join(out, 'node_modules')) / 1_048_576).toFixed(0);
   const packages = readdirSync(join(out, 'node_modules')).filter((name) => !name.startsWith('.')).length;

@@ -2,24 +2,29 @@
 // rather than a staged package (test/scripts/package.test.ts stages one, and takes minutes).
 import { spawnSync } from 'node:child_process';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   installProductionDependencies,
+  pruneNativeBuild,
   stageCommittedAgreements,
   uncommittedAgreements,
 } from '../../scripts/package-steps.js';
 
+const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'lintel-package-steps-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -163,4 +168,36 @@ describe('the dependencies npm run package installs', () => {
       );
     },
   );
+});
+
+describe('the better-sqlite3 npm run package ships', () => {
+  // Before, the package carried about 27 MB of better-sqlite3's build intermediates and sources
+  // (build/Release/obj*, sqlite3.a, test_extension.node, deps/, src/) that nothing loads.
+  it('keeps its JS, package.json and the one binary, and still opens a database', () => {
+    const nodeModules = join(dir, 'pruned/node_modules');
+    for (const name of ['better-sqlite3', 'bindings', 'file-uri-to-path'])
+      cpSync(join(ROOT, 'node_modules', name), join(nodeModules, name), { recursive: true });
+    const root = join(nodeModules, 'better-sqlite3');
+    pruneNativeBuild(nodeModules);
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      statSync(join(root, f)).isFile(),
+    );
+    expect(files.filter((f) => !/^(?:lib\/|package\.json$|LICENSE$|README\.md$)/.test(f))).toEqual([
+      'build/Release/better_sqlite3.node',
+    ]);
+    const Database = createRequire(join(nodeModules, 'package.json'))('better-sqlite3') as new (path: string) => {
+      prepare: (sql: string) => { get: () => { answer: number } };
+      close: () => void;
+    };
+    const db = new Database(':memory:');
+    expect(db.prepare('select 41 + 1 as answer').get().answer).toBe(42);
+    db.close();
+  });
+
+  it('refuses a package whose better-sqlite3 has no binary rather than ship one that cannot open SQLite', () => {
+    const nodeModules = join(dir, 'unbuilt/node_modules');
+    write(nodeModules, 'better-sqlite3/package.json', '{"name":"better-sqlite3"}');
+    write(nodeModules, 'better-sqlite3/lib/index.js', '');
+    expect(() => pruneNativeBuild(nodeModules)).toThrow('better-sqlite3 has no build/Release/better_sqlite3.node');
+  });
 });

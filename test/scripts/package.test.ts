@@ -3,7 +3,7 @@
 // with its production dependencies alone. Slow (a compile and an `npm ci` with better-sqlite3's
 // native build, a minute or two) but not skipped anywhere: CI runs it with the rest.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +112,16 @@ describe('npm run package', () => {
       /(?<!\.d)\.ts$/.test(f),
     );
     expect(sources).toEqual([]);
+  });
+
+  it('carries of better-sqlite3 what it loads alone: its JS, package.json and the one binary, no build intermediates or sources', () => {
+    const root = join(out, 'node_modules/better-sqlite3');
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      statSync(join(root, f)).isFile(),
+    );
+    expect(files.filter((f) => !/^(?:lib\/|package\.json$|LICENSE$|README\.md$)/.test(f))).toEqual([
+      'build/Release/better_sqlite3.node',
+    ]);
   });
 
   it('loads the entry point with production dependencies alone and registers every function, agreements and SQLite working', () => {
