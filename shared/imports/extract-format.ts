@@ -71,8 +71,9 @@ function metadataValue(metadata: Readonly<Record<string, string>>, name: string)
 }
 
 /**
- * The date the extract describes (`source_record.as_of`): blob metadata `asof` (an ISO date, or
- * an ISO date-time, its time extended or basic, `T23:30Z` or `T2330Z`, and one whose time
+ * The date the extract describes (`source_record.as_of`): blob metadata `asof` (an ISO date,
+ * extended or basic, `2025-06-30` or `20250630`, or an ISO date-time, its date and its time
+ * each extended or basic, `2025-06-30T23:30Z` or `20250630T2330Z`, and one whose time
  * cannot be read no date: with `Z` or an offset it names an instant, dated by its day in the UK as
  * every instant lintel is given is (ukDateOf) — `2025-06-30T23:30Z` is 00:30 BST on 1 July, and
  * its date as written, the UTC one, was taken for it (found by a review); without an offset it
@@ -91,14 +92,17 @@ export function asOfDate(
 ): string | undefined {
   const declared = metadataValue(metadata, 'asof')?.trim();
   if (declared !== undefined && declared !== '') {
-    const isDateTime = /^\d{4}-\d{2}-\d{2}T/.test(declared);
-    const r = normaliseDate(isDateTime ? declared.slice(0, 10) : declared);
-    if (!r.ok) return undefined;
-    if (!isDateTime) return r.value;
-    // A time that cannot be read may carry an offset that moves the day (`T2330Z` is the next
-    // day in BST, and its date as written was once taken for it): no day is guessed for it.
     const time = DATE_TIME.exec(declared);
-    return time === null ? undefined : dateAtTime(r.value, time);
+    if (time === null) {
+      // A date alone; a date-time here has a time that cannot be read, which may carry an offset
+      // that moves the day (`T2330Z` is the next day in BST, and its date as written was once
+      // taken for it): normaliseDate reads no time, so no day is guessed for it.
+      const basic = BASIC_DATE.exec(declared);
+      const r = normaliseDate(basic === null ? declared : `${basic[1]}-${basic[2]}-${basic[3]}`);
+      return r.ok ? r.value : undefined;
+    }
+    const r = normaliseDate(`${time[1]}-${time[3]}-${time[4]}`);
+    return r.ok ? dateAtTime(r.value, time) : undefined;
   }
   // Eight digits standing alone (not the tail of a longer number: `…_100234567_2025-01-31`),
   // the last that is a real date: a name may carry a reference number, or a period `from_to`.
@@ -118,14 +122,22 @@ export function asOfDate(
 }
 
 /**
- * An ISO date-time's time of day and its `Z` or offset (`+01:00`, `+0100`, `+01`), if it has
- * one. The time is hours, then minutes, then seconds and a fraction, each optional after the
- * hours, in the extended format (`23:30:00`) or the basic (`233000`), one or the other
- * throughout (the backreference): `23:3000` could be read more than one way. A fraction of an
- * hour or a minute (`T23.5`) is not read.
+ * An ISO date in the basic format, `20250630`: the compact form partners' systems emit. A date
+ * run together day first (`30062025`) is not one misread: its month would be its year's century.
+ */
+const BASIC_DATE = /^(\d{4})(\d{2})(\d{2})$/;
+
+/**
+ * An ISO date-time: its date, extended (`2025-06-30`) or basic (`20250630`), one or the other
+ * throughout (the backreference), then its time of day and its `Z` or offset (`+01:00`,
+ * `+0100`, `+01`), if it has one. The time is hours, then minutes, then seconds and a fraction,
+ * each optional after the hours, in the extended format (`23:30:00`) or the basic (`233000`),
+ * one or the other throughout (the backreference): `23:3000` could be read more than one way.
+ * Date and time may differ in format (`2025-06-30T2330Z`, `20250630T23:30Z`), which ISO 8601
+ * does not allow but reads one way only. A fraction of an hour or a minute (`T23.5`) is not read.
  */
 const DATE_TIME =
-  /^\d{4}-\d{2}-\d{2}T(\d{2})(?:(:?)(\d{2})(?:\2(\d{2})(?:[.,](\d+))?)?)?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)?$/i;
+  /^(\d{4})(-?)(\d{2})\2(\d{2})T(\d{2})(?:(:?)(\d{2})(?:\6(\d{2})(?:[.,](\d+))?)?)?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)?$/i;
 
 /**
  * The date of `date` at DATE_TIME's time: with `Z` or an offset the UK's date at that instant,
@@ -134,7 +146,10 @@ const DATE_TIME =
  * is guessed for it. 24:00 (ISO 8601's end of a day) is the next day's 00:00, the same instant,
  * and dated as it is; any time past it is out of range.
  */
-function dateAtTime(date: string, [, hh, , mm, ss, fraction, z, sign, oh, om]: RegExpExecArray): string | undefined {
+function dateAtTime(
+  date: string,
+  [, , , , , hh, , mm, ss, fraction, z, sign, oh, om]: RegExpExecArray,
+): string | undefined {
   const [hours, minutes, seconds] = [Number(hh), Number(mm ?? 0), Number(ss ?? 0)];
   const [offsetHours, offsetMinutes] = [Number(oh ?? 0), Number(om ?? 0)];
   const endOfDay = hours === 24 && minutes === 0 && seconds === 0 && !/[1-9]/.test(fraction ?? '');

@@ -173,14 +173,14 @@ describe('npm run import', () => {
     [
       '.csv',
       ['--as-of', '2026-13-45'],
-      'import: --as-of must be a date, YYYY-MM-DD, or a date-time whose time can be read, YYYY-MM-DDThh:mm[:ss][Z|±hh:mm]',
+      'import: --as-of must be a date, YYYY-MM-DD or YYYYMMDD, or a date-time whose time can be read, YYYY-MM-DDThh:mm[:ss][Z|±hh:mm] or YYYYMMDDThhmm[ss][Z|±hhmm]',
     ],
     // A date-time's time is read, as the importer reads it (extract-format.ts): the date before it
     // was once all the message spoke of.
     [
       '.csv',
       ['--as-of', '2025-06-30T23:30 BST'],
-      'import: --as-of must be a date, YYYY-MM-DD, or a date-time whose time can be read, YYYY-MM-DDThh:mm[:ss][Z|±hh:mm]',
+      'import: --as-of must be a date, YYYY-MM-DD or YYYYMMDD, or a date-time whose time can be read, YYYY-MM-DDThh:mm[:ss][Z|±hh:mm] or YYYYMMDDThhmm[ss][Z|±hhmm]',
     ],
     [
       '.csv',

@@ -160,6 +160,41 @@ describe('asOfDate', () => {
     expect(asOfDate('housing.csv', { asof: '2025-06-30T240001Z' }, uploaded)).toBeUndefined();
   });
 
+  it('reads a basic-format date (YYYYMMDD), alone or with a time, dated as its extended form is', () => {
+    // Partners' systems emit the compact form; refused, it rejected the whole file.
+    expect(asOfDate('housing.csv', { asof: '20250630' }, uploaded)).toBe('2025-06-30');
+    expect(asOfDate('housing.csv', { asof: '20250630T233000Z' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '20250630T2330Z' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '20250630T233000.000Z' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '20250630T23:30:00Z' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '20250630T233000+0100' }, uploaded)).toBe('2025-06-30');
+    expect(asOfDate('housing.csv', { asof: '20250701T0030+01:00' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '20251231T2330Z' }, uploaded)).toBe('2025-12-31');
+    // No offset: the partner's clock, its date as written.
+    expect(asOfDate('housing.csv', { asof: '20250630T2330' }, uploaded)).toBe('2025-06-30');
+    expect(asOfDate('housing.csv', { asof: '20250630T2400Z' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '20250630T2400' }, uploaded)).toBe('2025-07-01');
+    // An impossible date or time is never dated.
+    for (const asof of [
+      '20250230',
+      '20251301',
+      '20250631T1200Z',
+      '20250630T2530Z',
+      '20250630T2360Z',
+      '20250630T240001Z',
+      '20250630T',
+      '2025063',
+      '202506301',
+      '2025-0630',
+      '202506-30',
+      // Day first, as a UK feed might run it together: its "month" is the year's century, never
+      // a month, so it is refused rather than read as a year 3006.
+      '30062025',
+    ]) {
+      expect(asOfDate('housing.csv', { asof }, uploaded), asof).toBeUndefined();
+    }
+  });
+
   it('refuses a date-time whose time it cannot read, rather than take the date written', () => {
     // Each could name an instant either side of a UK midnight: no day is guessed for it.
     for (const asof of [
