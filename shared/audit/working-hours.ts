@@ -187,8 +187,11 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** The zone's wall-clock reading of an instant, as if it were UTC (for offset arithmetic). */
-function wallClockAsUtc(instantMs: number, timeZone: string): number {
+/**
+ * The zone's wall-clock reading of an instant, as if it were UTC (for offset arithmetic): less the
+ * instant, the zone's offset then. Throws a RangeError for a zone the runtime does not know.
+ */
+export function wallClockAsUtc(instantMs: number, timeZone: string): number {
   const parts: Record<string, number> = {};
   for (const p of formatterFor(timeZone).formatToParts(instantMs))
     if (p.type !== 'literal') parts[p.type] = Number(p.value);

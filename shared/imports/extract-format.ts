@@ -1,4 +1,5 @@
 import type { DelimiterName } from '../agreements/schema.js';
+import { wallClockAsUtc } from '../audit/working-hours.js';
 import { normaliseDate } from '../domain/normalise.js';
 import { ukDateOf } from '../domain/uk-date.js';
 
@@ -76,9 +77,10 @@ function metadataValue(metadata: Readonly<Record<string, string>>, name: string)
  * each extended or basic, `2025-06-30T23:30Z` or `20250630T2330Z`, and one whose time
  * cannot be read no date: with `Z` or an offset it names an instant, dated by its day in the UK as
  * every instant lintel is given is (ukDateOf) — `2025-06-30T23:30Z` is 00:30 BST on 1 July, and
- * its date as written, the UTC one, was taken for it (found by a review); without an offset it
- * is a reading of the partner's own clock, and its date is taken as written; `T24:00`, ISO
- * 8601's end of a day, is the next day's 00:00 either way), else a date in
+ * its date as written, the UTC one, was taken for it (found by a review); a bracketed zone after
+ * the offset, `+01:00[Europe/London]` as Java prints it, checked but not read (dateAtTime);
+ * without an offset it is a reading of the partner's own clock, and its date is taken as
+ * written; `T24:00`, ISO 8601's end of a day, is the next day's 00:00 either way), else a date in
  * the file name (`…-2025-01-31.csv` or `…_20250131.csv`; the last, should there be several),
  * else the day it was uploaded in the UK: an extract uploaded at 00:30 BST was uploaded that day,
  * not the day before, as its UTC date would have it (found by a review). Undefined when
@@ -101,8 +103,9 @@ export function asOfDate(
       const r = normaliseDate(basic === null ? declared : `${basic[1]}-${basic[2]}-${basic[3]}`);
       return r.ok ? r.value : undefined;
     }
-    const r = normaliseDate(`${time[1]}-${time[3]}-${time[4]}`);
-    return r.ok ? dateAtTime(r.value, time) : undefined;
+    const { year, month, day } = time.groups!;
+    const r = normaliseDate(`${year}-${month}-${day}`);
+    return r.ok ? dateAtTime(r.value, time.groups!) : undefined;
   }
   // Eight digits standing alone (not the tail of a longer number: `…_100234567_2025-01-31`),
   // the last that is a real date: a name may carry a reference number, or a period `from_to`.
@@ -135,9 +138,17 @@ const BASIC_DATE = /^(\d{4})(\d{2})(\d{2})$/;
  * one or the other throughout (the backreference): `23:3000` could be read more than one way.
  * Date and time may differ in format (`2025-06-30T2330Z`, `20250630T23:30Z`), which ISO 8601
  * does not allow but reads one way only. A fraction of an hour or a minute (`T23.5`) is not read.
+ *
+ * After an offset, one bracketed time zone (RFC 9557, as Java's ZonedDateTime prints it:
+ * `+01:00[Europe/London]`), `!` before it if critical. Without an offset before it, the time is
+ * a reading of the zone's clock, which no rule here turns into an instant: not read.
  */
 const DATE_TIME =
-  /^(\d{4})(-?)(\d{2})\2(\d{2})T(\d{2})(?:(:?)(\d{2})(?:\6(\d{2})(?:[.,](\d+))?)?)?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)?$/i;
+  /^(?<year>\d{4})(?<ds>-?)(?<month>\d{2})\k<ds>(?<day>\d{2})T(?<hh>\d{2})(?:(?<ts>:?)(?<mm>\d{2})(?:\k<ts>(?<ss>\d{2})(?:[.,](?<fraction>\d+))?)?)?(?:(?:(?<z>Z)|(?<sign>[+-])(?<oh>\d{2})(?::?(?<om>\d{2}))?)(?:\[(?<critical>!?)(?<zone>[^\][]*)\])?)?$/i;
+
+type DateTimeParts = Partial<
+  Record<'hh' | 'mm' | 'ss' | 'fraction' | 'z' | 'sign' | 'oh' | 'om' | 'critical' | 'zone', string>
+>;
 
 /**
  * The date of `date` at DATE_TIME's time: with `Z` or an offset the UK's date at that instant,
@@ -145,11 +156,15 @@ const DATE_TIME =
  * out of range: an instant that cannot be read could fall either side of a midnight, and no day
  * is guessed for it. 24:00 (ISO 8601's end of a day) is the next day's 00:00, the same instant,
  * and dated as it is; any time past it is out of range.
+ *
+ * A bracketed zone after the offset is the offset's to agree with, not the other way: RFC 9557
+ * lets an elective one be ignored, and the offset names the instant. Ignored, it must still be a
+ * zone's name (not another tag, or prose); critical (`[!Europe/London]`), the offset must be the
+ * zone's at that instant, or the sender meant one of two instants and which is not guessed. `Z`
+ * (and `-00:00`) names the instant and no local offset at all (RFC 9557), so nothing disagrees.
  */
-function dateAtTime(
-  date: string,
-  [, , , , , hh, , mm, ss, fraction, z, sign, oh, om]: RegExpExecArray,
-): string | undefined {
+function dateAtTime(date: string, parts: DateTimeParts): string | undefined {
+  const { hh, mm, ss, fraction, z, sign, oh, om, critical, zone } = parts;
   const [hours, minutes, seconds] = [Number(hh), Number(mm ?? 0), Number(ss ?? 0)];
   const [offsetHours, offsetMinutes] = [Number(oh ?? 0), Number(om ?? 0)];
   const endOfDay = hours === 24 && minutes === 0 && seconds === 0 && !/[1-9]/.test(fraction ?? '');
@@ -159,7 +174,32 @@ function dateAtTime(
   const wallClock = Date.parse(`${date}T00:00:00Z`) + ((hours * 60 + minutes) * 60 + seconds) * 1000;
   if (z === undefined && sign === undefined) return new Date(wallClock).toISOString().slice(0, 10);
   const offset = z !== undefined ? 0 : (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes);
-  return ukDateOf(new Date(wallClock - offset * 60_000));
+  const instant = wallClock - offset * 60_000;
+  if (zone !== undefined) {
+    if (!isZoneName(zone)) return undefined;
+    const localOffsetUnknown = z !== undefined || (sign === '-' && offset === 0);
+    if (critical === '!' && !localOffsetUnknown && zoneOffsetAt(zone, instant) !== offset * 60_000) return undefined;
+  }
+  return ukDateOf(new Date(instant));
+}
+
+/**
+ * RFC 9557's time-zone name: parts joined by `/`, each a letter, `.` or `_` and then letters,
+ * digits, `.`, `_`, `-` or `+`, and no part `.` or `..` — the shape of an IANA name
+ * (`Europe/London`, `Etc/GMT+1`, `UTC`).
+ */
+function isZoneName(name: string): boolean {
+  return name.split('/').every((part) => /^[A-Za-z._][A-Za-z0-9._+-]*$/.test(part) && part !== '.' && part !== '..');
+}
+
+/** The zone's offset at the instant, in ms; undefined for a zone the runtime does not know. */
+function zoneOffsetAt(zone: string, instant: number): number | undefined {
+  try {
+    // In one case: a formatter is kept for each zone asked about, and a zone's name is read in any.
+    return wallClockAsUtc(instant, zone.toLowerCase()) - instant;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

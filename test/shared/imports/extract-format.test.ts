@@ -195,6 +195,56 @@ describe('asOfDate', () => {
     }
   });
 
+  it('reads a date-time ending in a bracketed time zone (Java, RFC 9557) by its offset, dated by the UK day', () => {
+    // Java's ZonedDateTime prints these; they were dated as written once, then refused whole.
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T23:30+01:00[Europe/London]' }, uploaded)).toBe('2025-06-30');
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T23:30:00.123456789+01:00[Europe/London]' }, uploaded)).toBe(
+      '2025-06-30',
+    );
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T23:30Z[UTC]' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T23:30Z[Etc/UTC]' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '20250630T2330+0100[Europe/London]' }, uploaded)).toBe('2025-06-30');
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T24:00+01:00[Europe/London]' }, uploaded)).toBe('2025-07-01');
+    // The offset decides the instant, not the zone named (RFC 9557: an elective name is ignored).
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T23:30-05:00[America/New_York]' }, uploaded)).toBe('2025-07-01');
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T23:30+00:00[Europe/London]' }, uploaded)).toBe('2025-07-01');
+    // Critical (`!`): read when the offset is the zone's at that instant.
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T23:30+01:00[!Europe/London]' }, uploaded)).toBe('2025-06-30');
+    expect(asOfDate('housing.csv', { asof: '2025-12-31T23:30+00:00[!Europe/London]' }, uploaded)).toBe('2025-12-31');
+    expect(asOfDate('housing.csv', { asof: '2025-07-01T04:00+05:30[!Asia/Kolkata]' }, uploaded)).toBe('2025-06-30');
+    // `Z` (or -00:00) names the instant and no local offset (RFC 9557): nothing to disagree with.
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T22:30Z[!Europe/London]' }, uploaded)).toBe('2025-06-30');
+    expect(asOfDate('housing.csv', { asof: '2025-06-30T23:30-00:00[!Europe/London]' }, uploaded)).toBe('2025-07-01');
+    for (const asof of [
+      // Critical, and the offset is not the zone's then: which was meant is not guessed.
+      '2025-06-30T23:30+00:00[!Europe/London]',
+      '2025-12-31T23:30+01:00[!Europe/London]',
+      '2025-06-30T23:30+01:00[!Mars/Olympus]',
+      // No offset: a time in the zone, read by no rule here.
+      '2025-06-30T23:30[Europe/London]',
+      '2025-06-30T23:30[!Europe/London]',
+      '2025-06-30[Europe/London]',
+      '20250630[Europe/London]',
+      // No zone name.
+      '2025-06-30T23:30+01:00[]',
+      '2025-06-30T23:30+01:00[!]',
+      '2025-06-30T23:30+01:00[British Summer Time]',
+      '2025-06-30T23:30+01:00[Europe//London]',
+      '2025-06-30T23:30+01:00[../etc/passwd]',
+      '2025-06-30T23:30+01:00[1Europe/London]',
+      '2025-06-30T23:30+01:00[u-ca=iso8601]',
+      '2025-06-30T23:30+01:00[Europe/London][u-ca=iso8601]',
+      '2025-06-30T23:30+01:00[Europe/London',
+      '2025-06-30T23:30+01:00[Europe/London]Z',
+      '2025-06-30T23:30+01:00 [Europe/London]',
+      // An impossible time is not made possible by a zone.
+      '2025-06-30T25:30+01:00[Europe/London]',
+      '2025-02-30T10:00+00:00[Europe/London]',
+    ]) {
+      expect(asOfDate('housing.csv', { asof }, uploaded), asof).toBeUndefined();
+    }
+  });
+
   it('refuses a date-time whose time it cannot read, rather than take the date written', () => {
     // Each could name an instant either side of a UK midnight: no day is guessed for it.
     for (const asof of [
