@@ -75,6 +75,15 @@ try { openStore({ engine: 'sqlite', path: ':memory:' }); } catch (err) { sqlite 
 process.stdout.write(JSON.stringify({ functions: entry.registrations().length, store: store.dialect.engine, sqlite }));
 `;
 
+/** The files of agreements/ as committed at HEAD, which the package stages. */
+function committedAgreementFiles(): string[] {
+  const listed = spawnSync('git', ['ls-tree', '-r', '--name-only', '--full-tree', 'HEAD:./agreements'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  }).stdout;
+  return listed.trim().split('\n');
+}
+
 describe('npm run package', () => {
   it('stages the package with no ancestor node_modules to lean on', () => {
     expect(staged.stderr).not.toMatch(/^package: (?!staging agreements\/ as committed at HEAD;)/m);
@@ -109,12 +118,9 @@ describe('npm run package', () => {
     );
     expect(readFileSync(join(out, 'host.json'), 'utf8')).toBe(readFileSync(join(ROOT, 'host.json'), 'utf8'));
     // The agreements as committed (signed off), not as the operator's working tree holds them.
-    const committed = spawnSync('git', ['ls-tree', '-r', '--name-only', '--full-tree', 'HEAD:./agreements'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    }).stdout;
-    expect(readdirSync(join(out, 'agreements')).sort()).toEqual(committed.trim().split('\n').sort());
-    for (const name of committed.trim().split('\n')) {
+    const committed = committedAgreementFiles();
+    expect(readdirSync(join(out, 'agreements')).sort()).toEqual(committed.sort());
+    for (const name of committed) {
       const atHead = spawnSync('git', ['show', `HEAD:./agreements/${name}`], { cwd: ROOT, encoding: 'utf8' }).stdout;
       expect(readFileSync(join(out, 'agreements', name), 'utf8'), name).toBe(atHead);
     }
@@ -147,7 +153,7 @@ describe('npm run package', () => {
     const expected = registrations().map((r) => `${r.kind}:${r.name}`);
     expect(expected.length).toBeGreaterThan(25);
     expect(app.functions.sort()).toEqual(expected.sort());
-    expect(app.agreements).toBe(readdirSync(join(ROOT, 'agreements')).filter((f) => /\.(ya?ml|json)$/.test(f)).length);
+    expect(app.agreements).toBe(committedAgreementFiles().filter((f) => /\.(ya?ml|json)$/.test(f)).length);
     expect(app.sqlite).toBe(42);
   });
 
