@@ -219,6 +219,19 @@ export class AgreementSet {
   }
 
   /**
+   * The agreement a purpose is filed under: the one that defines it, else the one that last did
+   * (`formerAgreementOfPurpose`). Only for filing and for deciding a withdrawal, never a grant.
+   */
+  filingAgreementOfPurpose(id: string): string | undefined {
+    return this.purposeEntries.get(id)?.agreementId ?? this.former.purposes.get(id);
+  }
+
+  /** The agreement a dataset is filed under, as for a purpose ({@link filingAgreementOfPurpose}). */
+  filingAgreementOfDataset(id: string): string | undefined {
+    return this.datasetEntries.get(id)?.agreementId ?? this.former.datasets.get(id);
+  }
+
+  /**
    * Every dataset these agreements no longer define that the store remembers, with the agreement
    * that last did (`formerAgreementOfDataset`): what a re-signing dropped, whose records no lookup
    * shows and no retention rule reaches any more, till an operator purges them

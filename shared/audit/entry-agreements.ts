@@ -55,9 +55,7 @@ export interface EntryOwnership {
 export function agreementsOfEntry(agreements: AgreementSet, entry: EntryOwnership): string[] {
   const touched = stringList(entry.datasets);
   if (touched.length > 0) {
-    const owners = touched
-      .map((d) => agreements.dataset(d)?.agreementId ?? agreements.formerAgreementOfDataset(d))
-      .filter((id) => id !== undefined);
+    const owners = touched.map((d) => agreements.filingAgreementOfDataset(d)).filter((id) => id !== undefined);
     return [...new Set(owners)];
   }
   if (entry.purpose === AUDIT_PURPOSE) {
@@ -68,8 +66,7 @@ export function agreementsOfEntry(agreements: AgreementSet, entry: EntryOwnershi
     ...(agreements.party(entry.party_id)?.agreementIds ?? []),
     ...agreements.formerAgreementsOfParty(entry.party_id).map(({ id }) => id),
   ];
-  const agreementId =
-    agreements.purpose(entry.purpose)?.agreementId ?? agreements.formerAgreementOfPurpose(entry.purpose);
+  const agreementId = agreements.filingAgreementOfPurpose(entry.purpose);
   if (agreementId !== undefined && signed.includes(agreementId)) return [agreementId];
   return [...signed];
 }

@@ -34,10 +34,7 @@ export async function datasetOfPerson(
       .firstRows(store.db.selectFrom('opt_out_kept_record').select('dataset_id').where('person_id', '=', personId), 1)
       .executeTakeFirst()) ??
     (await deletedFrom(store, personId));
-  const agreementId =
-    kept === undefined
-      ? undefined
-      : (agreements.dataset(kept.dataset_id)?.agreementId ?? agreements.formerAgreementOfDataset(kept.dataset_id));
+  const agreementId = kept === undefined ? undefined : agreements.filingAgreementOfDataset(kept.dataset_id);
   return kept === undefined || agreementId === undefined ? undefined : { datasetId: kept.dataset_id, agreementId };
 }
 
@@ -105,7 +102,6 @@ export async function purposeOfOptOutRecording(
     )
     .executeTakeFirst();
   if (entry === undefined) return undefined;
-  const agreementId =
-    agreements.purpose(entry.purpose)?.agreementId ?? agreements.formerAgreementOfPurpose(entry.purpose);
+  const agreementId = agreements.filingAgreementOfPurpose(entry.purpose);
   return agreementId === undefined ? undefined : { purposeId: entry.purpose, agreementId };
 }
