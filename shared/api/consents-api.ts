@@ -217,9 +217,9 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     // the person's answer and the client's activity, and no other agreement's DPO gets a
     // reference to them. Filed by the X-Purpose alone, an opt-out's refusal under another
     // agreement's purpose, or under none, had named no one (found by a review). Where nothing
-    // says where the person was held (an id merged away, none deleted), it goes by purpose as before:
-    // the consent's own, or the one an opt-out was recorded under, or an X-Purpose some agreement
-    // knows, with the person; else by the party alone, naming no one.
+    // says where the person was held (an id merged away, none deleted), it goes by purpose as
+    // before: the consent's own, or the one an opt-out was recorded under, or an X-Purpose some
+    // agreement knows, with the person; else by the party alone, naming no one.
     const refusal = (reason: string) => {
       const filedUnder = existing.purposeId ?? recorded?.purposeId ?? (named === undefined ? undefined : call.purpose);
       const purpose = existing.purposeId === null ? {} : { purpose: existing.purposeId };
@@ -237,10 +237,10 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     // person is held in (decide.ts; for a dataset the same re-signing dropped, the one that last
     // defined it), and its entry filed there by the person's dataset: by its purpose alone it
     // would be every agreement's the party signed, with the person named. Where nothing says where
-    // the person was held — their records gone from every snapshot — it is decided under the agreement the
-    // store remembers the purpose was (audit/remembered-agreements.ts), and its entry, by that
-    // purpose, is filed there too. Refused `purpose-unknown` instead, the consent stayed in force with no one able
-    // to withdraw it (found by a review).
+    // the person was held — their records gone from every snapshot — it is decided under the
+    // agreement the store remembers the purpose was (audit/remembered-agreements.ts), and its
+    // entry, by that purpose, is filed there too. Refused `purpose-unknown` instead, the consent
+    // stayed in force with no one able to withdraw it (found by a review).
     const purposeRemoved =
       existing.kind === 'consent' && existing.purposeId !== null && !agreements.purpose(existing.purposeId);
     const decision = await mayWrite(

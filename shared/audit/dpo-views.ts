@@ -44,10 +44,11 @@ export function auditScope(agreements: AgreementSet, agreementIds: readonly stri
   for (const id of agreementIds) {
     // An ended agreement (its file removed) is audited still: its parties as the store remembers
     // them, its datasets those it last defined (their records stay till an operator purges them).
-    const agreement = agreements.agreement(id)?.agreement ?? agreements.formerAgreement(id);
+    const loaded = agreements.agreement(id)?.agreement;
+    const agreement = loaded ?? agreements.formerAgreement(id);
     if (!agreement) continue;
     agreement.parties.forEach((p) => parties.add(p.id));
-    agreements.agreement(id)?.agreement.datasets.forEach((d) => datasets.add(d.id));
+    loaded?.datasets.forEach((d) => datasets.add(d.id));
     agreements.formerDatasetsOf(id).forEach((d) => datasets.add(d));
   }
   return {
