@@ -11,7 +11,7 @@
  */
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Field } from '../agreements/schema.js';
-import { storagePlanFor, type StoragePlan } from '../imports/storage-plan.js';
+import { identifierKind, storagePlanFor, type StoragePlan } from '../imports/storage-plan.js';
 import type { ErrorProfileName } from './error-profiles.js';
 import { dayOfIsoDate, FEMALE, type Population } from './people.js';
 import { SeededRandom } from './random.js';
@@ -52,11 +52,8 @@ function specFor(partyId: string, columns: readonly Field[]): SourceSpec {
     .filter((f) => SYSTEM_FIELDS[f.name] !== undefined)
     .map((f) => ({ ...SYSTEM_FIELDS[f.name]!, share: 0.95 }));
   const requiredIdentifiers = columns.flatMap((f) => {
-    if (!f.required) return [];
-    if (f.type === 'nhs-number') return ['nhs' as const];
-    if (f.type === 'upn') return ['upn' as const];
-    if (f.type === 'ni-number') return ['ni' as const];
-    return [];
+    const kind = f.required ? nationalIdentifierKind(f) : undefined;
+    return kind === undefined ? [] : [kind];
   });
   return {
     sourceId: partyId,
@@ -67,7 +64,11 @@ function specFor(partyId: string, columns: readonly Field[]): SourceSpec {
   };
 }
 
-const IDENTIFIER_TYPES: ReadonlySet<Field['type']> = new Set(['nhs-number', 'upn', 'ni-number']);
+/** The kind of an NHS number, UPN or NI number field (as the import stores it); undefined for any other. */
+function nationalIdentifierKind(field: Field): 'nhs' | 'upn' | 'ni' | undefined {
+  const kind = identifierKind(field);
+  return kind === 'nhs' || kind === 'upn' || kind === 'ni' ? kind : undefined;
+}
 
 /** One extract per source party of every dataset in the agreements. */
 export function extractPlans(agreements: AgreementSet, fileName = 'extract.csv'): ExtractPlan[] {
@@ -148,6 +149,11 @@ export async function writeExtract(options: WriteExtractOptions): Promise<number
   await options.write(plan.columns.map((f) => f.name).join(',') + '\n');
   const { storage } = plan;
   const referenceDay = dayOfIsoDate(population.referenceDate);
+  // A system that will not save a record without the identifier holds no one who has none
+  // (a child, for an NI number): those columns, whose value left empty drops the row.
+  const requiredIdentifierColumns = plan.columns.flatMap((field, c) =>
+    field.required && nationalIdentifierKind(field) !== undefined ? [c] : [],
+  );
   let row = 1;
   for (let start = 0; start < members.length; start += chunkSize) {
     const chunk = members.subarray(start, Math.min(members.length, start + chunkSize));
@@ -158,10 +164,7 @@ export async function writeExtract(options: WriteExtractOptions): Promise<number
       const given = source.givenName[k]!;
       const family = source.familyName[k]!;
       const values = plan.columns.map((field) => valueOf(field, k, person));
-      // A system that will not save a record without the identifier holds no one who has none
-      // (a child, for an NI number).
-      if (plan.columns.some((field, c) => field.required && IDENTIFIER_TYPES.has(field.type) && values[c] === ''))
-        continue;
+      if (requiredIdentifierColumns.some((c) => values[c] === '')) continue;
       row++;
       lines.push(values.map(csvCell).join(','));
       options.truth?.({ blobName: plan.blobName, row, personId: `P${person}`, errors: source.errors[k]! });
