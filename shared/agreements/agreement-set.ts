@@ -277,6 +277,11 @@ export class AgreementSet {
     return this.formerByParty.get(partyId) ?? [];
   }
 
+  /** Whether the party is a party to an agreement loaded now or to one that ended ({@link formerAgreement}). */
+  knowsParty(partyId: string): boolean {
+    return this.party(partyId) !== undefined || this.formerByParty.has(partyId);
+  }
+
   /** Roles the party held in an ended agreement ({@link formerAgreement}); empty for any other. */
   rolesOfPartyInFormer(agreementId: string, partyId: string): ReadonlySet<string> {
     return new Set(this.formerById.get(agreementId)?.parties.find((party) => party.id === partyId)?.roles ?? []);

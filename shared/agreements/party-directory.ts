@@ -64,11 +64,7 @@ export function parsePartyDirectory(
   }
   const byClientId = new Map<string, string>();
   for (const [clientId, partyId] of Object.entries(parsed.data)) {
-    if (
-      checkParties &&
-      agreements.party(partyId) === undefined &&
-      agreements.formerAgreementsOfParty(partyId).length === 0
-    ) {
+    if (checkParties && !agreements.knowsParty(partyId)) {
       throw new PartyDirectoryError(`party '${partyId}' is not a party to any loaded agreement`);
     }
     const key = normaliseClientId(clientId);

@@ -81,10 +81,7 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
     allow: false,
     reason,
     action,
-    partyId:
-      agreements.party(caller.partyId) === undefined && agreements.formerAgreementsOfParty(caller.partyId).length === 0
-        ? null
-        : caller.partyId,
+    partyId: agreements.knowsParty(caller.partyId) ? caller.partyId : null,
     purpose: purposeId ?? null,
     agreementId: extra.agreementId ?? null,
     datasets: extra.datasets ?? [],
@@ -96,7 +93,7 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
   // (UK GDPR Art. 7(3)). No agreement it is a party to now defines a purpose or dataset it could
   // use.
   const current = agreements.party(caller.partyId) !== undefined;
-  const endedOnly = !current && agreements.formerAgreementsOfParty(caller.partyId).length > 0;
+  const endedOnly = !current && agreements.knowsParty(caller.partyId);
   if (!current && !(endedOnly && (action === 'audit' || action === 'consent-withdraw'))) {
     return deny('party-unknown', 'The caller is not a party to any agreement.');
   }
