@@ -1,4 +1,9 @@
-import type { AppendBlobClient, BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import type {
+  AppendBlobClient,
+  BlobGetPropertiesResponse,
+  BlobServiceClient,
+  ContainerClient,
+} from '@azure/storage-blob';
 import { CONTAINERS } from '../blob/blob-storage.js';
 import { checkpointIdentity } from './anchored-checkpoints.js';
 import { CheckpointLogError, formatCheckpointLine, readCheckpointLines, type Checkpoint } from './checkpoint.js';
@@ -36,13 +41,30 @@ function compareOrder(a: { period: string; part: number }, b: { period: string; 
   return a.period < b.period ? -1 : a.period > b.period ? 1 : a.part - b.part;
 }
 
-/** The service refuses the append because the blob has reached its block limit. */
-export function isBlockCountExceeded(err: unknown): boolean {
+/** The service answered `status` with the error code `errorCode`. */
+function hasErrorCode(err: unknown, status: number, errorCode: string): boolean {
   // Duck-typed rather than `instanceof RestError`: two copies of core-rest-pipeline break instanceof.
   if (typeof err !== 'object' || err === null) return false;
   const { statusCode, code, details } = err as { statusCode?: unknown; code?: unknown; details?: unknown };
   const headerCode = (details as { errorCode?: unknown } | undefined)?.errorCode;
-  return statusCode === 409 && (code === 'BlockCountExceedsLimit' || headerCode === 'BlockCountExceedsLimit');
+  return statusCode === status && (code === errorCode || headerCode === errorCode);
+}
+
+/** The service refuses the append because the blob has reached its block limit. */
+export function isBlockCountExceeded(err: unknown): boolean {
+  return hasErrorCode(err, 409, 'BlockCountExceedsLimit');
+}
+
+/** The blob's properties, or undefined when there is no such blob. */
+async function propertiesIfExists(blob: AppendBlobClient): Promise<BlobGetPropertiesResponse | undefined> {
+  try {
+    return await blob.getProperties();
+  } catch (err) {
+    if (typeof err === 'object' && err !== null && (err as { statusCode?: unknown }).statusCode === 404) {
+      return undefined;
+    }
+    throw err;
+  }
 }
 
 export interface AnchorLogOptions {
@@ -144,8 +166,18 @@ export class AnchorLog {
 
   /** Creates the blob if it is not there yet; false when it already holds its maximum of blocks. */
   private async hasRoom(blob: AppendBlobClient): Promise<boolean> {
-    await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: 'application/x-ndjson' } });
-    const properties = await blob.getProperties();
+    // Read before creating: under the locked WORM policy a Put Blob over a blob that exists may be
+    // refused as immutable rather than as existing, which the SDK's createIfNotExists does not take.
+    let properties = await propertiesIfExists(blob);
+    if (properties === undefined) {
+      try {
+        await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: 'application/x-ndjson' } });
+      } catch (err) {
+        // Another writer created it since it was read.
+        if (!hasErrorCode(err, 409, 'BlobImmutableDueToPolicy')) throw err;
+      }
+      properties = await blob.getProperties();
+    }
     return (properties.blobCommittedBlockCount ?? 0) < this.maxBlocks;
   }
 

@@ -1,5 +1,7 @@
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
@@ -900,5 +902,72 @@ describe('checkpoints anchored before the store recorded them, under a version d
     ]);
     // Each recorded once: the record's own line is not taken again.
     expect((await anchoredCheckpoints(store)).map(({ checkpoint }) => checkpoint.treeSize)).toEqual([3, 5, 6, 7]);
+  });
+});
+
+/**
+ * A container under a locked time-based policy with protected appends, as infra deploys
+ * `audit-anchors`: Append Block is allowed, a Put Blob over a blob that exists is not. Azurite
+ * has no immutability policies, so a real HTTP proxy in front of it answers a create of a blob
+ * that exists as such a container may (409 BlobImmutableDueToPolicy, not BlobAlreadyExists).
+ */
+describe('an anchor container under a WORM policy', () => {
+  let store: Store;
+  let accessLog: AccessLog;
+  let secrets: LocalSecretSource;
+  let container: ContainerClient;
+  let proxy: Server;
+  let wormBlobs: BlobServiceClient;
+
+  useFreshAnchors((fresh) => ({ store, accessLog, secrets, container } = fresh));
+
+  beforeEach(async () => {
+    const azurite = new URL(blobs.url);
+    proxy = createServer((req, res) => {
+      const upstream = httpRequest(
+        { host: azurite.hostname, port: azurite.port, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          const code = answer.headers['x-ms-error-code'];
+          if (answer.statusCode === 409 && code === 'BlobAlreadyExists') {
+            answer.resume();
+            const body =
+              '<?xml version="1.0" encoding="utf-8"?><Error><Code>BlobImmutableDueToPolicy</Code>' +
+              '<Message>This operation is not permitted as the blob is immutable due to a policy.</Message></Error>';
+            res.writeHead(409, { 'content-type': 'application/xml', 'x-ms-error-code': 'BlobImmutableDueToPolicy' });
+            res.end(body);
+            return;
+          }
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const { port } = proxy.address() as AddressInfo;
+    wormBlobs = BlobServiceClient.fromConnectionString(
+      inject('azuriteConnectionString').replace(
+        /BlobEndpoint=http:\/\/[^/;]+/,
+        `BlobEndpoint=http://127.0.0.1:${port}`,
+      ),
+    );
+  });
+  afterEach(async () => {
+    await new Promise((resolve) => proxy.close(resolve));
+  });
+
+  it("keeps appending to the month's blob once it exists", async () => {
+    const anchors = new AnchorLog(wormBlobs, { container: container.containerName });
+    for (const [i, time] of [
+      '2026-12-01T09:00:00.000Z',
+      '2026-12-01T09:05:00.000Z',
+      '2026-12-01T09:10:00.000Z',
+    ].entries()) {
+      await logSearches(accessLog, 1);
+      const outcome = await writeCheckpoint({ store, anchors, secrets, logger, now: () => new Date(time) });
+      expect(outcome.alarm).toBe(false);
+      expect(outcome.checkpoint?.treeSize).toBe(i + 1);
+    }
+    expect((await anchors.read()).map((c) => c.treeSize)).toEqual([1, 2, 3]);
   });
 });
