@@ -1,3 +1,4 @@
+import { followTag, type TagState } from './worksheet-scan.js';
 import { LiteralSections } from './xml-literal-sections.js';
 
 /**
@@ -12,7 +13,10 @@ import { LiteralSections } from './xml-literal-sections.js';
  * (xml-literal-sections.ts): `<t><![CDATA[a<rPh>b</rPh>c]]></t>` had its middle dropped as a
  * run, and loaded `ac` (found by a review). What is held from one chunk to the next is at most the start of a pattern
  * (a few bytes): a run's tag and content are dropped as they come, however long (holding a long
- * tag and searching it again with each chunk was quadratic: found by a review).
+ * tag and searching it again with each chunk was quadratic: found by a review). A start tag ends
+ * at its own `>`, not at one in a quoted attribute value ({@link followTag}): `<rPh x="a>b"/>` was
+ * taken for an open run, and every string up to the next `</rPh>` dropped with it, so each later
+ * index read another string or none (found by a review).
  */
 const OPEN = Buffer.from('<rPh');
 const CLOSE = Buffer.from('</rPh>');
@@ -26,6 +30,8 @@ export class PhoneticRunFilter {
   private held: Buffer = Buffer.alloc(0);
   /** Where the bytes stand: outside a run, inside its start tag, or inside its content. */
   private state: 'outside' | 'tag' | 'run' = 'outside';
+  /** Inside a start tag: whether in one of its quoted values, carried from one chunk to the next. */
+  private tagState: Exclude<TagState, 'text'> = 'tag';
   /** The last byte dropped inside a start tag: a `/` before its `>` makes it empty. */
   private lastTagByte = 0;
   private readonly literals = new LiteralSections();
@@ -51,8 +57,9 @@ export class PhoneticRunFilter {
     let i = 0;
     while (i < data.length) {
       if (this.state === 'tag') {
-        const gt = markup.indexOf(GT, i);
+        const { end: gt, state } = followTag(markup, i, this.tagState);
         if (gt === -1) {
+          this.tagState = state;
           this.lastTagByte = markup[markup.length - 1]!;
           break;
         }
@@ -93,6 +100,7 @@ export class PhoneticRunFilter {
       }
       kept.push(data.subarray(i, open));
       this.state = 'tag';
+      this.tagState = 'tag';
       this.lastTagByte = 0;
       i = next;
     }

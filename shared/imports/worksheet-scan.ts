@@ -205,7 +205,7 @@ export class PrefixedSpreadsheetMlScan {
 }
 
 /** Where a byte of markup stands: in text, in a tag, or in a tag's value quoted with `"` or `'`. */
-type TagState = 'text' | 'tag' | 'double-quoted' | 'single-quoted';
+export type TagState = 'text' | 'tag' | 'double-quoted' | 'single-quoted';
 
 const DOUBLE_QUOTE = 0x22;
 const SINGLE_QUOTE = 0x27;
@@ -216,33 +216,50 @@ function quoteState(b: number | undefined): TagState | undefined {
 }
 
 /**
+ * Follows a tag's bytes in `markup` (comments, CDATA and instructions blanked) from `from`, where
+ * they stand at `state` (inside the tag or one of its quoted values), up to `to`: the `>` that
+ * ends the tag, or -1 and the state at `to` when it is yet to come. An attribute's value may hold
+ * `>` as it is (XML escapes only `<` and `&` there), so a quoted value is skipped whole; every
+ * byte scan and filter that must find a tag's end follows it here. Only quotes and `>` are read,
+ * byte by byte up to the tag's end: the cost is the tag's, not the text's after it.
+ */
+export function followTag(
+  markup: Buffer,
+  from: number,
+  state: Exclude<TagState, 'text'>,
+  to = markup.length,
+): { end: number; state: Exclude<TagState, 'text'> } {
+  let i = from;
+  let at = state;
+  while (i < to) {
+    if (at === 'tag') {
+      const b = markup[i];
+      if (b === GT) return { end: i, state: at };
+      at = b === DOUBLE_QUOTE ? 'double-quoted' : b === SINGLE_QUOTE ? 'single-quoted' : 'tag';
+      i++;
+      continue;
+    }
+    const close = markup.indexOf(at === 'double-quoted' ? DOUBLE_QUOTE : SINGLE_QUOTE, i);
+    if (close === -1 || close >= to) return { end: -1, state: at };
+    at = 'tag';
+    i = close + 1;
+  }
+  return { end: -1, state: at };
+}
+
+/**
  * Where the bytes stand at `at` in `markup` (comments, CDATA and instructions blanked), whose own start stood
  * at `startState`: followed from the last `<` before `at`, which always opens a tag, or from the
- * start when there is none. Only quotes and `>` are read after it, and a quoted value is skipped
- * whole: the cost is the tag's, not the text's after it.
+ * start when there is none ({@link followTag}).
  */
 function tagStateAt(markup: Buffer, at: number, startState: TagState): TagState {
   // lastIndexOf takes a negative offset from the end: at 0 nothing is before.
   const lt = at === 0 ? -1 : markup.lastIndexOf(LT, at - 1);
-  let state: TagState = lt === -1 ? startState : 'tag';
-  let i = lt + 1;
-  while (i < at) {
-    if (state === 'text') {
-      // No `<` before `at` past the last one: text it stays.
-      return 'text';
-    }
-    if (state === 'tag') {
-      const b = markup[i++];
-      if (b === GT) state = 'text';
-      else state = quoteState(b) ?? 'tag';
-      continue;
-    }
-    const close = markup.indexOf(state === 'double-quoted' ? DOUBLE_QUOTE : SINGLE_QUOTE, i);
-    if (close === -1 || close >= at) return state;
-    state = 'tag';
-    i = close + 1;
-  }
-  return state;
+  const state: TagState = lt === -1 ? startState : 'tag';
+  // No `<` before `at` past the last one: text it stays.
+  if (state === 'text') return 'text';
+  const followed = followTag(markup, lt + 1, state, at);
+  return followed.end === -1 ? followed.state : 'text';
 }
 
 /** Whether the namespace at `p` is the value of an `xmlns:prefix` attribute: `xmlns:x = "` before it. */

@@ -140,6 +140,26 @@ describe('XLSX cells read as the partner sees them', () => {
     expect(records.map((r) => r.cells)).toEqual([['lastName'], ['山田']]);
   });
 
+  it('reads the shared strings after a phonetic run whose attribute value holds `>` as they are', async () => {
+    // XML lets an attribute's value hold `>` as it is. The phonetic filter ended the run's tag
+    // there, took the empty run for an open one and dropped every string up to the next
+    // `</rPh>`: the cells that named them loaded empty, or another row's string.
+    const file = await buildZip(
+      parts({
+        shared:
+          '<si><t>lastName</t></si>' +
+          '<si><t>山田</t><rPh sb="0" eb="2" alias="a>b"/></si>' +
+          '<si><t>Example</t></si>' +
+          '<si><t>田中</t><rPh sb="0" eb="2"><t>タナカ</t></rPh></si>' +
+          '<si><t>Sample</t></si>',
+        sheet:
+          '<row r="1"><c r="A1" t="s"><v>0</v></c></row>' +
+          [1, 2, 3, 4].map((n) => `<row r="${n + 1}"><c r="A${n + 1}" t="s"><v>${n}</v></c></row>`).join(''),
+      }),
+    );
+    expect((await read(file)).map((r) => r.cells)).toEqual([['lastName'], ['山田'], ['Example'], ['田中'], ['Sample']]);
+  });
+
   it('reads a shared string whose CDATA text holds `<rPh>` as that text, not as a phonetic run', async () => {
     // The phonetic runs are taken out of the shared strings by their bytes, which took `<rPh>`
     // written in CDATA, where `<` is not escaped, for a run: a<rPh>b</rPh>c loaded as ac.
@@ -1520,6 +1540,20 @@ describe('PhoneticRunFilter', () => {
       const out: Buffer[] = [];
       for (let at = 0; at < bytes.length; at += size) out.push(filter.push(bytes.subarray(at, at + size)));
       expect(Buffer.concat(out).toString('utf8'), `chunks of ${size}`).toBe(dropped);
+    }
+  });
+
+  it("ends a run's tag at its own `>`, not at one in a quoted attribute value, however the chunks split it", () => {
+    const quoted =
+      '<si><t>A</t><rPh sb="0" eb="1" x="a>b"/></si><si><t>B</t></si>' +
+      '<si><t>C</t><rPh x=\'/>\' sb="0"><t>c</t></rPh><t>D</t></si><si><t>E</t><rPh x="\'>" y=\'">\'><t>e</t></rPh></si>';
+    const kept = '<si><t>A</t></si><si><t>B</t></si><si><t>C</t><t>D</t></si><si><t>E</t></si>';
+    const bytes = Buffer.from(quoted, 'utf8');
+    for (let size = 1; size <= bytes.length; size++) {
+      const filter = new PhoneticRunFilter();
+      const out: Buffer[] = [];
+      for (let at = 0; at < bytes.length; at += size) out.push(filter.push(bytes.subarray(at, at + size)));
+      expect(Buffer.concat(out).toString('utf8'), `chunks of ${size}`).toBe(kept);
     }
   });
 
