@@ -1,3 +1,4 @@
+import { followTag } from './worksheet-scan.js';
 import { LiteralSections } from './xml-literal-sections.js';
 
 /**
@@ -18,8 +19,6 @@ import { LiteralSections } from './xml-literal-sections.js';
  */
 const LT = 0x3c;
 const GT = 0x3e;
-const DOUBLE_QUOTE = 0x22;
-const SINGLE_QUOTE = 0x27;
 
 const endsName = (b: number | undefined) =>
   b === GT || b === 0x2f || b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
@@ -142,19 +141,7 @@ export class CellReferenceFiller {
  * was written in, and the good workbook was refused as unreadable (found by a review).
  */
 function tagEnd(markup: Buffer, lt: number): number {
-  let i = lt + 1;
-  for (;;) {
-    const gt = markup.indexOf(GT, i);
-    if (gt === -1) return -1;
-    // Byte by byte up to the `>`: an indexOf for the next quote would search past the tag, over
-    // the rest of the chunk, for every tag of a worksheet whose tags hold no quotes.
-    let quote = i;
-    while (quote < gt && markup[quote] !== DOUBLE_QUOTE && markup[quote] !== SINGLE_QUOTE) quote++;
-    if (quote === gt) return gt;
-    const close = markup.indexOf(markup[quote]!, quote + 1);
-    if (close === -1) return -1;
-    i = close + 1;
-  }
+  return followTag(markup, lt + 1, 'tag').end;
 }
 
 function columnNumber(letters: string): number {
