@@ -74,7 +74,8 @@ function metadataValue(metadata: Readonly<Record<string, string>>, name: string)
 /**
  * The date the extract describes (`source_record.as_of`): blob metadata `asof` (an ISO date,
  * extended or basic, `2025-06-30` or `20250630`, or an ISO date-time, its date and its time
- * each extended or basic, `2025-06-30T23:30Z` or `20250630T2330Z`, and one whose time
+ * each extended or basic, `2025-06-30T23:30Z` or `20250630T2330Z`, or with a space for the `T`,
+ * `2025-06-30 23:30Z`, both extended, and one whose time
  * cannot be read no date: with `Z` or an offset it names an instant, dated by its day in the UK as
  * every instant lintel is given is (ukDateOf) — `2025-06-30T23:30Z` is 00:30 BST on 1 July, and
  * its date as written, the UTC one, was taken for it (found by a review); a bracketed zone after
@@ -103,7 +104,9 @@ export function asOfDate(
       const r = normaliseDate(basic === null ? declared : `${basic[1]}-${basic[2]}-${basic[3]}`);
       return r.ok ? r.value : undefined;
     }
-    const { year, month, day } = time.groups!;
+    const { year, month, day, sep, ds, ts, mm } = time.groups!;
+    // A space read as `T` only where it reads one way: a date, then a time with its colons.
+    if (sep === ' ' && (ds !== '-' || ts !== ':' || mm === undefined)) return undefined;
     const r = normaliseDate(`${year}-${month}-${day}`);
     return r.ok ? dateAtTime(r.value, time.groups!) : undefined;
   }
@@ -138,13 +141,17 @@ const BASIC_DATE = /^(\d{4})(\d{2})(\d{2})$/;
  * one or the other throughout (the backreference): `23:3000` could be read more than one way.
  * Date and time may differ in format (`2025-06-30T2330Z`, `20250630T23:30Z`), which ISO 8601
  * does not allow but reads one way only. A fraction of an hour or a minute (`T23.5`) is not read.
+ * One space may stand for the `T` (RFC 3339 §5.6 NOTE: `2025-06-30 23:30:00Z`, as SQL Server and
+ * Excel write a date-time; such a value was refused as unreadable-asof), but only between an
+ * extended date and an extended time with its minutes ({@link asOfDate}): `2025-06-30 23` or
+ * `20250630 2330` could as well be a date with something else after it.
  *
  * After an offset, one bracketed time zone (RFC 9557, as Java's ZonedDateTime prints it:
  * `+01:00[Europe/London]`), `!` before it if critical. Without an offset before it, the time is
  * a reading of the zone's clock, which no rule here turns into an instant: not read.
  */
 const DATE_TIME =
-  /^(?<year>\d{4})(?<ds>-?)(?<month>\d{2})\k<ds>(?<day>\d{2})T(?<hh>\d{2})(?:(?<ts>:?)(?<mm>\d{2})(?:\k<ts>(?<ss>\d{2})(?:[.,](?<fraction>\d+))?)?)?(?:(?:(?<z>Z)|(?<sign>[+-])(?<oh>\d{2})(?::?(?<om>\d{2}))?)(?:\[(?<critical>!?)(?<zone>[^\][]*)\])?)?$/i;
+  /^(?<year>\d{4})(?<ds>-?)(?<month>\d{2})\k<ds>(?<day>\d{2})(?<sep>[T ])(?<hh>\d{2})(?:(?<ts>:?)(?<mm>\d{2})(?:\k<ts>(?<ss>\d{2})(?:[.,](?<fraction>\d+))?)?)?(?:(?:(?<z>Z)|(?<sign>[+-])(?<oh>\d{2})(?::?(?<om>\d{2}))?)(?:\[(?<critical>!?)(?<zone>[^\][]*)\])?)?$/i;
 
 type DateTimeParts = Partial<
   Record<'hh' | 'mm' | 'ss' | 'fraction' | 'z' | 'sign' | 'oh' | 'om' | 'critical' | 'zone', string>

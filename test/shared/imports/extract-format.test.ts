@@ -245,6 +245,43 @@ describe('asOfDate', () => {
     }
   });
 
+  it('reads a space in place of the T (RFC 3339 §5.6, as Excel and SQL exports write it) as the same instant', () => {
+    // `2025-06-30 23:30:00Z` from a SQL export was refused as unreadable-asof, the extract not loaded.
+    for (const [spaced, date] of [
+      ['2025-06-30 23:30:00Z', '2025-07-01'],
+      ['2025-06-30 23:30Z', '2025-07-01'],
+      ['2025-06-30 23:30:00.000Z', '2025-07-01'],
+      ['2025-07-01 00:30:00+01:00', '2025-07-01'],
+      ['2025-07-01 01:00:00+05:30', '2025-06-30'],
+      ['2025-06-30 24:00Z', '2025-07-01'],
+      ['2025-06-30 23:30:00', '2025-06-30'],
+      ['2025-06-30 23:30:00+01:00[Europe/London]', '2025-06-30'],
+    ] as const) {
+      expect(asOfDate('housing.csv', { asof: spaced }, uploaded), spaced).toBe(date);
+      expect(asOfDate('housing.csv', { asof: spaced.replace(' ', 'T') }, uploaded), spaced).toBe(date);
+    }
+    // The same instant rules: an out-of-range time or a date that is none is still no day.
+    expect(asOfDate('housing.csv', { asof: '2025-06-30 25:30:00Z' }, uploaded)).toBeUndefined();
+    expect(asOfDate('housing.csv', { asof: '2025-02-30 10:00:00Z' }, uploaded)).toBeUndefined();
+  });
+
+  it('reads a space in place of the T only between an extended date and an extended time', () => {
+    // Hours alone, a basic date or time, or other white space: text after a date, not a time of it.
+    for (const asof of [
+      '2025-06-30 23',
+      '2025-06-30 23Z',
+      '2025-06-30 2330Z',
+      '20250630 23:30Z',
+      '20250630 233000Z',
+      '2025-06-30  23:30Z',
+      '2025-06-30\t23:30Z',
+      '2025-06-30 T23:30Z',
+      '2025-06-30 23:30 BST',
+    ]) {
+      expect(asOfDate('housing.csv', { asof }, uploaded), asof).toBeUndefined();
+    }
+  });
+
   it('refuses a date-time whose time it cannot read, rather than take the date written', () => {
     // Each could name an instant either side of a UK midnight: no day is guessed for it.
     for (const asof of [
