@@ -10,7 +10,7 @@
  * storage account, and nothing allows it when LINTEL_ENV is production.
  */
 import { resolve } from 'node:path';
-import { ownErrorLine, parseOptions } from './cli.js';
+import { ownErrorLine, parseOptions, refuseUsage } from './cli.js';
 import { loadLocalSettings } from '../local/settings.js';
 import { loadAgreements } from '../shared/agreements/load.js';
 import { loadConfig } from '../shared/config.js';
@@ -33,13 +33,16 @@ async function main(): Promise<void> {
       remote: { type: 'boolean', default: false },
     },
   });
+  // A command line seed cannot run is the operator's to retype (exit 2, as every script answers
+  // one), not a failure of the run (exit 1).
   if (!['clean', 'typical', 'hard'].includes(values.profile))
-    throw new Error('--profile must be clean, typical or hard');
+    refuseUsage('seed', '--profile must be clean, typical or hard', USAGE);
   // Number() of a mistyped value is NaN, which seeds extracts of nobody and reports success.
   const size = Number(values.size);
-  if (!Number.isInteger(size) || size < 1) throw new Error('--size must be a whole number of people, at least 1');
+  if (!Number.isInteger(size) || size < 1)
+    refuseUsage('seed', '--size must be a whole number of people, at least 1', USAGE);
   const share = Number(values.share);
-  if (!(share > 0 && share <= 1)) throw new Error('--share must be a number above 0 and at most 1');
+  if (!(share > 0 && share <= 1)) refuseUsage('seed', '--share must be a number above 0 and at most 1', USAGE);
   loadLocalSettings();
   const settings = loadConfig(process.env);
   const blobs = values['no-upload']

@@ -232,21 +232,27 @@ describe('npm run import', () => {
   );
 });
 
+// A value seed cannot use ended it with exit 1, as a failure of the run would, where every other
+// script answers a command line it cannot run with exit 2 and its usage line.
 describe('npm run seed', () => {
   it.each([
     ['--share', 'abc'],
     ['--share', '0'],
     ['--size', 'many'],
     ['--size', '2.5'],
-  ])('refuses %s %s rather than writing empty extracts and reporting success', (option, value) => {
+    ['--profile', 'messy'],
+  ])('refuses %s %s with exit 2 and its usage line, writing no extracts', (option, value) => {
     const out = join(dir, `seed-${randomUUID()}`);
     const result = run('scripts/seed.ts', ['--no-upload', '--size', '50', option, value, '--out', out], {
       LINTEL_ENV: 'test',
       AzureWebJobsStorage: inject('azuriteConnectionString'),
     });
-    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
     expect(existsSync(out)).toBe(false);
-    expect(result.stderr).toMatch(new RegExp(`^seed: ${option} must be`));
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(new RegExp(`^seed: ${option} must be`));
+    expect(lines[1]).toMatch(/^usage: npm run seed -- \[--size/);
   });
 });
 
