@@ -314,11 +314,12 @@ export class CarriedPersonIds {
             and not (oi.key_version = ri.key_version and oi.hash = ri.hash)
             and not (o.party_id = ${snapshot.partyId} and o.dataset_id = ${snapshot.datasetId})
             ${previousKeyHash})`;
-    // What lets new record `u.record_id` take person `k.person_id`.
-    const takes = sql`not exists (
+    // What lets new record `u.record_id` take person `k.person_id`; `besides` narrows the other
+    // new records carried the person that refuse it.
+    const takes = (besides: RawBuilder<unknown>) => sql`not exists (
           select 1 from source_record o
           where o.carried_person_id = k.person_id
-            and o.party_id = ${snapshot.partyId} and o.dataset_id = ${snapshot.datasetId})
+            and o.party_id = ${snapshot.partyId} and o.dataset_id = ${snapshot.datasetId} ${besides})
         ${identifierChecks}
         ${elsewhere}`;
     const carried = sql`select u.record_id, k.person_id
@@ -326,9 +327,13 @@ export class CarriedPersonIds {
       join ${keys} k on k.date_of_birth = u.date_of_birth and k.family_name_key = u.family_name_key
         and k.first3 = u.first3
       where k.records = 1 and k.person_id is not null
-        and ${takes}`;
+        and ${takes(sql``)}`;
     await this.setCarried(carried);
-    await this.setCarried(this.twinRows(takes));
+    // A record of the twin rows' own key carried the person by an identifier is one of the twins
+    // (twinRows judges it), not another record that took the person.
+    const outsideKey = sql`and not (o.date_of_birth = k.date_of_birth and o.first3 = k.first3
+      and ${familyNameKeySql('o.family_name')} = k.family_name_key)`;
+    await this.setCarried(this.twinRows(takes(outsideKey)));
   }
 
   /**
@@ -337,12 +342,15 @@ export class CarriedPersonIds {
    * that person: a twin row is carried as a single one is, by {@link carryByKey}'s rules for the
    * key's records taken together. Every new record of the key takes the person, or none does:
    * none where more new records hold it than previous ones did (one may be someone new, a sibling
-   * of the same names, and which is not known), where one was carried by an identifier (to the
-   * person or another), or where `takes` (in `u.record_id`, `k.person_id`) refuses any of them (an
-   * identifier of one says another person may hold the key now), or where they are not alike in
+   * of the same names, and which is not known), where one was carried by an identifier to another
+   * person, or where `takes` (in `u.record_id`, `k.person_id`) refuses any of them not carried by
+   * an identifier (an identifier of one says another person may hold the key now), or where they are not alike in
    * their given names (the key holds only its first three letters: Mary's twin sister Maryanne,
    * sent beside her once the duplicate row is gone, is someone new, as two new records of a
-   * single record's key are; found by a review). Driven from the key table's keys
+   * single record's key are; found by a review). One carried to the person by an identifier is
+   * the person's by rules stricter than these, and counts as one of the key's records still: its
+   * twin without identifiers was left without a person until the next pass, and a lookup in
+   * between showed the person without it (found by a review). Driven from the key table's keys
    * of several records and one person, which only an officer's confirmation makes (a rule links
    * nobody by a key two records of one source hold): one read of that table, no sort, and for
    * each such key a probe of the date-of-birth index and of the key table's primary key. The
@@ -366,21 +374,21 @@ export class CarriedPersonIds {
     // Each refusal is read per record first: SQL Server takes no subquery inside an aggregate.
     // The key table again by its primary key (it has no index by person).
     const judged = sql`select u.record_id, u.carried_person_id, u.given_name, u.person_id, u.records,
-        case when ${takes} then 0 else 1 end as refused
+        case when u.carried_person_id is not null then (case when u.carried_person_id = u.person_id then 0 else 1 end)
+          when ${takes} then 0 else 1 end as refused
       from (${records}) u cross join ${keys} k
       where k.date_of_birth = u.date_of_birth and k.family_name_key = u.family_name_key and k.first3 = u.first3`;
     const person = sql`partition by j.person_id`;
     return sql`select t.record_id, t.person_id from (
-        select j.record_id, j.person_id, j.records,
+        select j.record_id, j.person_id, j.records, j.carried_person_id,
           count(*) over (${person}) as successors,
-          count(j.carried_person_id) over (${person}) as carried,
           max(j.refused) over (${person}) as refused,
           count(j.given_name) over (${person}) as named,
           min(j.given_name) over (${person}) as first_given,
           max(j.given_name) over (${person}) as last_given
         from (${judged}) j
       ) t
-      where t.successors <= t.records and t.carried = 0 and t.refused = 0
+      where t.successors <= t.records and t.refused = 0 and t.carried_person_id is null
         and t.named = t.successors and t.first_given = t.last_given`;
   }
 

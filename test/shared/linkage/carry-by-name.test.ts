@@ -313,6 +313,7 @@ describe('twin rows of one person are carried by name as a single row is', () =>
       .select(['person_id', 'carried_person_id'])
       .where('party_id', '=', party)
       .where('given_name', '=', 'MARY')
+      .orderBy('id')
       .execute();
 
   beforeEach(async () => {
@@ -390,6 +391,47 @@ describe('twin rows of one person are carried by name as a single row is', () =>
     const none = { person_id: null, carried_person_id: null };
     expect(await marys('la-education')).toEqual([none]);
     expect(await recordOf(h, 'la-education', 'MARYANNE')).toEqual(none);
+  });
+
+  // Found by a review: once Education sent Mary's NHS number on one of her rows (the rows carried by
+  // name, as twins), the next extract carried that row by its NHS number and left its twin, with
+  // no identifier, without a person until the next pass: a lookup in between showed Mary without
+  // that row's indicators. The row carried by identifier is the key's person's, so the key's
+  // records are judged as twins still.
+  it('carries a row without identifiers beside its twin carried by its NHS number, as twins are', async () => {
+    const mary = await personOf(h, 'la-housing', 'MARY');
+    const atLoad = { person_id: mary, carried_person_id: mary };
+    const rows = [`Mary,Green,1980-05-06,ME15 2YY,${nhs(960)},t0`, 'Mary,Green,1980-05-06,ME15 2YY,,t1'];
+    await linkAfterImport(reviewLinkDeps(h), await education('b.csv', [...rows, 'Zed,Hart,2010-10-10,ME16 6ZZ,,t4']));
+    expect((await marys('la-education')).map((r) => r.person_id)).toEqual([mary, mary]);
+
+    const next = await education('c.csv', [...rows, 'Ann,Lake,2011-11-11,ME16 6ZZ,,t4']);
+    expect(await marys('la-education')).toEqual([atLoad, atLoad]);
+    await linkAfterImport(reviewLinkDeps(h), next);
+    expect((await marys('la-education')).map((r) => r.person_id)).toEqual([mary, mary]);
+  });
+
+  it('carries no row without identifiers beside a twin carried by its NHS number where it may be someone new', async () => {
+    const mary = await personOf(h, 'la-housing', 'MARY');
+    const rows = [`Mary,Green,1980-05-06,ME15 2YY,${nhs(960)},t0`, 'Mary,Green,1980-05-06,ME15 2YY,,t1'];
+    await linkAfterImport(reviewLinkDeps(h), await education('b.csv', [...rows, 'Zed,Hart,2010-10-10,ME16 6ZZ,,t4']));
+    const byNhs = { person_id: mary, carried_person_id: mary };
+    const none = { person_id: null, carried_person_id: null };
+    // More rows of the key than before: one may be someone new.
+    await education('c.csv', [...rows, 'Mary,Green,1980-05-06,ME15 2YY,,t5']);
+    expect(await marys('la-education')).toEqual([byNhs, none, none]);
+    // A given name other than the twin's: Maryanne, new beside Mary.
+    await education('d.csv', [rows[0]!, 'Maryanne,Green,1980-05-06,ME15 2YY,,t6']);
+    expect(await marys('la-education')).toEqual([byNhs]);
+    expect(await recordOf(h, 'la-education', 'MARYANNE')).toEqual(none);
+    // The twin carried by an identifier to someone else (Zed's NHS number): the key is not Mary's to give.
+    await linkAfterImport(
+      reviewLinkDeps(h),
+      await education('e.csv', [...rows, `Zed,Hart,2010-10-10,ME16 6ZZ,${nhs(970)},t4`]),
+    );
+    const zed = await personOf(h, 'la-education', 'ZED');
+    await education('f.csv', [`Mary,Green,1980-05-06,ME15 2YY,${nhs(970)},t0`, rows[1]!]);
+    expect(await marys('la-education')).toEqual([{ person_id: zed, carried_person_id: zed }, none]);
   });
 
   it('carries neither row when one has an NHS number other than the person holds', async () => {
