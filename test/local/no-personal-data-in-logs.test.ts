@@ -263,7 +263,9 @@ describe('a whole session on the local host', () => {
     issuer = await developmentIssuer(join(cwd, '.lintel/dev-issuer-key.json'), `${url}/dev-issuer`);
     blobs = BlobServiceClient.fromConnectionString(azuriteConnectionString(blobPort));
 
-    // Small extracts of every source of every dataset, uploaded as partners upload them.
+    // Small extracts of every source of every dataset, uploaded as partners upload them. Dated:
+    // an extract's values are drawn by its file name, which holds its date, and the searches
+    // below need the people of one fixed draw (undated, the draw changed at every midnight).
     seeded = await seedExtracts({
       agreements: loadAgreements(AGREEMENTS_DIR),
       blobs,
@@ -271,6 +273,7 @@ describe('a whole session on the local host', () => {
       size: 40,
       share: 0.5,
       seed: 'no-personal-data-in-logs',
+      asOf: '2026-12-05',
     });
     for (const extract of seeded)
       for (const row of readExtract(extract.path))
