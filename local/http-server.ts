@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   createServer,
+  maxHeaderSize,
   STATUS_CODES,
   type IncomingHttpHeaders,
   type IncomingMessage,
@@ -112,14 +113,16 @@ export async function startHttpServer(options: {
  * the request is read back, and the connection is closed: the parser cannot go on from there.
  * No access-log entry: no caller was authenticated and no route reached, as with a 404.
  */
-function answerUnparsedRequest(err: Error & { code?: string }, socket: Duplex): void {
+function answerUnparsedRequest(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
   const result =
     err.code === 'HPE_HEADER_OVERFLOW'
-      ? problem(431, 'request-header-fields-too-large', 'Request headers too large')
+      ? targetOverflowed(err.rawPacket)
+        ? problem(414, 'uri-too-long', 'Request URL too long')
+        : problem(431, 'request-header-fields-too-large', 'Request headers too large')
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? problem(408, 'request-timeout', 'Request not received in time')
         : problem(400, 'invalid-request', 'Malformed HTTP request');
@@ -136,6 +139,25 @@ function answerUnparsedRequest(err: Error & { code?: string }, socket: Duplex): 
   socket.end(
     Buffer.concat([Buffer.from(`HTTP/1.1 ${result.status} ${STATUS_CODES[result.status]}\r\n${head}\r\n`), body]),
   );
+}
+
+/** A request line's method and the space after it, after the empty lines RFC 9112 §2.2 lets a client send before it. */
+const REQUEST_LINE_START = /^(?:\r?\n)*[!#$%&'*+.^_`|~0-9A-Za-z-]+ /;
+
+/**
+ * Whether it was the request target that took the request head over Node's limit, which counts
+ * the target's bytes with the headers' (llhttp has no limit of its own for the request line):
+ * the packet being parsed when it overflowed starts the request, and its target is itself at
+ * the limit or runs to the packet's end. A head that arrived in pieces, the overflow in a later
+ * one, cannot be told apart from long headers and stays 431.
+ */
+function targetOverflowed(packet: Buffer | undefined): boolean {
+  if (packet === undefined) return false;
+  const text = packet.toString('latin1', 0, Math.min(packet.byteLength, maxHeaderSize + 64));
+  const start = REQUEST_LINE_START.exec(text);
+  if (!start) return false;
+  const end = text.slice(start[0].length).search(/[ \r\n]/);
+  return end < 0 || end >= maxHeaderSize;
 }
 
 async function handle(

@@ -102,6 +102,11 @@ export const PROBLEM_CATALOGUE = {
     description:
       "The request headers exceed the size limit (16 KiB); the connection is closed. Under Azure Functions the platform's front end answers this itself, in its own form.",
   },
+  'uri-too-long': {
+    status: 414,
+    description:
+      "The request URL exceeds the size limit (16 KiB); the connection is closed. Under Azure Functions the platform's front end answers this itself, in its own form.",
+  },
   'rate-limited': {
     status: 429,
     description:

@@ -233,6 +233,27 @@ describe('local HTTP server', () => {
     },
   );
 
+  it('answers a URL over 16 KiB 414 uri-too-long, not as headers too large, echoing nothing', async () => {
+    const res = await rawRequest(
+      server.url,
+      `GET /api/echo/AB123456C${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    );
+    expect(res).toMatchObject({ status: 414, closedByServer: true });
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(JSON.parse(res.body)).toMatchObject({ type: 'urn:lintel:problem:uri-too-long', status: 414 });
+    expect(res.body).not.toContain('AB123456C');
+    // A URL still arriving when the limit is reached (its line not ended yet) is the URL too.
+    const query = await rawRequest(server.url, `GET /api/echo/1?q=${'a'.repeat(20_000)}`);
+    expect(query.status).toBe(414);
+    // A short URL with headers over the limit stays 431.
+    const headers = await rawRequest(
+      server.url,
+      `GET /api/echo/${'a'.repeat(8_000)} HTTP/1.1\r\nHost: x\r\nX-Padding: ${'b'.repeat(9_000)}\r\n\r\n`,
+    );
+    expect(headers.status).toBe(431);
+  });
+
   it('builds the request URL on its own address, never on the Host header', async () => {
     const res = await rawRequest(
       server.url,
