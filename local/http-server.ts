@@ -83,6 +83,7 @@ export async function startHttpServer(options: {
     });
   });
   server.on('clientError', answerUnparsedRequest);
+  server.on('connect', answerConnect);
   // An `Expect` other than 100-continue: without a listener Node answers a bare 417.
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     closeAfterAnswer(req, res);
@@ -126,10 +127,32 @@ function answerUnparsedRequest(err: Error & { code?: string; rawPacket?: Buffer 
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? problem(408, 'request-timeout', 'Request not received in time')
         : problem(400, 'invalid-request', 'Malformed HTTP request');
+  endSocketWith(socket, result, randomUUID());
+}
+
+/**
+ * A CONNECT asks for a tunnel (RFC 9110 §9.3.6), which only a proxy gives: no route takes it,
+ * for any target, so it is a method this server does not implement (501), not one a resource
+ * lacks (405, whose Allow would name a resource's methods; an authority-form target names
+ * none). Node hands it over with the socket, the parser detached, and without this listener
+ * closes the connection unanswered. No access-log entry: no route reached, as with a 404.
+ */
+function answerConnect(req: IncomingMessage, socket: Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  const sent = req.headers['x-request-id'];
+  endSocketWith(
+    socket,
+    problem(501, 'method-not-implemented', 'Method not implemented'),
+    requestIdFrom(Array.isArray(sent) ? sent[0] : sent),
+  );
+}
+
+/** Writes a host's answer straight to the socket, where no `ServerResponse` can carry it, and closes it. */
+function endSocketWith(socket: Duplex, result: HttpResult, requestId: string): void {
   const body = Buffer.from(String(result.body ?? ''));
   const headers = {
     ...result.headers,
-    'x-request-id': randomUUID(),
+    'x-request-id': requestId,
     'content-length': String(body.byteLength),
     connection: 'close',
   };

@@ -113,6 +113,11 @@ export const PROBLEM_CATALOGUE = {
       'Too many requests from this client, or from this address without a valid token; `Retry-After` says when to retry.',
   },
   'internal-error': { status: 500, description: 'An unexpected error; nothing was released.' },
+  'method-not-implemented': {
+    status: 501,
+    description:
+      "A CONNECT: lintel is no proxy, and no path is served for it; the connection is closed. Under Azure Functions the platform's front end answers this itself, in its own form.",
+  },
   'authentication-unavailable': {
     status: 503,
     description:
