@@ -74,6 +74,11 @@ export async function startHttpServer(options: {
       // A client that hangs up before its body has all arrived is no failure of the host's:
       // logged apart, below error level, so a run of them does not read as an outage.
       if (err instanceof ClientGone) {
+        // The parser refused the body (a malformed chunk size line, say) and its 400 is already
+        // on the socket: the request's end then reads as a reset, yet the client did nothing but
+        // send a bad request, and destroying the response could cut the 400 off.
+        const refusal = refusedMidRequest.get(req.socket);
+        if (refusal !== undefined) return options.logger.info('localhost.http.bad-request', { error: refusal });
         options.logger.info('localhost.http.client-gone', { error: errorKind(err.cause) });
         return void res.destroy();
       }
@@ -127,8 +132,18 @@ function answerUnparsedRequest(err: Error & { code?: string; rawPacket?: Buffer 
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? problem(408, 'request-timeout', 'Request not received in time')
         : problem(400, 'invalid-request', 'Malformed HTTP request');
+  // Only the parser's error code is kept: it names the fault, never the bytes that made it. A
+  // body cut short by the client's closing its side (EOF) is the client gone, as before.
+  if (result.status === 400 && err.code !== 'HPE_INVALID_EOF_STATE')
+    refusedMidRequest.set(socket, err.code ?? 'unknown');
   endSocketWith(socket, result, randomUUID());
 }
+
+/**
+ * Sockets whose request the parser refused after its headers, while a handler was reading the
+ * body, by the parser's error code: that handler's read then fails as if the client had gone.
+ */
+const refusedMidRequest = new WeakMap<Duplex, string>();
 
 /**
  * A CONNECT asks for a tunnel (RFC 9110 §9.3.6), which only a proxy gives: no route takes it,

@@ -333,6 +333,27 @@ describe('local HTTP server logging', () => {
     expect(logged('localhost.http.client-gone')).toMatchObject([{ level: 'info' }]);
   });
 
+  it('answers a malformed chunked body 400 problem+json and logs it as a bad request, not as the client gone', async () => {
+    lines.length = 0;
+    // The second chunk's size line is no hex number ("AB123456C" alone would be one, a huge size).
+    const res = await rawRequest(
+      server.url,
+      'POST /api/echo/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n' +
+        '2\r\n{"\r\nNI AB123456C\r\n"a":1}\r\n0\r\n\r\n',
+    );
+    expect(res).toMatchObject({ status: 400, closedByServer: true });
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(JSON.parse(res.body)).toMatchObject({ type: 'urn:lintel:problem:invalid-request', status: 400 });
+    expect(res.body).not.toContain('AB123456C');
+    await expect
+      .poll(() => logged('localhost.http.bad-request'))
+      .toMatchObject([{ level: 'info', error: 'HPE_INVALID_CHUNK_SIZE' }]);
+    expect(logged('localhost.http.client-gone')).toEqual([]);
+    expect(lines.filter((line) => line.level === 'error')).toEqual([]);
+    expect(JSON.stringify(lines)).not.toContain('AB123456C');
+  });
+
   it('still logs a real failure at error level, and answers it 500', async () => {
     lines.length = 0;
     const res = await fetch(`${server.url}/api/broken`);
