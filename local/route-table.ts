@@ -149,8 +149,43 @@ function constraint(name: string, argument: string | undefined, route: string): 
   if (name === 'int' && argument === undefined) return (value) => /^-?\d+$/.test(value);
   if (name === 'regex' && argument !== undefined) {
     // ASP.NET's regex constraint ignores case and is found anywhere in the value unless anchored.
-    const pattern = new RegExp(argument, 'i');
+    const pattern = new RegExp(asDotNetAnchors(argument), 'i');
     return (value) => pattern.test(value);
   }
   throw new Error(`Route '${route}': the local host does not check the constraint '${name}'`);
+}
+
+/**
+ * A .NET pattern's anchors as JavaScript reads them. .NET's `$` (and `\Z`) match at the end or
+ * before a final newline, JavaScript's `$` at the end alone: `^(?!search$)` refused the personRef
+ * "search\n" under the Functions host but let it through here, to be logged as a refused lookup.
+ * `\A` and `\z`, which JavaScript would read as the letters, are its `^` and `$`. Inside a
+ * character class `$` is itself.
+ */
+function asDotNetAnchors(source: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === '\\') {
+      const next = source[i + 1] ?? '';
+      i++;
+      if (!inClass && next === 'A') out += '^';
+      else if (!inClass && next === 'Z') out += '(?=\\n?$)';
+      else if (!inClass && next === 'z') out += '$';
+      else out += c + next;
+      continue;
+    }
+    if (inClass) inClass = c !== ']';
+    else if (c === '[') {
+      inClass = true;
+      out += c;
+      if (source[i + 1] === '^') out += source[++i];
+      // A `]` first in a class is one of its characters in .NET, where JavaScript would end it.
+      if (source[i + 1] === ']') out += '\\' + source[++i];
+      continue;
+    }
+    out += !inClass && c === '$' ? '(?=\\n?$)' : c;
+  }
+  return out;
 }

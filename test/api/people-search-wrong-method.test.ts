@@ -39,6 +39,22 @@ describe('a wrong method on the people search', () => {
     }
   });
 
+  it('answers GET /people/search%0A 404 not-found as the Functions host routes it, and logs no lookup', async () => {
+    // .NET's `$` also matches before a final newline, so under Azure the constraint refuses the
+    // personRef "search\n" too and the router answers 404; it was a logged refused lookup here.
+    const before = await t.accessLogSize();
+    for (const path of ['/v1/people/search%0A', '/v1/people/SEARCH%0a']) {
+      const res = await callApi(t, path, { ...caller, method: 'GET' });
+      expect(res.status, path).toBe(404);
+      expect(res.body, path).toMatchObject({ type: 'urn:lintel:problem:not-found', status: 404 });
+    }
+    expect(await t.accessLogSize()).toBe(before);
+    expect(await reasonCodesOf(t, party, 'person.view')).toEqual([]);
+    // Only a final newline: one inside, or two, leave a value that is not "search".
+    const inside = await callApi(t, '/v1/people/search%0A%0A', { ...caller, method: 'GET' });
+    expect(inside.body).toMatchObject({ type: 'urn:lintel:problem:no-match' });
+  });
+
   it('still takes any other last segment as a personRef to look up', async () => {
     const before = await reasonCodesOf(t, party, 'person.view');
     const res = await callApi(t, '/v1/people/searching', { ...caller, method: 'GET' });

@@ -35,6 +35,22 @@ describe('route table', () => {
     expect(() => new RouteTable([route('r', 'r/{id:regex(^a}$)}', ['GET'])])).toThrow(/brace/);
   });
 
+  it("reads a regex constraint's anchors as .NET does: `$` and `\\Z` also before a final newline", () => {
+    const table = new RouteTable([
+      route('search', 'v1/people/search', ['POST']),
+      route('view', 'v1/people/{personRef:regex(^(?!search$))}', ['GET']),
+      route('r', 'r/{id:regex(\\Aa[]$]\\z)}', ['GET']),
+      route('z', 'z/{id:regex(^b\\Z)}', ['GET']),
+    ]);
+    expect(table.match('GET', '/api/v1/people/search%0A')).toBeUndefined();
+    expect(table.match('GET', '/api/v1/people/search%0A%0A')).toMatchObject({ params: { personRef: 'search\n\n' } });
+    expect(table.match('GET', '/api/r/a%24')).toMatchObject({ params: { id: 'a$' } });
+    expect(table.match('GET', '/api/r/a%5D')).toMatchObject({ params: { id: 'a]' } });
+    expect(table.match('GET', '/api/r/a%5D%0A')).toBeUndefined();
+    expect(table.match('GET', '/api/z/b%0A')).toMatchObject({ params: { id: 'b\n' } });
+    expect(table.match('GET', '/api/z/bb')).toBeUndefined();
+  });
+
   it('refuses a constraint it does not check rather than ignore it', () => {
     expect(() => new RouteTable([route('r', 'r/{id:guid}', ['GET'])])).toThrow(/guid/);
   });
