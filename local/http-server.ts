@@ -114,10 +114,11 @@ export async function startHttpServer(options: {
 
 /**
  * A request Node's parser refused before any handler saw it (a header over 16 KiB, a control
- * character in a header, a malformed Content-Length or method) is answered as every other
- * error, problem+json with an issued X-Request-Id, not with Node's bare status line. Nothing of
- * the request is read back, and the connection is closed: the parser cannot go on from there.
- * No access-log entry: no caller was authenticated and no route reached, as with a 404.
+ * character in a header, a malformed Content-Length, a method it does not know) is answered as
+ * every other error, problem+json with an issued X-Request-Id, not with Node's bare status
+ * line. Nothing of the request is read back, and the connection is closed: the parser cannot go
+ * on from there. No access-log entry: no caller was authenticated and no route reached, as
+ * with a 404.
  */
 function answerUnparsedRequest(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
@@ -131,7 +132,9 @@ function answerUnparsedRequest(err: Error & { code?: string; rawPacket?: Buffer 
         : problem(431, 'request-header-fields-too-large', 'Request headers too large')
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? problem(408, 'request-timeout', 'Request not received in time')
-        : problem(400, 'invalid-request', 'Malformed HTTP request');
+        : err.code === 'HPE_INVALID_METHOD' && REQUEST_LINE_START.test(err.rawPacket?.toString('latin1', 0, 256) ?? '')
+          ? methodNotImplemented()
+          : problem(400, 'invalid-request', 'Malformed HTTP request');
   // Only the parser's error code is kept: it names the fault, never the bytes that made it. A
   // body cut short by the client's closing its side (EOF) is the client gone, as before.
   if (result.status === 400 && err.code !== 'HPE_INVALID_EOF_STATE')
@@ -155,11 +158,15 @@ const refusedMidRequest = new WeakMap<Duplex, string>();
 function answerConnect(req: IncomingMessage, socket: Duplex): void {
   if (!socket.writable) return void socket.destroy();
   const sent = req.headers['x-request-id'];
-  endSocketWith(
-    socket,
-    problem(501, 'method-not-implemented', 'Method not implemented'),
-    requestIdFrom(Array.isArray(sent) ? sent[0] : sent),
-  );
+  endSocketWith(socket, methodNotImplemented(), requestIdFrom(Array.isArray(sent) ? sent[0] : sent));
+}
+
+/**
+ * RFC 9110 §9.1: a method the server does not recognise (llhttp knows a fixed list, and methods
+ * are case-sensitive: `get` is not one) or does not implement for any resource SHOULD be 501.
+ */
+function methodNotImplemented(): HttpResult {
+  return problem(501, 'method-not-implemented', 'Method not implemented');
 }
 
 /** Writes a host's answer straight to the socket, where no `ServerResponse` can carry it, and closes it. */

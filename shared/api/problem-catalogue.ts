@@ -116,7 +116,7 @@ export const PROBLEM_CATALOGUE = {
   'method-not-implemented': {
     status: 501,
     description:
-      "A CONNECT: lintel is no proxy, and no path is served for it; the connection is closed. Under Azure Functions the platform's front end answers this itself, in its own form.",
+      "A CONNECT (lintel is no proxy, and no path is served for it), or a method the HTTP server does not recognise (methods are case-sensitive); the connection is closed. Under Azure Functions the platform's front end answers this itself, in its own form.",
   },
   'authentication-unavailable': {
     status: 503,

@@ -254,6 +254,23 @@ describe('local HTTP server', () => {
     expect(headers.status).toBe(431);
   });
 
+  it('answers a method it does not know 501 method-not-implemented, and bytes that are no method 400', async () => {
+    // RFC 9110 §9.1: a method the server does not recognise SHOULD be 501. Methods are
+    // case-sensitive, so `get` is one it does not know.
+    for (const method of ['BREW', 'get']) {
+      const res = await rawRequest(server.url, `${method} /api/echo/1 HTTP/1.1\r\nHost: x\r\n\r\n`);
+      expect(res, method).toMatchObject({ status: 501, closedByServer: true });
+      expect(res.headers['content-type'], method).toBe('application/problem+json');
+      expect(JSON.parse(res.body), method).toMatchObject({
+        type: 'urn:lintel:problem:method-not-implemented',
+        status: 501,
+      });
+    }
+    // A TLS handshake sent to the plain-HTTP port names no method at all.
+    const tls = await rawRequest(server.url, '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 /\r\n\r\n');
+    expect(tls.status).toBe(400);
+  });
+
   it('builds the request URL on its own address, never on the Host header', async () => {
     const res = await rawRequest(
       server.url,
