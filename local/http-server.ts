@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   createServer,
-  maxHeaderSize,
   STATUS_CODES,
   type IncomingHttpHeaders,
   type IncomingMessage,
@@ -120,14 +119,17 @@ export async function startHttpServer(options: {
  * on from there. No access-log entry: no caller was authenticated and no route reached, as
  * with a 404.
  */
-function answerUnparsedRequest(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
+function answerUnparsedRequest(
+  err: Error & { code?: string; rawPacket?: Buffer; bytesParsed?: number },
+  socket: Duplex,
+): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
   const result =
     err.code === 'HPE_HEADER_OVERFLOW'
-      ? targetOverflowed(err.rawPacket)
+      ? targetOverflowed(err.rawPacket, err.bytesParsed)
         ? problem(414, 'uri-too-long', 'Request URL too long')
         : problem(431, 'request-header-fields-too-large', 'Request headers too large')
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
@@ -192,17 +194,15 @@ const REQUEST_LINE_START = /^(?:\r?\n)*[!#$%&'*+.^_`|~0-9A-Za-z-]+ /;
 /**
  * Whether it was the request target that took the request head over Node's limit, which counts
  * the target's bytes with the headers' (llhttp has no limit of its own for the request line):
- * the packet being parsed when it overflowed starts the request, and its target is itself at
- * the limit or runs to the packet's end. A head that arrived in pieces, the overflow in a later
- * one, cannot be told apart from long headers and stays 431.
+ * the line the parser stopped in, within the packet it was reading, is a request line. A head
+ * that arrived in pieces, the overflow in a later one that holds no line start, cannot be told
+ * apart from a long header and stays 431.
  */
-function targetOverflowed(packet: Buffer | undefined): boolean {
+function targetOverflowed(packet: Buffer | undefined, stoppedAt: number | undefined): boolean {
   if (packet === undefined) return false;
-  const text = packet.toString('latin1', 0, Math.min(packet.byteLength, maxHeaderSize + 64));
-  const start = REQUEST_LINE_START.exec(text);
-  if (!start) return false;
-  const end = text.slice(start[0].length).search(/[ \r\n]/);
-  return end < 0 || end >= maxHeaderSize;
+  const at = Math.min(stoppedAt ?? packet.byteLength, packet.byteLength);
+  const lineStart = at > 0 ? packet.lastIndexOf(0x0a, at - 1) + 1 : 0;
+  return REQUEST_LINE_START.test(packet.toString('latin1', lineStart, Math.min(at, lineStart + 256)));
 }
 
 async function handle(

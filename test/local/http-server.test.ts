@@ -246,6 +246,12 @@ describe('local HTTP server', () => {
     // A URL still arriving when the limit is reached (its line not ended yet) is the URL too.
     const query = await rawRequest(server.url, `GET /api/echo/1?q=${'a'.repeat(20_000)}`);
     expect(query.status).toBe(414);
+    // A long URL in the second of two requests sent together (pipelined) is the URL too.
+    const pipelined = await rawRequest(
+      server.url,
+      `GET /api/echo/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /api/echo/${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    );
+    expect(pipelined.body).toContain('"status":414');
     // A short URL with headers over the limit stays 431.
     const headers = await rawRequest(
       server.url,
