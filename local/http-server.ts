@@ -221,6 +221,16 @@ async function handle(
       problem(400, 'invalid-request', 'Bad request', { detail: 'An HTTP/1.1 request must carry a Host header.' }),
     );
   }
+  // And so is one with more than one Host line, of any version (§3.2 again): Node keeps the
+  // first and drops the rest, where a proxy before it may have read another.
+  if (req.headers.host !== undefined && hostLines(req.rawHeaders) > 1) {
+    req.resume();
+    return writeResult(
+      req,
+      res,
+      problem(400, 'invalid-request', 'Bad request', { detail: 'A request must carry one Host header, not several.' }),
+    );
+  }
   const target = req.url ?? '/';
   const plain = plainPathname(target);
   let parsed = plain === undefined ? requestUrl(target, origin) : undefined;
@@ -293,6 +303,12 @@ async function handle(
   res.statusCode = response.status;
   response.headers.forEach((value, name) => res.setHeader(name, value));
   endWithBody(res, bytes);
+}
+
+function hostLines(rawHeaders: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'host') count++;
+  return count;
 }
 
 /**

@@ -299,6 +299,15 @@ describe('local HTTP server', () => {
     expect(noHost.headers['content-type']).toBe('application/problem+json');
     expect(noHost.headers['x-request-id']).toMatch(uuid);
     expect(JSON.parse(noHost.body)).toMatchObject({ type: 'urn:lintel:problem:invalid-request', status: 400 });
+    // RFC 9112 §3.2: more than one Host line is refused too (which one names the server?).
+    for (const hosts of ['Host: x\r\nHost: y\r\n', 'Host: x\r\nhost: x\r\n']) {
+      const twice = await rawRequest(server.url, `GET /api/echo/1 HTTP/1.1\r\n${hosts}Connection: close\r\n\r\n`);
+      expect(twice.status, hosts).toBe(400);
+      expect(twice.headers['content-type'], hosts).toBe('application/problem+json');
+      expect(JSON.parse(twice.body), hosts).toMatchObject({ type: 'urn:lintel:problem:invalid-request', status: 400 });
+    }
+    const twiceOld = await rawRequest(server.url, 'GET /api/echo/1 HTTP/1.0\r\nHost: x\r\nHost: y\r\n\r\n');
+    expect(twiceOld.status).toBe(400);
     // HTTP/1.0 has no Host to require.
     expect((await rawRequest(server.url, 'GET /api/echo/1 HTTP/1.0\r\n\r\n')).status).toBe(200);
 
