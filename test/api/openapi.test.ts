@@ -302,6 +302,18 @@ describe('OpenAPI document and reference page', () => {
       }
     });
 
+    it('shows the document without a warning box: no JSON Schema dialect the page’s Swagger UI does not take', async () => {
+      // The page's own Swagger UI puts a "Warning … Values different from the default one are
+      // currently not supported" box above the operations for any `jsonSchemaDialect` but OAS
+      // 3.1's default (found by opening /api/docs in a browser): a partner reads the reference as
+      // one its own viewer cannot show.
+      const bundle = await (await fetch(`${t.url}/api/docs/swagger-ui-bundle.js`)).text();
+      const oas31Default = 'https://spec.openapis.org/oas/3.1/dialect/base';
+      expect(bundle).toContain('Values different from the default one are currently not supported');
+      expect(bundle).toContain(oas31Default);
+      expect([undefined, oas31Default]).toContain(doc.jsonSchemaDialect);
+    });
+
     it('points Swagger UI at the local document, with the online validator off', async () => {
       const res = await fetch(`${t.url}/api/docs/lintel-docs.js`);
       expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
