@@ -438,7 +438,8 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
   );
 }
 
-const CLIENT_ID = /^[A-Za-z0-9._:-]{1,200}$/;
+/** The `clientId` path parameter: the OpenAPI document describes it by this schema (operations.ts). */
+export const clientIdParamSchema = z.string().regex(/^[A-Za-z0-9._:-]{1,200}$/);
 
 /** GET /api/v1/audit/clients/{clientId}/activity?from=&to= */
 export function clientActivityInPeriod(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
@@ -446,7 +447,7 @@ export function clientActivityInPeriod(ctx: ApiContext, req: ApiRequest): Promis
     asAuditor(ctx, call, async (scope) => {
       const q = query(req, clientActivityQuerySchema);
       const clientId = normaliseClientId(req.params.clientId ?? '');
-      if (!q || !CLIENT_ID.test(clientId))
+      if (!q || !clientIdParamSchema.safeParse(clientId).success)
         return invalidQuery('from and to must be ISO 8601 times, clientId a client id.');
       const from = new Date(q.from).toISOString();
       const to = new Date(q.to).toISOString();

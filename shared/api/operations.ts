@@ -16,6 +16,7 @@ import {
   breachStepBodySchema,
   clientActivityQuerySchema,
   clientActivityResponseSchema,
+  clientIdParamSchema,
   pageQuerySchema,
   personAccessesBodySchema,
   personAccessesResponseSchema,
@@ -474,7 +475,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     tag: 'Audit',
     authenticated: true,
     pathParameters: {
-      clientId: { description: 'The client (application) id from the bearer token', schema: z.string().max(200) },
+      clientId: { description: 'The client (application) id from the bearer token', schema: clientIdParamSchema },
     },
     query: clientActivityQuerySchema,
     responses: [{ status: 200, description: 'The entries', schema: 'ClientActivity' }],

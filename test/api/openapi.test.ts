@@ -159,6 +159,27 @@ describe('OpenAPI document and reference page', () => {
     }
   });
 
+  it('documents the client ids the activity view takes: exactly those it does not refuse 400', async () => {
+    // The path parameter was documented as any string of up to 200 characters, a copy of its own
+    // beside the handler's rule: a DPO's client, generated from the document, sent a client id
+    // with a space or an accented letter and was refused 400 `invalid-request`.
+    const op = operation('/api/v1/audit/clients/{clientId}/activity', 'get')!;
+    const schema = (
+      op.parameters.find((p) => p.name === 'clientId') as { schema: { pattern?: string; maxLength?: number } }
+    ).schema;
+    const admits = (value: string) =>
+      (schema.pattern === undefined || new RegExp(schema.pattern).test(value)) &&
+      value.length <= (schema.maxLength ?? Infinity);
+    const dpo = await t.token('kettering-borough-council', ['dpo']);
+    const period = `from=${new Date(Date.now() - 60_000).toISOString()}&to=${new Date().toISOString()}`;
+    for (const clientId of ['dev-client-kettering-borough-council', 'a b', 'café-app', 'app+1', 'x'.repeat(200)]) {
+      const res = await fetch(`${t.url}/api/v1/audit/clients/${encodeURIComponent(clientId)}/activity?${period}`, {
+        headers: { authorization: `Bearer ${dpo}` },
+      });
+      expect(res.status === 200, `${clientId.slice(0, 20)} answered ${res.status}`).toBe(admits(clientId));
+    }
+  });
+
   it('describes the Entra ID client-credentials flow when the issuer is Entra ID', async () => {
     const tenant = '11111111-2222-3333-4444-555555555555';
     const services = {
