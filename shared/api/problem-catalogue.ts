@@ -64,7 +64,11 @@ export const PROBLEM_CATALOGUE = {
     description:
       'The stored access log no longer leads to the root of a signed checkpoint that covers it: no proof is given; GET /api/v1/audit/verify names what changed.',
   },
-  'not-found': { status: 404, description: 'No such route or file.' },
+  'not-found': {
+    status: 404,
+    description:
+      "No such route or file; on the breach endpoints, no alert or breach record with that id in the caller's audit scope (one outside it is as unknown as one that never was).",
+  },
   'method-not-allowed': {
     status: 405,
     description:

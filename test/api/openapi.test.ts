@@ -180,6 +180,31 @@ describe('OpenAPI document and reference page', () => {
     }
   });
 
+  it('says what a 404 `not-found` on the breach endpoints means: no such alert or breach record, not a wrong route', async () => {
+    // Documented as "No such route or file." alone, a DPO whose alert id was unknown (or outside
+    // its audit scope) went looking for a mistyped URL.
+    const dpo = await t.token('kettering-borough-council', ['dpo']);
+    for (const [path, concrete, body, names] of [
+      ['/api/v1/audit/alerts/{alertId}/breach', `/api/v1/audit/alerts/${'0'.repeat(32)}/breach`, undefined, /alert/],
+      [
+        '/api/v1/audit/breaches/{breachId}/steps',
+        `/api/v1/audit/breaches/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/steps`,
+        JSON.stringify({ step: 'closed' }),
+        /breach record/,
+      ],
+    ] as const) {
+      const res = await fetch(`${t.url}${concrete}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${dpo}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body }),
+      });
+      expect(res.status, path).toBe(404);
+      expect(((await res.json()) as { type: string }).type).toBe('urn:lintel:problem:not-found');
+      const documented = (operation(path, 'post')!.responses['404'] as { description: string }).description;
+      expect(documented, path).toMatch(names);
+    }
+  });
+
   it('describes the Entra ID client-credentials flow when the issuer is Entra ID', async () => {
     const tenant = '11111111-2222-3333-4444-555555555555';
     const services = {
