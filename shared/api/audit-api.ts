@@ -11,7 +11,11 @@ import { deny, runRequest, type CallContext, type Outcome } from './request-pipe
 
 const positive = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 export const inclusionQuerySchema = z.object({ seq: positive, treeSize: positive.optional() });
-export const consistencyQuerySchema = z.object({ from: positive, to: positive });
+// A proof from a larger tree to a smaller one is a query that does not make sense, not a tree the
+// log lacks: answered 404 `tree-size-unknown`, a DPO looked for a size the log does have.
+export const consistencyQuerySchema = z
+  .object({ from: positive, to: positive.describe('A tree size no smaller than `from`') })
+  .refine((q) => q.from <= q.to);
 
 /** Audit endpoints are open to the roles an agreement's `audit` block names (DPOs). */
 async function asAuditor(ctx: ApiContext, call: CallContext, run: () => Promise<Outcome>): Promise<Outcome> {
@@ -79,9 +83,13 @@ export function auditConsistencyProof(ctx: ApiContext, req: ApiRequest): Promise
     asAuditor(ctx, call, async () => {
       const q = query(req, consistencyQuerySchema);
       if (!q)
-        return deny(problem(400, 'invalid-request', 'from and to must be positive integers'), 'invalid-request', {
-          purpose: AUDIT_PURPOSE,
-        });
+        return deny(
+          problem(400, 'invalid-request', 'from and to must be positive integers, from no larger than to'),
+          'invalid-request',
+          {
+            purpose: AUDIT_PURPOSE,
+          },
+        );
       const proof = await consistencyProofFor(ctx.services, q.from, q.to);
       if (proof === LOG_INCONSISTENT) return inconsistent();
       if (!proof)

@@ -40,6 +40,16 @@ describe('audit API', () => {
     expect(res.status).toBe(403);
   });
 
+  it('refuses a consistency proof from a larger tree to a smaller one as a bad query, not a tree the log lacks', async () => {
+    // Both trees exist: answered 404 `tree-size-unknown`, "The log has no tree of that size", the
+    // DPO went looking for a size the log does have.
+    const backwards = await get('/v1/audit/proofs/consistency?from=8&to=5', 'kettering-borough-council', ['dpo']);
+    expect(backwards.status).toBe(400);
+    expect(backwards.body.type).toBe('urn:lintel:problem:invalid-request');
+    const beyond = await get('/v1/audit/proofs/consistency?from=5&to=999999', 'kettering-borough-council', ['dpo']);
+    expect(beyond.body.type).toBe('urn:lintel:problem:tree-size-unknown');
+  });
+
   it('issues proofs that the stand-alone verifier accepts', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lintel-proof-'));
     const script = join(import.meta.dirname, '../../scripts/verify-proof.mjs');
