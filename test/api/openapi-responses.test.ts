@@ -392,8 +392,22 @@ describe('OpenAPI document against real responses', () => {
     for (const [method, path, concrete, init] of authenticated)
       expect((await call(method, path, concrete, { ...ANONYMOUS, ...init })).status, path).toBe(401);
     for (let i = 0; i < UNAUTHENTICATED_LIMIT; i++) await callApi(t, '/v1/audit/verify');
-    for (const [method, path, concrete, init] of authenticated)
-      expect((await call(method, path, concrete, { ...ANONYMOUS, ...init })).status, path).toBe(429);
+    // The limit refills a call a second: on a loaded machine a call can find one refilled since
+    // the last, and be answered 401. So each operation is asked straight after a call the limit
+    // refused, up to three times; one that is never limited still fails.
+    const spent = async () => {
+      for (let i = 0; i <= UNAUTHENTICATED_LIMIT; i++)
+        if ((await callApi(t, '/v1/audit/verify')).status === 429) return;
+      throw new Error('the limit of calls without a token never refused one');
+    };
+    for (const [method, path, concrete, init] of authenticated) {
+      const statuses: number[] = [];
+      for (let attempt = 0; attempt < 3 && statuses.at(-1) !== 429; attempt++) {
+        await spent();
+        statuses.push((await call(method, path, concrete, { ...ANONYMOUS, ...init })).status);
+      }
+      expect(statuses.at(-1), `${path}: ${statuses.join(', ')}`).toBe(429);
+    }
   });
 
   /**
