@@ -18,6 +18,7 @@ import type {
   PartyKind,
   Purpose,
   RememberedAgreement,
+  RememberedParty,
 } from './schema.js';
 
 export interface LoadedAgreement {
@@ -67,6 +68,11 @@ export interface FormerAgreements {
   readonly datasets: ReadonlyMap<string, string>;
   /** Agreements no file defines now (ended, their file removed), as last loaded. */
   readonly agreements?: ReadonlyMap<string, RememberedAgreement>;
+  /**
+   * By agreement (loaded or ended), the parties a re-signing of it dropped, with the roles they
+   * last held there.
+   */
+  readonly droppedParties?: ReadonlyMap<string, readonly RememberedParty[]>;
 }
 
 const NO_FORMER_AGREEMENTS: FormerAgreements = { purposes: new Map(), datasets: new Map() };
@@ -85,6 +91,8 @@ export class AgreementSet {
   private readonly former: FormerAgreements;
   private readonly formerById = new Map<string, RememberedAgreement>();
   private readonly formerByParty = new Map<string, RememberedAgreement[]>();
+  private readonly droppedRoles = new Map<string, ReadonlySet<string>>();
+  private readonly droppedFromByParty = new Map<string, string[]>();
 
   /**
    * Use `loadAgreements` or `buildAgreementSet`: they run the checks this constructor trusts.
@@ -162,6 +170,18 @@ export class AgreementSet {
         const list = this.formerByParty.get(party.id) ?? [];
         list.push(agreement);
         this.formerByParty.set(party.id, list);
+      }
+    }
+    for (const [agreementId, parties] of former.droppedParties ?? []) {
+      const listed = this.byId.get(agreementId)?.agreement.parties ?? this.formerById.get(agreementId)?.parties;
+      if (listed === undefined) continue;
+      for (const party of parties) {
+        // One signed again since is a party to it, with the roles it holds there now.
+        if (listed.some(({ id }) => id === party.id)) continue;
+        this.droppedRoles.set(roleKey(agreementId, party.id), new Set(party.roles));
+        const list = this.droppedFromByParty.get(party.id) ?? [];
+        list.push(agreementId);
+        this.droppedFromByParty.set(party.id, list);
       }
     }
   }
@@ -277,9 +297,30 @@ export class AgreementSet {
     return this.formerByParty.get(partyId) ?? [];
   }
 
-  /** Whether the party is a party to an agreement loaded now or to one that ended ({@link formerAgreement}). */
+  /**
+   * Whether the party is a party to an agreement loaded now or to one that ended ({@link
+   * formerAgreement}), or was one to an agreement a re-signing dropped it from ({@link
+   * rolesOfPartyDroppedFrom}).
+   */
   knowsParty(partyId: string): boolean {
-    return this.party(partyId) !== undefined || this.formerByParty.has(partyId);
+    return this.party(partyId) !== undefined || this.formerByParty.has(partyId) || this.droppedFromByParty.has(partyId);
+  }
+
+  /**
+   * Roles the party last held in an agreement (loaded or ended) that a re-signing of it dropped
+   * the party from, as the store remembers them (shared/audit/remembered-agreements.ts); empty
+   * for a party it lists, and for any other. Only for the withdrawal of what the party recorded
+   * under it (policy/decide.ts) and the filing of that party's entries under it: it grants nothing
+   * else, and `party`, `agreementsOfParty`, `rolesOfPartyIn` and `formerAgreementsOfParty` know
+   * nothing of it.
+   */
+  rolesOfPartyDroppedFrom(agreementId: string, partyId: string): ReadonlySet<string> {
+    return this.droppedRoles.get(roleKey(agreementId, partyId)) ?? new Set();
+  }
+
+  /** The agreements a re-signing dropped the party from ({@link rolesOfPartyDroppedFrom}). */
+  agreementsDroppedFrom(partyId: string): readonly string[] {
+    return this.droppedFromByParty.get(partyId) ?? [];
   }
 
   /** Roles the party held in an ended agreement ({@link formerAgreement}); empty for any other. */

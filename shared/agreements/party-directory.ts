@@ -94,7 +94,10 @@ export interface CallerClaims {
 
 export interface ResolvedCaller {
   readonly partyId: string;
-  /** The token's roles that the party holds in some agreement, or held in an ended one; others are dropped. */
+  /**
+   * The token's roles that the party holds in some agreement, or held in an ended one or one it
+   * was dropped from; others are dropped.
+   */
   readonly roles: readonly string[];
 }
 
@@ -113,13 +116,17 @@ export function resolveCaller(
   const party = agreements.party(partyId);
   // A role held only in an ended agreement (its file removed) is kept: its DPO still answers for
   // the accesses made under it, and the party still withdraws the consents it recorded there
-  // (AgreementSet.formerAgreement). Nothing else is decided on it: the policy counts only the
-  // roles a party holds in the agreement it decides under (policy/decide.ts).
+  // (AgreementSet.formerAgreement), and so is one held in an agreement a re-signing dropped the
+  // party from, for the same withdrawals (AgreementSet.rolesOfPartyDroppedFrom). Nothing else is
+  // decided on them: the policy counts only the roles a party holds in the agreement it decides
+  // under (policy/decide.ts).
   const ended = agreements.formerAgreementsOfParty(partyId);
-  if (party === undefined && ended.length === 0) return null;
+  const droppedFrom = agreements.agreementsDroppedFrom(partyId);
+  if (party === undefined && ended.length === 0 && droppedFrom.length === 0) return null;
   const held = new Set([
     ...(party?.roles ?? []),
     ...ended.flatMap((agreement) => [...agreements.rolesOfPartyInFormer(agreement.id, partyId)]),
+    ...droppedFrom.flatMap((agreementId) => [...agreements.rolesOfPartyDroppedFrom(agreementId, partyId)]),
   ]);
   const roles = [...new Set(claims.roles)].filter((role) => held.has(role));
   return { partyId, roles };

@@ -308,10 +308,15 @@ export type Controller = z.infer<typeof ControllerSchema>;
  * the DPOs of its parties, and to let the party that recorded a consent under it withdraw it;
  * nothing else is done under an agreement no file defines. Ids only.
  */
+/** A party to an agreement as the store remembers it: its id and roles, no name or kind. */
+export const RememberedPartySchema = PartySchema.pick({ id: true, roles: true });
+
+export type RememberedParty = z.infer<typeof RememberedPartySchema>;
+
 export const RememberedAgreementSchema = z.strictObject({
   id: IdSchema,
   version: z.string().min(1),
-  parties: z.array(PartySchema.pick({ id: true, roles: true })),
+  parties: z.array(RememberedPartySchema),
   audit: AgreementSchema.shape.audit.unwrap().pick({ roles: true, parties: true }).nullable(),
   /**
    * The identifier kinds its matching named (linkage/linking-rules.ts): a subject access request

@@ -68,6 +68,12 @@ export function agreementsOfEntry(agreements: AgreementSet, entry: EntryOwnershi
   ];
   const agreementId = agreements.filingAgreementOfPurpose(entry.purpose);
   if (agreementId !== undefined && signed.includes(agreementId)) return [agreementId];
+  // A party a re-signing dropped still withdraws the consents it recorded under the agreement
+  // (policy/decide.ts): those entries, and its earlier ones under the agreement's purposes, are
+  // that agreement's. Read as its own conduct, they were no DPO's of it. Not its other entries:
+  // it is no party to the agreement now.
+  if (agreementId !== undefined && agreements.agreementsDroppedFrom(entry.party_id).includes(agreementId))
+    return [agreementId];
   return [...signed];
 }
 

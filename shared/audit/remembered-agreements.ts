@@ -30,10 +30,23 @@
  * With them the identifier kinds its matching named (migration 0041): its DPO's subject access
  * request by identifiers searches its datasets by those, as while its file was there; without
  * them it found no one by the case reference the agreement matched on (found by a review).
+ *
+ * A re-signing can also drop a party while the agreement goes on: the row then names the new
+ * version's parties alone, and the consents the dropped party recorded under it could be withdrawn
+ * by no one (found by a review). So the row keeps the parties a version dropped, with the roles
+ * they last held (`dropped_parties`, migration 0042), till one signs again; read back for every
+ * agreement, loaded or ended, they serve only that party's withdrawals
+ * (AgreementSet.rolesOfPartyDroppedFrom).
  */
 import type { Kysely } from 'kysely';
 import type { AgreementSet, FormerAgreements } from '../agreements/agreement-set.js';
-import { RememberedAgreementSchema, type Agreement, type RememberedAgreement } from '../agreements/schema.js';
+import {
+  RememberedAgreementSchema,
+  RememberedPartySchema,
+  type Agreement,
+  type RememberedAgreement,
+  type RememberedParty,
+} from '../agreements/schema.js';
 import { linkingRulesOf } from '../linkage/linking-rules.js';
 import type { Store } from '../store/database.js';
 import { isUniqueViolation } from './alerts.js';
@@ -72,7 +85,7 @@ export async function rememberAgreements(
   return {
     purposes: await remember(store, PURPOSES, agreements, now.toISOString()),
     datasets: await remember(store, DATASETS, agreements, now.toISOString()),
-    agreements: await rememberParties(store, agreements, now.toISOString()),
+    ...(await rememberParties(store, agreements, now.toISOString())),
   };
 }
 
@@ -104,25 +117,55 @@ function partiesRow(agreement: Agreement): {
   };
 }
 
+/**
+ * The parties a re-signing dropped from an agreement, with the roles they last held there: those
+ * the row listed and the agreement no longer does, and those it had dropped before and has not
+ * signed again. Sorted by id, to compare; null for none.
+ */
+function droppedPartiesOf(
+  agreement: Agreement,
+  was: { parties: string; dropped_parties: string | null } | undefined,
+): string | null {
+  if (was === undefined) return null;
+  const listed = new Set(agreement.parties.map(({ id }) => id));
+  const before = rememberedParties(was.parties);
+  const dropped = [
+    ...rememberedParties(was.dropped_parties).filter(({ id }) => !before.some((party) => party.id === id)),
+    ...before,
+  ].filter(({ id }) => !listed.has(id));
+  dropped.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return dropped.length === 0 ? null : JSON.stringify(dropped);
+}
+
+/** A stored list of parties; one no host wrote (edited by hand) is read as none, granting nothing. */
+function rememberedParties(text: string | null): RememberedParty[] {
+  if (text === null) return [];
+  const parsed = RememberedPartySchema.array().safeParse(parseJson(text));
+  return parsed.success ? parsed.data : [];
+}
+
 async function rememberParties(
   store: Store,
   agreements: AgreementSet,
   recordedAt: string,
-): Promise<ReadonlyMap<string, RememberedAgreement>> {
+): Promise<Pick<FormerAgreements, 'agreements' | 'droppedParties'>> {
   const rows = await store.db
     .selectFrom('agreement_party')
-    .select(['agreement_id', 'version', 'parties', 'audit', 'identifier_kinds'])
+    .select(['agreement_id', 'version', 'parties', 'audit', 'identifier_kinds', 'dropped_parties'])
     .execute();
   const remembered = new Map(rows.map((row) => [row.agreement_id, row]));
+  const droppedParties = new Map<string, readonly RememberedParty[]>();
   for (const { agreement } of agreements.all()) {
-    const row = partiesRow(agreement);
     const was = remembered.get(agreement.id);
+    const row = { ...partiesRow(agreement), dropped_parties: droppedPartiesOf(agreement, was) };
+    if (row.dropped_parties !== null) droppedParties.set(agreement.id, rememberedParties(row.dropped_parties));
     if (
       was !== undefined &&
       was.version === row.version &&
       was.parties === row.parties &&
       was.audit === row.audit &&
-      was.identifier_kinds === row.identifier_kinds
+      was.identifier_kinds === row.identifier_kinds &&
+      was.dropped_parties === row.dropped_parties
     )
       continue;
     if (was === undefined) {
@@ -155,9 +198,12 @@ async function rememberParties(
     });
     // A row no host wrote (edited by hand) is no basis for anyone's access: left out, its
     // agreement's entries are read as before the store kept it.
-    if (parsed.success) former.set(id, parsed.data);
+    if (!parsed.success) continue;
+    former.set(id, parsed.data);
+    const dropped = rememberedParties(row.dropped_parties);
+    if (dropped.length > 0) droppedParties.set(id, dropped);
   }
-  return former;
+  return { agreements: former, droppedParties };
 }
 
 function parseJson(text: string): unknown {

@@ -90,11 +90,12 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
 
   // A party only to agreements that have ended (their files removed) is known for two things: its
   // DPO answers for the accesses made under them, and it withdraws the consents it recorded there
-  // (UK GDPR Art. 7(3)). No agreement it is a party to now defines a purpose or dataset it could
-  // use.
+  // (UK GDPR Art. 7(3)). So is one a re-signing dropped, for the withdrawals alone (its DPO audits
+  // nothing of an agreement that goes on without it: decideAudit). No agreement it is a party to
+  // now defines a purpose or dataset it could use.
   const current = agreements.party(caller.partyId) !== undefined;
-  const endedOnly = !current && agreements.knowsParty(caller.partyId);
-  if (!current && !(endedOnly && (action === 'audit' || action === 'consent-withdraw'))) {
+  const knownOnly = !current && agreements.knowsParty(caller.partyId);
+  if (!current && !(knownOnly && (action === 'audit' || action === 'consent-withdraw'))) {
     return deny('party-unknown', 'The caller is not a party to any agreement.');
   }
   if (action === 'upload') return decideUpload(input, agreements, deny);
@@ -125,11 +126,17 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
   // withdrawal of a consent taken under it, which still holds its person from retention: by the
   // roles the party held in it, as the store remembers them (audit/remembered-agreements.ts).
   // With the file gone the party held none, and every consent it took there could be withdrawn
-  // by no one (found by a review).
-  const partyRoles =
+  // by no one (found by a review). A party a re-signing dropped from the agreement holds no role
+  // in it either: for a withdrawal alone, the roles it last held there count, as the store
+  // remembers them; it had taken consents no one could withdraw (found by a review).
+  const heldRoles =
     agreement === undefined
       ? agreements.rolesOfPartyInFormer(agreementId, caller.partyId)
       : agreements.rolesOfPartyIn(agreementId, caller.partyId);
+  const partyRoles =
+    heldRoles.size === 0 && action === 'consent-withdraw'
+      ? agreements.rolesOfPartyDroppedFrom(agreementId, caller.partyId)
+      : heldRoles;
   const roles = caller.roles.filter((role) => partyRoles.has(role));
 
   const allow = (

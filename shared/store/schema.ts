@@ -379,6 +379,11 @@ export interface AgreementPartyTable {
    * searched by once its file is removed. Null in a row written before it.
    */
   identifier_kinds: string | null;
+  /**
+   * `[{ id, roles }]`: parties an earlier loaded version listed and a later one dropped, with the
+   * roles they last held there (migration 0042). Null where none was dropped, or before it.
+   */
+  dropped_parties: string | null;
   /** When the agreement was loaded with these parties, roles and version. */
   recorded_at: string;
 }

@@ -39,6 +39,7 @@ import { purposeAgreements } from './0038-purpose-agreements.js';
 import { datasetAgreements } from './0039-dataset-agreements.js';
 import { agreementParties } from './0040-agreement-parties.js';
 import { agreementIdentifierKinds } from './0041-agreement-identifier-kinds.js';
+import { agreementDroppedParties } from './0042-agreement-dropped-parties.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -85,5 +86,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0039-dataset-agreements': datasetAgreements(d),
     '0040-agreement-parties': agreementParties(d),
     '0041-agreement-identifier-kinds': agreementIdentifierKinds(d),
+    '0042-agreement-dropped-parties': agreementDroppedParties(d),
   };
 }

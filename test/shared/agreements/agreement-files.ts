@@ -97,6 +97,34 @@ export const KEYWAYS_FRAUD_CHECK_OPT_OUT_APPLIES: AgreementTextEdit = {
   to: '    nationalDataOptOutApplies: true\n',
 };
 
+/**
+ * The research agreement re-signed without Dudley (the agreement goes on): ICF takes the
+ * participants' consents at interview, supplies their contact details itself, and audits it.
+ */
+export const HOUSING_FIRST_WITHOUT_DUDLEY: readonly AgreementTextEdit[] = [
+  {
+    agreement: 'housingFirst',
+    from: '    party: dudley-housing-options\n    role: controller\n',
+    to: '    role: controller\n',
+  },
+  {
+    agreement: 'housingFirst',
+    from: '  - id: dudley-housing-options\n    name: Dudley Metropolitan Borough Council - Housing Options and Support\n    kind: council\n    roles: [housing-officer, dpo]\n',
+    to: '',
+  },
+  {
+    agreement: 'housingFirst',
+    from: '    kind: research\n    roles: [researcher]\n',
+    to: '    kind: research\n    roles: [researcher, dpo]\n',
+  },
+  {
+    agreement: 'housingFirst',
+    from: '      party: dudley-housing-options\n      roles: [housing-officer]\n',
+    to: '      party: icf-research\n      roles: [researcher]\n',
+  },
+  { agreement: 'housingFirst', from: '    sources: [dudley-housing-options]\n', to: '    sources: [icf-research]\n' },
+];
+
 /** The Keyways party the signing parties are listed after in the re-signed file. */
 const KEYWAYS_LAST_PARTY =
   '    name: Borough Council of Wellingborough\n    kind: council\n    roles: [housing-officer, senior-officer, dpo]\n';

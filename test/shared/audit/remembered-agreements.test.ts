@@ -5,7 +5,12 @@ import { agreementsOfEntry } from '../../../shared/audit/entry-agreements.js';
 import { rememberAgreements } from '../../../shared/audit/remembered-agreements.js';
 import { identifierUseOf } from '../../../shared/people/lookup-identifiers.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
-import { AGREEMENTS_DIR, agreementsFolderWith, agreementsFolderWithout } from '../agreements/agreement-files.js';
+import {
+  AGREEMENTS_DIR,
+  agreementsFolderWith,
+  agreementsFolderWithout,
+  HOUSING_FIRST_WITHOUT_DUDLEY,
+} from '../agreements/agreement-files.js';
 
 /**
  * The store's memory of each purpose's and dataset's agreement, and how an entry under a purpose,
@@ -65,7 +70,7 @@ const entry = (party_id: string, purpose: string, datasets: string[] = []) => ({
   roles: '["housing-officer"]',
   datasets: JSON.stringify(datasets),
 });
-const none = { purposes: new Map(), datasets: new Map(), agreements: new Map() };
+const none = { purposes: new Map(), datasets: new Map(), agreements: new Map(), droppedParties: new Map() };
 
 describe('remembering which agreement each purpose and dataset belonged to', () => {
   let store: Store;
@@ -104,6 +109,7 @@ describe('remembering which agreement each purpose and dataset belonged to', () 
       purposes: new Map([['research-evaluation', RESEARCH]]),
       datasets: new Map([[CONTACTS, RESEARCH]]),
       agreements: new Map(),
+      droppedParties: new Map(),
     };
     expect(await rememberAgreements(store, after)).toEqual(dropped);
     expect(await rememberAgreements(store, after)).toEqual(dropped);
@@ -125,6 +131,7 @@ describe('remembering which agreement each purpose and dataset belonged to', () 
       ]),
       audit: JSON.stringify({ roles: ['dpo'] }),
       identifier_kinds: JSON.stringify(['system-id:case-reference']),
+      dropped_parties: null,
       recorded_at: '2026-01-01T00:00:00.000Z',
     });
     await rememberAgreements(store, signed, new Date('2026-02-01T00:00:00Z'));
@@ -145,6 +152,26 @@ describe('remembering which agreement each purpose and dataset belonged to', () 
     expect([research.version, research.recorded_at]).toEqual(['1.1.0', '2026-03-01T00:00:00.000Z']);
     expect(JSON.parse(research.parties)).toContainEqual({ id: 'icf-research', roles: ['researcher', 'dpo'] });
     expect((await parties()).filter((r) => r.recorded_at === '2026-03-01T00:00:00.000Z')).toHaveLength(1);
+  });
+
+  it('remembers a party a re-signing dropped, with the roles it held, for withdrawing alone, till it signs again', async () => {
+    await rememberAgreements(store, signed);
+    const withoutDudley = loadAgreements(agreementsFolderWith(HOUSING_FIRST_WITHOUT_DUDLEY));
+    const former = await rememberAgreements(store, withoutDudley);
+    const dropped = new Map([[RESEARCH, [{ id: DUDLEY, roles: ['housing-officer', 'dpo'] }]]]);
+    expect(former.droppedParties).toEqual(dropped);
+    // Remembered at every start-up after, not only the one that saw it go.
+    expect((await rememberAgreements(store, withoutDudley)).droppedParties).toEqual(dropped);
+    const agreements = withoutDudley.withFormerAgreements(former);
+    expect(agreements.knowsParty(DUDLEY)).toBe(true);
+    expect(agreements.party(DUDLEY)).toBeUndefined();
+    expect([...agreements.rolesOfPartyIn(RESEARCH, DUDLEY)]).toEqual([]);
+    expect([...agreements.rolesOfPartyDroppedFrom(RESEARCH, DUDLEY)]).toEqual(['housing-officer', 'dpo']);
+    expect(agreements.formerAgreementsOfParty(DUDLEY)).toEqual([]);
+    // Its entries under the agreement's purpose are the agreement's.
+    expect(agreementsOfEntry(agreements, entry(DUDLEY, 'research-evaluation'))).toEqual([RESEARCH]);
+    // Signed again, it is a party as the file says, and nothing is remembered of it.
+    expect((await rememberAgreements(store, signed)).droppedParties).toEqual(new Map());
   });
 
   it('answers an agreement whose file was removed, as last loaded, and grants it nothing', async () => {

@@ -285,6 +285,7 @@ describe('statements sent to Azure SQL', () => {
           },
         ],
       ]),
+      droppedParties: new Map(),
     });
     expectAccepted(statements);
     for (const [table, count] of [
@@ -303,7 +304,7 @@ describe('statements sent to Azure SQL', () => {
     expect(agreementKinds).toEqual(['select', ...agreements.all().map(() => 'insert')]);
   });
 
-  it("creates today's tables, columns and indexes (0019-0041) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0042) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -331,6 +332,7 @@ describe('statements sent to Azure SQL', () => {
       '0039-dataset-agreements',
       '0040-agreement-parties',
       '0041-agreement-identifier-kinds',
+      '0042-agreement-dropped-parties',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -368,6 +370,7 @@ describe('statements sent to Azure SQL', () => {
     expect(statements.map((s) => s.sql)).toContain(
       'alter table "agreement_party" add "identifier_kinds" nvarchar(max)',
     );
+    expect(statements.map((s) => s.sql)).toContain('alter table "agreement_party" add "dropped_parties" nvarchar(max)');
     // Nine wide for a BFPO number ("BFPO 5439"), in place: nullable, as the columns were.
     for (const table of ['source_record', 'opt_out_kept_record']) {
       expect(statements.map((s) => s.sql)).toContain(`alter table "${table}" alter column "postcode" nvarchar(9)`);
