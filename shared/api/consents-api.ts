@@ -61,7 +61,14 @@ function mayWrite(
       purpose: call.purpose,
       datasets: [],
       subject: null,
-      action: kind === 'opt-out' ? 'opt-out-write' : write === 'record' ? 'consent-write' : 'consent-withdraw',
+      action:
+        kind === 'opt-out'
+          ? write === 'record'
+            ? 'opt-out-write'
+            : 'opt-out-withdraw'
+          : write === 'record'
+            ? 'consent-write'
+            : 'consent-withdraw',
       subjectAgreementId,
     },
     { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
@@ -243,12 +250,23 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     // stayed in force with no one able to withdraw it (found by a review).
     const purposeRemoved =
       existing.kind === 'consent' && existing.purposeId !== null && !agreements.purpose(existing.purposeId);
+    // An opt-out whose agreement ended (its file removed) is decided under that agreement, where
+    // the X-Purpose is one it last defined: no agreement defines one now (decide.ts).
+    const optOutAgreementEnded =
+      own !== undefined &&
+      call.purpose !== undefined &&
+      agreements.agreement(own) === undefined &&
+      agreements.formerAgreementOfPurpose(call.purpose) === own;
     const decision = await mayWrite(
       ctx,
       asCall,
       existing.kind,
       'withdraw',
-      purposeRemoved ? (held?.agreementId ?? agreements.formerAgreementOfPurpose(existing.purposeId!)) : undefined,
+      purposeRemoved
+        ? (held?.agreementId ?? agreements.formerAgreementOfPurpose(existing.purposeId!))
+        : optOutAgreementEnded
+          ? own
+          : undefined,
     );
     if (!decision.allow) return refusal(decision.reason);
     const filedBy = purposeRemoved && held !== undefined ? { datasets: [held.datasetId] } : {};
@@ -271,7 +289,9 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
           withdrawnAt: withdrawn?.withdrawnAt ?? null,
         }),
         log: {
-          purpose: existing.purposeId,
+          // An ended agreement's purpose, which no agreement defines now, is one the store
+          // remembers, not arbitrary header text: logged, the entry is filed under it.
+          purpose: existing.purposeId ?? (optOutAgreementEnded ? call.purpose : null),
           // Whom the write found it held by, not the read before it: a linking pass may have
           // merged the person into another id since, and a subject access request follows an
           // id that gave way only up to its move, so the entry under it was lost to the person's

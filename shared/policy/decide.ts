@@ -31,7 +31,9 @@ export interface DecisionInput {
    * For `consent-withdraw`: the agreement whose datasets hold the consent's person
    * (people/person-agreement.ts), where one does; else the agreement the store remembers the
    * consent's purpose was (audit/remembered-agreements.ts). It decides the withdrawal of a
-   * consent whose purpose no agreement defines any more; unused otherwise.
+   * consent whose purpose no agreement defines any more. For `opt-out-withdraw`: the agreement
+   * the opt-out's person belongs to, where the stated purpose is one it last defined and no
+   * agreement defines now (it ended). Unused otherwise.
    */
   readonly subjectAgreementId?: string | undefined;
 }
@@ -95,7 +97,8 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
   // now defines a purpose or dataset it could use.
   const current = agreements.party(caller.partyId) !== undefined;
   const knownOnly = !current && agreements.knowsParty(caller.partyId);
-  if (!current && !(knownOnly && (action === 'audit' || action === 'consent-withdraw'))) {
+  const withdrawal = action === 'consent-withdraw' || action === 'opt-out-withdraw';
+  if (!current && !(knownOnly && (action === 'audit' || withdrawal))) {
     return deny('party-unknown', 'The caller is not a party to any agreement.');
   }
   if (action === 'upload') return decideUpload(input, agreements, deny);
@@ -115,8 +118,7 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
   // dataset holds them, the one its purpose was), which the API names (`subjectAgreementId`), as
   // any other withdrawal is under its purpose's: the decision, and so the access-log entry, is
   // that agreement's. The purpose is the consent's own, as stored, not the caller's text.
-  const agreementId =
-    purposeEntry?.agreementId ?? (action === 'consent-withdraw' ? input.subjectAgreementId : undefined);
+  const agreementId = purposeEntry?.agreementId ?? (withdrawal ? input.subjectAgreementId : undefined);
   const purposeUnknown = (): DenyDecision =>
     // The unknown value is caller-supplied text: it is not echoed into the decision or log.
     ({ ...deny('purpose-unknown', 'No agreement defines the stated purpose.'), purpose: null });
@@ -134,9 +136,7 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
       ? agreements.rolesOfPartyInFormer(agreementId, caller.partyId)
       : agreements.rolesOfPartyIn(agreementId, caller.partyId);
   const partyRoles =
-    heldRoles.size === 0 && action === 'consent-withdraw'
-      ? agreements.rolesOfPartyDroppedFrom(agreementId, caller.partyId)
-      : heldRoles;
+    heldRoles.size === 0 && withdrawal ? agreements.rolesOfPartyDroppedFrom(agreementId, caller.partyId) : heldRoles;
   const roles = caller.roles.filter((role) => partyRoles.has(role));
 
   const allow = (
@@ -188,6 +188,22 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
     }
     return allow({ all: NO_FIELDS, specialCategory: NO_FIELDS }, roles, [], 'not-applicable');
   }
+  // An opt-out recorded under an agreement that ended (its file removed) stays in force, keeping
+  // its person's records from planning were the agreement written back; its person may still
+  // change their mind. Decided as while the file was there, by the recording party's DPO (the API
+  // asks only for that party), with the role it held there as the store remembers it, under a
+  // purpose that agreement defined (the API names the agreement only then). Refused as a party
+  // to nothing, it had been an opt-out no one could withdraw while a consent taken under the same
+  // agreement could be (found by a review). The store does not remember whether the opt-out
+  // applied to that purpose: it was recorded under one of them, which is what the API checks.
+  if (action === 'opt-out-withdraw' && purposeEntry === undefined) {
+    if (!roles.includes('dpo')) {
+      return deny('role-not-permitted', 'Only a DPO of the party that recorded an opt-out withdraws it.', {
+        agreementId,
+      });
+    }
+    return allow({ all: NO_FIELDS, specialCategory: NO_FIELDS }, ['dpo'], [], 'not-applicable');
+  }
   // Only a withdrawal is decided without a purpose an agreement defines (above).
   if (purposeEntry === undefined) return purposeUnknown();
   const { purpose } = purposeEntry;
@@ -219,7 +235,7 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
     return allow({ all: NO_FIELDS, specialCategory: NO_FIELDS }, earnedBy, [], 'not-applicable');
   }
 
-  if (action === 'opt-out-write') {
+  if (action === 'opt-out-write' || action === 'opt-out-withdraw') {
     if (!purpose.nationalDataOptOutApplies) {
       return deny('purpose-not-permitted', `The national data opt-out does not apply to purpose '${purpose.id}'.`, {
         agreementId,

@@ -14,14 +14,18 @@ export type { DataAction };
  * `consent-withdraw`: withdraw a consent, asked only for the party that recorded it (anyone else
  *   is answered before the policy is asked): any role it holds in the purpose's agreement, its
  *   DPO's among them (which role recorded is not kept, and the source's roles may have changed).
- * `opt-out-write`: record or withdraw a national data opt-out (a DPO of a party to the purpose's
- *   agreement, where the opt-out applies to the purpose).
- * All three are decided before the subject is matched, from the agreements alone, so a caller who
+ * `opt-out-write`: record a national data opt-out (a DPO of a party to the purpose's agreement,
+ *   where the opt-out applies to the purpose).
+ * `opt-out-withdraw`: withdraw one (asked only for the party that recorded it): as `opt-out-write`,
+ *   and under an agreement that ended (its file removed) by the `dpo` role the party held in it,
+ *   as the store remembers it, with a purpose that agreement defined (`subjectAgreementId`).
+ * All four are decided before the subject is matched, from the agreements alone, so a caller who
  * may not write learns nothing about whether the person is known.
  * `upload`: supply a dataset (its source parties).
  * `audit`: read the access log (the agreement's audit roles).
  */
-export type PolicyAction = DataAction | 'consent-write' | 'consent-withdraw' | 'opt-out-write' | 'upload' | 'audit';
+export type PolicyAction =
+  DataAction | 'consent-write' | 'consent-withdraw' | 'opt-out-write' | 'opt-out-withdraw' | 'upload' | 'audit';
 
 export const DENY_REASONS = [
   'party-unknown',
