@@ -196,7 +196,17 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
   // to nothing, it had been an opt-out no one could withdraw while a consent taken under the same
   // agreement could be (found by a review). The store does not remember whether the opt-out
   // applied to that purpose: it was recorded under one of them, which is what the API checks.
-  if (action === 'opt-out-withdraw' && purposeEntry === undefined) {
+  // Nor does a withdrawal wait for the agreement's effective date, as a consent's does not: a
+  // re-signed agreement not yet in force leaves the opt-outs recorded under the version before,
+  // and the person's change of mind is theirs to make now. It releases nothing before the date,
+  // which still holds back every lookup and export below (found by a review: refused as not in
+  // force, the DPO could only ask the person to come back after the date).
+  if (action === 'opt-out-withdraw') {
+    if (purposeEntry !== undefined && !purposeEntry.purpose.nationalDataOptOutApplies) {
+      return deny('purpose-not-permitted', `The national data opt-out does not apply to purpose '${purposeId}'.`, {
+        agreementId,
+      });
+    }
     if (!roles.includes('dpo')) {
       return deny('role-not-permitted', 'Only a DPO of the party that recorded an opt-out withdraws it.', {
         agreementId,
@@ -235,7 +245,7 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
     return allow({ all: NO_FIELDS, specialCategory: NO_FIELDS }, earnedBy, [], 'not-applicable');
   }
 
-  if (action === 'opt-out-write' || action === 'opt-out-withdraw') {
+  if (action === 'opt-out-write') {
     if (!purpose.nationalDataOptOutApplies) {
       return deny('purpose-not-permitted', `The national data opt-out does not apply to purpose '${purpose.id}'.`, {
         agreementId,

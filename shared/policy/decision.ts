@@ -18,7 +18,8 @@ export type { DataAction };
  *   where the opt-out applies to the purpose).
  * `opt-out-withdraw`: withdraw one (asked only for the party that recorded it): as `opt-out-write`,
  *   and under an agreement that ended (its file removed) by the `dpo` role the party held in it,
- *   as the store remembers it, with a purpose that agreement defined (`subjectAgreementId`).
+ *   as the store remembers it, with a purpose that agreement defined (`subjectAgreementId`); not
+ *   held back by the agreement's effective date, as a consent's withdrawal is not.
  * All four are decided before the subject is matched, from the agreements alone, so a caller who
  * may not write learns nothing about whether the person is known.
  * `upload`: supply a dataset (its source parties).
