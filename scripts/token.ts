@@ -6,13 +6,15 @@
  * shell's settings give (`AUTH_ISSUER`): the host verifies it only if its own settings name the
  * same one.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadLocalSettings } from '../local/settings.js';
 import { AgreementValidationError } from '../shared/agreements/agreement-issue.js';
 import { loadAgreements } from '../shared/agreements/load.js';
-import { parsePartyDirectory, PartyDirectoryError } from '../shared/agreements/party-directory.js';
+import type { AgreementSet } from '../shared/agreements/agreement-set.js';
+import { parsePartyDirectory, PartyDirectoryError, rolesHeldBy } from '../shared/agreements/party-directory.js';
 import { developmentIssuer } from '../shared/auth/development-issuer.js';
-import { ConfigurationError, loadConfig } from '../shared/config.js';
+import { ConfigurationError, loadConfig, type Settings } from '../shared/config.js';
 import { isUsageError, parseOptions, refuseUsage } from './cli.js';
 
 const USAGE = 'npm run token -- --party <party-id> --role <role> [--role <role>] [--minutes 60]';
@@ -40,19 +42,31 @@ async function main(): Promise<void> {
   if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) {
     refuseUsage('token', '--minutes must be a whole number from 1 to 1440 (a day)');
   }
-  const agreements = loadAgreements(resolve(settings.AGREEMENTS_DIR));
+  const loaded = loadAgreements(resolve(settings.AGREEMENTS_DIR));
+  // A party to an agreement that ended (its file removed), or one a re-signing dropped, is known
+  // to the store alone, as the host remembers it: the host still takes its token, to withdraw the
+  // consents and opt-outs it recorded and, where it audited, to read the log. Read from the files
+  // alone, it was no party, and no token could be minted to try that (found by a review).
+  const agreements =
+    loaded.party(values.party) === undefined
+      ? loaded.withFormerAgreements({
+          purposes: new Map(),
+          datasets: new Map(),
+          ...(await rememberedBy(settings, loaded)),
+        })
+      : loaded;
   // The API drops a role the party holds in no agreement (resolveCaller, party-directory.ts): a
   // token asked for with a mistyped role (`housing_officer`) was minted, and then refused by
   // every endpoint as a token without a role is, with nothing to say why (found by a review of
   // the CLIs). Refused here instead, naming the roles the party does hold; a mistyped party is
   // named as such, not as a gap in PARTY_CLIENT_IDS.
-  const party = agreements.party(values.party);
-  if (!party) refuseUsage('token', `no party ${values.party} in the agreements`);
-  const notHeld = values.role.filter((role) => !party.roles.has(role));
+  const held = rolesHeldBy(agreements, values.party);
+  if (!held) refuseUsage('token', `no party ${values.party} in the agreements`);
+  const notHeld = values.role.filter((role) => !held.has(role));
   if (notHeld.length > 0) {
     refuseUsage(
       'token',
-      `party ${party.id} holds no role ${notHeld.join(', ')} in the agreements (its roles: ${[...party.roles].sort().join(', ')})`,
+      `party ${values.party} holds no role ${notHeld.join(', ')} in the agreements (its roles: ${[...held].sort().join(', ')})`,
     );
   }
   // The setting's parties are not checked against the files here: a party to an agreement that
@@ -73,6 +87,30 @@ async function main(): Promise<void> {
     expiresInSeconds: minutes * 60,
   });
   process.stdout.write(token + '\n');
+}
+
+/**
+ * The agreements and parties the store remembers (audit/remembered-agreements.ts), read without
+ * writing. None where there is no store yet (a SQLite file is not created for this), or it holds
+ * no such memory (not migrated): the files alone say who is a party, as before.
+ */
+async function rememberedBy(settings: Settings, loaded: AgreementSet) {
+  // Loaded only here: every other token is minted from the files, without the store's modules.
+  const [{ storeOptionsOf }, { openStore }, { readRememberedParties }] = await Promise.all([
+    import('../shared/services.js'),
+    import('../shared/store/database.js'),
+    import('../shared/audit/remembered-agreements.js'),
+  ]);
+  const options = storeOptionsOf(settings);
+  if (options.engine === 'sqlite' && (options.path === ':memory:' || !existsSync(options.path))) return {};
+  const store = openStore(options);
+  try {
+    return await readRememberedParties(store, loaded);
+  } catch {
+    return {};
+  } finally {
+    await store.close();
+  }
 }
 
 main().catch((err: unknown) => {

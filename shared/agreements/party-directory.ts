@@ -113,6 +113,18 @@ export function resolveCaller(
 ): ResolvedCaller | null {
   const partyId = directory.partyIdFor(claims.clientId);
   if (partyId === undefined) return null;
+  const held = rolesHeldBy(agreements, partyId);
+  if (held === undefined) return null;
+  const roles = [...new Set(claims.roles)].filter((role) => held.has(role));
+  return { partyId, roles };
+}
+
+/**
+ * The roles a party may present ({@link resolveCaller}): those it holds in any agreement, or held
+ * in one that ended or one a re-signing dropped it from. Undefined for a party no agreement names
+ * or named. Also what `npm run token` mints (scripts/token.ts).
+ */
+export function rolesHeldBy(agreements: AgreementSet, partyId: string): ReadonlySet<string> | undefined {
   const party = agreements.party(partyId);
   // A role held only in an ended agreement (its file removed) is kept: its DPO still answers for
   // the accesses made under it, and the party still withdraws the consents it recorded there
@@ -122,12 +134,10 @@ export function resolveCaller(
   // under (policy/decide.ts).
   const ended = agreements.formerAgreementsOfParty(partyId);
   const droppedFrom = agreements.agreementsDroppedFrom(partyId);
-  if (party === undefined && ended.length === 0 && droppedFrom.length === 0) return null;
-  const held = new Set([
+  if (party === undefined && ended.length === 0 && droppedFrom.length === 0) return undefined;
+  return new Set([
     ...(party?.roles ?? []),
     ...ended.flatMap((agreement) => [...agreements.rolesOfPartyInFormer(agreement.id, partyId)]),
     ...droppedFrom.flatMap((agreementId) => [...agreements.rolesOfPartyDroppedFrom(agreementId, partyId)]),
   ]);
-  const roles = [...new Set(claims.roles)].filter((role) => held.has(role));
-  return { partyId, roles };
 }

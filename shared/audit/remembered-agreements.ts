@@ -186,6 +186,47 @@ async function rememberParties(
       .where('agreement_id', '=', agreement.id)
       .execute();
   }
+  return { agreements: formerOf(remembered, agreements, droppedParties), droppedParties };
+}
+
+/**
+ * What the store remembers of agreements and their parties, read without writing: for a CLI
+ * (scripts/token.ts) on a store a host keeps, which is not the CLI's to change. The agreements the
+ * files no longer define, and the parties re-signings dropped, as the host would read them back
+ * at its next start on these files.
+ */
+export async function readRememberedParties(
+  store: Store,
+  agreements: AgreementSet,
+): Promise<Pick<FormerAgreements, 'agreements' | 'droppedParties'>> {
+  const rows = await store.db
+    .selectFrom('agreement_party')
+    .select(['agreement_id', 'version', 'parties', 'audit', 'identifier_kinds', 'dropped_parties'])
+    .execute();
+  const remembered = new Map(rows.map((row) => [row.agreement_id, row]));
+  const droppedParties = new Map<string, readonly RememberedParty[]>();
+  for (const { agreement } of agreements.all()) {
+    const dropped = droppedPartiesOf(agreement, remembered.get(agreement.id));
+    if (dropped !== null) droppedParties.set(agreement.id, rememberedParties(dropped));
+  }
+  return { agreements: formerOf(remembered, agreements, droppedParties), droppedParties };
+}
+
+/** The remembered agreements no file defines, each read back; their dropped parties go into `droppedParties`. */
+function formerOf(
+  remembered: ReadonlyMap<
+    string,
+    {
+      version: string;
+      parties: string;
+      audit: string | null;
+      identifier_kinds: string | null;
+      dropped_parties: string | null;
+    }
+  >,
+  agreements: AgreementSet,
+  droppedParties: Map<string, readonly RememberedParty[]>,
+): ReadonlyMap<string, RememberedAgreement> {
   const former = new Map<string, RememberedAgreement>();
   for (const [id, row] of remembered) {
     if (agreements.agreement(id) !== undefined) continue;
@@ -203,7 +244,7 @@ async function rememberParties(
     const dropped = rememberedParties(row.dropped_parties);
     if (dropped.length > 0) droppedParties.set(id, dropped);
   }
-  return { agreements: former, droppedParties };
+  return former;
 }
 
 function parseJson(text: string): unknown {
