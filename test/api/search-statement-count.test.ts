@@ -1,0 +1,121 @@
+import type SqliteDatabase from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertRecord } from '../support/records.js';
+import { callApi, startTestHost, type ApiAnswer, type TestHost } from '../support/test-host.js';
+
+/**
+ * What one people search costs the store, counted, not timed: the statements it runs on the
+ * store's connection and the rows they return, for the common searches (a match by NI number,
+ * the benchmark's match by names, no match, a purpose not granted). A bound a change that adds
+ * a read to the hot path breaks, naming every statement run. The access log's entry is written
+ * on a connection of its own (sqlite-access-log-writer.ts) and is not counted here.
+ */
+describe('statements one people search runs', () => {
+  let t: TestHost;
+  const NI = 'JG103759A';
+  let statements: { sql: string; rows: number }[] = [];
+  let counting = false;
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    await insertRecord(t.host.services, {
+      partyId: 'kettering-borough-council',
+      datasetId: 'keyways-housing-register',
+      givenName: 'Aisha',
+      familyName: 'Okafor',
+      dateOfBirth: '1990-04-12',
+      identifiers: { ni: 'JG103759' },
+      attributes: { firstName: 'Aisha', lastName: 'Okafor', nationalInsuranceNumber: NI },
+    });
+    countStatements(t.host.services.store.sqlite!);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  /** Every statement run on the connection while counting, with the rows it returned. */
+  function countStatements(sqlite: SqliteDatabase.Database) {
+    const prepare = sqlite.prepare.bind(sqlite);
+    sqlite.prepare = ((source: string) => {
+      const statement = prepare(source);
+      return new Proxy(statement, {
+        get(target, name, receiver) {
+          const value: unknown = Reflect.get(target, name, receiver);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+            if (counting && ['all', 'get', 'run', 'iterate'].includes(String(name))) {
+              const rows = Array.isArray(result) ? result.length : result === undefined ? 0 : 1;
+              statements.push({ sql: source, rows });
+            }
+            return result;
+          };
+        },
+      });
+    }) as typeof sqlite.prepare;
+  }
+
+  const search = (roles: string[], purpose: string, body: unknown) =>
+    callApi(t, '/v1/people/search', { party: 'kettering-borough-council', roles, purpose, body });
+
+  /** The statements one search runs, once caches (keys, agreements, tokens) are warm. */
+  async function counted(roles: string[], purpose: string, body: unknown, status: number) {
+    expect((await search(roles, purpose, body)).status).toBe(status);
+    // The token is minted outside the count: the count is of the API's work alone.
+    const token = await t.token('kettering-borough-council', roles);
+    statements = [];
+    counting = true;
+    let res: ApiAnswer;
+    try {
+      res = await callApi(t, '/v1/people/search', { token, purpose, body });
+    } finally {
+      counting = false;
+    }
+    expect(res.status).toBe(status);
+    const rows = statements.reduce((sum, s) => sum + s.rows, 0);
+    const listing = statements.map((s, i) => `${i + 1}. (${s.rows} rows) ${s.sql}`).join('\n');
+    return { count: statements.length, rows, listing };
+  }
+
+  it('a tier-1 match by NI number, a senior officer under housing-allocation', async () => {
+    const { count, rows, listing } = await counted(['senior-officer'], 'housing-allocation', { niNumber: NI }, 200);
+    expect(count, listing).toBeLessThanOrEqual(MATCH_STATEMENTS);
+    expect(rows, listing).toBeLessThanOrEqual(MATCH_ROWS);
+  });
+
+  it('a tier-3 match by date of birth and names, a housing officer under housing-allocation', async () => {
+    const { count, rows, listing } = await counted(
+      ['housing-officer'],
+      'housing-allocation',
+      { givenName: 'Aisha', familyName: 'Okafor', dateOfBirth: '1990-04-12' },
+      200,
+    );
+    expect(count, listing).toBeLessThanOrEqual(NAMES_MATCH_STATEMENTS);
+    expect(rows, listing).toBeLessThanOrEqual(NAMES_MATCH_ROWS);
+  });
+
+  it('a search that matches nobody', async () => {
+    const { count, rows, listing } = await counted(
+      ['senior-officer'],
+      'housing-allocation',
+      { niNumber: 'JG103760A' },
+      404,
+    );
+    expect(count, listing).toBeLessThanOrEqual(NO_MATCH_STATEMENTS);
+    expect(rows, listing).toBeLessThanOrEqual(NO_MATCH_ROWS);
+  });
+
+  it('a search for a purpose the caller is not granted', async () => {
+    const { count, listing } = await counted(['senior-officer'], 'research-evaluation', { niNumber: NI }, 403);
+    expect(count, listing).toBeLessThanOrEqual(DENIED_STATEMENTS);
+  });
+});
+
+// Today's figures: lower them with a change that takes a statement off the path.
+const MATCH_STATEMENTS = 6;
+const MATCH_ROWS = 6;
+const NAMES_MATCH_STATEMENTS = 4;
+const NAMES_MATCH_ROWS = 4;
+const NO_MATCH_STATEMENTS = 2;
+const NO_MATCH_ROWS = 1;
+const DENIED_STATEMENTS = 0;
