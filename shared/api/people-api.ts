@@ -6,7 +6,7 @@ import type { MatchTier } from '../people/find-person.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import { currentPersonId, lastMoveOutTimes, recordsMovedOutSince } from '../people/current-person-id.js';
 import { subjectScope } from '../people/subject-scope.js';
-import { personView, sourcesHoldingNow } from '../people/person-view.js';
+import { currentSourcesOf, personRecords, personView, type PersonRecords } from '../people/person-view.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
@@ -84,19 +84,34 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
       );
     }
     const { store, agreements } = ctx.services;
-    const visible = async (personId: string) =>
-      (await sourcesHoldingNow(store, agreements, personId, scoped.datasets)).length > 0 &&
-      (await subjectScope(store, agreements, scoped, personId)).outOfScope === undefined;
     // Found on the people before a pass, shown as it left them: searched again on its people.
     return answerSettled(ctx, async (settledSince) => {
+      // Each person's records are read once an attempt: to judge whether the caller may see
+      // them, then, for the person found, to show them. A retry after a pass reads afresh.
+      const read = new Map<string, Promise<PersonRecords>>();
+      const recordsOf = (personId: string) => {
+        let records = read.get(personId);
+        if (records === undefined) read.set(personId, (records = personRecords(store, personId, scoped.datasets)));
+        return records;
+      };
+      const visible = async (personId: string) =>
+        currentSourcesOf(agreements, (await recordsOf(personId)).rows).length > 0 &&
+        (await subjectScope(store, agreements, scoped, personId)).outOfScope === undefined;
       const found = await ctx.findPerson(query.query, scoped.datasets, visible);
       if (!found.found) {
         return deny(noMatch(), found.reason, { purpose: scoped.purpose, datasets: scoped.datasets });
       }
-      const outcome = await respondWithPerson(ctx, call, scoped, requested ?? [], found.personId, found.tier, {
-        since: settledSince,
-        by: 'commit',
-      });
+      const records = await read.get(found.personId);
+      const outcome = await respondWithPerson(
+        ctx,
+        call,
+        scoped,
+        requested ?? [],
+        found.personId,
+        found.tier,
+        { since: settledSince, by: 'commit' },
+        records,
+      );
       return 'movedOut' in outcome
         ? { movedOut: outcome.movedOut, log: { purpose: scoped.purpose, subjectRef: found.personId } }
         : outcome;
@@ -177,6 +192,7 @@ async function respondWithPerson(
   personId: string,
   tier: MatchTier | null,
   settled: Settled,
+  records?: PersonRecords,
 ): Promise<Outcome | { readonly movedOut: string }> {
   const { store, agreements } = ctx.services;
   // Every answer, a refusal too, is checked against a pass that moved records out meanwhile: a
@@ -219,7 +235,7 @@ async function respondWithPerson(
       })
     );
   }
-  const view = await personView(ctx.services.store, agreements, scope.decision, personId);
+  const view = await personView(ctx.services.store, agreements, scope.decision, personId, records);
   if (view.records.length === 0) {
     return (
       (await unsettled()) ??

@@ -38,11 +38,15 @@ export async function personView(
   agreements: Pick<AgreementSet, 'dataset'>,
   decision: Decision,
   personId: string,
+  read?: PersonRecords,
 ): Promise<PersonView> {
   if (!decision.allow) return { records: [], releasedFields: [], datasets: [] };
   const datasets = [...decision.fields.keys()];
   if (datasets.length === 0) return { records: [], releasedFields: [], datasets: [] };
-  const rows = await recordsQuery.execute(store, 'by-person', [personId, ...datasets]);
+  const rows =
+    read !== undefined && datasets.every((d) => read.datasets.includes(d))
+      ? read.rows.filter((row) => decision.fields.has(row.dataset_id))
+      : await recordsQuery.execute(store, 'by-person', [personId, ...datasets]);
   const released = new Set<string>();
   const seenDatasets = new Set<string>();
   const records: SourcedRecord[] = [];
@@ -85,8 +89,43 @@ export async function sourcesHoldingNow(
   datasets: readonly string[],
 ): Promise<string[]> {
   if (datasets.length === 0) return [];
-  const holders = await holdersQuery.execute(store, 'by-person', [personId, ...datasets]);
-  const current = holders.filter((h) => isSourceNow(agreements, h.dataset_id, h.party_id));
+  return currentSourcesOf(agreements, await holdersQuery.execute(store, 'by-person', [personId, ...datasets]));
+}
+
+/**
+ * A person's records in some datasets, as read for a lookup: a search reads them once to judge
+ * whether the caller may be answered about the person ({@link currentSourcesOf}) and shows the
+ * view from the same rows, rather than reading them again (the search's hot path read the
+ * person's records twice).
+ */
+export interface PersonRecords {
+  readonly datasets: readonly string[];
+  readonly rows: readonly PersonRecordRow[];
+}
+
+export interface PersonRecordRow {
+  dataset_id: string;
+  party_id: string;
+  as_of: string;
+  attributes: string;
+}
+
+/** The person's records in `datasets`, ordered as a view shows them. */
+export async function personRecords(
+  store: Store,
+  personId: string,
+  datasets: readonly string[],
+): Promise<PersonRecords> {
+  if (datasets.length === 0) return { datasets, rows: [] };
+  return { datasets, rows: await recordsQuery.execute(store, 'by-person', [personId, ...datasets]) };
+}
+
+/** {@link sourcesHoldingNow}, of the person's records already read. */
+export function currentSourcesOf(
+  agreements: Pick<AgreementSet, 'dataset'>,
+  rows: readonly { dataset_id: string; party_id: string }[],
+): string[] {
+  const current = rows.filter((h) => isSourceNow(agreements, h.dataset_id, h.party_id));
   return [...new Set(current.map((h) => h.party_id))].sort();
 }
 
@@ -130,7 +169,7 @@ function sourceOwnFields(
 }
 
 /** Values: the person id, then the datasets. */
-const recordsQuery = new QueryShapes((db, _shape, values) =>
+const recordsQuery = new QueryShapes<PersonRecordRow>((db, _shape, values) =>
   db
     .selectFrom('source_record')
     .select(['dataset_id', 'party_id', 'as_of', 'attributes'])
