@@ -189,7 +189,11 @@ async function contradiction(
   personId: string,
   tier: MatchTier,
 ): Promise<NoMatchReason | null> {
-  if (query.identifiers.length > 0) {
+  // Found at tier 1 with no identifier given but NI numbers, the person was found by a record
+  // holding the caller's NI number under the key it was hashed with, and an NI number conflicts
+  // only where none of the person's is the caller's: the read could only answer no conflict.
+  const foundByAllGiven = tier === 1 && query.identifiers.every((given) => !isHardKind(given.kind));
+  if (query.identifiers.length > 0 && !foundByAllGiven) {
     const held = await personIdentifiersQuery.execute(store, '', [personId, ...datasets]);
     for (const given of query.identifiers) {
       // Compared under the key each record's hash was made with; a retired key's hashes cannot be.

@@ -112,8 +112,8 @@ describe('statements one people search runs', () => {
 });
 
 // Today's figures: lower them with a change that takes a statement off the path.
-const MATCH_STATEMENTS = 5;
-const MATCH_ROWS = 5;
+const MATCH_STATEMENTS = 4;
+const MATCH_ROWS = 4;
 const NAMES_MATCH_STATEMENTS = 3;
 const NAMES_MATCH_ROWS = 3;
 const NO_MATCH_STATEMENTS = 2;
