@@ -6,7 +6,8 @@ import { callApi, startTestHost, type ApiAnswer, type TestHost } from '../suppor
 /**
  * What one people search costs the store, counted, not timed: the statements it runs on the
  * store's connection and the rows they return, for the common searches (a match by NI number,
- * the benchmark's match by names, no match, a purpose not granted). A bound a change that adds
+ * the benchmark's match by names, a match within the ISA's joint-system scope, no match, a
+ * purpose not granted). A bound a change that adds
  * a read to the hot path breaks, naming every statement run. The access log's entry is written
  * on a connection of its own (sqlite-access-log-writer.ts) and is not counted here.
  */
@@ -26,6 +27,14 @@ describe('statements one people search runs', () => {
       dateOfBirth: '1990-04-12',
       identifiers: { ni: 'JG103759' },
       attributes: { firstName: 'Aisha', lastName: 'Okafor', nationalInsuranceNumber: NI },
+    });
+    await insertRecord(t.host.services, {
+      partyId: 'la-housing',
+      datasetId: 'multiple-disadvantage-indicators',
+      givenName: 'Kofi',
+      familyName: 'Mensah',
+      dateOfBirth: '1982-06-01',
+      attributes: { firstName: 'Kofi', lastName: 'Mensah', inTemporaryAccommodation: true },
     });
     countStatements(t.host.services.store.sqlite!);
   });
@@ -55,14 +64,17 @@ describe('statements one people search runs', () => {
     }) as typeof sqlite.prepare;
   }
 
-  const search = (roles: string[], purpose: string, body: unknown) =>
-    callApi(t, '/v1/people/search', { party: 'kettering-borough-council', roles, purpose, body });
-
   /** The statements one search runs, once caches (keys, agreements, tokens) are warm. */
-  async function counted(roles: string[], purpose: string, body: unknown, status: number) {
-    expect((await search(roles, purpose, body)).status).toBe(status);
+  async function counted(
+    roles: string[],
+    purpose: string,
+    body: unknown,
+    status: number,
+    party = 'kettering-borough-council',
+  ) {
+    expect((await callApi(t, '/v1/people/search', { party, roles, purpose, body })).status).toBe(status);
     // The token is minted outside the count: the count is of the API's work alone.
-    const token = await t.token('kettering-borough-council', roles);
+    const token = await t.token(party, roles);
     statements = [];
     counting = true;
     let res: ApiAnswer;
@@ -94,6 +106,18 @@ describe('statements one people search runs', () => {
     expect(rows, listing).toBeLessThanOrEqual(NAMES_MATCH_ROWS);
   });
 
+  it("a match under the ISA, whose lookups are limited to the joint system's scope", async () => {
+    const { count, rows, listing } = await counted(
+      ['housing-officer'],
+      'homelessness-prevention',
+      { givenName: 'Kofi', familyName: 'Mensah', dateOfBirth: '1982-06-01' },
+      200,
+      'la-housing',
+    );
+    expect(count, listing).toBeLessThanOrEqual(SCOPED_MATCH_STATEMENTS);
+    expect(rows, listing).toBeLessThanOrEqual(SCOPED_MATCH_ROWS);
+  });
+
   it('a search that matches nobody', async () => {
     const { count, rows, listing } = await counted(
       ['senior-officer'],
@@ -116,6 +140,8 @@ const MATCH_STATEMENTS = 4;
 const MATCH_ROWS = 4;
 const NAMES_MATCH_STATEMENTS = 3;
 const NAMES_MATCH_ROWS = 3;
+const SCOPED_MATCH_STATEMENTS = 5;
+const SCOPED_MATCH_ROWS = 5;
 const NO_MATCH_STATEMENTS = 2;
 const NO_MATCH_ROWS = 1;
 const DENIED_STATEMENTS = 0;
