@@ -88,20 +88,27 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
     return answerSettled(ctx, async (settledSince) => {
       // Each person's records are read once an attempt: to judge whether the caller may see
       // them, then, for the person found, to show them. A retry after a pass reads afresh.
+      // So is their subject scope under the decision made before matching, which the view asks
+      // again where the subject changes nothing of that decision (no consent or opt-out).
       const read = new Map<string, Promise<PersonRecords>>();
-      const recordsOf = (personId: string) => {
-        let records = read.get(personId);
-        if (records === undefined) read.set(personId, (records = personRecords(store, personId, scoped.datasets)));
-        return records;
+      const scopes = new Map<string, Promise<SubjectScope>>();
+      const once = <T>(cache: Map<string, Promise<T>>, personId: string, load: () => Promise<T>) => {
+        let value = cache.get(personId);
+        if (value === undefined) cache.set(personId, (value = load()));
+        return value;
       };
+      const recordsOf = (personId: string) =>
+        once(read, personId, () => personRecords(store, personId, scoped.datasets));
+      const scopeOf = (personId: string) =>
+        once(scopes, personId, () => subjectScope(store, agreements, scoped, personId));
       const visible = async (personId: string) =>
         currentSourcesOf(agreements, (await recordsOf(personId)).rows).length > 0 &&
-        (await subjectScope(store, agreements, scoped, personId)).outOfScope === undefined;
+        (await scopeOf(personId)).outOfScope === undefined;
       const found = await ctx.findPerson(query.query, scoped.datasets, visible);
       if (!found.found) {
         return deny(noMatch(), found.reason, { purpose: scoped.purpose, datasets: scoped.datasets });
       }
-      const records = await read.get(found.personId);
+      const known = { records: await read.get(found.personId), scope: await scopes.get(found.personId) };
       const outcome = await respondWithPerson(
         ctx,
         call,
@@ -110,7 +117,7 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
         found.personId,
         found.tier,
         { since: settledSince, by: 'commit' },
-        records,
+        known,
       );
       return 'movedOut' in outcome
         ? { movedOut: outcome.movedOut, log: { purpose: scoped.purpose, subjectRef: found.personId } }
@@ -173,6 +180,21 @@ interface Settled {
   readonly by: 'commit' | 'stamp';
 }
 
+type SubjectScope = Awaited<ReturnType<typeof subjectScope>>;
+
+/** What a search read about the person it found, under the decision made before matching. */
+interface KnownOfPerson {
+  readonly records?: PersonRecords;
+  readonly scope?: SubjectScope;
+}
+
+/** A scope judged on the decision before matching, its decision naming the subject as decideForSubject's does. */
+function withSubject(scope: SubjectScope, personId: string): SubjectScope {
+  return scope.outOfScope === undefined
+    ? { outOfScope: undefined, decision: { ...scope.decision, subjectKey: personId } }
+    : scope;
+}
+
 /**
  * The second decision, now with the subject: consent and opt-out, then the minimised view. A
  * purpose with neither condition has nothing more to decide about the subject, so the decision
@@ -192,7 +214,7 @@ async function respondWithPerson(
   personId: string,
   tier: MatchTier | null,
   settled: Settled,
-  records?: PersonRecords,
+  known: KnownOfPerson = {},
 ): Promise<Outcome | { readonly movedOut: string }> {
   const { store, agreements } = ctx.services;
   // Every answer, a refusal too, is checked against a pass that moved records out meanwhile: a
@@ -224,7 +246,11 @@ async function respondWithPerson(
   }
   // Answered as an unknown person: whether someone is another party's client, or out of the
   // joint system's scope, is not this caller's to learn.
-  const scope = await subjectScope(store, agreements, decision, personId);
+  // The decision before matching stands, naming the subject: its scope is the one already judged.
+  const scope =
+    known.scope !== undefined && beforeMatch.subjectConditions === 'not-applicable'
+      ? withSubject(known.scope, personId)
+      : await subjectScope(store, agreements, decision, personId);
   if (scope.outOfScope !== undefined) {
     return (
       (await unsettled()) ??
@@ -235,7 +261,7 @@ async function respondWithPerson(
       })
     );
   }
-  const view = await personView(ctx.services.store, agreements, scope.decision, personId, records);
+  const view = await personView(ctx.services.store, agreements, scope.decision, personId, known.records);
   if (view.records.length === 0) {
     return (
       (await unsettled()) ??
