@@ -100,7 +100,9 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
       const recordsOf = (personId: string) =>
         once(read, personId, () => personRecords(store, personId, scoped.datasets));
       const scopeOf = (personId: string) =>
-        once(scopes, personId, () => subjectScope(store, agreements, scoped, personId));
+        once(scopes, personId, async () =>
+          subjectScope(store, agreements, scoped, personId, await recordsOf(personId)),
+        );
       const visible = async (personId: string) =>
         currentSourcesOf(agreements, (await recordsOf(personId)).rows).length > 0 &&
         (await scopeOf(personId)).outOfScope === undefined;

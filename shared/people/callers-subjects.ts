@@ -2,6 +2,7 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import { grantsOfDecision, narrowToGrants } from '../policy/decide.js';
 import type { AllowDecision } from '../policy/decision.js';
 import type { Store } from '../store/database.js';
+import type { PersonRecords } from './person-view.js';
 
 /**
  * The decision as it stands for this person where a grant it rests on says `subjects:
@@ -9,13 +10,14 @@ import type { Store } from '../store/database.js';
  * only about a person of whom the calling party's own extract of its dataset holds a record.
  * The caller's other grants (of another role, or without the condition) answer as they do for
  * anyone: their fields stay. Undefined when no grant answers about the person; the decision
- * itself when every grant does.
+ * itself when every grant does. `records`: the person's records in some datasets, read already.
  */
 export async function decisionForSubject(
   store: Store,
   agreements: AgreementSet,
   decision: AllowDecision,
   personId: string,
+  records?: PersonRecords,
 ): Promise<AllowDecision | undefined> {
   const grants = grantsOfDecision(agreements, decision);
   const restricted = new Set<string>();
@@ -23,6 +25,11 @@ export async function decisionForSubject(
   if (restricted.size === 0) return decision;
   const held = new Set<string>();
   for (const datasetId of restricted) {
+    if (records?.datasets.includes(datasetId)) {
+      if (records.rows.some((row) => row.dataset_id === datasetId && row.party_id === decision.partyId))
+        held.add(datasetId);
+      continue;
+    }
     const rows = await store.reads.execute(
       store.dialect
         .firstRows(

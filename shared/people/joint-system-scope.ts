@@ -3,6 +3,7 @@ import type { Agreement } from '../agreements/schema.js';
 import type { AllowDecision } from '../policy/decision.js';
 import { keepsPerson, keepWhileRules, keepWhileTest, type KeepWhileTest } from '../retention/keep-while.js';
 import type { Store } from '../store/database.js';
+import type { PersonRecords } from './person-view.js';
 import { withAttributes } from '../store/record-attributes.js';
 
 /** A condition a person must meet to be in the joint system's scope, on one dataset's records. */
@@ -44,9 +45,17 @@ export async function isWithinJointSystemScope(
   agreements: AgreementSet,
   decision: AllowDecision,
   personId: string,
+  records?: PersonRecords,
 ): Promise<boolean> {
-  const [within] = await groupsWithinJointSystemScope(store, agreements, decision, [[personId]]);
+  const known = records === undefined ? undefined : { personId, records };
+  const [within] = await groupsWithinJointSystemScope(store, agreements, decision, [[personId]], known);
   return within === true;
+}
+
+/** One person's records in some datasets, read already: a condition on one of those datasets is judged from them. */
+interface KnownRecords {
+  readonly personId: string;
+  readonly records: PersonRecords;
 }
 
 /**
@@ -61,6 +70,7 @@ export async function groupsWithinJointSystemScope(
   agreements: AgreementSet,
   decision: AllowDecision,
   groups: readonly (readonly string[])[],
+  known?: KnownRecords,
 ): Promise<boolean[]> {
   const all = () => groups.map(() => true);
   if (decision.agreementId === null) return all();
@@ -73,15 +83,24 @@ export async function groupsWithinJointSystemScope(
   for (const { datasetId, test } of conditions) {
     const byPerson = new Map<string, { partyId: string; attributes: Record<string, unknown> }[]>();
     if (people.length > 0) {
-      const rows = await store.reads.execute(
-        store.db
-          .selectFrom('source_record')
-          .select(['person_id', 'party_id', 'attributes'])
-          .where('person_id', 'in', people)
-          .where('dataset_id', '=', datasetId)
-          .where('party_id', 'in', test.decidingParties)
-          .compile(),
-      );
+      const knownHere =
+        known !== undefined &&
+        people.length === 1 &&
+        people[0] === known.personId &&
+        known.records.datasets.includes(datasetId);
+      const rows = knownHere
+        ? known.records.rows
+            .filter((row) => row.dataset_id === datasetId && test.decidingParties.includes(row.party_id))
+            .map((row) => ({ person_id: known.personId, party_id: row.party_id, attributes: row.attributes }))
+        : await store.reads.execute(
+            store.db
+              .selectFrom('source_record')
+              .select(['person_id', 'party_id', 'attributes'])
+              .where('person_id', 'in', people)
+              .where('dataset_id', '=', datasetId)
+              .where('party_id', 'in', test.decidingParties)
+              .compile(),
+          );
       for (const row of await withAttributes(rows, store)) {
         if (row.person_id === null) continue;
         const records = byPerson.get(row.person_id) ?? [];
