@@ -6,8 +6,8 @@ import { callApi, startTestHost, type ApiAnswer, type TestHost } from '../suppor
 /**
  * What one people search costs the store, counted, not timed: the statements it runs on the
  * store's connection and the rows they return, for the common searches (a match by NI number,
- * the benchmark's match by names, a match within the ISA's joint-system scope, no match, a
- * purpose not granted). A bound a change that adds
+ * the benchmark's match by names, a match within the ISA's joint-system scope, a match that
+ * needs the subject's consent, no match, a purpose not granted). A bound a change that adds
  * a read to the hot path breaks, naming every statement run. The access log's entry is written
  * on a connection of its own (sqlite-access-log-writer.ts) and is not counted here.
  */
@@ -36,6 +36,22 @@ describe('statements one people search runs', () => {
       dateOfBirth: '1982-06-01',
       attributes: { firstName: 'Kofi', lastName: 'Mensah', inTemporaryAccommodation: true },
     });
+    await insertRecord(t.host.services, {
+      partyId: 'dudley-housing-options',
+      datasetId: 'housing-first-participant-contacts',
+      givenName: 'Ama',
+      familyName: 'Boateng',
+      dateOfBirth: '1979-02-01',
+      identifiers: { 'system-id:case-reference': 'HO-77' },
+      attributes: { name: 'Ama Boateng', telephoneNumber: '07700 900001' },
+    });
+    const consent = await callApi(t, '/v1/consents', {
+      party: 'dudley-housing-options',
+      roles: ['housing-officer'],
+      purpose: 'research-evaluation',
+      body: { subject: { systemId: { system: 'case-reference', id: 'HO-77' } }, evidenceRef: 'form-1' },
+    });
+    expect(consent.status, consent.text).toBe(201);
     countStatements(t.host.services.store.sqlite!);
   });
   afterAll(async () => {
@@ -118,6 +134,18 @@ describe('statements one people search runs', () => {
     expect(rows, listing).toBeLessThanOrEqual(SCOPED_MATCH_ROWS);
   });
 
+  it("a match for a purpose that needs the subject's consent", async () => {
+    const { count, rows, listing } = await counted(
+      ['researcher'],
+      'research-evaluation',
+      { systemId: { system: 'case-reference', id: 'HO-77' } },
+      200,
+      'icf-research',
+    );
+    expect(count, listing).toBeLessThanOrEqual(CONSENT_MATCH_STATEMENTS);
+    expect(rows, listing).toBeLessThanOrEqual(CONSENT_MATCH_ROWS);
+  });
+
   it('a search that matches nobody', async () => {
     const { count, rows, listing } = await counted(
       ['senior-officer'],
@@ -142,6 +170,8 @@ const NAMES_MATCH_STATEMENTS = 3;
 const NAMES_MATCH_ROWS = 3;
 const SCOPED_MATCH_STATEMENTS = 3;
 const SCOPED_MATCH_ROWS = 3;
+const CONSENT_MATCH_STATEMENTS = 6;
+const CONSENT_MATCH_ROWS = 6;
 const NO_MATCH_STATEMENTS = 2;
 const NO_MATCH_ROWS = 1;
 const DENIED_STATEMENTS = 0;
