@@ -217,6 +217,30 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
   // Only a withdrawal is decided without a purpose an agreement defines (above).
   if (purposeEntry === undefined) return purposeUnknown();
   const { purpose } = purposeEntry;
+  // An opt-out only holds a person's data back, so recording one needs no agreement in force: a
+  // person may object at any time, and refused as not in force, one who objected before a
+  // re-signed agreement's date could be recorded only once lookups under it had begun (found by
+  // a review). The date below still holds back every lookup and export, and every consent, which
+  // releases data.
+  if (action === 'opt-out-write') {
+    if (!purpose.nationalDataOptOutApplies) {
+      return deny('purpose-not-permitted', `The national data opt-out does not apply to purpose '${purpose.id}'.`, {
+        agreementId,
+      });
+    }
+    // `roles` holds only the roles the caller's party has in this purpose's agreement.
+    if (!roles.includes('dpo')) {
+      return deny(
+        'role-not-permitted',
+        `Only a DPO of a party to the agreement records an opt-out for '${purpose.id}'.`,
+        {
+          agreementId,
+        },
+      );
+    }
+    return allow({ all: NO_FIELDS, specialCategory: NO_FIELDS }, ['dpo'], [], 'not-applicable');
+  }
+
   // Before its effective date an agreement is no basis for sharing (found by a review). The date
   // is a UK date, as the councils that signed it mean it: in force from midnight in the UK, which
   // in summer is 23:00 UTC the day before (found by a review: the UTC date kept it out of force
@@ -243,25 +267,6 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
       });
     }
     return allow({ all: NO_FIELDS, specialCategory: NO_FIELDS }, earnedBy, [], 'not-applicable');
-  }
-
-  if (action === 'opt-out-write') {
-    if (!purpose.nationalDataOptOutApplies) {
-      return deny('purpose-not-permitted', `The national data opt-out does not apply to purpose '${purpose.id}'.`, {
-        agreementId,
-      });
-    }
-    // `roles` holds only the roles the caller's party has in this purpose's agreement.
-    if (!roles.includes('dpo')) {
-      return deny(
-        'role-not-permitted',
-        `Only a DPO of a party to the agreement records an opt-out for '${purpose.id}'.`,
-        {
-          agreementId,
-        },
-      );
-    }
-    return allow({ all: NO_FIELDS, specialCategory: NO_FIELDS }, ['dpo'], [], 'not-applicable');
   }
 
   if (!DATA_ACTIONS.has(action)) {

@@ -15,7 +15,8 @@ export type { DataAction };
  *   is answered before the policy is asked): any role it holds in the purpose's agreement, its
  *   DPO's among them (which role recorded is not kept, and the source's roles may have changed).
  * `opt-out-write`: record a national data opt-out (a DPO of a party to the purpose's agreement,
- *   where the opt-out applies to the purpose).
+ *   where the opt-out applies to the purpose); not held back by the agreement's effective date,
+ *   as it releases nothing.
  * `opt-out-withdraw`: withdraw one (asked only for the party that recorded it): as `opt-out-write`,
  *   and under an agreement that ended (its file removed) by the `dpo` role the party held in it,
  *   as the store remembers it, with a purpose that agreement defined (`subjectAgreementId`); not
