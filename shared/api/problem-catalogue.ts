@@ -23,7 +23,11 @@ export const PROBLEM_CATALOGUE = {
     status: 401,
     description: 'No valid bearer token from the configured issuer. The body never says why.',
   },
-  'party-unknown': { status: 403, description: 'The calling application is not mapped to a party of any agreement.' },
+  'party-unknown': {
+    status: 403,
+    description:
+      "The calling application is not mapped to a party of any agreement; or it is, but the party's agreements have all ended (their files removed) or a re-signing dropped it from them, and it asks for something other than withdrawing a consent or opt-out it recorded, or reading the access log.",
+  },
   'purpose-unknown': { status: 403, description: 'No agreement defines the stated purpose.' },
   'purpose-not-permitted': { status: 403, description: "The purpose is not granted to the caller's party." },
   'role-not-permitted': { status: 403, description: "None of the caller's roles is granted the purpose or action." },

@@ -99,7 +99,7 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
   const knownOnly = !current && agreements.knowsParty(caller.partyId);
   const withdrawal = action === 'consent-withdraw' || action === 'opt-out-withdraw';
   if (!current && !(knownOnly && (action === 'audit' || withdrawal))) {
-    return deny('party-unknown', 'The caller is not a party to any agreement.');
+    return deny('party-unknown', 'The caller is not a party to any current agreement.');
   }
   if (action === 'upload') return decideUpload(input, agreements, deny);
   if (action === 'audit') return decideAudit(input, agreements, deny);

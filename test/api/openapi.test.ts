@@ -205,6 +205,18 @@ describe('OpenAPI document and reference page', () => {
     }
   });
 
+  it('says `party-unknown` also answers a mapped party whose agreements have all ended', () => {
+    // decide.ts answers it to a party to ended agreements alone, or one a re-signing dropped, for
+    // anything but its withdrawals and its log (audit-scope-agreement-removed.test.ts): a partner
+    // told only "not mapped to a party" looked for a fault in its client mapping.
+    const documented = (operation('/api/v1/people/search', 'post')!.responses['403'] as { description: string })
+      .description;
+    const partyUnknown = documented.split('\n\n').find((line) => line.startsWith('`party-unknown`:'));
+    expect(partyUnknown).toMatch(/not mapped to a party/);
+    expect(partyUnknown).toMatch(/agreements have all ended/);
+    expect(partyUnknown).toMatch(/re-signing dropped/);
+  });
+
   it('describes the Entra ID client-credentials flow when the issuer is Entra ID', async () => {
     const tenant = '11111111-2222-3333-4444-555555555555';
     const services = {
