@@ -227,7 +227,7 @@ function operation(
 
 /** Inline rather than a `$ref`: whether it is required differs per operation, and a reference cannot say so. */
 function purposeParameter(
-  use: 'required' | 'optional',
+  use: NonNullable<OperationSpec['purpose']>,
   purposes: readonly string[] | undefined,
 ): Record<string, unknown> {
   return {
@@ -237,7 +237,7 @@ function purposeParameter(
     description:
       use === 'required'
         ? 'The one purpose of this request, as the data sharing agreements name it. Missing: 400 `purpose-required`.'
-        : 'The purpose, where the record does not carry one (an opt-out).',
+        : use.optional,
     schema:
       purposes && purposes.length > 0 ? { type: 'string', enum: [...purposes] } : { type: 'string', maxLength: 100 },
   };

@@ -191,8 +191,11 @@ export interface OperationSpec {
   tag: 'People' | 'Fraud prevention' | 'Consents' | 'Linkage review' | 'Audit' | 'Operations' | 'Reference';
   /** Bearer token required; the request goes through the access-logged request path. */
   authenticated: boolean;
-  /** Whether the operation reads `X-Purpose`: required to succeed, or taken from the record. */
-  purpose?: 'required' | 'optional';
+  /**
+   * Whether the operation reads `X-Purpose`: required to succeed, or optional, with when it is
+   * needed all the same (the header's description in the document).
+   */
+  purpose?: 'required' | { optional: string };
   pathParameters?: Record<string, { description: string; schema: z.ZodType }>;
   /** The query the handler parses; each property becomes a query parameter. */
   query?: z.ZodObject;
@@ -342,7 +345,13 @@ export const OPERATIONS: Record<string, OperationSpec> = {
       "Only the party that recorded it withdraws it: a consent with any of its roles in the agreement (its DPO's, the consent-source roles, the roles that recorded it before a re-signing), an opt-out with its DPO role. Takes effect on the next request. History is kept: the record shows who withdrew it and when. A second withdrawal answers the same and changes nothing.",
     tag: 'Consents',
     authenticated: true,
-    purpose: 'optional',
+    // Optional because a consent carries its own purpose; an opt-out carries none and is decided
+    // under the header (consents-api.ts), whose every refusal is an unknown id: documented as
+    // merely optional, a DPO who left it off saw 404 with nothing to say why.
+    purpose: {
+      optional:
+        'Needed only to withdraw a national data opt-out, whose record carries no purpose: a purpose the national data opt-out applies to, of the agreement the person is held under (for a dataset a re-signing dropped, the agreement that last defined it; for an agreement that ended, its file removed, one of the purposes it defined). Without it, or with any other purpose, the answer is 404 `consent-unknown`, as for an id the caller may not withdraw; the access log keeps the reason. For a consent it is ignored: the consent is withdrawn under its own purpose.',
+    },
     pathParameters: { consentId: { description: 'The `consentId` returned when it was recorded', schema: z.uuid() } },
     responses: [{ status: 200, description: 'Withdrawn', schema: 'Consent' }],
     // Another party's consent, and every refusal to withdraw one (an opt-out's withdrawal without

@@ -217,6 +217,20 @@ describe('OpenAPI document and reference page', () => {
     expect(partyUnknown).toMatch(/re-signing dropped/);
   });
 
+  it('says when withdrawing a consent needs X-Purpose: for an opt-out, else 404 `consent-unknown`', () => {
+    // An opt-out's record carries no purpose: withdrawn without the header, or under a purpose of
+    // another agreement or one it does not apply to, it is answered as an unknown id
+    // (consents-api.test.ts). The document said only that the header was not required.
+    const purpose = operation('/api/v1/consents/{consentId}', 'delete')!.parameters.find(
+      (p) => p.name === 'X-Purpose',
+    ) as { required: boolean; description: string };
+    expect(purpose.required).toBe(false);
+    expect(purpose.description).toMatch(/opt-out/);
+    expect(purpose.description).toMatch(/national data opt-out applies/);
+    expect(purpose.description).toMatch(/404 `consent-unknown`/);
+    expect(purpose.description).toMatch(/consent.*ignored|ignored.*consent/);
+  });
+
   it('describes the Entra ID client-credentials flow when the issuer is Entra ID', async () => {
     const tenant = '11111111-2222-3333-4444-555555555555';
     const services = {
