@@ -239,7 +239,7 @@ async function handle(
     return writeResult(req, res, problem(400, 'invalid-request', 'Bad request target'));
   }
   const url = () => (parsed ??= requestUrl(target, origin)!);
-  const pathname = plain ?? parsed!.pathname;
+  const pathname = plain ?? decodeUnreserved(parsed!.pathname);
   const method = (req.method ?? 'GET').toUpperCase();
   const own = options.hostRoutes?.(method, pathname);
   if (own) {
@@ -322,6 +322,19 @@ function plainPathname(target: string): string | undefined {
   if (!PLAIN_PATH.test(target)) return undefined;
   const query = target.indexOf('?');
   return query < 0 ? target : target.slice(0, query);
+}
+
+/**
+ * The path with the escapes of unreserved characters (RFC 3986 §2.3) decoded, as Kestrel decodes
+ * a path before the Functions host routes it: `/api/v1/people/searc%68` is the search there. No
+ * other escape is touched — `%2F` is no separator there either, and the route table decodes a
+ * parameter once, so `%2541` must reach it still as the escape of a percent.
+ */
+function decodeUnreserved(pathname: string): string {
+  return pathname.replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return /[A-Za-z0-9._~-]/.test(c) ? c : escape;
+  });
 }
 
 /** Statuses the fetch standard gives no body (within the 200–599 a response may have). */
