@@ -134,9 +134,12 @@ function answerUnparsedRequest(
         : problem(431, 'request-header-fields-too-large', 'Request headers too large')
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? problem(408, 'request-timeout', 'Request not received in time')
-        : err.code === 'HPE_INVALID_METHOD' && REQUEST_LINE_START.test(err.rawPacket?.toString('latin1', 0, 256) ?? '')
-          ? methodNotImplemented()
-          : problem(400, 'invalid-request', 'Malformed HTTP request');
+        : err.code === 'HPE_INVALID_VERSION'
+          ? httpVersionNotSupported()
+          : err.code === 'HPE_INVALID_METHOD' &&
+              REQUEST_LINE_START.test(err.rawPacket?.toString('latin1', 0, 256) ?? '')
+            ? methodNotImplemented()
+            : problem(400, 'invalid-request', 'Malformed HTTP request');
   // Only the parser's error code is kept: it names the fault, never the bytes that made it. A
   // body cut short by the client's closing its side (EOF) is the client gone, as before.
   if (result.status === 400 && err.code !== 'HPE_INVALID_EOF_STATE')
@@ -169,6 +172,15 @@ function answerConnect(req: IncomingMessage, socket: Duplex): void {
  */
 function methodNotImplemented(): HttpResult {
   return problem(501, 'method-not-implemented', 'Method not implemented');
+}
+
+/**
+ * Kestrel serves HTTP/1.0 and 1.1 on an HTTP/1 connection and answers any other version in a
+ * request line 505 (HTTP/2 is negotiated, never sent as `HTTP/2.0` in a request line); Node's
+ * parser refuses some versions itself (1.2, 3.0) and hands on others (2.0, 0.9).
+ */
+function httpVersionNotSupported(): HttpResult {
+  return problem(505, 'http-version-not-supported', 'HTTP version not supported');
 }
 
 /** Writes a host's answer straight to the socket, where no `ServerResponse` can carry it, and closes it. */
@@ -212,6 +224,10 @@ async function handle(
   origin: string,
   options: { logger: Logger; hostRoutes?: HostRoutes },
 ): Promise<void> {
+  if (req.httpVersionMajor !== 1) {
+    closeAfterAnswer(req, res);
+    return writeResult(req, res, httpVersionNotSupported());
+  }
   // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400.
   if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
     req.resume();

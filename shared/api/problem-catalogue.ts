@@ -126,6 +126,11 @@ export const PROBLEM_CATALOGUE = {
     description:
       "A CONNECT (lintel is no proxy, and no path is served for it), or a method the HTTP server does not recognise (methods are case-sensitive); the connection is closed. Under Azure Functions the platform's front end answers this itself, in its own form.",
   },
+  'http-version-not-supported': {
+    status: 505,
+    description:
+      "The request line names an HTTP version other than 1.0 or 1.1 (HTTP/2 is not spoken over a plain HTTP/1 connection); the connection is closed. Under Azure Functions the platform's front end answers this itself, in its own form.",
+  },
   'authentication-unavailable': {
     status: 503,
     description:

@@ -276,6 +276,22 @@ describe('local HTTP server', () => {
     expect(headers.status).toBe(431);
   });
 
+  it('answers a request line of an HTTP version other than 1.0 or 1.1 505 http-version-not-supported, as Kestrel does', async () => {
+    // HTTP/2.0 and 0.9 Node's parser reads and hands on; 1.2 and 3.0 it refuses itself.
+    for (const version of ['HTTP/2.0', 'HTTP/0.9', 'HTTP/1.2', 'HTTP/3.0']) {
+      const res = await rawRequest(server.url, `POST /api/text ${version}\r\nHost: localhost\r\n\r\n`);
+      expect(res.status, version).toBe(505);
+      expect(res.headers['content-type'], version).toBe('application/problem+json');
+      expect(JSON.parse(res.body), version).toMatchObject({
+        type: 'urn:lintel:problem:http-version-not-supported',
+        status: 505,
+      });
+      expect(res.closedByServer, version).toBe(true);
+    }
+    const one = await rawRequest(server.url, 'POST /api/text HTTP/1.0\r\n\r\n');
+    expect(one.status).toBe(200);
+  });
+
   it('answers a method it does not know 501 method-not-implemented, and bytes that are no method 400', async () => {
     // RFC 9110 §9.1: a method the server does not recognise SHOULD be 501. Methods are
     // case-sensitive, so `get` is one it does not know.
