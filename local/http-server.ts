@@ -247,6 +247,18 @@ async function handle(
       problem(400, 'invalid-request', 'Bad request', { detail: 'A request must carry one Host header, not several.' }),
     );
   }
+  // And so is one whose Host is no `uri-host [":" port]` (§3.2, RFC 3986 §3.2.2), as Kestrel
+  // refuses it. Routing never reads Host; a valid name of another host is served.
+  if (req.headers.host !== undefined && !VALID_HOST.test(req.headers.host)) {
+    req.resume();
+    return writeResult(
+      req,
+      res,
+      problem(400, 'invalid-request', 'Bad request', {
+        detail: 'The Host header must be a host name or address, with an optional port.',
+      }),
+    );
+  }
   const target = req.url ?? '/';
   const plain = plainPathname(target);
   let parsed = plain === undefined ? requestUrl(target, origin) : undefined;
@@ -320,6 +332,14 @@ async function handle(
   response.headers.forEach((value, name) => res.setHeader(name, value));
   endWithBody(res, bytes);
 }
+
+/**
+ * RFC 3986's `host [":" port]`: an IP literal in brackets (IPv6, or IPvFuture), or a reg-name —
+ * which an IPv4 address is too, and which may be empty (RFC 9112 §3.2 has a client send an empty
+ * Host when the target has no authority).
+ */
+const VALID_HOST =
+  /^(?:\[(?:[0-9A-Fa-f:.]+|v[0-9A-Fa-f]+\.[A-Za-z0-9._~!$&'()*+,;=:-]+)\]|(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?$/;
 
 function hostLines(rawHeaders: readonly string[]): number {
   let count = 0;

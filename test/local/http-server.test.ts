@@ -312,7 +312,7 @@ describe('local HTTP server', () => {
   it('builds the request URL on its own address, never on the Host header', async () => {
     const res = await rawRequest(
       server.url,
-      'GET /api/echo/%7Eabc?x=1 HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n',
+      'GET /api/echo/%7Eabc?x=1 HTTP/1.1\r\nHost: example.org\r\nConnection: close\r\n\r\n',
     );
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toMatchObject({ url: `${server.url}/api/echo/%7Eabc?x=1`, params: { id: '~abc' } });
@@ -322,6 +322,20 @@ describe('local HTTP server', () => {
       'GET /api/echo/1 HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n',
     );
     expect(JSON.parse(elsewhere.body)).toMatchObject({ url: `${server.url}/api/echo/1` });
+  });
+
+  it('answers a Host that is no host name, address or port 400 invalid-request (RFC 9112 §3.2), any valid one served', async () => {
+    const send = (host: string) =>
+      rawRequest(server.url, `GET /api/echo/1 HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+    for (const host of ['a b', 'a/b', 'user@example.org', 'example.org:80:80', 'example.org:x', '[::1', 'ex%zzample']) {
+      const res = await send(host);
+      expect(res.status, host).toBe(400);
+      expect(JSON.parse(res.body), host).toMatchObject({ type: 'urn:lintel:problem:invalid-request', status: 400 });
+      // The value sent is caller input: it is not repeated.
+      expect(res.body, host).not.toContain(host);
+    }
+    for (const host of ['', 'example.org', 'example.org:8080', '127.0.0.1:7071', '[::1]:7071', 'ex%41mple', 'a_b~c'])
+      expect((await send(host)).status, host).toBe(200);
   });
 
   it('answers the requests Node would refuse with a bare status line (no Host, an unknown Expect) as problem+json', async () => {
