@@ -23,6 +23,9 @@ const ROOT = join(import.meta.dirname, '../..');
  * token it mints now is the one the host takes: it withdraws a consent over HTTP. A role Dudley
  * never held, and a party no agreement ever named, are still refused.
  */
+/** A script run starts tsx and the store: well over the default test timeout on a loaded machine. */
+const SCRIPT_TIMEOUT = 60_000;
+
 describe('npm run token for a party whose only agreement ended', () => {
   let t: TestHost;
   const DUDLEY = 'dudley-housing-options';
@@ -47,7 +50,7 @@ describe('npm run token for a party whose only agreement ended', () => {
         PARTY_CLIENT_IDS: JSON.stringify(DEMO_CLIENT_IDS),
       },
       encoding: 'utf8',
-      timeout: 60_000,
+      timeout: SCRIPT_TIMEOUT,
     });
 
   beforeAll(async () => {
@@ -61,25 +64,33 @@ describe('npm run token for a party whose only agreement ended', () => {
     await t?.stop();
   });
 
-  it("mints Dudley's DPO a token the host takes to withdraw a consent Dudley recorded", async () => {
-    const minted = token(['--party', DUDLEY, '--role', 'dpo']);
-    expect({ status: minted.status, stderr: minted.stderr }).toEqual({ status: 0, stderr: '' });
-    expect(minted.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
-    const withdrawn = await callApi(t, `/v1/consents/${ids.get(vic.givenName)}`, {
-      token: minted.stdout.trim(),
-      purpose: 'research-evaluation',
-      method: 'DELETE',
-    });
-    expect(withdrawn.status, withdrawn.text).toBe(200);
-    expect(await consentInForce(t, ids.get(vic.givenName) ?? '')).toBe(false);
-  });
+  it(
+    "mints Dudley's DPO a token the host takes to withdraw a consent Dudley recorded",
+    async () => {
+      const minted = token(['--party', DUDLEY, '--role', 'dpo']);
+      expect({ status: minted.status, stderr: minted.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(minted.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+      const withdrawn = await callApi(t, `/v1/consents/${ids.get(vic.givenName)}`, {
+        token: minted.stdout.trim(),
+        purpose: 'research-evaluation',
+        method: 'DELETE',
+      });
+      expect(withdrawn.status, withdrawn.text).toBe(200);
+      expect(await consentInForce(t, ids.get(vic.givenName) ?? '')).toBe(false);
+    },
+    SCRIPT_TIMEOUT,
+  );
 
-  it('still refuses a role the party never held, and a party no agreement ever named (exit 2)', () => {
-    const role = token(['--party', DUDLEY, '--role', 'researcher']);
-    expect({ status: role.status, stdout: role.stdout }).toEqual({ status: 2, stdout: '' });
-    expect(role.stderr).toContain('holds no role researcher');
-    const party = token(['--party', 'dudley-housing', '--role', 'dpo']);
-    expect({ status: party.status, stdout: party.stdout }).toEqual({ status: 2, stdout: '' });
-    expect(party.stderr.trim()).toBe('token: no party dudley-housing in the agreements');
-  });
+  it(
+    'still refuses a role the party never held, and a party no agreement ever named (exit 2)',
+    () => {
+      const role = token(['--party', DUDLEY, '--role', 'researcher']);
+      expect({ status: role.status, stdout: role.stdout }).toEqual({ status: 2, stdout: '' });
+      expect(role.stderr).toContain('holds no role researcher');
+      const party = token(['--party', 'dudley-housing', '--role', 'dpo']);
+      expect({ status: party.status, stdout: party.stdout }).toEqual({ status: 2, stdout: '' });
+      expect(party.stderr.trim()).toBe('token: no party dudley-housing in the agreements');
+    },
+    2 * SCRIPT_TIMEOUT,
+  );
 });
