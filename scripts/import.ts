@@ -12,8 +12,8 @@
  * import was a rejection — 1 on an error. A command line the importer would only reject or leave
  * in incoming (a path that is no file, an empty file, a --party that is not a source of --dataset
  * in the agreements, a name ending in `.filepart` or of a type it does not read, a --delimiter or
- * --as-of it cannot read, a date still to come) is refused with exit 2 before anything is
- * uploaded.
+ * --as-of it cannot read, a date still to come), and a --timeout that is no positive number of
+ * seconds, is refused with exit 2 before anything is uploaded.
  *
  * Following works from blob storage alone, as a partner's own tooling could: the importer's
  * progress blob (`processed/<path>.progress.json`) while it loads, then the report beside the
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
   // Checked before uploading: a NaN deadline is never passed, so the wait would never end.
   const timeoutSeconds = Number(values.timeout);
   if (!(timeoutSeconds > 0 && Number.isFinite(timeoutSeconds)))
-    throw new Error('--timeout must be a positive number of seconds');
+    refuseUsage('import', '--timeout must be a positive number of seconds', USAGE);
   const path = resolve(file);
   const size = sizeOf(file);
   const fileName = values.name ?? basename(path);

@@ -36,6 +36,8 @@ function isolated(): Record<string, string> {
 }
 
 describe('npm run import', () => {
+  // A --timeout it could not read ended the script with exit 1, as a failure of the run would,
+  // and without its usage line, where every other command line it cannot run is refused with exit 2.
   it('refuses a --timeout that is not a number before uploading, instead of waiting forever', async () => {
     const file = join(dir, 'extract.csv');
     writeFileSync(file, 'firstName,lastName\nTest,Person\n');
@@ -74,11 +76,14 @@ describe('npm run import', () => {
     const uploaded = await blob.exists();
     await blob.deleteIfExists();
     expect({ status: result.status, signal: result.signal, uploaded }).toEqual({
-      status: 1,
+      status: 2,
       signal: null,
       uploaded: false,
     });
-    expect(result.stderr.trim()).toBe('import: --timeout must be a positive number of seconds');
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe('import: --timeout must be a positive number of seconds');
+    expect(lines[1]).toMatch(/^usage: npm run import -- <file>/);
     expect(Date.now() - started).toBeLessThan(15_000);
   }, 60_000);
 
