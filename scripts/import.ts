@@ -261,7 +261,7 @@ function refuseUnreadable(fileName: string, metadata: Readonly<Record<string, st
   if (asOf === undefined)
     refuseUsage(
       'import',
-      '--as-of must be a date, YYYY-MM-DD or YYYYMMDD, or a date-time whose time can be read, YYYY-MM-DDThh:mm[:ss][Z|±hh:mm] or YYYYMMDDThhmm[ss][Z|±hhmm]',
+      '--as-of must be a date, YYYY-MM-DD or YYYYMMDD, or a date-time whose time can be read, YYYY-MM-DDThh:mm[:ss][Z|±hh:mm] (or a space for the T) or YYYYMMDDThhmm[ss][Z|±hhmm]',
     );
   if (datedAfterUpload(asOf, now)) {
     const from = metadata.asof === undefined ? `the date in the name, ${asOf},` : `--as-of ${asOf}`;
