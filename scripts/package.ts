@@ -23,7 +23,7 @@
 import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { parseOptions } from './cli.js';
+import { parseOptions, refuseUsage } from './cli.js';
 import {
   AGREEMENTS,
   installProductionDependencies,
@@ -49,11 +49,17 @@ const NOT_DEPLOYED = ['local', 'scripts'];
  */
 const KEEP_EVERYTHING = '# Staged by `npm run package`: everything here is deployed, node_modules included.\n';
 
-/** Refuses an output folder whose removal would take the sources with it. */
+const USAGE =
+  'npm run package [-- [--out <dir>] [--leave-out-uncommitted-agreements]]   (stages the deployment package, .lintel/package by default, with agreements/ as committed at HEAD)';
+
+/**
+ * Refuses (exit 2, an option given wrongly: nothing was staged or removed) an output folder
+ * whose removal would take the sources with it.
+ */
 function checkedOut(out: string): string {
   const inside = relative(out, ROOT);
   if (inside === '' || !(inside.startsWith('..') || isAbsolute(inside))) {
-    throw new Error(`--out must not be the repository or a folder holding it: ${out}`);
+    refuseUsage('package', `--out must not be the repository or a folder holding it: ${out}`, USAGE);
   }
   return out;
 }
@@ -65,16 +71,12 @@ function sizeOf(path: string): number {
   return readdirSync(path).reduce((sum, name) => sum + sizeOf(join(path, name)), 0);
 }
 
-const { values } = parseOptions(
-  'package',
-  'npm run package [-- [--out <dir>] [--leave-out-uncommitted-agreements]]   (stages the deployment package, .lintel/package by default, with agreements/ as committed at HEAD)',
-  {
-    options: { out: { type: 'string' }, 'leave-out-uncommitted-agreements': { type: 'boolean' } },
-  },
-);
+const { values } = parseOptions('package', USAGE, {
+  options: { out: { type: 'string' }, 'leave-out-uncommitted-agreements': { type: 'boolean' } },
+});
+const out = checkedOut(resolve(values.out ?? join(ROOT, '.lintel/package')));
 
 try {
-  const out = checkedOut(resolve(values.out ?? join(ROOT, '.lintel/package')));
   const uncommitted = uncommittedAgreements(ROOT);
   if (uncommitted.length > 0) {
     if (!values['leave-out-uncommitted-agreements']) throw new UncommittedAgreementsError(uncommitted);

@@ -261,6 +261,21 @@ describe('npm run seed', () => {
   });
 });
 
+// An --out whose removal would take the sources with it was refused with exit 1, as a failure of
+// the staging would, where the script's own header (and every other script) answers an option
+// given wrongly with exit 2 and its usage line.
+describe('npm run package', () => {
+  it.each([['.'], ['..']])('refuses --out %s with exit 2 and its usage line, removing nothing', (out) => {
+    const result = run('scripts/package.ts', ['--out', out]);
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^package: --out must not be the repository or a folder holding it: /);
+    expect(lines[1]).toMatch(/^usage: npm run package /);
+    expect(existsSync(join(ROOT, 'package.json'))).toBe(true);
+  });
+});
+
 describe('npm run relink', () => {
   it('--pending --agreement links only that agreement', async () => {
     const settings = testSettings();
