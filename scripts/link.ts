@@ -79,7 +79,15 @@ async function main(): Promise<void> {
   if (threshold !== undefined && !(threshold >= 0 && threshold <= 1))
     usage('--review-threshold must be between 0 and 1');
 
-  const mapResult = ColumnMapSchema.safeParse(JSON.parse(await readFile(values.map, 'utf8')));
+  let mapJson: unknown;
+  try {
+    mapJson = JSON.parse(await readFile(values.map, 'utf8'));
+  } catch (err) {
+    // The parser's message quotes the file, which given in the map's place may be a partner's rows.
+    if (!(err instanceof SyntaxError)) throw err;
+    usage(`--map ${values.map} is not JSON`);
+  }
+  const mapResult = ColumnMapSchema.safeParse(mapJson);
   if (!mapResult.success) usage(`map file invalid: ${mapResult.error.issues.map((i) => i.path.join('.')).join(', ')}`);
 
   const started = performance.now();

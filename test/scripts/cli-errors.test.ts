@@ -275,6 +275,25 @@ describe('CLI errors', () => {
     ).toBe(message.replace('PATH', path));
   });
 
+  // A --map that was no JSON (a CSV given in its place, say) was answered "link failed:
+  // SyntaxError" with exit 1, where a map of the wrong shape is refused with exit 2 naming the map.
+  // The parser's own message is not repeated: it quotes the file, which may be a partner's rows.
+  it('npm run link refuses a --map that is not JSON, naming the option and quoting nothing of it (exit 2)', () => {
+    const csv = join(dir, 'link-side.csv');
+    writeFileSync(csv, 'firstName,lastName\nA,B\n');
+    const result = run(
+      'scripts/link.ts',
+      ['--left', csv, '--right', csv, '--map', csv, '--out', join(dir, 'pairs-not-json.csv')],
+      ISOLATED,
+    );
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+    const lines = result.stderr
+      .replace('no --key given: pseudonymising under a random key for this run only\n', '')
+      .trim()
+      .split('\n');
+    expect(lines).toEqual([`link: --map ${csv} is not JSON`, expect.stringMatching(/^usage: npm run link -- --left/)]);
+  });
+
   it('npm run import names what is missing, with its usage (exit 2)', () => {
     const result = run('scripts/import.ts', ['some.csv', '--party', 'la-housing'], ISOLATED);
     expect(result.status).toBe(2);
