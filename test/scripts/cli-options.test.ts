@@ -50,7 +50,6 @@ describe('npm run import', () => {
     // The containers the local host creates when it starts; no importer runs, so only --timeout
     // (or refusing it) could end the CLI.
     await ensureContainers(BlobServiceClient.fromConnectionString(connection));
-    const started = Date.now();
     const result = spawnSync(
       process.execPath,
       [
@@ -88,7 +87,6 @@ describe('npm run import', () => {
     expect(lines).toHaveLength(2);
     expect(lines[0]).toBe('import: --timeout must be a positive number of seconds');
     expect(lines[1]).toMatch(/^usage: npm run import -- <file>/);
-    expect(Date.now() - started).toBeLessThan(15_000);
   }, 60_000);
 
   // The importer leaves a `.filepart` alone for the SFTP client's rename (isTemporaryUpload), and
@@ -100,7 +98,6 @@ describe('npm run import', () => {
     writeFileSync(file, 'firstName,lastName\nTest,Person\n');
     const connection = inject('azuriteConnectionString');
     await ensureContainers(BlobServiceClient.fromConnectionString(connection));
-    const started = Date.now();
     const result = run(
       'scripts/import.ts',
       [file, '--party', 'kettering-borough-council', '--dataset', 'keyways-housing-register', '--timeout', '10'],
@@ -119,7 +116,6 @@ describe('npm run import', () => {
     expect(result.stderr.trim()).toBe(
       `import: ${name} ends in .filepart, a name the importer leaves alone as an upload still under way: give it another with --name`,
     );
-    expect(Date.now() - started).toBeLessThan(10_000);
   }, 60_000);
 
   // A mistyped --party or --dataset put the partner's file (people's records) into storage under
