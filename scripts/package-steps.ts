@@ -11,29 +11,61 @@ import { AGREEMENT_FILE } from '../shared/agreements/load.js';
 /** The agreements folder, relative to the repository root, as it is to the package root. */
 export const AGREEMENTS = 'agreements';
 
-/** The working tree's agreements differ from those committed at HEAD (refused, exit 2). */
-export class UncommittedAgreementsError extends Error {
-  constructor(readonly files: readonly string[]) {
-    super(
-      `the working tree's agreements differ from HEAD, and the package deploys the agreements as committed (signed off): ${files.join(', ')}. ` +
-        'Commit them once signed off, or set them aside (git stash -u), or pass --leave-out-uncommitted-agreements to stage the agreements as committed at HEAD regardless',
-    );
-    this.name = 'UncommittedAgreementsError';
+/**
+ * What the compiled code, and the files the app reads beside it, are made from: compiled, or copied
+ * into the package as they are. `local/` and `scripts/` are compiled too, but not deployed.
+ */
+export const DEPLOYED_SOURCES = [
+  'functions',
+  'shared',
+  'host.json',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+];
+
+/** Where the package records the commit it was built from (and what of the working tree it left out). */
+export const BUILD_RECORD = 'lintel-build.json';
+
+/**
+ * The working tree differs from HEAD in what the package deploys, and the operator did not say to
+ * build HEAD's regardless (refused, exit 2): `agreements` and `code` as {@link uncommittedAgreements}
+ * and {@link uncommittedCode} name them, either possibly empty.
+ */
+export class UncommittedChangesError extends Error {
+  constructor(
+    readonly agreements: readonly string[],
+    readonly code: readonly string[],
+  ) {
+    const said: string[] = [];
+    if (agreements.length > 0)
+      said.push(
+        `the working tree's agreements differ from HEAD, and the package deploys the agreements as committed (signed off): ${agreements.join(', ')}. ` +
+          'Commit them once signed off, or set them aside (git stash -u), or pass --leave-out-uncommitted-agreements to stage the agreements as committed at HEAD regardless',
+      );
+    if (code.length > 0)
+      said.push(
+        `the working tree's code differs from HEAD, and the package deploys the code as committed (reviewed): ${code.join(', ')}. ` +
+          'Commit it once reviewed, or set it aside (git stash -u), or pass --leave-out-uncommitted-code to build the code as committed at HEAD regardless',
+      );
+    super(said.join('; '));
+    this.name = 'UncommittedChangesError';
   }
 }
 
-function git(root: string, args: string[]): Buffer {
-  const result = spawnSync('git', args, { cwd: root, maxBuffer: 64 * 1_048_576 });
+function git(root: string, args: string[], env: NodeJS.ProcessEnv = process.env): Buffer {
+  const result = spawnSync('git', args, { cwd: root, env, maxBuffer: 64 * 1_048_576 });
   if (result.error) {
     throw new Error(
-      `git could not be run (${result.error.message}): the package stages ${AGREEMENTS}/ as committed at HEAD, so it is built from a git checkout with git installed`,
+      `git could not be run (${result.error.message}): the package is built as committed at HEAD, so it is built from a git checkout with git installed`,
     );
   }
   if (result.status !== 0) {
     const said = result.stderr.toString().split('\n')[0]?.trim() ?? '';
     if (/not a git repository/i.test(said)) {
       throw new Error(
-        `${root} is not a git checkout: the package stages ${AGREEMENTS}/ as committed at HEAD, so build it from a clone of the repository`,
+        `${root} is not a git checkout: the package is built as committed at HEAD, so build it from a clone of the repository`,
       );
     }
     throw new Error(`git ${args[0] ?? ''} failed in ${root} (${said || `exit ${String(result.status)}`})`);
@@ -41,27 +73,32 @@ function git(root: string, args: string[]): Buffer {
   return result.stdout;
 }
 
-/**
- * The agreement files (those the loader reads: `agreements/*.yaml|yml|json`) whose working-tree
- * state is not HEAD's — untracked, ignored, added or changed in the index, modified or deleted —
- * each as `agreements/<file> (<how>)`. Empty when the working tree's agreements are HEAD's.
- */
-export function uncommittedAgreements(root: string): string[] {
-  const inRepository = git(root, ['rev-parse', '--show-prefix']).toString().trim();
+/** The commit HEAD names, refusing a checkout with none. */
+export function headCommit(root: string): string {
   try {
-    git(root, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
-  } catch {
-    throw new Error(`${root} has no commit yet: the package stages ${AGREEMENTS}/ as committed at HEAD`);
+    return git(root, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']).toString().trim();
+  } catch (err) {
+    if (err instanceof Error && err.message.includes('is not a git checkout')) throw err;
+    throw new Error(`${root} has no commit yet: the package is built as committed at HEAD`);
   }
+}
+
+/**
+ * The files under `pathspecs` (relative to `root`) whose working-tree state is not HEAD's, each
+ * as `<path> (<how>)` relative to `root`, ignored files included only if `ignored`.
+ */
+function uncommittedFiles(root: string, pathspecs: readonly string[], ignored: boolean): string[] {
+  const inRepository = git(root, ['rev-parse', '--show-prefix']).toString().trim();
+  headCommit(root);
   const status = git(root, [
     'status',
     '--porcelain=v1',
     '-z',
     '--untracked-files=all',
-    '--ignored=matching',
+    `--ignored=${ignored ? 'matching' : 'no'}`,
     '--no-renames',
     '--',
-    AGREEMENTS,
+    ...pathspecs,
   ]).toString();
   const found: string[] = [];
   for (const entry of status.split('\0')) {
@@ -69,9 +106,6 @@ export function uncommittedAgreements(root: string): string[] {
     const code = entry.slice(0, 2);
     // Porcelain paths are the repository root's; the package's root may be a folder inside it.
     const path = entry.slice(3).slice(inRepository.length);
-    const name = path.slice(`${AGREEMENTS}/`.length);
-    // The loader reads only the folder's own files; a draft in a subfolder is never loaded.
-    if (!path.startsWith(`${AGREEMENTS}/`) || name.includes('/') || !AGREEMENT_FILE.test(name)) continue;
     const how =
       code === '??'
         ? 'untracked'
@@ -88,11 +122,48 @@ export function uncommittedAgreements(root: string): string[] {
 }
 
 /**
- * Writes `agreements/` as committed at HEAD into `dest/agreements`, whatever the working tree
+ * The agreement files (those the loader reads: `agreements/*.yaml|yml|json`) whose working-tree
+ * state is not HEAD's — untracked, ignored, added or changed in the index, modified or deleted —
+ * each as `agreements/<file> (<how>)`. Empty when the working tree's agreements are HEAD's.
+ */
+export function uncommittedAgreements(root: string): string[] {
+  return uncommittedFiles(root, [AGREEMENTS], true).filter((found) => {
+    const path = found.slice(0, found.lastIndexOf(' ('));
+    const name = path.slice(`${AGREEMENTS}/`.length);
+    // The loader reads only the folder's own files; a draft in a subfolder is never loaded.
+    return path.startsWith(`${AGREEMENTS}/`) && !name.includes('/') && AGREEMENT_FILE.test(name);
+  });
+}
+
+/**
+ * The files of {@link DEPLOYED_SOURCES} whose working-tree state is not HEAD's, each as
+ * `<path> (<how>)`; files git ignores are not sources, and are left out.
+ */
+export function uncommittedCode(root: string): string[] {
+  return uncommittedFiles(root, DEPLOYED_SOURCES, false);
+}
+
+/**
+ * Writes the tree of `commit` into `dest` (through an index of its own, leaving the checkout's
+ * index and working tree alone) and returns where `root` is in it.
+ */
+export function checkOutCommit(root: string, commit: string, dest: string): string {
+  const top = git(root, ['rev-parse', '--show-toplevel']).toString().trim();
+  const inRepository = git(root, ['rev-parse', '--show-prefix']).toString().trim();
+  const tree = join(dest, 'tree');
+  mkdirSync(tree, { recursive: true });
+  const env = { ...process.env, GIT_INDEX_FILE: join(dest, 'index') };
+  git(top, ['read-tree', `${commit}^{tree}`], env);
+  git(top, ['checkout-index', '--all', '--force', `--prefix=${tree}/`], env);
+  return join(tree, inRepository);
+}
+
+/**
+ * Writes `agreements/` as committed at `commit` (HEAD) into `dest/agreements`, whatever the working tree
  * holds. Symbolic links and submodules are left out: the loader reads regular files only.
  */
-export function stageCommittedAgreements(root: string, dest: string): void {
-  const listing = git(root, ['ls-tree', '-r', '-z', '--full-tree', `HEAD:./${AGREEMENTS}`]).toString();
+export function stageCommittedAgreements(root: string, dest: string, commit = 'HEAD'): void {
+  const listing = git(root, ['ls-tree', '-r', '-z', '--full-tree', `${commit}:./${AGREEMENTS}`]).toString();
   let staged = 0;
   for (const entry of listing.split('\0')) {
     const match = /^(\d+) blob ([0-9a-f]+)\t(.+)$/s.exec(entry);

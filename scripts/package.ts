@@ -12,31 +12,38 @@
  * children's social-care data, and hid any production import of a development dependency until it
  * failed in Azure. test/scripts/package.test.ts stages a package and loads its entry point there.
  *
- * The agreements are staged as committed at HEAD, not as the working tree holds them: what is
- * enforced in production is what was signed off and committed, never a draft lying in the
- * operator's checkout. A working tree whose agreements differ from HEAD (a file untracked,
- * modified, deleted or only staged) is refused, naming the files, unless
- * `--leave-out-uncommitted-agreements` says to stage HEAD's regardless.
+ * Everything is built as committed at HEAD, not as the working tree holds it: the code is compiled
+ * from HEAD's tree checked out apart, and host.json, package.json, the lockfile and the agreements
+ * are HEAD's, so what runs in production is what was reviewed (or signed off) and committed, never
+ * an edit or a draft lying in the operator's checkout, and `lintel-build.json` names the commit. A
+ * working tree that differs from HEAD there (a file untracked, modified, deleted or only staged) is
+ * refused, naming the files, unless `--leave-out-uncommitted-agreements` (for the agreements) or
+ * `--leave-out-uncommitted-code` (for the rest) says to build HEAD's regardless.
  *
- * Exit status 0 staged, 1 failed, 2 an option given wrongly or the agreements not committed.
+ * Exit status 0 staged, 1 failed, 2 an option given wrongly or the working tree not committed.
  */
-import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parseOptions, refuseUsage } from './cli.js';
 import {
   AGREEMENTS,
+  BUILD_RECORD,
+  checkOutCommit,
+  headCommit,
   installProductionDependencies,
   pruneNativeBuild,
   run,
   stageCommittedAgreements,
-  UncommittedAgreementsError,
+  UncommittedChangesError,
   uncommittedAgreements,
+  uncommittedCode,
 } from './package-steps.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
-/** What the app reads beside its code at run time: the host's settings (AGREEMENTS_DIR's default is staged from HEAD). */
+/** What the app reads beside its code at run time, copied from HEAD: the host's settings (AGREEMENTS_DIR's default is staged apart). */
 const RUNTIME_FILES = ['host.json', 'package.json', 'package-lock.json'];
 
 /** Compiled from tsconfig.build.json but never run by the Functions host: the local host and the operator CLIs. */
@@ -50,7 +57,7 @@ const NOT_DEPLOYED = ['local', 'scripts'];
 const KEEP_EVERYTHING = '# Staged by `npm run package`: everything here is deployed, node_modules included.\n';
 
 const USAGE =
-  'npm run package [-- [--out <dir>] [--leave-out-uncommitted-agreements]]   (stages the deployment package, .lintel/package by default, with agreements/ as committed at HEAD)';
+  'npm run package [-- [--out <dir>] [--leave-out-uncommitted-agreements] [--leave-out-uncommitted-code]]   (stages the deployment package, .lintel/package by default, built as committed at HEAD)';
 
 /**
  * Refuses (exit 2, an option given wrongly: nothing was staged or removed) an output folder
@@ -72,28 +79,55 @@ function sizeOf(path: string): number {
 }
 
 const { values } = parseOptions('package', USAGE, {
-  options: { out: { type: 'string' }, 'leave-out-uncommitted-agreements': { type: 'boolean' } },
+  options: {
+    out: { type: 'string' },
+    'leave-out-uncommitted-agreements': { type: 'boolean' },
+    'leave-out-uncommitted-code': { type: 'boolean' },
+  },
 });
 const out = checkedOut(resolve(values.out ?? join(ROOT, '.lintel/package')));
 
 try {
-  const uncommitted = uncommittedAgreements(ROOT);
-  if (uncommitted.length > 0) {
-    if (!values['leave-out-uncommitted-agreements']) throw new UncommittedAgreementsError(uncommitted);
+  const commit = headCommit(ROOT);
+  const agreements = uncommittedAgreements(ROOT);
+  const code = uncommittedCode(ROOT);
+  const refusedAgreements = values['leave-out-uncommitted-agreements'] ? [] : agreements;
+  const refusedCode = values['leave-out-uncommitted-code'] ? [] : code;
+  if (refusedAgreements.length > 0 || refusedCode.length > 0)
+    throw new UncommittedChangesError(refusedAgreements, refusedCode);
+  if (agreements.length > 0)
     process.stderr.write(
-      `package: staging ${AGREEMENTS}/ as committed at HEAD; left as HEAD has them: ${uncommitted.join(', ')}\n`,
+      `package: staging ${AGREEMENTS}/ as committed at HEAD; left as HEAD has them: ${agreements.join(', ')}\n`,
     );
-  }
+  if (code.length > 0)
+    process.stderr.write(`package: staging the code as committed at HEAD; left as HEAD has them: ${code.join(', ')}\n`);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
 
-  // A fresh compile into the package, so no stale output of a renamed or deleted module ships.
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  run('tsc', process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(out, 'dist')], ROOT);
-  for (const folder of NOT_DEPLOYED) rmSync(join(out, 'dist', folder), { recursive: true, force: true });
-
-  for (const name of RUNTIME_FILES) cpSync(join(ROOT, name), join(out, name), { recursive: true });
-  stageCommittedAgreements(ROOT, out);
+  const build = mkdtempSync(join(tmpdir(), 'lintel-package-build-'));
+  try {
+    const source = checkOutCommit(ROOT, commit, build);
+    // HEAD's tree holds no node_modules, and the compile needs the type packages; the production
+    // dependencies are installed from HEAD's lockfile below, not taken from here.
+    symlinkSync(join(ROOT, 'node_modules'), join(source, 'node_modules'), 'junction');
+    // A fresh compile into the package, so no stale output of a renamed or deleted module ships.
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    run(
+      'tsc',
+      process.execPath,
+      [tsc, '-p', join(source, 'tsconfig.build.json'), '--outDir', join(out, 'dist')],
+      source,
+    );
+    for (const folder of NOT_DEPLOYED) rmSync(join(out, 'dist', folder), { recursive: true, force: true });
+    for (const name of RUNTIME_FILES) cpSync(join(source, name), join(out, name));
+  } finally {
+    rmSync(build, { recursive: true, force: true });
+  }
+  stageCommittedAgreements(ROOT, out, commit);
+  writeFileSync(
+    join(out, BUILD_RECORD),
+    `${JSON.stringify({ commit, uncommittedLeftOut: [...agreements, ...code].sort() }, null, 2)}\n`,
+  );
   writeFileSync(join(out, '.zipignore'), KEEP_EVERYTHING);
   writeFileSync(join(out, '.funcignore'), KEEP_EVERYTHING);
 
@@ -106,5 +140,5 @@ try {
   process.stdout.write(`package: staged ${shown} (node_modules ${megabytes} MB, ${packages} top-level entries)\n`);
 } catch (err) {
   process.stderr.write(`package: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = err instanceof UncommittedAgreementsError ? 2 : 1;
+  process.exitCode = err instanceof UncommittedChangesError ? 2 : 1;
 }

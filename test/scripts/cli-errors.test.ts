@@ -186,7 +186,10 @@ describe('CLI errors', () => {
     ['scripts/link.ts', 'npm run link -- --left'],
     ['scripts/relink.ts', 'npm run relink [-- [--agreement'],
     ['scripts/audit.ts', 'npm run audit -- verify'],
-    ['scripts/package.ts', 'npm run package [-- [--out <dir>] [--leave-out-uncommitted-agreements]]'],
+    [
+      'scripts/package.ts',
+      'npm run package [-- [--out <dir>] [--leave-out-uncommitted-agreements] [--leave-out-uncommitted-code]]',
+    ],
   ])('%s answers --help with its usage line, touching nothing', (script, usage) => {
     const result = run(script, ['--help'], ISOLATED);
     expect(result.status).toBe(0);

@@ -3,7 +3,17 @@
 // with its production dependencies alone. Slow (a compile and an `npm ci` with better-sqlite3's
 // native build, a minute or two) but not skipped anywhere: CI runs it with the rest.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,23 +26,49 @@ const parent = mkdtempSync(join(tmpdir(), 'lintel-package-'));
 const out = join(parent, 'package');
 afterAll(() => rmSync(parent, { recursive: true, force: true }));
 
-let staged: ReturnType<typeof spawnSync>;
-beforeAll(() => {
-  staged = spawnSync(
+function git(cwd: string, ...args: string[]): string {
+  const result = spawnSync('git', ['-c', 'user.name=lintel test', '-c', 'user.email=test@example.invalid', ...args], {
+    cwd,
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(`git ${args[0] ?? ''} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+/**
+ * The operator's checkout: a clone whose HEAD is this working tree as it is (its uncommitted
+ * changes committed there, so that what is tested is what is here), then edits nobody committed
+ * — to the code, to host.json, a draft agreement — which must not reach the package.
+ */
+const checkout = join(parent, 'checkout');
+function operatorCheckout(): void {
+  git(parent, 'clone', '-q', ROOT, checkout);
+  const changed = git(ROOT, 'ls-files', '-z', '--modified', '--others', '--deleted', '--exclude-standard');
+  for (const path of new Set(changed.split('\0').filter(Boolean))) {
+    if (existsSync(join(ROOT, path))) cpSync(join(ROOT, path), join(checkout, path));
+    else rmSync(join(checkout, path), { force: true });
+  }
+  git(checkout, 'add', '-A');
+  git(checkout, 'commit', '-q', '--allow-empty', '-m', 'the working tree under test');
+  // The script compiles with the repository's TypeScript and runs under its tsx.
+  symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'));
+  writeFileSync(
+    join(checkout, 'shared/config.ts'),
+    `${readFileSync(join(checkout, 'shared/config.ts'), 'utf8')}\nexport const UNREVIEWED_EDIT = 'never committed';\n`,
+  );
+  writeFileSync(
+    join(checkout, 'host.json'),
+    JSON.stringify({ ...(JSON.parse(readFileSync(join(checkout, 'host.json'), 'utf8')) as object), unreviewed: true }),
+  );
+  writeFileSync(join(checkout, 'agreements/draft-not-signed-off.yaml'), 'id: draft\n');
+}
+
+const packageRun = (...options: string[]): ReturnType<typeof spawnSync> =>
+  spawnSync(
     process.execPath,
-    // A developer adding an agreement runs `npm test` before committing it (agreements/README.md,
-    // "Adding a new agreement"): staged as HEAD has them all the same, with a warning, rather than
-    // refused (the refusal: package-steps.test.ts).
-    [
-      '--import',
-      import.meta.resolve('tsx'),
-      join(ROOT, 'scripts/package.ts'),
-      '--out',
-      out,
-      '--leave-out-uncommitted-agreements',
-    ],
+    ['--import', import.meta.resolve('tsx'), join(checkout, 'scripts/package.ts'), '--out', out, ...options],
     {
-      cwd: ROOT,
+      cwd: checkout,
       // An operator whose npm config includes development dependencies (an `include=dev` in an
       // .npmrc, or this) must still stage the production dependencies alone.
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), NPM_CONFIG_INCLUDE: 'dev' },
@@ -40,7 +76,21 @@ beforeAll(() => {
       timeout: 540_000,
     },
   );
+
+let refused: ReturnType<typeof spawnSync>;
+let staged: ReturnType<typeof spawnSync>;
+beforeAll(() => {
+  operatorCheckout();
+  // Told only that the draft agreement may be left out: the uncommitted code is still refused.
+  refused = packageRun('--leave-out-uncommitted-agreements');
+  // A developer adding an agreement, or changing the code, runs `npm test` before committing it
+  // (agreements/README.md, "Adding a new agreement"): staged as HEAD has them all the same, with a
+  // warning, rather than refused (the refusal of agreements: package-steps.test.ts).
+  staged = packageRun('--leave-out-uncommitted-agreements', '--leave-out-uncommitted-code');
 }, 600_000);
+
+const headOf = (path: string): string =>
+  spawnSync('git', ['show', `HEAD:./${path}`], { cwd: checkout, encoding: 'utf8' }).stdout;
 
 /** Loads the app as the Functions host would (package.json `main`, cwd the package root), then the pieces it opens lazily. */
 const LOAD_APP = `
@@ -78,7 +128,7 @@ process.stdout.write(JSON.stringify({ functions: entry.registrations().length, s
 /** The files of agreements/ as committed at HEAD, which the package stages. */
 function committedAgreementFiles(): string[] {
   const listed = spawnSync('git', ['ls-tree', '-r', '--name-only', '--full-tree', 'HEAD:./agreements'], {
-    cwd: ROOT,
+    cwd: checkout,
     encoding: 'utf8',
   }).stdout;
   return listed.trim().split('\n');
@@ -86,11 +136,48 @@ function committedAgreementFiles(): string[] {
 
 describe('npm run package', () => {
   it('stages the package with no ancestor node_modules to lean on', () => {
-    expect(staged.stderr).not.toMatch(/^package: (?!staging agreements\/ as committed at HEAD;)/m);
+    expect(staged.stderr).not.toMatch(/^package: (?!staging (?:agreements\/|the code) as committed at HEAD;)/m);
     expect(staged.status).toBe(0);
     for (let dir = parent; dir !== dirname(dir); dir = dirname(dir)) {
       expect(existsSync(join(dir, 'node_modules')), `${dir}/node_modules`).toBe(false);
     }
+  });
+
+  // Before, only the agreements were taken from HEAD: the compiled code, host.json, package.json
+  // and the lockfile came from the working tree, so an uncommitted edit to shared/ was deployed,
+  // reviewed by nobody, from a package nothing tied to a commit.
+  it('refuses a checkout whose code differs from HEAD, naming the files and how to go on, staging nothing', () => {
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('shared/config.ts (modified)');
+    expect(refused.stderr).toContain('host.json (modified)');
+    expect(refused.stderr).toContain('--leave-out-uncommitted-code');
+    expect(refused.stderr).not.toContain('draft-not-signed-off');
+    expect(refused.stdout).toBe('');
+  });
+
+  it('compiles the code and copies host.json, package.json and the lockfile as committed at HEAD, never an uncommitted edit', () => {
+    expect(staged.stderr).toMatch(
+      /^package: staging the code as committed at HEAD; left as HEAD has them: .*shared\/config\.ts/m,
+    );
+    const compiled = readFileSync(join(out, 'dist/shared/config.js'), 'utf8');
+    expect(compiled).toContain('export function loadConfig');
+    expect(compiled).not.toContain('UNREVIEWED_EDIT');
+    for (const name of ['host.json', 'package.json', 'package-lock.json'])
+      expect(readFileSync(join(out, name), 'utf8'), name).toBe(headOf(name));
+    expect(existsSync(join(out, 'agreements/draft-not-signed-off.yaml'))).toBe(false);
+  });
+
+  it('records the commit it was built from, and what of the working tree it left out', () => {
+    const build = JSON.parse(readFileSync(join(out, 'lintel-build.json'), 'utf8')) as {
+      commit: string;
+      uncommittedLeftOut: string[];
+    };
+    expect(build.commit).toBe(git(checkout, 'rev-parse', 'HEAD').trim());
+    expect(build.uncommittedLeftOut).toEqual([
+      'agreements/draft-not-signed-off.yaml (untracked)',
+      'host.json (modified)',
+      'shared/config.ts (modified)',
+    ]);
   });
 
   it('installs no development tool: no vitest, tsx, azurite, typescript, eslint, prettier', () => {
@@ -111,6 +198,7 @@ describe('npm run package', () => {
         'agreements',
         'dist',
         'host.json',
+        'lintel-build.json',
         'node_modules',
         'package-lock.json',
         'package.json',
@@ -121,8 +209,7 @@ describe('npm run package', () => {
     const committed = committedAgreementFiles();
     expect(readdirSync(join(out, 'agreements')).sort()).toEqual(committed.sort());
     for (const name of committed) {
-      const atHead = spawnSync('git', ['show', `HEAD:./agreements/${name}`], { cwd: ROOT, encoding: 'utf8' }).stdout;
-      expect(readFileSync(join(out, 'agreements', name), 'utf8'), name).toBe(atHead);
+      expect(readFileSync(join(out, 'agreements', name), 'utf8'), name).toBe(headOf(`agreements/${name}`));
     }
     const sources = readdirSync(join(out, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) =>
       /(?<!\.d)\.ts$/.test(f),
