@@ -221,6 +221,72 @@ function developmentPackagesInstalled(dir: string): string[] {
     .map(([path]) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length));
 }
 
+/** A package's entry in the lockfile, as far as what it depends on. */
+interface LockEntry {
+  dev?: boolean;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+}
+
+/**
+ * Dependencies a package needs only while it installs: better-sqlite3's install script runs
+ * prebuild-install to fetch its binary (falling back to building it), and at run time it loads that
+ * binary through `bindings` alone.
+ */
+const INSTALL_ONLY: Readonly<Record<string, readonly string[]>> = { 'better-sqlite3': ['prebuild-install'] };
+
+/**
+ * Removes what the production dependencies reach only through an {@link INSTALL_ONLY} dependency
+ * (prebuild-install and what it alone needs: tar-fs, simple-get, node-abi, rc, …), and the
+ * `.bin` links left pointing at nothing; returns their lockfile paths. A package another production
+ * dependency also needs is kept.
+ */
+export function pruneInstallOnlyDependencies(dir: string): string[] {
+  const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')) as {
+    packages?: Record<string, LockEntry>;
+  };
+  const packages = lock.packages ?? {};
+  const nameOf = (path: string): string => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+  // Node's resolution, as the lockfile lays it out: the nearest node_modules up from the dependent.
+  const resolve = (from: string, name: string): string | undefined => {
+    for (let base = from; ;) {
+      const path = `${base === '' ? '' : `${base}/`}node_modules/${name}`;
+      if (packages[path] !== undefined) return path;
+      if (base === '') return undefined;
+      const up = base.lastIndexOf('/node_modules/');
+      base = up < 0 ? '' : base.slice(0, up);
+    }
+  };
+  const reached = new Set<string>();
+  const pending = [''];
+  for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
+    const entry = packages[path] ?? {};
+    const skipped = INSTALL_ONLY[nameOf(path)] ?? [];
+    const names = Object.keys({
+      ...entry.dependencies,
+      ...entry.optionalDependencies,
+      // The project's own peers are not installed for it; a dependency's are.
+      ...(path === '' ? {} : entry.peerDependencies),
+    });
+    for (const name of names) {
+      const found = skipped.includes(name) ? undefined : resolve(path, name);
+      if (found !== undefined && !reached.has(found)) {
+        reached.add(found);
+        pending.push(found);
+      }
+    }
+  }
+  const removed = Object.entries(packages)
+    .filter(([path, entry]) => path !== '' && entry.dev !== true && !reached.has(path) && existsSync(join(dir, path)))
+    .map(([path]) => path);
+  for (const path of removed) rmSync(join(dir, path), { recursive: true, force: true });
+  const bin = join(dir, 'node_modules/.bin');
+  for (const name of existsSync(bin) ? readdirSync(bin) : [])
+    if (!existsSync(join(bin, name))) rmSync(join(bin, name), { force: true });
+  return removed.sort();
+}
+
 /**
  * What of better-sqlite3 is loaded at run time: lib/ (its JS), package.json (`main`, and where
  * `bindings` finds the module's root) and the binary `bindings` finds at build/Release; the

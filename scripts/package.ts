@@ -2,7 +2,8 @@
  * `npm run package` — stage the Function App's deployment package in `.lintel/package` (or
  * `--out <dir>`): the compiled `functions/` and `shared/`, `host.json`, `package.json`, the
  * lockfile, the agreement files, and the production dependencies alone, installed there with
- * `npm ci --omit=dev` (better-sqlite3's native build included). azd deploys that folder as it is
+ * `npm ci --omit=dev` (better-sqlite3's native build included; prebuild-install, which only its
+ * install script runs, removed after). azd deploys that folder as it is
  * (`dist:` in azure.yaml, run by its `prepackage` hook); so does `func azure functionapp publish
  * <app> --node` run inside it (`--node`: the worker runtime Core Tools would otherwise read from a
  * local.settings.json, which the package must not hold).
@@ -33,6 +34,7 @@ import {
   checkOutCommit,
   headCommit,
   installProductionDependencies,
+  pruneInstallOnlyDependencies,
   pruneNativeBuild,
   run,
   stageCommittedAgreements,
@@ -133,6 +135,7 @@ try {
 
   installProductionDependencies(out);
   pruneNativeBuild(join(out, 'node_modules'));
+  pruneInstallOnlyDependencies(out);
 
   const megabytes = (sizeOf(join(out, 'node_modules')) / 1_048_576).toFixed(0);
   const packages = readdirSync(join(out, 'node_modules')).filter((name) => !name.startsWith('.')).length;

@@ -10,6 +10,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -19,6 +20,7 @@ import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   installProductionDependencies,
+  pruneInstallOnlyDependencies,
   pruneNativeBuild,
   stageCommittedAgreements,
   uncommittedAgreements,
@@ -199,5 +201,45 @@ describe('the better-sqlite3 npm run package ships', () => {
     write(nodeModules, 'better-sqlite3/package.json', '{"name":"better-sqlite3"}');
     write(nodeModules, 'better-sqlite3/lib/index.js', '');
     expect(() => pruneNativeBuild(nodeModules)).toThrow('better-sqlite3 has no build/Release/better_sqlite3.node');
+  });
+});
+
+describe('the install-time packages npm run package leaves out', () => {
+  // Before, prebuild-install (better-sqlite3's install-time binary fetcher) shipped, with tar-fs,
+  // simple-get, node-abi, rc and the rest that only it needs: code production never loads.
+  it('removes what only an install script needs, keeping what another production package needs too', () => {
+    const root = join(dir, 'install-only');
+    const lock = {
+      lockfileVersion: 3,
+      packages: {
+        '': { dependencies: { 'better-sqlite3': '1', exceljs: '1' }, devDependencies: { vitest: '1' } },
+        'node_modules/better-sqlite3': { dependencies: { bindings: '1', 'prebuild-install': '1' } },
+        'node_modules/bindings': {},
+        'node_modules/prebuild-install': { dependencies: { 'tar-fs': '1', once: '1', rc: '1' } },
+        'node_modules/tar-fs': {},
+        'node_modules/rc': { dependencies: { 'strip-json-comments': '2' } },
+        'node_modules/rc/node_modules/strip-json-comments': {},
+        'node_modules/strip-json-comments': {},
+        'node_modules/exceljs': { dependencies: { once: '1', 'strip-json-comments': '3' } },
+        'node_modules/once': {},
+        'node_modules/vitest': { dev: true },
+      },
+    };
+    write(root, 'package-lock.json', JSON.stringify(lock));
+    for (const path of Object.keys(lock.packages).filter((p) => p !== '' && !p.endsWith('vitest')))
+      write(root, `${path}/package.json`, '{}');
+    mkdirSync(join(root, 'node_modules/.bin'));
+    symlinkSync('../prebuild-install/package.json', join(root, 'node_modules/.bin/prebuild-install'));
+    symlinkSync('../exceljs/package.json', join(root, 'node_modules/.bin/exceljs'));
+    expect(pruneInstallOnlyDependencies(root)).toEqual([
+      'node_modules/prebuild-install',
+      'node_modules/rc',
+      'node_modules/rc/node_modules/strip-json-comments',
+      'node_modules/tar-fs',
+    ]);
+    expect(readdirSync(join(root, 'node_modules')).sort()).toEqual(
+      ['.bin', 'better-sqlite3', 'bindings', 'exceljs', 'once', 'strip-json-comments'].sort(),
+    );
+    expect(readdirSync(join(root, 'node_modules/.bin'))).toEqual(['exceljs']);
   });
 });

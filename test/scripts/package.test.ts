@@ -217,6 +217,26 @@ describe('npm run package', () => {
     expect(sources).toEqual([]);
   });
 
+  // Before, prebuild-install (what better-sqlite3's install script runs to fetch its binary) was
+  // shipped, with tar-fs, simple-get, node-abi, rc and the rest only it needs: nothing loads them.
+  it('ships no install-time tool: no prebuild-install, nor what only it needs, and no .bin link to nothing', () => {
+    const installed = readdirSync(join(out, 'node_modules'));
+    for (const name of [
+      'prebuild-install',
+      'tar-fs',
+      'simple-get',
+      'node-abi',
+      'rc',
+      'napi-build-utils',
+      'tunnel-agent',
+    ])
+      expect(installed, name).not.toContain(name);
+    expect(installed).toEqual(expect.arrayContaining(['better-sqlite3', 'bindings', 'file-uri-to-path']));
+    const bin = join(out, 'node_modules/.bin');
+    const dangling = (existsSync(bin) ? readdirSync(bin) : []).filter((name) => !existsSync(join(bin, name)));
+    expect(dangling).toEqual([]);
+  });
+
   it('carries of better-sqlite3 what it loads alone: its JS, package.json and the one binary, no build intermediates or sources', () => {
     const root = join(out, 'node_modules/better-sqlite3');
     const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) =>
