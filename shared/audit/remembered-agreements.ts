@@ -144,16 +144,21 @@ function rememberedParties(text: string | null): RememberedParty[] {
   return parsed.success ? parsed.data : [];
 }
 
+/** The store's `agreement_party` rows, by agreement id. */
+async function rememberedRows(store: Store) {
+  const rows = await store.db
+    .selectFrom('agreement_party')
+    .select(['agreement_id', 'version', 'parties', 'audit', 'identifier_kinds', 'dropped_parties'])
+    .execute();
+  return new Map(rows.map((row) => [row.agreement_id, row]));
+}
+
 async function rememberParties(
   store: Store,
   agreements: AgreementSet,
   recordedAt: string,
 ): Promise<Pick<FormerAgreements, 'agreements' | 'droppedParties'>> {
-  const rows = await store.db
-    .selectFrom('agreement_party')
-    .select(['agreement_id', 'version', 'parties', 'audit', 'identifier_kinds', 'dropped_parties'])
-    .execute();
-  const remembered = new Map(rows.map((row) => [row.agreement_id, row]));
+  const remembered = await rememberedRows(store);
   const droppedParties = new Map<string, readonly RememberedParty[]>();
   for (const { agreement } of agreements.all()) {
     const was = remembered.get(agreement.id);
@@ -199,11 +204,7 @@ export async function readRememberedParties(
   store: Store,
   agreements: AgreementSet,
 ): Promise<Pick<FormerAgreements, 'agreements' | 'droppedParties'>> {
-  const rows = await store.db
-    .selectFrom('agreement_party')
-    .select(['agreement_id', 'version', 'parties', 'audit', 'identifier_kinds', 'dropped_parties'])
-    .execute();
-  const remembered = new Map(rows.map((row) => [row.agreement_id, row]));
+  const remembered = await rememberedRows(store);
   const droppedParties = new Map<string, readonly RememberedParty[]>();
   for (const { agreement } of agreements.all()) {
     const dropped = droppedPartiesOf(agreement, remembered.get(agreement.id));
