@@ -7,8 +7,9 @@ import { callApi, startTestHost, type ApiAnswer, type TestHost } from '../suppor
  * What one people search costs the store, counted, not timed: the statements it runs on the
  * store's connection and the rows they return, for the common searches (a match by NI number,
  * the benchmark's match by names, a match within the ISA's joint-system scope, a match that
- * needs the subject's consent, no match, a purpose not granted). A bound a change that adds
- * a read to the hot path breaks, naming every statement run. The access log's entry is written
+ * needs the subject's consent, no match, a purpose not granted), and of a duplicate check, which
+ * finds its person as a search does. A bound a change that adds a read to the hot path breaks,
+ * naming every statement run. The access log's entry is written
  * on a connection of its own (sqlite-access-log-writer.ts) and is not counted here.
  */
 describe('statements one people search runs', () => {
@@ -80,22 +81,23 @@ describe('statements one people search runs', () => {
     }) as typeof sqlite.prepare;
   }
 
-  /** The statements one search runs, once caches (keys, agreements, tokens) are warm. */
+  /** The statements one search (or, by `path`, another lookup) runs, once caches (keys, agreements, tokens) are warm. */
   async function counted(
     roles: string[],
     purpose: string,
     body: unknown,
     status: number,
     party = 'kettering-borough-council',
+    path = '/v1/people/search',
   ) {
-    expect((await callApi(t, '/v1/people/search', { party, roles, purpose, body })).status).toBe(status);
+    expect((await callApi(t, path, { party, roles, purpose, body })).status).toBe(status);
     // The token is minted outside the count: the count is of the API's work alone.
     const token = await t.token(party, roles);
     statements = [];
     counting = true;
     let res: ApiAnswer;
     try {
-      res = await callApi(t, '/v1/people/search', { token, purpose, body });
+      res = await callApi(t, path, { token, purpose, body });
     } finally {
       counting = false;
     }
@@ -161,6 +163,19 @@ describe('statements one people search runs', () => {
     const { count, listing } = await counted(['senior-officer'], 'research-evaluation', { niNumber: NI }, 403);
     expect(count, listing).toBeLessThanOrEqual(DENIED_STATEMENTS);
   });
+
+  it("a duplicate check that finds another council's application", async () => {
+    const { count, rows, listing } = await counted(
+      ['housing-officer'],
+      'fraud-prevention',
+      { niNumber: NI },
+      200,
+      'corby-borough-council',
+      '/v1/duplicate-checks',
+    );
+    expect(count, listing).toBeLessThanOrEqual(DUPLICATE_CHECK_STATEMENTS);
+    expect(rows, listing).toBeLessThanOrEqual(DUPLICATE_CHECK_ROWS);
+  });
 });
 
 // Today's figures: lower them with a change that takes a statement off the path.
@@ -175,3 +190,5 @@ const CONSENT_MATCH_ROWS = 6;
 const NO_MATCH_STATEMENTS = 2;
 const NO_MATCH_ROWS = 1;
 const DENIED_STATEMENTS = 0;
+const DUPLICATE_CHECK_STATEMENTS = 5;
+const DUPLICATE_CHECK_ROWS = 5;
