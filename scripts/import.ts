@@ -255,13 +255,14 @@ function refuseUnreadable(fileName: string, metadata: Readonly<Record<string, st
       `${fileName} is not a file the importer reads (.csv, .txt, .tsv, .tab or .xlsx): give its name with --name`,
     );
   if (extractFormatOf(fileName, metadata) === undefined)
-    refuseUsage('import', '--delimiter must be comma, semicolon, tab or pipe (or the character itself)');
+    refuseUsage('import', '--delimiter must be comma, semicolon, tab or pipe (or the character itself)', USAGE);
   const now = new Date();
   const asOf = asOfDate(fileName, metadata, now);
   if (asOf === undefined)
     refuseUsage(
       'import',
       '--as-of must be a date, YYYY-MM-DD or YYYYMMDD, or a date-time whose time can be read, YYYY-MM-DDThh:mm[:ss][Z|±hh:mm] (or a space for the T) or YYYYMMDDThhmm[ss][Z|±hhmm]',
+      USAGE,
     );
   if (datedAfterUpload(asOf, now)) {
     const from = metadata.asof === undefined ? `the date in the name, ${asOf},` : `--as-of ${asOf}`;

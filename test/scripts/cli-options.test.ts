@@ -169,33 +169,39 @@ describe('npm run import', () => {
       '.dat',
       [],
       'import: NAME is not a file the importer reads (.csv, .txt, .tsv, .tab or .xlsx): give its name with --name',
+      false,
     ],
+    // A --delimiter or --as-of it cannot read was refused in one line, without the usage line
+    // every other option it cannot read (--timeout) is refused with.
     [
       '.csv',
       ['--delimiter', 'semi-colon'],
       'import: --delimiter must be comma, semicolon, tab or pipe (or the character itself)',
+      true,
     ],
-    ['.csv', ['--as-of', '2026-13-45'], AS_OF_UNREADABLE],
+    ['.csv', ['--as-of', '2026-13-45'], AS_OF_UNREADABLE, true],
     // A date-time's time is read, as the importer reads it (extract-format.ts): the date before it
     // was once all the message spoke of.
-    ['.csv', ['--as-of', '2025-06-30T23:30 BST'], AS_OF_UNREADABLE],
+    ['.csv', ['--as-of', '2025-06-30T23:30 BST'], AS_OF_UNREADABLE, true],
     // The importer reads a space for the T (`2025-06-30 23:30:00Z`, as SQL Server and Excel write
     // one), which the refusal did not say: an officer who typed one with a time it cannot read
     // was shown only the T forms, as though the space were the mistake.
-    ['.csv', ['--as-of', '2025-06-30 23:30 BST'], AS_OF_UNREADABLE],
+    ['.csv', ['--as-of', '2025-06-30 23:30 BST'], AS_OF_UNREADABLE, true],
     [
       '.csv',
       ['--as-of', '2999-01-31'],
       'import: --as-of 2999-01-31 is after today: the importer refuses an extract of a day still to come',
+      false,
     ],
     [
       '-2999-01-31.csv',
       [],
       'import: the date in the name, 2999-01-31, is after today: the importer refuses an extract of a day still to come (give the day it describes with --as-of)',
+      false,
     ],
   ])(
     'refuses a name ending %s with %j before uploading',
-    async (ending, options, message) => {
+    async (ending, options, message, withUsage) => {
       const file = join(dir, 'extract.csv');
       writeFileSync(file, 'firstName,lastName\nTest,Person\n');
       const name = `cli-options-${randomUUID()}${ending}`;
@@ -227,7 +233,10 @@ describe('npm run import', () => {
         stdout: '',
         uploaded: false,
       });
-      expect(result.stderr.trim()).toBe(message.replace('NAME', name));
+      expect(result.stderr.trim().split('\n')).toEqual([
+        message.replace('NAME', name),
+        ...(withUsage ? [expect.stringMatching(/^usage: npm run import -- <file>/)] : []),
+      ]);
     },
     60_000,
   );
