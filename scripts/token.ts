@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const minutes = Number(values.minutes);
   // The API refuses a token meant to live more than a day (shared/auth/token-verifier.ts).
   if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) {
-    refuseUsage('token', '--minutes must be a whole number from 1 to 1440 (a day)');
+    refuseUsage('token', '--minutes must be a whole number from 1 to 1440 (a day)', USAGE);
   }
   const loaded = loadAgreements(resolve(settings.AGREEMENTS_DIR));
   // A party to an agreement that ended (its file removed), or one a re-signing dropped, is known

@@ -71,6 +71,27 @@ describe('CLI errors', () => {
     expect(held.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
   });
 
+  // A --minutes out of range was refused in one line, without the usage line that follows every
+  // other command line a script cannot run (import's --timeout, seed's --size).
+  it.each([['0'], ['1441'], ['an hour'], ['']])(
+    'npm run token refuses --minutes %j with its usage line (exit 2)',
+    (minutes) => {
+      const result = run(
+        'scripts/token.ts',
+        ['--party', 'kettering-borough-council', '--role', 'dpo', '--minutes', minutes],
+        {
+          ...ISOLATED,
+          DEV_ISSUER_KEY_PATH: join(dir, 'dev-issuer-key.json'),
+        },
+      );
+      expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+      expect(result.stderr.trim().split('\n')).toEqual([
+        'token: --minutes must be a whole number from 1 to 1440 (a day)',
+        expect.stringMatching(/^usage: npm run token -- --party/),
+      ]);
+    },
+  );
+
   // An agreement that ended, its file removed, leaves its parties mapped in PARTY_CLIENT_IDS (its
   // DPO still reads its access log: the host accepts them once its store remembers the agreement).
   // The token script, reading the files alone, refused every party's token over the mapping.
