@@ -11,18 +11,21 @@
  */
 import { linkPendingRecords, relinkAll } from '../shared/linkage/pending-links.js';
 import type { Services } from '../shared/services.js';
-import { failureLine, parseOptions } from './cli.js';
+import { failureLine, parseOptions, refuseUsage } from './cli.js';
 import { stackServices } from './stack-services.js';
 
-const { values } = parseOptions('relink', 'npm run relink [-- [--agreement <id>] [--pending]]', {
+const USAGE = 'npm run relink [-- [--agreement <id>] [--pending]]';
+const { values } = parseOptions('relink', USAGE, {
   options: { agreement: { type: 'string' }, pending: { type: 'boolean', default: false } },
 });
 let services: Services | undefined;
 try {
   services = await stackServices();
   if (values.agreement !== undefined && services.agreements.agreement(values.agreement) === undefined) {
-    process.stderr.write(`relink: no agreement with id ${values.agreement}\n`);
-    process.exitCode = 2;
+    // refuseUsage exits at once, past the finally below: the store is closed first.
+    await services.close();
+    services = undefined;
+    refuseUsage('relink', `no agreement with id ${values.agreement}`, USAGE);
   } else {
     const summaries = values.pending
       ? await linkPendingRecords(services, values.agreement)

@@ -318,10 +318,15 @@ describe('npm run relink', () => {
     }
   });
 
-  it('refuses an unknown agreement with --pending as without it (exit 2)', () => {
-    const result = run('scripts/relink.ts', ['--pending', '--agreement', 'no-such-agreement'], isolated());
+  // Refused in one line, without the usage line every other command line a script cannot run is
+  // refused with.
+  it.each([[['--pending']], [[]]])('refuses an unknown agreement with %j, with its usage line (exit 2)', (options) => {
+    const result = run('scripts/relink.ts', [...options, '--agreement', 'no-such-agreement'], isolated());
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
-    expect(result.stderr.trim()).toBe('relink: no agreement with id no-such-agreement');
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'relink: no agreement with id no-such-agreement',
+      expect.stringMatching(/^usage: npm run relink /),
+    ]);
   });
 });
 
