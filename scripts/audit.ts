@@ -40,8 +40,11 @@ try {
     const keyId = keyIdGiven ?? (await currentSigningKey(services.secrets)).keyId;
     const key = (await publicKeysFor(services.secrets, [keyId])).get(keyId);
     if (key === undefined) {
-      process.stderr.write(`no signing key ${keyId}\n`);
-      process.exitCode = 1;
+      // A key version typed wrong is a command line it cannot run, not a log that fails to verify
+      // (exit 1, for a scheduler). refuseUsage exits at once, past the finally below.
+      await services.close();
+      services = undefined;
+      refuseUsage('audit', `no signing key ${keyId}`);
     } else {
       process.stdout.write(key.export({ type: 'spki', format: 'pem' }).toString());
     }
