@@ -75,9 +75,11 @@ async function main(): Promise<void> {
     key = randomBytes(32);
     process.stderr.write('no --key given: pseudonymising under a random key for this run only\n');
   }
-  const threshold = values['review-threshold'] === undefined ? undefined : Number(values['review-threshold']);
+  const given = values['review-threshold'];
+  // Number('') is 0: an empty value (an unset shell variable) is refused, not read as 0.
+  const threshold = given === undefined ? undefined : given.trim() === '' ? NaN : Number(given);
   if (threshold !== undefined && !(threshold >= 0 && threshold <= 1))
-    usage('--review-threshold must be between 0 and 1');
+    usage('--review-threshold must be a number between 0 and 1');
 
   let mapJson: unknown;
   try {

@@ -318,6 +318,33 @@ describe('CLI errors', () => {
     expect(lines).toEqual([`link: --map ${csv} is not JSON`, expect.stringMatching(/^usage: npm run link -- --left/)]);
   });
 
+  // Number('') is 0: an empty --review-threshold (an unset shell variable, say) was read as 0
+  // and the run went on with that threshold, exit 0, where any other unreadable value is refused.
+  it.each([[''], [' '], ['two per cent']])(
+    'npm run link refuses --review-threshold %j with its usage line (exit 2)',
+    (threshold) => {
+      const csv = join(dir, 'link-side.csv');
+      writeFileSync(csv, 'firstName,lastName\nA,B\n');
+      const map = join(dir, 'link-map.json');
+      writeFileSync(map, JSON.stringify({ left: { columns: {} }, right: { columns: {} } }));
+      const out = join(dir, 'pairs-threshold.csv');
+      const result = run(
+        'scripts/link.ts',
+        ['--left', csv, '--right', csv, '--map', map, '--out', out, '--review-threshold', threshold],
+        ISOLATED,
+      );
+      expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+      const lines = result.stderr
+        .replace('no --key given: pseudonymising under a random key for this run only\n', '')
+        .trim()
+        .split('\n');
+      expect(lines).toEqual([
+        'link: --review-threshold must be a number between 0 and 1',
+        expect.stringMatching(/^usage: npm run link -- --left/),
+      ]);
+    },
+  );
+
   it('npm run import names what is missing, with its usage (exit 2)', () => {
     const result = run('scripts/import.ts', ['some.csv', '--party', 'la-housing'], ISOLATED);
     expect(result.status).toBe(2);
