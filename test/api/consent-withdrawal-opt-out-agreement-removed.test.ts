@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementsFolderWithout } from '../shared/agreements/agreement-files.js';
-import { insertRecord, recordConsent, ROBIN_IN_SOCIAL_CARE, ROBIN_NHS } from '../support/records.js';
+import { ROBIN_NHS, robinOptedOutByLaHousing } from '../support/records.js';
 import {
   callApi,
   clientActivityLines,
@@ -43,12 +43,7 @@ describe('withdrawing an opt-out recorded under an agreement whose file was remo
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
     from = new Date(Date.now() - 1000).toISOString();
-    await insertRecord(t.host.services, ROBIN_IN_SOCIAL_CARE);
-    optOutId = await recordConsent(
-      t,
-      { party: LA_HOUSING, roles: ['dpo'], purpose: 'service-planning' },
-      { kind: 'opt-out', subject: { nhsNumber: ROBIN_NHS }, evidenceRef: 'DPO/OPTOUT/31' },
-    );
+    ({ optOutId } = await robinOptedOutByLaHousing(t, 'DPO/OPTOUT/31'));
     t = await restartTestHost(t, { LINTEL_DEMO_SEED: 'off', AGREEMENTS_DIR: agreementsFolderWithout(['isa']) });
     expect(t.host.services.agreements.agreement(ISA)).toBeUndefined();
     expect(t.host.services.agreements.formerAgreement(ISA)).toBeDefined();

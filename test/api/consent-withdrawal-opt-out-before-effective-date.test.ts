@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
-import { insertRecord, recordConsent, ROBIN, ROBIN_IN_SOCIAL_CARE, ROBIN_NHS } from '../support/records.js';
+import { ROBIN, robinOptedOutByLaHousing } from '../support/records.js';
 import {
   callApi,
   clientActivityLines,
@@ -39,12 +39,7 @@ describe('withdrawing an opt-out before a re-signed agreement is in force', () =
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
     from = new Date(Date.now() - 1000).toISOString();
-    await insertRecord(t.host.services, ROBIN_IN_SOCIAL_CARE);
-    optOutId = await recordConsent(
-      t,
-      { party: LA_HOUSING, roles: ['dpo'], purpose: 'service-planning' },
-      { kind: 'opt-out', subject: { nhsNumber: ROBIN_NHS }, evidenceRef: 'DPO/OPTOUT/41' },
-    );
+    ({ optOutId } = await robinOptedOutByLaHousing(t, 'DPO/OPTOUT/41'));
     t = await restartTestHost(t, {
       LINTEL_DEMO_SEED: 'off',
       AGREEMENTS_DIR: agreementsFolderWith([

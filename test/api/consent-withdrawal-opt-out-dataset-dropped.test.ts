@@ -5,7 +5,7 @@ import {
   keywaysAlsoSignedBy,
   renamedIn,
 } from '../shared/agreements/agreement-files.js';
-import { insertRecord, recordConsent, ROBIN_IN_SOCIAL_CARE, ROBIN_NHS } from '../support/records.js';
+import { robinOptedOutByLaHousing } from '../support/records.js';
 import {
   clientActivityLines,
   consentInForce,
@@ -50,12 +50,7 @@ describe('withdrawing an opt-out whose person is held in a dataset a re-signing 
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off', AGREEMENTS_DIR: agreementsFolderWith(bothAgreements) });
     from = new Date(Date.now() - 1000).toISOString();
-    await insertRecord(t.host.services, ROBIN_IN_SOCIAL_CARE);
-    optOutId = await recordConsent(
-      t,
-      { party: LA_HOUSING, roles: ['dpo'], purpose: 'service-planning' },
-      { kind: 'opt-out', subject: { nhsNumber: ROBIN_NHS }, evidenceRef: 'DPO/OPTOUT/9' },
-    );
+    ({ optOutId } = await robinOptedOutByLaHousing(t, 'DPO/OPTOUT/9'));
 
     t = await restartTestHost(t, {
       LINTEL_DEMO_SEED: 'off',

@@ -6,7 +6,7 @@ import {
   keywaysAlsoSignedBy,
   renamedIn,
 } from '../shared/agreements/agreement-files.js';
-import { insertRecord, recordConsent, ROBIN_IN_SOCIAL_CARE, ROBIN_NHS } from '../support/records.js';
+import { robinOptedOutByLaHousing } from '../support/records.js';
 import {
   clientActivityLines,
   consentInForce,
@@ -49,12 +49,9 @@ describe.each([
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off', AGREEMENTS_DIR: agreementsFolderWith(bothAgreements) });
     from = new Date(Date.now() - 1000).toISOString();
-    const robin = await insertRecord(t.host.services, ROBIN_IN_SOCIAL_CARE);
-    optOutId = await recordConsent(
-      t,
-      { party: LA_HOUSING, roles: ['dpo'], purpose: 'service-planning' },
-      { kind: 'opt-out', subject: { nhsNumber: ROBIN_NHS }, evidenceRef: 'DPO/OPTOUT/9' },
-    );
+    const optedOut = await robinOptedOutByLaHousing(t, 'DPO/OPTOUT/9');
+    const { robin } = optedOut;
+    optOutId = optedOut.optOutId;
     if (departed) {
       // As a load leaves it when the sources' next snapshots no longer hold the opted-out person
       // (opt-out-kept-keys.ts): their records gone, their keys kept for the dataset.

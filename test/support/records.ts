@@ -201,3 +201,21 @@ export function sourceRecordRow(id: string, personId: string, extra: { datasetId
     person_id: personId,
   };
 }
+
+/**
+ * Robin's social care record, and a national data opt-out for Robin recorded over HTTP by the
+ * ISA's housing service's DPO under `service-planning`: what every test of an opt-out's
+ * withdrawal after a re-signing or an ending starts from.
+ */
+export async function robinOptedOutByLaHousing(
+  t: TestHost,
+  evidenceRef: string,
+): Promise<{ robin: { recordId: string; personId: string }; optOutId: string }> {
+  const robin = await insertRecord(t.host.services, ROBIN_IN_SOCIAL_CARE);
+  const optOutId = await recordConsent(
+    t,
+    { party: 'la-housing', roles: ['dpo'], purpose: 'service-planning' },
+    { kind: 'opt-out', subject: { nhsNumber: ROBIN_NHS }, evidenceRef },
+  );
+  return { robin, optOutId };
+}
