@@ -55,14 +55,17 @@ export function isBlockCountExceeded(err: unknown): boolean {
   return hasErrorCode(err, 409, 'BlockCountExceedsLimit');
 }
 
+/** The service answered 404: the blob (or its container) is not there. */
+function isGone(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { statusCode?: unknown }).statusCode === 404;
+}
+
 /** The blob's properties, or undefined when there is no such blob. */
 async function propertiesIfExists(blob: AppendBlobClient): Promise<BlobGetPropertiesResponse | undefined> {
   try {
     return await blob.getProperties();
   } catch (err) {
-    if (typeof err === 'object' && err !== null && (err as { statusCode?: unknown }).statusCode === 404) {
-      return undefined;
-    }
+    if (isGone(err)) return undefined;
     throw err;
   }
 }
@@ -260,7 +263,7 @@ export class AnchorLog {
     try {
       text = (await client.downloadToBuffer()).toString('utf8');
     } catch (err) {
-      if ((err as { statusCode?: unknown }).statusCode === 404) return checkpoints[0];
+      if (isGone(err)) return checkpoints[0];
       throw err;
     }
     const held = new Set(readCheckpointLines(text).checkpoints.map(checkpointIdentity));
@@ -272,7 +275,7 @@ export class AnchorLog {
     try {
       return readCheckpointLines(await this.text(blob)).checkpoints;
     } catch (err) {
-      if ((err as { statusCode?: unknown }).statusCode === 404) return [];
+      if (isGone(err)) return [];
       throw err;
     }
   }
@@ -286,7 +289,7 @@ export class AnchorLog {
     try {
       return (await this.container().getAppendBlobClient(blob).getProperties()).blobCommittedBlockCount ?? 0;
     } catch (err) {
-      if ((err as { statusCode?: unknown }).statusCode === 404) return 0;
+      if (isGone(err)) return 0;
       throw err;
     }
   }
