@@ -2,6 +2,7 @@ import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
 import { familyNameSpellings } from '../domain/normalise.js';
 import { datesClearlyDiffer } from '../matching/deterministic.js';
 import type { Store } from '../store/database.js';
+import { identifiersConflict, isHardKind } from './identifier-conflict.js';
 import type { IdentifierUse } from './lookup-identifiers.js';
 import type { CanonicalQuery } from './person-query.js';
 import { QueryShapes } from './query-shapes.js';
@@ -163,16 +164,6 @@ function tierSearches(
 }
 
 /**
- * NHS numbers, UPNs and system ids name one person each (shared/matching/hard-identifiers.ts):
- * any of the person's records holding another value is a conflict. An NI number has no check
- * character, so one record's typing slip must not block the person; it conflicts only when none
- * of the person's NI numbers is the caller's.
- */
-function isHardKind(kind: string): boolean {
-  return kind !== 'ni';
-}
-
-/**
  * Whether the caller's own evidence says `personId` is someone else. Only the records of the
  * searched datasets are compared (a refusal that came from a record the caller may not see
  * would tell it what that record holds), by every identifier kind they hold that the caller
@@ -195,22 +186,7 @@ async function contradiction(
   const foundByAllGiven = tier === 1 && query.identifiers.every((given) => !isHardKind(given.kind));
   if (query.identifiers.length > 0 && !foundByAllGiven) {
     const held = await personIdentifiersQuery.execute(store, '', [personId, ...datasets]);
-    for (const given of query.identifiers) {
-      // Compared under the key each record's hash was made with; a retired key's hashes cannot be.
-      const callers = new Map(
-        pseudonymisers.map((p) => [p.keyVersion, p.hash(given.kind as PseudonymKind, given.value)]),
-      );
-      let same = 0;
-      let other = 0;
-      for (const row of held) {
-        const comparable = row.kind === given.kind;
-        const mine = comparable ? callers.get(row.key_version) : undefined;
-        if (mine === undefined) continue;
-        if (row.hash === mine) same++;
-        else other++;
-      }
-      if (other > 0 && (isHardKind(given.kind) || same === 0)) return 'identifier-conflict';
-    }
+    if (identifiersConflict(pseudonymisers, query.identifiers, held)) return 'identifier-conflict';
   }
   // The postcode step's names and address fit a parent or sibling as well as the caller's person.
   if (tier === 4 && query.dateOfBirth !== undefined) {

@@ -9,6 +9,7 @@ import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
 import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
 import type { MatchTier } from './find-person.js';
+import { identifiersConflict } from './identifier-conflict.js';
 import type { IdentifierUse } from './lookup-identifiers.js';
 import type { CanonicalQuery } from './person-query.js';
 
@@ -134,19 +135,5 @@ export async function retiredContradicts(
     .where('person_id', '=', personId)
     .where('dataset_id', 'in', datasets)
     .execute();
-  for (const given of query.identifiers) {
-    const callers = new Map(
-      pseudonymisers.map((p) => [p.keyVersion, p.hash(given.kind as PseudonymKind, given.value)]),
-    );
-    let same = 0;
-    let other = 0;
-    for (const row of held) {
-      const mine = row.kind === given.kind ? callers.get(row.key_version) : undefined;
-      if (mine === undefined) continue;
-      if (row.hash === mine) same++;
-      else other++;
-    }
-    if (other > 0 && (given.kind !== 'ni' || same === 0)) return true;
-  }
-  return false;
+  return identifiersConflict(pseudonymisers, query.identifiers, held);
 }
