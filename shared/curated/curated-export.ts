@@ -9,6 +9,7 @@ import { csvCell } from '../csv-cell.js';
 import { ukDateOf } from '../domain/uk-date.js';
 import { errorKind, type Logger } from '../logging.js';
 import { jointSystemScopeConditions } from '../people/joint-system-scope.js';
+import { isSourceNow } from '../people/person-view.js';
 import { decide } from '../policy/decide.js';
 import type { Decision } from '../policy/decision.js';
 import { keepsPerson, type KeepWhileRecord } from '../retention/keep-while.js';
@@ -265,6 +266,11 @@ async function exportTarget(
     deps.agreements.agreement(target.agreementId)!.agreement,
     (datasetId) => datasetId === target.datasetId,
   );
+  // A party that no longer supplies the dataset (it left the agreement, or a re-signing dropped
+  // it as a source) leaves its loaded records in the store, and they are no longer the
+  // agreement's to share: a lookup shows none of them (isSourceNow), and the counts took its
+  // flags, and the manifest its extract's date (found by a review). Nor do they await linkage.
+  const sources = entry.dataset.sources;
   const noiseSecret = await noiseSecretOf(deps.secrets);
   const tally = new IndicatorTally(fields);
   const extractsAsOf = new Map<string, string>();
@@ -293,6 +299,9 @@ async function exportTarget(
       records = [];
     };
     for await (const row of placedRecords(store, trx, target.datasetId)) {
+      // Passed over here rather than in the query: with one source left, a party filter there
+      // turns SQLite to the party's index, sorting the whole dataset for every page.
+      if (!isSourceNow(deps.agreements, target.datasetId, row.party_id)) continue;
       if (row.person_id !== person) {
         endPerson();
         person = row.person_id;
@@ -305,7 +314,7 @@ async function exportTarget(
       if ((extractsAsOf.get(row.party_id) ?? '') < row.as_of) extractsAsOf.set(row.party_id, row.as_of);
     }
     endPerson();
-    return recordsAwaitingLinkage(trx, target.datasetId);
+    return recordsAwaitingLinkage(trx, target.datasetId, sources);
   });
 
   const generatedAt = now().toISOString();
@@ -544,11 +553,17 @@ async function* placedRecords(store: Store, db: Kysely<Database>, datasetId: str
   }
 }
 
-async function recordsAwaitingLinkage(db: Kysely<Database>, datasetId: string): Promise<number> {
+async function recordsAwaitingLinkage(
+  db: Kysely<Database>,
+  datasetId: string,
+  sources: readonly string[],
+): Promise<number> {
+  if (sources.length === 0) return 0;
   const row = await db
     .selectFrom('source_record')
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .where('dataset_id', '=', datasetId)
+    .where('party_id', 'in', sources)
     .where('person_id', 'is', null)
     .executeTakeFirst();
   return Number(row?.n ?? 0);
