@@ -3,13 +3,14 @@ import { decide, decideForSubject } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import { lastMoveOutCommitted } from '../people/current-person-id.js';
-import { sourcesHoldingNow } from '../people/person-view.js';
+import { currentSourcesOf, personRecords, sourcesHoldingNow, type PersonRecords } from '../people/person-view.js';
 import { subjectScope } from '../people/subject-scope.js';
-import type { AllowDecision } from '../policy/decision.js';
+import type { AllowDecision, DenyDecision } from '../policy/decision.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
 import { readJsonBody } from './json-body.js';
+import { onceEach } from './once-each.js';
 import { answerSettled } from './settled-answer.js';
 import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
 
@@ -54,28 +55,37 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       );
     }
     const datasets = decision.datasets;
-    // Whom the check may answer about at all: in the grant's scope and, where the purpose has
-    // them, with the subject's own conditions met. Two namesakes it may not answer about are
-    // answered as nobody, not 409: a clash between people the joint system may not say it holds
-    // (outside its scope, without consent) would tell of them (found by a review).
-    const answerable = async (personId: string): Promise<boolean> => {
-      // Held by former sources only: no application on any register now (person-view.ts).
-      if ((await sourcesHoldingNow(ctx.services.store, ctx.services.agreements, personId, datasets)).length === 0)
-        return false;
-      const withSubject = await decideForSubject(
-        decision,
-        { caller: call.caller, purpose: call.purpose, datasets: [], action: 'duplicate-check' },
-        personId,
-        deps,
-      );
-      if (!withSubject.allow) return false;
-      return (
-        (await subjectScope(ctx.services.store, ctx.services.agreements, withSubject, personId)).outOfScope ===
-        undefined
-      );
-    };
+    const { store, agreements } = ctx.services;
     // Found on the people before a pass, answered as it left them: matched again on its people.
     return answerSettled(ctx, async (settledSince) => {
+      // The check answers from what its match read, one moment, as a search does (people-api.ts):
+      // each person's records are read, and judged, once an attempt, and the councils named come
+      // from the same read, so a snapshot committed after the match is in the next check's
+      // answer, not this one's. A retry after a pass reads afresh.
+      const read = new Map<string, Promise<PersonRecords>>();
+      const judged = new Map<string, Promise<Judgement>>();
+      const recordsOf = (personId: string) => onceEach(read, personId, () => personRecords(store, personId, datasets));
+      const judgementOf = (personId: string) =>
+        onceEach(judged, personId, async (): Promise<Judgement> => {
+          const withSubject = await decideForSubject(
+            decision,
+            { caller: call.caller, purpose: call.purpose, datasets: [], action: 'duplicate-check' },
+            personId,
+            deps,
+          );
+          if (!withSubject.allow) return { denied: withSubject };
+          return { scope: await subjectScope(store, agreements, withSubject, personId, await recordsOf(personId)) };
+        });
+      // Whom the check may answer about at all: in the grant's scope and, where the purpose has
+      // them, with the subject's own conditions met. Two namesakes it may not answer about are
+      // answered as nobody, not 409: a clash between people the joint system may not say it holds
+      // (outside its scope, without consent) would tell of them (found by a review).
+      const answerable = async (personId: string): Promise<boolean> => {
+        // Held by former sources only: no application on any register now (person-view.ts).
+        if (currentSourcesOf(agreements, (await recordsOf(personId)).rows).length === 0) return false;
+        const judgement = await judgementOf(personId);
+        return 'scope' in judgement && judgement.scope.outOfScope === undefined;
+      };
       const found = await ctx.findPerson(query.query, datasets, answerable);
       if (!found.found && found.reason === 'ambiguous' && found.hidden !== true) {
         return deny(
@@ -96,7 +106,15 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
           log: { purpose, datasets, fields: [], decision: 'allow', reasonCode },
         };
       }
-      const outcome = await answerFor(ctx, call, decision, found.personId, settledSince);
+      const outcome = await answerFor(
+        ctx,
+        call,
+        decision,
+        found.personId,
+        settledSince,
+        await judgementOf(found.personId),
+        await recordsOf(found.personId),
+      );
       return 'movedOut' in outcome
         ? { movedOut: outcome.movedOut, log: { purpose, subjectRef: found.personId, datasets } }
         : outcome;
@@ -104,13 +122,16 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
   });
 }
 
+/** Whether the check may answer about a person: refused by the subject's own conditions, or the grant's scope judged. */
+type Judgement = { readonly denied: DenyDecision } | { readonly scope: Awaited<ReturnType<typeof subjectScope>> };
+
 /**
- * The answer about the person matched. Its reads are each of the committed store at their
- * moment, as a search's are (people-api.ts): a linking pass can commit between the match and the
- * read of who holds the person. Records that moved out of the id after `settledSince` give
- * `movedOut`, and nothing is answered or logged against the id (found by a defect hunt: a check
- * straddling a split named the councils of the namesake the split left under the id, and one
- * straddling a merge answered "no application elsewhere" from the id that gave way).
+ * The answer about the person matched, from the judgement and the records its match read. A
+ * linking pass can still commit between the match and the answer: records that moved out of the
+ * id after `settledSince` give `movedOut`, and nothing is answered or logged against the id
+ * (found by a defect hunt: a check straddling a split named the councils of the namesake the
+ * split left under the id, and one straddling a merge answered "no application elsewhere" from
+ * the id that gave way).
  */
 async function answerFor(
   ctx: ApiContext,
@@ -118,35 +139,32 @@ async function answerFor(
   decision: AllowDecision,
   personId: string,
   settledSince: string,
+  judgement: Judgement,
+  records: PersonRecords,
 ): Promise<Outcome | { readonly movedOut: string }> {
   const { purpose, datasets } = decision;
   const unsettled = async (): Promise<{ readonly movedOut: string } | undefined> => {
     const movedOut = await lastMoveOutCommitted(ctx.services.store, personId);
     return movedOut > settledSince ? { movedOut } : undefined;
   };
-  const deps = { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now };
   // The subject's own conditions (consent, national data opt-out), as for a search; a refusal
   // is answered as a person nobody holds, so the caller does not learn that the person is
   // known. The access log keeps the real reason.
-  const withSubject = await decideForSubject(
-    decision,
-    { caller: call.caller, purpose: call.purpose, datasets: [], action: 'duplicate-check' },
-    personId,
-    deps,
-  );
-  if (!withSubject.allow) {
-    return (await unsettled()) ?? deny(noDuplicate(), withSubject.reason, { purpose, subjectRef: personId, datasets });
+  if ('denied' in judgement) {
+    return (
+      (await unsettled()) ?? deny(noDuplicate(), judgement.denied.reason, { purpose, subjectRef: personId, datasets })
+    );
   }
   // Which councils hold someone tells of them as a view would (that children's social care
   // knows a child): a person the grant keeps from the caller is answered as nobody's.
-  const scope = await subjectScope(ctx.services.store, ctx.services.agreements, withSubject, personId);
+  const { scope } = judgement;
   if (scope.outOfScope !== undefined) {
     return (await unsettled()) ?? deny(noDuplicate(), scope.outOfScope, { purpose, subjectRef: personId, datasets });
   }
   // Only the datasets of the grants that answer about this person name its holders (found by a
   // review: a restricted grant's dataset named them for someone not the caller's subject).
   const answered = scope.decision.datasets;
-  const councils = await otherHolders(ctx, personId, answered, call.caller.partyId);
+  const councils = await otherHolders(ctx, personId, answered, call.caller.partyId, records);
   return (
     (await unsettled()) ?? {
       result: json(200, { duplicate: councils.length > 0, councils } satisfies DuplicateCheckResponse),
@@ -167,13 +185,23 @@ function noDuplicate(): HttpResult {
   return json(200, { duplicate: false, councils: [] } satisfies DuplicateCheckResponse);
 }
 
-/** The councils other than the caller's that hold the person now (a former source's records are no application). */
+/**
+ * The councils other than the caller's that hold the person (a former source's records are no
+ * application), from the records the match read; a dataset they do not cover is read now.
+ */
 async function otherHolders(
   ctx: ApiContext,
   personId: string,
   datasets: readonly string[],
   callerParty: string,
+  records: PersonRecords,
 ): Promise<string[]> {
-  const holders = await sourcesHoldingNow(ctx.services.store, ctx.services.agreements, personId, datasets);
+  const { store, agreements } = ctx.services;
+  const holders = datasets.every((d) => records.datasets.includes(d))
+    ? currentSourcesOf(
+        agreements,
+        records.rows.filter((row) => datasets.includes(row.dataset_id)),
+      )
+    : await sourcesHoldingNow(store, agreements, personId, datasets);
   return holders.filter((party) => party !== callerParty);
 }

@@ -11,6 +11,7 @@ import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
 import { readJsonBody } from './json-body.js';
+import { onceEach } from './once-each.js';
 import { answerSettled } from './settled-answer.js';
 import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
 
@@ -92,15 +93,10 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
       // again where the subject changes nothing of that decision (no consent or opt-out).
       const read = new Map<string, Promise<PersonRecords>>();
       const scopes = new Map<string, Promise<SubjectScope>>();
-      const once = <T>(cache: Map<string, Promise<T>>, personId: string, load: () => Promise<T>) => {
-        let value = cache.get(personId);
-        if (value === undefined) cache.set(personId, (value = load()));
-        return value;
-      };
       const recordsOf = (personId: string) =>
-        once(read, personId, () => personRecords(store, personId, scoped.datasets));
+        onceEach(read, personId, () => personRecords(store, personId, scoped.datasets));
       const scopeOf = (personId: string) =>
-        once(scopes, personId, async () =>
+        onceEach(scopes, personId, async () =>
           subjectScope(store, agreements, scoped, personId, await recordsOf(personId)),
         );
       const visible = async (personId: string) =>
