@@ -245,10 +245,12 @@ async function respondWithPerson(
   // Answered as an unknown person: whether someone is another party's client, or out of the
   // joint system's scope, is not this caller's to learn.
   // The decision before matching stands, naming the subject: its scope is the one already judged.
+  // One decided again with the subject is judged on the records the match read, the moment the
+  // answer is of, as the view shows them.
   const scope =
     known.scope !== undefined && beforeMatch.subjectConditions === 'not-applicable'
       ? withSubject(known.scope, personId)
-      : await subjectScope(store, agreements, decision, personId);
+      : await subjectScope(store, agreements, decision, personId, known.records);
   if (scope.outOfScope !== undefined) {
     return (
       (await unsettled()) ??
