@@ -9,7 +9,7 @@ import { csvCell } from '../csv-cell.js';
 import { ukDateOf } from '../domain/uk-date.js';
 import { errorKind, type Logger } from '../logging.js';
 import { jointSystemScopeConditions } from '../people/joint-system-scope.js';
-import { isSourceNow } from '../people/person-view.js';
+import { isSourceNow, suppliedNow } from '../people/person-view.js';
 import { decide } from '../policy/decide.js';
 import type { Decision } from '../policy/decision.js';
 import { keepsPerson, type KeepWhileRecord } from '../retention/keep-while.js';
@@ -309,7 +309,8 @@ async function exportTarget(
       records.push({
         asOf: row.as_of,
         partyId: row.party_id,
-        attributes: row.attributes,
+        // Only the values its party may supply now, as a lookup shows them.
+        attributes: suppliedNow(deps.agreements, target.datasetId, row.party_id, row.attributes),
       });
       if ((extractsAsOf.get(row.party_id) ?? '') < row.as_of) extractsAsOf.set(row.party_id, row.as_of);
     }

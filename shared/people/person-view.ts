@@ -35,7 +35,7 @@ export interface PersonView {
  */
 export async function personView(
   store: Store,
-  agreements: Pick<AgreementSet, 'dataset'>,
+  agreements: Pick<AgreementSet, 'dataset' | 'maySupplyField'>,
   decision: Decision,
   personId: string,
   read?: PersonRecords,
@@ -52,7 +52,11 @@ export async function personView(
   const records: SourcedRecord[] = [];
   for (const row of await withAttributes(rows, store)) {
     if (!isSourceNow(agreements, row.dataset_id, row.party_id)) continue;
-    const fields = projectRecord(decision, row.dataset_id, row.attributes);
+    const fields = projectRecord(
+      decision,
+      row.dataset_id,
+      suppliedNow(agreements, row.dataset_id, row.party_id, row.attributes),
+    );
     const own = sourceOwnFields(agreements, row.dataset_id, row.party_id);
     if (withholdsAny(own, decision.fields.get(row.dataset_id)) && !Object.keys(fields).some((name) => own.has(name)))
       continue;
@@ -71,6 +75,48 @@ export async function personView(
  */
 export function isSourceNow(agreements: Pick<AgreementSet, 'dataset'>, datasetId: string, partyId: string): boolean {
   return agreements.dataset(datasetId)?.dataset.sources.includes(partyId) ?? false;
+}
+
+/**
+ * The record's values of the fields its party may supply now, as an import checks them
+ * (maySupplyField): the only values a lookup shows or the planning export counts. A re-signing
+ * that leaves a party a source of the dataset but takes a field away from it (the field's
+ * `sources` no longer name it) leaves that field's loaded values in the store, and they are no
+ * longer the agreement's to share, as a former source's records are not (found by a review: a
+ * lookup showed, and the export counted, a provider's arrears flag the ISA no longer let it
+ * supply). The record itself when it holds nothing else, as most do.
+ */
+export function suppliedNow(
+  agreements: Pick<AgreementSet, 'dataset' | 'maySupplyField'>,
+  datasetId: string,
+  partyId: string,
+  attributes: Readonly<Record<string, unknown>>,
+): Readonly<Record<string, unknown>> {
+  const supplied = fieldsSuppliedBy(agreements, datasetId, partyId);
+  if (Object.keys(attributes).every((name) => supplied.has(name))) return attributes;
+  return Object.fromEntries(Object.entries(attributes).filter(([name]) => supplied.has(name)));
+}
+
+const suppliedByDataset = new WeakMap<object, Map<string, ReadonlySet<string>>>();
+
+/** The fields of the dataset the party may supply now, read once per loaded agreements and party. */
+function fieldsSuppliedBy(
+  agreements: Pick<AgreementSet, 'dataset' | 'maySupplyField'>,
+  datasetId: string,
+  partyId: string,
+): ReadonlySet<string> {
+  const entry = agreements.dataset(datasetId);
+  if (entry === undefined) return NO_FIELDS;
+  let byParty = suppliedByDataset.get(entry);
+  if (byParty === undefined) suppliedByDataset.set(entry, (byParty = new Map()));
+  let supplied = byParty.get(partyId);
+  if (supplied === undefined) {
+    supplied = new Set(
+      entry.dataset.fields.filter((f) => agreements.maySupplyField(partyId, datasetId, f.name)).map((f) => f.name),
+    );
+    byParty.set(partyId, supplied);
+  }
+  return supplied;
 }
 
 /**
