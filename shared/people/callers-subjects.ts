@@ -2,7 +2,7 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import { grantsOfDecision, narrowToGrants } from '../policy/decide.js';
 import type { AllowDecision } from '../policy/decision.js';
 import type { Store } from '../store/database.js';
-import type { PersonRecords } from './person-view.js';
+import { isSourceNow, type PersonRecords } from './person-view.js';
 
 /**
  * The decision as it stands for this person where a grant it rests on says `subjects:
@@ -11,6 +11,13 @@ import type { PersonRecords } from './person-view.js';
  * The caller's other grants (of another role, or without the condition) answer as they do for
  * anyone: their fields stay. Undefined when no grant answers about the person; the decision
  * itself when every grant does. `records`: the person's records in some datasets, read already.
+ *
+ * Only a current source's records make a person the caller's own subject ({@link isSourceNow}):
+ * a party that no longer supplies the dataset (a re-signing dropped it as a source, and left it
+ * the grant) has no one through the records it loaded before, which are no longer the
+ * agreement's to share, and which would keep answering about people long gone from its books
+ * (found by a review: a former source's provider was shown the indicators of anyone its old
+ * extract held, while the planning export counted none of them as its own).
  */
 export async function decisionForSubject(
   store: Store,
@@ -25,6 +32,7 @@ export async function decisionForSubject(
   if (restricted.size === 0) return decision;
   const held = new Set<string>();
   for (const datasetId of restricted) {
+    if (!isSourceNow(agreements, datasetId, decision.partyId)) continue;
     if (records?.datasets.includes(datasetId)) {
       if (records.rows.some((row) => row.dataset_id === datasetId && row.party_id === decision.partyId))
         held.add(datasetId);
@@ -60,9 +68,10 @@ const IDS_PER_SELECT = 1_000;
  * For each group of people, the decision as it stands for the person they would be as one (as
  * {@link decisionForSubject} gives it for one): an officer reviewing a candidate link decides
  * whether two people are one, so a grant for the caller's own subjects answers about the pair
- * when the caller holds a record of either. Undefined for a group no grant answers about (a
- * group of no people, where a grant says `with-caller-record`). One read per restricted dataset
- * for all the groups; groups kept by the same grants share one decision.
+ * when the caller, a current source of the dataset, holds a record of either. Undefined for a
+ * group no grant answers about (a group of no people, where a grant says `with-caller-record`).
+ * One read per restricted dataset for all the groups; groups kept by the same grants share one
+ * decision.
  */
 export async function decisionsForGroups(
   store: Store,
@@ -78,6 +87,7 @@ export async function decisionsForGroups(
   const people = [...new Set(groups.flat())];
   const heldIn = new Map<string, Set<string>>(restricted.map((datasetId) => [datasetId, new Set<string>()]));
   for (const datasetId of restricted) {
+    if (!isSourceNow(agreements, datasetId, decision.partyId)) continue;
     for (let k = 0; k < people.length; k += IDS_PER_SELECT) {
       const rows = await store.reads.execute(
         store.db

@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
+import { linkForReview } from '../support/linked-people.js';
+import { insertRecord } from '../support/records.js';
+import { callApi, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
+
+/**
+ * The ISA re-signed with the social housing providers no longer supplying the indicators: the
+ * dataset's `sources`, and the arrears fields', no longer name them. They stay a party, with their
+ * tenancy-sustainment grant for "their tenants" (`subjects: with-caller-record`). The records
+ * their extracts loaded before stay in the store, and are no longer the agreement's to share: nor
+ * do they make anyone the providers' tenant, as the planning export already holds
+ * (test/shared/curated/export-former-source.test.ts counts no one of theirs).
+ */
+describe("a former source's old records, and whom a grant for the caller's own subjects answers about", () => {
+  let t: TestHost;
+  const DATASET = 'multiple-disadvantage-indicators';
+  const tenant = { givenName: 'Ilse', familyName: 'Ravenscroft', dateOfBirth: '2011-09-10' };
+  const names = { firstName: 'Ilse', lastName: 'Ravenscroft' };
+
+  const provider = (body: object) =>
+    callApi(t, '/v1/people/search', {
+      party: 'social-housing-providers',
+      roles: ['rp-tenancy-officer'],
+      purpose: 'tenancy-sustainment',
+      body,
+    });
+
+  beforeAll(async () => {
+    t = await startTestHost({
+      AGREEMENTS_DIR: agreementsFolderWith([
+        {
+          agreement: 'isa',
+          from: '      - la-housing\n      - social-housing-providers\n',
+          to: '      - la-housing\n',
+        },
+        {
+          agreement: 'isa',
+          from: 'sources: [la-housing, social-housing-providers]',
+          to: 'sources: [la-housing]',
+          all: true,
+        },
+      ]),
+    });
+    const { personId } = await insertRecord(t.host.services, {
+      partyId: 'la-housing',
+      datasetId: DATASET,
+      ...tenant,
+      attributes: { ...names, inTemporaryAccommodation: true },
+    });
+    await insertRecord(t.host.services, {
+      partyId: 'la-childrens-social-care',
+      datasetId: DATASET,
+      personId,
+      ...tenant,
+      attributes: { ...names, childProtection: true },
+    });
+    // Loaded while the providers supplied the dataset.
+    await insertRecord(t.host.services, {
+      partyId: 'social-housing-providers',
+      datasetId: DATASET,
+      personId,
+      ...tenant,
+      attributes: { ...names, inRentArrears: true },
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('does not answer the provider about a person only its old extract made its tenant: as about someone unknown', async () => {
+    const found = await provider(tenant);
+    const reasons = await reasonCodesOf(t, 'social-housing-providers', 'person.search');
+    expect(found.status, `log: ${reasons.join(', ')}`).toBe(404);
+    expect(found.text).not.toMatch(/childProtection|inTemporaryAccommodation|Ravenscroft/);
+    expect(found.text).toBe((await provider({ ...tenant, givenName: 'Nobody' })).text);
+    expect(reasons.at(-1)).toBe('not-callers-subject');
+  });
+});
+
+/**
+ * The Keyways DSA re-signed with Wellingborough no longer supplying the housing register (it
+ * stays a party, its senior officers with their review grant), the review grant being for each
+ * council's own applicants (`subjects: with-caller-record`). Its old extract makes no candidate
+ * pair its own, as it makes no one its applicant in a lookup.
+ */
+describe("a former source's old records, and which candidate pairs a review grant for its own subjects shows", () => {
+  let t: TestHost;
+  const DATASET = 'keyways-housing-register';
+  const AGREEMENT = 'keyways-housing-allocation';
+  let pair: string;
+
+  const listed = async (party: string) => {
+    const res = await callApi(t, '/v1/link-candidates?limit=100', {
+      party,
+      roles: ['senior-officer'],
+      purpose: 'housing-allocation',
+    });
+    expect(res.status, res.text).toBe(200);
+    return (res.body.candidates as { candidateId: string }[]).map((c) => c.candidateId);
+  };
+  const applicant = (partyId: string, firstName: string, lastName: string, dateOfBirth: string) =>
+    insertRecord(t.host.services, {
+      partyId,
+      datasetId: DATASET,
+      givenName: firstName,
+      familyName: lastName,
+      dateOfBirth,
+      attributes: { firstName, lastName, dateOfBirth, address: '12 Elm Road, Corby NN17 1AA' },
+    });
+
+  beforeAll(async () => {
+    t = await startTestHost({
+      LINTEL_DEMO_SEED: 'off',
+      AGREEMENTS_DIR: agreementsFolderWith([
+        {
+          agreement: 'keyways',
+          from: '    actions: [review]\n',
+          to: '    actions: [review]\n    subjects: with-caller-record\n',
+        },
+        {
+          agreement: 'keyways',
+          from: 'sources: [kettering-borough-council, corby-borough-council, wellingborough-borough-council]',
+          to: 'sources: [kettering-borough-council, corby-borough-council]',
+        },
+      ]),
+    });
+    await applicant('corby-borough-council', 'Katherine', 'Whitfield', '1985-03-14');
+    // Loaded while Wellingborough supplied the register.
+    const wellingborough = await applicant('wellingborough-borough-council', 'Katherine', 'Whitfeld', '1985-03-14');
+    await linkForReview(t, AGREEMENT);
+    const link = await t.host.services.store.db
+      .selectFrom('record_link')
+      .select(['id', 'record_a', 'record_b'])
+      .where('agreement_id', '=', AGREEMENT)
+      .where('status', '=', 'candidate')
+      .execute();
+    pair = link.find((l) => [l.record_a, l.record_b].includes(wellingborough.recordId))?.id ?? '';
+    expect(pair, 'the pair is proposed').not.toBe('');
+    expect(await listed('corby-borough-council')).toContain(pair);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("does not show the former source's officer a pair only its old record made its own", async () => {
+    expect(await listed('wellingborough-borough-council')).not.toContain(pair);
+  });
+});
