@@ -218,8 +218,9 @@ export const REQUEST_PATH_PROBLEMS: readonly ProblemCode[] = [
 /**
  * What the local host's HTTP server answers itself, before any function, whatever the
  * operation (local/http-server.ts): a request it cannot read, is not sent in time, carries an
- * `Expect` it cannot meet, headers or a URL over its limit, an HTTP version other than 1.0 or 1.1, or
- * a method the path is not served for.
+ * `Expect` it cannot meet, headers or a URL over its limit, an HTTP version other than 1.0 or 1.1,
+ * a method the parser does not know (methods are case-sensitive: a client that sends `get` meets
+ * it on any path), or a method the path is not served for.
  */
 export const HTTP_SERVER_PROBLEMS: readonly ProblemCode[] = [
   'invalid-request',
@@ -228,6 +229,7 @@ export const HTTP_SERVER_PROBLEMS: readonly ProblemCode[] = [
   'expectation-failed',
   'request-header-fields-too-large',
   'uri-too-long',
+  'method-not-implemented',
   'http-version-not-supported',
 ];
 
