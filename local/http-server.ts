@@ -13,7 +13,7 @@ import functions from '@azure/functions';
 import type { HttpResponseInit } from '@azure/functions';
 import { MAX_JSON_BODY_BYTES } from '../shared/api/json-body.js';
 import { requestIdFrom } from '../shared/api/request-pipeline.js';
-import { problem, type HttpResult } from '../shared/http/problem.js';
+import { problem, PROBLEM_TYPE_PREFIX, type HttpResult, type Problem } from '../shared/http/problem.js';
 import { errorKind, type Logger } from '../shared/logging.js';
 import type { HttpRegistration } from '../functions/registry.js';
 import { functionLogHandler } from './function-log.js';
@@ -86,8 +86,8 @@ export async function startHttpServer(options: {
       else res.destroy();
     });
   });
-  server.on('clientError', answerUnparsedRequest);
-  server.on('connect', answerConnect);
+  server.on('clientError', (err: Error, socket: Duplex) => answerUnparsedRequest(err, socket, options.logger));
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => answerConnect(req, socket, options.logger));
   // An `Expect` other than 100-continue: without a listener Node answers a bare 417.
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     closeAfterAnswer(req, res);
@@ -122,6 +122,7 @@ export async function startHttpServer(options: {
 function answerUnparsedRequest(
   err: Error & { code?: string; rawPacket?: Buffer; bytesParsed?: number },
   socket: Duplex,
+  logger: Logger,
 ): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
@@ -144,7 +145,11 @@ function answerUnparsedRequest(
   // body cut short by the client's closing its side (EOF) is the client gone, as before.
   if (result.status === 400 && err.code !== 'HPE_INVALID_EOF_STATE')
     refusedMidRequest.set(socket, err.code ?? 'unknown');
-  endSocketWith(socket, result, randomUUID());
+  const requestId = randomUUID();
+  // A 400 is left to the line the reading handler writes (bad-request) or to none: it is the
+  // parser's answer to bytes that are no HTTP, as a port scanner sends.
+  if (result.status !== 400) logRefusal(logger, result, requestId);
+  endSocketWith(socket, result, requestId);
 }
 
 /**
@@ -160,10 +165,28 @@ const refusedMidRequest = new WeakMap<Duplex, string>();
  * none). Node hands it over with the socket, the parser detached, and without this listener
  * closes the connection unanswered. No access-log entry: no route reached, as with a 404.
  */
-function answerConnect(req: IncomingMessage, socket: Duplex): void {
+function answerConnect(req: IncomingMessage, socket: Duplex, logger: Logger): void {
   if (!socket.writable) return void socket.destroy();
   const sent = req.headers['x-request-id'];
-  endSocketWith(socket, methodNotImplemented(), requestIdFrom(Array.isArray(sent) ? sent[0] : sent));
+  const requestId = requestIdFrom(Array.isArray(sent) ? sent[0] : sent);
+  logRefusal(logger, methodNotImplemented(), requestId);
+  endSocketWith(socket, methodNotImplemented(), requestId);
+}
+
+/**
+ * One line for a request the host refused before any function ran, which no function logs: an
+ * operator would otherwise not see a client sending URLs or headers over the limit, or speaking
+ * another protocol. The status, the problem type and the request id the client was given, to
+ * match its report; never the target or a header value, either of which may hold personal data
+ * (an NI number in a path, a name in a header).
+ */
+function logRefusal(logger: Logger, result: HttpResult, requestId: string): void {
+  const { type } = JSON.parse(String(result.body)) as Problem;
+  logger.info('localhost.http.refused', {
+    status: result.status,
+    problem: type.slice(PROBLEM_TYPE_PREFIX.length),
+    requestId,
+  });
 }
 
 /**
@@ -226,7 +249,8 @@ async function handle(
 ): Promise<void> {
   if (req.httpVersionMajor !== 1) {
     closeAfterAnswer(req, res);
-    return writeResult(req, res, httpVersionNotSupported());
+    writeResult(req, res, httpVersionNotSupported());
+    return logRefusal(options.logger, httpVersionNotSupported(), String(res.getHeader('x-request-id')));
   }
   // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400.
   if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {

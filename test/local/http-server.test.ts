@@ -432,6 +432,39 @@ describe('local HTTP server logging', () => {
     expect(JSON.stringify(lines)).not.toContain('AB123456C');
   });
 
+  it('logs each request the parser refuses before its body with its status, type and request id, never its URL or headers', async () => {
+    lines.length = 0;
+    const sentId = '6f1c1d52-8a53-4c4e-9d7e-0b3e1f2a9c11';
+    const answers = [
+      await rawRequest(server.url, `GET /api/echo/AB123456C${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`),
+      await rawRequest(
+        server.url,
+        `GET /api/echo/1 HTTP/1.1\r\nHost: x\r\nX-Note: AB123456C${'b'.repeat(20_000)}\r\n\r\n`,
+      ),
+      await rawRequest(server.url, 'BREW /api/echo/AB123456C HTTP/1.1\r\nHost: x\r\n\r\n'),
+      await rawRequest(server.url, 'GET /api/echo/AB123456C HTTP/1.2\r\nHost: x\r\n\r\n'),
+      await rawRequest(server.url, `GET /api/echo/AB123456C HTTP/2.0\r\nHost: x\r\nX-Request-Id: ${sentId}\r\n\r\n`),
+      await rawRequest(
+        server.url,
+        `CONNECT AB123456C.example:443 HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${sentId}\r\n\r\n`,
+      ),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([414, 431, 501, 505, 505, 501]);
+    const refused = () =>
+      logged('localhost.http.refused') as { status?: number; problem?: string; requestId?: string }[];
+    await expect.poll(() => refused().length).toBe(answers.length);
+    expect(refused().map(({ status, problem, requestId }) => ({ status, problem, requestId }))).toEqual(
+      answers.map((a) => ({
+        status: a.status,
+        problem: (JSON.parse(a.body) as { type: string }).type.replace('urn:lintel:problem:', ''),
+        requestId: a.headers['x-request-id'],
+      })),
+    );
+    expect(refused()[4]?.requestId).toBe(sentId);
+    expect(lines.filter((line) => line.level === 'error')).toEqual([]);
+    expect(JSON.stringify(lines)).not.toContain('AB123456C');
+  });
+
   it('still logs a real failure at error level, and answers it 500', async () => {
     lines.length = 0;
     const res = await fetch(`${server.url}/api/broken`);
