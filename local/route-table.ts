@@ -41,31 +41,84 @@ export class RouteTable {
       const params = decodeParams(route.names, m);
       // A value its constraint refuses is not this route's, whatever the method: the route
       // offers no methods in an Allow, as under the Functions host, where it does not match.
-      if (params && !satisfies(route, params)) continue;
+      if (!satisfies(route, params)) continue;
       if (!route.registration.methods.includes(wanted)) {
         allowed.push(...route.registration.methods);
         continue;
       }
-      // A segment that is not valid percent-encoding names no resource: no match, as a 404.
-      if (!params) continue;
       return { registration: route.registration, params };
     }
     return allowed.length > 0 ? { methodNotAllowed: [...new Set(allowed)] } : undefined;
   }
 }
 
-function decodeParams(names: readonly string[], match: RegExpExecArray): Record<string, string> | undefined {
+function decodeParams(names: readonly string[], match: RegExpExecArray): Record<string, string> {
   const params: Record<string, string> = {};
   for (const [i, name] of names.entries()) {
     const value = match[i + 1];
-    if (value === undefined) continue;
-    try {
-      params[name] = decodeURIComponent(value);
-    } catch {
-      return undefined;
-    }
+    if (value !== undefined) params[name] = decodeAsKestrel(value);
   }
   return params;
+}
+
+/**
+ * A value as Kestrel's UrlDecoder leaves it in the path the Functions host routes on, which
+ * ASP.NET routing then hands to the function as it stands: each escape decoded once, as UTF-8,
+ * and one it cannot decode kept as written rather than refused — an escape that is no hex pair
+ * (`%ZZ`, a `%4` at the end), or bytes that are no UTF-8 character (`%C3%28` is `%C3(`). Refused
+ * here, such a path was the router's 404 `not-found`, where in Azure the function answers it
+ * (the people view its logged `no-match`).
+ */
+function decodeAsKestrel(value: string): string {
+  let out = '';
+  let i = 0;
+  while (i < value.length) {
+    const at = value.indexOf('%', i);
+    if (at < 0) return out + value.slice(i);
+    out += value.slice(i, at);
+    const { text, next } = escapedCharacter(value, at);
+    out += text;
+    i = next;
+  }
+  return out;
+}
+
+const UTF8_LEAD_MASKS = [0x7f, 0x1f, 0x0f, 0x07] as const;
+const UTF8_LEAST = [0, 0x80, 0x800, 0x10000] as const;
+
+/**
+ * The character the escapes at `at` encode, and where they end; where they encode none, what
+ * Kestrel copies unchanged: the `%` alone when no hex pair follows it, else the escapes up to
+ * the byte that broke the sequence (which is then read afresh). It gives up at the same byte
+ * Kestrel does, so the two copy the same text.
+ */
+function escapedCharacter(value: string, at: number): { text: string; next: number } {
+  const first = escapedByte(value, at);
+  if (first === undefined) return { text: '%', next: at + 1 };
+  const length =
+    first < 0x80 ? 1 : first >> 5 === 0b110 ? 2 : first >> 4 === 0b1110 ? 3 : first >> 3 === 0b11110 ? 4 : 0;
+  if (length === 0) return { text: value.slice(at, at + 3), next: at + 3 };
+  let codePoint = first & UTF8_LEAD_MASKS[length - 1]!;
+  let next = at + 3;
+  for (let remaining = length - 1; remaining > 0; remaining--) {
+    const byte = escapedByte(value, next);
+    if (byte === undefined || byte >> 6 !== 0b10) return { text: value.slice(at, next), next };
+    codePoint = (codePoint << 6) | (byte & 0x3f);
+    // A surrogate, or past U+10FFFF: Kestrel stops at the byte that shows it.
+    const surrogate = remaining === 2 && codePoint >= 0x360 && codePoint <= 0x37f;
+    if (surrogate || (remaining === 3 && codePoint >= 0x110)) return { text: value.slice(at, next), next };
+    next += 3;
+  }
+  // An overlong form, one byte sequence too many for the character, is no UTF-8 either.
+  if (codePoint < UTF8_LEAST[length - 1]!) return { text: value.slice(at, next), next };
+  return { text: String.fromCodePoint(codePoint), next };
+}
+
+/** The byte of a `%` and two hex digits at `at`, or undefined. */
+function escapedByte(value: string, at: number): number | undefined {
+  if (value[at] !== '%') return undefined;
+  const hex = value.slice(at + 1, at + 3);
+  return /^[0-9A-Fa-f]{2}$/.test(hex) ? parseInt(hex, 16) : undefined;
 }
 
 function satisfies(route: CompiledRoute, params: Record<string, string>): boolean {
