@@ -64,9 +64,9 @@ function decodeParams(names: readonly string[], match: RegExpExecArray): Record<
 /**
  * A value as Kestrel's UrlDecoder leaves it in the path the Functions host routes on, which
  * ASP.NET routing then hands to the function as it stands: each escape decoded once, as UTF-8,
- * and one it cannot decode kept as written rather than refused — an escape that is no hex pair
- * (`%ZZ`, a `%4` at the end), or bytes that are no UTF-8 character (`%C3%28` is `%C3(`). Refused
- * here, such a path was the router's 404 `not-found`, where in Azure the function answers it
+ * but `%2F`; and one it cannot decode kept as written, not refused — an escape that is no hex
+ * pair (`%ZZ`, a `%4` at the end), or bytes that are no UTF-8 character (`%C3%28` is `%C3(`).
+ * Refusing it would answer the router's 404 `not-found` where in Azure the function answers
  * (the people view its logged `no-match`).
  */
 function decodeAsKestrel(value: string): string {
@@ -114,11 +114,17 @@ function escapedCharacter(value: string, at: number): { text: string; next: numb
   return { text: String.fromCodePoint(codePoint), next };
 }
 
-/** The byte of a `%` and two hex digits at `at`, or undefined. */
+/**
+ * The byte of a `%` and two hex digits at `at`, or undefined. `%2F` too is undefined: Kestrel
+ * keeps it as sent, so that a slash it decoded could not split a segment, and routing does not
+ * decode the segment again, so the function gets `abc%2Fdef`, not `abc/def`.
+ */
 function escapedByte(value: string, at: number): number | undefined {
   if (value[at] !== '%') return undefined;
   const hex = value.slice(at + 1, at + 3);
-  return /^[0-9A-Fa-f]{2}$/.test(hex) ? parseInt(hex, 16) : undefined;
+  if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined;
+  const byte = parseInt(hex, 16);
+  return byte === 0x2f ? undefined : byte;
 }
 
 function satisfies(route: CompiledRoute, params: Record<string, string>): boolean {

@@ -162,6 +162,23 @@ describe('local HTTP server', () => {
     expect((await send('/api/te%2Fxt')).status).toBe(404);
     expect((await send('/api/echo%2F1')).status).toBe(404);
   });
+
+  it('hands a parameter its %2F as sent, as Kestrel leaves it in the path and ASP.NET routing hands it on', async () => {
+    // Kestrel decodes every escape of the path but %2F, so a segment's slash stays one; routing
+    // then takes the segment as it stands, without decoding it again.
+    const send = (path: string) =>
+      rawRequest(server.url, `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+    for (const [sent, seen] of [
+      ['abc%2Fdef', 'abc%2Fdef'],
+      ['abc%2fdef', 'abc%2fdef'],
+      ['%2F%41', '%2FA'],
+      ['%252F', '%2F'],
+    ]) {
+      const res = await send(`/api/echo/${sent}`);
+      expect(res.status, sent).toBe(200);
+      expect(JSON.parse(res.body), sent).toMatchObject({ params: { id: seen } });
+    }
+  });
   it('lets a request without a body be read as empty, more than once', async () => {
     const body = (await (await fetch(`${server.url}/api/echo/1`)).json()) as Record<string, unknown>;
     expect(body).toMatchObject({ method: 'GET', text: '', secondRead: 'allowed', bodyUsed: false });
