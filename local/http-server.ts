@@ -291,6 +291,16 @@ async function handle(
     return writeResult(req, res, problem(400, 'invalid-request', 'Bad request target'));
   }
   const url = () => (parsed ??= requestUrl(target, origin)!);
+  // Kestrel refuses a target whose path would decode to a NUL with its own 400, before routing:
+  // no function sees it, where here the escape reached a parameter and was answered as a value.
+  if (plain === undefined && holdsEscapedNul(parsed!.pathname)) {
+    req.resume();
+    return writeResult(
+      req,
+      res,
+      problem(400, 'invalid-request', 'Bad request target', { detail: 'The path must not hold an escaped NUL (%00).' }),
+    );
+  }
   const pathname = plain ?? decodeUnreserved(parsed!.pathname);
   const method = (req.method ?? 'GET').toUpperCase();
   const own = options.hostRoutes?.(method, pathname);
@@ -395,6 +405,15 @@ function decodeUnreserved(pathname: string): string {
     const c = String.fromCharCode(parseInt(hex, 16));
     return /[A-Za-z0-9._~-]/.test(c) ? c : escape;
   });
+}
+
+/**
+ * Whether a `%00` is among the escapes Kestrel decodes, reading them left to right once as it
+ * does: `%2500` is a percent and two zeros, `%%00` a percent and a NUL.
+ */
+function holdsEscapedNul(pathname: string): boolean {
+  for (const [escape] of pathname.matchAll(/%[0-9A-Fa-f]{2}/g)) if (escape === '%00') return true;
+  return false;
 }
 
 /** Statuses the fetch standard gives no body (within the 200–599 a response may have). */

@@ -47,4 +47,25 @@ describe('percent escapes in route parameters', () => {
     expect(activity.status).toBe(400);
     expect(typeOf(activity.body)).toBe('urn:lintel:problem:invalid-request');
   });
+
+  it('refuses a path holding the escape of a NUL 400 before any function, as Kestrel refuses its target', async () => {
+    const token = await t.token('kettering-borough-council', ['housing-officer']);
+    const officer = `Authorization: Bearer ${token}\r\nX-Purpose: housing-allocation\r\n`;
+    const before = await t.accessLogSize();
+    for (const path of ['/api/v1/people/abc%00def', '/api/health%00', '/api/v1/people/%C3%00', '/api/v1/people/%%00']) {
+      const res = await get(path, officer);
+      expect(res.status, path).toBe(400);
+      expect(typeOf(res.body), path).toBe('urn:lintel:problem:invalid-request');
+      expect(res.headers['x-request-id'], path).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    expect(await t.accessLogSize()).toBe(before);
+    // Decoded once, `%2500` is a percent and two zeros, and `%%30%30` a percent and two digits.
+    for (const ref of ['abc%2500', '%%30%30']) {
+      const res = await get(`/api/v1/people/${ref}`, officer);
+      expect(res.status, ref).toBe(404);
+      expect(typeOf(res.body), ref).toBe('urn:lintel:problem:no-match');
+    }
+    // The query is not the path: Kestrel does not decode it.
+    expect((await get('/api/health?x=%00', '')).status).toBe(200);
+  });
 });
