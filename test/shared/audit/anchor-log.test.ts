@@ -558,6 +558,35 @@ describe('an anchor blob deleted or written again shorter', () => {
     ]);
   });
 
+  /**
+   * Before the container's WORM policy is locked (and locally) the whole container can be deleted:
+   * the listing of its blobs is then answered 404, and verify failed with that error (the API's
+   * 500) instead of naming the checkpoints lost, and every checkpointer run failed the same way
+   * without its alarm (found by a defect hunt).
+   */
+  it('names every blob lost, and raises the alarm, when the whole anchor container is deleted', async () => {
+    const anchors = new AnchorLog(blobs, { container: container.containerName });
+    const services = { store, anchors, secrets, logger } as unknown as Services;
+    await logSearches(accessLog, 3);
+    await anchorAt(anchors, '2026-11-30T23:55:00.000Z');
+    await logSearches(accessLog, 2);
+    await anchorAt(anchors, '2026-12-01T00:00:00.000Z');
+    await container.delete();
+    await logSearches(accessLog, 1);
+
+    const report = await verifyLog(services);
+    expect(report).toMatchObject({ ok: false, entries: 6, checkpoints: 0, firstBadSeq: 1, signedEntries: 0 });
+    expect(report.problems).toEqual([
+      { kind: 'anchor-missing', seq: 1, anchor: { blob: 'checkpoints/2026-11.jsonl', checkpoints: 1 } },
+      { kind: 'anchor-missing', seq: 4, anchor: { blob: 'checkpoints/2026-12.jsonl', checkpoints: 1 } },
+    ]);
+    const { outcome, warnings } = await checkpointWarning({ store, anchors, secrets }, '2026-12-01T00:05:00.000Z');
+    expect(outcome).toEqual({ checkpoint: undefined, alarm: true });
+    expect(warnings).toEqual([
+      expect.objectContaining({ event: 'audit.checkpoint-alarm', reason: 'anchor-missing', treeSize: 5 }),
+    ]);
+  });
+
   it("names an earlier month's blob deleted behind a later one", async () => {
     const anchors = new AnchorLog(blobs, { container: container.containerName });
     const services = { store, anchors, secrets, logger } as unknown as Services;
