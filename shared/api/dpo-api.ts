@@ -441,6 +441,17 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
 /** The `clientId` path parameter: the OpenAPI document describes it by this schema (operations.ts). */
 export const clientIdParamSchema = z.string().regex(/^[A-Za-z0-9._:-]{1,200}$/);
 
+/**
+ * The first whole millisecond at or after an ISO 8601 time. Entries are logged to the millisecond,
+ * so one is at or after this exactly when it is at or after the time given: a time given past the
+ * millisecond (.NET writes seven digits) was cut down to it, and a period then took in the entry
+ * of the millisecond before its start, and left out the one of the millisecond before its end.
+ */
+function firstMillisecondFrom(time: string): string {
+  const beyondMillisecond = /\.\d{3}(\d+)/.exec(time)?.[1] ?? '';
+  return new Date(Date.parse(time) + (/[1-9]/.test(beyondMillisecond) ? 1 : 0)).toISOString();
+}
+
 /** GET /api/v1/audit/clients/{clientId}/activity?from=&to= */
 export function clientActivityInPeriod(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'audit.client-activity', (call) =>
@@ -449,8 +460,8 @@ export function clientActivityInPeriod(ctx: ApiContext, req: ApiRequest): Promis
       const clientId = normaliseClientId(req.params.clientId ?? '');
       if (!q || !clientIdParamSchema.safeParse(clientId).success)
         return invalidQuery('from and to must be ISO 8601 times, clientId a client id.');
-      const from = new Date(q.from).toISOString();
-      const to = new Date(q.to).toISOString();
+      const from = firstMillisecondFrom(q.from);
+      const to = firstMillisecondFrom(q.to);
       if (from >= to) return invalidQuery('from must be before to.');
       const refs = await ctx.personRefs();
       const page = await clientActivity(ctx.services.store, scope, clientId, { from, to }, q);

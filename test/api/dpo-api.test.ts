@@ -207,6 +207,28 @@ describe('DPO API', () => {
     expect((await call(`/v1/audit/clients/${rpClient}/activity?from=yesterday&to=${to}`, DPO)).status).toBe(400);
   });
 
+  /**
+   * A time copied from another tool comes to the microsecond (.NET writes seven digits): read
+   * cut to the millisecond, a period starting just after an entry began at it and listed the
+   * entry, and one ending just after it ended at it and left the entry out (found by a defect hunt).
+   */
+  it('takes a period given past the millisecond exactly at its bounds', async () => {
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const all = await call(`/v1/audit/clients/${rpClient}/activity?from=${started}&to=${to}&limit=500`, DPO);
+    const ben = (all.body.entries as (Entry & { time: string })[]).find((e) => nameOf(e.requestId) === 'rp-ben')!;
+    const justAfter = ben.time.replace('Z', '0001Z');
+    const endingJustAfter = await call(
+      `/v1/audit/clients/${rpClient}/activity?from=${started}&to=${justAfter}&limit=500`,
+      DPO,
+    );
+    expect(requestIds(endingJustAfter.body)).toContain('rp-ben');
+    const startingJustAfter = await call(
+      `/v1/audit/clients/${rpClient}/activity?from=${justAfter}&to=${to}&limit=500`,
+      DPO,
+    );
+    expect(requestIds(startingJustAfter.body)).not.toContain('rp-ben');
+  });
+
   it('runs the watch rules on demand, lists the alert, and opens a breach with the ICO deadline', async () => {
     const run = await call('/v1/audit/alerts/evaluate', DPO, { method: 'POST' });
     expect(run.status).toBe(200);
