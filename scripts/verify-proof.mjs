@@ -9,8 +9,8 @@
  * Copy this one file anywhere with Node.js 18 or later.
  *
  * Usage:
- *   node verify-proof.mjs inclusion   proof.json [--public-key key.pem]
- *   node verify-proof.mjs consistency proof.json [--public-key key.pem]
+ *   node verify-proof.mjs inclusion   proof.json [--public-key key.pem ...]
+ *   node verify-proof.mjs consistency proof.json [--public-key key.pem ...]
  *
  * inclusion proof.json (as returned by the API):
  *   { "seq": N, "treeSize": S, "leafHash": hex, "proof": [hex, ...], "rootHash": hex }
@@ -29,6 +29,8 @@
  * that root, or the proof fails. With --public-key (the Ed25519 public key of the checkpoint's
  * keyId, PEM) each checkpoint's signature is checked too, over the text
  *   "lintel access-log checkpoint v1\n<keyId>\n<treeSize>\n<rootHash>\n<time>\n".
+ * Give --public-key once for each version of the signing key: after a rotation the two ends of a
+ * consistency proof are signed by two versions, and each checkpoint must verify under one of them.
  * Without it the output says the signature was not checked. For a proof without a checkpoint,
  * compare its root with the checkpoints from the WORM anchors yourself.
  *
@@ -189,16 +191,17 @@ const CHECKPOINT_DOMAIN = 'lintel access-log checkpoint v1';
 
 /**
  * Checks a signed checkpoint the proof carries against the proof's tree size and root, and its
- * signature when a public key is given. Returns a reason string or null; null for no checkpoint.
+ * signature when public keys are given (under any one of them). Returns a reason string or null;
+ * null for no checkpoint.
  */
-function checkCheckpoint(checkpoint, treeSize, root, publicKey, name) {
+function checkCheckpoint(checkpoint, treeSize, root, publicKeys, name) {
   if (checkpoint === undefined || checkpoint === null) return null;
   if (typeof checkpoint !== 'object' || Array.isArray(checkpoint))
     throw new ProofInputError(`${name} must be an object or null`);
   if (checkpoint.treeSize !== treeSize) return `${name} is of another tree size`;
   if (!equal(hash(checkpoint.rootHash, `${name}.rootHash`), root))
     return `the proof's root is not ${name}'s signed root`;
-  if (publicKey === undefined) return null;
+  if (publicKeys.length === 0) return null;
   const { keyId, time, signature } = checkpoint;
   if (
     typeof keyId !== 'string' ||
@@ -209,21 +212,23 @@ function checkCheckpoint(checkpoint, treeSize, root, publicKey, name) {
     throw new ProofInputError(`${name} needs keyId, time and signature`);
   }
   const message = Buffer.from(`${CHECKPOINT_DOMAIN}\n${keyId}\n${treeSize}\n${checkpoint.rootHash}\n${time}\n`, 'utf8');
-  if (!verify(null, message, publicKey, Buffer.from(signature, 'base64'))) return `${name}'s signature does not verify`;
+  const signatureBytes = Buffer.from(signature, 'base64');
+  if (!publicKeys.some((key) => verify(null, message, key, signatureBytes)))
+    return `${name}'s signature does not verify`;
   return null;
 }
 
 /** What the output says of the checkpoints a proof carried. */
-function checkpointNote(checkpoints, publicKey) {
+function checkpointNote(checkpoints, publicKeys) {
   const carried = checkpoints.filter((c) => c !== undefined && c !== null).length;
   if (carried === 0) return ' (no signed checkpoint given: compare the root with the anchored checkpoints)';
-  return publicKey === undefined
+  return publicKeys.length === 0
     ? ' (root matches the signed checkpoint; signature not checked: pass --public-key)'
     : ' (root matches the signed checkpoint; signature checked)';
 }
 
 /** Checks an inclusion proof document; returns { ok, message }. */
-function verifyInclusionDocument(doc, publicKey) {
+function verifyInclusionDocument(doc, publicKeys) {
   const seq = count(doc.seq, 'seq', 1);
   const treeSize = count(doc.treeSize, 'treeSize', 1);
   const leaf = hash(doc.leafHash, 'leafHash');
@@ -239,17 +244,17 @@ function verifyInclusionDocument(doc, publicKey) {
   }
   const reason = checkInclusion(seq - 1, treeSize, leaf, proof, root);
   if (reason !== null) return { ok: false, message: reason };
-  const signed = checkCheckpoint(doc.checkpoint, treeSize, root, publicKey, 'checkpoint');
+  const signed = checkCheckpoint(doc.checkpoint, treeSize, root, publicKeys, 'checkpoint');
   if (signed !== null) return { ok: false, message: signed };
   const checkedEntry = doc.entry !== undefined ? ' (entry content checked)' : '';
   return {
     ok: true,
-    message: `entry seq ${seq}${checkedEntry} is included in the tree of size ${treeSize} with root ${root.toString('hex')}${checkpointNote([doc.checkpoint], publicKey)}`,
+    message: `entry seq ${seq}${checkedEntry} is included in the tree of size ${treeSize} with root ${root.toString('hex')}${checkpointNote([doc.checkpoint], publicKeys)}`,
   };
 }
 
 /** Checks a consistency proof document; returns { ok, message }. */
-function verifyConsistencyDocument(doc, publicKey) {
+function verifyConsistencyDocument(doc, publicKeys) {
   const from = count(doc.from, 'from', 0);
   const to = count(doc.to, 'to', 0);
   const fromRoot = hash(doc.fromRoot, 'fromRoot');
@@ -258,30 +263,32 @@ function verifyConsistencyDocument(doc, publicKey) {
   const reason = checkConsistency(from, to, fromRoot, toRoot, proof);
   if (reason !== null) return { ok: false, message: reason };
   const signed =
-    checkCheckpoint(doc.fromCheckpoint, from, fromRoot, publicKey, 'fromCheckpoint') ??
-    checkCheckpoint(doc.toCheckpoint, to, toRoot, publicKey, 'toCheckpoint');
+    checkCheckpoint(doc.fromCheckpoint, from, fromRoot, publicKeys, 'fromCheckpoint') ??
+    checkCheckpoint(doc.toCheckpoint, to, toRoot, publicKeys, 'toCheckpoint');
   if (signed !== null) return { ok: false, message: signed };
   return {
     ok: true,
-    message: `tree of size ${to} with root ${toRoot.toString('hex')} extends tree of size ${from} with root ${fromRoot.toString('hex')}${checkpointNote([doc.fromCheckpoint, doc.toCheckpoint], publicKey)}`,
+    message: `tree of size ${to} with root ${toRoot.toString('hex')} extends tree of size ${from} with root ${fromRoot.toString('hex')}${checkpointNote([doc.fromCheckpoint, doc.toCheckpoint], publicKeys)}`,
   };
 }
 
-const USAGE = 'usage: node verify-proof.mjs inclusion|consistency proof.json [--public-key key.pem]\n';
+const USAGE = 'usage: node verify-proof.mjs inclusion|consistency proof.json [--public-key key.pem ...]\n';
 
 function main(argv) {
   if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h')) {
     process.stdout.write(USAGE);
     return 0;
   }
-  const [kind, file, option, keyFile] = argv;
-  const withKey = argv.length === 4 && option === '--public-key';
-  if ((kind !== 'inclusion' && kind !== 'consistency') || file === undefined || !(argv.length === 2 || withKey)) {
+  const [kind, file, ...options] = argv;
+  const keyFiles = options.filter((_, i) => i % 2 === 1);
+  const keysOnly = options.length % 2 === 0 && options.every((o, i) => i % 2 === 1 || o === '--public-key');
+  if ((kind !== 'inclusion' && kind !== 'consistency') || file === undefined || !keysOnly) {
     process.stderr.write(USAGE);
     return 2;
   }
-  let publicKey;
-  if (withKey) {
+  const publicKeys = [];
+  for (const keyFile of keyFiles) {
+    let publicKey;
     try {
       publicKey = createPublicKey(readFileSync(keyFile, 'utf8'));
     } catch {
@@ -292,6 +299,7 @@ function main(argv) {
       process.stderr.write('verify-proof: the public key must be Ed25519\n');
       return 2;
     }
+    publicKeys.push(publicKey);
   }
   let doc;
   try {
@@ -308,7 +316,7 @@ function main(argv) {
   let outcome;
   try {
     outcome =
-      kind === 'inclusion' ? verifyInclusionDocument(doc, publicKey) : verifyConsistencyDocument(doc, publicKey);
+      kind === 'inclusion' ? verifyInclusionDocument(doc, publicKeys) : verifyConsistencyDocument(doc, publicKeys);
   } catch (err) {
     if (err instanceof ProofInputError) {
       process.stdout.write(`FAILED ${kind}: ${err.message}\n`);

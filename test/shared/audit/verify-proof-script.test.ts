@@ -250,6 +250,38 @@ describe('verify-proof.mjs against the signed checkpoint a proof carries', () =>
     });
   });
 
+  /**
+   * After a rotation of the signing key the two ends of a consistency proof are signed by two
+   * versions, and the script took one key: the proof failed as a signature that does not verify,
+   * however genuine both were (found by a defect hunt).
+   */
+  it('checks each checkpoint against the keys given, one for each version of the signing key', () => {
+    const rotated = generateKeyPairSync('ed25519');
+    const rotatedKeyFile = join(dir, 'checkpoint-key-v2.pem');
+    writeFileSync(rotatedKeyFile, rotated.publicKey.export({ type: 'spki', format: 'pem' }));
+    const after = signCheckpoint(
+      { treeSize: 21, rootHash: hex(rootFromLeafHashes(leaves)), time: '2026-12-03T09:00:00.000Z' },
+      rotated.privateKey,
+      'audit-signing-key/v2',
+    );
+    const file = join(dir, `proof-${fileCounter++}.json`);
+    writeFileSync(file, JSON.stringify({ ...consistencyDoc(8, 21), fromCheckpoint: signedAt(8), toCheckpoint: after }));
+    const withKeys = (...keys: string[]) =>
+      spawnSync(process.execPath, [SCRIPT, 'consistency', file, ...keys.flatMap((k) => ['--public-key', k])], {
+        encoding: 'utf8',
+      });
+    expect(withKeys(keyFile, rotatedKeyFile)).toMatchObject({
+      status: 0,
+      stdout: expect.stringMatching(/^OK consistency: .*signature checked\)\n$/),
+    });
+    expect(withKeys(rotatedKeyFile, keyFile).status).toBe(0);
+    // A checkpoint no key given verifies still fails.
+    expect(withKeys(keyFile)).toMatchObject({
+      status: 1,
+      stdout: expect.stringMatching(/toCheckpoint's signature does not verify/),
+    });
+  });
+
   it('fails a checkpoint whose signature does not verify, or that is of another tree size', () => {
     const checkpoint = signedAt(21);
     const tampered = { ...checkpoint, time: '2026-12-03T09:00:00.000Z' };
