@@ -1,4 +1,5 @@
 import type { Services } from '../services.js';
+import { anchoredCheckpoints } from './anchored-checkpoints.js';
 import type { Checkpoint } from './checkpoint.js';
 import { writeCheckpoint, type CheckpointOutcome } from './checkpointer.js';
 import { logSize, storedLeafHashes } from './leaf-stream.js';
@@ -87,10 +88,10 @@ export async function inclusionProofFor(services: Services, seq: number, request
 
 /**
  * The stored leaf hashes 1..treeSize (fewer when the log is shorter), or LOG_INCONSISTENT when
- * the log no longer has the root of every intact anchored checkpoint at its size. Every one is
- * checked, not only one of the proof's own size: a rewrite under a checkpoint of 20 changes the
- * tree of 10 and of 25 as well, and a proof at either would prove the rewritten entry (found by
- * a review).
+ * the log no longer has the root of every intact anchored checkpoint, and of every one the store
+ * records anchoring, at its size. Every one is checked, not only one of the proof's own size: a
+ * rewrite under a checkpoint of 20 changes the tree of 10 and of 25 as well, and a proof at either
+ * would prove the rewritten entry (found by a review).
  */
 async function hashesAgreeingWithCheckpoints(
   services: Services,
@@ -99,7 +100,12 @@ async function hashesAgreeingWithCheckpoints(
 ): Promise<Buffer[] | typeof LOG_INCONSISTENT> {
   const rootAt = new Map<number, string>();
   let readTo = treeSize;
-  for (const c of checkpoints) {
+  // And to the root of every checkpoint the store records anchoring (anchored-checkpoints.ts):
+  // one gone from its blob since (deleted, or written again shorter, before the WORM lock) held
+  // nothing, and an entry rewritten with its stored hash under it was proved included while
+  // verify and the checkpointer said it was gone (found by a defect hunt).
+  const recorded = (await anchoredCheckpoints(services.store)).map(({ checkpoint }) => checkpoint);
+  for (const c of [...checkpoints, ...recorded]) {
     readTo = Math.max(readTo, c.treeSize);
     if ((rootAt.get(c.treeSize) ?? c.rootHash) !== c.rootHash) return LOG_INCONSISTENT;
     rootAt.set(c.treeSize, c.rootHash);

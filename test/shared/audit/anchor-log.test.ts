@@ -587,6 +587,34 @@ describe('an anchor blob deleted or written again shorter', () => {
     ]);
   });
 
+  /**
+   * Proofs were held to the checkpoints the anchors still hold: with the blob deleted, an entry
+   * rewritten with its stored hash under the lost checkpoint was proved included, while verify
+   * and the checkpointer said the checkpoint was gone (found by a defect hunt).
+   */
+  it('gives no proof over entries rewritten under a checkpoint lost from its blob', async () => {
+    const anchors = new AnchorLog(blobs, { container: container.containerName });
+    const services = { store, anchors, secrets, logger } as unknown as Services;
+    await logSearches(accessLog, 3);
+    await anchorAt(anchors, '2026-12-01T00:00:00.000Z');
+    await logSearches(accessLog, 2);
+    await anchorAt(anchors, '2026-12-01T00:05:00.000Z');
+    await container.getBlobClient('checkpoints/2026-12.jsonl').delete();
+    expect(await inclusionProofFor(services, 2)).toMatchObject({ seq: 2, treeSize: 5, checkpointed: false });
+
+    await sql`drop trigger access_log_no_update`.execute(store.db);
+    const row = await store.db.selectFrom('access_log').selectAll().where('seq', '=', 2).executeTakeFirstOrThrow();
+    const forged = { ...fromRow(row), decision: 'deny', reasonCode: 'no-match' };
+    await store.db
+      .updateTable('access_log')
+      .set({ decision: 'deny', reason_code: 'no-match', leaf_hash: leafHash(encodeEntry(forged)) })
+      .where('seq', '=', 2)
+      .execute();
+    expect(await inclusionProofFor(services, 2)).toBe(LOG_INCONSISTENT);
+    expect(await inclusionProofFor(services, 2, 4)).toBe(LOG_INCONSISTENT);
+    expect(await consistencyProofFor(services, 1, 5)).toBe(LOG_INCONSISTENT);
+  });
+
   it("names an earlier month's blob deleted behind a later one", async () => {
     const anchors = new AnchorLog(blobs, { container: container.containerName });
     const services = { store, anchors, secrets, logger } as unknown as Services;
