@@ -46,6 +46,20 @@ import { orderedPrints, type PairKeys } from './pair-key.js';
  * of a confirmation made before them. A pass asks {@link LinkDecisions.confirmedPairs} for the
  * records of today that hold them: the pairs among those for which a confirmation holds, by the
  * rules above, are linked as confirmed though not proposed (link-people.ts).
+ *
+ * A decision is the agreement's under which it was made (`agreement_id`, 0025): its officer held
+ * that agreement's `review` grant, and its DPOs answer for it. A pass reads its own agreement's
+ * decisions alone, and those made before decisions kept their agreement (which grant allowed them
+ * is not known, and they steer every agreement's passes as they always did). Another agreement's
+ * decision is about records whose datasets that agreement held then and this one holds now (a
+ * dataset moved at a re-signing: dataset ids are unique across agreements, and a pair's key is
+ * made of its records' parties and datasets): it no longer steers them, as this agreement's
+ * reviewers never made it. Its rejection leaves the pair to the tier. Its confirmation joined
+ * two people, who would be split with no one asked where the tier no longer proposes the pair, so
+ * a pass puts each pair of records a confirmation of another agreement is about, and no decision of
+ * its own holds for, to its own reviewers as a candidate ({@link LinkDecisions.confirmedElsewhere}),
+ * proposed or not: the split is noted as any split is (`person_id_move`), and undone by their
+ * word. The other agreement's decision is kept as it is, for its DPOs.
  */
 
 export type Decision = 'confirmed' | 'rejected';
@@ -96,8 +110,21 @@ interface Resolved {
   readonly own: boolean;
 }
 
+/** A decision as read, with its key and the tier's probability for the pair when the officer was shown it. */
+type HeldRow = Held & { readonly pairKey: string; readonly score: number | null };
+
+/** Another agreement's confirmation, as a pass puts its records to its own reviewers. */
+interface Elsewhere {
+  readonly prints: readonly [string, string];
+  readonly score: number | null;
+}
+
 export class LinkDecisions {
   readonly #held: Map<string, Held>;
+  /** The keys other agreements' decisions are held under (the table holds one decision a key). */
+  readonly #othersKeys: Set<string>;
+  /** Other agreements' confirmations that name their records' identity fingerprints, by the pair of them. */
+  readonly #confirmedElsewhere: ReadonlyMap<string, Elsewhere>;
   readonly #keys: DecisionKeys;
   readonly #batches: readonly RecordBatch[];
   /** Per batch and kind of key (an earlier release's, per version), each record's fingerprint once made. */
@@ -111,7 +138,8 @@ export class LinkDecisions {
   readonly #byPrint: (Map<string, number[]> | undefined)[];
 
   private constructor(
-    rows: readonly (Held & { pairKey: string })[],
+    rows: readonly HeldRow[],
+    others: readonly HeldRow[],
     keys: DecisionKeys,
     batches: readonly RecordBatch[],
   ) {
@@ -121,6 +149,13 @@ export class LinkDecisions {
         { decision: r.decision, decidedAt: r.decidedAt, identityKey: r.identityKey, prints: r.prints },
       ]),
     );
+    this.#othersKeys = new Set(others.map((r) => r.pairKey));
+    const elsewhere = new Map<string, Elsewhere>();
+    for (const r of others) {
+      if (r.decision === 'confirmed' && r.prints !== null)
+        elsewhere.set(r.prints.join('\u0000'), { prints: r.prints, score: r.score });
+    }
+    this.#confirmedElsewhere = elsewhere;
     this.#keys = keys;
     this.#batches = batches;
     this.#prints = batches.map(() => ({
@@ -139,23 +174,33 @@ export class LinkDecisions {
     }
   }
 
-  /** Every decision the store holds, for the records of `batches`. */
-  static async read(db: Kysely<Database>, keys: DecisionKeys, batches: readonly RecordBatch[]): Promise<LinkDecisions> {
+  /**
+   * The decisions of `agreementId` (and those that name no agreement) for the records of
+   * `batches`, and what other agreements' are about (see above).
+   */
+  static async read(
+    db: Kysely<Database>,
+    agreementId: string,
+    keys: DecisionKeys,
+    batches: readonly RecordBatch[],
+  ): Promise<LinkDecisions> {
     const rows = await db
       .selectFrom('link_decision')
-      .select(['pair_key', 'decision', 'decided_at', 'identity_key', 'print_a', 'print_b'])
+      .select(['pair_key', 'decision', 'decided_at', 'score', 'identity_key', 'print_a', 'print_b', 'agreement_id'])
       .execute();
-    return new LinkDecisions(
-      rows.map((r) => ({
+    const own: HeldRow[] = [];
+    const others: HeldRow[] = [];
+    for (const r of rows) {
+      (r.agreement_id === null || r.agreement_id === agreementId ? own : others).push({
         pairKey: r.pair_key,
         decision: r.decision,
         decidedAt: r.decided_at,
+        score: r.score,
         identityKey: r.identity_key,
         prints: r.print_a !== null && r.print_b !== null ? [r.print_a, r.print_b] : null,
-      })),
-      keys,
-      batches,
-    );
+      });
+    }
+    return new LinkDecisions(own, others, keys, batches);
   }
 
   /** Whether any decision is held: if none, every pair the tier proposes is a candidate. */
@@ -187,6 +232,11 @@ export class LinkDecisions {
     const resolved = this.#resolve(a, i, b, j);
     const { pairKey, legacyKey, decision } = resolved;
     if (legacyKey !== undefined) {
+      // The key of today may hold another agreement's decision, which no longer steers the pair:
+      // this agreement's own takes its place, as a decision of its reviewers would
+      // (review-queue.ts), rather than the move fail every pass.
+      if (this.#othersKeys.delete(pairKey))
+        await db.deleteFrom('link_decision').where('pair_key', '=', pairKey).execute();
       await db.updateTable('link_decision').set({ pair_key: pairKey }).where('pair_key', '=', legacyKey).execute();
       this.#held.set(pairKey, this.#held.get(legacyKey)!);
       this.#held.delete(legacyKey);
@@ -290,6 +340,44 @@ export class LinkDecisions {
       }
     }
     return pairs;
+  }
+
+  /**
+   * Pairs of record i of batch a and record j of batch b that a confirmation of another agreement
+   * is about (by its records' identity fingerprints) and for which no decision of this agreement
+   * holds: this agreement's reviewers' to decide (see above), with the probability the tier gave
+   * the pair when that officer was shown it. Writes nothing.
+   */
+  confirmedElsewhere(a: number, b: number): { i: number; j: number; score: number | null }[] {
+    if (this.#confirmedElsewhere.size === 0) return [];
+    const left = this.#recordsByPrint(a);
+    const right = this.#recordsByPrint(b);
+    const pairs: { i: number; j: number; score: number | null }[] = [];
+    const seen = new Set<string>();
+    for (const { prints, score } of this.#confirmedElsewhere.values()) {
+      const [p, q] = prints;
+      for (const [x, y] of [
+        [p, q],
+        [q, p],
+      ] as const) {
+        for (const i of left.get(x) ?? []) {
+          for (const j of right.get(y) ?? []) {
+            const pair = `${i},${j}`;
+            if (seen.has(pair)) continue;
+            seen.add(pair);
+            if (this.#resolve(a, i, b, j).decision === undefined) pairs.push({ i, j, score });
+          }
+        }
+      }
+    }
+    return pairs;
+  }
+
+  /** Whether a confirmation of another agreement is about record i of batch a and record j of batch b. */
+  isConfirmedElsewhere(a: number, i: number, b: number, j: number): boolean {
+    if (this.#confirmedElsewhere.size === 0 || !this.#named(a, i) || !this.#named(b, j)) return false;
+    const [x, y] = orderedPrints(this.#print('identity', a, i), this.#print('identity', b, j));
+    return this.#confirmedElsewhere.has(`${x}\u0000${y}`);
   }
 
   /** Keeps the pair's records' identity fingerprints with those of `keys` that hold a confirmation without them. */

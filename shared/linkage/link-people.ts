@@ -100,6 +100,12 @@ export interface LinkRunSummary {
    * the review threshold, or not scored), linked as confirmed all the same (link-decisions.ts).
    */
   readonly confirmedNotProposed: number;
+  /**
+   * Candidates (among `candidates`) whose two records an officer of another agreement confirmed
+   * as one person, when that agreement held their datasets: not joined on its word, but put to
+   * this agreement's reviewers, proposed by the tier or not (link-decisions.ts).
+   */
+  readonly candidatesConfirmedElsewhere: number;
   readonly refusedMerges: Readonly<Partial<Record<MergeRefusal, number>>>;
   readonly people: number;
   readonly personIdsChanged: number;
@@ -246,6 +252,7 @@ export async function linkPeople(
     const pairs = sourcePairsToLink(sources, kind);
     const decisions = await LinkDecisions.read(
       trx,
+      agreementId,
       keys,
       sources.map((s) => s.batch),
     );
@@ -368,6 +375,7 @@ interface TierCounts {
   candidatesConfirmedEarlier: number;
   candidatesRejectedEarlier: number;
   confirmedNotProposed: number;
+  candidatesConfirmedElsewhere: number;
 }
 
 async function relinkSourcePairs(
@@ -387,6 +395,7 @@ async function relinkSourcePairs(
     candidatesConfirmedEarlier: 0,
     candidatesRejectedEarlier: 0,
     confirmedNotProposed: 0,
+    candidatesConfirmedElsewhere: 0,
   };
 
   for (const [a, b] of pairs) {
@@ -505,6 +514,7 @@ async function decideTierPairs(
     const confirmed = found.decision === 'confirmed';
     if (confirmed) counts.candidatesConfirmedEarlier++;
     else counts.candidates++;
+    if (!confirmed && decisions.isConfirmedElsewhere(a, i, b, j)) counts.candidatesConfirmedElsewhere++;
     decided.push({ i, j, score, status: confirmed ? 'confirmed' : 'candidate', keys: found });
   }
   // What the officer confirmed holds while its two records are held, proposed or not: a record
@@ -519,8 +529,24 @@ async function decideTierPairs(
     const found = await decisions.find(trx, a, i, b, j);
     if (found.decision !== 'confirmed') continue;
     counts.confirmedNotProposed++;
+    linked.add(`${i},${j}`);
     // Not scored as a candidate this pass: held by the officer's word alone.
     decided.push({ i, j, score: null, status: 'confirmed', keys: found });
+  }
+  // What an officer of another agreement confirmed, when it held these datasets, is put to this
+  // agreement's reviewers, proposed or not: their two people are split meanwhile, and without a
+  // candidate no one of this agreement would be asked (link-decisions.ts). It keeps the score that
+  // officer was shown: a candidate without one is passed over by the queue's pages.
+  for (const { i, j, score } of decisions.confirmedElsewhere(a, b)) {
+    if (linked.has(`${i},${j}`)) continue;
+    if (identifiersDiffer(left.niHash[i] ?? '', right.niHash[j] ?? '')) continue;
+    if (hardIdentifierConflict(left, i, right, j) !== null || weakLinkConflict(left, i, right, j) !== null) continue;
+    const found = await decisions.find(trx, a, i, b, j);
+    if (found.decision !== undefined) continue;
+    linked.add(`${i},${j}`);
+    counts.candidates++;
+    counts.candidatesConfirmedElsewhere++;
+    decided.push({ i, j, score: score ?? 0, status: 'candidate', keys: found });
   }
   return decided;
 }

@@ -391,10 +391,13 @@ export async function recordDecision(
   if (identityKey !== null) {
     if (review.decision === 'rejected') {
       // But not a confirmation a pair of records holds now (the link the last pass made): that
-      // is about another record of the same names and date of birth — a twin — still there.
+      // is about another record of the same names and date of birth — a twin — still there. Nor
+      // another agreement's, which no longer steers these records (link-decisions.ts) and is
+      // its DPOs' to read.
       const ended = await db
         .deleteFrom('link_decision')
         .where('decision', '=', 'confirmed')
+        .where((eb) => eb.or([eb('agreement_id', '=', review.by.agreementId), eb('agreement_id', 'is', null)]))
         .where((eb) => eb.or([eb('pair_key', '=', identityKey), eb('identity_key', '=', identityKey)]))
         .where((eb) =>
           eb.not(

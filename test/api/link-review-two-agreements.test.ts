@@ -15,9 +15,9 @@ import { callApi, clientActivity, startTestHost, type ApiCall, type TestHost } f
  * its `review` grant (link-review-api.ts reviewableCandidate and pairDecisions, review-queue.ts
  * reviewable) — without that dataset check the Keyways reviewer below is shown and may decide
  * the ISA's pair, while the ISA's joint-system scope alone keeps the Keyways pair from the ISA's
- * reviewer; and a decision is kept under keys made of each record's party and dataset
- * (pair-key.ts), so another agreement's pass, which reads every decision (link-decisions.ts
- * read), finds none for its own pairs.
+ * reviewer; and a pass reads only its own agreement's decisions (link-decisions.ts read), each
+ * kept under keys made of each record's party and dataset (pair-key.ts). Where a re-signing
+ * moves the datasets to another agreement, see link-review-dataset-moved.test.ts.
  */
 describe('link review when a reviewer signs two agreements', () => {
   let t: TestHost;
