@@ -249,7 +249,8 @@ export async function linkPeople(
       secret.version,
       deps.store.dialect,
     );
-    const pairs = sourcePairsToLink(sources, kind);
+    const filedElsewhere = await pairsFiledElsewhere(trx, agreementId, sources);
+    const pairs = sourcePairsToLink(sources, kind, filedElsewhere);
     const decisions = await LinkDecisions.read(
       trx,
       agreementId,
@@ -258,6 +259,7 @@ export async function linkPeople(
     );
     const written = new PassLinks();
     const linked = await relinkSourcePairs(trx, deps, rules, decisions, sources, pairs, runId, startedAt, written);
+    await dropLinksFiledElsewhere(trx, filedElsewhere);
     if (redecide)
       await redecideSourcePairs(trx, deps, rules, decisions, sources, pairs, runId, startedAt, linked, written);
     const people = await formPeople(
@@ -359,14 +361,92 @@ export async function takeLinkingLock(
  * would otherwise get people of its own records alone, and look linked to every later pass
  * (found by a review).
  */
-function sourcePairsToLink(sources: readonly StoreSource[], kind: LinkRunKind): [number, number][] {
+function sourcePairsToLink(
+  sources: readonly StoreSource[],
+  kind: LinkRunKind,
+  filedElsewhere: FiledElsewhere,
+): [number, number][] {
   const pairs: [number, number][] = [];
   for (let a = 0; a < sources.length; a++) {
     for (let b = a + 1; b < sources.length; b++) {
-      if (kind === 'full' || sources[a]!.unlinked > 0 || sources[b]!.unlinked > 0) pairs.push([a, b]);
+      if (
+        kind === 'full' ||
+        sources[a]!.unlinked > 0 ||
+        sources[b]!.unlinked > 0 ||
+        filedElsewhere.pairs.has(`${a},${b}`)
+      )
+        pairs.push([a, b]);
     }
   }
   return pairs;
+}
+
+/** Pairs of the pass's sources (`a,b`, a < b) whose links are filed under other agreements, and those agreements. */
+interface FiledElsewhere {
+  readonly pairs: ReadonlySet<string>;
+  readonly agreementIds: readonly string[];
+  readonly sourceIds: readonly string[];
+}
+
+/**
+ * The pairs of this agreement's sources whose links another agreement's passes made: a
+ * re-signing moved their datasets here (dataset ids are unique across agreements, so no other
+ * agreement links them now). People are formed from this agreement's links alone, so such a pair
+ * is linked again by this pass, whatever its kind, under this agreement's rules: an incremental
+ * pass that left it alone formed people without its links, and split everyone they joined (found
+ * by reading). The agreements are those with a pass on record (`link_run`, a few), each asked by
+ * the `record_link_sources` index.
+ */
+async function pairsFiledElsewhere(
+  trx: Kysely<Database>,
+  agreementId: string,
+  sources: readonly StoreSource[],
+): Promise<FiledElsewhere> {
+  const sourceIds = sources.map((s) => s.id);
+  const none: FiledElsewhere = { pairs: new Set(), agreementIds: [], sourceIds };
+  if (sources.length < 2) return none;
+  const others = await trx
+    .selectFrom('link_run')
+    .select('agreement_id')
+    .distinct()
+    .where('agreement_id', '<>', agreementId)
+    .execute();
+  const at = new Map(sourceIds.map((id, n) => [id, n]));
+  const pairs = new Set<string>();
+  const agreementIds: string[] = [];
+  for (const { agreement_id: other } of others) {
+    const rows = await trx
+      .selectFrom('record_link')
+      .select(['source_a', 'source_b'])
+      .distinct()
+      .where('agreement_id', '=', other)
+      .where('source_a', 'in', sourceIds)
+      .where('source_b', 'in', sourceIds)
+      .execute();
+    if (rows.length > 0) agreementIds.push(other);
+    for (const row of rows) {
+      const [a, b] = [at.get(row.source_a)!, at.get(row.source_b)!].sort((x, y) => x - y);
+      if (a !== b) pairs.add(`${a},${b}`);
+    }
+  }
+  return agreementIds.length === 0 ? none : { pairs, agreementIds, sourceIds };
+}
+
+/**
+ * Deletes the other agreements' links of the pairs this pass has linked again under its own: no
+ * pass of theirs reads them (their datasets are this agreement's), and left, they would have
+ * every pass link the pairs again. An officer's decision on one of their candidates is kept, in
+ * `link_decision`, as that agreement's (link-decisions.ts).
+ */
+async function dropLinksFiledElsewhere(trx: Kysely<Database>, filed: FiledElsewhere): Promise<void> {
+  for (const other of filed.agreementIds) {
+    await trx
+      .deleteFrom('record_link')
+      .where('agreement_id', '=', other)
+      .where('source_a', 'in', filed.sourceIds)
+      .where('source_b', 'in', filed.sourceIds)
+      .execute();
+  }
 }
 
 /** What a pass counts of the probabilistic tier's pairs (see {@link LinkRunSummary}). */

@@ -1,9 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normaliseName } from '../../shared/domain/normalise.js';
 import { linkPeople, type LinkRunSummary } from '../../shared/linkage/link-people.js';
-import { AGREEMENTS_DIR, agreementsFolderWith, renamedIn } from '../shared/agreements/agreement-files.js';
+import { agreementsFolderWithKeywaysRegisterMoved, KEYWAYS_SUCCESSOR } from '../shared/agreements/agreement-files.js';
 import { linkForReview } from '../support/linked-people.js';
 import { insertRecord, type TestRecord } from '../support/records.js';
 import { callApi, restartTestHost, startTestHost, type ApiCall, type TestHost } from '../support/test-host.js';
@@ -30,7 +28,7 @@ import { callApi, restartTestHost, startTestHost, type ApiCall, type TestHost } 
 describe('a link decision whose datasets move to another agreement', () => {
   let t: TestHost;
   const KEYWAYS = 'keyways-housing-allocation';
-  const SUCCESSOR = 'north-northamptonshire-housing-allocation';
+  const SUCCESSOR = KEYWAYS_SUCCESSOR;
   const REGISTER = 'keyways-housing-register';
 
   const applicant = (partyId: string, dateOfBirth: string, address: string, postcode: string): TestRecord => ({
@@ -42,17 +40,6 @@ describe('a link decision whose datasets move to another agreement', () => {
     postcode,
     attributes: { firstName: 'Katherine', lastName: 'Whitfield', dateOfBirth, address },
   });
-
-  /** The Keyways DSA as another agreement: its own id, purposes and DPOs' business, over the register. */
-  function successorAgreement(): string {
-    return readFileSync(join(AGREEMENTS_DIR, 'keyways-housing-allocation.yaml'), 'utf8')
-      .replace('id: keyways-housing-allocation\n', `id: ${SUCCESSOR}\n`)
-      .replace('title: Housing Allocation (Keyways) Data Sharing Agreement\n', 'title: North Northamptonshire DSA\n')
-      .replaceAll('- id: housing-allocation\n', '- id: nn-housing-allocation\n')
-      .replaceAll('purpose: housing-allocation\n', 'purpose: nn-housing-allocation\n')
-      .replaceAll('- id: fraud-prevention\n', '- id: nn-fraud-prevention\n')
-      .replaceAll('purpose: fraud-prevention\n', 'purpose: nn-fraud-prevention\n');
-  }
 
   const asKettering =
     (purpose: string) =>
@@ -120,9 +107,10 @@ describe('a link decision whose datasets move to another agreement', () => {
     if (corbyMovedTo !== undefined)
       await s.store.db.updateTable('source_record').set(corbyMovedTo).where('id', '=', corby.recordId).execute();
 
-    const folder = agreementsFolderWith([renamedIn('keyways', REGISTER, 'keyways-housing-register-2027')]);
-    writeFileSync(join(folder, `${SUCCESSOR}.yaml`), successorAgreement());
-    t = await restartTestHost(t, { LINTEL_DEMO_SEED: 'off', AGREEMENTS_DIR: folder });
+    t = await restartTestHost(t, {
+      LINTEL_DEMO_SEED: 'off',
+      AGREEMENTS_DIR: agreementsFolderWithKeywaysRegisterMoved(),
+    });
     expect(t.host.services.agreements.dataset(REGISTER)?.agreementId).toBe(SUCCESSOR);
     const { store, secrets, agreements, logger } = t.host.services;
     return linkPeople(

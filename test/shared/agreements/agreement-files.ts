@@ -179,3 +179,26 @@ export function agreementsFolderWithout(
   for (const name of removed) rmSync(join(dir, agreementFile(name)));
   return dir;
 }
+
+/** The agreement {@link agreementsFolderWithKeywaysRegisterMoved} moves the Keyways register into. */
+export const KEYWAYS_SUCCESSOR = 'north-northamptonshire-housing-allocation';
+
+/**
+ * The Keyways register moved to another agreement at a re-signing: the Keyways DSA re-signed with
+ * its register replaced (renamed), and {@link KEYWAYS_SUCCESSOR} — the DSA's text under its own id
+ * and purposes (`nn-housing-allocation`, `nn-fraud-prevention`), the same parties, roles, grants
+ * and matching — defining `keyways-housing-register`. A copy of the agreements folder, as
+ * {@link agreementsFolderWith}.
+ */
+export function agreementsFolderWithKeywaysRegisterMoved(): string {
+  const dir = agreementsFolderWith([renamedIn('keyways', 'keyways-housing-register', 'keyways-housing-register-2027')]);
+  const successor = agreementText('keyways')
+    .replace('id: keyways-housing-allocation\n', `id: ${KEYWAYS_SUCCESSOR}\n`)
+    .replace('title: Housing Allocation (Keyways) Data Sharing Agreement\n', 'title: North Northamptonshire DSA\n')
+    .replaceAll('- id: housing-allocation\n', '- id: nn-housing-allocation\n')
+    .replaceAll('purpose: housing-allocation\n', 'purpose: nn-housing-allocation\n')
+    .replaceAll('- id: fraud-prevention\n', '- id: nn-fraud-prevention\n')
+    .replaceAll('purpose: fraud-prevention\n', 'purpose: nn-fraud-prevention\n');
+  writeFileSync(join(dir, `${KEYWAYS_SUCCESSOR}.yaml`), successor);
+  return dir;
+}
