@@ -10,10 +10,13 @@
  *
  * Exit status: 0 loaded, 2 rejected — also when the same content was imported before and that
  * import was a rejection — 1 on an error. A command line the importer would only reject or leave
- * in incoming (a path that is no file, an empty file, a --party that is not a source of --dataset
- * in the agreements, a name ending in `.filepart` or of a type it does not read, a --delimiter or
- * --as-of it cannot read, a date still to come), and a --timeout that is no positive number of
- * seconds, is refused with exit 2 before anything is uploaded.
+ * in incoming (a path that is no file, an empty file, a --party or --dataset the agreements do not
+ * define, a --party that is not a source of --dataset, a name ending in `.filepart` or of a type it
+ * does not read, a --delimiter or --as-of it cannot read, a date still to come), and a --timeout
+ * that is no positive number of seconds, is refused with exit 2 before anything is uploaded: with
+ * the usage line after the message where the command line is mistyped (an option missing or
+ * unreadable, an id the agreements do not define), alone where the file or the agreements refuse
+ * what it names.
  *
  * Following works from blob storage alone, as a partner's own tooling could: the importer's
  * progress blob (`processed/<path>.progress.json`) while it loads, then the report beside the
@@ -123,13 +126,23 @@ async function main(): Promise<void> {
   // The importer rejects a file whose folders name a dataset no agreement has, or a party that is
   // not one of its sources, on the folders alone: uploaded all the same, a mistyped --party or
   // --dataset put a partner's people into storage only to be filed in rejected/ under the typo.
+  // An id the agreements do not define is a mistyped command line (the usage line follows, as for
+  // relink's --agreement); a party they define that is not a source is their refusal, named alone.
   const agreements = loadAgreements(resolve(settings.AGREEMENTS_DIR));
   const dataset = agreements.dataset(values.dataset)?.dataset;
-  if (!dataset) refuseUsage('import', `no dataset ${values.dataset} in the agreements`);
+  if (!dataset) refuseUsage('import', `no dataset ${values.dataset} in the agreements`, USAGE);
+  const sources = [...dataset.sources].sort().join(', ');
+  if (agreements.party(values.party) === undefined) {
+    refuseUsage(
+      'import',
+      `no party ${values.party} in the agreements (the sources of ${dataset.id}: ${sources})`,
+      USAGE,
+    );
+  }
   if (!agreements.isSource(values.party, dataset.id)) {
     refuseUsage(
       'import',
-      `${values.party} is not a source of ${dataset.id} in the agreements (its sources: ${[...dataset.sources].sort().join(', ')})`,
+      `${values.party} is not a source of ${dataset.id} in the agreements (its sources: ${sources})`,
     );
   }
   const blobs = await uploadBlobClient(settings, {

@@ -121,20 +121,31 @@ describe('npm run import', () => {
   // A mistyped --party or --dataset put the partner's file (people's records) into storage under
   // a path no agreement knows, for the importer to reject it into rejected/ as `party-not-source`
   // or `unknown-dataset`: the folders alone decided, and the script's own agreements say as much.
+  // An id the agreements do not define is a command line mistyped, answered with the usage line
+  // as relink's unknown --agreement is (both were refused without it); a party the agreements
+  // define that is not a source of the dataset is the agreements' refusal, named alone.
   it.each([
     [
       'kettering-borough-council',
       'keyways-housing-registr',
       'import: no dataset keyways-housing-registr in the agreements',
+      true,
     ],
     [
       'kettering-borough',
       'keyways-housing-register',
-      'import: kettering-borough is not a source of keyways-housing-register in the agreements (its sources: corby-borough-council, kettering-borough-council, wellingborough-borough-council)',
+      'import: no party kettering-borough in the agreements (the sources of keyways-housing-register: corby-borough-council, kettering-borough-council, wellingborough-borough-council)',
+      true,
+    ],
+    [
+      'la-housing',
+      'keyways-housing-register',
+      'import: la-housing is not a source of keyways-housing-register in the agreements (its sources: corby-borough-council, kettering-borough-council, wellingborough-borough-council)',
+      false,
     ],
   ])(
     'refuses --party %s --dataset %s before uploading',
-    async (party, dataset, message) => {
+    async (party, dataset, message, withUsage) => {
       const file = join(dir, 'extract.csv');
       writeFileSync(file, 'firstName,lastName\nTest,Person\n');
       const name = `cli-options-${randomUUID()}.csv`;
@@ -155,7 +166,10 @@ describe('npm run import', () => {
         stdout: '',
         uploaded: false,
       });
-      expect(result.stderr.trim()).toBe(message);
+      expect(result.stderr.trim().split('\n')).toEqual([
+        message,
+        ...(withUsage ? [expect.stringMatching(/^usage: npm run import -- <file>/)] : []),
+      ]);
     },
     60_000,
   );
