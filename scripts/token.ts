@@ -59,9 +59,11 @@ async function main(): Promise<void> {
   // token asked for with a mistyped role (`housing_officer`) was minted, and then refused by
   // every endpoint as a token without a role is, with nothing to say why (found by a review of
   // the CLIs). Refused here instead, naming the roles the party does hold; a mistyped party is
-  // named as such, not as a gap in PARTY_CLIENT_IDS.
+  // named as such, not as a gap in PARTY_CLIENT_IDS, and with the usage line, as a mistyped id
+  // (import's --party, relink's --agreement) is; a role is the party's, so one it does not hold is
+  // the agreements' refusal, named alone.
   const held = rolesHeldBy(agreements, values.party);
-  if (!held) refuseUsage('token', `no party ${values.party} in the agreements`);
+  if (!held) refuseUsage('token', `no party ${values.party} in the agreements`, USAGE);
   const notHeld = values.role.filter((role) => !held.has(role));
   if (notHeld.length > 0) {
     refuseUsage(
