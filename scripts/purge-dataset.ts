@@ -9,7 +9,8 @@
  * none of its records can arrive again (the opt-outs stay in force). Deletion cannot be undone, so it is never done at start-up
  * (which only warns, `agreements.dataset-dropped`) and is refused for a dataset any agreement
  * still defines, or one the store does not remember any agreement defining. Prints counts only.
- * Exit status: 0 purged, 1 failed, 2 an unknown option, or a dataset it refuses (nothing touched).
+ * Exit status: 0 purged, 1 failed, 2 an unknown option, or a dataset it refuses (nothing touched;
+ * with the usage line for one no agreement ever defined, a mistyped --dataset).
  */
 import { DatasetPurgeRefused, purgeDroppedDataset } from '../shared/retention/dropped-datasets.js';
 import type { Services } from '../shared/services.js';
@@ -30,8 +31,12 @@ try {
   );
 } catch (err) {
   if (err instanceof DatasetPurgeRefused) {
-    process.stderr.write(`purge-dataset: ${err.message}\n`);
-    process.exitCode = 2;
+    // refuseUsage exits at once, past the finally below: the store is closed first. A dataset no
+    // agreement ever defined is a mistyped --dataset (the usage line follows, as for import's and
+    // relink's ids); one an agreement still defines is refused alone.
+    await services?.close();
+    services = undefined;
+    refuseUsage('purge-dataset', err.message, err.reason === 'unknown' ? USAGE : undefined);
   } else {
     process.stderr.write(failureLine('purge-dataset', err));
     process.exitCode = 1;

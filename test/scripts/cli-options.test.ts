@@ -400,6 +400,19 @@ describe('npm run purge-dataset', () => {
     expect(await recordsOf(settings, DROPPED)).toBe(1);
   });
 
+  // A dataset no agreement ever defined is a mistyped --dataset: it was refused in one line, by
+  // hand, without the usage line import's and relink's mistyped ids are now refused with.
+  it('refuses a dataset no agreement ever defined, with its usage line (exit 2), deleting nothing', async () => {
+    const { settings, env } = await storeWithRobin();
+    const result = run('scripts/purge-dataset.ts', ['--dataset', `${DROPPED}-typo`], env);
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `purge-dataset: dataset ${DROPPED}-typo is not one the store remembers any agreement defining`,
+      expect.stringMatching(/^usage: npm run purge-dataset -- --dataset/),
+    ]);
+    expect(await recordsOf(settings, DROPPED)).toBe(1);
+  });
+
   it('refuses a run without --dataset (exit 2)', () => {
     const result = run('scripts/purge-dataset.ts', [], isolated());
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
