@@ -7,6 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AGREEMENT_FILE } from '../shared/agreements/load.js';
+import { buildRecordSchema } from '../shared/build-record.js';
+
+export { BUILD_RECORD } from '../shared/build-record.js';
 
 /** The agreements folder, relative to the repository root, as it is to the package root. */
 export const AGREEMENTS = 'agreements';
@@ -25,8 +28,18 @@ export const DEPLOYED_SOURCES = [
   'tsconfig.build.json',
 ];
 
-/** Where the package records the commit it was built from (and what of the working tree it left out). */
-export const BUILD_RECORD = 'lintel-build.json';
+/**
+ * The package's build record: the commit it was built from and when (both of which the app logs
+ * at each start, `app.build`), and what of the working tree it left out.
+ */
+export function buildRecordText(commit: string, uncommittedLeftOut: readonly string[], builtAt: Date): string {
+  const record = buildRecordSchema.parse({
+    commit,
+    builtAt: builtAt.toISOString(),
+    uncommittedLeftOut: [...uncommittedLeftOut].sort(),
+  });
+  return `${JSON.stringify(record, null, 2)}\n`;
+}
 
 /**
  * The working tree differs from HEAD in what the package deploys, and the operator did not say to

@@ -31,6 +31,7 @@ import { parseOptions, refuseUsage } from './cli.js';
 import {
   AGREEMENTS,
   BUILD_RECORD,
+  buildRecordText,
   checkOutCommit,
   headCommit,
   installProductionDependencies,
@@ -126,10 +127,7 @@ try {
     rmSync(build, { recursive: true, force: true });
   }
   stageCommittedAgreements(ROOT, out, commit);
-  writeFileSync(
-    join(out, BUILD_RECORD),
-    `${JSON.stringify({ commit, uncommittedLeftOut: [...agreements, ...code].sort() }, null, 2)}\n`,
-  );
+  writeFileSync(join(out, BUILD_RECORD), buildRecordText(commit, [...agreements, ...code], new Date()));
   writeFileSync(join(out, '.zipignore'), KEEP_EVERYTHING);
   writeFileSync(join(out, '.funcignore'), KEEP_EVERYTHING);
 

@@ -17,6 +17,7 @@ import { warmRowWorker } from './imports/row-worker-client.js';
 import { StoreConsentRegister } from './consents/store-consent-register.js';
 import { linkingRulesOf } from './linkage/linking-rules.js';
 import { warnOfDroppedDatasetsHeld } from './retention/dropped-datasets.js';
+import { readDeployedBuild } from './build-record.js';
 
 /**
  * The composition root: every adapter lintel uses, built once from the settings and handed to
@@ -49,7 +50,11 @@ export function storeOptionsOf(settings: Settings): StoreOptions {
     : { engine: 'mssql', connectionString: settings.MSSQL_CONNECTION_STRING! };
 }
 
-export async function createServices(settings: Settings): Promise<Services> {
+/**
+ * `appRoot`: where a deployed package's build record lies, the working directory by default, as
+ * the Functions worker runs the app from its root (the default AGREEMENTS_DIR is taken from it too).
+ */
+export async function createServices(settings: Settings, appRoot = resolve('.')): Promise<Services> {
   const logger = createLogger(settings.LOG_LEVEL);
   // Agreements first: an invalid agreement or client-id mapping stops start-up before any I/O.
   const loaded = loadAgreements(resolve(settings.AGREEMENTS_DIR));
@@ -72,6 +77,10 @@ export async function createServices(settings: Settings): Promise<Services> {
   try {
     const applied = await migrateToLatest(store);
     if (applied.length > 0) logger.info('store.migrated', { migrations: applied.map((m) => m.migrationName) });
+    // Which commit a deployed app runs, for its operator, in the log rather than on the
+    // unauthenticated health endpoint, which names no versions.
+    const build = await readDeployedBuild(appRoot);
+    if (build !== undefined) logger.info('app.build', build);
     // Which agreement each purpose and dataset is, kept for when a re-signing drops it: its past
     // entries stay that agreement's business (audit/remembered-agreements.ts).
     const agreements = loaded.withFormerAgreements(await rememberAgreements(store, loaded));

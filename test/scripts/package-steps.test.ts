@@ -18,7 +18,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readDeployedBuild } from '../../shared/build-record.js';
 import {
+  BUILD_RECORD,
+  buildRecordText,
   installProductionDependencies,
   pruneInstallOnlyDependencies,
   pruneNativeBuild,
@@ -241,5 +244,23 @@ describe('the install-time packages npm run package leaves out', () => {
       ['.bin', 'better-sqlite3', 'bindings', 'exceljs', 'once', 'strip-json-comments'].sort(),
     );
     expect(readdirSync(join(root, 'node_modules/.bin'))).toEqual(['exceljs']);
+  });
+});
+
+describe('the build record npm run package writes', () => {
+  it('records the commit and when the package was built, and the app reads both back at its start', async () => {
+    const root = join(dir, 'staged-build-record');
+    mkdirSync(root);
+    const commit = 'fedcba9876543210fedcba9876543210fedcba98';
+    writeFileSync(
+      join(root, BUILD_RECORD),
+      buildRecordText(commit, ['host.json (modified)'], new Date('2026-11-30T09:15:00Z')),
+    );
+    expect(JSON.parse(readFileSync(join(root, BUILD_RECORD), 'utf8'))).toEqual({
+      commit,
+      builtAt: '2026-11-30T09:15:00.000Z',
+      uncommittedLeftOut: ['host.json (modified)'],
+    });
+    expect(await readDeployedBuild(root)).toEqual({ commit, builtAt: '2026-11-30T09:15:00.000Z' });
   });
 });
