@@ -18,6 +18,7 @@ import {
 } from '../linkage/review-queue.js';
 import { decisionsForGroups } from '../people/callers-subjects.js';
 import { groupsWithinJointSystemScope } from '../people/joint-system-scope.js';
+import { isSourceNow } from '../people/person-view.js';
 import { KeyUnavailableError, type ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
@@ -111,9 +112,7 @@ async function reviewableCandidate(
   const candidate = await findCandidate(ctx.services.store, id.data);
   if (candidate === undefined || candidate.agreementId !== decision.agreementId) return undefined;
   if (candidate.status === 'auto') return undefined;
-  const [forPair] = await pairDecisions(ctx, decision, [
-    { people: peopleOf(candidate), datasets: candidate.records.map((r) => r.dataset) },
-  ]);
+  const [forPair] = await pairDecisions(ctx, decision, [{ people: peopleOf(candidate), records: candidate.records }]);
   // The agreement whose grant allows the review, recorded with a decision (link_decision).
   if (forPair?.agreementId == null) return undefined;
   return { candidate, decision: forPair, agreementId: forPair.agreementId };
@@ -129,10 +128,18 @@ function peopleOf(candidate: Candidate): string[] {
  * would be. A grant with `subjects: with-caller-record` answers about the pair only when the
  * caller's own extract holds a record of one of the two people (an agreement author who puts it
  * on a review grant means the reviewer's own subjects, as for lookups); then both records must
- * be in datasets the decision covers; then the pair must be within the agreement's joint-system
- * scope (the ISA: one of the two a Housing client in temporary accommodation), as a reviewer
- * sees and decides only pairs one of whose people a lookup could show once joined (found by a
- * review).
+ * be in datasets the decision covers, each of a party that supplies its dataset now; then the
+ * pair must be within the agreement's joint-system scope (the ISA: one of the two a Housing
+ * client in temporary accommodation), as a reviewer sees and decides only pairs one of whose
+ * people a lookup could show once joined (found by a review).
+ *
+ * A record of a party that no longer supplies its dataset (it left the agreement, or a
+ * re-signing dropped it as a source) is no longer the agreement's to share, and a lookup shows
+ * none (isSourceNow): nor is a pair it is in reviewed. Shown without that record, the officer
+ * would decide whether two records are one person having seen only one of them; decided, it
+ * would join a current source's record to one the agreement no longer covers (found by a
+ * review: a Corby senior officer opened a pair with Wellingborough's old record of the applicant
+ * and saw its names, date of birth and address).
  */
 async function pairDecisions(
   ctx: ApiContext,
@@ -147,7 +154,10 @@ async function pairDecisions(
     pairs.map((p) => p.people),
   );
   const result = forGroups.map((d, i) =>
-    d !== undefined && pairs[i]!.datasets.every((dataset) => d.datasets.includes(dataset)) ? d : undefined,
+    d !== undefined &&
+    pairs[i]!.records.every((r) => d.datasets.includes(r.dataset) && isSourceNow(agreements, r.dataset, r.source))
+      ? d
+      : undefined,
   );
   const byDecision = new Map<AllowDecision, number[]>();
   result.forEach((d, i) => {

@@ -77,10 +77,13 @@ export function isCandidateCursor(cursor: string): boolean {
   return parseCursor(cursor) !== undefined;
 }
 
-/** A candidate as its scope is judged: the people its two records belong to (a record not yet linked names none), and their datasets. */
+/**
+ * A candidate as its scope is judged: the people its two records belong to (a record not yet
+ * linked names none), and each record's dataset and source.
+ */
 export interface CandidatePair {
   readonly people: readonly string[];
-  readonly datasets: readonly string[];
+  readonly records: readonly { readonly dataset: string; readonly source: string }[];
 }
 
 /**
@@ -197,7 +200,7 @@ async function reviewable(
       people: [personOf.get(row.record_a), personOf.get(row.record_b)].filter(
         (id): id is string => id !== null && id !== undefined,
       ),
-      datasets: [sourceParts(row.source_a).dataset, sourceParts(row.source_b).dataset],
+      records: [sourceParts(row.source_a), sourceParts(row.source_b)],
     })),
   );
   return inDatasets.map((ok, i) => ok && within[i] === true);

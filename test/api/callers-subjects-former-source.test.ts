@@ -82,13 +82,16 @@ describe("a former source's old records, and whom a grant for the caller's own s
  * The Keyways DSA re-signed with Wellingborough no longer supplying the housing register (it
  * stays a party, its senior officers with their review grant), the review grant being for each
  * council's own applicants (`subjects: with-caller-record`). Its old extract makes no candidate
- * pair its own, as it makes no one its applicant in a lookup.
+ * pair its own, as it makes no one its applicant in a lookup: here a pair of Corby's and
+ * Kettering's records whose Corby applicant its old record is of. (A pair its old record is in
+ * itself no one reviews: test/api/link-review-former-source.test.ts.)
  */
 describe("a former source's old records, and which candidate pairs a review grant for its own subjects shows", () => {
   let t: TestHost;
   const DATASET = 'keyways-housing-register';
   const AGREEMENT = 'keyways-housing-allocation';
   let pair: string;
+  let applicantRecords: string[];
 
   const listed = async (party: string) => {
     const res = await callApi(t, '/v1/link-candidates?limit=100', {
@@ -125,17 +128,24 @@ describe("a former source's old records, and which candidate pairs a review gran
         },
       ]),
     });
-    await applicant('corby-borough-council', 'Katherine', 'Whitfield', '1985-03-14');
-    // Loaded while Wellingborough supplied the register.
-    const wellingborough = await applicant('wellingborough-borough-council', 'Katherine', 'Whitfeld', '1985-03-14');
+    const corby = await applicant('corby-borough-council', 'Katherine', 'Whitfield', '1985-03-14');
+    // Loaded while Wellingborough supplied the register: the same applicant as Corby's.
+    const wellingborough = await applicant('wellingborough-borough-council', 'Katherine', 'Whitfield', '1985-03-14');
+    const kettering = await applicant('kettering-borough-council', 'Katherine', 'Whitfeld', '1985-03-14');
     await linkForReview(t, AGREEMENT);
     const link = await t.host.services.store.db
       .selectFrom('record_link')
-      .select(['id', 'record_a', 'record_b'])
+      .select(['id', 'source_a', 'source_b', 'record_a', 'record_b'])
       .where('agreement_id', '=', AGREEMENT)
       .where('status', '=', 'candidate')
       .execute();
-    pair = link.find((l) => [l.record_a, l.record_b].includes(wellingborough.recordId))?.id ?? '';
+    applicantRecords = [corby.recordId, wellingborough.recordId];
+    pair =
+      link.find(
+        (l) =>
+          [l.record_a, l.record_b].includes(kettering.recordId) &&
+          [l.source_a, l.source_b].some((s) => s.startsWith('corby-borough-council/')),
+      )?.id ?? '';
     expect(pair, 'the pair is proposed').not.toBe('');
     expect(await listed('corby-borough-council')).toContain(pair);
   });
@@ -144,6 +154,13 @@ describe("a former source's old records, and which candidate pairs a review gran
   });
 
   it("does not show the former source's officer a pair only its old record made its own", async () => {
+    const people = await t.host.services.store.db
+      .selectFrom('source_record')
+      .select('person_id')
+      .distinct()
+      .where('id', 'in', applicantRecords)
+      .execute();
+    expect(people, "Wellingborough's old record is of Corby's applicant").toHaveLength(1);
     expect(await listed('wellingborough-borough-council')).not.toContain(pair);
   });
 });

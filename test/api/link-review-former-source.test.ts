@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
+import { linkForReview } from '../support/linked-people.js';
+import { insertRecord } from '../support/records.js';
+import { callApi, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
+
+const DATASET = 'keyways-housing-register';
+const AGREEMENT = 'keyways-housing-allocation';
+const ADDRESS = '12 Elm Road, Corby NN17 1AA';
+
+const asCorbySeniorOfficer = (t: TestHost, path: string, method: 'GET' | 'POST' = 'GET') =>
+  callApi(t, path, {
+    party: 'corby-borough-council',
+    roles: ['senior-officer'],
+    purpose: 'housing-allocation',
+    method,
+  });
+
+const applicant = (
+  t: TestHost,
+  partyId: string,
+  firstName: string,
+  lastName: string,
+  dateOfBirth: string,
+  more: Record<string, unknown> = {},
+) =>
+  insertRecord(t.host.services, {
+    partyId,
+    datasetId: DATASET,
+    givenName: firstName,
+    familyName: lastName,
+    dateOfBirth,
+    attributes: { firstName, lastName, dateOfBirth, address: ADDRESS, ...more },
+  });
+
+/** The open candidate of the agreement one of whose records is `recordId`. */
+async function candidateWith(t: TestHost, recordId: string): Promise<string> {
+  const links = await t.host.services.store.db
+    .selectFrom('record_link')
+    .select(['id', 'record_a', 'record_b'])
+    .where('agreement_id', '=', AGREEMENT)
+    .where('status', '=', 'candidate')
+    .execute();
+  return links.find((l) => [l.record_a, l.record_b].includes(recordId))?.id ?? '';
+}
+
+/**
+ * The Keyways DSA re-signed with Wellingborough no longer supplying the housing register (s.9:
+ * any Party may terminate). The records its extract loaded before stay in the store, and a
+ * linking pass still pairs them with the other councils' records; they are no longer the
+ * agreement's to share, as a lookup already holds (person-view.ts), so a reviewer at Corby does
+ * not see Wellingborough's record of a Corby applicant through the review queue either.
+ */
+describe("link review of a pair one of whose records is a former source's", () => {
+  let t: TestHost;
+  let formerPair: string;
+  let currentPair: string;
+
+  beforeAll(async () => {
+    t = await startTestHost({
+      LINTEL_DEMO_SEED: 'off',
+      AGREEMENTS_DIR: agreementsFolderWith([
+        {
+          agreement: 'keyways',
+          from: 'sources: [kettering-borough-council, corby-borough-council, wellingborough-borough-council]',
+          to: 'sources: [kettering-borough-council, corby-borough-council]',
+        },
+      ]),
+    });
+    await applicant(t, 'corby-borough-council', 'Katherine', 'Whitfield', '1985-03-14');
+    // Loaded while Wellingborough supplied the register.
+    const wellingborough = await applicant(t, 'wellingborough-borough-council', 'Katherine', 'Whitfeld', '1985-03-14');
+    await applicant(t, 'corby-borough-council', 'Margaret', 'Pennington', '1972-11-02');
+    const kettering = await applicant(t, 'kettering-borough-council', 'Margaret', 'Penington', '1972-11-02');
+    await linkForReview(t, AGREEMENT);
+    formerPair = await candidateWith(t, wellingborough.recordId);
+    currentPair = await candidateWith(t, kettering.recordId);
+    expect(formerPair, 'the pair with the former source is proposed').not.toBe('');
+    expect(currentPair, 'the pair of two current sources is proposed').not.toBe('');
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("neither lists, shows nor lets anyone decide a pair with a former source's record: as an unknown candidate", async () => {
+    const list = await asCorbySeniorOfficer(t, '/v1/link-candidates?limit=100');
+    expect(list.status, list.text).toBe(200);
+    const listed = (list.body.candidates as { candidateId: string }[]).map((c) => c.candidateId);
+    expect(listed).toContain(currentPair);
+    expect(listed).not.toContain(formerPair);
+
+    const unknown = await asCorbySeniorOfficer(t, '/v1/link-candidates/00000000-0000-4000-8000-000000000000');
+    const view = await asCorbySeniorOfficer(t, `/v1/link-candidates/${formerPair}`);
+    expect(view.status, view.text).toBe(404);
+    expect(view.text).not.toMatch(/Katherine|Whitfeld|Whitfield|1985-03-14|Elm Road|NN17/);
+    expect(view.body).toEqual(unknown.body);
+
+    for (const verdict of ['confirm', 'reject']) {
+      const decided = await asCorbySeniorOfficer(t, `/v1/link-candidates/${formerPair}/${verdict}`, 'POST');
+      expect(decided.status, decided.text).toBe(404);
+      expect(decided.body).toEqual(unknown.body);
+    }
+    expect(await t.host.services.store.db.selectFrom('link_decision').selectAll().execute()).toEqual([]);
+    const still = await t.host.services.store.db
+      .selectFrom('record_link')
+      .select('status')
+      .where('id', '=', formerPair)
+      .executeTakeFirst();
+    expect(still?.status).toBe('candidate');
+    expect((await reasonCodesOf(t, 'corby-borough-council')).slice(-4)).toEqual([
+      'candidate-unknown',
+      'candidate-unknown',
+      'candidate-unknown',
+      'candidate-unknown',
+    ]);
+
+    // The pair of two current sources is still the officer's to open.
+    const shown = await asCorbySeniorOfficer(t, `/v1/link-candidates/${currentPair}`);
+    expect(shown.status, shown.text).toBe(200);
+  });
+});
