@@ -18,7 +18,7 @@ import {
 } from '../linkage/review-queue.js';
 import { decisionsForGroups } from '../people/callers-subjects.js';
 import { groupsWithinJointSystemScope } from '../people/joint-system-scope.js';
-import { isSourceNow } from '../people/person-view.js';
+import { isSourceNow, suppliedNow } from '../people/person-view.js';
 import { KeyUnavailableError, type ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
@@ -221,8 +221,14 @@ export function viewLinkCandidate(ctx: ApiContext, req: ApiRequest): Promise<Htt
     if (reviewable === undefined) return deny(unknownCandidate(), 'candidate-unknown', { purpose: decision.purpose });
     const { candidate } = reviewable;
     const released = new Set<string>();
+    // A value of a field a re-signing took from the record's party is no longer the agreement's to
+    // share, in review as in a lookup (suppliedNow).
     const records = candidate.recordsInFull.map((r) => {
-      const fields = projectRecord(reviewable.decision, r.dataset, r.attributes);
+      const fields = projectRecord(
+        reviewable.decision,
+        r.dataset,
+        suppliedNow(ctx.services.agreements, r.dataset, r.source, r.attributes),
+      );
       for (const name of Object.keys(fields)) released.add(`${r.dataset}.${name}`);
       return { dataset: r.dataset, source: r.source, asOf: r.asOf, fields };
     });

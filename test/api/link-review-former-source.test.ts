@@ -119,3 +119,50 @@ describe("link review of a pair one of whose records is a former source's", () =
     expect(shown.status, shown.text).toBe(200);
   });
 });
+
+/**
+ * The Keyways DSA re-signed so that Wellingborough no longer supplies applicants' gender (the
+ * field's `sources` name Kettering and Corby alone); it still supplies the rest of the register.
+ * The gender its extract loaded before stays in the store, and is no longer the agreement's to
+ * share, as a lookup already holds (suppliedNow).
+ */
+describe('link review of a pair whose record holds a field a re-signing took away from its party', () => {
+  let t: TestHost;
+  let pair: string;
+
+  beforeAll(async () => {
+    t = await startTestHost({
+      LINTEL_DEMO_SEED: 'off',
+      AGREEMENTS_DIR: agreementsFolderWith([
+        {
+          agreement: 'keyways',
+          from: "        description: Client's gender (s.4 identification details).\n",
+          to: "        description: Client's gender (s.4 identification details).\n        sources: [kettering-borough-council, corby-borough-council]\n",
+        },
+      ]),
+    });
+    await applicant(t, 'corby-borough-council', 'Katherine', 'Whitfield', '1985-03-14', { gender: 'Female' });
+    // Loaded while Wellingborough supplied the gender.
+    const wellingborough = await applicant(t, 'wellingborough-borough-council', 'Katherine', 'Whitfeld', '1985-03-14', {
+      gender: 'Woman',
+    });
+    await linkForReview(t, AGREEMENT);
+    pair = await candidateWith(t, wellingborough.recordId);
+    expect(pair, 'the pair is proposed').not.toBe('');
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("does not show the party's old value of the field, and still shows what it supplies now", async () => {
+    const view = await asCorbySeniorOfficer(t, `/v1/link-candidates/${pair}`);
+    expect(view.status, view.text).toBe(200);
+    const records = view.body.records as { source: string; fields: Record<string, unknown> }[];
+    const wellingborough = records.find((r) => r.source === 'wellingborough-borough-council');
+    const corby = records.find((r) => r.source === 'corby-borough-council');
+    expect(wellingborough?.fields).toMatchObject({ lastName: 'Whitfeld', address: ADDRESS });
+    expect(wellingborough?.fields).not.toHaveProperty('gender');
+    expect(corby?.fields).toMatchObject({ gender: 'Female' });
+    expect(view.text).not.toContain('Woman');
+  });
+});
