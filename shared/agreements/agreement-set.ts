@@ -333,7 +333,14 @@ export class AgreementSet {
     return new AgreementSet(this.loaded, this.warnings, former);
   }
 
-  /** Whether the party may upload the dataset. */
+  /**
+   * Whether the party may upload the dataset: a source of it under the agreements as they are
+   * now. A party that has left an agreement, or no longer supplies the dataset (the Keyways DSA
+   * s.9: any Party may terminate), leaves its loaded records in the store — nothing deletes them —
+   * but they are no longer the agreement's to share: no lookup, link review or export shows or
+   * counts them, and they make no one the party's own subject (found by a review: a lookup showed
+   * a former party's record).
+   */
   isSource(partyId: string, datasetId: string): boolean {
     return this.datasetEntries.get(datasetId)?.dataset.sources.includes(partyId) ?? false;
   }

@@ -18,7 +18,7 @@ import {
 } from '../linkage/review-queue.js';
 import { decisionsForGroups } from '../people/callers-subjects.js';
 import { groupsWithinJointSystemScope } from '../people/joint-system-scope.js';
-import { isSourceNow, suppliedNow } from '../people/person-view.js';
+import { suppliedNow } from '../people/person-view.js';
 import { KeyUnavailableError, type ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
@@ -134,12 +134,12 @@ function peopleOf(candidate: Candidate): string[] {
  * people a lookup could show once joined (found by a review).
  *
  * A record of a party that no longer supplies its dataset (it left the agreement, or a
- * re-signing dropped it as a source) is no longer the agreement's to share, and a lookup shows
- * none (isSourceNow): nor is a pair it is in reviewed. Shown without that record, the officer
- * would decide whether two records are one person having seen only one of them; decided, it
- * would join a current source's record to one the agreement no longer covers (found by a
- * review: a Corby senior officer opened a pair with Wellingborough's old record of the applicant
- * and saw its names, date of birth and address).
+ * re-signing dropped it as a source: AgreementSet.isSource) is no longer the agreement's to
+ * share, and a lookup shows none: nor is a pair it is in reviewed. Shown without that record,
+ * the officer would decide whether two records are one person having seen only one of them;
+ * decided, it would join a current source's record to one the agreement no longer covers (found
+ * by a review: a Corby senior officer opened a pair with Wellingborough's old record of the
+ * applicant and saw its names, date of birth and address).
  */
 async function pairDecisions(
   ctx: ApiContext,
@@ -155,7 +155,7 @@ async function pairDecisions(
   );
   const result = forGroups.map((d, i) =>
     d !== undefined &&
-    pairs[i]!.records.every((r) => d.datasets.includes(r.dataset) && isSourceNow(agreements, r.dataset, r.source))
+    pairs[i]!.records.every((r) => d.datasets.includes(r.dataset) && agreements.isSource(r.source, r.dataset))
       ? d
       : undefined,
   );

@@ -9,7 +9,7 @@ import { csvCell } from '../csv-cell.js';
 import { ukDateOf } from '../domain/uk-date.js';
 import { errorKind, type Logger } from '../logging.js';
 import { jointSystemScopeConditions } from '../people/joint-system-scope.js';
-import { isSourceNow, suppliedNow } from '../people/person-view.js';
+import { suppliedNow } from '../people/person-view.js';
 import { decide } from '../policy/decide.js';
 import type { Decision } from '../policy/decision.js';
 import { keepsPerson, type KeepWhileRecord } from '../retention/keep-while.js';
@@ -268,7 +268,7 @@ async function exportTarget(
   );
   // A party that no longer supplies the dataset (it left the agreement, or a re-signing dropped
   // it as a source) leaves its loaded records in the store, and they are no longer the
-  // agreement's to share: a lookup shows none of them (isSourceNow), and the counts took its
+  // agreement's to share: a lookup shows none of them (AgreementSet.isSource), and the counts took its
   // flags, and the manifest its extract's date (found by a review). Nor do they await linkage.
   const sources = entry.dataset.sources;
   const noiseSecret = await noiseSecretOf(deps.secrets);
@@ -301,7 +301,7 @@ async function exportTarget(
     for await (const row of placedRecords(store, trx, target.datasetId)) {
       // Passed over here rather than in the query: with one source left, a party filter there
       // turns SQLite to the party's index, sorting the whole dataset for every page.
-      if (!isSourceNow(deps.agreements, target.datasetId, row.party_id)) continue;
+      if (!deps.agreements.isSource(row.party_id, target.datasetId)) continue;
       if (row.person_id !== person) {
         endPerson();
         person = row.person_id;

@@ -2,7 +2,7 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import { grantsOfDecision, narrowToGrants } from '../policy/decide.js';
 import type { AllowDecision } from '../policy/decision.js';
 import type { Store } from '../store/database.js';
-import { isSourceNow, type PersonRecords } from './person-view.js';
+import type { PersonRecords } from './person-view.js';
 
 /**
  * The decision as it stands for this person where a grant it rests on says `subjects:
@@ -12,7 +12,7 @@ import { isSourceNow, type PersonRecords } from './person-view.js';
  * anyone: their fields stay. Undefined when no grant answers about the person; the decision
  * itself when every grant does. `records`: the person's records in some datasets, read already.
  *
- * Only a current source's records make a person the caller's own subject ({@link isSourceNow}):
+ * Only a current source's records make a person the caller's own subject ({@link AgreementSet.isSource}):
  * a party that no longer supplies the dataset (a re-signing dropped it as a source, and left it
  * the grant) has no one through the records it loaded before, which are no longer the
  * agreement's to share, and which would keep answering about people long gone from its books
@@ -32,7 +32,7 @@ export async function decisionForSubject(
   if (restricted.size === 0) return decision;
   const held = new Set<string>();
   for (const datasetId of restricted) {
-    if (!isSourceNow(agreements, datasetId, decision.partyId)) continue;
+    if (!agreements.isSource(decision.partyId, datasetId)) continue;
     if (records?.datasets.includes(datasetId)) {
       if (records.rows.some((row) => row.dataset_id === datasetId && row.party_id === decision.partyId))
         held.add(datasetId);
@@ -87,7 +87,7 @@ export async function decisionsForGroups(
   const people = [...new Set(groups.flat())];
   const heldIn = new Map<string, Set<string>>(restricted.map((datasetId) => [datasetId, new Set<string>()]));
   for (const datasetId of restricted) {
-    if (!isSourceNow(agreements, datasetId, decision.partyId)) continue;
+    if (!agreements.isSource(decision.partyId, datasetId)) continue;
     for (let k = 0; k < people.length; k += IDS_PER_SELECT) {
       const rows = await store.reads.execute(
         store.db

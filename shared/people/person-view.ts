@@ -35,7 +35,7 @@ export interface PersonView {
  */
 export async function personView(
   store: Store,
-  agreements: Pick<AgreementSet, 'dataset' | 'maySupplyField'>,
+  agreements: Pick<AgreementSet, 'dataset' | 'isSource' | 'maySupplyField'>,
   decision: Decision,
   personId: string,
   read?: PersonRecords,
@@ -51,7 +51,8 @@ export async function personView(
   const seenDatasets = new Set<string>();
   const records: SourcedRecord[] = [];
   for (const row of await withAttributes(rows, store)) {
-    if (!isSourceNow(agreements, row.dataset_id, row.party_id)) continue;
+    // A former source's loaded records are no longer the agreement's to share (AgreementSet.isSource).
+    if (!agreements.isSource(row.party_id, row.dataset_id)) continue;
     const fields = projectRecord(
       decision,
       row.dataset_id,
@@ -65,16 +66,6 @@ export async function personView(
     records.push({ dataset: row.dataset_id, source: row.party_id, asOf: row.as_of, fields });
   }
   return { records, releasedFields: [...released].sort(), datasets: [...seenDatasets].sort() };
-}
-
-/**
- * Whether the party is a source of the dataset under the agreements as they are now. A party that
- * has left an agreement, or no longer supplies the dataset (the Keyways DSA s.9: any Party may
- * terminate), leaves its loaded records in the store — nothing deletes them — but they are no
- * longer the agreement's to share (found by a review: a lookup showed a former party's record).
- */
-export function isSourceNow(agreements: Pick<AgreementSet, 'dataset'>, datasetId: string, partyId: string): boolean {
-  return agreements.dataset(datasetId)?.dataset.sources.includes(partyId) ?? false;
 }
 
 /**
@@ -120,7 +111,7 @@ function fieldsSuppliedBy(
 }
 
 /**
- * The current sources ({@link isSourceNow}) holding a record of the person in any of `datasets`,
+ * The current sources ({@link AgreementSet.isSource}) holding a record of the person in any of `datasets`,
  * each party once, sorted. A lookup or duplicate check passes over a person only former sources
  * hold, as findPerson passes over people the caller may not be answered about: their records are
  * no longer the agreement's, so they must not make a namesake that a current source holds
@@ -130,7 +121,7 @@ function fieldsSuppliedBy(
  */
 export async function sourcesHoldingNow(
   store: Store,
-  agreements: Pick<AgreementSet, 'dataset'>,
+  agreements: Pick<AgreementSet, 'isSource'>,
   personId: string,
   datasets: readonly string[],
 ): Promise<string[]> {
@@ -168,10 +159,10 @@ export async function personRecords(
 
 /** {@link sourcesHoldingNow}, of the person's records already read. */
 export function currentSourcesOf(
-  agreements: Pick<AgreementSet, 'dataset'>,
+  agreements: Pick<AgreementSet, 'isSource'>,
   rows: readonly { dataset_id: string; party_id: string }[],
 ): string[] {
-  const current = rows.filter((h) => isSourceNow(agreements, h.dataset_id, h.party_id));
+  const current = rows.filter((h) => agreements.isSource(h.party_id, h.dataset_id));
   return [...new Set(current.map((h) => h.party_id))].sort();
 }
 
