@@ -3,7 +3,7 @@ import { anchoredCheckpoints } from './anchored-checkpoints.js';
 import type { Checkpoint } from './checkpoint.js';
 import { writeCheckpoint, type CheckpointOutcome } from './checkpointer.js';
 import { logSize, storedLeafHashes } from './leaf-stream.js';
-import { consistencyProof, inclusionProof, MerkleAccumulator, rootFromLeafHashes } from './merkle.js';
+import { LOG_INCONSISTENT, proofFromLeafStream } from './proof-stream.js';
 import { checkpointsSignedByLogKeys, logKeysFor } from './signing-keys.js';
 import { verifyAccessLog, type VerificationReport } from './verify-log.js';
 
@@ -57,12 +57,7 @@ function checkpointOfSize(checkpoints: readonly Checkpoint[], treeSize: number):
   return checkpoints.find((c) => c.treeSize === treeSize);
 }
 
-/**
- * A proof over a tree a signed checkpoint covers must lead to that checkpoint's root: one that
- * leads elsewhere proves only that the stored hashes agree with each other, after a rewrite
- * too. Such a proof is not given; `verify` names what changed.
- */
-export const LOG_INCONSISTENT = 'log-inconsistent';
+export { LOG_INCONSISTENT };
 
 export async function inclusionProofFor(services: Services, seq: number, requestedTreeSize?: number) {
   // Read once: each read downloads every anchor blob.
@@ -71,80 +66,65 @@ export async function inclusionProofFor(services: Services, seq: number, request
     ? { treeSize: requestedTreeSize, checkpoint: checkpointOfSize(checkpoints, requestedTreeSize) }
     : await proofTreeSize(services, checkpoints, seq);
   if (seq < 1 || seq > treeSize) return undefined;
-  const hashes = await hashesAgreeingWithCheckpoints(services, checkpoints, treeSize);
-  if (hashes === LOG_INCONSISTENT) return LOG_INCONSISTENT;
-  if (hashes.length !== treeSize) return undefined;
-  const rootHash = rootFromLeafHashes(hashes).toString('hex');
+  const signed = await signedRoots(services, checkpoints);
+  if (signed === LOG_INCONSISTENT) return LOG_INCONSISTENT;
+  const tree = await proofFromLeafStream(
+    (upTo) => storedLeafHashes(services.store, upTo),
+    { treeSize, inclusionOf: seq - 1 },
+    signed,
+  );
+  if (tree === undefined || tree === LOG_INCONSISTENT) return tree;
   return {
     seq,
     treeSize,
     checkpointed: checkpoint !== undefined,
-    leafHash: hashes[seq - 1]!.toString('hex'),
-    proof: inclusionProof(seq - 1, hashes).map((h) => h.toString('hex')),
-    rootHash,
+    leafHash: tree.leaf!.toString('hex'),
+    proof: tree.proof.map((h) => h.toString('hex')),
+    rootHash: tree.root.toString('hex'),
     checkpoint: checkpoint ?? null,
   };
 }
 
 /**
- * The stored leaf hashes 1..treeSize (fewer when the log is shorter), or LOG_INCONSISTENT when
- * the log no longer has the root of every intact anchored checkpoint, and of every one the store
- * records anchoring, at its size. Every one is checked, not only one of the proof's own size: a
- * rewrite under a checkpoint of 20 changes the tree of 10 and of 25 as well, and a proof at either
- * would prove the rewritten entry (found by a review).
+ * The root at its size of every intact anchored checkpoint, and of every one the store records
+ * anchoring, or LOG_INCONSISTENT when two of them give one size different roots. The recorded
+ * ones count too (anchored-checkpoints.ts): one gone from its blob since (deleted, or written
+ * again shorter, before the WORM lock) held nothing, and an entry rewritten with its stored hash
+ * under it was proved included while verify and the checkpointer said it was gone (found by a
+ * defect hunt).
  */
-async function hashesAgreeingWithCheckpoints(
+async function signedRoots(
   services: Services,
   checkpoints: readonly Checkpoint[],
-  treeSize: number,
-): Promise<Buffer[] | typeof LOG_INCONSISTENT> {
+): Promise<Map<number, string> | typeof LOG_INCONSISTENT> {
   const rootAt = new Map<number, string>();
-  let readTo = treeSize;
-  // And to the root of every checkpoint the store records anchoring (anchored-checkpoints.ts):
-  // one gone from its blob since (deleted, or written again shorter, before the WORM lock) held
-  // nothing, and an entry rewritten with its stored hash under it was proved included while
-  // verify and the checkpointer said it was gone (found by a defect hunt).
   const recorded = (await anchoredCheckpoints(services.store)).map(({ checkpoint }) => checkpoint);
   for (const c of [...checkpoints, ...recorded]) {
-    readTo = Math.max(readTo, c.treeSize);
     if ((rootAt.get(c.treeSize) ?? c.rootHash) !== c.rootHash) return LOG_INCONSISTENT;
     rootAt.set(c.treeSize, c.rootHash);
   }
-  const tree = new MerkleAccumulator();
-  const hashes: Buffer[] = [];
-  let agreed = 0;
-  const agrees = () => {
-    const signed = rootAt.get(tree.size);
-    if (signed === undefined) return true;
-    agreed++;
-    return signed === tree.root().toString('hex');
-  };
-  if (!agrees()) return LOG_INCONSISTENT;
-  for await (const leaf of storedLeafHashes(services.store, readTo)) {
-    tree.push(leaf);
-    if (tree.size <= treeSize) hashes.push(leaf);
-    if (!agrees()) return LOG_INCONSISTENT;
-  }
-  // A checkpoint past the log's end: entries it covered are gone.
-  return agreed === rootAt.size ? hashes : LOG_INCONSISTENT;
+  return rootAt;
 }
 
 export async function consistencyProofFor(services: Services, from: number, to: number) {
   if (from < 1 || to < from) return undefined;
   const checkpoints = await intactCheckpoints(services);
-  const hashes = await hashesAgreeingWithCheckpoints(services, checkpoints, to);
-  if (hashes === LOG_INCONSISTENT) return LOG_INCONSISTENT;
-  if (hashes.length !== to) return undefined;
-  const fromRoot = rootFromLeafHashes(hashes.slice(0, from)).toString('hex');
-  const toRoot = rootFromLeafHashes(hashes).toString('hex');
+  const signed = await signedRoots(services, checkpoints);
+  if (signed === LOG_INCONSISTENT) return LOG_INCONSISTENT;
+  const tree = await proofFromLeafStream(
+    (upTo) => storedLeafHashes(services.store, upTo),
+    { treeSize: to, consistencyFrom: from },
+    signed,
+  );
+  if (tree === undefined || tree === LOG_INCONSISTENT) return tree;
   const fromCheckpoint = checkpointOfSize(checkpoints, from);
   const toCheckpoint = checkpointOfSize(checkpoints, to);
   return {
     from,
     to,
-    fromRoot,
-    toRoot,
-    proof: consistencyProof(from, to, hashes).map((h) => h.toString('hex')),
+    fromRoot: tree.fromRoot!.toString('hex'),
+    toRoot: tree.root.toString('hex'),
+    proof: tree.proof.map((h) => h.toString('hex')),
     fromCheckpoint: fromCheckpoint ?? null,
     toCheckpoint: toCheckpoint ?? null,
   };

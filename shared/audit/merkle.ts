@@ -225,19 +225,31 @@ function assertSafeCount(name: string, value: number): void {
  * The sibling ranges are disjoint, so the whole proof costs O(n) hashes.
  */
 export function inclusionProof(index: number, leafHashes: readonly Uint8Array[]): Buffer[] {
-  const size = leafHashes.length;
+  return inclusionProofRanges(index, leafHashes.length).map(([start, end]) => subtreeRoot(leafHashes, start, end));
+}
+
+/** A run of leaves [start, end), 0-based, whose subtree root is one hash of a proof. */
+export type LeafRange = readonly [start: number, end: number];
+
+/**
+ * The leaf ranges whose roots make up the inclusion proof of the leaf at `index` in a tree of
+ * `size`, in proof order: what inclusionProof hashes, named without the leaves so that a proof
+ * can be gathered while the leaves stream by (SubtreeRoots).
+ */
+export function inclusionProofRanges(index: number, size: number): LeafRange[] {
   assertSafeCount('index', index);
+  assertSafeCount('size', size);
   if (index >= size) throw new RangeError('inclusionProof: index is outside the tree');
-  const topDown: Buffer[] = [];
+  const topDown: LeafRange[] = [];
   let start = 0;
   let end = size;
   while (end - start > 1) {
     const k = largestPowerOfTwoBelow(end - start);
     if (index < start + k) {
-      topDown.push(subtreeRoot(leafHashes, start + k, end));
+      topDown.push([start + k, end]);
       end = start + k;
     } else {
-      topDown.push(subtreeRoot(leafHashes, start, start + k));
+      topDown.push([start, start + k]);
       start += k;
     }
   }
@@ -314,13 +326,19 @@ export function rootFromInclusionProof(
  * the empty tree is a prefix of every tree, and a tree is a prefix of itself.
  */
 export function consistencyProof(from: number, to: number, leafHashes: readonly Uint8Array[]): Buffer[] {
+  const ranges = consistencyProofRanges(from, to);
+  if (to > leafHashes.length) throw new RangeError('consistencyProof: to exceeds the number of leaves');
+  return ranges.map(([start, end]) => subtreeRoot(leafHashes, start, end));
+}
+
+/** The leaf ranges whose roots make up the consistency proof from `from` to `to`, in proof order (see inclusionProofRanges). */
+export function consistencyProofRanges(from: number, to: number): LeafRange[] {
   assertSafeCount('from', from);
   assertSafeCount('to', to);
   if (from > to) throw new RangeError('consistencyProof: from must not exceed to');
-  if (to > leafHashes.length) throw new RangeError('consistencyProof: to exceeds the number of leaves');
   if (from === 0 || from === to) return [];
 
-  const topDown: Buffer[] = [];
+  const topDown: LeafRange[] = [];
   let start = 0;
   let end = to;
   let m = from;
@@ -330,21 +348,69 @@ export function consistencyProof(from: number, to: number, leafHashes: readonly 
   for (;;) {
     const n = end - start;
     if (m === n) {
-      if (!oldRootIsKnown) topDown.push(subtreeRoot(leafHashes, start, end));
+      if (!oldRootIsKnown) topDown.push([start, end]);
       break;
     }
     const k = largestPowerOfTwoBelow(n);
     if (m <= k) {
-      topDown.push(subtreeRoot(leafHashes, start + k, end));
+      topDown.push([start + k, end]);
       end = start + k;
     } else {
-      topDown.push(subtreeRoot(leafHashes, start, start + k));
+      topDown.push([start, start + k]);
       start += k;
       m -= k;
       oldRootIsKnown = false;
     }
   }
   return topDown.reverse();
+}
+
+/**
+ * The roots of given disjoint leaf ranges, gathered as the leaves are pushed one at a time in
+ * order: one compact range at a time and a hash per range finished, so a proof over a log of
+ * millions of entries holds O(log n) hashes rather than every leaf up to the tree size.
+ */
+export class SubtreeRoots {
+  readonly #ranges: readonly LeafRange[];
+  /** Indexes into #ranges by start, so the leaves meet them in turn. */
+  readonly #byStart: number[];
+  readonly #roots: (Buffer | undefined)[];
+  #next = 0;
+  #pushed = 0;
+  #range = new MerkleAccumulator();
+
+  constructor(ranges: readonly LeafRange[]) {
+    this.#ranges = ranges;
+    this.#byStart = ranges.map((_, i) => i).sort((a, b) => ranges[a]![0] - ranges[b]![0]);
+    this.#roots = ranges.map(([start, end]) => (start >= end ? emptyRoot() : undefined));
+    this.#skipFinished();
+  }
+
+  push(leaf: Uint8Array): void {
+    const at = this.#pushed++;
+    const i = this.#byStart[this.#next];
+    if (i === undefined) return;
+    const [start, end] = this.#ranges[i]!;
+    if (at < start) return;
+    this.#range.push(leaf);
+    if (at + 1 < end) return;
+    this.#roots[i] = this.#range.root();
+    this.#range = new MerkleAccumulator();
+    this.#next++;
+    this.#skipFinished();
+  }
+
+  /** The roots in the order the ranges were given; throws while a range still lacks leaves. */
+  roots(): Buffer[] {
+    return this.#roots.map((root) => {
+      if (root === undefined) throw new RangeError('SubtreeRoots: a range was not pushed in full');
+      return root;
+    });
+  }
+
+  #skipFinished(): void {
+    while (this.#next < this.#byStart.length && this.#roots[this.#byStart[this.#next]!] !== undefined) this.#next++;
+  }
 }
 
 /**
