@@ -15,9 +15,11 @@ import {
   NOT_REPORTABLE_REASONS,
   openBreach,
   recordBreachStep,
+  type BreachRecord,
   type BreachStep,
   type BreachStepRefusal,
 } from '../audit/breach-records.js';
+import type { Store } from '../store/database.js';
 import { accessesToPerson, auditScope, clientActivity, type AuditScope } from '../audit/dpo-views.js';
 import { AUDIT_PURPOSE } from '../audit/entry-agreements.js';
 import { runWatch } from '../audit/watch-rules.js';
@@ -208,7 +210,9 @@ export const breachSchema = z.object({
   overdue: z.boolean().describe('Past the deadline with the ICO neither notified nor the breach judged not reportable'),
   notifiedLate: z.boolean().describe('The ICO was notified after the deadline'),
 });
-const stepTime = isoTime.describe('When it was done, ISO 8601; not in the future');
+const stepTime = isoTime.describe(
+  'When it was done, ISO 8601; not in the future, nor before the breach began (the start of its alert window)',
+);
 export const breachStepBodySchema = z
   .discriminatedUnion('step', [
     z.strictObject({ step: z.literal('ico-notified'), at: stepTime }),
@@ -543,6 +547,17 @@ const REFUSAL_DETAIL: Record<BreachStepRefusal, string> = {
   'reporting-undecided': 'Record the ICO notification, or that the breach is not reportable, before closing it.',
 };
 
+/**
+ * The earliest a step on the breach can have been done: when it began, the start of its alert's
+ * window. Not when the alert was raised or the record opened: a DPO told by other means may have
+ * notified the ICO before the next run raised the alert.
+ */
+async function breachBegan(store: Store, breach: BreachRecord): Promise<Date> {
+  const alert = await findAlert(store, breach.alertId);
+  const times = [breach.openedAt, alert?.windowStart, alert?.raisedAt].flatMap((t) => (t ? [Date.parse(t)] : []));
+  return new Date(Math.min(...times));
+}
+
 /** POST /api/v1/audit/breaches/{breachId}/steps — the ICO or the partners notified, not reportable, closed. */
 export function recordStepOnBreach(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'audit.breach-step', (call) =>
@@ -566,6 +581,17 @@ export function recordStepOnBreach(ctx: ApiContext, req: ApiRequest): Promise<Ht
       const breach = BREACH_ID.test(breachId) ? await findBreach(store, scope, breachId, now) : undefined;
       const unknown = () => deny(problem(404, 'not-found', 'No such breach record'), 'breach-unknown', AUDIT);
       if (!breach) return unknown();
+      // Nothing about a breach is done before it began: an earlier time is a mistyped date, and
+      // stored it would show a notification as in time however late it was.
+      if ('at' in step && step.at.getTime() < (await breachBegan(store, breach)).getTime()) {
+        return deny(
+          problem(400, 'invalid-request', 'Invalid request', {
+            detail: 'at must not be before the breach began (the start of its alert window).',
+          }),
+          'time-before-breach',
+          AUDIT,
+        );
+      }
       // The step and its access-log entry commit together, or neither does.
       return call.writeAhead(async (db) => {
         const recorded = await recordBreachStep(db, breach.id, step, ctx.now());

@@ -187,6 +187,19 @@ describe("a DPO's steps on a breach record", () => {
     expect((await listed(3)).icoNotifiedAt).toBeNull();
   });
 
+  it('refuses a step time before the breach began (a mistyped year), not stored as "not late"', async () => {
+    const yearEarly = new Date(openedAt[3]!.getTime() - 365 * 24 * HOUR).toISOString();
+    for (const which of ['ico-notified', 'partners-notified']) {
+      const res = await step(3, { step: which, at: yearEarly });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({
+        type: 'urn:lintel:problem:invalid-request',
+        detail: 'at must not be before the breach began (the start of its alert window).',
+      });
+    }
+    expect(await listed(3)).toMatchObject({ icoNotifiedAt: null, partnersNotifiedAt: null, notifiedLate: false });
+  });
+
   it('keeps the breach of another agreement, or none, unknown, and the step to the roles that audit', async () => {
     const dudley = await step(3, { step: 'closed' }, { party: 'dudley-housing-options', roles: ['dpo'] });
     expect(dudley.status).toBe(404);
