@@ -148,7 +148,17 @@ export class AnchorLog {
   async append(checkpoint: Checkpoint): Promise<string> {
     const line = Buffer.from(formatCheckpointLine(checkpoint), 'utf8');
     const period = checkpoint.time.slice(0, 7);
-    let part = await this.lastPart(period);
+    let part: number;
+    try {
+      part = await this.lastPart(period);
+    } catch (err) {
+      if (!isGone(err)) throw err;
+      // The container is gone. The checkpointer appends only once the store's record of what was
+      // anchored is all still held, so it held no checkpoint (one that did raises the alarm and
+      // nothing is appended): create it again, as a restart would, rather than fail every run.
+      await this.container().createIfNotExists();
+      part = 1;
+    }
     for (;;) {
       const name = anchorBlobName(period, part);
       const blob = this.container().getAppendBlobClient(name);

@@ -588,6 +588,22 @@ describe('an anchor blob deleted or written again shorter', () => {
   });
 
   /**
+   * With no checkpoint yet anchored, a deleted container lost nothing: every checkpointer run
+   * threw instead, and nothing was signed until a restart created the container again.
+   */
+  it('anchors again into a container deleted before it held any checkpoint, as after a restart', async () => {
+    const anchors = new AnchorLog(blobs, { container: container.containerName });
+    await logSearches(accessLog, 2);
+    await container.delete();
+
+    const { outcome, warnings } = await checkpointWarning({ store, anchors, secrets }, '2026-12-01T00:00:00.000Z');
+    expect(outcome).toMatchObject({ alarm: false, checkpoint: { treeSize: 2 } });
+    expect(warnings).toEqual([]);
+    expect((await anchors.read()).map((c) => c.treeSize)).toEqual([2]);
+    expect(await blobNamesNow()).toEqual(['checkpoints/2026-12.jsonl']);
+  });
+
+  /**
    * Proofs were held to the checkpoints the anchors still hold: with the blob deleted, an entry
    * rewritten with its stored hash under the lost checkpoint was proved included, while verify
    * and the checkpointer said the checkpoint was gone (found by a defect hunt).
