@@ -10,7 +10,7 @@ import { callApi, reasonCodesOf, startTestHost, type TestHost } from '../support
  * tenancy-sustainment grant for "their tenants" (`subjects: with-caller-record`). The records
  * their extracts loaded before stay in the store, and are no longer the agreement's to share: nor
  * do they make anyone the providers' tenant, as the planning export already holds
- * (test/shared/curated/export-former-source.test.ts counts no one of theirs).
+ * (test/shared/curated/export-after-resigning.test.ts counts no one of theirs).
  */
 describe("a former source's old records, and whom a grant for the caller's own subjects answers about", () => {
   let t: TestHost;
