@@ -310,21 +310,19 @@ export class LinkDecisions {
   }
 
   /**
-   * Pairs of record i of batch a and record j of batch b for which a confirmation holds (as
-   * {@link find} finds it), among the records holding the identity fingerprints kept with a
-   * confirmation: whether or not the probabilistic tier proposed them. Writes nothing.
+   * Each pair of record i of batch a and record j of batch b holding one of `prints`' identity
+   * fingerprint pairs, either way round, once, with the index of the first pair of `prints` it holds.
    */
-  confirmedPairs(a: number, b: number): [number, number][] {
-    const wanted = new Map<string, readonly [string, string]>();
-    for (const held of this.#held.values()) {
-      if (held.decision === 'confirmed' && held.prints !== null) wanted.set(held.prints.join('\u0000'), held.prints);
-    }
-    if (wanted.size === 0) return [];
+  *#pairsHolding(
+    a: number,
+    b: number,
+    prints: readonly (readonly [string, string])[],
+  ): Generator<{ i: number; j: number; held: number }> {
+    if (prints.length === 0) return;
     const left = this.#recordsByPrint(a);
     const right = this.#recordsByPrint(b);
-    const pairs: [number, number][] = [];
     const seen = new Set<string>();
-    for (const [p, q] of wanted.values()) {
+    for (const [held, [p, q]] of prints.entries()) {
       for (const [x, y] of [
         [p, q],
         [q, p],
@@ -334,11 +332,26 @@ export class LinkDecisions {
             const pair = `${i},${j}`;
             if (seen.has(pair)) continue;
             seen.add(pair);
-            if (this.#resolve(a, i, b, j).decision === 'confirmed') pairs.push([i, j]);
+            yield { i, j, held };
           }
         }
       }
     }
+  }
+
+  /**
+   * Pairs of record i of batch a and record j of batch b for which a confirmation holds (as
+   * {@link find} finds it), among the records holding the identity fingerprints kept with a
+   * confirmation: whether or not the probabilistic tier proposed them. Writes nothing.
+   */
+  confirmedPairs(a: number, b: number): [number, number][] {
+    const wanted = new Map<string, readonly [string, string]>();
+    for (const held of this.#held.values()) {
+      if (held.decision === 'confirmed' && held.prints !== null) wanted.set(held.prints.join('\u0000'), held.prints);
+    }
+    const pairs: [number, number][] = [];
+    for (const { i, j } of this.#pairsHolding(a, b, [...wanted.values()]))
+      if (this.#resolve(a, i, b, j).decision === 'confirmed') pairs.push([i, j]);
     return pairs;
   }
 
@@ -350,26 +363,14 @@ export class LinkDecisions {
    */
   confirmedElsewhere(a: number, b: number): { i: number; j: number; score: number | null }[] {
     if (this.#confirmedElsewhere.size === 0) return [];
-    const left = this.#recordsByPrint(a);
-    const right = this.#recordsByPrint(b);
+    const elsewhere = [...this.#confirmedElsewhere.values()];
     const pairs: { i: number; j: number; score: number | null }[] = [];
-    const seen = new Set<string>();
-    for (const { prints, score } of this.#confirmedElsewhere.values()) {
-      const [p, q] = prints;
-      for (const [x, y] of [
-        [p, q],
-        [q, p],
-      ] as const) {
-        for (const i of left.get(x) ?? []) {
-          for (const j of right.get(y) ?? []) {
-            const pair = `${i},${j}`;
-            if (seen.has(pair)) continue;
-            seen.add(pair);
-            if (this.#resolve(a, i, b, j).decision === undefined) pairs.push({ i, j, score });
-          }
-        }
-      }
-    }
+    for (const { i, j, held } of this.#pairsHolding(
+      a,
+      b,
+      elsewhere.map((e) => e.prints),
+    ))
+      if (this.#resolve(a, i, b, j).decision === undefined) pairs.push({ i, j, score: elsewhere[held]!.score });
     return pairs;
   }
 
