@@ -46,6 +46,10 @@ import { readStoreSources, type StoreSource } from './store-sources.js';
  * A pair an officer confirmed is linked (as confirmed) in every pass of its two sources while its
  * records are held, whether or not the tier proposes it again (link-decisions.ts).
  *
+ * Only the records of a dataset's current sources are linked (AgreementSet.isSource): a party a
+ * re-signing dropped as a source keeps its loaded records, each a person alone, and loses its
+ * links at the next pass of any kind (see linkPeople).
+ *
  * Every pass then forms people from all active links of the agreement (rule links, and tier-5
  * links only once confirmed), most reliable first, refusing any merge that would put two
  * different NHS numbers, UPNs or ids of one system in one person (or, by a names rule, two
@@ -243,12 +247,16 @@ export async function linkPeople(
       .values({ id: runId, agreement_id: agreementId, kind, started_at: startedAt, finished_at: null, summary: null })
       .execute();
 
-    const { sources, otherKeyVersionIdentifiers } = await readStoreSources(
-      trx,
-      rules.datasets,
-      secret.version,
-      deps.store.dialect,
-    );
+    const read = await readStoreSources(trx, rules.datasets, secret.version, deps.store.dialect);
+    const { otherKeyVersionIdentifiers } = read;
+    // A party a re-signing dropped as a source of a dataset keeps its loaded records in the store,
+    // but they are no longer the agreement's (AgreementSet.isSource): linked, one of them still
+    // bridged two current sources' records into one person, whom a lookup then showed whole
+    // (found by a review). Only the current sources are linked; the former ones' records are each
+    // a person alone (formPeople), and their links are dropped.
+    const sources = read.sources.filter((s) => deps.agreements.isSource(s.partyId, s.datasetId));
+    const former = read.sources.filter((s) => !deps.agreements.isSource(s.partyId, s.datasetId));
+    await dropLinksOfFormerSources(trx, agreementId, read.sources, former);
     const filedElsewhere = await pairsFiledElsewhere(trx, agreementId, sources);
     const pairs = sourcePairsToLink(sources, kind, filedElsewhere);
     const decisions = await LinkDecisions.read(
@@ -267,6 +275,7 @@ export async function linkPeople(
       deps.store.dialect.engine,
       agreementId,
       sources,
+      former,
       decisions,
       runId,
       now,
@@ -447,6 +456,33 @@ async function dropLinksFiledElsewhere(trx: Kysely<Database>, filed: FiledElsewh
       .where('source_b', 'in', filed.sourceIds)
       .execute();
   }
+}
+
+/**
+ * Deletes the agreement's links of a record of a former source: no pass links them any more, and
+ * formPeople passes over them. An officer's decision on one of their candidates stays in
+ * `link_decision`, should the party supply the dataset again. Two statements, each a seek on
+ * `record_link_sources` (agreement, source_a, source_b), where one `or` read every link of the
+ * agreement at every pass while the former source's records are held.
+ */
+async function dropLinksOfFormerSources(
+  trx: Kysely<Database>,
+  agreementId: string,
+  all: readonly StoreSource[],
+  former: readonly StoreSource[],
+): Promise<void> {
+  if (former.length === 0) return;
+  const formerIds = former.map((s) => s.id);
+  const links = trx.deleteFrom('record_link').where('agreement_id', '=', agreementId);
+  await links.where('source_a', 'in', formerIds).execute();
+  await links
+    .where(
+      'source_a',
+      'in',
+      all.map((s) => s.id),
+    )
+    .where('source_b', 'in', formerIds)
+    .execute();
 }
 
 /** What a pass counts of the probabilistic tier's pairs (see {@link LinkRunSummary}). */
@@ -881,6 +917,7 @@ async function formPeople(
   engine: Engine,
   agreementId: string,
   sources: readonly StoreSource[],
+  former: readonly StoreSource[],
   decisions: LinkDecisions,
   runId: string,
   now: () => Date,
@@ -965,15 +1002,19 @@ async function formPeople(
   // A record's previous id is the one it holds or, not yet linked, the one its import carried
   // from its predecessor (store-sources.ts): a person whose records were all re-sent keeps it.
   const previous = sources.flatMap((s) => s.personIds);
-  const stored = sources.flatMap((s) => s.storedPersonIds);
-  const recordIds = sources.flatMap((s) => s.batch.recordId);
   const assigned = assignPersonIds(clusters.assignments(), previous);
+  const people = new Set(assigned).size;
+  assigned.push(...formerSourcesPersonIds(former, new Set(assigned)));
+  previous.push(...former.flatMap((s) => s.personIds));
+  const all = [...sources, ...former];
+  const stored = all.flatMap((s) => s.storedPersonIds);
+  const recordIds = all.flatMap((s) => s.batch.recordId);
   // Written: every record whose stored id differs, including a carried id kept as it was.
   const changed: number[] = [];
   for (let n = 0; n < assigned.length; n++) if (assigned[n] !== stored[n]) changed.push(n);
   // Before the new ids are written: see carry-consents.ts on why the order matters on SQL Server.
   // A carried id the pass does not keep is a move like any other, so its events follow.
-  const since = sources.flatMap((s) => s.personSince);
+  const since = all.flatMap((s) => s.personSince);
   const moves: HeldPersonIdMove[] = [];
   const seen = new Map<string, HeldPersonIdMove>();
   const moved: number[] = [];
@@ -1023,11 +1064,26 @@ async function formPeople(
   const personIdsChanged = changed.length;
   return {
     refusedMerges,
-    people: new Set(assigned).size,
+    people,
     personIdsChanged,
     consentEventsCarried: consents.carried,
     consentsDetached: consents.detached,
   };
+}
+
+/**
+ * The person ids of a former source's records (see linkPeople): each record alone, keeping the id
+ * it holds unless a person of the current sources has it (it is then moved, as in a split, and
+ * the part of the current sources keeps the id however few records it has) or another such
+ * record keeps it. Not left as they were: a record the former source's link had joined to a
+ * current source's went on sharing that person's id, and its retention and subject access
+ * requests with it; nor left without one, which would have the agreement wait for a pass for ever
+ * (pending-links.ts: every five minutes, and retention meanwhile).
+ */
+function formerSourcesPersonIds(former: readonly StoreSource[], taken: ReadonlySet<string>): string[] {
+  const previous = former.flatMap((s) => s.personIds).map((id) => (id !== null && taken.has(id) ? null : id));
+  const alone = Int32Array.from(previous, (_, n) => n);
+  return assignPersonIds(alone, previous);
 }
 
 /**
