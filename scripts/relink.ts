@@ -1,7 +1,8 @@
 /**
  * `npm run relink`                         link every agreement's records again from scratch
  * `npm run relink -- --agreement <id>`     one agreement
- * `npm run relink -- --pending`            only records no pass has linked yet (what the timer does)
+ * `npm run relink -- --pending`            only records no pass has linked yet, and agreements
+ *                                          re-signed since their last pass (what the timer does)
  * `npm run relink -- --pending --agreement <id>`   one agreement's records no pass has linked yet
  *
  * Runs against the configured store (local settings by default). Prints each pass's counts:

@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
+import type { Agreement } from '../agreements/schema.js';
 import { carryConsentEvents } from '../consents/carry-consents.js';
 import { reachArrivals } from '../imports/opt-out-kept-keys.js';
 import { errorKind, type Logger } from '../logging.js';
@@ -244,7 +245,15 @@ export async function linkPeople(
     const startedAt = now().toISOString();
     await trx
       .insertInto('link_run')
-      .values({ id: runId, agreement_id: agreementId, kind, started_at: startedAt, finished_at: null, summary: null })
+      .values({
+        id: runId,
+        agreement_id: agreementId,
+        kind,
+        started_at: startedAt,
+        finished_at: null,
+        summary: null,
+        agreement_sources: agreementSourcesOf(loaded.agreement),
+      })
       .execute();
 
     const read = await readStoreSources(trx, rules.datasets, secret.version, deps.store.dialect);
@@ -683,6 +692,21 @@ async function decidedSinceLastPass(trx: Kysely<Database>, agreementId: string):
   if (decided?.at == null) return false;
   const passed = await lastPassStartQuery(trx, agreementId).executeTakeFirst();
   return passed?.at == null || decided.at >= passed.at;
+}
+
+/**
+ * What of the agreement's files a pass links under (`link_run.agreement_sources`, migration
+ * 0043): its version and each dataset's sources, hashed in a fixed order to compare. The timer
+ * links an agreement whose last pass noted another (pending-links.ts): a re-signing that changed
+ * which parties supply a dataset, or moved one in or out, changes people only at a pass.
+ */
+export function agreementSourcesOf(agreement: Agreement): string {
+  const datasets = agreement.datasets
+    .map(({ id, sources }) => [id, [...sources].sort()] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('sha256')
+    .update(JSON.stringify({ version: agreement.version, datasets }))
+    .digest('hex');
 }
 
 /** When the agreement's last pass began: one seek on `link_run_agreement` (migration 0029). */

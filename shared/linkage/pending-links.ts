@@ -1,13 +1,15 @@
 import type { Kysely } from 'kysely';
 import { errorKind } from '../logging.js';
+import type { Dialect } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
-import { linkPeople, type LinkDependencies, type LinkRunSummary } from './link-people.js';
+import { agreementSourcesOf, linkPeople, type LinkDependencies, type LinkRunSummary } from './link-people.js';
 
 /**
  * When linking runs: after each committed import, for the agreement of the dataset it loaded;
  * and on a timer, for any agreement whose store holds records no pass has linked yet — the
  * import's own pass may have failed after its commit, and its blob has already moved on, so no
- * redelivery would bring it back.
+ * redelivery would bring it back — and for any whose last pass linked under other agreement files
+ * (a re-signing: see {@link resignedSinceLastPass}).
  */
 export async function linkAfterImport(
   deps: LinkDependencies,
@@ -35,6 +37,40 @@ export function pendingDatasetQueries(db: Kysely<Database>) {
 }
 
 /**
+ * The sources the agreement's last pass linked under (`link_run.agreement_sources`, migration
+ * 0043): one seek on `link_run_agreement` (migration 0029), and the row it finds. Every pass's
+ * row is written in its transaction, so the last is a pass that committed.
+ */
+export function lastPassSourcesQuery(db: Kysely<Database>, dialect: Dialect, agreementId: string) {
+  return dialect.firstRows(
+    db
+      .selectFrom('link_run')
+      .select('agreement_sources')
+      .where('agreement_id', '=', agreementId)
+      .orderBy('started_at', 'desc'),
+    1,
+  );
+}
+
+/**
+ * The loaded agreements whose last pass linked under another version or other datasets' sources
+ * than the files the host serves. People change only at a pass: after a re-signing that dropped a
+ * source, a person its old record bridged stayed joined, and lookups showed the other council's
+ * record through it, until the agreement's next import or a relink (found by a review). An
+ * agreement no pass has linked is not one: it has no people a pass could have left wrong, and its
+ * first records are linked as pending. A pass from before migration 0043 noted none, and is taken
+ * as another: each such agreement is linked once, which corrects a re-signing made before it.
+ */
+async function resignedSinceLastPass(deps: LinkDependencies): Promise<string[]> {
+  const ids: string[] = [];
+  for (const { agreement } of deps.agreements.all()) {
+    const last = await lastPassSourcesQuery(deps.store.db, deps.store.dialect, agreement.id).executeTakeFirst();
+    if (last !== undefined && last.agreement_sources !== agreementSourcesOf(agreement)) ids.push(agreement.id);
+  }
+  return ids;
+}
+
+/**
  * Only `agreementId`'s records when it is given (`npm run relink -- --pending --agreement`). One
  * agreement whose pass fails (logged by its id) does not stop the others' passes; the first
  * failure is thrown at the end, so the timer's run is recorded as failed.
@@ -57,6 +93,8 @@ export async function linkPendingRecords(
     const id = deps.agreements.dataset(row.dataset_id)?.agreementId;
     if (id !== undefined && (agreementId === undefined || id === agreementId)) agreementIds.add(id);
   }
+  for (const id of await resignedSinceLastPass(deps))
+    if (agreementId === undefined || id === agreementId) agreementIds.add(id);
   const summaries: LinkRunSummary[] = [];
   let failure: unknown;
   for (const id of [...agreementIds].sort()) {

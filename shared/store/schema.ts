@@ -214,6 +214,11 @@ export interface LinkRunTable {
   summary: string | null;
   /** Written just after the pass commits (migration 0030); null before it, or if that write was lost. */
   committed_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /**
+   * The agreement's version and datasets' sources the pass linked under, hashed (migration 0043);
+   * null before it.
+   */
+  agreement_sources: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** A planning export's release (shared/curated/curated-export.ts); migration 0012. */

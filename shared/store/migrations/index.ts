@@ -40,6 +40,7 @@ import { datasetAgreements } from './0039-dataset-agreements.js';
 import { agreementParties } from './0040-agreement-parties.js';
 import { agreementIdentifierKinds } from './0041-agreement-identifier-kinds.js';
 import { agreementDroppedParties } from './0042-agreement-dropped-parties.js';
+import { linkRunAgreementSources } from './0043-link-run-agreement-sources.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -87,5 +88,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0040-agreement-parties': agreementParties(d),
     '0041-agreement-identifier-kinds': agreementIdentifierKinds(d),
     '0042-agreement-dropped-parties': agreementDroppedParties(d),
+    '0043-link-run-agreement-sources': linkRunAgreementSources(d),
   };
 }

@@ -1,9 +1,22 @@
+import { randomUUID } from 'node:crypto';
+import functions from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import '../../../functions/link-pending.js';
+import { registrations, type TimerRegistration } from '../../../functions/registry.js';
 import { linkPeople, type LinkRunKind } from '../../../shared/linkage/link-people.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { insertRecord, type TestRecord } from '../../support/records.js';
 import { callApi, restartTestHost, startTestHost, type TestHost } from '../../support/test-host.js';
 import { agreementsFolderWith } from '../agreements/agreement-files.js';
+
+const { InvocationContext } = functions;
+
+/** One tick of the five-minute linking timer (functions/link-pending.ts), on the host's services. */
+async function linkPendingTick(): Promise<void> {
+  const timer = registrations().find((r): r is TimerRegistration => r.kind === 'timer' && r.name === 'linkPending')!;
+  const context = new InvocationContext({ invocationId: randomUUID(), functionName: 'linkPending' });
+  await timer.handler({ isPastDue: false, scheduleStatus: undefined } as never, context);
+}
 
 /**
  * The Keyways DSA re-signed with Wellingborough no longer supplying the housing register. Before,
@@ -13,8 +26,11 @@ import { agreementsFolderWith } from '../agreements/agreement-files.js';
  * and Corby's housing officer searching for its own applicant was shown Kettering's record too.
  * Whatever the pass's kind, the first one after the re-signing links only the register's current
  * sources, and the person the old record joined is split, with the trace a split leaves.
+ *
+ * `timer`: no import and no manual pass, only the five-minute timer. It linked only agreements
+ * holding unlinked records, so the bridge held until the register's next import or a relink.
  */
-describe.each<LinkRunKind>(['incremental', 'full'])(
+describe.each<LinkRunKind | 'timer'>(['incremental', 'full', 'timer'])(
   'the first %s pass after a re-signing dropped a party as a source',
   (kind) => {
     let t: TestHost;
@@ -85,6 +101,7 @@ describe.each<LinkRunKind>(['incremental', 'full'])(
       });
       const resigned = t.host.services;
       if (kind === 'full') await linkPeople(resigned, AGREEMENT, 'full');
+      else if (kind === 'timer') await linkPendingTick();
       else {
         // Kettering's next extract brings someone new: the pass after its import.
         const { recordId } = await insertRecord(
@@ -113,6 +130,15 @@ describe.each<LinkRunKind>(['incremental', 'full'])(
       expect(found.text).toContain('CORBY-PHONE');
       expect(found.text).not.toContain('KETTERING-PHONE');
       expect(found.text).not.toContain('WELLINGBOROUGH-PHONE');
+    });
+
+    it.runIf(kind === 'timer')('runs no further pass at the next tick, the re-signing once linked', async () => {
+      const passes = () =>
+        t.host.services.store.db.selectFrom('link_run').select('id').where('agreement_id', '=', AGREEMENT).execute();
+      const before = await passes();
+      expect(before, "the pass before the re-signing, and the timer's after it").toHaveLength(2);
+      await linkPendingTick();
+      expect(await passes()).toEqual(before);
     });
 
     it('splits the person, leaving the trace a split leaves', async () => {

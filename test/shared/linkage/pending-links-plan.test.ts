@@ -1,7 +1,7 @@
 import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastPassStartQuery } from '../../../shared/linkage/link-people.js';
-import { pendingDatasetQueries } from '../../../shared/linkage/pending-links.js';
+import { lastPassSourcesQuery, pendingDatasetQueries } from '../../../shared/linkage/pending-links.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 
 /** The linking timers' queries are answered from indexes, never a scan of a whole table. */
@@ -47,5 +47,16 @@ describe('linking queries on SQLite', () => {
     const detail = rows.map((r) => r.detail).join('\n');
     expect(detail).toMatch(/SEARCH link_run USING COVERING INDEX link_run_agreement/);
     expect(detail).not.toMatch(/SCAN link_run/);
+  });
+
+  // The timer asks it of every agreement, every five minutes, to find one re-signed since.
+  it("reads the sources the agreement's last pass linked under by a seek on link_run_agreement", async () => {
+    const compiled = lastPassSourcesQuery(h.store.db, h.store.dialect, 'social-care-education-housing').compile();
+    const { rows } = await h.store.db.executeQuery<{ detail: string }>(
+      CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]),
+    );
+    const detail = rows.map((r) => r.detail).join('\n');
+    expect(detail).toMatch(/SEARCH link_run USING INDEX link_run_agreement/);
+    expect(detail).not.toMatch(/SCAN link_run|TEMP B-TREE/);
   });
 });

@@ -304,7 +304,7 @@ describe('statements sent to Azure SQL', () => {
     expect(agreementKinds).toEqual(['select', ...agreements.all().map(() => 'insert')]);
   });
 
-  it("creates today's tables, columns and indexes (0019-0042) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0043) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -333,6 +333,7 @@ describe('statements sent to Azure SQL', () => {
       '0040-agreement-parties',
       '0041-agreement-identifier-kinds',
       '0042-agreement-dropped-parties',
+      '0043-link-run-agreement-sources',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -371,6 +372,7 @@ describe('statements sent to Azure SQL', () => {
       'alter table "agreement_party" add "identifier_kinds" nvarchar(max)',
     );
     expect(statements.map((s) => s.sql)).toContain('alter table "agreement_party" add "dropped_parties" nvarchar(max)');
+    expect(statements.map((s) => s.sql)).toContain('alter table "link_run" add "agreement_sources" nvarchar(64)');
     // Nine wide for a BFPO number ("BFPO 5439"), in place: nullable, as the columns were.
     for (const table of ['source_record', 'opt_out_kept_record']) {
       expect(statements.map((s) => s.sql)).toContain(`alter table "${table}" alter column "postcode" nvarchar(9)`);
