@@ -42,7 +42,7 @@ try {
           .join(', ') || 'none';
       process.stdout.write(
         `${s.agreementId} (${s.kind}): ${s.records} records in ${s.sources} sources, ${s.sourcePairsLinked} source pairs linked; ` +
-          `links ${tiers}; candidates ${s.candidates} awaiting review, ${s.candidatesConfirmedEarlier} confirmed earlier, ${s.candidatesRejectedEarlier} rejected earlier; ` +
+          `links ${tiers}; candidates ${s.candidates} awaiting review, ${s.candidatesConfirmedEarlier} confirmed earlier, ${s.candidatesRejectedEarlier} rejected earlier, ${s.candidatesConfirmedElsewhere} confirmed under another agreement; ` +
           `refused merges ${refused}; ${s.people} people, ${s.personIdsChanged} person ids changed (${s.seconds} s)\n`,
       );
     }
