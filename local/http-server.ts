@@ -78,6 +78,8 @@ export async function startHttpServer(options: {
         // send a bad request, and destroying the response could cut the 400 off.
         const refusal = refusedMidRequest.get(req.socket);
         if (refusal !== undefined) return options.logger.info('localhost.http.bad-request', { error: refusal });
+        // Refused and logged already (a 408 while the body was still coming): one line a request.
+        if (refusalLogged.has(req.socket)) return void res.destroy();
         options.logger.info('localhost.http.client-gone', { error: errorKind(err.cause) });
         return void res.destroy();
       }
@@ -148,7 +150,10 @@ function answerUnparsedRequest(
   const requestId = randomUUID();
   // A 400 is left to the line the reading handler writes (bad-request) or to none: it is the
   // parser's answer to bytes that are no HTTP, as a port scanner sends.
-  if (result.status !== 400) logRefusal(logger, result, requestId);
+  if (result.status !== 400) {
+    logRefusal(logger, result, requestId);
+    refusalLogged.add(socket);
+  }
   endSocketWith(socket, result, requestId);
 }
 
@@ -157,6 +162,9 @@ function answerUnparsedRequest(
  * body, by the parser's error code: that handler's read then fails as if the client had gone.
  */
 const refusedMidRequest = new WeakMap<Duplex, string>();
+
+/** Sockets whose request the parser refused, and whose refusal is logged (logRefusal). */
+const refusalLogged = new WeakSet<Duplex>();
 
 /**
  * A CONNECT asks for a tunnel (RFC 9110 §9.3.6), which only a proxy gives: no route takes it,

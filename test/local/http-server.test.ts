@@ -482,6 +482,36 @@ describe('local HTTP server logging', () => {
     expect(JSON.stringify(lines)).not.toContain('AB123456C');
   });
 
+  it('logs a body not sent in time once, as refused 408, not again as the client gone', async () => {
+    const seen: { level: string; event: string; status?: number }[] = [];
+    // A server that gives up on a request after a fifth of a second, not 300.
+    const impatient = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      logger: createLogger('debug', (line) => seen.push(JSON.parse(line) as { level: string; event: string })),
+      registrations: [route('echo', 'echo/{id}', async (request) => ({ jsonBody: await describeRequest(request) }))],
+      requestTimeoutMs: 200,
+    });
+    try {
+      const res = await rawRequest(
+        impatient.url,
+        'POST /api/echo/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{',
+        { waitMs: 5000 },
+      );
+      expect(res.status).toBe(408);
+      await expect
+        .poll(() => seen.filter((line) => line.event === 'localhost.http.refused'))
+        .toMatchObject([{ level: 'info', status: 408 }]);
+      // Long enough for the handler reading the body to learn the connection is gone.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(seen.filter((line) => line.event.startsWith('localhost.http.')).map((line) => line.event)).toEqual([
+        'localhost.http.refused',
+      ]);
+    } finally {
+      await impatient.close();
+    }
+  });
+
   it('still logs a real failure at error level, and answers it 500', async () => {
     lines.length = 0;
     const res = await fetch(`${server.url}/api/broken`);
