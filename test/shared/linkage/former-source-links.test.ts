@@ -132,14 +132,16 @@ describe.each<LinkRunKind | 'timer'>(['incremental', 'full', 'timer'])(
       expect(found.text).not.toContain('WELLINGBOROUGH-PHONE');
     });
 
-    it.runIf(kind === 'timer')('runs no further pass at the next tick, the re-signing once linked', async () => {
-      const passes = () =>
-        t.host.services.store.db.selectFrom('link_run').select('id').where('agreement_id', '=', AGREEMENT).execute();
-      const before = await passes();
-      expect(before, "the pass before the re-signing, and the timer's after it").toHaveLength(2);
-      await linkPendingTick();
-      expect(await passes()).toEqual(before);
-    });
+    // Only for the timer's pass (not as it.runIf: a skip would read as a test that could not run here).
+    if (kind === 'timer')
+      it('runs no further pass at the next tick, the re-signing once linked', async () => {
+        const passes = () =>
+          t.host.services.store.db.selectFrom('link_run').select('id').where('agreement_id', '=', AGREEMENT).execute();
+        const before = await passes();
+        expect(before, "the pass before the re-signing, and the timer's after it").toHaveLength(2);
+        await linkPendingTick();
+        expect(await passes()).toEqual(before);
+      });
 
     it('splits the person, leaving the trace a split leaves', async () => {
       const corbyPerson = await personOf(records.corby);
