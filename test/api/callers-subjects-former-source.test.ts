@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
+import { agreementsFolderWith, KEYWAYS_REGISTER_WITHOUT_WELLINGBOROUGH } from '../shared/agreements/agreement-files.js';
 import { linkForReview } from '../support/linked-people.js';
-import { insertRecord } from '../support/records.js';
+import { insertRecord, keywaysApplicant } from '../support/records.js';
 import { callApi, reasonCodesOf, restartTestHost, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -88,7 +88,6 @@ describe("a former source's old records, and whom a grant for the caller's own s
  */
 describe("a former source's old records, and which candidate pairs a review grant for its own subjects shows", () => {
   let t: TestHost;
-  const DATASET = 'keyways-housing-register';
   const AGREEMENT = 'keyways-housing-allocation';
   let pair: string;
   let applicantRecords: string[];
@@ -102,15 +101,8 @@ describe("a former source's old records, and which candidate pairs a review gran
     expect(res.status, res.text).toBe(200);
     return (res.body.candidates as { candidateId: string }[]).map((c) => c.candidateId);
   };
-  const applicant = (partyId: string, firstName: string, lastName: string, dateOfBirth: string) =>
-    insertRecord(t.host.services, {
-      partyId,
-      datasetId: DATASET,
-      givenName: firstName,
-      familyName: lastName,
-      dateOfBirth,
-      attributes: { firstName, lastName, dateOfBirth, address: '12 Elm Road, Corby NN17 1AA' },
-    });
+  const applicant = (...record: Parameters<typeof keywaysApplicant>) =>
+    insertRecord(t.host.services, keywaysApplicant(...record));
 
   beforeAll(async () => {
     const ownApplicantsOnly = {
@@ -128,14 +120,7 @@ describe("a former source's old records, and which candidate pairs a review gran
     // its own: link-people.ts).
     t = await restartTestHost(t, {
       LINTEL_DEMO_SEED: 'off',
-      AGREEMENTS_DIR: agreementsFolderWith([
-        ownApplicantsOnly,
-        {
-          agreement: 'keyways',
-          from: 'sources: [kettering-borough-council, corby-borough-council, wellingborough-borough-council]',
-          to: 'sources: [kettering-borough-council, corby-borough-council]',
-        },
-      ]),
+      AGREEMENTS_DIR: agreementsFolderWith([ownApplicantsOnly, KEYWAYS_REGISTER_WITHOUT_WELLINGBOROUGH]),
     });
     const link = await t.host.services.store.db
       .selectFrom('record_link')

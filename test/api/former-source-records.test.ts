@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
+import { agreementsFolderWith, KEYWAYS_REGISTER_WITHOUT_WELLINGBOROUGH } from '../shared/agreements/agreement-files.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, DEMO_CLIENT_IDS, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -36,11 +36,7 @@ describe('records of a party no longer a source of the dataset', () => {
         ].join('\n'),
         to: '',
       },
-      {
-        agreement: 'keyways',
-        from: 'sources: [kettering-borough-council, corby-borough-council, wellingborough-borough-council]',
-        to: 'sources: [kettering-borough-council, corby-borough-council]',
-      },
+      KEYWAYS_REGISTER_WITHOUT_WELLINGBOROUGH,
     ]);
   }
 

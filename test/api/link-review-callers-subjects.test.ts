@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
 import { linkForReview } from '../support/linked-people.js';
-import { insertRecord } from '../support/records.js';
+import { insertRecord, keywaysApplicant } from '../support/records.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -13,7 +13,6 @@ import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
  */
 describe("link review under a review grant for the caller's own subjects", () => {
   let t: TestHost;
-  const DATASET = 'keyways-housing-register';
   const AGREEMENT = 'keyways-housing-allocation';
   const PURPOSE = 'housing-allocation';
   let othersPair: string;
@@ -25,15 +24,8 @@ describe("link review under a review grant for the caller's own subjects", () =>
     ((await officer(party, '/v1/link-candidates?limit=100')).body.candidates as { candidateId: string }[]).map(
       (c) => c.candidateId,
     );
-  const applicant = (partyId: string, firstName: string, lastName: string, dateOfBirth: string) =>
-    insertRecord(t.host.services, {
-      partyId,
-      datasetId: DATASET,
-      givenName: firstName,
-      familyName: lastName,
-      dateOfBirth,
-      attributes: { firstName, lastName, dateOfBirth, address: '12 Elm Road, Corby NN17 1AA' },
-    });
+  const applicant = (...record: Parameters<typeof keywaysApplicant>) =>
+    insertRecord(t.host.services, keywaysApplicant(...record));
 
   beforeAll(async () => {
     t = await startTestHost({

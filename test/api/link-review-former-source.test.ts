@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
+import { agreementsFolderWith, KEYWAYS_REGISTER_WITHOUT_WELLINGBOROUGH } from '../shared/agreements/agreement-files.js';
 import { linkForReview } from '../support/linked-people.js';
-import { insertRecord } from '../support/records.js';
+import { insertRecord, KEYWAYS_APPLICANT_ADDRESS, keywaysApplicant } from '../support/records.js';
 import { callApi, reasonCodesOf, restartTestHost, startTestHost, type TestHost } from '../support/test-host.js';
 
-const DATASET = 'keyways-housing-register';
 const AGREEMENT = 'keyways-housing-allocation';
-const ADDRESS = '12 Elm Road, Corby NN17 1AA';
 
 const asCorbySeniorOfficer = (t: TestHost, path: string, method: 'GET' | 'POST' = 'GET') =>
   callApi(t, path, {
@@ -16,22 +14,8 @@ const asCorbySeniorOfficer = (t: TestHost, path: string, method: 'GET' | 'POST' 
     method,
   });
 
-const applicant = (
-  t: TestHost,
-  partyId: string,
-  firstName: string,
-  lastName: string,
-  dateOfBirth: string,
-  more: Record<string, unknown> = {},
-) =>
-  insertRecord(t.host.services, {
-    partyId,
-    datasetId: DATASET,
-    givenName: firstName,
-    familyName: lastName,
-    dateOfBirth,
-    attributes: { firstName, lastName, dateOfBirth, address: ADDRESS, ...more },
-  });
+const applicant = (t: TestHost, ...record: Parameters<typeof keywaysApplicant>) =>
+  insertRecord(t.host.services, keywaysApplicant(...record));
 
 /** The open candidate of the agreement one of whose records is `recordId`. */
 async function candidateWith(t: TestHost, recordId: string): Promise<string> {
@@ -72,13 +56,7 @@ describe("link review of a pair one of whose records is a former source's", () =
     // Re-signed; no pass has run since (the next import's would drop the pair: link-people.ts).
     t = await restartTestHost(t, {
       LINTEL_DEMO_SEED: 'off',
-      AGREEMENTS_DIR: agreementsFolderWith([
-        {
-          agreement: 'keyways',
-          from: 'sources: [kettering-borough-council, corby-borough-council, wellingborough-borough-council]',
-          to: 'sources: [kettering-borough-council, corby-borough-council]',
-        },
-      ]),
+      AGREEMENTS_DIR: agreementsFolderWith([KEYWAYS_REGISTER_WITHOUT_WELLINGBOROUGH]),
     });
   });
   afterAll(async () => {
@@ -163,7 +141,7 @@ describe('link review of a pair whose record holds a field a re-signing took awa
     const records = view.body.records as { source: string; fields: Record<string, unknown> }[];
     const wellingborough = records.find((r) => r.source === 'wellingborough-borough-council');
     const corby = records.find((r) => r.source === 'corby-borough-council');
-    expect(wellingborough?.fields).toMatchObject({ lastName: 'Whitfeld', address: ADDRESS });
+    expect(wellingborough?.fields).toMatchObject({ lastName: 'Whitfeld', address: KEYWAYS_APPLICANT_ADDRESS });
     expect(wellingborough?.fields).not.toHaveProperty('gender');
     expect(corby?.fields).toMatchObject({ gender: 'Female' });
     expect(view.text).not.toContain('Woman');

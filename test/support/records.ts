@@ -124,6 +124,27 @@ export function aishaOnKeyways(ni = 'JG103759'): TestRecord {
 }
 
 /** Robin: a child known to children's social care (the ISA; the national data opt-out applies). */
+/** The address every Keyways applicant of the link-review tests gives, so that their records pair up. */
+export const KEYWAYS_APPLICANT_ADDRESS = '12 Elm Road, Corby NN17 1AA';
+
+/** An applicant on a Keyways council's housing register, with the attributes a link review shows. */
+export function keywaysApplicant(
+  partyId: string,
+  firstName: string,
+  lastName: string,
+  dateOfBirth: string,
+  more: Record<string, unknown> = {},
+): TestRecord {
+  return {
+    partyId,
+    datasetId: 'keyways-housing-register',
+    givenName: firstName,
+    familyName: lastName,
+    dateOfBirth,
+    attributes: { firstName, lastName, dateOfBirth, address: KEYWAYS_APPLICANT_ADDRESS, ...more },
+  };
+}
+
 export const ROBIN = { givenName: 'Robin', familyName: 'Hale', dateOfBirth: '2012-05-06' } as const;
 export const ROBIN_NHS = '9434765919';
 export const ROBIN_IN_SOCIAL_CARE: TestRecord = {

@@ -98,6 +98,16 @@ export const KEYWAYS_FRAUD_CHECK_OPT_OUT_APPLIES: AgreementTextEdit = {
 };
 
 /**
+ * The Keyways DSA re-signed with Wellingborough no longer supplying the housing register: a former
+ * source, whose loaded records stay in the store.
+ */
+export const KEYWAYS_REGISTER_WITHOUT_WELLINGBOROUGH: AgreementTextEdit = {
+  agreement: 'keyways',
+  from: 'sources: [kettering-borough-council, corby-borough-council, wellingborough-borough-council]',
+  to: 'sources: [kettering-borough-council, corby-borough-council]',
+};
+
+/**
  * The research agreement re-signed without Dudley (the agreement goes on): ICF takes the
  * participants' consents at interview, supplies their contact details itself, and audits it.
  */

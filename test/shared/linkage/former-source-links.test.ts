@@ -7,7 +7,7 @@ import { linkPeople, type LinkRunKind } from '../../../shared/linkage/link-peopl
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { insertRecord, type TestRecord } from '../../support/records.js';
 import { callApi, restartTestHost, startTestHost, type TestHost } from '../../support/test-host.js';
-import { agreementsFolderWith } from '../agreements/agreement-files.js';
+import { agreementsFolderWith, KEYWAYS_REGISTER_WITHOUT_WELLINGBOROUGH } from '../agreements/agreement-files.js';
 
 const { InvocationContext } = functions;
 
@@ -91,13 +91,7 @@ describe.each<LinkRunKind | 'timer'>(['incremental', 'full', 'timer'])(
 
       t = await restartTestHost(t, {
         LINTEL_DEMO_SEED: 'off',
-        AGREEMENTS_DIR: agreementsFolderWith([
-          {
-            agreement: 'keyways',
-            from: 'sources: [kettering-borough-council, corby-borough-council, wellingborough-borough-council]',
-            to: 'sources: [kettering-borough-council, corby-borough-council]',
-          },
-        ]),
+        AGREEMENTS_DIR: agreementsFolderWith([KEYWAYS_REGISTER_WITHOUT_WELLINGBOROUGH]),
       });
       const resigned = t.host.services;
       if (kind === 'full') await linkPeople(resigned, AGREEMENT, 'full');
