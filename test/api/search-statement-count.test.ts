@@ -1,8 +1,18 @@
 import type SqliteDatabase from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
-import { insertRecord } from '../support/records.js';
+import { insertRecord, type TestRecord } from '../support/records.js';
 import { callApi, startTestHost, type ApiAnswer, type TestHost } from '../support/test-host.js';
+
+/** A Housing client in temporary accommodation: in the joint system's scope, found by names. */
+const KOFI_IN_TEMPORARY_ACCOMMODATION: TestRecord = {
+  partyId: 'la-housing',
+  datasetId: 'multiple-disadvantage-indicators',
+  givenName: 'Kofi',
+  familyName: 'Mensah',
+  dateOfBirth: '1982-06-01',
+  attributes: { firstName: 'Kofi', lastName: 'Mensah', inTemporaryAccommodation: true },
+};
 
 /**
  * What one people search costs the store, counted, not timed: the statements it runs on the
@@ -29,14 +39,7 @@ describe('statements one people search runs', () => {
       identifiers: { ni: 'JG103759' },
       attributes: { firstName: 'Aisha', lastName: 'Okafor', nationalInsuranceNumber: NI },
     });
-    await insertRecord(t.host.services, {
-      partyId: 'la-housing',
-      datasetId: 'multiple-disadvantage-indicators',
-      givenName: 'Kofi',
-      familyName: 'Mensah',
-      dateOfBirth: '1982-06-01',
-      attributes: { firstName: 'Kofi', lastName: 'Mensah', inTemporaryAccommodation: true },
-    });
+    await insertRecord(t.host.services, KOFI_IN_TEMPORARY_ACCOMMODATION);
     await insertRecord(t.host.services, {
       partyId: 'dudley-housing-options',
       datasetId: 'housing-first-participant-contacts',
@@ -153,14 +156,7 @@ describe('statements one people search runs, a purpose with a scope and a subjec
         },
       ]),
     });
-    await insertRecord(t.host.services, {
-      partyId: 'la-housing',
-      datasetId: 'multiple-disadvantage-indicators',
-      givenName: 'Kofi',
-      familyName: 'Mensah',
-      dateOfBirth: '1982-06-01',
-      attributes: { firstName: 'Kofi', lastName: 'Mensah', inTemporaryAccommodation: true },
-    });
+    await insertRecord(t.host.services, KOFI_IN_TEMPORARY_ACCOMMODATION);
     await insertRecord(t.host.services, {
       partyId: 'la-housing',
       datasetId: 'multiple-disadvantage-indicators',
