@@ -24,6 +24,11 @@ function run(script: string, args: string[], env: Record<string, string> = {}) {
   });
 }
 
+/** What `npm run link` wrote to stderr but its notice of a one-off key, which every run without --key prints. */
+function linkRefusal(stderr: string): string {
+  return stderr.replace('no --key given: pseudonymising under a random key for this run only\n', '').trim();
+}
+
 describe('CLI errors', () => {
   it('npm run token names a mistyped option, and a malformed setting without its value', () => {
     const option = run('scripts/token.ts', ['--party', 'la-housing', '--rol', 'housing-officer']);
@@ -300,9 +305,7 @@ describe('CLI errors', () => {
     given[option] = path;
     const result = run('scripts/link.ts', Object.entries(given).flat(), ISOLATED);
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
-    expect(
-      result.stderr.replace('no --key given: pseudonymising under a random key for this run only\n', '').trim(),
-    ).toBe(message.replace('PATH', path));
+    expect(linkRefusal(result.stderr)).toBe(message.replace('PATH', path));
   });
 
   // A --map that was no JSON (a CSV given in its place, say) was answered "link failed:
@@ -317,10 +320,7 @@ describe('CLI errors', () => {
       ISOLATED,
     );
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
-    const lines = result.stderr
-      .replace('no --key given: pseudonymising under a random key for this run only\n', '')
-      .trim()
-      .split('\n');
+    const lines = linkRefusal(result.stderr).split('\n');
     expect(lines).toEqual([`link: --map ${csv} is not JSON`, expect.stringMatching(/^usage: npm run link -- --left/)]);
   });
 
@@ -340,10 +340,7 @@ describe('CLI errors', () => {
         ISOLATED,
       );
       expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
-      const lines = result.stderr
-        .replace('no --key given: pseudonymising under a random key for this run only\n', '')
-        .trim()
-        .split('\n');
+      const lines = linkRefusal(result.stderr).split('\n');
       expect(lines).toEqual([
         'link: --review-threshold must be a number between 0 and 1',
         expect.stringMatching(/^usage: npm run link -- --left/),
