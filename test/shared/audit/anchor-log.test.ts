@@ -459,8 +459,8 @@ describe('an anchor blob deleted or written again shorter', () => {
     for await (const item of container.listBlobsFlat()) names.push(item.name);
     return names;
   };
-
-  it('raises the alarm instead of signing afresh, and verify names the blob', async () => {
+  /** Five entries under two checkpoints of one month, then the month's anchor blob deleted. */
+  const twoCheckpointsThenTheirBlobDeleted = async () => {
     const anchors = new AnchorLog(blobs, { container: container.containerName });
     const services = { store, anchors, secrets, logger } as unknown as Services;
     await logSearches(accessLog, 3);
@@ -468,6 +468,11 @@ describe('an anchor blob deleted or written again shorter', () => {
     await logSearches(accessLog, 2);
     await anchorAt(anchors, '2026-12-01T00:05:00.000Z');
     await container.getBlobClient('checkpoints/2026-12.jsonl').delete();
+    return { anchors, services };
+  };
+
+  it('raises the alarm instead of signing afresh, and verify names the blob', async () => {
+    const { anchors, services } = await twoCheckpointsThenTheirBlobDeleted();
     await logSearches(accessLog, 1);
 
     const { outcome, warnings } = await checkpointWarning({ store, anchors, secrets }, '2026-12-01T00:10:00.000Z');
@@ -609,13 +614,7 @@ describe('an anchor blob deleted or written again shorter', () => {
    * and the checkpointer said the checkpoint was gone (found by a defect hunt).
    */
   it('gives no proof over entries rewritten under a checkpoint lost from its blob', async () => {
-    const anchors = new AnchorLog(blobs, { container: container.containerName });
-    const services = { store, anchors, secrets, logger } as unknown as Services;
-    await logSearches(accessLog, 3);
-    await anchorAt(anchors, '2026-12-01T00:00:00.000Z');
-    await logSearches(accessLog, 2);
-    await anchorAt(anchors, '2026-12-01T00:05:00.000Z');
-    await container.getBlobClient('checkpoints/2026-12.jsonl').delete();
+    const { services } = await twoCheckpointsThenTheirBlobDeleted();
     expect(await inclusionProofFor(services, 2)).toMatchObject({ seq: 2, treeSize: 5, checkpointed: false });
 
     await sql`drop trigger access_log_no_update`.execute(store.db);
