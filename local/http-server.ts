@@ -292,6 +292,20 @@ async function handle(
     );
   }
   const target = req.url ?? '/';
+  // The asterisk-form target (RFC 9112 §3.2.4) is for a server-wide OPTIONS alone. Kestrel
+  // takes `OPTIONS *` and hands it on with an empty path, which no function serves: the
+  // Functions host's 404, answered here as any path no function has is, and not a 204 with an
+  // Allow, which would say what the server takes where each path takes its own methods. Any
+  // other method on `*` Kestrel refuses itself, 405 with Allow: OPTIONS, and closes the
+  // connection: a refusal before any function, logged as the parser's are.
+  if (target === '*') {
+    req.resume();
+    if (req.method === 'OPTIONS') return writeResult(req, res, problem(404, 'not-found', 'Not found'));
+    const refusal = problem(405, 'method-not-allowed', 'Method not allowed', { headers: { allow: 'OPTIONS' } });
+    closeAfterAnswer(req, res);
+    writeResult(req, res, refusal);
+    return logRefusal(options.logger, refusal, String(res.getHeader('x-request-id')));
+  }
   const plain = plainPathname(target);
   let parsed = plain === undefined ? requestUrl(target, origin) : undefined;
   if (plain === undefined && !parsed) {

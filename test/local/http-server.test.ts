@@ -482,6 +482,37 @@ describe('local HTTP server logging', () => {
     expect(JSON.stringify(lines)).not.toContain('AB123456C');
   });
 
+  it('answers OPTIONS * as a path no function has (404), and any other method on * 405 with Allow: OPTIONS, logged as refused', async () => {
+    lines.length = 0;
+    const sentId = '0b7e4c1a-3f52-4d8e-a6c9-2e1d5f8b7a40';
+    const options = await rawRequest(server.url, 'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(options.status).toBe(404);
+    expect(options.headers['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(options.body)).toMatchObject({ type: 'urn:lintel:problem:not-found', status: 404 });
+    const others = [
+      await rawRequest(server.url, 'GET * HTTP/1.1\r\nHost: x\r\n\r\n'),
+      await rawRequest(
+        server.url,
+        `POST * HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${sentId}\r\nContent-Length: 0\r\n\r\n`,
+      ),
+      await rawRequest(server.url, 'HEAD * HTTP/1.0\r\n\r\n'),
+    ];
+    for (const res of others) {
+      expect(res).toMatchObject({ status: 405, closedByServer: true });
+      expect(res.headers.allow).toBe('OPTIONS');
+      expect(res.headers['content-type']).toBe('application/problem+json');
+    }
+    expect(JSON.parse(others[0]!.body)).toMatchObject({ type: 'urn:lintel:problem:method-not-allowed', status: 405 });
+    const refused = () =>
+      logged('localhost.http.refused') as { status?: number; problem?: string; requestId?: string }[];
+    await expect.poll(() => refused().length).toBe(others.length);
+    expect(refused().map(({ status, problem, requestId }) => ({ status, problem, requestId }))).toEqual(
+      others.map((a) => ({ status: 405, problem: 'method-not-allowed', requestId: a.headers['x-request-id'] })),
+    );
+    expect(refused()[1]?.requestId).toBe(sentId);
+    expect(lines.filter((line) => line.level === 'error')).toEqual([]);
+  });
+
   it('logs a body not sent in time once, as refused 408, not again as the client gone', async () => {
     const seen: { level: string; event: string; status?: number }[] = [];
     // A server that gives up on a request after a fifth of a second, not 300.
