@@ -90,10 +90,13 @@ export async function startHttpServer(options: {
   });
   server.on('clientError', (err: Error, socket: Duplex) => answerUnparsedRequest(err, socket, options.logger));
   server.on('connect', (req: IncomingMessage, socket: Duplex) => answerConnect(req, socket, options.logger));
-  // An `Expect` other than 100-continue: without a listener Node answers a bare 417.
+  // An `Expect` other than 100-continue: without a listener Node answers a bare 417. No function
+  // runs, so it is logged as the host's other refusals are.
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const refusal = problem(417, 'expectation-failed', 'Expectation failed');
     closeAfterAnswer(req, res);
-    writeResult(req, res, problem(417, 'expectation-failed', 'Expectation failed'));
+    writeResult(req, res, refusal);
+    logRefusal(options.logger, refusal, String(res.getHeader('x-request-id')));
   });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolveListen, reject) => {

@@ -513,6 +513,38 @@ describe('local HTTP server logging', () => {
     expect(lines.filter((line) => line.level === 'error')).toEqual([]);
   });
 
+  it('logs a request refused 417 for its Expect once, as refused, never its URL or the Expect sent', async () => {
+    lines.length = 0;
+    const sentId = '9d2a6e0f-1c47-4b3a-8e55-7f0c2b9d4e18';
+    const answers = [
+      await rawRequest(
+        server.url,
+        'POST /api/echo/AB123456C HTTP/1.1\r\nHost: x\r\nExpect: AB123456C\r\n' +
+          'Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
+      ),
+      await rawRequest(
+        server.url,
+        `POST /api/echo/1 HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nX-Request-Id: ${sentId}\r\n` +
+          'Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
+      ),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([417, 417]);
+    const refused = () =>
+      logged('localhost.http.refused') as { status?: number; problem?: string; requestId?: string }[];
+    await expect.poll(() => refused().length).toBe(answers.length);
+    expect(refused().map(({ status, problem, requestId }) => ({ status, problem, requestId }))).toEqual(
+      answers.map((a) => ({ status: 417, problem: 'expectation-failed', requestId: a.headers['x-request-id'] })),
+    );
+    expect(refused()[1]?.requestId).toBe(sentId);
+    // Long enough for a second line (the connection cut after the answer) to have been written.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(lines.filter((line) => line.event.startsWith('localhost.http.')).map((line) => line.event)).toEqual([
+      'localhost.http.refused',
+      'localhost.http.refused',
+    ]);
+    expect(JSON.stringify(lines)).not.toContain('AB123456C');
+  });
+
   it('logs a body not sent in time once, as refused 408, not again as the client gone', async () => {
     const seen: { level: string; event: string; status?: number }[] = [];
     // A server that gives up on a request after a fifth of a second, not 300.
