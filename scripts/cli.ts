@@ -78,7 +78,8 @@ export function refuseUsage(script: string, problem: string | undefined, usage?:
 /**
  * The script's options (strict, as parseArgs defaults to). `--help` or `-h` prints the usage line
  * to stdout and exits 0; an unknown option, a value missing or a stray argument ends the script
- * with exit 2 before it touches anything.
+ * with exit 2 before it touches anything, named with the usage line after it: it is the command
+ * line that cannot be run, as with a value the script cannot read.
  */
 export function parseOptions<T extends ParseArgsConfig>(
   script: string,
@@ -89,6 +90,7 @@ export function parseOptions<T extends ParseArgsConfig>(
   try {
     return parseArgs(config);
   } catch (err) {
+    if (isUsageError(err)) refuseUsage(script, (err as Error).message, usage);
     process.stderr.write(failureLine(script, err));
     process.exit(2);
   }

@@ -445,7 +445,12 @@ describe('npm run curate', () => {
   }
 
   it.each([
-    [['--dry-run'], 2, '', "curate: Unknown option '--dry-run'"],
+    [
+      ['--dry-run'],
+      2,
+      '',
+      "curate: Unknown option '--dry-run'\nusage: npm run curate   (a planning export now: one more release, as the monthly timer makes)",
+    ],
     [['--help'], 0, 'usage: npm run curate', ''],
   ])(
     'answers %j without publishing a release (every run is one)',
@@ -472,17 +477,30 @@ describe('npm run curate', () => {
 // `public-key --pem` opened the store to look for a key version named `--pem` — where the README
 // says every script refuses a mistyped option with exit 2 before it touches anything.
 describe('npm run audit', () => {
+  const AUDIT_USAGE = 'usage: npm run audit -- verify | checkpoint | public-key [keyId]';
+  // The script takes positional arguments, so Node's message adds its hint on `--`.
+  const unknownOption = (option: string) =>
+    `audit: Unknown option '${option}'. To specify a positional argument starting with a '-', place it at the end of the command after '--', as in '-- "${option}"`;
   it.each([
-    [['checkpoint', '--dry-run'], "audit: Unknown option '--dry-run'"],
-    [['verify', '--quiet'], "audit: Unknown option '--quiet'"],
-    [['public-key', '--pem'], "audit: Unknown option '--pem'"],
-    [['verify', 'now'], 'usage: npm run audit'],
-    [['public-key', 'one', 'two'], 'usage: npm run audit'],
-  ])('refuses %j with exit 2 before it opens the store', (args, stderr) => {
+    [
+      ['checkpoint', '--dry-run'],
+      [unknownOption('--dry-run'), AUDIT_USAGE],
+    ],
+    [
+      ['verify', '--quiet'],
+      [unknownOption('--quiet'), AUDIT_USAGE],
+    ],
+    [
+      ['public-key', '--pem'],
+      [unknownOption('--pem'), AUDIT_USAGE],
+    ],
+    [['verify', 'now'], [AUDIT_USAGE]],
+    [['public-key', 'one', 'two'], [AUDIT_USAGE]],
+  ])('refuses %j with exit 2 and its usage line before it opens the store', (args, stderr) => {
     const settings = isolated();
     const result = run('scripts/audit.ts', args, settings);
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
-    expect(result.stderr).toContain(stderr);
+    expect(result.stderr.split('\n')).toEqual([...stderr, '']);
     expect(existsSync(settings.SQLITE_PATH!)).toBe(false);
   });
 
