@@ -41,10 +41,12 @@ try {
     const key = (await publicKeysFor(services.secrets, [keyId])).get(keyId);
     if (key === undefined) {
       // A key version typed wrong is a command line it cannot run, not a log that fails to verify
-      // (exit 1, for a scheduler). refuseUsage exits at once, past the finally below.
+      // (exit 1, for a scheduler): an id the store does not hold, followed by the usage line as
+      // relink's unknown --agreement is. The key in force gone between two reads was typed by no
+      // one: named alone. refuseUsage exits at once, past the finally below.
       await services.close();
       services = undefined;
-      refuseUsage('audit', `no signing key ${keyId}`);
+      refuseUsage('audit', `no signing key ${keyId}`, keyIdGiven === undefined ? undefined : USAGE);
     } else {
       process.stdout.write(key.export({ type: 'spki', format: 'pem' }).toString());
     }
