@@ -18,7 +18,8 @@ import type { Store } from '../store/database.js';
 import { snapshotReads } from '../store/snapshot-transaction.js';
 import type { Database } from '../store/schema.js';
 import type { Kysely } from 'kysely';
-import { pruneReleases, storeRelease } from './curated-releases.js';
+import { z } from 'zod';
+import { pruneReleases, storedReleasesOf, storeRelease } from './curated-releases.js';
 import {
   IndicatorTally,
   personValues,
@@ -114,7 +115,8 @@ interface ExportTarget {
  * many records were waiting for a linking pass to give them one.
  *
  * One target that fails does not stop the others; the first failure is thrown at the end, so the
- * host records the run as failed.
+ * host records the run as failed. Each allowed target's folders are healed first of what a run
+ * whose process died part way left in them (healReleaseFiles).
  */
 export async function exportCurated(deps: CuratedExportDependencies): Promise<CuratedExportSummary[]> {
   const summaries: CuratedExportSummary[] = [];
@@ -129,6 +131,9 @@ export async function exportCurated(deps: CuratedExportDependencies): Promise<Cu
   );
   for (const { target, decision } of decided) {
     try {
+      // Before anything is counted or written: what a run that died part way left (a release
+      // neither whole nor the view's) is not to be read, nor put back should this run fail too.
+      if (decision.allow) await healReleaseFiles(deps, target);
       summaries.push(await exportTarget(deps, target, decision));
     } catch (err) {
       deps.logger.error('curated.export-failed', { ...idsOf(target), error: errorKind(err) });
@@ -180,6 +185,136 @@ function releaseFolderOf(name: string): string | undefined {
   if (sub !== 'latest' && !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(sub)) return undefined;
   if (![COUNTS_FILE, COUNTS_PARQUET_FILE, MANIFEST_FILE].includes(file)) return undefined;
   return `${party}/${purpose}/${dataset}/`;
+}
+
+type CuratedContainer = ReturnType<BlobServiceClient['getContainerClient']>;
+
+/** A release's files, the manifest last: it is written after the counts it describes. */
+const RELEASE_FILES: readonly (readonly [string, string])[] = [
+  [COUNTS_FILE, 'text/csv; charset=utf-8'],
+  [COUNTS_PARQUET_FILE, 'application/vnd.apache.parquet'],
+  [MANIFEST_FILE, 'application/json'],
+];
+
+/** What of the manifest says which release it is and which counts it describes. */
+const manifestRead = z.object({ generatedAt: z.string(), files: z.record(z.string(), z.string()) });
+
+const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex');
+
+async function putFile(container: CuratedContainer, name: string, body: Buffer, contentType: string): Promise<void> {
+  await container
+    .getBlockBlobClient(name)
+    .upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType } });
+}
+
+/** What a folder (`<party>/<purpose>/<dataset>/<sub>/`) holds of a release's files now. */
+async function releaseFilesIn(container: CuratedContainer, prefix: string): Promise<Map<string, Buffer | undefined>> {
+  const held = new Map<string, Buffer | undefined>();
+  for (const [name] of RELEASE_FILES) {
+    const blob = container.getBlobClient(`${prefix}${name}`);
+    held.set(name, (await blob.exists()) ? await blob.downloadToBuffer() : undefined);
+  }
+  return held;
+}
+
+/**
+ * The release a folder holds whole — its manifest, and beside it the counts files whose SHA-256
+ * it gives — or undefined: a run that died between the writes left counts with no manifest, or
+ * (a reader's copy, or a file put back by hand) a manifest beside other counts.
+ */
+function wholeRelease(
+  held: ReadonlyMap<string, Buffer | undefined>,
+): { generatedAt: Date; countsSha256: string } | undefined {
+  const manifest = held.get(MANIFEST_FILE);
+  if (manifest === undefined) return undefined;
+  let parsed: z.infer<typeof manifestRead>;
+  try {
+    parsed = manifestRead.parse(JSON.parse(manifest.toString('utf8')));
+  } catch {
+    return undefined;
+  }
+  for (const name of [COUNTS_FILE, COUNTS_PARQUET_FILE]) {
+    const body = held.get(name);
+    if (body === undefined || parsed.files[name] !== sha256(body)) return undefined;
+  }
+  return { generatedAt: new Date(parsed.generatedAt), countsSha256: parsed.files[COUNTS_FILE]! };
+}
+
+/**
+ * Replaces a folder's release files with `files` (an absent one deleted): the manifest goes first
+ * and comes back last, so a process that dies on the way leaves no manifest beside counts it does
+ * not describe, and the next run heals the folder again.
+ */
+async function replaceReleaseFiles(
+  container: CuratedContainer,
+  prefix: string,
+  files: ReadonlyMap<string, Buffer | undefined>,
+): Promise<void> {
+  await container.getBlobClient(`${prefix}${MANIFEST_FILE}`).deleteIfExists();
+  for (const [name, type] of RELEASE_FILES) {
+    const body = files.get(name);
+    if (body !== undefined) await putFile(container, `${prefix}${name}`, body, type);
+    else if (name !== MANIFEST_FILE) await container.getBlobClient(`${prefix}${name}`).deleteIfExists();
+  }
+}
+
+/**
+ * Heals what a run that died part way (the process killed, the host recycled: no catch ran to put
+ * anything back) left in a target's folders. Blob Storage renames no folder at once, so a reader
+ * could find latest/ with the new counts and no manifest, or the old manifest beside them, until
+ * a run wrote it again: a month later, or never, were that run to fail before it wrote. A folder
+ * holds a release the run finished when it holds it whole (wholeRelease) and the SQL view holds
+ * it too: the view is written last. Any other latest/ is put back to the view's newest release that a
+ * dated folder still holds whole, or emptied if none does; any other dated folder of the view's
+ * newest day or later gets latest/'s release if it is that day's, and is emptied if not. Releases
+ * older than the view's history are left to the lifecycle rule. Logged with ids and counts only.
+ */
+async function healReleaseFiles(deps: CuratedExportDependencies, target: ExportTarget): Promise<void> {
+  const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
+  const folder = `${target.partyId}/${target.purposeId}/${target.datasetId}/`;
+  const now = deps.now?.() ?? new Date();
+  const historyStart = now.getTime() - deps.historyDays * 24 * 60 * 60 * 1000;
+  const stored = await storedReleasesOf(deps.store, target);
+  const finished = (release: ReturnType<typeof wholeRelease>) =>
+    release !== undefined &&
+    (release.generatedAt.getTime() < historyStart || stored.some((s) => s.countsSha256 === release.countsSha256));
+  const subs = new Set<string>();
+  for await (const blob of container.listBlobsFlat({ prefix: folder }))
+    if (releaseFolderOf(blob.name) === folder) subs.add(blob.name.slice(folder.length).split('/')[0]!);
+  let restored = 0;
+  let emptied = 0;
+
+  let latest = subs.has('latest') ? wholeRelease(await releaseFilesIn(container, `${folder}latest/`)) : undefined;
+  if (subs.has('latest') && !finished(latest)) {
+    latest = undefined;
+    let source: Map<string, Buffer | undefined> | undefined;
+    for (const release of stored) {
+      const held = await releaseFilesIn(container, `${folder}${ukDateOf(release.generatedAt)}/`);
+      if (wholeRelease(held)?.countsSha256 === release.countsSha256) {
+        source = held;
+        break;
+      }
+    }
+    await replaceReleaseFiles(container, `${folder}latest/`, source ?? new Map());
+    if (source !== undefined) {
+      latest = wholeRelease(source);
+      restored++;
+    } else emptied++;
+  }
+
+  const newestDay = stored[0] === undefined ? '' : ukDateOf(stored[0].generatedAt);
+  for (const day of [...subs].filter((sub) => sub !== 'latest' && sub >= newestDay).sort()) {
+    if (finished(wholeRelease(await releaseFilesIn(container, `${folder}${day}/`)))) continue;
+    if (latest !== undefined && ukDateOf(latest.generatedAt) === day) {
+      await replaceReleaseFiles(container, `${folder}${day}/`, await releaseFilesIn(container, `${folder}latest/`));
+      restored++;
+    } else {
+      await replaceReleaseFiles(container, `${folder}${day}/`, new Map());
+      emptied++;
+    }
+  }
+  if (restored + emptied > 0)
+    deps.logger.warn('curated.unfinished-release-healed', { ...idsOf(target), restored, emptied });
 }
 
 /**
@@ -361,11 +496,7 @@ async function exportTarget(
     reasonCode: 'granted',
   });
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
-  const put = async (name: string, body: Buffer, contentType: string) => {
-    await container
-      .getBlockBlobClient(name)
-      .upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType } });
-  };
+  const put = (name: string, body: Buffer, contentType: string) => putFile(container, name, body, contentType);
   const manifestJson = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
   const release: [string, Buffer, string][] = [
     [COUNTS_FILE, csv, 'text/csv; charset=utf-8'],
@@ -373,14 +504,7 @@ async function exportTarget(
     [MANIFEST_FILE, manifestJson, 'application/json'],
   ];
   /** What a folder holds of the release's files now, to put back should the run fail. */
-  const contentsOf = async (sub: string) => {
-    const held = new Map<string, Buffer | undefined>();
-    for (const [name] of release) {
-      const blob = container.getBlobClient(`${folder}${sub}/${name}`);
-      held.set(name, (await blob.exists()) ? await blob.downloadToBuffer() : undefined);
-    }
-    return held;
-  };
+  const contentsOf = (sub: string) => releaseFilesIn(container, `${folder}${sub}/`);
   /**
    * Puts back the files of a folder that a failed run replaced: its manifest goes first and
    * comes back last, so should this fail too, the folder is left without one, the sign of an

@@ -135,3 +135,22 @@ export async function pruneReleases(
     return Number(deleted.numDeletedRows);
   });
 }
+
+/**
+ * The releases of a target the SQL view holds, newest first: the ones a run finished, files and
+ * view alike (the view's is the run's last write).
+ */
+export async function storedReleasesOf(
+  store: Store,
+  target: ReleaseTarget,
+): Promise<{ generatedAt: Date; countsSha256: string }[]> {
+  const rows = await store.db
+    .selectFrom('curated_release')
+    .select(['generated_at', 'counts_sha256'])
+    .where('party_id', '=', target.partyId)
+    .where('purpose_id', '=', target.purposeId)
+    .where('dataset_id', '=', target.datasetId)
+    .orderBy('generated_at', 'desc')
+    .execute();
+  return rows.map((r) => ({ generatedAt: new Date(r.generated_at), countsSha256: r.counts_sha256 }));
+}

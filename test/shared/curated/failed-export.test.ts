@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -325,5 +326,196 @@ describe('a planning export retried after one recipient failed', () => {
       ['la-education', 'written'],
     ]);
     expect(await figures('la-housing')).toEqual(first);
+  });
+});
+
+/**
+ * A blob client over which the process dies as it uploads `blob` (kill -9, the host recycled):
+ * that upload and everything after it never happen, and no catch runs to put anything back.
+ * `reached` settles once the export has got that far.
+ */
+function dyingAt(blobs: BlobServiceClient, blob: string): { blobs: BlobServiceClient; reached: Promise<void> } {
+  let reach!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  const dying = new Proxy(blobs, {
+    get(target, prop, recv) {
+      if (prop !== 'getContainerClient') return Reflect.get(target, prop, recv) as unknown;
+      return (name: string) => {
+        const c = target.getContainerClient(name);
+        return new Proxy(c, {
+          get(ct, p, r) {
+            if (p !== 'getBlockBlobClient') {
+              const v = Reflect.get(ct, p, r) as unknown;
+              return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(ct) : v;
+            }
+            return (name: string) => {
+              if (name !== blob) return ct.getBlockBlobClient(name);
+              return {
+                upload: () => {
+                  reach();
+                  return new Promise<never>(() => undefined);
+                },
+              };
+            };
+          },
+        });
+      };
+    },
+  });
+  return { blobs: dying, reached };
+}
+
+describe('a planning export whose process died part way through latest/', () => {
+  let h: ImportHarness;
+  let container: string;
+  const read = async (name: string) => h.blobs.getContainerClient(container).getBlobClient(name).downloadToBuffer();
+  /** What an analyst finds in latest/: each file, and whether the manifest's SHA-256 is that of the counts. */
+  const latestAsRead = async () => {
+    const files: string[] = [];
+    for await (const b of h.blobs.getContainerClient(container).listBlobsFlat({ prefix: `${FOLDER}latest/` }))
+      files.push(b.name.slice(FOLDER.length));
+    if (!files.includes(`latest/${MANIFEST_FILE}`)) return { files: files.sort() };
+    const manifest = JSON.parse((await read(`${FOLDER}latest/${MANIFEST_FILE}`)).toString('utf8')) as {
+      generatedAt: string;
+      files: Record<string, string>;
+    };
+    const sha = async (file: string) =>
+      createHash('sha256')
+        .update(await read(`${FOLDER}latest/${file}`))
+        .digest('hex');
+    return {
+      files: files.sort(),
+      generatedAt: manifest.generatedAt,
+      describesItsCounts:
+        manifest.files[COUNTS_FILE] === (await sha(COUNTS_FILE)) &&
+        manifest.files[COUNTS_PARQUET_FILE] === (await sha(COUNTS_PARQUET_FILE)),
+    };
+  };
+  const datedReleases = async () => {
+    const days = new Set<string>();
+    for await (const b of h.blobs.getContainerClient(container).listBlobsFlat({ prefix: FOLDER }))
+      if (!b.name.includes('/latest/')) days.add(b.name.slice(FOLDER.length, FOLDER.length + 10));
+    return [...days].sort();
+  };
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    container = await h.exportContainer();
+    await importEach(h, [['la-housing', housing(40)]]);
+    await linkPendingRecords(h.linkDeps());
+  });
+  afterAll(() => h?.close());
+
+  it('finds latest/ back on the last whole release, its manifest describing its counts, at the next run', async () => {
+    await exportCurated(h.exportDeps(container, { now: () => new Date('2026-11-01T06:00:00.000Z') }));
+    // December's run: the dated folder is written, then latest/'s counts, and the process dies
+    // as it uploads latest/'s manifest.
+    await importEach(h, [['la-housing', housing(55)]]);
+    await linkPendingRecords(h.linkDeps());
+    const dying = dyingAt(h.blobs, `${FOLDER}latest/${MANIFEST_FILE}`);
+    void exportCurated(
+      h.exportDeps(container, { blobs: dying.blobs, now: () => new Date('2026-12-01T06:00:00.000Z') }),
+    );
+    await dying.reached;
+
+    // The host comes back and the timer's retry runs, but cannot count (Key Vault briefly out).
+    const vaultOut = { get: () => Promise.reject(new Error('vault unreachable')) };
+    await expect(
+      exportCurated(h.exportDeps(container, { secrets: vaultOut, now: () => new Date('2026-12-01T06:30:00.000Z') })),
+    ).rejects.toThrow(/vault unreachable/);
+
+    // latest/ holds November's release whole, as the SQL view does; December's dated copy, a
+    // release neither latest/ nor the view has, is gone.
+    expect(await latestAsRead()).toEqual({
+      files: [`latest/${COUNTS_FILE}`, `latest/${COUNTS_PARQUET_FILE}`, `latest/${MANIFEST_FILE}`],
+      generatedAt: '2026-11-01T06:00:00.000Z',
+      describesItsCounts: true,
+    });
+    expect(await datedReleases()).toEqual(['2026-11-01']);
+    const inView = await h.store.db.selectFrom('curated_release').select('generated_at').execute();
+    expect(inView.map((r) => r.generated_at)).toEqual(['2026-11-01T06:00:00.000Z']);
+    // For the operator: which target was healed, and how many folders, nothing of what they hold.
+    const healed = h.logLines.filter((line) => line.includes('curated.unfinished-release-healed'));
+    expect(healed.map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ partyId: 'la-housing', datasetId: DATASET, restored: 1, emptied: 1 }),
+    ]);
+  });
+
+  it('finds latest/ back on the release the SQL view holds when the process died before writing it there', async () => {
+    // January's run writes its dated folder and latest/ whole, and the process dies as it
+    // writes the SQL release: the view stays on November's, and latest/ must say the same.
+    let armed = false;
+    const watching = new Proxy(h.blobs, {
+      get(target, prop, recv) {
+        if (prop !== 'getContainerClient') return Reflect.get(target, prop, recv) as unknown;
+        return (name: string) => {
+          const c = target.getContainerClient(name);
+          return new Proxy(c, {
+            get(ct, p, r) {
+              const v = Reflect.get(ct, p, r) as unknown;
+              if (p !== 'getBlockBlobClient') return typeof v === 'function' ? (v as () => unknown).bind(ct) : v;
+              return (blob: string) => {
+                if (blob === `${FOLDER}latest/${MANIFEST_FILE}`) armed = true;
+                return ct.getBlockBlobClient(blob);
+              };
+            },
+          });
+        };
+      },
+    });
+    let reach!: () => void;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    const db = new Proxy(h.store.db, {
+      get(target, prop, recv) {
+        const v = Reflect.get(target, prop, recv) as unknown;
+        if (prop !== 'transaction' || !armed) return typeof v === 'function' ? (v as () => unknown).bind(target) : v;
+        reach();
+        return () => ({ execute: () => new Promise<never>(() => undefined) });
+      },
+    });
+    const store = new Proxy(h.store, {
+      get: (target, prop, recv) => (prop === 'db' ? db : (Reflect.get(target, prop, recv) as unknown)),
+    });
+    void exportCurated(
+      h.exportDeps(container, { blobs: watching, store, now: () => new Date('2027-01-01T06:00:00.000Z') }),
+    );
+    await reached;
+    expect(await latestAsRead()).toMatchObject({ generatedAt: '2027-01-01T06:00:00.000Z' });
+
+    const vaultOut = { get: () => Promise.reject(new Error('vault unreachable')) };
+    await expect(
+      exportCurated(h.exportDeps(container, { secrets: vaultOut, now: () => new Date('2027-01-01T06:30:00.000Z') })),
+    ).rejects.toThrow(/vault unreachable/);
+    expect(await latestAsRead()).toEqual({
+      files: [`latest/${COUNTS_FILE}`, `latest/${COUNTS_PARQUET_FILE}`, `latest/${MANIFEST_FILE}`],
+      generatedAt: '2026-11-01T06:00:00.000Z',
+      describesItsCounts: true,
+    });
+    expect(await datedReleases()).toEqual(['2026-11-01']);
+  });
+
+  it("finds a day's dated folder whole again when a retry's process died as it rewrote it", async () => {
+    await exportCurated(h.exportDeps(container, { now: () => new Date('2027-02-01T06:00:00.000Z') }));
+    // The same day's second run dies as it writes the dated folder's manifest, after its counts.
+    const dying = dyingAt(h.blobs, `${FOLDER}2027-02-01/${MANIFEST_FILE}`);
+    void exportCurated(
+      h.exportDeps(container, { blobs: dying.blobs, now: () => new Date('2027-02-01T07:00:00.000Z') }),
+    );
+    await dying.reached;
+
+    const vaultOut = { get: () => Promise.reject(new Error('vault unreachable')) };
+    await expect(
+      exportCurated(h.exportDeps(container, { secrets: vaultOut, now: () => new Date('2027-02-01T07:30:00.000Z') })),
+    ).rejects.toThrow(/vault unreachable/);
+    // The dated folder holds the day's finished release again, the one latest/ and the view hold.
+    const day = await h.blobs
+      .getContainerClient(container)
+      .getBlobClient(`${FOLDER}2027-02-01/${MANIFEST_FILE}`)
+      .downloadToBuffer();
+    expect(JSON.parse(day.toString('utf8'))).toMatchObject({ generatedAt: '2027-02-01T06:00:00.000Z' });
+    expect(
+      (await read(`${FOLDER}2027-02-01/${COUNTS_FILE}`)).equals(await read(`${FOLDER}latest/${COUNTS_FILE}`)),
+    ).toBe(true);
+    expect(await latestAsRead()).toMatchObject({ generatedAt: '2027-02-01T06:00:00.000Z', describesItsCounts: true });
   });
 });
