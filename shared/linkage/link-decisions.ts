@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { RecordBatch } from '../matching/record.js';
 import type { Database } from '../store/schema.js';
 import { orderedPrints, type PairKeys } from './pair-key.js';
@@ -59,13 +59,19 @@ import { orderedPrints, type PairKeys } from './pair-key.js';
  * a pass puts each pair of records a confirmation of another agreement is about, and no decision of
  * its own holds for, to its own reviewers as a candidate ({@link LinkDecisions.confirmedElsewhere}),
  * proposed or not: the split is noted as any split is (`person_id_move`), and undone by their
- * word. The other agreement's decision is kept as it is, for its DPOs.
+ * word. The other agreement's decision is kept as it is, for its DPOs: a decision is kept per pair
+ * key and agreement (0044), so this agreement's reviewers' word on a pair of the very same values
+ * stands beside it, and its passes follow it again should the dataset move back. What a pass
+ * writes (a key of today, an identity key, fingerprints) it writes to the row it read, of its own
+ * agreement or of none.
  */
 
 export type Decision = 'confirmed' | 'rejected';
 
 interface Held {
   readonly decision: Decision;
+  /** The agreement the decision is kept under: the pass's own, or null for one made before 0025. */
+  readonly agreementId: string | null;
   readonly decidedAt: string;
   /** The pair's identity key kept with the decision (null before 0018). */
   identityKey: string | null;
@@ -121,8 +127,6 @@ interface Elsewhere {
 
 export class LinkDecisions {
   readonly #held: Map<string, Held>;
-  /** The keys other agreements' decisions are held under (the table holds one decision a key). */
-  readonly #othersKeys: Set<string>;
   /** Other agreements' confirmations that name their records' identity fingerprints, by the pair of them. */
   readonly #confirmedElsewhere: ReadonlyMap<string, Elsewhere>;
   readonly #keys: DecisionKeys;
@@ -143,13 +147,19 @@ export class LinkDecisions {
     keys: DecisionKeys,
     batches: readonly RecordBatch[],
   ) {
-    this.#held = new Map(
-      rows.map((r) => [
-        r.pairKey,
-        { decision: r.decision, decidedAt: r.decidedAt, identityKey: r.identityKey, prints: r.prints },
-      ]),
-    );
-    this.#othersKeys = new Set(others.map((r) => r.pairKey));
+    this.#held = new Map();
+    for (const r of rows) {
+      // The agreement's own decision over one made before decisions kept their agreement: its
+      // reviewers' word is the later (review-queue.ts replaces such a row as it records one).
+      if (r.agreementId === null && this.#held.get(r.pairKey)?.agreementId != null) continue;
+      this.#held.set(r.pairKey, {
+        decision: r.decision,
+        agreementId: r.agreementId,
+        decidedAt: r.decidedAt,
+        identityKey: r.identityKey,
+        prints: r.prints,
+      });
+    }
     const elsewhere = new Map<string, Elsewhere>();
     for (const r of others) {
       if (r.decision === 'confirmed' && r.prints !== null)
@@ -194,6 +204,7 @@ export class LinkDecisions {
       (r.agreement_id === null || r.agreement_id === agreementId ? own : others).push({
         pairKey: r.pair_key,
         decision: r.decision,
+        agreementId: r.agreement_id,
         decidedAt: r.decided_at,
         score: r.score,
         identityKey: r.identity_key,
@@ -232,13 +243,15 @@ export class LinkDecisions {
     const resolved = this.#resolve(a, i, b, j);
     const { pairKey, legacyKey, decision } = resolved;
     if (legacyKey !== undefined) {
-      // The key of today may hold another agreement's decision, which no longer steers the pair:
-      // this agreement's own takes its place, as a decision of its reviewers would
-      // (review-queue.ts), rather than the move fail every pass.
-      if (this.#othersKeys.delete(pairKey))
-        await db.deleteFrom('link_decision').where('pair_key', '=', pairKey).execute();
-      await db.updateTable('link_decision').set({ pair_key: pairKey }).where('pair_key', '=', legacyKey).execute();
-      this.#held.set(pairKey, this.#held.get(legacyKey)!);
+      // Another agreement's decision under the key of today stays beside it, that agreement's.
+      const held = this.#held.get(legacyKey)!;
+      await db
+        .updateTable('link_decision')
+        .set({ pair_key: pairKey })
+        .where('pair_key', '=', legacyKey)
+        .where(keptUnder(held.agreementId))
+        .execute();
+      this.#held.set(pairKey, held);
       this.#held.delete(legacyKey);
     }
     const identityKey = this.#named(a, i) && this.#named(b, j) ? this.#identityKey(a, i, b, j) : null;
@@ -254,7 +267,12 @@ export class LinkDecisions {
       this.#held.get(identityKey)?.decision !== 'confirmed' &&
       !this.#rejectedSince(identityKey, this.#held.get(pairKey)!)
     ) {
-      await db.deleteFrom('link_decision').where('pair_key', '=', identityKey).execute();
+      const confirmation = this.#held.get(pairKey)!;
+      await db
+        .deleteFrom('link_decision')
+        .where('pair_key', '=', identityKey)
+        .where(keptUnder(confirmation.agreementId))
+        .execute();
       await db
         .insertInto('link_decision')
         .columns([
@@ -286,10 +304,11 @@ export class LinkDecisions {
               'print_b',
               'agreement_id',
             ])
-            .where('pair_key', '=', pairKey),
+            .where('pair_key', '=', pairKey)
+            .where(keptUnder(confirmation.agreementId)),
         )
         .execute();
-      this.#held.set(identityKey, { ...this.#held.get(pairKey)!, identityKey });
+      this.#held.set(identityKey, { ...confirmation, identityKey });
     }
     // A confirmation made before decisions kept their identity key (0018) is given it, so that a
     // later rejection of the pair at another address ends it (review-queue.ts).
@@ -299,6 +318,7 @@ export class LinkDecisions {
         .updateTable('link_decision')
         .set({ identity_key: identityKey })
         .where('pair_key', '=', pairKey)
+        .where(keptUnder(own.agreementId))
         .execute();
       own.identityKey = identityKey;
     }
@@ -389,12 +409,16 @@ export class LinkDecisions {
     });
     if (missing.length === 0) return;
     const prints = orderedPrints(this.#print('identity', a, i), this.#print('identity', b, j));
-    await db
-      .updateTable('link_decision')
-      .set({ print_a: prints[0], print_b: prints[1] })
-      .where('pair_key', 'in', missing)
-      .execute();
-    for (const key of missing) this.#held.get(key)!.prints = prints;
+    for (const key of missing) {
+      const held = this.#held.get(key)!;
+      await db
+        .updateTable('link_decision')
+        .set({ print_a: prints[0], print_b: prints[1] })
+        .where('pair_key', '=', key)
+        .where(keptUnder(held.agreementId))
+        .execute();
+      held.prints = prints;
+    }
   }
 
   /** The named records of a batch by identity fingerprint: a record is in many pairs, fingerprinted once. */
@@ -497,6 +521,15 @@ export class LinkDecisions {
     if (print === undefined) cache.set(i, (print = keys.recordFingerprint(this.#batches[b]!, i)));
     return print;
   }
+}
+
+/**
+ * The row a held decision was read from, among the pair key's: its agreement's, or the one that
+ * names none. Another agreement's row of the same key is that agreement's, never written here.
+ */
+function keptUnder(agreementId: string | null) {
+  return (eb: ExpressionBuilder<Database, 'link_decision'>) =>
+    agreementId === null ? eb('agreement_id', 'is', null) : eb('agreement_id', '=', agreementId);
 }
 
 function namesAndDate(batch: RecordBatch, i: number): string {

@@ -421,7 +421,14 @@ export async function recordDecision(
       if (Number(ended.numDeletedRows) > 0) endedAbout = await peopleAlike(db, records ?? [], 'identity');
     } else if (records !== undefined && (await aloneInTheirSources(db, records))) keys.push(identityKey);
   }
-  await db.deleteFrom('link_decision').where('pair_key', 'in', keys).execute();
+  // Each agreement keeps its own decision on a pair (0044): another agreement's of the same key
+  // stays, its DPOs', should the datasets move back to it (found by a review). One made before
+  // decisions kept their agreement is replaced, as every agreement's passes read it as their own.
+  await db
+    .deleteFrom('link_decision')
+    .where('pair_key', 'in', keys)
+    .where((eb) => eb.or([eb('agreement_id', '=', review.by.agreementId), eb('agreement_id', 'is', null)]))
+    .execute();
   await db
     .insertInto('link_decision')
     .values(

@@ -180,6 +180,7 @@ export interface RecordLinkTable {
   created_at: string;
 }
 
+/** One decision a pair key and agreement (0044): each agreement's reviewers' word is its own. */
 export interface LinkDecisionTable {
   pair_key: string;
   decision: 'confirmed' | 'rejected';

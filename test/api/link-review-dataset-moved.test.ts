@@ -19,9 +19,10 @@ import { callApi, restartTestHost, startTestHost, type ApiCall, type TestHost } 
  * the new agreement's pass joined the pair as "confirmed earlier", and no reviewer of the new
  * agreement was ever asked.
  *
- * The store holds one decision a pair key: a decision of the new agreement's reviewers on a pair
- * of the very same values takes the DSA's row's place (its access-log entry stays the DSA's
- * DPOs'), so the first case asks only that the new decision is the new agreement's.
+ * Each agreement's decision on a pair is its own: a decision of the new agreement's reviewers on a
+ * pair of the very same values is kept beside the DSA's, which stays the DSA's, for its DPOs, and
+ * steers the DSA's passes again should the register move back. Found by a review: the store kept
+ * one decision a pair key, and the new agreement's took the DSA's row's place.
  *
  * The re-signing is real: a second host on the same store starts on the changed files.
  */
@@ -164,6 +165,41 @@ describe('a link decision whose datasets move to another agreement', () => {
       const [k, c] = await registerPeople();
       expect(k).toBe(c);
       expect((await decisions()).map((d) => d.agreement_id)).toContain(SUCCESSOR);
+    });
+  });
+
+  describe('the pair of the very same values rejected under the new agreement', () => {
+    beforeAll(async () => {
+      await confirmedThenMoved({ reviewThreshold: 0 });
+    });
+    afterAll(async () => {
+      await t?.stop();
+    });
+
+    it("keeps the DSA's confirmation beside the new agreement's rejection, and the DSA's pass follows it when the register moves back", async () => {
+      const candidateId = await putToTheSuccessorsReviewers();
+      const res = await asSuccessorReviewer(`/v1/link-candidates/${candidateId}/reject`, { method: 'POST' });
+      expect(res.status, res.text).toBe(200);
+      const [k, c] = await registerPeople();
+      expect(k, 'kept apart under the new agreement').not.toBe(c);
+      expect(
+        (await decisions()).map((d) => `${d.decision} ${d.agreement_id}`).sort(),
+        "the DSA's confirmation, under the pair's key and its identity key, and the new agreement's rejection",
+      ).toEqual([`confirmed ${KEYWAYS}`, `confirmed ${KEYWAYS}`, `rejected ${SUCCESSOR}`]);
+
+      // The register goes back to the DSA at its next re-signing: the DSA's pass links it on the
+      // DSA's own word, not the other agreement's.
+      t = await restartTestHost(t, { LINTEL_DEMO_SEED: 'off' });
+      expect(t.host.services.agreements.dataset(REGISTER)?.agreementId).toBe(KEYWAYS);
+      const { store, secrets, agreements, logger } = t.host.services;
+      await linkPeople(
+        { store, secrets, agreements, logger, probabilistic: { reviewThreshold: 0, randomPairs: 1_000 } },
+        KEYWAYS,
+        'full',
+      );
+      const [k2, c2] = await registerPeople();
+      expect(k2, "one person again under the DSA, as the DSA's reviewer confirmed").toBe(c2);
+      expect(await listed(asKeywaysReviewer), 'nothing to ask the DSA again').toEqual([]);
     });
   });
 

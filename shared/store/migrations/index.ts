@@ -41,6 +41,7 @@ import { agreementParties } from './0040-agreement-parties.js';
 import { agreementIdentifierKinds } from './0041-agreement-identifier-kinds.js';
 import { agreementDroppedParties } from './0042-agreement-dropped-parties.js';
 import { linkRunAgreementSources } from './0043-link-run-agreement-sources.js';
+import { decisionPerAgreement } from './0044-decision-per-agreement.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -89,5 +90,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0041-agreement-identifier-kinds': agreementIdentifierKinds(d),
     '0042-agreement-dropped-parties': agreementDroppedParties(d),
     '0043-link-run-agreement-sources': linkRunAgreementSources(d),
+    '0044-decision-per-agreement': decisionPerAgreement(d),
   };
 }

@@ -304,7 +304,7 @@ describe('statements sent to Azure SQL', () => {
     expect(agreementKinds).toEqual(['select', ...agreements.all().map(() => 'insert')]);
   });
 
-  it("creates today's tables, columns and indexes (0019-0043) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0044) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -334,6 +334,7 @@ describe('statements sent to Azure SQL', () => {
       '0041-agreement-identifier-kinds',
       '0042-agreement-dropped-parties',
       '0043-link-run-agreement-sources',
+      '0044-decision-per-agreement',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -373,6 +374,14 @@ describe('statements sent to Azure SQL', () => {
     );
     expect(statements.map((s) => s.sql)).toContain('alter table "agreement_party" add "dropped_parties" nvarchar(max)');
     expect(statements.map((s) => s.sql)).toContain('alter table "link_run" add "agreement_sources" nvarchar(64)');
+    // One decision a pair key and agreement, by a unique index: a decision made before 0025 names
+    // no agreement, and a primary key's columns cannot be null.
+    expect(statements.map((s) => s.sql)).toContain(
+      'create table "link_decision" ("pair_key" nvarchar(64) not null, "decision" nvarchar(20) not null, "party_id" nvarchar(100) not null, "client_id" nvarchar(200) not null, "request_id" nvarchar(100) not null, "score" double precision, "decided_at" varchar(32) not null, "identity_key" nvarchar(64), "print_a" nvarchar(64), "print_b" nvarchar(64), "agreement_id" nvarchar(100))',
+    );
+    expect(statements.map((s) => s.sql)).toContain(
+      'create unique index "link_decision_pair_agreement" on "link_decision" ("pair_key", "agreement_id")',
+    );
     // Nine wide for a BFPO number ("BFPO 5439"), in place: nullable, as the columns were.
     for (const table of ['source_record', 'opt_out_kept_record']) {
       expect(statements.map((s) => s.sql)).toContain(`alter table "${table}" alter column "postcode" nvarchar(9)`);
