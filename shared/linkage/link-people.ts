@@ -20,7 +20,7 @@ import { storedKeyVersions } from '../people/stored-key-versions.js';
 import { SecretVersionGoneError, type SecretSource } from '../secrets/secret-source.js';
 import { BatchedInsert } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
-import type { Engine } from '../store/dialect.js';
+import type { Dialect, Engine } from '../store/dialect.js';
 import type { Database, RecordLinkTable } from '../store/schema.js';
 import { takeTransactionLock, TransactionLockUnavailableError } from '../store/transaction-lock.js';
 import { LinkDecisions, type DecisionKeys, type PairDecision } from './link-decisions.js';
@@ -242,6 +242,11 @@ export async function linkPeople(
     // Before this pass's own run is written: whether the pass after an officer's decision failed.
     // A full pass links every pair of sources again, which decides every tier link anyway.
     const redecide = kind === 'review' || (kind === 'incremental' && (await decidedSinceLastPass(trx, agreementId)));
+    const agreementSources = agreementSourcesOf(loaded.agreement);
+    // Before this pass's own run is written too: links an earlier pass made under other rules
+    // are kept by a pass that does not link their pair again, and people formed from them.
+    const linkEveryPair =
+      kind !== 'full' && (await linkedUnderOtherFiles(trx, deps.store.dialect, agreementId, agreementSources));
     const startedAt = now().toISOString();
     await trx
       .insertInto('link_run')
@@ -252,7 +257,7 @@ export async function linkPeople(
         started_at: startedAt,
         finished_at: null,
         summary: null,
-        agreement_sources: agreementSourcesOf(loaded.agreement),
+        agreement_sources: agreementSources,
       })
       .execute();
 
@@ -267,7 +272,7 @@ export async function linkPeople(
     const former = read.sources.filter((s) => !deps.agreements.isSource(s.partyId, s.datasetId));
     await dropLinksOfFormerSources(trx, agreementId, read.sources, former);
     const filedElsewhere = await pairsFiledElsewhere(trx, agreementId, sources);
-    const pairs = sourcePairsToLink(sources, kind, filedElsewhere);
+    const pairs = sourcePairsToLink(sources, linkEveryPair ? 'full' : kind, filedElsewhere);
     const decisions = await LinkDecisions.read(
       trx,
       agreementId,
@@ -696,17 +701,59 @@ async function decidedSinceLastPass(trx: Kysely<Database>, agreementId: string):
 
 /**
  * What of the agreement's files a pass links under (`link_run.agreement_sources`, migration
- * 0043): its version and each dataset's sources, hashed in a fixed order to compare. The timer
- * links an agreement whose last pass noted another (pending-links.ts): a re-signing that changed
- * which parties supply a dataset, or moved one in or out, changes people only at a pass.
+ * 0043): its version, each dataset's sources, and the rules its matching section makes
+ * (linking-rules.ts: each engine rule's tier, the probabilistic tier), hashed in a fixed order to
+ * compare. The timer links an agreement whose last pass noted another (pending-links.ts): a
+ * re-signing that changed which parties supply a dataset, moved one in or out, or changed the
+ * matching, changes people only at a pass. Without the rules, a change of matching alone (the
+ * version left as it was) ran no pass, and people stayed joined by the old rules until a relink
+ * (found by a review). What a field's key names beyond its rule (a name prefix) is not hashed:
+ * the engine's rule is the same.
  */
 export function agreementSourcesOf(agreement: Agreement): string {
   const datasets = agreement.datasets
     .map(({ id, sources }) => [id, [...sources].sort()] as const)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const { ruleTiers, probabilisticTier } = linkingRulesOf(agreement);
+  const rules = [...ruleTiers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return createHash('sha256')
-    .update(JSON.stringify({ version: agreement.version, datasets }))
+    .update(JSON.stringify({ version: agreement.version, datasets, rules, probabilisticTier }))
     .digest('hex');
+}
+
+/**
+ * Whether the agreement's last pass linked under other agreement files than this pass
+ * ({@link agreementSourcesOf}; one before migration 0043 noted none). Such a pass links every pair
+ * of sources again, whatever its kind: a pair it left alone kept the links the old matching made,
+ * and people were formed from them, so a re-signing that changed the matching alone split and
+ * joined no one at the timer's pass; and an import's pass that came first noted the new files, so
+ * no later pass ever linked the pairs it left (found by a review). An agreement no pass has linked
+ * has every record unlinked anyway.
+ */
+async function linkedUnderOtherFiles(
+  trx: Kysely<Database>,
+  dialect: Dialect,
+  agreementId: string,
+  agreementSources: string,
+): Promise<boolean> {
+  const last = await lastPassSourcesQuery(trx, dialect, agreementId).executeTakeFirst();
+  return last !== undefined && last.agreement_sources !== agreementSources;
+}
+
+/**
+ * The sources the agreement's last pass linked under (`link_run.agreement_sources`, migration
+ * 0043): one seek on `link_run_agreement` (migration 0029), and the row it finds. Every pass's
+ * row is written in its transaction, so the last is a pass that committed.
+ */
+export function lastPassSourcesQuery(db: Kysely<Database>, dialect: Dialect, agreementId: string) {
+  return dialect.firstRows(
+    db
+      .selectFrom('link_run')
+      .select('agreement_sources')
+      .where('agreement_id', '=', agreementId)
+      .orderBy('started_at', 'desc'),
+    1,
+  );
 }
 
 /** When the agreement's last pass began: one seek on `link_run_agreement` (migration 0029). */

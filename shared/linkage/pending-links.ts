@@ -1,8 +1,16 @@
 import type { Kysely } from 'kysely';
 import { errorKind } from '../logging.js';
-import type { Dialect } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
-import { agreementSourcesOf, linkPeople, type LinkDependencies, type LinkRunSummary } from './link-people.js';
+import {
+  agreementSourcesOf,
+  lastPassSourcesQuery,
+  linkPeople,
+  type LinkDependencies,
+  type LinkRunSummary,
+} from './link-people.js';
+
+// The timer's plan test reads the query from here, where the timer asks it.
+export { lastPassSourcesQuery };
 
 /**
  * When linking runs: after each committed import, for the agreement of the dataset it loaded;
@@ -34,22 +42,6 @@ export async function linkAfterImport(
 export function pendingDatasetQueries(db: Kysely<Database>) {
   const datasets = db.selectFrom('source_record').select('dataset_id').distinct();
   return [datasets.where('person_id', 'is', null), datasets.where('carried_person_id', 'is not', null)] as const;
-}
-
-/**
- * The sources the agreement's last pass linked under (`link_run.agreement_sources`, migration
- * 0043): one seek on `link_run_agreement` (migration 0029), and the row it finds. Every pass's
- * row is written in its transaction, so the last is a pass that committed.
- */
-export function lastPassSourcesQuery(db: Kysely<Database>, dialect: Dialect, agreementId: string) {
-  return dialect.firstRows(
-    db
-      .selectFrom('link_run')
-      .select('agreement_sources')
-      .where('agreement_id', '=', agreementId)
-      .orderBy('started_at', 'desc'),
-    1,
-  );
 }
 
 /**

@@ -108,6 +108,34 @@ export const KEYWAYS_REGISTER_WITHOUT_WELLINGBOROUGH: AgreementTextEdit = {
 };
 
 /**
+ * The Keyways DSA re-signed with its matching alone changed: no national insurance number tier
+ * (the probabilistic tier renumbered after it), its version as it was. Two applicants joined by
+ * their NI number alone are two people under it.
+ */
+export const KEYWAYS_MATCHING_WITHOUT_NI_TIER: readonly AgreementTextEdit[] = [
+  {
+    agreement: 'keyways',
+    from: [
+      '  - tier: 1',
+      '    name: National insurance number',
+      '    method: deterministic',
+      '    keys:',
+      '      - [{ field: nationalInsuranceNumber }]',
+      '    confirmation: automatic',
+      '    source: not stated in the DSA; s.4 identification details',
+      '  - tier: 2',
+      '',
+    ].join('\n'),
+    to: '  - tier: 1\n',
+  },
+  {
+    agreement: 'keyways',
+    from: '  - tier: 3\n    name: Probabilistic',
+    to: '  - tier: 2\n    name: Probabilistic',
+  },
+];
+
+/**
  * The research agreement re-signed without Dudley (the agreement goes on): ICF takes the
  * participants' consents at interview, supplies their contact details itself, and audits it.
  */

@@ -1,22 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import functions from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import '../../../functions/link-pending.js';
-import { registrations, type TimerRegistration } from '../../../functions/registry.js';
 import { linkPeople, type LinkRunKind } from '../../../shared/linkage/link-people.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
+import { linkPendingTick } from '../../support/link-pending-tick.js';
 import { insertRecord, type TestRecord } from '../../support/records.js';
 import { callApi, restartTestHost, startTestHost, type TestHost } from '../../support/test-host.js';
 import { agreementsFolderWith, KEYWAYS_REGISTER_WITHOUT_WELLINGBOROUGH } from '../agreements/agreement-files.js';
-
-const { InvocationContext } = functions;
-
-/** One tick of the five-minute linking timer (functions/link-pending.ts), on the host's services. */
-async function linkPendingTick(): Promise<void> {
-  const timer = registrations().find((r): r is TimerRegistration => r.kind === 'timer' && r.name === 'linkPending')!;
-  const context = new InvocationContext({ invocationId: randomUUID(), functionName: 'linkPending' });
-  await timer.handler({ isPastDue: false, scheduleStatus: undefined } as never, context);
-}
 
 /**
  * The Keyways DSA re-signed with Wellingborough no longer supplying the housing register. Before,

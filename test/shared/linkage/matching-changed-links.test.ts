@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkPeople } from '../../../shared/linkage/link-people.js';
+import { linkPendingTick } from '../../support/link-pending-tick.js';
+import { insertRecord, type TestRecord } from '../../support/records.js';
+import { callApi, restartTestHost, startTestHost, type TestHost } from '../../support/test-host.js';
+import { agreementsFolderWith, KEYWAYS_MATCHING_WITHOUT_NI_TIER } from '../agreements/agreement-files.js';
+
+const AGREEMENT = 'keyways-housing-allocation';
+const DOB = '1985-03-14';
+const NI = 'QQ123456';
+const corby = { party: 'corby-borough-council', roles: ['housing-officer'], purpose: 'housing-allocation' };
+
+/** A register applicant with an NI number, and a telephone number that shows which record a search returned. */
+function applicant(partyId: string, givenName: string, familyName: string, marker: string): TestRecord {
+  return {
+    partyId,
+    datasetId: 'keyways-housing-register',
+    givenName,
+    familyName,
+    dateOfBirth: DOB,
+    identifiers: { ni: NI },
+    attributes: {
+      firstName: givenName,
+      lastName: familyName,
+      dateOfBirth: DOB,
+      telephoneNumber: marker,
+      nationalInsuranceNumber: `${NI}C`,
+    },
+  };
+}
+
+/**
+ * The Keyways DSA re-signed with only its matching changed (no NI number tier), its version
+ * unchanged. Corby's applicant and Kettering's, under other names, were one person by their NI
+ * number alone. The timer's pass noted the version and the datasets' sources alone, so it saw
+ * nothing re-signed: they stayed joined, and Corby's officer was shown Kettering's record, until
+ * the register's next import or a manual `npm run relink`.
+ */
+describe('the first timer pass after a re-signing changed only the matching rules', () => {
+  let t: TestHost;
+  const passes = () =>
+    t.host.services.store.db.selectFrom('link_run').select('id').where('agreement_id', '=', AGREEMENT).execute();
+
+  beforeAll(async () => {
+    t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+    const s = t.host.services;
+    await insertRecord(s, applicant('corby-borough-council', 'Katherine', 'Whitfield', 'CORBY-PHONE'));
+    await insertRecord(s, applicant('kettering-borough-council', 'Kate', 'Marsh', 'KETTERING-PHONE'));
+    await linkPeople(s, AGREEMENT, 'full');
+    const joined = await callApi(t, '/v1/people/search', {
+      ...corby,
+      body: { givenName: 'Katherine', familyName: 'Whitfield', dateOfBirth: DOB },
+    });
+    expect(joined.text, 'one person by the NI number tier').toContain('KETTERING-PHONE');
+
+    t = await restartTestHost(t, {
+      LINTEL_DEMO_SEED: 'off',
+      AGREEMENTS_DIR: agreementsFolderWith(KEYWAYS_MATCHING_WITHOUT_NI_TIER),
+    });
+    await linkPendingTick();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("shows Corby's officer its own applicant alone, not Kettering's record the old NI tier joined", async () => {
+    const found = await callApi(t, '/v1/people/search', {
+      ...corby,
+      body: { givenName: 'Katherine', familyName: 'Whitfield', dateOfBirth: DOB },
+    });
+    expect(found.status, found.text).toBe(200);
+    expect(found.text).toContain('CORBY-PHONE');
+    expect(found.text).not.toContain('KETTERING-PHONE');
+  });
+
+  it('runs no further pass at the next tick, the new rules once linked', async () => {
+    const before = await passes();
+    expect(before, "the pass under the old rules, and the timer's under the new").toHaveLength(2);
+    await linkPendingTick();
+    expect(await passes()).toEqual(before);
+  });
+});
