@@ -271,7 +271,7 @@ export async function linkPeople(
     const sources = read.sources.filter((s) => deps.agreements.isSource(s.partyId, s.datasetId));
     const former = read.sources.filter((s) => !deps.agreements.isSource(s.partyId, s.datasetId));
     await dropLinksOfFormerSources(trx, agreementId, read.sources, former);
-    const filedElsewhere = await pairsFiledElsewhere(trx, agreementId, sources);
+    const filedElsewhere = await pairsFiledElsewhere(trx, deps.store.dialect, agreementId, sources);
     const pairs = sourcePairsToLink(sources, linkEveryPair ? 'full' : kind, filedElsewhere);
     const decisions = await LinkDecisions.read(
       trx,
@@ -417,27 +417,27 @@ interface FiledElsewhere {
  * agreement links them now). People are formed from this agreement's links alone, so such a pair
  * is linked again by this pass, whatever its kind, under this agreement's rules: an incremental
  * pass that left it alone formed people without its links, and split everyone they joined (found
- * by reading). The agreements are those with a pass on record (`link_run`, a few), each asked by
- * the `record_link_sources` index.
+ * by reading). The agreements are those holding any link, found one at a time by a seek on the
+ * `record_link_sources` index ({@link nextLinkedAgreementQuery}: a few), and each asked by it for
+ * links of these sources. Asked of `link_run` for its distinct agreement ids, every pass read the
+ * whole of its index, which gains a row a pass, every five minutes, for ever (found by a review).
  */
 async function pairsFiledElsewhere(
   trx: Kysely<Database>,
+  dialect: Dialect,
   agreementId: string,
   sources: readonly StoreSource[],
 ): Promise<FiledElsewhere> {
   const sourceIds = sources.map((s) => s.id);
   const none: FiledElsewhere = { pairs: new Set(), agreementIds: [], sourceIds };
   if (sources.length < 2) return none;
-  const others = await trx
-    .selectFrom('link_run')
-    .select('agreement_id')
-    .distinct()
-    .where('agreement_id', '<>', agreementId)
-    .execute();
   const at = new Map(sourceIds.map((id, n) => [id, n]));
   const pairs = new Set<string>();
   const agreementIds: string[] = [];
-  for (const { agreement_id: other } of others) {
+  const next = async (after: string) =>
+    (await nextLinkedAgreementQuery(trx, dialect, after).executeTakeFirst())?.agreement_id;
+  for (let other = await next(''); other !== undefined; other = await next(other)) {
+    if (other === agreementId) continue;
     const rows = await trx
       .selectFrom('record_link')
       .select(['source_a', 'source_b'])
@@ -453,6 +453,19 @@ async function pairsFiledElsewhere(
     }
   }
   return agreementIds.length === 0 ? none : { pairs, agreementIds, sourceIds };
+}
+
+/**
+ * The first agreement after `after` (by id) holding a link: one seek on `record_link_sources`
+ * (agreement id first), however many links or passes the store holds. Asked from `''` and then
+ * from each answer, it walks the agreements with links, a few, one seek each (a skip-scan SQL
+ * Server does not make of `select distinct`).
+ */
+export function nextLinkedAgreementQuery(db: Kysely<Database>, dialect: Dialect, after: string) {
+  return dialect.firstRows(
+    db.selectFrom('record_link').select('agreement_id').where('agreement_id', '>', after).orderBy('agreement_id'),
+    1,
+  );
 }
 
 /**

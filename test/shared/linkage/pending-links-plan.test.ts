@@ -1,7 +1,9 @@
 import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastPassStartQuery } from '../../../shared/linkage/link-people.js';
+import { lastPassStartQuery, linkPeople, nextLinkedAgreementQuery } from '../../../shared/linkage/link-people.js';
 import { lastPassSourcesQuery, pendingDatasetQueries } from '../../../shared/linkage/pending-links.js';
+import type { Services } from '../../../shared/services.js';
+import { insertRecord, keywaysApplicant } from '../../support/records.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 
 /** The linking timers' queries are answered from indexes, never a scan of a whole table. */
@@ -58,5 +60,49 @@ describe('linking queries on SQLite', () => {
     const detail = rows.map((r) => r.detail).join('\n');
     expect(detail).toMatch(/SEARCH link_run USING INDEX link_run_agreement/);
     expect(detail).not.toMatch(/SCAN link_run|TEMP B-TREE/);
+  });
+
+  // link_run gains a row a pass, every five minutes for every agreement, for ever: a pass reads
+  // it by seeks alone. Asking it for its distinct agreement ids (which agreements may hold links
+  // of this pass's sources) read the whole of link_run_agreement at every pass.
+  it("links a pass without reading every earlier pass's row of link_run", async () => {
+    const keyways = 'keyways-housing-allocation';
+    const services = { store: h.store, secrets: h.secrets } as unknown as Services;
+    await insertRecord(services, keywaysApplicant('corby-borough-council', 'Ada', 'Byrne', '1980-01-01'));
+    await insertRecord(services, keywaysApplicant('kettering-borough-council', 'Ada', 'Byrne', '1980-01-01'));
+    for (const id of [keyways, 'social-care-education-housing', keyways]) await linkPeople(h.linkDeps(), id, 'full');
+
+    const sent: CompiledQuery[] = [];
+    const db = h.store.db.withPlugin({
+      transformQuery: (args) => {
+        sent.push(h.store.db.getExecutor().compileQuery(args.node, args.queryId));
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    await linkPeople({ ...h.linkDeps(), store: { ...h.store, db } }, keyways, 'incremental');
+
+    const reads = sent.filter((q) => /^select\b/i.test(q.sql) && /"link_run"/.test(q.sql));
+    expect(reads.length).toBeGreaterThan(0);
+    for (const read of reads) {
+      const { rows } = await h.store.db.executeQuery<{ detail: string }>(
+        CompiledQuery.raw(`explain query plan ${read.sql}`, [...read.parameters]),
+      );
+      const detail = rows.map((r) => r.detail).join('\n');
+      expect({ sql: read.sql, plan: detail }).toEqual({
+        sql: read.sql,
+        plan: expect.not.stringMatching(/SCAN link_run\b/),
+      });
+    }
+  });
+
+  it('finds the next agreement holding links by a seek on record_link_sources', async () => {
+    const compiled = nextLinkedAgreementQuery(h.store.db, h.store.dialect, 'keyways-housing-allocation').compile();
+    const { rows } = await h.store.db.executeQuery<{ detail: string }>(
+      CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]),
+    );
+    const detail = rows.map((r) => r.detail).join('\n');
+    expect(detail).toMatch(/SEARCH record_link USING COVERING INDEX record_link_sources \(agreement_id>\?\)/);
+    expect(detail).not.toMatch(/SCAN|TEMP B-TREE/);
   });
 });

@@ -9,6 +9,7 @@ import { CarriedPersonIds } from '../../../shared/imports/carried-person-ids.js'
 import { endKeptKeys, keepKeysOfDeparted, reachArrivals } from '../../../shared/imports/opt-out-kept-keys.js';
 import { OptOutSuccessors } from '../../../shared/imports/opt-out-successors.js';
 import { SnapshotWriter } from '../../../shared/imports/snapshot-writer.js';
+import { nextLinkedAgreementQuery } from '../../../shared/linkage/link-people.js';
 import { MAX_HISTORY_IDS, personIdHistory, recordPersonIdMoves } from '../../../shared/linkage/person-id-history.js';
 import { lastMoveOutCommittedIn, lastMoveOutTimes } from '../../../shared/people/current-person-id.js';
 import { noteOptOutSuccessors, possiblySamePerson } from '../../../shared/people/possibly-same-person.js';
@@ -53,6 +54,16 @@ describe('statements sent to Azure SQL', () => {
     expectAccepted(statements);
     for (const statement of statements)
       expect(statement.sql).toContain('max(coalesce("link_run"."committed_at", "link_run"."finished_at"))');
+  });
+
+  it('walks the agreements holding links, one row a statement, as SQL Server bounds a read', async () => {
+    const { store, statements } = sqlServerStatements();
+    await nextLinkedAgreementQuery(store.db, store.dialect, '').execute();
+    expect(statements).toHaveLength(1);
+    expectAccepted(statements);
+    expect(statements[0]!.sql).toMatch(
+      /^select top\(1\) "agreement_id" from "record_link" where "agreement_id" > @1 order by "agreement_id"$/,
+    );
   });
 
   it('lists the link-review queue, first page and later ones, with statements SQL Server accepts', async () => {
