@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Agreement } from '../agreements/schema.js';
+import { compareAgreementVersions } from '../agreements/version-order.js';
 import { carryConsentEvents } from '../consents/carry-consents.js';
 import { reachArrivals } from '../imports/opt-out-kept-keys.js';
 import { errorKind, type Logger } from '../logging.js';
@@ -246,7 +247,7 @@ export async function linkPeople(
     // Before this pass's own run is written too: links an earlier pass made under other rules
     // are kept by a pass that does not link their pair again, and people formed from them.
     const linkEveryPair =
-      kind !== 'full' && (await linkedUnderOtherFiles(trx, deps.store.dialect, agreementId, agreementSources));
+      kind !== 'full' && (await linkedUnderOtherFiles(trx, deps.store.dialect, loaded.agreement, agreementSources));
     const startedAt = now().toISOString();
     await trx
       .insertInto('link_run')
@@ -258,6 +259,7 @@ export async function linkPeople(
         finished_at: null,
         summary: null,
         agreement_sources: agreementSources,
+        agreement_version: loaded.agreement.version,
       })
       .execute();
 
@@ -741,16 +743,28 @@ export function agreementSourcesOf(agreement: Agreement): string {
  * and people were formed from them, so a re-signing that changed the matching alone split and
  * joined no one at the timer's pass; and an import's pass that came first noted the new files, so
  * no later pass ever linked the pairs it left (found by a review). An agreement no pass has linked
- * has every record unlinked anyway.
+ * has every record unlinked anyway. Nor does a pass on files older than the last pass's
+ * ({@link lastPassIsNewer}: a host left on the old files during a deployment), which links only
+ * what its kind would: the newer host's next pass links every pair again under its own.
  */
 async function linkedUnderOtherFiles(
   trx: Kysely<Database>,
   dialect: Dialect,
-  agreementId: string,
+  agreement: Agreement,
   agreementSources: string,
 ): Promise<boolean> {
-  const last = await lastPassSourcesQuery(trx, dialect, agreementId).executeTakeFirst();
-  return last !== undefined && last.agreement_sources !== agreementSources;
+  const last = await lastPassSourcesQuery(trx, dialect, agreement.id).executeTakeFirst();
+  return last !== undefined && last.agreement_sources !== agreementSources && !lastPassIsNewer(agreement, last);
+}
+
+/**
+ * Whether the agreement's last pass linked under a newer version of its file than `agreement`
+ * (compareAgreementVersions): a host left on the old files while the new are deployed beside it.
+ * Not where either version reads as no order, or the last pass noted none (before migration 0045).
+ */
+export function lastPassIsNewer(agreement: Agreement, last: { agreement_version: string | null }): boolean {
+  if (last.agreement_version === null) return false;
+  return (compareAgreementVersions(agreement.version, last.agreement_version) ?? 0) < 0;
 }
 
 /**
@@ -762,7 +776,7 @@ export function lastPassSourcesQuery(db: Kysely<Database>, dialect: Dialect, agr
   return dialect.firstRows(
     db
       .selectFrom('link_run')
-      .select('agreement_sources')
+      .select(['agreement_sources', 'agreement_version'])
       .where('agreement_id', '=', agreementId)
       .orderBy('started_at', 'desc'),
     1,

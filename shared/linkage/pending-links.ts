@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
 import { errorKind } from '../logging.js';
 import type { Database } from '../store/schema.js';
+import type { AgreementSet } from '../agreements/agreement-set.js';
 import {
   agreementSourcesOf,
+  lastPassIsNewer,
   lastPassSourcesQuery,
   linkPeople,
   type LinkDependencies,
@@ -52,14 +54,48 @@ export function pendingDatasetQueries(db: Kysely<Database>) {
  * agreement no pass has linked is not one: it has no people a pass could have left wrong, and its
  * first records are linked as pending. A pass from before migration 0043 noted none, and is taken
  * as another: each such agreement is linked once, which corrects a re-signing made before it.
+ *
+ * Not one where the last pass linked under a newer version of the file than the host's: during a
+ * deployment the old host and the new share the store, and each one's timer linked again after
+ * the other's pass, splitting and joining people at every tick until the old host stopped (found
+ * by a review). The newer files win; the older host logs `linkage.older-agreement-version` (ids
+ * and versions) once for each newer version it meets. Versions that read as no order
+ * (version-order.ts), or one left unchanged by a change of the file, are linked as before.
  */
 async function resignedSinceLastPass(deps: LinkDependencies): Promise<string[]> {
   const ids: string[] = [];
+  const warned = olderVersionsWarnedBy(deps.agreements);
   for (const { agreement } of deps.agreements.all()) {
     const last = await lastPassSourcesQuery(deps.store.db, deps.store.dialect, agreement.id).executeTakeFirst();
-    if (last !== undefined && last.agreement_sources !== agreementSourcesOf(agreement)) ids.push(agreement.id);
+    if (last === undefined || last.agreement_sources === agreementSourcesOf(agreement)) continue;
+    if (!lastPassIsNewer(agreement, last)) {
+      ids.push(agreement.id);
+      continue;
+    }
+    const seen = `${agreement.id} ${last.agreement_version}`;
+    if (warned.has(seen)) continue;
+    warned.add(seen);
+    deps.logger.warn('linkage.older-agreement-version', {
+      agreementId: agreement.id,
+      version: agreement.version,
+      lastPassVersion: last.agreement_version,
+    });
   }
   return ids;
+}
+
+/**
+ * Per loaded set of agreements (one a host), the agreements and newer versions whose warning has
+ * been logged: the timer meets them every five minutes until the old host stops, or until an
+ * operator who rolled back on purpose runs `npm run relink` (a full pass, which this does not hold
+ * back), and one line says it.
+ */
+const olderVersionsWarned = new WeakMap<AgreementSet, Set<string>>();
+
+function olderVersionsWarnedBy(agreements: AgreementSet): Set<string> {
+  let warned = olderVersionsWarned.get(agreements);
+  if (warned === undefined) olderVersionsWarned.set(agreements, (warned = new Set()));
+  return warned;
 }
 
 /**

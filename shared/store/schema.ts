@@ -220,6 +220,8 @@ export interface LinkRunTable {
    * null before it.
    */
   agreement_sources: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The agreement file's version the pass linked under (migration 0045); null before it. */
+  agreement_version: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** A planning export's release (shared/curated/curated-export.ts); migration 0012. */

@@ -42,6 +42,7 @@ import { agreementIdentifierKinds } from './0041-agreement-identifier-kinds.js';
 import { agreementDroppedParties } from './0042-agreement-dropped-parties.js';
 import { linkRunAgreementSources } from './0043-link-run-agreement-sources.js';
 import { decisionPerAgreement } from './0044-decision-per-agreement.js';
+import { linkRunAgreementVersion } from './0045-link-run-agreement-version.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -91,5 +92,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0042-agreement-dropped-parties': agreementDroppedParties(d),
     '0043-link-run-agreement-sources': linkRunAgreementSources(d),
     '0044-decision-per-agreement': decisionPerAgreement(d),
+    '0045-link-run-agreement-version': linkRunAgreementVersion(d),
   };
 }
