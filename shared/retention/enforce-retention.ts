@@ -3,8 +3,8 @@ import { currentSnapshotOrder, isBehind, type ImportRun, type SnapshotOrder } fr
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Agreement, Dataset, RetentionRule } from '../agreements/schema.js';
 import { entriesWithinStoreTransactions, type AccessLog } from '../audit/access-log.js';
-import { takeLinkingLock, type LinkDependencies } from '../linkage/link-people.js';
-import { linkPendingRecords, pendingDatasetQueries } from '../linkage/pending-links.js';
+import { agreementSourcesOf, takeLinkingLock, type LinkDependencies } from '../linkage/link-people.js';
+import { lastPassSourcesQuery, linkPendingRecords, pendingDatasetQueries } from '../linkage/pending-links.js';
 import { retireIdentifiers } from '../people/retired-identifiers.js';
 import { endKeptKeysOfDataset } from '../imports/opt-out-kept-keys.js';
 import { errorKind, type Logger } from '../logging.js';
@@ -12,6 +12,7 @@ import { keepWhileRules, keepWhileTest } from './keep-while.js';
 import { RetentionPeople } from './retention-people.js';
 import type { Kysely } from 'kysely';
 import type { Store } from '../store/database.js';
+import type { Dialect } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 import { snapshotTransaction } from '../store/snapshot-transaction.js';
 
@@ -81,7 +82,9 @@ const NOTE_OUTLIVES_ANY_PASS_MS = 24 * 60 * 60 * 1000;
  * Deletion cannot be undone, so whatever cannot be judged is kept:
  * - records no linking pass has placed (no person id, or one carried from the last snapshot and
  *   not yet confirmed) wait for the next pass; and while any record of the field's sources is in
- *   that state the whole rule waits, as that record may be the one that keeps someone;
+ *   that state the whole rule waits, as that record may be the one that keeps someone; so does
+ *   the rule of an agreement no pass has linked under its files as they are now (a re-signing),
+ *   whose links may not say who waits for review against whom (linksCurrent);
  * - a person whose records from the field's sources leave the field blank (or an extract without
  *   the column), or hold a value of another type than the field now stores (loaded under an
  *   earlier version of the agreement), is not known to be out of scope, and is kept; the rule
@@ -181,6 +184,42 @@ export async function catchUpRetention(deps: RetentionDependencies & LinkDepende
   throw failure;
 }
 
+/**
+ * Whether the agreement's links are those a pass under its current files made: its last pass
+ * noted the files as they are (`link_run.agreement_sources`), or, where no pass of its own is on
+ * record, no other agreement's links join its sources (a re-signing moved their dataset here, and
+ * only its first pass files them under it: link-people.ts, pairsFiledElsewhere). A pass from
+ * before migration 0043 noted nothing, and is not current: the timer links such an agreement once.
+ */
+async function linksCurrent(trx: Kysely<Database>, dialect: Dialect, agreement: Agreement): Promise<boolean> {
+  const last = await lastPassSourcesQuery(trx, dialect, agreement.id).executeTakeFirst();
+  if (last !== undefined) return last.agreement_sources === agreementSourcesOf(agreement);
+  const sources = agreement.datasets.flatMap((d) => d.sources.map((party) => `${party}/${d.id}`));
+  if (sources.length === 0) return true;
+  // Each other agreement with a pass on record asked by the `record_link_sources` index.
+  const others = await trx
+    .selectFrom('link_run')
+    .select('agreement_id')
+    .distinct()
+    .where('agreement_id', '<>', agreement.id)
+    .execute();
+  for (const { agreement_id: other } of others) {
+    const filed = await dialect
+      .firstRows(
+        trx
+          .selectFrom('record_link')
+          .select('id')
+          .where('agreement_id', '=', other)
+          .where('source_a', 'in', sources)
+          .where('source_b', 'in', sources),
+        1,
+      )
+      .execute();
+    if (filed.length > 0) return false;
+  }
+  return true;
+}
+
 async function enforceRule(
   deps: RetentionDependencies,
   agreement: Agreement,
@@ -211,6 +250,11 @@ async function enforceRule(
       for (const query of pendingDatasetQueries(trx))
         if ((await store.dialect.firstRows(query.where('dataset_id', 'in', datasets), 1).execute()).length > 0)
           return 'records-not-linked';
+      // Who a pending link keeps is read from the agreement's own links (keepUnderReview): until a
+      // pass has linked under the files as they are now, a re-signing may have left them filed
+      // under another agreement (a dataset moved in) or stale, and a record waiting for review
+      // against someone kept was judged alone and deleted. The rule waits for the timer's pass.
+      if (!(await linksCurrent(trx, store.dialect, agreement))) return 'links-not-current';
       const deciding = trx
         .selectFrom('source_record')
         .where('dataset_id', '=', dataset.id)

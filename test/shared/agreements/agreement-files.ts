@@ -240,3 +240,25 @@ export function agreementsFolderWithKeywaysRegisterMoved(): string {
   writeFileSync(join(dir, `${KEYWAYS_SUCCESSOR}.yaml`), successor);
   return dir;
 }
+
+/** The agreement {@link agreementsFolderWithIsaIndicatorsMoved} moves the ISA's indicators dataset into. */
+export const ISA_SUCCESSOR = 'kent-multiple-disadvantage-sharing';
+
+/**
+ * The ISA's `multiple-disadvantage-indicators` moved to another agreement at a re-signing: the ISA
+ * re-signed with the dataset replaced (renamed), and {@link ISA_SUCCESSOR} — the ISA's text under
+ * its own id and purposes, defining the dataset with the same sources, rules and matching. A copy
+ * of the agreements folder, as {@link agreementsFolderWith}.
+ */
+export function agreementsFolderWithIsaIndicatorsMoved(): string {
+  const dir = agreementsFolderWith([
+    renamedIn('isa', 'multiple-disadvantage-indicators', 'multiple-disadvantage-indicators-2027'),
+  ]);
+  let successor = agreementText('isa').replace('id: social-care-education-housing\n', `id: ${ISA_SUCCESSOR}\n`);
+  for (const purpose of ['homelessness-prevention', 'tenancy-sustainment', 'service-planning'])
+    successor = successor
+      .replaceAll(`- id: ${purpose}\n`, `- id: kmd-${purpose}\n`)
+      .replaceAll(`purpose: ${purpose}\n`, `purpose: kmd-${purpose}\n`);
+  writeFileSync(join(dir, `${ISA_SUCCESSOR}.yaml`), successor);
+  return dir;
+}
