@@ -204,6 +204,7 @@ export function listLinkCandidates(ctx: ApiContext, req: ApiRequest): Promise<Ht
       decision.datasets,
       query.data,
       scopeOf(ctx, decision),
+      (dataset) => ctx.services.agreements.dataset(dataset)?.dataset.sources ?? [],
     );
     return {
       result: json(200, page),

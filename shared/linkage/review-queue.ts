@@ -99,7 +99,9 @@ export type CandidateScope = (pairs: readonly CandidatePair[]) => Promise<readon
  * caller may review, or the queue ends. Each read asks for at most twice this many records
  * (well under SQL Server's 2,100 parameters). The bound keeps one call's work fixed however many
  * candidates lie outside the caller's scope: a page that reaches it may be short, and its
- * `next` says more remain.
+ * `next` says more remain. Pairs of a former source's record are left out by the read itself
+ * (`currentSources`), not after it: until the next pass drops them they can be thousands, and
+ * counted towards the bound they left a page short, or empty, with a `next` (found by a review).
  */
 const SCAN_BATCH = 500;
 const MAX_SCANNED = 5_000;
@@ -111,6 +113,9 @@ const MAX_SCANNED = 5_000;
  * the bound above, having read MAX_SCANNED others it may not review: then `next` goes on from
  * the last of them). Filtered after the SQL limit, a page had been empty or short with a
  * `next`, and the last page had a `next` to an empty one (found by a review).
+ *
+ * `currentSources`: the parties that supply a dataset now (AgreementSet.isSource); a pair with a
+ * record of any other party is not read at all.
  */
 export async function listCandidates(
   store: Store,
@@ -118,14 +123,19 @@ export async function listCandidates(
   datasets: readonly string[],
   page: { limit: number; after?: string | undefined },
   inScope?: CandidateScope,
+  currentSources?: (datasetId: string) => readonly string[],
 ): Promise<CandidatePage> {
-  if (datasets.length === 0) return { candidates: [], next: null };
+  const sources =
+    currentSources === undefined
+      ? undefined
+      : datasets.flatMap((dataset) => currentSources(dataset).map((party) => sourceIdOf(party, dataset)));
+  if (datasets.length === 0 || sources?.length === 0) return { candidates: [], next: null };
   const allowed = new Set(datasets);
   let after = page.after === undefined ? undefined : parseCursor(page.after);
   const candidates: CandidateSummary[] = [];
   let scanned = 0;
   for (;;) {
-    const rows = await openCandidateRows(store, agreementId, after, SCAN_BATCH + 1);
+    const rows = await openCandidateRows(store, agreementId, sources, after, SCAN_BATCH + 1);
     const batch = rows.slice(0, SCAN_BATCH);
     const visible = await reviewable(store, batch, allowed, inScope);
     for (const [i, row] of batch.entries()) {
@@ -152,6 +162,7 @@ export async function listCandidates(
 async function openCandidateRows(
   store: Store,
   agreementId: string,
+  sources: readonly string[] | undefined,
   after: { score: number; id: string } | undefined,
   limit: number,
 ) {
@@ -168,6 +179,7 @@ async function openCandidateRows(
     .where(({ exists, selectFrom }) =>
       exists(selectFrom('source_record as b').select('b.id').whereRef('b.id', '=', 'record_link.record_b')),
     );
+  if (sources !== undefined) query = query.where('source_a', 'in', sources).where('source_b', 'in', sources);
   // No condition at all on the first page: SQL Server takes no `true` as a predicate.
   if (after !== undefined)
     query = query.where((eb) =>

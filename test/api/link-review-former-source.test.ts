@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementsFolderWith, KEYWAYS_REGISTER_WITHOUT_WELLINGBOROUGH } from '../shared/agreements/agreement-files.js';
 import { linkForReview } from '../support/linked-people.js';
@@ -98,6 +99,37 @@ describe("link review of a pair one of whose records is a former source's", () =
     // The pair of two current sources is still the officer's to open.
     const shown = await asCorbySeniorOfficer(t, `/v1/link-candidates/${currentPair}`);
     expect(shown.status, shown.text).toBe(200);
+  });
+
+  it("fills a page past more pairs with a former source's record than one page reads", async () => {
+    // Until the next pass drops them, a former source's pairs may outnumber the 5,000 a page reads
+    // (review-queue.ts): copies of the one pair, ranked above the current pair.
+    const { db } = t.host.services.store;
+    const template = await db
+      .selectFrom('record_link')
+      .selectAll()
+      .where('id', '=', formerPair)
+      .executeTakeFirstOrThrow();
+    for (let batch = 0; batch < 51; batch++)
+      await db
+        .insertInto('record_link')
+        .values(
+          Array.from({ length: 100 }, () => ({
+            ...template,
+            id: randomUUID(),
+            score: 0.9,
+            pair_key: randomUUID(),
+            identity_key: null,
+          })),
+        )
+        .execute();
+    await db.updateTable('record_link').set({ score: 0.5 }).where('id', '=', currentPair).execute();
+
+    const list = await asCorbySeniorOfficer(t, '/v1/link-candidates?limit=1');
+
+    expect(list.status, list.text).toBe(200);
+    expect((list.body.candidates as { candidateId: string }[]).map((c) => c.candidateId)).toEqual([currentPair]);
+    expect(list.body.next, 'the only pair the officer may review is on this page').toBeNull();
   });
 });
 
