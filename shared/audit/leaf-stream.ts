@@ -97,13 +97,6 @@ export async function firstUnsignedEntryAltered(
   return expected === treeSize + 1 ? undefined : expected;
 }
 
-/** Stored leaf hashes for seq 1..treeSize, for proofs. */
-export async function leafHashes(store: Store, treeSize: number): Promise<Buffer[]> {
-  const hashes: Buffer[] = [];
-  for await (const hash of storedLeafHashes(store, treeSize)) hashes.push(hash);
-  return hashes;
-}
-
 /**
  * Whether the log holds a row the checkpointer's walk from seq 1 does not read: below seq 1, a
  * seq held twice, or none. Verify reports each (sequence-broken, entry-unreadable), so the

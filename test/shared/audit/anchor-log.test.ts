@@ -28,7 +28,7 @@ import {
 } from '../../../shared/audit/audit-service.js';
 import type { Services } from '../../../shared/services.js';
 import { encodeEntry } from '../../../shared/audit/entry-codec.js';
-import { leafHashes, logSize } from '../../../shared/audit/leaf-stream.js';
+import { logSize } from '../../../shared/audit/leaf-stream.js';
 import { consistencyProof, leafHash, rootFromLeafHashes } from '../../../shared/audit/merkle.js';
 import { currentSigningKey, publicKeysFor } from '../../../shared/audit/signing-keys.js';
 import { verifyAccessLog } from '../../../shared/audit/verify-log.js';
@@ -41,6 +41,7 @@ import {
   type SecretSource,
 } from '../../../shared/secrets/secret-source.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
+import { leafHashes } from '../../support/stored-leaves.js';
 
 const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
 const logger = createLogger('error');

@@ -11,7 +11,7 @@ import { consistencyProofFor, inclusionProofFor, LOG_INCONSISTENT } from '../../
 import type { AnchorLog } from '../../../shared/audit/anchor-log.js';
 import { signCheckpoint, type Checkpoint } from '../../../shared/audit/checkpoint.js';
 import { writeCheckpoint } from '../../../shared/audit/checkpointer.js';
-import { leafHashes } from '../../../shared/audit/leaf-stream.js';
+import { leafHashes } from '../../support/stored-leaves.js';
 import { encodeEntry } from '../../../shared/audit/entry-codec.js';
 import { leafHash, rootFromLeafHashes } from '../../../shared/audit/merkle.js';
 import { verifyAccessLog } from '../../../shared/audit/verify-log.js';

@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccessLog } from '../../../shared/audit/access-log.js';
 import { signCheckpoint, type Checkpoint } from '../../../shared/audit/checkpoint.js';
-import { leafHashes } from '../../../shared/audit/leaf-stream.js';
+import { leafHashes } from '../../support/stored-leaves.js';
 import { rootFromLeafHashes } from '../../../shared/audit/merkle.js';
 import { verifyAccessLog } from '../../../shared/audit/verify-log.js';
 import { createLogger } from '../../../shared/logging.js';

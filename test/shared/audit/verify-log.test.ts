@@ -9,7 +9,7 @@ import { AccessLog, type AccessLogRecord } from '../../../shared/audit/access-lo
 import { fromRow, listColumnsAsWritten } from '../../../shared/audit/access-log-rows.js';
 import { signCheckpoint, type Checkpoint } from '../../../shared/audit/checkpoint.js';
 import { encodeEntryUnchecked } from '../../../shared/audit/entry-codec.js';
-import { leafHashes } from '../../../shared/audit/leaf-stream.js';
+import { leafHashes } from '../../support/stored-leaves.js';
 import { hashesEqual, leafHash, rootFromLeafHashes } from '../../../shared/audit/merkle.js';
 import { verifyAccessLog } from '../../../shared/audit/verify-log.js';
 import { createLogger } from '../../../shared/logging.js';
