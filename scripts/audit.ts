@@ -63,7 +63,9 @@ try {
           ? `checkpoint: ${count(outcome.checkpoint.treeSize, 'entry', 'entries')}, root ${outcome.checkpoint.rootHash}\n`
           : outcome.clockBehind
             ? "nothing signed: this machine's clock is behind the last checkpoint's time; the next run signs once it has passed\n"
-            : 'no new entries since the last checkpoint\n',
+            : outcome.emptyLog
+              ? 'nothing signed: the access log holds no entries yet, and a checkpoint of none would prove nothing\n'
+              : 'no new entries since the last checkpoint\n',
       );
     }
   } else {

@@ -23,6 +23,8 @@ export interface CheckpointOutcome {
   alarm: boolean;
   /** Nothing signed because this machine's clock is behind the last anchored checkpoint's time. */
   clockBehind?: true;
+  /** Nothing signed because the access log holds no entries yet. */
+  emptyLog?: true;
 }
 
 /** The anchor logs whose checkpoints from before the store's record this process has read. */
@@ -162,6 +164,10 @@ export async function writeCheckpoint(deps: {
     deps.logger.warn('audit.checkpoint-alarm', { reason: 'sequence-broken' });
     return { checkpoint: undefined, alarm: true };
   }
+  // The empty tree's root, signed and anchored for good in WORM storage, proves nothing: no proof
+  // can be asked of it, and a DPO reading the anchors met a first line that meant nothing. A log
+  // once anchored and now empty has failed the checks above.
+  if (tree.size === 0) return { checkpoint: undefined, alarm: false, emptyLog: true };
   // A checkpoint dated before the one it extends would be filed in an earlier month's blob and
   // read back before it, a shrinking log to every later verify, for good (found by a review).
   // Two hosts' clocks a second apart at a month's end do that; this run stands down, and a

@@ -159,6 +159,23 @@ describe('anchor log periods', () => {
     return { report, sequence, treeSizes: checkpoints.map((c) => c.treeSize) };
   };
 
+  /**
+   * On an empty log the checkpointer anchored a checkpoint of 0 entries, the empty tree's root:
+   * a signed statement that proves nothing, which a DPO reading the anchors met as the first line.
+   */
+  it('anchors nothing while the access log is empty, and signs its first entries once they come', async () => {
+    const anchors = anchorsWith();
+    const { outcome, warnings } = await checkpointWarning({ store, anchors, secrets }, '2026-12-01T00:00:00.000Z');
+    expect(outcome).toEqual({ checkpoint: undefined, alarm: false, emptyLog: true });
+    expect(warnings).toEqual([]);
+    expect(await contents()).toEqual({});
+
+    await logEntries(2);
+    await anchorAt(anchors, '2026-12-01T00:05:00.000Z');
+    expect(await contents()).toEqual({ 'checkpoints/2026-12.jsonl': [2] });
+    expect((await verify(anchors)).report).toMatchObject({ ok: true, entries: 2, checkpoints: 1 });
+  });
+
   it('puts a sequence spanning two months into two blobs and verifies across both in order', async () => {
     const anchors = anchorsWith();
     await logEntries(5);
