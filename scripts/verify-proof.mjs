@@ -15,9 +15,10 @@
  * inclusion proof.json (as returned by the API):
  *   { "seq": N, "treeSize": S, "leafHash": hex, "proof": [hex, ...], "rootHash": hex }
  *   seq is the entry's 1-based sequence number; its leaf index is seq - 1.
- *   Optional "entry": the access-log entry object itself. If present, its leaf hash is
- *   recomputed from canonical JSON (sorted keys, no whitespace, UTF-8) and must equal
- *   "leafHash" - this checks the entry you hold is the one the log committed to.
+ *   "entry": the access-log entry itself, as the API gives it to a DPO whose agreements the
+ *   entry is the business of (null, or absent, otherwise). Its leaf hash is recomputed from
+ *   canonical JSON (sorted keys, no whitespace, UTF-8) and must equal "leafHash" - this checks
+ *   the entry you were shown is the one the log committed to, not merely some hash.
  *
  * consistency proof.json:
  *   { "from": A, "to": B, "fromRoot": hex, "toRoot": hex, "proof": [hex, ...] }
@@ -234,8 +235,10 @@ function verifyInclusionDocument(doc, publicKeys) {
   const leaf = hash(doc.leafHash, 'leafHash');
   const proof = hashList(doc.proof, 'proof');
   const root = hash(doc.rootHash, 'rootHash');
-  if (doc.entry !== undefined) {
-    if (doc.entry === null || typeof doc.entry !== 'object' || Array.isArray(doc.entry)) {
+  // null is the API's "not yours to see": the proof still holds for the leaf hash alone.
+  const entryGiven = doc.entry !== undefined && doc.entry !== null;
+  if (entryGiven) {
+    if (typeof doc.entry !== 'object' || Array.isArray(doc.entry)) {
       return { ok: false, message: 'entry must be a JSON object' };
     }
     if (doc.entry.seq !== seq) return { ok: false, message: 'entry.seq does not match seq' };
@@ -246,7 +249,7 @@ function verifyInclusionDocument(doc, publicKeys) {
   if (reason !== null) return { ok: false, message: reason };
   const signed = checkCheckpoint(doc.checkpoint, treeSize, root, publicKeys, 'checkpoint');
   if (signed !== null) return { ok: false, message: signed };
-  const checkedEntry = doc.entry !== undefined ? ' (entry content checked)' : '';
+  const checkedEntry = entryGiven ? ' (entry content checked)' : '';
   return {
     ok: true,
     message: `entry seq ${seq}${checkedEntry} is included in the tree of size ${treeSize} with root ${root.toString('hex')}${checkpointNote([doc.checkpoint], publicKeys)}`,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { consistencyProofFor, inclusionProofFor, LOG_INCONSISTENT, verifyLog } from '../audit/audit-service.js';
+import { auditScope, type AuditScope } from '../audit/dpo-views.js';
 import { AUDIT_PURPOSE } from '../audit/entry-agreements.js';
 import type { VerificationReport } from '../audit/verify-log.js';
 import { decide } from '../policy/decide.js';
@@ -17,14 +18,21 @@ export const consistencyQuerySchema = z
   .object({ from: positive, to: positive.describe('A tree size no smaller than `from`') })
   .refine((q) => q.from <= q.to);
 
-/** Audit endpoints are open to the roles an agreement's `audit` block names (DPOs). */
-async function asAuditor(ctx: ApiContext, call: CallContext, run: () => Promise<Outcome>): Promise<Outcome> {
+/**
+ * Audit endpoints are open to the roles an agreement's `audit` block names (DPOs); `run` is given
+ * the part of the log the caller may read, as the DPO's views are (dpo-api.ts).
+ */
+async function asAuditor(
+  ctx: ApiContext,
+  call: CallContext,
+  run: (scope: AuditScope) => Promise<Outcome>,
+): Promise<Outcome> {
   const decision = await decide(
     { caller: call.caller, purpose: call.purpose, datasets: [], subject: null, action: 'audit' },
     { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
   );
   if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: AUDIT_PURPOSE });
-  return run();
+  return run(auditScope(ctx.services.agreements, decision.agreementIds));
 }
 
 function query<S extends z.ZodType>(req: ApiRequest, schema: S): z.infer<S> | undefined {
@@ -57,13 +65,13 @@ function verifyReason(report: VerificationReport): string {
 /** GET /api/v1/audit/proofs/inclusion?seq=N */
 export function auditInclusionProof(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'audit.inclusion-proof', (call) =>
-    asAuditor(ctx, call, async () => {
+    asAuditor(ctx, call, async (scope) => {
       const q = query(req, inclusionQuerySchema);
       if (!q)
         return deny(problem(400, 'invalid-request', 'seq must be a positive integer'), 'invalid-request', {
           purpose: AUDIT_PURPOSE,
         });
-      const proof = await inclusionProofFor(ctx.services, q.seq, q.treeSize);
+      const proof = await inclusionProofFor(ctx.services, q.seq, q.treeSize, (entry) => scope.covers(entry));
       if (proof === LOG_INCONSISTENT) return inconsistent();
       if (!proof)
         return deny(problem(404, 'entry-unknown', 'No such entry in a tree of that size'), 'entry-unknown', {

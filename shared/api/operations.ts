@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { consistencyProofFor, inclusionProofFor } from '../audit/audit-service.js';
+import { accessLogEntrySchema } from '../audit/entry-codec.js';
 import type { VerificationReport } from '../audit/verify-log.js';
 import type { HealthReport } from '../health/check-health.js';
 import { consistencyQuerySchema, inclusionQuerySchema } from './audit-api.js';
@@ -114,6 +115,11 @@ export const inclusionProofSchema = z.object({
   proof: z.array(hex),
   rootHash: hex,
   checkpoint: signedCheckpoint,
+  entry: accessLogEntrySchema
+    .nullable()
+    .describe(
+      'The entry as the log stored it and hashed it (canonical JSON of it, SHA-256 with a 0x00 prefix, is leafHash: scripts/verify-proof.mjs checks it); null when the entry is not the business of an agreement the caller audits',
+    ),
 });
 export const consistencyProofSchema = z.object({
   from: z.number().int(),

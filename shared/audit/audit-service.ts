@@ -1,8 +1,11 @@
 import type { Services } from '../services.js';
+import { fromRow } from './access-log-rows.js';
 import { anchoredCheckpoints } from './anchored-checkpoints.js';
 import type { Checkpoint } from './checkpoint.js';
 import { writeCheckpoint, type CheckpointOutcome } from './checkpointer.js';
-import { logSize, storedLeafHashes } from './leaf-stream.js';
+import type { AccessLogEntry } from './entry-codec.js';
+import type { EntryOwnership } from './entry-agreements.js';
+import { accessLogRowsBySeq, logSize, storedLeafHashes } from './leaf-stream.js';
 import { LOG_INCONSISTENT, proofFromLeafStream } from './proof-stream.js';
 import { checkpointsSignedByLogKeys, logKeysFor } from './signing-keys.js';
 import { verifyAccessLog, type VerificationReport } from './verify-log.js';
@@ -59,7 +62,38 @@ function checkpointOfSize(checkpoints: readonly Checkpoint[], treeSize: number):
 
 export { LOG_INCONSISTENT };
 
-export async function inclusionProofFor(services: Services, seq: number, requestedTreeSize?: number) {
+/**
+ * The entry as the log stored it, which is what its leaf hash was computed from (verify-log.ts
+ * reads it back the same way), when `mayRead` lets the caller see it; otherwise null. A proof of
+ * a leaf hash alone shows only that some entry is in the log: with the entry beside it, a DPO's
+ * own tool hashes it (scripts/verify-proof.mjs) and sees it is this one. A row that no longer
+ * reads as an entry is given as null: verify is what names it.
+ */
+async function entryAsStored(
+  services: Services,
+  seq: number,
+  mayRead: (entry: EntryOwnership) => boolean,
+): Promise<AccessLogEntry | null> {
+  const row = (await accessLogRowsBySeq(services.store, [seq])).get(seq);
+  if (row === undefined || !mayRead(row)) return null;
+  try {
+    return fromRow(row);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * An inclusion proof for entry `seq`, with the entry itself when `mayRead` (the caller's audit
+ * scope) covers it: the scope the DPO's views read the log by, so the proof shows nobody an entry
+ * those views would hide.
+ */
+export async function inclusionProofFor(
+  services: Services,
+  seq: number,
+  requestedTreeSize?: number,
+  mayRead: (entry: EntryOwnership) => boolean = () => false,
+) {
   // Read once: each read downloads every anchor blob.
   const checkpoints = await intactCheckpoints(services);
   const { treeSize, checkpoint } = requestedTreeSize
@@ -82,6 +116,7 @@ export async function inclusionProofFor(services: Services, seq: number, request
     proof: tree.proof.map((h) => h.toString('hex')),
     rootHash: tree.root.toString('hex'),
     checkpoint: checkpoint ?? null,
+    entry: await entryAsStored(services, seq, mayRead),
   };
 }
 

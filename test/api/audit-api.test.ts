@@ -69,4 +69,24 @@ describe('audit API', () => {
       execFileSync(process.execPath, [script, 'consistency', join(dir, 'consistency.json')], { encoding: 'utf8' }),
     ).toMatch(/^OK/);
   });
+
+  // verify-proof.mjs recomputes an entry's leaf hash when the proof carries the entry, but no
+  // endpoint served one: a DPO could check that some hash was in the log, not that this entry was.
+  it('gives a DPO the entry as hashed, so the stand-alone verifier checks its content too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lintel-proof-'));
+    const script = join(import.meta.dirname, '../../scripts/verify-proof.mjs');
+    const inclusion = await get('/v1/audit/proofs/inclusion?seq=3', 'kettering-borough-council', ['dpo']);
+    expect(inclusion.status).toBe(200);
+    expect(inclusion.body.entry).toMatchObject({ seq: 3, partyId: 'kettering-borough-council', decision: 'deny' });
+    writeFileSync(join(dir, 'inclusion.json'), JSON.stringify(inclusion.body));
+    expect(
+      execFileSync(process.execPath, [script, 'inclusion', join(dir, 'inclusion.json')], { encoding: 'utf8' }),
+    ).toMatch(/^OK inclusion: entry seq 3 \(entry content checked\) is included in the tree of size 5 /);
+  });
+
+  it('gives the DPO of an agreement the entry is no business of the proof alone, not the entry', async () => {
+    const inclusion = await get('/v1/audit/proofs/inclusion?seq=3', 'dudley-housing-options', ['dpo']);
+    expect(inclusion.status).toBe(200);
+    expect(inclusion.body).toMatchObject({ seq: 3, treeSize: 5, entry: null });
+  });
 });

@@ -109,6 +109,14 @@ describe('verify-proof.mjs inclusion', () => {
     expect(bad.stdout).toMatch(/^FAILED inclusion: entry does not hash to leafHash/);
     expect(bad.status).toBe(1);
   });
+
+  // The API answers `entry: null` to a DPO the entry is no business of; such a proof was refused
+  // whole, its leaf hash unchecked, as malformed.
+  it('checks the proof of a leaf hash alone when the entry is null, as the API gives it', () => {
+    const result = run('inclusion', { ...inclusionDoc(9, 21), entry: null });
+    expect(result.stdout).toMatch(/^OK inclusion: entry seq 9 is included in the tree of size 21 /);
+    expect(result.status).toBe(0);
+  });
 });
 
 describe('verify-proof.mjs consistency', () => {
