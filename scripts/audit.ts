@@ -67,6 +67,12 @@ try {
               ? 'nothing signed: the access log holds no entries yet, and a checkpoint of none would prove nothing\n'
               : 'no new entries since the last checkpoint\n',
       );
+      if (outcome.containerCreated !== undefined) {
+        process.stderr.write(
+          `ALARM: the anchor container ${outcome.containerCreated} was gone and has been created again without its immutability (WORM) policy: re-apply it (infra/README.md, step 6)\n`,
+        );
+        process.exitCode = 1;
+      }
     }
   } else {
     const started = performance.now();

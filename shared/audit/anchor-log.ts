@@ -70,6 +70,17 @@ async function propertiesIfExists(blob: AppendBlobClient): Promise<BlobGetProper
   }
 }
 
+/** Where {@link AnchorLog.append} put a checkpoint. */
+export interface Anchored {
+  /** The anchor blob the line went to. */
+  blob: string;
+  /**
+   * This append created the container again, it having been deleted: the new one has none of the
+   * immutability (WORM) policy infra/ set on the old, until an operator sets it again.
+   */
+  containerCreated: boolean;
+}
+
 export interface AnchorLogOptions {
   /** The container; `audit-anchors` unless a test isolates itself. */
   container?: string;
@@ -107,7 +118,8 @@ export interface DamagedAnchorLine {
  * months in order, each month's parts in order.
  */
 export class AnchorLog {
-  private readonly containerName: string;
+  /** The container the anchors are in: named by the alarms that concern it. */
+  readonly containerName: string;
   private readonly maxBlocks: number;
 
   constructor(
@@ -144,11 +156,12 @@ export class AnchorLog {
     return found.sort((a, b) => compareOrder(a.order, b.order)).map((f) => f.name);
   }
 
-  /** Appends the checkpoint's line; answers the name of the blob it went to. */
-  async append(checkpoint: Checkpoint): Promise<string> {
+  /** Appends the checkpoint's line; answers the blob it went to, and whether the container was created again. */
+  async append(checkpoint: Checkpoint): Promise<Anchored> {
     const line = Buffer.from(formatCheckpointLine(checkpoint), 'utf8');
     const period = checkpoint.time.slice(0, 7);
     let part: number;
+    let containerCreated = false;
     try {
       part = await this.lastPart(period);
     } catch (err) {
@@ -156,7 +169,8 @@ export class AnchorLog {
       // The container is gone. The checkpointer appends only once the store's record of what was
       // anchored is all still held, so it held no checkpoint (one that did raises the alarm and
       // nothing is appended): create it again, as a restart would, rather than fail every run.
-      await this.container().createIfNotExists();
+      // Created by another writer since, it is that one's to report.
+      containerCreated = (await this.container().createIfNotExists()).succeeded;
       part = 1;
     }
     for (;;) {
@@ -165,7 +179,7 @@ export class AnchorLog {
       if (await this.hasRoom(blob)) {
         try {
           await blob.appendBlock(line, line.byteLength);
-          return name;
+          return { blob: name, containerCreated };
         } catch (err) {
           // Filled since the count was read (or the count was not to be trusted): next part.
           if (!isBlockCountExceeded(err)) throw err;

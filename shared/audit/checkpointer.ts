@@ -25,6 +25,11 @@ export interface CheckpointOutcome {
   clockBehind?: true;
   /** Nothing signed because the access log holds no entries yet. */
   emptyLog?: true;
+  /**
+   * The anchor container, deleted, was created again by this run's append: it has no
+   * immutability (WORM) policy until an operator sets it again.
+   */
+  containerCreated?: string;
 }
 
 /** The anchor logs whose checkpoints from before the store's record this process has read. */
@@ -193,9 +198,20 @@ export async function writeCheckpoint(deps: {
     deps.logger.info('audit.checkpoint-superseded', { treeSize: checkpoint.treeSize });
     return { checkpoint: undefined, alarm: false };
   }
-  const blob = await deps.anchors.append(checkpoint);
+  const { blob, containerCreated } = await deps.anchors.append(checkpoint);
   await recordAnchoredCheckpoint(deps.store, { blob, checkpoint });
   deps.logger.info('audit.checkpoint', { treeSize: checkpoint.treeSize, rootHash: checkpoint.rootHash });
+  // Lost whole before it held a checkpoint, the container lost nothing the log needs, but the one
+  // created in its place is not WORM: until its policy is set again, anchors in it can be deleted
+  // or rewritten, which is what they are there to prevent. Said by the one run that created it.
+  if (containerCreated) {
+    deps.logger.warn('audit.checkpoint-alarm', {
+      reason: 'anchor-container-created',
+      container: deps.anchors.containerName,
+      action: 're-apply-immutability-policy',
+    });
+    return { checkpoint, alarm: false, containerCreated: deps.anchors.containerName };
+  }
   return { checkpoint, alarm: false };
 }
 

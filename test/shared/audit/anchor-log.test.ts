@@ -612,17 +612,35 @@ describe('an anchor blob deleted or written again shorter', () => {
 
   /**
    * With no checkpoint yet anchored, a deleted container lost nothing: every checkpointer run
-   * threw instead, and nothing was signed until a restart created the container again.
+   * threw instead, and nothing was signed until a restart created the container again. The
+   * container created again has none of the immutability (WORM) policy infra/ set on the old one,
+   * and its anchors could be deleted or rewritten until an operator sets it again: nothing said so.
    */
-  it('anchors again into a container deleted before it held any checkpoint, as after a restart', async () => {
+  it('anchors again into a container deleted before it held any checkpoint, and raises the alarm that it has no WORM policy', async () => {
     const anchors = new AnchorLog(blobs, { container: container.containerName });
     await logSearches(accessLog, 2);
     await container.delete();
 
     const { outcome, warnings } = await checkpointWarning({ store, anchors, secrets }, '2026-12-01T00:00:00.000Z');
-    expect(outcome).toMatchObject({ alarm: false, checkpoint: { treeSize: 2 } });
-    expect(warnings).toEqual([]);
-    expect((await anchors.read()).map((c) => c.treeSize)).toEqual([2]);
+    expect(outcome).toMatchObject({
+      alarm: false,
+      checkpoint: { treeSize: 2 },
+      containerCreated: container.containerName,
+    });
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        event: 'audit.checkpoint-alarm',
+        reason: 'anchor-container-created',
+        container: container.containerName,
+        action: 're-apply-immutability-policy',
+      }),
+    ]);
+    // Said once, by the run that created it: the next run appends to the container as it is.
+    await logSearches(accessLog, 1);
+    const next = await checkpointWarning({ store, anchors, secrets }, '2026-12-01T00:05:00.000Z');
+    expect(next.outcome).toEqual({ checkpoint: expect.objectContaining({ treeSize: 3 }), alarm: false });
+    expect(next.warnings).toEqual([]);
+    expect((await anchors.read()).map((c) => c.treeSize)).toEqual([2, 3]);
     expect(await blobNamesNow()).toEqual(['checkpoints/2026-12.jsonl']);
   });
 

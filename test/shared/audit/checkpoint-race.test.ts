@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { AccessLog } from '../../../shared/audit/access-log.js';
-import { AnchorLog } from '../../../shared/audit/anchor-log.js';
+import { AnchorLog, type Anchored } from '../../../shared/audit/anchor-log.js';
 import { anchoredCheckpoints, anchoredCountsByBlob } from '../../../shared/audit/anchored-checkpoints.js';
 import type { Checkpoint } from '../../../shared/audit/checkpoint.js';
 import { writeCheckpoint } from '../../../shared/audit/checkpointer.js';
@@ -157,11 +157,11 @@ describe('two checkpoint runs (the timer + `npm run audit -- checkpoint`): at on
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     class HeldAfterAppend extends AnchorLog {
-      override async append(checkpoint: Checkpoint): Promise<string> {
-        const blob = await super.append(checkpoint);
-        appended(blob);
+      override async append(checkpoint: Checkpoint): Promise<Anchored> {
+        const anchored = await super.append(checkpoint);
+        appended(anchored.blob);
         await gate;
-        return blob;
+        return anchored;
       }
     }
     await entries(3);

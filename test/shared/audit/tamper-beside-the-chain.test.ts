@@ -59,7 +59,7 @@ function checkpointing(anchoredAlready: readonly Checkpoint[]) {
     latestAnchored: async () => ({ checkpoint: anchored.at(-1), damaged: [], refused: [] }),
     append: async (c: Checkpoint) => {
       anchored.push(c);
-      return 'checkpoints/in-memory.jsonl';
+      return { blob: 'checkpoints/in-memory.jsonl', containerCreated: false };
     },
     holds: async (_blob: string, c: Checkpoint) => anchored.includes(c),
     blobNames: async () => (anchored.length === 0 ? [] : ['checkpoints/in-memory.jsonl']),
