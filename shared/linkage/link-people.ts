@@ -29,7 +29,7 @@ import { linkingRulesOf, type LinkingRules } from './linking-rules.js';
 import { recordPersonIdMoves, type HeldPersonIdMove } from './person-id-history.js';
 import { PairKeys, personRefKeyOf } from './pair-key.js';
 import { assignPersonIds } from './person-ids.js';
-import { readStoreSources, type StoreSource } from './store-sources.js';
+import { readStoreSources, sourceIdOf, type StoreSource } from './store-sources.js';
 
 /**
  * Linking the records of one agreement's datasets into people, in the store.
@@ -436,10 +436,7 @@ async function pairsFiledElsewhere(
   const at = new Map(sourceIds.map((id, n) => [id, n]));
   const pairs = new Set<string>();
   const agreementIds: string[] = [];
-  const next = async (after: string) =>
-    (await nextLinkedAgreementQuery(trx, dialect, after).executeTakeFirst())?.agreement_id;
-  for (let other = await next(''); other !== undefined; other = await next(other)) {
-    if (other === agreementId) continue;
+  for await (const other of otherLinkedAgreements(trx, dialect, agreementId)) {
     const rows = await trx
       .selectFrom('record_link')
       .select(['source_a', 'source_b'])
@@ -455,6 +452,48 @@ async function pairsFiledElsewhere(
     }
   }
   return agreementIds.length === 0 ? none : { pairs, agreementIds, sourceIds };
+}
+
+/**
+ * Whether another agreement's links join two of the agreement's current sources: a re-signing
+ * moved their dataset here, and only a pass of this agreement files them under it
+ * ({@link pairsFiledElsewhere}). Until then its people are formed without them, and retention
+ * would judge its records without them (enforce-retention.ts). One seek a linked agreement.
+ */
+export async function linksFiledElsewhere(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  agreement: Agreement,
+): Promise<boolean> {
+  const sources = agreement.datasets.flatMap((d) => d.sources.map((party) => sourceIdOf(party, d.id)));
+  if (sources.length === 0) return false;
+  for await (const other of otherLinkedAgreements(db, dialect, agreement.id)) {
+    const filed = await dialect
+      .firstRows(
+        db
+          .selectFrom('record_link')
+          .select('id')
+          .where('agreement_id', '=', other)
+          .where('source_a', 'in', sources)
+          .where('source_b', 'in', sources),
+        1,
+      )
+      .execute();
+    if (filed.length > 0) return true;
+  }
+  return false;
+}
+
+/** The agreements other than `agreementId` holding any link, by id ({@link nextLinkedAgreementQuery}). */
+async function* otherLinkedAgreements(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  agreementId: string,
+): AsyncGenerator<string> {
+  const next = async (after: string) =>
+    (await nextLinkedAgreementQuery(db, dialect, after).executeTakeFirst())?.agreement_id;
+  for (let other = await next(''); other !== undefined; other = await next(other))
+    if (other !== agreementId) yield other;
 }
 
 /**

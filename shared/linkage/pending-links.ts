@@ -7,6 +7,7 @@ import {
   lastPassIsNewer,
   lastPassSourcesQuery,
   linkPeople,
+  linksFiledElsewhere,
   type LinkDependencies,
   type LinkRunSummary,
 } from './link-people.js';
@@ -51,8 +52,11 @@ export function pendingDatasetQueries(db: Kysely<Database>) {
  * than the files the host serves. People change only at a pass: after a re-signing that dropped a
  * source, a person its old record bridged stayed joined, and lookups showed the other council's
  * record through it, until the agreement's next import or a relink (found by a review). An
- * agreement no pass has linked is not one: it has no people a pass could have left wrong, and its
- * first records are linked as pending. A pass from before migration 0043 noted none, and is taken
+ * agreement no pass has linked is one only where a re-signing moved a dataset in whose links are
+ * filed under the agreement it came from ({@link linksFiledElsewhere}): its people are formed
+ * without them, and its retention waits for the pass that files them under it, which, with no
+ * record unlinked, had waited for the dataset's next import (found by a review). Any other has no
+ * people a pass could have left wrong, and its first records are linked as pending. A pass from before migration 0043 noted none, and is taken
  * as another: each such agreement is linked once, which corrects a re-signing made before it.
  *
  * Not one where the last pass linked under a newer version of the file than the host's: during a
@@ -67,7 +71,11 @@ async function resignedSinceLastPass(deps: LinkDependencies): Promise<string[]> 
   const warned = olderVersionsWarnedBy(deps.agreements);
   for (const { agreement } of deps.agreements.all()) {
     const last = await lastPassSourcesQuery(deps.store.db, deps.store.dialect, agreement.id).executeTakeFirst();
-    if (last === undefined || last.agreement_sources === agreementSourcesOf(agreement)) continue;
+    if (last === undefined) {
+      if (await linksFiledElsewhere(deps.store.db, deps.store.dialect, agreement)) ids.push(agreement.id);
+      continue;
+    }
+    if (last.agreement_sources === agreementSourcesOf(agreement)) continue;
     if (!lastPassIsNewer(agreement, last)) {
       ids.push(agreement.id);
       continue;

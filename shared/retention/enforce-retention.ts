@@ -3,7 +3,12 @@ import { currentSnapshotOrder, isBehind, type ImportRun, type SnapshotOrder } fr
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Agreement, Dataset, RetentionRule } from '../agreements/schema.js';
 import { entriesWithinStoreTransactions, type AccessLog } from '../audit/access-log.js';
-import { agreementSourcesOf, takeLinkingLock, type LinkDependencies } from '../linkage/link-people.js';
+import {
+  agreementSourcesOf,
+  linksFiledElsewhere,
+  takeLinkingLock,
+  type LinkDependencies,
+} from '../linkage/link-people.js';
 import { lastPassSourcesQuery, linkPendingRecords, pendingDatasetQueries } from '../linkage/pending-links.js';
 import { retireIdentifiers } from '../people/retired-identifiers.js';
 import { endKeptKeysOfDataset } from '../imports/opt-out-kept-keys.js';
@@ -194,30 +199,7 @@ export async function catchUpRetention(deps: RetentionDependencies & LinkDepende
 async function linksCurrent(trx: Kysely<Database>, dialect: Dialect, agreement: Agreement): Promise<boolean> {
   const last = await lastPassSourcesQuery(trx, dialect, agreement.id).executeTakeFirst();
   if (last !== undefined) return last.agreement_sources === agreementSourcesOf(agreement);
-  const sources = agreement.datasets.flatMap((d) => d.sources.map((party) => `${party}/${d.id}`));
-  if (sources.length === 0) return true;
-  // Each other agreement with a pass on record asked by the `record_link_sources` index.
-  const others = await trx
-    .selectFrom('link_run')
-    .select('agreement_id')
-    .distinct()
-    .where('agreement_id', '<>', agreement.id)
-    .execute();
-  for (const { agreement_id: other } of others) {
-    const filed = await dialect
-      .firstRows(
-        trx
-          .selectFrom('record_link')
-          .select('id')
-          .where('agreement_id', '=', other)
-          .where('source_a', 'in', sources)
-          .where('source_b', 'in', sources),
-        1,
-      )
-      .execute();
-    if (filed.length > 0) return false;
-  }
-  return true;
+  return !(await linksFiledElsewhere(trx, dialect, agreement));
 }
 
 async function enforceRule(

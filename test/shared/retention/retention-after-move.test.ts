@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
+import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { enforceRetention } from '../../../shared/retention/enforce-retention.js';
 import { importEach, JONATHANS, reviewLinkDeps } from '../../support/linked-people.js';
 import { agreementsFolderWithIsaIndicatorsMoved, ISA_SUCCESSOR } from '../agreements/agreement-files.js';
@@ -63,8 +64,12 @@ describe('retention of an agreement whose dataset a re-signing has just moved in
     expect(h.logLines.some((l) => l.includes('retention.skipped') && l.includes('links-not-current'))).toBe(true);
   });
 
-  it("judges the rule by the new agreement's links once its pass has run", async () => {
-    await linkPeople({ ...reviewLinkDeps(h), agreements: moved }, ISA_SUCCESSOR, 'incremental');
+  it("judges the rule by the new agreement's links once the timer's pass has run", async () => {
+    // No record is unlinked: the five-minute timer runs the new agreement's first pass for the
+    // links of its sources filed under the ISA, and no further one at its next tick.
+    const timer = () => linkPendingRecords({ ...reviewLinkDeps(h), agreements: moved });
+    expect((await timer()).map((s) => s.agreementId)).toContain(ISA_SUCCESSOR);
+    expect((await timer()).map((s) => s.agreementId)).not.toContain(ISA_SUCCESSOR);
 
     const [summary] = await enforceRetention(retentionDeps(), ISA_SUCCESSOR);
 
