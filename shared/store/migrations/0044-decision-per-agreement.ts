@@ -40,13 +40,14 @@ export function decisionPerAgreement(d: Dialect): Migration {
     await sql.raw(`insert into link_decision_0044 (${COLUMNS}) select ${COLUMNS} from link_decision`).execute(db);
     await db.schema.dropTable('link_decision').execute();
     await create('link_decision', true);
+    // Clustered on SQL Server, as the primary key it replaces was: a table without one is a heap,
+    // its rows in no order, where every read of a decision is by its pair key.
     if (perAgreement)
-      await db.schema
-        .createIndex('link_decision_pair_agreement')
-        .on('link_decision')
-        .columns(['pair_key', 'agreement_id'])
-        .unique()
-        .execute();
+      await sql
+        .raw(
+          `create unique ${d.engine === 'mssql' ? 'clustered ' : ''}index "link_decision_pair_agreement" on "link_decision" ("pair_key", "agreement_id")`,
+        )
+        .execute(db);
     await sql.raw(copyBack).execute(db);
     await db.schema.dropTable('link_decision_0044').execute();
   };

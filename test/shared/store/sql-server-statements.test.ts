@@ -392,7 +392,7 @@ describe('statements sent to Azure SQL', () => {
       'create table "link_decision" ("pair_key" nvarchar(64) not null, "decision" nvarchar(20) not null, "party_id" nvarchar(100) not null, "client_id" nvarchar(200) not null, "request_id" nvarchar(100) not null, "score" double precision, "decided_at" varchar(32) not null, "identity_key" nvarchar(64), "print_a" nvarchar(64), "print_b" nvarchar(64), "agreement_id" nvarchar(100))',
     );
     expect(statements.map((s) => s.sql)).toContain(
-      'create unique index "link_decision_pair_agreement" on "link_decision" ("pair_key", "agreement_id")',
+      'create unique clustered index "link_decision_pair_agreement" on "link_decision" ("pair_key", "agreement_id")',
     );
     expect(statements.map((s) => s.sql)).toContain('alter table "link_run" add "agreement_version" nvarchar(100)');
     // Nine wide for a BFPO number ("BFPO 5439"), in place: nullable, as the columns were.
