@@ -66,7 +66,9 @@ export async function createServices(settings: Settings, appRoot = resolve('.'))
       logger.warn('agreements.warning', {
         file,
         path: `matching ${key}`,
-        message: 'no linkage rule for this key: it links nothing',
+        message:
+          'no linkage rule compares exactly this key (one identifier; or a date of birth or postcode, ' +
+          'the last name and the first 3 letters of the first name): it links nothing',
       });
     }
   }

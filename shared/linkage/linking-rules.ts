@@ -1,14 +1,17 @@
-import type { Agreement, Field } from '../agreements/schema.js';
+import type { Agreement, Field, MatchKeyPart } from '../agreements/schema.js';
 import type { PseudonymKind } from '../domain/pseudonymise.js';
-import { identifierKind } from '../imports/storage-plan.js';
+import { identifierKind, storagePlanFor, type StoragePlan } from '../imports/storage-plan.js';
 
 /**
  * An agreement's matching section, read as the linkage engine's rules. Each deterministic key
  * becomes one engine rule carrying the agreement's tier number: a key of one identifier field
- * is that identifier's rule (`nhs`, `upn`, `ni`, `system:<system>`); a key with a date part is
- * the date-of-birth + names rule, one with a postcode part the postcode + names rule. Rules the
- * agreement does not name are never run, so an agreement that says nothing of postcodes never
- * links on them.
+ * is that identifier's rule (`nhs`, `upn`, `ni`, `system:<system>`); a key of exactly a date of
+ * birth, a last name and the first three letters of a first name is the `dob-name` rule, and of a
+ * postcode and the same names the `postcode-name` rule. Any other key (a prefix of four letters,
+ * a name left out, a field added, an identifier cut short) is one the engine cannot run as
+ * written: it is reported in `unsupportedKeys` and links nothing, rather than being linked by a
+ * rule the agreement did not state. Rules the agreement does not name are never run, so an
+ * agreement that says nothing of postcodes never links on them.
  */
 export interface LinkingRules {
   readonly agreementId: string;
@@ -32,7 +35,40 @@ function identifierRule(kind: PseudonymKind): string {
   return kind.replace(/^system-id:/, 'system:');
 }
 
+/** The letters of the first name the engine's names rules compare (firstThreeColumn). */
+const GIVEN_NAME_PREFIX = 3;
+
+type NamesRuleRole = 'dateOfBirth' | 'postcode' | 'familyName' | 'givenName';
+
+/**
+ * `dob-name` or `postcode-name` when the key's parts are exactly what that rule compares, as the
+ * store holds them: each part is the field the storage plan of every dataset holding it puts in
+ * that column, the first name cut to three letters and nothing else cut. The plan, not the field
+ * name, decides, since the engine compares the plan's columns whatever the fields are called.
+ */
+function namesRuleOf(key: readonly MatchKeyPart[], plans: readonly StoragePlan[]): string | undefined {
+  if (key.length !== 3) return undefined;
+  const roles = new Set<NamesRuleRole>();
+  for (const part of key) {
+    const held = plans.map((plan) => roleIn(plan, part.field)).filter((role) => role !== null);
+    const role = held[0];
+    if (role === undefined || held.some((r) => r !== role) || roles.has(role)) return undefined;
+    if (part.prefix !== (role === 'givenName' ? GIVEN_NAME_PREFIX : undefined)) return undefined;
+    roles.add(role);
+  }
+  if (!roles.has('familyName') || !roles.has('givenName')) return undefined;
+  return roles.has('dateOfBirth') ? 'dob-name' : roles.has('postcode') ? 'postcode-name' : undefined;
+}
+
+/** The matching column a dataset's plan fills from a field, or null for none. */
+function roleIn(plan: StoragePlan, field: string): NamesRuleRole | null {
+  for (const role of ['dateOfBirth', 'postcode', 'familyName', 'givenName'] as const)
+    if (plan[role] === field) return role;
+  return null;
+}
+
 export function linkingRulesOf(agreement: Agreement): LinkingRules {
+  const plans = agreement.datasets.map((dataset) => storagePlanFor(dataset, agreement.matching));
   const fields = new Map<string, Field>();
   for (const dataset of agreement.datasets)
     for (const field of dataset.fields) if (!fields.has(field.name)) fields.set(field.name, field);
@@ -46,14 +82,12 @@ export function linkingRulesOf(agreement: Agreement): LinkingRules {
       continue;
     }
     tier.keys.forEach((key, k) => {
-      const parts = key.map((part) => fields.get(part.field));
-      let rule: string | undefined;
-      if (parts.length === 1 && parts[0] !== undefined) {
-        const kind = identifierKind(parts[0]);
-        if (kind !== undefined) identifierKinds.add(kind);
-        rule = kind === undefined ? undefined : identifierRule(kind);
-      } else if (parts.some((f) => f?.type === 'date')) rule = 'dob-name';
-      else if (parts.some((f) => f?.type === 'postcode')) rule = 'postcode-name';
+      const [first] = key;
+      // A prefix of an identifier is a different key; lintel links on whole identifiers only.
+      const only = key.length === 1 && first?.prefix === undefined ? fields.get(first?.field ?? '') : undefined;
+      const kind = only === undefined ? undefined : identifierKind(only);
+      if (kind !== undefined) identifierKinds.add(kind);
+      const rule = kind !== undefined ? identifierRule(kind) : namesRuleOf(key, plans);
       if (rule === undefined) unsupportedKeys.push(`tier ${tier.tier} key ${k + 1}`);
       else if (!ruleTiers.has(rule)) ruleTiers.set(rule, tier.tier);
     });
