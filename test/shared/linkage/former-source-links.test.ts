@@ -2,8 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople, type LinkRunKind } from '../../../shared/linkage/link-people.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { linkPendingTick } from '../../support/link-pending-tick.js';
-import { insertRecord, type TestRecord } from '../../support/records.js';
-import { callApi, restartTestHost, startTestHost, type TestHost } from '../../support/test-host.js';
+import { insertRecord } from '../../support/records.js';
+import {
+  corbySearchForItsApplicant,
+  markedRegisterApplicant,
+  REGISTER_APPLICANT_NI,
+} from '../../support/register-applicants.js';
+import { restartTestHost, startTestHost, type TestHost } from '../../support/test-host.js';
 import { agreementsFolderWith, KEYWAYS_REGISTER_WITHOUT_WELLINGBOROUGH } from '../agreements/agreement-files.js';
 
 /**
@@ -22,31 +27,7 @@ describe.each<LinkRunKind | 'timer'>(['incremental', 'full', 'timer'])(
   'the first %s pass after a re-signing dropped a party as a source',
   (kind) => {
     let t: TestHost;
-    const DATASET = 'keyways-housing-register';
     const AGREEMENT = 'keyways-housing-allocation';
-    const DOB = '1985-03-14';
-    const corby = { party: 'corby-borough-council', roles: ['housing-officer'], purpose: 'housing-allocation' };
-    const applicant = (
-      partyId: string,
-      givenName: string,
-      familyName: string,
-      marker: string,
-      ni?: string,
-    ): TestRecord => ({
-      partyId,
-      datasetId: DATASET,
-      givenName,
-      familyName,
-      dateOfBirth: DOB,
-      identifiers: ni === undefined ? {} : { ni },
-      attributes: {
-        firstName: givenName,
-        lastName: familyName,
-        dateOfBirth: DOB,
-        telephoneNumber: marker,
-        ...(ni === undefined ? {} : { nationalInsuranceNumber: `${ni}C` }),
-      },
-    });
     const records = { corby: '', wellingborough: '', kettering: '' };
     let joined: string;
     const personOf = async (recordId: string) =>
@@ -62,16 +43,31 @@ describe.each<LinkRunKind | 'timer'>(['incremental', 'full', 'timer'])(
       t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
       const s = t.host.services;
       records.corby = (
-        await insertRecord(s, applicant('corby-borough-council', 'Katherine', 'Whitfield', 'CORBY-PHONE'))
+        await insertRecord(s, markedRegisterApplicant('corby-borough-council', 'Katherine', 'Whitfield', 'CORBY-PHONE'))
       ).recordId;
       records.wellingborough = (
         await insertRecord(
           s,
-          applicant('wellingborough-borough-council', 'Katherine', 'Whitfield', 'WELLINGBOROUGH-PHONE', 'QQ123456'),
+          markedRegisterApplicant(
+            'wellingborough-borough-council',
+            'Katherine',
+            'Whitfield',
+            'WELLINGBOROUGH-PHONE',
+            REGISTER_APPLICANT_NI,
+          ),
         )
       ).recordId;
       records.kettering = (
-        await insertRecord(s, applicant('kettering-borough-council', 'Kate', 'Marsh', 'KETTERING-PHONE', 'QQ123456'))
+        await insertRecord(
+          s,
+          markedRegisterApplicant(
+            'kettering-borough-council',
+            'Kate',
+            'Marsh',
+            'KETTERING-PHONE',
+            REGISTER_APPLICANT_NI,
+          ),
+        )
       ).recordId;
       await linkPeople(s, AGREEMENT, 'full');
       joined = (await personOf(records.corby))!;
@@ -88,7 +84,7 @@ describe.each<LinkRunKind | 'timer'>(['incremental', 'full', 'timer'])(
         // Kettering's next extract brings someone new: the pass after its import.
         const { recordId } = await insertRecord(
           resigned,
-          applicant('kettering-borough-council', 'Noor', 'Castell', 'OTHER-PHONE'),
+          markedRegisterApplicant('kettering-borough-council', 'Noor', 'Castell', 'OTHER-PHONE'),
         );
         await resigned.store.db
           .updateTable('source_record')
@@ -104,10 +100,7 @@ describe.each<LinkRunKind | 'timer'>(['incremental', 'full', 'timer'])(
     });
 
     it("shows Corby's officer its own applicant alone, not Kettering's record the former source's record bridged to", async () => {
-      const found = await callApi(t, '/v1/people/search', {
-        ...corby,
-        body: { givenName: 'Katherine', familyName: 'Whitfield', dateOfBirth: DOB },
-      });
+      const found = await corbySearchForItsApplicant(t);
       expect(found.status, found.text).toBe(200);
       expect(found.text).toContain('CORBY-PHONE');
       expect(found.text).not.toContain('KETTERING-PHONE');

@@ -1,33 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { linkPendingTick } from '../../support/link-pending-tick.js';
-import { insertRecord, type TestRecord } from '../../support/records.js';
-import { callApi, restartTestHost, startTestHost, type TestHost } from '../../support/test-host.js';
+import { insertRecord } from '../../support/records.js';
+import {
+  corbySearchForItsApplicant,
+  markedRegisterApplicant,
+  REGISTER_APPLICANT_NI,
+} from '../../support/register-applicants.js';
+import { restartTestHost, startTestHost, type TestHost } from '../../support/test-host.js';
 import { agreementsFolderWith, KEYWAYS_MATCHING_WITHOUT_NI_TIER } from '../agreements/agreement-files.js';
 
 const AGREEMENT = 'keyways-housing-allocation';
-const DOB = '1985-03-14';
-const NI = 'QQ123456';
-const corby = { party: 'corby-borough-council', roles: ['housing-officer'], purpose: 'housing-allocation' };
-
-/** A register applicant with an NI number, and a telephone number that shows which record a search returned. */
-function applicant(partyId: string, givenName: string, familyName: string, marker: string): TestRecord {
-  return {
-    partyId,
-    datasetId: 'keyways-housing-register',
-    givenName,
-    familyName,
-    dateOfBirth: DOB,
-    identifiers: { ni: NI },
-    attributes: {
-      firstName: givenName,
-      lastName: familyName,
-      dateOfBirth: DOB,
-      telephoneNumber: marker,
-      nationalInsuranceNumber: `${NI}C`,
-    },
-  };
-}
 
 /**
  * The Keyways DSA re-signed with only its matching changed (no NI number tier), its version
@@ -44,13 +27,16 @@ describe('the first timer pass after a re-signing changed only the matching rule
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
     const s = t.host.services;
-    await insertRecord(s, applicant('corby-borough-council', 'Katherine', 'Whitfield', 'CORBY-PHONE'));
-    await insertRecord(s, applicant('kettering-borough-council', 'Kate', 'Marsh', 'KETTERING-PHONE'));
+    await insertRecord(
+      s,
+      markedRegisterApplicant('corby-borough-council', 'Katherine', 'Whitfield', 'CORBY-PHONE', REGISTER_APPLICANT_NI),
+    );
+    await insertRecord(
+      s,
+      markedRegisterApplicant('kettering-borough-council', 'Kate', 'Marsh', 'KETTERING-PHONE', REGISTER_APPLICANT_NI),
+    );
     await linkPeople(s, AGREEMENT, 'full');
-    const joined = await callApi(t, '/v1/people/search', {
-      ...corby,
-      body: { givenName: 'Katherine', familyName: 'Whitfield', dateOfBirth: DOB },
-    });
+    const joined = await corbySearchForItsApplicant(t);
     expect(joined.text, 'one person by the NI number tier').toContain('KETTERING-PHONE');
 
     t = await restartTestHost(t, {
@@ -64,10 +50,7 @@ describe('the first timer pass after a re-signing changed only the matching rule
   });
 
   it("shows Corby's officer its own applicant alone, not Kettering's record the old NI tier joined", async () => {
-    const found = await callApi(t, '/v1/people/search', {
-      ...corby,
-      body: { givenName: 'Katherine', familyName: 'Whitfield', dateOfBirth: DOB },
-    });
+    const found = await corbySearchForItsApplicant(t);
     expect(found.status, found.text).toBe(200);
     expect(found.text).toContain('CORBY-PHONE');
     expect(found.text).not.toContain('KETTERING-PHONE');

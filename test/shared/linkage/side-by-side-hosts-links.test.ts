@@ -2,8 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import type { Logger } from '../../../shared/logging.js';
-import { insertRecord, type TestRecord } from '../../support/records.js';
-import { callApi, startTestHost, type TestHost } from '../../support/test-host.js';
+import { insertRecord } from '../../support/records.js';
+import {
+  corbySearchForItsApplicant,
+  markedRegisterApplicant,
+  REGISTER_APPLICANT_NI,
+} from '../../support/register-applicants.js';
+import { startTestHost, type TestHost } from '../../support/test-host.js';
 import {
   agreementsFolderWith,
   KEYWAYS_MATCHING_WITHOUT_NI_TIER,
@@ -11,9 +16,6 @@ import {
 } from '../agreements/agreement-files.js';
 
 const AGREEMENT = 'keyways-housing-allocation';
-const DOB = '1985-03-14';
-const NI = 'QQ123456';
-const corby = { party: 'corby-borough-council', roles: ['housing-officer'], purpose: 'housing-allocation' };
 
 /** The Keyways file's revision bumped, as its header asks at every change. */
 const KEYWAYS_VERSION_BUMPED: AgreementTextEdit = {
@@ -21,24 +23,6 @@ const KEYWAYS_VERSION_BUMPED: AgreementTextEdit = {
   from: "version: '1.0.0'",
   to: "version: '1.1.0'",
 };
-
-function applicant(partyId: string, givenName: string, familyName: string, marker: string): TestRecord {
-  return {
-    partyId,
-    datasetId: 'keyways-housing-register',
-    givenName,
-    familyName,
-    dateOfBirth: DOB,
-    identifiers: { ni: NI },
-    attributes: {
-      firstName: givenName,
-      lastName: familyName,
-      dateOfBirth: DOB,
-      telephoneNumber: marker,
-      nationalInsuranceNumber: `${NI}C`,
-    },
-  };
-}
 
 /** A logger that keeps each line's event and fields. */
 function keptLogger(lines: { level: string; event: string; fields?: object }[]): Logger {
@@ -60,19 +44,21 @@ describe('two hosts on different versions of an agreement, side by side on one s
   const oldHostLog: { level: string; event: string; fields?: object }[] = [];
   const passes = () =>
     after.host.services.store.db.selectFrom('link_run').select('id').where('agreement_id', '=', AGREEMENT).execute();
-  const corbySearch = () =>
-    callApi(after, '/v1/people/search', {
-      ...corby,
-      body: { givenName: 'Katherine', familyName: 'Whitfield', dateOfBirth: DOB },
-    });
+  const corbySearch = () => corbySearchForItsApplicant(after);
   const tickOld = () => linkPendingRecords({ ...before.host.services, logger: keptLogger(oldHostLog) });
   const tickNew = () => linkPendingRecords(after.host.services);
 
   beforeAll(async () => {
     before = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
     const s = before.host.services;
-    await insertRecord(s, applicant('corby-borough-council', 'Katherine', 'Whitfield', 'CORBY-PHONE'));
-    await insertRecord(s, applicant('kettering-borough-council', 'Kate', 'Marsh', 'KETTERING-PHONE'));
+    await insertRecord(
+      s,
+      markedRegisterApplicant('corby-borough-council', 'Katherine', 'Whitfield', 'CORBY-PHONE', REGISTER_APPLICANT_NI),
+    );
+    await insertRecord(
+      s,
+      markedRegisterApplicant('kettering-borough-council', 'Kate', 'Marsh', 'KETTERING-PHONE', REGISTER_APPLICANT_NI),
+    );
     await linkPeople(s, AGREEMENT, 'full');
     const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = before.settings;
     after = await startTestHost({

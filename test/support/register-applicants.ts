@@ -1,0 +1,46 @@
+import type { TestRecord } from './records.js';
+import { callApi, type TestHost } from './test-host.js';
+
+/**
+ * Katherine Whitfield, Corby's applicant on the Keyways housing register, and the records of other
+ * councils a linking pass may or may not join her to: the re-signing tests (former-source-links,
+ * matching-changed-links, side-by-side-hosts-links) tell which by the telephone number a search
+ * returns.
+ */
+export const REGISTER_APPLICANT_DOB = '1985-03-14';
+export const REGISTER_APPLICANT_NI = 'QQ123456';
+
+/** A register applicant born on REGISTER_APPLICANT_DOB, `marker` as the telephone number, with an NI number when given. */
+export function markedRegisterApplicant(
+  partyId: string,
+  givenName: string,
+  familyName: string,
+  marker: string,
+  ni?: string,
+): TestRecord {
+  return {
+    partyId,
+    datasetId: 'keyways-housing-register',
+    givenName,
+    familyName,
+    dateOfBirth: REGISTER_APPLICANT_DOB,
+    identifiers: ni === undefined ? {} : { ni },
+    attributes: {
+      firstName: givenName,
+      lastName: familyName,
+      dateOfBirth: REGISTER_APPLICANT_DOB,
+      telephoneNumber: marker,
+      ...(ni === undefined ? {} : { nationalInsuranceNumber: `${ni}C` }),
+    },
+  };
+}
+
+/** Corby's housing officer searching for its own applicant by her names and date of birth. */
+export function corbySearchForItsApplicant(t: TestHost) {
+  return callApi(t, '/v1/people/search', {
+    party: 'corby-borough-council',
+    roles: ['housing-officer'],
+    purpose: 'housing-allocation',
+    body: { givenName: 'Katherine', familyName: 'Whitfield', dateOfBirth: REGISTER_APPLICANT_DOB },
+  });
+}
