@@ -6,7 +6,8 @@
  * local stack with `npm start` first). Prints, for each export, where its files went and how
  * many lines they hold, and the records left out awaiting linkage as the manifest gives them
  * (withheld below the minimum cell, rounded above it); the counts are in the files, never printed.
- * Takes no options but `--help`. Exit status: 0 exported, 1 failed, 2 an unknown option.
+ * Takes no options but `--help`. Exit status: 0 exported, 1 failed, 2 an unknown option, or another
+ * export running (the monthly timer's, another operator's): then nothing is touched.
  */
 import { exportCurated, publishedAwaiting } from '../shared/curated/curated-export.js';
 import type { Services } from '../shared/services.js';
@@ -23,7 +24,14 @@ try {
   services = await stackServices();
   const minCell = services.settings.CURATED_MIN_CELL;
   const summaries = await exportCurated({ ...services, minCell, historyDays: services.settings.CURATED_HISTORY_DAYS });
-  for (const s of summaries) {
+  // A run that finds the export lock held touches no target, so it is all of them or none.
+  if (summaries.some((s) => s.outcome === 'busy')) {
+    process.stderr.write(
+      "curate: another planning export is running (the monthly timer's, or another operator's); nothing was written: run it again once that one has ended\n",
+    );
+    process.exitCode = 2;
+  }
+  for (const s of summaries.filter((s) => s.outcome !== 'busy')) {
     process.stdout.write(
       s.outcome === 'written'
         ? `curated/${s.folder}latest/: ${s.lines} lines for ${s.partyId} (${s.purposeId}); ${publishedAwaiting(s.recordsAwaitingLinkage, minCell)} records awaiting linkage left out\n`

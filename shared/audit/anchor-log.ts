@@ -4,7 +4,7 @@ import type {
   BlobServiceClient,
   ContainerClient,
 } from '@azure/storage-blob';
-import { CONTAINERS } from '../blob/blob-storage.js';
+import { CONTAINERS, hasErrorCode } from '../blob/blob-storage.js';
 import { checkpointIdentity } from './anchored-checkpoints.js';
 import { CheckpointLogError, formatCheckpointLine, readCheckpointLines, type Checkpoint } from './checkpoint.js';
 
@@ -39,15 +39,6 @@ function orderOf(name: string): { period: string; part: number } | undefined {
 
 function compareOrder(a: { period: string; part: number }, b: { period: string; part: number }): number {
   return a.period < b.period ? -1 : a.period > b.period ? 1 : a.part - b.part;
-}
-
-/** The service answered `status` with the error code `errorCode`. */
-function hasErrorCode(err: unknown, status: number, errorCode: string): boolean {
-  // Duck-typed rather than `instanceof RestError`: two copies of core-rest-pipeline break instanceof.
-  if (typeof err !== 'object' || err === null) return false;
-  const { statusCode, code, details } = err as { statusCode?: unknown; code?: unknown; details?: unknown };
-  const headerCode = (details as { errorCode?: unknown } | undefined)?.errorCode;
-  return statusCode === status && (code === errorCode || headerCode === errorCode);
 }
 
 /** The service refuses the append because the blob has reached its block limit. */

@@ -35,3 +35,12 @@ export async function containersReachable(client: BlobServiceClient): Promise<bo
   const results = await Promise.all(Object.values(CONTAINERS).map((n) => client.getContainerClient(n).exists()));
   return results.every(Boolean);
 }
+
+/** The service answered `status` with the error code `errorCode`. */
+export function hasErrorCode(err: unknown, status: number, errorCode: string): boolean {
+  // Duck-typed rather than `instanceof RestError`: two copies of core-rest-pipeline break instanceof.
+  if (typeof err !== 'object' || err === null) return false;
+  const { statusCode, code, details } = err as { statusCode?: unknown; code?: unknown; details?: unknown };
+  const headerCode = (details as { errorCode?: unknown } | undefined)?.errorCode;
+  return statusCode === status && (code === errorCode || headerCode === errorCode);
+}

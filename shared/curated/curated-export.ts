@@ -3,6 +3,7 @@ import type { BlobServiceClient } from '@azure/storage-blob';
 import { parquetWriteBuffer, schemaFromColumnData, type ColumnSource } from 'hyparquet-writer';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { AccessLog } from '../audit/access-log.js';
+import { takeBlobLease, type HeldLease } from '../blob/blob-lease.js';
 import { CONTAINERS } from '../blob/blob-storage.js';
 import type { StoreConsentRegister } from '../consents/store-consent-register.js';
 import { csvCell } from '../csv-cell.js';
@@ -55,9 +56,10 @@ export interface CuratedExportSummary {
   readonly partyId: string;
   /**
    * `denied`: the policy refused the export (the reason is logged); nothing was written, and what
-   * was published to the target before was withdrawn.
+   * was published to the target before was withdrawn. `busy`: another export run (the timer's,
+   * an operator's, another host's) held the export lock; this run touched nothing.
    */
-  readonly outcome: 'written' | 'denied';
+  readonly outcome: 'written' | 'denied' | 'busy';
   /** The folder of the curated container the files went to, `<party>/<purpose>/<dataset>/`. */
   readonly folder: string;
   readonly lines: number;
@@ -74,6 +76,8 @@ export const COUNTS_FILE = 'indicator-counts.csv';
 /** The same lines, typed (people an integer or null): what Power BI and DuckDB read best. */
 export const COUNTS_PARQUET_FILE = 'indicator-counts.parquet';
 export const MANIFEST_FILE = 'manifest.json';
+/** The blob of the curated container whose lease an export run holds: one run at a time. */
+export const EXPORT_LOCK_BLOB = 'export.lock';
 /** Records read a page; each page is one indexed range read. */
 const PAGE = 2000;
 
@@ -117,8 +121,35 @@ interface ExportTarget {
  * One target that fails does not stop the others; the first failure is thrown at the end, so the
  * host records the run as failed. Each allowed target's folders are healed first of what a run
  * whose process died part way left in them (healReleaseFiles).
+ *
+ * One run at a time, across processes and hosts (the monthly timer, an operator's `npm run
+ * curate`, a second instance): a run heals what it takes for a dead run's leftovers, so a second
+ * run beside a live one would undo the first's files before its SQL release, leaving files and
+ * view apart. A run that finds the lock held touches nothing and reports every target `busy`.
  */
 export async function exportCurated(deps: CuratedExportDependencies): Promise<CuratedExportSummary[]> {
+  const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
+  const lease = await takeBlobLease(container, EXPORT_LOCK_BLOB);
+  if (lease === undefined) {
+    const targets = exportTargets(deps.agreements);
+    for (const target of targets) deps.logger.warn('curated.export-busy', idsOf(target));
+    return targets.map((target) => ({
+      ...idsOf(target),
+      outcome: 'busy',
+      folder: `${target.partyId}/${target.purposeId}/${target.datasetId}/`,
+      lines: 0,
+      recordsAwaitingLinkage: 0,
+      peopleCounted: 0,
+    }));
+  }
+  try {
+    return await exportUnderLease(deps, lease);
+  } finally {
+    await lease.release();
+  }
+}
+
+async function exportUnderLease(deps: CuratedExportDependencies, lease: HeldLease): Promise<CuratedExportSummary[]> {
   const summaries: CuratedExportSummary[] = [];
   let failure: unknown;
   const now = deps.now ?? (() => new Date());
@@ -133,8 +164,11 @@ export async function exportCurated(deps: CuratedExportDependencies): Promise<Cu
     try {
       // Before anything is counted or written: what a run that died part way left (a release
       // neither whole nor the view's) is not to be read, nor put back should this run fail too.
-      if (decision.allow) await healReleaseFiles(deps, target);
-      summaries.push(await exportTarget(deps, target, decision));
+      if (decision.allow) {
+        await lease.confirm();
+        await healReleaseFiles(deps, target);
+      }
+      summaries.push(await exportTarget(deps, target, decision, lease));
     } catch (err) {
       deps.logger.error('curated.export-failed', { ...idsOf(target), error: errorKind(err) });
       failure ??= err;
@@ -373,6 +407,7 @@ async function exportTarget(
   deps: CuratedExportDependencies,
   target: ExportTarget,
   decision: Decision,
+  lease: HeldLease,
 ): Promise<CuratedExportSummary> {
   const now = deps.now ?? (() => new Date());
   const folder = `${target.partyId}/${target.purposeId}/${target.datasetId}/`;
@@ -547,9 +582,14 @@ async function exportTarget(
   const previousLatest = await contentsOf('latest');
   const writtenDated: string[] = [];
   const writtenLatest: string[] = [];
+  // Renewed before the first write and again before the SQL commit: each renewal keeps the
+  // lease this run's for a full minute, through the writes that follow it.
+  await lease.confirm();
   try {
     await writeFolder(dated, writtenDated);
     await writeFolder('latest', writtenLatest);
+    // No other run may heal these files away before the view holds them.
+    await lease.confirm();
     await storeRelease(
       store,
       {

@@ -470,6 +470,31 @@ describe('npm run curate', () => {
     },
     120_000,
   );
+
+  // The monthly timer (or another operator) is exporting: a second run beside it used to heal
+  // the first's release away before its SQL commit, and write its own (files and view then apart).
+  it('touches nothing while another export holds the lock, and says so with exit 2', async () => {
+    const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
+    await ensureContainers(blobs);
+    const curated = blobs.getContainerClient(CONTAINERS.curated);
+    const lock = curated.getBlockBlobClient('export.lock');
+    await lock.upload(Buffer.alloc(0), 0);
+    const lease = lock.getBlobLeaseClient();
+    await lease.acquireLease(60);
+    const before = await curatedBlobs();
+    let result;
+    try {
+      result = run('scripts/curate.ts', [], isolated());
+    } finally {
+      await lock.delete({ conditions: { leaseId: lease.leaseId } }).catch(() => undefined);
+    }
+    const written = (await curatedBlobs()).filter((name) => !before.includes(name));
+    for (const name of written) await curated.deleteBlob(name).catch(() => undefined);
+    expect({ status: result.status, written, stdout: result.stdout }).toEqual({ status: 2, written: [], stdout: '' });
+    expect(result.stderr.trim()).toBe(
+      "curate: another planning export is running (the monthly timer's, or another operator's); nothing was written: run it again once that one has ended",
+    );
+  }, 120_000);
 });
 
 // `npm run audit` read only its first argument, so whatever followed the command was passed over:

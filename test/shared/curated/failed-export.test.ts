@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   COUNTS_FILE,
   COUNTS_PARQUET_FILE,
+  EXPORT_LOCK_BLOB,
   exportCurated,
   MANIFEST_FILE,
   type CuratedExportDependencies,
@@ -398,6 +399,13 @@ describe('a planning export whose process died part way through latest/', () => 
     return [...days].sort();
   };
 
+  /**
+   * The dead run's lease on the export lock runs out, as it does a minute after its process
+   * stopped renewing it (here the "dead" run's promise lives on, renewing): broken at once.
+   */
+  const leaseLapses = () =>
+    h.blobs.getContainerClient(container).getBlobClient(EXPORT_LOCK_BLOB).getBlobLeaseClient().breakLease(0);
+
   beforeAll(async () => {
     h = await createImportHarness();
     container = await h.exportContainer();
@@ -417,6 +425,7 @@ describe('a planning export whose process died part way through latest/', () => 
       h.exportDeps(container, { blobs: dying.blobs, now: () => new Date('2026-12-01T06:00:00.000Z') }),
     );
     await dying.reached;
+    await leaseLapses();
 
     // The host comes back and the timer's retry runs, but cannot count (Key Vault briefly out).
     const vaultOut = { get: () => Promise.reject(new Error('vault unreachable')) };
@@ -480,6 +489,7 @@ describe('a planning export whose process died part way through latest/', () => 
       h.exportDeps(container, { blobs: watching, store, now: () => new Date('2027-01-01T06:00:00.000Z') }),
     );
     await reached;
+    await leaseLapses();
     expect(await latestAsRead()).toMatchObject({ generatedAt: '2027-01-01T06:00:00.000Z' });
 
     const vaultOut = { get: () => Promise.reject(new Error('vault unreachable')) };
@@ -502,6 +512,7 @@ describe('a planning export whose process died part way through latest/', () => 
       h.exportDeps(container, { blobs: dying.blobs, now: () => new Date('2027-02-01T07:00:00.000Z') }),
     );
     await dying.reached;
+    await leaseLapses();
 
     const vaultOut = { get: () => Promise.reject(new Error('vault unreachable')) };
     await expect(

@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  COUNTS_FILE,
+  COUNTS_PARQUET_FILE,
+  exportCurated,
+  MANIFEST_FILE,
+  type CuratedExportSummary,
+} from '../../../shared/curated/curated-export.js';
+import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
+import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import { importEach, nhs } from '../../support/linked-people.js';
+
+const DATASET = 'multiple-disadvantage-indicators';
+const FOLDER = `la-housing/service-planning/${DATASET}/`;
+const family = (i: number) =>
+  `Family${String.fromCharCode(97 + Math.floor(i / 26))}${String.fromCharCode(97 + (i % 26))}`;
+const housing = (n: number) => [
+  'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,gender,inTemporaryAccommodation',
+  ...Array.from({ length: n }, (_, i) =>
+    ['Alex', family(i), '2010-01-01', 'ME14 1XX', nhs(700 + i), i % 2 ? 'Female' : 'Male', 'Y'].join(','),
+  ),
+];
+
+/**
+ * The monthly timer and an operator's `npm run curate` (or two hosts) run the planning export at
+ * once. Each run heals what it takes for a dead run's leftovers (a release in latest/ the SQL view
+ * does not hold), so the second, meeting the first between its latest/ write and its SQL commit,
+ * put latest/ back and emptied the first's dated folder, wrote its own release, and the first then
+ * committed its SQL release: Power BI's files and its SQL view showed two different releases.
+ */
+describe('two planning exports at once', () => {
+  let h: ImportHarness;
+  let container: string;
+  const curated = () => h.blobs.getContainerClient(container);
+  const read = async (name: string) => curated().getBlobClient(name).downloadToBuffer();
+  /** Every blob of the container with its ETag: what a run wrote, deleted or put back changes it. */
+  const contents = async () => {
+    const all: Record<string, string> = {};
+    for await (const b of curated().listBlobsFlat()) all[b.name] = b.properties.etag ?? '';
+    return all;
+  };
+  const view = async () =>
+    h.store.db
+      .selectFrom('curated_release')
+      .select(['generated_at', 'counts_sha256'])
+      .orderBy('generated_at')
+      .execute();
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    container = await h.exportContainer();
+    await importEach(h, [['la-housing', housing(40)]]);
+    await linkPendingRecords(h.linkDeps());
+    await exportCurated(h.exportDeps(container, { now: () => new Date('2026-11-01T06:00:00.000Z') }));
+    await importEach(h, [['la-housing', housing(55)]]);
+    await linkPendingRecords(h.linkDeps());
+  });
+  afterAll(() => h?.close());
+
+  it('lets a second run touch nothing while the first is between its latest/ write and its SQL commit, and says it is busy', async () => {
+    // Run A (the timer) writes its dated folder and latest/, and is held as it opens the SQL
+    // release's transaction.
+    let armed = false;
+    const watching = new Proxy(h.blobs, {
+      get(target, prop, recv) {
+        if (prop !== 'getContainerClient') return Reflect.get(target, prop, recv) as unknown;
+        return (name: string) => {
+          const c = target.getContainerClient(name);
+          return new Proxy(c, {
+            get(ct, p, r) {
+              const v = Reflect.get(ct, p, r) as unknown;
+              if (p !== 'getBlockBlobClient') return typeof v === 'function' ? (v as () => unknown).bind(ct) : v;
+              return (blob: string) => {
+                if (blob === `${FOLDER}latest/${MANIFEST_FILE}`) armed = true;
+                return ct.getBlockBlobClient(blob);
+              };
+            },
+          });
+        };
+      },
+    });
+    let reach!: () => void;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    const db = new Proxy(h.store.db, {
+      get(target, prop, recv) {
+        const v = Reflect.get(target, prop, recv) as unknown;
+        if (prop !== 'transaction' || !armed) return typeof v === 'function' ? (v as () => unknown).bind(target) : v;
+        reach();
+        return () => ({
+          execute: async (work: Parameters<ReturnType<typeof target.transaction>['execute']>[0]) => {
+            await held;
+            return target.transaction().execute(work);
+          },
+        });
+      },
+    });
+    const store = new Proxy(h.store, {
+      get: (target, prop, recv) => (prop === 'db' ? db : (Reflect.get(target, prop, recv) as unknown)),
+    });
+    const runA = exportCurated(
+      h.exportDeps(container, { blobs: watching, store, now: () => new Date('2026-12-01T06:00:00.000Z') }),
+    );
+    await reached;
+    const before = await contents();
+    const viewBefore = await view();
+    const logLinesBefore = h.logLines.length;
+
+    // Run B (an operator's `npm run curate`) starts meanwhile.
+    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-01T06:10:00.000Z') }));
+    expect(runB.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'busy']]);
+    expect(await contents()).toEqual(before);
+    expect(await view()).toEqual(viewBefore);
+    // For the operator: which target the run passed over, by its ids; nothing healed.
+    const bLines = h.logLines.slice(logLinesBefore).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(bLines.filter((l) => String(l.event).startsWith('curated.'))).toEqual([
+      {
+        time: expect.any(String) as unknown,
+        level: 'warn',
+        event: 'curated.export-busy',
+        agreementId: 'social-care-education-housing',
+        purposeId: 'service-planning',
+        datasetId: DATASET,
+        partyId: 'la-housing',
+      },
+    ]);
+
+    // A goes on and commits: its files and the view hold the same release.
+    letGo();
+    const summaries: CuratedExportSummary[] = await runA;
+    expect(summaries.map((s) => s.outcome)).toEqual(['written']);
+    const manifest = JSON.parse((await read(`${FOLDER}latest/${MANIFEST_FILE}`)).toString('utf8')) as {
+      generatedAt: string;
+      files: Record<string, string>;
+    };
+    const sha = async (name: string) =>
+      createHash('sha256')
+        .update(await read(name))
+        .digest('hex');
+    const newest = (await view()).at(-1)!;
+    expect({ generatedAt: manifest.generatedAt, counts: manifest.files[COUNTS_FILE] }).toEqual({
+      generatedAt: newest.generated_at,
+      counts: newest.counts_sha256,
+    });
+    for (const sub of ['latest', '2026-12-01'])
+      for (const file of [COUNTS_FILE, COUNTS_PARQUET_FILE])
+        expect(await sha(`${FOLDER}${sub}/${file}`)).toBe(manifest.files[file]);
+    expect(newest.generated_at).toBe('2026-12-01T06:00:00.000Z');
+
+    // With A done, the next run exports again.
+    const next = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-01T07:00:00.000Z') }));
+    expect(next.map((s) => s.outcome)).toEqual(['written']);
+  });
+});
