@@ -9,18 +9,11 @@ import {
 } from '../../../shared/curated/curated-export.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { importEach, nhs } from '../../support/linked-people.js';
+import { importEach } from '../../support/linked-people.js';
+import { DATASET, FOLDER, heldAtReleaseTransaction, housing as housingOf } from './curated-runs.js';
 
-const DATASET = 'multiple-disadvantage-indicators';
-const FOLDER = `la-housing/service-planning/${DATASET}/`;
-const family = (i: number) =>
-  `Family${String.fromCharCode(97 + Math.floor(i / 26))}${String.fromCharCode(97 + (i % 26))}`;
-const housing = (n: number) => [
-  'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,gender,inTemporaryAccommodation',
-  ...Array.from({ length: n }, (_, i) =>
-    ['Alex', family(i), '2010-01-01', 'ME14 1XX', nhs(700 + i), i % 2 ? 'Female' : 'Male', 'Y'].join(','),
-  ),
-];
+/** Housing's extract of `n` children, its NHS numbers this file's own. */
+const housing = (n: number) => housingOf(n, 700);
 
 /**
  * The monthly timer and an operator's `npm run curate` (or two hosts) run the planning export at
@@ -61,45 +54,12 @@ describe('two planning exports at once', () => {
   it('lets a second run touch nothing while the first is between its latest/ write and its SQL commit, and says it is busy', async () => {
     // Run A (the timer) writes its dated folder and latest/, and is held as it opens the SQL
     // release's transaction.
-    let armed = false;
-    const watching = new Proxy(h.blobs, {
-      get(target, prop, recv) {
-        if (prop !== 'getContainerClient') return Reflect.get(target, prop, recv) as unknown;
-        return (name: string) => {
-          const c = target.getContainerClient(name);
-          return new Proxy(c, {
-            get(ct, p, r) {
-              const v = Reflect.get(ct, p, r) as unknown;
-              if (p !== 'getBlockBlobClient') return typeof v === 'function' ? (v as () => unknown).bind(ct) : v;
-              return (blob: string) => {
-                if (blob === `${FOLDER}latest/${MANIFEST_FILE}`) armed = true;
-                return ct.getBlockBlobClient(blob);
-              };
-            },
-          });
-        };
-      },
-    });
-    let reach!: () => void;
-    const reached = new Promise<void>((resolve) => (reach = resolve));
     let letGo!: () => void;
-    const held = new Promise<void>((resolve) => (letGo = resolve));
-    const db = new Proxy(h.store.db, {
-      get(target, prop, recv) {
-        const v = Reflect.get(target, prop, recv) as unknown;
-        if (prop !== 'transaction' || !armed) return typeof v === 'function' ? (v as () => unknown).bind(target) : v;
-        reach();
-        return () => ({
-          execute: async (work: Parameters<ReturnType<typeof target.transaction>['execute']>[0]) => {
-            await held;
-            return target.transaction().execute(work);
-          },
-        });
-      },
-    });
-    const store = new Proxy(h.store, {
-      get: (target, prop, recv) => (prop === 'db' ? db : (Reflect.get(target, prop, recv) as unknown)),
-    });
+    const {
+      blobs: watching,
+      store,
+      reached,
+    } = heldAtReleaseTransaction(h, new Promise<void>((resolve) => (letGo = resolve)));
     const runA = exportCurated(
       h.exportDeps(container, { blobs: watching, store, now: () => new Date('2026-12-01T06:00:00.000Z') }),
     );

@@ -16,42 +16,19 @@ import {
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { AGREEMENTS_DIR, createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { importEach, nhs } from '../../support/linked-people.js';
+import { importEach } from '../../support/linked-people.js';
+import { DATASET, FOLDER, heldAtReleaseTransaction, housing as housingOf, overBlockBlobs } from './curated-runs.js';
 
-const DATASET = 'multiple-disadvantage-indicators';
-const FOLDER = `la-housing/service-planning/${DATASET}/`;
-const family = (i: number) =>
-  `Family${String.fromCharCode(97 + Math.floor(i / 26))}${String.fromCharCode(97 + (i % 26))}`;
-const housing = (n: number) => [
-  'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,gender,inTemporaryAccommodation',
-  ...Array.from({ length: n }, (_, i) =>
-    ['Alex', family(i), '2010-01-01', 'ME14 1XX', nhs(600 + i), i % 2 ? 'Female' : 'Male', 'Y'].join(','),
-  ),
-];
+/** Housing's extract of `n` children, its NHS numbers this file's own. */
+const housing = (n: number) => housingOf(n, 600);
 
 /** A blob client whose uploads of parquet files (those `fails` names) fail, as a network error or timeout would. */
 function failingParquet(blobs: BlobServiceClient, fails: (blob: string) => boolean = () => true): BlobServiceClient {
-  return new Proxy(blobs, {
-    get(target, prop, recv) {
-      if (prop !== 'getContainerClient') return Reflect.get(target, prop, recv) as unknown;
-      return (name: string) => {
-        const c = target.getContainerClient(name);
-        return new Proxy(c, {
-          get(ct, p, r) {
-            if (p !== 'getBlockBlobClient') {
-              const v = Reflect.get(ct, p, r) as unknown;
-              return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(ct) : v;
-            }
-            return (blob: string) => {
-              const b = ct.getBlockBlobClient(blob);
-              if (!blob.endsWith(COUNTS_PARQUET_FILE) || !fails(blob)) return b;
-              return { upload: () => Promise.reject(new Error('connection reset')) };
-            };
-          },
-        });
-      };
-    },
-  });
+  return overBlockBlobs(blobs, (blob, real) =>
+    !blob.endsWith(COUNTS_PARQUET_FILE) || !fails(blob)
+      ? real()
+      : { upload: () => Promise.reject(new Error('connection reset')) },
+  );
 }
 
 /** The real agreements, with the ISA's service-planning export grant taken out. */
@@ -338,31 +315,16 @@ describe('a planning export retried after one recipient failed', () => {
 function dyingAt(blobs: BlobServiceClient, blob: string): { blobs: BlobServiceClient; reached: Promise<void> } {
   let reach!: () => void;
   const reached = new Promise<void>((resolve) => (reach = resolve));
-  const dying = new Proxy(blobs, {
-    get(target, prop, recv) {
-      if (prop !== 'getContainerClient') return Reflect.get(target, prop, recv) as unknown;
-      return (name: string) => {
-        const c = target.getContainerClient(name);
-        return new Proxy(c, {
-          get(ct, p, r) {
-            if (p !== 'getBlockBlobClient') {
-              const v = Reflect.get(ct, p, r) as unknown;
-              return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(ct) : v;
-            }
-            return (name: string) => {
-              if (name !== blob) return ct.getBlockBlobClient(name);
-              return {
-                upload: () => {
-                  reach();
-                  return new Promise<never>(() => undefined);
-                },
-              };
-            };
+  const dying = overBlockBlobs(blobs, (name, real) =>
+    name !== blob
+      ? real()
+      : {
+          upload: () => {
+            reach();
+            return new Promise<never>(() => undefined);
           },
-        });
-      };
-    },
-  });
+        },
+  );
   return { blobs: dying, reached };
 }
 
@@ -403,6 +365,16 @@ describe('a planning export whose process died part way through latest/', () => 
    * The dead run's lease on the export lock runs out, as it does a minute after its process
    * stopped renewing it (here the "dead" run's promise lives on, renewing): broken at once.
    */
+  /**
+   * The host comes back and the timer's retry runs, but cannot count (Key Vault briefly out): all
+   * it does is heal what the dead run left.
+   */
+  const nextRunCannotCount = async (at: string) => {
+    const vaultOut = { get: () => Promise.reject(new Error('vault unreachable')) };
+    await expect(
+      exportCurated(h.exportDeps(container, { secrets: vaultOut, now: () => new Date(at) })),
+    ).rejects.toThrow(/vault unreachable/);
+  };
   const leaseLapses = () =>
     h.blobs.getContainerClient(container).getBlobClient(EXPORT_LOCK_BLOB).getBlobLeaseClient().breakLease(0);
 
@@ -427,11 +399,7 @@ describe('a planning export whose process died part way through latest/', () => 
     await dying.reached;
     await leaseLapses();
 
-    // The host comes back and the timer's retry runs, but cannot count (Key Vault briefly out).
-    const vaultOut = { get: () => Promise.reject(new Error('vault unreachable')) };
-    await expect(
-      exportCurated(h.exportDeps(container, { secrets: vaultOut, now: () => new Date('2026-12-01T06:30:00.000Z') })),
-    ).rejects.toThrow(/vault unreachable/);
+    await nextRunCannotCount('2026-12-01T06:30:00.000Z');
 
     // latest/ holds November's release whole, as the SQL view does; December's dated copy, a
     // release neither latest/ nor the view has, is gone.
@@ -453,38 +421,7 @@ describe('a planning export whose process died part way through latest/', () => 
   it('finds latest/ back on the release the SQL view holds when the process died before writing it there', async () => {
     // January's run writes its dated folder and latest/ whole, and the process dies as it
     // writes the SQL release: the view stays on November's, and latest/ must say the same.
-    let armed = false;
-    const watching = new Proxy(h.blobs, {
-      get(target, prop, recv) {
-        if (prop !== 'getContainerClient') return Reflect.get(target, prop, recv) as unknown;
-        return (name: string) => {
-          const c = target.getContainerClient(name);
-          return new Proxy(c, {
-            get(ct, p, r) {
-              const v = Reflect.get(ct, p, r) as unknown;
-              if (p !== 'getBlockBlobClient') return typeof v === 'function' ? (v as () => unknown).bind(ct) : v;
-              return (blob: string) => {
-                if (blob === `${FOLDER}latest/${MANIFEST_FILE}`) armed = true;
-                return ct.getBlockBlobClient(blob);
-              };
-            },
-          });
-        };
-      },
-    });
-    let reach!: () => void;
-    const reached = new Promise<void>((resolve) => (reach = resolve));
-    const db = new Proxy(h.store.db, {
-      get(target, prop, recv) {
-        const v = Reflect.get(target, prop, recv) as unknown;
-        if (prop !== 'transaction' || !armed) return typeof v === 'function' ? (v as () => unknown).bind(target) : v;
-        reach();
-        return () => ({ execute: () => new Promise<never>(() => undefined) });
-      },
-    });
-    const store = new Proxy(h.store, {
-      get: (target, prop, recv) => (prop === 'db' ? db : (Reflect.get(target, prop, recv) as unknown)),
-    });
+    const { blobs: watching, store, reached } = heldAtReleaseTransaction(h, new Promise<never>(() => undefined));
     void exportCurated(
       h.exportDeps(container, { blobs: watching, store, now: () => new Date('2027-01-01T06:00:00.000Z') }),
     );
@@ -492,10 +429,7 @@ describe('a planning export whose process died part way through latest/', () => 
     await leaseLapses();
     expect(await latestAsRead()).toMatchObject({ generatedAt: '2027-01-01T06:00:00.000Z' });
 
-    const vaultOut = { get: () => Promise.reject(new Error('vault unreachable')) };
-    await expect(
-      exportCurated(h.exportDeps(container, { secrets: vaultOut, now: () => new Date('2027-01-01T06:30:00.000Z') })),
-    ).rejects.toThrow(/vault unreachable/);
+    await nextRunCannotCount('2027-01-01T06:30:00.000Z');
     expect(await latestAsRead()).toEqual({
       files: [`latest/${COUNTS_FILE}`, `latest/${COUNTS_PARQUET_FILE}`, `latest/${MANIFEST_FILE}`],
       generatedAt: '2026-11-01T06:00:00.000Z',
@@ -514,10 +448,7 @@ describe('a planning export whose process died part way through latest/', () => 
     await dying.reached;
     await leaseLapses();
 
-    const vaultOut = { get: () => Promise.reject(new Error('vault unreachable')) };
-    await expect(
-      exportCurated(h.exportDeps(container, { secrets: vaultOut, now: () => new Date('2027-02-01T07:30:00.000Z') })),
-    ).rejects.toThrow(/vault unreachable/);
+    await nextRunCannotCount('2027-02-01T07:30:00.000Z');
     // The dated folder holds the day's finished release again, the one latest/ and the view hold.
     const day = await h.blobs
       .getContainerClient(container)
