@@ -84,8 +84,9 @@ export async function createServices(settings: Settings, appRoot = resolve('.'))
     const build = await readDeployedBuild(appRoot);
     if (build !== undefined) logger.info('app.build', build);
     // Which agreement each purpose and dataset is, kept for when a re-signing drops it: its past
-    // entries stay that agreement's business (audit/remembered-agreements.ts).
-    const agreements = loaded.withFormerAgreements(await rememberAgreements(store, loaded));
+    // entries stay that agreement's business (audit/remembered-agreements.ts). A file changed
+    // under a version the store remembers is named, not refused: files are edited on a live store.
+    const agreements = loaded.withFormerAgreements(await rememberAgreements(store, loaded, new Date(), logger));
     // An agreement whose file is gone grants nothing, but its DPOs still read its entries and its
     // parties still withdraw the consents they took under it: named at every start, so a file
     // removed by mistake is noticed.

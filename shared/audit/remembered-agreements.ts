@@ -37,7 +37,18 @@
  * they last held (`dropped_parties`, migration 0042), till one signs again; read back for every
  * agreement, loaded or ended, they serve only that party's withdrawals
  * (AgreementSet.rolesOfPartyDroppedFrom).
+ *
+ * The version is written to every access-log entry, as what says which rules the entry was
+ * decided under; but a file could change while its version stayed as it was, and nothing noticed:
+ * the entries under that version named two sets of rules, and two hosts on such files (a
+ * deployment) could not be told apart by version (found by a review). So the row keeps a hash of
+ * the agreement's content beside its version (`content_hash`, migration 0046), and a start that
+ * finds the same version remembered with another hash warns (`agreements.changed-without-version`:
+ * the id, the version and short hashes) and remembers the new one. It does not refuse to start:
+ * files are edited on a running store, and a warning is how every other agreement problem that
+ * leaves the files usable is reported.
  */
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AgreementSet, FormerAgreements } from '../agreements/agreement-set.js';
 import {
@@ -48,6 +59,7 @@ import {
   type RememberedParty,
 } from '../agreements/schema.js';
 import { linkingRulesOf } from '../linkage/linking-rules.js';
+import type { Logger } from '../logging.js';
 import type { Store } from '../store/database.js';
 import { isUniqueViolation } from './alerts.js';
 
@@ -75,19 +87,42 @@ const DATASETS: Remembered = {
 
 /**
  * Records the loaded purposes' and datasets' agreements, and answers, for each purpose and
- * dataset the agreements no longer define, the agreement that last did.
+ * dataset the agreements no longer define, the agreement that last did. An agreement whose
+ * content changed under the version the store remembers is named to `logger`.
  */
 export async function rememberAgreements(
   store: Store,
   agreements: AgreementSet,
   now: Date = new Date(),
+  logger?: Pick<Logger, 'warn'>,
 ): Promise<FormerAgreements> {
   return {
     purposes: await remember(store, PURPOSES, agreements, now.toISOString()),
     datasets: await remember(store, DATASETS, agreements, now.toISOString()),
-    ...(await rememberParties(store, agreements, now.toISOString())),
+    ...(await rememberParties(store, agreements, now.toISOString(), logger)),
   };
 }
+
+/**
+ * A SHA-256 of the agreement as parsed, its object keys sorted at every depth. The parsed
+ * agreement rather than the file's bytes: a comment or the layout of the file edited (the
+ * citations of the signed document are comments) changes no rule, and calls for no new version;
+ * what the schema reads does. Lists keep their order: a reordered list (matching tiers) can be a
+ * change of rule.
+ */
+function agreementContentHash(agreement: Agreement): string {
+  return createHash('sha256').update(JSON.stringify(agreement, sortedKeys)).digest('hex');
+}
+
+function sortedKeys(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+}
+
+/** How much of a content hash a warning names: enough to tell two files apart, and short to read. */
+const SHORT_HASH = 12;
 
 /** The row an agreement is remembered by: ids only, as JSON, in a fixed order to compare. */
 function partiesRow(agreement: Agreement): {
@@ -95,6 +130,7 @@ function partiesRow(agreement: Agreement): {
   parties: string;
   audit: string | null;
   identifier_kinds: string;
+  content_hash: string;
 } {
   const remembered: RememberedAgreement = {
     id: agreement.id,
@@ -114,6 +150,7 @@ function partiesRow(agreement: Agreement): {
     parties: JSON.stringify(remembered.parties),
     audit: remembered.audit === null ? null : JSON.stringify(remembered.audit),
     identifier_kinds: JSON.stringify(remembered.identifierKinds),
+    content_hash: agreementContentHash(agreement),
   };
 }
 
@@ -148,7 +185,7 @@ function rememberedParties(text: string | null): RememberedParty[] {
 async function rememberedRows(store: Store) {
   const rows = await store.db
     .selectFrom('agreement_party')
-    .select(['agreement_id', 'version', 'parties', 'audit', 'identifier_kinds', 'dropped_parties'])
+    .select(['agreement_id', 'version', 'parties', 'audit', 'identifier_kinds', 'dropped_parties', 'content_hash'])
     .execute();
   return new Map(rows.map((row) => [row.agreement_id, row]));
 }
@@ -157,6 +194,7 @@ async function rememberParties(
   store: Store,
   agreements: AgreementSet,
   recordedAt: string,
+  logger: Pick<Logger, 'warn'> | undefined,
 ): Promise<Pick<FormerAgreements, 'agreements' | 'droppedParties'>> {
   const remembered = await rememberedRows(store);
   const droppedParties = new Map<string, readonly RememberedParty[]>();
@@ -164,13 +202,28 @@ async function rememberParties(
     const was = remembered.get(agreement.id);
     const row = { ...partiesRow(agreement), dropped_parties: droppedPartiesOf(agreement, was) };
     if (row.dropped_parties !== null) droppedParties.set(agreement.id, rememberedParties(row.dropped_parties));
+    // A row from before migration 0046 has no hash to differ from: it is written, unremarked.
+    if (
+      was !== undefined &&
+      was.version === row.version &&
+      was.content_hash !== null &&
+      was.content_hash !== row.content_hash
+    ) {
+      logger?.warn('agreements.changed-without-version', {
+        agreementId: agreement.id,
+        version: row.version,
+        rememberedHash: was.content_hash.slice(0, SHORT_HASH),
+        loadedHash: row.content_hash.slice(0, SHORT_HASH),
+      });
+    }
     if (
       was !== undefined &&
       was.version === row.version &&
       was.parties === row.parties &&
       was.audit === row.audit &&
       was.identifier_kinds === row.identifier_kinds &&
-      was.dropped_parties === row.dropped_parties
+      was.dropped_parties === row.dropped_parties &&
+      was.content_hash === row.content_hash
     )
       continue;
     if (was === undefined) {

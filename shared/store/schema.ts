@@ -392,7 +392,12 @@ export interface AgreementPartyTable {
    * roles they last held there (migration 0042). Null where none was dropped, or before it.
    */
   dropped_parties: string | null;
-  /** When the agreement was loaded with these parties, roles and version. */
+  /**
+   * A SHA-256 of the agreement as loaded, in a canonical form (migration 0046): what says the
+   * file changed while its version did not. Null before it.
+   */
+  content_hash: string | null;
+  /** When the agreement was loaded with these parties, roles, version and content. */
   recorded_at: string;
 }
 

@@ -43,6 +43,7 @@ import { agreementDroppedParties } from './0042-agreement-dropped-parties.js';
 import { linkRunAgreementSources } from './0043-link-run-agreement-sources.js';
 import { decisionPerAgreement } from './0044-decision-per-agreement.js';
 import { linkRunAgreementVersion } from './0045-link-run-agreement-version.js';
+import { agreementContentHash } from './0046-agreement-content-hash.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -93,5 +94,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0043-link-run-agreement-sources': linkRunAgreementSources(d),
     '0044-decision-per-agreement': decisionPerAgreement(d),
     '0045-link-run-agreement-version': linkRunAgreementVersion(d),
+    '0046-agreement-content-hash': agreementContentHash(d),
   };
 }

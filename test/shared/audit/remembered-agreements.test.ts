@@ -132,6 +132,7 @@ describe('remembering which agreement each purpose and dataset belonged to', () 
       audit: JSON.stringify({ roles: ['dpo'] }),
       identifier_kinds: JSON.stringify(['system-id:case-reference']),
       dropped_parties: null,
+      content_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
       recorded_at: '2026-01-01T00:00:00.000Z',
     });
     await rememberAgreements(store, signed, new Date('2026-02-01T00:00:00Z'));
@@ -152,6 +153,17 @@ describe('remembering which agreement each purpose and dataset belonged to', () 
     expect([research.version, research.recorded_at]).toEqual(['1.1.0', '2026-03-01T00:00:00.000Z']);
     expect(JSON.parse(research.parties)).toContainEqual({ id: 'icf-research', roles: ['researcher', 'dpo'] });
     expect((await parties()).filter((r) => r.recorded_at === '2026-03-01T00:00:00.000Z')).toHaveLength(1);
+  });
+
+  it('writes the content hash of a row from before migration 0046 once, naming no change', async () => {
+    const warnings: unknown[] = [];
+    const logger = { warn: (event: string, fields?: unknown) => warnings.push({ event, fields }) };
+    await rememberAgreements(store, signed, new Date('2026-01-01T00:00:00Z'), logger);
+    await store.db.updateTable('agreement_party').set({ content_hash: null }).execute();
+    await rememberAgreements(store, signed, new Date('2026-02-01T00:00:00Z'), logger);
+    const rows = await store.db.selectFrom('agreement_party').select('content_hash').execute();
+    expect(rows.every((row) => /^[0-9a-f]{64}$/.test(row.content_hash ?? ''))).toBe(true);
+    expect(warnings).toEqual([]);
   });
 
   it('remembers a party a re-signing dropped, with the roles it held, for withdrawing alone, till it signs again', async () => {

@@ -315,7 +315,7 @@ describe('statements sent to Azure SQL', () => {
     expect(agreementKinds).toEqual(['select', ...agreements.all().map(() => 'insert')]);
   });
 
-  it("creates today's tables, columns and indexes (0019-0045) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0046) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -347,6 +347,7 @@ describe('statements sent to Azure SQL', () => {
       '0043-link-run-agreement-sources',
       '0044-decision-per-agreement',
       '0045-link-run-agreement-version',
+      '0046-agreement-content-hash',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -395,6 +396,7 @@ describe('statements sent to Azure SQL', () => {
       'create unique clustered index "link_decision_pair_agreement" on "link_decision" ("pair_key", "agreement_id")',
     );
     expect(statements.map((s) => s.sql)).toContain('alter table "link_run" add "agreement_version" nvarchar(100)');
+    expect(statements.map((s) => s.sql)).toContain('alter table "agreement_party" add "content_hash" nvarchar(64)');
     // Nine wide for a BFPO number ("BFPO 5439"), in place: nullable, as the columns were.
     for (const table of ['source_record', 'opt_out_kept_record']) {
       expect(statements.map((s) => s.sql)).toContain(`alter table "${table}" alter column "postcode" nvarchar(9)`);
