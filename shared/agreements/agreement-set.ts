@@ -342,7 +342,12 @@ export class AgreementSet {
    * a former party's record).
    */
   isSource(partyId: string, datasetId: string): boolean {
-    return this.datasetEntries.get(datasetId)?.dataset.sources.includes(partyId) ?? false;
+    return this.sourcesOf(datasetId).includes(partyId);
+  }
+
+  /** The parties that supply the dataset now (none for a dataset no agreement defines). */
+  sourcesOf(datasetId: string): readonly string[] {
+    return this.datasetEntries.get(datasetId)?.dataset.sources ?? [];
   }
 
   /** Whether the party may supply this field of the dataset (a field may narrow the dataset's sources). */

@@ -204,7 +204,7 @@ export function listLinkCandidates(ctx: ApiContext, req: ApiRequest): Promise<Ht
       decision.datasets,
       query.data,
       scopeOf(ctx, decision),
-      (dataset) => ctx.services.agreements.dataset(dataset)?.dataset.sources ?? [],
+      (dataset) => ctx.services.agreements.sourcesOf(dataset),
     );
     return {
       result: json(200, page),
