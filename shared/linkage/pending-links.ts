@@ -12,9 +12,6 @@ import {
   type LinkRunSummary,
 } from './link-people.js';
 
-// The timer's plan test reads the query from here, where the timer asks it.
-export { lastPassSourcesQuery };
-
 /**
  * When linking runs: after each committed import, for the agreement of the dataset it loaded;
  * and on a timer, for any agreement whose store holds records no pass has linked yet — the

@@ -5,11 +5,12 @@ import type { Agreement, Dataset, RetentionRule } from '../agreements/schema.js'
 import { entriesWithinStoreTransactions, type AccessLog } from '../audit/access-log.js';
 import {
   agreementSourcesOf,
+  lastPassSourcesQuery,
   linksFiledElsewhere,
   takeLinkingLock,
   type LinkDependencies,
 } from '../linkage/link-people.js';
-import { lastPassSourcesQuery, linkPendingRecords, pendingDatasetQueries } from '../linkage/pending-links.js';
+import { linkPendingRecords, pendingDatasetQueries } from '../linkage/pending-links.js';
 import { retireIdentifiers } from '../people/retired-identifiers.js';
 import { endKeptKeysOfDataset } from '../imports/opt-out-kept-keys.js';
 import { errorKind, type Logger } from '../logging.js';

@@ -1,7 +1,12 @@
 import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastPassStartQuery, linkPeople, nextLinkedAgreementQuery } from '../../../shared/linkage/link-people.js';
-import { lastPassSourcesQuery, pendingDatasetQueries } from '../../../shared/linkage/pending-links.js';
+import {
+  lastPassSourcesQuery,
+  lastPassStartQuery,
+  linkPeople,
+  nextLinkedAgreementQuery,
+} from '../../../shared/linkage/link-people.js';
+import { pendingDatasetQueries } from '../../../shared/linkage/pending-links.js';
 import type { Services } from '../../../shared/services.js';
 import { insertRecord, keywaysApplicant } from '../../support/records.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
