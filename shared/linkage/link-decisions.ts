@@ -245,12 +245,7 @@ export class LinkDecisions {
     if (legacyKey !== undefined) {
       // Another agreement's decision under the key of today stays beside it, that agreement's.
       const held = this.#held.get(legacyKey)!;
-      await db
-        .updateTable('link_decision')
-        .set({ pair_key: pairKey })
-        .where('pair_key', '=', legacyKey)
-        .where(keptUnder(held.agreementId))
-        .execute();
+      await updateHeld(db, legacyKey, held).set({ pair_key: pairKey }).execute();
       this.#held.set(pairKey, held);
       this.#held.delete(legacyKey);
     }
@@ -314,12 +309,7 @@ export class LinkDecisions {
     // later rejection of the pair at another address ends it (review-queue.ts).
     const own = this.#held.get(pairKey);
     if (identityKey !== null && resolved.own && own?.decision === 'confirmed' && own.identityKey === null) {
-      await db
-        .updateTable('link_decision')
-        .set({ identity_key: identityKey })
-        .where('pair_key', '=', pairKey)
-        .where(keptUnder(own.agreementId))
-        .execute();
+      await updateHeld(db, pairKey, own).set({ identity_key: identityKey }).execute();
       own.identityKey = identityKey;
     }
     // The records a confirmation is about, by which a pass finds them once the tier no longer
@@ -411,12 +401,7 @@ export class LinkDecisions {
     const prints = orderedPrints(this.#print('identity', a, i), this.#print('identity', b, j));
     for (const key of missing) {
       const held = this.#held.get(key)!;
-      await db
-        .updateTable('link_decision')
-        .set({ print_a: prints[0], print_b: prints[1] })
-        .where('pair_key', '=', key)
-        .where(keptUnder(held.agreementId))
-        .execute();
+      await updateHeld(db, key, held).set({ print_a: prints[0], print_b: prints[1] }).execute();
       held.prints = prints;
     }
   }
@@ -530,6 +515,11 @@ export class LinkDecisions {
 function keptUnder(agreementId: string | null) {
   return (eb: ExpressionBuilder<Database, 'link_decision'>) =>
     agreementId === null ? eb('agreement_id', 'is', null) : eb('agreement_id', '=', agreementId);
+}
+
+/** An update of the row a held decision was read from under `pairKey` ({@link keptUnder}). */
+function updateHeld(db: Kysely<Database>, pairKey: string, held: Pick<Held, 'agreementId'>) {
+  return db.updateTable('link_decision').where('pair_key', '=', pairKey).where(keptUnder(held.agreementId));
 }
 
 function namesAndDate(batch: RecordBatch, i: number): string {
