@@ -1,4 +1,6 @@
-import type { TestRecord } from './records.js';
+import { linkPeople } from '../../shared/linkage/link-people.js';
+import type { Services } from '../../shared/services.js';
+import { insertRecord, type TestRecord } from './records.js';
 import { callApi, type TestHost } from './test-host.js';
 
 /**
@@ -43,4 +45,32 @@ export function corbySearchForItsApplicant(t: TestHost) {
     purpose: 'housing-allocation',
     body: { givenName: 'Katherine', familyName: 'Whitfield', dateOfBirth: REGISTER_APPLICANT_DOB },
   });
+}
+
+/** The Keyways DSA, whose register the applicants are on. */
+export const KEYWAYS_AGREEMENT = 'keyways-housing-allocation';
+
+/**
+ * Corby's applicant and Kettering's, under other names but with one NI number, inserted and
+ * joined into one person by a full pass under the agreement files `services` loaded.
+ */
+export async function corbyAndKetteringJoinedByNi(services: Services): Promise<void> {
+  await insertRecord(
+    services,
+    markedRegisterApplicant('corby-borough-council', 'Katherine', 'Whitfield', 'CORBY-PHONE', REGISTER_APPLICANT_NI),
+  );
+  await insertRecord(
+    services,
+    markedRegisterApplicant('kettering-borough-council', 'Kate', 'Marsh', 'KETTERING-PHONE', REGISTER_APPLICANT_NI),
+  );
+  await linkPeople(services, KEYWAYS_AGREEMENT, 'full');
+}
+
+/** The linking passes on record for the Keyways DSA. */
+export function keywaysPasses(t: TestHost) {
+  return t.host.services.store.db
+    .selectFrom('link_run')
+    .select('id')
+    .where('agreement_id', '=', KEYWAYS_AGREEMENT)
+    .execute();
 }

@@ -5,6 +5,7 @@ import { linkPendingTick } from '../../support/link-pending-tick.js';
 import { insertRecord } from '../../support/records.js';
 import {
   corbySearchForItsApplicant,
+  keywaysPasses,
   markedRegisterApplicant,
   REGISTER_APPLICANT_NI,
 } from '../../support/register-applicants.js';
@@ -110,8 +111,7 @@ describe.each<LinkRunKind | 'timer'>(['incremental', 'full', 'timer'])(
     // Only for the timer's pass (not as it.runIf: a skip would read as a test that could not run here).
     if (kind === 'timer')
       it('runs no further pass at the next tick, the re-signing once linked', async () => {
-        const passes = () =>
-          t.host.services.store.db.selectFrom('link_run').select('id').where('agreement_id', '=', AGREEMENT).execute();
+        const passes = () => keywaysPasses(t);
         const before = await passes();
         expect(before, "the pass before the re-signing, and the timer's after it").toHaveLength(2);
         await linkPendingTick();

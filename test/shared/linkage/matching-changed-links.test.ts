@@ -1,16 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { linkPendingTick } from '../../support/link-pending-tick.js';
-import { insertRecord } from '../../support/records.js';
 import {
+  corbyAndKetteringJoinedByNi,
   corbySearchForItsApplicant,
-  markedRegisterApplicant,
-  REGISTER_APPLICANT_NI,
+  keywaysPasses,
 } from '../../support/register-applicants.js';
 import { restartTestHost, startTestHost, type TestHost } from '../../support/test-host.js';
 import { agreementsFolderWith, KEYWAYS_MATCHING_WITHOUT_NI_TIER } from '../agreements/agreement-files.js';
-
-const AGREEMENT = 'keyways-housing-allocation';
 
 /**
  * The Keyways DSA re-signed with only its matching changed (no NI number tier), its version
@@ -21,21 +17,12 @@ const AGREEMENT = 'keyways-housing-allocation';
  */
 describe('the first timer pass after a re-signing changed only the matching rules', () => {
   let t: TestHost;
-  const passes = () =>
-    t.host.services.store.db.selectFrom('link_run').select('id').where('agreement_id', '=', AGREEMENT).execute();
+  const passes = () => keywaysPasses(t);
 
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
     const s = t.host.services;
-    await insertRecord(
-      s,
-      markedRegisterApplicant('corby-borough-council', 'Katherine', 'Whitfield', 'CORBY-PHONE', REGISTER_APPLICANT_NI),
-    );
-    await insertRecord(
-      s,
-      markedRegisterApplicant('kettering-borough-council', 'Kate', 'Marsh', 'KETTERING-PHONE', REGISTER_APPLICANT_NI),
-    );
-    await linkPeople(s, AGREEMENT, 'full');
+    await corbyAndKetteringJoinedByNi(s);
     const joined = await corbySearchForItsApplicant(t);
     expect(joined.text, 'one person by the NI number tier').toContain('KETTERING-PHONE');
 

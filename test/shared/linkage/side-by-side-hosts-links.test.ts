@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import type { Logger } from '../../../shared/logging.js';
-import { insertRecord } from '../../support/records.js';
 import {
+  corbyAndKetteringJoinedByNi,
   corbySearchForItsApplicant,
-  markedRegisterApplicant,
-  REGISTER_APPLICANT_NI,
+  KEYWAYS_AGREEMENT as AGREEMENT,
+  keywaysPasses,
 } from '../../support/register-applicants.js';
 import { startTestHost, type TestHost } from '../../support/test-host.js';
 import {
@@ -14,8 +14,6 @@ import {
   KEYWAYS_MATCHING_WITHOUT_NI_TIER,
   type AgreementTextEdit,
 } from '../agreements/agreement-files.js';
-
-const AGREEMENT = 'keyways-housing-allocation';
 
 /** The Keyways file's revision bumped, as its header asks at every change. */
 const KEYWAYS_VERSION_BUMPED: AgreementTextEdit = {
@@ -42,8 +40,7 @@ describe('two hosts on different versions of an agreement, side by side on one s
   let before: TestHost;
   let after: TestHost;
   const oldHostLog: { level: string; event: string; fields?: object }[] = [];
-  const passes = () =>
-    after.host.services.store.db.selectFrom('link_run').select('id').where('agreement_id', '=', AGREEMENT).execute();
+  const passes = () => keywaysPasses(after);
   const corbySearch = () => corbySearchForItsApplicant(after);
   const tickOld = () => linkPendingRecords({ ...before.host.services, logger: keptLogger(oldHostLog) });
   const tickNew = () => linkPendingRecords(after.host.services);
@@ -51,15 +48,7 @@ describe('two hosts on different versions of an agreement, side by side on one s
   beforeAll(async () => {
     before = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
     const s = before.host.services;
-    await insertRecord(
-      s,
-      markedRegisterApplicant('corby-borough-council', 'Katherine', 'Whitfield', 'CORBY-PHONE', REGISTER_APPLICANT_NI),
-    );
-    await insertRecord(
-      s,
-      markedRegisterApplicant('kettering-borough-council', 'Kate', 'Marsh', 'KETTERING-PHONE', REGISTER_APPLICANT_NI),
-    );
-    await linkPeople(s, AGREEMENT, 'full');
+    await corbyAndKetteringJoinedByNi(s);
     const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = before.settings;
     after = await startTestHost({
       LINTEL_DEMO_SEED: 'off',
