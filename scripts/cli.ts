@@ -17,7 +17,7 @@ import { errorKind } from '../shared/logging.js';
 
 const codeOf = (err: unknown): unknown => (err as { code?: unknown } | null | undefined)?.code;
 
-export function isUsageError(err: unknown): boolean {
+function isUsageError(err: unknown): boolean {
   const code = codeOf(err);
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }
@@ -45,8 +45,7 @@ export function failureLine(script: string, err: unknown): string {
     err instanceof ConfigurationError ||
     err instanceof LocalStackNotRunningError ||
     err instanceof AgreementValidationError ||
-    err instanceof PartyDirectoryError ||
-    isUsageError(err)
+    err instanceof PartyDirectoryError
   )
     return `${script}: ${(err as Error).message}\n`;
   const refused = isConnectionRefused(err);

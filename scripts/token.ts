@@ -15,7 +15,7 @@ import type { AgreementSet } from '../shared/agreements/agreement-set.js';
 import { parsePartyDirectory, PartyDirectoryError, rolesHeldBy } from '../shared/agreements/party-directory.js';
 import { developmentIssuer } from '../shared/auth/development-issuer.js';
 import { ConfigurationError, loadConfig, type Settings } from '../shared/config.js';
-import { isUsageError, parseOptions, refuseUsage } from './cli.js';
+import { parseOptions, refuseUsage } from './cli.js';
 
 const USAGE = 'npm run token -- --party <party-id> --role <role> [--role <role>] [--minutes 60]';
 
@@ -116,15 +116,11 @@ async function rememberedBy(settings: Settings, loaded: AgreementSet) {
 }
 
 main().catch((err: unknown) => {
-  // Settings errors name the setting, never its value, and a usage error repeats only what was
-  // typed on this command line; anything else is named by its kind only, as its message may
-  // quote a setting (JSON.parse does).
-  const usage = isUsageError(err);
+  // Settings errors name the setting, never its value; anything else is named by its kind only,
+  // as its message may quote a setting (JSON.parse does). A usage error never gets here:
+  // parseOptions and refuseUsage end the script first, with exit 2 and the usage line.
   const known =
-    err instanceof ConfigurationError ||
-    err instanceof PartyDirectoryError ||
-    err instanceof AgreementValidationError ||
-    usage;
+    err instanceof ConfigurationError || err instanceof PartyDirectoryError || err instanceof AgreementValidationError;
   process.stderr.write(`token: ${known ? (err as Error).message : err instanceof Error ? err.name : 'failed'}\n`);
-  process.exit(usage ? 2 : 1);
+  process.exit(1);
 });
