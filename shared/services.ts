@@ -12,6 +12,7 @@ import { loadAgreements } from './agreements/load.js';
 import { parsePartyDirectory, type PartyDirectory } from './agreements/party-directory.js';
 import { AccessLog } from './audit/access-log.js';
 import { AnchorLog } from './audit/anchor-log.js';
+import { alarmIfAnchorContainerCreatedAtStart } from './audit/checkpointer.js';
 import { rememberAgreements } from './audit/remembered-agreements.js';
 import { warmRowWorker } from './imports/row-worker-client.js';
 import { StoreConsentRegister } from './consents/store-consent-register.js';
@@ -50,11 +51,20 @@ export function storeOptionsOf(settings: Settings): StoreOptions {
     : { engine: 'mssql', connectionString: settings.MSSQL_CONNECTION_STRING! };
 }
 
+export interface ServicesOptions {
+  /** The anchor container; `audit-anchors` unless a test isolates itself (AnchorLogOptions.container). */
+  anchorContainer?: string;
+}
+
 /**
  * `appRoot`: where a deployed package's build record lies, the working directory by default, as
  * the Functions worker runs the app from its root (the default AGREEMENTS_DIR is taken from it too).
  */
-export async function createServices(settings: Settings, appRoot = resolve('.')): Promise<Services> {
+export async function createServices(
+  settings: Settings,
+  appRoot = resolve('.'),
+  options: ServicesOptions = {},
+): Promise<Services> {
   const logger = createLogger(settings.LOG_LEVEL);
   // Agreements first: an invalid agreement or client-id mapping stops start-up before any I/O.
   const loaded = loadAgreements(resolve(settings.AGREEMENTS_DIR));
@@ -99,7 +109,13 @@ export async function createServices(settings: Settings, appRoot = resolve('.'))
       connectionString: settings.AzureWebJobsStorage,
       serviceUri: settings.AzureWebJobsStorage__blobServiceUri,
     });
-    await ensureContainers(blobs);
+    const anchors = new AnchorLog(blobs, { container: options.anchorContainer });
+    const created = await ensureContainers(blobs, { auditAnchors: anchors.containerName });
+    // Created again while the log holds anything, the anchors' container was lost, WORM policy and
+    // all: said here, as the checkpointer will find it there and say nothing (checkpointer.ts).
+    if (created.includes(anchors.containerName)) {
+      await alarmIfAnchorContainerCreatedAtStart({ store, logger, container: anchors.containerName });
+    }
     const secrets = createSecretSource(settings);
     const accessLog = new AccessLog(store, logger);
     return {
@@ -111,7 +127,7 @@ export async function createServices(settings: Settings, appRoot = resolve('.'))
       agreements,
       parties,
       accessLog,
-      anchors: new AnchorLog(blobs),
+      anchors,
       consents: new StoreConsentRegister(store),
       close: async () => {
         await accessLog.close();

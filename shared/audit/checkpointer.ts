@@ -13,7 +13,7 @@ import {
   recordedKeyIds,
 } from './anchored-checkpoints.js';
 import { signCheckpoint, type Checkpoint } from './checkpoint.js';
-import { firstUnsignedEntryAltered, rowsOutsideTheSequence, storedLeafHashes } from './leaf-stream.js';
+import { firstUnsignedEntryAltered, logSize, rowsOutsideTheSequence, storedLeafHashes } from './leaf-stream.js';
 import { MerkleAccumulator } from './merkle.js';
 import { currentSigningKey, logKeyCheck } from './signing-keys.js';
 
@@ -30,6 +30,33 @@ export interface CheckpointOutcome {
    * immutability (WORM) policy until an operator sets it again.
    */
   containerCreated?: string;
+}
+
+/** The container's name and what to do only: the operator needs nothing else to act on it. */
+function alarmAnchorContainerCreated(logger: Logger, container: string): void {
+  logger.warn('audit.checkpoint-alarm', {
+    reason: 'anchor-container-created',
+    container,
+    action: 're-apply-immutability-policy',
+  });
+}
+
+/**
+ * Start-up created the anchor container (ensureContainers): on a store whose access log already
+ * holds entries or records checkpoints, the container was there once and was deleted, and the one
+ * in its place has no immutability (WORM) policy. Raises the checkpointer's alarm, as the
+ * checkpointer's own append will now find the container and say nothing; and while the store
+ * records no checkpoint, verify has no anchor to report missing either. A fresh install (Azurite's
+ * first start) holds nothing and stays quiet. Answers whether it raised the alarm.
+ */
+export async function alarmIfAnchorContainerCreatedAtStart(deps: {
+  store: Store;
+  logger: Logger;
+  container: string;
+}): Promise<boolean> {
+  if ((await logSize(deps.store)) === 0 && (await lastAnchoredCheckpoint(deps.store)) === undefined) return false;
+  alarmAnchorContainerCreated(deps.logger, deps.container);
+  return true;
 }
 
 /** The anchor logs whose checkpoints from before the store's record this process has read. */
@@ -205,11 +232,7 @@ export async function writeCheckpoint(deps: {
   // created in its place is not WORM: until its policy is set again, anchors in it can be deleted
   // or rewritten, which is what they are there to prevent. Said by the one run that created it.
   if (containerCreated) {
-    deps.logger.warn('audit.checkpoint-alarm', {
-      reason: 'anchor-container-created',
-      container: deps.anchors.containerName,
-      action: 're-apply-immutability-policy',
-    });
+    alarmAnchorContainerCreated(deps.logger, deps.anchors.containerName);
     return { checkpoint, alarm: false, containerCreated: deps.anchors.containerName };
   }
   return { checkpoint, alarm: false };

@@ -24,10 +24,25 @@ export function createBlobServiceClient(connection: BlobConnection): BlobService
   throw new Error('No blob storage connection configured');
 }
 
-export async function ensureContainers(client: BlobServiceClient): Promise<void> {
+export interface EnsureContainersOptions {
+  /** The anchor container; `audit-anchors` unless a test isolates itself (AnchorLogOptions.container). */
+  auditAnchors?: string;
+}
+
+/**
+ * Creates each container lintel owns that is not there; answers the names it created, so that the
+ * caller can tell a container that was lost (the anchors' WORM policy with it) from a fresh install.
+ */
+export async function ensureContainers(
+  client: BlobServiceClient,
+  options: EnsureContainersOptions = {},
+): Promise<string[]> {
+  const created: string[] = [];
   for (const name of Object.values(CONTAINERS)) {
-    await client.getContainerClient(name).createIfNotExists();
+    const actual = name === CONTAINERS.auditAnchors ? (options.auditAnchors ?? name) : name;
+    if ((await client.getContainerClient(actual).createIfNotExists()).succeeded) created.push(actual);
   }
+  return created;
 }
 
 /** True when every container answers; used by the health check. */
