@@ -79,7 +79,16 @@ export function auditInclusionProof(ctx: ApiContext, req: ApiRequest): Promise<H
         });
       return {
         result: json(200, proof),
-        log: { purpose: AUDIT_PURPOSE, decision: 'allow', reasonCode: 'proof-issued' },
+        // The proof carries the entry, and so who it was about, when the scope covers it: the DPO
+        // read an entry about those people, which their subject access requests must show (the
+        // same subject the proved entry holds, several for an entry about several). A proof
+        // without the entry showed nobody.
+        log: {
+          purpose: AUDIT_PURPOSE,
+          decision: 'allow',
+          reasonCode: 'proof-issued',
+          subjectRef: proof.entry?.subjectRef ?? null,
+        },
       };
     }),
   );
