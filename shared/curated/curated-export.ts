@@ -20,7 +20,7 @@ import { snapshotReads } from '../store/snapshot-transaction.js';
 import type { Database } from '../store/schema.js';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { pruneReleases, storedReleasesOf, storeRelease } from './curated-releases.js';
+import { pruneReleases, storedReleaseContent, storedReleasesOf, storeRelease } from './curated-releases.js';
 import {
   IndicatorTally,
   personValues,
@@ -235,6 +235,21 @@ const manifestRead = z.object({ generatedAt: z.string(), files: z.record(z.strin
 
 const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex');
 
+/**
+ * The counts files of a release, from its lines: what exportTarget writes, and what the heal
+ * writes again from the lines the store holds. The same lines and time give the same bytes.
+ */
+function countsFilesOf(
+  generatedAt: string,
+  datasetId: string,
+  lines: readonly IndicatorCount[],
+): { csv: Buffer; parquet: Buffer } {
+  return {
+    csv: Buffer.from(countsCsv(generatedAt, datasetId, lines), 'utf8'),
+    parquet: Buffer.from(countsParquet(generatedAt, datasetId, lines)),
+  };
+}
+
 async function putFile(container: CuratedContainer, name: string, body: Buffer, contentType: string): Promise<void> {
   await container
     .getBlockBlobClient(name)
@@ -298,10 +313,15 @@ async function replaceReleaseFiles(
  * could find latest/ with the new counts and no manifest, or the old manifest beside them, until
  * a run wrote it again: a month later, or never, were that run to fail before it wrote. A folder
  * holds a release the run finished when it holds it whole (wholeRelease) and the SQL view holds
- * it too: the view is written last. Any other latest/ is put back to the view's newest release that a
- * dated folder still holds whole, or emptied if none does; any other dated folder of the view's
- * newest day or later gets latest/'s release if it is that day's, and is emptied if not. Releases
- * older than the view's history are left to the lifecycle rule. Logged with ids and counts only.
+ * it too: the view is written last. Any other latest/ is put back to the view's newest release:
+ * from its dated folder where that holds it whole, else written again from the lines the store
+ * holds (rebuiltRelease: a same-day rerun that died after rewriting the day's folder and latest/
+ * left no folder holding the day's finished release, and latest/ went back a release, or empty,
+ * while the view still marked that day's latest: found by a review); failing both, to the newest
+ * release a dated folder holds whole, or emptied if none does. Any other dated folder of the
+ * view's newest day or later gets latest/'s release if it is that day's (or the newest release,
+ * written again, if that is), and is emptied if not. Releases older than the view's history are
+ * left to the lifecycle rule. Logged with ids and counts only.
  */
 async function healReleaseFiles(deps: CuratedExportDependencies, target: ExportTarget): Promise<void> {
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
@@ -318,16 +338,21 @@ async function healReleaseFiles(deps: CuratedExportDependencies, target: ExportT
   let restored = 0;
   let emptied = 0;
 
+  let rebuilt = 0;
+  // At most once a heal: the store's lines are read only when no folder holds the release.
+  let newest: Promise<Map<string, Buffer | undefined> | undefined> | undefined;
+  const rebuildNewest = () => (newest ??= rebuiltRelease(deps, target, stored[0]!));
+
   let latest = subs.has('latest') ? wholeRelease(await releaseFilesIn(container, `${folder}latest/`)) : undefined;
   if (subs.has('latest') && !finished(latest)) {
     latest = undefined;
     let source: Map<string, Buffer | undefined> | undefined;
-    for (const release of stored) {
+    for (const [i, release] of stored.entries()) {
       const held = await releaseFilesIn(container, `${folder}${ukDateOf(release.generatedAt)}/`);
-      if (wholeRelease(held)?.countsSha256 === release.countsSha256) {
-        source = held;
-        break;
-      }
+      if (wholeRelease(held)?.countsSha256 === release.countsSha256) source = held;
+      // The view marks its newest release latest: an older one in latest/ would disagree with it.
+      else if (i === 0 && (source = await rebuildNewest()) !== undefined) rebuilt++;
+      if (source !== undefined) break;
     }
     await replaceReleaseFiles(container, `${folder}latest/`, source ?? new Map());
     if (source !== undefined) {
@@ -339,16 +364,48 @@ async function healReleaseFiles(deps: CuratedExportDependencies, target: ExportT
   const newestDay = stored[0] === undefined ? '' : ukDateOf(stored[0].generatedAt);
   for (const day of [...subs].filter((sub) => sub !== 'latest' && sub >= newestDay).sort()) {
     if (finished(wholeRelease(await releaseFilesIn(container, `${folder}${day}/`)))) continue;
-    if (latest !== undefined && ukDateOf(latest.generatedAt) === day) {
-      await replaceReleaseFiles(container, `${folder}${day}/`, await releaseFilesIn(container, `${folder}latest/`));
-      restored++;
-    } else {
-      await replaceReleaseFiles(container, `${folder}${day}/`, new Map());
-      emptied++;
-    }
+    let source: Map<string, Buffer | undefined> | undefined;
+    if (latest !== undefined && ukDateOf(latest.generatedAt) === day)
+      source = await releaseFilesIn(container, `${folder}latest/`);
+    else if (day === newestDay && (source = await rebuildNewest()) !== undefined) rebuilt++;
+    await replaceReleaseFiles(container, `${folder}${day}/`, source ?? new Map());
+    if (source !== undefined) restored++;
+    else emptied++;
   }
   if (restored + emptied > 0)
-    deps.logger.warn('curated.unfinished-release-healed', { ...idsOf(target), restored, emptied });
+    deps.logger.warn('curated.unfinished-release-healed', { ...idsOf(target), restored, emptied, rebuilt });
+}
+
+/**
+ * A stored release's files written again from what the store holds of it: the counts from its
+ * lines (countsFilesOf, as exportTarget wrote them), the manifest as it was written (migration
+ * 0047: it says what the lines do not, the extracts' dates and the records awaiting linkage).
+ * Undefined, and logged, unless they come out whole (wholeRelease: the manifest's SHA-256 of each
+ * counts file) and the CSV is the one the view's release names: a release stored before 0047
+ * has no manifest to write, and files that differ from what was published are not to be put
+ * out as it.
+ */
+async function rebuiltRelease(
+  deps: CuratedExportDependencies,
+  target: ExportTarget,
+  release: { id: string; generatedAt: Date; countsSha256: string },
+): Promise<Map<string, Buffer | undefined> | undefined> {
+  const content = await storedReleaseContent(deps.store, release.id);
+  if (content === undefined) {
+    deps.logger.warn('curated.release-not-rebuilt', { ...idsOf(target), reason: 'no-manifest-stored' });
+    return undefined;
+  }
+  const { csv, parquet } = countsFilesOf(release.generatedAt.toISOString(), target.datasetId, content.lines);
+  const files = new Map<string, Buffer | undefined>([
+    [COUNTS_FILE, csv],
+    [COUNTS_PARQUET_FILE, parquet],
+    [MANIFEST_FILE, Buffer.from(content.manifest, 'utf8')],
+  ]);
+  if (sha256(csv) !== release.countsSha256 || wholeRelease(files)?.countsSha256 !== release.countsSha256) {
+    deps.logger.warn('curated.release-not-rebuilt', { ...idsOf(target), reason: 'files-differ' });
+    return undefined;
+  }
+  return files;
 }
 
 /**
@@ -490,8 +547,7 @@ async function exportTarget(
 
   const generatedAt = now().toISOString();
   const lines = tally.publish(deps.minCell, noiseSecret);
-  const csv = Buffer.from(countsCsv(generatedAt, target.datasetId, lines), 'utf8');
-  const parquet = Buffer.from(countsParquet(generatedAt, target.datasetId, lines));
+  const { csv, parquet } = countsFilesOf(generatedAt, target.datasetId, lines);
   const manifest = {
     agreement: target.agreementId,
     agreementVersion: decision.agreementVersion,
@@ -598,6 +654,7 @@ async function exportTarget(
         generatedAt: new Date(generatedAt),
         lines,
         countsSha256: manifest.files[COUNTS_FILE],
+        manifest: manifestJson.toString('utf8'),
       },
       deps.historyDays,
     );

@@ -19,6 +19,8 @@ export interface Release {
   readonly lines: readonly IndicatorCount[];
   /** SHA-256 (hex) of the CSV the same lines were written to. */
   readonly countsSha256: string;
+  /** The manifest.json written beside the counts, as written: what the lines do not say. */
+  readonly manifest: string;
 }
 
 /** Lines a statement: 7 values each, well under SQL Server's 2,100 parameters. */
@@ -73,6 +75,7 @@ export async function storeRelease(store: Store, release: Release, historyDays: 
         generated_at: generatedAt.toISOString(),
         lines: release.lines.length,
         counts_sha256: release.countsSha256,
+        manifest: release.manifest,
       })
       .execute();
     const yn = (b: boolean) => (b ? 'Y' : 'N') as 'Y' | 'N';
@@ -143,14 +146,48 @@ export async function pruneReleases(
 export async function storedReleasesOf(
   store: Store,
   target: ReleaseTarget,
-): Promise<{ generatedAt: Date; countsSha256: string }[]> {
+): Promise<{ id: string; generatedAt: Date; countsSha256: string }[]> {
   const rows = await store.db
     .selectFrom('curated_release')
-    .select(['generated_at', 'counts_sha256'])
+    .select(['id', 'generated_at', 'counts_sha256'])
     .where('party_id', '=', target.partyId)
     .where('purpose_id', '=', target.purposeId)
     .where('dataset_id', '=', target.datasetId)
     .orderBy('generated_at', 'desc')
     .execute();
-  return rows.map((r) => ({ generatedAt: new Date(r.generated_at), countsSha256: r.counts_sha256 }));
+  return rows.map((r) => ({ id: r.id, generatedAt: new Date(r.generated_at), countsSha256: r.counts_sha256 }));
+}
+
+/**
+ * A stored release's lines, in their order, and its manifest as written (undefined for a release
+ * stored before migration 0047, or gone since). Read from the tables, not the view: on SQL
+ * Server the view shows only the releases of the reader's own parties (user_name()), and the
+ * host's user is no reader.
+ */
+export async function storedReleaseContent(
+  store: Store,
+  releaseId: string,
+): Promise<{ lines: IndicatorCount[]; manifest: string } | undefined> {
+  const release = await store.db
+    .selectFrom('curated_release')
+    .select('manifest')
+    .where('id', '=', releaseId)
+    .executeTakeFirst();
+  if (release === undefined || release.manifest === null) return undefined;
+  const rows = await store.db
+    .selectFrom('curated_count')
+    .select(['measure', 'category', 'people', 'suppressed', 'special_category'])
+    .where('release_id', '=', releaseId)
+    .orderBy('line')
+    .execute();
+  return {
+    manifest: release.manifest,
+    lines: rows.map((r) => ({
+      measure: r.measure,
+      category: r.category,
+      people: r.people === null ? null : Number(r.people),
+      suppressed: r.suppressed === 'Y',
+      specialCategory: r.special_category === 'Y',
+    })),
+  };
 }

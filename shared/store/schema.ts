@@ -235,6 +235,8 @@ export interface CuratedReleaseTable {
   generated_at: string;
   lines: number;
   counts_sha256: string;
+  /** The release's manifest.json as written (migration 0047); null for a release stored before it. */
+  manifest: string | null;
 }
 
 /** One published line of a release: noised, rounded and suppressed, never a true count. */

@@ -44,6 +44,7 @@ import { linkRunAgreementSources } from './0043-link-run-agreement-sources.js';
 import { decisionPerAgreement } from './0044-decision-per-agreement.js';
 import { linkRunAgreementVersion } from './0045-link-run-agreement-version.js';
 import { agreementContentHash } from './0046-agreement-content-hash.js';
+import { curatedReleaseManifest } from './0047-curated-release-manifest.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -95,5 +96,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0044-decision-per-agreement': decisionPerAgreement(d),
     '0045-link-run-agreement-version': linkRunAgreementVersion(d),
     '0046-agreement-content-hash': agreementContentHash(d),
+    '0047-curated-release-manifest': curatedReleaseManifest(d),
   };
 }

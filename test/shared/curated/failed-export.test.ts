@@ -461,3 +461,105 @@ describe('a planning export whose process died part way through latest/', () => 
     expect(await latestAsRead()).toMatchObject({ generatedAt: '2027-02-01T06:00:00.000Z', describesItsCounts: true });
   });
 });
+
+describe('a same-day rerun whose process died before its SQL release', () => {
+  let h: ImportHarness;
+  let container: string;
+  const read = async (name: string) => h.blobs.getContainerClient(container).getBlobClient(name).downloadToBuffer();
+  const manifestOf = async (sub: string) =>
+    JSON.parse((await read(`${FOLDER}${sub}/${MANIFEST_FILE}`)).toString('utf8')) as {
+      generatedAt: string;
+      files: Record<string, string>;
+    };
+  const sha = (body: Buffer) => createHash('sha256').update(body).digest('hex');
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    container = await h.exportContainer();
+    await importEach(h, [['la-housing', housing(40)]]);
+    await linkPendingRecords(h.linkDeps());
+  });
+  afterAll(() => h?.close());
+
+  it("finds the day's finished release, the one the SQL view holds, whole in latest/ and its dated folder", async () => {
+    const day = '2026-11-02';
+    await exportCurated(h.exportDeps(container, { now: () => new Date(`${day}T06:00:00.000Z`) }));
+    const published = new Map<string, Buffer>();
+    for (const file of [COUNTS_FILE, COUNTS_PARQUET_FILE, MANIFEST_FILE])
+      published.set(file, await read(`${FOLDER}latest/${file}`));
+
+    // An operator's `npm run curate` the same day writes the dated folder and latest/ whole,
+    // and the process dies as it writes the SQL release: the view stays on the 06:00 release.
+    const { blobs: watching, store, reached } = heldAtReleaseTransaction(h, new Promise<never>(() => undefined));
+    void exportCurated(
+      h.exportDeps(container, { blobs: watching, store, now: () => new Date(`${day}T09:00:00.000Z`) }),
+    );
+    await reached;
+    await h.blobs.getContainerClient(container).getBlobClient(EXPORT_LOCK_BLOB).getBlobLeaseClient().breakLease(0);
+    expect((await manifestOf('latest')).generatedAt).toBe(`${day}T09:00:00.000Z`);
+
+    // The next run heals, and cannot count (Key Vault briefly out).
+    const vaultOut = { get: () => Promise.reject(new Error('vault unreachable')) };
+    await expect(
+      exportCurated(h.exportDeps(container, { secrets: vaultOut, now: () => new Date(`${day}T09:30:00.000Z`) })),
+    ).rejects.toThrow(/vault unreachable/);
+
+    const inView = await h.store.db
+      .selectFrom('curated_indicator_counts')
+      .select('generated_at')
+      .distinct()
+      .where('latest', '=', 'Y')
+      .execute();
+    expect(inView.map((r) => r.generated_at)).toEqual([`${day}T06:00:00.000Z`]);
+    // What Power BI reads from the files is that release, byte for byte, in latest/ and the day's folder.
+    for (const sub of ['latest', day]) {
+      const files: Record<string, boolean | string> = {};
+      for (const [file, before] of published) {
+        const now = await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}${sub}/${file}`).exists();
+        files[file] = now ? (await read(`${FOLDER}${sub}/${file}`)).equals(before) : 'missing';
+      }
+      expect({ sub, files }).toEqual({
+        sub,
+        files: { [COUNTS_FILE]: true, [COUNTS_PARQUET_FILE]: true, [MANIFEST_FILE]: true },
+      });
+      const manifest = await manifestOf(sub);
+      expect(manifest.files[COUNTS_FILE]).toBe(sha(await read(`${FOLDER}${sub}/${COUNTS_FILE}`)));
+    }
+    // For the operator: latest/ written again from the store, the day's folder copied from it.
+    const healed = h.logLines.filter((line) => line.includes('curated.unfinished-release-healed'));
+    expect(healed.map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ partyId: 'la-housing', datasetId: DATASET, restored: 2, emptied: 0, rebuilt: 1 }),
+    ]);
+  });
+
+  it('says so, and puts latest/ back on an older release, when the store holds no manifest to write again', async () => {
+    const day = '2026-11-03';
+    await exportCurated(h.exportDeps(container, { now: () => new Date(`${day}T06:00:00.000Z`) }));
+    const { blobs: watching, store, reached } = heldAtReleaseTransaction(h, new Promise<never>(() => undefined));
+    void exportCurated(
+      h.exportDeps(container, { blobs: watching, store, now: () => new Date(`${day}T09:00:00.000Z`) }),
+    );
+    await reached;
+    await h.blobs.getContainerClient(container).getBlobClient(EXPORT_LOCK_BLOB).getBlobLeaseClient().breakLease(0);
+    // The day's release was stored before migration 0047: the store has its lines, not its manifest.
+    await h.store.db
+      .updateTable('curated_release')
+      .set({ manifest: null })
+      .where('generated_at', '=', `${day}T06:00:00.000Z`)
+      .execute();
+    h.logLines.length = 0;
+
+    const vaultOut = { get: () => Promise.reject(new Error('vault unreachable')) };
+    await expect(
+      exportCurated(h.exportDeps(container, { secrets: vaultOut, now: () => new Date(`${day}T09:30:00.000Z`) })),
+    ).rejects.toThrow(/vault unreachable/);
+    expect((await manifestOf('latest')).generatedAt).toBe('2026-11-02T06:00:00.000Z');
+    expect(await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}${day}/${MANIFEST_FILE}`).exists()).toBe(
+      false,
+    );
+    const notRebuilt = h.logLines.filter((line) => line.includes('curated.release-not-rebuilt'));
+    expect(notRebuilt.map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ partyId: 'la-housing', datasetId: DATASET, reason: 'no-manifest-stored' }),
+    ]);
+  });
+});

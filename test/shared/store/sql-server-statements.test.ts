@@ -315,7 +315,7 @@ describe('statements sent to Azure SQL', () => {
     expect(agreementKinds).toEqual(['select', ...agreements.all().map(() => 'insert')]);
   });
 
-  it("creates today's tables, columns and indexes (0019-0046) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0047) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -348,6 +348,7 @@ describe('statements sent to Azure SQL', () => {
       '0044-decision-per-agreement',
       '0045-link-run-agreement-version',
       '0046-agreement-content-hash',
+      '0047-curated-release-manifest',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -355,7 +356,10 @@ describe('statements sent to Azure SQL', () => {
     // Every column these index or key is bounded: SQL Server cannot key nvarchar(max). An
     // agreement's lists (agreement_party) are read whole by its key, never searched, as a layout's
     // names are (below): only the key is bounded (its exact statements follow).
-    for (const statement of statements.filter((s) => !s.sql.includes('"agreement_party"')))
+    // A release's manifest is read whole by the release's key, never searched (migration 0047).
+    for (const statement of statements.filter(
+      (s) => !s.sql.includes('"agreement_party"') && !s.sql.includes('add "manifest"'),
+    ))
       expect(statement.sql).not.toMatch(/\(max\)|\btext\b/);
     expect(statements.map((s) => s.sql)).toContain('alter table "source_record" add "person_since" varchar(32)');
     expect(statements.map((s) => s.sql)).toContain('alter table "import_run" add "rejection_reason" nvarchar(64)');
@@ -397,6 +401,7 @@ describe('statements sent to Azure SQL', () => {
     );
     expect(statements.map((s) => s.sql)).toContain('alter table "link_run" add "agreement_version" nvarchar(100)');
     expect(statements.map((s) => s.sql)).toContain('alter table "agreement_party" add "content_hash" nvarchar(64)');
+    expect(statements.map((s) => s.sql)).toContain('alter table "curated_release" add "manifest" nvarchar(max)');
     // Nine wide for a BFPO number ("BFPO 5439"), in place: nullable, as the columns were.
     for (const table of ['source_record', 'opt_out_kept_record']) {
       expect(statements.map((s) => s.sql)).toContain(`alter table "${table}" alter column "postcode" nvarchar(9)`);
