@@ -27,6 +27,7 @@ import './audit-breach-step.js';
 import './link-pending.js';
 import './enforce-retention.js';
 import './export-curated.js';
+import './heal-curated.js';
 import './link-candidates.js';
 import './link-candidate.js';
 import './link-candidate-confirm.js';

@@ -8,6 +8,7 @@ import { startAzurite, type RunningAzurite } from './azurite.js';
 import { startLocalHost, type LocalHost } from './local-host.js';
 import { forgetRunningAzurite, loadLocalSettings, recordRunningAzurite } from './settings.js';
 import { seedDemoIfEmpty } from '../shared/synthetic/extracts/demo-seed.js';
+import { healCurated } from '../shared/curated/curated-export.js';
 
 const DEVELOPMENT_STORAGE = 'UseDevelopmentStorage=true';
 
@@ -75,6 +76,12 @@ async function main(): Promise<void> {
   }
   log(`settings from ${settingsFile}`);
   log(`listening on ${host.url}/api (health: ${host.url}/api/health). Ctrl-C stops the host and Azurite.`);
+
+  // The local timer keeps no schedule state: a planning export whose process died (Ctrl-C, a
+  // crash) would leave latest/ half written until the next export ran, a month away at best.
+  await healCurated({ ...host.services, historyDays: host.services.settings.CURATED_HISTORY_DAYS }).catch(
+    (err: unknown) => log(`curated files not healed (${err instanceof Error ? err.name : 'error'})`),
+  );
 
   // Issue 4: a fresh machine gets a demo set of partner extracts, imported as they land.
   const demo = await seedDemoIfEmpty(host.services, resolve('.lintel/seed')).catch((err: unknown) => {

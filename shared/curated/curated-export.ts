@@ -178,6 +178,49 @@ async function exportUnderLease(deps: CuratedExportDependencies, lease: HeldLeas
   return summaries;
 }
 
+/** What the heal-only pass reads and writes: it counts nothing, so needs no key, log or minimum. */
+export type CuratedHealDependencies = Pick<
+  CuratedExportDependencies,
+  'store' | 'agreements' | 'consents' | 'blobs' | 'logger' | 'historyDays' | 'container' | 'now'
+>;
+
+/**
+ * Heals every allowed target's folders (healReleaseFiles) without exporting: an export heals only
+ * when it runs, and the next may be a month away (the timer's retries spent) or never come
+ * locally (the local timer keeps no schedule state), while Power BI reads what a dead run left
+ * in latest/. The host runs it at start and daily. Under the export lock, as an export's heal is:
+ * beside a live run it would take that run's files for a dead one's. `busy` when another run
+ * holds the lock; it heals as it goes, or is live. A target that fails does not stop the others;
+ * the first failure is thrown at the end.
+ */
+export async function healCurated(deps: CuratedHealDependencies): Promise<'healed' | 'busy'> {
+  const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
+  const lease = await takeBlobLease(container, EXPORT_LOCK_BLOB);
+  if (lease === undefined) {
+    deps.logger.info('curated.heal-busy');
+    return 'busy';
+  }
+  let failure: unknown;
+  try {
+    const now = deps.now ?? (() => new Date());
+    for (const target of exportTargets(deps.agreements)) {
+      try {
+        // What a refused grant published goes at the next export run (withdrawReleases), not here.
+        if (!(await decideExport(deps, target, now)).allow) continue;
+        await lease.confirm();
+        await healReleaseFiles(deps, target);
+      } catch (err) {
+        deps.logger.error('curated.heal-failed', { ...idsOf(target), error: errorKind(err) });
+        failure ??= err;
+      }
+    }
+  } finally {
+    await lease.release();
+  }
+  if (failure !== undefined) throw failure;
+  return 'healed';
+}
+
 /**
  * What no export grant covers any more, or is past its history, goes before the run exports:
  * the SQL releases (pruneReleases), and every file of a target no grant names, `latest/` and its
@@ -323,7 +366,7 @@ async function replaceReleaseFiles(
  * written again, if that is), and is emptied if not. Releases older than the view's history are
  * left to the lifecycle rule. Logged with ids and counts only.
  */
-async function healReleaseFiles(deps: CuratedExportDependencies, target: ExportTarget): Promise<void> {
+async function healReleaseFiles(deps: CuratedHealDependencies, target: ExportTarget): Promise<void> {
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
   const folder = `${target.partyId}/${target.purposeId}/${target.datasetId}/`;
   const now = deps.now?.() ?? new Date();
@@ -386,7 +429,7 @@ async function healReleaseFiles(deps: CuratedExportDependencies, target: ExportT
  * out as it.
  */
 async function rebuiltRelease(
-  deps: CuratedExportDependencies,
+  deps: CuratedHealDependencies,
   target: ExportTarget,
   release: { id: string; generatedAt: Date; countsSha256: string },
 ): Promise<Map<string, Buffer | undefined> | undefined> {
@@ -446,7 +489,7 @@ function idsOf(target: ExportTarget) {
 }
 
 /** The policy's decision on a target's export, as on a lookup: the recipient, its roles, no subject. */
-function decideExport(deps: CuratedExportDependencies, target: ExportTarget, now: () => Date): Promise<Decision> {
+function decideExport(deps: CuratedHealDependencies, target: ExportTarget, now: () => Date): Promise<Decision> {
   return decide(
     {
       caller: { partyId: target.partyId, clientId: CLIENT_ID, roles: target.roles },

@@ -10,6 +10,7 @@ import {
   COUNTS_PARQUET_FILE,
   EXPORT_LOCK_BLOB,
   exportCurated,
+  healCurated,
   MANIFEST_FILE,
   type CuratedExportDependencies,
 } from '../../../shared/curated/curated-export.js';
@@ -561,5 +562,62 @@ describe('a same-day rerun whose process died before its SQL release', () => {
     expect(notRebuilt.map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([
       expect.objectContaining({ partyId: 'la-housing', datasetId: DATASET, reason: 'no-manifest-stored' }),
     ]);
+  });
+});
+
+describe('the heal-only pass a host runs without exporting', () => {
+  let h: ImportHarness;
+  let container: string;
+  const read = async (name: string) => h.blobs.getContainerClient(container).getBlobClient(name).downloadToBuffer();
+  const breakLock = () =>
+    h.blobs.getContainerClient(container).getBlobClient(EXPORT_LOCK_BLOB).getBlobLeaseClient().breakLease(0);
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    container = await h.exportContainer();
+    await importEach(h, [['la-housing', housing(40)]]);
+    await linkPendingRecords(h.linkDeps());
+  });
+  afterAll(() => h?.close());
+
+  it("puts latest/ back on the view's release when a run died before its SQL release, with no export run since", async () => {
+    await exportCurated(h.exportDeps(container, { now: () => new Date('2026-11-01T06:00:00.000Z') }));
+    const november = await read(`${FOLDER}latest/${COUNTS_FILE}`);
+    // December's run writes its dated folder and latest/, and the process dies before its SQL release.
+    const { blobs: watching, store, reached } = heldAtReleaseTransaction(h, new Promise<never>(() => undefined));
+    void exportCurated(
+      h.exportDeps(container, { blobs: watching, store, now: () => new Date('2026-12-01T06:00:00.000Z') }),
+    );
+    await reached;
+    await breakLock();
+    expect((await read(`${FOLDER}latest/${COUNTS_FILE}`)).equals(november)).toBe(false);
+
+    // The host starts again (or the daily heal fires): no export runs, nothing is counted.
+    const accessLogBefore = await h.store.db.selectFrom('access_log').select('seq').execute();
+    expect(await healCurated(h.exportDeps(container, { now: () => new Date('2026-12-01T07:00:00.000Z') }))).toBe(
+      'healed',
+    );
+    expect((await read(`${FOLDER}latest/${COUNTS_FILE}`)).equals(november)).toBe(true);
+    expect(JSON.parse((await read(`${FOLDER}latest/${MANIFEST_FILE}`)).toString('utf8'))).toMatchObject({
+      generatedAt: '2026-11-01T06:00:00.000Z',
+    });
+    expect(
+      await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}2026-12-01/${MANIFEST_FILE}`).exists(),
+    ).toBe(false);
+    expect(await h.store.db.selectFrom('access_log').select('seq').execute()).toHaveLength(accessLogBefore.length);
+  });
+
+  it('touches nothing while an export run holds the lock', async () => {
+    const lock = h.blobs.getContainerClient(container).getBlockBlobClient(EXPORT_LOCK_BLOB);
+    await lock.upload('', 0);
+    const lease = lock.getBlobLeaseClient();
+    await lease.acquireLease(60);
+    try {
+      expect(await healCurated(h.exportDeps(container, { now: () => new Date('2026-12-01T08:00:00.000Z') }))).toBe(
+        'busy',
+      );
+    } finally {
+      await lease.releaseLease();
+    }
   });
 });
