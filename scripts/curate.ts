@@ -6,8 +6,10 @@
  * local stack with `npm start` first). Prints, for each export, where its files went and how
  * many lines they hold, and the records left out awaiting linkage as the manifest gives them
  * (withheld below the minimum cell, rounded above it); the counts are in the files, never printed.
- * Takes no options but `--help`. Exit status: 0 exported, 1 failed, 2 an unknown option, or another
- * export running (the monthly timer's, another operator's): then nothing is touched.
+ * Takes no options but `--help`. Exit status: 0 exported, 1 failed (a run that lost the export's
+ * lock part way among them: it stops, and names the exports it did not finish), 2 an unknown
+ * option, or another export running (the monthly timer's, another operator's): then nothing is
+ * touched.
  */
 import { exportCurated, publishedAwaiting } from '../shared/curated/curated-export.js';
 import type { Services } from '../shared/services.js';
@@ -31,7 +33,16 @@ try {
     );
     process.exitCode = 2;
   }
-  for (const s of summaries.filter((s) => s.outcome !== 'busy')) {
+  // Another run may have taken the lock over: this one wrote nothing more, and the next run heals
+  // what it left part way.
+  const stopped = summaries.filter((s) => s.outcome === 'lease-lost');
+  if (stopped.length > 0) {
+    process.stderr.write(
+      `curate: this export lost its lock part way (it stalled, or its renewals failed) and stopped, writing nothing more, for: ${stopped.map((s) => `${s.partyId} (${s.purposeId}, ${s.datasetId})`).join(', ')}; run it again once no other export is running\n`,
+    );
+    process.exitCode = 1;
+  }
+  for (const s of summaries.filter((s) => s.outcome !== 'busy' && s.outcome !== 'lease-lost')) {
     process.stdout.write(
       s.outcome === 'written'
         ? `curated/${s.folder}latest/: ${s.lines} lines for ${s.partyId} (${s.purposeId}); ${publishedAwaiting(s.recordsAwaitingLinkage, minCell)} records awaiting linkage left out\n`

@@ -6,28 +6,45 @@ import { hasErrorCode } from './blob-storage.js';
  * process dies (no finally runs to release it) keeps others out for a minute at most.
  */
 export const LEASE_SECONDS = 60;
-/** Renewed well inside its minute, so one slow renewal does not let it lapse. */
-const RENEW_EVERY_MS = 15_000;
+/** The shortest lease Blob Storage grants: what a test may ask for, to see a lease lapse or outlast it. */
+const SHORTEST_LEASE_SECONDS = 15;
+
+export interface BlobLeaseOptions {
+  /** Seconds the lease lasts unrenewed (15 to 60); LEASE_SECONDS unless a test wants it shorter. */
+  readonly leaseSeconds?: number;
+  /** Called once, when the lease is first known lost (a renewal refused, or none for its whole term). */
+  readonly onLost?: (err: LeaseLostError) => void;
+}
 
 /** A lease held on a lock blob: one holder at a time, across processes and hosts. */
 export interface HeldLease {
   /**
-   * Renews the lease now, or throws if it was lost (it lapsed, or was broken and taken by
-   * another): called before a write that must not race another holder, which then has the
-   * lease's full minute to finish.
+   * Renews the lease now, or throws LeaseLostError if it was lost (it lapsed, or was broken and
+   * taken by another): called before a write that must not race another holder, which then has
+   * the lease's full term to finish.
    */
   confirm(): Promise<void>;
+  /**
+   * Aborted once the lease is known lost, its reason a LeaseLostError: given to a write already
+   * on its way, so it does not land over what the next holder writes.
+   */
+  readonly signal: AbortSignal;
   release(): Promise<void>;
 }
 
 /**
  * Takes the lease on `container`'s blob `name`, created empty for it, renewing it in the
- * background until released, when the blob is deleted (the container keeps nothing of a lock no
- * one holds); undefined when another holder has it. A blob lease rather than a store lock: what
- * it guards is mostly blob writes outside any SQL transaction, and SQLite has no lock another
- * process could see.
+ * background (four times a term, so one slow renewal does not let it lapse) until released, when
+ * the blob is deleted (the container keeps nothing of a lock no one holds); undefined when
+ * another holder has it. A blob lease rather than a store lock: what it guards is mostly blob
+ * writes outside any SQL transaction, and SQLite has no lock another process could see.
  */
-export async function takeBlobLease(container: ContainerClient, name: string): Promise<HeldLease | undefined> {
+export async function takeBlobLease(
+  container: ContainerClient,
+  name: string,
+  options: BlobLeaseOptions = {},
+): Promise<HeldLease | undefined> {
+  const leaseSeconds = Math.min(LEASE_SECONDS, Math.max(SHORTEST_LEASE_SECONDS, options.leaseSeconds ?? LEASE_SECONDS));
   const blob = container.getBlockBlobClient(name);
   const lease: BlobLeaseClient = blob.getBlobLeaseClient();
   // A holder may delete the blob as it releases, between this run's create and its acquire.
@@ -40,35 +57,59 @@ export async function takeBlobLease(container: ContainerClient, name: string): P
       if (status !== 409 && status !== 412) throw err;
     }
     try {
-      await lease.acquireLease(LEASE_SECONDS);
+      await lease.acquireLease(leaseSeconds);
       break;
     } catch (err) {
+      if (hasErrorCode(err, 404, 'BlobNotFound') && attempt < 3) continue;
       if (hasErrorCode(err, 409, 'LeaseAlreadyPresent')) return undefined;
-      if (!hasErrorCode(err, 404, 'BlobNotFound') || attempt === 3) throw err;
+      throw err;
     }
   }
-  const timer = setInterval(() => {
-    lease.renewLease().catch((err: unknown) => {
-      // Taken by another, broken or the blob gone: renewing again will not get it back. A
-      // network error may pass: confirm() renews again before anything that matters.
+  const aborter = new AbortController();
+  // When the lease was last known ours: a term after it, another may hold it.
+  let renewedAt = Date.now();
+  const lost = (cause: unknown): LeaseLostError => {
+    if (!aborter.signal.aborted) {
+      clearInterval(timer);
+      const err = new LeaseLostError(name, cause);
+      aborter.abort(err);
+      options.onLost?.(err);
+    }
+    return aborter.signal.reason as LeaseLostError;
+  };
+  const renew = async () => {
+    if (aborter.signal.aborted) throw aborter.signal.reason as LeaseLostError;
+    const asked = Date.now();
+    try {
+      await lease.renewLease();
+      renewedAt = asked;
+    } catch (err) {
+      // Taken by another, broken or the blob gone: renewing again will not get it back. Any
+      // other failure (the network) leaves it ours until its term since the last renewal ends.
       const status = (err as { statusCode?: unknown } | null)?.statusCode;
-      if (status === 404 || status === 409 || status === 412) clearInterval(timer);
-    });
-  }, RENEW_EVERY_MS);
+      if (status === 404 || status === 409 || status === 412 || Date.now() - renewedAt >= leaseSeconds * 1000)
+        throw lost(err);
+      throw err;
+    }
+  };
+  const timer = setInterval(() => renew().catch(() => undefined), (leaseSeconds * 1000) / 4);
   // A lease renewing in the background is no reason to keep a CLI's process alive.
   timer.unref();
   return {
+    signal: aborter.signal,
     async confirm() {
       try {
-        await lease.renewLease();
+        await renew();
       } catch (err) {
-        throw new LeaseLostError(name, err);
+        // Not known lost, but not known ours for the next write either.
+        throw err instanceof LeaseLostError ? err : new LeaseLostError(name, err);
       }
     },
     async release() {
       clearInterval(timer);
       // A lease already lost is not ours to release, nor the blob ours to delete: another
       // holder's, or left to the next taker.
+      if (aborter.signal.aborted) return;
       await blob.delete({ conditions: { leaseId: lease.leaseId } }).catch(() => undefined);
     },
   };

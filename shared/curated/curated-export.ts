@@ -3,7 +3,7 @@ import type { BlobServiceClient } from '@azure/storage-blob';
 import { parquetWriteBuffer, schemaFromColumnData, type ColumnSource } from 'hyparquet-writer';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { AccessLog } from '../audit/access-log.js';
-import { takeBlobLease, type HeldLease } from '../blob/blob-lease.js';
+import { LeaseLostError, takeBlobLease, type HeldLease } from '../blob/blob-lease.js';
 import { CONTAINERS } from '../blob/blob-storage.js';
 import type { StoreConsentRegister } from '../consents/store-consent-register.js';
 import { csvCell } from '../csv-cell.js';
@@ -47,6 +47,8 @@ export interface CuratedExportDependencies {
   /** Default `curated`; tests use a container of their own. */
   readonly container?: string;
   readonly now?: () => Date;
+  /** Seconds the export lock's lease lasts unrenewed; the production default (60) unless a test wants it to lapse sooner. */
+  readonly leaseSeconds?: number;
 }
 
 export interface CuratedExportSummary {
@@ -58,8 +60,11 @@ export interface CuratedExportSummary {
    * `denied`: the policy refused the export (the reason is logged); nothing was written, and what
    * was published to the target before was withdrawn. `busy`: another export run (the timer's,
    * an operator's, another host's) held the export lock; this run touched nothing.
+   * `lease-lost`: this run lost the export lock part way (its renewals failed or it stalled past
+   * the lease), so another run may be writing: it stopped, writing and putting back nothing more
+   * for this target or any after it; what it left is healed by the next run.
    */
-  readonly outcome: 'written' | 'denied' | 'busy';
+  readonly outcome: 'written' | 'denied' | 'busy' | 'lease-lost';
   /** The folder of the curated container the files went to, `<party>/<purpose>/<dataset>/`. */
   readonly folder: string;
   readonly lines: number;
@@ -129,7 +134,12 @@ interface ExportTarget {
  */
 export async function exportCurated(deps: CuratedExportDependencies): Promise<CuratedExportSummary[]> {
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
-  const lease = await takeBlobLease(container, EXPORT_LOCK_BLOB);
+  const lease = await takeBlobLease(container, EXPORT_LOCK_BLOB, {
+    leaseSeconds: deps.leaseSeconds,
+    // Noted as soon as it is known, not only when the run next writes: a run stalled in a write
+    // may not come back for a while.
+    onLost: (err) => deps.logger.warn('curated.export-lease-lost', { error: errorKind(err.cause) }),
+  });
   if (lease === undefined) {
     const targets = exportTargets(deps.agreements);
     for (const target of targets) deps.logger.warn('curated.export-busy', idsOf(target));
@@ -159,17 +169,29 @@ async function exportUnderLease(deps: CuratedExportDependencies, lease: HeldLeas
   await withdrawReleases(
     deps,
     decided.filter(({ decision }) => decision.allow).map(({ target }) => target),
+    lease,
   );
   for (const { target, decision } of decided) {
+    // Another run may hold the lock now, and whatever this one wrote would land over its release.
+    if (lease.signal.aborted) {
+      deps.logger.warn('curated.export-stopped', { ...idsOf(target), reason: 'lease-lost' });
+      summaries.push(leaseLost(target));
+      continue;
+    }
     try {
       // Before anything is counted or written: what a run that died part way left (a release
       // neither whole nor the view's) is not to be read, nor put back should this run fail too.
       if (decision.allow) {
         await lease.confirm();
-        await healReleaseFiles(deps, target);
+        await healReleaseFiles(deps, target, lease.signal);
       }
       summaries.push(await exportTarget(deps, target, decision, lease));
     } catch (err) {
+      if (err instanceof LeaseLostError || lease.signal.aborted) {
+        deps.logger.warn('curated.export-stopped', { ...idsOf(target), reason: 'lease-lost' });
+        summaries.push(leaseLost(target));
+        continue;
+      }
       deps.logger.error('curated.export-failed', { ...idsOf(target), error: errorKind(err) });
       failure ??= err;
     }
@@ -208,8 +230,14 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
         // What a refused grant published goes at the next export run (withdrawReleases), not here.
         if (!(await decideExport(deps, target, now)).allow) continue;
         await lease.confirm();
-        await healReleaseFiles(deps, target);
+        await healReleaseFiles(deps, target, lease.signal);
       } catch (err) {
+        // Another run holds the lock now: whatever this pass did not heal is that run's to heal.
+        if (err instanceof LeaseLostError || lease.signal.aborted) {
+          deps.logger.warn('curated.heal-stopped', { ...idsOf(target), reason: 'lease-lost' });
+          failure ??= err;
+          break;
+        }
         deps.logger.error('curated.heal-failed', { ...idsOf(target), error: errorKind(err) });
         failure ??= err;
       }
@@ -235,7 +263,11 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
  * else in the container is the export's to delete. In each folder the manifest goes first, so a
  * run that fails part way leaves none beside files it no longer describes.
  */
-async function withdrawReleases(deps: CuratedExportDependencies, current: readonly ExportTarget[]): Promise<void> {
+async function withdrawReleases(
+  deps: CuratedExportDependencies,
+  current: readonly ExportTarget[],
+  lease: HeldLease,
+): Promise<void> {
   const now = deps.now?.() ?? new Date();
   const releases = await pruneReleases(deps.store, current, deps.historyDays, now);
   const folders = new Set(current.map((t) => `${t.partyId}/${t.purposeId}/${t.datasetId}/`));
@@ -247,7 +279,7 @@ async function withdrawReleases(deps: CuratedExportDependencies, current: readon
   }
   const manifestsFirst = (name: string) => (name.endsWith(`/${MANIFEST_FILE}`) ? 0 : 1);
   withdrawn.sort((a, b) => manifestsFirst(a) - manifestsFirst(b));
-  for (const name of withdrawn) await container.getBlobClient(name).deleteIfExists();
+  for (const name of withdrawn) await container.getBlobClient(name).deleteIfExists({ abortSignal: lease.signal });
   if (releases > 0 || withdrawn.length > 0)
     deps.logger.info('curated.releases-withdrawn', { releases, files: withdrawn.length });
 }
@@ -293,10 +325,26 @@ function countsFilesOf(
   };
 }
 
-async function putFile(container: CuratedContainer, name: string, body: Buffer, contentType: string): Promise<void> {
+/** A target's summary when the run lost the export lock before it finished the target. */
+function leaseLost(target: ExportTarget): CuratedExportSummary {
+  const folder = `${target.partyId}/${target.purposeId}/${target.datasetId}/`;
+  return { ...idsOf(target), outcome: 'lease-lost', folder, lines: 0, recordsAwaitingLinkage: 0, peopleCounted: 0 };
+}
+
+/**
+ * `signal` is the export lock's: an upload still on its way when the lease is known lost is
+ * abandoned rather than landing over the next holder's release.
+ */
+async function putFile(
+  container: CuratedContainer,
+  name: string,
+  body: Buffer,
+  contentType: string,
+  signal: AbortSignal,
+): Promise<void> {
   await container
     .getBlockBlobClient(name)
-    .upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType } });
+    .upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType }, abortSignal: signal });
 }
 
 /** What a folder (`<party>/<purpose>/<dataset>/<sub>/`) holds of a release's files now. */
@@ -341,12 +389,14 @@ async function replaceReleaseFiles(
   container: CuratedContainer,
   prefix: string,
   files: ReadonlyMap<string, Buffer | undefined>,
+  signal: AbortSignal,
 ): Promise<void> {
-  await container.getBlobClient(`${prefix}${MANIFEST_FILE}`).deleteIfExists();
+  await container.getBlobClient(`${prefix}${MANIFEST_FILE}`).deleteIfExists({ abortSignal: signal });
   for (const [name, type] of RELEASE_FILES) {
     const body = files.get(name);
-    if (body !== undefined) await putFile(container, `${prefix}${name}`, body, type);
-    else if (name !== MANIFEST_FILE) await container.getBlobClient(`${prefix}${name}`).deleteIfExists();
+    if (body !== undefined) await putFile(container, `${prefix}${name}`, body, type, signal);
+    else if (name !== MANIFEST_FILE)
+      await container.getBlobClient(`${prefix}${name}`).deleteIfExists({ abortSignal: signal });
   }
 }
 
@@ -366,7 +416,11 @@ async function replaceReleaseFiles(
  * written again, if that is), and is emptied if not. Releases older than the view's history are
  * left to the lifecycle rule. Logged with ids and counts only.
  */
-async function healReleaseFiles(deps: CuratedHealDependencies, target: ExportTarget): Promise<void> {
+async function healReleaseFiles(
+  deps: CuratedHealDependencies,
+  target: ExportTarget,
+  signal: AbortSignal,
+): Promise<void> {
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
   const folder = `${target.partyId}/${target.purposeId}/${target.datasetId}/`;
   const now = deps.now?.() ?? new Date();
@@ -397,7 +451,7 @@ async function healReleaseFiles(deps: CuratedHealDependencies, target: ExportTar
       else if (i === 0 && (source = await rebuildNewest()) !== undefined) rebuilt++;
       if (source !== undefined) break;
     }
-    await replaceReleaseFiles(container, `${folder}latest/`, source ?? new Map());
+    await replaceReleaseFiles(container, `${folder}latest/`, source ?? new Map(), signal);
     if (source !== undefined) {
       latest = wholeRelease(source);
       restored++;
@@ -411,7 +465,7 @@ async function healReleaseFiles(deps: CuratedHealDependencies, target: ExportTar
     if (latest !== undefined && ukDateOf(latest.generatedAt) === day)
       source = await releaseFilesIn(container, `${folder}latest/`);
     else if (day === newestDay && (source = await rebuildNewest()) !== undefined) rebuilt++;
-    await replaceReleaseFiles(container, `${folder}${day}/`, source ?? new Map());
+    await replaceReleaseFiles(container, `${folder}${day}/`, source ?? new Map(), signal);
     if (source !== undefined) restored++;
     else emptied++;
   }
@@ -630,7 +684,16 @@ async function exportTarget(
     reasonCode: 'granted',
   });
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
-  const put = (name: string, body: Buffer, contentType: string) => putFile(container, name, body, contentType);
+  // Every write is renewed first, so none starts once the lease is known lost, and carries the
+  // lease's signal, so one on its way then is abandoned.
+  const put = async (name: string, body: Buffer, contentType: string) => {
+    await lease.confirm();
+    await putFile(container, name, body, contentType, lease.signal);
+  };
+  const remove = async (name: string) => {
+    await lease.confirm();
+    await container.getBlobClient(name).deleteIfExists({ abortSignal: lease.signal });
+  };
   const manifestJson = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
   const release: [string, Buffer, string][] = [
     [COUNTS_FILE, csv, 'text/csv; charset=utf-8'],
@@ -649,11 +712,11 @@ async function exportTarget(
     written: readonly string[],
     previous: ReadonlyMap<string, Buffer | undefined>,
   ) => {
-    await container.getBlobClient(`${folder}${sub}/${MANIFEST_FILE}`).deleteIfExists();
+    await remove(`${folder}${sub}/${MANIFEST_FILE}`);
     for (const [name, , type] of release) {
       if (name === MANIFEST_FILE || !written.includes(name)) continue;
       const body = previous.get(name);
-      if (body === undefined) await container.getBlobClient(`${folder}${sub}/${name}`).deleteIfExists();
+      if (body === undefined) await remove(`${folder}${sub}/${name}`);
       else await put(`${folder}${sub}/${name}`, body, type);
     }
     const manifestBefore = previous.get(MANIFEST_FILE);
@@ -662,7 +725,7 @@ async function exportTarget(
   // In each folder the manifest goes first and comes back last: a reader that finds one finds the
   // counts it describes (its SHA-256), and a run that fails between leaves no manifest at all.
   const writeFolder = async (sub: string, written: string[]) => {
-    await container.getBlobClient(`${folder}${sub}/${MANIFEST_FILE}`).deleteIfExists();
+    await remove(`${folder}${sub}/${MANIFEST_FILE}`);
     for (const [name, body, type] of release) {
       await put(`${folder}${sub}/${name}`, body, type);
       written.push(name);
@@ -681,14 +744,9 @@ async function exportTarget(
   const previousLatest = await contentsOf('latest');
   const writtenDated: string[] = [];
   const writtenLatest: string[] = [];
-  // Renewed before the first write and again before the SQL commit: each renewal keeps the
-  // lease this run's for a full minute, through the writes that follow it.
-  await lease.confirm();
   try {
     await writeFolder(dated, writtenDated);
     await writeFolder('latest', writtenLatest);
-    // No other run may heal these files away before the view holds them.
-    await lease.confirm();
     await storeRelease(
       store,
       {
@@ -700,8 +758,14 @@ async function exportTarget(
         manifest: manifestJson.toString('utf8'),
       },
       deps.historyDays,
+      // Renewed last thing before the commit: the view must not take this release once another
+      // run may have healed these files away and published its own.
+      () => lease.confirm(),
     );
   } catch (err) {
+    // A run that lost the lock puts nothing back: what it found before it wrote may be older
+    // than what the run that took the lock has written since, and the next run heals what it left.
+    if (err instanceof LeaseLostError || lease.signal.aborted) throw err;
     // latest/ first: it is what Power BI reads.
     await restore('latest', writtenLatest, previousLatest).catch(() => undefined);
     await restore(dated, writtenDated, previousDated).catch(() => undefined);

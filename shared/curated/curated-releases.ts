@@ -32,8 +32,14 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * transaction: a reader sees the whole release or none of it. The release replaces any earlier
  * one of the same target and UK day (ukDateOf), as the files of its dated folder do, and releases older than
  * `historyDays` go, whatever their target, as the lifecycle rule deletes the dated folders.
+ * `beforeCommit` runs last inside the transaction; throwing rolls the release back.
  */
-export async function storeRelease(store: Store, release: Release, historyDays: number): Promise<void> {
+export async function storeRelease(
+  store: Store,
+  release: Release,
+  historyDays: number,
+  beforeCommit?: () => Promise<void>,
+): Promise<void> {
   const { target, generatedAt } = release;
   // The UK's day, as the dated folder's (curated-export.ts): a run between 23:00 and midnight UTC
   // in British Summer Time is the next day's release, not the one before's.
@@ -93,6 +99,8 @@ export async function storeRelease(store: Store, release: Release, historyDays: 
         .insertInto('curated_count')
         .values(rows.slice(i, i + LINES_A_STATEMENT))
         .execute();
+    // Throwing rolls the whole release back.
+    await beforeCommit?.();
   });
 }
 

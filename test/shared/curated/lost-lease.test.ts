@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  COUNTS_FILE,
+  EXPORT_LOCK_BLOB,
+  exportCurated,
+  MANIFEST_FILE,
+  type CuratedExportSummary,
+} from '../../../shared/curated/curated-export.js';
+import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
+import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import { importEach } from '../../support/linked-people.js';
+import { FOLDER, heldAtReleaseTransaction, housing as housingOf, overBlockBlobs } from './curated-runs.js';
+
+/** Housing's extract of `n` children, its NHS numbers this file's own. */
+const housing = (n: number) => housingOf(n, 800);
+
+/** The shortest lease Blob Storage grants, so a test sees it lapse, or outlast it, in seconds. */
+const TEST_LEASE_SECONDS = 15;
+
+/**
+ * A run whose process stalls (a slow upload, a long pause) past its lease's minute, the lease
+ * broken or lapsed meanwhile, while another run takes it and publishes: the first run's writes
+ * still in flight landed over the other's release, and its catch then put back the files it had
+ * found, over the other run's release, leaving Power BI's files and its SQL view apart.
+ */
+describe('a planning export that lost its lease while it wrote', () => {
+  let h: ImportHarness;
+  let container: string;
+  const curated = () => h.blobs.getContainerClient(container);
+  const read = async (name: string) => curated().getBlobClient(name).downloadToBuffer();
+  /** Every blob of the container with its ETag: what a run wrote, deleted or put back changes it. */
+  const contents = async () => {
+    const all: Record<string, string> = {};
+    for await (const b of curated().listBlobsFlat()) all[b.name] = b.properties.etag ?? '';
+    return all;
+  };
+  const view = async () =>
+    h.store.db
+      .selectFrom('curated_release')
+      .select(['generated_at', 'counts_sha256'])
+      .orderBy('generated_at')
+      .execute();
+  /** What an analyst reads in latest/, and whether the view's newest release is the same one. */
+  const latestAgreesWithView = async () => {
+    const manifest = JSON.parse((await read(`${FOLDER}latest/${MANIFEST_FILE}`)).toString('utf8')) as {
+      generatedAt: string;
+      files: Record<string, string>;
+    };
+    const counts = createHash('sha256')
+      .update(await read(`${FOLDER}latest/${COUNTS_FILE}`))
+      .digest('hex');
+    const newest = (await view()).at(-1)!;
+    return {
+      latest: manifest.generatedAt,
+      view: newest.generated_at,
+      countsDescribed: counts === manifest.files[COUNTS_FILE],
+      viewHoldsLatest: newest.counts_sha256 === counts,
+    };
+  };
+  const breakLease = () => curated().getBlobClient(EXPORT_LOCK_BLOB).getBlobLeaseClient().breakLease(0);
+  const noticed = (since: number) =>
+    h.logLines.slice(since).some((line) => line.includes('"curated.export-lease-lost"'));
+  /** Until the run has noticed its lease is gone (a renewal refused), or `ms` have passed. */
+  const untilNoticed = async (since: number, ms: number) => {
+    for (const end = Date.now() + ms; Date.now() < end && !noticed(since);)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+  };
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    container = await h.exportContainer();
+    await importEach(h, [['la-housing', housing(40)]]);
+    await linkPendingRecords(h.linkDeps());
+    await exportCurated(h.exportDeps(container, { now: () => new Date('2026-11-01T06:00:00.000Z') }));
+    await importEach(h, [['la-housing', housing(55)]]);
+    await linkPendingRecords(h.linkDeps());
+  });
+  afterAll(() => h?.close());
+
+  it('neither lands an upload in flight nor puts back files over the run that took the lease, and says it stopped', async () => {
+    // Run A writes its dated folder, and its upload of latest/'s counts stalls.
+    let letGo!: () => void;
+    const stalled = new Promise<void>((resolve) => (letGo = resolve));
+    let reach!: () => void;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    const stalling = overBlockBlobs(h.blobs, (blob, real) => {
+      const client = real() as { upload: (...args: unknown[]) => Promise<unknown> };
+      if (blob !== `${FOLDER}latest/${COUNTS_FILE}`) return client;
+      return new Proxy(client, {
+        get: (target, prop, recv) =>
+          prop !== 'upload'
+            ? (Reflect.get(target, prop, recv) as unknown)
+            : async (...args: unknown[]) => {
+                reach();
+                await stalled;
+                return target.upload(...args);
+              },
+      });
+    });
+    const logFrom = h.logLines.length;
+    const runA = exportCurated(
+      h.exportDeps(container, {
+        blobs: stalling,
+        leaseSeconds: TEST_LEASE_SECONDS,
+        now: () => new Date('2026-12-01T06:00:00.000Z'),
+      }),
+    );
+    await reached;
+
+    // Its lease goes (broken here, as it lapses when no renewal reaches the service), and run B
+    // takes it and publishes the day's release.
+    await breakLease();
+    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-01T06:10:00.000Z') }));
+    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+    expect(await latestAgreesWithView()).toEqual({
+      latest: '2026-12-01T06:10:00.000Z',
+      view: '2026-12-01T06:10:00.000Z',
+      countsDescribed: true,
+      viewHoldsLatest: true,
+    });
+    const afterB = await contents();
+    const viewAfterB = await view();
+
+    // A's stalled upload goes on once A has had the chance to see its lease gone.
+    await untilNoticed(logFrom, TEST_LEASE_SECONDS * 1000);
+    letGo();
+    const summariesA: CuratedExportSummary[] = await runA.catch((err: unknown) => [String(err)] as never);
+    // B's release is what latest/, its dated folder and the view hold: A wrote and put back nothing.
+    expect(await contents()).toEqual(afterB);
+    expect(await view()).toEqual(viewAfterB);
+    expect(summariesA.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
+    // For the operator: the run's lease went, and which target it stopped at, by ids alone.
+    const events = h.logLines
+      .slice(logFrom)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((l) => l.event === 'curated.export-stopped');
+    expect(events).toEqual([expect.objectContaining({ level: 'warn', partyId: 'la-housing', reason: 'lease-lost' })]);
+  }, 60_000);
+
+  it('does not commit its SQL release over the one of the run that took its lease', async () => {
+    // Run A writes its dated folder and latest/, and stalls as it opens the SQL release's
+    // transaction; its lease goes, and run B publishes.
+    let letGo!: () => void;
+    const { blobs, store, reached } = heldAtReleaseTransaction(h, new Promise<void>((resolve) => (letGo = resolve)));
+    const runA = exportCurated(
+      h.exportDeps(container, {
+        blobs,
+        store,
+        leaseSeconds: TEST_LEASE_SECONDS,
+        now: () => new Date('2026-12-02T06:00:00.000Z'),
+      }),
+    );
+    await reached;
+    await breakLease();
+    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-02T06:10:00.000Z') }));
+    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+    const afterB = await contents();
+
+    letGo();
+    const summariesA = await runA.catch((err: unknown) => [String(err)] as never);
+    expect(await latestAgreesWithView()).toEqual({
+      latest: '2026-12-02T06:10:00.000Z',
+      view: '2026-12-02T06:10:00.000Z',
+      countsDescribed: true,
+      viewHoldsLatest: true,
+    });
+    expect(await contents()).toEqual(afterB);
+    expect(summariesA.map((s: CuratedExportSummary) => s.outcome)).toEqual(['lease-lost']);
+  }, 60_000);
+
+  it('keeps its lease through a stall longer than the lease lasts: a second run meanwhile is busy', async () => {
+    let letGo!: () => void;
+    const { blobs, store, reached } = heldAtReleaseTransaction(h, new Promise<void>((resolve) => (letGo = resolve)));
+    const runA = exportCurated(
+      h.exportDeps(container, {
+        blobs,
+        store,
+        leaseSeconds: TEST_LEASE_SECONDS,
+        now: () => new Date('2026-12-03T06:00:00.000Z'),
+      }),
+    );
+    await reached;
+    await new Promise((resolve) => setTimeout(resolve, (TEST_LEASE_SECONDS + 5) * 1000));
+    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-03T06:10:00.000Z') }));
+    expect(runB.map((s) => s.outcome)).toEqual(['busy']);
+    letGo();
+    expect((await runA).map((s) => s.outcome)).toEqual(['written']);
+    expect(await latestAgreesWithView()).toMatchObject({ latest: '2026-12-03T06:00:00.000Z', viewHoldsLatest: true });
+  }, 60_000);
+});
