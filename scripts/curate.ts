@@ -42,7 +42,8 @@ try {
     );
     process.exitCode = 1;
   }
-  for (const s of summaries.filter((s) => s.outcome !== 'busy' && s.outcome !== 'lease-lost')) {
+  // An operator's run publishes anew (no skipReleasedToday): written or refused, nothing else.
+  for (const s of summaries.filter((s) => s.outcome === 'written' || s.outcome === 'denied')) {
     process.stdout.write(
       s.outcome === 'written'
         ? `curated/${s.folder}latest/: ${s.lines} lines for ${s.partyId} (${s.purposeId}); ${publishedAwaiting(s.recordsAwaitingLinkage, minCell)} records awaiting linkage left out\n`

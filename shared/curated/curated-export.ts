@@ -47,6 +47,12 @@ export interface CuratedExportDependencies {
   /** Default `curated`; tests use a container of their own. */
   readonly container?: string;
   readonly now?: () => Date;
+  /**
+   * The timer's runs: a target whose release of the day (the UK's) the SQL view already holds is
+   * not exported again (a retry after another run published it would publish the same day twice,
+   * with fresh noise where anything changed meanwhile). An operator's run publishes anew.
+   */
+  readonly skipReleasedToday?: boolean;
   /** Seconds the export lock's lease lasts unrenewed; the production default (60) unless a test wants it to lapse sooner. */
   readonly leaseSeconds?: number;
 }
@@ -63,8 +69,10 @@ export interface CuratedExportSummary {
    * `lease-lost`: this run lost the export lock part way (its renewals failed or it stalled past
    * the lease), so another run may be writing: it stopped, writing and putting back nothing more
    * for this target or any after it; what it left is healed by the next run.
+   * `already-released`: (skipReleasedToday) the view holds the target's release of the day;
+   * nothing was written.
    */
-  readonly outcome: 'written' | 'denied' | 'busy' | 'lease-lost';
+  readonly outcome: 'written' | 'denied' | 'busy' | 'lease-lost' | 'already-released';
   /** The folder of the curated container the files went to, `<party>/<purpose>/<dataset>/`. */
   readonly folder: string;
   readonly lines: number;
@@ -184,6 +192,11 @@ async function exportUnderLease(deps: CuratedExportDependencies, lease: HeldLeas
       if (decision.allow) {
         await lease.confirm();
         await healReleaseFiles(deps, target, lease.signal);
+        if (deps.skipReleasedToday === true && (await releasedToday(deps, target, now()))) {
+          deps.logger.info('curated.export-already-released', idsOf(target));
+          summaries.push({ ...leaseLost(target), outcome: 'already-released' });
+          continue;
+        }
       }
       summaries.push(await exportTarget(deps, target, decision, lease));
     } catch (err) {
@@ -323,6 +336,38 @@ function countsFilesOf(
     csv: Buffer.from(countsCsv(generatedAt, datasetId, lines), 'utf8'),
     parquet: Buffer.from(countsParquet(generatedAt, datasetId, lines)),
   };
+}
+
+/** The SQL view holds the target's release of the UK day of `now`: a run finished it, files and view. */
+async function releasedToday(deps: CuratedExportDependencies, target: ExportTarget, now: Date): Promise<boolean> {
+  const today = ukDateOf(now);
+  return (await storedReleasesOf(deps.store, target)).some((r) => ukDateOf(r.generatedAt) === today);
+}
+
+/**
+ * Another run held the export lock (`busy`), or took it from this one (`lease-lost`): thrown by
+ * the timer's run so that the host's retry policy tries again, as for any failed run, since the
+ * other run may yet fail and leave the month without its release.
+ */
+export class ExportBusyError extends Error {
+  constructor(readonly targets: number) {
+    super('Another planning export run held the export lock; this run is to be tried again');
+    this.name = 'ExportBusyError';
+  }
+}
+
+/**
+ * The monthly timer's run: exportCurated, each target once a day (skipReleasedToday), so a retry
+ * after a run that published the day's release does nothing; a run that found the lock held, or
+ * lost it, throws ExportBusyError for the host to retry. An operator's `npm run curate` calls
+ * exportCurated and says busy rather than retrying.
+ */
+export async function scheduledExport(deps: CuratedExportDependencies): Promise<CuratedExportSummary[]> {
+  const summaries = await exportCurated({ ...deps, skipReleasedToday: true });
+  const waiting = summaries.filter((s) => s.outcome === 'busy' || s.outcome === 'lease-lost');
+  if (waiting.length === 0) return summaries;
+  deps.logger.warn('curated.export-retry-wanted', { targets: waiting.length });
+  throw new ExportBusyError(waiting.length);
 }
 
 /** A target's summary when the run lost the export lock before it finished the target. */
