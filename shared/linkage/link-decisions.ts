@@ -50,7 +50,10 @@ import { orderedPrints, type PairKeys } from './pair-key.js';
  * A decision is the agreement's under which it was made (`agreement_id`, 0025): its officer held
  * that agreement's `review` grant, and its DPOs answer for it. A pass reads its own agreement's
  * decisions alone, and those made before decisions kept their agreement (which grant allowed them
- * is not known, and they steer every agreement's passes as they always did). Another agreement's
+ * is not known, and they steer every agreement's passes as they always did) — but for this
+ * agreement's reviewers' later word, for this agreement alone: its decision under the same key holds
+ * over one of them, and its rejection ends one as it ends its own confirmations
+ * ({@link endedForAgreement}); the row stays, every other agreement's. Another agreement's
  * decision is about records whose datasets that agreement held then and this one holds now (a
  * dataset moved at a re-signing: dataset ids are unique across agreements, and a pair's key is
  * made of its records' parties and datasets): it no longer steers them, as this agreement's
@@ -140,17 +143,22 @@ export class LinkDecisions {
   readonly #rejectedIdentity: Map<string, string>;
   /** Per batch, lazily: its named records by identity fingerprint. */
   readonly #byPrint: (Map<string, number[]> | undefined)[];
+  /** Keys of confirmations made before 0025 that a later rejection of this agreement ended for it ({@link endedForAgreement}). */
+  readonly #ended: ReadonlySet<string>;
 
   private constructor(
     rows: readonly HeldRow[],
     others: readonly HeldRow[],
     keys: DecisionKeys,
     batches: readonly RecordBatch[],
+    ended: ReadonlySet<string>,
   ) {
     this.#held = new Map();
+    this.#ended = ended;
     for (const r of rows) {
       // The agreement's own decision over one made before decisions kept their agreement: its
-      // reviewers' word is the later (review-queue.ts replaces such a row as it records one).
+      // reviewers' word is the later, and for it alone (review-queue.ts keeps such a row, which
+      // every other agreement still reads).
       if (r.agreementId === null && this.#held.get(r.pairKey)?.agreementId != null) continue;
       this.#held.set(r.pairKey, {
         decision: r.decision,
@@ -211,7 +219,14 @@ export class LinkDecisions {
         prints: r.print_a !== null && r.print_b !== null ? [r.print_a, r.print_b] : null,
       });
     }
-    return new LinkDecisions(own, others, keys, batches);
+    const ended = await endedForAgreement(db, agreementId, own);
+    return new LinkDecisions(
+      own.filter((r) => !ended.has(r)),
+      others,
+      keys,
+      batches,
+      new Set([...ended].map((r) => r.pairKey)),
+    );
   }
 
   /** Whether any decision is held: if none, every pair the tier proposes is a candidate. */
@@ -427,7 +442,9 @@ export class LinkDecisions {
     const { current, legacy } = this.#keys;
     const pairKey = current.pairKey(this.#print('current', a, i), this.#print('current', b, j));
     const held = this.#held.get(pairKey);
-    if (held !== undefined || this.#held.size === 0) return { pairKey, held };
+    // A key whose confirmation this agreement's rejection ended holds no decision for it: an
+    // earlier release's key of the pair is not moved onto it, beside the row that stays.
+    if (held !== undefined || this.#held.size === 0 || this.#ended.has(pairKey)) return { pairKey, held };
     for (const [version, keys] of legacy.entries()) {
       const legacyKey = keys.pairKey(this.#legacyPrint(version, a, i), this.#legacyPrint(version, b, j));
       const legacyHeld = this.#held.get(legacyKey);
@@ -506,6 +523,53 @@ export class LinkDecisions {
     if (print === undefined) cache.set(i, (print = keys.recordFingerprint(this.#batches[b]!, i)));
     return print;
   }
+}
+
+/** Pair keys a statement names: one parameter each, within SQL Server's 2,100. */
+const KEYS_PER_STATEMENT = 1_000;
+
+/**
+ * The confirmations made before 0025 (`rows` that name no agreement) that a later rejection of
+ * `agreementId`'s has ended for it: those its officer's rejection would have deleted, were they its
+ * own (review-queue.ts recordDecision) — of the rejected pair's identity, under its identity key or
+ * under the pair's key at another address, and held by no confirmed link of the agreement's last
+ * pass (a twin's). The rejection leaves them in the store: every other agreement's passes read them
+ * still, and their DPOs the officer's word. Asked at each pass, not when the officer decided: which
+ * links the agreement's last pass confirmed is what the store can tell of that moment now.
+ */
+async function endedForAgreement(
+  db: Kysely<Database>,
+  agreementId: string,
+  rows: readonly HeldRow[],
+): Promise<Set<HeldRow>> {
+  const rejectedAt = new Map<string, string>();
+  for (const r of rows) {
+    if (r.agreementId === null || r.decision !== 'rejected' || r.identityKey === null) continue;
+    const latest = rejectedAt.get(r.identityKey);
+    if (latest === undefined || r.decidedAt > latest) rejectedAt.set(r.identityKey, r.decidedAt);
+  }
+  if (rejectedAt.size === 0) return new Set();
+  const rejectedSince = (key: string | null, r: HeldRow) => key !== null && (rejectedAt.get(key) ?? '') > r.decidedAt;
+  const ending = rows.filter(
+    (r) =>
+      r.agreementId === null &&
+      r.decision === 'confirmed' &&
+      (rejectedSince(r.identityKey, r) || rejectedSince(r.pairKey, r)),
+  );
+  const linked = new Set<string>();
+  const keys = [...new Set(ending.map((r) => r.pairKey))];
+  for (let n = 0; n < keys.length; n += KEYS_PER_STATEMENT) {
+    const held = await db
+      .selectFrom('record_link')
+      .select('pair_key')
+      .distinct()
+      .where('agreement_id', '=', agreementId)
+      .where('status', '=', 'confirmed')
+      .where('pair_key', 'in', keys.slice(n, n + KEYS_PER_STATEMENT))
+      .execute();
+    for (const { pair_key } of held) if (pair_key !== null) linked.add(pair_key);
+  }
+  return new Set(ending.filter((r) => !linked.has(r.pairKey)));
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import { toRecordBatch } from '../matching/record.js';
 import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
@@ -409,37 +409,51 @@ export async function recordDecision(
       // is about another record of the same names and date of birth — a twin — still there. Nor
       // another agreement's, which no longer steers these records (link-decisions.ts) and is
       // its DPOs' to read.
+      const ofTheIdentity = (eb: ExpressionBuilder<Database, 'link_decision'>, linkedBy?: string) => {
+        let linked = eb
+          .selectFrom('record_link')
+          .select('record_link.id')
+          .where('record_link.status', '=', 'confirmed')
+          .whereRef('record_link.pair_key', '=', 'link_decision.pair_key');
+        if (linkedBy !== undefined) linked = linked.where('record_link.agreement_id', '=', linkedBy);
+        return eb.and([
+          eb('decision', '=', 'confirmed'),
+          eb.or([eb('pair_key', '=', identityKey), eb('identity_key', '=', identityKey)]),
+          eb.not(eb.exists(linked)),
+        ]);
+      };
       const ended = await db
         .deleteFrom('link_decision')
-        .where('decision', '=', 'confirmed')
-        .where((eb) => eb.or([eb('agreement_id', '=', review.by.agreementId), eb('agreement_id', 'is', null)]))
-        .where((eb) => eb.or([eb('pair_key', '=', identityKey), eb('identity_key', '=', identityKey)]))
-        .where((eb) =>
-          eb.not(
-            eb.exists(
-              eb
-                .selectFrom('record_link')
-                .select('record_link.id')
-                .where('record_link.status', '=', 'confirmed')
-                .whereRef('record_link.pair_key', '=', 'link_decision.pair_key'),
-            ),
-          ),
-        )
+        .where('agreement_id', '=', review.by.agreementId)
+        .where((eb) => ofTheIdentity(eb))
+        .executeTakeFirst();
+      // Nor one made before decisions kept their agreement, which every agreement's passes read:
+      // this rejection ends it for this agreement alone, as its passes read it (link-decisions.ts
+      // endedForAgreement, by this agreement's links). Deleted, it was gone for every other
+      // agreement too, whose passes had joined the pair on it (found by a review).
+      const endedHere = await db
+        .selectFrom('link_decision')
+        .select('pair_key')
+        .where('agreement_id', 'is', null)
+        .where((eb) => ofTheIdentity(eb, review.by.agreementId))
         .executeTakeFirst();
       // A confirmation ended is one that no longer joins a pair of these names and dates of birth
       // (a record of them that moved while a namesake was in its source, once the namesake goes):
       // their people's link state changes too, though the officer did not see them (found by a
       // review).
-      if (Number(ended.numDeletedRows) > 0) endedAbout = await peopleAlike(db, records ?? [], 'identity');
+      if (Number(ended.numDeletedRows) > 0 || endedHere !== undefined)
+        endedAbout = await peopleAlike(db, records ?? [], 'identity');
     } else if (records !== undefined && (await aloneInTheirSources(db, records))) keys.push(identityKey);
   }
   // Each agreement keeps its own decision on a pair (0044): another agreement's of the same key
-  // stays, its DPOs', should the datasets move back to it (found by a review). One made before
-  // decisions kept their agreement is replaced, as every agreement's passes read it as their own.
+  // stays, its DPOs', should the datasets move back to it (found by a review). So does one made
+  // before decisions kept their agreement: every agreement's passes read it as their own, and this
+  // one's holds over it for this agreement alone (link-decisions.ts). Replaced, it was gone for
+  // the others too, and with it their DPOs' record of the officer's word (found by a review).
   await db
     .deleteFrom('link_decision')
     .where('pair_key', 'in', keys)
-    .where((eb) => eb.or([eb('agreement_id', '=', review.by.agreementId), eb('agreement_id', 'is', null)]))
+    .where('agreement_id', '=', review.by.agreementId)
     .execute();
   await db
     .insertInto('link_decision')

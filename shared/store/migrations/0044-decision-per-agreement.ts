@@ -11,8 +11,9 @@ import type { Dialect } from '../dialect.js';
  *
  * A unique index, not a primary key: a decision made before 0025 names no agreement (NULL), is
  * read by every agreement's passes, and a key's columns cannot be null on SQL Server. SQL Server
- * holds such a pair key to one NULL row, as before; SQLite counts NULLs apart, and the writers
- * (review-queue.ts, link-decisions.ts) replace one before writing another. SQLite cannot change
+ * holds such a pair key to one NULL row, as before; SQLite counts NULLs apart. An officer's
+ * decision never writes one (review-queue.ts: it is its agreement's, beside the NULL row), and a
+ * pass writes only the one it read (link-decisions.ts). SQLite cannot change
  * a primary key in place, so on both engines the rows are copied aside and the table is built
  * again under its own name, as 0016 did.
  */
