@@ -45,6 +45,7 @@ import { decisionPerAgreement } from './0044-decision-per-agreement.js';
 import { linkRunAgreementVersion } from './0045-link-run-agreement-version.js';
 import { agreementContentHash } from './0046-agreement-content-hash.js';
 import { curatedReleaseManifest } from './0047-curated-release-manifest.js';
+import { decisionLegacyUnique } from './0048-decision-legacy-unique.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -97,5 +98,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0045-link-run-agreement-version': linkRunAgreementVersion(d),
     '0046-agreement-content-hash': agreementContentHash(d),
     '0047-curated-release-manifest': curatedReleaseManifest(d),
+    '0048-decision-legacy-unique': decisionLegacyUnique(d),
   };
 }

@@ -315,7 +315,7 @@ describe('statements sent to Azure SQL', () => {
     expect(agreementKinds).toEqual(['select', ...agreements.all().map(() => 'insert')]);
   });
 
-  it("creates today's tables, columns and indexes (0019-0047) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0048) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -349,6 +349,7 @@ describe('statements sent to Azure SQL', () => {
       '0045-link-run-agreement-version',
       '0046-agreement-content-hash',
       '0047-curated-release-manifest',
+      '0048-decision-legacy-unique',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -409,6 +410,13 @@ describe('statements sent to Azure SQL', () => {
 
     // Ten person ids wide (entry-subjects.ts), in place: nullable, as the column was.
     expect(statements.map((s) => s.sql)).toContain('alter table "access_log" alter column "subject_ref" nvarchar(400)');
+
+    // That index already holds a pair key to one row naming no agreement, as SQL Server counts
+    // NULLs alike: 0048 makes SQLite's do the same, and sends SQL Server nothing.
+    statements.length = 0;
+    await migrations['0048-decision-legacy-unique']!.up(store.db as unknown as Kysely<unknown>);
+    await migrations['0048-decision-legacy-unique']!.down!(store.db as unknown as Kysely<unknown>);
+    expect(statements).toEqual([]);
 
     // A layout's names are read whole by its key, never searched: only the key is bounded.
     statements.length = 0;
