@@ -1,4 +1,4 @@
-import type { Dataset, Field, MatchingTier } from '../agreements/schema.js';
+import type { Dataset, Field, MatchKeyPart, MatchingTier } from '../agreements/schema.js';
 import { matchingPostcode, postcodeAtEndOf } from '../domain/identifiers.js';
 import { firstThree, normaliseName } from '../domain/normalise.js';
 import type { PseudonymKind } from '../domain/pseudonymise.js';
@@ -14,11 +14,12 @@ import type { RowReason } from './reasons.js';
  *   named after the field (`socialCareSystemId` → `social-care`, `educationSystemId` →
  *   `education`, `caseReference` → `case-reference`). Each is stored only as a keyed HMAC in
  *   `record_identifier`.
- * - The normalised matching columns of `source_record`, from the agreement's matching tiers:
- *   in a key, the part with a `prefix` is the given name (its first three letters go to
- *   `first3`), another string part the family name, a date part the date of birth, a postcode
- *   part the postcode. Where the tiers say nothing (a dataset matched on a case reference
- *   alone), conventional field names are used: firstName/givenName/forename,
+ * - The normalised matching columns of `source_record`, from the keys of the agreement's
+ *   matching tiers that lintel can run, read by `namesKeyOf` (the same reading the linking
+ *   rules run by): the date of birth or postcode, the family name and the given name (its first
+ *   three letters go to `first3`). A key lintel cannot run fills no column. Where the runnable
+ *   keys say nothing (a dataset matched on a case reference alone), conventional field names
+ *   are used: firstName/givenName/forename,
  *   lastName/familyName/surname, dateOfBirth, homePostcode/postcode, homeAddress/address, and
  *   a single `name`/`fullName` split into its first and last word. Without a postcode field,
  *   the postcode an address ends with is the matching postcode. An NHS pseudo-postcode (ZZ99
@@ -74,23 +75,71 @@ export function identifierKind(field: Field): PseudonymKind | undefined {
   }
 }
 
+/** The letters of the given name the engine's names rules compare (the `first3` column). */
+export const GIVEN_NAME_PREFIX = 3;
+
+/** The matching column a field fills when it is part of a key the names rules run. */
+export type NamesKeyRole = 'dateOfBirth' | 'postcode' | 'familyName' | 'givenName';
+
+/** A key the engine runs as `dob-name` or `postcode-name`, with the field that plays each part. */
+export interface NamesKey {
+  readonly rule: 'dob-name' | 'postcode-name';
+  readonly fields: ReadonlyMap<NamesKeyRole, string>;
+}
+
+/** The CONVENTIONS column a field's name is listed under, if any. */
+function conventionalColumnOf(fieldName: string): keyof typeof CONVENTIONS | undefined {
+  for (const [column, names] of Object.entries(CONVENTIONS) as [keyof typeof CONVENTIONS, readonly string[]][])
+    if (names.includes(fieldName)) return column;
+  return undefined;
+}
+
+/**
+ * What a part of a names key is, or undefined for no part of one. Where the field name is a
+ * conventional one, the name decides (a `lastName` with a prefix is a last name cut short, not
+ * a first name); otherwise a text part with a prefix is the given name, one without the family
+ * name. A text field the conventions give another column (an address, a full name) is neither.
+ */
+function namesKeyRoleOf(part: MatchKeyPart, field: Field | undefined): NamesKeyRole | undefined {
+  if (field?.type === 'date') return 'dateOfBirth';
+  if (field?.type === 'postcode') return 'postcode';
+  if (field?.type !== 'string') return undefined;
+  const column = conventionalColumnOf(field.name);
+  if (column === 'givenName' || column === 'familyName') return column;
+  if (column !== undefined) return undefined;
+  return part.prefix === undefined ? 'familyName' : 'givenName';
+}
+
+/**
+ * The one reading of which field plays which part in a key the engine's names rules can run:
+ * exactly a date of birth (or a postcode), a family name and a given name, the given name cut
+ * to GIVEN_NAME_PREFIX letters and nothing else cut. Undefined for any other key. The storage
+ * plan fills its columns from it and the linking rules run by it, so a key lintel cannot run
+ * moves no column.
+ */
+export function namesKeyOf(
+  key: readonly MatchKeyPart[],
+  fieldOf: (name: string) => Field | undefined,
+): NamesKey | undefined {
+  if (key.length !== 3) return undefined;
+  const fields = new Map<NamesKeyRole, string>();
+  for (const part of key) {
+    const role = namesKeyRoleOf(part, fieldOf(part.field));
+    if (role === undefined || fields.has(role)) return undefined;
+    if (part.prefix !== (role === 'givenName' ? GIVEN_NAME_PREFIX : undefined)) return undefined;
+    fields.set(role, part.field);
+  }
+  if (!fields.has('familyName') || !fields.has('givenName')) return undefined;
+  return { rule: fields.has('dateOfBirth') ? 'dob-name' : 'postcode-name', fields };
+}
+
 export function storagePlanFor(dataset: Dataset, matching: readonly MatchingTier[]): StoragePlan {
   const fields = new Map(dataset.fields.map((f) => [f.name, f]));
   const plan: { -readonly [K in keyof StoragePlan]: StoragePlan[K] } = { identifiers: [], attributes: [] };
   for (const tier of matching) {
     for (const key of tier.keys) {
-      for (const part of key) {
-        const field = fields.get(part.field);
-        if (field === undefined) continue;
-        if (part.prefix !== undefined && field.type === 'string') plan.givenName ??= field.name;
-        else if (field.type === 'date') plan.dateOfBirth ??= field.name;
-        else if (field.type === 'postcode') plan.postcode ??= field.name;
-      }
-      for (const part of key) {
-        const field = fields.get(part.field);
-        if (field?.type === 'string' && part.prefix === undefined && field.name !== plan.givenName)
-          plan.familyName ??= field.name;
-      }
+      const names = namesKeyOf(key, (name) => fields.get(name));
+      for (const [role, field] of names?.fields ?? []) plan[role] ??= field;
     }
   }
   for (const [column, names] of Object.entries(CONVENTIONS) as [keyof typeof CONVENTIONS, readonly string[]][]) {

@@ -1,6 +1,6 @@
 import type { Agreement, Field, MatchKeyPart } from '../agreements/schema.js';
 import type { PseudonymKind } from '../domain/pseudonymise.js';
-import { identifierKind, storagePlanFor, type StoragePlan } from '../imports/storage-plan.js';
+import { identifierKind, namesKeyOf, storagePlanFor, type StoragePlan } from '../imports/storage-plan.js';
 
 /**
  * An agreement's matching section, read as the linkage engine's rules. Each deterministic key
@@ -35,40 +35,29 @@ function identifierRule(kind: PseudonymKind): string {
   return kind.replace(/^system-id:/, 'system:');
 }
 
-/** The letters of the first name the engine's names rules compare (firstThreeColumn). */
-const GIVEN_NAME_PREFIX = 3;
-
-type NamesRuleRole = 'dateOfBirth' | 'postcode' | 'familyName' | 'givenName';
-
 /**
- * `dob-name` or `postcode-name` when the key's parts are exactly what that rule compares, as the
- * store holds them: each part is the field the storage plan of every dataset holding it puts in
- * that column, the first name cut to three letters and nothing else cut. The plan, not the field
- * name, decides, since the engine compares the plan's columns whatever the fields are called.
+ * `dob-name` or `postcode-name` when the key is one the names rules run (`namesKeyOf`) and every
+ * dataset holding one of its fields stores that field in the column the key has it play: the
+ * engine compares the plans' columns, so a key whose field another key's field displaced (two
+ * keys naming different given names) is not what the engine would run.
  */
-function namesRuleOf(key: readonly MatchKeyPart[], plans: readonly StoragePlan[]): string | undefined {
-  if (key.length !== 3) return undefined;
-  const roles = new Set<NamesRuleRole>();
-  for (const part of key) {
-    const held = plans.map((plan) => roleIn(plan, part.field)).filter((role) => role !== null);
-    const role = held[0];
-    if (role === undefined || held.some((r) => r !== role) || roles.has(role)) return undefined;
-    if (part.prefix !== (role === 'givenName' ? GIVEN_NAME_PREFIX : undefined)) return undefined;
-    roles.add(role);
-  }
-  if (!roles.has('familyName') || !roles.has('givenName')) return undefined;
-  return roles.has('dateOfBirth') ? 'dob-name' : roles.has('postcode') ? 'postcode-name' : undefined;
-}
-
-/** The matching column a dataset's plan fills from a field, or null for none. */
-function roleIn(plan: StoragePlan, field: string): NamesRuleRole | null {
-  for (const role of ['dateOfBirth', 'postcode', 'familyName', 'givenName'] as const)
-    if (plan[role] === field) return role;
-  return null;
+function namesRuleOf(
+  key: readonly MatchKeyPart[],
+  fieldOf: (name: string) => Field | undefined,
+  plans: readonly { plan: StoragePlan; holds: (field: string) => boolean }[],
+): string | undefined {
+  const names = namesKeyOf(key, fieldOf);
+  if (names === undefined) return undefined;
+  for (const [role, field] of names.fields)
+    if (plans.some(({ plan, holds }) => holds(field) && plan[role] !== field)) return undefined;
+  return names.rule;
 }
 
 export function linkingRulesOf(agreement: Agreement): LinkingRules {
-  const plans = agreement.datasets.map((dataset) => storagePlanFor(dataset, agreement.matching));
+  const plans = agreement.datasets.map((dataset) => ({
+    plan: storagePlanFor(dataset, agreement.matching),
+    holds: (field: string) => dataset.fields.some((f) => f.name === field),
+  }));
   const fields = new Map<string, Field>();
   for (const dataset of agreement.datasets)
     for (const field of dataset.fields) if (!fields.has(field.name)) fields.set(field.name, field);
@@ -87,7 +76,7 @@ export function linkingRulesOf(agreement: Agreement): LinkingRules {
       const only = key.length === 1 && first?.prefix === undefined ? fields.get(first?.field ?? '') : undefined;
       const kind = only === undefined ? undefined : identifierKind(only);
       if (kind !== undefined) identifierKinds.add(kind);
-      const rule = kind !== undefined ? identifierRule(kind) : namesRuleOf(key, plans);
+      const rule = kind !== undefined ? identifierRule(kind) : namesRuleOf(key, (name) => fields.get(name), plans);
       if (rule === undefined) unsupportedKeys.push(`tier ${tier.tier} key ${k + 1}`);
       else if (!ruleTiers.has(rule)) ruleTiers.set(rule, tier.tier);
     });
