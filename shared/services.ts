@@ -72,13 +72,16 @@ export async function createServices(
     logger.warn('agreements.warning', { file: warning.file, path: warning.path, message: warning.message });
   }
   for (const { agreement, file } of loaded.all()) {
-    for (const key of linkingRulesOf(agreement).unsupportedKeys) {
+    for (const { key, identifierKind } of linkingRulesOf(agreement).unsupportedKeys) {
       logger.warn('agreements.warning', {
         file,
         path: `matching ${key}`,
         message:
-          'no linkage rule compares exactly this key (one identifier; or a date of birth or postcode, ' +
-          'the last name and the first 3 letters of the first name): it links nothing',
+          'no linkage rule compares exactly this key (one whole identifier; or a date of birth or postcode, ' +
+          'the last name and the first 3 letters of the first name): it links nothing' +
+          (identifierKind === null
+            ? ', and fills no name, date-of-birth or postcode column (the other keys or the conventional field names do)'
+            : `; a lookup still finds people by the whole ${identifierKind} identifier, which the agreement matches on`),
       });
     }
   }

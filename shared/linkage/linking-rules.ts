@@ -21,13 +21,25 @@ export interface LinkingRules {
   readonly ruleTiers: ReadonlyMap<string, number>;
   /**
    * Identifier kinds (`nhs`, `upn`, `ni`, `system-id:<system>`) a deterministic key of the
-   * agreement names: the only ones a lookup under it may find someone by.
+   * agreement names: the only ones a lookup under it may find someone by. A key that cuts the
+   * identifier short names it too: the agreement matches people on it, though lintel links by
+   * none of its keys it cannot run.
    */
   readonly identifierKinds: ReadonlySet<PseudonymKind>;
   /** The tier of the probabilistic method, or null when the agreement names none. */
   readonly probabilisticTier: number | null;
-  /** Keys the engine has no rule for, as `tier N key K`, for the start-up warnings. */
-  readonly unsupportedKeys: readonly string[];
+  /** Keys the engine has no rule for, for the start-up warnings. */
+  readonly unsupportedKeys: readonly UnsupportedKey[];
+}
+
+/**
+ * A key the engine has no rule for, as `tier N key K`. `identifierKind`: the identifier a key of
+ * one identifier field names though it cuts it short; the key links nothing, but the agreement
+ * still matches people on that identifier, so it stays in `identifierKinds`.
+ */
+export interface UnsupportedKey {
+  readonly key: string;
+  readonly identifierKind: PseudonymKind | null;
 }
 
 /** The engine's rule for an identifier kind: `system-id:<system>` → `system:<system>`. */
@@ -63,7 +75,7 @@ export function linkingRulesOf(agreement: Agreement): LinkingRules {
     for (const field of dataset.fields) if (!fields.has(field.name)) fields.set(field.name, field);
   const ruleTiers = new Map<string, number>();
   const identifierKinds = new Set<PseudonymKind>();
-  const unsupportedKeys: string[] = [];
+  const unsupportedKeys: UnsupportedKey[] = [];
   let probabilisticTier: number | null = null;
   for (const tier of agreement.matching) {
     if (tier.method === 'probabilistic') {
@@ -72,12 +84,18 @@ export function linkingRulesOf(agreement: Agreement): LinkingRules {
     }
     tier.keys.forEach((key, k) => {
       const [first] = key;
-      // A prefix of an identifier is a different key; lintel links on whole identifiers only.
-      const only = key.length === 1 && first?.prefix === undefined ? fields.get(first?.field ?? '') : undefined;
+      const only = key.length === 1 ? fields.get(first?.field ?? '') : undefined;
       const kind = only === undefined ? undefined : identifierKind(only);
       if (kind !== undefined) identifierKinds.add(kind);
-      const rule = kind !== undefined ? identifierRule(kind) : namesRuleOf(key, (name) => fields.get(name), plans);
-      if (rule === undefined) unsupportedKeys.push(`tier ${tier.tier} key ${k + 1}`);
+      // A prefix of an identifier is a different key; lintel links on whole identifiers only.
+      const rule =
+        kind === undefined
+          ? namesRuleOf(key, (name) => fields.get(name), plans)
+          : first?.prefix === undefined
+            ? identifierRule(kind)
+            : undefined;
+      if (rule === undefined)
+        unsupportedKeys.push({ key: `tier ${tier.tier} key ${k + 1}`, identifierKind: kind ?? null });
       else if (!ruleTiers.has(rule)) ruleTiers.set(rule, tier.tier);
     });
   }

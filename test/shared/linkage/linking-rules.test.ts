@@ -20,7 +20,7 @@ describe("an agreement's matching section as linkage rules", () => {
       'postcode-name': 4,
     });
     expect(rules.probabilisticTier).toBe(5);
-    expect(rules.unsupportedKeys).toEqual([]);
+    expect(rules.unsupportedKeys.map(({ key }) => key)).toEqual([]);
     // The NI number its datasets carry is named by no method, so it is no way to find anyone.
     expect([...rules.identifierKinds].sort()).toEqual(['nhs', 'system-id:education', 'system-id:social-care', 'upn']);
   });
@@ -52,7 +52,20 @@ describe("an agreement's matching section as linkage rules", () => {
         },
       ],
     };
-    expect(linkingRulesOf(odd).unsupportedKeys).toEqual(['tier 1 key 1']);
+    expect(linkingRulesOf(odd).unsupportedKeys.map(({ key }) => key)).toEqual(['tier 1 key 1']);
+  });
+
+  it('keeps an identifier a key cuts short among those a lookup may find someone by, linking nothing by it', () => {
+    const keyways = agreements.agreement('keyways-housing-allocation')!.agreement;
+    const rules = linkingRulesOf({
+      ...keyways,
+      matching: keyways.matching.map((tier) =>
+        tier.tier === 1 ? { ...tier, keys: [[{ field: 'nationalInsuranceNumber', prefix: 6 }]] } : tier,
+      ),
+    });
+    expect(rules.ruleTiers.has('ni')).toBe(false);
+    expect([...rules.identifierKinds]).toEqual(['ni']);
+    expect(rules.unsupportedKeys).toEqual([{ key: 'tier 1 key 1', identifierKind: 'ni' }]);
   });
 
   describe('a date-of-birth or postcode key runs only when it says what the engine compares', () => {
@@ -82,7 +95,7 @@ describe("an agreement's matching section as linkage rules", () => {
       );
       expect(links.count).toBe(0);
       expect(Object.fromEntries(rules.ruleTiers)).toEqual({ ni: 1 });
-      expect(rules.unsupportedKeys).toEqual(['tier 2 key 1']);
+      expect(rules.unsupportedKeys.map(({ key }) => key)).toEqual(['tier 2 key 1']);
     });
 
     it.each<[string, KeyPart[]]>([
@@ -107,7 +120,7 @@ describe("an agreement's matching section as linkage rules", () => {
     ])('runs no rule for a key that %s, and reports it', (_, key) => {
       const rules = linkingRulesOf(withTier2Key(key));
       expect(Object.fromEntries(rules.ruleTiers)).toEqual({ ni: 1 });
-      expect(rules.unsupportedKeys).toEqual(['tier 2 key 1']);
+      expect(rules.unsupportedKeys.map(({ key }) => key)).toEqual(['tier 2 key 1']);
     });
 
     it('runs no postcode rule for a postcode key that says four letters, and keeps the date-of-birth rule', () => {
@@ -122,7 +135,7 @@ describe("an agreement's matching section as linkage rules", () => {
       });
       expect(rules.ruleTiers.has('postcode-name')).toBe(false);
       expect(rules.ruleTiers.get('dob-name')).toBe(3);
-      expect(rules.unsupportedKeys).toEqual(['tier 4 key 1']);
+      expect(rules.unsupportedKeys.map(({ key }) => key)).toEqual(['tier 4 key 1']);
     });
 
     it('still links on the key written in another order', () => {
@@ -130,7 +143,7 @@ describe("an agreement's matching section as linkage rules", () => {
         withTier2Key([{ field: 'firstName', prefix: 3 }, { field: 'lastName' }, { field: 'dateOfBirth' }]),
       );
       expect(Object.fromEntries(rules.ruleTiers)).toEqual({ ni: 1, 'dob-name': 2 });
-      expect(rules.unsupportedKeys).toEqual([]);
+      expect(rules.unsupportedKeys.map(({ key }) => key)).toEqual([]);
     });
   });
 });

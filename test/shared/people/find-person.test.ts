@@ -12,6 +12,7 @@ import { identifierUseOf, type IdentifierUse } from '../../../shared/people/look
 import { canonicalQuery, type PersonQuery } from '../../../shared/people/person-query.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
 import { nhs } from '../../support/linked-people.js';
+import { agreementsFolderWith } from '../agreements/agreement-files.js';
 
 const oldKey = new Pseudonymiser({ keyVersion: 'v1', key: randomBytes(32) });
 const newKey = new Pseudonymiser({ keyVersion: 'v2', key: randomBytes(32) });
@@ -278,6 +279,25 @@ describe('findPerson', () => {
       found: true,
       personId: 'gus',
       tier: 3,
+    });
+  });
+
+  it('still finds a person by the NI number where the agreement cuts its NI number key short, a key lintel does not link by', async () => {
+    const cut = identifierUseOf(
+      loadAgreements(
+        agreementsFolderWith([
+          {
+            agreement: 'keyways',
+            from: '- [{ field: nationalInsuranceNumber }]',
+            to: '- [{ field: nationalInsuranceNumber, prefix: 6 }]',
+          },
+        ]),
+      ),
+    );
+    expect(await find({ niNumber: 'JG103764A' }, ['keyways-housing-register'], cut)).toEqual({
+      found: true,
+      personId: 'fay',
+      tier: 1,
     });
   });
 
