@@ -7,10 +7,17 @@ import {
   MANIFEST_FILE,
   type CuratedExportSummary,
 } from '../../../shared/curated/curated-export.js';
-import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
-import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { importEach } from '../../support/linked-people.js';
-import { DATASET, FOLDER, heldAtReleaseTransaction, housing as housingOf } from './curated-runs.js';
+import type { ImportHarness } from '../imports/import-harness.js';
+import {
+  blobsWithEtags,
+  curatedHarness,
+  DATASET,
+  FOLDER,
+  housing as housingOf,
+  importHousing,
+  releasesInView,
+  startHeldRun,
+} from './curated-runs.js';
 
 /** Housing's extract of `n` children, its NHS numbers this file's own. */
 const housing = (n: number) => housingOf(n, 700);
@@ -25,45 +32,21 @@ const housing = (n: number) => housingOf(n, 700);
 describe('two planning exports at once', () => {
   let h: ImportHarness;
   let container: string;
-  const curated = () => h.blobs.getContainerClient(container);
-  const read = async (name: string) => curated().getBlobClient(name).downloadToBuffer();
-  /** Every blob of the container with its ETag: what a run wrote, deleted or put back changes it. */
-  const contents = async () => {
-    const all: Record<string, string> = {};
-    for await (const b of curated().listBlobsFlat()) all[b.name] = b.properties.etag ?? '';
-    return all;
-  };
-  const view = async () =>
-    h.store.db
-      .selectFrom('curated_release')
-      .select(['generated_at', 'counts_sha256'])
-      .orderBy('generated_at')
-      .execute();
+  const read = async (name: string) => h.blobs.getContainerClient(container).getBlobClient(name).downloadToBuffer();
+  const contents = () => blobsWithEtags(h, container);
+  const view = () => releasesInView(h);
 
   beforeAll(async () => {
-    h = await createImportHarness();
-    container = await h.exportContainer();
-    await importEach(h, [['la-housing', housing(40)]]);
-    await linkPendingRecords(h.linkDeps());
+    ({ h, container } = await curatedHarness(housing(40)));
     await exportCurated(h.exportDeps(container, { now: () => new Date('2026-11-01T06:00:00.000Z') }));
-    await importEach(h, [['la-housing', housing(55)]]);
-    await linkPendingRecords(h.linkDeps());
+    await importHousing(h, housing(55));
   });
   afterAll(() => h?.close());
 
   it('lets a second run touch nothing while the first is between its latest/ write and its SQL commit, and says it is busy', async () => {
     // Run A (the timer) writes its dated folder and latest/, and is held as it opens the SQL
     // release's transaction.
-    let letGo!: () => void;
-    const {
-      blobs: watching,
-      store,
-      reached,
-    } = heldAtReleaseTransaction(h, new Promise<void>((resolve) => (letGo = resolve)));
-    const runA = exportCurated(
-      h.exportDeps(container, { blobs: watching, store, now: () => new Date('2026-12-01T06:00:00.000Z') }),
-    );
-    await reached;
+    const { run: runA, letGo } = await startHeldRun(h, container, '2026-12-01T06:00:00.000Z');
     const before = await contents();
     const viewBefore = await view();
     const logLinesBefore = h.logLines.length;

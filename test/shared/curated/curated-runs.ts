@@ -1,8 +1,16 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
-import { MANIFEST_FILE } from '../../../shared/curated/curated-export.js';
+import { expect } from 'vitest';
+import {
+  EXPORT_LOCK_BLOB,
+  exportCurated,
+  MANIFEST_FILE,
+  type CuratedExportDependencies,
+  type CuratedExportSummary,
+} from '../../../shared/curated/curated-export.js';
+import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import type { Store } from '../../../shared/store/database.js';
-import { nhs } from '../../support/linked-people.js';
-import type { ImportHarness } from '../imports/import-harness.js';
+import { importEach, nhs } from '../../support/linked-people.js';
+import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 
 /** The ISA's indicators, exported to la-housing for service planning: the target the failed and concurrent export tests run. */
 export const DATASET = 'multiple-disadvantage-indicators';
@@ -82,4 +90,81 @@ export function heldAtReleaseTransaction(
     get: (target, prop, recv) => (prop === 'db' ? db : (Reflect.get(target, prop, recv) as unknown)),
   });
   return { blobs, store, reached };
+}
+
+/** Housing's extract `rows` imported and linked: the children the next export counts. */
+export async function importHousing(h: ImportHarness, rows: string[]): Promise<void> {
+  await importEach(h, [['la-housing', rows]]);
+  await linkPendingRecords(h.linkDeps());
+}
+
+/**
+ * A harness with a curated container of its own, Housing's extract `rows` imported and linked when
+ * given. Closed here when the set-up fails, as the caller's afterAll never sees it then.
+ */
+export async function curatedHarness(rows?: string[]): Promise<{ h: ImportHarness; container: string }> {
+  const h = await createImportHarness();
+  try {
+    const container = await h.exportContainer();
+    if (rows !== undefined) await importHousing(h, rows);
+    return { h, container };
+  } catch (err) {
+    await h.close();
+    throw err;
+  }
+}
+
+/** Every blob of the container with its ETag: what a run wrote, deleted or put back changes it. */
+export async function blobsWithEtags(h: ImportHarness, container: string): Promise<Record<string, string>> {
+  const all: Record<string, string> = {};
+  for await (const b of h.blobs.getContainerClient(container).listBlobsFlat()) all[b.name] = b.properties.etag ?? '';
+  return all;
+}
+
+/** The releases the SQL view is built on, oldest first. */
+export function releasesInView(h: ImportHarness) {
+  return h.store.db
+    .selectFrom('curated_release')
+    .select(['generated_at', 'counts_sha256'])
+    .orderBy('generated_at')
+    .execute();
+}
+
+/**
+ * The export lock's lease ends now: as it lapses a minute after a dead run's process stopped
+ * renewing it, or as a run's does when its renewals stop reaching the service.
+ */
+export function breakExportLease(h: ImportHarness, container: string) {
+  return h.blobs.getContainerClient(container).getBlobClient(EXPORT_LOCK_BLOB).getBlobLeaseClient().breakLease(0);
+}
+
+/**
+ * An export run at `at` that writes its dated folder and latest/ and is held as it opens its SQL
+ * release's transaction; settles once it is held there. `letGo` lets the transaction go on, `fail`
+ * makes it fail; calling neither leaves the run as a process that died there.
+ */
+export async function startHeldRun(
+  h: ImportHarness,
+  container: string,
+  at: string,
+  o: Partial<CuratedExportDependencies> = {},
+): Promise<{ run: Promise<CuratedExportSummary[]>; letGo: () => void; fail: (err: Error) => void }> {
+  let letGo!: () => void;
+  let fail!: (err: Error) => void;
+  const held = new Promise<void>((resolve, reject) => {
+    letGo = resolve;
+    fail = reject;
+  });
+  const { blobs, store, reached } = heldAtReleaseTransaction(h, held);
+  const run = exportCurated(h.exportDeps(container, { ...o, blobs, store, now: () => new Date(at) }));
+  await reached;
+  return { run, letGo, fail };
+}
+
+/** A run at `at` that cannot count (Key Vault briefly out): all it does is heal what a dead run left. */
+export async function runThatCannotCount(h: ImportHarness, container: string, at: string): Promise<void> {
+  const vaultOut = { get: () => Promise.reject(new Error('vault unreachable')) };
+  await expect(exportCurated(h.exportDeps(container, { secrets: vaultOut, now: () => new Date(at) }))).rejects.toThrow(
+    /vault unreachable/,
+  );
 }

@@ -14,11 +14,19 @@ import {
   MANIFEST_FILE,
   type CuratedExportDependencies,
 } from '../../../shared/curated/curated-export.js';
-import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { loadAgreements } from '../../../shared/agreements/load.js';
-import { AGREEMENTS_DIR, createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { importEach } from '../../support/linked-people.js';
-import { DATASET, FOLDER, heldAtReleaseTransaction, housing as housingOf, overBlockBlobs } from './curated-runs.js';
+import { AGREEMENTS_DIR, type ImportHarness } from '../imports/import-harness.js';
+import {
+  breakExportLease,
+  curatedHarness,
+  DATASET,
+  FOLDER,
+  housing as housingOf,
+  importHousing,
+  overBlockBlobs,
+  runThatCannotCount,
+  startHeldRun,
+} from './curated-runs.js';
 
 /** Housing's extract of `n` children, its NHS numbers this file's own. */
 const housing = (n: number) => housingOf(n, 600);
@@ -81,14 +89,12 @@ describe('what a failed or withdrawn export leaves published', () => {
   };
 
   beforeAll(async () => {
-    h = await createImportHarness();
-    container = await h.exportContainer();
+    ({ h, container } = await curatedHarness());
   });
   afterAll(() => h?.close());
 
   it('does not leave latest/ holding the counts of a release that failed half way', async () => {
-    await importEach(h, [['la-housing', housing(40)]]);
-    await linkPendingRecords(h.linkDeps());
+    await importHousing(h, housing(40));
     await exportCurated(deps({ now: () => new Date('2026-11-01T06:00:00.000Z') }));
     const novemberCsv = await read(`${FOLDER}latest/${COUNTS_FILE}`);
 
@@ -263,10 +269,7 @@ describe('a planning export retried after one recipient failed', () => {
   let container: string;
 
   beforeAll(async () => {
-    h = await createImportHarness();
-    container = await h.exportContainer();
-    await importEach(h, [['la-housing', housing(60)]]);
-    await linkPendingRecords(h.linkDeps());
+    ({ h, container } = await curatedHarness(housing(60)));
   });
   afterAll(() => h?.close());
 
@@ -363,27 +366,13 @@ describe('a planning export whose process died part way through latest/', () => 
   };
 
   /**
-   * The dead run's lease on the export lock runs out, as it does a minute after its process
-   * stopped renewing it (here the "dead" run's promise lives on, renewing): broken at once.
+   * The dead run's lease on the export lock runs out (here the "dead" run's promise lives on,
+   * renewing): broken at once.
    */
-  /**
-   * The host comes back and the timer's retry runs, but cannot count (Key Vault briefly out): all
-   * it does is heal what the dead run left.
-   */
-  const nextRunCannotCount = async (at: string) => {
-    const vaultOut = { get: () => Promise.reject(new Error('vault unreachable')) };
-    await expect(
-      exportCurated(h.exportDeps(container, { secrets: vaultOut, now: () => new Date(at) })),
-    ).rejects.toThrow(/vault unreachable/);
-  };
-  const leaseLapses = () =>
-    h.blobs.getContainerClient(container).getBlobClient(EXPORT_LOCK_BLOB).getBlobLeaseClient().breakLease(0);
+  const leaseLapses = () => breakExportLease(h, container);
 
   beforeAll(async () => {
-    h = await createImportHarness();
-    container = await h.exportContainer();
-    await importEach(h, [['la-housing', housing(40)]]);
-    await linkPendingRecords(h.linkDeps());
+    ({ h, container } = await curatedHarness(housing(40)));
   });
   afterAll(() => h?.close());
 
@@ -391,8 +380,7 @@ describe('a planning export whose process died part way through latest/', () => 
     await exportCurated(h.exportDeps(container, { now: () => new Date('2026-11-01T06:00:00.000Z') }));
     // December's run: the dated folder is written, then latest/'s counts, and the process dies
     // as it uploads latest/'s manifest.
-    await importEach(h, [['la-housing', housing(55)]]);
-    await linkPendingRecords(h.linkDeps());
+    await importHousing(h, housing(55));
     const dying = dyingAt(h.blobs, `${FOLDER}latest/${MANIFEST_FILE}`);
     void exportCurated(
       h.exportDeps(container, { blobs: dying.blobs, now: () => new Date('2026-12-01T06:00:00.000Z') }),
@@ -400,7 +388,7 @@ describe('a planning export whose process died part way through latest/', () => 
     await dying.reached;
     await leaseLapses();
 
-    await nextRunCannotCount('2026-12-01T06:30:00.000Z');
+    await runThatCannotCount(h, container, '2026-12-01T06:30:00.000Z');
 
     // latest/ holds November's release whole, as the SQL view does; December's dated copy, a
     // release neither latest/ nor the view has, is gone.
@@ -422,15 +410,11 @@ describe('a planning export whose process died part way through latest/', () => 
   it('finds latest/ back on the release the SQL view holds when the process died before writing it there', async () => {
     // January's run writes its dated folder and latest/ whole, and the process dies as it
     // writes the SQL release: the view stays on November's, and latest/ must say the same.
-    const { blobs: watching, store, reached } = heldAtReleaseTransaction(h, new Promise<never>(() => undefined));
-    void exportCurated(
-      h.exportDeps(container, { blobs: watching, store, now: () => new Date('2027-01-01T06:00:00.000Z') }),
-    );
-    await reached;
+    await startHeldRun(h, container, '2027-01-01T06:00:00.000Z');
     await leaseLapses();
     expect(await latestAsRead()).toMatchObject({ generatedAt: '2027-01-01T06:00:00.000Z' });
 
-    await nextRunCannotCount('2027-01-01T06:30:00.000Z');
+    await runThatCannotCount(h, container, '2027-01-01T06:30:00.000Z');
     expect(await latestAsRead()).toEqual({
       files: [`latest/${COUNTS_FILE}`, `latest/${COUNTS_PARQUET_FILE}`, `latest/${MANIFEST_FILE}`],
       generatedAt: '2026-11-01T06:00:00.000Z',
@@ -449,7 +433,7 @@ describe('a planning export whose process died part way through latest/', () => 
     await dying.reached;
     await leaseLapses();
 
-    await nextRunCannotCount('2027-02-01T07:30:00.000Z');
+    await runThatCannotCount(h, container, '2027-02-01T07:30:00.000Z');
     // The dated folder holds the day's finished release again, the one latest/ and the view hold.
     const day = await h.blobs
       .getContainerClient(container)
@@ -475,10 +459,7 @@ describe('a same-day rerun whose process died before its SQL release', () => {
   const sha = (body: Buffer) => createHash('sha256').update(body).digest('hex');
 
   beforeAll(async () => {
-    h = await createImportHarness();
-    container = await h.exportContainer();
-    await importEach(h, [['la-housing', housing(40)]]);
-    await linkPendingRecords(h.linkDeps());
+    ({ h, container } = await curatedHarness(housing(40)));
   });
   afterAll(() => h?.close());
 
@@ -491,19 +472,12 @@ describe('a same-day rerun whose process died before its SQL release', () => {
 
     // An operator's `npm run curate` the same day writes the dated folder and latest/ whole,
     // and the process dies as it writes the SQL release: the view stays on the 06:00 release.
-    const { blobs: watching, store, reached } = heldAtReleaseTransaction(h, new Promise<never>(() => undefined));
-    void exportCurated(
-      h.exportDeps(container, { blobs: watching, store, now: () => new Date(`${day}T09:00:00.000Z`) }),
-    );
-    await reached;
-    await h.blobs.getContainerClient(container).getBlobClient(EXPORT_LOCK_BLOB).getBlobLeaseClient().breakLease(0);
+    await startHeldRun(h, container, `${day}T09:00:00.000Z`);
+    await breakExportLease(h, container);
     expect((await manifestOf('latest')).generatedAt).toBe(`${day}T09:00:00.000Z`);
 
     // The next run heals, and cannot count (Key Vault briefly out).
-    const vaultOut = { get: () => Promise.reject(new Error('vault unreachable')) };
-    await expect(
-      exportCurated(h.exportDeps(container, { secrets: vaultOut, now: () => new Date(`${day}T09:30:00.000Z`) })),
-    ).rejects.toThrow(/vault unreachable/);
+    await runThatCannotCount(h, container, `${day}T09:30:00.000Z`);
 
     const inView = await h.store.db
       .selectFrom('curated_indicator_counts')
@@ -536,12 +510,8 @@ describe('a same-day rerun whose process died before its SQL release', () => {
   it('says so, and puts latest/ back on an older release, when the store holds no manifest to write again', async () => {
     const day = '2026-11-03';
     await exportCurated(h.exportDeps(container, { now: () => new Date(`${day}T06:00:00.000Z`) }));
-    const { blobs: watching, store, reached } = heldAtReleaseTransaction(h, new Promise<never>(() => undefined));
-    void exportCurated(
-      h.exportDeps(container, { blobs: watching, store, now: () => new Date(`${day}T09:00:00.000Z`) }),
-    );
-    await reached;
-    await h.blobs.getContainerClient(container).getBlobClient(EXPORT_LOCK_BLOB).getBlobLeaseClient().breakLease(0);
+    await startHeldRun(h, container, `${day}T09:00:00.000Z`);
+    await breakExportLease(h, container);
     // The day's release was stored before migration 0047: the store has its lines, not its manifest.
     await h.store.db
       .updateTable('curated_release')
@@ -550,10 +520,7 @@ describe('a same-day rerun whose process died before its SQL release', () => {
       .execute();
     h.logLines.length = 0;
 
-    const vaultOut = { get: () => Promise.reject(new Error('vault unreachable')) };
-    await expect(
-      exportCurated(h.exportDeps(container, { secrets: vaultOut, now: () => new Date(`${day}T09:30:00.000Z`) })),
-    ).rejects.toThrow(/vault unreachable/);
+    await runThatCannotCount(h, container, `${day}T09:30:00.000Z`);
     expect((await manifestOf('latest')).generatedAt).toBe('2026-11-02T06:00:00.000Z');
     expect(await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}${day}/${MANIFEST_FILE}`).exists()).toBe(
       false,
@@ -569,14 +536,10 @@ describe('the heal-only pass a host runs without exporting', () => {
   let h: ImportHarness;
   let container: string;
   const read = async (name: string) => h.blobs.getContainerClient(container).getBlobClient(name).downloadToBuffer();
-  const breakLock = () =>
-    h.blobs.getContainerClient(container).getBlobClient(EXPORT_LOCK_BLOB).getBlobLeaseClient().breakLease(0);
+  const breakLock = () => breakExportLease(h, container);
 
   beforeAll(async () => {
-    h = await createImportHarness();
-    container = await h.exportContainer();
-    await importEach(h, [['la-housing', housing(40)]]);
-    await linkPendingRecords(h.linkDeps());
+    ({ h, container } = await curatedHarness(housing(40)));
   });
   afterAll(() => h?.close());
 
@@ -584,11 +547,7 @@ describe('the heal-only pass a host runs without exporting', () => {
     await exportCurated(h.exportDeps(container, { now: () => new Date('2026-11-01T06:00:00.000Z') }));
     const november = await read(`${FOLDER}latest/${COUNTS_FILE}`);
     // December's run writes its dated folder and latest/, and the process dies before its SQL release.
-    const { blobs: watching, store, reached } = heldAtReleaseTransaction(h, new Promise<never>(() => undefined));
-    void exportCurated(
-      h.exportDeps(container, { blobs: watching, store, now: () => new Date('2026-12-01T06:00:00.000Z') }),
-    );
-    await reached;
+    await startHeldRun(h, container, '2026-12-01T06:00:00.000Z');
     await breakLock();
     expect((await read(`${FOLDER}latest/${COUNTS_FILE}`)).equals(november)).toBe(false);
 

@@ -2,15 +2,22 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   COUNTS_FILE,
-  EXPORT_LOCK_BLOB,
   exportCurated,
   MANIFEST_FILE,
   type CuratedExportSummary,
 } from '../../../shared/curated/curated-export.js';
-import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
-import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { importEach } from '../../support/linked-people.js';
-import { FOLDER, heldAtReleaseTransaction, housing as housingOf, overBlockBlobs } from './curated-runs.js';
+import type { ImportHarness } from '../imports/import-harness.js';
+import {
+  blobsWithEtags,
+  breakExportLease,
+  curatedHarness,
+  FOLDER,
+  housing as housingOf,
+  importHousing,
+  overBlockBlobs,
+  releasesInView,
+  startHeldRun,
+} from './curated-runs.js';
 
 /** Housing's extract of `n` children, its NHS numbers this file's own. */
 const housing = (n: number) => housingOf(n, 800);
@@ -27,20 +34,9 @@ const TEST_LEASE_SECONDS = 15;
 describe('a planning export that lost its lease while it wrote', () => {
   let h: ImportHarness;
   let container: string;
-  const curated = () => h.blobs.getContainerClient(container);
-  const read = async (name: string) => curated().getBlobClient(name).downloadToBuffer();
-  /** Every blob of the container with its ETag: what a run wrote, deleted or put back changes it. */
-  const contents = async () => {
-    const all: Record<string, string> = {};
-    for await (const b of curated().listBlobsFlat()) all[b.name] = b.properties.etag ?? '';
-    return all;
-  };
-  const view = async () =>
-    h.store.db
-      .selectFrom('curated_release')
-      .select(['generated_at', 'counts_sha256'])
-      .orderBy('generated_at')
-      .execute();
+  const read = async (name: string) => h.blobs.getContainerClient(container).getBlobClient(name).downloadToBuffer();
+  const contents = () => blobsWithEtags(h, container);
+  const view = () => releasesInView(h);
   /** What an analyst reads in latest/, and whether the view's newest release is the same one. */
   const latestAgreesWithView = async () => {
     const manifest = JSON.parse((await read(`${FOLDER}latest/${MANIFEST_FILE}`)).toString('utf8')) as {
@@ -58,7 +54,7 @@ describe('a planning export that lost its lease while it wrote', () => {
       viewHoldsLatest: newest.counts_sha256 === counts,
     };
   };
-  const breakLease = () => curated().getBlobClient(EXPORT_LOCK_BLOB).getBlobLeaseClient().breakLease(0);
+  const breakLease = () => breakExportLease(h, container);
   const noticed = (since: number) =>
     h.logLines.slice(since).some((line) => line.includes('"curated.export-lease-lost"'));
   /** Until the run has noticed its lease is gone (a renewal refused), or `ms` have passed. */
@@ -68,13 +64,9 @@ describe('a planning export that lost its lease while it wrote', () => {
   };
 
   beforeAll(async () => {
-    h = await createImportHarness();
-    container = await h.exportContainer();
-    await importEach(h, [['la-housing', housing(40)]]);
-    await linkPendingRecords(h.linkDeps());
+    ({ h, container } = await curatedHarness(housing(40)));
     await exportCurated(h.exportDeps(container, { now: () => new Date('2026-11-01T06:00:00.000Z') }));
-    await importEach(h, [['la-housing', housing(55)]]);
-    await linkPendingRecords(h.linkDeps());
+    await importHousing(h, housing(55));
   });
   afterAll(() => h?.close());
 
@@ -141,17 +133,9 @@ describe('a planning export that lost its lease while it wrote', () => {
   it('does not commit its SQL release over the one of the run that took its lease', async () => {
     // Run A writes its dated folder and latest/, and stalls as it opens the SQL release's
     // transaction; its lease goes, and run B publishes.
-    let letGo!: () => void;
-    const { blobs, store, reached } = heldAtReleaseTransaction(h, new Promise<void>((resolve) => (letGo = resolve)));
-    const runA = exportCurated(
-      h.exportDeps(container, {
-        blobs,
-        store,
-        leaseSeconds: TEST_LEASE_SECONDS,
-        now: () => new Date('2026-12-02T06:00:00.000Z'),
-      }),
-    );
-    await reached;
+    const { run: runA, letGo } = await startHeldRun(h, container, '2026-12-02T06:00:00.000Z', {
+      leaseSeconds: TEST_LEASE_SECONDS,
+    });
     await breakLease();
     const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-02T06:10:00.000Z') }));
     expect(runB.map((s) => s.outcome)).toEqual(['written']);
@@ -170,17 +154,9 @@ describe('a planning export that lost its lease while it wrote', () => {
   }, 60_000);
 
   it('keeps its lease through a stall longer than the lease lasts: a second run meanwhile is busy', async () => {
-    let letGo!: () => void;
-    const { blobs, store, reached } = heldAtReleaseTransaction(h, new Promise<void>((resolve) => (letGo = resolve)));
-    const runA = exportCurated(
-      h.exportDeps(container, {
-        blobs,
-        store,
-        leaseSeconds: TEST_LEASE_SECONDS,
-        now: () => new Date('2026-12-03T06:00:00.000Z'),
-      }),
-    );
-    await reached;
+    const { run: runA, letGo } = await startHeldRun(h, container, '2026-12-03T06:00:00.000Z', {
+      leaseSeconds: TEST_LEASE_SECONDS,
+    });
     await new Promise((resolve) => setTimeout(resolve, (TEST_LEASE_SECONDS + 5) * 1000));
     const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-03T06:10:00.000Z') }));
     expect(runB.map((s) => s.outcome)).toEqual(['busy']);

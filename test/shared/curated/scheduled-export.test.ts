@@ -3,12 +3,9 @@ import functions from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../../functions/export-curated.js';
 import { registrations, type TimerRegistration } from '../../../functions/registry.js';
-import { exportCurated } from '../../../shared/curated/curated-export.js';
 import { useServices, type Services } from '../../../shared/services.js';
-import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
-import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
-import { importEach } from '../../support/linked-people.js';
-import { heldAtReleaseTransaction, housing as housingOf } from './curated-runs.js';
+import type { ImportHarness } from '../imports/import-harness.js';
+import { blobsWithEtags, curatedHarness, housing as housingOf, startHeldRun } from './curated-runs.js';
 
 /** Housing's extract of `n` children, its NHS numbers this file's own. */
 const housing = (n: number) => housingOf(n, 900);
@@ -21,12 +18,7 @@ const housing = (n: number) => housingOf(n, 900);
 describe("the monthly timer's planning export while another run holds the lock", () => {
   let h: ImportHarness;
   let container: string;
-  /** Every blob of the container with its ETag: what a run wrote, deleted or put back changes it. */
-  const contents = async () => {
-    const all: Record<string, string> = {};
-    for await (const b of h.blobs.getContainerClient(container).listBlobsFlat()) all[b.name] = b.properties.etag ?? '';
-    return all;
-  };
+  const contents = () => blobsWithEtags(h, container);
   const releasesOn = async (day: string) =>
     (await h.store.db.selectFrom('curated_release').select('generated_at').orderBy('generated_at').execute())
       .map((r) => r.generated_at)
@@ -52,21 +44,13 @@ describe("the monthly timer's planning export while another run holds the lock",
   };
 
   beforeAll(async () => {
-    h = await createImportHarness();
-    container = await h.exportContainer();
-    await importEach(h, [['la-housing', housing(45)]]);
-    await linkPendingRecords(h.linkDeps());
+    ({ h, container } = await curatedHarness(housing(45)));
   });
   afterAll(() => h?.close());
 
   it('fails so the host retries, and its retry after the other run published exports nothing again', async () => {
     // Run A (an operator's) is held as it opens its SQL release.
-    let letGo!: () => void;
-    const { blobs, store, reached } = heldAtReleaseTransaction(h, new Promise<void>((resolve) => (letGo = resolve)));
-    const runA = exportCurated(
-      h.exportDeps(container, { blobs, store, now: () => new Date('2026-12-01T05:59:00.000Z') }),
-    );
-    await reached;
+    const { run: runA, letGo } = await startHeldRun(h, container, '2026-12-01T05:59:00.000Z');
 
     // The timer's run B: busy, so it fails, for the host's retry policy.
     try {
@@ -90,12 +74,7 @@ describe("the monthly timer's planning export while another run holds the lock",
 
   it('exports at its retry when the run it found busy failed', async () => {
     // Run A is held as it opens its SQL release, and then fails there (the store briefly out).
-    let fail!: (err: Error) => void;
-    const { blobs, store, reached } = heldAtReleaseTransaction(h, new Promise<void>((_, reject) => (fail = reject)));
-    const runA = exportCurated(
-      h.exportDeps(container, { blobs, store, now: () => new Date('2027-01-01T05:59:00.000Z') }),
-    );
-    await reached;
+    const { run: runA, fail } = await startHeldRun(h, container, '2027-01-01T05:59:00.000Z');
     try {
       await expect(timerRun('2027-01-01T06:00:00.000Z')).rejects.toMatchObject({ name: 'ExportBusyError' });
     } finally {
