@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subjectRefOf } from '../../shared/audit/entry-subjects.js';
-import { insertRecord } from '../support/records.js';
+import { aishaOnKeyways, AISHA_NI, benOnKeyways, BEN_NI, insertRecord } from '../support/records.js';
 import { callApi, clientActivity, ownAnchorContainer, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -14,9 +14,8 @@ describe('a DPO’s inclusion proof of an entry about people', () => {
   const DPO = { party: 'kettering-borough-council', roles: ['dpo'] };
   const OTHER_DPO = { party: 'dudley-housing-options', roles: ['dpo'] };
   const OFFICER = { party: 'kettering-borough-council', roles: ['housing-officer'] };
-  const FIRST_NI = 'JG103759A';
-  const SECOND_NI = 'AB123456C';
-  const register = { partyId: 'kettering-borough-council', datasetId: 'keyways-housing-register' };
+  const FIRST_NI = AISHA_NI;
+  const SECOND_NI = BEN_NI;
   let first: string;
   let second: string;
   let started: string;
@@ -37,26 +36,8 @@ describe('a DPO’s inclusion proof of an entry about people', () => {
     t = await startTestHost();
     await ownAnchorContainer(t);
     started = new Date(Date.now() - 1000).toISOString();
-    first = (
-      await insertRecord(t.host.services, {
-        ...register,
-        givenName: 'Aisha',
-        familyName: "O'Connor",
-        dateOfBirth: '1990-04-12',
-        identifiers: { ni: 'JG103759' },
-        attributes: { firstName: 'Aisha', lastName: "O'Connor" },
-      })
-    ).personId;
-    second = (
-      await insertRecord(t.host.services, {
-        ...register,
-        givenName: 'Ben',
-        familyName: 'Okafor',
-        dateOfBirth: '1988-07-30',
-        identifiers: { ni: 'AB123456' },
-        attributes: { firstName: 'Ben', lastName: 'Okafor' },
-      })
-    ).personId;
+    first = (await insertRecord(t.host.services, aishaOnKeyways())).personId;
+    second = (await insertRecord(t.host.services, benOnKeyways())).personId;
   });
   afterAll(async () => {
     await t?.stop();

@@ -3,8 +3,9 @@ import { normaliseName } from '../../shared/domain/normalise.js';
 import { linkPeople, type LinkRunSummary } from '../../shared/linkage/link-people.js';
 import { agreementsFolderWithKeywaysRegisterMoved, KEYWAYS_SUCCESSOR } from '../shared/agreements/agreement-files.js';
 import { linkForReview } from '../support/linked-people.js';
-import { insertRecord, type TestRecord } from '../support/records.js';
-import { callApi, restartTestHost, startTestHost, type ApiCall, type TestHost } from '../support/test-host.js';
+import { insertRecord } from '../support/records.js';
+import { asKetteringReviewer, listedCandidates, whitfieldOnRegister } from '../support/register-applicants.js';
+import { restartTestHost, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
  * A reviewer's decision is made under one agreement, by a role that agreement grants `review`,
@@ -32,22 +33,8 @@ describe('a link decision whose datasets move to another agreement', () => {
   const SUCCESSOR = KEYWAYS_SUCCESSOR;
   const REGISTER = 'keyways-housing-register';
 
-  const applicant = (partyId: string, dateOfBirth: string, address: string, postcode: string): TestRecord => ({
-    partyId,
-    datasetId: REGISTER,
-    givenName: 'Katherine',
-    familyName: 'Whitfield',
-    dateOfBirth,
-    postcode,
-    attributes: { firstName: 'Katherine', lastName: 'Whitfield', dateOfBirth, address },
-  });
-
-  const asKettering =
-    (purpose: string) =>
-    (path: string, init: Omit<ApiCall, 'party' | 'roles' | 'purpose'> = {}) =>
-      callApi(t, path, { ...init, party: 'kettering-borough-council', roles: ['senior-officer'], purpose });
-  const asKeywaysReviewer = asKettering('housing-allocation');
-  const asSuccessorReviewer = asKettering('nn-housing-allocation');
+  const asKeywaysReviewer = asKetteringReviewer(() => t, 'housing-allocation');
+  const asSuccessorReviewer = asKetteringReviewer(() => t, 'nn-housing-allocation');
 
   /** The person ids of Kettering's and Corby's records of the applicant. */
   const registerPeople = async () => {
@@ -68,11 +55,6 @@ describe('a link decision whose datasets move to another agreement', () => {
       .select(['decision', 'agreement_id'])
       .orderBy('decided_at')
       .execute();
-  const listed = async (as: typeof asKeywaysReviewer) => {
-    const res = await as('/v1/link-candidates?limit=100');
-    expect(res.status, res.text).toBe(200);
-    return (res.body.candidates as { candidateId: string }[]).map((c) => c.candidateId);
-  };
   const linkOf = (agreementId: string) =>
     t.host.services.store.db
       .selectFrom('record_link')
@@ -92,11 +74,8 @@ describe('a link decision whose datasets move to another agreement', () => {
   ) {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
     const s = t.host.services;
-    await insertRecord(s, applicant('kettering-borough-council', '1985-03-14', '12 Elm Road, Kettering', 'NN16 8AB'));
-    const corby = await insertRecord(
-      s,
-      applicant('corby-borough-council', '1985-03-15', '12 Elm Road, Kettering', 'NN16 8AB'),
-    );
+    await insertRecord(s, whitfieldOnRegister('kettering-borough-council', '1985-03-14'));
+    const corby = await insertRecord(s, whitfieldOnRegister('corby-borough-council', '1985-03-15'));
     await linkForReview(t, KEYWAYS);
     const [candidate] = (await linkOf(KEYWAYS)).filter((l) => l.status === 'candidate');
     expect(candidate, 'the DSA proposes the pair').toBeDefined();
@@ -128,7 +107,7 @@ describe('a link decision whose datasets move to another agreement', () => {
       open.map((l) => l.status),
       "the pair is open for the successor's reviewers",
     ).toEqual(['candidate']);
-    expect(await listed(asSuccessorReviewer)).toEqual([open[0]!.id]);
+    expect(await listedCandidates(asSuccessorReviewer)).toEqual([open[0]!.id]);
     const [k, c] = await registerPeople();
     expect(k, 'two people until they decide').not.toBe(c);
     // The split is noted, as any split is: a subject access request follows the id it left.
@@ -159,7 +138,7 @@ describe('a link decision whose datasets move to another agreement', () => {
     });
 
     it("is joined once the new agreement's reviewer confirms it, the decision filed under the new agreement", async () => {
-      const [candidateId] = await listed(asSuccessorReviewer);
+      const [candidateId] = await listedCandidates(asSuccessorReviewer);
       const res = await asSuccessorReviewer(`/v1/link-candidates/${candidateId}/confirm`, { method: 'POST' });
       expect(res.status, res.text).toBe(200);
       const [k, c] = await registerPeople();
@@ -199,7 +178,7 @@ describe('a link decision whose datasets move to another agreement', () => {
       );
       const [k2, c2] = await registerPeople();
       expect(k2, "one person again under the DSA, as the DSA's reviewer confirmed").toBe(c2);
-      expect(await listed(asKeywaysReviewer), 'nothing to ask the DSA again').toEqual([]);
+      expect(await listedCandidates(asKeywaysReviewer), 'nothing to ask the DSA again').toEqual([]);
     });
   });
 
@@ -221,12 +200,12 @@ describe('a link decision whose datasets move to another agreement', () => {
     });
 
     it("is kept apart once the new agreement's reviewer rejects it, the DSA's decision kept for its DPOs", async () => {
-      const [candidateId] = await listed(asSuccessorReviewer);
+      const [candidateId] = await listedCandidates(asSuccessorReviewer);
       const res = await asSuccessorReviewer(`/v1/link-candidates/${candidateId}/reject`, { method: 'POST' });
       expect(res.status, res.text).toBe(200);
       const [k, c] = await registerPeople();
       expect(k).not.toBe(c);
-      expect(await listed(asSuccessorReviewer)).toEqual([]);
+      expect(await listedCandidates(asSuccessorReviewer)).toEqual([]);
       expect((await decisions()).map((d) => `${d.decision} ${d.agreement_id}`).sort()).toEqual([
         `confirmed ${KEYWAYS}`,
         `confirmed ${KEYWAYS}`,

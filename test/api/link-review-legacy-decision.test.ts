@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { normaliseName } from '../../shared/domain/normalise.js';
 import { linkPeople } from '../../shared/linkage/link-people.js';
 import { agreementsFolderWithKeywaysRegisterMoved, KEYWAYS_SUCCESSOR } from '../shared/agreements/agreement-files.js';
-import { insertRecord, type TestRecord } from '../support/records.js';
-import { callApi, restartTestHost, startTestHost, type ApiCall, type TestHost } from '../support/test-host.js';
+import { insertRecord } from '../support/records.js';
+import { asKetteringReviewer, listedCandidates, whitfieldOnRegister } from '../support/register-applicants.js';
+import { restartTestHost, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
  * A decision made before decisions kept their agreement (migration 0025) names none, and every
@@ -26,29 +27,12 @@ describe('a link decision made before decisions kept their agreement', () => {
   const REGISTER = 'keyways-housing-register';
   const LEGACY_AT = '2024-06-01T09:00:00.000Z';
 
+  /** The source record's place as whitfieldOnRegister's applicant is inserted (insertRecord stores no address). */
   const HOME = { postcode: 'NN16 8AB', address: null };
-  const applicant = (partyId: string, dateOfBirth: string): TestRecord => ({
-    partyId,
-    datasetId: REGISTER,
-    givenName: 'Katherine',
-    familyName: 'Whitfield',
-    dateOfBirth,
-    postcode: HOME.postcode,
-    attributes: { firstName: 'Katherine', lastName: 'Whitfield', dateOfBirth, address: '12 Elm Road, Kettering' },
-  });
 
-  const asKettering =
-    (purpose: string) =>
-    (path: string, init: Omit<ApiCall, 'party' | 'roles' | 'purpose'> = {}) =>
-      callApi(t, path, { ...init, party: 'kettering-borough-council', roles: ['senior-officer'], purpose });
-  const asKeywaysReviewer = asKettering('housing-allocation');
-  const asSuccessorReviewer = asKettering('nn-housing-allocation');
+  const asKeywaysReviewer = asKetteringReviewer(() => t, 'housing-allocation');
+  const asSuccessorReviewer = asKetteringReviewer(() => t, 'nn-housing-allocation');
 
-  const listed = async (as: typeof asKeywaysReviewer) => {
-    const res = await as('/v1/link-candidates?limit=100');
-    expect(res.status, res.text).toBe(200);
-    return (res.body.candidates as { candidateId: string }[]).map((c) => c.candidateId);
-  };
   /** Whether Kettering's and Corby's records of the applicant are one person. */
   const onePerson = async () => {
     const rows = await t.host.services.store.db
@@ -117,12 +101,12 @@ describe('a link decision made before decisions kept their agreement', () => {
       .execute();
   };
   const rejectAsSuccessor = async () => {
-    const [candidateId] = await listed(asSuccessorReviewer);
+    const [candidateId] = await listedCandidates(asSuccessorReviewer);
     expect(candidateId, "the pair is open for the new agreement's reviewers").toBeDefined();
     const res = await asSuccessorReviewer(`/v1/link-candidates/${candidateId}/reject`, { method: 'POST' });
     expect(res.status, res.text).toBe(200);
     expect(await onePerson(), 'kept apart under the new agreement').toBe(false);
-    expect(await listed(asSuccessorReviewer), 'nothing to ask the new agreement again').toEqual([]);
+    expect(await listedCandidates(asSuccessorReviewer), 'nothing to ask the new agreement again').toEqual([]);
   };
 
   afterEach(async () => {
@@ -134,8 +118,8 @@ describe('a link decision made before decisions kept their agreement', () => {
     // confirmation from before 0025 (under the pair's key and its identity key, each record alone
     // in its source) is what the store holds beside the candidate when its reviewer rejects it.
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off', AGREEMENTS_DIR: agreementsFolderWithKeywaysRegisterMoved() });
-    await insertRecord(t.host.services, applicant('kettering-borough-council', '1985-03-14'));
-    await insertRecord(t.host.services, applicant('corby-borough-council', '1985-03-15'));
+    await insertRecord(t.host.services, whitfieldOnRegister('kettering-borough-council', '1985-03-14'));
+    await insertRecord(t.host.services, whitfieldOnRegister('corby-borough-council', '1985-03-15'));
     await fullPass(SUCCESSOR);
     const candidate = await openCandidate();
     await insertLegacyConfirmation(
@@ -148,7 +132,7 @@ describe('a link decision made before decisions kept their agreement', () => {
     // The register goes back to the DSA: its pass follows the old confirmation, as before.
     await moveRegisterTo(KEYWAYS);
     expect(await onePerson(), 'one person under the DSA, on the old confirmation').toBe(true);
-    expect(await listed(asKeywaysReviewer), 'nothing to ask the DSA').toEqual([]);
+    expect(await listedCandidates(asKeywaysReviewer), 'nothing to ask the DSA').toEqual([]);
     expect(await decisions(), "the old confirmation kept, for the DSA's DPOs, beside the new rejection").toEqual([
       'confirmed before-0025 then',
       'confirmed before-0025 then',
@@ -158,15 +142,15 @@ describe('a link decision made before decisions kept their agreement', () => {
     // And back again: the new agreement's rejection holds over the old confirmation for it.
     await moveRegisterTo(SUCCESSOR);
     expect(await onePerson(), 'kept apart under the new agreement again').toBe(false);
-    expect(await listed(asSuccessorReviewer), 'nothing to ask the new agreement again').toEqual([]);
+    expect(await listedCandidates(asSuccessorReviewer), 'nothing to ask the new agreement again').toEqual([]);
   });
 
   it("made at an old address is not ended for the DSA by another agreement's rejection at the new one, but is for that agreement", async () => {
     // Confirmed at the applicant's old address, under the pair's key alone (as one made while a
     // namesake was in a source), before any pass kept its records' fingerprints.
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
-    await insertRecord(t.host.services, applicant('kettering-borough-council', '1985-03-14'));
-    const corby = await insertRecord(t.host.services, applicant('corby-borough-council', '1985-03-15'));
+    await insertRecord(t.host.services, whitfieldOnRegister('kettering-borough-council', '1985-03-14'));
+    const corby = await insertRecord(t.host.services, whitfieldOnRegister('corby-borough-council', '1985-03-15'));
     await fullPass(KEYWAYS);
     const atHome = await openCandidate();
     await insertLegacyConfirmation([atHome.pair_key!], atHome.identity_key!, atHome.score);
@@ -182,7 +166,7 @@ describe('a link decision made before decisions kept their agreement', () => {
     await corbyAt(HOME);
     await moveRegisterTo(KEYWAYS);
     expect(await onePerson(), 'one person under the DSA, on the old confirmation').toBe(true);
-    expect(await listed(asKeywaysReviewer), 'nothing to ask the DSA').toEqual([]);
+    expect(await listedCandidates(asKeywaysReviewer), 'nothing to ask the DSA').toEqual([]);
     expect(await decisions(), "the old confirmation kept, for the DSA's DPOs, beside the new rejection").toContain(
       'confirmed before-0025 then',
     );
@@ -190,6 +174,9 @@ describe('a link decision made before decisions kept their agreement', () => {
     // For the new agreement the rejection ended the old confirmation: the pair is asked again.
     await moveRegisterTo(SUCCESSOR);
     expect(await onePerson(), 'not joined on the old confirmation under the new agreement').toBe(false);
-    expect(await listed(asSuccessorReviewer), "the pair is put to the new agreement's reviewers").toHaveLength(1);
+    expect(
+      await listedCandidates(asSuccessorReviewer),
+      "the pair is put to the new agreement's reviewers",
+    ).toHaveLength(1);
   });
 });

@@ -123,6 +123,20 @@ export function aishaOnKeyways(ni = 'JG103759'): TestRecord {
   };
 }
 
+/** Ben: another applicant on Kettering's Keyways register, found by his NI number. */
+export const BEN_NI = 'AB123456C';
+export function benOnKeyways(ni = 'AB123456'): TestRecord {
+  return {
+    partyId: 'kettering-borough-council',
+    datasetId: 'keyways-housing-register',
+    givenName: 'Ben',
+    familyName: 'Okafor',
+    dateOfBirth: '1988-07-30',
+    identifiers: { ni },
+    attributes: { firstName: 'Ben', lastName: 'Okafor', nationalInsuranceNumber: `${ni}C` },
+  };
+}
+
 /** Robin: a child known to children's social care (the ISA; the national data opt-out applies). */
 /** The address every Keyways applicant of the link-review tests gives, so that their records pair up. */
 export const KEYWAYS_APPLICANT_ADDRESS = '12 Elm Road, Corby NN17 1AA';

@@ -1,7 +1,8 @@
+import { expect } from 'vitest';
 import { linkPeople } from '../../shared/linkage/link-people.js';
 import type { Services } from '../../shared/services.js';
 import { insertRecord, type TestRecord } from './records.js';
-import { callApi, type TestHost } from './test-host.js';
+import { callApi, type ApiCall, type TestHost } from './test-host.js';
 
 /**
  * Katherine Whitfield, Corby's applicant on the Keyways housing register, and the records of other
@@ -73,4 +74,41 @@ export function keywaysPasses(t: TestHost) {
     .select('id')
     .where('agreement_id', '=', KEYWAYS_AGREEMENT)
     .execute();
+}
+
+/**
+ * Katherine Whitfield on `partyId`'s Keyways register, with a postcode: Kettering's and Corby's
+ * records a day apart in the date of birth are a pair tier 3 proposes (the link-review tests).
+ */
+export function whitfieldOnRegister(
+  partyId: string,
+  dateOfBirth: string,
+  address = '12 Elm Road, Kettering',
+  postcode = 'NN16 8AB',
+): TestRecord {
+  return {
+    partyId,
+    datasetId: 'keyways-housing-register',
+    givenName: 'Katherine',
+    familyName: 'Whitfield',
+    dateOfBirth,
+    postcode,
+    attributes: { firstName: 'Katherine', lastName: 'Whitfield', dateOfBirth, address },
+  };
+}
+
+/**
+ * Calls as Kettering's senior officer, a reviewer under the agreement `purpose` belongs to. The
+ * host is read at each call: the re-signing tests restart it on changed agreement files.
+ */
+export function asKetteringReviewer(host: () => TestHost, purpose: string) {
+  return (path: string, init: Omit<ApiCall, 'party' | 'roles' | 'purpose'> = {}) =>
+    callApi(host(), path, { ...init, party: 'kettering-borough-council', roles: ['senior-officer'], purpose });
+}
+
+/** The ids of the link candidates a reviewer's list shows. */
+export async function listedCandidates(as: ReturnType<typeof asKetteringReviewer>): Promise<string[]> {
+  const res = await as('/v1/link-candidates?limit=100');
+  expect(res.status, res.text).toBe(200);
+  return (res.body.candidates as { candidateId: string }[]).map((c) => c.candidateId);
 }
