@@ -61,6 +61,7 @@ import {
 import { linkingRulesOf } from '../linkage/linking-rules.js';
 import type { Logger } from '../logging.js';
 import type { Store } from '../store/database.js';
+import type { Database } from '../store/schema.js';
 import { isUniqueViolation } from './alerts.js';
 
 /** What is remembered: one table each, alike but for the name of the id they are keyed by. */
@@ -110,7 +111,7 @@ export async function rememberAgreements(
  * what the schema reads does. Lists keep their order: a reordered list (matching tiers) can be a
  * change of rule.
  */
-function agreementContentHash(agreement: Agreement): string {
+export function agreementContentHash(agreement: Agreement): string {
   return createHash('sha256').update(JSON.stringify(agreement, sortedKeys)).digest('hex');
 }
 
@@ -123,6 +124,33 @@ function sortedKeys(_key: string, value: unknown): unknown {
 
 /** How much of a content hash a warning names: enough to tell two files apart, and short to read. */
 const SHORT_HASH = 12;
+
+/**
+ * The version and content hash the store remembers of one agreement: one seek on its primary key.
+ * Read by the linking timer of every host, at each tick that finds the last pass made under other
+ * files ({@link otherFilesRemembered}).
+ */
+export function rememberedContentQuery(db: Kysely<Database>, agreementId: string) {
+  return db.selectFrom('agreement_party').select(['version', 'content_hash']).where('agreement_id', '=', agreementId);
+}
+
+/**
+ * Where the store remembers other content than `agreement` under its version: the files of a host
+ * that started after this one (each start remembers its own), as during a deployment whose
+ * operator changed a file and left its version as it was. Their short hashes, as
+ * `agreements.changed-without-version` names them; undefined where the store remembers these
+ * files, another version (version-order.ts orders those), or no hash (a row from before 0046).
+ */
+export async function otherFilesRemembered(
+  db: Kysely<Database>,
+  agreement: Agreement,
+): Promise<{ rememberedHash: string; loadedHash: string } | undefined> {
+  const row = await rememberedContentQuery(db, agreement.id).executeTakeFirst();
+  if (row === undefined || row.version !== agreement.version || row.content_hash === null) return undefined;
+  const loaded = agreementContentHash(agreement);
+  if (row.content_hash === loaded) return undefined;
+  return { rememberedHash: row.content_hash.slice(0, SHORT_HASH), loadedHash: loaded.slice(0, SHORT_HASH) };
+}
 
 /** The row an agreement is remembered by: ids only, as JSON, in a fixed order to compare. */
 function partiesRow(agreement: Agreement): {

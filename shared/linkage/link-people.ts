@@ -3,6 +3,7 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Agreement } from '../agreements/schema.js';
 import { compareAgreementVersions } from '../agreements/version-order.js';
+import { otherFilesRemembered } from '../audit/remembered-agreements.js';
 import { carryConsentEvents } from '../consents/carry-consents.js';
 import { reachArrivals } from '../imports/opt-out-kept-keys.js';
 import { errorKind, type Logger } from '../logging.js';
@@ -783,8 +784,10 @@ export function agreementSourcesOf(agreement: Agreement): string {
  * joined no one at the timer's pass; and an import's pass that came first noted the new files, so
  * no later pass ever linked the pairs it left (found by a review). An agreement no pass has linked
  * has every record unlinked anyway. Nor does a pass on files older than the last pass's
- * ({@link lastPassIsNewer}: a host left on the old files during a deployment), which links only
- * what its kind would: the newer host's next pass links every pair again under its own.
+ * ({@link lastPassIsNewer}: a host left on the old files during a deployment), or on files other
+ * than those a later-started host left the store remembering under the same version
+ * (otherFilesRemembered: a file changed without its version bumped), which links only what its
+ * kind would: the newer host's next pass links every pair again under its own.
  */
 async function linkedUnderOtherFiles(
   trx: Kysely<Database>,
@@ -793,7 +796,9 @@ async function linkedUnderOtherFiles(
   agreementSources: string,
 ): Promise<boolean> {
   const last = await lastPassSourcesQuery(trx, dialect, agreement.id).executeTakeFirst();
-  return last !== undefined && last.agreement_sources !== agreementSources && !lastPassIsNewer(agreement, last);
+  if (last === undefined || last.agreement_sources === agreementSources || lastPassIsNewer(agreement, last))
+    return false;
+  return (await otherFilesRemembered(trx, agreement)) === undefined;
 }
 
 /**

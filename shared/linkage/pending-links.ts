@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { errorKind } from '../logging.js';
 import type { Database } from '../store/schema.js';
 import type { AgreementSet } from '../agreements/agreement-set.js';
+import { otherFilesRemembered } from '../audit/remembered-agreements.js';
 import {
   agreementSourcesOf,
   lastPassIsNewer,
@@ -61,7 +62,13 @@ export function pendingDatasetQueries(db: Kysely<Database>) {
  * the other's pass, splitting and joining people at every tick until the old host stopped (found
  * by a review). The newer files win; the older host logs `linkage.older-agreement-version` (ids
  * and versions) once for each newer version it meets. Versions that read as no order
- * (version-order.ts), or one left unchanged by a change of the file, are linked as before.
+ * (version-order.ts) are linked as before.
+ *
+ * Nor where the version is the same but the store remembers other content under it
+ * (`agreement_party.content_hash`, written by each start): an operator changed the file and left
+ * its version, and the two hosts of the deployment took turns at every tick as above (found by a
+ * review). The host that started later, the deployment's new one, wrote the store's: its files
+ * win, and the other logs `linkage.other-agreement-files` (the id, the version, short hashes) once.
  */
 async function resignedSinceLastPass(deps: LinkDependencies): Promise<string[]> {
   const ids: string[] = [];
@@ -73,27 +80,40 @@ async function resignedSinceLastPass(deps: LinkDependencies): Promise<string[]> 
       continue;
     }
     if (last.agreement_sources === agreementSourcesOf(agreement)) continue;
-    if (!lastPassIsNewer(agreement, last)) {
+    if (lastPassIsNewer(agreement, last)) {
+      const seen = `version ${agreement.id} ${last.agreement_version}`;
+      if (warned.has(seen)) continue;
+      warned.add(seen);
+      deps.logger.warn('linkage.older-agreement-version', {
+        agreementId: agreement.id,
+        version: agreement.version,
+        lastPassVersion: last.agreement_version,
+      });
+      continue;
+    }
+    // Read only here, where the last pass noted other files: a tick that finds none reads no more.
+    const other = await otherFilesRemembered(deps.store.db, agreement);
+    if (other === undefined) {
       ids.push(agreement.id);
       continue;
     }
-    const seen = `${agreement.id} ${last.agreement_version}`;
+    const seen = `files ${agreement.id} ${other.rememberedHash}`;
     if (warned.has(seen)) continue;
     warned.add(seen);
-    deps.logger.warn('linkage.older-agreement-version', {
+    deps.logger.warn('linkage.other-agreement-files', {
       agreementId: agreement.id,
       version: agreement.version,
-      lastPassVersion: last.agreement_version,
+      ...other,
     });
   }
   return ids;
 }
 
 /**
- * Per loaded set of agreements (one a host), the agreements and newer versions whose warning has
- * been logged: the timer meets them every five minutes until the old host stops, or until an
- * operator who rolled back on purpose runs `npm run relink` (a full pass, which this does not hold
- * back), and one line says it.
+ * Per loaded set of agreements (one a host), the agreements and newer versions, or other files,
+ * whose warning has been logged: the timer meets them every five minutes until the old host
+ * stops, or until an operator who rolled back on purpose runs `npm run relink` (a full pass, which
+ * this does not hold back), and one line says it.
  */
 const olderVersionsWarned = new WeakMap<AgreementSet, Set<string>>();
 

@@ -7,6 +7,7 @@ import {
   nextLinkedAgreementQuery,
 } from '../../../shared/linkage/link-people.js';
 import { pendingDatasetQueries } from '../../../shared/linkage/pending-links.js';
+import { rememberedContentQuery } from '../../../shared/audit/remembered-agreements.js';
 import type { Services } from '../../../shared/services.js';
 import { insertRecord, keywaysApplicant } from '../../support/records.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
@@ -65,6 +66,18 @@ describe('linking queries on SQLite', () => {
     const detail = rows.map((r) => r.detail).join('\n');
     expect(detail).toMatch(/SEARCH link_run USING INDEX link_run_agreement/);
     expect(detail).not.toMatch(/SCAN link_run|TEMP B-TREE/);
+  });
+
+  // The timer asks it of an agreement whose last pass noted other files, every five minutes while
+  // two hosts on other files under one version share the store.
+  it('reads the content the store remembers of the agreement by a seek on its primary key', async () => {
+    const compiled = rememberedContentQuery(h.store.db, 'social-care-education-housing').compile();
+    const { rows } = await h.store.db.executeQuery<{ detail: string }>(
+      CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]),
+    );
+    const detail = rows.map((r) => r.detail).join('\n');
+    expect(detail).toMatch(/SEARCH agreement_party USING INDEX sqlite_autoindex_agreement_party_1 \(agreement_id=\?\)/);
+    expect(detail).not.toMatch(/SCAN agreement_party/);
   });
 
   // link_run gains a row a pass, every five minutes for every agreement, for ever: a pass reads
