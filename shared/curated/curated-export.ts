@@ -151,14 +151,7 @@ export async function exportCurated(deps: CuratedExportDependencies): Promise<Cu
   if (lease === undefined) {
     const targets = exportTargets(deps.agreements);
     for (const target of targets) deps.logger.warn('curated.export-busy', idsOf(target));
-    return targets.map((target) => ({
-      ...idsOf(target),
-      outcome: 'busy',
-      folder: `${target.partyId}/${target.purposeId}/${target.datasetId}/`,
-      lines: 0,
-      recordsAwaitingLinkage: 0,
-      peopleCounted: 0,
-    }));
+    return targets.map((target) => nothingWritten(target, 'busy'));
   }
   try {
     return await exportUnderLease(deps, lease);
@@ -183,7 +176,7 @@ async function exportUnderLease(deps: CuratedExportDependencies, lease: HeldLeas
     // Another run may hold the lock now, and whatever this one wrote would land over its release.
     if (lease.signal.aborted) {
       deps.logger.warn('curated.export-stopped', { ...idsOf(target), reason: 'lease-lost' });
-      summaries.push(leaseLost(target));
+      summaries.push(nothingWritten(target, 'lease-lost'));
       continue;
     }
     try {
@@ -194,7 +187,7 @@ async function exportUnderLease(deps: CuratedExportDependencies, lease: HeldLeas
         await healReleaseFiles(deps, target, lease.signal);
         if (deps.skipReleasedToday === true && (await releasedToday(deps, target, now()))) {
           deps.logger.info('curated.export-already-released', idsOf(target));
-          summaries.push({ ...leaseLost(target), outcome: 'already-released' });
+          summaries.push(nothingWritten(target, 'already-released'));
           continue;
         }
       }
@@ -202,7 +195,7 @@ async function exportUnderLease(deps: CuratedExportDependencies, lease: HeldLeas
     } catch (err) {
       if (err instanceof LeaseLostError || lease.signal.aborted) {
         deps.logger.warn('curated.export-stopped', { ...idsOf(target), reason: 'lease-lost' });
-        summaries.push(leaseLost(target));
+        summaries.push(nothingWritten(target, 'lease-lost'));
         continue;
       }
       deps.logger.error('curated.export-failed', { ...idsOf(target), error: errorKind(err) });
@@ -370,10 +363,13 @@ export async function scheduledExport(deps: CuratedExportDependencies): Promise<
   throw new ExportBusyError(waiting.length);
 }
 
-/** A target's summary when the run lost the export lock before it finished the target. */
-function leaseLost(target: ExportTarget): CuratedExportSummary {
+/** A target's summary where this run wrote no release for it: `outcome` says why. */
+function nothingWritten(
+  target: ExportTarget,
+  outcome: Exclude<CuratedExportSummary['outcome'], 'written'>,
+): CuratedExportSummary {
   const folder = `${target.partyId}/${target.purposeId}/${target.datasetId}/`;
-  return { ...idsOf(target), outcome: 'lease-lost', folder, lines: 0, recordsAwaitingLinkage: 0, peopleCounted: 0 };
+  return { ...idsOf(target), outcome, folder, lines: 0, recordsAwaitingLinkage: 0, peopleCounted: 0 };
 }
 
 /**
@@ -617,7 +613,7 @@ async function exportTarget(
       decision: 'deny',
       reasonCode: decision.reason,
     });
-    return { ...idsOf(target), outcome: 'denied', folder, lines: 0, recordsAwaitingLinkage: 0, peopleCounted: 0 };
+    return nothingWritten(target, 'denied');
   }
   const entry = deps.agreements.dataset(target.datasetId)!;
   const special = decision.specialCategoryFields.get(target.datasetId) ?? new Set<string>();
