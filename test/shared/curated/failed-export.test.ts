@@ -258,8 +258,9 @@ function agreementsExportingToEducationToo() {
 }
 
 /**
- * The timer retries a failed run that morning (functions/export-curated.ts), and the retry
- * exports every target again, those that were written among them. Two releases of the same
+ * A run made again the same day after one recipient failed exports every target again, those
+ * that were written among them: an operator's `npm run curate` does (exportCurated, called here);
+ * the timer's retry now passes over a target the day already has a release of (scheduledExport). Two releases of the same
  * counts with different noise would let the recipient average the noise away; the noise is
  * drawn from the table itself (indicator-counts.ts), so the same state publishes the same
  * figures, retry or not (a review suspected fresh noise on every run).
