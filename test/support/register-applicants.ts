@@ -2,7 +2,9 @@ import { expect } from 'vitest';
 import { linkPeople } from '../../shared/linkage/link-people.js';
 import type { Services } from '../../shared/services.js';
 import { insertRecord, type TestRecord } from './records.js';
-import { callApi, type ApiCall, type TestHost } from './test-host.js';
+import type { Logger } from '../../shared/logging.js';
+import { agreementsFolderWith, type AgreementTextEdit } from '../shared/agreements/agreement-files.js';
+import { callApi, startTestHost, type ApiCall, type TestHost } from './test-host.js';
 
 /**
  * Katherine Whitfield, Corby's applicant on the Keyways housing register, and the records of other
@@ -111,4 +113,43 @@ export async function listedCandidates(as: ReturnType<typeof asKetteringReviewer
   const res = await as('/v1/link-candidates?limit=100');
   expect(res.status, res.text).toBe(200);
   return (res.body.candidates as { candidateId: string }[]).map((c) => c.candidateId);
+}
+
+/** A log line a {@link keptLogger} kept: its level, event and fields. */
+export interface KeptLine {
+  level: string;
+  event: string;
+  fields?: object;
+}
+
+/** A logger that keeps each line's event and fields in `lines`. */
+export function keptLogger(lines: KeptLine[]): Logger {
+  const keep = (level: string) => (event: string, fields?: object) => void lines.push({ level, event, fields });
+  return { debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') };
+}
+
+/**
+ * A deployment's two hosts on one store: `before` on the Keyways file as shipped, with Corby's and
+ * Kettering's applicants joined by their NI number, and `after` on the file with `edits`, started
+ * second (so the store remembers its files), sharing the first's store, secrets and token key.
+ */
+export async function keywaysHostsSideBySide(
+  edits: readonly AgreementTextEdit[],
+): Promise<{ before: TestHost; after: TestHost }> {
+  const before = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
+  try {
+    await corbyAndKetteringJoinedByNi(before.host.services);
+    const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = before.settings;
+    const after = await startTestHost({
+      LINTEL_DEMO_SEED: 'off',
+      SQLITE_PATH,
+      LOCAL_SECRETS_PATH,
+      DEV_ISSUER_KEY_PATH,
+      AGREEMENTS_DIR: agreementsFolderWith([...edits]),
+    });
+    return { before, after };
+  } catch (err) {
+    await before.stop();
+    throw err;
+  }
 }

@@ -1,19 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
-import type { Logger } from '../../../shared/logging.js';
 import {
-  corbyAndKetteringJoinedByNi,
   corbySearchForItsApplicant,
   KEYWAYS_AGREEMENT as AGREEMENT,
+  keptLogger,
+  keywaysHostsSideBySide,
   keywaysPasses,
+  type KeptLine,
 } from '../../support/register-applicants.js';
-import { startTestHost, type TestHost } from '../../support/test-host.js';
-import {
-  agreementsFolderWith,
-  KEYWAYS_MATCHING_WITHOUT_NI_TIER,
-  type AgreementTextEdit,
-} from '../agreements/agreement-files.js';
+import type { TestHost } from '../../support/test-host.js';
+import { KEYWAYS_MATCHING_WITHOUT_NI_TIER, type AgreementTextEdit } from '../agreements/agreement-files.js';
 
 /** The Keyways file's revision bumped, as its header asks at every change. */
 const KEYWAYS_VERSION_BUMPED: AgreementTextEdit = {
@@ -21,12 +18,6 @@ const KEYWAYS_VERSION_BUMPED: AgreementTextEdit = {
   from: "version: '1.0.0'",
   to: "version: '1.1.0'",
 };
-
-/** A logger that keeps each line's event and fields. */
-function keptLogger(lines: { level: string; event: string; fields?: object }[]): Logger {
-  const keep = (level: string) => (event: string, fields?: object) => void lines.push({ level, event, fields });
-  return { debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') };
-}
 
 /**
  * A deployment: the host on the Keyways file as it was (1.0.0, NI number tier) and the host on the
@@ -39,24 +30,14 @@ function keptLogger(lines: { level: string; event: string; fields?: object }[]):
 describe('two hosts on different versions of an agreement, side by side on one store', () => {
   let before: TestHost;
   let after: TestHost;
-  const oldHostLog: { level: string; event: string; fields?: object }[] = [];
+  const oldHostLog: KeptLine[] = [];
   const passes = () => keywaysPasses(after);
   const corbySearch = () => corbySearchForItsApplicant(after);
   const tickOld = () => linkPendingRecords({ ...before.host.services, logger: keptLogger(oldHostLog) });
   const tickNew = () => linkPendingRecords(after.host.services);
 
   beforeAll(async () => {
-    before = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
-    const s = before.host.services;
-    await corbyAndKetteringJoinedByNi(s);
-    const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = before.settings;
-    after = await startTestHost({
-      LINTEL_DEMO_SEED: 'off',
-      SQLITE_PATH,
-      LOCAL_SECRETS_PATH,
-      DEV_ISSUER_KEY_PATH,
-      AGREEMENTS_DIR: agreementsFolderWith([...KEYWAYS_MATCHING_WITHOUT_NI_TIER, KEYWAYS_VERSION_BUMPED]),
-    });
+    ({ before, after } = await keywaysHostsSideBySide([...KEYWAYS_MATCHING_WITHOUT_NI_TIER, KEYWAYS_VERSION_BUMPED]));
     await tickNew();
   });
   afterAll(async () => {

@@ -1,21 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
-import type { Logger } from '../../../shared/logging.js';
 import {
-  corbyAndKetteringJoinedByNi,
   corbySearchForItsApplicant,
   KEYWAYS_AGREEMENT as AGREEMENT,
+  keptLogger,
+  keywaysHostsSideBySide,
   keywaysPasses,
+  type KeptLine,
 } from '../../support/register-applicants.js';
-import { startTestHost, type TestHost } from '../../support/test-host.js';
-import { agreementsFolderWith, KEYWAYS_MATCHING_WITHOUT_NI_TIER } from '../agreements/agreement-files.js';
-
-/** A logger that keeps each line's event and fields. */
-function keptLogger(lines: { level: string; event: string; fields?: object }[]): Logger {
-  const keep = (level: string) => (event: string, fields?: object) => void lines.push({ level, event, fields });
-  return { debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') };
-}
+import type { TestHost } from '../../support/test-host.js';
+import { KEYWAYS_MATCHING_WITHOUT_NI_TIER } from '../agreements/agreement-files.js';
 
 /**
  * A deployment whose operator edited the Keyways matching (no NI number tier) and forgot to bump
@@ -29,23 +24,14 @@ function keptLogger(lines: { level: string; event: string; fields?: object }[]):
 describe('two hosts on different files under one version of an agreement, side by side on one store', () => {
   let before: TestHost;
   let after: TestHost;
-  const oldHostLog: { level: string; event: string; fields?: object }[] = [];
+  const oldHostLog: KeptLine[] = [];
   const passes = () => keywaysPasses(after);
   const corbySearch = () => corbySearchForItsApplicant(after);
   const tickOld = () => linkPendingRecords({ ...before.host.services, logger: keptLogger(oldHostLog) });
   const tickNew = () => linkPendingRecords(after.host.services);
 
   beforeAll(async () => {
-    before = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
-    await corbyAndKetteringJoinedByNi(before.host.services);
-    const { SQLITE_PATH, LOCAL_SECRETS_PATH, DEV_ISSUER_KEY_PATH } = before.settings;
-    after = await startTestHost({
-      LINTEL_DEMO_SEED: 'off',
-      SQLITE_PATH,
-      LOCAL_SECRETS_PATH,
-      DEV_ISSUER_KEY_PATH,
-      AGREEMENTS_DIR: agreementsFolderWith(KEYWAYS_MATCHING_WITHOUT_NI_TIER),
-    });
+    ({ before, after } = await keywaysHostsSideBySide(KEYWAYS_MATCHING_WITHOUT_NI_TIER));
     await tickNew();
   });
   afterAll(async () => {
