@@ -1,25 +1,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BUILD_RECORD } from '../../shared/build-record.js';
 import { createServices } from '../../shared/services.js';
+import { loggedWhile } from '../support/logged-lines.js';
 import { testSettings } from '../support/settings.js';
 
 /** The JSON lines the services write while starting with `appRoot` as the app's root. */
 async function startLines(appRoot: string): Promise<Record<string, unknown>[]> {
   const settings = testSettings({ LOG_LEVEL: 'info' });
-  const written: string[] = [];
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((line) => {
-    written.push(String(line));
-    return true;
-  });
-  try {
-    await (await createServices(settings, appRoot)).close();
-  } finally {
-    spy.mockRestore();
-  }
-  return written.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  return (await loggedWhile(async () => (await createServices(settings, appRoot)).close())).lines;
 }
 
 describe('the commit a deployed app runs', () => {

@@ -1,6 +1,7 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Settings } from '../../../shared/config.js';
 import { createServices } from '../../../shared/services.js';
+import { loggedWhile, type LoggedLine } from '../../support/logged-lines.js';
 import { testSettings } from '../../support/settings.js';
 import { agreementsFolderWith, KEYWAYS_MATCHING_WITHOUT_NI_TIER, rawAgreement } from './agreement-files.js';
 
@@ -13,21 +14,9 @@ const KEYWAYS = 'keyways-housing-allocation';
 const KEYWAYS_VERSION = String(rawAgreement('keyways').version);
 
 /** The warnings a host writes while starting on `settings`. */
-async function startWarnings(settings: Settings): Promise<Record<string, unknown>[]> {
-  const written: string[] = [];
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((line) => {
-    written.push(String(line));
-    return true;
-  });
-  try {
-    await (await createServices({ ...settings, LOG_LEVEL: 'warn' })).close();
-  } finally {
-    spy.mockRestore();
-  }
-  return written
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((line) => line.event === 'agreements.changed-without-version');
+async function startWarnings(settings: Settings): Promise<LoggedLine[]> {
+  const { lines } = await loggedWhile(async () => (await createServices({ ...settings, LOG_LEVEL: 'warn' })).close());
+  return lines.filter((line) => line.event === 'agreements.changed-without-version');
 }
 
 describe('an agreement file changed without its version bumped', () => {

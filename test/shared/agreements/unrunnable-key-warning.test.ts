@@ -1,25 +1,14 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Settings } from '../../../shared/config.js';
 import { createServices } from '../../../shared/services.js';
+import { loggedWhile, type LoggedLine } from '../../support/logged-lines.js';
 import { testSettings } from '../../support/settings.js';
 import { agreementsFolderWith } from './agreement-files.js';
 
 /** The `agreements.warning` lines a host writes while starting on `settings`. */
-async function agreementWarnings(settings: Settings): Promise<Record<string, unknown>[]> {
-  const written: string[] = [];
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((line) => {
-    written.push(String(line));
-    return true;
-  });
-  try {
-    await (await createServices({ ...settings, LOG_LEVEL: 'warn' })).close();
-  } finally {
-    spy.mockRestore();
-  }
-  return written
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((line) => line.event === 'agreements.warning' && String(line.path).startsWith('matching '));
+async function agreementWarnings(settings: Settings): Promise<LoggedLine[]> {
+  const { lines } = await loggedWhile(async () => (await createServices({ ...settings, LOG_LEVEL: 'warn' })).close());
+  return lines.filter((line) => line.event === 'agreements.warning' && String(line.path).startsWith('matching '));
 }
 
 describe('the start-up warning for a matching key lintel cannot run', () => {

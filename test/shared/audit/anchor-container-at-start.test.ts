@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { afterEach, describe, expect, inject, it, vi } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { Settings } from '../../../shared/config.js';
 import { createServices, type Services } from '../../../shared/services.js';
+import { loggedWhile } from '../../support/logged-lines.js';
 import { testSettings } from '../../support/settings.js';
 
 const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
@@ -28,22 +29,10 @@ describe('an anchor container created at start', () => {
 
   /** The checkpoint alarms a host logs while starting, and the services it started. */
   async function start(settings: Settings, container: string): Promise<{ alarms: unknown[]; services: Services }> {
-    const written: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((line) => {
-      written.push(String(line));
-      return true;
-    });
-    let services: Services;
-    try {
-      services = await createServices({ ...settings, LOG_LEVEL: 'warn' }, undefined, { anchorContainer: container });
-    } finally {
-      spy.mockRestore();
-    }
-    const alarms = written
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((line) => line.event === 'audit.checkpoint-alarm');
-    return { alarms, services };
+    const { result: services, lines } = await loggedWhile(() =>
+      createServices({ ...settings, LOG_LEVEL: 'warn' }, undefined, { anchorContainer: container }),
+    );
+    return { alarms: lines.filter((line) => line.event === 'audit.checkpoint-alarm'), services };
   }
 
   async function logOneSearch(services: Services): Promise<void> {

@@ -1,7 +1,7 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgreementSet } from '../../../shared/agreements/agreement-set.js';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { rememberAgreements } from '../../../shared/audit/remembered-agreements.js';
@@ -17,6 +17,7 @@ import { AGREEMENTS_DIR, KNOWN_AGREEMENT_FILES } from '../agreements/agreement-f
 import { createImportHarness, orphanIdentifiers, type ImportHarness } from '../imports/import-harness.js';
 import { importEach, nhs, personOf } from '../../support/linked-people.js';
 import { insertRecord, ROBIN_IN_SOCIAL_CARE } from '../../support/records.js';
+import { loggedWhile } from '../../support/logged-lines.js';
 import { testSettings } from '../../support/settings.js';
 import { createServices } from '../../../shared/services.js';
 
@@ -111,18 +112,11 @@ describe('a dataset a re-signed agreement dropped', () => {
     const before = await createServices(settings);
     await insertRecord(before, ROBIN_IN_SOCIAL_CARE);
     await before.close();
-    const written: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((line) => {
-      written.push(String(line));
-      return true;
-    });
-    try {
-      const resigned = { ...settings, AGREEMENTS_DIR: resignedFolder(), LOG_LEVEL: 'warn' as const };
+    const resigned = { ...settings, AGREEMENTS_DIR: resignedFolder(), LOG_LEVEL: 'warn' as const };
+    const { lines } = await loggedWhile(async () => {
       for (let start = 0; start < 2; start++) await (await createServices(resigned)).close();
-    } finally {
-      spy.mockRestore();
-    }
-    const warnings = written.filter((l) => l.includes('agreements.dataset-dropped')).map((l) => JSON.parse(l));
+    });
+    const warnings = lines.filter((line) => line.event === 'agreements.dataset-dropped');
     expect(warnings).toEqual(
       [1, 2].map(() => expect.objectContaining({ datasetId: DROPPED, formerAgreementId: AGREEMENT, records: 1 })),
     );
