@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { errorKind } from '../logging.js';
+import { errorKind, type LogFields } from '../logging.js';
 import type { Database } from '../store/schema.js';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import { otherFilesRemembered } from '../audit/remembered-agreements.js';
@@ -73,6 +73,11 @@ export function pendingDatasetQueries(db: Kysely<Database>) {
 async function resignedSinceLastPass(deps: LinkDependencies): Promise<string[]> {
   const ids: string[] = [];
   const warned = olderVersionsWarnedBy(deps.agreements);
+  const warnOnce = (seen: string, event: string, fields: LogFields) => {
+    if (warned.has(seen)) return;
+    warned.add(seen);
+    deps.logger.warn(event, fields);
+  };
   for (const { agreement } of deps.agreements.all()) {
     const last = await lastPassSourcesQuery(deps.store.db, deps.store.dialect, agreement.id).executeTakeFirst();
     if (last === undefined) {
@@ -81,10 +86,7 @@ async function resignedSinceLastPass(deps: LinkDependencies): Promise<string[]> 
     }
     if (last.agreement_sources === agreementSourcesOf(agreement)) continue;
     if (lastPassIsNewer(agreement, last)) {
-      const seen = `version ${agreement.id} ${last.agreement_version}`;
-      if (warned.has(seen)) continue;
-      warned.add(seen);
-      deps.logger.warn('linkage.older-agreement-version', {
+      warnOnce(`version ${agreement.id} ${last.agreement_version}`, 'linkage.older-agreement-version', {
         agreementId: agreement.id,
         version: agreement.version,
         lastPassVersion: last.agreement_version,
@@ -97,10 +99,7 @@ async function resignedSinceLastPass(deps: LinkDependencies): Promise<string[]> 
       ids.push(agreement.id);
       continue;
     }
-    const seen = `files ${agreement.id} ${other.rememberedHash}`;
-    if (warned.has(seen)) continue;
-    warned.add(seen);
-    deps.logger.warn('linkage.other-agreement-files', {
+    warnOnce(`files ${agreement.id} ${other.rememberedHash}`, 'linkage.other-agreement-files', {
       agreementId: agreement.id,
       version: agreement.version,
       ...other,
