@@ -82,12 +82,15 @@ export function auditInclusionProof(ctx: ApiContext, req: ApiRequest): Promise<H
         // The proof carries the entry, and so who it was about, when the scope covers it: the DPO
         // read an entry about those people, which their subject access requests must show (the
         // same subject the proved entry holds, several for an entry about several). A proof
-        // without the entry showed nobody.
+        // without the entry showed nobody. The proved entry's datasets file the DPO's read under
+        // the agreements that entry was the business of (entry-agreements.ts), not every one the
+        // DPO audits: those people are no business of the others' DPOs.
         log: {
           purpose: AUDIT_PURPOSE,
           decision: 'allow',
           reasonCode: 'proof-issued',
           subjectRef: proof.entry?.subjectRef ?? null,
+          datasets: proof.entry?.datasets ?? [],
         },
       };
     }),

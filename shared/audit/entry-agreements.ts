@@ -25,7 +25,12 @@
  * agreements it was allowed under: those whose `audit` block names one of the roles logged with it
  * that the party holds there (the decision's, policy/decide.ts). A party signs agreements where it
  * audits nothing, and their DPOs had read its DPO's subject access requests, with a reference to
- * each person asked about (found by a review). Any other entry with no dataset — under `audit`
+ * each person asked about (found by a review). One that names datasets — an inclusion proof that
+ * carried an entry on them, and names that entry's person (api/audit-api.ts) — is the business of
+ * those of their agreements it was allowed under: the proved entry was theirs alone, and filed
+ * under every agreement the DPO audits, the DPOs of the others were given a reference to a person
+ * none of their entries was about (found by a review). Were none of them audited any more (a
+ * re-signing since), it is the datasets' agreements', as the proved entry is. Any other entry with no dataset — under `audit`
  * from a caller who audits no agreement (refused), under none, or under a purpose of an agreement
  * the party is not a party to (refused) — is its party's own conduct, and is the business of
  * every agreement the party is a party to.
@@ -55,8 +60,15 @@ export interface EntryOwnership {
 export function agreementsOfEntry(agreements: AgreementSet, entry: EntryOwnership): string[] {
   const touched = stringList(entry.datasets);
   if (touched.length > 0) {
-    const owners = touched.map((d) => agreements.filingAgreementOfDataset(d)).filter((id) => id !== undefined);
-    return [...new Set(owners)];
+    const owners = [
+      ...new Set(touched.map((d) => agreements.filingAgreementOfDataset(d)).filter((id) => id !== undefined)),
+    ];
+    if (entry.purpose !== AUDIT_PURPOSE) return owners;
+    const audited = new Set(
+      auditedAgreementsOf(agreements, entry.party_id, stringList(entry.roles)).map((a) => a.agreementId),
+    );
+    const within = owners.filter((id) => audited.has(id));
+    return within.length > 0 ? within : owners;
   }
   if (entry.purpose === AUDIT_PURPOSE) {
     const under = auditedAgreementsOf(agreements, entry.party_id, stringList(entry.roles));
