@@ -4,8 +4,9 @@
  * line, and a local stack not running names the port it was looked for on; an invalid agreement
  * names its file and line, and `PARTY_CLIENT_IDS` naming a party no agreement knows names that
  * party (never a client id), as `npm start` does: the operator who added a partner must learn which
- * step went wrong. Anything else is named by its kind only, as its message may quote a setting or a
- * row.
+ * step went wrong. Blob storage or Key Vault refusing the operator's own identity (401, 403) is named
+ * by the HTTP status and the service's error code, with the role it needs. Anything else is named by
+ * its kind only, as its message may quote a setting or a row.
  */
 import { statSync, type Stats } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -14,6 +15,7 @@ import { AgreementValidationError } from '../shared/agreements/agreement-issue.j
 import { PartyDirectoryError } from '../shared/agreements/party-directory.js';
 import { ConfigurationError } from '../shared/config.js';
 import { errorKind } from '../shared/logging.js';
+import { SecretUnavailableError, SecretVersionGoneError } from '../shared/secrets/secret-source.js';
 
 const codeOf = (err: unknown): unknown => (err as { code?: unknown } | null | undefined)?.code;
 
@@ -39,6 +41,41 @@ export function isConnectionRefused(err: unknown): boolean {
   return codeOf(err) === 'ECONNREFUSED';
 }
 
+// An error code is the service's own token; anything else in its place is not printed.
+const ERROR_CODE = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
+const printable = (code: unknown): string | undefined =>
+  typeof code === 'string' && ERROR_CODE.test(code) ? code : undefined;
+
+/**
+ * What a 401 or 403 from blob storage or Key Vault says, as `<status> <code>`: the operator's own
+ * identity lacks a data-plane role there (or, hardened, the service's firewall shuts this machine
+ * out). Read by shape, as hasErrorCode (shared/blob/blob-storage.ts) reads RestError, through the
+ * causes of our own errors: Key Vault's comes inside a SecretUnavailableError, which says which
+ * service refused. A disabled version (SecretVersionGoneError) is the secret's state, not a refusal.
+ */
+function azureRefusal(err: unknown): { service: 'blob' | 'vault'; answer: string } | undefined {
+  let inVault = false;
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof SecretVersionGoneError) return undefined;
+    if (e instanceof SecretUnavailableError) inVault = true;
+    const { statusCode, code, details } = e as Error & {
+      statusCode?: unknown;
+      code?: unknown;
+      details?: { errorCode?: unknown; error?: { innerError?: { code?: unknown } | null } | null };
+    };
+    // An AuthenticationError of @azure/identity carries a statusCode too: that is the sign-in
+    // failing, not a service refusing the identity signed in.
+    if (e.name !== 'RestError' || (statusCode !== 401 && statusCode !== 403)) continue;
+    const service = printable(code) ?? printable(details?.errorCode);
+    const inner = inVault ? printable(details?.error?.innerError?.code) : undefined;
+    const answer = [String(statusCode), service].filter(Boolean).join(' ') + (inner ? `, ${inner}` : '');
+    return { service: inVault ? 'vault' : 'blob', answer };
+  }
+  return undefined;
+}
+
+const OPERATOR_ACCESS = '(infra/README.md, "Operator access")';
+
 /** The line `npm run <script>` prints to stderr when it fails with `err`. */
 export function failureLine(script: string, err: unknown): string {
   if (
@@ -48,6 +85,11 @@ export function failureLine(script: string, err: unknown): string {
     err instanceof PartyDirectoryError
   )
     return `${script}: ${(err as Error).message}\n`;
+  const refusal = azureRefusal(err);
+  if (refusal?.service === 'blob')
+    return `${script}: blob storage refused this identity (${refusal.answer}): it needs the Storage Blob Data Contributor role on the account ${OPERATOR_ACCESS}\n`;
+  if (refusal?.service === 'vault')
+    return `${script}: Key Vault refused this identity (${refusal.answer}): it needs the Key Vault Secrets User role on the vault ${OPERATOR_ACCESS}\n`;
   const refused = isConnectionRefused(err);
   return `${script}: failed (${errorKind(err)})${refused ? ': storage refused the connection; is the local host (npm start) running?' : ''}\n`;
 }

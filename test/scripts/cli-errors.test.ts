@@ -4,9 +4,12 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RestError } from '@azure/storage-blob';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { azuriteConnectionString } from '../../local/azurite.js';
 import { freePort } from '../../local/free-port.js';
+import { failureLine } from '../../scripts/cli.js';
+import { SecretUnavailableError, SecretVersionGoneError } from '../../shared/secrets/secret-source.js';
 import { agreementsFolderWithout } from '../shared/agreements/agreement-files.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -399,5 +402,78 @@ describe('CLI errors', () => {
     expect(result.status).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr.split('\n')).toEqual([refusal, usage, '']);
+  });
+});
+
+// Against Azure the scripts sign in as the operator (DefaultAzureCredential). An identity without
+// the data-plane role was answered `curate: failed (RestError)`, which says neither what refused
+// nor what to do. The service's message is never printed: it quotes the account and the blob.
+describe("an Azure service refusing the operator's identity", () => {
+  const BLOB_MESSAGE =
+    'This request is not authorized to perform this operation using this permission.\nRequestId:0f3c\nTime:2026-12-06T09:00:00Z https://stlintelprod.blob.core.windows.net/curated/export.lock';
+  const leaked = (line: string): string[] =>
+    ['stlintelprod', 'export.lock', 'RequestId', 'not authorized', 'kv-lintel', 'audit-signing-key'].filter((s) =>
+      line.includes(s),
+    );
+
+  it.each([['AuthorizationPermissionMismatch'], ['AuthorizationFailure']])(
+    'names a blob storage 403 %s by status and code, and the role and README section it needs',
+    (code) => {
+      const line = failureLine('curate', new RestError(BLOB_MESSAGE, { statusCode: 403, code }));
+      expect(line).toBe(
+        `curate: blob storage refused this identity (403 ${code}): it needs the Storage Blob Data Contributor role on the account (infra/README.md, "Operator access")\n`,
+      );
+      expect(leaked(line)).toEqual([]);
+    },
+  );
+
+  it('reads the code from the response header when a body-less answer (HEAD) carries none', () => {
+    const err = Object.assign(new RestError(BLOB_MESSAGE, { statusCode: 403 }), {
+      details: { errorCode: 'AuthorizationPermissionMismatch' },
+    });
+    expect(failureLine('audit', err)).toBe(
+      'audit: blob storage refused this identity (403 AuthorizationPermissionMismatch): it needs the Storage Blob Data Contributor role on the account (infra/README.md, "Operator access")\n',
+    );
+  });
+
+  it('names a refusal under an error of ours (a lease lost, say) by what refused it', () => {
+    const refusal = new RestError(BLOB_MESSAGE, { statusCode: 403, code: 'AuthorizationPermissionMismatch' });
+    const line = failureLine('curate', new Error('The lease on a lock blob was lost while held', { cause: refusal }));
+    expect(line).toContain('blob storage refused this identity (403 AuthorizationPermissionMismatch)');
+    expect(leaked(line)).toEqual([]);
+  });
+
+  it('names a Key Vault 403 by status and code, and the role it needs on the vault', () => {
+    const refusal = Object.assign(
+      new RestError('Caller is not authorized to perform action on resource. Vault: kv-lintel-abc;location=uksouth', {
+        statusCode: 403,
+        code: 'Forbidden',
+      }),
+      { details: { error: { code: 'Forbidden', innerError: { code: 'ForbiddenByRbac' } } } },
+    );
+    const line = failureLine('audit', new SecretUnavailableError('audit-signing-key', { cause: refusal }));
+    expect(line).toBe(
+      'audit: Key Vault refused this identity (403 Forbidden, ForbiddenByRbac): it needs the Key Vault Secrets User role on the vault (infra/README.md, "Operator access")\n',
+    );
+    expect(leaked(line)).toEqual([]);
+  });
+
+  it('leaves a secret version gone (403 SecretDisabled) and any other failure named by its kind', () => {
+    const disabled = Object.assign(
+      new RestError('Operation get is not allowed on a disabled secret.', { statusCode: 403, code: 'Forbidden' }),
+      {
+        details: { error: { innerError: { code: 'SecretDisabled' } } },
+      },
+    );
+    expect(failureLine('audit', new SecretVersionGoneError('audit-signing-key', { cause: disabled }))).toBe(
+      'audit: failed (SecretVersionGoneError)\n',
+    );
+    expect(failureLine('curate', new RestError(BLOB_MESSAGE, { statusCode: 409, code: 'LeaseAlreadyPresent' }))).toBe(
+      'curate: failed (RestError:LeaseAlreadyPresent)\n',
+    );
+  });
+
+  it('gives infra/README.md the section the line points to', () => {
+    expect(readFileSync(join(ROOT, 'infra/README.md'), 'utf8')).toMatch(/^#+ Operator access$/m);
   });
 });
