@@ -28,10 +28,11 @@ function isUsageError(err: unknown): boolean {
  * The line for an error of a script whose own errors say what to do in their message, printed as
  * they are; a refused connection (`npm start` stopped, and its Azurite with it, while the script
  * ran) as {@link failureLine} answers it: Node's bare `connect ECONNREFUSED 127.0.0.1:<port>` says
- * neither what refused nor what to do.
+ * neither what refused nor what to do. So is a storage account refusing the identity (`--remote`):
+ * the service's message quotes its request, and names no role.
  */
 export function ownErrorLine(script: string, err: unknown): string {
-  return isConnectionRefused(err)
+  return isConnectionRefused(err) || azureRefusal(err) !== undefined
     ? failureLine(script, err)
     : `${script}: ${err instanceof Error ? err.message : String(err)}\n`;
 }

@@ -8,7 +8,7 @@ import { RestError } from '@azure/storage-blob';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { azuriteConnectionString } from '../../local/azurite.js';
 import { freePort } from '../../local/free-port.js';
-import { failureLine } from '../../scripts/cli.js';
+import { failureLine, ownErrorLine } from '../../scripts/cli.js';
 import { SecretUnavailableError, SecretVersionGoneError } from '../../shared/secrets/secret-source.js';
 import { agreementsFolderWithout } from '../shared/agreements/agreement-files.js';
 
@@ -471,6 +471,15 @@ describe("an Azure service refusing the operator's identity", () => {
     expect(failureLine('curate', new RestError(BLOB_MESSAGE, { statusCode: 409, code: 'LeaseAlreadyPresent' }))).toBe(
       'curate: failed (RestError:LeaseAlreadyPresent)\n',
     );
+  });
+
+  // import and seed print their own errors' messages as they are; a refusal is not theirs, and its
+  // message was printed whole: the request id, the time and whatever resource it quoted.
+  it.each([['import'], ['seed']])('npm run %s --remote answers a refusal as the other scripts do', (script) => {
+    const err = new RestError(BLOB_MESSAGE, { statusCode: 403, code: 'AuthorizationPermissionMismatch' });
+    const line = ownErrorLine(script, err);
+    expect(line).toBe(failureLine(script, err));
+    expect(leaked(line)).toEqual([]);
   });
 
   it('gives infra/README.md the section the line points to', () => {
