@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TokenCredential } from '@azure/identity';
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import { describe, expect, it } from 'vitest';
+import { failureLine } from '../../../scripts/cli.js';
 import { KeyVaultSecretSource } from '../../../shared/secrets/key-vault-secret-source.js';
 import { LocalSecretSource } from '../../../shared/secrets/local-secret-source.js';
 import { SecretUnavailableError, SecretVersionGoneError } from '../../../shared/secrets/secret-source.js';
@@ -119,6 +120,16 @@ describe('the Key Vault secret source', () => {
     expect(err).toBeInstanceOf(SecretUnavailableError);
     expect(err).not.toBeInstanceOf(SecretVersionGoneError);
   }, 60_000);
+  // The operator's CLIs (scripts/cli.ts) read the SDK's error by shape: checked here against the
+  // error the SDK throws, not one a test made up.
+  it('gives an operator refused by Key Vault the status, the codes and the role, and nothing of the message', async () => {
+    const err = await failureOf({ status: 403, body: kvError('Forbidden', 'ForbiddenByRbac') });
+    expect(failureLine('audit', err)).toBe(
+      'audit: Key Vault refused this identity (403 Forbidden, ForbiddenByRbac): it needs the Key Vault Secrets User role on the vault (infra/README.md, "Operator access")\n',
+    );
+    const gone = await failureOf({ status: 403, body: kvError('Forbidden', 'SecretDisabled') });
+    expect(failureLine('audit', gone)).toBe('audit: failed (SecretVersionGoneError)\n');
+  });
 });
 
 describe('the local secret source', () => {
