@@ -35,7 +35,7 @@ loadLocalSettings();
 useRunningAzurite();
 let services: Services | undefined;
 try {
-  services = await createServices(loadConfig(process.env));
+  services = await createServices(loadConfig(process.env), undefined, { operatorScript: true });
   if (command === 'public-key') {
     const keyId = keyIdGiven ?? (await currentSigningKey(services.secrets)).keyId;
     const key = (await publicKeysFor(services.secrets, [keyId])).get(keyId);

@@ -88,7 +88,7 @@ export function failureLine(script: string, err: unknown): string {
     return `${script}: ${(err as Error).message}\n`;
   const refusal = azureRefusal(err);
   if (refusal?.service === 'blob')
-    return `${script}: blob storage refused this identity (${refusal.answer}): it needs the Storage Blob Data Contributor role on the account ${OPERATOR_ACCESS}\n`;
+    return `${script}: blob storage refused this identity (${refusal.answer}): it needs the Storage Blob Data Contributor role on the container it uses ${OPERATOR_ACCESS}\n`;
   if (refusal?.service === 'vault')
     return `${script}: Key Vault refused this identity (${refusal.answer}): it needs the Key Vault Secrets User role on the vault ${OPERATOR_ACCESS}\n`;
   const refused = isConnectionRefused(err);

@@ -11,5 +11,5 @@ export async function stackServices(): Promise<Services> {
   loadLocalSettings();
   loadConfig(process.env);
   await requireRunningAzurite();
-  return createServices(loadConfig(process.env));
+  return createServices(loadConfig(process.env), undefined, { operatorScript: true });
 }

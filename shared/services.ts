@@ -54,6 +54,11 @@ export function storeOptionsOf(settings: Settings): StoreOptions {
 export interface ServicesOptions {
   /** The anchor container; `audit-anchors` unless a test isolates itself (AnchorLogOptions.container). */
   anchorContainer?: string;
+  /**
+   * Started by an operator's script, signed in as the operator: a container their role does not
+   * cover is passed over at start, not a failure (ensureContainers, infra/README.md "Operator access").
+   */
+  operatorScript?: boolean;
 }
 
 /**
@@ -113,7 +118,10 @@ export async function createServices(
       serviceUri: settings.AzureWebJobsStorage__blobServiceUri,
     });
     const anchors = new AnchorLog(blobs, { container: options.anchorContainer });
-    const created = await ensureContainers(blobs, { auditAnchors: anchors.containerName });
+    const created = await ensureContainers(blobs, {
+      auditAnchors: anchors.containerName,
+      skipRefused: options.operatorScript,
+    });
     // Created again while the log holds anything, the anchors' container was lost, WORM policy and
     // all: said here, as the checkpointer will find it there and say nothing (checkpointer.ts).
     if (created.includes(anchors.containerName)) {

@@ -27,6 +27,13 @@ export function createBlobServiceClient(connection: BlobConnection): BlobService
 export interface EnsureContainersOptions {
   /** The anchor container; `audit-anchors` unless a test isolates itself (AnchorLogOptions.container). */
   auditAnchors?: string;
+  /**
+   * Pass over a container the identity may not create (403): an operator's script signs in as the
+   * operator, whose role covers the container that script uses, not the account. Otherwise even
+   * `relink`, which uses no container, needed a storage role on the account, and with it read
+   * access to partners' files in `incoming/` (found by a review).
+   */
+  skipRefused?: boolean;
 }
 
 /**
@@ -40,7 +47,11 @@ export async function ensureContainers(
   const created: string[] = [];
   for (const name of Object.values(CONTAINERS)) {
     const actual = name === CONTAINERS.auditAnchors ? (options.auditAnchors ?? name) : name;
-    if ((await client.getContainerClient(actual).createIfNotExists()).succeeded) created.push(actual);
+    try {
+      if ((await client.getContainerClient(actual).createIfNotExists()).succeeded) created.push(actual);
+    } catch (err) {
+      if (!(options.skipRefused === true && (err as { statusCode?: unknown } | null)?.statusCode === 403)) throw err;
+    }
   }
   return created;
 }

@@ -421,7 +421,7 @@ describe("an Azure service refusing the operator's identity", () => {
     (code) => {
       const line = failureLine('curate', new RestError(BLOB_MESSAGE, { statusCode: 403, code }));
       expect(line).toBe(
-        `curate: blob storage refused this identity (403 ${code}): it needs the Storage Blob Data Contributor role on the account (infra/README.md, "Operator access")\n`,
+        `curate: blob storage refused this identity (403 ${code}): it needs the Storage Blob Data Contributor role on the container it uses (infra/README.md, "Operator access")\n`,
       );
       expect(leaked(line)).toEqual([]);
     },
@@ -432,7 +432,7 @@ describe("an Azure service refusing the operator's identity", () => {
       details: { errorCode: 'AuthorizationPermissionMismatch' },
     });
     expect(failureLine('audit', err)).toBe(
-      'audit: blob storage refused this identity (403 AuthorizationPermissionMismatch): it needs the Storage Blob Data Contributor role on the account (infra/README.md, "Operator access")\n',
+      'audit: blob storage refused this identity (403 AuthorizationPermissionMismatch): it needs the Storage Blob Data Contributor role on the container it uses (infra/README.md, "Operator access")\n',
     );
   });
 
