@@ -4,7 +4,7 @@ import type {
   BlobServiceClient,
   ContainerClient,
 } from '@azure/storage-blob';
-import { CONTAINERS, hasErrorCode } from '../blob/blob-storage.js';
+import { CONTAINERS, hasErrorCode, statusCodeOf } from '../blob/blob-storage.js';
 import { checkpointIdentity } from './anchored-checkpoints.js';
 import { CheckpointLogError, formatCheckpointLine, readCheckpointLines, type Checkpoint } from './checkpoint.js';
 
@@ -48,7 +48,7 @@ export function isBlockCountExceeded(err: unknown): boolean {
 
 /** The service answered 404: the blob (or its container) is not there. */
 function isGone(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { statusCode?: unknown }).statusCode === 404;
+  return statusCodeOf(err) === 404;
 }
 
 /** The blob's properties, or undefined when there is no such blob. */

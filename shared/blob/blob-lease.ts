@@ -1,5 +1,5 @@
 import type { BlobLeaseClient, ContainerClient } from '@azure/storage-blob';
-import { hasErrorCode } from './blob-storage.js';
+import { hasErrorCode, statusCodeOf } from './blob-storage.js';
 
 /**
  * Seconds a lease lasts unrenewed: the longest finite lease Blob Storage grants, so a holder whose
@@ -53,7 +53,7 @@ export async function takeBlobLease(
       await blob.upload(Buffer.alloc(0), 0, { conditions: { ifNoneMatch: '*' } });
     } catch (err) {
       // Already there (leased by another, 412): the acquire says whether it is free.
-      const status = (err as { statusCode?: unknown } | null)?.statusCode;
+      const status = statusCodeOf(err);
       if (status !== 409 && status !== 412) throw err;
     }
     try {
@@ -86,7 +86,7 @@ export async function takeBlobLease(
     } catch (err) {
       // Taken by another, broken or the blob gone: renewing again will not get it back. Any
       // other failure (the network) leaves it ours until its term since the last renewal ends.
-      const status = (err as { statusCode?: unknown } | null)?.statusCode;
+      const status = statusCodeOf(err);
       if (status === 404 || status === 409 || status === 412 || Date.now() - renewedAt >= leaseSeconds * 1000)
         throw lost(err);
       throw err;

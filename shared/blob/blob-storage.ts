@@ -50,7 +50,7 @@ export async function ensureContainers(
     try {
       if ((await client.getContainerClient(actual).createIfNotExists()).succeeded) created.push(actual);
     } catch (err) {
-      if (!(options.skipRefused === true && (err as { statusCode?: unknown } | null)?.statusCode === 403)) throw err;
+      if (!(options.skipRefused === true && statusCodeOf(err) === 403)) throw err;
     }
   }
   return created;
@@ -62,11 +62,18 @@ export async function containersReachable(client: BlobServiceClient): Promise<bo
   return results.every(Boolean);
 }
 
+/**
+ * The HTTP status the service answered `err` with, if it is a service's answer. Duck-typed rather
+ * than `instanceof RestError`: two copies of core-rest-pipeline break instanceof.
+ */
+export function statusCodeOf(err: unknown): unknown {
+  return typeof err === 'object' && err !== null ? (err as { statusCode?: unknown }).statusCode : undefined;
+}
+
 /** The service answered `status` with the error code `errorCode`. */
 export function hasErrorCode(err: unknown, status: number, errorCode: string): boolean {
-  // Duck-typed rather than `instanceof RestError`: two copies of core-rest-pipeline break instanceof.
-  if (typeof err !== 'object' || err === null) return false;
-  const { statusCode, code, details } = err as { statusCode?: unknown; code?: unknown; details?: unknown };
+  if (statusCodeOf(err) !== status) return false;
+  const { code, details } = err as { code?: unknown; details?: unknown };
   const headerCode = (details as { errorCode?: unknown } | undefined)?.errorCode;
-  return statusCode === status && (code === errorCode || headerCode === errorCode);
+  return code === errorCode || headerCode === errorCode;
 }
