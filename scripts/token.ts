@@ -92,7 +92,7 @@ async function main(): Promise<void> {
 }
 
 /**
- * The agreements and parties the store remembers (audit/remembered-agreements.ts), read without
+ * The agreements and parties the store remembers (agreements/remembered-agreements.ts), read without
  * writing. None where there is no store yet (a SQLite file is not created for this), or it holds
  * no such memory (not migrated): the files alone say who is a party, as before.
  */
@@ -101,7 +101,7 @@ async function rememberedBy(settings: Settings, loaded: AgreementSet) {
   const [{ storeOptionsOf }, { openStore }, { readRememberedParties }] = await Promise.all([
     import('../shared/services.js'),
     import('../shared/store/database.js'),
-    import('../shared/audit/remembered-agreements.js'),
+    import('../shared/agreements/remembered-agreements.js'),
   ]);
   const options = storeOptionsOf(settings);
   if (options.engine === 'sqlite' && (options.path === ':memory:' || !existsSync(options.path))) return {};

@@ -13,7 +13,7 @@ import { parsePartyDirectory, type PartyDirectory } from './agreements/party-dir
 import { AccessLog } from './audit/access-log.js';
 import { AnchorLog } from './audit/anchor-log.js';
 import { alarmIfAnchorContainerCreatedAtStart } from './audit/checkpointer.js';
-import { rememberAgreements } from './audit/remembered-agreements.js';
+import { rememberAgreements } from './agreements/remembered-agreements.js';
 import { warmRowWorker } from './imports/row-worker-client.js';
 import { StoreConsentRegister } from './consents/store-consent-register.js';
 import { linkingRulesOf } from './linkage/linking-rules.js';
@@ -102,7 +102,7 @@ export async function createServices(
     const build = await readDeployedBuild(appRoot);
     if (build !== undefined) logger.info('app.build', build);
     // Which agreement each purpose and dataset is, kept for when a re-signing drops it: its past
-    // entries stay that agreement's business (audit/remembered-agreements.ts). A file changed
+    // entries stay that agreement's business (agreements/remembered-agreements.ts). A file changed
     // under a version the store remembers is named, not refused: files are edited on a live store.
     const agreements = loaded.withFormerAgreements(await rememberAgreements(store, loaded, new Date(), logger));
     // An agreement whose file is gone grants nothing, but its DPOs still read its entries and its

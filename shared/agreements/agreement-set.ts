@@ -61,7 +61,7 @@ export interface ResolvedGrant {
 
 /**
  * Purposes and datasets no agreement loaded defines, each with the agreement that last did, as
- * the store remembers them (shared/audit/remembered-agreements.ts).
+ * the store remembers them (shared/agreements/remembered-agreements.ts).
  */
 export interface FormerAgreements {
   readonly purposes: ReadonlyMap<string, string>;
@@ -222,7 +222,7 @@ export class AgreementSet {
 
   /**
    * The agreement a purpose these agreements no longer define belonged to when the store last saw
-   * it loaded (shared/audit/remembered-agreements.ts); undefined for a purpose they define, and for
+   * it loaded (shared/agreements/remembered-agreements.ts); undefined for a purpose they define, and for
    * one never loaded. Only for filing what was written under it (entry-agreements.ts): nothing
    * may be done under such a purpose, and decisions go by `purpose`.
    */
@@ -277,7 +277,7 @@ export class AgreementSet {
 
   /**
    * An agreement no file defines now (ended, its file removed), as the store last loaded it
-   * (shared/audit/remembered-agreements.ts); undefined for one loaded, and for one never seen.
+   * (shared/agreements/remembered-agreements.ts); undefined for one loaded, and for one never seen.
    * Only for filing what was written under it (entry-agreements.ts), for its DPOs' reading of it
    * and for the withdrawal of the consents recorded under it (policy/decide.ts): it grants no
    * lookup, import or consent, and `party`, `agreementsOfParty` and `rolesOfPartyIn` know nothing
@@ -308,7 +308,7 @@ export class AgreementSet {
 
   /**
    * Roles the party last held in an agreement (loaded or ended) that a re-signing of it dropped
-   * the party from, as the store remembers them (shared/audit/remembered-agreements.ts); empty
+   * the party from, as the store remembers them (shared/agreements/remembered-agreements.ts); empty
    * for a party it lists, and for any other. Only for the withdrawal of what the party recorded
    * under it (policy/decide.ts) and the filing of that party's entries under it: it grants nothing
    * else, and `party`, `agreementsOfParty`, `rolesOfPartyIn` and `formerAgreementsOfParty` know

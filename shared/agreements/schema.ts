@@ -302,7 +302,7 @@ export type RetentionRule = z.infer<typeof RetentionRuleSchema>;
 export type Controller = z.infer<typeof ControllerSchema>;
 
 /**
- * What the store remembers of an agreement it has loaded (shared/audit/remembered-agreements.ts),
+ * What the store remembers of an agreement it has loaded (shared/agreements/remembered-agreements.ts),
  * for when its file is removed — the agreement ended, not re-signed: its id and version, which
  * parties held which roles, and who audited it. Enough to file its past access-log entries for
  * the DPOs of its parties, and to let the party that recorded a consent under it withdraw it;

@@ -245,7 +245,7 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     // defined it), and its entry filed there by the person's dataset: by its purpose alone it
     // would be every agreement's the party signed, with the person named. Where nothing says where
     // the person was held — their records gone from every snapshot — it is decided under the
-    // agreement the store remembers the purpose was (audit/remembered-agreements.ts), and its
+    // agreement the store remembers the purpose was (agreements/remembered-agreements.ts), and its
     // entry, by that purpose, is filed there too. Refused `purpose-unknown` instead, the consent
     // stayed in force with no one able to withdraw it (found by a review).
     const purposeRemoved =

@@ -1,6 +1,7 @@
 import type { Logger } from '../logging.js';
 import { errorKind } from '../logging.js';
 import type { Store } from '../store/database.js';
+import { isUniqueViolation } from '../store/unique-violation.js';
 import { numberedEntries, toRow } from './access-log-rows.js';
 import type { AccessLogEntry } from './entry-codec.js';
 import { SqliteAccessLogWriter } from './sqlite-access-log-writer.js';
@@ -169,10 +170,4 @@ class StoreAccessLogWriter implements AccessLogWriter {
   }
 
   async close(): Promise<void> {}
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown; number?: unknown }).code;
-  const number = (err as { number?: unknown }).number;
-  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || number === 2627 || number === 2601;
 }

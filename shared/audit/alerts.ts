@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import type { Expression, ExpressionBuilder, Selectable, SqlBool } from 'kysely';
 import type { Store } from '../store/database.js';
 import type { AuditAlertTable } from '../store/schema.js';
+import { isUniqueViolation } from '../store/unique-violation.js';
 import type { Finding } from './watch-rules.js';
 import type { Period } from './working-hours.js';
 
@@ -242,12 +243,4 @@ export function alertFromRow(row: Selectable<AuditAlertTable>): Alert {
     raisedAt: row.raised_at,
     status: row.status,
   };
-}
-
-export function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  const number = (err as { number?: unknown }).number;
-  return (
-    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || number === 2627 || number === 2601
-  );
 }

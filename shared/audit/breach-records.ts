@@ -17,7 +17,8 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { Store } from '../store/database.js';
 import type { BreachRecordTable, Database } from '../store/schema.js';
-import { alertInScopeWhere, isUniqueViolation, scopeIsEmpty, type AlertScope, type ListPosition } from './alerts.js';
+import { isUniqueViolation } from '../store/unique-violation.js';
+import { alertInScopeWhere, scopeIsEmpty, type AlertScope, type ListPosition } from './alerts.js';
 
 export const ICO_NOTIFICATION_HOURS = 72;
 const HOUR_MS = 3_600_000;

@@ -8,7 +8,7 @@
  *
  * An entry that touches datasets is the business of their agreements: for a dataset a re-signed
  * agreement dropped, the agreement that last defined it, as the store remembers it
- * (remembered-agreements.ts). Its entries — lookups, each with a reference to the person found —
+ * (agreements/remembered-agreements.ts). Its entries — lookups, each with a reference to the person found —
  * were otherwise nobody's, shown to no DPO and counted by no watch rule (found by a review). A
  * dataset that moved is filed by where it is now, as a purpose is. One that names no dataset
  * — a consent recorded, a refusal before matching — goes by its purpose: a purpose names its
@@ -17,7 +17,7 @@
  * them read by the party alone the consents another recorded, with a reference to each person
  * (found by a review: no seeded agreement shared a party). A purpose a re-signed agreement dropped
  * still names the agreement that last defined it, as the store remembers it
- * (remembered-agreements.ts): its entries were written while it was that agreement's. Read as the
+ * (agreements/remembered-agreements.ts): its entries were written while it was that agreement's. Read as the
  * party's own conduct, Dudley's consents recorded for an evaluation gave the DPO of another
  * agreement Dudley signed a reference to each person (found by a review). A purpose that moved to
  * another agreement is filed by where it is now, past entries too: the store keeps only its latest
@@ -36,7 +36,7 @@
  * every agreement the party is a party to.
  *
  * An agreement that ended, its file removed, is still one its parties were parties to, as the
- * store remembers it (remembered-agreements.ts): its purposes' and datasets' entries are its own,
+ * store remembers it (agreements/remembered-agreements.ts): its purposes' and datasets' entries are its own,
  * for the DPOs who audited it (policy/decide.ts, auditedAgreementsOf). With no party to it known,
  * its lookups were nobody's and its consents recorded, read as their party's own conduct, were
  * shown with a reference to each person to the DPOs of every other agreement the party signs

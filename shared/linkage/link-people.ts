@@ -3,7 +3,7 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Agreement } from '../agreements/schema.js';
 import { compareAgreementVersions } from '../agreements/version-order.js';
-import { otherFilesRemembered } from '../audit/remembered-agreements.js';
+import { otherFilesRemembered } from '../agreements/remembered-agreements.js';
 import { carryConsentEvents } from '../consents/carry-consents.js';
 import { reachArrivals } from '../imports/opt-out-kept-keys.js';
 import { errorKind, type Logger } from '../logging.js';

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { errorKind, type LogFields } from '../logging.js';
 import type { Database } from '../store/schema.js';
 import type { AgreementSet } from '../agreements/agreement-set.js';
-import { otherFilesRemembered } from '../audit/remembered-agreements.js';
+import { otherFilesRemembered } from '../agreements/remembered-agreements.js';
 import {
   agreementSourcesOf,
   lastPassIsNewer,

@@ -14,7 +14,7 @@ const byAgreements = new WeakMap<AgreementSet, IdentifierUse>();
  * kinds. A dataset a re-signing dropped is searched (by its DPO's subject access request alone:
  * no grant names it) by the kinds of the agreement that last defined it, as matched now: without
  * them its records were found by names only (found by a review). So is one of an agreement whose
- * file was removed, by the kinds the store remembers its matching named (remembered-agreements.ts):
+ * file was removed, by the kinds the store remembers its matching named (agreements/remembered-agreements.ts):
  * its DPO answers its people's subject access requests still, and found no one by the case
  * reference it had matched on (found by a review). Computed once per loaded agreement set: it is
  * asked on every lookup.

@@ -9,7 +9,7 @@ import type { Store } from '../store/database.js';
  * record the id holds says which — or, where no record holds it any more (an opted-out person
  * every party's snapshot has dropped, or retention deleted), the dataset its kept keys came from
  * (imports/opt-out-kept-keys.ts). A dataset a re-signing dropped still names the agreement that
- * last defined it (audit/remembered-agreements.ts): its records stay in the store, and so do the
+ * last defined it (agreements/remembered-agreements.ts): its records stay in the store, and so do the
  * consents and opt-outs of their people, which that agreement, not the X-Purpose a caller sends,
  * decides the withdrawal of (found by a review: an opt-out of the ISA's was withdrawn, and filed,
  * under another agreement's purpose once the ISA's dataset was renamed). Where neither holds the id

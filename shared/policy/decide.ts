@@ -30,7 +30,7 @@ export interface DecisionInput {
   /**
    * For `consent-withdraw`: the agreement whose datasets hold the consent's person
    * (people/person-agreement.ts), where one does; else the agreement the store remembers the
-   * consent's purpose was (audit/remembered-agreements.ts). It decides the withdrawal of a
+   * consent's purpose was (agreements/remembered-agreements.ts). It decides the withdrawal of a
    * consent whose purpose no agreement defines any more. For `opt-out-withdraw`: the agreement
    * the opt-out's person belongs to, where the stated purpose is one it last defined and no
    * agreement defines now (it ended). Unused otherwise.
@@ -126,7 +126,7 @@ export async function decide(input: DecisionInput, deps: DecisionDeps): Promise<
   const agreement = agreements.agreement(agreementId)?.agreement;
   // An agreement whose file was removed (not re-signed) is decided on here only for the
   // withdrawal of a consent taken under it, which still holds its person from retention: by the
-  // roles the party held in it, as the store remembers them (audit/remembered-agreements.ts).
+  // roles the party held in it, as the store remembers them (agreements/remembered-agreements.ts).
   // With the file gone the party held none, and every consent it took there could be withdrawn
   // by no one (found by a review). A party a re-signing dropped from the agreement holds no role
   // in it either: for a withdrawal alone, the roles it last held there count, as the store

@@ -4,7 +4,7 @@
  * retention rule applies (rules are per dataset, enforce-retention.ts), and nothing deleted them,
  * so they stayed on the joint system for good (found by a DPO's review: storage limitation, UK
  * GDPR Art. 5(1)(e), and the agreements' termination clauses, which have shared data returned
- * or destroyed). The store remembers which agreement each dataset was (audit/remembered-agreements.ts),
+ * or destroyed). The store remembers which agreement each dataset was (agreements/remembered-agreements.ts),
  * so it can tell such a dataset from one it never held.
  *
  * They are not deleted at start-up: deletion cannot be undone, and an agreement file edited by

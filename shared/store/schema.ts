@@ -350,7 +350,7 @@ export interface RetentionRunTable {
 /**
  * Which agreement each purpose belonged to, as the host last loaded the agreements (migration
  * 0038): what files an entry under a purpose a re-signed agreement dropped
- * (shared/audit/remembered-agreements.ts). Ids and a time only.
+ * (shared/agreements/remembered-agreements.ts). Ids and a time only.
  */
 export interface PurposeAgreementTable {
   purpose_id: string;
@@ -362,7 +362,7 @@ export interface PurposeAgreementTable {
 /**
  * Which agreement each dataset belonged to, as the host last loaded the agreements (migration
  * 0039): what files an entry on a dataset a re-signed agreement dropped
- * (shared/audit/remembered-agreements.ts). Ids and a time only.
+ * (shared/agreements/remembered-agreements.ts). Ids and a time only.
  */
 export interface DatasetAgreementTable {
   dataset_id: string;
@@ -375,7 +375,7 @@ export interface DatasetAgreementTable {
  * What the host last loaded of each agreement (migration 0040): its version, which parties held
  * which roles and who audited it, JSON of ids (agreements/schema.ts, RememberedAgreementSchema),
  * for filing entries of, and withdrawing consents under, an agreement whose file was removed
- * (shared/audit/remembered-agreements.ts). Ids and a time only.
+ * (shared/agreements/remembered-agreements.ts). Ids and a time only.
  */
 export interface AgreementPartyTable {
   agreement_id: string;

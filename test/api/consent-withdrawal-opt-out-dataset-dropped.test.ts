@@ -22,7 +22,7 @@ import {
  * X-Purpose a purpose of that agreement the opt-out applies to (audit-scope-shared-party.test.ts).
  * A re-signing can drop the dataset that holds the person (the ISA re-signed with its one dataset
  * under a new id): their records stay in the store, and so does the opt-out, and the store
- * remembers which agreement the dataset was (audit/remembered-agreements.ts). The withdrawal is
+ * remembers which agreement the dataset was (agreements/remembered-agreements.ts). The withdrawal is
  * still that agreement's to decide, for its DPOs to find: a DPO of another agreement the party
  * signed must not end it under that agreement's purpose, nor its DPO be given a reference to
  * the person.

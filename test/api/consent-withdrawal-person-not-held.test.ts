@@ -18,7 +18,7 @@ import {
  * research agreement's participants' contacts, renamed with the purpose for a follow-up study),
  * and a person's records can be gone altogether (a source's snapshot that no longer lists them).
  * The consent is in force all the same, and the store still knows the agreement its purpose was
- * (audit/remembered-agreements.ts): the party that recorded it must be able to withdraw it there,
+ * (agreements/remembered-agreements.ts): the party that recorded it must be able to withdraw it there,
  * and the entry is that agreement's, not that of another agreement the party signed (the Keyways
  * DSA here), whose DPO would be given a reference to the person.
  *

@@ -71,7 +71,7 @@ describe('withdrawing a consent whose purpose the re-signed agreement no longer 
     expect((await dudleyActivity()).at(-1)).toBe('consent.withdraw research-evaluation consent-withdrawn 1');
     // Not the Keyways DSA's business, though Dudley signed it too: its DPO gets no reference to
     // Fay from it, nor from the consents' recording entries, filed by the agreement that defined
-    // their purpose (audit/remembered-agreements.ts; test/api/audit-scope-purpose-removed.test.ts).
+    // their purpose (agreements/remembered-agreements.ts; test/api/audit-scope-purpose-removed.test.ts).
     const keywaysDpoReads = await dudleyActivity('kettering-borough-council');
     expect(keywaysDpoReads.filter((entry) => entry.includes(' research-evaluation '))).toEqual([]);
   });

@@ -8,7 +8,7 @@ import type { Dialect } from '../dialect.js';
  * entries — Dudley's consents recorded for an evaluation, each naming a person — fell to every
  * agreement the party signed, and the DPO of an unrelated one was shown them (found by a review).
  * The host writes each loaded purpose's agreement here at start-up
- * (shared/audit/remembered-agreements.ts), and reads back those the files no longer define.
+ * (shared/agreements/remembered-agreements.ts), and reads back those the files no longer define.
  * One row a purpose, its latest agreement: a purpose that moved is filed by where it is now.
  * Ids and a time only.
  */

@@ -7,7 +7,7 @@ import type { Dialect } from '../dialect.js';
  * datasets is filed by their agreements (shared/audit/entry-agreements.ts); once a re-signed
  * agreement dropped a dataset, its past entries — lookups, each naming the person found — were
  * nobody's, shown to no DPO and counted by no watch rule (found by a review). The host writes each
- * loaded dataset's agreement here at start-up (shared/audit/remembered-agreements.ts), and reads
+ * loaded dataset's agreement here at start-up (shared/agreements/remembered-agreements.ts), and reads
  * back those the files no longer define. One row a dataset, its latest agreement. Ids and a time
  * only.
  */

@@ -9,7 +9,7 @@ import type { Dialect } from '../dialect.js';
  * still name it, but no party held a role in it any more: its access-log entries were shown to no
  * DPO (or, for a consent recorded, to every agreement the party still signs), and the consents
  * taken under it could be withdrawn by no one (found by a review). The host writes each loaded
- * agreement here at start-up (shared/audit/remembered-agreements.ts), where new or changed, and
+ * agreement here at start-up (shared/agreements/remembered-agreements.ts), where new or changed, and
  * reads back those the files no longer define. The lists are unbounded (nvarchar(max) on SQL
  * Server; nothing keys them): bounded at 4000 characters, an agreement of some forty parties with
  * long ids would have stopped the host at start-up on Azure SQL alone (found by a review; a

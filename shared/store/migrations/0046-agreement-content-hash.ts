@@ -3,7 +3,7 @@ import type { Dialect } from '../dialect.js';
 
 /**
  * `agreement_party.content_hash`: a hash of the agreement as loaded (its parsed content, in a
- * canonical form: audit/remembered-agreements.ts), beside its `version`. An agreement file's
+ * canonical form: agreements/remembered-agreements.ts), beside its `version`. An agreement file's
  * content could change while its version stayed the same, and nothing noticed: the access-log
  * entries under that version no longer said which rules they were decided under, and two hosts on
  * files that differ under one version (a deployment) could not be ordered by it (found by a

@@ -7,7 +7,7 @@ import {
   nextLinkedAgreementQuery,
 } from '../../../shared/linkage/link-people.js';
 import { pendingDatasetQueries } from '../../../shared/linkage/pending-links.js';
-import { rememberedContentQuery } from '../../../shared/audit/remembered-agreements.js';
+import { rememberedContentQuery } from '../../../shared/agreements/remembered-agreements.js';
 import type { Services } from '../../../shared/services.js';
 import { insertRecord, keywaysApplicant } from '../../support/records.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';

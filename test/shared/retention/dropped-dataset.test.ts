@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgreementSet } from '../../../shared/agreements/agreement-set.js';
 import { loadAgreements } from '../../../shared/agreements/load.js';
-import { rememberAgreements } from '../../../shared/audit/remembered-agreements.js';
+import { rememberAgreements } from '../../../shared/agreements/remembered-agreements.js';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { CompiledQuery, Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
-import { rememberAgreements } from '../../../shared/audit/remembered-agreements.js';
+import { rememberAgreements } from '../../../shared/agreements/remembered-agreements.js';
 import { findSuspiciousActivity } from '../../../shared/audit/watch-rules.js';
 import { Pseudonymiser } from '../../../shared/domain/pseudonymise.js';
 import { CarriedPersonIds } from '../../../shared/imports/carried-person-ids.js';

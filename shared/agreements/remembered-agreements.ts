@@ -50,19 +50,19 @@
  */
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { AgreementSet, FormerAgreements } from '../agreements/agreement-set.js';
+import type { AgreementSet, FormerAgreements } from './agreement-set.js';
 import {
   RememberedAgreementSchema,
   RememberedPartySchema,
   type Agreement,
   type RememberedAgreement,
   type RememberedParty,
-} from '../agreements/schema.js';
+} from './schema.js';
 import { linkingRulesOf } from '../linkage/linking-rules.js';
 import type { Logger } from '../logging.js';
 import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
-import { isUniqueViolation } from './alerts.js';
+import { isUniqueViolation } from '../store/unique-violation.js';
 
 /** What is remembered: one table each, alike but for the name of the id they are keyed by. */
 interface Remembered {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { auditScope } from '../../../shared/audit/dpo-views.js';
 import { agreementsOfEntry } from '../../../shared/audit/entry-agreements.js';
-import { rememberAgreements } from '../../../shared/audit/remembered-agreements.js';
+import { rememberAgreements } from '../../../shared/agreements/remembered-agreements.js';
 import { identifierUseOf } from '../../../shared/people/lookup-identifiers.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
 import {
