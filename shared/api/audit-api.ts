@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { consistencyProofFor, inclusionProofFor, LOG_INCONSISTENT, verifyLog } from '../audit/audit-service.js';
 import { auditScope, type AuditScope } from '../audit/dpo-views.js';
 import { AUDIT_PURPOSE } from '../audit/entry-agreements.js';
+import { personIdsOf, subjectRefWithin } from '../audit/entry-subjects.js';
 import type { VerificationReport } from '../audit/verify-log.js';
+import { idsAnsweringFor } from '../linkage/person-id-history.js';
 import { decide } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import type { ApiContext } from './api-context.js';
@@ -81,20 +83,42 @@ export function auditInclusionProof(ctx: ApiContext, req: ApiRequest): Promise<H
         result: json(200, proof),
         // The proof carries the entry, and so who it was about, when the scope covers it: the DPO
         // read an entry about those people, which their subject access requests must show (the
-        // same subject the proved entry holds, several for an entry about several). A proof
-        // without the entry showed nobody. The proved entry's datasets file the DPO's read under
-        // the agreements that entry was the business of (entry-agreements.ts), not every one the
-        // DPO audits: those people are no business of the others' DPOs.
+        // proved entry's people, several for an entry about several, by the ids they hold now:
+        // proofSubject). A proof without the entry showed nobody. The proved entry's datasets
+        // file the DPO's read under the agreements that entry was the business of
+        // (entry-agreements.ts), not every one the DPO audits: those people are no business of
+        // the others' DPOs.
         log: {
           purpose: AUDIT_PURPOSE,
           decision: 'allow',
           reasonCode: 'proof-issued',
-          subjectRef: proof.entry?.subjectRef ?? null,
+          subjectRef: proof.entry ? await proofSubject(ctx, call, proof.entry) : null,
           datasets: proof.entry?.datasets ?? [],
         },
       };
     }),
   );
+}
+
+/**
+ * Who a proof of `entry` is about: its people, by the ids their subject access answers show it
+ * under now (person-id-history.ts). The entry names the id of its moment, and a pass since may
+ * have moved them on to another: named as it was, the proof fell after their answer's window on
+ * that id, and their answer left it out (found by a review). An entry about several people whose
+ * ids split names more, as many as an entry's subject holds (entry-subjects.ts): the first ten,
+ * and a count of any left off in the app log, no ids.
+ */
+async function proofSubject(
+  ctx: ApiContext,
+  call: CallContext,
+  entry: { subjectRef: string | null; time: string },
+): Promise<string | null> {
+  const ids: string[] = [];
+  for (const id of personIdsOf(entry.subjectRef))
+    ids.push(...(await idsAnsweringFor(ctx.services.store.db, id, entry.time)));
+  const { subjectRef, leftOff } = subjectRefWithin(ids);
+  if (leftOff > 0) ctx.services.logger.warn('audit.proof-subjects-left-off', { requestId: call.requestId, leftOff });
+  return subjectRef;
 }
 
 /** GET /api/v1/audit/proofs/consistency?from=A&to=B */

@@ -212,3 +212,72 @@ export async function personIdHistory(
     capped,
   };
 }
+
+/**
+ * The ids whose subject access answers show an entry logged under `personId` at `loggedAt`: the
+ * people whose records the id held then, by the ids they hold now. An entry written later that
+ * is about what was logged then (a DPO's inclusion proof of it: api/audit-api.ts) names these,
+ * not the id of the time: an answer follows an earlier id only for the time the person's records
+ * held it, and once a pass has moved them on the id may go on as another person (a split, a
+ * merge undone). Found by a review: a proof asked for after a merge named the id the merge gave
+ * away, after the time the person's answer follows it, and the answer left it out. Candidates are
+ * the ids the moves out of `personId` lead to since then, and the id itself; each is kept when its
+ * own history ({@link personIdHistory}) would show the entry, the answer's rule. None kept (a
+ * history past the bound), the id itself, as before.
+ */
+export async function idsAnsweringFor(db: Kysely<Database>, personId: string, loggedAt: string): Promise<string[]> {
+  const reached = new Map<string, string>([[personId, loggedAt]]);
+  const movedOn = new Set<string>();
+  let frontier = [personId];
+  while (frontier.length > 0 && reached.size < MAX_HISTORY_IDS) {
+    const next: string[] = [];
+    for (let k = 0; k < frontier.length; k += IDS_PER_SELECT) {
+      const rows = await db
+        .selectFrom('person_id_move')
+        .leftJoin('link_run', 'link_run.id', 'person_id_move.run_id')
+        .select([
+          'person_id_move.from_person_id',
+          'person_id_move.to_person_id',
+          'person_id_move.moved_at',
+          'link_run.committed_at',
+        ])
+        .where('person_id_move.from_person_id', 'in', frontier.slice(k, k + IDS_PER_SELECT))
+        .execute();
+      for (const { from_person_id: from, to_person_id: to, moved_at: movedAt, committed_at: committedAt } of rows) {
+        // A move that took effect before the records came to `from` moved someone else's; one
+        // stamped before but committed after still moved them (lookups log the id until the commit).
+        const since = reached.get(from)!;
+        if (movedAt < since && (committedAt === null || committedAt <= since)) continue;
+        movedOn.add(from);
+        if (reached.has(to) || reached.size >= MAX_HISTORY_IDS) continue;
+        reached.set(to, movedAt);
+        next.push(to);
+      }
+    }
+    frontier = next;
+  }
+  const holding = new Set<string>();
+  const ids = [...reached.keys()];
+  for (let k = 0; k < ids.length; k += IDS_PER_SELECT) {
+    const rows = await db
+      .selectFrom('source_record')
+      .select('person_id')
+      .distinct()
+      .where('person_id', 'in', ids.slice(k, k + IDS_PER_SELECT))
+      .execute();
+    for (const { person_id: id } of rows) if (id !== null) holding.add(id);
+  }
+  const answering: string[] = [];
+  // An id the records only passed through is answered for by where they went.
+  for (const id of ids.filter((id) => holding.has(id) || !movedOn.has(id))) {
+    const { ids: history } = await personIdHistory(db, id);
+    const shows = history.some(
+      (h) =>
+        h.personId === personId &&
+        (h.since === undefined || loggedAt >= h.since) &&
+        (h.loggedUntil === undefined || loggedAt < h.loggedUntil),
+    );
+    if (shows) answering.push(id);
+  }
+  return answering.length > 0 ? answering : [personId];
+}
