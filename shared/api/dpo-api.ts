@@ -20,7 +20,7 @@ import {
   type BreachStepRefusal,
 } from '../audit/breach-records.js';
 import type { Store } from '../store/database.js';
-import { accessesToPerson, auditScope, clientActivity, type AuditScope } from '../audit/dpo-views.js';
+import { accessesToPerson, auditScope, clientActivity, datasetsShown, type AuditScope } from '../audit/dpo-views.js';
 import { AUDIT_PURPOSE } from '../audit/entry-agreements.js';
 import { runWatch } from '../audit/watch-rules.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
@@ -251,9 +251,14 @@ function query<S extends z.ZodType>(req: ApiRequest, schema: S): z.infer<S> | un
 
 const invalidQuery = (detail: string) =>
   deny(problem(400, 'invalid-request', 'Invalid query', { detail }), 'invalid-request', AUDIT);
-const allow = (result: HttpResult, reasonCode: string, subjectRef: string | null = null): Outcome => ({
+const allow = (
+  result: HttpResult,
+  reasonCode: string,
+  subjectRef: string | null = null,
+  datasets: readonly string[] = [],
+): Outcome => ({
   result,
-  log: { ...AUDIT, subjectRef, decision: 'allow', reasonCode },
+  log: { ...AUDIT, subjectRef, datasets, decision: 'allow', reasonCode },
 });
 
 /** A person's accesses as answered: the ids that may be the same person by the DPO's own audit refs. */
@@ -301,7 +306,12 @@ export function personAccessesByRef(ctx: ApiContext, req: ApiRequest): Promise<H
         const movedOut = await lastMoveOutCommitted(store, subject);
         const refs = await ctx.personRefs();
         return movedOut <= settledSince
-          ? allow(json(200, { personRef, ...withRefs(refs, call.caller.partyId, found) }), 'accesses-shown', subject)
+          ? allow(
+              json(200, { personRef, ...withRefs(refs, call.caller.partyId, found) }),
+              'accesses-shown',
+              subject,
+              await datasetsShown(store, scope, subject, found.entries),
+            )
           : { movedOut, log: AUDIT };
       });
     }),
@@ -389,6 +399,7 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
             json(200, { personRef, ...withRefs(refs, call.caller.partyId, page), otherMatches: [] }),
             'accesses-shown',
             deleted,
+            await datasetsShown(ctx.services.store, scope, deleted, page.entries),
           );
         }
         // Someone whose deleted records held an identifier given is named by it as surely as the
@@ -435,6 +446,7 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
               json(200, { personRef, ...withRefs(refs, call.caller.partyId, page), otherMatches }),
               'accesses-shown',
               found.personId,
+              await datasetsShown(ctx.services.store, scope, found.personId, page.entries),
             )
           : { movedOut, log: AUDIT };
       });

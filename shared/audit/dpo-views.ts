@@ -142,6 +142,33 @@ export async function accessesToPerson(
   return { ...entries, possiblySamePerson: await possiblySamePerson(store.db, ids) };
 }
 
+/**
+ * The datasets a DPO's answer about one person showed, within their audit scope: those of the
+ * entries on the page, and those where the person's records are held now (where the request found
+ * them). The DPO's own entry names them, and is filed under their agreements (entry-agreements.ts):
+ * naming none, it was the business of every agreement the DPO's party audits, and the DPOs of
+ * another learnt who was asked about, though none of their agreement's data was about that person
+ * (found by a review).
+ */
+export async function datasetsShown(
+  store: Store,
+  scope: AuditScope,
+  personId: string,
+  entries: readonly Pick<AccessEntryView, 'datasets'>[],
+): Promise<string[]> {
+  if (scope.datasets.length === 0) return [];
+  const inScope = new Set(scope.datasets);
+  const held = await store.db
+    .selectFrom('source_record')
+    .select('dataset_id')
+    .distinct()
+    .where('person_id', '=', personId)
+    .where('dataset_id', 'in', [...inScope])
+    .execute();
+  const named = [...entries.flatMap((e) => e.datasets), ...held.map((r) => r.dataset_id)];
+  return [...new Set(named.filter((d) => inScope.has(d)))].sort();
+}
+
 /** Everything one client did in [from, to), oldest first, with the people each entry was about. */
 export async function clientActivity(
   store: Store,

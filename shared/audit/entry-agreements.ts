@@ -26,11 +26,17 @@
  * that the party holds there (the decision's, policy/decide.ts). A party signs agreements where it
  * audits nothing, and their DPOs had read its DPO's subject access requests, with a reference to
  * each person asked about (found by a review). One that names datasets — an inclusion proof that
- * carried an entry on them, and names that entry's person (api/audit-api.ts) — is the business of
- * those of their agreements it was allowed under: the proved entry was theirs alone, and filed
- * under every agreement the DPO audits, the DPOs of the others were given a reference to a person
- * none of their entries was about (found by a review). Were none of them audited any more (a
- * re-signing since), it is the datasets' agreements', as the proved entry is. Any other entry with no dataset — under `audit`
+ * carried an entry on them, and names that entry's person (api/audit-api.ts), or a subject access
+ * answer, which names those of the entries it showed and of the records the person is held in,
+ * within the DPO's scope (api/dpo-api.ts, audit/dpo-views.ts datasetsShown) — is the business of
+ * those of their agreements it was allowed under: the proved entry, the person's records, were
+ * theirs alone, and filed under every agreement the DPO audits, the DPOs of the others were given
+ * a reference to a person none of their entries or data was about (found by reviews). Were none of
+ * them audited any more (a re-signing since), it is the datasets' agreements', as the proved entry
+ * is. A subject access answer that names no dataset (the person's records gone or held outside the
+ * scope, and no entry shown on a dataset) stays the business of every agreement it was allowed
+ * under: nothing on record ties the person to one of them rather than another, and the read must
+ * stay in some audited agreement's view. Any other entry with no dataset — under `audit`
  * from a caller who audits no agreement (refused), under none, or under a purpose of an agreement
  * the party is not a party to (refused) — is its party's own conduct, and is the business of
  * every agreement the party is a party to.
