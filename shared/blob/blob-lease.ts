@@ -8,6 +8,9 @@ import { hasErrorCode, statusCodeOf } from './blob-storage.js';
 export const LEASE_SECONDS = 60;
 /** The shortest lease Blob Storage grants: what a test may ask for, to see a lease lapse or outlast it. */
 const SHORTEST_LEASE_SECONDS = 15;
+/** The pauses between confirm's renewals that got no answer: short, as a write waits on them. */
+const CONFIRM_FIRST_RETRY_MS = 250;
+const CONFIRM_LONGEST_RETRY_MS = 2000;
 
 export interface BlobLeaseOptions {
   /** Seconds the lease lasts unrenewed (15 to 60); LEASE_SECONDS unless a test wants it shorter. */
@@ -19,9 +22,10 @@ export interface BlobLeaseOptions {
 /** A lease held on a lock blob: one holder at a time, across processes and hosts. */
 export interface HeldLease {
   /**
-   * Renews the lease now, or throws LeaseLostError if it was lost (it lapsed, or was broken and
-   * taken by another): called before a write that must not race another holder, which then has
-   * the lease's full term to finish.
+   * Renews the lease now, or throws LeaseLostError if it was lost (a renewal refused, or none
+   * answered for its whole term: it lapsed, or was broken and taken by another), asking again
+   * meanwhile: called before a write that must not race another holder, which then has the
+   * lease's full term to finish.
    */
   confirm(): Promise<void>;
   /**
@@ -98,11 +102,17 @@ export async function takeBlobLease(
   return {
     signal: aborter.signal,
     async confirm() {
-      try {
-        await renew();
-      } catch (err) {
-        // Not known lost, but not known ours for the next write either.
-        throw err instanceof LeaseLostError ? err : new LeaseLostError(name, err);
+      // A renewal the service did not refuse (no answer: a reset, a timeout) leaves the lease
+      // ours while its term lasts, so it is asked again until one is answered or the term ends
+      // (renew then calls it lost): stopping at the first would stop a run no one else can take over.
+      for (let wait = CONFIRM_FIRST_RETRY_MS; ; wait = Math.min(wait * 2, CONFIRM_LONGEST_RETRY_MS)) {
+        try {
+          await renew();
+          return;
+        } catch (err) {
+          if (err instanceof LeaseLostError) throw err;
+        }
+        await new Promise((resolve) => setTimeout(resolve, wait));
       }
     },
     async release() {

@@ -1,0 +1,146 @@
+import { RestError } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  EXPORT_LOCK_BLOB,
+  exportCurated,
+  MANIFEST_FILE,
+  type CuratedExportSummary,
+} from '../../../shared/curated/curated-export.js';
+import type { ImportHarness } from '../imports/import-harness.js';
+import { breakExportLease, curatedHarness, FOLDER, housing as housingOf, overBlockBlobs } from './curated-runs.js';
+
+/** Housing's extract of `n` children, its NHS numbers this file's own. */
+const housing = (n: number) => housingOf(n, 900);
+
+/** The shortest lease Blob Storage grants, so a term without a renewal passes in seconds. */
+const TEST_LEASE_SECONDS = 15;
+
+/** What the SDK throws when a request gets no answer: a RestError with a code and no status. */
+const connectionReset = () => new RestError('read ECONNRESET', { code: 'ECONNRESET' });
+
+type Renew = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * The export's blob client, its renewals of the export lock's lease going through `renew`: given
+ * which renewal of the run it is (1 for the first) and the real renewal.
+ */
+function renewingThrough(h: ImportHarness, renew: (n: number, real: Renew) => Promise<unknown>) {
+  let renewals = 0;
+  return overBlockBlobs(h.blobs, (blob, real) => {
+    const client = real() as { getBlobLeaseClient: (...args: unknown[]) => Record<string, unknown> };
+    if (blob !== EXPORT_LOCK_BLOB) return client;
+    return new Proxy(client, {
+      get(target, prop, recv) {
+        const v = Reflect.get(target, prop, recv) as unknown;
+        if (prop !== 'getBlobLeaseClient') return typeof v === 'function' ? (v as Renew).bind(target) : v;
+        return (...args: unknown[]) => {
+          const lease = target.getBlobLeaseClient(...args);
+          return new Proxy(lease, {
+            get(lt, p, r) {
+              const lv = Reflect.get(lt, p, r) as unknown;
+              if (typeof lv !== 'function') return lv;
+              if (p !== 'renewLease') return (lv as Renew).bind(lt);
+              return (...a: unknown[]) =>
+                renew(++renewals, (...b: unknown[]) => (lv as Renew).apply(lt, b.length ? b : a));
+            },
+          });
+        };
+      },
+    });
+  });
+}
+
+/**
+ * The planning export renews its lease on `curated/export.lock` before every write. A renewal
+ * that got no answer (a connection reset, a timeout, a socket hang-up) was taken for a lost
+ * lease: the run stopped and reported `lease-lost` though no one else had taken the lock, and
+ * Power BI kept last month's release until someone ran it again.
+ */
+describe('a planning export whose lease renewal meets a network error', () => {
+  let h: ImportHarness;
+  let container: string;
+  const read = async (name: string) => h.blobs.getContainerClient(container).getBlobClient(name).downloadToBuffer();
+  const latestGeneratedAt = async () =>
+    (JSON.parse((await read(`${FOLDER}latest/${MANIFEST_FILE}`)).toString('utf8')) as { generatedAt: string })
+      .generatedAt;
+  const lockHeld = () => h.blobs.getContainerClient(container).getBlobClient(EXPORT_LOCK_BLOB).exists();
+  const eventsSince = (since: number) =>
+    h.logLines
+      .slice(since)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .map((l) => l.event);
+
+  beforeAll(async () => {
+    ({ h, container } = await curatedHarness(housing(40)));
+    await exportCurated(h.exportDeps(container, { now: () => new Date('2026-11-01T06:00:00.000Z') }));
+  });
+  afterAll(() => h?.close());
+
+  it('retries the renewal, publishes its release and lets the lock go, not stopping as if another run had it', async () => {
+    const logFrom = h.logLines.length;
+    // The run's second and third renewals (a write's confirm, and its first retry) get no answer.
+    const blobs = renewingThrough(h, (n, real) => (n === 2 || n === 3 ? Promise.reject(connectionReset()) : real()));
+    const run = await exportCurated(
+      h.exportDeps(container, {
+        blobs,
+        leaseSeconds: TEST_LEASE_SECONDS,
+        now: () => new Date('2026-12-01T06:00:00.000Z'),
+      }),
+    );
+    expect(run.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'written']]);
+    expect(await latestGeneratedAt()).toBe('2026-12-01T06:00:00.000Z');
+    expect(eventsSince(logFrom)).not.toContain('curated.export-lease-lost');
+    expect(eventsSince(logFrom)).not.toContain('curated.export-stopped');
+    // Released: the next run takes the lock and publishes, rather than finding it busy.
+    expect(await lockHeld()).toBe(false);
+    const next = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-01T06:10:00.000Z') }));
+    expect(next.map((s) => s.outcome)).toEqual(['written']);
+  }, 60_000);
+
+  it('still stops at once when Blob Storage refuses the renewal: another run may have the lock', async () => {
+    const logFrom = h.logLines.length;
+    const latestBefore = await latestGeneratedAt();
+    let refusedAt = 0;
+    // The lease is broken (as when it lapsed and another took it) just before the second renewal,
+    // which the service then refuses.
+    const blobs = renewingThrough(h, async (n, real) => {
+      if (n === 2) {
+        await breakExportLease(h, container);
+        refusedAt = Date.now();
+      }
+      return real();
+    });
+    const run: CuratedExportSummary[] = await exportCurated(
+      h.exportDeps(container, {
+        blobs,
+        leaseSeconds: TEST_LEASE_SECONDS,
+        now: () => new Date('2026-12-02T06:00:00.000Z'),
+      }),
+    );
+    expect(run.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
+    expect(Date.now() - refusedAt).toBeLessThan(5_000);
+    expect(await latestGeneratedAt()).toBe(latestBefore);
+    expect(eventsSince(logFrom)).toContain('curated.export-lease-lost');
+    // The broken lease's blob is left to the next taker, who takes it.
+    const next = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-02T06:10:00.000Z') }));
+    expect(next.map((s) => s.outcome)).toEqual(['written']);
+  }, 60_000);
+
+  it('stops once no renewal has been answered for the lease term: it may have lapsed and been taken', async () => {
+    const logFrom = h.logLines.length;
+    const latestBefore = await latestGeneratedAt();
+    const blobs = renewingThrough(h, (n, real) => (n >= 2 ? Promise.reject(connectionReset()) : real()));
+    const started = Date.now();
+    const run = await exportCurated(
+      h.exportDeps(container, {
+        blobs,
+        leaseSeconds: TEST_LEASE_SECONDS,
+        now: () => new Date('2026-12-03T06:00:00.000Z'),
+      }),
+    );
+    expect(run.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
+    expect(Date.now() - started).toBeLessThan((TEST_LEASE_SECONDS + 10) * 1000);
+    expect(await latestGeneratedAt()).toBe(latestBefore);
+    expect(eventsSince(logFrom)).toContain('curated.export-lease-lost');
+  }, 60_000);
+});
