@@ -1,10 +1,10 @@
 import { createHash, hkdfSync, randomUUID } from 'node:crypto';
-import type { BlobServiceClient } from '@azure/storage-blob';
+import type { BlobRequestConditions, BlobServiceClient } from '@azure/storage-blob';
 import { parquetWriteBuffer, schemaFromColumnData, type ColumnSource } from 'hyparquet-writer';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { AccessLog } from '../audit/access-log.js';
 import { LeaseLostError, takeBlobLease, type HeldLease } from '../blob/blob-lease.js';
-import { CONTAINERS } from '../blob/blob-storage.js';
+import { CONTAINERS, statusCodeOf } from '../blob/blob-storage.js';
 import type { StoreConsentRegister } from '../consents/store-consent-register.js';
 import { csvCell } from '../csv-cell.js';
 import { ukDateOf } from '../domain/uk-date.js';
@@ -382,18 +382,39 @@ async function putFile(
   body: Buffer,
   contentType: string,
   signal: AbortSignal,
-): Promise<void> {
-  await container
+  conditions?: BlobRequestConditions,
+): Promise<string | undefined> {
+  const { etag } = await container
     .getBlockBlobClient(name)
-    .upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType }, abortSignal: signal });
+    .upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType }, abortSignal: signal, conditions });
+  return etag;
 }
 
-/** What a folder (`<party>/<purpose>/<dataset>/<sub>/`) holds of a release's files now. */
-async function releaseFilesIn(container: CuratedContainer, prefix: string): Promise<Map<string, Buffer | undefined>> {
+/**
+ * What a folder (`<party>/<purpose>/<dataset>/<sub>/`) holds of a release's files now; with
+ * `etags`, each file's ETag (undefined: not there) is noted in it by its blob name.
+ */
+async function releaseFilesIn(
+  container: CuratedContainer,
+  prefix: string,
+  etags?: Map<string, string | undefined>,
+): Promise<Map<string, Buffer | undefined>> {
   const held = new Map<string, Buffer | undefined>();
   for (const [name] of RELEASE_FILES) {
     const blob = container.getBlobClient(`${prefix}${name}`);
-    held.set(name, (await blob.exists()) ? await blob.downloadToBuffer() : undefined);
+    const etag = await blob.getProperties().then(
+      (p) => p.etag,
+      (err: unknown) => {
+        if (statusCodeOf(err) === 404) return undefined;
+        throw err;
+      },
+    );
+    etags?.set(`${prefix}${name}`, etag);
+    // The bytes of the version whose ETag was read, or none: a write between fails the read.
+    held.set(
+      name,
+      etag === undefined ? undefined : await blob.downloadToBuffer(0, undefined, { conditions: { ifMatch: etag } }),
+    );
   }
   return held;
 }
@@ -726,14 +747,23 @@ async function exportTarget(
   });
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
   // Every write is renewed first, so none starts once the lease is known lost, and carries the
-  // lease's signal, so one on its way then is abandoned.
+  // lease's signal, so one on its way then is abandoned. Neither recalls a request already sent,
+  // which the service may get after the lease has gone and another run has published: so each
+  // write holds the ETag this run last saw the file with, under its lease (none: it must not be
+  // there), and the service refuses it (412) over any other run's write since.
+  const etags = new Map<string, string | undefined>();
   const put = async (name: string, body: Buffer, contentType: string) => {
     await lease.confirm();
-    await putFile(container, name, body, contentType, lease.signal);
+    const seen = etags.get(name);
+    const conditions = seen === undefined ? { ifNoneMatch: '*' } : { ifMatch: seen };
+    etags.set(name, await putFile(container, name, body, contentType, lease.signal, conditions));
   };
   const remove = async (name: string) => {
     await lease.confirm();
-    await container.getBlobClient(name).deleteIfExists({ abortSignal: lease.signal });
+    const seen = etags.get(name);
+    if (seen !== undefined)
+      await container.getBlobClient(name).deleteIfExists({ conditions: { ifMatch: seen }, abortSignal: lease.signal });
+    etags.set(name, undefined);
   };
   const manifestJson = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
   const release: [string, Buffer, string][] = [
@@ -742,7 +772,7 @@ async function exportTarget(
     [MANIFEST_FILE, manifestJson, 'application/json'],
   ];
   /** What a folder holds of the release's files now, to put back should the run fail. */
-  const contentsOf = (sub: string) => releaseFilesIn(container, `${folder}${sub}/`);
+  const contentsOf = (sub: string) => releaseFilesIn(container, `${folder}${sub}/`, etags);
   /**
    * Puts back the files of a folder that a failed run replaced: its manifest goes first and
    * comes back last, so should this fail too, the folder is left without one, the sign of an

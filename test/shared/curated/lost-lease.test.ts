@@ -164,4 +164,58 @@ describe('a planning export that lost its lease while it wrote', () => {
     expect((await runA).map((s) => s.outcome)).toEqual(['written']);
     expect(await latestAgreesWithView()).toMatchObject({ latest: '2026-12-03T06:00:00.000Z', viewHoldsLatest: true });
   }, 60_000);
+
+  it('does not land an upload the service gets only after the run that took the lease has published', async () => {
+    // Run A's upload of latest/'s counts has left (the bytes are on the wire: aborting it then
+    // recalls nothing), and reaches the service late, once its lease has gone and run B has
+    // published the day's release.
+    let letGo!: () => void;
+    const stalled = new Promise<void>((resolve) => (letGo = resolve));
+    let reach!: () => void;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    let landed!: (outcome: string) => void;
+    const lateUpload = new Promise<string>((resolve) => (landed = resolve));
+    const onTheWire = overBlockBlobs(h.blobs, (blob, real) => {
+      const client = real() as { upload: (...args: unknown[]) => Promise<unknown> };
+      if (blob !== `${FOLDER}latest/${COUNTS_FILE}`) return client;
+      return new Proxy(client, {
+        get: (target, prop, recv) =>
+          prop !== 'upload'
+            ? (Reflect.get(target, prop, recv) as unknown)
+            : async (body: unknown, length: unknown, options: Record<string, unknown>) => {
+                reach();
+                await stalled;
+                const sent = target.upload(body, length, { ...options, abortSignal: undefined });
+                sent.then(
+                  () => landed('landed'),
+                  (err: unknown) => landed(`refused ${String((err as { statusCode?: unknown }).statusCode)}`),
+                );
+                return sent;
+              },
+      });
+    });
+    const logFrom = h.logLines.length;
+    const runA = exportCurated(
+      h.exportDeps(container, {
+        blobs: onTheWire,
+        leaseSeconds: TEST_LEASE_SECONDS,
+        now: () => new Date('2026-12-04T06:00:00.000Z'),
+      }),
+    );
+    await reached;
+    await breakLease();
+    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-04T06:10:00.000Z') }));
+    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+    const afterB = await contents();
+    const viewAfterB = await view();
+
+    await untilNoticed(logFrom, TEST_LEASE_SECONDS * 1000);
+    letGo();
+    const summariesA: CuratedExportSummary[] = await runA.catch((err: unknown) => [String(err)] as never);
+    expect(await lateUpload).toBe('refused 412');
+    expect(await contents()).toEqual(afterB);
+    expect(await view()).toEqual(viewAfterB);
+    expect(await latestAgreesWithView()).toMatchObject({ latest: '2026-12-04T06:10:00.000Z', countsDescribed: true });
+    expect(summariesA.map((s) => s.outcome)).toEqual(['lease-lost']);
+  }, 60_000);
 });
