@@ -445,20 +445,32 @@ function wholeRelease(
 /**
  * Replaces a folder's release files with `files` (an absent one deleted): the manifest goes first
  * and comes back last, so a process that dies on the way leaves no manifest beside counts it does
- * not describe, and the next run heals the folder again.
+ * not describe, and the next run heals the folder again. Each write is conditioned on the ETag
+ * `etags` holds for the file, read by releaseFilesIn under the lease (none: it must not be
+ * there): a write the service gets after the lease has gone is refused over another run's since.
  */
 async function replaceReleaseFiles(
   container: CuratedContainer,
   prefix: string,
   files: ReadonlyMap<string, Buffer | undefined>,
   signal: AbortSignal,
+  etags: Map<string, string | undefined>,
 ): Promise<void> {
-  await container.getBlobClient(`${prefix}${MANIFEST_FILE}`).deleteIfExists({ abortSignal: signal });
+  const remove = async (blob: string) => {
+    const seen = etags.get(blob);
+    if (seen !== undefined)
+      await container.getBlobClient(blob).deleteIfExists({ conditions: { ifMatch: seen }, abortSignal: signal });
+    etags.set(blob, undefined);
+  };
+  await remove(`${prefix}${MANIFEST_FILE}`);
   for (const [name, type] of RELEASE_FILES) {
+    const blob = `${prefix}${name}`;
     const body = files.get(name);
-    if (body !== undefined) await putFile(container, `${prefix}${name}`, body, type, signal);
-    else if (name !== MANIFEST_FILE)
-      await container.getBlobClient(`${prefix}${name}`).deleteIfExists({ abortSignal: signal });
+    if (body !== undefined) {
+      const seen = etags.get(blob);
+      const conditions = seen === undefined ? { ifNoneMatch: '*' } : { ifMatch: seen };
+      etags.set(blob, await putFile(container, blob, body, type, signal, conditions));
+    } else if (name !== MANIFEST_FILE) await remove(blob);
   }
 }
 
@@ -496,13 +508,17 @@ async function healReleaseFiles(
     if (releaseFolderOf(blob.name) === folder) subs.add(blob.name.slice(folder.length).split('/')[0]!);
   let restored = 0;
   let emptied = 0;
+  // Every folder the heal replaces it has read first, noting the ETags its writes are conditioned on.
+  const etags = new Map<string, string | undefined>();
 
   let rebuilt = 0;
   // At most once a heal: the store's lines are read only when no folder holds the release.
   let newest: Promise<Map<string, Buffer | undefined> | undefined> | undefined;
   const rebuildNewest = () => (newest ??= rebuiltRelease(deps, target, stored[0]!));
 
-  let latest = subs.has('latest') ? wholeRelease(await releaseFilesIn(container, `${folder}latest/`)) : undefined;
+  let latest = subs.has('latest')
+    ? wholeRelease(await releaseFilesIn(container, `${folder}latest/`, etags))
+    : undefined;
   if (subs.has('latest') && !finished(latest)) {
     latest = undefined;
     let source: Map<string, Buffer | undefined> | undefined;
@@ -513,7 +529,7 @@ async function healReleaseFiles(
       else if (i === 0 && (source = await rebuildNewest()) !== undefined) rebuilt++;
       if (source !== undefined) break;
     }
-    await replaceReleaseFiles(container, `${folder}latest/`, source ?? new Map(), signal);
+    await replaceReleaseFiles(container, `${folder}latest/`, source ?? new Map(), signal, etags);
     if (source !== undefined) {
       latest = wholeRelease(source);
       restored++;
@@ -522,12 +538,12 @@ async function healReleaseFiles(
 
   const newestDay = stored[0] === undefined ? '' : ukDateOf(stored[0].generatedAt);
   for (const day of [...subs].filter((sub) => sub !== 'latest' && sub >= newestDay).sort()) {
-    if (finished(wholeRelease(await releaseFilesIn(container, `${folder}${day}/`)))) continue;
+    if (finished(wholeRelease(await releaseFilesIn(container, `${folder}${day}/`, etags)))) continue;
     let source: Map<string, Buffer | undefined> | undefined;
     if (latest !== undefined && ukDateOf(latest.generatedAt) === day)
       source = await releaseFilesIn(container, `${folder}latest/`);
     else if (day === newestDay && (source = await rebuildNewest()) !== undefined) rebuilt++;
-    await replaceReleaseFiles(container, `${folder}${day}/`, source ?? new Map(), signal);
+    await replaceReleaseFiles(container, `${folder}${day}/`, source ?? new Map(), signal, etags);
     if (source !== undefined) restored++;
     else emptied++;
   }

@@ -218,4 +218,59 @@ describe('a planning export that lost its lease while it wrote', () => {
     expect(await latestAgreesWithView()).toMatchObject({ latest: '2026-12-04T06:10:00.000Z', countsDescribed: true });
     expect(summariesA.map((s) => s.outcome)).toEqual(['lease-lost']);
   }, 60_000);
+
+  it('does not land a heal upload the service gets only after the run that took the lease has published', async () => {
+    // latest/ is left without its manifest (a run died there), so run A heals it first, and its
+    // heal's upload of latest/'s counts reaches the service late, once its lease has gone and run
+    // B has published.
+    await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${MANIFEST_FILE}`).delete();
+    let letGo!: () => void;
+    const stalled = new Promise<void>((resolve) => (letGo = resolve));
+    let reach!: () => void;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    let landed!: (outcome: string) => void;
+    const lateUpload = new Promise<string>((resolve) => (landed = resolve));
+    let first = true;
+    const onTheWire = overBlockBlobs(h.blobs, (blob, real) => {
+      const client = real() as { upload: (...args: unknown[]) => Promise<unknown> };
+      if (blob !== `${FOLDER}latest/${COUNTS_FILE}`) return client;
+      return new Proxy(client, {
+        get: (target, prop, recv) =>
+          prop !== 'upload' || !first
+            ? (Reflect.get(target, prop, recv) as unknown)
+            : async (body: unknown, length: unknown, options: Record<string, unknown>) => {
+                first = false;
+                reach();
+                await stalled;
+                const sent = target.upload(body, length, { ...options, abortSignal: undefined });
+                sent.then(
+                  () => landed('landed'),
+                  (err: unknown) => landed(`refused ${String((err as { statusCode?: unknown }).statusCode)}`),
+                );
+                return sent;
+              },
+      });
+    });
+    const logFrom = h.logLines.length;
+    const runA = exportCurated(
+      h.exportDeps(container, {
+        blobs: onTheWire,
+        leaseSeconds: TEST_LEASE_SECONDS,
+        now: () => new Date('2026-12-05T06:00:00.000Z'),
+      }),
+    );
+    await reached;
+    await breakLease();
+    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-05T06:10:00.000Z') }));
+    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+    const afterB = await contents();
+
+    await untilNoticed(logFrom, TEST_LEASE_SECONDS * 1000);
+    letGo();
+    const summariesA: CuratedExportSummary[] = await runA.catch((err: unknown) => [String(err)] as never);
+    expect(await lateUpload).toBe('refused 412');
+    expect(await contents()).toEqual(afterB);
+    expect(await latestAgreesWithView()).toMatchObject({ latest: '2026-12-05T06:10:00.000Z', countsDescribed: true });
+    expect(summariesA.map((s) => s.outcome)).toEqual(['lease-lost']);
+  }, 60_000);
 });
