@@ -85,7 +85,11 @@ export async function takeBlobLease(
     if (aborter.signal.aborted) throw aborter.signal.reason as LeaseLostError;
     const asked = Date.now();
     try {
-      await lease.renewLease();
+      // The SDK sets no client-side timeout: a renewal the service went quiet on would wait for
+      // ever, never failing, so the lease was never called lost and the run hung. Cut off at the
+      // end of the term, it fails with no status, and the term having passed, the lease is lost.
+      const termLeft = Math.max(1, renewedAt + leaseSeconds * 1000 - asked);
+      await lease.renewLease({ abortSignal: AbortSignal.timeout(termLeft) });
       renewedAt = asked;
     } catch (err) {
       // Taken by another, broken or the blob gone: renewing again will not get it back. Any

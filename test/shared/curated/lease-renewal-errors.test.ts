@@ -24,7 +24,10 @@ type Renew = (...args: unknown[]) => Promise<unknown>;
  * The export's blob client, its renewals of the export lock's lease going through `renew`: given
  * which renewal of the run it is (1 for the first) and the real renewal.
  */
-function renewingThrough(h: ImportHarness, renew: (n: number, real: Renew) => Promise<unknown>) {
+function renewingThrough(
+  h: ImportHarness,
+  renew: (n: number, real: Renew, options: { abortSignal?: AbortSignal } | undefined) => Promise<unknown>,
+) {
   let renewals = 0;
   return overBlockBlobs(h.blobs, (blob, real) => {
     const client = real() as { getBlobLeaseClient: (...args: unknown[]) => Record<string, unknown> };
@@ -41,7 +44,11 @@ function renewingThrough(h: ImportHarness, renew: (n: number, real: Renew) => Pr
               if (typeof lv !== 'function') return lv;
               if (p !== 'renewLease') return (lv as Renew).bind(lt);
               return (...a: unknown[]) =>
-                renew(++renewals, (...b: unknown[]) => (lv as Renew).apply(lt, b.length ? b : a));
+                renew(
+                  ++renewals,
+                  (...b: unknown[]) => (lv as Renew).apply(lt, b.length ? b : a),
+                  a[0] as { abortSignal?: AbortSignal } | undefined,
+                );
             },
           });
         };
@@ -136,6 +143,31 @@ describe('a planning export whose lease renewal meets a network error', () => {
         blobs,
         leaseSeconds: TEST_LEASE_SECONDS,
         now: () => new Date('2026-12-03T06:00:00.000Z'),
+      }),
+    );
+    expect(run.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
+    expect(Date.now() - started).toBeLessThan((TEST_LEASE_SECONDS + 10) * 1000);
+    expect(await latestGeneratedAt()).toBe(latestBefore);
+    expect(eventsSince(logFrom)).toContain('curated.export-lease-lost');
+  }, 60_000);
+
+  it('stops once a renewal that never answers has outlasted the lease term, rather than waiting for ever', async () => {
+    const logFrom = h.logLines.length;
+    const latestBefore = await latestGeneratedAt();
+    // No answer and no error: a connection the service went quiet on. Only the caller's own
+    // abort ends it (the SDK sets no client-side timeout).
+    const hang = (options: { abortSignal?: AbortSignal } | undefined) =>
+      new Promise((_, reject) => {
+        const signal = options?.abortSignal;
+        signal?.addEventListener('abort', () => reject(new RestError('The operation was aborted.', { code: 'ABORT' })));
+      });
+    const blobs = renewingThrough(h, (n, real, options) => (n >= 2 ? hang(options) : real()));
+    const started = Date.now();
+    const run = await exportCurated(
+      h.exportDeps(container, {
+        blobs,
+        leaseSeconds: TEST_LEASE_SECONDS,
+        now: () => new Date('2026-12-04T06:00:00.000Z'),
       }),
     );
     expect(run.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
