@@ -5,7 +5,8 @@
  * names its file and line, and `PARTY_CLIENT_IDS` naming a party no agreement knows names that
  * party (never a client id), as `npm start` does: the operator who added a partner must learn which
  * step went wrong. Blob storage or Key Vault refusing the operator's own identity (401, 403) is named
- * by the HTTP status and the service's error code, with the role it needs. Anything else is named by
+ * by the HTTP status and the service's error code, with the role it needs; no Azure credential on
+ * this machine at all, by how to sign in. Anything else is named by
  * its kind only, as its message may quote a setting or a row.
  */
 import { statSync, type Stats } from 'node:fs';
@@ -32,7 +33,7 @@ function isUsageError(err: unknown): boolean {
  * the service's message quotes its request, and names no role.
  */
 export function ownErrorLine(script: string, err: unknown): string {
-  return isConnectionRefused(err) || azureRefusal(err) !== undefined
+  return isConnectionRefused(err) || noCredentialFound(err) || azureRefusal(err) !== undefined
     ? failureLine(script, err)
     : `${script}: ${err instanceof Error ? err.message : String(err)}\n`;
 }
@@ -75,6 +76,22 @@ function azureRefusal(err: unknown): { service: 'blob' | 'vault'; answer: string
   return undefined;
 }
 
+// What @azure/identity names the errors of DefaultAzureCredential finding no credential to use: the
+// chain's, and one credential's on its own. By name, as the SDK's may be another copy's classes.
+const NO_CREDENTIAL = new Set(['AggregateAuthenticationError', 'CredentialUnavailableError']);
+
+/**
+ * Whether `err` is, or carries, DefaultAzureCredential finding no credential on this machine:
+ * blob storage throws the chain's error as it is, Key Vault's comes inside a
+ * SecretUnavailableError, and Azure SQL's (tedious) inside an AggregateError beside its own.
+ */
+function noCredentialFound(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 5) return false;
+  if (NO_CREDENTIAL.has(err.name)) return true;
+  const beside = err instanceof AggregateError ? (err.errors as unknown[]) : [];
+  return [err.cause, ...beside].some((e) => noCredentialFound(e, depth + 1));
+}
+
 const OPERATOR_ACCESS = '(infra/README.md, "Operator access")';
 
 /** The line `npm run <script>` prints to stderr when it fails with `err`. */
@@ -86,6 +103,10 @@ export function failureLine(script: string, err: unknown): string {
     err instanceof PartyDirectoryError
   )
     return `${script}: ${(err as Error).message}\n`;
+  // The credential's own message lists every way it tried and the machine's tools: only the
+  // ways to sign in are said.
+  if (noCredentialFound(err))
+    return `${script}: no Azure credential found: sign in with \`az login\` (or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or run with a managed identity)\n`;
   const refusal = azureRefusal(err);
   if (refusal?.service === 'blob')
     return `${script}: blob storage refused this identity (${refusal.answer}): it needs the Storage Blob Data Contributor role on the container it uses ${OPERATOR_ACCESS}\n`;

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AggregateAuthenticationError, ChainedTokenCredential, CredentialUnavailableError } from '@azure/identity';
 import { RestError } from '@azure/storage-blob';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { azuriteConnectionString } from '../../local/azurite.js';
@@ -484,5 +485,74 @@ describe("an Azure service refusing the operator's identity", () => {
 
   it('gives infra/README.md the section the line points to', () => {
     expect(readFileSync(join(ROOT, 'infra/README.md'), 'utf8')).toMatch(/^#+ Operator access$/m);
+  });
+});
+
+// On a machine signed in to no Azure account (no `az login`, no service principal in the
+// environment, no managed identity), DefaultAzureCredential finds nothing, and every operator
+// script against Azure answered `failed (AggregateAuthenticationError)` (or, by another path,
+// `failed (CredentialUnavailableError)`): which says neither what is missing nor how to supply it.
+describe('a machine signed in to no Azure account', () => {
+  const NO_CREDENTIAL =
+    'no Azure credential found: sign in with `az login` (or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or run with a managed identity)';
+  // Only the environment's service principal is tried, and there is none: no Azure CLI, VS Code or
+  // managed identity of the machine running the tests is asked.
+  const signedOut = {
+    ...ISOLATED,
+    LINTEL_ENV: 'test',
+    AZURE_TOKEN_CREDENTIALS: 'EnvironmentCredential',
+    AzureWebJobsStorage: '',
+    AzureWebJobsStorage__blobServiceUri: 'https://stlintelnothere.blob.core.windows.net',
+  };
+
+  it.each([
+    ['scripts/relink.ts', []],
+    ['scripts/curate.ts', []],
+    ['scripts/audit.ts', ['verify']],
+    ['scripts/purge-dataset.ts', ['--dataset', 'no-such-dataset']],
+  ])(
+    '%s says to sign in, in one line (exit 1)',
+    (script, args) => {
+      const result = run(script, args, signedOut);
+      expect({ status: result.status, stderr: result.stderr }).toEqual({
+        status: 1,
+        stderr: `${script.slice('scripts/'.length, -'.ts'.length)}: ${NO_CREDENTIAL}\n`,
+      });
+    },
+    60_000,
+  );
+
+  /** The error a credential chain throws when none of its credentials is available. */
+  async function chainFinding(...messages: string[]): Promise<unknown> {
+    const chain = new ChainedTokenCredential(
+      ...messages.map((m) => ({
+        getToken: () => Promise.reject(new CredentialUnavailableError(m)),
+      })),
+    );
+    return chain.getToken('https://storage.azure.com/.default').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+  }
+
+  it('answers the chain finding nothing, a credential unavailable on its own, and either under the store', async () => {
+    const chain = await chainFinding('EnvironmentCredential is unavailable.', "Please run 'az login'.");
+    expect(chain).toBeInstanceOf(AggregateAuthenticationError);
+    expect(failureLine('curate', chain)).toBe(`curate: ${NO_CREDENTIAL}\n`);
+    expect(failureLine('relink', new CredentialUnavailableError('Failed to retrieve a valid token'))).toBe(
+      `relink: ${NO_CREDENTIAL}\n`,
+    );
+    // tedious (Azure SQL) throws an AggregateError of its own login failure and the credential's.
+    const sql = new AggregateError([
+      Object.assign(new Error('Security token could not be authenticated'), { code: 'EFEDAUTH' }),
+      chain,
+    ]);
+    expect(failureLine('relink', sql)).toBe(`relink: ${NO_CREDENTIAL}\n`);
+  });
+
+  // import and seed print their own errors' messages whole; the chain's lists every credential tried.
+  it.each([['import'], ['seed']])('npm run %s --remote answers it as the other scripts do', async (script) => {
+    const chain = await chainFinding('EnvironmentCredential is unavailable.');
+    expect(ownErrorLine(script, chain)).toBe(`${script}: ${NO_CREDENTIAL}\n`);
   });
 });

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TokenCredential } from '@azure/identity';
+import { ChainedTokenCredential, CredentialUnavailableError, type TokenCredential } from '@azure/identity';
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import { describe, expect, it } from 'vitest';
 import { failureLine } from '../../../scripts/cli.js';
@@ -129,6 +129,22 @@ describe('the Key Vault secret source', () => {
     );
     const gone = await failureOf({ status: 403, body: kvError('Forbidden', 'SecretDisabled') });
     expect(failureLine('audit', gone)).toBe('audit: failed (SecretVersionGoneError)\n');
+  });
+  // A machine signed in to no Azure account: the SDK's chain finds no credential once the vault's
+  // challenge names its tenant. The line was `audit: failed (SecretUnavailableError)`.
+  it('tells an operator signed in to nothing to sign in, not that the vault refused', async () => {
+    const signedOut = new ChainedTokenCredential({
+      getToken: () => Promise.reject(new CredentialUnavailableError('EnvironmentCredential is unavailable.')),
+    });
+    const source = new KeyVaultSecretSource({
+      vaultUri: VAULT,
+      credential: signedOut,
+      httpClient: vault(() => ({ status: 200, body: {} })),
+    });
+    const err = await source.get('audit-signing-key').catch((e: unknown) => e);
+    expect(failureLine('audit', err)).toBe(
+      'audit: no Azure credential found: sign in with `az login` (or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or run with a managed identity)\n',
+    );
   });
 });
 
