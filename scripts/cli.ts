@@ -4,8 +4,9 @@
  * line, and a local stack not running names the port it was looked for on; an invalid agreement
  * names its file and line, and `PARTY_CLIENT_IDS` naming a party no agreement knows names that
  * party (never a client id), as `npm start` does: the operator who added a partner must learn which
- * step went wrong. Blob storage or Key Vault refusing the operator's own identity (401, 403) is named
- * by the HTTP status and the service's error code, with the role it needs; no Azure credential on
+ * step went wrong. Blob storage or Key Vault refusing the operator's own identity is named by the
+ * HTTP status and the service's error code: a 403 with the role it needs, a 401 as the token not
+ * accepted, and Azurite's either as the account key being wrong; no Azure credential on
  * this machine at all, by how to sign in. Anything else is named by
  * its kind only, as its message may quote a setting or a row.
  */
@@ -14,6 +15,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { LocalStackNotRunningError } from '../local/settings.js';
 import { AgreementValidationError } from '../shared/agreements/agreement-issue.js';
 import { PartyDirectoryError } from '../shared/agreements/party-directory.js';
+import { isDevelopmentStorageUrl } from '../shared/blob/storage-connection.js';
 import { ConfigurationError } from '../shared/config.js';
 import { errorKind } from '../shared/logging.js';
 import { SecretUnavailableError, SecretVersionGoneError } from '../shared/secrets/secret-source.js';
@@ -49,20 +51,24 @@ const printable = (code: unknown): string | undefined =>
   typeof code === 'string' && ERROR_CODE.test(code) ? code : undefined;
 
 /**
- * What a 401 or 403 from blob storage or Key Vault says, as `<status> <code>`: the operator's own
- * identity lacks a data-plane role there (or, hardened, the service's firewall shuts this machine
- * out). Read by shape, as hasErrorCode (shared/blob/blob-storage.ts) reads RestError, through the
+ * What a 401 or 403 from blob storage or Key Vault says, as `<status> <code>`. A 403: the
+ * operator's own identity lacks a data-plane role there (or, hardened, the service's firewall
+ * shuts this machine out); a 401: the token was not accepted. From Azurite (its request's URL
+ * says so), either is the shared key being wrong. Read by shape, as hasErrorCode (shared/blob/blob-storage.ts) reads RestError, through the
  * causes of our own errors: Key Vault's comes inside a SecretUnavailableError, which says which
  * service refused. A disabled version (SecretVersionGoneError) is the secret's state, not a refusal.
  */
-function azureRefusal(err: unknown): { service: 'blob' | 'vault'; answer: string } | undefined {
+function azureRefusal(
+  err: unknown,
+): { service: 'blob' | 'vault' | 'azurite'; status: 401 | 403; answer: string } | undefined {
   let inVault = false;
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     if (e instanceof SecretVersionGoneError) return undefined;
     if (e instanceof SecretUnavailableError) inVault = true;
-    const { statusCode, code, details } = e as Error & {
+    const { statusCode, code, details, request } = e as Error & {
       statusCode?: unknown;
       code?: unknown;
+      request?: { url?: unknown } | null;
       details?: { errorCode?: unknown; error?: { innerError?: { code?: unknown } | null } | null };
     };
     // An AuthenticationError of @azure/identity carries a statusCode too: that is the sign-in
@@ -71,7 +77,9 @@ function azureRefusal(err: unknown): { service: 'blob' | 'vault'; answer: string
     const service = printable(code) ?? printable(details?.errorCode);
     const inner = inVault ? printable(details?.error?.innerError?.code) : undefined;
     const answer = [String(statusCode), service].filter(Boolean).join(' ') + (inner ? `, ${inner}` : '');
-    return { service: inVault ? 'vault' : 'blob', answer };
+    const url = request?.url;
+    const local = !inVault && typeof url === 'string' && isDevelopmentStorageUrl(url);
+    return { service: inVault ? 'vault' : local ? 'azurite' : 'blob', status: statusCode, answer };
   }
   return undefined;
 }
@@ -108,6 +116,12 @@ export function failureLine(script: string, err: unknown): string {
   if (noCredentialFound(err))
     return `${script}: no Azure credential found: sign in with \`az login\` (or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or run with a managed identity)\n`;
   const refusal = azureRefusal(err);
+  // Azurite knows the account key alone: a role is no answer there.
+  if (refusal?.service === 'azurite')
+    return `${script}: Azurite refused the request (${refusal.answer}): the account key or connection string in AzureWebJobsStorage is wrong (UseDevelopmentStorage=true is Azurite's own); roles play no part locally\n`;
+  // A 401 is the token itself refused (issued for another tenant, or expired); a role is a 403's answer.
+  if (refusal?.status === 401)
+    return `${script}: ${refusal.service === 'vault' ? 'Key Vault' : 'blob storage'} did not accept this identity's token (${refusal.answer}): it is for another tenant, or has expired: sign in again (\`az login --tenant <tenant id>\`) ${OPERATOR_ACCESS}\n`;
   if (refusal?.service === 'blob')
     return `${script}: blob storage refused this identity (${refusal.answer}): it needs the Storage Blob Data Contributor role on the container it uses ${OPERATOR_ACCESS}\n`;
   if (refusal?.service === 'vault')

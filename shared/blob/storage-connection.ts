@@ -31,6 +31,28 @@ export function isLoopbackUrl(text: string): boolean {
   }
 }
 
+/**
+ * Whether a request URL goes to development storage (Azurite): on this machine, or naming its
+ * well-known account, in the path (`http://host:10000/devstoreaccount1/…`) or the host
+ * (`http://devstoreaccount1.blob.localhost:10000/…`).
+ */
+export function isDevelopmentStorageUrl(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  const host = url.hostname.toLowerCase();
+  const account = url.pathname.split('/')[1]?.toLowerCase();
+  return (
+    LOOPBACK_HOSTS.has(host) ||
+    host.endsWith('.localhost') ||
+    host.split('.')[0] === DEVELOPMENT_ACCOUNT ||
+    account === DEVELOPMENT_ACCOUNT
+  );
+}
+
 function isHttpsUrl(text: string): boolean {
   try {
     return new URL(text).protocol === 'https:';

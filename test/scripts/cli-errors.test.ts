@@ -483,6 +483,51 @@ describe("an Azure service refusing the operator's identity", () => {
     expect(leaked(line)).toEqual([]);
   });
 
+  // A 401 is the token not accepted (issued for another tenant, or expired), not a role missing:
+  // the advice to grant one sent the operator to the portal for a role they already held.
+  it.each([['InvalidAuthenticationInfo'], [undefined]])(
+    'answers a blob storage 401 %s as the token not accepted, advising no role',
+    (code) => {
+      const err = new RestError(
+        'Server failed to authenticate the request.\nRequestId:0f3c https://stlintelprod.blob.core.windows.net/curated/export.lock',
+        {
+          statusCode: 401,
+          ...(code === undefined ? {} : { code }),
+        },
+      );
+      const line = failureLine('curate', err);
+      expect(line).toBe(
+        `curate: blob storage did not accept this identity's token (${['401', code].filter(Boolean).join(' ')}): it is for another tenant, or has expired: sign in again (\`az login --tenant <tenant id>\`) ${'(infra/README.md, "Operator access")'}\n`,
+      );
+      expect(line).not.toMatch(/role/i);
+      expect(leaked(line)).toEqual([]);
+    },
+  );
+
+  // Azurite is shared-key only: a 401 or 403 there is the account key or the connection string,
+  // and roles do not exist there. A local run under a mistyped key was told to grant itself the
+  // Storage Blob Data Contributor role.
+  const wrongKey = () =>
+    inject('azuriteConnectionString').replace(
+      /AccountKey=[^;]+/,
+      `AccountKey=${Buffer.alloc(64, 7).toString('base64')}`,
+    );
+  it.each([
+    ['scripts/curate.ts', []],
+    ['scripts/audit.ts', ['verify']],
+  ])(
+    '%s against Azurite under another account key names the key, not a role (exit 1)',
+    (script, args) => {
+      const result = run(script, args, { ...ISOLATED, LINTEL_ENV: 'test', AzureWebJobsStorage: wrongKey() });
+      const name = script.slice('scripts/'.length, -'.ts'.length);
+      expect({ status: result.status, stderr: result.stderr }).toEqual({
+        status: 1,
+        stderr: `${name}: Azurite refused the request (403 AuthorizationFailure): the account key or connection string in AzureWebJobsStorage is wrong (UseDevelopmentStorage=true is Azurite's own); roles play no part locally\n`,
+      });
+    },
+    60_000,
+  );
+
   it('gives infra/README.md the section the line points to', () => {
     expect(readFileSync(join(ROOT, 'infra/README.md'), 'utf8')).toMatch(/^#+ Operator access$/m);
   });

@@ -130,6 +130,14 @@ describe('the Key Vault secret source', () => {
     const gone = await failureOf({ status: 403, body: kvError('Forbidden', 'SecretDisabled') });
     expect(failureLine('audit', gone)).toBe('audit: failed (SecretVersionGoneError)\n');
   });
+  // Key Vault answers a token of another tenant (or expired) 401: not a role to grant.
+  it('tells an operator whose token Key Vault did not accept to sign in again, advising no role', async () => {
+    const err = await failureOf({ status: 401, body: kvError('Unauthorized') });
+    const line = failureLine('audit', err);
+    expect(line).toBe(
+      'audit: Key Vault did not accept this identity\'s token (401 Unauthorized): it is for another tenant, or has expired: sign in again (`az login --tenant <tenant id>`) (infra/README.md, "Operator access")\n',
+    );
+  });
   // A machine signed in to no Azure account: the SDK's chain finds no credential once the vault's
   // challenge names its tenant. The line was `audit: failed (SecretUnavailableError)`.
   it('tells an operator signed in to nothing to sign in, not that the vault refused', async () => {
