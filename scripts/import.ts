@@ -259,9 +259,15 @@ function sizeOf(file: string): number {
  * Refuses (exit 2) what the importer would reject from the file's name and metadata alone, read
  * as it reads them (extract-format.ts): uploaded all the same, a typo put the file (people's
  * records) into storage to be filed in rejected/ — `--delimiter semi-colon` as
- * `unsupported-file-type`, of a .csv.
+ * `unsupported-file-type`, of a .csv, and a `--name` holding a folder as `bad-path`.
  */
 function refuseUnreadable(fileName: string, metadata: Readonly<Record<string, string>>): void {
+  // The importer takes a file only directly in its dataset's folder (`{partyId}/{datasetId}/{fileName}`).
+  if (fileName.includes('/'))
+    refuseUsage(
+      'import',
+      `${fileName} is a path: the importer reads a file only directly in incoming/<party>/<dataset>/, and rejects one in a folder below it (bad-path): give --name a file name without /`,
+    );
   if (extractFormatOf(fileName, {}) === undefined)
     refuseUsage(
       'import',

@@ -207,6 +207,15 @@ describe('npm run import', () => {
       'import: --as-of 2999-01-31 is after today: the importer refuses an extract of a day still to come',
       false,
     ],
+    // A --name with a folder in it put the file (people's records) one folder below the dataset's,
+    // where the importer rejects it whole as `bad-path`: the officer saw the script wait for a report
+    // under a name the importer never reports on, then time out.
+    [
+      '/extract.csv',
+      [],
+      'import: NAME is a path: the importer reads a file only directly in incoming/<party>/<dataset>/, and rejects one in a folder below it (bad-path): give --name a file name without /',
+      false,
+    ],
     [
       '-2999-01-31.csv',
       [],
