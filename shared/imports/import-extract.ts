@@ -43,7 +43,7 @@ import {
 } from './import-runs.js';
 import { lapOf, type ImportPhase, type PhaseClock } from './import-phases.js';
 import type { ImportProgressSink } from './import-progress.js';
-import { reasonCounts, RowErrorList, type FileError, type ImportReport } from './import-report.js';
+import { RowErrorList, type FileError, type ImportReport } from './import-report.js';
 import { preparedInThread, type PreparedRows } from './prepared-rows.js';
 import { FileRejection, MAX_IMPORT_ATTEMPTS, NON_CONTENT_REASONS, type FileReason } from './reasons.js';
 import { attributeLayoutOf, type RowPlan } from './row-preparation.js';
@@ -435,7 +435,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       personIdsCarried: load.carryOutcome,
       optOutSuccessors: load.optOutSuccessors,
       optOutArrivals: load.optOutArrivals,
-      ...prefixed('rowErrors.', reasonCounts(load.rowErrors.listed)),
+      ...prefixed('rowErrors.', load.rowErrors.byReason),
     });
     if (load.carryOutcome === 'previous-key-unavailable') {
       // Person ids known only to this dataset start again, without their consents, unless neither

@@ -66,6 +66,11 @@ export class RowErrorList {
   notListed = 0;
   /** Distinct rows with at least one error. */
   badRows = 0;
+  /**
+   * Every row error by reason, for the log line (codes and counts only): counted beyond the cap,
+   * or a load of 1,500 bad postcodes was logged as 1,000 of them.
+   */
+  readonly byReason: Record<string, number> = {};
 
   constructor(private readonly cap = MAX_REPORTED_ROW_ERRORS) {}
 
@@ -73,15 +78,9 @@ export class RowErrorList {
     if (errors.length === 0) return;
     this.badRows++;
     for (const error of errors) {
+      this.byReason[error.reason] = (this.byReason[error.reason] ?? 0) + 1;
       if (this.listed.length < this.cap) this.listed.push(error);
       else this.notListed++;
     }
   }
-}
-
-/** Counts of row errors by reason, for the log line (codes and counts only). */
-export function reasonCounts(errors: readonly RowError[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const e of errors) counts[e.reason] = (counts[e.reason] ?? 0) + 1;
-  return counts;
 }
