@@ -587,7 +587,8 @@ export function recordStepOnBreach(ctx: ApiContext, req: ApiRequest): Promise<Ht
           AUDIT,
         );
       }
-      const breachId = req.params.breachId ?? '';
+      // A UUID is the same id in either case (RFC 9562); breach records are issued and stored in lower case.
+      const breachId = (req.params.breachId ?? '').toLowerCase();
       const { store } = ctx.services;
       // A breach record outside the caller's scope is as unknown as one that does not exist.
       const breach = BREACH_ID.test(breachId) ? await findBreach(store, scope, breachId, now) : undefined;

@@ -35,7 +35,8 @@ import { deny, runRequest, type CallContext, type Outcome } from './request-pipe
  * earlier confirmation a rejection ended (review-queue.ts).
  */
 
-const candidateId = z.uuid();
+// A UUID is the same id in either case (RFC 9562); candidates are issued and stored in lower case.
+const candidateId = z.uuid().transform((id) => id.toLowerCase());
 
 export const candidateListQuerySchema = z.strictObject({
   after: z.string().max(60).refine(isCandidateCursor).optional().describe('`next` from the previous page'),
