@@ -231,6 +231,17 @@ export class AgreementSet {
   }
 
   /**
+   * The purposes of the ended agreements the store remembers ({@link formerAgreement}): no agreement
+   * defines them now, but an opt-out recorded under one is withdrawn under one of them
+   * (policy/decide.ts), so the API reference offers them for that alone.
+   */
+  purposesOfEndedAgreements(): string[] {
+    return [...this.former.purposes]
+      .filter(([id, agreementId]) => !this.purposeEntries.has(id) && this.formerById.has(agreementId))
+      .map(([id]) => id);
+  }
+
+  /**
    * The agreement a dataset these agreements no longer define belonged to, as for a purpose
    * (`formerAgreementOfPurpose`): only for filing what touched it; decisions go by `dataset`.
    */

@@ -28,6 +28,12 @@ export interface RouteEntry {
 export interface OpenApiOptions {
   /** Purpose ids the agreements define, listed as the values `X-Purpose` may take. */
   purposes?: readonly string[];
+  /**
+   * Purpose ids of agreements that ended (their files removed), which an operation that takes
+   * `X-Purpose` as optional (a withdrawal) also takes: an opt-out recorded under such an agreement
+   * is withdrawn under one of them.
+   */
+  endedPurposes?: readonly string[];
   /** Entra ID token endpoint, when known, to describe the client-credentials flow. */
   tokenUrl?: string;
   /** The `.default` scope clients ask for, e.g. `api://lintel/.default`. */
@@ -157,7 +163,7 @@ function operation(
     if (!declared.has(name))
       throw new Error(`HTTP function '${route.name}' has path parameter '${name}' with no description`);
   }
-  if (spec.purpose) parameters.push(purposeParameter(spec.purpose, options.purposes));
+  if (spec.purpose) parameters.push(purposeParameter(spec.purpose, options.purposes, options.endedPurposes));
   // Every response carries one, the unauthenticated operations' too (functions/http-result.ts).
   parameters.push({ $ref: '#/components/parameters/XRequestId' });
   const requestIdHeader = { headers: { 'X-Request-Id': { $ref: '#/components/headers/XRequestId' } } };
@@ -229,7 +235,11 @@ function operation(
 function purposeParameter(
   use: NonNullable<OperationSpec['purpose']>,
   purposes: readonly string[] | undefined,
+  endedPurposes: readonly string[] = [],
 ): Record<string, unknown> {
+  // Only a withdrawal takes the purpose as optional, and only it is decided under an ended
+  // agreement's purpose: listed without them, the reference page could not send the one it needs.
+  const values = use === 'required' ? (purposes ?? []) : [...new Set([...(purposes ?? []), ...endedPurposes])].sort();
   return {
     name: 'X-Purpose',
     in: 'header',
@@ -238,8 +248,7 @@ function purposeParameter(
       use === 'required'
         ? 'The one purpose of this request, as the data sharing agreements name it. Missing: 400 `purpose-required`.'
         : use.optional,
-    schema:
-      purposes && purposes.length > 0 ? { type: 'string', enum: [...purposes] } : { type: 'string', maxLength: 100 },
+    schema: values.length > 0 ? { type: 'string', enum: [...values] } : { type: 'string', maxLength: 100 },
   };
 }
 
@@ -284,6 +293,7 @@ export function openApiOptionsFor(services: Pick<Services, 'settings' | 'agreeme
   );
   return {
     purposes: [...new Set(purposes)].sort(),
+    endedPurposes: services.agreements.purposesOfEndedAgreements().sort(),
     ...(entra
       ? {
           tokenUrl: `https://login.microsoftonline.com/${entra[1]}/oauth2/v2.0/token`,
