@@ -19,7 +19,11 @@ export type RandomSource = () => number;
 export type NhsNumberReason =
   'nhs-number-missing' | 'nhs-number-format' | 'nhs-number-check-digit' | 'nhs-number-placeholder';
 
-const NHS_SEPARATORS = /[\s-]/g;
+/**
+ * What people write between the groups of an NHS or NI number ("943 476 5919", "QQ-12-34-56-C").
+ * One set for both: a case system that prints one with hyphens prints the other so too.
+ */
+const IDENTIFIER_SEPARATORS = /[\s-]/g;
 const TEN_DIGITS = /^[0-9]{10}$/;
 
 /**
@@ -45,7 +49,7 @@ function nhsCheckDigit(digits: string): number {
  * they are rejected with their own reason, `nhs-number-placeholder`.
  */
 export function validateNhsNumber(input: string): IdentifierResult<NhsNumberReason> {
-  const compact = input.replace(NHS_SEPARATORS, '');
+  const compact = input.replace(IDENTIFIER_SEPARATORS, '');
   if (compact.length === 0) return { ok: false, reason: 'nhs-number-missing' };
   if (!TEN_DIGITS.test(compact)) return { ok: false, reason: 'nhs-number-format' };
   if (nhsCheckDigit(compact) !== compact.charCodeAt(9) - 48) {
@@ -198,7 +202,8 @@ function isAllocatableNiPrefix(first: string, second: string): boolean {
 
 /**
  * Validates a National Insurance number: two prefix letters, six digits, and a suffix A–D.
- * Whitespace is removed and letters upper-cased.
+ * Spaces and hyphens are removed, as in an NHS number ("QQ 12 34 56 C", "QQ-12-34-56-C"), and
+ * letters upper-cased.
  *
  * The suffix may be missing: several feeds drop it, and it does not distinguish people (the
  * prefix and digits are unique on their own). So the canonical `value` — the form to compare
@@ -206,7 +211,7 @@ function isAllocatableNiPrefix(first: string, second: string): boolean {
  * suffix link to one without. The suffix, when present, is returned separately.
  */
 export function validateNiNumber(input: string): NiNumberResult {
-  const compact = input.replace(WHITESPACE, '').toUpperCase();
+  const compact = input.replace(IDENTIFIER_SEPARATORS, '').toUpperCase();
   if (compact.length === 0) return { ok: false, reason: 'ni-number-missing' };
   const m = NI_SHAPE.exec(compact);
   if (m === null) return { ok: false, reason: 'ni-number-format' };

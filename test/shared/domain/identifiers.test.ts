@@ -224,8 +224,12 @@ describe('validateNiNumber', () => {
   });
 
   it('rejects bad shapes', () => {
-    for (const bad of ['AB12345C', 'AB1234567C', 'AB123456E', 'A1123456C', 'AB12345CC', 'AB-123456-C']) {
+    for (const bad of ['AB12345C', 'AB1234567C', 'AB123456E', 'A1123456C', 'AB12345CC', 'AB_123456_C']) {
       expect(validateNiNumber(bad)).toEqual({ ok: false, reason: 'ni-number-format' });
+    }
+    // Spaces and hyphens separate the groups, as in an NHS number; the bare form is the same.
+    for (const separated of ['AB 12 34 56 C', 'AB-12-34-56-C', 'ab-123456-c', 'AB\u00a012\u00a034\u00a056 C']) {
+      expect(validateNiNumber(separated), separated).toEqual({ ok: true, value: 'AB123456', suffix: 'C' });
     }
     expect(validateNiNumber(' ')).toEqual({ ok: false, reason: 'ni-number-missing' });
   });
