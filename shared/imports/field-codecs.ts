@@ -43,7 +43,11 @@ const fail = (reason: RowReason): CellResult => ({ ok: false, reason });
 
 const YES = new Set(['Y', 'YES', 'TRUE']);
 const NO = new Set(['N', 'NO', 'FALSE']);
-const PERCENTAGE = /^([0-9]{1,3}(?:\.[0-9]+)?|\.[0-9]+)%?$/;
+/**
+ * One space may stand before the sign: typed by hand, or written by Excel's locale formats as a
+ * non-breaking (U+00A0) or narrow no-break space (U+202F).
+ */
+const PERCENTAGE = /^([0-9]{1,3}(?:\.[0-9]+)?|\.[0-9]+)(?:[ \u00A0\u202F]?%)?$/;
 const COUNT = /^[0-9]{1,9}$/;
 const INTEGER = /^-?[0-9]{1,15}$/;
 /** Printable ASCII, starting with a letter or digit: system ids are codes, not free text. */
@@ -79,8 +83,9 @@ function typedCodec(field: Field): (value: string) => CellResult {
       };
     case 'percentage':
       return (v) => {
-        if (!PERCENTAGE.test(v)) return fail('percentage-format');
-        const n = Number(v.endsWith('%') ? v.slice(0, -1) : v);
+        const m = PERCENTAGE.exec(v);
+        if (m === null) return fail('percentage-format');
+        const n = Number(m[1]);
         return n <= 100 ? { ok: true, value: n } : fail('percentage-range');
       };
     case 'count':
