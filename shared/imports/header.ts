@@ -4,8 +4,8 @@ import type { FileError } from './import-report.js';
 /**
  * Matching a file's header to the dataset's fields. Partners' systems spell column names their
  * own way, so a header cell matches a field when they are equal ignoring case, surrounding
- * whitespace and the separators space, underscore, hyphen and full stop ("Date of Birth",
- * "date_of_birth" and "DATEOFBIRTH" are all `dateOfBirth`). Nothing looser: a column the
+ * whitespace, characters that show as nothing and the separators space, underscore, hyphen and
+ * full stop ("Date of Birth", "date_of_birth" and "DATEOFBIRTH" are all `dateOfBirth`). Nothing looser: a column the
  * agreement does not list is refused, not guessed at (data minimisation).
  */
 
@@ -21,7 +21,12 @@ export type HeaderPlan =
     }
   | { readonly ok: false; readonly errors: readonly FileError[] };
 
-const SEPARATORS = /[\s_.-]+/g;
+/**
+ * Also the format characters (Unicode Cf), which show as nothing: a zero-width space, joiner or
+ * word joiner, a byte order mark or a direction mark pasted in with a name makes it look like the
+ * field's and must not make it another. Only names are matched so; values keep them.
+ */
+const SEPARATORS = /[\s_.\-\p{Cf}]+/gu;
 
 export function headerKey(cell: string): string {
   return cell.normalize('NFKC').trim().toLowerCase().replace(SEPARATORS, '');
