@@ -67,6 +67,12 @@ const WORKBOOK_RELS_ENTRY = 'xl/_rels/workbook.xml.rels';
 const STYLES_ENTRY = 'xl/styles.xml';
 
 export const WORKSHEET_ENTRY = /^xl\/worksheets\/sheet\d+\.xml$/;
+/**
+ * Any part where Excel's layout keeps worksheets. OOXML names a worksheet by the target the
+ * workbook's relationships give it, but exceljs's streaming reader reads only {@link
+ * WORKSHEET_ENTRY}: one named otherwise is skipped unread. Part names are case-insensitive (OPC).
+ */
+const WORKSHEET_PART = /^xl\/worksheets\/[^/]+\.xml$/i;
 
 /** Besides the shared strings and the worksheet, the entries exceljs's reader parses into memory. */
 export const PARSED_PARTS: ReadonlySet<string> = new Set([WORKBOOK_ENTRY, WORKBOOK_RELS_ENTRY, STYLES_ENTRY]);
@@ -193,13 +199,17 @@ export async function readZipDirectory(
 
 /**
  * Checks an XLSX's directory, its entries in stored order ({@link readZipDirectory}): exactly one
- * worksheet, and the parts it is read with stored where exceljs will have read them.
+ * worksheet, named as exceljs reads it, and the parts it is read with stored where exceljs will
+ * have read them. A worksheet part of another name is counted as a sheet: refused as
+ * `xlsx-no-sheet` when alone, a workbook plainly holding one was said to hold none; beside a
+ * sheetN.xml, it was skipped while the other loaded.
  */
 export function checkWorkbookEntries(entries: readonly ZipEntry[]): void {
-  const sheets = entries.filter((e) => WORKSHEET_ENTRY.test(e.name)).length;
-  if (sheets === 0)
+  const sheets = entries.filter((e) => WORKSHEET_PART.test(e.name));
+  if (sheets.length === 0)
     throw new FileRejection(entries.some((e) => e.name === WORKBOOK_ENTRY) ? 'xlsx-no-sheet' : 'xlsx-unreadable');
-  if (sheets > 1) throw new FileRejection('xlsx-multiple-sheets');
+  if (sheets.length > 1) throw new FileRejection('xlsx-multiple-sheets');
+  if (!WORKSHEET_ENTRY.test(sheets[0]!.name)) throw new FileRejection('xlsx-sheet-part-name');
   checkPartOrder(entries);
 }
 
