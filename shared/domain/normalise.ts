@@ -401,6 +401,62 @@ export function normaliseDate(input: string): DateResult {
   return { ok: true, value: isoOf(year, month, day) };
 }
 
+/**
+ * Why a date of birth that is a real date cannot be one: `date-of-birth-placeholder`, a date
+ * systems write for "not known"; `date-of-birth-future`, after the day the extract was taken;
+ * `date-of-birth-too-early`, more than {@link OLDEST_AGE_YEARS} years before it.
+ */
+export type DateOfBirthReason = 'date-of-birth-placeholder' | 'date-of-birth-future' | 'date-of-birth-too-early';
+
+/**
+ * Dates that systems write where the date of birth is not known: .NET's minimum date
+ * (0001-01-01), what SQL Server makes of an empty string cast to a date and Excel's first day
+ * (1900-01-01), an older systems' default (1800-01-01) and the "never" of 9999-12-31. Refused like the
+ * all-same-digit NHS placeholders (identifiers.ts, validateNhsNumber), not loaded and merely left
+ * unlinked: each is shared by everyone whose date was not known, so linking by date of birth and
+ * names would join different people who share it, and an officer shown it would read it as the
+ * person's. The agreements make the date of birth required, and a placeholder stands in for an
+ * empty cell, which would be refused too (`missing-value`).
+ */
+const DATE_OF_BIRTH_PLACEHOLDERS: ReadonlySet<string> = new Set([
+  '0001-01-01',
+  '1800-01-01',
+  '1900-01-01',
+  '9999-12-31',
+]);
+
+/** No one verified has lived longer than 122 years: an older date of birth is a typo or a placeholder. */
+export const OLDEST_AGE_YEARS = 125;
+
+/** The dates of birth an extract taken on one day may hold, inclusive, as ISO dates. */
+export interface DateOfBirthBounds {
+  readonly earliest: string;
+  readonly latest: string;
+}
+
+/**
+ * The bounds for an extract taken on `asOf` (ISO): from {@link OLDEST_AGE_YEARS} years before it
+ * to the day itself. Taken from the extract's own date rather than the clock, so that the same
+ * file loads the same rows whenever it is read (again). Worked out once a file: the check of
+ * each row ({@link dateOfBirthProblem}) compares strings, which ISO dates order as days.
+ */
+export function dateOfBirthBounds(asOf: string): DateOfBirthBounds {
+  const year = Math.max(0, Number(asOf.slice(0, 4)) - OLDEST_AGE_YEARS);
+  return { earliest: `${String(year).padStart(4, '0')}${asOf.slice(4)}`, latest: asOf };
+}
+
+/**
+ * Why an ISO date (as {@link normaliseDate} gives it) cannot be the date of birth of someone in
+ * an extract with these bounds, or undefined when it can be. The one rule for every format: a
+ * CSV's text and a workbook's date cell reach it as the same ISO date.
+ */
+export function dateOfBirthProblem(isoDate: string, bounds: DateOfBirthBounds): DateOfBirthReason | undefined {
+  if (DATE_OF_BIRTH_PLACEHOLDERS.has(isoDate)) return 'date-of-birth-placeholder';
+  if (isoDate > bounds.latest) return 'date-of-birth-future';
+  if (isoDate < bounds.earliest) return 'date-of-birth-too-early';
+  return undefined;
+}
+
 interface DateParts {
   readonly year: number;
   readonly month: number;

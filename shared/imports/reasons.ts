@@ -201,6 +201,15 @@ export const ROW_REASONS = [
   'cell-unreadable',
   'date-format',
   'date-calendar',
+  /**
+   * A date of birth that is a real date but no one's (normalise.ts, dateOfBirthProblem): a
+   * placeholder for "not known", after the extract's as-of date, or over 125 years before it.
+   * Only the field the dataset's matching reads as the date of birth (storage-plan.ts); other
+   * date fields may hold days to come.
+   */
+  'date-of-birth-placeholder',
+  'date-of-birth-future',
+  'date-of-birth-too-early',
   'flag-value',
   'percentage-format',
   'percentage-range',

@@ -1,4 +1,5 @@
 import type { Field } from '../agreements/schema.js';
+import { dateOfBirthBounds, dateOfBirthProblem, type DateOfBirthBounds } from '../domain/normalise.js';
 import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
 import type { Param } from '../store/batched-insert.js';
 import type { ExtractRecord } from './extract-records.js';
@@ -97,6 +98,8 @@ export class RowPreparer {
   /** Where each of the layout's names is in the row. */
   private readonly attributeIndexes: readonly number[];
   private readonly valueOf: (field: string | undefined) => CanonicalValue | null;
+  /** Where the date of birth the matching reads is in the row, and the days it may be. */
+  private readonly dateOfBirth: { readonly index: number; readonly bounds: DateOfBirthBounds } | undefined;
 
   constructor(
     private readonly plan: RowPlan,
@@ -115,6 +118,12 @@ export class RowPreparer {
       .map((id) => ({ index: indexOf.get(id.field)!, kind: id.kind, ni: id.type === 'ni-number' }));
     this.attributeLayout = attributeLayoutOf(plan);
     this.attributeIndexes = this.attributeLayout.names.map((name) => indexOf.get(name)!);
+    const dobIndex = storage.dateOfBirth === undefined ? undefined : indexOf.get(storage.dateOfBirth);
+    // A field the conventions name `dob` but the agreement types as text holds no ISO date to bound.
+    this.dateOfBirth =
+      dobIndex === undefined || plan.fields.find((f) => f.name === storage.dateOfBirth)?.type !== 'date'
+        ? undefined
+        : { index: dobIndex, bounds: dateOfBirthBounds(plan.asOf) };
     this.valueOf = (field) => {
       if (field === undefined) return null;
       const i = indexOf.get(field);
@@ -172,6 +181,13 @@ export class RowPreparer {
     for (const issue of this.validator.validate(cells, out)) {
       const column = columns[issue.index]!;
       if (!errors.some((e) => e.column === column)) errors.push({ row, column, reason: issue.reason });
+    }
+    const { dateOfBirth } = this;
+    if (dateOfBirth !== undefined) {
+      const dob = out[dateOfBirth.index];
+      const reason = typeof dob === 'string' ? dateOfBirthProblem(dob, dateOfBirth.bounds) : undefined;
+      const column = columns[dateOfBirth.index]!;
+      if (reason !== undefined && !errors.some((e) => e.column === column)) errors.push({ row, column, reason });
     }
     if (errors.length > 0) {
       batch.rowErrors.push(errors);
