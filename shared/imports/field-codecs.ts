@@ -1,6 +1,6 @@
 import type { Field } from '../agreements/schema.js';
 import { validateNhsNumber, validateNiNumber, validatePostcode, validateUpn } from '../domain/identifiers.js';
-import { normaliseDate } from '../domain/normalise.js';
+import { normaliseDateCell } from '../domain/normalise.js';
 import type { RowReason } from './reasons.js';
 
 /**
@@ -69,7 +69,7 @@ function typedCodec(field: Field): (value: string) => CellResult {
       };
     case 'date':
       return (v) => {
-        const r = normaliseDate(v);
+        const r = normaliseDateCell(v);
         return r.ok
           ? { ok: true, value: r.value }
           : fail(r.reason === 'date-calendar' ? 'date-calendar' : 'date-format');

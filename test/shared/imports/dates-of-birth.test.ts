@@ -86,3 +86,43 @@ describe('dates of birth at import', () => {
     }
   });
 });
+
+describe('dates with a time part at import', () => {
+  let h: ImportHarness;
+  beforeAll(async () => {
+    h = await createImportHarness({ maxBadRowShare: 0.9 });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('loads a date written with a midnight time, as SQL exports write dates, and refuses any other time', async () => {
+    const cells: readonly (readonly [cell: string, loaded: string | undefined])[] = [
+      ['1980-02-03 00:00:00', '1980-02-03'],
+      ['1980-02-04T00:00:00', '1980-02-04'],
+      ['1980-02-05T00:00:00.000Z', '1980-02-05'],
+      ['1980-02-06 00:00:00.0000000', '1980-02-06'],
+      ['1980-02-07 00:00', '1980-02-07'],
+      // A CSV saved from Excel writes a date-time column day first.
+      ['08/02/1980 00:00', '1980-02-08'],
+      ['1980-02-09', '1980-02-09'],
+      // Which day 13:45, a second past midnight or midnight in another zone is in the UK is not known.
+      ['1980-02-10 13:45:00', undefined],
+      ['1980-02-11T00:00:01', undefined],
+      ['1980-02-12T00:00:00+05:00', undefined],
+      ['1980-02-31 00:00:00', undefined],
+    ];
+    const csv =
+      ['firstName,lastName,dateOfBirth', ...cells.map(([cell], i) => `${name(i)},Jones,${cell}`)].join('\n') + '\n';
+    const blob = `${HOUSING}/${MDI}/extract-2025-01-31.csv`;
+    const loaded = cells.flatMap(([, date]) => (date === undefined ? [] : [date]));
+    expect(await h.importFile(blob, csv)).toMatchObject({ outcome: 'loaded', loaded: loaded.length });
+    expect((await storedRecords(h.store, HOUSING, MDI)).map((r) => r.date_of_birth).sort()).toEqual(loaded);
+    expect((await h.report('processed', blob))?.rowErrors).toEqual([
+      { row: 9, column: 'dateOfBirth', reason: 'date-format' },
+      { row: 10, column: 'dateOfBirth', reason: 'date-format' },
+      { row: 11, column: 'dateOfBirth', reason: 'date-format' },
+      { row: 12, column: 'dateOfBirth', reason: 'date-calendar' },
+    ]);
+  });
+});
