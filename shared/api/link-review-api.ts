@@ -38,7 +38,9 @@ import { deny, runRequest, type CallContext, type Outcome } from './request-pipe
 // A UUID is the same id in either case (RFC 9562); candidates are issued and stored in lower case.
 const candidateId = z.uuid().transform((id) => id.toLowerCase());
 
-export const candidateListQuerySchema = z.strictObject({
+// A parameter it does not define is passed over, as on every other list: Power Query and many
+// HTTP tools add a cache-buster (`_=<time>`), and a refusal would blame `after` or `limit`.
+export const candidateListQuerySchema = z.object({
   after: z.string().max(60).refine(isCandidateCursor).optional().describe('`next` from the previous page'),
   limit: z.coerce.number().int().min(1).max(100).default(25),
 });

@@ -97,7 +97,7 @@ export function buildOpenApiDocument(routes: readonly RouteEntry[], options: Ope
       title: 'lintel partner API',
       version: options.version ?? '1',
       description:
-        'The data-sharing layer of a council housing partnership. Every call states its purpose in `X-Purpose`; the data sharing agreement decides what, if anything, is returned, and every call leaves one entry in a tamper-evident access log. Errors are RFC 9457 `application/problem+json` with a stable `type` (`urn:lintel:problem:<code>`).',
+        'The data-sharing layer of a council housing partnership. Every call states its purpose in `X-Purpose`; the data sharing agreement decides what, if anything, is returned, and every call leaves one entry in a tamper-evident access log. Errors are RFC 9457 `application/problem+json` with a stable `type` (`urn:lintel:problem:<code>`). A query parameter an operation does not define is ignored (a cache-buster such as `_=` changes nothing).',
     },
     // No `jsonSchemaDialect`: OAS 3.1's default (JSON Schema 2020-12 with the OAS vocabulary)
     // takes what zod emits, and the reference page's Swagger UI shows a warning box for any other.
