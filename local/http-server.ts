@@ -364,6 +364,13 @@ async function handle(
     ...req.headers,
     'x-forwarded-for': sentForwardedFor === undefined ? address : `${sentForwardedFor}, ${address}`,
   };
+  // Node keeps the first of these lines and drops the rest, where the Functions host joins a
+  // header's lines into one value, which the request pipeline refuses (shared/api/repeated-header.ts):
+  // joined here too, so a second credential or content type is refused on both hosts.
+  for (const name of ['authorization', 'content-type']) {
+    const lines = headerLines(req.rawHeaders, name);
+    if (lines.length > 1) headers[name] = lines.join(', ');
+  }
   if (body === undefined) {
     closeAfterAnswer(req, res);
     const { 'transfer-encoding': _chunked, ...rest } = headers;
@@ -401,9 +408,15 @@ const VALID_HOST =
   /^(?:\[(?:[0-9A-Fa-f:.]+|v[0-9A-Fa-f]+\.[A-Za-z0-9._~!$&'()*+,;=:-]+)\]|(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?$/;
 
 function hostLines(rawHeaders: readonly string[]): number {
-  let count = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'host') count++;
-  return count;
+  return headerLines(rawHeaders, 'host').length;
+}
+
+/** The values of each line of the header `name` (lower case), in the order sent. */
+function headerLines(rawHeaders: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2)
+    if (rawHeaders[i]!.toLowerCase() === name) values.push(rawHeaders[i + 1]!);
+  return values;
 }
 
 /**

@@ -213,6 +213,8 @@ export interface OperationSpec {
 
 /** Every authenticated call can end in these, whatever the operation. */
 export const REQUEST_PATH_PROBLEMS: readonly ProblemCode[] = [
+  // Authorization, X-Purpose or Content-Type sent twice (repeated-header.ts).
+  'invalid-request',
   'unauthenticated',
   'party-unknown',
   'rate-limited',

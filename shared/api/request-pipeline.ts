@@ -6,11 +6,13 @@ import {
   entriesWithinStoreTransactions,
   type AccessLogRecord,
 } from '../audit/access-log.js';
+import type { AuthenticationResult } from '../auth/token-verifier.js';
 import { errorKind } from '../logging.js';
 import { problem, type HttpResult } from '../http/problem.js';
 import { KEY_RETRY_AFTER_SECONDS, KeyUnavailableError, type ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { clientAddressOf } from './client-address.js';
+import { repeatedHeader } from './repeated-header.js';
 import { SecretUnavailableError, SecretVersionGoneError } from '../secrets/secret-source.js';
 import type { Database } from '../store/schema.js';
 import { WriteSlots } from './write-slots.js';
@@ -156,8 +158,14 @@ export async function runRequest(
       throw err;
     }
   };
+  const repeated = repeatedHeader(req);
   try {
-    const auth = await ctx.verifier.verify(req.headers.get('authorization'));
+    // Two credentials name no one caller: refused before either is read, and counted as a call
+    // without a valid token.
+    const auth: AuthenticationResult =
+      repeated === 'Authorization'
+        ? { ok: false, reason: 'token-missing' }
+        : await ctx.verifier.verify(req.headers.get('authorization'));
     // Each refused call would leave a durable entry, under no party and seen by no DPO's
     // alerts, in a log that is never shortened: a flood of made-up tokens would grow it, and
     // hold up the entries of real calls, as fast as it could be sent. Beyond its limit an
@@ -173,7 +181,9 @@ export async function runRequest(
         return withRequestId(rateLimited(wait), requestId);
       }
     }
-    if (!auth.ok && auth.reason === 'jwks-unavailable') {
+    if (repeated === 'Authorization') {
+      outcome = deny(repeatedHeaderProblem(repeated), 'invalid-request');
+    } else if (!auth.ok && auth.reason === 'jwks-unavailable') {
       // The issuer's keys could not be fetched: the token may be good, so this is not a 401.
       services.logger.error('auth.keys-unavailable', { requestId });
       outcome = deny(
@@ -214,6 +224,8 @@ export async function runRequest(
           }),
           'party-unknown',
         );
+      } else if (repeated !== undefined) {
+        outcome = deny(repeatedHeaderProblem(repeated), 'invalid-request');
       } else {
         const call = { requestId, caller, purpose: purposeHeader, writeAhead };
         outcome = await handler(call);
@@ -321,6 +333,13 @@ function logUnavailable(): HttpResult {
   return problem(503, 'audit-log-unavailable', 'Service unavailable', {
     detail: 'The access log could not be written, so nothing was released.',
     headers: { 'retry-after': '5' },
+  });
+}
+
+/** Names the header, never its values: one of them is a bearer token. */
+function repeatedHeaderProblem(name: string): HttpResult {
+  return problem(400, 'invalid-request', 'Bad request', {
+    detail: `The ${name} header must be sent once, with one value.`,
   });
 }
 

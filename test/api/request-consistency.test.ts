@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpenApiDocument } from '../../shared/api/openapi.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
@@ -6,6 +7,27 @@ import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
  * The partner API answers the same request the same way on every endpoint (found by a review:
  * a list endpoint refused a query parameter the others pass over).
  */
+/** A request whose headers are sent line by line: a header given an array is sent once per value. */
+function rawCall(
+  url: string,
+  method: string,
+  headers: Record<string, string | string[]>,
+  body?: string,
+): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode!, text, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 describe('partner API request consistency', () => {
   let t: TestHost;
 
@@ -31,5 +53,74 @@ describe('partner API request consistency', () => {
     }
     const doc = (await (await fetch(`${t.url}/api/openapi.json`)).json()) as OpenApiDocument;
     expect((doc.info as { description: string }).description).toMatch(/query parameter[^.]*not define[^.]*ignored/i);
+  });
+
+  it('refuses a credential, purpose or content type sent twice, 400 naming the header and never its value', async () => {
+    const officer = await t.token('kettering-borough-council', ['senior-officer']);
+    const dpo = await t.token('la-housing', ['dpo']);
+    const search = `${t.url}/api/v1/people/search`;
+    const body = JSON.stringify({ niNumber: 'JG103759A' });
+    const json = 'application/json';
+    const cases: [string, string, Record<string, string | string[]>][] = [
+      // Node keeps the first Authorization and Content-Type line and joins repeated X-Purpose
+      // lines; the Functions host joins every repeated header into one value.
+      [
+        'Authorization',
+        'two lines',
+        {
+          authorization: [`Bearer ${officer}`, `Bearer ${dpo}`],
+          'x-purpose': 'housing-allocation',
+          'content-type': json,
+        },
+      ],
+      [
+        'Authorization',
+        'joined',
+        { authorization: `Bearer ${officer}, Bearer ${dpo}`, 'x-purpose': 'housing-allocation', 'content-type': json },
+      ],
+      [
+        'X-Purpose',
+        'two lines',
+        {
+          authorization: `Bearer ${officer}`,
+          'x-purpose': ['housing-allocation', 'fraud-prevention'],
+          'content-type': json,
+        },
+      ],
+      [
+        'X-Purpose',
+        'joined',
+        {
+          authorization: `Bearer ${officer}`,
+          'x-purpose': 'housing-allocation, fraud-prevention',
+          'content-type': json,
+        },
+      ],
+      [
+        'Content-Type',
+        'two lines',
+        { authorization: `Bearer ${officer}`, 'x-purpose': 'housing-allocation', 'content-type': [json, 'text/plain'] },
+      ],
+      [
+        'Content-Type',
+        'joined',
+        {
+          authorization: `Bearer ${officer}`,
+          'x-purpose': 'housing-allocation',
+          'content-type': `${json}, text/plain`,
+        },
+      ],
+    ];
+    for (const [name, how, headers] of cases) {
+      const res = await rawCall(search, 'POST', headers, body);
+      expect(res.status, `${name} ${how}: ${res.text}`).toBe(400);
+      expect(res.body.type).toBe('urn:lintel:problem:invalid-request');
+      expect(res.body.detail).toContain(name);
+      for (const value of [officer, dpo, 'fraud-prevention', 'text/plain', 'JG103759A'])
+        expect(res.text).not.toContain(value);
+    }
+    // Sent once, each is taken as before: the lookup runs (and finds nobody on an empty store).
+    const once = { authorization: `Bearer ${officer}`, 'x-purpose': 'housing-allocation', 'content-type': json };
+    expect((await rawCall(search, 'POST', once, body)).status).toBe(404);
   });
 });
