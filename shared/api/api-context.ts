@@ -99,11 +99,30 @@ export const KEY_RETRY_AFTER_SECONDS = 5;
  * pipeline answers 503 `key-unavailable`.
  */
 export class KeyUnavailableError extends Error {
-  constructor(options?: ErrorOptions) {
-    super('A pseudonymisation key version could not be read', options);
+  /**
+   * What the key was needed for, which the 503's detail names (request-pipeline.ts): a view by
+   * reference matches no identifiers, and a detail saying it did sent partners and operators
+   * after the wrong key.
+   */
+  readonly neededFor: KeyUse;
+
+  constructor(neededFor: KeyUse, options?: ErrorOptions) {
+    super(
+      neededFor === 'identifiers'
+        ? 'A pseudonymisation key version could not be read'
+        : 'The person-reference key could not be read',
+      options,
+    );
     this.name = 'KeyUnavailableError';
+    this.neededFor = neededFor;
   }
 }
+
+/**
+ * `identifiers`: matching them (pseudonymisation-key); `person-references`: making or reading
+ * one; `link-decisions`: a confirmation's record fingerprints (both person-ref-key).
+ */
+export type KeyUse = 'identifiers' | 'person-references' | 'link-decisions';
 
 export function createApiContext(services: Services): ApiContext {
   const { settings, logger } = services;
@@ -120,7 +139,7 @@ export function createApiContext(services: Services): ApiContext {
         gone: err instanceof SecretVersionGoneError,
         error: errorKind(err),
       });
-      throw new KeyUnavailableError({ cause: err });
+      throw new KeyUnavailableError('identifiers', { cause: err });
     }
   };
   const pseudonymiserOf = (secret: SecretValue) =>
@@ -153,7 +172,7 @@ export function createApiContext(services: Services): ApiContext {
         (err: unknown) => {
           // As for the pseudonymisation key: an outage of the vault is a 503 to retry, not a 500.
           logger.error('api.person-ref-key-unavailable', { error: errorKind(err) });
-          throw new KeyUnavailableError({ cause: err });
+          throw new KeyUnavailableError('person-references', { cause: err });
         },
       );
       personRefs.catch(() => (personRefs = undefined));

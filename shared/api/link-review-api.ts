@@ -365,7 +365,7 @@ async function identityKeys(ctx: ApiContext): Promise<PairKeys> {
     return PairKeys.identity(await personRefKeyOf(ctx.services.secrets));
   } catch (err) {
     ctx.services.logger.error('api.person-ref-key-unavailable', { error: errorKind(err) });
-    throw new KeyUnavailableError({ cause: err });
+    throw new KeyUnavailableError('link-decisions', { cause: err });
   }
 }
 

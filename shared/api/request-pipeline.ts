@@ -9,7 +9,7 @@ import {
 import type { AuthenticationResult } from '../auth/token-verifier.js';
 import { errorKind } from '../logging.js';
 import { problem, type HttpResult } from '../http/problem.js';
-import { KEY_RETRY_AFTER_SECONDS, KeyUnavailableError, type ApiContext } from './api-context.js';
+import { KEY_RETRY_AFTER_SECONDS, KeyUnavailableError, type ApiContext, type KeyUse } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { clientAddressOf } from './client-address.js';
 import { repeatedHeader } from './repeated-header.js';
@@ -240,15 +240,15 @@ export async function runRequest(
     // handlers' to judge; this may pass, so the caller is told when to try again. The latter is
     // logged as an error all the same: a vault that refuses the app (access revoked) looks the
     // same from here.
-    const pseudonymisationKey = err instanceof KeyUnavailableError;
+    const apiKey = err instanceof KeyUnavailableError;
     const otherKey = err instanceof SecretUnavailableError && !(err instanceof SecretVersionGoneError);
-    if (pseudonymisationKey || otherKey) {
+    if (apiKey || otherKey) {
       if (otherKey) services.logger.error('request.key-unavailable', { requestId, action, secret: err.secretName });
       outcome = deny(
         problem(503, 'key-unavailable', 'Service unavailable', {
           headers: { 'retry-after': String(KEY_RETRY_AFTER_SECONDS) },
-          detail: pseudonymisationKey
-            ? 'A key needed to match identifiers could not be read; nothing was released.'
+          detail: apiKey
+            ? KEY_UNAVAILABLE_DETAIL[err.neededFor]
             : 'A key the answer depends on could not be read; nothing was released.',
         }),
         'key-unavailable',
@@ -335,6 +335,14 @@ function logUnavailable(): HttpResult {
     headers: { 'retry-after': '5' },
   });
 }
+
+/** What a 503 `key-unavailable` says the key was needed for: never which key version, nor anything of it. */
+const KEY_UNAVAILABLE_DETAIL: Record<KeyUse, string> = {
+  identifiers: 'A key needed to match identifiers could not be read; nothing was released.',
+  'person-references': 'The key person references are made and read with could not be read; nothing was released.',
+  'link-decisions':
+    "The key a confirmed link's records are fingerprinted with could not be read; no decision was recorded.",
+};
 
 /** Names the header, never its values: one of them is a bearer token. */
 function repeatedHeaderProblem(name: string): HttpResult {

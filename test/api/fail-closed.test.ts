@@ -353,6 +353,19 @@ describe('fail closed when person-ref-key cannot be read', () => {
     expect(res.headers.get('retry-after')).not.toBeNull();
     expect(res.text).not.toContain('Aisha');
   });
+
+  it('a view by reference: 503 saying the person-reference key was needed, not one to match identifiers', async () => {
+    // No identifiers are matched on a view: a detail saying so sent partners after the wrong key.
+    const res = await callApi(t, '/v1/people/not-a-reference-anyway', {
+      party: 'kettering-borough-council',
+      roles: ['housing-officer'],
+      purpose: 'housing-allocation',
+    });
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ type: 'urn:lintel:problem:key-unavailable' });
+    expect(res.body.detail).not.toMatch(/identifier/i);
+    expect(res.body.detail).toMatch(/person references/);
+  });
 });
 
 describe('a key version newer than the versions an instance last read', () => {
