@@ -19,6 +19,7 @@ import { isDevelopmentStorageUrl } from '../shared/blob/storage-connection.js';
 import { ConfigurationError } from '../shared/config.js';
 import { errorKind } from '../shared/logging.js';
 import { SecretUnavailableError, SecretVersionGoneError } from '../shared/secrets/secret-source.js';
+import { MigrationFailedError } from '../shared/store/database.js';
 
 const codeOf = (err: unknown): unknown => (err as { code?: unknown } | null | undefined)?.code;
 
@@ -115,6 +116,8 @@ export function failureLine(script: string, err: unknown): string {
   // ways to sign in are said.
   if (noCredentialFound(err))
     return `${script}: no Azure credential found: sign in with \`az login\` (or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or run with a managed identity)\n`;
+  if (err instanceof MigrationFailedError)
+    return `${script}: ${err.message}${err.reason === undefined ? ` (${errorKind(err.cause)})` : ''}\n`;
   const refusal = azureRefusal(err);
   // Azurite knows the account key alone: a role is no answer there.
   if (refusal?.service === 'azurite')

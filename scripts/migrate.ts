@@ -12,7 +12,7 @@ import { loadLocalSettings } from '../local/settings.js';
 import { loadConfig } from '../shared/config.js';
 import { storeOptionsOf } from '../shared/services.js';
 import { migrateToLatest, migrationState, openStore, type Store } from '../shared/store/database.js';
-import { parseOptions } from './cli.js';
+import { failureLine, parseOptions } from './cli.js';
 
 parseOptions('migrate', "npm run migrate   (applies the store's pending migrations, then lists them all)", {
   options: {},
@@ -33,11 +33,10 @@ try {
       : `${settings.STORE_ENGINE}: schema up to date at ${state.at(-1)?.name ?? 'none'}\n`,
   );
 } catch (err) {
-  // Which migration failed and the database's reason, why the store would not open, or which
-  // setting is malformed (by name: ConfigurationError never quotes a value): schema statements
-  // and connection errors carry no personal data.
-  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-  process.stderr.write(`migrate: ${err instanceof Error ? err.message : String(err)}${cause}\n`);
+  // As every operator script answers: a malformed setting by name, no credential as how to sign
+  // in, which migration failed with the database's reason; anything else by its kind alone, as
+  // the driver's message may quote the server or the connection string.
+  process.stderr.write(failureLine('migrate', err));
   process.exitCode = 1;
 } finally {
   await store?.close();

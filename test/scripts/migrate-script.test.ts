@@ -6,15 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../local/free-port.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'lintel-migrate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function migrate(sqlitePath: string) {
+function migrate(sqlitePath: string, env: Record<string, string> = {}) {
   return spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'scripts/migrate.ts')], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', SQLITE_PATH: sqlitePath, STORE_ENGINE: 'sqlite' },
+    env: { PATH: process.env.PATH ?? '', SQLITE_PATH: sqlitePath, STORE_ENGINE: 'sqlite', ...env },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -66,4 +67,19 @@ describe('npm run migrate', () => {
     expect(result.stderr).toMatch(/^migrate: /);
     expect(result.stderr).not.toContain('    at ');
   });
+
+  it("answers an Azure SQL it cannot reach as the other operator scripts do, quoting none of the driver's messages", async () => {
+    // Nothing listens on the port: the driver's message names the server, and in other failures
+    // the connection string or every credential it tried.
+    const port = await freePort();
+    const result = migrate(join(dir, 'unused.db'), {
+      STORE_ENGINE: 'mssql',
+      MSSQL_CONNECTION_STRING: `Server=tcp:127.0.0.1,${port};Database=lintel;User Id=operator;Password=not-a-real-pw-SECRET`,
+      LOG_LEVEL: 'error',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^migrate: failed \([A-Za-z]+(?::[A-Za-z]+)?\)\n$/);
+    for (const quoted of [String(port), '127.0.0.1', 'SECRET', 'Migration unknown'])
+      expect(result.stderr).not.toContain(quoted);
+  }, 60_000);
 });
