@@ -156,18 +156,7 @@ export async function personIdHistory(
   while (frontier.length > 0) {
     const next = new Set<string>();
     for (let k = 0; k < frontier.length; k += IDS_PER_SELECT) {
-      const rows = await db
-        .selectFrom('person_id_move')
-        .leftJoin('link_run', 'link_run.id', 'person_id_move.run_id')
-        .select([
-          'person_id_move.from_person_id',
-          'person_id_move.to_person_id',
-          'person_id_move.moved_at',
-          'person_id_move.held_since',
-          'link_run.committed_at',
-        ])
-        .where('person_id_move.to_person_id', 'in', frontier.slice(k, k + IDS_PER_SELECT))
-        .execute();
+      const rows = await movesBy(db, 'to_person_id', frontier.slice(k, k + IDS_PER_SELECT));
       for (const row of rows) {
         const { from_person_id: from, to_person_id: to, moved_at: movedAt, held_since: heldSince } = row;
         // Not known (a move before migration 0030, or the pass ended before writing it): the stamp.
@@ -232,17 +221,7 @@ export async function idsAnsweringFor(db: Kysely<Database>, personId: string, lo
   while (frontier.length > 0 && reached.size < MAX_HISTORY_IDS) {
     const next: string[] = [];
     for (let k = 0; k < frontier.length; k += IDS_PER_SELECT) {
-      const rows = await db
-        .selectFrom('person_id_move')
-        .leftJoin('link_run', 'link_run.id', 'person_id_move.run_id')
-        .select([
-          'person_id_move.from_person_id',
-          'person_id_move.to_person_id',
-          'person_id_move.moved_at',
-          'link_run.committed_at',
-        ])
-        .where('person_id_move.from_person_id', 'in', frontier.slice(k, k + IDS_PER_SELECT))
-        .execute();
+      const rows = await movesBy(db, 'from_person_id', frontier.slice(k, k + IDS_PER_SELECT));
       for (const { from_person_id: from, to_person_id: to, moved_at: movedAt, committed_at: committedAt } of rows) {
         // A move that took effect before the records came to `from` moved someone else's; one
         // stamped before but committed after still moved them (lookups log the id until the commit).
@@ -280,4 +259,20 @@ export async function idsAnsweringFor(db: Kysely<Database>, personId: string, lo
     if (shows) answering.push(id);
   }
   return answering.length > 0 ? answering : [personId];
+}
+
+/** The moves into (`to_person_id`) or out of (`from_person_id`) `ids`, each with its pass's commit time. */
+function movesBy(db: Kysely<Database>, side: 'from_person_id' | 'to_person_id', ids: readonly string[]) {
+  return db
+    .selectFrom('person_id_move')
+    .leftJoin('link_run', 'link_run.id', 'person_id_move.run_id')
+    .select([
+      'person_id_move.from_person_id',
+      'person_id_move.to_person_id',
+      'person_id_move.moved_at',
+      'person_id_move.held_since',
+      'link_run.committed_at',
+    ])
+    .where(`person_id_move.${side}`, 'in', ids)
+    .execute();
 }

@@ -169,31 +169,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     // Run A's upload of latest/'s counts has left (the bytes are on the wire: aborting it then
     // recalls nothing), and reaches the service late, once its lease has gone and run B has
     // published the day's release.
-    let letGo!: () => void;
-    const stalled = new Promise<void>((resolve) => (letGo = resolve));
-    let reach!: () => void;
-    const reached = new Promise<void>((resolve) => (reach = resolve));
-    let landed!: (outcome: string) => void;
-    const lateUpload = new Promise<string>((resolve) => (landed = resolve));
-    const onTheWire = overBlockBlobs(h.blobs, (blob, real) => {
-      const client = real() as { upload: (...args: unknown[]) => Promise<unknown> };
-      if (blob !== `${FOLDER}latest/${COUNTS_FILE}`) return client;
-      return new Proxy(client, {
-        get: (target, prop, recv) =>
-          prop !== 'upload'
-            ? (Reflect.get(target, prop, recv) as unknown)
-            : async (body: unknown, length: unknown, options: Record<string, unknown>) => {
-                reach();
-                await stalled;
-                const sent = target.upload(body, length, { ...options, abortSignal: undefined });
-                sent.then(
-                  () => landed('landed'),
-                  (err: unknown) => landed(`refused ${String((err as { statusCode?: unknown }).statusCode)}`),
-                );
-                return sent;
-              },
-      });
-    });
+    const { onTheWire, reached, letGo, lateUpload } = lateFirstUpload(h, `${FOLDER}latest/${COUNTS_FILE}`);
     const logFrom = h.logLines.length;
     const runA = exportCurated(
       h.exportDeps(container, {
@@ -224,33 +200,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     // heal's upload of latest/'s counts reaches the service late, once its lease has gone and run
     // B has published.
     await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${MANIFEST_FILE}`).delete();
-    let letGo!: () => void;
-    const stalled = new Promise<void>((resolve) => (letGo = resolve));
-    let reach!: () => void;
-    const reached = new Promise<void>((resolve) => (reach = resolve));
-    let landed!: (outcome: string) => void;
-    const lateUpload = new Promise<string>((resolve) => (landed = resolve));
-    let first = true;
-    const onTheWire = overBlockBlobs(h.blobs, (blob, real) => {
-      const client = real() as { upload: (...args: unknown[]) => Promise<unknown> };
-      if (blob !== `${FOLDER}latest/${COUNTS_FILE}`) return client;
-      return new Proxy(client, {
-        get: (target, prop, recv) =>
-          prop !== 'upload' || !first
-            ? (Reflect.get(target, prop, recv) as unknown)
-            : async (body: unknown, length: unknown, options: Record<string, unknown>) => {
-                first = false;
-                reach();
-                await stalled;
-                const sent = target.upload(body, length, { ...options, abortSignal: undefined });
-                sent.then(
-                  () => landed('landed'),
-                  (err: unknown) => landed(`refused ${String((err as { statusCode?: unknown }).statusCode)}`),
-                );
-                return sent;
-              },
-      });
-    });
+    const { onTheWire, reached, letGo, lateUpload } = lateFirstUpload(h, `${FOLDER}latest/${COUNTS_FILE}`);
     const logFrom = h.logLines.length;
     const runA = exportCurated(
       h.exportDeps(container, {
@@ -274,3 +224,39 @@ describe('a planning export that lost its lease while it wrote', () => {
     expect(summariesA.map((s) => s.outcome)).toEqual(['lease-lost']);
   }, 60_000);
 });
+
+/**
+ * The export's blob client, its first upload of `blob` held on the wire until `letGo` and then
+ * sent without the lease's signal (a request already sent is not recalled): `reached` once it is
+ * held, `lateUpload` what the service made of it ("landed", or "refused <status>").
+ */
+function lateFirstUpload(h: ImportHarness, blob: string) {
+  let letGo!: () => void;
+  const stalled = new Promise<void>((resolve) => (letGo = resolve));
+  let reach!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  let landed!: (outcome: string) => void;
+  const lateUpload = new Promise<string>((resolve) => (landed = resolve));
+  let first = true;
+  const onTheWire = overBlockBlobs(h.blobs, (name, real) => {
+    const client = real() as { upload: (...args: unknown[]) => Promise<unknown> };
+    if (name !== blob) return client;
+    return new Proxy(client, {
+      get: (target, prop, recv) =>
+        prop !== 'upload' || !first
+          ? (Reflect.get(target, prop, recv) as unknown)
+          : async (body: unknown, length: unknown, options: Record<string, unknown>) => {
+              first = false;
+              reach();
+              await stalled;
+              const sent = target.upload(body, length, { ...options, abortSignal: undefined });
+              sent.then(
+                () => landed('landed'),
+                (err: unknown) => landed(`refused ${String((err as { statusCode?: unknown }).statusCode)}`),
+              );
+              return sent;
+            },
+    });
+  });
+  return { onTheWire, reached, letGo, lateUpload };
+}
