@@ -372,23 +372,38 @@ function nothingWritten(
   return { ...idsOf(target), outcome, folder, lines: 0, recordsAwaitingLinkage: 0, peopleCounted: 0 };
 }
 
+/** Each release file's ETag as this run last saw it under its lease, by blob name (undefined: not there). */
+type SeenETags = Map<string, string | undefined>;
+
 /**
- * `signal` is the export lock's: an upload still on its way when the lease is known lost is
- * abandoned rather than landing over the next holder's release.
+ * Writes and deletes of release files under the export lock. `signal` is the lock's: a request
+ * still on its way when the lease is known lost is abandoned. One already sent it cannot recall,
+ * so each carries the ETag `seen` holds for the file (read by releaseFilesIn, or left by the last
+ * write here; none: it must not be there), and the service refuses (412) one that reaches it only
+ * after the lease has gone over any other run's write since.
  */
-async function putFile(
-  container: CuratedContainer,
-  name: string,
-  body: Buffer,
-  contentType: string,
-  signal: AbortSignal,
-  conditions?: BlobRequestConditions,
-): Promise<string | undefined> {
-  const { etag } = await container
-    .getBlockBlobClient(name)
-    .upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType }, abortSignal: signal, conditions });
-  return etag;
+function fencedWrites(container: CuratedContainer, seen: SeenETags, signal: AbortSignal) {
+  return {
+    async put(name: string, body: Buffer, contentType: string): Promise<void> {
+      const etag = seen.get(name);
+      const conditions: BlobRequestConditions = etag === undefined ? { ifNoneMatch: '*' } : { ifMatch: etag };
+      const written = await container.getBlockBlobClient(name).upload(body, body.length, {
+        blobHTTPHeaders: { blobContentType: contentType },
+        abortSignal: signal,
+        conditions,
+      });
+      seen.set(name, written.etag);
+    },
+    async remove(name: string): Promise<void> {
+      const etag = seen.get(name);
+      if (etag !== undefined)
+        await container.getBlobClient(name).deleteIfExists({ conditions: { ifMatch: etag }, abortSignal: signal });
+      seen.set(name, undefined);
+    },
+  };
 }
+
+type FencedWrites = ReturnType<typeof fencedWrites>;
 
 /**
  * What a folder (`<party>/<purpose>/<dataset>/<sub>/`) holds of a release's files now; with
@@ -397,7 +412,7 @@ async function putFile(
 async function releaseFilesIn(
   container: CuratedContainer,
   prefix: string,
-  etags?: Map<string, string | undefined>,
+  etags?: SeenETags,
 ): Promise<Map<string, Buffer | undefined>> {
   const held = new Map<string, Buffer | undefined>();
   for (const [name] of RELEASE_FILES) {
@@ -445,32 +460,19 @@ function wholeRelease(
 /**
  * Replaces a folder's release files with `files` (an absent one deleted): the manifest goes first
  * and comes back last, so a process that dies on the way leaves no manifest beside counts it does
- * not describe, and the next run heals the folder again. Each write is conditioned on the ETag
- * `etags` holds for the file, read by releaseFilesIn under the lease (none: it must not be
- * there): a write the service gets after the lease has gone is refused over another run's since.
+ * not describe, and the next run heals the folder again. `writes` are fenced on the ETags
+ * releaseFilesIn read of the folder under the lease.
  */
 async function replaceReleaseFiles(
-  container: CuratedContainer,
   prefix: string,
   files: ReadonlyMap<string, Buffer | undefined>,
-  signal: AbortSignal,
-  etags: Map<string, string | undefined>,
+  writes: FencedWrites,
 ): Promise<void> {
-  const remove = async (blob: string) => {
-    const seen = etags.get(blob);
-    if (seen !== undefined)
-      await container.getBlobClient(blob).deleteIfExists({ conditions: { ifMatch: seen }, abortSignal: signal });
-    etags.set(blob, undefined);
-  };
-  await remove(`${prefix}${MANIFEST_FILE}`);
+  await writes.remove(`${prefix}${MANIFEST_FILE}`);
   for (const [name, type] of RELEASE_FILES) {
-    const blob = `${prefix}${name}`;
     const body = files.get(name);
-    if (body !== undefined) {
-      const seen = etags.get(blob);
-      const conditions = seen === undefined ? { ifNoneMatch: '*' } : { ifMatch: seen };
-      etags.set(blob, await putFile(container, blob, body, type, signal, conditions));
-    } else if (name !== MANIFEST_FILE) await remove(blob);
+    if (body !== undefined) await writes.put(`${prefix}${name}`, body, type);
+    else if (name !== MANIFEST_FILE) await writes.remove(`${prefix}${name}`);
   }
 }
 
@@ -509,7 +511,8 @@ async function healReleaseFiles(
   let restored = 0;
   let emptied = 0;
   // Every folder the heal replaces it has read first, noting the ETags its writes are conditioned on.
-  const etags = new Map<string, string | undefined>();
+  const etags: SeenETags = new Map();
+  const writes = fencedWrites(container, etags, signal);
 
   let rebuilt = 0;
   // At most once a heal: the store's lines are read only when no folder holds the release.
@@ -529,7 +532,7 @@ async function healReleaseFiles(
       else if (i === 0 && (source = await rebuildNewest()) !== undefined) rebuilt++;
       if (source !== undefined) break;
     }
-    await replaceReleaseFiles(container, `${folder}latest/`, source ?? new Map(), signal, etags);
+    await replaceReleaseFiles(`${folder}latest/`, source ?? new Map(), writes);
     if (source !== undefined) {
       latest = wholeRelease(source);
       restored++;
@@ -543,7 +546,7 @@ async function healReleaseFiles(
     if (latest !== undefined && ukDateOf(latest.generatedAt) === day)
       source = await releaseFilesIn(container, `${folder}latest/`);
     else if (day === newestDay && (source = await rebuildNewest()) !== undefined) rebuilt++;
-    await replaceReleaseFiles(container, `${folder}${day}/`, source ?? new Map(), signal, etags);
+    await replaceReleaseFiles(`${folder}${day}/`, source ?? new Map(), writes);
     if (source !== undefined) restored++;
     else emptied++;
   }
@@ -762,24 +765,18 @@ async function exportTarget(
     reasonCode: 'granted',
   });
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
-  // Every write is renewed first, so none starts once the lease is known lost, and carries the
-  // lease's signal, so one on its way then is abandoned. Neither recalls a request already sent,
-  // which the service may get after the lease has gone and another run has published: so each
-  // write holds the ETag this run last saw the file with, under its lease (none: it must not be
-  // there), and the service refuses it (412) over any other run's write since.
-  const etags = new Map<string, string | undefined>();
+  // Every write is renewed first, so none starts once the lease is known lost, carries the
+  // lease's signal, so one on its way then is abandoned, and is fenced on the ETag this run last
+  // saw (fencedWrites), as neither recalls a request already sent.
+  const etags: SeenETags = new Map();
+  const fenced = fencedWrites(container, etags, lease.signal);
   const put = async (name: string, body: Buffer, contentType: string) => {
     await lease.confirm();
-    const seen = etags.get(name);
-    const conditions = seen === undefined ? { ifNoneMatch: '*' } : { ifMatch: seen };
-    etags.set(name, await putFile(container, name, body, contentType, lease.signal, conditions));
+    await fenced.put(name, body, contentType);
   };
   const remove = async (name: string) => {
     await lease.confirm();
-    const seen = etags.get(name);
-    if (seen !== undefined)
-      await container.getBlobClient(name).deleteIfExists({ conditions: { ifMatch: seen }, abortSignal: lease.signal });
-    etags.set(name, undefined);
+    await fenced.remove(name);
   };
   const manifestJson = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
   const release: [string, Buffer, string][] = [
