@@ -165,22 +165,24 @@ describe('a planning export that lost its lease while it wrote', () => {
     expect(await latestAgreesWithView()).toMatchObject({ latest: '2026-12-03T06:00:00.000Z', viewHoldsLatest: true });
   }, 60_000);
 
-  it('does not land an upload the service gets only after the run that took the lease has published', async () => {
-    // Run A's upload of latest/'s counts has left (the bytes are on the wire: aborting it then
-    // recalls nothing), and reaches the service late, once its lease has gone and run B has
-    // published the day's release.
+  /**
+   * Run A, at 06:00 on `day`, has its first upload of latest/'s counts held on the wire; its lease
+   * is broken (as when it lapsed) and run B publishes the day's release at 06:10; A's upload then
+   * reaches the service. It must be refused, and A stop, with B's release left whole.
+   */
+  const lateUploadAfterTakeover = async (day: string) => {
     const { onTheWire, reached, letGo, lateUpload } = lateFirstUpload(h, `${FOLDER}latest/${COUNTS_FILE}`);
     const logFrom = h.logLines.length;
     const runA = exportCurated(
       h.exportDeps(container, {
         blobs: onTheWire,
         leaseSeconds: TEST_LEASE_SECONDS,
-        now: () => new Date('2026-12-04T06:00:00.000Z'),
+        now: () => new Date(`${day}T06:00:00.000Z`),
       }),
     );
     await reached;
     await breakLease();
-    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-04T06:10:00.000Z') }));
+    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date(`${day}T06:10:00.000Z`) }));
     expect(runB.map((s) => s.outcome)).toEqual(['written']);
     const afterB = await contents();
     const viewAfterB = await view();
@@ -191,8 +193,15 @@ describe('a planning export that lost its lease while it wrote', () => {
     expect(await lateUpload).toBe('refused 412');
     expect(await contents()).toEqual(afterB);
     expect(await view()).toEqual(viewAfterB);
-    expect(await latestAgreesWithView()).toMatchObject({ latest: '2026-12-04T06:10:00.000Z', countsDescribed: true });
+    expect(await latestAgreesWithView()).toMatchObject({ latest: `${day}T06:10:00.000Z`, countsDescribed: true });
     expect(summariesA.map((s) => s.outcome)).toEqual(['lease-lost']);
+  };
+
+  it('does not land an upload the service gets only after the run that took the lease has published', async () => {
+    // Run A's upload of latest/'s counts has left (the bytes are on the wire: aborting it then
+    // recalls nothing), and reaches the service late, once its lease has gone and run B has
+    // published the day's release.
+    await lateUploadAfterTakeover('2026-12-04');
   }, 60_000);
 
   it('does not land a heal upload the service gets only after the run that took the lease has published', async () => {
@@ -200,28 +209,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     // heal's upload of latest/'s counts reaches the service late, once its lease has gone and run
     // B has published.
     await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${MANIFEST_FILE}`).delete();
-    const { onTheWire, reached, letGo, lateUpload } = lateFirstUpload(h, `${FOLDER}latest/${COUNTS_FILE}`);
-    const logFrom = h.logLines.length;
-    const runA = exportCurated(
-      h.exportDeps(container, {
-        blobs: onTheWire,
-        leaseSeconds: TEST_LEASE_SECONDS,
-        now: () => new Date('2026-12-05T06:00:00.000Z'),
-      }),
-    );
-    await reached;
-    await breakLease();
-    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-05T06:10:00.000Z') }));
-    expect(runB.map((s) => s.outcome)).toEqual(['written']);
-    const afterB = await contents();
-
-    await untilNoticed(logFrom, TEST_LEASE_SECONDS * 1000);
-    letGo();
-    const summariesA: CuratedExportSummary[] = await runA.catch((err: unknown) => [String(err)] as never);
-    expect(await lateUpload).toBe('refused 412');
-    expect(await contents()).toEqual(afterB);
-    expect(await latestAgreesWithView()).toMatchObject({ latest: '2026-12-05T06:10:00.000Z', countsDescribed: true });
-    expect(summariesA.map((s) => s.outcome)).toEqual(['lease-lost']);
+    await lateUploadAfterTakeover('2026-12-05');
   }, 60_000);
 });
 
