@@ -23,12 +23,10 @@ export function isDevelopmentStorageShortcut(parts: Map<string, string>): boolea
   return parts.get('usedevelopmentstorage')?.toLowerCase() === 'true';
 }
 
+const urlOf = (text: string): URL | undefined => (URL.canParse(text) ? new URL(text) : undefined);
+
 export function isLoopbackUrl(text: string): boolean {
-  try {
-    return LOOPBACK_HOSTS.has(new URL(text).hostname.toLowerCase());
-  } catch {
-    return false;
-  }
+  return LOOPBACK_HOSTS.has(urlOf(text)?.hostname.toLowerCase() ?? '');
 }
 
 /**
@@ -37,12 +35,8 @@ export function isLoopbackUrl(text: string): boolean {
  * (`http://devstoreaccount1.blob.localhost:10000/…`).
  */
 export function isDevelopmentStorageUrl(text: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return false;
-  }
+  const url = urlOf(text);
+  if (url === undefined) return false;
   const host = url.hostname.toLowerCase();
   const account = url.pathname.split('/')[1]?.toLowerCase();
   return (
@@ -54,11 +48,7 @@ export function isDevelopmentStorageUrl(text: string): boolean {
 }
 
 function isHttpsUrl(text: string): boolean {
-  try {
-    return new URL(text).protocol === 'https:';
-  } catch {
-    return false;
-  }
+  return urlOf(text)?.protocol === 'https:';
 }
 
 /**
