@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpenApiDocument } from '../../shared/api/openapi.js';
 import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
@@ -13,14 +13,19 @@ function rawCall(
   method: string,
   headers: Record<string, string | string[]>,
   body?: string,
-): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Record<string, unknown>; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode!, text, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} });
+        resolve({
+          status: res.statusCode!,
+          headers: res.headers,
+          text,
+          body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+        });
       });
     });
     req.on('error', reject);
@@ -122,5 +127,37 @@ describe('partner API request consistency', () => {
     // Sent once, each is taken as before: the lookup runs (and finds nobody on an empty store).
     const once = { authorization: `Bearer ${officer}`, 'x-purpose': 'housing-allocation', 'content-type': json };
     expect((await rawCall(search, 'POST', once, body)).status).toBe(404);
+  });
+
+  it('reads a comma inside a quoted Content-Type parameter as part of one media type, and only one outside quotes as a second', async () => {
+    const officer = await t.token('kettering-borough-council', ['senior-officer']);
+    const search = `${t.url}/api/v1/people/search`;
+    const body = JSON.stringify({ niNumber: 'JG103759A' });
+    const call = (contentType: string | string[]) =>
+      rawCall(
+        search,
+        'POST',
+        { authorization: `Bearer ${officer}`, 'x-purpose': 'housing-allocation', 'content-type': contentType },
+        body,
+      );
+    // RFC 9110 §5.6.4: a quoted-string may hold a comma. One unknown parameter is passed over,
+    // whatever its value: the lookup runs (and finds nobody on an empty store).
+    const unknownParameter = (await call('application/json; foo=b')).status;
+    expect(unknownParameter).toBe(404);
+    for (const contentType of ['application/json; foo="a,b"', 'application/json; foo="a\\",b"; charset=utf-8']) {
+      const res = await call(contentType);
+      expect(res.status, `${contentType}: ${res.text}`).toBe(unknownParameter);
+    }
+    // A comma outside the quotes is a second value, sent joined or on two lines.
+    for (const contentType of [
+      'application/json; foo="a,b", text/plain',
+      ['application/json; foo="a,b"', 'text/plain'],
+    ]) {
+      const res = await call(contentType);
+      expect(res.status, `${String(contentType)}: ${res.text}`).toBe(400);
+      expect(res.body.type).toBe('urn:lintel:problem:invalid-request');
+      expect(res.body.detail).toContain('Content-Type');
+      expect(res.text).not.toContain('text/plain');
+    }
   });
 });
