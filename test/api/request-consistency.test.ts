@@ -160,4 +160,68 @@ describe('partner API request consistency', () => {
       expect(res.text).not.toContain('text/plain');
     }
   });
+  it('refuses a body whose Content-Encoding is sent twice with any coding but identity, as one coding it cannot undo', async () => {
+    const officer = await t.token('kettering-borough-council', ['senior-officer']);
+    const search = `${t.url}/api/v1/people/search`;
+    const body = JSON.stringify({ niNumber: 'JG103759A' });
+    const call = (contentEncoding: string | string[]) =>
+      rawCall(
+        search,
+        'POST',
+        {
+          authorization: `Bearer ${officer}`,
+          'x-purpose': 'housing-allocation',
+          'content-type': 'application/json',
+          'content-encoding': contentEncoding,
+        },
+        body,
+      );
+    const gzip = await call('gzip');
+    expect(gzip.status).toBe(415);
+    for (const contentEncoding of [['identity', 'gzip'], ['gzip', 'identity'], 'identity, gzip', 'gzip, identity']) {
+      const res = await call(contentEncoding);
+      expect(res.status, `${String(contentEncoding)}: ${res.text}`).toBe(gzip.status);
+      expect(res.body).toEqual(gzip.body);
+      expect(res.headers['accept-encoding']).toBe('identity');
+    }
+    // Identity twice leaves the body as sent: read as with none.
+    expect((await call(['identity', 'identity'])).status).toBe(404);
+  });
+
+  it('answers an X-Request-Id sent twice as one that is not a UUID: a fresh id, echoed and logged alike', async () => {
+    const officer = await t.token('kettering-borough-council', ['senior-officer']);
+    const search = `${t.url}/api/v1/people/search`;
+    const body = JSON.stringify({ niNumber: 'JG103759A' });
+    const first = '11111111-1111-4111-8111-111111111111';
+    const second = '22222222-2222-4222-8222-222222222222';
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    const call = (requestId: string | string[]) =>
+      rawCall(
+        search,
+        'POST',
+        {
+          authorization: `Bearer ${officer}`,
+          'x-purpose': 'housing-allocation',
+          'content-type': 'application/json',
+          'x-request-id': requestId,
+        },
+        body,
+      );
+    // As today for an id that is no UUID.
+    const notUuid = await call('case 42');
+    expect(notUuid.headers['x-request-id']).toMatch(uuid);
+    for (const requestId of [[first, second], `${first}, ${second}`, [first, first]]) {
+      const res = await call(requestId);
+      expect(res.status, `${String(requestId)}: ${res.text}`).toBe(notUuid.status);
+      const echoed = res.headers['x-request-id'] as string;
+      expect(echoed, String(requestId)).toMatch(uuid);
+      expect([first, second]).not.toContain(echoed);
+      const logged = await t.host.services.store.db
+        .selectFrom('access_log')
+        .select('request_id')
+        .where('request_id', 'in', [echoed, first, second])
+        .execute();
+      expect(logged.map((row) => row.request_id)).toEqual([echoed]);
+    }
+  });
 });
