@@ -83,7 +83,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
     if (!purposeEntry) return deny(problem(403, 'purpose-unknown', 'Unknown purpose'), 'purpose-unknown');
     const body = await readJsonBody(req, consentBodySchema);
     if (!body.ok) return deny(body.result, body.reason, { purpose: purposeEntry.purpose.id });
-    const query = canonicalQuery(body.value.subject);
+    const query = canonicalQuery(body.value.subject, ctx.now());
     if (!query.ok) {
       return deny(
         problem(400, 'invalid-identifier', 'An identifier is not valid', {

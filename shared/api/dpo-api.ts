@@ -325,7 +325,7 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
       const body = await readJsonBody(req, personAccessesBodySchema);
       if (!body.ok) return deny(body.result, body.reason, AUDIT);
       const { after: from = 0, limit: size = 100, ...identifiers } = body.value;
-      const canonical = canonicalQuery(identifiers);
+      const canonical = canonicalQuery(identifiers, ctx.now());
       if (!canonical.ok) {
         return deny(
           problem(400, 'invalid-identifier', 'An identifier is not valid', {

@@ -46,7 +46,7 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     const purpose = decision.purpose;
     const body = await readJsonBody(req, duplicateCheckBodySchema);
     if (!body.ok) return deny(body.result, body.reason, { purpose });
-    const query = canonicalQuery(body.value);
+    const query = canonicalQuery(body.value, ctx.now());
     if (!query.ok) {
       return deny(
         problem(400, 'invalid-identifier', 'An identifier is not valid', { field: query.field, reason: query.reason }),

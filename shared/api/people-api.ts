@@ -76,7 +76,7 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
     const { datasets: requested, ...identifiers } = body.value;
     const scoped = requested ? await scope(ctx, call, requested) : first;
     if (!scoped.allow) return deny(decisionProblem(scoped), scoped.reason, { purpose: scoped.purpose ?? null });
-    const query = canonicalQuery(identifiers);
+    const query = canonicalQuery(identifiers, ctx.now());
     if (!query.ok) {
       return deny(
         problem(400, 'invalid-identifier', 'An identifier is not valid', { field: query.field, reason: query.reason }),

@@ -6,7 +6,14 @@ import {
   validatePostcode,
   validateUpn,
 } from '../domain/identifiers.js';
-import { firstThree, normaliseDate, normaliseName } from '../domain/normalise.js';
+import {
+  dateOfBirthBounds,
+  dateOfBirthProblem,
+  firstThree,
+  normaliseDate,
+  normaliseName,
+} from '../domain/normalise.js';
+import { ukDateOf } from '../domain/uk-date.js';
 
 /**
  * What a caller may identify a person by. Every field is optional; which tiers can run depends
@@ -56,7 +63,12 @@ export type CanonicalQueryResult =
   /** `field` names the offending property, never its value. */
   | { ok: false; field: string; reason: string };
 
-export function canonicalQuery(q: PersonQuery): CanonicalQueryResult {
+/**
+ * `now` bounds the date of birth as an extract's date bounds its rows' (dateOfBirthProblem): a
+ * placeholder, a future date or one older than anyone living is refused, not searched on, since
+ * a caller's "not known" date would find whoever else was stored with it.
+ */
+export function canonicalQuery(q: PersonQuery, now: Date): CanonicalQueryResult {
   const identifiers: { kind: string; value: string }[] = [];
   if (q.nhsNumber !== undefined) {
     const r = validateNhsNumber(q.nhsNumber);
@@ -93,6 +105,8 @@ export function canonicalQuery(q: PersonQuery): CanonicalQueryResult {
   if (q.dateOfBirth !== undefined) {
     const r = normaliseDate(q.dateOfBirth);
     if (!r.ok) return { ok: false, field: 'dateOfBirth', reason: r.reason };
+    const problem = dateOfBirthProblem(r.value, dateOfBirthBounds(ukDateOf(now)));
+    if (problem !== undefined) return { ok: false, field: 'dateOfBirth', reason: problem };
     query.dateOfBirth = r.value;
   }
   // A pseudo-postcode is where everyone of no fixed abode "lives": searched on, it would find any

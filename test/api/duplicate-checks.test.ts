@@ -185,6 +185,20 @@ describe('duplicate-application check', () => {
     expect(tooFew.status).toBe(400);
     expect(tooFew.body.type).toBe('urn:lintel:problem:invalid-identifier');
 
+    // A "not known" date an applicant's system writes is everyone's whose date was not known.
+    const placeholder = await check('kettering-borough-council', ['housing-officer'], {
+      givenName: 'Aisha',
+      familyName: "O'Connor",
+      dateOfBirth: '1900-01-01',
+    });
+    expect(placeholder.status).toBe(400);
+    expect(placeholder.body).toMatchObject({
+      type: 'urn:lintel:problem:invalid-identifier',
+      field: 'dateOfBirth',
+      reason: 'date-of-birth-placeholder',
+    });
+    expect(placeholder.text).not.toContain('1900-01-01');
+
     const extra = await check('kettering-borough-council', ['housing-officer'], {
       niNumber: NI,
       favouriteColour: 'teal',

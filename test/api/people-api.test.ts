@@ -363,6 +363,33 @@ describe('people API', () => {
     });
   });
 
+  it('refuses a placeholder or future date of birth by its field, not finding whoever was stored with it', async () => {
+    // Stored before the import refused placeholders: a date shared by everyone whose date was not known.
+    await insertRecord(t.host.services, {
+      partyId: 'kettering-borough-council',
+      datasetId: 'keyways-housing-register',
+      givenName: 'Aled',
+      familyName: 'Quarry',
+      dateOfBirth: '1900-01-01',
+      attributes: { firstName: 'Aled', lastName: 'Quarry', dateOfBirth: '1900-01-01' },
+    });
+    const future = `${new Date().getUTCFullYear() + 2}-06-01`;
+    for (const dateOfBirth of ['1900-01-01', '01/01/1900', '0001-01-01', '1800-01-01', '9999-12-31', future]) {
+      const res = await search('kettering-borough-council', ['housing-officer'], 'housing-allocation', {
+        givenName: 'Aled',
+        familyName: 'Quarry',
+        dateOfBirth,
+      });
+      expect(res.status, dateOfBirth).toBe(400);
+      expect(res.type).toBe('application/problem+json');
+      expect(res.body, dateOfBirth).toMatchObject({
+        type: 'urn:lintel:problem:invalid-identifier',
+        field: 'dateOfBirth',
+      });
+      expect(res.text).not.toContain(dateOfBirth);
+    }
+  });
+
   it("does not find anyone in the ISA's datasets by NI number, which none of its matching methods names", async () => {
     const zoe = { givenName: 'Zoe', familyName: 'Quill', dateOfBirth: '2011-09-10' };
     await insertRecord(t.host.services, {

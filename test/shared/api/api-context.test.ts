@@ -39,7 +39,7 @@ describe("the API context's pseudonymisers", () => {
       logger: createLogger('debug', (line) => logLines.push(line)),
     } as unknown as Services);
   const robinQuery = () => {
-    const query = canonicalQuery({ nhsNumber: ROBIN_NHS });
+    const query = canonicalQuery({ nhsNumber: ROBIN_NHS }, new Date());
     if (!query.ok) throw new Error('not a valid query');
     return query.query;
   };

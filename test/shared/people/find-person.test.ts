@@ -69,7 +69,7 @@ describe('findPerson', () => {
   }
 
   const find = (q: PersonQuery, datasets: string[], identifiers: IdentifierUse = () => true) => {
-    const query = canonicalQuery(q);
+    const query = canonicalQuery(q, new Date());
     if (!query.ok) throw new Error(query.reason);
     return findPerson(store, [newKey, oldKey], query.query, datasets, identifiers);
   };

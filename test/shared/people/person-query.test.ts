@@ -3,23 +3,33 @@ import { canonicalQuery } from '../../../shared/people/person-query.js';
 
 describe('canonicalQuery', () => {
   const john = { givenName: 'John', familyName: 'Smith' };
+  const NOW = new Date('2026-03-01T12:00:00Z');
 
   it('finds no one by an NHS pseudo-postcode: it is dropped, and the rest of the query still searches', () => {
-    expect(canonicalQuery({ ...john, dateOfBirth: '1975-06-01', postcode: 'zz99 3vz' })).toEqual({
+    expect(canonicalQuery({ ...john, dateOfBirth: '1975-06-01', postcode: 'zz99 3vz' }, NOW)).toEqual({
       ok: true,
       query: { identifiers: [], familyName: 'SMITH', first3: 'JOH', dateOfBirth: '1975-06-01' },
     });
-    expect(canonicalQuery({ ...john, postcode: 'ME14 1XX' })).toMatchObject({
+    expect(canonicalQuery({ ...john, postcode: 'ME14 1XX' }, NOW)).toMatchObject({
       ok: true,
       query: { postcode: 'ME14 1XX' },
     });
   });
 
   it('refuses names and a pseudo-postcode alone, saying the postcode is why', () => {
-    expect(canonicalQuery({ ...john, postcode: 'ZZ99 3VZ' })).toEqual({
+    expect(canonicalQuery({ ...john, postcode: 'ZZ99 3VZ' }, NOW)).toEqual({
       ok: false,
       field: 'postcode',
       reason: 'postcode-pseudo',
     });
+  });
+
+  it("refuses a date of birth no one can have by the import's reasons, the day taken from now", () => {
+    const reason = (dateOfBirth: string) => canonicalQuery({ ...john, dateOfBirth }, NOW);
+    expect(reason('01/01/1900')).toEqual({ ok: false, field: 'dateOfBirth', reason: 'date-of-birth-placeholder' });
+    expect(reason('2026-03-02')).toMatchObject({ ok: false, reason: 'date-of-birth-future' });
+    expect(reason('1901-02-28')).toMatchObject({ ok: false, reason: 'date-of-birth-too-early' });
+    expect(reason('2026-03-01')).toMatchObject({ ok: true });
+    expect(reason('1901-03-01')).toMatchObject({ ok: true });
   });
 });
