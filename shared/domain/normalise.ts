@@ -405,12 +405,15 @@ export function normaliseDate(input: string): DateResult {
  * A date with a midnight time after it, as SQL exports write a date column (`1980-02-03
  * 00:00:00`, `1980-02-03T00:00:00.000Z`, SQL Server's `1980-02-03 00:00:00.0000000`) and a CSV
  * saved from Excel writes a date-time one (`03/02/1980 00:00`): to the minute, second or a
- * fraction of zeros, `Z` or no zone. Only midnight: which day another time (or midnight in
- * another zone) falls on in the UK is not known, so `13:45` stays `date-format`, as does `T`
- * after a day-first date, which no exporter writes.
+ * fraction of zeros, `Z`, a zero offset or no zone. A zero offset as SQL Server's datetimeoffset
+ * writes it (`+00:00`, after a space as text), as `+0000`, or as PostgreSQL's timestamptz in a
+ * UTC session does (`+00`): midnight UTC is within the same UK day, summer or winter. Only
+ * midnight at offset zero: which day another time (or midnight in another zone) falls on in the
+ * UK is not known, so `13:45` and `+01:00` stay `date-format`, as does `T` after a day-first
+ * date, which no exporter writes.
  */
 const DATE_AT_MIDNIGHT =
-  /^([0-9]{4}-[0-9]{2}-[0-9]{2}(?=[T ])|[0-9]{1,2}([/.-])[0-9]{1,2}\2[0-9]{4}(?= ))[T ]00:00(?::00(?:\.0{1,9})?)?Z?$/;
+  /^([0-9]{4}-[0-9]{2}-[0-9]{2}(?=[T ])|[0-9]{1,2}([/.-])[0-9]{1,2}\2[0-9]{4}(?= ))[T ]00:00(?::00(?:\.0{1,9})?)?(?:Z| ?[+-]00(?::?00)?)?$/;
 
 /**
  * {@link normaliseDate} for an extract's date column, which also reads a date written with a

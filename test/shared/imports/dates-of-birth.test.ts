@@ -126,3 +126,39 @@ describe('dates with a time part at import', () => {
     ]);
   });
 });
+
+describe('dates with a zero UTC offset at import', () => {
+  let h: ImportHarness;
+  beforeAll(async () => {
+    h = await createImportHarness({ maxBadRowShare: 0.9 });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("loads a midnight at offset zero as its date, as SQL Server's datetimeoffset and PostgreSQL's timestamptz write it, and refuses any other offset", async () => {
+    const cells: readonly (readonly [cell: string, loaded: string | undefined])[] = [
+      ['1980-02-03T00:00:00+00:00', '1980-02-03'],
+      ['1980-02-04T00:00:00+0000', '1980-02-04'],
+      // SQL Server's datetimeoffset as text, and PostgreSQL's timestamptz in a UTC session.
+      ['1980-02-05 00:00:00.0000000 +00:00', '1980-02-05'],
+      ['1980-02-06 00:00:00+00', '1980-02-06'],
+      ['1980-02-07T00:00:00.000+00:00', '1980-02-07'],
+      // Midnight elsewhere is another day's evening or this day's morning in the UK: not known which.
+      ['1980-02-10T00:00:00+01:00', undefined],
+      ['1980-02-11T00:00:00-05:00', undefined],
+      ['1980-02-12T00:00:00+00:30', undefined],
+      ['1980-02-13T01:00:00+01:00', undefined],
+      ['1980-02-14T00:00:00Z+00:00', undefined],
+    ];
+    const csv =
+      ['firstName,lastName,dateOfBirth', ...cells.map(([cell], i) => `${name(i)},Rees,${cell}`)].join('\n') + '\n';
+    const blob = `${HOUSING}/${MDI}/extract-2025-01-31.csv`;
+    const loaded = cells.flatMap(([, date]) => (date === undefined ? [] : [date]));
+    expect(await h.importFile(blob, csv)).toMatchObject({ outcome: 'loaded', loaded: loaded.length });
+    expect((await storedRecords(h.store, HOUSING, MDI)).map((r) => r.date_of_birth).sort()).toEqual(loaded);
+    expect((await h.report('processed', blob))?.rowErrors).toEqual(
+      [7, 8, 9, 10, 11].map((row) => ({ row, column: 'dateOfBirth', reason: 'date-format' })),
+    );
+  });
+});
