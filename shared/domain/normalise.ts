@@ -453,6 +453,15 @@ const DATE_OF_BIRTH_PLACEHOLDERS: ReadonlySet<string> = new Set([
   '9999-12-31',
 ]);
 
+/**
+ * Whether an ISO date is one a system writes for "not known" ({@link DATE_OF_BIRTH_PLACEHOLDERS}):
+ * the part of {@link dateOfBirthProblem} that needs no extract date, for a reader that has none
+ * (`npm run link`).
+ */
+export function isPlaceholderDateOfBirth(isoDate: string): boolean {
+  return DATE_OF_BIRTH_PLACEHOLDERS.has(isoDate);
+}
+
 /** No one verified has lived longer than 122 years: an older date of birth is a typo or a placeholder. */
 export const OLDEST_AGE_YEARS = 125;
 
@@ -479,7 +488,7 @@ export function dateOfBirthBounds(asOf: string): DateOfBirthBounds {
  * CSV's text and a workbook's date cell reach it as the same ISO date.
  */
 export function dateOfBirthProblem(isoDate: string, bounds: DateOfBirthBounds): DateOfBirthReason | undefined {
-  if (DATE_OF_BIRTH_PLACEHOLDERS.has(isoDate)) return 'date-of-birth-placeholder';
+  if (isPlaceholderDateOfBirth(isoDate)) return 'date-of-birth-placeholder';
   if (isoDate > bounds.latest) return 'date-of-birth-future';
   if (isoDate < bounds.earliest) return 'date-of-birth-too-early';
   return undefined;

@@ -4,7 +4,8 @@
  * (treated as absent) and counted by reason code: one mistyped NHS number must not cost the
  * record its other fields, and an identifier that fails its check digit must never be linked on.
  * So is an NHS pseudo-postcode (ZZ99 3VZ, no fixed abode), counted as `postcode-pseudo`: valid,
- * but shared by everyone it stands for, so never linked or blocked on.
+ * but shared by everyone it stands for, so never linked or blocked on; and, for the same reason,
+ * a placeholder date of birth (1900-01-01 and the like), counted as `date-of-birth-placeholder`.
  */
 
 import {
@@ -14,7 +15,7 @@ import {
   validatePostcode,
   validateUpn,
 } from '../domain/identifiers.js';
-import { normaliseDate, normaliseName } from '../domain/normalise.js';
+import { isPlaceholderDateOfBirth, normaliseDateCell, normaliseName } from '../domain/normalise.js';
 import type { Pseudonymiser } from '../domain/pseudonymise.js';
 import type { RecordBatch } from './record.js';
 
@@ -173,11 +174,18 @@ export class RecordBatchBuilder {
     this.#report[reason] = (this.#report[reason] ?? 0) + 1;
   }
 
+  /**
+   * Read as an import reads a date-of-birth cell, so a file the import loads links as it would
+   * once loaded: a SQL export's midnight time is its day, and a placeholder is dropped like an
+   * invalid value (everyone whose date was not known shares it). The future and too-early
+   * bounds are left out: they are taken from an extract's date, which a linked file need not carry.
+   */
   #date(input: string): string {
     if (input.trim() === '') return '';
-    const result = normaliseDate(input);
-    if (result.ok) return result.value;
-    this.#count(result.reason);
+    const result = normaliseDateCell(input);
+    if (!result.ok) this.#count(result.reason);
+    else if (isPlaceholderDateOfBirth(result.value)) this.#count('date-of-birth-placeholder');
+    else return result.value;
     return '';
   }
 
