@@ -457,8 +457,14 @@ const SEP = '[ ._:/-]?';
 const NHS_IN_TEXT = new RegExp(`(?<![0-9])[0-9]{3}${SEP}[0-9]{3}${SEP}[0-9]{4}(?![0-9])`, 'g');
 /** Where a UPN could stand: a letter, eleven digits, a digit or letter, no digit either side. */
 const UPN_IN_TEXT = new RegExp(`(?<![0-9])[A-Za-z](?:${SEP}[0-9]){11}${SEP}[0-9A-Za-z](?![0-9])`, 'g');
-/** Where an NI number could stand: two letters and six digits, in pairs or not (a suffix adds nothing), no digit either side. */
-const NI_IN_TEXT = new RegExp(`(?<![0-9])[A-Za-z]{2}(?:${SEP}[0-9]{2}){3}(?![0-9])`, 'g');
+/**
+ * Where an NI number could stand: two letters and six digits, in pairs or not (a suffix adds
+ * nothing), no digit before them, nor a longer number running on after them, separated or not.
+ * Otherwise a reference filed by its date read as one, the last two letters of a word and the
+ * first six digits of the date ("form-2026-11-30" as RM202611), and an officer was refused an
+ * ordinary reference (found by a defect hunt).
+ */
+const NI_IN_TEXT = new RegExp(`(?<![0-9])[A-Za-z]{2}(?:${SEP}[0-9]{2}){3}(?!${SEP}[0-9])`, 'g');
 const SEPARATORS = /[ ._:/-]/g;
 
 /**
