@@ -3,7 +3,8 @@ import { decide } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { subjectRefWithin } from '../audit/entry-subjects.js';
 import { ConsentSubjectRelinkedError } from '../consents/store-consent-register.js';
-import { containsNationalIdentifier } from '../domain/identifiers.js';
+import { containsDate, containsIdValue, containsNationalIdentifier } from '../domain/identifiers.js';
+import { normaliseDate } from '../domain/normalise.js';
 import { everyMatch } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { datasetOfPerson, purposeOfOptOutRecording } from '../people/person-agreement.js';
@@ -15,22 +16,35 @@ import { readJsonBody } from './json-body.js';
 import { answerSettled } from './settled-answer.js';
 import { deny, runRequest, type CallContext } from './request-pipeline.js';
 
-export const consentBodySchema = z.strictObject({
-  kind: z
-    .enum(['consent', 'opt-out'])
-    .default('consent')
-    .describe('A consent for the X-Purpose purpose, or a national data opt-out'),
-  subject: personQuerySchema,
-  evidenceRef: z
-    .string()
-    .regex(/^[A-Za-z0-9._:/-]{1,200}$/)
-    // The consent table keeps it for good and no erasure reaches it: an identifier there would
-    // be personal data outside every pseudonym. Refused as a schema issue, which never echoes it.
-    .refine((value) => !containsNationalIdentifier(value), { message: 'must not hold an identifier' })
-    .describe(
-      "Reference to the signed form or case note in the recording party's own system; no personal data (a value holding a valid NHS number, UPN or NI number is refused)",
-    ),
-});
+export const consentBodySchema = z
+  .strictObject({
+    kind: z
+      .enum(['consent', 'opt-out'])
+      .default('consent')
+      .describe('A consent for the X-Purpose purpose, or a national data opt-out'),
+    subject: personQuerySchema,
+    evidenceRef: z
+      .string()
+      .regex(/^[A-Za-z0-9._:/-]{1,200}$/)
+      // The consent table keeps it for good and no erasure reaches it: an identifier there would
+      // be personal data outside every pseudonym. Refused as a schema issue, which never echoes it.
+      .refine((value) => !containsNationalIdentifier(value), { message: 'must not hold an identifier' })
+      .describe(
+        "Reference to the signed form or case note in the recording party's own system; no personal data (a value holding a valid NHS number, UPN or NI number, or the subject's own system id or date of birth as given in `subject`, is refused)",
+      ),
+  })
+  // The subject's own case reference or date of birth there is as lasting as an NHS number: an
+  // officer filing the form under the case it belongs to had put it in the register for good
+  // (found by a defect hunt). Refused as a schema issue on `evidenceRef`, which never echoes it.
+  .superRefine((body, ctx) => {
+    const { systemId, dateOfBirth } = body.subject;
+    const date = dateOfBirth === undefined ? undefined : normaliseDate(dateOfBirth);
+    const holds =
+      (systemId !== undefined && containsIdValue(body.evidenceRef, systemId.id)) ||
+      (date?.ok === true && containsDate(body.evidenceRef, date.value));
+    if (holds)
+      ctx.addIssue({ code: 'custom', path: ['evidenceRef'], message: "must not hold the subject's identifiers" });
+  });
 
 export const consentResponseSchema = z.object({
   consentId: z.string(),

@@ -484,6 +484,34 @@ export function containsNationalIdentifier(text: string): boolean {
   );
 }
 
+/**
+ * Whether `text` holds `value` (a system id as a caller sent it, case aside) standing on its own:
+ * no letter or digit either side, so "HO-1" is not found in "photo-12". A value with fewer than
+ * four letters and digits is never found: too short to tell from an ordinary reference's parts.
+ */
+export function containsIdValue(text: string, value: string): boolean {
+  const id = value.trim().toLowerCase();
+  if (id.replace(/[^0-9a-z]/g, '').length < 4) return false;
+  const haystack = text.toLowerCase();
+  for (let at = haystack.indexOf(id); at !== -1; at = haystack.indexOf(id, at + 1)) {
+    const before = haystack[at - 1];
+    const after = haystack[at + id.length];
+    if (!(before && /[0-9a-z]/.test(before)) && !(after && /[0-9a-z]/.test(after))) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether `text` holds the date `isoDate` (YYYY-MM-DD), year first or day first, its parts bare or
+ * with one separator between them (`1985-01-02`, `19850102`, `02/01/1985`), no digit either side.
+ */
+export function containsDate(text: string, isoDate: string): boolean {
+  const [year, month, day] = isoDate.split('-');
+  const yearFirst = `${year}${SEP}${month}${SEP}${day}`;
+  const dayFirst = `${day}${SEP}${month}${SEP}${year}`;
+  return new RegExp(`(?<![0-9])(?:${yearFirst}|${dayFirst})(?![0-9])`).test(text);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** An integer in [0, n), robust to a source that (wrongly) returns exactly 1. */
