@@ -16,6 +16,7 @@ import type { Decision } from '../policy/decision.js';
 import { keepsPerson, type KeepWhileRecord } from '../retention/keep-while.js';
 import type { SecretSource } from '../secrets/secret-source.js';
 import type { Store } from '../store/database.js';
+import { takeLockEpoch, type LockEpoch } from '../store/lock-epochs.js';
 import { snapshotReads } from '../store/snapshot-transaction.js';
 import type { Database } from '../store/schema.js';
 import type { Kysely } from 'kysely';
@@ -154,13 +155,31 @@ export async function exportCurated(deps: CuratedExportDependencies): Promise<Cu
     return targets.map((target) => nothingWritten(target, 'busy'));
   }
   try {
-    return await exportUnderLease(deps, lease);
+    return await exportUnderLease(deps, { lease, epoch: await takeLockEpoch(deps.store, exportLockName(deps)) });
   } finally {
     await lease.release();
   }
 }
 
-async function exportUnderLease(deps: CuratedExportDependencies, lease: HeldLease): Promise<CuratedExportSummary[]> {
+/**
+ * The export lock as this run holds it: the blob lease, and the epoch it took of the lock in the
+ * store as it took the lease, which fences its SQL release (storeRelease).
+ */
+interface HeldExportLock {
+  readonly lease: HeldLease;
+  readonly epoch: LockEpoch;
+}
+
+/** The export lock's name among the store's lock epochs: its container's, as tests use their own. */
+function exportLockName(deps: Pick<CuratedExportDependencies, 'container'>): string {
+  return `${deps.container ?? CONTAINERS.curated}/${EXPORT_LOCK_BLOB}`;
+}
+
+async function exportUnderLease(
+  deps: CuratedExportDependencies,
+  lock: HeldExportLock,
+): Promise<CuratedExportSummary[]> {
+  const { lease } = lock;
   const summaries: CuratedExportSummary[] = [];
   let failure: unknown;
   const now = deps.now ?? (() => new Date());
@@ -191,7 +210,7 @@ async function exportUnderLease(deps: CuratedExportDependencies, lease: HeldLeas
           continue;
         }
       }
-      summaries.push(await exportTarget(deps, target, decision, lease));
+      summaries.push(await exportTarget(deps, target, decision, lock));
     } catch (err) {
       if (err instanceof LeaseLostError || lease.signal.aborted) {
         deps.logger.warn('curated.export-stopped', { ...idsOf(target), reason: 'lease-lost' });
@@ -230,6 +249,9 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
   }
   let failure: unknown;
   try {
+    // Taken as an export run takes it: a run whose lease this pass took, and whose files it may
+    // heal away, must not then commit its release to the view.
+    await takeLockEpoch(deps.store, exportLockName(deps));
     const now = deps.now ?? (() => new Date());
     for (const target of exportTargets(deps.agreements)) {
       try {
@@ -642,7 +664,7 @@ async function exportTarget(
   deps: CuratedExportDependencies,
   target: ExportTarget,
   decision: Decision,
-  lease: HeldLease,
+  { lease, epoch }: HeldExportLock,
 ): Promise<CuratedExportSummary> {
   const now = deps.now ?? (() => new Date());
   const folder = `${target.partyId}/${target.purposeId}/${target.datasetId}/`;
@@ -831,6 +853,9 @@ async function exportTarget(
   try {
     await writeFolder(dated, writtenDated);
     await writeFolder('latest', writtenLatest);
+    // Renewed before the transaction, not in it: no network call holds the store's writers, and
+    // the epoch, checked in the transaction, fences a commit that reaches the store late.
+    await lease.confirm();
     await storeRelease(
       store,
       {
@@ -842,9 +867,7 @@ async function exportTarget(
         manifest: manifestJson.toString('utf8'),
       },
       deps.historyDays,
-      // Renewed last thing before the commit: the view must not take this release once another
-      // run may have healed these files away and published its own.
-      () => lease.confirm(),
+      epoch,
     );
   } catch (err) {
     // A run that lost the lock puts nothing back: what it found before it wrote may be older

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { LeaseLostError } from '../blob/blob-lease.js';
 import { ukDateOf, ukDayStart } from '../domain/uk-date.js';
 import type { Store } from '../store/database.js';
+import { holdsLockEpoch, type LockEpoch } from '../store/lock-epochs.js';
 import type { IndicatorCount } from './indicator-counts.js';
 
 /** The recipient, purpose and dataset a release is for. */
@@ -32,13 +34,18 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * transaction: a reader sees the whole release or none of it. The release replaces any earlier
  * one of the same target and UK day (ukDateOf), as the files of its dated folder do, and releases older than
  * `historyDays` go, whatever their target, as the lifecycle rule deletes the dated folders.
- * `beforeCommit` runs last inside the transaction; throwing rolls the release back.
+ * With `fence` (the export lock's epoch this run took), the release rolls back with
+ * LeaseLostError if another run has taken the lock since: it may have healed this run's files
+ * away and published its own, and the view must not take this one over it. The check is in the
+ * transaction, so it holds at the commit, however late the commit reaches the store; a lease
+ * renewed just before the commit did not (found by a review), and held the transaction, and
+ * SQLite's every other writer, while the renewal waited on the network.
  */
 export async function storeRelease(
   store: Store,
   release: Release,
   historyDays: number,
-  beforeCommit?: () => Promise<void>,
+  fence?: LockEpoch,
 ): Promise<void> {
   const { target, generatedAt } = release;
   // The UK's day, as the dated folder's (curated-export.ts): a run between 23:00 and midnight UTC
@@ -48,6 +55,8 @@ export async function storeRelease(
   const nextDay = ukDayStart(new Date(Date.parse(day) + DAY_MS).toISOString().slice(0, 10)).toISOString();
   const expired = new Date(generatedAt.getTime() - historyDays * DAY_MS).toISOString();
   await store.db.transaction().execute(async (trx) => {
+    if (fence !== undefined && !(await holdsLockEpoch(trx, fence)))
+      throw new LeaseLostError(fence.name, new Error('Another run has taken the lock since'));
     // Expired releases of every target go, those of a recipient no longer exported to among
     // them, with this target's earlier release of the day; by condition, not by a list of ids,
     // which could outgrow SQL Server's 2,100 parameters.
@@ -99,8 +108,6 @@ export async function storeRelease(
         .insertInto('curated_count')
         .values(rows.slice(i, i + LINES_A_STATEMENT))
         .execute();
-    // Throwing rolls the whole release back.
-    await beforeCommit?.();
   });
 }
 

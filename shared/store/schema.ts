@@ -250,6 +250,12 @@ export interface CuratedCountTable {
   special_category: 'Y' | 'N';
 }
 
+/** A lock held outside the store and the epoch its newest holder took (migration 0049). */
+export interface LockEpochTable {
+  name: string;
+  epoch: number;
+}
+
 /** Which party's releases a database user sees through the view (SQL Server). */
 export interface CuratedReaderTable {
   principal_name: string;
@@ -427,6 +433,7 @@ export interface Database {
   curated_release: CuratedReleaseTable;
   curated_count: CuratedCountTable;
   curated_reader: CuratedReaderTable;
+  lock_epoch: LockEpochTable;
   curated_indicator_counts: CuratedIndicatorCountsView;
   person_id_move: PersonIdMoveTable;
   opt_out_successor: OptOutSuccessorTable;

@@ -46,6 +46,7 @@ import { linkRunAgreementVersion } from './0045-link-run-agreement-version.js';
 import { agreementContentHash } from './0046-agreement-content-hash.js';
 import { curatedReleaseManifest } from './0047-curated-release-manifest.js';
 import { decisionLegacyUnique } from './0048-decision-legacy-unique.js';
+import { lockEpochs } from './0049-lock-epochs.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -99,5 +100,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0046-agreement-content-hash': agreementContentHash(d),
     '0047-curated-release-manifest': curatedReleaseManifest(d),
     '0048-decision-legacy-unique': decisionLegacyUnique(d),
+    '0049-lock-epochs': lockEpochs(d),
   };
 }

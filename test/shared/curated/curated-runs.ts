@@ -57,6 +57,45 @@ export function overBlockBlobs(
   });
 }
 
+type Renew = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * `blobs` as the export gets it, its renewals of the export lock's lease going through `renew`:
+ * given which renewal of the run it is (1 for the first) and the real renewal.
+ */
+export function renewingThrough(
+  blobs: BlobServiceClient,
+  renew: (n: number, real: Renew, options: { abortSignal?: AbortSignal } | undefined) => Promise<unknown>,
+) {
+  let renewals = 0;
+  return overBlockBlobs(blobs, (blob, real) => {
+    const client = real() as { getBlobLeaseClient: (...args: unknown[]) => Record<string, unknown> };
+    if (blob !== EXPORT_LOCK_BLOB) return client;
+    return new Proxy(client, {
+      get(target, prop, recv) {
+        const v = Reflect.get(target, prop, recv) as unknown;
+        if (prop !== 'getBlobLeaseClient') return typeof v === 'function' ? (v as Renew).bind(target) : v;
+        return (...args: unknown[]) => {
+          const lease = target.getBlobLeaseClient(...args);
+          return new Proxy(lease, {
+            get(lt, p, r) {
+              const lv = Reflect.get(lt, p, r) as unknown;
+              if (typeof lv !== 'function') return lv;
+              if (p !== 'renewLease') return (lv as Renew).bind(lt);
+              return (...a: unknown[]) =>
+                renew(
+                  ++renewals,
+                  (...b: unknown[]) => (lv as Renew).apply(lt, b.length ? b : a),
+                  a[0] as { abortSignal?: AbortSignal } | undefined,
+                );
+            },
+          });
+        };
+      },
+    });
+  });
+}
+
 /**
  * A run's blob client and store, over which it writes its dated folder and latest/ and is held as
  * it opens the SQL release's transaction until `held` settles (never, for a process that died
@@ -90,6 +129,23 @@ export function heldAtReleaseTransaction(
     get: (target, prop, recv) => (prop === 'db' ? db : (Reflect.get(target, prop, recv) as unknown)),
   });
   return { blobs, store, reached };
+}
+
+/** The harness's store, `began` settling once a run on it first opens a transaction. */
+export function storeNotingTransactions(h: ImportHarness): { store: Store; began: Promise<void> } {
+  let begin!: () => void;
+  const began = new Promise<void>((resolve) => (begin = resolve));
+  const db = new Proxy(h.store.db, {
+    get(target, prop, recv) {
+      const v = Reflect.get(target, prop, recv) as unknown;
+      if (prop === 'transaction') begin();
+      return typeof v === 'function' ? (v as () => unknown).bind(target) : v;
+    },
+  });
+  const store = new Proxy(h.store, {
+    get: (target, prop, recv) => (prop === 'db' ? db : (Reflect.get(target, prop, recv) as unknown)),
+  });
+  return { store, began };
 }
 
 /** Housing's extract `rows` imported and linked: the children the next export counts. */

@@ -7,7 +7,7 @@ import {
   type CuratedExportSummary,
 } from '../../../shared/curated/curated-export.js';
 import type { ImportHarness } from '../imports/import-harness.js';
-import { breakExportLease, curatedHarness, FOLDER, housing as housingOf, overBlockBlobs } from './curated-runs.js';
+import { breakExportLease, curatedHarness, FOLDER, housing as housingOf, renewingThrough } from './curated-runs.js';
 
 /** Housing's extract of `n` children, its NHS numbers this file's own. */
 const housing = (n: number) => housingOf(n, 900);
@@ -17,45 +17,6 @@ const TEST_LEASE_SECONDS = 15;
 
 /** What the SDK throws when a request gets no answer: a RestError with a code and no status. */
 const connectionReset = () => new RestError('read ECONNRESET', { code: 'ECONNRESET' });
-
-type Renew = (...args: unknown[]) => Promise<unknown>;
-
-/**
- * The export's blob client, its renewals of the export lock's lease going through `renew`: given
- * which renewal of the run it is (1 for the first) and the real renewal.
- */
-function renewingThrough(
-  h: ImportHarness,
-  renew: (n: number, real: Renew, options: { abortSignal?: AbortSignal } | undefined) => Promise<unknown>,
-) {
-  let renewals = 0;
-  return overBlockBlobs(h.blobs, (blob, real) => {
-    const client = real() as { getBlobLeaseClient: (...args: unknown[]) => Record<string, unknown> };
-    if (blob !== EXPORT_LOCK_BLOB) return client;
-    return new Proxy(client, {
-      get(target, prop, recv) {
-        const v = Reflect.get(target, prop, recv) as unknown;
-        if (prop !== 'getBlobLeaseClient') return typeof v === 'function' ? (v as Renew).bind(target) : v;
-        return (...args: unknown[]) => {
-          const lease = target.getBlobLeaseClient(...args);
-          return new Proxy(lease, {
-            get(lt, p, r) {
-              const lv = Reflect.get(lt, p, r) as unknown;
-              if (typeof lv !== 'function') return lv;
-              if (p !== 'renewLease') return (lv as Renew).bind(lt);
-              return (...a: unknown[]) =>
-                renew(
-                  ++renewals,
-                  (...b: unknown[]) => (lv as Renew).apply(lt, b.length ? b : a),
-                  a[0] as { abortSignal?: AbortSignal } | undefined,
-                );
-            },
-          });
-        };
-      },
-    });
-  });
-}
 
 /**
  * The planning export renews its lease on `curated/export.lock` before every write. A renewal
@@ -86,7 +47,9 @@ describe('a planning export whose lease renewal meets a network error', () => {
   it('retries the renewal, publishes its release and lets the lock go, not stopping as if another run had it', async () => {
     const logFrom = h.logLines.length;
     // The run's second and third renewals (a write's confirm, and its first retry) get no answer.
-    const blobs = renewingThrough(h, (n, real) => (n === 2 || n === 3 ? Promise.reject(connectionReset()) : real()));
+    const blobs = renewingThrough(h.blobs, (n, real) =>
+      n === 2 || n === 3 ? Promise.reject(connectionReset()) : real(),
+    );
     const run = await exportCurated(
       h.exportDeps(container, {
         blobs,
@@ -110,7 +73,7 @@ describe('a planning export whose lease renewal meets a network error', () => {
     let refusedAt = 0;
     // The lease is broken (as when it lapsed and another took it) just before the second renewal,
     // which the service then refuses.
-    const blobs = renewingThrough(h, async (n, real) => {
+    const blobs = renewingThrough(h.blobs, async (n, real) => {
       if (n === 2) {
         await breakExportLease(h, container);
         refusedAt = Date.now();
@@ -136,7 +99,7 @@ describe('a planning export whose lease renewal meets a network error', () => {
   it('stops once no renewal has been answered for the lease term: it may have lapsed and been taken', async () => {
     const logFrom = h.logLines.length;
     const latestBefore = await latestGeneratedAt();
-    const blobs = renewingThrough(h, (n, real) => (n >= 2 ? Promise.reject(connectionReset()) : real()));
+    const blobs = renewingThrough(h.blobs, (n, real) => (n >= 2 ? Promise.reject(connectionReset()) : real()));
     const started = Date.now();
     const run = await exportCurated(
       h.exportDeps(container, {
@@ -161,7 +124,7 @@ describe('a planning export whose lease renewal meets a network error', () => {
         const signal = options?.abortSignal;
         signal?.addEventListener('abort', () => reject(new RestError('The operation was aborted.', { code: 'ABORT' })));
       });
-    const blobs = renewingThrough(h, (n, real, options) => (n >= 2 ? hang(options) : real()));
+    const blobs = renewingThrough(h.blobs, (n, real, options) => (n >= 2 ? hang(options) : real()));
     const started = Date.now();
     const run = await exportCurated(
       h.exportDeps(container, {

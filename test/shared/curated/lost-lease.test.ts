@@ -16,7 +16,9 @@ import {
   importHousing,
   overBlockBlobs,
   releasesInView,
+  renewingThrough,
   startHeldRun,
+  storeNotingTransactions,
 } from './curated-runs.js';
 
 /** Housing's extract of `n` children, its NHS numbers this file's own. */
@@ -210,6 +212,55 @@ describe('a planning export that lost its lease while it wrote', () => {
     // B has published.
     await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${MANIFEST_FILE}`).delete();
     await lateUploadAfterTakeover('2026-12-05');
+  }, 60_000);
+
+  it('does not commit its SQL release once its lease is taken between its last renewal and the commit', async () => {
+    // Run A's renewal before its SQL release is granted, but the answer is slow to come back (a
+    // busy network, a long pause): meanwhile its lease is broken (as when it lapses) and run B
+    // takes the lock. A's answer then arrives, and its commit reaches the store after B's takeover.
+    let armed = false;
+    const opening = overBlockBlobs(h.blobs, (blob, real) => {
+      if (blob === `${FOLDER}latest/${MANIFEST_FILE}`) armed = true;
+      return real();
+    });
+    let reach!: () => void;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    // The lease's default minute: no background renewal comes between latest/'s manifest and the release.
+    const slowAnswers = renewingThrough(opening, async (_n, real) => {
+      if (!armed) return real();
+      const renewal = real();
+      await renewal.catch(() => undefined);
+      reach();
+      await answered;
+      return renewal;
+    });
+    const runA = exportCurated(
+      h.exportDeps(container, { blobs: slowAnswers, now: () => new Date('2026-12-06T06:00:00.000Z') }),
+    );
+    await reached;
+    await breakLease();
+    const b = storeNotingTransactions(h);
+    const runB = exportCurated(
+      h.exportDeps(container, { store: b.store, now: () => new Date('2026-12-06T06:10:00.000Z') }),
+    );
+    // Once B has taken the lock and gone to write to the store (or, should A's open transaction
+    // hold B back, after a while), A's answer arrives.
+    await Promise.race([b.began, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    answer();
+    const summariesA = await runA.catch((err: unknown) => [String(err)] as never);
+    expect({
+      outcome: summariesA.map((s: CuratedExportSummary) => s.outcome),
+      inView: (await view()).some((r) => r.generated_at === '2026-12-06T06:00:00.000Z'),
+    }).toEqual({ outcome: ['lease-lost'], inView: false });
+    expect((await runB).map((s) => s.outcome)).toEqual(['written']);
+    expect(await latestAgreesWithView()).toEqual({
+      latest: '2026-12-06T06:10:00.000Z',
+      view: '2026-12-06T06:10:00.000Z',
+      countsDescribed: true,
+      viewHoldsLatest: true,
+    });
   }, 60_000);
 });
 

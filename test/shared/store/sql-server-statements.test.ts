@@ -17,6 +17,7 @@ import { listCandidates } from '../../../shared/linkage/review-queue.js';
 import { retiredContradicts, retiredMatches, retireIdentifiers } from '../../../shared/people/retired-identifiers.js';
 import { storedKeyVersions, unknownStoredKeyVersion } from '../../../shared/people/stored-key-versions.js';
 import { dialectFor } from '../../../shared/store/dialect.js';
+import { holdsLockEpoch, takeLockEpoch } from '../../../shared/store/lock-epochs.js';
 import { migrationsFor } from '../../../shared/store/migrations/index.js';
 import {
   attributeLayout,
@@ -315,7 +316,20 @@ describe('statements sent to Azure SQL', () => {
     expect(agreementKinds).toEqual(['select', ...agreements.all().map(() => 'insert')]);
   });
 
-  it("creates today's tables, columns and indexes (0019-0048) as SQL Server takes them", async () => {
+  it("takes and checks the export lock's epoch, the fence of a planning release, with statements SQL Server accepts", async () => {
+    const { store, statements } = sqlServerStatements();
+    const epoch = await takeLockEpoch(store, 'curated/export.lock');
+    await store.db.transaction().execute((trx) => holdsLockEpoch(trx, epoch));
+    expectAccepted(statements);
+    // The first holder adds the lock's row; the check is an update, so the row stays locked to the commit.
+    expect(statements.map((s) => s.sql)).toEqual([
+      'update "lock_epoch" set "epoch" = "epoch" + @1 where "name" = @2',
+      'insert into "lock_epoch" ("name", "epoch") values (@1, @2)',
+      'update "lock_epoch" set "epoch" = @1 where "name" = @2 and "epoch" = @3',
+    ]);
+  });
+
+  it("creates today's tables, columns and indexes (0019-0049) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -350,6 +364,7 @@ describe('statements sent to Azure SQL', () => {
       '0046-agreement-content-hash',
       '0047-curated-release-manifest',
       '0048-decision-legacy-unique',
+      '0049-lock-epochs',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -403,6 +418,9 @@ describe('statements sent to Azure SQL', () => {
     expect(statements.map((s) => s.sql)).toContain('alter table "link_run" add "agreement_version" nvarchar(100)');
     expect(statements.map((s) => s.sql)).toContain('alter table "agreement_party" add "content_hash" nvarchar(64)');
     expect(statements.map((s) => s.sql)).toContain('alter table "curated_release" add "manifest" nvarchar(max)');
+    expect(statements.map((s) => s.sql)).toContain(
+      'create table "lock_epoch" ("name" nvarchar(200) primary key, "epoch" integer not null)',
+    );
     // Nine wide for a BFPO number ("BFPO 5439"), in place: nullable, as the columns were.
     for (const table of ['source_record', 'opt_out_kept_record']) {
       expect(statements.map((s) => s.sql)).toContain(`alter table "${table}" alter column "postcode" nvarchar(9)`);
