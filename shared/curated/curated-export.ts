@@ -301,13 +301,23 @@ async function withdrawReleases(
   const folders = new Set(current.map((t) => `${t.partyId}/${t.purposeId}/${t.datasetId}/`));
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
   const withdrawn: string[] = [];
+  // Each delete is renewed first and fenced on the ETag the listing gave (fencedWrites): one
+  // that reaches the service only after the lease has gone must not take a file that the run
+  // which took the lock has published since (found by a review: the deletes were unconditioned).
+  const etags: SeenETags = new Map();
+  const fenced = fencedWrites(container, etags, lease.signal);
   for await (const blob of container.listBlobsFlat()) {
     const folder = releaseFolderOf(blob.name);
-    if (folder !== undefined && !folders.has(folder)) withdrawn.push(blob.name);
+    if (folder === undefined || folders.has(folder)) continue;
+    withdrawn.push(blob.name);
+    etags.set(blob.name, blob.properties.etag);
   }
   const manifestsFirst = (name: string) => (name.endsWith(`/${MANIFEST_FILE}`) ? 0 : 1);
   withdrawn.sort((a, b) => manifestsFirst(a) - manifestsFirst(b));
-  for (const name of withdrawn) await container.getBlobClient(name).deleteIfExists({ abortSignal: lease.signal });
+  for (const name of withdrawn) {
+    await lease.confirm();
+    await fenced.remove(name);
+  }
   if (releases > 0 || withdrawn.length > 0)
     deps.logger.info('curated.releases-withdrawn', { releases, files: withdrawn.length });
 }

@@ -32,11 +32,13 @@ export function housing(n: number, firstNhs: number): string[] {
 /**
  * A blob client whose block blobs the export opens go through `open`: given the blob's name and
  * the real client's opener, it returns the client the export gets (one that fails, never
- * settles, or notes the write). Everything else is the real client's.
+ * settles, or notes the write). Everything else is the real client's. With `opener`
+ * `getBlobClient`, the plain blob clients it opens (to read or delete) instead.
  */
 export function overBlockBlobs(
   blobs: BlobServiceClient,
   open: (blob: string, real: () => unknown) => unknown,
+  opener: 'getBlockBlobClient' | 'getBlobClient' = 'getBlockBlobClient',
 ): BlobServiceClient {
   return new Proxy(blobs, {
     get(target, prop, recv) {
@@ -45,11 +47,11 @@ export function overBlockBlobs(
         const c = target.getContainerClient(name);
         return new Proxy(c, {
           get(ct, p, r) {
-            if (p !== 'getBlockBlobClient') {
+            if (p !== opener) {
               const v = Reflect.get(ct, p, r) as unknown;
               return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(ct) : v;
             }
-            return (blob: string) => open(blob, () => ct.getBlockBlobClient(blob));
+            return (blob: string) => open(blob, () => ct[opener](blob));
           },
         });
       };

@@ -6,6 +6,8 @@ import {
   MANIFEST_FILE,
   type CuratedExportSummary,
 } from '../../../shared/curated/curated-export.js';
+import { loadAgreements } from '../../../shared/agreements/load.js';
+import { agreementsFolderWithout } from '../agreements/agreement-files.js';
 import type { ImportHarness } from '../imports/import-harness.js';
 import {
   blobsWithEtags,
@@ -258,6 +260,69 @@ describe('a planning export that lost its lease while it wrote', () => {
     expect(await latestAgreesWithView()).toEqual({
       latest: '2026-12-06T06:10:00.000Z',
       view: '2026-12-06T06:10:00.000Z',
+      countsDescribed: true,
+      viewHoldsLatest: true,
+    });
+  }, 60_000);
+
+  it('does not delete a file of a withdrawn export that the run which took its lease has published since', async () => {
+    // Run A no longer has the ISA (its agreement ended, as this run's files say), so it withdraws
+    // the target's release: its delete of latest/'s manifest leaves, and is held on the wire while
+    // its lease is broken and run B, which has the ISA again (re-signed), publishes the day's release.
+    const withoutIsa = loadAgreements(agreementsFolderWithout(['isa']));
+    const latestManifest = `${FOLDER}latest/${MANIFEST_FILE}`;
+    let letGo!: () => void;
+    const stalled = new Promise<void>((resolve) => (letGo = resolve));
+    let reach!: () => void;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    let landed!: (outcome: string) => void;
+    const lateDelete = new Promise<string>((resolve) => (landed = resolve));
+    const onTheWire = overBlockBlobs(
+      h.blobs,
+      (name, real) => {
+        const client = real() as { deleteIfExists: (options?: Record<string, unknown>) => Promise<unknown> };
+        if (name !== latestManifest) return client;
+        return new Proxy(client, {
+          get: (target, prop, recv) =>
+            prop !== 'deleteIfExists'
+              ? (Reflect.get(target, prop, recv) as unknown)
+              : async (options: Record<string, unknown> = {}) => {
+                  reach();
+                  await stalled;
+                  const sent = target.deleteIfExists({ ...options, abortSignal: undefined });
+                  sent.then(
+                    () => landed('landed'),
+                    (err: unknown) => landed(`refused ${String((err as { statusCode?: unknown }).statusCode)}`),
+                  );
+                  return sent;
+                },
+        });
+      },
+      'getBlobClient',
+    );
+    const logFrom = h.logLines.length;
+    const runA = exportCurated(
+      h.exportDeps(container, {
+        agreements: withoutIsa,
+        blobs: onTheWire,
+        leaseSeconds: TEST_LEASE_SECONDS,
+        now: () => new Date('2026-12-07T06:00:00.000Z'),
+      }),
+    );
+    await reached;
+    await breakLease();
+    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-07T06:10:00.000Z') }));
+    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+    const afterB = await contents();
+
+    await untilNoticed(logFrom, TEST_LEASE_SECONDS * 1000);
+    letGo();
+    await runA.catch(() => undefined);
+    expect(await lateDelete).toBe('refused 412');
+    expect(await contents()).toEqual(afterB);
+    expect(await latestAgreesWithView()).toEqual({
+      latest: '2026-12-07T06:10:00.000Z',
+      view: '2026-12-07T06:10:00.000Z',
       countsDescribed: true,
       viewHoldsLatest: true,
     });
