@@ -189,7 +189,7 @@ async function exportUnderLease(
   await withdrawReleases(
     deps,
     decided.filter(({ decision }) => decision.allow).map(({ target }) => target),
-    lease,
+    lock,
   );
   for (const { target, decision } of decided) {
     // Another run may hold the lock now, and whatever this one wrote would land over its release.
@@ -294,10 +294,10 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
 async function withdrawReleases(
   deps: CuratedExportDependencies,
   current: readonly ExportTarget[],
-  lease: HeldLease,
+  { lease, epoch }: HeldExportLock,
 ): Promise<void> {
   const now = deps.now?.() ?? new Date();
-  const releases = await pruneReleases(deps.store, current, deps.historyDays, now);
+  const releases = await pruneReleases(deps.store, current, deps.historyDays, now, epoch);
   const folders = new Set(current.map((t) => `${t.partyId}/${t.purposeId}/${t.datasetId}/`));
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
   const withdrawn: string[] = [];

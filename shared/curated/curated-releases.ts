@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { LeaseLostError } from '../blob/blob-lease.js';
 import { ukDateOf, ukDayStart } from '../domain/uk-date.js';
+import type { Kysely } from 'kysely';
 import type { Store } from '../store/database.js';
+import type { Database } from '../store/schema.js';
 import { holdsLockEpoch, type LockEpoch } from '../store/lock-epochs.js';
 import type { IndicatorCount } from './indicator-counts.js';
 
@@ -55,8 +57,7 @@ export async function storeRelease(
   const nextDay = ukDayStart(new Date(Date.parse(day) + DAY_MS).toISOString().slice(0, 10)).toISOString();
   const expired = new Date(generatedAt.getTime() - historyDays * DAY_MS).toISOString();
   await store.db.transaction().execute(async (trx) => {
-    if (fence !== undefined && !(await holdsLockEpoch(trx, fence)))
-      throw new LeaseLostError(fence.name, new Error('Another run has taken the lock since'));
+    await checkFence(trx, fence);
     // Expired releases of every target go, those of a recipient no longer exported to among
     // them, with this target's earlier release of the day; by condition, not by a list of ids,
     // which could outgrow SQL Server's 2,100 parameters.
@@ -111,22 +112,32 @@ export async function storeRelease(
   });
 }
 
+/** Throws LeaseLostError, rolling `trx` back, unless `fence` is still the lock's newest epoch. */
+async function checkFence(trx: Kysely<Database>, fence: LockEpoch | undefined): Promise<void> {
+  if (fence !== undefined && !(await holdsLockEpoch(trx, fence)))
+    throw new LeaseLostError(fence.name, new Error('Another run has taken the lock since'));
+}
+
 /**
  * Deletes the releases Power BI's SQL reader must no longer see, at every export run whatever it
  * exports: those older than `historyDays`, and those of a target not in `current`, which no
  * export grant names any more or the policy now refuses (an agreement ended, a grant withdrawn,
  * an agreement re-signed in force from a date to come: what was published under it is not the
  * recipient's to go on reading). Without it a release outlived its grant, and its dated files, for ever, still
- * marked latest (found by a review). Returns how many releases went.
+ * marked latest (found by a review). Returns how many releases went. With `fence`, as
+ * storeRelease: a run whose withdrawal reaches the store after another run has taken the lock
+ * and published deletes nothing (found by a review: it took that run's release out of the view).
  */
 export async function pruneReleases(
   store: Store,
   current: readonly ReleaseTarget[],
   historyDays: number,
   now: Date,
+  fence?: LockEpoch,
 ): Promise<number> {
   const expired = new Date(now.getTime() - historyDays * DAY_MS).toISOString();
   return store.db.transaction().execute(async (trx) => {
+    await checkFence(trx, fence);
     // With no export grant at all, every release goes (no `where`: SQL Server has no `true`).
     const all = trx.selectFrom('curated_release').select('id');
     const gone =

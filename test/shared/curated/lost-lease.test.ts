@@ -327,6 +327,56 @@ describe('a planning export that lost its lease while it wrote', () => {
       viewHoldsLatest: true,
     });
   }, 60_000);
+
+  it('does not take the release of the run that took its lease out of the view when its withdrawal reaches the store late', async () => {
+    // Run A no longer has the ISA, so it withdraws the target's releases from the view; its
+    // withdrawal's transaction (its second: the first takes the lock's epoch) is held while its
+    // lease is broken and run B, which has the ISA again, publishes the day's release.
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    let reach!: () => void;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    let transactions = 0;
+    const db = new Proxy(h.store.db, {
+      get(target, prop, recv) {
+        const v = Reflect.get(target, prop, recv) as unknown;
+        if (prop !== 'transaction' || ++transactions !== 2)
+          return typeof v === 'function' ? (v as () => unknown).bind(target) : v;
+        reach();
+        return () => ({
+          execute: async (work: Parameters<ReturnType<typeof target.transaction>['execute']>[0]) => {
+            await held;
+            return target.transaction().execute(work);
+          },
+        });
+      },
+    });
+    const store = new Proxy(h.store, {
+      get: (target, prop, recv) => (prop === 'db' ? db : (Reflect.get(target, prop, recv) as unknown)),
+    });
+    const runA = exportCurated(
+      h.exportDeps(container, {
+        agreements: loadAgreements(agreementsFolderWithout(['isa'])),
+        store,
+        now: () => new Date('2026-12-08T06:00:00.000Z'),
+      }),
+    );
+    await reached;
+    await breakLease();
+    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-08T06:10:00.000Z') }));
+    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+    const viewAfterB = await view();
+
+    letGo();
+    await runA.catch(() => undefined);
+    expect(await view()).toEqual(viewAfterB);
+    expect(await latestAgreesWithView()).toEqual({
+      latest: '2026-12-08T06:10:00.000Z',
+      view: '2026-12-08T06:10:00.000Z',
+      countsDescribed: true,
+      viewHoldsLatest: true,
+    });
+  }, 60_000);
 });
 
 /**
