@@ -161,6 +161,34 @@ export const problemSchema = z
     status: z.number().int().describe('The HTTP status code'),
     detail: z.string().optional().describe('Fixed text for this kind of failure; never repeats the request'),
     instance: z.string().optional(),
+    // Left out, these extension members were no part of a client generated from the document:
+    // the catchall below takes them, but types none of them.
+    errors: z
+      .array(
+        z.object({
+          path: z.string().describe('The property, dotted; empty for the body itself'),
+          code: z.string().describe('The zod issue code'),
+          allowed: z
+            .array(z.string())
+            .optional()
+            .describe('For a property the body may not hold: the properties it may'),
+        }),
+      )
+      .optional()
+      .describe('`invalid-request` for a body that does not match its schema: what is wrong where, never a value'),
+    field: z.string().optional().describe('`invalid-identifier`: the identifier that failed its check'),
+    reason: z
+      .string()
+      .optional()
+      .describe(
+        '`invalid-identifier`: the check it failed; `unsettled-match`: `ambiguous`, `identifier-conflict` or `date-of-birth-conflict`; `breach-step-refused`: `closed`, `already-recorded`, `ico-notified` or `reporting-undecided`',
+      ),
+    matches: z
+      .array(z.object({ personRef: z.string(), tier: z.number().int() }))
+      .optional()
+      .describe(
+        '`unsettled-match`: each person the identifiers match, by reference (for GET /api/v1/audit/people/{personRef}/accesses), and the tier that matched them',
+      ),
   })
   .catchall(z.unknown())
   .describe('RFC 9457 problem details');
