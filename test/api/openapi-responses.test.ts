@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registrations, type HttpRegistration } from '../../functions/registry.js';
 import { startHttpServer } from '../../local/http-server.js';
 import type { OpenApiDocument } from '../../shared/api/openapi.js';
+import { AccessLogUnavailableError } from '../../shared/audit/access-log.js';
 import { checkpointNow } from '../../shared/audit/audit-service.js';
 import type { LocalSecretSource } from '../../shared/secrets/local-secret-source.js';
 import { createLogger } from '../../shared/logging.js';
@@ -46,6 +47,15 @@ type ResponseObject = { headers?: Record<string, unknown>; content?: Record<stri
 type Operation = { operationId: string; responses: Record<string, ResponseObject> };
 
 const DOCUMENT_ID = 'urn:lintel:openapi';
+/** Response headers a client acts on; framing, caching and security headers are HTTP's own. */
+const ACTIONABLE_HEADERS = new Set([
+  'x-request-id',
+  'retry-after',
+  'www-authenticate',
+  'allow',
+  'accept-encoding',
+  'location',
+]);
 
 describe('OpenAPI document against real responses', () => {
   let t: TestHost;
@@ -90,6 +100,26 @@ describe('OpenAPI document against real responses', () => {
     const response = op!.responses[String(res.status)] ?? op!.responses.default;
     expect.soft(Object.keys(op!.responses), `${where}: a status the document lists`).toContain(String(res.status));
     expect.soft(res.headers.get('x-request-id'), `${where}: X-Request-Id`).toMatch(/^[0-9a-f-]{36}$/);
+    // Headers a client reads to act on an answer (when to retry, what to send instead): each one
+    // sent is documented on that response, with a value its schema takes.
+    const documentedHeaders = new Map(
+      Object.entries(response?.headers ?? {}).map(([name, header]) => [name.toLowerCase(), header]),
+    );
+    res.headers.forEach((value, name) => {
+      if (!ACTIONABLE_HEADERS.has(name)) return;
+      const header = documentedHeaders.get(name);
+      expect.soft(header, `${where}: ${name} is documented on this response`).toBeDefined();
+      if (!header) return;
+      const schema = resolved(header).schema as Record<string, unknown>;
+      const typed = schema.type === 'integer' && /^\d+$/.test(value) ? Number(value) : value;
+      const headerKey = JSON.stringify(schema);
+      let validateHeader = validators.get(headerKey);
+      if (!validateHeader) {
+        validateHeader = ajv.compile(absoluteRefs(schema) as object);
+        validators.set(headerKey, validateHeader);
+      }
+      expect.soft(validateHeader(typed) ? [] : validateHeader.errors, `${where}: ${name} as documented`).toEqual([]);
+    });
     const documentedTypes = Object.keys(response?.content ?? {});
     const mediaType = (res.type ?? '').split(';')[0]!.trim().toLowerCase();
     const media = documentedTypes.find((type) => type === mediaType || type === '*/*');
@@ -408,6 +438,28 @@ describe('OpenAPI document against real responses', () => {
       await call('GET', '/api/v1/audit/verify', '/v1/audit/verify', KETTERING_DPO);
       await call('GET', '/api/v1/audit/proofs/inclusion', '/v1/audit/proofs/inclusion?seq=1', KETTERING_DPO);
       await call('GET', '/api/v1/audit/proofs/consistency', '/v1/audit/proofs/consistency?from=1&to=2', KETTERING_DPO);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('answers as documented while the access log cannot be written (fail closed)', async () => {
+    const callers: Record<string, ApiCall> = {
+      '/api/v1/people/search': RP,
+      '/api/v1/people/{personRef}': RP,
+      '/api/v1/duplicate-checks': FRAUD,
+      '/api/v1/consents': LA_DPO,
+      '/api/v1/consents/{consentId}': LA_DPO,
+      '/api/v1/link-candidates': REVIEWER,
+      '/api/v1/link-candidates/{candidateId}': REVIEWER,
+    };
+    const log = t.host.services.accessLog;
+    const spy = vi.spyOn(log, 'append').mockRejectedValue(new AccessLogUnavailableError());
+    try {
+      for (const [method, path, concrete, init] of authenticated) {
+        const res = await call(method, path, concrete, { ...(callers[path] ?? KETTERING_DPO), ...init });
+        expect.soft(res.status, path).toBe(503);
+      }
     } finally {
       spy.mockRestore();
     }
