@@ -12,6 +12,7 @@ import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
+import { isoTime } from './dpo-api.js';
 import { readJsonBody } from './json-body.js';
 import { answerSettled } from './settled-answer.js';
 import { deny, runRequest, type CallContext } from './request-pipeline.js';
@@ -50,8 +51,8 @@ export const consentResponseSchema = z.object({
   consentId: z.string(),
   kind: z.enum(['consent', 'opt-out']),
   purpose: z.string().nullable(),
-  recordedAt: z.string(),
-  withdrawnAt: z.string().nullable(),
+  recordedAt: isoTime,
+  withdrawnAt: isoTime.nullable(),
 });
 
 /**

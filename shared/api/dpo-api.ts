@@ -46,7 +46,11 @@ const after = z.coerce
   .default(0)
   .describe('Sequence number to continue after (`next` of the previous page)');
 const limit = z.coerce.number().int().min(1).max(MAX_PAGE).default(100).describe('Entries per page');
-const isoTime = z.iso.datetime({ offset: true });
+/**
+ * An ISO 8601 time with its offset (RFC 3339), as a request gives one and a response holds one:
+ * documented as a bare string, a time was no `date-time` to a client generated from the document.
+ */
+export const isoTime = z.iso.datetime({ offset: true });
 
 export const pageQuerySchema = z.object({ after, limit });
 export const personAccessesBodySchema = personQuerySchema
@@ -77,7 +81,7 @@ export const breachesQuerySchema = z.object({ limit, after: listAfter('breach re
 
 export const accessEntrySchema = z.object({
   seq: z.number().int(),
-  time: z.string(),
+  time: isoTime,
   requestId: z.string(),
   partyId: z.string(),
   clientId: z.string(),
@@ -101,7 +105,7 @@ export const possiblySamePersonSchema = z.object({
     .describe(
       "`earlier`: the opt-out was carried from that id to one of this person's; `later`: from one of this person's to that id",
     ),
-  at: z.string().describe('When the opt-out was carried'),
+  at: isoTime.describe('When the opt-out was carried'),
 });
 export const personAccessesResponseSchema = z.object({
   personRef: z.string().describe("The person's reference for the DPO's own party"),
@@ -121,8 +125,8 @@ export const personAccessesResponseSchema = z.object({
 });
 export const clientActivityResponseSchema = z.object({
   clientId: z.string(),
-  from: z.string(),
-  to: z.string(),
+  from: isoTime,
+  to: isoTime,
   entries: z.array(
     accessEntrySchema.extend({
       subjectRefs: z
@@ -157,12 +161,10 @@ export const alertSchema = z.object({
     .describe(
       'For special-category-volume, the roles the counted entries were made under, joined by commas; null for the other rules',
     ),
-  windowStart: z
-    .string()
-    .describe(
-      "Start of the window: for the volume rules, sixty minutes before its end, or earlier for a burst that runs out of the alert before it, from the first of the sixty minutes that put it over the threshold (that window overlaps the one before it); for out-of-hours, the out-of-hours period's start; for a no-match run, the run's first entry",
-    ),
-  windowEnd: z.string().describe("End of the window; for a no-match run, the run's last entry as last evaluated"),
+  windowStart: isoTime.describe(
+    "Start of the window: for the volume rules, sixty minutes before its end, or earlier for a burst that runs out of the alert before it, from the first of the sixty minutes that put it over the threshold (that window overlaps the one before it); for out-of-hours, the out-of-hours period's start; for a no-match run, the run's first entry",
+  ),
+  windowEnd: isoTime.describe("End of the window; for a no-match run, the run's last entry as last evaluated"),
   count: z
     .number()
     .int()
@@ -170,37 +172,36 @@ export const alertSchema = z.object({
       'Entries in the window (or run) as of the latest evaluation that saw it, not only the first; where two volume alerts overlap, the entries in the overlap are counted in each',
     ),
   baseline: z.number().nullable().describe('Average an hour over the previous days, for the volume rules'),
-  raisedAt: z.string(),
+  raisedAt: isoTime,
   status: z.enum(['open', 'breach-opened']),
 });
 export const alertsResponseSchema = z.object({ alerts: z.array(alertSchema), next: listNext });
 export const watchRunResponseSchema = z.object({
-  evaluatedAt: z.string(),
+  evaluatedAt: isoTime,
   findings: z.number().int().describe('Findings in the whole log, including ones alerted before'),
   raised: z.array(alertSchema).describe("Alerts new with this run, within the caller's audit scope"),
 });
 export const breachSchema = z.object({
   id: z.string(),
   alertId: z.string(),
-  openedAt: z.string().describe('When the controller became aware; the deadline runs from here'),
+  openedAt: isoTime.describe('When the controller became aware; the deadline runs from here'),
   openedBy: z.string(),
-  icoDeadline: z.string().describe('openedAt + 72 hours (UK GDPR Art. 33)'),
+  icoDeadline: isoTime.describe('openedAt + 72 hours (UK GDPR Art. 33)'),
   status: z
     .enum(['open', 'notified', 'closed'])
     .describe('`notified` once the ICO notification is recorded, `closed` once closed'),
-  icoNotifiedAt: z.string().nullable().describe('When the ICO was notified, as recorded; null until then'),
-  partnersNotifiedAt: z
-    .string()
+  icoNotifiedAt: isoTime.nullable().describe('When the ICO was notified, as recorded; null until then'),
+  partnersNotifiedAt: isoTime
     .nullable()
     .describe('When the partner parties were notified, as recorded; null until then'),
   notReportable: z
     .object({
       reason: z.string().describe(`One of ${NOT_REPORTABLE_REASONS.map((r) => `\`${r}\``).join(', ')}`),
-      at: z.string().describe('When the judgement was recorded'),
+      at: isoTime.describe('When the judgement was recorded'),
     })
     .nullable()
     .describe('The breach judged not reportable to the ICO (UK GDPR Art. 33(5)); null unless so judged'),
-  closedAt: z.string().nullable(),
+  closedAt: isoTime.nullable(),
   hoursRemaining: z
     .number()
     .nullable()

@@ -22,6 +22,7 @@ import { suppliedNow } from '../people/person-view.js';
 import { KeyUnavailableError, type ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
+import { isoTime } from './dpo-api.js';
 import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
 
 /**
@@ -69,7 +70,7 @@ export const candidateResponseSchema = z.object({
   status: z.enum(['candidate', 'confirmed', 'rejected', 'auto']),
   records: z.array(
     candidateSource.extend({
-      asOf: z.string(),
+      asOf: z.iso.date(),
       fields: z.record(z.string(), z.unknown()).describe('Only the fields the agreement grants reviewers'),
     }),
   ),
@@ -78,7 +79,7 @@ export const candidateResponseSchema = z.object({
 export const candidateDecisionResponseSchema = z.object({
   candidateId: z.string(),
   decision: z.enum(['confirmed', 'rejected']),
-  decidedAt: z.string(),
+  decidedAt: isoTime,
 });
 
 function reviewDecision(ctx: ApiContext, call: CallContext) {

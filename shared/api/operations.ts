@@ -18,6 +18,7 @@ import {
   clientActivityQuerySchema,
   clientActivityResponseSchema,
   clientIdParamSchema,
+  isoTime,
   pageQuerySchema,
   personAccessesBodySchema,
   personAccessesResponseSchema,
@@ -101,7 +102,7 @@ const signedCheckpoint = z
   .object({
     treeSize: z.number().int(),
     rootHash: hex,
-    time: z.string(),
+    time: isoTime,
     keyId: z.string(),
     signature: z.string().describe('Ed25519, standard base64, over the text shared/audit/checkpoint.ts defines'),
   })

@@ -22,7 +22,7 @@ export const personSearchBodySchema = personQuerySchema.extend({
 export const sourcedRecordSchema = z.object({
   dataset: z.string(),
   source: z.string().describe('Party whose extract the values come from'),
-  asOf: z.string().describe('Date the extract describes'),
+  asOf: z.iso.date().describe('Date the extract describes'),
   fields: z
     .record(z.string(), z.unknown())
     .describe('Only the fields the agreement grants this caller for this purpose'),
