@@ -11,7 +11,7 @@ import { createLogger } from '../../shared/logging.js';
 import { SecretUnavailableError } from '../../shared/secrets/secret-source.js';
 import { rawRequest, type RawResponse } from '../local/raw-http.js';
 import { linkForReview, jonathanIn, nhs } from '../support/linked-people.js';
-import { insertRecord, ROBIN_IN_SOCIAL_CARE, ROBIN_NHS } from '../support/records.js';
+import { insertRecord, ROBIN_IN_SOCIAL_CARE, ROBIN_NHS, SAM, SAM_PARTICIPANT } from '../support/records.js';
 import {
   callApi,
   clientIdOf,
@@ -228,6 +228,8 @@ describe('OpenAPI document against real responses', () => {
       await insertRecord(services, { ...CHRIS, partyId, datasetId: 'keyways-housing-register', attributes: {} });
     // Robin, for consents and opt-outs; the two Jonathans, for a link candidate, and a second pair for another.
     await insertRecord(services, ROBIN_IN_SOCIAL_CARE);
+    // Sam, a Housing First participant, for a consent and the research lookup it allows.
+    await insertRecord(services, SAM_PARTICIPANT);
     await insertRecord(services, jonathanIn('la-housing', 'Smyth', { inTemporaryAccommodation: true }));
     await insertRecord(services, jonathanIn('la-childrens-social-care', 'Smith', { childProtection: true }));
     const pat = (partyId: string, familyName: string, flag: string) => ({
@@ -330,7 +332,17 @@ describe('OpenAPI document against real responses', () => {
     await call('POST', path, '/v1/consents', { ...LA_DPO, roles: ['analyst'], body: optOut });
     await call('POST', path, '/v1/consents', { ...LA_DPO, purpose: 'homelessness-prevention', body: optOut });
 
+    // A consent, which carries its purpose, and the research lookup it allows and its withdrawal ends.
+    const DUDLEY = { party: 'dudley-housing-options', roles: ['housing-officer'], purpose: 'research-evaluation' };
+    const ICF = { party: 'icf-research', roles: ['researcher'], purpose: 'research-evaluation' };
+    const consent = await call('POST', path, '/v1/consents', { ...DUDLEY, body: { subject: SAM, evidenceRef: 'F-1' } });
+    expect(consent.status).toBe(201);
+    const search = '/api/v1/people/search';
+    expect((await call('POST', search, '/v1/people/search', { ...ICF, body: SAM })).status).toBe(200);
     const withdraw = '/api/v1/consents/{consentId}';
+    await call('DELETE', withdraw, `/v1/consents/${consent.body.consentId as string}`, DUDLEY);
+    expect((await call('POST', search, '/v1/people/search', { ...ICF, body: SAM })).status).toBe(404);
+
     const id = recorded.body.consentId as string;
     expect((await call('DELETE', withdraw, `/v1/consents/${id}`, LA_DPO)).status).toBe(200);
     expect((await call('DELETE', withdraw, `/v1/consents/${id}`, LA_DPO)).status).toBe(200);
@@ -358,6 +370,9 @@ describe('OpenAPI document against real responses', () => {
     expect((await call('POST', confirm, `/v1/link-candidates/${ids[0]!}/confirm`, REVIEWER)).status).toBe(409);
     expect((await call('POST', reject, `/v1/link-candidates/${ids[1]!}/reject`, REVIEWER)).status).toBe(200);
     await call('POST', reject, `/v1/link-candidates/${ids[1]!}/reject`, REVIEWER);
+    // A decided candidate is shown with its decision.
+    await call('GET', one, `/v1/link-candidates/${ids[0]!}`, REVIEWER);
+    await call('GET', one, `/v1/link-candidates/${ids[1]!}`, REVIEWER);
     await call('POST', reject, `/v1/link-candidates/${randomUUID()}/reject`, REVIEWER);
     await call('POST', confirm, `/v1/link-candidates/${ids[1]!}/confirm`, { ...REVIEWER, roles: ['dpo'] });
   });
@@ -401,6 +416,15 @@ describe('OpenAPI document against real responses', () => {
     const to = new Date(Date.now() + 60_000).toISOString();
     await call('GET', activity, `/v1/audit/clients/${rp}/activity?from=${started}&to=${to}&limit=3`, KETTERING_DPO);
     await call('GET', activity, `/v1/audit/clients/${rp}/activity?from=yesterday&to=${to}`, KETTERING_DPO);
+    // The reviewer's decisions, each entry about two people, in the ISA's DPO's view.
+    const reviewer = clientIdOf('la-housing');
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    const decisions = await call('GET', activity, `/v1/audit/clients/${reviewer}/activity?from=${since}&to=${to}`, {
+      party: 'la-housing',
+      roles: ['dpo'],
+    });
+    const refs = (decisions.body.entries as { subjectRefs: string[] }[]).map((e) => e.subjectRefs.length);
+    expect(Math.max(...refs)).toBe(2);
 
     const run = await call('POST', '/api/v1/audit/alerts/evaluate', '/v1/audit/alerts/evaluate', KETTERING_DPO);
     const alert = (run.body.raised as { id: string; rule: string }[]).find((a) => a.rule === 'no-match-run');
@@ -430,7 +454,17 @@ describe('OpenAPI document against real responses', () => {
       ...KETTERING_DPO,
       body: { step: 'ico-notified', at },
     });
+    // Every step, so the record is shown with each of its nullable members filled in.
+    await call('POST', step, breach, { ...KETTERING_DPO, body: { step: 'partners-notified', at } });
+    await call('POST', step, breach, { ...KETTERING_DPO, body: { step: 'closed' } });
+    const other = (run.body.raised as { id: string }[]).find((a) => a.id !== alert!.id);
+    expect(other).toBeDefined();
+    const second = await call('POST', open, `/v1/audit/alerts/${other!.id}/breach`, KETTERING_DPO);
+    const judged = `/v1/audit/breaches/${second.body.id as string}/steps`;
+    const notReportable = { step: 'not-reportable', reason: 'accesses-authorised' };
+    expect((await call('POST', step, judged, { ...KETTERING_DPO, body: notReportable })).status).toBe(200);
     await call('GET', '/api/v1/audit/breaches', '/v1/audit/breaches', KETTERING_DPO);
+    await call('GET', '/api/v1/audit/alerts', '/v1/audit/alerts', KETTERING_DPO);
     await call('GET', '/api/v1/audit/breaches', '/v1/audit/breaches?limit=0', KETTERING_DPO);
     await call('GET', '/api/v1/audit/breaches', '/v1/audit/breaches', RP);
   });
