@@ -112,12 +112,24 @@ export function heldAtReleaseTransaction(
     if (blob === `${FOLDER}latest/${MANIFEST_FILE}`) armed = true;
     return real();
   });
+  return { blobs, ...storeHoldingTransactions(h.store, () => armed, held) };
+}
+
+/**
+ * `store` with each transaction it opens while `holds()` says so (asked as it is opened) held until
+ * `held` settles: `reached` settles once the first is.
+ */
+export function storeHoldingTransactions(
+  real: Store,
+  holds: () => boolean,
+  held: Promise<void>,
+): { store: Store; reached: Promise<void> } {
   let reach!: () => void;
   const reached = new Promise<void>((resolve) => (reach = resolve));
-  const db = new Proxy(h.store.db, {
+  const db = new Proxy(real.db, {
     get(target, prop, recv) {
       const v = Reflect.get(target, prop, recv) as unknown;
-      if (prop !== 'transaction' || !armed) return typeof v === 'function' ? (v as () => unknown).bind(target) : v;
+      if (prop !== 'transaction' || !holds()) return typeof v === 'function' ? (v as () => unknown).bind(target) : v;
       reach();
       return () => ({
         execute: async (work: Parameters<ReturnType<typeof target.transaction>['execute']>[0]) => {
@@ -127,10 +139,10 @@ export function heldAtReleaseTransaction(
       });
     },
   });
-  const store = new Proxy(h.store, {
+  const store = new Proxy(real, {
     get: (target, prop, recv) => (prop === 'db' ? db : (Reflect.get(target, prop, recv) as unknown)),
   });
-  return { blobs, store, reached };
+  return { store, reached };
 }
 
 /** The harness's store, `began` settling once a run on it first opens a transaction. */

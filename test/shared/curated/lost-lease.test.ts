@@ -20,6 +20,7 @@ import {
   releasesInView,
   renewingThrough,
   startHeldRun,
+  storeHoldingTransactions,
   storeNotingTransactions,
 } from './curated-runs.js';
 
@@ -334,26 +335,8 @@ describe('a planning export that lost its lease while it wrote', () => {
     // lease is broken and run B, which has the ISA again, publishes the day's release.
     let letGo!: () => void;
     const held = new Promise<void>((resolve) => (letGo = resolve));
-    let reach!: () => void;
-    const reached = new Promise<void>((resolve) => (reach = resolve));
     let transactions = 0;
-    const db = new Proxy(h.store.db, {
-      get(target, prop, recv) {
-        const v = Reflect.get(target, prop, recv) as unknown;
-        if (prop !== 'transaction' || ++transactions !== 2)
-          return typeof v === 'function' ? (v as () => unknown).bind(target) : v;
-        reach();
-        return () => ({
-          execute: async (work: Parameters<ReturnType<typeof target.transaction>['execute']>[0]) => {
-            await held;
-            return target.transaction().execute(work);
-          },
-        });
-      },
-    });
-    const store = new Proxy(h.store, {
-      get: (target, prop, recv) => (prop === 'db' ? db : (Reflect.get(target, prop, recv) as unknown)),
-    });
+    const { store, reached } = storeHoldingTransactions(h.store, () => ++transactions === 2, held);
     const runA = exportCurated(
       h.exportDeps(container, {
         agreements: loadAgreements(agreementsFolderWithout(['isa'])),
