@@ -259,7 +259,7 @@ function sizeOf(file: string): number {
  * Refuses (exit 2) what the importer would reject from the file's name and metadata alone, read
  * as it reads them (extract-format.ts): uploaded all the same, a typo put the file (people's
  * records) into storage to be filed in rejected/ — `--delimiter semi-colon` as
- * `unsupported-file-type`, of a .csv, and a `--name` holding a folder as `bad-path`.
+ * `unsupported-file-type`, of a .csv, and a `--name` holding a folder (a / or a \) as `bad-path`.
  */
 function refuseUnreadable(fileName: string, metadata: Readonly<Record<string, string>>): void {
   // The importer takes a file only directly in its dataset's folder (`{partyId}/{datasetId}/{fileName}`).
@@ -267,6 +267,12 @@ function refuseUnreadable(fileName: string, metadata: Readonly<Record<string, st
     refuseUsage(
       'import',
       `${fileName} is a path: the importer reads a file only directly in incoming/<party>/<dataset>/, and rejects one in a folder below it (bad-path): give --name a file name without /`,
+    );
+  // Storage takes a \ in a blob's name for a / (Azurite stores `a\b.csv` as `a/b.csv`).
+  if (fileName.includes('\\'))
+    refuseUsage(
+      'import',
+      `${fileName} holds \\, which storage reads as /: the importer reads a file only directly in incoming/<party>/<dataset>/, and rejects one in a folder below it (bad-path): give --name a file name without \\`,
     );
   if (extractFormatOf(fileName, {}) === undefined)
     refuseUsage(

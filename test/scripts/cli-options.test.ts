@@ -216,6 +216,15 @@ describe('npm run import', () => {
       'import: NAME is a path: the importer reads a file only directly in incoming/<party>/<dataset>/, and rejects one in a folder below it (bad-path): give --name a file name without /',
       false,
     ],
+    // Storage reads a \ in a blob's name as a / (Azurite stored `x\extract.csv` as `x/extract.csv`):
+    // the file went one folder below the dataset's as well, to be rejected as `bad-path`, while the
+    // script waited for a report under the name it was given, then timed out.
+    [
+      '\\extract.csv',
+      [],
+      'import: NAME holds \\, which storage reads as /: the importer reads a file only directly in incoming/<party>/<dataset>/, and rejects one in a folder below it (bad-path): give --name a file name without \\',
+      false,
+    ],
     [
       '-2999-01-31.csv',
       [],
