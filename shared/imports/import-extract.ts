@@ -51,15 +51,9 @@ import { startRowWorker } from './row-worker-client.js';
 import type { CarryOutcome } from './carried-person-ids.js';
 import { currentSnapshot, snapshotKeyVersion, SnapshotWriter, type CurrentSnapshot } from './snapshot-writer.js';
 import { keptKeyVersions } from './opt-out-kept-keys.js';
-import type { ComparisonKey } from './row-worker-protocol.js';
+import type { ComparisonKey, XlsxStart } from './row-worker-protocol.js';
 import { storagePlanFor } from './storage-plan.js';
-import {
-  checkWorkbookEntries,
-  DEFAULT_ZIP_LIMITS,
-  readZipDirectory,
-  type ZipEntry,
-  type ZipLimits,
-} from './zip-directory.js';
+import { DEFAULT_ZIP_LIMITS, findWorksheet, readZipDirectory, type ZipLimits } from './zip-directory.js';
 
 /**
  * The import of one partner extract from `incoming/{partyId}/{datasetId}/{fileName}`.
@@ -350,12 +344,13 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     const key = Buffer.from(secret.value, 'base64');
     const readerLimits = { ...DEFAULT_READER_LIMITS, ...deps.readerLimits };
 
-    let entries: ZipEntry[] | undefined;
+    let xlsx: XlsxStart | undefined;
     const zipLimits = { ...DEFAULT_ZIP_LIMITS, ...deps.zipLimits };
     if (format.kind === 'xlsx') {
       try {
-        entries = await readZipDirectory(rangeReader(blob, properties.etag), properties.size, zipLimits);
-        checkWorkbookEntries(entries);
+        const read = rangeReader(blob, properties.etag);
+        const entries = await readZipDirectory(read, properties.size, zipLimits);
+        xlsx = { entries, zipLimits, worksheet: await findWorksheet(read, entries) };
       } catch (err) {
         if (err instanceof FileRejection) return await reject(context, [fileErrorOf(err)], undefined);
         throw err;
@@ -375,7 +370,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
         bytes: counted(),
         format,
         readerLimits,
-        xlsx: entries === undefined ? undefined : { entries, zipLimits },
+        xlsx,
         keyVersion: secret.version,
         key,
       });

@@ -58,13 +58,6 @@ export const FILE_REASONS = [
   'xlsx-unreadable',
   'xlsx-multiple-sheets',
   'xlsx-no-sheet',
-  /**
-   * The workbook's one worksheet is stored under a part name other than xl/worksheets/sheetN.xml
-   * (valid OOXML, which names it by its relationship's target), which the streaming reader cannot
-   * read (zip-directory.ts). Saving the workbook again from Excel, which names it sheet1.xml, or
-   * sending CSV, mends it.
-   */
-  'xlsx-sheet-part-name',
   'xlsx-too-many-entries',
   'xlsx-uncompressed-too-large',
   'xlsx-compression-ratio',

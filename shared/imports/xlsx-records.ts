@@ -17,7 +17,14 @@ import { PhoneticRunFilter } from './phonetic-runs.js';
 import { FileRejection, type RowReason } from './reasons.js';
 import { PrefixedSpreadsheetMlScan, WorksheetScan } from './worksheet-scan.js';
 import { DocumentTypeScan } from './xml-literal-sections.js';
-import { PARSED_PARTS, SHARED_STRINGS_ENTRY, WORKSHEET_ENTRY, type ZipEntry, type ZipLimits } from './zip-directory.js';
+import {
+  isExcelJsWorksheet,
+  PARSED_PARTS,
+  SHARED_STRINGS_ENTRY,
+  worksheetAsExcelJsReadsIt,
+  type ZipEntry,
+  type ZipLimits,
+} from './zip-directory.js';
 
 /**
  * Records of a one-sheet XLSX, streamed with exceljs's WorkbookReader (the workbook is never
@@ -304,6 +311,7 @@ async function removeCopies(copies: readonly TempFile[]): Promise<void> {
 
 interface Guard {
   readonly entries: ReadonlyMap<string, ZipEntry>;
+  readonly worksheet: string;
   readonly limits: ZipLimits;
   total: number;
   sheets: number;
@@ -337,6 +345,25 @@ function endOnlyWhenRead(zip: Writable & { readonly readableEnded?: boolean }): 
     if (event === 'end' && zip.readableEnded !== true) return false;
     return emit.call(this, event, ...args);
   } as typeof zip.emit;
+}
+
+/**
+ * Hands exceljs the worksheet part under a name it reads as a worksheet ({@link
+ * worksheetAsExcelJsReadsIt}): exceljs tells parts by name alone, and skipped one the workbook's
+ * relationships name otherwise (xl/worksheets/Data.xml), which was refused for want of a sheet.
+ * The entry's bytes are untouched: it is renamed only as pushed to exceljs. Should a later
+ * unzipper push entries otherwise, the part keeps its name and the read finds no sheet
+ * (`xlsx-no-sheet`), as before.
+ */
+function showWorksheetToExcelJs(zip: ZipParser, worksheet: string): void {
+  const alias = worksheetAsExcelJsReadsIt(worksheet);
+  const push = zip.push;
+  if (alias === worksheet || typeof push !== 'function') return;
+  zip.push = function renamedPush(this: unknown, chunk: unknown): boolean {
+    if (chunk !== null && typeof chunk === 'object' && (chunk as EntryStream).path === worksheet)
+      (chunk as EntryStream).path = alias;
+    return push.call(this, chunk);
+  };
 }
 
 /** The signature of a data descriptor, `PK\x07\x08`, read as a little-endian number. */
@@ -492,7 +519,8 @@ function countEntry(entry: EntryStream, guard: Guard, stop: (err: FileRejection)
   noteCopies(entry, guard);
   const name = entry.path ?? '';
   const listed = guard.entries.get(name);
-  if (WORKSHEET_ENTRY.test(name) && ++guard.sheets > 1) return stop(new FileRejection('xlsx-multiple-sheets'));
+  const sheet = name === guard.worksheet || isExcelJsWorksheet(name);
+  if (sheet && ++guard.sheets > 1) return stop(new FileRejection('xlsx-multiple-sheets'));
   if (listed === undefined) return stop(new FileRejection('xlsx-unreadable'));
   // Destroying an entry nobody reads must not become an uncaught error.
   entry.on('error', () => undefined);
@@ -510,7 +538,7 @@ function countEntry(entry: EntryStream, guard: Guard, stop: (err: FileRejection)
     return end(...args);
   }) as typeof entry.end;
   // Every byte of the worksheet passes here first, before exceljs parses it or copies it.
-  const scan = WORKSHEET_ENTRY.test(name) ? new WorksheetScan() : undefined;
+  const scan = sheet ? new WorksheetScan() : undefined;
   const prefixes =
     scan !== undefined || name === SHARED_STRINGS_ENTRY || PARSED_PARTS.has(name)
       ? new PrefixedSpreadsheetMlScan()
@@ -923,6 +951,8 @@ function percentText(value: number): string {
 export interface XlsxOptions {
   readonly entries: readonly ZipEntry[];
   readonly zipLimits: ZipLimits;
+  /** The worksheet's part, as the workbook's relationships name it (zip-directory.ts, findWorksheet). */
+  readonly worksheet: string;
   readonly limits?: ReaderLimits;
 }
 
@@ -930,6 +960,7 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
   const limits = options.limits ?? DEFAULT_READER_LIMITS;
   const guard: Guard = {
     entries: new Map(options.entries.map((e) => [e.name, e])),
+    worksheet: options.worksheet,
     limits: options.zipLimits,
     total: 0,
     sheets: 0,
@@ -973,6 +1004,8 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
   input.pipe = (<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T => {
     zip = destination as unknown as Writable & { destroy(err?: Error): unknown };
     endOnlyWhenRead(zip);
+    // First, so the hooks below see the part's own name: it is renamed only as exceljs takes it.
+    showWorksheetToExcelJs(zip as unknown as ZipParser, guard.worksheet);
     readEntriesByDirectory(zip as unknown as ZipParser, guard.entries);
     guardEntries(zip, guard, stop);
     // unzipper passes an inflater's error to the zip alone, while exceljs waits on the entry.

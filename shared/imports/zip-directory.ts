@@ -1,3 +1,6 @@
+import { promisify } from 'node:util';
+import { crc32, inflateRaw } from 'node:zlib';
+import { requireAsExcelJs } from './exceljs-modules.js';
 import { FileRejection, type FileReason } from './reasons.js';
 
 /**
@@ -66,13 +69,30 @@ const WORKBOOK_ENTRY = 'xl/workbook.xml';
 const WORKBOOK_RELS_ENTRY = 'xl/_rels/workbook.xml.rels';
 const STYLES_ENTRY = 'xl/styles.xml';
 
-export const WORKSHEET_ENTRY = /^xl\/worksheets\/sheet\d+\.xml$/;
 /**
- * Any part where Excel's layout keeps worksheets. OOXML names a worksheet by the target the
- * workbook's relationships give it, but exceljs's streaming reader reads only {@link
- * WORKSHEET_ENTRY}: one named otherwise is skipped unread. Part names are case-insensitive (OPC).
+ * The part names exceljs's streaming reader reads as worksheets (lib/stream/xlsx/workbook-reader.js,
+ * 4.4.0, unanchored as there): any other part is skipped unread, and any part so named is read as
+ * a sheet whether or not the workbook lists it.
  */
-const WORKSHEET_PART = /^xl\/worksheets\/[^/]+\.xml$/i;
+const EXCELJS_WORKSHEET = /xl\/worksheets\/sheet\d+[.]xml/;
+/** Whether exceljs's streaming reader reads the part `name` as a worksheet ({@link EXCELJS_WORKSHEET}). */
+export function isExcelJsWorksheet(name: string): boolean {
+  return EXCELJS_WORKSHEET.test(name);
+}
+
+/** The name exceljs is shown for a worksheet part named otherwise ({@link worksheetAsExcelJsReadsIt}). */
+const EXCELJS_WORKSHEET_ALIAS = 'xl/worksheets/sheet1.xml';
+
+/**
+ * The name a read gives the worksheet part `worksheet` for exceljs to read it ({@link
+ * EXCELJS_WORKSHEET}): OOXML names a worksheet by the target the workbook's relationships give it
+ * ({@link findWorksheet}), which a writer may put anywhere (xl/worksheets/Data.xml). No other part
+ * bears the alias: {@link findWorksheet} refuses a workbook with any other part exceljs reads as a
+ * worksheet.
+ */
+export function worksheetAsExcelJsReadsIt(worksheet: string): string {
+  return EXCELJS_WORKSHEET.test(worksheet) ? worksheet : EXCELJS_WORKSHEET_ALIAS;
+}
 
 /** Besides the shared strings and the worksheet, the entries exceljs's reader parses into memory. */
 export const PARSED_PARTS: ReadonlySet<string> = new Set([WORKBOOK_ENTRY, WORKBOOK_RELS_ENTRY, STYLES_ENTRY]);
@@ -197,20 +217,165 @@ export async function readZipDirectory(
   return found.sort((a, b) => a.offset - b.offset);
 }
 
+const LOCAL_HEADER = 0x04034b50;
+const STORED = 0;
+const DEFLATED = 8;
+const inflateRawAsync = promisify(inflateRaw);
+
 /**
- * Checks an XLSX's directory, its entries in stored order ({@link readZipDirectory}): exactly one
- * worksheet, named as exceljs reads it, and the parts it is read with stored where exceljs will
- * have read them. A worksheet part of another name is counted as a sheet: refused as
- * `xlsx-no-sheet` when alone, a workbook plainly holding one was said to hold none; beside a
- * sheetN.xml, it was skipped while the other loaded.
+ * The worksheet of an XLSX, as OOXML finds it: the `<sheet>`s of xl/workbook.xml, each resolved
+ * through xl/_rels/workbook.xml.rels to its part (a target relative to xl/, or from the package
+ * root when it starts with `/`), of which exactly one must be a worksheet; and no other part that
+ * exceljs would read as one ({@link EXCELJS_WORKSHEET}), or it would load beside it. Returns the
+ * worksheet's entry name. Only the workbook and its relationships are read here, whole: parts
+ * exceljs parses into memory anyway, capped as they are ({@link entryCap}), inflated with the
+ * directory's size as the most they may give. The worksheet is streamed later, by the read.
  */
-export function checkWorkbookEntries(entries: readonly ZipEntry[]): void {
-  const sheets = entries.filter((e) => WORKSHEET_PART.test(e.name));
-  if (sheets.length === 0)
-    throw new FileRejection(entries.some((e) => e.name === WORKBOOK_ENTRY) ? 'xlsx-no-sheet' : 'xlsx-unreadable');
-  if (sheets.length > 1) throw new FileRejection('xlsx-multiple-sheets');
-  if (!WORKSHEET_ENTRY.test(sheets[0]!.name)) throw new FileRejection('xlsx-sheet-part-name');
-  checkPartOrder(entries);
+export async function findWorksheet(read: RangeReader, entries: readonly ZipEntry[]): Promise<string> {
+  const workbook = entries.find((e) => e.name === WORKBOOK_ENTRY);
+  const rels = entries.find((e) => e.name === WORKBOOK_RELS_ENTRY);
+  if (workbook === undefined || rels === undefined) throw new FileRejection('xlsx-unreadable');
+  const sheetIds = workbookSheetIds(await readEntry(read, workbook));
+  const targets = workbookRelationships(await readEntry(read, rels));
+  const worksheets = sheetIds.map((id) => targets.get(id)).filter((t) => t !== undefined && t.worksheet);
+  if (worksheets.length === 0) throw new FileRejection('xlsx-no-sheet');
+  if (worksheets.length > 1) throw new FileRejection('xlsx-multiple-sheets');
+  // OPC part names are case-insensitive.
+  const part = worksheets[0]!.part.toLowerCase();
+  const worksheet = entries.find((e) => e.name.toLowerCase() === part)?.name;
+  if (worksheet === undefined) throw new FileRejection('xlsx-unreadable');
+  if (entries.some((e) => e.name !== worksheet && EXCELJS_WORKSHEET.test(e.name)))
+    throw new FileRejection('xlsx-multiple-sheets');
+  checkPartOrder(entries, worksheet);
+  return worksheet;
+}
+
+/**
+ * The bytes of `entry`, inflated, checked against the directory's size and CRC. Only for a part
+ * whose size the directory has capped ({@link entryCap}).
+ */
+async function readEntry(read: RangeReader, entry: ZipEntry): Promise<Uint8Array> {
+  // Deflate adds a few bytes a block at worst: a larger compressed size is a directory that lies,
+  // and would have this read (and hold) as much as it says.
+  if (entry.compressedSize > entry.uncompressedSize + Math.ceil(entry.uncompressedSize / 1024) + 64)
+    throw new FileRejection('xlsx-corrupted');
+  const header = view(await read(entry.offset, 30));
+  if (header.byteLength < 30 || header.getUint32(0, true) !== LOCAL_HEADER) throw new FileRejection('xlsx-not-a-zip');
+  const method = header.getUint16(8, true);
+  const start = entry.offset + 30 + header.getUint16(26, true) + header.getUint16(28, true);
+  const stored = await read(start, entry.compressedSize);
+  let bytes: Uint8Array;
+  if (method === STORED) bytes = stored;
+  else if (method === DEFLATED) {
+    try {
+      // One byte more than it should give: more is a directory that lies about its size.
+      bytes = await inflateRawAsync(stored, { maxOutputLength: entry.uncompressedSize + 1 });
+    } catch (err) {
+      if (err instanceof RangeError) throw new FileRejection('xlsx-uncompressed-too-large');
+      throw new FileRejection('xlsx-corrupted');
+    }
+  } else throw new FileRejection('xlsx-unreadable');
+  if (bytes.byteLength !== entry.uncompressedSize || crc32(bytes) !== entry.crc)
+    throw new FileRejection('xlsx-corrupted');
+  return bytes;
+}
+
+type XmlAttribute = { readonly local?: string; readonly uri?: string; readonly value?: string };
+type XmlTag = { readonly local?: string; readonly attributes?: Record<string, XmlAttribute> };
+interface NamespaceParser {
+  on(name: string, handler: (value: unknown) => void): void;
+  write(chunk: string): unknown;
+  close(): unknown;
+}
+
+/**
+ * Parses `bytes` as UTF-8 XML with namespaces, with saxes (exceljs's parser), handing `open` each
+ * start tag and the local names of the elements it is in. Refused as the read would refuse the
+ * same part (xlsx-records.ts): not UTF-8, `invalid-utf8`; a DOCTYPE, `xlsx-doctype`; not
+ * well-formed, `xlsx-unreadable`.
+ */
+function parseXml(bytes: Uint8Array, open: (tag: XmlTag, within: readonly string[]) => void): void {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new FileRejection('invalid-utf8');
+  }
+  const { SaxesParser } = requireAsExcelJs('lib/utils/parse-sax.js', 'saxes') as {
+    SaxesParser: new (options: { xmlns: boolean }) => NamespaceParser;
+  };
+  const parser = new SaxesParser({ xmlns: true });
+  const within: string[] = [];
+  let rejection: FileRejection | undefined;
+  parser.on('error', () => {
+    rejection ??= new FileRejection('xlsx-unreadable');
+  });
+  parser.on('doctype', () => {
+    rejection ??= new FileRejection('xlsx-doctype');
+  });
+  parser.on('opentag', (value) => {
+    const tag = value as XmlTag;
+    if (rejection === undefined) open(tag, within);
+    within.push(tag.local ?? '');
+  });
+  parser.on('closetag', () => {
+    within.pop();
+  });
+  try {
+    parser.write(text);
+    parser.close();
+  } catch (err) {
+    rejection ??= err instanceof FileRejection ? err : new FileRejection('xlsx-unreadable');
+  }
+  if (rejection !== undefined) throw rejection;
+}
+
+/** The relationships namespace, transitional or strict (ECMA-376 part 1). */
+const RELATIONSHIPS_NS =
+  /^http:\/\/(?:schemas\.openxmlformats\.org\/officeDocument\/2006|purl\.oclc\.org\/ooxml\/officeDocument)\/relationships$/;
+
+/** The relationship id of each `<sheet>` of `<sheets>`, in order. */
+function workbookSheetIds(bytes: Uint8Array): string[] {
+  const ids: string[] = [];
+  parseXml(bytes, (tag, within) => {
+    if (tag.local !== 'sheet' || within.at(-1) !== 'sheets') return;
+    const id = Object.values(tag.attributes ?? {}).find((a) => a.local === 'id' && RELATIONSHIPS_NS.test(a.uri ?? ''));
+    if (id?.value === undefined) throw new FileRejection('xlsx-unreadable');
+    ids.push(id.value);
+  });
+  return ids;
+}
+
+/**
+ * The workbook's relationships by id: the part each names in the package (its target resolved
+ * against xl/workbook.xml, percent-escapes decoded) and whether it is a worksheet (by its type,
+ * transitional or strict). External targets name no part.
+ */
+function workbookRelationships(bytes: Uint8Array): Map<string, { part: string; worksheet: boolean }> {
+  const relationships = new Map<string, { part: string; worksheet: boolean }>();
+  parseXml(bytes, (tag) => {
+    if (tag.local !== 'Relationship') return;
+    const attribute = (name: string) =>
+      Object.values(tag.attributes ?? {}).find((a) => a.local === name && (a.uri ?? '') === '')?.value;
+    const id = attribute('Id');
+    const target = attribute('Target');
+    if (id === undefined || target === undefined || attribute('TargetMode') === 'External') return;
+    const part = partName(target);
+    if (part === undefined) return;
+    relationships.set(id, { part, worksheet: /\/worksheet$/.test(attribute('Type') ?? '') });
+  });
+  return relationships;
+}
+
+/** The part a relationship of xl/workbook.xml targets, as a zip entry name; undefined if none. */
+function partName(target: string): string | undefined {
+  try {
+    const url = new URL(target, 'http://package/xl/workbook.xml');
+    if (url.host !== 'package' || url.protocol !== 'http:') return undefined;
+    return decodeURIComponent(url.pathname).slice(1);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -221,9 +386,9 @@ export function checkWorkbookEntries(entries: readonly ZipEntry[]): void {
  * one before the workbook part fails. Excel stores the shared strings after the worksheet and
  * exceljs stores the workbook part and styles before it, so neither is refused.
  */
-function checkPartOrder(entries: readonly ZipEntry[]): void {
+function checkPartOrder(entries: readonly ZipEntry[], worksheet: string): void {
   const at = (name: string) => entries.findIndex((e) => e.name === name);
-  const sheet = entries.findIndex((e) => WORKSHEET_ENTRY.test(e.name));
+  const sheet = at(worksheet);
   const readFirst = (name: string) => {
     const i = at(name);
     return i !== -1 && i < sheet;

@@ -27,6 +27,7 @@ const read = await outcome(async () => {
   for await (const batch of xlsxRecords(Readable.from([Buffer.alloc(0)]), {
     entries: [],
     zipLimits: DEFAULT_ZIP_LIMITS,
+    worksheet: 'xl/worksheets/sheet1.xml',
   }))
     void batch;
 });

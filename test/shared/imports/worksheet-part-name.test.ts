@@ -5,11 +5,12 @@ import { buildZip, sourcesOf, type ZipSource } from './zip-builder.js';
 
 /**
  * OOXML names a workbook's worksheet by the target its relationships give, so a writer may store
- * it as xl/worksheets/Data.xml. exceljs's streaming reader reads only parts named
- * xl/worksheets/sheetN.xml, and such a workbook was refused as `xlsx-no-sheet` (found by a
- * review), telling a partner whose workbook plainly has a sheet that it has none. It is refused
- * with a reason that says what to mend; and a second worksheet stored so beside a sheet1.xml, which
- * the reader skipped while loading the first, is refused as one of several sheets.
+ * it as xl/worksheets/Data.xml, or outside xl/worksheets/ altogether. exceljs's streaming reader
+ * reads only parts named xl/worksheets/sheetN.xml, and such a workbook was refused, first as
+ * `xlsx-no-sheet` and then as `xlsx-sheet-part-name`: a partner whose tool names its parts
+ * otherwise had a valid workbook refused, and was told to save it again from Excel. The worksheet
+ * is found as OOXML finds it, through xl/workbook.xml and its relationships, and read like any
+ * other; a second worksheet, however its part is named, is refused as one of several sheets.
  */
 const MDI = 'multiple-disadvantage-indicators';
 const blob = (file: string) => `la-housing/${MDI}/${file}`;
@@ -24,13 +25,19 @@ async function workbook(sheets: number): Promise<ZipSource[]> {
   return sourcesOf(Buffer.from(await book.xlsx.writeBuffer()));
 }
 
-/** Renames the part `from` to `to`, and its name in the workbook's relationships and content types with it. */
-function renamed(sources: readonly ZipSource[], from: string, to: string): ZipSource[] {
+/**
+ * Moves the part `from` to `to`, and its name in the workbook's relationships (as `target`, by
+ * default relative to xl/) and content types with it.
+ */
+function renamed(
+  sources: readonly ZipSource[],
+  from: string,
+  to: string,
+  target = to.replace(/^xl\//, ''),
+): ZipSource[] {
   const rewrite = (s: ZipSource): ZipSource => {
     const text = Buffer.concat([...s.content()]).toString('utf8');
-    const out = text
-      .replaceAll(`/${from}`, `/${to}`)
-      .replaceAll(`"${from.replace(/^xl\//, '')}"`, `"${to.replace(/^xl\//, '')}"`);
+    const out = text.replaceAll(`/${from}`, `/${to}`).replaceAll(`"${from.replace(/^xl\//, '')}"`, `"${target}"`);
     return { name: s.name, content: () => [Buffer.from(out, 'utf8')] };
   };
   return sources.map((s) => {
@@ -40,7 +47,10 @@ function renamed(sources: readonly ZipSource[], from: string, to: string): ZipSo
   });
 }
 
-describe('a worksheet stored under a part name other than sheetN.xml', () => {
+const text = (parts: readonly ZipSource[], name: string) =>
+  Buffer.concat([...parts.find((p) => p.name === name)!.content()]).toString();
+
+describe('a worksheet stored under a part name other than xl/worksheets/sheetN.xml', () => {
   let h: ImportHarness;
   beforeEach(async () => {
     h = await createImportHarness();
@@ -54,13 +64,31 @@ describe('a worksheet stored under a part name other than sheetN.xml', () => {
     expect(outcome).toMatchObject({ outcome: 'loaded', loaded: 20 });
   });
 
-  it('is refused as xlsx-sheet-part-name, not as a workbook without a sheet', async () => {
+  it('loads a worksheet stored as xl/worksheets/Data.xml as any other', async () => {
     const parts = renamed(await workbook(1), 'xl/worksheets/sheet1.xml', 'xl/worksheets/Data.xml');
-    const rels = Buffer.concat([...parts.find((p) => p.name === 'xl/_rels/workbook.xml.rels')!.content()]).toString();
-    expect(rels).toContain('Target="worksheets/Data.xml"');
+    expect(text(parts, 'xl/_rels/workbook.xml.rels')).toContain('Target="worksheets/Data.xml"');
     const outcome = await h.importFile(blob('data.xlsx'), await buildZip(parts));
-    expect(outcome).toMatchObject({ outcome: 'rejected', reasons: ['xlsx-sheet-part-name'] });
-    expect((await h.report('rejected', blob('data.xlsx')))?.fileErrors).toEqual([{ reason: 'xlsx-sheet-part-name' }]);
+    expect(outcome).toMatchObject({ outcome: 'loaded', loaded: 20 });
+    expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(20);
+  });
+
+  it('loads a worksheet stored outside xl/worksheets/, named by an absolute target', async () => {
+    const parts = renamed(await workbook(1), 'xl/worksheets/sheet1.xml', 'extract/rows.xml', '/extract/rows.xml');
+    expect(text(parts, 'xl/_rels/workbook.xml.rels')).toContain('Target="/extract/rows.xml"');
+    const outcome = await h.importFile(blob('outside.xlsx'), await buildZip(parts));
+    expect(outcome).toMatchObject({ outcome: 'loaded', loaded: 20 });
+    expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(20);
+  });
+
+  it('refuses a workbook whose relationships name a worksheet part it does not hold as unreadable', async () => {
+    const parts = renamed(
+      await workbook(1),
+      'xl/worksheets/sheet1.xml',
+      'xl/worksheets/Data.xml',
+      'worksheets/Gone.xml',
+    );
+    const outcome = await h.importFile(blob('gone.xlsx'), await buildZip(parts));
+    expect(outcome).toMatchObject({ outcome: 'rejected', reasons: ['xlsx-unreadable'] });
   });
 
   it('refuses a second worksheet stored so beside sheet1.xml as several sheets, not load the first alone', async () => {

@@ -13,7 +13,7 @@ import { DEFAULT_ZIP_LIMITS, readZipDirectory } from '../../../shared/imports/zi
 import { CellReferenceFiller } from '../../../shared/imports/cell-references.js';
 import { PhoneticRunFilter } from '../../../shared/imports/phonetic-runs.js';
 import { PrefixedSpreadsheetMlScan, WorksheetScan } from '../../../shared/imports/worksheet-scan.js';
-import { buildZip, type ZipSource } from './zip-builder.js';
+import { buildZip, type ZipSource, sheetOf } from './zip-builder.js';
 
 /**
  * Cells of workbooks as Excel and LibreOffice write them, read through the real reader (zip
@@ -87,7 +87,11 @@ function parts(opts: { sheet: string; shared?: string; styles?: string; workbook
 async function read(file: Buffer): Promise<ExtractRecord[]> {
   const entries = await readZipDirectory(async (offset, length) => file.subarray(offset, offset + length), file.length);
   const out: ExtractRecord[] = [];
-  for await (const batch of xlsxRecords(Readable.from([file]), { entries, zipLimits: DEFAULT_ZIP_LIMITS })) {
+  for await (const batch of xlsxRecords(Readable.from([file]), {
+    entries,
+    zipLimits: DEFAULT_ZIP_LIMITS,
+    worksheet: sheetOf(entries),
+  })) {
     out.push(...batch);
   }
   return out;

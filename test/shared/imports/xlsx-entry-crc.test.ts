@@ -16,7 +16,7 @@ import {
   storedRecords,
   type ImportHarness,
 } from './import-harness.js';
-import { buildZip, repetitiveSheet, sharedStringsPart, sourcesOf, workbookSources } from './zip-builder.js';
+import { buildZip, repetitiveSheet, sharedStringsPart, sourcesOf, workbookSources, sheetOf } from './zip-builder.js';
 
 /**
  * A zip entry's inflated bytes checked against the CRC-32 the zip gives for them: through the
@@ -32,7 +32,11 @@ async function read(file: Buffer): Promise<{ records: ExtractRecord[]; error: un
   const entries = await readZipDirectory(async (offset, length) => file.subarray(offset, offset + length), file.length);
   const records: ExtractRecord[] = [];
   try {
-    for await (const batch of xlsxRecords(Readable.from([file]), { entries, zipLimits: DEFAULT_ZIP_LIMITS }))
+    for await (const batch of xlsxRecords(Readable.from([file]), {
+      entries,
+      zipLimits: DEFAULT_ZIP_LIMITS,
+      worksheet: sheetOf(entries),
+    }))
       records.push(...batch);
   } catch (error) {
     return { records, error };

@@ -11,7 +11,7 @@ import type { ExtractRecord } from '../../../shared/imports/extract-records.js';
 import { useTempDirForThisThread, xlsxRecords } from '../../../shared/imports/xlsx-records.js';
 import { DEFAULT_ZIP_LIMITS, readZipDirectory } from '../../../shared/imports/zip-directory.js';
 import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
-import { buildZip, workbookSources, type ZipSource } from './zip-builder.js';
+import { buildZip, workbookSources, type ZipSource, sheetOf } from './zip-builder.js';
 
 /**
  * Names written in other letters than English's (Zoë, José, Łukasz, 山田), read from workbooks
@@ -180,7 +180,11 @@ function workbook(sheet: Buffer, shared: Buffer, order: 'shared-strings-first' |
 async function read(file: Buffer): Promise<ExtractRecord[]> {
   const entries = await readZipDirectory(async (offset, length) => file.subarray(offset, offset + length), file.length);
   const out: ExtractRecord[] = [];
-  for await (const batch of xlsxRecords(Readable.from([file]), { entries, zipLimits: DEFAULT_ZIP_LIMITS })) {
+  for await (const batch of xlsxRecords(Readable.from([file]), {
+    entries,
+    zipLimits: DEFAULT_ZIP_LIMITS,
+    worksheet: sheetOf(entries),
+  })) {
     out.push(...batch);
   }
   return out;

@@ -1,4 +1,5 @@
 import { crc32, createDeflateRaw, inflateRawSync } from 'node:zlib';
+import { isExcelJsWorksheet, type ZipEntry } from '../../../shared/imports/zip-directory.js';
 
 /**
  * A minimal zip writer for tests that need hostile workbooks: entries deflated (or stored) from
@@ -311,4 +312,13 @@ export function* sharedStringsPart(strings: readonly string[], padMegabytes = 0)
   const spaces = Buffer.alloc(1024 * 1024, 0x20);
   for (let i = 0; i < padMegabytes; i++) yield spaces;
   yield Buffer.from('</t></si></sst>');
+}
+
+/**
+ * The worksheet of a workbook read straight through xlsxRecords, as the tests of the read name it:
+ * the part exceljs reads as a worksheet by its name. The import finds it through the workbook's
+ * relationships instead (zip-directory.ts, findWorksheet).
+ */
+export function sheetOf(entries: readonly ZipEntry[]): string {
+  return entries.find((e) => isExcelJsWorksheet(e.name))?.name ?? 'xl/worksheets/sheet1.xml';
 }
