@@ -455,8 +455,19 @@ export function postcodeArea(input: string): string | null {
 const SEP = '[ ._:/-]?';
 /** Where an NHS number could stand: ten digits, bare or as 3-3-4 with separators, no digit either side. */
 const NHS_IN_TEXT = new RegExp(`(?<![0-9])[0-9]{3}${SEP}[0-9]{3}${SEP}[0-9]{4}(?![0-9])`, 'g');
-/** Where a UPN could stand: a letter, eleven digits, a digit or letter, no digit either side. */
-const UPN_IN_TEXT = new RegExp(`(?<![0-9])[A-Za-z](?:${SEP}[0-9]){11}${SEP}[0-9A-Za-z](?![0-9])`, 'g');
+/**
+ * Where a UPN could stand: a letter, eleven digits, a digit or letter, no digit either side.
+ * Written whole, it may run on from a word ("upnB801200005001"); written with separators, its
+ * letter must start a word ("upn:B.8012.0000.5001"). Otherwise a word's last letter and the
+ * digits of a date and serial after it, separators skipped, read as one whenever that letter was
+ * their check letter, one reference in 23 ("form-20260129-0029" as M202601290029): an officer
+ * was refused an ordinary reference (found by a defect hunt). The check letter alone cannot tell
+ * the two apart; nobody writes a UPN's digits apart yet its letter joined to a word.
+ */
+const UPN_IN_TEXT = new RegExp(
+  `(?<![0-9])[A-Za-z][0-9]{11}[0-9A-Za-z](?![0-9])|(?<![0-9A-Za-z])[A-Za-z](?:${SEP}[0-9]){11}${SEP}[0-9A-Za-z](?![0-9])`,
+  'g',
+);
 /**
  * Where an NI number could stand: two letters and six digits, in pairs or not (a suffix adds
  * nothing), no digit before them, nor a longer number running on after them, separated or not.

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateNhsNumber, generateNiNumber, generateUpn } from '../../shared/domain/identifiers.js';
+import { SeededRandom } from '../../shared/synthetic/random.js';
 import { dudleyParticipant, insertRecord, SAM_PARTICIPANT } from '../support/records.js';
 import { callApi, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -48,6 +50,43 @@ describe("a consent's evidenceRef", () => {
     const answers = [];
     for (const evidenceRef of dated) answers.push((await record(bySystemId, evidenceRef)).status);
     expect(answers).toEqual([201, 200, 200]);
+  });
+
+  it('records a form filed by its date and a serial or a time: the digits are not a UPN', async () => {
+    // The last letter of "form" and eleven of the digits after it, separators skipped, had read
+    // as a UPN whenever that letter happened to be their check letter (one in 23): the officer was
+    // refused an ordinary reference (found by a defect hunt).
+    const dated = ['form-20260129-0029', 'form-2026-01-17-1717', 'case-20260129-0005'];
+    const answers = [];
+    for (const evidenceRef of dated) answers.push((await record(bySystemId, evidenceRef)).status);
+    expect(answers.map((status) => (status === 200 || status === 201 ? 'recorded' : status))).toEqual(
+      dated.map(() => 'recorded'),
+    );
+  });
+
+  it('still refuses a valid UPN, NHS number or NI number filed inside such a reference', async () => {
+    const rng = new SeededRandom('consent-evidence-ref');
+    const next = () => rng.next();
+    const upn = generateUpn(next);
+    const temporaryUpn = generateUpn(next, { temporary: true });
+    const refusals = [
+      `form-20260129-${upn}`,
+      `form-2026-01-17/${temporaryUpn}`,
+      `upn${upn}`,
+      `upn:${upn.slice(0, 1)}.${upn.slice(1, 5)}.${upn.slice(5, 9)}.${upn.slice(9)}`,
+      `form-20260129-${generateNhsNumber(next, { testRange: true })}`,
+      `form-20260129-${generateNiNumber(next)}`,
+    ];
+    const before = await consentEvents();
+    for (const evidenceRef of refusals) {
+      const refused = await record(bySystemId, evidenceRef);
+      expect(refused.status, evidenceRef).toBe(400);
+      expect(refused.body, evidenceRef).toMatchObject({
+        type: 'urn:lintel:problem:invalid-request',
+        errors: [{ path: 'evidenceRef', code: 'custom' }],
+      });
+    }
+    expect(await consentEvents()).toBe(before);
   });
 
   it("refuses the subject's case reference or date of birth as evidence, without repeating it", async () => {
