@@ -2,13 +2,15 @@ import { z } from 'zod';
 import { decide } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { subjectRefWithin } from '../audit/entry-subjects.js';
-import { ConsentSubjectRelinkedError } from '../consents/store-consent-register.js';
+import { ConsentSubjectRelinkedError, type RecordedConsent } from '../consents/store-consent-register.js';
+import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
+import { uuidV7 } from '../imports/record-ids.js';
 import { containsDate, containsIdValue, containsNationalIdentifier } from '../domain/identifiers.js';
 import { normaliseDate } from '../domain/normalise.js';
 import { everyMatch } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { datasetOfPerson, purposeOfOptOutRecording } from '../people/person-agreement.js';
-import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
+import { canonicalQuery, personQuerySchema, type CanonicalQuery } from '../people/person-query.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
@@ -123,6 +125,35 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
       // read; any identifier given still fails closed, 503, then).
       const pseudonymisers = await ctx.currentPseudonymisers(query.query);
       const found = await ctx.findPerson(query.query, datasets, undefined, pseudonymisers);
+      // An opt-out for someone no record holds is answered as for one held: a 404 told the
+      // recorder, a DPO of any party, whether the partnership holds the person (found by a
+      // defect hunt). Kept against their identifiers' hashes, it reaches their records should
+      // they arrive. Names and a date of birth alone hash nothing: still 404.
+      const keys =
+        body.value.kind === 'opt-out' && !found.found && found.reason === 'no-match' && pseudonymisers.length > 0
+          ? keysToKeep(ctx, query.query, datasets, pseudonymisers[0]!)
+          : [];
+      if (keys.length > 0) {
+        try {
+          return await call.writeAhead(async (db) => {
+            const record = await ctx.services.consents.recordUnheld(
+              {
+                personId: uuidV7(),
+                keys,
+                evidenceRef: body.value.evidenceRef,
+                by: { partyId: call.caller.partyId, clientId: call.caller.clientId },
+                at: ctx.now(),
+              },
+              db,
+            );
+            return recorded(record, purposeEntry.purpose.id);
+          });
+        } catch (err) {
+          if (!(err instanceof ConsentSubjectRelinkedError)) throw err;
+          // Their record was placed since the lookup: looked up again, and found this time.
+          return { movedOut: settledSince, log: { purpose: purposeEntry.purpose.id } };
+        }
+      }
       if (!found.found) {
         return deny(problem(404, 'no-match', 'No matching person'), found.reason, { purpose: purposeEntry.purpose.id });
       }
@@ -160,22 +191,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
             },
             db,
           );
-          // One already in force from this party is answered, not recorded again (see RecordedConsent).
-          return {
-            result: json(record.alreadyInForce ? 200 : 201, {
-              consentId: record.consentId,
-              kind: record.kind,
-              purpose: record.purposeId,
-              recordedAt: record.recordedAt,
-              withdrawnAt: null,
-            }),
-            log: {
-              purpose: purposeEntry.purpose.id,
-              subjectRef: found.personId,
-              decision: 'allow',
-              reasonCode: record.alreadyInForce ? `${record.kind}-already-recorded` : `${record.kind}-recorded`,
-            },
-          };
+          return recorded(record, purposeEntry.purpose.id, found.personId);
         });
       } catch (err) {
         if (!(err instanceof ConsentSubjectRelinkedError)) throw err;
@@ -187,6 +203,42 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
         };
       }
     });
+  });
+}
+
+/**
+ * The answer and access-log entry of a consent or opt-out recorded, or found in force: one
+ * already in force from this party is answered, not recorded again (see RecordedConsent).
+ */
+function recorded(record: RecordedConsent, purposeId: string, subjectRef: string = record.subjectKey) {
+  return {
+    result: json(record.alreadyInForce ? 200 : 201, {
+      consentId: record.consentId,
+      kind: record.kind,
+      purpose: record.purposeId,
+      recordedAt: record.recordedAt,
+      withdrawnAt: null,
+    }),
+    log: {
+      purpose: purposeId,
+      subjectRef,
+      decision: 'allow' as const,
+      reasonCode: record.alreadyInForce ? `${record.kind}-already-recorded` : `${record.kind}-recorded`,
+    },
+  };
+}
+
+/**
+ * The caller's identifiers as the datasets' records would hold them: hashed under the current
+ * key, as an import hashes them, each in every dataset whose agreement matches on its kind.
+ */
+function keysToKeep(ctx: ApiContext, query: CanonicalQuery, datasets: readonly string[], current: Pseudonymiser) {
+  const use = identifierUseOf(ctx.services.agreements);
+  return query.identifiers.flatMap((i) => {
+    const hash = current.hash(i.kind as PseudonymKind, i.value);
+    return datasets
+      .filter((d) => use(d, i.kind))
+      .map((datasetId) => ({ datasetId, kind: i.kind, hash, keyVersion: current.keyVersion }));
   });
 }
 

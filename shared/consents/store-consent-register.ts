@@ -175,6 +175,105 @@ export class StoreConsentRegister implements ConsentRegister {
   }
 
   /**
+   * Records a national data opt-out for a person no record holds: the objection is the person's,
+   * whether or not the partnership holds them today, and a refusal would tell the recorder
+   * whether it does (found by a defect hunt: a school's DPO learnt whether social care held an
+   * NHS number). It is recorded against a new person id held by no record, with the caller's
+   * identifiers kept as the keys of a departed opted-out person are (opt-out-kept-keys.ts):
+   * keyed hashes with their key version, never the identifier, in each dataset given. A later
+   * load of a record carrying one of them gives it a person id holding the opt-out
+   * (reachArrivals). The same party's opt-out in force for the same keys is answered again, as
+   * for a held person. Refused with {@link ConsentSubjectRelinkedError} when a record carrying
+   * one of the hashes was placed since the caller's lookup: it is looked up again.
+   */
+  async recordUnheld(
+    input: {
+      personId: string;
+      keys: readonly { datasetId: string; kind: string; hash: string; keyVersion: string }[];
+      evidenceRef: string | null;
+      by: RecordedBy;
+      at: Date;
+    },
+    db?: Kysely<Database>,
+  ): Promise<RecordedConsent> {
+    const write = async (trx: Kysely<Database>): Promise<RecordedConsent> => {
+      // One such write per party at a time, so two that both find none in force cannot both record.
+      await takeTransactionLock(this.store, trx, `lintel-consent-unheld:${input.by.partyId}`, CONSENT_LOCK_TIMEOUT_MS);
+      const hashes = [...new Set(input.keys.map((k) => k.hash))];
+      const existing = await this.store.dialect
+        .firstRows(
+          this.inForceQuery('opt-out', trx)
+            .select('r.consent_id')
+            .where('r.party_id', '=', input.by.partyId)
+            .where('r.subject_key', 'in', (eb) =>
+              eb.selectFrom('opt_out_kept_identifier').select('person_id').where('hash', 'in', hashes),
+            )
+            .orderBy('r.consent_id'),
+          1,
+        )
+        .executeTakeFirst();
+      if (existing !== undefined) {
+        const found = await this.find(existing.consent_id, trx);
+        if (found !== undefined) return { ...found, alreadyInForce: true };
+      }
+      const placed = await this.store.dialect
+        .firstRows(
+          trx
+            .selectFrom('record_identifier as ri')
+            .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
+            .select('sr.id')
+            .where('ri.hash', 'in', hashes)
+            .where('sr.dataset_id', 'in', [...new Set(input.keys.map((k) => k.datasetId))])
+            .where('sr.person_id', 'is not', null),
+          1,
+        )
+        .executeTakeFirst();
+      if (placed !== undefined) throw new ConsentSubjectRelinkedError();
+      const consentId = randomUUID();
+      const at = input.at.toISOString();
+      await trx
+        .insertInto('consent_event')
+        .values({
+          event_id: randomUUID(),
+          consent_id: consentId,
+          subject_key: input.personId,
+          kind: 'opt-out',
+          purpose_id: null,
+          action: 'record',
+          party_id: input.by.partyId,
+          client_id: input.by.clientId,
+          evidence_ref: input.evidenceRef,
+          at,
+        })
+        .execute();
+      await trx
+        .insertInto('opt_out_kept_identifier')
+        .values(
+          input.keys.map((k) => ({
+            person_id: input.personId,
+            dataset_id: k.datasetId,
+            kind: k.kind,
+            hash: k.hash,
+            key_version: k.keyVersion,
+          })),
+        )
+        .execute();
+      return {
+        consentId,
+        subjectKey: input.personId,
+        subjectKeys: [input.personId],
+        kind: 'opt-out',
+        purposeId: null,
+        recordedAt: at,
+        recordedBy: input.by.partyId,
+        withdrawnAt: null,
+        alreadyInForce: false,
+      };
+    };
+    return db?.isTransaction ? write(db) : this.store.db.transaction().execute(write);
+  }
+
+  /**
    * Undefined when no such consent exists; a second withdrawal changes nothing (`withdrawnNow`
    * false). Given a transaction (`db`), it writes in that one.
    */

@@ -148,10 +148,12 @@ export async function reachArrivals(
   scope: ArrivalScope,
   comparisonTable?: string,
 ): Promise<number> {
-  // Most loads and passes find nothing kept: one probe, then nothing.
+  // Most loads and passes find nothing kept: one probe, then nothing. An opt-out recorded for a
+  // person not held keeps identifier hashes alone (StoreConsentRegister.recordUnheld).
   const kept = await sql<{
     kept: number;
-  }>`select case when exists (select 1 from opt_out_kept_record) then 1 else 0 end as kept`.execute(trx);
+  }>`select case when exists (select 1 from opt_out_kept_record)
+      or exists (select 1 from opt_out_kept_identifier) then 1 else 0 end as kept`.execute(trx);
   if (Number(kept.rows[0]?.kept ?? 0) === 0) return 0;
   if ('datasetIds' in scope && scope.datasetIds.length === 0) return 0;
   const within =

@@ -95,7 +95,7 @@ describe('consents API', () => {
     }
   });
 
-  it("lets a DPO of a party to the purpose's agreement record an opt-out, and says no-match for nobody", async () => {
+  it("lets a DPO of a party to the purpose's agreement record an opt-out, for someone not held too", async () => {
     const recorded = await post('la-housing', ['dpo'], 'service-planning', {
       kind: 'opt-out',
       subject: known,
@@ -109,8 +109,10 @@ describe('consents API', () => {
       subject: unknown,
       evidenceRef: 'DPO/OPTOUT/2',
     });
-    expect(nobody.status).toBe(404);
-    expect(JSON.parse(nobody.text)).toMatchObject({ type: 'urn:lintel:problem:no-match' });
+    // Answered as for someone held: a 404 told any party's DPO whether the person is held
+    // (opt-out-not-held.test.ts).
+    expect(nobody.status).toBe(201);
+    expect(JSON.parse(nobody.text)).toMatchObject({ kind: 'opt-out', purpose: null, withdrawnAt: null });
 
     // Only the party that recorded it withdraws it: to a DPO of another party it is unknown.
     const { consentId } = JSON.parse(recorded.text) as { consentId: string };
