@@ -337,6 +337,13 @@ describe('OpenAPI document against real responses', () => {
     const ICF = { party: 'icf-research', roles: ['researcher'], purpose: 'research-evaluation' };
     const consent = await call('POST', path, '/v1/consents', { ...DUDLEY, body: { subject: SAM, evidenceRef: 'F-1' } });
     expect(consent.status).toBe(201);
+    // A consent, unlike an opt-out, is recorded only for someone held.
+    const unknown = { ...SAM, familyName: 'Nobody' };
+    const noMatch = await call('POST', path, '/v1/consents', {
+      ...DUDLEY,
+      body: { subject: unknown, evidenceRef: 'F-2' },
+    });
+    expect(noMatch.status).toBe(404);
     const search = '/api/v1/people/search';
     expect((await call('POST', search, '/v1/people/search', { ...ICF, body: SAM })).status).toBe(200);
     const withdraw = '/api/v1/consents/{consentId}';
