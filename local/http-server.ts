@@ -88,6 +88,13 @@ export async function startHttpServer(options: {
       else res.destroy();
     });
   });
+  // Node would answer `Expect: 100-continue` at once, inviting a body the host then refuses
+  // unread (over the limit) or never reads (a 404): the client sent it, up to 100 MB, and was cut
+  // off mid-upload. As Kestrel does, 100 Continue goes out only when the body is to be read.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    awaitingContinue.add(req);
+    server.emit('request', req, res);
+  });
   server.on('clientError', (err: Error, socket: Duplex) => answerUnparsedRequest(err, socket, options.logger));
   server.on('connect', (req: IncomingMessage, socket: Duplex) => answerConnect(req, socket, options.logger));
   // An `Expect` other than 100-continue: without a listener Node answers a bare 417. No function
@@ -165,6 +172,9 @@ function answerUnparsedRequest(
  * body, by the parser's error code: that handler's read then fails as if the client had gone.
  */
 const refusedMidRequest = new WeakMap<Duplex, string>();
+
+/** Requests sent with `Expect: 100-continue`, to be told to go on only when their body is read. */
+const awaitingContinue = new WeakSet<IncomingMessage>();
 
 /** Sockets whose request the parser refused, and whose refusal is logged (logRefusal). */
 const refusalLogged = new WeakSet<Duplex>();
@@ -354,6 +364,7 @@ async function handle(
   // the caller and writing the call's access-log entry. The rest is discarded unread and the
   // connection closed after the answer.
   const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared <= MAX_BODY_BYTES && awaitingContinue.has(req)) res.writeContinue();
   const body = declared > MAX_BODY_BYTES ? undefined : await readBody(req, MAX_BODY_BYTES);
   // The caller's address appended to X-Forwarded-For, as the Functions platform's front end
   // does: the request pipeline keys its limit on calls without a valid token on it

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
 import functions from '@azure/functions';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import '../../functions/people-search.js';
@@ -304,6 +305,47 @@ describe('body limit, access-log entries, as-of dates and logs', () => {
     );
     expect(res.status).toBe(413);
     expect(res.body).not.toContain(NHS);
+  });
+
+  it('answers a body declared over the limit 413 without first inviting it with 100 Continue', async () => {
+    const token = await t.token(officer.party, officer.roles);
+    const before = await t.accessLogSize();
+    // A client that asks before sending 100 MB (curl, .NET's Expect100Continue) sends nothing
+    // until told to go on, and nothing at all once it has its final answer.
+    const res = await rawRequest(
+      t.url,
+      'POST /api/v1/people/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+        `Authorization: Bearer ${token}\r\nX-Purpose: ${officer.purpose}\r\nExpect: 100-continue\r\n` +
+        'Content-Length: 100000000\r\n\r\n',
+      { waitMs: 5000 },
+    );
+    expect(res.status).toBe(413);
+    expect(res.closedByServer).toBe(true);
+    expect(await t.accessLogSize()).toBe(before + 1);
+    expect((await reasonCodesOf(t, officer.party)).at(-1)).toBe('payload-too-large');
+
+    // A body within the limit is still asked for, and answered.
+    const within = await new Promise<number>((resolve, reject) => {
+      const body = JSON.stringify({ nhsNumber: NHS });
+      const req = request(`${t.url}/api/v1/people/search`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+          authorization: `Bearer ${token}`,
+          'x-purpose': officer.purpose,
+          expect: '100-continue',
+        },
+      });
+      req.on('continue', () => req.end(body));
+      req.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+    expect(within).toBe(200);
   });
 
   it("shows each record of a person's indicators with the date its extract describes", async () => {
