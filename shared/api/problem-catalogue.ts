@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PROBLEM_TYPE_PREFIX } from '../http/problem.js';
+import { MAX_JSON_BODY_BYTES } from './json-body.js';
 
 /**
  * Every problem type lintel's HTTP API publishes, with the status it comes with. Partners branch
@@ -99,7 +100,10 @@ export const PROBLEM_CATALOGUE = {
     description:
       "The request carries an `Expect` other than 100-continue; the connection is closed. Under Azure Functions the platform's front end answers this itself, in its own form.",
   },
-  'payload-too-large': { status: 413, description: 'The body exceeds the size limit.' },
+  'payload-too-large': {
+    status: 413,
+    description: `The body exceeds the size limit (16 KiB, ${MAX_JSON_BODY_BYTES} bytes), declared or sent.`,
+  },
   'unsupported-media-type': {
     status: 415,
     description:
