@@ -5,7 +5,12 @@ import { PersonRefCodec } from '../people/person-ref.js';
 import { findPerson, type FindResult, type Visibility } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import type { CanonicalQuery } from '../people/person-query.js';
-import { retiredKeyVersions, storedKeyVersions, unknownStoredKeyVersion } from '../people/stored-key-versions.js';
+import {
+  keptKeyVersionsHeld,
+  retiredKeyVersions,
+  storedKeyVersions,
+  unknownStoredKeyVersion,
+} from '../people/stored-key-versions.js';
 import { SecretVersionGoneError, type SecretValue } from '../secrets/secret-source.js';
 import type { Services } from '../services.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -40,7 +45,7 @@ export interface ApiContext {
   currentPseudonymisers(query: CanonicalQuery): Promise<readonly Pseudonymiser[]>;
   /**
    * {@link currentPseudonymisers} and one for each version only the hashes kept after retention
-   * hold, for a subject access request by identifiers, which matches with them as a consent
+   * or for an opt-out hold, for a subject access request by identifiers, which matches with them as a consent
    * does. Read when asked, not cached: a request is rare, and a version that cannot be read fails
    * that request (503), never the lookups.
    */
@@ -210,7 +215,8 @@ export function createApiContext(services: Services): ApiContext {
       // A query that hashes nothing reads no version, a retired one included.
       if (loaded === NO_KEYS) return NO_KEYS;
       const known = new Set(loaded.map((p) => p.keyVersion));
-      const more = (await retiredKeyVersions(services.store)).filter((version) => !known.has(version));
+      const held = [...(await retiredKeyVersions(services.store)), ...(await keptKeyVersionsHeld(services.store))];
+      const more = [...new Set(held)].filter((version) => !known.has(version));
       return [...loaded, ...(await Promise.all(more.map(async (version) => pseudonymiserOf(await readKey(version)))))];
     },
     async findPerson(query, datasets, visible, checked) {

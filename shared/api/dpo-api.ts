@@ -367,24 +367,43 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         const retired = (
           await retiredMatches(ctx.services.store, pseudonymisers, canonical.query, scope.datasets, identifierUse)
         ).filter((r) => !held.some((h) => h.personId === r.personId));
+        // And those whose identifiers only an opt-out keeps: one recorded for a person not held,
+        // or a departed opted-out person's. Its recording is a processing of their data the
+        // requester is owed, logged under an id no record holds (found by a defect hunt: a request
+        // for a person not held answered 404, though their opt-out had been recorded).
+        const kept = (
+          await retiredMatches(
+            ctx.services.store,
+            pseudonymisers,
+            canonical.query,
+            scope.datasets,
+            identifierUse,
+            'opt_out_kept_identifier',
+          )
+        ).filter((k) => ![...held, ...retired].some((h) => h.personId === k.personId));
         // Matched on records retention deleted before they were read again: matched once more, as
         // after the deletion, rather than set against their own kept hashes (found by a defect
         // hunt: 409 unsettled-match listing the one person, as 'ambiguous').
         if (found.found && !retry && retired.some((r) => r.personId === found.personId))
           return { movedOut: settledSince, log: AUDIT };
-        const everyone = [...held, ...retired];
+        const everyone = [...held, ...retired, ...kept];
         const refs = await ctx.personRefs();
         const refOf = ({ personId, tier }: { personId: string; tier: number }) => ({
           personRef: refs.encode(call.caller.partyId, personId, 'audit'),
           tier,
         });
-        // Found only among the deleted records, and not contradicted there: that person's accesses.
+        // Found only among the deleted records or an opt-out's kept keys, and not contradicted
+        // there: that person's accesses.
         let deleted: string | undefined;
-        const [onlyRetired] = retired;
-        if (!found.found && held.length === 0 && retired.length === 1 && onlyRetired !== undefined) {
+        const gone = [
+          ...retired.map((r) => ({ ...r, table: 'retired_identifier' as const })),
+          ...kept.map((k) => ({ ...k, table: 'opt_out_kept_identifier' as const })),
+        ];
+        const [onlyGone] = gone;
+        if (!found.found && held.length === 0 && gone.length === 1 && onlyGone !== undefined) {
           const { store } = ctx.services;
-          const { personId } = onlyRetired;
-          if (!(await retiredContradicts(store, pseudonymisers, canonical.query, scope.datasets, personId)))
+          const { personId, table } = onlyGone;
+          if (!(await retiredContradicts(store, pseudonymisers, canonical.query, scope.datasets, personId, table)))
             deleted = personId;
         }
         if (deleted !== undefined) {
@@ -432,7 +451,6 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
             AUDIT,
           );
         }
-        const otherMatches = everyone.filter((match) => match.personId !== found.personId).map(refOf);
         const personRef = refs.encode(call.caller.partyId, found.personId, 'audit');
         const page = await accessesToPerson(
           ctx.services.store,
@@ -441,6 +459,12 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
           { after: from, limit: size },
           ctx.services.logger,
         );
+        // An opt-out's kept keys that reached the person found are named once, as the id the
+        // opt-out was carried from.
+        const named = new Set(page.possiblySamePerson.map((p) => p.personId));
+        const otherMatches = everyone
+          .filter((match) => match.personId !== found.personId && !named.has(match.personId))
+          .map(refOf);
         const movedOut = await lastMoveOutCommitted(ctx.services.store, found.personId);
         return movedOut <= settledSince
           ? allow(

@@ -13,6 +13,15 @@ import { identifiersConflict } from './identifier-conflict.js';
 import type { IdentifierUse } from './lookup-identifiers.js';
 import type { CanonicalQuery } from './person-query.js';
 
+/**
+ * The tables that keep a person's identifiers as keyed hashes after no record holds them: those of
+ * records retention deleted, and those an opt-out keeps (opt-out-kept-keys.ts: of a departed
+ * opted-out person, or given when it was recorded for a person not held). A subject access
+ * request by identifiers finds people in both: the log holds their accesses, and an opt-out's
+ * recording is one.
+ */
+export type KeptHashTable = 'retired_identifier' | 'opt_out_kept_identifier';
+
 /** Hashes a select names at once: within SQL Server's 2,100 parameters. */
 const HASHES_PER_SELECT = 1_000;
 
@@ -90,6 +99,7 @@ export async function retiredMatches(
   query: CanonicalQuery,
   datasets: readonly string[],
   identifiers: IdentifierUse,
+  table: KeptHashTable = 'retired_identifier',
 ): Promise<{ personId: string; tier: MatchTier }[]> {
   const found = new Map<string, MatchTier>();
   for (const given of query.identifiers) {
@@ -99,7 +109,7 @@ export async function retiredMatches(
     const hashes = pseudonymisers.map((p) => p.hash(given.kind as PseudonymKind, given.value));
     if (hashes.length === 0) continue;
     const rows = await store.db
-      .selectFrom('retired_identifier')
+      .selectFrom(table)
       .select('person_id')
       .distinct()
       .where('kind', '=', given.kind)
@@ -127,10 +137,11 @@ export async function retiredContradicts(
   query: CanonicalQuery,
   datasets: readonly string[],
   personId: string,
+  table: KeptHashTable = 'retired_identifier',
 ): Promise<boolean> {
   if (query.identifiers.length === 0 || datasets.length === 0) return false;
   const held = await store.db
-    .selectFrom('retired_identifier')
+    .selectFrom(table)
     .select(['kind', 'hash', 'key_version'])
     .where('person_id', '=', personId)
     .where('dataset_id', 'in', datasets)

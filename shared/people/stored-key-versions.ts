@@ -24,7 +24,20 @@ export function retiredKeyVersions(store: Store): Promise<string[]> {
   return keyVersionsOf(store, 'retired_identifier');
 }
 
-async function keyVersionsOf(store: Store, table: 'record_identifier' | 'retired_identifier'): Promise<string[]> {
+/**
+ * The key versions of the identifier hashes an opt-out keeps (opt-out-kept-keys.ts), which a
+ * subject access request hashes under as well: kept before a rotation, they are under a version
+ * no record may hold now. Not indexed on `key_version` first, so each seek reads the table: it
+ * holds the keys of opted-out people no record holds, few, and only such a request asks.
+ */
+export function keptKeyVersionsHeld(store: Store): Promise<string[]> {
+  return keyVersionsOf(store, 'opt_out_kept_identifier');
+}
+
+async function keyVersionsOf(
+  store: Store,
+  table: 'record_identifier' | 'retired_identifier' | 'opt_out_kept_identifier',
+): Promise<string[]> {
   const versions: string[] = [];
   for (;;) {
     const after = versions.at(-1);
