@@ -77,7 +77,10 @@ export interface CuratedExportSummary {
   /** The folder of the curated container the files went to, `<party>/<purpose>/<dataset>/`. */
   readonly folder: string;
   readonly lines: number;
-  /** Records with no person id yet (a linking pass gives them one): left out of this export. */
+  /**
+   * Records with no person id yet (a linking pass gives them one): left out of this export. For a
+   * grant for the recipient's own subjects, only the recipient's own records.
+   */
   readonly recordsAwaitingLinkage: number;
   /** How many people were counted, for the run's summary; the files hold only blurred counts. */
   readonly peopleCounted: number;
@@ -130,7 +133,8 @@ interface ExportTarget {
  * now are counted, as a lookup shows only them: retention deletes the others, but waits whenever
  * it cannot judge everyone, and what it has yet to delete is not the analysts' to count. Only
  * records that hold a person id are counted, so no one is counted twice; the manifest says how
- * many records were waiting for a linking pass to give them one.
+ * many records were waiting for a linking pass to give them one (for a grant for the recipient's
+ * own subjects, how many of the recipient's own records were).
  *
  * One target that fails does not stop the others; the first failure is thrown at the end, so the
  * host records the run as failed. Each allowed target's folders are healed first of what a run
@@ -752,7 +756,10 @@ async function exportTarget(
       if ((extractsAsOf.get(row.party_id) ?? '') < row.as_of) extractsAsOf.set(row.party_id, row.as_of);
     }
     endPerson();
-    return recordsAwaitingLinkage(trx, target.datasetId, sources);
+    // A recipient told only of its own subjects waits only on its own records: the rest are of
+    // people it may not be told of, even as a number, and the counts beside it are not of them.
+    const awaitingFrom = target.ownSubjectsOnly ? sources.filter((party) => party === target.partyId) : sources;
+    return recordsAwaitingLinkage(trx, target.datasetId, awaitingFrom);
   });
 
   const generatedAt = now().toISOString();

@@ -86,3 +86,39 @@ describe('a planning export granted for the recipient’s own subjects only', ()
     expect(manifest.method.counts).toMatch(/recipient's own extract/);
   });
 });
+
+describe('the manifest of a planning export granted for the recipient’s own subjects only', () => {
+  let h: ImportHarness;
+  let container: string;
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    container = await h.exportContainer();
+    // No linking pass yet: every record of both extracts awaits linkage.
+    await importEach(h, [
+      ['la-housing', HOUSING],
+      ['social-housing-providers', PROVIDER],
+    ]);
+  });
+  afterAll(() => h?.close());
+
+  it('says how many of the recipient’s own records await linkage, not how many every source holds', async () => {
+    const [summary] = await exportCurated(
+      h.exportDeps(container, {
+        agreements: agreementsWithProviderExport(),
+        now: () => new Date('2027-01-01T06:00:00.000Z'),
+      }),
+    );
+    expect(summary).toMatchObject({ partyId: 'social-housing-providers', outcome: 'written' });
+    const manifest = JSON.parse(
+      (
+        await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${MANIFEST_FILE}`).downloadToBuffer()
+      ).toString('utf8'),
+    ) as { recordsAwaitingLinkage: unknown };
+    // The provider's 12 records wait (published rounded, as 10), not Housing's 40 as well: the
+    // counts beside the manifest are of the provider's tenants, and Housing's other households
+    // are none of its business.
+    expect(manifest.recordsAwaitingLinkage).toBe(10);
+    expect(summary!.recordsAwaitingLinkage).toBe(TENANTS);
+  });
+});
