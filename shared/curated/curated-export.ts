@@ -190,14 +190,22 @@ async function exportUnderLease(
   const decided: { target: ExportTarget; decision: Decision }[] = [];
   for (const target of exportTargets(deps.agreements))
     decided.push({ target, decision: await decideExport(deps, target, now) });
-  await withdrawReleases(
-    deps,
-    decided.filter(({ decision }) => decision.allow).map(({ target }) => target),
-    lock,
-  );
+  // A withdrawal that lost the lock stops the run as a release's does (found by a review: it
+  // escaped as a crash, the operator's `npm run curate` and the timer's log naming no target).
+  let withdrawalLost = false;
+  try {
+    await withdrawReleases(
+      deps,
+      decided.filter(({ decision }) => decision.allow).map(({ target }) => target),
+      lock,
+    );
+  } catch (err) {
+    if (!(await leaseLostBy(err, lease))) throw err;
+    withdrawalLost = true;
+  }
   for (const { target, decision } of decided) {
     // Another run may hold the lock now, and whatever this one wrote would land over its release.
-    if (lease.signal.aborted) {
+    if (withdrawalLost || lease.signal.aborted) {
       deps.logger.warn('curated.export-stopped', { ...idsOf(target), reason: 'lease-lost' });
       summaries.push(nothingWritten(target, 'lease-lost'));
       continue;
@@ -227,6 +235,21 @@ async function exportUnderLease(
   }
   if (failure !== undefined) throw failure;
   return summaries;
+}
+
+/**
+ * Whether `err` came of the export lock lost: the lease gone (LeaseLostError, or a request the
+ * lease's signal abandoned), or a fenced delete refused (412) because another run has written the
+ * file since, which a renewal, refused too, confirms: a 412 while the lease is still this run's is
+ * some other failure.
+ */
+async function leaseLostBy(err: unknown, lease: HeldLease): Promise<boolean> {
+  if (err instanceof LeaseLostError || lease.signal.aborted) return true;
+  if (statusCodeOf(err) !== 412) return false;
+  return lease.confirm().then(
+    () => false,
+    (renewal: unknown) => renewal instanceof LeaseLostError,
+  );
 }
 
 /** What the heal-only pass reads and writes: it counts nothing, so needs no key, log or minimum. */

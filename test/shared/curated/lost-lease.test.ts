@@ -266,10 +266,14 @@ describe('a planning export that lost its lease while it wrote', () => {
     });
   }, 60_000);
 
-  it('does not delete a file of a withdrawn export that the run which took its lease has published since', async () => {
-    // Run A no longer has the ISA (its agreement ended, as this run's files say), so it withdraws
-    // the target's release: its delete of latest/'s manifest leaves, and is held on the wire while
-    // its lease is broken and run B, which has the ISA again (re-signed), publishes the day's release.
+  /**
+   * Run A, at 06:00 on `day`, no longer has the ISA (its agreement ended, as this run's files say),
+   * so it withdraws the target's release: its delete of latest/'s manifest leaves, and is held on
+   * the wire while its lease is broken and run B, which has the ISA again (re-signed), publishes
+   * the day's release at 06:10. The delete then reaches the service, once A has noticed its lease
+   * gone (`afterNotice`) or before it has: it must be refused, and A end as stopped, not crash.
+   */
+  const lateDeleteAfterTakeover = async (day: string, afterNotice: boolean) => {
     const withoutIsa = loadAgreements(agreementsFolderWithout(['isa']));
     const latestManifest = `${FOLDER}latest/${MANIFEST_FILE}`;
     let letGo!: () => void;
@@ -306,27 +310,36 @@ describe('a planning export that lost its lease while it wrote', () => {
       h.exportDeps(container, {
         agreements: withoutIsa,
         blobs: onTheWire,
-        leaseSeconds: TEST_LEASE_SECONDS,
-        now: () => new Date('2026-12-07T06:00:00.000Z'),
+        // The lease's default minute where A is not to notice: no background renewal comes meanwhile.
+        leaseSeconds: afterNotice ? TEST_LEASE_SECONDS : undefined,
+        now: () => new Date(`${day}T06:00:00.000Z`),
       }),
     );
     await reached;
     await breakLease();
-    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-07T06:10:00.000Z') }));
+    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date(`${day}T06:10:00.000Z`) }));
     expect(runB.map((s) => s.outcome)).toEqual(['written']);
     const afterB = await contents();
 
-    await untilNoticed(logFrom, TEST_LEASE_SECONDS * 1000);
+    if (afterNotice) await untilNoticed(logFrom, TEST_LEASE_SECONDS * 1000);
+    // Else the refusal is the first A hears of the takeover: no renewal of its has failed yet.
+    else expect(noticed(logFrom)).toBe(false);
     letGo();
-    await runA.catch(() => undefined);
+    // No target is left to name (the ISA's is A's only one): what A gives the operator is a run
+    // that ended, not a crash.
+    expect(await runA.catch((err: unknown) => `threw ${String(err)}`)).toEqual([]);
     expect(await lateDelete).toBe('refused 412');
     expect(await contents()).toEqual(afterB);
     expect(await latestAgreesWithView()).toEqual({
-      latest: '2026-12-07T06:10:00.000Z',
-      view: '2026-12-07T06:10:00.000Z',
+      latest: `${day}T06:10:00.000Z`,
+      view: `${day}T06:10:00.000Z`,
       countsDescribed: true,
       viewHoldsLatest: true,
     });
+  };
+
+  it('does not delete a file of a withdrawn export that the run which took its lease has published since', async () => {
+    await lateDeleteAfterTakeover('2026-12-07', true);
   }, 60_000);
 
   it('does not take the release of the run that took its lease out of the view when its withdrawal reaches the store late', async () => {
@@ -359,6 +372,41 @@ describe('a planning export that lost its lease while it wrote', () => {
       countsDescribed: true,
       viewHoldsLatest: true,
     });
+  }, 60_000);
+
+  it('says it stopped, target by target, when its withdrawal finds its lease lost, rather than crashing', async () => {
+    // Run A's withdrawal (its second transaction: the first takes the lock's epoch) is held while
+    // its lease is broken and run B publishes the day's release; A's withdrawal then finds the
+    // lock taken, as a release's commit would.
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    let transactions = 0;
+    const { store, reached } = storeHoldingTransactions(h.store, () => ++transactions === 2, held);
+    const logFrom = h.logLines.length;
+    const runA = exportCurated(h.exportDeps(container, { store, now: () => new Date('2026-12-09T06:00:00.000Z') }));
+    await reached;
+    await breakLease();
+    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-09T06:10:00.000Z') }));
+    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+    const afterB = await contents();
+
+    letGo();
+    // What `npm run curate` prints from, and the timer retries on: not a crash.
+    const summariesA = await runA.then(
+      (summaries) => summaries.map((s) => [s.partyId, s.outcome]),
+      (err: unknown) => `threw ${String(err)}`,
+    );
+    expect(summariesA).toEqual([['la-housing', 'lease-lost']]);
+    expect(await contents()).toEqual(afterB);
+    const events = h.logLines
+      .slice(logFrom)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((l) => l.event === 'curated.export-stopped');
+    expect(events).toEqual([expect.objectContaining({ level: 'warn', partyId: 'la-housing', reason: 'lease-lost' })]);
+  }, 60_000);
+
+  it('ends as stopped when a delete of its withdrawal is refused before it has noticed its lease gone', async () => {
+    await lateDeleteAfterTakeover('2026-12-10', false);
   }, 60_000);
 });
 
