@@ -36,18 +36,19 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * transaction: a reader sees the whole release or none of it. The release replaces any earlier
  * one of the same target and UK day (ukDateOf), as the files of its dated folder do, and releases older than
  * `historyDays` go, whatever their target, as the lifecycle rule deletes the dated folders.
- * With `fence` (the export lock's epoch this run took), the release rolls back with
+ * `fence` is the export lock's epoch this run took: the release rolls back with
  * LeaseLostError if another run has taken the lock since: it may have healed this run's files
  * away and published its own, and the view must not take this one over it. The check is in the
  * transaction, so it holds at the commit, however late the commit reaches the store; a lease
  * renewed just before the commit did not (found by a review), and held the transaction, and
- * SQLite's every other writer, while the renewal waited on the network.
+ * SQLite's every other writer, while the renewal waited on the network. Required, not optional:
+ * a caller that left it out would commit unfenced, and nothing would say so.
  */
 export async function storeRelease(
   store: Store,
   release: Release,
   historyDays: number,
-  fence?: LockEpoch,
+  fence: LockEpoch,
 ): Promise<void> {
   const { target, generatedAt } = release;
   // The UK's day, as the dated folder's (curated-export.ts): a run between 23:00 and midnight UTC
@@ -113,8 +114,8 @@ export async function storeRelease(
 }
 
 /** Throws LeaseLostError, rolling `trx` back, unless `fence` is still the lock's newest epoch. */
-async function checkFence(trx: Kysely<Database>, fence: LockEpoch | undefined): Promise<void> {
-  if (fence !== undefined && !(await holdsLockEpoch(trx, fence)))
+async function checkFence(trx: Kysely<Database>, fence: LockEpoch): Promise<void> {
+  if (!(await holdsLockEpoch(trx, fence)))
     throw new LeaseLostError(fence.name, new Error('Another run has taken the lock since'));
 }
 
@@ -124,7 +125,7 @@ async function checkFence(trx: Kysely<Database>, fence: LockEpoch | undefined): 
  * export grant names any more or the policy now refuses (an agreement ended, a grant withdrawn,
  * an agreement re-signed in force from a date to come: what was published under it is not the
  * recipient's to go on reading). Without it a release outlived its grant, and its dated files, for ever, still
- * marked latest (found by a review). Returns how many releases went. With `fence`, as
+ * marked latest (found by a review). Returns how many releases went. Fenced, as
  * storeRelease: a run whose withdrawal reaches the store after another run has taken the lock
  * and published deletes nothing (found by a review: it took that run's release out of the view).
  */
@@ -133,7 +134,7 @@ export async function pruneReleases(
   current: readonly ReleaseTarget[],
   historyDays: number,
   now: Date,
-  fence?: LockEpoch,
+  fence: LockEpoch,
 ): Promise<number> {
   const expired = new Date(now.getTime() - historyDays * DAY_MS).toISOString();
   return store.db.transaction().execute(async (trx) => {

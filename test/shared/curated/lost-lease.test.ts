@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import {
   COUNTS_FILE,
   exportCurated,
@@ -7,6 +7,8 @@ import {
   type CuratedExportSummary,
 } from '../../../shared/curated/curated-export.js';
 import { loadAgreements } from '../../../shared/agreements/load.js';
+import { pruneReleases, storeRelease } from '../../../shared/curated/curated-releases.js';
+import type { LockEpoch } from '../../../shared/store/lock-epochs.js';
 import { agreementsFolderWithout } from '../agreements/agreement-files.js';
 import type { ImportHarness } from '../imports/import-harness.js';
 import {
@@ -408,6 +410,15 @@ describe('a planning export that lost its lease while it wrote', () => {
   it('ends as stopped when a delete of its withdrawal is refused before it has noticed its lease gone', async () => {
     await lateDeleteAfterTakeover('2026-12-10', false);
   }, 60_000);
+});
+
+describe("the planning export's SQL writes", () => {
+  // Checked by the compiler (tsc): an export path that left the epoch out would commit or delete
+  // over the release of a run that has taken the lock since, as no fence were there.
+  it('cannot be called without the export lock epoch that fences them', () => {
+    expectTypeOf<Parameters<typeof storeRelease>[3]>().toEqualTypeOf<LockEpoch>();
+    expectTypeOf<Parameters<typeof pruneReleases>[4]>().toEqualTypeOf<LockEpoch>();
+  });
 });
 
 /**

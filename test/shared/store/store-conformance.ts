@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { storeRelease, type Release } from '../../../shared/curated/curated-releases.js';
 import { migrateToLatest, type Store } from '../../../shared/store/database.js';
+import { takeLockEpoch } from '../../../shared/store/lock-epochs.js';
 
 /**
  * What every store engine must do the same way. Runs on SQLite always and on SQL Server when
@@ -82,6 +83,8 @@ export function storeConformance(openStore: () => Store): void {
   it('keeps a planning release whole, one a target and day, and lets go of releases past the history', async () => {
     const partyId = `analysts-${randomUUID().slice(0, 8)}`;
     const target = { agreementId: 'isa', purposeId: 'service-planning', datasetId: 'indicators', partyId };
+    // As an export run holds it: no other holder takes this lock, so every release commits.
+    const fence = await takeLockEpoch(store, `store-conformance/${partyId}`);
     const release = (generatedAt: string, people: number): Release => ({
       target,
       agreementVersion: '1.1.0',
@@ -104,10 +107,10 @@ export function storeConformance(openStore: () => Store): void {
         .where('party_id', '=', partyId)
         .orderBy('generated_at')
         .execute();
-    await storeRelease(store, release('2026-12-01T06:00:00.000Z', 15), 400);
-    await storeRelease(store, release('2026-12-02T06:00:00.000Z', 20), 400);
+    await storeRelease(store, release('2026-12-01T06:00:00.000Z', 15), 400, fence);
+    await storeRelease(store, release('2026-12-02T06:00:00.000Z', 20), 400, fence);
     // A second release the same day replaces the first of that day.
-    await storeRelease(store, release('2026-12-02T18:00:00.000Z', 25), 400);
+    await storeRelease(store, release('2026-12-02T18:00:00.000Z', 25), 400, fence);
     let kept = await releases();
     expect(kept.map((r) => [r.generated_at, r.lines])).toEqual([
       ['2026-12-01T06:00:00.000Z', 450],
@@ -130,11 +133,11 @@ export function storeConformance(openStore: () => Store): void {
     expect(lines[1]).toMatchObject({ line: 2, measure: 'field1', people: 25, suppressed: 'N', special_category: 'Y' });
     // Another recipient's release, no longer exported to.
     const elsewhere = { ...release('2026-11-01T06:00:00.000Z', 5), target: { ...target, partyId: `${partyId}-ended` } };
-    await storeRelease(store, elsewhere, 400);
+    await storeRelease(store, elsewhere, 400, fence);
     // 31 days' history on 2027-01-02: the release of 2026-12-01 goes, with its lines, and the
     // other recipient's too.
     const oldest = kept[0]!.id;
-    await storeRelease(store, release('2027-01-02T06:00:00.000Z', 30), 31);
+    await storeRelease(store, release('2027-01-02T06:00:00.000Z', 30), 31, fence);
     expect(
       await store.db.selectFrom('curated_release').select('id').where('party_id', '=', `${partyId}-ended`).execute(),
     ).toEqual([]);

@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { storeRelease } from '../../../shared/curated/curated-releases.js';
 import { LinkingLockUnavailableError, takeLinkingLock } from '../../../shared/linkage/link-people.js';
 import { migrateToLatest, openStore } from '../../../shared/store/database.js';
+import { takeLockEpoch } from '../../../shared/store/lock-epochs.js';
 import { storeConformance } from './store-conformance.js';
 
 describe('store on SQLite (embedded default)', () => {
@@ -51,6 +52,7 @@ describe.skipIf(!mssqlConnection)('store on SQL Server (set MSSQL_TEST_CONNECTIO
     const parties = [`analysts-a-${suffix}`, `analysts-b-${suffix}`];
     try {
       await migrateToLatest(store);
+      const fence = await takeLockEpoch(store, `curated-reader-test/${suffix}`);
       for (const partyId of parties)
         await storeRelease(
           store,
@@ -63,6 +65,7 @@ describe.skipIf(!mssqlConnection)('store on SQL Server (set MSSQL_TEST_CONNECTIO
             lines: [{ measure: 'all people', category: 'all', people: 40, suppressed: false, specialCategory: false }],
           },
           400,
+          fence,
         );
       await sql.raw(`create user [${reader}] without login`).execute(store.db);
       await sql.raw(`grant select on curated_indicator_counts to [${reader}]`).execute(store.db);
