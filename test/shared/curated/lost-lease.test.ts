@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import {
   COUNTS_FILE,
   exportCurated,
+  healCurated,
   MANIFEST_FILE,
   type CuratedExportSummary,
 } from '../../../shared/curated/curated-export.js';
@@ -409,6 +410,30 @@ describe('a planning export that lost its lease while it wrote', () => {
 
   it('ends as stopped when a delete of its withdrawal is refused before it has noticed its lease gone', async () => {
     await lateDeleteAfterTakeover('2026-12-10', false);
+  }, 60_000);
+
+  it('does not commit its SQL release once the heal-only pass has taken its lease and healed its files away', async () => {
+    // Run A writes its dated folder and latest/ and stalls as it opens its SQL release's
+    // transaction; its lease goes, and the host's heal pass takes the lock and puts latest/ back
+    // on the view's release, taking A's files for a dead run's.
+    const { run: runA, letGo } = await startHeldRun(h, container, '2026-12-11T06:00:00.000Z');
+    await breakLease();
+    expect(await healCurated(h.exportDeps(container, { now: () => new Date('2026-12-11T06:10:00.000Z') }))).toBe(
+      'healed',
+    );
+    const afterHeal = await contents();
+    const viewAfterHeal = await view();
+
+    letGo();
+    const summariesA = await runA.catch((err: unknown) => [String(err)] as never);
+    // What Power BI reads, files and view, is still one release: A's is in neither.
+    expect({
+      outcome: summariesA.map((s: CuratedExportSummary) => s.outcome),
+      inView: (await view()).some((r) => r.generated_at === '2026-12-11T06:00:00.000Z'),
+    }).toEqual({ outcome: ['lease-lost'], inView: false });
+    expect(await view()).toEqual(viewAfterHeal);
+    expect(await contents()).toEqual(afterHeal);
+    expect(await latestAgreesWithView()).toMatchObject({ countsDescribed: true, viewHoldsLatest: true });
   }, 60_000);
 });
 
