@@ -125,12 +125,57 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
       // read; any identifier given still fails closed, 503, then).
       const pseudonymisers = await ctx.currentPseudonymisers(query.query);
       const found = await ctx.findPerson(query.query, datasets, undefined, pseudonymisers);
-      // An opt-out for someone no record holds is answered as for one held: a 404 told the
-      // recorder, a DPO of any party, whether the partnership holds the person (found by a
-      // defect hunt). Kept against their identifiers' hashes, it reaches their records should
-      // they arrive. Names and a date of birth alone hash nothing: still 404.
+      const optOut = body.value.kind === 'opt-out';
+      // A lookup stops at the first tier that finds someone; a consent is one person's say, so
+      // identifiers that also reach someone else (an NHS number one child's, a system id
+      // another's) record nothing: the one who gave it may be the other (from a review).
+      const everyone =
+        found.found || (optOut && found.reason !== 'no-match')
+          ? await everyMatch(
+              ctx.services.store,
+              pseudonymisers,
+              query.query,
+              datasets,
+              identifierUseOf(ctx.services.agreements),
+            )
+          : [];
+      const unsettled = !found.found || everyone.some((match) => match.personId !== found.personId);
+      // An opt-out only holds data back, and its refusal told the recorder, a DPO of any party,
+      // whether the partnership holds the person (found by a defect hunt): 404 for someone not
+      // held, and for identifiers that reach several people or someone they contradict, 409 or
+      // 404 where they reach someone held. So it fails closed, answered as for one held: where
+      // the identifiers reach several people, or one they contradict, it is recorded for everyone
+      // matched; where they reach nobody, it is kept against their hashes, to reach their records
+      // should they arrive. Names and a date of birth alone hash nothing: still 404 for nobody.
+      const forEach =
+        optOut && unsettled && (found.found || found.reason === 'ambiguous' || everyone.some((m) => m.tier <= 2))
+          ? everyone.map((match) => match.personId)
+          : [];
+      if (forEach.length > 0) {
+        try {
+          return await call.writeAhead(async (db) => {
+            const record = await ctx.services.consents.recordForEach(
+              {
+                subjectKeys: forEach,
+                evidenceRef: body.value.evidenceRef,
+                by: { partyId: call.caller.partyId, clientId: call.caller.clientId },
+                at: ctx.now(),
+                settledSince,
+              },
+              db,
+            );
+            return recorded(record, purposeEntry.purpose.id, subjectsOf(ctx, call, record.subjectKeys));
+          });
+        } catch (err) {
+          if (!(err instanceof ConsentSubjectRelinkedError)) throw err;
+          return {
+            movedOut: err.movedOut ?? settledSince,
+            log: { purpose: purposeEntry.purpose.id, subjectRef: subjectsOf(ctx, call, forEach) },
+          };
+        }
+      }
       const keys =
-        body.value.kind === 'opt-out' && !found.found && found.reason === 'no-match' && pseudonymisers.length > 0
+        optOut && !found.found && pseudonymisers.length > 0
           ? keysToKeep(ctx, query.query, datasets, pseudonymisers[0]!)
           : [];
       if (keys.length > 0) {
@@ -157,17 +202,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
       if (!found.found) {
         return deny(problem(404, 'no-match', 'No matching person'), found.reason, { purpose: purposeEntry.purpose.id });
       }
-      // A lookup stops at the first tier that finds someone; a consent or an opt-out is one
-      // person's say, so identifiers that also reach someone else (an NHS number one child's, a
-      // system id another's) record nothing: the one who objected may be the other (from a review).
-      const everyone = await everyMatch(
-        ctx.services.store,
-        pseudonymisers,
-        query.query,
-        datasets,
-        identifierUseOf(ctx.services.agreements),
-      );
-      if (everyone.some((match) => match.personId !== found.personId)) {
+      if (unsettled) {
         return deny(
           problem(409, 'ambiguous-match', 'More than one person matched', {
             detail: 'The identifiers reach more than one person; send only those of the person it is from.',
@@ -210,7 +245,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
  * The answer and access-log entry of a consent or opt-out recorded, or found in force: one
  * already in force from this party is answered, not recorded again (see RecordedConsent).
  */
-function recorded(record: RecordedConsent, purposeId: string, subjectRef: string = record.subjectKey) {
+function recorded(record: RecordedConsent, purposeId: string, subjectRef: string | null = record.subjectKey) {
   return {
     result: json(record.alreadyInForce ? 200 : 201, {
       consentId: record.consentId,
@@ -226,6 +261,16 @@ function recorded(record: RecordedConsent, purposeId: string, subjectRef: string
       reasonCode: record.alreadyInForce ? `${record.kind}-already-recorded` : `${record.kind}-recorded`,
     },
   };
+}
+
+/**
+ * An entry's subject for an opt-out recorded for several people: as many as the column holds,
+ * and in the app log how many were left off (a count, no ids).
+ */
+function subjectsOf(ctx: ApiContext, call: CallContext, personIds: readonly string[]) {
+  const { subjectRef, leftOff } = subjectRefWithin(personIds);
+  if (leftOff > 0) ctx.services.logger.warn('consent.record-subjects-left-off', { requestId: call.requestId, leftOff });
+  return subjectRef;
 }
 
 /**

@@ -325,7 +325,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   consentsRecord: {
     summary: 'Record a consent or a national data opt-out',
     description:
-      'A consent for the `X-Purpose` purpose, by the party and roles the agreement names as its consent source; or an opt-out, by a DPO of a party to an agreement the opt-out applies to.',
+      'A consent for the `X-Purpose` purpose, by the party and roles the agreement names as its consent source; or an opt-out, by a DPO of a party to an agreement the opt-out applies to. A consent names one person: identifiers that reach several record nothing (409 `ambiguous-match`). An opt-out is answered alike whether its identifiers reach one person held, several or one they contradict (recorded for everyone matched), or nobody held (kept as keyed hashes, to reach their records should they arrive, even where the names fit someone the identifiers contradict): never 409, and 404 `no-match` only for names and a date of birth that match nobody.',
     tag: 'Consents',
     authenticated: true,
     purpose: 'required',

@@ -175,6 +175,85 @@ export class StoreConsentRegister implements ConsentRegister {
   }
 
   /**
+   * Records one national data opt-out under each of several person ids, for identifiers that do
+   * not settle on one person: a refusal told the recorder the identifiers are held, and an
+   * opt-out only holds data back, so it fails closed on everyone they reach (found by a defect
+   * hunt). Each id holds it as after a split (carry-consents.ts), and one withdrawal ends it under
+   * all of them. The same party's opt-out in force under every one of them is answered again.
+   * Refused with {@link ConsentSubjectRelinkedError} as {@link record} is, for any of them.
+   */
+  async recordForEach(
+    input: {
+      subjectKeys: readonly string[];
+      evidenceRef: string | null;
+      by: RecordedBy;
+      at: Date;
+      settledSince?: string;
+    },
+    db?: Kysely<Database>,
+  ): Promise<RecordedConsent> {
+    const subjects = [...new Set(input.subjectKeys)].sort();
+    const write = async (trx: Kysely<Database>): Promise<RecordedConsent> => {
+      // In one order, so two such writes about overlapping people cannot wait on each other.
+      for (const subject of subjects)
+        await takeTransactionLock(this.store, trx, `lintel-consent-subject:${subject}`, CONSENT_LOCK_TIMEOUT_MS);
+      const inForce = await this.inForceQuery('opt-out', trx)
+        .select(['r.consent_id', 'r.subject_key'])
+        .where('r.party_id', '=', input.by.partyId)
+        .where('r.subject_key', 'in', subjects)
+        .execute();
+      const covering = [...new Set(inForce.map((row) => row.consent_id))]
+        .sort()
+        .find((id) => subjects.every((s) => inForce.some((row) => row.consent_id === id && row.subject_key === s)));
+      if (covering !== undefined) {
+        const found = await this.find(covering, trx);
+        if (found !== undefined) return { ...found, alreadyInForce: true };
+      }
+      const consentId = randomUUID();
+      const at = input.at.toISOString();
+      await trx
+        .insertInto('consent_event')
+        .values(
+          subjects.map((subject) => ({
+            event_id: randomUUID(),
+            consent_id: consentId,
+            subject_key: subject,
+            kind: 'opt-out' as const,
+            purpose_id: null,
+            action: 'record' as const,
+            party_id: input.by.partyId,
+            client_id: input.by.clientId,
+            evidence_ref: input.evidenceRef,
+            at,
+          })),
+        )
+        .execute();
+      for (const subject of subjects) {
+        if (input.settledSince !== undefined) {
+          const movedOut = await lastMoveOutCommittedIn(trx, subject);
+          if (movedOut > input.settledSince) throw new ConsentSubjectRelinkedError(movedOut);
+        }
+        const held = await this.store.dialect
+          .firstRows(trx.selectFrom('source_record').select('id').where('person_id', '=', subject), 1)
+          .executeTakeFirst();
+        if (held === undefined) throw new ConsentSubjectRelinkedError();
+      }
+      return {
+        consentId,
+        subjectKey: subjects[0]!,
+        subjectKeys: subjects,
+        kind: 'opt-out',
+        purposeId: null,
+        recordedAt: at,
+        recordedBy: input.by.partyId,
+        withdrawnAt: null,
+        alreadyInForce: false,
+      };
+    };
+    return db?.isTransaction ? write(db) : this.store.db.transaction().execute(write);
+  }
+
+  /**
    * Records a national data opt-out for a person no record holds: the objection is the person's,
    * whether or not the partnership holds them today, and a refusal would tell the recorder
    * whether it does (found by a defect hunt: a school's DPO learnt whether social care held an

@@ -22,6 +22,7 @@ describe('identifiers that name someone held under a key version the instance ha
   const identifiers = { nhsNumber: ALEX_NHS, systemId: CASEY_SYSTEM_ID };
   let t: TestHost;
   let alex: string;
+  let casey: string;
 
   beforeAll(async () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
@@ -38,7 +39,7 @@ describe('identifiers that name someone held under a key version the instance ha
     // The instance now holds the store's one key version for a minute.
     expect((await callApi(t, '/v1/people/search', { ...OFFICER, body: { nhsNumber: ALEX_NHS } })).status).toBe(200);
     (services.secrets as LocalSecretSource).rotate('pseudonymisation-key');
-    await insertRecord(services, {
+    ({ personId: casey } = await insertRecord(services, {
       partyId: 'la-childrens-social-care',
       datasetId: DATASET,
       givenName: 'Casey',
@@ -46,7 +47,7 @@ describe('identifiers that name someone held under a key version the instance ha
       dateOfBirth: '2014-07-08',
       identifiers: { nhs: nhs(5302), [`system-id:${CASEY_SYSTEM_ID.system}`]: CASEY_SYSTEM_ID.id },
       attributes: { firstName: 'Casey', lastName: 'Lee', childProtection: true },
-    });
+    }));
   });
   afterAll(async () => t?.stop());
 
@@ -62,20 +63,22 @@ describe('identifiers that name someone held under a key version the instance ha
     expect((res.body.matches as { tier: number }[]).map((m) => m.tier)).toEqual([1, 2]);
   });
 
-  it('an opt-out is not recorded against Alex when the identifiers also name Casey', async () => {
+  it('an opt-out is not recorded against Alex alone when the identifiers also name Casey', async () => {
     const res = await callApi(t, '/v1/consents', {
       party: 'la-housing',
       roles: ['dpo'],
       purpose: 'service-planning',
       body: { kind: 'opt-out', subject: identifiers, evidenceRef: 'DPO/NDOO/7' },
     });
-    expect(res.status).toBe(404);
+    // Fails closed, answered as for one person held: for both children, under one consent id
+    // (opt-out-unsettled-match.test.ts). Without the fix for the key version: Alex alone.
+    expect(res.status, res.text).toBe(201);
     const recorded = await t.host.services.store.db
       .selectFrom('consent_event')
       .select('subject_key')
-      .where('subject_key', '=', alex)
+      .where('consent_id', '=', res.body.consentId as string)
       .execute();
-    expect(recorded).toEqual([]);
+    expect(recorded.map((r) => r.subject_key).sort()).toEqual([alex, casey].sort());
   });
 });
 
