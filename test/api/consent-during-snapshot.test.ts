@@ -106,7 +106,7 @@ describe('a consent write straddling a snapshot load or retention', () => {
     await expectNoMatch(answer, requestId, before);
   }, 60_000);
 
-  it('answers no-match, recording nothing, when retention deleted the person', async () => {
+  it('records the opt-out as for anyone not held, against the hashes of their identifiers, when retention deleted the person', async () => {
     const bob = nhs(420);
     const run = await extracts.load('la-housing', 'multiple-disadvantage-indicators', 'extract-2026-03-01.csv', [
       'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inTemporaryAccommodation',
@@ -137,6 +137,25 @@ describe('a consent write straddling a snapshot load or retention', () => {
         }),
     );
     expect(deleted).toBe(1);
-    await expectNoMatch(answer, requestId, before);
+    // An opt-out for someone no record holds is recorded, not refused: a 404 would tell the DPO
+    // whether the partnership holds the person (opt-out-not-held.test.ts).
+    const kept = await s.store.db
+      .selectFrom('opt_out_kept_identifier')
+      .select('person_id')
+      .where('person_id', '=', (eb) =>
+        eb.selectFrom('consent_event').select('subject_key').where('consent_id', '=', String(answer.body.consentId)),
+      )
+      .execute();
+    expect({
+      status: answer.status,
+      entries: await entriesOf(requestId),
+      written: (await consentEvents()).length - before,
+      kept: kept.length > 0,
+    }).toEqual({
+      status: 201,
+      entries: [{ decision: 'allow', reason_code: 'opt-out-recorded' }],
+      written: 1,
+      kept: true,
+    });
   }, 60_000);
 });
