@@ -133,43 +133,9 @@ export class StoreConsentRegister implements ConsentRegister {
         const found = await this.find(existing.consent_id, trx);
         if (found !== undefined) return { ...found, alreadyInForce: true };
       }
-      const consentId = randomUUID();
-      const at = input.at.toISOString();
-      await trx
-        .insertInto('consent_event')
-        .values({
-          event_id: randomUUID(),
-          consent_id: consentId,
-          subject_key: input.subjectKey,
-          kind: input.kind,
-          purpose_id: input.purposeId,
-          action: 'record',
-          party_id: input.by.partyId,
-          client_id: input.by.clientId,
-          evidence_ref: input.evidenceRef,
-          at,
-        })
-        .execute();
-      if (input.settledSince !== undefined) {
-        // By the commit of the pass that moved them, not its stamp (current-person-id.ts).
-        const movedOut = await lastMoveOutCommittedIn(trx, input.subjectKey);
-        if (movedOut > input.settledSince) throw new ConsentSubjectRelinkedError(movedOut);
-      }
-      const held = await this.store.dialect
-        .firstRows(trx.selectFrom('source_record').select('id').where('person_id', '=', input.subjectKey), 1)
-        .executeTakeFirst();
-      if (held === undefined) throw new ConsentSubjectRelinkedError();
-      return {
-        consentId,
-        subjectKey: input.subjectKey,
-        subjectKeys: [input.subjectKey],
-        kind: input.kind,
-        purposeId: input.purposeId,
-        recordedAt: at,
-        recordedBy: input.by.partyId,
-        withdrawnAt: null,
-        alreadyInForce: false,
-      };
+      const recorded = await this.insertRecorded(trx, [input.subjectKey], input.kind, input.purposeId, input);
+      await this.ensureStillHeld(trx, input.subjectKey, input.settledSince);
+      return recorded;
     };
     return db?.isTransaction ? write(db) : this.store.db.transaction().execute(write);
   }
@@ -209,46 +175,9 @@ export class StoreConsentRegister implements ConsentRegister {
         const found = await this.find(covering, trx);
         if (found !== undefined) return { ...found, alreadyInForce: true };
       }
-      const consentId = randomUUID();
-      const at = input.at.toISOString();
-      await trx
-        .insertInto('consent_event')
-        .values(
-          subjects.map((subject) => ({
-            event_id: randomUUID(),
-            consent_id: consentId,
-            subject_key: subject,
-            kind: 'opt-out' as const,
-            purpose_id: null,
-            action: 'record' as const,
-            party_id: input.by.partyId,
-            client_id: input.by.clientId,
-            evidence_ref: input.evidenceRef,
-            at,
-          })),
-        )
-        .execute();
-      for (const subject of subjects) {
-        if (input.settledSince !== undefined) {
-          const movedOut = await lastMoveOutCommittedIn(trx, subject);
-          if (movedOut > input.settledSince) throw new ConsentSubjectRelinkedError(movedOut);
-        }
-        const held = await this.store.dialect
-          .firstRows(trx.selectFrom('source_record').select('id').where('person_id', '=', subject), 1)
-          .executeTakeFirst();
-        if (held === undefined) throw new ConsentSubjectRelinkedError();
-      }
-      return {
-        consentId,
-        subjectKey: subjects[0]!,
-        subjectKeys: subjects,
-        kind: 'opt-out',
-        purposeId: null,
-        recordedAt: at,
-        recordedBy: input.by.partyId,
-        withdrawnAt: null,
-        alreadyInForce: false,
-      };
+      const recorded = await this.insertRecorded(trx, subjects, 'opt-out', null, input);
+      for (const subject of subjects) await this.ensureStillHeld(trx, subject, input.settledSince);
+      return recorded;
     };
     return db?.isTransaction ? write(db) : this.store.db.transaction().execute(write);
   }
@@ -308,23 +237,7 @@ export class StoreConsentRegister implements ConsentRegister {
         )
         .executeTakeFirst();
       if (placed !== undefined) throw new ConsentSubjectRelinkedError();
-      const consentId = randomUUID();
-      const at = input.at.toISOString();
-      await trx
-        .insertInto('consent_event')
-        .values({
-          event_id: randomUUID(),
-          consent_id: consentId,
-          subject_key: input.personId,
-          kind: 'opt-out',
-          purpose_id: null,
-          action: 'record',
-          party_id: input.by.partyId,
-          client_id: input.by.clientId,
-          evidence_ref: input.evidenceRef,
-          at,
-        })
-        .execute();
+      const recorded = await this.insertRecorded(trx, [input.personId], 'opt-out', null, input);
       await trx
         .insertInto('opt_out_kept_identifier')
         .values(
@@ -337,19 +250,66 @@ export class StoreConsentRegister implements ConsentRegister {
           })),
         )
         .execute();
-      return {
-        consentId,
-        subjectKey: input.personId,
-        subjectKeys: [input.personId],
-        kind: 'opt-out',
-        purposeId: null,
-        recordedAt: at,
-        recordedBy: input.by.partyId,
-        withdrawnAt: null,
-        alreadyInForce: false,
-      };
+      return recorded;
     };
     return db?.isTransaction ? write(db) : this.store.db.transaction().execute(write);
+  }
+
+  /** Writes the record event of a new consent under each of `subjects`, and returns it as recorded. */
+  private async insertRecorded(
+    trx: Kysely<Database>,
+    subjects: readonly string[],
+    kind: 'consent' | 'opt-out',
+    purposeId: string | null,
+    input: { evidenceRef: string | null; by: RecordedBy; at: Date },
+  ): Promise<RecordedConsent> {
+    const consentId = randomUUID();
+    const at = input.at.toISOString();
+    await trx
+      .insertInto('consent_event')
+      .values(
+        subjects.map((subject) => ({
+          event_id: randomUUID(),
+          consent_id: consentId,
+          subject_key: subject,
+          kind,
+          purpose_id: purposeId,
+          action: 'record' as const,
+          party_id: input.by.partyId,
+          client_id: input.by.clientId,
+          evidence_ref: input.evidenceRef,
+          at,
+        })),
+      )
+      .execute();
+    return {
+      consentId,
+      subjectKey: subjects[0]!,
+      subjectKeys: [...subjects],
+      kind,
+      purposeId,
+      recordedAt: at,
+      recordedBy: input.by.partyId,
+      withdrawnAt: null,
+      alreadyInForce: false,
+    };
+  }
+
+  /**
+   * Refuses, with {@link ConsentSubjectRelinkedError}, a write under `subject` after its insert,
+   * in its transaction (see {@link record}): no record holds the id any more, or records moved
+   * out of it by a pass that committed after `settledSince`.
+   */
+  private async ensureStillHeld(trx: Kysely<Database>, subject: string, settledSince?: string): Promise<void> {
+    if (settledSince !== undefined) {
+      // By the commit of the pass that moved them, not its stamp (current-person-id.ts).
+      const movedOut = await lastMoveOutCommittedIn(trx, subject);
+      if (movedOut > settledSince) throw new ConsentSubjectRelinkedError(movedOut);
+    }
+    const held = await this.store.dialect
+      .firstRows(trx.selectFrom('source_record').select('id').where('person_id', '=', subject), 1)
+      .executeTakeFirst();
+    if (held === undefined) throw new ConsentSubjectRelinkedError();
   }
 
   /**
