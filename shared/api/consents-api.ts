@@ -14,7 +14,7 @@ import { canonicalQuery, personQuerySchema, type CanonicalQuery } from '../peopl
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
-import { isoTime } from './dpo-api.js';
+import { isoTime } from './iso-time.js';
 import { readJsonBody } from './json-body.js';
 import { answerSettled } from './settled-answer.js';
 import { deny, runRequest, type CallContext } from './request-pipeline.js';

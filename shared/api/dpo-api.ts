@@ -33,6 +33,7 @@ import { decide } from '../policy/decide.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
+import { isoTime } from './iso-time.js';
 import { readJsonBody } from './json-body.js';
 import { answerSettled } from './settled-answer.js';
 import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
@@ -46,11 +47,6 @@ const after = z.coerce
   .default(0)
   .describe('Sequence number to continue after (`next` of the previous page)');
 const limit = z.coerce.number().int().min(1).max(MAX_PAGE).default(100).describe('Entries per page');
-/**
- * An ISO 8601 time with its offset (RFC 3339), as a request gives one and a response holds one:
- * documented as a bare string, a time was no `date-time` to a client generated from the document.
- */
-export const isoTime = z.iso.datetime({ offset: true });
 
 export const pageQuerySchema = z.object({ after, limit });
 export const personAccessesBodySchema = personQuerySchema

@@ -22,7 +22,7 @@ import { suppliedNow } from '../people/person-view.js';
 import { KeyUnavailableError, type ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
-import { isoTime } from './dpo-api.js';
+import { isoTime } from './iso-time.js';
 import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
 
 /**

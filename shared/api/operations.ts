@@ -18,12 +18,12 @@ import {
   clientActivityQuerySchema,
   clientActivityResponseSchema,
   clientIdParamSchema,
-  isoTime,
   pageQuerySchema,
   personAccessesBodySchema,
   personAccessesResponseSchema,
   watchRunResponseSchema,
 } from './dpo-api.js';
+import { isoTime } from './iso-time.js';
 import {
   candidateDecisionResponseSchema,
   candidateListQuerySchema,
