@@ -51,9 +51,15 @@ import { startRowWorker } from './row-worker-client.js';
 import type { CarryOutcome } from './carried-person-ids.js';
 import { currentSnapshot, snapshotKeyVersion, SnapshotWriter, type CurrentSnapshot } from './snapshot-writer.js';
 import { keptKeyVersions } from './opt-out-kept-keys.js';
-import type { ComparisonKey, XlsxStart } from './row-worker-protocol.js';
+import type { ComparisonKey } from './row-worker-protocol.js';
 import { storagePlanFor } from './storage-plan.js';
-import { DEFAULT_ZIP_LIMITS, findWorksheet, readZipDirectory, type ZipLimits } from './zip-directory.js';
+import {
+  DEFAULT_ZIP_LIMITS,
+  findWorksheet,
+  readZipDirectory,
+  type CheckedWorkbook,
+  type ZipLimits,
+} from './zip-directory.js';
 
 /**
  * The import of one partner extract from `incoming/{partyId}/{datasetId}/{fileName}`.
@@ -344,7 +350,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     const key = Buffer.from(secret.value, 'base64');
     const readerLimits = { ...DEFAULT_READER_LIMITS, ...deps.readerLimits };
 
-    let xlsx: XlsxStart | undefined;
+    let xlsx: CheckedWorkbook | undefined;
     const zipLimits = { ...DEFAULT_ZIP_LIMITS, ...deps.zipLimits };
     if (format.kind === 'xlsx') {
       try {

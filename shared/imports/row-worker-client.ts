@@ -11,13 +11,8 @@ import type { ExtractRecord, ReaderLimits } from './extract-records.js';
 import type { PreparedRows } from './prepared-rows.js';
 import { FileRejection } from './reasons.js';
 import type { PreparedBatch, RowPlan } from './row-preparation.js';
-import {
-  CHUNKS_AHEAD,
-  type FromRowWorker,
-  type ComparisonKey,
-  type ToRowWorker,
-  type XlsxStart,
-} from './row-worker-protocol.js';
+import type { CheckedWorkbook } from './zip-directory.js';
+import { CHUNKS_AHEAD, type FromRowWorker, type ComparisonKey, type ToRowWorker } from './row-worker-protocol.js';
 
 /**
  * A file's rows prepared on a worker thread (row-worker.ts), so that reading, validating and
@@ -44,7 +39,7 @@ export interface RowWorkerInput {
   readonly bytes: AsyncIterable<Uint8Array>;
   readonly format: ExtractFormat;
   readonly readerLimits: ReaderLimits;
-  readonly xlsx?: XlsxStart;
+  readonly xlsx?: CheckedWorkbook;
   readonly keyVersion: string;
   readonly key: Uint8Array;
 }

@@ -12,7 +12,7 @@ export interface ComparisonKey {
   readonly keyVersion: string;
   readonly key: Uint8Array;
 }
-import type { ZipEntry, ZipLimits } from './zip-directory.js';
+import type { CheckedWorkbook } from './zip-directory.js';
 
 /**
  * The messages between an import and its row worker (row-worker.ts, row-worker-client.ts).
@@ -27,19 +27,12 @@ export const CHUNKS_AHEAD = 2;
 /** Batches of 128 rows (row-worker.ts): a few thousand rows ahead. */
 export const BATCHES_AHEAD = 32;
 
-/** A workbook's checked zip directory, the part its relationships name as its worksheet (zip-directory.ts, findWorksheet), and the limits. */
-export interface XlsxStart {
-  readonly entries: readonly ZipEntry[];
-  readonly zipLimits: ZipLimits;
-  readonly worksheet: string;
-}
-
 /** What the worker reads and how; sent once the import knows the file is to be loaded. */
 export interface RowWorkerStart {
   readonly format: ExtractFormat;
   readonly readerLimits: ReaderLimits;
   /** For a workbook: its checked zip directory, its worksheet, and the limits to hold it to while inflating. */
-  readonly xlsx?: XlsxStart;
+  readonly xlsx?: CheckedWorkbook;
   readonly keyVersion: string;
   /** The pseudonymisation key; the worker zeroes this copy once it holds the key as a KeyObject. */
   readonly key: Uint8Array;

@@ -22,6 +22,7 @@ import {
   PARSED_PARTS,
   SHARED_STRINGS_ENTRY,
   worksheetAsExcelJsReadsIt,
+  type CheckedWorkbook,
   type ZipEntry,
   type ZipLimits,
 } from './zip-directory.js';
@@ -948,11 +949,7 @@ function percentText(value: number): string {
   return String(Number((value * 100).toPrecision(12)));
 }
 
-export interface XlsxOptions {
-  readonly entries: readonly ZipEntry[];
-  readonly zipLimits: ZipLimits;
-  /** The worksheet's part, as the workbook's relationships name it (zip-directory.ts, findWorksheet). */
-  readonly worksheet: string;
+export interface XlsxOptions extends CheckedWorkbook {
   readonly limits?: ReaderLimits;
 }
 

@@ -231,6 +231,17 @@ const inflateRawAsync = promisify(inflateRaw);
  * exceljs parses into memory anyway, capped as they are ({@link entryCap}), inflated with the
  * directory's size as the most they may give. The worksheet is streamed later, by the read.
  */
+/**
+ * A workbook as the import checked it before its rows are read: its zip directory, the part its
+ * relationships name as its worksheet ({@link findWorksheet}), and the limits to hold it to while
+ * inflating.
+ */
+export interface CheckedWorkbook {
+  readonly entries: readonly ZipEntry[];
+  readonly zipLimits: ZipLimits;
+  readonly worksheet: string;
+}
+
 export async function findWorksheet(read: RangeReader, entries: readonly ZipEntry[]): Promise<string> {
   const workbook = entries.find((e) => e.name === WORKBOOK_ENTRY);
   const rels = entries.find((e) => e.name === WORKBOOK_RELS_ENTRY);
