@@ -332,7 +332,7 @@ async function withdrawReleases(
   // that reaches the service only after the lease has gone must not take a file that the run
   // which took the lock has published since (found by a review: the deletes were unconditioned).
   const etags: SeenETags = new Map();
-  const fenced = fencedWrites(container, etags, lease.signal);
+  const fenced = fencedWrites(container, etags, lease.signal, () => lease.confirm());
   for await (const blob of container.listBlobsFlat()) {
     const folder = releaseFolderOf(blob.name);
     if (folder === undefined || folders.has(folder)) continue;
@@ -341,10 +341,7 @@ async function withdrawReleases(
   }
   const manifestsFirst = (name: string) => (name.endsWith(`/${MANIFEST_FILE}`) ? 0 : 1);
   withdrawn.sort((a, b) => manifestsFirst(a) - manifestsFirst(b));
-  for (const name of withdrawn) {
-    await lease.confirm();
-    await fenced.remove(name);
-  }
+  for (const name of withdrawn) await fenced.remove(name);
   if (releases > 0 || withdrawn.length > 0)
     deps.logger.info('curated.releases-withdrawn', { releases, files: withdrawn.length });
 }
@@ -435,15 +432,22 @@ function nothingWritten(
 type SeenETags = Map<string, string | undefined>;
 
 /**
- * Writes and deletes of release files under the export lock. `signal` is the lock's: a request
- * still on its way when the lease is known lost is abandoned. One already sent it cannot recall,
- * so each carries the ETag `seen` holds for the file (read by releaseFilesIn, or left by the last
- * write here; none: it must not be there), and the service refuses (412) one that reaches it only
- * after the lease has gone over any other run's write since.
+ * Writes and deletes of release files under the export lock. `renew`, given, runs before each, so
+ * none starts once the lease is known lost. `signal` is the lock's: a request still on its way
+ * when the lease is known lost is abandoned. One already sent it cannot recall, so each carries
+ * the ETag `seen` holds for the file (read by releaseFilesIn, or left by the last write here;
+ * none: it must not be there), and the service refuses (412) one that reaches it only after the
+ * lease has gone over any other run's write since.
  */
-function fencedWrites(container: CuratedContainer, seen: SeenETags, signal: AbortSignal) {
+function fencedWrites(
+  container: CuratedContainer,
+  seen: SeenETags,
+  signal: AbortSignal,
+  renew?: () => Promise<unknown>,
+) {
   return {
     async put(name: string, body: Buffer, contentType: string): Promise<void> {
+      await renew?.();
       const etag = seen.get(name);
       const conditions: BlobRequestConditions = etag === undefined ? { ifNoneMatch: '*' } : { ifMatch: etag };
       const written = await container.getBlockBlobClient(name).upload(body, body.length, {
@@ -454,6 +458,7 @@ function fencedWrites(container: CuratedContainer, seen: SeenETags, signal: Abor
       seen.set(name, written.etag);
     },
     async remove(name: string): Promise<void> {
+      await renew?.();
       const etag = seen.get(name);
       if (etag !== undefined)
         await container.getBlobClient(name).deleteIfExists({ conditions: { ifMatch: etag }, abortSignal: signal });
@@ -827,19 +832,10 @@ async function exportTarget(
     reasonCode: 'granted',
   });
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
-  // Every write is renewed first, so none starts once the lease is known lost, carries the
-  // lease's signal, so one on its way then is abandoned, and is fenced on the ETag this run last
-  // saw (fencedWrites), as neither recalls a request already sent.
+  // Every write is renewed first, carries the lease's signal and is fenced on the ETag this run
+  // last saw (fencedWrites).
   const etags: SeenETags = new Map();
-  const fenced = fencedWrites(container, etags, lease.signal);
-  const put = async (name: string, body: Buffer, contentType: string) => {
-    await lease.confirm();
-    await fenced.put(name, body, contentType);
-  };
-  const remove = async (name: string) => {
-    await lease.confirm();
-    await fenced.remove(name);
-  };
+  const { put, remove } = fencedWrites(container, etags, lease.signal, () => lease.confirm());
   const manifestJson = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
   const release: [string, Buffer, string][] = [
     [COUNTS_FILE, csv, 'text/csv; charset=utf-8'],
