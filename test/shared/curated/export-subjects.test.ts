@@ -49,6 +49,24 @@ function agreementsWithProviderExport() {
   return loadAgreements(dir);
 }
 
+/** The export to the provider under {@link agreementsWithProviderExport}: its one target's summary, written. */
+async function exportToProvider(h: ImportHarness, container: string) {
+  const [summary] = await exportCurated(
+    h.exportDeps(container, {
+      agreements: agreementsWithProviderExport(),
+      now: () => new Date('2027-01-01T06:00:00.000Z'),
+    }),
+  );
+  expect(summary).toMatchObject({ partyId: 'social-housing-providers', outcome: 'written' });
+  return summary!;
+}
+
+/** A file of the provider's `latest/` release, as text. */
+async function latestFile(h: ImportHarness, container: string, name: string): Promise<string> {
+  const blob = h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${name}`);
+  return (await blob.downloadToBuffer()).toString('utf8');
+}
+
 describe('a planning export granted for the recipient’s own subjects only', () => {
   let h: ImportHarness;
   let container: string;
@@ -65,24 +83,16 @@ describe('a planning export granted for the recipient’s own subjects only', ()
   afterAll(() => h?.close());
 
   it('counts only the people the recipient’s own extract holds, not everyone in the joint system', async () => {
-    const [summary] = await exportCurated(
-      h.exportDeps(container, {
-        agreements: agreementsWithProviderExport(),
-        now: () => new Date('2027-01-01T06:00:00.000Z'),
-      }),
-    );
-    expect(summary).toMatchObject({ partyId: 'social-housing-providers', outcome: 'written' });
+    const summary = await exportToProvider(h, container);
     // The provider may be told about its 12 tenants, not about the 28 other households in
     // temporary accommodation it has no relationship with.
-    expect(summary!.peopleCounted).toBe(TENANTS);
-    const read = async (name: string) =>
-      (await h.blobs.getContainerClient(container).getBlobClient(name).downloadToBuffer()).toString('utf8');
-    const all = (await read(`${FOLDER}latest/${COUNTS_FILE}`))
+    expect(summary.peopleCounted).toBe(TENANTS);
+    const all = (await latestFile(h, container, COUNTS_FILE))
       .split('\r\n')
       .find((line) => line.includes(',all people,all,'))!
       .split(',')[4]!;
     expect(all === '' || Math.abs(Number(all) - TENANTS) <= 6).toBe(true);
-    const manifest = JSON.parse(await read(`${FOLDER}latest/${MANIFEST_FILE}`)) as { method: { counts: string } };
+    const manifest = JSON.parse(await latestFile(h, container, MANIFEST_FILE)) as { method: { counts: string } };
     expect(manifest.method.counts).toMatch(/recipient's own extract/);
   });
 });
@@ -103,22 +113,12 @@ describe('the manifest of a planning export granted for the recipient’s own su
   afterAll(() => h?.close());
 
   it('says how many of the recipient’s own records await linkage, not how many every source holds', async () => {
-    const [summary] = await exportCurated(
-      h.exportDeps(container, {
-        agreements: agreementsWithProviderExport(),
-        now: () => new Date('2027-01-01T06:00:00.000Z'),
-      }),
-    );
-    expect(summary).toMatchObject({ partyId: 'social-housing-providers', outcome: 'written' });
-    const manifest = JSON.parse(
-      (
-        await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${MANIFEST_FILE}`).downloadToBuffer()
-      ).toString('utf8'),
-    ) as { recordsAwaitingLinkage: unknown };
+    const summary = await exportToProvider(h, container);
+    const manifest = JSON.parse(await latestFile(h, container, MANIFEST_FILE)) as { recordsAwaitingLinkage: unknown };
     // The provider's 12 records wait (published rounded, as 10), not Housing's 40 as well: the
     // counts beside the manifest are of the provider's tenants, and Housing's other households
     // are none of its business.
     expect(manifest.recordsAwaitingLinkage).toBe(10);
-    expect(summary!.recordsAwaitingLinkage).toBe(TENANTS);
+    expect(summary.recordsAwaitingLinkage).toBe(TENANTS);
   });
 });
