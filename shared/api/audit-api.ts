@@ -1,16 +1,14 @@
 import { z } from 'zod';
 import { consistencyProofFor, inclusionProofFor, LOG_INCONSISTENT, verifyLog } from '../audit/audit-service.js';
-import { auditScope, type AuditScope } from '../audit/dpo-views.js';
 import { AUDIT_PURPOSE } from '../audit/entry-agreements.js';
 import { personIdsOf, subjectRefWithin } from '../audit/entry-subjects.js';
 import type { VerificationReport } from '../audit/verify-log.js';
 import { idsAnsweringFor } from '../linkage/person-id-history.js';
-import { decide } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
-import { decisionProblem } from './decision-problem.js';
-import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
+import { deny, runRequest, type CallContext } from './request-pipeline.js';
+import { asAuditor, auditQuery } from './as-auditor.js';
 
 const positive = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 export const inclusionQuerySchema = z.object({ seq: positive, treeSize: positive.optional() });
@@ -19,28 +17,6 @@ export const inclusionQuerySchema = z.object({ seq: positive, treeSize: positive
 export const consistencyQuerySchema = z
   .object({ from: positive, to: positive.describe('A tree size no smaller than `from`') })
   .refine((q) => q.from <= q.to);
-
-/**
- * Audit endpoints are open to the roles an agreement's `audit` block names (DPOs); `run` is given
- * the part of the log the caller may read, as the DPO's views are (dpo-api.ts).
- */
-async function asAuditor(
-  ctx: ApiContext,
-  call: CallContext,
-  run: (scope: AuditScope) => Promise<Outcome>,
-): Promise<Outcome> {
-  const decision = await decide(
-    { caller: call.caller, purpose: call.purpose, datasets: [], subject: null, action: 'audit' },
-    { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
-  );
-  if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: AUDIT_PURPOSE });
-  return run(auditScope(ctx.services.agreements, decision.agreementIds));
-}
-
-function query<S extends z.ZodType>(req: ApiRequest, schema: S): z.infer<S> | undefined {
-  const parsed = schema.safeParse(Object.fromEntries(req.query));
-  return parsed.success ? parsed.data : undefined;
-}
 
 /** GET /api/v1/audit/verify */
 export function verifyAuditLog(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
@@ -68,7 +44,7 @@ function verifyReason(report: VerificationReport): string {
 export function auditInclusionProof(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'audit.inclusion-proof', (call) =>
     asAuditor(ctx, call, async (scope) => {
-      const q = query(req, inclusionQuerySchema);
+      const q = auditQuery(req, inclusionQuerySchema);
       if (!q)
         return deny(problem(400, 'invalid-request', 'seq must be a positive integer'), 'invalid-request', {
           purpose: AUDIT_PURPOSE,
@@ -125,7 +101,7 @@ async function proofSubject(
 export function auditConsistencyProof(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'audit.consistency-proof', (call) =>
     asAuditor(ctx, call, async () => {
-      const q = query(req, consistencyQuerySchema);
+      const q = auditQuery(req, consistencyQuerySchema);
       if (!q)
         return deny(
           problem(400, 'invalid-request', 'from and to must be positive integers, from no larger than to'),

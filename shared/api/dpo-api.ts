@@ -20,7 +20,7 @@ import {
   type BreachStepRefusal,
 } from '../audit/breach-records.js';
 import type { Store } from '../store/database.js';
-import { accessesToPerson, auditScope, clientActivity, datasetsShown, type AuditScope } from '../audit/dpo-views.js';
+import { accessesToPerson, clientActivity, datasetsShown } from '../audit/dpo-views.js';
 import { AUDIT_PURPOSE } from '../audit/entry-agreements.js';
 import { runWatch } from '../audit/watch-rules.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
@@ -29,14 +29,13 @@ import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { retiredContradicts, retiredMatches } from '../people/retired-identifiers.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import type { PersonRefCodec } from '../people/person-ref.js';
-import { decide } from '../policy/decide.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
-import { decisionProblem } from './decision-problem.js';
 import { isoTime } from './iso-time.js';
 import { readJsonBody } from './json-body.js';
 import { answerSettled } from './settled-answer.js';
-import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
+import { deny, runRequest, type Outcome } from './request-pipeline.js';
+import { asAuditor, auditQuery } from './as-auditor.js';
 
 const MAX_PAGE = 500;
 const after = z.coerce
@@ -227,25 +226,6 @@ export const breachesResponseSchema = z.object({ breaches: z.array(breachSchema)
 
 const AUDIT = { purpose: AUDIT_PURPOSE } as const;
 
-/** The DPO's decision, and from it the part of the log the caller may read. */
-async function asAuditor(
-  ctx: ApiContext,
-  call: CallContext,
-  run: (scope: AuditScope) => Promise<Outcome>,
-): Promise<Outcome> {
-  const decision = await decide(
-    { caller: call.caller, purpose: call.purpose, datasets: [], subject: null, action: 'audit' },
-    { agreements: ctx.services.agreements, consents: ctx.services.consents, now: ctx.now },
-  );
-  if (!decision.allow) return deny(decisionProblem(decision), decision.reason, AUDIT);
-  return run(auditScope(ctx.services.agreements, decision.agreementIds));
-}
-
-function query<S extends z.ZodType>(req: ApiRequest, schema: S): z.infer<S> | undefined {
-  const parsed = schema.safeParse(Object.fromEntries(req.query));
-  return parsed.success ? parsed.data : undefined;
-}
-
 const invalidQuery = (detail: string) =>
   deny(problem(400, 'invalid-request', 'Invalid query', { detail }), 'invalid-request', AUDIT);
 const allow = (
@@ -278,7 +258,7 @@ function withRefs(
 export function personAccessesByRef(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'audit.person-accesses', (call) =>
     asAuditor(ctx, call, async (scope) => {
-      const page = query(req, pageQuerySchema);
+      const page = auditQuery(req, pageQuerySchema);
       if (!page) return invalidQuery('after must be a sequence number and limit 1–500.');
       const personRef = req.params.personRef ?? '';
       // The DPO's own audit refs, or a ref a lookup of the DPO's party was given.
@@ -493,7 +473,7 @@ function firstMillisecondFrom(time: string): string {
 export function clientActivityInPeriod(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'audit.client-activity', (call) =>
     asAuditor(ctx, call, async (scope) => {
-      const q = query(req, clientActivityQuerySchema);
+      const q = auditQuery(req, clientActivityQuerySchema);
       const clientId = normaliseClientId(req.params.clientId ?? '');
       if (!q || !clientIdParamSchema.safeParse(clientId).success)
         return invalidQuery('from and to must be ISO 8601 times, clientId a client id.');
@@ -516,7 +496,7 @@ export function clientActivityInPeriod(ctx: ApiContext, req: ApiRequest): Promis
 export function listAuditAlerts(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'audit.alerts', (call) =>
     asAuditor(ctx, call, async (scope) => {
-      const q = query(req, alertsQuerySchema);
+      const q = auditQuery(req, alertsQuerySchema);
       if (!q) return invalidQuery('status must be open or breach-opened, limit 1–500, after an alert id.');
       const { store } = ctx.services;
       const after = q.after === undefined ? undefined : await alertPosition(store, scope, q.after);
@@ -650,7 +630,7 @@ export function recordStepOnBreach(ctx: ApiContext, req: ApiRequest): Promise<Ht
 export function listBreachRecords(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'audit.breaches', (call) =>
     asAuditor(ctx, call, async (scope) => {
-      const q = query(req, breachesQuerySchema);
+      const q = auditQuery(req, breachesQuerySchema);
       if (!q) return invalidQuery('limit must be 1–500, after a breach record id.');
       const { store } = ctx.services;
       const after = q.after === undefined ? undefined : await breachPosition(store, scope, q.after);
