@@ -122,7 +122,7 @@ export const PROBLEM_CATALOGUE = {
   'rate-limited': {
     status: 429,
     description:
-      'Too many requests from this client, or from this address without a valid token; `Retry-After` says when to retry.',
+      'Too many requests from this client, or from this address without a valid token or by a client no current agreement names; `Retry-After` says when to retry.',
   },
   'internal-error': { status: 500, description: 'An unexpected error; nothing was released.' },
   'method-not-implemented': {

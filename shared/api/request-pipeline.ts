@@ -79,7 +79,8 @@ export function requestIdFrom(sent: string | null | undefined): string {
  * a second entry, `change-not-committed`, says so, about the same person and releasing nothing;
  * but for an allowed call whose entry the log
  * failed to confirm, answered 503: a second entry, `response-not-sent`, says so; and but for a call
- * without a valid token from an address over its limit of them, which leaves none.
+ * without a valid token, or refused `party-unknown`, from an address over its limit of them,
+ * which leaves none.
  */
 export async function runRequest(
   ctx: ApiContext,
@@ -158,6 +159,13 @@ export async function runRequest(
       throw err;
     }
   };
+  /** Takes this call from its address's budget of unknown callers: the answer beyond it, if over. */
+  const overUnknownCallersLimit = (): HttpResult | undefined => {
+    const wait = ctx.unauthenticatedLimiter.take(clientAddressOf(req.headers.get('x-forwarded-for')));
+    if (wait === 0) return undefined;
+    ctx.unauthenticatedRefusals.count();
+    return withRequestId(rateLimited(wait), requestId);
+  };
   const repeated = repeatedHeader(req);
   try {
     // Two credentials name no one caller: refused before either is read, and counted as a call
@@ -175,11 +183,8 @@ export async function runRequest(
     // issuer's keys, which needs no key to make up: answered 503 beyond the limit, such calls
     // grew the log unchecked for as long as the keys were unavailable (found by a defect hunt).
     if (!auth.ok) {
-      const wait = ctx.unauthenticatedLimiter.take(clientAddressOf(req.headers.get('x-forwarded-for')));
-      if (wait > 0) {
-        ctx.unauthenticatedRefusals.count();
-        return withRequestId(rateLimited(wait), requestId);
-      }
+      const limited = overUnknownCallersLimit();
+      if (limited) return limited;
     }
     if (repeated === 'Authorization') {
       outcome = deny(repeatedHeaderProblem(repeated), 'invalid-request');
@@ -206,8 +211,9 @@ export async function runRequest(
       // Keyed as the party directory compares client ids: one client is one bucket however its
       // token spells the id.
       const clientId = normaliseClientId(auth.caller.clientId);
-      const wait = ctx.rateLimiter.take(clientId);
       const resolved = resolveCaller(auth.caller, services.parties, services.agreements);
+      // A client no agreement names has no budget of its own (party-unknown, counted below).
+      const wait = resolved ? ctx.rateLimiter.take(clientId) : 0;
       // Logged as the directory compares it too: one client is one client in the DPO's views and
       // the watch rules, however its token spells a GUID (found by a review).
       caller = {
@@ -260,6 +266,17 @@ export async function runRequest(
           ? notCommittedOutcome(err.uncommitted)
           : deny(problem(500, 'internal-error', 'Internal error'), 'internal-error');
     }
+  }
+
+  // A signed token whose party is in no current agreement (a client mapped to none, a test
+  // tenant, a party whose agreements have all ended) is as unknown to the partnership as no
+  // token: limited per client at the partners' rate, each of its refusals wrote an entry twenty
+  // times as fast as a made-up token could (found by a defect hunt). Its refusals count against
+  // the address as those do, whether the party or the policy (an ex-partner's lookup) refused it;
+  // its withdrawals and log reads, which it may still make, do not.
+  if (!logged && outcome.log.reasonCode === 'party-unknown') {
+    const limited = overUnknownCallersLimit();
+    if (limited) return limited;
   }
 
   if (!logged) {

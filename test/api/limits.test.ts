@@ -6,10 +6,18 @@ import '../../functions/people-search.js';
 import { registrations, type HttpRegistration } from '../../functions/registry.js';
 import { useServices } from '../../shared/services.js';
 import { insertRecord } from '../support/records.js';
+import { agreementsFolderWithout } from '../shared/agreements/agreement-files.js';
 import { freePort } from '../../local/free-port.js';
 import { MAX_JSON_BODY_BYTES } from '../../shared/api/json-body.js';
 import { rawRequest } from '../local/raw-http.js';
-import { callApi, reasonCodesOf, startTestHost, type ApiAnswer, type TestHost } from '../support/test-host.js';
+import {
+  callApi,
+  reasonCodesOf,
+  restartTestHost,
+  startTestHost,
+  type ApiAnswer,
+  type TestHost,
+} from '../support/test-host.js';
 
 /**
  * The request path's limits and promises over real HTTP: the per-client rate limit, the body
@@ -161,6 +169,69 @@ describe('rate limit on calls without a valid token', () => {
     expect(limited.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     // Another address has a limit of its own.
     expect((await call('198.51.100.8:40000')).status).toBe(401);
+  });
+});
+
+/**
+ * A validly signed token whose client no current agreement names — a client id mapped to no party
+ * (a test tenant, an app registration left behind), or a party whose agreements have all ended —
+ * is answered 403 `party-unknown`, and each answer is an access-log entry. Such a caller is as
+ * unknown to the partnership as one without a token, yet it was limited per client at the
+ * authenticated rate (1,200 a minute), so it could grow the never-shortened log twenty times as
+ * fast as a made-up token could (found by a defect hunt).
+ */
+describe('rate limit on callers no current agreement names', () => {
+  let t: TestHost;
+  const LIMIT = 3;
+  const DUDLEY = 'dudley-housing-options';
+  const search = { purpose: 'housing-allocation', body: JSON.stringify({ niNumber: 'AB123456C' }) };
+  const settings = { RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: String(LIMIT) };
+
+  beforeAll(async () => {
+    t = await startTestHost(settings);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  /** Calls the search until it is refused `party-unknown` no more; what the refusals cost the log. */
+  const untilLimited = async (token: string) => {
+    const before = await t.accessLogSize();
+    for (let i = 0; i < LIMIT; i++) {
+      const res = await send(t, '/v1/people/search', { ...search, token });
+      expect(res.status, res.text).toBe(403);
+      expect(res.body).toMatchObject({ type: 'urn:lintel:problem:party-unknown' });
+    }
+    expect(await t.accessLogSize()).toBe(before + LIMIT);
+    for (let i = 0; i < 3; i++) {
+      const limited = await send(t, '/v1/people/search', { ...search, token });
+      expect(limited.status, limited.text).toBe(429);
+      expect(limited.body).toMatchObject({ type: 'urn:lintel:problem:rate-limited', status: 429 });
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(limited.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    expect(await t.accessLogSize()).toBe(before + LIMIT);
+  };
+
+  it('limits a client mapped to no party as a call without a valid token, and logs none of the excess', async () => {
+    await untilLimited(await t.token('kettering-borough-council', ['housing-officer'], { clientId: 'a-test-tenant' }));
+
+    // A partner's client from the same address is not held back.
+    const officer = await send(t, '/v1/people/search', {
+      ...search,
+      party: 'kettering-borough-council',
+      roles: ['housing-officer'],
+    });
+    expect(officer.status).toBe(404);
+  });
+
+  it('limits a party whose only agreement ended the same way', async () => {
+    // Dudley signs only the research agreement; its file removed, Dudley is a party to no
+    // current agreement. The restart also starts the limits afresh.
+    t = await restartTestHost(t, { ...settings, AGREEMENTS_DIR: agreementsFolderWithout(['housingFirst']) });
+    expect(t.host.services.agreements.party(DUDLEY)).toBeUndefined();
+    expect(t.host.services.agreements.knowsParty(DUDLEY)).toBe(true);
+    await untilLimited(await t.token(DUDLEY, ['housing-officer']));
   });
 });
 
