@@ -22,7 +22,7 @@ import {
 import type { Store } from '../store/database.js';
 import { accessesToPerson, clientActivity, datasetsShown } from '../audit/dpo-views.js';
 import { AUDIT_PURPOSE } from '../audit/entry-agreements.js';
-import { runWatch } from '../audit/watch-rules.js';
+import { runWatch, WATCH_RULES } from '../audit/watch-rules.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { everyMatch } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
@@ -33,6 +33,7 @@ import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { isoTime } from './iso-time.js';
 import { readJsonBody } from './json-body.js';
+import { personRefSchema } from './person-ref-schema.js';
 import { answerSettled } from './settled-answer.js';
 import { deny, runRequest, type Outcome } from './request-pipeline.js';
 import { asAuditor, auditQuery } from './as-auditor.js';
@@ -90,11 +91,11 @@ export const accessEntrySchema = z.object({
 });
 const next = z.number().int().nullable().describe('`after` for the next page, or null at the end');
 const matchSchema = z.object({
-  personRef: z.string().describe("The person's reference for the DPO's own party"),
+  personRef: personRefSchema.describe("The person's reference for the DPO's own party"),
   tier: z.number().int().describe('The most reliable matching tier that found them (1 the surest)'),
 });
 export const possiblySamePersonSchema = z.object({
-  personRef: z.string().describe("The other id's reference for the DPO's own party: follow it as any reference"),
+  personRef: personRefSchema.describe("The other id's reference for the DPO's own party: follow it as any reference"),
   relation: z
     .enum(['earlier', 'later'])
     .describe(
@@ -103,7 +104,7 @@ export const possiblySamePersonSchema = z.object({
   at: isoTime.describe('When the opt-out was carried'),
 });
 export const personAccessesResponseSchema = z.object({
-  personRef: z.string().describe("The person's reference for the DPO's own party"),
+  personRef: personRefSchema.describe("The person's reference for the DPO's own party"),
   entries: z.array(accessEntrySchema),
   next,
   possiblySamePerson: z
@@ -125,12 +126,11 @@ export const clientActivityResponseSchema = z.object({
   entries: z.array(
     accessEntrySchema.extend({
       subjectRefs: z
-        .array(z.string())
+        .array(personRefSchema)
         .describe(
           "A reference for the DPO's own party to each person the entry was about: two for a link review, none for an entry about no one",
         ),
-      subjectRef: z
-        .string()
+      subjectRef: personRefSchema
         .nullable()
         .describe(
           'The first of `subjectRefs`, or null when there is none (kept for clients that read one reference; an entry about several people names the others only in `subjectRefs`)',
@@ -141,7 +141,7 @@ export const clientActivityResponseSchema = z.object({
 });
 export const alertSchema = z.object({
   id: z.string(),
-  rule: z.string(),
+  rule: z.enum(WATCH_RULES),
   clientId: z.string(),
   partyId: z.string(),
   agreementId: z

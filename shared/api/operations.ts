@@ -31,6 +31,7 @@ import {
   candidateResponseSchema,
 } from './link-review-api.js';
 import { personSearchBodySchema, personViewResponseSchema } from './people-api.js';
+import { personRefSchema } from './person-ref-schema.js';
 import { problemSchema, type ProblemCode } from './problem-catalogue.js';
 
 /**
@@ -269,7 +270,7 @@ const candidateId = { description: 'The `candidateId` from the candidate list', 
 const personRef = {
   description:
     'A `personRef` from an earlier search by the same party; a ref issued to another party is unknown (404).',
-  schema: z.string().max(200),
+  schema: personRefSchema,
 };
 
 export const OPERATIONS: Record<string, OperationSpec> = {

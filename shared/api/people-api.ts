@@ -10,6 +10,7 @@ import { currentSourcesOf, personRecords, personView, type PersonRecords } from 
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
+import { personRefSchema } from './person-ref-schema.js';
 import { readJsonBody } from './json-body.js';
 import { onceEach } from './once-each.js';
 import { answerSettled } from './settled-answer.js';
@@ -29,7 +30,7 @@ export const sourcedRecordSchema = z.object({
 });
 
 export const personViewResponseSchema = z.object({
-  personRef: z.string().describe('Opaque reference, valid only for the calling party'),
+  personRef: personRefSchema.describe('Opaque reference, valid only for the calling party'),
   match: z.object({
     tier: z
       .number()

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PROBLEM_TYPE_PREFIX } from '../http/problem.js';
 import { MAX_JSON_BODY_BYTES } from './json-body.js';
+import { personRefSchema } from './person-ref-schema.js';
 
 /**
  * Every problem type lintel's HTTP API publishes, with the status it comes with. Partners branch
@@ -188,7 +189,7 @@ export const problemSchema = z
         '`invalid-identifier`: the check it failed; `unsettled-match`: `ambiguous`, `identifier-conflict` or `date-of-birth-conflict`; `breach-step-refused`: `closed`, `already-recorded`, `ico-notified` or `reporting-undecided`',
       ),
     matches: z
-      .array(z.object({ personRef: z.string(), tier: z.number().int() }))
+      .array(z.object({ personRef: personRefSchema, tier: z.number().int() }))
       .optional()
       .describe(
         '`unsettled-match`: each person the identifiers match, by reference (for GET /api/v1/audit/people/{personRef}/accesses), and the tier that matched them',

@@ -1,6 +1,11 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 const ISSUED_CACHE_MAX = 10_000;
+/**
+ * Every ref this codec issues: base64url of a 12-byte IV, the person id (and `since`) and a
+ * 16-byte tag. Also what the OpenAPI document gives clients (api/person-ref-schema.ts).
+ */
+export const PERSON_REF_PATTERN = /^[A-Za-z0-9_-]{40,200}$/;
 /** Between a ref's person id (a UUID) and its `since`. */
 const SINCE_SEPARATOR = '|';
 
@@ -86,7 +91,7 @@ export class PersonRefCodec {
     ref: string,
     uses: readonly PersonRefUse[] = ['lookup'],
   ): { personId: string; since: string } | undefined {
-    if (!/^[A-Za-z0-9_-]{40,200}$/.test(ref)) return undefined;
+    if (!PERSON_REF_PATTERN.test(ref)) return undefined;
     const raw = Buffer.from(ref, 'base64url');
     if (raw.length < 12 + 16 + 1) return undefined;
     for (const use of uses) {

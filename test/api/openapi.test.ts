@@ -1,3 +1,4 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
@@ -10,6 +11,8 @@ import {
   openApiPath,
   type OpenApiDocument,
 } from '../../shared/api/openapi.js';
+import { WATCH_RULES } from '../../shared/audit/watch-rules.js';
+import { PersonRefCodec } from '../../shared/people/person-ref.js';
 import { startTestHost, type TestHost } from '../support/test-host.js';
 
 type Operation = {
@@ -128,6 +131,52 @@ describe('OpenAPI document and reference page', () => {
     expect(schemas.ConsentRequest!.required?.sort()).toEqual(['evidenceRef', 'subject']);
     expect(schemas.PersonView!.required).toContain('match');
     expect(schemas.PersonViewByRef!.required).not.toContain('match');
+  });
+
+  it('gives the shape of every person reference it answers or takes, and the rules an alert may name', () => {
+    // Every ref was documented as any string, and an alert's rule as any string: a client generated
+    // from the document accepted any text where the API only ever answers one shape, and could not
+    // know which rules a DPO's alerts come from.
+    type Schema = { pattern?: string; enum?: string[]; anyOf?: Schema[]; items?: Schema };
+    const refSchemas: [string, Schema][] = [];
+    const walk = (node: unknown, at: string): void => {
+      if (Array.isArray(node)) return node.forEach((item, i) => walk(item, `${at}/${i}`));
+      if (typeof node !== 'object' || node === null) return;
+      const value = node as Record<string, unknown>;
+      if (value.in === 'path' && value.name === 'personRef') refSchemas.push([`${at} (path)`, value.schema as Schema]);
+      for (const [key, child] of Object.entries(value)) {
+        if (key === 'properties')
+          for (const [name, property] of Object.entries(child as Record<string, Schema>)) {
+            if (name === 'personRef') refSchemas.push([`${at}/${name}`, property]);
+            // The activity view's references, not an inclusion proof's entry, whose `subjectRef`
+            // is the log's own pseudonymous key, hashed as stored.
+            if (!at.includes('/ClientActivity/')) continue;
+            if (name === 'subjectRef') refSchemas.push([`${at}/${name}`, property]);
+            if (name === 'subjectRefs') refSchemas.push([`${at}/${name}[]`, property.items!]);
+          }
+        walk(child, `${at}/${key}`);
+      }
+    };
+    walk(doc, '#');
+    // The search and view, the DPO's subject access view and its activity view, the problem
+    // details of an unsettled match, and the two paths that take one.
+    expect(refSchemas.length).toBeGreaterThanOrEqual(8);
+    const codec = new PersonRefCodec(randomBytes(32));
+    const issued = [
+      codec.encode('la-housing', randomUUID()),
+      codec.encode('la-housing', randomUUID(), 'lookup', new Date().toISOString()),
+      codec.encode('la-housing', randomUUID(), 'audit'),
+    ];
+    for (const [at, schema] of refSchemas) {
+      const pattern = schema.pattern ?? schema.anyOf?.find((s) => s.pattern !== undefined)?.pattern;
+      expect(pattern, at).toEqual(expect.any(String));
+      for (const ref of issued) expect(ref, at).toMatch(new RegExp(pattern!));
+      expect('not-a-ref', at).not.toMatch(new RegExp(pattern!));
+    }
+
+    const alert = (doc.components as { schemas: Record<string, { properties: Record<string, Schema> }> }).schemas
+      .Alert!;
+    expect(alert.properties.rule!.enum?.sort()).toEqual([...WATCH_RULES].sort());
   });
 
   it('requires a bearer token everywhere but health and the reference, and states the purpose header', () => {

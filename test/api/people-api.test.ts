@@ -32,13 +32,25 @@ describe('people API', () => {
 
   const logSize = () => t.accessLogSize();
 
-  const call = (path: string, init: ApiCall) => callApi(t, path, init);
+  /** The shape the OpenAPI document gives a `personRef`: every one answered here must have it. */
+  let documentedRef: RegExp;
+  const call = async (path: string, init: ApiCall) => {
+    const res = await callApi(t, path, init);
+    if (res.body.personRef !== undefined) expect(res.body.personRef).toMatch(documentedRef);
+    return res;
+  };
 
   const search = (party: string, roles: string[], purpose: string | undefined, body: unknown) =>
     call('/v1/people/search', { party, roles, ...(purpose ? { purpose } : {}), body });
 
   beforeAll(async () => {
     t = await startTestHost();
+    const document = (await (await fetch(`${t.url}/api/openapi.json`)).json()) as {
+      components: { schemas: { PersonView: { properties: { personRef: { pattern?: string } } } } };
+    };
+    const pattern = document.components.schemas.PersonView.properties.personRef.pattern;
+    expect(pattern).toEqual(expect.any(String));
+    documentedRef = new RegExp(pattern!);
     await insertRecord(t.host.services, {
       partyId: 'kettering-borough-council',
       datasetId: 'keyways-housing-register',
