@@ -46,10 +46,14 @@ export interface ApiContext {
   /**
    * {@link currentPseudonymisers} and one for each version only the hashes kept after retention
    * or for an opt-out hold, for a subject access request by identifiers, which matches with them as a consent
-   * does. Read when asked, not cached: a request is rare, and a version that cannot be read fails
-   * that request (503), never the lookups.
+   * does. Read when asked, not cached: a request is rare, and a version that cannot be read this
+   * time fails that request (503), never the lookups. A kept-only version Key Vault no longer has
+   * (deleted or disabled) is named in `keyVersionsGone` instead: deleting a version is how hashes
+   * are crypto-shredded at the end of their retention, and every request failing until it came
+   * back left the DPO unable to answer anyone. The current key, and any version a record holds,
+   * still fail the request when gone.
    */
-  subjectAccessPseudonymisers(query: CanonicalQuery): Promise<readonly Pseudonymiser[]>;
+  subjectAccessPseudonymisers(query: CanonicalQuery): Promise<SubjectAccessKeys>;
   /**
    * Find one person (shared/people/find-person.ts) under every key version the store holds. The
    * keys are cached for a minute, but every answer is checked against the store's versions
@@ -70,6 +74,13 @@ export interface ApiContext {
     checked?: readonly Pseudonymiser[],
   ): Promise<FindResult>;
   now(): Date;
+}
+
+/** What a subject access request matches under, and the kept-only key versions it cannot. */
+export interface SubjectAccessKeys {
+  readonly pseudonymisers: readonly Pseudonymiser[];
+  /** Versions only kept hashes use that Key Vault no longer has, sorted: never compared. */
+  readonly keyVersionsGone: readonly string[];
 }
 
 const KEY_VERSIONS_TTL_MS = 60_000;
@@ -134,17 +145,29 @@ export function createApiContext(services: Services): ApiContext {
   let personRefs: Promise<PersonRefCodec> | undefined;
   let pseudonymisers: { at: number; ttl: number; value: Promise<Pseudonymiser[]> } | undefined;
 
+  const unavailable = (version: string | undefined, err: unknown) => {
+    // The version id says which key to restore or re-enable; the key itself is never logged.
+    logger.error('api.key-version-unavailable', {
+      keyVersion: version ?? 'current',
+      gone: err instanceof SecretVersionGoneError,
+      error: errorKind(err),
+    });
+    return new KeyUnavailableError('identifiers', { cause: err });
+  };
   const readKey = async (version: string | undefined) => {
     try {
       return await services.secrets.get('pseudonymisation-key', version);
     } catch (err) {
-      // The version id says which key to restore or re-enable; the key itself is never logged.
-      logger.error('api.key-version-unavailable', {
-        keyVersion: version ?? 'current',
-        gone: err instanceof SecretVersionGoneError,
-        error: errorKind(err),
-      });
-      throw new KeyUnavailableError('identifiers', { cause: err });
+      throw unavailable(version, err);
+    }
+  };
+  /** A kept-only version, or undefined when Key Vault no longer has it (crypto-shredded). */
+  const readKeptKey = async (version: string) => {
+    try {
+      return await services.secrets.get('pseudonymisation-key', version);
+    } catch (err) {
+      if (err instanceof SecretVersionGoneError) return undefined;
+      throw unavailable(version, err);
     }
   };
   const pseudonymiserOf = (secret: SecretValue) =>
@@ -213,11 +236,21 @@ export function createApiContext(services: Services): ApiContext {
     async subjectAccessPseudonymisers(query) {
       const loaded = await this.currentPseudonymisers(query);
       // A query that hashes nothing reads no version, a retired one included.
-      if (loaded === NO_KEYS) return NO_KEYS;
+      if (loaded === NO_KEYS) return { pseudonymisers: NO_KEYS, keyVersionsGone: [] };
       const known = new Set(loaded.map((p) => p.keyVersion));
       const held = [...(await retiredKeyVersions(services.store)), ...(await keptKeyVersionsHeld(services.store))];
       const more = [...new Set(held)].filter((version) => !known.has(version));
-      return [...loaded, ...(await Promise.all(more.map(async (version) => pseudonymiserOf(await readKey(version)))))];
+      const read = await Promise.all(more.map(async (version) => ({ version, secret: await readKeptKey(version) })));
+      const keyVersionsGone = read.flatMap(({ version, secret }) => (secret === undefined ? [version] : [])).sort();
+      // A warning, not an error: a deleted version is usually a deliberate shredding.
+      if (keyVersionsGone.length > 0) logger.warn('api.kept-key-versions-gone', { keyVersions: keyVersionsGone });
+      return {
+        pseudonymisers: [
+          ...loaded,
+          ...read.flatMap(({ secret }) => (secret === undefined ? [] : [pseudonymiserOf(secret)])),
+        ],
+        keyVersionsGone,
+      };
     },
     async findPerson(query, datasets, visible, checked) {
       const identifiers = identifierUseOf(services.agreements);

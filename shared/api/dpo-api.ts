@@ -26,7 +26,7 @@ import { runWatch, WATCH_RULES } from '../audit/watch-rules.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { everyMatch } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
-import { retiredContradicts, retiredMatches } from '../people/retired-identifiers.js';
+import { keptHashSetsUnder, retiredContradicts, retiredMatches } from '../people/retired-identifiers.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import type { PersonRefCodec } from '../people/person-ref.js';
 import type { ApiContext } from './api-context.js';
@@ -34,6 +34,7 @@ import type { ApiRequest } from './api-request.js';
 import { isoTime } from './iso-time.js';
 import { readJsonBody } from './json-body.js';
 import { personRefSchema } from './person-ref-schema.js';
+import { notCompared, notComparedSchema } from './not-compared.js';
 import { answerSettled } from './settled-answer.js';
 import { deny, runRequest, type Outcome } from './request-pipeline.js';
 import { asAuditor, auditQuery } from './as-auditor.js';
@@ -118,6 +119,7 @@ export const personAccessesResponseSchema = z.object({
     .describe(
       'By identifiers only: other people the identifiers match at weaker tiers (say, the same person held twice under two NHS numbers); follow each by reference if they may be the requester too',
     ),
+  notCompared: notComparedSchema.optional(),
 });
 export const clientActivityResponseSchema = z.object({
   clientId: z.string(),
@@ -327,9 +329,17 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         // the store holds now too, as everyone else below is found. A request by names and date
         // of birth alone hashes nothing (nor are the deleted records found by names): it needs
         // no version, and is answered while one cannot be read.
-        const pseudonymisers = await ctx.subjectAccessPseudonymisers(canonical.query);
+        const { pseudonymisers, keyVersionsGone } = await ctx.subjectAccessPseudonymisers(canonical.query);
         const found = await ctx.findPerson(canonical.query, scope.datasets, undefined, pseudonymisers);
         const identifierUse = identifierUseOf(ctx.services.agreements);
+        // Said in every answer, a 404 and a 409 as much as the accesses: a "no match" may be the
+        // requester's hashes under the version gone. Counted only where an identifier given is
+        // searched, where they would have been compared.
+        const searched = scope.datasets.filter((d) =>
+          canonical.query.identifiers.some((g) => identifierUse(d, g.kind)),
+        );
+        const lacking = notCompared(await keptHashSetsUnder(ctx.services.store, keyVersionsGone, searched));
+        const uncompared = lacking === undefined ? {} : { notCompared: lacking };
         // A lookup stops at the first tier that finds someone; a subject access request must see
         // everyone the identifiers reach, for the DPO to judge who is the requester.
         const held = await everyMatch(
@@ -392,7 +402,7 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
             ctx.services.logger,
           );
           return allow(
-            json(200, { personRef, ...withRefs(refs, call.caller.partyId, page), otherMatches: [] }),
+            json(200, { personRef, ...withRefs(refs, call.caller.partyId, page), otherMatches: [], ...uncompared }),
             'accesses-shown',
             deleted,
             await datasetsShown(ctx.services.store, scope, deleted, page.entries),
@@ -416,13 +426,17 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
                 detail: 'Follow each reference to see the accesses to that person.',
                 reason: unsettled,
                 matches: everyone.map(refOf),
+                ...uncompared,
               }),
               unsettled,
               AUDIT,
             );
           }
           return deny(
-            problem(404, 'no-match', 'No matching person', { detail: 'No single person matched; nothing is shown.' }),
+            problem(404, 'no-match', 'No matching person', {
+              detail: 'No single person matched; nothing is shown.',
+              ...uncompared,
+            }),
             unsettled,
             AUDIT,
           );
@@ -444,7 +458,7 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         const movedOut = await lastMoveOutCommitted(ctx.services.store, found.personId);
         return movedOut <= settledSince
           ? allow(
-              json(200, { personRef, ...withRefs(refs, call.caller.partyId, page), otherMatches }),
+              json(200, { personRef, ...withRefs(refs, call.caller.partyId, page), otherMatches, ...uncompared }),
               'accesses-shown',
               found.personId,
               await datasetsShown(ctx.services.store, scope, found.personId, page.entries),

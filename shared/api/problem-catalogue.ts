@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PROBLEM_TYPE_PREFIX } from '../http/problem.js';
 import { MAX_JSON_BODY_BYTES } from './json-body.js';
 import { personRefSchema } from './person-ref-schema.js';
+import { notComparedSchema } from './not-compared.js';
 
 /**
  * Every problem type lintel's HTTP API publishes, with the status it comes with. Partners branch
@@ -193,6 +194,11 @@ export const problemSchema = z
       .optional()
       .describe(
         '`unsettled-match`: each person the identifiers match, by reference (for GET /api/v1/audit/people/{personRef}/accesses), and the tier that matched them',
+      ),
+    notCompared: notComparedSchema
+      .optional()
+      .describe(
+        '`no-match` and `unsettled-match` of a subject access request by identifiers: kept identifier hashes it could not compare, their key version gone from Key Vault (deleted or disabled); anyone held only by them is not among the matches. By version and count only',
       ),
   })
   .catchall(z.unknown())

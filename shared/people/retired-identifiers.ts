@@ -148,3 +148,36 @@ export async function retiredContradicts(
     .execute();
   return identifiersConflict(pseudonymisers, query.identifiers, held);
 }
+
+/**
+ * How many sets of kept hashes (one person's in one dataset, of each {@link KeptHashTable}) each
+ * of `keyVersions` holds in `datasets`: what a subject access request tells the DPO it could not
+ * compare once those versions are gone from Key Vault. Counts only, never whose. Versions holding
+ * none there are left out.
+ */
+export async function keptHashSetsUnder(
+  store: Store,
+  keyVersions: readonly string[],
+  datasets: readonly string[],
+): Promise<{ keyVersion: string; hashSets: number }[]> {
+  if (keyVersions.length === 0 || datasets.length === 0) return [];
+  const counts = new Map<string, number>();
+  for (const table of ['retired_identifier', 'opt_out_kept_identifier'] as const) {
+    const sets = store.db
+      .selectFrom(table)
+      .select(['key_version', 'person_id', 'dataset_id'])
+      .distinct()
+      .where('key_version', 'in', keyVersions)
+      .where('dataset_id', 'in', datasets)
+      .as('sets');
+    const rows = await store.db
+      .selectFrom(sets)
+      .select((eb) => ['sets.key_version', eb.fn.countAll<number | string>().as('n')])
+      .groupBy('sets.key_version')
+      .execute();
+    for (const { key_version: version, n } of rows) counts.set(version, (counts.get(version) ?? 0) + Number(n));
+  }
+  return [...counts]
+    .map(([keyVersion, hashSets]) => ({ keyVersion, hashSets }))
+    .sort((a, b) => (a.keyVersion < b.keyVersion ? -1 : 1));
+}
