@@ -224,7 +224,10 @@ async function exportUnderLease(
       }
       summaries.push(await exportTarget(deps, target, decision, lock));
     } catch (err) {
-      if (err instanceof LeaseLostError || lease.signal.aborted) {
+      // A fenced write refused (412) may be the first the run hears of the takeover, before any
+      // renewal has failed (found by a review: a heal's refused upload was logged a failure to
+      // investigate, while the run that took the lock was publishing).
+      if (await leaseLostBy(err, lease)) {
         deps.logger.warn('curated.export-stopped', { ...idsOf(target), reason: 'lease-lost' });
         summaries.push(nothingWritten(target, 'lease-lost'));
         continue;
@@ -239,9 +242,9 @@ async function exportUnderLease(
 
 /**
  * Whether `err` came of the export lock lost: the lease gone (LeaseLostError, or a request the
- * lease's signal abandoned), or a fenced delete refused (412) because another run has written the
- * file since, which a renewal, refused too, confirms: a 412 while the lease is still this run's is
- * some other failure.
+ * lease's signal abandoned), or a fenced write or delete refused (412) because another run has
+ * written the file since, which a renewal, refused too, confirms: a 412 while the lease is still
+ * this run's is some other failure.
  */
 async function leaseLostBy(err: unknown, lease: HeldLease): Promise<boolean> {
   if (err instanceof LeaseLostError || lease.signal.aborted) return true;
@@ -908,7 +911,7 @@ async function exportTarget(
   } catch (err) {
     // A run that lost the lock puts nothing back: what it found before it wrote may be older
     // than what the run that took the lock has written since, and the next run heals what it left.
-    if (err instanceof LeaseLostError || lease.signal.aborted) throw err;
+    if (await leaseLostBy(err, lease)) throw err;
     // latest/ first: it is what Power BI reads.
     await restore('latest', writtenLatest, previousLatest).catch(() => undefined);
     await restore(dated, writtenDated, previousDated).catch(() => undefined);

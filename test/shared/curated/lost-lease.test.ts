@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import {
   COUNTS_FILE,
+  COUNTS_PARQUET_FILE,
   exportCurated,
   healCurated,
   MANIFEST_FILE,
@@ -176,15 +177,18 @@ describe('a planning export that lost its lease while it wrote', () => {
   /**
    * Run A, at 06:00 on `day`, has its first upload of latest/'s counts held on the wire; its lease
    * is broken (as when it lapsed) and run B publishes the day's release at 06:10; A's upload then
-   * reaches the service. It must be refused, and A stop, with B's release left whole.
+   * reaches the service, once A has noticed its lease gone (`afterNotice`) or before it has. It
+   * must be refused, and A stop, with B's release left whole, and say it stopped rather than failed:
+   * an operator reading a failure would look for a fault where another run is publishing.
    */
-  const lateUploadAfterTakeover = async (day: string) => {
+  const lateUploadAfterTakeover = async (day: string, afterNotice: boolean) => {
     const { onTheWire, reached, letGo, lateUpload } = lateFirstUpload(h, `${FOLDER}latest/${COUNTS_FILE}`);
     const logFrom = h.logLines.length;
     const runA = exportCurated(
       h.exportDeps(container, {
         blobs: onTheWire,
-        leaseSeconds: TEST_LEASE_SECONDS,
+        // The lease's default minute where A is not to notice: no background renewal comes meanwhile.
+        leaseSeconds: afterNotice ? TEST_LEASE_SECONDS : undefined,
         now: () => new Date(`${day}T06:00:00.000Z`),
       }),
     );
@@ -195,21 +199,33 @@ describe('a planning export that lost its lease while it wrote', () => {
     const afterB = await contents();
     const viewAfterB = await view();
 
-    await untilNoticed(logFrom, TEST_LEASE_SECONDS * 1000);
+    if (afterNotice) await untilNoticed(logFrom, TEST_LEASE_SECONDS * 1000);
+    // Else the refusal is the first A hears of the takeover: no renewal of its has failed yet.
+    else expect(noticed(logFrom)).toBe(false);
     letGo();
-    const summariesA: CuratedExportSummary[] = await runA.catch((err: unknown) => [String(err)] as never);
+    const summariesA = await runA.then(
+      (summaries) => summaries.map((s) => s.outcome),
+      (err: unknown) => `threw ${String(err)}`,
+    );
     expect(await lateUpload).toBe('refused 412');
     expect(await contents()).toEqual(afterB);
     expect(await view()).toEqual(viewAfterB);
     expect(await latestAgreesWithView()).toMatchObject({ latest: `${day}T06:10:00.000Z`, countsDescribed: true });
-    expect(summariesA.map((s) => s.outcome)).toEqual(['lease-lost']);
+    expect(summariesA).toEqual(['lease-lost']);
+    const events = h.logLines
+      .slice(logFrom)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((l) => l.event === 'curated.export-stopped' || l.event === 'curated.export-failed');
+    expect(events).toEqual([
+      expect.objectContaining({ event: 'curated.export-stopped', level: 'warn', reason: 'lease-lost' }),
+    ]);
   };
 
   it('does not land an upload the service gets only after the run that took the lease has published', async () => {
     // Run A's upload of latest/'s counts has left (the bytes are on the wire: aborting it then
     // recalls nothing), and reaches the service late, once its lease has gone and run B has
     // published the day's release.
-    await lateUploadAfterTakeover('2026-12-04');
+    await lateUploadAfterTakeover('2026-12-04', true);
   }, 60_000);
 
   it('does not land a heal upload the service gets only after the run that took the lease has published', async () => {
@@ -217,7 +233,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     // heal's upload of latest/'s counts reaches the service late, once its lease has gone and run
     // B has published.
     await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${MANIFEST_FILE}`).delete();
-    await lateUploadAfterTakeover('2026-12-05');
+    await lateUploadAfterTakeover('2026-12-05', true);
   }, 60_000);
 
   it('does not commit its SQL release once its lease is taken between its last renewal and the commit', async () => {
@@ -434,6 +450,49 @@ describe('a planning export that lost its lease while it wrote', () => {
     expect(await view()).toEqual(viewAfterHeal);
     expect(await contents()).toEqual(afterHeal);
     expect(await latestAgreesWithView()).toMatchObject({ countsDescribed: true, viewHoldsLatest: true });
+  }, 60_000);
+
+  it('ends as stopped, not failed, when an upload of its release is refused before it has noticed its lease gone', async () => {
+    await lateUploadAfterTakeover('2026-12-12', false);
+  }, 60_000);
+
+  it('ends as stopped, not failed, when a heal upload is refused before it has noticed its lease gone', async () => {
+    await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${MANIFEST_FILE}`).delete();
+    await lateUploadAfterTakeover('2026-12-13', false);
+  }, 60_000);
+
+  it('still ends as failed when an upload is refused while its lease is its own', async () => {
+    // Someone puts a file back by hand in latest/ as the run writes there: its upload is refused,
+    // but no run took the lock, so it is a failure for the operator to look into, not a stop.
+    const parquet = `${FOLDER}latest/${COUNTS_PARQUET_FILE}`;
+    const byHand = overBlockBlobs(h.blobs, (blob, real) => {
+      const client = real() as { upload: (...args: unknown[]) => Promise<unknown> };
+      if (blob !== parquet) return client;
+      return new Proxy(client, {
+        get: (target, prop, recv) =>
+          prop !== 'upload'
+            ? (Reflect.get(target, prop, recv) as unknown)
+            : async (...args: unknown[]) => {
+                await h.blobs.getContainerClient(container).getBlockBlobClient(parquet).upload('x', 1);
+                return target.upload(...args);
+              },
+      });
+    });
+    const logFrom = h.logLines.length;
+    const outcome = await exportCurated(
+      h.exportDeps(container, { blobs: byHand, now: () => new Date('2026-12-14T06:00:00.000Z') }),
+    ).then(
+      () => 'written',
+      (err: unknown) => `threw ${String((err as { statusCode?: unknown }).statusCode)}`,
+    );
+    expect(outcome).toBe('threw 412');
+    const events = h.logLines
+      .slice(logFrom)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((l) =>
+        ['curated.export-stopped', 'curated.export-failed', 'curated.export-lease-lost'].includes(String(l.event)),
+      );
+    expect(events).toEqual([expect.objectContaining({ event: 'curated.export-failed', level: 'error' })]);
   }, 60_000);
 });
 
