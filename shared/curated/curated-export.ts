@@ -201,6 +201,10 @@ async function exportUnderLease(
     );
   } catch (err) {
     if (!(await leaseLostBy(err, lease))) throw err;
+    // Said here as well as target by target: a run left with no target (its only grant gone, so
+    // all it did was withdraw) named none, and logged nothing, while what it was to withdraw may
+    // still be published (found by a review).
+    deps.logger.warn('curated.withdrawal-stopped', { reason: 'lease-lost' });
     withdrawalLost = true;
   }
   for (const { target, decision } of decided) {

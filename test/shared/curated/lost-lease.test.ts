@@ -64,6 +64,12 @@ describe('a planning export that lost its lease while it wrote', () => {
     };
   };
   const breakLease = () => breakExportLease(h, container);
+  /** What the log has said since line `since` of a withdrawal that stopped part way. */
+  const withdrawalStops = (since: number) =>
+    h.logLines
+      .slice(since)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((l) => l.event === 'curated.withdrawal-stopped');
   const noticed = (since: number) =>
     h.logLines.slice(since).some((line) => line.includes('"curated.export-lease-lost"'));
   /** Until the run has noticed its lease is gone (a renewal refused), or `ms` have passed. */
@@ -348,6 +354,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     // that ended, not a crash.
     expect(await runA.catch((err: unknown) => `threw ${String(err)}`)).toEqual([]);
     expect(await lateDelete).toBe('refused 412');
+    expect(withdrawalStops(logFrom)).toEqual([expect.objectContaining({ level: 'warn', reason: 'lease-lost' })]);
     expect(await contents()).toEqual(afterB);
     expect(await latestAgreesWithView()).toEqual({
       latest: `${day}T06:10:00.000Z`,
@@ -459,6 +466,33 @@ describe('a planning export that lost its lease while it wrote', () => {
   it('ends as stopped, not failed, when a heal upload is refused before it has noticed its lease gone', async () => {
     await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${MANIFEST_FILE}`).delete();
     await lateUploadAfterTakeover('2026-12-13', false);
+  }, 60_000);
+
+  it('says its withdrawal stopped when it finds its lease lost with no export left to name', async () => {
+    // Run A no longer has the ISA (its only export), so all it does is withdraw; its withdrawal's
+    // transaction (its second: the first takes the lock's epoch) is held while its lease is broken
+    // and run B publishes, and then finds the lock taken. No target is left for A to say it stopped
+    // for: the operator must still learn that what was to be withdrawn may still be published.
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    let transactions = 0;
+    const { store, reached } = storeHoldingTransactions(h.store, () => ++transactions === 2, held);
+    const logFrom = h.logLines.length;
+    const runA = exportCurated(
+      h.exportDeps(container, {
+        agreements: loadAgreements(agreementsFolderWithout(['isa'])),
+        store,
+        now: () => new Date('2026-12-15T06:00:00.000Z'),
+      }),
+    );
+    await reached;
+    await breakLease();
+    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-15T06:10:00.000Z') }));
+    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+
+    letGo();
+    expect(await runA.catch((err: unknown) => `threw ${String(err)}`)).toEqual([]);
+    expect(withdrawalStops(logFrom)).toEqual([expect.objectContaining({ level: 'warn', reason: 'lease-lost' })]);
   }, 60_000);
 
   it('still ends as failed when an upload is refused while its lease is its own', async () => {
