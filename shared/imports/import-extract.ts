@@ -356,7 +356,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       try {
         const read = rangeReader(blob, properties.etag);
         const entries = await readZipDirectory(read, properties.size, zipLimits);
-        xlsx = { entries, zipLimits, worksheet: await findWorksheet(read, entries) };
+        xlsx = { entries, zipLimits, ...(await findWorksheet(read, entries, zipLimits)) };
       } catch (err) {
         if (err instanceof FileRejection) return await reject(context, [fileErrorOf(err)], undefined);
         throw err;

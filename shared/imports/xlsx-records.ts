@@ -313,6 +313,8 @@ async function removeCopies(copies: readonly TempFile[]): Promise<void> {
 interface Guard {
   readonly entries: ReadonlyMap<string, ZipEntry>;
   readonly worksheet: string;
+  /** What exceljs reads each renamed part as ({@link partsShownToExcelJs}): it is scanned as that. */
+  readonly shownAs: ReadonlyMap<string, string>;
   readonly limits: ZipLimits;
   total: number;
   sheets: number;
@@ -349,22 +351,35 @@ function endOnlyWhenRead(zip: Writable & { readonly readableEnded?: boolean }): 
 }
 
 /**
- * Hands exceljs the worksheet part under a name it reads as a worksheet ({@link
- * worksheetAsExcelJsReadsIt}): exceljs tells parts by name alone, and skipped one the workbook's
- * relationships name otherwise (xl/worksheets/Data.xml), which was refused for want of a sheet.
+ * Hands exceljs each part under the name it reads it by ({@link partsShownToExcelJs}): exceljs
+ * tells parts by name alone, and skipped one the workbook's relationships name otherwise
+ * (xl/worksheets/Data.xml, a workbook at xl/workbook2.xml), which was refused for want of a sheet.
  * The entry's bytes are untouched: it is renamed only as pushed to exceljs. Should a later
  * unzipper push entries otherwise, the part keeps its name and the read finds no sheet
  * (`xlsx-no-sheet`), as before.
  */
-function showWorksheetToExcelJs(zip: ZipParser, worksheet: string): void {
-  const alias = worksheetAsExcelJsReadsIt(worksheet);
+function showPartsToExcelJs(zip: ZipParser, shownAs: ReadonlyMap<string, string>): void {
   const push = zip.push;
-  if (alias === worksheet || typeof push !== 'function') return;
+  if (shownAs.size === 0 || typeof push !== 'function') return;
   zip.push = function renamedPush(this: unknown, chunk: unknown): boolean {
-    if (chunk !== null && typeof chunk === 'object' && (chunk as EntryStream).path === worksheet)
-      (chunk as EntryStream).path = alias;
+    if (chunk !== null && typeof chunk === 'object') {
+      const alias = shownAs.get((chunk as EntryStream).path ?? '');
+      if (alias !== undefined) (chunk as EntryStream).path = alias;
+    }
     return push.call(this, chunk);
   };
+}
+
+/**
+ * The name exceljs is shown each part by where it is not the part's own: the worksheet ({@link
+ * worksheetAsExcelJsReadsIt}) and, for a workbook stored elsewhere than xl/workbook.xml, the
+ * workbook, its relationships, shared strings and styles (zip-directory.ts, findWorksheet).
+ */
+function partsShownToExcelJs(workbook: CheckedWorkbook): Map<string, string> {
+  const shownAs = new Map(workbook.renamed ?? []);
+  const alias = worksheetAsExcelJsReadsIt(workbook.worksheet);
+  if (alias !== workbook.worksheet) shownAs.set(workbook.worksheet, alias);
+  return shownAs;
 }
 
 /** The signature of a data descriptor, `PK\x07\x08`, read as a little-endian number. */
@@ -540,13 +555,14 @@ function countEntry(entry: EntryStream, guard: Guard, stop: (err: FileRejection)
   }) as typeof entry.end;
   // Every byte of the worksheet passes here first, before exceljs parses it or copies it.
   const scan = sheet ? new WorksheetScan() : undefined;
+  const shown = guard.shownAs.get(name) ?? name;
   const prefixes =
-    scan !== undefined || name === SHARED_STRINGS_ENTRY || PARSED_PARTS.has(name)
+    scan !== undefined || shown === SHARED_STRINGS_ENTRY || PARSED_PARTS.has(shown)
       ? new PrefixedSpreadsheetMlScan()
       : undefined;
   const doctype = prefixes === undefined ? undefined : new DocumentTypeScan();
   const references = scan === undefined ? undefined : new CellReferenceFiller();
-  const phonetic = name === SHARED_STRINGS_ENTRY ? new PhoneticRunFilter() : undefined;
+  const phonetic = shown === SHARED_STRINGS_ENTRY ? new PhoneticRunFilter() : undefined;
   const write = entry.write.bind(entry) as (chunk: Buffer, ...rest: unknown[]) => boolean;
   entry.write = ((chunk: Buffer, ...rest: unknown[]): boolean => {
     if (guard.violation) return true;
@@ -958,6 +974,7 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
   const guard: Guard = {
     entries: new Map(options.entries.map((e) => [e.name, e])),
     worksheet: options.worksheet,
+    shownAs: partsShownToExcelJs(options),
     limits: options.zipLimits,
     total: 0,
     sheets: 0,
@@ -1002,7 +1019,7 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
     zip = destination as unknown as Writable & { destroy(err?: Error): unknown };
     endOnlyWhenRead(zip);
     // First, so the hooks below see the part's own name: it is renamed only as exceljs takes it.
-    showWorksheetToExcelJs(zip as unknown as ZipParser, guard.worksheet);
+    showPartsToExcelJs(zip as unknown as ZipParser, guard.shownAs);
     readEntriesByDirectory(zip as unknown as ZipParser, guard.entries);
     guardEntries(zip, guard, stop);
     // unzipper passes an inflater's error to the zip alone, while exceljs waits on the entry.

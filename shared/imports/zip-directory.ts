@@ -223,42 +223,125 @@ const DEFLATED = 8;
 const inflateRawAsync = promisify(inflateRaw);
 
 /**
- * The worksheet of an XLSX, as OOXML finds it: the `<sheet>`s of xl/workbook.xml, each resolved
- * through xl/_rels/workbook.xml.rels to its part (a target relative to xl/, or from the package
- * root when it starts with `/`), of which exactly one must be a worksheet; and no other part that
- * exceljs would read as one ({@link EXCELJS_WORKSHEET}), or it would load beside it. Returns the
- * worksheet's entry name. Only the workbook and its relationships are read here, whole: parts
- * exceljs parses into memory anyway, capped as they are ({@link entryCap}), inflated with the
- * directory's size as the most they may give. The worksheet is streamed later, by the read.
- */
-/**
  * A workbook as the import checked it before its rows are read: its zip directory, the part its
- * relationships name as its worksheet ({@link findWorksheet}), and the limits to hold it to while
- * inflating.
+ * relationships name as its worksheet ({@link findWorksheet}), the parts to show exceljs under
+ * other names, and the limits to hold it to while inflating.
  */
-export interface CheckedWorkbook {
+export interface CheckedWorkbook extends WorkbookParts {
   readonly entries: readonly ZipEntry[];
   readonly zipLimits: ZipLimits;
-  readonly worksheet: string;
 }
 
-export async function findWorksheet(read: RangeReader, entries: readonly ZipEntry[]): Promise<string> {
-  const workbook = entries.find((e) => e.name === WORKBOOK_ENTRY);
-  const rels = entries.find((e) => e.name === WORKBOOK_RELS_ENTRY);
-  if (workbook === undefined || rels === undefined) throw new FileRejection('xlsx-unreadable');
+export interface WorkbookParts {
+  readonly worksheet: string;
+  /**
+   * Each part exceljs knows by a fixed name ({@link EXCELJS_PARTS}) that this package stores
+   * elsewhere, with the name exceljs is to be shown it by; absent when the workbook is at
+   * xl/workbook.xml. Pairs, not an object: a part name may be any string, `__proto__` too.
+   */
+  readonly renamed?: readonly (readonly [part: string, shownAs: string])[];
+}
+
+/** The names exceljs's streaming reader knows the workbook's parts by (workbook-reader.js, parse). */
+const EXCELJS_PARTS = {
+  workbook: WORKBOOK_ENTRY,
+  relationships: WORKBOOK_RELS_ENTRY,
+  sharedStrings: SHARED_STRINGS_ENTRY,
+  styles: STYLES_ENTRY,
+} as const;
+type PartKind = keyof typeof EXCELJS_PARTS;
+
+const PACKAGE_RELS_ENTRY = '_rels/.rels';
+/** The type of the package relationship naming its main part, transitional or strict. */
+const OFFICE_DOCUMENT =
+  /^http:\/\/(?:schemas\.openxmlformats\.org\/officeDocument\/2006|purl\.oclc\.org\/ooxml\/officeDocument)\/relationships\/officeDocument$/;
+
+/**
+ * The worksheet of an XLSX, as OOXML finds it: the main part (xl/workbook.xml, or where the
+ * package relationships, _rels/.rels, put it), whose `<sheet>`s are each resolved through the
+ * workbook's own relationships (`<dir>/_rels/<name>.rels`) to its part (a target relative to the
+ * workbook, or from the package root when it starts with `/`), of which exactly one must be a
+ * worksheet; and no other part that exceljs would read as one ({@link EXCELJS_WORKSHEET}), or it
+ * would load beside it. Only the package relationships, the workbook and its relationships are
+ * read here, whole: small parts, capped ({@link entryCap}), inflated with the directory's size as
+ * the most they may give. The worksheet is streamed later, by the read.
+ */
+export async function findWorksheet(
+  read: RangeReader,
+  entries: readonly ZipEntry[],
+  limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+): Promise<WorkbookParts> {
+  // Where exceljs looks, and every writer this project has met puts it: the package
+  // relationships are read only when it is not there.
+  const workbook = entryNamed(entries, WORKBOOK_ENTRY) ?? (await mainPart(read, entries, limits));
+  const relationshipsEntry = entryNamed(entries, relationshipsOf(workbook.name));
+  if (relationshipsEntry === undefined) throw new FileRejection('xlsx-unreadable');
+  const parts: Partial<Record<PartKind, ZipEntry>> = { workbook, relationships: relationshipsEntry };
+  capParsedParts(parts, limits);
   const sheetIds = workbookSheetIds(await readEntry(read, workbook));
-  const targets = workbookRelationships(await readEntry(read, rels));
-  const worksheets = sheetIds.map((id) => targets.get(id)).filter((t) => t !== undefined && t.worksheet);
+  const targets = relationships(await readEntry(read, relationshipsEntry), workbook.name);
+  const worksheets = sheetIds.map((id) => targets.get(id)).filter((t) => t !== undefined && t.type === 'worksheet');
   if (worksheets.length === 0) throw new FileRejection('xlsx-no-sheet');
   if (worksheets.length > 1) throw new FileRejection('xlsx-multiple-sheets');
-  // OPC part names are case-insensitive.
-  const part = worksheets[0]!.part.toLowerCase();
-  const worksheet = entries.find((e) => e.name.toLowerCase() === part)?.name;
+  const worksheet = entryNamed(entries, worksheets[0]!.part)?.name;
   if (worksheet === undefined) throw new FileRejection('xlsx-unreadable');
   if (entries.some((e) => e.name !== worksheet && EXCELJS_WORKSHEET.test(e.name)))
     throw new FileRejection('xlsx-multiple-sheets');
-  checkPartOrder(entries, worksheet);
-  return worksheet;
+  if (workbook.name === WORKBOOK_ENTRY) {
+    checkPartOrder(entries, worksheet, { workbook: WORKBOOK_ENTRY, relationships: WORKBOOK_RELS_ENTRY });
+    return { worksheet };
+  }
+  for (const [, target] of targets) {
+    const kind = target.type === 'sharedStrings' || target.type === 'styles' ? target.type : undefined;
+    const entry = kind === undefined ? undefined : entryNamed(entries, target.part);
+    if (kind !== undefined && entry !== undefined) parts[kind] ??= entry;
+  }
+  capParsedParts(parts, limits);
+  const renamed: [string, string][] = [];
+  for (const kind of Object.keys(EXCELJS_PARTS) as PartKind[]) {
+    const shownAs = EXCELJS_PARTS[kind];
+    const part = parts[kind]?.name;
+    // exceljs would read a part of that name whatever the workbook says: another workbook's
+    // strings read in place of this one's.
+    if (entries.some((e) => e.name === shownAs && e.name !== part)) throw new FileRejection('xlsx-unreadable');
+    if (part !== undefined && part !== shownAs) renamed.push([part, shownAs]);
+  }
+  const names = Object.fromEntries(Object.entries(parts).map(([kind, e]) => [kind, e.name]));
+  checkPartOrder(entries, worksheet, names);
+  return { worksheet, renamed };
+}
+
+/** The entry of the part `name` (OPC part names are case-insensitive), if the package holds it. */
+function entryNamed(entries: readonly ZipEntry[], name: string): ZipEntry | undefined {
+  const wanted = name.toLowerCase();
+  return entries.find((e) => e.name === name) ?? entries.find((e) => e.name.toLowerCase() === wanted);
+}
+
+/** The relationships part of the part `name`: `<dir>/_rels/<name>.rels` (OPC). */
+function relationshipsOf(name: string): string {
+  const slash = name.lastIndexOf('/') + 1;
+  return `${name.slice(0, slash)}_rels/${name.slice(slash)}.rels`;
+}
+
+/** The package's main part, as its relationships (_rels/.rels) name it: exactly one, held. */
+async function mainPart(read: RangeReader, entries: readonly ZipEntry[], limits: ZipLimits): Promise<ZipEntry> {
+  const packageRels = entryNamed(entries, PACKAGE_RELS_ENTRY);
+  if (packageRels === undefined) throw new FileRejection('xlsx-unreadable');
+  if (packageRels.uncompressedSize > limits.maxParsedPartBytes) throw new FileRejection('xlsx-uncompressed-too-large');
+  const main = [...relationships(await readEntry(read, packageRels), '').values()].filter(
+    (r) => r.type === 'officeDocument',
+  );
+  const entry = main.length === 1 ? entryNamed(entries, main[0]!.part) : undefined;
+  if (entry === undefined) throw new FileRejection('xlsx-unreadable');
+  return entry;
+}
+
+/** Holds the parts found here to the cap of the name exceljs reads them by ({@link entryCap}). */
+function capParsedParts(parts: Partial<Record<PartKind, ZipEntry>>, limits: ZipLimits): void {
+  for (const kind of Object.keys(parts) as PartKind[]) {
+    const cap = entryCap(EXCELJS_PARTS[kind], limits);
+    if (cap !== undefined && parts[kind]!.uncompressedSize > cap.bytes) throw new FileRejection(cap.reason);
+  }
 }
 
 /**
@@ -358,12 +441,13 @@ function workbookSheetIds(bytes: Uint8Array): string[] {
 }
 
 /**
- * The workbook's relationships by id: the part each names in the package (its target resolved
- * against xl/workbook.xml, percent-escapes decoded) and whether it is a worksheet (by its type,
- * transitional or strict). External targets name no part.
+ * The relationships of the part `source` ('' for the package's own) by id: the part each names
+ * in the package (its target resolved against `source`, percent-escapes decoded) and its type's
+ * last segment (`worksheet`, `officeDocument`; transitional or strict). External targets name no
+ * part.
  */
-function workbookRelationships(bytes: Uint8Array): Map<string, { part: string; worksheet: boolean }> {
-  const relationships = new Map<string, { part: string; worksheet: boolean }>();
+function relationships(bytes: Uint8Array, source: string): Map<string, { part: string; type: string }> {
+  const found = new Map<string, { part: string; type: string }>();
   parseXml(bytes, (tag) => {
     if (tag.local !== 'Relationship') return;
     const attribute = (name: string) =>
@@ -371,17 +455,21 @@ function workbookRelationships(bytes: Uint8Array): Map<string, { part: string; w
     const id = attribute('Id');
     const target = attribute('Target');
     if (id === undefined || target === undefined || attribute('TargetMode') === 'External') return;
-    const part = partName(target);
+    const part = partName(target, source);
     if (part === undefined) return;
-    relationships.set(id, { part, worksheet: /\/worksheet$/.test(attribute('Type') ?? '') });
+    const type = attribute('Type') ?? '';
+    const kind = OFFICE_DOCUMENT.test(type) ? 'officeDocument' : type.slice(type.lastIndexOf('/') + 1);
+    found.set(id, { part, type: kind });
   });
-  return relationships;
+  return found;
 }
 
-/** The part a relationship of xl/workbook.xml targets, as a zip entry name; undefined if none. */
-function partName(target: string): string | undefined {
+/** The part a relationship of the part `source` targets, as a zip entry name; undefined if none. */
+function partName(target: string, source: string): string | undefined {
   try {
-    const url = new URL(target, 'http://package/xl/workbook.xml');
+    // Escaped, so a `#` or `?` in the source's name is a name, not a fragment or query.
+    const base = source.split('/').map(encodeURIComponent).join('/');
+    const url = new URL(target, `http://package/${base}`);
     if (url.host !== 'package' || url.protocol !== 'http:') return undefined;
     return decodeURIComponent(url.pathname).slice(1);
   } catch {
@@ -397,13 +485,19 @@ function partName(target: string): string | undefined {
  * one before the workbook part fails. Excel stores the shared strings after the worksheet and
  * exceljs stores the workbook part and styles before it, so neither is refused.
  */
-function checkPartOrder(entries: readonly ZipEntry[], worksheet: string): void {
-  const at = (name: string) => entries.findIndex((e) => e.name === name);
+function checkPartOrder(
+  entries: readonly ZipEntry[],
+  worksheet: string,
+  parts: Partial<Record<PartKind, string>>,
+): void {
+  const at = (name: string | undefined) => (name === undefined ? -1 : entries.findIndex((e) => e.name === name));
   const sheet = at(worksheet);
-  const readFirst = (name: string) => {
+  const readFirst = (name: string | undefined) => {
     const i = at(name);
     return i !== -1 && i < sheet;
   };
-  if (!readFirst(SHARED_STRINGS_ENTRY) || !readFirst(WORKBOOK_RELS_ENTRY)) return;
-  if (at(STYLES_ENTRY) > sheet || at(WORKBOOK_ENTRY) > sheet) throw new FileRejection('xlsx-part-order');
+  const sharedStrings = parts.sharedStrings ?? SHARED_STRINGS_ENTRY;
+  const styles = parts.styles ?? STYLES_ENTRY;
+  if (!readFirst(sharedStrings) || !readFirst(parts.relationships)) return;
+  if (at(styles) > sheet || at(parts.workbook) > sheet) throw new FileRejection('xlsx-part-order');
 }
