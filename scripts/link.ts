@@ -13,8 +13,9 @@
  * Every column is optional. Without recordId a record's id is its row number (header = row 1), as
  * for the partner extracts the agreements define, which carry none: the CLI says so when it runs.
  * Dates are read as an import reads them: ISO or day first (DD/MM/YYYY), a midnight time
- * allowed; a placeholder date of birth (1900-01-01 and the like) is dropped and counted, as an
- * invalid value is. examples/link/ holds a map for two of the demo seed's extracts (README:
+ * allowed; a placeholder date of birth (1900-01-01 and the like), a future one or one before
+ * anyone living (bounded by today, as a lookup is: a file carries no extract date) is dropped and
+ * counted, as an invalid value is. examples/link/ holds a map for two of the demo seed's extracts (README:
  * "Calling the API locally").
  *
  * --truth takes any of three layouts, told apart by its header:

@@ -453,12 +453,8 @@ const DATE_OF_BIRTH_PLACEHOLDERS: ReadonlySet<string> = new Set([
   '9999-12-31',
 ]);
 
-/**
- * Whether an ISO date is one a system writes for "not known" ({@link DATE_OF_BIRTH_PLACEHOLDERS}):
- * the part of {@link dateOfBirthProblem} that needs no extract date, for a reader that has none
- * (`npm run link`).
- */
-export function isPlaceholderDateOfBirth(isoDate: string): boolean {
+/** Whether an ISO date is one a system writes for "not known" ({@link DATE_OF_BIRTH_PLACEHOLDERS}). */
+function isPlaceholderDateOfBirth(isoDate: string): boolean {
   return DATE_OF_BIRTH_PLACEHOLDERS.has(isoDate);
 }
 

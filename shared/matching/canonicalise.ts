@@ -5,7 +5,8 @@
  * record its other fields, and an identifier that fails its check digit must never be linked on.
  * So is an NHS pseudo-postcode (ZZ99 3VZ, no fixed abode), counted as `postcode-pseudo`: valid,
  * but shared by everyone it stands for, so never linked or blocked on; and, for the same reason,
- * a placeholder date of birth (1900-01-01 and the like), counted as `date-of-birth-placeholder`.
+ * a placeholder date of birth (1900-01-01 and the like), counted as `date-of-birth-placeholder`;
+ * and one in the future or before anyone living, as an import or a lookup refuses it.
  */
 
 import {
@@ -15,7 +16,14 @@ import {
   validatePostcode,
   validateUpn,
 } from '../domain/identifiers.js';
-import { isPlaceholderDateOfBirth, normaliseDateCell, normaliseName } from '../domain/normalise.js';
+import {
+  dateOfBirthBounds,
+  dateOfBirthProblem,
+  normaliseDateCell,
+  normaliseName,
+  type DateOfBirthBounds,
+} from '../domain/normalise.js';
+import { ukDateOf } from '../domain/uk-date.js';
 import type { Pseudonymiser } from '../domain/pseudonymise.js';
 import type { RecordBatch } from './record.js';
 
@@ -115,10 +123,16 @@ export class RecordBatchBuilder {
   readonly #systemIds = new Map<string, string[]>();
   /** Names recur (a few thousand surnames across millions of rows): normalise each once. */
   readonly #names = new Map<string, string>();
+  readonly #dateOfBirthBounds: DateOfBirthBounds;
 
-  constructor(sourceId: string, pseudonymiser: Pseudonymiser) {
+  /**
+   * `now` bounds the dates of birth as a lookup's does (person-query.ts): raw records read here
+   * (a file given to `npm run link`) carry no extract date to bound them by.
+   */
+  constructor(sourceId: string, pseudonymiser: Pseudonymiser, now: Date = new Date()) {
     this.#sourceId = sourceId;
     this.#pseudonymiser = pseudonymiser;
+    this.#dateOfBirthBounds = dateOfBirthBounds(ukDateOf(now));
   }
 
   get size(): number {
@@ -176,16 +190,20 @@ export class RecordBatchBuilder {
 
   /**
    * Read as an import reads a date-of-birth cell, so a file the import loads links as it would
-   * once loaded: a SQL export's midnight time is its day, and a placeholder is dropped like an
-   * invalid value (everyone whose date was not known shares it). The future and too-early
-   * bounds are left out: they are taken from an extract's date, which a linked file need not carry.
+   * once loaded: a SQL export's midnight time is its day, and a placeholder (everyone whose date
+   * was not known shares it), a future date or one before anyone living is dropped like an
+   * invalid value, by the import's own rule.
    */
   #date(input: string): string {
     if (input.trim() === '') return '';
     const result = normaliseDateCell(input);
-    if (!result.ok) this.#count(result.reason);
-    else if (isPlaceholderDateOfBirth(result.value)) this.#count('date-of-birth-placeholder');
-    else return result.value;
+    if (!result.ok) {
+      this.#count(result.reason);
+      return '';
+    }
+    const problem = dateOfBirthProblem(result.value, this.#dateOfBirthBounds);
+    if (problem === undefined) return result.value;
+    this.#count(problem);
     return '';
   }
 

@@ -112,4 +112,29 @@ describe('linkCsvFiles', () => {
     expect(result.left.dropped).toEqual({ 'date-of-birth-placeholder': 1 });
     expect(result.right.dropped).toEqual({ 'date-of-birth-placeholder': 1 });
   });
+
+  // The import refuses a date of birth after its extract's date or before the earliest anyone
+  // living could have been born, and a lookup one after today; npm run link applied neither, so
+  // two records sharing a mistyped future date and names were linked on it as the same person.
+  it('links no one on a date of birth in the future or before anyone living, as an import and a lookup refuse them', async () => {
+    const left = join(dir, 'bounds-left.csv');
+    const right = join(dir, 'bounds-right.csv');
+    const future = `${new Date().getUTCFullYear() + 10}-03-14`;
+    writeFileSync(left, `ref,first,last,dob\nL1,Tam,Quill,${future}\nL2,Bo,Fenn,1801-06-02\nL3,Cy,Rowe,1975-05-06\n`);
+    writeFileSync(right, `ref,first,last,dob\nR1,Tam,Quill,${future}\nR2,Bo,Fenn,1801-06-02\nR3,Cy,Rowe,1975-05-06\n`);
+    const columns = { recordId: 'ref', givenName: 'first', familyName: 'last', dob: 'dob' };
+    const map = ColumnMapSchema.parse({ left: { columns }, right: { columns } });
+    const out = join(dir, 'bounds-pairs.csv');
+    const result = await linkCsvFiles({ leftPath: left, rightPath: right, map, outPath: out, pseudonymiser });
+    const automatic = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(','))
+      .filter(([, , tier]) => Number(tier) <= 4)
+      .map(([l, r]) => `${l}-${r}`);
+    expect(automatic).toEqual(['L3-R3']);
+    expect(result.left.dropped).toEqual({ 'date-of-birth-future': 1, 'date-of-birth-too-early': 1 });
+    expect(result.right.dropped).toEqual({ 'date-of-birth-future': 1, 'date-of-birth-too-early': 1 });
+  });
 });
