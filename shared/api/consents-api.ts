@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { decide } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { subjectRefWithin } from '../audit/entry-subjects.js';
-import { ConsentSubjectRelinkedError, type RecordedConsent } from '../consents/store-consent-register.js';
+import { ConsentSubjectRelinkedError, type KeptKey, type RecordedConsent } from '../consents/store-consent-register.js';
 import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
 import { uuidV7 } from '../imports/record-ids.js';
 import { containsDate, containsIdValue, containsNationalIdentifier } from '../domain/identifiers.js';
@@ -147,6 +147,9 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
       // the identifiers reach several people, or one they contradict, it is recorded for everyone
       // matched; where they reach nobody, it is kept against their hashes, to reach their records
       // should they arrive. Names and a date of birth alone hash nothing: still 404 for nobody.
+      // Identifiers of an unsettled request that nobody holds are kept too: the record that
+      // arrives under one later may be the objector's, or another's the opt-out names.
+      const keys = optOut && pseudonymisers.length > 0 ? keysToKeep(ctx, query.query, datasets, pseudonymisers) : [];
       const forEach =
         optOut && unsettled && (found.found || found.reason === 'ambiguous' || everyone.some((m) => m.tier <= 2))
           ? everyone.map((match) => match.personId)
@@ -157,6 +160,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
             const record = await ctx.services.consents.recordForEach(
               {
                 subjectKeys: forEach,
+                keep: { personId: uuidV7(), keys },
                 evidenceRef: body.value.evidenceRef,
                 by: { partyId: call.caller.partyId, clientId: call.caller.clientId },
                 at: ctx.now(),
@@ -174,11 +178,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
           };
         }
       }
-      const keys =
-        optOut && !found.found && pseudonymisers.length > 0
-          ? keysToKeep(ctx, query.query, datasets, pseudonymisers[0]!)
-          : [];
-      if (keys.length > 0) {
+      if (!found.found && keys.length > 0) {
         try {
           return await call.writeAhead(async (db) => {
             const record = await ctx.services.consents.recordUnheld(
@@ -275,15 +275,23 @@ function subjectsOf(ctx: ApiContext, call: CallContext, personIds: readonly stri
 
 /**
  * The caller's identifiers as the datasets' records would hold them: hashed under the current
- * key, as an import hashes them, each in every dataset whose agreement matches on its kind.
+ * key (the first), as an import hashes them, each in every dataset whose agreement matches on its
+ * kind; and under every version, as the lookup matched them, to tell which ones a record holds.
  */
-function keysToKeep(ctx: ApiContext, query: CanonicalQuery, datasets: readonly string[], current: Pseudonymiser) {
+function keysToKeep(
+  ctx: ApiContext,
+  query: CanonicalQuery,
+  datasets: readonly string[],
+  pseudonymisers: readonly Pseudonymiser[],
+): KeptKey[] {
   const use = identifierUseOf(ctx.services.agreements);
+  const current = pseudonymisers[0]!;
   return query.identifiers.flatMap((i) => {
     const hash = current.hash(i.kind as PseudonymKind, i.value);
+    const hashes = pseudonymisers.map((p) => p.hash(i.kind as PseudonymKind, i.value));
     return datasets
       .filter((d) => use(d, i.kind))
-      .map((datasetId) => ({ datasetId, kind: i.kind, hash, keyVersion: current.keyVersion }));
+      .map((datasetId) => ({ datasetId, kind: i.kind, hash, keyVersion: current.keyVersion, hashes }));
   });
 }
 

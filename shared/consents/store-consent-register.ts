@@ -44,6 +44,16 @@ export interface WithdrawnConsent extends ConsentRecord {
   readonly withdrawnNow: boolean;
 }
 
+/** A request's identifier as a dataset's records would hold it: its keyed hash, with the key's version. */
+export interface KeptKey {
+  readonly datasetId: string;
+  readonly kind: string;
+  readonly hash: string;
+  readonly keyVersion: string;
+  /** Its hash under every key version the store holds (`hash` among them): a record holding any holds the identifier. */
+  readonly hashes: readonly string[];
+}
+
 /** How long a consent write waits for another write about the same person or consent (SQL Server). */
 const CONSENT_LOCK_TIMEOUT_MS = 10_000;
 
@@ -147,10 +157,20 @@ export class StoreConsentRegister implements ConsentRegister {
    * hunt). Each id holds it as after a split (carry-consents.ts), and one withdrawal ends it under
    * all of them. The same party's opt-out in force under every one of them is answered again.
    * Refused with {@link ConsentSubjectRelinkedError} as {@link record} is, for any of them.
+   *
+   * `keep` is the request's identifiers as keyed hashes, as for {@link recordUnheld}: those no
+   * record holds are kept under `keep.personId`, which holds the opt-out too, so that a record
+   * carrying one that arrives later is reached (found by a defect hunt: a UPN nobody held, given
+   * beside the NHS number of one person and the names of another, was dropped, and a child's
+   * record sent under it later was shared). Those held are the matched people's, whose later
+   * records linkage joins to them. The opt-out answered again must keep the same hashes; refused,
+   * as {@link recordUnheld} is, when a record of anyone else carrying one was placed since the
+   * lookup.
    */
   async recordForEach(
     input: {
       subjectKeys: readonly string[];
+      keep?: { personId: string; keys: readonly KeptKey[] };
       evidenceRef: string | null;
       by: RecordedBy;
       at: Date;
@@ -163,6 +183,7 @@ export class StoreConsentRegister implements ConsentRegister {
       // In one order, so two such writes about overlapping people cannot wait on each other.
       for (const subject of subjects)
         await takeTransactionLock(this.store, trx, `lintel-consent-subject:${subject}`, CONSENT_LOCK_TIMEOUT_MS);
+      const unheld = input.keep === undefined ? [] : await this.unheldKeys(trx, input.keep.keys, subjects);
       const inForce = await this.inForceQuery('opt-out', trx)
         .select(['r.consent_id', 'r.subject_key'])
         .where('r.party_id', '=', input.by.partyId)
@@ -170,12 +191,15 @@ export class StoreConsentRegister implements ConsentRegister {
         .execute();
       const covering = [...new Set(inForce.map((row) => row.consent_id))]
         .sort()
-        .find((id) => subjects.every((s) => inForce.some((row) => row.consent_id === id && row.subject_key === s)));
-      if (covering !== undefined) {
-        const found = await this.find(covering, trx);
+        .filter((id) => subjects.every((s) => inForce.some((row) => row.consent_id === id && row.subject_key === s)));
+      for (const id of covering) {
+        if (!(await this.keepsAll(trx, id, unheld))) continue;
+        const found = await this.find(id, trx);
         if (found !== undefined) return { ...found, alreadyInForce: true };
       }
-      const recorded = await this.insertRecorded(trx, subjects, 'opt-out', null, input);
+      const keptUnder = input.keep !== undefined && unheld.length > 0 ? [input.keep.personId] : [];
+      const recorded = await this.insertRecorded(trx, [...subjects, ...keptUnder], 'opt-out', null, input);
+      for (const personId of keptUnder) await this.keep(trx, personId, unheld);
       for (const subject of subjects) await this.ensureStillHeld(trx, subject, input.settledSince);
       return recorded;
     };
@@ -197,7 +221,7 @@ export class StoreConsentRegister implements ConsentRegister {
   async recordUnheld(
     input: {
       personId: string;
-      keys: readonly { datasetId: string; kind: string; hash: string; keyVersion: string }[];
+      keys: readonly KeptKey[];
       evidenceRef: string | null;
       by: RecordedBy;
       at: Date;
@@ -224,35 +248,70 @@ export class StoreConsentRegister implements ConsentRegister {
         const found = await this.find(existing.consent_id, trx);
         if (found !== undefined) return { ...found, alreadyInForce: true };
       }
-      const placed = await this.store.dialect
-        .firstRows(
-          trx
-            .selectFrom('record_identifier as ri')
-            .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
-            .select('sr.id')
-            .where('ri.hash', 'in', hashes)
-            .where('sr.dataset_id', 'in', [...new Set(input.keys.map((k) => k.datasetId))])
-            .where('sr.person_id', 'is not', null),
-          1,
-        )
-        .executeTakeFirst();
-      if (placed !== undefined) throw new ConsentSubjectRelinkedError();
+      const keys = await this.unheldKeys(trx, input.keys, []);
       const recorded = await this.insertRecorded(trx, [input.personId], 'opt-out', null, input);
-      await trx
-        .insertInto('opt_out_kept_identifier')
-        .values(
-          input.keys.map((k) => ({
-            person_id: input.personId,
-            dataset_id: k.datasetId,
-            kind: k.kind,
-            hash: k.hash,
-            key_version: k.keyVersion,
-          })),
-        )
-        .execute();
+      await this.keep(trx, input.personId, keys);
       return recorded;
     };
     return db?.isTransaction ? write(db) : this.store.db.transaction().execute(write);
+  }
+
+  /**
+   * Of `keys`, those no placed record of their datasets holds. Refused with
+   * {@link ConsentSubjectRelinkedError} when a record of anyone but `heldBy` holds one: it was
+   * placed since the caller's lookup, which would have matched its person.
+   */
+  private async unheldKeys(
+    trx: Kysely<Database>,
+    keys: readonly KeptKey[],
+    heldBy: readonly string[],
+  ): Promise<KeptKey[]> {
+    if (keys.length === 0) return [];
+    const placed = await trx
+      .selectFrom('record_identifier as ri')
+      .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
+      .select(['ri.hash', 'sr.person_id'])
+      .distinct()
+      .where('ri.hash', 'in', [...new Set(keys.flatMap((k) => k.hashes))])
+      .where('sr.dataset_id', 'in', [...new Set(keys.map((k) => k.datasetId))])
+      .where('sr.person_id', 'is not', null)
+      .execute();
+    if (placed.some((p) => !heldBy.includes(p.person_id ?? ''))) throw new ConsentSubjectRelinkedError();
+    const held = new Set(placed.map((p) => p.hash));
+    return keys.filter((k) => !k.hashes.some((h) => held.has(h)));
+  }
+
+  /** Keeps `keys` under `personId`, for a record that arrives carrying one (opt-out-kept-keys.ts, reachArrivals). */
+  private async keep(trx: Kysely<Database>, personId: string, keys: readonly KeptKey[]): Promise<void> {
+    if (keys.length === 0) return;
+    await trx
+      .insertInto('opt_out_kept_identifier')
+      .values(
+        keys.map((k) => ({
+          person_id: personId,
+          dataset_id: k.datasetId,
+          kind: k.kind,
+          hash: k.hash,
+          key_version: k.keyVersion,
+        })),
+      )
+      .execute();
+  }
+
+  /** Whether the opt-out `consentId` keeps every hash of `keys` under a person id it was recorded for. */
+  private async keepsAll(trx: Kysely<Database>, consentId: string, keys: readonly KeptKey[]): Promise<boolean> {
+    const hashes = new Set(keys.map((k) => k.hash));
+    if (hashes.size === 0) return true;
+    const kept = await trx
+      .selectFrom('opt_out_kept_identifier as k')
+      .innerJoin('consent_event as e', 'e.subject_key', 'k.person_id')
+      .select('k.hash')
+      .distinct()
+      .where('e.consent_id', '=', consentId)
+      .where('e.action', '=', 'record')
+      .where('k.hash', 'in', [...hashes])
+      .execute();
+    return kept.length === hashes.size;
   }
 
   /** Writes the record event of a new consent under each of `subjects`, and returns it as recorded. */
