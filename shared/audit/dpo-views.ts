@@ -145,10 +145,12 @@ export async function accessesToPerson(
 /**
  * The datasets a DPO's answer about one person showed, within their audit scope: those of the
  * entries on the page, and those where the person's records are held now (where the request found
- * them). The DPO's own entry names them, and is filed under their agreements (entry-agreements.ts):
- * naming none, it was the business of every agreement the DPO's party audits, and the DPOs of
- * another learnt who was asked about, though none of their agreement's data was about that person
- * (found by a review).
+ * them), or where an opt-out keeps their keys (imports/opt-out-kept-keys.ts). The DPO's own entry
+ * names them, and is filed under their agreements (entry-agreements.ts): naming none, it was the
+ * business of every agreement the DPO's party audits, and the DPOs of another learnt who was asked
+ * about, though none of their agreement's data was about that person (found by a review; and by a
+ * defect hunt for a person known only by an opt-out's kept hashes, whose recording entry names no
+ * dataset).
  */
 export async function datasetsShown(
   store: Store,
@@ -158,13 +160,19 @@ export async function datasetsShown(
 ): Promise<string[]> {
   if (scope.datasets.length === 0) return [];
   const inScope = new Set(scope.datasets);
-  const held = await store.db
-    .selectFrom('source_record')
-    .select('dataset_id')
-    .distinct()
-    .where('person_id', '=', personId)
-    .where('dataset_id', 'in', [...inScope])
-    .execute();
+  const heldIn = (table: 'source_record' | 'opt_out_kept_record' | 'opt_out_kept_identifier') =>
+    store.db
+      .selectFrom(table)
+      .select('dataset_id')
+      .distinct()
+      .where('person_id', '=', personId)
+      .where('dataset_id', 'in', [...inScope])
+      .execute();
+  const held = [
+    ...(await heldIn('source_record')),
+    ...(await heldIn('opt_out_kept_record')),
+    ...(await heldIn('opt_out_kept_identifier')),
+  ];
   const named = [...entries.flatMap((e) => e.datasets), ...held.map((r) => r.dataset_id)];
   return [...new Set(named.filter((d) => inScope.has(d)))].sort();
 }

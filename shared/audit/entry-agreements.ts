@@ -34,7 +34,7 @@
  * a reference to a person none of their entries or data was about (found by reviews). Were none of
  * them audited any more (a re-signing since), it is the datasets' agreements', as the proved entry
  * is. A subject access answer that names no dataset (the person's records gone or held outside the
- * scope, and no entry shown on a dataset) stays the business of every agreement it was allowed
+ * scope, no opt-out keeping their keys within it, and no entry shown on a dataset) stays the business of every agreement it was allowed
  * under: nothing on record ties the person to one of them rather than another, and the read must
  * stay in some audited agreement's view. Any other entry with no dataset — under `audit`
  * from a caller who audits no agreement (refused), under none, or under a purpose of an agreement
