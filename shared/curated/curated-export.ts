@@ -294,8 +294,10 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
         await lease.confirm();
         await healReleaseFiles(deps, target, lease.signal);
       } catch (err) {
-        // Another run holds the lock now: whatever this pass did not heal is that run's to heal.
-        if (err instanceof LeaseLostError || lease.signal.aborted) {
+        // Another run holds the lock now: whatever this pass did not heal is that run's to heal. A
+        // refused (412) upload may be the first the pass hears of it (found by a review: logged a
+        // failure to investigate while the run that took the lock was publishing).
+        if (await leaseLostBy(err, lease)) {
           deps.logger.warn('curated.heal-stopped', { ...idsOf(target), reason: 'lease-lost' });
           failure ??= err;
           break;

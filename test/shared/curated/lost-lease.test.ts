@@ -495,6 +495,43 @@ describe('a planning export that lost its lease while it wrote', () => {
     expect(withdrawalStops(logFrom)).toEqual([expect.objectContaining({ level: 'warn', reason: 'lease-lost' })]);
   }, 60_000);
 
+  it('says the heal-only pass stopped, not failed, when its heal upload is refused before it has noticed its lease gone', async () => {
+    // latest/ is left without its manifest (a run died there), so the host's heal pass puts it
+    // back; its upload of latest/'s counts is held on the wire while its lease is broken and run B
+    // takes the lock and publishes, and then reaches the service: the refusal is the first the pass
+    // hears of the takeover (its lease's default minute: no renewal of its has failed yet).
+    await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${MANIFEST_FILE}`).delete();
+    const { onTheWire, reached, letGo, lateUpload } = lateFirstUpload(h, `${FOLDER}latest/${COUNTS_FILE}`);
+    const logFrom = h.logLines.length;
+    const heal = healCurated(
+      h.exportDeps(container, { blobs: onTheWire, now: () => new Date('2026-12-16T05:00:00.000Z') }),
+    ).catch(() => undefined);
+    await reached;
+    await breakLease();
+    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-16T06:10:00.000Z') }));
+    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+    const afterB = await contents();
+    expect(noticed(logFrom)).toBe(false);
+
+    letGo();
+    await heal;
+    expect(await lateUpload).toBe('refused 412');
+    expect(await contents()).toEqual(afterB);
+    // An operator reading a failure would look for a fault where another run is publishing.
+    const events = h.logLines
+      .slice(logFrom)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((l) => l.event === 'curated.heal-stopped' || l.event === 'curated.heal-failed');
+    expect(events).toEqual([
+      expect.objectContaining({
+        event: 'curated.heal-stopped',
+        level: 'warn',
+        partyId: 'la-housing',
+        reason: 'lease-lost',
+      }),
+    ]);
+  }, 60_000);
+
   it('still ends as failed when an upload is refused while its lease is its own', async () => {
     // Someone puts a file back by hand in latest/ as the run writes there: its upload is refused,
     // but no run took the lock, so it is a failure for the operator to look into, not a stop.
