@@ -86,6 +86,16 @@ export interface CuratedExportSummary {
   readonly peopleCounted: number;
 }
 
+/**
+ * What a run did, target by target, and `withdrawalStopped` where its withdrawal of what no grant
+ * allows any more (withdrawReleases) lost the export lock: it stopped, and what it was to take
+ * away may still be published until a run withdraws it. Said apart from the targets, as it
+ * concerns none of them and a run may have none left (its only grant gone), and then named
+ * nothing (found by a review: `npm run curate` said no agreement grants an export and exited 0,
+ * and the timer did not retry).
+ */
+export type CuratedExportRun = CuratedExportSummary[] & { readonly withdrawalStopped?: 'lease-lost' };
+
 /** The access log's action and client for an export. */
 export const EXPORT_ACTION = 'export';
 const CLIENT_ID = 'curated-export';
@@ -145,7 +155,7 @@ interface ExportTarget {
  * run beside a live one would undo the first's files before its SQL release, leaving files and
  * view apart. A run that finds the lock held touches nothing and reports every target `busy`.
  */
-export async function exportCurated(deps: CuratedExportDependencies): Promise<CuratedExportSummary[]> {
+export async function exportCurated(deps: CuratedExportDependencies): Promise<CuratedExportRun> {
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
   const lease = await takeBlobLease(container, EXPORT_LOCK_BLOB, {
     leaseSeconds: deps.leaseSeconds,
@@ -179,10 +189,7 @@ function exportLockName(deps: Pick<CuratedExportDependencies, 'container'>): str
   return `${deps.container ?? CONTAINERS.curated}/${EXPORT_LOCK_BLOB}`;
 }
 
-async function exportUnderLease(
-  deps: CuratedExportDependencies,
-  lock: HeldExportLock,
-): Promise<CuratedExportSummary[]> {
+async function exportUnderLease(deps: CuratedExportDependencies, lock: HeldExportLock): Promise<CuratedExportRun> {
   const { lease } = lock;
   const summaries: CuratedExportSummary[] = [];
   let failure: unknown;
@@ -241,7 +248,7 @@ async function exportUnderLease(
     }
   }
   if (failure !== undefined) throw failure;
-  return summaries;
+  return withdrawalLost ? Object.assign(summaries, { withdrawalStopped: 'lease-lost' as const }) : summaries;
 }
 
 /**
@@ -417,14 +424,17 @@ export class ExportBusyError extends Error {
 /**
  * The monthly timer's run: exportCurated, each target once a day (skipReleasedToday), so a retry
  * after a run that published the day's release does nothing; a run that found the lock held, or
- * lost it, throws ExportBusyError for the host to retry. An operator's `npm run curate` calls
+ * lost it (in a target or its withdrawal), throws ExportBusyError for the host to retry. An operator's `npm run curate` calls
  * exportCurated and says busy rather than retrying.
  */
-export async function scheduledExport(deps: CuratedExportDependencies): Promise<CuratedExportSummary[]> {
+export async function scheduledExport(deps: CuratedExportDependencies): Promise<CuratedExportRun> {
   const summaries = await exportCurated({ ...deps, skipReleasedToday: true });
   const waiting = summaries.filter((s) => s.outcome === 'busy' || s.outcome === 'lease-lost');
-  if (waiting.length === 0) return summaries;
-  deps.logger.warn('curated.export-retry-wanted', { targets: waiting.length });
+  if (waiting.length === 0 && summaries.withdrawalStopped === undefined) return summaries;
+  deps.logger.warn('curated.export-retry-wanted', {
+    targets: waiting.length,
+    withdrawalStopped: summaries.withdrawalStopped !== undefined,
+  });
   throw new ExportBusyError(waiting.length);
 }
 

@@ -6,6 +6,8 @@ import {
   exportCurated,
   healCurated,
   MANIFEST_FILE,
+  scheduledExport,
+  type CuratedExportRun,
   type CuratedExportSummary,
 } from '../../../shared/curated/curated-export.js';
 import { loadAgreements } from '../../../shared/agreements/load.js';
@@ -64,6 +66,8 @@ describe('a planning export that lost its lease while it wrote', () => {
     };
   };
   const breakLease = () => breakExportLease(h, container);
+  /** A run's result as its targets and whether its withdrawal stopped. */
+  const ended = (run: CuratedExportRun) => ({ targets: [...run], withdrawalStopped: run.withdrawalStopped });
   /** What the log has said since line `since` of a withdrawal that stopped part way. */
   const withdrawalStops = (since: number) =>
     h.logLines
@@ -351,8 +355,11 @@ describe('a planning export that lost its lease while it wrote', () => {
     else expect(noticed(logFrom)).toBe(false);
     letGo();
     // No target is left to name (the ISA's is A's only one): what A gives the operator is a run
-    // that ended, not a crash.
-    expect(await runA.catch((err: unknown) => `threw ${String(err)}`)).toEqual([]);
+    // that ended, not a crash, and says its withdrawal stopped.
+    expect(await runA.then(ended, (err: unknown) => `threw ${String(err)}`)).toEqual({
+      targets: [],
+      withdrawalStopped: 'lease-lost',
+    });
     expect(await lateDelete).toBe('refused 412');
     expect(withdrawalStops(logFrom)).toEqual([expect.objectContaining({ level: 'warn', reason: 'lease-lost' })]);
     expect(await contents()).toEqual(afterB);
@@ -491,8 +498,35 @@ describe('a planning export that lost its lease while it wrote', () => {
     expect(runB.map((s) => s.outcome)).toEqual(['written']);
 
     letGo();
-    expect(await runA.catch((err: unknown) => `threw ${String(err)}`)).toEqual([]);
+    // What `npm run curate` tells the operator from, and the timer retries on.
+    expect(await runA.then(ended, (err: unknown) => `threw ${String(err)}`)).toEqual({
+      targets: [],
+      withdrawalStopped: 'lease-lost',
+    });
     expect(withdrawalStops(logFrom)).toEqual([expect.objectContaining({ level: 'warn', reason: 'lease-lost' })]);
+  }, 60_000);
+
+  it("has the timer's run tried again when its withdrawal finds its lease lost with no export left to name", async () => {
+    // As above, from the monthly timer: a run that ended without a retry would leave what it was
+    // to withdraw published until next month's run.
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    let transactions = 0;
+    const { store, reached } = storeHoldingTransactions(h.store, () => ++transactions === 2, held);
+    const runA = scheduledExport(
+      h.exportDeps(container, {
+        agreements: loadAgreements(agreementsFolderWithout(['isa'])),
+        store,
+        now: () => new Date('2026-12-17T06:00:00.000Z'),
+      }),
+    );
+    await reached;
+    await breakLease();
+    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-17T06:10:00.000Z') }));
+    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+
+    letGo();
+    await expect(runA).rejects.toMatchObject({ name: 'ExportBusyError' });
   }, 60_000);
 
   it('says the heal-only pass stopped, not failed, when its heal upload is refused before it has noticed its lease gone', async () => {
