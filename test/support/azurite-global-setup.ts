@@ -8,16 +8,47 @@ import { freePort } from '../../local/free-port.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     azuriteConnectionString: string;
+    testRunTempDir: string;
   }
 }
 
-/** One real Azurite for the whole run, on a free port, in a throw-away folder. */
+/** What os.tmpdir() reads: TMPDIR on POSIX, TEMP or TMP on Windows. */
+const TEMP_VARIABLES = ['TMPDIR', 'TEMP', 'TMP'] as const;
+
+/**
+ * One real Azurite for the whole run, on a free port, and one folder for everything the run
+ * writes to the temporary root: the tests' stores, their workbooks, Azurite's blobs. Tests make
+ * their folders with `mkdtempSync(join(tmpdir(), …))` and leave them; without this each run left
+ * about 1 GB behind. The workers and the CLIs and hosts they start inherit this environment, so
+ * their tmpdir() is the run's folder, and the teardown removes it whole.
+ */
 export default async function setup(project: TestProject) {
-  const location = mkdtempSync(join(tmpdir(), 'lintel-azurite-'));
-  const azurite = await startAzurite({ port: await freePort(), location });
+  const run = mkdtempSync(join(tmpdir(), 'lintel-run-'));
+  const previous = TEMP_VARIABLES.map((name) => [name, process.env[name]] as const);
+  const restore = () => {
+    for (const [name, value] of previous) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    rmSync(run, { recursive: true, force: true });
+  };
+  // Set here, before vitest forks its workers: each fork's environment is a copy of this one.
+  for (const name of TEMP_VARIABLES) process.env[name] = run;
+  let azurite;
+  try {
+    azurite = await startAzurite({ port: await freePort(), location: join(run, 'azurite') });
+  } catch (error) {
+    restore();
+    throw error;
+  }
   project.provide('azuriteConnectionString', azurite.connectionString);
+  project.provide('testRunTempDir', run);
   return async () => {
-    await azurite.stop();
-    rmSync(location, { recursive: true, force: true });
+    try {
+      // Azurite writes to its folder until it has stopped.
+      await azurite.stop();
+    } finally {
+      restore();
+    }
   };
 }

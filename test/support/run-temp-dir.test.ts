@@ -1,0 +1,51 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, relative } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import type { TestProject } from 'vitest/node';
+import setup from './azurite-global-setup.js';
+
+/**
+ * Every test makes its folders with `mkdtempSync(join(tmpdir(), …))` and leaves them (a store and
+ * its WAL can be tens of MB); `npm test` run a few dozen times filled a newcomer's disk. They are
+ * all made inside one folder per run, which the global setup removes when the run ends.
+ */
+
+const inside = (dir: string, path: string) => !relative(dir, path).startsWith('..') && relative(dir, path) !== '';
+
+describe('the test run’s temporary folder', () => {
+  it('a test’s tmpdir() is the folder the global setup made for this run', () => {
+    const run = inject('testRunTempDir');
+    expect(run, 'the global setup provides no run folder').toBeTypeOf('string');
+    expect(basename(run)).toMatch(/^lintel-run-/);
+    expect(tmpdir()).toBe(run);
+    expect(inside(run, mkdtempSync(join(tmpdir(), 'lintel-test-')))).toBe(true);
+  });
+
+  it('a CLI or host a test starts with its environment puts its temporary files there too', () => {
+    const child = execFileSync(process.execPath, ['-e', 'process.stdout.write(require("node:os").tmpdir())'], {
+      env: process.env,
+      encoding: 'utf8',
+    });
+    expect(child).toBe(inject('testRunTempDir'));
+  });
+
+  it('the teardown removes the run folder, Azurite’s included, and gives back the previous temporary root', async () => {
+    const before = { TMPDIR: process.env.TMPDIR, TEMP: process.env.TEMP, TMP: process.env.TMP };
+    const provided: Record<string, unknown> = {};
+    const project = { provide: (key: string, value: unknown) => (provided[key] = value) } as unknown as TestProject;
+    const teardown = await setup(project);
+    const run = provided.testRunTempDir as string;
+    try {
+      expect(run).toBeTypeOf('string');
+      expect(tmpdir()).toBe(run);
+      expect(readdirSync(run)).toContain('azurite');
+      writeFileSync(join(mkdtempSync(join(tmpdir(), 'lintel-import-')), 'lintel.db'), 'a store');
+    } finally {
+      await teardown();
+    }
+    expect(existsSync(run)).toBe(false);
+    expect({ TMPDIR: process.env.TMPDIR, TEMP: process.env.TEMP, TMP: process.env.TMP }).toEqual(before);
+  });
+});
