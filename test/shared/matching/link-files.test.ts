@@ -91,15 +91,11 @@ describe('linkCsvFiles', () => {
     expect((error as Error).message).not.toContain('Jane');
   });
 
-  it('reads a date of birth as the import does: a midnight time is its day, and a placeholder links no one', async () => {
-    const left = join(dir, 'dates-left.csv');
-    const right = join(dir, 'dates-right.csv');
-    // A SQL export's date column beside a day-first one; two people whose systems wrote "not known".
-    writeFileSync(left, 'ref,first,last,dob\nL1,Kai,Penn,1980-02-03 00:00:00\nL2,John,Smith,1900-01-01\n');
-    writeFileSync(right, 'ref,first,last,dob\nR1,Kai,Penn,03/02/1980\nR2,Johnny,Smith,01/01/1900\n');
+  /** Links two files of ref, first, last, dob: the pairs linked automatically (tier 4 or surer) and the run's result. */
+  async function linkByNamesAndDates(left: string, right: string, outName: string) {
     const columns = { recordId: 'ref', givenName: 'first', familyName: 'last', dob: 'dob' };
     const map = ColumnMapSchema.parse({ left: { columns }, right: { columns } });
-    const out = join(dir, 'dates-pairs.csv');
+    const out = join(dir, outName);
     const result = await linkCsvFiles({ leftPath: left, rightPath: right, map, outPath: out, pseudonymiser });
     const automatic = readFileSync(out, 'utf8')
       .trim()
@@ -108,6 +104,16 @@ describe('linkCsvFiles', () => {
       .map((line) => line.split(','))
       .filter(([, , tier]) => Number(tier) <= 4)
       .map(([l, r]) => `${l}-${r}`);
+    return { automatic, result };
+  }
+
+  it('reads a date of birth as the import does: a midnight time is its day, and a placeholder links no one', async () => {
+    const left = join(dir, 'dates-left.csv');
+    const right = join(dir, 'dates-right.csv');
+    // A SQL export's date column beside a day-first one; two people whose systems wrote "not known".
+    writeFileSync(left, 'ref,first,last,dob\nL1,Kai,Penn,1980-02-03 00:00:00\nL2,John,Smith,1900-01-01\n');
+    writeFileSync(right, 'ref,first,last,dob\nR1,Kai,Penn,03/02/1980\nR2,Johnny,Smith,01/01/1900\n');
+    const { automatic, result } = await linkByNamesAndDates(left, right, 'dates-pairs.csv');
     expect(automatic).toEqual(['L1-R1']);
     expect(result.left.dropped).toEqual({ 'date-of-birth-placeholder': 1 });
     expect(result.right.dropped).toEqual({ 'date-of-birth-placeholder': 1 });
@@ -122,17 +128,7 @@ describe('linkCsvFiles', () => {
     const future = `${new Date().getUTCFullYear() + 10}-03-14`;
     writeFileSync(left, `ref,first,last,dob\nL1,Tam,Quill,${future}\nL2,Bo,Fenn,1801-06-02\nL3,Cy,Rowe,1975-05-06\n`);
     writeFileSync(right, `ref,first,last,dob\nR1,Tam,Quill,${future}\nR2,Bo,Fenn,1801-06-02\nR3,Cy,Rowe,1975-05-06\n`);
-    const columns = { recordId: 'ref', givenName: 'first', familyName: 'last', dob: 'dob' };
-    const map = ColumnMapSchema.parse({ left: { columns }, right: { columns } });
-    const out = join(dir, 'bounds-pairs.csv');
-    const result = await linkCsvFiles({ leftPath: left, rightPath: right, map, outPath: out, pseudonymiser });
-    const automatic = readFileSync(out, 'utf8')
-      .trim()
-      .split('\n')
-      .slice(1)
-      .map((line) => line.split(','))
-      .filter(([, , tier]) => Number(tier) <= 4)
-      .map(([l, r]) => `${l}-${r}`);
+    const { automatic, result } = await linkByNamesAndDates(left, right, 'bounds-pairs.csv');
     expect(automatic).toEqual(['L3-R3']);
     expect(result.left.dropped).toEqual({ 'date-of-birth-future': 1, 'date-of-birth-too-early': 1 });
     expect(result.right.dropped).toEqual({ 'date-of-birth-future': 1, 'date-of-birth-too-early': 1 });
