@@ -782,8 +782,16 @@ async function exportTarget(
       (consenting === undefined || consenting.has(personId));
     let person: string | undefined;
     let records: (DatedRecord & KeepWhileRecord)[] = [];
+    const noteAsOf = (record: DatedRecord & KeepWhileRecord) => {
+      if ((extractsAsOf.get(record.partyId) ?? '') < record.asOf) extractsAsOf.set(record.partyId, record.asOf);
+    };
     const endPerson = () => {
-      if (person !== undefined && counted(person, records)) tally.add(personValues(fields, records));
+      if (person !== undefined && counted(person, records)) {
+        tally.add(personValues(fields, records));
+        // A recipient told only of its own subjects is told of the extracts their counts came
+        // from, not of a source that holds none of them (found by a review: every source was named).
+        if (target.ownSubjectsOnly) records.forEach(noteAsOf);
+      }
       records = [];
     };
     for await (const row of placedRecords(store, trx, target.datasetId)) {
@@ -794,13 +802,14 @@ async function exportTarget(
         endPerson();
         person = row.person_id;
       }
-      records.push({
+      const record = {
         asOf: row.as_of,
         partyId: row.party_id,
         // Only the values its party may supply now, as a lookup shows them.
         attributes: suppliedNow(deps.agreements, target.datasetId, row.party_id, row.attributes),
-      });
-      if ((extractsAsOf.get(row.party_id) ?? '') < row.as_of) extractsAsOf.set(row.party_id, row.as_of);
+      };
+      records.push(record);
+      if (!target.ownSubjectsOnly) noteAsOf(record);
     }
     endPerson();
     // A recipient told only of its own subjects waits only on its own records: the rest are of

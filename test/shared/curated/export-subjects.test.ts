@@ -27,6 +27,13 @@ const PROVIDER = [
     ['Alex', family(i), '2010-01-01', 'ME14 1XX', nhs(600 + i), 'Y'].join(','),
   ),
 ];
+/** Education's pupils: none of them is anyone Housing or the provider holds. */
+const EDUCATION = [
+  'firstName,lastName,dateOfBirth,homePostcode,educationSystemId,ehcp',
+  ...Array.from({ length: 15 }, (_, i) =>
+    ['Robin', `Pupil${family(i)}`, '2013-05-06', 'ME2 2ZZ', `ED-${900 + i}`, 'N'].join(','),
+  ),
+];
 
 /**
  * The ISA's planning export grant given instead to the social housing providers, for "their
@@ -77,6 +84,7 @@ describe('a planning export granted for the recipient’s own subjects only', ()
     await importEach(h, [
       ['la-housing', HOUSING],
       ['social-housing-providers', PROVIDER],
+      ['la-education', EDUCATION],
     ]);
     await linkPendingRecords(h.linkDeps());
   });
@@ -94,6 +102,17 @@ describe('a planning export granted for the recipient’s own subjects only', ()
     expect(all === '' || Math.abs(Number(all) - TENANTS) <= 6).toBe(true);
     const manifest = JSON.parse(await latestFile(h, container, MANIFEST_FILE)) as { method: { counts: string } };
     expect(manifest.method.counts).toMatch(/recipient's own extract/);
+  });
+
+  it('names in its manifest only the extracts that hold a record of someone counted', async () => {
+    await exportToProvider(h, container);
+    const manifest = JSON.parse(await latestFile(h, container, MANIFEST_FILE)) as {
+      extractsAsOf: Record<string, string>;
+    };
+    // The provider's own extract, and Housing's, which holds records of its tenants; not
+    // Education's, none of whose pupils is one: the counts took nothing from it, and when it was
+    // sent is not the provider's to know.
+    expect(Object.keys(manifest.extractsAsOf)).toEqual(['la-housing', 'social-housing-providers']);
   });
 });
 
