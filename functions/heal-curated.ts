@@ -9,6 +9,8 @@ import { registerTimer } from './registry.js';
  * daily timer rather than the half-hourly retention pass: it takes the export lock, and one taken
  * every half hour would in time meet the monthly export's 06:00 run or its retries (until 12:00),
  * which would then write nothing and report `busy`. Seconds of reads most days: nothing to heal.
+ * A pass that finds the lock held (`busy`) or loses it part way (`lease-lost`, logged as
+ * `curated.heal-stopped`) ends as succeeded: the run that holds the lock heals as it goes.
  */
 registerTimer({
   name: 'healCurated',

@@ -79,7 +79,14 @@ async function main(): Promise<void> {
 
   // The local timer keeps no schedule state: a planning export whose process died (Ctrl-C, a
   // crash) would leave latest/ half written until the next export ran, a month away at best.
-  await healCurated({ ...host.services, historyDays: host.services.settings.CURATED_HISTORY_DAYS }).catch(
+  // Another export run holding the lock heals the files itself: nothing for the operator to look into.
+  await healCurated({ ...host.services, historyDays: host.services.settings.CURATED_HISTORY_DAYS }).then(
+    (outcome) => {
+      if (outcome === 'busy')
+        log('curated files not healed now: another planning export run holds the lock, and heals them');
+      if (outcome === 'lease-lost')
+        log('curated files: healing stopped, as another planning export run took the lock; that run heals them');
+    },
     (err: unknown) => log(`curated files not healed (${err instanceof Error ? err.name : 'error'})`),
   );
 

@@ -278,10 +278,13 @@ export type CuratedHealDependencies = Pick<
  * locally (the local timer keeps no schedule state), while Power BI reads what a dead run left
  * in latest/. The host runs it at start and daily. Under the export lock, as an export's heal is:
  * beside a live run it would take that run's files for a dead one's. `busy` when another run
- * holds the lock; it heals as it goes, or is live. A target that fails does not stop the others;
- * the first failure is thrown at the end.
+ * holds the lock; it heals as it goes, or is live. `lease-lost` when another run took the lock
+ * part way: the pass stopped, and what it did not heal is that run's to heal, so it is no failure
+ * (found by a review: the daily timer was recorded as failed, and `npm start` said the files were
+ * not healed, while the run that took the lock healed them). A target that fails does not stop
+ * the others; the first failure is thrown at the end, even where the pass then lost the lock.
  */
-export async function healCurated(deps: CuratedHealDependencies): Promise<'healed' | 'busy'> {
+export async function healCurated(deps: CuratedHealDependencies): Promise<'healed' | 'busy' | 'lease-lost'> {
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
   const lease = await takeBlobLease(container, EXPORT_LOCK_BLOB);
   if (lease === undefined) {
@@ -289,6 +292,7 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
     return 'busy';
   }
   let failure: unknown;
+  let leaseLost = false;
   try {
     // Taken as an export run takes it: a run whose lease this pass took, and whose files it may
     // heal away, must not then commit its release to the view.
@@ -306,7 +310,7 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
         // failure to investigate while the run that took the lock was publishing).
         if (await leaseLostBy(err, lease)) {
           deps.logger.warn('curated.heal-stopped', { ...idsOf(target), reason: 'lease-lost' });
-          failure ??= err;
+          leaseLost = true;
           break;
         }
         deps.logger.error('curated.heal-failed', { ...idsOf(target), error: errorKind(err) });
@@ -317,7 +321,7 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
     await lease.release();
   }
   if (failure !== undefined) throw failure;
-  return 'healed';
+  return leaseLost ? 'lease-lost' : 'healed';
 }
 
 /**

@@ -599,6 +599,65 @@ describe('a planning export that lost its lease while it wrote', () => {
       );
     expect(events).toEqual([expect.objectContaining({ event: 'curated.export-failed', level: 'error' })]);
   }, 60_000);
+
+  it('ends the daily heal as stopped for the run that took the lock, not failed, when its heal upload is refused', async () => {
+    // As above: the heal pass's upload of latest/'s counts reaches the service after run B has
+    // taken the lock and published. The daily timer recorded the heal as failed, and `npm start`
+    // printed "curated files not healed", for an operator to look into while run B heals.
+    await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${MANIFEST_FILE}`).delete();
+    const { onTheWire, reached, letGo, lateUpload } = lateFirstUpload(h, `${FOLDER}latest/${COUNTS_FILE}`);
+    const heal = healCurated(
+      h.exportDeps(container, { blobs: onTheWire, now: () => new Date('2026-12-19T05:00:00.000Z') }),
+    ).then(
+      (outcome) => outcome,
+      (err: unknown) => `threw ${err instanceof Error ? err.name : 'error'}`,
+    );
+    await reached;
+    await breakLease();
+    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-19T06:10:00.000Z') }));
+    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+
+    letGo();
+    expect(await lateUpload).toBe('refused 412');
+    expect(await heal).toBe('lease-lost');
+  }, 60_000);
+
+  it('still ends the heal pass as failed when its heal upload is refused while its lease is its own', async () => {
+    // Someone puts latest/'s counts back by hand as the pass heals there: no run took the lock,
+    // so it is a failure for the operator to look into, not a stop.
+    const counts = `${FOLDER}latest/${COUNTS_FILE}`;
+    await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${MANIFEST_FILE}`).delete();
+    const byHand = overBlockBlobs(h.blobs, (blob, real) => {
+      const client = real() as { upload: (...args: unknown[]) => Promise<unknown> };
+      if (blob !== counts) return client;
+      return new Proxy(client, {
+        get: (target, prop, recv) =>
+          prop !== 'upload'
+            ? (Reflect.get(target, prop, recv) as unknown)
+            : async (...args: unknown[]) => {
+                await h.blobs.getContainerClient(container).getBlockBlobClient(counts).upload('x', 1);
+                return target.upload(...args);
+              },
+      });
+    });
+    const logFrom = h.logLines.length;
+    const outcome = await healCurated(
+      h.exportDeps(container, { blobs: byHand, now: () => new Date('2026-12-20T05:00:00.000Z') }),
+    ).then(
+      (ended) => ended,
+      (err: unknown) => `threw ${String((err as { statusCode?: unknown }).statusCode)}`,
+    );
+    expect(outcome).toBe('threw 412');
+    const events = h.logLines
+      .slice(logFrom)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((l) => l.event === 'curated.heal-stopped' || l.event === 'curated.heal-failed');
+    expect(events).toEqual([expect.objectContaining({ event: 'curated.heal-failed', level: 'error' })]);
+    // Healed by the next pass, for the tests after this one.
+    expect(await healCurated(h.exportDeps(container, { now: () => new Date('2026-12-20T05:10:00.000Z') }))).toBe(
+      'healed',
+    );
+  }, 60_000);
 });
 
 describe("the planning export's SQL writes", () => {
