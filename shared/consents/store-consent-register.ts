@@ -12,7 +12,8 @@ export interface ConsentRecord {
   consentId: string;
   subjectKey: string;
   /**
-   * Every person id it is in force for, or was until withdrawn: `subjectKey` first, then any other
+   * Every person id it is in force for, or was until withdrawn: `subjectKey` first, then any id
+   * no record holds nor ever moved out of (an opt-out's kept-only id: recordForEach), then any other
    * id a record holds that it was carried to and not detached from (after a split, each part
    * holds an opt-out: carry-consents.ts). A withdrawal ends it under all of them, and its
    * access-log entry names each, so each person's subject access answer shows it (found by a
@@ -456,7 +457,31 @@ export class StoreConsentRegister implements ConsentRegister {
         .execute();
       const heldIds = new Set(held.map((r) => r.person_id));
       subjectKey = subjects.find((s) => heldIds.has(s)) ?? subjectKey;
-      subjectKeys = [subjectKey, ...subjects.filter((s) => s !== subjectKey && heldIds.has(s))];
+      // An id no record holds is still one the opt-out applies to where no record ever moved out
+      // of it: the kept-only id of identifiers nobody held (recordForEach), or a person whose
+      // records were deleted. No record leads a subject access request to it, so it is named next
+      // (found by a defect hunt: the withdrawal of an unsettled opt-out named the people held, and
+      // the kept-only person's answer showed it recorded, never withdrawn). Not an id merged away:
+      // the id its records moved to holds the opt-out, and is named for it.
+      const unheld = subjects.filter((s) => s !== subjectKey && !heldIds.has(s));
+      const movedOut =
+        unheld.length === 0
+          ? new Set<string>()
+          : new Set(
+              (
+                await db
+                  .selectFrom('person_id_move')
+                  .select('from_person_id')
+                  .distinct()
+                  .where('from_person_id', 'in', unheld)
+                  .execute()
+              ).map((m) => m.from_person_id),
+            );
+      subjectKeys = [
+        subjectKey,
+        ...unheld.filter((s) => !movedOut.has(s)),
+        ...subjects.filter((s) => s !== subjectKey && heldIds.has(s)),
+      ];
     }
     const first = records.reduce((a, b) => (b.at < a.at ? b : a));
     const withdrawals = events.filter((e) => e.action === 'withdraw').map((e) => e.at);
