@@ -12,7 +12,7 @@ import { possiblySamePerson, type PossiblySamePerson } from '../people/possibly-
 import type { Store } from '../store/database.js';
 import type { AccessLogTable } from '../store/schema.js';
 import { agreementsOfEntry, stringList } from './entry-agreements.js';
-import { personIdsOf, SUBJECT_SEPARATOR } from './entry-subjects.js';
+import { personIdsOf, subjectNames } from './entry-subjects.js';
 
 /** The parts of the log one auditor may read. */
 export interface AuditScope {
@@ -120,12 +120,7 @@ export async function accessesToPerson(
           .where((eb) =>
             eb.or(
               ids.map(({ personId: id, since, loggedUntil }) => {
-                const named = eb.or([
-                  eb('subject_ref', '=', id),
-                  eb('subject_ref', 'like', `${id}${SUBJECT_SEPARATOR}%`),
-                  eb('subject_ref', 'like', `%${SUBJECT_SEPARATOR}${id}`),
-                  eb('subject_ref', 'like', `%${SUBJECT_SEPARATOR}${id}${SUBJECT_SEPARATOR}%`),
-                ]);
+                const named = subjectNames(eb, id);
                 const bounds = [named];
                 if (since !== undefined) bounds.push(eb('time', '>=', since));
                 if (loggedUntil !== undefined) bounds.push(eb('time', '<', loggedUntil));

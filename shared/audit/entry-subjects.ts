@@ -1,3 +1,6 @@
+import type { Expression, ExpressionBuilder, SqlBool } from 'kysely';
+import type { Database } from '../store/schema.js';
+
 /**
  * An access-log entry's subject (`subject_ref`): the person id it was about, or — for an entry
  * about several people, a link review of two records — each of their ids, space-separated (a
@@ -10,6 +13,20 @@ export const SUBJECT_SEPARATOR = ' ';
 export function subjectRefOf(personIds: readonly string[]): string | null {
   const ids = [...new Set(personIds)];
   return ids.length === 0 ? null : ids.join(SUBJECT_SEPARATOR);
+}
+
+/**
+ * That an access-log entry's subject names the person id, alone or among several (first, last or
+ * between two others): how a reader finds entries about a person in the store. A person id holds
+ * no LIKE wildcard.
+ */
+export function subjectNames(eb: ExpressionBuilder<Database, 'access_log'>, personId: string): Expression<SqlBool> {
+  return eb.or([
+    eb('subject_ref', '=', personId),
+    eb('subject_ref', 'like', `${personId}${SUBJECT_SEPARATOR}%`),
+    eb('subject_ref', 'like', `%${SUBJECT_SEPARATOR}${personId}`),
+    eb('subject_ref', 'like', `%${SUBJECT_SEPARATOR}${personId}${SUBJECT_SEPARATOR}%`),
+  ]);
 }
 
 /** The person ids an entry's subject names, in the order written; none for no subject. */
