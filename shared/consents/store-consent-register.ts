@@ -199,7 +199,16 @@ export class StoreConsentRegister implements ConsentRegister {
         if (found !== undefined) return { ...found, alreadyInForce: true };
       }
       const keptUnder = input.keep !== undefined && unheld.length > 0 ? [input.keep.personId] : [];
-      const recorded = await this.insertRecorded(trx, [...subjects, ...keptUnder], 'opt-out', null, input);
+      // The kept-only id next after the first person, as find() orders them: no record leads a
+      // subject access request to it, and an entry names ten people at most, so put last it was
+      // the one left off where more matched (found by a defect hunt).
+      const recorded = await this.insertRecorded(
+        trx,
+        [...subjects.slice(0, 1), ...keptUnder, ...subjects.slice(1)],
+        'opt-out',
+        null,
+        input,
+      );
       for (const personId of keptUnder) await this.keep(trx, personId, unheld);
       for (const subject of subjects) await this.ensureStillHeld(trx, subject, input.settledSince);
       return recorded;
