@@ -15,6 +15,7 @@ import { LocalSecretSource } from '../../../shared/secrets/local-secret-source.j
 import { SecretUnavailableError, type SecretSource } from '../../../shared/secrets/secret-source.js';
 import type { Services } from '../../../shared/services.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
+import { gate } from '../../support/gate.js';
 import { insertRecord, ROBIN_IN_SOCIAL_CARE, ROBIN_NHS } from '../../support/records.js';
 import { testSettings } from '../../support/settings.js';
 
@@ -99,30 +100,31 @@ describe("the API context's pseudonymisers", () => {
 
   it('reads the key versions beside an import or linking transaction, not after it', async () => {
     const ctx = contextWith(local);
-    // A long write transaction on the store's connection, as a snapshot load holds it.
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let started!: () => void;
-    const begun = new Promise<void>((resolve) => (started = resolve));
+    // A long write transaction on the store's connection, as a snapshot load holds it, given
+    // back only once the read has answered: a read that waited for it would never answer, and
+    // fails at the deadline, which is only the failure path, so a loaded machine cannot lose it.
+    const held = gate();
+    const begun = gate();
     const importLike = store.db.transaction().execute(async (trx) => {
       await trx.updateTable('source_record').set({ row_number: 2 }).execute();
-      started();
-      await gate;
+      begun.open();
+      await held.opened;
     });
+    let deadline: NodeJS.Timeout | undefined;
     try {
-      await begun;
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const first = await Promise.race([
+      await begun.opened;
+      const read = await Promise.race([
         ctx.pseudonymisers().then((list) => list.map((p) => p.keyVersion)),
-        new Promise((resolve) => setTimeout(() => resolve('still waiting'), 2000)),
+        new Promise((resolve) => (deadline = setTimeout(() => resolve('waited for the transaction'), 20_000))),
       ]);
-      expect(first).toEqual(expect.arrayContaining([oldVersion]));
-      expect(first).toHaveLength(2);
+      expect(read).toEqual(expect.arrayContaining([oldVersion]));
+      expect(read).toHaveLength(2);
     } finally {
-      release();
+      clearTimeout(deadline);
+      held.open();
       await importLike;
     }
-  });
+  }, 30_000);
   it("does not hold lookups up on a version only retention's kept hashes use, nor a subject access request once it is deleted", async () => {
     // Robin's records were deleted by retention under the old version; nothing held uses it now.
     await store.db
