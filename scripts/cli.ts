@@ -19,7 +19,7 @@ import { isDevelopmentStorageUrl } from '../shared/blob/storage-connection.js';
 import { ConfigurationError } from '../shared/config.js';
 import { errorKind } from '../shared/logging.js';
 import { SecretUnavailableError, SecretVersionGoneError } from '../shared/secrets/secret-source.js';
-import { MigrationFailedError } from '../shared/store/database.js';
+import { MigrationFailedError } from '../shared/store/migration-failed-error.js';
 
 const codeOf = (err: unknown): unknown => (err as { code?: unknown } | null | undefined)?.code;
 

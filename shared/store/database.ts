@@ -16,6 +16,7 @@ import * as tarn from 'tarn';
 import * as tedious from 'tedious';
 import { dialectFor, type Dialect, type Engine } from './dialect.js';
 import { keepStatements } from './kept-statements.js';
+import { MigrationFailedError } from './migration-failed-error.js';
 import { migrationsFor } from './migrations/index.js';
 import {
   HoldTrackingSqliteDialect,
@@ -223,32 +224,17 @@ export async function migrateToLatest(store: Store): Promise<MigrationResult[]> 
     // No migration ran: the store could not be reached or signed in to, which is no migration's
     // failure, and its error (the driver's or the credential's) is the caller's to name.
     if (failed === undefined) throw error;
-    throw new MigrationFailedError(failed, error);
+    throw new MigrationFailedError(failed, error, refusalReason(error));
   }
   await refuseShadowedAccessLog(store);
   return results ?? [];
 }
 
-/**
- * A migration the database refused. The message names it, and the database's reason where a
- * statement was refused (SQLite's, or SQL Server's through tedious): schema statements carry no
- * personal data. Any other cause (the connection lost, a token refused) is left to the cause, as
- * its message may quote the server or every credential tried.
- */
-export class MigrationFailedError extends Error {
-  /** The database's reason for refusing a statement; undefined for any other cause. */
-  readonly reason: string | undefined;
-
-  constructor(
-    readonly migration: string,
-    cause: unknown,
-  ) {
-    const refused = cause instanceof SqliteDatabase.SqliteError || cause instanceof tedious.RequestError;
-    const reason = refused ? cause.message : undefined;
-    super(`Migration ${migration} failed${reason === undefined ? '' : `: ${reason}`}`, { cause });
-    this.name = 'MigrationFailedError';
-    this.reason = reason;
-  }
+/** What a statement's refusal says, from the database itself; undefined for any other cause. */
+function refusalReason(cause: unknown): string | undefined {
+  return cause instanceof SqliteDatabase.SqliteError || cause instanceof tedious.RequestError
+    ? cause.message
+    : undefined;
 }
 
 /**

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { AggregateAuthenticationError, ChainedTokenCredential, CredentialUnavailableError } from '@azure/identity';
 import { RestError } from '@azure/storage-blob';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -60,6 +61,48 @@ describe('CLI errors', () => {
     expect(setting.stderr).toContain('PARTY_CLIENT_IDS');
     expect(setting.stderr).not.toContain('SECRET');
     expect(setting.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  // Every script's failure lines (scripts/cli.ts) imported MigrationFailedError from the store's
+  // module, and with it the store's whole graph — kysely, both drivers, every migration — for tsx
+  // to load before token had read its command line: a mistyped option took some 3 s to refuse (far
+  // longer on a loaded machine), where token reads the store only for a party the files do not name.
+  it('npm run token refuses a mistyped option without loading the store', () => {
+    const hooks = join(dir, 'refuse-store-hooks.mjs');
+    writeFileSync(
+      hooks,
+      // The store's module, its migrations, the query builder and the drivers.
+      `const STORE = /\\/shared\\/store\\/(database\\.ts|migrations\\/)|\\/node_modules\\/(kysely|better-sqlite3|mssql|tedious)\\//;
+      export async function resolve(specifier, context, next) {
+        const resolved = await next(specifier, context);
+        const loaded = STORE.exec(resolved.url);
+        if (loaded) throw new Error('the store was loaded: ' + loaded[0]);
+        return resolved;
+      }`,
+    );
+    const register = join(dir, 'refuse-store.mjs');
+    writeFileSync(
+      register,
+      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+    );
+    const result = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        import.meta.resolve('tsx'),
+        '--import',
+        pathToFileURL(register).href,
+        join(ROOT, 'scripts/token.ts'),
+        '--bogus',
+      ],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error' }, encoding: 'utf8', timeout: 60_000 },
+    );
+    // The refusal first: without the fix it is the hook's error naming the store module loaded.
+    expect(result.stderr.trim().split('\n')).toEqual([
+      "token: Unknown option '--bogus'",
+      'usage: npm run token -- --party <party-id> --role <role> [--role <role>] [--minutes 60]',
+    ]);
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
   });
 
   // The API drops a role the party holds in no agreement (resolveCaller), so such a token was
