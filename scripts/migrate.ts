@@ -10,8 +10,8 @@
  */
 import { loadLocalSettings } from '../local/settings.js';
 import { loadConfig } from '../shared/config.js';
-import { storeOptionsOf } from '../shared/services.js';
 import { migrateToLatest, migrationState, openStore, type Store } from '../shared/store/database.js';
+import { storeOptionsOf } from '../shared/store/store-options.js';
 import { failureLine, parseOptions } from './cli.js';
 
 parseOptions('migrate', "npm run migrate   (applies the store's pending migrations, then lists them all)", {

@@ -15,6 +15,7 @@ import type { AgreementSet } from '../shared/agreements/agreement-set.js';
 import { parsePartyDirectory, PartyDirectoryError, rolesHeldBy } from '../shared/agreements/party-directory.js';
 import { developmentIssuer } from '../shared/auth/development-issuer.js';
 import { ConfigurationError, loadConfig, type Settings } from '../shared/config.js';
+import { storeOptionsOf } from '../shared/store/store-options.js';
 import { parseOptions, refuseUsage } from './cli.js';
 
 const USAGE = 'npm run token -- --party <party-id> --role <role> [--role <role>] [--minutes 60]';
@@ -97,14 +98,13 @@ async function main(): Promise<void> {
  * no such memory (not migrated): the files alone say who is a party, as before.
  */
 async function rememberedBy(settings: Settings, loaded: AgreementSet) {
-  // Loaded only here: every other token is minted from the files, without the store's modules.
-  const [{ storeOptionsOf }, { openStore }, { readRememberedParties }] = await Promise.all([
-    import('../shared/services.js'),
+  const options = storeOptionsOf(settings);
+  if (options.engine === 'sqlite' && (options.path === ':memory:' || !existsSync(options.path))) return {};
+  // Loaded only here, once there is a store to read: every other token is minted from the files.
+  const [{ openStore }, { readRememberedParties }] = await Promise.all([
     import('../shared/store/database.js'),
     import('../shared/agreements/remembered-agreements.js'),
   ]);
-  const options = storeOptionsOf(settings);
-  if (options.engine === 'sqlite' && (options.path === ':memory:' || !existsSync(options.path))) return {};
   const store = openStore(options);
   try {
     return await readRememberedParties(store, loaded);

@@ -6,7 +6,8 @@ import { createLogger, type Logger } from './logging.js';
 import { KeyVaultSecretSource } from './secrets/key-vault-secret-source.js';
 import { LocalSecretSource } from './secrets/local-secret-source.js';
 import type { SecretSource } from './secrets/secret-source.js';
-import { migrateToLatest, openStore, type Store, type StoreOptions } from './store/database.js';
+import { migrateToLatest, openStore, type Store } from './store/database.js';
+import { storeOptionsOf } from './store/store-options.js';
 import type { AgreementSet } from './agreements/agreement-set.js';
 import { loadAgreements } from './agreements/load.js';
 import { parsePartyDirectory, type PartyDirectory } from './agreements/party-directory.js';
@@ -42,13 +43,6 @@ export function createSecretSource(settings: Settings): SecretSource {
   return settings.SECRETS_SOURCE === 'keyvault'
     ? new KeyVaultSecretSource({ vaultUri: settings.KEY_VAULT_URI!, pinnedVersions: settings.SECRET_VERSIONS })
     : new LocalSecretSource(resolve(settings.LOCAL_SECRETS_PATH));
-}
-
-/** The store the settings name; a relative SQLite path is taken from the working directory. */
-export function storeOptionsOf(settings: Settings): StoreOptions {
-  return settings.STORE_ENGINE === 'sqlite'
-    ? { engine: 'sqlite', path: settings.SQLITE_PATH === ':memory:' ? ':memory:' : resolve(settings.SQLITE_PATH) }
-    : { engine: 'mssql', connectionString: settings.MSSQL_CONNECTION_STRING! };
 }
 
 export interface ServicesOptions {

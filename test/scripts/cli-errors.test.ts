@@ -29,6 +29,39 @@ function run(script: string, args: string[], env: Record<string, string> = {}) {
   });
 }
 
+/**
+ * `run`, with a resolve hook that fails the script if it loads the store's module, its
+ * migrations, the query builder or a driver: what a script refusing its command line need not load.
+ */
+function runWithoutStore(script: string, args: string[], env: Record<string, string> = {}) {
+  const hooks = join(dir, 'refuse-store-hooks.mjs');
+  writeFileSync(
+    hooks,
+    `const STORE = /\\/shared\\/store\\/(database\\.ts|migrations\\/)|\\/node_modules\\/(kysely|better-sqlite3|mssql|tedious)\\//;
+    export async function resolve(specifier, context, next) {
+      const resolved = await next(specifier, context);
+      const loaded = STORE.exec(resolved.url);
+      if (loaded) throw new Error('the store was loaded: ' + loaded[0]);
+      return resolved;
+    }`,
+  );
+  const register = join(dir, 'refuse-store.mjs');
+  writeFileSync(
+    register,
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+  );
+  return spawnSync(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), '--import', pathToFileURL(register).href, join(ROOT, script), ...args],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+}
+
 /** What `npm run link` wrote to stderr but its notice of a one-off key, which every run without --key prints. */
 function linkRefusal(stderr: string): string {
   return stderr.replace('no --key given: pseudonymising under a random key for this run only\n', '').trim();
@@ -68,39 +101,25 @@ describe('CLI errors', () => {
   // to load before token had read its command line: a mistyped option took some 3 s to refuse (far
   // longer on a loaded machine), where token reads the store only for a party the files do not name.
   it('npm run token refuses a mistyped option without loading the store', () => {
-    const hooks = join(dir, 'refuse-store-hooks.mjs');
-    writeFileSync(
-      hooks,
-      // The store's module, its migrations, the query builder and the drivers.
-      `const STORE = /\\/shared\\/store\\/(database\\.ts|migrations\\/)|\\/node_modules\\/(kysely|better-sqlite3|mssql|tedious)\\//;
-      export async function resolve(specifier, context, next) {
-        const resolved = await next(specifier, context);
-        const loaded = STORE.exec(resolved.url);
-        if (loaded) throw new Error('the store was loaded: ' + loaded[0]);
-        return resolved;
-      }`,
-    );
-    const register = join(dir, 'refuse-store.mjs');
-    writeFileSync(
-      register,
-      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
-    );
-    const result = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        import.meta.resolve('tsx'),
-        '--import',
-        pathToFileURL(register).href,
-        join(ROOT, 'scripts/token.ts'),
-        '--bogus',
-      ],
-      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error' }, encoding: 'utf8', timeout: 60_000 },
-    );
+    const result = runWithoutStore('scripts/token.ts', ['--bogus']);
     // The refusal first: without the fix it is the hook's error naming the store module loaded.
     expect(result.stderr.trim().split('\n')).toEqual([
       "token: Unknown option '--bogus'",
       'usage: npm run token -- --party <party-id> --role <role> [--role <role>] [--minutes 60]',
+    ]);
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+  });
+
+  // A party the files do not name is looked for among those the store remembers; with no store
+  // file there are none, but token loaded the host's whole graph (services.ts) to learn the path.
+  it('npm run token refuses a mistyped party without loading the store, where there is no store', () => {
+    const result = runWithoutStore('scripts/token.ts', ['--party', 'kettering-borough', '--role', 'dpo'], {
+      SQLITE_PATH: join(dir, 'no-store-here', 'lintel.db'),
+      LOCAL_SECRETS_PATH: ISOLATED.LOCAL_SECRETS_PATH,
+    });
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'token: no party kettering-borough in the agreements',
+      expect.stringMatching(/^usage: npm run token -- --party/),
     ]);
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
   });

@@ -1,0 +1,14 @@
+import { resolve } from 'node:path';
+import type { Settings } from '../config.js';
+import type { StoreOptions } from './database.js';
+
+/**
+ * The store the settings name; a relative SQLite path is taken from the working directory.
+ * Apart from services.ts, so a script can learn where the store is (and that there is none)
+ * without loading the host's modules and the store's: npm run token, for a party the files do not name.
+ */
+export function storeOptionsOf(settings: Settings): StoreOptions {
+  return settings.STORE_ENGINE === 'sqlite'
+    ? { engine: 'sqlite', path: settings.SQLITE_PATH === ':memory:' ? ':memory:' : resolve(settings.SQLITE_PATH) }
+    : { engine: 'mssql', connectionString: settings.MSSQL_CONNECTION_STRING! };
+}
