@@ -12,6 +12,7 @@ import {
 } from '../../../shared/curated/curated-export.js';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { pruneReleases, storeRelease } from '../../../shared/curated/curated-releases.js';
+import type { Store } from '../../../shared/store/database.js';
 import type { LockEpoch } from '../../../shared/store/lock-epochs.js';
 import { agreementsFolderWithout } from '../agreements/agreement-files.js';
 import type { ImportHarness } from '../imports/import-harness.js';
@@ -375,25 +376,37 @@ describe('a planning export that lost its lease while it wrote', () => {
     await lateDeleteAfterTakeover('2026-12-07', true);
   }, 60_000);
 
-  it('does not take the release of the run that took its lease out of the view when its withdrawal reaches the store late', async () => {
-    // Run A no longer has the ISA, so it withdraws the target's releases from the view; its
-    // withdrawal's transaction (its second: the first takes the lock's epoch) is held while its
-    // lease is broken and run B, which has the ISA again, publishes the day's release.
+  /**
+   * Run A, started by `start` on a store that holds its second transaction (its withdrawal's: the
+   * first takes the lock's epoch), has its lease broken while run B publishes `day`'s release;
+   * `letGo` then lets A's withdrawal reach the store, to find the lock taken.
+   */
+  const withdrawalHeldWhileTakenOver = async <T>(day: string, start: (store: Store) => Promise<T>) => {
     let letGo!: () => void;
     const held = new Promise<void>((resolve) => (letGo = resolve));
     let transactions = 0;
     const { store, reached } = storeHoldingTransactions(h.store, () => ++transactions === 2, held);
-    const runA = exportCurated(
-      h.exportDeps(container, {
-        agreements: loadAgreements(agreementsFolderWithout(['isa'])),
-        store,
-        now: () => new Date('2026-12-08T06:00:00.000Z'),
-      }),
-    );
+    const runA = start(store);
     await reached;
     await breakLease();
-    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-08T06:10:00.000Z') }));
+    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date(`${day}T06:10:00.000Z`) }));
     expect(runB.map((s) => s.outcome)).toEqual(['written']);
+    return { runA, letGo };
+  };
+
+  it('does not take the release of the run that took its lease out of the view when its withdrawal reaches the store late', async () => {
+    // Run A no longer has the ISA, so it withdraws the target's releases from the view; its
+    // withdrawal's transaction (its second: the first takes the lock's epoch) is held while its
+    // lease is broken and run B, which has the ISA again, publishes the day's release.
+    const { runA, letGo } = await withdrawalHeldWhileTakenOver('2026-12-08', (store) =>
+      exportCurated(
+        h.exportDeps(container, {
+          agreements: loadAgreements(agreementsFolderWithout(['isa'])),
+          store,
+          now: () => new Date('2026-12-08T06:00:00.000Z'),
+        }),
+      ),
+    );
     const viewAfterB = await view();
 
     letGo();
@@ -411,16 +424,10 @@ describe('a planning export that lost its lease while it wrote', () => {
     // Run A's withdrawal (its second transaction: the first takes the lock's epoch) is held while
     // its lease is broken and run B publishes the day's release; A's withdrawal then finds the
     // lock taken, as a release's commit would.
-    let letGo!: () => void;
-    const held = new Promise<void>((resolve) => (letGo = resolve));
-    let transactions = 0;
-    const { store, reached } = storeHoldingTransactions(h.store, () => ++transactions === 2, held);
     const logFrom = h.logLines.length;
-    const runA = exportCurated(h.exportDeps(container, { store, now: () => new Date('2026-12-09T06:00:00.000Z') }));
-    await reached;
-    await breakLease();
-    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-09T06:10:00.000Z') }));
-    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+    const { runA, letGo } = await withdrawalHeldWhileTakenOver('2026-12-09', (store) =>
+      exportCurated(h.exportDeps(container, { store, now: () => new Date('2026-12-09T06:00:00.000Z') })),
+    );
     const afterB = await contents();
 
     letGo();
@@ -480,22 +487,16 @@ describe('a planning export that lost its lease while it wrote', () => {
     // transaction (its second: the first takes the lock's epoch) is held while its lease is broken
     // and run B publishes, and then finds the lock taken. No target is left for A to say it stopped
     // for: the operator must still learn that what was to be withdrawn may still be published.
-    let letGo!: () => void;
-    const held = new Promise<void>((resolve) => (letGo = resolve));
-    let transactions = 0;
-    const { store, reached } = storeHoldingTransactions(h.store, () => ++transactions === 2, held);
     const logFrom = h.logLines.length;
-    const runA = exportCurated(
-      h.exportDeps(container, {
-        agreements: loadAgreements(agreementsFolderWithout(['isa'])),
-        store,
-        now: () => new Date('2026-12-15T06:00:00.000Z'),
-      }),
+    const { runA, letGo } = await withdrawalHeldWhileTakenOver('2026-12-15', (store) =>
+      exportCurated(
+        h.exportDeps(container, {
+          agreements: loadAgreements(agreementsFolderWithout(['isa'])),
+          store,
+          now: () => new Date('2026-12-15T06:00:00.000Z'),
+        }),
+      ),
     );
-    await reached;
-    await breakLease();
-    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-15T06:10:00.000Z') }));
-    expect(runB.map((s) => s.outcome)).toEqual(['written']);
 
     letGo();
     // What `npm run curate` tells the operator from, and the timer retries on.
@@ -509,21 +510,15 @@ describe('a planning export that lost its lease while it wrote', () => {
   it("has the timer's run tried again when its withdrawal finds its lease lost with no export left to name", async () => {
     // As above, from the monthly timer: a run that ended without a retry would leave what it was
     // to withdraw published until next month's run.
-    let letGo!: () => void;
-    const held = new Promise<void>((resolve) => (letGo = resolve));
-    let transactions = 0;
-    const { store, reached } = storeHoldingTransactions(h.store, () => ++transactions === 2, held);
-    const runA = scheduledExport(
-      h.exportDeps(container, {
-        agreements: loadAgreements(agreementsFolderWithout(['isa'])),
-        store,
-        now: () => new Date('2026-12-17T06:00:00.000Z'),
-      }),
+    const { runA, letGo } = await withdrawalHeldWhileTakenOver('2026-12-17', (store) =>
+      scheduledExport(
+        h.exportDeps(container, {
+          agreements: loadAgreements(agreementsFolderWithout(['isa'])),
+          store,
+          now: () => new Date('2026-12-17T06:00:00.000Z'),
+        }),
+      ),
     );
-    await reached;
-    await breakLease();
-    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-17T06:10:00.000Z') }));
-    expect(runB.map((s) => s.outcome)).toEqual(['written']);
 
     letGo();
     await expect(runA).rejects.toMatchObject({ name: 'ExportBusyError' });
