@@ -285,13 +285,13 @@ function keysToKeep(
   pseudonymisers: readonly Pseudonymiser[],
 ): KeptKey[] {
   const use = identifierUseOf(ctx.services.agreements);
-  const current = pseudonymisers[0]!;
+  const keyVersion = pseudonymisers[0]!.keyVersion;
   return query.identifiers.flatMap((i) => {
-    const hash = current.hash(i.kind as PseudonymKind, i.value);
     const hashes = pseudonymisers.map((p) => p.hash(i.kind as PseudonymKind, i.value));
+    const hash = hashes[0]!;
     return datasets
       .filter((d) => use(d, i.kind))
-      .map((datasetId) => ({ datasetId, kind: i.kind, hash, keyVersion: current.keyVersion, hashes }));
+      .map((datasetId) => ({ datasetId, kind: i.kind, hash, keyVersion, hashes }));
   });
 }
 
