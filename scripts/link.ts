@@ -15,8 +15,8 @@
  * Dates are read as an import reads them: ISO or day first (DD/MM/YYYY), a midnight time
  * allowed; a placeholder date of birth (1900-01-01 and the like), a future one or one before
  * anyone living (bounded by today, as a lookup is: a file carries no extract date) is dropped and
- * counted, as an invalid value is. examples/link/ holds a map for two of the demo seed's extracts (README:
- * "Calling the API locally").
+ * counted, as an invalid value is. examples/link/ holds a map for two of the demo seed's extracts
+ * (README: "Calling the API locally").
  *
  * --truth takes any of three layouts, told apart by its header:
  *   left_id,right_id                      the true pairs;

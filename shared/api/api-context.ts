@@ -44,14 +44,14 @@ export interface ApiContext {
    */
   currentPseudonymisers(query: CanonicalQuery): Promise<readonly Pseudonymiser[]>;
   /**
-   * {@link currentPseudonymisers} and one for each version only the hashes kept after retention
-   * or for an opt-out hold, for a subject access request by identifiers, which matches with them as a consent
-   * does. Read when asked, not cached: a request is rare, and a version that cannot be read this
-   * time fails that request (503), never the lookups. A kept-only version Key Vault no longer has
-   * (deleted or disabled) is named in `keyVersionsGone` instead: deleting a version is how hashes
-   * are crypto-shredded at the end of their retention, and every request failing until it came
-   * back left the DPO unable to answer anyone. The current key, and any version a record holds,
-   * still fail the request when gone.
+   * {@link currentPseudonymisers} and one for each version only the hashes kept after retention or
+   * for an opt-out hold, for a subject access request by identifiers, which matches with them as a
+   * consent does. Read when asked, not cached: a request is rare, and a version that cannot be read
+   * this time fails that request (503), never the lookups. A kept-only version Key Vault no longer
+   * has (deleted or disabled) is named in `keyVersionsGone` instead: deleting a version is how
+   * hashes are crypto-shredded at the end of their retention, and every request failing until it
+   * came back left the DPO unable to answer anyone. The current key, and any version a record
+   * holds, still fail the request when gone.
    */
   subjectAccessPseudonymisers(query: CanonicalQuery): Promise<SubjectAccessKeys>;
   /**

@@ -34,12 +34,12 @@
  * a reference to a person none of their entries or data was about (found by reviews). Were none of
  * them audited any more (a re-signing since), it is the datasets' agreements', as the proved entry
  * is. A subject access answer that names no dataset (the person's records gone or held outside the
- * scope, no opt-out keeping their keys within it, and no entry shown on a dataset) stays the business of every agreement it was allowed
- * under: nothing on record ties the person to one of them rather than another, and the read must
- * stay in some audited agreement's view. Any other entry with no dataset — under `audit`
- * from a caller who audits no agreement (refused), under none, or under a purpose of an agreement
- * the party is not a party to (refused) — is its party's own conduct, and is the business of
- * every agreement the party is a party to.
+ * scope, no opt-out keeping their keys within it, and no entry shown on a dataset) stays the
+ * business of every agreement it was allowed under: nothing on record ties the person to one of
+ * them rather than another, and the read must stay in some audited agreement's view. Any other
+ * entry with no dataset — under `audit` from a caller who audits no agreement (refused), under
+ * none, or under a purpose of an agreement the party is not a party to (refused) — is its party's
+ * own conduct, and is the business of every agreement the party is a party to.
  *
  * An agreement that ended, its file removed, is still one its parties were parties to, as the
  * store remembers it (agreements/remembered-agreements.ts): its purposes' and datasets' entries are its own,

@@ -428,8 +428,8 @@ export class ExportBusyError extends Error {
 /**
  * The monthly timer's run: exportCurated, each target once a day (skipReleasedToday), so a retry
  * after a run that published the day's release does nothing; a run that found the lock held, or
- * lost it (in a target or its withdrawal), throws ExportBusyError for the host to retry. An operator's `npm run curate` calls
- * exportCurated and says busy rather than retrying.
+ * lost it (in a target or its withdrawal), throws ExportBusyError for the host to retry. An
+ * operator's `npm run curate` calls exportCurated and says busy rather than retrying.
  */
 export async function scheduledExport(deps: CuratedExportDependencies): Promise<CuratedExportRun> {
   const summaries = await exportCurated({ ...deps, skipReleasedToday: true });

@@ -63,13 +63,13 @@ async function deletedFrom(store: Store, personId: string): Promise<{ dataset_id
 /**
  * The purpose, and its agreement, an opt-out was recorded under: the X-Purpose of the call that
  * recorded it, as its access-log entry (`consent.record`, allowed, naming an id it was recorded
- * against, among the others of one recorded for several people) keeps it. The person was found among that purpose's datasets, and people are formed
- * within one agreement, so it is the agreement the person was held in then. For where nothing
- * else says: a purge takes with a dropped dataset the keys a load kept of an opted-out person its
- * snapshot had already dropped, and deletes no record of theirs, so leaves no entry naming the
- * dataset (found by a review: the opt-out's withdrawal was decided, and filed with a reference to
- * the person, under whatever agreement the caller's X-Purpose named). Undefined for an opt-out
- * recorded other than through the API.
+ * against, among the others of one recorded for several people) keeps it. The person was found
+ * among that purpose's datasets, and people are formed within one agreement, so it is the agreement
+ * the person was held in then. For where nothing else says: a purge takes with a dropped dataset
+ * the keys a load kept of an opted-out person its snapshot had already dropped, and deletes no
+ * record of theirs, so leaves no entry naming the dataset (found by a review: the opt-out's
+ * withdrawal was decided, and filed with a reference to the person, under whatever agreement the
+ * caller's X-Purpose named). Undefined for an opt-out recorded other than through the API.
  */
 export async function purposeOfOptOutRecording(
   store: Store,
