@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
+import { agreementsFolderWith, housingFirstAlsoAuditedBy } from '../shared/agreements/agreement-files.js';
 import { aishaOnKeyways, AISHA_NI, insertRecord } from '../support/records.js';
 import { callApi, clientActivity, ownAnchorContainer, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -31,15 +31,7 @@ describe('a DPO’s reads about a person when their party audits two agreements'
   beforeAll(async () => {
     t = await startTestHost({
       LINTEL_DEMO_SEED: 'off',
-      AGREEMENTS_DIR: agreementsFolderWith([
-        {
-          agreement: 'housingFirst',
-          from: '    roles: [housing-officer, dpo]\n',
-          to:
-            '    roles: [housing-officer, dpo]\n' +
-            '  - id: kettering-borough-council\n    name: Kettering Borough Council\n    kind: council\n    roles: [dpo]\n',
-        },
-      ]),
+      AGREEMENTS_DIR: agreementsFolderWith([housingFirstAlsoAuditedBy('kettering-borough-council')]),
     });
     await ownAnchorContainer(t);
     started = new Date(Date.now() - 1000).toISOString();

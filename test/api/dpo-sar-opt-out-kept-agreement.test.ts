@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agreementsFolderWith } from '../shared/agreements/agreement-files.js';
+import { agreementsFolderWith, housingFirstAlsoAuditedBy } from '../shared/agreements/agreement-files.js';
 import { nhs } from '../support/linked-people.js';
 import { callApi, clientActivity, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -31,15 +31,7 @@ describe('a subject access request for a person held only by an opt-out’s kept
   beforeAll(async () => {
     t = await startTestHost({
       LINTEL_DEMO_SEED: 'off',
-      AGREEMENTS_DIR: agreementsFolderWith([
-        {
-          agreement: 'housingFirst',
-          from: '    roles: [housing-officer, dpo]\n',
-          to:
-            '    roles: [housing-officer, dpo]\n' +
-            '  - id: la-education\n    name: Education (including the SEND Team)\n    kind: education\n    roles: [dpo]\n',
-        },
-      ]),
+      AGREEMENTS_DIR: agreementsFolderWith([housingFirstAlsoAuditedBy('la-education')]),
     });
     started = new Date(Date.now() - 1000).toISOString();
     const recorded = await callApi(t, '/v1/consents', {

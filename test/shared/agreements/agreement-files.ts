@@ -173,17 +173,31 @@ const KEYWAYS_LAST_PARTY =
  * signs two agreements. The party is named as the agreement it signs already names it.
  */
 export function keywaysAlsoSignedBy(partyId: string, roles: readonly string[]): AgreementTextEdit {
+  return { agreement: 'keyways', from: KEYWAYS_LAST_PARTY, to: KEYWAYS_LAST_PARTY + partyEntry(partyId, roles) };
+}
+
+/** The roles line of the Housing First agreement's first party (Dudley), after which another is added. */
+const HOUSING_FIRST_FIRST_PARTY_ROLES = '    roles: [housing-officer, dpo]\n';
+
+/**
+ * The Housing First agreement signed by a party of another agreement too, as its DPO alone: for
+ * tests of whose business a DPO's reading is when the DPO's party audits two agreements.
+ */
+export function housingFirstAlsoAuditedBy(partyId: string): AgreementTextEdit {
+  return {
+    agreement: 'housingFirst',
+    from: HOUSING_FIRST_FIRST_PARTY_ROLES,
+    to: HOUSING_FIRST_FIRST_PARTY_ROLES + partyEntry(partyId, ['dpo']),
+  };
+}
+
+/** A party's entry in an agreement's `parties`, named as the agreement it signs already names it. */
+function partyEntry(partyId: string, roles: readonly string[]): string {
   const party = Object.keys(AGREEMENT_FILES)
     .flatMap((name) => (rawAgreement(name).parties ?? []) as { id: string; name: string; kind: string }[])
     .find((p) => p.id === partyId);
   if (party === undefined) throw new Error(`no agreement names the party ${partyId}`);
-  return {
-    agreement: 'keyways',
-    from: KEYWAYS_LAST_PARTY,
-    to:
-      KEYWAYS_LAST_PARTY +
-      `  - id: ${party.id}\n    name: ${party.name}\n    kind: ${party.kind}\n    roles: [${roles.join(', ')}]\n`,
-  };
+  return `  - id: ${party.id}\n    name: ${party.name}\n    kind: ${party.kind}\n    roles: [${roles.join(', ')}]\n`;
 }
 
 /**
