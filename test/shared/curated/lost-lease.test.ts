@@ -69,12 +69,32 @@ describe('a planning export that lost its lease while it wrote', () => {
   const breakLease = () => breakExportLease(h, container);
   /** A run's result as its targets and whether its withdrawal stopped. */
   const ended = (run: CuratedExportRun) => ({ targets: [...run], withdrawalStopped: run.withdrawalStopped });
-  /** What the log has said since line `since` of a withdrawal that stopped part way. */
-  const withdrawalStops = (since: number) =>
+  /**
+   * The export's blob client, every upload of `blob` preceded by someone putting a file there by
+   * hand: the run's upload is refused (412) while its lease is still its own.
+   */
+  const uploadsPutBackByHand = (blob: string) =>
+    overBlockBlobs(h.blobs, (name, real) => {
+      const client = real() as { upload: (...args: unknown[]) => Promise<unknown> };
+      if (name !== blob) return client;
+      return new Proxy(client, {
+        get: (target, prop, recv) =>
+          prop !== 'upload'
+            ? (Reflect.get(target, prop, recv) as unknown)
+            : async (...args: unknown[]) => {
+                await h.blobs.getContainerClient(container).getBlockBlobClient(blob).upload('x', 1);
+                return target.upload(...args);
+              },
+      });
+    });
+  /** The log's lines since line `since` whose event is one of `events`, in order. */
+  const logEvents = (since: number, ...events: string[]) =>
     h.logLines
       .slice(since)
       .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((l) => l.event === 'curated.withdrawal-stopped');
+      .filter((l) => events.includes(String(l.event)));
+  /** What the log has said since line `since` of a withdrawal that stopped part way. */
+  const withdrawalStops = (since: number) => logEvents(since, 'curated.withdrawal-stopped');
   const noticed = (since: number) =>
     h.logLines.slice(since).some((line) => line.includes('"curated.export-lease-lost"'));
   /** Until the run has noticed its lease is gone (a renewal refused), or `ms` have passed. */
@@ -143,10 +163,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     expect(await view()).toEqual(viewAfterB);
     expect(summariesA.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
     // For the operator: the run's lease went, and which target it stopped at, by ids alone.
-    const events = h.logLines
-      .slice(logFrom)
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((l) => l.event === 'curated.export-stopped');
+    const events = logEvents(logFrom, 'curated.export-stopped');
     expect(events).toEqual([expect.objectContaining({ level: 'warn', partyId: 'la-housing', reason: 'lease-lost' })]);
   }, 60_000);
 
@@ -223,10 +240,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     expect(await view()).toEqual(viewAfterB);
     expect(await latestAgreesWithView()).toMatchObject({ latest: `${day}T06:10:00.000Z`, countsDescribed: true });
     expect(summariesA).toEqual(['lease-lost']);
-    const events = h.logLines
-      .slice(logFrom)
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((l) => l.event === 'curated.export-stopped' || l.event === 'curated.export-failed');
+    const events = logEvents(logFrom, 'curated.export-stopped', 'curated.export-failed');
     expect(events).toEqual([
       expect.objectContaining({ event: 'curated.export-stopped', level: 'warn', reason: 'lease-lost' }),
     ]);
@@ -438,10 +452,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     );
     expect(summariesA).toEqual([['la-housing', 'lease-lost']]);
     expect(await contents()).toEqual(afterB);
-    const events = h.logLines
-      .slice(logFrom)
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((l) => l.event === 'curated.export-stopped');
+    const events = logEvents(logFrom, 'curated.export-stopped');
     expect(events).toEqual([expect.objectContaining({ level: 'warn', partyId: 'la-housing', reason: 'lease-lost' })]);
   }, 60_000);
 
@@ -547,10 +558,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     expect(await lateUpload).toBe('refused 412');
     expect(await contents()).toEqual(afterB);
     // An operator reading a failure would look for a fault where another run is publishing.
-    const events = h.logLines
-      .slice(logFrom)
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((l) => l.event === 'curated.heal-stopped' || l.event === 'curated.heal-failed');
+    const events = logEvents(logFrom, 'curated.heal-stopped', 'curated.heal-failed');
     expect(events).toEqual([
       expect.objectContaining({
         event: 'curated.heal-stopped',
@@ -565,19 +573,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     // Someone puts a file back by hand in latest/ as the run writes there: its upload is refused,
     // but no run took the lock, so it is a failure for the operator to look into, not a stop.
     const parquet = `${FOLDER}latest/${COUNTS_PARQUET_FILE}`;
-    const byHand = overBlockBlobs(h.blobs, (blob, real) => {
-      const client = real() as { upload: (...args: unknown[]) => Promise<unknown> };
-      if (blob !== parquet) return client;
-      return new Proxy(client, {
-        get: (target, prop, recv) =>
-          prop !== 'upload'
-            ? (Reflect.get(target, prop, recv) as unknown)
-            : async (...args: unknown[]) => {
-                await h.blobs.getContainerClient(container).getBlockBlobClient(parquet).upload('x', 1);
-                return target.upload(...args);
-              },
-      });
-    });
+    const byHand = uploadsPutBackByHand(parquet);
     const logFrom = h.logLines.length;
     const outcome = await exportCurated(
       h.exportDeps(container, { blobs: byHand, now: () => new Date('2026-12-14T06:00:00.000Z') }),
@@ -586,12 +582,7 @@ describe('a planning export that lost its lease while it wrote', () => {
       (err: unknown) => `threw ${String((err as { statusCode?: unknown }).statusCode)}`,
     );
     expect(outcome).toBe('threw 412');
-    const events = h.logLines
-      .slice(logFrom)
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((l) =>
-        ['curated.export-stopped', 'curated.export-failed', 'curated.export-lease-lost'].includes(String(l.event)),
-      );
+    const events = logEvents(logFrom, 'curated.export-stopped', 'curated.export-failed', 'curated.export-lease-lost');
     expect(events).toEqual([expect.objectContaining({ event: 'curated.export-failed', level: 'error' })]);
   }, 60_000);
 
@@ -622,19 +613,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     // so it is a failure for the operator to look into, not a stop.
     const counts = `${FOLDER}latest/${COUNTS_FILE}`;
     await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${MANIFEST_FILE}`).delete();
-    const byHand = overBlockBlobs(h.blobs, (blob, real) => {
-      const client = real() as { upload: (...args: unknown[]) => Promise<unknown> };
-      if (blob !== counts) return client;
-      return new Proxy(client, {
-        get: (target, prop, recv) =>
-          prop !== 'upload'
-            ? (Reflect.get(target, prop, recv) as unknown)
-            : async (...args: unknown[]) => {
-                await h.blobs.getContainerClient(container).getBlockBlobClient(counts).upload('x', 1);
-                return target.upload(...args);
-              },
-      });
-    });
+    const byHand = uploadsPutBackByHand(counts);
     const logFrom = h.logLines.length;
     const outcome = await healCurated(
       h.exportDeps(container, { blobs: byHand, now: () => new Date('2026-12-20T05:00:00.000Z') }),
@@ -643,10 +622,7 @@ describe('a planning export that lost its lease while it wrote', () => {
       (err: unknown) => `threw ${String((err as { statusCode?: unknown }).statusCode)}`,
     );
     expect(outcome).toBe('threw 412');
-    const events = h.logLines
-      .slice(logFrom)
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((l) => l.event === 'curated.heal-stopped' || l.event === 'curated.heal-failed');
+    const events = logEvents(logFrom, 'curated.heal-stopped', 'curated.heal-failed');
     expect(events).toEqual([expect.objectContaining({ event: 'curated.heal-failed', level: 'error' })]);
     // Healed by the next pass, for the tests after this one.
     expect(await healCurated(h.exportDeps(container, { now: () => new Date('2026-12-20T05:10:00.000Z') }))).toBe(
