@@ -346,7 +346,9 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     // agreement's purpose, or under none, had named no one (found by a review). Where nothing
     // says where the person was held (an id merged away, none deleted), it goes by purpose as
     // before: the consent's own, or the one an opt-out was recorded under, or an X-Purpose some
-    // agreement knows, with the person; else by the party alone, naming no one.
+    // agreement knows, with the person (each of them, for an opt-out a split left with several: a
+    // DPO following the second one's reference did not see the refusal, found by a defect hunt);
+    // else by the party alone, naming no one.
     const refusal = (reason: string) => {
       const filedUnder = existing.purposeId ?? recorded?.purposeId ?? (named === undefined ? undefined : call.purpose);
       const purpose = existing.purposeId === null ? {} : { purpose: existing.purposeId };
@@ -355,7 +357,7 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       return deny(
         notFound,
         reason,
-        filedUnder === undefined ? {} : { purpose: filedUnder, subjectRef: existing.subjectKey },
+        filedUnder === undefined ? {} : { purpose: filedUnder, subjectRef: subjectsOf(existing) },
       );
     };
     if (own !== undefined && named !== undefined && named !== own) return refusal('purpose-not-permitted');

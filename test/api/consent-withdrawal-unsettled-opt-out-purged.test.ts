@@ -26,13 +26,17 @@ import {
  * no kept key says where its people were held, and the opt-out's own recording says which
  * agreement it belongs to. Found by a defect hunt: that recording was looked for by one person id
  * alone, so it was never found for an entry naming several, and a DPO of another agreement the
- * party signed withdrew the ISA's opt-out under that agreement's purpose.
+ * party signed withdrew the ISA's opt-out under that agreement's purpose. And the refusal of that
+ * withdrawal named the opt-out's first person alone, so a DPO following the reference a subject
+ * access request gave for another of its people did not see the attempt to lift their opt-out.
  */
 describe('withdrawing an unsettled opt-out after its people are purged', () => {
   let t: TestHost;
   const LA_HOUSING = 'la-housing';
   const DROPPED = 'multiple-disadvantage-indicators';
   let optOutId: string;
+  /** The reference a subject access request gave the DPO for Quinn, the second person the opt-out was recorded for. */
+  let quinnRef: string;
   const bothAgreements = [keywaysAlsoSignedBy(LA_HOUSING, ['dpo']), KEYWAYS_FRAUD_CHECK_OPT_OUT_APPLIES];
   const withdraw = (purpose: string) => withdrawConsent(t, optOutId, { party: LA_HOUSING, roles: ['dpo'], purpose });
   const inForce = () => consentInForce(t, optOutId);
@@ -72,6 +76,13 @@ describe('withdrawing an unsettled opt-out after its people are purged', () => {
     });
     expect(recorded.status, recorded.text).toBe(201);
     optOutId = recorded.body.consentId as string;
+    const quinn = await callApi(t, '/v1/audit/people/accesses', {
+      party: LA_HOUSING,
+      roles: ['dpo'],
+      body: { givenName: 'Quinn', familyName: 'Wray', dateOfBirth: '2012-05-05' },
+    });
+    expect(quinn.status, quinn.text).toBe(200);
+    quinnRef = quinn.body.personRef as string;
 
     t = await restartTestHost(t, {
       LINTEL_DEMO_SEED: 'off',
@@ -93,5 +104,15 @@ describe('withdrawing an unsettled opt-out after its people are purged', () => {
     const underIsa = await withdraw('service-planning');
     expect(underIsa.status, `log: ${(await reasonCodesOf(t, LA_HOUSING, 'consent.withdraw')).join(', ')}`).toBe(200);
     expect(await inForce()).toBe(false);
+  });
+
+  it('shows the refused withdrawal under the reference of each person it was recorded for, not the first alone', async () => {
+    expect((await withdraw('fraud-prevention')).status).toBe(404);
+    const answer = await callApi(t, `/v1/audit/people/${quinnRef}/accesses`, { party: LA_HOUSING, roles: ['dpo'] });
+    expect(answer.status, answer.text).toBe(200);
+    const seen = (answer.body.entries as { action: string; reasonCode: string }[])
+      .filter((e) => e.action === 'consent.withdraw')
+      .map((e) => e.reasonCode);
+    expect(seen, "Quinn's reference showed no refused withdrawal of their opt-out").toContain('purpose-not-permitted');
   });
 });
