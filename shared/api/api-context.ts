@@ -144,6 +144,8 @@ export function createApiContext(services: Services): ApiContext {
   const { settings, logger } = services;
   let personRefs: Promise<PersonRefCodec> | undefined;
   let pseudonymisers: { at: number; ttl: number; value: Promise<Pseudonymiser[]> } | undefined;
+  /** The kept-only versions the last subject access request found gone, space-separated: warned of once. */
+  let keptVersionsLastGone = '';
 
   const unavailable = (version: string | undefined, err: unknown) => {
     // The version id says which key to restore or re-enable; the key itself is never logged.
@@ -242,8 +244,14 @@ export function createApiContext(services: Services): ApiContext {
       const more = [...new Set(held)].filter((version) => !known.has(version));
       const read = await Promise.all(more.map(async (version) => ({ version, secret: await readKeptKey(version) })));
       const keyVersionsGone = read.flatMap(({ version, secret }) => (secret === undefined ? [version] : [])).sort();
-      // A warning, not an error: a deleted version is usually a deliberate shredding.
-      if (keyVersionsGone.length > 0) logger.warn('api.kept-key-versions-gone', { keyVersions: keyVersionsGone });
+      // A warning, not an error: a deleted version is usually a deliberate shredding. Once for
+      // the versions found gone, and again when they change: warned on every request, the app
+      // log filled with the same line for as long as the shredding stood, and a version newly
+      // gone was lost among them. Each answer still says what it did not compare.
+      const gone = keyVersionsGone.join(' ');
+      if (gone !== keptVersionsLastGone && keyVersionsGone.length > 0)
+        logger.warn('api.kept-key-versions-gone', { keyVersions: keyVersionsGone });
+      keptVersionsLastGone = gone;
       return {
         pseudonymisers: [
           ...loaded,
