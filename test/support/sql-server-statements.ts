@@ -17,10 +17,14 @@ import type { Database } from '../../shared/store/schema.js';
  * A store on Azure SQL's dialect with no server behind it (none can run on these machines): the
  * product's own code runs against it, each statement is compiled by Kysely's SQL Server compiler
  * exactly as it would be sent, kept in `statements`, and answered by `answer` (no rows unless
- * told). For checking today's queries against SQL Server's rules without a server; what only a
- * server can judge (plans, locks, collations of data) it cannot.
+ * told), a write's count of rows by `affected` (none reported unless told). For checking today's
+ * queries against SQL Server's rules without a server; what only a server can judge (plans,
+ * locks, collations of data) it cannot.
  */
-export function sqlServerStatements(answer: (query: CompiledQuery) => readonly unknown[] = () => []): {
+export function sqlServerStatements(
+  answer: (query: CompiledQuery) => readonly unknown[] = () => [],
+  affected: (query: CompiledQuery) => number | undefined = () => undefined,
+): {
   store: Store;
   statements: CompiledQuery[];
 } {
@@ -28,7 +32,8 @@ export function sqlServerStatements(answer: (query: CompiledQuery) => readonly u
   const connection: DatabaseConnection = {
     executeQuery: async <R>(query: CompiledQuery): Promise<QueryResult<R>> => {
       statements.push(query);
-      return { rows: answer(query) as R[] };
+      const count = affected(query);
+      return { rows: answer(query) as R[], numAffectedRows: count === undefined ? undefined : BigInt(count) };
     },
     streamQuery: () => {
       throw new Error('not used');

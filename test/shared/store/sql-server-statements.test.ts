@@ -3,19 +3,30 @@ import type { CompiledQuery, Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { rememberAgreements } from '../../../shared/agreements/remembered-agreements.js';
+import { accessesToPerson, auditScope } from '../../../shared/audit/dpo-views.js';
 import { findSuspiciousActivity } from '../../../shared/audit/watch-rules.js';
+import { LeaseLostError } from '../../../shared/blob/blob-lease.js';
+import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
+import { pruneReleases, storeRelease } from '../../../shared/curated/curated-releases.js';
 import { Pseudonymiser } from '../../../shared/domain/pseudonymise.js';
 import { CarriedPersonIds } from '../../../shared/imports/carried-person-ids.js';
 import { endKeptKeys, keepKeysOfDeparted, reachArrivals } from '../../../shared/imports/opt-out-kept-keys.js';
 import { OptOutSuccessors } from '../../../shared/imports/opt-out-successors.js';
+import { uuidV7 } from '../../../shared/imports/record-ids.js';
 import { SnapshotWriter } from '../../../shared/imports/snapshot-writer.js';
 import { nextLinkedAgreementQuery } from '../../../shared/linkage/link-people.js';
 import { MAX_HISTORY_IDS, personIdHistory, recordPersonIdMoves } from '../../../shared/linkage/person-id-history.js';
 import { lastMoveOutCommittedIn, lastMoveOutTimes } from '../../../shared/people/current-person-id.js';
 import { noteOptOutSuccessors, possiblySamePerson } from '../../../shared/people/possibly-same-person.js';
 import { listCandidates } from '../../../shared/linkage/review-queue.js';
-import { retiredContradicts, retiredMatches, retireIdentifiers } from '../../../shared/people/retired-identifiers.js';
+import {
+  keptHashSetsUnder,
+  retiredContradicts,
+  retiredMatches,
+  retireIdentifiers,
+} from '../../../shared/people/retired-identifiers.js';
 import { storedKeyVersions, unknownStoredKeyVersion } from '../../../shared/people/stored-key-versions.js';
+import { purposeOfOptOutRecording } from '../../../shared/people/person-agreement.js';
 import { dialectFor } from '../../../shared/store/dialect.js';
 import { holdsLockEpoch, takeLockEpoch } from '../../../shared/store/lock-epochs.js';
 import { migrationsFor } from '../../../shared/store/migrations/index.js';
@@ -122,6 +133,36 @@ describe('statements sent to Azure SQL', () => {
     const created = statements.filter((s) => s.sql.startsWith('create table'));
     expect(created.length).toBeGreaterThan(0);
     for (const statement of created) expect(statement.sql).toMatch(/^create table ##lintel_[a-z]+_[0-9a-f]{32} \(/);
+  });
+
+  it('follows an opted-out person no other way took by two of what is left, with statements SQL Server accepts', async () => {
+    // The noted person none of the ways before took to a record of the snapshot (twoOfWhatIsLeft).
+    const { store, statements } = sqlServerStatements((q) =>
+      q.sql.startsWith('select distinct person_id from ##')
+        ? [{ person_id: 'p1' }]
+        : q.sql.includes('select distinct sr.id as found, p.person_id')
+          ? [{ found: 'r1', person_id: 'p1' }]
+          : [],
+    );
+    await store.db.transaction().execute(async (trx) => {
+      const carried = new CarriedPersonIds(trx, 'mssql', snapshot, undefined);
+      await carried.notePrevious();
+      const optOuts = new OptOutSuccessors(trx, 'mssql', snapshot);
+      await optOuts.notePrevious();
+      const outcome = await carried.carry();
+      await optOuts.carry(carried.comparableIdentifiers(outcome), carried.keyTable);
+    });
+    expectAccepted(statements);
+    const sent = statements.map((s) => s.sql.trim());
+    // Each pair probed by an index of the notes' table (a load's transaction, not a snapshot one).
+    const indexes = sent.filter((text) => /^create index snapshot_optout_(names|postcode_)/.test(text));
+    expect(indexes.map((text) => text.replace(/ on ##lintel_optoutrecords_[0-9a-f]{32} /, ' on notes '))).toEqual([
+      'create index snapshot_optout_names on notes (given_name, family_name)',
+      'create index snapshot_optout_postcode_family on notes (postcode, family_name)',
+      'create index snapshot_optout_postcode_given on notes (postcode, given_name)',
+      'create index snapshot_optout_postcode_dob on notes (postcode, date_of_birth)',
+    ]);
+    expect(sent.some((text) => text.startsWith('update source_record'))).toBe(true);
   });
 
   it('reads the opt-outs a load must carry under a lock held to its commit, before it deletes the previous records', async () => {
@@ -327,6 +368,146 @@ describe('statements sent to Azure SQL', () => {
       'insert into "lock_epoch" ("name", "epoch") values (@1, @2)',
       'update "lock_epoch" set "epoch" = @1 where "name" = @2 and "epoch" = @3',
     ]);
+  });
+
+  it('counts the kept hash sets a key version gone from Key Vault leaves uncompared, with statements SQL Server accepts', async () => {
+    const { store, statements } = sqlServerStatements((q) =>
+      q.sql.includes('"retired_identifier"') ? [{ key_version: 'v1', n: 2 }] : [{ key_version: 'v1', n: 1 }],
+    );
+    expect(await keptHashSetsUnder(store, ['v1'], [DATASET])).toEqual([{ keyVersion: 'v1', hashSets: 3 }]);
+    expectAccepted(statements);
+    // One set a person and dataset, of each table: counts only, never whose.
+    expect(statements.map((s) => s.sql)).toEqual(
+      ['retired_identifier', 'opt_out_kept_identifier'].map(
+        (table) =>
+          `select "sets"."key_version", count(*) as "n" from (select distinct "key_version", "person_id", "dataset_id" from "${table}" where "key_version" in (@1) and "dataset_id" in (@2)) as "sets" group by "sets"."key_version"`,
+      ),
+    );
+  });
+
+  it('records an opt-out for a person not held, and for several people beside a kept-only id, with statements SQL Server accepts', async () => {
+    const [held, other, keptOnly] = [uuidV7(), uuidV7(), uuidV7()].sort();
+    const recordedUnder = (subject: string) => ({
+      event_id: uuidV7(),
+      consent_id: 'c1',
+      subject_key: subject,
+      kind: 'opt-out',
+      purpose_id: null,
+      action: 'record',
+      party_id: 'la-housing',
+      client_id: 'a-client',
+      evidence_ref: null,
+      at: '2026-12-03T12:00:00.000Z',
+    });
+    const { store, statements } = sqlServerStatements((q) =>
+      q.sql.includes('sp_getapplock')
+        ? [{ status: 0 }]
+        : q.sql.startsWith('select top(1) "id" from "source_record"')
+          ? [{ id: 'r1' }]
+          : q.sql.startsWith('select * from "consent_event"')
+            ? [held!, keptOnly!, other!].map(recordedUnder)
+            : q.sql.startsWith('select distinct "person_id" from "source_record"')
+              ? [{ person_id: held }, { person_id: other }]
+              : [],
+    );
+    const consents = new StoreConsentRegister(store);
+    const keys = [
+      { datasetId: DATASET, kind: 'upn', hash: 'a'.repeat(64), keyVersion: 'v2', hashes: ['a'.repeat(64)] },
+    ];
+    const by = { partyId: 'la-housing', clientId: 'a-client' };
+    const at = new Date('2026-12-03T12:00:00.000Z');
+    await consents.recordUnheld({ personId: keptOnly!, keys, evidenceRef: null, by, at });
+    await consents.recordForEach({
+      subjectKeys: [held!, other!],
+      keep: { personId: keptOnly!, keys },
+      evidenceRef: null,
+      by,
+      at,
+      settledSince: '2026-12-03T11:59:00.000Z',
+    });
+    // The kept-only id is named beside the people held: no record holds it, none moved out of it.
+    expect((await consents.find('c1'))?.subjectKeys).toEqual([held, keptOnly, other]);
+    expectAccepted(statements);
+    const sent = statements.map((s) => s.sql);
+    // The party's opt-out in force for the same keys, one of them, as SQL Server bounds a read.
+    expect(sent.find((text) => text.includes('"opt_out_kept_identifier" where "hash" in'))).toMatch(
+      /^select top\(1\) "r"."consent_id" from "consent_event" as "r" where [^]* order by "r"."consent_id"$/,
+    );
+    expect(sent).toContain('select distinct "from_person_id" from "person_id_move" where "from_person_id" in (@1)');
+  });
+
+  it("finds an opt-out's recording, and a person's entries, by subjects naming several people, with statements SQL Server accepts", async () => {
+    const agreements = loadAgreements(join(import.meta.dirname, '../../../agreements'));
+    const [person, earlier, other] = [uuidV7(), uuidV7(), uuidV7()];
+    const { store, statements } = sqlServerStatements((q) =>
+      q.sql.startsWith('select distinct "subject_key" from "consent_event"')
+        ? [{ subject_key: person }, { subject_key: other }]
+        : q.sql.includes('where "person_id_move"."to_person_id" in') && q.parameters[0] === person
+          ? [
+              {
+                from_person_id: earlier,
+                to_person_id: person,
+                moved_at: '2026-12-01T09:00:00.000Z',
+                held_since: null,
+                committed_at: '2026-12-01T09:00:05.000Z',
+              },
+            ]
+          : [],
+    );
+    await purposeOfOptOutRecording(store, agreements, { consentId: 'c1', recordedBy: 'la-housing' });
+    await accessesToPerson(store, auditScope(agreements, [AGREEMENT]), person!, { after: 0, limit: 10 });
+    expectAccepted(statements);
+    const reads = statements.filter((s) => s.sql.includes('"subject_ref" like'));
+    expect(reads.map((s) => s.sql.split(' where ')[0])).toEqual([
+      'select top(1) "purpose" from "access_log"',
+      'select top(500) * from "access_log"',
+    ]);
+    for (const read of reads) expect(read.sql).toMatch(/ order by "seq"$/);
+    // Besides % and _, T-SQL's LIKE reads [ ] and ^ as wildcards: a pattern is a person id with
+    // the separator beside it, between its %s, and holds none of them.
+    const patterns = reads.flatMap((s) => s.parameters).filter((p) => typeof p === 'string' && p.includes('%'));
+    // Three an id (first, last, between others), of the opt-out's two ids and the person's two.
+    expect(patterns).toHaveLength(4 * 3);
+    for (const pattern of patterns)
+      expect(pattern).toMatch(/^%?( ?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12} ?)%?$/);
+  });
+
+  it('stores and prunes planning releases fenced on the export lock epoch, and writes nothing once another run holds it', async () => {
+    const fence = { name: 'curated/export.lock', epoch: 3 };
+    const target = { agreementId: AGREEMENT, purposeId: 'service-planning', datasetId: DATASET, partyId: 'la-housing' };
+    const release = {
+      target,
+      agreementVersion: '1.0.0',
+      generatedAt: new Date('2026-12-03T12:00:00.000Z'),
+      lines: [{ measure: 'all-people', category: 'all', people: 10, suppressed: false, specialCategory: false }],
+      countsSha256: 'b'.repeat(64),
+      manifest: '{}',
+    };
+    let epochHeld = true;
+    const { store, statements } = sqlServerStatements(
+      () => [],
+      (q) => (q.sql.startsWith('update "lock_epoch"') ? (epochHeld ? 1 : 0) : 1),
+    );
+    await storeRelease(store, release, 30, fence);
+    expect(await pruneReleases(store, [target], 30, new Date('2026-12-03T12:00:00.000Z'), fence)).toBe(1);
+    expectAccepted(statements);
+    const fenceCheck = 'update "lock_epoch" set "epoch" = @1 where "name" = @2 and "epoch" = @3';
+    const kinds = statements.map((s) => (s.sql === fenceCheck ? 'fence' : s.sql.split(' ').slice(0, 3).join(' ')));
+    expect(kinds).toEqual([
+      'fence',
+      'delete from "curated_count"',
+      'delete from "curated_release"',
+      'insert into "curated_release"',
+      'insert into "curated_count"',
+      'fence',
+      'delete from "curated_count"',
+      'delete from "curated_release"',
+    ]);
+    statements.length = 0;
+    epochHeld = false;
+    await expect(storeRelease(store, release, 30, fence)).rejects.toThrow(LeaseLostError);
+    await expect(pruneReleases(store, [], 30, new Date(), fence)).rejects.toThrow(LeaseLostError);
+    expect(statements.map((s) => s.sql)).toEqual([fenceCheck, fenceCheck]);
   });
 
   it("creates today's tables, columns and indexes (0019-0049) as SQL Server takes them", async () => {
