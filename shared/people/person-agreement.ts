@@ -1,6 +1,6 @@
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import { stringList } from '../audit/entry-agreements.js';
-import { subjectNames } from '../audit/entry-subjects.js';
+import { subjectNamesFirst } from '../audit/entry-subjects.js';
 import { RETENTION_ACTION } from '../retention/enforce-retention.js';
 import type { Store } from '../store/database.js';
 
@@ -62,8 +62,8 @@ async function deletedFrom(store: Store, personId: string): Promise<{ dataset_id
 
 /**
  * The purpose, and its agreement, an opt-out was recorded under: the X-Purpose of the call that
- * recorded it, as its access-log entry (`consent.record`, allowed, naming an id it was recorded
- * against, among the others of one recorded for several people) keeps it. The person was found
+ * recorded it, as its access-log entry (`consent.record`, allowed, naming first an id it was
+ * recorded against, before the others of one recorded for several people) keeps it. The person was found
  * among that purpose's datasets, and people are formed within one agreement, so it is the agreement
  * the person was held in then. For where nothing else says: a purge takes with a dropped dataset
  * the keys a load kept of an opted-out person its snapshot had already dropped, and deletes no
@@ -89,8 +89,10 @@ export async function purposeOfOptOutRecording(
       store.db
         .selectFrom('access_log')
         .select('purpose')
-        // One recorded for several people names them all in one subject (entry-subjects.ts).
-        .where((eb) => eb.or(subjects.map((s) => subjectNames(eb, s.subject_key))))
+        // One recorded for several people names them all in one subject (entry-subjects.ts), each
+        // an id the opt-out has a `record` event under (consents-api.ts `recorded`), so the first
+        // is among these: sought by it, through the subject index, the log is not read whole.
+        .where((eb) => eb.or(subjects.map((s) => subjectNamesFirst(eb, store.dialect.engine, s.subject_key))))
         .where('action', '=', 'consent.record')
         .where('party_id', '=', opt.recordedBy)
         .where('decision', '=', 'allow')

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CompiledQuery } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAgreements } from '../../../shared/agreements/load.js';
+import { AccessLog } from '../../../shared/audit/access-log.js';
+import { createLogger } from '../../../shared/logging.js';
+import { purposeOfOptOutRecording } from '../../../shared/people/person-agreement.js';
+import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
+import { sqlServerStatements } from '../../support/sql-server-statements.js';
+
+const agreements = loadAgreements(resolve('agreements'));
+const recordedBy = 'northamptonshire-children-trust';
+const [first, second, third] = [randomUUID(), randomUUID(), randomUUID()];
+const opt = { consentId: randomUUID(), recordedBy };
+
+/**
+ * The withdrawal of an opt-out whose person nothing else places asks the access log for the entry
+ * that recorded it. The log is never shortened, and grows by an entry a call: the entry is sought
+ * through an index, not found by reading the whole log.
+ */
+describe("finding an opt-out's recording entry", () => {
+  let store: Store;
+
+  beforeAll(async () => {
+    store = openStore({ engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'lintel-recording-')), 'lintel.db') });
+    await migrateToLatest(store);
+    // An opt-out recorded for three people at once: one entry names them all.
+    await store.db
+      .insertInto('consent_event')
+      .values(
+        [first, second, third].map((subject) => ({
+          event_id: randomUUID(),
+          consent_id: opt.consentId,
+          subject_key: subject,
+          kind: 'opt-out' as const,
+          purpose_id: null,
+          action: 'record' as const,
+          party_id: recordedBy,
+          client_id: 'children-trust-dpo',
+          evidence_ref: null,
+          at: '2026-11-02T10:00:00.000Z',
+        })),
+      )
+      .execute();
+    const log = new AccessLog(store, createLogger('error'));
+    const entry = { partyId: recordedBy, clientId: 'children-trust-dpo', roles: ['dpo'], datasets: [], fields: [] };
+    await log.append({
+      ...entry,
+      requestId: randomUUID(),
+      purpose: 'housing-allocation',
+      action: 'person.search',
+      subjectRef: first,
+      decision: 'allow',
+      reasonCode: 'granted',
+    });
+    await log.append({
+      ...entry,
+      requestId: randomUUID(),
+      purpose: 'homelessness-prevention',
+      action: 'consent.record',
+      subjectRef: `${first} ${second} ${third}`,
+      decision: 'allow',
+      reasonCode: 'opt-out-recorded',
+    });
+    await log.close();
+  });
+  afterAll(async () => store?.close());
+
+  it('finds it by a seek on the subject index, not a scan of the log', async () => {
+    const sent: CompiledQuery[] = [];
+    const db = store.db.withPlugin({
+      transformQuery: (args) => {
+        sent.push(store.db.getExecutor().compileQuery(args.node, args.queryId));
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    expect(await purposeOfOptOutRecording({ ...store, db }, agreements, opt)).toEqual({
+      purposeId: 'homelessness-prevention',
+      agreementId: 'social-care-education-housing',
+    });
+    const reads = sent.filter((q) => /"access_log"/.test(q.sql));
+    expect(reads).toHaveLength(1);
+    const { rows } = await store.db.executeQuery<{ detail: string }>(
+      CompiledQuery.raw(`explain query plan ${reads[0]!.sql}`, [...reads[0]!.parameters]),
+    );
+    const plan = rows.map((r) => r.detail).join('\n');
+    expect(plan).toMatch(/SEARCH access_log USING INDEX access_log_subject/);
+    expect(plan).not.toMatch(/SCAN access_log/);
+  });
+
+  // SQL Server seeks a LIKE whose pattern begins with text; one that begins with a wildcard, it scans.
+  it('asks SQL Server only for subjects that begin with one of its ids', async () => {
+    const { store: mssql, statements } = sqlServerStatements((query) =>
+      /consent_event/.test(query.sql) ? [{ subject_key: first }, { subject_key: second }] : [],
+    );
+    await purposeOfOptOutRecording(mssql, agreements, opt);
+    const read = statements.find((q) => /\baccess_log\b/.test(q.sql));
+    expect(read).toBeDefined();
+    const patterns = read!.parameters.filter((p): p is string => typeof p === 'string' && p.includes('%'));
+    expect(patterns).toEqual([`${first} %`, `${second} %`]);
+  });
+});
