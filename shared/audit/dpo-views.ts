@@ -159,15 +159,13 @@ export async function datasetsShown(
     store.db
       .selectFrom(table)
       .select('dataset_id')
-      .distinct()
       .where('person_id', '=', personId)
-      .where('dataset_id', 'in', [...inScope])
-      .execute();
-  const held = [
-    ...(await heldIn('source_record')),
-    ...(await heldIn('opt_out_kept_record')),
-    ...(await heldIn('opt_out_kept_identifier')),
-  ];
+      .where('dataset_id', 'in', [...inScope]);
+  // One statement, not three one after another: a union, which keeps each dataset once.
+  const held = await heldIn('source_record')
+    .union(heldIn('opt_out_kept_record'))
+    .union(heldIn('opt_out_kept_identifier'))
+    .execute();
   const named = [...entries.flatMap((e) => e.datasets), ...held.map((r) => r.dataset_id)];
   return [...new Set(named.filter((d) => inScope.has(d)))].sort();
 }
