@@ -156,22 +156,22 @@ export function createApiContext(services: Services): ApiContext {
     });
     return new KeyUnavailableError('identifiers', { cause: err });
   };
-  const readKey = async (version: string | undefined) => {
+  /**
+   * A version of the pseudonymisation key, the current one where none is named. A `keptOnly`
+   * version (one only retired identifiers or kept hashes are under, read for a subject access
+   * request) is undefined when Key Vault no longer has it (crypto-shredded: the answer names it
+   * gone); any other failure, and a gone version a lookup matches under, is unavailable.
+   */
+  function readKey(version: string | undefined): Promise<SecretValue>;
+  function readKey(version: string, options: { keptOnly: true }): Promise<SecretValue | undefined>;
+  async function readKey(version: string | undefined, options?: { keptOnly: true }) {
     try {
       return await services.secrets.get('pseudonymisation-key', version);
     } catch (err) {
+      if (options?.keptOnly && err instanceof SecretVersionGoneError) return undefined;
       throw unavailable(version, err);
     }
-  };
-  /** A kept-only version, or undefined when Key Vault no longer has it (crypto-shredded). */
-  const readKeptKey = async (version: string) => {
-    try {
-      return await services.secrets.get('pseudonymisation-key', version);
-    } catch (err) {
-      if (err instanceof SecretVersionGoneError) return undefined;
-      throw unavailable(version, err);
-    }
-  };
+  }
   const pseudonymiserOf = (secret: SecretValue) =>
     new Pseudonymiser({ keyVersion: secret.version, key: Buffer.from(secret.value, 'base64') });
 
@@ -242,7 +242,9 @@ export function createApiContext(services: Services): ApiContext {
       const known = new Set(loaded.map((p) => p.keyVersion));
       const held = [...(await retiredKeyVersions(services.store)), ...(await keptKeyVersionsHeld(services.store))];
       const more = [...new Set(held)].filter((version) => !known.has(version));
-      const read = await Promise.all(more.map(async (version) => ({ version, secret: await readKeptKey(version) })));
+      const read = await Promise.all(
+        more.map(async (version) => ({ version, secret: await readKey(version, { keptOnly: true }) })),
+      );
       const keyVersionsGone = read.flatMap(({ version, secret }) => (secret === undefined ? [version] : [])).sort();
       // A warning, not an error: a deleted version is usually a deliberate shredding. Once for
       // the versions found gone, and again when they change: warned on every request, the app
