@@ -11,6 +11,7 @@ import {
   startTestHost,
   type TestHost,
 } from '../support/test-host.js';
+import { minimalEnv } from '../support/child-env.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -37,8 +38,7 @@ describe('npm run token for a party whose only agreement ended', () => {
   const token = (args: string[]) =>
     spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'scripts/token.ts'), ...args], {
       cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
+      env: minimalEnv({
         LOG_LEVEL: 'error',
         LINTEL_ENV: 'test',
         AGREEMENTS_DIR: agreementsDir,
@@ -48,7 +48,7 @@ describe('npm run token for a party whose only agreement ended', () => {
         AUTH_ISSUER: t.settings.AUTH_ISSUER,
         AUTH_AUDIENCE: t.settings.AUTH_AUDIENCE,
         PARTY_CLIENT_IDS: JSON.stringify(DEMO_CLIENT_IDS),
-      },
+      }),
       encoding: 'utf8',
       timeout: SCRIPT_TIMEOUT,
     });

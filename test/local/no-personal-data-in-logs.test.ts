@@ -14,6 +14,7 @@ import { developmentIssuer, type DevelopmentIssuer } from '../../shared/auth/dev
 import { MAX_JSON_BODY_BYTES } from '../../shared/api/json-body.js';
 import { seedExtracts, type SeededExtract } from '../../shared/synthetic/extracts/demo-seed.js';
 import { DEMO_CLIENT_IDS, clientIdOf } from '../support/test-host.js';
+import { minimalEnv } from '../support/child-env.js';
 
 /**
  * Issue 6 and the project's standard, over a whole session: ids, counts, codes and hashes go
@@ -236,8 +237,7 @@ describe('a whole session on the local host', () => {
     url = `http://127.0.0.1:${hostPort}`;
     host = spawn(HOST_FROM_SOURCE[0]!, HOST_FROM_SOURCE.slice(1), {
       cwd,
-      env: {
-        PATH: process.env.PATH ?? '',
+      env: minimalEnv({
         AzureWebJobsStorage: 'UseDevelopmentStorage=true',
         AZURITE_BLOB_PORT: String(blobPort),
         LINTEL_HOST_PORT: String(hostPort),
@@ -249,7 +249,7 @@ describe('a whole session on the local host', () => {
         AUTH_JWKS_URI: `${url}/dev-issuer/jwks.json`,
         PARTY_CLIENT_IDS: JSON.stringify(DEMO_CLIENT_IDS),
         RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: '100000',
-      },
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     // Read as UTF-8 streams, so a character split across chunks is not garbled out of the scan.

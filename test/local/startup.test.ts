@@ -7,13 +7,14 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { portInUse } from '../../local/azurite.js';
 import { freePort } from '../../local/free-port.js';
+import { minimalEnv } from '../support/child-env.js';
 
 /** Start the real `npm start` entry point (through tsx, so no build is needed) in an empty folder. */
 function startHost(env: Record<string, string>) {
   const cwd = mkdtempSync(join(tmpdir(), 'lintel-startup-'));
   return spawnSync(HOST_FROM_SOURCE[0]!, HOST_FROM_SOURCE.slice(1), {
     cwd,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: minimalEnv(env),
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -33,14 +34,13 @@ async function hostFolder(): Promise<{ cwd: string; blobPort: number; env: Recor
   // Run from source, the store's worker threads import tsx by name from the working folder.
   symlinkSync(join(import.meta.dirname, '../../node_modules'), join(cwd, 'node_modules'));
   const blobPort = await freePort();
-  const env = {
-    PATH: process.env.PATH ?? '',
+  const env = minimalEnv({
     AzureWebJobsStorage: 'UseDevelopmentStorage=true',
     AZURITE_BLOB_PORT: String(blobPort),
     LINTEL_HOST_PORT: String(await freePort()),
     LINTEL_DEMO_SEED: 'off',
     AGREEMENTS_DIR: join(import.meta.dirname, '../../agreements'),
-  };
+  });
   return { cwd, blobPort, env };
 }
 

@@ -13,6 +13,7 @@ import { freePort } from '../../local/free-port.js';
 import { failureLine, ownErrorLine } from '../../scripts/cli.js';
 import { SecretUnavailableError, SecretVersionGoneError } from '../../shared/secrets/secret-source.js';
 import { agreementsFolderWithout } from '../shared/agreements/agreement-files.js';
+import { minimalEnv } from '../support/child-env.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'lintel-cli-errors-'));
@@ -23,7 +24,7 @@ const ISOLATED = { SQLITE_PATH: join(dir, 'lintel.db'), LOCAL_SECRETS_PATH: join
 function run(script: string, args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, script), ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', ...env },
+    env: minimalEnv({ LOG_LEVEL: 'error', ...env }),
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -55,7 +56,7 @@ function runWithoutStore(script: string, args: string[], env: Record<string, str
     ['--import', import.meta.resolve('tsx'), '--import', pathToFileURL(register).href, join(ROOT, script), ...args],
     {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', ...env },
+      env: minimalEnv({ LOG_LEVEL: 'error', ...env }),
       encoding: 'utf8',
       timeout: 60_000,
     },

@@ -11,6 +11,7 @@ import { CONTAINERS, ensureContainers } from '../../shared/blob/blob-storage.js'
 import { createServices } from '../../shared/services.js';
 import { aishaOnKeyways, insertRecord, ROBIN_IN_SOCIAL_CARE } from '../support/records.js';
 import { testSettings } from '../support/settings.js';
+import { minimalEnv } from '../support/child-env.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'lintel-cli-options-'));
@@ -19,7 +20,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function run(script: string, args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, script), ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', ...env },
+    env: minimalEnv({ LOG_LEVEL: 'error', ...env }),
     encoding: 'utf8',
     timeout: 120_000,
   });
@@ -68,7 +69,7 @@ describe('npm run import', () => {
       ],
       {
         cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', LINTEL_ENV: 'test', AzureWebJobsStorage: connection },
+        env: minimalEnv({ LOG_LEVEL: 'error', LINTEL_ENV: 'test', AzureWebJobsStorage: connection }),
         encoding: 'utf8',
         timeout: 45_000,
       },

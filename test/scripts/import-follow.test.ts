@@ -15,6 +15,7 @@ import { startAzurite } from '../../local/azurite.js';
 import { freePort } from '../../local/free-port.js';
 import { CONTAINERS, ensureContainers } from '../../shared/blob/blob-storage.js';
 import { handledName } from '../../shared/imports/handled-names.js';
+import { minimalEnv } from '../support/child-env.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'lintel-import-follow-'));
@@ -58,13 +59,12 @@ describe('npm run import, the file moved without a report under its name', () =>
       ],
       {
         cwd: ROOT,
-        env: {
-          PATH: process.env.PATH ?? '',
+        env: minimalEnv({
           LOG_LEVEL: 'error',
           LINTEL_ENV: 'test',
           AzureWebJobsStorage: connection,
           LINTEL_HOST_PORT: await standInHostPort(),
-        },
+        }),
       },
     );
     let stdout = '';
@@ -123,13 +123,12 @@ describe('npm run import, Ctrl-C while it follows the import', () => {
       ],
       {
         cwd: ROOT,
-        env: {
-          PATH: process.env.PATH ?? '',
+        env: minimalEnv({
           LOG_LEVEL: 'error',
           LINTEL_ENV: 'test',
           AzureWebJobsStorage: connection,
           LINTEL_HOST_PORT: await standInHostPort(),
-        },
+        }),
       },
     );
     let stdout = '';
@@ -187,13 +186,12 @@ describe('npm run import, the local stack stopped while it follows the import', 
       ],
       {
         cwd: ROOT,
-        env: {
-          PATH: process.env.PATH ?? '',
+        env: minimalEnv({
           LOG_LEVEL: 'error',
           LINTEL_ENV: 'test',
           AzureWebJobsStorage: azurite.connectionString,
           LINTEL_HOST_PORT: await standInHostPort(),
-        },
+        }),
       },
     );
     let stdout = '';
@@ -248,13 +246,12 @@ describe('npm run import, Azurite up but no local host', () => {
       ],
       {
         cwd: ROOT,
-        env: {
-          PATH: process.env.PATH ?? '',
+        env: minimalEnv({
           LOG_LEVEL: 'error',
           LINTEL_ENV: 'test',
           AzureWebJobsStorage: connection,
           LINTEL_HOST_PORT: String(hostPort),
-        },
+        }),
       },
     );
     let stderr = '';

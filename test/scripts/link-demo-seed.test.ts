@@ -11,6 +11,7 @@ import { loadAgreements } from '../../shared/agreements/load.js';
 import { Pseudonymiser } from '../../shared/domain/pseudonymise.js';
 import { ColumnMapSchema, LinkFileError, linkCsvFiles } from '../../shared/matching/link-files.js';
 import { seedExtracts } from '../../shared/synthetic/extracts/demo-seed.js';
+import { minimalEnv } from '../support/child-env.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const MAP = join(ROOT, 'examples/link/housing-and-childrens-social-care.map.json');
@@ -121,7 +122,7 @@ describe('npm run link on the demo seed', () => {
         '--truth',
         '.lintel/seed/truth.csv',
       ],
-      { cwd: dir, env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8', timeout: 60_000 },
+      { cwd: dir, env: minimalEnv(), encoding: 'utf8', timeout: 60_000 },
     );
     expect(run.stderr).not.toContain('link failed');
     expect(run.status).toBe(0);

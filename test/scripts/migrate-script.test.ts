@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port.js';
+import { minimalEnv } from '../support/child-env.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'lintel-migrate-'));
@@ -15,7 +16,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function migrate(sqlitePath: string, env: Record<string, string> = {}) {
   return spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'scripts/migrate.ts')], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', SQLITE_PATH: sqlitePath, STORE_ENGINE: 'sqlite', ...env },
+    env: minimalEnv({ SQLITE_PATH: sqlitePath, STORE_ENGINE: 'sqlite', ...env }),
     encoding: 'utf8',
     timeout: 60_000,
   });

@@ -28,6 +28,7 @@ import {
   stageCommittedAgreements,
   uncommittedAgreements,
 } from '../../scripts/package-steps.js';
+import { minimalEnv } from '../support/child-env.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'lintel-package-steps-'));
@@ -121,7 +122,7 @@ describe('the dependencies npm run package installs', () => {
     const npm = (cwd: string, ...args: string[]): void => {
       const result = spawnSync('npm', [...args, '--offline', '--no-audit', '--no-fund', '--no-update-notifier'], {
         cwd,
-        env: { PATH: process.env.PATH ?? '', HOME: root },
+        env: minimalEnv({ HOME: root }),
         encoding: 'utf8',
       });
       expect(result.status, result.stderr).toBe(0);
@@ -148,7 +149,7 @@ describe('the dependencies npm run package installs', () => {
   /** The environment of an operator whose npm config, in `.npmrc` or its environment, says `config`. */
   function operator(root: string, npmrc: string, env: Record<string, string> = {}): NodeJS.ProcessEnv {
     write(root, 'home/.npmrc', npmrc);
-    return { PATH: process.env.PATH ?? '', HOME: join(root, 'home'), npm_config_update_notifier: 'false', ...env };
+    return minimalEnv({ HOME: join(root, 'home'), npm_config_update_notifier: 'false', ...env });
   }
 
   // Before, `npm ci --omit=dev` ran with the operator's npm config, where an `include=dev` (in an

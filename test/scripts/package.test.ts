@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registrations } from '../../functions/index.js';
+import { minimalEnv } from '../support/child-env.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 // Outside the repository: Node looks for a package in every ancestor's node_modules, so a package
@@ -71,7 +72,7 @@ const packageRun = (...options: string[]): ReturnType<typeof spawnSync> =>
       cwd: checkout,
       // An operator whose npm config includes development dependencies (an `include=dev` in an
       // .npmrc, or this) must still stage the production dependencies alone.
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), NPM_CONFIG_INCLUDE: 'dev' },
+      env: minimalEnv({ HOME: process.env.HOME ?? tmpdir(), NPM_CONFIG_INCLUDE: 'dev' }),
       encoding: 'utf8',
       timeout: 540_000,
     },
@@ -250,7 +251,7 @@ describe('npm run package', () => {
   it('loads the entry point with production dependencies alone and registers every function, agreements and SQLite working', () => {
     const loaded = spawnSync(process.execPath, ['--input-type=module', '-e', LOAD_APP], {
       cwd: out,
-      env: { PATH: process.env.PATH ?? '' },
+      env: minimalEnv(),
       encoding: 'utf8',
       timeout: 60_000,
     });
@@ -271,7 +272,7 @@ describe('npm run package', () => {
     // Functions host imports the app (or as the app opens its store) fails here.
     const loaded = spawnSync(process.execPath, ['--input-type=module', '-e', LOAD_WITHOUT_NATIVE_ADDONS], {
       cwd: out,
-      env: { PATH: process.env.PATH ?? '' },
+      env: minimalEnv(),
       encoding: 'utf8',
       timeout: 60_000,
     });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkUploadTarget, isLocalStorage, type UploadSettings } from '../../scripts/upload-target.js';
+import { minimalEnv } from '../support/child-env.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'lintel-upload-target-'));
@@ -78,7 +79,7 @@ describe('where the seed and import scripts may upload', () => {
   function run(script: string, args: string[], env: Record<string, string>) {
     return spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, script), ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', SQLITE_PATH: join(dir, 'lintel.db'), ...env },
+      env: minimalEnv({ SQLITE_PATH: join(dir, 'lintel.db'), ...env }),
       encoding: 'utf8',
       timeout: 60_000,
     });

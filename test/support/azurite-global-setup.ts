@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startAzurite } from '../../local/azurite.js';
 import { freePort } from '../../local/free-port.js';
+import { TEMP_VARIABLES } from './child-env.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,15 +13,13 @@ declare module 'vitest' {
   }
 }
 
-/** What os.tmpdir() reads: TMPDIR on POSIX, TEMP or TMP on Windows. */
-const TEMP_VARIABLES = ['TMPDIR', 'TEMP', 'TMP'] as const;
-
 /**
  * One real Azurite for the whole run, on a free port, and one folder for everything the run
  * writes to the temporary root: the tests' stores, their workbooks, Azurite's blobs. Tests make
  * their folders with `mkdtempSync(join(tmpdir(), …))` and leave them; without this each run left
- * about 1 GB behind. The workers and the CLIs and hosts they start inherit this environment, so
- * their tmpdir() is the run's folder, and the teardown removes it whole.
+ * about 1 GB behind. The workers and the CLIs and hosts they start inherit this environment (or
+ * are given it by minimalEnv), so their tmpdir() is the run's folder, and the teardown removes it
+ * whole.
  */
 export default async function setup(project: TestProject) {
   const run = mkdtempSync(join(tmpdir(), 'lintel-run-'));

@@ -1,10 +1,12 @@
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import type { TestProject } from 'vitest/node';
 import setup from './azurite-global-setup.js';
+import { minimalEnv } from './child-env.js';
 
 /**
  * Every test makes its folders with `mkdtempSync(join(tmpdir(), …))` and leaves them (a store and
@@ -29,6 +31,22 @@ describe('the test run’s temporary folder', () => {
       encoding: 'utf8',
     });
     expect(child).toBe(inject('testRunTempDir'));
+  });
+
+  it('a script a test starts through tsx with a minimal environment keeps tsx’s cache there too', () => {
+    // tsx caches what it compiles in tmpdir()/tsx-<uid>; a child given PATH alone wrote it to /tmp.
+    const run = inject('testRunTempDir');
+    const cache = join(run, `tsx-${String(process.geteuid?.() ?? userInfo().username)}`);
+    const cached = () => (existsSync(cache) ? readdirSync(cache) : []);
+    const before = cached();
+    // A script of its own, so tsx compiles it now and caches it, whatever this run compiled before.
+    const script = join(mkdtempSync(join(tmpdir(), 'lintel-tsx-cache-')), 'script.ts');
+    writeFileSync(script, `const id: string = '${randomUUID()}';\nprocess.stdout.write(id);\n`);
+    execFileSync(process.execPath, ['--import', import.meta.resolve('tsx'), script], {
+      env: minimalEnv(),
+      encoding: 'utf8',
+    });
+    expect(cached().filter((entry) => !before.includes(entry))).toHaveLength(1);
   });
 
   it('the teardown removes the run folder, Azurite’s included, and gives back the previous temporary root', async () => {
