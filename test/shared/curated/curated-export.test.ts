@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +19,7 @@ import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { enforceRetention } from '../../../shared/retention/enforce-retention.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 import { normaliseName } from '../../../shared/domain/normalise.js';
+import { gate } from '../../support/gate.js';
 import { importEach, nhs } from '../../support/linked-people.js';
 
 /**
@@ -409,23 +409,24 @@ describe("the planning export beside the store's writers", () => {
     const withdrawn = await optOut(second!);
     await optOut(third!);
 
-    // The export is held once it has read the opt-outs: its reads have begun.
-    let resume!: () => void;
-    const held = new Promise<void>((resolve) => (resume = resolve));
-    let reading!: () => void;
-    const reached = new Promise<void>((resolve) => (reading = resolve));
+    // The export is held once it has read the opt-outs (its reads have begun) and given back only
+    // once the writes have finished: writes that waited for its reads would never finish, and fail
+    // at the deadline, which is only the failure path, so a loaded machine cannot lose it.
+    const held = gate();
+    const reading = gate();
     class HeldConsents extends StoreConsentRegister {
       override async subjectsWith(...args: Parameters<StoreConsentRegister['subjectsWith']>) {
         const subjects = await super.subjectsWith(...args);
-        reading();
-        await held;
+        reading.open();
+        await held.opened;
         return subjects;
       }
     }
     const exporting = exportWith(new HeldConsents(h.store), '2026-12-02');
     let writes: Promise<unknown> | undefined;
+    let deadline: NodeJS.Timeout | undefined;
     try {
-      await reached;
+      await reading.opened;
       writes = (async () => {
         await optOut(first!);
         await consents.withdraw(withdrawn.consentId, dpo, new Date());
@@ -436,16 +437,20 @@ describe("the planning export beside the store's writers", () => {
           .where('person_id', '=', housingOnly!)
           .execute();
       })();
-      const outcome = await Promise.race([writes.then(() => 'written'), sleep(3000).then(() => 'still waiting')]);
+      const outcome = await Promise.race([
+        writes.then(() => 'written'),
+        new Promise((resolve) => (deadline = setTimeout(() => resolve('waited for the export'), 20_000))),
+      ]);
       expect(outcome).toBe('written');
     } finally {
-      resume();
+      clearTimeout(deadline);
+      held.open();
     }
     // One state: the opt-outs and records as they stood when the export began.
     expect(await exporting).toMatchObject({ outcome: 'written', peopleCounted: 38, recordsAwaitingLinkage: 0 });
     await writes;
     expect(await exportWith(consents, '2026-12-03')).toMatchObject({ peopleCounted: 37, recordsAwaitingLinkage: 1 });
-  });
+  }, 60_000);
 });
 
 describe('the planning export while retention waits', () => {
