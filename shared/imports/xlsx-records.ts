@@ -373,7 +373,8 @@ function showPartsToExcelJs(zip: ZipParser, shownAs: ReadonlyMap<string, string>
 /**
  * The name exceljs is shown each part by where it is not the part's own: the worksheet ({@link
  * worksheetAsExcelJsReadsIt}) and, for a workbook stored elsewhere than xl/workbook.xml, the
- * workbook, its relationships, shared strings and styles (zip-directory.ts, findWorksheet).
+ * workbook, its relationships, shared strings and styles, and any part holding one of those names
+ * that the workbook does not name, under a name exceljs skips (zip-directory.ts, findWorksheet).
  */
 function partsShownToExcelJs(workbook: CheckedWorkbook): Map<string, string> {
   const shownAs = new Map(workbook.renamed ?? []);

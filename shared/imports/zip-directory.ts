@@ -236,8 +236,10 @@ export interface WorkbookParts {
   readonly worksheet: string;
   /**
    * Each part exceljs knows by a fixed name ({@link EXCELJS_PARTS}) that this package stores
-   * elsewhere, with the name exceljs is to be shown it by; absent when the workbook is at
-   * xl/workbook.xml. Pairs, not an object: a part name may be any string, `__proto__` too.
+   * elsewhere, with the name exceljs is to be shown it by, and each part holding such a name that
+   * the workbook does not name, shown by one exceljs skips ({@link UNREFERENCED_PART}); absent
+   * when the workbook is at xl/workbook.xml. Pairs, not an object: a part name may be any string,
+   * `__proto__` too.
    */
   readonly renamed?: readonly (readonly [part: string, shownAs: string])[];
 }
@@ -250,6 +252,13 @@ const EXCELJS_PARTS = {
   styles: STYLES_ENTRY,
 } as const;
 type PartKind = keyof typeof EXCELJS_PARTS;
+
+/**
+ * The name a part holding one of exceljs's fixed names ({@link EXCELJS_PARTS}), which a relocated
+ * workbook does not name, is shown to exceljs by: one exceljs's reader skips, as it skips any
+ * part it does not know. The read still inflates and checks it as every entry.
+ */
+const UNREFERENCED_PART = 'lintel/unreferenced-part';
 
 const PACKAGE_RELS_ENTRY = '_rels/.rels';
 /** The type of the package relationship naming its main part, transitional or strict. */
@@ -297,14 +306,16 @@ export async function findWorksheet(
     if (kind !== undefined && entry !== undefined) parts[kind] ??= entry;
   }
   capParsedParts(parts, limits);
+  const named = new Set(Object.values(parts).map((e) => e.name));
   const renamed: [string, string][] = [];
   for (const kind of Object.keys(EXCELJS_PARTS) as PartKind[]) {
     const shownAs = EXCELJS_PARTS[kind];
     const part = parts[kind]?.name;
-    // exceljs would read a part of that name whatever the workbook says: another workbook's
-    // strings read in place of this one's.
-    if (entries.some((e) => e.name === shownAs && e.name !== part)) throw new FileRejection('xlsx-unreadable');
     if (part !== undefined && part !== shownAs) renamed.push([part, shownAs]);
+    // A part of that name the workbook does not name (left by the tool that moved the workbook,
+    // another workbook's strings): exceljs would read it whatever the workbook says, in place of
+    // this one's, so it is shown exceljs under a name it skips.
+    if (!named.has(shownAs) && entries.some((e) => e.name === shownAs)) renamed.push([shownAs, UNREFERENCED_PART]);
   }
   const names = Object.fromEntries(Object.entries(parts).map(([kind, e]) => [kind, e.name]));
   checkPartOrder(entries, worksheet, names);

@@ -107,6 +107,41 @@ describe('a workbook whose main part is not xl/workbook.xml', () => {
     expect(records[19]).toMatchObject({ given_name: 'ANN19', family_name: 'SMITH', date_of_birth: '1980-01-01' });
   });
 
+  it('loads a workbook stored as xl/workbook2.xml from the shared strings it names, a stray xl/sharedStrings.xml beside them left unread', async () => {
+    const original = await workbook();
+    const parts = moved(
+      original,
+      (name) =>
+        ({
+          'xl/workbook.xml': 'xl/workbook2.xml',
+          'xl/_rels/workbook.xml.rels': 'xl/_rels/workbook2.xml.rels',
+          'xl/sharedStrings.xml': 'xl/strings2.xml',
+        })[name] ?? name,
+      {
+        '_rels/.rels': (t) => t.replace('Target="xl/workbook.xml"', 'Target="xl/workbook2.xml"'),
+        'xl/_rels/workbook.xml.rels': (t) => t.replace('Target="sharedStrings.xml"', 'Target="strings2.xml"'),
+        '[Content_Types].xml': (t) =>
+          t
+            .replace('"/xl/workbook.xml"', '"/xl/workbook2.xml"')
+            .replace(
+              /<Override PartName="\/xl\/sharedStrings\.xml"[^>]*\/>/,
+              (o) => o + o.replace('sharedStrings', 'strings2'),
+            ),
+      },
+    );
+    // Left by the tool that moved the workbook: another workbook's strings, which no relationship names.
+    const stray = text(original, 'xl/sharedStrings.xml').replaceAll('Ann', 'Zed').replaceAll('Smith', 'Jones');
+    parts.push({ name: 'xl/sharedStrings.xml', content: () => [Buffer.from(stray, 'utf8')] });
+    expect(mainPartOf(parts, TRANSITIONAL_OFFICE_DOCUMENT)).toBe('xl/workbook2.xml');
+    expect(text(parts, 'xl/_rels/workbook2.xml.rels')).toContain('Target="strings2.xml"');
+    expect(text(parts, 'xl/_rels/workbook2.xml.rels')).not.toContain('Target="sharedStrings.xml"');
+    const outcome = await h.importFile(blob('stray-strings.xlsx'), await buildZip(parts));
+    expect(outcome).toMatchObject({ outcome: 'loaded', loaded: 20 });
+    const records = await storedRecords(h.store, 'la-housing', MDI);
+    expect(records).toHaveLength(20);
+    expect(records[0]).toMatchObject({ given_name: 'ANN0', family_name: 'SMITH', date_of_birth: '1980-01-01' });
+  });
+
   it('refuses, as unreadable, a package whose _rels/.rels names a main part it does not hold', async () => {
     const parts = moved(await workbook(), (name) => ({ 'xl/workbook.xml': 'xl/workbook2.xml' })[name] ?? name, {
       '_rels/.rels': (t) => t.replace('Target="xl/workbook.xml"', 'Target="xl/gone.xml"'),
