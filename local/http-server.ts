@@ -366,11 +366,13 @@ async function handle(
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared <= MAX_BODY_BYTES && awaitingContinue.has(req)) res.writeContinue();
   const body = declared > MAX_BODY_BYTES ? undefined : await readBody(req, MAX_BODY_BYTES);
-  // The caller's address appended to X-Forwarded-For, as the Functions platform's front end
-  // does: the request pipeline keys its limit on calls without a valid token on it
-  // (client-address.ts), and a caller's own X-Forwarded-For goes before it.
+  // The caller's address and port appended to X-Forwarded-For, as the Functions platform's front
+  // end does (`address:port`, an IPv6 address unbracketed): the request pipeline keys its limit
+  // on calls without a valid token on it (client-address.ts), and a caller's own X-Forwarded-For
+  // goes before it.
   const sentForwardedFor = req.headers['x-forwarded-for'];
-  const address = req.socket.remoteAddress ?? 'unknown';
+  const { remoteAddress, remotePort } = req.socket;
+  const address = remoteAddress === undefined ? 'unknown' : `${remoteAddress}:${remotePort}`;
   let headers: IncomingHttpHeaders = {
     ...req.headers,
     'x-forwarded-for': sentForwardedFor === undefined ? address : `${sentForwardedFor}, ${address}`,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import functions from '@azure/functions';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import '../../functions/people-search.js';
@@ -169,6 +170,59 @@ describe('rate limit on calls without a valid token', () => {
     expect(limited.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     // Another address has a limit of its own.
     expect((await call('198.51.100.8:40000')).status).toBe(401);
+  });
+});
+
+/**
+ * The local host appends the caller's address and port as the front end does, an IPv6 address
+ * unbracketed (`fd00::2:51234`): read as no address, every IPv6 caller shared one limit, so one
+ * caller's flood of made-up tokens held back every other's refused calls (found by a review).
+ * Callers here come from two of this machine's own addresses in different /64s: loopback, and the
+ * first other IPv6 address it has (the test needs one).
+ */
+describe('rate limit on calls without a valid token from IPv6 addresses', () => {
+  let t: TestHost;
+  const LIMIT = 3;
+  const otherIpv6 = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a?.family === 'IPv6' && !a.internal && !a.address.startsWith('fe80:'))?.address;
+
+  beforeAll(async () => {
+    t = await startTestHost({ RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: String(LIMIT) }, '::');
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  /** A search with a made-up token, sent from `address` to the host at that address. */
+  const refusedSearchFrom = (address: string) =>
+    new Promise<number>((resolve, reject) => {
+      const body = JSON.stringify({ niNumber: 'AB123456C' });
+      const req = request({
+        host: address,
+        localAddress: address,
+        port: Number(new URL(t.url).port),
+        path: '/api/v1/people/search',
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: 'Bearer not.a.token',
+          'x-purpose': 'housing-allocation',
+        },
+      });
+      req.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  it('gives each /64 a limit of its own', async () => {
+    expect(otherIpv6, 'this machine has no IPv6 address but loopback').toBeDefined();
+    for (let i = 0; i < LIMIT; i++) expect(await refusedSearchFrom('::1')).toBe(401);
+    expect(await refusedSearchFrom('::1')).toBe(429);
+    expect(await refusedSearchFrom(otherIpv6!)).toBe(401);
   });
 });
 

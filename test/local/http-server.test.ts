@@ -187,15 +187,17 @@ describe('local HTTP server', () => {
   it('lets every header be listed, as Headers does', async () => {
     const res = await fetch(`${server.url}/api/entries`, { headers: { 'X-One': '1', 'x-two': '2' } });
     expect(await res.json()).toEqual([
-      ['x-forwarded-for', '127.0.0.1'],
+      ['x-forwarded-for', expect.stringMatching(/^127\.0\.0\.1:\d+$/)],
       ['x-one', '1'],
       ['x-two', '2'],
     ]);
   });
 
-  it("appends the caller's address to X-Forwarded-For, as the Functions front end does", async () => {
+  it("appends the caller's address and port to X-Forwarded-For, as the Functions front end does", async () => {
     const res = await fetch(`${server.url}/api/entries`, { headers: { 'X-Forwarded-For': '203.0.113.9' } });
-    expect(await res.json()).toEqual([['x-forwarded-for', '203.0.113.9, 127.0.0.1']]);
+    expect(await res.json()).toEqual([
+      ['x-forwarded-for', expect.stringMatching(/^203\.0\.113\.9, 127\.0\.0\.1:\d+$/)],
+    ]);
   });
 
   it('gives a clone its own copy of the body', async () => {

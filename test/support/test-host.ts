@@ -103,8 +103,11 @@ export function withdrawConsent(
   return callApi(t, `/v1/consents/${consentId}`, { ...caller, method: 'DELETE' });
 }
 
-/** The local host on a free port, with the development issuer at that port and the demo parties mapped. */
-export async function startTestHost(overrides: Record<string, string> = {}): Promise<TestHost> {
+/**
+ * The local host on a free port, with the development issuer at that port and the demo parties
+ * mapped; on 127.0.0.1, or on `listenOn` (`::` for callers from IPv6 addresses too).
+ */
+export async function startTestHost(overrides: Record<string, string> = {}, listenOn?: string): Promise<TestHost> {
   const port = await freePort();
   const settings = testSettings({
     AUTH_ISSUER: `http://127.0.0.1:${port}/dev-issuer`,
@@ -115,7 +118,13 @@ export async function startTestHost(overrides: Record<string, string> = {}): Pro
   // No blob watching: another test's file dropped into the shared incoming container would be
   // imported here, and its access-log entry counted among this host's. No timers, for the same
   // reason: a checkpoint would land in the anchors every host shares.
-  const host = await startLocalHost({ settings, port, watchBlobs: false, runTimers: false });
+  const host = await startLocalHost({
+    settings,
+    port,
+    watchBlobs: false,
+    runTimers: false,
+    ...(listenOn === undefined ? {} : { host: listenOn }),
+  });
   const issuer = await developmentIssuer(settings.DEV_ISSUER_KEY_PATH, settings.AUTH_ISSUER);
   return {
     host,

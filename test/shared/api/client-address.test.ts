@@ -17,8 +17,34 @@ describe('client address', () => {
     expect(clientAddressOf('::1')).toBe('0:0:0:0::/64');
   });
 
+  it('counts an unbracketed IPv6 address with its port by its /64', () => {
+    expect(clientAddressOf('2001:db8:0:1::5:51234')).toBe('2001:db8:0:1::/64');
+    expect(clientAddressOf('10.0.0.1, 2001:db8:0:1:0:0:0:5:443')).toBe('2001:db8:0:1::/64');
+    expect(clientAddressOf('2001:db8::1:443')).toBe('2001:db8:0:0::/64');
+    expect(clientAddressOf('fe80::1%eth0:51234')).toBe('fe80:0:0:0::/64');
+    expect(clientAddressOf('::ffff:203.0.113.5:51234')).toBe('203.0.113.5');
+    // With a port of four digits it reads as an address too, whose /64 takes in the group the
+    // caller chose after `::`: one limit for each it chose.
+    expect(clientAddressOf('2001:db8::7:2:3:4:1234')).toBe('2001:db8:0:0::/64');
+    expect(clientAddressOf('2001:db8::8:2:3:4:1234')).toBe('2001:db8:0:0::/64');
+  });
+
+  it('keeps a full IPv6 address whose last group could read as a port', () => {
+    expect(clientAddressOf('2001:db8:0:1:0:0:0:5')).toBe('2001:db8:0:1::/64');
+    expect(clientAddressOf('2001:db8:0:2::443')).toBe('2001:db8:0:2::/64');
+  });
+
   it('gives one key to every call that names no address', () => {
-    for (const sent of [null, undefined, '', 'unknown', 'evil.example, <script>', '999.1.1.1:80'])
+    for (const sent of [
+      null,
+      undefined,
+      '',
+      'unknown',
+      'evil.example, <script>',
+      '999.1.1.1:80',
+      '2001:db8::1:99999',
+      '1:2:3:4:5:6:7:8:9:443',
+    ])
       expect(clientAddressOf(sent)).toBe('unknown');
   });
 });
