@@ -28,8 +28,14 @@ export interface ApiContext {
   readonly rateLimiter: RateLimiter;
   /** Calls refused as unauthenticated, per address (client-address.ts). */
   readonly unauthenticatedLimiter: RateLimiter;
-  /** The calls that limit refused, reported as a count a minute (refusal-tally.ts). */
+  /** The calls without a valid token that limit refused, reported as a count a minute (refusal-tally.ts). */
   readonly unauthenticatedRefusals: RefusalTally;
+  /**
+   * The calls with a valid token of a client no current agreement names that the same limit
+   * refused, reported apart: a flood of those is someone holding a signed token (a test tenant,
+   * a former partner's client, a stolen secret), not anyone on the internet making tokens up.
+   */
+  readonly partyUnknownRefusals: RefusalTally;
   personRefs(): Promise<PersonRefCodec>;
   pseudonymisers(): Promise<Pseudonymiser[]>;
   /**
@@ -195,6 +201,9 @@ export function createApiContext(services: Services): ApiContext {
     unauthenticatedLimiter: new RateLimiter(settings.RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE),
     unauthenticatedRefusals: new RefusalTally((refused) =>
       services.logger.warn('auth.unauthenticated-limited', { refused }),
+    ),
+    partyUnknownRefusals: new RefusalTally((refused) =>
+      services.logger.warn('auth.party-unknown-limited', { refused }),
     ),
     personRefs() {
       personRefs ??= services.secrets.get('person-ref-key').then(

@@ -13,6 +13,7 @@ import { KEY_RETRY_AFTER_SECONDS, KeyUnavailableError, type ApiContext, type Key
 import type { ApiRequest } from './api-request.js';
 import { clientAddressOf } from './client-address.js';
 import { repeatedHeader } from './repeated-header.js';
+import type { RefusalTally } from './refusal-tally.js';
 import { SecretUnavailableError, SecretVersionGoneError } from '../secrets/secret-source.js';
 import type { Database } from '../store/schema.js';
 import { WriteSlots } from './write-slots.js';
@@ -159,11 +160,14 @@ export async function runRequest(
       throw err;
     }
   };
-  /** Takes this call from its address's budget of unknown callers: the answer beyond it, if over. */
-  const overUnknownCallersLimit = (): HttpResult | undefined => {
+  /**
+   * Takes this call from its address's budget of unknown callers: the answer beyond it, if over,
+   * counted in `refusals`.
+   */
+  const overUnknownCallersLimit = (refusals: RefusalTally): HttpResult | undefined => {
     const wait = ctx.unauthenticatedLimiter.take(clientAddressOf(req.headers.get('x-forwarded-for')));
     if (wait === 0) return undefined;
-    ctx.unauthenticatedRefusals.count();
+    refusals.count();
     return withRequestId(rateLimited(wait), requestId);
   };
   const repeated = repeatedHeader(req);
@@ -183,7 +187,7 @@ export async function runRequest(
     // issuer's keys, which needs no key to make up: answered 503 beyond the limit, such calls
     // grew the log unchecked for as long as the keys were unavailable (found by a defect hunt).
     if (!auth.ok) {
-      const limited = overUnknownCallersLimit();
+      const limited = overUnknownCallersLimit(ctx.unauthenticatedRefusals);
       if (limited) return limited;
     }
     if (repeated === 'Authorization') {
@@ -275,7 +279,7 @@ export async function runRequest(
   // the address as those do, whether the party or the policy (an ex-partner's lookup) refused it;
   // its withdrawals and log reads, which it may still make, do not.
   if (!logged && outcome.log.reasonCode === 'party-unknown') {
-    const limited = overUnknownCallersLimit();
+    const limited = overUnknownCallersLimit(ctx.partyUnknownRefusals);
     if (limited) return limited;
   }
 

@@ -11,6 +11,7 @@ import { agreementsFolderWithout } from '../shared/agreements/agreement-files.js
 import { freePort } from '../../local/free-port.js';
 import { MAX_JSON_BODY_BYTES } from '../../shared/api/json-body.js';
 import { rawRequest } from '../local/raw-http.js';
+import { loggedWhile } from '../support/logged-lines.js';
 import {
   callApi,
   reasonCodesOf,
@@ -239,7 +240,8 @@ describe('rate limit on callers no current agreement names', () => {
   const LIMIT = 3;
   const DUDLEY = 'dudley-housing-options';
   const search = { purpose: 'housing-allocation', body: JSON.stringify({ niNumber: 'AB123456C' }) };
-  const settings = { RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: String(LIMIT) };
+  // Warnings written, as in production: what the limit tells the operator is asserted below.
+  const settings = { RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: String(LIMIT), LOG_LEVEL: 'warn' };
 
   beforeAll(async () => {
     t = await startTestHost(settings);
@@ -268,7 +270,19 @@ describe('rate limit on callers no current agreement names', () => {
   };
 
   it('limits a client mapped to no party as a call without a valid token, and logs none of the excess', async () => {
-    await untilLimited(await t.token('kettering-borough-council', ['housing-officer'], { clientId: 'a-test-tenant' }));
+    const token = await t.token('kettering-borough-council', ['housing-officer'], { clientId: 'a-test-tenant' });
+    // The operator is told of these refusals apart from those of made-up tokens, which the same
+    // address's limit now refuses too: a signed token of a client no agreement names is not
+    // anyone on the internet making tokens up.
+    const { lines } = await loggedWhile(async () => {
+      await untilLimited(token);
+      const madeUp = await send(t, '/v1/people/search', { ...search, token: 'not.a.token' });
+      expect(madeUp.status).toBe(429);
+    });
+    expect(lines.filter((line) => String(line.event).endsWith('-limited'))).toEqual([
+      expect.objectContaining({ level: 'warn', event: 'auth.party-unknown-limited', refused: 1 }),
+      expect.objectContaining({ level: 'warn', event: 'auth.unauthenticated-limited', refused: 1 }),
+    ]);
 
     // A partner's client from the same address is not held back.
     const officer = await send(t, '/v1/people/search', {
