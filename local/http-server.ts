@@ -32,6 +32,16 @@ const { HttpResponse, InvocationContext } = functions;
  */
 const MAX_BODY_BYTES = MAX_JSON_BODY_BYTES;
 
+/**
+ * How long an idle connection is kept open for its client's next request. Node's 5 s closed it
+ * sooner than the clients that pool connections give up on one (reverse proxies and load
+ * balancers keep one idle for 60 s or more), so a client reusing it as the host closed it met a
+ * reset. The headers timeout is set above it, as is advised wherever a keep-alive timeout is
+ * raised past Node's 60 s headers timeout, and within the 300 s request timeout, which Node
+ * requires be no shorter.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /** How long a refused body may keep arriving (and be discarded) before the connection is cut. */
 const REFUSED_BODY_GRACE_MS = 500;
 
@@ -66,7 +76,7 @@ export async function startHttpServer(options: {
   const timeout = options.requestTimeoutMs;
   const timeouts =
     timeout === undefined
-      ? {}
+      ? { headersTimeout: KEEP_ALIVE_TIMEOUT_MS + 1000 }
       : { requestTimeout: timeout, headersTimeout: timeout, connectionsCheckingInterval: Math.ceil(timeout / 4) };
   const server = createServer({ requireHostHeader: false, ...timeouts }, (req, res) => {
     handle(req, res, routes, origin, options).catch((err: unknown) => {
@@ -105,7 +115,7 @@ export async function startHttpServer(options: {
     writeResult(req, res, refusal);
     logRefusal(options.logger, refusal, String(res.getHeader('x-request-id')));
   });
-  server.keepAliveTimeout = 5000;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolveListen());

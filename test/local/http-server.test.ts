@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { once } from 'node:events';
 import { connect } from 'node:net';
 import functions from '@azure/functions';
 import type { HttpHandler, HttpRequest } from '@azure/functions';
@@ -198,6 +199,36 @@ describe('local HTTP server', () => {
     expect(await res.json()).toEqual([
       ['x-forwarded-for', expect.stringMatching(/^203\.0\.113\.9, 127\.0\.0\.1:\d+$/)],
     ]);
+  });
+
+  it('answers a request on a connection its client left idle for longer than 5 s', async () => {
+    // A client that pools connections (a reverse proxy, a load test) reuses one it has kept idle
+    // for seconds; a host closing it first meets that reuse with a reset. Node closes an idle
+    // connection a second after its keep-alive timeout, so a 5 s timeout closed this at 6 s.
+    const socket = connect({ host: '127.0.0.1', port: Number(new URL(server.url).port) });
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+    socket.on('error', () => undefined);
+    const closed = once(socket, 'close').then(() => 'closed by the host' as const);
+    const answerFor = async (nth: number) => {
+      const complete = () => received.split('plain words').length > nth;
+      while (!complete()) {
+        const ended = await Promise.race([once(socket, 'data').then(() => undefined), closed]);
+        if (ended && !complete()) return ended;
+      }
+      return 'answered';
+    };
+    const get = 'GET /api/text HTTP/1.1\r\nHost: localhost\r\n\r\n';
+    socket.write(get);
+    expect(await answerFor(1)).toBe('answered');
+
+    // Idle for 6.5 s, or until the host closes the connection, whichever comes first.
+    const idle = new Promise<'idle'>((resolve) => setTimeout(() => resolve('idle'), 6_500));
+    expect(await Promise.race([idle, closed])).toBe('idle');
+    socket.write(get);
+    expect(await answerFor(2)).toBe('answered');
+    expect(received).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*HTTP\/1\.1 200 OK\r\n/);
+    socket.destroy();
   });
 
   it('gives a clone its own copy of the body', async () => {
