@@ -179,7 +179,7 @@ describe('rate limit on calls without a valid token', () => {
  * unbracketed (`fd00::2:51234`): read as no address, every IPv6 caller shared one limit, so one
  * caller's flood of made-up tokens held back every other's refused calls (found by a review).
  * Callers here come from two of this machine's own addresses in different /64s: loopback, and the
- * first other IPv6 address it has (the test needs one).
+ * first other IPv6 address it has (without one, the test is skipped).
  */
 describe('rate limit on calls without a valid token from IPv6 addresses', () => {
   let t: TestHost;
@@ -189,7 +189,8 @@ describe('rate limit on calls without a valid token from IPv6 addresses', () => 
     .find((a) => a?.family === 'IPv6' && !a.internal && !a.address.startsWith('fe80:'))?.address;
 
   beforeAll(async () => {
-    t = await startTestHost({ RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: String(LIMIT) }, '::');
+    if (otherIpv6 !== undefined)
+      t = await startTestHost({ RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: String(LIMIT) }, '::');
   });
   afterAll(async () => {
     await t?.stop();
@@ -219,8 +220,9 @@ describe('rate limit on calls without a valid token from IPv6 addresses', () => 
       req.end(body);
     });
 
-  it('gives each /64 a limit of its own', async () => {
-    expect(otherIpv6, 'this machine has no IPv6 address but loopback').toBeDefined();
+  // Reported as skipped, not failed, on a machine with no IPv6 address but loopback: a newcomer's
+  // `npm test` must pass there, and the parsing itself is tested in client-address.test.ts.
+  it.skipIf(otherIpv6 === undefined)('gives each /64 a limit of its own', async () => {
     for (let i = 0; i < LIMIT; i++) expect(await refusedSearchFrom('::1')).toBe(401);
     expect(await refusedSearchFrom('::1')).toBe(429);
     expect(await refusedSearchFrom(otherIpv6!)).toBe(401);
