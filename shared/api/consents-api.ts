@@ -17,6 +17,7 @@ import { decisionProblem } from './decision-problem.js';
 import { isoTime } from './iso-time.js';
 import { readJsonBody } from './json-body.js';
 import { answerSettled } from './settled-answer.js';
+import { servedPath } from './served-path.js';
 import { deny, runRequest, type CallContext } from './request-pipeline.js';
 
 export const consentBodySchema = z
@@ -246,14 +247,17 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
  * already in force from this party is answered, not recorded again (see RecordedConsent).
  */
 function recorded(record: RecordedConsent, purposeId: string, subjectRef: string | null = record.subjectKey) {
+  const body = {
+    consentId: record.consentId,
+    kind: record.kind,
+    purpose: record.purposeId,
+    recordedAt: record.recordedAt,
+    withdrawnAt: null,
+  };
   return {
-    result: json(record.alreadyInForce ? 200 : 201, {
-      consentId: record.consentId,
-      kind: record.kind,
-      purpose: record.purposeId,
-      recordedAt: record.recordedAt,
-      withdrawnAt: null,
-    }),
+    result: record.alreadyInForce
+      ? json(200, body)
+      : json(201, body, { location: servedPath(`v1/consents/${record.consentId}`) }),
     log: {
       purpose: purposeId,
       subjectRef,

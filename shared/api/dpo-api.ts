@@ -36,6 +36,7 @@ import { readJsonBody } from './json-body.js';
 import { personRefSchema } from './person-ref-schema.js';
 import { notCompared, notComparedSchema } from './not-compared.js';
 import { answerSettled } from './settled-answer.js';
+import { servedPath } from './served-path.js';
 import { deny, runRequest, type Outcome } from './request-pipeline.js';
 import { asAuditor, auditQuery } from './as-auditor.js';
 
@@ -558,7 +559,8 @@ export function openBreachFromAlert(ctx: ApiContext, req: ApiRequest): Promise<H
         const opened = await openBreach(ctx.services.store, alert.id, call.caller.clientId, ctx.now(), db);
         if (!opened) return deny(problem(404, 'not-found', 'No such alert'), 'alert-unknown', AUDIT);
         const { breach, created } = opened;
-        return allow(json(created ? 201 : 200, breach), created ? 'breach-opened' : 'breach-shown');
+        if (!created) return allow(json(200, breach), 'breach-shown');
+        return allow(json(201, breach, { location: servedPath(`v1/audit/breaches/${breach.id}`) }), 'breach-opened');
       });
     }),
   );

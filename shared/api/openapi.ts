@@ -9,6 +9,7 @@ import {
 } from './operations.js';
 import { PROBLEM_CATALOGUE, problemTypeUri, type ProblemCode } from './problem-catalogue.js';
 import { REQUEST_ID_PATTERN } from './request-pipeline.js';
+import { servedPath } from './served-path.js';
 
 /**
  * The OpenAPI 3.1 document of lintel's HTTP API, generated from the registered routes and the
@@ -43,15 +44,13 @@ export interface OpenApiOptions {
 
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, unknown>> };
 
-const ROUTE_PREFIX = '/api/';
-
 /**
  * `v1/people/{personRef}` → `/api/v1/people/{personRef}`; constraints and catch-alls reduce to
  * plain parameters. A constraint's brace is written doubled (`\d{{3}}`, local/route-table.ts):
  * taken for the parameter's end, it left the rest of the regex in the documented path.
  */
 export function openApiPath(route: string): string {
-  return ROUTE_PREFIX + route.replace(/\{\*?([A-Za-z_][A-Za-z0-9_]*)(?:\{\{|\}\}|[^{}])*\}/g, '{$1}');
+  return servedPath(route.replace(/\{\*?([A-Za-z_][A-Za-z0-9_]*)(?:\{\{|\}\}|[^{}])*\}/g, '{$1}'));
 }
 
 export function buildOpenApiDocument(routes: readonly RouteEntry[], options: OpenApiOptions = {}): OpenApiDocument {
@@ -170,9 +169,12 @@ function operation(
   const responses: Record<string, unknown> = {};
   for (const r of spec.responses) {
     const contentType = r.contentType ?? 'application/json';
+    const location = r.location
+      ? { Location: { description: r.location, schema: { type: 'string', format: 'uri-reference' } } }
+      : {};
     responses[String(r.status)] = {
       description: r.description,
-      ...requestIdHeader,
+      headers: { ...requestIdHeader.headers, ...location },
       content: {
         [contentType]: r.schema
           ? { schema: { $ref: `#/components/schemas/${r.schema}` } }

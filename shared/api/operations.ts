@@ -191,6 +191,8 @@ export interface OperationResponse {
   /** `application/json` unless `contentType` says otherwise. */
   schema?: ComponentSchemaName;
   contentType?: string;
+  /** For a resource created (201): what its `Location` header names (RFC 9110 §15.3.2). */
+  location?: string;
 }
 
 export interface OperationSpec {
@@ -332,7 +334,12 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     purpose: 'required',
     requestBody: 'ConsentRequest',
     responses: [
-      { status: 201, description: 'Recorded', schema: 'Consent' },
+      {
+        status: 201,
+        description: 'Recorded',
+        schema: 'Consent',
+        location: 'The consent recorded: `/api/v1/consents/{consentId}`',
+      },
       {
         status: 200,
         description:
@@ -531,7 +538,12 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     authenticated: true,
     pathParameters: { alertId: { description: 'The `id` of an alert', schema: z.string().regex(/^[0-9a-f]{32}$/) } },
     responses: [
-      { status: 201, description: 'Opened', schema: 'Breach' },
+      {
+        status: 201,
+        description: 'Opened',
+        schema: 'Breach',
+        location: 'The breach record opened: `/api/v1/audit/breaches/{id}`, below which its steps are recorded',
+      },
       { status: 200, description: 'Already open for this alert', schema: 'Breach' },
     ],
     problems: ['role-not-permitted', 'not-found'],
