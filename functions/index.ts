@@ -7,6 +7,7 @@ import './import-blob.js';
 import './people-search.js';
 import './people-view.js';
 import './consents-record.js';
+import './consents-view.js';
 import './consents-withdraw.js';
 import './duplicate-checks.js';
 import './openapi.js';

@@ -2,7 +2,12 @@ import { z } from 'zod';
 import { decide } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { subjectRefWithin } from '../audit/entry-subjects.js';
-import { ConsentSubjectRelinkedError, type KeptKey, type RecordedConsent } from '../consents/store-consent-register.js';
+import {
+  ConsentSubjectRelinkedError,
+  type ConsentRecord,
+  type KeptKey,
+  type RecordedConsent,
+} from '../consents/store-consent-register.js';
 import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
 import { uuidV7 } from '../imports/record-ids.js';
 import { containsDate, containsIdValue, containsNationalIdentifier } from '../domain/identifiers.js';
@@ -18,7 +23,7 @@ import { isoTime } from './iso-time.js';
 import { readJsonBody } from './json-body.js';
 import { answerSettled } from './settled-answer.js';
 import { servedPath } from './served-path.js';
-import { deny, runRequest, type CallContext } from './request-pipeline.js';
+import { deny, runRequest, type CallContext, type Outcome } from './request-pipeline.js';
 
 export const consentBodySchema = z
   .strictObject({
@@ -299,103 +304,178 @@ function keysToKeep(
   });
 }
 
+/**
+ * A consent or opt-out asked about by its id, withdrawn or read, and whether the caller may:
+ * refused, the outcome to answer and log; allowed, the consent with what its entry is filed under.
+ * Reading is decided as withdrawing is (the `consent-withdraw` or `opt-out-withdraw` decision):
+ * the party that recorded it, with the roles that may end it, which include those that recorded
+ * it, asks whether it is in force before it ends it; no agreement grants reading of its own.
+ */
+type ConsentAskedAbout =
+  | { allowed: false; refused: Outcome }
+  | {
+      allowed: true;
+      consentId: string;
+      consent: ConsentRecord;
+      /** The entry's purpose, datasets and subject for an allowed call (`subjectsOf`). */
+      purpose: string | null;
+      filedBy: { datasets?: readonly string[] };
+      subjectsOf: (consent: { subjectKeys: readonly string[] }) => string | null;
+    };
+
+/**
+ * The checks every call about one consent makes before it is answered, as the withdrawal's;
+ * `use` names the call in the app log's count of subjects left off an entry.
+ */
+async function consentAskedAbout(
+  ctx: ApiContext,
+  req: ApiRequest,
+  call: CallContext,
+  use: 'withdraw' | 'view',
+): Promise<ConsentAskedAbout> {
+  // A UUID is the same id in either case (RFC 9562); ids are issued and stored in lower case.
+  const consentId = (req.params.consentId ?? '').toLowerCase();
+  const existing = /^[0-9a-f-]{36}$/.test(consentId) ? await ctx.services.consents.find(consentId) : undefined;
+  // Only the party that recorded a consent or opt-out withdraws or reads it; to anyone else it is unknown.
+  if (!existing || existing.recordedBy !== call.caller.partyId) {
+    return { allowed: false, refused: deny(problem(404, 'consent-unknown', 'No such consent'), 'consent-unknown') };
+  }
+  // The entry is filed under the consent's own agreement: one that names no dataset goes by its
+  // purpose (audit/dpo-views.ts). A consent names its purpose. An opt-out names none, and is
+  // decided under the X-Purpose sent, which must then be a purpose of the agreement its person
+  // is a person of: a party to two agreements withdrew one agreement's opt-out under the
+  // other's purpose, decided on its roles there and filed with a reference to the person for
+  // that agreement's DPOs, none for the opt-out's own (found by a review).
+  // A dataset a re-signing dropped is still its last agreement's (datasetOfPerson): read as no
+  // agreement's, it left the X-Purpose alone to decide again (found by a review). So is one an
+  // operator then purged, by the purge's own entry about the person: the purge takes the kept
+  // keys that said where an opted-out person was held (found by a review).
+  const { agreements } = ctx.services;
+  const named = call.purpose === undefined ? undefined : agreements.purpose(call.purpose)?.agreementId;
+  const held = await datasetOfPerson(ctx.services.store, agreements, existing.subjectKey);
+  // Where nothing says where an opt-out's person was held, the call that recorded it does: a
+  // purge of a dataset a snapshot had already dropped them from leaves nothing else (found by a
+  // review). Withdrawing it opens the person's records to processing again: never by the
+  // X-Purpose alone where anything tells the agreement it belongs to.
+  const recorded =
+    existing.kind === 'opt-out' && held === undefined
+      ? await purposeOfOptOutRecording(ctx.services.store, agreements, existing)
+      : undefined;
+  const own = existing.kind === 'opt-out' ? (held?.agreementId ?? recorded?.agreementId) : undefined;
+  const notFound = problem(404, 'consent-unknown', 'No such consent');
+  // The people a consent applies to, as many as an entry's subject holds; a split into more
+  // than ten parts names the first ten (entry-subjects.ts), and says so in the app log (a
+  // count, no ids).
+  const subjectsOf = (consent: { subjectKeys: readonly string[] }) => {
+    const { subjectRef, leftOff } = subjectRefWithin(consent.subjectKeys);
+    if (leftOff > 0)
+      ctx.services.logger.warn(`consent.${use}-subjects-left-off`, { requestId: call.requestId, leftOff });
+    return subjectRef;
+  };
+  // Any refusal, whatever its reason (another agreement's X-Purpose, none for an opt-out), is
+  // answered as an unknown id: a distinct answer would tell a caller without the right that the
+  // id exists. The access log keeps the real reason and names the person, filed under the
+  // dataset the person is held in, so the DPOs of the consent's agreement find the attempt in
+  // the person's answer and the client's activity, and no other agreement's DPO gets a
+  // reference to them. Filed by the X-Purpose alone, an opt-out's refusal under another
+  // agreement's purpose, or under none, had named no one (found by a review). Where nothing
+  // says where the person was held (an id merged away, none deleted), it goes by purpose as
+  // before: the consent's own, or the one an opt-out was recorded under, or an X-Purpose some
+  // agreement knows, with the person (each of them, for an opt-out a split left with several: a
+  // DPO following the second one's reference did not see the refusal, found by a defect hunt);
+  // else by the party alone, naming no one.
+  const refusal = (reason: string) => {
+    const filedUnder = existing.purposeId ?? recorded?.purposeId ?? (named === undefined ? undefined : call.purpose);
+    const purpose = existing.purposeId === null ? {} : { purpose: existing.purposeId };
+    if (held !== undefined)
+      return deny(notFound, reason, { ...purpose, subjectRef: subjectsOf(existing), datasets: [held.datasetId] });
+    return deny(
+      notFound,
+      reason,
+      filedUnder === undefined ? {} : { purpose: filedUnder, subjectRef: subjectsOf(existing) },
+    );
+  };
+  if (own !== undefined && named !== undefined && named !== own)
+    return { allowed: false, refused: refusal('purpose-not-permitted') };
+  const asCall = { ...call, purpose: existing.purposeId ?? call.purpose };
+  // A consent whose purpose no agreement defines any more is decided under the agreement its
+  // person is held in (decide.ts; for a dataset the same re-signing dropped, the one that last
+  // defined it), and its entry filed there by the person's dataset: by its purpose alone it
+  // would be every agreement's the party signed, with the person named. Where nothing says where
+  // the person was held — their records gone from every snapshot — it is decided under the
+  // agreement the store remembers the purpose was (agreements/remembered-agreements.ts), and its
+  // entry, by that purpose, is filed there too. Refused `purpose-unknown` instead, the consent
+  // stayed in force with no one able to withdraw it (found by a review).
+  const purposeRemoved =
+    existing.kind === 'consent' && existing.purposeId !== null && !agreements.purpose(existing.purposeId);
+  // An opt-out whose agreement ended (its file removed) is decided under that agreement, where
+  // the X-Purpose is one it last defined: no agreement defines one now (decide.ts).
+  const optOutAgreementEnded =
+    own !== undefined &&
+    call.purpose !== undefined &&
+    agreements.agreement(own) === undefined &&
+    agreements.formerAgreementOfPurpose(call.purpose) === own;
+  const decision = await mayWrite(
+    ctx,
+    asCall,
+    existing.kind,
+    'withdraw',
+    purposeRemoved
+      ? (held?.agreementId ?? agreements.formerAgreementOfPurpose(existing.purposeId!))
+      : optOutAgreementEnded
+        ? own
+        : undefined,
+  );
+  if (!decision.allow) return { allowed: false, refused: refusal(decision.reason) };
+  return {
+    allowed: true,
+    consentId,
+    consent: existing,
+    // An ended agreement's purpose, which no agreement defines now, is one the store
+    // remembers, not arbitrary header text: logged, the entry is filed under it.
+    purpose: existing.purposeId ?? (optOutAgreementEnded ? (call.purpose ?? null) : null),
+    filedBy: purposeRemoved && held !== undefined ? { datasets: [held.datasetId] } : {},
+    subjectsOf,
+  };
+}
+
+/** The answer about a consent: the Consent schema, as recorded and, if so, as withdrawn. */
+function consentAnswer(consent: ConsentRecord, withdrawnAt: string | null) {
+  return {
+    consentId: consent.consentId,
+    kind: consent.kind,
+    purpose: consent.purposeId,
+    recordedAt: consent.recordedAt,
+    withdrawnAt,
+  };
+}
+
+/** GET /api/v1/consents/{consentId}: whether it is in force, or when it was withdrawn. */
+export function viewConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'consent.view', async (call) => {
+    const asked = await consentAskedAbout(ctx, req, call, 'view');
+    if (!asked.allowed) return asked.refused;
+    const { consent } = asked;
+    return {
+      result: json(200, consentAnswer(consent, consent.withdrawnAt)),
+      // Named as a withdrawal's entry is: a subject access request shows who asked about it.
+      log: {
+        purpose: asked.purpose,
+        subjectRef: asked.subjectsOf(consent),
+        decision: 'allow',
+        reasonCode: `${consent.kind}-shown`,
+        ...asked.filedBy,
+      },
+    };
+  });
+}
+
 /** DELETE /api/v1/consents/{consentId} */
 export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'consent.withdraw', async (call) => {
-    // A UUID is the same id in either case (RFC 9562); ids are issued and stored in lower case.
-    const consentId = (req.params.consentId ?? '').toLowerCase();
-    const existing = /^[0-9a-f-]{36}$/.test(consentId) ? await ctx.services.consents.find(consentId) : undefined;
-    // Only the party that recorded a consent or opt-out withdraws it; to anyone else it is unknown.
-    if (!existing || existing.recordedBy !== call.caller.partyId) {
-      return deny(problem(404, 'consent-unknown', 'No such consent'), 'consent-unknown');
-    }
-    // The entry is filed under the consent's own agreement: one that names no dataset goes by its
-    // purpose (audit/dpo-views.ts). A consent names its purpose. An opt-out names none, and is
-    // decided under the X-Purpose sent, which must then be a purpose of the agreement its person
-    // is a person of: a party to two agreements withdrew one agreement's opt-out under the
-    // other's purpose, decided on its roles there and filed with a reference to the person for
-    // that agreement's DPOs, none for the opt-out's own (found by a review).
-    // A dataset a re-signing dropped is still its last agreement's (datasetOfPerson): read as no
-    // agreement's, it left the X-Purpose alone to decide again (found by a review). So is one an
-    // operator then purged, by the purge's own entry about the person: the purge takes the kept
-    // keys that said where an opted-out person was held (found by a review).
-    const { agreements } = ctx.services;
-    const named = call.purpose === undefined ? undefined : agreements.purpose(call.purpose)?.agreementId;
-    const held = await datasetOfPerson(ctx.services.store, agreements, existing.subjectKey);
-    // Where nothing says where an opt-out's person was held, the call that recorded it does: a
-    // purge of a dataset a snapshot had already dropped them from leaves nothing else (found by a
-    // review). Withdrawing it opens the person's records to processing again: never by the
-    // X-Purpose alone where anything tells the agreement it belongs to.
-    const recorded =
-      existing.kind === 'opt-out' && held === undefined
-        ? await purposeOfOptOutRecording(ctx.services.store, agreements, existing)
-        : undefined;
-    const own = existing.kind === 'opt-out' ? (held?.agreementId ?? recorded?.agreementId) : undefined;
-    const notFound = problem(404, 'consent-unknown', 'No such consent');
-    // The people a consent applies to, as many as an entry's subject holds; a split into more
-    // than ten parts names the first ten (entry-subjects.ts), and says so in the app log (a
-    // count, no ids).
-    const subjectsOf = (consent: { subjectKeys: readonly string[] }) => {
-      const { subjectRef, leftOff } = subjectRefWithin(consent.subjectKeys);
-      if (leftOff > 0)
-        ctx.services.logger.warn('consent.withdraw-subjects-left-off', { requestId: call.requestId, leftOff });
-      return subjectRef;
-    };
-    // Any refusal, whatever its reason (another agreement's X-Purpose, none for an opt-out), is
-    // answered as an unknown id: a distinct answer would tell a caller without the right that the
-    // id exists. The access log keeps the real reason and names the person, filed under the
-    // dataset the person is held in, so the DPOs of the consent's agreement find the attempt in
-    // the person's answer and the client's activity, and no other agreement's DPO gets a
-    // reference to them. Filed by the X-Purpose alone, an opt-out's refusal under another
-    // agreement's purpose, or under none, had named no one (found by a review). Where nothing
-    // says where the person was held (an id merged away, none deleted), it goes by purpose as
-    // before: the consent's own, or the one an opt-out was recorded under, or an X-Purpose some
-    // agreement knows, with the person (each of them, for an opt-out a split left with several: a
-    // DPO following the second one's reference did not see the refusal, found by a defect hunt);
-    // else by the party alone, naming no one.
-    const refusal = (reason: string) => {
-      const filedUnder = existing.purposeId ?? recorded?.purposeId ?? (named === undefined ? undefined : call.purpose);
-      const purpose = existing.purposeId === null ? {} : { purpose: existing.purposeId };
-      if (held !== undefined)
-        return deny(notFound, reason, { ...purpose, subjectRef: subjectsOf(existing), datasets: [held.datasetId] });
-      return deny(
-        notFound,
-        reason,
-        filedUnder === undefined ? {} : { purpose: filedUnder, subjectRef: subjectsOf(existing) },
-      );
-    };
-    if (own !== undefined && named !== undefined && named !== own) return refusal('purpose-not-permitted');
-    const asCall = { ...call, purpose: existing.purposeId ?? call.purpose };
-    // A consent whose purpose no agreement defines any more is decided under the agreement its
-    // person is held in (decide.ts; for a dataset the same re-signing dropped, the one that last
-    // defined it), and its entry filed there by the person's dataset: by its purpose alone it
-    // would be every agreement's the party signed, with the person named. Where nothing says where
-    // the person was held — their records gone from every snapshot — it is decided under the
-    // agreement the store remembers the purpose was (agreements/remembered-agreements.ts), and its
-    // entry, by that purpose, is filed there too. Refused `purpose-unknown` instead, the consent
-    // stayed in force with no one able to withdraw it (found by a review).
-    const purposeRemoved =
-      existing.kind === 'consent' && existing.purposeId !== null && !agreements.purpose(existing.purposeId);
-    // An opt-out whose agreement ended (its file removed) is decided under that agreement, where
-    // the X-Purpose is one it last defined: no agreement defines one now (decide.ts).
-    const optOutAgreementEnded =
-      own !== undefined &&
-      call.purpose !== undefined &&
-      agreements.agreement(own) === undefined &&
-      agreements.formerAgreementOfPurpose(call.purpose) === own;
-    const decision = await mayWrite(
-      ctx,
-      asCall,
-      existing.kind,
-      'withdraw',
-      purposeRemoved
-        ? (held?.agreementId ?? agreements.formerAgreementOfPurpose(existing.purposeId!))
-        : optOutAgreementEnded
-          ? own
-          : undefined,
-    );
-    if (!decision.allow) return refusal(decision.reason);
-    const filedBy = purposeRemoved && held !== undefined ? { datasets: [held.datasetId] } : {};
+    const asked = await consentAskedAbout(ctx, req, call, 'withdraw');
+    if (!asked.allowed) return asked.refused;
+    const { consentId, consent: existing } = asked;
     return call.writeAhead(async (db) => {
       // Decided inside the write, under the consent's lock: a second withdrawal (or one racing
       // this) changes nothing and is logged as such, so the log shows one withdrawal per consent.
@@ -407,26 +487,18 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       );
       const already = withdrawn !== undefined && !withdrawn.withdrawnNow;
       return {
-        result: json(200, {
-          consentId,
-          kind: existing.kind,
-          purpose: existing.purposeId,
-          recordedAt: existing.recordedAt,
-          withdrawnAt: withdrawn?.withdrawnAt ?? null,
-        }),
+        result: json(200, consentAnswer(existing, withdrawn?.withdrawnAt ?? null)),
         log: {
-          // An ended agreement's purpose, which no agreement defines now, is one the store
-          // remembers, not arbitrary header text: logged, the entry is filed under it.
-          purpose: existing.purposeId ?? (optOutAgreementEnded ? call.purpose : null),
+          purpose: asked.purpose,
           // Whom the write found it held by, not the read before it: a linking pass may have
           // merged the person into another id since, and a subject access request follows an
           // id that gave way only up to its move, so the entry under it was lost to the person's
           // own answer (found by a defect hunt). Each of them where a split left it with several
           // people: it ended for every one (ConsentRecord.subjectKeys).
-          subjectRef: subjectsOf(withdrawn ?? existing),
+          subjectRef: asked.subjectsOf(withdrawn ?? existing),
           decision: 'allow',
           reasonCode: already ? 'already-withdrawn' : `${existing.kind}-withdrawn`,
-          ...filedBy,
+          ...asked.filedBy,
         },
       };
     });

@@ -25,6 +25,7 @@ const FUZZED_ROUTES = [
   'peopleView',
   'duplicateChecks',
   'consentsRecord',
+  'consentsView',
   'consentsWithdraw',
   'health',
   'openapi',
@@ -493,7 +494,7 @@ describe('fuzzing every endpoint', () => {
     await insertRecord(services, SAM_PARTICIPANT);
     await insertRecord(services, ROBIN_IN_SOCIAL_CARE);
     const lookups = ['peopleSearch', 'peopleView'];
-    const consents = ['consentsRecord', 'consentsWithdraw'];
+    const consents = ['consentsRecord', 'consentsView', 'consentsWithdraw'];
     const audit = FUZZED_ROUTES.filter((name) => name.startsWith('audit'));
     const profiles: [string, string[], string | undefined, string[]][] = [
       ['kettering-borough-council', ['housing-officer'], 'housing-allocation', lookups],
@@ -508,7 +509,7 @@ describe('fuzzing every endpoint', () => {
       // opt-out applies to, records and withdraws opt-outs; an opt-out carries no purpose, so a
       // withdrawal may come without X-Purpose.
       ['la-housing', ['dpo'], 'service-planning', consents],
-      ['la-housing', ['dpo'], undefined, ['consentsWithdraw']],
+      ['la-housing', ['dpo'], undefined, ['consentsView', 'consentsWithdraw']],
       ['kettering-borough-council', ['dpo'], 'audit', audit],
       [
         'la-housing',

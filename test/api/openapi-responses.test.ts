@@ -351,8 +351,11 @@ describe('OpenAPI document against real responses', () => {
     expect((await call('POST', search, '/v1/people/search', { ...ICF, body: SAM })).status).toBe(404);
 
     const id = recorded.body.consentId as string;
+    expect((await call('GET', withdraw, `/v1/consents/${id}`, LA_DPO)).status).toBe(200);
     expect((await call('DELETE', withdraw, `/v1/consents/${id}`, LA_DPO)).status).toBe(200);
     expect((await call('DELETE', withdraw, `/v1/consents/${id}`, LA_DPO)).status).toBe(200);
+    expect((await call('GET', withdraw, `/v1/consents/${id}`, LA_DPO)).status).toBe(200);
+    expect((await call('GET', withdraw, `/v1/consents/${id}`, { ...LA_DPO, party: 'la-education' })).status).toBe(404);
     await call('DELETE', withdraw, `/v1/consents/${id}`, { ...LA_DPO, party: 'la-education' });
     await call('DELETE', withdraw, '/v1/consents/not-a-uuid', LA_DPO);
   });
@@ -657,6 +660,7 @@ describe('OpenAPI document against real responses', () => {
       ...['200', '400', '403', '404'].map((s) => `peopleView ${s}`),
       ...['200', '400', '403', '409', '415'].map((s) => `duplicateChecks ${s}`),
       ...['200', '201', '400', '403', '404'].map((s) => `consentsRecord ${s}`),
+      ...['200', '404'].map((s) => `consentsView ${s}`),
       ...['200', '404'].map((s) => `consentsWithdraw ${s}`),
       ...['200', '400', '403'].map((s) => `linkCandidates ${s}`),
       ...['200', '404'].map((s) => `linkCandidate ${s}`),
