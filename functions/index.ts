@@ -24,6 +24,7 @@ import './audit-alerts.js';
 import './audit-alerts-evaluate.js';
 import './audit-breach-open.js';
 import './audit-breaches.js';
+import './audit-breach.js';
 import './audit-breach-step.js';
 import './link-pending.js';
 import './enforce-retention.js';

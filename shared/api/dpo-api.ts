@@ -642,6 +642,22 @@ export function recordStepOnBreach(ctx: ApiContext, req: ApiRequest): Promise<Ht
   );
 }
 
+/** GET /api/v1/audit/breaches/{breachId} — the record its opening's 201 names in Location. */
+export function viewBreachRecord(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
+  return runRequest(ctx, req, 'audit.breach', (call) =>
+    asAuditor(ctx, call, async (scope) => {
+      // A UUID is the same id in either case (RFC 9562); breach records are issued and stored in lower case.
+      const breachId = (req.params.breachId ?? '').toLowerCase();
+      // A breach record outside the caller's scope is as unknown as one that does not exist.
+      const breach = BREACH_ID.test(breachId)
+        ? await findBreach(ctx.services.store, scope, breachId, ctx.now())
+        : undefined;
+      if (!breach) return deny(problem(404, 'not-found', 'No such breach record'), 'breach-unknown', AUDIT);
+      return allow(json(200, breach), 'breach-shown');
+    }),
+  );
+}
+
 /** GET /api/v1/audit/breaches */
 export function listBreachRecords(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'audit.breaches', (call) =>

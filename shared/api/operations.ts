@@ -587,6 +587,18 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     ],
     problems: ['role-not-permitted', 'invalid-request'],
   },
+  auditBreach: {
+    summary: 'One breach record and its ICO deadline',
+    description:
+      "The record its opening's 201 names in `Location`, as the list shows it: the hours left to notify the ICO and the steps recorded. A breach record from an alert outside the caller's audit scope is 404, as one that does not exist.",
+    tag: 'Audit',
+    authenticated: true,
+    pathParameters: {
+      breachId: { description: 'The `id` of a breach record', schema: z.uuid() },
+    },
+    responses: [{ status: 200, description: 'The breach record', schema: 'Breach' }],
+    problems: ['role-not-permitted', 'not-found'],
+  },
   health: {
     summary: 'Liveness and readiness',
     description: "Component names and up/down only; unauthenticated, for the platform's probes.",

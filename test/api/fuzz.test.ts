@@ -41,6 +41,7 @@ const FUZZED_ROUTES = [
   'auditAlertsEvaluate',
   'auditBreachOpen',
   'auditBreaches',
+  'auditBreach',
   'auditBreachStep',
   'linkCandidates',
   'linkCandidate',

@@ -477,6 +477,10 @@ describe('OpenAPI document against real responses', () => {
     await call('GET', '/api/v1/audit/alerts', '/v1/audit/alerts', KETTERING_DPO);
     await call('GET', '/api/v1/audit/breaches', '/v1/audit/breaches?limit=0', KETTERING_DPO);
     await call('GET', '/api/v1/audit/breaches', '/v1/audit/breaches', RP);
+    const read = '/api/v1/audit/breaches/{breachId}';
+    expect((await call('GET', read, `/v1/audit/breaches/${opened.body.id as string}`, KETTERING_DPO)).status).toBe(200);
+    await call('GET', read, `/v1/audit/breaches/${randomUUID()}`, KETTERING_DPO);
+    await call('GET', read, `/v1/audit/breaches/${opened.body.id as string}`, RP);
   });
 
   it('answers as documented while no key can be read (Key Vault throttled, a network fault)', async () => {
@@ -677,6 +681,7 @@ describe('OpenAPI document against real responses', () => {
       ...['200', '201', '404'].map((s) => `auditBreachOpen ${s}`),
       ...['200', '400', '404', '409'].map((s) => `auditBreachStep ${s}`),
       ...['200', '400', '403'].map((s) => `auditBreaches ${s}`),
+      ...['200', '403', '404'].map((s) => `auditBreach ${s}`),
     ];
     expect(expected.filter((e) => !seen.has(e))).toEqual([]);
   });
