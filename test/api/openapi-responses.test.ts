@@ -198,11 +198,13 @@ describe('OpenAPI document against real responses', () => {
     ['POST', '/api/v1/duplicate-checks', '/v1/duplicate-checks', { body: { niNumber: AISHA_NI } }],
     ['POST', '/api/v1/consents', '/v1/consents', { body: { subject: { nhsNumber: ROBIN_NHS }, evidenceRef: 'R' } }],
     ['DELETE', '/api/v1/consents/{consentId}', `/v1/consents/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`, {}],
+    ['GET', '/api/v1/consents/{consentId}', `/v1/consents/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`, {}],
     ['GET', '/api/v1/link-candidates', '/v1/link-candidates', {}],
     ['GET', '/api/v1/link-candidates/{candidateId}', `/v1/link-candidates/${randomUUID()}`, {}],
     ['GET', '/api/v1/audit/verify', '/v1/audit/verify', {}],
     ['GET', '/api/v1/audit/alerts', '/v1/audit/alerts', {}],
     ['GET', '/api/v1/audit/breaches', '/v1/audit/breaches', {}],
+    ['GET', '/api/v1/audit/breaches/{breachId}', `/v1/audit/breaches/${randomUUID()}`, {}],
     ['POST', '/api/v1/audit/people/accesses', '/v1/audit/people/accesses', { body: { niNumber: AISHA_NI } }],
   ];
 
