@@ -4,6 +4,7 @@ import { sql, type Kysely, type SqlBool } from 'kysely';
 import type { Store } from '../store/database.js';
 import { endKeptKeys } from '../imports/opt-out-kept-keys.js';
 import { lastMoveOutCommittedIn } from '../people/current-person-id.js';
+import { BatchedInsert, readInSlices } from '../store/batched-insert.js';
 import { takeTransactionLock } from '../store/transaction-lock.js';
 import type { Database } from '../store/schema.js';
 import type { ConsentEventTable } from '../store/schema.js';
@@ -185,11 +186,13 @@ export class StoreConsentRegister implements ConsentRegister {
       for (const subject of subjects)
         await takeTransactionLock(this.store, trx, `lintel-consent-subject:${subject}`, CONSENT_LOCK_TIMEOUT_MS);
       const unheld = input.keep === undefined ? [] : await this.unheldKeys(trx, input.keep.keys, subjects);
-      const inForce = await this.inForceQuery('opt-out', trx)
-        .select(['r.consent_id', 'r.subject_key'])
-        .where('r.party_id', '=', input.by.partyId)
-        .where('r.subject_key', 'in', subjects)
-        .execute();
+      const inForce = await readInSlices(this.store.dialect.engine, subjects, (slice) =>
+        this.inForceQuery('opt-out', trx)
+          .select(['r.consent_id', 'r.subject_key'])
+          .where('r.party_id', '=', input.by.partyId)
+          .where('r.subject_key', 'in', slice)
+          .execute(),
+      );
       const covering = [...new Set(inForce.map((row) => row.consent_id))]
         .sort()
         .filter((id) => subjects.every((s) => inForce.some((row) => row.consent_id === id && row.subject_key === s)));
@@ -334,23 +337,23 @@ export class StoreConsentRegister implements ConsentRegister {
   ): Promise<RecordedConsent> {
     const consentId = randomUUID();
     const at = input.at.toISOString();
-    await trx
-      .insertInto('consent_event')
-      .values(
-        subjects.map((subject) => ({
-          event_id: randomUUID(),
-          consent_id: consentId,
-          subject_key: subject,
-          kind,
-          purpose_id: purposeId,
-          action: 'record' as const,
-          party_id: input.by.partyId,
-          client_id: input.by.clientId,
-          evidence_ref: input.evidenceRef,
-          at,
-        })),
-      )
-      .execute();
+    // As many events a statement as the engine takes (batched-insert.ts): ten parameters an event,
+    // all in one statement an opt-out for more than about 200 people was refused by SQL Server
+    // (found by a review). One statement on SQLite for up to 400 people, as before.
+    const events = new BatchedInsert(this.store.dialect.engine, 'consent_event', ['event_id', 'subject_key'], {
+      shared: {
+        consent_id: consentId,
+        kind,
+        purpose_id: purposeId,
+        action: 'record',
+        party_id: input.by.partyId,
+        client_id: input.by.clientId,
+        evidence_ref: input.evidenceRef,
+        at,
+      },
+    });
+    events.pushRows(subjects.flatMap((subject) => [randomUUID(), subject]));
+    await events.flush(trx, true);
     return {
       consentId,
       subjectKey: subjects[0]!,
@@ -458,12 +461,9 @@ export class StoreConsentRegister implements ConsentRegister {
     let subjectKey = subjects[0]!;
     let subjectKeys = [subjectKey];
     if (subjects.length > 1) {
-      const held = await db
-        .selectFrom('source_record')
-        .select('person_id')
-        .distinct()
-        .where('person_id', 'in', subjects)
-        .execute();
+      const held = await readInSlices(this.store.dialect.engine, subjects, (slice) =>
+        db.selectFrom('source_record').select('person_id').distinct().where('person_id', 'in', slice).execute(),
+      );
       const heldIds = new Set(held.map((r) => r.person_id));
       subjectKey = subjects.find((s) => heldIds.has(s)) ?? subjectKey;
       // An id no record holds is still one the opt-out applies to where no record ever moved out
@@ -478,12 +478,14 @@ export class StoreConsentRegister implements ConsentRegister {
           ? new Set<string>()
           : new Set(
               (
-                await db
-                  .selectFrom('person_id_move')
-                  .select('from_person_id')
-                  .distinct()
-                  .where('from_person_id', 'in', unheld)
-                  .execute()
+                await readInSlices(this.store.dialect.engine, unheld, (slice) =>
+                  db
+                    .selectFrom('person_id_move')
+                    .select('from_person_id')
+                    .distinct()
+                    .where('from_person_id', 'in', slice)
+                    .execute(),
+                )
               ).map((m) => m.from_person_id),
             );
       subjectKeys = [

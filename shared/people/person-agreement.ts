@@ -2,6 +2,7 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import { stringList } from '../audit/entry-agreements.js';
 import { subjectNamesFirst } from '../audit/entry-subjects.js';
 import { RETENTION_ACTION } from '../retention/enforce-retention.js';
+import { readInSlices } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
 
 /**
@@ -84,23 +85,37 @@ export async function purposeOfOptOutRecording(
     .where('action', '=', 'record')
     .execute();
   if (subjects.length === 0) return undefined;
-  const entry = await store.dialect
-    .firstRows(
-      store.db
-        .selectFrom('access_log')
-        .select('purpose')
-        // One recorded for several people names them all in one subject (entry-subjects.ts), each
-        // an id the opt-out has a `record` event under (consents-api.ts `recorded`), so the first
-        // is among these: sought by it, through the subject index, the log is not read whole.
-        .where((eb) => eb.or(subjects.map((s) => subjectNamesFirst(eb, store.dialect.engine, s.subject_key))))
-        .where('action', '=', 'consent.record')
-        .where('party_id', '=', opt.recordedBy)
-        .where('decision', '=', 'allow')
-        .where('reason_code', 'in', ['opt-out-recorded', 'opt-out-already-recorded'])
-        .orderBy('seq'),
-      1,
-    )
-    .executeTakeFirst();
+  const { engine } = store.dialect;
+  // The first entry of each slice of the ids, up to three parameters an id (subjectNamesFirst),
+  // and of those the earliest: all the ids in one statement, an opt-out recorded for more than
+  // about a thousand people was refused by SQL Server (found by a review).
+  const firsts = await readInSlices(
+    engine,
+    subjects.map((s) => s.subject_key),
+    (slice) =>
+      store.dialect
+        .firstRows(
+          store.db
+            .selectFrom('access_log')
+            .select(['purpose', 'seq'])
+            // One recorded for several people names them all in one subject (entry-subjects.ts), each
+            // an id the opt-out has a `record` event under (consents-api.ts `recorded`), so the first
+            // is among these: sought by it, through the subject index, the log is not read whole.
+            .where((eb) => eb.or(slice.map((id) => subjectNamesFirst(eb, engine, id))))
+            .where('action', '=', 'consent.record')
+            .where('party_id', '=', opt.recordedBy)
+            .where('decision', '=', 'allow')
+            .where('reason_code', 'in', ['opt-out-recorded', 'opt-out-already-recorded'])
+            .orderBy('seq'),
+          1,
+        )
+        .execute(),
+    3,
+  );
+  const entry = firsts.reduce<(typeof firsts)[number] | undefined>(
+    (first, e) => (first === undefined || Number(e.seq) < Number(first.seq) ? e : first),
+    undefined,
+  );
   if (entry === undefined) return undefined;
   const agreementId = agreements.filingAgreementOfPurpose(entry.purpose);
   return agreementId === undefined ? undefined : { purposeId: entry.purpose, agreementId };

@@ -14,6 +14,8 @@ import type { Database } from './schema.js';
  * bound once a statement, by name, beside the rows' own values: binding is much of what a
  * SQLite insert costs (a snapshot's run, party, dataset and date would otherwise be a third of
  * its records' values). Elsewhere the shared values are repeated in every row.
+ *
+ * A read naming many ids is sized by the same limits ({@link readInSlices}).
  */
 
 export type Param = string | number | null;
@@ -42,10 +44,36 @@ const MAX_PARAMETERS: Record<Engine, number> = { sqlite: 32_766, mssql: 2_100 };
 /** Rows a statement on SQLite: past a few hundred, bigger statements stop paying. */
 const SQLITE_ROWS = 400;
 const NAME = /^[a-z_][a-z0-9_]*$/;
+/** Parameters a statement naming many ids keeps for its own other values (party, action, kind…). */
+const OWN_PARAMETERS = 100;
 
 function rowsPerStatement(engine: Engine, columns: number): number {
   const byParameters = Math.floor((MAX_PARAMETERS[engine] - 1) / columns);
   return engine === 'sqlite' ? Math.min(SQLITE_ROWS, byParameters) : byParameters;
+}
+
+/**
+ * How many ids one statement may name, `perId` parameters each (an `in` list's one, or the
+ * several of a test per id), beside a few of its own: a read about everyone an opt-out was
+ * recorded for is sent in as many statements as the engine's limit takes. On SQLite that is
+ * thousands of people a statement, so one as before for any opt-out recorded; on SQL Server a
+ * statement of more than 2,100 parameters is refused.
+ */
+function idsPerStatement(engine: Engine, perId = 1): number {
+  return Math.floor((MAX_PARAMETERS[engine] - OWN_PARAMETERS) / perId);
+}
+
+/** `read` of each slice of `ids` one statement may name ({@link idsPerStatement}), their rows together. */
+export async function readInSlices<T>(
+  engine: Engine,
+  ids: readonly string[],
+  read: (slice: readonly string[]) => Promise<readonly T[]>,
+  perId = 1,
+): Promise<T[]> {
+  const rows: T[] = [];
+  const perStatement = idsPerStatement(engine, perId);
+  for (let k = 0; k < ids.length; k += perStatement) rows.push(...(await read(ids.slice(k, k + perStatement))));
+  return rows;
 }
 
 export class BatchedInsert {

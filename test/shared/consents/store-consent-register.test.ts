@@ -187,3 +187,66 @@ describe('the consent register across instances whose clocks differ', () => {
     expect(rows).toEqual([]);
   });
 });
+
+describe('an opt-out recorded for many people on the store (SQLite)', () => {
+  let store: Store;
+  let register: StoreConsentRegister;
+
+  beforeEach(async () => {
+    store = openStore({ engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'lintel-consents-')), 'lintel.db') });
+    await migrateToLatest(store);
+    register = new StoreConsentRegister(store);
+  });
+  afterEach(async () => store.close());
+
+  it('holds it for each of 250 people matched and the kept-only id, answers it again, and ends it for all with one withdrawal', async () => {
+    // SQL Server takes ten parameters an event, 2,100 a statement, so it is written in several
+    // statements there (sql-server-statements.test.ts); here every person holds it all the same.
+    const people = Array.from({ length: 250 }, (_, n) => `person-${String(n).padStart(3, '0')}`);
+    await store.db
+      .insertInto('source_record')
+      .values(
+        people.map((personId, n) => ({
+          id: `record-of-${personId}`,
+          import_run_id: 'run-1',
+          party_id: 'la-housing',
+          dataset_id: 'multiple-disadvantage-indicators',
+          row_number: n + 1,
+          given_name: null,
+          family_name: null,
+          first3: null,
+          date_of_birth: null,
+          postcode: null,
+          address: null,
+          attributes: '{}',
+          as_of: '2026-03-01',
+          person_id: personId,
+        })),
+      )
+      .execute();
+    const hash = 'a'.repeat(64);
+    const input = {
+      subjectKeys: people,
+      keep: {
+        personId: 'kept-only',
+        keys: [{ datasetId: 'multiple-disadvantage-indicators', kind: 'upn', hash, keyVersion: 'v1', hashes: [hash] }],
+      },
+      evidenceRef: 'nddo-250',
+      by: researcherDpo,
+      at: T,
+    };
+    const recorded = await register.recordForEach(input);
+    expect(recorded.alreadyInForce).toBe(false);
+    const everyone = [...people, 'kept-only'];
+    const optedOut = async () =>
+      (await Promise.all(everyone.map((p) => register.isOptedOut(p, T)))).filter((out) => out).length;
+    expect(await optedOut()).toBe(251);
+    expect([...(await register.find(recorded.consentId))!.subjectKeys].sort()).toEqual(everyone.sort());
+
+    const again = await register.recordForEach({ ...input, keep: { ...input.keep, personId: 'another-kept-only' } });
+    expect(again).toMatchObject({ consentId: recorded.consentId, alreadyInForce: true });
+
+    expect(await register.withdraw(recorded.consentId, researcherDpo, ms(1))).toMatchObject({ withdrawnNow: true });
+    expect(await optedOut()).toBe(0);
+  });
+});

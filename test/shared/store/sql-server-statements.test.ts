@@ -436,6 +436,92 @@ describe('statements sent to Azure SQL', () => {
     expect(sent).toContain('select distinct "from_person_id" from "person_id_move" where "from_person_id" in (@1)');
   });
 
+  /**
+   * Statements answered as where every person asked about is held and every lock is granted, and
+   * opt-out c1 of la-housing is in force under each id `recorded` gives.
+   */
+  const storeHolding = (recorded: () => readonly string[]) =>
+    sqlServerStatements((q) =>
+      q.sql.includes('sp_getapplock')
+        ? [{ status: 0 }]
+        : q.sql.startsWith('select top(1) "id" from "source_record"')
+          ? [{ id: 'r1' }]
+          : q.sql.startsWith('select * from "consent_event"')
+            ? recorded().map((subject) => ({
+                event_id: uuidV7(),
+                consent_id: 'c1',
+                subject_key: subject,
+                kind: 'opt-out',
+                purpose_id: null,
+                action: 'record',
+                party_id: 'la-housing',
+                client_id: 'a-client',
+                evidence_ref: null,
+                at: '2026-12-03T12:00:00.000Z',
+              }))
+            : q.sql.startsWith('select "r"."consent_id", "r"."subject_key" from "consent_event" as "r"')
+              ? recorded()
+                  .filter((subject) => q.parameters.includes(subject))
+                  .map((subject_key) => ({ consent_id: 'c1', subject_key }))
+              : q.sql.startsWith('select distinct "subject_key" from "consent_event"')
+                ? recorded().map((subject_key) => ({ subject_key }))
+                : q.sql.startsWith('select distinct "person_id" from "source_record"')
+                  ? q.parameters.map((person_id) => ({ person_id }))
+                  : [],
+    );
+  const manyPeople = (n: number) => Array.from({ length: n }, () => uuidV7()).sort();
+
+  it('records an opt-out for 250 matched people and a kept-only id, for every one of them, in statements within SQL Server’s 2,100 parameters', async () => {
+    // Ten parameters an event: in one insert, more than about 209 people were refused (500/503).
+    const people = manyPeople(250);
+    const keptOnly = uuidV7();
+    const { store, statements } = storeHolding(() => []);
+    const recorded = await new StoreConsentRegister(store).recordForEach({
+      subjectKeys: people,
+      keep: {
+        personId: keptOnly,
+        keys: [{ datasetId: DATASET, kind: 'upn', hash: 'a'.repeat(64), keyVersion: 'v2', hashes: ['a'.repeat(64)] }],
+      },
+      evidenceRef: null,
+      by: { partyId: 'la-housing', clientId: 'a-client' },
+      at: new Date('2026-12-03T12:00:00.000Z'),
+      settledSince: '2026-12-03T11:59:00.000Z',
+    });
+    expect(recorded.subjectKeys).toHaveLength(251);
+    expectAccepted(statements);
+    // An event under every one of them, each person once, in as many inserts as the limit takes.
+    const inserts = statements.filter((s) => s.sql.startsWith('insert into [consent_event]'));
+    expect(inserts).toHaveLength(2);
+    const written = inserts.flatMap((s) => s.parameters.filter((p, i) => i % 10 === 1));
+    expect(written.sort()).toEqual([...people, keptOnly].sort());
+  });
+
+  it('answers again, finds, files and withdraws an opt-out recorded for 2,200 people, in statements within SQL Server’s 2,100 parameters', async () => {
+    // A read naming every person the opt-out stands under: one id (or three tests of the
+    // access log's subject) a parameter each, refused past 2,100 in one statement.
+    const people = manyPeople(2_200);
+    const { store, statements } = storeHolding(() => people);
+    const consents = new StoreConsentRegister(store);
+    const by = { partyId: 'la-housing', clientId: 'a-client' };
+    const at = new Date('2026-12-03T12:00:00.000Z');
+    const again = await consents.recordForEach({ subjectKeys: people, evidenceRef: null, by, at });
+    expect(again).toMatchObject({ consentId: 'c1', alreadyInForce: true });
+    expect(again.subjectKeys).toHaveLength(2_200);
+    const agreements = loadAgreements(join(import.meta.dirname, '../../../agreements'));
+    await purposeOfOptOutRecording(store, agreements, { consentId: 'c1', recordedBy: 'la-housing' });
+    await consents.withdraw('c1', by, at);
+    expectAccepted(statements);
+    // Each read asked about every person, across its statements: none dropped to fit.
+    for (const read of [
+      'from "consent_event" as "r"',
+      'from "source_record" where "person_id" in',
+      'from "access_log"',
+    ]) {
+      const asked = new Set(statements.filter((s) => s.sql.includes(read)).flatMap((s) => s.parameters));
+      expect({ read, notAsked: people.filter((p) => !asked.has(p)).length }).toEqual({ read, notAsked: 0 });
+    }
+  });
+
   it("finds an opt-out's recording, and a person's entries, by subjects naming several people, with statements SQL Server accepts", async () => {
     const agreements = loadAgreements(join(import.meta.dirname, '../../../agreements'));
     const [person, earlier, other] = [uuidV7(), uuidV7(), uuidV7()];
@@ -459,7 +545,7 @@ describe('statements sent to Azure SQL', () => {
     expectAccepted(statements);
     const reads = statements.filter((s) => s.sql.includes('"subject_ref" like'));
     expect(reads.map((s) => s.sql.split(' where ')[0])).toEqual([
-      'select top(1) "purpose" from "access_log"',
+      'select top(1) "purpose", "seq" from "access_log"',
       'select top(500) * from "access_log"',
     ]);
     for (const read of reads) expect(read.sql).toMatch(/ order by "seq"$/);
