@@ -792,9 +792,10 @@ async function exportTarget(
     const endPerson = () => {
       if (person !== undefined && counted(person, records)) {
         tally.add(personValues(fields, records));
-        // A recipient told only of its own subjects is told of the extracts their counts came
-        // from, not of a source that holds none of them (found by a review: every source was named).
-        if (target.ownSubjectsOnly) records.forEach(noteAsOf);
+        // The manifest names the extracts the counts came from, not a source whose records are
+        // all of people left out (out of scope, opted out, not consenting, not the recipient's):
+        // found by reviews, every source with a linked record was named.
+        records.forEach(noteAsOf);
       }
       records = [];
     };
@@ -806,14 +807,12 @@ async function exportTarget(
         endPerson();
         person = row.person_id;
       }
-      const record = {
+      records.push({
         asOf: row.as_of,
         partyId: row.party_id,
         // Only the values its party may supply now, as a lookup shows them.
         attributes: suppliedNow(deps.agreements, target.datasetId, row.party_id, row.attributes),
-      };
-      records.push(record);
-      if (!target.ownSubjectsOnly) noteAsOf(record);
+      });
     }
     endPerson();
     // A recipient told only of its own subjects waits only on its own records: the rest are of

@@ -68,9 +68,9 @@ async function exportToProvider(h: ImportHarness, container: string) {
   return summary!;
 }
 
-/** A file of the provider's `latest/` release, as text. */
-async function latestFile(h: ImportHarness, container: string, name: string): Promise<string> {
-  const blob = h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${name}`);
+/** A file of the provider's `latest/` release (or another recipient's folder), as text. */
+async function latestFile(h: ImportHarness, container: string, name: string, folder = FOLDER): Promise<string> {
+  const blob = h.blobs.getContainerClient(container).getBlobClient(`${folder}latest/${name}`);
   return (await blob.downloadToBuffer()).toString('utf8');
 }
 
@@ -139,5 +139,54 @@ describe('the manifest of a planning export granted for the recipient’s own su
     // are none of its business.
     expect(manifest.recordsAwaitingLinkage).toBe(10);
     expect(summary.recordsAwaitingLinkage).toBe(TENANTS);
+  });
+});
+
+describe('the manifest of a planning export granted for everyone the joint system may hold', () => {
+  let h: ImportHarness;
+  let container: string;
+  /** Housing's households no longer in temporary accommodation: the joint system may not hold them. */
+  const MOVED_ON = 10;
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    container = await h.exportContainer();
+    await importEach(h, [
+      [
+        'la-housing',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,gender,inTemporaryAccommodation',
+          ...Array.from({ length: PEOPLE + MOVED_ON }, (_, i) =>
+            ['Alex', family(i), '2010-01-01', 'ME14 1XX', nhs(600 + i), 'Female', i < PEOPLE ? 'Y' : 'N'].join(','),
+          ),
+        ],
+      ],
+      // Social care knows only the households Housing has moved on: none of them is counted.
+      [
+        'la-childrens-social-care',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
+          ...Array.from({ length: MOVED_ON }, (_, j) => {
+            const i = PEOPLE + j;
+            return ['Alex', family(i), '2010-01-01', 'ME14 1XX', nhs(600 + i), `SC-${i}`, 'Y'].join(',');
+          }),
+        ],
+      ],
+      ['social-housing-providers', PROVIDER],
+    ]);
+    await linkPendingRecords(h.linkDeps());
+  });
+  afterAll(() => h?.close());
+
+  it('names only the extracts that hold a record of someone counted', async () => {
+    const [summary] = await exportCurated(h.exportDeps(container));
+    expect(summary).toMatchObject({ partyId: 'la-housing', outcome: 'written', peopleCounted: PEOPLE });
+    const manifest = JSON.parse(
+      await latestFile(h, container, MANIFEST_FILE, `la-housing/service-planning/${DATASET}/`),
+    ) as { extractsAsOf: Record<string, string> };
+    // Housing's and the provider's, which hold records of the people counted; not social care's,
+    // whose every record is of someone the joint system may not hold: the counts took nothing
+    // from it, and a DPO reading the manifest is not to be told they did.
+    expect(Object.keys(manifest.extractsAsOf)).toEqual(['la-housing', 'social-housing-providers']);
   });
 });
