@@ -6,7 +6,7 @@ import { publishedAwaiting, type CuratedExportRun } from '../shared/curated/cura
  * staging it against a live run (a withdrawal that loses the lock, say).
  */
 export function curateReport(
-  summaries: CuratedExportRun,
+  { summaries, withdrawalStopped }: CuratedExportRun,
   minCell: number,
 ): { stdout: string; stderr: string; exitCode: number } {
   let stdout = '';
@@ -20,7 +20,7 @@ export function curateReport(
   }
   // Said whether or not targets are named below: a run with none left would otherwise say only
   // that no agreement grants an export, while what it was to withdraw may still be published.
-  if (summaries.withdrawalStopped === 'lease-lost') {
+  if (withdrawalStopped === 'lease-lost') {
     stderr +=
       'curate: this export lost its lock (another run holds it now) as it withdrew what no grant allows any more, and stopped: what it was to withdraw may still be published; run it again once no other export is running\n';
     exitCode = 1;

@@ -27,8 +27,8 @@ let services: Services | undefined;
 try {
   services = await stackServices();
   const minCell = services.settings.CURATED_MIN_CELL;
-  const summaries = await exportCurated({ ...services, minCell, historyDays: services.settings.CURATED_HISTORY_DAYS });
-  const report = curateReport(summaries, minCell);
+  const run = await exportCurated({ ...services, minCell, historyDays: services.settings.CURATED_HISTORY_DAYS });
+  const report = curateReport(run, minCell);
   process.stdout.write(report.stdout);
   process.stderr.write(report.stderr);
   process.exitCode = report.exitCode;

@@ -87,14 +87,18 @@ export interface CuratedExportSummary {
 }
 
 /**
- * What a run did, target by target, and `withdrawalStopped` where its withdrawal of what no grant
- * allows any more (withdrawReleases) lost the export lock: it stopped, and what it was to take
- * away may still be published until a run withdraws it. Said apart from the targets, as it
- * concerns none of them and a run may have none left (its only grant gone), and then named
- * nothing (found by a review: `npm run curate` said no agreement grants an export and exited 0,
- * and the timer did not retry).
+ * What a run did: its `summaries`, target by target, and `withdrawalStopped` where its withdrawal
+ * of what no grant allows any more (withdrawReleases) lost the export lock: it stopped, and what
+ * it was to take away may still be published until a run withdraws it. Said apart from the
+ * targets, as it concerns none of them and a run may have none left (its only grant gone), and
+ * then named nothing (found by a review: `npm run curate` said no agreement grants an export and
+ * exited 0, and the timer did not retry). A field of its own, not one added to the array of
+ * summaries, which filtering or mapping it dropped without a word (found by a review).
  */
-export type CuratedExportRun = CuratedExportSummary[] & { readonly withdrawalStopped?: 'lease-lost' };
+export interface CuratedExportRun {
+  readonly summaries: readonly CuratedExportSummary[];
+  readonly withdrawalStopped?: 'lease-lost';
+}
 
 /** The access log's action and client for an export. */
 export const EXPORT_ACTION = 'export';
@@ -166,7 +170,7 @@ export async function exportCurated(deps: CuratedExportDependencies): Promise<Cu
   if (lease === undefined) {
     const targets = exportTargets(deps.agreements);
     for (const target of targets) deps.logger.warn('curated.export-busy', idsOf(target));
-    return targets.map((target) => nothingWritten(target, 'busy'));
+    return { summaries: targets.map((target) => nothingWritten(target, 'busy')) };
   }
   try {
     return await exportUnderLease(deps, { lease, epoch: await takeLockEpoch(deps.store, exportLockName(deps)) });
@@ -248,7 +252,7 @@ async function exportUnderLease(deps: CuratedExportDependencies, lock: HeldExpor
     }
   }
   if (failure !== undefined) throw failure;
-  return withdrawalLost ? Object.assign(summaries, { withdrawalStopped: 'lease-lost' as const }) : summaries;
+  return withdrawalLost ? { summaries, withdrawalStopped: 'lease-lost' } : { summaries };
 }
 
 /**
@@ -432,12 +436,12 @@ export class ExportBusyError extends Error {
  * operator's `npm run curate` calls exportCurated and says busy rather than retrying.
  */
 export async function scheduledExport(deps: CuratedExportDependencies): Promise<CuratedExportRun> {
-  const summaries = await exportCurated({ ...deps, skipReleasedToday: true });
-  const waiting = summaries.filter((s) => s.outcome === 'busy' || s.outcome === 'lease-lost');
-  if (waiting.length === 0 && summaries.withdrawalStopped === undefined) return summaries;
+  const run = await exportCurated({ ...deps, skipReleasedToday: true });
+  const waiting = run.summaries.filter((s) => s.outcome === 'busy' || s.outcome === 'lease-lost');
+  if (waiting.length === 0 && run.withdrawalStopped === undefined) return run;
   deps.logger.warn('curated.export-retry-wanted', {
     targets: waiting.length,
-    withdrawalStopped: summaries.withdrawalStopped !== undefined,
+    withdrawalStopped: run.withdrawalStopped !== undefined,
   });
   throw new ExportBusyError(waiting.length);
 }

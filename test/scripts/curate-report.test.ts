@@ -3,7 +3,7 @@ import type { CuratedExportRun, CuratedExportSummary } from '../../shared/curate
 import { curateReport } from '../../scripts/curate-report.js';
 
 const run = (targets: CuratedExportSummary[], withdrawalStopped?: 'lease-lost'): CuratedExportRun =>
-  withdrawalStopped === undefined ? targets : Object.assign(targets, { withdrawalStopped });
+  withdrawalStopped === undefined ? { summaries: targets } : { summaries: targets, withdrawalStopped };
 
 const WITHDRAWAL_STOPPED =
   'curate: this export lost its lock (another run holds it now) as it withdrew what no grant allows any more, and stopped: what it was to withdraw may still be published; run it again once no other export is running\n';

@@ -5,7 +5,6 @@ import {
   COUNTS_PARQUET_FILE,
   exportCurated,
   MANIFEST_FILE,
-  type CuratedExportSummary,
 } from '../../../shared/curated/curated-export.js';
 import type { ImportHarness } from '../imports/import-harness.js';
 import {
@@ -53,7 +52,7 @@ describe('two planning exports at once', () => {
 
     // Run B (an operator's `npm run curate`) starts meanwhile.
     const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-01T06:10:00.000Z') }));
-    expect(runB.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'busy']]);
+    expect(runB.summaries.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'busy']]);
     expect(await contents()).toEqual(before);
     expect(await view()).toEqual(viewBefore);
     // For the operator: which target the run passed over, by its ids; nothing healed.
@@ -72,7 +71,7 @@ describe('two planning exports at once', () => {
 
     // A goes on and commits: its files and the view hold the same release.
     letGo();
-    const summaries: CuratedExportSummary[] = await runA;
+    const { summaries } = await runA;
     expect(summaries.map((s) => s.outcome)).toEqual(['written']);
     const manifest = JSON.parse((await read(`${FOLDER}latest/${MANIFEST_FILE}`)).toString('utf8')) as {
       generatedAt: string;
@@ -94,6 +93,6 @@ describe('two planning exports at once', () => {
 
     // With A done, the next run exports again.
     const next = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-01T07:00:00.000Z') }));
-    expect(next.map((s) => s.outcome)).toEqual(['written']);
+    expect(next.summaries.map((s) => s.outcome)).toEqual(['written']);
   });
 });

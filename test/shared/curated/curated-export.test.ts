@@ -133,7 +133,7 @@ describe('the curated planning export', () => {
   afterAll(() => h?.close());
 
   it('counts nobody before linking has given the records a person, and says how many wait', async () => {
-    const [summary] = await exportCurated(deps());
+    const [summary] = (await exportCurated(deps())).summaries;
     expect(summary).toMatchObject({ partyId: 'la-housing', outcome: 'written', recordsAwaitingLinkage: 90 });
     // Fewer people than the minimum (none): every cell withheld.
     expect(new Set((await countsOf()).values())).toEqual(new Set(['-']));
@@ -143,7 +143,7 @@ describe('the curated planning export', () => {
 
   it('publishes counts of people, with small numbers and what would give them away suppressed', async () => {
     await linkPendingRecords(h.linkDeps());
-    const [summary] = await exportCurated(deps());
+    const [summary] = (await exportCurated(deps())).summaries;
     expect(summary).toMatchObject({ outcome: 'written', recordsAwaitingLinkage: 0, peopleCounted: 40 });
     const counts = await countsOf();
     expectNear(counts.get('all people/all'), 40);
@@ -336,7 +336,7 @@ describe('the curated planning export', () => {
         at: new Date(),
       });
     }
-    const [summary] = await exportCurated(deps());
+    const [summary] = (await exportCurated(deps())).summaries;
     expect(summary?.peopleCounted).toBe(35);
     const counts = await countsOf();
     expectNear(counts.get('all people/all'), 35);
@@ -394,9 +394,9 @@ describe("the planning export beside the store's writers", () => {
         .executeTakeFirstOrThrow()
     ).person_id!;
   const exportWith = async (consents: StoreConsentRegister, day: string) => {
-    const [summary] = await exportCurated(
-      h.exportDeps(container, { consents, now: () => new Date(`${day}T09:00:00.000Z`) }),
-    );
+    const [summary] = (
+      await exportCurated(h.exportDeps(container, { consents, now: () => new Date(`${day}T09:00:00.000Z`) }))
+    ).summaries;
     return summary!;
   };
 
@@ -480,7 +480,7 @@ describe('the planning export while retention waits', () => {
     const [retention] = await enforceRetention(h.retentionDeps(), 'social-care-education-housing');
     expect(retention).toMatchObject({ outcome: 'skipped', peopleDeleted: 0 });
 
-    const [summary] = await exportCurated(h.exportDeps(container));
+    const [summary] = (await exportCurated(h.exportDeps(container))).summaries;
     expect(summary).toMatchObject({ outcome: 'written', recordsAwaitingLinkage: 0, peopleCounted: 30 });
     const csv = (
       await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${COUNTS_FILE}`).downloadToBuffer()

@@ -5,7 +5,7 @@ import {
   exportCurated,
   MANIFEST_FILE,
   type CuratedExportDependencies,
-  type CuratedExportSummary,
+  type CuratedExportRun,
 } from '../../../shared/curated/curated-export.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import type { Store } from '../../../shared/store/database.js';
@@ -218,7 +218,7 @@ export async function startHeldRun(
   container: string,
   at: string,
   o: Partial<CuratedExportDependencies> = {},
-): Promise<{ run: Promise<CuratedExportSummary[]>; letGo: () => void; fail: (err: Error) => void }> {
+): Promise<{ run: Promise<CuratedExportRun>; letGo: () => void; fail: (err: Error) => void }> {
   let letGo!: () => void;
   let fail!: (err: Error) => void;
   const held = new Promise<void>((resolve, reject) => {

@@ -84,9 +84,9 @@ describe('a planning export after a re-signing took a dataset, or one of its fie
   /** The counts and the manifest la-housing's export under `agreements` publishes. */
   async function exportUnder(agreements: AgreementSet) {
     const container = await h.exportContainer();
-    const [summary] = await exportCurated(
-      h.exportDeps(container, { agreements, now: () => new Date('2027-01-01T06:00:00.000Z') }),
-    );
+    const [summary] = (
+      await exportCurated(h.exportDeps(container, { agreements, now: () => new Date('2027-01-01T06:00:00.000Z') }))
+    ).summaries;
     expect(summary).toMatchObject({ partyId: 'la-housing', outcome: 'written' });
     const read = async (name: string) =>
       (await h.blobs.getContainerClient(container).getBlobClient(name).downloadToBuffer()).toString('utf8');

@@ -58,12 +58,14 @@ function agreementsWithProviderExport() {
 
 /** The export to the provider under {@link agreementsWithProviderExport}: its one target's summary, written. */
 async function exportToProvider(h: ImportHarness, container: string) {
-  const [summary] = await exportCurated(
-    h.exportDeps(container, {
-      agreements: agreementsWithProviderExport(),
-      now: () => new Date('2027-01-01T06:00:00.000Z'),
-    }),
-  );
+  const [summary] = (
+    await exportCurated(
+      h.exportDeps(container, {
+        agreements: agreementsWithProviderExport(),
+        now: () => new Date('2027-01-01T06:00:00.000Z'),
+      }),
+    )
+  ).summaries;
   expect(summary).toMatchObject({ partyId: 'social-housing-providers', outcome: 'written' });
   return summary!;
 }
@@ -179,7 +181,7 @@ describe('the manifest of a planning export granted for everyone the joint syste
   afterAll(() => h?.close());
 
   it('names only the extracts that hold a record of someone counted', async () => {
-    const [summary] = await exportCurated(h.exportDeps(container));
+    const [summary] = (await exportCurated(h.exportDeps(container))).summaries;
     expect(summary).toMatchObject({ partyId: 'la-housing', outcome: 'written', peopleCounted: PEOPLE });
     const manifest = JSON.parse(
       await latestFile(h, container, MANIFEST_FILE, `la-housing/service-planning/${DATASET}/`),

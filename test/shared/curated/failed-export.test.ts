@@ -182,7 +182,7 @@ describe('what a failed or withdrawn export leaves published', () => {
     const withdrawn = agreementsWithoutExportGrant();
     expect(
       await exportCurated(deps({ agreements: withdrawn, now: () => new Date('2027-01-01T06:00:00.000Z') })),
-    ).toEqual([]);
+    ).toEqual({ summaries: [] });
     expect(await visible()).toEqual([]);
     expect(await latestFiles()).toEqual([]);
     // Nor are its dated copies left for the recipient to read for the lifecycle rule's 400 days,
@@ -226,7 +226,7 @@ describe('what a failed or withdrawn export leaves published', () => {
     const january = await exportCurated(
       deps({ agreements: resigned, now: () => new Date('2027-01-05T06:00:00.000Z') }),
     );
-    expect(january.map((s) => s.outcome)).toEqual(['denied']);
+    expect(january.summaries.map((s) => s.outcome)).toEqual(['denied']);
     expect(await visible()).toEqual([]);
     expect(await releaseFiles()).toEqual([]);
 
@@ -304,7 +304,7 @@ describe('a planning export retried after one recipient failed', () => {
     const retried = await exportCurated(
       h.exportDeps(container, { agreements, now: () => new Date('2026-12-01T06:30:00.000Z') }),
     );
-    expect(retried.map((s) => [s.partyId, s.outcome])).toEqual([
+    expect(retried.summaries.map((s) => [s.partyId, s.outcome])).toEqual([
       ['la-housing', 'written'],
       ['la-education', 'written'],
     ]);

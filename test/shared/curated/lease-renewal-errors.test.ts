@@ -1,11 +1,6 @@
 import { RestError } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  EXPORT_LOCK_BLOB,
-  exportCurated,
-  MANIFEST_FILE,
-  type CuratedExportSummary,
-} from '../../../shared/curated/curated-export.js';
+import { EXPORT_LOCK_BLOB, exportCurated, MANIFEST_FILE } from '../../../shared/curated/curated-export.js';
 import type { ImportHarness } from '../imports/import-harness.js';
 import { breakExportLease, curatedHarness, FOLDER, housing as housingOf, renewingThrough } from './curated-runs.js';
 
@@ -57,14 +52,14 @@ describe('a planning export whose lease renewal meets a network error', () => {
         now: () => new Date('2026-12-01T06:00:00.000Z'),
       }),
     );
-    expect(run.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'written']]);
+    expect(run.summaries.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'written']]);
     expect(await latestGeneratedAt()).toBe('2026-12-01T06:00:00.000Z');
     expect(eventsSince(logFrom)).not.toContain('curated.export-lease-lost');
     expect(eventsSince(logFrom)).not.toContain('curated.export-stopped');
     // Released: the next run takes the lock and publishes, rather than finding it busy.
     expect(await lockHeld()).toBe(false);
     const next = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-01T06:10:00.000Z') }));
-    expect(next.map((s) => s.outcome)).toEqual(['written']);
+    expect(next.summaries.map((s) => s.outcome)).toEqual(['written']);
   }, 60_000);
 
   it('still stops at once when Blob Storage refuses the renewal: another run may have the lock', async () => {
@@ -80,20 +75,20 @@ describe('a planning export whose lease renewal meets a network error', () => {
       }
       return real();
     });
-    const run: CuratedExportSummary[] = await exportCurated(
+    const run = await exportCurated(
       h.exportDeps(container, {
         blobs,
         leaseSeconds: TEST_LEASE_SECONDS,
         now: () => new Date('2026-12-02T06:00:00.000Z'),
       }),
     );
-    expect(run.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
+    expect(run.summaries.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
     expect(Date.now() - refusedAt).toBeLessThan(5_000);
     expect(await latestGeneratedAt()).toBe(latestBefore);
     expect(eventsSince(logFrom)).toContain('curated.export-lease-lost');
     // The broken lease's blob is left to the next taker, who takes it.
     const next = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-02T06:10:00.000Z') }));
-    expect(next.map((s) => s.outcome)).toEqual(['written']);
+    expect(next.summaries.map((s) => s.outcome)).toEqual(['written']);
   }, 60_000);
 
   it('stops once no renewal has been answered for the lease term: it may have lapsed and been taken', async () => {
@@ -108,7 +103,7 @@ describe('a planning export whose lease renewal meets a network error', () => {
         now: () => new Date('2026-12-03T06:00:00.000Z'),
       }),
     );
-    expect(run.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
+    expect(run.summaries.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
     expect(Date.now() - started).toBeLessThan((TEST_LEASE_SECONDS + 10) * 1000);
     expect(await latestGeneratedAt()).toBe(latestBefore);
     expect(eventsSince(logFrom)).toContain('curated.export-lease-lost');
@@ -133,7 +128,7 @@ describe('a planning export whose lease renewal meets a network error', () => {
         now: () => new Date('2026-12-04T06:00:00.000Z'),
       }),
     );
-    expect(run.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
+    expect(run.summaries.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
     expect(Date.now() - started).toBeLessThan((TEST_LEASE_SECONDS + 10) * 1000);
     expect(await latestGeneratedAt()).toBe(latestBefore);
     expect(eventsSince(logFrom)).toContain('curated.export-lease-lost');

@@ -7,7 +7,6 @@ import {
   healCurated,
   MANIFEST_FILE,
   scheduledExport,
-  type CuratedExportRun,
   type CuratedExportSummary,
 } from '../../../shared/curated/curated-export.js';
 import { loadAgreements } from '../../../shared/agreements/load.js';
@@ -67,8 +66,6 @@ describe('a planning export that lost its lease while it wrote', () => {
     };
   };
   const breakLease = () => breakExportLease(h, container);
-  /** A run's result as its targets and whether its withdrawal stopped. */
-  const ended = (run: CuratedExportRun) => ({ targets: [...run], withdrawalStopped: run.withdrawalStopped });
   /**
    * The export's blob client, every upload of `blob` preceded by someone putting a file there by
    * hand: the run's upload is refused (412) while its lease is still its own.
@@ -144,7 +141,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     // takes it and publishes the day's release.
     await breakLease();
     const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-01T06:10:00.000Z') }));
-    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+    expect(runB.summaries.map((s) => s.outcome)).toEqual(['written']);
     expect(await latestAgreesWithView()).toEqual({
       latest: '2026-12-01T06:10:00.000Z',
       view: '2026-12-01T06:10:00.000Z',
@@ -157,7 +154,10 @@ describe('a planning export that lost its lease while it wrote', () => {
     // A's stalled upload goes on once A has had the chance to see its lease gone.
     await untilNoticed(logFrom, TEST_LEASE_SECONDS * 1000);
     letGo();
-    const summariesA: CuratedExportSummary[] = await runA.catch((err: unknown) => [String(err)] as never);
+    const summariesA: readonly CuratedExportSummary[] = await runA.then(
+      (run) => run.summaries,
+      (err: unknown) => [String(err)] as never,
+    );
     // B's release is what latest/, its dated folder and the view hold: A wrote and put back nothing.
     expect(await contents()).toEqual(afterB);
     expect(await view()).toEqual(viewAfterB);
@@ -175,11 +175,14 @@ describe('a planning export that lost its lease while it wrote', () => {
     });
     await breakLease();
     const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-02T06:10:00.000Z') }));
-    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+    expect(runB.summaries.map((s) => s.outcome)).toEqual(['written']);
     const afterB = await contents();
 
     letGo();
-    const summariesA = await runA.catch((err: unknown) => [String(err)] as never);
+    const summariesA = await runA.then(
+      (run) => run.summaries,
+      (err: unknown) => [String(err)] as never,
+    );
     expect(await latestAgreesWithView()).toEqual({
       latest: '2026-12-02T06:10:00.000Z',
       view: '2026-12-02T06:10:00.000Z',
@@ -196,9 +199,9 @@ describe('a planning export that lost its lease while it wrote', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, (TEST_LEASE_SECONDS + 5) * 1000));
     const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-03T06:10:00.000Z') }));
-    expect(runB.map((s) => s.outcome)).toEqual(['busy']);
+    expect(runB.summaries.map((s) => s.outcome)).toEqual(['busy']);
     letGo();
-    expect((await runA).map((s) => s.outcome)).toEqual(['written']);
+    expect((await runA).summaries.map((s) => s.outcome)).toEqual(['written']);
     expect(await latestAgreesWithView()).toMatchObject({ latest: '2026-12-03T06:00:00.000Z', viewHoldsLatest: true });
   }, 60_000);
 
@@ -223,7 +226,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     await reached;
     await breakLease();
     const runB = await exportCurated(h.exportDeps(container, { now: () => new Date(`${day}T06:10:00.000Z`) }));
-    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+    expect(runB.summaries.map((s) => s.outcome)).toEqual(['written']);
     const afterB = await contents();
     const viewAfterB = await view();
 
@@ -232,7 +235,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     else expect(noticed(logFrom)).toBe(false);
     letGo();
     const summariesA = await runA.then(
-      (summaries) => summaries.map((s) => s.outcome),
+      (run) => run.summaries.map((s) => s.outcome),
       (err: unknown) => `threw ${String(err)}`,
     );
     expect(await lateUpload).toBe('refused 412');
@@ -296,12 +299,15 @@ describe('a planning export that lost its lease while it wrote', () => {
     // hold B back, after a while), A's answer arrives.
     await Promise.race([b.began, new Promise((resolve) => setTimeout(resolve, 5_000))]);
     answer();
-    const summariesA = await runA.catch((err: unknown) => [String(err)] as never);
+    const summariesA = await runA.then(
+      (run) => run.summaries,
+      (err: unknown) => [String(err)] as never,
+    );
     expect({
       outcome: summariesA.map((s: CuratedExportSummary) => s.outcome),
       inView: (await view()).some((r) => r.generated_at === '2026-12-06T06:00:00.000Z'),
     }).toEqual({ outcome: ['lease-lost'], inView: false });
-    expect((await runB).map((s) => s.outcome)).toEqual(['written']);
+    expect((await runB).summaries.map((s) => s.outcome)).toEqual(['written']);
     expect(await latestAgreesWithView()).toEqual({
       latest: '2026-12-06T06:10:00.000Z',
       view: '2026-12-06T06:10:00.000Z',
@@ -362,7 +368,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     await reached;
     await breakLease();
     const runB = await exportCurated(h.exportDeps(container, { now: () => new Date(`${day}T06:10:00.000Z`) }));
-    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+    expect(runB.summaries.map((s) => s.outcome)).toEqual(['written']);
     const afterB = await contents();
 
     if (afterNotice) await untilNoticed(logFrom, TEST_LEASE_SECONDS * 1000);
@@ -371,8 +377,8 @@ describe('a planning export that lost its lease while it wrote', () => {
     letGo();
     // No target is left to name (the ISA's is A's only one): what A gives the operator is a run
     // that ended, not a crash, and says its withdrawal stopped.
-    expect(await runA.then(ended, (err: unknown) => `threw ${String(err)}`)).toEqual({
-      targets: [],
+    expect(await runA.catch((err: unknown) => `threw ${String(err)}`)).toEqual({
+      summaries: [],
       withdrawalStopped: 'lease-lost',
     });
     expect(await lateDelete).toBe('refused 412');
@@ -404,7 +410,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     await reached;
     await breakLease();
     const runB = await exportCurated(h.exportDeps(container, { now: () => new Date(`${day}T06:10:00.000Z`) }));
-    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+    expect(runB.summaries.map((s) => s.outcome)).toEqual(['written']);
     return { runA, letGo };
   };
 
@@ -447,7 +453,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     letGo();
     // What `npm run curate` prints from, and the timer retries on: not a crash.
     const summariesA = await runA.then(
-      (summaries) => summaries.map((s) => [s.partyId, s.outcome]),
+      (run) => run.summaries.map((s) => [s.partyId, s.outcome]),
       (err: unknown) => `threw ${String(err)}`,
     );
     expect(summariesA).toEqual([['la-housing', 'lease-lost']]);
@@ -473,7 +479,10 @@ describe('a planning export that lost its lease while it wrote', () => {
     const viewAfterHeal = await view();
 
     letGo();
-    const summariesA = await runA.catch((err: unknown) => [String(err)] as never);
+    const summariesA = await runA.then(
+      (run) => run.summaries,
+      (err: unknown) => [String(err)] as never,
+    );
     // What Power BI reads, files and view, is still one release: A's is in neither.
     expect({
       outcome: summariesA.map((s: CuratedExportSummary) => s.outcome),
@@ -511,8 +520,8 @@ describe('a planning export that lost its lease while it wrote', () => {
 
     letGo();
     // What `npm run curate` tells the operator from, and the timer retries on.
-    expect(await runA.then(ended, (err: unknown) => `threw ${String(err)}`)).toEqual({
-      targets: [],
+    expect(await runA.catch((err: unknown) => `threw ${String(err)}`)).toEqual({
+      summaries: [],
       withdrawalStopped: 'lease-lost',
     });
     expect(withdrawalStops(logFrom)).toEqual([expect.objectContaining({ level: 'warn', reason: 'lease-lost' })]);
@@ -549,7 +558,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     await reached;
     await breakLease();
     const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-16T06:10:00.000Z') }));
-    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+    expect(runB.summaries.map((s) => s.outcome)).toEqual(['written']);
     const afterB = await contents();
     expect(noticed(logFrom)).toBe(false);
 
@@ -601,7 +610,7 @@ describe('a planning export that lost its lease while it wrote', () => {
     await reached;
     await breakLease();
     const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-19T06:10:00.000Z') }));
-    expect(runB.map((s) => s.outcome)).toEqual(['written']);
+    expect(runB.summaries.map((s) => s.outcome)).toEqual(['written']);
 
     letGo();
     expect(await lateUpload).toBe('refused 412');

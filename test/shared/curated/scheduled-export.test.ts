@@ -59,7 +59,7 @@ describe("the monthly timer's planning export while another run holds the lock",
       // A finishes: the day's release is made.
       letGo();
     }
-    expect((await runA).map((s) => s.outcome)).toEqual(['written']);
+    expect((await runA).summaries.map((s) => s.outcome)).toEqual(['written']);
     const afterA = await contents();
 
     // B's retry half an hour later: the day's release is there, so no second one with fresh noise.

@@ -51,9 +51,9 @@ describe('a Housing-only person without identifiers keeps their id across snapsh
     ...order.map((i) => `Sam,${family(i)},2011-02-${String(1 + (i % 28)).padStart(2, '0')},ME14 1XX,Y`),
   ];
   const exportNow = async (consents: StoreConsentRegister, day: string) => {
-    const [summary] = await exportCurated(
-      h.exportDeps(container, { consents, now: () => new Date(`${day}T09:00:00.000Z`) }),
-    );
+    const [summary] = (
+      await exportCurated(h.exportDeps(container, { consents, now: () => new Date(`${day}T09:00:00.000Z`) }))
+    ).summaries;
     return summary!;
   };
 

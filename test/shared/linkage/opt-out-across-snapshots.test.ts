@@ -115,7 +115,8 @@ describe('an opt-out across a snapshot the import cannot follow the person throu
     'stays with a record without a postcode or identifiers when %s of birth is corrected, and keeps it out of the planning export',
     async (_what, corrected) => {
       const container = await h.exportContainer();
-      const peopleCounted = async () => (await exportCurated(h.exportDeps(container, { consents })))[0]!.peopleCounted;
+      const peopleCounted = async () =>
+        (await exportCurated(h.exportDeps(container, { consents }))).summaries[0]!.peopleCounted;
       // Housing's people in temporary accommodation: the planning export counts them.
       const sendHoused = (name: string, lines: string[]) =>
         send(
@@ -148,7 +149,8 @@ describe('an opt-out across a snapshot the import cannot follow the person throu
     'stays with a record whose date of birth is corrected together with %s, and keeps it out of the planning export',
     async (_what, before, after) => {
       const container = await h.exportContainer();
-      const peopleCounted = async () => (await exportCurated(h.exportDeps(container, { consents })))[0]!.peopleCounted;
+      const peopleCounted = async () =>
+        (await exportCurated(h.exportDeps(container, { consents }))).summaries[0]!.peopleCounted;
       const sendHoused = (name: string, lines: string[]) =>
         send(
           h,
