@@ -8,7 +8,7 @@ import { startAzurite, type RunningAzurite } from './azurite.js';
 import { startLocalHost, type LocalHost } from './local-host.js';
 import { forgetRunningAzurite, loadLocalSettings, recordRunningAzurite } from './settings.js';
 import { seedDemoIfEmpty } from '../shared/synthetic/extracts/demo-seed.js';
-import { healCurated } from '../shared/curated/curated-export.js';
+import { healCuratedAtStart } from './heal-at-start.js';
 
 const DEVELOPMENT_STORAGE = 'UseDevelopmentStorage=true';
 
@@ -77,18 +77,12 @@ async function main(): Promise<void> {
   log(`settings from ${settingsFile}`);
   log(`listening on ${host.url}/api (health: ${host.url}/api/health). Ctrl-C stops the host and Azurite.`);
 
-  // The local timer keeps no schedule state: a planning export whose process died (Ctrl-C, a
-  // crash) would leave latest/ half written until the next export ran, a month away at best.
-  // Another export run holding the lock heals the files itself: nothing for the operator to look into.
-  await healCurated({ ...host.services, historyDays: host.services.settings.CURATED_HISTORY_DAYS }).then(
-    (outcome) => {
-      if (outcome === 'busy')
-        log('curated files not healed now: another planning export run holds the lock, and heals them');
-      if (outcome === 'lease-lost')
-        log('curated files: healing stopped, as another planning export run took the lock; that run heals them');
-    },
-    (err: unknown) => log(`curated files not healed (${err instanceof Error ? err.name : 'error'})`),
-  );
+  // What a planning export whose process died left in latest/, healed now (heal-at-start.ts).
+  const healLine = await healCuratedAtStart({
+    ...host.services,
+    historyDays: host.services.settings.CURATED_HISTORY_DAYS,
+  });
+  if (healLine !== undefined) log(healLine);
 
   // Issue 4: a fresh machine gets a demo set of partner extracts, imported as they land.
   const demo = await seedDemoIfEmpty(host.services, resolve('.lintel/seed')).catch((err: unknown) => {

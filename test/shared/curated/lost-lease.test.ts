@@ -10,6 +10,7 @@ import {
   type CuratedExportSummary,
 } from '../../../shared/curated/curated-export.js';
 import { loadAgreements } from '../../../shared/agreements/load.js';
+import { healCuratedAtStart } from '../../../local/heal-at-start.js';
 import { pruneReleases, storeRelease } from '../../../shared/curated/curated-releases.js';
 import type { Store } from '../../../shared/store/database.js';
 import type { LockEpoch } from '../../../shared/store/lock-epochs.js';
@@ -636,6 +637,27 @@ describe('a planning export that lost its lease while it wrote', () => {
     // Healed by the next pass, for the tests after this one.
     expect(await healCurated(h.exportDeps(container, { now: () => new Date('2026-12-20T05:10:00.000Z') }))).toBe(
       'healed',
+    );
+  }, 60_000);
+
+  it('has npm start say its heal stopped for the run that took the lock, not that the files were not healed', async () => {
+    // The heal `npm start` runs as it starts: another run takes the lock while the pass's upload
+    // of latest/'s counts is on the wire, so the pass stops, and that run heals. "Not healed"
+    // would send the operator looking for a fault while the other run publishes.
+    await h.blobs.getContainerClient(container).getBlobClient(`${FOLDER}latest/${MANIFEST_FILE}`).delete();
+    const { onTheWire, reached, letGo, lateUpload } = lateFirstUpload(h, `${FOLDER}latest/${COUNTS_FILE}`);
+    const printed = healCuratedAtStart(
+      h.exportDeps(container, { blobs: onTheWire, now: () => new Date('2026-12-21T05:00:00.000Z') }),
+    );
+    await reached;
+    await breakLease();
+    const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-21T06:10:00.000Z') }));
+    expect(runB.summaries.map((s) => s.outcome)).toEqual(['written']);
+
+    letGo();
+    expect(await lateUpload).toBe('refused 412');
+    expect(await printed).toBe(
+      'curated files: healing stopped, as another planning export run took the lock; that run heals them',
     );
   }, 60_000);
 });
