@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpenApiDocument } from '../../shared/api/openapi.js';
 import { insertRecord, ROBIN_IN_SOCIAL_CARE, ROBIN_NHS } from '../support/records.js';
-import { callApi, clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
+import { providerAlert } from '../support/alerts.js';
+import { callApi, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
  * A 201 names what it created in `Location` (RFC 9110 §15.3.2), as a path on the host that
@@ -23,22 +24,7 @@ describe('the Location of a consent recorded or a breach record opened', () => {
     t = await startTestHost({ LINTEL_DEMO_SEED: 'off' });
     await insertRecord(t.host.services, ROBIN_IN_SOCIAL_CARE);
     const at = new Date().toISOString();
-    await t.host.services.store.db
-      .insertInto('audit_alert')
-      .values({
-        id: alertId,
-        rule: 'no-match-run',
-        client_id: clientIdOf('keyways-registered-providers'),
-        party_id: 'keyways-registered-providers',
-        role: null,
-        window_start: at,
-        window_end: at,
-        count: 10,
-        baseline: null,
-        raised_at: at,
-        status: 'open',
-      })
-      .execute();
+    await t.host.services.store.db.insertInto('audit_alert').values(providerAlert(alertId, at)).execute();
   });
   afterAll(async () => {
     await t?.stop();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callApi, clientIdOf, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
+import { providerAlert } from '../support/alerts.js';
+import { callApi, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
  * A breach record opened from an alert is answered 201 with its path in `Location`; a DPO's tool
@@ -25,20 +26,7 @@ describe('reading one breach record at the Location its opening named', () => {
     const at = new Date().toISOString();
     await t.host.services.store.db
       .insertInto('audit_alert')
-      .values({
-        id: alertId,
-        rule: 'no-match-run',
-        client_id: clientIdOf('keyways-registered-providers'),
-        party_id: 'keyways-registered-providers',
-        agreement_id: 'keyways-housing-allocation',
-        role: null,
-        window_start: at,
-        window_end: at,
-        count: 10,
-        baseline: null,
-        raised_at: at,
-        status: 'open',
-      })
+      .values(providerAlert(alertId, at, { agreement_id: 'keyways-housing-allocation' }))
       .execute();
     const res = await callApi(t, `/v1/audit/alerts/${alertId}/breach`, { ...DPO, method: 'POST' });
     expect(res.status, res.text).toBe(201);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asHousingReviewer, jonathanIn, linkForReview, listedCandidateIds } from '../support/linked-people.js';
+import { providerAlert } from '../support/alerts.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -25,19 +26,7 @@ describe('a UUID in a path, in upper case', () => {
     const at = new Date(Date.now() - 3_600_000).toISOString();
     await services.store.db
       .insertInto('audit_alert')
-      .values({
-        id: alertId,
-        rule: 'no-match-run',
-        client_id: clientIdOf('keyways-registered-providers'),
-        party_id: 'keyways-registered-providers',
-        role: null,
-        window_start: at,
-        window_end: at,
-        count: 10,
-        baseline: null,
-        raised_at: at,
-        status: 'breach-opened',
-      })
+      .values(providerAlert(alertId, at, { status: 'breach-opened' }))
       .execute();
     await services.store.db
       .insertInto('breach_record')
