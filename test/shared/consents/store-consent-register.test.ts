@@ -7,12 +7,19 @@ import { StoreConsentRegister } from '../../../shared/consents/store-consent-reg
 import { decide } from '../../../shared/policy/decide.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
 import { AGREEMENTS_DIR } from '../agreements/agreement-files.js';
+import { sourceRecordRow } from '../../support/records.js';
 
 const agreements = loadAgreements(AGREEMENTS_DIR, { now: new Date('2026-03-01') });
 const T = new Date('2026-03-02T09:00:00.000Z');
 const ms = (n: number) => new Date(T.getTime() + n);
 const researcherDpo = { partyId: 'icf-research', clientId: 'instance-a' };
 const otherInstance = { partyId: 'icf-research', clientId: 'instance-b' };
+
+/** A linked record of Housing's holding the person id, as the linker leaves it. */
+const housingRecordOf = (personId: string) => ({
+  ...sourceRecordRow(`record-of-${personId}`, personId, { datasetId: 'multiple-disadvantage-indicators' }),
+  party_id: 'la-housing',
+});
 
 /**
  * Several Functions instances write to one store, each with its own clock. The register must
@@ -24,25 +31,7 @@ describe('the consent register across instances whose clocks differ', () => {
 
   /** A linked record holding the person id, as the linker leaves it. */
   const person = async (personId: string) => {
-    await store.db
-      .insertInto('source_record')
-      .values({
-        id: `record-of-${personId}`,
-        import_run_id: 'run-1',
-        party_id: 'la-housing',
-        dataset_id: 'multiple-disadvantage-indicators',
-        row_number: 1,
-        given_name: null,
-        family_name: null,
-        first3: null,
-        date_of_birth: null,
-        postcode: null,
-        address: null,
-        attributes: '{}',
-        as_of: '2026-03-01',
-        person_id: personId,
-      })
-      .execute();
+    await store.db.insertInto('source_record').values(housingRecordOf(personId)).execute();
     return personId;
   };
 
@@ -205,24 +194,7 @@ describe('an opt-out recorded for many people on the store (SQLite)', () => {
     const people = Array.from({ length: 250 }, (_, n) => `person-${String(n).padStart(3, '0')}`);
     await store.db
       .insertInto('source_record')
-      .values(
-        people.map((personId, n) => ({
-          id: `record-of-${personId}`,
-          import_run_id: 'run-1',
-          party_id: 'la-housing',
-          dataset_id: 'multiple-disadvantage-indicators',
-          row_number: n + 1,
-          given_name: null,
-          family_name: null,
-          first3: null,
-          date_of_birth: null,
-          postcode: null,
-          address: null,
-          attributes: '{}',
-          as_of: '2026-03-01',
-          person_id: personId,
-        })),
-      )
+      .values(people.map((personId, n) => ({ ...housingRecordOf(personId), row_number: n + 1 })))
       .execute();
     const hash = 'a'.repeat(64);
     const input = {
