@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
+import { BatchedInsert } from '../store/batched-insert.js';
 import type { Engine } from '../store/dialect.js';
 import type { ConsentEventTable, Database } from '../store/schema.js';
 
@@ -11,8 +12,6 @@ export interface PersonIdMove {
 
 /** Person ids a select names at once: within SQL Server's 2,100 parameters. */
 const IDS_PER_SELECT = 1_000;
-/** Events an insert writes at once: ten parameters each. */
-const EVENTS_PER_INSERT = 200;
 
 const COLUMNS = [
   'event_id',
@@ -119,7 +118,7 @@ export async function carryConsentEvents(
     sources.filter((e) => e.kind === 'consent' && e.action === 'record' && stillHeld.has(e.subject_key)),
     at,
   );
-  await insertEvents(trx, [...copies, ...detaches]);
+  await insertEvents(trx, engine, [...copies, ...detaches]);
   return { carried: copies.length, detached: detaches.length };
 }
 
@@ -142,7 +141,7 @@ export async function carryOptOutEvents(
   if (targets.size === 0) return 0;
   const sources = (await eventsOf(trx, engine, [...targets.keys()])).filter((event) => event.kind === 'opt-out');
   const copies = await copiesNotHeld(trx, sources, targets);
-  await insertEvents(trx, copies);
+  await insertEvents(trx, engine, copies);
   return copies.length;
 }
 
@@ -209,13 +208,18 @@ async function copiesNotHeld(
   return copies;
 }
 
-async function insertEvents(trx: Kysely<Database>, events: readonly ConsentEventTable[]): Promise<void> {
-  for (let k = 0; k < events.length; k += EVENTS_PER_INSERT) {
-    await trx
-      .insertInto('consent_event')
-      .values(events.slice(k, k + EVENTS_PER_INSERT))
-      .execute();
+/** `events` in the caller's transaction, as many a statement as the engine takes (batched-insert.ts). */
+async function insertEvents(
+  trx: Kysely<Database>,
+  engine: Engine,
+  events: readonly ConsentEventTable[],
+): Promise<void> {
+  const insert = new BatchedInsert(engine, 'consent_event', COLUMNS);
+  for (const event of events) {
+    insert.push(COLUMNS.map((column) => event[column]));
+    if (insert.full) await insert.flush(trx, false);
   }
+  await insert.flush(trx, true);
 }
 
 /**

@@ -6,6 +6,7 @@ import { rememberAgreements } from '../../../shared/agreements/remembered-agreem
 import { accessesToPerson, auditScope } from '../../../shared/audit/dpo-views.js';
 import { findSuspiciousActivity } from '../../../shared/audit/watch-rules.js';
 import { LeaseLostError } from '../../../shared/blob/blob-lease.js';
+import { carryConsentEvents } from '../../../shared/consents/carry-consents.js';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { pruneReleases, storeRelease } from '../../../shared/curated/curated-releases.js';
 import { Pseudonymiser } from '../../../shared/domain/pseudonymise.js';
@@ -520,6 +521,57 @@ describe('statements sent to Azure SQL', () => {
       const asked = new Set(statements.filter((s) => s.sql.includes(read)).flatMap((s) => s.parameters));
       expect({ read, notAsked: people.filter((p) => !asked.has(p)).length }).toEqual({ read, notAsked: 0 });
     }
+  });
+
+  it("carries 300 people's consents and opt-outs to the ids a linking pass merged them into, every event once and in order, in statements within SQL Server’s 2,100 parameters", async () => {
+    // Ten parameters an event: the events of a pass that merged a few hundred people go in as
+    // many inserts as SQL Server's limit takes.
+    const merged = manyPeople(300).map((from) => ({ from, to: uuidV7() }));
+    const events = merged.map(({ from }, n) => ({
+      event_id: uuidV7(),
+      consent_id: `c${n}`,
+      subject_key: from,
+      kind: n % 2 === 0 ? 'opt-out' : 'consent',
+      purpose_id: n % 2 === 0 ? null : 'a-purpose',
+      action: 'record',
+      party_id: 'la-housing',
+      client_id: 'a-client',
+      evidence_ref: null,
+      at: '2026-12-03T12:00:00.000Z',
+    }));
+    const { store, statements } = sqlServerStatements((q) =>
+      q.sql.includes('from consent_event with (holdlock)')
+        ? events.filter((event) => q.parameters.includes(event.subject_key))
+        : [],
+    );
+    const carried = await carryConsentEvents(
+      store.db,
+      'mssql',
+      merged,
+      new Set(merged.map(({ to }) => to)),
+      '2026-12-03T12:30:00.000Z',
+    );
+    expect(carried).toEqual({ carried: 300, detached: 0 });
+    expectAccepted(statements);
+    const inserts = statements.filter((s) => /^insert into (\[consent_event\]|"consent_event")/.test(s.sql));
+    expect(inserts.length).toBeGreaterThan(1);
+    const rows = inserts.flatMap((s) =>
+      Array.from({ length: s.parameters.length / 10 }, (_, r) => s.parameters.slice(r * 10, r * 10 + 10)),
+    );
+    // Each event under the id its person was merged into, all else as it was recorded.
+    expect(rows.map(([, ...rest]) => rest)).toEqual(
+      events.map((e, n) => [
+        e.consent_id,
+        merged[n]!.to,
+        e.kind,
+        e.purpose_id,
+        e.action,
+        e.party_id,
+        e.client_id,
+        e.evidence_ref,
+        e.at,
+      ]),
+    );
   });
 
   it("finds an opt-out's recording, and a person's entries, by subjects naming several people, with statements SQL Server accepts", async () => {
