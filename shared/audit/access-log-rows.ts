@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
-import type { AccessLogTable } from '../store/schema.js';
+import type { AccessLogSubjectIdTable, AccessLogTable } from '../store/schema.js';
 import type { AccessLogRecord } from './access-log.js';
+import { indexedSubjectIds } from './entry-subjects.js';
 import { encodeEntry, encodeEntryUnchecked, type AccessLogEntry } from './entry-codec.js';
 import { leafHash } from './merkle.js';
 
@@ -27,6 +28,16 @@ export function toRow(entry: AccessLogEntry): Selectable<AccessLogTable> {
     reason_code: entry.reasonCode,
     leaf_hash: leafHash(encodeEntry(entry)),
   };
+}
+
+/**
+ * The rows of `access_log_subject_id` for entries: one a person each entry about several names, to
+ * be inserted in the entries' own transaction; none for an entry about one person or none.
+ */
+export function subjectIdRows(entries: readonly AccessLogEntry[]): AccessLogSubjectIdTable[] {
+  return entries.flatMap((entry) =>
+    indexedSubjectIds(entry.subjectRef).map((id) => ({ person_id: id, seq: entry.seq })),
+  );
 }
 
 export function fromRow(row: Selectable<AccessLogTable>): AccessLogEntry {

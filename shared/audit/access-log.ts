@@ -2,7 +2,7 @@ import type { Logger } from '../logging.js';
 import { errorKind } from '../logging.js';
 import type { Store } from '../store/database.js';
 import { isUniqueViolation } from '../store/unique-violation.js';
-import { numberedEntries, toRow } from './access-log-rows.js';
+import { numberedEntries, subjectIdRows, toRow } from './access-log-rows.js';
 import type { AccessLogEntry } from './entry-codec.js';
 import { SqliteAccessLogWriter } from './sqlite-access-log-writer.js';
 
@@ -34,6 +34,8 @@ export interface AccessLogWriter {
 
 /** SQL Server allows 2,100 parameters a statement; 14 columns a row. */
 const ROWS_PER_INSERT = 140;
+/** The same bound for access_log_subject_id's two columns, within 1,000 rows a `values` list. */
+const SUBJECT_ID_ROWS_PER_INSERT = 1000;
 const MAX_BATCH = 2000;
 const SEQ_CONFLICT_RETRIES = 5;
 
@@ -134,7 +136,8 @@ export class AccessLog {
 
 /**
  * The writer on the store's own connection (SQL Server, and SQLite in memory): the batch is
- * one transaction that reads the last sequence number and inserts after it.
+ * one transaction that reads the last sequence number and inserts after it, with the rows of
+ * access_log_subject_id for its entries about several people.
  */
 class StoreAccessLogWriter implements AccessLogWriter {
   // Two transactions on the store would race for the same sequence numbers.
@@ -157,6 +160,13 @@ class StoreAccessLogWriter implements AccessLogWriter {
             await trx
               .insertInto('access_log')
               .values(rows.slice(i, i + ROWS_PER_INSERT))
+              .execute();
+          }
+          const subjectIds = subjectIdRows(entries);
+          for (let i = 0; i < subjectIds.length; i += SUBJECT_ID_ROWS_PER_INSERT) {
+            await trx
+              .insertInto('access_log_subject_id')
+              .values(subjectIds.slice(i, i + SUBJECT_ID_ROWS_PER_INSERT))
               .execute();
           }
           return entries;

@@ -18,16 +18,27 @@ export function subjectRefOf(personIds: readonly string[]): string | null {
 
 /**
  * That an access-log entry's subject names the person id, alone or among several (first, last or
- * between two others): how a reader finds entries about a person in the store. A person id holds
- * no LIKE wildcard.
+ * between two others): how a reader finds entries about a person in the store. Both ways are index
+ * seeks: an entry about the person alone by its subject (access_log_subject), one about several
+ * by the index of their ids (access_log_subject_id, {@link indexedSubjectIds}). A LIKE with a
+ * leading wildcard, for the id last or between others, read the whole log for every request.
  */
 export function subjectNames(eb: ExpressionBuilder<Database, 'access_log'>, personId: string): Expression<SqlBool> {
   return eb.or([
     eb('subject_ref', '=', personId),
-    eb('subject_ref', 'like', `${personId}${SUBJECT_SEPARATOR}%`),
-    eb('subject_ref', 'like', `%${SUBJECT_SEPARATOR}${personId}`),
-    eb('subject_ref', 'like', `%${SUBJECT_SEPARATOR}${personId}${SUBJECT_SEPARATOR}%`),
+    eb('seq', 'in', eb.selectFrom('access_log_subject_id').select('seq').where('person_id', '=', personId)),
   ]);
+}
+
+/**
+ * The person ids of an entry's subject that `access_log_subject_id` holds a row for, each once:
+ * every id of a subject holding the separator, an entry about several people; none for one about
+ * a single person (its subject is the id, which access_log_subject seeks) or about no one. The
+ * table is derived from the subject (migration 0050), written in the entry's own transaction,
+ * and no part of its hash.
+ */
+export function indexedSubjectIds(subjectRef: string | null): string[] {
+  return subjectRef?.includes(SUBJECT_SEPARATOR) ? [...new Set(personIdsOf(subjectRef))] : [];
 }
 
 /** The character after {@link SUBJECT_SEPARATOR}: a subject naming an id before others sorts below it. */
@@ -35,12 +46,12 @@ const AFTER_SEPARATOR = String.fromCharCode(SUBJECT_SEPARATOR.charCodeAt(0) + 1)
 
 /**
  * That an access-log entry's subject names the person id first: alone, or before others. For a
- * reader that knows every id an entry it looks for can name first: unlike {@link subjectNames},
- * whose other places need a LIKE with a leading wildcard and so a read of the whole log, the
- * index on `subject_ref` (access_log_subject) answers it by seeks. SQLite's LIKE ignores case,
- * so that index (in binary order) cannot serve it: the same prefix there is a range, from the id
- * and the separator to before the id and the character after it. SQL Server seeks a LIKE with no
- * leading wildcard itself, in its column's collation, where the range's bounds might not sort so.
+ * reader that knows every id an entry it looks for can name first: the index on `subject_ref`
+ * (access_log_subject) answers it by seeks, as {@link subjectNames} with the index of the ids an
+ * entry about several names. SQLite's LIKE ignores case, so that index (in binary order) cannot
+ * serve it: the same prefix there is a range, from the id and the separator to before the id and
+ * the character after it. SQL Server seeks a LIKE with no leading wildcard itself, in its column's
+ * collation, where the range's bounds might not sort so.
  */
 export function subjectNamesFirst(
   eb: ExpressionBuilder<Database, 'access_log'>,

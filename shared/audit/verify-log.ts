@@ -49,8 +49,9 @@ export type LogProblemKind =
   /** A checkpoint covers fewer entries than the one before it. */
   | 'checkpoint-regressed'
   /**
-   * SQLite: a table or view named access_log in the store file hides the log's own file from
-   * every reader (database.ts, accessLogShadowed); nothing else is checked.
+   * SQLite: a table or view named access_log (or access_log_subject_id, its subjects' index) in
+   * the store file hides the log's own file from every reader (database.ts, accessLogShadowed);
+   * nothing else is checked.
    */
   | 'log-hidden'
   /**

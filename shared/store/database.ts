@@ -242,7 +242,9 @@ function refusalReason(cause: unknown): string | undefined {
  * an `access_log` table or view planted in the store file (by anyone who can write it) would
  * show every reader — verification, the DPO's views, the checkpointer — a frozen copy while the
  * log's own thread kept writing the real one. Migration 0009 moved the log out; from then on
- * nothing named `access_log` may stand in the store file, and lintel will not run beside one.
+ * nothing named `access_log` may stand in the store file, and lintel will not run beside one; nor
+ * named `access_log_subject_id` (migration 0050), whose copy would hide entries from a subject
+ * access request.
  */
 export class ShadowedAccessLogError extends Error {
   constructor() {
@@ -255,7 +257,7 @@ export async function refuseShadowedAccessLog(store: Store): Promise<void> {
   if (await accessLogShadowed(store)) throw new ShadowedAccessLogError();
 }
 
-/** Whether the store file holds an `access_log` that hides the log file (see ShadowedAccessLogError). */
+/** Whether the store file holds a table or view that hides the log file's (see ShadowedAccessLogError). */
 export async function accessLogShadowed(store: Store): Promise<boolean> {
   if (store.dialect.engine !== 'sqlite') return false;
   const attached = await sql<{ name: string }>`select name from pragma_database_list where name = 'audit'`.execute(
@@ -263,7 +265,8 @@ export async function accessLogShadowed(store: Store): Promise<boolean> {
   );
   if (attached.rows.length === 0) return false;
   const shadows = await sql<{ name: string }>`
-    select name from main.sqlite_master where name = 'access_log' collate nocase and type in ('table', 'view')`.execute(
+    select name from main.sqlite_master
+    where name collate nocase in ('access_log', 'access_log_subject_id') and type in ('table', 'view')`.execute(
     store.db,
   );
   return shadows.rows.length > 0;

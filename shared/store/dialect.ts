@@ -31,7 +31,11 @@ export interface Dialect {
    * itself refuses, and its ledger digests make tampering evident), triggers on SQLite.
    */
   appendOnly<T extends string>(table: CreateTableBuilder<T, never>): CreateTableBuilder<T, never>;
-  protectAppendOnly(db: Kysely<unknown>, table: string): Promise<void>;
+  /**
+   * The triggers of {@link appendOnly} on SQLite. `schema`: the attached database holding the
+   * table (the access log's file, `audit`), where SQLite must make its triggers too.
+   */
+  protectAppendOnly(db: Kysely<unknown>, table: string, schema?: string): Promise<void>;
   /** The first `n` rows of an ordered query: LIMIT on SQLite, TOP on SQL Server. */
   firstRows<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>, n: number): SelectQueryBuilder<DB, TB, O>;
   /**
@@ -66,11 +70,11 @@ const sqlite: Dialect = {
   firstRows: (query, n) => query.limit(n),
   firstRowsClauses: (n) => ({ top: sql.raw(''), limit: sql.raw(`limit ${rowCount(n)}`) }),
   hex: (bytes) => sql<string | null>`hex(${bytes})`,
-  protectAppendOnly: async (db, table) => {
+  protectAppendOnly: async (db, table, schema) => {
     for (const operation of ['update', 'delete']) {
       await sql
         .raw(
-          `create trigger ${table}_no_${operation} before ${operation} on ${table} ` +
+          `create trigger ${schema === undefined ? '' : `${schema}.`}${table}_no_${operation} before ${operation} on ${table} ` +
             `begin select raise(abort, '${table} is append-only'); end`,
         )
         .execute(db);

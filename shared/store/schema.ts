@@ -54,6 +54,15 @@ export interface AccessLogTable {
   leaf_hash: Uint8Array;
 }
 
+/**
+ * The people an access-log entry naming several is about, one row each (migration 0050): derived
+ * from `access_log.subject_ref`, written in the entry's own transaction, and no part of its hash.
+ */
+export interface AccessLogSubjectIdTable {
+  person_id: string;
+  seq: number;
+}
+
 export interface SourceRecordTable {
   id: string;
   import_run_id: string;
@@ -425,6 +434,7 @@ export interface Database {
   record_identifier: RecordIdentifierTable;
   import_run: ImportRunTable;
   access_log: AccessLogTable;
+  access_log_subject_id: AccessLogSubjectIdTable;
   audit_alert: AuditAlertTable;
   breach_record: BreachRecordTable;
   record_link: RecordLinkTable;

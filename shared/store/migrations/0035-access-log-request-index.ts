@@ -34,7 +34,7 @@ export function accessLogRequestIndex(d: Dialect): Migration {
 }
 
 /** Whether the log is the attached `audit` file's (SQLite on disk, after migration 0009). */
-async function inAuditFile(d: Dialect, db: Kysely<unknown>): Promise<boolean> {
+export async function inAuditFile(d: Dialect, db: Kysely<unknown>): Promise<boolean> {
   if (d.engine !== 'sqlite') return false;
   const attached = await sql<{ name: string }>`select name from pragma_database_list where name = 'audit'`.execute(db);
   if (attached.rows.length === 0) return false;

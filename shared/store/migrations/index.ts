@@ -47,6 +47,7 @@ import { agreementContentHash } from './0046-agreement-content-hash.js';
 import { curatedReleaseManifest } from './0047-curated-release-manifest.js';
 import { decisionLegacyUnique } from './0048-decision-legacy-unique.js';
 import { lockEpochs } from './0049-lock-epochs.js';
+import { accessLogSubjectIds } from './0050-access-log-subject-ids.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -101,5 +102,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0047-curated-release-manifest': curatedReleaseManifest(d),
     '0048-decision-legacy-unique': decisionLegacyUnique(d),
     '0049-lock-epochs': lockEpochs(d),
+    '0050-access-log-subject-ids': accessLogSubjectIds(d),
   };
 }

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { personIdsOf, SUBJECT_REF_MAX_LENGTH, subjectRefWithin } from '../../../shared/audit/entry-subjects.js';
+import {
+  indexedSubjectIds,
+  personIdsOf,
+  SUBJECT_REF_MAX_LENGTH,
+  subjectRefWithin,
+} from '../../../shared/audit/entry-subjects.js';
 
 describe("an entry's subject within the column", () => {
   it('names as many people as the column holds, the first always, and counts the rest', () => {
@@ -17,5 +22,17 @@ describe("an entry's subject within the column", () => {
       leftOff: 2,
     });
     expect(twelve.subjectRef!.length).toBeLessThanOrEqual(SUBJECT_REF_MAX_LENGTH);
+  });
+});
+
+describe('the ids of an entry the index of subjects holds (migration 0050)', () => {
+  it('holds each person an entry about several names, and none of an entry about one person or none', () => {
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    expect(indexedSubjectIds(`${a} ${b} ${c}`)).toEqual([a, b, c]);
+    // Found by its subject alone (access_log_subject).
+    expect(indexedSubjectIds(a)).toEqual([]);
+    expect(indexedSubjectIds(null)).toEqual([]);
+    // A subject holding the separator is never found by an equal id: each id it names is held, once.
+    expect(indexedSubjectIds(`${a} ${a}`)).toEqual([a]);
   });
 });

@@ -118,6 +118,21 @@ describe('tampering beside the hash chain (SQLite)', () => {
     }
   });
 
+  // The index of the people an entry about several names (migration 0050) is no part of the chain,
+  // but an empty copy in the store file would hide those entries from every subject access request.
+  it('refuses to run beside a copy of the index of subjects planted in the store file', async () => {
+    const planter = new SqliteDatabase(path);
+    planter.exec('create table main.access_log_subject_id (person_id text, seq integer)');
+    planter.close();
+
+    const reopened = openStore({ engine: 'sqlite', path });
+    try {
+      await expect(migrateToLatest(reopened)).rejects.toBeInstanceOf(ShadowedAccessLogError);
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it("fails verification, and will not be signed, when a column's text is stored as a blob of the same bytes", async () => {
     await sql`drop trigger access_log_no_update`.execute(store.db);
     await sql`update access_log set subject_ref = cast(subject_ref as blob) where seq = 5`.execute(store.db);

@@ -3,12 +3,14 @@ import type { CompiledQuery, Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { rememberAgreements } from '../../../shared/agreements/remembered-agreements.js';
+import { AccessLog } from '../../../shared/audit/access-log.js';
 import { accessesToPerson, auditScope } from '../../../shared/audit/dpo-views.js';
 import { findSuspiciousActivity } from '../../../shared/audit/watch-rules.js';
 import { LeaseLostError } from '../../../shared/blob/blob-lease.js';
 import { carryConsentEvents } from '../../../shared/consents/carry-consents.js';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { pruneReleases, storeRelease } from '../../../shared/curated/curated-releases.js';
+import { createLogger } from '../../../shared/logging.js';
 import { Pseudonymiser } from '../../../shared/domain/pseudonymise.js';
 import { CarriedPersonIds } from '../../../shared/imports/carried-person-ids.js';
 import { endKeptKeys, keepKeysOfDeparted, reachArrivals } from '../../../shared/imports/opt-out-kept-keys.js';
@@ -595,20 +597,56 @@ describe('statements sent to Azure SQL', () => {
     await purposeOfOptOutRecording(store, agreements, { consentId: 'c1', recordedBy: 'la-housing' });
     await accessesToPerson(store, auditScope(agreements, [AGREEMENT]), person!, { after: 0, limit: 10 });
     expectAccepted(statements);
-    const reads = statements.filter((s) => s.sql.includes('"subject_ref" like'));
+    const reads = statements.filter((s) => s.sql.includes('from "access_log"'));
     expect(reads.map((s) => s.sql.split(' where ')[0])).toEqual([
       'select top(1) "purpose", "seq" from "access_log"',
       'select top(500) * from "access_log"',
     ]);
     for (const read of reads) expect(read.sql).toMatch(/ order by "seq"$/);
-    // Besides % and _, T-SQL's LIKE reads [ ] and ^ as wildcards: a pattern is a person id with
-    // the separator beside it, between its %s, and holds none of them.
+    // The recording by a LIKE that begins with the id, which SQL Server seeks. Besides % and _,
+    // T-SQL's LIKE reads [ ] and ^ as wildcards: a pattern is a person id and the separator.
     const patterns = reads.flatMap((s) => s.parameters).filter((p) => typeof p === 'string' && p.includes('%'));
-    // One an id of the opt-out's two, named first (subjectNamesFirst), and three an id of the
-    // person's two (first, last, between others).
-    expect(patterns).toHaveLength(2 + 2 * 3);
+    // One an id of the opt-out's two, named first (subjectNamesFirst).
+    expect(patterns).toHaveLength(2);
     for (const pattern of patterns)
-      expect(pattern).toMatch(/^%?( ?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12} ?)%?$/);
+      expect(pattern).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12} %$/);
+    // The person's entries, under both their ids, by seeks alone: an entry about them alone by its
+    // subject, one about several by the index of their ids (migration 0050), no LIKE.
+    expect(reads[1]!.sql).not.toContain(' like ');
+    expect(
+      reads[1]!.sql.match(
+        /"subject_ref" = @\d+ or "seq" in \(select "seq" from "access_log_subject_id" where "person_id" = @\d+\)/g,
+      ),
+    ).toHaveLength(2);
+  });
+
+  it("indexes the people an entry about several names as it appends it, in the entry's transaction, with statements SQL Server accepts", async () => {
+    const [first, second] = [uuidV7(), uuidV7()];
+    const { store, statements } = sqlServerStatements();
+    const log = new AccessLog(store, createLogger('error'));
+    const record = (requestId: string, subjectRef: string) => ({
+      requestId,
+      partyId: 'la-housing',
+      clientId: 'la-housing-officer',
+      roles: ['housing-officer'],
+      purpose: 'homelessness-prevention',
+      action: 'link.confirm',
+      subjectRef,
+      datasets: [DATASET],
+      fields: [],
+      decision: 'allow',
+      reasonCode: 'granted',
+    });
+    await Promise.all([log.append(record('alone', first)), log.append(record('both', `${first} ${second}`))]);
+    await log.close();
+    expectAccepted(statements);
+    expect(statements.map((s) => s.sql.split(' (')[0]!.split(' values')[0])).toEqual([
+      'select max("seq") as "max" from "access_log"',
+      'insert into "access_log"',
+      'insert into "access_log_subject_id"',
+    ]);
+    // One row a person of the entry about both (seq 2); none for the entry about one alone.
+    expect(statements[2]!.parameters).toEqual([first, 2, second, 2]);
   });
 
   it('stores and prunes planning releases fenced on the export lock epoch, and writes nothing once another run holds it', async () => {
@@ -649,7 +687,7 @@ describe('statements sent to Azure SQL', () => {
     expect(statements.map((s) => s.sql)).toEqual([fenceCheck, fenceCheck]);
   });
 
-  it("creates today's tables, columns and indexes (0019-0049) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0050) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -685,6 +723,7 @@ describe('statements sent to Azure SQL', () => {
       '0047-curated-release-manifest',
       '0048-decision-legacy-unique',
       '0049-lock-epochs',
+      '0050-access-log-subject-ids',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -740,6 +779,13 @@ describe('statements sent to Azure SQL', () => {
     expect(statements.map((s) => s.sql)).toContain('alter table "curated_release" add "manifest" nvarchar(max)');
     expect(statements.map((s) => s.sql)).toContain(
       'create table "lock_epoch" ("name" nvarchar(200) primary key, "epoch" integer not null)',
+    );
+    // Append-only, as the log it indexes; filled from the entries naming several people alone.
+    expect(statements.map((s) => s.sql)).toContain(
+      'create table "access_log_subject_id" ("person_id" nvarchar(64) not null, "seq" bigint not null, constraint "access_log_subject_id_pk" primary key ("person_id", "seq")) with (ledger = on (append_only = on))',
+    );
+    expect(statements.map((s) => s.sql.replace(/\s+/g, ' ').trim())).toContain(
+      'select top(1000) seq, subject_ref from access_log where seq > @1 and subject_ref like @2 order by seq',
     );
     // Nine wide for a BFPO number ("BFPO 5439"), in place: nullable, as the columns were.
     for (const table of ['source_record', 'opt_out_kept_record']) {
