@@ -81,6 +81,10 @@ export class AccessLog {
         setImmediate(() => {
           this.sendScheduled = false;
           this.send();
+          // A commit that needs no turn of the event loop (SQLite in memory) may have sent and
+          // committed the append this was scheduled for before it ran: then nothing is left to
+          // send, and drain's waiters are woken here or never.
+          this.wakeIfIdle();
         });
       }
     });
@@ -114,8 +118,15 @@ export class AccessLog {
       void this.commit(this.queue.splice(0, MAX_BATCH)).finally(() => {
         this.batchesSent--;
         this.send();
-        if (this.queue.length === 0 && this.batchesSent === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+        this.wakeIfIdle();
       });
+    }
+  }
+
+  /** Wakes drain's waiters once nothing is queued, committing or about to be sent. */
+  private wakeIfIdle(): void {
+    if (this.queue.length === 0 && this.batchesSent === 0 && !this.sendScheduled) {
+      for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }
 

@@ -188,3 +188,24 @@ describe('the access log in its own SQLite file', () => {
     expect(entrySeq).toBe(1);
   });
 });
+
+describe('access log on SQLite in memory', () => {
+  // There the log is written on the store's own connection, whose commit needs no turn of the
+  // event loop: the second append is committed before the turn its batch was scheduled for.
+  it('closes after appends one after another', async () => {
+    const store = openStore({ engine: 'sqlite', path: ':memory:' });
+    try {
+      await migrateToLatest(store);
+      const log = new AccessLog(store, createLogger('error'));
+      expect((await log.append(record(1))).seq).toBe(1);
+      expect((await log.append(record(2))).seq).toBe(2);
+      await log.close();
+      expect(await store.db.selectFrom('access_log').select('seq').orderBy('seq').execute()).toEqual([
+        { seq: 1 },
+        { seq: 2 },
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+});
