@@ -88,7 +88,8 @@ export async function purposeOfOptOutRecording(
   const { engine } = store.dialect;
   // The first entry of each slice of the ids, up to three parameters an id (subjectNamesFirst),
   // and of those the earliest: all the ids in one statement, an opt-out recorded for more than
-  // about a thousand people was refused by SQL Server (found by a review).
+  // about a thousand people was refused by SQL Server (found by a review), and by SQLite, whose
+  // OR of a term an id grew deeper than it takes (found by a defect hunt).
   const firsts = await readInSlices(
     engine,
     subjects.map((s) => s.subject_key),
@@ -110,7 +111,7 @@ export async function purposeOfOptOutRecording(
           1,
         )
         .execute(),
-    3,
+    { perId: 3, orTerms: true },
   );
   const entry = firsts.reduce<(typeof firsts)[number] | undefined>(
     (first, e) => (first === undefined || Number(e.seq) < Number(first.seq) ? e : first),

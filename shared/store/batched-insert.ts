@@ -53,14 +53,31 @@ function rowsPerStatement(engine: Engine, columns: number): number {
 }
 
 /**
- * How many ids one statement may name, `perId` parameters each (an `in` list's one, or the
- * several of a test per id), beside a few of its own: a read about everyone an opt-out was
- * recorded for is sent in as many statements as the engine's limit takes. On SQLite that is
- * thousands of people a statement, so one as before for any opt-out recorded; on SQL Server a
- * statement of more than 2,100 parameters is refused.
+ * Ids a statement on SQLite may test one by one, each its own term of an OR: SQLite parses
+ * `a OR b OR …` as a tree as deep as it has terms, and refuses one deeper than 1,000
+ * (SQLITE_MAX_EXPR_DEPTH), however few its parameters. Room is left for the statement's other
+ * conditions and each term's own depth.
  */
-function idsPerStatement(engine: Engine, perId = 1): number {
-  return Math.floor((MAX_PARAMETERS[engine] - OWN_PARAMETERS) / perId);
+const SQLITE_OR_TERMS = 500;
+
+/** How the ids of a read are named in its statement ({@link idsPerStatement}). */
+export interface IdsNamed {
+  /** Parameters an id: an `in` list's one (the default), or the several of a test per id. */
+  readonly perId?: number;
+  /** Each id is a term of one OR, not an item of an `in` list. */
+  readonly orTerms?: boolean;
+}
+
+/**
+ * How many ids one statement may name, beside a few parameters of its own: a read about
+ * everyone an opt-out was recorded for is sent in as many statements as the engine's limits
+ * take. On SQLite that is thousands of people a statement in an `in` list, so one as before for
+ * any opt-out recorded, and {@link SQLITE_OR_TERMS} as terms of an OR; on SQL Server a statement
+ * of more than 2,100 parameters is refused.
+ */
+function idsPerStatement(engine: Engine, { perId = 1, orTerms = false }: IdsNamed): number {
+  const byParameters = Math.floor((MAX_PARAMETERS[engine] - OWN_PARAMETERS) / perId);
+  return engine === 'sqlite' && orTerms ? Math.min(SQLITE_OR_TERMS, byParameters) : byParameters;
 }
 
 /** `read` of each slice of `ids` one statement may name ({@link idsPerStatement}), their rows together. */
@@ -68,10 +85,10 @@ export async function readInSlices<T>(
   engine: Engine,
   ids: readonly string[],
   read: (slice: readonly string[]) => Promise<readonly T[]>,
-  perId = 1,
+  named: IdsNamed = {},
 ): Promise<T[]> {
   const rows: T[] = [];
-  const perStatement = idsPerStatement(engine, perId);
+  const perStatement = idsPerStatement(engine, named);
   for (let k = 0; k < ids.length; k += perStatement) rows.push(...(await read(ids.slice(k, k + perStatement))));
   return rows;
 }

@@ -92,6 +92,50 @@ describe("finding an opt-out's recording entry", () => {
     expect(plan).not.toMatch(/SCAN access_log/);
   });
 
+  // A withdrawal that asks this of an opt-out recorded for more than about a thousand people was
+  // answered 500: SQLite refuses an OR of more terms than its expression tree may be deep.
+  it('finds it for an opt-out recorded for 1,200 people on SQLite', async () => {
+    const many = { consentId: randomUUID(), recordedBy };
+    const people = Array.from({ length: 1200 }, () => randomUUID()).sort();
+    await store.db
+      .insertInto('consent_event')
+      .values(
+        people.map((subject) => ({
+          event_id: randomUUID(),
+          consent_id: many.consentId,
+          subject_key: subject,
+          kind: 'opt-out' as const,
+          purpose_id: null,
+          action: 'record' as const,
+          party_id: recordedBy,
+          client_id: 'children-trust-dpo',
+          evidence_ref: null,
+          at: '2026-11-03T10:00:00.000Z',
+        })),
+      )
+      .execute();
+    const log = new AccessLog(store, createLogger('error'));
+    await log.append({
+      partyId: recordedBy,
+      clientId: 'children-trust-dpo',
+      roles: ['dpo'],
+      datasets: [],
+      fields: [],
+      requestId: randomUUID(),
+      purpose: 'homelessness-prevention',
+      action: 'consent.record',
+      // As an entry names them: the first ten, the rest left off.
+      subjectRef: people.slice(0, 10).join(' '),
+      decision: 'allow',
+      reasonCode: 'opt-out-recorded',
+    });
+    await log.close();
+    expect(await purposeOfOptOutRecording(store, agreements, many)).toEqual({
+      purposeId: 'homelessness-prevention',
+      agreementId: 'social-care-education-housing',
+    });
+  });
+
   // SQL Server seeks a LIKE whose pattern begins with text; one that begins with a wildcard, it scans.
   it('asks SQL Server only for subjects that begin with one of its ids', async () => {
     const { store: mssql, statements } = sqlServerStatements((query) =>
