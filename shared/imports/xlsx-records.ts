@@ -372,9 +372,9 @@ function showPartsToExcelJs(zip: ZipParser, shownAs: ReadonlyMap<string, string>
 
 /**
  * The name exceljs is shown each part by where it is not the part's own: the worksheet ({@link
- * worksheetAsExcelJsReadsIt}) and, for a workbook stored elsewhere than xl/workbook.xml, the
- * workbook, its relationships, shared strings and styles, and any part holding one of those names
- * that the workbook does not name, under a name exceljs skips (zip-directory.ts, findWorksheet).
+ * worksheetAsExcelJsReadsIt}), the workbook, its relationships, shared strings and styles where
+ * they are stored under other names, and any part holding one of those names that the workbook
+ * does not name, under a name exceljs skips (zip-directory.ts, findWorksheet).
  */
 function partsShownToExcelJs(workbook: CheckedWorkbook): Map<string, string> {
   const shownAs = new Map(workbook.renamed ?? []);

@@ -237,9 +237,9 @@ export interface WorkbookParts {
   /**
    * Each part exceljs knows by a fixed name ({@link EXCELJS_PARTS}) that this package stores
    * elsewhere, with the name exceljs is to be shown it by, and each part holding such a name that
-   * the workbook does not name, shown by one exceljs skips ({@link UNREFERENCED_PART}); absent
-   * when the workbook is at xl/workbook.xml. Pairs, not an object: a part name may be any string,
-   * `__proto__` too.
+   * the workbook does not name, shown by one exceljs skips ({@link UNREFERENCED_PART}); none for
+   * a workbook whose parts are all where exceljs looks. Pairs, not an object: a part name may be
+   * any string, `__proto__` too.
    */
   readonly renamed?: readonly (readonly [part: string, shownAs: string])[];
 }
@@ -254,7 +254,7 @@ const EXCELJS_PARTS = {
 type PartKind = keyof typeof EXCELJS_PARTS;
 
 /**
- * The name a part holding one of exceljs's fixed names ({@link EXCELJS_PARTS}), which a relocated
+ * The name a part holding one of exceljs's fixed names ({@link EXCELJS_PARTS}), which the
  * workbook does not name, is shown to exceljs by: one exceljs's reader skips, as it skips any
  * part it does not know. The read still inflates and checks it as every entry.
  */
@@ -296,10 +296,10 @@ export async function findWorksheet(
   if (worksheet === undefined) throw new FileRejection('xlsx-unreadable');
   if (entries.some((e) => e.name !== worksheet && EXCELJS_WORKSHEET.test(e.name)))
     throw new FileRejection('xlsx-multiple-sheets');
-  if (workbook.name === WORKBOOK_ENTRY) {
-    checkPartOrder(entries, worksheet, { workbook: WORKBOOK_ENTRY, relationships: WORKBOOK_RELS_ENTRY });
-    return { worksheet };
-  }
+  // Shared strings and styles as the relationships name them for a workbook at xl/workbook.xml
+  // too: read from the fixed names alone, a workbook whose strings are elsewhere was refused
+  // (xlsx-shared-string-missing), and one with a stray xl/sharedStrings.xml beside them loaded
+  // another workbook's strings into every text cell (found by a defect hunt).
   for (const [, target] of targets) {
     const kind = target.type === 'sharedStrings' || target.type === 'styles' ? target.type : undefined;
     const entry = kind === undefined ? undefined : entryNamed(entries, target.part);
@@ -314,8 +314,12 @@ export async function findWorksheet(
     if (part !== undefined && part !== shownAs) renamed.push([part, shownAs]);
     // A part of that name the workbook does not name (left by the tool that moved the workbook,
     // another workbook's strings): exceljs would read it whatever the workbook says, in place of
-    // this one's, so it is shown exceljs under a name it skips.
-    if (!named.has(shownAs) && entries.some((e) => e.name === shownAs)) renamed.push([shownAs, UNREFERENCED_PART]);
+    // this one's, so it is shown exceljs under a name it skips. Beside a workbook at
+    // xl/workbook.xml, only where its relationships name another part of the kind: one that names
+    // none (a writer that leaves the styles unnamed) has it read there, as it always had.
+    const unreferenced = !named.has(shownAs) && entries.some((e) => e.name === shownAs);
+    if (unreferenced && (workbook.name !== WORKBOOK_ENTRY || part !== undefined))
+      renamed.push([shownAs, UNREFERENCED_PART]);
   }
   const names = Object.fromEntries(Object.entries(parts).map(([kind, e]) => [kind, e.name]));
   checkPartOrder(entries, worksheet, names);

@@ -157,3 +157,54 @@ describe('a workbook whose main part is not xl/workbook.xml', () => {
     expect(outcome).toMatchObject({ outcome: 'rejected', reasons: ['xlsx-unreadable'] });
   });
 });
+
+/**
+ * A workbook at xl/workbook.xml finds its shared strings through its relationships too: exceljs
+ * reads them only from xl/sharedStrings.xml, so stored elsewhere they were not read (every text
+ * cell refused), and with a stray xl/sharedStrings.xml beside them, that part's strings were
+ * loaded into the records in place of the workbook's own.
+ */
+describe('a workbook at xl/workbook.xml whose shared strings are stored elsewhere', () => {
+  let h: ImportHarness;
+  beforeEach(async () => {
+    h = await createImportHarness();
+  });
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  /** The workbook, its shared strings stored as xl/strings2.xml, and its relationships naming them there. */
+  const stringsMoved = (original: readonly ZipSource[]) =>
+    moved(original, (name) => ({ 'xl/sharedStrings.xml': 'xl/strings2.xml' })[name] ?? name, {
+      'xl/_rels/workbook.xml.rels': (t) => t.replace('Target="sharedStrings.xml"', 'Target="strings2.xml"'),
+      '[Content_Types].xml': (t) =>
+        t.replace(
+          /<Override PartName="\/xl\/sharedStrings\.xml"[^>]*\/>/,
+          (o) => o + o.replace('sharedStrings', 'strings2'),
+        ),
+    });
+
+  it('loads it from the shared strings its relationships name', async () => {
+    const parts = stringsMoved(await workbook());
+    expect(parts.map((p) => p.name)).toContain('xl/workbook.xml');
+    expect(parts.map((p) => p.name)).not.toContain('xl/sharedStrings.xml');
+    const outcome = await h.importFile(blob('strings-elsewhere.xlsx'), await buildZip(parts));
+    expect(outcome).toMatchObject({ outcome: 'loaded', loaded: 20 });
+    const records = await storedRecords(h.store, 'la-housing', MDI);
+    expect(records[0]).toMatchObject({ given_name: 'ANN0', family_name: 'SMITH', date_of_birth: '1980-01-01' });
+  });
+
+  it('loads the names it holds, not those of a stray xl/sharedStrings.xml beside it', async () => {
+    const original = await workbook();
+    const parts = stringsMoved(original);
+    // Another workbook's strings, which no relationship names.
+    const stray = text(original, 'xl/sharedStrings.xml').replaceAll('Ann', 'Zed').replaceAll('Smith', 'Jones');
+    parts.push({ name: 'xl/sharedStrings.xml', content: () => [Buffer.from(stray, 'utf8')] });
+    const outcome = await h.importFile(blob('stray-beside-workbook.xlsx'), await buildZip(parts));
+    expect(outcome).toMatchObject({ outcome: 'loaded', loaded: 20 });
+    const records = await storedRecords(h.store, 'la-housing', MDI);
+    expect(records).toHaveLength(20);
+    expect(records.map((r) => r.given_name)).not.toContain('ZED0');
+    expect(records[0]).toMatchObject({ given_name: 'ANN0', family_name: 'SMITH', date_of_birth: '1980-01-01' });
+  });
+});
