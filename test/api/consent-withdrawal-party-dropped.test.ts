@@ -22,8 +22,8 @@ import {
  * and a participant may still ask Dudley to withdraw theirs (UK GDPR Art. 7(3)): Dudley's DPO,
  * or the officer who took it, must be able to, as where the agreement's file was removed
  * (consent-withdrawal-agreement-removed.test.ts). The withdrawal is the agreement's, for its
- * DPOs (ICF's now) to read. Dudley may do nothing else under it: no lookup, no view, no consent
- * recorded, no duplicate check, no reading of the access log.
+ * DPOs (ICF's now) to read, and may read them back first. Dudley may do nothing else under it: no
+ * lookup, no view, no consent recorded, no duplicate check, no reading of the access log.
  *
  * The re-signing is real: the consents are recorded over HTTP by a host on the agreements as they
  * are, which is stopped; a second host on the same store (and keys) starts on the re-signed files,
@@ -77,6 +77,17 @@ describe('withdrawing a consent once a re-signing drops the party that recorded 
     const byOfficer = await withdraw(tam, DUDLEY, ['housing-officer']);
     expect(byOfficer.status, `log: ${(await withdrawReasons()).join(', ')}`).toBe(200);
     expect(await inForce(tam)).toBe(false);
+  });
+
+  it('lets Dudley read back a consent it took, as it may withdraw it, and no one else', async () => {
+    // Whether it is still in force is what a participant asking Dudley to withdraw it needs told.
+    const read = (party: string, roles: string[]) =>
+      callApi(t, `/v1/consents/${ids.get(uma.givenName)}`, { party, roles, purpose: 'research-evaluation' });
+    const byOfficer = await read(DUDLEY, ['housing-officer']);
+    expect(byOfficer.status, byOfficer.text).toBe(200);
+    expect(byOfficer.body).toMatchObject({ consentId: ids.get(uma.givenName), withdrawnAt: null });
+    expect((await reasonCodesOf(t, DUDLEY, 'consent.view')).at(-1)).toBe('consent-shown');
+    expect((await read(ICF, ['researcher', 'dpo'])).status).toBe(404);
   });
 
   it('answers the new consent source that the id is unknown: it did not record it', async () => {
