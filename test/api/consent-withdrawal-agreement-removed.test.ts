@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementsFolderWithout } from '../shared/agreements/agreement-files.js';
 import { dudleyParticipantsConsenting, namedPeople } from '../support/records.js';
 import {
+  callApi,
   clientActivityLines,
   consentInForce,
   reasonCodesOf,
@@ -70,6 +71,18 @@ describe('withdrawing a consent recorded under an agreement whose file was remov
     const byOfficer = await withdraw(quin, DUDLEY, ['housing-officer']);
     expect(byOfficer.status, `log: ${(await withdrawReasons(DUDLEY)).join(', ')}`).toBe(200);
     expect(await inForce(quin)).toBe(false);
+  });
+
+  it('lets Dudley read back a consent it took, in force or withdrawn, and no one else', async () => {
+    const read = (person: { givenName: string }, party: string, roles: string[]) =>
+      callApi(t, `/v1/consents/${ids.get(person.givenName)}`, { party, roles });
+    const inForceRead = await read(rae, DUDLEY, ['housing-officer']);
+    expect(inForceRead.status, inForceRead.text).toBe(200);
+    expect(inForceRead.body).toMatchObject({ consentId: ids.get('Rae'), withdrawnAt: null });
+    const withdrawnRead = await read(pip, DUDLEY, ['dpo']);
+    expect(withdrawnRead.status, withdrawnRead.text).toBe(200);
+    expect(withdrawnRead.body).toMatchObject({ consentId: ids.get('Pip'), withdrawnAt: expect.any(String) });
+    expect((await read(rae, 'icf-research', ['researcher'])).status).toBe(404);
   });
 
   it('answers any other party that the id is unknown, and leaves the consent in force', async () => {
