@@ -61,6 +61,11 @@ export const consentResponseSchema = z.object({
   purpose: z.string().nullable(),
   recordedAt: isoTime,
   withdrawnAt: isoTime.nullable(),
+  detachedAt: isoTime
+    .nullable()
+    .describe(
+      'When a linking pass that split the person it was held for detached it: not withdrawn, but in force for no one, so it must be recorded again against the person as now found; null otherwise',
+    ),
 });
 
 /**
@@ -258,6 +263,7 @@ function recorded(record: RecordedConsent, purposeId: string, subjectRef: string
     purpose: record.purposeId,
     recordedAt: record.recordedAt,
     withdrawnAt: null,
+    detachedAt: null,
   };
   return {
     result: record.alreadyInForce
@@ -439,7 +445,7 @@ async function consentAskedAbout(
   };
 }
 
-/** The answer about a consent: the Consent schema, as recorded and, if so, as withdrawn. */
+/** The answer about a consent: the Consent schema, as recorded and, if so, as withdrawn or detached. */
 function consentAnswer(consent: ConsentRecord, withdrawnAt: string | null) {
   return {
     consentId: consent.consentId,
@@ -447,10 +453,11 @@ function consentAnswer(consent: ConsentRecord, withdrawnAt: string | null) {
     purpose: consent.purposeId,
     recordedAt: consent.recordedAt,
     withdrawnAt,
+    detachedAt: consent.detachedAt,
   };
 }
 
-/** GET /api/v1/consents/{consentId}: whether it is in force, or when it was withdrawn. */
+/** GET /api/v1/consents/{consentId}: whether it is in force, or when it was withdrawn or detached. */
 export function viewConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'consent.view', async (call) => {
     const asked = await consentAskedAbout(ctx, req, call, 'view');

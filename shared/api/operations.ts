@@ -363,7 +363,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   consentsView: {
     summary: 'Read a consent or opt-out: in force, or when it was withdrawn',
     description:
-      'Only the party that recorded it reads it, as only it withdraws it, and with the same roles: a consent with any of its roles in the agreement, an opt-out with its DPO role. `withdrawnAt` null: in force. Nothing about the person is answered.',
+      'Only the party that recorded it reads it, as only it withdraws it, and with the same roles: a consent with any of its roles in the agreement, an opt-out with its DPO role. `withdrawnAt` and `detachedAt` null: in force. Nothing about the person is answered.',
     tag: 'Consents',
     authenticated: true,
     // Decided as the withdrawal is (consents-api.ts), X-Purpose too.
@@ -372,7 +372,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
         'Needed only to read a national data opt-out, whose record carries no purpose: a purpose the national data opt-out applies to, of the agreement the person is held under, as to withdraw it. Without it, or with any other purpose, the answer is 404 `consent-unknown`, as for an id the caller may not read; the access log keeps the reason. For a consent it is ignored.',
     },
     pathParameters: { consentId: { description: 'The `consentId` returned when it was recorded', schema: z.uuid() } },
-    responses: [{ status: 200, description: 'As recorded, and withdrawn if it was', schema: 'Consent' }],
+    responses: [{ status: 200, description: 'As recorded, and withdrawn or detached if it was', schema: 'Consent' }],
     // Another party's consent, and every refusal to read one, is indistinguishable from an unknown id.
     problems: ['consent-unknown'],
   },

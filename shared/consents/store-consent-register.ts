@@ -28,6 +28,12 @@ export interface ConsentRecord {
   /** The party that recorded it: only that party may withdraw it. */
   recordedBy: string;
   withdrawnAt: string | null;
+  /**
+   * When linkage took it off the last person it applied to (its latest `detach`), or null: not
+   * withdrawn, but in force for no one, so the party records it again against the person as now
+   * found (carry-consents.ts).
+   */
+  detachedAt: string | null;
 }
 
 /** What {@link StoreConsentRegister.record} did: recorded one now, or found the one in force. */
@@ -363,6 +369,7 @@ export class StoreConsentRegister implements ConsentRegister {
       recordedAt: at,
       recordedBy: input.by.partyId,
       withdrawnAt: null,
+      detachedAt: null,
       alreadyInForce: false,
     };
   }
@@ -454,7 +461,8 @@ export class StoreConsentRegister implements ConsentRegister {
     const events = await db.selectFrom('consent_event').selectAll().where('consent_id', '=', consentId).execute();
     const records = events.filter((e) => e.action === 'record');
     if (records.length === 0) return undefined;
-    const detached = new Set(events.filter((e) => e.action === 'detach').map((e) => e.subject_key));
+    const detaches = events.filter((e) => e.action === 'detach');
+    const detached = new Set(detaches.map((e) => e.subject_key));
     const all = [...new Set(records.map((e) => e.subject_key))].sort();
     const standing = all.filter((s) => !detached.has(s));
     const subjects = standing.length > 0 ? standing : all;
@@ -505,7 +513,41 @@ export class StoreConsentRegister implements ConsentRegister {
       recordedAt: first.at,
       recordedBy: first.party_id,
       withdrawnAt: withdrawals.length === 0 ? null : withdrawals.reduce((a, b) => (b < a ? b : a)),
+      detachedAt: await this.detachedAt(db, detaches, standing),
     };
+  }
+
+  /**
+   * The latest of `detaches` where the consent applies to no one for them, else null: it
+   * stands under an id a record holds, or one no record ever moved out of (a person whose records
+   * were deleted), as lookups find it in force there. An id merged away before the split that
+   * detached it (its records moved out, none holds it) does not count: no lookup finds that id,
+   * and the consent under it was refused to every lookup as the split committed.
+   */
+  private async detachedAt(
+    db: Kysely<Database>,
+    detaches: readonly ConsentEventTable[],
+    standing: readonly string[],
+  ): Promise<string | null> {
+    if (detaches.length === 0) return null;
+    if (standing.length > 0) {
+      const held = await readInSlices(this.store.dialect.engine, standing, (slice) =>
+        this.store.dialect
+          .firstRows(db.selectFrom('source_record').select('person_id').where('person_id', 'in', slice), 1)
+          .execute(),
+      );
+      if (held.length > 0) return null;
+      const movedOut = await readInSlices(this.store.dialect.engine, standing, (slice) =>
+        db
+          .selectFrom('person_id_move')
+          .select('from_person_id')
+          .distinct()
+          .where('from_person_id', 'in', slice)
+          .execute(),
+      );
+      if (new Set(movedOut.map((m) => m.from_person_id)).size < standing.length) return null;
+    }
+    return detaches.map((e) => e.at).reduce((a, b) => (b > a ? b : a));
   }
 
   /**

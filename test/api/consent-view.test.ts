@@ -66,6 +66,7 @@ describe('reading a consent or opt-out back', () => {
       purpose: 'research-evaluation',
       recordedAt: expect.any(String),
       withdrawnAt: null,
+      detachedAt: null,
     });
     expect(await entriesOf(inForce)).toEqual([
       {
@@ -119,6 +120,7 @@ describe('reading a consent or opt-out back', () => {
       purpose: null,
       recordedAt: expect.any(String),
       withdrawnAt: null,
+      detachedAt: null,
     });
     expect(await entriesOf(optOut)).toMatchObject([
       { action: 'consent.view', decision: 'allow', reason_code: 'opt-out-shown' },

@@ -157,7 +157,13 @@ describe('a split takes a consent a wrong merge carried in away from the part th
     // Nor does Jones's own, recorded against her id: the split cannot tell her part is its giver.
     expect(await consents.currentConsent(jones, 'tenancy-sustainment', T)).toBe(false);
     // Smith's consent itself is not withdrawn: it stands under the id she gave it against.
-    expect(await consents.find(smiths.consentId)).toMatchObject({ subjectKey: smith, withdrawnAt: null });
+    // No record holds that id, so no lookup finds it there: read back, it says it was detached,
+    // for Dudley to record it again against Smith as now found.
+    expect(await consents.find(smiths.consentId)).toMatchObject({
+      subjectKey: smith,
+      withdrawnAt: null,
+      detachedAt: expect.any(String),
+    });
     expect(await consents.currentConsent(smith, 'research-evaluation', T)).toBe(true);
 
     // A later pass that changes nothing writes nothing more.
