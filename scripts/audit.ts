@@ -87,6 +87,11 @@ try {
         `${count(unsigned, 'entry', 'entries')} after the last checkpoint: chained, not yet signed (the next checkpoint covers them)\n`,
       );
     }
+    if (report.subjectIndexFilled > 0) {
+      process.stdout.write(
+        `${count(report.subjectIndexFilled, 'row', 'rows')} of the index of people an entry about several names filled: subject access requests answered before now may have missed those entries\n`,
+      );
+    }
     if (!report.ok) {
       process.stdout.write(`first bad sequence number: ${report.firstBadSeq}\n`);
       for (const p of report.problems)

@@ -64,6 +64,12 @@ export const verificationReportSchema = z.object({
     .describe(
       'Entries covered by the last checkpoint whose root matched; those after it are chained but not yet signed',
     ),
+  subjectIndexFilled: z
+    .number()
+    .int()
+    .describe(
+      'Rows of the index of the people an entry about several names that were missing (appended by an instance running older code) and were filled now: not tampering, but subject access requests answered before this may have missed entries naming a person after another',
+    ),
   problems: z.array(
     z.object({
       kind: z.enum([

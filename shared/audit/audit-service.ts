@@ -17,7 +17,12 @@ export async function verifyLog(services: Services): Promise<VerificationReport>
     services.secrets,
     checkpoints.map((c) => c.keyId),
   );
-  return verifyAccessLog(services.store, checkpoints, keys, damaged, gone);
+  const report = await verifyAccessLog(services.store, checkpoints, keys, damaged, gone);
+  // A count only: the rows name people.
+  if (report.subjectIndexFilled > 0) {
+    services.logger.warn('audit.subject-index-filled', { rows: report.subjectIndexFilled });
+  }
+  return report;
 }
 
 /**

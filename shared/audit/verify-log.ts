@@ -12,6 +12,7 @@ import {
   type StoredLeaf,
 } from './leaf-stream.js';
 import { emptyRoot, HASH_LENGTH } from './merkle.js';
+import { fillSubjectIdIndex } from './subject-id-fill.js';
 import { accessLogShadowed, type Store } from '../store/database.js';
 
 export type LogProblemKind =
@@ -93,6 +94,12 @@ export interface VerificationReport {
    * a checkpoint covers them (the checkpointer recomputes them before it signs).
    */
   signedEntries: number;
+  /**
+   * Rows of the index of the people entries about several name (access_log_subject_id) that this
+   * verification found missing and wrote (subject-id-fill.ts): derived data beside the chain, so
+   * not a problem, but a subject access request answered before it missed those entries.
+   */
+  subjectIndexFilled: number;
   problems: LogProblem[];
 }
 
@@ -137,6 +144,7 @@ export async function verifyAccessLog(
       rootHash: emptyRoot().toString('hex'),
       firstBadSeq: 1,
       signedEntries: 0,
+      subjectIndexFilled: 0,
       problems: [{ kind: 'log-hidden', seq: 1 }],
     };
   }
@@ -274,6 +282,10 @@ export async function verifyAccessLog(
   }
   if (beside.withoutSeq > 0) report({ kind: 'entry-unreadable', seq: 0 });
 
+  // An instance still running the code before migration 0050 appends entries about several people
+  // without their rows of the index, and their later-named people's requests miss those entries.
+  const subjectIndexFilled = await fillSubjectIdIndex(store.db, store.dialect, { table: 'access_log_subject_id' });
+
   // An entry-level finding names the row itself; checkpoint findings only bound where the
   // change is, so they decide the answer only when no row is found at fault.
   const entryLevel = problems.filter((p) => p.checkpoint === undefined && p.kind !== 'anchor-missing');
@@ -286,6 +298,7 @@ export async function verifyAccessLog(
     rootHash,
     firstBadSeq,
     signedEntries: lastMatchedSize,
+    subjectIndexFilled,
     problems,
   };
 }

@@ -1,12 +1,7 @@
-import { sql, type Kysely, type Migration } from 'kysely';
-import { indexedSubjectIds, SUBJECT_SEPARATOR } from '../../audit/entry-subjects.js';
+import type { Kysely, Migration } from 'kysely';
+import { fillSubjectIdIndex } from '../../audit/subject-id-fill.js';
 import type { Dialect } from '../dialect.js';
 import { inAuditFile } from './0035-access-log-request-index.js';
-
-/** Entries read at a time while the index is filled for those already in the log. */
-const BACKFILL_BATCH = 1000;
-/** Rows of the index one insert writes: two parameters each, within SQL Server's 2,100 and its 1,000 rows. */
-const ROWS_PER_INSERT = 1000;
 
 /**
  * `access_log_subject_id`: the person ids of each access-log entry about several people, one row
@@ -16,12 +11,13 @@ const ROWS_PER_INSERT = 1000;
  * entries a page (dpo-views.ts). With this table each id is a seek, and an entry about one person
  * is still found by its subject (access_log_subject).
  *
- * Derived data, not the log: no part of an entry's hash nor of verification, written by the
+ * Derived data, not the log: no part of an entry's hash nor of the chain verified (verification
+ * only fills the rows missing, subject-id-fill.ts), written by the
  * log's writers in the entry's own transaction (access-log.ts, access-log-thread.ts), and
  * append-only as the log is (a row deleted would hide an entry from a person's request). On
  * SQLite on disk it is in the log's own file (migration 0009), where the log's writer thread
- * reaches it. The entries already in the log are indexed here: only those whose subject holds
- * the separator are read, a batch at a time.
+ * reaches it. The entries already in the log are indexed here, by the same fill: an instance still
+ * running the code before this one appends entries without their rows.
  */
 export function accessLogSubjectIds(d: Dialect): Migration {
   return {
@@ -38,22 +34,8 @@ export function accessLogSubjectIds(d: Dialect): Migration {
         )
         .execute();
       await d.protectAppendOnly(db, 'access_log_subject_id', schema);
-      const { top, limit } = d.firstRowsClauses(BACKFILL_BATCH);
-      const aboutSeveral = `%${SUBJECT_SEPARATOR}%`;
-      for (let after = 0; ;) {
-        const batch = await sql<{ seq: number | string; subject_ref: string }>`
-          select ${top} seq, subject_ref from access_log
-          where seq > ${after} and subject_ref like ${aboutSeveral} order by seq ${limit}`.execute(db);
-        const rows = batch.rows.flatMap((r) =>
-          indexedSubjectIds(r.subject_ref).map((id) => ({ id, seq: Number(r.seq) })),
-        );
-        for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-          const values = rows.slice(i, i + ROWS_PER_INSERT).map((r) => sql`(${r.id}, ${r.seq})`);
-          await sql`insert into ${sql.table(table)} (person_id, seq) values ${sql.join(values)}`.execute(db);
-        }
-        if (batch.rows.length < BACKFILL_BATCH) return;
-        after = Number(batch.rows.at(-1)!.seq);
-      }
+      // Within the transaction the migrations run in (migrateToLatest on SQLite, Kysely's on SQL Server).
+      await fillSubjectIdIndex(db, d, { table, inTransaction: true });
     },
     async down(db: Kysely<unknown>) {
       const inAudit = await inAuditFile(d, db);

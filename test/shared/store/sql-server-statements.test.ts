@@ -5,6 +5,7 @@ import { loadAgreements } from '../../../shared/agreements/load.js';
 import { rememberAgreements } from '../../../shared/agreements/remembered-agreements.js';
 import { AccessLog } from '../../../shared/audit/access-log.js';
 import { accessesToPerson, auditScope } from '../../../shared/audit/dpo-views.js';
+import { fillSubjectIdIndex } from '../../../shared/audit/subject-id-fill.js';
 import { findSuspiciousActivity } from '../../../shared/audit/watch-rules.js';
 import { LeaseLostError } from '../../../shared/blob/blob-lease.js';
 import { carryConsentEvents } from '../../../shared/consents/carry-consents.js';
@@ -647,6 +648,30 @@ describe('statements sent to Azure SQL', () => {
     ]);
     // One row a person of the entry about both (seq 2); none for the entry about one alone.
     expect(statements[2]!.parameters).toEqual([first, 2, second, 2]);
+  });
+
+  it('fills the rows of the index an entry about several people lacks, as verify does, with statements SQL Server accepts', async () => {
+    const [first, second, third] = [uuidV7(), uuidV7(), uuidV7()];
+    // Entries 4 and 9 about several people; of their five rows, the index holds one already.
+    const { store, statements } = sqlServerStatements((q) =>
+      /from access_log\s/.test(q.sql)
+        ? [
+            { seq: '4', subject_ref: `${first} ${second}` },
+            { seq: '9', subject_ref: `${third} ${first} ${second}` },
+          ]
+        : q.sql.includes('from "access_log_subject_id"')
+          ? [{ person_id: first, seq: '4' }]
+          : [],
+    );
+    expect(await fillSubjectIdIndex(store.db, store.dialect, { table: 'access_log_subject_id' })).toBe(4);
+    expectAccepted(statements);
+    expect(statements.map((s) => s.sql.replace(/\s+/g, ' ').trim())).toEqual([
+      'select top(1000) seq, subject_ref from access_log where seq > @1 and subject_ref like @2 order by seq',
+      // The rows held, by seeks of the key (person id, then seq): no read of the whole index.
+      'select person_id, seq from "access_log_subject_id" where person_id in (@1, @2, @3) and seq >= @4 and seq <= @5',
+      'insert into "access_log_subject_id" (person_id, seq) values (@1, @2), (@3, @4), (@5, @6), (@7, @8)',
+    ]);
+    expect(statements[2]!.parameters).toEqual([second, 4, third, 9, first, 9, second, 9]);
   });
 
   it('stores and prunes planning releases fenced on the export lock epoch, and writes nothing once another run holds it', async () => {

@@ -1,0 +1,90 @@
+import { sql, type Kysely } from 'kysely';
+import type { Dialect } from '../store/dialect.js';
+import { isUniqueViolation } from '../store/unique-violation.js';
+import { indexedSubjectIds, SUBJECT_SEPARATOR } from './entry-subjects.js';
+
+/** Entries read at a time. */
+const ENTRIES_PER_BATCH = 1000;
+/** Person ids one statement names, and rows one insert writes: within SQL Server's 2,100 parameters and its 1,000 rows. */
+const ROWS_PER_STATEMENT = 1000;
+/** A batch filled by another verify at the same time is read again this many times. */
+const CONCURRENT_FILL_RETRIES = 5;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration's database has no schema type
+type AnySchema = Kysely<any>;
+
+interface SubjectIdRow {
+  person_id: string;
+  seq: number;
+}
+
+/**
+ * Gives every access-log entry about several people the rows of `access_log_subject_id` its
+ * subject calls for (entry-subjects.ts, indexedSubjectIds), where they are missing, and answers
+ * how many rows it wrote. Migration 0050 fills the new table with it; verification fills what an
+ * instance still running the code before 0050 left out, its entries appended without rows, so
+ * that a subject access request finds them (dpo-views.ts).
+ *
+ * Only entries whose subject holds the separator are read, a batch at a time; a batch's existing
+ * rows are found by seeks of the table's key (person id, then seq within the batch's range), and
+ * only the rows missing are inserted, each batch's in one transaction: nothing is ever updated or
+ * deleted, the table being append-only, and a second run writes nothing. An insert that meets a
+ * row another run wrote meanwhile rolls its batch back, and the batch is read again.
+ *
+ * `table` is the table as the caller names it (the migration in the audit file's schema, where it
+ * creates it); `inTransaction` says the caller's transaction already holds the writes (a migration).
+ */
+export async function fillSubjectIdIndex(
+  db: AnySchema,
+  d: Dialect,
+  { table, inTransaction = false }: { table: string; inTransaction?: boolean },
+): Promise<number> {
+  const { top, limit } = d.firstRowsClauses(ENTRIES_PER_BATCH);
+  const aboutSeveral = `%${SUBJECT_SEPARATOR}%`;
+  let filled = 0;
+  for (let after = 0; ;) {
+    const batch = await sql<{ seq: number | string; subject_ref: string }>`
+      select ${top} seq, subject_ref from access_log
+      where seq > ${after} and subject_ref like ${aboutSeveral} order by seq ${limit}`.execute(db);
+    if (batch.rows.length === 0) return filled;
+    const due = batch.rows.flatMap((r) =>
+      indexedSubjectIds(r.subject_ref).map((id) => ({ person_id: id, seq: Number(r.seq) })),
+    );
+    for (let attempt = 1; ; attempt++) {
+      const missing = await rowsMissing(db, table, due);
+      if (missing.length === 0) break;
+      try {
+        const write = async (trx: AnySchema) => {
+          for (let i = 0; i < missing.length; i += ROWS_PER_STATEMENT) {
+            const values = missing.slice(i, i + ROWS_PER_STATEMENT).map((r) => sql`(${r.person_id}, ${r.seq})`);
+            await sql`insert into ${sql.table(table)} (person_id, seq) values ${sql.join(values)}`.execute(trx);
+          }
+        };
+        await (inTransaction ? write(db) : db.transaction().execute(write));
+        filled += missing.length;
+        break;
+      } catch (err) {
+        if (inTransaction || attempt >= CONCURRENT_FILL_RETRIES || !isUniqueViolation(err)) throw err;
+      }
+    }
+    if (batch.rows.length < ENTRIES_PER_BATCH) return filled;
+    after = Number(batch.rows.at(-1)!.seq);
+  }
+}
+
+/** Of `due` (in ascending seq), the rows the table does not hold. */
+async function rowsMissing(db: AnySchema, table: string, due: readonly SubjectIdRow[]): Promise<SubjectIdRow[]> {
+  if (due.length === 0) return [];
+  const first = due[0]!.seq;
+  const last = due.at(-1)!.seq;
+  const ids = [...new Set(due.map((r) => r.person_id))];
+  const held = new Set<string>();
+  for (let i = 0; i < ids.length; i += ROWS_PER_STATEMENT) {
+    const named = sql.join(ids.slice(i, i + ROWS_PER_STATEMENT));
+    const { rows } = await sql<SubjectIdRow>`
+      select person_id, seq from ${sql.table(table)}
+      where person_id in (${named}) and seq >= ${first} and seq <= ${last}`.execute(db);
+    for (const r of rows) held.add(`${r.person_id}${SUBJECT_SEPARATOR}${Number(r.seq)}`);
+  }
+  return due.filter((r) => !held.has(`${r.person_id}${SUBJECT_SEPARATOR}${r.seq}`));
+}
