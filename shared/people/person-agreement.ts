@@ -89,7 +89,8 @@ export async function purposeOfOptOutRecording(
   // The first entry of each slice of the ids, up to three parameters an id (subjectNamesFirst),
   // and of those the earliest: all the ids in one statement, an opt-out recorded for more than
   // about a thousand people was refused by SQL Server (found by a review), and by SQLite, whose
-  // OR of a term an id grew deeper than it takes (found by a defect hunt).
+  // OR of a term an id grew deeper than it takes (found by a defect hunt); that OR is kept short
+  // on SQL Server too, where long ones are reported to fail (readInSlices).
   const firsts = await readInSlices(
     engine,
     subjects.map((s) => s.subject_key),

@@ -53,12 +53,15 @@ function rowsPerStatement(engine: Engine, columns: number): number {
 }
 
 /**
- * Ids a statement on SQLite may test one by one, each its own term of an OR: SQLite parses
- * `a OR b OR …` as a tree as deep as it has terms, and refuses one deeper than 1,000
- * (SQLITE_MAX_EXPR_DEPTH), however few its parameters. Room is left for the statement's other
- * conditions and each term's own depth.
+ * Ids a statement may test one by one, each its own term of an OR. SQLite parses `a OR b OR …`
+ * as a tree as deep as it has terms, and refuses one deeper than 1,000 (SQLITE_MAX_EXPR_DEPTH),
+ * however few its parameters: room is left for the statement's other conditions and each term's
+ * own depth. SQL Server has no such fixed limit, but long OR chains are reported to fail there
+ * (8623, the query processor ran out of internal resources; 191, nested too deeply), and its
+ * parameters alone would let a statement hold some 666 terms of three parameters: it is kept to
+ * the same 500, about the thousand comparisons of the 1,000-id `in` lists it is sent elsewhere.
  */
-const SQLITE_OR_TERMS = 500;
+const OR_TERMS = 500;
 
 /** How the ids of a read are named in its statement ({@link idsPerStatement}). */
 export interface IdsNamed {
@@ -72,12 +75,12 @@ export interface IdsNamed {
  * How many ids one statement may name, beside a few parameters of its own: a read about
  * everyone an opt-out was recorded for is sent in as many statements as the engine's limits
  * take. On SQLite that is thousands of people a statement in an `in` list, so one as before for
- * any opt-out recorded, and {@link SQLITE_OR_TERMS} as terms of an OR; on SQL Server a statement
- * of more than 2,100 parameters is refused.
+ * any opt-out recorded; on SQL Server a statement of more than 2,100 parameters is refused. As
+ * terms of an OR, on either, at most {@link OR_TERMS}.
  */
 function idsPerStatement(engine: Engine, { perId = 1, orTerms = false }: IdsNamed): number {
   const byParameters = Math.floor((MAX_PARAMETERS[engine] - OWN_PARAMETERS) / perId);
-  return engine === 'sqlite' && orTerms ? Math.min(SQLITE_OR_TERMS, byParameters) : byParameters;
+  return orTerms ? Math.min(OR_TERMS, byParameters) : byParameters;
 }
 
 /** `read` of each slice of `ids` one statement may name ({@link idsPerStatement}), their rows together. */

@@ -526,6 +526,25 @@ describe('statements sent to Azure SQL', () => {
     }
   });
 
+  it("finds the recording of an opt-out recorded for 1,500 people in reads of at most 500 OR terms each, as SQL Server's optimizer takes", async () => {
+    // Each person a term of an OR (subjectNamesFirst): 666 of them a statement, as its 2,100
+    // parameters alone allowed, is an OR chain of the length reported to fail (8623, 191).
+    const people = manyPeople(1_500);
+    const { store, statements } = sqlServerStatements((q) =>
+      q.sql.startsWith('select distinct "subject_key" from "consent_event"')
+        ? people.map((subject_key) => ({ subject_key }))
+        : [],
+    );
+    const agreements = loadAgreements(join(import.meta.dirname, '../../../agreements'));
+    await purposeOfOptOutRecording(store, agreements, { consentId: 'c1', recordedBy: 'la-housing' });
+    expectAccepted(statements);
+    const reads = statements.filter((s) => s.sql.includes('from "access_log"'));
+    // A term a person: their subject alone, or named first before others.
+    const terms = reads.map((s) => s.sql.match(/\("subject_ref" = @\d+ or "subject_ref" like @\d+\)/g)?.length ?? 0);
+    expect(terms.reduce((sum, n) => sum + n, 0)).toBe(1_500);
+    expect(terms.filter((n) => n > 500)).toEqual([]);
+  });
+
   it("carries 300 people's consents and opt-outs to the ids a linking pass merged them into, every event once and in order, in statements within SQL Server’s 2,100 parameters", async () => {
     // Ten parameters an event: the events of a pass that merged a few hundred people go in as
     // many inserts as SQL Server's limit takes.
