@@ -20,13 +20,28 @@ export function clientAddressOf(forwardedFor: string | null | undefined): string
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
   if (bracketed) address = bracketed[1]!;
   else if (/^[\d.]+:\d+$/.test(address)) address = address.slice(0, address.lastIndexOf(':'));
-  else address = ipv6WithoutPort(address);
+  else if (ipv4Mapped(address) === undefined) address = ipv6WithoutPort(address);
   address = address.replace(/%.*$/, '');
-  const mapped = /^::ffff:([\d.]+)$/i.exec(address);
-  if (mapped) address = mapped[1]!;
+  address = ipv4Mapped(address) ?? address;
   if (isIPv4(address)) return address;
-  if (isIPv6(address)) return `${firstFourGroups(address)}::/64`;
+  if (isIPv6(address)) return `${groupsOf(address).slice(0, 4).join(':')}::/64`;
   return 'unknown';
+}
+
+/**
+ * The IPv4 address an IPv4-mapped IPv6 address (`::ffff:0:0/96`) stands for, however it is
+ * written (`::ffff:127.0.0.1`, `::ffff:7f00:1`, `0:0:0:0:0:ffff:7f00:1`): a dual-stack socket
+ * reports an IPv4 caller so, and by its /64 every such caller would share one limit. Undefined
+ * for any other address. Read before a port is looked for: `::ffff:7f00:1` would otherwise lose
+ * its last group as one, and only a caller at `::ffff:7f00`, no address on the internet, could
+ * choose the group its port then stands for.
+ */
+function ipv4Mapped(address: string): string | undefined {
+  if (!isIPv6(address)) return undefined;
+  const groups = groupsOf(address);
+  if (groups.slice(0, 5).some((group) => group !== '0') || groups[5] !== 'ffff') return undefined;
+  const [high, low] = groups.slice(6).map((group) => parseInt(group, 16));
+  return [high! >> 8, high! & 0xff, low! >> 8, low! & 0xff].join('.');
 }
 
 /**
@@ -44,18 +59,21 @@ function ipv6WithoutPort(address: string): string {
   return isIPv6(withoutPort.replace(/%.*$/, '')) ? withoutPort : address;
 }
 
-/** The first four 16-bit groups of an IPv6 address, `::` expanded, without leading zeros. */
-function firstFourGroups(address: string): string {
+/** The eight 16-bit groups of a valid IPv6 address, `::` expanded, in lower-case hex without leading zeros. */
+function groupsOf(address: string): string[] {
   const [head = '', tail] = address.split('::');
-  const groups = (part: string) => (part === '' ? [] : part.split(':'));
-  // An embedded IPv4 address (always last) fills two groups.
-  const width = (parts: string[]) => parts.reduce((n, part) => n + (part.includes('.') ? 2 : 1), 0);
+  // An embedded IPv4 address (always last) is its two groups.
+  const groups = (part: string) =>
+    part === ''
+      ? []
+      : part.split(':').flatMap((group) => {
+          if (!group.includes('.')) return [group];
+          const [a, b, c, d] = group.split('.').map(Number);
+          return [((a! << 8) | b!).toString(16), ((c! << 8) | d!).toString(16)];
+        });
   const before = groups(head);
   const after = tail === undefined ? [] : groups(tail);
   const all =
-    tail === undefined ? before : [...before, ...Array<string>(8 - width(before) - width(after)).fill('0'), ...after];
-  return all
-    .slice(0, 4)
-    .map((group) => parseInt(group, 16).toString(16))
-    .join(':');
+    tail === undefined ? before : [...before, ...Array<string>(8 - before.length - after.length).fill('0'), ...after];
+  return all.map((group) => parseInt(group, 16).toString(16));
 }

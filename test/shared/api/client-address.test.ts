@@ -29,6 +29,19 @@ describe('client address', () => {
     expect(clientAddressOf('2001:db8::8:2:3:4:1234')).toBe('2001:db8:0:0::/64');
   });
 
+  it('reads an IPv4-mapped IPv6 address written in hex as its IPv4 address, with or without its port', () => {
+    // Else every such caller would share the one /64 of ::ffff:0:0 (0:0:0:0::/64).
+    expect(clientAddressOf('::ffff:7f00:1')).toBe('127.0.0.1');
+    expect(clientAddressOf('[::ffff:cb00:7105]:51234')).toBe('203.0.113.5');
+    expect(clientAddressOf('[::FFFF:CB00:7105]')).toBe('203.0.113.5');
+    expect(clientAddressOf('::ffff:cb00:7106:51234')).toBe('203.0.113.6');
+    expect(clientAddressOf('10.0.0.1, 0:0:0:0:0:ffff:cb00:7107')).toBe('203.0.113.7');
+    expect(clientAddressOf('0:0::ffff:203.0.113.8:443')).toBe('203.0.113.8');
+    // Not mapped: another prefix before ffff, or ffff elsewhere, is an IPv6 address.
+    expect(clientAddressOf('2001:db8::ffff:7f00:1')).toBe('2001:db8:0:0::/64');
+    expect(clientAddressOf('::1:ffff:7f00:1')).toBe('0:0:0:0::/64');
+  });
+
   it('keeps a full IPv6 address whose last group could read as a port', () => {
     expect(clientAddressOf('2001:db8:0:1:0:0:0:5')).toBe('2001:db8:0:1::/64');
     expect(clientAddressOf('2001:db8:0:2::443')).toBe('2001:db8:0:2::/64');
