@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { BatchedInsert } from '../store/batched-insert.js';
+import { BatchedInsert, readInSlices } from '../store/batched-insert.js';
 import type { Engine } from '../store/dialect.js';
 import type { ConsentEventTable, Database } from '../store/schema.js';
 
@@ -9,9 +9,6 @@ export interface PersonIdMove {
   readonly from: string;
   readonly to: string;
 }
-
-/** Person ids a select names at once: within SQL Server's 2,100 parameters. */
-const IDS_PER_SELECT = 1_000;
 
 const COLUMNS = [
   'event_id',
@@ -110,11 +107,13 @@ export async function carryConsentEvents(
   const isSplit = (from: string) => stillHeld.has(from) || targets.get(from)!.size > 1;
   const copies = await copiesNotHeld(
     trx,
+    engine,
     sources.filter((event) => event.kind === 'opt-out' || !isSplit(event.subject_key)),
     targets,
   );
   const detaches = await detachAtSplit(
     trx,
+    engine,
     sources.filter((e) => e.kind === 'consent' && e.action === 'record' && stillHeld.has(e.subject_key)),
     at,
   );
@@ -140,7 +139,7 @@ export async function carryOptOutEvents(
   const targets = targetsOf(moves);
   if (targets.size === 0) return 0;
   const sources = (await eventsOf(trx, engine, [...targets.keys()])).filter((event) => event.kind === 'opt-out');
-  const copies = await copiesNotHeld(trx, sources, targets);
+  const copies = await copiesNotHeld(trx, engine, sources, targets);
   await insertEvents(trx, engine, copies);
   return copies.length;
 }
@@ -157,21 +156,21 @@ function targetsOf(moves: readonly PersonIdMove[]): Map<string, Set<string>> {
   return targets;
 }
 
-/** Every event of the person ids `subjects`; on SQL Server under a range lock held to the end of the transaction. */
+/**
+ * Every event of the person ids `subjects`, as many ids a statement as the engine takes
+ * (readInSlices); on SQL Server under a range lock held to the end of the transaction.
+ */
 async function eventsOf(
   trx: Kysely<Database>,
   engine: Engine,
   subjects: readonly string[],
 ): Promise<ConsentEventTable[]> {
-  const events: ConsentEventTable[] = [];
   const lock = engine === 'mssql' ? sql.raw(' with (holdlock)') : sql.raw('');
-  for (let k = 0; k < subjects.length; k += IDS_PER_SELECT) {
-    const chunk = subjects.slice(k, k + IDS_PER_SELECT);
+  return readInSlices(engine, subjects, async (slice) => {
     const { rows } = await sql<ConsentEventTable>`select ${sql.join(COLUMNS.map((c) => sql.ref(c)))}
-      from consent_event${lock} where subject_key in (${sql.join(chunk)})`.execute(trx);
-    events.push(...rows);
-  }
-  return events;
+      from consent_event${lock} where subject_key in (${sql.join(slice)})`.execute(trx);
+    return rows;
+  });
 }
 
 const eventKey = (subject: string, consentId: string, action: string) => `${subject}\u0000${consentId}\u0000${action}`;
@@ -182,20 +181,20 @@ const eventKey = (subject: string, consentId: string, action: string) => `${subj
  */
 async function copiesNotHeld(
   trx: Kysely<Database>,
+  engine: Engine,
   events: readonly ConsentEventTable[],
   targets: ReadonlyMap<string, ReadonlySet<string>>,
 ): Promise<ConsentEventTable[]> {
   if (events.length === 0) return [];
   const tos = [...new Set(events.flatMap((e) => [...targets.get(e.subject_key)!]))];
-  const held = new Set<string>();
-  for (let k = 0; k < tos.length; k += IDS_PER_SELECT) {
-    const rows = await trx
+  const rows = await readInSlices(engine, tos, (slice) =>
+    trx
       .selectFrom('consent_event')
       .select(['subject_key', 'consent_id', 'action'])
-      .where('subject_key', 'in', tos.slice(k, k + IDS_PER_SELECT))
-      .execute();
-    for (const row of rows) held.add(eventKey(row.subject_key, row.consent_id, row.action));
-  }
+      .where('subject_key', 'in', slice)
+      .execute(),
+  );
+  const held = new Set(rows.map((row) => eventKey(row.subject_key, row.consent_id, row.action)));
   const copies: ConsentEventTable[] = [];
   for (const event of events) {
     for (const to of targets.get(event.subject_key)!) {
@@ -228,23 +227,24 @@ async function insertEvents(
  */
 async function detachAtSplit(
   trx: Kysely<Database>,
+  engine: Engine,
   records: readonly ConsentEventTable[],
   at: string,
 ): Promise<ConsentEventTable[]> {
   if (records.length === 0) return [];
   const consentIds = [...new Set(records.map((e) => e.consent_id))];
-  const ended = new Set<string>();
-  for (let k = 0; k < consentIds.length; k += IDS_PER_SELECT) {
-    const rows = await trx
+  const endings = await readInSlices(engine, consentIds, (slice) =>
+    trx
       .selectFrom('consent_event')
       .select(['consent_id', 'subject_key', 'action'])
-      .where('consent_id', 'in', consentIds.slice(k, k + IDS_PER_SELECT))
+      .where('consent_id', 'in', slice)
       .where('action', 'in', ['withdraw', 'detach'])
-      .execute();
-    for (const row of rows) {
-      if (row.action === 'withdraw') ended.add(row.consent_id);
-      else ended.add(`${row.subject_key}\u0000${row.consent_id}`);
-    }
+      .execute(),
+  );
+  const ended = new Set<string>();
+  for (const row of endings) {
+    if (row.action === 'withdraw') ended.add(row.consent_id);
+    else ended.add(`${row.subject_key}\u0000${row.consent_id}`);
   }
   const detaches: ConsentEventTable[] = [];
   for (const record of records) {

@@ -596,6 +596,39 @@ describe('statements sent to Azure SQL', () => {
     );
   });
 
+  it("carries 2,500 merged people's opt-outs, reading their events and their targets' in slices within SQL Server’s 2,100 parameters", async () => {
+    const merged = manyPeople(2_500).map((from) => ({ from, to: uuidV7() }));
+    const optOutOf = (subject_key: string) => ({
+      event_id: uuidV7(),
+      consent_id: `c-${subject_key}`,
+      subject_key,
+      kind: 'opt-out',
+      purpose_id: null,
+      action: 'record',
+      party_id: 'la-housing',
+      client_id: 'a-client',
+      evidence_ref: null,
+      at: '2026-12-03T12:00:00.000Z',
+    });
+    const { store, statements } = sqlServerStatements((q) =>
+      q.sql.includes('from consent_event with (holdlock)') ? q.parameters.map((p) => optOutOf(String(p))) : [],
+    );
+    const to = new Set(merged.map((move) => move.to));
+    const carried = await carryConsentEvents(store.db, 'mssql', merged, to, '2026-12-03T12:30:00.000Z');
+    expect(carried).toEqual({ carried: 2_500, detached: 0 });
+    expectAccepted(statements);
+    // Every merged id's events read, under the range lock, and every target's, none dropped to fit.
+    const sources = statements.filter((s) => s.sql.includes('from consent_event with (holdlock)'));
+    const targets = statements.filter((s) => s.sql.startsWith('select "subject_key", "consent_id", "action"'));
+    for (const [reads, ids] of [
+      [sources, merged.map((move) => move.from)],
+      [targets, [...to]],
+    ] as const) {
+      expect(reads.length).toBeGreaterThan(1);
+      expect(reads.flatMap((s) => s.parameters).sort()).toEqual([...ids].sort());
+    }
+  });
+
   it("finds an opt-out's recording, and a person's entries, by subjects naming several people, with statements SQL Server accepts", async () => {
     const agreements = loadAgreements(join(import.meta.dirname, '../../../agreements'));
     const [person, earlier, other] = [uuidV7(), uuidV7(), uuidV7()];
