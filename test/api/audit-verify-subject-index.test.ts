@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../shared/agreements/load.js';
-import type { AccessLogRecord } from '../../shared/audit/access-log.js';
+import { housingLinkConfirmation } from '../support/link-confirmations.js';
 import { accessesToPerson, auditScope } from '../../shared/audit/dpo-views.js';
 import { loggedWhile } from '../support/logged-lines.js';
 import { callApi, ownAnchorContainer, startTestHost, type TestHost } from '../support/test-host.js';
@@ -12,19 +12,7 @@ const scope = auditScope(loadAgreements(resolve('agreements')), ['social-care-ed
 const DPO = { party: 'la-housing', roles: ['dpo'] };
 const [first, second, third] = [randomUUID(), randomUUID(), randomUUID()];
 
-const entry = (requestId: string, subjectRef: string): AccessLogRecord => ({
-  requestId,
-  partyId: 'la-housing',
-  clientId: 'la-housing-officer',
-  roles: ['housing-officer'],
-  purpose: 'homelessness-prevention',
-  action: 'link.confirm',
-  subjectRef,
-  datasets: ['multiple-disadvantage-indicators'],
-  fields: [],
-  decision: 'allow',
-  reasonCode: 'granted',
-});
+const entry = housingLinkConfirmation;
 
 /**
  * An instance still running the code before migration 0050 (a rolling deployment) appends entries

@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { CompiledQuery } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
-import { AccessLog, type AccessLogRecord } from '../../../shared/audit/access-log.js';
+import { AccessLog } from '../../../shared/audit/access-log.js';
+import { housingLinkConfirmation } from '../../support/link-confirmations.js';
 import { accessesToPerson, auditScope } from '../../../shared/audit/dpo-views.js';
 import { createLogger } from '../../../shared/logging.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
@@ -14,19 +15,7 @@ const agreements = loadAgreements(resolve('agreements'));
 const scope = auditScope(agreements, ['social-care-education-housing']);
 const [person, before, after, between] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
 
-const entry = (requestId: string, subjectRef: string): AccessLogRecord => ({
-  requestId,
-  partyId: 'la-housing',
-  clientId: 'la-housing-officer',
-  roles: ['housing-officer'],
-  purpose: 'homelessness-prevention',
-  action: 'link.confirm',
-  subjectRef,
-  datasets: ['multiple-disadvantage-indicators'],
-  fields: [],
-  decision: 'allow',
-  reasonCode: 'granted',
-});
+const entry = housingLinkConfirmation;
 
 /** The person alone, first, last and between two others; and an entry about others only. */
 async function writeEntries(store: Store): Promise<void> {

@@ -41,6 +41,7 @@ import {
   readAttributes,
 } from '../../../shared/store/record-attributes.js';
 import { readStoreSources } from '../../../shared/linkage/store-sources.js';
+import { housingLinkConfirmation } from '../../support/link-confirmations.js';
 import { refusedBySqlServer, sqlServerStatements } from '../../support/sql-server-statements.js';
 
 /**
@@ -677,19 +678,7 @@ describe('statements sent to Azure SQL', () => {
     const [first, second] = [uuidV7(), uuidV7()];
     const { store, statements } = sqlServerStatements();
     const log = new AccessLog(store, createLogger('error'));
-    const record = (requestId: string, subjectRef: string) => ({
-      requestId,
-      partyId: 'la-housing',
-      clientId: 'la-housing-officer',
-      roles: ['housing-officer'],
-      purpose: 'homelessness-prevention',
-      action: 'link.confirm',
-      subjectRef,
-      datasets: [DATASET],
-      fields: [],
-      decision: 'allow',
-      reasonCode: 'granted',
-    });
+    const record = housingLinkConfirmation;
     await Promise.all([log.append(record('alone', first)), log.append(record('both', `${first} ${second}`))]);
     await log.close();
     expectAccepted(statements);
