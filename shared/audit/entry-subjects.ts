@@ -1,5 +1,4 @@
 import type { Expression, ExpressionBuilder, SqlBool } from 'kysely';
-import type { Dialect } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 
 /**
@@ -39,32 +38,6 @@ export function subjectNames(eb: ExpressionBuilder<Database, 'access_log'>, pers
  */
 export function indexedSubjectIds(subjectRef: string | null): string[] {
   return subjectRef?.includes(SUBJECT_SEPARATOR) ? [...new Set(personIdsOf(subjectRef))] : [];
-}
-
-/** The character after {@link SUBJECT_SEPARATOR}: a subject naming an id before others sorts below it. */
-const AFTER_SEPARATOR = String.fromCharCode(SUBJECT_SEPARATOR.charCodeAt(0) + 1);
-
-/**
- * That an access-log entry's subject names the person id first: alone, or before others. For a
- * reader that knows every id an entry it looks for can name first: the index on `subject_ref`
- * (access_log_subject) answers it by seeks, as {@link subjectNames} with the index of the ids an
- * entry about several names. SQLite's LIKE ignores case, so that index (in binary order) cannot
- * serve it: the same prefix there is a range, from the id and the separator to before the id and
- * the character after it. SQL Server seeks a LIKE with no leading wildcard itself, in its column's
- * collation, where the range's bounds might not sort so.
- */
-export function subjectNamesFirst(
-  eb: ExpressionBuilder<Database, 'access_log'>,
-  engine: Dialect['engine'],
-  personId: string,
-): Expression<SqlBool> {
-  const beforeOthers = `${personId}${SUBJECT_SEPARATOR}`;
-  return eb.or([
-    eb('subject_ref', '=', personId),
-    engine === 'sqlite'
-      ? eb.and([eb('subject_ref', '>=', beforeOthers), eb('subject_ref', '<', `${personId}${AFTER_SEPARATOR}`)])
-      : eb('subject_ref', 'like', `${beforeOthers}%`),
-  ]);
 }
 
 /** The person ids an entry's subject names, in the order written; none for no subject. */

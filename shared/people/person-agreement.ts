@@ -1,6 +1,6 @@
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import { stringList } from '../audit/entry-agreements.js';
-import { subjectNamesFirst } from '../audit/entry-subjects.js';
+import { subjectNames } from '../audit/entry-subjects.js';
 import { RETENTION_ACTION } from '../retention/enforce-retention.js';
 import { readInSlices } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
@@ -63,10 +63,10 @@ async function deletedFrom(store: Store, personId: string): Promise<{ dataset_id
 
 /**
  * The purpose, and its agreement, an opt-out was recorded under: the X-Purpose of the call that
- * recorded it, as its access-log entry (`consent.record`, allowed, naming first an id it was
- * recorded against, before the others of one recorded for several people) keeps it. The person was found
- * among that purpose's datasets, and people are formed within one agreement, so it is the agreement
- * the person was held in then. For where nothing else says: a purge takes with a dropped dataset
+ * recorded it, as its access-log entry (`consent.record`, allowed, naming an id it was recorded
+ * against, among the others of one recorded for several people) keeps it. The person was found
+ * among that purpose's datasets, and people are formed within one agreement, so it is the
+ * agreement the person was held in then. For where nothing else says: a purge takes with a dropped dataset
  * the keys a load kept of an opted-out person its snapshot had already dropped, and deletes no
  * record of theirs, so leaves no entry naming the dataset (found by a review: the opt-out's
  * withdrawal was decided, and filed with a reference to the person, under whatever agreement the
@@ -85,14 +85,13 @@ export async function purposeOfOptOutRecording(
     .where('action', '=', 'record')
     .execute();
   if (subjects.length === 0) return undefined;
-  const { engine } = store.dialect;
-  // The first entry of each slice of the ids, up to three parameters an id (subjectNamesFirst),
-  // and of those the earliest: all the ids in one statement, an opt-out recorded for more than
-  // about a thousand people was refused by SQL Server (found by a review), and by SQLite, whose
-  // OR of a term an id grew deeper than it takes (found by a defect hunt); that OR is kept short
-  // on SQL Server too, where long ones are reported to fail (readInSlices).
+  // The first entry of each slice of the ids, two parameters an id (subjectNames), and of those
+  // the earliest: all the ids in one statement, an opt-out recorded for more than about a
+  // thousand people was refused by SQL Server (found by a review), and by SQLite, whose OR of a
+  // term an id grew deeper than it takes (found by a defect hunt); that OR is kept short on SQL
+  // Server too, where long ones are reported to fail (readInSlices).
   const firsts = await readInSlices(
-    engine,
+    store.dialect.engine,
     subjects.map((s) => s.subject_key),
     (slice) =>
       store.dialect
@@ -100,10 +99,10 @@ export async function purposeOfOptOutRecording(
           store.db
             .selectFrom('access_log')
             .select(['purpose', 'seq'])
-            // One recorded for several people names them all in one subject (entry-subjects.ts), each
-            // an id the opt-out has a `record` event under (consents-api.ts `recorded`), so the first
-            // is among these: sought by it, through the subject index, the log is not read whole.
-            .where((eb) => eb.or(slice.map((id) => subjectNamesFirst(eb, engine, id))))
+            // One recorded for several people names them all in one subject (entry-subjects.ts):
+            // found by seeks, through the index of the ids such an entry names, not a read of the
+            // whole log (found by a review).
+            .where((eb) => eb.or(slice.map((id) => subjectNames(eb, id))))
             .where('action', '=', 'consent.record')
             .where('party_id', '=', opt.recordedBy)
             .where('decision', '=', 'allow')
@@ -112,7 +111,7 @@ export async function purposeOfOptOutRecording(
           1,
         )
         .execute(),
-    { perId: 3, orTerms: true },
+    { perId: 2, orTerms: true },
   );
   const entry = firsts.reduce<(typeof firsts)[number] | undefined>(
     (first, e) => (first === undefined || Number(e.seq) < Number(first.seq) ? e : first),
