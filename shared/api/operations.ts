@@ -367,7 +367,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     ],
   },
   consentsView: {
-    summary: 'Read a consent or opt-out: in force, or when it was withdrawn',
+    summary: 'Read a consent or opt-out: in force, withdrawn, or detached by a split of its person',
     description:
       'Only the party that recorded it reads it, as only it withdraws it, and with the same roles: a consent with any of its roles in the agreement, an opt-out with its DPO role. `withdrawnAt` and `detachedAt` null: in force. Nothing about the person is answered.',
     tag: 'Consents',
