@@ -466,13 +466,15 @@ export class StoreConsentRegister implements ConsentRegister {
     const all = [...new Set(records.map((e) => e.subject_key))].sort();
     const standing = all.filter((s) => !detached.has(s));
     const subjects = standing.length > 0 ? standing : all;
+    // Which of them a record holds, and which no record holds though records moved out of them
+    // (merged away): read once, for the names below and for whether a detach left it in force.
+    const asked = subjects.length > 1 || (detaches.length > 0 && standing.length > 0);
+    const heldIds = asked ? await this.heldIds(db, subjects) : new Set<string>();
+    const notHeld = asked ? subjects.filter((s) => !heldIds.has(s)) : [];
+    const movedOut = notHeld.length === 0 ? new Set<string>() : await this.movedOutIds(db, notHeld);
     let subjectKey = subjects[0]!;
     let subjectKeys = [subjectKey];
     if (subjects.length > 1) {
-      const held = await readInSlices(this.store.dialect.engine, subjects, (slice) =>
-        db.selectFrom('source_record').select('person_id').distinct().where('person_id', 'in', slice).execute(),
-      );
-      const heldIds = new Set(held.map((r) => r.person_id));
       subjectKey = subjects.find((s) => heldIds.has(s)) ?? subjectKey;
       // An id no record holds is still one the opt-out applies to where no record ever moved out
       // of it: the kept-only id of identifiers nobody held (recordForEach), or a person whose
@@ -481,27 +483,20 @@ export class StoreConsentRegister implements ConsentRegister {
       // the kept-only person's answer showed it recorded, never withdrawn). Not an id merged away:
       // the id its records moved to holds the opt-out, and is named for it.
       const unheld = subjects.filter((s) => s !== subjectKey && !heldIds.has(s));
-      const movedOut =
-        unheld.length === 0
-          ? new Set<string>()
-          : new Set(
-              (
-                await readInSlices(this.store.dialect.engine, unheld, (slice) =>
-                  db
-                    .selectFrom('person_id_move')
-                    .select('from_person_id')
-                    .distinct()
-                    .where('from_person_id', 'in', slice)
-                    .execute(),
-                )
-              ).map((m) => m.from_person_id),
-            );
       subjectKeys = [
         subjectKey,
         ...unheld.filter((s) => !movedOut.has(s)),
         ...subjects.filter((s) => s !== subjectKey && heldIds.has(s)),
       ];
     }
+    // The latest detach where the consent applies to no one for them, else null: it stands under
+    // an id a record holds, or one no record ever moved out of (a person whose records were
+    // deleted), as lookups find it in force there. An id merged away before the split that
+    // detached it (its records moved out, none holds it) does not count: no lookup finds that
+    // id, and the consent under it was refused to every lookup as the split committed.
+    const stillApplies = standing.some((s) => heldIds.has(s) || !movedOut.has(s));
+    const detachedAt =
+      detaches.length === 0 || stillApplies ? null : detaches.map((e) => e.at).reduce((a, b) => (b > a ? b : a));
     const first = records.reduce((a, b) => (b.at < a.at ? b : a));
     const withdrawals = events.filter((e) => e.action === 'withdraw').map((e) => e.at);
     return {
@@ -513,41 +508,29 @@ export class StoreConsentRegister implements ConsentRegister {
       recordedAt: first.at,
       recordedBy: first.party_id,
       withdrawnAt: withdrawals.length === 0 ? null : withdrawals.reduce((a, b) => (b < a ? b : a)),
-      detachedAt: await this.detachedAt(db, detaches, standing),
+      detachedAt,
     };
   }
 
-  /**
-   * The latest of `detaches` where the consent applies to no one for them, else null: it
-   * stands under an id a record holds, or one no record ever moved out of (a person whose records
-   * were deleted), as lookups find it in force there. An id merged away before the split that
-   * detached it (its records moved out, none holds it) does not count: no lookup finds that id,
-   * and the consent under it was refused to every lookup as the split committed.
-   */
-  private async detachedAt(
-    db: Kysely<Database>,
-    detaches: readonly ConsentEventTable[],
-    standing: readonly string[],
-  ): Promise<string | null> {
-    if (detaches.length === 0) return null;
-    if (standing.length > 0) {
-      const held = await readInSlices(this.store.dialect.engine, standing, (slice) =>
-        this.store.dialect
-          .firstRows(db.selectFrom('source_record').select('person_id').where('person_id', 'in', slice), 1)
-          .execute(),
-      );
-      if (held.length > 0) return null;
-      const movedOut = await readInSlices(this.store.dialect.engine, standing, (slice) =>
-        db
-          .selectFrom('person_id_move')
-          .select('from_person_id')
-          .distinct()
-          .where('from_person_id', 'in', slice)
-          .execute(),
-      );
-      if (new Set(movedOut.map((m) => m.from_person_id)).size < standing.length) return null;
-    }
-    return detaches.map((e) => e.at).reduce((a, b) => (b > a ? b : a));
+  /** Of `ids`, those a record holds. */
+  private async heldIds(db: Kysely<Database>, ids: readonly string[]): Promise<Set<string>> {
+    const held = await readInSlices(this.store.dialect.engine, ids, (slice) =>
+      db.selectFrom('source_record').select('person_id').distinct().where('person_id', 'in', slice).execute(),
+    );
+    return new Set(held.flatMap((r) => (r.person_id === null ? [] : [r.person_id])));
+  }
+
+  /** Of `ids`, those records have moved out of (a linking pass merged or split them away). */
+  private async movedOutIds(db: Kysely<Database>, ids: readonly string[]): Promise<Set<string>> {
+    const moved = await readInSlices(this.store.dialect.engine, ids, (slice) =>
+      db
+        .selectFrom('person_id_move')
+        .select('from_person_id')
+        .distinct()
+        .where('from_person_id', 'in', slice)
+        .execute(),
+    );
+    return new Set(moved.map((m) => m.from_person_id));
   }
 
   /**
