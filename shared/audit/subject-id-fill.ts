@@ -1,11 +1,12 @@
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from '../store/dialect.js';
+import { readInSlices } from '../store/batched-insert.js';
+import type { Dialect, Engine } from '../store/dialect.js';
 import { isUniqueViolation } from '../store/unique-violation.js';
 import { indexedSubjectIds, SUBJECT_SEPARATOR } from './entry-subjects.js';
 
 /** Entries read at a time. */
 const ENTRIES_PER_BATCH = 1000;
-/** Person ids one statement names, and rows one insert writes: within SQL Server's 2,100 parameters and its 1,000 rows. */
+/** Rows one insert writes: within SQL Server's 2,100 parameters and its 1,000 rows a `values` list. */
 const ROWS_PER_STATEMENT = 1000;
 /** A batch filled by another verify at the same time is read again this many times. */
 const CONCURRENT_FILL_RETRIES = 5;
@@ -51,7 +52,7 @@ export async function fillSubjectIdIndex(
       indexedSubjectIds(r.subject_ref).map((id) => ({ person_id: id, seq: Number(r.seq) })),
     );
     for (let attempt = 1; ; attempt++) {
-      const missing = await rowsMissing(db, table, due);
+      const missing = await rowsMissing(db, d.engine, table, due);
       if (missing.length === 0) break;
       try {
         const write = async (trx: AnySchema) => {
@@ -73,18 +74,22 @@ export async function fillSubjectIdIndex(
 }
 
 /** Of `due` (in ascending seq), the rows the table does not hold. */
-async function rowsMissing(db: AnySchema, table: string, due: readonly SubjectIdRow[]): Promise<SubjectIdRow[]> {
+async function rowsMissing(
+  db: AnySchema,
+  engine: Engine,
+  table: string,
+  due: readonly SubjectIdRow[],
+): Promise<SubjectIdRow[]> {
   if (due.length === 0) return [];
   const first = due[0]!.seq;
   const last = due.at(-1)!.seq;
   const ids = [...new Set(due.map((r) => r.person_id))];
-  const held = new Set<string>();
-  for (let i = 0; i < ids.length; i += ROWS_PER_STATEMENT) {
-    const named = sql.join(ids.slice(i, i + ROWS_PER_STATEMENT));
-    const { rows } = await sql<SubjectIdRow>`
+  const rows = await readInSlices(engine, ids, async (slice) => {
+    const { rows: found } = await sql<SubjectIdRow>`
       select person_id, seq from ${sql.table(table)}
-      where person_id in (${named}) and seq >= ${first} and seq <= ${last}`.execute(db);
-    for (const r of rows) held.add(`${r.person_id}${SUBJECT_SEPARATOR}${Number(r.seq)}`);
-  }
+      where person_id in (${sql.join(slice)}) and seq >= ${first} and seq <= ${last}`.execute(db);
+    return found;
+  });
+  const held = new Set(rows.map((r) => `${r.person_id}${SUBJECT_SEPARATOR}${Number(r.seq)}`));
   return due.filter((r) => !held.has(`${r.person_id}${SUBJECT_SEPARATOR}${r.seq}`));
 }
