@@ -16,6 +16,7 @@ import { signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { firstUnsignedEntryAltered, logSize, rowsOutsideTheSequence, storedLeafHashes } from './leaf-stream.js';
 import { MerkleAccumulator } from './merkle.js';
 import { currentSigningKey, logKeyCheck } from './signing-keys.js';
+import { fillSubjectIdIndex } from './subject-id-fill.js';
 
 export interface CheckpointOutcome {
   checkpoint: Checkpoint | undefined;
@@ -30,6 +31,11 @@ export interface CheckpointOutcome {
    * immutability (WORM) policy until an operator sets it again.
    */
   containerCreated?: string;
+  /**
+   * Rows of the index of the people an entry about several names that this run filled, for the
+   * entries since the last checkpoint an instance on older code appended without them.
+   */
+  subjectIndexFilled?: number;
 }
 
 /** The container's name and what to do only: the operator needs nothing else to act on it. */
@@ -228,14 +234,41 @@ export async function writeCheckpoint(deps: {
   const { blob, containerCreated } = await deps.anchors.append(checkpoint);
   await recordAnchoredCheckpoint(deps.store, { blob, checkpoint });
   deps.logger.info('audit.checkpoint', { treeSize: checkpoint.treeSize, rootHash: checkpoint.rootHash });
+  const filled = await fillSubjectIndexSince(deps, Math.max(0, ...mustExtend.map((c) => c.treeSize)));
   // Lost whole before it held a checkpoint, the container lost nothing the log needs, but the one
   // created in its place is not WORM: until its policy is set again, anchors in it can be deleted
   // or rewritten, which is what they are there to prevent. Said by the one run that created it.
   if (containerCreated) {
     alarmAnchorContainerCreated(deps.logger, deps.anchors.containerName);
-    return { checkpoint, alarm: false, containerCreated: deps.anchors.containerName };
+    return { checkpoint, alarm: false, containerCreated: deps.anchors.containerName, ...filled };
   }
-  return { checkpoint, alarm: false };
+  return { checkpoint, alarm: false, ...filled };
+}
+
+/**
+ * Fills the rows of the index of subjects that an instance still running the code before migration
+ * 0050 (a rolling deployment) left out for the entries past `anchoredSize`, so that a subject
+ * access request finds those entries within five minutes rather than once someone runs verify.
+ * Only a run that anchored fills, and only past the checkpoint its own extends: that one's run
+ * filled what was before it, and the whole log read every five minutes would grow with it. A range
+ * a run skipped (its fill failed after it anchored) is left to verify, which fills the whole log.
+ *
+ * Not on an alarm, nor before the checks: the entries since the last checkpoint are then the ones
+ * not shown to be as written, and the index is append-only, so rows written from a rewritten
+ * subject would name people for good; verify, read by a DPO beside what it reports, fills then.
+ */
+async function fillSubjectIndexSince(
+  deps: { store: Store; logger: Logger },
+  anchoredSize: number,
+): Promise<{ subjectIndexFilled?: number }> {
+  const rows = await fillSubjectIdIndex(deps.store.db, deps.store.dialect, {
+    table: 'access_log_subject_id',
+    after: anchoredSize,
+  });
+  if (rows === 0) return {};
+  // A count only: the rows name people.
+  deps.logger.warn('audit.subject-index-filled', { rows });
+  return { subjectIndexFilled: rows };
 }
 
 function sameCheckpoint(a: Checkpoint | undefined, b: Checkpoint | undefined): boolean {

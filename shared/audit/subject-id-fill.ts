@@ -24,7 +24,8 @@ interface SubjectIdRow {
  * subject calls for (entry-subjects.ts, indexedSubjectIds), where they are missing, and answers
  * how many rows it wrote. Migration 0050 fills the new table with it; verification fills what an
  * instance still running the code before 0050 left out, its entries appended without rows, so
- * that a subject access request finds them (dpo-views.ts).
+ * that a subject access request finds them (dpo-views.ts): the checkpointer those appended since
+ * the last checkpoint, every five minutes, and verify the whole log, behind it.
  *
  * Only entries whose subject holds the separator are read, a batch at a time; a batch's existing
  * rows are found by seeks of the table's key (person id, then seq within the batch's range), and
@@ -33,20 +34,21 @@ interface SubjectIdRow {
  * row another run wrote meanwhile rolls its batch back, and the batch is read again.
  *
  * `table` is the table as the caller names it (the migration in the audit file's schema, where it
- * creates it); `inTransaction` says the caller's transaction already holds the writes (a migration).
+ * creates it); `inTransaction` says the caller's transaction already holds the writes (a migration);
+ * `after` is the seq past which entries are read (0, the whole log).
  */
 export async function fillSubjectIdIndex(
   db: AnySchema,
   d: Dialect,
-  { table, inTransaction = false }: { table: string; inTransaction?: boolean },
+  { table, inTransaction = false, after = 0 }: { table: string; inTransaction?: boolean; after?: number },
 ): Promise<number> {
   const { top, limit } = d.firstRowsClauses(ENTRIES_PER_BATCH);
   const aboutSeveral = `%${SUBJECT_SEPARATOR}%`;
   let filled = 0;
-  for (let after = 0; ;) {
+  for (let readPast = after; ;) {
     const batch = await sql<{ seq: number | string; subject_ref: string }>`
       select ${top} seq, subject_ref from access_log
-      where seq > ${after} and subject_ref like ${aboutSeveral} order by seq ${limit}`.execute(db);
+      where seq > ${readPast} and subject_ref like ${aboutSeveral} order by seq ${limit}`.execute(db);
     if (batch.rows.length === 0) return filled;
     const due = batch.rows.flatMap((r) =>
       indexedSubjectIds(r.subject_ref).map((id) => ({ person_id: id, seq: Number(r.seq) })),
@@ -69,7 +71,7 @@ export async function fillSubjectIdIndex(
       }
     }
     if (batch.rows.length < ENTRIES_PER_BATCH) return filled;
-    after = Number(batch.rows.at(-1)!.seq);
+    readPast = Number(batch.rows.at(-1)!.seq);
   }
 }
 
