@@ -31,8 +31,10 @@ import type { Snapshot } from './snapshot-writer.js';
  * compared by its familyNameKey, as the linking rules and the lookups by names compare it, so a
  * feed that writes "O'Brien" in one snapshot and "O Brien" in the next keeps the person's id,
  * and a snapshot holding both spellings holds that key twice), kept for the
- * previous records in another temporary table, `snapshot_carry_key`, with how many held each:
- * it takes the person of the one previous record that held its key, when no other new record
+ * previous records in another temporary table, `snapshot_carry_key`, with how many held each
+ * and the given name they gave: it takes the person of the one previous record that held its key,
+ * when it gives that record's whole given name (the key holds only its first three letters: Mary's
+ * twin sister Maryanne, listed in her place, is someone new), no other new record
  * holds the key (two people of one name and date of birth, twins say, are no one's to guess),
  * the person was no other previous record's and has not been carried to another new record, and
  * none of the record's identifiers contradicts the person as above — system ids included, as a
@@ -128,13 +130,15 @@ export class CarriedPersonIds {
       date_of_birth ${text(10)} not null,
       family_name_key ${text(200)} not null,
       first3 ${text(3)} not null,
+      given_name ${text(200)},
       records integer not null,
       person_id ${text(64)},
       first_holder ${text(64)},
       last_holder ${text(64)},
       primary key (date_of_birth, family_name_key, first3))`.execute(trx);
-    await sql`insert into ${keys} (date_of_birth, family_name_key, first3, records, person_id, first_holder, last_holder)
-      select sr.date_of_birth, ${familyKey}, sr.first3, count(*),
+    await sql`insert into ${keys} (date_of_birth, family_name_key, first3, given_name, records, person_id, first_holder, last_holder)
+      select sr.date_of_birth, ${familyKey}, sr.first3,
+        case when min(sr.given_name) = max(sr.given_name) then min(sr.given_name) end, count(*),
         case when count(*) = count(${person}) and min(${person}) = max(${person}) then min(${person}) end,
         min(${person}), max(${person})
       from source_record sr
@@ -256,9 +260,11 @@ export class CarriedPersonIds {
    * values within the dataset: a record whose date of birth, family name and first three letters
    * (as stored, all present; the family name by its familyNameKey) no other new record shares, and
    * exactly one previous record held, takes
-   * that record's person — provided no other new record was carried that person, none of the
-   * record's identifiers was in the previous snapshot (one that was named someone else, or no one,
-   * and the identifier carry has decided), and none contradicts the person: of a kind the person
+   * that record's person — provided it gives that record's given name, not only its first three
+   * letters (found by a defect hunt: a twin sister listed in the person's place took their id,
+   * and the pass, finding no other record of either, kept her there), no other new record was
+   * carried that person, none of the record's identifiers was in the previous snapshot (one that
+   * was named someone else, or no one, and the identifier carry has decided), and none contradicts the person: of a kind the person
    * held under another hash, system ids included, as a name is no national number. Where the
    * pseudonyms cannot be compared (the previous key is gone) only a record without identifiers
    * takes a person without identifiers. A person whose name or date of birth changed is not
@@ -284,7 +290,8 @@ export class CarriedPersonIds {
     // dataset's records of a common name); of a group of one, min(id) is that record. Every
     // record of the dataset is of this run by now: the previous ones are deleted.
     const familyKey = familyNameKeySql('sr.family_name');
-    const unique = sql`select min(sr.id) as record_id, sr.date_of_birth, ${familyKey} as family_name_key, sr.first3
+    const unique = sql`select min(sr.id) as record_id, sr.date_of_birth, ${familyKey} as family_name_key, sr.first3,
+        min(sr.given_name) as given_name
       from source_record sr
       where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId}
         and sr.import_run_id = ${snapshot.runId}
@@ -325,7 +332,7 @@ export class CarriedPersonIds {
     const carried = sql`select u.record_id, k.person_id
       from (${unique}) u
       join ${keys} k on k.date_of_birth = u.date_of_birth and k.family_name_key = u.family_name_key
-        and k.first3 = u.first3
+        and k.first3 = u.first3 and k.given_name = u.given_name
       where k.records = 1 and k.person_id is not null
         and ${takes(sql``)}`;
     await this.setCarried(carried);
@@ -347,7 +354,8 @@ export class CarriedPersonIds {
    * an identifier (an identifier of one says another person may hold the key now), or where they are not alike in
    * their given names (the key holds only its first three letters: Mary's twin sister Maryanne,
    * sent beside her once the duplicate row is gone, is someone new, as two new records of a
-   * single record's key are; found by a review). One carried to the person by an identifier is
+   * single record's key are; found by a review), or alike in one the person's rows did not give
+   * (found by a defect hunt). One carried to the person by an identifier is
    * the person's by rules stricter than these, and counts as one of the key's records still: its
    * twin without identifiers was left without a person until the next pass, and a lookup in
    * between showed the person without it (found by a review). Driven from the key table's keys
@@ -363,8 +371,8 @@ export class CarriedPersonIds {
     const byBirth = this.engine === 'sqlite' ? sql.raw(' indexed by source_record_dob_name') : sql``;
     // A person holds one key of the table at most (notePrevious), so a key's new records are the
     // person's partition.
-    const records = sql`select sr.id as record_id, sr.carried_person_id, sr.given_name, k.person_id, k.records,
-        k.date_of_birth, k.family_name_key, k.first3
+    const records = sql`select sr.id as record_id, sr.carried_person_id, sr.given_name, k.given_name as previous_given,
+        k.person_id, k.records, k.date_of_birth, k.family_name_key, k.first3
       from ${keys} k cross join source_record sr${byBirth}
       where k.records > 1 and k.person_id is not null
         and sr.date_of_birth = k.date_of_birth and sr.first3 = k.first3
@@ -373,14 +381,14 @@ export class CarriedPersonIds {
         and sr.import_run_id = ${snapshot.runId}`;
     // Each refusal is read per record first: SQL Server takes no subquery inside an aggregate.
     // The key table again by its primary key (it has no index by person).
-    const judged = sql`select u.record_id, u.carried_person_id, u.given_name, u.person_id, u.records,
+    const judged = sql`select u.record_id, u.carried_person_id, u.given_name, u.previous_given, u.person_id, u.records,
         case when u.carried_person_id is not null then (case when u.carried_person_id = u.person_id then 0 else 1 end)
           when ${takes} then 0 else 1 end as refused
       from (${records}) u cross join ${keys} k
       where k.date_of_birth = u.date_of_birth and k.family_name_key = u.family_name_key and k.first3 = u.first3`;
     const person = sql`partition by j.person_id`;
     return sql`select t.record_id, t.person_id from (
-        select j.record_id, j.person_id, j.records, j.carried_person_id,
+        select j.record_id, j.person_id, j.records, j.carried_person_id, j.previous_given,
           count(*) over (${person}) as successors,
           max(j.refused) over (${person}) as refused,
           count(j.given_name) over (${person}) as named,
@@ -389,7 +397,7 @@ export class CarriedPersonIds {
         from (${judged}) j
       ) t
       where t.successors <= t.records and t.refused = 0 and t.carried_person_id is null
-        and t.named = t.successors and t.first_given = t.last_given`;
+        and t.named = t.successors and t.first_given = t.last_given and t.first_given = t.previous_given`;
   }
 
   /** Gives each record (`record_id` of `carried`) its carried person (`person_id`): found at once, linked by the next pass. */

@@ -159,6 +159,21 @@ describe('no carry by name where the name and date of birth do not tell one pers
       { person_id: null, carried_person_id: null },
     ]);
   });
+
+  // Found by a defect hunt: the key holds only the first three letters of the given name, so
+  // Mary's twin sister Maryanne holds it too. Housing's next extract lists Maryanne in Mary's
+  // place (the tenancy passed to her): she was carried Mary's id at load, and the pass, finding
+  // no other source's record of either, kept her there — Mary's reference showed Maryanne's
+  // record, and Mary's consents were taken as hers.
+  it('carries nothing to a record whose given name is not the one the previous record gave (a twin sister in her place)', async () => {
+    await linkAfterImport(h.linkDeps(), await housing('extract-2026-07-01.csv', ['Mary,Green,1980-05-06,ME15 2YY,N']));
+    const mary = await personOf(h, 'la-housing', 'MARY');
+
+    const next = await housing('extract-2026-08-01.csv', ['Maryanne,Green,1980-05-06,ME15 2YY,Y']);
+    expect(await recordOf(h, 'la-housing', 'MARYANNE')).toEqual({ person_id: null, carried_person_id: null });
+    await linkAfterImport(h.linkDeps(), next);
+    expect(await personOf(h, 'la-housing', 'MARYANNE')).not.toBe(mary);
+  });
 });
 
 describe('no carry by name onto a record whose identifier contradicts the person', () => {
@@ -432,6 +447,19 @@ describe('twin rows of one person are carried by name as a single row is', () =>
     const zed = await personOf(h, 'la-education', 'ZED');
     await education('f.csv', [`Mary,Green,1980-05-06,ME15 2YY,${nhs(970)},t0`, rows[1]!]);
     expect(await marys('la-education')).toEqual([{ person_id: zed, carried_person_id: zed }, none]);
+  });
+
+  // Found by a defect hunt: the two new rows were alike, and as many as before, but neither gave
+  // the given name the person's rows gave.
+  it('carries neither of two rows alike whose given name is not the one the person’s rows gave', async () => {
+    await education('b.csv', ['Maryanne,Green,1980-05-06,ME15 2YY,,t0', 'Maryanne,Green,1980-05-06,ME15 2YY,,t1']);
+    const none = { person_id: null, carried_person_id: null };
+    const maryannes = await h.store.db
+      .selectFrom('source_record')
+      .select(['person_id', 'carried_person_id'])
+      .where('party_id', '=', 'la-education')
+      .execute();
+    expect(maryannes).toEqual([none, none]);
   });
 
   it('carries neither row when one has an NHS number other than the person holds', async () => {
