@@ -83,6 +83,7 @@ export const verificationReportSchema = z.object({
         'checkpoint-regressed',
         'checkpoint-unverifiable',
         'log-hidden',
+        'subject-index-stray',
         'anchor-line-damaged',
         'anchor-missing',
       ]),

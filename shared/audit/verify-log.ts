@@ -12,7 +12,7 @@ import {
   type StoredLeaf,
 } from './leaf-stream.js';
 import { emptyRoot, HASH_LENGTH } from './merkle.js';
-import { fillSubjectIdIndex } from './subject-id-fill.js';
+import { fillSubjectIdIndex, strayIndexRows } from './subject-id-fill.js';
 import { accessLogShadowed, type Store } from '../store/database.js';
 
 export type LogProblemKind =
@@ -55,6 +55,13 @@ export type LogProblemKind =
    * nothing else is checked.
    */
   | 'log-hidden'
+  /**
+   * A row of the index of the people entries about several name (access_log_subject_id) that its
+   * entry's subject does not name, or under a seq no entry has yet: it files the entry under
+   * someone it was not about, and a subject access request would list it as theirs. `seq` is the
+   * row's.
+   */
+  | 'subject-index-stray'
   /**
    * A line of the anchor log is not a valid checkpoint: the checkpoint it held is lost, and
    * the entries it alone covered are no longer signed. `seq` is the first entry after the
@@ -213,6 +220,9 @@ export async function verifyAccessLog(
   let next = 0;
   let lastMatchedSize = 0;
   let rootsAgreeTo = 0;
+  // Entries that do not read back as written, whatever the cap on problems: their subject is not
+  // the one logged, so the index is not filled from it.
+  const atFault = new Set<number>();
   const checkDue = (rootAt: (size: number) => string | undefined) => {
     while (next < heldToRoot.length && heldToRoot[next]!.cp.treeSize === entries) {
       const { cp, index, verifiable } = heldToRoot[next]!;
@@ -234,10 +244,16 @@ export async function verifyAccessLog(
         report({ kind: seq > expected ? 'entry-missing' : 'sequence-broken', seq: Math.min(seq, expected) });
         expected = seq;
       }
-      if (unreadable.has(i)) report({ kind: 'entry-unreadable', seq });
+      if (unreadable.has(i)) {
+        report({ kind: 'entry-unreadable', seq });
+        atFault.add(seq);
+      }
       const mismatched = hashed.altered[a] === i;
       if (mismatched) a++;
-      if (mismatched || storedUnusable.has(i) || retyped.has(i)) report({ kind: 'entry-altered', seq });
+      if (mismatched || storedUnusable.has(i) || retyped.has(i)) {
+        report({ kind: 'entry-altered', seq });
+        atFault.add(seq);
+      }
       entries++;
       expected++;
       checkDue((size) => roots.get(size));
@@ -281,10 +297,17 @@ export async function verifyAccessLog(
     if (!problems.some((p) => p.kind === 'sequence-broken' && p.seq === seq)) report({ kind: 'sequence-broken', seq });
   }
   if (beside.withoutSeq > 0) report({ kind: 'entry-unreadable', seq: 0 });
+  for (const seq of await strayIndexRows(store.db, store.dialect, MAX_PROBLEMS))
+    report({ kind: 'subject-index-stray', seq });
 
   // An instance still running the code before migration 0050 appends entries about several people
   // without their rows of the index, and their later-named people's requests miss those entries.
-  const subjectIndexFilled = await fillSubjectIdIndex(store.db, store.dialect, { table: 'access_log_subject_id' });
+  // Not from an entry found altered: rows filled from a subject rewritten there would stay once it
+  // is put back (the table is append-only) and file the entry under people it was never about.
+  const subjectIndexFilled = await fillSubjectIdIndex(store.db, store.dialect, {
+    table: 'access_log_subject_id',
+    passOver: atFault,
+  });
 
   // An entry-level finding names the row itself; checkpoint findings only bound where the
   // change is, so they decide the answer only when no row is found at fault.

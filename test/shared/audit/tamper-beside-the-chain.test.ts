@@ -228,6 +228,35 @@ describe('tampering beside the hash chain (SQLite)', () => {
     expect(await verifyAccessLog(store, anchored, keys)).toMatchObject({ ok: true, entries: 25, signedEntries: 25 });
   });
 
+  it("fails verification when a row of the subjects' index makes an entry about others read as about someone", async () => {
+    // A link review's entry about two people, and a row planted in the index beside the chain
+    // that files it (and one still to come) under a third, who never came into it.
+    await log.append(entry(21, 'person-A person-B'));
+    await sql`insert into access_log_subject_id (person_id, seq) values ('person-victim', 21), ('person-victim', 30)`.execute(
+      store.db,
+    );
+    const report = await verify();
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual([
+      { kind: 'subject-index-stray', seq: 21 },
+      { kind: 'subject-index-stray', seq: 30 },
+    ]);
+    expect(report.firstBadSeq).toBe(21);
+  });
+
+  it("fills no row of the subjects' index from an entry it finds altered, so none stays once the entry is put back", async () => {
+    await log.append(entry(21, 'person-A person-B'));
+    await sql`drop trigger access_log_no_update`.execute(store.db);
+    await sql`update access_log set subject_ref = 'person-A person-victim' where seq = 21`.execute(store.db);
+    // The entry names the victim now, and person-B's row of it no longer matches it.
+    expect((await verify()).problems).toEqual([
+      { kind: 'entry-altered', seq: 21 },
+      { kind: 'subject-index-stray', seq: 21 },
+    ]);
+    await sql`update access_log set subject_ref = 'person-A person-B' where seq = 21`.execute(store.db);
+    expect(await verify()).toMatchObject({ ok: true, problems: [] });
+  });
+
   it('fails verification, and will not be signed, when rows are slipped in below seq 1', async () => {
     await sql`insert into access_log select 0, time, 'forged', party_id, client_id, roles, purpose, action,
       'person-Y', datasets, fields, decision, reason_code, leaf_hash from access_log where seq = 2`.execute(store.db);
