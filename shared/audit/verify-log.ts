@@ -220,8 +220,8 @@ export async function verifyAccessLog(
   let next = 0;
   let lastMatchedSize = 0;
   let rootsAgreeTo = 0;
-  // Entries that do not read back as written, whatever the cap on problems: their subject is not
-  // the one logged, so the index is not filled from it.
+  // Entries that do not read back as written (whatever the cap on problems), or whose seq more
+  // than one row holds: their subject may not be the one logged, so the index is not filled from it.
   const atFault = new Set<number>();
   const checkDue = (rootAt: (size: number) => string | undefined) => {
     while (next < heldToRoot.length && heldToRoot[next]!.cp.treeSize === entries) {
@@ -295,6 +295,8 @@ export async function verifyAccessLog(
   for (const seq of beside.repeatedSeqs) {
     // Within one page the walk has already met the second row and said so.
     if (!problems.some((p) => p.kind === 'sequence-broken' && p.seq === seq)) report({ kind: 'sequence-broken', seq });
+    // Which of the rows under it was logged is not known.
+    atFault.add(seq);
   }
   if (beside.withoutSeq > 0) report({ kind: 'entry-unreadable', seq: 0 });
   for (const seq of await strayIndexRows(store.db, store.dialect, MAX_PROBLEMS))

@@ -6,7 +6,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccessLog, type AccessLogRecord } from '../../../shared/audit/access-log.js';
-import { fromRow } from '../../../shared/audit/access-log-rows.js';
+import { fromRow, toRow } from '../../../shared/audit/access-log-rows.js';
 import { consistencyProofFor, inclusionProofFor, LOG_INCONSISTENT } from '../../../shared/audit/audit-service.js';
 import type { AnchorLog } from '../../../shared/audit/anchor-log.js';
 import { signCheckpoint, type Checkpoint } from '../../../shared/audit/checkpoint.js';
@@ -295,6 +295,27 @@ describe('rows hidden beside the sequence (SQLite, the log table rebuilt without
     await sql`drop table audit.access_log`.execute(store.db);
     await sql`alter table audit.access_log_copy rename to access_log`.execute(store.db);
   };
+
+  it("fills no row of the subjects' index from a second row under a seq, so none stays once it is taken out", async () => {
+    for (let i = 1; i <= 3; i++) await log.append(entry(i, i === 2 ? 'person-A person-B' : `person-${i}`));
+    await rebuildWithoutPrimaryKey();
+    // A second row under seq 2 naming the victim, hashed as its own: only the repeated seq gives it away.
+    const honest = fromRow(
+      await store.db.selectFrom('access_log').selectAll().where('seq', '=', 2).executeTakeFirstOrThrow(),
+    );
+    const forged = { ...honest, requestId: 'forged', subjectRef: 'person-A person-victim' };
+    await store.db
+      .insertInto('access_log')
+      .values({ ...toRow(forged), leaf_hash: leafHash(encodeEntry(forged)) })
+      .execute();
+    // (person-B's row of seq 2 is not named by the second row.)
+    expect((await verifyAccessLog(store, [], keys)).problems).toEqual([
+      { kind: 'sequence-broken', seq: 2 },
+      { kind: 'subject-index-stray', seq: 2 },
+    ]);
+    await sql`delete from audit.access_log where request_id = 'forged'`.execute(store.db);
+    expect(await verifyAccessLog(store, [], keys)).toMatchObject({ ok: true, problems: [] });
+  });
 
   it('names a second row under a seq at the end of a verification page, and a row without a seq', async () => {
     // One full page of the verifier's walk (4,000 rows), so the copy of its last row comes
