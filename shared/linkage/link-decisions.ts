@@ -1,5 +1,7 @@
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { RecordBatch } from '../matching/record.js';
+import { readInSlices } from '../store/batched-insert.js';
+import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 import { orderedPrints, type PairKeys } from './pair-key.js';
 
@@ -198,6 +200,7 @@ export class LinkDecisions {
    */
   static async read(
     db: Kysely<Database>,
+    engine: Engine,
     agreementId: string,
     keys: DecisionKeys,
     batches: readonly RecordBatch[],
@@ -219,7 +222,7 @@ export class LinkDecisions {
         prints: r.print_a !== null && r.print_b !== null ? [r.print_a, r.print_b] : null,
       });
     }
-    const ended = await endedForAgreement(db, agreementId, own);
+    const ended = await endedForAgreement(db, engine, agreementId, own);
     return new LinkDecisions(
       own.filter((r) => !ended.has(r)),
       others,
@@ -525,9 +528,6 @@ export class LinkDecisions {
   }
 }
 
-/** Pair keys a statement names: one parameter each, within SQL Server's 2,100. */
-const KEYS_PER_STATEMENT = 1_000;
-
 /**
  * The confirmations made before 0025 (`rows` that name no agreement) that a later rejection of
  * `agreementId`'s has ended for it: those its officer's rejection would have deleted, were they its
@@ -539,6 +539,7 @@ const KEYS_PER_STATEMENT = 1_000;
  */
 async function endedForAgreement(
   db: Kysely<Database>,
+  engine: Engine,
   agreementId: string,
   rows: readonly HeldRow[],
 ): Promise<Set<HeldRow>> {
@@ -558,17 +559,17 @@ async function endedForAgreement(
   );
   const linked = new Set<string>();
   const keys = [...new Set(ending.map((r) => r.pairKey))];
-  for (let n = 0; n < keys.length; n += KEYS_PER_STATEMENT) {
-    const held = await db
+  const held = await readInSlices(engine, keys, (slice) =>
+    db
       .selectFrom('record_link')
       .select('pair_key')
       .distinct()
       .where('agreement_id', '=', agreementId)
       .where('status', '=', 'confirmed')
-      .where('pair_key', 'in', keys.slice(n, n + KEYS_PER_STATEMENT))
-      .execute();
-    for (const { pair_key } of held) if (pair_key !== null) linked.add(pair_key);
-  }
+      .where('pair_key', 'in', slice)
+      .execute(),
+  );
+  for (const { pair_key } of held) if (pair_key !== null) linked.add(pair_key);
   return new Set(ending.filter((r) => !linked.has(r.pairKey)));
 }
 

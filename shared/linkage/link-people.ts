@@ -20,7 +20,7 @@ import type { ProbabilisticOptions } from '../matching/probabilistic.js';
 import type { RecordBatch } from '../matching/record.js';
 import { storedKeyVersions } from '../people/stored-key-versions.js';
 import { SecretVersionGoneError, type SecretSource } from '../secrets/secret-source.js';
-import { BatchedInsert } from '../store/batched-insert.js';
+import { BatchedInsert, readInSlices } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
 import type { Dialect, Engine } from '../store/dialect.js';
 import type { Database, RecordLinkTable } from '../store/schema.js';
@@ -278,6 +278,7 @@ export async function linkPeople(
     const pairs = sourcePairsToLink(sources, linkEveryPair ? 'full' : kind, filedElsewhere);
     const decisions = await LinkDecisions.read(
       trx,
+      deps.store.dialect.engine,
       agreementId,
       keys,
       sources.map((s) => s.batch),
@@ -948,12 +949,7 @@ async function redecideSourcePair(
     .filter((row) => row.tier === tier && row.status !== 'auto' && row.score === null)
     .filter((row) => !kept.has(`${leftAt.get(row.record_a)},${rightAt.get(row.record_b)}`))
     .map((row) => row.id);
-  for (let k = 0; k < ended.length; k += IDS_PER_STATEMENT) {
-    await trx
-      .deleteFrom('record_link')
-      .where('id', 'in', ended.slice(k, k + IDS_PER_STATEMENT))
-      .execute();
-  }
+  await readInSlices(engine, ended, (slice) => trx.deleteFrom('record_link').where('id', 'in', slice).execute());
   await insertLinks(trx, engine, added);
   const gone = new Set(ended);
   written.set(left.id, right.id, [
@@ -1191,18 +1187,12 @@ async function formPeople(
   const movedAt = now().toISOString();
   // The same time as the moves: a subject access request starts the records' window in their
   // new id here (person-id-history.ts).
-  for (let k = 0; k < moved.length; k += IDS_PER_STATEMENT) {
-    await trx
-      .updateTable('source_record')
-      .set({ person_since: movedAt })
-      .where(
-        'id',
-        'in',
-        moved.slice(k, k + IDS_PER_STATEMENT).map((n) => recordIds[n]!),
-      )
-      .execute();
-  }
-  await recordPersonIdMoves(trx, moves, movedAt, runId);
+  await readInSlices(
+    engine,
+    moved.map((n) => recordIds[n]!),
+    (slice) => trx.updateTable('source_record').set({ person_since: movedAt }).where('id', 'in', slice).execute(),
+  );
+  await recordPersonIdMoves(trx, engine, moves, movedAt, runId);
   const personIdsChanged = changed.length;
   return {
     refusedMerges,
@@ -1276,8 +1266,6 @@ function compareIds(a: string, b: string): number {
 
 /** Rows a person-id update statement: three parameters each, within SQL Server's 2,100. */
 const UPDATE_ROWS = 500;
-/** Ids one statement names (records a `person_since` update sets, links a review pass ends): one parameter each, within SQL Server's 2,100. */
-const IDS_PER_STATEMENT = 2_000;
 
 /**
  * One statement for many records' person ids. A first pass writes an id to every record, so

@@ -1,14 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { PersonIdMove } from '../consents/carry-consents.js';
+import { BatchedInsert, readInSlices } from '../store/batched-insert.js';
+import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 
-/** Ids a select names at once: within SQL Server's 2,100 parameters. */
-const IDS_PER_SELECT = 1_000;
-/** Moves an insert writes at once: five parameters each (with the run), within SQL Server's 2,100. */
-const MOVES_PER_INSERT = 400;
 /**
  * Earlier ids a subject's history may name: far above any real chain of merges and splits, and
- * small enough that the query over them (four conditions an id) stays within both engines' limits.
+ * small enough that the query over them (four conditions an id) stays within both engines' limits,
+ * as does each read of the history's walk, which names at most these ids in one statement.
  */
 export const MAX_HISTORY_IDS = 100;
 
@@ -27,50 +26,44 @@ export interface HeldPersonIdMove extends PersonIdMove {
  */
 export async function recordPersonIdMoves(
   trx: Kysely<Database>,
+  engine: Engine,
   moves: readonly (PersonIdMove | HeldPersonIdMove)[],
   at: string,
   runId?: string,
 ): Promise<number> {
-  let written = 0;
-  for (let k = 0; k < moves.length; k += IDS_PER_SELECT / 2) {
-    const chunk = moves.slice(k, k + IDS_PER_SELECT / 2);
-    const known = await trx
-      .selectFrom('person_id_move')
-      .select(['from_person_id', 'to_person_id'])
-      .where(
-        'from_person_id',
-        'in',
-        chunk.map((m) => m.from),
-      )
-      .where('moved_at', '=', at)
-      .execute();
-    const seen = new Set(known.map((r) => `${r.from_person_id}\u0000${r.to_person_id}`));
-    const fresh: (PersonIdMove | HeldPersonIdMove)[] = [];
-    for (const m of chunk) {
-      const key = `${m.from}\u0000${m.to}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      fresh.push(m);
-    }
-    // Written only by a pass that knows it: a move noted without it reads as before 0022.
-    const held = fresh.some((m) => 'heldSince' in m);
-    for (let i = 0; i < fresh.length; i += MOVES_PER_INSERT) {
-      await trx
-        .insertInto('person_id_move')
-        .values(
-          fresh.slice(i, i + MOVES_PER_INSERT).map((m) => ({
-            from_person_id: m.from,
-            to_person_id: m.to,
-            moved_at: at,
-            ...(held ? { held_since: 'heldSince' in m ? m.heldSince : null } : {}),
-            ...(runId === undefined ? {} : { run_id: runId }),
-          })),
-        )
-        .execute();
-    }
-    written += fresh.length;
+  const known = await readInSlices(
+    engine,
+    moves.map((m) => m.from),
+    (slice) =>
+      trx
+        .selectFrom('person_id_move')
+        .select(['from_person_id', 'to_person_id'])
+        .where('from_person_id', 'in', slice)
+        .where('moved_at', '=', at)
+        .execute(),
+  );
+  const seen = new Set(known.map((r) => `${r.from_person_id}\u0000${r.to_person_id}`));
+  const fresh: (PersonIdMove | HeldPersonIdMove)[] = [];
+  for (const m of moves) {
+    const key = `${m.from}\u0000${m.to}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    fresh.push(m);
   }
-  return written;
+  // Written only by a pass that knows it: a move noted without it reads as before 0022.
+  const held = fresh.some((m) => 'heldSince' in m);
+  const insert = new BatchedInsert(
+    engine,
+    'person_id_move',
+    held ? ['from_person_id', 'to_person_id', 'held_since'] : ['from_person_id', 'to_person_id'],
+    { shared: { moved_at: at, ...(runId === undefined ? {} : { run_id: runId }) } },
+  );
+  for (const m of fresh) {
+    insert.push(held ? [m.from, m.to, 'heldSince' in m ? m.heldSince : null] : [m.from, m.to]);
+    if (insert.full) await insert.flush(trx, false);
+  }
+  await insert.flush(trx, true);
+  return fresh.length;
 }
 
 /**
@@ -155,39 +148,37 @@ export async function personIdHistory(
   let capped = false;
   while (frontier.length > 0) {
     const next = new Set<string>();
-    for (let k = 0; k < frontier.length; k += IDS_PER_SELECT) {
-      const rows = await movesBy(db, 'to_person_id', frontier.slice(k, k + IDS_PER_SELECT));
-      for (const row of rows) {
-        const { from_person_id: from, to_person_id: to, moved_at: movedAt, held_since: heldSince } = row;
-        // Not known (a move before migration 0030, or the pass ended before writing it): the stamp.
-        const committedAt = row.committed_at !== null && row.committed_at > movedAt ? row.committed_at : movedAt;
-        const window = windows.get(to)!;
-        // Records that reached the earlier id once its own had moved on to this person are
-        // someone else's: they never came here (a review found a SAR showing their accesses).
-        if (window.until !== undefined && movedAt >= window.until) continue;
-        // Nor did those it held before this person's records came to it.
-        if (window.since !== undefined && movedAt < window.since) continue;
-        if (to === personId && leftAgain.has(movedAt) && !stillHere.has(movedAt)) continue;
-        const known = windows.get(from);
-        if (known === undefined) {
-          if (windows.size >= MAX_HISTORY_IDS) {
-            capped = true;
-            continue;
-          }
-          windows.set(from, { since: heldSince ?? undefined, until: movedAt, loggedUntil: committedAt });
-          next.add(from);
+    const rows = await movesBy(db, 'to_person_id', frontier);
+    for (const row of rows) {
+      const { from_person_id: from, to_person_id: to, moved_at: movedAt, held_since: heldSince } = row;
+      // Not known (a move before migration 0030, or the pass ended before writing it): the stamp.
+      const committedAt = row.committed_at !== null && row.committed_at > movedAt ? row.committed_at : movedAt;
+      const window = windows.get(to)!;
+      // Records that reached the earlier id once its own had moved on to this person are
+      // someone else's: they never came here (a review found a SAR showing their accesses).
+      if (window.until !== undefined && movedAt >= window.until) continue;
+      // Nor did those it held before this person's records came to it.
+      if (window.since !== undefined && movedAt < window.since) continue;
+      if (to === personId && leftAgain.has(movedAt) && !stillHere.has(movedAt)) continue;
+      const known = windows.get(from);
+      if (known === undefined) {
+        if (windows.size >= MAX_HISTORY_IDS) {
+          capped = true;
           continue;
         }
-        // Reached again by another path: the wider window stands.
-        const wider: Window = {
-          since: earliest(known.since, heldSince ?? undefined),
-          until: latest(known.until, movedAt),
-          loggedUntil: latest(known.loggedUntil, committedAt),
-        };
-        windows.set(from, wider);
-        // The moves into the id followed depend on its stamps alone, not on its commit.
-        if (wider.since !== known.since || wider.until !== known.until) next.add(from);
+        windows.set(from, { since: heldSince ?? undefined, until: movedAt, loggedUntil: committedAt });
+        next.add(from);
+        continue;
       }
+      // Reached again by another path: the wider window stands.
+      const wider: Window = {
+        since: earliest(known.since, heldSince ?? undefined),
+        until: latest(known.until, movedAt),
+        loggedUntil: latest(known.loggedUntil, committedAt),
+      };
+      windows.set(from, wider);
+      // The moves into the id followed depend on its stamps alone, not on its commit.
+      if (wider.since !== known.since || wider.until !== known.until) next.add(from);
     }
     frontier = [...next];
   }
@@ -220,32 +211,28 @@ export async function idsAnsweringFor(db: Kysely<Database>, personId: string, lo
   let frontier = [personId];
   while (frontier.length > 0 && reached.size < MAX_HISTORY_IDS) {
     const next: string[] = [];
-    for (let k = 0; k < frontier.length; k += IDS_PER_SELECT) {
-      const rows = await movesBy(db, 'from_person_id', frontier.slice(k, k + IDS_PER_SELECT));
-      for (const { from_person_id: from, to_person_id: to, moved_at: movedAt, committed_at: committedAt } of rows) {
-        // A move that took effect before the records came to `from` moved someone else's; one
-        // stamped before but committed after still moved them (lookups log the id until the commit).
-        const since = reached.get(from)!;
-        if (movedAt < since && (committedAt === null || committedAt <= since)) continue;
-        movedOn.add(from);
-        if (reached.has(to) || reached.size >= MAX_HISTORY_IDS) continue;
-        reached.set(to, movedAt);
-        next.push(to);
-      }
+    const rows = await movesBy(db, 'from_person_id', frontier);
+    for (const { from_person_id: from, to_person_id: to, moved_at: movedAt, committed_at: committedAt } of rows) {
+      // A move that took effect before the records came to `from` moved someone else's; one
+      // stamped before but committed after still moved them (lookups log the id until the commit).
+      const since = reached.get(from)!;
+      if (movedAt < since && (committedAt === null || committedAt <= since)) continue;
+      movedOn.add(from);
+      if (reached.has(to) || reached.size >= MAX_HISTORY_IDS) continue;
+      reached.set(to, movedAt);
+      next.push(to);
     }
     frontier = next;
   }
   const holding = new Set<string>();
   const ids = [...reached.keys()];
-  for (let k = 0; k < ids.length; k += IDS_PER_SELECT) {
-    const rows = await db
-      .selectFrom('source_record')
-      .select('person_id')
-      .distinct()
-      .where('person_id', 'in', ids.slice(k, k + IDS_PER_SELECT))
-      .execute();
-    for (const { person_id: id } of rows) if (id !== null) holding.add(id);
-  }
+  const rows = await db
+    .selectFrom('source_record')
+    .select('person_id')
+    .distinct()
+    .where('person_id', 'in', ids)
+    .execute();
+  for (const { person_id: id } of rows) if (id !== null) holding.add(id);
   const answering: string[] = [];
   // An id the records only passed through is answered for by where they went.
   for (const id of ids.filter((id) => holding.has(id) || !movedOn.has(id))) {

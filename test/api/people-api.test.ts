@@ -633,6 +633,7 @@ describe('people API: a person reference after linking moved the person', () => 
     await db.updateTable('source_record').set({ person_id: 'rowe-leigh' }).where('person_id', '=', personId).execute();
     await recordPersonIdMoves(
       db,
+      'sqlite',
       [
         { from: personId, to: 'rowe-lee' },
         { from: personId, to: 'rowe-leigh' },

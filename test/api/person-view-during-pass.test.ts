@@ -48,7 +48,7 @@ describe('a lookup that straddles a linking pass', () => {
         .set({ person_id: `${personId}-sam` })
         .where('id', '=', samRecord)
         .execute();
-      await recordPersonIdMoves(trx, [{ from: personId, to: `${personId}-sam` }], new Date().toISOString());
+      await recordPersonIdMoves(trx, 'sqlite', [{ from: personId, to: `${personId}-sam` }], new Date().toISOString());
       await passMayCommit;
     });
     // The pass is a long transaction when the lookup comes in.

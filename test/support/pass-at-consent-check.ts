@@ -101,7 +101,7 @@ export async function commitRecordMove(
   await services.store.db.transaction().execute(async (trx) => {
     await carryConsentEvents(trx, services.store.dialect.engine, moves, new Set(move.keep), now);
     await trx.updateTable('source_record').set({ person_id: move.to }).where('id', '=', move.recordId).execute();
-    await recordPersonIdMoves(trx, moves, now);
+    await recordPersonIdMoves(trx, services.store.dialect.engine, moves, now);
   });
 }
 
@@ -133,7 +133,7 @@ export async function commitRecordMoveStampedEarly(
       .execute();
     await carryConsentEvents(trx, services.store.dialect.engine, moves, new Set(move.keep), stamped);
     await trx.updateTable('source_record').set({ person_id: move.to }).where('id', '=', move.recordId).execute();
-    await recordPersonIdMoves(trx, moves, stamped, runId);
+    await recordPersonIdMoves(trx, services.store.dialect.engine, moves, stamped, runId);
     await trx.updateTable('link_run').set({ finished_at: new Date().toISOString() }).where('id', '=', runId).execute();
   });
   await services.store.db

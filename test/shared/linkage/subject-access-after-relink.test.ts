@@ -116,7 +116,7 @@ describe('accesses to a person whose records moved back and forth between two id
   it('finds the accesses logged under the first id while it held the records again', async () => {
     const move = async (from: string, to: string) => {
       await tick();
-      await recordPersonIdMoves(h.store.db, [{ from, to }], new Date().toISOString());
+      await recordPersonIdMoves(h.store.db, 'sqlite', [{ from, to }], new Date().toISOString());
       await tick();
     };
     await access(h, 'id-a', 'before-first-merge');
@@ -139,7 +139,7 @@ describe('accesses to a person whose earlier id was given to someone else after 
   it('does not show the accesses of the person whose records the earlier id took on later', async () => {
     const move = async (from: string, to: string) => {
       await tick();
-      await recordPersonIdMoves(h.store.db, [{ from, to }], new Date().toISOString());
+      await recordPersonIdMoves(h.store.db, 'sqlite', [{ from, to }], new Date().toISOString());
       await tick();
     };
     await access(h, 'id-b', 'b-before-merge');

@@ -23,6 +23,7 @@ describe('currentPersonId', () => {
   const move = (from: string, to: string | string[], at: string) =>
     recordPersonIdMoves(
       store.db,
+      'sqlite',
       (Array.isArray(to) ? to : [to]).map((id) => ({ from, to: id })),
       `2026-${at}T00:00:00.000Z`,
     );
@@ -103,7 +104,7 @@ describe('lastMoveOutCommitted', () => {
       })
       .execute();
   const move = (from: string, stamped: string, runId?: string) =>
-    recordPersonIdMoves(store.db, [{ from, to: `${from}-to` }], at(stamped), runId);
+    recordPersonIdMoves(store.db, 'sqlite', [{ from, to: `${from}-to` }], at(stamped), runId);
 
   beforeAll(async () => {
     store = openStore({ engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'lintel-committed-')), 'c.db') });

@@ -240,10 +240,42 @@ describe('statements sent to Azure SQL', () => {
       heldSince: '2026-12-01T09:00:00.000Z',
     }));
     await store.db.transaction().execute(async (trx) => {
-      await recordPersonIdMoves(trx, moves, '2026-12-03T12:00:00.000Z', 'run-1');
+      await recordPersonIdMoves(trx, 'mssql', moves, '2026-12-03T12:00:00.000Z', 'run-1');
     });
     await personIdHistory(store.db, 'p1');
     expectAccepted(statements);
+  });
+
+  it("notes a pass's 2,500 moves, and follows a person's ids to the history's bound, in statements within SQL Server’s 2,100 parameters", async () => {
+    // Every id the walk reaches had 30 moves into it, each a day before its records moved on:
+    // far more ids than a history holds.
+    const movedAt = (id: string) => `2026-11-${String(28 - id.split('-').length).padStart(2, '0')}T09:00:00.000Z`;
+    const { store, statements } = sqlServerStatements((q) =>
+      q.sql.includes('where "person_id_move"."to_person_id" in')
+        ? q.parameters.flatMap((to) =>
+            Array.from({ length: 30 }, (_, n) => ({
+              from_person_id: `${String(to)}-${n}`,
+              to_person_id: to,
+              moved_at: movedAt(String(to)),
+              held_since: null,
+              committed_at: null,
+            })),
+          )
+        : [],
+    );
+    const moves = Array.from({ length: 2_500 }, (_, n) => ({ from: `a${n}`, to: `b${n}`, heldSince: null }));
+    await store.db.transaction().execute(async (trx) => {
+      expect(await recordPersonIdMoves(trx, 'mssql', moves, '2026-12-03T12:00:00.000Z', 'run-1')).toBe(2_500);
+    });
+    const { ids, capped } = await personIdHistory(store.db, 'p1');
+    expect({ ids: ids.length, capped }).toEqual({ ids: MAX_HISTORY_IDS, capped: true });
+    expectAccepted(statements);
+    // Every move's earlier notes read, none dropped to fit; every move written.
+    const known = statements.filter((s) => s.sql.startsWith('select "from_person_id", "to_person_id"'));
+    expect(known.length).toBeGreaterThan(1);
+    expect(known.flatMap((s) => s.parameters.slice(0, -1)).sort()).toEqual(moves.map((m) => m.from).sort());
+    const written = statements.filter((s) => /^insert into ["[]person_id_move/.test(s.sql));
+    expect(written.reduce((rows, s) => rows + s.parameters.length / 5, 0)).toBe(2_500);
   });
 
   it('notes opt-outs carried to plausible successors and reads them for a subject access request with statements SQL Server accepts', async () => {
