@@ -178,7 +178,7 @@ export async function reachArrivals(
   await carryOptOutEvents(trx, engine, moves);
   // As within a snapshot: no person-id move, but a note the subject access request names the
   // other id by (people/possibly-same-person.ts).
-  await noteOptOutSuccessors(trx, moves, new Date().toISOString());
+  await noteOptOutSuccessors(trx, engine, moves, new Date().toISOString());
   await setCarriedPersonIds(trx, [...newIds]);
   return newIds.size;
 }

@@ -479,7 +479,7 @@ export class OptOutSuccessors {
     }
     if (moves.length === 0) return 0;
     await carryOptOutEvents(trx, engine, moves);
-    await noteOptOutSuccessors(trx, moves, new Date().toISOString());
+    await noteOptOutSuccessors(trx, engine, moves, new Date().toISOString());
     await setCarriedPersonIds(trx, [...newIds]);
     return reached.size;
   }

@@ -1,6 +1,7 @@
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import { grantsOfDecision, narrowToGrants } from '../policy/decide.js';
 import type { AllowDecision } from '../policy/decision.js';
+import { readInSlices } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
 import type { PersonRecords } from './person-view.js';
 
@@ -61,9 +62,6 @@ export async function decisionForSubject(
   );
 }
 
-/** Person ids a query asks about at once (SQL Server takes at most 2,100 parameters). */
-const IDS_PER_SELECT = 1_000;
-
 /**
  * For each group of people, the decision as it stands for the person they would be as one (as
  * {@link decisionForSubject} gives it for one): an officer reviewing a candidate link decides
@@ -88,19 +86,19 @@ export async function decisionsForGroups(
   const heldIn = new Map<string, Set<string>>(restricted.map((datasetId) => [datasetId, new Set<string>()]));
   for (const datasetId of restricted) {
     if (!agreements.isSource(decision.partyId, datasetId)) continue;
-    for (let k = 0; k < people.length; k += IDS_PER_SELECT) {
-      const rows = await store.reads.execute(
+    const rows = await readInSlices(store.dialect.engine, people, (slice) =>
+      store.reads.execute(
         store.db
           .selectFrom('source_record')
           .select('person_id')
           .distinct()
-          .where('person_id', 'in', people.slice(k, k + IDS_PER_SELECT))
+          .where('person_id', 'in', slice)
           .where('dataset_id', '=', datasetId)
           .where('party_id', '=', decision.partyId)
           .compile(),
-      );
-      for (const row of rows) if (row.person_id !== null) heldIn.get(datasetId)!.add(row.person_id);
-    }
+      ),
+    );
+    for (const row of rows) if (row.person_id !== null) heldIn.get(datasetId)!.add(row.person_id);
   }
   const narrowed = new Map<string, AllowDecision | undefined>();
   return groups.map((group) => {

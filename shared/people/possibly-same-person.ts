@@ -1,12 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { PersonIdMove } from '../consents/carry-consents.js';
 import type { HistoricId } from '../linkage/person-id-history.js';
+import { BatchedInsert, readInSlices } from '../store/batched-insert.js';
+import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
-
-/** Ids a select names at once: within SQL Server's 2,100 parameters. */
-const IDS_PER_SELECT = 1_000;
-/** Carries an insert writes at once: three parameters each, within SQL Server's 2,100. */
-const CARRIES_PER_INSERT = 500;
 
 /**
  * Person ids that may be one person's because an import carried an opt-out from one to the other.
@@ -30,6 +27,7 @@ const CARRIES_PER_INSERT = 500;
  */
 export async function noteOptOutSuccessors(
   trx: Kysely<Database>,
+  engine: Engine,
   carries: readonly PersonIdMove[],
   at: string,
 ): Promise<number> {
@@ -37,30 +35,23 @@ export async function noteOptOutSuccessors(
   for (const carry of carries) {
     if (carry.from !== carry.to) pairs.set(`${carry.from}\u0000${carry.to}`, carry);
   }
-  const all = [...pairs.values()];
-  let written = 0;
-  for (let k = 0; k < all.length; k += IDS_PER_SELECT) {
-    const chunk = all.slice(k, k + IDS_PER_SELECT);
-    const known = await trx
+  const known = await readInSlices(engine, [...new Set([...pairs.values()].map((c) => c.from))], (slice) =>
+    trx
       .selectFrom('opt_out_successor')
       .select(['earlier_person_id', 'later_person_id'])
-      .where('earlier_person_id', 'in', [...new Set(chunk.map((c) => c.from))])
-      .execute();
-    const seen = new Set(known.map((r) => `${r.earlier_person_id}\u0000${r.later_person_id}`));
-    const fresh = chunk.filter((c) => !seen.has(`${c.from}\u0000${c.to}`));
-    for (let i = 0; i < fresh.length; i += CARRIES_PER_INSERT) {
-      await trx
-        .insertInto('opt_out_successor')
-        .values(
-          fresh
-            .slice(i, i + CARRIES_PER_INSERT)
-            .map((c) => ({ earlier_person_id: c.from, later_person_id: c.to, carried_at: at })),
-        )
-        .execute();
-    }
-    written += fresh.length;
+      .where('earlier_person_id', 'in', slice)
+      .execute(),
+  );
+  for (const r of known) pairs.delete(`${r.earlier_person_id}\u0000${r.later_person_id}`);
+  const insert = new BatchedInsert(engine, 'opt_out_successor', ['earlier_person_id', 'later_person_id'], {
+    shared: { carried_at: at },
+  });
+  for (const c of pairs.values()) {
+    insert.push([c.from, c.to]);
+    if (insert.full) await insert.flush(trx, false);
   }
-  return written;
+  await insert.flush(trx, true);
+  return pairs.size;
 }
 
 /** An id an opt-out was carried from (`earlier`) or to (`later`) one of a person's ids, and when. */
@@ -91,22 +82,15 @@ export async function possiblySamePerson(
     const known = found.get(otherId);
     if (known === undefined || at < known.at) found.set(otherId, { personId: otherId, relation, at });
   };
-  for (let k = 0; k < ids.length; k += IDS_PER_SELECT) {
-    const chunk = ids.slice(k, k + IDS_PER_SELECT);
-    const columns = ['earlier_person_id', 'later_person_id', 'carried_at'] as const;
-    for (const row of await db
-      .selectFrom('opt_out_successor')
-      .select(columns)
-      .where('later_person_id', 'in', chunk)
-      .execute())
-      consider(row.later_person_id, row.earlier_person_id, 'earlier', row.carried_at);
-    for (const row of await db
-      .selectFrom('opt_out_successor')
-      .select(columns)
-      .where('earlier_person_id', 'in', chunk)
-      .execute())
-      consider(row.earlier_person_id, row.later_person_id, 'later', row.carried_at);
-  }
+  // A history names at most MAX_HISTORY_IDS ids (person-id-history.ts): one statement each way.
+  const columns = ['earlier_person_id', 'later_person_id', 'carried_at'] as const;
+  const ways = [
+    ['later_person_id', 'earlier_person_id', 'earlier'],
+    ['earlier_person_id', 'later_person_id', 'later'],
+  ] as const;
+  for (const [own, other, relation] of ways)
+    for (const row of await db.selectFrom('opt_out_successor').select(columns).where(own, 'in', ids).execute())
+      consider(row[own], row[other], relation, row.carried_at);
   return [...found.values()].sort((a, b) =>
     a.at === b.at ? (a.personId < b.personId ? -1 : 1) : a.at < b.at ? -1 : 1,
   );

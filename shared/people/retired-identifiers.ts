@@ -6,7 +6,9 @@
  */
 import type { Kysely } from 'kysely';
 import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
+import { BatchedInsert, readInSlices } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
+import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 import type { MatchTier } from './find-person.js';
 import { identifiersConflict } from './identifier-conflict.js';
@@ -22,8 +24,8 @@ import type { CanonicalQuery } from './person-query.js';
  */
 export type KeptHashTable = 'retired_identifier' | 'opt_out_kept_identifier';
 
-/** Hashes a select names at once: within SQL Server's 2,100 parameters. */
-const HASHES_PER_SELECT = 1_000;
+/** The columns a retired identifier's row carries beside its time. */
+const RETIRED_COLUMNS = ['person_id', 'dataset_id', 'kind', 'hash', 'key_version'];
 
 /**
  * Keeps the identifier hashes of these records, about to be deleted, once a person and dataset.
@@ -31,6 +33,7 @@ const HASHES_PER_SELECT = 1_000;
  */
 export async function retireIdentifiers(
   trx: Kysely<Database>,
+  engine: Engine,
   recordIds: readonly string[],
   at: string,
 ): Promise<void> {
@@ -55,16 +58,14 @@ export async function retireIdentifiers(
   // hash, the lookup index's key: by hash alone each page scanned every hash kept so far.
   const kinds = [...new Set(rows.map((r) => r.kind))];
   const hashes = [...new Set(rows.map((r) => r.hash))];
-  const kept = [];
-  for (let i = 0; i < hashes.length; i += HASHES_PER_SELECT)
-    kept.push(
-      ...(await trx
-        .selectFrom('retired_identifier')
-        .select(['person_id', 'dataset_id', 'kind', 'hash', 'key_version'])
-        .where('kind', 'in', kinds)
-        .where('hash', 'in', hashes.slice(i, i + HASHES_PER_SELECT))
-        .execute()),
-    );
+  const kept = await readInSlices(engine, hashes, (slice) =>
+    trx
+      .selectFrom('retired_identifier')
+      .select(['person_id', 'dataset_id', 'kind', 'hash', 'key_version'])
+      .where('kind', 'in', kinds)
+      .where('hash', 'in', slice)
+      .execute(),
+  );
   const keyOf = (r: {
     person_id: string | null;
     dataset_id: string;
@@ -73,19 +74,15 @@ export async function retireIdentifiers(
     key_version: string;
   }) => [r.person_id, r.dataset_id, r.kind, r.hash, r.key_version].join('\u0000');
   const seen = new Set(kept.map(keyOf));
-  const fresh = [];
+  const insert = new BatchedInsert(engine, 'retired_identifier', RETIRED_COLUMNS, { shared: { retired_at: at } });
   for (const r of rows) {
     const key = keyOf(r);
     if (seen.has(key)) continue;
     seen.add(key);
-    fresh.push({ ...r, person_id: r.person_id!, retired_at: at });
+    insert.push([r.person_id, r.dataset_id, r.kind, r.hash, r.key_version]);
+    if (insert.full) await insert.flush(trx, false);
   }
-  // Six parameters a row: well within SQL Server's 2,100.
-  for (let i = 0; i < fresh.length; i += 300)
-    await trx
-      .insertInto('retired_identifier')
-      .values(fresh.slice(i, i + 300))
-      .execute();
+  await insert.flush(trx, true);
 }
 
 /**

@@ -435,7 +435,7 @@ export async function deleteOutOfScope(
       if (entryInside) await log.claim(page.people);
       else afterCommit.push(...page.people);
       // The access log keeps its entries about them: a subject access request must still find them.
-      await retireIdentifiers(trx, page.records, at);
+      await retireIdentifiers(trx, store.dialect.engine, page.records, at);
       await trx.deleteFrom('record_identifier').where('record_id', 'in', page.records).execute();
       const [result] = await trx.deleteFrom('source_record').where('id', 'in', page.records).execute();
       // Every record judged must still be there to delete, or the entries above would claim

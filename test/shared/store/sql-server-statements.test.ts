@@ -133,7 +133,7 @@ describe('statements sent to Azure SQL', () => {
     // The successors by the names alone (opt-out-successors.ts) are among the statements checked.
     expect(statements.some((s) => s.sql.includes('as by_names'))).toBe(true);
     // And the notes of the carries a subject access request names the other id by.
-    expect(statements.some((s) => s.sql.startsWith('insert into "opt_out_successor"'))).toBe(true);
+    expect(statements.some((s) => s.sql.startsWith('insert into [opt_out_successor]'))).toBe(true);
     // Temporary tables that outlive one sp_executesql call (snapshot-temp-table.ts).
     const created = statements.filter((s) => s.sql.startsWith('create table'));
     expect(created.length).toBeGreaterThan(0);
@@ -211,11 +211,12 @@ describe('statements sent to Azure SQL', () => {
     await store.db.transaction().execute(async (trx) => {
       await retireIdentifiers(
         trx,
+        'mssql',
         Array.from({ length: 500 }, (_, n) => `r${n}`),
         '2026-12-03T12:00:00.000Z',
       );
     });
-    expect(statements.filter((s) => s.sql.startsWith('insert into "retired_identifier"'))).toHaveLength(5);
+    expect(statements.filter((s) => s.sql.startsWith('insert into [retired_identifier]'))).toHaveLength(5);
     const pseudonymisers = ['v1', 'v2'].map(
       (keyVersion) => new Pseudonymiser({ keyVersion, key: Buffer.alloc(32, 7) }),
     );
@@ -282,9 +283,9 @@ describe('statements sent to Azure SQL', () => {
     const { store, statements } = sqlServerStatements();
     const carries = Array.from({ length: 1_200 }, (_, n) => ({ from: `a${n}`, to: `b${n}` }));
     await store.db.transaction().execute(async (trx) => {
-      expect(await noteOptOutSuccessors(trx, carries, '2026-12-03T12:00:00.000Z')).toBe(1_200);
+      expect(await noteOptOutSuccessors(trx, 'mssql', carries, '2026-12-03T12:00:00.000Z')).toBe(1_200);
     });
-    expect(statements.filter((s) => s.sql.startsWith('insert into "opt_out_successor"'))).toHaveLength(3);
+    expect(statements.filter((s) => s.sql.startsWith('insert into [opt_out_successor]'))).toHaveLength(2);
     const history = Array.from({ length: MAX_HISTORY_IDS }, (_, n) => ({
       personId: `p${n}`,
       since: undefined,
@@ -293,6 +294,40 @@ describe('statements sent to Azure SQL', () => {
     }));
     await possiblySamePerson(store.db, history);
     expectAccepted(statements);
+  });
+
+  it("keeps 2,500 deleted identifiers' hashes, and notes 2,500 opt-out carries, in statements within SQL Server’s 2,100 parameters", async () => {
+    const held = Array.from({ length: 2_500 }, (_, n) => ({
+      person_id: `p${n}`,
+      dataset_id: DATASET,
+      kind: 'nhs',
+      hash: n.toString(16).padStart(64, '0'),
+      key_version: 'v2',
+    }));
+    const { store, statements } = sqlServerStatements((q) =>
+      q.sql.includes('"record_identifier" as "ri"') ? held : [],
+    );
+    const carries = Array.from({ length: 2_500 }, (_, n) => ({ from: `a${n}`, to: `b${n}` }));
+    await store.db.transaction().execute(async (trx) => {
+      await retireIdentifiers(trx, 'mssql', ['r1'], '2026-12-03T12:00:00.000Z');
+      expect(await noteOptOutSuccessors(trx, 'mssql', carries, '2026-12-03T12:00:00.000Z')).toBe(2_500);
+    });
+    expectAccepted(statements);
+    // Every hash and every carry's earlier id read, none dropped to fit; every row written.
+    const keptHashes = statements.filter((s) => s.sql.startsWith('select "person_id", "dataset_id", "kind", "hash"'));
+    expect(keptHashes.length).toBeGreaterThan(1);
+    expect(keptHashes.flatMap((s) => s.parameters.slice(1)).sort()).toEqual(held.map((h) => h.hash).sort());
+    const knownCarries = statements.filter((s) => s.sql.startsWith('select "earlier_person_id", "later_person_id"'));
+    expect(knownCarries.length).toBeGreaterThan(1);
+    expect(knownCarries.flatMap((s) => s.parameters).sort()).toEqual(carries.map((c) => c.from).sort());
+    const rowsInto = (table: string, columns: number) =>
+      statements
+        .filter((s) => s.sql.startsWith(`insert into [${table}]`))
+        .reduce((rows, s) => rows + s.parameters.length / columns, 0);
+    expect({ retired: rowsInto('retired_identifier', 6), carries: rowsInto('opt_out_successor', 3) }).toEqual({
+      retired: 2_500,
+      carries: 2_500,
+    });
   });
 
   it('keeps and reads attribute layouts with statements SQL Server accepts, the new layout read under an update lock', async () => {
