@@ -10,6 +10,24 @@ export function numberedEntries(records: readonly AccessLogRecord[], firstSeq: n
   return records.map((record, i) => ({ ...record, seq: firstSeq + i, time }));
 }
 
+/** The columns of an entry's row ({@link toRow}), in the order a multi-row insert names them. */
+export const ACCESS_LOG_COLUMNS = [
+  'seq',
+  'time',
+  'request_id',
+  'party_id',
+  'client_id',
+  'roles',
+  'purpose',
+  'action',
+  'subject_ref',
+  'datasets',
+  'fields',
+  'decision',
+  'reason_code',
+  'leaf_hash',
+] as const satisfies readonly (keyof AccessLogTable)[];
+
 /** An entry as the table stores it, with its leaf hash computed from the canonical bytes. */
 export function toRow(entry: AccessLogEntry): Selectable<AccessLogTable> {
   return {

@@ -1,8 +1,9 @@
 import type { Logger } from '../logging.js';
 import { errorKind } from '../logging.js';
+import { BatchedInsert } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
 import { isUniqueViolation } from '../store/unique-violation.js';
-import { numberedEntries, subjectIdRows, toRow } from './access-log-rows.js';
+import { ACCESS_LOG_COLUMNS, numberedEntries, subjectIdRows, toRow } from './access-log-rows.js';
 import type { AccessLogEntry } from './entry-codec.js';
 import { SqliteAccessLogWriter } from './sqlite-access-log-writer.js';
 
@@ -32,10 +33,6 @@ export interface AccessLogWriter {
   close(): Promise<void>;
 }
 
-/** SQL Server allows 2,100 parameters a statement; 14 columns a row. */
-const ROWS_PER_INSERT = 140;
-/** The same bound for access_log_subject_id's two columns, within 1,000 rows a `values` list. */
-const SUBJECT_ID_ROWS_PER_INSERT = 1000;
 const MAX_BATCH = 2000;
 const SEQ_CONFLICT_RETRIES = 5;
 
@@ -166,20 +163,19 @@ class StoreAccessLogWriter implements AccessLogWriter {
             .executeTakeFirst();
           const first = Number(last?.max ?? 0) + 1;
           const entries = numberedEntries(records, first, time);
-          const rows = entries.map(toRow);
-          for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-            await trx
-              .insertInto('access_log')
-              .values(rows.slice(i, i + ROWS_PER_INSERT))
-              .execute();
+          const engine = this.store.dialect.engine;
+          const log = new BatchedInsert(engine, 'access_log', ACCESS_LOG_COLUMNS);
+          for (const row of entries.map(toRow)) {
+            log.push(ACCESS_LOG_COLUMNS.map((column) => row[column]));
+            if (log.full) await log.flush(trx, false);
           }
-          const subjectIds = subjectIdRows(entries);
-          for (let i = 0; i < subjectIds.length; i += SUBJECT_ID_ROWS_PER_INSERT) {
-            await trx
-              .insertInto('access_log_subject_id')
-              .values(subjectIds.slice(i, i + SUBJECT_ID_ROWS_PER_INSERT))
-              .execute();
+          await log.flush(trx, true);
+          const subjectIds = new BatchedInsert(engine, 'access_log_subject_id', ['person_id', 'seq']);
+          for (const row of subjectIdRows(entries)) {
+            subjectIds.push([row.person_id, row.seq]);
+            if (subjectIds.full) await subjectIds.flush(trx, false);
           }
+          await subjectIds.flush(trx, true);
           return entries;
         });
       } catch (err) {

@@ -1,13 +1,11 @@
 import { sql, type Kysely } from 'kysely';
-import { readInSlices } from '../store/batched-insert.js';
+import { BatchedInsert, readInSlices } from '../store/batched-insert.js';
 import type { Dialect, Engine } from '../store/dialect.js';
 import { isUniqueViolation } from '../store/unique-violation.js';
 import { indexedSubjectIds, SUBJECT_SEPARATOR } from './entry-subjects.js';
 
 /** Entries read at a time. */
 const ENTRIES_PER_BATCH = 1000;
-/** Rows one insert writes: within SQL Server's 2,100 parameters and its 1,000 rows a `values` list. */
-const ROWS_PER_STATEMENT = 1000;
 /** A batch filled by another verify at the same time is read again this many times. */
 const CONCURRENT_FILL_RETRIES = 5;
 
@@ -66,10 +64,12 @@ export async function fillSubjectIdIndex(
       if (missing.length === 0) break;
       try {
         const write = async (trx: AnySchema) => {
-          for (let i = 0; i < missing.length; i += ROWS_PER_STATEMENT) {
-            const values = missing.slice(i, i + ROWS_PER_STATEMENT).map((r) => sql`(${r.person_id}, ${r.seq})`);
-            await sql`insert into ${sql.table(table)} (person_id, seq) values ${sql.join(values)}`.execute(trx);
+          const insert = new BatchedInsert(d.engine, table, ['person_id', 'seq']);
+          for (const r of missing) {
+            insert.push([r.person_id, r.seq]);
+            if (insert.full) await insert.flush(trx, false);
           }
+          await insert.flush(trx, true);
         };
         await (inTransaction ? write(db) : db.transaction().execute(write));
         filled += missing.length;

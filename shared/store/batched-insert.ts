@@ -7,7 +7,8 @@ import type { Database } from './schema.js';
  * Many rows into one table in multi-row statements, with the statement text built once per
  * engine and batch size and sent as a compiled query: the query builder would otherwise rebuild
  * the same thousands-of-parameters statement for every batch. SQL Server takes at most 2,100
- * parameters a statement, which sizes its batches; SQLite takes 32,766.
+ * parameters a statement and 1,000 rows a `values` list, which size its batches; SQLite takes
+ * 32,766 parameters.
  *
  * Given the store's SQLite connection ({@link BatchedInsertOptions.sqlite}), the statements run
  * on it directly, so that the values every row shares ({@link BatchedInsertOptions.shared}) are
@@ -18,7 +19,7 @@ import type { Database } from './schema.js';
  * A read naming many ids is sized by the same limits ({@link readInSlices}).
  */
 
-export type Param = string | number | null;
+export type Param = string | number | Uint8Array | null;
 
 export interface BatchHook {
   beforeBatch(db: Kysely<Database>, written: number): Promise<void>;
@@ -41,15 +42,17 @@ export interface BatchedInsertOptions {
 }
 
 const MAX_PARAMETERS: Record<Engine, number> = { sqlite: 32_766, mssql: 2_100 };
-/** Rows a statement on SQLite: past a few hundred, bigger statements stop paying. */
-const SQLITE_ROWS = 400;
+/**
+ * Rows a statement: on SQLite past a few hundred bigger statements stop paying; SQL Server takes
+ * at most 1,000 rows a `values` list, which a table of one or two columns would pass by parameters.
+ */
+const MAX_ROWS: Record<Engine, number> = { sqlite: 400, mssql: 1_000 };
 const NAME = /^[a-z_][a-z0-9_]*$/;
 /** Parameters a statement naming many ids keeps for its own other values (party, action, kind…). */
 const OWN_PARAMETERS = 100;
 
 function rowsPerStatement(engine: Engine, columns: number): number {
-  const byParameters = Math.floor((MAX_PARAMETERS[engine] - 1) / columns);
-  return engine === 'sqlite' ? Math.min(SQLITE_ROWS, byParameters) : byParameters;
+  return Math.min(MAX_ROWS[engine], Math.floor((MAX_PARAMETERS[engine] - 1) / columns));
 }
 
 /**
@@ -122,7 +125,8 @@ export class BatchedInsert {
     const quote = (name: string) => (engine === 'mssql' ? `[${name}]` : `"${name}"`);
     const all = [...columns, ...shared.map(([name]) => name)];
     const verb = engine === 'sqlite' && options.rollbackOnError ? 'insert or fail' : 'insert';
-    this.head = `${verb} into ${quote(table)} (${all.map(quote).join(',')})`;
+    // A table in an attached database (`audit.access_log_subject_id`) is named by its schema too.
+    this.head = `${verb} into ${table.split('.').map(quote).join('.')} (${all.map(quote).join(',')})`;
     if (this.sqlite !== undefined) {
       this.named = Object.fromEntries(shared);
       this.repeated = [];

@@ -752,8 +752,8 @@ describe('statements sent to Azure SQL', () => {
     expectAccepted(statements);
     expect(statements.map((s) => s.sql.split(' (')[0]!.split(' values')[0])).toEqual([
       'select max("seq") as "max" from "access_log"',
-      'insert into "access_log"',
-      'insert into "access_log_subject_id"',
+      'insert into [access_log]',
+      'insert into [access_log_subject_id]',
     ]);
     // One row a person of the entry about both (seq 2); none for the entry about one alone.
     expect(statements[2]!.parameters).toEqual([first, 2, second, 2]);
@@ -778,9 +778,33 @@ describe('statements sent to Azure SQL', () => {
       'select top(1000) seq, subject_ref from access_log where seq > @1 and subject_ref like @2 order by seq',
       // The rows held, by seeks of the key (person id, then seq): no read of the whole index.
       'select person_id, seq from "access_log_subject_id" where person_id in (@1, @2, @3) and seq >= @4 and seq <= @5',
-      'insert into "access_log_subject_id" (person_id, seq) values (@1, @2), (@3, @4), (@5, @6), (@7, @8)',
+      'insert into [access_log_subject_id] ([person_id],[seq]) values (@1,@2),(@3,@4),(@5,@6),(@7,@8)',
     ]);
     expect(statements[2]!.parameters).toEqual([second, 4, third, 9, first, 9, second, 9]);
+  });
+
+  it('fills 1,500 rows of the index at once, and appends 300 entries about 2,500 people, in inserts SQL Server takes', async () => {
+    // Entries of five people each: more rows than one `values` list holds (1,000), and than
+    // the 2,100 parameters of a statement hold at two a row.
+    const people = manyPeople(2_500);
+    const aboutFive = (n: number) => people.slice(5 * n, 5 * n + 5).join(' ');
+    const { store, statements } = sqlServerStatements((q) =>
+      /from access_log\s/.test(q.sql) && q.parameters[0] === 0
+        ? Array.from({ length: 300 }, (_, n) => ({ seq: String(n + 1), subject_ref: aboutFive(n) }))
+        : [],
+    );
+    expect(await fillSubjectIdIndex(store.db, store.dialect, { table: 'access_log_subject_id' })).toBe(1_500);
+    const log = new AccessLog(store, createLogger('error'));
+    await Promise.all(
+      Array.from({ length: 300 }, (_, n) => log.append(housingLinkConfirmation('several', aboutFive(n)))),
+    );
+    await log.close();
+    expectAccepted(statements);
+    const rowsInto = (table: string, columns: number) =>
+      statements.filter((s) => s.sql.startsWith(`insert into [${table}]`)).map((s) => s.parameters.length / columns);
+    expect(rowsInto('access_log', 14).reduce((a, b) => a + b, 0)).toBe(300);
+    // 1,500 rows filled, then 1,500 appended with their entries: each in inserts of at most 1,000.
+    expect(rowsInto('access_log_subject_id', 2)).toEqual([1_000, 500, 1_000, 500]);
   });
 
   it('stores and prunes planning releases fenced on the export lock epoch, and writes nothing once another run holds it', async () => {
