@@ -55,7 +55,7 @@ import {
  * rejected.
  *
  * Cells become text as a CSV would give them: dates (cells with a date format) as ISO dates,
- * times (a format that shows a time and no day) as ISO times (dateText), booleans as TRUE/FALSE, numbers as written — but where the format changes what Excel shows,
+ * times (a format that shows a time and no day) as ISO times (dateText), booleans as TRUE/FALSE, numbers as written to the 15 digits Excel shows — but where the format changes what Excel shows,
  * as it shows it (a percentage, a boolean, leading zeros: see numberText). Formula cells are refused (`formula-cell`): a
  * cached result is not the partner's data, and formulas must not travel on to Excel users.
  * Each XML part's bytes are decoded as one stream of UTF-8, and a part that is not UTF-8 refused
@@ -841,8 +841,11 @@ function unescapeXstring(text: string): string {
  * first section, the one a number not below zero shows by: `000000;@` (a text section beside it,
  * as a template for ids typed either way gives) and `000000;-000000` pad as `000000` does; they
  * loaded 123 where Excel shows 000123, an id no other feed's matches (found by a review).
+ *
+ * Every number first to the 15 significant digits Excel keeps and shows ({@link shownDigits}).
  */
-function numberText(value: number, format: string | undefined): string {
+function numberText(written: number, format: string | undefined): string {
+  const value = shownDigits(written);
   if (format === undefined) return String(value);
   if (isPercentFormat(format)) return percentText(value);
   if (BOOLEAN_KEYWORD.test(format)) return value === 0 ? 'FALSE' : 'TRUE';
@@ -852,6 +855,18 @@ function numberText(value: number, format: string | undefined): string {
   if (ZERO_PADDED_FORMAT.test(positive) && Number.isSafeInteger(value) && value >= 0)
     return String(value).padStart(positive.length, '0');
   return String(value);
+}
+
+/**
+ * A number as Excel shows it: to 15 significant digits. Excel writes a cell's double in full, 17
+ * digits where its binary form needs them (4.35 * 100, pasted as a value, is
+ * `<v>434.99999999999994</v>`), but shows it, and saves it as CSV, as 435. Read as written, such
+ * a count was refused as `count-format` and a percentage loaded as 0.30000000000000004 where the
+ * partner sees 0.3. The largest doubles, which 15 digits would round past, are kept as they are.
+ */
+function shownDigits(value: number): number {
+  const shown = Number(value.toPrecision(15));
+  return Number.isFinite(shown) ? shown : value;
 }
 
 /**

@@ -49,6 +49,28 @@ describe('spreadsheet cells at import', () => {
     ]);
   });
 
+  it('reads a number Excel stores in full binary precision as the 15 digits it shows, not as a bad count', async () => {
+    // Values pasted from a calculation: Excel (and exceljs) write each double in full, 17 digits
+    // where it needs them, and Excel shows them, and saves them as CSV, as 435 and 0.3.
+    const file = await workbook((sheet) => {
+      sheet.addRow(['firstName', 'lastName', 'dateOfBirth', 'schoolTotalAbsencePercent', 'exclusionsThisAcademicYear']);
+      sheet.addRow(['Ann', 'Smith', '2010-01-01', 0.1 + 0.2, 4.35 * 100]);
+      sheet.addRow(['Ben', 'Smith', '2010-01-02', 12.5, 2]);
+    });
+    expect(await h.importFile(`la-education/${MDI}/calculated.xlsx`, file)).toMatchObject({
+      outcome: 'loaded',
+      loaded: 2,
+      rejected: 0,
+    });
+    const stored = (await attributesOf('la-education')).sort((a, b) =>
+      String(a.firstName).localeCompare(String(b.firstName)),
+    );
+    expect(stored.map((a) => [a.schoolTotalAbsencePercent, a.exclusionsThisAcademicYear])).toEqual([
+      [0.3, 435],
+      [12.5, 2],
+    ]);
+  });
+
   it('keeps the calendar day of a date-time cell, morning or evening', async () => {
     const file = await workbook((sheet) => {
       sheet.addRow(['firstName', 'lastName', 'dateOfBirth']);
