@@ -837,7 +837,7 @@ function unescapeXstring(text: string): string {
  * scale), LibreOffice's booleans (1 and 0 in the format `"TRUE";"TRUE";"FALSE"`, or its own code
  * for them, `BOOLEAN`) as TRUE and FALSE, any format of words alone (`"Yes";"Yes";"No"`) as its
  * words ({@link wordsShown}), and a whole number in a zero-padded format (`000000`: an id typed
- * into Excel as 000123) with its leading zeros (the last three found by reviews). Zero-padded is the format's
+ * into Excel as 000123) with its leading zeros, as {@link placedDigits} places them (the last three found by reviews). Zero-padded is the format's
  * first section, the one a number not below zero shows by: `000000;@` (a text section beside it,
  * as a template for ids typed either way gives) and `000000;-000000` pad as `000000` does; they
  * loaded 123 where Excel shows 000123, an id no other feed's matches (found by a review).
@@ -851,10 +851,41 @@ function numberText(written: number, format: string | undefined): string {
   if (BOOLEAN_KEYWORD.test(format)) return value === 0 ? 'FALSE' : 'TRUE';
   const words = wordsShown(value, format);
   if (words !== undefined) return words;
-  const positive = format.split(';')[0]!;
-  if (ZERO_PADDED_FORMAT.test(positive) && Number.isSafeInteger(value) && value >= 0)
-    return String(value).padStart(positive.length, '0');
-  return String(value);
+  const placed = Number.isSafeInteger(value) && value >= 0 ? placedDigits(value, format.split(';')[0]!) : undefined;
+  return placed ?? String(value);
+}
+
+/**
+ * A whole number as a format of digit placeholders alone shows it, with the spaces, hyphens and
+ * brackets between them, bare or escaped as Excel stores a format typed with them (`00000\ 000000`):
+ * each `0` a digit or a zero, each `#` a digit or nothing, the digits right-aligned, any beyond
+ * the placeholders before the first, as Excel places them. `000000` shows 123 as 000123;
+ * `00000 000000` or `0#### ######`, the formats that keep a telephone number's leading zero when
+ * it is typed without a quote, show 7700900123 as 07700 900123, which loaded as 7700900123, a
+ * number without its zero (found by a defect hunt). Undefined for any other format: a thousands
+ * separator or a decimal point is read as the number, as before.
+ */
+function placedDigits(value: number, section: string): string | undefined {
+  if (!DIGIT_PLACEHOLDERS.test(section)) return undefined;
+  const codes = section.match(/\\.|./g)!;
+  // Zero has no digit a `#` shows: Excel shows it in `#` as nothing.
+  const digits = value === 0 ? '' : String(value);
+  let unplaced = codes.filter((code) => code === '0' || code === '#').length;
+  let next = digits.length;
+  let shown = '';
+  for (let i = codes.length - 1; i >= 0; i--) {
+    const code = codes[i]!;
+    if (code !== '0' && code !== '#') {
+      shown = code.at(-1)! + shown;
+      continue;
+    }
+    unplaced--;
+    // The first placeholder takes every digit left; the others one each, or a `0` a zero.
+    const from = unplaced === 0 ? 0 : Math.max(0, next - 1);
+    shown = (next > 0 ? digits.slice(from, next) : code === '0' ? '0' : '') + shown;
+    next = from;
+  }
+  return shown;
 }
 
 /**
@@ -876,7 +907,11 @@ function shownDigits(value: number): number {
  * a date by it.
  */
 const BOOLEAN_KEYWORD = /^BOOLEAN$/i;
-const ZERO_PADDED_FORMAT = /^0+$/;
+/**
+ * A format section of digit placeholders and the separators a telephone or NHS number is written
+ * with, bare or escaped.
+ */
+const DIGIT_PLACEHOLDERS = /^(?:[ ()-]|\\[ ()-])*[0#](?:[0# ()-]|\\[ ()-])*$/;
 
 /**
  * What a format of words alone shows a number as: `"Yes";"Yes";"No"` shows 1 as Yes and 0 as

@@ -71,6 +71,32 @@ describe('spreadsheet cells at import', () => {
     ]);
   });
 
+  it('keeps the leading zero a telephone number format shows on a number typed without its quote', async () => {
+    // Typed as 07700900123, Excel keeps the number 7700900123; the column's format shows it, and
+    // saves it as CSV, as 07700 900123.
+    const contacts = 'housing-first-participant-contacts';
+    const file = await workbook((sheet) => {
+      sheet.addRow(['name', 'telephoneNumber', 'caseReference']);
+      sheet.addRow(['Gil Hart', 7700900123, 'HO-1']);
+      sheet.addRow(['Ida Hart', 7700900456, 'HO-2']);
+      sheet.addRow(['Jo Hart', 1632960001, 'HO-3']);
+      sheet.getCell('B2').numFmt = '00000 000000';
+      sheet.getCell('B3').numFmt = '0#### ######';
+      // As Excel stores a format typed with brackets and a space: escaped.
+      sheet.getCell('B4').numFmt = '\\(00000\\)\\ 000000';
+    });
+    expect(await h.importFile(`dudley-housing-options/${contacts}/contacts.xlsx`, file)).toMatchObject({
+      outcome: 'loaded',
+      loaded: 3,
+    });
+    const stored = await storedRecords(h.store, 'dudley-housing-options', contacts);
+    expect(stored.map((r) => r.attributes.telephoneNumber).sort()).toEqual([
+      '(01632) 960001',
+      '07700 900123',
+      '07700 900456',
+    ]);
+  });
+
   it('keeps the calendar day of a date-time cell, morning or evening', async () => {
     const file = await workbook((sheet) => {
       sheet.addRow(['firstName', 'lastName', 'dateOfBirth']);

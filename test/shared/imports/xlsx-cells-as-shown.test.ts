@@ -447,6 +447,25 @@ describe('XLSX cells read as the partner sees them', () => {
     expect(await shownInFormats(formats.map((format) => [format, '123']))).toEqual(formats.map(() => '000123'));
   });
 
+  it('places a whole number’s digits in a format of placeholders and separators as Excel does', async () => {
+    const cases: [format: string, value: string, shown: string][] = [
+      ['000 000 0000', '9434765919', '943 476 5919'],
+      ['0#### ######', '7700900123', '07700 900123'],
+      ['(00000) 000000', '1632960001', '(01632) 960001'],
+      ['00000\\ 000000', '7700900123', '07700 900123'],
+      ['\\(00000\\)\\ 000\\-000', '1632960001', '(01632) 960-001'],
+      ['000000;@', '123', '000123'],
+      ['000', '1234567', '1234567'],
+      ['#', '0', ''],
+      ['0', '0', '0'],
+      ['00000 000000', '1.5', '1.5'],
+      ['#,##0', '12345', '12345'],
+    ];
+    expect(await shownInFormats(cases.map(([format, value]) => [format, value]))).toEqual(
+      cases.map(([, , shown]) => shown),
+    );
+  });
+
   it('reads date serials before 1 March 1900 as Excel shows them (its 1900 leap-year bug), not a day early', async () => {
     // Excel's serial 59 is 28/02/1900 and serial 1 is 01/01/1900 (it counts a 29/02/1900 as serial 60).
     const file = await buildZip(
