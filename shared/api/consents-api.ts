@@ -106,11 +106,28 @@ function mayWrite(
 /** POST /api/v1/consents */
 export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'consent.record', async (call) => {
-    const purposeEntry = call.purpose ? ctx.services.agreements.purpose(call.purpose) : undefined;
+    // Decided before the body is read, as a search's lookup is: a caller who may record nothing
+    // under the X-Purpose is answered alike whatever it sends, and learns nothing from the
+    // body's validation (found over HTTP by a review: it was answered 400 schema errors about
+    // its body, not 403). The body says which kind it records, so what the headers decide first
+    // is whether the caller may record either kind; the kind it sends is decided once read.
     if (!call.purpose) return deny(problem(400, 'purpose-required', 'X-Purpose header required'), 'purpose-required');
-    if (!purposeEntry) return deny(problem(403, 'purpose-unknown', 'Unknown purpose'), 'purpose-unknown');
+    if (!ctx.services.agreements.purpose(call.purpose))
+      return deny(problem(403, 'purpose-unknown', 'Unknown purpose'), 'purpose-unknown');
+    const consentDecision = await mayWrite(ctx, call, 'consent', 'record');
+    const optOutDecision = await mayWrite(ctx, call, 'opt-out', 'record');
+    if (!consentDecision.allow && !optOutDecision.allow) {
+      const refusal = takesOptOuts(ctx, consentDecision.purpose) ? optOutDecision : consentDecision;
+      return deny(decisionProblem(refusal), refusal.reason, { purpose: refusal.purpose });
+    }
     const body = await readJsonBody(req, consentBodySchema);
-    if (!body.ok) return deny(body.result, body.reason, { purpose: purposeEntry.purpose.id });
+    // The caller may record under the purpose, which either decision names.
+    if (!body.ok) return deny(body.result, body.reason, { purpose: consentDecision.purpose });
+    // Decided before matching: a caller who may not write here learns nothing about the person.
+    const decision = body.value.kind === 'opt-out' ? optOutDecision : consentDecision;
+    if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: decision.purpose });
+    // Allowed, a write is decided under a purpose an agreement defines (decide.ts).
+    const purposeId = decision.purpose!;
     const query = canonicalQuery(body.value.subject, ctx.now());
     if (!query.ok) {
       return deny(
@@ -119,15 +136,10 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
           reason: query.reason,
         }),
         'invalid-identifier',
-        {
-          purpose: purposeEntry.purpose.id,
-        },
+        { purpose: purposeId },
       );
     }
-    // Decided before matching: a caller who may not write here learns nothing about the person.
-    const decision = await mayWrite(ctx, call, body.value.kind, 'record');
-    if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: purposeEntry.purpose.id });
-    const datasets = [...new Set(ctx.services.agreements.grantsFor(purposeEntry.purpose.id).map((g) => g.dataset))];
+    const datasets = [...new Set(ctx.services.agreements.grantsFor(purposeId).map((g) => g.dataset))];
     return answerSettled(ctx, async (settledSince) => {
       // Every key version the store holds now, for the match as for everyone below: an opt-out
       // must not go to one person while the identifiers also name another held under a key
@@ -179,13 +191,13 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
               },
               db,
             );
-            return recorded(record, purposeEntry.purpose.id, subjectsOf(ctx, call, record.subjectKeys));
+            return recorded(record, purposeId, subjectsOf(ctx, call, record.subjectKeys));
           });
         } catch (err) {
           if (!(err instanceof ConsentSubjectRelinkedError)) throw err;
           return {
             movedOut: err.movedOut ?? settledSince,
-            log: { purpose: purposeEntry.purpose.id, subjectRef: subjectsOf(ctx, call, forEach) },
+            log: { purpose: purposeId, subjectRef: subjectsOf(ctx, call, forEach) },
           };
         }
       }
@@ -202,16 +214,16 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
               },
               db,
             );
-            return recorded(record, purposeEntry.purpose.id);
+            return recorded(record, purposeId);
           });
         } catch (err) {
           if (!(err instanceof ConsentSubjectRelinkedError)) throw err;
           // Their record was placed since the lookup: looked up again, and found this time.
-          return { movedOut: settledSince, log: { purpose: purposeEntry.purpose.id } };
+          return { movedOut: settledSince, log: { purpose: purposeId } };
         }
       }
       if (!found.found) {
-        return deny(problem(404, 'no-match', 'No matching person'), found.reason, { purpose: purposeEntry.purpose.id });
+        return deny(problem(404, 'no-match', 'No matching person'), found.reason, { purpose: purposeId });
       }
       if (unsettled) {
         return deny(
@@ -219,7 +231,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
             detail: 'The identifiers reach more than one person; send only those of the person it is from.',
           }),
           'ambiguous',
-          { purpose: purposeEntry.purpose.id },
+          { purpose: purposeId },
         );
       }
       try {
@@ -229,7 +241,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
             {
               subjectKey: found.personId,
               kind: body.value.kind,
-              purposeId: body.value.kind === 'consent' ? purposeEntry.purpose.id : null,
+              purposeId: body.value.kind === 'consent' ? purposeId : null,
               evidenceRef: body.value.evidenceRef,
               by: { partyId: call.caller.partyId, clientId: call.caller.clientId },
               at: ctx.now(),
@@ -237,7 +249,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
             },
             db,
           );
-          return recorded(record, purposeEntry.purpose.id, found.personId);
+          return recorded(record, purposeId, found.personId);
         });
       } catch (err) {
         if (!(err instanceof ConsentSubjectRelinkedError)) throw err;
@@ -245,11 +257,22 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
         // write, which rolled back with no entry: looked up again on the records there are now.
         return {
           movedOut: err.movedOut ?? settledSince,
-          log: { purpose: purposeEntry.purpose.id, subjectRef: found.personId },
+          log: { purpose: purposeId, subjectRef: found.personId },
         };
       }
     });
   });
+}
+
+/**
+ * Whether a caller who may record neither kind under `purposeId` is refused as for an opt-out:
+ * where the purpose takes opt-outs and no consents (`service-planning`). Where it takes
+ * consents, or neither, the refusal is a consent's, the kind a body names by default. So the
+ * answer hangs on the agreement alone, never on the body.
+ */
+function takesOptOuts(ctx: ApiContext, purposeId: string | null): boolean {
+  const purpose = purposeId === null ? undefined : ctx.services.agreements.purpose(purposeId)?.purpose;
+  return purpose !== undefined && !purpose.consentRequired && purpose.nationalDataOptOutApplies;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATIONS, REQUEST_PATH_PROBLEMS } from '../../shared/api/operations.js';
 import { insertRecord, ROBIN_IN_SOCIAL_CARE } from '../support/records.js';
-import { reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
+import { callApi, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
  * Recording and withdrawing consents and opt-outs over real HTTP. Who may write is decided from
@@ -92,6 +92,37 @@ describe('consents API', () => {
       expect(forKnown.status, where).toBe(403);
       expect(forKnown.text, where).toBe(forUnknown.text);
       expect(await consentEvents(), where).toBe(before);
+    }
+  });
+
+  it('refuses a caller who may not record before reading its body: one 403 whatever it sends', async () => {
+    const callers: [string, string[], string, string][] = [
+      // A council of another agreement, under a purpose that takes no consents.
+      ['kettering-borough-council', ['housing-officer'], 'homelessness-prevention', 'purpose-not-permitted'],
+      // The research partner, not the consent source, under the purpose that takes consents.
+      ['icf-research', ['researcher'], 'research-evaluation', 'purpose-not-permitted'],
+      // A party to the agreement without the DPO role, under a purpose that takes opt-outs.
+      ['la-housing', ['analyst'], 'service-planning', 'role-not-permitted'],
+    ];
+    const sent: [string, Parameters<typeof callApi>[2]][] = [
+      ['a consent', { body: { subject: known, evidenceRef: 'REF-1' } }],
+      ['an opt-out', { body: { kind: 'opt-out', subject: known, evidenceRef: 'REF-1' } }],
+      ['a body the schema refuses', { body: { kind: 'refusal', subject: { firstName: 'Robin' } } }],
+      ['an invalid NHS number', { body: { subject: { nhsNumber: '9434765918' }, evidenceRef: 'REF-1' } }],
+      ['no JSON', { rawBody: '{"subject":' }],
+      ['another media type', { rawBody: 'subject', headers: { 'content-type': 'text/plain' } }],
+    ];
+    for (const [party, roles, purpose, reason] of callers) {
+      const before = await reasonCodesOf(t, party, 'consent.record');
+      const answers = [];
+      for (const [what, init] of sent) {
+        const res = await callApi(t, '/v1/consents', { ...init, party, roles, purpose });
+        answers.push({ what, status: res.status, type: res.body.type, text: res.text });
+      }
+      const expected = { status: 403, type: `urn:lintel:problem:${reason}`, text: answers[0]!.text };
+      expect(answers, `${party} ${purpose}`).toEqual(sent.map(([what]) => ({ what, ...expected })));
+      // One entry a call, each with the policy's reason.
+      expect(await reasonCodesOf(t, party, 'consent.record')).toEqual([...before, ...sent.map(() => reason)]);
     }
   });
 
