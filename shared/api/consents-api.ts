@@ -110,10 +110,8 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
     // under the X-Purpose is answered alike whatever it sends, and learns nothing from the
     // body's validation (found over HTTP by a review: it was answered 400 schema errors about
     // its body, not 403). The body says which kind it records, so what the headers decide first
-    // is whether the caller may record either kind; the kind it sends is decided once read.
-    if (!call.purpose) return deny(problem(400, 'purpose-required', 'X-Purpose header required'), 'purpose-required');
-    if (!ctx.services.agreements.purpose(call.purpose))
-      return deny(problem(403, 'purpose-unknown', 'Unknown purpose'), 'purpose-unknown');
+    // is whether the caller may record either kind; the kind it sends is decided once read. A
+    // missing or unknown X-Purpose is the policy's to answer too, with its detail, as a search's.
     const consentDecision = await mayWrite(ctx, call, 'consent', 'record');
     const optOutDecision = await mayWrite(ctx, call, 'opt-out', 'record');
     if (!consentDecision.allow && !optOutDecision.allow) {

@@ -126,6 +126,26 @@ describe('consents API', () => {
     }
   });
 
+  it("answers a missing or unknown X-Purpose with the search's detail, not repeating the purpose sent", async () => {
+    for (const purpose of [undefined, 'made-up-purpose-4471']) {
+      const init = { party: 'la-housing', roles: ['dpo'], purpose };
+      const where = purpose ?? 'no X-Purpose';
+      const consent = await callApi(t, '/v1/consents', {
+        ...init,
+        body: { kind: 'opt-out', subject: known, evidenceRef: 'REF-1' },
+      });
+      const search = await callApi(t, '/v1/people/search', { ...init, body: known });
+      expect(consent.body.type, where).toMatch(/^urn:lintel:problem:purpose-(required|unknown)$/);
+      expect(consent.body.detail, where).toEqual(expect.any(String));
+      expect({ status: consent.status, type: consent.body.type, detail: consent.body.detail }, where).toEqual({
+        status: search.status,
+        type: search.body.type,
+        detail: search.body.detail,
+      });
+      expect(consent.text).not.toContain('4471');
+    }
+  });
+
   it("lets a DPO of a party to the purpose's agreement record an opt-out, for someone not held too", async () => {
     const recorded = await post('la-housing', ['dpo'], 'service-planning', {
       kind: 'opt-out',
