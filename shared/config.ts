@@ -69,6 +69,11 @@ const settingsObject = z.object({
     }
   }),
   ALLOWED_REGIONS: commaList('uksouth,ukwest'),
+  /**
+   * Azure sets WEBSITE_SITE_NAME, the Function App's name, on every host it runs; Core Tools and
+   * the local host never do. It is how lintel knows it runs in Azure, whatever LINTEL_ENV says.
+   */
+  WEBSITE_SITE_NAME: optionalText,
   /** Azure sets REGION_NAME on Functions hosts; DEPLOYMENT_REGION overrides it elsewhere. */
   DEPLOYMENT_REGION: optionalText,
   REGION_NAME: optionalText,
@@ -134,6 +139,16 @@ export const settingsSchema = settingsObject
     }
     if (s.SECRETS_SOURCE === 'keyvault' && !s.KEY_VAULT_URI) {
       ctx.addIssue({ code: 'custom', path: ['KEY_VAULT_URI'], message: 'is required when SECRETS_SOURCE is keyvault' });
+    }
+    // An app whose LINTEL_ENV was left out (deployed without infra/, or the setting removed)
+    // would otherwise run in Azure as development: a key file and SQLite on each instance's
+    // scratch disk, and none of the checks below.
+    if (s.WEBSITE_SITE_NAME && s.LINTEL_ENV !== 'production') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LINTEL_ENV'],
+        message: 'must be production in Azure (WEBSITE_SITE_NAME is set)',
+      });
     }
     if (s.LINTEL_ENV === 'production' && s.SECRETS_SOURCE === 'local') {
       ctx.addIssue({ code: 'custom', path: ['SECRETS_SOURCE'], message: 'must be keyvault in production' });

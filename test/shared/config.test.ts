@@ -67,6 +67,39 @@ describe('loadConfig', () => {
   });
 });
 
+describe('running in Azure', () => {
+  // Azure sets WEBSITE_SITE_NAME on every Function App host. An app deployed without infra/'s
+  // settings, or whose LINTEL_ENV was removed, ran as development: a pseudonymisation key made
+  // on the instance's scratch disk, SQLite beside it, and no production check at all.
+  const inAzure = { ...azureStorage, WEBSITE_SITE_NAME: 'func-lintel-prod' };
+
+  it('refuses to run in Azure as development, whether LINTEL_ENV says so or is missing', () => {
+    expect(problemsOf(inAzure)).toEqual(['LINTEL_ENV: must be production in Azure (WEBSITE_SITE_NAME is set)']);
+    expect(problemsOf({ ...inAzure, LINTEL_ENV: 'development' })).toEqual([
+      'LINTEL_ENV: must be production in Azure (WEBSITE_SITE_NAME is set)',
+    ]);
+    expect(problemsOf({ ...inAzure, LINTEL_ENV: 'test' })).toEqual([
+      'LINTEL_ENV: must be production in Azure (WEBSITE_SITE_NAME is set)',
+    ]);
+  });
+
+  it('control: production settings in Azure are accepted, and development outside it', () => {
+    expect(
+      problemsOf({
+        ...inAzure,
+        ...azureSql,
+        LINTEL_ENV: 'production',
+        SECRETS_SOURCE: 'keyvault',
+        KEY_VAULT_URI: 'https://lintel-kv.vault.azure.net/',
+        AUTH_JWKS_URI: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
+        AUTH_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0',
+        AUTH_AUDIENCE: '66666666-7777-8888-9999-000000000000',
+      }),
+    ).toEqual([]);
+    expect(problemsOf(azureStorage)).toEqual([]);
+  });
+});
+
 describe('authentication settings', () => {
   const production = {
     ...azureStorage,
