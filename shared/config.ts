@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { productionStorageProblem } from './blob/storage-connection.js';
 import { NOISE_LIMIT } from './curated/indicator-counts.js';
+import { parseSqlConnection, type SqlConnection } from './store/sql-connection.js';
 
 /**
  * Every setting lintel reads, parsed once at start-up. A missing or malformed setting stops
@@ -214,6 +215,13 @@ export const settingsSchema = settingsObject
           });
         }
       }
+      // Records and the managed identity's token go to Azure SQL only over TLS that checks the
+      // server's certificate: Azure SQL refuses Encrypt=false at the first connection, and
+      // TrustServerCertificate=true would hand both to anyone between the app and the server.
+      if (s.MSSQL_CONNECTION_STRING) {
+        const problem = productionSqlProblem(s.MSSQL_CONNECTION_STRING);
+        if (problem) ctx.addIssue({ code: 'custom', path: ['MSSQL_CONNECTION_STRING'], message: problem });
+      }
       // Secrets, and the managed identity's token for them, go to Key Vault only over TLS.
       if (s.KEY_VAULT_URI && !s.KEY_VAULT_URI.startsWith('https://')) {
         ctx.addIssue({ code: 'custom', path: ['KEY_VAULT_URI'], message: 'must be https in production' });
@@ -245,6 +253,22 @@ function isEntraV2Issuer(issuer: string): boolean {
     /^login\.(microsoftonline\.(com|us)|partner\.microsoftonline\.cn)$/.test(url.hostname) &&
     /\/v2\.0\/?$/.test(url.pathname)
   );
+}
+
+/** Why an Azure SQL connection string cannot serve production, or undefined when it can. */
+function productionSqlProblem(connectionString: string): string | undefined {
+  let connection: SqlConnection;
+  try {
+    connection = parseSqlConnection(connectionString);
+  } catch {
+    // mssql's reader refuses some forms (named pipes); its message is not ours to pass on.
+    return 'is not a connection string the store can read';
+  }
+  if (!connection.encrypt) return 'must not turn encryption off (Encrypt) in production';
+  if (connection.trustServerCertificate) {
+    return "must not trust the server's certificate unchecked (TrustServerCertificate) in production";
+  }
+  return undefined;
 }
 
 function isDevelopmentIssuer(issuer: string): boolean {

@@ -11,7 +11,6 @@ import {
   type MigrationResult,
   type MigrationResultSet,
 } from 'kysely';
-import mssql from 'mssql';
 import * as tarn from 'tarn';
 import * as tedious from 'tedious';
 import { dialectFor, type Dialect, type Engine } from './dialect.js';
@@ -26,6 +25,7 @@ import {
   type ReadQueries,
 } from './read-queries.js';
 import type { Database } from './schema.js';
+import { parseSqlConnection } from './sql-connection.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 
 export interface Store {
@@ -123,28 +123,18 @@ function sqliteConnection(path: string, accessLogFile: string | undefined): Sqli
 
 const MSSQL_REQUEST_TIMEOUT_MS = 15 * 60 * 1000;
 
-/** Parsed with mssql's own connection-string reader so ADO.NET strings from the portal work. */
 function mssqlDialect(connectionString: string, poolMax = 10): MssqlDialect {
-  const parsed = mssql.ConnectionPool.parseConnectionString(connectionString) as {
-    server: string;
-    port?: number;
-    database?: string;
-    user?: string;
-    password?: string;
-    authentication?: { type?: string };
-    options?: { encrypt?: boolean; trustServerCertificate?: boolean };
-  };
-  const usesPassword = Boolean(parsed.user);
+  const connection = parseSqlConnection(connectionString);
   const config: tedious.ConnectionConfiguration = {
-    server: parsed.server,
-    authentication: usesPassword
-      ? { type: 'default', options: { userName: parsed.user, password: parsed.password } }
+    server: connection.server,
+    authentication: connection.user
+      ? { type: 'default', options: { userName: connection.user, password: connection.password } }
       : { type: 'azure-active-directory-default', options: {} },
     options: {
-      database: parsed.database,
-      port: parsed.port ?? 1433,
-      encrypt: parsed.options?.encrypt ?? true,
-      trustServerCertificate: parsed.options?.trustServerCertificate ?? false,
+      database: connection.database,
+      port: connection.port,
+      encrypt: connection.encrypt,
+      trustServerCertificate: connection.trustServerCertificate,
       // tedious cuts every statement off at 15 s by default. A snapshot's delete and load, and
       // the linkage pass's application lock (which waits up to 10 minutes, link-people.ts), run
       // longer than that on a big extract; SQLite has no such limit. Bounded, so a statement

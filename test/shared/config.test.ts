@@ -237,6 +237,29 @@ describe('the store in production', () => {
   it('control: Azure SQL in production is accepted', () => {
     expect(problemsOf({ ...entraProduction, ...azureSql })).toEqual([]);
   });
+
+  // Encrypt=false passed start-up and failed at the first statement (Azure SQL requires TLS);
+  // TrustServerCertificate=true passed for good, sending records and the identity's token over
+  // TLS that accepts any certificate a machine in the middle presents.
+  it.each([
+    ['Encrypt=False', 'MSSQL_CONNECTION_STRING: must not turn encryption off (Encrypt) in production'],
+    ['Encrypt=no', 'MSSQL_CONNECTION_STRING: must not turn encryption off (Encrypt) in production'],
+    [
+      'Encrypt=true;TrustServerCertificate=True',
+      "MSSQL_CONNECTION_STRING: must not trust the server's certificate unchecked (TrustServerCertificate) in production",
+    ],
+  ])('refuses an Azure SQL connection with %s in production, naming the setting but not its value', (tls, message) => {
+    const MSSQL_CONNECTION_STRING = `Server=tcp:sql-lintel.database.windows.net,1433;Database=lintel;${tls}`;
+    const problems = problemsOf({ ...entraProduction, ...azureSql, MSSQL_CONNECTION_STRING });
+    expect(problems).toEqual([message]);
+    expect(problems.join('\n')).not.toContain('sql-lintel');
+  });
+
+  it('still takes an unencrypted SQL Server connection outside production', () => {
+    expect(
+      problemsOf({ ...minimal, STORE_ENGINE: 'mssql', MSSQL_CONNECTION_STRING: 'Server=localhost;Encrypt=false' }),
+    ).toEqual([]);
+  });
 });
 
 describe('blob storage settings in production', () => {

@@ -1,0 +1,39 @@
+import mssql from 'mssql';
+
+/**
+ * An Azure SQL connection string as the store reads it, with mssql's own connection-string
+ * reader so ADO.NET strings from the portal work. Configuration reads it too, to refuse at
+ * start-up a production connection that would not be checked TLS.
+ */
+export interface SqlConnection {
+  server: string;
+  port: number;
+  database: string | undefined;
+  /** Absent: the store signs in with DefaultAzureCredential (the app's managed identity). */
+  user: string | undefined;
+  password: string | undefined;
+  /** TLS for the whole session; on unless the string turns it off. */
+  encrypt: boolean;
+  /** Accept any server certificate: TLS a machine in the middle could present its own key to. */
+  trustServerCertificate: boolean;
+}
+
+export function parseSqlConnection(connectionString: string): SqlConnection {
+  const parsed = mssql.ConnectionPool.parseConnectionString(connectionString) as {
+    server: string;
+    port?: number;
+    database?: string;
+    user?: string;
+    password?: string;
+    options?: { encrypt?: boolean; trustServerCertificate?: boolean };
+  };
+  return {
+    server: parsed.server,
+    port: parsed.port ?? 1433,
+    database: parsed.database,
+    user: parsed.user,
+    password: parsed.password,
+    encrypt: parsed.options?.encrypt ?? true,
+    trustServerCertificate: parsed.options?.trustServerCertificate ?? false,
+  };
+}
