@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { productionStorageProblem } from './blob/storage-connection.js';
 import { NOISE_LIMIT } from './curated/indicator-counts.js';
+import { SECRET_NAMES, type SecretName } from './secrets/secret-source.js';
 import { parseSqlConnection, type SqlConnection } from './store/sql-connection.js';
 
 /**
@@ -62,12 +63,19 @@ const settingsObject = z.object({
   KEY_VAULT_URI: optionalText.pipe(z.url().optional()),
   /** JSON object pinning secret names to Key Vault versions, e.g. {"pseudonymisation-key":"3f2a…"}. */
   SECRET_VERSIONS: text('{}').transform((v, ctx) => {
+    let versions: Record<string, string>;
     try {
-      return z.record(z.string(), z.string().min(1)).parse(JSON.parse(v));
+      versions = z.record(z.string(), z.string().min(1)).parse(JSON.parse(v));
     } catch {
       ctx.addIssue({ code: 'custom', message: 'must be a JSON object of secret name to version' });
       return z.NEVER;
     }
+    // A misspelt name pins nothing: the secret it meant would follow its latest version.
+    if (Object.keys(versions).some((name) => !(SECRET_NAMES as readonly string[]).includes(name))) {
+      ctx.addIssue({ code: 'custom', message: `may name only the secrets ${SECRET_NAMES.join(', ')}` });
+      return z.NEVER;
+    }
+    return versions as Partial<Record<SecretName, string>>;
   }),
   ALLOWED_REGIONS: commaList('uksouth,ukwest'),
   /**

@@ -100,6 +100,22 @@ describe('running in Azure', () => {
   });
 });
 
+describe('pinned secret versions', () => {
+  // A pin under a misspelt name was taken and ignored: the secret it meant to hold still
+  // followed Key Vault's latest version, changing under the running app at the next rotation.
+  it('refuses a pin of a secret lintel does not read, rather than leave the secret it meant unpinned', () => {
+    expect(problemsOf({ ...minimal, SECRET_VERSIONS: '{"pseudonymization-key":"3f2a"}' })).toEqual([
+      'SECRET_VERSIONS: may name only the secrets pseudonymisation-key, audit-signing-key, person-ref-key',
+    ]);
+  });
+
+  it('control: pins of the secrets lintel reads are taken', () => {
+    expect(loadConfig({ ...minimal, SECRET_VERSIONS: '{"pseudonymisation-key":"3f2a"}' }).SECRET_VERSIONS).toEqual({
+      'pseudonymisation-key': '3f2a',
+    });
+  });
+});
+
 describe('authentication settings', () => {
   const production = {
     ...azureStorage,
