@@ -32,11 +32,16 @@ const decimal = (defaultValue: string, integer: boolean) =>
     }
     return Number(v);
   });
-const commaList = (defaultValue: string) =>
+/**
+ * A region as Azure names it in code (`uksouth`): REGION_NAME carries its display name
+ * (`UK South`), and an operator may write either in ALLOWED_REGIONS or DEPLOYMENT_REGION.
+ */
+const regionKey = (name: string): string => name.replace(/\s+/g, '').toLowerCase();
+const regionList = (defaultValue: string) =>
   text(defaultValue).transform((v) =>
     v
       .split(',')
-      .map((s) => s.trim().toLowerCase())
+      .map(regionKey)
       .filter((s) => s.length > 0),
   );
 
@@ -77,7 +82,7 @@ const settingsObject = z.object({
     }
     return versions as Partial<Record<SecretName, string>>;
   }),
-  ALLOWED_REGIONS: commaList('uksouth,ukwest'),
+  ALLOWED_REGIONS: regionList('uksouth,ukwest'),
   /**
    * Azure sets WEBSITE_SITE_NAME, the Function App's name, on every host it runs; Core Tools and
    * the local host never do. It is how lintel knows it runs in Azure, whatever LINTEL_ENV says.
@@ -235,8 +240,8 @@ export const settingsSchema = settingsObject
         ctx.addIssue({ code: 'custom', path: ['KEY_VAULT_URI'], message: 'must be https in production' });
       }
     }
-    const region = (s.DEPLOYMENT_REGION ?? s.REGION_NAME)?.replace(/\s+/g, '').toLowerCase();
-    if (region && !s.ALLOWED_REGIONS.includes(region)) {
+    const region = s.DEPLOYMENT_REGION ?? s.REGION_NAME;
+    if (region && !s.ALLOWED_REGIONS.includes(regionKey(region))) {
       ctx.addIssue({
         code: 'custom',
         path: [s.DEPLOYMENT_REGION ? 'DEPLOYMENT_REGION' : 'REGION_NAME'],

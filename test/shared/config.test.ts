@@ -60,6 +60,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...minimal, REGION_NAME: 'UK South' }).REGION_NAME).toBe('UK South');
   });
 
+  // ALLOWED_REGIONS written as Azure displays regions (as REGION_NAME gives them) refused the
+  // very region it allowed: the list kept the space that the region it was compared with lost.
+  it('takes ALLOWED_REGIONS written as display names, as REGION_NAME gives a region', () => {
+    expect(problemsOf({ ...minimal, ALLOWED_REGIONS: 'UK South, UK West', REGION_NAME: 'UK South' })).toEqual([]);
+    expect(problemsOf({ ...minimal, ALLOWED_REGIONS: 'UK South', DEPLOYMENT_REGION: 'ukwest' })).toEqual([
+      'DEPLOYMENT_REGION: names a region outside ALLOWED_REGIONS',
+    ]);
+  });
+
   it('refuses local secrets in production', () => {
     expect(problemsOf({ ...minimal, LINTEL_ENV: 'production' })).toContain(
       'SECRETS_SOURCE: must be keyvault in production',
