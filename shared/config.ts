@@ -164,6 +164,10 @@ export const settingsSchema = settingsObject
         message: 'must be production in Azure (WEBSITE_SITE_NAME is set)',
       });
     }
+    if (s.STORE_ENGINE === 'mssql' && s.MSSQL_CONNECTION_STRING) {
+      const problem = sqlConnectionProblem(s.MSSQL_CONNECTION_STRING, s.LINTEL_ENV === 'production');
+      if (problem) ctx.addIssue({ code: 'custom', path: ['MSSQL_CONNECTION_STRING'], message: problem });
+    }
     if (s.LINTEL_ENV === 'production' && s.SECRETS_SOURCE === 'local') {
       ctx.addIssue({ code: 'custom', path: ['SECRETS_SOURCE'], message: 'must be keyvault in production' });
     }
@@ -228,13 +232,6 @@ export const settingsSchema = settingsObject
           });
         }
       }
-      // Records and the managed identity's token go to Azure SQL only over TLS that checks the
-      // server's certificate: Azure SQL refuses Encrypt=false at the first connection, and
-      // TrustServerCertificate=true would hand both to anyone between the app and the server.
-      if (s.MSSQL_CONNECTION_STRING) {
-        const problem = productionSqlProblem(s.MSSQL_CONNECTION_STRING);
-        if (problem) ctx.addIssue({ code: 'custom', path: ['MSSQL_CONNECTION_STRING'], message: problem });
-      }
       // Secrets, and the managed identity's token for them, go to Key Vault only over TLS.
       if (s.KEY_VAULT_URI && !s.KEY_VAULT_URI.startsWith('https://')) {
         ctx.addIssue({ code: 'custom', path: ['KEY_VAULT_URI'], message: 'must be https in production' });
@@ -268,8 +265,14 @@ function isEntraV2Issuer(issuer: string): boolean {
   );
 }
 
-/** Why an Azure SQL connection string cannot serve production, or undefined when it can. */
-function productionSqlProblem(connectionString: string): string | undefined {
+/**
+ * Why the store could not use an Azure SQL connection string, or undefined when it can. Without
+ * a server it would start and fail at the first statement. In production, records and the
+ * managed identity's token go only over TLS that checks the server's certificate: Azure SQL
+ * refuses Encrypt=false at the first connection, and TrustServerCertificate=true would hand
+ * both to anyone between the app and the server.
+ */
+function sqlConnectionProblem(connectionString: string, production: boolean): string | undefined {
   let connection: SqlConnection;
   try {
     connection = parseSqlConnection(connectionString);
@@ -277,6 +280,8 @@ function productionSqlProblem(connectionString: string): string | undefined {
     // mssql's reader refuses some forms (named pipes); its message is not ours to pass on.
     return 'is not a connection string the store can read';
   }
+  if (!connection.server) return 'must name a server (Server=…)';
+  if (!production) return undefined;
   if (!connection.encrypt) return 'must not turn encryption off (Encrypt) in production';
   if (connection.trustServerCertificate) {
     return "must not trust the server's certificate unchecked (TrustServerCertificate) in production";
@@ -308,9 +313,11 @@ export const settingNames = Object.keys(settingsObject.shape) as (keyof Settings
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Settings {
   const problems: string[] = [];
+  const unresolved = new Set<string>();
   for (const name of settingNames) {
     if (env[name]?.trimStart().startsWith(KEY_VAULT_REFERENCE)) {
       problems.push(`${name}: is an unresolved Key Vault reference (check the app's identity and vault access)`);
+      unresolved.add(name);
     }
   }
   const picked = Object.fromEntries(settingNames.map((n) => [n, env[n]]));
@@ -318,6 +325,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = issue.path.length > 0 ? String(issue.path[0]) : 'configuration';
+      // The reference's text was never the value meant: what is wrong with it says nothing more.
+      if (unresolved.has(name)) continue;
       const given = picked[name] !== undefined && picked[name] !== '';
       problems.push(`${name}: ${describeIssue(issue, given)}`);
     }

@@ -280,6 +280,16 @@ describe('the store in production', () => {
     expect(problems.join('\n')).not.toContain('sql-lintel');
   });
 
+  // A connection string naming no server passed start-up and failed at the first statement.
+  it('refuses an Azure SQL connection string that names no server, in production or not', () => {
+    expect(problemsOf({ ...entraProduction, ...azureSql, MSSQL_CONNECTION_STRING: 'Database=lintel' })).toEqual([
+      'MSSQL_CONNECTION_STRING: must name a server (Server=…)',
+    ]);
+    expect(problemsOf({ ...minimal, STORE_ENGINE: 'mssql', MSSQL_CONNECTION_STRING: 'lintel-sql' })).toEqual([
+      'MSSQL_CONNECTION_STRING: must name a server (Server=…)',
+    ]);
+  });
+
   it('still takes an unencrypted SQL Server connection outside production', () => {
     expect(
       problemsOf({ ...minimal, STORE_ENGINE: 'mssql', MSSQL_CONNECTION_STRING: 'Server=localhost;Encrypt=false' }),
