@@ -18,15 +18,17 @@ const text = (defaultValue: string) =>
   z.preprocess((v) => (v === '' || v === undefined ? defaultValue : v), z.string().min(1));
 /**
  * A number written as plain decimal digits: `Number()` alone reads '  ' as 0 and '0x1' as 1, so
- * a stray space would allow no bad row and a hex slip every one (found by a review).
+ * a stray space would allow no bad row and a hex slip every one (found by a review). A minus
+ * sign is read, so that a negative value is refused by its setting's bound, which says what it
+ * may be, rather than as "must be a number".
  */
 const decimal = (defaultValue: string, integer: boolean) =>
   text(defaultValue).transform((v, ctx) => {
-    if (!/^(\d+(\.\d*)?|\.\d+)$/.test(v)) {
+    if (!/^-?(\d+(\.\d*)?|\.\d+)$/.test(v)) {
       ctx.addIssue({ code: 'custom', message: 'must be a number' });
       return z.NEVER;
     }
-    if (integer && !/^\d+$/.test(v)) {
+    if (integer && !/^-?\d+$/.test(v)) {
       ctx.addIssue({ code: 'custom', message: 'must be a whole number' });
       return z.NEVER;
     }

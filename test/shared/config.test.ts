@@ -184,6 +184,12 @@ describe('numeric settings', () => {
     ['IMPORT_MAX_BAD_ROW_SHARE', '5', 'must be at most 1'],
     ['CURATED_MIN_CELL', '6', 'must be at least 7'],
     ['CURATED_HISTORY_DAYS', 'soon', 'must be a number'],
+    // A negative number is a number: its refusal says what the setting may be.
+    ['RATE_LIMIT_PER_MINUTE', '-5', 'must be more than 0'],
+    ['RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE', '-60', 'must be more than 0'],
+    ['IMPORT_MAX_BAD_ROW_SHARE', '-0.05', 'must be at least 0'],
+    ['CURATED_MIN_CELL', '-10', 'must be at least 7'],
+    ['CURATED_HISTORY_DAYS', '-400', 'must be more than 0'],
   ])('%s=%s: %s', (name, value, message) => {
     expect(problemsOf({ ...minimal, [name]: value })).toEqual([`${name}: ${message}`]);
   });
