@@ -313,6 +313,9 @@ async function movedSince(blobs: BlobServiceClient, container: string, blobName:
 const HINTS: Readonly<Record<string, string>> = {
   'import-attempts-exhausted':
     'every attempt to import the file broke off (see the import.failed log lines); upload it again to retry',
+  'workbook-named-as-text':
+    'the file is an Excel workbook, not text: upload it with a name ending .xlsx (an older .xls, or one with a password, saved again as .xlsx), or save it from Excel as CSV UTF-8',
+  'pdf-named-as-text': 'the file is a PDF, not the extract: send the extract as CSV UTF-8 or as an .xlsx workbook',
   'xlsx-corrupted':
     'the workbook was damaged on its way (its zip checksums do not match): upload it again from the original',
   'xlsx-shared-strings-too-large': 'the workbook holds too much text to read safely: send the extract as CSV',

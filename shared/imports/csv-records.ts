@@ -5,7 +5,7 @@ import {
   type ReaderLimits,
 } from './extract-records.js';
 import { COMMON_DELIMITERS, namedWidth } from './header.js';
-import { FileRejection, type RowReason } from './reasons.js';
+import { FileRejection, type FileReason, type RowReason } from './reasons.js';
 
 /**
  * A streaming RFC 4180 reader for partner extracts: UTF-8 with or without a byte-order mark,
@@ -291,10 +291,21 @@ export class CsvTokenizer {
  * mark alone, as `invalid-utf8`), which told the partner nothing of what to mend. The first two
  * bytes are held back until both are in, however the file is chunked. A NUL anywhere else is
  * still `nul-byte`.
+ *
+ * A file that is no text at all, sent under a text name by mistake, is told by its first bytes
+ * and refused as what it is, not as the `nul-byte` or `invalid-utf8` its bytes would first give,
+ * which told the partner nothing of what to mend: a workbook (`workbook-named-as-text`: an XLSX,
+ * which is a zip, `PK\x03\x04`; or an OLE compound file, `D0 CF 11 E0 A1 B1 1A E1`, as a legacy
+ * `.xls` or a password-protected workbook is), uploaded again named `.xlsx` or saved as CSV; or a
+ * PDF (`pdf-named-as-text`, `%PDF-`), which holds no extract to read. The first
+ * {@link FILE_HEAD_BYTES} bytes are held back until they are in, or the file ends.
  */
 export class StrictUtf8Decoder {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-  /** The file's first bytes, while fewer than two have come; undefined once they are looked at. */
+  /**
+   * The file's first bytes, while fewer than {@link FILE_HEAD_BYTES} have come; undefined once
+   * they are looked at.
+   */
   private head: Uint8Array | undefined = new Uint8Array(0);
   /** Nothing but byte-order marks decoded so far: any more that come are dropped too. */
   private marksOnly = true;
@@ -302,14 +313,18 @@ export class StrictUtf8Decoder {
   decode(bytes: Uint8Array): string {
     if (this.head !== undefined) {
       const head = this.head.length === 0 ? bytes : Buffer.concat([this.head, bytes]);
-      if (head.length < 2) {
+      if (head.length < FILE_HEAD_BYTES) {
         this.head = head;
         return '';
       }
       this.head = undefined;
-      if (isUtf16Start(head[0]!, head[1]!)) throw new FileRejection('utf16-encoding');
+      refuseNonUtf8Start(head);
       bytes = head;
     }
+    return this.decodeText(bytes);
+  }
+
+  private decodeText(bytes: Uint8Array): string {
     if (bytes.indexOf(0) !== -1) throw new FileRejection('nul-byte');
     try {
       return this.afterMarks(this.decoder.decode(bytes, { stream: true }));
@@ -328,16 +343,47 @@ export class StrictUtf8Decoder {
   }
 
   end(): string {
-    // A file of one byte: it has no second to look at.
+    // A file shorter than the head: looked at as far as it goes.
     const head = this.head;
     this.head = undefined;
-    const text = head !== undefined && head.length > 0 ? this.decode(head) : '';
+    let text = '';
+    if (head !== undefined && head.length > 0) {
+      refuseNonUtf8Start(head);
+      text = this.decodeText(head);
+    }
     try {
       return text + this.afterMarks(this.decoder.decode());
     } catch {
       throw new FileRejection('invalid-utf8');
     }
   }
+}
+
+/** The bytes of a file's start that {@link StrictUtf8Decoder} looks at before decoding: the longest signature's. */
+const FILE_HEAD_BYTES = 8;
+
+/** First bytes of files that are no text, and the refusal of such a file under a text name. */
+const NOT_TEXT_SIGNATURES: readonly (readonly [readonly number[], FileReason])[] = [
+  // A zip's first local header: an XLSX (Office Open XML is a zip).
+  [[0x50, 0x4b, 0x03, 0x04], 'workbook-named-as-text'],
+  // An OLE compound file: a legacy .xls, or a password-protected workbook.
+  [[0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1], 'workbook-named-as-text'],
+  [[0x25, 0x50, 0x44, 0x46, 0x2d], 'pdf-named-as-text'],
+];
+
+/**
+ * Refuses a text file whose first bytes (up to {@link FILE_HEAD_BYTES}) are another kind of
+ * file's, or UTF-16 text's (see {@link StrictUtf8Decoder}).
+ */
+function refuseNonUtf8Start(bytes: Uint8Array): void {
+  const head = bytes.subarray(0, FILE_HEAD_BYTES);
+  for (const [signature, reason] of NOT_TEXT_SIGNATURES)
+    if (startsWith(head, signature)) throw new FileRejection(reason);
+  if (head.length >= 2 && isUtf16Start(head[0]!, head[1]!)) throw new FileRejection('utf16-encoding');
+}
+
+function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
+  return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b);
 }
 
 /** Whether a file starting with these two bytes is UTF-16 (see {@link StrictUtf8Decoder}). */

@@ -29,6 +29,15 @@ export const FILE_REASONS = [
    * which did not say what to mend. Saving it again as "CSV UTF-8" mends it.
    */
   'utf16-encoding',
+  /**
+   * The text file is a workbook: an XLSX (a zip) or an OLE compound file (a legacy `.xls`, or a
+   * password-protected workbook), told by its first bytes (csv-records.ts). Refused as `nul-byte`
+   * (an XLSX) or `invalid-utf8` before, which did not say what to mend. Uploading it named `.xlsx`
+   * (a legacy or protected one saved again as `.xlsx`), or saving it as "CSV UTF-8", mends it.
+   */
+  'workbook-named-as-text',
+  /** The text file is a PDF (`%PDF-`): it holds no extract to read. Sending the extract as CSV or XLSX mends it. */
+  'pdf-named-as-text',
   'unterminated-quote',
   'malformed-quote',
   /**

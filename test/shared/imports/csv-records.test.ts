@@ -116,6 +116,30 @@ describe('CSV reader', () => {
     expect(cellsOf(await read([]))).toEqual([]);
   });
 
+  it('refuses a workbook or a PDF under a text name as what it is, told by its first bytes however chunked', async () => {
+    const workbook = Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(40, 0)]);
+    const legacyWorkbook = Buffer.concat([
+      Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]),
+      Buffer.alloc(40),
+    ]);
+    const pdf = Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n', 'latin1');
+    for (const [bytes, reason] of [
+      [workbook, 'workbook-named-as-text'],
+      [legacyWorkbook, 'workbook-named-as-text'],
+      [pdf, 'pdf-named-as-text'],
+      // A file no longer than a signature is looked at as far as it goes.
+      [Buffer.from('PK\x03\x04', 'latin1'), 'workbook-named-as-text'],
+    ] as const) {
+      expect(await rejection(read([bytes]))).toBe(reason);
+      expect(await rejection(read(Array.from(bytes).map((b) => Buffer.from([b]))))).toBe(reason);
+    }
+    // Text that starts alike is read as text.
+    expect(cellsOf(await read(['PK,%PDF\nPK,%PDF-\n']))).toEqual([
+      ['PK', '%PDF'],
+      ['PK', '%PDF-'],
+    ]);
+  });
+
   it('refuses a quoted file delimited otherwise than it is read as wrong-delimiter, not malformed-quote', async () => {
     // The header quoted: what follows its first closing quote is another common delimiter.
     expect(await rejection(read(['"a";"b"\n"1";"2"\n']))).toBe('wrong-delimiter');
@@ -289,11 +313,13 @@ describe('CSV reader', () => {
 
   it('decodes strictly with StrictUtf8Decoder', () => {
     const d = new StrictUtf8Decoder();
-    expect(d.decode(Buffer.from([0xef, 0xbb, 0xbf, 0x61]))).toBe('a');
+    // The first eight bytes are held until they are in (they may be another kind of file's signature).
+    expect(d.decode(Buffer.from([0xef, 0xbb, 0xbf, 0x61]))).toBe('');
+    expect(d.decode(Buffer.from([0x62, 0x63, 0x64, 0x65]))).toBe('abcde');
     expect(d.decode(Buffer.from([0xc3]))).toBe('');
     expect(d.decode(Buffer.from([0xa9]))).toBe('é');
-    expect(() => new StrictUtf8Decoder().decode(Buffer.from([0xff, 0x61]))).toThrow(FileRejection);
-    // The first two bytes are held until both are in (they may be a UTF-16 byte-order mark).
+    const invalid = new StrictUtf8Decoder();
+    expect(() => invalid.decode(Buffer.from([0xff, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67]))).toThrow(FileRejection);
     const lone = new StrictUtf8Decoder();
     expect(lone.decode(Buffer.from([0xff]))).toBe('');
     expect(() => lone.end()).toThrow(FileRejection);

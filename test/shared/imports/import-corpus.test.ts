@@ -148,6 +148,10 @@ const REJECTED: readonly Rejected[] = [
   { file: 'unterminated-quote-mid-file.csv', reasons: ['unterminated-quote'] },
   { file: 'too-many-columns.csv', reasons: ['bad-row-share-exceeded'], rowReasons: ['column-count'] },
   { file: 'utf16be.csv', reasons: ['utf16-encoding'] },
+  // Refused as nul-byte or invalid-utf8 before, which told the partner nothing of what to mend.
+  { file: 'workbook-named-as-csv.csv', reasons: ['workbook-named-as-text'], values: GOOD_VALUES },
+  { file: 'legacy-xls-named-as-csv.csv', reasons: ['workbook-named-as-text'] },
+  { file: 'pdf-named-as-csv.csv', reasons: ['pdf-named-as-text'] },
   { file: 'cr-only-line-ends.csv', reasons: ['line-endings-cr-only'] },
   { file: 'extract.json', reasons: ['unsupported-file-type'], rejectedFor: 'file name' },
   {
