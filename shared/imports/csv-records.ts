@@ -288,9 +288,11 @@ export class CsvTokenizer {
  * and refused as such (`utf16-encoding`): its byte-order mark (FF FE little-endian, FE FF
  * big-endian), or, written without one, a NUL beside a byte that is not — a header's first
  * character, a letter or a quote, in UTF-16. It had been refused as `nul-byte` (or, a byte-order
- * mark alone, as `invalid-utf8`), which told the partner nothing of what to mend. The first two
- * bytes are held back until both are in, however the file is chunked. A NUL anywhere else is
- * still `nul-byte`.
+ * mark alone, as `invalid-utf8`), which told the partner nothing of what to mend. The first bytes
+ * are held back until they are in, however the file is chunked (below). After a UTF-8 byte-order
+ * mark (or two), as a tool that adds one writes it before UTF-16 text, the two bytes that follow
+ * tell it alike: such a file had been refused as `nul-byte`. A NUL anywhere else is still
+ * `nul-byte`.
  *
  * A file that is no text at all, sent under a text name by mistake, is told by its first bytes
  * and refused as what it is, not as the `nul-byte` or `invalid-utf8` its bytes would first give,
@@ -359,8 +361,12 @@ export class StrictUtf8Decoder {
   }
 }
 
-/** The bytes of a file's start that {@link StrictUtf8Decoder} looks at before decoding: the longest signature's. */
+/**
+ * The bytes of a file's start that {@link StrictUtf8Decoder} looks at before decoding: the longest
+ * signature's, which also holds two UTF-8 byte-order marks and the two bytes after them.
+ */
 const FILE_HEAD_BYTES = 8;
+const UTF8_BYTE_ORDER_MARK = [0xef, 0xbb, 0xbf];
 
 /** First bytes of files that are no text, and the refusal of such a file under a text name. */
 const NOT_TEXT_SIGNATURES: readonly (readonly [readonly number[], FileReason])[] = [
@@ -373,17 +379,21 @@ const NOT_TEXT_SIGNATURES: readonly (readonly [readonly number[], FileReason])[]
 
 /**
  * Refuses a text file whose first bytes (up to {@link FILE_HEAD_BYTES}) are another kind of
- * file's, or UTF-16 text's (see {@link StrictUtf8Decoder}).
+ * file's, or UTF-16 text's, with or without UTF-8 byte-order marks before it (see
+ * {@link StrictUtf8Decoder}).
  */
 function refuseNonUtf8Start(bytes: Uint8Array): void {
   const head = bytes.subarray(0, FILE_HEAD_BYTES);
   for (const [signature, reason] of NOT_TEXT_SIGNATURES)
-    if (startsWith(head, signature)) throw new FileRejection(reason);
-  if (head.length >= 2 && isUtf16Start(head[0]!, head[1]!)) throw new FileRejection('utf16-encoding');
+    if (startsWith(head, signature, 0)) throw new FileRejection(reason);
+  let start = 0;
+  while (startsWith(head, UTF8_BYTE_ORDER_MARK, start)) start += UTF8_BYTE_ORDER_MARK.length;
+  if (head.length - start >= 2 && isUtf16Start(head[start]!, head[start + 1]!))
+    throw new FileRejection('utf16-encoding');
 }
 
-function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
-  return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b);
+function startsWith(bytes: Uint8Array, prefix: readonly number[], at: number): boolean {
+  return bytes.length - at >= prefix.length && prefix.every((b, i) => bytes[at + i] === b);
 }
 
 /** Whether a file starting with these two bytes is UTF-16 (see {@link StrictUtf8Decoder}). */

@@ -25,8 +25,9 @@ export const FILE_REASONS = [
   /**
    * The text file is UTF-16, as Excel saves "Unicode Text": told by its first two bytes, a UTF-16
    * byte-order mark (FF FE, FE FF) or, without one, a NUL beside a byte that is not (its first
-   * character, a letter or a quote, in UTF-16): csv-records.ts. Refused as `nul-byte` before,
-   * which did not say what to mend. Saving it again as "CSV UTF-8" mends it.
+   * character, a letter or a quote, in UTF-16), after a UTF-8 byte-order mark or not:
+   * csv-records.ts. Refused as `nul-byte` before, which did not say what to mend. Saving it again
+   * as "CSV UTF-8" mends it.
    */
   'utf16-encoding',
   /**

@@ -107,6 +107,24 @@ describe('CSV reader', () => {
         ),
       ).toBe('utf16-encoding');
     }
+    // After a UTF-8 byte-order mark, or two, as a tool that adds one writes it: refused as
+    // nul-byte before.
+    const utf8Mark = Buffer.from([0xef, 0xbb, 0xbf]);
+    for (const bytes of [
+      Buffer.concat([utf8Mark, Buffer.from([0xff, 0xfe]), le]),
+      Buffer.concat([utf8Mark, le]),
+      Buffer.concat([utf8Mark, utf8Mark, be]),
+    ]) {
+      expect(await rejection(read([bytes], '\t'))).toBe('utf16-encoding');
+      expect(
+        await rejection(
+          read(
+            Array.from(bytes).map((b) => Buffer.from([b])),
+            '\t',
+          ),
+        ),
+      ).toBe('utf16-encoding');
+    }
     // A byte-order mark and nothing else: an empty UTF-16 file.
     expect(await rejection(read([Buffer.from([0xff, 0xfe])]))).toBe('utf16-encoding');
     // A NUL byte further on is no sign of UTF-16; one byte, or none, reads as it is.
@@ -313,7 +331,8 @@ describe('CSV reader', () => {
 
   it('decodes strictly with StrictUtf8Decoder', () => {
     const d = new StrictUtf8Decoder();
-    // The first eight bytes are held until they are in (they may be another kind of file's signature).
+    // The first eight bytes are held until they are in (they may be another kind of file's
+    // signature, or UTF-16 after a UTF-8 byte-order mark).
     expect(d.decode(Buffer.from([0xef, 0xbb, 0xbf, 0x61]))).toBe('');
     expect(d.decode(Buffer.from([0x62, 0x63, 0x64, 0x65]))).toBe('abcde');
     expect(d.decode(Buffer.from([0xc3]))).toBe('');

@@ -46,9 +46,10 @@ const HEADER_WORDS = new Set(
 /** Every value of at least five characters in a file (decoded leniently: some files are broken on purpose). */
 function valuesOf(content: Buffer): string[] {
   const texts = [content.toString('latin1'), content.toString('utf8')];
-  if (content[0] === 0xff && content[1] === 0xfe) texts.push(content.subarray(2).toString('utf16le'));
-  if (content[0] === 0xfe && content[1] === 0xff)
-    texts.push(Buffer.from(content.subarray(2)).swap16().toString('utf16le'));
+  // UTF-16 after a UTF-8 byte order mark too.
+  const utf16 = content.subarray(content[0] === 0xef && content[1] === 0xbb && content[2] === 0xbf ? 3 : 0);
+  if (utf16[0] === 0xff && utf16[1] === 0xfe) texts.push(utf16.subarray(2).toString('utf16le'));
+  if (utf16[0] === 0xfe && utf16[1] === 0xff) texts.push(Buffer.from(utf16.subarray(2)).swap16().toString('utf16le'));
   const values = new Set<string>();
   for (const text of texts) {
     for (const raw of text.split(/[,;\t|\r\n"]+/)) {
@@ -149,6 +150,7 @@ const REJECTED: readonly Rejected[] = [
   { file: 'too-many-columns.csv', reasons: ['bad-row-share-exceeded'], rowReasons: ['column-count'] },
   { file: 'utf16be.csv', reasons: ['utf16-encoding'] },
   // Refused as nul-byte or invalid-utf8 before, which told the partner nothing of what to mend.
+  { file: 'bom-then-utf16le.csv', reasons: ['utf16-encoding'] },
   { file: 'workbook-named-as-csv.csv', reasons: ['workbook-named-as-text'], values: GOOD_VALUES },
   { file: 'legacy-xls-named-as-csv.csv', reasons: ['workbook-named-as-text'] },
   { file: 'pdf-named-as-csv.csv', reasons: ['pdf-named-as-text'] },
