@@ -120,7 +120,7 @@ export async function accessesToPerson(
           .where((eb) =>
             eb.or(
               ids.map(({ personId: id, since, loggedUntil }) => {
-                const named = subjectNames(eb, id);
+                const named = subjectNames(eb, store.dialect, id);
                 const bounds = [named];
                 if (since !== undefined) bounds.push(eb('time', '>=', since));
                 if (loggedUntil !== undefined) bounds.push(eb('time', '<', loggedUntil));

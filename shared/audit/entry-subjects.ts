@@ -1,4 +1,5 @@
-import type { Expression, ExpressionBuilder, SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import type { Dialect } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 
 /**
@@ -21,11 +22,35 @@ export function subjectRefOf(personIds: readonly string[]): string | null {
  * seeks: an entry about the person alone by its subject (access_log_subject), one about several
  * by the index of their ids (access_log_subject_id, {@link indexedSubjectIds}). A LIKE with a
  * leading wildcard, for the id last or between others, read the whole log for every request.
+ *
+ * A row of the index counts only where its entry's own subject names the person, the id between
+ * separators: the index sits beside the hash chain, and a row planted there filed another
+ * person's entry under this one for every request answered before verify reported it
+ * (subject-id-fill.ts, strayIndexRows; found by a review). The check is made on the entries
+ * the index's seek found, in the subquery, so the read stays a seek and a page is still filled by
+ * the query's own limit; it compares the index row's own id, so adds no parameter, and by
+ * {@link Dialect.holds}, not LIKE, whose wildcards an id would otherwise have to be kept from.
  */
-export function subjectNames(eb: ExpressionBuilder<Database, 'access_log'>, personId: string): Expression<SqlBool> {
+export function subjectNames(
+  eb: ExpressionBuilder<Database, 'access_log'>,
+  dialect: Dialect,
+  personId: string,
+): Expression<SqlBool> {
+  // The separator a literal, not a parameter: the opt-out lookup packs ids by their parameters.
+  const separator = sql.lit(SUBJECT_SEPARATOR);
+  const between = (ref: string) => sql<string>`concat(${separator}, ${sql.ref(ref)}, ${separator})`;
   return eb.or([
     eb('subject_ref', '=', personId),
-    eb('seq', 'in', eb.selectFrom('access_log_subject_id').select('seq').where('person_id', '=', personId)),
+    eb(
+      'seq',
+      'in',
+      eb
+        .selectFrom('access_log_subject_id')
+        .innerJoin('access_log as entry', 'entry.seq', 'access_log_subject_id.seq')
+        .select('access_log_subject_id.seq')
+        .where('access_log_subject_id.person_id', '=', personId)
+        .where(dialect.holds(between('entry.subject_ref'), between('access_log_subject_id.person_id'))),
+    ),
   ]);
 }
 

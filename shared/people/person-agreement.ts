@@ -102,7 +102,7 @@ export async function purposeOfOptOutRecording(
             // One recorded for several people names them all in one subject (entry-subjects.ts):
             // found by seeks, through the index of the ids such an entry names, not a read of the
             // whole log (found by a review).
-            .where((eb) => eb.or(slice.map((id) => subjectNames(eb, id))))
+            .where((eb) => eb.or(slice.map((id) => subjectNames(eb, store.dialect, id))))
             .where('action', '=', 'consent.record')
             .where('party_id', '=', opt.recordedBy)
             .where('decision', '=', 'allow')

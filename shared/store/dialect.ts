@@ -6,6 +6,7 @@ import {
   type Kysely,
   type RawBuilder,
   type SelectQueryBuilder,
+  type SqlBool,
 } from 'kysely';
 
 /**
@@ -49,6 +50,12 @@ export interface Dialect {
    * SQLite gives '' for null, SQL Server null.
    */
   hex(bytes: Expression<Uint8Array>): RawBuilder<string | null>;
+  /**
+   * That `text` holds `part` anywhere, its characters compared as `=` compares them on the engine:
+   * instr on SQLite, charindex on SQL Server. Not LIKE, which reads `%` and `_` in the part as
+   * wildcards, and T-SQL's `[ ]` and `^` besides.
+   */
+  holds(text: Expression<string | null>, part: Expression<string>): RawBuilder<SqlBool>;
   /** Statement that proves the connection is alive. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- pings work whatever the schema
   ping(db: Kysely<any>): Promise<void>;
@@ -70,6 +77,7 @@ const sqlite: Dialect = {
   firstRows: (query, n) => query.limit(n),
   firstRowsClauses: (n) => ({ top: sql.raw(''), limit: sql.raw(`limit ${rowCount(n)}`) }),
   hex: (bytes) => sql<string | null>`hex(${bytes})`,
+  holds: (text, part) => sql<SqlBool>`instr(${text}, ${part}) > 0`,
   protectAppendOnly: async (db, table, schema) => {
     for (const operation of ['update', 'delete']) {
       await sql
@@ -95,6 +103,7 @@ const mssql: Dialect = {
   firstRowsClauses: (n) => ({ top: sql.raw(`top(${rowCount(n)})`), limit: sql.raw('') }),
   // Style 2: hex digits without the 0x prefix.
   hex: (bytes) => sql<string | null>`convert(varchar(max), ${bytes}, 2)`,
+  holds: (text, part) => sql<SqlBool>`charindex(${part}, ${text}) > 0`,
   appendOnly: (table) => table.modifyEnd(sql`with (ledger = on (append_only = on))`),
   protectAppendOnly: async () => undefined,
   ping: async (db) => {

@@ -1,10 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadAgreements } from '../../../shared/agreements/load.js';
 import { AccessLog, type AccessLogRecord } from '../../../shared/audit/access-log.js';
 import { fromRow, toRow } from '../../../shared/audit/access-log-rows.js';
 import { consistencyProofFor, inclusionProofFor, LOG_INCONSISTENT } from '../../../shared/audit/audit-service.js';
@@ -14,6 +15,7 @@ import { writeCheckpoint } from '../../../shared/audit/checkpointer.js';
 import { leafHashes } from '../../support/stored-leaves.js';
 import { encodeEntry } from '../../../shared/audit/entry-codec.js';
 import { leafHash, rootFromLeafHashes } from '../../../shared/audit/merkle.js';
+import { accessesToPerson, auditScope } from '../../../shared/audit/dpo-views.js';
 import { verifyAccessLog } from '../../../shared/audit/verify-log.js';
 import { createLogger } from '../../../shared/logging.js';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
@@ -242,6 +244,32 @@ describe('tampering beside the hash chain (SQLite)', () => {
       { kind: 'subject-index-stray', seq: 30 },
     ]);
     expect(report.firstBadSeq).toBe(21);
+  });
+
+  it("does not show a DPO an entry about others that a row planted in the subjects' index files under the person asked about", async () => {
+    // Asked before anyone runs verify: the request reads the index as it finds it.
+    await log.append(entry(21, 'person-A person-B'));
+    await log.append(entry(22, 'person-victim person-B'));
+    await log.append(entry(23, 'person-A person-victim-2'));
+    await sql`insert into access_log_subject_id (person_id, seq) values ('person-victim', 21), ('person-victim', 23)`.execute(
+      store.db,
+    );
+    const scope = auditScope(loadAgreements(resolve('agreements')), ['keyways-housing-allocation']);
+    const asked = await accessesToPerson(store, scope, 'person-victim', { after: 0, limit: 1 });
+    // The page of one is the entry that names the person, not one the planted rows file before it.
+    expect(asked.entries.map((e) => e.requestId)).toEqual(['req-22']);
+    expect(await accessesToPerson(store, scope, 'person-victim', { after: asked.next!, limit: 1 })).toMatchObject({
+      entries: [],
+      next: null,
+    });
+    // The people the entry does name still find it.
+    for (const person of ['person-A', 'person-B']) {
+      const page = await accessesToPerson(store, scope, person, { after: 20, limit: 10 });
+      expect({ person, entries: page.entries.map((e) => e.requestId) }).toEqual({
+        person,
+        entries: person === 'person-A' ? ['req-21', 'req-23'] : ['req-21', 'req-22'],
+      });
+    }
   });
 
   it("fills no row of the subjects' index from an entry it finds altered, so none stays once the entry is put back", async () => {

@@ -137,6 +137,35 @@ describe("finding an opt-out's recording entry", () => {
     });
   });
 
+  // The index sits beside the hash chain: a row planted there, before anyone runs verify, would
+  // file the withdrawal of an opt-out no entry recorded under the purpose of another's recording.
+  it("finds no recording for a person through a row planted in the subjects' index that the entry does not name", async () => {
+    const victim = randomUUID();
+    const planted = { consentId: randomUUID(), recordedBy };
+    await store.db
+      .insertInto('consent_event')
+      .values({
+        event_id: randomUUID(),
+        consent_id: planted.consentId,
+        subject_key: victim,
+        kind: 'opt-out',
+        purpose_id: null,
+        action: 'record',
+        party_id: recordedBy,
+        client_id: 'children-trust-dpo',
+        evidence_ref: null,
+        at: '2026-11-04T10:00:00.000Z',
+      })
+      .execute();
+    const recording = await store.db
+      .selectFrom('access_log')
+      .select('seq')
+      .where('subject_ref', '=', `${first} ${second} ${third}`)
+      .executeTakeFirstOrThrow();
+    await store.db.insertInto('access_log_subject_id').values({ person_id: victim, seq: recording.seq }).execute();
+    expect(await purposeOfOptOutRecording(store, agreements, planted)).toBeUndefined();
+  });
+
   // SQL Server scans for a LIKE whose pattern begins with a wildcard: none is sent.
   it('asks SQL Server by seeks alone, each id by its subject and by the index of entries about several', async () => {
     const { store: mssql, statements } = sqlServerStatements((query) =>
