@@ -167,6 +167,6 @@ describe('a retention pass on Azure SQL whose deletion fails', () => {
     const drop = told.findIndex((s) => /^delete from "retention_run" where .*"committed_at" is null/.test(s));
     const entries = told.findIndex((s) => s.includes('from "access_log"'));
     expect([read >= 0, lock >= 0 && lock < drop, drop < entries]).toEqual([true, true, true]);
-    expect(texts.filter((s) => s.startsWith('insert into "access_log"'))).toHaveLength(2);
+    expect(texts.filter((s) => s.startsWith('insert into [access_log] '))).toHaveLength(2);
   });
 });
