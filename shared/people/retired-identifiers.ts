@@ -38,21 +38,23 @@ export async function retireIdentifiers(
   at: string,
 ): Promise<void> {
   if (recordIds.length === 0) return;
-  const rows = await trx
-    .selectFrom('record_identifier as ri')
-    .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
-    // A record's person as the linking pass reads it (retention-people.ts: a purge deletes records
-    // that carry their person's id alone).
-    .select((eb) => [
-      eb.fn.coalesce('sr.person_id', 'sr.carried_person_id').as('person_id'),
-      'sr.dataset_id',
-      'ri.kind',
-      'ri.hash',
-      'ri.key_version',
-    ])
-    .where('ri.record_id', 'in', recordIds)
-    .where((eb) => eb(eb.fn.coalesce('sr.person_id', 'sr.carried_person_id'), 'is not', null))
-    .execute();
+  const rows = await readInSlices(engine, recordIds, (slice) =>
+    trx
+      .selectFrom('record_identifier as ri')
+      .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
+      // A record's person as the linking pass reads it (retention-people.ts: a purge deletes records
+      // that carry their person's id alone).
+      .select((eb) => [
+        eb.fn.coalesce('sr.person_id', 'sr.carried_person_id').as('person_id'),
+        'sr.dataset_id',
+        'ri.kind',
+        'ri.hash',
+        'ri.key_version',
+      ])
+      .where('ri.record_id', 'in', slice)
+      .where((eb) => eb(eb.fn.coalesce('sr.person_id', 'sr.carried_person_id'), 'is not', null))
+      .execute(),
+  );
   if (rows.length === 0) return;
   // A person deleted again after a later extract re-sent them adds nothing new. Read by kind and
   // hash, the lookup index's key: by hash alone each page scanned every hash kept so far.

@@ -3,6 +3,7 @@ import { consentRecordsInForce } from '../consents/store-consent-register.js';
 import { keepKeysOfDeparted } from '../imports/opt-out-kept-keys.js';
 import { createNotedTables, noteIdentifiersOfNotedRecords, noteRecords } from '../imports/opt-out-successors.js';
 import { snapshotTempTable, tempText } from '../imports/snapshot-temp-table.js';
+import { BatchedInsert } from '../store/batched-insert.js';
 import { dialectFor, type Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 import { judgeable, type KeepWhileTest } from './keep-while.js';
@@ -10,15 +11,17 @@ import { withAttributes } from '../store/record-attributes.js';
 
 /** Records a page of the judging read: each brings its attributes (JSON) into memory. */
 const JUDGING_PAGE = 1_000;
-/** Records a page of the deletion: each page's ids are bound in its statements, well under SQL Server's 2,100 parameters. */
+/**
+ * Records a page of the deletion: each page's ids are bound in its statements (an `in` list of
+ * one parameter each, enforce-retention.ts), well under SQL Server's 2,100 parameters.
+ */
 const DELETION_PAGE = 500;
-/** People an insert names: one parameter each, and SQL Server takes at most 1,000 rows a `values` list. */
-const PEOPLE_PER_INSERT = 500;
 
 /** A page of records of people the rule does not keep, in person order. */
 export interface OutOfScopePage {
   /** Their people, each in the page that holds their first record: a person is named once a pass. */
   readonly people: readonly string[];
+  /** At most {@link DELETION_PAGE}: the deletion names them in one statement. */
   readonly records: readonly string[];
 }
 
@@ -41,6 +44,7 @@ export interface OutOfScopePage {
  */
 export class RetentionPeople {
   private readonly records: RawBuilder<unknown>;
+  private readonly keptTable: string;
   private readonly kept: RawBuilder<unknown>;
   private readonly pending: RawBuilder<unknown>;
 
@@ -51,7 +55,8 @@ export class RetentionPeople {
   ) {
     const table = (stem: string) => sql.raw(snapshotTempTable(engine, runId, stem));
     this.records = table('retention_records');
-    this.kept = table('retention_kept');
+    this.keptTable = snapshotTempTable(engine, runId, 'retention_kept');
+    this.kept = sql.raw(this.keptTable);
     this.pending = table('retention_pending');
   }
 
@@ -295,10 +300,12 @@ export class RetentionPeople {
 
   /** Notes these people as kept (each not yet noted). */
   private async keep(people: readonly string[]): Promise<void> {
-    for (let i = 0; i < people.length; i += PEOPLE_PER_INSERT)
-      await sql`insert into ${this.kept} (person_id) values ${sql.join(
-        people.slice(i, i + PEOPLE_PER_INSERT).map((person) => sql`(${person})`),
-      )}`.execute(this.trx);
+    const insert = new BatchedInsert(this.engine, this.keptTable, ['person_id']);
+    for (const person of people) {
+      insert.push([person]);
+      if (insert.full) await insert.flush(this.trx, false);
+    }
+    await insert.flush(this.trx, true);
   }
 }
 

@@ -170,3 +170,63 @@ describe('a retention pass on Azure SQL whose deletion fails', () => {
     expect(texts.filter((s) => s.startsWith('insert into [access_log] '))).toHaveLength(2);
   });
 });
+
+describe('a retention pass on Azure SQL that deletes more people than a statement can name', () => {
+  it('keeps 1,000 people and deletes 1,200 in pages whose every statement SQL Server accepts, each record named once', async () => {
+    // One Housing record each: the first 1,000 in temporary accommodation, the other 1,200 not.
+    const people = Array.from({ length: 2_200 }, (_, n) => `p${String(n).padStart(4, '0')}`);
+    const recordOf = (person: string) => `r${person.slice(1)}`;
+    const kept = people.slice(0, 1_000);
+    const going = people.slice(1_000);
+    // A page's rows after its cursor (person, person, record: the last three parameters), if any.
+    const page = (query: CompiledQuery, of: readonly string[], size: number) => {
+      const cursor = query.parameters.length >= 3 ? String(query.parameters.at(-3)) : undefined;
+      return of.filter((person) => cursor === undefined || person > cursor).slice(0, size);
+    };
+    const recording = sqlServerStatements(
+      (query) => {
+        const text = query.sql.replace(/\s+/g, ' ').trim();
+        if (text.includes('sr.attributes'))
+          return page(query, people, 1_000).map((person) => ({
+            person_id: person,
+            id: recordOf(person),
+            attributes: JSON.stringify({ inTemporaryAccommodation: kept.includes(person) }),
+          }));
+        if (/^select top\(500\) t\.person_id, t\.id from/.test(text))
+          return page(query, going, 500).map((person) => ({ person_id: person, id: recordOf(person) }));
+        return answer(query);
+      },
+      // Each deletion of records deletes every record it names, and the update of the pass's note
+      // finds it (writesOne); no insert reports a count, so the following of pending links ends.
+      (query) =>
+        query.sql.startsWith('delete from "source_record"')
+          ? query.parameters.length
+          : /^(delete|update) /.test(query.sql)
+            ? 1
+            : undefined,
+    );
+    const store = recording.store;
+    const logger = createLogger('warn', () => undefined);
+
+    const [summary] = await enforceRetention(
+      { store, agreements: loadAgreements(resolve('agreements')), accessLog: new AccessLog(store, logger), logger },
+      AGREEMENT,
+    );
+
+    expect(summary).toMatchObject({ outcome: 'enforced', peopleDeleted: 1_200, recordsDeleted: 1_200 });
+    const statements = recording.statements;
+    for (const statement of statements)
+      expect({ sql: statement.sql, refused: refusedBySqlServer(statement) }).toEqual({
+        sql: statement.sql,
+        refused: [],
+      });
+    const named = (test: RegExp) =>
+      statements.filter((s) => test.test(s.sql.replace(/\s+/g, ' ').trim())).flatMap((s) => s.parameters);
+    // Every person kept noted, every record going retired, and deleted with its identifiers, once.
+    expect(named(/^insert into \[?##lintel_retentionkept_\w+\]? \(.*\) values /)).toEqual(kept);
+    const goingRecords = going.map(recordOf);
+    expect(named(/^select .* from "record_identifier" as "ri"/)).toEqual(goingRecords);
+    expect(named(/^delete from "record_identifier"/)).toEqual(goingRecords);
+    expect(named(/^delete from "source_record"/)).toEqual(goingRecords);
+  });
+});

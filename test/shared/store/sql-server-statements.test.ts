@@ -337,6 +337,20 @@ describe('statements sent to Azure SQL', () => {
     });
   });
 
+  it("reads the identifiers of 2,500 records to be deleted in statements within SQL Server's 2,100 parameters, each record once", async () => {
+    // More than a deletion's page holds (retention-people.ts): the read is sized by the engine,
+    // not by its caller's page.
+    const records = Array.from({ length: 2_500 }, (_, n) => `r${n}`);
+    const { store, statements } = sqlServerStatements();
+    await store.db.transaction().execute(async (trx) => {
+      await retireIdentifiers(trx, 'mssql', records, '2026-12-03T12:00:00.000Z');
+    });
+    expectAccepted(statements);
+    const reads = statements.filter((s) => s.sql.includes('"record_identifier" as "ri"'));
+    expect(reads.length).toBeGreaterThan(1);
+    expect(reads.flatMap((s) => s.parameters)).toEqual(records);
+  });
+
   it('keeps and reads attribute layouts with statements SQL Server accepts, the new layout read under an update lock', async () => {
     // Two loads bringing the same new layout: without the lock both find no row and the second
     // fails on the key, an import lost to a retry. What the lock does only a server shows.
