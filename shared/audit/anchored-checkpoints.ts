@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import { BatchedInsert, readInSlices } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
 import type { AnchoredCheckpointTable } from '../store/schema.js';
 import type { AnchorLog } from './anchor-log.js';
@@ -42,8 +43,14 @@ function rowOf({ blob, checkpoint }: AnchoredCheckpoint) {
   };
 }
 
-/** Rows a statement: six values each, within SQL Server's 2,100 parameters. */
-const ROWS_PER_INSERT = 300;
+/** The columns of an anchored checkpoint's row, in the order of {@link valuesOf}. */
+const ANCHORED_COLUMNS = ['blob', 'tree_size', 'root_hash', 'time', 'key_id', 'signature'];
+
+/** An anchored checkpoint's row as its values, in the order of {@link ANCHORED_COLUMNS}. */
+function valuesOf(anchored: AnchoredCheckpoint): (string | number)[] {
+  const row = rowOf(anchored);
+  return [row.blob, row.tree_size, row.root_hash, row.time, row.key_id, row.signature];
+}
 
 /**
  * Checkpoints the store did not record when they were anchored (before migration 0032), found
@@ -55,17 +62,19 @@ export async function recordAnchoredCheckpoints(store: Store, anchored: readonly
   if (anchored.length === 0) return;
   await store.db.transaction().execute(async (trx) => {
     const blobs = [...new Set(anchored.map(({ blob }) => blob))];
-    const rows = await trx.selectFrom('anchored_checkpoint').selectAll().where('blob', 'in', blobs).execute();
+    const rows = await readInSlices(store.dialect.engine, blobs, (slice) =>
+      trx.selectFrom('anchored_checkpoint').selectAll().where('blob', 'in', slice).execute(),
+    );
     const recorded = new Set(rows.map((row) => `${row.blob} ${checkpointIdentity(fromRow(row).checkpoint)}`));
     const toRecord = anchored.filter(
       ({ blob, checkpoint }) => !recorded.has(`${blob} ${checkpointIdentity(checkpoint)}`),
     );
-    for (let i = 0; i < toRecord.length; i += ROWS_PER_INSERT) {
-      await trx
-        .insertInto('anchored_checkpoint')
-        .values(toRecord.slice(i, i + ROWS_PER_INSERT).map(rowOf))
-        .execute();
+    const insert = new BatchedInsert(store.dialect.engine, 'anchored_checkpoint', ANCHORED_COLUMNS);
+    for (const checkpoint of toRecord) {
+      insert.push(valuesOf(checkpoint));
+      if (insert.full) await insert.flush(trx, false);
     }
+    await insert.flush(trx, true);
   });
 }
 

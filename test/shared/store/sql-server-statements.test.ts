@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { rememberAgreements } from '../../../shared/agreements/remembered-agreements.js';
 import { AccessLog } from '../../../shared/audit/access-log.js';
+import { recordAnchoredCheckpoints } from '../../../shared/audit/anchored-checkpoints.js';
 import { accessesToPerson, auditScope } from '../../../shared/audit/dpo-views.js';
 import { fillSubjectIdIndex } from '../../../shared/audit/subject-id-fill.js';
 import { findSuspiciousActivity } from '../../../shared/audit/watch-rules.js';
@@ -349,6 +350,43 @@ describe('statements sent to Azure SQL', () => {
     const reads = statements.filter((s) => s.sql.includes('"record_identifier" as "ri"'));
     expect(reads.length).toBeGreaterThan(1);
     expect(reads.flatMap((s) => s.parameters)).toEqual(records);
+  });
+
+  it('records 2,500 checkpoints anchored before the store recorded them, one already recorded, in inserts SQL Server takes', async () => {
+    // Some nine days of five-minute checkpoints in the anchor log's first blob (it holds 50,000).
+    const blob = 'checkpoints/000000.log';
+    const anchored = Array.from({ length: 2_500 }, (_, n) => ({
+      blob,
+      checkpoint: {
+        treeSize: n * 10,
+        rootHash: n.toString(16).padStart(64, '0'),
+        time: new Date(Date.UTC(2026, 10, 1) + n * 300_000).toISOString(),
+        keyId: 'https://vault.example/keys/checkpoint/v1',
+        signature: `sig${n}`,
+      },
+    }));
+    const [first] = anchored;
+    const { store, statements } = sqlServerStatements((q) =>
+      q.sql.startsWith('select * from "anchored_checkpoint"')
+        ? [
+            {
+              blob,
+              tree_size: String(first!.checkpoint.treeSize),
+              root_hash: first!.checkpoint.rootHash,
+              time: first!.checkpoint.time,
+              key_id: first!.checkpoint.keyId,
+              signature: first!.checkpoint.signature,
+            },
+          ]
+        : [],
+    );
+    await recordAnchoredCheckpoints(store, anchored);
+    expectAccepted(statements);
+    // Every checkpoint not yet recorded written once, in order; the one recorded not again.
+    const written = statements
+      .filter((s) => /^insert into \[?"?anchored_checkpoint/.test(s.sql))
+      .flatMap((s) => s.parameters.filter((_, n) => n % 6 === 5));
+    expect(written).toEqual(anchored.slice(1).map(({ checkpoint }) => checkpoint.signature));
   });
 
   it('keeps and reads attribute layouts with statements SQL Server accepts, the new layout read under an update lock', async () => {
