@@ -23,6 +23,8 @@ import { nextLinkedAgreementQuery } from '../../../shared/linkage/link-people.js
 import { MAX_HISTORY_IDS, personIdHistory, recordPersonIdMoves } from '../../../shared/linkage/person-id-history.js';
 import { lastMoveOutCommittedIn, lastMoveOutTimes } from '../../../shared/people/current-person-id.js';
 import { noteOptOutSuccessors, possiblySamePerson } from '../../../shared/people/possibly-same-person.js';
+import { decisionsForGroups } from '../../../shared/people/callers-subjects.js';
+import { decide } from '../../../shared/policy/decide.js';
 import { listCandidates } from '../../../shared/linkage/review-queue.js';
 import {
   keptHashSetsUnder,
@@ -43,6 +45,7 @@ import {
 } from '../../../shared/store/record-attributes.js';
 import { readStoreSources } from '../../../shared/linkage/store-sources.js';
 import { housingLinkConfirmation } from '../../support/link-confirmations.js';
+import { InMemoryConsents } from '../policy/in-memory-consents.js';
 import { refusedBySqlServer, sqlServerStatements } from '../../support/sql-server-statements.js';
 
 /**
@@ -387,6 +390,36 @@ describe('statements sent to Azure SQL', () => {
       .filter((s) => /^insert into \[?"?anchored_checkpoint/.test(s.sql))
       .flatMap((s) => s.parameters.filter((_, n) => n % 6 === 5));
     expect(written).toEqual(anchored.slice(1).map(({ checkpoint }) => checkpoint.signature));
+  });
+
+  it("tells a housing provider's review queue which of 1,250 pairs are its tenants, reading 2,500 people in statements within SQL Server's 2,100 parameters", async () => {
+    const agreements = loadAgreements(join(import.meta.dirname, '../../../agreements'));
+    const decision = await decide(
+      {
+        caller: { partyId: 'social-housing-providers', clientId: 'rp-client', roles: ['rp-tenancy-officer'] },
+        purpose: 'tenancy-sustainment',
+        datasets: [DATASET],
+        subject: null,
+        action: 'lookup',
+      },
+      { agreements, consents: new InMemoryConsents(), now: () => new Date('2026-12-03T12:00:00.000Z') },
+    );
+    if (!decision.allow) throw new Error(`not allowed: ${decision.reason}`);
+    // Pairs of two people; the provider's extract holds the first of every other pair.
+    const people = Array.from({ length: 2_500 }, (_, n) => `p${n}`);
+    const pairs = Array.from({ length: 1_250 }, (_, n) => [people[2 * n]!, people[2 * n + 1]!]);
+    const held = new Set(people.filter((_, n) => n % 4 === 0));
+    const { store, statements } = sqlServerStatements((q) =>
+      q.sql.startsWith('select distinct "person_id" from "source_record"')
+        ? q.parameters.filter((p) => held.has(String(p))).map((person_id) => ({ person_id }))
+        : [],
+    );
+    const decisions = await decisionsForGroups(store, agreements, decision, pairs);
+    expectAccepted(statements);
+    expect(statements.length).toBeGreaterThan(1);
+    // Every person read once; the provider's pairs, and only those, answered.
+    expect(statements.flatMap((s) => s.parameters.slice(0, -2))).toEqual(people);
+    expect(decisions.map((d) => d !== undefined)).toEqual(pairs.map((_, n) => n % 2 === 0));
   });
 
   it('keeps and reads attribute layouts with statements SQL Server accepts, the new layout read under an update lock', async () => {
