@@ -9,6 +9,18 @@ const localSettingsSchema = z.object({
 });
 
 /**
+ * `local.settings.json` (or the example) cannot be read as settings. The message names the file
+ * and, for JSON it cannot parse, the line and column alone: the file holds connection strings
+ * and keys, so it is printed as it is, by `npm start` and every script.
+ */
+export class LocalSettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LocalSettingsError';
+  }
+}
+
+/**
  * Load `local.settings.json` the way Core Tools does — its `Values` become environment
  * variables — falling back to `local.settings.example.json` so a fresh clone starts. Variables
  * already set in the shell win, which is how tests and CI point the host elsewhere.
@@ -30,11 +42,12 @@ export function loadLocalSettings(directory = process.cwd(), env: NodeJS.Process
       offset === undefined
         ? ''
         : ` at line ${text.slice(0, offset).split('\n').length}, column ${offset - text.lastIndexOf('\n', offset - 1)}`;
-    throw new Error(`${file}: not valid JSON${where}`);
+    throw new LocalSettingsError(`${file}: not valid JSON${where}`);
   }
   const parsed = localSettingsSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`${file}: Values must be an object of strings`);
-  if (parsed.data.IsEncrypted) throw new Error(`${file}: encrypted settings are not supported by the local host`);
+  if (!parsed.success) throw new LocalSettingsError(`${file}: Values must be an object of strings`);
+  if (parsed.data.IsEncrypted)
+    throw new LocalSettingsError(`${file}: encrypted settings are not supported by the local host`);
   for (const [name, value] of Object.entries(parsed.data.Values)) {
     if (env[name] === undefined) env[name] = value;
   }

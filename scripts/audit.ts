@@ -31,10 +31,10 @@ if (
 ) {
   refuseUsage('audit', undefined, USAGE);
 }
-loadLocalSettings();
-useRunningAzurite();
 let services: Services | undefined;
 try {
+  loadLocalSettings();
+  useRunningAzurite();
   services = await createServices(loadConfig(process.env), undefined, { operatorScript: true });
   if (command === 'public-key') {
     const keyId = keyIdGiven ?? (await currentSigningKey(services.secrets)).keyId;

@@ -1,7 +1,8 @@
 /**
  * How the operator CLIs answer a mistake: in one line, never a stack trace. A settings error
- * names the setting, never its value, a usage error repeats only what was typed on the command
- * line, and a local stack not running names the port it was looked for on; an invalid agreement
+ * names the setting, never its value, a local.settings.json that cannot be read its file (and
+ * line and column), a usage error repeats only what was typed on the command line, and a local
+ * stack not running names the port it was looked for on; an invalid agreement
  * names its file and line, and `PARTY_CLIENT_IDS` naming a party no agreement knows names that
  * party (never a client id), as `npm start` does: the operator who added a partner must learn which
  * step went wrong. Blob storage or Key Vault refusing the operator's own identity is named by the
@@ -12,7 +13,7 @@
  */
 import { statSync, type Stats } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { LocalStackNotRunningError } from '../local/settings.js';
+import { LocalSettingsError, LocalStackNotRunningError } from '../local/settings.js';
 import { AgreementValidationError } from '../shared/agreements/agreement-issue.js';
 import { PartyDirectoryError } from '../shared/agreements/party-directory.js';
 import { isDevelopmentStorageUrl } from '../shared/blob/storage-connection.js';
@@ -107,6 +108,7 @@ const OPERATOR_ACCESS = '(infra/README.md, "Operator access")';
 export function failureLine(script: string, err: unknown): string {
   if (
     err instanceof ConfigurationError ||
+    err instanceof LocalSettingsError ||
     err instanceof LocalStackNotRunningError ||
     err instanceof AgreementValidationError ||
     err instanceof PartyDirectoryError

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadLocalSettings } from '../local/settings.js';
+import { loadLocalSettings, LocalSettingsError } from '../local/settings.js';
 import { AgreementValidationError } from '../shared/agreements/agreement-issue.js';
 import { loadAgreements } from '../shared/agreements/load.js';
 import type { AgreementSet } from '../shared/agreements/agreement-set.js';
@@ -116,11 +116,15 @@ async function rememberedBy(settings: Settings, loaded: AgreementSet) {
 }
 
 main().catch((err: unknown) => {
-  // Settings errors name the setting, never its value; anything else is named by its kind only,
-  // as its message may quote a setting (JSON.parse does). A usage error never gets here:
+  // Settings errors name the setting, never its value (local.settings.json's its file, line and
+  // column); anything else is named by its kind only, as its message may quote a setting
+  // (JSON.parse does). A usage error never gets here:
   // parseOptions and refuseUsage end the script first, with exit 2 and the usage line.
   const known =
-    err instanceof ConfigurationError || err instanceof PartyDirectoryError || err instanceof AgreementValidationError;
+    err instanceof ConfigurationError ||
+    err instanceof LocalSettingsError ||
+    err instanceof PartyDirectoryError ||
+    err instanceof AgreementValidationError;
   process.stderr.write(`token: ${known ? (err as Error).message : err instanceof Error ? err.name : 'failed'}\n`);
   process.exit(1);
 });

@@ -21,9 +21,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** A store and key file of the test's own, so no script reaches the checkout's local ones. */
 const ISOLATED = { SQLITE_PATH: join(dir, 'lintel.db'), LOCAL_SECRETS_PATH: join(dir, 'secrets.json') };
 
-function run(script: string, args: string[], env: Record<string, string> = {}) {
+function run(script: string, args: string[], env: Record<string, string> = {}, cwd = ROOT) {
   return spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, script), ...args], {
-    cwd: ROOT,
+    cwd,
     env: minimalEnv({ LOG_LEVEL: 'error', ...env }),
     encoding: 'utf8',
     timeout: 60_000,
@@ -285,6 +285,31 @@ describe('CLI errors', () => {
         expect(result.stderr).not.toContain('SECRET');
       },
     );
+  });
+
+  // A newcomer's copy of local.settings.example.json with a slip in it (a comma after the last
+  // value) was named by seed and import with its line and column, but by token, curate, relink,
+  // migrate and purge-dataset as "failed (Error)", and by audit with a stack trace.
+  describe('a local.settings.json that is not JSON', () => {
+    const checkout = mkdtempSync(join(dir, 'checkout-settings-malformed-'));
+    const settingsFile = join(checkout, 'local.settings.json');
+    writeFileSync(settingsFile, '{"Values":{"MSSQL_CONNECTION_STRING":"Hunter2-sa-password",}}');
+
+    it.each([
+      ['scripts/token.ts', ['--party', 'la-housing', '--role', 'housing-officer']],
+      ['scripts/curate.ts', []],
+      ['scripts/relink.ts', []],
+      ['scripts/migrate.ts', []],
+      ['scripts/purge-dataset.ts', ['--dataset', 'no-such-dataset']],
+      ['scripts/audit.ts', ['verify']],
+    ])('%s names the file and where in it, quoting nothing of it (exit 1)', (script, args) => {
+      const result = run(script, args, {}, checkout);
+      expect(result.stderr.split('\n')).toEqual([
+        `${script.slice('scripts/'.length, -'.ts'.length)}: ${settingsFile}: not valid JSON at line 1, column 60`,
+        '',
+      ]);
+      expect(result.status).toBe(1);
+    });
   });
 
   // Before, seed, import, token and relink refused --help as an unknown option, and link
