@@ -9,12 +9,11 @@
  * local host first so Azurite is up). Exit code 1
  * when the log does not verify, so it can run from a scheduler.
  */
-import { loadLocalSettings, useRunningAzurite } from '../local/settings.js';
 import { checkpointNow, verifyLog } from '../shared/audit/audit-service.js';
 import { currentSigningKey, publicKeysFor } from '../shared/audit/signing-keys.js';
-import { loadConfig } from '../shared/config.js';
-import { createServices, type Services } from '../shared/services.js';
+import type { Services } from '../shared/services.js';
 import { failureLine, parseOptions, refuseUsage } from './cli.js';
+import { stackServices } from './stack-services.js';
 
 const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
@@ -33,9 +32,7 @@ if (
 }
 let services: Services | undefined;
 try {
-  loadLocalSettings();
-  useRunningAzurite();
-  services = await createServices(loadConfig(process.env), undefined, { operatorScript: true });
+  services = await stackServices();
   if (command === 'public-key') {
     const keyId = keyIdGiven ?? (await currentSigningKey(services.secrets)).keyId;
     const key = (await publicKeysFor(services.secrets, [keyId])).get(keyId);

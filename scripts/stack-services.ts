@@ -4,8 +4,8 @@ import { createServices, type Services } from '../shared/services.js';
 
 /**
  * The services of the configured store, for a script that works on it (curate, relink,
- * purge-dataset): local settings read first, and a mistaken setting named before the local stack
- * is looked for (a missing Azurite would hide it), then the host's own services.
+ * purge-dataset, audit): local settings read first, and a mistaken setting named before the local
+ * stack is looked for (a missing Azurite would hide it), then the host's own services.
  */
 export async function stackServices(): Promise<Services> {
   loadLocalSettings();

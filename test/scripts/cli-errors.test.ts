@@ -211,11 +211,17 @@ describe('CLI errors', () => {
     },
   );
 
-  it.each([['scripts/curate.ts'], ['scripts/relink.ts']])(
+  // audit verify (or checkpoint, or public-key) waited out the SDK's retries too, then named the
+  // refusal by its kind alone, having created a store of its own meanwhile.
+  it.each([
+    ['scripts/curate.ts', []],
+    ['scripts/relink.ts', []],
+    ['scripts/audit.ts', ['verify']],
+  ])(
     '%s says in one line that the local stack is not running',
-    async (script) => {
+    async (script, args) => {
       const port = await freePort();
-      const result = run(script, [], {
+      const result = run(script, args, {
         ...ISOLATED,
         AzureWebJobsStorage: 'UseDevelopmentStorage=true',
         AZURITE_BLOB_PORT: String(port),
