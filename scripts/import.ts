@@ -12,11 +12,11 @@
  * import was a rejection — 1 on an error. A command line the importer would only reject or leave
  * in incoming (a path that is no file, an empty file, a --party or --dataset the agreements do not
  * define, a --party that is not a source of --dataset, a name ending in `.filepart` or of a type it
- * does not read, a --delimiter or --as-of it cannot read, a date still to come), and a --timeout
- * that is no positive number of seconds, is refused with exit 2 before anything is uploaded: with
- * the usage line after the message where the command line is mistyped (an option missing or
- * unreadable, an id the agreements do not define), alone where the file or the agreements refuse
- * what it names.
+ * does not read, a --delimiter or --as-of it cannot read, a date still to come), several files,
+ * and a --timeout that is no positive number of seconds, are refused with exit 2 before anything
+ * is uploaded: with the usage line after the message where the command line is mistyped (an
+ * option missing or unreadable, several files, an id the agreements do not define), alone where
+ * the file or the agreements refuse what it names.
  *
  * Following works from blob storage alone, as a partner's own tooling could: the importer's
  * progress blob (`processed/<path>.progress.json`) while it loads, then the report beside the
@@ -101,6 +101,10 @@ async function main(): Promise<void> {
   if (!file || !values.party || !values.dataset) {
     refuseUsage('import', 'a file, --party and --dataset are needed', USAGE);
   }
+  // A pattern the shell expanded to several files (`extract-*.csv`) uploaded the first alone and
+  // reported it as the import, the others passed over without a word.
+  if (positionals.length > 1)
+    refuseUsage('import', `${positionals.length} files given: it imports one file at a time`, USAGE);
   // Checked before uploading: a NaN deadline is never passed, so the wait would never end.
   const timeoutSeconds = Number(values.timeout);
   if (!(timeoutSeconds > 0 && Number.isFinite(timeoutSeconds)))

@@ -119,6 +119,40 @@ describe('npm run import', () => {
     );
   }, 60_000);
 
+  // `npm run import -- extract-*.csv …` on a folder holding two seedings' extracts uploaded the
+  // first file alone, reported its import, and passed over the other without a word.
+  it('refuses several files, uploading none, with its usage line (exit 2)', async () => {
+    const names = [`cli-options-${randomUUID()}.csv`, `cli-options-${randomUUID()}.csv`];
+    for (const name of names) writeFileSync(join(dir, name), 'firstName,lastName\nTest,Person\n');
+    const connection = inject('azuriteConnectionString');
+    await ensureContainers(BlobServiceClient.fromConnectionString(connection));
+    const result = run(
+      'scripts/import.ts',
+      [
+        ...names.map((name) => join(dir, name)),
+        '--party',
+        'kettering-borough-council',
+        '--dataset',
+        'keyways-housing-register',
+        '--timeout',
+        '10',
+      ],
+      { LINTEL_ENV: 'test', AzureWebJobsStorage: connection },
+    );
+    const incoming = BlobServiceClient.fromConnectionString(connection).getContainerClient(CONTAINERS.incoming);
+    const uploaded: string[] = [];
+    for (const name of names) {
+      const blob = incoming.getBlobClient(`kettering-borough-council/keyways-housing-register/${name}`);
+      if (await blob.exists()) uploaded.push(name);
+      await blob.deleteIfExists();
+    }
+    expect({ status: result.status, stdout: result.stdout, uploaded }).toEqual({ status: 2, stdout: '', uploaded: [] });
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe('import: 2 files given: it imports one file at a time');
+    expect(lines[1]).toMatch(/^usage: npm run import -- <file>/);
+  }, 60_000);
+
   // A mistyped --party or --dataset put the partner's file (people's records) into storage under
   // a path no agreement knows, for the importer to reject it into rejected/ as `party-not-source`
   // or `unknown-dataset`: the folders alone decided, and the script's own agreements say as much.
