@@ -33,7 +33,9 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parseOptions, refuseUsage, requireFile } from './cli.js';
 import { Pseudonymiser } from '../shared/domain/pseudonymise.js';
 import { formatEvaluation } from '../shared/matching/evaluate.js';
@@ -69,6 +71,10 @@ async function main(): Promise<void> {
     const file = values[option];
     if (file !== undefined) requireFile('link', file, `--${option}`);
   }
+  // The pairs are written last: into a folder that is not there, the whole run failed at its end
+  // as "link failed: Error (ENOENT)", naming no option.
+  if (statSync(dirname(resolve(values.out)), { throwIfNoEntry: false })?.isDirectory() !== true)
+    usage(`no folder ${dirname(values.out)} for --out`);
   let key: Buffer;
   if (values.key !== undefined) {
     if (!/^(?:[0-9a-fA-F]{2})+$/.test(values.key)) usage('--key must be hex');

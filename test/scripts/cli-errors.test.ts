@@ -432,6 +432,26 @@ describe('CLI errors', () => {
     expect(lines).toEqual([`link: --map ${csv} is not JSON`, expect.stringMatching(/^usage: npm run link -- --left/)]);
   });
 
+  // The pairs are written after the whole run: an --out into a folder that is not there was
+  // answered at its end with "link failed: Error (ENOENT)", exit 1, naming no option.
+  it('npm run link refuses an --out in a folder that is not there, before linking (exit 2)', () => {
+    const csv = join(dir, 'link-side.csv');
+    writeFileSync(csv, 'firstName,lastName\nA,B\n');
+    const map = join(dir, 'link-map.json');
+    writeFileSync(map, JSON.stringify({ left: { columns: {} }, right: { columns: {} } }));
+    const folder = join(dir, 'no-such-folder');
+    const result = run(
+      'scripts/link.ts',
+      ['--left', csv, '--right', csv, '--map', map, '--out', join(folder, 'pairs.csv')],
+      ISOLATED,
+    );
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+    expect(linkRefusal(result.stderr).split('\n')).toEqual([
+      `link: no folder ${folder} for --out`,
+      expect.stringMatching(/^usage: npm run link -- --left/),
+    ]);
+  });
+
   // Number('') is 0: an empty --review-threshold (an unset shell variable, say) was read as 0
   // and the run went on with that threshold, exit 0, where any other unreadable value is refused.
   it.each([[''], [' '], ['two per cent']])(
