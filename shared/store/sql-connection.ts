@@ -1,4 +1,9 @@
-import mssql from 'mssql';
+import { createRequire } from 'node:module';
+import type mssqlModule from 'mssql';
+
+// Loaded when a connection string is read, not with configuration: settings are read by every
+// CLI, and a token or an import on SQLite loads no SQL Server driver (cli-errors.test.ts).
+const requireModule = createRequire(import.meta.url);
 
 /**
  * An Azure SQL connection string as the store reads it, with mssql's own connection-string
@@ -19,6 +24,7 @@ export interface SqlConnection {
 }
 
 export function parseSqlConnection(connectionString: string): SqlConnection {
+  const mssql = requireModule('mssql') as typeof mssqlModule;
   const parsed = mssql.ConnectionPool.parseConnectionString(connectionString) as {
     server: string;
     port?: number;
