@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import { BatchedInsert, readInSlices } from '../store/batched-insert.js';
+import { BatchedInsert, inSlices } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
 import type { AnchoredCheckpointTable } from '../store/schema.js';
 import type { AnchorLog } from './anchor-log.js';
@@ -62,7 +62,7 @@ export async function recordAnchoredCheckpoints(store: Store, anchored: readonly
   if (anchored.length === 0) return;
   await store.db.transaction().execute(async (trx) => {
     const blobs = [...new Set(anchored.map(({ blob }) => blob))];
-    const rows = await readInSlices(store.dialect.engine, blobs, (slice) =>
+    const rows = await inSlices(store.dialect.engine, blobs, (slice) =>
       trx.selectFrom('anchored_checkpoint').selectAll().where('blob', 'in', slice).execute(),
     );
     const recorded = new Set(rows.map((row) => `${row.blob} ${checkpointIdentity(fromRow(row).checkpoint)}`));

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { BatchedInsert, readInSlices } from '../store/batched-insert.js';
+import { BatchedInsert, inSlices } from '../store/batched-insert.js';
 import type { Dialect, Engine } from '../store/dialect.js';
 import { isUniqueViolation } from '../store/unique-violation.js';
 import { indexedSubjectIds, SUBJECT_SEPARATOR } from './entry-subjects.js';
@@ -94,7 +94,7 @@ async function rowsMissing(
   const first = due[0]!.seq;
   const last = due.at(-1)!.seq;
   const ids = [...new Set(due.map((r) => r.person_id))];
-  const rows = await readInSlices(engine, ids, async (slice) => {
+  const rows = await inSlices(engine, ids, async (slice) => {
     const { rows: found } = await sql<SubjectIdRow>`
       select person_id, seq from ${sql.table(table)}
       where person_id in (${sql.join(slice)}) and seq >= ${first} and seq <= ${last}`.execute(db);

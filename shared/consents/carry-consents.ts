@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { BatchedInsert, readInSlices } from '../store/batched-insert.js';
+import { BatchedInsert, inSlices } from '../store/batched-insert.js';
 import type { Engine } from '../store/dialect.js';
 import type { ConsentEventTable, Database } from '../store/schema.js';
 
@@ -158,7 +158,7 @@ function targetsOf(moves: readonly PersonIdMove[]): Map<string, Set<string>> {
 
 /**
  * Every event of the person ids `subjects`, as many ids a statement as the engine takes
- * (readInSlices); on SQL Server under a range lock held to the end of the transaction.
+ * (inSlices); on SQL Server under a range lock held to the end of the transaction.
  */
 async function eventsOf(
   trx: Kysely<Database>,
@@ -166,7 +166,7 @@ async function eventsOf(
   subjects: readonly string[],
 ): Promise<ConsentEventTable[]> {
   const lock = engine === 'mssql' ? sql.raw(' with (holdlock)') : sql.raw('');
-  return readInSlices(engine, subjects, async (slice) => {
+  return inSlices(engine, subjects, async (slice) => {
     const { rows } = await sql<ConsentEventTable>`select ${sql.join(COLUMNS.map((c) => sql.ref(c)))}
       from consent_event${lock} where subject_key in (${sql.join(slice)})`.execute(trx);
     return rows;
@@ -187,7 +187,7 @@ async function copiesNotHeld(
 ): Promise<ConsentEventTable[]> {
   if (events.length === 0) return [];
   const tos = [...new Set(events.flatMap((e) => [...targets.get(e.subject_key)!]))];
-  const rows = await readInSlices(engine, tos, (slice) =>
+  const rows = await inSlices(engine, tos, (slice) =>
     trx
       .selectFrom('consent_event')
       .select(['subject_key', 'consent_id', 'action'])
@@ -233,7 +233,7 @@ async function detachAtSplit(
 ): Promise<ConsentEventTable[]> {
   if (records.length === 0) return [];
   const consentIds = [...new Set(records.map((e) => e.consent_id))];
-  const endings = await readInSlices(engine, consentIds, (slice) =>
+  const endings = await inSlices(engine, consentIds, (slice) =>
     trx
       .selectFrom('consent_event')
       .select(['consent_id', 'subject_key', 'action'])

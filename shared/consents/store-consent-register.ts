@@ -4,7 +4,7 @@ import { sql, type Kysely, type SqlBool } from 'kysely';
 import type { Store } from '../store/database.js';
 import { endKeptKeys } from '../imports/opt-out-kept-keys.js';
 import { lastMoveOutCommittedIn } from '../people/current-person-id.js';
-import { BatchedInsert, readInSlices } from '../store/batched-insert.js';
+import { BatchedInsert, inSlices } from '../store/batched-insert.js';
 import { takeTransactionLock } from '../store/transaction-lock.js';
 import type { Database } from '../store/schema.js';
 import type { ConsentEventTable } from '../store/schema.js';
@@ -192,7 +192,7 @@ export class StoreConsentRegister implements ConsentRegister {
       for (const subject of subjects)
         await takeTransactionLock(this.store, trx, `lintel-consent-subject:${subject}`, CONSENT_LOCK_TIMEOUT_MS);
       const unheld = input.keep === undefined ? [] : await this.unheldKeys(trx, input.keep.keys, subjects);
-      const inForce = await readInSlices(this.store.dialect.engine, subjects, (slice) =>
+      const inForce = await inSlices(this.store.dialect.engine, subjects, (slice) =>
         this.inForceQuery('opt-out', trx)
           .select(['r.consent_id', 'r.subject_key'])
           .where('r.party_id', '=', input.by.partyId)
@@ -514,7 +514,7 @@ export class StoreConsentRegister implements ConsentRegister {
 
   /** Of `ids`, those a record holds. */
   private async heldIds(db: Kysely<Database>, ids: readonly string[]): Promise<Set<string>> {
-    const held = await readInSlices(this.store.dialect.engine, ids, (slice) =>
+    const held = await inSlices(this.store.dialect.engine, ids, (slice) =>
       db.selectFrom('source_record').select('person_id').distinct().where('person_id', 'in', slice).execute(),
     );
     return new Set(held.flatMap((r) => (r.person_id === null ? [] : [r.person_id])));
@@ -522,7 +522,7 @@ export class StoreConsentRegister implements ConsentRegister {
 
   /** Of `ids`, those records have moved out of (a linking pass merged or split them away). */
   private async movedOutIds(db: Kysely<Database>, ids: readonly string[]): Promise<Set<string>> {
-    const moved = await readInSlices(this.store.dialect.engine, ids, (slice) =>
+    const moved = await inSlices(this.store.dialect.engine, ids, (slice) =>
       db
         .selectFrom('person_id_move')
         .select('from_person_id')

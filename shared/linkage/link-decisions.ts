@@ -1,6 +1,6 @@
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { RecordBatch } from '../matching/record.js';
-import { readInSlices } from '../store/batched-insert.js';
+import { inSlices } from '../store/batched-insert.js';
 import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 import { orderedPrints, type PairKeys } from './pair-key.js';
@@ -559,7 +559,7 @@ async function endedForAgreement(
   );
   const linked = new Set<string>();
   const keys = [...new Set(ending.map((r) => r.pairKey))];
-  const held = await readInSlices(engine, keys, (slice) =>
+  const held = await inSlices(engine, keys, (slice) =>
     db
       .selectFrom('record_link')
       .select('pair_key')

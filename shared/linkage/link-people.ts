@@ -20,7 +20,7 @@ import type { ProbabilisticOptions } from '../matching/probabilistic.js';
 import type { RecordBatch } from '../matching/record.js';
 import { storedKeyVersions } from '../people/stored-key-versions.js';
 import { SecretVersionGoneError, type SecretSource } from '../secrets/secret-source.js';
-import { BatchedInsert, readInSlices } from '../store/batched-insert.js';
+import { BatchedInsert, inSlices } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
 import type { Dialect, Engine } from '../store/dialect.js';
 import type { Database, RecordLinkTable } from '../store/schema.js';
@@ -949,7 +949,7 @@ async function redecideSourcePair(
     .filter((row) => row.tier === tier && row.status !== 'auto' && row.score === null)
     .filter((row) => !kept.has(`${leftAt.get(row.record_a)},${rightAt.get(row.record_b)}`))
     .map((row) => row.id);
-  await readInSlices(engine, ended, (slice) => trx.deleteFrom('record_link').where('id', 'in', slice).execute());
+  await inSlices(engine, ended, (slice) => trx.deleteFrom('record_link').where('id', 'in', slice).execute());
   await insertLinks(trx, engine, added);
   const gone = new Set(ended);
   written.set(left.id, right.id, [
@@ -1187,7 +1187,7 @@ async function formPeople(
   const movedAt = now().toISOString();
   // The same time as the moves: a subject access request starts the records' window in their
   // new id here (person-id-history.ts).
-  await readInSlices(
+  await inSlices(
     engine,
     moved.map((n) => recordIds[n]!),
     (slice) => trx.updateTable('source_record').set({ person_since: movedAt }).where('id', 'in', slice).execute(),

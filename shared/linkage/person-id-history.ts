@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { PersonIdMove } from '../consents/carry-consents.js';
-import { BatchedInsert, readInSlices } from '../store/batched-insert.js';
+import { BatchedInsert, inSlices } from '../store/batched-insert.js';
 import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 
@@ -31,7 +31,7 @@ export async function recordPersonIdMoves(
   at: string,
   runId?: string,
 ): Promise<number> {
-  const known = await readInSlices(
+  const known = await inSlices(
     engine,
     moves.map((m) => m.from),
     (slice) =>

@@ -1,7 +1,7 @@
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import { grantsOfDecision, narrowToGrants } from '../policy/decide.js';
 import type { AllowDecision } from '../policy/decision.js';
-import { readInSlices } from '../store/batched-insert.js';
+import { inSlices } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
 import type { PersonRecords } from './person-view.js';
 
@@ -86,7 +86,7 @@ export async function decisionsForGroups(
   const heldIn = new Map<string, Set<string>>(restricted.map((datasetId) => [datasetId, new Set<string>()]));
   for (const datasetId of restricted) {
     if (!agreements.isSource(decision.partyId, datasetId)) continue;
-    const rows = await readInSlices(store.dialect.engine, people, (slice) =>
+    const rows = await inSlices(store.dialect.engine, people, (slice) =>
       store.reads.execute(
         store.db
           .selectFrom('source_record')

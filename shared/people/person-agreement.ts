@@ -2,7 +2,7 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import { stringList } from '../audit/entry-agreements.js';
 import { subjectNames } from '../audit/entry-subjects.js';
 import { RETENTION_ACTION } from '../retention/enforce-retention.js';
-import { readInSlices } from '../store/batched-insert.js';
+import { inSlices } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
 
 /**
@@ -89,8 +89,8 @@ export async function purposeOfOptOutRecording(
   // the earliest: all the ids in one statement, an opt-out recorded for more than about a
   // thousand people was refused by SQL Server (found by a review), and by SQLite, whose OR of a
   // term an id grew deeper than it takes (found by a defect hunt); that OR is kept short on SQL
-  // Server too, where long ones are reported to fail (readInSlices).
-  const firsts = await readInSlices(
+  // Server too, where long ones are reported to fail (inSlices).
+  const firsts = await inSlices(
     store.dialect.engine,
     subjects.map((s) => s.subject_key),
     (slice) =>

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { PersonIdMove } from '../consents/carry-consents.js';
 import type { HistoricId } from '../linkage/person-id-history.js';
-import { BatchedInsert, readInSlices } from '../store/batched-insert.js';
+import { BatchedInsert, inSlices } from '../store/batched-insert.js';
 import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 
@@ -35,7 +35,7 @@ export async function noteOptOutSuccessors(
   for (const carry of carries) {
     if (carry.from !== carry.to) pairs.set(`${carry.from}\u0000${carry.to}`, carry);
   }
-  const known = await readInSlices(engine, [...new Set([...pairs.values()].map((c) => c.from))], (slice) =>
+  const known = await inSlices(engine, [...new Set([...pairs.values()].map((c) => c.from))], (slice) =>
     trx
       .selectFrom('opt_out_successor')
       .select(['earlier_person_id', 'later_person_id'])

@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
-import { BatchedInsert, readInSlices } from '../store/batched-insert.js';
+import { BatchedInsert, inSlices } from '../store/batched-insert.js';
 import type { Store } from '../store/database.js';
 import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
@@ -38,7 +38,7 @@ export async function retireIdentifiers(
   at: string,
 ): Promise<void> {
   if (recordIds.length === 0) return;
-  const rows = await readInSlices(engine, recordIds, (slice) =>
+  const rows = await inSlices(engine, recordIds, (slice) =>
     trx
       .selectFrom('record_identifier as ri')
       .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
@@ -60,7 +60,7 @@ export async function retireIdentifiers(
   // hash, the lookup index's key: by hash alone each page scanned every hash kept so far.
   const kinds = [...new Set(rows.map((r) => r.kind))];
   const hashes = [...new Set(rows.map((r) => r.hash))];
-  const kept = await readInSlices(engine, hashes, (slice) =>
+  const kept = await inSlices(engine, hashes, (slice) =>
     trx
       .selectFrom('retired_identifier')
       .select(['person_id', 'dataset_id', 'kind', 'hash', 'key_version'])

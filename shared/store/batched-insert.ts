@@ -16,7 +16,7 @@ import type { Database } from './schema.js';
  * SQLite insert costs (a snapshot's run, party, dataset and date would otherwise be a third of
  * its records' values). Elsewhere the shared values are repeated in every row.
  *
- * A read naming many ids is sized by the same limits ({@link readInSlices}).
+ * A read or write naming many ids is sized by the same limits ({@link inSlices}).
  */
 
 export type Param = string | number | Uint8Array | null;
@@ -86,16 +86,19 @@ function idsPerStatement(engine: Engine, { perId = 1, orTerms = false }: IdsName
   return orTerms ? Math.min(OR_TERMS, byParameters) : byParameters;
 }
 
-/** `read` of each slice of `ids` one statement may name ({@link idsPerStatement}), their rows together. */
-export async function readInSlices<T>(
+/**
+ * `statement` for each slice of `ids` one statement may name ({@link idsPerStatement}), their
+ * rows together: a read's, or a write's results (a delete or update naming the ids).
+ */
+export async function inSlices<T>(
   engine: Engine,
   ids: readonly string[],
-  read: (slice: readonly string[]) => Promise<readonly T[]>,
+  statement: (slice: readonly string[]) => Promise<readonly T[]>,
   named: IdsNamed = {},
 ): Promise<T[]> {
   const rows: T[] = [];
   const perStatement = idsPerStatement(engine, named);
-  for (let k = 0; k < ids.length; k += perStatement) rows.push(...(await read(ids.slice(k, k + perStatement))));
+  for (let k = 0; k < ids.length; k += perStatement) rows.push(...(await statement(ids.slice(k, k + perStatement))));
   return rows;
 }
 
