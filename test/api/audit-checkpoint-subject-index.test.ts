@@ -1,15 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadAgreements } from '../../shared/agreements/load.js';
 import { checkpointNow } from '../../shared/audit/audit-service.js';
-import { accessesToPerson, auditScope } from '../../shared/audit/dpo-views.js';
-import { housingLinkConfirmation } from '../support/link-confirmations.js';
+import { dropSubjectIndexRows, housingLinkConfirmation, requestsFoundFor } from '../support/link-confirmations.js';
 import { loggedWhile } from '../support/logged-lines.js';
 import { callApi, ownAnchorContainer, startTestHost, type TestHost } from '../support/test-host.js';
 
-const scope = auditScope(loadAgreements(resolve('agreements')), ['social-care-education-housing']);
 const DPO = { party: 'la-housing', roles: ['dpo'] };
 const [first, second, third] = [randomUUID(), randomUUID(), randomUUID()];
 
@@ -24,10 +19,7 @@ const entry = housingLinkConfirmation;
  */
 describe('the checkpoint fills the index of the people the entries since the last one name', () => {
   let t: TestHost;
-  const requestsFound = async (personId: string) =>
-    (await accessesToPerson(t.host.services.store, scope, personId, { after: 0, limit: 10 })).entries.map(
-      (e) => e.requestId,
-    );
+  const requestsFound = (personId: string) => requestsFoundFor(t.host.services.store, personId);
 
   beforeAll(async () => {
     t = (await loggedWhile(() => startTestHost({ LINTEL_DEMO_SEED: 'off', LOG_LEVEL: 'warn' }))).result;
@@ -39,8 +31,7 @@ describe('the checkpoint fills the index of the people the entries since the las
     await accessLog.append(entry('newest', `${third} ${first} ${second}`));
     // As the previous code left them: the entries without their rows (the table is append-only),
     // the one under the last checkpoint too, as one a checkpoint before this code did not fill.
-    await sql`drop trigger access_log_subject_id_no_delete`.execute(store.db);
-    await sql`delete from access_log_subject_id`.execute(store.db);
+    await dropSubjectIndexRows(store);
   });
   afterAll(async () => {
     await t?.stop();

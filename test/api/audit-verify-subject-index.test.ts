@@ -1,14 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadAgreements } from '../../shared/agreements/load.js';
-import { housingLinkConfirmation } from '../support/link-confirmations.js';
-import { accessesToPerson, auditScope } from '../../shared/audit/dpo-views.js';
+import { dropSubjectIndexRows, housingLinkConfirmation, requestsFoundFor } from '../support/link-confirmations.js';
 import { loggedWhile } from '../support/logged-lines.js';
 import { callApi, ownAnchorContainer, startTestHost, type TestHost } from '../support/test-host.js';
 
-const scope = auditScope(loadAgreements(resolve('agreements')), ['social-care-education-housing']);
 const DPO = { party: 'la-housing', roles: ['dpo'] };
 const [first, second, third] = [randomUUID(), randomUUID(), randomUUID()];
 
@@ -21,10 +16,7 @@ const entry = housingLinkConfirmation;
  */
 describe('verify fills the index of the people an entry about several names', () => {
   let t: TestHost;
-  const requestsFound = async (personId: string) =>
-    (await accessesToPerson(t.host.services.store, scope, personId, { after: 0, limit: 10 })).entries.map(
-      (e) => e.requestId,
-    );
+  const requestsFound = (personId: string) => requestsFoundFor(t.host.services.store, personId);
 
   beforeAll(async () => {
     t = (await loggedWhile(() => startTestHost({ LINTEL_DEMO_SEED: 'off', LOG_LEVEL: 'warn' }))).result;
@@ -33,8 +25,7 @@ describe('verify fills the index of the people an entry about several names', ()
     await accessLog.append(entry('two', `${first} ${second}`));
     await accessLog.append(entry('three', `${third} ${first} ${second}`));
     // As the previous code left them: the entries without their rows (the table is append-only).
-    await sql`drop trigger access_log_subject_id_no_delete`.execute(store.db);
-    await sql`delete from access_log_subject_id`.execute(store.db);
+    await dropSubjectIndexRows(store);
   });
   afterAll(async () => {
     await t?.stop();
