@@ -91,47 +91,21 @@ describe('CSV reader', () => {
     const text = 'firstName\tlastName\r\nAnn\tLee\r\n';
     const le = Buffer.from(text, 'utf16le');
     const be = Buffer.from(le).swap16();
+    // The last three after a UTF-8 byte-order mark, or two, as a tool that adds one writes it:
+    // refused as nul-byte before.
+    const utf8Mark = Buffer.from([0xef, 0xbb, 0xbf]);
     for (const bytes of [
       Buffer.concat([Buffer.from([0xff, 0xfe]), le]),
       Buffer.concat([Buffer.from([0xfe, 0xff]), be]),
       le,
       be,
-    ]) {
-      expect(await rejection(read([bytes], '\t'))).toBe('utf16-encoding');
-      expect(
-        await rejection(
-          read(
-            Array.from(bytes).map((b) => Buffer.from([b])),
-            '\t',
-          ),
-        ),
-      ).toBe('utf16-encoding');
-    }
-    // After a UTF-8 byte-order mark, or two, as a tool that adds one writes it: refused as
-    // nul-byte before.
-    const utf8Mark = Buffer.from([0xef, 0xbb, 0xbf]);
-    for (const bytes of [
       Buffer.concat([utf8Mark, Buffer.from([0xff, 0xfe]), le]),
       Buffer.concat([utf8Mark, le]),
       Buffer.concat([utf8Mark, utf8Mark, be]),
     ]) {
-      expect(await rejection(read([bytes], '\t'))).toBe('utf16-encoding');
-      expect(
-        await rejection(
-          read(
-            Array.from(bytes).map((b) => Buffer.from([b])),
-            '\t',
-          ),
-        ),
-      ).toBe('utf16-encoding');
+      for (const chunks of [[bytes], Array.from(bytes).map((b) => Buffer.from([b]))])
+        expect(await rejection(read(chunks, '\t'))).toBe('utf16-encoding');
     }
-    // A byte-order mark and nothing else: an empty UTF-16 file.
-    expect(await rejection(read([Buffer.from([0xff, 0xfe])]))).toBe('utf16-encoding');
-    // A NUL byte further on is no sign of UTF-16; one byte, or none, reads as it is.
-    expect(await rejection(read(['a\nb\0c\n']))).toBe('nul-byte');
-    expect(await rejection(read([Buffer.from([0])]))).toBe('nul-byte');
-    expect(cellsOf(await read(['a']))).toEqual([['a']]);
-    expect(cellsOf(await read([]))).toEqual([]);
   });
 
   it('refuses a workbook or a PDF under a text name as what it is, told by its first bytes however chunked', async () => {
