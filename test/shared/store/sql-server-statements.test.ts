@@ -55,6 +55,20 @@ import { refusedBySqlServer, sqlServerStatements } from '../../support/sql-serve
  */
 
 const AGREEMENT = 'social-care-education-housing';
+
+/** The `record` event of an opt-out recorded under `subject`, as consent_event holds it. */
+const optOutRecorded = (subject: string, consentId: string) => ({
+  event_id: uuidV7(),
+  consent_id: consentId,
+  subject_key: subject,
+  kind: 'opt-out',
+  purpose_id: null,
+  action: 'record',
+  party_id: 'la-housing',
+  client_id: 'a-client',
+  evidence_ref: null,
+  at: '2026-12-03T12:00:00.000Z',
+});
 const DATASET = 'multiple-disadvantage-indicators';
 
 /**
@@ -551,25 +565,13 @@ describe('statements sent to Azure SQL', () => {
 
   it('records an opt-out for a person not held, and for several people beside a kept-only id, with statements SQL Server accepts', async () => {
     const [held, other, keptOnly] = [uuidV7(), uuidV7(), uuidV7()].sort();
-    const recordedUnder = (subject: string) => ({
-      event_id: uuidV7(),
-      consent_id: 'c1',
-      subject_key: subject,
-      kind: 'opt-out',
-      purpose_id: null,
-      action: 'record',
-      party_id: 'la-housing',
-      client_id: 'a-client',
-      evidence_ref: null,
-      at: '2026-12-03T12:00:00.000Z',
-    });
     const { store, statements } = sqlServerStatements((q) =>
       q.sql.includes('sp_getapplock')
         ? [{ status: 0 }]
         : q.sql.startsWith('select top(1) "id" from "source_record"')
           ? [{ id: 'r1' }]
           : q.sql.startsWith('select * from "consent_event"')
-            ? [held!, keptOnly!, other!].map(recordedUnder)
+            ? [held!, keptOnly!, other!].map((subject) => optOutRecorded(subject, 'c1'))
             : q.sql.startsWith('select distinct "person_id" from "source_record"')
               ? [{ person_id: held }, { person_id: other }]
               : [],
@@ -611,18 +613,7 @@ describe('statements sent to Azure SQL', () => {
         : q.sql.startsWith('select top(1) "id" from "source_record"')
           ? [{ id: 'r1' }]
           : q.sql.startsWith('select * from "consent_event"')
-            ? recorded().map((subject) => ({
-                event_id: uuidV7(),
-                consent_id: 'c1',
-                subject_key: subject,
-                kind: 'opt-out',
-                purpose_id: null,
-                action: 'record',
-                party_id: 'la-housing',
-                client_id: 'a-client',
-                evidence_ref: null,
-                at: '2026-12-03T12:00:00.000Z',
-              }))
+            ? recorded().map((subject) => optOutRecorded(subject, 'c1'))
             : q.sql.startsWith('select "r"."consent_id", "r"."subject_key" from "consent_event" as "r"')
               ? recorded()
                   .filter((subject) => q.parameters.includes(subject))
@@ -758,20 +749,10 @@ describe('statements sent to Azure SQL', () => {
 
   it("carries 2,500 merged people's opt-outs, reading their events and their targets' in slices within SQL Server’s 2,100 parameters", async () => {
     const merged = manyPeople(2_500).map((from) => ({ from, to: uuidV7() }));
-    const optOutOf = (subject_key: string) => ({
-      event_id: uuidV7(),
-      consent_id: `c-${subject_key}`,
-      subject_key,
-      kind: 'opt-out',
-      purpose_id: null,
-      action: 'record',
-      party_id: 'la-housing',
-      client_id: 'a-client',
-      evidence_ref: null,
-      at: '2026-12-03T12:00:00.000Z',
-    });
     const { store, statements } = sqlServerStatements((q) =>
-      q.sql.includes('from consent_event with (holdlock)') ? q.parameters.map((p) => optOutOf(String(p))) : [],
+      q.sql.includes('from consent_event with (holdlock)')
+        ? q.parameters.map((p) => optOutRecorded(String(p), `c-${String(p)}`))
+        : [],
     );
     const to = new Set(merged.map((move) => move.to));
     const carried = await carryConsentEvents(store.db, 'mssql', merged, to, '2026-12-03T12:30:00.000Z');
