@@ -9,6 +9,17 @@ const azureSql = {
   MSSQL_CONNECTION_STRING: 'Server=tcp:sql-lintel.database.windows.net,1433;Database=lintel;Encrypt=true',
 };
 
+/** Production with Entra ID tokens and Key Vault, on production storage; the store not yet chosen. */
+const entraProduction = {
+  ...azureStorage,
+  LINTEL_ENV: 'production',
+  SECRETS_SOURCE: 'keyvault',
+  KEY_VAULT_URI: 'https://lintel-kv.vault.azure.net/',
+  AUTH_JWKS_URI: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
+  AUTH_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0',
+  AUTH_AUDIENCE: '66666666-7777-8888-9999-000000000000',
+};
+
 function problemsOf(env: Record<string, string>): string[] {
   try {
     loadConfig(env);
@@ -96,13 +107,8 @@ describe('running in Azure', () => {
     expect(
       problemsOf({
         ...inAzure,
+        ...entraProduction,
         ...azureSql,
-        LINTEL_ENV: 'production',
-        SECRETS_SOURCE: 'keyvault',
-        KEY_VAULT_URI: 'https://lintel-kv.vault.azure.net/',
-        AUTH_JWKS_URI: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
-        AUTH_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0',
-        AUTH_AUDIENCE: '66666666-7777-8888-9999-000000000000',
       }),
     ).toEqual([]);
     expect(problemsOf(azureStorage)).toEqual([]);
@@ -215,45 +221,26 @@ describe('numeric settings written otherwise than as plain decimals (found by a 
 });
 
 describe('production transport and issuer settings (found by a review)', () => {
-  const entraProduction = {
-    ...azureStorage,
-    ...azureSql,
-    LINTEL_ENV: 'production',
-    SECRETS_SOURCE: 'keyvault',
-    KEY_VAULT_URI: 'https://lintel-kv.vault.azure.net/',
-    AUTH_JWKS_URI: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
-    AUTH_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0',
-    AUTH_AUDIENCE: '66666666-7777-8888-9999-000000000000',
-  };
+  const entraProductionOnSql = { ...entraProduction, ...azureSql };
 
   it('control: the Entra ID production settings are accepted', () => {
-    expect(problemsOf(entraProduction)).toEqual([]);
+    expect(problemsOf(entraProductionOnSql)).toEqual([]);
   });
 
   it('refuses a Key Vault URI that is not https in production (secrets and the identity token would go in clear)', () => {
-    expect(problemsOf({ ...entraProduction, KEY_VAULT_URI: 'http://lintel-kv.vault.azure.net/' })).toEqual([
+    expect(problemsOf({ ...entraProductionOnSql, KEY_VAULT_URI: 'http://lintel-kv.vault.azure.net/' })).toEqual([
       expect.stringMatching(/^KEY_VAULT_URI:/),
     ]);
   });
 
   it("refuses the development issuer's JWKS as the production key set", () => {
-    expect(problemsOf({ ...entraProduction, AUTH_JWKS_URI: 'https://localhost:7071/dev-issuer/jwks.json' })).toEqual([
-      expect.stringMatching(/^AUTH_JWKS_URI:/),
-    ]);
+    expect(
+      problemsOf({ ...entraProductionOnSql, AUTH_JWKS_URI: 'https://localhost:7071/dev-issuer/jwks.json' }),
+    ).toEqual([expect.stringMatching(/^AUTH_JWKS_URI:/)]);
   });
 });
 
 describe('the store in production', () => {
-  const entraProduction = {
-    ...azureStorage,
-    LINTEL_ENV: 'production',
-    SECRETS_SOURCE: 'keyvault',
-    KEY_VAULT_URI: 'https://lintel-kv.vault.azure.net/',
-    AUTH_JWKS_URI: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
-    AUTH_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0',
-    AUTH_AUDIENCE: '66666666-7777-8888-9999-000000000000',
-  };
-
   // A production app whose STORE_ENGINE was left out or blanked fell back to SQLite on the
   // instance's scratch disk: every instance its own records, consents and access log, all lost
   // when the platform recycled it, and the DPO's verify reading only one instance's log.
