@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import {
   DummyDriver,
   Kysely,
@@ -91,4 +92,14 @@ export function refusedBySqlServer(query: CompiledQuery): string[] {
   if (query.parameters.length > SQL_SERVER_MAX_PARAMETERS)
     refused.push(`${query.parameters.length} parameters (at most ${SQL_SERVER_MAX_PARAMETERS})`);
   return refused;
+}
+
+/** That the statements are some, and SQL Server refuses none of them by {@link refusedBySqlServer}'s rules. */
+export function expectAccepted(statements: readonly CompiledQuery[]): void {
+  expect(statements.length).toBeGreaterThan(0);
+  for (const statement of statements)
+    expect({ sql: statement.sql, refused: refusedBySqlServer(statement) }).toEqual({
+      sql: statement.sql,
+      refused: [],
+    });
 }

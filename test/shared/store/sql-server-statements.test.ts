@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { CompiledQuery, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { rememberAgreements } from '../../../shared/agreements/remembered-agreements.js';
@@ -46,7 +46,7 @@ import {
 import { readStoreSources } from '../../../shared/linkage/store-sources.js';
 import { housingLinkConfirmation } from '../../support/link-confirmations.js';
 import { InMemoryConsents } from '../policy/in-memory-consents.js';
-import { refusedBySqlServer, sqlServerStatements } from '../../support/sql-server-statements.js';
+import { expectAccepted, sqlServerStatements } from '../../support/sql-server-statements.js';
 
 /**
  * What the product sends Azure SQL, compiled by Kysely's SQL Server compiler from the product's
@@ -77,15 +77,6 @@ const DATASET = 'multiple-disadvantage-indicators';
  * them between separators.
  */
 const NAMED_BY_SUBJECT = String.raw`"subject_ref" = @\d+ or "seq" in \(select "access_log_subject_id"\."seq" from "access_log_subject_id" inner join "access_log" as "entry" on "entry"\."seq" = "access_log_subject_id"\."seq" where "access_log_subject_id"\."person_id" = @\d+ and charindex\(concat\(' ', "access_log_subject_id"\."person_id", ' '\), concat\(' ', "entry"\."subject_ref", ' '\)\) > 0\)`;
-
-function expectAccepted(statements: readonly CompiledQuery[]): void {
-  expect(statements.length).toBeGreaterThan(0);
-  for (const statement of statements)
-    expect({ sql: statement.sql, refused: refusedBySqlServer(statement) }).toEqual({
-      sql: statement.sql,
-      refused: [],
-    });
-}
 
 describe('statements sent to Azure SQL', () => {
   it("reads when records last moved out of an id, by their passes' commits, with statements SQL Server accepts", async () => {
