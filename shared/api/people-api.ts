@@ -22,7 +22,12 @@ export const personSearchBodySchema = personQuerySchema.extend({
 
 export const sourcedRecordSchema = z.object({
   dataset: z.string(),
-  source: z.string().describe('Party whose extract the values come from'),
+  source: z
+    .string()
+    .optional()
+    .describe(
+      "Party whose extract the values come from; absent where the caller's grant withholds some of the fields only that party supplies, as naming it would tell which service holds the person",
+    ),
   asOf: z.iso.date().describe('Date the extract describes'),
   fields: z
     .record(z.string(), z.unknown())

@@ -7,8 +7,8 @@ import { withAttributes } from '../store/record-attributes.js';
 
 export interface SourcedRecord {
   dataset: string;
-  /** The party whose extract the values come from. */
-  source: string;
+  /** The party whose extract the values come from; absent where the grant withholds which service that is. */
+  source?: string;
   /** The date the partner's extract describes. */
   asOf: string;
   fields: Record<string, unknown>;
@@ -30,8 +30,13 @@ export interface PersonView {
  * details), a grant may withhold some of a source's own fields. A record of that source then
  * shown with none of its own fields — only what every source supplies (names, address) — is left
  * out: it would tell the caller nothing but its source, and so that the person is known to that
- * service, which the grant withholds. A caller granted all of a source's own fields sees its
- * records whatever they hold: the ISA shows addresses "as displayed on each host system".
+ * service, which the grant withholds. A record shown of such a source does not name it either:
+ * the ISA grants providers the merged `knownToSocialCareOrSend` and withholds
+ * `socialCareOrSendTeam`, and a record named `la-adult-social-care` would tell which service it
+ * is. Those records come after the named ones of their dataset, ordered by what they show, so
+ * their order does not tell their sources either. A caller granted all of a source's own fields
+ * sees its records, named, whatever they hold: the ISA shows addresses "as displayed on each
+ * host system".
  */
 export async function personView(
   store: Store,
@@ -59,13 +64,21 @@ export async function personView(
       suppliedNow(agreements, row.dataset_id, row.party_id, row.attributes),
     );
     const own = sourceOwnFields(agreements, row.dataset_id, row.party_id);
-    if (withholdsAny(own, decision.fields.get(row.dataset_id)) && !Object.keys(fields).some((name) => own.has(name)))
-      continue;
+    const withholdsSource = withholdsAny(own, decision.fields.get(row.dataset_id));
+    if (withholdsSource && !Object.keys(fields).some((name) => own.has(name))) continue;
     for (const name of Object.keys(fields)) released.add(`${row.dataset_id}.${name}`);
     seenDatasets.add(row.dataset_id);
-    records.push({ dataset: row.dataset_id, source: row.party_id, asOf: row.as_of, fields });
+    records.push(
+      withholdsSource
+        ? { dataset: row.dataset_id, asOf: row.as_of, fields }
+        : { dataset: row.dataset_id, source: row.party_id, asOf: row.as_of, fields },
+    );
   }
-  return { records, releasedFields: [...released].sort(), datasets: [...seenDatasets].sort() };
+  return {
+    records: records.sort(inShownOrder),
+    releasedFields: [...released].sort(),
+    datasets: [...seenDatasets].sort(),
+  };
 }
 
 /**
@@ -175,6 +188,27 @@ const holdersQuery = new QueryShapes<{ dataset_id: string; party_id: string }>((
     .where('person_id', '=', values[0]!)
     .where('dataset_id', 'in', values.slice(1)),
 );
+
+/**
+ * A view's order: by dataset, then the records that name their source, by source, then those that
+ * do not, by what they show (fields in the grant's order, then the extract's date) rather than by
+ * their sources' ids, which the order would otherwise tell.
+ */
+function inShownOrder(a: SourcedRecord, b: SourcedRecord): number {
+  return (
+    compare(a.dataset, b.dataset) ||
+    compare(a.source === undefined ? 1 : 0, b.source === undefined ? 1 : 0) ||
+    compare(a.source ?? shownContent(a), b.source ?? shownContent(b))
+  );
+}
+
+function shownContent(record: SourcedRecord): string {
+  return JSON.stringify([record.fields, record.asOf]);
+}
+
+function compare<T extends string | number>(a: T, b: T): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 /** Whether a grant leaves out any of these fields. */
 function withholdsAny(fields: ReadonlySet<string>, granted: ReadonlySet<string> | undefined): boolean {

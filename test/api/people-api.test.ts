@@ -271,6 +271,62 @@ describe('people API', () => {
     expect((officer.body.records as { source: string }[]).map((r) => r.source)).toContain('la-adult-social-care');
   });
 
+  it("shows a provider a tenant's knownToSocialCareOrSend without naming the service that knows them, which its grant withholds", async () => {
+    const base = { familyName: 'Hale', dateOfBirth: '1975-05-05', givenName: 'Rey' };
+    const names = { firstName: 'Rey', lastName: 'Hale' };
+    const { personId } = await insertRecord(t.host.services, {
+      partyId: 'social-housing-providers',
+      datasetId: 'multiple-disadvantage-indicators',
+      ...base,
+      attributes: { ...names, inRentArrears: true },
+    });
+    for (const [partyId, attributes] of [
+      ['la-housing', { ...names, inTemporaryAccommodation: true }],
+      // Caseworkers named so that the services' order (adult before education) is not theirs.
+      ['la-adult-social-care', { ...names, knownToSocialCareOrSend: true, assignedCaseworkers: 'Z Case' }],
+      ['la-education', { ...names, knownToSocialCareOrSend: true, assignedCaseworkers: 'A Case', ehcp: true }],
+    ] as const) {
+      await insertRecord(t.host.services, {
+        partyId,
+        datasetId: 'multiple-disadvantage-indicators',
+        personId,
+        ...base,
+        attributes,
+      });
+    }
+    const res = await search('social-housing-providers', ['rp-tenancy-officer'], 'tenancy-sustainment', base);
+    expect(res.status).toBe(200);
+    const records = res.body.records as { source?: string; fields: Record<string, unknown> }[];
+    expect(records.map((r) => r.source)).toEqual(['la-housing', 'social-housing-providers', undefined, undefined]);
+    expect(records.slice(2).map((r) => r.fields)).toEqual([
+      { ...names, knownToSocialCareOrSend: true, assignedCaseworkers: 'A Case' },
+      { ...names, knownToSocialCareOrSend: true, assignedCaseworkers: 'Z Case' },
+    ]);
+    expect(res.text).not.toMatch(/la-adult-social-care|la-education/);
+    // The access log still says what was released, and only that.
+    const entry = await t.host.services.store.db
+      .selectFrom('access_log')
+      .select(['subject_ref', 'fields'])
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow();
+    expect(entry.subject_ref).toBe(personId);
+    expect(JSON.parse(entry.fields)).toEqual(
+      expect.arrayContaining([
+        'multiple-disadvantage-indicators.assignedCaseworkers',
+        'multiple-disadvantage-indicators.knownToSocialCareOrSend',
+      ]),
+    );
+    // La-housing's officer is granted socialCareOrSendTeam, so which service each record is from.
+    const officer = await search('la-housing', ['housing-officer'], 'homelessness-prevention', base);
+    expect(officer.status).toBe(200);
+    expect((officer.body.records as { source?: string }[]).map((r) => r.source)).toEqual([
+      'la-adult-social-care',
+      'la-education',
+      'la-housing',
+      'social-housing-providers',
+    ]);
+  });
+
   it('shows a caller granted all of a source\'s own fields that source\'s record, whatever it holds: addresses "as displayed on each host system"', async () => {
     const base = { familyName: 'Vance', dateOfBirth: '1966-02-02', givenName: 'Ola' };
     const names = { firstName: 'Ola', lastName: 'Vance' };
