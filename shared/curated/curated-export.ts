@@ -795,10 +795,14 @@ async function exportTarget(
     };
     const endPerson = () => {
       if (person !== undefined && counted(person, records)) {
-        tally.add(personValues(fields, records));
+        tally.add(
+          personValues(fields, records),
+          records.map((record) => record.partyId),
+        );
         // The manifest names the extracts the counts came from, not a source whose records are
         // all of people left out (out of scope, opted out, not consenting, not the recipient's):
-        // found by reviews, every source with a linked record was named.
+        // found by reviews, every source with a linked record was named. Nor one that holds
+        // records of only a few of the people counted (tally.namedSources).
         records.forEach(noteAsOf);
       }
       records = [];
@@ -827,6 +831,7 @@ async function exportTarget(
 
   const generatedAt = now().toISOString();
   const lines = tally.publish(deps.minCell, noiseSecret);
+  const named = new Set(tally.namedSources(deps.minCell, noiseSecret));
   const { csv, parquet } = countsFilesOf(generatedAt, target.datasetId, lines);
   const manifest = {
     agreement: target.agreementId,
@@ -835,7 +840,7 @@ async function exportTarget(
     dataset: target.datasetId,
     recipient: target.partyId,
     generatedAt,
-    extractsAsOf: Object.fromEntries([...extractsAsOf].sort()),
+    extractsAsOf: Object.fromEntries([...extractsAsOf].filter(([party]) => named.has(party)).sort()),
     recordsAwaitingLinkage: publishedAwaiting(awaiting, deps.minCell),
     method: {
       counts: `people the joint system may hold now (its retention condition)${

@@ -30,6 +30,10 @@ import type { CanonicalValue } from '../imports/field-codecs.js';
  *   export is released monthly (functions/export-curated.ts), not as often as the data changes.
  * - **Free text.** A string field is counted only by the values the grant lists under
  *   `categories`; any other value is counted as {@link OTHER_VALUES}, never named.
+ * - **Sources.** Where the counts came from (the manifest names each extract) is a count too:
+ *   of the people a source holds a record of. A source is named only where that count would
+ *   be published as a cell (see {@link IndicatorTally.namedSources}), so naming it, or no longer
+ *   naming it, does not say that one of the people counted, or a departed one, is known to it.
  *
  * Numbers go into bands rather than values (see {@link categoriesOf}). Measures are only ever
  * one field's distribution: a measure combining fields (how many flags a person has) ties the
@@ -162,9 +166,14 @@ export function perturbationOf(cellKey: number): number {
   return NOISE_LIMIT;
 }
 
+/** The noise key's measure for the counts of people by source: it has a space, as no field name does. */
+const SOURCES = 'people by source';
+
 export class IndicatorTally {
   private everyone = 0;
   private readonly cells = new Map<string, Map<string, number>>();
+  /** People counted a source (party) holds a record of, by source. */
+  private readonly bySource = new Map<string, number>();
   private readonly named = new Map<string, ReadonlyMap<string, string>>();
 
   constructor(private readonly fields: readonly CountedField[]) {
@@ -175,8 +184,10 @@ export class IndicatorTally {
     }
   }
 
-  add(values: PersonValues): void {
+  /** Counts one person, their `values`, and the `sources` (parties) holding a record of them. */
+  add(values: PersonValues, sources: Iterable<string> = []): void {
     this.everyone++;
+    for (const source of new Set(sources)) this.bySource.set(source, (this.bySource.get(source) ?? 0) + 1);
     for (const { field } of this.fields) {
       const cells = this.cells.get(field.name)!;
       const found = categoryOf(field, this.named.get(field.name)!, values.get(field.name) ?? null);
@@ -198,18 +209,54 @@ export class IndicatorTally {
    */
   publish(minCell: number, noiseSecret: Buffer): IndicatorCount[] {
     const few = this.everyone < minCell;
-    const measures: [string, boolean, [string, number][]][] = [[ALL_PEOPLE, false, [['all', this.everyone]]]];
-    for (const { field, specialCategory } of this.fields) {
-      measures.push([field.name, specialCategory, [...this.cells.get(field.name)!]]);
-    }
-    const table = createHmac('sha256', noiseSecret);
-    for (const [measure, , cells] of measures) table.update(`${measure}=${cells.map(([, n]) => n).join(',')};`);
-    const tableKey = table.digest();
-    return measures.flatMap(([measure, special, cells]) =>
+    const tableKey = this.tableKey(noiseSecret);
+    return this.measures().flatMap(([measure, special, cells]) =>
       publishMeasure(measure, special, cells, minCell, few, (category) =>
         perturbationOf(noiseKey(noiseSecret, tableKey, measure, category)),
       ),
     );
+  }
+
+  /**
+   * The sources that may be named as holding a record of someone counted, sorted: each where the
+   * people it holds a record of would be published as a cell of the table, with its own noise,
+   * and none when every cell is withheld. Named outright, a source that held a record of one
+   * person counted, and was no longer named once the recipient had moved that person on, told
+   * the recipient that person was known to it (found by a defect hunt: the manifest named social
+   * care's extract beside counts that withheld the two people it knew).
+   */
+  namedSources(minCell: number, noiseSecret: Buffer): string[] {
+    const tableKey = this.tableKey(noiseSecret);
+    return publishMeasure(SOURCES, false, this.sourceCounts(), minCell, this.everyone < minCell, (source) =>
+      perturbationOf(noiseKey(noiseSecret, tableKey, SOURCES, source)),
+    )
+      .filter((cell) => !cell.suppressed)
+      .map((cell) => cell.category);
+  }
+
+  /** The people counted by source, in the sources' order: the same sources give the same order. */
+  private sourceCounts(): [string, number][] {
+    return [...this.bySource].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  private measures(): [string, boolean, [string, number][]][] {
+    const measures: [string, boolean, [string, number][]][] = [[ALL_PEOPLE, false, [['all', this.everyone]]]];
+    for (const { field, specialCategory } of this.fields) {
+      measures.push([field.name, specialCategory, [...this.cells.get(field.name)!]]);
+    }
+    return measures;
+  }
+
+  /**
+   * The digest of the whole table the noise is drawn from: any count changed draws fresh noise
+   * for every cell, the counts by source among them.
+   */
+  private tableKey(noiseSecret: Buffer): Buffer {
+    const table = createHmac('sha256', noiseSecret);
+    for (const [measure, , cells] of this.measures()) table.update(`${measure}=${cells.map(([, n]) => n).join(',')};`);
+    // Only where there are any, so a table counted without its sources keeps the noise it had.
+    if (this.bySource.size > 0) table.update(`${SOURCES}=${this.sourceCounts().join(';')};`);
+    return table.digest();
   }
 }
 
