@@ -1,6 +1,7 @@
 import type { Logger } from '../logging.js';
 import type { SecretSource } from '../secrets/secret-source.js';
 import { accessLogShadowed, type Store } from '../store/database.js';
+import { isUniqueViolation } from '../store/unique-violation.js';
 import type { AnchorLog } from './anchor-log.js';
 import {
   anchoredCheckpointsIn,
@@ -13,7 +14,13 @@ import {
   recordedKeyIds,
 } from './anchored-checkpoints.js';
 import { signCheckpoint, type Checkpoint } from './checkpoint.js';
-import { firstUnsignedEntryAltered, logSize, rowsOutsideTheSequence, storedLeafHashes } from './leaf-stream.js';
+import {
+  entriesAltered,
+  firstUnsignedEntryAltered,
+  logSize,
+  rowsOutsideTheSequence,
+  storedLeafHashes,
+} from './leaf-stream.js';
 import { MerkleAccumulator } from './merkle.js';
 import { currentSigningKey, logKeyCheck } from './signing-keys.js';
 import { fillSubjectIdIndex } from './subject-id-fill.js';
@@ -33,7 +40,7 @@ export interface CheckpointOutcome {
   containerCreated?: string;
   /**
    * Rows of the index of the people an entry about several names that this run filled, for the
-   * entries since the last checkpoint an instance on older code appended without them.
+   * entries an instance on older code appended without them since the index was last filled.
    */
   subjectIndexFilled?: number;
 }
@@ -185,7 +192,9 @@ export async function writeCheckpoint(deps: {
     return { checkpoint: undefined, alarm: true };
   }
   if (previous && previous.treeSize === tree.size && previous.rootHash === tree.root().toString('hex')) {
-    return { checkpoint: undefined, alarm: false };
+    // Nothing to sign, but a range whose fill failed once its run anchored is not left for the
+    // next entry to come (a quiet night) before a subject access request finds it.
+    return { checkpoint: undefined, alarm: false, ...(await fillSubjectIndex(deps, previous.treeSize, tree.size)) };
   }
   if (previous && rootNowAt.get(previous.treeSize) !== previous.rootHash) {
     deps.logger.warn('audit.checkpoint-alarm', { anchoredSize: previous.treeSize, logSize: tree.size });
@@ -234,7 +243,7 @@ export async function writeCheckpoint(deps: {
   const { blob, containerCreated } = await deps.anchors.append(checkpoint);
   await recordAnchoredCheckpoint(deps.store, { blob, checkpoint });
   deps.logger.info('audit.checkpoint', { treeSize: checkpoint.treeSize, rootHash: checkpoint.rootHash });
-  const filled = await fillSubjectIndexSince(deps, Math.max(0, ...mustExtend.map((c) => c.treeSize)));
+  const filled = await fillSubjectIndex(deps, previous?.treeSize ?? 0, checkpoint.treeSize);
   // Lost whole before it held a checkpoint, the container lost nothing the log needs, but the one
   // created in its place is not WORM: until its policy is set again, anchors in it can be deleted
   // or rewritten, which is what they are there to prevent. Said by the one run that created it.
@@ -247,28 +256,59 @@ export async function writeCheckpoint(deps: {
 
 /**
  * Fills the rows of the index of subjects that an instance still running the code before migration
- * 0050 (a rolling deployment) left out for the entries past `anchoredSize`, so that a subject
- * access request finds those entries within five minutes rather than once someone runs verify.
- * Only a run that anchored fills, and only past the checkpoint its own extends: that one's run
- * filled what was before it, and the whole log read every five minutes would grow with it. A range
- * a run skipped (its fill failed after it anchored) is left to verify, which fills the whole log.
+ * 0050 (a rolling deployment) left out, so that a subject access request finds those entries within
+ * five minutes rather than once someone runs verify. From the seq the index was last filled through
+ * (migration 0051) to `through`, the size this run checked: in the steady state that is the entries
+ * since the checkpoint extended, as the whole log read every five minutes would grow with it; after
+ * a run whose fill failed once it had anchored, or a checkpoint older code anchored, the range they
+ * left as well; with none recorded, the whole log, once. Recorded only once the fill has committed,
+ * so that a run ended part-way leaves its range to the next. Concurrent runs (the timer and `npm
+ * run audit -- checkpoint`) fill alike and record alike (the fill and the record both take another's
+ * rows as their own), and the highest recorded is the one read.
  *
  * Not on an alarm, nor before the checks: the entries since the last checkpoint are then the ones
  * not shown to be as written, and the index is append-only, so rows written from a rewritten
  * subject would name people for good; verify, read by a DPO beside what it reports, fills then.
+ * Those at or below `checkedAbove` were signed before this run, which held their stored hashes
+ * alone to its checkpoint: each is hashed again, and one found altered is passed over, as verify does.
  */
-async function fillSubjectIndexSince(
+async function fillSubjectIndex(
   deps: { store: Store; logger: Logger },
-  anchoredSize: number,
+  checkedAbove: number,
+  through: number,
 ): Promise<{ subjectIndexFilled?: number }> {
+  const filledThrough = await subjectIndexFilledThrough(deps.store);
+  if (filledThrough >= through) return {};
+  const passOver = await entriesAltered(deps.store, filledThrough, Math.min(checkedAbove, through));
   const rows = await fillSubjectIdIndex(deps.store.db, deps.store.dialect, {
     table: 'access_log_subject_id',
-    after: anchoredSize,
+    after: filledThrough,
+    through,
+    passOver,
   });
+  await recordSubjectIndexFilled(deps.store, through);
   if (rows === 0) return {};
   // A count only: the rows name people.
   deps.logger.warn('audit.subject-index-filled', { rows });
   return { subjectIndexFilled: rows };
+}
+
+/** The highest seq the index of subjects was filled through (0: none recorded, the whole log is due). */
+async function subjectIndexFilledThrough(store: Store): Promise<number> {
+  const row = await store.db
+    .selectFrom('access_log_subject_id_filled')
+    .select((eb) => eb.fn.max('through_seq').as('max'))
+    .executeTakeFirst();
+  return Number(row?.max ?? 0);
+}
+
+async function recordSubjectIndexFilled(store: Store, through: number): Promise<void> {
+  try {
+    await store.db.insertInto('access_log_subject_id_filled').values({ through_seq: through }).execute();
+  } catch (err) {
+    // Another run filled through the same seq and recorded it first.
+    if (!isUniqueViolation(err)) throw err;
+  }
 }
 
 function sameCheckpoint(a: Checkpoint | undefined, b: Checkpoint | undefined): boolean {

@@ -98,6 +98,22 @@ export async function firstUnsignedEntryAltered(
 }
 
 /**
+ * The seqs in (`after`, `through`] of entries {@link firstUnsignedEntryAltered} finds altered, or
+ * missing, or held twice: those of the log already signed as well, which a stored hash kept beside
+ * a rewritten entry leaves extending its checkpoint (only verify hashes the whole log).
+ */
+export async function entriesAltered(store: Store, after: number, through: number): Promise<Set<number>> {
+  const altered = new Set<number>();
+  for (let from = after; from < through;) {
+    const seq = await firstUnsignedEntryAltered(store, from, through);
+    if (seq === undefined) break;
+    altered.add(seq);
+    from = seq;
+  }
+  return altered;
+}
+
+/**
  * Whether the log holds a row the checkpointer's walk from seq 1 does not read: below seq 1, a
  * seq held twice, or none. Verify reports each (sequence-broken, entry-unreadable), so the
  * checkpointer must not sign beside them.

@@ -23,7 +23,7 @@ interface SubjectIdRow {
  * how many rows it wrote. Migration 0050 fills the new table with it; verification fills what an
  * instance still running the code before 0050 left out, its entries appended without rows, so
  * that a subject access request finds them (dpo-views.ts): the checkpointer those appended since
- * the last checkpoint, every five minutes, and verify the whole log, behind it.
+ * it last filled (checkpointer.ts), every five minutes, and verify the whole log, behind it.
  *
  * Only entries whose subject holds the separator are read, a batch at a time; a batch's existing
  * rows are found by seeks of the table's key (person id, then seq within the batch's range), and
@@ -33,8 +33,8 @@ interface SubjectIdRow {
  *
  * `table` is the table as the caller names it (the migration in the audit file's schema, where it
  * creates it); `inTransaction` says the caller's transaction already holds the writes (a migration);
- * `after` is the seq past which entries are read (0, the whole log); `passOver` names entries not to
- * fill from (verification's, found altered).
+ * `after` is the seq past which entries are read (0, the whole log), `through` the last read (the
+ * checkpointer's, the size it checked); `passOver` names entries not to fill from (found altered).
  */
 export async function fillSubjectIdIndex(
   db: AnySchema,
@@ -43,8 +43,9 @@ export async function fillSubjectIdIndex(
     table,
     inTransaction = false,
     after = 0,
+    through,
     passOver = new Set(),
-  }: { table: string; inTransaction?: boolean; after?: number; passOver?: ReadonlySet<number> },
+  }: { table: string; inTransaction?: boolean; after?: number; through?: number; passOver?: ReadonlySet<number> },
 ): Promise<number> {
   const { top, limit } = d.firstRowsClauses(ENTRIES_PER_BATCH);
   const aboutSeveral = `%${SUBJECT_SEPARATOR}%`;
@@ -52,7 +53,8 @@ export async function fillSubjectIdIndex(
   for (let readPast = after; ;) {
     const batch = await sql<{ seq: number | string; subject_ref: string }>`
       select ${top} seq, subject_ref from access_log
-      where seq > ${readPast} and subject_ref like ${aboutSeveral} order by seq ${limit}`.execute(db);
+      where seq > ${readPast} ${through === undefined ? sql`` : sql`and seq <= ${through}`}
+      and subject_ref like ${aboutSeveral} order by seq ${limit}`.execute(db);
     if (batch.rows.length === 0) return filled;
     const due = batch.rows.flatMap((r) =>
       passOver.has(Number(r.seq))

@@ -234,7 +234,8 @@ function refusalReason(cause: unknown): string | undefined {
  * log's own thread kept writing the real one. Migration 0009 moved the log out; from then on
  * nothing named `access_log` may stand in the store file, and lintel will not run beside one; nor
  * named `access_log_subject_id` (migration 0050), whose copy would hide entries from a subject
- * access request.
+ * access request, nor `access_log_subject_id_filled` (0051), whose copy could say that index
+ * filled where it is not.
  */
 export class ShadowedAccessLogError extends Error {
   constructor() {
@@ -256,7 +257,7 @@ export async function accessLogShadowed(store: Store): Promise<boolean> {
   if (attached.rows.length === 0) return false;
   const shadows = await sql<{ name: string }>`
     select name from main.sqlite_master
-    where name collate nocase in ('access_log', 'access_log_subject_id') and type in ('table', 'view')`.execute(
+    where name collate nocase in ('access_log', 'access_log_subject_id', 'access_log_subject_id_filled') and type in ('table', 'view')`.execute(
     store.db,
   );
   return shadows.rows.length > 0;

@@ -63,6 +63,11 @@ export interface AccessLogSubjectIdTable {
   seq: number;
 }
 
+/** A seq the checkpointer filled access_log_subject_id through (migration 0051). */
+export interface AccessLogSubjectIdFilledTable {
+  through_seq: number;
+}
+
 export interface SourceRecordTable {
   id: string;
   import_run_id: string;
@@ -435,6 +440,7 @@ export interface Database {
   import_run: ImportRunTable;
   access_log: AccessLogTable;
   access_log_subject_id: AccessLogSubjectIdTable;
+  access_log_subject_id_filled: AccessLogSubjectIdFilledTable;
   audit_alert: AuditAlertTable;
   breach_record: BreachRecordTable;
   record_link: RecordLinkTable;

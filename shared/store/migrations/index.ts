@@ -48,6 +48,7 @@ import { curatedReleaseManifest } from './0047-curated-release-manifest.js';
 import { decisionLegacyUnique } from './0048-decision-legacy-unique.js';
 import { lockEpochs } from './0049-lock-epochs.js';
 import { accessLogSubjectIds } from './0050-access-log-subject-ids.js';
+import { accessLogSubjectIdsFilled } from './0051-access-log-subject-ids-filled.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -103,5 +104,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0048-decision-legacy-unique': decisionLegacyUnique(d),
     '0049-lock-epochs': lockEpochs(d),
     '0050-access-log-subject-ids': accessLogSubjectIds(d),
+    '0051-access-log-subject-ids-filled': accessLogSubjectIdsFilled(d),
   };
 }

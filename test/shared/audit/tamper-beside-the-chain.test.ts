@@ -285,6 +285,30 @@ describe('tampering beside the hash chain (SQLite)', () => {
     expect(await verify()).toMatchObject({ ok: true, problems: [] });
   });
 
+  it("fills no row of the subjects' index from an entry under the last checkpoint it finds altered, when it fills the log below it", async () => {
+    await log.append(entry(21, 'person-A person-B'));
+    await log.append(entry(22, 'person-C person-D'));
+    // Anchored by older code, which records no fill: the entries under it without their rows, and
+    // entry 21 rewritten since with its stored hash kept.
+    const root = rootFromLeafHashes(await leafHashes(store, 22)).toString('hex');
+    checkpoints.push(
+      signCheckpoint({ treeSize: 22, rootHash: root, time: '2026-12-02T10:00:00.000Z' }, privateKey, KEY_ID),
+    );
+    await sql`drop trigger access_log_subject_id_no_delete`.execute(store.db);
+    await sql`delete from access_log_subject_id`.execute(store.db);
+    await sql`drop trigger access_log_no_update`.execute(store.db);
+    await sql`update access_log set subject_ref = 'person-A person-victim' where seq = 21`.execute(store.db);
+    await log.append(entry(23, 'person-E'));
+
+    const { anchors } = checkpointing(checkpoints);
+    expect(await writeCheckpoint({ store, anchors, secrets, logger: createLogger('error') })).toMatchObject({
+      checkpoint: { treeSize: 23 },
+      subjectIndexFilled: 2,
+    });
+    const rows = await sql<{ seq: number }>`select seq from access_log_subject_id order by seq`.execute(store.db);
+    expect(rows.rows.map((r) => Number(r.seq))).toEqual([22, 22]);
+  });
+
   it('fails verification, and will not be signed, when rows are slipped in below seq 1', async () => {
     await sql`insert into access_log select 0, time, 'forged', party_id, client_id, roles, purpose, action,
       'person-Y', datasets, fields, decision, reason_code, leaf_hash from access_log where seq = 2`.execute(store.db);
