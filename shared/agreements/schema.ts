@@ -240,6 +240,19 @@ export const RetentionRuleSchema = z.strictObject({
   source: z.string().optional(),
 });
 
+/**
+ * What the agreement asks of a party that becomes aware of a breach of the personal data it
+ * shares: to inform the other parties within so many hours (the Keyways DSA 7.2: "inform each
+ * Party together with the Information Commissioner's Office of any security breaches ... within
+ * 72 hours of becoming aware of such breach"). The ICO's own 72 hours are the law's (UK GDPR Art.
+ * 33), not the agreement's, and hold under every agreement. Absent where the text asks nothing of
+ * the kind: a breach under it has no partners' deadline, and may be closed without them told.
+ */
+export const BreachNotificationSchema = z.strictObject({
+  partnersWithinHours: z.number().int().positive(),
+  source: z.string().optional(),
+});
+
 export const ControllerSchema = z.strictObject({
   name: z.string().min(1),
   party: IdSchema.optional(),
@@ -273,6 +286,7 @@ export const AgreementSchema = z.strictObject({
   grants: z.array(GrantSchema).default([]),
   matching: z.array(MatchingTierSchema).default([]),
   retention: z.array(RetentionRuleSchema).default([]),
+  breachNotification: BreachNotificationSchema.optional(),
   /** Who may read the access log for this agreement (DPO answering subject access requests). */
   audit: z
     .strictObject({
@@ -300,6 +314,7 @@ export type MatchingTier = z.infer<typeof MatchingTierSchema>;
 export type MatchKeyPart = z.infer<typeof MatchKeyPartSchema>;
 export type RetentionRule = z.infer<typeof RetentionRuleSchema>;
 export type Controller = z.infer<typeof ControllerSchema>;
+export type BreachNotification = z.infer<typeof BreachNotificationSchema>;
 
 /**
  * What the store remembers of an agreement it has loaded (shared/agreements/remembered-agreements.ts),

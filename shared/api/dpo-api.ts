@@ -208,6 +208,21 @@ export const breachSchema = z.object({
     ),
   overdue: z.boolean().describe('Past the deadline with the ICO neither notified nor the breach judged not reportable'),
   notifiedLate: z.boolean().describe('The ICO was notified after the deadline'),
+  partnersDeadline: isoTime
+    .nullable()
+    .describe(
+      "When the partner parties must have been told, as the breach's agreement asks (`breachNotification`); null where it asks none",
+    ),
+  partnersHoursRemaining: z
+    .number()
+    .nullable()
+    .describe(
+      "Hours until the partners' deadline, one decimal; negative once passed; null where there is none, once they are told, or once the accesses were judged authorised",
+    ),
+  partnersOverdue: z
+    .boolean()
+    .describe("Past the partners' deadline with them neither told nor the accesses judged authorised"),
+  partnersNotifiedLate: z.boolean().describe('The partner parties were told after their deadline'),
 });
 const stepTime = isoTime.describe(
   'When it was done, ISO 8601; not in the future, nor before the breach began (the start of its alert window)',
@@ -223,7 +238,7 @@ export const breachStepBodySchema = z
     z.strictObject({ step: z.literal('closed') }),
   ])
   .describe(
-    'One step on an open breach record: the ICO notified, the partner parties notified, the breach judged not reportable, or the record closed',
+    "One step on an open breach record: the ICO notified, the partner parties notified, the breach judged not reportable, or the record closed (once the ICO question is settled, and the partners told where the breach's agreement asks it)",
   );
 export const breachesResponseSchema = z.object({ breaches: z.array(breachSchema), next: listNext });
 
@@ -556,7 +571,14 @@ export function openBreachFromAlert(ctx: ApiContext, req: ApiRequest): Promise<H
       }
       // The breach record and its access-log entry commit together, or neither does.
       return call.writeAhead(async (db) => {
-        const opened = await openBreach(ctx.services.store, alert.id, call.caller.clientId, ctx.now(), db);
+        const opened = await openBreach(
+          ctx.services.store,
+          ctx.services.agreements,
+          alert.id,
+          call.caller.clientId,
+          ctx.now(),
+          db,
+        );
         if (!opened) return deny(problem(404, 'not-found', 'No such alert'), 'alert-unknown', AUDIT);
         const { breach, created } = opened;
         if (!created) return allow(json(200, breach), 'breach-shown');
@@ -574,6 +596,8 @@ const REFUSAL_DETAIL: Record<BreachStepRefusal, string> = {
   'already-recorded': 'This step is on record with another time or reason; the first stands.',
   'ico-notified': 'The ICO has been notified of this breach; it cannot be judged not reportable.',
   'reporting-undecided': 'Record the ICO notification, or that the breach is not reportable, before closing it.',
+  'partners-not-notified':
+    "The breach's agreement asks for the partner parties to be told: record that they were before closing it.",
 };
 
 /**
@@ -608,7 +632,9 @@ export function recordStepOnBreach(ctx: ApiContext, req: ApiRequest): Promise<Ht
       const breachId = (req.params.breachId ?? '').toLowerCase();
       const { store } = ctx.services;
       // A breach record outside the caller's scope is as unknown as one that does not exist.
-      const breach = BREACH_ID.test(breachId) ? await findBreach(store, scope, breachId, now) : undefined;
+      const breach = BREACH_ID.test(breachId)
+        ? await findBreach(store, ctx.services.agreements, scope, breachId, now)
+        : undefined;
       const unknown = () => deny(problem(404, 'not-found', 'No such breach record'), 'breach-unknown', AUDIT);
       if (!breach) return unknown();
       // Nothing about a breach is done before it began: an earlier time is a mistyped date, and
@@ -624,7 +650,7 @@ export function recordStepOnBreach(ctx: ApiContext, req: ApiRequest): Promise<Ht
       }
       // The step and its access-log entry commit together, or neither does.
       return call.writeAhead(async (db) => {
-        const recorded = await recordBreachStep(db, breach.id, step, ctx.now());
+        const recorded = await recordBreachStep(db, ctx.services.agreements, breach.id, step, ctx.now());
         if (!recorded) return unknown();
         if (!recorded.ok) {
           return deny(
@@ -650,7 +676,7 @@ export function viewBreachRecord(ctx: ApiContext, req: ApiRequest): Promise<Http
       const breachId = (req.params.breachId ?? '').toLowerCase();
       // A breach record outside the caller's scope is as unknown as one that does not exist.
       const breach = BREACH_ID.test(breachId)
-        ? await findBreach(ctx.services.store, scope, breachId, ctx.now())
+        ? await findBreach(ctx.services.store, ctx.services.agreements, scope, breachId, ctx.now())
         : undefined;
       if (!breach) return deny(problem(404, 'not-found', 'No such breach record'), 'breach-unknown', AUDIT);
       return allow(json(200, breach), 'breach-shown');
@@ -668,7 +694,7 @@ export function listBreachRecords(ctx: ApiContext, req: ApiRequest): Promise<Htt
       const after = q.after === undefined ? undefined : await breachPosition(store, scope, q.after);
       if (q.after !== undefined && !after)
         return invalidQuery('after must be the id of a breach record of a previous page.');
-      const read = await listBreaches(store, scope, ctx.now(), q.limit + 1, after);
+      const read = await listBreaches(store, ctx.services.agreements, scope, ctx.now(), q.limit + 1, after);
       const breaches = read.slice(0, q.limit);
       const next = read.length > q.limit ? breaches[breaches.length - 1]!.id : null;
       return allow(json(200, { breaches, next }), 'breaches-listed');

@@ -59,7 +59,7 @@ export const PROBLEM_CATALOGUE = {
   'breach-step-refused': {
     status: 409,
     description:
-      'The step cannot be recorded on the breach record as it stands; `reason` says why: `closed` (nothing more is recorded on a closed record), `already-recorded` (the step is on record with another time or reason; the first stands), `ico-notified` (a breach the ICO was notified of cannot be judged not reportable), `reporting-undecided` (a breach is closed only once the ICO notification, or that it is not reportable, is recorded).',
+      'The step cannot be recorded on the breach record as it stands; `reason` says why: `closed` (nothing more is recorded on a closed record), `already-recorded` (the step is on record with another time or reason; the first stands), `ico-notified` (a breach the ICO was notified of cannot be judged not reportable), `reporting-undecided` (a breach is closed only once the ICO notification, or that it is not reportable, is recorded), `partners-not-notified` (a breach whose agreement asks for the partner parties to be told is closed only once that is recorded, unless the accesses were judged authorised).',
   },
   'entry-unknown': {
     status: 404,
@@ -187,7 +187,7 @@ export const problemSchema = z
       .string()
       .optional()
       .describe(
-        '`invalid-identifier`: the check it failed; `unsettled-match`: `ambiguous`, `identifier-conflict` or `date-of-birth-conflict`; `breach-step-refused`: `closed`, `already-recorded`, `ico-notified` or `reporting-undecided`',
+        '`invalid-identifier`: the check it failed; `unsettled-match`: `ambiguous`, `identifier-conflict` or `date-of-birth-conflict`; `breach-step-refused`: `closed`, `already-recorded`, `ico-notified`, `reporting-undecided` or `partners-not-notified`',
       ),
     matches: z
       .array(z.object({ personRef: personRefSchema, tier: z.number().int() }))

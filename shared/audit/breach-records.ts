@@ -5,18 +5,29 @@
  * then, and every view shows how many hours are left.
  *
  * Then the DPO records what was done (recordBreachStep): the ICO notified, the partner parties
- * notified (the Keyways DSA 7.2 asks each party to "inform each Party together with the
- * Information Commissioner's Office ... within 72 hours"), or the breach judged not reportable
- * — Art. 33(5) asks for every breach to be documented, reported or not — and then closed. The
- * deadline is a deadline for the ICO's notification only: once that is recorded, or the breach
- * judged not reportable, nothing is overdue and no hours remain, and a notification recorded
- * after the deadline is shown as late. Without these steps every breach read as overdue after 72
- * hours, however promptly it was reported, and none could be closed (a product gap).
+ * notified, or the breach judged not reportable — Art. 33(5) asks for every breach to be
+ * documented, reported or not — and then closed. The ICO's deadline is settled by its
+ * notification or by the judgement that none is due: then it is not overdue and no hours remain,
+ * and a notification recorded after the deadline is shown as late. Without these steps every
+ * breach read as overdue after 72 hours, however promptly it was reported, and none could be
+ * closed (a product gap).
+ *
+ * The partner parties have a deadline of their own where the agreement the breach's alert is
+ * under asks for one (its `breachNotification`; the Keyways DSA 7.2: "inform each Party together
+ * with the Information Commissioner's Office of any security breaches ... within 72 hours of
+ * becoming aware of such breach"), shown as the ICO's is, and such a breach is not closed until
+ * they are told. Before, a Keyways breach could be closed with its partners never told, and
+ * nothing showed their deadline passing. Only a judgement that the accesses were authorised — no
+ * breach occurred — settles it otherwise: the DSA asks for "any security breaches", not those the
+ * ICO must hear of, so a breach judged not reportable for another reason (nothing released, the
+ * data unintelligible, no likely risk) is still to be told to the partners. That is the cautious
+ * reading of the text; whether it asks less is for the parties' DPOs to agree.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
+import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Store } from '../store/database.js';
-import type { BreachRecordTable, Database } from '../store/schema.js';
+import type { AuditAlertTable, BreachRecordTable, Database } from '../store/schema.js';
 import { isUniqueViolation } from '../store/unique-violation.js';
 import { alertInScopeWhere, scopeIsEmpty, type AlertScope, type ListPosition } from './alerts.js';
 
@@ -41,6 +52,9 @@ export const NOT_REPORTABLE_REASONS = [
 ] as const;
 export type NotReportableReason = (typeof NOT_REPORTABLE_REASONS)[number];
 
+/** The one judgement that there was no breach: nothing is then owed to the partner parties. */
+const NO_BREACH: NotReportableReason = 'accesses-authorised';
+
 /** What a DPO records on an open breach; the times are when it was done, the others are now. */
 export type BreachStep =
   | { step: 'ico-notified'; at: Date }
@@ -50,10 +64,12 @@ export type BreachStep =
 
 /**
  * Why a step was refused: the breach is closed; the step is on record already with another time
- * or reason (the first stands); the ICO already has it (nothing to judge not reportable); or the
- * breach is closed before the ICO question was settled (Art. 33(5) wants the decision kept).
+ * or reason (the first stands); the ICO already has it (nothing to judge not reportable); the
+ * breach is closed before the ICO question was settled (Art. 33(5) wants the decision kept); or
+ * it is closed before the partner parties its agreement asks to be told were.
  */
-export type BreachStepRefusal = 'closed' | 'already-recorded' | 'ico-notified' | 'reporting-undecided';
+export type BreachStepRefusal =
+  'closed' | 'already-recorded' | 'ico-notified' | 'reporting-undecided' | 'partners-not-notified';
 
 export interface BreachRecord {
   id: string;
@@ -75,7 +91,22 @@ export interface BreachRecord {
   overdue: boolean;
   /** The ICO was notified after the deadline. */
   notifiedLate: boolean;
+  /** When the partner parties must have been told, by the breach's agreement; null where it asks none. */
+  partnersDeadline: string | null;
+  /**
+   * Hours until the partners' deadline as of the view, one decimal; negative once it has passed.
+   * Null where there is none, once they were told, or once the accesses were judged authorised.
+   */
+  partnersHoursRemaining: number | null;
+  /** Past the partners' deadline with them not told (nor the accesses judged authorised). */
+  partnersOverdue: boolean;
+  /** The partner parties were told after their deadline. */
+  partnersNotifiedLate: boolean;
 }
+
+/** What a breach record's view needs of its alert: whose business it is. */
+type AlertOfBreach = Pick<Selectable<AuditAlertTable>, 'agreement_id' | 'party_id'>;
+type BreachRow = Selectable<BreachRecordTable> & AlertOfBreach;
 
 export function icoDeadline(awareAt: Date): Date {
   return new Date(awareAt.getTime() + ICO_NOTIFICATION_HOURS * HOUR_MS);
@@ -87,82 +118,122 @@ export function hoursRemaining(deadline: Date, now: Date): number {
 }
 
 /**
+ * The hours the agreement of a breach's alert gives to tell the partner parties; null where it
+ * asks none, or is no longer loaded. An alert raised before alerts carried an agreement
+ * (migration 0034) is its party's: which agreement's entries it counted was not recorded, so it
+ * is held to the shortest any agreement the party signs asks, the cautious reading.
+ */
+export function partnersNotificationHours(agreements: AgreementSet, alert: AlertOfBreach): number | null {
+  const under =
+    alert.agreement_id === null
+      ? agreements.agreementsOfParty(alert.party_id)
+      : [agreements.agreement(alert.agreement_id)?.agreement];
+  const hours = under.flatMap((agreement) => agreement?.breachNotification?.partnersWithinHours ?? []);
+  return hours.length === 0 ? null : Math.min(...hours);
+}
+
+/**
+ * The partners' deadline of a breach record: the one fixed at its opening, or where none was
+ * (opened before migration 0052, or under terms that asked none), the one the agreement as
+ * loaded now asks for, from the same moment of awareness.
+ */
+function partnersDeadline(agreements: AgreementSet, row: BreachRow): Date | null {
+  if (row.partners_deadline !== null) return new Date(row.partners_deadline);
+  const hours = partnersNotificationHours(agreements, row);
+  return hours === null ? null : new Date(Date.parse(row.opened_at) + hours * HOUR_MS);
+}
+
+/**
  * Opens the breach record for an alert, or returns the one already open for it (`created:
  * false`): an alert is one incident, so a second DPO pressing the button must not restart the
  * clock. Undefined when there is no such alert.
  */
 export async function openBreach(
   store: Store,
+  agreements: AgreementSet,
   alertId: string,
   openedBy: string,
   at: Date,
   /** A transaction of `store` to write in, which the caller commits (see the API's writeAhead). */
   db?: Kysely<Database>,
 ): Promise<{ breach: BreachRecord; created: boolean } | undefined> {
-  const existing = await breachForAlert(store, alertId, at, db);
+  const existing = await breachForAlert(store, agreements, alertId, at, db);
   if (existing) return { breach: existing, created: false };
-  const row: Selectable<BreachRecordTable> = {
-    id: randomUUID(),
-    alert_id: alertId,
-    opened_at: at.toISOString(),
-    opened_by: openedBy,
-    ico_deadline: icoDeadline(at).toISOString(),
-    status: 'open',
-    ico_notified_at: null,
-    partners_notified_at: null,
-    not_reportable_reason: null,
-    not_reportable_at: null,
-    closed_at: null,
-  };
   try {
-    const write = async (trx: Kysely<Database>) => {
-      const alert = await trx.selectFrom('audit_alert').select('id').where('id', '=', alertId).executeTakeFirst();
-      if (!alert) return false;
+    const write = async (trx: Kysely<Database>): Promise<BreachRow | undefined> => {
+      const alert = await trx
+        .selectFrom('audit_alert')
+        .select(['agreement_id', 'party_id'])
+        .where('id', '=', alertId)
+        .executeTakeFirst();
+      if (!alert) return undefined;
+      const partnersHours = partnersNotificationHours(agreements, alert);
+      const row: Selectable<BreachRecordTable> = {
+        id: randomUUID(),
+        alert_id: alertId,
+        opened_at: at.toISOString(),
+        opened_by: openedBy,
+        ico_deadline: icoDeadline(at).toISOString(),
+        partners_deadline:
+          partnersHours === null ? null : new Date(at.getTime() + partnersHours * HOUR_MS).toISOString(),
+        status: 'open',
+        ico_notified_at: null,
+        partners_notified_at: null,
+        not_reportable_reason: null,
+        not_reportable_at: null,
+        closed_at: null,
+      };
       await trx.insertInto('breach_record').values(row).execute();
       await trx.updateTable('audit_alert').set({ status: 'breach-opened' }).where('id', '=', alertId).execute();
-      return true;
+      return { ...row, ...alert };
     };
     const opened = db?.isTransaction ? await write(db) : await store.db.transaction().execute(write);
-    if (!opened) return undefined;
+    return opened && { breach: breachFromRow(agreements, opened, at), created: true };
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
-    const raced = await breachForAlert(store, alertId, at, db);
+    const raced = await breachForAlert(store, agreements, alertId, at, db);
     if (raced) return { breach: raced, created: false };
     throw err;
   }
-  return { breach: breachFromRow(row, at), created: true };
 }
 
 export async function breachForAlert(
   store: Store,
+  agreements: AgreementSet,
   alertId: string,
   now: Date,
   db: Kysely<Database> = store.db,
 ): Promise<BreachRecord | undefined> {
-  const row = await db.selectFrom('breach_record').selectAll().where('alert_id', '=', alertId).executeTakeFirst();
-  return row && breachFromRow(row, now);
+  const row = await breachRows(db).where('b.alert_id', '=', alertId).executeTakeFirst();
+  return row && breachFromRow(agreements, row, now);
+}
+
+/** Breach records with what their views need of their alerts. */
+function breachRows(db: Kysely<Database>) {
+  return db
+    .selectFrom('breach_record as b')
+    .innerJoin('audit_alert as a', 'a.id', 'b.alert_id')
+    .selectAll('b')
+    .select(['a.agreement_id', 'a.party_id']);
 }
 
 /** Newest first; only breaches from alerts in scope; from after `after`, as alerts page. */
 export async function listBreaches(
   store: Store,
+  agreements: AgreementSet,
   scope: AlertScope,
   now: Date,
   limit: number,
   after?: ListPosition,
 ): Promise<BreachRecord[]> {
   if (scopeIsEmpty(scope)) return [];
-  let query = store.db
-    .selectFrom('breach_record as b')
-    .innerJoin('audit_alert as a', 'a.id', 'b.alert_id')
-    .selectAll('b')
-    .where((eb) => alertInScopeWhere(eb, scope));
+  let query = breachRows(store.db).where((eb) => alertInScopeWhere(eb, scope));
   if (after)
     query = query.where((eb) =>
       eb.or([eb('b.opened_at', '<', after.at), eb.and([eb('b.opened_at', '=', after.at), eb('b.id', '>', after.id)])]),
     );
   const rows = await store.dialect.firstRows(query.orderBy('b.opened_at', 'desc').orderBy('b.id'), limit).execute();
-  return rows.map((row) => breachFromRow(row, now));
+  return rows.map((row) => breachFromRow(agreements, row, now));
 }
 
 /** The place in the list of a breach record from an alert in scope. */
@@ -181,19 +252,17 @@ export async function breachPosition(store: Store, scope: AlertScope, id: string
 /** A breach record by id, of an alert in scope; undefined for any other id. */
 export async function findBreach(
   store: Store,
+  agreements: AgreementSet,
   scope: AlertScope,
   id: string,
   now: Date,
 ): Promise<BreachRecord | undefined> {
   if (scopeIsEmpty(scope)) return undefined;
-  const row = await store.db
-    .selectFrom('breach_record as b')
-    .innerJoin('audit_alert as a', 'a.id', 'b.alert_id')
-    .selectAll('b')
+  const row = await breachRows(store.db)
     .where('b.id', '=', id)
     .where((eb) => alertInScopeWhere(eb, scope))
     .executeTakeFirst();
-  return row && breachFromRow(row, now);
+  return row && breachFromRow(agreements, row, now);
 }
 
 type StepOutcome =
@@ -212,16 +281,18 @@ type StepOutcome =
  */
 export async function recordBreachStep(
   db: Kysely<Database>,
+  agreements: AgreementSet,
   breachId: string,
   step: BreachStep,
   now: Date,
 ): Promise<StepOutcome | undefined> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const row = await db.selectFrom('breach_record').selectAll().where('id', '=', breachId).executeTakeFirst();
+    const row = await breachRows(db).where('b.id', '=', breachId).executeTakeFirst();
     if (!row) return undefined;
-    const decided = decideStep(row, step, now);
-    if (decided.kind === 'refused') return { ok: false, refusal: decided.refusal, breach: breachFromRow(row, now) };
-    if (decided.kind === 'unchanged') return { ok: true, breach: breachFromRow(row, now), changed: false };
+    const decided = decideStep(row, partnersDeadline(agreements, row), step, now);
+    const breach = () => breachFromRow(agreements, row, now);
+    if (decided.kind === 'refused') return { ok: false, refusal: decided.refusal, breach: breach() };
+    if (decided.kind === 'unchanged') return { ok: true, breach: breach(), changed: false };
     const { numUpdatedRows } = await db
       .updateTable('breach_record')
       .set(decided.set)
@@ -235,7 +306,8 @@ export async function recordBreachStep(
         ),
       )
       .executeTakeFirst();
-    if (numUpdatedRows > 0n) return { ok: true, breach: breachFromRow({ ...row, ...decided.set }, now), changed: true };
+    if (numUpdatedRows > 0n)
+      return { ok: true, breach: breachFromRow(agreements, { ...row, ...decided.set }, now), changed: true };
   }
   throw new Error('breach record changed under every attempt to record a step');
 }
@@ -245,7 +317,7 @@ type Decided =
   | { kind: 'unchanged' }
   | { kind: 'set'; set: Partial<Selectable<BreachRecordTable>> };
 
-function decideStep(row: Selectable<BreachRecordTable>, step: BreachStep, now: Date): Decided {
+function decideStep(row: BreachRow, partners: Date | null, step: BreachStep, now: Date): Decided {
   if (row.closed_at !== null) return step.step === 'closed' ? { kind: 'unchanged' } : refused('closed');
   switch (step.step) {
     // A breach judged not reportable and then reported after all (the facts changed) keeps both:
@@ -265,6 +337,7 @@ function decideStep(row: Selectable<BreachRecordTable>, step: BreachStep, now: D
       });
     case 'closed':
       if (row.ico_notified_at === null && row.not_reportable_reason === null) return refused('reporting-undecided');
+      if (awaitingPartners(row, partners)) return refused('partners-not-notified');
       return { kind: 'set', set: { closed_at: now.toISOString(), status: 'closed' } };
   }
 }
@@ -277,10 +350,17 @@ function once(recorded: string | null, sent: string, set: Partial<Selectable<Bre
 
 const refused = (refusal: BreachStepRefusal): Decided => ({ kind: 'refused', refusal });
 
-function breachFromRow(row: Selectable<BreachRecordTable>, now: Date): BreachRecord {
+/** The partner parties are still to be told: their agreement asks it, and no breach was ruled out. */
+function awaitingPartners(row: BreachRow, deadline: Date | null): deadline is Date {
+  return deadline !== null && row.partners_notified_at === null && row.not_reportable_reason !== NO_BREACH;
+}
+
+function breachFromRow(agreements: AgreementSet, row: BreachRow, now: Date): BreachRecord {
   const deadline = new Date(row.ico_deadline);
   // The deadline is the ICO's: settled by its notification or by a judgement that none is due.
   const awaitingIco = row.ico_notified_at === null && row.not_reportable_reason === null;
+  const partners = partnersDeadline(agreements, row);
+  const partnersDue = awaitingPartners(row, partners);
   return {
     id: row.id,
     alertId: row.alert_id,
@@ -298,5 +378,12 @@ function breachFromRow(row: Selectable<BreachRecordTable>, now: Date): BreachRec
     hoursRemaining: awaitingIco ? hoursRemaining(deadline, now) : null,
     overdue: awaitingIco && deadline.getTime() < now.getTime(),
     notifiedLate: row.ico_notified_at !== null && new Date(row.ico_notified_at).getTime() > deadline.getTime(),
+    partnersDeadline: partners?.toISOString() ?? null,
+    partnersHoursRemaining: partnersDue ? hoursRemaining(partners, now) : null,
+    partnersOverdue: partnersDue && partners.getTime() < now.getTime(),
+    partnersNotifiedLate:
+      partners !== null &&
+      row.partners_notified_at !== null &&
+      new Date(row.partners_notified_at).getTime() > partners.getTime(),
   };
 }

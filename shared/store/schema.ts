@@ -156,6 +156,11 @@ export interface BreachRecordTable {
   /** Client id of the DPO's application that opened it. */
   opened_by: string;
   ico_deadline: string;
+  /**
+   * When the partner parties must have been told, by the agreement of the breach's alert, fixed at
+   * opening (migration 0052); null where it asks none, and for records opened before 0052.
+   */
+  partners_deadline: ColumnType<string | null, string | null | undefined, string | null>;
   /** `notified` once the ICO's notification is recorded, `closed` once closed (migration 0033). */
   status: 'open' | 'notified' | 'closed';
   /** When the ICO was notified, as the DPO recorded it. */

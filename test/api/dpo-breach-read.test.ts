@@ -40,7 +40,11 @@ describe('reading one breach record at the Location its opening named', () => {
   it('answers the record opened at its Location, with its deadline and then its steps, as the list shows it', async () => {
     const first = await read(location, DPO);
     expect(first.status, first.text).toBe(200);
-    expect(first.body).toEqual({ ...opened, hoursRemaining: expect.any(Number) });
+    expect(first.body).toEqual({
+      ...opened,
+      hoursRemaining: expect.any(Number),
+      partnersHoursRemaining: expect.any(Number),
+    });
 
     const notified = await callApi(t, `${location.slice('/api'.length)}/steps`, {
       ...DPO,

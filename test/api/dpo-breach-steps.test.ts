@@ -170,6 +170,8 @@ describe("a DPO's steps on a breach record", () => {
       notReportable: { reason: 'no-personal-data-released' },
     });
     expect((await listed(2)).overdue).toBe(false);
+    // The Keyways DSA asks the partners told of any breach, reportable to the ICO or not.
+    expect((await step(2, { step: 'partners-notified', at: hoursAfter(openedAt[2]!, 1) })).status).toBe(200);
     expect((await step(2, { step: 'closed' })).body).toMatchObject({ status: 'closed' });
   });
 

@@ -49,6 +49,7 @@ import { decisionLegacyUnique } from './0048-decision-legacy-unique.js';
 import { lockEpochs } from './0049-lock-epochs.js';
 import { accessLogSubjectIds } from './0050-access-log-subject-ids.js';
 import { accessLogSubjectIdsFilled } from './0051-access-log-subject-ids-filled.js';
+import { breachPartnersDeadline } from './0052-breach-partners-deadline.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -105,5 +106,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0049-lock-epochs': lockEpochs(d),
     '0050-access-log-subject-ids': accessLogSubjectIds(d),
     '0051-access-log-subject-ids-filled': accessLogSubjectIdsFilled(d),
+    '0052-breach-partners-deadline': breachPartnersDeadline(d),
   };
 }

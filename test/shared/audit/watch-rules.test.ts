@@ -972,7 +972,7 @@ describe('watch rules over the access log', () => {
     );
     const [alert] = (await watch(DAY(11, '10:30'))).raised;
     const awareAt = new Date(DAY(11, '14:00'));
-    const opened = await openBreach(store, alert!.id, 'dev-client-kettering-borough-council', awareAt);
+    const opened = await openBreach(store, agreements, alert!.id, 'dev-client-kettering-borough-council', awareAt);
     expect(opened?.created).toBe(true);
     expect(opened?.breach).toMatchObject({
       alertId: alert!.id,
@@ -987,20 +987,23 @@ describe('watch rules over the access log', () => {
     expect((await findAlert(store, alert!.id))?.status).toBe('breach-opened');
 
     // Opening it again later shows the same record, the clock unchanged.
-    const again = await openBreach(store, alert!.id, 'another-dpo-client', new Date(DAY(12, '16:00')));
+    const again = await openBreach(store, agreements, alert!.id, 'another-dpo-client', new Date(DAY(12, '16:00')));
     expect(again?.created).toBe(false);
     expect(again?.breach).toMatchObject({ id: opened!.breach.id, icoDeadline: DAY(14, '14:00'), hoursRemaining: 46 });
-    const later = await listBreaches(store, KEYWAYS, new Date(DAY(14, '15:30')), 10);
+    const later = await listBreaches(store, agreements, KEYWAYS, new Date(DAY(14, '15:30')), 10);
     expect(later.map((b) => [b.id, b.hoursRemaining, b.overdue])).toEqual([[opened!.breach.id, -1.5, true]]);
     expect(
       await listBreaches(
         store,
+        agreements,
         { agreementIds: ['social-care-education-housing'], parties: ['la-housing'] },
         new Date(DAY(12, '16:00')),
         10,
       ),
     ).toEqual([]);
 
-    expect(await openBreach(store, '0'.repeat(32), 'dev-client-kettering-borough-council', awareAt)).toBeUndefined();
+    expect(
+      await openBreach(store, agreements, '0'.repeat(32), 'dev-client-kettering-borough-council', awareAt),
+    ).toBeUndefined();
   });
 });

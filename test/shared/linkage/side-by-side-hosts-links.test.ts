@@ -15,13 +15,13 @@ import { KEYWAYS_MATCHING_WITHOUT_NI_TIER, type AgreementTextEdit } from '../agr
 /** The Keyways file's revision bumped, as its header asks at every change. */
 const KEYWAYS_VERSION_BUMPED: AgreementTextEdit = {
   agreement: 'keyways',
-  from: "version: '1.0.0'",
-  to: "version: '1.1.0'",
+  from: "version: '1.1.0'",
+  to: "version: '1.2.0'",
 };
 
 /**
- * A deployment: the host on the Keyways file as it was (1.0.0, NI number tier) and the host on the
- * re-signed one (1.1.0, no NI number tier) run side by side on one store until the old one stops.
+ * A deployment: the host on the Keyways file as it was (1.1.0, NI number tier) and the host on the
+ * re-signed one (1.2.0, no NI number tier) run side by side on one store until the old one stops.
  * Each one's timer saw the other's last pass noting other files, and ran a pass: at every tick the
  * two applicants were split and joined again, and Corby's officer was shown Kettering's record or
  * not depending on which host ticked last. The older version's host runs no timer pass for the
@@ -69,7 +69,7 @@ describe('two hosts on different versions of an agreement, side by side on one s
       {
         level: 'warn',
         event: 'linkage.older-agreement-version',
-        fields: { agreementId: AGREEMENT, version: '1.0.0', lastPassVersion: '1.1.0' },
+        fields: { agreementId: AGREEMENT, version: '1.1.0', lastPassVersion: '1.2.0' },
       },
     ]);
   });

@@ -15,7 +15,7 @@ import { KEYWAYS_MATCHING_WITHOUT_NI_TIER } from '../agreements/agreement-files.
 /**
  * A deployment whose operator edited the Keyways matching (no NI number tier) and forgot to bump
  * its version: the host on the file as it was and the host on the edited one share one store, both
- * on 1.0.0. With no version order to go by, each one's timer saw the other's last pass noting other
+ * on 1.1.0. With no version order to go by, each one's timer saw the other's last pass noting other
  * files and ran a pass: at every tick the two applicants were split and joined again, and Corby's
  * officer was shown Kettering's record or not depending on which host ticked last. The store
  * remembers the files of the host that started last (`agreement_party.content_hash`): the earlier
@@ -74,7 +74,7 @@ describe('two hosts on different files under one version of an agreement, side b
         event: 'linkage.other-agreement-files',
         fields: {
           agreementId: AGREEMENT,
-          version: '1.0.0',
+          version: '1.1.0',
           rememberedHash: remembered.content_hash!.slice(0, 12),
           loadedHash: expect.stringMatching(/^[0-9a-f]{12}$/),
         },

@@ -218,7 +218,7 @@ describe('decide: datasets and fields', () => {
       allow: true,
       reason: 'granted',
       agreementId: 'keyways-housing-allocation',
-      agreementVersion: '1.0.0',
+      agreementVersion: '1.1.0',
       purpose: 'housing-allocation',
       datasets: ['keyways-housing-register'],
       lawfulBasis: { article6: ['6(1)(c)', '6(1)(e)'], article9: ['9(2)(g)'] },

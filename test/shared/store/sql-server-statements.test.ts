@@ -939,6 +939,7 @@ describe('statements sent to Azure SQL', () => {
       '0049-lock-epochs',
       '0050-access-log-subject-ids',
       '0051-access-log-subject-ids-filled',
+      '0052-breach-partners-deadline',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -963,6 +964,7 @@ describe('statements sent to Azure SQL', () => {
       'alter table "breach_record" add "not_reportable_reason" nvarchar(40)',
     );
     expect(statements.map((s) => s.sql)).toContain('alter table "audit_alert" add "agreement_id" nvarchar(100)');
+    expect(statements.map((s) => s.sql)).toContain('alter table "breach_record" add "partners_deadline" varchar(32)');
     expect(statements.map((s) => s.sql)).toContain('create index "access_log_request" on "access_log" ("request_id")');
     expect(statements.map((s) => s.sql)).toContain(
       'create table "retention_run" ("id" nvarchar(64) primary key, "agreement_id" nvarchar(100) not null, "dataset_id" nvarchar(100) not null, "started_at" varchar(32) not null, "committed_at" varchar(32))',
