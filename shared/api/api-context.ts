@@ -2,7 +2,7 @@ import { TokenVerifier } from '../auth/token-verifier.js';
 import { Pseudonymiser } from '../domain/pseudonymise.js';
 import { errorKind } from '../logging.js';
 import { PersonRefCodec } from '../people/person-ref.js';
-import { findPerson, type FindResult, type Visibility } from '../people/find-person.js';
+import { findPerson, type DateOfBirthCheck, type FindResult, type Visibility } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import type { CanonicalQuery } from '../people/person-query.js';
 import {
@@ -72,12 +72,15 @@ export interface ApiContext {
    * {@link subjectAccessPseudonymisers} for this query, and matches everyone else with. The
    * lookup hashes under those and checks nothing more: the store's versions are checked once a
    * request, and the person found and everyone else the caller matches are found under the same.
+   * `dateOfBirthCheck`: which steps' person the caller's date of birth must fit (every step's but
+   * its own unless said).
    */
   findPerson(
     query: CanonicalQuery,
     datasets: readonly string[],
     visible?: Visibility,
     checked?: readonly Pseudonymiser[],
+    dateOfBirthCheck?: DateOfBirthCheck,
   ): Promise<FindResult>;
   now(): Date;
 }
@@ -271,10 +274,10 @@ export function createApiContext(services: Services): ApiContext {
         keyVersionsGone,
       };
     },
-    async findPerson(query, datasets, visible, checked) {
+    async findPerson(query, datasets, visible, checked, dateOfBirthCheck) {
       const identifiers = identifierUseOf(services.agreements);
       const lookUp = (keys: readonly Pseudonymiser[]) =>
-        findPerson(services.store, keys, query, datasets, identifiers, visible);
+        findPerson(services.store, keys, query, datasets, identifiers, visible, dateOfBirthCheck);
       if (checked !== undefined) return lookUp(checked);
       // The cached versions, not checked first: a search is the hot path, and nearly always
       // nothing is new.

@@ -145,7 +145,9 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
       // date of birth alone, which hash nothing and are recorded while a version cannot be
       // read; any identifier given still fails closed, 503, then).
       const pseudonymisers = await ctx.currentPseudonymisers(query.query);
-      const found = await ctx.findPerson(query.query, datasets, undefined, pseudonymisers);
+      // Nothing is shown, and a contradiction is answered by the rules below: the date of birth
+      // refuses the postcode step's person alone (find-person.ts DateOfBirthCheck).
+      const found = await ctx.findPerson(query.query, datasets, undefined, pseudonymisers, 'postcode-step');
       const optOut = body.value.kind === 'opt-out';
       // A lookup stops at the first tier that finds someone; a consent is one person's say, so
       // identifiers that also reach someone else (an NHS number one child's, a system id

@@ -346,7 +346,9 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         // of birth alone hashes nothing (nor are the deleted records found by names): it needs
         // no version, and is answered while one cannot be read.
         const { pseudonymisers, keyVersionsGone } = await ctx.subjectAccessPseudonymisers(canonical.query);
-        const found = await ctx.findPerson(canonical.query, scope.datasets, undefined, pseudonymisers);
+        // The date of birth refuses the postcode step's person alone (find-person.ts DateOfBirthCheck):
+        // the DPO, not the lookup, judges whom a request's identifiers name.
+        const found = await ctx.findPerson(canonical.query, scope.datasets, undefined, pseudonymisers, 'postcode-step');
         const identifierUse = identifierUseOf(ctx.services.agreements);
         // Said in every answer, a 404 and a 409 as much as the accesses: a "no match" may be the
         // requester's hashes under the version gone. Counted only where an identifier given is

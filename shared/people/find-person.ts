@@ -13,10 +13,23 @@ export type MatchTier = 1 | 2 | 3 | 4;
 export type Visibility = (personId: string) => Promise<boolean>;
 
 /**
+ * Which steps' person a date of birth the caller gave must fit. `every-step`, for a lookup that
+ * shows the person or tells of them (a search, a duplicate check): an NHS number pasted from a
+ * sibling's file, or an NI number mistyped into a stranger's, finds that other person as surely
+ * as the right one, and only the caller's date of birth says so; a miss sends the officer back to
+ * the identifier, while showing the other person is a breach. `postcode-step`, for a subject
+ * access request and a consent or opt-out, which answer a contradiction their own way (the
+ * former lists the people for its DPO to judge, the latter records for everyone matched): the
+ * postcode step's alone, whose names and address fit a parent or sibling as well.
+ */
+export type DateOfBirthCheck = 'every-step' | 'postcode-step';
+
+/**
  * Why nobody is shown. The conflicts: the one person a step found holds an identifier of a kind
- * the caller gave, with another value, or (at the postcode step) a date of birth that cannot be
- * the caller's mistyped — the caller's evidence says this is someone else (a twin, a parent at
- * the same address), as linking itself would refuse the pair.
+ * the caller gave, with another value, or (at the postcode step, and the identifier steps where
+ * DateOfBirthCheck says) a date of birth that cannot be the caller's mistyped — the caller's
+ * evidence says this is someone else (a twin, a parent at the same address, a sibling whose NHS
+ * number was pasted), as linking itself would refuse the pair.
  */
 export type NoMatchReason = 'no-match' | 'ambiguous' | 'identifier-conflict' | 'date-of-birth-conflict';
 
@@ -47,6 +60,7 @@ export async function findPerson(
   datasets: readonly string[],
   identifiers: IdentifierUse,
   visible?: Visibility,
+  dateOfBirthCheck: DateOfBirthCheck = 'every-step',
 ): Promise<FindResult> {
   const searches = tierSearches(store, pseudonymisers, query, datasets, identifiers);
   // People the caller may not see are passed over while a later step may find one it may: an
@@ -78,7 +92,16 @@ export async function findPerson(
   async function settle(tier: MatchTier, people: Set<string>): Promise<FindResult> {
     if (people.size > 1) return { found: false, reason: 'ambiguous', tier };
     const personId = [...people][0]!;
-    const conflict = await contradiction(store, pseudonymisers, query, datasets, identifiers, personId, tier);
+    const conflict = await contradiction(
+      store,
+      pseudonymisers,
+      query,
+      datasets,
+      identifiers,
+      personId,
+      tier,
+      dateOfBirthCheck,
+    );
     if (conflict !== null) return { found: false, reason: conflict, tier };
     // A system id the caller also gave that names someone else (the NHS number one child's, the
     // social care id another's): the evidence names two people, and neither is shown (found by
@@ -179,6 +202,7 @@ async function contradiction(
   identifiers: IdentifierUse,
   personId: string,
   tier: MatchTier,
+  dateOfBirthCheck: DateOfBirthCheck,
 ): Promise<NoMatchReason | null> {
   // Found at tier 1 with no identifier given but NI numbers, the person was found by a record
   // holding the caller's NI number under the key it was hashed with, and an NI number conflicts
@@ -188,8 +212,11 @@ async function contradiction(
     const held = await personIdentifiersQuery.execute(store, '', [personId, ...datasets]);
     if (identifiersConflict(pseudonymisers, query.identifiers, held)) return 'identifier-conflict';
   }
-  // The postcode step's names and address fit a parent or sibling as well as the caller's person.
-  if (tier === 4 && query.dateOfBirth !== undefined) {
+  // The postcode step's names and address fit a parent or sibling as well as the caller's person,
+  // and an identifier step's identifier may be theirs, pasted or mistyped (DateOfBirthCheck). The
+  // date of birth step's person holds the caller's date by the search itself.
+  const checksDate = tier === 4 || (dateOfBirthCheck === 'every-step' && tier <= 2);
+  if (checksDate && query.dateOfBirth !== undefined) {
     const dates = (await personDatesQuery.execute(store, '', [personId, ...datasets]))
       .map((row) => row.date_of_birth)
       .filter((date): date is string => date !== null && date !== '');
