@@ -415,28 +415,23 @@ export class StoreConsentRegister implements ConsentRegister {
       const when = at.toISOString();
       // A linking pass that merged two people each with this party's consent for the purpose
       // left two in force for one person: the withdrawal ends both, as one withdrawal must end
-      // the sharing. Not one that also applies to another person now (a split's other part),
-      // nor any where a split detached this one from the person: it is in force for no one, and
-      // what the party recorded for them since is their own consent, not a duplicate of it (found
-      // by a defect hunt: tidying up the detached consent ended the one the part keeping its id
-      // gave again, and ICF no longer saw them).
-      const detachedHere = await this.store.dialect
-        .firstRows(
-          trx
-            .selectFrom('consent_event')
-            .select('event_id')
-            .where('consent_id', '=', consentId)
-            .where('subject_key', '=', current.subjectKey)
-            .where('action', '=', 'detach'),
-          1,
-        )
-        .executeTakeFirst();
-      const duplicates =
-        detachedHere !== undefined
-          ? []
-          : await this.partysOwnInForce(trx, current.subjectKey, current.kind, current.purposeId, current.recordedBy)
-              .where('r.consent_id', '<>', consentId)
-              .execute();
+      // the sharing. Only where this one is such a consent itself, in force for that person
+      // alone: not one a split detached from them (in force for no one), nor an opt-out a split
+      // copied to each part, for what the party recorded for a part since is that part's own,
+      // not a duplicate (found by a defect hunt: withdrawing the detached consent ended the one
+      // the part keeping its id gave again, and ICF no longer saw them; withdrawing the copied
+      // opt-out ended the one recorded anew for one of the parts, no longer opted out).
+      // Nor one that also applies to another person now (a split's other part).
+      const ownInForce = await this.partysOwnInForce(
+        trx,
+        current.subjectKey,
+        current.kind,
+        current.purposeId,
+        current.recordedBy,
+      ).execute();
+      const duplicates = ownInForce.some((c) => c.consent_id === consentId)
+        ? ownInForce.filter((c) => c.consent_id !== consentId)
+        : [];
       const ended = [consentId, ...new Set(duplicates.map((d) => d.consent_id))];
       await trx
         .insertInto('consent_event')

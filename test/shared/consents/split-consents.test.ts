@@ -78,6 +78,40 @@ describe('a split copies opt-outs to every part and consents to none', () => {
   });
 });
 
+describe("a split's opt-out withdrawn after each part's own was recorded anew", () => {
+  let h: ImportHarness;
+  let consents: StoreConsentRegister;
+  const N = nhs(650);
+
+  beforeAll(async () => {
+    h = await createImportHarness();
+    consents = new StoreConsentRegister(h.store);
+    await importEach(h, carolThroughSocialCare(N));
+    await linkPeople(h.linkDeps(), AGREEMENT, 'full');
+  });
+  afterAll(async () => h.close());
+
+  it("leaves each part's own opt-out in force: the DPO recorded them to stand whatever became of the first", async () => {
+    const p = await personOf(h, 'la-housing', 'CAROL');
+    const optOut = (subjectKey: string, evidenceRef: string) =>
+      consents.record({ subjectKey, kind: 'opt-out', purposeId: null, evidenceRef, by: dpo, at: T });
+    const original = await optOut(p, 'nddo');
+
+    await sendSocialCareWithoutCarol(h);
+    await linkPeople(h.linkDeps(), AGREEMENT, 'full');
+    const parts = [await personOf(h, 'la-housing', 'CAROL'), await personOf(h, 'la-education', 'CAROL')];
+    expect(parts[0]).not.toBe(parts[1]);
+
+    // The DPO records each part's own opt-out, then withdraws the one both hold by the split
+    // (one of the two parts may be someone else, who did not object).
+    for (const [n, part] of parts.entries()) expect((await optOut(part, `nddo-${n}`)).alreadyInForce).toBe(false);
+    await consents.withdraw(original.consentId, dpo, T);
+
+    for (const part of parts)
+      expect(await consents.isOptedOut(part, T), part === p ? 'kept id' : 'split off').toBe(true);
+  });
+});
+
 describe('a split takes a consent a wrong merge carried in away from the part that keeps the id', () => {
   let h: ImportHarness;
   let consents: StoreConsentRegister;
