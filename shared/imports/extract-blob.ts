@@ -101,6 +101,35 @@ export async function writeReport(
     .upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: 'application/json' } });
 }
 
+/**
+ * Writes the file's report only over the one read ({@link readReportVersion}'s ETag), or only where
+ * there is none (`seenEtag` undefined): false, writing nothing, where another delivery has written
+ * one since.
+ */
+export async function replaceReport(
+  blobs: BlobServiceClient,
+  containers: ImportContainers,
+  destination: Destination,
+  blobName: string,
+  report: ImportReport,
+  seenEtag: string | undefined,
+): Promise<boolean> {
+  const body = JSON.stringify(report, null, 2);
+  try {
+    await blobs
+      .getContainerClient(containers[destination])
+      .getBlockBlobClient(reportBlobName(blobName))
+      .upload(body, Buffer.byteLength(body), {
+        blobHTTPHeaders: { blobContentType: 'application/json' },
+        conditions: seenEtag === undefined ? { ifNoneMatch: '*' } : { ifMatch: seenEtag },
+      });
+    return true;
+  } catch (err) {
+    if (err instanceof RestError && (err.statusCode === 409 || err.statusCode === 412)) return false;
+    throw err;
+  }
+}
+
 /** The report {@link writeReport} wrote, or undefined if there is none. */
 export async function readReport(
   blobs: BlobServiceClient,
@@ -109,9 +138,25 @@ export async function readReport(
   blobName: string,
   reportName = reportBlobName(blobName),
 ): Promise<ImportReport | undefined> {
+  return (await readReportVersion(blobs, containers, destination, blobName, reportName))?.report;
+}
+
+/** The report {@link writeReport} wrote and its ETag, or undefined if there is none. */
+export async function readReportVersion(
+  blobs: BlobServiceClient,
+  containers: ImportContainers,
+  destination: Destination,
+  blobName: string,
+  reportName = reportBlobName(blobName),
+): Promise<{ readonly report: ImportReport; readonly etag: string } | undefined> {
   try {
-    const buffer = await blobs.getContainerClient(containers[destination]).getBlobClient(reportName).downloadToBuffer();
-    return JSON.parse(buffer.toString('utf8')) as ImportReport;
+    const response = await blobs.getContainerClient(containers[destination]).getBlobClient(reportName).download();
+    const parts: Buffer[] = [];
+    for await (const chunk of response.readableStreamBody as Readable) parts.push(chunk as Buffer);
+    return {
+      report: JSON.parse(Buffer.concat(parts).toString('utf8')) as ImportReport,
+      etag: response.etag ?? '',
+    };
   } catch (err) {
     if (err instanceof RestError && err.statusCode === 404) return undefined;
     throw err;

@@ -19,6 +19,8 @@ import {
   openExtract,
   rangeReader,
   readReport,
+  readReportVersion,
+  replaceReport,
   writeReport,
   type Destination,
   type ImportContainers,
@@ -563,17 +565,26 @@ async function rejectMisplaced(deps: ImportDependencies, blobName: string, ids: 
     return { outcome: 'gone' };
   }
   const { sha256 } = await hashExtract(blob, properties.etag);
-  const earlier = await readReport(deps.blobs, containers, 'rejected', blobName);
-  // This very upload, rejected by an earlier delivery that broke off before moving it.
-  const retried =
-    earlier !== undefined &&
-    earlier.contentSha256 === sha256 &&
-    earlier.fileErrors[0]?.reason === 'bad-path' &&
-    properties.lastModified.getTime() <= Date.parse(earlier.finishedAt);
-  const runId = retried ? earlier.runId : randomUUID();
-  if (!retried) {
-    await writeReport(deps.blobs, containers, 'rejected', blobName, {
-      runId,
+  // The report in rejected/ is all that tells a delivery that this upload was rejected (no run is
+  // claimed), so it is written only over the one read: of two deliveries at once (Event Grid
+  // delivers at least once), the one that finds another's report written meanwhile takes that
+  // rejection's id, and the upload has one access-log entry, under the run its report names.
+  let runId: string | undefined;
+  let rejectedElsewhere = false;
+  while (runId === undefined) {
+    const earlier = await readReportVersion(deps.blobs, containers, 'rejected', blobName);
+    // This very upload, rejected by another delivery, or by an earlier one that broke off before moving it.
+    if (
+      earlier !== undefined &&
+      earlier.report.contentSha256 === sha256 &&
+      earlier.report.fileErrors[0]?.reason === 'bad-path' &&
+      properties.lastModified.getTime() <= Date.parse(earlier.report.finishedAt)
+    ) {
+      runId = earlier.report.runId;
+      continue;
+    }
+    const report: ImportReport = {
+      runId: randomUUID(),
       partyId: ids.partyId,
       datasetId: ids.datasetId,
       file: blobName,
@@ -586,8 +597,13 @@ async function rejectMisplaced(deps: ImportDependencies, blobName: string, ids: 
       fileErrors: [{ reason: 'bad-path' }],
       rowErrors: [],
       rowErrorsNotListed: 0,
-    });
+    };
+    if (await replaceReport(deps.blobs, containers, 'rejected', blobName, report, earlier?.etag)) runId = report.runId;
+    else rejectedElsewhere = true;
   }
+  // The delivery whose report stands writes the entry just after it; give it that moment, so that
+  // the entry a crash would have lost is not written twice.
+  if (rejectedElsewhere) await waitForImportEntry(deps, { id: runId }, SETTLED_ELSEWHERE_GRACE_MS);
   deps.logger.warn('import.rejected', { runId, ...ids, sha256, reasons: ['bad-path'], rows: 0, badRows: 0 });
   if (!(await importEntryLogged(deps, runId))) {
     await appendAccessLog({ deps, ids, purpose: 'import', run: { id: runId } }, 'deny', 'bad-path', []);
@@ -731,7 +747,11 @@ async function importEntryLogged(deps: ImportDependencies, runId: string, since?
   return entry !== undefined;
 }
 
-async function waitForImportEntry(deps: ImportDependencies, run: ImportRun, graceMs: number): Promise<void> {
+async function waitForImportEntry(
+  deps: ImportDependencies,
+  run: { readonly id: string; readonly received_at?: string },
+  graceMs: number,
+): Promise<void> {
   const until = Date.now() + graceMs;
   while (!(await importEntryLogged(deps, run.id, run.received_at)) && Date.now() < until) {
     await new Promise((resolveWait) => setTimeout(resolveWait, 50));

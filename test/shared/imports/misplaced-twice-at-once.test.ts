@@ -1,0 +1,58 @@
+import { BlockBlobClient } from '@azure/storage-blob';
+import { afterEach, expect, it, vi } from 'vitest';
+import { rejectMisplacedExtract } from '../../../shared/imports/import-extract.js';
+import { gate } from '../../support/gate.js';
+import { createImportHarness, importFixture, type ImportHarness } from './import-harness.js';
+
+/**
+ * Event Grid delivers at least once, so one upload in the wrong folder can be rejected as
+ * `bad-path` by two hosts at the same time. No run is claimed for such a file: the report in
+ * rejected/ is what tells a delivery that the upload was already rejected. Both deliveries found
+ * no report, each rejected the file under a run id of its own, and the DPO's access log showed
+ * two imports denied for one upload, one of them under a run no report names. Here the first
+ * delivery's report write is held until the second has rejected the file and returned.
+ */
+const file = 'la-housing/extract-misplaced.csv';
+let h: ImportHarness;
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await h?.close();
+});
+
+it('writes one access-log entry, under the run its report names, when two deliveries reject a misplaced file at once', async () => {
+  h = await createImportHarness();
+  await h.drop(file, importFixture('good.csv'));
+
+  const firstWriting = gate();
+  const released = gate();
+  let held = false;
+  const upload = BlockBlobClient.prototype.upload;
+  vi.spyOn(BlockBlobClient.prototype, 'upload').mockImplementation(async function (
+    this: BlockBlobClient,
+    ...args: Parameters<typeof upload>
+  ) {
+    if (this.containerName === h.containers.rejected && !held) {
+      held = true;
+      firstWriting.open();
+      await released.opened;
+    }
+    return upload.apply(this, args);
+  });
+
+  const first = rejectMisplacedExtract(h.deps(), file);
+  await firstWriting.opened;
+  const second = await rejectMisplacedExtract(h.deps(), file);
+  released.open();
+  const outcomes = [await first, second];
+
+  const report = await h.report('rejected', file);
+  expect(report).toMatchObject({ outcome: 'rejected', fileErrors: [{ reason: 'bad-path' }] });
+  const entries = await h.store.db.selectFrom('access_log').selectAll().where('action', '=', 'import').execute();
+  expect(entries.map((e) => [e.request_id, e.decision, e.reason_code])).toEqual([[report!.runId, 'deny', 'bad-path']]);
+  expect(outcomes).toEqual([
+    { outcome: 'rejected', runId: report!.runId, reasons: ['bad-path'] },
+    { outcome: 'rejected', runId: report!.runId, reasons: ['bad-path'] },
+  ]);
+  expect(await h.exists('incoming', file)).toBe(false);
+  expect(await h.blobNames('rejected')).toEqual([file, `${file}.report.json`]);
+});
