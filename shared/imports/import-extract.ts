@@ -255,13 +255,16 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
   const blob = incomingBlob(deps.blobs, containers, file.blobName);
   deps.hooks?.phases?.start();
   const lap = lapOf(deps.hooks?.phases);
+  const progress = deps.hooks?.progress?.(file.blobName);
   const properties = await extractProperties(blob);
   lap('blob properties');
   if (properties === undefined) {
     logger.info('import.gone', { ...ids });
+    // A delivery killed after it moved the file on (linking its records, say) left its progress
+    // blob saying the file loads: no later delivery gets further than here to take it away.
+    await progress?.close();
     return { outcome: 'gone' };
   }
-  const progress = deps.hooks?.progress?.(file.blobName);
   // Started before the hash pass, so that loading the thread's modules overlaps it. A workbook is
   // read on the worker whatever its size: exceljs copies a worksheet (raw cells) to a temporary
   // file, and only the worker's private directory is swept should the process be killed mid-read.

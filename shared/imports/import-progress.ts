@@ -6,7 +6,8 @@ import { progressBlobName } from './handled-names.js';
  * Progress of a running import, for whoever follows it (the `npm run import` CLI). The store
  * cannot carry it: the load is one transaction, invisible until it commits. So progress goes
  * to a small blob beside where the report will be, `processed/<file>.progress.json`, rewritten
- * at most once a second and deleted when the import ends. It holds counts only.
+ * at most once a second and deleted when the import ends (by the next delivery, should its process
+ * be killed after the file moved on). It holds counts only.
  */
 export interface ImportProgress {
   readonly runId: string;

@@ -5,13 +5,15 @@
  * kept keys, the opt-out copies and the carried person ids are written and the report staged
  * (in a rejection, once its report is staged in rejected/ and before the run is finished);
  * `commit` ends just after the commit, before the report is published, the access-log entry
- * written and the blob moved.
+ * written and the blob moved. With KILL_PROGRESS set, the import writes its progress blob in the
+ * processed container, as the host's does.
  */
 import { BlobServiceClient } from '@azure/storage-blob';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { AccessLog } from '../../../shared/audit/access-log.js';
 import { importExtract } from '../../../shared/imports/import-extract.js';
 import { PhaseClock, type ImportPhase } from '../../../shared/imports/import-phases.js';
+import { blobProgressSink } from '../../../shared/imports/import-progress.js';
 import { createLogger } from '../../../shared/logging.js';
 import { LocalSecretSource } from '../../../shared/secrets/local-secret-source.js';
 import { openStore } from '../../../shared/store/database.js';
@@ -35,17 +37,25 @@ class KillingClock extends PhaseClock {
   }
 }
 
+const blobs = BlobServiceClient.fromConnectionString(env('KILL_AZURITE'));
+const containers = JSON.parse(env('KILL_CONTAINERS')) as { incoming: string; processed: string; rejected: string };
+
 const outcome = await importExtract(
   {
     store,
-    blobs: BlobServiceClient.fromConnectionString(env('KILL_AZURITE')),
+    blobs,
     agreements: loadAgreements(env('KILL_AGREEMENTS_DIR')),
     secrets: new LocalSecretSource(env('KILL_SECRETS_PATH')),
     logger,
     accessLog: new AccessLog(store, logger),
     maxBadRowShare: Number(process.env.KILL_MAX_BAD_ROW_SHARE ?? 0.05),
-    containers: JSON.parse(env('KILL_CONTAINERS')) as { incoming: string; processed: string; rejected: string },
-    hooks: { phases: new KillingClock() },
+    containers,
+    hooks: {
+      phases: new KillingClock(),
+      ...(process.env.KILL_PROGRESS === undefined
+        ? {}
+        : { progress: (name: string) => blobProgressSink(blobs, name, undefined, containers.processed) }),
+    },
   },
   { blobName, partyId, datasetId, fileName },
 );

@@ -9,12 +9,13 @@ import { AGREEMENTS_DIR, type ImportHarness } from './import-harness.js';
  * SIGKILLs itself when the import first ends `phase`: a crash no finally block or rollback
  * handler sees. Fails the test unless the child died by that signal. The child rejects a file above
  * `maxBadRowShare` bad rows (0.05, the default setting, unless the test's deliveries use another).
+ * With `progress`, the child writes the load's progress blob in processed/, as the host does.
  */
 export async function killImportAtPhase(
   h: ImportHarness,
   phase: ImportPhase,
   blobName: string,
-  options: { maxBadRowShare?: number } = {},
+  options: { maxBadRowShare?: number; progress?: boolean } = {},
 ): Promise<void> {
   const killed = await promisify(execFile)(
     process.execPath,
@@ -30,6 +31,7 @@ export async function killImportAtPhase(
         KILL_BLOB_NAME: blobName,
         KILL_AT_PHASE: phase,
         KILL_MAX_BAD_ROW_SHARE: String(options.maxBadRowShare ?? 0.05),
+        ...(options.progress ? { KILL_PROGRESS: '1' } : {}),
       },
     },
   ).then(
