@@ -66,6 +66,11 @@ export const consentResponseSchema = z.object({
     .describe(
       'When a linking pass that split the person it was held for detached it: not withdrawn, but in force for no one, so it must be recorded again against the person as now found; null otherwise',
     ),
+  reachesNoOne: z
+    .boolean()
+    .describe(
+      "True when the consent reaches no one now: a split detached it (`detachedAt`), or no record of the datasets its purpose covers holds the person it was given for any more (left out of a snapshot, deleted by retention, or given a new person id at a load, as one who returns in a later snapshot is), so every lookup under it is refused for want of it; while not withdrawn, it must be recorded again against the person as now found. Decided when read, from the records held now: no time is kept of when their records went. Always false for an opt-out, which holds the person's data back by their keys kept whoever holds them",
+    ),
 });
 
 /**
@@ -287,6 +292,8 @@ function recorded(record: RecordedConsent, purposeId: string, subjectRef: string
     recordedAt: record.recordedAt,
     withdrawnAt: null,
     detachedAt: null,
+    // Recorded for, or found in force for, a person a record of the purpose's datasets holds.
+    reachesNoOne: false,
   };
   return {
     result: record.alreadyInForce
@@ -468,8 +475,33 @@ async function consentAskedAbout(
   };
 }
 
-/** The answer about a consent: the Consent schema, as recorded and, if so, as withdrawn or detached. */
-function consentAnswer(consent: ConsentRecord, withdrawnAt: string | null) {
+/**
+ * Whether a consent reaches no one now: a split detached it, or no record of the datasets its
+ * purpose covers holds any person id it is in force for. A participant left out of a snapshot,
+ * deleted by retention, or given a new id at a load (one back after a snapshot left them out,
+ * a corrected identifier) keeps no consent, and ICF's lookups are refused; read back as in force,
+ * Dudley's officer had no way to see it must be recorded again (found by a defect hunt).
+ * Decided at read time from the records held, as a lookup decides: the datasets are those the
+ * recording searched, so the answer tells the recording party nothing its recording again would
+ * not, and nothing of datasets outside the purpose. A purpose no agreement defines now releases
+ * nothing to anyone; its consent is asked only whether any record holds its person still (it
+ * would release again were the purpose restored). An opt-out never: kept by its person's keys,
+ * it holds back the records of whoever arrives under them, and telling a DPO of any party whether
+ * anyone holds its person would tell it of the other parties' records.
+ */
+async function consentReachesNoOne(ctx: ApiContext, consent: ConsentRecord): Promise<boolean> {
+  if (consent.kind === 'opt-out') return false;
+  if (consent.detachedAt !== null) return true;
+  const { agreements, consents } = ctx.services;
+  const datasets =
+    consent.purposeId === null || agreements.purpose(consent.purposeId) === undefined
+      ? undefined
+      : [...new Set(agreements.grantsFor(consent.purposeId).map((g) => g.dataset))];
+  return !(await consents.holdsAnyOf(consent.subjectKeys, datasets));
+}
+
+/** The answer about a consent: the Consent schema, as recorded and, if so, as withdrawn, detached or reaching no one. */
+function consentAnswer(consent: ConsentRecord, withdrawnAt: string | null, reachesNoOne: boolean) {
   return {
     consentId: consent.consentId,
     kind: consent.kind,
@@ -477,6 +509,7 @@ function consentAnswer(consent: ConsentRecord, withdrawnAt: string | null) {
     recordedAt: consent.recordedAt,
     withdrawnAt,
     detachedAt: consent.detachedAt,
+    reachesNoOne,
   };
 }
 
@@ -487,7 +520,7 @@ export function viewConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpResul
     if (!asked.allowed) return asked.refused;
     const { consent } = asked;
     return {
-      result: json(200, consentAnswer(consent, consent.withdrawnAt)),
+      result: json(200, consentAnswer(consent, consent.withdrawnAt, await consentReachesNoOne(ctx, consent))),
       // Named as a withdrawal's entry is: a subject access request shows who asked about it.
       log: {
         purpose: asked.purpose,
@@ -506,6 +539,8 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     const asked = await consentAskedAbout(ctx, req, call, 'withdraw');
     if (!asked.allowed) return asked.refused;
     const { consentId, consent: existing } = asked;
+    // Read before the write, outside its transaction: a withdrawal moves no record.
+    const reachingNoOne = await consentReachesNoOne(ctx, existing);
     return call.writeAhead(async (db) => {
       // Decided inside the write, under the consent's lock: a second withdrawal (or one racing
       // this) changes nothing and is logged as such, so the log shows one withdrawal per consent.
@@ -517,7 +552,7 @@ export function withdrawConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       );
       const already = withdrawn !== undefined && !withdrawn.withdrawnNow;
       return {
-        result: json(200, consentAnswer(existing, withdrawn?.withdrawnAt ?? null)),
+        result: json(200, consentAnswer(existing, withdrawn?.withdrawnAt ?? null, reachingNoOne)),
         log: {
           purpose: asked.purpose,
           // Whom the write found it held by, not the read before it: a linking pass may have

@@ -368,9 +368,10 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     ],
   },
   consentsView: {
-    summary: 'Read a consent or opt-out: in force, withdrawn, or detached by a split of its person',
+    summary:
+      'Read a consent or opt-out: in force, withdrawn, or reaching no one (detached by a split, or its person held no more)',
     description:
-      'Only the party that recorded it reads it, as only it withdraws it, and with the same roles: a consent with any of its roles in the agreement, an opt-out with its DPO role. `withdrawnAt` and `detachedAt` null: in force. Nothing about the person is answered.',
+      'Only the party that recorded it reads it, as only it withdraws it, and with the same roles: a consent with any of its roles in the agreement, an opt-out with its DPO role. `withdrawnAt` null: not withdrawn; `detachedAt` set or `reachesNoOne` true: in force for no one, to be recorded again. Nothing about the person is answered.',
     tag: 'Consents',
     authenticated: true,
     // Decided as the withdrawal is (consents-api.ts), X-Purpose too.

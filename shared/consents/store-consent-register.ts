@@ -519,6 +519,21 @@ export class StoreConsentRegister implements ConsentRegister {
     };
   }
 
+  /**
+   * Whether a record holds any of `personIds`, of `datasetIds` only where given: whether a
+   * consent still reaches the person it was given for, where a lookup under its purpose finds them.
+   */
+  async holdsAnyOf(personIds: readonly string[], datasetIds?: readonly string[]): Promise<boolean> {
+    if (datasetIds?.length === 0) return false;
+    const held = await inSlices(this.store.dialect.engine, personIds, (slice) => {
+      const holding = this.store.db.selectFrom('source_record').select('id').where('person_id', 'in', slice);
+      return this.store.dialect
+        .firstRows(datasetIds === undefined ? holding : holding.where('dataset_id', 'in', [...datasetIds]), 1)
+        .execute();
+    });
+    return held.length > 0;
+  }
+
   /** Of `ids`, those a record holds. */
   private async heldIds(db: Kysely<Database>, ids: readonly string[]): Promise<Set<string>> {
     const held = await inSlices(this.store.dialect.engine, ids, (slice) =>

@@ -63,6 +63,7 @@ describe('reading back a consent a linking pass detached by a split', () => {
       ...inForce.body,
       withdrawnAt: null,
       detachedAt: expect.any(String),
+      reachesNoOne: true,
     });
 
     // Withdrawn after, it answers both: it was detached, and withdrawn.

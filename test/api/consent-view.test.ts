@@ -67,6 +67,7 @@ describe('reading a consent or opt-out back', () => {
       recordedAt: expect.any(String),
       withdrawnAt: null,
       detachedAt: null,
+      reachesNoOne: false,
     });
     expect(await entriesOf(inForce)).toEqual([
       {
@@ -121,6 +122,7 @@ describe('reading a consent or opt-out back', () => {
       recordedAt: expect.any(String),
       withdrawnAt: null,
       detachedAt: null,
+      reachesNoOne: false,
     });
     expect(await entriesOf(optOut)).toMatchObject([
       { action: 'consent.view', decision: 'allow', reason_code: 'opt-out-shown' },
