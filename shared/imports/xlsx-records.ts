@@ -856,18 +856,22 @@ function numberText(written: number, format: string | undefined): string {
 }
 
 /**
- * A whole number as a format of digit placeholders alone shows it, with the spaces, hyphens and
- * brackets between them, bare or escaped as Excel stores a format typed with them (`00000\ 000000`):
- * each `0` a digit or a zero, each `#` a digit or nothing, the digits right-aligned, any beyond
- * the placeholders before the first, as Excel places them. `000000` shows 123 as 000123;
- * `00000 000000` or `0#### ######`, the formats that keep a telephone number's leading zero when
- * it is typed without a quote, show 7700900123 as 07700 900123, which loaded as 7700900123, a
- * number without its zero (found by a defect hunt). Undefined for any other format: a thousands
- * separator or a decimal point is read as the number, as before.
+ * A whole number as a zero-padding format of digit placeholders alone shows it, with the spaces,
+ * hyphens and brackets between them, bare or escaped as Excel stores a format typed with them
+ * (`00000\ 000000`): each `0` a digit or a zero, each `#` a digit or nothing, the digits
+ * right-aligned, any beyond the placeholders before the first, as Excel places them. `000000`
+ * shows 123 as 000123; `00000 000000` or `0#### ######`, the formats that keep a telephone
+ * number's leading zero when it is typed without a quote, show 7700900123 as 07700 900123, which
+ * loaded as 7700900123, a number without its zero (found by a defect hunt). Undefined for any
+ * other format: a thousands separator or a decimal point is read as the number, as before, and so
+ * is a format that pads with no zero ({@link padsWithZeros}): `# ##0` only groups a count's
+ * digits (12345 shown as 12 345), and laid out it was refused as `count-format` (found by a
+ * defect hunt).
  */
 function placedDigits(value: number, section: string): string | undefined {
   if (!DIGIT_PLACEHOLDERS.test(section)) return undefined;
   const codes = section.match(/\\.|./g)!;
+  if (!padsWithZeros(codes)) return undefined;
   // Zero has no digit a `#` shows: Excel shows it in `#` as nothing.
   const digits = value === 0 ? '' : String(value);
   let unplaced = codes.filter((code) => code === '0' || code === '#').length;
@@ -886,6 +890,16 @@ function placedDigits(value: number, section: string): string | undefined {
     next = from;
   }
   return shown;
+}
+
+/**
+ * Whether a section's placeholders can show a zero the number has not: a `0` before its last
+ * placeholder (`000000`, `0#### ######`). A `0` last alone shows a zero only for zero itself, and
+ * `#` none: such a format (`# ##0`, `### ###`) shows the number's own digits, spaced.
+ */
+function padsWithZeros(codes: readonly string[]): boolean {
+  const placeholders = codes.filter((code) => code === '0' || code === '#');
+  return placeholders.slice(0, -1).includes('0');
 }
 
 /**

@@ -97,6 +97,23 @@ describe('spreadsheet cells at import', () => {
     ]);
   });
 
+  it('loads a count whose format only spaces its digits (# ##0) as the number, not a refused count', async () => {
+    // Excel shows 1234 as 1 234; the format pads no zero, so it shows the count's own digits.
+    const file = await workbook((sheet) => {
+      sheet.addRow(['firstName', 'lastName', 'dateOfBirth', 'exclusionsThisAcademicYear']);
+      sheet.addRow(['Kit', 'Lowe', '2010-01-01', 1234]);
+      sheet.addRow(['Lee', 'Lowe', '2010-01-02', 0]);
+      sheet.getColumn(4).numFmt = '# ##0';
+    });
+    expect(await h.importFile(`la-education/${MDI}/spaced-counts.xlsx`, file)).toMatchObject({
+      outcome: 'loaded',
+      loaded: 2,
+      rejected: 0,
+    });
+    const stored = (await attributesOf('la-education')).filter((a) => a.lastName === 'Lowe');
+    expect(stored.map((a) => a.exclusionsThisAcademicYear).sort()).toEqual([0, 1234]);
+  });
+
   it('keeps the calendar day of a date-time cell, morning or evening', async () => {
     const file = await workbook((sheet) => {
       sheet.addRow(['firstName', 'lastName', 'dateOfBirth']);
