@@ -11,7 +11,8 @@
  * this machine at all, by how to sign in. Anything else is named by
  * its kind only, as its message may quote a setting or a row.
  */
-import { statSync, type Stats } from 'node:fs';
+import { mkdirSync, statSync, type Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { LocalSettingsError, LocalStackNotRunningError } from '../local/settings.js';
 import { AgreementValidationError } from '../shared/agreements/agreement-issue.js';
@@ -196,4 +197,40 @@ export function requireFile(script: string, file: string, option?: string): Stat
   }
   if (stats.isDirectory()) refuseUsage(script, `${file} is a folder, not a file${which}`);
   return stats;
+}
+
+/**
+ * The folder `folder` (as typed) names, made if it is not there yet, before the script writes
+ * into it. Node's own recursive mkdir spins for ever where the kernel answers ENOENT under a
+ * folder that is there (`/proc/nope`: `npm run seed -- --out /proc/nope` sat at 90% CPU until
+ * killed), and over a file it threw its bare `EEXIST: file already exists`: each missing folder is
+ * made here in turn, from the one nearest the root. Ends the script with exit 2 for a path that
+ * is, or lies under, a file, or a folder that cannot be made, naming it and `option`.
+ */
+export function makeFolder(script: string, folder: string, option: string): void {
+  const missing: string[] = [];
+  let at = resolve(folder);
+  for (;;) {
+    let stats: Stats | undefined;
+    try {
+      stats = statSync(at, { throwIfNoEntry: false });
+    } catch (err) {
+      // A path under a file: ENOTDIR, as for the file itself below.
+      if (codeOf(err) !== 'ENOTDIR') throw err;
+    }
+    if (stats?.isDirectory() === true) break;
+    if (stats !== undefined || dirname(at) === at)
+      refuseUsage(script, `${option} must be a folder: ${at === resolve(folder) ? folder : at} is a file`);
+    missing.unshift(at);
+    at = dirname(at);
+  }
+  for (const path of missing) {
+    try {
+      mkdirSync(path);
+    } catch (err) {
+      // Made meanwhile by another run: it is there all the same.
+      if (codeOf(err) === 'EEXIST' && statSync(path).isDirectory()) continue;
+      refuseUsage(script, `cannot make the folder ${folder} for ${option} (${String(codeOf(err) ?? errorKind(err))})`);
+    }
+  }
 }

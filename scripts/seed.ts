@@ -10,7 +10,7 @@
  * storage account, and nothing allows it when LINTEL_ENV is production.
  */
 import { resolve } from 'node:path';
-import { ownErrorLine, parseOptions, refuseUsage } from './cli.js';
+import { makeFolder, ownErrorLine, parseOptions, refuseUsage } from './cli.js';
 import { loadLocalSettings } from '../local/settings.js';
 import { loadAgreements } from '../shared/agreements/load.js';
 import { loadConfig } from '../shared/config.js';
@@ -52,6 +52,9 @@ async function main(): Promise<void> {
         remote: values.remote,
         startHint: 'start the local stack with `npm start` (or pass --no-upload)',
       });
+  // Made here, not by seedExtracts, whose recursive mkdir spins where nothing can be made
+  // (makeFolder); after the upload target is allowed, so that a refused one writes nothing.
+  makeFolder('seed', values.out, '--out');
   const seeded = await seedExtracts({
     agreements: loadAgreements(resolve(settings.AGREEMENTS_DIR)),
     outDir: resolve(values.out),

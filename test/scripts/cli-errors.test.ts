@@ -252,6 +252,28 @@ describe('CLI errors', () => {
     expect(result.status).toBe(1);
   }, 60_000);
 
+  // Node's recursive mkdir spins where the kernel answers ENOENT under a folder that is there:
+  // `--out /proc/nope` sat at 90% CPU until killed (the child's timeout ends it here, status null).
+  // An --out that was a file was answered with Node's bare `EEXIST: file already exists, mkdir`.
+  it.each([
+    ['/proc/nope', 'seed: cannot make the folder /proc/nope for --out (ENOENT)'],
+    ['FILE', 'seed: --out must be a folder: FILE is a file'],
+    ['FILE/extracts', 'seed: --out must be a folder: FILE is a file'],
+  ])(
+    'npm run seed names an --out %s it cannot write into, in one line (exit 2)',
+    (out, message) => {
+      const file = join(dir, 'seed-out-file.csv');
+      writeFileSync(file, 'not a folder\n');
+      const result = run('scripts/seed.ts', ['--size', '10', '--no-upload', '--out', out.replace('FILE', file)], {
+        ...ISOLATED,
+        LINTEL_ENV: 'test',
+      });
+      expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+      expect(result.stderr).toBe(`${message.replace('FILE', file)}\n`);
+    },
+    90_000,
+  );
+
   // An operator adding a partner as agreements/README.md says, who mistyped its id in a grant or
   // mapped a client id to a party no agreement names, was told only
   // "relink: failed (AgreementValidationError)" (or PartyDirectoryError) by curate, relink,
