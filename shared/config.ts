@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { productionStorageProblem } from './blob/storage-connection.js';
+import { productionStorageProblem, storageAccountOf } from './blob/storage-connection.js';
 import { NOISE_LIMIT } from './curated/indicator-counts.js';
 import { SECRET_NAMES, type SecretName } from './secrets/secret-source.js';
 import { parseSqlConnection, type SqlConnection } from './store/sql-connection.js';
@@ -152,6 +152,32 @@ export const settingsSchema = settingsObject
         path: ['AzureWebJobsStorage'],
         message: 'is required (or AzureWebJobsStorage__blobServiceUri for managed identity)',
       });
+    }
+    // Set both, lintel's blob client takes the connection string (createBlobServiceClient), as the
+    // Functions host takes a connection's own value before its `__` settings, and the identity-based
+    // settings beside it are passed over, silently: in production, where infra/
+    // sets the identity's alone, a connection string added beside them (copied from
+    // local.settings.json, say) is refused whatever it names; elsewhere, when the two name different
+    // storage accounts (or one that cannot be read), as an operator reading either would be misled.
+    // Azurite's UseDevelopmentStorage=true beside its own endpoint names one account, and is taken.
+    if (s.AzureWebJobsStorage && s.AzureWebJobsStorage__blobServiceUri) {
+      const storage = { connectionString: s.AzureWebJobsStorage, serviceUri: s.AzureWebJobsStorage__blobServiceUri };
+      const account = storageAccountOf(storage, 'connectionString');
+      if (s.LINTEL_ENV === 'production') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['AzureWebJobsStorage'],
+          message:
+            'must not be set beside AzureWebJobsStorage__blobServiceUri in production: the connection string would be used and the managed identity passed over',
+        });
+      } else if (account === undefined || account !== storageAccountOf(storage, 'serviceUri')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['AzureWebJobsStorage'],
+          message:
+            'names another storage account than AzureWebJobsStorage__blobServiceUri: set one of them (the connection string is used when both are)',
+        });
+      }
     }
     if (s.SECRETS_SOURCE === 'keyvault' && !s.KEY_VAULT_URI) {
       ctx.addIssue({ code: 'custom', path: ['KEY_VAULT_URI'], message: 'is required when SECRETS_SOURCE is keyvault' });

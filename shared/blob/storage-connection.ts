@@ -80,3 +80,34 @@ export function productionStorageProblem(
   if (endpoint !== undefined) return isHttpsUrl(endpoint) ? undefined : 'not-https';
   return parts.get('defaultendpointsprotocol')?.toLowerCase() === 'http' ? 'not-https' : undefined;
 }
+
+/**
+ * The storage account a blob setting names, lower-cased, or undefined when it names none that can
+ * be read: a connection string's AccountName (devstoreaccount1 for UseDevelopmentStorage=true), or
+ * its BlobEndpoint's account; a blob endpoint's account is its host's first label
+ * (`https://lintelprod.blob.core.windows.net`), or on this machine the first segment of its path,
+ * as Azurite serves it (`http://127.0.0.1:10000/devstoreaccount1`).
+ */
+export function storageAccountOf(
+  connection: { connectionString?: string; serviceUri?: string },
+  setting: 'connectionString' | 'serviceUri',
+): string | undefined {
+  if (setting === 'serviceUri')
+    return connection.serviceUri === undefined ? undefined : endpointAccount(connection.serviceUri);
+  if (connection.connectionString === undefined) return undefined;
+  const parts = connectionStringParts(connection.connectionString);
+  if (isDevelopmentStorageShortcut(parts)) return DEVELOPMENT_ACCOUNT;
+  const named = parts.get('accountname');
+  if (named) return named.toLowerCase();
+  const endpoint = parts.get('blobendpoint');
+  return endpoint === undefined ? undefined : endpointAccount(endpoint);
+}
+
+function endpointAccount(text: string): string | undefined {
+  const url = urlOf(text);
+  if (url === undefined) return undefined;
+  const account = LOOPBACK_HOSTS.has(url.hostname.toLowerCase())
+    ? url.pathname.split('/')[1]
+    : url.hostname.split('.')[0];
+  return account ? account.toLowerCase() : undefined;
+}

@@ -366,6 +366,51 @@ describe('blob storage settings in production', () => {
     expect(problems.join('\n')).not.toContain('lintelprod');
   });
 
+  // Both set, the connection string was used and the blob service URI passed over without a word,
+  // though it may name another account: an operator reading either setting would be misled.
+  it('refuses a connection string beside the blob service URI in production, whatever it names', () => {
+    const problems = problemsOf({
+      ...production,
+      AzureWebJobsStorage:
+        'DefaultEndpointsProtocol=https;AccountName=lintelprod;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net',
+      AzureWebJobsStorage__blobServiceUri: 'https://lintelprod.blob.core.windows.net',
+    });
+    expect(problems).toEqual([
+      'AzureWebJobsStorage: must not be set beside AzureWebJobsStorage__blobServiceUri in production: the connection string would be used and the managed identity passed over',
+    ]);
+    expect(problems.join('\n')).not.toContain('lintelprod');
+  });
+
+  it('refuses outside production a connection string and a blob service URI naming different accounts', () => {
+    const problems = problemsOf({
+      LINTEL_ENV: 'test',
+      AzureWebJobsStorage:
+        'DefaultEndpointsProtocol=https;AccountName=lintelstaging;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net',
+      AzureWebJobsStorage__blobServiceUri: 'https://lintelprod.blob.core.windows.net',
+    });
+    expect(problems).toEqual([
+      'AzureWebJobsStorage: names another storage account than AzureWebJobsStorage__blobServiceUri: set one of them (the connection string is used when both are)',
+    ]);
+    expect(problems.join('\n')).not.toMatch(/lintelprod|lintelstaging/);
+  });
+
+  it('takes both outside production where they name one account: Azurite, or an account in Azure', () => {
+    expect(
+      problemsOf({
+        AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+        AzureWebJobsStorage__blobServiceUri: 'http://127.0.0.1:10000/devstoreaccount1',
+      }),
+    ).toEqual([]);
+    expect(
+      problemsOf({
+        LINTEL_ENV: 'test',
+        AzureWebJobsStorage:
+          'DefaultEndpointsProtocol=https;AccountName=LintelStaging;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net',
+        AzureWebJobsStorage__blobServiceUri: 'https://lintelstaging.blob.core.windows.net/',
+      }),
+    ).toEqual([]);
+  });
+
   it('still takes development storage and http outside production', () => {
     expect(problemsOf({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' })).toEqual([]);
     expect(
