@@ -27,7 +27,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkS
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { parseOptions, refuseUsage } from './cli.js';
+import { makeFolder, parseOptions, refuseUsage } from './cli.js';
 import {
   AGREEMENTS,
   BUILD_RECORD,
@@ -89,6 +89,9 @@ const { values } = parseOptions('package', USAGE, {
   },
 });
 const out = checkedOut(resolve(values.out ?? join(ROOT, '.lintel/package')));
+// Made before anything is removed or built: a file given as --out was removed in its place, and
+// where no folder can be made (`/proc/nope`) Node's recursive mkdir below spun for ever.
+makeFolder('package', out, '--out');
 
 try {
   const commit = headCommit(ROOT);

@@ -346,6 +346,30 @@ describe('npm run package', () => {
     expect(lines[1]).toMatch(/^usage: npm run package /);
     expect(existsSync(join(ROOT, 'package.json'))).toBe(true);
   });
+
+  // A file given as --out was removed and a package staged in its place; where no folder can be
+  // made (/proc/nope) Node's recursive mkdir spun at full CPU till the child's timeout ended it.
+  it.each([
+    ['a file', 'FILE', 'package: --out must be a folder: FILE is a file'],
+    ['a folder that cannot be made', '/proc/nope', 'package: cannot make the folder /proc/nope for --out (ENOENT)'],
+  ])(
+    'refuses an --out that is %s in one line (exit 2), staging nothing',
+    (_, given, message) => {
+      const file = join(dir, `package-out-${randomUUID()}.txt`);
+      writeFileSync(file, 'kept\n');
+      const out = given.replace('FILE', file);
+      const result = run('scripts/package.ts', [
+        '--out',
+        out,
+        '--leave-out-uncommitted-agreements',
+        '--leave-out-uncommitted-code',
+      ]);
+      expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+      expect(result.stderr).toBe(`${message.replace('FILE', file)}\n`);
+      expect(readFileSync(file, 'utf8')).toBe('kept\n');
+    },
+    150_000,
+  );
 });
 
 describe('npm run relink', () => {
