@@ -75,6 +75,9 @@ async function main(): Promise<void> {
   // as "link failed: Error (ENOENT)", naming no option.
   if (statSync(dirname(resolve(values.out)), { throwIfNoEntry: false })?.isDirectory() !== true)
     usage(`no folder ${dirname(values.out)} for --out`);
+  // A folder given as --out (`.lintel`) failed the same way, as "link failed: Error (EISDIR)".
+  if (statSync(resolve(values.out), { throwIfNoEntry: false })?.isDirectory() === true)
+    usage(`--out ${values.out} is a folder, not a file`);
   let key: Buffer;
   if (values.key !== undefined) {
     if (!/^(?:[0-9a-fA-F]{2})+$/.test(values.key)) usage('--key must be hex');

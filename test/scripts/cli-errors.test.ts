@@ -474,6 +474,21 @@ describe('CLI errors', () => {
     ]);
   });
 
+  // A folder given as --out (`.lintel` for `.lintel/pairs.csv`) was answered after the whole run
+  // with "link failed: Error (EISDIR)", exit 1, naming neither the option nor the folder.
+  it('npm run link refuses an --out that is a folder, before linking (exit 2)', () => {
+    const csv = join(dir, 'link-side.csv');
+    writeFileSync(csv, 'firstName,lastName\nA,B\n');
+    const map = join(dir, 'link-map.json');
+    writeFileSync(map, JSON.stringify({ left: { columns: {} }, right: { columns: {} } }));
+    const result = run('scripts/link.ts', ['--left', csv, '--right', csv, '--map', map, '--out', dir], ISOLATED);
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+    expect(linkRefusal(result.stderr).split('\n')).toEqual([
+      `link: --out ${dir} is a folder, not a file`,
+      expect.stringMatching(/^usage: npm run link -- --left/),
+    ]);
+  });
+
   // Number('') is 0: an empty --review-threshold (an unset shell variable, say) was read as 0
   // and the run went on with that threshold, exit 0, where any other unreadable value is refused.
   it.each([[''], [' '], ['two per cent']])(
