@@ -224,7 +224,7 @@ export interface OperationSpec {
 
 /** Every authenticated call can end in these, whatever the operation. */
 export const REQUEST_PATH_PROBLEMS: readonly ProblemCode[] = [
-  // Authorization, X-Purpose or Content-Type sent twice (repeated-header.ts).
+  // Authorization, X-Purpose or Content-Type sent twice (repeated-header.ts), or a token in the URL.
   'invalid-request',
   'unauthenticated',
   'party-unknown',

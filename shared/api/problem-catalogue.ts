@@ -13,7 +13,7 @@ export const PROBLEM_CATALOGUE = {
   'invalid-request': {
     status: 400,
     description:
-      'The body or query does not parse (a body that gives one name twice in an object, RFC 7493 §2.3, does not) or does not match its schema; `errors`, when present, names the properties and zod issue codes, never the values. Also the HTTP request itself when it cannot be read (an HTTP/1.1 request without Host, a target that is no URL, a header or length the parser refuses); the connection is then closed. Also a call that sends `Authorization`, `X-Purpose` or `Content-Type` more than once, or one holding a comma (how a front end passes on a header sent twice; in `Content-Type`, a comma outside a quoted parameter value): `detail` names the header, and no value sent is used.',
+      'The body or query does not parse (a body that gives one name twice in an object, RFC 7493 §2.3, does not) or does not match its schema; `errors`, when present, names the properties and zod issue codes, never the values. Also the HTTP request itself when it cannot be read (an HTTP/1.1 request without Host, a target that is no URL, a header or length the parser refuses); the connection is then closed. Also a call that sends `Authorization`, `X-Purpose` or `Content-Type` more than once, or one holding a comma (how a front end passes on a header sent twice; in `Content-Type`, a comma outside a quoted parameter value): `detail` names the header, and no value sent is used. Also a call with a bearer token in the URL (`access_token`), whatever its `Authorization` header holds.',
   },
   'invalid-identifier': {
     status: 400,

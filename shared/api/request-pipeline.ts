@@ -53,6 +53,14 @@ export interface Outcome {
   };
 }
 
+/**
+ * RFC 6750 §2.3's query parameter for a bearer token. A URL is kept where a header is not (the
+ * platform's request telemetry, a proxy's log), so a call carrying one is refused even beside a
+ * good Authorization header: answered for that header, a partner's client sending both went on
+ * leaking its tokens into those logs unnoticed (found by a defect hunt).
+ */
+const TOKEN_QUERY_PARAMETER = 'access_token';
+
 /** What a client id, role or purpose may look like to be stored as sent. */
 const SAFE_TOKEN = /^[A-Za-z0-9._:-]{1,100}$/;
 
@@ -171,11 +179,12 @@ export async function runRequest(
     return withRequestId(rateLimited(wait), requestId);
   };
   const repeated = repeatedHeader(req);
+  const tokenInUrl = req.query.has(TOKEN_QUERY_PARAMETER);
   try {
-    // Two credentials name no one caller: refused before either is read, and counted as a call
-    // without a valid token.
+    // Two credentials name no one caller, and a token in the URL is never taken: refused before
+    // any is read, and counted as a call without a valid token.
     const auth: AuthenticationResult =
-      repeated === 'Authorization'
+      repeated === 'Authorization' || tokenInUrl
         ? { ok: false, reason: 'token-missing' }
         : await ctx.verifier.verify(req.headers.get('authorization'));
     // Each refused call would leave a durable entry, under no party and seen by no DPO's
@@ -192,6 +201,13 @@ export async function runRequest(
     }
     if (repeated === 'Authorization') {
       outcome = deny(repeatedHeaderProblem(repeated), 'invalid-request');
+    } else if (tokenInUrl) {
+      outcome = deny(
+        problem(400, 'invalid-request', 'Bad request', {
+          detail: 'A bearer token is taken from the Authorization header only, never from the URL (access_token).',
+        }),
+        'invalid-request',
+      );
     } else if (!auth.ok && auth.reason === 'jwks-unavailable') {
       // The issuer's keys could not be fetched: the token may be good, so this is not a 401.
       services.logger.error('auth.keys-unavailable', { requestId });

@@ -299,6 +299,47 @@ describe('authentication', () => {
     });
   });
 
+  // RFC 6750 §2.3's access_token: a URL is kept by the platform's request telemetry and any proxy
+  // on the way, so a token there is refused even beside a good Authorization header, or a
+  // partner's client sending both would go on leaking its tokens unnoticed.
+  it.each([
+    ['with a good token in the Authorization header too', true],
+    ['alone', false],
+  ])(
+    'refuses a token sent in the URL (access_token) %s: 400, logged once, nothing released',
+    async (_name, withHeader) => {
+      const token = await signed();
+      const before = await t.accessLogSize();
+      const res = await fetch(`${t.url}/api/v1/people/search?access_token=${token}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-purpose': 'housing-allocation',
+          ...(withHeader ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify({ niNumber: NI }),
+      });
+      const text = await res.text();
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(JSON.parse(text)).toEqual({
+        type: 'urn:lintel:problem:invalid-request',
+        title: 'Bad request',
+        status: 400,
+        detail: 'A bearer token is taken from the Authorization header only, never from the URL (access_token).',
+      });
+      expect(text).not.toContain('Aisha');
+      expect(await t.accessLogSize()).toBe(before + 1);
+      const entry = await t.host.services.store.db
+        .selectFrom('access_log')
+        .selectAll()
+        .orderBy('seq', 'desc')
+        .executeTakeFirstOrThrow();
+      expect(entry).toMatchObject({ party_id: 'unauthenticated', decision: 'deny', reason_code: 'invalid-request' });
+      expect(JSON.stringify(entry)).not.toContain(token.split('.')[1]!.slice(0, 20));
+    },
+  );
+
   it.each([
     ['answers nothing', async () => `http://127.0.0.1:${await freePort()}/dev-issuer/jwks.json`],
     ['answers 404 instead of a key set', async () => `${t.url}/api/no-such-route`],
