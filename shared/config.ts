@@ -217,6 +217,19 @@ export const settingsSchema = settingsObject
       } else if (s.AUTH_ISSUER && !/^https:\/\/[^/]/.test(s.AUTH_ISSUER)) {
         ctx.addIssue({ code: 'custom', path: ['AUTH_ISSUER'], message: 'must be an https URL in production' });
       }
+      // Entra ID's v2.0 tokens carry `iss` with the tenant's GUID in lower case and no trailing
+      // slash, and the issuer is compared exactly (token-verifier.ts): any other spelling of it (a
+      // trailing slash, the tenant's domain, `common`, the discovery document's `{tenantid}`) was
+      // taken, and every partner's token refused with the one 401 that never says why (found by a
+      // defect hunt).
+      if (s.AUTH_ISSUER && isEntraV2Issuer(s.AUTH_ISSUER) && !ENTRA_V2_TOKEN_ISSUER.test(s.AUTH_ISSUER)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['AUTH_ISSUER'],
+          message:
+            "must be Entra ID's v2.0 issuer as its tokens carry it, https://login.microsoftonline.com/{tenant id}/v2.0: the tenant's GUID in lower case, and no trailing slash",
+        });
+      }
       // Entra ID's v2.0 access tokens name the API by its client id, never by its application id
       // URI (api://…): any other audience would refuse every partner's token.
       if (s.AUTH_ISSUER && isEntraV2Issuer(s.AUTH_ISSUER) && s.AUTH_AUDIENCE && !GUID.test(s.AUTH_AUDIENCE)) {
@@ -282,6 +295,10 @@ export const settingsSchema = settingsObject
   }));
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Entra ID's v2.0 issuer exactly as its tokens carry it, in the public or a national cloud. */
+const ENTRA_V2_TOKEN_ISSUER =
+  /^https:\/\/login\.(microsoftonline\.(com|us)|partner\.microsoftonline\.cn)\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/v2\.0$/;
 
 /** Entra ID's v2.0 issuer, in the public or a national cloud: `https://login.…/{tenant}/v2.0`. */
 function isEntraV2Issuer(issuer: string): boolean {

@@ -99,8 +99,8 @@ describe('where the seed and import scripts may upload', () => {
     MSSQL_CONNECTION_STRING: 'Server=tcp:sql-lintel.database.windows.net,1433;Database=lintel;Encrypt=true',
     SECRETS_SOURCE: 'keyvault',
     KEY_VAULT_URI: 'https://lintel-test.vault.azure.net/',
-    AUTH_JWKS_URI: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
-    AUTH_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0',
+    AUTH_JWKS_URI: 'https://login.microsoftonline.com/12345678-90ab-cdef-1234-567890abcdef/discovery/v2.0/keys',
+    AUTH_ISSUER: 'https://login.microsoftonline.com/12345678-90ab-cdef-1234-567890abcdef/v2.0',
     AUTH_AUDIENCE: '66666666-7777-8888-9999-000000000000',
   };
   const importArgs = (file: string) => [

@@ -15,8 +15,8 @@ const entraProduction = {
   LINTEL_ENV: 'production',
   SECRETS_SOURCE: 'keyvault',
   KEY_VAULT_URI: 'https://lintel-kv.vault.azure.net/',
-  AUTH_JWKS_URI: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
-  AUTH_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0',
+  AUTH_JWKS_URI: 'https://login.microsoftonline.com/12345678-90ab-cdef-1234-567890abcdef/discovery/v2.0/keys',
+  AUTH_ISSUER: 'https://login.microsoftonline.com/12345678-90ab-cdef-1234-567890abcdef/v2.0',
   AUTH_AUDIENCE: '66666666-7777-8888-9999-000000000000',
 };
 
@@ -165,8 +165,8 @@ describe('authentication settings', () => {
 
   const entra = {
     ...production,
-    AUTH_JWKS_URI: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
-    AUTH_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0',
+    AUTH_JWKS_URI: 'https://login.microsoftonline.com/12345678-90ab-cdef-1234-567890abcdef/discovery/v2.0/keys',
+    AUTH_ISSUER: 'https://login.microsoftonline.com/12345678-90ab-cdef-1234-567890abcdef/v2.0',
   };
 
   it("takes Entra ID's v2.0 audience as the API's client id, and refuses its api:// URI, which no token carries", () => {
@@ -177,9 +177,13 @@ describe('authentication settings', () => {
   });
 
   it('says an issuer that is not a URL is not a URL', () => {
-    expect(problemsOf({ ...entra, AUTH_ISSUER: 'login.microsoftonline.com/tenant/v2.0', AUTH_AUDIENCE: 'x' })).toEqual([
-      'AUTH_ISSUER: must be an https URL in production',
-    ]);
+    expect(
+      problemsOf({
+        ...entra,
+        AUTH_ISSUER: 'login.microsoftonline.com/12345678-90ab-cdef-1234-567890abcdef/v2.0',
+        AUTH_AUDIENCE: 'x',
+      }),
+    ).toEqual(['AUTH_ISSUER: must be an https URL in production']);
   });
 });
 
@@ -230,6 +234,24 @@ describe('production transport and issuer settings (found by a review)', () => {
   it('refuses a Key Vault URI that is not https in production (secrets and the identity token would go in clear)', () => {
     expect(problemsOf({ ...entraProductionOnSql, KEY_VAULT_URI: 'http://lintel-kv.vault.azure.net/' })).toEqual([
       expect.stringMatching(/^KEY_VAULT_URI:/),
+    ]);
+  });
+
+  // Entra ID's v2.0 tokens carry `iss` as https://login.microsoftonline.com/{tenant GUID}/v2.0 and
+  // the issuer is compared exactly: any other spelling of it started, and refused every partner's
+  // token with the one 401 that never says why.
+  it.each([
+    ['with a trailing slash', 'https://login.microsoftonline.com/12345678-90ab-cdef-1234-567890abcdef/v2.0/'],
+    ['naming the tenant by its domain', 'https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0'],
+    ['for any organisation (common)', 'https://login.microsoftonline.com/common/v2.0'],
+    [
+      "with the tenant left as the discovery document's placeholder",
+      'https://login.microsoftonline.com/{tenantid}/v2.0',
+    ],
+    ['with the tenant GUID in capitals', 'https://login.microsoftonline.com/12345678-90AB-CDEF-1234-567890ABCDEF/v2.0'],
+  ])('refuses an Entra ID v2.0 issuer %s, which no token carries', (_name, issuer) => {
+    expect(problemsOf({ ...entraProductionOnSql, AUTH_ISSUER: issuer })).toEqual([
+      "AUTH_ISSUER: must be Entra ID's v2.0 issuer as its tokens carry it, https://login.microsoftonline.com/{tenant id}/v2.0: the tenant's GUID in lower case, and no trailing slash",
     ]);
   });
 
@@ -297,8 +319,8 @@ describe('blob storage settings in production', () => {
     LINTEL_ENV: 'production',
     SECRETS_SOURCE: 'keyvault',
     KEY_VAULT_URI: 'https://lintel-kv.vault.azure.net/',
-    AUTH_JWKS_URI: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
-    AUTH_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0',
+    AUTH_JWKS_URI: 'https://login.microsoftonline.com/12345678-90ab-cdef-1234-567890abcdef/discovery/v2.0/keys',
+    AUTH_ISSUER: 'https://login.microsoftonline.com/12345678-90ab-cdef-1234-567890abcdef/v2.0',
     AUTH_AUDIENCE: '66666666-7777-8888-9999-000000000000',
   };
   const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
