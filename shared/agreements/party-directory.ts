@@ -63,7 +63,7 @@ export function parsePartyDirectory(
     throw new PartyDirectoryError(`expected an object mapping client id to party id (${first?.message ?? 'invalid'})`);
   }
   const byClientId = new Map<string, string>();
-  for (const [clientId, partyId] of Object.entries(parsed.data)) {
+  for (const [clientId, partyId] of entriesAsWritten(setting)) {
     if (checkParties && !agreements.knowsParty(partyId)) {
       throw new PartyDirectoryError(`party '${partyId}' is not a party to any loaded agreement`);
     }
@@ -76,6 +76,22 @@ export function parsePartyDirectory(
     byClientId.set(key, partyId);
   }
   return directoryFrom(byClientId);
+}
+
+/** A JSON string; outside one, a `"` only ever opens one, so matching from the start never lands inside one. */
+const JSON_STRING = /"[^"\\]*(?:\\.[^"\\]*)*"/g;
+
+/**
+ * The entries of a setting the schema took (one object of strings) as written, a client id given
+ * twice twice: JSON.parse keeps the last of a name given twice, so a line copied for a new party
+ * with its client id left unchanged moved the partner's client to the new party, with nothing
+ * said (found by a defect hunt). Such an object's strings are name, value, name, value.
+ */
+function entriesAsWritten(setting: string): [string, string][] {
+  const strings = [...setting.matchAll(JSON_STRING)].map(([quoted]) => JSON.parse(quoted) as string);
+  const entries: [string, string][] = [];
+  for (let i = 0; i + 1 < strings.length; i += 2) entries.push([strings[i]!, strings[i + 1]!]);
+  return entries;
 }
 
 function directoryFrom(byClientId: ReadonlyMap<string, string>): PartyDirectory {

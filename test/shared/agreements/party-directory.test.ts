@@ -39,6 +39,25 @@ describe('PARTY_CLIENT_IDS', () => {
     ).toThrowError(/listed twice/);
   });
 
+  // JSON.parse keeps the last of a name given twice: a line copied for a new party with the client
+  // id left unchanged moved the partner's client to the new party, which it then called as.
+  it('rejects one client id written twice, naming both parties, not taking the second', () => {
+    const setting = `{"${ICF}": "icf-research", "${DUDLEY}": "dudley-housing-options", "${ICF}": "la-housing"}`;
+    expect(() => parsePartyDirectory(setting, agreements)).toThrowError(
+      new PartyDirectoryError("a client id is listed twice (mapped to 'icf-research' and 'la-housing')"),
+    );
+    expect(() => parsePartyDirectory(setting, agreements, { checkParties: false })).toThrowError(/listed twice/);
+  });
+
+  it('reads a client id or party written with JSON escapes as the same one', () => {
+    const escaped = parsePartyDirectory(
+      `{"local-dev-\\u0063lient": "la-\\u0068ousing", "a\\"b": "icf-research"}`,
+      agreements,
+    );
+    expect(escaped.partyIdFor('local-dev-client')).toBe('la-housing');
+    expect(escaped.partyIdFor('a"b')).toBe('icf-research');
+  });
+
   it('recognises nobody when the setting is absent', () => {
     expect(parsePartyDirectory(undefined, agreements).partyIdFor(ICF)).toBeUndefined();
   });
