@@ -1,6 +1,7 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
+import { datesClearlyDifferSql } from './dates-clearly-differ-sql.js';
 import { familyNameKeySql } from './family-name-key-sql.js';
 import { createTempIndex, snapshotTempTable, tempText } from './snapshot-temp-table.js';
 import type { Snapshot } from './snapshot-writer.js';
@@ -17,7 +18,12 @@ import type { Snapshot } from './snapshot-writer.js';
  * snapshot held name one and the same person, and none of its identifiers contradicts that
  * person: an identifier of a kind the person held in the previous snapshot under another hash
  * (a different NHS number, or another id of the same system) refuses the carry — such a record
- * may be someone else who took over one of the person's identifiers. Where several new records
+ * may be someone else who took over one of the person's identifiers. So does a date of birth that
+ * clearly differs (datesClearlyDiffer: another year, or a day or month more than a slip out) from
+ * every date the person's previous records gave: a case reference reused, or keyed against the
+ * wrong row, gives a stranger the person's identifier but not their date of birth. Names are not
+ * compared (a name changes on marriage, and a corrected one keeps its id); a record or person
+ * without a date of birth is not contradicted by one. Where several new records
  * name one person, only those also bearing a date of birth and names the person's previous
  * records bore take the person (a stranger keyed with the person's case reference does not).
  * One exception: a carry
@@ -58,7 +64,7 @@ import type { Snapshot } from './snapshot-writer.js';
  * key no longer readable) carries nothing by identifier, and {@link SnapshotWriter.carryOutcome}
  * says so.
  *
- * The tables, `temp.snapshot_carry` (and `_carry_key`, `_carry_since`) on SQLite, and their
+ * The tables, `temp.snapshot_carry` (and `_carry_key`, `_carry_people`) on SQLite, and their
  * counterparts on SQL Server, are temporary tables of the snapshot's transaction
  * (snapshot-temp-table.ts): a rolled-back load leaves none behind, and a finished one drops them.
  */
@@ -71,8 +77,11 @@ export class CarriedPersonIds {
    * when they include the previous snapshot's: its rows of that version are compared here.
    */
   readonly newTable: string | undefined;
-  /** Each previous person's `person_since` (the earliest of their records'), to carry with the id. */
-  private readonly sinceTable: string;
+  /**
+   * Each previous person's `person_since` (the earliest of their records'), to carry with the id,
+   * and the dates of birth their records gave, to refuse a carry to someone born on another.
+   */
+  private readonly peopleTable: string;
 
   constructor(
     private readonly trx: Transaction<Database>,
@@ -83,7 +92,7 @@ export class CarriedPersonIds {
     const table = (stem: string) => snapshotTempTable(engine, snapshot.runId, stem);
     this.table = table('carry');
     this.keyTable = table('carry_key');
-    this.sinceTable = table('carry_since');
+    this.peopleTable = table('carry_people');
     this.newTable = snapshot.previousKeyVersion === undefined ? undefined : comparisonTable;
   }
 
@@ -155,13 +164,19 @@ export class CarriedPersonIds {
     // Since when the person's records held the id: a subject access request counts the id as the
     // person's from then (person-id-history.ts), and a re-sent record is still the same record.
     // Null when any of them held it since first linked, as the widest window stands.
-    const since = sql.raw(this.sinceTable);
-    await sql`drop table if exists ${since}`.execute(trx);
-    await sql`create table ${since} (
+    // With it, read in the same pass, the dates of birth the person's records gave (the least, the
+    // greatest and how many), for the identifier carry's check that a new record was born on one.
+    const people = sql.raw(this.peopleTable);
+    await sql`drop table if exists ${people}`.execute(trx);
+    await sql`create table ${people} (
       person_id ${text(64)} not null primary key,
-      since ${text(40)})`.execute(trx);
-    await sql`insert into ${since} (person_id, since)
-      select ${person}, case when count(*) = count(sr.person_since) then min(sr.person_since) end
+      since ${text(40)},
+      first_birth ${text(10)},
+      last_birth ${text(10)},
+      births integer not null)`.execute(trx);
+    await sql`insert into ${people} (person_id, since, first_birth, last_birth, births)
+      select ${person}, case when count(*) = count(sr.person_since) then min(sr.person_since) end,
+        min(sr.date_of_birth), max(sr.date_of_birth), count(distinct sr.date_of_birth)
       from source_record sr
       where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId} and ${person} is not null
       group by ${person}`.execute(trx);
@@ -185,7 +200,7 @@ export class CarriedPersonIds {
     if (outcome === 'same-key' || outcome === 'previous-key') await this.carryUnder(outcome);
     await this.carryByKey(outcome);
     await sql`update source_record
-      set person_since = (select s.since from ${sql.raw(this.sinceTable)} s where s.person_id = source_record.carried_person_id)
+      set person_since = (select s.since from ${sql.raw(this.peopleTable)} s where s.person_id = source_record.carried_person_id)
       where party_id = ${snapshot.partyId} and dataset_id = ${snapshot.datasetId}
         and import_run_id = ${snapshot.runId} and carried_person_id is not null`.execute(trx);
     return outcome;
@@ -208,7 +223,7 @@ export class CarriedPersonIds {
     const { trx } = this;
     await sql`drop table ${sql.raw(this.table)}`.execute(trx);
     await sql`drop table ${sql.raw(this.keyTable)}`.execute(trx);
-    await sql`drop table ${sql.raw(this.sinceTable)}`.execute(trx);
+    await sql`drop table ${sql.raw(this.peopleTable)}`.execute(trx);
   }
 
   private async carryUnder(key: 'same-key' | 'previous-key'): Promise<void> {
@@ -222,10 +237,10 @@ export class CarriedPersonIds {
     const identifiers = { from: key === 'same-key' ? sql`record_identifier ri` : sql`${this.previousKeyHashes()} ri` };
     // A system id's kind: `system-id:<system>` (storage-plan.ts).
     const local = sql.raw(`'system-id:%'`);
-    // Each new record's candidate: the one person all its known identifiers name, and whether a
-    // national identifier (not a system id) is among them.
+    // Each new record's candidate: the one person all its known identifiers name, whether a
+    // national identifier (not a system id) is among them, and the record's date of birth.
     const candidates = sql`select ri.record_id, min(c.person_id) as person_id,
-        max(case when c.kind like ${local} then 0 else 1 end) as national
+        max(case when c.kind like ${local} then 0 else 1 end) as national, min(sr.date_of_birth) as date_of_birth
       from source_record sr
       join ${identifiers.from} on ri.record_id = sr.id
       join ${table} c on c.kind = ri.kind and c.hash = ri.hash
@@ -233,10 +248,22 @@ export class CarriedPersonIds {
         and sr.import_run_id = ${snapshot.runId}
       group by ri.record_id
       having count(c.person_id) = count(*) and min(c.person_id) = max(c.person_id)`;
-    // ... unless one of the record's identifiers is of a kind the person held under another hash.
+    // ... unless its date of birth clearly differs from every date the person's records gave (a
+    // stranger keyed with the person's system id, a reference reused or a keying slip, found by a
+    // defect hunt: they took the person's id, and the consent the person gave with it). The dates
+    // are the least and the greatest the records gave, so every one where they gave two at most
+    // (one, nearly always); a person whose records gave more is not refused by them. Read by the
+    // person's key, one probe for each record.
+    const people = sql.raw(this.peopleTable);
+    const bornOnAnother = sql`exists (
+        select 1 from ${people} p
+        where p.person_id = k.person_id and p.births between 1 and 2 and k.date_of_birth is not null
+          and ${datesClearlyDifferSql('k.date_of_birth', 'p.first_birth')}
+          and ${datesClearlyDifferSql('k.date_of_birth', 'p.last_birth')})`;
+    // ... or one of the record's identifiers is of a kind the person held under another hash.
     const claimed = sql`select k.record_id, k.person_id, count(*) over (partition by k.person_id) as claims
       from (${candidates}) k
-      where not exists (
+      where not ${bornOnAnother} and not exists (
         select 1 from ${identifiers.from}
         join ${table} c on c.person_id = k.person_id and c.kind = ri.kind and c.hash <> ri.hash
         where ri.record_id = k.record_id

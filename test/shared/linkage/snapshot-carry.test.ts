@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
@@ -224,5 +224,76 @@ describe('no person id is carried from an ambiguous predecessor', () => {
       // Failing closed: a record that may be an opted-out person is opted out.
       expect(await consents.isOptedOut(id, T)).toBe(true);
     }
+  });
+});
+
+/**
+ * Social care's next snapshot leaves Hana out and keys her system id SC-1 to someone born on
+ * another date (an id reused, or a keying slip): that stranger must not take her person id, nor
+ * with it the consent she gave. Her own row, its name corrected or its date one digit out, keeps
+ * it. Names are never the test: they change on marriage.
+ */
+describe('a person id is carried by an identifier only to a record born on the person’s date', () => {
+  let h: ImportHarness;
+  let consents: StoreConsentRegister;
+  const party = 'la-childrens-social-care';
+  const header = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection';
+
+  beforeEach(async () => {
+    h = await createImportHarness();
+    consents = new StoreConsentRegister(h.store);
+  });
+  afterEach(async () => h.close());
+
+  /** Loads and links Hana's snapshot, records her consent and opt-out; her person id. */
+  async function hanaConsenting(): Promise<string> {
+    const first = await importFile(h, `${party}/${DATASET}/extract-2026-03-01.csv`, [
+      header,
+      'Hana,Ives,2010-05-14,ME1 1AA,,SC-1,N',
+    ]);
+    await linkAfterImport(h.linkDeps(), first);
+    const hana = await personOf(h, party, 'HANA');
+    await consents.record({
+      subjectKey: hana,
+      kind: 'consent',
+      purposeId: 'research-evaluation',
+      evidenceRef: 'form-hana',
+      by: dpo,
+      at: T,
+    });
+    await consents.record({ subjectKey: hana, kind: 'opt-out', purposeId: null, evidenceRef: null, by: dpo, at: T });
+    return hana;
+  }
+
+  /** Sends the next snapshot with `row` in Hana's place and links it; the row's person id after each. */
+  async function resend(row: string, given: string): Promise<{ atLoad: string | null; linked: string }> {
+    const second = await importFile(h, `${party}/${DATASET}/extract-2026-04-01.csv`, [header, row]);
+    const atLoad = (await recordOf(h, party, given)).person_id;
+    await linkAfterImport(h.linkDeps(), second);
+    return { atLoad, linked: await personOf(h, party, given) };
+  }
+
+  it('does not give a stranger keyed with her system id her id or her consent', async () => {
+    const hana = await hanaConsenting();
+    const zed = await resend('Zed,Stranger,1990-11-02,ME9 9ZZ,,SC-1,N', 'ZED');
+    expect(zed.atLoad).not.toBe(hana);
+    expect(zed.linked).not.toBe(hana);
+    expect(await consents.currentConsent(zed.linked, 'research-evaluation', T)).toBe(false);
+    // Failing closed: a record that may be an opted-out person is opted out (opt-out-successors.ts).
+    expect(await consents.isOptedOut(zed.linked, T)).toBe(true);
+  });
+
+  it('keeps her id for her row with a corrected name and her date of birth', async () => {
+    const hana = await hanaConsenting();
+    expect(await resend('Hannah,Ives-Cole,2010-05-14,ME1 1AA,,SC-1,N', 'HANNAH')).toEqual({
+      atLoad: hana,
+      linked: hana,
+    });
+    expect(await consents.currentConsent(hana, 'research-evaluation', T)).toBe(true);
+  });
+
+  it('keeps her id for her row with a date of birth one digit out', async () => {
+    const hana = await hanaConsenting();
+    expect(await resend('Hana,Ives,2010-05-15,ME1 1AA,,SC-1,N', 'HANA')).toEqual({ atLoad: hana, linked: hana });
   });
 });
