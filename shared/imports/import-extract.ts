@@ -174,7 +174,10 @@ export type ImportOutcome =
     }
   | { readonly outcome: 'rejected'; readonly runId: string; readonly reasons: readonly string[] }
   | { readonly outcome: 'duplicate'; readonly runId: string; readonly of: 'loaded' | 'rejected' }
-  /** The blob is no longer in incoming: an earlier delivery finished it. */
+  /**
+   * The blob is no longer in incoming: an earlier delivery finished it, or the partner deleted it
+   * (a run a killed load left `loading` under its name is then rejected: rejectAbandoned).
+   */
   | { readonly outcome: 'gone' };
 
 const CLIENT_ID = 'blob-upload';
@@ -260,9 +263,13 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
   lap('blob properties');
   if (properties === undefined) {
     logger.info('import.gone', { ...ids });
-    // A delivery killed after it moved the file on (linking its records, say) left its progress
-    // blob saying the file loads: no later delivery gets further than here to take it away.
-    await progress?.close();
+    try {
+      await rejectAbandoned(deps, containers, file, ids, blob, lap);
+    } finally {
+      // A delivery killed after it moved the file on (linking its records, say) left its progress
+      // blob saying the file loads: no later delivery gets further than here to take it away.
+      await progress?.close();
+    }
     return { outcome: 'gone' };
   }
   // Started before the hash pass, so that loading the thread's modules overlaps it. A workbook is
@@ -524,6 +531,15 @@ async function rejectRemoved(
   // left the run `loading` for good (found by import-properties). A take-up `loading` under another
   // name is a renamed copy that may be reading its file, still there: it loads.
   const sameFileTakenUp = now.status === 'loading' && now.blob_name === file.blobName;
+  // Or already rejected so, for this file in this opening, by a delivery that found it gone
+  // (rejectAbandoned): this attempt's verdict too, not a failure to retry.
+  if (
+    now.status === 'rejected' &&
+    now.rejection_reason === 'removed-during-import' &&
+    now.blob_name === file.blobName &&
+    now.received_at === attempt.received_at
+  )
+    return { outcome: 'rejected', runId: now.id, reasons: ['removed-during-import'] };
   if (!own && !brokenOff && !sameFileTakenUp) return undefined;
   const at: RunAttempt = own ? attempt : { id: now.id, attempt: now.attempt, received_at: now.received_at };
   deps.logger.warn('import.removed', { runId: run.id, ...context.ids, error: errorKind(err) });
@@ -534,6 +550,71 @@ async function rejectRemoved(
     throw rejectErr;
   }
 }
+
+/**
+ * A file gone from incoming whose run a delivery of it left `loading`: that delivery's process was
+ * killed mid-load, and the partner deleted the file before any retry read it. No delivery can find
+ * the run by the file's hash any more, so left so it stayed `loading` for good: `npm run import`
+ * and operators saw a run loading forever, and retention waited on it as an extract still to come
+ * (`field-source-extract-pending`). It is rejected as `removed-during-import`, as the deletion is
+ * when a live attempt finds it (rejectRemoved): report in rejected/, one access-log entry, and
+ * retention then reads it as a refused extract. The file uploaded again, or a copy of its bytes
+ * under another name, is read afresh (rejectedForAnotherDelivery).
+ *
+ * Only a take-up of this very file: one still going cannot load it either, its reads being pinned
+ * to the blob now gone (rejectRemoved, `sameFileTakenUp`); one inside its load's transaction holds
+ * the run's lock (lockDatasetRuns) and commits before this finish can be tried, which then finds
+ * the run final. A `loading` run under another name is a renamed copy whose file is still there. A
+ * run left `failed` (overwritten-mid-import) is left as it is. As in rejectRemoved, the runs are
+ * read before the file is found gone again, and each rejection is held to the take-up read
+ * (finishRun `onlyAt`): a delivery of the file uploaded again since takes the run up afresh, and
+ * its load stands.
+ */
+async function rejectAbandoned(
+  deps: ImportDependencies,
+  containers: ImportContainers,
+  file: IncomingExtract,
+  ids: LoggedIds,
+  blob: ReturnType<typeof incomingBlob>,
+  lap: (phase: ImportPhase) => void,
+): Promise<void> {
+  const abandoned = await deps.store.db
+    .selectFrom('import_run')
+    .selectAll()
+    .where('party_id', '=', file.partyId)
+    .where('dataset_id', '=', file.datasetId)
+    .where('blob_name', '=', file.blobName)
+    .where('status', '=', 'loading')
+    .execute();
+  if (abandoned.length === 0 || (await extractProperties(blob)) !== undefined) return;
+  for (const run of abandoned) {
+    const context: RunContext = {
+      deps,
+      containers,
+      file,
+      ids,
+      run,
+      etag: NO_BLOB_ETAG,
+      lastModified: new Date(run.uploaded_at ?? run.received_at),
+      sha256: run.content_sha256,
+      purpose: deps.agreements.dataset(file.datasetId)?.agreementId ?? 'import',
+      lap,
+    };
+    deps.logger.warn('import.removed', { runId: run.id, ...ids, attempt: run.attempt });
+    try {
+      await reject(context, [{ reason: 'removed-during-import' }], undefined, undefined, run);
+    } catch (err) {
+      // A delivery took the run up meanwhile, or another settled it: theirs to finish.
+      if (!(err instanceof RunTakenUpElsewhere) && !(err instanceof RunRejectedForAnotherFile)) throw err;
+    }
+  }
+}
+
+/**
+ * The ETag a rejection of a file already gone moves it by: none matches it, so a file uploaded
+ * under the name since is never moved as the gone one (moveExtract's copy is conditional on it).
+ */
+const NO_BLOB_ETAG = '"removed"';
 
 /**
  * A blob in incoming whose path is not `{partyId}/{datasetId}/{fileName}` — a file at the top,

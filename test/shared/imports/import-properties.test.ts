@@ -323,7 +323,11 @@ interface Model {
   finishes: Map<string, Set<string>>;
   /** Per run, finishes made by an import killed after its commit: their entry is written by the next own delivery. */
   unlogged: Map<string, Set<string>>;
-  /** Runs (by {@link runKey}) whose unfinished run lost its last file while no delivery of it ran: nothing can finish it. */
+  /**
+   * Runs (by {@link runKey}) whose unfinished run lost its last file while no delivery of it ran:
+   * nothing can finish it, but for a delivery of the gone file's event where the run is `loading`
+   * under its name (checked in `deliver`); a history need not deliver it again.
+   */
   abandoned: Set<string>;
   delivered: string[];
 }
@@ -613,6 +617,17 @@ async function apply(h: ImportHarness, m: Model, s: Step, log: string[]): Promis
       .catch((err: Error) => err);
     log.push(`${how} ${n}: ${result instanceof Error ? result.message : JSON.stringify(result)}`);
     m.delivered.push(n);
+    if (!(result instanceof Error) && result.outcome === 'gone') {
+      // Nor does a delivery that finds the file gone leave a run of it `loading` (a load killed
+      // mid-way, its file then deleted): none can finish it after (README, Failures).
+      const loading = await h.store.db
+        .selectFrom('import_run')
+        .select('id')
+        .where('blob_name', '=', blobOf(n))
+        .where('status', '=', 'loading')
+        .execute();
+      expect(loading, `${n} gone, and a run of it left loading`).toEqual([]);
+    }
     if (how === 'fail' && readsKey(predicted)) expect(result).toBeInstanceOf(ImportFailed);
     else {
       expect(result, `${how} ${n}: predicted ${JSON.stringify(predicted)}`).not.toBeInstanceOf(Error);
