@@ -21,9 +21,12 @@ import type { Snapshot } from './snapshot-writer.js';
  * may be someone else who took over one of the person's identifiers. So does a date of birth that
  * clearly differs (datesClearlyDiffer: another year, or a day or month more than a slip out) from
  * every date the person's previous records gave: a case reference reused, or keyed against the
- * wrong row, gives a stranger the person's identifier but not their date of birth. Names are not
- * compared (a name changes on marriage, and a corrected one keeps its id); a record or person
- * without a date of birth is not contradicted by one. Where several new records
+ * wrong row, gives a stranger the person's identifier but not their date of birth. Where no date
+ * decides (the record or the person has none, as the Housing First list), so do names that share
+ * nothing with those the person's previous records gave: neither the family name (by its
+ * familyNameKey) nor the first three letters of the given name. Names alone do not refuse a record
+ * born on the person's date (a name changes on marriage, and a corrected one keeps its id), nor
+ * does either name changing alone. Where several new records
  * name one person, only those also bearing a date of birth and names the person's previous
  * records bore take the person (a stranger keyed with the person's case reference does not).
  * One exception: a carry
@@ -79,7 +82,8 @@ export class CarriedPersonIds {
   readonly newTable: string | undefined;
   /**
    * Each previous person's `person_since` (the earliest of their records'), to carry with the id,
-   * and the dates of birth their records gave, to refuse a carry to someone born on another.
+   * and the dates of birth and names their records gave, to refuse a carry to someone born on
+   * another or, where no date decides, named otherwise.
    */
   private readonly peopleTable: string;
 
@@ -165,7 +169,9 @@ export class CarriedPersonIds {
     // person's from then (person-id-history.ts), and a re-sent record is still the same record.
     // Null when any of them held it since first linked, as the widest window stands.
     // With it, read in the same pass, the dates of birth the person's records gave (the least, the
-    // greatest and how many), for the identifier carry's check that a new record was born on one.
+    // greatest and how many), for the identifier carry's check that a new record was born on one,
+    // and so too the family names (by familyNameKey) and first three letters of the given names
+    // they gave, for its check, where no date decides, that a new record shares a name with them.
     const people = sql.raw(this.peopleTable);
     await sql`drop table if exists ${people}`.execute(trx);
     await sql`create table ${people} (
@@ -173,10 +179,19 @@ export class CarriedPersonIds {
       since ${text(40)},
       first_birth ${text(10)},
       last_birth ${text(10)},
-      births integer not null)`.execute(trx);
-    await sql`insert into ${people} (person_id, since, first_birth, last_birth, births)
+      births integer not null,
+      first_family ${text(200)},
+      last_family ${text(200)},
+      families integer not null,
+      first_given3 ${text(3)},
+      last_given3 ${text(3)},
+      given3s integer not null)`.execute(trx);
+    await sql`insert into ${people} (person_id, since, first_birth, last_birth, births,
+        first_family, last_family, families, first_given3, last_given3, given3s)
       select ${person}, case when count(*) = count(sr.person_since) then min(sr.person_since) end,
-        min(sr.date_of_birth), max(sr.date_of_birth), count(distinct sr.date_of_birth)
+        min(sr.date_of_birth), max(sr.date_of_birth), count(distinct sr.date_of_birth),
+        min(${familyKey}), max(${familyKey}), count(distinct ${familyKey}),
+        min(sr.first3), max(sr.first3), count(distinct sr.first3)
       from source_record sr
       where sr.party_id = ${snapshot.partyId} and sr.dataset_id = ${snapshot.datasetId} and ${person} is not null
       group by ${person}`.execute(trx);
@@ -238,9 +253,10 @@ export class CarriedPersonIds {
     // A system id's kind: `system-id:<system>` (storage-plan.ts).
     const local = sql.raw(`'system-id:%'`);
     // Each new record's candidate: the one person all its known identifiers name, whether a
-    // national identifier (not a system id) is among them, and the record's date of birth.
+    // national identifier (not a system id) is among them, and the record's date of birth and names.
     const candidates = sql`select ri.record_id, min(c.person_id) as person_id,
-        max(case when c.kind like ${local} then 0 else 1 end) as national, min(sr.date_of_birth) as date_of_birth
+        max(case when c.kind like ${local} then 0 else 1 end) as national, min(sr.date_of_birth) as date_of_birth,
+        min(${familyNameKeySql('sr.family_name')}) as family_name_key, min(sr.first3) as first3
       from source_record sr
       join ${identifiers.from} on ri.record_id = sr.id
       join ${table} c on c.kind = ri.kind and c.hash = ri.hash
@@ -255,15 +271,32 @@ export class CarriedPersonIds {
     // (one, nearly always); a person whose records gave more is not refused by them. Read by the
     // person's key, one probe for each record.
     const people = sql.raw(this.peopleTable);
-    const bornOnAnother = sql`exists (
-        select 1 from ${people} p
-        where p.person_id = k.person_id and p.births between 1 and 2 and k.date_of_birth is not null
+    const datesDecide = sql`(p.births between 1 and 2 and k.date_of_birth is not null)`;
+    const bornOnAnother = sql`${datesDecide}
           and ${datesClearlyDifferSql('k.date_of_birth', 'p.first_birth')}
-          and ${datesClearlyDifferSql('k.date_of_birth', 'p.last_birth')})`;
+          and ${datesClearlyDifferSql('k.date_of_birth', 'p.last_birth')}`;
+    // Where no date decides (the Housing First list gives none), unless it shares a name with
+    // them: the family name (by its familyNameKey) or the first three letters of the given name
+    // of one of the person's records, the ISA's own key parts (found by a defect hunt: a row of
+    // Dudley's snapshot keying a participant's case reference to someone else took the
+    // participant's id, and ICF was shown the stranger under their research consent). A marriage
+    // keeps the given name and a corrected spelling its first letters; a record whose names both
+    // changed is left to the linking pass. Only where the person's records gave two of each at
+    // most (their least and greatest are every one), and a record or person without names is not
+    // contradicted by them.
+    const sharesFamily = sql`(k.family_name_key is not null and p.families > 0
+          and k.family_name_key in (p.first_family, p.last_family))`;
+    const sharesGiven = sql`(k.first3 is not null and p.given3s > 0 and k.first3 in (p.first_given3, p.last_given3))`;
+    const namedAnother = sql`not ${datesDecide}
+          and (k.family_name_key is not null or k.first3 is not null) and p.families + p.given3s > 0
+          and p.families <= 2 and p.given3s <= 2 and not ${sharesFamily} and not ${sharesGiven}`;
+    const contradicted = sql`exists (
+        select 1 from ${people} p
+        where p.person_id = k.person_id and ((${bornOnAnother}) or (${namedAnother})))`;
     // ... or one of the record's identifiers is of a kind the person held under another hash.
     const claimed = sql`select k.record_id, k.person_id, count(*) over (partition by k.person_id) as claims
       from (${candidates}) k
-      where not ${bornOnAnother} and not exists (
+      where not ${contradicted} and not exists (
         select 1 from ${identifiers.from}
         join ${table} c on c.person_id = k.person_id and c.kind = ri.kind and c.hash <> ri.hash
         where ri.record_id = k.record_id

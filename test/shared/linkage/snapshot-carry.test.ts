@@ -297,3 +297,78 @@ describe('a person id is carried by an identifier only to a record born on the p
     expect(await resend('Hana,Ives,2010-05-15,ME1 1AA,,SC-1,N', 'HANA')).toEqual({ atLoad: hana, linked: hana });
   });
 });
+
+/**
+ * Dudley's Housing First list gives no date of birth, so nothing but names tells that the next
+ * snapshot's row keying Hana's case reference HO-1 is someone else: a stranger, whose names share
+ * nothing with hers, must not take her person id nor the research consent she gave (ICF would be
+ * shown his contact details under it). Hana married, or her name's spelling corrected, keeps both.
+ */
+describe('a person id is carried by an identifier without a date of birth only to a record sharing a name', () => {
+  let h: ImportHarness;
+  let consents: StoreConsentRegister;
+  const party = 'dudley-housing-options';
+  const dataset = 'housing-first-participant-contacts';
+  const header = 'name,telephoneNumber,email,address,caseReference';
+
+  beforeEach(async () => {
+    h = await createImportHarness();
+    consents = new StoreConsentRegister(h.store);
+  });
+  afterEach(async () => h.close());
+
+  /** Loads and links Hana's snapshot, records her research consent and an opt-out; her person id. */
+  async function hanaConsenting(): Promise<string> {
+    const first = await importFile(h, `${party}/${dataset}/extract-2026-03-01.csv`, [
+      header,
+      'Hana Ives,01384 000001,hana@example.org,1 High Street,HO-1',
+    ]);
+    await linkAfterImport(h.linkDeps(), first);
+    const hana = await personOf(h, party, 'HANA');
+    await consents.record({
+      subjectKey: hana,
+      kind: 'consent',
+      purposeId: 'research-evaluation',
+      evidenceRef: 'form-hana',
+      by: dpo,
+      at: T,
+    });
+    await consents.record({ subjectKey: hana, kind: 'opt-out', purposeId: null, evidenceRef: null, by: dpo, at: T });
+    return hana;
+  }
+
+  /** Sends the next snapshot with `row` in Hana's place and links it; the row's person id after each. */
+  async function resend(row: string, given: string): Promise<{ atLoad: string | null; linked: string }> {
+    const second = await importFile(h, `${party}/${dataset}/extract-2026-04-01.csv`, [header, row]);
+    const atLoad = (await recordOf(h, party, given)).person_id;
+    await linkAfterImport(h.linkDeps(), second);
+    return { atLoad, linked: await personOf(h, party, given) };
+  }
+
+  it('does not give a stranger keyed with her case reference her id or her consent', async () => {
+    const hana = await hanaConsenting();
+    const zed = await resend('Zed Stranger,01384 999999,zed@example.org,9 Low Road,HO-1', 'ZED');
+    expect(zed.atLoad).not.toBe(hana);
+    expect(zed.linked).not.toBe(hana);
+    expect(await consents.currentConsent(zed.linked, 'research-evaluation', T)).toBe(false);
+    // Failing closed: a record that may be an opted-out person is opted out (opt-out-successors.ts).
+    expect(await consents.isOptedOut(zed.linked, T)).toBe(true);
+  });
+
+  it('keeps her id and consent for her row under her married name', async () => {
+    const hana = await hanaConsenting();
+    expect(await resend('Hana Cole,01384 000001,hana@example.org,1 High Street,HO-1', 'HANA')).toEqual({
+      atLoad: hana,
+      linked: hana,
+    });
+    expect(await consents.currentConsent(hana, 'research-evaluation', T)).toBe(true);
+  });
+
+  it('keeps her id for her row with her given name’s spelling corrected', async () => {
+    const hana = await hanaConsenting();
+    expect(await resend('Hannah Ives,01384 000001,hana@example.org,1 High Street,HO-1', 'HANNAH')).toEqual({
+      atLoad: hana,
+      linked: hana,
+    });
+  });
+});
