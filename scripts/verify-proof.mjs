@@ -101,10 +101,18 @@ function count(value, name, min) {
 }
 
 /**
+ * How deep an entry's values may nest. An access-log entry is an object of strings, integers and
+ * lists of strings (depth 2); a proof nesting thousands deep overflowed the stack, and the script
+ * ended in a stack trace rather than a FAILED line.
+ */
+const MAX_ENTRY_DEPTH = 32;
+
+/**
  * Canonical JSON as lintel hashes entries: keys sorted by UTF-16 code units, no
  * whitespace, arrays in order, strings as JSON.stringify writes them, integers only.
  */
-function canonicalJson(value) {
+function canonicalJson(value, depth = 0) {
+  if (depth > MAX_ENTRY_DEPTH) throw new ProofInputError('entry nests deeper than any access-log entry');
   if (value === null) return 'null';
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'boolean') return value ? 'true' : 'false';
@@ -112,10 +120,10 @@ function canonicalJson(value) {
     if (!Number.isSafeInteger(value)) throw new ProofInputError('entry contains a non-integer number');
     return String(value);
   }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item, depth + 1)).join(',')}]`;
   if (typeof value === 'object') {
     const keys = Object.keys(value).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k], depth + 1)}`).join(',')}}`;
   }
   throw new ProofInputError('entry contains a value JSON cannot hold');
 }

@@ -168,6 +168,24 @@ describe('verify-proof.mjs usage', () => {
     expect(status).toBe(1);
   });
 
+  // The entry is hashed by a recursive walk: one nesting arrays some hundred thousand deep ended the
+  // script in a RangeError's stack trace, with no FAILED line for the DPO to read.
+  it('fails an entry nested deeper than any access-log entry with a FAILED line, not a stack trace', () => {
+    const depth = 200_000;
+    const doc = JSON.stringify({ ...inclusionDoc(9, 21), entry: { seq: 9 } }).replace(
+      '"entry":{"seq":9}',
+      `"entry":{"seq":9,"fields":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+    );
+    const file = join(dir, `proof-${fileCounter++}.json`);
+    writeFileSync(file, doc);
+    const result = spawnSync(process.execPath, [SCRIPT, 'inclusion', file], { encoding: 'utf8' });
+    expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({
+      status: 1,
+      stdout: 'FAILED inclusion: entry nests deeper than any access-log entry\n',
+      stderr: '',
+    });
+  });
+
   it('exits 2 with usage help for an unknown command', () => {
     const result = spawnSync(process.execPath, [SCRIPT, 'audit', 'x.json'], { encoding: 'utf8' });
     expect(result.status).toBe(2);
