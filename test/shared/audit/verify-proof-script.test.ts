@@ -308,6 +308,8 @@ describe('verify-proof.mjs against the signed checkpoint a proof carries', () =>
     });
   });
 
+  // The signature's text was decoded leniently: one with characters added or its padding taken off
+  // decoded to the same 64 bytes, and the altered checkpoint was OK (found by a defect hunt).
   it('fails a checkpoint whose signature does not verify, or that is of another tree size', () => {
     const checkpoint = signedAt(21);
     const tampered = { ...checkpoint, time: '2026-12-03T09:00:00.000Z' };
@@ -315,6 +317,20 @@ describe('verify-proof.mjs against the signed checkpoint a proof carries', () =>
       status: 1,
       stdout: expect.stringMatching(/signature does not verify/),
     });
+    // Text base64 decoding passes over: characters that are not base64, and what follows the padding.
+    for (const signature of [
+      `${checkpoint.signature}AAAA`,
+      `!${checkpoint.signature}`,
+      checkpoint.signature.slice(0, -2),
+    ]) {
+      expect(
+        runWithKey('inclusion', { ...inclusionDoc(5, 21), checkpoint: { ...checkpoint, signature } }),
+        signature,
+      ).toEqual({
+        status: 1,
+        stdout: "FAILED inclusion: checkpoint's signature is not a 64-byte Ed25519 signature in standard base64\n",
+      });
+    }
     expect(run('inclusion', { ...inclusionDoc(5, 20), checkpoint })).toMatchObject({
       status: 1,
       stdout: expect.stringMatching(/another tree size/),
