@@ -41,6 +41,7 @@
  */
 import { createHash, createPublicKey, timingSafeEqual, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { TextDecoder } from 'node:util';
 
 const HASH_LENGTH = 32;
 const HEX_HASH = new RegExp(`^[0-9a-fA-F]{${HASH_LENGTH * 2}}$`);
@@ -289,6 +290,18 @@ function verifyConsistencyDocument(doc, publicKeys) {
   };
 }
 
+/**
+ * The proof file's text: UTF-8, with or without a byte-order mark, or UTF-16 with one. A response
+ * body saved on Windows is often written so (Notepad or PowerShell 5.1's Out-File -Encoding utf8
+ * put a UTF-8 mark before it, its Out-File and `>` write UTF-16), and was "not valid JSON".
+ */
+function proofText(bytes) {
+  const encoding =
+    bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : 'utf-8';
+  // TextDecoder drops the byte-order mark of its own encoding.
+  return new TextDecoder(encoding).decode(bytes);
+}
+
 const USAGE = 'usage: node verify-proof.mjs inclusion|consistency proof.json [--public-key key.pem ...]\n';
 
 function main(argv) {
@@ -320,7 +333,7 @@ function main(argv) {
   }
   let doc;
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
+    doc = JSON.parse(proofText(readFileSync(file)));
   } catch (err) {
     const why = err instanceof SyntaxError ? 'is not valid JSON' : 'cannot be read';
     process.stdout.write(`FAILED ${kind}: proof file ${why}\n`);

@@ -168,6 +168,25 @@ describe('verify-proof.mjs usage', () => {
     expect(status).toBe(1);
   });
 
+  // README: "save a response body as proof.json". Saved on Windows it often begins with a
+  // byte-order mark (Notepad, PowerShell 5.1's Out-File -Encoding utf8), or is UTF-16 (its
+  // Out-File and `>`): each was "FAILED inclusion: proof file is not valid JSON".
+  it('reads a proof saved as UTF-8 with a byte-order mark, or as UTF-16 with one', () => {
+    const text = JSON.stringify({ ...inclusionDoc(9, 21), entry: entries[8] });
+    const utf16be = Buffer.from(`\ufeff${text}`, 'utf16le').swap16();
+    for (const [label, bytes] of [
+      ['UTF-8 with a byte-order mark', Buffer.from(`\ufeff${text}`, 'utf8')],
+      ['UTF-16LE', Buffer.from(`\ufeff${text}`, 'utf16le')],
+      ['UTF-16BE', utf16be],
+    ] as const) {
+      const file = join(dir, `proof-${fileCounter++}.json`);
+      writeFileSync(file, bytes);
+      const result = spawnSync(process.execPath, [SCRIPT, 'inclusion', file], { encoding: 'utf8' });
+      expect(result.stdout, label).toMatch(/^OK inclusion: entry seq 9 \(entry content checked\) is included /);
+      expect(result.status, label).toBe(0);
+    }
+  });
+
   // The entry is hashed by a recursive walk: one nesting arrays some hundred thousand deep ended the
   // script in a RangeError's stack trace, with no FAILED line for the DPO to read.
   it('fails an entry nested deeper than any access-log entry with a FAILED line, not a stack trace', () => {
