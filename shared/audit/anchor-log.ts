@@ -172,8 +172,11 @@ export class AnchorLog {
           await blob.appendBlock(line, line.byteLength);
           return { blob: name, containerCreated };
         } catch (err) {
-          // Filled since the count was read (or the count was not to be trusted): next part.
-          if (!isBlockCountExceeded(err)) throw err;
+          // Filled since the count was read (or the count was not to be trusted): next part. So is
+          // a blob written again as another type (possible before the WORM lock, and locally),
+          // which takes no appends: every run failed on it, and the log went unsigned for the rest
+          // of the month (found by a defect hunt). A line it lost raised the alarm before this.
+          if (!isBlockCountExceeded(err) && !hasErrorCode(err, 409, 'InvalidBlobType')) throw err;
         }
       }
       part++;

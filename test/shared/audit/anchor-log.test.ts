@@ -538,6 +538,24 @@ describe('an anchor blob deleted or written again shorter', () => {
     ]);
   });
 
+  // Written again with every line it held, as a block blob (a copy put back by a storage tool), the
+  // blob takes no appends: every checkpointer run failed "The blob type is invalid for this
+  // operation", and the entries logged since stayed unsigned for the rest of the month.
+  it("goes on signing into the next part when the month's blob was written again as a block blob", async () => {
+    const { anchors, services } = await twoCheckpointsThenTheirBlobDeleted();
+    const name = 'checkpoints/2026-12.jsonl';
+    const recorded = (await anchoredCheckpoints(store)).map(({ checkpoint }) => formatCheckpointLine(checkpoint));
+    const text = recorded.join('');
+    await container.getBlockBlobClient(name).upload(text, Buffer.byteLength(text));
+    await logSearches(accessLog, 1);
+
+    const { outcome, warnings } = await checkpointWarning({ store, anchors, secrets }, '2026-12-01T00:10:00.000Z');
+    expect(outcome).toMatchObject({ alarm: false, checkpoint: { treeSize: 6 } });
+    expect(warnings).toEqual([]);
+    expect((await blobNamesNow()).sort()).toEqual(['checkpoints/2026-12.2.jsonl', name]);
+    expect(await verifyLog(services)).toMatchObject({ ok: true, entries: 6, checkpoints: 3, signedEntries: 6 });
+  });
+
   /**
    * The checkpointer held only the newest recorded checkpoint to its blob: an earlier month's blob
    * deleted, or written again without some of its lines, went unnoticed until a verify, and every
