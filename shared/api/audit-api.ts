@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { consistencyProofFor, inclusionProofFor, LOG_INCONSISTENT, verifyLog } from '../audit/audit-service.js';
 import { AUDIT_PURPOSE } from '../audit/entry-agreements.js';
 import { personIdsOf, subjectRefWithin } from '../audit/entry-subjects.js';
-import type { VerificationReport } from '../audit/verify-log.js';
+import { onlyUnverifiable, type VerificationReport } from '../audit/verify-log.js';
 import { idsAnsweringFor } from '../linkage/person-id-history.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import type { ApiContext } from './api-context.js';
@@ -37,7 +37,7 @@ export function verifyAuditLog(ctx: ApiContext, req: ApiRequest): Promise<HttpRe
  */
 function verifyReason(report: VerificationReport): string {
   if (report.ok) return 'log-intact';
-  return report.problems.every((p) => p.kind === 'checkpoint-unverifiable') ? 'log-unverifiable' : 'log-tampered';
+  return onlyUnverifiable(report) ? 'log-unverifiable' : 'log-tampered';
 }
 
 /** GET /api/v1/audit/proofs/inclusion?seq=N */

@@ -113,6 +113,14 @@ export interface VerificationReport {
 const MAX_PROBLEMS = 100;
 
 /**
+ * Whether all that stands in the way of the report is checkpoints under signing key versions that
+ * are gone (checkpoint-unverifiable): nothing found altered, which is not a sign of tampering.
+ */
+export function onlyUnverifiable(report: VerificationReport): boolean {
+  return !report.ok && report.problems.every((p) => p.kind === 'checkpoint-unverifiable');
+}
+
+/**
  * Recompute the whole log from the store in one streaming pass: every row's leaf hash from its
  * columns, the sequence 1..N without gaps, and the tree root at every checkpoint's size
  * against the signed root. A consistent rewrite of rows and their stored hashes still fails at
