@@ -16,6 +16,7 @@ import {
   type CandidatePair,
   type CandidateScope,
 } from '../linkage/review-queue.js';
+import type { MergeRefusal } from '../matching/cluster.js';
 import { decisionsForGroups } from '../people/callers-subjects.js';
 import { groupsWithinJointSystemScope } from '../people/joint-system-scope.js';
 import { suppliedNow } from '../people/person-view.js';
@@ -313,6 +314,16 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
             { purpose: decision.purpose, subjectRef, datasets },
           );
         }
+        if (recorded.outcome === 'people-conflict') {
+          return deny(
+            problem(409, 'candidate-identifiers-conflict', 'The two people hold conflicting identifiers', {
+              detail: `The two people hold different ${CONFLICT_NAMES[recorded.conflict] ?? 'identifiers'}, counting every record linked to each, so no confirmation joins them; nothing was decided.`,
+              conflict: recorded.conflict,
+            }),
+            'candidate-identifiers-conflict',
+            { purpose: decision.purpose, subjectRef, datasets },
+          );
+        }
         return {
           result: json(200, { candidateId: candidate.candidateId, decision: verdict, decidedAt: recorded.decidedAt }),
           log: {
@@ -340,6 +351,14 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
       return outcome;
     });
 }
+
+/** What a confirmation refused for the two people's identifiers names (review-queue.ts), by kind. */
+const CONFLICT_NAMES: Partial<Record<MergeRefusal, string>> = {
+  'nhs-conflict': 'NHS numbers',
+  'upn-conflict': 'UPNs',
+  'system-id-conflict': 'ids of one system',
+  'ni-conflict': 'NI numbers',
+};
 
 /**
  * The subject of a decision's entry: the candidate's two people, then those of the other pairs

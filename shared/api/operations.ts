@@ -428,13 +428,20 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   linkCandidateConfirm: {
     summary: 'Confirm a link candidate',
     description:
-      'The two records become one person, unless their NHS numbers, UPNs or system ids conflict. The decision is kept for the same pair of values, so it survives the next snapshots, and for the same names and dates of birth, so it survives either record moving house; a change of name or date of birth puts the pair to an officer again.',
+      'The two people become one person. A pair whose two people hold conflicting NHS numbers, UPNs, system ids or NI numbers (counting every record linked to each) is not listed, and its confirmation is refused 409, nothing decided. The decision is kept for the same pair of values, so it survives the next snapshots, and for the same names and dates of birth, so it survives either record moving house; a change of name or date of birth puts the pair to an officer again.',
     tag: 'Linkage review',
     authenticated: true,
     purpose: 'required',
     pathParameters: { candidateId },
     responses: [{ status: 200, description: 'Confirmed', schema: 'LinkCandidateDecision' }],
-    problems: [...REVIEW_PROBLEMS, 'candidate-unknown', 'candidate-decided', 'candidate-not-keyed', 'key-unavailable'],
+    problems: [
+      ...REVIEW_PROBLEMS,
+      'candidate-unknown',
+      'candidate-decided',
+      'candidate-not-keyed',
+      'candidate-identifiers-conflict',
+      'key-unavailable',
+    ],
   },
   linkCandidateReject: {
     summary: 'Reject a link candidate',

@@ -56,6 +56,11 @@ export const PROBLEM_CATALOGUE = {
     status: 409,
     description: 'The candidate has already been confirmed or rejected; the first decision stands.',
   },
+  'candidate-identifiers-conflict': {
+    status: 409,
+    description:
+      "A confirmation of a candidate whose two people hold conflicting identifiers (counting every record linked to each: a record joined to one of them since it was listed holds an NHS number, UPN, system id or NI number the other's records differ from): no linking pass would join them, so nothing is decided. `conflict` names the kind (`nhs-conflict`, `upn-conflict`, `system-id-conflict`, `ni-conflict`), never a value. The candidate is no longer listed; it may still be rejected.",
+  },
   'breach-step-refused': {
     status: 409,
     description:

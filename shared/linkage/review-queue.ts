@@ -1,4 +1,6 @@
 import type { ExpressionBuilder, Kysely } from 'kysely';
+import { confirmationRefusal, type ClusterIdentifiers, type MergeRefusal } from '../matching/cluster.js';
+import { otherKeyValue } from '../matching/hard-identifiers.js';
 import { toRecordBatch } from '../matching/record.js';
 import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
@@ -14,8 +16,9 @@ import { withAttributes } from '../store/record-attributes.js';
  * values, and a confirmation under the pair's identity key too, so a confirmed pair stays
  * confirmed when one of its records moves house (a later rejection ends it there), proposed again
  * or not (link-decisions.ts). It re-forms people at once: a confirmed link
- * joins the two people (unless their hard identifiers conflict), a rejected one keeps them apart,
- * however else their records are linked (link-people.ts).
+ * joins the two people, a rejected one keeps them apart, however else their records are linked
+ * (link-people.ts). A pair whose two people a confirmation would not join (their identifiers
+ * conflict: {@link peopleRefusals}) is neither listed nor confirmed.
  */
 
 export interface CandidateSummary {
@@ -138,8 +141,9 @@ export async function listCandidates(
     const rows = await openCandidateRows(store, agreementId, sources, after, SCAN_BATCH + 1);
     const batch = rows.slice(0, SCAN_BATCH);
     const visible = await reviewable(store, batch, allowed, inScope);
+    const refused = await peopleRefusals(store.db, batch);
     for (const [i, row] of batch.entries()) {
-      if (!visible[i]) continue;
+      if (!visible[i] || refused[i] !== null) continue;
       const last = candidates[candidates.length - 1];
       // One more the caller may review: the page is full, and the next begins after its last.
       if (candidates.length === page.limit && last !== undefined)
@@ -218,6 +222,61 @@ async function reviewable(
   return inDatasets.map((ok, i) => ok && within[i] === true);
 }
 
+/**
+ * For each pair of records, why an officer's confirmation would not join their two people as the
+ * pass that follows it forms them (cluster.ts confirmationRefusal), or null. A person holds the
+ * identifiers of every record of its person id (a record linked to no one, its own): a third
+ * record joined to one of them by names and date of birth may hold an NHS number the other's
+ * differs from, and the pass then refuses the merge. Asked of the records alone, the officer was
+ * shown such a pair, told `confirmed`, and the two stayed apart (found by a defect hunt). Each
+ * value keeps its key version ({@link otherKeyValue}), so values under different versions are
+ * neither a match nor a conflict, as in a pass.
+ */
+async function peopleRefusals(
+  db: Kysely<Database>,
+  pairs: readonly { readonly record_a: string; readonly record_b: string }[],
+): Promise<(MergeRefusal | null)[]> {
+  if (pairs.length === 0) return [];
+  const owners = await db
+    .selectFrom('source_record')
+    .select(['id', 'person_id'])
+    .where('id', 'in', [...new Set(pairs.flatMap((p) => [p.record_a, p.record_b]))])
+    .execute();
+  const people = [...new Set(owners.flatMap((r) => (r.person_id === null ? [] : [r.person_id])))];
+  const unlinked = owners.filter((r) => r.person_id === null).map((r) => r.id);
+  if (people.length === 0 && unlinked.length === 0) return pairs.map(() => null);
+  const holderOf = (recordId: string, personId: string | null | undefined) => personId ?? `record:${recordId}`;
+  const held = await db
+    .selectFrom('record_identifier as ri')
+    .innerJoin('source_record as sr', 'sr.id', 'ri.record_id')
+    .select(['ri.record_id', 'sr.person_id', 'ri.kind', 'ri.hash', 'ri.key_version'])
+    .where((eb) =>
+      eb.or([
+        ...(people.length === 0 ? [] : [eb('sr.person_id', 'in', people)]),
+        ...(unlinked.length === 0 ? [] : [eb('ri.record_id', 'in', unlinked)]),
+      ]),
+    )
+    .execute();
+  const identifiers = new Map<string, Map<string, string[]>>();
+  for (const row of held) {
+    const holder = holderOf(row.record_id, row.person_id);
+    // The kinds as a pass's clusters name them (cluster.ts).
+    const kind = row.kind.startsWith('system-id:') ? `system:${row.kind.slice('system-id:'.length)}` : row.kind;
+    const value = otherKeyValue(row.key_version, row.hash);
+    const kinds = identifiers.get(holder) ?? new Map<string, string[]>();
+    identifiers.set(holder, kinds);
+    const values = kinds.get(kind) ?? [];
+    if (!values.includes(value)) kinds.set(kind, [...values, value]);
+  }
+  const personOf = new Map(owners.map((r) => [r.id, r.person_id]));
+  const none: ClusterIdentifiers = new Map();
+  return pairs.map(({ record_a, record_b }) => {
+    const a = holderOf(record_a, personOf.get(record_a));
+    const b = holderOf(record_b, personOf.get(record_b));
+    return a === b ? null : confirmationRefusal(identifiers.get(a) ?? none, identifiers.get(b) ?? none);
+  });
+}
+
 export async function findCandidate(store: Store, candidateId: string): Promise<Candidate | undefined> {
   const link = await store.db.selectFrom('record_link').selectAll().where('id', '=', candidateId).executeTakeFirst();
   if (link === undefined) return undefined;
@@ -281,6 +340,12 @@ export type ReviewOutcome =
   /** Someone decided it first: nothing changed. */
   | { readonly outcome: 'not-open' }
   /**
+   * A confirmation of a pair whose two people no pass would join, as they hold conflicting
+   * identifiers ({@link peopleRefusals}: one came to since the pair was listed, a later import
+   * joining a record to one of them): nothing decided, nothing changed. `conflict` is the kind.
+   */
+  | { readonly outcome: 'people-conflict'; readonly conflict: MergeRefusal }
+  /**
    * No candidate of this id any more: since it was read, a linking pass replaced the pair's links
    * (a record replaced by a new snapshot, the pair proposed again under a new id, or not at all),
    * or a new snapshot replaced one of its records and no pass has run yet. Nobody decided it, so
@@ -339,6 +404,19 @@ export async function recordDecision(
   if (pairKey === null) {
     const now = await unchangedOutcome(db, candidate.candidateId);
     return now === 'open' ? { outcome: 'not-keyed' } : { outcome: now };
+  }
+  if (review.decision === 'confirmed') {
+    const link = await db
+      .selectFrom('record_link')
+      .select(['record_a', 'record_b'])
+      .where('id', '=', candidate.candidateId)
+      .executeTakeFirst();
+    const [conflict] = link === undefined ? [null] : await peopleRefusals(db, [link]);
+    if (conflict != null) {
+      // Decided or gone first: what the officer is told then, as for any other decision.
+      const now = await unchangedOutcome(db, candidate.candidateId);
+      return now === 'open' ? { outcome: 'people-conflict', conflict } : { outcome: now };
+    }
   }
   // Only while both its records are still there: a new snapshot may have replaced one since the
   // caller read the candidate, before any pass replaced the candidate. Its word was about records

@@ -54,7 +54,7 @@ export type MergeOutcome = 'merged' | 'already-together' | MergeRefusal;
  * link an identifier or officer vouches for joined values that are not comparable (another key
  * version) or, for the NI number, that disagree.
  */
-type ClusterIdentifiers = ReadonlyMap<string, readonly string[]>;
+export type ClusterIdentifiers = ReadonlyMap<string, readonly string[]>;
 
 export class PersonClusters {
   readonly #batches: readonly RecordBatch[];
@@ -124,11 +124,7 @@ export class PersonClusters {
     const ia = this.#identifiersOf(a);
     const ib = this.#identifiersOf(b);
     let reason = refusal(ia, ib, weak);
-    // An officer's confirmation does not join NI numbers with none in common either, the pair's
-    // own included: the review shows identification details, never an NI number, so the officer
-    // vouches for names, dates and addresses only (found by reviews: a names link merged first
-    // put a namesake's NI number into the person and the confirmation joined two; a Keyways pair
-    // of two NI numbers, confirmed, became one person).
+    // An officer's confirmation does not join NI numbers with none in common either (confirmationRefusal).
     if (reason === null && confirmed && niNumbersConflict(ia, ib)) reason = 'ni-conflict';
     if (reason !== null) {
       this.#refused.push({ batchA, recordA, batchB, recordB, tier, reason });
@@ -309,6 +305,21 @@ function refusal(a: ClusterIdentifiers, b: ClusterIdentifiers, weak: boolean): M
     if (weak && !shared && soft === null) soft = differ ? 'ni-conflict' : 'other-key-version';
   }
   return hard ?? soft;
+}
+
+/**
+ * Why an officer's confirmation would not join two people holding `a` and `b` (each kind's
+ * values as {@link ClusterIdentifiers}), as {@link PersonClusters.merge} refuses it: hard
+ * identifiers that differ, or NI numbers with none in common. The NI numbers too, the pair's own
+ * included: the review shows identification details, never an NI number, so the officer vouches
+ * for names, dates and addresses only (found by reviews: a names link merged first put a
+ * namesake's NI number into the person and the confirmation joined two; a Keyways pair of two NI
+ * numbers, confirmed, became one person). The review queue asks it of a candidate's two people,
+ * so an officer is not asked about, nor told confirmed, a pair no pass would join
+ * (shared/linkage/review-queue.ts).
+ */
+export function confirmationRefusal(a: ClusterIdentifiers, b: ClusterIdentifiers): MergeRefusal | null {
+  return refusal(a, b, false) ?? (niNumbersConflict(a, b) ? 'ni-conflict' : null);
 }
 
 /**

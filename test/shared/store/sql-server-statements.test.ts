@@ -112,6 +112,32 @@ describe('statements sent to Azure SQL', () => {
     expect(statements[0]!.sql).toMatch(/^select top\(501\) .* order by "score" desc, "id"$/);
   });
 
+  it("reads the identifiers of a full page's candidates' people in one statement SQL Server accepts", async () => {
+    // A page's 500 candidates (and one more, to say another page follows) of 1,000 records, half
+    // of them linked to someone and half to no one.
+    const rows = Array.from({ length: 501 }, (_, n) => ({
+      id: `0190a1b2-c3d4-7e5f-8a9b-${String(n).padStart(12, '0')}`,
+      tier: 5,
+      score: 0.9,
+      source_a: `la-housing/${DATASET}`,
+      source_b: `la-childrens-social-care/${DATASET}`,
+      record_a: `a${n}`,
+      record_b: `b${n}`,
+    }));
+    const owners = rows.slice(0, 500).flatMap((r, n) => [
+      { id: r.record_a, person_id: `p${n}` },
+      { id: r.record_b, person_id: null },
+    ]);
+    const { store, statements } = sqlServerStatements((q) =>
+      q.sql.includes('from "record_link"') ? rows : q.sql.startsWith('select "id", "person_id"') ? owners : [],
+    );
+    await listCandidates(store, AGREEMENT, [DATASET], { limit: 20 });
+    expectAccepted(statements);
+    const identifiers = statements.filter((s) => s.sql.includes('from "record_identifier"'));
+    expect(identifiers).toHaveLength(1);
+    expect(identifiers[0]!.parameters).toHaveLength(1_000);
+  });
+
   it("reads a linking pass's records and identifiers in pages SQL Server accepts", async () => {
     const { store, statements } = sqlServerStatements();
     await readStoreSources(store.db, [DATASET], 'v1', store.dialect);
