@@ -228,29 +228,22 @@ describe('no person id is carried from an ambiguous predecessor', () => {
 });
 
 /**
- * Social care's next snapshot leaves Hana out and keys her system id SC-1 to someone born on
- * another date (an id reused, or a keying slip): that stranger must not take her person id, nor
- * with it the consent she gave. Her own row, its name corrected or its date one digit out, keeps
- * it. Names are never the test: they change on marriage.
+ * A snapshot of `party`'s `dataset` holding Hana (`hanaRow`), linked, with her research consent and
+ * an opt-out recorded; then the next snapshot with another row in her place. For the carry's checks
+ * that a record keyed with her identifier is hers before it takes her person id.
  */
-describe('a person id is carried by an identifier only to a record born on the person’s date', () => {
-  let h: ImportHarness;
-  let consents: StoreConsentRegister;
-  const party = 'la-childrens-social-care';
-  const header = 'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection';
-
+function hanaResent(party: string, dataset: string, header: string, hanaRow: string) {
+  const scenario = {} as { h: ImportHarness; consents: StoreConsentRegister };
   beforeEach(async () => {
-    h = await createImportHarness();
-    consents = new StoreConsentRegister(h.store);
+    scenario.h = await createImportHarness();
+    scenario.consents = new StoreConsentRegister(scenario.h.store);
   });
-  afterEach(async () => h.close());
+  afterEach(async () => scenario.h.close());
 
   /** Loads and links Hana's snapshot, records her consent and opt-out; her person id. */
   async function hanaConsenting(): Promise<string> {
-    const first = await importFile(h, `${party}/${DATASET}/extract-2026-03-01.csv`, [
-      header,
-      'Hana,Ives,2010-05-14,ME1 1AA,,SC-1,N',
-    ]);
+    const { h, consents } = scenario;
+    const first = await importFile(h, `${party}/${dataset}/extract-2026-03-01.csv`, [header, hanaRow]);
     await linkAfterImport(h.linkDeps(), first);
     const hana = await personOf(h, party, 'HANA');
     await consents.record({
@@ -267,20 +260,38 @@ describe('a person id is carried by an identifier only to a record born on the p
 
   /** Sends the next snapshot with `row` in Hana's place and links it; the row's person id after each. */
   async function resend(row: string, given: string): Promise<{ atLoad: string | null; linked: string }> {
-    const second = await importFile(h, `${party}/${DATASET}/extract-2026-04-01.csv`, [header, row]);
+    const { h } = scenario;
+    const second = await importFile(h, `${party}/${dataset}/extract-2026-04-01.csv`, [header, row]);
     const atLoad = (await recordOf(h, party, given)).person_id;
     await linkAfterImport(h.linkDeps(), second);
     return { atLoad, linked: await personOf(h, party, given) };
   }
+
+  return { hanaConsenting, resend, consents: () => scenario.consents };
+}
+
+/**
+ * Social care's next snapshot leaves Hana out and keys her system id SC-1 to someone born on
+ * another date (an id reused, or a keying slip): that stranger must not take her person id, nor
+ * with it the consent she gave. Her own row, its name corrected or its date one digit out, keeps
+ * it. Names are never the test: they change on marriage.
+ */
+describe('a person id is carried by an identifier only to a record born on the person’s date', () => {
+  const { hanaConsenting, resend, consents } = hanaResent(
+    'la-childrens-social-care',
+    DATASET,
+    'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,socialCareSystemId,childProtection',
+    'Hana,Ives,2010-05-14,ME1 1AA,,SC-1,N',
+  );
 
   it('does not give a stranger keyed with her system id her id or her consent', async () => {
     const hana = await hanaConsenting();
     const zed = await resend('Zed,Stranger,1990-11-02,ME9 9ZZ,,SC-1,N', 'ZED');
     expect(zed.atLoad).not.toBe(hana);
     expect(zed.linked).not.toBe(hana);
-    expect(await consents.currentConsent(zed.linked, 'research-evaluation', T)).toBe(false);
+    expect(await consents().currentConsent(zed.linked, 'research-evaluation', T)).toBe(false);
     // Failing closed: a record that may be an opted-out person is opted out (opt-out-successors.ts).
-    expect(await consents.isOptedOut(zed.linked, T)).toBe(true);
+    expect(await consents().isOptedOut(zed.linked, T)).toBe(true);
   });
 
   it('keeps her id for her row with a corrected name and her date of birth', async () => {
@@ -289,7 +300,7 @@ describe('a person id is carried by an identifier only to a record born on the p
       atLoad: hana,
       linked: hana,
     });
-    expect(await consents.currentConsent(hana, 'research-evaluation', T)).toBe(true);
+    expect(await consents().currentConsent(hana, 'research-evaluation', T)).toBe(true);
   });
 
   it('keeps her id for her row with a date of birth one digit out', async () => {
@@ -305,54 +316,21 @@ describe('a person id is carried by an identifier only to a record born on the p
  * shown his contact details under it). Hana married, or her name's spelling corrected, keeps both.
  */
 describe('a person id is carried by an identifier without a date of birth only to a record sharing a name', () => {
-  let h: ImportHarness;
-  let consents: StoreConsentRegister;
-  const party = 'dudley-housing-options';
-  const dataset = 'housing-first-participant-contacts';
-  const header = 'name,telephoneNumber,email,address,caseReference';
-
-  beforeEach(async () => {
-    h = await createImportHarness();
-    consents = new StoreConsentRegister(h.store);
-  });
-  afterEach(async () => h.close());
-
-  /** Loads and links Hana's snapshot, records her research consent and an opt-out; her person id. */
-  async function hanaConsenting(): Promise<string> {
-    const first = await importFile(h, `${party}/${dataset}/extract-2026-03-01.csv`, [
-      header,
-      'Hana Ives,01384 000001,hana@example.org,1 High Street,HO-1',
-    ]);
-    await linkAfterImport(h.linkDeps(), first);
-    const hana = await personOf(h, party, 'HANA');
-    await consents.record({
-      subjectKey: hana,
-      kind: 'consent',
-      purposeId: 'research-evaluation',
-      evidenceRef: 'form-hana',
-      by: dpo,
-      at: T,
-    });
-    await consents.record({ subjectKey: hana, kind: 'opt-out', purposeId: null, evidenceRef: null, by: dpo, at: T });
-    return hana;
-  }
-
-  /** Sends the next snapshot with `row` in Hana's place and links it; the row's person id after each. */
-  async function resend(row: string, given: string): Promise<{ atLoad: string | null; linked: string }> {
-    const second = await importFile(h, `${party}/${dataset}/extract-2026-04-01.csv`, [header, row]);
-    const atLoad = (await recordOf(h, party, given)).person_id;
-    await linkAfterImport(h.linkDeps(), second);
-    return { atLoad, linked: await personOf(h, party, given) };
-  }
+  const { hanaConsenting, resend, consents } = hanaResent(
+    'dudley-housing-options',
+    'housing-first-participant-contacts',
+    'name,telephoneNumber,email,address,caseReference',
+    'Hana Ives,01384 000001,hana@example.org,1 High Street,HO-1',
+  );
 
   it('does not give a stranger keyed with her case reference her id or her consent', async () => {
     const hana = await hanaConsenting();
     const zed = await resend('Zed Stranger,01384 999999,zed@example.org,9 Low Road,HO-1', 'ZED');
     expect(zed.atLoad).not.toBe(hana);
     expect(zed.linked).not.toBe(hana);
-    expect(await consents.currentConsent(zed.linked, 'research-evaluation', T)).toBe(false);
+    expect(await consents().currentConsent(zed.linked, 'research-evaluation', T)).toBe(false);
     // Failing closed: a record that may be an opted-out person is opted out (opt-out-successors.ts).
-    expect(await consents.isOptedOut(zed.linked, T)).toBe(true);
+    expect(await consents().isOptedOut(zed.linked, T)).toBe(true);
   });
 
   it('keeps her id and consent for her row under her married name', async () => {
@@ -361,7 +339,7 @@ describe('a person id is carried by an identifier without a date of birth only t
       atLoad: hana,
       linked: hana,
     });
-    expect(await consents.currentConsent(hana, 'research-evaluation', T)).toBe(true);
+    expect(await consents().currentConsent(hana, 'research-evaluation', T)).toBe(true);
   });
 
   it('keeps her id for her row with her given name’s spelling corrected', async () => {
