@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { makeFolder } from '../shared/make-folder.js';
 
 /** Azurite's published development account; not a secret. */
 const ACCOUNT = 'devstoreaccount1';
@@ -44,7 +44,7 @@ export async function startAzurite(options: {
       `Port ${options.port} is already in use; stop the other Azurite, set AZURITE_BLOB_PORT to a free port, or set AzureWebJobsStorage to the running one`,
     );
   }
-  mkdirSync(options.location, { recursive: true });
+  makeFolder(options.location);
   const require = createRequire(import.meta.url);
   const script = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
   const child: ChildProcess = spawn(

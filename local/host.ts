@@ -66,6 +66,12 @@ async function main(): Promise<void> {
   try {
     host = await startLocalHost({ settings, port });
   } catch (err) {
+    // A setting found wrong only as it is used (SQLITE_PATH's folder) is refused as loadConfig's are.
+    if (err instanceof ConfigurationError) {
+      process.stderr.write(`lintel: cannot start. ${err.message}\n`);
+      await stop(1);
+      return;
+    }
     const busy = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
     const hint = busy
       ? `; stop what uses port ${port}, or set LINTEL_HOST_PORT (and AUTH_JWKS_URI and AUTH_ISSUER to the new port: README, settings)`

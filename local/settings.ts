@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { makeFolder } from '../shared/make-folder.js';
 import { azuriteConnectionString, portInUse } from './azurite.js';
 
 const localSettingsSchema = z.object({
@@ -70,7 +71,7 @@ const runningAzuriteSchema = z.object({ blobPort: z.number().int().positive(), p
 /** Note the Azurite `npm start` runs (see {@link RUNNING_AZURITE_FILE}). */
 export function recordRunningAzurite(blobPort: number, directory = process.cwd(), pid = process.pid): void {
   const file = resolve(directory, RUNNING_AZURITE_FILE);
-  mkdirSync(dirname(file), { recursive: true });
+  makeFolder(dirname(file));
   writeFileSync(file, `${JSON.stringify({ blobPort, pid })}\n`);
 }
 

@@ -5,14 +5,14 @@
  * stack not running names the port it was looked for on; an invalid agreement
  * names its file and line, and `PARTY_CLIENT_IDS` naming a party no agreement knows names that
  * party (never a client id), as `npm start` does: the operator who added a partner must learn which
- * step went wrong. Blob storage or Key Vault refusing the operator's own identity is named by the
+ * step went wrong. A folder that cannot be made (under a file, or under /proc) names its path,
+ * which is configured or typed, never read from a row. Blob storage or Key Vault refusing the operator's own identity is named by the
  * HTTP status and the service's error code: a 403 with the role it needs, a 401 as the token not
  * accepted, and Azurite's either as the account key being wrong; no Azure credential on
  * this machine at all, by how to sign in. Anything else is named by
  * its kind only, as its message may quote a setting or a row.
  */
-import { mkdirSync, statSync, type Stats } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { statSync, type Stats } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { LocalSettingsError, LocalStackNotRunningError } from '../local/settings.js';
 import { AgreementValidationError } from '../shared/agreements/agreement-issue.js';
@@ -20,6 +20,7 @@ import { PartyDirectoryError } from '../shared/agreements/party-directory.js';
 import { isDevelopmentStorageUrl } from '../shared/blob/storage-connection.js';
 import { ConfigurationError } from '../shared/config.js';
 import { errorKind } from '../shared/logging.js';
+import { FolderError, makeFolder as makeSharedFolder } from '../shared/make-folder.js';
 import { SecretUnavailableError, SecretVersionGoneError } from '../shared/secrets/secret-source.js';
 import { MigrationFailedError } from '../shared/store/migration-failed-error.js';
 
@@ -112,7 +113,8 @@ export function failureLine(script: string, err: unknown): string {
     err instanceof LocalSettingsError ||
     err instanceof LocalStackNotRunningError ||
     err instanceof AgreementValidationError ||
-    err instanceof PartyDirectoryError
+    err instanceof PartyDirectoryError ||
+    err instanceof FolderError
   )
     return `${script}: ${(err as Error).message}\n`;
   // The credential's own message lists every way it tried and the machine's tools: only the
@@ -201,36 +203,20 @@ export function requireFile(script: string, file: string, option?: string): Stat
 
 /**
  * The folder `folder` (as typed) names, made if it is not there yet, before the script writes
- * into it. Node's own recursive mkdir spins for ever where the kernel answers ENOENT under a
- * folder that is there (`/proc/nope`: `npm run seed -- --out /proc/nope` sat at 90% CPU until
- * killed), and over a file it threw its bare `EEXIST: file already exists`: each missing folder is
- * made here in turn, from the one nearest the root. Ends the script with exit 2 for a path that
- * is, or lies under, a file, or a folder that cannot be made, naming it and `option`.
+ * into it (shared/make-folder.ts: not Node's recursive mkdir, which spun for ever on
+ * `npm run seed -- --out /proc/nope`). Ends the script with exit 2 for a path that is, or lies
+ * under, a file, or a folder that cannot be made, naming it and `option`.
  */
 export function makeFolder(script: string, folder: string, option: string): void {
-  const missing: string[] = [];
-  let at = resolve(folder);
-  for (;;) {
-    let stats: Stats | undefined;
-    try {
-      stats = statSync(at, { throwIfNoEntry: false });
-    } catch (err) {
-      // A path under a file: ENOTDIR, as for the file itself below.
-      if (codeOf(err) !== 'ENOTDIR') throw err;
-    }
-    if (stats?.isDirectory() === true) break;
-    if (stats !== undefined || dirname(at) === at)
-      refuseUsage(script, `${option} must be a folder: ${at === resolve(folder) ? folder : at} is a file`);
-    missing.unshift(at);
-    at = dirname(at);
-  }
-  for (const path of missing) {
-    try {
-      mkdirSync(path);
-    } catch (err) {
-      // Made meanwhile by another run: it is there all the same.
-      if (codeOf(err) === 'EEXIST' && statSync(path).isDirectory()) continue;
-      refuseUsage(script, `cannot make the folder ${folder} for ${option} (${String(codeOf(err) ?? errorKind(err))})`);
-    }
+  try {
+    makeSharedFolder(folder);
+  } catch (err) {
+    if (!(err instanceof FolderError)) throw err;
+    refuseUsage(
+      script,
+      err.file === undefined
+        ? `cannot make the folder ${folder} for ${option} (${err.code})`
+        : `${option} must be a folder: ${err.file} is a file`,
+    );
   }
 }

@@ -4,10 +4,11 @@
  * staging a whole package.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AGREEMENT_FILE } from '../shared/agreements/load.js';
 import { buildRecordSchema } from '../shared/build-record.js';
+import { makeFolder } from '../shared/make-folder.js';
 
 export { BUILD_RECORD } from '../shared/build-record.js';
 
@@ -164,7 +165,7 @@ export function checkOutCommit(root: string, commit: string, dest: string): stri
   const top = git(root, ['rev-parse', '--show-toplevel']).toString().trim();
   const inRepository = git(root, ['rev-parse', '--show-prefix']).toString().trim();
   const tree = join(dest, 'tree');
-  mkdirSync(tree, { recursive: true });
+  makeFolder(tree);
   const env = { ...process.env, GIT_INDEX_FILE: join(dest, 'index') };
   git(top, ['read-tree', `${commit}^{tree}`], env);
   git(top, ['checkout-index', '--all', '--force', `--prefix=${tree}/`], env);
@@ -182,7 +183,7 @@ export function stageCommittedAgreements(root: string, dest: string, commit = 'H
     const match = /^(\d+) blob ([0-9a-f]+)\t(.+)$/s.exec(entry);
     if (!match || !(match[1] === '100644' || match[1] === '100755')) continue;
     const target = join(dest, AGREEMENTS, match[3] ?? '');
-    mkdirSync(dirname(target), { recursive: true });
+    makeFolder(dirname(target));
     writeFileSync(target, git(root, ['cat-file', 'blob', match[2] ?? '']));
     if (AGREEMENT_FILE.test(match[3] ?? '')) staged += 1;
   }

@@ -23,7 +23,7 @@
  *
  * Exit status 0 staged, 1 failed, 2 an option given wrongly or the working tree not committed.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
@@ -90,7 +90,7 @@ const { values } = parseOptions('package', USAGE, {
 });
 const out = checkedOut(resolve(values.out ?? join(ROOT, '.lintel/package')));
 // Made before anything is removed or built: a file given as --out was removed in its place, and
-// where no folder can be made (`/proc/nope`) Node's recursive mkdir below spun for ever.
+// where no folder can be made (`/proc/nope`) Node's recursive mkdir spun for ever.
 makeFolder('package', out, '--out');
 
 try {
@@ -108,7 +108,7 @@ try {
   if (code.length > 0)
     process.stderr.write(`package: staging the code as committed at HEAD; left as HEAD has them: ${code.join(', ')}\n`);
   rmSync(out, { recursive: true, force: true });
-  mkdirSync(out, { recursive: true });
+  makeFolder('package', out, '--out');
 
   const build = mkdtempSync(join(tmpdir(), 'lintel-package-build-'));
   try {

@@ -52,8 +52,8 @@ async function main(): Promise<void> {
         remote: values.remote,
         startHint: 'start the local stack with `npm start` (or pass --no-upload)',
       });
-  // Made here, not by seedExtracts, whose recursive mkdir spins where nothing can be made
-  // (makeFolder); after the upload target is allowed, so that a refused one writes nothing.
+  // Made here, not by seedExtracts, so a folder that cannot be made is refused in one line
+  // naming --out (makeFolder); after the upload target is allowed, so that a refused one writes nothing.
   makeFolder('seed', values.out, '--out');
   const seeded = await seedExtracts({
     agreements: loadAgreements(resolve(settings.AGREEMENTS_DIR)),

@@ -1,8 +1,9 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { resolve } from 'node:path';
 import { createBlobServiceClient, ensureContainers } from './blob/blob-storage.js';
-import { loadConfig, type Settings } from './config.js';
+import { ConfigurationError, loadConfig, type Settings } from './config.js';
 import { createLogger, type Logger } from './logging.js';
+import { FolderError } from './make-folder.js';
 import { KeyVaultSecretSource } from './secrets/key-vault-secret-source.js';
 import { LocalSecretSource } from './secrets/local-secret-source.js';
 import type { SecretSource } from './secrets/secret-source.js';
@@ -56,6 +57,19 @@ export interface ServicesOptions {
 }
 
 /**
+ * The store the settings name. A folder for SQLITE_PATH that cannot be made (under a file, or
+ * under /proc) is that setting's fault, and refused as loadConfig refuses the others, naming it.
+ */
+function openConfiguredStore(settings: Settings): Store {
+  try {
+    return openStore(storeOptionsOf(settings));
+  } catch (err) {
+    if (err instanceof FolderError) throw new ConfigurationError([`SQLITE_PATH: ${err.message}`]);
+    throw err;
+  }
+}
+
+/**
  * `appRoot`: where a deployed package's build record lies, the working directory by default, as
  * the Functions worker runs the app from its root (the default AGREEMENTS_DIR is taken from it too).
  */
@@ -87,7 +101,7 @@ export async function createServices(
   // Its parties are checked once the store has said which ended agreements it remembers: a
   // party to one of those alone is still mapped, for its DPO.
   parsePartyDirectory(settings.PARTY_CLIENT_IDS, loaded, { checkParties: false });
-  const store = openStore(storeOptionsOf(settings));
+  const store = openConfiguredStore(settings);
   try {
     const applied = await migrateToLatest(store);
     if (applied.length > 0) logger.info('store.migrated', { migrations: applied.map((m) => m.migrationName) });

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { makeFolder } from '../make-folder.js';
 
 /**
  * A token issuer for development and tests only: an ES256 key pair kept under `.lintel/`,
@@ -37,7 +38,7 @@ async function loadOrCreateKey(path: string): Promise<StoredKey> {
     privateJwk: { ...(await exportJWK(privateKey)), kid, alg: 'ES256' },
     publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' },
   };
-  mkdirSync(dirname(path), { recursive: true });
+  makeFolder(dirname(path));
   writeFileSync(path, JSON.stringify(stored), { mode: 0o600 });
   return stored;
 }

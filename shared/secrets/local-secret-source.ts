@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { makeFolder } from '../make-folder.js';
 import { SECRET_GENERATORS } from './secret-generators.js';
 import {
   SECRET_NAMES,
@@ -57,7 +58,7 @@ export class LocalSecretSource implements SecretSource {
   }
 
   private save(): void {
-    mkdirSync(dirname(this.path), { recursive: true });
+    makeFolder(dirname(this.path));
     const temporary = `${this.path}.${process.pid}.tmp`;
     writeFileSync(temporary, JSON.stringify(this.file, null, 2), { mode: 0o600 });
     renameSync(temporary, this.path);

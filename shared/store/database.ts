@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import SqliteDatabase from 'better-sqlite3';
@@ -14,6 +13,7 @@ import {
 import * as tarn from 'tarn';
 import * as tedious from 'tedious';
 import { dialectFor, type Dialect, type Engine } from './dialect.js';
+import { makeFolder } from '../make-folder.js';
 import { keepStatements } from './kept-statements.js';
 import { MigrationFailedError } from './migration-failed-error.js';
 import { migrationsFor } from './migrations/index.js';
@@ -103,7 +103,7 @@ export function accessLogFileOf(path: string): string {
 
 /** The store's one SQLite connection, set up for the store (attached log, pragmas, statement cache). */
 function sqliteConnection(path: string, accessLogFile: string | undefined): SqliteDatabase.Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') makeFolder(dirname(path));
   const database = new SqliteDatabase(path);
   if (accessLogFile !== undefined) {
     database.prepare('attach database ? as audit').run(accessLogFile);

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { portInUse } from '../../local/azurite.js';
 import { freePort } from '../../local/free-port.js';
 import { minimalEnv } from '../support/child-env.js';
@@ -70,6 +70,29 @@ describe('start-up with bad settings', () => {
     expect(result.stderr).toContain('STORE_ENGINE: must be one of sqlite, mssql');
     expect(result.stderr).not.toContain('s3cr3t');
   });
+});
+
+describe('start-up with a store folder that cannot be made', () => {
+  // Node's recursive mkdir spun for ever at full CPU on this folder, and npm start said nothing.
+  // A spinning host runs no SIGTERM handler, so the timeout kills it outright (status null); the
+  // storage named is the shared Azurite's, so the host starts no Azurite of its own to be left behind.
+  it('exits promptly naming SQLITE_PATH and its folder under /proc', async () => {
+    const { cwd, env } = await hostFolder();
+    const result = spawnSync(HOST_FROM_SOURCE[0]!, HOST_FROM_SOURCE.slice(1), {
+      cwd,
+      env: {
+        ...env,
+        AzureWebJobsStorage: inject('azuriteConnectionString'),
+        SQLITE_PATH: '/proc/nope/lintel.db',
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    });
+    expect(result.status, 'the host was killed while starting').toBe(1);
+    expect(result.stderr).toContain('lintel: cannot start.');
+    expect(result.stderr).toContain('SQLITE_PATH: cannot make the folder /proc/nope (ENOENT)');
+  }, 90_000);
 });
 
 describe('npm start beside the scripts', () => {

@@ -1,10 +1,11 @@
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import type { AgreementSet } from '../../agreements/agreement-set.js';
 import type { Services } from '../../services.js';
 import { CONTAINERS } from '../../blob/blob-storage.js';
+import { makeFolder } from '../../make-folder.js';
 import type { ErrorProfileName } from '../error-profiles.js';
 import { drawMembers, extractPlans, writeExtract, type TruthRow } from '../extracts.js';
 import { generatePopulation } from '../people.js';
@@ -43,7 +44,7 @@ export async function seedExtracts(options: SeedOptions): Promise<SeededExtract[
   const seed = options.seed ?? 'lintel-demo';
   const asOf = options.asOf ?? new Date().toISOString().slice(0, 10);
   const population = generatePopulation({ seed, size });
-  mkdirSync(options.outDir, { recursive: true });
+  makeFolder(options.outDir);
   const truth = createWriteStream(join(options.outDir, 'truth.csv'));
   truth.write('file,row,person,errors\n');
   const writeTruth = (t: TruthRow) => truth.write(`${t.blobName},${t.row},${t.personId},${t.errors}\n`);
@@ -55,7 +56,7 @@ export async function seedExtracts(options: SeedOptions): Promise<SeededExtract[
       `${seed}:${plan.partyId}:${plan.datasetId}`,
     );
     const path = join(options.outDir, plan.blobName);
-    mkdirSync(dirname(path), { recursive: true });
+    makeFolder(dirname(path));
     const out = createWriteStream(path);
     const rows = await writeExtract({
       population,
