@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { providerAlert } from '../support/alerts.js';
+import { openedBreach, providerAlert } from '../support/alerts.js';
 import { callApi, clientIdOf, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -51,16 +51,7 @@ describe("a breach record's deadline for telling the partner parties", () => {
       .execute();
     await db
       .insertInto('breach_record')
-      .values(
-        openedAt.map((at, i) => ({
-          id: breachId(i),
-          alert_id: alertId(i),
-          opened_at: at.toISOString(),
-          opened_by: clientIdOf('kettering-borough-council'),
-          ico_deadline: hoursAfter(at, 72),
-          status: 'open' as const,
-        })),
-      )
+      .values(openedAt.map((at, i) => openedBreach(breachId(i), alertId(i), at)))
       .execute();
   });
   afterAll(async () => {

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callApi, clientIdOf, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
+import { openedBreach, providerAlert } from '../support/alerts.js';
+import { callApi, reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
  * What a DPO records on a breach record after opening it (UK GDPR Art. 33; the Keyways DSA 7.2:
@@ -14,7 +15,6 @@ describe("a DPO's steps on a breach record", () => {
   let t: TestHost;
   const DPO = { party: 'kettering-borough-council', roles: ['dpo'] };
   const HOUR = 3_600_000;
-  const client = clientIdOf('keyways-registered-providers');
   const alertId = (i: number) => String(i).padStart(32, 'b');
   const breachId = (i: number) => `00000000-0000-4000-8000-00000000010${i}`;
   let openedAt: Date[];
@@ -48,34 +48,11 @@ describe("a DPO's steps on a breach record", () => {
     const { db } = t.host.services.store;
     await db
       .insertInto('audit_alert')
-      .values(
-        openedAt.map((at, i) => ({
-          id: alertId(i),
-          rule: 'no-match-run',
-          client_id: client,
-          party_id: 'keyways-registered-providers',
-          role: null,
-          window_start: at.toISOString(),
-          window_end: at.toISOString(),
-          count: 10,
-          baseline: null,
-          raised_at: at.toISOString(),
-          status: 'breach-opened' as const,
-        })),
-      )
+      .values(openedAt.map((at, i) => providerAlert(alertId(i), at.toISOString(), { status: 'breach-opened' })))
       .execute();
     await db
       .insertInto('breach_record')
-      .values(
-        openedAt.map((at, i) => ({
-          id: breachId(i),
-          alert_id: alertId(i),
-          opened_at: at.toISOString(),
-          opened_by: clientIdOf('kettering-borough-council'),
-          ico_deadline: hoursAfter(at, 72),
-          status: 'open' as const,
-        })),
-      )
+      .values(openedAt.map((at, i) => openedBreach(breachId(i), alertId(i), at)))
       .execute();
   });
   afterAll(async () => {

@@ -25,3 +25,18 @@ export function providerAlert(id: string, at: string, more: Partial<AlertRow> = 
     ...more,
   };
 }
+
+/**
+ * A breach record a Kettering DPO opened from alert `alertId` at `openedAt`, as openBreach wrote it
+ * before partners' deadlines were kept (no `partners_deadline`): the ICO's 72 hours from then.
+ */
+export function openedBreach(id: string, alertId: string, openedAt: Date): Insertable<Database['breach_record']> {
+  return {
+    id,
+    alert_id: alertId,
+    opened_at: openedAt.toISOString(),
+    opened_by: clientIdOf('kettering-borough-council'),
+    ico_deadline: new Date(openedAt.getTime() + 72 * 3_600_000).toISOString(),
+    status: 'open',
+  };
+}
