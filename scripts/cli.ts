@@ -2,15 +2,15 @@
  * How the operator CLIs answer a mistake: in one line, never a stack trace. A settings error
  * names the setting, never its value, a local.settings.json that cannot be read its file (and
  * line and column), a usage error repeats only what was typed on the command line, and a local
- * stack not running names the port it was looked for on; an invalid agreement
- * names its file and line, and `PARTY_CLIENT_IDS` naming a party no agreement knows names that
- * party (never a client id), as `npm start` does: the operator who added a partner must learn which
- * step went wrong. A folder that cannot be made (under a file, or under /proc) names its path,
- * which is configured or typed, never read from a row. Blob storage or Key Vault refusing the operator's own identity is named by the
- * HTTP status and the service's error code: a 403 with the role it needs, a 401 as the token not
- * accepted, and Azurite's either as the account key being wrong; no Azure credential on
- * this machine at all, by how to sign in. Anything else is named by
- * its kind only, as its message may quote a setting or a row.
+ * stack not running names the port it was looked for on; an invalid agreement names its file and
+ * line, and `PARTY_CLIENT_IDS` naming a party no agreement knows names that party (never a client
+ * id), as `npm start` does: the operator who added a partner must learn which step went wrong. A
+ * folder that cannot be made (under a file, or under /proc) names its path, which is configured
+ * or typed, never read from a row. Blob storage or Key Vault refusing the operator's own identity
+ * is named by the HTTP status and the service's error code: a 403 with the role it needs, a 401
+ * as the token not accepted, and Azurite's either as the account key being wrong; no Azure
+ * credential on this machine at all, by how to sign in. Anything else is named by its kind only,
+ * as its message may quote a setting or a row.
  */
 import { statSync, type Stats } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
