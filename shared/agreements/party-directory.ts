@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { AgreementSet } from './agreement-set.js';
+import { JSON_STRING } from '../json-strings.js';
 
 /** `PARTY_CLIENT_IDS`: a JSON object mapping client id -> party id. */
 export const PartyClientIdsSchema = z.record(
@@ -78,9 +79,6 @@ export function parsePartyDirectory(
   return directoryFrom(byClientId);
 }
 
-/** A JSON string; outside one, a `"` only ever opens one, so matching from the start never lands inside one. */
-const JSON_STRING = /"[^"\\]*(?:\\.[^"\\]*)*"/g;
-
 /**
  * The entries of a setting the schema took (one object of strings) as written, a client id given
  * twice twice: JSON.parse keeps the last of a name given twice, so a line copied for a new party
@@ -88,7 +86,7 @@ const JSON_STRING = /"[^"\\]*(?:\\.[^"\\]*)*"/g;
  * said (found by a defect hunt). Such an object's strings are name, value, name, value.
  */
 function entriesAsWritten(setting: string): [string, string][] {
-  const strings = [...setting.matchAll(JSON_STRING)].map(([quoted]) => JSON.parse(quoted) as string);
+  const strings = [...setting.matchAll(JSON_STRING)].map(([, quoted]) => JSON.parse(quoted!) as string);
   const entries: [string, string][] = [];
   for (let i = 0; i + 1 < strings.length; i += 2) entries.push([strings[i]!, strings[i + 1]!]);
   return entries;
