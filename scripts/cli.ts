@@ -19,15 +19,13 @@ import { AgreementValidationError } from '../shared/agreements/agreement-issue.j
 import { PartyDirectoryError } from '../shared/agreements/party-directory.js';
 import { isDevelopmentStorageUrl } from '../shared/blob/storage-connection.js';
 import { ConfigurationError } from '../shared/config.js';
-import { errorKind } from '../shared/logging.js';
+import { errorCodeOf, errorKind } from '../shared/logging.js';
 import { FolderError, makeFolder as makeSharedFolder } from '../shared/make-folder.js';
 import { SecretUnavailableError, SecretVersionGoneError } from '../shared/secrets/secret-source.js';
 import { MigrationFailedError } from '../shared/store/migration-failed-error.js';
 
-const codeOf = (err: unknown): unknown => (err as { code?: unknown } | null | undefined)?.code;
-
 function isUsageError(err: unknown): boolean {
-  const code = codeOf(err);
+  const code = errorCodeOf(err);
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }
 
@@ -46,7 +44,7 @@ export function ownErrorLine(script: string, err: unknown): string {
 
 /** Whether `err` is a connection refused: storage (or the host) is not listening where it was. */
 export function isConnectionRefused(err: unknown): boolean {
-  return codeOf(err) === 'ECONNREFUSED';
+  return errorCodeOf(err) === 'ECONNREFUSED';
 }
 
 // An error code is the service's own token; anything else in its place is not printed.

@@ -34,9 +34,11 @@ export function createLogger(
 
 /** An error's class name only: messages from drivers can carry SQL parameters or blob names. */
 export function errorKind(err: unknown): string {
-  if (err instanceof Error)
-    return (err as Error & { code?: unknown }).code
-      ? `${err.name}:${String((err as { code?: unknown }).code)}`
-      : err.name;
+  if (err instanceof Error) return errorCodeOf(err) ? `${err.name}:${String(errorCodeOf(err))}` : err.name;
   return typeof err;
+}
+
+/** An error's `code` (a Node system error's `ENOENT`, a driver's), whatever was thrown. */
+export function errorCodeOf(err: unknown): unknown {
+  return (err as { code?: unknown } | null | undefined)?.code;
 }

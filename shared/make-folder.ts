@@ -1,8 +1,6 @@
 import { mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { errorKind } from './logging.js';
-
-const codeOf = (err: unknown): unknown => (err as { code?: unknown } | null | undefined)?.code;
+import { errorCodeOf, errorKind } from './logging.js';
 
 /**
  * A folder {@link makeFolder} cannot make. `file` is the file that stands where a folder must
@@ -43,7 +41,7 @@ export function makeFolder(folder: string): void {
       stats = statSync(at, { throwIfNoEntry: false });
     } catch (err) {
       // A path under a file: ENOTDIR, the file itself found further up.
-      if (codeOf(err) !== 'ENOTDIR') throw err;
+      if (errorCodeOf(err) !== 'ENOTDIR') throw err;
     }
     if (stats?.isDirectory() === true) break;
     if (stats !== undefined) throw new FolderError(folder, at === resolve(folder) ? folder : at);
@@ -57,8 +55,8 @@ export function makeFolder(folder: string): void {
       mkdirSync(path);
     } catch (err) {
       // Made meanwhile by another process: it is there all the same.
-      if (codeOf(err) === 'EEXIST' && statSync(path).isDirectory()) continue;
-      throw new FolderError(folder, undefined, String(codeOf(err) ?? errorKind(err)));
+      if (errorCodeOf(err) === 'EEXIST' && statSync(path).isDirectory()) continue;
+      throw new FolderError(folder, undefined, String(errorCodeOf(err) ?? errorKind(err)));
     }
   }
 }
