@@ -524,21 +524,20 @@ export class StoreConsentRegister implements ConsentRegister {
    * consent still reaches the person it was given for, where a lookup under its purpose finds them.
    */
   async holdsAnyOf(personIds: readonly string[], datasetIds?: readonly string[]): Promise<boolean> {
-    if (datasetIds?.length === 0) return false;
-    const held = await inSlices(this.store.dialect.engine, personIds, (slice) => {
-      const holding = this.store.db.selectFrom('source_record').select('id').where('person_id', 'in', slice);
-      return this.store.dialect
-        .firstRows(datasetIds === undefined ? holding : holding.where('dataset_id', 'in', [...datasetIds]), 1)
-        .execute();
-    });
-    return held.length > 0;
+    return (await this.heldIds(this.store.db, personIds, datasetIds)).size > 0;
   }
 
-  /** Of `ids`, those a record holds. */
-  private async heldIds(db: Kysely<Database>, ids: readonly string[]): Promise<Set<string>> {
-    const held = await inSlices(this.store.dialect.engine, ids, (slice) =>
-      db.selectFrom('source_record').select('person_id').distinct().where('person_id', 'in', slice).execute(),
-    );
+  /** Of `ids`, those a record holds, of `datasetIds` only where given. */
+  private async heldIds(
+    db: Kysely<Database>,
+    ids: readonly string[],
+    datasetIds?: readonly string[],
+  ): Promise<Set<string>> {
+    if (datasetIds?.length === 0) return new Set();
+    const held = await inSlices(this.store.dialect.engine, ids, (slice) => {
+      const holding = db.selectFrom('source_record').select('person_id').distinct().where('person_id', 'in', slice);
+      return (datasetIds === undefined ? holding : holding.where('dataset_id', 'in', [...datasetIds])).execute();
+    });
     return new Set(held.flatMap((r) => (r.person_id === null ? [] : [r.person_id])));
   }
 
