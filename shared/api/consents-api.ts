@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AgreementSet } from '../agreements/agreement-set.js';
 import { decide } from '../policy/decide.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { subjectRefWithin } from '../audit/entry-subjects.js';
@@ -142,7 +143,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
         { purpose: purposeId },
       );
     }
-    const datasets = [...new Set(ctx.services.agreements.grantsFor(purposeId).map((g) => g.dataset))];
+    const datasets = purposeDatasets(ctx.services.agreements, purposeId);
     return answerSettled(ctx, async (settledSince) => {
       // Every key version the store holds now, for the match as for everyone below: an opt-out
       // must not go to one person while the identifiers also name another held under a key
@@ -475,6 +476,11 @@ async function consentAskedAbout(
   };
 }
 
+/** The datasets a purpose's grants cover: those a consent under it is recorded and read back against. */
+function purposeDatasets(agreements: Pick<AgreementSet, 'grantsFor'>, purposeId: string): string[] {
+  return [...new Set(agreements.grantsFor(purposeId).map((g) => g.dataset))];
+}
+
 /**
  * Whether a consent reaches no one now: a split detached it, or no record of the datasets its
  * purpose covers holds any person id it is in force for. A participant left out of a snapshot,
@@ -496,7 +502,7 @@ async function consentReachesNoOne(ctx: ApiContext, consent: ConsentRecord): Pro
   const datasets =
     consent.purposeId === null || agreements.purpose(consent.purposeId) === undefined
       ? undefined
-      : [...new Set(agreements.grantsFor(consent.purposeId).map((g) => g.dataset))];
+      : purposeDatasets(agreements, consent.purposeId);
   return !(await consents.holdsAnyOf(consent.subjectKeys, datasets));
 }
 
