@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { RestError, type BlobClient, type BlobServiceClient } from '@azure/storage-blob';
+import { RestError, type BlobClient, type BlobRequestConditions, type BlobServiceClient } from '@azure/storage-blob';
 import { CONTAINERS } from '../blob/blob-storage.js';
 import { handledName, reportBlobName } from './handled-names.js';
 import type { ImportReport } from './import-report.js';
@@ -84,7 +84,7 @@ export function rangeReader(blob: BlobClient, etag: string): RangeReader {
 
 /**
  * Writes `<file>.report.json` beside where the file goes (or the report under `reportName`: a
- * staged copy). Overwrites: a retried run writes the same report.
+ * staged copy). Overwrites, unless `conditions` say otherwise: a retried run writes the same report.
  */
 export async function writeReport(
   blobs: BlobServiceClient,
@@ -93,12 +93,13 @@ export async function writeReport(
   blobName: string,
   report: ImportReport,
   reportName = reportBlobName(blobName),
+  conditions?: BlobRequestConditions,
 ): Promise<void> {
   const body = JSON.stringify(report, null, 2);
   await blobs
     .getContainerClient(containers[destination])
     .getBlockBlobClient(reportName)
-    .upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: 'application/json' } });
+    .upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: 'application/json' }, conditions });
 }
 
 /**
@@ -114,15 +115,16 @@ export async function replaceReport(
   report: ImportReport,
   seenEtag: string | undefined,
 ): Promise<boolean> {
-  const body = JSON.stringify(report, null, 2);
   try {
-    await blobs
-      .getContainerClient(containers[destination])
-      .getBlockBlobClient(reportBlobName(blobName))
-      .upload(body, Buffer.byteLength(body), {
-        blobHTTPHeaders: { blobContentType: 'application/json' },
-        conditions: seenEtag === undefined ? { ifNoneMatch: '*' } : { ifMatch: seenEtag },
-      });
+    await writeReport(
+      blobs,
+      containers,
+      destination,
+      blobName,
+      report,
+      reportBlobName(blobName),
+      seenEtag === undefined ? { ifNoneMatch: '*' } : { ifMatch: seenEtag },
+    );
     return true;
   } catch (err) {
     if (err instanceof RestError && (err.statusCode === 409 || err.statusCode === 412)) return false;
