@@ -355,12 +355,28 @@ function awaitingPartners(row: BreachRow, deadline: Date | null): deadline is Da
   return deadline !== null && row.partners_notified_at === null && row.not_reportable_reason !== NO_BREACH;
 }
 
+/**
+ * How a deadline stands as of `now`: the hours left and whether it has passed while `awaiting`
+ * (nothing left once settled), and whether a notification at `notifiedAt` came after it. The
+ * ICO's and the partner parties' are read alike.
+ */
+function deadlineStanding(deadline: Date, awaiting: boolean, notifiedAt: string | null, now: Date) {
+  return {
+    hoursRemaining: awaiting ? hoursRemaining(deadline, now) : null,
+    overdue: awaiting && deadline.getTime() < now.getTime(),
+    notifiedLate: notifiedAt !== null && new Date(notifiedAt).getTime() > deadline.getTime(),
+  };
+}
+
 function breachFromRow(agreements: AgreementSet, row: BreachRow, now: Date): BreachRecord {
-  const deadline = new Date(row.ico_deadline);
   // The deadline is the ICO's: settled by its notification or by a judgement that none is due.
   const awaitingIco = row.ico_notified_at === null && row.not_reportable_reason === null;
-  const partners = partnersDeadline(agreements, row);
-  const partnersDue = awaitingPartners(row, partners);
+  const ico = deadlineStanding(new Date(row.ico_deadline), awaitingIco, row.ico_notified_at, now);
+  const partnersBy = partnersDeadline(agreements, row);
+  const partners =
+    partnersBy === null
+      ? { hoursRemaining: null, overdue: false, notifiedLate: false }
+      : deadlineStanding(partnersBy, awaitingPartners(row, partnersBy), row.partners_notified_at, now);
   return {
     id: row.id,
     alertId: row.alert_id,
@@ -375,15 +391,10 @@ function breachFromRow(agreements: AgreementSet, row: BreachRow, now: Date): Bre
         ? null
         : { reason: row.not_reportable_reason, at: row.not_reportable_at ?? row.opened_at },
     closedAt: row.closed_at,
-    hoursRemaining: awaitingIco ? hoursRemaining(deadline, now) : null,
-    overdue: awaitingIco && deadline.getTime() < now.getTime(),
-    notifiedLate: row.ico_notified_at !== null && new Date(row.ico_notified_at).getTime() > deadline.getTime(),
-    partnersDeadline: partners?.toISOString() ?? null,
-    partnersHoursRemaining: partnersDue ? hoursRemaining(partners, now) : null,
-    partnersOverdue: partnersDue && partners.getTime() < now.getTime(),
-    partnersNotifiedLate:
-      partners !== null &&
-      row.partners_notified_at !== null &&
-      new Date(row.partners_notified_at).getTime() > partners.getTime(),
+    ...ico,
+    partnersDeadline: partnersBy?.toISOString() ?? null,
+    partnersHoursRemaining: partners.hoursRemaining,
+    partnersOverdue: partners.overdue,
+    partnersNotifiedLate: partners.notifiedLate,
   };
 }
