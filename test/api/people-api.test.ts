@@ -43,6 +43,33 @@ describe('people API', () => {
   const search = (party: string, roles: string[], purpose: string | undefined, body: unknown) =>
     call('/v1/people/search', { party, roles, ...(purpose ? { purpose } : {}), body });
 
+  /**
+   * A provider's tenant in arrears (`base`: names and date of birth), and one person with them, the
+   * record of each other party given, in the ISA's indicators; the person id.
+   */
+  const tenantHeldBy = async (
+    base: { familyName: string; dateOfBirth: string; givenName: string },
+    others: readonly (readonly [string, Record<string, unknown>])[],
+  ) => {
+    const names = { firstName: base.givenName, lastName: base.familyName };
+    const datasetId = 'multiple-disadvantage-indicators';
+    const { personId } = await insertRecord(t.host.services, {
+      partyId: 'social-housing-providers',
+      datasetId,
+      ...base,
+      attributes: { ...names, inRentArrears: true },
+    });
+    for (const [partyId, attributes] of others)
+      await insertRecord(t.host.services, {
+        partyId,
+        datasetId,
+        personId,
+        ...base,
+        attributes: { ...names, ...attributes },
+      });
+    return personId;
+  };
+
   beforeAll(async () => {
     t = await startTestHost();
     const document = (await (await fetch(`${t.url}/api/openapi.json`)).json()) as {
@@ -240,26 +267,11 @@ describe('people API', () => {
 
   it("does not show a provider a service's record that holds nothing of that service's own, so not that the tenant is known to it", async () => {
     const base = { familyName: 'Penn', dateOfBirth: '1980-03-03', givenName: 'Kai' };
-    const names = { firstName: 'Kai', lastName: 'Penn' };
-    const { personId } = await insertRecord(t.host.services, {
-      partyId: 'social-housing-providers',
-      datasetId: 'multiple-disadvantage-indicators',
-      ...base,
-      attributes: { ...names, inRentArrears: true },
-    });
-    for (const [partyId, attributes] of [
-      ['la-housing', { ...names, inTemporaryAccommodation: true }],
+    await tenantHeldBy(base, [
+      ['la-housing', { inTemporaryAccommodation: true }],
       // Adult social care's own fields here are ones the provider's grant withholds.
-      ['la-adult-social-care', { ...names, isDisabled: true, socialCareOrSendTeam: 'Adult Mental Health Team' }],
-    ] as const) {
-      await insertRecord(t.host.services, {
-        partyId,
-        datasetId: 'multiple-disadvantage-indicators',
-        personId,
-        ...base,
-        attributes,
-      });
-    }
+      ['la-adult-social-care', { isDisabled: true, socialCareOrSendTeam: 'Adult Mental Health Team' }],
+    ]);
     const res = await search('social-housing-providers', ['rp-tenancy-officer'], 'tenancy-sustainment', base);
     expect(res.status).toBe(200);
     const records = res.body.records as { source: string; fields: Record<string, unknown> }[];
@@ -274,26 +286,12 @@ describe('people API', () => {
   it("shows a provider a tenant's knownToSocialCareOrSend without naming the service that knows them, which its grant withholds", async () => {
     const base = { familyName: 'Hale', dateOfBirth: '1975-05-05', givenName: 'Rey' };
     const names = { firstName: 'Rey', lastName: 'Hale' };
-    const { personId } = await insertRecord(t.host.services, {
-      partyId: 'social-housing-providers',
-      datasetId: 'multiple-disadvantage-indicators',
-      ...base,
-      attributes: { ...names, inRentArrears: true },
-    });
-    for (const [partyId, attributes] of [
-      ['la-housing', { ...names, inTemporaryAccommodation: true }],
+    const personId = await tenantHeldBy(base, [
+      ['la-housing', { inTemporaryAccommodation: true }],
       // Caseworkers named so that the services' order (adult before education) is not theirs.
-      ['la-adult-social-care', { ...names, knownToSocialCareOrSend: true, assignedCaseworkers: 'Z Case' }],
-      ['la-education', { ...names, knownToSocialCareOrSend: true, assignedCaseworkers: 'A Case', ehcp: true }],
-    ] as const) {
-      await insertRecord(t.host.services, {
-        partyId,
-        datasetId: 'multiple-disadvantage-indicators',
-        personId,
-        ...base,
-        attributes,
-      });
-    }
+      ['la-adult-social-care', { knownToSocialCareOrSend: true, assignedCaseworkers: 'Z Case' }],
+      ['la-education', { knownToSocialCareOrSend: true, assignedCaseworkers: 'A Case', ehcp: true }],
+    ]);
     const res = await search('social-housing-providers', ['rp-tenancy-officer'], 'tenancy-sustainment', base);
     expect(res.status).toBe(200);
     const records = res.body.records as { source?: string; fields: Record<string, unknown> }[];
