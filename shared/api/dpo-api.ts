@@ -217,7 +217,7 @@ export const breachSchema = z.object({
     .number()
     .nullable()
     .describe(
-      "Hours until the partners' deadline, one decimal; negative once passed; null where there is none, once they are told, or once the accesses were judged authorised",
+      "Hours until the partners' deadline, one decimal; negative once passed; null where there is none, once they are told, or once the accesses were judged authorised (the ICO not notified)",
     ),
   partnersOverdue: z
     .boolean()

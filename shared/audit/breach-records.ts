@@ -95,7 +95,8 @@ export interface BreachRecord {
   partnersDeadline: string | null;
   /**
    * Hours until the partners' deadline as of the view, one decimal; negative once it has passed.
-   * Null where there is none, once they were told, or once the accesses were judged authorised.
+   * Null where there is none, once they were told, or once the accesses were judged authorised
+   * (the ICO not notified).
    */
   partnersHoursRemaining: number | null;
   /** Past the partners' deadline with them not told (nor the accesses judged authorised). */
@@ -350,9 +351,15 @@ function once(recorded: string | null, sent: string, set: Partial<Selectable<Bre
 
 const refused = (refusal: BreachStepRefusal): Decided => ({ kind: 'refused', refusal });
 
-/** The partner parties are still to be told: their agreement asks it, and no breach was ruled out. */
+/**
+ * The partner parties are still to be told: their agreement asks it, and no breach was ruled out.
+ * A judgement that the accesses were authorised rules one out only until the ICO is notified: a
+ * breach the ICO was told of after all (the facts changed; both are kept) was one, and closed on
+ * that judgement its partners were never told (found by a defect hunt).
+ */
 function awaitingPartners(row: BreachRow, deadline: Date | null): deadline is Date {
-  return deadline !== null && row.partners_notified_at === null && row.not_reportable_reason !== NO_BREACH;
+  const ruledOut = row.not_reportable_reason === NO_BREACH && row.ico_notified_at === null;
+  return deadline !== null && row.partners_notified_at === null && !ruledOut;
 }
 
 /**

@@ -30,9 +30,9 @@ describe("a breach record's deadline for telling the partner parties", () => {
     const now = Date.now();
     // Records as they were opened before the partners' deadline was kept (no partners_deadline):
     // 0 under Keyways 80 hours ago, 1 under an alert that names no agreement (raised before alerts
-    // carried one) ten hours ago, 2 and 3 under Keyways ten hours ago, 4 under the ISA.
-    openedAt = [80, 10, 10, 10, 10].map((h) => new Date(now - h * HOUR));
-    const agreementOf = [KEYWAYS, null, KEYWAYS, KEYWAYS, 'social-care-education-housing'];
+    // carried one) ten hours ago, 2, 3 and 5 under Keyways ten hours ago, 4 under the ISA.
+    openedAt = [80, 10, 10, 10, 10, 10].map((h) => new Date(now - h * HOUR));
+    const agreementOf = [KEYWAYS, null, KEYWAYS, KEYWAYS, 'social-care-education-housing', KEYWAYS];
     const { db } = t.host.services.store;
     await db
       .insertInto('audit_alert')
@@ -128,6 +128,21 @@ describe("a breach record's deadline for telling the partner parties", () => {
     expect(authorised.status, authorised.text).toBe(200);
     expect(authorised.body).toMatchObject({ partnersHoursRemaining: null, partnersOverdue: false });
     expect((await step(1, { step: 'closed' })).body).toMatchObject({ status: 'closed' });
+  });
+
+  it('asks the partners told of accesses judged authorised once the ICO is notified of the breach after all', async () => {
+    expect((await step(5, { step: 'not-reportable', reason: 'accesses-authorised' })).status).toBe(200);
+    // The facts changed: it was a breach, and the ICO was told of it.
+    const notified = await step(5, { step: 'ico-notified', at: hoursAfter(openedAt[5]!, 3) });
+    expect(notified.status, notified.text).toBe(200);
+    expect(notified.body).toMatchObject({ partnersHoursRemaining: expect.any(Number), partnersOverdue: false });
+    const refused = await step(5, { step: 'closed' });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({
+      type: 'urn:lintel:problem:breach-step-refused',
+      reason: 'partners-not-notified',
+    });
+    expect((await read(5)).body).toMatchObject({ status: 'notified', closedAt: null });
   });
 
   it('gives a breach under the ISA, which asks nothing of the kind, no partners’ deadline', async () => {
