@@ -75,7 +75,11 @@ export const alertsQuerySchema = z.object({
   limit,
   after: listAfter('alert'),
 });
-export const breachesQuerySchema = z.object({ limit, after: listAfter('breach record') });
+export const breachesQuerySchema = z.object({
+  status: z.enum(['open', 'notified', 'closed']).optional(),
+  limit,
+  after: listAfter('breach record'),
+});
 
 export const accessEntrySchema = z.object({
   seq: z.number().int(),
@@ -691,12 +695,16 @@ export function listBreachRecords(ctx: ApiContext, req: ApiRequest): Promise<Htt
   return runRequest(ctx, req, 'audit.breaches', (call) =>
     asAuditor(ctx, call, async (scope) => {
       const q = auditQuery(req, breachesQuerySchema);
-      if (!q) return invalidQuery('limit must be 1–500, after a breach record id.');
+      if (!q) return invalidQuery('status must be open, notified or closed, limit 1–500, after a breach record id.');
       const { store } = ctx.services;
       const after = q.after === undefined ? undefined : await breachPosition(store, scope, q.after);
       if (q.after !== undefined && !after)
         return invalidQuery('after must be the id of a breach record of a previous page.');
-      const read = await listBreaches(store, ctx.services.agreements, scope, ctx.now(), q.limit + 1, after);
+      const read = await listBreaches(store, ctx.services.agreements, scope, ctx.now(), {
+        status: q.status,
+        limit: q.limit + 1,
+        after,
+      });
       const breaches = read.slice(0, q.limit);
       const next = read.length > q.limit ? breaches[breaches.length - 1]!.id : null;
       return allow(json(200, { breaches, next }), 'breaches-listed');

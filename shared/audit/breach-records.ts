@@ -218,17 +218,22 @@ function breachRows(db: Kysely<Database>) {
     .select(['a.agreement_id', 'a.party_id']);
 }
 
-/** Newest first; only breaches from alerts in scope; from after `after`, as alerts page. */
+/**
+ * Newest first; only breaches from alerts in scope, of one status where one is given (as alerts
+ * are listed: a DPO asking for the open breaches was given the closed ones among them too, the
+ * filter not known); from after `after`, as alerts page.
+ */
 export async function listBreaches(
   store: Store,
   agreements: AgreementSet,
   scope: AlertScope,
   now: Date,
-  limit: number,
-  after?: ListPosition,
+  options: { status?: BreachRecord['status']; limit: number; after?: ListPosition },
 ): Promise<BreachRecord[]> {
   if (scopeIsEmpty(scope)) return [];
+  const { status, limit, after } = options;
   let query = breachRows(store.db).where((eb) => alertInScopeWhere(eb, scope));
+  if (status) query = query.where('b.status', '=', status);
   if (after)
     query = query.where((eb) =>
       eb.or([eb('b.opened_at', '<', after.at), eb.and([eb('b.opened_at', '=', after.at), eb('b.id', '>', after.id)])]),

@@ -60,7 +60,11 @@ describe("paging the DPO's alerts and breach records", () => {
     const pages: string[][] = [];
     let next: string | null = null;
     do {
-      const res = await callApi(t, `${path}?limit=2${next === null ? '' : `&after=${next}`}`, DPO);
+      const res = await callApi(
+        t,
+        `${path}${path.includes('?') ? '&' : '?'}limit=2${next === null ? '' : `&after=${next}`}`,
+        DPO,
+      );
       expect(res.status).toBe(200);
       pages.push((res.body[key] as { id: string }[]).map((item) => item.id));
       expect(res.body).toHaveProperty('next');
@@ -94,5 +98,23 @@ describe("paging the DPO's alerts and breach records", () => {
       roles: ['dpo'],
     });
     expect(dudley.status).toBe(400);
+  });
+
+  it('lists the breach records of one status alone, paged as the whole list is', async () => {
+    for (const i of [1, 3]) {
+      const steps = `/v1/audit/breaches/00000000-0000-4000-8000-00000000000${i}/steps`;
+      const judged = await callApi(t, steps, {
+        ...DPO,
+        body: { step: 'not-reportable', reason: 'accesses-authorised' },
+      });
+      expect(judged.status, judged.text).toBe(200);
+      expect((await callApi(t, steps, { ...DPO, body: { step: 'closed' } })).status).toBe(200);
+    }
+    const last = (pages: string[][]) => pages.map((page) => page.map((id) => id.slice(-1)));
+    expect(last(await everyPage('/v1/audit/breaches?status=open', 'breaches'))).toEqual([['4', '2'], ['0']]);
+    expect(last(await everyPage('/v1/audit/breaches?status=closed', 'breaches'))).toEqual([['3', '1']]);
+    const unknown = await callApi(t, '/v1/audit/breaches?status=overdue', DPO);
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.type).toBe('urn:lintel:problem:invalid-request');
   });
 });

@@ -990,7 +990,7 @@ describe('watch rules over the access log', () => {
     const again = await openBreach(store, agreements, alert!.id, 'another-dpo-client', new Date(DAY(12, '16:00')));
     expect(again?.created).toBe(false);
     expect(again?.breach).toMatchObject({ id: opened!.breach.id, icoDeadline: DAY(14, '14:00'), hoursRemaining: 46 });
-    const later = await listBreaches(store, agreements, KEYWAYS, new Date(DAY(14, '15:30')), 10);
+    const later = await listBreaches(store, agreements, KEYWAYS, new Date(DAY(14, '15:30')), { limit: 10 });
     expect(later.map((b) => [b.id, b.hoursRemaining, b.overdue])).toEqual([[opened!.breach.id, -1.5, true]]);
     expect(
       await listBreaches(
@@ -998,7 +998,7 @@ describe('watch rules over the access log', () => {
         agreements,
         { agreementIds: ['social-care-education-housing'], parties: ['la-housing'] },
         new Date(DAY(12, '16:00')),
-        10,
+        { limit: 10 },
       ),
     ).toEqual([]);
 
