@@ -8,6 +8,7 @@ import { errorKind } from '../logging.js';
 import { linkPeople } from '../linkage/link-people.js';
 import { PairKeys, personRefKeyOf } from '../linkage/pair-key.js';
 import {
+  candidatePeopleRefusal,
   findCandidate,
   isCandidateCursor,
   listCandidates,
@@ -226,6 +227,19 @@ export function viewLinkCandidate(ctx: ApiContext, req: ApiRequest): Promise<Htt
     const reviewable = await reviewableCandidate(ctx, req, decision);
     if (reviewable === undefined) return deny(unknownCandidate(), 'candidate-unknown', { purpose: decision.purpose });
     const { candidate } = reviewable;
+    // An open pair whose two people hold conflicting identifiers is not offered for review: the
+    // list leaves it out, and its id is answered as one the list does not hold, its records unshown.
+    // The entry says why, for the DPO, and names the two people, as a refused confirm's does.
+    if (
+      candidate.status === 'candidate' &&
+      (await candidatePeopleRefusal(ctx.services.store.db, candidate.candidateId)) !== null
+    ) {
+      return deny(unknownCandidate(), 'candidate-identifiers-conflict', {
+        purpose: decision.purpose,
+        subjectRef: subjectOf(candidate),
+        datasets: [...new Set(candidate.records.map((r) => r.dataset))],
+      });
+    }
     const released = new Set<string>();
     // A value of a field a re-signing took from the record's party is no longer the agreement's to
     // share, in review as in a lookup (suppliedNow).

@@ -417,7 +417,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   linkCandidate: {
     summary: 'One link candidate, to decide on',
     description:
-      'The two records, each cut down to the fields the agreement grants reviewers (identification items, never the indicators).',
+      'The two records, each cut down to the fields the agreement grants reviewers (identification items, never the indicators). An open candidate the list leaves out because its two people hold conflicting identifiers is 404 `candidate-unknown`, as for any candidate the list does not offer.',
     tag: 'Linkage review',
     authenticated: true,
     purpose: 'required',

@@ -18,7 +18,7 @@ import { withAttributes } from '../store/record-attributes.js';
  * or not (link-decisions.ts). It re-forms people at once: a confirmed link
  * joins the two people, a rejected one keeps them apart, however else their records are linked
  * (link-people.ts). A pair whose two people a confirmation would not join (their identifiers
- * conflict: {@link peopleRefusals}) is neither listed nor confirmed.
+ * conflict: {@link peopleRefusals}) is neither listed, shown nor confirmed.
  */
 
 export interface CandidateSummary {
@@ -277,6 +277,23 @@ async function peopleRefusals(
   });
 }
 
+/**
+ * Why a confirmation of the candidate would not join its two people as the store holds them now
+ * ({@link peopleRefusals}), or null (none, or no such candidate). An open candidate it refuses
+ * is not offered for review: not listed, and not shown by its id either, which had shown the two
+ * records of a pair the list withheld (found by a defect hunt).
+ */
+export async function candidatePeopleRefusal(db: Kysely<Database>, candidateId: string): Promise<MergeRefusal | null> {
+  const link = await db
+    .selectFrom('record_link')
+    .select(['record_a', 'record_b'])
+    .where('id', '=', candidateId)
+    .executeTakeFirst();
+  if (link === undefined) return null;
+  const [refusal] = await peopleRefusals(db, [link]);
+  return refusal ?? null;
+}
+
 export async function findCandidate(store: Store, candidateId: string): Promise<Candidate | undefined> {
   const link = await store.db.selectFrom('record_link').selectAll().where('id', '=', candidateId).executeTakeFirst();
   if (link === undefined) return undefined;
@@ -406,13 +423,8 @@ export async function recordDecision(
     return now === 'open' ? { outcome: 'not-keyed' } : { outcome: now };
   }
   if (review.decision === 'confirmed') {
-    const link = await db
-      .selectFrom('record_link')
-      .select(['record_a', 'record_b'])
-      .where('id', '=', candidate.candidateId)
-      .executeTakeFirst();
-    const [conflict] = link === undefined ? [null] : await peopleRefusals(db, [link]);
-    if (conflict != null) {
+    const conflict = await candidatePeopleRefusal(db, candidate.candidateId);
+    if (conflict !== null) {
       // Decided or gone first: what the officer is told then, as for any other decision.
       const now = await unchangedOutcome(db, candidate.candidateId);
       return now === 'open' ? { outcome: 'people-conflict', conflict } : { outcome: now };

@@ -69,6 +69,31 @@ describe('a link candidate whose two people hold conflicting NHS numbers', () =>
     expect(await listedCandidateIds(t)).not.toContain(candidate.id);
   }, 60_000);
 
+  it('is not shown by its id once that record came: 404 candidate-unknown, its records unshown, in one access-log entry', async () => {
+    await linkForReview(t, AGREEMENT);
+    const { id } = await theCandidate();
+    expect((await asHousingReviewer(t, `/v1/link-candidates/${id}`)).status).toBe(200);
+    await adultSocialCareJoinsHousing();
+    expect(await listedCandidateIds(t)).not.toContain(id);
+
+    const requestId = randomUUID();
+    const res = await asHousingReviewer(t, `/v1/link-candidates/${id}`, { headers: { 'x-request-id': requestId } });
+    expect(res.status).toBe(404);
+    expect(res.type).toBe('application/problem+json');
+    expect(res.body).toEqual((await asHousingReviewer(t, `/v1/link-candidates/${randomUUID()}`)).body);
+    expect(res.body.type).toBe('urn:lintel:problem:candidate-unknown');
+    expect(res.text).not.toContain('Jonathan');
+    expect(res.text).not.toContain(careNhs);
+    const entries = await t.host.services.store.db
+      .selectFrom('access_log')
+      .select(['action', 'decision', 'reason_code'])
+      .where('request_id', '=', requestId)
+      .execute();
+    expect(entries).toEqual([
+      { action: 'link.candidate', decision: 'deny', reason_code: 'candidate-identifiers-conflict' },
+    ]);
+  }, 60_000);
+
   it('is refused 409 when confirmed after that record came, deciding nothing, in one access-log entry', async () => {
     await linkForReview(t, AGREEMENT);
     const { id } = await theCandidate();
