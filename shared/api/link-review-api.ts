@@ -321,8 +321,10 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
           return deny(unknownCandidate(), 'candidate-unknown', { purpose: decision.purpose, subjectRef, datasets });
         if (recorded.outcome === 'not-open') {
           return deny(
+            // What was decided, never by whom: the officer may review the pair's records again.
             problem(409, 'candidate-decided', 'Candidate already decided', {
               detail: 'The first decision on a candidate stands.',
+              ...(recorded.decision === null ? {} : { decision: recorded.decision }),
             }),
             'candidate-decided',
             { purpose: decision.purpose, subjectRef, datasets },

@@ -54,7 +54,8 @@ export const PROBLEM_CATALOGUE = {
   },
   'candidate-decided': {
     status: 409,
-    description: 'The candidate has already been confirmed or rejected; the first decision stands.',
+    description:
+      'The candidate has already been confirmed or rejected, before or since a linking pass; the first decision stands. `decision` names which (`confirmed`, `rejected`), never who decided.',
   },
   'candidate-identifiers-conflict': {
     status: 409,
@@ -194,6 +195,10 @@ export const problemSchema = z
       .describe(
         '`invalid-identifier`: the check it failed; `unsettled-match`: `ambiguous`, `identifier-conflict` or `date-of-birth-conflict`; `breach-step-refused`: `closed`, `already-recorded`, `ico-notified`, `reporting-undecided` or `partners-not-notified`',
       ),
+    decision: z
+      .enum(['confirmed', 'rejected'])
+      .optional()
+      .describe('`candidate-decided`: what the first decision on the candidate was, never who made it'),
     matches: z
       .array(z.object({ personRef: personRefSchema, tier: z.number().int() }))
       .optional()

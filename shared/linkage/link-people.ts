@@ -623,8 +623,11 @@ async function relinkSourcePairs(
         proposed.push({ i: c!.left[k]!, j: c!.right[k]!, score: Math.round(c!.probability[k]! * 1e6) / 1e6 });
       }
       const decided = await decideTierPairs(trx, decisions, sources, a, b, proposed, ruleLinked, counts);
-      // A rejected pair gets no link: its decision keeps it apart (formPeople), and it is not asked again.
-      for (const pair of decided) if (pair.status !== 'rejected') fresh.push(tierLink(base, left, right, tier, pair));
+      // A rejected pair's decision keeps it apart (formPeople), and it is not asked again; its link
+      // stays, rejected and never active, as a review pass leaves it (redecideSourcePair), for the
+      // officer who decides it again: dropped, a second officer's decision on it was 404 'no such
+      // candidate' rather than 409 'already decided' (found by a defect hunt).
+      for (const pair of decided) fresh.push(tierLink(base, left, right, tier, pair));
     }
     await replaceLinks(trx, deps.store.dialect.engine, rules.agreementId, left.id, right.id, fresh, runId, at);
     written.set(left.id, right.id, fresh);

@@ -354,8 +354,11 @@ export type ReviewOutcome =
        */
       readonly alsoAbout: readonly string[];
     }
-  /** Someone decided it first: nothing changed. */
-  | { readonly outcome: 'not-open' }
+  /**
+   * Someone decided it first: nothing changed. `decision` is what they decided, null where the
+   * pair is no longer the tier's to decide (a rule links its records since).
+   */
+  | { readonly outcome: 'not-open'; readonly decision: 'confirmed' | 'rejected' | null }
   /**
    * A confirmation of a pair whose two people no pass would join, as they hold conflicting
    * identifiers ({@link peopleRefusals}: one came to since the pair was listed, a later import
@@ -420,14 +423,14 @@ export async function recordDecision(
   // officer told to wait for a pass that would never propose it).
   if (pairKey === null) {
     const now = await unchangedOutcome(db, candidate.candidateId);
-    return now === 'open' ? { outcome: 'not-keyed' } : { outcome: now };
+    return now.outcome === 'open' ? { outcome: 'not-keyed' } : now;
   }
   if (review.decision === 'confirmed') {
     const conflict = await candidatePeopleRefusal(db, candidate.candidateId);
     if (conflict !== null) {
       // Decided or gone first: what the officer is told then, as for any other decision.
       const now = await unchangedOutcome(db, candidate.candidateId);
-      return now === 'open' ? { outcome: 'people-conflict', conflict } : { outcome: now };
+      return now.outcome === 'open' ? { outcome: 'people-conflict', conflict } : now;
     }
   }
   // Only while both its records are still there: a new snapshot may have replaced one since the
@@ -450,7 +453,7 @@ export async function recordDecision(
     .executeTakeFirst();
   if (Number(updated.numUpdatedRows) !== 1) {
     const now = await unchangedOutcome(db, candidate.candidateId);
-    return { outcome: now === 'open' ? 'gone' : now };
+    return now.outcome === 'open' ? { outcome: 'gone' } : now;
   }
   // The decision is kept under the pair's key, so the next pass applies it to every open candidate
   // of the same values (two rows of one source alike in names, date of birth and address): decided
@@ -615,23 +618,28 @@ async function peopleAlike(
 
 /**
  * Why a decision on the candidate would change nothing, as the store holds it now: 'not-open' if
- * someone decided it, 'gone' if there is no such candidate or either of its records is gone (as
- * a read finds: openCandidateRows, findCandidate); 'open' if it is still there to decide.
+ * someone decided it (and what they decided), 'gone' if there is no such candidate or either of
+ * its records is gone (as a read finds: openCandidateRows, findCandidate); 'open' if it is still
+ * there to decide.
  */
-async function unchangedOutcome(db: Kysely<Database>, candidateId: string): Promise<'not-open' | 'gone' | 'open'> {
+async function unchangedOutcome(
+  db: Kysely<Database>,
+  candidateId: string,
+): Promise<Extract<ReviewOutcome, { outcome: 'not-open' | 'gone' }> | { readonly outcome: 'open' }> {
   const link = await db
     .selectFrom('record_link')
     .select(['status', 'record_a', 'record_b'])
     .where('id', '=', candidateId)
     .executeTakeFirst();
-  if (link === undefined) return 'gone';
-  if (link.status !== 'candidate') return 'not-open';
+  if (link === undefined) return { outcome: 'gone' };
+  if (link.status === 'confirmed' || link.status === 'rejected') return { outcome: 'not-open', decision: link.status };
+  if (link.status === 'auto') return { outcome: 'not-open', decision: null };
   const held = await db
     .selectFrom('source_record')
     .select('id')
     .where('id', 'in', [link.record_a, link.record_b])
     .execute();
-  return held.length === 2 ? 'open' : 'gone';
+  return { outcome: held.length === 2 ? 'open' : 'gone' };
 }
 
 type CandidateRecordRow = Pick<
