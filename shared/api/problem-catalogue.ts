@@ -195,6 +195,12 @@ export const problemSchema = z
       .describe(
         '`invalid-identifier`: the check it failed; `unsettled-match`: `ambiguous`, `identifier-conflict` or `date-of-birth-conflict`; `breach-step-refused`: `closed`, `already-recorded`, `ico-notified`, `reporting-undecided` or `partners-not-notified`',
       ),
+    conflict: z
+      .string()
+      .optional()
+      .describe(
+        '`candidate-identifiers-conflict`: the kind of identifier the two people hold different values of (`nhs-conflict`, `upn-conflict`, `ni-conflict`, `system-id-conflict`), never a value',
+      ),
     decision: z
       .enum(['confirmed', 'rejected'])
       .optional()

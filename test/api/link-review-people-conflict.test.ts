@@ -109,6 +109,11 @@ describe('a link candidate whose two people hold conflicting NHS numbers', () =>
       conflict: 'nhs-conflict',
     });
     expect(res.body.detail).toContain('NHS numbers');
+    // Partners generate clients from the document: every member of the answer is one it names.
+    const document = (await (await fetch(`${t.url}/api/openapi.json`)).json()) as {
+      components: { schemas: { Problem: { properties: Record<string, unknown> } } };
+    };
+    expect(Object.keys(res.body).filter((m) => !(m in document.components.schemas.Problem.properties))).toEqual([]);
     expect(res.text).not.toContain(careNhs);
     expect(res.text).not.toContain(adultNhs);
 
