@@ -220,6 +220,22 @@ export function agreementsFolderWith(edits: readonly AgreementTextEdit[]): strin
 }
 
 /**
+ * A small agreement written by following agreements/README.md's "Adding a new agreement" (one
+ * source party, one registered provider receiving some of its fields for one purpose), kept with
+ * the test fixtures rather than in agreements/, as it was signed by nobody.
+ */
+export const ADDED_AGREEMENT_FILE = fileURLToPath(
+  new URL('../../fixtures/agreements/tenancy-sustainment.yaml', import.meta.url),
+);
+
+/** A copy of the agreements folder with {@link ADDED_AGREEMENT_FILE} added to it, as the README adds one. */
+export function agreementsFolderWithAdded(): string {
+  const dir = agreementsFolderWith([]);
+  cpSync(ADDED_AGREEMENT_FILE, join(dir, 'tenancy-sustainment.yaml'));
+  return dir;
+}
+
+/**
  * A copy of the agreements folder without the `removed` agreements' files (an agreement ended,
  * not re-signed), and with `edits` made to the others, as {@link agreementsFolderWith}.
  */

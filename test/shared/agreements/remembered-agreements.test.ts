@@ -121,7 +121,14 @@ describe('remembering which agreement each purpose and dataset belonged to', () 
     const parties = () => store.db.selectFrom('agreement_party').selectAll().orderBy('agreement_id').execute();
     await rememberAgreements(store, signed, new Date('2026-01-01T00:00:00Z'));
     const first = await parties();
-    expect(first.map((r) => r.agreement_id)).toEqual([RESEARCH, KEYWAYS, SCEH].sort());
+    // One row for each agreement loaded: every file in the folder, an added one too (agreements/README.md).
+    expect(first.map((r) => r.agreement_id)).toEqual(
+      signed
+        .all()
+        .map(({ agreement }) => agreement.id)
+        .sort(),
+    );
+    expect(first.map((r) => r.agreement_id)).toEqual(expect.arrayContaining([RESEARCH, KEYWAYS, SCEH]));
     expect(first.find((r) => r.agreement_id === RESEARCH)).toEqual({
       agreement_id: RESEARCH,
       version: '1.0.0',

@@ -92,34 +92,38 @@ describe('the storage plans of the shipped agreements', () => {
         .find((d) => d.id === id)!
         .fields.filter((f) => f.classification !== 'matching-only')
         .map((f) => f.name);
-    expect(plans).toEqual({
-      'housing-first-participant-contacts': {
-        columns: { fullName: 'name', address: 'address' },
-        identifiers: ['caseReference:system-id:case-reference'],
-        attributes: attributesOf('housing-first-participant-contacts'),
-      },
-      'keyways-housing-register': {
-        columns: { dateOfBirth: 'dateOfBirth', givenName: 'firstName', familyName: 'lastName', address: 'address' },
-        identifiers: ['nationalInsuranceNumber:ni'],
-        attributes: attributesOf('keyways-housing-register'),
-      },
-      'multiple-disadvantage-indicators': {
-        columns: {
-          dateOfBirth: 'dateOfBirth',
-          givenName: 'firstName',
-          familyName: 'lastName',
-          postcode: 'homePostcode',
-          address: 'homeAddress',
+    // The three signed agreements' datasets as they were; an agreement added since (agreements/README.md)
+    // has no plan from before to keep.
+    expect(plans).toEqual(
+      expect.objectContaining({
+        'housing-first-participant-contacts': {
+          columns: { fullName: 'name', address: 'address' },
+          identifiers: ['caseReference:system-id:case-reference'],
+          attributes: attributesOf('housing-first-participant-contacts'),
         },
-        identifiers: [
-          'nationalInsuranceNumber:ni',
-          'nhsNumber:nhs',
-          'uniquePupilNumber:upn',
-          'socialCareSystemId:system-id:social-care',
-          'educationSystemId:system-id:education',
-        ],
-        attributes: attributesOf('multiple-disadvantage-indicators'),
-      },
-    });
+        'keyways-housing-register': {
+          columns: { dateOfBirth: 'dateOfBirth', givenName: 'firstName', familyName: 'lastName', address: 'address' },
+          identifiers: ['nationalInsuranceNumber:ni'],
+          attributes: attributesOf('keyways-housing-register'),
+        },
+        'multiple-disadvantage-indicators': {
+          columns: {
+            dateOfBirth: 'dateOfBirth',
+            givenName: 'firstName',
+            familyName: 'lastName',
+            postcode: 'homePostcode',
+            address: 'homeAddress',
+          },
+          identifiers: [
+            'nationalInsuranceNumber:ni',
+            'nhsNumber:nhs',
+            'uniquePupilNumber:upn',
+            'socialCareSystemId:system-id:social-care',
+            'educationSystemId:system-id:education',
+          ],
+          attributes: attributesOf('multiple-disadvantage-indicators'),
+        },
+      }),
+    );
   });
 });
