@@ -83,6 +83,25 @@ describe('README.md', () => {
       }
     });
 
+    // A row with no default reads as optional: a setting the schema refuses to go without, in
+    // every environment or in one the README names (for `mssql`, for `keyvault`, in production),
+    // says it is required, or a newcomer leaves it out and nothing starts.
+    it.each([[{}], [{ STORE_ENGINE: 'mssql' }], [{ SECRETS_SOURCE: 'keyvault' }], [{ LINTEL_ENV: 'production' }]])(
+      'says a setting is required where the schema refuses to go without it, given %o',
+      (given) => {
+        let problems: readonly string[] = [];
+        try {
+          loadConfig(given);
+        } catch (err) {
+          if (!(err instanceof ConfigurationError)) throw err;
+          problems = err.problems;
+        }
+        const required = problems.flatMap((p) => /^(\w+): is required\b/.exec(p)?.[1] ?? []);
+        expect(required.length).toBeGreaterThan(0);
+        for (const name of required) expect(rowOf.get(name)?.slice(1).join(' | '), name).toMatch(/\brequired\b/);
+      },
+    );
+
     /** The values a setting may take, as config's refusal of another lists them; undefined if not fixed. */
     const allowedValuesOf = (name: string): string | undefined => {
       let problems: readonly string[] = [];
