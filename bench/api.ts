@@ -27,6 +27,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../local/free-port.js';
 import { fromBuild } from './from-build.js';
+import { parseOptions } from '../scripts/cli.js';
 import type { Services } from '../shared/services.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -523,7 +524,12 @@ async function main(): Promise<void> {
   }
 }
 
-const role = process.argv.find((a) => a.startsWith('--serve='))?.slice('--serve='.length);
+const role = parseOptions(
+  'bench:api',
+  'npm run bench:api   (options from the environment: BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_RECORDS, BENCH_CPU_PROF=1)',
+  // --serve: the server child's own (see fork below).
+  { options: { serve: { type: 'string' } } },
+).values.serve;
 const run = role === 'lintel' ? serveLintel : role === 'bare' ? serveBare : main;
 run().catch((err: unknown) => {
   console.error(err);

@@ -8,13 +8,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { AccessLog, type AccessLogRecord } from '../shared/audit/access-log.js';
 import { verifyAccessLog } from '../shared/audit/verify-log.js';
 import { createLogger } from '../shared/logging.js';
 import { migrateToLatest, openStore } from '../shared/store/database.js';
+import { parseOptions } from '../scripts/cli.js';
 
-const { values } = parseArgs({
+const { values } = parseOptions('bench:audit', 'npm run bench:audit [-- [--entries 1000000] [--concurrency 256]]', {
   options: { entries: { type: 'string', default: '1000000' }, concurrency: { type: 'string', default: '256' } },
 });
 const total = Number(values.entries);

@@ -22,7 +22,6 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } fr
 import { once } from 'node:events';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startAzurite } from '../local/azurite.js';
 import { loadAgreements } from '../shared/agreements/load.js';
@@ -31,6 +30,7 @@ import { generatePopulation } from '../shared/synthetic/people.js';
 import { ensureContainers } from '../shared/blob/blob-storage.js';
 import { freePort } from '../local/free-port.js';
 import { fromBuild } from './from-build.js';
+import { parseOptions } from '../scripts/cli.js';
 
 const PARTY = 'la-housing';
 const DATASET = 'multiple-disadvantage-indicators';
@@ -176,15 +176,19 @@ function phaseTable(result: ChildResult): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      child: { type: 'boolean' },
-      sizes: { type: 'string' },
-      keep: { type: 'boolean' },
-      'cpu-prof': { type: 'string' },
-      'in-thread': { type: 'boolean' },
+  const { values } = parseOptions(
+    'bench:import',
+    'npm run bench:import [-- [--sizes 100000,1000000] [--keep] [--cpu-prof DIR] [--in-thread]]',
+    {
+      options: {
+        child: { type: 'boolean' },
+        sizes: { type: 'string' },
+        keep: { type: 'boolean' },
+        'cpu-prof': { type: 'string' },
+        'in-thread': { type: 'boolean' },
+      },
     },
-  });
+  );
   if (values.child) return child();
   const sizes = (values.sizes ?? '100000,1000000').split(',').map(Number);
   const dir = mkdtempSync(join(tmpdir(), 'lintel-bench-import-'));

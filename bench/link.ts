@@ -18,7 +18,6 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Pseudonymiser } from '../shared/domain/pseudonymise.js';
@@ -38,6 +37,21 @@ import { linkPeople } from '../shared/linkage/link-people.js';
 import { createLogger } from '../shared/logging.js';
 import { LocalSecretSource } from '../shared/secrets/local-secret-source.js';
 import { migrateToLatest, openStore } from '../shared/store/database.js';
+import { parseOptions } from '../scripts/cli.js';
+
+const { values } = parseOptions(
+  'bench:link',
+  'npm run bench:link [-- [--parts a,b,c,d] [--store-size 100000] [--quality-size 20000] [--deterministic-size 1000000] [--probabilistic-size 100000]]',
+  {
+    options: {
+      parts: { type: 'string', default: 'a,b,c,d' },
+      'store-size': { type: 'string', default: '100000' },
+      'quality-size': { type: 'string', default: '20000' },
+      'deterministic-size': { type: 'string', default: '1000000' },
+      'probabilistic-size': { type: 'string', default: '100000' },
+    },
+  },
+);
 
 // A million-by-a-million run holds two canonical batches and a population: give V8 room.
 const HEAP_MB = 12_288;
@@ -53,15 +67,6 @@ if (getHeapStatistics().heap_size_limit < 8_000 * 1024 * 1024 && process.env.LIN
   process.exit(child.status ?? 1);
 }
 
-const { values } = parseArgs({
-  options: {
-    parts: { type: 'string', default: 'a,b,c,d' },
-    'store-size': { type: 'string', default: '100000' },
-    'quality-size': { type: 'string', default: '20000' },
-    'deterministic-size': { type: 'string', default: '1000000' },
-    'probabilistic-size': { type: 'string', default: '100000' },
-  },
-});
 const parts = new Set(values.parts.split(','));
 const pseudonymiser = new Pseudonymiser({ keyVersion: 'bench', key: Buffer.alloc(32, 0x5a) });
 const log = (line: string): void => void process.stdout.write(`${line}\n`);

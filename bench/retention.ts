@@ -26,8 +26,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { fromBuild } from './from-build.js';
+import { parseOptions } from '../scripts/cli.js';
 
 const AGREEMENT = 'social-care-education-housing';
 const DATASET = 'multiple-disadvantage-indicators';
@@ -238,7 +238,7 @@ function runChild(path: string): Promise<ChildResult> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseOptions('bench:retention', 'npm run bench:retention [-- [--sizes 100000,1000000] [--keep]]', {
     options: { child: { type: 'boolean' }, sizes: { type: 'string' }, keep: { type: 'boolean' } },
   });
   if (values.child) return child();

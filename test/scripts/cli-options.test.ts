@@ -618,3 +618,23 @@ describe('npm run audit', () => {
     expect(result.stderr.split('\n')).toEqual(['audit: no signing key no-such-version', AUDIT_USAGE, '']);
   });
 });
+
+describe('the benchmarks', () => {
+  // They read their options with Node's strict parser alone: `npm run bench:audit -- --help`
+  // ended in a TypeError and its stack trace, where the README promised the usage line.
+  it.each(['audit', 'link', 'import', 'retention', 'api'])(
+    'bench:%s answers --help with its usage line and refuses an option it does not know, running nothing',
+    (bench) => {
+      const help = run(`bench/${bench}.ts`, ['--help']);
+      expect(help.status).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`^usage: npm run bench:${bench}\\b`));
+      expect(help.stderr).toBe('');
+
+      const refused = run(`bench/${bench}.ts`, ['--nope']);
+      expect(refused.status).toBe(2);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toBe(`bench:${bench}: Unknown option '--nope'\n${help.stdout}`);
+    },
+    60_000,
+  );
+});
