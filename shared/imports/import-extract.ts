@@ -38,6 +38,7 @@ import {
   isBehind,
   lockDatasetRuns,
   markFailed,
+  overwrittenSince,
   reopenRun,
   type ImportRun,
   type RunAttempt,
@@ -565,7 +566,10 @@ async function rejectRemoved(
  * to the blob now gone (rejectRemoved, `sameFileTakenUp`); one inside its load's transaction holds
  * the run's lock (lockDatasetRuns) and commits before this finish can be tried, which then finds
  * the run final. A `loading` run under another name is a renamed copy whose file is still there. A
- * run left `failed` (overwritten-mid-import) is left as it is. As in rejectRemoved, the runs are
+ * run left `failed` (overwritten-mid-import) is left as it is. One whose file the partner
+ * overwrote with another content, taken up since under the name, ends `overwritten-in-incoming`
+ * without a report (rejectOverwritten): the name's report is the later content's. As in
+ * rejectRemoved, the runs are
  * read before the file is found gone again, and each rejection is held to the take-up read
  * (finishRun `onlyAt`): a delivery of the file uploaded again since takes the run up afresh, and
  * its load stands.
@@ -600,14 +604,58 @@ async function rejectAbandoned(
       purpose: deps.agreements.dataset(file.datasetId)?.agreementId ?? 'import',
       lap,
     };
-    deps.logger.warn('import.removed', { runId: run.id, ...ids, attempt: run.attempt });
     try {
+      if (await overwrittenSince(deps.store.db, run)) {
+        await rejectOverwritten(context, run);
+        continue;
+      }
+      deps.logger.warn('import.removed', { runId: run.id, ...ids, attempt: run.attempt });
       await reject(context, [{ reason: 'removed-during-import' }], undefined, undefined, run);
     } catch (err) {
       // A delivery took the run up meanwhile, or another settled it: theirs to finish.
       if (!(err instanceof RunTakenUpElsewhere) && !(err instanceof RunRejectedForAnotherFile)) throw err;
     }
   }
+}
+
+/**
+ * An abandoned run (rejectAbandoned) whose file the partner overwrote in incoming with another
+ * content, taken up since under the name: rejected as `overwritten-in-incoming`, with its
+ * access-log entry, and no report. The name's report in processed/ or rejected/ is the later
+ * content's: a rejection of this one published there stood as the file's outcome, `rejected`
+ * beside the processed file that loaded, or over the later content's own rejection (found by a
+ * defect hunt). The staged copies its killed attempts left go, as when any rejection settles a
+ * run. Held to the take-up read, as rejectAbandoned's are: one since is another delivery's.
+ */
+async function rejectOverwritten(context: RunContext, onlyAt: RunAttempt): Promise<void> {
+  const { deps, file, ids, run } = context;
+  const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
+  const reason: FileReason = 'overwritten-in-incoming';
+  const finished = await finishRun(
+    deps.store.db,
+    run.id,
+    {
+      status: 'rejected',
+      blobName: file.blobName,
+      rowsTotal: 0,
+      rowsLoaded: 0,
+      rowsRejected: 0,
+      finishedAt,
+      rejectionReason: reason,
+    },
+    onlyAt,
+  );
+  if (!finished) return;
+  deps.logger.warn('import.rejected', {
+    runId: run.id,
+    ...ids,
+    sha256: context.sha256,
+    reasons: [reason],
+    rows: 0,
+    badRows: 0,
+  });
+  await appendAccessLog(context, 'deny', reason, []);
+  await removeStagedLeftovers(context, finishedAt);
 }
 
 /**

@@ -42,6 +42,30 @@ export async function findRun(
     .executeTakeFirst();
 }
 
+/**
+ * Whether a later upload under the run's file name (party, dataset, name) has been taken up since:
+ * the partner overwrote the file in incoming with another content before the run finished. Later
+ * by upload time (Last-Modified, whole seconds), then by take-up: an earlier upload can be taken
+ * up after a later one, its event being delivered late. Runs claimed before upload times were
+ * recorded are compared by their take-up alone.
+ */
+export async function overwrittenSince(db: Db, run: ImportRun): Promise<boolean> {
+  const uploaded = (r: Pick<ImportRun, 'uploaded_at' | 'received_at'>) => Date.parse(r.uploaded_at ?? r.received_at);
+  const others = await db
+    .selectFrom('import_run')
+    .select(['uploaded_at', 'received_at'])
+    .where('party_id', '=', run.party_id)
+    .where('dataset_id', '=', run.dataset_id)
+    .where('blob_name', '=', run.blob_name)
+    .where('id', '!=', run.id)
+    .execute();
+  return others.some(
+    (other) =>
+      uploaded(other) > uploaded(run) ||
+      (uploaded(other) === uploaded(run) && Date.parse(other.received_at) > Date.parse(run.received_at)),
+  );
+}
+
 export interface RunClaim {
   readonly runId: string;
   readonly partyId: string;

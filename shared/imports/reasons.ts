@@ -134,6 +134,12 @@ export const FILE_REASONS = [
    * verdict on the bytes: the same file uploaded again is read afresh.
    */
   'removed-during-import',
+  /**
+   * The file was overwritten in incoming with another content under its name before its import
+   * finished, and that later upload was taken up: nothing of this content is loaded, and no report
+   * is written for it, the name's report being the later content's. Not a verdict on the bytes.
+   */
+  'overwritten-in-incoming',
 ] as const;
 export type FileReason = (typeof FILE_REASONS)[number];
 
@@ -147,8 +153,8 @@ export type FileReason = (typeof FILE_REASONS)[number];
  * does not start its attempts over on every delivery of its own message). Two kinds:
  *
  * - What befell one delivery: the file was deleted from incoming under its import
- *   (`removed-during-import`), or the deliveries that took its run up all broke off
- *   (`import-attempts-exhausted`).
+ *   (`removed-during-import`) or overwritten there by another upload (`overwritten-in-incoming`),
+ *   or the deliveries that took its run up all broke off (`import-attempts-exhausted`).
  * - What the file's name, its blob's metadata and its upload time declare, and the bytes do not
  *   hold (extract-format.ts): how it is read (`unsupported-file-type`: an extension, or a metadata
  *   `delimiter`, that is none the import reads) and which day it describes (`unreadable-asof`:
@@ -165,6 +171,7 @@ export type FileReason = (typeof FILE_REASONS)[number];
  */
 export const NON_CONTENT_REASONS: ReadonlySet<FileReason> = new Set([
   'removed-during-import',
+  'overwritten-in-incoming',
   'import-attempts-exhausted',
   'unsupported-file-type',
   'unreadable-asof',
