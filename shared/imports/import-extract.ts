@@ -553,26 +553,26 @@ async function rejectRemoved(
 }
 
 /**
- * A file gone from incoming whose run a delivery of it left `loading`: that delivery's process was
- * killed mid-load, and the partner deleted the file before any retry read it. No delivery can find
- * the run by the file's hash any more, so left so it stayed `loading` for good: `npm run import`
- * and operators saw a run loading forever, and retention waited on it as an extract still to come
- * (`field-source-extract-pending`). It is rejected as `removed-during-import`, as the deletion is
- * when a live attempt finds it (rejectRemoved): report in rejected/, one access-log entry, and
- * retention then reads it as a refused extract. The file uploaded again, or a copy of its bytes
- * under another name, is read afresh (rejectedForAnotherDelivery).
+ * A file gone from incoming whose run a delivery of it left `loading` or `failed`: that delivery's
+ * process was killed mid-load, or its attempt broke off (the store, blob storage or Key Vault
+ * failed), and the partner deleted the file before any retry read it. No delivery can find the run
+ * by the file's hash any more, so left so it stayed unfinished for good: `npm run import` and
+ * operators saw a run loading, or failed and never retried, forever, and retention waited on it as
+ * an extract still to come (`field-source-extract-pending`; the `failed` case found by a defect
+ * hunt). It is rejected as `removed-during-import`, as the deletion is when a live attempt finds it
+ * (rejectRemoved): report in rejected/, one access-log entry, and retention then reads it as a
+ * refused extract. The file uploaded again, or a copy of its bytes under another name, is read
+ * afresh (rejectedForAnotherDelivery). One whose file the partner overwrote with another content,
+ * taken up since under the name, ends `overwritten-in-incoming` without a report
+ * (rejectOverwritten): the name's report is the later content's.
  *
  * Only a take-up of this very file: one still going cannot load it either, its reads being pinned
  * to the blob now gone (rejectRemoved, `sameFileTakenUp`); one inside its load's transaction holds
  * the run's lock (lockDatasetRuns) and commits before this finish can be tried, which then finds
- * the run final. A `loading` run under another name is a renamed copy whose file is still there. A
- * run left `failed` (overwritten-mid-import) is left as it is. One whose file the partner
- * overwrote with another content, taken up since under the name, ends `overwritten-in-incoming`
- * without a report (rejectOverwritten): the name's report is the later content's. As in
- * rejectRemoved, the runs are
- * read before the file is found gone again, and each rejection is held to the take-up read
- * (finishRun `onlyAt`): a delivery of the file uploaded again since takes the run up afresh, and
- * its load stands.
+ * the run final. A run under another name is a renamed copy's, whose file is still there. As in
+ * rejectRemoved, the runs are read before the file is found gone again, and each rejection is held
+ * to the take-up read (finishRun `onlyAt`): a delivery of the file uploaded again since takes the
+ * run up afresh, and its load stands.
  */
 async function rejectAbandoned(
   deps: ImportDependencies,
@@ -588,7 +588,7 @@ async function rejectAbandoned(
     .where('party_id', '=', file.partyId)
     .where('dataset_id', '=', file.datasetId)
     .where('blob_name', '=', file.blobName)
-    .where('status', '=', 'loading')
+    .where('status', 'in', ['loading', 'failed'])
     .execute();
   if (abandoned.length === 0 || (await extractProperties(blob)) !== undefined) return;
   for (const run of abandoned) {

@@ -618,15 +618,16 @@ async function apply(h: ImportHarness, m: Model, s: Step, log: string[]): Promis
     log.push(`${how} ${n}: ${result instanceof Error ? result.message : JSON.stringify(result)}`);
     m.delivered.push(n);
     if (!(result instanceof Error) && result.outcome === 'gone') {
-      // Nor does a delivery that finds the file gone leave a run of it `loading` (a load killed
-      // mid-way, its file then deleted): none can finish it after (README, Failures).
-      const loading = await h.store.db
+      // Nor does a delivery that finds the file gone leave a run of it `loading` or `failed` (a
+      // load killed mid-way or broken off, its file then deleted): none can finish it after
+      // (README, Failures).
+      const unfinished = await h.store.db
         .selectFrom('import_run')
         .select('id')
         .where('blob_name', '=', blobOf(n))
-        .where('status', '=', 'loading')
+        .where('status', 'in', ['loading', 'failed'])
         .execute();
-      expect(loading, `${n} gone, and a run of it left loading`).toEqual([]);
+      expect(unfinished, `${n} gone, and a run of it left unfinished`).toEqual([]);
     }
     if (how === 'fail' && readsKey(predicted)) expect(result).toBeInstanceOf(ImportFailed);
     else {
