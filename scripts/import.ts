@@ -320,6 +320,8 @@ const HINTS: Readonly<Record<string, string>> = {
   'workbook-named-as-text':
     'the file is an Excel workbook, not text: upload it with a name ending .xlsx (an older .xls, or one with a password, saved again as .xlsx), or save it from Excel as CSV UTF-8',
   'pdf-named-as-text': 'the file is a PDF, not the extract: send the extract as CSV UTF-8 or as an .xlsx workbook',
+  'xlsx-hidden-sheet':
+    'the workbook has hidden sheets beside the one Excel shows: unhide them (right-click a sheet tab, Unhide) and delete all but the extract, or save the extract as CSV UTF-8',
   'xlsx-corrupted':
     'the workbook was damaged on its way (its zip checksums do not match): upload it again from the original',
   'xlsx-shared-strings-too-large': 'the workbook holds too much text to read safely: send the extract as CSV',

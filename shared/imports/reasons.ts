@@ -67,6 +67,13 @@ export const FILE_REASONS = [
   'xlsx-encrypted',
   'xlsx-unreadable',
   'xlsx-multiple-sheets',
+  /**
+   * The workbook has more than one worksheet, all but one of them hidden (`state="hidden"` or
+   * `"veryHidden"`: a lookup list behind a drop-down, a working sheet), which Excel shows no tab
+   * for. Refused as any workbook of several sheets is, but named so that a partner who sees one
+   * sheet knows what to look for: unhide and delete the others, or save the extract as CSV.
+   */
+  'xlsx-hidden-sheet',
   'xlsx-no-sheet',
   'xlsx-too-many-entries',
   'xlsx-uncompressed-too-large',

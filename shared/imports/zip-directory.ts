@@ -287,10 +287,17 @@ export async function findWorksheet(
   if (relationshipsEntry === undefined) throw new FileRejection('xlsx-unreadable');
   const parts: Partial<Record<PartKind, ZipEntry>> = { workbook, relationships: relationshipsEntry };
   capParsedParts(parts, limits);
-  const sheetIds = workbookSheetIds(await readEntry(read, workbook));
+  const sheets = workbookSheets(await readEntry(read, workbook));
   const targets = relationships(await readEntry(read, relationshipsEntry), workbook.name);
-  const worksheets = sheetIds.map((id) => targets.get(id)).filter((t) => t !== undefined && t.type === 'worksheet');
+  const worksheets = sheets.flatMap((sheet) => {
+    const target = targets.get(sheet.id);
+    return target !== undefined && target.type === 'worksheet' ? [{ ...target, hidden: sheet.hidden }] : [];
+  });
   if (worksheets.length === 0) throw new FileRejection('xlsx-no-sheet');
+  // Excel shows no tab for a hidden sheet: told only "several sheets", a partner who sees one
+  // could not find the others (a lookup list behind a drop-down, a working sheet).
+  if (worksheets.length > 1 && worksheets.filter((w) => !w.hidden).length <= 1)
+    throw new FileRejection('xlsx-hidden-sheet');
   if (worksheets.length > 1) throw new FileRejection('xlsx-multiple-sheets');
   const worksheet = entryNamed(entries, worksheets[0]!.part)?.name;
   if (worksheet === undefined) throw new FileRejection('xlsx-unreadable');
@@ -443,16 +450,19 @@ function parseXml(bytes: Uint8Array, open: (tag: XmlTag, within: readonly string
 const RELATIONSHIPS_NS =
   /^http:\/\/(?:schemas\.openxmlformats\.org\/officeDocument\/2006|purl\.oclc\.org\/ooxml\/officeDocument)\/relationships$/;
 
-/** The relationship id of each `<sheet>` of `<sheets>`, in order. */
-function workbookSheetIds(bytes: Uint8Array): string[] {
-  const ids: string[] = [];
+/** The relationship id of each `<sheet>` of `<sheets>`, in order, and whether Excel hides its tab. */
+function workbookSheets(bytes: Uint8Array): { readonly id: string; readonly hidden: boolean }[] {
+  const sheets: { id: string; hidden: boolean }[] = [];
   parseXml(bytes, (tag, within) => {
     if (tag.local !== 'sheet' || within.at(-1) !== 'sheets') return;
-    const id = Object.values(tag.attributes ?? {}).find((a) => a.local === 'id' && RELATIONSHIPS_NS.test(a.uri ?? ''));
+    const attributes = Object.values(tag.attributes ?? {});
+    const id = attributes.find((a) => a.local === 'id' && RELATIONSHIPS_NS.test(a.uri ?? ''));
     if (id?.value === undefined) throw new FileRejection('xlsx-unreadable');
-    ids.push(id.value);
+    // ST_SheetState: `visible` (the default), `hidden`, or `veryHidden` (shown by no menu, only VBA).
+    const state = attributes.find((a) => a.local === 'state' && (a.uri ?? '') === '')?.value;
+    sheets.push({ id: id.value, hidden: state === 'hidden' || state === 'veryHidden' });
   });
-  return ids;
+  return sheets;
 }
 
 /**
