@@ -142,6 +142,18 @@ export function isTemporaryUpn(canonical: string): boolean {
   return last >= 65 && last <= 90;
 }
 
+/**
+ * The UPN to match and link on: the canonical UPN itself, or null for a temporary one. A school
+ * issues a temporary UPN while a pupil's permanent one is unknown, and the DfE reissues its
+ * numbers (Common Basic Data Set): the same temporary UPN may name another child at another
+ * school, or next year, so it is no evidence of who anyone is. Every matching entry point treats
+ * one as no UPN: the import's identifiers (row-preparation.ts), the engine's batches
+ * (canonicalise.ts) and a lookup's query (person-query.ts).
+ */
+export function matchingUpn(canonical: string): string | null {
+  return isTemporaryUpn(canonical) ? null : canonical;
+}
+
 export interface GenerateUpnOptions {
   /** Three-digit LA number to issue under, e.g. "886" for Kent. Random when omitted. */
   readonly laNumber?: string;

@@ -1,4 +1,5 @@
 import type { Field } from '../agreements/schema.js';
+import { matchingUpn } from '../domain/identifiers.js';
 import { dateOfBirthBounds, dateOfBirthProblem, type DateOfBirthBounds } from '../domain/normalise.js';
 import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
 import type { Param } from '../store/batched-insert.js';
@@ -87,6 +88,8 @@ interface IdentifierColumn {
   readonly kind: PseudonymKind;
   /** NI numbers are hashed without their suffix. */
   readonly ni: boolean;
+  /** A temporary UPN is not hashed: it links no one (identifiers.ts, `matchingUpn`). */
+  readonly upn: boolean;
 }
 
 export class RowPreparer {
@@ -115,7 +118,12 @@ export class RowPreparer {
     const indexOf = new Map(columns.map((name, i) => [name, i]));
     this.identifierColumns = storage.identifiers
       .filter((id) => indexOf.has(id.field))
-      .map((id) => ({ index: indexOf.get(id.field)!, kind: id.kind, ni: id.type === 'ni-number' }));
+      .map((id) => ({
+        index: indexOf.get(id.field)!,
+        kind: id.kind,
+        ni: id.type === 'ni-number',
+        upn: id.type === 'upn',
+      }));
     this.attributeLayout = attributeLayoutOf(plan);
     this.attributeIndexes = this.attributeLayout.names.map((name) => indexOf.get(name)!);
     const dobIndex = storage.dateOfBirth === undefined ? undefined : indexOf.get(storage.dateOfBirth);
@@ -216,7 +224,7 @@ export class RowPreparer {
     const { comparisonKeys } = this;
     for (const c of this.identifierColumns) {
       const v = out[c.index];
-      if (typeof v !== 'string') continue;
+      if (typeof v !== 'string' || (c.upn && matchingUpn(v) === null)) continue;
       const canonical = c.ni ? v.slice(0, 8) : v;
       batch.identifiers.push(id, c.kind, this.pseudonymiser.hash(c.kind, canonical));
       for (const other of comparisonKeys) {

@@ -6,11 +6,13 @@
  * So is an NHS pseudo-postcode (ZZ99 3VZ, no fixed abode), counted as `postcode-pseudo`: valid,
  * but shared by everyone it stands for, so never linked or blocked on; and, for the same reason,
  * a placeholder date of birth (1900-01-01 and the like), counted as `date-of-birth-placeholder`;
- * and one in the future or before anyone living, as an import or a lookup refuses it.
+ * and one in the future or before anyone living, as an import or a lookup refuses it. A
+ * temporary UPN, reissued to other children, is dropped too, counted as `upn-temporary`.
  */
 
 import {
   isPseudoPostcode,
+  matchingUpn,
   validateNhsNumber,
   validateNiNumber,
   validatePostcode,
@@ -233,7 +235,12 @@ export class RecordBatchBuilder {
       this.#count(result.reason);
       return '';
     }
-    return this.#pseudonymiser.hash('upn', result.value);
+    const upn = matchingUpn(result.value);
+    if (upn === null) {
+      this.#count('upn-temporary');
+      return '';
+    }
+    return this.#pseudonymiser.hash('upn', upn);
   }
 
   #ni(input: string): string {

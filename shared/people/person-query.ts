@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   isPseudoPostcode,
+  matchingUpn,
   validateNhsNumber,
   validateNiNumber,
   validatePostcode,
@@ -23,7 +24,13 @@ import { ukDateOf } from '../domain/uk-date.js';
 export const personQuerySchema = z
   .strictObject({
     nhsNumber: z.string().max(20).optional().describe('NHS number, 10 digits (spaces allowed)'),
-    upn: z.string().max(20).optional().describe('Unique Pupil Number, 13 characters'),
+    upn: z
+      .string()
+      .max(20)
+      .optional()
+      .describe(
+        'Unique Pupil Number, 13 characters. A temporary UPN (ending in a letter) finds no one: it is ignored, and refused (`upn-temporary`) when nothing else given can find the person',
+      ),
     niNumber: z.string().max(20).optional().describe('National Insurance number'),
     systemId: z
       .strictObject({
@@ -75,10 +82,15 @@ export function canonicalQuery(q: PersonQuery, now: Date): CanonicalQueryResult 
     if (!r.ok) return { ok: false, field: 'nhsNumber', reason: r.reason };
     identifiers.push({ kind: 'nhs', value: r.value });
   }
+  // A temporary UPN is reissued to other children: searched on, it would find one of them. It is
+  // dropped, as a pseudo-postcode is below.
+  let temporaryUpn = false;
   if (q.upn !== undefined) {
     const r = validateUpn(q.upn);
     if (!r.ok) return { ok: false, field: 'upn', reason: r.reason };
-    identifiers.push({ kind: 'upn', value: r.value });
+    const upn = matchingUpn(r.value);
+    if (upn === null) temporaryUpn = true;
+    else identifiers.push({ kind: 'upn', value: upn });
   }
   if (q.niNumber !== undefined) {
     const r = validateNiNumber(q.niNumber);
@@ -123,6 +135,7 @@ export function canonicalQuery(q: PersonQuery, now: Date): CanonicalQueryResult 
     identifiers.length > 0 || (nameKey && (query.dateOfBirth !== undefined || query.postcode !== undefined));
   // Names and a pseudo-postcode alone: told it is the postcode, not that too little was sent.
   if (!usable && pseudoPostcode && nameKey) return { ok: false, field: 'postcode', reason: 'postcode-pseudo' };
+  if (!usable && temporaryUpn) return { ok: false, field: 'upn', reason: 'upn-temporary' };
   if (!usable) return { ok: false, field: 'body', reason: 'too-few-identifiers' };
   return { ok: true, query };
 }

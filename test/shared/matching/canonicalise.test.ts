@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { generateUpn } from '../../../shared/domain/identifiers.js';
 import { Pseudonymiser } from '../../../shared/domain/pseudonymise.js';
 import { RecordBatchBuilder, canonicalSystemName, normaliseAddress } from '../../../shared/matching/canonicalise.js';
 
@@ -42,6 +43,19 @@ describe('RecordBatchBuilder', () => {
     const { batch, report } = b.build();
     expect(batch.postcode).toEqual(['', '']);
     expect(report).toEqual({ 'postcode-pseudo': 2 });
+  });
+
+  it('links on no temporary UPN: reissued to other children, it is no UPN to the engine, and is counted', () => {
+    const temporary = generateUpn(() => 0.37, { laNumber: '886', temporary: true });
+    const permanent = generateUpn(() => 0.37, { laNumber: '886' });
+    const b = new RecordBatchBuilder('s', pseudonymiser);
+    b.add({ recordId: '1', givenName: 'Amy', upn: temporary });
+    b.add({ recordId: '2', givenName: 'Ben', upn: temporary.toLowerCase() });
+    b.add({ recordId: '3', givenName: 'Cara', upn: permanent });
+    const { batch, report } = b.build();
+    expect(batch.upnHash.slice(0, 2)).toEqual(['', '']);
+    expect(batch.upnHash[2]).toMatch(/^[0-9a-f]{64}$/);
+    expect(report).toEqual({ 'upn-temporary': 2 });
   });
 
   it('hashes the same system id differently under two systems, and aligns system columns', () => {

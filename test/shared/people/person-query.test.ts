@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { generateUpn } from '../../../shared/domain/identifiers.js';
 import { canonicalQuery } from '../../../shared/people/person-query.js';
 
 describe('canonicalQuery', () => {
@@ -21,6 +22,20 @@ describe('canonicalQuery', () => {
       ok: false,
       field: 'postcode',
       reason: 'postcode-pseudo',
+    });
+  });
+
+  it('finds no one by a temporary UPN, reissued to other children: dropped, or refused when nothing else is given', () => {
+    const temporary = generateUpn(() => 0.37, { laNumber: '886', temporary: true });
+    expect(canonicalQuery({ upn: temporary }, NOW)).toEqual({ ok: false, field: 'upn', reason: 'upn-temporary' });
+    expect(canonicalQuery({ ...john, dateOfBirth: '2015-03-04', upn: temporary }, NOW)).toEqual({
+      ok: true,
+      query: { identifiers: [], familyName: 'SMITH', first3: 'JOH', dateOfBirth: '2015-03-04' },
+    });
+    const permanent = generateUpn(() => 0.37, { laNumber: '886' });
+    expect(canonicalQuery({ upn: permanent }, NOW)).toEqual({
+      ok: true,
+      query: { identifiers: [{ kind: 'upn', value: permanent }] },
     });
   });
 
