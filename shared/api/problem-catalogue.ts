@@ -18,7 +18,7 @@ export const PROBLEM_CATALOGUE = {
   'invalid-identifier': {
     status: 400,
     description:
-      'An identifier fails its check (NHS number check digit, UPN check letter, NI number format, date, postcode), or names and an NHS pseudo-postcode such as ZZ99 3VZ (no fixed abode) are all there is to search by (`reason: postcode-pseudo`), or a temporary UPN (ending in a letter, reissued by the DfE to other children) is (`reason: upn-temporary`), or a date of birth no one can have, refused as an import refuses it (`reason: date-of-birth-placeholder`, a date systems write for "not known" such as 1900-01-01; `date-of-birth-future`; `date-of-birth-too-early`, over 125 years ago); `field` names it.',
+      'An identifier fails its check (NHS number check digit, UPN check letter, NI number format, date, postcode), or names and an NHS pseudo-postcode such as ZZ99 3VZ (no fixed abode) are all there is to search by (`reason: postcode-pseudo`), or names and a forces postcode such as BFPO 61 or BF1 3AA, shared by a whole unit, are (`reason: postcode-forces`), or a temporary UPN (ending in a letter, reissued by the DfE to other children) is (`reason: upn-temporary`), or a date of birth no one can have, refused as an import refuses it (`reason: date-of-birth-placeholder`, a date systems write for "not known" such as 1900-01-01; `date-of-birth-future`; `date-of-birth-too-early`, over 125 years ago); `field` names it.',
   },
   'purpose-required': { status: 400, description: 'No X-Purpose header.' },
   'dataset-unknown': { status: 400, description: 'A requested dataset id is defined by no agreement.' },

@@ -378,12 +378,27 @@ function isBfpo(canonical: string): boolean {
   return canonical.startsWith('BFPO ');
 }
 
+/** The BF postcode area, which BFPO gives its numbers in the UK layout ("BF1 3AA"), and nothing else. */
+const FORCES_POSTCODE_AREA = /^BF[0-9]/;
+
 /**
- * The postcode to match and block on: the canonical postcode itself, or null for a pseudo-postcode
- * ({@link isPseudoPostcode}), which says where nobody lives.
+ * Whether a canonical postcode is a forces one: a BFPO number ("BFPO 61") or a BF1 postcode. It
+ * names a posting (a unit, a base, a ship), which hundreds of unrelated service people and their
+ * families share, and every one of them moves on: two John Smiths at BFPO 61 are no more one
+ * person than any two John Smiths, as two at ZZ99 3VZ are not. Kept and shown as the source wrote
+ * it, never matched or searched on ({@link matchingPostcode}).
+ */
+export function isForcesPostcode(canonical: string): boolean {
+  return isBfpo(canonical) || FORCES_POSTCODE_AREA.test(canonical);
+}
+
+/**
+ * The postcode to match and block on: the canonical postcode itself, or null for one that places
+ * no one, a pseudo-postcode ({@link isPseudoPostcode}), which says where nobody lives, or a forces
+ * postcode ({@link isForcesPostcode}), which many unrelated people share.
  */
 export function matchingPostcode(canonical: string): string | null {
-  return NHS_PSEUDO_POSTCODE.test(canonical) ? null : canonical;
+  return NHS_PSEUDO_POSTCODE.test(canonical) || isForcesPostcode(canonical) ? null : canonical;
 }
 
 /**
@@ -410,7 +425,8 @@ export function postcodeAtEndOf(address: string): string | null {
  * and its "district" ZZ99 every pseudo-postcode's holder. A BFPO number names a posting (a unit,
  * a ship, an embassy), not a place, and its digits group nothing: each key of one is the whole
  * BFPO number, so two BFPO numbers never share a sector or district (read as "BFPO" and the
- * digits, every service family abroad would share one). An overseas territory's code is its own
+ * digits, every service family abroad would share one). No record's matching postcode is a forces
+ * one ({@link matchingPostcode}), so these keys of one group no records. An overseas territory's code is its own
  * outward code and district: its last letter is no sub-district's.
  */
 

@@ -23,8 +23,9 @@ import type { RowReason } from './reasons.js';
  *   lastName/familyName/surname, dateOfBirth, homePostcode/postcode, homeAddress/address, and
  *   a single `name`/`fullName` split into its first and last word. Without a postcode field,
  *   the postcode an address ends with is the matching postcode. An NHS pseudo-postcode (ZZ99
- *   3VZ, no fixed abode) is no matching postcode: the column is null, as for a row without one,
- *   while the attributes keep it to show (identifiers.ts, `isPseudoPostcode`).
+ *   3VZ, no fixed abode) is no matching postcode, nor a forces one (BFPO 61): the column is null,
+ *   as for a row without one, while the attributes keep it to show (identifiers.ts,
+ *   `matchingPostcode`).
  * - `attributes`: every field that is not matching-only (display and special-category), in
  *   canonical form (stored as shared/store/record-attributes.ts says). Matching-only values
  *   never reach it.
@@ -217,7 +218,8 @@ export function matchingColumnsOf(
 /**
  * A dataset with an address and no postcode field (Housing First's contact details) is found by
  * postcode and names too: the address's own postcode stands in. Either way a pseudo-postcode is
- * none: matched on, it would join everyone of no fixed abode who shares a name.
+ * none: matched on, it would join everyone of no fixed abode who shares a name; nor is a forces
+ * postcode (BFPO 61), which would join a whole unit's namesakes.
  */
 function matchingPostcodeOf(
   plan: StoragePlan,

@@ -4,13 +4,15 @@
  * (treated as absent) and counted by reason code: one mistyped NHS number must not cost the
  * record its other fields, and an identifier that fails its check digit must never be linked on.
  * So is an NHS pseudo-postcode (ZZ99 3VZ, no fixed abode), counted as `postcode-pseudo`: valid,
- * but shared by everyone it stands for, so never linked or blocked on; and, for the same reason,
+ * but shared by everyone it stands for, so never linked or blocked on; so is a forces postcode
+ * (BFPO 61, BF1 3AA), shared by a whole unit, counted as `postcode-forces`; and, for the same reason,
  * a placeholder date of birth (1900-01-01 and the like), counted as `date-of-birth-placeholder`;
  * and one in the future or before anyone living, as an import or a lookup refuses it. A
  * temporary UPN, reissued to other children, is dropped too, counted as `upn-temporary`.
  */
 
 import {
+  isForcesPostcode,
   isPseudoPostcode,
   matchingUpn,
   validateNhsNumber,
@@ -214,6 +216,7 @@ export class RecordBatchBuilder {
     const result = validatePostcode(input);
     if (!result.ok) this.#count(result.reason);
     else if (isPseudoPostcode(result.value)) this.#count('postcode-pseudo');
+    else if (isForcesPostcode(result.value)) this.#count('postcode-forces');
     else return result.value;
     return '';
   }

@@ -4,7 +4,7 @@
  * compare hashes and the engine never holds an NHS number, UPN or NI number.
  */
 
-import { isPseudoPostcode } from '../domain/identifiers.js';
+import { matchingPostcode } from '../domain/identifiers.js';
 
 export interface SystemIdHash {
   /** Issuing system, lower case (e.g. "mosaic", "capita-one"). */
@@ -25,7 +25,10 @@ export interface CanonicalRecord {
   readonly familyName: string;
   /** ISO YYYY-MM-DD; "" when unknown. */
   readonly dob: string;
-  /** Canonical ("ME14 1XX"); "" when unknown. A pseudo-postcode (ZZ99 3VZ) is taken as unknown. */
+  /**
+   * Canonical ("ME14 1XX"); "" when unknown. A pseudo-postcode (ZZ99 3VZ) or a forces one (BFPO 61)
+   * is taken as unknown.
+   */
   readonly postcode: string;
   /** Normalised free text; "" or absent when unknown. */
   readonly address?: string | undefined;
@@ -82,8 +85,8 @@ export function toRecordBatch(
     givenName[i] = r.givenName;
     familyName[i] = r.familyName;
     dob[i] = r.dob;
-    // ZZ99 3VZ is where everyone of no fixed abode "lives": no postcode to link or block on.
-    postcode[i] = isPseudoPostcode(r.postcode) ? '' : r.postcode;
+    // ZZ99 3VZ is where everyone of no fixed abode "lives", BFPO 61 a whole unit: no postcode to link or block on.
+    postcode[i] = matchingPostcode(r.postcode) ?? '';
     address[i] = r.address ?? '';
     nhsHash[i] = r.nhsHash ?? '';
     upnHash[i] = r.upnHash ?? '';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  isForcesPostcode,
   isPseudoPostcode,
   matchingUpn,
   validateNhsNumber,
@@ -49,7 +50,7 @@ export const personQuerySchema = z
       .max(10)
       .optional()
       .describe(
-        'Home postcode. An NHS pseudo-postcode (ZZ99 3VZ no fixed abode, ZZ99 3WZ address not known, ...) finds no one: it is ignored, and refused (`postcode-pseudo`) when nothing else given can find the person',
+        'Home postcode. An NHS pseudo-postcode (ZZ99 3VZ no fixed abode, ZZ99 3WZ address not known, ...) finds no one: it is ignored, and refused (`postcode-pseudo`) when nothing else given can find the person; so is a forces postcode (BFPO 61, BF1 3AA), shared by a whole unit (`postcode-forces`)',
       ),
   })
   .describe('Identifiers the caller holds for the person');
@@ -123,18 +124,20 @@ export function canonicalQuery(q: PersonQuery, now: Date): CanonicalQueryResult 
   }
   // A pseudo-postcode is where everyone of no fixed abode "lives": searched on, it would find any
   // namesake of theirs. It is dropped, so the rest of the query searches as if it were not sent.
-  let pseudoPostcode = false;
+  // So is a forces postcode, which a whole unit's people share.
+  let placesNoOne: 'postcode-pseudo' | 'postcode-forces' | undefined;
   if (q.postcode !== undefined) {
     const r = validatePostcode(q.postcode);
     if (!r.ok) return { ok: false, field: 'postcode', reason: r.reason };
-    if (isPseudoPostcode(r.value)) pseudoPostcode = true;
+    if (isPseudoPostcode(r.value)) placesNoOne = 'postcode-pseudo';
+    else if (isForcesPostcode(r.value)) placesNoOne = 'postcode-forces';
     else query.postcode = r.value;
   }
   const nameKey = query.familyName !== undefined && query.first3 !== undefined;
   const usable =
     identifiers.length > 0 || (nameKey && (query.dateOfBirth !== undefined || query.postcode !== undefined));
-  // Names and a pseudo-postcode alone: told it is the postcode, not that too little was sent.
-  if (!usable && pseudoPostcode && nameKey) return { ok: false, field: 'postcode', reason: 'postcode-pseudo' };
+  // Names and a pseudo or forces postcode alone: told it is the postcode, not that too little was sent.
+  if (!usable && placesNoOne !== undefined && nameKey) return { ok: false, field: 'postcode', reason: placesNoOne };
   if (!usable && temporaryUpn) return { ok: false, field: 'upn', reason: 'upn-temporary' };
   if (!usable) return { ok: false, field: 'body', reason: 'too-few-identifiers' };
   return { ok: true, query };

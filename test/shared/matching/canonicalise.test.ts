@@ -45,6 +45,16 @@ describe('RecordBatchBuilder', () => {
     expect(report).toEqual({ 'postcode-pseudo': 2 });
   });
 
+  it('matches on no forces postcode: a whole unit shares BFPO 61, so it is no postcode to the engine, and is counted', () => {
+    const b = new RecordBatchBuilder('s', pseudonymiser);
+    b.add({ recordId: '1', givenName: 'John', familyName: 'Smith', postcode: 'bfpo 61' });
+    b.add({ recordId: '2', givenName: 'John', familyName: 'Smith', postcode: 'BF1 4FB' });
+    b.add({ recordId: '3', givenName: 'John', familyName: 'Smith', postcode: 'ME15 2YY' });
+    const { batch, report } = b.build();
+    expect(batch.postcode).toEqual(['', '', 'ME15 2YY']);
+    expect(report).toEqual({ 'postcode-forces': 2 });
+  });
+
   it('links on no temporary UPN: reissued to other children, it is no UPN to the engine, and is counted', () => {
     const temporary = generateUpn(() => 0.37, { laNumber: '886', temporary: true });
     const permanent = generateUpn(() => 0.37, { laNumber: '886' });

@@ -16,12 +16,13 @@ function batchOf(sourceId: string, postcodes: readonly string[]) {
 }
 
 describe('comparison columns', () => {
-  it('take the sector and district of each canonical postcode, a BFPO number its own', () => {
+  it('take the sector and district of each canonical postcode, none of a forces postcode a whole unit shares', () => {
     const [left] = comparisonColumns(
-      batchOf('a', ['SW1A 1AA', 'BFPO 1234', 'BFPO 57', 'FIQQ 1ZZ', '']),
+      batchOf('a', ['SW1A 1AA', 'BFPO 1234', 'BF1 4FB', 'FIQQ 1ZZ', '']),
       batchOf('b', []),
     );
-    expect(left.sector).toEqual(['SW1A 1', 'BFPO 1234', 'BFPO 57', 'FIQQ 1', '']);
-    expect(left.district).toEqual(['SW1', 'BFPO 1234', 'BFPO 57', 'FIQQ', '']);
+    expect(left.postcode).toEqual(['SW1A 1AA', '', '', 'FIQQ 1ZZ', '']);
+    expect(left.sector).toEqual(['SW1A 1', '', '', 'FIQQ 1', '']);
+    expect(left.district).toEqual(['SW1', '', '', 'FIQQ', '']);
   });
 });

@@ -39,6 +39,20 @@ describe('canonicalQuery', () => {
     });
   });
 
+  it('finds no one by a forces postcode, shared by a whole unit: dropped, or refused with names alone', () => {
+    for (const postcode of ['BFPO 61', 'bf1 4fb']) {
+      expect(canonicalQuery({ ...john, postcode }, NOW)).toEqual({
+        ok: false,
+        field: 'postcode',
+        reason: 'postcode-forces',
+      });
+      expect(canonicalQuery({ ...john, dateOfBirth: '1975-06-01', postcode }, NOW)).toEqual({
+        ok: true,
+        query: { identifiers: [], familyName: 'SMITH', first3: 'JOH', dateOfBirth: '1975-06-01' },
+      });
+    }
+  });
+
   it("refuses a date of birth no one can have by the import's reasons, the day taken from now", () => {
     const reason = (dateOfBirth: string) => canonicalQuery({ ...john, dateOfBirth }, NOW);
     expect(reason('01/01/1900')).toEqual({ ok: false, field: 'dateOfBirth', reason: 'date-of-birth-placeholder' });
