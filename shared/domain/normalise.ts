@@ -188,6 +188,42 @@ export function firstThree(input: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Placeholder given names
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What systems write in a given-name field for a person whose name they do not have (normalised):
+ * "Unknown", "Not known", "TBC", and a newborn's registration before naming — "Baby", "Infant",
+ * "Male", "Female", "Baby Boy", "Twin 2", or "Baby of Jane" — each followed by the family name.
+ * Two babies born one day to one family name (twins; two unrelated Smiths) are both "Baby Smith":
+ * compared as a given name, "BAB" would make them one person, and each one's officer would see
+ * the other's records. The cost: a real given name "Baby" (one in use in Kerala) is no matching
+ * evidence either, and such a person is found by identifiers, not by names.
+ */
+const PLACEHOLDER_GIVEN_NAME = new RegExp(
+  '^(?:UNKNOWN|NOT KNOWN|N ?K|NOT GIVEN|NOT STATED|NOT RECORDED|UNNAMED|NO NAME|NONE|TBC|TBA|TO BE CONFIRMED' +
+    // A newborn's before naming, with a sex and a birth order (Baby Boy, Twin 2, Infant Female B) or none.
+    '|(?:BABY|INFANT|NEWBORN|UNBORN|TWIN|TRIPLET|MALE|FEMALE|BOY|GIRL)(?: (?:BABY|INFANT|TWIN|MALE|FEMALE|BOY|GIRL|ONE|TWO|THREE|[0-9]|[A-D]))*' +
+    // "Baby of Jane": named by the mother.
+    '|(?:BABY|INFANT|NEWBORN|TWIN|CHILD|SON|DAUGHTER) OF(?: .*)?)$',
+);
+
+/** Whether a normalised given name is one a system writes for "not known" ({@link PLACEHOLDER_GIVEN_NAME}). */
+export function isPlaceholderGivenName(normal: string): boolean {
+  return PLACEHOLDER_GIVEN_NAME.test(normal);
+}
+
+/**
+ * The given name to match on: the normalised name itself, or "" for a placeholder
+ * ({@link isPlaceholderGivenName}), which names no one. Every matching entry point treats one as
+ * no given name: the import's matching columns (storage-plan.ts), the engine's batches
+ * (canonicalise.ts, record.ts) and a lookup's query (person-query.ts).
+ */
+export function matchingGivenName(normal: string): string {
+  return isPlaceholderGivenName(normal) ? '' : normal;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Given-name variants
 // ---------------------------------------------------------------------------------------------
 

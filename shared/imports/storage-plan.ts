@@ -1,6 +1,6 @@
 import type { Dataset, Field, MatchKeyPart, MatchingTier } from '../agreements/schema.js';
 import { matchingPostcode, postcodeAtEndOf } from '../domain/identifiers.js';
-import { firstThree, normaliseName } from '../domain/normalise.js';
+import { firstThree, matchingGivenName, normaliseName } from '../domain/normalise.js';
 import type { PseudonymKind } from '../domain/pseudonymise.js';
 import type { CanonicalValue } from './field-codecs.js';
 import type { RowReason } from './reasons.js';
@@ -17,7 +17,7 @@ import type { RowReason } from './reasons.js';
  * - The normalised matching columns of `source_record`, from the keys of the agreement's
  *   matching tiers that lintel can run, read by `namesKeyOf` (the same reading the linking
  *   rules run by): the date of birth or postcode, the family name and the given name (its first
- *   three letters go to `first3`). A key lintel cannot run fills no column. Where the runnable
+ *   three letters go to `first3`; a placeholder such as "Baby" or "Unknown" is none). A key lintel cannot run fills no column. Where the runnable
  *   keys say nothing (a dataset matched on a case reference alone), conventional field names
  *   are used: firstName/givenName/forename,
  *   lastName/familyName/surname, dateOfBirth, homePostcode/postcode, homeAddress/address, and
@@ -188,7 +188,8 @@ export function matchingColumnsOf(
       given = words.length > 1 ? words[0]! : null;
     }
   }
-  const givenNormal = given === null ? null : normaliseName(given) || null;
+  // "Baby", "Unknown": no given name to match on (normalise.ts, matchingGivenName); the attributes keep it to show.
+  const givenNormal = given === null ? null : matchingGivenName(normaliseName(given)) || null;
   const familyNormal = family === null ? null : normaliseName(family) || null;
   const nameField = plan.fullName ?? plan.givenName ?? '';
   if (givenNormal !== null && givenNormal.length > NAME_MAX)

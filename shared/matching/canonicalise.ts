@@ -5,7 +5,8 @@
  * record its other fields, and an identifier that fails its check digit must never be linked on.
  * So is an NHS pseudo-postcode (ZZ99 3VZ, no fixed abode), counted as `postcode-pseudo`: valid,
  * but shared by everyone it stands for, so never linked or blocked on; so is a forces postcode
- * (BFPO 61, BF1 3AA), shared by a whole unit, counted as `postcode-forces`; and, for the same reason,
+ * (BFPO 61, BF1 3AA), shared by a whole unit, counted as `postcode-forces`; and a placeholder
+ * given name ("Baby", "Unknown"), counted as `given-name-placeholder`; and, for the same reason,
  * a placeholder date of birth (1900-01-01 and the like), counted as `date-of-birth-placeholder`;
  * and one in the future or before anyone living, as an import or a lookup refuses it. A
  * temporary UPN, reissued to other children, is dropped too, counted as `upn-temporary`.
@@ -23,6 +24,7 @@ import {
 import {
   dateOfBirthBounds,
   dateOfBirthProblem,
+  matchingGivenName,
   normaliseDateCell,
   normaliseName,
   type DateOfBirthBounds,
@@ -146,7 +148,7 @@ export class RecordBatchBuilder {
   add(raw: RawPersonRecord): void {
     const i = this.#recordId.length;
     this.#recordId.push(raw.recordId);
-    this.#givenName.push(this.#name(raw.givenName ?? ''));
+    this.#givenName.push(this.#givenNameOf(raw.givenName ?? ''));
     this.#familyName.push(this.#name(raw.familyName ?? ''));
     this.#dob.push(this.#date(raw.dob ?? ''));
     this.#postcode.push(this.#postcodeOf(raw.postcode ?? ''));
@@ -186,6 +188,14 @@ export class RecordBatchBuilder {
       if (this.#names.size < 500_000) this.#names.set(input, normal);
     }
     return normal;
+  }
+
+  /** A placeholder ("Baby", "Unknown") names no one: no given name to link on. */
+  #givenNameOf(input: string): string {
+    const normal = this.#name(input);
+    const given = matchingGivenName(normal);
+    if (given !== normal) this.#count('given-name-placeholder');
+    return given;
   }
 
   #count(reason: string): void {

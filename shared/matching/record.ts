@@ -5,6 +5,7 @@
  */
 
 import { matchingPostcode } from '../domain/identifiers.js';
+import { matchingGivenName } from '../domain/normalise.js';
 
 export interface SystemIdHash {
   /** Issuing system, lower case (e.g. "mosaic", "capita-one"). */
@@ -19,7 +20,7 @@ export interface CanonicalRecord {
   readonly upnHash?: string | undefined;
   readonly niHash?: string | undefined;
   readonly systemIds?: readonly SystemIdHash[] | undefined;
-  /** Normalised (see `normaliseName`); "" when unknown. */
+  /** Normalised (see `normaliseName`); "" when unknown. A placeholder ("BABY") is taken as unknown. */
   readonly givenName: string;
   /** Normalised; "" when unknown. */
   readonly familyName: string;
@@ -82,7 +83,8 @@ export function toRecordBatch(
   for (let i = 0; i < size; i++) {
     const r = records[i] as CanonicalRecord;
     recordId[i] = r.recordId;
-    givenName[i] = r.givenName;
+    // "BABY" is every newborn's before naming: no given name to link on.
+    givenName[i] = matchingGivenName(r.givenName);
     familyName[i] = r.familyName;
     dob[i] = r.dob;
     // ZZ99 3VZ is where everyone of no fixed abode "lives", BFPO 61 a whole unit: no postcode to link or block on.

@@ -12,6 +12,7 @@ import {
   dateOfBirthBounds,
   dateOfBirthProblem,
   firstThree,
+  isPlaceholderGivenName,
   normaliseDate,
   normaliseName,
 } from '../domain/normalise.js';
@@ -42,7 +43,13 @@ export const personQuerySchema = z
         id: z.string().min(1).max(64),
       })
       .optional(),
-    givenName: z.string().max(100).optional().describe('Legal first name'),
+    givenName: z
+      .string()
+      .max(100)
+      .optional()
+      .describe(
+        'Legal first name. A placeholder ("Baby", "Baby of …", "Unknown", "Not known", "TBC", ...) finds no one: it is ignored, and refused (`given-name-placeholder`) when nothing else given can find the person',
+      ),
     familyName: z.string().max(100).optional().describe('Legal last name'),
     dateOfBirth: z.string().max(10).optional().describe('YYYY-MM-DD or DD/MM/YYYY'),
     postcode: z
@@ -110,10 +117,14 @@ export function canonicalQuery(q: PersonQuery, now: Date): CanonicalQueryResult 
     if (family === '') return { ok: false, field: 'familyName', reason: 'name-empty' };
     query.familyName = family;
   }
+  // "Baby", "Unknown" name no one: searched on, "Baby Smith" would find either of twins. Dropped,
+  // as a pseudo-postcode is below.
+  let placeholderGivenName = false;
   if (q.givenName !== undefined) {
     const three = firstThree(q.givenName);
     if (three === '') return { ok: false, field: 'givenName', reason: 'name-empty' };
-    query.first3 = three;
+    if (isPlaceholderGivenName(normaliseName(q.givenName))) placeholderGivenName = true;
+    else query.first3 = three;
   }
   if (q.dateOfBirth !== undefined) {
     const r = normaliseDate(q.dateOfBirth);
@@ -139,6 +150,7 @@ export function canonicalQuery(q: PersonQuery, now: Date): CanonicalQueryResult 
   // Names and a pseudo or forces postcode alone: told it is the postcode, not that too little was sent.
   if (!usable && placesNoOne !== undefined && nameKey) return { ok: false, field: 'postcode', reason: placesNoOne };
   if (!usable && temporaryUpn) return { ok: false, field: 'upn', reason: 'upn-temporary' };
+  if (!usable && placeholderGivenName) return { ok: false, field: 'givenName', reason: 'given-name-placeholder' };
   if (!usable) return { ok: false, field: 'body', reason: 'too-few-identifiers' };
   return { ok: true, query };
 }

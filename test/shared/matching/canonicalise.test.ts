@@ -55,6 +55,16 @@ describe('RecordBatchBuilder', () => {
     expect(report).toEqual({ 'postcode-forces': 2 });
   });
 
+  it('links on no placeholder given name: "Baby" and "Unknown" are no given name to the engine, and are counted', () => {
+    const b = new RecordBatchBuilder('s', pseudonymiser);
+    b.add({ recordId: '1', givenName: 'Baby', familyName: 'Smith', dob: '2025-11-20' });
+    b.add({ recordId: '2', givenName: 'unknown', familyName: 'Jones' });
+    b.add({ recordId: '3', givenName: 'Babette', familyName: 'Smith', dob: '2025-11-20' });
+    const { batch, report } = b.build();
+    expect(batch.givenName).toEqual(['', '', 'BABETTE']);
+    expect(report).toEqual({ 'given-name-placeholder': 2 });
+  });
+
   it('links on no temporary UPN: reissued to other children, it is no UPN to the engine, and is counted', () => {
     const temporary = generateUpn(() => 0.37, { laNumber: '886', temporary: true });
     const permanent = generateUpn(() => 0.37, { laNumber: '886' });

@@ -53,6 +53,29 @@ describe('canonicalQuery', () => {
     }
   });
 
+  it('finds no one by a placeholder given name ("Baby", "Unknown"): dropped, or refused when names are all there is', () => {
+    for (const givenName of ['Baby', 'baby of Jane', 'Unknown', 'Not known', 'TBC', 'Male']) {
+      expect(canonicalQuery({ givenName, familyName: 'Smith', dateOfBirth: '2025-11-20' }, NOW)).toEqual({
+        ok: false,
+        field: 'givenName',
+        reason: 'given-name-placeholder',
+      });
+    }
+    expect(
+      canonicalQuery({ givenName: 'Baby', familyName: 'Smith', systemId: { system: 'mosaic', id: 'M1' } }, NOW),
+    ).toEqual({
+      ok: true,
+      query: { identifiers: [{ kind: 'system-id:mosaic', value: 'M1' }], familyName: 'SMITH' },
+    });
+    // A real name that starts the same is still searched on.
+    expect(canonicalQuery({ givenName: 'Babette', familyName: 'Smith', dateOfBirth: '2025-11-20' }, NOW)).toMatchObject(
+      {
+        ok: true,
+        query: { first3: 'BAB' },
+      },
+    );
+  });
+
   it("refuses a date of birth no one can have by the import's reasons, the day taken from now", () => {
     const reason = (dateOfBirth: string) => canonicalQuery({ ...john, dateOfBirth }, NOW);
     expect(reason('01/01/1900')).toEqual({ ok: false, field: 'dateOfBirth', reason: 'date-of-birth-placeholder' });
