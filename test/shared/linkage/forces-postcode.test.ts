@@ -52,4 +52,17 @@ describe('people at a forces postcode (BFPO 61, BF1 4FB)', () => {
     expect(await personOf(h, 'la-housing', 'JOHN')).not.toBe(await personOf(h, 'la-childrens-social-care', 'JOHN'));
     expect(await personOf(h, 'la-housing', 'TOM')).not.toBe(await personOf(h, 'la-childrens-social-care', 'TOM'));
   });
+
+  it('links no one by it where a load before this rule kept it to match on', async () => {
+    await importEach(h, extracts);
+    // As a load before the rule stored the BFPO number as the matching postcode.
+    await h.store.db
+      .updateTable('source_record')
+      .set({ postcode: 'BFPO 61' })
+      .where('family_name', '=', 'SMITH')
+      .execute();
+    await linkPeople(h.linkDeps(), AGREEMENT, 'full');
+    expect(await personOf(h, 'la-housing', 'JOHN')).not.toBe(await personOf(h, 'la-childrens-social-care', 'JOHN'));
+    expect(await personOf(h, 'la-housing', 'MARY')).toBe(await personOf(h, 'la-childrens-social-care', 'MARY'));
+  });
 });

@@ -65,4 +65,19 @@ describe('a placeholder given name ("Baby", "Unknown")', () => {
       expect(housing).not.toBe(await personByFamilyName(h, 'la-childrens-social-care', family));
     }
   });
+
+  it('links no one where a load before this rule kept it to match on', async () => {
+    await importEach(h, extracts);
+    // As a load before the rule stored a placeholder: the name and its first three letters.
+    await h.store.db
+      .updateTable('source_record')
+      .set({ given_name: 'BABY', first3: 'BAB' })
+      .where('family_name', '=', 'SMITH')
+      .execute();
+    await linkPeople(h.linkDeps(), AGREEMENT, 'full');
+    expect(await personByFamilyName(h, 'la-housing', 'SMITH')).not.toBe(
+      await personByFamilyName(h, 'la-childrens-social-care', 'SMITH'),
+    );
+    expect(await personOf(h, 'la-housing', 'MARY')).toBe(await personOf(h, 'la-childrens-social-care', 'MARY'));
+  });
 });
