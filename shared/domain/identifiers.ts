@@ -143,15 +143,31 @@ export function isTemporaryUpn(canonical: string): boolean {
 }
 
 /**
- * The UPN to match and link on: the canonical UPN itself, or null for a temporary one. A school
- * issues a temporary UPN while a pupil's permanent one is unknown, and the DfE reissues its
- * numbers (Common Basic Data Set): the same temporary UPN may name another child at another
- * school, or next year, so it is no evidence of who anyone is. Every matching entry point treats
- * one as no UPN: the import's identifiers (row-preparation.ts), the engine's batches
- * (canonicalise.ts) and a lookup's query (person-query.ts).
+ * Why a valid UPN is no evidence of who anyone is, or undefined for one that is.
+ *
+ * `upn-temporary`: a school issues a temporary UPN while a pupil's permanent one is unknown, and
+ * the DfE reissues its numbers (Common Basic Data Set): the same temporary UPN may name another
+ * child at another school, or next year.
+ *
+ * `upn-placeholder`: twelve identical digits after the check letter (A000000000000,
+ * F999999999999) pass the check, as ten identical NHS digits do, and are what a system puts in a
+ * UPN field it must fill; no authority is numbered 000 or 999. Not refused as the NHS ones are:
+ * whether such a row should load is the DPO's to say; it loads and is linked on nothing.
+ */
+export function upnNotMatched(canonical: string): 'upn-temporary' | 'upn-placeholder' | undefined {
+  if (isTemporaryUpn(canonical)) return 'upn-temporary';
+  if (isAllSameCharacter(canonical.slice(1))) return 'upn-placeholder';
+  return undefined;
+}
+
+/**
+ * The UPN to match and link on: the canonical UPN itself, or null for one that is no evidence of
+ * who anyone is ({@link upnNotMatched}). Every matching entry point treats one as no UPN: the
+ * import's identifiers (row-preparation.ts), the engine's batches (canonicalise.ts) and a
+ * lookup's query (person-query.ts).
  */
 export function matchingUpn(canonical: string): string | null {
-  return isTemporaryUpn(canonical) ? null : canonical;
+  return upnNotMatched(canonical) === undefined ? canonical : null;
 }
 
 export interface GenerateUpnOptions {

@@ -9,13 +9,14 @@
  * given name ("Baby", "Unknown"), counted as `given-name-placeholder`; and, for the same reason,
  * a placeholder date of birth (1900-01-01 and the like), counted as `date-of-birth-placeholder`;
  * and one in the future or before anyone living, as an import or a lookup refuses it. A
- * temporary UPN, reissued to other children, is dropped too, counted as `upn-temporary`.
+ * temporary UPN, reissued to other children, is dropped too, counted as `upn-temporary`, and a
+ * placeholder one (A000000000000) as `upn-placeholder`.
  */
 
 import {
   isForcesPostcode,
   isPseudoPostcode,
-  matchingUpn,
+  upnNotMatched,
   validateNhsNumber,
   validateNiNumber,
   validatePostcode,
@@ -248,12 +249,12 @@ export class RecordBatchBuilder {
       this.#count(result.reason);
       return '';
     }
-    const upn = matchingUpn(result.value);
-    if (upn === null) {
-      this.#count('upn-temporary');
+    const notMatched = upnNotMatched(result.value);
+    if (notMatched !== undefined) {
+      this.#count(notMatched);
       return '';
     }
-    return this.#pseudonymiser.hash('upn', upn);
+    return this.#pseudonymiser.hash('upn', result.value);
   }
 
   #ni(input: string): string {

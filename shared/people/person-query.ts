@@ -2,7 +2,7 @@ import { z } from 'zod';
 import {
   isForcesPostcode,
   isPseudoPostcode,
-  matchingUpn,
+  upnNotMatched,
   validateNhsNumber,
   validateNiNumber,
   validatePostcode,
@@ -31,7 +31,7 @@ export const personQuerySchema = z
       .max(20)
       .optional()
       .describe(
-        'Unique Pupil Number, 13 characters. A temporary UPN (ending in a letter) finds no one: it is ignored, and refused (`upn-temporary`) when nothing else given can find the person',
+        'Unique Pupil Number, 13 characters. A temporary UPN (ending in a letter) or a placeholder (twelve identical digits, A000000000000) finds no one: it is ignored, and refused (`upn-temporary`, `upn-placeholder`) when nothing else given can find the person',
       ),
     niNumber: z.string().max(20).optional().describe('National Insurance number'),
     systemId: z
@@ -90,15 +90,14 @@ export function canonicalQuery(q: PersonQuery, now: Date): CanonicalQueryResult 
     if (!r.ok) return { ok: false, field: 'nhsNumber', reason: r.reason };
     identifiers.push({ kind: 'nhs', value: r.value });
   }
-  // A temporary UPN is reissued to other children: searched on, it would find one of them. It is
-  // dropped, as a pseudo-postcode is below.
-  let temporaryUpn = false;
+  // A temporary UPN is reissued to other children, a placeholder one (A000000000000) held by any:
+  // searched on, either would find one of them. It is dropped, as a pseudo-postcode is below.
+  let upnDropped: 'upn-temporary' | 'upn-placeholder' | undefined;
   if (q.upn !== undefined) {
     const r = validateUpn(q.upn);
     if (!r.ok) return { ok: false, field: 'upn', reason: r.reason };
-    const upn = matchingUpn(r.value);
-    if (upn === null) temporaryUpn = true;
-    else identifiers.push({ kind: 'upn', value: upn });
+    upnDropped = upnNotMatched(r.value);
+    if (upnDropped === undefined) identifiers.push({ kind: 'upn', value: r.value });
   }
   if (q.niNumber !== undefined) {
     const r = validateNiNumber(q.niNumber);
@@ -149,7 +148,7 @@ export function canonicalQuery(q: PersonQuery, now: Date): CanonicalQueryResult 
     identifiers.length > 0 || (nameKey && (query.dateOfBirth !== undefined || query.postcode !== undefined));
   // Names and a pseudo or forces postcode alone: told it is the postcode, not that too little was sent.
   if (!usable && placesNoOne !== undefined && nameKey) return { ok: false, field: 'postcode', reason: placesNoOne };
-  if (!usable && temporaryUpn) return { ok: false, field: 'upn', reason: 'upn-temporary' };
+  if (!usable && upnDropped !== undefined) return { ok: false, field: 'upn', reason: upnDropped };
   if (!usable && placeholderGivenName) return { ok: false, field: 'givenName', reason: 'given-name-placeholder' };
   if (!usable) return { ok: false, field: 'body', reason: 'too-few-identifiers' };
   return { ok: true, query };

@@ -50,4 +50,25 @@ describe('a temporary UPN', () => {
     expect(await personOf(h, 'la-education', 'AMY')).not.toBe(await personOf(h, 'la-childrens-social-care', 'BEN'));
     expect(await personOf(h, 'la-education', 'CARA')).toBe(await personOf(h, 'la-childrens-social-care', 'CARA'));
   });
+
+  it('nor does a placeholder UPN, twelve identical digits that pass the check', async () => {
+    await importEach(h, [
+      [
+        'la-education',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,uniquePupilNumber,educationSystemId,ehcp',
+          'Dan,Hart,2015-03-04,ME1 1AA,A000000000000,ED-1,N',
+        ],
+      ],
+      [
+        'la-childrens-social-care',
+        [
+          'firstName,lastName,dateOfBirth,homePostcode,uniquePupilNumber,socialCareSystemId,childProtection',
+          'Eve,Cole,2014-09-10,ME2 2BB,A000000000000,SC-1,N',
+        ],
+      ],
+    ]);
+    await linkPeople(h.linkDeps(), AGREEMENT, 'full');
+    expect(await personOf(h, 'la-education', 'DAN')).not.toBe(await personOf(h, 'la-childrens-social-care', 'EVE'));
+  });
 });

@@ -72,10 +72,12 @@ describe('RecordBatchBuilder', () => {
     b.add({ recordId: '1', givenName: 'Amy', upn: temporary });
     b.add({ recordId: '2', givenName: 'Ben', upn: temporary.toLowerCase() });
     b.add({ recordId: '3', givenName: 'Cara', upn: permanent });
+    b.add({ recordId: '4', givenName: 'Dan', upn: 'F999999999999' });
     const { batch, report } = b.build();
     expect(batch.upnHash.slice(0, 2)).toEqual(['', '']);
     expect(batch.upnHash[2]).toMatch(/^[0-9a-f]{64}$/);
-    expect(report).toEqual({ 'upn-temporary': 2 });
+    expect(batch.upnHash[3]).toBe('');
+    expect(report).toEqual({ 'upn-temporary': 2, 'upn-placeholder': 1 });
   });
 
   it('hashes the same system id differently under two systems, and aligns system columns', () => {

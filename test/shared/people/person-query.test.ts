@@ -32,6 +32,11 @@ describe('canonicalQuery', () => {
       ok: true,
       query: { identifiers: [], familyName: 'SMITH', first3: 'JOH', dateOfBirth: '2015-03-04' },
     });
+    expect(canonicalQuery({ upn: 'A000000000000' }, NOW)).toEqual({
+      ok: false,
+      field: 'upn',
+      reason: 'upn-placeholder',
+    });
     const permanent = generateUpn(() => 0.37, { laNumber: '886' });
     expect(canonicalQuery({ upn: permanent }, NOW)).toEqual({
       ok: true,
