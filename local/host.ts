@@ -1,9 +1,10 @@
 /**
  * `npm start`: the whole product on one machine. Loads local settings like Core Tools, checks
- * them before anything starts, starts Azurite, then serves the registered functions on 7071.
+ * them (and makes the store's folder) before anything starts, starts Azurite, then serves the registered functions on 7071.
  */
 import { resolve } from 'node:path';
 import { ConfigurationError, loadConfig } from '../shared/config.js';
+import { makeStoreFolder } from '../shared/store/store-options.js';
 import { startAzurite, type RunningAzurite } from './azurite.js';
 import { startLocalHost, type LocalHost } from './local-host.js';
 import { forgetRunningAzurite, loadLocalSettings, recordRunningAzurite } from './settings.js';
@@ -19,6 +20,9 @@ async function main(): Promise<void> {
   let settings;
   try {
     settings = loadConfig(process.env);
+    // Made before Azurite starts: a SQLITE_PATH whose folder cannot be made was found only as the
+    // store opened, once Azurite was running, and refused as loadConfig's refusals are.
+    makeStoreFolder(settings);
   } catch (err) {
     if (err instanceof ConfigurationError) {
       process.stderr.write(`lintel: cannot start. ${err.message}\n`);

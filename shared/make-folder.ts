@@ -1,5 +1,6 @@
 import { mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { ConfigurationError } from './config.js';
 import { errorCodeOf, errorKind } from './logging.js';
 
 /**
@@ -58,5 +59,19 @@ export function makeFolder(folder: string): void {
       if (errorCodeOf(err) === 'EEXIST' && statSync(path).isDirectory()) continue;
       throw new FolderError(folder, undefined, String(errorCodeOf(err) ?? errorKind(err)));
     }
+  }
+}
+
+/**
+ * Makes the folder `folder` that setting `setting` names; one that cannot be made is that
+ * setting's fault, refused as a {@link ConfigurationError} naming it, as loadConfig refuses the
+ * others, so `npm start` and the scripts say which setting to fix.
+ */
+export function makeSettingFolder(setting: string, folder: string): void {
+  try {
+    makeFolder(folder);
+  } catch (err) {
+    if (err instanceof FolderError) throw new ConfigurationError([`${setting}: ${err.message}`]);
+    throw err;
   }
 }

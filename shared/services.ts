@@ -1,14 +1,13 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { resolve } from 'node:path';
 import { createBlobServiceClient, ensureContainers } from './blob/blob-storage.js';
-import { ConfigurationError, loadConfig, type Settings } from './config.js';
+import { loadConfig, type Settings } from './config.js';
 import { createLogger, type Logger } from './logging.js';
-import { FolderError } from './make-folder.js';
 import { KeyVaultSecretSource } from './secrets/key-vault-secret-source.js';
 import { LocalSecretSource } from './secrets/local-secret-source.js';
 import type { SecretSource } from './secrets/secret-source.js';
 import { migrateToLatest, openStore, type Store } from './store/database.js';
-import { storeOptionsOf } from './store/store-options.js';
+import { makeStoreFolder, storeOptionsOf } from './store/store-options.js';
 import type { AgreementSet } from './agreements/agreement-set.js';
 import { loadAgreements } from './agreements/load.js';
 import { parsePartyDirectory, type PartyDirectory } from './agreements/party-directory.js';
@@ -61,12 +60,8 @@ export interface ServicesOptions {
  * under /proc) is that setting's fault, and refused as loadConfig refuses the others, naming it.
  */
 function openConfiguredStore(settings: Settings): Store {
-  try {
-    return openStore(storeOptionsOf(settings));
-  } catch (err) {
-    if (err instanceof FolderError) throw new ConfigurationError([`SQLITE_PATH: ${err.message}`]);
-    throw err;
-  }
+  makeStoreFolder(settings);
+  return openStore(storeOptionsOf(settings));
 }
 
 /**

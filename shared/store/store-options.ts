@@ -1,5 +1,6 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Settings } from '../config.js';
+import { makeSettingFolder } from '../make-folder.js';
 import type { StoreOptions } from './database.js';
 
 /**
@@ -11,4 +12,15 @@ export function storeOptionsOf(settings: Settings): StoreOptions {
   return settings.STORE_ENGINE === 'sqlite'
     ? { engine: 'sqlite', path: settings.SQLITE_PATH === ':memory:' ? ':memory:' : resolve(settings.SQLITE_PATH) }
     : { engine: 'mssql', connectionString: settings.MSSQL_CONNECTION_STRING! };
+}
+
+/**
+ * Makes the folder of the SQLite store the settings name (none for Azure SQL or a store in
+ * memory), before anything that needs undoing starts: one that cannot be made (under a file, or
+ * under /proc) is refused as a ConfigurationError naming SQLITE_PATH (makeSettingFolder).
+ */
+export function makeStoreFolder(settings: Settings): void {
+  const options = storeOptionsOf(settings);
+  if (options.engine === 'sqlite' && options.path !== ':memory:')
+    makeSettingFolder('SQLITE_PATH', dirname(options.path));
 }

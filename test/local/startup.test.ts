@@ -93,6 +93,24 @@ describe('start-up with a store folder that cannot be made', () => {
     expect(result.stderr).toContain('lintel: cannot start.');
     expect(result.stderr).toContain('SQLITE_PATH: cannot make the folder /proc/nope (ENOENT)');
   }, 90_000);
+
+  // The folder was found bad only as the store opened, after npm start had started its Azurite
+  // (and said so): refused now before anything starts, so none is left on the port to stop.
+  it('refuses before it starts an Azurite of its own', async () => {
+    const { cwd, blobPort, env } = await hostFolder();
+    const result = spawnSync(HOST_FROM_SOURCE[0]!, HOST_FROM_SOURCE.slice(1), {
+      cwd,
+      env: { ...env, SQLITE_PATH: '/proc/nope/lintel.db' },
+      encoding: 'utf8',
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    });
+    expect(result.status, 'the host was killed while starting').toBe(1);
+    expect(result.stderr).toContain('SQLITE_PATH: cannot make the folder /proc/nope (ENOENT)');
+    expect(result.stdout).not.toContain('Azurite blob service');
+    expect(existsSync(join(cwd, '.lintel/azurite')), "Azurite's folder was made").toBe(false);
+    expect(await portInUse(blobPort)).toBe(false);
+  }, 90_000);
 });
 
 describe('npm start beside the scripts', () => {
