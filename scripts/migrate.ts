@@ -11,7 +11,7 @@
 import { loadLocalSettings } from '../local/settings.js';
 import { loadConfig } from '../shared/config.js';
 import { migrateToLatest, migrationState, openStore, type Store } from '../shared/store/database.js';
-import { storeOptionsOf } from '../shared/store/store-options.js';
+import { makeStoreFolder, storeOptionsOf } from '../shared/store/store-options.js';
 import { failureLine, parseOptions } from './cli.js';
 
 parseOptions('migrate', "npm run migrate   (applies the store's pending migrations, then lists them all)", {
@@ -21,6 +21,8 @@ let store: Store | undefined;
 try {
   loadLocalSettings();
   const settings = loadConfig(process.env);
+  // A folder that cannot be made is SQLITE_PATH's fault, named as npm start names it.
+  makeStoreFolder(settings);
   store = openStore(storeOptionsOf(settings));
   const applied = await migrateToLatest(store);
   const state = await migrationState(store);

@@ -7,7 +7,7 @@
  * same one.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { loadLocalSettings, LocalSettingsError } from '../local/settings.js';
 import { AgreementValidationError } from '../shared/agreements/agreement-issue.js';
 import { loadAgreements } from '../shared/agreements/load.js';
@@ -15,6 +15,7 @@ import type { AgreementSet } from '../shared/agreements/agreement-set.js';
 import { parsePartyDirectory, PartyDirectoryError, rolesHeldBy } from '../shared/agreements/party-directory.js';
 import { developmentIssuer } from '../shared/auth/development-issuer.js';
 import { ConfigurationError, loadConfig, type Settings } from '../shared/config.js';
+import { makeSettingFolder } from '../shared/make-folder.js';
 import { storeOptionsOf } from '../shared/store/store-options.js';
 import { parseOptions, refuseUsage } from './cli.js';
 
@@ -82,7 +83,10 @@ async function main(): Promise<void> {
   if (!clientId) {
     refuseUsage('token', `no client id is mapped to party ${values.party} in PARTY_CLIENT_IDS`);
   }
-  const issuer = await developmentIssuer(resolve(settings.DEV_ISSUER_KEY_PATH), settings.AUTH_ISSUER);
+  const keyPath = resolve(settings.DEV_ISSUER_KEY_PATH);
+  // The key's folder, made where it is not there yet: one that cannot be made names the setting.
+  makeSettingFolder('DEV_ISSUER_KEY_PATH', dirname(keyPath));
+  const issuer = await developmentIssuer(keyPath, settings.AUTH_ISSUER);
   const token = await issuer.mint({
     clientId,
     roles: values.role,

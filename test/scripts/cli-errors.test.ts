@@ -159,6 +159,19 @@ describe('CLI errors', () => {
     expect(held.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
   });
 
+  // A development issuer's key whose folder could not be made was answered "token: FolderError",
+  // naming neither the folder nor the setting that placed it there.
+  it('npm run token names DEV_ISSUER_KEY_PATH when its folder cannot be made (exit 1)', () => {
+    const result = run('scripts/token.ts', ['--party', 'kettering-borough-council', '--role', 'dpo'], {
+      ...ISOLATED,
+      DEV_ISSUER_KEY_PATH: '/proc/nope/dev-issuer-key.json',
+    });
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
+    expect(result.stderr).toBe(
+      'token: Invalid configuration:\n  - DEV_ISSUER_KEY_PATH: cannot make the folder /proc/nope (ENOENT)\n',
+    );
+  });
+
   // A --minutes out of range was refused in one line, without the usage line that follows every
   // other command line a script cannot run (import's --timeout, seed's --size).
   it.each([['0'], ['1441'], ['an hour'], ['']])(

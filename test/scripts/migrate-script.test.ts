@@ -49,6 +49,19 @@ describe('npm run migrate', () => {
     expect(result.stdout).not.toContain('pending');
   });
 
+  // A store whose folder could not be made was named by its folder alone ("migrate: cannot make
+  // the folder /proc/nope (ENOENT)"): the operator was not told which setting to fix.
+  it.each([
+    ['/proc/nope/lintel.db', 'cannot make the folder /proc/nope (ENOENT)'],
+    ['FILE/lintel.db', 'FILE is a file, not a folder'],
+  ])('names SQLITE_PATH when the folder of a store at %s cannot be made, and exits 1', (path, problem) => {
+    const file = join(dir, 'not-a-folder');
+    writeFileSync(file, 'a file\n');
+    const result = migrate(path.replace('FILE', file));
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
+    expect(result.stderr).toBe(`migrate: Invalid configuration:\n  - SQLITE_PATH: ${problem.replace('FILE', file)}\n`);
+  });
+
   it("names the migration that failed and the database's reason, and exits 1", () => {
     const clashing = join(dir, 'clashing.db');
     const db = new SqliteDatabase(clashing);
