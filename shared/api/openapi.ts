@@ -121,7 +121,11 @@ export function buildOpenApiDocument(routes: readonly RouteEntry[], options: Ope
           schema: { type: 'string', pattern: REQUEST_ID_PATTERN },
         },
         RetryAfter: { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 1 } },
-        WwwAuthenticate: { description: 'The authentication scheme: Bearer', schema: { type: 'string' } },
+        WwwAuthenticate: {
+          description:
+            'The authentication scheme, Bearer; with error="invalid_token" where a bearer token was sent, whatever was wrong with it',
+          schema: { type: 'string' },
+        },
         Allow: {
           description: 'On a method the path is not served for: the methods it is, comma-separated',
           schema: { type: 'string' },

@@ -222,7 +222,7 @@ export async function runRequest(
       services.logger.info('auth.rejected', { requestId, reason: auth.reason });
       outcome = deny(
         problem(401, 'unauthenticated', 'Authentication required', {
-          headers: { 'www-authenticate': 'Bearer' },
+          headers: { 'www-authenticate': bearerChallenge(req.headers.get('authorization')) },
           detail: 'A valid bearer token from the configured issuer is required.',
         }),
         'unauthenticated',
@@ -380,6 +380,16 @@ const KEY_UNAVAILABLE_DETAIL: Record<KeyUse, string> = {
   'link-decisions':
     "The key a confirmed link's records are fingerprinted with could not be read; no decision was recorded.",
 };
+
+/**
+ * The 401's challenge (RFC 6750 s.3). A call that presented a bearer token is told
+ * `invalid_token`, the same whatever check it failed, so the answer is no oracle for which; a
+ * call with no credentials, or another scheme's, is given none (s.3.1): it may not know that
+ * this API needs one.
+ */
+function bearerChallenge(authorization: string | null): string {
+  return /^Bearer\s+\S/i.test(authorization ?? '') ? 'Bearer error="invalid_token"' : 'Bearer';
+}
 
 /** Names the header, never its values: one of them is a bearer token. */
 function repeatedHeaderProblem(name: string): HttpResult {
