@@ -81,6 +81,7 @@ export const verificationReportSchema = z.object({
         'log-truncated',
         'checkpoint-signature',
         'checkpoint-regressed',
+        'anchor-line-duplicate',
         'checkpoint-unverifiable',
         'log-hidden',
         'subject-index-stray',

@@ -50,6 +50,13 @@ export type LogProblemKind =
   /** A checkpoint covers fewer entries than the one before it. */
   | 'checkpoint-regressed'
   /**
+   * A valid line that repeats an earlier checkpoint word for word (size, root, time, key version
+   * and signature): appended again by someone who may write to the anchor container, as its
+   * policy allows. It says nothing the first did not, so it is no regression and fails nothing
+   * ({@link faultsOf}), but it is named: the container was written to by someone.
+   */
+  | 'anchor-line-duplicate'
+  /**
    * SQLite: a table or view named access_log (or access_log_subject_id, its subjects' index) in
    * the store file hides the log's own file from every reader (database.ts, accessLogShadowed);
    * nothing else is checked.
@@ -89,6 +96,7 @@ export interface LogProblem {
 }
 
 export interface VerificationReport {
+  /** No problem found but lines repeating a checkpoint already read (anchor-line-duplicate). */
   ok: boolean;
   entries: number;
   checkpoints: number;
@@ -112,12 +120,17 @@ export interface VerificationReport {
 
 const MAX_PROBLEMS = 100;
 
+/** The problems that make a log fail to verify: all but lines repeating a checkpoint already read. */
+export function faultsOf(problems: readonly LogProblem[]): LogProblem[] {
+  return problems.filter((p) => p.kind !== 'anchor-line-duplicate');
+}
+
 /**
  * Whether all that stands in the way of the report is checkpoints under signing key versions that
  * are gone (checkpoint-unverifiable): nothing found altered, which is not a sign of tampering.
  */
 export function onlyUnverifiable(report: VerificationReport): boolean {
-  return !report.ok && report.problems.every((p) => p.kind === 'checkpoint-unverifiable');
+  return !report.ok && faultsOf(report.problems).every((p) => p.kind === 'checkpoint-unverifiable');
 }
 
 /**
@@ -176,6 +189,7 @@ export async function verifyAccessLog(
 
   // Checkpoints in the order they were anchored; each must be signed and not shrink.
   const trusted: { index: number; cp: Checkpoint }[] = [];
+  const trustedIdentities = new Set<string>();
   // Under a version that is gone, but recorded by the store as anchored and still so in the
   // anchors: the log had these roots, and a log that no longer leads to them was rewritten,
   // though nothing checks their signatures (found by a review). A line the record does not hold
@@ -205,12 +219,18 @@ export async function verifyAccessLog(
       report({ kind: 'checkpoint-signature', seq: cp.treeSize, checkpoint: index });
       return;
     }
+    // The same checkpoint again, not a smaller one signed later: the log is held to it once.
+    if (trustedIdentities.has(checkpointIdentity(cp))) {
+      report({ kind: 'anchor-line-duplicate', seq: cp.treeSize, checkpoint: index });
+      return;
+    }
     const previous = trusted[trusted.length - 1];
     if (previous && cp.treeSize < previous.cp.treeSize) {
       report({ kind: 'checkpoint-regressed', seq: cp.treeSize + 1, checkpoint: index });
       return;
     }
     trusted.push({ index, cp });
+    trustedIdentities.add(checkpointIdentity(cp));
   });
   // Every root the log is held to, by size (the walk meets them in that order); the unverifiable
   // ones bound where a change is, but count in no signed entries.
@@ -321,11 +341,12 @@ export async function verifyAccessLog(
 
   // An entry-level finding names the row itself; checkpoint findings only bound where the
   // change is, so they decide the answer only when no row is found at fault.
-  const entryLevel = problems.filter((p) => p.checkpoint === undefined && p.kind !== 'anchor-missing');
-  const decisive = entryLevel.length > 0 ? entryLevel : problems;
+  const faults = faultsOf(problems);
+  const entryLevel = faults.filter((p) => p.checkpoint === undefined && p.kind !== 'anchor-missing');
+  const decisive = entryLevel.length > 0 ? entryLevel : faults;
   const firstBadSeq = decisive.length === 0 ? null : Math.min(...decisive.map((p) => p.seq));
   return {
-    ok: problems.length === 0,
+    ok: faults.length === 0,
     entries,
     checkpoints: checkpoints.length,
     rootHash,

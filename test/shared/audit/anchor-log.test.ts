@@ -324,6 +324,34 @@ describe('anchor log periods', () => {
     const proof = await inclusionProofFor(services, 2, 6);
     expect(proof).toMatchObject({ seq: 2, treeSize: 6, checkpointed: true, checkpoint: { treeSize: 6 } });
   });
+
+  // A checkpoint line appended again word for word (the container takes appends from anyone who
+  // may write to it) read as a checkpoint smaller than the one before it: checkpoint-regressed,
+  // and verify FAILED for good, as the line can never be removed.
+  it('names a line replaying an earlier checkpoint as a duplicate, and still verifies the log', async () => {
+    const anchors = anchorsWith();
+    const services = { store, anchors, secrets } as unknown as Services;
+    await logEntries(4);
+    await anchorAt(anchors, '2026-12-01T00:00:00.000Z');
+    const blob = container.getAppendBlobClient('checkpoints/2026-12.jsonl');
+    const first = await blob.downloadToBuffer();
+    await logEntries(2);
+    await anchorAt(anchors, '2026-12-01T00:05:00.000Z');
+    await blob.appendBlock(first, first.byteLength);
+
+    const report = await verifyLog(services);
+    expect(report).toMatchObject({ ok: true, entries: 6, checkpoints: 3, firstBadSeq: null, signedEntries: 6 });
+    expect(report.problems).toEqual([{ kind: 'anchor-line-duplicate', seq: 4, checkpoint: 2 }]);
+
+    // The checkpointer signs on from the log's real head, and verify still names the line alone.
+    await logEntries(1);
+    expect(await anchorAt(anchors, '2026-12-01T00:10:00.000Z')).toMatchObject({ treeSize: 7 });
+    expect(await verifyLog(services)).toMatchObject({
+      ok: true,
+      signedEntries: 7,
+      problems: [{ kind: 'anchor-line-duplicate', seq: 4, checkpoint: 2 }],
+    });
+  });
 });
 
 /**

@@ -199,12 +199,14 @@ describe('verifyAccessLog across pages', () => {
   let store: Store;
   let checkpoints: Checkpoint[];
 
-  const checkpointAt = async (size: number) =>
+  // The k-th checkpoint signed, at its own time: two of one size are two lines, not one repeated
+  // (anchor-line-duplicate).
+  const checkpointAt = async (size: number, k: number) =>
     signCheckpoint(
       {
         treeSize: size,
         rootHash: rootFromLeafHashes(await leafHashes(store, size)).toString('hex'),
-        time: new Date(Date.UTC(2026, 10, 23, 9, 0, 0, size)).toISOString(),
+        time: new Date(Date.UTC(2026, 10, 23, 9, 0, k)).toISOString(),
       },
       privateKey,
       'audit-signing-key/test',
@@ -236,8 +238,8 @@ describe('verifyAccessLog across pages', () => {
       }),
     );
     checkpoints = [];
-    for (const size of [0, 1, 3999, 4000, 4000, 4001, 6500, 8000, 8001, ENTRIES])
-      checkpoints.push(await checkpointAt(size));
+    for (const [k, size] of [0, 1, 3999, 4000, 4000, 4001, 6500, 8000, 8001, ENTRIES].entries())
+      checkpoints.push(await checkpointAt(size, k));
     await sql`drop trigger access_log_no_update`.execute(store.db);
     await sql`drop trigger access_log_no_delete`.execute(store.db);
   });
