@@ -16,6 +16,7 @@ import { normaliseDate } from '../domain/normalise.js';
 import { everyMatch } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { datasetOfPerson, purposeOfOptOutRecording } from '../people/person-agreement.js';
+import { sourcesHoldingNow } from '../people/person-view.js';
 import { canonicalQuery, personQuerySchema, type CanonicalQuery } from '../people/person-query.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
@@ -70,7 +71,7 @@ export const consentResponseSchema = z.object({
   reachesNoOne: z
     .boolean()
     .describe(
-      "True when the consent reaches no one now: a split detached it (`detachedAt`), or no record of the datasets its purpose covers holds the person it was given for any more (left out of a snapshot, deleted by retention, or given a new person id at a load, as one who returns in a later snapshot is), so every lookup under it is refused for want of it; while not withdrawn, it must be recorded again against the person as now found. Decided when read, from the records held now: no time is kept of when their records went. Always false for an opt-out, which holds the person's data back by their keys kept whoever holds them",
+      "True when the consent reaches no one now: a split detached it (`detachedAt`), or no current source's record of the datasets its purpose covers holds the person it was given for any more (left out of a snapshot, its source no longer listed by a re-signed agreement, deleted by retention, or given a new person id at a load, as one who returns in a later snapshot is), so every lookup under it is refused for want of it; while not withdrawn, it must be recorded again against the person as now found. Decided when read, from the records held now: no time is kept of when their records went. Always false for an opt-out, which holds the person's data back by their keys kept whoever holds them",
     ),
 });
 
@@ -489,21 +490,26 @@ function purposeDatasets(agreements: Pick<AgreementSet, 'grantsFor'>, purposeId:
  * Dudley's officer had no way to see it must be recorded again (found by a defect hunt).
  * Decided at read time from the records held, as a lookup decides: the datasets are those the
  * recording searched, so the answer tells the recording party nothing its recording again would
- * not, and nothing of datasets outside the purpose. A purpose no agreement defines now releases
- * nothing to anyone; its consent is asked only whether any record holds its person still (it
- * would release again were the purpose restored). An opt-out never: kept by its person's keys,
+ * not, and nothing of datasets outside the purpose. Only a current source's record counts, as a
+ * lookup counts it (sourcesHoldingNow): a record of a party a re-signing no longer lists as a
+ * source of the dataset is passed over by ICF's lookups, and counted here it read back as
+ * reaching someone (found by a defect hunt). A purpose no agreement defines now releases nothing
+ * to anyone; its consent is asked only whether any record holds its person still (it would
+ * release again were the purpose restored). An opt-out never: kept by its person's keys,
  * it holds back the records of whoever arrives under them, and telling a DPO of any party whether
  * anyone holds its person would tell it of the other parties' records.
  */
 async function consentReachesNoOne(ctx: ApiContext, consent: ConsentRecord): Promise<boolean> {
   if (consent.kind === 'opt-out') return false;
   if (consent.detachedAt !== null) return true;
-  const { agreements, consents } = ctx.services;
-  const datasets =
-    consent.purposeId === null || agreements.purpose(consent.purposeId) === undefined
-      ? undefined
-      : purposeDatasets(agreements, consent.purposeId);
-  return !(await consents.holdsAnyOf(consent.subjectKeys, datasets));
+  const { agreements, consents, store } = ctx.services;
+  if (consent.purposeId === null || agreements.purpose(consent.purposeId) === undefined)
+    return !(await consents.holdsAnyOf(consent.subjectKeys));
+  const datasets = purposeDatasets(agreements, consent.purposeId);
+  for (const personId of consent.subjectKeys) {
+    if ((await sourcesHoldingNow(store, agreements, personId, datasets)).length > 0) return false;
+  }
+  return true;
 }
 
 /** The answer about a consent: the Consent schema, as recorded and, if so, as withdrawn, detached or reaching no one. */

@@ -520,11 +520,11 @@ export class StoreConsentRegister implements ConsentRegister {
   }
 
   /**
-   * Whether a record holds any of `personIds`, of `datasetIds` only where given: whether a
-   * consent still reaches the person it was given for, where a lookup under its purpose finds them.
+   * Whether any record, of any dataset or source, holds any of `personIds`: whether a consent
+   * under a purpose no agreement defines now would reach its person again were it restored.
    */
-  async holdsAnyOf(personIds: readonly string[], datasetIds?: readonly string[]): Promise<boolean> {
-    return (await this.heldIds(this.store.db, personIds, datasetIds)).size > 0;
+  async holdsAnyOf(personIds: readonly string[]): Promise<boolean> {
+    return (await this.heldIds(this.store.db, personIds)).size > 0;
   }
 
   /** Of `ids`, those a record holds, of `datasetIds` only where given. */
