@@ -527,17 +527,11 @@ export class StoreConsentRegister implements ConsentRegister {
     return (await this.heldIds(this.store.db, personIds)).size > 0;
   }
 
-  /** Of `ids`, those a record holds, of `datasetIds` only where given. */
-  private async heldIds(
-    db: Kysely<Database>,
-    ids: readonly string[],
-    datasetIds?: readonly string[],
-  ): Promise<Set<string>> {
-    if (datasetIds?.length === 0) return new Set();
-    const held = await inSlices(this.store.dialect.engine, ids, (slice) => {
-      const holding = db.selectFrom('source_record').select('person_id').distinct().where('person_id', 'in', slice);
-      return (datasetIds === undefined ? holding : holding.where('dataset_id', 'in', [...datasetIds])).execute();
-    });
+  /** Of `ids`, those a record holds. */
+  private async heldIds(db: Kysely<Database>, ids: readonly string[]): Promise<Set<string>> {
+    const held = await inSlices(this.store.dialect.engine, ids, (slice) =>
+      db.selectFrom('source_record').select('person_id').distinct().where('person_id', 'in', slice).execute(),
+    );
     return new Set(held.flatMap((r) => (r.person_id === null ? [] : [r.person_id])));
   }
 
