@@ -50,6 +50,7 @@ import { lockEpochs } from './0049-lock-epochs.js';
 import { accessLogSubjectIds } from './0050-access-log-subject-ids.js';
 import { accessLogSubjectIdsFilled } from './0051-access-log-subject-ids-filled.js';
 import { breachPartnersDeadline } from './0052-breach-partners-deadline.js';
+import { matchingKeysNamingNoOne } from './0053-matching-keys-naming-no-one.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -107,5 +108,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0050-access-log-subject-ids': accessLogSubjectIds(d),
     '0051-access-log-subject-ids-filled': accessLogSubjectIdsFilled(d),
     '0052-breach-partners-deadline': breachPartnersDeadline(d),
+    '0053-matching-keys-naming-no-one': matchingKeysNamingNoOne(d),
   };
 }

@@ -927,7 +927,7 @@ describe('statements sent to Azure SQL', () => {
     expect(statements.map((s) => s.sql)).toEqual([fenceCheck, fenceCheck]);
   });
 
-  it("creates today's tables, columns and indexes (0019-0051) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0053) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -966,6 +966,7 @@ describe('statements sent to Azure SQL', () => {
       '0050-access-log-subject-ids',
       '0051-access-log-subject-ids-filled',
       '0052-breach-partners-deadline',
+      '0053-matching-keys-naming-no-one',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -1055,6 +1056,25 @@ describe('statements sent to Azure SQL', () => {
     expectAccepted(statements);
     expect(statements.map((s) => s.sql)).toEqual([
       'create table "attribute_layout" ("id" nvarchar(16) primary key, "names" nvarchar(max) not null)',
+    ]);
+  });
+
+  it('clears the matching keys an earlier load kept of a placeholder name or a forces postcode (0053) with statements SQL Server accepts', async () => {
+    const page = [
+      { id: 'r1', given_name: 'BABY', postcode: 'ME1 1AA' },
+      { id: 'r2', given_name: 'BABETTE', postcode: 'ME2 2BB' },
+      { id: 'r3', given_name: 'JOHN', postcode: 'BFPO 61' },
+    ];
+    const { store, statements } = sqlServerStatements((q) => (q.sql.trim().startsWith('select') ? page : []));
+    await migrationsFor(store.dialect)['0053-matching-keys-naming-no-one']!.up(store.db as unknown as Kysely<unknown>);
+    expectAccepted(statements);
+    expect(statements.map((s) => [s.sql.replace(/\s+/g, ' ').trim(), s.parameters])).toEqual([
+      [
+        'select top(10000) id, given_name, postcode from source_record where id > @1 and (given_name is not null or postcode is not null) order by id',
+        [''],
+      ],
+      ['update source_record set given_name = null, first3 = null where id in (@1)', ['r1']],
+      ['update source_record set postcode = null where id in (@1)', ['r3']],
     ]);
   });
 });
