@@ -1,9 +1,10 @@
 /**
  * `npm start`: the whole product on one machine. Loads local settings like Core Tools, checks
- * them (and makes the store's folder) before anything starts, starts Azurite, then serves the registered functions on 7071.
+ * them (and makes the folders they name) before anything starts, starts Azurite, then serves the registered functions on 7071.
  */
-import { resolve } from 'node:path';
-import { ConfigurationError, loadConfig } from '../shared/config.js';
+import { dirname, resolve } from 'node:path';
+import { ConfigurationError, loadConfig, type Settings } from '../shared/config.js';
+import { makeSettingFolder } from '../shared/make-folder.js';
 import { makeStoreFolder } from '../shared/store/store-options.js';
 import { startAzurite, type RunningAzurite } from './azurite.js';
 import { startLocalHost, type LocalHost } from './local-host.js';
@@ -20,9 +21,7 @@ async function main(): Promise<void> {
   let settings;
   try {
     settings = loadConfig(process.env);
-    // Made before Azurite starts: a SQLITE_PATH whose folder cannot be made was found only as the
-    // store opened, once Azurite was running, and refused as loadConfig's refusals are.
-    makeStoreFolder(settings);
+    makeSettingFolders(settings);
   } catch (err) {
     if (err instanceof ConfigurationError) {
       process.stderr.write(`lintel: cannot start. ${err.message}\n`);
@@ -101,6 +100,21 @@ async function main(): Promise<void> {
   });
   if (demo.length > 0)
     log(`demo data: ${demo.length} synthetic extracts uploaded to incoming/ (truth in .lintel/seed/truth.csv)`);
+}
+
+/**
+ * Makes the folder of each file a setting names that this host writes, before Azurite starts:
+ * each was found bad only as it was first written, once Azurite was running, the secrets' and
+ * the issuer key's as "start-up failed: cannot make the folder …", naming no setting. Refused now
+ * as loadConfig's refusals are, naming the setting (makeSettingFolder).
+ */
+function makeSettingFolders(settings: Settings): void {
+  makeStoreFolder(settings);
+  if (settings.SECRETS_SOURCE === 'local')
+    makeSettingFolder('LOCAL_SECRETS_PATH', dirname(resolve(settings.LOCAL_SECRETS_PATH)));
+  // The development issuer exists only off production (local-host.ts).
+  if (settings.LINTEL_ENV !== 'production')
+    makeSettingFolder('DEV_ISSUER_KEY_PATH', dirname(resolve(settings.DEV_ISSUER_KEY_PATH)));
 }
 
 function log(message: string): void {

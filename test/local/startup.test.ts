@@ -72,7 +72,7 @@ describe('start-up with bad settings', () => {
   });
 });
 
-describe('start-up with a store folder that cannot be made', () => {
+describe("start-up with a setting's folder that cannot be made", () => {
   // Node's recursive mkdir spun for ever at full CPU on this folder, and npm start said nothing.
   // A spinning host runs no SIGTERM handler, so the timeout kills it outright (status null); the
   // storage named is the shared Azurite's, so the host starts no Azurite of its own to be left behind.
@@ -94,23 +94,30 @@ describe('start-up with a store folder that cannot be made', () => {
     expect(result.stderr).toContain('SQLITE_PATH: cannot make the folder /proc/nope (ENOENT)');
   }, 90_000);
 
-  // The folder was found bad only as the store opened, after npm start had started its Azurite
-  // (and said so): refused now before anything starts, so none is left on the port to stop.
-  it('refuses before it starts an Azurite of its own', async () => {
-    const { cwd, blobPort, env } = await hostFolder();
-    const result = spawnSync(HOST_FROM_SOURCE[0]!, HOST_FROM_SOURCE.slice(1), {
-      cwd,
-      env: { ...env, SQLITE_PATH: '/proc/nope/lintel.db' },
-      encoding: 'utf8',
-      timeout: 60_000,
-      killSignal: 'SIGKILL',
-    });
-    expect(result.status, 'the host was killed while starting').toBe(1);
-    expect(result.stderr).toContain('SQLITE_PATH: cannot make the folder /proc/nope (ENOENT)');
-    expect(result.stdout).not.toContain('Azurite blob service');
-    expect(existsSync(join(cwd, '.lintel/azurite')), "Azurite's folder was made").toBe(false);
-    expect(await portInUse(blobPort)).toBe(false);
-  }, 90_000);
+  // Each folder was found bad only as it was first written, after npm start had started its
+  // Azurite (and said so), the secrets' and the issuer key's as "start-up failed: cannot make the
+  // folder …", naming no setting: refused now before anything starts, each naming its setting.
+  it.each([['SQLITE_PATH'], ['LOCAL_SECRETS_PATH'], ['DEV_ISSUER_KEY_PATH']])(
+    'refuses a %s whose folder cannot be made before it starts an Azurite of its own',
+    async (setting) => {
+      const { cwd, blobPort, env } = await hostFolder();
+      const result = spawnSync(HOST_FROM_SOURCE[0]!, HOST_FROM_SOURCE.slice(1), {
+        cwd,
+        env: { ...env, [setting]: '/proc/nope/file' },
+        encoding: 'utf8',
+        timeout: 60_000,
+        killSignal: 'SIGKILL',
+      });
+      expect(result.status, 'the host was killed while starting').toBe(1);
+      expect(result.stderr).toBe(
+        `lintel: cannot start. Invalid configuration:\n  - ${setting}: cannot make the folder /proc/nope (ENOENT)\n`,
+      );
+      expect(result.stdout).not.toContain('Azurite blob service');
+      expect(existsSync(join(cwd, '.lintel/azurite')), "Azurite's folder was made").toBe(false);
+      expect(await portInUse(blobPort)).toBe(false);
+    },
+    90_000,
+  );
 });
 
 describe('npm start beside the scripts', () => {
