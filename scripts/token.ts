@@ -6,18 +6,18 @@
  * shell's settings give (`AUTH_ISSUER`): the host verifies it only if its own settings name the
  * same one.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { loadLocalSettings, LocalSettingsError } from '../local/settings.js';
-import { AgreementValidationError } from '../shared/agreements/agreement-issue.js';
+import { loadLocalSettings } from '../local/settings.js';
 import { loadAgreements } from '../shared/agreements/load.js';
 import type { AgreementSet } from '../shared/agreements/agreement-set.js';
-import { parsePartyDirectory, PartyDirectoryError, rolesHeldBy } from '../shared/agreements/party-directory.js';
+import { parsePartyDirectory, rolesHeldBy } from '../shared/agreements/party-directory.js';
 import { developmentIssuer } from '../shared/auth/development-issuer.js';
 import { ConfigurationError, loadConfig, type Settings } from '../shared/config.js';
+import { errorCodeOf } from '../shared/logging.js';
 import { makeSettingFolder } from '../shared/make-folder.js';
 import { storeOptionsOf } from '../shared/store/store-options.js';
-import { parseOptions, refuseUsage } from './cli.js';
+import { failureLine, parseOptions, refuseUsage } from './cli.js';
 
 const USAGE = 'npm run token -- --party <party-id> --role <role> [--role <role>] [--minutes 60]';
 
@@ -104,12 +104,24 @@ async function main(): Promise<void> {
 async function rememberedBy(settings: Settings, loaded: AgreementSet) {
   const options = storeOptionsOf(settings);
   if (options.engine === 'sqlite' && (options.path === ':memory:' || !existsSync(options.path))) return {};
+  // A SQLITE_PATH that is a folder, or a file that is no SQLite store, is that setting's fault:
+  // it was answered "token: SqliteError", naming neither the setting nor what is wrong with it.
+  if (options.engine === 'sqlite' && statSync(options.path).isDirectory())
+    throw new ConfigurationError([`SQLITE_PATH: ${options.path} is a folder, not a file`]);
   // Loaded only here, once there is a store to read: every other token is minted from the files.
   const [{ openStore }, { readRememberedParties }] = await Promise.all([
     import('../shared/store/database.js'),
     import('../shared/agreements/remembered-agreements.js'),
   ]);
-  const store = openStore(options);
+  let store;
+  try {
+    store = openStore(options);
+  } catch (err) {
+    const code = errorCodeOf(err);
+    if (options.engine === 'sqlite' && typeof code === 'string' && code.startsWith('SQLITE_'))
+      throw new ConfigurationError([`SQLITE_PATH: cannot open ${options.path} as a SQLite store (${code})`]);
+    throw err;
+  }
   try {
     return await readRememberedParties(store, loaded);
   } catch {
@@ -124,11 +136,6 @@ main().catch((err: unknown) => {
   // column); anything else is named by its kind only, as its message may quote a setting
   // (JSON.parse does). A usage error never gets here:
   // parseOptions and refuseUsage end the script first, with exit 2 and the usage line.
-  const known =
-    err instanceof ConfigurationError ||
-    err instanceof LocalSettingsError ||
-    err instanceof PartyDirectoryError ||
-    err instanceof AgreementValidationError;
-  process.stderr.write(`token: ${known ? (err as Error).message : err instanceof Error ? err.name : 'failed'}\n`);
+  process.stderr.write(failureLine('token', err));
   process.exit(1);
 });

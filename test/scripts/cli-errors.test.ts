@@ -172,6 +172,31 @@ describe('CLI errors', () => {
     );
   });
 
+  // A party the files do not name is looked for in the store SQLITE_PATH names; a SQLITE_PATH
+  // naming a folder, or a file that is no SQLite store, was answered "token: SqliteError", naming
+  // neither the setting nor what is wrong with it.
+  it('npm run token names SQLITE_PATH when it is a folder or no SQLite store, for a party the files do not name (exit 1)', () => {
+    const env = { ...ISOLATED, DEV_ISSUER_KEY_PATH: join(dir, 'dev-issuer-key.json') };
+    const folder = mkdtempSync(join(dir, 'store-folder-'));
+    const asFolder = run('scripts/token.ts', ['--party', 'kettering-borough', '--role', 'dpo'], {
+      ...env,
+      SQLITE_PATH: folder,
+    });
+    expect({ status: asFolder.status, stdout: asFolder.stdout }).toEqual({ status: 1, stdout: '' });
+    expect(asFolder.stderr).toBe(`token: Invalid configuration:\n  - SQLITE_PATH: ${folder} is a folder, not a file\n`);
+
+    const notStore = join(dir, 'not-a-store.db');
+    writeFileSync(notStore, 'not a database\n');
+    const asText = run('scripts/token.ts', ['--party', 'kettering-borough', '--role', 'dpo'], {
+      ...env,
+      SQLITE_PATH: notStore,
+    });
+    expect({ status: asText.status, stdout: asText.stdout }).toEqual({ status: 1, stdout: '' });
+    expect(asText.stderr).toBe(
+      `token: Invalid configuration:\n  - SQLITE_PATH: cannot open ${notStore} as a SQLite store (SQLITE_NOTADB)\n`,
+    );
+  });
+
   // A --minutes out of range was refused in one line, without the usage line that follows every
   // other command line a script cannot run (import's --timeout, seed's --size).
   it.each([['0'], ['1441'], ['an hour'], ['']])(
