@@ -6,7 +6,7 @@
  * shell's settings give (`AUTH_ISSUER`): the host verifies it only if its own settings name the
  * same one.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadLocalSettings } from '../local/settings.js';
 import { loadAgreements } from '../shared/agreements/load.js';
@@ -16,7 +16,7 @@ import { developmentIssuer } from '../shared/auth/development-issuer.js';
 import { ConfigurationError, loadConfig, type Settings } from '../shared/config.js';
 import { errorCodeOf } from '../shared/logging.js';
 import { makeSettingFolder } from '../shared/make-folder.js';
-import { storeOptionsOf } from '../shared/store/store-options.js';
+import { refuseFolderAsStore, storeOptionsOf } from '../shared/store/store-options.js';
 import { failureLine, parseOptions, refuseUsage } from './cli.js';
 
 const USAGE = 'npm run token -- --party <party-id> --role <role> [--role <role>] [--minutes 60]';
@@ -106,8 +106,7 @@ async function rememberedBy(settings: Settings, loaded: AgreementSet) {
   if (options.engine === 'sqlite' && (options.path === ':memory:' || !existsSync(options.path))) return {};
   // A SQLITE_PATH that is a folder, or a file that is no SQLite store, is that setting's fault:
   // it was answered "token: SqliteError", naming neither the setting nor what is wrong with it.
-  if (options.engine === 'sqlite' && statSync(options.path).isDirectory())
-    throw new ConfigurationError([`SQLITE_PATH: ${options.path} is a folder, not a file`]);
+  if (options.engine === 'sqlite') refuseFolderAsStore(options.path);
   // Loaded only here, once there is a store to read: every other token is minted from the files.
   const [{ openStore }, { readRememberedParties }] = await Promise.all([
     import('../shared/store/database.js'),

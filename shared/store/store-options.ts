@@ -1,5 +1,6 @@
+import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Settings } from '../config.js';
+import { ConfigurationError, type Settings } from '../config.js';
 import { makeSettingFolder } from '../make-folder.js';
 import type { StoreOptions } from './database.js';
 
@@ -21,6 +22,17 @@ export function storeOptionsOf(settings: Settings): StoreOptions {
  */
 export function makeStoreFolder(settings: Settings): void {
   const options = storeOptionsOf(settings);
-  if (options.engine === 'sqlite' && options.path !== ':memory:')
-    makeSettingFolder('SQLITE_PATH', dirname(options.path));
+  if (options.engine !== 'sqlite' || options.path === ':memory:') return;
+  makeSettingFolder('SQLITE_PATH', dirname(options.path));
+  refuseFolderAsStore(options.path);
+}
+
+/**
+ * Refuses a SQLite store path that is a folder, naming SQLITE_PATH: opened, it was SQLite's
+ * SQLITE_CANTOPEN, which `npm start`, `npm run migrate` and `npm run token` each reported by its
+ * error type alone, naming no setting.
+ */
+export function refuseFolderAsStore(path: string): void {
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true)
+    throw new ConfigurationError([`SQLITE_PATH: ${path} is a folder, not a file`]);
 }

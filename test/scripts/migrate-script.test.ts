@@ -1,7 +1,7 @@
 // `npm run migrate` as a release pipeline runs it: a process of its own, settings from the
 // environment over the example local settings, against a SQLite store on disk.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
@@ -60,6 +60,15 @@ describe('npm run migrate', () => {
     const result = migrate(path.replace('FILE', file));
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
     expect(result.stderr).toBe(`migrate: Invalid configuration:\n  - SQLITE_PATH: ${problem.replace('FILE', file)}\n`);
+  });
+
+  // A store path that is a folder was "migrate: failed (SqliteError:SQLITE_CANTOPEN)".
+  it('names SQLITE_PATH when it is a folder, and exits 1', () => {
+    const folder = join(dir, 'a-folder');
+    mkdirSync(folder, { recursive: true });
+    const result = migrate(folder);
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
+    expect(result.stderr).toBe(`migrate: Invalid configuration:\n  - SQLITE_PATH: ${folder} is a folder, not a file\n`);
   });
 
   it("names the migration that failed and the database's reason, and exits 1", () => {
