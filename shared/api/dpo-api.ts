@@ -164,14 +164,14 @@ export const alertSchema = z.object({
       'For special-category-volume, the roles the counted entries were made under, joined by commas; null for the other rules',
     ),
   windowStart: isoTime.describe(
-    "Start of the window: for the volume rules, sixty minutes before its end, or earlier for a burst that runs out of the alert before it, from the first of the sixty minutes that put it over the threshold (that window overlaps the one before it); for out-of-hours, the out-of-hours period's start; for a no-match run, the run's first entry",
+    "Start of the window: for the volume rules, sixty minutes before its end, or earlier for a burst that runs out of the alert before it, from the first of the sixty minutes that put it over the threshold (that window overlaps the one before it); for out-of-hours, the out-of-hours period's start; for a no-match run, the run's first entry; for the alert of what a window or run held after a breach record was opened from the alert before it, the moment the breach was opened (for a run, its first entry after it)",
   ),
   windowEnd: isoTime.describe("End of the window; for a no-match run, the run's last entry as last evaluated"),
   count: z
     .number()
     .int()
     .describe(
-      'Entries in the window (or run) as of the latest evaluation that saw it, not only the first; where two volume alerts overlap, the entries in the overlap are counted in each',
+      "Entries in the window (or run) as of the latest evaluation that saw it, not only the first, up to the opening of a breach record from the alert: the entries after it are a new alert's; where two volume alerts overlap, the entries in the overlap are counted in each",
     ),
   baseline: z.number().nullable().describe('Average an hour over the previous days, for the volume rules'),
   raisedAt: isoTime,

@@ -20,7 +20,7 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Logger } from '../logging.js';
 import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
-import { alertedClients, alertWindows, raiseAlert, type Alert } from './alerts.js';
+import { alertedClients, alertIdFor, alertWindows, decisionTimes, raiseAlert, type Alert } from './alerts.js';
 import { agreementsOfEntry, type EntryOwnership } from './entry-agreements.js';
 import { outOfHoursPeriods, UK_OFFICE_HOURS, type Period, type WorkingHours } from './working-hours.js';
 
@@ -419,12 +419,40 @@ async function slidingVolume(
     }
     const baseline = (before.get(key)?.count ?? 0) / (baselineDays * 24);
     const over = (count: number) => count >= v.floor && count > v.factor * baseline;
-    for (const window of burstWindows(c.minutes, firstStart, taken.get(key) ?? [], over)) {
+    /** The roles of the minutes [from, to) overlaps, as the alert's detail. */
+    const detailOf = (from: number, to: number) => {
       const roles = new Set<string>();
       for (const [minute, made] of c.roles)
-        if (minute >= window.start.getTime() && minute < window.end.getTime()) for (const role of made) roles.add(role);
-      const finding = windowFinding(v.rule, c, v.detail(roles), window, window.count, baseline);
-      findings.push({ ...finding, windowKey: iso(window.key) });
+        if (minute + MINUTE_MS > from && minute < to) for (const role of made) roles.add(role);
+      return v.detail(roles);
+    };
+    // A window's entries on either side of a decision, counted again to the millisecond.
+    const entriesIn = async (from: string, to: string) =>
+      (await entriesByAgreement(store, agreements, v.counted, new Date(from), new Date(to), 0, c.clientId)).get(key)
+        ?.count ?? 0;
+    for (const window of burstWindows(c.minutes, firstStart, taken.get(key) ?? [], over)) {
+      const detail = detailOf(window.start.getTime(), window.end.getTime());
+      const finding = windowFinding(v.rule, c, detail, window, window.count, baseline);
+      findings.push(
+        ...(await continuedAfterDecisions(
+          store,
+          { ...finding, windowKey: iso(window.key) },
+          async (part, decidedAt, afterKey) => [
+            {
+              ...part,
+              role: detailOf(Date.parse(part.windowStart), Date.parse(decidedAt)),
+              count: await entriesIn(part.windowStart, decidedAt),
+            },
+            {
+              ...part,
+              role: detailOf(Date.parse(decidedAt), Date.parse(part.windowEnd)),
+              windowStart: decidedAt,
+              count: await entriesIn(decidedAt, part.windowEnd),
+              windowKey: afterKey,
+            },
+          ],
+        )),
+      );
     }
   }
   return findings;
@@ -499,7 +527,14 @@ function burstWindows(
     if (overlapping.length > 0) {
       // Found again to grow, by its key (its end less an hour: an alert's window is sixty minutes
       // but for a straddling burst's, which reaches back from them), from its own first minute.
-      const own = overlapping.find((w) => w.end.getTime() === end);
+      // The earliest of them: an alert acted on before its window ended shares its end with the
+      // alert of what came after (continuedAfterDecisions), which starts at the decision.
+      const own = overlapping
+        .filter((w) => w.end.getTime() === end)
+        .reduce<Period | undefined>(
+          (first, w) => (first === undefined || w.start < first.start ? w : first),
+          undefined,
+        );
       if (own) windows.push(windowAt(start, own.start.getTime()));
       continue;
     }
@@ -507,7 +542,13 @@ function burstWindows(
     // The alert whose window ended last before this minute, raised before or by this run.
     const alerted = [...taken, ...windows]
       .filter((w) => w.end.getTime() <= start)
-      .reduce<Period | undefined>((last, w) => (last === undefined || w.end > last.end ? w : last), undefined);
+      .reduce<Period | undefined>(
+        (last, w) =>
+          last === undefined || w.end > last.end || (w.end.getTime() === last.end.getTime() && w.start < last.start)
+            ? w
+            : last,
+        undefined,
+      );
     const first = over(between(start, end)) ? start : alerted && straddling(alerted, start);
     if (first === undefined) continue;
     windows.push(windowAt(start, first));
@@ -598,9 +639,19 @@ async function outOfHours(
       minDate(period.end, at),
       t.outOfHoursMinimum,
     );
-    for (const c of counts.values()) {
+    for (const [key, c] of counts) {
       if (c.count < t.outOfHoursMinimum) continue;
-      findings.push(windowFinding('out-of-hours', c, null, period, c.count, null));
+      const finding = windowFinding('out-of-hours', c, null, period, c.count, null);
+      // The lookups of the period on either side of a decision, counted again for each part.
+      const lookupsIn = async (from: string, to: Date) =>
+        (await entriesByAgreement(store, agreements, isLookup, new Date(from), to, 0, c.clientId)).get(key)?.count ?? 0;
+      const end = minDate(period.end, at);
+      findings.push(
+        ...(await continuedAfterDecisions(store, finding, async (part, decidedAt, afterKey) => [
+          { ...part, count: await lookupsIn(part.windowStart, new Date(decidedAt)) },
+          { ...part, windowStart: decidedAt, count: await lookupsIn(decidedAt, end), windowKey: afterKey },
+        ])),
+      );
     }
   }
   return findings;
@@ -684,24 +735,10 @@ async function noMatchRuns(
       )
       .execute();
     const runs = new Map<string, typeof rows>([...watched].map((id) => [id, []]));
+    const closed: { agreementId: string; run: typeof rows }[] = [];
     const close = (agreementId: string) => {
       const run = runs.get(agreementId)!;
-      if (run.length >= t.noMatchRun) {
-        const first = run[0]!;
-        const last = run[run.length - 1]!;
-        findings.push({
-          rule: 'no-match-run',
-          clientId,
-          partyId: last.party_id,
-          agreementId,
-          role: null,
-          windowStart: first.time,
-          windowEnd: last.time,
-          count: run.length,
-          baseline: null,
-          windowKey: `seq:${Number(first.seq)}`,
-        });
-      }
+      if (run.length >= t.noMatchRun) closed.push({ agreementId, run });
       runs.set(agreementId, []);
     };
     for (const row of rows) {
@@ -719,8 +756,76 @@ async function noMatchRuns(
       }
     }
     for (const agreementId of watched) close(agreementId);
+    for (const { agreementId, run } of closed) {
+      /** The run's misses from the first of `entries`, keyed `windowKey`. */
+      const runFinding = (entries: typeof rows, windowKey: string): Finding => ({
+        rule: 'no-match-run',
+        clientId,
+        partyId: entries[entries.length - 1]!.party_id,
+        agreementId,
+        role: null,
+        windowStart: entries[0]!.time,
+        windowEnd: entries[entries.length - 1]!.time,
+        count: entries.length,
+        baseline: null,
+        windowKey,
+      });
+      /** Each part's misses, by its key. */
+      const entriesOf = new Map<string, typeof rows>();
+      const part = (entries: typeof rows, windowKey: string) => {
+        if (entries.length === 0) return undefined;
+        entriesOf.set(windowKey, entries);
+        return runFinding(entries, windowKey);
+      };
+      const whole = part(run, `seq:${Number(run[0]!.seq)}`)!;
+      findings.push(
+        ...(await continuedAfterDecisions(store, whole, (finding, decidedAt, afterKey) => {
+          const entries = entriesOf.get(finding.windowKey)!;
+          return Promise.resolve([
+            part(
+              entries.filter((row) => row.time < decidedAt),
+              finding.windowKey,
+            ),
+            part(
+              entries.filter((row) => row.time >= decidedAt),
+              afterKey,
+            ),
+          ]);
+        })),
+      );
+    }
   }
   return findings;
+}
+
+/**
+ * A finding as its alerts hold it: where the alert it is found again for was acted on (a breach
+ * opened from it, decisionTimes), that alert keeps the part before the decision, and the part
+ * after is a finding of its own, keyed by the alert decided (`after:` its id), to raise a new
+ * alert, open and listed, however few entries it holds: the activity the DPO acted on went on. And
+ * so on, where that one was acted on too. `split` gives the part before a decision, keyed as the
+ * finding is, and the part after, from the decision on, keyed `afterKey`; either undefined, or of
+ * no entries, where the finding has none there.
+ */
+async function continuedAfterDecisions(
+  store: Store,
+  finding: Finding,
+  split: (finding: Finding, decidedAt: string, afterKey: string) => Promise<[Finding | undefined, Finding | undefined]>,
+): Promise<Finding[]> {
+  const parts: Finding[] = [];
+  let rest: Finding | undefined = finding;
+  while (rest !== undefined && rest.count > 0) {
+    const id = alertIdFor(rest);
+    const decidedAt = (await decisionTimes(store, [id])).get(id);
+    if (decidedAt === undefined || decidedAt > rest.windowEnd) {
+      parts.push(rest);
+      break;
+    }
+    const [before, after] = await split(rest, decidedAt, `after:${id}`);
+    if (before !== undefined && before.count > 0) parts.push(before);
+    rest = after;
+  }
+  return parts;
 }
 
 interface Position {

@@ -518,6 +518,45 @@ describe('watch rules over the access log', () => {
     expect(lines.filter((l) => l.event === 'audit.alert-raised')).toHaveLength(3);
   });
 
+  it('raises a new alert for what a night or a no-match run holds after a breach was opened from its alert', async () => {
+    const NIGHT = (hhmm: string) => `2026-03-11T${hhmm}:00.000Z`;
+    await appendAt(
+      NIGHT('20:30'),
+      times(10, () => noMatch('fishing-client')),
+    );
+    const first = (await watch(NIGHT('20:35'))).raised;
+    expect(first.map((a) => [a.rule, a.count])).toEqual([
+      ['out-of-hours', 10],
+      ['no-match-run', 10],
+    ]);
+    // Two more before the DPO acts, which no run has seen yet: they are the acted-on alerts' own.
+    await appendAt(
+      NIGHT('20:40'),
+      times(2, () => noMatch('fishing-client')),
+    );
+    for (const alert of first) await openBreach(store, agreements, alert.id, 'dpo-client', new Date(NIGHT('20:45')));
+    await appendAt(
+      NIGHT('20:50'),
+      times(3, () => noMatch('fishing-client')),
+    );
+    const again = (await watch(NIGHT('20:55'))).raised;
+    expect(again.map((a) => [a.rule, a.status, a.count, a.windowStart, a.windowEnd])).toEqual([
+      ['out-of-hours', 'open', 3, NIGHT('20:45'), '2026-03-12T07:00:00.000Z'],
+      ['no-match-run', 'open', 3, NIGHT('20:50'), NIGHT('20:50')],
+    ]);
+    // The night and the run go on: the new alerts grow, and nothing is raised a third time.
+    await appendAt(NIGHT('21:00'), [noMatch('fishing-client')]);
+    expect((await watch(NIGHT('21:05'))).raised).toEqual([]);
+    const alerts = await listAlerts(store, { scope: KEYWAYS, limit: 100 });
+    expect(alerts.map((a) => [a.rule, a.status, a.count]).sort()).toEqual([
+      ['no-match-run', 'breach-opened', 12],
+      ['no-match-run', 'open', 4],
+      ['out-of-hours', 'breach-opened', 12],
+      ['out-of-hours', 'open', 4],
+    ]);
+    expect(lines.filter((l) => l.event === 'audit.alert-raised')).toHaveLength(4);
+  });
+
   it('writes one structured warning per alert, with ids and counts only', async () => {
     await appendAt(
       DAY(11, '10:05'),
@@ -890,6 +929,41 @@ describe('watch rules over the access log', () => {
   /** A council officer's read of a special-category field (MAPPA), under the roles given. */
   const specialRead = (clientId: string, roles = ['senior-officer']) =>
     lookup(clientId, { partyId: 'kettering-borough-council', roles, fields: [FIRST_NAME, MAPPA] });
+
+  it('raises a new volume alert for the reads in its window after a breach was opened from it', async () => {
+    await appendAt(
+      DAY(11, '10:05'),
+      times(150, () => specialRead('officer-client')),
+    );
+    const first = (await watch(DAY(11, '10:30'))).raised;
+    expect(first.map((a) => [a.rule, a.count])).toEqual([
+      ['lookup-volume', 150],
+      ['special-category-volume', 150],
+    ]);
+    // Twenty more before the DPO acts, which no run has seen yet: they are the acted-on alerts' own.
+    await appendAt(
+      DAY(11, '10:33'),
+      times(20, () => specialRead('officer-client')),
+    );
+    for (const alert of first) await openBreach(store, agreements, alert.id, 'dpo-client', new Date(DAY(11, '10:35')));
+    await appendAt(
+      DAY(11, '10:40'),
+      times(5, () => specialRead('officer-client', ['housing-officer'])),
+    );
+    const again = (await watch(DAY(11, '10:45'))).raised;
+    expect(again.map((a) => [a.rule, a.status, a.role, a.count, a.windowStart, a.windowEnd])).toEqual([
+      ['lookup-volume', 'open', null, 5, DAY(11, '10:35'), DAY(11, '11:05')],
+      ['special-category-volume', 'open', 'housing-officer', 5, DAY(11, '10:35'), DAY(11, '11:05')],
+    ]);
+    expect((await watch(DAY(11, '10:50'))).raised).toEqual([]);
+    const alerts = await listAlerts(store, { scope: KEYWAYS, limit: 100 });
+    expect(alerts.map((a) => [a.rule, a.status, a.role, a.count]).sort()).toEqual([
+      ['lookup-volume', 'breach-opened', null, 170],
+      ['lookup-volume', 'open', null, 5],
+      ['special-category-volume', 'breach-opened', 'senior-officer', 170],
+      ['special-category-volume', 'open', 'housing-officer', 5],
+    ]);
+  });
 
   it('raises special-category-volume for a burst across the hour, which no clock hour holds enough of', async () => {
     // 30 special-category reads 10:50–11:10: over the floor of 20 in any sixty minutes that hold
