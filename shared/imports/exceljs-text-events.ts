@@ -65,6 +65,11 @@ import { FileRejection } from './reasons.js';
  * to wait for its value), whether its value is a `<v>` or an inline string's `<t>`. A type is
  * SpreadsheetML's only as written: `t=" n"` or `t="N"` is none of them.
  *
+ * But a formula's number cell whose value is empty (`<c><f>…</f><v/></c>`, as openpyxl writes
+ * every formula it has not calculated) has no cached result, not an unreadable one: it is handed
+ * on as an empty formula string (`t="str"`), as Excel writes a formula showing nothing, which
+ * xlsx-records.ts reads as such (a row of them is a blank row).
+ *
  * But an ISO date cell (`t="d"`) refuses the workbook, `xlsx-date-cells`, as the cell opens: it
  * is the worksheet's form of its dates, not one bad cell (reasons.ts), and the byte scan
  * (worksheet-scan.ts) refuses it so as the worksheet inflates when `t="d"` is written so. XML
@@ -97,6 +102,9 @@ const XSD_BOOLEAN = /^[ \t\r\n]*(?:(1|true)|(0|false))[ \t\r\n]*$/;
 
 /** A shared string's index as exceljs gets it: `-1` names no string. */
 export const SHARED_STRING_NONE = '-1';
+
+/** A value of XML white space alone, or none. */
+const XML_SPACE = /^[ \t\r\n]*$/;
 
 const WHOLE_NUMBER = /^[ \t\r\n]*(\d+)[ \t\r\n]*$/;
 
@@ -133,6 +141,8 @@ interface Place {
   textElements: ReadonlySet<string> | undefined;
   /** In a worksheet, inside a cell whose value is read here: how it is read. */
   reading: ((text: string) => string) | undefined;
+  /** In a worksheet, inside a cell: whether it has a formula (its `<f>` comes before its value). */
+  formula: boolean;
   /** The text of such a cell's value so far, while inside its `<v>` (or a number cell's `<t>`). */
   valueText: string | undefined;
   /** exceljs's own text handler: such a value is handed to it when its `<v>` closes. */
@@ -166,6 +176,7 @@ export function readOnlyCellTextFromExcelJs(): void {
           open: [],
           textElements: undefined,
           reading: undefined,
+          formula: false,
           valueText: undefined,
           passText: undefined,
           numberCell: undefined,
@@ -205,7 +216,9 @@ export function readOnlyCellTextFromExcelJs(): void {
                       : unknownTypeValue;
             if ((type === 'b' || place.reading === unknownTypeValue) && attributes !== undefined) attributes.t = 'e';
             if (place.reading === numberValue) place.numberCell = { tag: tag as Tag, held: [] };
-          } else if (place.reading !== undefined && (element === 'v' || element === 't'))
+            place.formula = false;
+          } else if (element === 'f') place.formula = true;
+          else if (place.reading !== undefined && (element === 'v' || element === 't'))
             // A value, or an inline string's text, which exceljs reads as the value of a cell of any type.
             place.valueText = '';
         }
@@ -216,10 +229,12 @@ export function readOnlyCellTextFromExcelJs(): void {
       wrapped = function closeTag(this: unknown, tag: unknown) {
         const element = place.open[place.open.length - 1];
         if ((element === 'v' || element === 't') && place.valueText !== undefined && place.reading !== undefined) {
-          const value = place.reading(place.valueText);
-          place.valueText = undefined;
           const attributes = place.numberCell?.tag.attributes;
-          if (value === BOOLEAN_VALUES.unreadable && attributes !== undefined) attributes.t = 'e';
+          const noResult = place.formula && attributes !== undefined && XML_SPACE.test(place.valueText);
+          const value = noResult ? '' : place.reading(place.valueText);
+          place.valueText = undefined;
+          if (noResult) attributes.t = 'str';
+          else if (value === BOOLEAN_VALUES.unreadable && attributes !== undefined) attributes.t = 'e';
           if (place.passText !== undefined) handOn(place, place.passText, this, value);
         } else if (element === 'c') {
           place.reading = undefined;

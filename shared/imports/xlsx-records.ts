@@ -57,7 +57,8 @@ import {
  * Cells become text as a CSV would give them: dates (cells with a date format) as ISO dates,
  * times (a format that shows a time and no day) as ISO times (dateText), booleans as TRUE/FALSE, numbers as written to the 15 digits Excel shows — but where the format changes what Excel shows,
  * as it shows it (a percentage, a boolean, leading zeros: see numberText). Formula cells are refused (`formula-cell`): a
- * cached result is not the partner's data, and formulas must not travel on to Excel users.
+ * cached result is not the partner's data, and formulas must not travel on to Excel users; but a
+ * row whose cells are empty or formulas showing nothing is the blank row it looks like (recordOf).
  * Each XML part's bytes are decoded as one stream of UTF-8, and a part that is not UTF-8 refused
  * (`invalid-utf8`), not read with U+FFFD in its cells (exceljs-xml-decoding.ts). Text is decoded
  * once, by the XML parser: exceljs's second decoding of inline and formula strings is turned off
@@ -627,6 +628,23 @@ function cellText(value: unknown): Cell {
     );
   if (typeof v.text === 'string') return unescapeXstring(v.text);
   return CELL_ERROR;
+}
+
+/**
+ * Whether a formula cell shows nothing, as a template's `=IF(Sheet2!B4="","",Sheet2!B4)` copied
+ * down below the data does: refused as any formula is, but a row of nothing else is a blank row
+ * ({@link recordOf}). So it is when its cached result, as exceljs read it, is none, or text of
+ * white space alone (an untyped formula's empty `<v/>` is read as an empty text:
+ * exceljs-text-events.ts). The cell's value leaves out a result that is falsy (`''`, 0, NaN:
+ * lib/doc/cell.js, FormulaValue's `_copyModel`, 4.4.0), so a formula showing 0 would look like
+ * one showing nothing: the cell's own `result` is read instead. A shared formula's other cells
+ * (`<f t="shared" si="0"/>`, no text) are no formula to exceljs, and their value is the object
+ * it read, result and all.
+ */
+function showsNothing(value: unknown, cell: ExcelJS.Cell): boolean {
+  const v = value as Record<string, unknown>;
+  const result: unknown = 'result' in v ? v.result : cell.result;
+  return result === undefined || (typeof result === 'string' && unescapeXstring(result).trim() === '');
 }
 
 const CELL_UNREADABLE: Cell = { problem: 'cell-unreadable' };
@@ -1233,6 +1251,7 @@ function recordOf(row: ExcelJS.Row, limits: ReaderLimits, date1904: boolean): Ex
   if (width > limits.maxCells) return { row: row.number, cells: [], problem: 'column-count' };
   const cells: string[] = new Array<string>(width);
   let problems: { index: number; reason: RowReason }[] | undefined;
+  let blankFormulas = 0;
   let chars = 0;
   for (let i = 0; i < width; i++) {
     const value = values[i + 1];
@@ -1243,6 +1262,7 @@ function recordOf(row: ExcelJS.Row, limits: ReaderLimits, date1904: boolean): Ex
         : value instanceof Date
           ? dateText(value, row.getCell(i + 1).numFmt, date1904)
           : cellText(value);
+    if (text === FORMULA && showsNothing(value, row.getCell(i + 1))) blankFormulas++;
     if (typeof text !== 'string') {
       (problems ??= []).push({ index: i, reason: text.problem });
       cells[i] = '';
@@ -1257,5 +1277,11 @@ function recordOf(row: ExcelJS.Row, limits: ReaderLimits, date1904: boolean): Ex
     cells[i] = text;
   }
   if (chars > limits.maxRecordChars) return { row: row.number, cells: [], problem: 'row-too-long' };
-  return problems ? { row: row.number, cells, cellProblems: problems } : { row: row.number, cells };
+  if (problems === undefined) return { row: row.number, cells };
+  // A template's rows of formulas copied down below the data (or above the header) show nothing:
+  // a row of them and empty cells alone is the blank row the partner sees, skipped as one
+  // (row-preparation.ts, isBlankRecord), not a bad row for each, which had the file refused for
+  // its share of bad rows. A formula beside a value is still refused.
+  if (blankFormulas === problems.length && cells.every((c) => c.trim() === '')) return { row: row.number, cells };
+  return { row: row.number, cells, cellProblems: problems };
 }
