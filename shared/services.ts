@@ -1,10 +1,11 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { resolve } from 'node:path';
 import { createBlobServiceClient, ensureContainers } from './blob/blob-storage.js';
-import { loadConfig, type Settings } from './config.js';
+import { ConfigurationError, loadConfig, type Settings } from './config.js';
 import { createLogger, type Logger } from './logging.js';
+import { FolderError } from './make-folder.js';
 import { KeyVaultSecretSource } from './secrets/key-vault-secret-source.js';
-import { LocalSecretSource } from './secrets/local-secret-source.js';
+import { LocalSecretSource, SecretsFileError } from './secrets/local-secret-source.js';
 import type { SecretSource } from './secrets/secret-source.js';
 import { migrateToLatest, openStore, type Store } from './store/database.js';
 import { makeStoreFolder, storeOptionsOf } from './store/store-options.js';
@@ -40,9 +41,16 @@ export interface Services {
 }
 
 export function createSecretSource(settings: Settings): SecretSource {
-  return settings.SECRETS_SOURCE === 'keyvault'
-    ? new KeyVaultSecretSource({ vaultUri: settings.KEY_VAULT_URI!, pinnedVersions: settings.SECRET_VERSIONS })
-    : new LocalSecretSource(resolve(settings.LOCAL_SECRETS_PATH));
+  if (settings.SECRETS_SOURCE === 'keyvault')
+    return new KeyVaultSecretSource({ vaultUri: settings.KEY_VAULT_URI!, pinnedVersions: settings.SECRET_VERSIONS });
+  // A key file that cannot be used, or made, is that setting's fault: refused naming it.
+  try {
+    return new LocalSecretSource(resolve(settings.LOCAL_SECRETS_PATH));
+  } catch (err) {
+    if (err instanceof SecretsFileError || err instanceof FolderError)
+      throw new ConfigurationError([`LOCAL_SECRETS_PATH: ${err.message}`]);
+    throw err;
+  }
 }
 
 export interface ServicesOptions {
@@ -96,6 +104,8 @@ export async function createServices(
   // Its parties are checked once the store has said which ended agreements it remembers: a
   // party to one of those alone is still mapped, for its DPO.
   parsePartyDirectory(settings.PARTY_CLIENT_IDS, loaded, { checkParties: false });
+  // Before the store: a development key file that cannot be used stops start-up naming its setting.
+  const secrets = createSecretSource(settings);
   const store = openConfiguredStore(settings);
   try {
     const applied = await migrateToLatest(store);
@@ -130,7 +140,6 @@ export async function createServices(
     if (created.includes(anchors.containerName)) {
       await alarmIfAnchorContainerCreatedAtStart({ store, logger, container: anchors.containerName });
     }
-    const secrets = createSecretSource(settings);
     const accessLog = new AccessLog(store, logger);
     return {
       settings,

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { makeFolder } from '../make-folder.js';
-import { SECRET_GENERATORS } from './secret-generators.js';
+import { SECRET_GENERATORS, hasSecretShape } from './secret-generators.js';
 import {
   SECRET_NAMES,
   SecretVersionGoneError,
@@ -18,6 +18,21 @@ const fileSchema = z.object({
 type SecretsFile = z.infer<typeof fileSchema>;
 
 /**
+ * A development key file lintel cannot use. The message names the file, and the secret and
+ * version at fault, never the file's content: JSON.parse's own message quotes the text around
+ * the fault, a key's characters among them.
+ */
+export class SecretsFileError extends Error {
+  constructor(
+    readonly path: string,
+    problem: string,
+  ) {
+    super(`${path} ${problem}`);
+    this.name = 'SecretsFileError';
+  }
+}
+
+/**
  * Development stand-in for Key Vault: a JSON file under `.lintel/` (git-ignored), created with
  * fresh keys on first start and readable only by its owner. It keeps old versions so rotation
  * behaves as it does in Key Vault.
@@ -26,7 +41,7 @@ export class LocalSecretSource implements SecretSource {
   private file: SecretsFile;
 
   constructor(private readonly path: string) {
-    this.file = existsSync(path) ? fileSchema.parse(JSON.parse(readFileSync(path, 'utf8'))) : { secrets: {} };
+    this.file = existsSync(path) ? readSecretsFile(path) : { secrets: {} };
     if (SECRET_NAMES.some((n) => !this.file.secrets[n])) {
       for (const name of SECRET_NAMES) if (!this.file.secrets[name]) this.addVersion(name);
       this.save();
@@ -65,3 +80,35 @@ export class LocalSecretSource implements SecretSource {
     chmodSync(this.path, 0o600);
   }
 }
+
+/**
+ * The file as lintel wrote it, each secret's current version among its versions and every
+ * version in its secret's shape: one edited by hand (to rotate, or restore a version) is refused
+ * at start, naming what is wrong, not found out by the first import or checkpoint that reads it.
+ */
+function readSecretsFile(path: string): SecretsFile {
+  let parsed;
+  try {
+    parsed = fileSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  } catch {
+    throw new SecretsFileError(path, 'is not JSON');
+  }
+  if (!parsed.success) throw new SecretsFileError(path, 'is not a key file as lintel writes it');
+  for (const name of SECRET_NAMES) {
+    const entry = parsed.data.secrets[name];
+    if (entry === undefined) continue;
+    if (entry.versions[entry.current] === undefined)
+      throw new SecretsFileError(
+        path,
+        `names ${name} ${versionNamed(entry.current)} current, and holds no such version`,
+      );
+    for (const [version, value] of Object.entries(entry.versions))
+      if (!hasSecretShape(name, value))
+        throw new SecretsFileError(path, `holds ${name} ${versionNamed(version)} in a shape that is not ${name}'s`);
+  }
+  return parsed.data;
+}
+
+/** A version by its id where it is one (letters and digits, as lintel and Key Vault make them): a key pasted in its place is not quoted. */
+const versionNamed = (version: string): string =>
+  /^[0-9A-Za-z]{1,64}$/.test(version) ? `version ${version}` : 'a version whose id is not letters and digits';

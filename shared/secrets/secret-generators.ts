@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { SecretName } from './secret-source.js';
 
 /**
@@ -14,3 +14,20 @@ export const SECRET_GENERATORS: Record<SecretName, () => string> = {
   'audit-signing-key': () =>
     generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
 };
+
+/** The fewest bytes an HMAC key may hold: the SHA-256 output, its design strength. */
+const HMAC_KEY_BYTES = 32;
+
+/**
+ * Whether `value` has the shape {@link SECRET_GENERATORS} gives `name`: an HMAC key of at least
+ * 32 bytes in base64, or an Ed25519 private key in PEM.
+ */
+export function hasSecretShape(name: SecretName, value: string): boolean {
+  if (name !== 'audit-signing-key')
+    return /^[A-Za-z0-9+/_-]+={0,2}$/.test(value.trim()) && Buffer.from(value, 'base64').length >= HMAC_KEY_BYTES;
+  try {
+    return createPrivateKey(value).asymmetricKeyType === 'ed25519';
+  } catch {
+    return false;
+  }
+}

@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -118,6 +119,28 @@ describe("start-up with a setting's folder that cannot be made", () => {
     },
     90_000,
   );
+});
+
+describe('start-up with a development key file that cannot be used', () => {
+  // A key file edited by hand (a version restored with its quotes lost) stopped npm start with
+  // "start-up failed:" and JSON.parse's message, which quotes the text around the fault: the key.
+  it('exits naming LOCAL_SECRETS_PATH and the file, quoting none of it', async () => {
+    const { cwd, env } = await hostFolder();
+    const keyFile = join(cwd, 'secrets.json');
+    const key = randomBytes(32).toString('base64');
+    writeFileSync(keyFile, `{"secrets":{"pseudonymisation-key":{"current":"v1","versions":{"v1": ${key}}}}}`);
+    const result = spawnSync(HOST_FROM_SOURCE[0]!, HOST_FROM_SOURCE.slice(1), {
+      cwd,
+      env: { ...env, AzureWebJobsStorage: inject('azuriteConnectionString'), LOCAL_SECRETS_PATH: keyFile },
+      encoding: 'utf8',
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    });
+    expect(result.status, 'the host was killed while starting').toBe(1);
+    expect(result.stderr).toContain('lintel: cannot start.');
+    expect(result.stderr).toContain(`LOCAL_SECRETS_PATH: ${keyFile} is not JSON`);
+    expect(result.stderr).not.toContain(key.slice(0, 6));
+  }, 90_000);
 });
 
 describe('npm start beside the scripts', () => {

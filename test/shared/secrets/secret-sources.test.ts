@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChainedTokenCredential, CredentialUnavailableError, type TokenCredential } from '@azure/identity';
@@ -6,7 +7,7 @@ import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import { describe, expect, it } from 'vitest';
 import { failureLine } from '../../../scripts/cli.js';
 import { KeyVaultSecretSource } from '../../../shared/secrets/key-vault-secret-source.js';
-import { LocalSecretSource } from '../../../shared/secrets/local-secret-source.js';
+import { LocalSecretSource, SecretsFileError } from '../../../shared/secrets/local-secret-source.js';
 import { SecretUnavailableError, SecretVersionGoneError } from '../../../shared/secrets/secret-source.js';
 
 /**
@@ -162,5 +163,39 @@ describe('the local secret source', () => {
     const current = await local.get('pseudonymisation-key');
     expect(await local.get('pseudonymisation-key', current.version)).toEqual(current);
     await expect(local.get('pseudonymisation-key', 'no-such-version')).rejects.toBeInstanceOf(SecretVersionGoneError);
+  });
+
+  // A version restored or added by hand was found out by the first import or checkpoint to read
+  // it: a RangeError, or a TypeError the operator's line named by its kind alone.
+  it('refuses a key file edited out of shape at once, naming the secret and version, quoting no key', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'lintel-secrets-')), 'secrets.json');
+    new LocalSecretSource(path);
+    const written = JSON.parse(readFileSync(path, 'utf8')) as {
+      secrets: Record<string, { current: string; versions: Record<string, string> }>;
+    };
+    const refusal = (edit: (secrets: typeof written.secrets) => void): string => {
+      const secrets = structuredClone(written.secrets);
+      edit(secrets);
+      writeFileSync(path, JSON.stringify({ secrets }));
+      try {
+        new LocalSecretSource(path);
+        return 'accepted';
+      } catch (err) {
+        expect(err).toBeInstanceOf(SecretsFileError);
+        return (err as Error).message;
+      }
+    };
+    const short = randomBytes(16).toString('base64');
+    expect(refusal((s) => (s['pseudonymisation-key']!.versions['f00d'] = short))).toBe(
+      `${path} holds pseudonymisation-key version f00d in a shape that is not pseudonymisation-key's`,
+    );
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' });
+    expect(refusal((s) => (s['audit-signing-key']!.versions['beef'] = rsa.toString()))).toBe(
+      `${path} holds audit-signing-key version beef in a shape that is not audit-signing-key's`,
+    );
+    expect(refusal((s) => (s['person-ref-key']!.current = 'cafe'))).toBe(
+      `${path} names person-ref-key version cafe current, and holds no such version`,
+    );
+    expect(refusal(() => undefined)).toBe('accepted');
   });
 });
