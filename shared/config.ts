@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { productionStorageProblem, storageAccountOf } from './blob/storage-connection.js';
 import { NOISE_LIMIT } from './curated/indicator-counts.js';
-import { SECRET_NAMES, type SecretName } from './secrets/secret-source.js';
+import { SECRET_NAMES, SECRET_VERSION_ID, type SecretName } from './secrets/secret-source.js';
 import { parseSqlConnection, type SqlConnection } from './store/sql-connection.js';
 
 /**
@@ -80,6 +80,16 @@ const settingsObject = z.object({
     // A misspelt name pins nothing: the secret it meant would follow its latest version.
     if (Object.keys(versions).some((name) => !(SECRET_NAMES as readonly string[]).includes(name))) {
       ctx.addIssue({ code: 'custom', message: `may name only the secrets ${SECRET_NAMES.join(', ')}` });
+      return z.NEVER;
+    }
+    // The whole secret id pasted for its last segment asked Key Vault for a version that cannot be,
+    // and every import and lookup failed on a key "unavailable" or "gone", naming no setting.
+    const notVersionIds = Object.keys(versions).filter((name) => !SECRET_VERSION_ID.test(versions[name]!));
+    if (notVersionIds.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `pins ${notVersionIds.join(', ')} to what is not a version id (letters and digits: the last segment of the secret id)`,
+      });
       return z.NEVER;
     }
     return versions as Partial<Record<SecretName, string>>;

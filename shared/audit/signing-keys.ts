@@ -1,9 +1,13 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { SecretUnavailableError, SecretVersionGoneError, type SecretSource } from '../secrets/secret-source.js';
+import {
+  SECRET_VERSION_ID,
+  SecretUnavailableError,
+  SecretVersionGoneError,
+  type SecretSource,
+} from '../secrets/secret-source.js';
 import { verifyCheckpointSignature, type Checkpoint } from './checkpoint.js';
 
 const SECRET = 'audit-signing-key';
-const VERSION_ID = /^[0-9A-Za-z]{1,64}$/;
 
 /** The checkpoint signing key now in force, with the key id checkpoints carry: `audit-signing-key/<version>`. */
 export async function currentSigningKey(secrets: SecretSource): Promise<{ keyId: string; privateKey: KeyObject }> {
@@ -34,7 +38,7 @@ export async function logKeysFor(
     // Key Vault's (and the local file's) version ids are letters and digits. Anything else is not
     // a version of ours, and not asked for: Key Vault may refuse it as a bad request, a failure
     // that would otherwise stop every verification for one appended line.
-    if (name !== SECRET || version === undefined || !VERSION_ID.test(version) || rest.length > 0) continue;
+    if (name !== SECRET || version === undefined || !SECRET_VERSION_ID.test(version) || rest.length > 0) continue;
     try {
       const secret = await secrets.get(SECRET, version);
       keys.set(keyId, createPublicKey(createPrivateKey(secret.value)));

@@ -6,6 +6,7 @@ import { makeFolder } from '../make-folder.js';
 import { SECRET_GENERATORS, hasSecretShape } from './secret-generators.js';
 import {
   SECRET_NAMES,
+  SECRET_VERSION_ID,
   SecretVersionGoneError,
   type SecretName,
   type SecretSource,
@@ -111,4 +112,4 @@ function readSecretsFile(path: string): SecretsFile {
 
 /** A version by its id where it is one (letters and digits, as lintel and Key Vault make them): a key pasted in its place is not quoted. */
 const versionNamed = (version: string): string =>
-  /^[0-9A-Za-z]{1,64}$/.test(version) ? `version ${version}` : 'a version whose id is not letters and digits';
+  SECRET_VERSION_ID.test(version) ? `version ${version}` : 'a version whose id is not letters and digits';

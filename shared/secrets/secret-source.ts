@@ -18,6 +18,9 @@ export interface SecretSource {
 export const SECRET_NAMES = ['pseudonymisation-key', 'audit-signing-key', 'person-ref-key'] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 
+/** A version id as Key Vault (and the local key file) makes them: letters and digits. */
+export const SECRET_VERSION_ID = /^[0-9A-Za-z]{1,64}$/;
+
 /**
  * The secret could not be read this time (network, throttling, a Key Vault fault): asking again
  * later may well succeed, so nothing may be concluded from it about what the secret protects.

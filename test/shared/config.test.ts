@@ -124,6 +124,20 @@ describe('pinned secret versions', () => {
     ]);
   });
 
+  // Pinned to the whole secret id (or with a slash, a space) the app asked Key Vault for a version
+  // that cannot be, and every import and lookup failed as a key unavailable, naming no setting.
+  it('refuses a pin that is not a version id, naming the secret, quoting nothing of the pin', () => {
+    const secretId = 'https://lintel-kv.vault.azure.net/secrets/pseudonymisation-key/3f2a9c';
+    const problems = problemsOf({
+      ...minimal,
+      SECRET_VERSIONS: JSON.stringify({ 'pseudonymisation-key': secretId, 'person-ref-key': '3f2a ' }),
+    });
+    expect(problems).toEqual([
+      'SECRET_VERSIONS: pins pseudonymisation-key, person-ref-key to what is not a version id (letters and digits: the last segment of the secret id)',
+    ]);
+    expect(problems.join('\n')).not.toContain('3f2a');
+  });
+
   it('control: pins of the secrets lintel reads are taken', () => {
     expect(loadConfig({ ...minimal, SECRET_VERSIONS: '{"pseudonymisation-key":"3f2a"}' }).SECRET_VERSIONS).toEqual({
       'pseudonymisation-key': '3f2a',
