@@ -66,7 +66,7 @@ export class KeyVaultSecretSource implements SecretSource {
       if (secret.value === undefined || !secret.properties.version) throw new Error('empty secret');
       return { name, value: secret.value, version: secret.properties.version };
     } catch (err) {
-      if (isGone(err)) throw new SecretVersionGoneError(name, { cause: err });
+      if (isGone(err)) throw new SecretVersionGoneError(name, version, { cause: err });
       throw new SecretUnavailableError(name, { cause: err });
     }
   }

@@ -54,7 +54,7 @@ export class LocalSecretSource implements SecretSource {
     const wanted = version ?? entry?.current;
     const value = wanted ? entry?.versions[wanted] : undefined;
     // A file either holds a version or never will: as Key Vault's 404, not a passing fault.
-    if (!wanted || value === undefined) throw new SecretVersionGoneError(name);
+    if (!wanted || value === undefined) throw new SecretVersionGoneError(name, version);
     return { name, value, version: wanted };
   }
 

@@ -42,9 +42,21 @@ export class SecretUnavailableError extends Error {
  * every other failure is a {@link SecretUnavailableError} to retry.
  */
 export class SecretVersionGoneError extends SecretUnavailableError {
-  constructor(secretName: SecretName, options?: ErrorOptions) {
+  /**
+   * `version`: the version asked for (pinned, or one data was made under); none for the current
+   * one. Named in the message, so the operator knows which to restore, pin or re-enable: a
+   * version id is no secret, and one not shaped as an id is not quoted.
+   */
+  constructor(
+    secretName: SecretName,
+    readonly version?: string,
+    options?: ErrorOptions,
+  ) {
     super(secretName, options);
-    this.message = `Secret ${secretName} (that version) does not exist or is disabled`;
+    this.message =
+      version === undefined
+        ? `Secret ${secretName} has no current version to read: it does not exist, or its latest version is disabled`
+        : `Secret ${secretName} ${SECRET_VERSION_ID.test(version) ? `version ${version}` : 'at the version asked for'} does not exist or is disabled`;
     this.name = 'SecretVersionGoneError';
   }
 }

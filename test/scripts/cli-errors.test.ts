@@ -648,15 +648,15 @@ describe("an Azure service refusing the operator's identity", () => {
     expect(leaked(line)).toEqual([]);
   });
 
-  it('leaves a secret version gone (403 SecretDisabled) and any other failure named by its kind', () => {
+  it('names a secret version gone (403 SecretDisabled) by secret and version, and any other failure by its kind', () => {
     const disabled = Object.assign(
       new RestError('Operation get is not allowed on a disabled secret.', { statusCode: 403, code: 'Forbidden' }),
       {
         details: { error: { innerError: { code: 'SecretDisabled' } } },
       },
     );
-    expect(failureLine('audit', new SecretVersionGoneError('audit-signing-key', { cause: disabled }))).toBe(
-      'audit: failed (SecretVersionGoneError)\n',
+    expect(failureLine('audit', new SecretVersionGoneError('audit-signing-key', '3f2a9c', { cause: disabled }))).toBe(
+      'audit: Secret audit-signing-key version 3f2a9c does not exist or is disabled: restore or re-enable it, or pin a version that is there (SECRET_VERSIONS) (infra/README.md, "Rotating keys")\n',
     );
     expect(failureLine('curate', new RestError(BLOB_MESSAGE, { statusCode: 409, code: 'LeaseAlreadyPresent' }))).toBe(
       'curate: failed (RestError:LeaseAlreadyPresent)\n',

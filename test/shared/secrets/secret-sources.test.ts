@@ -128,8 +128,30 @@ describe('the Key Vault secret source', () => {
     expect(failureLine('audit', err)).toBe(
       'audit: Key Vault refused this identity (403 Forbidden, ForbiddenByRbac): it needs the Key Vault Secrets User role on the vault (infra/README.md, "Operator access")\n',
     );
-    const gone = await failureOf({ status: 403, body: kvError('Forbidden', 'SecretDisabled') });
-    expect(failureLine('audit', gone)).toBe('audit: failed (SecretVersionGoneError)\n');
+  });
+  // A pin moved to a version since disabled, or the latest version disabled, stopped the
+  // operator's scripts with "failed (SecretVersionGoneError)": not which of three secrets, nor
+  // which version to restore, re-enable or pin.
+  it('tells an operator which secret and version Key Vault no longer has, quoting nothing of its answer', async () => {
+    const pinned = new KeyVaultSecretSource({
+      vaultUri: VAULT,
+      credential,
+      pinnedVersions: { 'audit-signing-key': 'd4e5f6' },
+      httpClient: vault(() => ({ status: 403, body: kvError('Forbidden', 'SecretDisabled') })),
+    });
+    const disabledPin = await pinned.get('audit-signing-key').catch((e: unknown) => e);
+    expect(failureLine('audit', disabledPin)).toBe(
+      'audit: Secret audit-signing-key version d4e5f6 does not exist or is disabled: restore or re-enable it, or pin a version that is there (SECRET_VERSIONS) (infra/README.md, "Rotating keys")\n',
+    );
+    const latest = new KeyVaultSecretSource({
+      vaultUri: VAULT,
+      credential,
+      httpClient: vault(() => ({ status: 403, body: kvError('Forbidden', 'SecretDisabled') })),
+    });
+    const disabledLatest = await latest.get('person-ref-key').catch((e: unknown) => e);
+    expect(failureLine('curate', disabledLatest)).toBe(
+      'curate: Secret person-ref-key has no current version to read: it does not exist, or its latest version is disabled: restore or re-enable it, or pin a version that is there (SECRET_VERSIONS) (infra/README.md, "Rotating keys")\n',
+    );
   });
   // Key Vault answers a token of another tenant (or expired) 401: not a role to grant.
   it('tells an operator whose token Key Vault did not accept to sign in again, advising no role', async () => {
