@@ -9,8 +9,8 @@
  * or typed, never read from a row. Blob storage or Key Vault refusing the operator's own identity
  * is named by the HTTP status and the service's error code: a 403 with the role it needs, a 401
  * as the token not accepted, and Azurite's either as the account key being wrong; no Azure
- * credential on this machine at all, by how to sign in; a secret version gone, by the secret and
- * the version id. Anything else is named by its kind only, as its message may quote a setting or
+ * credential on this machine at all, by how to sign in; a secret version gone or not in its
+ * secret's shape, by the secret and the version id. Anything else is named by its kind only, as its message may quote a setting or
  * a row.
  */
 import { statSync, type Stats } from 'node:fs';
@@ -22,7 +22,11 @@ import { isDevelopmentStorageUrl } from '../shared/blob/storage-connection.js';
 import { ConfigurationError } from '../shared/config.js';
 import { errorCodeOf, errorKind } from '../shared/logging.js';
 import { FolderError, makeFolder as makeSharedFolder } from '../shared/make-folder.js';
-import { SecretUnavailableError, SecretVersionGoneError } from '../shared/secrets/secret-source.js';
+import {
+  SecretMalformedError,
+  SecretUnavailableError,
+  SecretVersionGoneError,
+} from '../shared/secrets/secret-source.js';
 import { MigrationFailedError } from '../shared/store/migration-failed-error.js';
 
 function isUsageError(err: unknown): boolean {
@@ -120,6 +124,7 @@ export function failureLine(script: string, err: unknown): string {
   // ways to sign in are said.
   // Which secret and version Key Vault no longer has (its message quotes no key, and only a
   // version id): "failed (SecretVersionGoneError)" left the operator to guess which of three.
+  if (err instanceof SecretMalformedError) return `${script}: ${err.message}\n`;
   if (err instanceof SecretVersionGoneError)
     return `${script}: ${err.message}: restore or re-enable it, or pin a version that is there (SECRET_VERSIONS) (infra/README.md, "Rotating keys")\n`;
   if (noCredentialFound(err))

@@ -1,7 +1,9 @@
 import type { TokenCredential } from '@azure/identity';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
+import { hasSecretShape } from './secret-generators.js';
 import {
+  SecretMalformedError,
   SecretUnavailableError,
   SecretVersionGoneError,
   type SecretName,
@@ -61,14 +63,19 @@ export class KeyVaultSecretSource implements SecretSource {
   }
 
   private async fetch(name: SecretName, version: string | undefined): Promise<SecretValue> {
+    let read: SecretValue;
     try {
       const secret = await this.client.getSecret(name, version ? { version } : {});
       if (secret.value === undefined || !secret.properties.version) throw new Error('empty secret');
-      return { name, value: secret.value, version: secret.properties.version };
+      read = { name, value: secret.value, version: secret.properties.version };
     } catch (err) {
       if (isGone(err)) throw new SecretVersionGoneError(name, version, { cause: err });
       throw new SecretUnavailableError(name, { cause: err });
     }
+    // Checked here, where the version is known: a key set by hand in another shape otherwise
+    // failed where it was first used, a TypeError or RangeError naming neither secret nor version.
+    if (!hasSecretShape(name, read.value)) throw new SecretMalformedError(name, read.version);
+    return read;
   }
 }
 

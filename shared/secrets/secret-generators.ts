@@ -23,8 +23,11 @@ const HMAC_KEY_BYTES = 32;
  * 32 bytes in base64, or an Ed25519 private key in PEM.
  */
 export function hasSecretShape(name: SecretName, value: string): boolean {
+  // Whitespace aside, as Buffer reads it: `openssl rand -base64 64` wraps its line at 64 characters.
   if (name !== 'audit-signing-key')
-    return /^[A-Za-z0-9+/_-]+={0,2}$/.test(value.trim()) && Buffer.from(value, 'base64').length >= HMAC_KEY_BYTES;
+    return (
+      /^[A-Za-z0-9+/_-]+={0,2}$/.test(value.replace(/\s/g, '')) && Buffer.from(value, 'base64').length >= HMAC_KEY_BYTES
+    );
   try {
     return createPrivateKey(value).asymmetricKeyType === 'ed25519';
   } catch {

@@ -60,3 +60,20 @@ export class SecretVersionGoneError extends SecretUnavailableError {
     this.name = 'SecretVersionGoneError';
   }
 }
+
+/**
+ * Key Vault holds the version, but not in the shape lintel makes that secret (a short HMAC key, a
+ * signing key that is not Ed25519): made by hand at a rotation. Not one to retry, and not gone:
+ * the operator sets a new version in the right shape. Names the secret and version, never the value.
+ */
+export class SecretMalformedError extends Error {
+  constructor(
+    readonly secretName: SecretName,
+    readonly version: string,
+  ) {
+    super(
+      `Secret ${secretName} ${SECRET_VERSION_ID.test(version) ? `version ${version}` : 'at the version read'} is not in its shape (infra/README.md, step 1)`,
+    );
+    this.name = 'SecretMalformedError';
+  }
+}

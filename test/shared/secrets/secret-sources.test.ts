@@ -8,7 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { failureLine } from '../../../scripts/cli.js';
 import { KeyVaultSecretSource } from '../../../shared/secrets/key-vault-secret-source.js';
 import { LocalSecretSource, SecretsFileError } from '../../../shared/secrets/local-secret-source.js';
-import { SecretUnavailableError, SecretVersionGoneError } from '../../../shared/secrets/secret-source.js';
+import {
+  SecretMalformedError,
+  SecretUnavailableError,
+  SecretVersionGoneError,
+} from '../../../shared/secrets/secret-source.js';
 
 /**
  * A version that is gone (deleted, never made, disabled) is told apart from one that could not
@@ -70,17 +74,19 @@ async function failureOf(answer: Answer): Promise<unknown> {
 
 describe('the Key Vault secret source', () => {
   it('reads a version it is given', async () => {
+    // As `openssl rand -base64 64` writes it: a longer key, its line wrapped at 64 characters.
+    const key = `${randomBytes(64).toString('base64').replace(/.{64}/, '$&\n')}\n`;
     const source = new KeyVaultSecretSource({
       vaultUri: VAULT,
       credential,
       httpClient: vault(() => ({
         status: 200,
-        body: { value: 'c2VjcmV0', id: `${VAULT}/secrets/pseudonymisation-key/a1b2c3`, attributes: { enabled: true } },
+        body: { value: key, id: `${VAULT}/secrets/pseudonymisation-key/a1b2c3`, attributes: { enabled: true } },
       })),
     });
     expect(await source.get('pseudonymisation-key', 'a1b2c3')).toEqual({
       name: 'pseudonymisation-key',
-      value: 'c2VjcmV0',
+      value: key,
       version: 'a1b2c3',
     });
   });
@@ -128,6 +134,32 @@ describe('the Key Vault secret source', () => {
     expect(failureLine('audit', err)).toBe(
       'audit: Key Vault refused this identity (403 Forbidden, ForbiddenByRbac): it needs the Key Vault Secrets User role on the vault (infra/README.md, "Operator access")\n',
     );
+  });
+  // A rotation made by hand in another shape (`openssl rand -base64 16`, an RSA key) was read and
+  // used: an import failed on a RangeError, a checkpoint on a TypeError, "audit: failed (TypeError)".
+  it("refuses a version not in its secret's shape, naming the secret and version, quoting no key", async () => {
+    const short = randomBytes(16).toString('base64');
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ format: 'pem', type: 'pkcs8' })
+      .toString();
+    for (const [name, value] of [
+      ['pseudonymisation-key', short],
+      ['audit-signing-key', rsa],
+    ] as const) {
+      const source = new KeyVaultSecretSource({
+        vaultUri: VAULT,
+        credential,
+        httpClient: vault(() => ({
+          status: 200,
+          body: { value, id: `${VAULT}/secrets/${name}/0a1b2c`, attributes: { enabled: true } },
+        })),
+      });
+      const err = await source.get(name).catch((e: unknown) => e);
+      const line = failureLine('audit', err);
+      expect(line).toBe(`audit: Secret ${name} version 0a1b2c is not in its shape (infra/README.md, step 1)\n`);
+      expect(line).not.toContain(value.slice(0, 8));
+      expect(err, name).toBeInstanceOf(SecretMalformedError);
+    }
   });
   // A pin moved to a version since disabled, or the latest version disabled, stopped the
   // operator's scripts with "failed (SecretVersionGoneError)": not which of three secrets, nor
