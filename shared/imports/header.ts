@@ -14,6 +14,11 @@ export type HeaderPlan =
       readonly ok: true;
       readonly columns: readonly string[];
       /**
+       * Empty header cells before the first named column: the column A a spreadsheet's export
+       * leaves empty, or the leading delimiter of every line. Their cells must be empty.
+       */
+      readonly unnamedLeading: number;
+      /**
        * Empty header cells after the last named column: the trailing delimiter a spreadsheet
        * writes on every line for a formatted column to the right. Their cells must be empty.
        */
@@ -47,6 +52,13 @@ export function namedWidth(header: readonly string[]): number {
   return named;
 }
 
+/** How many of a header's cells come before its first name (an empty column A, a leading delimiter): like a trailing delimiter's, they name no column. */
+function unnamedLeadingWidth(header: readonly string[], named: number): number {
+  let leading = 0;
+  while (leading < named && header[leading]!.trim() === '') leading++;
+  return leading;
+}
+
 export function planColumns(
   header: readonly string[],
   entry: DatasetEntry,
@@ -57,12 +69,16 @@ export function planColumns(
   const byKey = new Map(entry.dataset.fields.map((f) => [headerKey(f.name), f]));
   const errors: FileError[] = [];
   const named = namedWidth(header);
-  if (named === 1 && OTHER_DELIMITERS.test(header[0] ?? '') && !byKey.has(headerKey(header[0] ?? ''))) {
+  const leading = unnamedLeadingWidth(header, named);
+  const names = header.slice(leading, named);
+  if (names.length === 1 && OTHER_DELIMITERS.test(names[0]!) && !byKey.has(headerKey(names[0]!))) {
     return { ok: false, errors: [{ reason: 'wrong-delimiter' }] };
   }
   const columns: string[] = [];
   const seen = new Set<string>();
-  header.slice(0, named).forEach((cell, i) => {
+  names.forEach((cell, n) => {
+    // Errors name the column by its place in the file, where the officer will look for it.
+    const i = leading + n;
     const key = headerKey(cell);
     if (key === '') {
       errors.push({ reason: 'empty-column-name', columnIndex: i + 1 });
@@ -88,5 +104,7 @@ export function planColumns(
   for (const field of entry.dataset.fields) {
     if (field.required && !seen.has(field.name)) errors.push({ reason: 'missing-required-column', column: field.name });
   }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, columns, unnamedTrailing: header.length - named };
+  return errors.length > 0
+    ? { ok: false, errors }
+    : { ok: true, columns, unnamedLeading: leading, unnamedTrailing: header.length - named };
 }

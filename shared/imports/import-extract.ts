@@ -996,9 +996,10 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
     lap('first record');
     const planned = planColumns(header.cells, entry, file.partyId, deps.agreements);
     if (!planned.ok) throw new SnapshotRejected([...planned.errors], undefined, undefined);
-    const { columns, unnamedTrailing } = planned;
+    const { columns, unnamedLeading, unnamedTrailing } = planned;
     const plan: RowPlan = {
       columns,
+      unnamedLeading,
       unnamedTrailing,
       fields: entry.dataset.fields,
       storage,

@@ -34,6 +34,11 @@ export interface RowPlan {
   /** Spreadsheets pad or trim rows to the header's width; delimited text must match it. */
   readonly lenientWidth: boolean;
   /**
+   * Empty header cells before the first column (header.ts, an empty column A): a row's cells
+   * there must be empty, as after the last column.
+   */
+  readonly unnamedLeading: number;
+  /**
    * Empty header cells after the last column (header.ts): a row may have cells there, as long
    * as they are empty — a value under no column name is neither stored nor dropped unseen.
    */
@@ -54,9 +59,16 @@ export function attributeLayoutOf(plan: Pick<RowPlan, 'columns' | 'storage'>): A
  * number, so the rows after it are reported by the file's own line numbers.
  */
 export function isBlankRecord(record: ExtractRecord): boolean {
-  return (
-    record.problem === undefined && record.cellProblems === undefined && record.cells.every((c) => c.trim() === '')
-  );
+  return record.problem === undefined && record.cellProblems === undefined && allEmpty(record.cells);
+}
+
+/**
+ * Whether the cells `cells[from…to)` are all empty. White space is empty, as it is under a named
+ * column (field-codecs.ts trims each cell): exports that pad every cell leave spaces.
+ */
+function allEmpty(cells: readonly string[], from = 0, to = cells.length): boolean {
+  for (let i = from; i < to; i++) if (cells[i]!.trim() !== '') return false;
+  return true;
 }
 
 /** One batch of prepared rows, ready to be written. Structured-cloneable. */
@@ -160,17 +172,21 @@ export class RowPreparer {
       batch.rowErrors.push([{ row, reason: record.problem }]);
       return;
     }
-    let cells = record.cells;
-    // A value past the named columns that the reader refused (too long, a formula) was blanked
+    const leading = plan.unnamedLeading;
+    // A value outside the named columns that the reader refused (too long, a formula) was blanked
     // there, so it would pass below as an empty cell: it is a value under no column all the same.
-    if (record.cellProblems?.some((p) => p.index >= width) === true) {
+    if (record.cellProblems?.some((p) => p.index < leading || p.index >= leading + width) === true) {
       batch.rowErrors.push([{ row, reason: 'column-count' }]);
       return;
     }
+    // Before the first named column, as after the last, a row's cells must be empty.
+    if (leading > 0 && !allEmpty(record.cells, 0, Math.min(leading, record.cells.length))) {
+      batch.rowErrors.push([{ row, reason: 'column-count' }]);
+      return;
+    }
+    let cells = leading > 0 ? record.cells.slice(leading) : record.cells;
     if (cells.length !== width) {
-      // White space is empty there as it is under a named column (field-codecs.ts trims each
-      // cell): exports that pad every cell leave spaces after a trailing delimiter.
-      const restEmpty = cells.length > width && cells.slice(width).every((c) => c.trim() === '');
+      const restEmpty = cells.length > width && allEmpty(cells, width);
       if (
         (plan.lenientWidth && (cells.length < width || restEmpty)) ||
         (restEmpty && cells.length <= width + plan.unnamedTrailing)
@@ -184,7 +200,7 @@ export class RowPreparer {
     }
     const errors: RowError[] = [];
     if (record.cellProblems !== undefined) {
-      for (const p of record.cellProblems) errors.push({ row, column: columns[p.index]!, reason: p.reason });
+      for (const p of record.cellProblems) errors.push({ row, column: columns[p.index - leading]!, reason: p.reason });
     }
     for (const issue of this.validator.validate(cells, out)) {
       const column = columns[issue.index]!;

@@ -16,13 +16,22 @@ describe('header matching', () => {
     expect(plan(['First Name', 'LAST_NAME', 'date of birth'])).toEqual({
       ok: true,
       columns: ['firstName', 'lastName', 'dateOfBirth'],
+      unnamedLeading: 0,
       unnamedTrailing: 0,
     });
     // Empty cells after the last name: a spreadsheet's trailing delimiter, not a column.
     expect(plan(['First Name', 'LAST_NAME', 'date of birth', '', ' '])).toEqual({
       ok: true,
       columns: ['firstName', 'lastName', 'dateOfBirth'],
+      unnamedLeading: 0,
       unnamedTrailing: 2,
+    });
+    // And before the first: an empty column A, or a leading delimiter on every line.
+    expect(plan(['', ' ', 'First Name', 'LAST_NAME', 'date of birth', ''])).toEqual({
+      ok: true,
+      columns: ['firstName', 'lastName', 'dateOfBirth'],
+      unnamedLeading: 2,
+      unnamedTrailing: 1,
     });
     expect(plan(['forename', 'lastName', 'dateOfBirth'])).toMatchObject({
       ok: false,
@@ -52,6 +61,15 @@ describe('header matching', () => {
     expect(plan(['firstName;lastName;dateOfBirth', ''])).toEqual({
       ok: false,
       errors: [{ reason: 'wrong-delimiter' }],
+    });
+    // Nor does a leading one; a gap after it is still a column without a name, named by its place.
+    expect(plan(['', 'firstName;lastName;dateOfBirth'])).toEqual({
+      ok: false,
+      errors: [{ reason: 'wrong-delimiter' }],
+    });
+    expect(plan(['', 'firstName', '', 'lastName', 'dateOfBirth'])).toMatchObject({
+      ok: false,
+      errors: [{ reason: 'empty-column-name', columnIndex: 3 }],
     });
     expect(plan(['firstName', 'lastName', 'dateOfBirth', '-'])).toMatchObject({
       ok: false,

@@ -62,6 +62,25 @@ describe.each([
     expect(JSON.stringify(report)).not.toContain('LEFT-OVER');
   });
 
+  it('loads a file with a leading delimiter on every line, and refuses a value under the empty first column', async () => {
+    // An export whose column A was left empty: the values load under their own names, and a
+    // value in the empty column is a value under no name, reported by row and never echoed.
+    const leading = [`,${HEADER}`, `,${ROWS[0]}`, ` ,${ROWS[1]}`, 'LEFT-OVER,Cy,Brown,2012-03-03,Y'].join('\n');
+    const outcome = await h.importFile(`la-housing/${MDI}/leading.csv`, Buffer.from(leading), undefined, {
+      maxBadRowShare: 0.5,
+    });
+    expect(outcome).toMatchObject({ outcome: 'loaded', loaded: 2, rejected: 1 });
+    const stored = await storedRecords(h.store, 'la-housing', MDI);
+    expect(stored.map((r) => [r.row_number, r.given_name, r.family_name, r.date_of_birth])).toEqual([
+      [2, 'ANN', 'SMITH', '2010-01-01'],
+      [3, 'BEN', 'JONES', '2011-02-02'],
+    ]);
+    expect(stored.map((r) => r.attributes.inTemporaryAccommodation)).toEqual([true, false]);
+    const report = await h.report('processed', `la-housing/${MDI}/leading.csv`);
+    expect(report?.rowErrors).toEqual([{ row: 4, reason: 'column-count' }]);
+    expect(JSON.stringify(report)).not.toContain('LEFT-OVER');
+  });
+
   it('still refuses an empty column name between named ones', async () => {
     const file = ['firstName,,lastName,dateOfBirth', 'Ann,,Smith,2010-01-01'].join('\n');
     const outcome = await h.importFile(`la-housing/${MDI}/gap.csv`, Buffer.from(file));
@@ -76,6 +95,35 @@ describe('spreadsheet leftovers in a workbook', () => {
   });
   afterAll(async () => {
     await h?.close();
+  });
+
+  it('loads a sheet whose table starts in column B, and refuses a value in the empty column A', async () => {
+    const book = new ExcelJS.Workbook();
+    const sheet = book.addWorksheet('Extract');
+    const inColumnB = (row: number, values: string[]) =>
+      values.forEach((v, i) => (sheet.getRow(row).getCell(2 + i).value = v));
+    inColumnB(1, HEADER.split(','));
+    ROWS.forEach((row, i) => inColumnB(2 + i, row.split(',')));
+    inColumnB(4, ['Cy', 'Brown', '2012-03-03', 'Y']);
+    sheet.getCell('A4').value = 'LEFT-OVER';
+    // A cell the reader refuses is reported under its own column, counted from the first name.
+    inColumnB(5, ['Di', 'Green', '2013-04-04', 'N']);
+    sheet.getCell('D5').value = { formula: 'TODAY()', result: new Date('2013-04-04') };
+    const file = Buffer.from(await book.xlsx.writeBuffer());
+    const outcome = await h.importFile(`la-housing/${MDI}/column-b.xlsx`, file, undefined, { maxBadRowShare: 0.5 });
+    expect(outcome).toMatchObject({ outcome: 'loaded', loaded: 2, rejected: 2 });
+    const stored = await storedRecords(h.store, 'la-housing', MDI);
+    expect(stored.map((r) => [r.row_number, r.given_name, r.family_name, r.date_of_birth])).toEqual([
+      [2, 'ANN', 'SMITH', '2010-01-01'],
+      [3, 'BEN', 'JONES', '2011-02-02'],
+    ]);
+    expect(stored.map((r) => r.attributes.inTemporaryAccommodation)).toEqual([true, false]);
+    const report = await h.report('processed', `la-housing/${MDI}/column-b.xlsx`);
+    expect(report?.rowErrors).toEqual([
+      { row: 4, reason: 'column-count' },
+      { row: 5, column: 'dateOfBirth', reason: 'formula-cell' },
+    ]);
+    expect(JSON.stringify(report)).not.toContain('LEFT-OVER');
   });
 
   it('skips a formatted empty row above the header', async () => {
