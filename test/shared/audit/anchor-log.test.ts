@@ -352,6 +352,26 @@ describe('anchor log periods', () => {
       problems: [{ kind: 'anchor-line-duplicate', seq: 4, checkpoint: 2 }],
     });
   });
+
+  // Duplicates fail nothing, but each took one of the report's hundred places: a hundred of them,
+  // appended by anyone who may write to the container, left no place for an altered entry, and
+  // verify said OK over a rewritten log.
+  it('still fails a log with an altered entry behind a hundred duplicate anchor lines', async () => {
+    const anchors = anchorsWith();
+    const services = { store, anchors, secrets } as unknown as Services;
+    await logEntries(4);
+    await anchorAt(anchors, '2026-12-01T00:00:00.000Z');
+    const blob = container.getAppendBlobClient('checkpoints/2026-12.jsonl');
+    const line = await blob.downloadToBuffer();
+    const replayed = Buffer.concat(Array.from({ length: 100 }, () => line));
+    await blob.appendBlock(replayed, replayed.byteLength);
+    await sql`drop trigger access_log_no_update`.execute(store.db);
+    await sql`update access_log set decision = 'deny' where seq = 2`.execute(store.db);
+
+    const report = await verifyLog(services);
+    expect(report).toMatchObject({ ok: false, firstBadSeq: 2 });
+    expect(report.problems.map((p) => p.kind)).toContain('entry-altered');
+  });
 });
 
 /**
