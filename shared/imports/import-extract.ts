@@ -534,15 +534,24 @@ async function rejectRemoved(
   const sameFileTakenUp = now.status === 'loading' && now.blob_name === file.blobName;
   // Or already rejected so, for this file in this opening, by a delivery that found it gone
   // (rejectAbandoned): this attempt's verdict too, not a failure to retry.
+  const gone: FileReason[] = ['removed-during-import', 'overwritten-in-incoming'];
   if (
     now.status === 'rejected' &&
-    now.rejection_reason === 'removed-during-import' &&
+    gone.includes(now.rejection_reason as FileReason) &&
     now.blob_name === file.blobName &&
     now.received_at === attempt.received_at
   )
-    return { outcome: 'rejected', runId: now.id, reasons: ['removed-during-import'] };
+    return { outcome: 'rejected', runId: now.id, reasons: [now.rejection_reason as FileReason] };
   if (!own && !brokenOff && !sameFileTakenUp) return undefined;
   const at: RunAttempt = own ? attempt : { id: now.id, attempt: now.attempt, received_at: now.received_at };
+  // Gone because the partner overwrote it, and the later content was taken up and moved on
+  // meanwhile: a rejection of this content published under the name stood beside the later
+  // content's processed file, as rejectAbandoned's did (found by a defect hunt).
+  if (await overwrittenSince(deps.store.db, now)) {
+    return (await rejectOverwritten(context, at))
+      ? { outcome: 'rejected', runId: now.id, reasons: ['overwritten-in-incoming'] }
+      : undefined;
+  }
   deps.logger.warn('import.removed', { runId: run.id, ...context.ids, error: errorKind(err) });
   try {
     return await reject(context, [{ reason: 'removed-during-import' }], undefined, undefined, at);
@@ -619,15 +628,17 @@ async function rejectAbandoned(
 }
 
 /**
- * An abandoned run (rejectAbandoned) whose file the partner overwrote in incoming with another
- * content, taken up since under the name: rejected as `overwritten-in-incoming`, with its
+ * An abandoned run (rejectAbandoned), or a live attempt's whose read found its file gone
+ * (rejectRemoved), whose file the partner overwrote in incoming with another content, taken up
+ * since under the name: rejected as `overwritten-in-incoming`, with its
  * access-log entry, and no report. The name's report in processed/ or rejected/ is the later
  * content's: a rejection of this one published there stood as the file's outcome, `rejected`
  * beside the processed file that loaded, or over the later content's own rejection (found by a
  * defect hunt). The staged copies its killed attempts left go, as when any rejection settles a
  * run. Held to the take-up read, as rejectAbandoned's are: one since is another delivery's.
+ * Whether it settled the run so.
  */
-async function rejectOverwritten(context: RunContext, onlyAt: RunAttempt): Promise<void> {
+async function rejectOverwritten(context: RunContext, onlyAt: RunAttempt): Promise<boolean> {
   const { deps, file, ids, run } = context;
   const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
   const reason: FileReason = 'overwritten-in-incoming';
@@ -645,7 +656,7 @@ async function rejectOverwritten(context: RunContext, onlyAt: RunAttempt): Promi
     },
     onlyAt,
   );
-  if (!finished) return;
+  if (!finished) return false;
   deps.logger.warn('import.rejected', {
     runId: run.id,
     ...ids,
@@ -656,6 +667,7 @@ async function rejectOverwritten(context: RunContext, onlyAt: RunAttempt): Promi
   });
   await appendAccessLog(context, 'deny', reason, []);
   await removeStagedLeftovers(context, finishedAt);
+  return true;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { BlobClient } from '@azure/storage-blob';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
-import { createImportHarness, importFixture, storedRecords, type ImportHarness } from './import-harness.js';
+import { createImportHarness, importFixture, runEntries, storedRecords, type ImportHarness } from './import-harness.js';
 
 /**
  * A partner overwrites a file in incoming with other content while its import runs (SFTP clients
@@ -86,4 +86,39 @@ it('leaves the second content in incoming when the file is overwritten after the
   expect(await h.exists('incoming', file)).toBe(false);
   expect(await h.exists('processed', file)).toBe(true);
   expect(await h.report('processed', file)).toMatchObject({ outcome: 'loaded', runId: second!.id });
+});
+
+// Overwritten before its rows are read, and the later content imported and moved on before the
+// first attempt's read breaks off: that attempt found the name gone and rejected its content as
+// removed-during-import, publishing rejected/extract.csv.report.json beside the later content's
+// processed file.
+it('leaves the name’s report to the later content that loaded meanwhile, not a rejection of the content it replaced', async () => {
+  let overwritten = false;
+  let later: unknown;
+  // The key is read after the hash pass and before the rows: the overwrite, and the later
+  // content's whole import, land between them.
+  const overwritingSecrets: SecretSource = Object.create(h.secrets, {
+    get: {
+      value: async (...args: Parameters<SecretSource['get']>) => {
+        if (!overwritten) {
+          overwritten = true;
+          await h.drop(file, importFixture('good-second-snapshot.csv'));
+          later = await h.run(file);
+        }
+        return h.secrets.get(...args);
+      },
+    },
+  });
+  const first = await h.run(file, { secrets: overwritingSecrets }).catch((err: Error) => err.message);
+  expect(later).toMatchObject({ outcome: 'loaded', loaded: 15 });
+
+  expect(await h.blobNames('rejected'), 'nothing of the file was rejected').toEqual([]);
+  expect(await h.blobNames('processed')).toEqual([file, `${file}.report.json`]);
+  expect(await h.report('processed', file)).toMatchObject({ outcome: 'loaded' });
+  expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(15);
+  // The first content's attempt ends rejected, its access-log entry saying why, and no report.
+  expect(first).toMatchObject({ outcome: 'rejected', reasons: ['overwritten-in-incoming'] });
+  const [firstRun] = await runs();
+  expect(await entries(firstRun!.id)).toEqual([{ decision: 'deny' }]);
+  expect(await runEntries(h, firstRun!.id)).toEqual([['deny', 'overwritten-in-incoming']]);
 });
