@@ -3,6 +3,7 @@ import functions from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registrations } from '../../../functions/index.js';
 import type { BlobCreatedRegistration } from '../../../functions/registry.js';
+import { blobCreated } from '../../support/blob-created.js';
 import { callApi, DEMO_CLIENT_IDS, startTestHost, type TestHost } from '../../support/test-host.js';
 import { agreementsFolderWithAdded } from './agreement-files.js';
 
@@ -54,16 +55,7 @@ describe('an agreement added as agreements/README.md says', () => {
       (r): r is BlobCreatedRegistration => r.kind === 'blob-created' && r.name === 'importBlob',
     )!;
     await importBlob.handler(
-      {
-        id: randomUUID(),
-        topic: '/subscriptions/test/resourceGroups/test/providers/Microsoft.Storage/storageAccounts/devstoreaccount1',
-        subject: `/blobServices/default/containers/incoming/blobs/${blobName}`,
-        eventType: 'Microsoft.Storage.BlobCreated',
-        eventTime: new Date().toISOString(),
-        dataVersion: '',
-        metadataVersion: '1',
-        data: { api: 'PutBlob', url: `http://127.0.0.1/devstoreaccount1/incoming/${blobName}`, blobType: 'BlockBlob' },
-      },
+      blobCreated(blobName),
       new InvocationContext({ invocationId: randomUUID(), functionName: 'importBlob' }),
     );
     expect(await blobs.getContainerClient('processed').getBlobClient(blobName).exists()).toBe(true);

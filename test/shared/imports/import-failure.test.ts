@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import functions from '@azure/functions';
-import type { EventGridEvent } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import '../../../functions/import-blob.js';
 import { registrations, type BlobCreatedRegistration } from '../../../functions/registry.js';
 import { createServices, useServices, type Services } from '../../../shared/services.js';
+import { blobCreated } from '../../support/blob-created.js';
 import { testSettings } from '../../support/settings.js';
 import { importFixture } from './import-harness.js';
 
@@ -16,19 +16,6 @@ import { importFixture } from './import-harness.js';
  */
 
 const { InvocationContext } = functions;
-
-function blobCreated(blobName: string): EventGridEvent {
-  return {
-    id: randomUUID(),
-    topic: '/subscriptions/test/resourceGroups/test/providers/Microsoft.Storage/storageAccounts/devstoreaccount1',
-    subject: `/blobServices/default/containers/incoming/blobs/${blobName}`,
-    eventType: 'Microsoft.Storage.BlobCreated',
-    eventTime: new Date().toISOString(),
-    dataVersion: '',
-    metadataVersion: '1',
-    data: { api: 'PutBlob', url: `http://127.0.0.1/devstoreaccount1/incoming/${blobName}`, blobType: 'BlockBlob' },
-  };
-}
 
 const SECRET = 'QQ123456C';
 const DRIVER_MESSAGE = `String or binary data would be truncated in table 'lintel.dbo.source_record', column 'postcode'. Truncated value: '${SECRET}'.`;
