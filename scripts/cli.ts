@@ -10,8 +10,8 @@
  * is named by the HTTP status and the service's error code: a 403 with the role it needs, a 401
  * as the token not accepted, and Azurite's either as the account key being wrong; no Azure
  * credential on this machine at all, by how to sign in; a secret version gone or not in its
- * secret's shape, by the secret and the version id. Anything else is named by its kind only, as its message may quote a setting or
- * a row.
+ * secret's shape, by the secret and the version id. Anything else is named by its kind only, as
+ * its message may quote a setting or a row.
  */
 import { statSync, type Stats } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -120,13 +120,13 @@ export function failureLine(script: string, err: unknown): string {
     err instanceof FolderError
   )
     return `${script}: ${(err as Error).message}\n`;
-  // The credential's own message lists every way it tried and the machine's tools: only the
-  // ways to sign in are said.
   // Which secret and version Key Vault no longer has (its message quotes no key, and only a
   // version id): "failed (SecretVersionGoneError)" left the operator to guess which of three.
   if (err instanceof SecretMalformedError) return `${script}: ${err.message}\n`;
   if (err instanceof SecretVersionGoneError)
     return `${script}: ${err.message}: restore or re-enable it, or pin a version that is there (SECRET_VERSIONS) (infra/README.md, "Rotating keys")\n`;
+  // The credential's own message lists every way it tried and the machine's tools: only the
+  // ways to sign in are said.
   if (noCredentialFound(err))
     return `${script}: no Azure credential found: sign in with \`az login\` (or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or run with a managed identity)\n`;
   if (err instanceof MigrationFailedError)
