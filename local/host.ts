@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole product on one machine. Loads local settings like Core Tools, checks
- * them (and makes the folders they name) before anything starts, starts Azurite, then serves the registered functions on 7071.
+ * them (and makes the folders they name) before anything starts, starts Azurite, then serves the
+ * registered functions on 7071.
  */
 import { dirname, resolve } from 'node:path';
 import { ConfigurationError, loadConfig, type Settings } from '../shared/config.js';

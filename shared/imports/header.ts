@@ -52,7 +52,10 @@ export function namedWidth(header: readonly string[]): number {
   return named;
 }
 
-/** How many of a header's cells come before its first name (an empty column A, a leading delimiter): like a trailing delimiter's, they name no column. */
+/**
+ * How many of a header's cells come before its first name (an empty column A, a leading
+ * delimiter): like a trailing delimiter's, they name no column.
+ */
 function unnamedLeadingWidth(header: readonly string[], named: number): number {
   let leading = 0;
   while (leading < named && header[leading]!.trim() === '') leading++;

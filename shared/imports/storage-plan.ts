@@ -17,9 +17,9 @@ import type { RowReason } from './reasons.js';
  * - The normalised matching columns of `source_record`, from the keys of the agreement's
  *   matching tiers that lintel can run, read by `namesKeyOf` (the same reading the linking
  *   rules run by): the date of birth or postcode, the family name and the given name (its first
- *   three letters go to `first3`; a placeholder such as "Baby" or "Unknown" is none). A key lintel cannot run fills no column. Where the runnable
- *   keys say nothing (a dataset matched on a case reference alone), conventional field names
- *   are used: firstName/givenName/forename,
+ *   three letters go to `first3`; a placeholder such as "Baby" or "Unknown" is none). A key
+ *   lintel cannot run fills no column. Where the runnable keys say nothing (a dataset matched on
+ *   a case reference alone), conventional field names are used: firstName/givenName/forename,
  *   lastName/familyName/surname, dateOfBirth, homePostcode/postcode, homeAddress/address, and
  *   a single `name`/`fullName` split into its first and last word. Without a postcode field,
  *   the postcode an address ends with is the matching postcode. An NHS pseudo-postcode (ZZ99

@@ -110,6 +110,9 @@ function readSecretsFile(path: string): SecretsFile {
   return parsed.data;
 }
 
-/** A version by its id where it is one (letters and digits, as lintel and Key Vault make them): a key pasted in its place is not quoted. */
+/**
+ * A version by its id where it is one (letters and digits, as lintel and Key Vault make them): a
+ * key pasted in its place is not quoted.
+ */
 const versionNamed = (version: string): string =>
   SECRET_VERSION_ID.test(version) ? `version ${version}` : 'a version whose id is not letters and digits';
