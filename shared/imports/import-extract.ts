@@ -511,7 +511,7 @@ async function rejectRemoved(
   blob: ReturnType<typeof incomingBlob>,
   err: unknown,
 ): Promise<ImportOutcome | undefined> {
-  const { deps, file, run } = context;
+  const { deps, file } = context;
   if (attempt === undefined) return undefined;
   // The run is read before the file is found gone: the rejection is held to the take-up read here
   // (onlyAt), so a delivery of the file uploaded again under this name, which can take the run up
@@ -544,17 +544,8 @@ async function rejectRemoved(
     return { outcome: 'rejected', runId: now.id, reasons: [now.rejection_reason as FileReason] };
   if (!own && !brokenOff && !sameFileTakenUp) return undefined;
   const at: RunAttempt = own ? attempt : { id: now.id, attempt: now.attempt, received_at: now.received_at };
-  // Gone because the partner overwrote it, and the later content was taken up and moved on
-  // meanwhile: a rejection of this content published under the name stood beside the later
-  // content's processed file, as rejectAbandoned's did (found by a defect hunt).
-  if (await overwrittenSince(deps.store.db, now)) {
-    return (await rejectOverwritten(context, at))
-      ? { outcome: 'rejected', runId: now.id, reasons: ['overwritten-in-incoming'] }
-      : undefined;
-  }
-  deps.logger.warn('import.removed', { runId: run.id, ...context.ids, error: errorKind(err) });
   try {
-    return await reject(context, [{ reason: 'removed-during-import' }], undefined, undefined, at);
+    return await rejectGone(context, now, at, { error: errorKind(err) });
   } catch (rejectErr) {
     if (rejectErr instanceof RunTakenUpElsewhere) return undefined;
     throw rejectErr;
@@ -614,17 +605,38 @@ async function rejectAbandoned(
       lap,
     };
     try {
-      if (await overwrittenSince(deps.store.db, run)) {
-        await rejectOverwritten(context, run);
-        continue;
-      }
-      deps.logger.warn('import.removed', { runId: run.id, ...ids, attempt: run.attempt });
-      await reject(context, [{ reason: 'removed-during-import' }], undefined, undefined, run);
+      await rejectGone(context, run, run, { attempt: run.attempt });
     } catch (err) {
       // A delivery took the run up meanwhile, or another settled it: theirs to finish.
       if (!(err instanceof RunTakenUpElsewhere) && !(err instanceof RunRejectedForAnotherFile)) throw err;
     }
   }
+}
+
+/**
+ * A run whose file is gone from incoming (`now`, as read before the file was found gone), rejected
+ * held to the take-up `at`: as `overwritten-in-incoming`, without a report, where the partner
+ * overwrote the file and the later content was taken up since under its name (rejectOverwritten:
+ * a rejection of this content published under the name stood beside the later content's
+ * processed file, found by a defect hunt); else as `removed-during-import`, report and all. For a
+ * live attempt's read that broke off (rejectRemoved) and a delivery that finds an unfinished
+ * run's file gone (rejectAbandoned) alike. Undefined where another delivery settled the run
+ * first; throws RunTakenUpElsewhere where one took it up since.
+ */
+async function rejectGone(
+  context: RunContext,
+  now: ImportRun,
+  at: RunAttempt,
+  logged: Readonly<Record<string, unknown>>,
+): Promise<ImportOutcome | undefined> {
+  const { deps, ids, run } = context;
+  if (await overwrittenSince(deps.store.db, now)) {
+    return (await rejectOverwritten(context, at))
+      ? { outcome: 'rejected', runId: now.id, reasons: ['overwritten-in-incoming'] }
+      : undefined;
+  }
+  deps.logger.warn('import.removed', { runId: run.id, ...ids, ...logged });
+  return reject(context, [{ reason: 'removed-during-import' }], undefined, undefined, at);
 }
 
 /**
