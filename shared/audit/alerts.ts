@@ -17,7 +17,7 @@
  * run saw showed one lookup for a night of forty (found by a defect hunt).
  *
  * Until the DPO acts on it: an alert a breach record was opened from is decided at that moment
- * (decisionTimes), and what its window holds after it is a new alert, open and listed, keyed by
+ * (decisionTime), and what its window holds after it is a new alert, open and listed, keyed by
  * the one decided (watch-rules.ts, continuedAfterDecisions). Grown past it, a run that went on
  * after the breach was opened showed only in the count of an alert no longer open, and no one was
  * told the misuse went on (found by a defect hunt).
@@ -158,17 +158,16 @@ export async function alertWindows(
 }
 
 /**
- * When each of the alerts given was acted on: the opening of its breach record, after which its
- * window's entries are not its own (see above). An alert still open is not in the map.
+ * When the alert was acted on: the opening of its breach record, after which its window's entries
+ * are not its own (see above). Undefined for an alert still open.
  */
-export async function decisionTimes(store: Store, alertIds: readonly string[]): Promise<Map<string, string>> {
-  if (alertIds.length === 0) return new Map();
-  const rows = await store.db
+export async function decisionTime(store: Store, alertId: string): Promise<string | undefined> {
+  const row = await store.db
     .selectFrom('breach_record')
-    .select(['alert_id', 'opened_at'])
-    .where('alert_id', 'in', alertIds)
-    .execute();
-  return new Map(rows.map((row) => [row.alert_id, row.opened_at]));
+    .select('opened_at')
+    .where('alert_id', '=', alertId)
+    .executeTakeFirst();
+  return row?.opened_at;
 }
 
 export async function findAlert(store: Store, id: string): Promise<Alert | undefined> {

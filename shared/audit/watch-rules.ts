@@ -20,7 +20,7 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Logger } from '../logging.js';
 import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
-import { alertedClients, alertIdFor, alertWindows, decisionTimes, raiseAlert, type Alert } from './alerts.js';
+import { alertedClients, alertIdFor, alertWindows, decisionTime, raiseAlert, type Alert } from './alerts.js';
 import { agreementsOfEntry, type EntryOwnership } from './entry-agreements.js';
 import { outOfHoursPeriods, UK_OFFICE_HOURS, type Period, type WorkingHours } from './working-hours.js';
 
@@ -800,7 +800,7 @@ async function noMatchRuns(
 
 /**
  * A finding as its alerts hold it: where the alert it is found again for was acted on (a breach
- * opened from it, decisionTimes), that alert keeps the part before the decision, and the part
+ * opened from it, decisionTime), that alert keeps the part before the decision, and the part
  * after is a finding of its own, keyed by the alert decided (`after:` its id), to raise a new
  * alert, open and listed, however few entries it holds: the activity the DPO acted on went on. And
  * so on, where that one was acted on too. `split` gives the part before a decision, keyed as the
@@ -816,7 +816,7 @@ async function continuedAfterDecisions(
   let rest: Finding | undefined = finding;
   while (rest !== undefined && rest.count > 0) {
     const id = alertIdFor(rest);
-    const decidedAt = (await decisionTimes(store, [id])).get(id);
+    const decidedAt = await decisionTime(store, id);
     if (decidedAt === undefined || decidedAt > rest.windowEnd) {
       parts.push(rest);
       break;
