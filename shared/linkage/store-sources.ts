@@ -1,5 +1,3 @@
-import { matchingPostcode } from '../domain/identifiers.js';
-import { matchingGivenName } from '../domain/normalise.js';
 import { otherKeyValue } from '../matching/hard-identifiers.js';
 import type { RecordBatch } from '../matching/record.js';
 import type { Kysely } from 'kysely';
@@ -9,9 +7,9 @@ import type { Dialect } from '../store/dialect.js';
 /**
  * The records of an agreement's datasets, read from the store as the linkage engine's batches:
  * one source per party and dataset (a party's snapshot of a dataset), with the values exactly
- * as import left them (normalised names, canonical dates and postcodes, identifier HMACs), but
- * for a placeholder given name or a forces postcode that a load before those rules kept to match
- * on (normalise.ts matchingGivenName, identifiers.ts matchingPostcode), read as none.
+ * as import left them (normalised names, canonical dates and postcodes, identifier HMACs). A
+ * placeholder given name or a forces postcode is none there: a load keeps none to match on, and
+ * migration 0053 cleared those loads before the rules kept.
  *
  * An identifier hashed under another key version than the current one is kept as
  * {@link otherKeyValue}: it equals only a hash of the same identifier under that version, and
@@ -133,11 +131,10 @@ export async function readStoreSources(
       }
       where.set(row.id, { columns: c, index: c.recordId.length });
       c.recordId.push(row.id);
-      // A load before these rules kept "BABY" and "BFPO 61" to match on: read as none, as a load now keeps them.
-      c.givenName.push(matchingGivenName(row.given_name ?? ''));
+      c.givenName.push(row.given_name ?? '');
       c.familyName.push(row.family_name ?? '');
       c.dob.push(row.date_of_birth ?? '');
-      c.postcode.push(matchingPostcode(row.postcode ?? '') ?? '');
+      c.postcode.push(row.postcode ?? '');
       c.address.push(row.address ?? '');
       c.nhsHash.push('');
       c.upnHash.push('');

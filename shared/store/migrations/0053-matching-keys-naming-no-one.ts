@@ -9,10 +9,10 @@ import type { Dialect } from '../dialect.js';
  * names no one: a placeholder given name ("BABY", "UNKNOWN": normalise.ts isPlaceholderGivenName)
  * in `given_name` and `first3`, and a postcode that places no one (a forces postcode, "BFPO 61" or
  * "BF1 4FB", or a pseudo-postcode: identifiers.ts matchingPostcode) in `postcode`. A load now
- * stores none for them (storage-plan.ts), and the linking pass reads stored ones as none
- * (store-sources.ts), but a lookup, a duplicate check, a subject access request and the opt-out
- * rules compare the columns as stored: "Babette Smith" and a date of birth found an earlier load's
- * "Baby Smith" born that day by its "BAB", until the party sent again. The attributes keep what
+ * stores none for them (storage-plan.ts), but the linking pass, a lookup, a duplicate check, a
+ * subject access request and the opt-out rules compare the columns as stored: "Babette Smith" and
+ * a date of birth found an earlier load's "Baby Smith" born that day by its "BAB", and two Baby
+ * Smiths stayed joined, until the party sent again. The attributes keep what
  * the source wrote, to show.
  *
  * Decided by the rules' own functions, not a copy of them in SQL: the records are read by id, a
