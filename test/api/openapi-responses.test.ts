@@ -10,6 +10,7 @@ import type { LocalSecretSource } from '../../shared/secrets/local-secret-source
 import { createLogger } from '../../shared/logging.js';
 import { SecretUnavailableError } from '../../shared/secrets/secret-source.js';
 import { rawRequest, type RawResponse } from '../local/raw-http.js';
+import { providerAlert } from '../support/alerts.js';
 import { linkForReview, jonathanIn, nhs } from '../support/linked-people.js';
 import { insertRecord, ROBIN_IN_SOCIAL_CARE, ROBIN_NHS, SAM, SAM_PARTICIPANT } from '../support/records.js';
 import {
@@ -469,9 +470,15 @@ describe('OpenAPI document against real responses', () => {
     // Every step, so the record is shown with each of its nullable members filled in.
     await call('POST', step, breach, { ...KETTERING_DPO, body: { step: 'partners-notified', at } });
     await call('POST', step, breach, { ...KETTERING_DPO, body: { step: 'closed' } });
-    const other = (run.body.raised as { id: string }[]).find((a) => a.id !== alert!.id);
-    expect(other).toBeDefined();
-    const second = await call('POST', open, `/v1/audit/alerts/${other!.id}/breach`, KETTERING_DPO);
+    // A second alert as the rules write one: which others the run raised depends on the clock (the
+    // out-of-hours rule raises one only outside 07:00–19:00 UK time, weekdays), and a run in office
+    // hours raised none.
+    const other = 'c'.repeat(32);
+    await t.host.services.store.db
+      .insertInto('audit_alert')
+      .values(providerAlert(other, new Date().toISOString()))
+      .execute();
+    const second = await call('POST', open, `/v1/audit/alerts/${other}/breach`, KETTERING_DPO);
     const judged = `/v1/audit/breaches/${second.body.id as string}/steps`;
     const notReportable = { step: 'not-reportable', reason: 'accesses-authorised' };
     expect((await call('POST', step, judged, { ...KETTERING_DPO, body: notReportable })).status).toBe(200);
