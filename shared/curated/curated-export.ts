@@ -281,12 +281,15 @@ export type CuratedHealDependencies = Pick<
  * when it runs, and the next may be a month away (the timer's retries spent) or never come
  * locally (the local timer keeps no schedule state), while Power BI reads what a dead run left
  * in latest/. The host runs it at start and daily. Under the export lock, as an export's heal is:
- * beside a live run it would take that run's files for a dead one's. `busy` when another run
- * holds the lock; it heals as it goes, or is live. `lease-lost` when another run took the lock
- * part way: the pass stopped, and what it did not heal is that run's to heal, so it is no failure
- * (found by a review: the daily timer was recorded as failed, and `npm start` said the files were
- * not healed, while the run that took the lock healed them). A target that fails does not stop
- * the others; the first failure is thrown at the end, even where the pass then lost the lock.
+ * beside a live run it would take that run's files for a dead one's. First it withdraws what no
+ * grant allows any more (withdrawReleases), as an export run does: left to the next export, what
+ * was published under a withdrawn grant or an ended agreement stayed in the SQL view and latest/
+ * for up to a month (found by a defect hunt). `busy` when another run holds the lock; it heals
+ * as it goes, or is live. `lease-lost` when another run took the lock part way: the pass
+ * stopped, and what it did not heal is that run's to heal, so it is no failure (found by a
+ * review: the daily timer was recorded as failed, and `npm start` said the files were not
+ * healed, while the run that took the lock healed them). A target that fails does not stop the
+ * others; the first failure is thrown at the end, even where the pass then lost the lock.
  */
 export async function healCurated(deps: CuratedHealDependencies): Promise<'healed' | 'busy' | 'lease-lost'> {
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
@@ -300,12 +303,21 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
   try {
     // Taken as an export run takes it: a run whose lease this pass took, and whose files it may
     // heal away, must not then commit its release to the view.
-    await takeLockEpoch(deps.store, exportLockName(deps));
+    const epoch = await takeLockEpoch(deps.store, exportLockName(deps));
     const now = deps.now ?? (() => new Date());
-    for (const target of exportTargets(deps.agreements)) {
+    const allowed: ExportTarget[] = [];
+    for (const target of exportTargets(deps.agreements))
+      if ((await decideExport(deps, target, now)).allow) allowed.push(target);
+    try {
+      await withdrawReleases(deps, allowed, { lease, epoch });
+    } catch (err) {
+      // The run that took the lock withdraws what this pass did not, as it heals.
+      if (!(await leaseLostBy(err, lease))) throw err;
+      deps.logger.warn('curated.withdrawal-stopped', { reason: 'lease-lost' });
+      return 'lease-lost';
+    }
+    for (const target of allowed) {
       try {
-        // What a refused grant published goes at the next export run (withdrawReleases), not here.
-        if (!(await decideExport(deps, target, now)).allow) continue;
         await lease.confirm();
         await healReleaseFiles(deps, target, lease.signal);
       } catch (err) {
@@ -329,7 +341,8 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
 }
 
 /**
- * What no export grant covers any more, or is past its history, goes before the run exports:
+ * What no export grant covers any more, or is past its history, goes before the run exports (and
+ * at every heal-only pass):
  * the SQL releases (pruneReleases), and every file of a target no grant names, `latest/` and its
  * dated folders alike: what was published under a grant that has gone is not the recipient's to
  * go on reading, in the view or in the container (found by a review: the dated copies stayed for
@@ -343,7 +356,7 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
  * run that fails part way leaves none beside files it no longer describes.
  */
 async function withdrawReleases(
-  deps: CuratedExportDependencies,
+  deps: CuratedHealDependencies,
   current: readonly ExportTarget[],
   { lease, epoch }: HeldExportLock,
 ): Promise<void> {

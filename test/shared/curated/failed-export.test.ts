@@ -567,6 +567,31 @@ describe('the heal-only pass a host runs without exporting', () => {
     expect(await h.store.db.selectFrom('access_log').select('seq').execute()).toHaveLength(accessLogBefore.length);
   });
 
+  it("takes a withdrawn grant's releases out of the SQL view and the container the next day, not at next month's export", async () => {
+    await exportCurated(h.exportDeps(container, { now: () => new Date('2026-11-02T06:00:00.000Z') }));
+    const visible = () => h.store.db.selectFrom('curated_indicator_counts').select('latest').distinct().execute();
+    const releaseFiles = async () => {
+      const names: string[] = [];
+      for await (const b of h.blobs.getContainerClient(container).listBlobsFlat({ prefix: FOLDER })) names.push(b.name);
+      return names;
+    };
+    expect(await visible()).toContainEqual({ latest: 'Y' });
+
+    // The grant is withdrawn on 2 December: the next export is on 1 January, but the daily heal
+    // runs the next morning, and what was published under the grant is no longer the analysts'
+    // to read, in Power BI's SQL view or in latest/ (found by a defect hunt: both stayed a month).
+    expect(
+      await healCurated(
+        h.exportDeps(container, {
+          agreements: agreementsWithoutExportGrant(),
+          now: () => new Date('2026-12-03T05:00:00.000Z'),
+        }),
+      ),
+    ).toBe('healed');
+    expect(await visible()).toEqual([]);
+    expect(await releaseFiles()).toEqual([]);
+  });
+
   it('touches nothing while an export run holds the lock', async () => {
     const lock = h.blobs.getContainerClient(container).getBlockBlobClient(EXPORT_LOCK_BLOB);
     await lock.upload('', 0);
