@@ -65,10 +65,14 @@ import { FileRejection } from './reasons.js';
  * to wait for its value), whether its value is a `<v>` or an inline string's `<t>`. A type is
  * SpreadsheetML's only as written: `t=" n"` or `t="N"` is none of them.
  *
- * But a formula's number cell whose value is empty (`<c><f>…</f><v/></c>`, as openpyxl writes
- * every formula it has not calculated) has no cached result, not an unreadable one: it is handed
- * on as an empty formula string (`t="str"`), as Excel writes a formula showing nothing, which
- * xlsx-records.ts reads as such (a row of them is a blank row).
+ * But a formula's number or boolean cell whose value is empty (`<c><f>…</f><v/></c>`, as openpyxl
+ * writes every formula it has not calculated; `<c t="b"><f>…</f><v/></c>`, a formula typed
+ * boolean showing nothing) has no cached result, not an unreadable one: it is handed on as an
+ * empty formula string (`t="str"`), as Excel writes a formula showing nothing, which
+ * xlsx-records.ts reads as such (a row of them is a blank row). A boolean cell's events are held
+ * back until it closes, as a number cell's are, so that its type can still be changed: the
+ * boolean one's empty value was read as unreadable, and its formula as one showing something,
+ * so a template's rows of them were bad rows, not blank ones (found by a review).
  *
  * But an ISO date cell (`t="d"`) refuses the workbook, `xlsx-date-cells`, as the cell opens: it
  * is the worksheet's form of its dates, not one bad cell (reasons.ts), and the byte scan
@@ -147,8 +151,8 @@ interface Place {
   valueText: string | undefined;
   /** exceljs's own text handler: such a value is handed to it when its `<v>` closes. */
   passText: Handler | undefined;
-  /** In a worksheet, inside a number cell: its opening tag, and its events held back until it closes. */
-  numberCell: { readonly tag: Tag; readonly held: (() => unknown)[] } | undefined;
+  /** In a worksheet, inside a number or boolean cell: its opening tag, and its events held back until it closes. */
+  heldCell: { readonly tag: Tag; readonly held: (() => unknown)[] } | undefined;
 }
 
 type Handler = (this: unknown, value: unknown) => unknown;
@@ -179,15 +183,15 @@ export function readOnlyCellTextFromExcelJs(): void {
           formula: false,
           valueText: undefined,
           passText: undefined,
-          numberCell: undefined,
+          heldCell: undefined,
         }),
       );
     return place;
   };
-  /** Hands an event to exceljs's handler now, or holds it back with its number cell's others. */
+  /** Hands an event to exceljs's handler now, or holds it back with its held cell's others. */
   const handOn = (place: Place, handler: Handler, thisArg: unknown, value: unknown): unknown => {
-    if (place.numberCell === undefined) return handler.call(thisArg, value);
-    place.numberCell.held.push(() => handler.call(thisArg, value));
+    if (place.heldCell === undefined) return handler.call(thisArg, value);
+    place.heldCell.held.push(() => handler.call(thisArg, value));
     return undefined;
   };
   prototype.on = function filteredOn(this: object, name: unknown, handler: unknown): unknown {
@@ -215,7 +219,7 @@ export function readOnlyCellTextFromExcelJs(): void {
                       ? undefined
                       : unknownTypeValue;
             if ((type === 'b' || place.reading === unknownTypeValue) && attributes !== undefined) attributes.t = 'e';
-            if (place.reading === numberValue) place.numberCell = { tag: tag as Tag, held: [] };
+            if (place.reading === numberValue || type === 'b') place.heldCell = { tag: tag as Tag, held: [] };
             place.formula = false;
           } else if (element === 'f') place.formula = true;
           else if (place.reading !== undefined && (element === 'v' || element === 't'))
@@ -229,7 +233,7 @@ export function readOnlyCellTextFromExcelJs(): void {
       wrapped = function closeTag(this: unknown, tag: unknown) {
         const element = place.open[place.open.length - 1];
         if ((element === 'v' || element === 't') && place.valueText !== undefined && place.reading !== undefined) {
-          const attributes = place.numberCell?.tag.attributes;
+          const attributes = place.heldCell?.tag.attributes;
           const noResult = place.formula && attributes !== undefined && XML_SPACE.test(place.valueText);
           const value = noResult ? '' : place.reading(place.valueText);
           place.valueText = undefined;
@@ -238,8 +242,8 @@ export function readOnlyCellTextFromExcelJs(): void {
           if (place.passText !== undefined) handOn(place, place.passText, this, value);
         } else if (element === 'c') {
           place.reading = undefined;
-          const cell = place.numberCell;
-          place.numberCell = undefined;
+          const cell = place.heldCell;
+          place.heldCell = undefined;
           for (const event of cell?.held ?? []) event();
         }
         try {

@@ -87,4 +87,32 @@ describe('rows of formulas that show nothing', () => {
       [63, 64].flatMap((row) => Array.from({ length: 3 }, () => ({ row, reason: 'formula-cell' }))),
     );
   });
+
+  it('template rows of formulas typed boolean (t="b") with an empty <v/> below the data are blank rows', async () => {
+    // A flag column's template formula, `=IF(Sheet2!B4="","",Sheet2!B4="Y")`, typed boolean and
+    // showing nothing: its empty value was read as an unreadable boolean and the formula as one
+    // showing something, each such row a bad row (`formula-cell`) and the file refused.
+    const formula = (r: number, c: string, v: string) =>
+      `<c r="${c}${r}" t="b"><f>${TEMPLATE.replaceAll('"', '&quot;')}</f>${v}</c>`;
+    const blank = (r: number) => `<row r="${r}">${['A', 'B', 'C'].map((c) => formula(r, c, '<v/>')).join('')}</row>`;
+    const cells = (r: number, values: readonly string[]) =>
+      `<row r="${r}">${values.map((v, i) => `<c r="${'ABC'[i]}${r}" t="inlineStr"><is><t>${v}</t></is></c>`).join('')}</row>`;
+    const rows = [cells(1, ['firstName', 'lastName', 'dateOfBirth'])];
+    for (let r = 2; r < 62; r++) rows.push(cells(r, [`Eve${r}`, 'Brown', '2011-02-10']));
+    // One showing TRUE is still a formula, refused, beside ones showing nothing.
+    rows.push(
+      `<row r="62">${formula(62, 'A', '<v>1</v>')}${formula(62, 'B', '<v/>')}${formula(62, 'C', '<v/>')}</row>`,
+    );
+    for (let r = 63; r < 83; r++) rows.push(blank(r));
+    const sheet =
+      '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' +
+      `<sheetData>${rows.join('')}</sheetData></worksheet>`;
+    const file = await buildZip(workbookSources(() => [Buffer.from(sheet, 'utf8')]));
+    const outcome = await h.importFile(path('boolean-template.xlsx'), file);
+    expect(outcome).toMatchObject({ outcome: 'loaded', loaded: 60, rejected: 1 });
+    const report = await h.report('processed', path('boolean-template.xlsx'));
+    expect(report?.rowErrors.map(({ row, reason }) => ({ row, reason }))).toEqual(
+      Array.from({ length: 3 }, () => ({ row: 62, reason: 'formula-cell' })),
+    );
+  });
 });
