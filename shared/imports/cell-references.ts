@@ -144,7 +144,8 @@ function tagEnd(markup: Buffer, lt: number): number {
   return followTag(markup, lt + 1, 'tag').end;
 }
 
-function columnNumber(letters: string): number {
+/** A column's number from its letters (`A` 1, `AA` 27), in either case. */
+export function columnNumber(letters: string): number {
   let n = 0;
   for (const ch of letters.toUpperCase()) n = n * 26 + (ch.charCodeAt(0) - 64);
   return n;

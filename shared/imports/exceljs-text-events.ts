@@ -1,3 +1,4 @@
+import { columnNumber } from './cell-references.js';
 import { requireAsExcelJs } from './exceljs-modules.js';
 import { FileRejection } from './reasons.js';
 
@@ -83,6 +84,16 @@ import { FileRejection } from './reasons.js';
  * not say why (found by a review). The rejection is thrown from the parser's handler, through
  * exceljs's read of the worksheet, to xlsx-records.ts, which passes a FileRejection on as it is.
  *
+ * And a cell whose reference names a column its row has had a cell in already (`<c r="A2">`
+ * twice), or another row than its own (`<c r="A5">` in `<row r="2">`), refuses the workbook,
+ * `xlsx-cell-reference` (the row in `at.row`), as the cell opens: exceljs places a cell by its
+ * column alone, so the later of two cells of one column replaced the earlier unseen, and a cell
+ * naming another row loaded in the row it is written in (found by a review). No spreadsheet
+ * program writes either (Excel offers to repair such a file): which value is the partner's cannot
+ * be told, as of a row number given twice (xlsx-records.ts, `xlsx-row-order`). Cells written out
+ * of column order lose nothing, and are read where their references place them. A reference in
+ * another form than a column's letters and a row's digits is left to exceljs, as before.
+ *
  * Installed on the `SaxesParser` exceljs's parse-sax module requires: its `on` wraps the handlers
  * exceljs sets on each new parser, so each parser keeps its own place in its document. Which
  * part a parser reads is told by its root element; the parsers of other parts (workbook, styles,
@@ -151,12 +162,29 @@ interface Place {
   valueText: string | undefined;
   /** exceljs's own text handler: such a value is handed to it when its `<v>` closes. */
   passText: Handler | undefined;
+  /** In a worksheet, inside a row: its number as written (undefined if none), and the columns of its cells so far. */
+  row: { readonly number: string | undefined; readonly columns: Set<number> } | undefined;
   /** In a worksheet, inside a number or boolean cell: its opening tag, and its events held back until it closes. */
   heldCell: { readonly tag: Tag; readonly held: (() => unknown)[] } | undefined;
 }
 
 type Handler = (this: unknown, value: unknown) => unknown;
 type Tag = { name?: unknown; attributes?: Record<string, unknown> };
+
+/** A cell reference as Excel writes one: a column's letters, then a row's digits. */
+const CELL_REFERENCE = /^([A-Z]{1,3})(\d+)$/;
+
+/** Refuses a cell whose reference names a column its row has had, or another row (see above). */
+function checkCellReference(reference: unknown, row: Place['row']): void {
+  const parts = typeof reference === 'string' ? CELL_REFERENCE.exec(reference) : null;
+  if (parts === null || row === undefined) return;
+  const at = row.number === undefined ? {} : { row: Number(row.number) };
+  const column = columnNumber(parts[1]!);
+  if (row.columns.has(column)) throw new FileRejection('xlsx-cell-reference', at);
+  if (row.number !== undefined && Number(parts[2]) !== Number(row.number))
+    throw new FileRejection('xlsx-cell-reference', at);
+  row.columns.add(column);
+}
 
 let installed = false;
 
@@ -184,6 +212,7 @@ export function readOnlyCellTextFromExcelJs(): void {
           valueText: undefined,
           passText: undefined,
           heldCell: undefined,
+          row: undefined,
         }),
       );
     return place;
@@ -205,9 +234,13 @@ export function readOnlyCellTextFromExcelJs(): void {
         if (place.open.length === 0) place.textElements = TEXT_ELEMENTS.get(element);
         if (place.open[0] === 'worksheet') {
           const attributes = (tag as Tag).attributes;
-          if (element === 'c') {
+          if (element === 'row') {
+            const r = attributes?.r;
+            place.row = { number: typeof r === 'string' ? WHOLE_NUMBER.exec(r)?.[1] : undefined, columns: new Set() };
+          } else if (element === 'c') {
             const type = attributes?.t;
             if (type === 'd') throw new FileRejection('xlsx-date-cells');
+            checkCellReference(attributes?.r, place.row);
             place.reading =
               type === 'b'
                 ? booleanValue

@@ -118,6 +118,12 @@ export const FILE_REASONS = [
   /** A row's number is not above the row's before it (`at.row`: the first such row). */
   'xlsx-row-order',
   /**
+   * A cell's reference names a column its row has a cell in already, or another row than its own
+   * (`at.row`: the row it is written in): exceljs would keep one value of the two, or load the
+   * cell in a row it does not name (exceljs-text-events.ts). No spreadsheet program writes it.
+   */
+  'xlsx-cell-reference',
+  /**
    * The zip stores xl/workbook.xml or xl/styles.xml after the worksheet, though the worksheet
    * would be read as it inflates (after the shared strings and the workbook's relationships): its
    * number formats (dates, percentages) would be unknown while it is read. Excel and exceljs

@@ -338,6 +338,37 @@ describe('workbooks the reader would load wrong are refused', () => {
     expect(await stored('la-housing')).toEqual([]);
   });
 
+  it('rejects a workbook with a cell given twice in a row, or naming another row, naming the row, rather than keep one value unseen', async () => {
+    // exceljs places a cell by its column alone: Bob replaced Ann in row 2, and row 3's cell
+    // naming row 7 loaded in row 3. Cells merely out of column order lose nothing and load.
+    const twice =
+      inlineRow(1, HEADER) +
+      `<row r="2">${inline('A2', 'Ann')}${inline('A2', 'Bob')}${inline('B2', 'Lee')}${inline('C2', '2001-02-03')}</row>`;
+    const elsewhere =
+      inlineRow(1, HEADER) +
+      inlineRow(2, ['Ann', 'Lee', '2001-02-03']) +
+      `<row r="3">${inline('A7', 'Bob')}${inline('B3', 'Lee')}${inline('C3', '2001-02-04')}</row>`;
+    for (const [name, sheet, row] of [
+      ['cell-twice.xlsx', twice, 2],
+      ['cell-elsewhere.xlsx', elsewhere, 3],
+    ] as const) {
+      const blob = `la-housing/${MDI}/${name}`;
+      const file = await storedIn([...FRONT, WORKBOOK, RELS, SHEET], sheet);
+      expect(await h.importFile(blob, file)).toMatchObject({ outcome: 'rejected', reasons: ['xlsx-cell-reference'] });
+      expect(await h.report('rejected', blob)).toMatchObject({ fileErrors: [{ reason: 'xlsx-cell-reference', row }] });
+      expect(await stored('la-housing')).toEqual([]);
+    }
+    const unordered =
+      inlineRow(1, HEADER) +
+      `<row r="2">${inline('C2', '2001-02-03')}${inline('A2', 'Ann')}${inline('B2', 'Lee')}</row>`;
+    const blob = `la-housing/${MDI}/cells-unordered.xlsx`;
+    expect(await h.importFile(blob, await storedIn([...FRONT, WORKBOOK, RELS, SHEET], unordered))).toMatchObject({
+      outcome: 'loaded',
+      loaded: 1,
+    });
+    expect((await stored('la-housing')).map((r) => r.given_name)).toEqual(['ANN']);
+  });
+
   it('refuses a workbook whose styles or workbook part is stored after a worksheet read as it inflates', async () => {
     for (const [file, late] of [
       ['styles-last.xlsx', [...FRONT, WORKBOOK, RELS, SHARED, SHEET, STYLE]],
