@@ -326,6 +326,8 @@ const HINTS: Readonly<Record<string, string>> = {
     'the workbook was damaged on its way (its zip checksums do not match): upload it again from the original',
   'xlsx-shared-strings-too-large': 'the workbook holds too much text to read safely: send the extract as CSV',
   'xlsx-uncompressed-too-large': 'the workbook is too large uncompressed: send the extract as CSV',
+  'xlsx-too-many-rows':
+    "the worksheet has rows past Excel's last (1,048,576), which Excel does not show: send the extract as CSV",
 };
 
 function printReport(report: ImportReport, blobName: string): void {

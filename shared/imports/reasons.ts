@@ -124,6 +124,12 @@ export const FILE_REASONS = [
    */
   'xlsx-cell-reference',
   /**
+   * A row of the worksheet is past Excel's last, 1,048,576 (`at.row`: the first such row), which
+   * Excel drops on opening the file: the partner could not see the rows that would load
+   * (xlsx-records.ts). Sending the extract as CSV, which has no cap, mends it.
+   */
+  'xlsx-too-many-rows',
+  /**
    * The zip stores xl/workbook.xml or xl/styles.xml after the worksheet, though the worksheet
    * would be read as it inflates (after the shared strings and the workbook's relationships): its
    * number formats (dates, percentages) would be unknown while it is read. Excel and exceljs

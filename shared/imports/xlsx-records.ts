@@ -1136,6 +1136,7 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
         // row is the partner's cannot be told (and two records of one row number cannot be stored).
         if (!Number.isSafeInteger(row.number) || row.number < 1) throw new FileRejection('xlsx-unreadable');
         if (row.number <= previous) throw new FileRejection('xlsx-row-order', { row: row.number });
+        if (row.number > EXCEL_LAST_ROW) throw new FileRejection('xlsx-too-many-rows', { row: row.number });
         previous = row.number;
         yield [recordOf(row, limits, readsDate1904(reader))];
       }
@@ -1160,6 +1161,15 @@ export async function* xlsxRecords(bytes: Readable, options: XlsxOptions): Extra
     await removeCopies(guard.copies);
   }
 }
+
+/**
+ * Excel's last row. A worksheet with rows past it (a writer with no cap of its own, or a row number
+ * written by hand) is no workbook Excel opens whole: it shows the rows up to this one and drops the
+ * rest, so the partner who checks the extract in Excel sees other rows than would load, and the
+ * report would name rows no one can find. Refused (`xlsx-too-many-rows`, the first such row), not
+ * loaded without a word as before: the extract goes as CSV, which has no cap (README, XLSX caps).
+ */
+const EXCEL_LAST_ROW = 1_048_576;
 
 /**
  * exceljs, loaded only here, on a thread {@link useTempDirForThisThread} has readied: its readers

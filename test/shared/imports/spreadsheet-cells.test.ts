@@ -369,6 +369,29 @@ describe('workbooks the reader would load wrong are refused', () => {
     expect((await stored('la-housing')).map((r) => r.given_name)).toEqual(['ANN']);
   });
 
+  it("rejects a workbook with a row past Excel's last, naming the row, and loads one whose last row is Excel's last", async () => {
+    // Excel drops every row past 1,048,576 on opening the file: the partner could not see it.
+    const sheet = (last: number) =>
+      inlineRow(1, HEADER) + inlineRow(2, ['Ann', 'Lee', '2001-02-03']) + inlineRow(last, ['Bob', 'Lee', '2001-02-04']);
+    const past = `la-housing/${MDI}/past-last-row.xlsx`;
+    expect(await h.importFile(past, await storedIn([...FRONT, WORKBOOK, RELS, SHEET], sheet(1_048_577)))).toMatchObject(
+      {
+        outcome: 'rejected',
+        reasons: ['xlsx-too-many-rows'],
+      },
+    );
+    expect(await h.report('rejected', past)).toMatchObject({
+      fileErrors: [{ reason: 'xlsx-too-many-rows', row: 1_048_577 }],
+    });
+    const last = `la-housing/${MDI}/at-last-row.xlsx`;
+    expect(await h.importFile(last, await storedIn([...FRONT, WORKBOOK, RELS, SHEET], sheet(1_048_576)))).toMatchObject(
+      {
+        outcome: 'loaded',
+        loaded: 2,
+      },
+    );
+  });
+
   it('refuses a workbook whose styles or workbook part is stored after a worksheet read as it inflates', async () => {
     for (const [file, late] of [
       ['styles-last.xlsx', [...FRONT, WORKBOOK, RELS, SHARED, SHEET, STYLE]],
