@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { decide, decideForSubject } from '../policy/decide.js';
-import type { AllowDecision } from '../policy/decision.js';
+import type { AllowDecision, Decision } from '../policy/decision.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import type { MatchTier } from '../people/find-person.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
@@ -96,23 +96,44 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
       // Each person's records are read once an attempt: to judge whether the caller may see
       // them, then, for the person found, to show them. A retry after a pass reads afresh.
       // So is their subject scope under the decision made before matching, which the view asks
-      // again where the subject changes nothing of that decision (no consent or opt-out).
+      // again where the subject changes nothing of that decision (no consent or opt-out), and the
+      // decision with the subject's own conditions, which the view answers from.
       const read = new Map<string, Promise<PersonRecords>>();
       const scopes = new Map<string, Promise<SubjectScope>>();
+      const withSubject = new Map<string, Promise<Decision>>();
       const recordsOf = (personId: string) =>
         onceEach(read, personId, () => personRecords(store, personId, scoped.datasets));
       const scopeOf = (personId: string) =>
         onceEach(scopes, personId, async () =>
           subjectScope(store, agreements, scoped, personId, await recordsOf(personId)),
         );
+      const decisionFor = (personId: string) =>
+        onceEach(withSubject, personId, () =>
+          decideForSubject(
+            scoped,
+            { caller: call.caller, purpose: call.purpose, datasets: requested ?? [], action: 'lookup' },
+            personId,
+            { agreements, consents: ctx.services.consents, now: ctx.now },
+          ),
+        );
+      // A person whose own consent or opt-out bars this use is passed over as one out of scope
+      // is, so a namesake of theirs the caller may see is found: two together had answered
+      // no-match where the one alone is shown, telling the researcher that the council holds a
+      // namesake of its participant who has not consented (found by a defect hunt; the
+      // duplicate check passes them over alike).
       const visible = async (personId: string) =>
         currentSourcesOf(agreements, (await recordsOf(personId)).rows).length > 0 &&
-        (await scopeOf(personId)).outOfScope === undefined;
+        (await scopeOf(personId)).outOfScope === undefined &&
+        (await decisionFor(personId)).allow;
       const found = await ctx.findPerson(query.query, scoped.datasets, visible);
       if (!found.found) {
         return deny(noMatch(), found.reason, { purpose: scoped.purpose, datasets: scoped.datasets });
       }
-      const known = { records: await read.get(found.personId), scope: await scopes.get(found.personId) };
+      const known = {
+        records: await read.get(found.personId),
+        scope: await scopes.get(found.personId),
+        decision: await withSubject.get(found.personId),
+      };
       const outcome = await respondWithPerson(
         ctx,
         call,
@@ -190,6 +211,8 @@ type SubjectScope = Awaited<ReturnType<typeof subjectScope>>;
 interface KnownOfPerson {
   readonly records?: PersonRecords;
   readonly scope?: SubjectScope;
+  /** The decision with the subject's own conditions, as the match judged them. */
+  readonly decision?: Decision;
 }
 
 /** A scope judged on the decision before matching, its decision naming the subject as decideForSubject's does. */
@@ -232,12 +255,14 @@ async function respondWithPerson(
     const { movedOut } = await movedOutTimes();
     return movedOut > settled.since ? { movedOut } : undefined;
   };
-  const decision = await decideForSubject(
-    beforeMatch,
-    { caller: call.caller, purpose: call.purpose, datasets, action: 'lookup' },
-    personId,
-    { agreements, consents: ctx.services.consents, now: ctx.now },
-  );
+  const decision =
+    known.decision ??
+    (await decideForSubject(
+      beforeMatch,
+      { caller: call.caller, purpose: call.purpose, datasets, action: 'lookup' },
+      personId,
+      { agreements, consents: ctx.services.consents, now: ctx.now },
+    ));
   if (!decision.allow) {
     const result = SUBJECT_CONDITION_REASONS.has(decision.reason) ? noMatch() : decisionProblem(decision);
     return (
