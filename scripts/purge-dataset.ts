@@ -1,5 +1,6 @@
 /**
  * `npm run purge-dataset -- --dataset <id>`   delete every record of a dataset a re-signed agreement dropped
+ * `npm run purge-dataset -- --dataset <id> --party <id>`   delete a party's records of a dataset a re-signed agreement no longer lists it as a source of
  *
  * Runs against the configured store (local settings by default). The records go as a retention
  * rule's do (shared/retention/dropped-datasets.ts): one `retention-delete` access-log entry a
@@ -9,28 +10,48 @@
  * none of its records can arrive again (the opt-outs stay in force). Deletion cannot be undone, so it is never done at start-up
  * (which only warns, `agreements.dataset-dropped`) and is refused for a dataset any agreement
  * still defines, or one the store does not remember any agreement defining. Prints counts only.
- * Exit status: 0 purged, 1 failed, 2 an unknown option, or a dataset it refuses (nothing touched;
+ * With `--party`, the party's records of a dataset still defined, whose sources a re-signing no
+ * longer lists it among (shared/retention/dropped-sources.ts), as a retention rule's go: its
+ * opted-out people's matching keys are kept, as records of the dataset can still arrive; refused
+ * while the party is still a source, and until the agreement is linked under its re-signed files.
+ * Exit status: 0 purged, 1 failed, 2 an unknown option, or a dataset or party it refuses (nothing touched;
  * with the usage line for one no agreement ever defined, a mistyped --dataset).
  */
 import { DatasetPurgeRefused, purgeDroppedDataset } from '../shared/retention/dropped-datasets.js';
+import { purgeDroppedSource, SourcePurgeRefused } from '../shared/retention/dropped-sources.js';
 import type { Services } from '../shared/services.js';
 import { failureLine, parseOptions, refuseUsage } from './cli.js';
 import { stackServices } from './stack-services.js';
 
-const USAGE = 'npm run purge-dataset -- --dataset <id>';
-const { values } = parseOptions('purge-dataset', USAGE, { options: { dataset: { type: 'string' } } });
+const USAGE = 'npm run purge-dataset -- --dataset <id> [--party <id>]';
+const { values } = parseOptions('purge-dataset', USAGE, {
+  options: { dataset: { type: 'string' }, party: { type: 'string' } },
+});
 if (values.dataset === undefined) refuseUsage('purge-dataset', '--dataset is required', USAGE);
 const datasetId = values.dataset;
 let services: Services | undefined;
 try {
   services = await stackServices();
-  const s = await purgeDroppedDataset(services, datasetId);
-  process.stdout.write(
-    `${s.datasetId} (formerly of ${s.formerAgreementId}): ${s.recordsDeleted} records of ${s.peopleDeleted} people deleted, ` +
-      `with the matching keys earlier loads kept of ${s.optedOutKeysDeleted} opted-out people\n`,
-  );
+  if (values.party !== undefined) {
+    const s = await purgeDroppedSource(services, datasetId, values.party);
+    process.stdout.write(
+      `${s.datasetId} of ${s.agreementId}, from ${s.partyId}: ${s.recordsDeleted} records of ${s.peopleDeleted} people deleted, ` +
+        `the matching keys of ${s.optedOutKeysKept} opted-out people kept\n`,
+    );
+  } else {
+    const s = await purgeDroppedDataset(services, datasetId);
+    process.stdout.write(
+      `${s.datasetId} (formerly of ${s.formerAgreementId}): ${s.recordsDeleted} records of ${s.peopleDeleted} people deleted, ` +
+        `with the matching keys earlier loads kept of ${s.optedOutKeysDeleted} opted-out people\n`,
+    );
+  }
 } catch (err) {
-  if (err instanceof DatasetPurgeRefused) {
+  if (err instanceof SourcePurgeRefused) {
+    // Touched nothing, as a refused dataset: a source still listed, or the re-signing not yet linked.
+    await services?.close();
+    services = undefined;
+    refuseUsage('purge-dataset', err.message);
+  } else if (err instanceof DatasetPurgeRefused) {
     // refuseUsage exits at once, past the finally below: the store is closed first. A dataset no
     // agreement ever defined is a mistyped --dataset (the usage line follows, as for import's and
     // relink's ids); one an agreement still defines is refused alone.

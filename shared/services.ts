@@ -20,6 +20,7 @@ import { warmRowWorker } from './imports/row-worker-client.js';
 import { StoreConsentRegister } from './consents/store-consent-register.js';
 import { linkingRulesOf } from './linkage/linking-rules.js';
 import { warnOfDroppedDatasetsHeld } from './retention/dropped-datasets.js';
+import { warnOfDroppedSourcesHeld } from './retention/dropped-sources.js';
 import { readDeployedBuild } from './build-record.js';
 
 /**
@@ -126,6 +127,8 @@ export async function createServices(
     // A dataset the re-signing dropped keeps its records till an operator purges them: named at
     // every start till then (retention/dropped-datasets.ts).
     await warnOfDroppedDatasetsHeld({ store, agreements, logger });
+    // So does a party a re-signing dropped as a source of a dataset (retention/dropped-sources.ts).
+    await warnOfDroppedSourcesHeld({ store, agreements, logger });
     const blobs = createBlobServiceClient({
       connectionString: settings.AzureWebJobsStorage,
       serviceUri: settings.AzureWebJobsStorage__blobServiceUri,

@@ -197,7 +197,7 @@ export async function catchUpRetention(deps: RetentionDependencies & LinkDepende
  * only its first pass files them under it: link-people.ts, pairsFiledElsewhere). A pass from
  * before migration 0043 noted nothing, and is not current: the timer links such an agreement once.
  */
-async function linksCurrent(trx: Kysely<Database>, dialect: Dialect, agreement: Agreement): Promise<boolean> {
+export async function linksCurrent(trx: Kysely<Database>, dialect: Dialect, agreement: Agreement): Promise<boolean> {
   const last = await lastPassSourcesQuery(trx, dialect, agreement.id).executeTakeFirst();
   if (last !== undefined) return last.agreement_sources === agreementSourcesOf(agreement);
   return !(await linksFiledElsewhere(trx, dialect, agreement));

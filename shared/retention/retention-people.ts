@@ -52,6 +52,8 @@ export class RetentionPeople {
     private readonly trx: Kysely<Database>,
     private readonly engine: Engine,
     private readonly runId: string,
+    /** For a purge of a source a re-signing dropped: only its records of the dataset are noted, and go. */
+    private readonly partyId: string | undefined,
   ) {
     const table = (stem: string) => sql.raw(snapshotTempTable(engine, runId, stem));
     this.records = table('retention_records');
@@ -60,15 +62,20 @@ export class RetentionPeople {
     this.pending = table('retention_pending');
   }
 
-  /** Notes the dataset's records and their people, in the pass's transaction; none is judged yet. */
+  /**
+   * Notes the dataset's records and their people, in the pass's transaction; none is judged yet.
+   * With `partyId`, that party's records of the dataset alone (dropped-sources.ts): the others'
+   * are not the pass's to delete, nor are their links.
+   */
   static async note(
     trx: Kysely<Database>,
     engine: Engine,
     runId: string,
     datasetId: string,
     decidingParties: readonly string[],
+    partyId?: string,
   ): Promise<RetentionPeople> {
-    const people = new RetentionPeople(trx, engine, runId);
+    const people = new RetentionPeople(trx, engine, runId, partyId);
     const { records, kept, pending } = people;
     const text = (n: number) => tempText(engine, n);
     for (const table of [records, kept, pending]) await sql`drop table if exists ${table}`.execute(trx);
@@ -98,7 +105,8 @@ export class RetentionPeople {
     await sql`insert into ${records} (person_id, id, deciding)
       select coalesce(person_id, carried_person_id), id, ${deciding}
       from source_record
-      where dataset_id = ${datasetId} and coalesce(person_id, carried_person_id) is not null`.execute(trx);
+      where dataset_id = ${datasetId} ${people.ofParty('source_record')}
+        and coalesce(person_id, carried_person_id) is not null`.execute(trx);
     return people;
   }
 
@@ -204,6 +212,8 @@ export class RetentionPeople {
     const { trx, records, kept } = this;
     const notKept = (record: string) =>
       sql`not exists (select 1 from ${kept} k where k.person_id = ${sql.raw(record)}.person_id)`;
+    const goes = (record: string) =>
+      sql`${sql.raw(record)}.dataset_id = ${datasetId} ${this.ofParty(record)} and ${notKept(record)}`;
     await sql`update source_record set carried_person_id = person_id
       where dataset_id = ${datasetId} and carried_person_id is null
         and exists (select 1 from ${kept} k where k.person_id = source_record.person_id)
@@ -213,11 +223,11 @@ export class RetentionPeople {
     const linkedToGoing = (from: 'record_a' | 'record_b', to: 'record_a' | 'record_b') =>
       sql`select l.${sql.raw(to)} from record_link l
         where l.agreement_id = ${agreementId} and exists (select 1 from source_record sr
-          where sr.id = l.${sql.raw(from)} and sr.dataset_id = ${datasetId} and ${notKept('sr')})`;
+          where sr.id = l.${sql.raw(from)} and ${goes('sr')})`;
     await sql`update source_record set carried_person_id = person_id
       where carried_person_id is null and person_id is not null
         and (id in (${linkedToGoing('record_a', 'record_b')}) or id in (${linkedToGoing('record_b', 'record_a')}))
-        and not (dataset_id = ${datasetId} and ${notKept('source_record')})`.execute(trx);
+        and not (${goes('source_record')})`.execute(trx);
   }
 
   /**
@@ -227,7 +237,7 @@ export class RetentionPeople {
    */
   async deleteLinksOfOutOfScope(agreementId: string, datasetId: string): Promise<void> {
     const goes = (column: 'record_a' | 'record_b') => sql`exists (select 1 from source_record sr
-      where sr.id = record_link.${sql.raw(column)} and sr.dataset_id = ${datasetId}
+      where sr.id = record_link.${sql.raw(column)} and sr.dataset_id = ${datasetId} ${this.ofParty('sr')}
         and not exists (select 1 from ${this.kept} k where k.person_id = sr.person_id))`;
     await sql`delete from record_link
       where agreement_id = ${agreementId} and (${goes('record_a')} or ${goes('record_b')})`.execute(this.trx);
@@ -296,6 +306,11 @@ export class RetentionPeople {
   /** Drops the temporary tables; call once the pass is done with them, before its commit. */
   async drop(): Promise<void> {
     for (const table of [this.records, this.kept, this.pending]) await sql`drop table ${table}`.execute(this.trx);
+  }
+
+  /** `and <record>.party_id = …` where the pass is a source's purge; nothing otherwise. */
+  private ofParty(record: string): RawBuilder<unknown> {
+    return this.partyId === undefined ? sql`` : sql`and ${sql.raw(record)}.party_id = ${this.partyId}`;
   }
 
   /** Notes these people as kept (each not yet noted). */

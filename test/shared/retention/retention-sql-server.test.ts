@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { AccessLog } from '../../../shared/audit/access-log.js';
 import { createLogger } from '../../../shared/logging.js';
+import { agreementSourcesOf } from '../../../shared/linkage/link-people.js';
+import { purgeDroppedSource } from '../../../shared/retention/dropped-sources.js';
 import { enforceRetention } from '../../../shared/retention/enforce-retention.js';
+import { agreementsFolderWith, KEYWAYS_REGISTER_WITHOUT_WELLINGBOROUGH } from '../agreements/agreement-files.js';
 import { expectAccepted, sqlServerStatements } from '../../support/sql-server-statements.js';
 
 /**
@@ -212,5 +215,41 @@ describe('a retention pass on Azure SQL that deletes more people than a statemen
     expect(named(/^select .* from "record_identifier" as "ri"/)).toEqual(goingRecords);
     expect(named(/^delete from "record_identifier"/)).toEqual(goingRecords);
     expect(named(/^delete from "source_record"/)).toEqual(goingRecords);
+  });
+});
+
+describe('a purge on Azure SQL of a source a re-signing dropped', () => {
+  it("notes and deletes that party's records alone, and their links, with statements SQL Server accepts", async () => {
+    const agreements = loadAgreements(agreementsFolderWith([KEYWAYS_REGISTER_WITHOUT_WELLINGBOROUGH]));
+    const keyways = agreements.agreement('keyways-housing-allocation')!.agreement;
+    const recording = sqlServerStatements((query) => {
+      const text = query.sql.replace(/\s+/g, ' ').trim();
+      // The agreement's last pass linked under the re-signed files.
+      if (text.startsWith('select top(1) "agreement_sources"'))
+        return [{ agreement_sources: agreementSourcesOf(keyways) }];
+      return answer(query);
+    });
+    const store = { ...recording.store, db: recording.store.db.withPlugin(writesOne()) };
+    const logger = createLogger('warn', () => undefined);
+
+    const summary = await purgeDroppedSource(
+      { store, agreements, accessLog: new AccessLog(store, logger), logger },
+      'keyways-housing-register',
+      'wellingborough-borough-council',
+    );
+
+    expect(summary).toMatchObject({ peopleDeleted: 1, recordsDeleted: 1 });
+    const statements = recording.statements;
+    expectAccepted(statements);
+    const texts = statements.map((s) => s.sql.replace(/\s+/g, ' ').trim());
+    // Each statement that chooses what goes names the party, as well as the dataset.
+    const choosing = statements.filter((s) =>
+      /^(insert into ##lintel_retentionrecords|delete from record_link|update source_record set carried_person_id = person_id where carried_person_id is null)/.test(
+        s.sql.replace(/\s+/g, ' ').trim(),
+      ),
+    );
+    expect(choosing).toHaveLength(3);
+    for (const statement of choosing) expect(statement.parameters).toContain('wellingborough-borough-council');
+    expect(texts.filter((s) => s.startsWith('drop table ##lintel_retention'))).toHaveLength(3);
   });
 });
