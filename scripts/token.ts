@@ -16,7 +16,7 @@ import { developmentIssuer } from '../shared/auth/development-issuer.js';
 import { ConfigurationError, loadConfig, type Settings } from '../shared/config.js';
 import { errorCodeOf } from '../shared/logging.js';
 import { makeSettingFolder } from '../shared/make-folder.js';
-import { refuseFolderAsStore, storeOptionsOf } from '../shared/store/store-options.js';
+import { refuseNoStoreFile, storeOptionsOf } from '../shared/store/store-options.js';
 import { failureLine, parseOptions, refuseUsage } from './cli.js';
 
 const USAGE = 'npm run token -- --party <party-id> --role <role> [--role <role>] [--minutes 60]';
@@ -106,7 +106,7 @@ async function rememberedBy(settings: Settings, loaded: AgreementSet) {
   if (options.engine === 'sqlite' && (options.path === ':memory:' || !existsSync(options.path))) return {};
   // A SQLITE_PATH that is a folder, or a file that is no SQLite store, is that setting's fault:
   // it was answered "token: SqliteError", naming neither the setting nor what is wrong with it.
-  if (options.engine === 'sqlite') refuseFolderAsStore(options.path);
+  if (options.engine === 'sqlite') refuseNoStoreFile(options.path);
   // Loaded only here, once there is a store to read: every other token is minted from the files.
   const [{ openStore }, { readRememberedParties }] = await Promise.all([
     import('../shared/store/database.js'),

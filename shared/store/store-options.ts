@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigurationError, type Settings } from '../config.js';
 import { makeSettingFolder } from '../make-folder.js';
@@ -18,21 +18,40 @@ export function storeOptionsOf(settings: Settings): StoreOptions {
 /**
  * Makes the folder of the SQLite store the settings name (none for Azure SQL or a store in
  * memory), before anything that needs undoing starts: one that cannot be made (under a file, or
- * under /proc) is refused as a ConfigurationError naming SQLITE_PATH (makeSettingFolder).
+ * under /proc) is refused as a ConfigurationError naming SQLITE_PATH (makeSettingFolder), as is a
+ * store path that is a folder or a file other than a SQLite database ({@link refuseNoStoreFile}).
  */
 export function makeStoreFolder(settings: Settings): void {
   const options = storeOptionsOf(settings);
   if (options.engine !== 'sqlite' || options.path === ':memory:') return;
   makeSettingFolder('SQLITE_PATH', dirname(options.path));
-  refuseFolderAsStore(options.path);
+  refuseNoStoreFile(options.path);
 }
 
 /**
- * Refuses a SQLite store path that is a folder, naming SQLITE_PATH: opened, it was SQLite's
- * SQLITE_CANTOPEN, which `npm start`, `npm run migrate` and `npm run token` each reported by its
- * error type alone, naming no setting.
+ * Refuses a SQLite store path that is a folder, or a file that is no SQLite database, naming
+ * SQLITE_PATH: opened, the first was SQLite's SQLITE_CANTOPEN, which `npm start`, `npm run migrate`
+ * and `npm run token` each reported by its error type alone, naming no setting; the second its
+ * SQLITE_NOTADB, from npm start as "start-up failed: file is not a database" and from the other
+ * scripts as "failed (SqliteError:SQLITE_NOTADB)". Told by the file's first bytes, SQLite's own
+ * header, before anything opens it: an empty file is a store SQLite has yet to write.
  */
-export function refuseFolderAsStore(path: string): void {
-  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true)
-    throw new ConfigurationError([`SQLITE_PATH: ${path} is a folder, not a file`]);
+export function refuseNoStoreFile(path: string): void {
+  const stats = statSync(path, { throwIfNoEntry: false });
+  if (stats?.isDirectory() === true) throw new ConfigurationError([`SQLITE_PATH: ${path} is a folder, not a file`]);
+  if (stats === undefined || stats.size === 0 || startsWithSqliteHeader(path)) return;
+  throw new ConfigurationError([`SQLITE_PATH: ${path} is not a SQLite database`]);
+}
+
+/** The first 16 bytes of every SQLite database file (sqlite.org/fileformat.html, "The Database Header"). */
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+function startsWithSqliteHeader(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const start = Buffer.alloc(SQLITE_HEADER.length);
+    return readSync(fd, start, 0, start.length, 0) === start.length && start.equals(SQLITE_HEADER);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -121,6 +121,29 @@ describe("start-up with a setting's folder that cannot be made", () => {
   );
 });
 
+describe('start-up with a SQLITE_PATH that is no SQLite database', () => {
+  // npm start said "lintel: start-up failed: file is not a database", naming no setting, once its
+  // Azurite had started.
+  it('exits naming SQLITE_PATH and the file before it starts an Azurite of its own', async () => {
+    const { cwd, blobPort, env } = await hostFolder();
+    const notes = join(cwd, 'notes.txt');
+    writeFileSync(notes, 'the housing register, to be loaded on Monday\n');
+    const result = spawnSync(HOST_FROM_SOURCE[0]!, HOST_FROM_SOURCE.slice(1), {
+      cwd,
+      env: { ...env, SQLITE_PATH: notes },
+      encoding: 'utf8',
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    });
+    expect(result.status, 'the host was killed while starting').toBe(1);
+    expect(result.stderr).toBe(
+      `lintel: cannot start. Invalid configuration:\n  - SQLITE_PATH: ${notes} is not a SQLite database\n`,
+    );
+    expect(result.stdout).not.toContain('Azurite blob service');
+    expect(await portInUse(blobPort)).toBe(false);
+  }, 90_000);
+});
+
 describe('start-up with a development key file that cannot be used', () => {
   // A key file edited by hand (a version restored with its quotes lost) stopped npm start with
   // "start-up failed:" and JSON.parse's message, which quotes the text around the fault: the key.

@@ -193,7 +193,7 @@ describe('CLI errors', () => {
     });
     expect({ status: asText.status, stdout: asText.stdout }).toEqual({ status: 1, stdout: '' });
     expect(asText.stderr).toBe(
-      `token: Invalid configuration:\n  - SQLITE_PATH: cannot open ${notStore} as a SQLite store (SQLITE_NOTADB)\n`,
+      `token: Invalid configuration:\n  - SQLITE_PATH: ${notStore} is not a SQLite database\n`,
     );
   });
 
@@ -236,6 +236,24 @@ describe('CLI errors', () => {
     const result = run('scripts/audit.ts', ['verify'], { CURATED_MIN_CELL: 'abc' });
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toBe('audit: Invalid configuration:\n  - CURATED_MIN_CELL: must be a number');
+  });
+
+  // A file that is no SQLite database was "audit: failed (SqliteError:SQLITE_NOTADB)", as from
+  // every script that opens the store through createServices.
+  it.each([
+    ['scripts/audit.ts', ['verify']],
+    ['scripts/purge-dataset.ts', ['--dataset', 'kbc-tenancies']],
+  ])('%s names SQLITE_PATH when it is a file that is no SQLite database (exit 1)', (script, args) => {
+    const notes = join(dir, 'notes.txt');
+    writeFileSync(notes, 'the housing register, to be loaded on Monday\n');
+    const result = run(script, args, {
+      ...ISOLATED,
+      AzureWebJobsStorage: inject('azuriteConnectionString'),
+      SQLITE_PATH: notes,
+    });
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
+    const name = script.replace(/^scripts\/(.*)\.ts$/, '$1');
+    expect(result.stderr).toBe(`${name}: Invalid configuration:\n  - SQLITE_PATH: ${notes} is not a SQLite database\n`);
   });
 
   it.each([['scripts/curate.ts'], ['scripts/relink.ts'], ['scripts/migrate.ts']])(

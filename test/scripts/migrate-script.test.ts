@@ -71,6 +71,15 @@ describe('npm run migrate', () => {
     expect(result.stderr).toBe(`migrate: Invalid configuration:\n  - SQLITE_PATH: ${folder} is a folder, not a file\n`);
   });
 
+  // A file that is no SQLite database was "migrate: failed (SqliteError:SQLITE_NOTADB)".
+  it('names SQLITE_PATH when it is a file that is no SQLite database, and exits 1', () => {
+    const notes = join(dir, 'notes.txt');
+    writeFileSync(notes, 'the housing register, to be loaded on Monday\n');
+    const result = migrate(notes);
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
+    expect(result.stderr).toBe(`migrate: Invalid configuration:\n  - SQLITE_PATH: ${notes} is not a SQLite database\n`);
+  });
+
   it("names the migration that failed and the database's reason, and exits 1", () => {
     const clashing = join(dir, 'clashing.db');
     const db = new SqliteDatabase(clashing);
