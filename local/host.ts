@@ -9,7 +9,7 @@ import { makeSettingFolder } from '../shared/make-folder.js';
 import { makeStoreFolder } from '../shared/store/store-options.js';
 import { startAzurite, type RunningAzurite } from './azurite.js';
 import { startLocalHost, type LocalHost } from './local-host.js';
-import { forgetRunningAzurite, loadLocalSettings, recordRunningAzurite } from './settings.js';
+import { forgetRunningAzurite, loadLocalSettings, localPort, recordRunningAzurite } from './settings.js';
 import { seedDemoIfEmpty } from '../shared/synthetic/extracts/demo-seed.js';
 import { healCuratedAtStart } from './heal-at-start.js';
 
@@ -19,10 +19,12 @@ async function main(): Promise<void> {
   // Read first: were the parent gone before the watch below began, it would never see it go.
   const parent = process.ppid;
   const settingsFile = loadLocalSettings();
-  let settings;
+  let settings, blobPort, hostPort;
   try {
     settings = loadConfig(process.env);
     makeSettingFolders(settings);
+    blobPort = localPort(process.env, 'AZURITE_BLOB_PORT') ?? 10000;
+    hostPort = localPort(process.env, 'LINTEL_HOST_PORT') ?? 7071;
   } catch (err) {
     if (err instanceof ConfigurationError) {
       process.stderr.write(`lintel: cannot start. ${err.message}\n`);
@@ -57,18 +59,16 @@ async function main(): Promise<void> {
   }, 1000).unref();
 
   if (settings.AzureWebJobsStorage === DEVELOPMENT_STORAGE) {
-    const port = Number(process.env.AZURITE_BLOB_PORT ?? 10000);
-    azurite = await startAzurite({ port, location: resolve('.lintel/azurite') });
+    azurite = await startAzurite({ port: blobPort, location: resolve('.lintel/azurite') });
     settings = { ...settings, AzureWebJobsStorage: azurite.connectionString };
     // The scripts (seed, import, audit, relink, curate) read this port, so they reach this
     // Azurite without being given AZURITE_BLOB_PORT too (local/settings.ts).
-    recordRunningAzurite(port);
-    log(`Azurite blob service on http://127.0.0.1:${port} (pid ${azurite.pid})`);
+    recordRunningAzurite(blobPort);
+    log(`Azurite blob service on http://127.0.0.1:${blobPort} (pid ${azurite.pid})`);
   }
 
-  const port = Number(process.env.LINTEL_HOST_PORT ?? 7071);
   try {
-    host = await startLocalHost({ settings, port });
+    host = await startLocalHost({ settings, port: hostPort });
   } catch (err) {
     // A setting found wrong only as it is used (SQLITE_PATH's folder) is refused as loadConfig's are.
     if (err instanceof ConfigurationError) {
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     }
     const busy = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
     const hint = busy
-      ? `; stop what uses port ${port}, or set LINTEL_HOST_PORT (and AUTH_JWKS_URI and AUTH_ISSUER to the new port: README, settings)`
+      ? `; stop what uses port ${hostPort}, or set LINTEL_HOST_PORT (and AUTH_JWKS_URI and AUTH_ISSUER to the new port: README, settings)`
       : '';
     process.stderr.write(`lintel: start-up failed: ${err instanceof Error ? err.message : String(err)}${hint}\n`);
     await stop(1);

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { ConfigurationError } from '../shared/config.js';
 import { makeFolder } from '../shared/make-folder.js';
 import { azuriteConnectionString, portInUse } from './azurite.js';
 
@@ -108,8 +109,23 @@ function recordedAzuritePort(directory: string): number | undefined {
  * the SDK's 10000.
  */
 export function localAzuritePort(env: NodeJS.ProcessEnv = process.env, directory = process.cwd()): number {
-  if (env.AZURITE_BLOB_PORT !== undefined) return Number(env.AZURITE_BLOB_PORT);
-  return recordedAzuritePort(directory) ?? 10000;
+  return localPort(env, 'AZURITE_BLOB_PORT') ?? recordedAzuritePort(directory) ?? 10000;
+}
+
+/**
+ * The port a variable of the local stack's own names (`AZURITE_BLOB_PORT`, `LINTEL_HOST_PORT`),
+ * undefined where it is unset or blank. Anything but a whole number from 1 to 65535 is refused
+ * naming the variable: read by Number(), "abc" reached Node as NaN, which the scripts answered
+ * "failed (RangeError:ERR_SOCKET_BAD_PORT)" and npm start "Port should be >= 0 and < 65536",
+ * naming no variable, and a blank one was port 0.
+ */
+export function localPort(env: NodeJS.ProcessEnv, name: 'AZURITE_BLOB_PORT' | 'LINTEL_HOST_PORT'): number | undefined {
+  const value = env[name]?.trim();
+  if (value === undefined || value === '') return undefined;
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(port >= 1 && port <= 65535))
+    throw new ConfigurationError([`${name}: must be a port, a whole number from 1 to 65535`]);
+  return port;
 }
 
 /**

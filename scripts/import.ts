@@ -31,7 +31,7 @@ import { basename, resolve } from 'node:path';
 import { ownErrorLine, parseOptions, refuseUsage, requireFile } from './cli.js';
 import { RestError, type BlobServiceClient } from '@azure/storage-blob';
 import { portInUse } from '../local/azurite.js';
-import { loadLocalSettings } from '../local/settings.js';
+import { loadLocalSettings, localPort } from '../local/settings.js';
 import { isTemporaryUpload, TEMPORARY_UPLOAD_SUFFIXES } from '../shared/blob/blob-created-event.js';
 import { CONTAINERS } from '../shared/blob/blob-storage.js';
 import { loadAgreements } from '../shared/agreements/load.js';
@@ -149,6 +149,12 @@ async function main(): Promise<void> {
       `${values.party} is not a source of ${dataset.id} in the agreements (its sources: ${sources})`,
     );
   }
+  // An Azurite started some other way answers with no host beside it to import the file: the
+  // script waited out its --timeout (600 s by default) before asking whether `npm start` was
+  // running. Nothing listening on the host's port (LINTEL_HOST_PORT, as local/host.ts reads it)
+  // says so within seconds. Only a local storage has its host on this machine to look for. Read
+  // before the upload: a malformed LINTEL_HOST_PORT refuses the command with no file in storage.
+  const hostPort = isLocalStorage(settings) ? (localPort(process.env, 'LINTEL_HOST_PORT') ?? 7071) : undefined;
   const blobs = await uploadBlobClient(settings, {
     script: 'import',
     remote: values.remote,
@@ -179,11 +185,6 @@ async function main(): Promise<void> {
   });
 
   const deadline = Date.now() + timeoutSeconds * 1000;
-  // An Azurite started some other way answers with no host beside it to import the file: the
-  // script waited out its --timeout (600 s by default) before asking whether `npm start` was
-  // running. Nothing listening on the host's port (LINTEL_HOST_PORT, as local/host.ts reads it)
-  // says so within seconds. Only a local storage has its host on this machine to look for.
-  const hostPort = isLocalStorage(settings) ? Number(process.env.LINTEL_HOST_PORT ?? 7071) : undefined;
   let hostSeenAt = Date.now();
   let report: ImportReport | undefined;
   let lastRows = 0;

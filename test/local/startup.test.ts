@@ -144,6 +144,32 @@ describe('start-up with a SQLITE_PATH that is no SQLite database', () => {
   }, 90_000);
 });
 
+describe('start-up with a port variable that is no port', () => {
+  // Read by Number(), "abc" reached Node as NaN: npm start said "lintel: Port should be >= 0 and
+  // < 65536. Received type number (NaN).", naming no variable, having started its Azurite first
+  // where only LINTEL_HOST_PORT was wrong.
+  it.each([['AZURITE_BLOB_PORT'], ['LINTEL_HOST_PORT']])(
+    'refuses %s=abc naming it, before it starts an Azurite of its own',
+    async (variable) => {
+      const { cwd, blobPort, env } = await hostFolder();
+      const result = spawnSync(HOST_FROM_SOURCE[0]!, HOST_FROM_SOURCE.slice(1), {
+        cwd,
+        env: { ...env, [variable]: 'abc' },
+        encoding: 'utf8',
+        timeout: 60_000,
+        killSignal: 'SIGKILL',
+      });
+      expect(result.status, 'the host was killed while starting').toBe(1);
+      expect(result.stderr).toBe(
+        `lintel: cannot start. Invalid configuration:\n  - ${variable}: must be a port, a whole number from 1 to 65535\n`,
+      );
+      expect(result.stdout).not.toContain('Azurite blob service');
+      expect(await portInUse(blobPort)).toBe(false);
+    },
+    90_000,
+  );
+});
+
 describe('start-up with a development key file that cannot be used', () => {
   // A key file edited by hand (a version restored with its quotes lost) stopped npm start with
   // "start-up failed:" and JSON.parse's message, which quotes the text around the fault: the key.

@@ -5,12 +5,14 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { randomUUID } from 'node:crypto';
 import { AggregateAuthenticationError, ChainedTokenCredential, CredentialUnavailableError } from '@azure/identity';
-import { RestError } from '@azure/storage-blob';
+import { BlobServiceClient, RestError } from '@azure/storage-blob';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { azuriteConnectionString } from '../../local/azurite.js';
 import { freePort } from '../../local/free-port.js';
 import { failureLine, ownErrorLine } from '../../scripts/cli.js';
+import { CONTAINERS, ensureContainers } from '../../shared/blob/blob-storage.js';
 import { SecretUnavailableError, SecretVersionGoneError } from '../../shared/secrets/secret-source.js';
 import { agreementsFolderWithout } from '../shared/agreements/agreement-files.js';
 import { minimalEnv } from '../support/child-env.js';
@@ -254,6 +256,48 @@ describe('CLI errors', () => {
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
     const name = script.replace(/^scripts\/(.*)\.ts$/, '$1');
     expect(result.stderr).toBe(`${name}: Invalid configuration:\n  - SQLITE_PATH: ${notes} is not a SQLite database\n`);
+  });
+
+  // Read by Number(), "abc" reached Node as NaN: "audit: failed (RangeError:ERR_SOCKET_BAD_PORT)",
+  // naming no variable.
+  it.each([
+    ['scripts/audit.ts', ['verify']],
+    ['scripts/relink.ts', []],
+  ])('%s names AZURITE_BLOB_PORT when it is no port (exit 1)', (script, args) => {
+    const result = run(script, args, {
+      ...ISOLATED,
+      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+      AZURITE_BLOB_PORT: 'abc',
+    });
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
+    const name = script.replace(/^scripts\/(.*)\.ts$/, '$1');
+    expect(result.stderr).toBe(
+      `${name}: Invalid configuration:\n  - AZURITE_BLOB_PORT: must be a port, a whole number from 1 to 65535\n`,
+    );
+  });
+
+  // LINTEL_HOST_PORT was read after the upload, as NaN: the file went into incoming/ before the
+  // script failed on the port, naming no variable.
+  it('npm run import names LINTEL_HOST_PORT when it is no port, with nothing uploaded (exit 1)', async () => {
+    const connection = inject('azuriteConnectionString');
+    const blobs = BlobServiceClient.fromConnectionString(connection);
+    await ensureContainers(blobs);
+    const file = join(dir, 'import-extract.csv');
+    writeFileSync(file, 'firstName,lastName\nTest,Person\n');
+    const name = `bad-host-port-${randomUUID()}.csv`;
+    const result = run(
+      'scripts/import.ts',
+      [file, '--party', 'kettering-borough-council', '--dataset', 'keyways-housing-register', '--name', name],
+      { ...ISOLATED, LINTEL_ENV: 'test', AzureWebJobsStorage: connection, LINTEL_HOST_PORT: 'abc' },
+    );
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
+    expect(result.stderr).toBe(
+      'import: Invalid configuration:\n  - LINTEL_HOST_PORT: must be a port, a whole number from 1 to 65535\n',
+    );
+    const uploaded = blobs
+      .getContainerClient(CONTAINERS.incoming)
+      .getBlobClient(`kettering-borough-council/keyways-housing-register/${name}`);
+    expect(await uploaded.exists()).toBe(false);
   });
 
   it.each([['scripts/curate.ts'], ['scripts/relink.ts'], ['scripts/migrate.ts']])(
