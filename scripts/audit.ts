@@ -28,13 +28,13 @@ const USAGE = 'npm run audit -- verify | checkpoint | public-key [keyId]';
 // version named `--pem`.
 const { positionals } = parseOptions('audit', USAGE, { allowPositionals: true, options: {} });
 const [command, keyIdGiven, ...beyond] = positionals;
-if (
-  (command !== 'verify' && command !== 'checkpoint' && command !== 'public-key') ||
-  (command !== 'public-key' && keyIdGiven !== undefined) ||
-  beyond.length > 0
-) {
-  refuseUsage('audit', undefined, USAGE);
-}
+// Named before the usage line, as the other scripts name what they cannot run: the usage line
+// alone left `npm run audit -- verfy` to be read against it for the typo.
+if (command === undefined) refuseUsage('audit', 'a command is needed', USAGE);
+if (command !== 'verify' && command !== 'checkpoint' && command !== 'public-key')
+  refuseUsage('audit', `unknown command '${command}'`, USAGE);
+const stray = command === 'public-key' ? beyond[0] : keyIdGiven;
+if (stray !== undefined) refuseUsage('audit', `unexpected argument '${stray}'`, USAGE);
 let services: Services | undefined;
 try {
   services = await stackServices();

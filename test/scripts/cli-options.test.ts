@@ -596,8 +596,17 @@ describe('npm run audit', () => {
       ['public-key', '--pem'],
       [unknownOption('--pem'), AUDIT_USAGE],
     ],
-    [['verify', 'now'], [AUDIT_USAGE]],
-    [['public-key', 'one', 'two'], [AUDIT_USAGE]],
+    [
+      ['verify', 'now'],
+      ["audit: unexpected argument 'now'", AUDIT_USAGE],
+    ],
+    [
+      ['public-key', 'one', 'two'],
+      ["audit: unexpected argument 'two'", AUDIT_USAGE],
+    ],
+    // The usage line alone was the answer to a mistyped command, or none.
+    [['verfy'], ["audit: unknown command 'verfy'", AUDIT_USAGE]],
+    [[], ['audit: a command is needed', AUDIT_USAGE]],
   ])('refuses %j with exit 2 and its usage line before it opens the store', (args, stderr) => {
     const settings = isolated();
     const result = run('scripts/audit.ts', args, settings);
