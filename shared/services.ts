@@ -6,7 +6,13 @@ import { createLogger, type Logger } from './logging.js';
 import { FolderError } from './make-folder.js';
 import { KeyVaultSecretSource } from './secrets/key-vault-secret-source.js';
 import { LocalSecretSource, SecretsFileError } from './secrets/local-secret-source.js';
-import type { SecretSource } from './secrets/secret-source.js';
+import {
+  SECRET_NAMES,
+  SecretMalformedError,
+  SecretUnavailableError,
+  SecretVersionGoneError,
+  type SecretSource,
+} from './secrets/secret-source.js';
 import { migrateToLatest, openStore, type Store } from './store/database.js';
 import { makeStoreFolder, storeOptionsOf } from './store/store-options.js';
 import type { AgreementSet } from './agreements/agreement-set.js';
@@ -62,6 +68,34 @@ export interface ServicesOptions {
    * cover is passed over at start, not a failure (ensureContainers, infra/README.md "Operator access").
    */
   operatorScript?: boolean;
+  /** The secrets port, where one other than the settings' is wanted (a test's, as Key Vault answers). */
+  secrets?: SecretSource;
+}
+
+/**
+ * Each secret's version in use (pinned, or the latest) read once at start. One Key Vault does not
+ * hold (deleted, disabled) or holds in another shape waits for an operator, not a retry: refused
+ * here, as a bad setting is, naming the secret and version and nothing of the value, rather than
+ * found by the first import, lookup or checkpoint, with the health endpoint saying `up` till then.
+ * One that cannot be read this time (throttled, a network fault, access refused) is named in the
+ * log and left to the path that needs it, which answers 503 to retry: an outage is not a fault of
+ * the configuration. An operator's script passes over this: its identity may hold no role on the
+ * vault, and need none (infra/README.md, "Operator access").
+ */
+async function refuseUnusableSecrets(secrets: SecretSource, logger: Logger): Promise<void> {
+  const problems: string[] = [];
+  await Promise.all(
+    SECRET_NAMES.map(async (name) => {
+      try {
+        await secrets.get(name);
+      } catch (err) {
+        if (err instanceof SecretMalformedError || err instanceof SecretVersionGoneError) problems.push(err.message);
+        else if (err instanceof SecretUnavailableError) logger.warn('secrets.unavailable-at-start', { secret: name });
+        else throw err;
+      }
+    }),
+  );
+  if (problems.length > 0) throw new ConfigurationError(problems.sort());
 }
 
 /**
@@ -106,7 +140,8 @@ export async function createServices(
   // party to one of those alone is still mapped, for its DPO.
   parsePartyDirectory(settings.PARTY_CLIENT_IDS, loaded, { checkParties: false });
   // Before the store: a development key file that cannot be used stops start-up naming its setting.
-  const secrets = createSecretSource(settings);
+  const secrets = options.secrets ?? createSecretSource(settings);
+  if (!options.operatorScript) await refuseUnusableSecrets(secrets, logger);
   const store = openConfiguredStore(settings);
   try {
     const applied = await migrateToLatest(store);
