@@ -151,7 +151,7 @@ export const PROBLEM_CATALOGUE = {
   'key-unavailable': {
     status: 503,
     description:
-      "A key the answer depends on could not be read: a pseudonymisation key version the stored identifiers are hashed under (no match, or its absence, could be trusted), the key person references and link decisions are made under, or a key the access log's checkpoints are signed under (a verify). Nothing was released or decided. `Retry-After` says when to retry.",
+      "A key the answer depends on could not be read: a pseudonymisation key version the stored identifiers are hashed under (no match, or its absence, could be trusted), the key person references and link decisions are made under, or a key the access log's checkpoints are signed under (a verify). Nothing was released or decided. `Retry-After` says when to retry; without it (the key is gone from the key store or not in its shape) retrying will not help until the service's operator restores the key, as the `detail` says.",
   },
   'audit-log-unavailable': {
     status: 503,

@@ -14,7 +14,7 @@ import type { ApiRequest } from './api-request.js';
 import { clientAddressOf } from './client-address.js';
 import { repeatedHeader } from './repeated-header.js';
 import type { RefusalTally } from './refusal-tally.js';
-import { SecretUnavailableError, SecretVersionGoneError } from '../secrets/secret-source.js';
+import { SecretMalformedError, SecretUnavailableError, SecretVersionGoneError } from '../secrets/secret-source.js';
 import type { Database } from '../store/schema.js';
 import { WriteSlots } from './write-slots.js';
 
@@ -270,12 +270,14 @@ export async function runRequest(
     const otherKey = err instanceof SecretUnavailableError && !(err instanceof SecretVersionGoneError);
     if (apiKey || otherKey) {
       if (otherKey) services.logger.error('request.key-unavailable', { requestId, action, secret: err.secretName });
+      const detail = apiKey
+        ? KEY_UNAVAILABLE_DETAIL[err.neededFor]
+        : 'A key the answer depends on could not be read; nothing was released.';
+      const retrying = !apiKey || mayReadOnRetry(err.cause);
       outcome = deny(
         problem(503, 'key-unavailable', 'Service unavailable', {
-          headers: { 'retry-after': String(KEY_RETRY_AFTER_SECONDS) },
-          detail: apiKey
-            ? KEY_UNAVAILABLE_DETAIL[err.neededFor]
-            : 'A key the answer depends on could not be read; nothing was released.',
+          ...(retrying && { headers: { 'retry-after': String(KEY_RETRY_AFTER_SECONDS) } }),
+          detail: retrying ? detail : `${detail} ${WAITS_FOR_OPERATOR}`,
         }),
         'key-unavailable',
       );
@@ -380,6 +382,18 @@ const KEY_UNAVAILABLE_DETAIL: Record<KeyUse, string> = {
   'link-decisions':
     "The key a confirmed link's records are fingerprinted with could not be read; no decision was recorded.",
 };
+
+/**
+ * Whether asking Key Vault again may read the key: not when the version the answer needs is gone
+ * (deleted, disabled) or held in another shape. Both wait for an operator, and a `Retry-After`
+ * of seconds set partners' clients retrying a call that could not succeed till then.
+ */
+function mayReadOnRetry(cause: unknown): boolean {
+  return !(cause instanceof SecretVersionGoneError || cause instanceof SecretMalformedError);
+}
+
+/** Said instead of `Retry-After` where retrying cannot help: names no key, version or state of one. */
+const WAITS_FOR_OPERATOR = "Retrying will not help until the service's operator restores the key.";
 
 /**
  * The 401's challenge (RFC 6750 s.3). A call that presented a bearer token is told
