@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
+import { CachedSecretSource, type CachedSecretSourceOptions } from './cached-secret-source.js';
 import { hasSecretShape } from './secret-generators.js';
 import {
   SecretMalformedError,
@@ -11,55 +12,27 @@ import {
   type SecretValue,
 } from './secret-source.js';
 
-export interface KeyVaultSecretSourceOptions {
+export interface KeyVaultSecretSourceOptions extends CachedSecretSourceOptions {
   vaultUri: string;
-  /** Secret name → version. A pinned secret never changes under a running app. */
-  pinnedVersions?: Readonly<Record<string, string>>;
-  /** How long an unpinned "latest" is trusted before Key Vault is asked again (rotation pick-up). */
-  latestTtlMs?: number;
   credential?: TokenCredential;
   /** The HTTP client under the SDK (tests answer as Key Vault would). */
   httpClient?: SecretClientOptions['httpClient'];
-  now?: () => number;
 }
 
-/**
- * Key Vault through managed identity. Exact versions are immutable, so they are cached for the
- * life of the process; "latest" is cached briefly so a rotation reaches every instance.
- */
+/** Key Vault through managed identity, each read cached a while (cached-secret-source.ts). */
 export class KeyVaultSecretSource implements SecretSource {
   private readonly client: SecretClient;
-  private readonly exact = new Map<string, Promise<SecretValue>>();
-  private readonly latest = new Map<string, { at: number; value: Promise<SecretValue> }>();
-  private readonly ttl: number;
-  private readonly now: () => number;
+  private readonly cached: CachedSecretSource;
 
-  constructor(private readonly options: KeyVaultSecretSourceOptions) {
+  constructor(options: KeyVaultSecretSourceOptions) {
     this.client = new SecretClient(options.vaultUri, options.credential ?? new DefaultAzureCredential(), {
       httpClient: options.httpClient,
     });
-    this.ttl = options.latestTtlMs ?? 5 * 60_000;
-    this.now = options.now ?? Date.now;
+    this.cached = new CachedSecretSource({ get: (name, version) => this.fetch(name, version) }, options);
   }
 
   get(name: SecretName, version?: string): Promise<SecretValue> {
-    const wanted = version ?? this.options.pinnedVersions?.[name];
-    if (wanted) {
-      const key = `${name}/${wanted}`;
-      let cached = this.exact.get(key);
-      if (!cached) {
-        cached = this.fetch(name, wanted);
-        this.exact.set(key, cached);
-        cached.catch(() => this.exact.delete(key));
-      }
-      return cached;
-    }
-    const hit = this.latest.get(name);
-    if (hit && this.now() - hit.at < this.ttl) return hit.value;
-    const value = this.fetch(name, undefined);
-    this.latest.set(name, { at: this.now(), value });
-    value.catch(() => this.latest.delete(name));
-    return value;
+    return this.cached.get(name, version);
   }
 
   private async fetch(name: SecretName, version: string | undefined): Promise<SecretValue> {
