@@ -1,4 +1,5 @@
 import {
+  SecretAccessRefusedError,
   SecretUnavailableError,
   SecretVersionGoneError,
   type SecretName,
@@ -22,9 +23,9 @@ export const SECRET_CACHE_TTL_MS = 5 * 60_000;
  * version's value never changes, but it can be disabled or deleted (a crypto-shredding at the end
  * of a retention period, a leaked key revoked): kept for the life of the process, it went on
  * matching, verifying and signing until the instance restarted. So it is read again once its
- * time is up, and dropped when the vault says it is gone; when the vault cannot answer for this
- * time, the value read before is used on, since nothing says it was revoked. "Latest" is read
- * again in the same time, so a rotation reaches every instance.
+ * time is up, and dropped when the vault says it is gone or refuses this identity; when the vault
+ * cannot answer for this time, the value read before is used on, since nothing says it was
+ * revoked. "Latest" is read again in the same time, so a rotation reaches every instance.
  */
 export class CachedSecretSource implements SecretSource {
   private readonly exact = new Map<string, { at: number; value: Promise<SecretValue> }>();
@@ -65,12 +66,18 @@ export class CachedSecretSource implements SecretSource {
   }
 }
 
-/** A version read again: gone is gone, but an outage says nothing of it, so the earlier value stands. */
+/**
+ * A version read again. Gone is gone, and access refused is an operator's decision (a role taken
+ * away); but an outage says nothing of either, so the earlier value stands.
+ */
 async function readAgain(read: Promise<SecretValue>, before: Promise<SecretValue>): Promise<SecretValue> {
   try {
     return await read;
   } catch (err) {
-    if (err instanceof SecretUnavailableError && !(err instanceof SecretVersionGoneError)) return before;
+    const outage =
+      err instanceof SecretUnavailableError &&
+      !(err instanceof SecretVersionGoneError || err instanceof SecretAccessRefusedError);
+    if (outage) return before;
     throw err;
   }
 }

@@ -4,6 +4,7 @@ import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets'
 import { CachedSecretSource, type CachedSecretSourceOptions } from './cached-secret-source.js';
 import { hasSecretShape } from './secret-generators.js';
 import {
+  SecretAccessRefusedError,
   SecretMalformedError,
   SecretUnavailableError,
   SecretVersionGoneError,
@@ -43,6 +44,7 @@ export class KeyVaultSecretSource implements SecretSource {
       read = { name, value: secret.value, version: secret.properties.version };
     } catch (err) {
       if (isGone(err)) throw new SecretVersionGoneError(name, version, { cause: err });
+      if (isRefused(err)) throw new SecretAccessRefusedError(name, { cause: err });
       throw new SecretUnavailableError(name, { cause: err });
     }
     // Checked here, where the version is known: a key set by hand in another shape otherwise
@@ -67,4 +69,12 @@ function isGone(err: unknown): boolean {
   };
   if (statusCode === 404) return true;
   return statusCode === 403 && details?.error?.innerError?.code === 'SecretDisabled';
+}
+
+/** Whether Key Vault refused this identity (401, or a 403 {@link isGone} does not read as gone). */
+function isRefused(err: unknown): boolean {
+  // A RestError by its name, as scripts/cli.ts reads it: @azure/identity's errors carry a status too.
+  if (!(err instanceof Error) || err.name !== 'RestError' || isGone(err)) return false;
+  const { statusCode } = err as Error & { statusCode?: unknown };
+  return statusCode === 401 || statusCode === 403;
 }

@@ -36,6 +36,19 @@ export class SecretUnavailableError extends Error {
 }
 
 /**
+ * Key Vault refused this identity the secret (401, or a 403 other than a disabled version: its
+ * role taken away, its network shut out). Not a statement about the version, so not gone; but an
+ * operator's doing, not a passing fault: a version read before is not used on
+ * (cached-secret-source.ts), as it would be through an outage.
+ */
+export class SecretAccessRefusedError extends SecretUnavailableError {
+  constructor(secretName: SecretName, options?: ErrorOptions) {
+    super(secretName, options);
+    this.name = 'SecretAccessRefusedError';
+  }
+}
+
+/**
  * The secret, or the version asked for, is not there to be read — deleted, never made, or
  * disabled — and asking again will not change that until an operator does. Only this lets a
  * caller act on a version being gone (an import then carries no person ids over a rotation);

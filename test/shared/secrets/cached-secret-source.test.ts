@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CachedSecretSource, SECRET_CACHE_TTL_MS } from '../../../shared/secrets/cached-secret-source.js';
 import {
+  SecretAccessRefusedError,
   SecretUnavailableError,
   SecretVersionGoneError,
   type SecretName,
@@ -19,11 +20,14 @@ class Vault implements SecretSource {
   ]);
   current = 'b2';
   down = false;
+  /** The app's role on the vault taken away. */
+  refused = false;
   reads = 0;
 
   async get(name: SecretName, version?: string) {
     this.reads += 1;
     if (this.down) throw new SecretUnavailableError(name);
+    if (this.refused) throw new SecretAccessRefusedError(name);
     const wanted = version ?? this.current;
     const value = this.versions.get(wanted);
     if (value === undefined) throw new SecretVersionGoneError(name, version);
@@ -77,6 +81,17 @@ describe('secrets read from the vault and kept a while', () => {
     vault.versions.delete('a1');
     clock.now = 2 * SECRET_CACHE_TTL_MS;
     await expect(source.get('pseudonymisation-key', 'a1')).rejects.toBeInstanceOf(SecretVersionGoneError);
+  });
+
+  // Taking the app's role on the vault away is how an operator cuts it off from every key at once.
+  it('stop using a version read before once the vault refuses this identity', async () => {
+    const vault = new Vault();
+    const { source, clock } = cachedOver(vault, { 'pseudonymisation-key': 'b2' });
+    await source.get('pseudonymisation-key');
+    vault.refused = true;
+    clock.now = SECRET_CACHE_TTL_MS;
+    await expect(source.get('pseudonymisation-key')).rejects.toBeInstanceOf(SecretAccessRefusedError);
+    await expect(source.get('pseudonymisation-key')).rejects.toBeInstanceOf(SecretAccessRefusedError);
   });
 
   it('follow the latest version to a rotation within five minutes', async () => {

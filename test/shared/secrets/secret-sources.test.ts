@@ -9,6 +9,7 @@ import { failureLine } from '../../../scripts/cli.js';
 import { KeyVaultSecretSource } from '../../../shared/secrets/key-vault-secret-source.js';
 import { LocalSecretSource, SecretsFileError } from '../../../shared/secrets/local-secret-source.js';
 import {
+  SecretAccessRefusedError,
   SecretMalformedError,
   SecretUnavailableError,
   SecretVersionGoneError,
@@ -131,6 +132,8 @@ describe('the Key Vault secret source', () => {
   // error the SDK throws, not one a test made up.
   it('gives an operator refused by Key Vault the status, the codes and the role, and nothing of the message', async () => {
     const err = await failureOf({ status: 403, body: kvError('Forbidden', 'ForbiddenByRbac') });
+    // A refusal, which a cached version does not outlive (cached-secret-source.ts).
+    expect(err).toBeInstanceOf(SecretAccessRefusedError);
     expect(failureLine('audit', err)).toBe(
       'audit: Key Vault refused this identity (403 Forbidden, ForbiddenByRbac): it needs the Key Vault Secrets User role on the vault (infra/README.md, "Operator access")\n',
     );
@@ -188,6 +191,7 @@ describe('the Key Vault secret source', () => {
   // Key Vault answers a token of another tenant (or expired) 401: not a role to grant.
   it('tells an operator whose token Key Vault did not accept to sign in again, advising no role', async () => {
     const err = await failureOf({ status: 401, body: kvError('Unauthorized') });
+    expect(err).toBeInstanceOf(SecretAccessRefusedError);
     const line = failureLine('audit', err);
     expect(line).toBe(
       'audit: Key Vault did not accept this identity\'s token (401 Unauthorized): it is for another tenant, or has expired: sign in again (`az login --tenant <tenant id>`) (infra/README.md, "Operator access")\n',
