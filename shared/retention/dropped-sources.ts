@@ -38,26 +38,30 @@ export interface DroppedSourceHeld {
   readonly records: number;
 }
 
-/** Each party still holding records of a dataset the agreements define, but not from it, with how many. */
+/**
+ * Each party still holding records of a dataset the agreements define, but not from it, with how
+ * many. One grouped read of the (party, dataset) index for the whole store, not one a dataset:
+ * every start runs it, and a read of a dataset's records by party `not in` its sources is a scan
+ * of the index each time, the index leading with the party.
+ */
 export async function droppedSourcesHeld(store: Store, agreements: AgreementSet): Promise<DroppedSourceHeld[]> {
+  const counts = await store.db
+    .selectFrom('source_record')
+    .select(['party_id', 'dataset_id', (eb) => eb.fn.countAll<number>().as('records')])
+    .groupBy(['party_id', 'dataset_id'])
+    .orderBy('party_id')
+    .execute();
   const held: DroppedSourceHeld[] = [];
   for (const { agreement } of agreements.all()) {
     for (const dataset of agreement.datasets) {
-      const rows = await store.db
-        .selectFrom('source_record')
-        .select(['party_id', (eb) => eb.fn.countAll<number>().as('records')])
-        .where('dataset_id', '=', dataset.id)
-        .where('party_id', 'not in', dataset.sources)
-        .groupBy('party_id')
-        .orderBy('party_id')
-        .execute();
-      for (const row of rows)
-        held.push({
-          datasetId: dataset.id,
-          partyId: row.party_id,
-          agreementId: agreement.id,
-          records: Number(row.records),
-        });
+      for (const row of counts)
+        if (row.dataset_id === dataset.id && !dataset.sources.includes(row.party_id))
+          held.push({
+            datasetId: dataset.id,
+            partyId: row.party_id,
+            agreementId: agreement.id,
+            records: Number(row.records),
+          });
     }
   }
   return held;
