@@ -338,6 +338,19 @@ export function checkAgreement(agreement: Agreement, now: Date): CheckResult {
     warnings.push({ path: ['review', 'due'], message: 'no review date recorded: enter it from the signed copy' });
   } else if (agreement.review.due < ukDateOf(now)) {
     warnings.push({ path: ['review', 'due'], message: `review was due on ${agreement.review.due}` });
+  } else if (
+    agreement.review.cycle !== null &&
+    agreement.review.due > dateAfter(ukDateOf(now), agreement.review.cycle)
+  ) {
+    // The cycle is the agreement's own term (Keyways s.9 "reviewed annually", the ISA's "no less
+    // frequently than on an annual basis"): a review held today puts the next one a cycle away,
+    // so a due date further out is one the signed text does not allow, and would go unwarned
+    // until it passed.
+    const { due, cycle } = agreement.review;
+    warnings.push({
+      path: ['review', 'due'],
+      message: `review due on ${due} is more than one review cycle (${cycle}) away: the agreement is reviewed at least every ${cycle}`,
+    });
   }
 
   return { errors, warnings };
@@ -473,4 +486,17 @@ export function checkAgreementSet(sources: readonly AgreementSource[]): SetIssue
     });
   }
   return errors;
+}
+
+/**
+ * The calendar date (YYYY-MM-DD) a duration of the schema's form (`P1Y`, `P6M`, `P2W`, `P30D`)
+ * after `date`. A day the month lacks rolls into the next month (29 February plus a year is 1
+ * March): the later bound, so a due date is never warned about for the calendar's sake.
+ */
+function dateAfter(date: string, duration: string): string {
+  const [years, months, weeks, days] = ['Y', 'M', 'W', 'D'].map((unit) =>
+    Number(new RegExp(`(\\d+)${unit}`).exec(duration)?.[1] ?? 0),
+  );
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y + years!, m - 1 + months!, d + 7 * weeks! + days!)).toISOString().slice(0, 10);
 }

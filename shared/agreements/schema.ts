@@ -274,7 +274,7 @@ export const AgreementSchema = z.strictObject({
   /** Null where the document does not record it: the loader warns. */
   effectiveDate: IsoDateSchema.nullable(),
   review: z.strictObject({
-    /** Null where the document does not record it: the loader warns. Past dates warn too. */
+    /** Null where the document does not record it: the loader warns. Past dates warn too, and dates more than `cycle` away. */
     due: IsoDateSchema.nullable(),
     cycle: IsoDurationSchema.nullable(),
     source: z.string().optional(),

@@ -480,6 +480,25 @@ describe('agreements loaded together', () => {
     expect(dueOn('2026-06-30', '2026-06-30T22:30:00Z')).toEqual([]);
   });
 
+  it('warn when the next review is further away than the review cycle the agreement asks for', () => {
+    // Keyways s.9 "reviewed annually"; the ISA's "no less frequently than on an annual basis":
+    // a next review entered three years out would go unwarned until 2029.
+    const reviewWarnings = (due: string) =>
+      buildAgreementSet([{ fileName: 'a.yaml', text: text('keyways', (a) => (a.review.due = due)) }], {
+        now: NOW,
+      }).warnings.filter((warning) => warning.path === 'review.due');
+    expect(reviewWarnings('2029-03-01')).toEqual([
+      expect.objectContaining({
+        file: 'a.yaml',
+        message:
+          'review due on 2029-03-01 is more than one review cycle (P1Y) away: the agreement is reviewed at least every P1Y',
+      }),
+    ]);
+    // A review held today sets the next one a cycle away: that is not warned about.
+    expect(reviewWarnings('2027-03-01')).toEqual([]);
+    expect(reviewWarnings('2027-03-02')).toHaveLength(1);
+  });
+
   it('warn that a joint-system retention period without a condition is not enforced', () => {
     const set = buildAgreementSet(
       [{ fileName: 'a.yaml', text: text('keyways', (a) => (a.retention[0].period = 'P2Y')) }],
