@@ -13,7 +13,7 @@ import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
 import { uuidV7 } from '../imports/record-ids.js';
 import { containsDate, containsIdValue, containsNationalIdentifier } from '../domain/identifiers.js';
 import { normaliseDate } from '../domain/normalise.js';
-import { everyMatch } from '../people/find-person.js';
+import { everyMatch, holdsGivenName } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { datasetOfPerson, purposeOfOptOutRecording } from '../people/person-agreement.js';
 import { sourcesHoldingNow } from '../people/person-view.js';
@@ -231,6 +231,25 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
       }
       if (!found.found) {
         return deny(problem(404, 'no-match', 'No matching person'), found.reason, { purpose: purposeId });
+      }
+      // A consent releases data: found by names, the person must hold the given name sent, not
+      // only its first three letters (find-person.ts, holdsGivenName). An opt-out holds data back
+      // and goes to whoever the identifiers reach.
+      const givenName = body.value.subject.givenName;
+      if (
+        !optOut &&
+        found.tier >= 3 &&
+        givenName !== undefined &&
+        !(await holdsGivenName(ctx.services.store, found.personId, datasets, givenName))
+      ) {
+        return deny(
+          problem(404, 'no-match', 'No matching person', {
+            detail:
+              'Nobody held under these identifiers has the given name sent; send an identifier their records hold.',
+          }),
+          'given-name-differs',
+          { purpose: purposeId },
+        );
       }
       if (unsettled) {
         return deny(

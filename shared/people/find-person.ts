@@ -1,5 +1,5 @@
 import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
-import { familyNameSpellings } from '../domain/normalise.js';
+import { familyNameSpellings, givenNamesEquivalent, normaliseName } from '../domain/normalise.js';
 import { datesClearlyDiffer } from '../matching/deterministic.js';
 import type { Store } from '../store/database.js';
 import { identifiersConflict, isHardKind } from './identifier-conflict.js';
@@ -228,6 +228,26 @@ async function contradiction(
   return null;
 }
 
+/**
+ * Whether one of the person's records in the datasets holds the given name the caller gave, or
+ * a nickname of it (first names compared: "Mary" fits "Mary Ann"). The names steps find anyone
+ * whose first name shares the caller's first three letters: right for a lookup, whose officer
+ * sees whom it found, but a consent recorded for "Leo" must not land on a Leon held at the same
+ * postcode, releasing his data on someone else's say (found by a review of the Housing First
+ * notice: "only ... with informed consent of the individual").
+ */
+export async function holdsGivenName(
+  store: Store,
+  personId: string,
+  datasets: readonly string[],
+  givenName: string,
+): Promise<boolean> {
+  const firstName = (name: string) => normaliseName(name).split(' ')[0] ?? '';
+  const given = firstName(givenName);
+  const rows = await personGivenNamesQuery.execute(store, '', [personId, ...datasets]);
+  return rows.some((row) => row.given_name !== null && givenNamesEquivalent(given, firstName(row.given_name)));
+}
+
 type NameKeyColumn = 'date_of_birth' | 'postcode';
 /** The key column and how many spellings of the family name are searched (familyNameSpellings). */
 type NameKeyShape = `${NameKeyColumn}/${number}`;
@@ -281,6 +301,14 @@ const personDatesQuery = new QueryShapes((db, _shape, values) =>
   db
     .selectFrom('source_record')
     .select('date_of_birth')
+    .where('person_id', '=', values[0]!)
+    .where('dataset_id', 'in', values.slice(1)),
+);
+
+const personGivenNamesQuery = new QueryShapes((db, _shape, values) =>
+  db
+    .selectFrom('source_record')
+    .select('given_name')
     .where('person_id', '=', values[0]!)
     .where('dataset_id', 'in', values.slice(1)),
 );
