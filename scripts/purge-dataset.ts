@@ -13,9 +13,11 @@
  * With `--party`, the party's records of a dataset still defined, whose sources a re-signing no
  * longer lists it among (shared/retention/dropped-sources.ts), as a retention rule's go: its
  * opted-out people's matching keys are kept, as records of the dataset can still arrive; refused
- * while the party is still a source, and until the agreement is linked under its re-signed files.
+ * while the party is still a source or never sent the dataset, and until the agreement is linked
+ * under its re-signed files.
  * Exit status: 0 purged, 1 failed, 2 an unknown option, or a dataset or party it refuses (nothing touched;
- * with the usage line for one no agreement ever defined, a mistyped --dataset).
+ * with the usage line for one no agreement ever defined, a mistyped --dataset, or a party that
+ * never sent the dataset, a mistyped --party).
  */
 import { DatasetPurgeRefused, purgeDroppedDataset } from '../shared/retention/dropped-datasets.js';
 import { purgeDroppedSource, SourcePurgeRefused } from '../shared/retention/dropped-sources.js';
@@ -47,10 +49,11 @@ try {
   }
 } catch (err) {
   if (err instanceof SourcePurgeRefused) {
-    // Touched nothing, as a refused dataset: a source still listed, or the re-signing not yet linked.
+    // Touched nothing, as a refused dataset: a source still listed, or the re-signing not yet
+    // linked; a party that never sent the dataset is a mistyped --party, told with the usage line.
     await services?.close();
     services = undefined;
-    refuseUsage('purge-dataset', err.message);
+    refuseUsage('purge-dataset', err.message, err.reason === 'unknown' ? USAGE : undefined);
   } else if (err instanceof DatasetPurgeRefused) {
     // refuseUsage exits at once, past the finally below: the store is closed first. A dataset no
     // agreement ever defined is a mistyped --dataset (the usage line follows, as for import's and

@@ -97,7 +97,8 @@ export interface SourcePurgeSummary {
 /**
  * Deletes the party's records of a dataset an agreement defines without it as a source (see
  * above). Refused, before anything is touched, for a dataset no agreement defines (a whole
- * dropped dataset is purged without `--party`) and for a party that is still a source of it; and
+ * dropped dataset is purged without `--party`), for a party that is still a source of it or never
+ * sent it (a mistyped id); and
  * while the agreement has not been linked under its current files. Nobody is held, for a consent
  * or anything else: the agreement no longer provides for holding the party's records.
  */
@@ -109,6 +110,9 @@ export async function purgeDroppedSource(
   const entry = deps.agreements.dataset(datasetId);
   if (entry === undefined) throw new SourcePurgeRefused(datasetId, partyId, 'dataset-not-defined');
   if (deps.agreements.isSource(partyId, datasetId)) throw new SourcePurgeRefused(datasetId, partyId, 'still-source');
+  // A party that never sent the dataset is a mistyped --party: purged, it answered "0 records
+  // deleted" (found by a defect hunt), and the operator took the real party's records for gone.
+  if (!(await sentDataset(deps.store, partyId, datasetId))) throw new SourcePurgeRefused(datasetId, partyId, 'unknown');
   const { agreementId } = entry;
   const agreement = deps.agreements.agreement(agreementId)!.agreement;
   const { store } = deps;
@@ -149,19 +153,37 @@ export async function purgeDroppedSource(
   };
 }
 
+/**
+ * Whether the store remembers the party sending the dataset: a record of it held, or an import
+ * run of it (a purge that has deleted them all is run again as it was, deleting nothing).
+ */
+async function sentDataset(store: Store, partyId: string, datasetId: string): Promise<boolean> {
+  for (const table of ['source_record', 'import_run'] as const) {
+    const query = store.db
+      .selectFrom(table)
+      .select('party_id')
+      .where('party_id', '=', partyId)
+      .where('dataset_id', '=', datasetId);
+    if ((await store.dialect.firstRows(query, 1).execute()).length > 0) return true;
+  }
+  return false;
+}
+
 /** A source's purge refused before it touched anything; names the ids typed, nothing else. */
 export class SourcePurgeRefused extends Error {
   constructor(
     readonly datasetId: string,
     readonly partyId: string,
-    readonly reason: 'dataset-not-defined' | 'still-source' | 'not-yet-linked',
+    readonly reason: 'dataset-not-defined' | 'still-source' | 'unknown' | 'not-yet-linked',
   ) {
     super(
       reason === 'dataset-not-defined'
         ? `dataset ${datasetId} is not defined by any agreement: purge the whole dataset, without --party`
         : reason === 'still-source'
           ? `party ${partyId} is still a source of dataset ${datasetId}: only a source a re-signing dropped can be purged`
-          : `dataset ${datasetId}'s agreement has not been linked since it was re-signed: try again after the next linking pass (the five-minute timer, or npm run relink)`,
+          : reason === 'unknown'
+            ? `party ${partyId} has sent no records of dataset ${datasetId}: only a source a re-signing dropped can be purged`
+            : `dataset ${datasetId}'s agreement has not been linked since it was re-signed: try again after the next linking pass (the five-minute timer, or npm run relink)`,
     );
     this.name = 'SourcePurgeRefused';
   }

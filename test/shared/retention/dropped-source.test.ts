@@ -142,6 +142,23 @@ describe('a party a re-signing dropped as a source of a dataset', () => {
     expect(await held([records.wellingborough, records.corbyLee, records.ketteringLee])).toBe(3);
   });
 
+  // A mistyped --party (one letter off Wellingborough's id) was purged as a dropped source: once
+  // the agreement was linked, "0 records of 0 people deleted", exit 0, and before, told to wait
+  // for a linking pass; the operator took the party's records for gone while every start went on
+  // naming them.
+  it('is refused, deleting nothing, for a party that never sent the dataset (a mistyped --party)', async () => {
+    await linkPeople(services, AGREEMENT, 'incremental');
+    const mistyped = 'wellingborough-borough-counci';
+
+    const purge = purgeDroppedSource(services, DATASET, mistyped);
+
+    await expect(purge).rejects.toMatchObject({
+      reason: 'unknown',
+      message: `party ${mistyped} has sent no records of dataset ${DATASET}: only a source a re-signing dropped can be purged`,
+    });
+    expect(await held([records.wellingborough, records.corbyLee, records.ketteringLee])).toBe(3);
+  });
+
   it('is refused, deleting nothing, for a party still a source of the dataset', async () => {
     await linkPeople(services, AGREEMENT, 'incremental');
 
