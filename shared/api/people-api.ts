@@ -121,11 +121,17 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
       // no-match where the one alone is shown, telling the researcher that the council holds a
       // namesake of its participant who has not consented (found by a defect hunt; the
       // duplicate check passes them over alike).
-      const visible = async (personId: string) =>
+      const inScope = async (personId: string) =>
         currentSourcesOf(agreements, (await recordsOf(personId)).rows).length > 0 &&
-        (await scopeOf(personId)).outOfScope === undefined &&
-        (await decisionFor(personId)).allow;
-      const found = await ctx.findPerson(query.query, scoped.datasets, visible);
+        (await scopeOf(personId)).outOfScope === undefined;
+      const visible = async (personId: string) => (await inScope(personId)) && (await decisionFor(personId)).allow;
+      let found = await ctx.findPerson(query.query, scoped.datasets, visible);
+      // Nobody found the caller may be answered about: searched again as before their consent was
+      // judged, so that one in scope whose own consent or opt-out bars the call is found as then,
+      // and the refusal is logged against them (consent-required, opted-out) for their DPO and
+      // their subject access request, not as an `ambiguous` naming no one beside a namesake out
+      // of scope (found by a defect hunt). The caller is answered no-match either way.
+      if (!found.found && found.hidden) found = await ctx.findPerson(query.query, scoped.datasets, inScope);
       if (!found.found) {
         return deny(noMatch(), found.reason, { purpose: scoped.purpose, datasets: scoped.datasets });
       }

@@ -12,12 +12,12 @@ import { callApi, reasonCodesOf, startTestHost, type TestHost } from '../support
 describe('a research search beside a namesake without consent', () => {
   let t: TestHost;
   const lee = { givenName: 'Lee', familyName: 'Marsh', dateOfBirth: '1979-11-23' };
-  const research = () =>
+  const research = (body: object = lee) =>
     callApi(t, '/v1/people/search', {
       party: 'icf-research',
       roles: ['researcher'],
       purpose: 'research-evaluation',
-      body: lee,
+      body,
     });
 
   beforeAll(async () => {
@@ -39,6 +39,32 @@ describe('a research search beside a namesake without consent', () => {
     expect(beside.body.records).toEqual(alone.body.records);
     expect(beside.text).not.toContain('07700 900102');
     expect((await reasonCodesOf(t, 'icf-research', 'person.search')).slice(-2)).toEqual(['granted', 'granted']);
+  });
+
+  // Passed over, the participant without consent was hidden as the namesake the agreement no
+  // longer lets anyone be told of (a party a re-signing dropped as a source); the two hidden
+  // together were "ambiguous", an entry naming no one, where the access log had kept
+  // `consent-required` against the participant, as README says it does, for their DPO and their
+  // subject access request to find.
+  it('still logs consent-required against a participant without consent beside a namesake of a former source', async () => {
+    const ash = { givenName: 'Ash', familyName: 'Marsh', dateOfBirth: '1983-04-05' };
+    const participant = await insertRecord(t.host.services, dudleyParticipant(ash, '07700 900301'));
+    await insertRecord(t.host.services, {
+      ...dudleyParticipant(ash, '07700 900302'),
+      partyId: 'wellingborough-borough-council',
+    });
+
+    const refused = await research(ash);
+
+    expect(refused.status).toBe(404);
+    const [entry] = await t.host.services.store.db
+      .selectFrom('access_log')
+      .select(['reason_code', 'subject_ref'])
+      .where('party_id', '=', 'icf-research')
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .execute();
+    expect(entry).toEqual({ reason_code: 'consent-required', subject_ref: participant.personId });
   });
 
   it('still answers two namesakes without consent as nobody', async () => {
