@@ -62,6 +62,12 @@ export async function startHttpServer(options: {
   /** Routes the local host serves itself, outside the functions (the development token issuer). */
   hostRoutes?: HostRoutes;
   /**
+   * Headers every answer carries unless it sets them itself, as host.json's `customHeaders` under
+   * the Functions host (host-json.ts). Its `Strict-Transport-Security` goes out over plain HTTP
+   * here too, as Azure sends it: a browser disregards it on an insecure connection (RFC 6797 §8.1).
+   */
+  customHeaders?: Record<string, string>;
+  /**
    * How long a request may take to arrive, headers and body, before it is answered 408; Node's
    * 300 s when not given. Checked a few times within it, where Node checks every 30 s, so a test
    * can see the answer without waiting for that.
@@ -276,8 +282,10 @@ async function handle(
   res: ServerResponse,
   routes: RouteTable,
   origin: string,
-  options: { logger: Logger; hostRoutes?: HostRoutes },
+  options: { logger: Logger; hostRoutes?: HostRoutes; customHeaders?: Record<string, string> },
 ): Promise<void> {
+  // Set first, so that any header of the answer's own replaces one of the same name.
+  for (const [name, value] of Object.entries(options.customHeaders ?? {})) res.setHeader(name.toLowerCase(), value);
   if (req.httpVersionMajor !== 1) {
     closeAfterAnswer(req, res);
     writeResult(req, res, httpVersionNotSupported());

@@ -5,6 +5,7 @@ import { DEVELOPMENT_ISSUER_PATH, developmentIssuer } from '../shared/auth/devel
 import { json } from '../shared/http/problem.js';
 import { createServices, useServices, warmThreads, type Services } from '../shared/services.js';
 import { BlobWatcher } from './blob-watcher.js';
+import { hostCustomHeaders } from './host-json.js';
 import { startHttpServer } from './http-server.js';
 import { TimerRunner } from './timer-runner.js';
 
@@ -59,6 +60,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       return undefined;
     },
     registrations: all.filter((r): r is HttpRegistration => r.kind === 'http'),
+    customHeaders: hostCustomHeaders(),
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 7071,
     logger: services.logger,
