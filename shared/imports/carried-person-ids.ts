@@ -16,8 +16,9 @@ import type { Snapshot } from './snapshot-writer.js';
  * linked); held by records of two people, or by a record no pass had linked, it names none and
  * blocks a carry. A new record gets a carried id when all of its identifiers the previous
  * snapshot held name one and the same person, and none of its identifiers contradicts that
- * person: an identifier of a kind the person held in the previous snapshot under another hash
- * (a different NHS number, or another id of the same system) refuses the carry — such a record
+ * person: an identifier of a kind the person held in the previous snapshot, or in another
+ * source's records of them, under another hash (a different NHS number, or another id of the
+ * same system) refuses the carry — such a record
  * may be someone else who took over one of the person's identifiers. So does a date of birth that
  * clearly differs (datesClearlyDiffer: another year, or a day or month more than a slip out) from
  * every date the person's previous records gave: a case reference reused, or keyed against the
@@ -294,13 +295,30 @@ export class CarriedPersonIds {
         select 1 from ${people} p
         where p.person_id = k.person_id and ((${bornOnAnother}) or (${namedAnother})))`;
     // ... or one of the record's identifiers is of a kind the person held under another hash.
+    // Held by any of the person's records, not only this dataset's: another party's record of
+    // them with another NHS number says the record is someone else as surely, and the linking
+    // pass would split the two, the unchanged record losing its id (found by a defect hunt: a
+    // social care record given an NHS number housing's record of the person did not hold was
+    // carried into them, the housing client answered no-match until the pass, then given a new
+    // id). Only hashes of one key version are compared: the record's, as `ri` holds them.
+    const otherIdentifiers = key === 'same-key' ? sql`record_identifier ni` : sql`${this.previousKeyHashes()} ni`;
+    const comparedVersion = key === 'same-key' ? snapshot.keyVersion : snapshot.previousKeyVersion!;
+    const heldElsewhere = sql`exists (
+        select 1 from source_record o
+        join record_identifier oi on oi.record_id = o.id
+        join ${otherIdentifiers} on ni.record_id = k.record_id and ni.kind = oi.kind
+        where o.person_id = k.person_id
+          and not (o.party_id = ${snapshot.partyId} and o.dataset_id = ${snapshot.datasetId})
+          and not (oi.key_version <> ${comparedVersion} or oi.hash = ni.hash)
+          and (k.national = 0 or ni.kind not like ${local}))`;
     const claimed = sql`select k.record_id, k.person_id, count(*) over (partition by k.person_id) as claims
       from (${candidates}) k
       where not ${contradicted} and not exists (
         select 1 from ${identifiers.from}
         join ${table} c on c.person_id = k.person_id and c.kind = ri.kind and c.hash <> ri.hash
         where ri.record_id = k.record_id
-          and (k.national = 0 or ri.kind not like ${local}))`;
+          and (k.national = 0 or ri.kind not like ${local}))
+        and not ${heldElsewhere}`;
     // A person several new records name takes only those of them that also bear a matching key
     // (date of birth and names) the person's records bore: a keying slip that gives a stranger
     // the person's case reference must not carry the person, and their consent, to the stranger
