@@ -903,13 +903,16 @@ async function importEntryLogged(deps: ImportDependencies, runId: string, since?
   return entry !== undefined;
 }
 
+/** Waits up to `graceMs` for the run's latest entry (importEntryLogged), and returns whether it is there. */
 async function waitForImportEntry(
   deps: ImportDependencies,
   run: { readonly id: string; readonly received_at?: string },
   graceMs: number,
-): Promise<void> {
+): Promise<boolean> {
   const until = Date.now() + graceMs;
-  while (!(await importEntryLogged(deps, run.id, run.received_at)) && Date.now() < until) {
+  for (;;) {
+    if (await importEntryLogged(deps, run.id, run.received_at)) return true;
+    if (Date.now() >= until) return false;
     await new Promise((resolveWait) => setTimeout(resolveWait, 50));
   }
 }
@@ -1220,7 +1223,23 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
   // A crash (or a failed write) after the commit can have lost the report: publish it now.
   if (of === 'loaded' && ownDelivery) await ensureLoadedReport(context);
   if (of === 'rejected' && ownDelivery) await ensureRejectedReport(context);
-  const logged = await importEntryLogged(deps, run.id, run.received_at);
+  // The delivery that finished the run writes its entry just after (the report first): a delivery
+  // of the same file that finds the run finished within that moment — Event Grid delivers at least
+  // once, and a batch can hand one host the event twice — gives it the moment, and writes the
+  // entry only if none comes, as after a crash. Written at once, the import stood in the access log
+  // twice (found by a defect hunt). A retry after a crash comes minutes later (host.json), and
+  // writes it without waiting; never more than the grace, however far another instance's clock
+  // put the finish ahead.
+  const graceLeftMs =
+    run.finished_at === null
+      ? 0
+      : Math.min(
+          SETTLED_ELSEWHERE_GRACE_MS,
+          Date.parse(run.finished_at) + SETTLED_ELSEWHERE_GRACE_MS - (deps.now ?? (() => new Date()))().getTime(),
+        );
+  const logged = ownDelivery
+    ? await waitForImportEntry(deps, run, graceLeftMs)
+    : await importEntryLogged(deps, run.id, run.received_at);
   const current =
     of === 'loaded' &&
     (await currentSnapshot(deps.store.db, deps.store, file.partyId, file.datasetId))?.runId === run.id;
