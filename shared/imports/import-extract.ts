@@ -464,6 +464,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     await appendAccessLog(context, 'allow', 'snapshot-loaded', load.columns);
     lap('access log');
     await moveExtract(deps.blobs, containers, file.blobName, properties.etag, 'processed');
+    await rejectOverwrittenUnder(context);
     lap('move blob');
     await afterLoad(context, claimed.id);
     lap('after load');
@@ -680,6 +681,43 @@ async function rejectOverwritten(context: RunContext, onlyAt: RunAttempt): Promi
   await appendAccessLog(context, 'deny', reason, []);
   await removeStagedLeftovers(context, finishedAt);
   return true;
+}
+
+/**
+ * Once this file is handled: the runs of contents uploaded under its name before it that no
+ * delivery finished (`loading` or `failed`), rejected as `overwritten-in-incoming` (rejectOverwritten,
+ * held to the take-up read). The name holds this file's bytes now, so nothing can read theirs
+ * again; a delivery that finds the name gone settles them (rejectAbandoned), but the retry of an
+ * attempt the overwrite broke off, coming while this file was still in incoming (a large file's
+ * load outlasts the queue's five minutes), read this file instead, and no delivery was left to
+ * find the name gone: the run stayed unfinished for good, an extract still to come to retention
+ * (found by a defect hunt). A copy of such bytes under another name is read afresh, the reason
+ * being about the overwritten file (rejectedForAnotherDelivery).
+ */
+async function rejectOverwrittenUnder(context: RunContext): Promise<void> {
+  const { deps, file, run } = context;
+  const unfinished = await deps.store.db
+    .selectFrom('import_run')
+    .selectAll()
+    .where('party_id', '=', file.partyId)
+    .where('dataset_id', '=', file.datasetId)
+    .where('blob_name', '=', file.blobName)
+    .where('id', '!=', run.id)
+    .where('status', 'in', ['loading', 'failed'])
+    .execute();
+  for (const other of unfinished) {
+    if (!(await overwrittenSince(deps.store.db, other))) continue;
+    await rejectOverwritten(
+      {
+        ...context,
+        run: other,
+        etag: NO_BLOB_ETAG,
+        lastModified: new Date(other.uploaded_at ?? other.received_at),
+        sha256: other.content_sha256,
+      },
+      other,
+    );
+  }
 }
 
 /**
@@ -1271,6 +1309,7 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
     });
   }
   await moveExtract(deps.blobs, context.containers, file.blobName, context.etag, destination);
+  await rejectOverwrittenUnder(context);
   if (current) await afterLoad(context, run.id);
   return { outcome: 'duplicate', runId: run.id, of };
 }
