@@ -227,6 +227,9 @@ describe('a purge on Azure SQL of a source a re-signing dropped', () => {
       // The agreement's last pass linked under the re-signed files.
       if (text.startsWith('select top(1) "agreement_sources"'))
         return [{ agreement_sources: agreementSourcesOf(keyways) }];
+      // The party sent the dataset: its records are there to purge.
+      if (text.startsWith('select top(1) "party_id" from "source_record"'))
+        return [{ party_id: 'wellingborough-borough-council' }];
       return answer(query);
     });
     const store = { ...recording.store, db: recording.store.db.withPlugin(writesOne()) };
