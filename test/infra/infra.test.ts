@@ -435,6 +435,19 @@ describe('infra: keys and secrets', () => {
     }
   });
 
+  it('takes no shared key where data or logs are kept: storage, Application Insights and its workspace', () => {
+    // A workspace's shared keys can still write into it (the HTTP Data Collector API, legacy
+    // agents) beside the blob and Key Vault audit logs the DPO relies on, whoever holds them.
+    const monitoring = read('infra/modules/monitoring.bicep');
+    const workspace = onlyResource(monitoring, 'Microsoft.OperationalInsights/workspaces');
+    const workspaceProperties = nestedObject(workspace.body, 'properties');
+    expect(objectEntries(nestedObject(workspaceProperties, 'features')).get('disableLocalAuth')).toBe('true');
+    const insights = onlyResource(monitoring, 'Microsoft.Insights/components');
+    expect(objectEntries(nestedObject(insights.body, 'properties')).get('DisableLocalAuth')).toBe('true');
+    const account = onlyResource(storage, 'Microsoft.Storage/storageAccounts');
+    expect(objectEntries(nestedObject(account.body, 'properties')).get('allowSharedKeyAccess')).toBe('false');
+  });
+
   it('reads no key in any template: every grant is to an identity', () => {
     const uses = bicepFiles.flatMap((file) =>
       read(file)
