@@ -20,7 +20,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
       name: 'standard'
     }
     // Azure RBAC instead of access policies: who may read secrets is granted and audited like
-    // every other role, and "Key Vault Secrets User" cannot list or change secrets.
+    // every other role, and "Key Vault Secrets User" cannot create, change or delete secrets.
     enableRbacAuthorization: true
     // Losing the pseudonymisation key would orphan every pseudonym made with it; purge
     // protection means a deleted vault or secret can always be recovered for 90 days, by anyone

@@ -65,7 +65,9 @@ resource appStorageQueueDataContributor 'Microsoft.Authorization/roleAssignments
   }
 }
 
-// Read secret values, nothing more: the app cannot list, create, change or delete secrets.
+// Read secrets, nothing more: the app cannot create, change or delete them. The role's
+// readMetadata lets it list the vault's secret names and versions too (never their values); the
+// vault holds lintel's three secrets alone.
 resource appKeyVaultSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(vault.id, appPrincipalId, roles.keyVaultSecretsUser)
   scope: vault
