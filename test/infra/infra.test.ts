@@ -448,6 +448,23 @@ describe('infra: keys and secrets', () => {
     expect(objectEntries(nestedObject(account.body, 'properties')).get('allowSharedKeyAccess')).toBe('false');
   });
 
+  it("sends every secret read and every blob read, write and delete, with the caller's identity, to the workspace", () => {
+    // The DPO's evidence that only lintel's identity used the keys, and of who touched a file.
+    for (const [file, scope] of [
+      ['infra/modules/key-vault.bicep', 'vault'],
+      ['infra/modules/storage.bicep', 'blobService'],
+    ] as const) {
+      const setting = onlyResource(read(file), 'Microsoft.Insights/diagnosticSettings');
+      expect(objectEntries(setting.body).get('scope'), file).toBe(scope);
+      const properties = nestedObject(setting.body, 'properties');
+      expect(objectEntries(properties).get('workspaceId'), file).toBe('logAnalyticsWorkspaceId');
+      const logs = objectEntries(properties).get('logs') ?? '';
+      expect(logs, file).toMatch(/categoryGroup: '(?:audit|allLogs)'/);
+      expect(logs, file).toMatch(/enabled: true/);
+    }
+    expect(main.match(/^\s*logAnalyticsWorkspaceId: monitoring\.outputs\.workspaceId$/gm)).toHaveLength(2);
+  });
+
   it('reads no key in any template: every grant is to an identity', () => {
     const uses = bicepFiles.flatMap((file) =>
       read(file)
