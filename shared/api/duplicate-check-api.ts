@@ -86,7 +86,18 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
         const judgement = await judgementOf(personId);
         return 'scope' in judgement && judgement.scope.outOfScope === undefined;
       };
-      const found = await ctx.findPerson(query.query, datasets, answerable);
+      const first = await ctx.findPerson(query.query, datasets, answerable);
+      // Nobody found the check may answer about: searched again as before the subject's own
+      // conditions were judged, so that one in scope whose consent or opt-out bars the check is
+      // found as then, and the refusal is logged against them, as a search does (people-api.ts),
+      // not as an `ambiguous` naming no one beside a namesake out of scope (found by a defect
+      // hunt). Anyone else stays as the first search left them, and the caller is answered as
+      // for nobody either way.
+      const inScope = async (personId: string): Promise<boolean> =>
+        currentSourcesOf(agreements, (await recordsOf(personId)).rows).length > 0 &&
+        (await subjectScope(store, agreements, decision, personId, await recordsOf(personId))).outOfScope === undefined;
+      const again = !first.found && first.hidden ? await ctx.findPerson(query.query, datasets, inScope) : first;
+      const found = again.found ? again : first;
       if (!found.found && found.reason === 'ambiguous' && found.hidden !== true) {
         return deny(
           problem(409, 'ambiguous-match', 'More than one person matched', {

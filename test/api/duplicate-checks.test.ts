@@ -398,6 +398,34 @@ describe('duplicate-application check under consent and the national data opt-ou
     expect((await reasonsOf('icf-research')).slice(-1)).toEqual(['ambiguous']);
   });
 
+  // As a search logs them (search-namesake-without-consent.test.ts): passed over beside a
+  // namesake held only by a former source, the participant without consent was one of two hidden
+  // people, an `ambiguous` entry naming no one, where alone the check logs `consent-required`
+  // against them for their DPO and their subject access request to find.
+  it('logs consent-required against a participant without consent beside a namesake of a former source', async () => {
+    const ash = { givenName: 'Ash', familyName: 'Marsh', dateOfBirth: '1983-04-05' };
+    const held = await insertRecord(t.host.services, dudleyParticipant(ash, '07700 900301'));
+    await insertRecord(t.host.services, {
+      ...dudleyParticipant(ash, '07700 900302'),
+      partyId: 'wellingborough-borough-council',
+    });
+    const nobody = await research({ ...ash, familyName: 'Nobody' });
+
+    const refused = await research(ash);
+
+    expect(refused.status).toBe(200);
+    expect(refused.text).toBe(nobody.text);
+    const [entry] = await t.host.services.store.db
+      .selectFrom('access_log')
+      .select(['reason_code', 'subject_ref'])
+      .where('party_id', '=', 'icf-research')
+      .where('action', '=', 'person.duplicate-check')
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .execute();
+    expect(entry).toEqual({ reason_code: 'consent-required', subject_ref: held.personId });
+  });
+
   it('answers an opted-out subject as a person nobody holds', async () => {
     const nobody = await planning({ nhsNumber: '9434765870' });
     expect(nobody).toMatchObject({ status: 200, body: { duplicate: false, councils: [] } });
