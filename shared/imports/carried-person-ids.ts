@@ -300,17 +300,28 @@ export class CarriedPersonIds {
     // pass would split the two, the unchanged record losing its id (found by a defect hunt: a
     // social care record given an NHS number housing's record of the person did not hold was
     // carried into them, the housing client answered no-match until the pass, then given a new
-    // id). Only hashes of one key version are compared: the record's, as `ri` holds them.
-    const otherIdentifiers = key === 'same-key' ? sql`record_identifier ni` : sql`${this.previousKeyHashes()} ni`;
-    const comparedVersion = key === 'same-key' ? snapshot.keyVersion : snapshot.previousKeyVersion!;
-    const heldElsewhere = sql`exists (
+    // id). The other record's hash is compared with the record's under the same key version: the
+    // record's own (this load's key), or those it was hashed under for comparison (the previous
+    // snapshot's key after a rotation, kept opt-outs' keys). Compared under the previous
+    // snapshot's key alone, another party's record loaded since a rotation went unread, and the
+    // record was carried into its person all the same (found by a defect hunt). A key version
+    // the record was not hashed under compares nothing, as before.
+    const heldElsewhereUnder = (hashes: RawBuilder<unknown>, otherVersion: RawBuilder<unknown>) => sql`exists (
         select 1 from source_record o
         join record_identifier oi on oi.record_id = o.id
-        join ${otherIdentifiers} on ni.record_id = k.record_id and ni.kind = oi.kind
+        join ${hashes} ni on ni.record_id = k.record_id and ni.kind = oi.kind
         where o.person_id = k.person_id
           and not (o.party_id = ${snapshot.partyId} and o.dataset_id = ${snapshot.datasetId})
-          and not (oi.key_version <> ${comparedVersion} or oi.hash = ni.hash)
+          and not (${otherVersion} or oi.hash = ni.hash)
           and (k.national = 0 or ni.kind not like ${local}))`;
+    const heldUnderOwnKey = heldElsewhereUnder(
+      sql.raw('record_identifier'),
+      sql`oi.key_version <> ${snapshot.keyVersion}`,
+    );
+    const heldElsewhere =
+      this.newTable === undefined
+        ? heldUnderOwnKey
+        : sql`(${heldUnderOwnKey} or ${heldElsewhereUnder(sql.raw(this.newTable), sql`oi.key_version <> ni.key_version`)})`;
     const claimed = sql`select k.record_id, k.person_id, count(*) over (partition by k.person_id) as claims
       from (${candidates}) k
       where not ${contradicted} and not exists (
