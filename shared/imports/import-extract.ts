@@ -705,8 +705,14 @@ async function rejectOverwrittenUnder(context: RunContext): Promise<void> {
     .where('id', '!=', run.id)
     .where('status', 'in', ['loading', 'failed'])
     .execute();
+  // Uploaded before this file, as its blob says: a content sent again is a duplicate of its first
+  // run, whose upload time is its first sending's, before the content it overwrote (found by a
+  // defect hunt: that content's run, compared with the runs alone, was left to the retry that
+  // found the name gone, and rejected as removed, its report beside the processed file).
+  const uploadedBefore = (other: ImportRun) =>
+    Date.parse(other.uploaded_at ?? other.received_at) < context.lastModified.getTime();
   for (const other of unfinished) {
-    if (!(await overwrittenSince(deps.store.db, other))) continue;
+    if (!uploadedBefore(other) && !(await overwrittenSince(deps.store.db, other))) continue;
     await rejectOverwritten(
       {
         ...context,
