@@ -19,6 +19,7 @@ import { endKeptKeys, keepKeysOfDeparted, reachArrivals } from '../../../shared/
 import { OptOutSuccessors } from '../../../shared/imports/opt-out-successors.js';
 import { uuidV7 } from '../../../shared/imports/record-ids.js';
 import { SnapshotWriter } from '../../../shared/imports/snapshot-writer.js';
+import { snapshotTempTable } from '../../../shared/imports/snapshot-temp-table.js';
 import { nextLinkedAgreementQuery } from '../../../shared/linkage/link-people.js';
 import { MAX_HISTORY_IDS, personIdHistory, recordPersonIdMoves } from '../../../shared/linkage/person-id-history.js';
 import { lastMoveOutCommittedIn, lastMoveOutTimes } from '../../../shared/people/current-person-id.js';
@@ -180,6 +181,27 @@ describe('statements sent to Azure SQL', () => {
     const created = statements.filter((s) => s.sql.startsWith('create table'));
     expect(created.length).toBeGreaterThan(0);
     for (const statement of created) expect(statement.sql).toMatch(/^create table ##lintel_[a-z]+_[0-9a-f]{32} \(/);
+  });
+
+  it.each([
+    ['under the load’s key', 'v2'],
+    ['under the previous snapshot’s key, after a rotation', 'v1'],
+  ])('carries person ids by identifier %s with statements SQL Server accepts', async (_under, previous) => {
+    // The previous snapshot's identifiers under `previous`: the carry by identifier runs, with its
+    // checks against the person's records elsewhere (CarriedPersonIds.carryUnder).
+    const { store, statements } = sqlServerStatements((q) =>
+      q.sql.startsWith('select distinct key_version from ##') ? [{ key_version: previous }] : [],
+    );
+    const rotated = { ...snapshot, previousKeyVersion: 'v1' };
+    await store.db.transaction().execute(async (trx) => {
+      const comparison = snapshotTempTable('mssql', RUN, 'comparison_ids');
+      const carried = new CarriedPersonIds(trx, 'mssql', rotated, comparison);
+      await carried.notePrevious();
+      expect(await carried.carry()).toBe(previous === 'v2' ? 'same-key' : 'previous-key');
+    });
+    expectAccepted(statements);
+    const carries = statements.filter((s) => s.sql.includes('count(*) over (partition by k.person_id)'));
+    expect(carries.length).toBeGreaterThan(0);
   });
 
   it('follows an opted-out person no other way took by two of what is left, with statements SQL Server accepts', async () => {
