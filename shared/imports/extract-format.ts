@@ -214,9 +214,11 @@ function zoneOffsetAt(zone: string, instant: number): number | undefined {
  * partner's clock or time zone (an extract dated today in the UK may be uploaded before
  * midnight UTC). An extract cannot describe a day still to come, and a snapshot dated in the
  * future would hold back every later extract as stale (snapshots only move forward) until that
- * date: a mistyped date would lock the dataset.
+ * date: a mistyped date would lock the dataset. The day of upload is the UK's (ukDateOf), as the
+ * as-of date it is compared with is: counted from the UTC instant a day later, the grace was no
+ * day at all in the first hour of every summer day (00:30 BST on 1 July refused 2 July).
  */
 export function datedAfterUpload(asOf: string, uploadedAt: Date): boolean {
-  const lastDay = new Date(uploadedAt.getTime() + 24 * 3600_000).toISOString().slice(0, 10);
+  const lastDay = new Date(Date.parse(ukDateOf(uploadedAt)) + 24 * 3600_000).toISOString().slice(0, 10);
   return asOf > lastDay;
 }

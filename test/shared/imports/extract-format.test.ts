@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asOfDate, extractFormatOf } from '../../../shared/imports/extract-format.js';
+import { asOfDate, datedAfterUpload, extractFormatOf } from '../../../shared/imports/extract-format.js';
 
 describe('extractFormatOf', () => {
   it('reads the format from the file name', () => {
@@ -309,5 +309,26 @@ describe('asOfDate', () => {
     expect(asOfDate('housing_2025-01-01_to_2025-01-31.csv', {}, uploaded)).toBe('2025-01-31');
     // Not a date (month 13): the next one is.
     expect(asOfDate('housing_2025-01-31_20251301.csv', {}, uploaded)).toBe('2025-01-31');
+  });
+});
+
+describe('datedAfterUpload', () => {
+  it('allows an extract dated the UK day after its upload, also in the first hour of a summer day', () => {
+    // 00:30 BST on 1 July (23:30 UTC on 30 June): uploaded on 1 July, so 2 July is within the
+    // day's grace and 3 July is not, as at any other hour of 1 July.
+    const firstHour = new Date('2025-06-30T23:30:00Z');
+    expect(datedAfterUpload('2025-07-02', firstHour)).toBe(false);
+    expect(datedAfterUpload('2025-07-03', firstHour)).toBe(true);
+    expect(datedAfterUpload('2025-07-02', new Date('2025-07-01T22:59:00Z'))).toBe(false);
+    // 23:30 BST on 30 June: uploaded on 30 June, so 2 July is after its grace.
+    expect(datedAfterUpload('2025-07-02', new Date('2025-06-30T22:30:00Z'))).toBe(true);
+    // Either side of the clocks going forward (01:00 UTC on 30 March 2025) and back (26 October).
+    expect(datedAfterUpload('2025-03-31', new Date('2025-03-30T00:30:00Z'))).toBe(false);
+    expect(datedAfterUpload('2025-04-01', new Date('2025-03-30T23:30:00Z'))).toBe(false);
+    expect(datedAfterUpload('2025-10-27', new Date('2025-10-25T23:30:00Z'))).toBe(false);
+    expect(datedAfterUpload('2025-10-28', new Date('2025-10-26T23:30:00Z'))).toBe(true);
+    // In winter the UK is on UTC.
+    expect(datedAfterUpload('2026-01-01', new Date('2025-12-30T23:30:00Z'))).toBe(true);
+    expect(datedAfterUpload('2026-01-01', new Date('2025-12-31T00:30:00Z'))).toBe(false);
   });
 });

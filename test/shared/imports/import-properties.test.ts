@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ukDateOf } from '../../../shared/domain/uk-date.js';
 import { asOfDate } from '../../../shared/imports/extract-format.js';
 import { ImportFailed, type ImportOutcome } from '../../../shared/imports/import-extract.js';
 import { currentSnapshotOrder, findRun, isBehind, type ImportRun } from '../../../shared/imports/import-runs.js';
@@ -159,7 +160,7 @@ function describedDay(name: string, kind: AsOfKind, declared: string | undefined
 }
 
 /** Dated after the day it was uploaded, a day's grace allowed (README, Snapshots only move forward). */
-const datedInTheFuture = (asOf: string, uploaded: Date) => asOf > dayOf(uploaded.getTime() + DAY_MS);
+const datedInTheFuture = (asOf: string, uploaded: Date) => asOf > dayOf(Date.parse(ukDateOf(uploaded)) + DAY_MS);
 
 type Step =
   | { kind: 'upload'; name: number; content: Content; asOf: AsOfKind }
