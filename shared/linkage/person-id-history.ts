@@ -162,6 +162,10 @@ export async function personIdHistory(
   while (frontier.length > 0) {
     const next = new Set<string>();
     const rows = await movesBy(db, 'to_person_id', frontier);
+    const heldNow = await holdersSince(
+      db,
+      frontier.filter((id) => id !== personId),
+    );
     for (const row of rows) {
       const { from_person_id: from, to_person_id: to, moved_at: movedAt, held_since: heldSince } = row;
       // Not known (a move before migration 0030, or the pass ended before writing it): the stamp.
@@ -173,6 +177,11 @@ export async function personIdHistory(
       // Nor did those it held before this person's records came to it.
       if (window.since !== undefined && movedAt < window.since) continue;
       if (to === personId && leftAgain.has(movedAt) && !stillHere.has(movedAt)) continue;
+      // Nor records that merged into an earlier id and hold it still: after a merge undone where
+      // they kept the id and this person's records moved on, what was logged under their own id
+      // before the merge is about the part left there (found by a defect hunt: the part given a
+      // new id was shown the other part's accesses from before the merge).
+      if (heldNow.get(to)?.has(movedAt) === true) continue;
       const known = windows.get(from);
       if (known === undefined) {
         if (windows.size >= MAX_HISTORY_IDS) {
@@ -259,6 +268,25 @@ export async function idsAnsweringFor(db: Kysely<Database>, personId: string, lo
     if (shows) answering.push(id);
   }
   return answering.length > 0 ? answering : [personId];
+}
+
+/** Since when the records holding each of `ids` now came to it (`person_since`), by id. */
+async function holdersSince(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, Set<string | null>>> {
+  const since = new Map<string, Set<string | null>>();
+  if (ids.length === 0) return since;
+  const rows = await db
+    .selectFrom('source_record')
+    .select(['person_id', 'person_since'])
+    .distinct()
+    .where('person_id', 'in', ids)
+    .execute();
+  for (const { person_id: id, person_since: at } of rows) {
+    if (id === null) continue;
+    const held = since.get(id) ?? new Set<string | null>();
+    held.add(at);
+    since.set(id, held);
+  }
+  return since;
 }
 
 /** The moves into (`to_person_id`) or out of (`from_person_id`) `ids`, each with its pass's commit time. */

@@ -205,3 +205,61 @@ describe('accesses to two people after a merge of them was undone', () => {
     expect(await sar(h, jones)).toEqual(['jones-before-merge', 'while-merged']);
   });
 });
+
+/**
+ * Alice Smith (adult social care) is merged into Alice Jones (children's social care, education)
+ * by housing's record, which holds Smith's NHS number and Jones's names. Once housing's record
+ * and education's go, the merge is undone the other way round: Smith's record, first in the
+ * pass's order, keeps the merged id and Jones's gets a new one. What was logged under Smith's
+ * own id before the merge is about Smith alone.
+ */
+describe('accesses to two people after a merge was undone with the merged-in part keeping the id', () => {
+  let h: ImportHarness;
+  const N1 = nhs(562);
+  const send = async (blobName: string, lines: readonly string[]) =>
+    expect((await h.importFile(blobName, lines.join('\n'))).outcome).toBe('loaded');
+  beforeAll(async () => {
+    h = await createImportHarness();
+    await importEach(h, [
+      [
+        'la-adult-social-care',
+        ['firstName,lastName,dateOfBirth,homePostcode,nhsNumber,isDisabled', `Alice,Smith,2012-03-04,ME14 1XX,${N1},N`],
+      ],
+      aliceAsTwoPeople(N1)[1]!,
+      aliceAsTwoPeople(N1)[2]!,
+    ]);
+    await linkPendingRecords(h.linkDeps());
+    await access(h, await personOf(h, 'la-adult-social-care', 'ALICE'), 'smith-before-merge');
+    await access(h, await personOf(h, 'la-education', 'ALICE'), 'jones-before-merge');
+    await tick();
+    await send(`la-housing/${DATASET}/a.csv`, [
+      'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
+      `Alice,Jones,2012-03-04,ME20 9AA,${N1},N`,
+    ]);
+    await linkPeople(h.linkDeps(), AGREEMENT, 'full');
+    await tick();
+  });
+  afterAll(async () => h.close());
+
+  it("does not show the part given a new id the other part's accesses from before the merge", async () => {
+    const merged = await personOf(h, 'la-education', 'ALICE');
+    expect(await personOf(h, 'la-adult-social-care', 'ALICE')).toBe(merged);
+    await access(h, merged, 'while-merged');
+    await tick();
+    await send(`la-education/${DATASET}/b.csv`, [
+      'firstName,lastName,dateOfBirth,homePostcode,educationSystemId,ehcp',
+      'Eve,Brown,2009-05-06,ME3 3AB,ED-9,N',
+    ]);
+    await send(`la-housing/${DATASET}/b.csv`, [
+      'firstName,lastName,dateOfBirth,homePostcode,nhsNumber,inRentArrears',
+      'Eve,Brown,2009-05-06,ME3 3AB,,N',
+    ]);
+    await linkPeople(h.linkDeps(), AGREEMENT, 'full');
+    const smith = await personOf(h, 'la-adult-social-care', 'ALICE');
+    const jones = await personOf(h, 'la-childrens-social-care', 'ALICE');
+    expect(smith).toBe(merged);
+    expect(jones).not.toBe(merged);
+    expect(await sar(h, smith)).toEqual(['smith-before-merge', 'while-merged']);
+    expect(await sar(h, jones)).toEqual(['jones-before-merge', 'while-merged']);
+  });
+});
