@@ -112,9 +112,7 @@ const latest = (a: string | undefined, b: string | undefined) =>
  * MAX_HISTORY_IDS and is incomplete.
  *
  * Each id counts only from when the person's records came to hold it (`person_since`,
- * `held_since`: migration 0022): before then it was someone else's — for the current id, where
- * records that held it before moved on to another id; those deleted there (a snapshot without
- * them, retention) were the person's own, and the id counts from its start. Where a merge is undone and
+ * `held_since`: migration 0022): before then it was someone else's. Where a merge is undone and
  * the two parts go on under two ids, what was logged under either id before the merge is about
  * the other part alone, and (a review found) each one's request had listed both. So moves into an id before the person's records reached it
  * are not followed, and a merge into the current id whose records have all left again is not
@@ -131,31 +129,25 @@ export async function personIdHistory(
     .where('person_id', '=', personId)
     .execute();
   const stillHere = new Set(holders.map((r) => r.person_since));
-  // Since when the records that moved out of the id had held it (null: since first linked).
-  const heldBeforeMovingOut = new Set(
+  // An id no record holds, or one some record has held since first linked, has no start. Else
+  // it counts from when the records here came, even where the records that held it before were
+  // deleted, not moved on (a snapshot without them, retention): the store cannot tell a person's
+  // own records dropped after a merge from a wrong merge's records corrected away, and counted
+  // from its start the id showed one person what was looked up about the other (a defect hunt
+  // found both; the answer errs on the side that discloses no one else's accesses).
+  const since = stillHere.has(null) || holders.length === 0 ? undefined : [...stillHere].sort()[0]!;
+  // Records that merged in and later left again: a move out names when they had come.
+  const leftAgain = new Set(
     (
       await db
         .selectFrom('person_id_move')
         .select('held_since')
         .distinct()
         .where('from_person_id', '=', personId)
+        .where('held_since', 'is not', null)
         .execute()
     ).map((r) => r.held_since),
   );
-  // An id no record holds, or one some record has held since first linked, has no start. Nor has
-  // one whose records from before the earliest here left it with no move out (a snapshot without
-  // them, retention): they were this person's, linked with these, and what was logged under the
-  // id while they held it is about this person (found by a defect hunt: once a snapshot dropped
-  // the records a person was first held by, their answer lost every access before a merge
-  // brought in the records left). Only records that moved on to another id (a merge undone)
-  // were someone else's: the id counts from when these came.
-  const firstCame = stillHere.has(null) || holders.length === 0 ? undefined : [...stillHere].sort()[0]!;
-  const someoneElseBefore = [...heldBeforeMovingOut].some(
-    (held) => firstCame !== undefined && (held === null || held < firstCame),
-  );
-  const since = someoneElseBefore ? firstCame : undefined;
-  // Records that merged in and later left again: a move out names when they had come.
-  const leftAgain = new Set([...heldBeforeMovingOut].filter((held) => held !== null));
   const windows = new Map<string, Window>([[personId, { since, until: undefined, loggedUntil: undefined }]]);
   let frontier = [personId];
   let capped = false;
