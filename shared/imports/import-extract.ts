@@ -583,14 +583,7 @@ async function rejectAbandoned(
   blob: ReturnType<typeof incomingBlob>,
   lap: (phase: ImportPhase) => void,
 ): Promise<void> {
-  const abandoned = await deps.store.db
-    .selectFrom('import_run')
-    .selectAll()
-    .where('party_id', '=', file.partyId)
-    .where('dataset_id', '=', file.datasetId)
-    .where('blob_name', '=', file.blobName)
-    .where('status', 'in', ['loading', 'failed'])
-    .execute();
+  const abandoned = await unfinishedRunsUnder(deps, file);
   if (abandoned.length === 0 || (await extractProperties(blob)) !== undefined) return;
   for (const run of abandoned) {
     const context: RunContext = {
@@ -612,6 +605,18 @@ async function rejectAbandoned(
       if (!(err instanceof RunTakenUpElsewhere) && !(err instanceof RunRejectedForAnotherFile)) throw err;
     }
   }
+}
+
+/** The runs of contents uploaded under the file's name that no delivery finished (`loading` or `failed`). */
+function unfinishedRunsUnder(deps: ImportDependencies, file: IncomingExtract): Promise<ImportRun[]> {
+  return deps.store.db
+    .selectFrom('import_run')
+    .selectAll()
+    .where('party_id', '=', file.partyId)
+    .where('dataset_id', '=', file.datasetId)
+    .where('blob_name', '=', file.blobName)
+    .where('status', 'in', ['loading', 'failed'])
+    .execute();
 }
 
 /**
@@ -696,15 +701,7 @@ async function rejectOverwritten(context: RunContext, onlyAt: RunAttempt): Promi
  */
 async function rejectOverwrittenUnder(context: RunContext): Promise<void> {
   const { deps, file, run } = context;
-  const unfinished = await deps.store.db
-    .selectFrom('import_run')
-    .selectAll()
-    .where('party_id', '=', file.partyId)
-    .where('dataset_id', '=', file.datasetId)
-    .where('blob_name', '=', file.blobName)
-    .where('id', '!=', run.id)
-    .where('status', 'in', ['loading', 'failed'])
-    .execute();
+  const unfinished = (await unfinishedRunsUnder(deps, file)).filter((other) => other.id !== run.id);
   // Uploaded before this file, as its blob says: a content sent again is a duplicate of its first
   // run, whose upload time is its first sending's, before the content it overwrote (found by a
   // defect hunt: that content's run, compared with the runs alone, was left to the retry that
