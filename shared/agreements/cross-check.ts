@@ -6,7 +6,7 @@
  * identifier on screen, and that special category data rests on an Article 9 condition. Each
  * problem carries the path of the offending value so the DPO can find it in the file.
  */
-import { ukDateOf } from '../domain/uk-date.js';
+import { dateAfter, ukDateOf } from '../domain/uk-date.js';
 import { keepWhileTest } from '../retention/keep-while.js';
 import type { IssuePath } from './agreement-issue.js';
 import type { Agreement, Dataset, Field, FieldType, Grant } from './schema.js';
@@ -486,17 +486,4 @@ export function checkAgreementSet(sources: readonly AgreementSource[]): SetIssue
     });
   }
   return errors;
-}
-
-/**
- * The calendar date (YYYY-MM-DD) a duration of the schema's form (`P1Y`, `P6M`, `P2W`, `P30D`)
- * after `date`. A day the month lacks rolls into the next month (29 February plus a year is 1
- * March): the later bound, so a due date is never warned about for the calendar's sake.
- */
-function dateAfter(date: string, duration: string): string {
-  const [years, months, weeks, days] = ['Y', 'M', 'W', 'D'].map((unit) =>
-    Number(new RegExp(`(\\d+)${unit}`).exec(duration)?.[1] ?? 0),
-  );
-  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
-  return new Date(Date.UTC(y + years!, m - 1 + months!, d + 7 * weeks! + days!)).toISOString().slice(0, 10);
 }

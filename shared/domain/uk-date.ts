@@ -47,3 +47,17 @@ export function ukDayStart(date: string): Date {
   const summerMidnight = new Date(utcMidnight - HOUR_MS);
   return ukDateOf(summerMidnight) === date ? summerMidnight : new Date(utcMidnight);
 }
+
+/**
+ * The calendar date (YYYY-MM-DD) a duration of the schema's form (`P1Y`, `P6M`, `P2W`, `P30D`)
+ * after `date`. A day the month lacks rolls into the next month (29 February plus a year is 1
+ * March): the later bound, so a review due date is never warned about for the calendar's sake
+ * (cross-check.ts). A day after a date (`P1D`) is the next calendar day.
+ */
+export function dateAfter(date: string, duration: string): string {
+  const [years, months, weeks, days] = ['Y', 'M', 'W', 'D'].map((unit) =>
+    Number(new RegExp(`(\\d+)${unit}`).exec(duration)?.[1] ?? 0),
+  );
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y + years!, m - 1 + months!, d + 7 * weeks! + days!)).toISOString().slice(0, 10);
+}

@@ -1,7 +1,7 @@
 import type { DelimiterName } from '../agreements/schema.js';
 import { wallClockAsUtc } from '../audit/working-hours.js';
 import { normaliseDate } from '../domain/normalise.js';
-import { ukDateOf } from '../domain/uk-date.js';
+import { dateAfter, ukDateOf } from '../domain/uk-date.js';
 
 /**
  * How a file is read, decided from its name and the blob's metadata before a byte is parsed:
@@ -219,6 +219,5 @@ function zoneOffsetAt(zone: string, instant: number): number | undefined {
  * day at all in the first hour of every summer day (00:30 BST on 1 July refused 2 July).
  */
 export function datedAfterUpload(asOf: string, uploadedAt: Date): boolean {
-  const lastDay = new Date(Date.parse(ukDateOf(uploadedAt)) + 24 * 3600_000).toISOString().slice(0, 10);
-  return asOf > lastDay;
+  return asOf > dateAfter(ukDateOf(uploadedAt), 'P1D');
 }
