@@ -263,3 +263,58 @@ describe('accesses to two people after a merge was undone with the merged-in par
     expect(await sar(h, jones)).toEqual(['jones-before-merge', 'while-merged']);
   });
 });
+
+/**
+ * Carol's housing and education records (one person, id W) merge into children's social care's
+ * person (id X); a later pass splits education's record off to a new id Y, housing's staying at X.
+ * What was logged under W before the merge was about Carol's housing and education records alike:
+ * like any part split off, the part given Y keeps it, though housing's record, which came to X
+ * in the same move, still holds X.
+ */
+describe('accesses to a person split off from records that merged in with theirs', () => {
+  let h: ImportHarness;
+  beforeAll(async () => {
+    h = await createImportHarness();
+    await importEach(h, carolThroughSocialCare(nhs(564)));
+  });
+  afterAll(async () => h.close());
+
+  it('keeps the accesses logged under the id their records came from', async () => {
+    const idOf = async (party: string) =>
+      (
+        await h.store.db
+          .selectFrom('source_record')
+          .select('id')
+          .where('party_id', '=', party)
+          .where('given_name', '=', 'CAROL')
+          .executeTakeFirstOrThrow()
+      ).id;
+    const [housing, education, childrens] = (await Promise.all(
+      ['la-housing', 'la-education', 'la-childrens-social-care'].map(idOf),
+    )) as [string, string, string];
+    const hold = async (recordIds: string[], personId: string, since: string | null) => {
+      await h.store.db
+        .updateTable('source_record')
+        .set({ person_id: personId, person_since: since })
+        .where('id', 'in', recordIds)
+        .execute();
+    };
+    const move = async (from: string, to: string, heldSince: string | null) => {
+      await tick();
+      const at = new Date().toISOString();
+      await recordPersonIdMoves(h.store.db, 'sqlite', [{ from, to, heldSince }], at);
+      await tick();
+      return at;
+    };
+    await hold([housing, education], 'id-w', null);
+    await hold([childrens], 'id-x', null);
+    await access(h, 'id-w', 'w-before-merge');
+    const merged = await move('id-w', 'id-x', null);
+    await hold([housing, education], 'id-x', merged);
+    const split = await move('id-x', 'id-y', merged);
+    await hold([education], 'id-y', split);
+
+    expect(await sar(h, 'id-x')).toEqual(['w-before-merge']);
+    expect(await sar(h, 'id-y'), "education's part lost the access before the merge").toEqual(['w-before-merge']);
+  });
+});
