@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import type { AgreementSet } from '../agreements/agreement-set.js';
-import type { AccessLog } from '../audit/access-log.js';
+import { entriesWithinStoreTransactions, type AccessLog } from '../audit/access-log.js';
 import { Pseudonymiser } from '../domain/pseudonymise.js';
 import { errorKind, type Logger } from '../logging.js';
 import { SecretVersionGoneError, type SecretSource } from '../secrets/secret-source.js';
@@ -1021,6 +1021,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
     // snapshot one after the other, each seeing the other's commit.
     const status = await lockDatasetRuns(trx, file.partyId, file.datasetId, run.id);
     if (status === undefined || FINAL_STATUSES.has(status)) throw new RunSettledElsewhere();
+    await logLoadsLeftUnlogged(context, trx);
     // Snapshots only move forward: an older extract (a late delivery, a retry that outlived a
     // newer file) would put back data the partner has since replaced. Of one date, the later
     // upload stands: a re-issue loads, a retry of an upload made before the current one does
@@ -1315,6 +1316,67 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
   await rejectOverwrittenUnder(context);
   if (current) await afterLoad(context, run.id);
   return { outcome: 'duplicate', runId: run.id, of };
+}
+
+/**
+ * The loads of earlier contents under this file's name that committed and never wrote their
+ * access-log entry: their process was killed (or their attempt broke off) after the commit, and
+ * the partner overwrote the file before the retry came. The retry then read this content, another
+ * run's, and nothing went back to the committed one: it stayed loaded with no entry — a load the
+ * access log did not show — and its staged report lay in processed/ for good. Each gets what its
+ * own retry would have given it: its report (the staged copy, else the run's counts: its file is
+ * gone), unless the name's report is a later load's, and its entry. Inside a load's transaction,
+ * once the dataset's runs are locked (lockDatasetRuns): the loads of a name are serialised there,
+ * so two deliveries of this content never both write one entry, and the load about to replace the
+ * committed one publishes its report over it after its commit. A run finished within
+ * SETTLED_ELSEWHERE_GRACE_MS is left: its delivery may be writing its entry now, and a wait here
+ * could not see it come (on SQLite the transaction reads the log as it first read it). Not on
+ * SQLite in memory, whose log is written on the connection this transaction holds; nothing there
+ * outlives a crash.
+ */
+async function logLoadsLeftUnlogged(context: RunContext, trx: Kysely<Database>): Promise<void> {
+  const { deps, containers, file, run } = context;
+  if (!entriesWithinStoreTransactions(deps.store)) return;
+  const graceStart = new Date((deps.now ?? (() => new Date()))().getTime() - SETTLED_ELSEWHERE_GRACE_MS).toISOString();
+  const unlogged = await trx
+    .selectFrom('import_run')
+    .selectAll()
+    .where('party_id', '=', file.partyId)
+    .where('dataset_id', '=', file.datasetId)
+    .where('blob_name', '=', file.blobName)
+    .where('status', '=', 'loaded')
+    .where('id', '!=', run.id)
+    .where('finished_at', '<', graceStart)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('access_log')
+            .select('access_log.seq')
+            .whereRef('access_log.request_id', '=', 'import_run.id')
+            .where('access_log.action', '=', 'import')
+            .whereRef('access_log.time', '>=', 'import_run.received_at'),
+        ),
+      ),
+    )
+    .execute();
+  for (const committed of unlogged) {
+    const finishedAt = committed.finished_at!;
+    const earlier: RunContext = {
+      ...context,
+      run: committed,
+      etag: NO_BLOB_ETAG,
+      lastModified: new Date(committed.uploaded_at ?? committed.received_at),
+      sha256: committed.content_sha256,
+    };
+    const published = await readReport(deps.blobs, containers, 'processed', file.blobName);
+    const staged = await readReport(deps.blobs, containers, 'processed', file.blobName, stagedReportName(earlier));
+    const columns = [staged, published].find((report) => report?.runId === committed.id)?.columns ?? [];
+    if (published === undefined || published.runId === committed.id || published.finishedAt < finishedAt)
+      await ensureLoadedReport(earlier);
+    deps.logger.warn('import.entry-recovered', { runId: committed.id, ...context.ids });
+    await appendAccessLog(earlier, 'allow', 'snapshot-loaded', columns);
+    await removeStagedLeftovers(earlier, finishedAt);
+  }
 }
 
 /** The afterLoad hook of a loaded run, its failure logged and kept from the import (see ImportHooks). */
