@@ -20,6 +20,7 @@ import {
 import type { MergeRefusal } from '../matching/cluster.js';
 import { decisionsForGroups } from '../people/callers-subjects.js';
 import { groupsWithinJointSystemScope } from '../people/joint-system-scope.js';
+import { PERSON_REF_PATTERN } from '../people/person-ref.js';
 import { suppliedNow } from '../people/person-view.js';
 import { KeyUnavailableError, type ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
@@ -44,7 +45,7 @@ const candidateId = z.uuid().transform((id) => id.toLowerCase());
 // A parameter it does not define is passed over, as on every other list: Power Query and many
 // HTTP tools add a cache-buster (`_=<time>`), and a refusal would blame `after` or `limit`.
 export const candidateListQuerySchema = z.object({
-  after: z.string().max(60).refine(isCandidateCursor).optional().describe('`next` from the previous page'),
+  after: z.string().regex(PERSON_REF_PATTERN).optional().describe('`next` from the previous page'),
   limit: z.coerce.number().int().min(1).max(100).default(25),
 });
 
@@ -187,13 +188,30 @@ function scopeOf(ctx: ApiContext, decision: AllowDecision): CandidateScope {
   return async (pairs) => (await pairDecisions(ctx, decision, pairs)).map((d) => d !== undefined);
 }
 
+/**
+ * A page's `next` as the reviewer is given it, and back: sealed under a key of the caller's party
+ * (person-ref.ts, `review-cursor`). A page that stops having read 5,000 candidates the caller may
+ * not review goes on from the last of them (review-queue.ts): in the clear, its `next` gave that
+ * candidate's id and score, of a pair outside the caller's datasets or scope (found by a review).
+ */
+async function sealedCursor(ctx: ApiContext, call: CallContext, cursor: string | null): Promise<string | null> {
+  return cursor === null ? null : (await ctx.personRefs()).encode(call.caller.partyId, cursor, 'review-cursor');
+}
+
+/** The place a sealed `next` stands for; undefined for one this party was not given. */
+async function unsealedCursor(ctx: ApiContext, call: CallContext, sealed: string): Promise<string | undefined> {
+  const cursor = (await ctx.personRefs()).decode(call.caller.partyId, sealed, ['review-cursor']);
+  return cursor !== undefined && isCandidateCursor(cursor) ? cursor : undefined;
+}
+
 /** GET /api/v1/link-candidates */
 export function listLinkCandidates(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'link.candidates', async (call) => {
     const decision = await reviewDecision(ctx, call);
     if (!decision.allow) return deny(decisionProblem(decision), decision.reason, { purpose: decision.purpose ?? null });
     const query = candidateListQuerySchema.safeParse(Object.fromEntries(req.query));
-    if (!query.success) {
+    const after = query.data?.after === undefined ? undefined : await unsealedCursor(ctx, call, query.data.after);
+    if (!query.success || (query.data.after !== undefined && after === undefined)) {
       return deny(
         problem(400, 'invalid-request', 'Invalid query', {
           detail: 'after must be the next value of a previous page, limit 1–100.',
@@ -208,12 +226,12 @@ export function listLinkCandidates(ctx: ApiContext, req: ApiRequest): Promise<Ht
       ctx.services.store,
       decision.agreementId ?? '',
       decision.datasets,
-      query.data,
+      { limit: query.data.limit, after },
       scopeOf(ctx, decision),
       (dataset) => ctx.services.agreements.sourcesOf(dataset),
     );
     return {
-      result: json(200, page),
+      result: json(200, { candidates: page.candidates, next: await sealedCursor(ctx, call, page.next) }),
       log: { purpose: decision.purpose, datasets: decision.datasets, decision: 'allow', reasonCode: 'granted' },
     };
   });

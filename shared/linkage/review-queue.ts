@@ -52,7 +52,10 @@ export interface Candidate extends CandidateSummary {
 
 export interface CandidatePage {
   readonly candidates: readonly CandidateSummary[];
-  /** Pass as `after` for the next page; null at the end. */
+  /**
+   * Pass as `after` for the next page; null at the end. It may name a candidate the caller may
+   * not review ({@link listCandidates}): the API seals it before a caller sees it.
+   */
   readonly next: string | null;
 }
 

@@ -13,8 +13,10 @@ const SINCE_SEPARATOR = '|';
  * What a ref was issued for. `lookup`: by a search, for the party's lookups. `audit`: in a DPO's
  * view of the access log, which names people other clients looked up; such a ref must not work
  * as a lookup, or the party's lookup clients could open those people without their identifiers.
+ * `review-cursor`: no person but a place in the link review queue (link-review-api.ts), sealed
+ * so that it shows no candidate, since it may be one the reviewer may not see.
  */
-export type PersonRefUse = 'lookup' | 'audit';
+export type PersonRefUse = 'lookup' | 'audit' | 'review-cursor';
 
 /**
  * Opaque person references scoped to the calling party. A ref is the person id encrypted under

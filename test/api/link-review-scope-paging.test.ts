@@ -105,4 +105,42 @@ describe('link review pages, with candidates outside the joint system scope', ()
     // One access-log entry per call, however many rows a page read.
     expect((await t.accessLogSize()) - before).toBe(3);
   });
+
+  // A page that passes over 5,000 candidates the reviewer may not decide stops short, with a
+  // `next` from the last of them: that `next` had been its score and id in the clear, a candidate
+  // the reviewer may neither see nor decide (found by a review).
+  it('gives a page that stops after 5,000 hidden candidates a next that names none of them, and goes on from it', async () => {
+    const { store } = t.host.services;
+    const template = await store.db
+      .selectFrom('record_link')
+      .selectAll()
+      .where('id', '=', outOfScope[0]!)
+      .executeTakeFirstOrThrow();
+    const hidden = Array.from({ length: 5_000 }, () => randomUUID());
+    for (let i = 0; i < hidden.length; i += 200)
+      await store.db
+        .insertInto('record_link')
+        .values(hidden.slice(i, i + 200).map((id) => ({ ...template, id, score: 0.995, pair_key: randomUUID() })))
+        .execute();
+
+    const first = await asHousingReviewer(t, '/v1/link-candidates?limit=2');
+    expect(first.status).toBe(200);
+    expect(first.body.candidates).toEqual([]);
+    expect(first.body.next).not.toBeNull();
+    const pages = [first.body];
+    let next = first.body.next as string | null;
+    while (next !== null && pages.length < 5) {
+      const page = await asHousingReviewer(t, `/v1/link-candidates?limit=2&after=${encodeURIComponent(next)}`);
+      expect(page.status).toBe(200);
+      pages.push(page.body);
+      next = page.body.next as string | null;
+    }
+    expect(pages.flatMap((p) => (p.candidates as { candidateId: string }[]).map((c) => c.candidateId))).toEqual(
+      inScope,
+    );
+    expect(next).toBeNull();
+    const answered = JSON.stringify(pages);
+    expect([...hidden, ...outOfScope].filter((id) => answered.includes(id))).toEqual([]);
+    expect(answered).not.toContain('0.995');
+  });
 });
