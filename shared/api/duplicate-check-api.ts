@@ -4,7 +4,7 @@ import { json, problem, type HttpResult } from '../http/problem.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import { lastMoveOutCommitted } from '../people/current-person-id.js';
 import { currentSourcesOf, personRecords, sourcesHoldingNow, type PersonRecords } from '../people/person-view.js';
-import { subjectScope } from '../people/subject-scope.js';
+import { subjectScope, withinScopeHeldNow } from '../people/subject-scope.js';
 import type { AllowDecision, DenyDecision } from '../policy/decision.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
@@ -93,9 +93,12 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       // not as an `ambiguous` naming no one beside a namesake out of scope (found by a defect
       // hunt). Anyone else stays as the first search left them, and the caller is answered as
       // for nobody either way.
-      const inScope = async (personId: string): Promise<boolean> =>
-        currentSourcesOf(agreements, (await recordsOf(personId)).rows).length > 0 &&
-        (await subjectScope(store, agreements, decision, personId, await recordsOf(personId))).outOfScope === undefined;
+      const inScope = async (personId: string): Promise<boolean> => {
+        const records = await recordsOf(personId);
+        return withinScopeHeldNow(agreements, records, () =>
+          subjectScope(store, agreements, decision, personId, records),
+        );
+      };
       const again = !first.found && first.hidden ? await ctx.findPerson(query.query, datasets, inScope) : first;
       const found = again.found ? again : first;
       if (!found.found && found.reason === 'ambiguous' && found.hidden !== true) {

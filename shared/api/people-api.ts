@@ -5,8 +5,8 @@ import { json, problem, type HttpResult } from '../http/problem.js';
 import type { MatchTier } from '../people/find-person.js';
 import { canonicalQuery, personQuerySchema } from '../people/person-query.js';
 import { currentPersonId, lastMoveOutTimes, recordsMovedOutSince } from '../people/current-person-id.js';
-import { subjectScope } from '../people/subject-scope.js';
-import { currentSourcesOf, personRecords, personView, type PersonRecords } from '../people/person-view.js';
+import { subjectScope, withinScopeHeldNow } from '../people/subject-scope.js';
+import { personRecords, personView, type PersonRecords } from '../people/person-view.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
 import { decisionProblem } from './decision-problem.js';
@@ -122,8 +122,7 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
       // namesake of its participant who has not consented (found by a defect hunt; the
       // duplicate check passes them over alike).
       const inScope = async (personId: string) =>
-        currentSourcesOf(agreements, (await recordsOf(personId)).rows).length > 0 &&
-        (await scopeOf(personId)).outOfScope === undefined;
+        withinScopeHeldNow(agreements, await recordsOf(personId), () => scopeOf(personId));
       const visible = async (personId: string) => (await inScope(personId)) && (await decisionFor(personId)).allow;
       let found = await ctx.findPerson(query.query, scoped.datasets, visible);
       // Nobody found the caller may be answered about: searched again as before their consent was

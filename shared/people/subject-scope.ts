@@ -1,7 +1,7 @@
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { AllowDecision } from '../policy/decision.js';
 import type { Store } from '../store/database.js';
-import type { PersonRecords } from './person-view.js';
+import { currentSourcesOf, type PersonRecords } from './person-view.js';
 import { decisionForSubject } from './callers-subjects.js';
 import { isWithinJointSystemScope } from './joint-system-scope.js';
 
@@ -30,4 +30,21 @@ export async function subjectScope(
   if (!(await isWithinJointSystemScope(store, agreements, forSubject, personId, records)))
     return { outOfScope: 'outside-joint-system-scope' };
   return { outOfScope: undefined, decision: forSubject };
+}
+
+/**
+ * Whether a lookup or a duplicate check finds the person in its second search, made when nobody
+ * it may answer about was found: held by a current source now ({@link currentSourcesOf}), and
+ * within `scope`, the grant's subject scope under the decision made before matching
+ * ({@link subjectScope}), read by the caller once a person and asked only of one a current source
+ * holds. The person's own consent or opt-out is not judged, so one they bar is found, and the
+ * refusal logged against them. One function for both: the two near-twins had to be kept alike by
+ * hand.
+ */
+export async function withinScopeHeldNow(
+  agreements: Pick<AgreementSet, 'isSource'>,
+  records: PersonRecords,
+  scope: () => Promise<{ readonly outOfScope: OutOfScopeReason | undefined }>,
+): Promise<boolean> {
+  return currentSourcesOf(agreements, records.rows).length > 0 && (await scope()).outOfScope === undefined;
 }
