@@ -204,6 +204,22 @@ describe('the READMEs', () => {
     },
   );
 
+  // A partner's client and a DPO's tooling branch on the `type`: a status written beside a code
+  // ("409 `…`") that is no problem type, or comes with another status, sends them after an
+  // answer lintel never gives (a breach step's `reason` written as if it were the type, found so).
+  it.each(READMES.map((file) => [file]))(
+    '%s: every status given with a code names a problem type of that status',
+    (file) => {
+      const wrong = [...read(file).matchAll(/\b([1-5]\d\d) `([a-z][a-z-]*)`/g)]
+        .filter(([, status, code = '']) => {
+          const problem = (PROBLEM_CATALOGUE as Record<string, { status: number } | undefined>)[code];
+          return problem === undefined || String(problem.status) !== status;
+        })
+        .map(([said]) => said);
+      expect(wrong).toEqual([]);
+    },
+  );
+
   // `npm run package` stages a folder with no local.settings.json (it must not ship), and that file
   // or the environment is where Core Tools reads the worker runtime from: published from the
   // folder without naming it, Core Tools stops with "Worker runtime is not set" and deploys nothing.
