@@ -12,13 +12,15 @@
  *   nothing that is not served;
  * - every `npm run <script>` the READMEs name is a script in package.json, and every option they
  *   give it is one its file under scripts/ parses;
- * - every relative link (with its anchor) and every repository path in backticks exists.
+ * - every relative link (with its anchor) and every repository path in backticks exists;
+ * - every status written with a code ("409 `…`") is a problem type of the catalogue with that status;
+ * - the migrations the SQL Server statement test compiles are given up to the newest.
  *
  * infra/ has its own checks (test/infra/infra.test.ts: app settings against the schema, azd env
  * values against the parameters), shared/imports/README.md its own
  * (test/shared/imports/imports-readme.test.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { registrations } from '../functions/index.js';
@@ -165,6 +167,19 @@ describe('README.md', () => {
         listed.push(`${method} ${normalise(code)}`);
     }
     expect([...new Set(listed)].sort()).toEqual([...new Set(served)].sort());
+  });
+
+  // An operator without a SQL Server reads this range to know which schema changes were at least
+  // compiled for it; the test checks up to the newest migration, and the README said 0034 for 19 more.
+  it('gives the migrations the SQL Server statement test compiles as that test does, up to the newest', () => {
+    const [, first, last] = /migrations (\d{4})–(\d{4})\) through Kysely's SQL/.exec(README) ?? [];
+    const newest = readdirSync(join(ROOT, 'shared/store/migrations'))
+      .filter((name) => /^\d{4}-/.test(name))
+      .sort()
+      .at(-1)
+      ?.slice(0, 4);
+    expect(last).toBe(newest);
+    expect(read('test/shared/store/sql-server-statements.test.ts')).toContain(`(${first}-${last})`);
   });
 
   it("names each of the local host's own answers where it says how they differ from Azure's", () => {
