@@ -7,7 +7,7 @@
  * - the settings table names every setting shared/config.ts parses, with its default and, for a
  *   setting with a fixed set of values, each value — and no setting the schema no longer reads;
  *   local.settings.example.json sets settings alone, but for the one value the README says is
- *   Core Tools';
+ *   Core Tools'; and the table of variables read beside the schema names every one the product reads;
  * - the endpoint table lists every HTTP function registered (functions/), with its method, and
  *   nothing that is not served;
  * - every `npm run <script>` the READMEs name is a script in package.json, and every option they
@@ -131,6 +131,29 @@ describe('README.md', () => {
       const said = backticked(rowOf.get(name)?.slice(1).join(' | ') ?? '');
       expect(said).toEqual(expect.arrayContaining(allowed.split(', ')));
     });
+  });
+
+  // The variables read beside the schema (a port, the demo seed) are the ones a newcomer reaches for
+  // when a port is taken: one read by the product but missing from the table is found by reading code.
+  it('lists every variable the product reads straight from the environment in the table of them', () => {
+    const sources = ['local', 'scripts', 'shared', 'functions'].flatMap((folder) =>
+      readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('.ts'))
+        .map((file) => read(join(folder, file))),
+    );
+    const readStraight = new Set(
+      sources.flatMap((source) =>
+        [...source.matchAll(/\benv(?:\.|\[')([A-Z][A-Za-z_]+)|localPort\([\w.]+, '([A-Z_]+)'\)/g)].map(
+          (m) => m[1] ?? m[2] ?? '',
+        ),
+      ),
+    );
+    const unlisted = [...readStraight].filter((name) => !(settingNames as string[]).includes(name));
+    const table = tableAfter(README, '| variable | default | read by | meaning |').flatMap((row) =>
+      backticked(row[0] ?? ''),
+    );
+    expect(unlisted.length).toBeGreaterThan(0);
+    expect(table).toEqual(expect.arrayContaining(unlisted));
   });
 
   it("says which of local.settings.example.json's values lintel does not read, and every other is a setting", () => {
