@@ -104,6 +104,31 @@ describe('README.md', () => {
       },
     );
 
+    // An operator writes the Key Vault's or the key set's address from the table: a production
+    // refusal of plain http the row does not mention is met only at a failed start.
+    const refusedHttpInProduction = (name: string): boolean => {
+      let problems: readonly string[] = [];
+      try {
+        loadConfig({ ...minimal, LINTEL_ENV: 'production', [name]: 'http://example.org/x' });
+      } catch (err) {
+        if (!(err instanceof ConfigurationError)) throw err;
+        problems = err.problems;
+      }
+      return problems.some((p) => p.startsWith(`${name}: must`) && p.includes('https'));
+    };
+
+    // The case below passes for a setting that takes http: were config's message worded otherwise,
+    // it would pass for every setting and check none.
+    it('finds the settings known to be refused plain http in production', () => {
+      expect(settingNames.filter(refusedHttpInProduction)).toEqual(
+        expect.arrayContaining(['KEY_VAULT_URI', 'AUTH_JWKS_URI', 'AUTH_ISSUER']),
+      );
+    });
+
+    it.each(settingNames.map((name) => [name]))('says %s must be https in production, where it must', (name) => {
+      if (refusedHttpInProduction(name)) expect(rowOf.get(name)?.slice(1).join(' | '), name).toMatch(/\bhttps\b/);
+    });
+
     /** The values a setting may take, as config's refusal of another lists them; undefined if not fixed. */
     const allowedValuesOf = (name: string): string | undefined => {
       let problems: readonly string[] = [];
