@@ -6,7 +6,7 @@ import type { AccessLog } from '../audit/access-log.js';
 import { LeaseLostError, takeBlobLease, type HeldLease } from '../blob/blob-lease.js';
 import { CONTAINERS, statusCodeOf } from '../blob/blob-storage.js';
 import type { StoreConsentRegister } from '../consents/store-consent-register.js';
-import { csvCell } from '../csv-cell.js';
+import { spreadsheetTextCell } from '../csv-cell.js';
 import { ukDateOf } from '../domain/uk-date.js';
 import { errorKind, type Logger } from '../logging.js';
 import { jointSystemScopeConditions } from '../people/joint-system-scope.js';
@@ -999,7 +999,8 @@ function countsCsv(generatedAt: string, datasetId: string, lines: readonly Indic
       generatedAt,
       datasetId,
       l.measure,
-      csvCell(l.category),
+      // The agreement's label, as written: one that begins as a formula would run in Excel.
+      spreadsheetTextCell(l.category),
       l.people === null ? '' : String(l.people),
       yn(l.suppressed),
       yn(l.specialCategory),
