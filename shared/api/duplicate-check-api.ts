@@ -79,7 +79,9 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       // Whom the check may answer about at all: in the grant's scope and, where the purpose has
       // them, with the subject's own conditions met. Two namesakes it may not answer about are
       // answered as nobody, not 409: a clash between people the joint system may not say it holds
-      // (outside its scope, without consent) would tell of them (found by a review).
+      // (outside its scope, without consent) would tell of them (found by a review). The scope under
+      // the decision with the subject's conditions is a search's, under the one before: they change
+      // no grant (search-and-duplicate-check-scope.test.ts).
       const answerable = async (personId: string): Promise<boolean> => {
         // Held by former sources only: no application on any register now (person-view.ts).
         if (currentSourcesOf(agreements, (await recordsOf(personId)).rows).length === 0) return false;

@@ -120,7 +120,9 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
       // is, so a namesake of theirs the caller may see is found: two together had answered
       // no-match where the one alone is shown, telling the researcher that the council holds a
       // namesake of its participant who has not consented (found by a defect hunt; the
-      // duplicate check passes them over alike).
+      // duplicate check passes them over alike). It judges their scope under the decision made with
+      // the subject's conditions, which is this one's: they change no grant
+      // (search-and-duplicate-check-scope.test.ts).
       const inScope = async (personId: string) =>
         withinScopeHeldNow(agreements, await recordsOf(personId), () => scopeOf(personId));
       const visible = async (personId: string) => (await inScope(personId)) && (await decisionFor(personId)).allow;
