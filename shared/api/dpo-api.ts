@@ -22,7 +22,7 @@ import {
 import type { Store } from '../store/database.js';
 import { accessesToPerson, clientActivity, datasetsShown } from '../audit/dpo-views.js';
 import { AUDIT_PURPOSE } from '../audit/entry-agreements.js';
-import { runWatch, WATCH_RULES } from '../audit/watch-rules.js';
+import { findSuspiciousActivity, logRaised, recordFindings, WATCH_RULES } from '../audit/watch-rules.js';
 import { json, problem, type HttpResult } from '../http/problem.js';
 import { everyMatch } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
@@ -550,17 +550,28 @@ export function listAuditAlerts(ctx: ApiContext, req: ApiRequest): Promise<HttpR
 export function evaluateWatchRules(ctx: ApiContext, req: ApiRequest): Promise<HttpResult> {
   return runRequest(ctx, req, 'audit.watch', (call) =>
     asAuditor(ctx, call, async (scope) => {
-      const run = await runWatch(ctx.services, ctx.now());
-      // The rules run over the whole log; what was done under another agreement is not this
-      // DPO's, even by a party to this one.
-      return allow(
-        json(200, {
-          evaluatedAt: run.evaluatedAt,
-          findings: run.findingAgreements.filter((id) => scope.agreementIds.includes(id)).length,
-          raised: run.raised.filter((a: Alert) => alertInScope(scope, a)),
-        }),
-        'watch-run',
-      );
+      const { store, agreements, logger } = ctx.services;
+      const at = ctx.now();
+      const findings = await findSuspiciousActivity(store, agreements, at);
+      // The alerts and the run's access-log entry commit together, or neither does: raised with
+      // no entry, the DPO's retry after the 503 was told of none of them.
+      let raised: readonly Alert[] = [];
+      const outcome = await call.writeAhead(async (db) => {
+        const run = await recordFindings(store, findings, at, db);
+        raised = run.raised;
+        // The rules run over the whole log; what was done under another agreement is not this
+        // DPO's, even by a party to this one.
+        return allow(
+          json(200, {
+            evaluatedAt: run.evaluatedAt,
+            findings: run.findingAgreements.filter((id) => scope.agreementIds.includes(id)).length,
+            raised: run.raised.filter((a: Alert) => alertInScope(scope, a)),
+          }),
+          'watch-run',
+        );
+      });
+      logRaised(logger, raised);
+      return outcome;
     }),
   );
 }

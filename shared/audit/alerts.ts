@@ -23,9 +23,9 @@
  * told the misuse went on (found by a defect hunt).
  */
 import { createHash } from 'node:crypto';
-import type { Expression, ExpressionBuilder, Selectable, SqlBool } from 'kysely';
+import type { Expression, ExpressionBuilder, Kysely, Selectable, SqlBool } from 'kysely';
 import type { Store } from '../store/database.js';
-import type { AuditAlertTable } from '../store/schema.js';
+import type { AuditAlertTable, Database } from '../store/schema.js';
 import { isUniqueViolation } from '../store/unique-violation.js';
 import type { Finding } from './watch-rules.js';
 import type { Period } from './working-hours.js';
@@ -59,11 +59,17 @@ export function alertIdFor(finding: Pick<Finding, 'rule' | 'clientId' | 'agreeme
  * Records the finding as an open alert, or returns undefined when this firing is already on record
  * — after bringing that record up to the finding's count, where the window has grown since.
  */
-export async function raiseAlert(store: Store, finding: Finding, raisedAt: Date): Promise<Alert | undefined> {
+export async function raiseAlert(
+  store: Store,
+  finding: Finding,
+  raisedAt: Date,
+  /** A transaction of `store` to write in, which the caller commits (see the API's writeAhead). */
+  db: Kysely<Database> = store.db,
+): Promise<Alert | undefined> {
   const id = alertIdFor(finding);
-  const existing = await store.db.selectFrom('audit_alert').select('id').where('id', '=', id).executeTakeFirst();
+  const existing = await db.selectFrom('audit_alert').select('id').where('id', '=', id).executeTakeFirst();
   if (existing) {
-    await growAlert(store, id, finding);
+    await growAlert(db, id, finding);
     return undefined;
   }
   const row: Selectable<AuditAlertTable> = {
@@ -81,11 +87,11 @@ export async function raiseAlert(store: Store, finding: Finding, raisedAt: Date)
     status: 'open',
   };
   try {
-    await store.db.insertInto('audit_alert').values(row).execute();
+    await db.insertInto('audit_alert').values(row).execute();
   } catch (err) {
     // Another evaluator recorded it between our read and our write.
     if (isUniqueViolation(err)) {
-      await growAlert(store, id, finding);
+      await growAlert(db, id, finding);
       return undefined;
     }
     throw err;
@@ -98,8 +104,8 @@ export async function raiseAlert(store: Store, finding: Finding, raisedAt: Date)
  * under); a smaller one is an evaluator that read the log earlier, or a run the bounded scan
  * reported short, and changes nothing.
  */
-async function growAlert(store: Store, id: string, finding: Finding): Promise<void> {
-  await store.db
+async function growAlert(db: Kysely<Database>, id: string, finding: Finding): Promise<void> {
+  await db
     .updateTable('audit_alert')
     .set({ count: finding.count, window_end: finding.windowEnd, role: finding.role })
     .where('id', '=', id)

@@ -15,7 +15,7 @@
  * entirely of the party's Keyways lookups (found by a review). An entry that is the business of
  * several agreements (its party's own conduct, under no agreement's purpose) counts in each.
  */
-import { sql, type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Logger } from '../logging.js';
 import type { Store } from '../store/database.js';
@@ -150,12 +150,35 @@ export async function runWatch(
   thresholds: WatchThresholds = DEFAULT_THRESHOLDS,
 ): Promise<WatchRun> {
   const findings = await findSuspiciousActivity(deps.store, deps.agreements, at, thresholds);
+  const run = await recordFindings(deps.store, findings, at);
+  logRaised(deps.logger, run.raised);
+  return run;
+}
+
+/**
+ * The findings as alert records (alerts.ts), written in `db`: a transaction of `store` that the
+ * caller commits, where the run must commit with its access-log entry or not at all (the API's
+ * writeAhead). The findings are read before it: on SQLite the store has one connection, held by
+ * the transaction.
+ */
+export async function recordFindings(
+  store: Store,
+  findings: readonly Finding[],
+  at: Date,
+  db: Kysely<Database> = store.db,
+): Promise<WatchRun> {
   const raised: Alert[] = [];
   for (const finding of findings) {
-    const alert = await raiseAlert(deps.store, finding, at);
-    if (!alert) continue;
-    raised.push(alert);
-    deps.logger.warn('audit.alert-raised', {
+    const alert = await raiseAlert(store, finding, at, db);
+    if (alert) raised.push(alert);
+  }
+  return { evaluatedAt: iso(at), findingAgreements: findings.map((f) => f.agreementId), raised };
+}
+
+/** The warning line of each alert raised, of ids and counts: once its record is committed. */
+export function logRaised(logger: Logger, raised: readonly Alert[]): void {
+  for (const alert of raised) {
+    logger.warn('audit.alert-raised', {
       alertId: alert.id,
       rule: alert.rule,
       clientId: alert.clientId,
@@ -168,7 +191,6 @@ export async function runWatch(
       baseline: alert.baseline,
     });
   }
-  return { evaluatedAt: iso(at), findingAgreements: findings.map((f) => f.agreementId), raised };
 }
 
 /** `dataset.field` names the agreements classify as special category, as access_log.fields holds them. */
