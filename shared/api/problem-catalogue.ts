@@ -115,7 +115,7 @@ export const PROBLEM_CATALOGUE = {
   'unsupported-media-type': {
     status: 415,
     description:
-      'The body is not application/json in UTF-8 (no other type is read, `+json` ones and application/json-seq included), or is sent with a Content-Encoding (gzip, deflate, br).',
+      'The body is not application/json in UTF-8 (no other type is read, `+json` ones and application/json-seq included), or is sent with a Content-Encoding (gzip, deflate, br) or a Transfer-Encoding other than chunked.',
   },
   'request-header-fields-too-large': {
     status: 431,

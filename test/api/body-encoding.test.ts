@@ -1,6 +1,7 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertRecord } from '../support/records.js';
+import { rawRequest } from '../local/raw-http.js';
 import { reasonCodesOf, startTestHost, type TestHost } from '../support/test-host.js';
 
 /**
@@ -149,6 +150,29 @@ describe('a body that is not UTF-8', () => {
       });
       expect(res.text).not.toMatch(/Zo|Bront|1991/);
       expect(await lastReason()).toBe('unsupported-content-encoding');
+    },
+  );
+
+  // Node de-chunks a body sent `Transfer-Encoding: gzip, chunked` and leaves the gzip, which was
+  // read as a plain body: these bytes, plain JSON, were answered as if none had been declared.
+  it.each(['gzip, chunked', 'Deflate,chunked'])(
+    'refuses a body with Transfer-Encoding %s 415, logged once',
+    async (coding) => {
+      const before = await t.accessLogSize();
+      const json = JSON.stringify(zoe);
+      const token = await t.token('kettering-borough-council', ['housing-officer']);
+      const res = await rawRequest(
+        t.url,
+        'POST /api/v1/duplicate-checks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n' +
+          `Authorization: Bearer ${token}\r\nX-Purpose: fraud-prevention\r\nContent-Type: application/json\r\n` +
+          `Transfer-Encoding: ${coding}\r\n\r\n`,
+        { body: `${Buffer.byteLength(json).toString(16)}\r\n${json}\r\n0\r\n\r\n` },
+      );
+      expect(res).toMatchObject({ status: 415, headers: { 'content-type': 'application/problem+json' } });
+      expect(JSON.parse(res.body)).toMatchObject({ type: 'urn:lintel:problem:unsupported-media-type' });
+      expect(res.body).not.toMatch(/Zo|Bront|1991/);
+      expect((await t.accessLogSize()) - before).toBe(1);
+      expect(await lastReason()).toBe('unsupported-transfer-encoding');
     },
   );
 
