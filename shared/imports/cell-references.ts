@@ -9,11 +9,12 @@ import { LiteralSections } from './xml-literal-sections.js';
  * with the Open XML SDK) may not, and exceljs cannot place a cell without one: such a
  * workbook was refused as `xlsx-unreadable`.
  *
- * The first row and the first cell decide: when both carry `r`, the writer is taken to write
- * them throughout and the bytes pass untouched from there on (a later cell without `r` is then
- * refused as before). Otherwise every row and cell tag is looked at, and the missing reference
- * inserted after the element's name (`<c` → `<c r="B7"`). Not in a comment or CDATA section,
- * where `<c>` is text (xml-literal-sections.ts): it had a reference written into it, `<c r="B2">`
+ * Every row and cell tag is looked at, and a missing reference inserted after the element's name
+ * (`<c` → `<c r="B7"`), counted on from the row or cell before, its reference given or filled.
+ * Not decided by the first row and cell: taken to say every one carried `r` when they did, a
+ * worksheet whose rows give their first cells `r` and the rest none passed unfilled, and was
+ * refused as `xlsx-unreadable`, where a cell without `r` follows the cell before (found by a
+ * defect hunt). Not in a comment or CDATA section, where `<c>` is text (xml-literal-sections.ts): it had a reference written into it, `<c r="B2">`
  * loaded as the cell's text, and was counted as a cell, so each later cell of its row loaded a
  * column too far (found by a review).
  */
@@ -43,11 +44,22 @@ function referenceIn(tag: string, pattern: RegExp): RegExpExecArray | null {
   return null;
 }
 
+/**
+ * The value of `r` where it is the tag's first attribute, written ` r="…"` as Excel writes every
+ * row and cell, read from the bytes as they are; otherwise undefined, for {@link referenceIn}.
+ * Every tag is looked at, and read attribute by attribute each one took the filler twice as long
+ * on a workbook Excel wrote.
+ */
+function leadingReference(data: Buffer, nameEnd: number, gt: number): string | undefined {
+  if (data[nameEnd] !== 0x20 || data[nameEnd + 1] !== 0x72 || data[nameEnd + 2] !== 0x3d || data[nameEnd + 3] !== 0x22)
+    return undefined;
+  const close = data.indexOf(0x22, nameEnd + 4);
+  return close === -1 || close > gt ? undefined : data.toString('latin1', nameEnd + 4, close);
+}
+
 export class CellReferenceFiller {
   private held: Buffer = Buffer.alloc(0);
   private passing = false;
-  private fillRows: boolean | undefined;
-  private fillCells: boolean | undefined;
   private row = 0;
   private column = 0;
   private readonly literals = new LiteralSections();
@@ -94,14 +106,14 @@ export class CellReferenceFiller {
           break;
         }
         const nameEnd = at + (isRow ? 4 : 2);
-        const reference = this.referenceFor(isRow, data.toString('latin1', at, gt));
+        const pattern = isRow ? ROW_REF : CELL_REF;
+        const leading = leadingReference(data, nameEnd, gt);
+        const given =
+          leading === undefined ? referenceIn(data.toString('latin1', at, gt), pattern) : pattern.exec(leading);
+        const reference = this.referenceFor(isRow, given);
         if (reference !== undefined) {
           out.push(data.subarray(from, nameEnd), Buffer.from(` r="${reference}"`, 'latin1'));
           from = nameEnd;
-        }
-        if (this.passing) {
-          out.push(data.subarray(from));
-          return Buffer.concat(out);
         }
         at = markup.indexOf(LT, gt);
         continue;
@@ -116,19 +128,11 @@ export class CellReferenceFiller {
   }
 
   /** The reference to insert into this row or cell tag, if it has none; notes the one it has. */
-  private referenceFor(isRow: boolean, tag: string): string | undefined {
+  private referenceFor(isRow: boolean, given: RegExpExecArray | null): string | undefined {
     if (isRow) {
-      const given = referenceIn(tag, ROW_REF);
-      this.fillRows ??= given === null;
       this.column = 0;
       this.row = given === null ? this.row + 1 : Number(given[1]);
       return given === null ? String(this.row) : undefined;
-    }
-    const given = referenceIn(tag, CELL_REF);
-    this.fillCells ??= given === null;
-    if (!this.fillRows && !this.fillCells) {
-      this.passing = true;
-      return undefined;
     }
     this.column = given === null ? this.column + 1 : columnNumber(given[1]!);
     return given === null ? `${columnLetters(this.column)}${this.row}` : undefined;

@@ -1269,6 +1269,21 @@ describe('worksheets whose writer left out the references (r), which ECMA-376 ma
       [4, ['Ann', '', '2001-02-03']],
     ]);
   });
+
+  it('reads rows whose first cells carry references and the cells after them none, each after the cell before', async () => {
+    // The first row and cell carrying `r` were taken to say every one did: the rest of the
+    // worksheet passed unfilled, and the workbook was refused as xlsx-unreadable.
+    const cell = (ref: string, v: string) => `<c r="${ref}" t="inlineStr"><is><t>${v}</t></is></c>`;
+    const sheet =
+      `<row r="1">${cell('A1', 'firstName')}${inline('lastName')}${inline('dateOfBirth')}</row>` +
+      `<row r="2">${cell('A2', 'Ann')}${inline('Lee')}${inline('2001-02-03')}</row>` +
+      `<row r="3">${cell('B3', 'Bo')}${inline('2001-02-04')}</row>`;
+    expect((await read(await buildZip(parts({ sheet })))).map((r) => [r.row, r.cells])).toEqual([
+      [1, ['firstName', 'lastName', 'dateOfBirth']],
+      [2, ['Ann', 'Lee', '2001-02-03']],
+      [3, ['', 'Bo', '2001-02-04']],
+    ]);
+  });
 });
 
 describe('processing instructions, whose content the parser never reads as markup', () => {
@@ -1527,10 +1542,10 @@ describe('CellReferenceFiller', () => {
     expect(out.length).toBe('<sheetData><row r="1"><c x="'.length + 256 * chunk.length);
   });
 
-  it('passes a worksheet whose first row and cell carry references untouched', () => {
+  it('fills in a cell after one that carries its reference, as after one that does not', () => {
     const sheet = '<sheetData><row r="1"><c r="A1"><v>1</v></c><c><v>2</v></c></row></sheetData>';
     const filler = new CellReferenceFiller();
-    expect(filler.push(Buffer.from(sheet)).toString()).toBe(sheet);
+    expect(filler.push(Buffer.from(sheet)).toString()).toBe(sheet.replace('<c>', '<c r="B1">'));
   });
 });
 
