@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigurationError, type Settings } from '../config.js';
+import { errorCodeOf } from '../logging.js';
 import { makeSettingFolder } from '../make-folder.js';
 import type { StoreOptions } from './database.js';
 
@@ -19,7 +20,8 @@ export function storeOptionsOf(settings: Settings): StoreOptions {
  * Makes the folder of the SQLite store the settings name (none for Azure SQL or a store in
  * memory), before anything that needs undoing starts: one that cannot be made (under a file, or
  * under /proc) is refused as a ConfigurationError naming SQLITE_PATH (makeSettingFolder), as is a
- * store path that is a folder or a file other than a SQLite database ({@link refuseNoStoreFile}).
+ * store path that is a folder, a file other than a SQLite database or one that cannot be read
+ * ({@link refuseNoStoreFile}).
  */
 export function makeStoreFolder(settings: Settings): void {
   const options = storeOptionsOf(settings);
@@ -29,18 +31,27 @@ export function makeStoreFolder(settings: Settings): void {
 }
 
 /**
- * Refuses a SQLite store path that is a folder, or a file that is no SQLite database, naming
- * SQLITE_PATH: opened, the first was SQLite's SQLITE_CANTOPEN, which `npm start`, `npm run migrate`
+ * Refuses a SQLite store path that is a folder, a file that is no SQLite database, or a path
+ * that cannot be read, naming SQLITE_PATH: opened, the first was SQLite's SQLITE_CANTOPEN, which `npm start`, `npm run migrate`
  * and `npm run token` each reported by its error type alone, naming no setting; the second its
  * SQLITE_NOTADB, from npm start as "start-up failed: file is not a database" and from the other
  * scripts as "failed (SqliteError:SQLITE_NOTADB)". Told by the file's first bytes, SQLite's own
  * header, before anything opens it: an empty file is a store SQLite has yet to write.
  */
 export function refuseNoStoreFile(path: string): void {
-  const stats = statSync(path, { throwIfNoEntry: false });
-  if (stats?.isDirectory() === true) throw new ConfigurationError([`SQLITE_PATH: ${path} is a folder, not a file`]);
-  if (stats === undefined || stats.size === 0 || startsWithSqliteHeader(path)) return;
-  throw new ConfigurationError([`SQLITE_PATH: ${path} is not a SQLite database`]);
+  let isStore: boolean;
+  try {
+    const stats = statSync(path, { throwIfNoEntry: false });
+    if (stats?.isDirectory() === true) throw new ConfigurationError([`SQLITE_PATH: ${path} is a folder, not a file`]);
+    isStore = stats === undefined || stats.size === 0 || startsWithSqliteHeader(path);
+  } catch (err) {
+    // A path that cannot be read (a link to itself, a name too long, a file this user may not
+    // read) was the check's bare error, "failed (Error:ELOOP)", naming no setting.
+    const code = errorCodeOf(err);
+    if (err instanceof ConfigurationError || code === undefined) throw err;
+    throw new ConfigurationError([`SQLITE_PATH: ${path} cannot be read (${String(code)})`]);
+  }
+  if (!isStore) throw new ConfigurationError([`SQLITE_PATH: ${path} is not a SQLite database`]);
 }
 
 /** The first 16 bytes of every SQLite database file (sqlite.org/fileformat.html, "The Database Header"). */

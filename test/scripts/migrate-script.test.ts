@@ -1,7 +1,7 @@
 // `npm run migrate` as a release pipeline runs it: a process of its own, settings from the
 // environment over the example local settings, against a SQLite store on disk.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
@@ -78,6 +78,20 @@ describe('npm run migrate', () => {
     const result = migrate(notes);
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
     expect(result.stderr).toBe(`migrate: Invalid configuration:\n  - SQLITE_PATH: ${notes} is not a SQLite database\n`);
+  });
+
+  // One that cannot be read was the bare error of the header check: "migrate: failed (Error:ELOOP)"
+  // for a link to itself, "ENAMETOOLONG" for a name longer than the file system takes, naming no
+  // setting. (Unreadable modes are no test here: root, as the tests may run, reads any file.)
+  it.each([
+    ['a link to itself', 'ELOOP', () => join(dir, 'loop.db')],
+    ['a name too long', 'ENAMETOOLONG', () => join(dir, `${'n'.repeat(300)}.db`)],
+  ])('names SQLITE_PATH when it is %s, and exits 1', (_name, code, pathOf) => {
+    const path = pathOf();
+    if (code === 'ELOOP') symlinkSync(path, path);
+    const result = migrate(path);
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
+    expect(result.stderr).toBe(`migrate: Invalid configuration:\n  - SQLITE_PATH: ${path} cannot be read (${code})\n`);
   });
 
   it("names the migration that failed and the database's reason, and exits 1", () => {
