@@ -5,6 +5,7 @@ import type { BlobServiceClient } from '@azure/storage-blob';
 import type { AgreementSet } from '../../agreements/agreement-set.js';
 import type { Services } from '../../services.js';
 import { CONTAINERS } from '../../blob/blob-storage.js';
+import { ukDateOf } from '../../domain/uk-date.js';
 import { makeFolder } from '../../make-folder.js';
 import type { ErrorProfileName } from '../error-profiles.js';
 import { drawMembers, extractPlans, writeExtract, type TruthRow } from '../extracts.js';
@@ -27,7 +28,7 @@ export interface SeedOptions {
   readonly share?: number;
   readonly seed?: string;
   readonly profile?: ErrorProfileName;
-  /** The extract date, in the file names (`extract-YYYY-MM-DD.csv`). */
+  /** The extract date, in the file names (`extract-YYYY-MM-DD.csv`); default today in the UK. */
   readonly asOf?: string;
   /** Default `incoming`. */
   readonly container?: string;
@@ -42,7 +43,9 @@ export interface SeededExtract {
 export async function seedExtracts(options: SeedOptions): Promise<SeededExtract[]> {
   const size = options.size ?? 2_000;
   const seed = options.seed ?? 'lintel-demo';
-  const asOf = options.asOf ?? new Date().toISOString().slice(0, 10);
+  // The UK day, as a partner dates an extract: the UTC day named yesterday from midnight to one
+  // in the morning of a summer day.
+  const asOf = options.asOf ?? ukDateOf(new Date());
   const population = generatePopulation({ seed, size });
   makeFolder(options.outDir);
   const truth = createWriteStream(join(options.outDir, 'truth.csv'));

@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { seedExtracts, type SeededExtract } from '../../../shared/synthetic/extracts/demo-seed.js';
 import { AGREEMENTS_DIR, createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
@@ -169,5 +169,28 @@ audit:
     // Another date of the dataset is not the person's date of birth written again.
     const sameAsBirth = records.filter((r) => r.attributes.tenancyStartDate === r.attributes.birthDate).length;
     expect(sameAsBirth).toBeLessThan(records.length / 10);
+  });
+});
+
+/**
+ * `npm run seed` dates its extracts by the day it is in the UK, as partners date theirs: by the
+ * UTC day, a seed run between midnight and one in the morning of a summer day named yesterday.
+ */
+describe('seeded extracts dated by the clock', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('names the UK day in the first hour of a summer day, not the UTC day before it', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    // 00:30 on 2 July in the UK (BST), 23:30 on 1 July UTC.
+    vi.setSystemTime(new Date('2026-07-01T23:30:00Z'));
+    const seeded = await seedExtracts({
+      agreements: loadAgreements(AGREEMENTS_DIR),
+      outDir: mkdtempSync(join(tmpdir(), 'lintel-seed-')),
+      size: 20,
+    });
+    expect(seeded.length).toBeGreaterThan(0);
+    for (const s of seeded) expect(s.blobName, s.blobName).toMatch(/\/extract-2026-07-02\.csv$/);
   });
 });
