@@ -76,6 +76,16 @@ export function importFixture(name: string): Buffer {
   return readFileSync(new URL(name, IMPORT_FIXTURES));
 }
 
+/**
+ * The clock of a delivery the import queue retries after one failed at `failedAt`: the message
+ * comes back once its visibility timeout (five minutes, host.json) has passed. A retry at once
+ * is a duplicate delivery of the moment instead, which gives the finishing delivery 10 s to write
+ * its access-log entry before writing a lost one itself.
+ */
+export function queueRetryClock(failedAt: Date = new Date()): () => Date {
+  return () => new Date(failedAt.getTime() + 5 * 60_000);
+}
+
 export async function createImportHarness(
   options: { maxBadRowShare?: number; rowWorkerMinBytes?: number; agreementsDir?: string } = {},
 ): Promise<ImportHarness> {

@@ -7,6 +7,7 @@ import { DEFAULT_ZIP_LIMITS } from '../../../shared/imports/zip-directory.js';
 import {
   createImportHarness,
   importFixture,
+  queueRetryClock,
   reshapeRowsRead,
   storedRecords,
   type ImportHarness,
@@ -180,7 +181,9 @@ describe('attempts per run', () => {
       now: () => later,
     });
     expect(first).toMatchObject({ outcome: 'rejected' });
-    const replay = await h.importFile(name, importFixture('some-bad-rows.csv'));
+    const replay = await h.importFile(name, importFixture('some-bad-rows.csv'), undefined, {
+      now: queueRetryClock(later),
+    });
     expect(replay).toEqual({ outcome: 'duplicate', runId: (first as { runId: string }).runId, of: 'rejected' });
   });
 
@@ -217,7 +220,11 @@ describe('attempts per run', () => {
     expect(run.status).toBe('rejected');
     expect(await importEntries(h, run.id)).toEqual([]);
 
-    expect(await h.run(name)).toEqual({ outcome: 'duplicate', runId: run.id, of: 'rejected' });
+    expect(await h.run(name, { now: queueRetryClock() })).toEqual({
+      outcome: 'duplicate',
+      runId: run.id,
+      of: 'rejected',
+    });
     expect(await importEntries(h, run.id)).toEqual([{ decision: 'deny', reason_code: 'bad-row-share-exceeded' }]);
   });
 
@@ -323,7 +330,7 @@ describe('the loaded report, published only after the commit', () => {
     expect(await h.report('processed', name)).toBeUndefined();
     expect(await h.exists('incoming', name)).toBe(true);
 
-    const retried = await h.run(name);
+    const retried = await h.run(name, { now: queueRetryClock() });
     expect(retried).toEqual({ outcome: 'duplicate', runId: run.id, of: 'loaded' });
     const report = await h.report('processed', name);
     expect(report).toMatchObject({

@@ -13,6 +13,7 @@ import {
   createImportHarness,
   importFixture,
   orphanIdentifiers,
+  queueRetryClock,
   storedIdentifiers,
   storedRecords,
   type ImportHarness,
@@ -210,7 +211,10 @@ describe('import semantics', () => {
     expect(await h.exists('incoming', name)).toBe(true);
 
     const afterLoad: string[] = [];
-    const retried = await h.run(name, { hooks: { afterLoad: async (runId) => void afterLoad.push(runId) } });
+    const retried = await h.run(name, {
+      now: queueRetryClock(),
+      hooks: { afterLoad: async (runId) => void afterLoad.push(runId) },
+    });
     expect(retried).toEqual({ outcome: 'duplicate', runId: run!.id, of: 'loaded' });
     expect(await h.store.db.selectFrom('source_record').select(['id', 'person_id']).orderBy('id').execute()).toEqual(
       records,

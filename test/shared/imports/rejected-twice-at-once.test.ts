@@ -1,6 +1,13 @@
 import { BlockBlobClient } from '@azure/storage-blob';
 import { afterEach, expect, it, vi } from 'vitest';
-import { createImportHarness, importFixture, storedRecords, theRun, type ImportHarness } from './import-harness.js';
+import {
+  createImportHarness,
+  importFixture,
+  queueRetryClock,
+  storedRecords,
+  theRun,
+  type ImportHarness,
+} from './import-harness.js';
 
 /**
  * Event Grid delivers at least once, so one upload of a bad file can be imported by two hosts at
@@ -86,7 +93,7 @@ it('publishes the rejection’s report on the retry when writing it failed after
   expect(await h.exists('incoming', file)).toBe(true);
 
   // The run was finished before the write failed: the retry finds it rejected (a duplicate).
-  expect((await h.run(file)).outcome).toMatch(/^(rejected|duplicate)$/);
+  expect((await h.run(file, { now: queueRetryClock() })).outcome).toMatch(/^(rejected|duplicate)$/);
   const run = await theRun(h);
   const report = await h.report('rejected', file);
   expect(report).toMatchObject({ outcome: 'rejected', runId: run.id, finishedAt: run.finished_at });
