@@ -9,12 +9,9 @@
  * local host first so Azurite is up). Exit code 1
  * when the log does not verify, so it can run from a scheduler.
  */
-import { checkpointNow, verifyLog } from '../shared/audit/audit-service.js';
-import { currentSigningKey, publicKeysFor } from '../shared/audit/signing-keys.js';
-import { onlyUnverifiable, type LogProblem } from '../shared/audit/verify-log.js';
+import type { LogProblem } from '../shared/audit/verify-log.js';
 import type { Services } from '../shared/services.js';
 import { failureLine, parseOptions, refuseUsage } from './cli.js';
-import { stackServices } from './stack-services.js';
 
 const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
@@ -35,6 +32,13 @@ if (command !== 'verify' && command !== 'checkpoint' && command !== 'public-key'
   refuseUsage('audit', `unknown command '${command}'`, USAGE);
 const stray = command === 'public-key' ? beyond[0] : keyIdGiven;
 if (stray !== undefined) refuseUsage('audit', `unexpected argument '${stray}'`, USAGE);
+// The stack's graph (the store, its drivers, every migration) is loaded only once the command
+// line is read: a mistyped option or --help is answered without it, as token's is (it took tsx
+// some 2 s to load first).
+const { checkpointNow, verifyLog } = await import('../shared/audit/audit-service.js');
+const { currentSigningKey, publicKeysFor } = await import('../shared/audit/signing-keys.js');
+const { onlyUnverifiable } = await import('../shared/audit/verify-log.js');
+const { stackServices } = await import('./stack-services.js');
 let services: Services | undefined;
 try {
   services = await stackServices();

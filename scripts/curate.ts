@@ -12,17 +12,20 @@
  * touched. A run whose withdrawal of what no grant allows any more loses the lock says so, and
  * exits 1, even with no export left to name.
  */
-import { exportCurated } from '../shared/curated/curated-export.js';
 import type { Services } from '../shared/services.js';
 import { failureLine, parseOptions } from './cli.js';
-import { curateReport } from './curate-report.js';
-import { stackServices } from './stack-services.js';
 
 // Every run publishes a release, so an option mistyped (or one hoped for, like --dry-run) is
 // refused rather than ignored.
 parseOptions('curate', 'npm run curate   (a planning export now: one more release, as the monthly timer makes)', {
   options: {},
 });
+// The stack's graph (the store, its drivers, every migration) is loaded only once the command
+// line is read: a mistyped option or --help is answered without it, as token's is (it took tsx
+// some 2 s to load first).
+const { exportCurated } = await import('../shared/curated/curated-export.js');
+const { curateReport } = await import('./curate-report.js');
+const { stackServices } = await import('./stack-services.js');
 let services: Services | undefined;
 try {
   services = await stackServices();

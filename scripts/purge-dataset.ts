@@ -19,11 +19,8 @@
  * with the usage line for one no agreement ever defined, a mistyped --dataset, or a party that
  * never sent the dataset, a mistyped --party).
  */
-import { DatasetPurgeRefused, purgeDroppedDataset } from '../shared/retention/dropped-datasets.js';
-import { purgeDroppedSource, SourcePurgeRefused } from '../shared/retention/dropped-sources.js';
 import type { Services } from '../shared/services.js';
 import { failureLine, parseOptions, refuseUsage } from './cli.js';
-import { stackServices } from './stack-services.js';
 
 const USAGE = 'npm run purge-dataset -- --dataset <id> [--party <id>]';
 const { values } = parseOptions('purge-dataset', USAGE, {
@@ -31,6 +28,12 @@ const { values } = parseOptions('purge-dataset', USAGE, {
 });
 if (values.dataset === undefined) refuseUsage('purge-dataset', '--dataset is required', USAGE);
 const datasetId = values.dataset;
+// The stack's graph (the store, its drivers, every migration) is loaded only once the command
+// line is read: a mistyped option or --help is answered without it, as token's is (it took tsx
+// some 2 s to load first).
+const { DatasetPurgeRefused, purgeDroppedDataset } = await import('../shared/retention/dropped-datasets.js');
+const { purgeDroppedSource, SourcePurgeRefused } = await import('../shared/retention/dropped-sources.js');
+const { stackServices } = await import('./stack-services.js');
 let services: Services | undefined;
 try {
   services = await stackServices();

@@ -10,15 +10,18 @@
  * people, and person ids that changed. Officers' decisions are kept. Exit status: 0 linked,
  * 1 failed, 2 an unknown option or agreement.
  */
-import { linkPendingRecords, relinkAll } from '../shared/linkage/pending-links.js';
 import type { Services } from '../shared/services.js';
 import { failureLine, parseOptions, refuseUsage } from './cli.js';
-import { stackServices } from './stack-services.js';
 
 const USAGE = 'npm run relink [-- [--agreement <id>] [--pending]]';
 const { values } = parseOptions('relink', USAGE, {
   options: { agreement: { type: 'string' }, pending: { type: 'boolean', default: false } },
 });
+// The stack's graph (the store, its drivers, every migration) is loaded only once the command
+// line is read: a mistyped option or --help is answered without it, as token's is (it took tsx
+// some 2 s to load first).
+const { linkPendingRecords, relinkAll } = await import('../shared/linkage/pending-links.js');
+const { stackServices } = await import('./stack-services.js');
 let services: Services | undefined;
 try {
   services = await stackServices();
