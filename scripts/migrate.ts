@@ -10,13 +10,16 @@
  */
 import { loadLocalSettings } from '../local/settings.js';
 import { loadConfig } from '../shared/config.js';
-import { migrateToLatest, migrationState, openStore, type Store } from '../shared/store/database.js';
+import type { Store } from '../shared/store/database.js';
 import { makeStoreFolder, storeOptionsOf } from '../shared/store/store-options.js';
 import { failureLine, parseOptions } from './cli.js';
 
 parseOptions('migrate', "npm run migrate   (applies the store's pending migrations, then lists them all)", {
   options: {},
 });
+// The store's graph (kysely, both drivers, every migration) is loaded only once the command line
+// is read: --help or a mistyped option is answered without it, as the other scripts answer it.
+const { migrateToLatest, migrationState, openStore } = await import('../shared/store/database.js');
 let store: Store | undefined;
 try {
   loadLocalSettings();
