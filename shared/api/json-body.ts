@@ -199,7 +199,8 @@ function isChunkedOnly(transferEncoding: string | null): boolean {
   return transferEncoding.split(',').every((coding) => CHUNKED_CODING.test(coding));
 }
 
-const CHUNKED_CODING = /^\s*chunked\s*$/i;
+/** Empty list elements are ignored (RFC 9110 §5.6.1): `,chunked` was refused, a plain body. */
+const CHUNKED_CODING = /^\s*(?:chunked)?\s*$/i;
 
 /** The properties an object schema lists, or undefined for any other schema. */
 function topLevelKeys(schema: z.ZodType): string[] | undefined {

@@ -176,6 +176,25 @@ describe('a body that is not UTF-8', () => {
     },
   );
 
+  // RFC 9110 §5.6.1 has a recipient ignore a list's empty elements, and Node hands `,chunked` on
+  // de-chunked: it was refused 415 "must not be compressed", a body sent as plain as any.
+  it.each(['chunked', 'Chunked', ',chunked', ', chunked'])(
+    'takes a body sent with Transfer-Encoding %s',
+    async (coding) => {
+      const json = JSON.stringify(zoe);
+      const token = await t.token('kettering-borough-council', ['housing-officer']);
+      const res = await rawRequest(
+        t.url,
+        'POST /api/v1/duplicate-checks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n' +
+          `Authorization: Bearer ${token}\r\nX-Purpose: fraud-prevention\r\nContent-Type: application/json\r\n` +
+          `Transfer-Encoding: ${coding}\r\n\r\n`,
+        { body: `${Buffer.byteLength(json).toString(16)}\r\n${json}\r\n0\r\n\r\n` },
+      );
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.body)).toMatchObject({ duplicate: true, councils: ['corby-borough-council'] });
+    },
+  );
+
   it('takes a body whose Content-Encoding says identity', async () => {
     const res = await check(utf8, 'application/json', { 'content-encoding': 'identity' });
     expect(res).toMatchObject({ status: 200, body: { duplicate: true, councils: ['corby-borough-council'] } });
