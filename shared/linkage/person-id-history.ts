@@ -158,12 +158,6 @@ export async function personIdHistory(
       db,
       frontier.filter((id) => id !== personId),
     );
-    // How many moves brought records into each id at each time.
-    const arrivals = new Map<string, number>();
-    for (const { to_person_id: to, moved_at: movedAt } of rows) {
-      const key = `${to}\u0000${movedAt}`;
-      arrivals.set(key, (arrivals.get(key) ?? 0) + 1);
-    }
     for (const row of rows) {
       const { from_person_id: from, to_person_id: to, moved_at: movedAt, held_since: heldSince } = row;
       // Not known (a move before migration 0030, or the pass ended before writing it): the stamp.
@@ -178,12 +172,8 @@ export async function personIdHistory(
       // Nor records that merged into an earlier id and hold it still: after a merge undone where
       // they kept the id and this person's records moved on, what was logged under their own id
       // before the merge is about the part left there (found by a defect hunt: the part given a
-      // new id was shown the other part's accesses from before the merge). Unless this person's
-      // records came to the earlier id by that move, the only one into it then: the records left
-      // there came with theirs, one person until a split (found by a defect hunt: the part split
-      // off lost what was logged under the id both had come from).
-      const cameBy = movedAt === window.since && arrivals.get(`${to}\u0000${movedAt}`) === 1;
-      if (!cameBy && heldNow.get(to)?.has(movedAt) === true) continue;
+      // new id was shown the other part's accesses from before the merge).
+      if (heldNow.get(to)?.has(movedAt) === true) continue;
       const known = windows.get(from);
       if (known === undefined) {
         if (windows.size >= MAX_HISTORY_IDS) {

@@ -264,22 +264,19 @@ describe('accesses to two people after a merge was undone with the merged-in par
   });
 });
 
-/**
- * Carol's housing and education records (one person, id W) merge into children's social care's
- * person (id X); a later pass splits education's record off to a new id Y, housing's staying at X.
- * What was logged under W before the merge was about Carol's housing and education records alike:
- * like any part split off, the part given Y keeps it, though housing's record, which came to X
- * in the same move, still holds X.
- */
-describe('accesses to a person split off from records that merged in with theirs', () => {
+// Found by a review: 2df44a7 followed a move into an id whose records came by it, for the part split
+// off from them; here the part split off (education's) is shown what was logged under the id of
+// housing's record alone before it merged into theirs. The store keeps no record ids with a move,
+// so it cannot tell this from education's own earlier id: the answer errs on showing no one else's.
+describe('a part split off after its id merged on whole', () => {
   let h: ImportHarness;
   beforeAll(async () => {
     h = await createImportHarness();
-    await importEach(h, carolThroughSocialCare(nhs(564)));
+    await importEach(h, carolThroughSocialCare(nhs(565)));
   });
   afterAll(async () => h.close());
 
-  it('keeps the accesses logged under the id their records came from', async () => {
+  it('does not show the split-off part what was logged about records merged into its id earlier', async () => {
     const idOf = async (party: string) =>
       (
         await h.store.db
@@ -306,15 +303,18 @@ describe('accesses to a person split off from records that merged in with theirs
       await tick();
       return at;
     };
-    await hold([housing, education], 'id-w', null);
+    await hold([housing], 'id-v', null);
+    await hold([education], 'id-w', null);
     await hold([childrens], 'id-x', null);
-    await access(h, 'id-w', 'w-before-merge');
+    await access(h, 'id-v', 'v-before-merge');
+    const first = await move('id-v', 'id-w', null);
+    await hold([housing], 'id-w', first);
     const merged = await move('id-w', 'id-x', null);
     await hold([housing, education], 'id-x', merged);
     const split = await move('id-x', 'id-y', merged);
     await hold([education], 'id-y', split);
 
-    expect(await sar(h, 'id-x')).toEqual(['w-before-merge']);
-    expect(await sar(h, 'id-y'), "education's part lost the access before the merge").toEqual(['w-before-merge']);
+    expect(await sar(h, 'id-x')).toEqual(['v-before-merge']);
+    expect(await sar(h, 'id-y')).toEqual([]);
   });
 });
