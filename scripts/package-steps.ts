@@ -15,6 +15,9 @@ export { BUILD_RECORD } from '../shared/build-record.js';
 /** The agreements folder, relative to the repository root, as it is to the package root. */
 export const AGREEMENTS = 'agreements';
 
+/** npm's lockfile, relative to the repository root as to the package root. */
+export const LOCKFILE = 'package-lock.json';
+
 /**
  * What the compiled code, and the files the app reads beside it, are made from: compiled, or copied
  * into the package as they are. `local/` and `scripts/` are compiled too, but not deployed.
@@ -24,7 +27,7 @@ export const DEPLOYED_SOURCES = [
   'shared',
   'host.json',
   'package.json',
-  'package-lock.json',
+  LOCKFILE,
   'tsconfig.json',
   'tsconfig.build.json',
 ];
@@ -151,10 +154,56 @@ export function uncommittedAgreements(root: string): string[] {
 
 /**
  * The files of {@link DEPLOYED_SOURCES} whose working-tree state is not HEAD's, each as
- * `<path> (<how>)`; files git ignores are not sources, and are left out.
+ * `<path> (<how>)`; files git ignores are not sources, and are left out, and so is a lockfile npm
+ * only rewrote ({@link lockfileRewrittenOnly}).
  */
 export function uncommittedCode(root: string): string[] {
-  return uncommittedFiles(root, DEPLOYED_SOURCES, false);
+  const found = uncommittedFiles(root, DEPLOYED_SOURCES, false);
+  return found.includes(`${LOCKFILE} (modified)`) && lockfileRewrittenOnly(root)
+    ? found.filter((entry) => entry !== `${LOCKFILE} (modified)`)
+    : found;
+}
+
+/**
+ * What `npm ci` installs from a lockfile's text: each package's place in node_modules, version,
+ * source and digest, in one comparable string; undefined for a text that is not a lockfile npm 7
+ * or later wrote.
+ */
+function resolvedDependencies(text: string): string | undefined {
+  let lock: unknown;
+  try {
+    lock = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const packages = (lock as { packages?: unknown } | null)?.packages;
+  if (typeof packages !== 'object' || packages === null) return undefined;
+  const resolved = Object.entries(packages as Record<string, Record<string, unknown> | null>)
+    .map(([path, entry]) => [path, entry?.version, entry?.resolved, entry?.integrity, entry?.link === true])
+    .sort(([a], [b]) => (String(a) < String(b) ? -1 : 1));
+  return JSON.stringify(resolved);
+}
+
+/**
+ * The lockfile differs from HEAD's (in the working tree, the index or both) only as npm wrote it,
+ * every package resolved to the same version from the same source: azd runs `npm install` in the
+ * repository before the package is staged, and an npm other than the one that wrote the lockfile
+ * rewrites it (indentation, `requires`, `peer`, `license`, …). The package installs HEAD's
+ * lockfile whatever the working tree's says, so nothing of such a rewrite is left out.
+ */
+export function lockfileRewrittenOnly(root: string): boolean {
+  // Deleted, or never committed: not a rewrite, and refused as such.
+  if (!existsSync(join(root, LOCKFILE)) || uncommittedFiles(root, [LOCKFILE], false)[0] !== `${LOCKFILE} (modified)`)
+    return false;
+  const committed = git(root, ['show', `HEAD:./${LOCKFILE}`]).toString();
+  const working = readFileSync(join(root, LOCKFILE), 'utf8');
+  const indexed = git(root, ['show', `:./${LOCKFILE}`]).toString();
+  const installed = resolvedDependencies(committed);
+  return (
+    installed !== undefined &&
+    resolvedDependencies(working) === installed &&
+    resolvedDependencies(indexed) === installed
+  );
 }
 
 /**

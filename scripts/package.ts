@@ -19,7 +19,9 @@
  * an edit or a draft lying in the operator's checkout, and `lintel-build.json` names the commit. A
  * working tree that differs from HEAD there (a file untracked, modified, deleted or only staged) is
  * refused, naming the files, unless `--leave-out-uncommitted-agreements` (for the agreements) or
- * `--leave-out-uncommitted-code` (for the rest) says to build HEAD's regardless.
+ * `--leave-out-uncommitted-code` (for the rest) says to build HEAD's regardless. A lockfile that
+ * `npm install` only rewrote (azd runs it in the repository first), every package resolved as at
+ * HEAD, is not refused: HEAD's is the one installed.
  *
  * Exit status 0 staged, 1 failed, 2 an option given wrongly or the working tree not committed.
  */
@@ -35,6 +37,8 @@ import {
   checkOutCommit,
   headCommit,
   installProductionDependencies,
+  LOCKFILE,
+  lockfileRewrittenOnly,
   pruneInstallOnlyDependencies,
   pruneNativeBuild,
   run,
@@ -47,7 +51,7 @@ import {
 const ROOT = resolve(import.meta.dirname, '..');
 
 /** What the app reads beside its code at run time, copied from HEAD: the host's settings (AGREEMENTS_DIR's default is staged apart). */
-const RUNTIME_FILES = ['host.json', 'package.json', 'package-lock.json'];
+const RUNTIME_FILES = ['host.json', 'package.json', LOCKFILE];
 
 /** Compiled from tsconfig.build.json but never run by the Functions host: the local host and the operator CLIs. */
 const NOT_DEPLOYED = ['local', 'scripts'];
@@ -107,6 +111,10 @@ try {
     );
   if (code.length > 0)
     process.stderr.write(`package: staging the code as committed at HEAD; left as HEAD has them: ${code.join(', ')}\n`);
+  if (lockfileRewrittenOnly(ROOT))
+    process.stderr.write(
+      `package: ${LOCKFILE} differs from HEAD only as npm wrote it, every package resolved alike; installing HEAD's\n`,
+    );
   rmSync(out, { recursive: true, force: true });
   makeFolder('package', out, '--out');
 

@@ -27,6 +27,7 @@ import {
   pruneNativeBuild,
   stageCommittedAgreements,
   uncommittedAgreements,
+  uncommittedCode,
 } from '../../scripts/package-steps.js';
 import { minimalEnv } from '../support/child-env.js';
 
@@ -110,6 +111,69 @@ describe('the agreements npm run package stages', () => {
     expect(() => stageCommittedAgreements(root, join(dir, 'not-a-checkout-package'))).toThrow(
       `${root} is not a git checkout`,
     );
+  });
+});
+
+describe('the lockfile npm run package compares with HEAD', () => {
+  function npm(root: string, ...args: string[]): void {
+    const result = spawnSync('npm', [...args, '--offline', '--no-audit', '--no-fund', '--no-update-notifier'], {
+      cwd: root,
+      env: minimalEnv({ HOME: root }),
+      encoding: 'utf8',
+    });
+    expect(result.status, result.stderr).toBe(0);
+  }
+
+  /** A checkout whose HEAD holds a lockfile written as another npm writes it: 4-space indents, no `requires`. */
+  function checkoutWithLockfile(name: string): string {
+    const root = join(dir, name);
+    for (const version of ['1.0.0', '1.0.1']) {
+      write(root, `prodlib/package.json`, JSON.stringify({ name: 'prodlib', version }));
+      npm(join(root, 'prodlib'), 'pack', '--silent', '--pack-destination', root);
+    }
+    rmSync(join(root, 'prodlib'), { recursive: true });
+    write(
+      root,
+      'package.json',
+      `${JSON.stringify({ name: 'fixture', version: '1.0.0', private: true, dependencies: { prodlib: 'file:./prodlib-1.0.0.tgz' } }, null, 2)}\n`,
+    );
+    npm(root, 'install', '--package-lock-only');
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as Record<string, unknown>;
+    delete lock.requires;
+    write(root, 'package-lock.json', `${JSON.stringify(lock, null, 4)}\n`);
+    git(root, 'init', '-q');
+    git(root, 'add', 'package.json', 'package-lock.json');
+    git(root, 'commit', '-q', '-m', 'reviewed');
+    return root;
+  }
+
+  // Before, azd's restore (`npm install` in the repository, run before the prepackage hook) with an
+  // npm other than the one that wrote the lockfile rewrote it, and `npm run package` refused the
+  // tree as differing from HEAD: `azd deploy` stopped, though HEAD's lockfile is what is installed.
+  it('lets a lockfile pass that npm install rewrote without resolving any package otherwise', () => {
+    const root = checkoutWithLockfile('lockfile-rewritten');
+    const committed = readFileSync(join(root, 'package-lock.json'), 'utf8');
+    npm(root, 'install', '--prefer-offline');
+    expect(readFileSync(join(root, 'package-lock.json'), 'utf8')).not.toBe(committed);
+    expect(uncommittedCode(root)).toEqual([]);
+    git(root, 'add', 'package-lock.json');
+    expect(uncommittedCode(root)).toEqual([]);
+  });
+
+  it('still refuses a lockfile that resolves a package to another version than HEAD', () => {
+    const root = checkoutWithLockfile('lockfile-resolved-otherwise');
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version?: string; resolved?: string; integrity?: string }>;
+    };
+    // As `npm install` writes it once the dependency resolves to the newer tarball (the range allowing it).
+    const prodlib = lock.packages['node_modules/prodlib'];
+    lock.packages['node_modules/prodlib'] = {
+      ...prodlib,
+      version: '1.0.1',
+      resolved: prodlib?.resolved?.replace('1.0.0', '1.0.1'),
+    };
+    write(root, 'package-lock.json', `${JSON.stringify(lock, null, 2)}\n`);
+    expect(uncommittedCode(root)).toEqual(['package-lock.json (modified)']);
   });
 });
 
