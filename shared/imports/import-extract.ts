@@ -265,6 +265,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
   if (properties === undefined) {
     logger.info('import.gone', { ...ids });
     try {
+      await logRunsLeftUnlogged({ deps, containers, file, ids, purpose: purposeOf(deps, file), lap });
       await rejectAbandoned(deps, containers, file, ids, blob, lap);
     } finally {
       // A delivery killed after it moved the file on (linking its records, say) left its progress
@@ -337,6 +338,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       lap,
     };
     lap('claim run');
+    await logRunsLeftUnlogged(context);
     if (FINAL_STATUSES.has(claimed.status)) return await settleDuplicate(context);
     logger.info('import.started', {
       runId: claimed.id,
@@ -595,7 +597,7 @@ async function rejectAbandoned(
       etag: NO_BLOB_ETAG,
       lastModified: new Date(run.uploaded_at ?? run.received_at),
       sha256: run.content_sha256,
-      purpose: deps.agreements.dataset(file.datasetId)?.agreementId ?? 'import',
+      purpose: purposeOf(deps, file),
       lap,
     };
     try {
@@ -605,6 +607,11 @@ async function rejectAbandoned(
       if (!(err instanceof RunTakenUpElsewhere) && !(err instanceof RunRejectedForAnotherFile)) throw err;
     }
   }
+}
+
+/** The purpose an import's access-log entries name: its dataset's agreement, if the agreements know it. */
+function purposeOf(deps: ImportDependencies, file: IncomingExtract): string {
+  return deps.agreements.dataset(file.datasetId)?.agreementId ?? 'import';
 }
 
 /** The runs of contents uploaded under the file's name that no delivery finished (`loading` or `failed`). */
@@ -1021,7 +1028,6 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
     // snapshot one after the other, each seeing the other's commit.
     const status = await lockDatasetRuns(trx, file.partyId, file.datasetId, run.id);
     if (status === undefined || FINAL_STATUSES.has(status)) throw new RunSettledElsewhere();
-    await logLoadsLeftUnlogged(context, trx);
     // Snapshots only move forward: an older extract (a late delivery, a retry that outlived a
     // newer file) would put back data the partner has since replaced. Of one date, the later
     // upload stands: a re-issue loads, a retry of an upload made before the current one does
@@ -1228,6 +1234,8 @@ async function reject(
     if (settled !== undefined && onlyAt !== undefined) throw new RunTakenUpElsewhere();
     throw new Error('Import run vanished while being rejected');
   }
+  // The rejection's commit: a crash from here on leaves the run rejected with no entry.
+  context.lap('commit');
   await publishReport(context, 'rejected', report, stagedName);
   const reasons = [...new Set(fileErrors.map((e) => e.reason))];
   deps.logger.warn('import.rejected', {
@@ -1318,34 +1326,64 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
   return { outcome: 'duplicate', runId: run.id, of };
 }
 
+/** What a delivery knows of its file before (or without) a run: enough to settle the runs under its name. */
+type NameContext = Omit<RunContext, 'run' | 'etag' | 'lastModified' | 'sha256'>;
+
 /**
- * The loads of earlier contents under this file's name that committed and never wrote their
- * access-log entry: their process was killed (or their attempt broke off) after the commit, and
- * the partner overwrote the file before the retry came. The retry then read this content, another
- * run's, and nothing went back to the committed one: it stayed loaded with no entry — a load the
- * access log did not show — and its staged report lay in processed/ for good. Each gets what its
- * own retry would have given it: its report (the staged copy, else the run's counts: its file is
- * gone), unless the name's report is a later load's, and its entry. Inside a load's transaction,
- * once the dataset's runs are locked (lockDatasetRuns): the loads of a name are serialised there,
- * so two deliveries of this content never both write one entry, and the load about to replace the
- * committed one publishes its report over it after its commit. A run finished within
- * SETTLED_ELSEWHERE_GRACE_MS is left: its delivery may be writing its entry now, and a wait here
- * could not see it come (on SQLite the transaction reads the log as it first read it). Not on
- * SQLite in memory, whose log is written on the connection this transaction holds; nothing there
- * outlives a crash.
+ * The runs of contents under this file's name that were finished (loaded or rejected) and never
+ * got their access-log entry: their process was killed (or their attempt broke off) between the
+ * finish and the entry, and the partner overwrote (or deleted) the file before the retry came. The
+ * retry then read the later content, another run's, or found the name gone, and nothing went back
+ * to the finished one: a load or a rejection the access log did not show, and its staged report
+ * left in processed/ or rejected/ for good. Each gets what its own retry would have given it: its
+ * report (a load's from the staged copy, else its counts; a rejection's from the staged copy
+ * only), unless the name's report there is a later run's, and its entry. Every delivery of the
+ * name passes here first, whatever then becomes of it — a load, a duplicate, a rejection before
+ * or inside the load, the name found gone — so a later content refused or sent again recovers
+ * them too. The runs are locked (an update of their own rows) before they are read again: two
+ * deliveries of the name never both write one entry. A run finished within
+ * SETTLED_ELSEWHERE_GRACE_MS is left: its delivery may be writing its entry now; the killed
+ * delivery's own retry, minutes later, passes here again after the grace, whether it reads the
+ * later content or finds the name gone. Not on SQLite in memory, whose log is written on the
+ * connection a transaction holds; nothing there outlives a crash.
  */
-async function logLoadsLeftUnlogged(context: RunContext, trx: Kysely<Database>): Promise<void> {
-  const { deps, containers, file, run } = context;
+async function logRunsLeftUnlogged(context: NameContext): Promise<void> {
+  const { deps, file } = context;
   if (!entriesWithinStoreTransactions(deps.store)) return;
   const graceStart = new Date((deps.now ?? (() => new Date()))().getTime() - SETTLED_ELSEWHERE_GRACE_MS).toISOString();
-  const unlogged = await trx
+  // Looked for first without a lock: it is rare, and a lock taken on every delivery would wait on
+  // the load of the name going on meanwhile.
+  const seen = await runsLeftUnlogged(deps.store.db, file, graceStart);
+  if (seen.length === 0) return;
+  await deps.store.db.transaction().execute(async (trx) => {
+    // Locked, then read again: another delivery of the name may have written their entries since.
+    const locked = new Set(seen.map((run) => run.id));
+    await trx
+      .updateTable('import_run')
+      .set((eb) => ({ attempt: eb.ref('attempt') }))
+      .where('id', 'in', [...locked])
+      .execute();
+    for (const run of (await runsLeftUnlogged(trx, file, graceStart)).filter((run) => locked.has(run.id))) {
+      await logRunLeftUnlogged({
+        ...context,
+        run,
+        etag: NO_BLOB_ETAG,
+        lastModified: new Date(run.uploaded_at ?? run.received_at),
+        sha256: run.content_sha256,
+      });
+    }
+  });
+}
+
+/** The runs under the file's name finished before `graceStart` whose latest finish has no access-log entry. */
+function runsLeftUnlogged(db: Kysely<Database>, file: IncomingExtract, graceStart: string): Promise<ImportRun[]> {
+  return db
     .selectFrom('import_run')
     .selectAll()
     .where('party_id', '=', file.partyId)
     .where('dataset_id', '=', file.datasetId)
     .where('blob_name', '=', file.blobName)
-    .where('status', '=', 'loaded')
-    .where('id', '!=', run.id)
+    .where('status', 'in', ['loaded', 'rejected'])
     .where('finished_at', '<', graceStart)
     .where(({ not, exists, selectFrom }) =>
       not(
@@ -1359,24 +1397,26 @@ async function logLoadsLeftUnlogged(context: RunContext, trx: Kysely<Database>):
       ),
     )
     .execute();
-  for (const committed of unlogged) {
-    const finishedAt = committed.finished_at!;
-    const earlier: RunContext = {
-      ...context,
-      run: committed,
-      etag: NO_BLOB_ETAG,
-      lastModified: new Date(committed.uploaded_at ?? committed.received_at),
-      sha256: committed.content_sha256,
-    };
-    const published = await readReport(deps.blobs, containers, 'processed', file.blobName);
-    const staged = await readReport(deps.blobs, containers, 'processed', file.blobName, stagedReportName(earlier));
-    const columns = [staged, published].find((report) => report?.runId === committed.id)?.columns ?? [];
-    if (published === undefined || published.runId === committed.id || published.finishedAt < finishedAt)
-      await ensureLoadedReport(earlier);
-    deps.logger.warn('import.entry-recovered', { runId: committed.id, ...context.ids });
-    await appendAccessLog(earlier, 'allow', 'snapshot-loaded', columns);
-    await removeStagedLeftovers(earlier, finishedAt);
+}
+
+/** One run logRunsLeftUnlogged found: its report unless a later run's stands there, its entry, its staged copies gone. */
+async function logRunLeftUnlogged(context: RunContext): Promise<void> {
+  const { deps, containers, file, run } = context;
+  const finishedAt = run.finished_at!;
+  const loaded = run.status === 'loaded';
+  const published = await readReport(deps.blobs, containers, loaded ? 'processed' : 'rejected', file.blobName);
+  const laterThere = published !== undefined && published.runId !== run.id && published.finishedAt >= finishedAt;
+  deps.logger.warn('import.entry-recovered', { runId: run.id, ...context.ids, of: run.status });
+  if (loaded) {
+    const staged = await readReport(deps.blobs, containers, 'processed', file.blobName, stagedReportName(context));
+    const columns = [staged, published].find((report) => report?.runId === run.id)?.columns ?? [];
+    if (!laterThere) await ensureLoadedReport(context);
+    await appendAccessLog(context, 'allow', 'snapshot-loaded', columns);
+  } else {
+    if (!laterThere) await ensureRejectedReport(context);
+    await appendAccessLog(context, 'deny', run.rejection_reason ?? 'rejected', []);
   }
+  await removeStagedLeftovers(context, finishedAt);
 }
 
 /** The afterLoad hook of a loaded run, its failure logged and kept from the import (see ImportHooks). */

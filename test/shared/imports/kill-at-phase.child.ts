@@ -4,8 +4,8 @@
  * finally block or rollback handler sees. `report` ends inside the load's transaction, after the
  * kept keys, the opt-out copies and the carried person ids are written and the report staged
  * (in a rejection, once its report is staged in rejected/ and before the run is finished);
- * `commit` ends just after the commit, before the report is published, the access-log entry
- * written and the blob moved. With KILL_PROGRESS set, the import writes its progress blob in the
+ * `commit` ends just after the commit (in a rejection, once the run is finished), before the report
+ * is published, the access-log entry written and the blob moved. With KILL_PROGRESS set, the import writes its progress blob in the
  * processed container, as the host's does.
  */
 import { BlobServiceClient } from '@azure/storage-blob';

@@ -1,5 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { createImportHarness, importFixture, runEntries, storedRecords, type ImportHarness } from './import-harness.js';
+import type { Store } from '../../../shared/store/database.js';
+import { gate } from '../../support/gate.js';
 import { killImportAtPhase } from './kill-at-phase.js';
 
 /**
@@ -38,4 +40,119 @@ it('logs the load a process killed after its commit left unlogged, when the file
   expect(await h.blobNames('processed')).toEqual([file, `${file}.report.json`]);
   expect(await h.report('processed', file)).toMatchObject({ outcome: 'loaded', counts: { loaded: 15 } });
   expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(15);
+});
+
+const inFiveMinutes = { now: () => new Date(Date.now() + 5 * 60_000) };
+const runsInOrder = () => h.store.db.selectFrom('import_run').selectAll().orderBy('received_at').execute();
+
+it('logs and reports the rejection a process killed after its finish left unlogged, when the file was overwritten before the retry', async () => {
+  h = await createImportHarness();
+  await h.drop(file, importFixture('missing-required-column.csv'));
+  // `commit` ends, in a rejection, once the run is finished: before its report is published and its entry written.
+  await killImportAtPhase(h, 'commit', file);
+  const [rejected] = await runsInOrder();
+  expect(rejected).toMatchObject({ status: 'rejected' });
+  expect(await runEntries(h, rejected!.id)).toEqual([]);
+
+  await h.drop(file, importFixture('good-second-snapshot.csv'));
+  await expect(h.run(file, inFiveMinutes)).resolves.toMatchObject({ outcome: 'loaded', loaded: 15 });
+
+  expect(await runEntries(h, rejected!.id)).toEqual([['deny', rejected!.rejection_reason]]);
+  // The partner is told why the first content was refused, and no staged copy is left in rejected/.
+  expect(await h.blobNames('rejected')).toEqual([`${file}.report.json`]);
+  expect(await h.report('rejected', file)).toMatchObject({ runId: rejected!.id, outcome: 'rejected' });
+  expect(await h.report('processed', file)).toMatchObject({ outcome: 'loaded', counts: { loaded: 15 } });
+});
+
+it('logs the load killed after its commit when the later content under the name is a duplicate of an earlier run', async () => {
+  h = await createImportHarness();
+  await expect(h.importFile(file, importFixture('good-second-snapshot.csv'))).resolves.toMatchObject({
+    outcome: 'loaded',
+  });
+  await h.drop(file, importFixture('good.csv'));
+  await killImportAtPhase(h, 'commit', file);
+  const [, committed] = await runsInOrder();
+  expect(committed).toMatchObject({ status: 'loaded', rows_loaded: 40 });
+
+  // The first content sent again: a duplicate of its run, which loads nothing.
+  await h.drop(file, importFixture('good-second-snapshot.csv'));
+  await expect(h.run(file, inFiveMinutes)).resolves.toMatchObject({ outcome: 'duplicate', of: 'loaded' });
+
+  expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
+  expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(40);
+});
+
+it('logs the load killed after its commit when the later content under the name is refused before loading', async () => {
+  h = await createImportHarness();
+  await h.drop(file, importFixture('good.csv'));
+  await killImportAtPhase(h, 'commit', file);
+  const [committed] = await runsInOrder();
+
+  await h.drop(file, '');
+  await expect(h.run(file, inFiveMinutes)).resolves.toMatchObject({ outcome: 'rejected', reasons: ['empty-file'] });
+
+  expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
+  // Its staged report is published and gone from beside it; the empty file's report is in rejected/.
+  expect(await h.blobNames('processed')).toEqual([`${file}.report.json`]);
+  expect(await h.report('processed', file)).toMatchObject({ runId: committed!.id, counts: { loaded: 40 } });
+  expect(await h.report('rejected', file)).toMatchObject({ fileErrors: [{ reason: 'empty-file' }] });
+});
+
+it('logs the load once its own retry comes after the grace, when the overwrite was handled within it', async () => {
+  h = await createImportHarness();
+  await h.drop(file, importFixture('good.csv'));
+  await killImportAtPhase(h, 'commit', file);
+  const [committed] = await runsInOrder();
+
+  // Overwritten at once: the later content's own event comes within the grace, while the killed
+  // delivery might still be writing the entry, and leaves the committed run alone.
+  await h.drop(file, importFixture('good-second-snapshot.csv'));
+  const later = await h.run(file, { now: () => new Date(Date.parse(committed!.finished_at!) + 1_000) });
+  expect(later).toMatchObject({ outcome: 'loaded', loaded: 15 });
+  expect(await runEntries(h, committed!.id)).toEqual([]);
+
+  // The killed delivery's retry, the queue's five minutes on, finds the name gone.
+  await expect(h.run(file, inFiveMinutes)).resolves.toEqual({ outcome: 'gone' });
+  expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
+  // The name's report stays the later content's, and no staged copy is left beside it.
+  expect(await h.blobNames('processed')).toEqual([file, `${file}.report.json`]);
+  expect(await h.report('processed', file)).toMatchObject({ runId: (later as { runId: string }).runId });
+});
+
+it('writes the committed load’s entry once when two deliveries come at once', async () => {
+  h = await createImportHarness();
+  await h.drop(file, importFixture('good.csv'));
+  await killImportAtPhase(h, 'commit', file);
+  const [committed] = await runsInOrder();
+  await h.drop(file, importFixture('good-second-snapshot.csv'));
+  await h.run(file, { now: () => new Date(Date.parse(committed!.finished_at!) + 1_000) });
+
+  // The killed delivery's retry comes twice (Event Grid delivers at least once): one has found the
+  // committed run unlogged and waits to take the lock while the other goes all the way through.
+  const holding = gate();
+  const release = gate();
+  const db = new Proxy(h.store.db, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (property !== 'transaction') return typeof value === 'function' ? value.bind(target) : value;
+      return () => {
+        const transaction = target.transaction();
+        return {
+          execute: async <T>(work: Parameters<typeof transaction.execute<T>>[0]) => {
+            holding.open();
+            await release.opened;
+            return transaction.execute(work);
+          },
+        };
+      };
+    },
+  });
+  const held = h.run(file, { ...inFiveMinutes, store: Object.create(h.store, { db: { value: db } }) as Store });
+  await holding.opened;
+  await expect(h.run(file, inFiveMinutes)).resolves.toEqual({ outcome: 'gone' });
+  expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
+  release.open();
+  await expect(held).resolves.toEqual({ outcome: 'gone' });
+
+  expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
 });
