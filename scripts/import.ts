@@ -29,11 +29,11 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { ownErrorLine, parseOptions, refuseUsage, requireFile } from './cli.js';
-import { RestError, type BlobServiceClient } from '@azure/storage-blob';
+import type { BlobServiceClient } from '@azure/storage-blob';
 import { portInUse } from '../local/azurite.js';
 import { loadLocalSettings, localPort } from '../local/settings.js';
 import { isTemporaryUpload, TEMPORARY_UPLOAD_SUFFIXES } from '../shared/blob/blob-created-event.js';
-import { CONTAINERS } from '../shared/blob/blob-storage.js';
+import { CONTAINERS } from '../shared/blob/containers.js';
 import { loadAgreements } from '../shared/agreements/load.js';
 import { loadConfig } from '../shared/config.js';
 import { asOfDate, datedAfterUpload, extractFormatOf } from '../shared/imports/extract-format.js';
@@ -51,13 +51,22 @@ async function sha256Of(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/**
+ * Whether storage answered 404. The SDK is imported here, once a blob has been asked for, not at
+ * the top: a command line refused before uploading is answered without it (some 1 s for tsx).
+ */
+async function isNotFound(err: unknown): Promise<boolean> {
+  const { RestError } = await import('@azure/storage-blob');
+  return err instanceof RestError && err.statusCode === 404;
+}
+
 async function readJson<T>(blobs: BlobServiceClient, container: string, name: string): Promise<T | undefined> {
   try {
     return JSON.parse(
       (await blobs.getContainerClient(container).getBlobClient(name).downloadToBuffer()).toString('utf8'),
     ) as T;
   } catch (err) {
-    if (err instanceof RestError && err.statusCode === 404) return undefined;
+    if (await isNotFound(err)) return undefined;
     if (err instanceof SyntaxError) return undefined;
     throw err;
   }
@@ -309,7 +318,7 @@ async function movedSince(blobs: BlobServiceClient, container: string, blobName:
     const properties = await blobs.getContainerClient(container).getBlobClient(handledName(blobName)).getProperties();
     return (properties.lastModified?.getTime() ?? 0) >= since - 1000;
   } catch (err) {
-    if (err instanceof RestError && err.statusCode === 404) return false;
+    if (await isNotFound(err)) return false;
     throw err;
   }
 }

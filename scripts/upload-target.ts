@@ -4,10 +4,9 @@
  * deployment's storage that is synthetic people in the partnership's data. So they upload only to
  * a local Azurite unless `--remote` is given, and never when `LINTEL_ENV` is `production`.
  */
-import { BlobServiceClient } from '@azure/storage-blob';
+import type { BlobServiceClient } from '@azure/storage-blob';
 import { azuriteConnectionString } from '../local/azurite.js';
 import { runningAzuritePort } from '../local/settings.js';
-import { createBlobServiceClient } from '../shared/blob/blob-storage.js';
 import {
   connectionStringParts,
   isDevelopmentStorageShortcut,
@@ -59,6 +58,9 @@ export async function uploadBlobClient(
   options: { script: string; remote: boolean; startHint: string },
 ): Promise<BlobServiceClient> {
   checkUploadTarget(settings, options);
+  // Imported here, not at the top: the storage SDK (and @azure/identity) took tsx some 1 s to load
+  // before import and seed had read their command line, which they refuse without it.
+  const { createBlobServiceClient } = await import('../shared/blob/blob-storage.js');
   if (settings.AzureWebJobsStorage?.trim() !== 'UseDevelopmentStorage=true') {
     if (options.remote && !isLocalStorage(settings))
       process.stderr.write(`${options.script}: --remote: uploading to the configured storage account\n`);
@@ -68,5 +70,5 @@ export async function uploadBlobClient(
     });
   }
   const port = await runningAzuritePort(process.env, options.startHint);
-  return BlobServiceClient.fromConnectionString(azuriteConnectionString(port));
+  return createBlobServiceClient({ connectionString: azuriteConnectionString(port) });
 }

@@ -1,16 +1,9 @@
 import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 
-/** The containers lintel owns. Names are fixed: partners' SFTP users and Power BI point at them. */
-export const CONTAINERS = {
-  incoming: 'incoming',
-  processed: 'processed',
-  rejected: 'rejected',
-  curated: 'curated',
-  auditAnchors: 'audit-anchors',
-} as const;
+import { CONTAINERS } from './containers.js';
 
-export type ContainerName = (typeof CONTAINERS)[keyof typeof CONTAINERS];
+export { CONTAINERS, type ContainerName } from './containers.js';
 
 export interface BlobConnection {
   connectionString?: string | undefined;

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import type { AgreementSet } from '../../agreements/agreement-set.js';
 import type { Services } from '../../services.js';
-import { CONTAINERS } from '../../blob/blob-storage.js';
+import { CONTAINERS } from '../../blob/containers.js';
 import { ukDateOf } from '../../domain/uk-date.js';
 import { makeFolder } from '../../make-folder.js';
 import type { ErrorProfileName } from '../error-profiles.js';
