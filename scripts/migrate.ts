@@ -17,15 +17,16 @@ import { failureLine, parseOptions } from './cli.js';
 parseOptions('migrate', "npm run migrate   (applies the store's pending migrations, then lists them all)", {
   options: {},
 });
-// The store's graph (kysely, both drivers, every migration) is loaded only once the command line
-// is read: --help or a mistyped option is answered without it, as the other scripts answer it.
-const { migrateToLatest, migrationState, openStore } = await import('../shared/store/database.js');
 let store: Store | undefined;
 try {
   loadLocalSettings();
   const settings = loadConfig(process.env);
   // A folder that cannot be made is SQLITE_PATH's fault, named as npm start names it.
   makeStoreFolder(settings);
+  // The store's graph (kysely, both drivers, every migration) is loaded only once the command
+  // line and the settings are read: --help, a mistyped option or a SQLITE_PATH that can be no
+  // store is answered without it (tsx took some 1 s to load it), as the other scripts answer them.
+  const { migrateToLatest, migrationState, openStore } = await import('../shared/store/database.js');
   store = openStore(storeOptionsOf(settings));
   const applied = await migrateToLatest(store);
   const state = await migrationState(store);

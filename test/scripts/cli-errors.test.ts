@@ -141,6 +141,16 @@ describe('CLI errors', () => {
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
   });
 
+  // migrate loaded the store's graph before its settings were read, so a SQLITE_PATH that can be
+  // no store (a folder, a file that is no SQLite database, one under a file) took some 1 s more to
+  // refuse than the configuration check it is.
+  it('npm run migrate refuses a SQLITE_PATH that is a folder without loading the store', () => {
+    const result = runWithoutStore('scripts/migrate.ts', [], { SQLITE_PATH: dir, STORE_ENGINE: 'sqlite' });
+    // The refusal first: without the fix it is the hook's error naming the store module loaded.
+    expect(result.stderr).toBe(`migrate: Invalid configuration:\n  - SQLITE_PATH: ${dir} is a folder, not a file\n`);
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
+  });
+
   // import and seed loaded the storage SDK (and @azure/identity behind it) at the top, for a
   // container's name and an error class, so each took tsx some 1 s more to refuse a command line
   // that never reaches storage: a mistyped option, a number it cannot read, a dataset or party the
