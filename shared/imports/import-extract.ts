@@ -292,6 +292,9 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     const entry = deps.agreements.dataset(file.datasetId);
     const purpose = entry?.agreementId ?? 'import';
     const asOf = asOfDate(file.fileName, properties.metadata, properties.lastModified);
+    // Before the claim: a run left unlogged that this file's claim opens again (uploaded again,
+    // say) is `loading` from then on, and its finish would never be logged.
+    await logRunsLeftUnlogged({ deps, containers, file, ids, purpose, lap });
     const claim = {
       runId: randomUUID(),
       partyId: file.partyId,
@@ -338,7 +341,6 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
       lap,
     };
     lap('claim run');
-    await logRunsLeftUnlogged(context);
     if (FINAL_STATUSES.has(claimed.status)) return await settleDuplicate(context);
     logger.info('import.started', {
       runId: claimed.id,

@@ -156,3 +156,26 @@ it('writes the committed load’s entry once when two deliveries come at once', 
 
   expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
 });
+
+it('logs the rejection killed after its finish when the same file, uploaded again, opens its run and loads', async () => {
+  h = await createImportHarness();
+  await h.drop(file, importFixture('some-bad-rows.csv'));
+  await killImportAtPhase(h, 'commit', file, { maxBadRowShare: 0.04 });
+  const [rejected] = await runsInOrder();
+  expect(rejected).toMatchObject({ status: 'rejected', rejection_reason: 'bad-row-share-exceeded' });
+
+  // Blob storage keeps Last-Modified to the second: the upload again comes in a later second than
+  // the rejection, so it reads the bytes afresh (as after a change of threshold) under the same run.
+  const laterSecond = (Math.floor(Date.parse(rejected!.finished_at!) / 1000) + 1) * 1000;
+  while (Date.now() < laterSecond) await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+  await h.drop(file, importFixture('some-bad-rows.csv'));
+  await expect(h.run(file, inFiveMinutes)).resolves.toMatchObject({ outcome: 'loaded', runId: rejected!.id });
+
+  // The access log shows the refusal, then the load.
+  expect(await runEntries(h, rejected!.id)).toEqual([
+    ['deny', 'bad-row-share-exceeded'],
+    ['allow', 'snapshot-loaded'],
+  ]);
+  expect(await h.report('rejected', file)).toMatchObject({ runId: rejected!.id, outcome: 'rejected' });
+  expect(await h.blobNames('rejected')).toEqual([`${file}.report.json`]);
+});
