@@ -318,6 +318,17 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
             ? 'another-file'
             : undefined;
       if (why !== undefined) {
+        // Its finish under another name, left unlogged, is recovered by that name's deliveries
+        // only while the run stays final: logged here, before the reopen makes it `loading`.
+        if (claimed.blob_name !== file.blobName)
+          await logRunsLeftUnlogged({
+            deps,
+            containers,
+            file: siblingFile(file, claimed.blob_name),
+            ids,
+            purpose,
+            lap,
+          });
         claimed = await reopenRun(deps.store.db, claimed, claim);
         if (claimed.status === 'loading') attempt = claimed;
         logger.info('import.reopened', {
@@ -609,6 +620,11 @@ async function rejectAbandoned(
       if (!(err instanceof RunTakenUpElsewhere) && !(err instanceof RunRejectedForAnotherFile)) throw err;
     }
   }
+}
+
+/** Another file of the same party and dataset, `blobName` (`{partyId}/{datasetId}/{fileName}`). */
+function siblingFile(file: IncomingExtract, blobName: string): IncomingExtract {
+  return { ...file, blobName, fileName: blobName.split('/').slice(2).join('/') };
 }
 
 /** The purpose an import's access-log entries name: its dataset's agreement, if the agreements know it. */

@@ -179,3 +179,22 @@ it('logs the rejection killed after its finish when the same file, uploaded agai
   expect(await h.report('rejected', file)).toMatchObject({ runId: rejected!.id, outcome: 'rejected' });
   expect(await h.blobNames('rejected')).toEqual([`${file}.report.json`]);
 });
+
+it('logs the rejection killed after its finish when a copy under another name opens its run and loads', async () => {
+  h = await createImportHarness();
+  const tsv = `la-housing/${MDI}/extract.tsv`;
+  await h.drop(tsv, importFixture('good.csv'));
+  await killImportAtPhase(h, 'commit', tsv);
+  const [rejected] = await runsInOrder();
+  expect(rejected).toMatchObject({ status: 'rejected', blob_name: tsv });
+
+  // The comma file sent again as `.csv`: the verdict was on how `.tsv` reads it, so it loads.
+  await h.drop(file, importFixture('good.csv'));
+  await expect(h.run(file, inFiveMinutes)).resolves.toMatchObject({ outcome: 'loaded', runId: rejected!.id });
+
+  expect(await runEntries(h, rejected!.id)).toEqual([
+    ['deny', rejected!.rejection_reason],
+    ['allow', 'snapshot-loaded'],
+  ]);
+  expect(await h.report('rejected', tsv)).toMatchObject({ runId: rejected!.id, outcome: 'rejected' });
+});
