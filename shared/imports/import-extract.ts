@@ -40,6 +40,7 @@ import {
   markFailed,
   overwrittenSince,
   reopenRun,
+  runsUnderName,
   type ImportRun,
   type RunAttempt,
   type SnapshotOrder,
@@ -290,7 +291,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     const { sha256, bytes } = await hashExtract(blob, properties.etag);
     lap('hash pass');
     const entry = deps.agreements.dataset(file.datasetId);
-    const purpose = entry?.agreementId ?? 'import';
+    const purpose = purposeOf(deps, file);
     const asOf = asOfDate(file.fileName, properties.metadata, properties.lastModified);
     // Before the claim: a run left unlogged that this file's claim opens again (uploaded again,
     // say) is `loading` from then on, and its finish would never be logged.
@@ -634,12 +635,8 @@ function purposeOf(deps: ImportDependencies, file: IncomingExtract): string {
 
 /** The runs of contents uploaded under the file's name that no delivery finished (`loading` or `failed`). */
 function unfinishedRunsUnder(deps: ImportDependencies, file: IncomingExtract): Promise<ImportRun[]> {
-  return deps.store.db
-    .selectFrom('import_run')
+  return runsUnderName(deps.store.db, file.partyId, file.datasetId, file.blobName)
     .selectAll()
-    .where('party_id', '=', file.partyId)
-    .where('dataset_id', '=', file.datasetId)
-    .where('blob_name', '=', file.blobName)
     .where('status', 'in', ['loading', 'failed'])
     .execute();
 }
@@ -1395,12 +1392,8 @@ async function logRunsLeftUnlogged(context: NameContext): Promise<void> {
 
 /** The runs under the file's name finished before `graceStart` whose latest finish has no access-log entry. */
 function runsLeftUnlogged(db: Kysely<Database>, file: IncomingExtract, graceStart: string): Promise<ImportRun[]> {
-  return db
-    .selectFrom('import_run')
+  return runsUnderName(db, file.partyId, file.datasetId, file.blobName)
     .selectAll()
-    .where('party_id', '=', file.partyId)
-    .where('dataset_id', '=', file.datasetId)
-    .where('blob_name', '=', file.blobName)
     .where('status', 'in', ['loaded', 'rejected'])
     .where('finished_at', '<', graceStart)
     .where(({ not, exists, selectFrom }) =>

@@ -43,6 +43,18 @@ export async function findRun(
 }
 
 /**
+ * The runs of the contents uploaded under one file name (`{partyId}/{datasetId}/{fileName}`) of a
+ * party's dataset, as a query to narrow and select from: each upload of the name is a run.
+ */
+export function runsUnderName(db: Db, partyId: string, datasetId: string, blobName: string) {
+  return db
+    .selectFrom('import_run')
+    .where('party_id', '=', partyId)
+    .where('dataset_id', '=', datasetId)
+    .where('blob_name', '=', blobName);
+}
+
+/**
  * Whether a later upload under the run's file name (party, dataset, name) has been taken up since:
  * the partner overwrote the file in incoming with another content before the run finished. Later
  * by upload time (Last-Modified, whole seconds), then by take-up: an earlier upload can be taken
@@ -51,12 +63,8 @@ export async function findRun(
  */
 export async function overwrittenSince(db: Db, run: ImportRun): Promise<boolean> {
   const uploaded = (r: Pick<ImportRun, 'uploaded_at' | 'received_at'>) => Date.parse(r.uploaded_at ?? r.received_at);
-  const others = await db
-    .selectFrom('import_run')
+  const others = await runsUnderName(db, run.party_id, run.dataset_id, run.blob_name)
     .select(['uploaded_at', 'received_at'])
-    .where('party_id', '=', run.party_id)
-    .where('dataset_id', '=', run.dataset_id)
-    .where('blob_name', '=', run.blob_name)
     .where('id', '!=', run.id)
     .execute();
   return others.some(
