@@ -58,7 +58,7 @@ export async function readJsonBody<S extends z.ZodType>(req: ApiRequest, schema:
   // was answered "not valid UTF-8", sending a partner after a charset that was fine, and one
   // declared gzip whose bytes were plain JSON was answered as if it were (found by a defect
   // hunt). Refused as RFC 9110 §15.5.16 says, naming the one coding taken.
-  if (!isIdentityCoding(req.headers.get('content-encoding'))) {
+  if (!codingsAreOnly(req.headers.get('content-encoding'), IDENTITY_CODING)) {
     return {
       ok: false,
       reason: 'unsupported-content-encoding',
@@ -71,7 +71,7 @@ export async function readJsonBody<S extends z.ZodType>(req: ApiRequest, schema:
   // Nor is a transfer coding but chunked: Node, under the local host, undoes the chunking alone,
   // so `Transfer-Encoding: gzip, chunked` handed on a body still gzipped, read as if it were
   // plain (found by a defect hunt). Refused as a content coding is.
-  if (!isChunkedOnly(req.headers.get('transfer-encoding'))) {
+  if (!codingsAreOnly(req.headers.get('transfer-encoding'), CHUNKED_CODING)) {
     return {
       ok: false,
       reason: 'unsupported-transfer-encoding',
@@ -184,22 +184,21 @@ function charsetOf(contentType: string): string | null | undefined {
   return charset;
 }
 
-/** Whether a `Content-Encoding` leaves the body as sent: none, or only `identity`. */
-function isIdentityCoding(contentEncoding: string | null): boolean {
+/**
+ * Whether a list of codings (`Content-Encoding`, `Transfer-Encoding`) is absent or each of its
+ * elements is `coding`'s: the one coding of its kind the body may come in. Empty elements are
+ * ignored (RFC 9110 §5.6.1): `,chunked` was refused, a body sent as plain as any.
+ */
+function codingsAreOnly(codings: string | null, coding: RegExp): boolean {
   // No header, as nearly every call: nothing to split (this runs on every search).
-  if (contentEncoding === null) return true;
-  return contentEncoding.split(',').every((coding) => IDENTITY_CODING.test(coding));
+  if (codings === null) return true;
+  return codings.split(',').every((element) => coding.test(element));
 }
 
+/** A `Content-Encoding` element that leaves the body as sent: `identity`, or empty. */
 const IDENTITY_CODING = /^\s*(?:identity)?\s*$/i;
 
-/** Whether a `Transfer-Encoding` is none, or chunked alone: the one transfer coding the hosts undo. */
-function isChunkedOnly(transferEncoding: string | null): boolean {
-  if (transferEncoding === null) return true;
-  return transferEncoding.split(',').every((coding) => CHUNKED_CODING.test(coding));
-}
-
-/** Empty list elements are ignored (RFC 9110 §5.6.1): `,chunked` was refused, a plain body. */
+/** A `Transfer-Encoding` element the hosts undo: `chunked`, or empty. */
 const CHUNKED_CODING = /^\s*(?:chunked)?\s*$/i;
 
 /** The properties an object schema lists, or undefined for any other schema. */
