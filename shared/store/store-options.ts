@@ -32,26 +32,30 @@ export function makeStoreFolder(settings: Settings): void {
 
 /**
  * Refuses a SQLite store path that is a folder, a file that is no SQLite database, or a path
- * that cannot be read, naming SQLITE_PATH: opened, the first was SQLite's SQLITE_CANTOPEN, which `npm start`, `npm run migrate`
- * and `npm run token` each reported by its error type alone, naming no setting; the second its
- * SQLITE_NOTADB, from npm start as "start-up failed: file is not a database" and from the other
- * scripts as "failed (SqliteError:SQLITE_NOTADB)". Told by the file's first bytes, SQLite's own
- * header, before anything opens it: an empty file is a store SQLite has yet to write.
+ * that cannot be read, naming SQLITE_PATH: opened, the first was SQLite's SQLITE_CANTOPEN, which
+ * `npm start`, `npm run migrate` and `npm run token` each reported by its error type alone, naming
+ * no setting; the second its SQLITE_NOTADB, from npm start as "start-up failed: file is not a
+ * database" and from the other scripts as "failed (SqliteError:SQLITE_NOTADB)"; the third the
+ * check's bare error, "failed (Error:ELOOP)" (a link to itself, a name too long, a file this user
+ * may not read). Told by the file's first bytes, SQLite's own header, before anything opens it: an
+ * empty file is a store SQLite has yet to write.
  */
 export function refuseNoStoreFile(path: string): void {
-  let isStore: boolean;
+  const stats = readingStorePath(path, () => statSync(path, { throwIfNoEntry: false }));
+  if (stats?.isDirectory() === true) throw new ConfigurationError([`SQLITE_PATH: ${path} is a folder, not a file`]);
+  if (stats === undefined || stats.size === 0 || readingStorePath(path, () => startsWithSqliteHeader(path))) return;
+  throw new ConfigurationError([`SQLITE_PATH: ${path} is not a SQLite database`]);
+}
+
+/** `read`'s answer, or a ConfigurationError naming SQLITE_PATH where the system refused the path. */
+function readingStorePath<T>(path: string, read: () => T): T {
   try {
-    const stats = statSync(path, { throwIfNoEntry: false });
-    if (stats?.isDirectory() === true) throw new ConfigurationError([`SQLITE_PATH: ${path} is a folder, not a file`]);
-    isStore = stats === undefined || stats.size === 0 || startsWithSqliteHeader(path);
+    return read();
   } catch (err) {
-    // A path that cannot be read (a link to itself, a name too long, a file this user may not
-    // read) was the check's bare error, "failed (Error:ELOOP)", naming no setting.
     const code = errorCodeOf(err);
-    if (err instanceof ConfigurationError || code === undefined) throw err;
+    if (code === undefined) throw err;
     throw new ConfigurationError([`SQLITE_PATH: ${path} cannot be read (${String(code)})`]);
   }
-  if (!isStore) throw new ConfigurationError([`SQLITE_PATH: ${path} is not a SQLite database`]);
 }
 
 /** The first 16 bytes of every SQLite database file (sqlite.org/fileformat.html, "The Database Header"). */
