@@ -153,21 +153,26 @@ describe('a body that is not UTF-8', () => {
     },
   );
 
+  /** A duplicate check of Zoe, its body sent in one chunk under `Transfer-Encoding: <coding>`. */
+  const sendChunked = async (coding: string) => {
+    const json = JSON.stringify(zoe);
+    const token = await t.token('kettering-borough-council', ['housing-officer']);
+    return rawRequest(
+      t.url,
+      'POST /api/v1/duplicate-checks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n' +
+        `Authorization: Bearer ${token}\r\nX-Purpose: fraud-prevention\r\nContent-Type: application/json\r\n` +
+        `Transfer-Encoding: ${coding}\r\n\r\n`,
+      { body: `${Buffer.byteLength(json).toString(16)}\r\n${json}\r\n0\r\n\r\n` },
+    );
+  };
+
   // Node de-chunks a body sent `Transfer-Encoding: gzip, chunked` and leaves the gzip, which was
   // read as a plain body: these bytes, plain JSON, were answered as if none had been declared.
   it.each(['gzip, chunked', 'Deflate,chunked'])(
     'refuses a body with Transfer-Encoding %s 415, logged once',
     async (coding) => {
       const before = await t.accessLogSize();
-      const json = JSON.stringify(zoe);
-      const token = await t.token('kettering-borough-council', ['housing-officer']);
-      const res = await rawRequest(
-        t.url,
-        'POST /api/v1/duplicate-checks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n' +
-          `Authorization: Bearer ${token}\r\nX-Purpose: fraud-prevention\r\nContent-Type: application/json\r\n` +
-          `Transfer-Encoding: ${coding}\r\n\r\n`,
-        { body: `${Buffer.byteLength(json).toString(16)}\r\n${json}\r\n0\r\n\r\n` },
-      );
+      const res = await sendChunked(coding);
       expect(res).toMatchObject({ status: 415, headers: { 'content-type': 'application/problem+json' } });
       expect(JSON.parse(res.body)).toMatchObject({ type: 'urn:lintel:problem:unsupported-media-type' });
       expect(res.body).not.toMatch(/Zo|Bront|1991/);
@@ -181,15 +186,7 @@ describe('a body that is not UTF-8', () => {
   it.each(['chunked', 'Chunked', ',chunked', ', chunked'])(
     'takes a body sent with Transfer-Encoding %s',
     async (coding) => {
-      const json = JSON.stringify(zoe);
-      const token = await t.token('kettering-borough-council', ['housing-officer']);
-      const res = await rawRequest(
-        t.url,
-        'POST /api/v1/duplicate-checks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n' +
-          `Authorization: Bearer ${token}\r\nX-Purpose: fraud-prevention\r\nContent-Type: application/json\r\n` +
-          `Transfer-Encoding: ${coding}\r\n\r\n`,
-        { body: `${Buffer.byteLength(json).toString(16)}\r\n${json}\r\n0\r\n\r\n` },
-      );
+      const res = await sendChunked(coding);
       expect(res.status).toBe(200);
       expect(JSON.parse(res.body)).toMatchObject({ duplicate: true, councils: ['corby-borough-council'] });
     },
