@@ -10,6 +10,18 @@ const housing = (n: number) => housingOf(n, 900);
 /** The shortest lease Blob Storage grants, so a term without a renewal passes in seconds. */
 const TEST_LEASE_SECONDS = 15;
 
+/** A harness and export container where November's release is published. */
+interface Published {
+  h: ImportHarness;
+  container: string;
+}
+
+async function published(): Promise<Published> {
+  const { h, container } = await curatedHarness(housing(40));
+  await exportCurated(h.exportDeps(container, { now: () => new Date('2026-11-01T06:00:00.000Z') }));
+  return { h, container };
+}
+
 /** What the SDK throws when a request gets no answer: a RestError with a code and no status. */
 const connectionReset = () => new RestError('read ECONNRESET', { code: 'ECONNRESET' });
 
@@ -22,20 +34,21 @@ const connectionReset = () => new RestError('read ECONNRESET', { code: 'ECONNRES
 describe('a planning export whose lease renewal meets a network error', () => {
   let h: ImportHarness;
   let container: string;
-  const read = async (name: string) => h.blobs.getContainerClient(container).getBlobClient(name).downloadToBuffer();
-  const latestGeneratedAt = async () =>
-    (JSON.parse((await read(`${FOLDER}latest/${MANIFEST_FILE}`)).toString('utf8')) as { generatedAt: string })
+  /** A blob of `of.container` (the shared harness's unless given). */
+  const read = async (name: string, of: Published = { h, container }) =>
+    of.h.blobs.getContainerClient(of.container).getBlobClient(name).downloadToBuffer();
+  const latestGeneratedAt = async (of?: Published) =>
+    (JSON.parse((await read(`${FOLDER}latest/${MANIFEST_FILE}`, of)).toString('utf8')) as { generatedAt: string })
       .generatedAt;
   const lockHeld = () => h.blobs.getContainerClient(container).getBlobClient(EXPORT_LOCK_BLOB).exists();
-  const eventsSince = (since: number) =>
-    h.logLines
+  const eventsSince = (since: number, of: Pick<Published, 'h'> = { h }) =>
+    of.h.logLines
       .slice(since)
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .map((l) => l.event);
 
   beforeAll(async () => {
-    ({ h, container } = await curatedHarness(housing(40)));
-    await exportCurated(h.exportDeps(container, { now: () => new Date('2026-11-01T06:00:00.000Z') }));
+    ({ h, container } = await published());
   });
   afterAll(() => h?.close());
 
@@ -91,46 +104,68 @@ describe('a planning export whose lease renewal meets a network error', () => {
     expect(next.summaries.map((s) => s.outcome)).toEqual(['written']);
   }, 60_000);
 
-  it('stops once no renewal has been answered for the lease term: it may have lapsed and been taken', async () => {
-    const logFrom = h.logLines.length;
-    const latestBefore = await latestGeneratedAt();
-    const blobs = renewingThrough(h.blobs, (n, real) => (n >= 2 ? Promise.reject(connectionReset()) : real()));
-    const started = Date.now();
-    const run = await exportCurated(
-      h.exportDeps(container, {
-        blobs,
-        leaseSeconds: TEST_LEASE_SECONDS,
-        now: () => new Date('2026-12-03T06:00:00.000Z'),
-      }),
-    );
-    expect(run.summaries.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
-    expect(Date.now() - started).toBeLessThan((TEST_LEASE_SECONDS + 10) * 1000);
-    expect(await latestGeneratedAt()).toBe(latestBefore);
-    expect(eventsSince(logFrom)).toContain('curated.export-lease-lost');
-  }, 60_000);
+  // The two cases below each wait out a lease term: they run side by side, each on a harness and
+  // release of its own (one lock blob, one store each), rather than one term after the other.
+  it.concurrent(
+    'stops once no renewal has been answered for the lease term: it may have lapsed and been taken',
+    async ({ expect }) => {
+      const own = await published();
+      try {
+        const logFrom = own.h.logLines.length;
+        const latestBefore = await latestGeneratedAt(own);
+        const blobs = renewingThrough(own.h.blobs, (n, real) => (n >= 2 ? Promise.reject(connectionReset()) : real()));
+        const started = Date.now();
+        const run = await exportCurated(
+          own.h.exportDeps(own.container, {
+            blobs,
+            leaseSeconds: TEST_LEASE_SECONDS,
+            now: () => new Date('2026-12-03T06:00:00.000Z'),
+          }),
+        );
+        expect(run.summaries.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
+        expect(Date.now() - started).toBeLessThan((TEST_LEASE_SECONDS + 10) * 1000);
+        expect(await latestGeneratedAt(own)).toBe(latestBefore);
+        expect(eventsSince(logFrom, own)).toContain('curated.export-lease-lost');
+      } finally {
+        await own.h.close();
+      }
+    },
+    60_000,
+  );
 
-  it('stops once a renewal that never answers has outlasted the lease term, rather than waiting for ever', async () => {
-    const logFrom = h.logLines.length;
-    const latestBefore = await latestGeneratedAt();
-    // No answer and no error: a connection the service went quiet on. Only the caller's own
-    // abort ends it (the SDK sets no client-side timeout).
-    const hang = (options: { abortSignal?: AbortSignal } | undefined) =>
-      new Promise((_, reject) => {
-        const signal = options?.abortSignal;
-        signal?.addEventListener('abort', () => reject(new RestError('The operation was aborted.', { code: 'ABORT' })));
-      });
-    const blobs = renewingThrough(h.blobs, (n, real, options) => (n >= 2 ? hang(options) : real()));
-    const started = Date.now();
-    const run = await exportCurated(
-      h.exportDeps(container, {
-        blobs,
-        leaseSeconds: TEST_LEASE_SECONDS,
-        now: () => new Date('2026-12-04T06:00:00.000Z'),
-      }),
-    );
-    expect(run.summaries.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
-    expect(Date.now() - started).toBeLessThan((TEST_LEASE_SECONDS + 10) * 1000);
-    expect(await latestGeneratedAt()).toBe(latestBefore);
-    expect(eventsSince(logFrom)).toContain('curated.export-lease-lost');
-  }, 60_000);
+  it.concurrent(
+    'stops once a renewal that never answers has outlasted the lease term, rather than waiting for ever',
+    async ({ expect }) => {
+      const own = await published();
+      try {
+        const logFrom = own.h.logLines.length;
+        const latestBefore = await latestGeneratedAt(own);
+        // No answer and no error: a connection the service went quiet on. Only the caller's own
+        // abort ends it (the SDK sets no client-side timeout).
+        const hang = (options: { abortSignal?: AbortSignal } | undefined) =>
+          new Promise((_, reject) => {
+            const signal = options?.abortSignal;
+            signal?.addEventListener('abort', () =>
+              reject(new RestError('The operation was aborted.', { code: 'ABORT' })),
+            );
+          });
+        const blobs = renewingThrough(own.h.blobs, (n, real, options) => (n >= 2 ? hang(options) : real()));
+        const started = Date.now();
+        const run = await exportCurated(
+          own.h.exportDeps(own.container, {
+            blobs,
+            leaseSeconds: TEST_LEASE_SECONDS,
+            now: () => new Date('2026-12-04T06:00:00.000Z'),
+          }),
+        );
+        expect(run.summaries.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
+        expect(Date.now() - started).toBeLessThan((TEST_LEASE_SECONDS + 10) * 1000);
+        expect(await latestGeneratedAt(own)).toBe(latestBefore);
+        expect(eventsSince(logFrom, own)).toContain('curated.export-lease-lost');
+      } finally {
+        await own.h.close();
+      }
+    },
+    60_000,
+  );
 });
