@@ -198,7 +198,8 @@ describe('a planning export that lost its lease while it wrote', () => {
     const { run: runA, letGo } = await startHeldRun(h, container, '2026-12-03T06:00:00.000Z', {
       leaseSeconds: TEST_LEASE_SECONDS,
     });
-    await new Promise((resolve) => setTimeout(resolve, (TEST_LEASE_SECONDS + 5) * 1000));
+    // A took its lease before it reached the stall: a second past the term from here outlasts it.
+    await new Promise((resolve) => setTimeout(resolve, (TEST_LEASE_SECONDS + 1) * 1000));
     const runB = await exportCurated(h.exportDeps(container, { now: () => new Date('2026-12-03T06:10:00.000Z') }));
     expect(runB.summaries.map((s) => s.outcome)).toEqual(['busy']);
     letGo();
