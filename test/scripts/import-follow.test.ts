@@ -21,6 +21,16 @@ const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'lintel-import-follow-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /**
+ * The extract a test uploads, in a folder of its own: the tests run at once (each waits on its
+ * script's following, most of it idle), and a test rewriting a shared file as another's script read
+ * it would upload an empty one.
+ */
+function extractFile(): string {
+  const file = join(mkdtempSync(join(dir, 'extract-')), 'extract.csv');
+  writeFileSync(file, 'firstName,lastName\nTest,Person\n');
+  return file;
+}
+/**
  * No importer runs in these tests, but the script looks for the local host on its port
  * (LINTEL_HOST_PORT) while it follows: something listening there stands in for it.
  */
@@ -32,13 +42,12 @@ const standInHostPort = async () => {
   return String((standInHost.address() as AddressInfo).port);
 };
 
-describe('npm run import, the file moved without a report under its name', () => {
+describe.concurrent('npm run import, the file moved without a report under its name', () => {
   it('finds the file in rejected/, and exits as its rejection did', async () => {
     const connection = inject('azuriteConnectionString');
     const blobs = BlobServiceClient.fromConnectionString(connection);
     await ensureContainers(blobs);
-    const file = join(dir, 'extract.csv');
-    writeFileSync(file, 'firstName,lastName\nTest,Person\n');
+    const file = extractFile();
     const name = `import-follow-${randomUUID()}.csv`;
     const blobName = `kettering-borough-council/keyways-housing-register/${name}`;
     const child = spawn(
@@ -94,15 +103,14 @@ describe('npm run import, the file moved without a report under its name', () =>
   }, 60_000);
 });
 
-describe('npm run import, Ctrl-C while it follows the import', () => {
+describe.concurrent('npm run import, Ctrl-C while it follows the import', () => {
   // The file is uploaded by then, and the host imports it whatever the script does: the script
   // died on the signal mid-bar, and the operator took the import for stopped.
   it('says the import goes on and where its report will be, and exits 130', async () => {
     const connection = inject('azuriteConnectionString');
     const blobs = BlobServiceClient.fromConnectionString(connection);
     await ensureContainers(blobs);
-    const file = join(dir, 'extract.csv');
-    writeFileSync(file, 'firstName,lastName\nTest,Person\n');
+    const file = extractFile();
     const name = `import-follow-${randomUUID()}.csv`;
     const blobName = `kettering-borough-council/keyways-housing-register/${name}`;
     const child = spawn(
@@ -158,7 +166,7 @@ describe('npm run import, Ctrl-C while it follows the import', () => {
   }, 60_000);
 });
 
-describe('npm run import, the local stack stopped while it follows the import', () => {
+describe.concurrent('npm run import, the local stack stopped while it follows the import', () => {
   // `npm start` stops its Azurite with it: the storage calls of the following were refused, and
   // the script printed Node's `import: connect ECONNREFUSED 127.0.0.1:<port>`, which says neither
   // what refused nor what to do, where the other CLIs ask whether `npm start` is running.
@@ -166,8 +174,7 @@ describe('npm run import, the local stack stopped while it follows the import', 
     const location = mkdtempSync(join(tmpdir(), 'lintel-import-follow-azurite-'));
     const azurite = await startAzurite({ port: await freePort(), location });
     await ensureContainers(BlobServiceClient.fromConnectionString(azurite.connectionString));
-    const file = join(dir, 'extract.csv');
-    writeFileSync(file, 'firstName,lastName\nTest,Person\n');
+    const file = extractFile();
     const child = spawn(
       process.execPath,
       [
@@ -217,15 +224,14 @@ describe('npm run import, the local stack stopped while it follows the import', 
   }, 120_000);
 });
 
-describe('npm run import, Azurite up but no local host', () => {
+describe.concurrent('npm run import, Azurite up but no local host', () => {
   // Azurite started some other way, the host not at all: nothing imports the file, and the script
   // waited out its --timeout (600 s by default) before asking whether `npm start` was running.
   it('says nothing listens on the host port, well before its --timeout (exit 1)', async () => {
     const connection = inject('azuriteConnectionString');
     await ensureContainers(BlobServiceClient.fromConnectionString(connection));
     const hostPort = await freePort();
-    const file = join(dir, 'extract.csv');
-    writeFileSync(file, 'firstName,lastName\nTest,Person\n');
+    const file = extractFile();
     const name = `import-follow-${randomUUID()}.csv`;
     const blobName = `kettering-borough-council/keyways-housing-register/${name}`;
     const child = spawn(
