@@ -6,7 +6,10 @@ import { createLogger } from '../../shared/logging.js';
 
 const at = (iso: string) => new Date(iso);
 
-describe("the local host's timers", () => {
+// The cases run at once (describe.concurrent): each waits on the real timers of a runner and
+// handlers of its own, idle nearly all the time, and one after another they took some 15 s.
+
+describe.concurrent("the local host's timers", () => {
   it('fire at the NCRONTAB times, in UTC, seconds first', () => {
     const from = at('2026-12-02T02:00:03.000Z');
     expect(nextRunOf('*/10 * * * * *', from)).toEqual(at('2026-12-02T02:00:10.000Z'));
@@ -81,7 +84,7 @@ describe("the local host's timers", () => {
  * schedule's next occurrence waits, and is then flagged isPastDue). The local host should not
  * run enforceRetention / auditCheckpoint / exportCurated twice at once either.
  */
-describe("the local host's timers, one run at a time", () => {
+describe.concurrent("the local host's timers, one run at a time", () => {
   it('do not start a run while the previous run of the same timer is still going', async () => {
     let active = 0;
     let maxActive = 0;
@@ -113,7 +116,7 @@ describe("the local host's timers, one run at a time", () => {
  * counts for a month. The Functions host retries a failed timer run under the function's retry
  * policy; the local host follows the same policy.
  */
-describe('a failed timer run, tried again under its retry policy', () => {
+describe.concurrent('a failed timer run, tried again under its retry policy', () => {
   /** A six-field schedule that fires once, `ms` from now (then not for a year). */
   function onceIn(ms: number): string {
     const t = new Date(Date.now() + ms);
