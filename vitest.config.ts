@@ -13,5 +13,8 @@ export default defineConfig({
     // much of their time waiting on Azurite, a child process or a store's threads, which leaves
     // the second core idle while `.ci/run` has 30 minutes.
     maxWorkers: Math.max(2, availableParallelism() - 1),
+    // A file's concurrent cases (the CLIs', each a tsx process mostly compiling on one thread) at
+    // most one a core: more at once would only share the cores, each case nearer its timeout.
+    maxConcurrency: availableParallelism(),
   },
 });

@@ -1,9 +1,8 @@
 // The CLIs a DPO or an operator runs answer a mistake in one line: the setting by name (never its
 // value), or the option as typed; never a stack trace.
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { AggregateAuthenticationError, ChainedTokenCredential, CredentialUnavailableError } from '@azure/identity';
@@ -16,18 +15,42 @@ import { CONTAINERS, ensureContainers } from '../../shared/blob/blob-storage.js'
 import { SecretUnavailableError, SecretVersionGoneError } from '../../shared/secrets/secret-source.js';
 import { agreementsFolderWithout } from '../shared/agreements/agreement-files.js';
 import { minimalEnv } from '../support/child-env.js';
+import { runNode } from '../support/script-run.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'lintel-cli-errors-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-/** A store and key file of the test's own, so no script reaches the checkout's local ones. */
-const ISOLATED = { SQLITE_PATH: join(dir, 'lintel.db'), LOCAL_SECRETS_PATH: join(dir, 'secrets.json') };
+/**
+ * A store and key file of the case's own, so no script reaches the checkout's local ones, nor
+ * (the cases running several at once) another case's while it makes them.
+ */
+function isolated(): { SQLITE_PATH: string; LOCAL_SECRETS_PATH: string } {
+  const own = mkdtempSync(join(dir, 'case-'));
+  return { SQLITE_PATH: join(own, 'lintel.db'), LOCAL_SECRETS_PATH: join(own, 'secrets.json') };
+}
+
+/** `isolated`, with a development issuer's key of the case's own for token to make. */
+function isolatedWithIssuerKey(): Record<string, string> {
+  const env = isolated();
+  return { ...env, DEV_ISSUER_KEY_PATH: join(dirname(env.SQLITE_PATH), 'dev-issuer-key.json') };
+}
+
+// The files the cases read, written once: a case rewriting one while another case's script read it
+// could hand that script an empty file.
+for (const [name, text] of Object.entries({
+  'extract.csv': 'firstName,lastName\nTest,Person\n',
+  'link-side.csv': 'firstName,lastName\nA,B\n',
+  'link-map.json': JSON.stringify({ left: { columns: {} }, right: { columns: {} } }),
+  'notes.txt': 'the housing register, to be loaded on Monday\n',
+  'empty.csv': '',
+  'seed-out-file.csv': 'not a folder\n',
+}))
+  writeFileSync(join(dir, name), text);
 
 function run(script: string, args: string[], env: Record<string, string> = {}, cwd = ROOT) {
-  return spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, script), ...args], {
+  return runNode(['--import', import.meta.resolve('tsx'), join(ROOT, script), ...args], {
     cwd,
     env: minimalEnv({ LOG_LEVEL: 'error', ...env }),
-    encoding: 'utf8',
     timeout: 60_000,
   });
 }
@@ -37,13 +60,13 @@ const STORE_MODULES = String.raw`\/shared\/store\/(database\.ts|migrations\/)|\/
 /** The storage SDK and the credential chain blob-storage.ts loads with it. */
 const STORAGE_SDK = String.raw`\/node_modules\/@azure\/(storage-blob|identity)\/`;
 
-/**
- * `run`, with a resolve hook that fails the script if it loads the store's module, its
- * migrations, the query builder or a driver (or, given `modules`, those): what a script refusing
- * its command line need not load.
- */
-function runWithoutStore(script: string, args: string[], env: Record<string, string> = {}, modules = STORE_MODULES) {
-  const hooks = join(dir, 'refuse-store-hooks.mjs');
+/** The --import that registers a hook refusing `modules`, by set, written once for every case to read. */
+const refusingImports = new Map<string, string>();
+function refusingImport(modules: string): string {
+  const known = refusingImports.get(modules);
+  if (known !== undefined) return known;
+  const name = `refuse-${refusingImports.size}`;
+  const hooks = join(dir, `${name}-hooks.mjs`);
   writeFileSync(
     hooks,
     `const STORE = new RegExp(${JSON.stringify(modules)});
@@ -54,18 +77,26 @@ function runWithoutStore(script: string, args: string[], env: Record<string, str
       return resolved;
     }`,
   );
-  const register = join(dir, 'refuse-store.mjs');
+  const register = join(dir, `${name}.mjs`);
   writeFileSync(
     register,
     `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
   );
-  return spawnSync(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx'), '--import', pathToFileURL(register).href, join(ROOT, script), ...args],
+  refusingImports.set(modules, pathToFileURL(register).href);
+  return pathToFileURL(register).href;
+}
+
+/**
+ * `run`, with a resolve hook that fails the script if it loads the store's module, its
+ * migrations, the query builder or a driver (or, given `modules`, those): what a script refusing
+ * its command line need not load.
+ */
+function runWithoutStore(script: string, args: string[], env: Record<string, string> = {}, modules = STORE_MODULES) {
+  return runNode(
+    ['--import', import.meta.resolve('tsx'), '--import', refusingImport(modules), join(ROOT, script), ...args],
     {
       cwd: ROOT,
       env: minimalEnv({ LOG_LEVEL: 'error', ...env }),
-      encoding: 'utf8',
       timeout: 60_000,
     },
   );
@@ -76,29 +107,32 @@ function linkRefusal(stderr: string): string {
   return stderr.replace('no --key given: pseudonymising under a random key for this run only\n', '').trim();
 }
 
-describe('CLI errors', () => {
-  it('npm run token names a mistyped option, and a malformed setting without its value', () => {
-    const option = run('scripts/token.ts', ['--party', 'la-housing', '--rol', 'housing-officer']);
+// Each case is a process of its own, most of it tsx starting: several run at once, each with its
+// own exit status and output asserted.
+describe.concurrent('CLI errors', () => {
+  it('npm run token names a mistyped option, and a malformed setting without its value', async () => {
+    // The four at once: none touches what another reads.
+    const [option, valueless, roleless, setting] = await Promise.all([
+      run('scripts/token.ts', ['--party', 'la-housing', '--rol', 'housing-officer']),
+      run('scripts/token.ts', ['--role', 'dpo', '--party']),
+      run('scripts/token.ts', ['--party', 'la-housing']),
+      run('scripts/token.ts', ['--party', 'la-housing', '--role', 'dpo'], { PARTY_CLIENT_IDS: 'not-json-SECRET' }),
+    ]);
     expect(option.status).toBe(2);
     expect(option.stderr.trim().split('\n')).toEqual([
       "token: Unknown option '--rol'",
       'usage: npm run token -- --party <party-id> --role <role> [--role <role>] [--minutes 60]',
     ]);
     // An option given without its value is a command line it cannot run as well.
-    const valueless = run('scripts/token.ts', ['--role', 'dpo', '--party']);
     expect({ status: valueless.status, stdout: valueless.stdout }).toEqual({ status: 2, stdout: '' });
     expect(valueless.stderr.trim().split('\n')).toEqual([
       "token: Option '--party <value>' argument missing",
       'usage: npm run token -- --party <party-id> --role <role> [--role <role>] [--minutes 60]',
     ]);
     // A token without a role, which every endpoint refuses, is not minted.
-    const roleless = run('scripts/token.ts', ['--party', 'la-housing']);
     expect(roleless.status).toBe(2);
     expect(roleless.stdout).toBe('');
     expect(roleless.stderr).toContain('--role');
-    const setting = run('scripts/token.ts', ['--party', 'la-housing', '--role', 'dpo'], {
-      PARTY_CLIENT_IDS: 'not-json-SECRET',
-    });
     expect(setting.status).toBe(1);
     expect(setting.stderr).toContain('PARTY_CLIENT_IDS');
     expect(setting.stderr).not.toContain('SECRET');
@@ -109,8 +143,8 @@ describe('CLI errors', () => {
   // module, and with it the store's whole graph — kysely, both drivers, every migration — for tsx
   // to load before token had read its command line: a mistyped option took some 3 s to refuse (far
   // longer on a loaded machine), where token reads the store only for a party the files do not name.
-  it('npm run token refuses a mistyped option without loading the store', () => {
-    const result = runWithoutStore('scripts/token.ts', ['--bogus']);
+  it('npm run token refuses a mistyped option without loading the store', async () => {
+    const result = await runWithoutStore('scripts/token.ts', ['--bogus']);
     // The refusal first: without the fix it is the hook's error naming the store module loaded.
     expect(result.stderr.trim().split('\n')).toEqual([
       "token: Unknown option '--bogus'",
@@ -128,8 +162,8 @@ describe('CLI errors', () => {
     ['scripts/purge-dataset.ts'],
     ['scripts/audit.ts'],
     ['scripts/migrate.ts'],
-  ])('%s refuses a mistyped option without loading the store', (script) => {
-    const result = runWithoutStore(script, ['--bogus']);
+  ])('%s refuses a mistyped option without loading the store', async (script) => {
+    const result = await runWithoutStore(script, ['--bogus']);
     const name = script.slice('scripts/'.length, -'.ts'.length);
     // The refusal first: without the fix it is the hook's error naming the store module loaded.
     const [refusal, usage, ...rest] = result.stderr.split('\n');
@@ -144,8 +178,8 @@ describe('CLI errors', () => {
   // migrate loaded the store's graph before its settings were read, so a SQLITE_PATH that can be
   // no store (a folder, a file that is no SQLite database, one under a file) took some 1 s more to
   // refuse than the configuration check it is.
-  it('npm run migrate refuses a SQLITE_PATH that is a folder without loading the store', () => {
-    const result = runWithoutStore('scripts/migrate.ts', [], { SQLITE_PATH: dir, STORE_ENGINE: 'sqlite' });
+  it('npm run migrate refuses a SQLITE_PATH that is a folder without loading the store', async () => {
+    const result = await runWithoutStore('scripts/migrate.ts', [], { SQLITE_PATH: dir, STORE_ENGINE: 'sqlite' });
     // The refusal first: without the fix it is the hook's error naming the store module loaded.
     expect(result.stderr).toBe(`migrate: Invalid configuration:\n  - SQLITE_PATH: ${dir} is a folder, not a file\n`);
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
@@ -160,9 +194,8 @@ describe('CLI errors', () => {
     ['scripts/import.ts', ['extract.csv', '--party', 'p', '--dataset', 'no-such'], 'no dataset no-such in'],
     ['scripts/seed.ts', ['--no-upload', '--size', 'many'], '--size must be'],
     ['scripts/seed.ts', ['--bogus'], "Unknown option '--bogus'"],
-  ])('%s refuses %j without loading the storage SDK', (script, args, refusal) => {
-    writeFileSync(join(dir, 'extract.csv'), 'firstName,lastName\nTest,Person\n');
-    const result = runWithoutStore(
+  ])('%s refuses %j without loading the storage SDK', async (script, args, refusal) => {
+    const result = await runWithoutStore(
       script,
       args.map((arg) => (arg === 'extract.csv' ? join(dir, arg) : arg)),
       {},
@@ -178,10 +211,10 @@ describe('CLI errors', () => {
 
   // A party the files do not name is looked for among those the store remembers; with no store
   // file there are none, but token loaded the host's whole graph (services.ts) to learn the path.
-  it('npm run token refuses a mistyped party without loading the store, where there is no store', () => {
-    const result = runWithoutStore('scripts/token.ts', ['--party', 'kettering-borough', '--role', 'dpo'], {
+  it('npm run token refuses a mistyped party without loading the store, where there is no store', async () => {
+    const result = await runWithoutStore('scripts/token.ts', ['--party', 'kettering-borough', '--role', 'dpo'], {
       SQLITE_PATH: join(dir, 'no-store-here', 'lintel.db'),
-      LOCAL_SECRETS_PATH: ISOLATED.LOCAL_SECRETS_PATH,
+      LOCAL_SECRETS_PATH: isolated().LOCAL_SECRETS_PATH,
     });
     expect(result.stderr.trim().split('\n')).toEqual([
       'token: no party kettering-borough in the agreements',
@@ -193,32 +226,35 @@ describe('CLI errors', () => {
   // The API drops a role the party holds in no agreement (resolveCaller), so such a token was
   // minted and then refused by every endpoint, as a token without a role is; a mistyped party
   // was answered as a gap in PARTY_CLIENT_IDS.
-  it('npm run token refuses a role the party does not hold, and a party no agreement names (exit 2)', () => {
-    const env = { ...ISOLATED, DEV_ISSUER_KEY_PATH: join(dir, 'dev-issuer-key.json') };
-    const typo = run('scripts/token.ts', ['--party', 'kettering-borough-council', '--role', 'housing_officer'], env);
+  it('npm run token refuses a role the party does not hold, and a party no agreement names (exit 2)', async () => {
+    const env = isolatedWithIssuerKey();
+    // The four at once: the three refused are refused before the key the fourth makes.
+    const [typo, mixed, party, held] = await Promise.all([
+      run('scripts/token.ts', ['--party', 'kettering-borough-council', '--role', 'housing_officer'], env),
+      run(
+        'scripts/token.ts',
+        ['--party', 'kettering-borough-council', '--role', 'housing-officer', '--role', 'researcher'],
+        env,
+      ),
+      run('scripts/token.ts', ['--party', 'kettering-borough', '--role', 'dpo'], env),
+      run('scripts/token.ts', ['--party', 'kettering-borough-council', '--role', 'housing-officer'], env),
+    ]);
     expect({ status: typo.status, stdout: typo.stdout }).toEqual({ status: 2, stdout: '' });
     expect(typo.stderr.trim()).toBe(
       'token: party kettering-borough-council holds no role housing_officer in the agreements (its roles: dpo, housing-officer, senior-officer)',
     );
     // One role held and one not: the token would carry the first alone, which is not what was asked.
-    const mixed = run(
-      'scripts/token.ts',
-      ['--party', 'kettering-borough-council', '--role', 'housing-officer', '--role', 'researcher'],
-      env,
-    );
     expect({ status: mixed.status, stdout: mixed.stdout }).toEqual({ status: 2, stdout: '' });
     expect(mixed.stderr).toContain('holds no role researcher');
     // A party no agreement names is a command line mistyped: the usage line follows, as it does
     // import's unknown --party and relink's unknown --agreement (it was refused without it). A
     // role the party does not hold stays the agreements' refusal, naming the roles it does.
-    const party = run('scripts/token.ts', ['--party', 'kettering-borough', '--role', 'dpo'], env);
     expect({ status: party.status, stdout: party.stdout }).toEqual({ status: 2, stdout: '' });
     expect(party.stderr.trim().split('\n')).toEqual([
       'token: no party kettering-borough in the agreements',
       expect.stringMatching(/^usage: npm run token -- --party/),
     ]);
     // The roles it holds are minted as before.
-    const held = run('scripts/token.ts', ['--party', 'kettering-borough-council', '--role', 'housing-officer'], env);
     expect(held.stderr).toBe('');
     expect(held.status).toBe(0);
     expect(held.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
@@ -226,9 +262,9 @@ describe('CLI errors', () => {
 
   // A development issuer's key whose folder could not be made was answered "token: FolderError",
   // naming neither the folder nor the setting that placed it there.
-  it('npm run token names DEV_ISSUER_KEY_PATH when its folder cannot be made (exit 1)', () => {
-    const result = run('scripts/token.ts', ['--party', 'kettering-borough-council', '--role', 'dpo'], {
-      ...ISOLATED,
+  it('npm run token names DEV_ISSUER_KEY_PATH when its folder cannot be made (exit 1)', async () => {
+    const result = await run('scripts/token.ts', ['--party', 'kettering-borough-council', '--role', 'dpo'], {
+      ...isolated(),
       DEV_ISSUER_KEY_PATH: '/proc/nope/dev-issuer-key.json',
     });
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
@@ -240,10 +276,10 @@ describe('CLI errors', () => {
   // A party the files do not name is looked for in the store SQLITE_PATH names; a SQLITE_PATH
   // naming a folder, or a file that is no SQLite store, was answered "token: SqliteError", naming
   // neither the setting nor what is wrong with it.
-  it('npm run token names SQLITE_PATH when it is a folder or no SQLite store, for a party the files do not name (exit 1)', () => {
-    const env = { ...ISOLATED, DEV_ISSUER_KEY_PATH: join(dir, 'dev-issuer-key.json') };
+  it('npm run token names SQLITE_PATH when it is a folder or no SQLite store, for a party the files do not name (exit 1)', async () => {
+    const env = isolatedWithIssuerKey();
     const folder = mkdtempSync(join(dir, 'store-folder-'));
-    const asFolder = run('scripts/token.ts', ['--party', 'kettering-borough', '--role', 'dpo'], {
+    const asFolder = await run('scripts/token.ts', ['--party', 'kettering-borough', '--role', 'dpo'], {
       ...env,
       SQLITE_PATH: folder,
     });
@@ -252,7 +288,7 @@ describe('CLI errors', () => {
 
     const notStore = join(dir, 'not-a-store.db');
     writeFileSync(notStore, 'not a database\n');
-    const asText = run('scripts/token.ts', ['--party', 'kettering-borough', '--role', 'dpo'], {
+    const asText = await run('scripts/token.ts', ['--party', 'kettering-borough', '--role', 'dpo'], {
       ...env,
       SQLITE_PATH: notStore,
     });
@@ -266,13 +302,12 @@ describe('CLI errors', () => {
   // other command line a script cannot run (import's --timeout, seed's --size).
   it.each([['0'], ['1441'], ['an hour'], ['']])(
     'npm run token refuses --minutes %j with its usage line (exit 2)',
-    (minutes) => {
-      const result = run(
+    async (minutes) => {
+      const result = await run(
         'scripts/token.ts',
         ['--party', 'kettering-borough-council', '--role', 'dpo', '--minutes', minutes],
         {
-          ...ISOLATED,
-          DEV_ISSUER_KEY_PATH: join(dir, 'dev-issuer-key.json'),
+          ...isolatedWithIssuerKey(),
         },
       );
       expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
@@ -286,19 +321,22 @@ describe('CLI errors', () => {
   // An agreement that ended, its file removed, leaves its parties mapped in PARTY_CLIENT_IDS (its
   // DPO still reads its access log: the host accepts them once its store remembers the agreement).
   // The token script, reading the files alone, refused every party's token over the mapping.
-  it('npm run token mints a current party its token while PARTY_CLIENT_IDS still maps the parties of an ended agreement', () => {
+  it('npm run token mints a current party its token while PARTY_CLIENT_IDS still maps the parties of an ended agreement', async () => {
     const env = {
-      ...ISOLATED,
-      DEV_ISSUER_KEY_PATH: join(dir, 'dev-issuer-key.json'),
+      ...isolatedWithIssuerKey(),
       AGREEMENTS_DIR: agreementsFolderWithout(['housingFirst']),
     };
-    const held = run('scripts/token.ts', ['--party', 'kettering-borough-council', '--role', 'housing-officer'], env);
+    const held = await run(
+      'scripts/token.ts',
+      ['--party', 'kettering-borough-council', '--role', 'housing-officer'],
+      env,
+    );
     expect({ status: held.status, stderr: held.stderr }).toEqual({ status: 0, stderr: '' });
     expect(held.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
   });
 
-  it('npm run audit names a malformed setting in one line', () => {
-    const result = run('scripts/audit.ts', ['verify'], { CURATED_MIN_CELL: 'abc' });
+  it('npm run audit names a malformed setting in one line', async () => {
+    const result = await run('scripts/audit.ts', ['verify'], { CURATED_MIN_CELL: 'abc' });
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toBe('audit: Invalid configuration:\n  - CURATED_MIN_CELL: must be a number');
   });
@@ -308,11 +346,10 @@ describe('CLI errors', () => {
   it.each([
     ['scripts/audit.ts', ['verify']],
     ['scripts/purge-dataset.ts', ['--dataset', 'kbc-tenancies']],
-  ])('%s names SQLITE_PATH when it is a file that is no SQLite database (exit 1)', (script, args) => {
+  ])('%s names SQLITE_PATH when it is a file that is no SQLite database (exit 1)', async (script, args) => {
     const notes = join(dir, 'notes.txt');
-    writeFileSync(notes, 'the housing register, to be loaded on Monday\n');
-    const result = run(script, args, {
-      ...ISOLATED,
+    const result = await run(script, args, {
+      ...isolated(),
       AzureWebJobsStorage: inject('azuriteConnectionString'),
       SQLITE_PATH: notes,
     });
@@ -326,9 +363,9 @@ describe('CLI errors', () => {
   it.each([
     ['scripts/audit.ts', ['verify']],
     ['scripts/relink.ts', []],
-  ])('%s names AZURITE_BLOB_PORT when it is no port (exit 1)', (script, args) => {
-    const result = run(script, args, {
-      ...ISOLATED,
+  ])('%s names AZURITE_BLOB_PORT when it is no port (exit 1)', async (script, args) => {
+    const result = await run(script, args, {
+      ...isolated(),
       AzureWebJobsStorage: 'UseDevelopmentStorage=true',
       AZURITE_BLOB_PORT: 'abc',
     });
@@ -348,10 +385,10 @@ describe('CLI errors', () => {
     const file = join(dir, 'import-extract.csv');
     writeFileSync(file, 'firstName,lastName\nTest,Person\n');
     const name = `bad-host-port-${randomUUID()}.csv`;
-    const result = run(
+    const result = await run(
       'scripts/import.ts',
       [file, '--party', 'kettering-borough-council', '--dataset', 'keyways-housing-register', '--name', name],
-      { ...ISOLATED, LINTEL_ENV: 'test', AzureWebJobsStorage: connection, LINTEL_HOST_PORT: 'abc' },
+      { ...isolated(), LINTEL_ENV: 'test', AzureWebJobsStorage: connection, LINTEL_HOST_PORT: 'abc' },
     );
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
     expect(result.stderr).toBe(
@@ -365,8 +402,8 @@ describe('CLI errors', () => {
 
   it.each([['scripts/curate.ts'], ['scripts/relink.ts'], ['scripts/migrate.ts']])(
     '%s names a malformed setting without a stack trace',
-    (script) => {
-      const result = run(script, [], { ...ISOLATED, CURATED_MIN_CELL: 'abc' });
+    async (script) => {
+      const result = await run(script, [], { ...isolated(), CURATED_MIN_CELL: 'abc' });
       expect(result.status).toBe(1);
       expect(result.stderr).toContain('CURATED_MIN_CELL');
       expect(result.stderr).not.toContain('abc');
@@ -384,8 +421,8 @@ describe('CLI errors', () => {
     '%s says in one line that the local stack is not running',
     async (script, args) => {
       const port = await freePort();
-      const result = run(script, args, {
-        ...ISOLATED,
+      const result = await run(script, args, {
+        ...isolated(),
         AzureWebJobsStorage: 'UseDevelopmentStorage=true',
         AZURITE_BLOB_PORT: String(port),
       });
@@ -404,8 +441,8 @@ describe('CLI errors', () => {
   // what refused nor what to do, where import, curate and relink ask whether `npm start` is running.
   it('npm run seed, storage refusing the uploads, asks whether the local host is running, in one line (exit 1)', async () => {
     const port = await freePort();
-    const result = run('scripts/seed.ts', ['--size', '10', '--out', join(dir, 'seed-refused')], {
-      ...ISOLATED,
+    const result = await run('scripts/seed.ts', ['--size', '10', '--out', join(dir, 'seed-refused')], {
+      ...isolated(),
       LINTEL_ENV: 'test',
       AzureWebJobsStorage: azuriteConnectionString(port),
     });
@@ -424,11 +461,10 @@ describe('CLI errors', () => {
     ['FILE/extracts', 'seed: --out must be a folder: FILE is a file'],
   ])(
     'npm run seed names an --out %s it cannot write into, in one line (exit 2)',
-    (out, message) => {
+    async (out, message) => {
       const file = join(dir, 'seed-out-file.csv');
-      writeFileSync(file, 'not a folder\n');
-      const result = run('scripts/seed.ts', ['--size', '10', '--no-upload', '--out', out.replace('FILE', file)], {
-        ...ISOLATED,
+      const result = await run('scripts/seed.ts', ['--size', '10', '--no-upload', '--out', out.replace('FILE', file)], {
+        ...isolated(),
         LINTEL_ENV: 'test',
       });
       expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
@@ -455,10 +491,10 @@ describe('CLI errors', () => {
       ['scripts/purge-dataset.ts', ['--dataset', 'no-such-dataset']],
       ['scripts/audit.ts', ['verify']],
     ];
-    const stack = () => ({ ...ISOLATED, LINTEL_ENV: 'test', AzureWebJobsStorage: inject('azuriteConnectionString') });
+    const stack = () => ({ ...isolated(), LINTEL_ENV: 'test', AzureWebJobsStorage: inject('azuriteConnectionString') });
 
-    it.each(scripts)('%s names the agreement file and what is wrong in it', (script, args) => {
-      const result = run(script, args, { ...stack(), AGREEMENTS_DIR: agreements, PARTY_CLIENT_IDS: '{}' });
+    it.each(scripts)('%s names the agreement file and what is wrong in it', async (script, args) => {
+      const result = await run(script, args, { ...stack(), AGREEMENTS_DIR: agreements, PARTY_CLIENT_IDS: '{}' });
       expect(result.status).toBe(1);
       expect(result.stderr).toContain('social-care-education-housing.yaml: grants[');
       expect(result.stderr).toContain("grant names unknown party 'social-housing-provider'");
@@ -467,8 +503,8 @@ describe('CLI errors', () => {
 
     it.each(scripts)(
       '%s names PARTY_CLIENT_IDS and the party no agreement knows, not the client id',
-      (script, args) => {
-        const result = run(script, args, { ...stack(), PARTY_CLIENT_IDS: '{"client-SECRET":"riverside-homes"}' });
+      async (script, args) => {
+        const result = await run(script, args, { ...stack(), PARTY_CLIENT_IDS: '{"client-SECRET":"riverside-homes"}' });
         expect(result.status).toBe(1);
         expect(result.stderr.trim()).toBe(
           `${script.slice('scripts/'.length, -'.ts'.length)}: PARTY_CLIENT_IDS: party 'riverside-homes' is not a party to any loaded agreement`,
@@ -493,8 +529,8 @@ describe('CLI errors', () => {
       ['scripts/migrate.ts', []],
       ['scripts/purge-dataset.ts', ['--dataset', 'no-such-dataset']],
       ['scripts/audit.ts', ['verify']],
-    ])('%s names the file and where in it, quoting nothing of it (exit 1)', (script, args) => {
-      const result = run(script, args, {}, checkout);
+    ])('%s names the file and where in it, quoting nothing of it (exit 1)', async (script, args) => {
+      const result = await run(script, args, {}, checkout);
       expect(result.stderr.split('\n')).toEqual([
         `${script.slice('scripts/'.length, -'.ts'.length)}: ${settingsFile}: not valid JSON at line 1, column 60`,
         '',
@@ -515,8 +551,8 @@ describe('CLI errors', () => {
       'scripts/package.ts',
       'npm run package [-- [--out <dir>] [--leave-out-uncommitted-agreements] [--leave-out-uncommitted-code]]',
     ],
-  ])('%s answers --help with its usage line, touching nothing', (script, usage) => {
-    const result = run(script, ['--help'], ISOLATED);
+  ])('%s answers --help with its usage line, touching nothing', async (script, usage) => {
+    const result = await run(script, ['--help'], isolated());
     expect(result.status).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe(`usage: ${result.stdout.slice('usage: '.length)}`);
@@ -535,8 +571,8 @@ describe('CLI errors', () => {
     ['scripts/relink.ts'],
     ['scripts/purge-dataset.ts'],
     ['scripts/package.ts'],
-  ])('%s shows every option after the -- that npm passes it through', (script) => {
-    const usage = run(script, ['--help'], ISOLATED).stdout.trim();
+  ])('%s shows every option after the -- that npm passes it through', async (script) => {
+    const usage = (await run(script, ['--help'], isolated())).stdout.trim();
     const passedFrom = usage.search(/(?<=[\s[])--(?=\s)/);
     expect(passedFrom).toBeGreaterThan(0);
     expect(usage.slice(0, passedFrom)).not.toMatch(/\s\[?--?[a-z]/);
@@ -563,13 +599,12 @@ describe('CLI errors', () => {
     ['', 'import: PATH is a folder, not a file'],
     ['empty.csv', 'import: PATH is empty: the importer rejects an empty file'],
   ])('npm run import refuses %j before looking for the stack (exit 2)', async (name, message) => {
-    writeFileSync(join(dir, 'empty.csv'), '');
     const path = join(dir, name);
     const port = await freePort();
-    const result = run(
+    const result = await run(
       'scripts/import.ts',
       [path, '--party', 'kettering-borough-council', '--dataset', 'keyways-housing-register'],
-      { ...ISOLATED, AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURITE_BLOB_PORT: String(port) },
+      { ...isolated(), AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURITE_BLOB_PORT: String(port) },
     );
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
     expect(result.stderr.trim()).toBe(message.replace('PATH', path));
@@ -583,11 +618,9 @@ describe('CLI errors', () => {
     ['--right', '', 'link: PATH is a folder, not a file (--right)'],
     ['--map', 'no-such-map.json', 'link: no file PATH (--map)'],
     ['--truth', 'no-such-truth.csv', 'link: no file PATH (--truth)'],
-  ])('npm run link names a %s that is no file, in one line (exit 2)', (option, name, message) => {
+  ])('npm run link names a %s that is no file, in one line (exit 2)', async (option, name, message) => {
     const csv = join(dir, 'link-side.csv');
-    writeFileSync(csv, 'firstName,lastName\nA,B\n');
     const map = join(dir, 'link-map.json');
-    writeFileSync(map, JSON.stringify({ left: { columns: {} }, right: { columns: {} } }));
     const given: Record<string, string> = {
       '--left': csv,
       '--right': csv,
@@ -596,7 +629,7 @@ describe('CLI errors', () => {
     };
     const path = join(dir, name);
     given[option] = path;
-    const result = run('scripts/link.ts', Object.entries(given).flat(), ISOLATED);
+    const result = await run('scripts/link.ts', Object.entries(given).flat(), isolated());
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
     expect(linkRefusal(result.stderr)).toBe(message.replace('PATH', path));
   });
@@ -604,13 +637,12 @@ describe('CLI errors', () => {
   // A --map that was no JSON (a CSV given in its place, say) was answered "link failed:
   // SyntaxError" with exit 1, where a map of the wrong shape is refused with exit 2 naming the map.
   // The parser's own message is not repeated: it quotes the file, which may be a partner's rows.
-  it('npm run link refuses a --map that is not JSON, naming the option and quoting nothing of it (exit 2)', () => {
+  it('npm run link refuses a --map that is not JSON, naming the option and quoting nothing of it (exit 2)', async () => {
     const csv = join(dir, 'link-side.csv');
-    writeFileSync(csv, 'firstName,lastName\nA,B\n');
-    const result = run(
+    const result = await run(
       'scripts/link.ts',
       ['--left', csv, '--right', csv, '--map', csv, '--out', join(dir, 'pairs-not-json.csv')],
-      ISOLATED,
+      isolated(),
     );
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
     const lines = linkRefusal(result.stderr).split('\n');
@@ -619,16 +651,14 @@ describe('CLI errors', () => {
 
   // The pairs are written after the whole run: an --out into a folder that is not there was
   // answered at its end with "link failed: Error (ENOENT)", exit 1, naming no option.
-  it('npm run link refuses an --out in a folder that is not there, before linking (exit 2)', () => {
+  it('npm run link refuses an --out in a folder that is not there, before linking (exit 2)', async () => {
     const csv = join(dir, 'link-side.csv');
-    writeFileSync(csv, 'firstName,lastName\nA,B\n');
     const map = join(dir, 'link-map.json');
-    writeFileSync(map, JSON.stringify({ left: { columns: {} }, right: { columns: {} } }));
     const folder = join(dir, 'no-such-folder');
-    const result = run(
+    const result = await run(
       'scripts/link.ts',
       ['--left', csv, '--right', csv, '--map', map, '--out', join(folder, 'pairs.csv')],
-      ISOLATED,
+      isolated(),
     );
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
     expect(linkRefusal(result.stderr).split('\n')).toEqual([
@@ -639,12 +669,14 @@ describe('CLI errors', () => {
 
   // A folder given as --out (`.lintel` for `.lintel/pairs.csv`) was answered after the whole run
   // with "link failed: Error (EISDIR)", exit 1, naming neither the option nor the folder.
-  it('npm run link refuses an --out that is a folder, before linking (exit 2)', () => {
+  it('npm run link refuses an --out that is a folder, before linking (exit 2)', async () => {
     const csv = join(dir, 'link-side.csv');
-    writeFileSync(csv, 'firstName,lastName\nA,B\n');
     const map = join(dir, 'link-map.json');
-    writeFileSync(map, JSON.stringify({ left: { columns: {} }, right: { columns: {} } }));
-    const result = run('scripts/link.ts', ['--left', csv, '--right', csv, '--map', map, '--out', dir], ISOLATED);
+    const result = await run(
+      'scripts/link.ts',
+      ['--left', csv, '--right', csv, '--map', map, '--out', dir],
+      isolated(),
+    );
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
     expect(linkRefusal(result.stderr).split('\n')).toEqual([
       `link: --out ${dir} is a folder, not a file`,
@@ -656,16 +688,14 @@ describe('CLI errors', () => {
   // and the run went on with that threshold, exit 0, where any other unreadable value is refused.
   it.each([[''], [' '], ['two per cent']])(
     'npm run link refuses --review-threshold %j with its usage line (exit 2)',
-    (threshold) => {
+    async (threshold) => {
       const csv = join(dir, 'link-side.csv');
-      writeFileSync(csv, 'firstName,lastName\nA,B\n');
       const map = join(dir, 'link-map.json');
-      writeFileSync(map, JSON.stringify({ left: { columns: {} }, right: { columns: {} } }));
       const out = join(dir, 'pairs-threshold.csv');
-      const result = run(
+      const result = await run(
         'scripts/link.ts',
         ['--left', csv, '--right', csv, '--map', map, '--out', out, '--review-threshold', threshold],
-        ISOLATED,
+        isolated(),
       );
       expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
       const lines = linkRefusal(result.stderr).split('\n');
@@ -676,8 +706,8 @@ describe('CLI errors', () => {
     },
   );
 
-  it('npm run import names what is missing, with its usage (exit 2)', () => {
-    const result = run('scripts/import.ts', ['some.csv', '--party', 'la-housing'], ISOLATED);
+  it('npm run import names what is missing, with its usage (exit 2)', async () => {
+    const result = await run('scripts/import.ts', ['some.csv', '--party', 'la-housing'], isolated());
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('import: a file, --party and --dataset are needed');
     expect(result.stderr).toContain('usage: npm run import -- <file>');
@@ -712,8 +742,8 @@ describe('CLI errors', () => {
       `import: Unknown option '--dry-run'. To specify a positional argument starting with a '-', place it at the end of the command after '--', as in '-- "--dry-run"`,
       'usage: npm run import -- <file> --party <party-id> --dataset <dataset-id> [--name <file name>] [--delimiter comma|semicolon|tab|pipe] [--as-of YYYY-MM-DD] [--timeout <seconds>] [--remote]',
     ],
-  ])('%s names an unknown option, then its usage line (exit 2)', (script, refusal, usage) => {
-    const result = run(script, ['--dry-run'], ISOLATED);
+  ])('%s names an unknown option, then its usage line (exit 2)', async (script, refusal, usage) => {
+    const result = await run(script, ['--dry-run'], isolated());
     expect(result.status).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr.split('\n')).toEqual([refusal, usage, '']);
@@ -723,7 +753,7 @@ describe('CLI errors', () => {
 // Against Azure the scripts sign in as the operator (DefaultAzureCredential). An identity without
 // the data-plane role was answered `curate: failed (RestError)`, which says neither what refused
 // nor what to do. The service's message is never printed: it quotes the account and the blob.
-describe("an Azure service refusing the operator's identity", () => {
+describe.concurrent("an Azure service refusing the operator's identity", () => {
   const BLOB_MESSAGE =
     'This request is not authorized to perform this operation using this permission.\nRequestId:0f3c\nTime:2026-12-06T09:00:00Z https://stlintelprod.blob.core.windows.net/curated/export.lock';
   const leaked = (line: string): string[] =>
@@ -733,7 +763,7 @@ describe("an Azure service refusing the operator's identity", () => {
 
   it.each([['AuthorizationPermissionMismatch'], ['AuthorizationFailure']])(
     'names a blob storage 403 %s by status and code, and the role and README section it needs',
-    (code) => {
+    async (code) => {
       const line = failureLine('curate', new RestError(BLOB_MESSAGE, { statusCode: 403, code }));
       expect(line).toBe(
         `curate: blob storage refused this identity (403 ${code}): it needs the Storage Blob Data Contributor role on the container it uses (infra/README.md, "Operator access")\n`,
@@ -742,7 +772,7 @@ describe("an Azure service refusing the operator's identity", () => {
     },
   );
 
-  it('reads the code from the response header when a body-less answer (HEAD) carries none', () => {
+  it('reads the code from the response header when a body-less answer (HEAD) carries none', async () => {
     const err = Object.assign(new RestError(BLOB_MESSAGE, { statusCode: 403 }), {
       details: { errorCode: 'AuthorizationPermissionMismatch' },
     });
@@ -751,14 +781,14 @@ describe("an Azure service refusing the operator's identity", () => {
     );
   });
 
-  it('names a refusal under an error of ours (a lease lost, say) by what refused it', () => {
+  it('names a refusal under an error of ours (a lease lost, say) by what refused it', async () => {
     const refusal = new RestError(BLOB_MESSAGE, { statusCode: 403, code: 'AuthorizationPermissionMismatch' });
     const line = failureLine('curate', new Error('The lease on a lock blob was lost while held', { cause: refusal }));
     expect(line).toContain('blob storage refused this identity (403 AuthorizationPermissionMismatch)');
     expect(leaked(line)).toEqual([]);
   });
 
-  it('names a Key Vault 403 by status and code, and the role it needs on the vault', () => {
+  it('names a Key Vault 403 by status and code, and the role it needs on the vault', async () => {
     const refusal = Object.assign(
       new RestError('Caller is not authorized to perform action on resource. Vault: kv-lintel-abc;location=uksouth', {
         statusCode: 403,
@@ -773,7 +803,7 @@ describe("an Azure service refusing the operator's identity", () => {
     expect(leaked(line)).toEqual([]);
   });
 
-  it('names a secret version gone (403 SecretDisabled) by secret and version, and any other failure by its kind', () => {
+  it('names a secret version gone (403 SecretDisabled) by secret and version, and any other failure by its kind', async () => {
     const disabled = Object.assign(
       new RestError('Operation get is not allowed on a disabled secret.', { statusCode: 403, code: 'Forbidden' }),
       {
@@ -790,7 +820,7 @@ describe("an Azure service refusing the operator's identity", () => {
 
   // import and seed print their own errors' messages as they are; a refusal is not theirs, and its
   // message was printed whole: the request id, the time and whatever resource it quoted.
-  it.each([['import'], ['seed']])('npm run %s --remote answers a refusal as the other scripts do', (script) => {
+  it.each([['import'], ['seed']])('npm run %s --remote answers a refusal as the other scripts do', async (script) => {
     const err = new RestError(BLOB_MESSAGE, { statusCode: 403, code: 'AuthorizationPermissionMismatch' });
     const line = ownErrorLine(script, err);
     expect(line).toBe(failureLine(script, err));
@@ -801,7 +831,7 @@ describe("an Azure service refusing the operator's identity", () => {
   // the advice to grant one sent the operator to the portal for a role they already held.
   it.each([['InvalidAuthenticationInfo'], [undefined]])(
     'answers a blob storage 401 %s as the token not accepted, advising no role',
-    (code) => {
+    async (code) => {
       const err = new RestError(
         'Server failed to authenticate the request.\nRequestId:0f3c https://stlintelprod.blob.core.windows.net/curated/export.lock',
         {
@@ -831,8 +861,8 @@ describe("an Azure service refusing the operator's identity", () => {
     ['scripts/audit.ts', ['verify']],
   ])(
     '%s against Azurite under another account key names the key, not a role (exit 1)',
-    (script, args) => {
-      const result = run(script, args, { ...ISOLATED, LINTEL_ENV: 'test', AzureWebJobsStorage: wrongKey() });
+    async (script, args) => {
+      const result = await run(script, args, { ...isolated(), LINTEL_ENV: 'test', AzureWebJobsStorage: wrongKey() });
       const name = script.slice('scripts/'.length, -'.ts'.length);
       expect({ status: result.status, stderr: result.stderr }).toEqual({
         status: 1,
@@ -842,7 +872,7 @@ describe("an Azure service refusing the operator's identity", () => {
     60_000,
   );
 
-  it('gives infra/README.md the section the line points to', () => {
+  it('gives infra/README.md the section the line points to', async () => {
     expect(readFileSync(join(ROOT, 'infra/README.md'), 'utf8')).toMatch(/^#+ Operator access$/m);
   });
 });
@@ -851,18 +881,18 @@ describe("an Azure service refusing the operator's identity", () => {
 // environment, no managed identity), DefaultAzureCredential finds nothing, and every operator
 // script against Azure answered `failed (AggregateAuthenticationError)` (or, by another path,
 // `failed (CredentialUnavailableError)`): which says neither what is missing nor how to supply it.
-describe('a machine signed in to no Azure account', () => {
+describe.concurrent('a machine signed in to no Azure account', () => {
   const NO_CREDENTIAL =
     'no Azure credential found: sign in with `az login` (or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or run with a managed identity)';
   // Only the environment's service principal is tried, and there is none: no Azure CLI, VS Code or
   // managed identity of the machine running the tests is asked.
-  const signedOut = {
-    ...ISOLATED,
+  const signedOut = () => ({
+    ...isolated(),
     LINTEL_ENV: 'test',
     AZURE_TOKEN_CREDENTIALS: 'EnvironmentCredential',
     AzureWebJobsStorage: '',
     AzureWebJobsStorage__blobServiceUri: 'https://stlintelnothere.blob.core.windows.net',
-  };
+  });
 
   it.each([
     ['scripts/relink.ts', []],
@@ -871,8 +901,8 @@ describe('a machine signed in to no Azure account', () => {
     ['scripts/purge-dataset.ts', ['--dataset', 'no-such-dataset']],
   ])(
     '%s says to sign in, in one line (exit 1)',
-    (script, args) => {
-      const result = run(script, args, signedOut);
+    async (script, args) => {
+      const result = await run(script, args, signedOut());
       expect({ status: result.status, stderr: result.stderr }).toEqual({
         status: 1,
         stderr: `${script.slice('scripts/'.length, -'.ts'.length)}: ${NO_CREDENTIAL}\n`,
