@@ -522,7 +522,7 @@ describe.each(MODES)('import corpus, rows prepared %s: malformed files are rejec
   let educationBaseline: Awaited<ReturnType<typeof storedRecords>>;
 
   beforeAll(async () => {
-    h = await createImportHarness({ rowWorkerMinBytes });
+    h = await createImportHarness({ rowWorkerMinBytes, spareRowWorker: true });
     // A loaded snapshot each rejected file must leave untouched.
     expect(
       (await h.importFile(`${HOUSING}/${MDI}/baseline.csv`, importFixture('good-second-snapshot.csv'))).outcome,
@@ -586,7 +586,7 @@ describe.each(MODES)(
   (_, rowWorkerMinBytes) => {
     let h: ImportHarness;
     beforeAll(async () => {
-      h = await createImportHarness({ rowWorkerMinBytes });
+      h = await createImportHarness({ rowWorkerMinBytes, spareRowWorker: true });
     });
     afterAll(async () => {
       await h?.close();

@@ -13,6 +13,7 @@ import type { ImportContainers } from '../../../shared/imports/extract-blob.js';
 import type { ImportReport } from '../../../shared/imports/import-report.js';
 import { importExtract, type ImportDependencies, type ImportOutcome } from '../../../shared/imports/import-extract.js';
 import { claimRun } from '../../../shared/imports/import-runs.js';
+import { warmRowWorker } from '../../../shared/imports/row-worker-client.js';
 import type { RetentionDependencies } from '../../../shared/retention/enforce-retention.js';
 import type { LinkDependencies } from '../../../shared/linkage/link-people.js';
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
@@ -87,7 +88,18 @@ export function queueRetryClock(failedAt: Date = new Date()): () => Date {
 }
 
 export async function createImportHarness(
-  options: { maxBadRowShare?: number; rowWorkerMinBytes?: number; agreementsDir?: string } = {},
+  options: {
+    maxBadRowShare?: number;
+    rowWorkerMinBytes?: number;
+    agreementsDir?: string;
+    /**
+     * Starts a spare row worker when created and after each run, as the host does
+     * (functions/import-blob.ts): the next file's thread loads its modules while this file's
+     * outcome is checked, rather than inside the next import. Off by default, for tests that
+     * count the threads an import starts.
+     */
+    spareRowWorker?: boolean;
+  } = {},
 ): Promise<ImportHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'lintel-import-'));
   const paths = { sqlite: join(dir, 'lintel.db'), secrets: join(dir, 'secrets.json') };
@@ -125,8 +137,10 @@ export async function createImportHarness(
   const exportContainers: string[] = [];
   const run = (blobName: string, overrides?: Partial<ImportDependencies>) => {
     const [partyId = '', datasetId = '', ...rest] = blobName.split('/');
-    return importExtract(deps(overrides), { blobName, partyId, datasetId, fileName: rest.join('/') });
+    const outcome = importExtract(deps(overrides), { blobName, partyId, datasetId, fileName: rest.join('/') });
+    return options.spareRowWorker === true ? outcome.finally(warmRowWorker) : outcome;
   };
+  if (options.spareRowWorker === true) warmRowWorker();
   return {
     store,
     blobs,
