@@ -37,6 +37,7 @@ import {
   FINAL_STATUSES,
   isBehind,
   lockDatasetRuns,
+  lockRuns,
   markFailed,
   overwrittenSince,
   reopenRun,
@@ -477,7 +478,7 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
         keyVersion: secret.version,
       });
     }
-    await appendAccessLog(context, 'allow', 'snapshot-loaded', load.columns);
+    await appendRunEntry(context, 'allow', 'snapshot-loaded', load.columns);
     lap('access log');
     await moveExtract(deps.blobs, containers, file.blobName, properties.etag, 'processed');
     await rejectOverwrittenUnder(context);
@@ -705,7 +706,7 @@ async function rejectOverwritten(context: RunContext, onlyAt: RunAttempt): Promi
     rows: 0,
     badRows: 0,
   });
-  await appendAccessLog(context, 'deny', reason, []);
+  await appendRunEntry(context, 'deny', reason, []);
   await removeStagedLeftovers(context, finishedAt);
   return true;
 }
@@ -953,15 +954,18 @@ const SETTLED_ELSEWHERE_GRACE_MS = 10_000;
 /**
  * Whether the run's latest load (or rejection) has its access-log entry. A run opened again for
  * a newer file has the entries of its earlier loads too: only one written since the run's file
- * was received counts (`since`; both times are ISO-8601 UTC text).
+ * was received counts (`since`; both times are ISO-8601 UTC text). `db`: a transaction's, to read
+ * under its lock; `decision`: only an entry of that decision counts.
  */
-async function importEntryLogged(deps: ImportDependencies, runId: string, since?: string): Promise<boolean> {
-  let query = deps.store.db
-    .selectFrom('access_log')
-    .select('seq')
-    .where('request_id', '=', runId)
-    .where('action', '=', 'import');
+async function importEntryLogged(
+  deps: ImportDependencies,
+  runId: string,
+  since?: string,
+  { db = deps.store.db, decision }: { readonly db?: Kysely<Database>; readonly decision?: 'allow' | 'deny' } = {},
+): Promise<boolean> {
+  let query = db.selectFrom('access_log').select('seq').where('request_id', '=', runId).where('action', '=', 'import');
   if (since !== undefined) query = query.where('time', '>=', since);
+  if (decision !== undefined) query = query.where('decision', '=', decision);
   const entry = await deps.store.dialect.firstRows(query, 1).executeTakeFirst();
   return entry !== undefined;
 }
@@ -1261,7 +1265,7 @@ async function reject(
     rows: total.rows,
     badRows: total.rejected,
   });
-  await appendAccessLog(context, 'deny', reasons[0] ?? 'rejected', []);
+  await appendRunEntry(context, 'deny', reasons[0] ?? 'rejected', []);
   await removeStagedLeftovers(context, finishedAt);
   await moveExtract(deps.blobs, context.containers, file.blobName, context.etag, 'rejected');
   return { outcome: 'rejected', runId: run.id, reasons };
@@ -1311,7 +1315,7 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
   if (!logged && ownDelivery) {
     // A crash after the commit lost this run's entry: write it now (the run's own delivery).
     const columns = of === 'loaded' ? await loadedColumns(context) : [];
-    await appendAccessLog(
+    await appendRunEntry(
       context,
       of === 'loaded' ? 'allow' : 'deny',
       of === 'loaded' ? 'snapshot-loaded' : await rejectionReason(context),
@@ -1373,11 +1377,7 @@ async function logRunsLeftUnlogged(context: NameContext): Promise<void> {
   await deps.store.db.transaction().execute(async (trx) => {
     // Locked, then read again: another delivery of the name may have written their entries since.
     const locked = new Set(seen.map((run) => run.id));
-    await trx
-      .updateTable('import_run')
-      .set((eb) => ({ attempt: eb.ref('attempt') }))
-      .where('id', 'in', [...locked])
-      .execute();
+    await lockRuns(trx, [...locked]);
     for (const run of (await runsLeftUnlogged(trx, file, graceStart)).filter((run) => locked.has(run.id))) {
       await logRunLeftUnlogged({
         ...context,
@@ -1609,6 +1609,36 @@ async function rejectionReason(context: RunContext): Promise<string> {
 async function loadedColumns(context: RunContext): Promise<string[]> {
   const report = await readReport(context.deps.blobs, context.containers, 'processed', context.file.blobName);
   return report?.runId === context.run.id ? [...report.columns] : [];
+}
+
+/**
+ * The access-log entry of a run's finish, from a delivery that finished it or found its entry
+ * missing (settleDuplicate), unless one is there already: read and written under the lock of the
+ * run's row, which logRunsLeftUnlogged takes too before it writes the entry of a run finished more
+ * than the grace ago. Of the deliveries that log one finish, the first to take the lock writes the
+ * entry and every later one finds it. Written unread, a delivery merely slow between its finish and
+ * its entry (a pause, a slow storage call, a host under load) wrote it after another delivery of
+ * the name had recovered it, taking it for dead, and the access log said the file was imported
+ * twice (found by a defect hunt). The log itself is read, not a mark kept on the run: a delivery
+ * killed before the entry leaves nothing that would stop its retry writing it, and none to take
+ * over after a grace, which a delivery slower still would outlast. Counted as importEntryLogged
+ * counts, since the run's file was received, and of the same decision: a run opened again and
+ * loaded while the delivery of its rejection was stalled keeps its load's entry. On SQLite in
+ * memory written as it is (entriesWithinStoreTransactions): nothing there outlives its process.
+ */
+async function appendRunEntry(
+  context: RunContext,
+  decision: 'allow' | 'deny',
+  reasonCode: string,
+  fields: readonly string[],
+): Promise<void> {
+  const { deps, run } = context;
+  if (!entriesWithinStoreTransactions(deps.store)) return appendAccessLog(context, decision, reasonCode, fields);
+  await deps.store.db.transaction().execute(async (trx) => {
+    await lockRuns(trx, [run.id]);
+    if (await importEntryLogged(deps, run.id, run.received_at, { db: trx, decision })) return;
+    await appendAccessLog(context, decision, reasonCode, fields);
+  });
 }
 
 /** The import's one access-log entry, under its run's id (a misplaced file's: its report's). */

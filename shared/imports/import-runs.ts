@@ -217,6 +217,18 @@ export async function lockDatasetRuns(
   return run?.status;
 }
 
+/**
+ * Inside a transaction: takes the write lock on these runs' rows (an update of their own rows), so
+ * that what is read of them, and of their access-log entries, holds until it commits.
+ */
+export async function lockRuns(trx: Transaction<Database>, runIds: readonly string[]): Promise<void> {
+  await trx
+    .updateTable('import_run')
+    .set((eb) => ({ attempt: eb.ref('attempt') }))
+    .where('id', 'in', [...runIds])
+    .execute();
+}
+
 export interface RunResult {
   readonly status: 'loaded' | 'rejected' | 'failed';
   /**

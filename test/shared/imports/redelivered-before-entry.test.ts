@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessLog } from '../../../shared/audit/access-log.js';
+import { openStore, type Store } from '../../../shared/store/database.js';
 import { gate } from '../../support/gate.js';
 import { createImportHarness, importFixture, runEntries, type ImportHarness } from './import-harness.js';
 
@@ -14,10 +15,16 @@ const path = (f: string) => `la-housing/multiple-disadvantage-indicators/${f}`;
 
 describe('a delivery of a file whose first delivery has finished but not yet logged it', () => {
   let h: ImportHarness;
+  // The second delivery's own connection to the store, as another instance's: the first holds the
+  // run's lock while it writes its entry, and on one SQLite connection the second would wait for
+  // that before it read anything.
+  let otherInstance: Store;
   beforeEach(async () => {
     h = await createImportHarness();
+    otherInstance = openStore({ engine: 'sqlite', path: h.paths.sqlite });
   });
   afterEach(async () => {
+    await otherInstance?.close();
     await h?.close();
   });
 
@@ -51,7 +58,7 @@ describe('a delivery of a file whose first delivery has finished but not yet log
     const held = heldAccessLog();
     const first = h.run(name, { accessLog: held.accessLog });
     await held.holding;
-    const second = h.run(name);
+    const second = h.run(name, { store: otherInstance });
     await Promise.race([foundDuplicate(), second]);
     held.release();
     const [firstOutcome, secondOutcome] = await Promise.all([first, second]);
@@ -68,7 +75,7 @@ describe('a delivery of a file whose first delivery has finished but not yet log
     const held = heldAccessLog();
     const first = h.run(name, { accessLog: held.accessLog });
     await held.holding;
-    const second = h.run(name);
+    const second = h.run(name, { store: otherInstance });
     await Promise.race([foundDuplicate(), second]);
     held.release();
     const [firstOutcome, secondOutcome] = await Promise.all([first, second]);

@@ -1,0 +1,73 @@
+import { afterEach, expect, it } from 'vitest';
+import { createImportHarness, importFixture, runEntries, type ImportHarness } from './import-harness.js';
+import { stallImportAtPhase } from './kill-at-phase.js';
+
+/**
+ * A delivery that finished a run writes its access-log entry just after; a later delivery of the
+ * name recovers the entry of a run finished more than the grace ago with none, its delivery taken
+ * to be dead. One merely slow there — its process paused, a storage call or Key Vault slow, its
+ * host under load — was not dead: released, it wrote the entry too, and the access log, which the
+ * DPO relies on, said the file was imported (or refused) twice.
+ */
+const file = 'la-housing/multiple-disadvantage-indicators/extract.csv';
+let h: ImportHarness;
+afterEach(async () => {
+  await h?.close();
+});
+
+const runsInOrder = () => h.store.db.selectFrom('import_run').selectAll().orderBy('received_at').execute();
+/** A delivery's clock past the grace after the run's finish. */
+const afterGrace = (finishedAt: string) => ({ now: () => new Date(Date.parse(finishedAt) + 11_000) });
+
+it('has one entry for a load whose delivery stalled after its commit while its retry logged it', async () => {
+  h = await createImportHarness();
+  await h.drop(file, importFixture('good.csv'));
+  const first = stallImportAtPhase(h, 'commit', file);
+  await first.stalled;
+  const [committed] = await runsInOrder();
+  expect(committed).toMatchObject({ status: 'loaded', rows_loaded: 40 });
+
+  await expect(h.run(file, afterGrace(committed!.finished_at!))).resolves.toMatchObject({
+    outcome: 'duplicate',
+    of: 'loaded',
+  });
+  expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
+  await first.release();
+
+  expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
+});
+
+it('has one entry for a load whose delivery stalled after its commit while a later content under the name logged it', async () => {
+  h = await createImportHarness();
+  await h.drop(file, importFixture('good.csv'));
+  const first = stallImportAtPhase(h, 'commit', file);
+  await first.stalled;
+  const [committed] = await runsInOrder();
+
+  await h.drop(file, importFixture('good-second-snapshot.csv'));
+  await expect(h.run(file, afterGrace(committed!.finished_at!))).resolves.toMatchObject({
+    outcome: 'loaded',
+    loaded: 15,
+  });
+  expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
+  await expect(first.release()).resolves.toMatchObject({ outcome: 'loaded', runId: committed!.id });
+
+  expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
+});
+
+it('has one entry for a rejection whose delivery stalled after its finish while its retry logged it', async () => {
+  h = await createImportHarness();
+  await h.drop(file, importFixture('missing-required-column.csv'));
+  const first = stallImportAtPhase(h, 'commit', file);
+  await first.stalled;
+  const [rejected] = await runsInOrder();
+  expect(rejected).toMatchObject({ status: 'rejected', rejection_reason: 'missing-required-column' });
+
+  await expect(h.run(file, afterGrace(rejected!.finished_at!))).resolves.toMatchObject({
+    outcome: 'duplicate',
+    of: 'rejected',
+  });
+  await expect(first.release()).resolves.toMatchObject({ outcome: 'rejected' });
+
+  expect(await runEntries(h, rejected!.id)).toEqual([['deny', 'missing-required-column']]);
+});
