@@ -1,4 +1,5 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Expression, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { NAME_KEY_LENGTH } from '../store/migrations/0054-import-run-name-index.js';
 import type { Database, ImportRunTable } from '../store/schema.js';
 
 /**
@@ -44,13 +45,17 @@ export async function findRun(
 
 /**
  * The runs of the contents uploaded under one file name (`{partyId}/{datasetId}/{fileName}`) of a
- * party's dataset, as a query to narrow and select from: each upload of the name is a run.
+ * party's dataset, as a query to narrow and select from: each upload of the name is a run. Sought
+ * by the index of migration 0054, not read from the dataset's whole history; on SQL Server by the
+ * name's first characters, which the `substring` term asks for as the index's column is defined.
  */
 export function runsUnderName(db: Db, partyId: string, datasetId: string, blobName: string) {
+  const start = (name: Expression<string>) => sql<string>`substring(${name}, 1, ${sql.lit(NAME_KEY_LENGTH)})`;
   return db
     .selectFrom('import_run')
     .where('party_id', '=', partyId)
     .where('dataset_id', '=', datasetId)
+    .where(start(sql.ref('blob_name')), '=', start(sql.val(blobName)))
     .where('blob_name', '=', blobName);
 }
 

@@ -51,6 +51,7 @@ import { accessLogSubjectIds } from './0050-access-log-subject-ids.js';
 import { accessLogSubjectIdsFilled } from './0051-access-log-subject-ids-filled.js';
 import { breachPartnersDeadline } from './0052-breach-partners-deadline.js';
 import { matchingKeysNamingNoOne } from './0053-matching-keys-naming-no-one.js';
+import { importRunNameIndex } from './0054-import-run-name-index.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -109,5 +110,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0051-access-log-subject-ids-filled': accessLogSubjectIdsFilled(d),
     '0052-breach-partners-deadline': breachPartnersDeadline(d),
     '0053-matching-keys-naming-no-one': matchingKeysNamingNoOne(d),
+    '0054-import-run-name-index': importRunNameIndex(d),
   };
 }

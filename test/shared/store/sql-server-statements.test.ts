@@ -16,6 +16,7 @@ import { createLogger } from '../../../shared/logging.js';
 import { Pseudonymiser } from '../../../shared/domain/pseudonymise.js';
 import { CarriedPersonIds } from '../../../shared/imports/carried-person-ids.js';
 import { endKeptKeys, keepKeysOfDeparted, reachArrivals } from '../../../shared/imports/opt-out-kept-keys.js';
+import { overwrittenSince, type ImportRun } from '../../../shared/imports/import-runs.js';
 import { OptOutSuccessors } from '../../../shared/imports/opt-out-successors.js';
 import { uuidV7 } from '../../../shared/imports/record-ids.js';
 import { SnapshotWriter } from '../../../shared/imports/snapshot-writer.js';
@@ -98,6 +99,23 @@ describe('statements sent to Azure SQL', () => {
     expect(statements[0]!.sql).toMatch(
       /^select top\(1\) "agreement_id" from "record_link" where "agreement_id" > @1 order by "agreement_id"$/,
     );
+  });
+
+  it("asks for the runs under a file's name by the first characters 0054's index keys, and the name whole", async () => {
+    const { store, statements } = sqlServerStatements();
+    await overwrittenSince(store.db, {
+      id: 'run-1',
+      party_id: 'la-housing',
+      dataset_id: DATASET,
+      blob_name: `la-housing/${DATASET}/extract.csv`,
+      received_at: '2026-12-03T12:00:00.000Z',
+      uploaded_at: null,
+    } as ImportRun);
+    expectAccepted(statements);
+    // As the computed column is defined, for the optimiser to seek by it.
+    expect(statements.map((s) => s.sql)).toEqual([
+      'select "uploaded_at", "received_at" from "import_run" where "party_id" = @1 and "dataset_id" = @2 and substring("blob_name", 1, 400) = substring(@3, 1, 400) and "blob_name" = @4 and "id" != @5',
+    ]);
   });
 
   it('lists the link-review queue, first page and later ones, with statements SQL Server accepts', async () => {
@@ -949,7 +967,7 @@ describe('statements sent to Azure SQL', () => {
     expect(statements.map((s) => s.sql)).toEqual([fenceCheck, fenceCheck]);
   });
 
-  it("creates today's tables, columns and indexes (0019-0053) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0054) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -989,6 +1007,7 @@ describe('statements sent to Azure SQL', () => {
       '0051-access-log-subject-ids-filled',
       '0052-breach-partners-deadline',
       '0053-matching-keys-naming-no-one',
+      '0054-import-run-name-index',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -1061,6 +1080,15 @@ describe('statements sent to Azure SQL', () => {
     for (const table of ['source_record', 'opt_out_kept_record']) {
       expect(statements.map((s) => s.sql)).toContain(`alter table "${table}" alter column "postcode" nvarchar(9)`);
     }
+
+    // A file's runs keyed by the first 400 characters of its name, 800 bytes: a name of 1,024
+    // keyed whole would pass the 1,700 bytes SQL Server lets a key have, and its run be refused.
+    expect(statements.map((s) => s.sql)).toContain(
+      'alter table import_run add blob_name_start as substring(blob_name, 1, 400)',
+    );
+    expect(statements.map((s) => s.sql)).toContain(
+      'create index "import_run_name" on "import_run" ("party_id", "dataset_id", "blob_name_start")',
+    );
 
     // Ten person ids wide (entry-subjects.ts), in place: nullable, as the column was.
     expect(statements.map((s) => s.sql)).toContain('alter table "access_log" alter column "subject_ref" nvarchar(400)');

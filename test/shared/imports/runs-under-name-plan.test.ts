@@ -1,0 +1,62 @@
+import { CompiledQuery } from 'kysely';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { SecretSource } from '../../../shared/secrets/secret-source.js';
+import { createImportHarness, importFixture, type ImportHarness } from './import-harness.js';
+
+/**
+ * Every delivery asks for the runs under its file's name (import-runs.ts, runsUnderName), and a
+ * party's dataset gains a run for every file it is ever sent: each asking is a seek by the name
+ * (migration 0054), not a read of the dataset's whole history.
+ */
+const file = 'la-housing/multiple-disadvantage-indicators/extract.csv';
+let h: ImportHarness;
+beforeAll(async () => {
+  h = await createImportHarness();
+});
+afterAll(async () => h?.close());
+
+it("reads the runs under a file's name by a seek on import_run_name, as an overwritten file's deliveries ask for them", async () => {
+  const sent: CompiledQuery[] = [];
+  const db = h.store.db.withPlugin({
+    transformQuery: (args) => {
+      sent.push(h.store.db.getExecutor().compileQuery(args.node, args.queryId));
+      return args.node;
+    },
+    transformResult: async (args) => args.result,
+  });
+  const store = { ...h.store, db };
+  // The file overwritten while its first content is read: its retry finds the name gone, and asks
+  // whether the run was overwritten, which runs under the name are unfinished, and which unlogged.
+  await h.drop(file, importFixture('good.csv'));
+  const overwritingSecrets: SecretSource = Object.create(h.secrets, {
+    get: {
+      value: async (...args: Parameters<SecretSource['get']>) => {
+        await h.drop(file, importFixture('good-second-snapshot.csv'));
+        return h.secrets.get(...args);
+      },
+    },
+  });
+  await expect(h.run(file, { store, secrets: overwritingSecrets })).rejects.toThrow(/Import failed/);
+  await expect(h.run(file, { store })).resolves.toMatchObject({ outcome: 'loaded' });
+  await expect(h.run(file, { store })).resolves.toEqual({ outcome: 'gone' });
+
+  const byName = sent.filter(
+    (q) => /^select\b/i.test(q.sql) && /from "import_run" where .*"blob_name" = \?/.test(q.sql),
+  );
+  // overwrittenSince, unfinishedRunsUnder and runsLeftUnlogged, each asked at least once.
+  expect(
+    new Set(byName.map((q) => q.sql.replace(/\s+/g, ' ').split(' and "blob_name" = ?')[1])).size,
+  ).toBeGreaterThanOrEqual(3);
+  for (const read of byName) {
+    const { rows } = await h.store.db.executeQuery<{ detail: string }>(
+      CompiledQuery.raw(`explain query plan ${read.sql}`, [...read.parameters]),
+    );
+    const plan = rows.map((r) => r.detail).join('\n');
+    expect({ sql: read.sql, plan }).toEqual({
+      sql: read.sql,
+      plan: expect.stringMatching(
+        /SEARCH import_run USING INDEX import_run_name \(party_id=\? AND dataset_id=\? AND blob_name=\?\)/,
+      ),
+    });
+  }
+});
