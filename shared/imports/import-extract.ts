@@ -331,7 +331,16 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
             purpose,
             lap,
           });
-        claimed = await reopenRun(deps.store.db, claimed, claim);
+        // A finish within the grace is left by logRunsLeftUnlogged to its own delivery, and once
+        // reopened no delivery would find it: given the moment, as a duplicate gives it, then
+        // left to this delivery's retry to log, after the grace, before it opens the run.
+        if (
+          entriesWithinStoreTransactions(deps.store) &&
+          !(await waitForImportEntry(deps, claimed, graceLeftMs(deps, claimed)))
+        )
+          throw new RunFinishNotYetLogged();
+        // Received from now: an entry its own delivery wrote meanwhile is that finish's, not this opening's.
+        claimed = await reopenRun(deps.store.db, claimed, { ...claim, now: now().toISOString() });
         if (claimed.status === 'loading') attempt = claimed;
         logger.info('import.reopened', {
           runId: claimed.id,
@@ -971,6 +980,15 @@ async function importEntryLogged(
 }
 
 /** Waits up to `graceMs` for the run's latest entry (importEntryLogged), and returns whether it is there. */
+/** What is left of the moment the delivery that finished `run` is given to write its entry (SETTLED_ELSEWHERE_GRACE_MS). */
+function graceLeftMs(deps: ImportDependencies, run: Pick<ImportRun, 'finished_at'>): number {
+  if (run.finished_at === null) return 0;
+  return Math.min(
+    SETTLED_ELSEWHERE_GRACE_MS,
+    Date.parse(run.finished_at) + SETTLED_ELSEWHERE_GRACE_MS - (deps.now ?? (() => new Date()))().getTime(),
+  );
+}
+
 async function waitForImportEntry(
   deps: ImportDependencies,
   run: { readonly id: string; readonly received_at?: string },
@@ -1009,6 +1027,21 @@ class RunRejectedForAnotherFile extends Error {
   constructor() {
     super('Import run rejected meanwhile for another file of its bytes');
     this.name = 'RunRejectedForAnotherFile';
+  }
+}
+
+/**
+ * The final run a delivery would open again (a copy under another name, the same file uploaded
+ * again, a newer snapshot of its bytes) has no access-log entry for its finish, within the grace
+ * and after it: its delivery was killed before writing one. Opened, the run is `loading` and the
+ * finish is no candidate of logRunsLeftUnlogged: its load or refusal never reached the access log
+ * (found by a review). The delivery breaks off instead, and its retry, minutes later, logs the
+ * finish before its claim, then opens the run.
+ */
+class RunFinishNotYetLogged extends Error {
+  constructor() {
+    super('Import run to open again has no access-log entry for its finish yet');
+    this.name = 'RunFinishNotYetLogged';
   }
 }
 
@@ -1299,15 +1332,8 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
   // twice (found by a defect hunt). A retry after a crash comes minutes later (host.json), and
   // writes it without waiting; never more than the grace, however far another instance's clock
   // put the finish ahead.
-  const graceLeftMs =
-    run.finished_at === null
-      ? 0
-      : Math.min(
-          SETTLED_ELSEWHERE_GRACE_MS,
-          Date.parse(run.finished_at) + SETTLED_ELSEWHERE_GRACE_MS - (deps.now ?? (() => new Date()))().getTime(),
-        );
   const logged = ownDelivery
-    ? await waitForImportEntry(deps, run, graceLeftMs)
+    ? await waitForImportEntry(deps, run, graceLeftMs(deps, run))
     : await importEntryLogged(deps, run.id, run.received_at);
   const current =
     of === 'loaded' &&
