@@ -979,7 +979,6 @@ async function importEntryLogged(
   return entry !== undefined;
 }
 
-/** Waits up to `graceMs` for the run's latest entry (importEntryLogged), and returns whether it is there. */
 /** What is left of the moment the delivery that finished `run` is given to write its entry (SETTLED_ELSEWHERE_GRACE_MS). */
 function graceLeftMs(deps: ImportDependencies, run: Pick<ImportRun, 'finished_at'>): number {
   if (run.finished_at === null) return 0;
@@ -989,6 +988,7 @@ function graceLeftMs(deps: ImportDependencies, run: Pick<ImportRun, 'finished_at
   );
 }
 
+/** Waits up to `graceMs` for the run's latest entry (importEntryLogged), and returns whether it is there. */
 async function waitForImportEntry(
   deps: ImportDependencies,
   run: { readonly id: string; readonly received_at?: string },
