@@ -1442,7 +1442,7 @@ async function logRunLeftUnlogged(context: RunContext): Promise<void> {
   const finishedAt = run.finished_at!;
   const loaded = run.status === 'loaded';
   const published = await readReport(deps.blobs, containers, loaded ? 'processed' : 'rejected', file.blobName);
-  const laterThere = published !== undefined && published.runId !== run.id && published.finishedAt >= finishedAt;
+  const laterThere = published !== undefined && isLaterRunsReport(published, { runId: run.id, finishedAt });
   deps.logger.warn('import.entry-recovered', { runId: run.id, ...context.ids, of: run.status });
   if (loaded) {
     const staged = await readReport(deps.blobs, containers, 'processed', file.blobName, stagedReportName(context));
@@ -1484,15 +1484,32 @@ async function stageReport(context: RunContext, report: ImportReport): Promise<v
   await writeReport(deps.blobs, containers, 'processed', file.blobName, report, stagedReportName(context));
 }
 
-/** Publishes a report as `<file>.report.json` in `destination`, then removes its staged copy. */
+/**
+ * Publishes a report as `<file>.report.json` in `destination`, then removes its staged copy; not
+ * over a later run's report of the name. A delivery stalled between its finish and its report (a
+ * pause, a slow storage call) is released after a later content under the name has been read and
+ * reported: written unread, its report took the later one's place, and the party saw the older
+ * file's verdict for the name (found by a review). Written only over the report read, so one
+ * written meanwhile is read again.
+ */
 async function publishReport(
   context: RunContext,
   destination: 'processed' | 'rejected',
   report: ImportReport,
   stagedName: string,
 ): Promise<void> {
-  await writeReport(context.deps.blobs, context.containers, destination, context.file.blobName, report);
+  const { deps, containers, file } = context;
+  for (;;) {
+    const there = await readReportVersion(deps.blobs, containers, destination, file.blobName);
+    if (there !== undefined && isLaterRunsReport(there.report, report)) break;
+    if (await replaceReport(deps.blobs, containers, destination, file.blobName, report, there?.etag)) break;
+  }
   await stagedBlob(context, destination, stagedName).deleteIfExists();
+}
+
+/** Whether `published` is another run's report, finished no earlier than `finish` (a report, or a run's finish). */
+function isLaterRunsReport(published: ImportReport, finish: Pick<ImportReport, 'runId' | 'finishedAt'>): boolean {
+  return published.runId !== finish.runId && published.finishedAt >= finish.finishedAt;
 }
 
 async function publishLoadedReport(context: RunContext, report: ImportReport): Promise<void> {

@@ -71,3 +71,35 @@ it('has one entry for a rejection whose delivery stalled after its finish while 
 
   expect(await runEntries(h, rejected!.id)).toEqual([['deny', 'missing-required-column']]);
 });
+
+// Released after the later content's delivery, the first published its own report over the later
+// one's: the party saw the older file's report for the name, and the newer load's was gone.
+it("keeps the later content's report when a load's delivery stalled after its commit is released after it", async () => {
+  h = await createImportHarness();
+  await h.drop(file, importFixture('good.csv'));
+  const first = stallImportAtPhase(h, 'commit', file);
+  await first.stalled;
+  const [committed] = await runsInOrder();
+
+  await h.drop(file, importFixture('good-second-snapshot.csv'));
+  const later = await h.run(file, afterGrace(committed!.finished_at!));
+  expect(later).toMatchObject({ outcome: 'loaded', loaded: 15 });
+  await first.release();
+
+  expect(await h.report('processed', file)).toMatchObject({ runId: (later as { runId: string }).runId });
+});
+
+it("keeps the later content's report when a rejection's delivery stalled after its finish is released after it", async () => {
+  h = await createImportHarness();
+  await h.drop(file, importFixture('missing-required-column.csv'));
+  const first = stallImportAtPhase(h, 'commit', file);
+  await first.stalled;
+  const [rejected] = await runsInOrder();
+
+  await h.drop(file, importFixture('header-only.csv'));
+  const later = await h.run(file, afterGrace(rejected!.finished_at!));
+  expect(later).toMatchObject({ outcome: 'rejected' });
+  await first.release();
+
+  expect(await h.report('rejected', file)).toMatchObject({ runId: (later as { runId: string }).runId });
+});
