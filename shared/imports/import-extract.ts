@@ -8,6 +8,7 @@ import { SecretVersionGoneError, type SecretSource } from '../secrets/secret-sou
 import type { Kysely } from 'kysely';
 import type { Store } from '../store/database.js';
 import { keepAttributeLayout } from '../store/record-attributes.js';
+import { takeTransactionLock } from '../store/transaction-lock.js';
 import type { Database } from '../store/schema.js';
 import { csvRecords } from './csv-records.js';
 import {
@@ -834,9 +835,7 @@ async function rejectMisplaced(deps: ImportDependencies, blobName: string, ids: 
   // the entry a crash would have lost is not written twice.
   if (rejectedElsewhere) await waitForImportEntry(deps, { id: runId }, SETTLED_ELSEWHERE_GRACE_MS);
   deps.logger.warn('import.rejected', { runId, ...ids, sha256, reasons: ['bad-path'], rows: 0, badRows: 0 });
-  if (!(await importEntryLogged(deps, runId))) {
-    await appendAccessLog({ deps, ids, purpose: 'import', run: { id: runId } }, 'deny', 'bad-path', []);
-  }
+  await appendMisplacedEntry(deps, ids, runId);
   await moveExtract(deps.blobs, containers, blobName, properties.etag, 'rejected');
   return { outcome: 'rejected', runId, reasons: ['bad-path'] };
 }
@@ -1683,6 +1682,34 @@ async function appendRunEntry(
     await appendAccessLog(context, decision, reasonCode, fields);
   });
 }
+
+/**
+ * A misplaced file's access-log entry, under the run id its report names, unless one is there
+ * already: read and written under a lock on that id, as appendRunEntry reads and writes under its
+ * run's row, which a misplaced file has none of. Every delivery of the upload takes that id from the
+ * report (rejectMisplaced), so they all wait on the same lock, and the first to take it writes the
+ * entry. Read without it, a delivery that found another's report while that one, past its own
+ * check, was still writing its entry (a slow group commit, a paused host) wrote one as well, and
+ * the access log showed the upload denied twice (found by a defect hunt). On SQL Server the lock
+ * is takeTransactionLock's; on SQLite the store's one connection, which the transaction holds. On
+ * SQLite in memory written as it is (entriesWithinStoreTransactions): nothing there outlives its
+ * process.
+ */
+async function appendMisplacedEntry(deps: ImportDependencies, ids: LoggedIds, runId: string): Promise<void> {
+  const context = { deps, ids, purpose: 'import', run: { id: runId } };
+  if (!entriesWithinStoreTransactions(deps.store)) {
+    if (!(await importEntryLogged(deps, runId))) await appendAccessLog(context, 'deny', 'bad-path', []);
+    return;
+  }
+  await deps.store.db.transaction().execute(async (trx) => {
+    await takeTransactionLock(deps.store, trx, `lintel-import-misplaced:${runId}`, MISPLACED_ENTRY_LOCK_TIMEOUT_MS);
+    if (await importEntryLogged(deps, runId, undefined, { db: trx })) return;
+    await appendAccessLog(context, 'deny', 'bad-path', []);
+  });
+}
+
+/** How long a misplaced file's delivery waits for another's entry to be written (the lock holds one append). */
+const MISPLACED_ENTRY_LOCK_TIMEOUT_MS = 60_000;
 
 /** The import's one access-log entry, under its run's id (a misplaced file's: its report's). */
 async function appendAccessLog(
