@@ -336,6 +336,10 @@ function sqlConnectionProblem(connectionString: string, production: boolean): st
     return 'is not a connection string the store can read';
   }
   if (!connection.server) return 'must name a server (Server=…)';
+  // 0 is ADO.NET's "wait for ever", which the driver cannot do: it would give up at once.
+  if (connection.connectTimeoutMs !== undefined && !(connection.connectTimeoutMs > 0)) {
+    return 'must give Connect Timeout as a number of seconds above 0';
+  }
   if (!production) return undefined;
   if (!connection.encrypt) return 'must not turn encryption off (Encrypt) in production';
   if (connection.trustServerCertificate) {

@@ -6,6 +6,7 @@ import {
   Migrator,
   sql,
   MssqlDialect,
+  type MssqlDialectConfig,
   type Dialect as KyselyDialect,
   type MigrationResult,
   type MigrationResultSet,
@@ -124,28 +125,48 @@ function sqliteConnection(path: string, accessLogFile: string | undefined): Sqli
 const MSSQL_REQUEST_TIMEOUT_MS = 15 * 60 * 1000;
 
 function mssqlDialect(connectionString: string, poolMax = 10): MssqlDialect {
+  const { connection, pool } = mssqlConnectionOptions(connectionString, poolMax);
+  return new MssqlDialect({
+    tarn: { ...tarn, options: pool },
+    tedious: { ...tedious, connectionFactory: () => new tedious.Connection(connection) },
+  });
+}
+
+/** What the store's SQL Server connections and their pool are made with, from the operator's connection string. */
+export function mssqlConnectionOptions(
+  connectionString: string,
+  poolMax = 10,
+): { connection: tedious.ConnectionConfiguration; pool: MssqlDialectConfig['tarn']['options'] } {
   const connection = parseSqlConnection(connectionString);
-  const config: tedious.ConnectionConfiguration = {
-    server: connection.server,
-    authentication: connection.user
-      ? { type: 'default', options: { userName: connection.user, password: connection.password } }
-      : { type: 'azure-active-directory-default', options: {} },
-    options: {
-      database: connection.database,
-      port: connection.port,
-      encrypt: connection.encrypt,
-      trustServerCertificate: connection.trustServerCertificate,
-      // tedious cuts every statement off at 15 s by default. A snapshot's delete and load, and
-      // the linkage pass's application lock (which waits up to 10 minutes, link-people.ts), run
-      // longer than that on a big extract; SQLite has no such limit. Bounded, so a statement
-      // stuck behind a lock still ends well before the host's function timeout.
-      requestTimeout: MSSQL_REQUEST_TIMEOUT_MS,
+  return {
+    connection: {
+      server: connection.server,
+      authentication: connection.user
+        ? { type: 'default', options: { userName: connection.user, password: connection.password } }
+        : { type: 'azure-active-directory-default', options: {} },
+      options: {
+        database: connection.database,
+        port: connection.port,
+        encrypt: connection.encrypt,
+        trustServerCertificate: connection.trustServerCertificate,
+        // tedious cuts every statement off at 15 s by default. A snapshot's delete and load, and
+        // the linkage pass's application lock (which waits up to 10 minutes, link-people.ts), run
+        // longer than that on a big extract; SQLite has no such limit. Bounded, so a statement
+        // stuck behind a lock still ends well before the host's function timeout.
+        requestTimeout: MSSQL_REQUEST_TIMEOUT_MS,
+        ...(connection.connectTimeoutMs !== undefined && { connectTimeout: connection.connectTimeoutMs }),
+      },
+    },
+    pool: {
+      min: 0,
+      max: poolMax,
+      // The pool retries a refused connection until its acquire timeout, 30 s unless set, so a
+      // Connect Timeout alone would not bound how long a caller waits for a server that is not
+      // there. As in ADO.NET, the Connect Timeout is also how long a caller waits for the pool,
+      // which leaves one connection attempt its whole time.
+      ...(connection.connectTimeoutMs !== undefined && { acquireTimeoutMillis: connection.connectTimeoutMs }),
     },
   };
-  return new MssqlDialect({
-    tarn: { ...tarn, options: { min: 0, max: poolMax } },
-    tedious: { ...tedious, connectionFactory: () => new tedious.Connection(config) },
-  });
 }
 
 function migratorFor(store: Store): Migrator {

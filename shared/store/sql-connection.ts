@@ -21,6 +21,11 @@ export interface SqlConnection {
   encrypt: boolean;
   /** Accept any server certificate: TLS a machine in the middle could present its own key to. */
   trustServerCertificate: boolean;
+  /**
+   * How long to wait for the server when connecting, from `Connect Timeout` (or `Connection
+   * Timeout`) in seconds; undefined when the string sets none. NaN when it names no number.
+   */
+  connectTimeoutMs: number | undefined;
 }
 
 export function parseSqlConnection(connectionString: string): SqlConnection {
@@ -32,6 +37,8 @@ export function parseSqlConnection(connectionString: string): SqlConnection {
     user?: string;
     password?: string;
     options?: { encrypt?: boolean; trustServerCertificate?: boolean };
+    /** In milliseconds; null when the string's value is no number. */
+    connectionTimeout?: number | null;
   };
   return {
     server: parsed.server,
@@ -41,5 +48,6 @@ export function parseSqlConnection(connectionString: string): SqlConnection {
     password: parsed.password,
     encrypt: parsed.options?.encrypt ?? true,
     trustServerCertificate: parsed.options?.trustServerCertificate ?? false,
+    connectTimeoutMs: parsed.connectionTimeout === null ? NaN : parsed.connectionTimeout,
   };
 }

@@ -120,7 +120,8 @@ describe('npm run migrate', () => {
     const port = await freePort();
     const result = migrate(join(dir, 'unused.db'), {
       STORE_ENGINE: 'mssql',
-      MSSQL_CONNECTION_STRING: `Server=tcp:127.0.0.1,${port};Database=lintel;User Id=operator;Password=not-a-real-pw-SECRET`,
+      // Connect Timeout bounds the pool's retries of the refused connection (30 s without it).
+      MSSQL_CONNECTION_STRING: `Server=tcp:127.0.0.1,${port};Database=lintel;User Id=operator;Password=not-a-real-pw-SECRET;Connect Timeout=2`,
       LOG_LEVEL: 'error',
     });
     expect(result.status).toBe(1);

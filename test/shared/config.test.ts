@@ -309,6 +309,22 @@ describe('the store in production', () => {
     expect(problems.join('\n')).not.toContain('sql-lintel');
   });
 
+  // Connect Timeout=0 (ADO.NET's "wait for ever") would make the driver give up every connection at
+  // once, and one naming no number would be dropped unsaid.
+  it.each(['0', '-5', 'soon'])('refuses an Azure SQL connection string with Connect Timeout=%s', (timeout) => {
+    const MSSQL_CONNECTION_STRING = `Server=tcp:sql-lintel.database.windows.net,1433;Connect Timeout=${timeout}`;
+    expect(problemsOf({ ...minimal, STORE_ENGINE: 'mssql', MSSQL_CONNECTION_STRING })).toEqual([
+      'MSSQL_CONNECTION_STRING: must give Connect Timeout as a number of seconds above 0',
+    ]);
+    expect(
+      problemsOf({
+        ...entraProduction,
+        ...azureSql,
+        MSSQL_CONNECTION_STRING: `${azureSql.MSSQL_CONNECTION_STRING};Connect Timeout=30`,
+      }),
+    ).toEqual([]);
+  });
+
   // A connection string naming no server passed start-up and failed at the first statement.
   it('refuses an Azure SQL connection string that names no server, in production or not', () => {
     expect(problemsOf({ ...entraProduction, ...azureSql, MSSQL_CONNECTION_STRING: 'Database=lintel' })).toEqual([

@@ -1,0 +1,26 @@
+// What the store's SQL Server connections are made with, from the operator's connection string.
+// No SQL Server runs here; how long a refusal takes end to end is migrate-script.test.ts's.
+import { describe, expect, it } from 'vitest';
+import { mssqlConnectionOptions } from '../../../shared/store/database.js';
+
+const SERVER = 'Server=tcp:sql-lintel.database.windows.net,1433;Database=lintel';
+
+describe('the SQL Server connection options', () => {
+  // Connect Timeout was read by mssql's parser and then dropped: every connection waited the
+  // driver's 15 s, and a caller the pool's 30 s of retries, whatever the operator had set.
+  it.each([
+    ['Connect Timeout=2', 2000],
+    ['Connection Timeout=45', 45_000],
+  ])("gives %s to each connection and to the caller's wait for the pool", (timeout, ms) => {
+    const { connection, pool } = mssqlConnectionOptions(`${SERVER};${timeout}`);
+    expect(connection.options?.connectTimeout).toBe(ms);
+    expect(pool.acquireTimeoutMillis).toBe(ms);
+  });
+
+  it("control: without a Connect Timeout the driver's and the pool's own waits stand", () => {
+    const { connection, pool } = mssqlConnectionOptions(SERVER);
+    expect(connection.options).not.toHaveProperty('connectTimeout');
+    expect(pool).not.toHaveProperty('acquireTimeoutMillis');
+    expect(pool).toEqual({ min: 0, max: 10 });
+  });
+});
