@@ -1,6 +1,5 @@
 // The operator CLIs refuse an option they cannot act on before they touch anything, rather than
 // accept it and then do nothing, the wrong thing, or wait forever.
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,51 +11,60 @@ import { createServices } from '../../shared/services.js';
 import { aishaOnKeyways, insertRecord, ROBIN_IN_SOCIAL_CARE } from '../support/records.js';
 import { testSettings } from '../support/settings.js';
 import { minimalEnv } from '../support/child-env.js';
+import { runNode } from '../support/script-run.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'lintel-cli-options-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(script: string, args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, script), ...args], {
+function run(script: string, args: string[], env: Record<string, string> = {}, timeout = 120_000) {
+  return runNode(['--import', import.meta.resolve('tsx'), join(ROOT, script), ...args], {
     cwd: ROOT,
     env: minimalEnv({ LOG_LEVEL: 'error', ...env }),
-    encoding: 'utf8',
-    timeout: 120_000,
+    timeout,
   });
 }
 
-/** A test's own store and key files beside the shared Azurite, as the scripts read them. */
+/**
+ * A test's own store and key files beside the shared Azurite, as the scripts read them: its own
+ * key file too, as a case running beside it may be making one.
+ */
 function isolated(): Record<string, string> {
+  const own = randomUUID();
   return {
     LINTEL_ENV: 'test',
     AzureWebJobsStorage: inject('azuriteConnectionString'),
-    SQLITE_PATH: join(dir, `${randomUUID()}.db`),
-    LOCAL_SECRETS_PATH: join(dir, 'secrets.json'),
+    SQLITE_PATH: join(dir, `${own}.db`),
+    LOCAL_SECRETS_PATH: join(dir, `${own}-secrets.json`),
   };
 }
+
+// The extract the import cases give, written once: a case rewriting it while another case's
+// script read it could hand that script an empty file.
+const EXTRACT = join(dir, 'extract.csv');
+writeFileSync(EXTRACT, 'firstName,lastName\nTest,Person\n');
 
 /** The refusal of an --as-of the importer cannot read, naming every form it reads. */
 const AS_OF_UNREADABLE =
   'import: --as-of must be a date, YYYY-MM-DD or YYYYMMDD, or a date-time whose time can be read, YYYY-MM-DDThh:mm[:ss][Z|±hh:mm] (or a space for the T) or YYYYMMDDThhmm[ss][Z|±hhmm]';
 
-describe('npm run import', () => {
+// Each case is a process of its own, most of it tsx starting: the describes whose cases share
+// nothing a case beside them writes run them several at once (each its own exit status and output
+// asserted). relink's and purge-dataset's, which make stores through createServices in this
+// process, and curate's, one of which holds the export lock in the shared Azurite, run one at a time.
+describe.concurrent('npm run import', () => {
   // A --timeout it could not read ended the script with exit 1, as a failure of the run would,
   // and without its usage line, where every other command line it cannot run is refused with exit 2.
   it('refuses a --timeout that is not a number before uploading, instead of waiting forever', async () => {
-    const file = join(dir, 'extract.csv');
-    writeFileSync(file, 'firstName,lastName\nTest,Person\n');
+    const file = EXTRACT;
     const name = `cli-options-${randomUUID()}.csv`;
     const connection = inject('azuriteConnectionString');
     // The containers the local host creates when it starts; no importer runs, so only --timeout
     // (or refusing it) could end the CLI.
     await ensureContainers(BlobServiceClient.fromConnectionString(connection));
-    const result = spawnSync(
-      process.execPath,
+    const result = await run(
+      'scripts/import.ts',
       [
-        '--import',
-        import.meta.resolve('tsx'),
-        join(ROOT, 'scripts/import.ts'),
         file,
         '--party',
         'kettering-borough-council',
@@ -67,12 +75,8 @@ describe('npm run import', () => {
         '--timeout',
         'ten',
       ],
-      {
-        cwd: ROOT,
-        env: minimalEnv({ LOG_LEVEL: 'error', LINTEL_ENV: 'test', AzureWebJobsStorage: connection }),
-        encoding: 'utf8',
-        timeout: 45_000,
-      },
+      { LINTEL_ENV: 'test', AzureWebJobsStorage: connection },
+      45_000,
     );
     const blob = BlobServiceClient.fromConnectionString(connection)
       .getContainerClient(CONTAINERS.incoming)
@@ -99,7 +103,7 @@ describe('npm run import', () => {
     writeFileSync(file, 'firstName,lastName\nTest,Person\n');
     const connection = inject('azuriteConnectionString');
     await ensureContainers(BlobServiceClient.fromConnectionString(connection));
-    const result = run(
+    const result = await run(
       'scripts/import.ts',
       [file, '--party', 'kettering-borough-council', '--dataset', 'keyways-housing-register', '--timeout', '10'],
       { LINTEL_ENV: 'test', AzureWebJobsStorage: connection },
@@ -126,7 +130,7 @@ describe('npm run import', () => {
     for (const name of names) writeFileSync(join(dir, name), 'firstName,lastName\nTest,Person\n');
     const connection = inject('azuriteConnectionString');
     await ensureContainers(BlobServiceClient.fromConnectionString(connection));
-    const result = run(
+    const result = await run(
       'scripts/import.ts',
       [
         ...names.map((name) => join(dir, name)),
@@ -181,12 +185,11 @@ describe('npm run import', () => {
   ])(
     'refuses --party %s --dataset %s before uploading',
     async (party, dataset, message, withUsage) => {
-      const file = join(dir, 'extract.csv');
-      writeFileSync(file, 'firstName,lastName\nTest,Person\n');
+      const file = EXTRACT;
       const name = `cli-options-${randomUUID()}.csv`;
       const connection = inject('azuriteConnectionString');
       await ensureContainers(BlobServiceClient.fromConnectionString(connection));
-      const result = run(
+      const result = await run(
         'scripts/import.ts',
         [file, '--party', party, '--dataset', dataset, '--name', name, '--timeout', '5'],
         { LINTEL_ENV: 'test', AzureWebJobsStorage: connection },
@@ -269,12 +272,11 @@ describe('npm run import', () => {
   ])(
     'refuses a name ending %s with %j before uploading',
     async (ending, options, message, withUsage) => {
-      const file = join(dir, 'extract.csv');
-      writeFileSync(file, 'firstName,lastName\nTest,Person\n');
+      const file = EXTRACT;
       const name = `cli-options-${randomUUID()}${ending}`;
       const connection = inject('azuriteConnectionString');
       await ensureContainers(BlobServiceClient.fromConnectionString(connection));
-      const result = run(
+      const result = await run(
         'scripts/import.ts',
         [
           file,
@@ -311,16 +313,16 @@ describe('npm run import', () => {
 
 // A value seed cannot use ended it with exit 1, as a failure of the run would, where every other
 // script answers a command line it cannot run with exit 2 and its usage line.
-describe('npm run seed', () => {
+describe.concurrent('npm run seed', () => {
   it.each([
     ['--share', 'abc'],
     ['--share', '0'],
     ['--size', 'many'],
     ['--size', '2.5'],
     ['--profile', 'messy'],
-  ])('refuses %s %s with exit 2 and its usage line, writing no extracts', (option, value) => {
+  ])('refuses %s %s with exit 2 and its usage line, writing no extracts', async (option, value) => {
     const out = join(dir, `seed-${randomUUID()}`);
-    const result = run('scripts/seed.ts', ['--no-upload', '--size', '50', option, value, '--out', out], {
+    const result = await run('scripts/seed.ts', ['--no-upload', '--size', '50', option, value, '--out', out], {
       LINTEL_ENV: 'test',
       AzureWebJobsStorage: inject('azuriteConnectionString'),
     });
@@ -336,9 +338,9 @@ describe('npm run seed', () => {
 // An --out whose removal would take the sources with it was refused with exit 1, as a failure of
 // the staging would, where the script's own header (and every other script) answers an option
 // given wrongly with exit 2 and its usage line.
-describe('npm run package', () => {
-  it.each([['.'], ['..']])('refuses --out %s with exit 2 and its usage line, removing nothing', (out) => {
-    const result = run('scripts/package.ts', ['--out', out]);
+describe.concurrent('npm run package', () => {
+  it.each([['.'], ['..']])('refuses --out %s with exit 2 and its usage line, removing nothing', async (out) => {
+    const result = await run('scripts/package.ts', ['--out', out]);
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(2);
@@ -354,11 +356,11 @@ describe('npm run package', () => {
     ['a folder that cannot be made', '/proc/nope', 'package: cannot make the folder /proc/nope for --out (ENOENT)'],
   ])(
     'refuses an --out that is %s in one line (exit 2), staging nothing',
-    (_, given, message) => {
+    async (_, given, message) => {
       const file = join(dir, `package-out-${randomUUID()}.txt`);
       writeFileSync(file, 'kept\n');
       const out = given.replace('FILE', file);
-      const result = run('scripts/package.ts', [
+      const result = await run('scripts/package.ts', [
         '--out',
         out,
         '--leave-out-uncommitted-agreements',
@@ -384,7 +386,7 @@ describe('npm run relink', () => {
     } finally {
       await services.close();
     }
-    const result = run('scripts/relink.ts', ['--pending', '--agreement', 'keyways-housing-allocation'], {
+    const result = await run('scripts/relink.ts', ['--pending', '--agreement', 'keyways-housing-allocation'], {
       LINTEL_ENV: 'test',
       AzureWebJobsStorage: settings.AzureWebJobsStorage!,
       SQLITE_PATH: settings.SQLITE_PATH,
@@ -411,14 +413,17 @@ describe('npm run relink', () => {
 
   // Refused in one line, without the usage line every other command line a script cannot run is
   // refused with.
-  it.each([[['--pending']], [[]]])('refuses an unknown agreement with %j, with its usage line (exit 2)', (options) => {
-    const result = run('scripts/relink.ts', [...options, '--agreement', 'no-such-agreement'], isolated());
-    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
-    expect(result.stderr.trim().split('\n')).toEqual([
-      'relink: no agreement with id no-such-agreement',
-      expect.stringMatching(/^usage: npm run relink /),
-    ]);
-  });
+  it.each([[['--pending']], [[]]])(
+    'refuses an unknown agreement with %j, with its usage line (exit 2)',
+    async (options) => {
+      const result = await run('scripts/relink.ts', [...options, '--agreement', 'no-such-agreement'], isolated());
+      expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+      expect(result.stderr.trim().split('\n')).toEqual([
+        'relink: no agreement with id no-such-agreement',
+        expect.stringMatching(/^usage: npm run relink /),
+      ]);
+    },
+  );
 });
 
 describe('npm run purge-dataset', () => {
@@ -469,7 +474,7 @@ describe('npm run purge-dataset', () => {
 
   it('refuses a dataset an agreement still defines (exit 2), deleting nothing', async () => {
     const { settings, env } = await storeWithRobin();
-    const result = run('scripts/purge-dataset.ts', ['--dataset', DROPPED], env);
+    const result = await run('scripts/purge-dataset.ts', ['--dataset', DROPPED], env);
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
     expect(result.stderr.trim()).toBe(
       `purge-dataset: dataset ${DROPPED} is still defined by an agreement: only a dataset a re-signing dropped can be purged`,
@@ -481,7 +486,7 @@ describe('npm run purge-dataset', () => {
   // hand, without the usage line import's and relink's mistyped ids are now refused with.
   it('refuses a dataset no agreement ever defined, with its usage line (exit 2), deleting nothing', async () => {
     const { settings, env } = await storeWithRobin();
-    const result = run('scripts/purge-dataset.ts', ['--dataset', `${DROPPED}-typo`], env);
+    const result = await run('scripts/purge-dataset.ts', ['--dataset', `${DROPPED}-typo`], env);
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
     expect(result.stderr.trim().split('\n')).toEqual([
       `purge-dataset: dataset ${DROPPED}-typo is not one the store remembers any agreement defining`,
@@ -490,15 +495,15 @@ describe('npm run purge-dataset', () => {
     expect(await recordsOf(settings, DROPPED)).toBe(1);
   });
 
-  it('refuses a run without --dataset (exit 2)', () => {
-    const result = run('scripts/purge-dataset.ts', [], isolated());
+  it('refuses a run without --dataset (exit 2)', async () => {
+    const result = await run('scripts/purge-dataset.ts', [], isolated());
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
     expect(result.stderr).toContain('purge-dataset: --dataset is required');
   });
 
   it('deletes the records of a dataset the re-signed agreements dropped, printing counts only', async () => {
     const { settings, env } = await storeWithRobin();
-    const result = run('scripts/purge-dataset.ts', ['--dataset', DROPPED], {
+    const result = await run('scripts/purge-dataset.ts', ['--dataset', DROPPED], {
       ...env,
       AGREEMENTS_DIR: resignedFolder(),
     });
@@ -533,7 +538,7 @@ describe('npm run curate', () => {
     'answers %j without publishing a release (every run is one)',
     async (args, status, stdout, stderr) => {
       const before = await curatedBlobs();
-      const result = run('scripts/curate.ts', args, isolated());
+      const result = await run('scripts/curate.ts', args, isolated());
       const written = (await curatedBlobs()).filter((name) => !before.includes(name));
       // Leave the shared Azurite's curated container as it was for other tests.
       const curated = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString')).getContainerClient(
@@ -561,7 +566,7 @@ describe('npm run curate', () => {
     const before = await curatedBlobs();
     let result;
     try {
-      result = run('scripts/curate.ts', [], isolated());
+      result = await run('scripts/curate.ts', [], isolated());
     } finally {
       await lock.delete({ conditions: { leaseId: lease.leaseId } }).catch(() => undefined);
     }
@@ -578,7 +583,7 @@ describe('npm run curate', () => {
 // `checkpoint --dry-run` signed and anchored a checkpoint, `verify --quiet` verified, and
 // `public-key --pem` opened the store to look for a key version named `--pem` — where the README
 // says every script refuses a mistyped option with exit 2 before it touches anything.
-describe('npm run audit', () => {
+describe.concurrent('npm run audit', () => {
   const AUDIT_USAGE = 'usage: npm run audit -- verify | checkpoint | public-key [keyId]';
   // The script takes positional arguments, so Node's message adds its hint on `--`.
   const unknownOption = (option: string) =>
@@ -607,9 +612,9 @@ describe('npm run audit', () => {
     // The usage line alone was the answer to a mistyped command, or none.
     [['verfy'], ["audit: unknown command 'verfy'", AUDIT_USAGE]],
     [[], ['audit: a command is needed', AUDIT_USAGE]],
-  ])('refuses %j with exit 2 and its usage line before it opens the store', (args, stderr) => {
+  ])('refuses %j with exit 2 and its usage line before it opens the store', async (args, stderr) => {
     const settings = isolated();
-    const result = run('scripts/audit.ts', args, settings);
+    const result = await run('scripts/audit.ts', args, settings);
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
     expect(result.stderr.split('\n')).toEqual([...stderr, '']);
     expect(existsSync(settings.SQLITE_PATH!)).toBe(false);
@@ -621,25 +626,28 @@ describe('npm run audit', () => {
   // It was then named alone, where an id the command line names and the store or the agreements do
   // not define (relink's --agreement, purge-dataset's --dataset) is a command line mistyped,
   // followed by the usage line.
-  it('refuses public-key with a key version it does not hold, naming it, then its usage line (exit 2)', () => {
-    const result = run('scripts/audit.ts', ['public-key', 'no-such-version'], isolated());
+  it('refuses public-key with a key version it does not hold, naming it, then its usage line (exit 2)', async () => {
+    const result = await run('scripts/audit.ts', ['public-key', 'no-such-version'], isolated());
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
     expect(result.stderr.split('\n')).toEqual(['audit: no signing key no-such-version', AUDIT_USAGE, '']);
   });
 });
 
-describe('the benchmarks', () => {
+describe.concurrent('the benchmarks', () => {
   // They read their options with Node's strict parser alone: `npm run bench:audit -- --help`
   // ended in a TypeError and its stack trace, where the README promised the usage line.
   it.each(['audit', 'link', 'import', 'retention', 'api'])(
     'bench:%s answers --help with its usage line and refuses an option it does not know, running nothing',
-    (bench) => {
-      const help = run(`bench/${bench}.ts`, ['--help']);
+    async (bench) => {
+      // The two at once: neither reads what the other makes.
+      const [help, refused] = await Promise.all([
+        run(`bench/${bench}.ts`, ['--help']),
+        run(`bench/${bench}.ts`, ['--nope']),
+      ]);
       expect(help.status).toBe(0);
       expect(help.stdout).toMatch(new RegExp(`^usage: npm run bench:${bench}\\b`));
       expect(help.stderr).toBe('');
 
-      const refused = run(`bench/${bench}.ts`, ['--nope']);
       expect(refused.status).toBe(2);
       expect(refused.stdout).toBe('');
       expect(refused.stderr).toBe(`bench:${bench}: Unknown option '--nope'\n${help.stdout}`);
