@@ -15,7 +15,7 @@
 import { closeSync, fdatasyncSync, openSync, statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
-import type { WalCheckpointOptions } from './wal-checkpointer.js';
+import type { WalCheckpointOptions, WalCheckpointThreadMessage } from './wal-checkpointer.js';
 
 /** A WAL smaller than this is left to the commit's own sync, which is quick for it. */
 const FLUSH_FROM_BYTES = 8 * 1024 * 1024;
@@ -26,6 +26,9 @@ const files = options.files.map((file) => {
   db.pragma('wal_autocheckpoint = 0');
   return { db, wal: `${file}-wal`, flushedAt: 0 };
 });
+const post = (message: WalCheckpointThreadMessage) => parentPort!.postMessage(message);
+// Until now there was nothing to close: the store stops a thread that has not said this (wal-checkpointer.ts).
+post('open');
 
 /** fdatasync of the WAL if it was written since the last flush (by its modification time). */
 function flushWal(file: (typeof files)[number]): void {
@@ -60,5 +63,5 @@ parentPort!.on('message', (message: 'close') => {
   clearInterval(timer);
   // A last checkpoint; closing the last connection to a file also checkpoints it.
   for (const file of files) file.db.close();
-  parentPort!.postMessage('closed');
+  post('closed');
 });

@@ -7,6 +7,9 @@ export interface WalCheckpointOptions {
   intervalMs: number;
 }
 
+/** What the thread says: its connections are open (it checkpoints from now on), or closed on request. */
+export type WalCheckpointThreadMessage = 'open' | 'closed';
+
 /** How long after losing its thread the checkpointer starts another. */
 const RESTART_DELAY_MS = 1000;
 
@@ -23,11 +26,18 @@ const RESTART_DELAY_MS = 1000;
  * The writers rely on this thread: without it their WAL files would grow for as long as the
  * process runs. So a thread that is lost (it failed, or was stopped from outside) is started
  * again a second later, for as long as the store is open.
+ *
+ * Closing waits for the thread to close its connections only once it has opened them. A thread
+ * still loading (through tsx from source, 0.3–0.5 s) has nothing to close and has checkpointed
+ * nothing, so it is stopped at once: a store opened and closed straight away (a test, a CLI
+ * that refuses its arguments) no longer waits for a thread to load only to tell it to stop.
  */
 export class WalCheckpointer {
   private worker: Worker;
   /** Settles when the current thread has exited. */
   private exited: Promise<unknown>;
+  /** Whether the current thread has opened its connections. */
+  private opened = false;
   private closed = false;
   private restartTimer: NodeJS.Timeout | undefined;
   /** Threads started after one was lost; for an operator's or a test's eyes. */
@@ -48,6 +58,9 @@ export class WalCheckpointer {
     worker.unref();
     // Its failure is followed by its exit, which starts the next.
     worker.on('error', () => undefined);
+    worker.on('message', (message: WalCheckpointThreadMessage) => {
+      if (message === 'open' && worker === this.worker) this.opened = true;
+    });
     const exited = once(worker, 'exit');
     void exited.then(() => {
       if (this.closed || worker !== this.worker) return;
@@ -55,6 +68,7 @@ export class WalCheckpointer {
         this.restartTimer = undefined;
         if (this.closed) return;
         this.restarts++;
+        this.opened = false;
         [this.worker, this.exited] = this.start();
       }, RESTART_DELAY_MS);
       this.restartTimer.unref();
@@ -66,8 +80,17 @@ export class WalCheckpointer {
     this.closed = true;
     clearTimeout(this.restartTimer);
     const worker = this.worker;
-    worker.postMessage('close');
-    await Promise.race([once(worker, 'message'), this.exited]);
+    if (this.opened) {
+      const closed = new Promise<void>((resolve) =>
+        worker.on('message', (message: WalCheckpointThreadMessage) => {
+          if (message === 'closed') resolve();
+        }),
+      );
+      worker.postMessage('close');
+      await Promise.race([closed, this.exited]);
+    }
+    // One stopped while opening them, or before its 'open' came, loses them with the thread:
+    // better-sqlite3 closes a thread's connections as the thread goes.
     await worker.terminate();
   }
 }

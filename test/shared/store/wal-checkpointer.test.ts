@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -68,6 +68,21 @@ describe('WAL checkpoints on their own thread', () => {
     } finally {
       connection.exec('rollback');
     }
+  });
+});
+
+/**
+ * Every store starts a checkpoint thread, which from source takes a few tenths of a second to
+ * load. A store closed straight after opening (a test, a CLI refusing its arguments, a cold start
+ * that fails) stops it where it is rather than waiting for it to load only to be told to close.
+ */
+describe('a checkpointer closed straight after it starts', () => {
+  it('stops its thread before the thread has opened the files it checkpoints', async () => {
+    // A file the thread's connection would create on opening it: its absence shows the thread never got that far.
+    const path = join(mkdtempSync(join(tmpdir(), 'lintel-wal-')), 'never-opened.db');
+    const checkpointer = new WalCheckpointer([path]);
+    await checkpointer.close();
+    expect(existsSync(path)).toBe(false);
   });
 });
 
