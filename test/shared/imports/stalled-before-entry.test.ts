@@ -19,70 +19,64 @@ const runsInOrder = () => h.store.db.selectFrom('import_run').selectAll().orderB
 /** A delivery's clock past the grace after the run's finish. */
 const afterGrace = (finishedAt: string) => ({ now: () => new Date(Date.parse(finishedAt) + 11_000) });
 
-it('has one entry for a load whose delivery stalled after its commit while its retry logged it', async () => {
+/** A delivery of `fixture` held after its commit (a load's, or a rejection's finish), and the run it finished. */
+async function stalledAfterCommit(fixture: string) {
   h = await createImportHarness();
-  await h.drop(file, importFixture('good.csv'));
+  await h.drop(file, importFixture(fixture));
   const first = stallImportAtPhase(h, 'commit', file);
   await first.stalled;
-  const [committed] = await runsInOrder();
+  const [run] = await runsInOrder();
+  return { first, run: run! };
+}
+
+it('has one entry for a load whose delivery stalled after its commit while its retry logged it', async () => {
+  const { first, run: committed } = await stalledAfterCommit('good.csv');
   expect(committed).toMatchObject({ status: 'loaded', rows_loaded: 40 });
 
-  await expect(h.run(file, afterGrace(committed!.finished_at!))).resolves.toMatchObject({
+  await expect(h.run(file, afterGrace(committed.finished_at!))).resolves.toMatchObject({
     outcome: 'duplicate',
     of: 'loaded',
   });
-  expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
+  expect(await runEntries(h, committed.id)).toEqual([['allow', 'snapshot-loaded']]);
   await first.release();
 
-  expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
+  expect(await runEntries(h, committed.id)).toEqual([['allow', 'snapshot-loaded']]);
 });
 
 it('has one entry for a load whose delivery stalled after its commit while a later content under the name logged it', async () => {
-  h = await createImportHarness();
-  await h.drop(file, importFixture('good.csv'));
-  const first = stallImportAtPhase(h, 'commit', file);
-  await first.stalled;
-  const [committed] = await runsInOrder();
+  const { first, run: committed } = await stalledAfterCommit('good.csv');
 
   await h.drop(file, importFixture('good-second-snapshot.csv'));
-  await expect(h.run(file, afterGrace(committed!.finished_at!))).resolves.toMatchObject({
+  await expect(h.run(file, afterGrace(committed.finished_at!))).resolves.toMatchObject({
     outcome: 'loaded',
     loaded: 15,
   });
-  expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
-  await expect(first.release()).resolves.toMatchObject({ outcome: 'loaded', runId: committed!.id });
+  expect(await runEntries(h, committed.id)).toEqual([['allow', 'snapshot-loaded']]);
+  await expect(first.release()).resolves.toMatchObject({ outcome: 'loaded', runId: committed.id });
 
-  expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
+  expect(await runEntries(h, committed.id)).toEqual([['allow', 'snapshot-loaded']]);
 });
 
 it('has one entry for a rejection whose delivery stalled after its finish while its retry logged it', async () => {
-  h = await createImportHarness();
-  await h.drop(file, importFixture('missing-required-column.csv'));
-  const first = stallImportAtPhase(h, 'commit', file);
-  await first.stalled;
-  const [rejected] = await runsInOrder();
+  const { first, run: rejected } = await stalledAfterCommit('missing-required-column.csv');
   expect(rejected).toMatchObject({ status: 'rejected', rejection_reason: 'missing-required-column' });
 
-  await expect(h.run(file, afterGrace(rejected!.finished_at!))).resolves.toMatchObject({
+  await expect(h.run(file, afterGrace(rejected.finished_at!))).resolves.toMatchObject({
     outcome: 'duplicate',
     of: 'rejected',
   });
   await expect(first.release()).resolves.toMatchObject({ outcome: 'rejected' });
 
-  expect(await runEntries(h, rejected!.id)).toEqual([['deny', 'missing-required-column']]);
+  expect(await runEntries(h, rejected.id)).toEqual([['deny', 'missing-required-column']]);
 });
 
 // Released after the later content's delivery, the first published its own report over the later
 // one's: the party saw the older file's report for the name, and the newer load's was gone.
 it("keeps the later content's report when a load's delivery stalled after its commit is released after it", async () => {
-  h = await createImportHarness();
-  await h.drop(file, importFixture('good.csv'));
-  const first = stallImportAtPhase(h, 'commit', file);
-  await first.stalled;
-  const [committed] = await runsInOrder();
+  const { first, run: committed } = await stalledAfterCommit('good.csv');
 
   await h.drop(file, importFixture('good-second-snapshot.csv'));
-  const later = await h.run(file, afterGrace(committed!.finished_at!));
+  const later = await h.run(file, afterGrace(committed.finished_at!));
   expect(later).toMatchObject({ outcome: 'loaded', loaded: 15 });
   await first.release();
 
@@ -90,14 +84,10 @@ it("keeps the later content's report when a load's delivery stalled after its co
 });
 
 it("keeps the later content's report when a rejection's delivery stalled after its finish is released after it", async () => {
-  h = await createImportHarness();
-  await h.drop(file, importFixture('missing-required-column.csv'));
-  const first = stallImportAtPhase(h, 'commit', file);
-  await first.stalled;
-  const [rejected] = await runsInOrder();
+  const { first, run: rejected } = await stalledAfterCommit('missing-required-column.csv');
 
   await h.drop(file, importFixture('header-only.csv'));
-  const later = await h.run(file, afterGrace(rejected!.finished_at!));
+  const later = await h.run(file, afterGrace(rejected.finished_at!));
   expect(later).toMatchObject({ outcome: 'rejected' });
   await first.release();
 
