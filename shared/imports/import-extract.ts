@@ -1441,7 +1441,7 @@ async function logRunLeftUnlogged(context: RunContext): Promise<void> {
   const finishedAt = run.finished_at!;
   const loaded = run.status === 'loaded';
   const published = await readReport(deps.blobs, containers, loaded ? 'processed' : 'rejected', file.blobName);
-  const laterThere = published !== undefined && isLaterRunsReport(published, { runId: run.id, finishedAt });
+  const laterThere = published !== undefined && isLaterReport(published, { runId: run.id, finishedAt });
   deps.logger.warn('import.entry-recovered', { runId: run.id, ...context.ids, of: run.status });
   if (loaded) {
     const staged = await readReport(deps.blobs, containers, 'processed', file.blobName, stagedReportName(context));
@@ -1500,15 +1500,21 @@ async function publishReport(
   const { deps, containers, file } = context;
   for (;;) {
     const there = await readReportVersion(deps.blobs, containers, destination, file.blobName);
-    if (there !== undefined && isLaterRunsReport(there.report, report)) break;
+    if (there !== undefined && isLaterReport(there.report, report)) break;
     if (await replaceReport(deps.blobs, containers, destination, file.blobName, report, there?.etag)) break;
   }
   await stagedBlob(context, destination, stagedName).deleteIfExists();
 }
 
-/** Whether `published` is another run's report, finished no earlier than `finish` (a report, or a run's finish). */
-function isLaterRunsReport(published: ImportReport, finish: Pick<ImportReport, 'runId' | 'finishedAt'>): boolean {
-  return published.runId !== finish.runId && published.finishedAt >= finish.finishedAt;
+/**
+ * Whether `published` is a later finish's report than `finish` (a report, or a run's finish):
+ * another run's finished no earlier, or the run's own finished later. The same bytes uploaded
+ * again open the run again under its id: the delivery of its first finish, stalled and released
+ * after the second's report, took that one's place (found by a review).
+ */
+function isLaterReport(published: ImportReport, finish: Pick<ImportReport, 'runId' | 'finishedAt'>): boolean {
+  if (published.runId === finish.runId) return published.finishedAt > finish.finishedAt;
+  return published.finishedAt >= finish.finishedAt;
 }
 
 async function publishLoadedReport(context: RunContext, report: ImportReport): Promise<void> {

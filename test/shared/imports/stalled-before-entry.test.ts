@@ -93,3 +93,30 @@ it("keeps the later content's report when a rejection's delivery stalled after i
 
   expect(await h.report('rejected', file)).toMatchObject({ runId: (later as { runId: string }).runId });
 });
+
+// The same bytes uploaded again past the grace open the run again under its own id, and its second
+// rejection is the party's report for the name. Released after it, the first delivery wrote its
+// report over that one, a report of its own run never taken for a later one: the party saw the first
+// rejection's report for the file sent again.
+it("keeps a run's later rejection report when the delivery of its first, stalled after its finish, is released after it", async () => {
+  h = await createImportHarness();
+  await h.drop(file, importFixture('missing-required-column.csv'));
+  const first = stallImportAtPhase(h, 'commit', file);
+  await first.stalled;
+  const [rejected] = await runsInOrder();
+
+  // Blob storage keeps Last-Modified to the second: the upload again comes in a later second than
+  // the rejection, so that it opens the run again.
+  const laterSecond = (Math.floor(Date.parse(rejected!.finished_at!) / 1000) + 1) * 1000;
+  while (Date.now() < laterSecond) await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+  await h.drop(file, importFixture('missing-required-column.csv'));
+  await expect(h.run(file, afterGrace(rejected!.finished_at!))).resolves.toMatchObject({
+    outcome: 'rejected',
+    runId: rejected!.id,
+  });
+  const [again] = await runsInOrder();
+  expect(again!.finished_at).not.toBe(rejected!.finished_at);
+  await first.release();
+
+  expect(await h.report('rejected', file)).toMatchObject({ runId: rejected!.id, finishedAt: again!.finished_at });
+});
