@@ -20,7 +20,13 @@
  * never sent the dataset, a mistyped --party).
  */
 import type { Services } from '../shared/services.js';
+import {
+  DatasetPurgeRefused,
+  purgeRefusedByTheAgreements,
+  SourcePurgeRefused,
+} from '../shared/retention/purge-refusals.js';
 import { failureLine, parseOptions, refuseUsage } from './cli.js';
+import { configuredAgreements } from './configured-agreements.js';
 
 const USAGE = 'npm run purge-dataset -- --dataset <id> [--party <id>]';
 const { values } = parseOptions('purge-dataset', USAGE, {
@@ -28,14 +34,19 @@ const { values } = parseOptions('purge-dataset', USAGE, {
 });
 if (values.dataset === undefined) refuseUsage('purge-dataset', '--dataset is required', USAGE);
 const datasetId = values.dataset;
-// The stack's graph (the store, its drivers, every migration) is loaded only once the command
-// line is read: a mistyped option or --help is answered without it, as token's is (it took tsx
-// some 2 s to load first).
-const { DatasetPurgeRefused, purgeDroppedDataset } = await import('../shared/retention/dropped-datasets.js');
-const { purgeDroppedSource, SourcePurgeRefused } = await import('../shared/retention/dropped-sources.js');
-const { stackServices } = await import('./stack-services.js');
 let services: Services | undefined;
 try {
+  // A dataset an agreement still defines (or, with --party, one none defines, or a party still a
+  // source of it) is refused on the agreements' files alone, touching nothing: the store would
+  // only say the same some 1-2 s later.
+  const refused = purgeRefusedByTheAgreements(configuredAgreements(), datasetId, values.party);
+  if (refused !== undefined) refuseUsage('purge-dataset', refused.message);
+  // The stack's graph (the store, its drivers, every migration) is loaded only once the command
+  // line is read: a mistyped option, a refusal of the agreements or --help is answered without
+  // it, as token's is (it took tsx some 2 s to load first).
+  const { purgeDroppedDataset } = await import('../shared/retention/dropped-datasets.js');
+  const { purgeDroppedSource } = await import('../shared/retention/dropped-sources.js');
+  const { stackServices } = await import('./stack-services.js');
   services = await stackServices();
   if (values.party !== undefined) {
     const s = await purgeDroppedSource(services, datasetId, values.party);

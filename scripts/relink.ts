@@ -12,25 +12,25 @@
  */
 import type { Services } from '../shared/services.js';
 import { failureLine, parseOptions, refuseUsage } from './cli.js';
+import { configuredAgreements } from './configured-agreements.js';
 
 const USAGE = 'npm run relink [-- [--agreement <id>] [--pending]]';
 const { values } = parseOptions('relink', USAGE, {
   options: { agreement: { type: 'string' }, pending: { type: 'boolean', default: false } },
 });
-// The stack's graph (the store, its drivers, every migration) is loaded only once the command
-// line is read: a mistyped option or --help is answered without it, as token's is (it took tsx
-// some 2 s to load first).
-const { linkPendingRecords, relinkAll } = await import('../shared/linkage/pending-links.js');
-const { stackServices } = await import('./stack-services.js');
 let services: Services | undefined;
 try {
-  services = await stackServices();
-  if (values.agreement !== undefined && services.agreements.agreement(values.agreement) === undefined) {
-    // refuseUsage exits at once, past the finally below: the store is closed first.
-    await services.close();
-    services = undefined;
+  // An agreement the files do not define is a mistyped --agreement, refused on the files alone:
+  // the store would only say the same some 1-2 s later.
+  if (values.agreement !== undefined && configuredAgreements().agreement(values.agreement) === undefined) {
     refuseUsage('relink', `no agreement with id ${values.agreement}`, USAGE);
   } else {
+    // The stack's graph (the store, its drivers, every migration) is loaded only once the command
+    // line is read: a mistyped option, an unknown agreement or --help is answered without it, as
+    // token's is (it took tsx some 2 s to load first).
+    const { linkPendingRecords, relinkAll } = await import('../shared/linkage/pending-links.js');
+    const { stackServices } = await import('./stack-services.js');
+    services = await stackServices();
     const summaries = values.pending
       ? await linkPendingRecords(services, values.agreement)
       : await relinkAll(services, values.agreement);

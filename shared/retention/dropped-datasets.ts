@@ -29,7 +29,10 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { Logger } from '../logging.js';
 import type { Store } from '../store/database.js';
 import { deleteOutOfScope, type RetentionDependencies } from './enforce-retention.js';
+import { DatasetPurgeRefused, purgeRefusedByTheAgreements } from './purge-refusals.js';
 import { RetentionPeople } from './retention-people.js';
+
+export { DatasetPurgeRefused } from './purge-refusals.js';
 
 /** The access log's reason for each person a purge deletes (the action is `retention-delete`). */
 export const DATASET_DROPPED_REASON = 'dataset-dropped';
@@ -86,7 +89,8 @@ export async function purgeDroppedDataset(
   deps: RetentionDependencies,
   datasetId: string,
 ): Promise<DatasetPurgeSummary> {
-  if (deps.agreements.dataset(datasetId) !== undefined) throw new DatasetPurgeRefused(datasetId, 'still-defined');
+  const refused = purgeRefusedByTheAgreements(deps.agreements, datasetId);
+  if (refused !== undefined) throw refused;
   const formerAgreementId = deps.agreements.formerAgreementOfDataset(datasetId);
   if (formerAgreementId === undefined) throw new DatasetPurgeRefused(datasetId, 'unknown');
   const plan = await deleteOutOfScope(deps, {
@@ -110,21 +114,6 @@ export async function purgeDroppedDataset(
     recordsDeleted: plan.records,
     optedOutKeysDeleted: plan.optedOutKeysDeleted,
   };
-}
-
-/** A purge refused before it touched anything; names the dataset id typed, nothing else. */
-export class DatasetPurgeRefused extends Error {
-  constructor(
-    readonly datasetId: string,
-    readonly reason: 'still-defined' | 'unknown',
-  ) {
-    super(
-      reason === 'still-defined'
-        ? `dataset ${datasetId} is still defined by an agreement: only a dataset a re-signing dropped can be purged`
-        : `dataset ${datasetId} is not one the store remembers any agreement defining`,
-    );
-    this.name = 'DatasetPurgeRefused';
-  }
 }
 
 async function recordsOf(store: Store, datasetId: string): Promise<number> {

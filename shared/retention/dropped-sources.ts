@@ -26,7 +26,10 @@ import { pendingDatasetQueries } from '../linkage/pending-links.js';
 import type { Logger } from '../logging.js';
 import type { Store } from '../store/database.js';
 import { deleteOutOfScope, linksCurrent, type RetentionDependencies } from './enforce-retention.js';
+import { purgeRefusedByTheAgreements, SourcePurgeRefused } from './purge-refusals.js';
 import { RetentionPeople } from './retention-people.js';
+
+export { SourcePurgeRefused } from './purge-refusals.js';
 
 /** The access log's reason for each person a source's purge deletes (the action is `retention-delete`). */
 export const SOURCE_DROPPED_REASON = 'source-dropped';
@@ -107,9 +110,9 @@ export async function purgeDroppedSource(
   datasetId: string,
   partyId: string,
 ): Promise<SourcePurgeSummary> {
-  const entry = deps.agreements.dataset(datasetId);
-  if (entry === undefined) throw new SourcePurgeRefused(datasetId, partyId, 'dataset-not-defined');
-  if (deps.agreements.isSource(partyId, datasetId)) throw new SourcePurgeRefused(datasetId, partyId, 'still-source');
+  const refused = purgeRefusedByTheAgreements(deps.agreements, datasetId, partyId);
+  if (refused !== undefined) throw refused;
+  const entry = deps.agreements.dataset(datasetId)!;
   // A party that never sent the dataset is a mistyped --party: purged, it answered "0 records
   // deleted" (found by a defect hunt), and the operator took the real party's records for gone.
   if (!(await sentDataset(deps.store, partyId, datasetId))) throw new SourcePurgeRefused(datasetId, partyId, 'unknown');
@@ -167,24 +170,4 @@ async function sentDataset(store: Store, partyId: string, datasetId: string): Pr
     if ((await store.dialect.firstRows(query, 1).execute()).length > 0) return true;
   }
   return false;
-}
-
-/** A source's purge refused before it touched anything; names the ids typed, nothing else. */
-export class SourcePurgeRefused extends Error {
-  constructor(
-    readonly datasetId: string,
-    readonly partyId: string,
-    readonly reason: 'dataset-not-defined' | 'still-source' | 'unknown' | 'not-yet-linked',
-  ) {
-    super(
-      reason === 'dataset-not-defined'
-        ? `dataset ${datasetId} is not defined by any agreement: purge the whole dataset, without --party`
-        : reason === 'still-source'
-          ? `party ${partyId} is still a source of dataset ${datasetId}: only a source a re-signing dropped can be purged`
-          : reason === 'unknown'
-            ? `party ${partyId} has sent no records of dataset ${datasetId}: only a source a re-signing dropped can be purged`
-            : `dataset ${datasetId}'s agreement has not been linked since it was re-signed: try again after the next linking pass (the five-minute timer, or npm run relink)`,
-    );
-    this.name = 'SourcePurgeRefused';
-  }
 }

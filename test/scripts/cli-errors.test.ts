@@ -185,6 +185,44 @@ describe.concurrent('CLI errors', () => {
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
   });
 
+  // relink and purge-dataset opened the store (every migration run, its containers made) before
+  // they looked up the agreement or dataset typed, which the agreements' files alone decide: an
+  // operator's mistyped --agreement, or a dataset an agreement still defines, took some 1-2 s more.
+  it.each([
+    ['scripts/relink.ts', ['--agreement', 'no-such-agreement'], 'relink: no agreement with id no-such-agreement', true],
+    [
+      'scripts/purge-dataset.ts',
+      ['--dataset', 'keyways-housing-register'],
+      'purge-dataset: dataset keyways-housing-register is still defined by an agreement: only a dataset a re-signing dropped can be purged',
+      false,
+    ],
+    [
+      'scripts/purge-dataset.ts',
+      ['--dataset', 'no-such-dataset', '--party', 'kettering-borough-council'],
+      'purge-dataset: dataset no-such-dataset is not defined by any agreement: purge the whole dataset, without --party',
+      false,
+    ],
+    [
+      'scripts/purge-dataset.ts',
+      ['--dataset', 'keyways-housing-register', '--party', 'kettering-borough-council'],
+      'purge-dataset: party kettering-borough-council is still a source of dataset keyways-housing-register: only a source a re-signing dropped can be purged',
+      false,
+    ],
+  ])('%s refuses %j without loading the store', async (script, args, refusal, withUsage) => {
+    const result = await runWithoutStore(script, args, {
+      ...isolated(),
+      LINTEL_ENV: 'test',
+      AzureWebJobsStorage: inject('azuriteConnectionString'),
+    });
+    // The refusal first: without the fix it is the hook's error naming the store module loaded.
+    const [line, ...rest] = result.stderr.split('\n');
+    expect({ refusal: line, rest }).toEqual({
+      refusal,
+      rest: withUsage ? [expect.stringMatching(/^usage: npm run relink /), ''] : [''],
+    });
+    expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 2, stdout: '' });
+  });
+
   // import and seed loaded the storage SDK (and @azure/identity behind it) at the top, for a
   // container's name and an error class, so each took tsx some 1 s more to refuse a command line
   // that never reaches storage: a mistyped option, a number it cannot read, a dataset or party the
