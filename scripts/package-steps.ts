@@ -4,7 +4,7 @@
  * staging a whole package.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AGREEMENT_FILE } from '../shared/agreements/load.js';
 import { buildRecordSchema } from '../shared/build-record.js';
@@ -272,6 +272,40 @@ export function installProductionDependencies(dir: string, env: NodeJS.ProcessEn
         'an npm setting includes them (dev, also or production=false, in an .npmrc or as npm_config_* in the environment; see `npm config list`); remove it and run again',
     );
   }
+}
+
+/**
+ * The `.prebuild-installrc` (for the package root) that lets better-sqlite3's install script, in
+ * `npm ci`, unpack the binary the checkout's own install built rather than compile SQLite from
+ * source (minutes of a build agent's
+ * CPU, as prebuilt binaries are fetched from GitHub, often unreachable from one): prebuild-install
+ * takes a local prebuild of its name before downloading or building. Its name holds the version,
+ * Node's ABI, the platform and the architecture, and it is offered only where the checkout's
+ * better-sqlite3 is the version `lockfile` installs and its binary loads under the Node running
+ * this script (what `npm ci` builds for here), on glibc Linux or elsewhere as prebuild-install names
+ * it; otherwise nothing is offered, and `npm ci` fetches or builds it as before.
+ */
+export function checkoutNativePrebuild(nodeModules: string, lockfile: string, dest: string): string | undefined {
+  const root = join(nodeModules, 'better-sqlite3');
+  const binary = join(root, BETTER_SQLITE3_BINARY);
+  const locked = (JSON.parse(readFileSync(lockfile, 'utf8')) as { packages?: Record<string, { version?: string }> })
+    .packages?.['node_modules/better-sqlite3']?.version;
+  if (locked === undefined || !existsSync(binary)) return undefined;
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: string };
+  // prebuild-install names a musl Linux build apart; only glibc's (or another platform's) name is written here.
+  const glibc = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header
+    ?.glibcVersionRuntime;
+  if (version !== locked || (process.platform === 'linux' && glibc === undefined)) return undefined;
+  const loads = spawnSync(process.execPath, ['-e', `process.dlopen({ exports: {} }, ${JSON.stringify(binary)})`]);
+  if (loads.status !== 0) return undefined;
+  makeFolder(join(dest, 'build/Release'));
+  cpSync(binary, join(dest, BETTER_SQLITE3_BINARY));
+  const name = `better-sqlite3-v${locked}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  run('tar', 'tar', ['-czf', name, 'build'], dest);
+  // Read by prebuild-install from the install's cwd upwards, so from the package root; an
+  // environment variable would not do: npm warns of an npm_config_* one it does not know, and sh
+  // drops rc's own (prebuild-install_local-prebuilds) for its hyphen.
+  return `local-prebuilds=${dest}\n`;
 }
 
 /** The packages the lockfile marks development-only that are installed in `dir`. */

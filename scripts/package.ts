@@ -25,7 +25,17 @@
  *
  * Exit status 0 staged, 1 failed, 2 an option given wrongly or the working tree not committed.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
@@ -35,6 +45,7 @@ import {
   BUILD_RECORD,
   buildRecordText,
   checkOutCommit,
+  checkoutNativePrebuild,
   headCommit,
   installProductionDependencies,
   LOCKFILE,
@@ -62,6 +73,9 @@ const NOT_DEPLOYED = ['local', 'scripts'];
  * functionapp publish` reads `.funcignore` too. Nothing in the staged folder is to be left out.
  */
 const KEEP_EVERYTHING = '# Staged by `npm run package`: everything here is deployed, node_modules included.\n';
+
+/** prebuild-install's settings file, read up from better-sqlite3's folder; written for the install alone. */
+const PREBUILD_SETTINGS = '.prebuild-installrc';
 
 const USAGE =
   'npm run package [-- [--out <dir>] [--leave-out-uncommitted-agreements] [--leave-out-uncommitted-code]]   (stages the deployment package, .lintel/package by default, built as committed at HEAD)';
@@ -142,7 +156,24 @@ try {
   writeFileSync(join(out, '.zipignore'), KEEP_EVERYTHING);
   writeFileSync(join(out, '.funcignore'), KEEP_EVERYTHING);
 
-  installProductionDependencies(out);
+  const prebuild = mkdtempSync(join(tmpdir(), 'lintel-package-prebuild-'));
+  let reusedBinary = false;
+  try {
+    const offered = checkoutNativePrebuild(join(ROOT, 'node_modules'), join(out, LOCKFILE), prebuild);
+    if (offered !== undefined) writeFileSync(join(out, PREBUILD_SETTINGS), offered);
+    installProductionDependencies(out);
+    // Unpacked, not compiled: no compiler intermediates beside it, and the checkout's very bytes.
+    const release = 'better-sqlite3/build/Release';
+    reusedBinary =
+      offered !== undefined &&
+      !existsSync(join(out, 'node_modules', release, 'obj.target')) &&
+      readFileSync(join(out, 'node_modules', release, 'better_sqlite3.node')).equals(
+        readFileSync(join(ROOT, 'node_modules', release, 'better_sqlite3.node')),
+      );
+  } finally {
+    rmSync(prebuild, { recursive: true, force: true });
+    rmSync(join(out, PREBUILD_SETTINGS), { force: true });
+  }
   pruneNativeBuild(join(out, 'node_modules'));
   pruneInstallOnlyDependencies(out);
 
@@ -150,6 +181,10 @@ try {
   const packages = readdirSync(join(out, 'node_modules')).filter((name) => !name.startsWith('.')).length;
   const shown = relative(process.cwd(), out) || '.';
   process.stdout.write(`package: staged ${shown} (node_modules ${megabytes} MB, ${packages} top-level entries)\n`);
+  if (reusedBinary)
+    process.stdout.write(
+      "package: better-sqlite3's binary is the checkout's own build (same version, Node ABI and platform), not compiled again\n",
+    );
 } catch (err) {
   process.stderr.write(`package: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = err instanceof UncommittedChangesError ? 2 : 1;

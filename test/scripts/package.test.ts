@@ -248,6 +248,14 @@ describe('npm run package', () => {
     ]);
   });
 
+  // Before, `npm ci` compiled SQLite from source again (minutes; the prebuilt binaries are on
+  // GitHub, unreachable here) though the checkout holds the same version built for this Node.
+  it("takes better-sqlite3's binary from the checkout's own build of the same version, not compiling it again", () => {
+    expect(staged.stdout).toContain("package: better-sqlite3's binary is the checkout's own build");
+    const binary = 'node_modules/better-sqlite3/build/Release/better_sqlite3.node';
+    expect(readFileSync(join(out, binary)).equals(readFileSync(join(ROOT, binary)))).toBe(true);
+  });
+
   it('loads the entry point with production dependencies alone and registers every function, agreements and SQLite working', () => {
     const loaded = spawnSync(process.execPath, ['--input-type=module', '-e', LOAD_APP], {
       cwd: out,
