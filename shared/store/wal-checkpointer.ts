@@ -54,13 +54,14 @@ export class WalCheckpointer {
     const worker = startModuleWorker(siblingModule('wal-checkpoint-thread', import.meta.url), {
       workerData: { files: this.files, intervalMs: this.intervalMs } satisfies WalCheckpointOptions,
     });
-    // A thread that only keeps files tidy must not keep a finished process alive.
-    worker.unref();
     // Its failure is followed by its exit, which starts the next.
     worker.on('error', () => undefined);
     worker.on('message', (message: WalCheckpointThreadMessage) => {
       if (message === 'open' && worker === this.worker) this.opened = true;
     });
+    // A thread that only keeps files tidy must not keep a finished process alive: unref'd after
+    // the listener, which refs the thread's port again.
+    worker.unref();
     const exited = once(worker, 'exit');
     void exited.then(() => {
       if (this.closed || worker !== this.worker) return;
