@@ -7,6 +7,8 @@ import { callApi, restartTestHost, startTestHost, type TestHost } from '../suppo
 
 const DATASET = 'multiple-disadvantage-indicators';
 const PARTY = 'la-housing';
+/** The migration that clears the keys the rules no longer keep. */
+const BEFORE_RULES = '0053-matching-keys-naming-no-one';
 
 /**
  * Housing's records as a load before the placeholder-name and forces-postcode rules stored them:
@@ -34,8 +36,14 @@ describe('records loaded before the placeholder-name and forces-postcode rules',
       .where('family_name', '=', 'SMITH')
       .execute();
     await db.updateTable('source_record').set({ postcode: 'BFPO 61' }).where('family_name', '=', 'WARD').execute();
-    // A store the release before this one left, which 0053 has not run on.
-    await sql`delete from lintel_migration where name = '0053-matching-keys-naming-no-one'`.execute(db);
+    // A store the release before 0053 left: the migrations since undone, newest first, and 0053 not run.
+    const migrations = migrationsFor(t.host.services.store.dialect);
+    for (const name of Object.keys(migrations)
+      .filter((name) => name >= BEFORE_RULES)
+      .reverse()) {
+      if (name !== BEFORE_RULES) await migrations[name]!.down!(db as unknown as Kysely<unknown>);
+      await sql`delete from lintel_migration where name = ${name}`.execute(db);
+    }
     await extracts.remove();
     t = await restartTestHost(t, { LINTEL_DEMO_SEED: 'off' });
   });
@@ -70,7 +78,7 @@ describe('records loaded before the placeholder-name and forces-postcode rules',
         .orderBy('family_name')
         .execute();
     const rows = await stored();
-    await migrationsFor(store.dialect)['0053-matching-keys-naming-no-one']!.up(store.db as unknown as Kysely<unknown>);
+    await migrationsFor(store.dialect)[BEFORE_RULES]!.up(store.db as unknown as Kysely<unknown>);
     expect(await stored()).toEqual(rows);
     expect(rows).toEqual([
       { family_name: 'JONES', given_name: 'BABETTE', first3: 'BAB', postcode: 'ME2 2BB' },
