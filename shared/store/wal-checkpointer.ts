@@ -82,6 +82,8 @@ export class WalCheckpointer {
     clearTimeout(this.restartTimer);
     const worker = this.worker;
     if (this.opened) {
+      // Waited for: the process stays up until the thread has closed its files (it is unref'd).
+      worker.ref();
       const closed = new Promise<void>((resolve) =>
         worker.on('message', (message: WalCheckpointThreadMessage) => {
           if (message === 'closed') resolve();
