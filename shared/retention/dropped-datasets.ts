@@ -32,8 +32,6 @@ import { deleteOutOfScope, type RetentionDependencies } from './enforce-retentio
 import { DatasetPurgeRefused, purgeRefusedByTheAgreements } from './purge-refusals.js';
 import { RetentionPeople } from './retention-people.js';
 
-export { DatasetPurgeRefused } from './purge-refusals.js';
-
 /** The access log's reason for each person a purge deletes (the action is `retention-delete`). */
 export const DATASET_DROPPED_REASON = 'dataset-dropped';
 

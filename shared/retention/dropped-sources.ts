@@ -29,8 +29,6 @@ import { deleteOutOfScope, linksCurrent, type RetentionDependencies } from './en
 import { purgeRefusedByTheAgreements, SourcePurgeRefused } from './purge-refusals.js';
 import { RetentionPeople } from './retention-people.js';
 
-export { SourcePurgeRefused } from './purge-refusals.js';
-
 /** The access log's reason for each person a source's purge deletes (the action is `retention-delete`). */
 export const SOURCE_DROPPED_REASON = 'source-dropped';
 

@@ -7,11 +7,8 @@ import { loadAgreements } from '../../../shared/agreements/load.js';
 import { rememberAgreements } from '../../../shared/agreements/remembered-agreements.js';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
-import {
-  DatasetPurgeRefused,
-  purgeDroppedDataset,
-  warnOfDroppedDatasetsHeld,
-} from '../../../shared/retention/dropped-datasets.js';
+import { purgeDroppedDataset, warnOfDroppedDatasetsHeld } from '../../../shared/retention/dropped-datasets.js';
+import { DatasetPurgeRefused } from '../../../shared/retention/purge-refusals.js';
 import { enforceAllRetention, RETENTION_ACTION } from '../../../shared/retention/enforce-retention.js';
 import { AGREEMENTS_DIR, KNOWN_AGREEMENT_FILES } from '../agreements/agreement-files.js';
 import { createImportHarness, orphanIdentifiers, type ImportHarness } from '../imports/import-harness.js';

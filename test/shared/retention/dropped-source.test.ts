@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { linkPeople } from '../../../shared/linkage/link-people.js';
 import { RETENTION_ACTION } from '../../../shared/retention/enforce-retention.js';
-import { purgeDroppedSource, SourcePurgeRefused } from '../../../shared/retention/dropped-sources.js';
+import { purgeDroppedSource } from '../../../shared/retention/dropped-sources.js';
+import { SourcePurgeRefused } from '../../../shared/retention/purge-refusals.js';
 import { createServices, type Services } from '../../../shared/services.js';
 import type { Settings } from '../../../shared/config.js';
 import { loggedWhile } from '../../support/logged-lines.js';
