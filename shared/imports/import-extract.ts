@@ -1672,7 +1672,9 @@ async function loadedColumns(context: RunContext): Promise<string[]> {
  * over after a grace, which a delivery slower still would outlast. Counted as importEntryLogged
  * counts, since the run's file was received, and of the same decision: a run opened again and
  * loaded while the delivery of its rejection was stalled keeps its load's entry. On SQLite in
- * memory written as it is (entriesWithinStoreTransactions): nothing there outlives its process.
+ * memory (entriesWithinStoreTransactions) read and written without the lock, which a transaction
+ * would hold with the connection the log is written on: the deliveries of a name there are all in
+ * the one process, which recovers an entry too (settleDuplicate), so the stall is as long there.
  */
 async function appendRunEntry(
   context: RunContext,
@@ -1681,7 +1683,12 @@ async function appendRunEntry(
   fields: readonly string[],
 ): Promise<void> {
   const { deps, run } = context;
-  if (!entriesWithinStoreTransactions(deps.store)) return appendAccessLog(context, decision, reasonCode, fields);
+  if (!entriesWithinStoreTransactions(deps.store)) {
+    if (!(await importEntryLogged(deps, run.id, run.received_at, { decision }))) {
+      await appendAccessLog(context, decision, reasonCode, fields);
+    }
+    return;
+  }
   await deps.store.db.transaction().execute(async (trx) => {
     await lockRuns(trx, [run.id]);
     if (await importEntryLogged(deps, run.id, run.received_at, { db: trx, decision })) return;

@@ -99,11 +99,17 @@ export async function createImportHarness(
      * count the threads an import starts.
      */
     spareRowWorker?: boolean;
+    /**
+     * The store in memory (SQLITE_PATH=:memory:), whose access log is written on the store's one
+     * connection, not within its transactions. Its deliveries run in this process only: a child's
+     * (kill-at-phase.ts) has a store of its own.
+     */
+    inMemory?: boolean;
   } = {},
 ): Promise<ImportHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'lintel-import-'));
   const paths = { sqlite: join(dir, 'lintel.db'), secrets: join(dir, 'secrets.json') };
-  const store = openStore({ engine: 'sqlite', path: paths.sqlite });
+  const store = openStore({ engine: 'sqlite', path: options.inMemory === true ? ':memory:' : paths.sqlite });
   await migrateToLatest(store);
   const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
   const tag = randomUUID().slice(0, 8);
