@@ -5,7 +5,7 @@ import { entriesWithinStoreTransactions, type AccessLog } from '../audit/access-
 import { Pseudonymiser } from '../domain/pseudonymise.js';
 import { errorKind, type Logger } from '../logging.js';
 import { SecretVersionGoneError, type SecretSource } from '../secrets/secret-source.js';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Store } from '../store/database.js';
 import { keepAttributeLayout } from '../store/record-attributes.js';
 import { takeTransactionLock } from '../store/transaction-lock.js';
@@ -1660,73 +1660,81 @@ async function loadedColumns(context: RunContext): Promise<string[]> {
 }
 
 /**
- * The access-log entry of a run's finish, from a delivery that finished it or found its entry
- * missing (settleDuplicate), unless one is there already: read and written under the lock of the
- * run's row, which logRunsLeftUnlogged takes too before it writes the entry of a run finished more
- * than the grace ago. Of the deliveries that log one finish, the first to take the lock writes the
- * entry and every later one finds it. Written unread, a delivery merely slow between its finish and
- * its entry (a pause, a slow storage call, a host under load) wrote it after another delivery of
- * the name had recovered it, taking it for dead, and the access log said the file was imported
- * twice (found by a defect hunt). The log itself is read, not a mark kept on the run: a delivery
- * killed before the entry leaves nothing that would stop its retry writing it, and none to take
- * over after a grace, which a delivery slower still would outlast. Counted as importEntryLogged
- * counts, since the run's file was received, and of the same decision: a run opened again and
- * loaded while the delivery of its rejection was stalled keeps its load's entry. On SQLite in
- * memory (entriesWithinStoreTransactions) read and written without the lock, which a transaction
- * would hold with the connection the log is written on: the deliveries of a name there are all in
- * the one process, which recovers an entry too (settleDuplicate), so the stall is as long there.
+ * The import's access-log entry, under `context.run`'s id (since its `received_at`, where it has
+ * one, of `decision`), unless one is there already: read and written under `lock`, which every
+ * delivery that logs that finish takes, so that the first to take it writes the entry and every
+ * later one finds it. Written unread, a delivery merely slow between its finish and its entry (a
+ * pause, a slow storage call, a host under load) wrote it after another delivery had written it
+ * (recovered it, taking it for dead, or found a misplaced file's report and then no entry), and the
+ * access log said the file was imported, or refused, twice (found by defect hunts). The log itself
+ * is read, not a mark kept on the run: a delivery killed before the entry leaves nothing that would
+ * stop its retry writing it, and none to take over after a grace, which a delivery slower still
+ * would outlast. Counted as importEntryLogged counts, of the same decision: a run opened again and
+ * loaded while the delivery of its rejection was stalled keeps its load's entry.
+ *
+ * On SQLite in memory (entriesWithinStoreTransactions) read and written without the lock, which a
+ * transaction would hold with the connection the log is written on: the deliveries of a name there
+ * all run in the one process, which recovers an entry too (settleDuplicate), so a stall is as long
+ * there and the check closes it, leaving only the moment between one query and one append.
  */
-async function appendRunEntry(
-  context: RunContext,
+async function appendEntryOnce(
+  context: EntryContext,
+  lock: (trx: Transaction<Database>) => Promise<void>,
   decision: 'allow' | 'deny',
   reasonCode: string,
   fields: readonly string[],
 ): Promise<void> {
   const { deps, run } = context;
+  const logged = (db?: Kysely<Database>) => importEntryLogged(deps, run.id, run.received_at, { db, decision });
   if (!entriesWithinStoreTransactions(deps.store)) {
-    if (!(await importEntryLogged(deps, run.id, run.received_at, { decision }))) {
-      await appendAccessLog(context, decision, reasonCode, fields);
-    }
+    if (!(await logged())) await appendAccessLog(context, decision, reasonCode, fields);
     return;
   }
   await deps.store.db.transaction().execute(async (trx) => {
-    await lockRuns(trx, [run.id]);
-    if (await importEntryLogged(deps, run.id, run.received_at, { db: trx, decision })) return;
+    await lock(trx);
+    if (await logged(trx)) return;
     await appendAccessLog(context, decision, reasonCode, fields);
   });
 }
 
 /**
- * A misplaced file's access-log entry, under the run id its report names, unless one is there
- * already: read and written under a lock on that id, as appendRunEntry reads and writes under its
- * run's row, which a misplaced file has none of. Every delivery of the upload takes that id from the
- * report (rejectMisplaced), so they all wait on the same lock, and the first to take it writes the
- * entry. Read without it, a delivery that found another's report while that one, past its own
- * check, was still writing its entry (a slow group commit, a paused host) wrote one as well, and
- * the access log showed the upload denied twice (found by a defect hunt). On SQL Server the lock
- * is takeTransactionLock's; on SQLite the store's one connection, which the transaction holds. On
- * SQLite in memory written as it is (entriesWithinStoreTransactions): nothing there outlives its
- * process.
+ * The entry of a run's finish, from a delivery that finished it or found its entry missing
+ * (settleDuplicate), under the lock of the run's row, which logRunsLeftUnlogged takes too before it
+ * writes the entry of a run finished more than the grace ago.
  */
-async function appendMisplacedEntry(deps: ImportDependencies, ids: LoggedIds, runId: string): Promise<void> {
-  const context = { deps, ids, purpose: 'import', run: { id: runId } };
-  if (!entriesWithinStoreTransactions(deps.store)) {
-    if (!(await importEntryLogged(deps, runId))) await appendAccessLog(context, 'deny', 'bad-path', []);
-    return;
-  }
-  await deps.store.db.transaction().execute(async (trx) => {
-    await takeTransactionLock(deps.store, trx, `lintel-import-misplaced:${runId}`, MISPLACED_ENTRY_LOCK_TIMEOUT_MS);
-    if (await importEntryLogged(deps, runId, undefined, { db: trx })) return;
-    await appendAccessLog(context, 'deny', 'bad-path', []);
-  });
+function appendRunEntry(
+  context: RunContext,
+  decision: 'allow' | 'deny',
+  reasonCode: string,
+  fields: readonly string[],
+): Promise<void> {
+  const lockRun = (trx: Transaction<Database>) => lockRuns(trx, [context.run.id]);
+  return appendEntryOnce(context, lockRun, decision, reasonCode, fields);
+}
+
+/**
+ * A misplaced file's entry, under the run id its report names, which has no row to lock: every
+ * delivery of the upload takes that id from the report (rejectMisplaced), and a lock on it. On SQL
+ * Server the lock is takeTransactionLock's; on SQLite the store's one connection, which the
+ * transaction holds.
+ */
+function appendMisplacedEntry(deps: ImportDependencies, ids: LoggedIds, runId: string): Promise<void> {
+  const lockRunId = (trx: Transaction<Database>) =>
+    takeTransactionLock(deps.store, trx, `lintel-import-misplaced:${runId}`, MISPLACED_ENTRY_LOCK_TIMEOUT_MS);
+  return appendEntryOnce({ deps, ids, purpose: 'import', run: { id: runId } }, lockRunId, 'deny', 'bad-path', []);
 }
 
 /** How long a misplaced file's delivery waits for another's entry to be written (the lock holds one append). */
 const MISPLACED_ENTRY_LOCK_TIMEOUT_MS = 60_000;
 
+/** Who an import's access-log entry is written for: a run's, or a misplaced file's run id, which has no row. */
+type EntryContext = Pick<RunContext, 'deps' | 'ids' | 'purpose'> & {
+  readonly run: Pick<ImportRun, 'id'> & Partial<Pick<ImportRun, 'received_at'>>;
+};
+
 /** The import's one access-log entry, under its run's id (a misplaced file's: its report's). */
 async function appendAccessLog(
-  context: Pick<RunContext, 'deps' | 'ids' | 'purpose'> & { readonly run: Pick<ImportRun, 'id'> },
+  context: EntryContext,
   decision: 'allow' | 'deny',
   reasonCode: string,
   fields: readonly string[],
