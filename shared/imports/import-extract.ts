@@ -1489,7 +1489,7 @@ async function stageReport(context: RunContext, report: ImportReport): Promise<v
  * pause, a slow storage call) is released after a later content under the name has been read and
  * reported: written unread, its report took the later one's place, and the party saw the older
  * file's verdict for the name (found by a review). Written only over the report read, so one
- * written meanwhile is read again.
+ * written meanwhile is read again, a few times at most (ReportWriteContended).
  */
 async function publishReport(
   context: RunContext,
@@ -1498,12 +1498,32 @@ async function publishReport(
   stagedName: string,
 ): Promise<void> {
   const { deps, containers, file } = context;
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     const there = await readReportVersion(deps.blobs, containers, destination, file.blobName);
     if (there !== undefined && isLaterReport(there.report, report)) break;
     if (await replaceReport(deps.blobs, containers, destination, file.blobName, report, there?.etag)) break;
+    if (attempt === REPORT_WRITE_ATTEMPTS) throw new ReportWriteContended();
   }
   await stagedBlob(context, destination, stagedName).deleteIfExists();
+}
+
+/**
+ * How many times publishReport reads the name's report and writes its own over it before it gives
+ * up. Another delivery of the name writes it once, so one more read settles that; a report that
+ * changes under every write (a lease held on it, a writer outside lintel rewriting it) would keep
+ * the delivery in the loop, its queue message invisible, for as long as the host lets it run.
+ */
+const REPORT_WRITE_ATTEMPTS = 5;
+
+/**
+ * A report that stayed contended for REPORT_WRITE_ATTEMPTS writes: the delivery fails, and the
+ * queue's retry publishes it (settleDuplicate recovers the report of a finished run).
+ */
+class ReportWriteContended extends Error {
+  constructor() {
+    super(`The import report changed under each of ${REPORT_WRITE_ATTEMPTS} conditional writes`);
+    this.name = 'ReportWriteContended';
+  }
 }
 
 /**

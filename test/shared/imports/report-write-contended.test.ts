@@ -1,0 +1,37 @@
+import { afterEach, expect, it } from 'vitest';
+import { createImportHarness, importFixture, runEntries, type ImportHarness } from './import-harness.js';
+
+/**
+ * A load's report is written only over the report it read of the name, and read again when another
+ * write got there first. One that loses every write — here a lease held on the report, which refuses
+ * every write without its id (412, as a changed ETag does) — kept the delivery reading and writing
+ * for as long as the host let it run, its queue message invisible, the file neither moved nor
+ * logged. Now it gives up after a few writes and fails, and the queue's retry publishes the report.
+ */
+const file = 'la-housing/multiple-disadvantage-indicators/extract.csv';
+let h: ImportHarness;
+afterEach(async () => {
+  await h?.close();
+});
+
+it("fails the delivery, for its retry to publish the report, when the name's report refuses every write", async () => {
+  h = await createImportHarness();
+  await expect(h.importFile(file, importFixture('good.csv'))).resolves.toMatchObject({ outcome: 'loaded' });
+  const reportBlob = h.blobs.getContainerClient(h.containers.processed).getBlobClient(`${file}.report.json`);
+  const lease = reportBlob.getBlobLeaseClient();
+  await lease.acquireLease(-1);
+
+  await h.drop(file, importFixture('good-second-snapshot.csv'));
+  const failed = await h.run(file).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(failed).toMatchObject({ name: 'ImportFailed', kind: 'ReportWriteContended' });
+  const runId = (failed as { runId: string }).runId;
+  expect(await h.report('processed', file)).not.toMatchObject({ runId });
+
+  await lease.releaseLease();
+  await expect(h.run(file)).resolves.toMatchObject({ outcome: 'duplicate', of: 'loaded' });
+  expect(await h.report('processed', file)).toMatchObject({ runId, counts: { loaded: 15 } });
+  expect(await runEntries(h, runId)).toEqual([['allow', 'snapshot-loaded']]);
+});
