@@ -801,7 +801,8 @@ async function rejectMisplaced(deps: ImportDependencies, blobName: string, ids: 
   // rejection's id, and the upload has one access-log entry, under the run its report names.
   let runId: string | undefined;
   let rejectedElsewhere = false;
-  while (runId === undefined) {
+  for (let attempt = 1; runId === undefined; attempt++) {
+    if (attempt > REPORT_WRITE_ATTEMPTS) throw new ReportWriteContended();
     const earlier = await readReportVersion(deps.blobs, containers, 'rejected', blobName);
     // This very upload, rejected by another delivery, or by an earlier one that broke off before moving it.
     if (
@@ -1508,8 +1509,8 @@ async function publishReport(
 }
 
 /**
- * How many times publishReport reads the name's report and writes its own over it before it gives
- * up. Another delivery of the name writes it once, so one more read settles that; a report that
+ * How many times publishReport (and rejectMisplaced) reads the name's report and writes its own
+ * over it before it gives up. Another delivery of the name writes it once, so one more read settles that; a report that
  * changes under every write (a lease held on it, a writer outside lintel rewriting it) would keep
  * the delivery in the loop, its queue message invisible, for as long as the host lets it run.
  */
