@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { BlobClient, BlobServiceClient } from '@azure/storage-blob';
+import { BlobClient, BlobServiceClient, BlockBlobClient } from '@azure/storage-blob';
 import { expect, inject, vi } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { AccessLog } from '../../../shared/audit/access-log.js';
@@ -312,6 +312,34 @@ export async function storedIdentifiers(store: Store, partyId: string, datasetId
     .orderBy('sr.row_number')
     .orderBy('ri.kind')
     .execute();
+}
+
+/**
+ * Holds the first `method` call on a blob in `container` (whichever delivery makes it) until
+ * `release`; `reached` resolves once it is held. The call then goes to the storage as made. For
+ * a race test: one delivery waits at a known point while another runs. Undone by
+ * `vi.restoreAllMocks()`.
+ */
+export function holdFirstBlobCall(
+  method: 'upload' | 'deleteIfExists',
+  container: string,
+): { reached: Promise<void>; release: () => void } {
+  const reached = gate();
+  const released = gate();
+  let held = false;
+  const real = BlockBlobClient.prototype[method] as (this: BlockBlobClient, ...args: unknown[]) => Promise<unknown>;
+  vi.spyOn(BlockBlobClient.prototype, method).mockImplementation(async function (
+    this: BlockBlobClient,
+    ...args: unknown[]
+  ) {
+    if (this.containerName === container && !held) {
+      held = true;
+      reached.open();
+      await released.opened;
+    }
+    return real.apply(this, args);
+  } as never);
+  return { reached: reached.opened, release: released.open };
 }
 
 /**

@@ -1,9 +1,8 @@
-import { BlockBlobClient } from '@azure/storage-blob';
 import { afterEach, expect, it, vi } from 'vitest';
 import type { AccessLog } from '../../../shared/audit/access-log.js';
 import { rejectMisplacedExtract } from '../../../shared/imports/import-extract.js';
 import { gate } from '../../support/gate.js';
-import { createImportHarness, importFixture, type ImportHarness } from './import-harness.js';
+import { createImportHarness, holdFirstBlobCall, importFixture, type ImportHarness } from './import-harness.js';
 
 /**
  * Event Grid delivers at least once, so one upload in the wrong folder can be rejected as
@@ -24,26 +23,12 @@ it('writes one access-log entry, under the run its report names, when two delive
   h = await createImportHarness();
   await h.drop(file, importFixture('good.csv'));
 
-  const firstWriting = gate();
-  const released = gate();
-  let held = false;
-  const upload = BlockBlobClient.prototype.upload;
-  vi.spyOn(BlockBlobClient.prototype, 'upload').mockImplementation(async function (
-    this: BlockBlobClient,
-    ...args: Parameters<typeof upload>
-  ) {
-    if (this.containerName === h.containers.rejected && !held) {
-      held = true;
-      firstWriting.open();
-      await released.opened;
-    }
-    return upload.apply(this, args);
-  });
+  const firstWriting = holdFirstBlobCall('upload', h.containers.rejected);
 
   const first = rejectMisplacedExtract(h.deps(), file);
-  await firstWriting.opened;
+  await firstWriting.reached;
   const second = await rejectMisplacedExtract(h.deps(), file);
-  released.open();
+  firstWriting.release();
   const outcomes = [await first, second];
 
   const report = await h.report('rejected', file);

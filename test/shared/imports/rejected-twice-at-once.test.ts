@@ -2,6 +2,7 @@ import { BlockBlobClient } from '@azure/storage-blob';
 import { afterEach, expect, it, vi } from 'vitest';
 import {
   createImportHarness,
+  holdFirstBlobCall,
   importFixture,
   queueRetryClock,
   storedRecords,
@@ -28,28 +29,12 @@ it('leaves the per-row report in rejected/ when two deliveries of a bad file rej
   h = await createImportHarness({ maxBadRowShare: 0.04 });
   await h.drop(file, importFixture('some-bad-rows.csv'));
 
-  let atFirstWrite!: () => void;
-  const firstWriting = new Promise<void>((r) => (atFirstWrite = r));
-  let release!: () => void;
-  const released = new Promise<void>((r) => (release = r));
-  let held = false;
-  const upload = BlockBlobClient.prototype.upload;
-  vi.spyOn(BlockBlobClient.prototype, 'upload').mockImplementation(async function (
-    this: BlockBlobClient,
-    ...args: Parameters<typeof upload>
-  ) {
-    if (this.containerName === h.containers.rejected && !held) {
-      held = true;
-      atFirstWrite();
-      await released;
-    }
-    return upload.apply(this, args);
-  });
+  const firstWriting = holdFirstBlobCall('upload', h.containers.rejected);
 
   const first = h.run(file);
-  await firstWriting;
+  await firstWriting.reached;
   const second = await h.run(file);
-  release();
+  firstWriting.release();
   const outcomes = [await first, second];
 
   expect(outcomes.map((o) => o.outcome).sort()).toEqual(['duplicate', 'rejected']);

@@ -1,7 +1,11 @@
-import { BlockBlobClient } from '@azure/storage-blob';
 import { afterEach, expect, it, vi } from 'vitest';
-import { gate } from '../../support/gate.js';
-import { createImportHarness, importFixture, runEntries, type ImportHarness } from './import-harness.js';
+import {
+  createImportHarness,
+  holdFirstBlobCall,
+  importFixture,
+  runEntries,
+  type ImportHarness,
+} from './import-harness.js';
 
 /**
  * stalled-before-entry.test.ts on a store in memory, whose access log is not written within the
@@ -22,30 +26,16 @@ afterEach(async () => {
 it('has one entry for a rejection whose delivery stalled before its entry while its retry logged it, in memory', async () => {
   h = await createImportHarness({ inMemory: true });
   await h.drop(file, importFixture('missing-required-column.csv'));
-  const firstStalled = gate();
-  const released = gate();
-  let held = false;
-  const deleteIfExists = BlockBlobClient.prototype.deleteIfExists;
-  vi.spyOn(BlockBlobClient.prototype, 'deleteIfExists').mockImplementation(async function (
-    this: BlockBlobClient,
-    ...args: Parameters<typeof deleteIfExists>
-  ) {
-    if (this.containerName === h.containers.rejected && !held) {
-      held = true;
-      firstStalled.open();
-      await released.opened;
-    }
-    return deleteIfExists.apply(this, args);
-  });
+  const firstStalled = holdFirstBlobCall('deleteIfExists', h.containers.rejected);
 
   const first = h.run(file);
-  await firstStalled.opened;
-  const rejected = (await h.store.db.selectFrom('import_run').selectAll().executeTakeFirstOrThrow())!;
+  await firstStalled.reached;
+  const rejected = await h.store.db.selectFrom('import_run').selectAll().executeTakeFirstOrThrow();
   expect(rejected).toMatchObject({ status: 'rejected', rejection_reason: 'missing-required-column' });
   const afterGrace = () => new Date(Date.parse(rejected.finished_at!) + 11_000);
   await expect(h.run(file, { now: afterGrace })).resolves.toMatchObject({ outcome: 'duplicate', of: 'rejected' });
   expect(await runEntries(h, rejected.id)).toEqual([['deny', 'missing-required-column']]);
-  released.open();
+  firstStalled.release();
   await expect(first).resolves.toMatchObject({ outcome: 'rejected', runId: rejected.id });
 
   expect(await runEntries(h, rejected.id)).toEqual([['deny', 'missing-required-column']]);
