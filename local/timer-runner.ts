@@ -3,6 +3,8 @@ import functions from '@azure/functions';
 import { CronExpressionParser } from 'cron-parser';
 import type { TimerRegistration } from '../functions/registry.js';
 import { errorKind, type Logger } from '../shared/logging.js';
+// A monthly schedule is waited out in steps of at most this.
+import { LONGEST_TIMER_MS } from '../shared/timer-limit.js';
 
 const { InvocationContext } = functions;
 
@@ -27,9 +29,6 @@ export function nextRunOf(schedule: string, from: Date): Date {
   }
 }
 
-/** setTimeout's limit (about 24.8 days): a monthly schedule is waited out in steps. */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
-
 /** The local host's timer trigger: each registered schedule, fired at its times. */
 export class TimerRunner {
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -53,7 +52,7 @@ export class TimerRunner {
 
   private arm(registration: TimerRegistration, at: Date): void {
     if (this.stopped) return;
-    const wait = Math.min(Math.max(0, at.getTime() - Date.now()), MAX_TIMEOUT_MS);
+    const wait = Math.min(Math.max(0, at.getTime() - Date.now()), LONGEST_TIMER_MS);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       if (Date.now() < at.getTime()) return this.arm(registration, at);
@@ -120,7 +119,7 @@ export class TimerRunner {
     let left = ms;
     do {
       if (this.stopped) return false;
-      const step = Math.min(left, MAX_TIMEOUT_MS);
+      const step = Math.min(left, LONGEST_TIMER_MS);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           this.timers.delete(timer);

@@ -3,6 +3,7 @@ import { productionStorageProblem, storageAccountOf } from './blob/storage-conne
 import { NOISE_LIMIT } from './curated/indicator-counts.js';
 import { SECRET_NAMES, SECRET_VERSION_ID, type SecretName } from './secrets/secret-source.js';
 import { parseSqlConnection, type SqlConnection } from './store/sql-connection.js';
+import { LONGEST_TIMER_MS } from './timer-limit.js';
 
 /**
  * Every setting lintel reads, parsed once at start-up. A missing or malformed setting stops
@@ -339,6 +340,10 @@ function sqlConnectionProblem(connectionString: string, production: boolean): st
   // 0 is ADO.NET's "wait for ever", which the driver cannot do: it would give up at once.
   if (connection.connectTimeoutMs !== undefined && !(connection.connectTimeoutMs > 0)) {
     return 'must give Connect Timeout as a number of seconds above 0';
+  }
+  // The driver and the pool wait with Node's timers, which fire one longer than this at once.
+  if (connection.connectTimeoutMs !== undefined && connection.connectTimeoutMs > LONGEST_TIMER_MS) {
+    return `must give Connect Timeout as at most ${Math.floor(LONGEST_TIMER_MS / 1000)} seconds (about 24 days)`;
   }
   if (!production) return undefined;
   if (!connection.encrypt) return 'must not turn encryption off (Encrypt) in production';

@@ -325,6 +325,20 @@ describe('the store in production', () => {
     ).toEqual([]);
   });
 
+  // Node's timers hold at most 2^31-1 ms (about 24.8 days) and fire a longer one after 1 ms: a
+  // Connect Timeout past that, set to mean "wait as long as it takes", failed every connection at once.
+  it('refuses a Connect Timeout longer than the driver can wait, and takes the longest it can', () => {
+    const withTimeout = (seconds: number) => ({
+      ...minimal,
+      STORE_ENGINE: 'mssql',
+      MSSQL_CONNECTION_STRING: `Server=tcp:sql-lintel.database.windows.net,1433;Connect Timeout=${seconds}`,
+    });
+    expect(problemsOf(withTimeout(2_147_484))).toEqual([
+      'MSSQL_CONNECTION_STRING: must give Connect Timeout as at most 2147483 seconds (about 24 days)',
+    ]);
+    expect(problemsOf(withTimeout(2_147_483))).toEqual([]);
+  });
+
   // A connection string naming no server passed start-up and failed at the first statement.
   it('refuses an Azure SQL connection string that names no server, in production or not', () => {
     expect(problemsOf({ ...entraProduction, ...azureSql, MSSQL_CONNECTION_STRING: 'Database=lintel' })).toEqual([
