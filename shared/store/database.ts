@@ -163,8 +163,12 @@ export function mssqlConnectionOptions(
       // The pool retries a refused connection until its acquire timeout, 30 s unless set, so a
       // Connect Timeout alone would not bound how long a caller waits for a server that is not
       // there. As in ADO.NET, the Connect Timeout is also how long a caller waits for the pool,
-      // which leaves one connection attempt its whole time.
-      ...(connection.connectTimeoutMs !== undefined && { acquireTimeoutMillis: connection.connectTimeoutMs }),
+      // which leaves one connection attempt its whole time. The pool also gives up on a connection
+      // it is making after 30 s unless set, and starts another: a longer Connect Timeout is its too.
+      ...(connection.connectTimeoutMs !== undefined && {
+        acquireTimeoutMillis: connection.connectTimeoutMs,
+        createTimeoutMillis: connection.connectTimeoutMs,
+      }),
     },
   };
 }

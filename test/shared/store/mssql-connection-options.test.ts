@@ -17,6 +17,16 @@ describe('the SQL Server connection options', () => {
     expect(pool.acquireTimeoutMillis).toBe(ms);
   });
 
+  // The pool gives up on a connection it is making after 30 s of its own (tarn's create timeout)
+  // and starts another: a Connect Timeout above that (a serverless database resuming takes about
+  // a minute) was cut to 30 s a connection, against what the README says.
+  it.each([
+    ['Connect Timeout=2', 2000],
+    ['Connection Timeout=60', 60_000],
+  ])('lets the pool wait as long as %s for each connection it makes', (timeout, ms) => {
+    expect(mssqlConnectionOptions(`${SERVER};${timeout}`).pool.createTimeoutMillis).toBe(ms);
+  });
+
   it("control: without a Connect Timeout the driver's and the pool's own waits stand", () => {
     const { connection, pool } = mssqlConnectionOptions(SERVER);
     expect(connection.options).not.toHaveProperty('connectTimeout');
