@@ -8,9 +8,15 @@ import { useServices } from '../../shared/services.js';
 const { HttpRequest, InvocationContext } = functions;
 
 describe('health function, as Azure runs it (services built from the environment)', () => {
-  const saved = { ...process.env };
+  // Put back one by one: replacing process.env with a copy would leave the files this worker
+  // runs next (they share its modules and process) a plain object, no longer the environment.
+  const touched = ['AzureWebJobsStorage', 'AzureWebJobsStorage__blobServiceUri', 'LINTEL_ENV'] as const;
+  const saved = touched.map((name) => [name, process.env[name]] as const);
   afterEach(() => {
-    process.env = { ...saved };
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
     useServices(undefined);
   });
 
