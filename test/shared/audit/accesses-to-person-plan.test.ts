@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CompiledQuery } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { AccessLog } from '../../../shared/audit/access-log.js';
 import { housingLinkConfirmation } from '../../support/link-confirmations.js';
 import { accessesToPerson, auditScope } from '../../../shared/audit/dpo-views.js';
 import { createLogger } from '../../../shared/logging.js';
+import { recordedQueries, sqlitePlanOf } from '../../support/recorded-queries.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
 
 const agreements = loadAgreements(resolve('agreements'));
@@ -42,22 +42,12 @@ describe("a subject access request's read of the access log", () => {
     try {
       await migrateToLatest(store);
       await writeEntries(store);
-      const sent: CompiledQuery[] = [];
-      const db = store.db.withPlugin({
-        transformQuery: (args) => {
-          sent.push(store.db.getExecutor().compileQuery(args.node, args.queryId));
-          return args.node;
-        },
-        transformResult: async (args) => args.result,
-      });
+      const { db, sent } = recordedQueries(store.db);
       const page = await accessesToPerson({ ...store, db }, scope, person, { after: 0, limit: 10 });
       expect(page.entries.map((e) => e.requestId)).toEqual(['alone', 'first', 'last', 'between']);
       const reads = sent.filter((q) => /^select \* from "access_log"/.test(q.sql));
       expect(reads).toHaveLength(1);
-      const { rows } = await store.db.executeQuery<{ detail: string }>(
-        CompiledQuery.raw(`explain query plan ${reads[0]!.sql}`, [...reads[0]!.parameters]),
-      );
-      const plan = rows.map((r) => r.detail).join('\n');
+      const plan = await sqlitePlanOf(store.db, reads[0]!);
       // Not a read of the whole log: neither a scan nor a walk of it by sequence number from `after`.
       expect(plan).not.toMatch(/SCAN access_log\b|SEARCH access_log USING INTEGER PRIMARY KEY \(rowid>\?\)/);
       expect(plan).toMatch(/SEARCH access_log USING INDEX access_log_subject \(subject_ref=\?/);

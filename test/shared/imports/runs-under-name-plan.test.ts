@@ -1,6 +1,6 @@
-import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
+import { recordedQueries, sqlitePlanOf } from '../../support/recorded-queries.js';
 import { createImportHarness, importFixture, type ImportHarness } from './import-harness.js';
 
 /**
@@ -16,14 +16,7 @@ beforeAll(async () => {
 afterAll(async () => h?.close());
 
 it("reads the runs under a file's name by a seek on import_run_name, as an overwritten file's deliveries ask for them", async () => {
-  const sent: CompiledQuery[] = [];
-  const db = h.store.db.withPlugin({
-    transformQuery: (args) => {
-      sent.push(h.store.db.getExecutor().compileQuery(args.node, args.queryId));
-      return args.node;
-    },
-    transformResult: async (args) => args.result,
-  });
+  const { db, sent } = recordedQueries(h.store.db);
   const store = { ...h.store, db };
   // The file overwritten while its first content is read: its retry finds the name gone, and asks
   // whether the run was overwritten, which runs under the name are unfinished, and which unlogged.
@@ -48,10 +41,7 @@ it("reads the runs under a file's name by a seek on import_run_name, as an overw
     new Set(byName.map((q) => q.sql.replace(/\s+/g, ' ').split(' and "blob_name" = ?')[1])).size,
   ).toBeGreaterThanOrEqual(3);
   for (const read of byName) {
-    const { rows } = await h.store.db.executeQuery<{ detail: string }>(
-      CompiledQuery.raw(`explain query plan ${read.sql}`, [...read.parameters]),
-    );
-    const plan = rows.map((r) => r.detail).join('\n');
+    const plan = await sqlitePlanOf(h.store.db, read);
     expect({ sql: read.sql, plan }).toEqual({
       sql: read.sql,
       plan: expect.stringMatching(

@@ -10,6 +10,7 @@ import { pendingDatasetQueries } from '../../../shared/linkage/pending-links.js'
 import { rememberedContentQuery } from '../../../shared/agreements/remembered-agreements.js';
 import type { Services } from '../../../shared/services.js';
 import { insertRecord, keywaysApplicant } from '../../support/records.js';
+import { recordedQueries, sqlitePlanOf } from '../../support/recorded-queries.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
 
 /** The linking timers' queries are answered from indexes, never a scan of a whole table. */
@@ -33,11 +34,7 @@ describe('linking queries on SQLite', () => {
     expect(queries).toHaveLength(2);
     const plans: string[] = [];
     for (const query of queries) {
-      const compiled = query.compile();
-      const { rows } = await h.store.db.executeQuery<{ detail: string }>(
-        CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]),
-      );
-      const detail = rows.map((r) => r.detail).join('\n');
+      const detail = await sqlitePlanOf(h.store.db, query.compile());
       plans.push(detail);
       expect(detail).not.toMatch(/SCAN source_record(?! USING)/);
       expect(detail).toMatch(/USING (COVERING )?INDEX/);
@@ -48,22 +45,20 @@ describe('linking queries on SQLite', () => {
 
   // An incremental pass asks when the agreement's last pass began; link_run gains a row a pass.
   it("reads the agreement's last pass start by a seek on link_run_agreement, not a scan of every pass", async () => {
-    const compiled = lastPassStartQuery(h.store.db, 'social-care-education-housing').compile();
-    const { rows } = await h.store.db.executeQuery<{ detail: string }>(
-      CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]),
+    const detail = await sqlitePlanOf(
+      h.store.db,
+      lastPassStartQuery(h.store.db, 'social-care-education-housing').compile(),
     );
-    const detail = rows.map((r) => r.detail).join('\n');
     expect(detail).toMatch(/SEARCH link_run USING COVERING INDEX link_run_agreement/);
     expect(detail).not.toMatch(/SCAN link_run/);
   });
 
   // The timer asks it of every agreement, every five minutes, to find one re-signed since.
   it("reads the sources the agreement's last pass linked under by a seek on link_run_agreement", async () => {
-    const compiled = lastPassSourcesQuery(h.store.db, h.store.dialect, 'social-care-education-housing').compile();
-    const { rows } = await h.store.db.executeQuery<{ detail: string }>(
-      CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]),
+    const detail = await sqlitePlanOf(
+      h.store.db,
+      lastPassSourcesQuery(h.store.db, h.store.dialect, 'social-care-education-housing').compile(),
     );
-    const detail = rows.map((r) => r.detail).join('\n');
     expect(detail).toMatch(/SEARCH link_run USING INDEX link_run_agreement/);
     expect(detail).not.toMatch(/SCAN link_run|TEMP B-TREE/);
   });
@@ -71,11 +66,10 @@ describe('linking queries on SQLite', () => {
   // The timer asks it of an agreement whose last pass noted other files, every five minutes while
   // two hosts on other files under one version share the store.
   it('reads the content the store remembers of the agreement by a seek on its primary key', async () => {
-    const compiled = rememberedContentQuery(h.store.db, 'social-care-education-housing').compile();
-    const { rows } = await h.store.db.executeQuery<{ detail: string }>(
-      CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]),
+    const detail = await sqlitePlanOf(
+      h.store.db,
+      rememberedContentQuery(h.store.db, 'social-care-education-housing').compile(),
     );
-    const detail = rows.map((r) => r.detail).join('\n');
     expect(detail).toMatch(/SEARCH agreement_party USING INDEX sqlite_autoindex_agreement_party_1 \(agreement_id=\?\)/);
     expect(detail).not.toMatch(/SCAN agreement_party/);
   });
@@ -90,23 +84,13 @@ describe('linking queries on SQLite', () => {
     await insertRecord(services, keywaysApplicant('kettering-borough-council', 'Ada', 'Byrne', '1980-01-01'));
     for (const id of [keyways, 'social-care-education-housing', keyways]) await linkPeople(h.linkDeps(), id, 'full');
 
-    const sent: CompiledQuery[] = [];
-    const db = h.store.db.withPlugin({
-      transformQuery: (args) => {
-        sent.push(h.store.db.getExecutor().compileQuery(args.node, args.queryId));
-        return args.node;
-      },
-      transformResult: async (args) => args.result,
-    });
+    const { db, sent } = recordedQueries(h.store.db);
     await linkPeople({ ...h.linkDeps(), store: { ...h.store, db } }, keyways, 'incremental');
 
     const reads = sent.filter((q) => /^select\b/i.test(q.sql) && /"link_run"/.test(q.sql));
     expect(reads.length).toBeGreaterThan(0);
     for (const read of reads) {
-      const { rows } = await h.store.db.executeQuery<{ detail: string }>(
-        CompiledQuery.raw(`explain query plan ${read.sql}`, [...read.parameters]),
-      );
-      const detail = rows.map((r) => r.detail).join('\n');
+      const detail = await sqlitePlanOf(h.store.db, read);
       expect({ sql: read.sql, plan: detail }).toEqual({
         sql: read.sql,
         plan: expect.not.stringMatching(/SCAN link_run\b/),
@@ -115,11 +99,10 @@ describe('linking queries on SQLite', () => {
   });
 
   it('finds the next agreement holding links by a seek on record_link_sources', async () => {
-    const compiled = nextLinkedAgreementQuery(h.store.db, h.store.dialect, 'keyways-housing-allocation').compile();
-    const { rows } = await h.store.db.executeQuery<{ detail: string }>(
-      CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]),
+    const detail = await sqlitePlanOf(
+      h.store.db,
+      nextLinkedAgreementQuery(h.store.db, h.store.dialect, 'keyways-housing-allocation').compile(),
     );
-    const detail = rows.map((r) => r.detail).join('\n');
     expect(detail).toMatch(/SEARCH record_link USING COVERING INDEX record_link_sources \(agreement_id>\?\)/);
     expect(detail).not.toMatch(/SCAN|TEMP B-TREE/);
   });

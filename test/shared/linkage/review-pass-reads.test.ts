@@ -1,9 +1,9 @@
-import type { KyselyPlugin } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkPeople, type LinkDependencies } from '../../../shared/linkage/link-people.js';
 import { PairKeys, personRefKeyOf } from '../../../shared/linkage/pair-key.js';
 import { recordDecision } from '../../../shared/linkage/review-queue.js';
 import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import { recordedQueries } from '../../support/recorded-queries.js';
 import { JONATHANS, openCandidateNamed, personOf, reviewLinkDeps } from '../../support/linked-people.js';
 
 const DATASET = 'multiple-disadvantage-indicators';
@@ -30,20 +30,15 @@ describe("a review pass's reads of the links", () => {
 
   /** `deps` whose store counts the statements that read `record_link`, and the count. */
   function countingLinkReads(deps: LinkDependencies): { deps: LinkDependencies; reads: () => number } {
-    const { db } = deps.store;
-    let reads = 0;
-    const counter: KyselyPlugin = {
-      transformQuery: (args) => {
-        const { sql } = db.getExecutor().compileQuery(args.node, args.queryId);
-        // The walk of the agreements holding links (nextLinkedAgreementQuery) reads an id a
-        // statement, no link.
-        if (/^select\b[^]*\bfrom "record_link"/.test(sql) && !/^select "agreement_id" from "record_link"/.test(sql))
-          reads++;
-        return args.node;
-      },
-      transformResult: async (args) => args.result,
-    };
-    return { deps: { ...deps, store: { ...deps.store, db: db.withPlugin(counter) } }, reads: () => reads };
+    const { db, sent } = recordedQueries(deps.store.db);
+    // The walk of the agreements holding links (nextLinkedAgreementQuery) reads an id a
+    // statement, no link.
+    const reads = () =>
+      sent.filter(
+        ({ sql }) =>
+          /^select\b[^]*\bfrom "record_link"/.test(sql) && !/^select "agreement_id" from "record_link"/.test(sql),
+      ).length;
+    return { deps: { ...deps, store: { ...deps.store, db } }, reads };
   }
 
   it("reads the pair of sources' links once, and joins the two Jonathans an officer confirmed", async () => {

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { AccessLog } from '../../../shared/audit/access-log.js';
 import { createLogger } from '../../../shared/logging.js';
 import { purposeOfOptOutRecording } from '../../../shared/people/person-agreement.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
+import { recordedQueries, sqlitePlanOf } from '../../support/recorded-queries.js';
 import { sqlServerStatements } from '../../support/sql-server-statements.js';
 
 const agreements = loadAgreements(resolve('agreements'));
@@ -70,24 +70,14 @@ describe("finding an opt-out's recording entry", () => {
   afterAll(async () => store?.close());
 
   it('finds it by a seek on the subject index, not a scan of the log', async () => {
-    const sent: CompiledQuery[] = [];
-    const db = store.db.withPlugin({
-      transformQuery: (args) => {
-        sent.push(store.db.getExecutor().compileQuery(args.node, args.queryId));
-        return args.node;
-      },
-      transformResult: async (args) => args.result,
-    });
+    const { db, sent } = recordedQueries(store.db);
     expect(await purposeOfOptOutRecording({ ...store, db }, agreements, opt)).toEqual({
       purposeId: 'homelessness-prevention',
       agreementId: 'social-care-education-housing',
     });
     const reads = sent.filter((q) => /"access_log"/.test(q.sql));
     expect(reads).toHaveLength(1);
-    const { rows } = await store.db.executeQuery<{ detail: string }>(
-      CompiledQuery.raw(`explain query plan ${reads[0]!.sql}`, [...reads[0]!.parameters]),
-    );
-    const plan = rows.map((r) => r.detail).join('\n');
+    const plan = await sqlitePlanOf(store.db, reads[0]!);
     expect(plan).toMatch(/SEARCH access_log USING INDEX access_log_subject /);
     expect(plan).toMatch(/SEARCH access_log_subject_id USING (COVERING |PRIMARY KEY|INDEX)/);
     expect(plan).not.toMatch(/SCAN access_log\b/);
