@@ -8,6 +8,7 @@ import { openStore } from '../../../shared/store/database.js';
 import { enforceRetention, RETENTION_ACTION } from '../../../shared/retention/enforce-retention.js';
 import { linkPendingRecords } from '../../../shared/linkage/pending-links.js';
 import { AGREEMENTS_DIR, createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import { failingDeletionFrom } from '../../support/failing-deletion.js';
 import { importEach, nhs, personOf } from '../../support/linked-people.js';
 import type { Database } from '../../../shared/store/schema.js';
 
@@ -144,17 +145,17 @@ describe('a failed retention pass and the next pass telling its entries at once'
     const next = openStore({ engine: 'sqlite', path: h.paths.sqlite });
     const logger = createLogger('error');
     let nextPass: Promise<unknown> | undefined;
-    let deletionFailed = false;
+    const deletion = failingDeletionFrom('source_record');
     const heldReads = new Set<unknown>();
-    const failDeletionThenHoldNoteRead: KyselyPlugin = {
+    const holdNoteReadAfterDeletionFailed: KyselyPlugin = {
       transformQuery: (args) => {
         const node = args.node;
-        const from = JSON.stringify((node as { from?: unknown }).from ?? null);
-        if (node.kind === 'DeleteQueryNode' && from.includes('"source_record"') && !deletionFailed) {
-          deletionFailed = true;
-          throw new Error('connection lost');
-        }
-        if (node.kind === 'SelectQueryNode' && from.includes('"retention_run"') && deletionFailed && !nextPass)
+        if (
+          node.kind === 'SelectQueryNode' &&
+          JSON.stringify(node.from ?? null).includes('"retention_run"') &&
+          deletion.failed &&
+          !nextPass
+        )
           heldReads.add(args.queryId);
         return node;
       },
@@ -171,7 +172,13 @@ describe('a failed retention pass and the next pass telling its entries at once'
       const deps = h.retentionDeps();
       await expect(
         enforceRetention(
-          { ...deps, store: { ...deps.store, db: deps.store.db.withPlugin(failDeletionThenHoldNoteRead) } },
+          {
+            ...deps,
+            store: {
+              ...deps.store,
+              db: deps.store.db.withPlugin(deletion).withPlugin(holdNoteReadAfterDeletionFailed),
+            },
+          },
           AGREEMENT,
         ),
       ).rejects.toThrow('Retention enforcement failed');

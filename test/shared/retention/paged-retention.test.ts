@@ -9,6 +9,7 @@ import { AccessLog } from '../../../shared/audit/access-log.js';
 import { createLogger } from '../../../shared/logging.js';
 import { enforceRetention, RETENTION_ACTION } from '../../../shared/retention/enforce-retention.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
+import { failingDeletionFrom } from '../../support/failing-deletion.js';
 
 /**
  * A council's dataset runs to hundreds of thousands of records, and the retention timer's
@@ -183,20 +184,7 @@ describe('joint-system retention that breaks off after some pages', () => {
 
   it('gives every person whose deletion it logged a not-committed entry, and deletes nothing', async () => {
     // The second page's deletion fails (a lost connection, say), after both pages' entries.
-    let recordDeletes = 0;
-    const failSecondDelete: KyselyPlugin = {
-      transformQuery: (args) => {
-        const node = args.node;
-        if (
-          node.kind === 'DeleteQueryNode' &&
-          JSON.stringify(node.from).includes('"source_record"') &&
-          ++recordDeletes === 2
-        )
-          throw new Error('connection lost');
-        return node;
-      },
-      transformResult: async (args) => args.result,
-    };
+    const failSecondDelete = failingDeletionFrom('source_record', 2);
     const before = await store.db.selectFrom('source_record').select('id').execute();
 
     await expect(

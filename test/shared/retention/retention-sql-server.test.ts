@@ -8,6 +8,7 @@ import { agreementSourcesOf } from '../../../shared/linkage/link-people.js';
 import { purgeDroppedSource } from '../../../shared/retention/dropped-sources.js';
 import { enforceRetention } from '../../../shared/retention/enforce-retention.js';
 import { agreementsFolderWith, KEYWAYS_REGISTER_WITHOUT_WELLINGBOROUGH } from '../agreements/agreement-files.js';
+import { failingDeletionFrom } from '../../support/failing-deletion.js';
 import { expectAccepted, sqlServerStatements } from '../../support/sql-server-statements.js';
 
 /**
@@ -123,21 +124,7 @@ describe('a retention pass on Azure SQL whose deletion fails', () => {
         return [{ seq: 1, subject_ref: 'p1', reason_code: 'retention-keep-while' }];
       return answer(query);
     });
-    let failed = false;
-    const failRecordDelete: KyselyPlugin = {
-      transformQuery: (args) => {
-        if (
-          args.node.kind === 'DeleteQueryNode' &&
-          JSON.stringify(args.node.from).includes('"source_record"') &&
-          !failed
-        ) {
-          failed = true;
-          throw new Error('connection lost');
-        }
-        return args.node;
-      },
-      transformResult: async (args) => args.result,
-    };
+    const failRecordDelete = failingDeletionFrom('source_record');
     const store = { ...recording.store, db: recording.store.db.withPlugin(writesOne()).withPlugin(failRecordDelete) };
     const logger = createLogger('warn', () => undefined);
 
