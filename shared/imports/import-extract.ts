@@ -66,6 +66,7 @@ import {
   type CheckedWorkbook,
   type ZipLimits,
 } from './zip-directory.js';
+import { clockOf, nowOf } from '../clock.js';
 
 /**
  * The import of one partner extract from `incoming/{partyId}/{datasetId}/{fileName}`.
@@ -256,7 +257,7 @@ export async function importExtract(deps: ImportDependencies, file: IncomingExtr
 
 async function runImport(deps: ImportDependencies, file: IncomingExtract): Promise<ImportOutcome> {
   const { logger } = deps;
-  const now = deps.now ?? (() => new Date());
+  const now = clockOf(deps);
   const containers = deps.containers ?? IMPORT_CONTAINERS;
   const ids = loggedIds(deps.agreements, file);
   const blob = incomingBlob(deps.blobs, containers, file.blobName);
@@ -691,7 +692,7 @@ async function rejectGone(
  */
 async function rejectOverwritten(context: RunContext, onlyAt: RunAttempt): Promise<boolean> {
   const { deps, file, ids, run } = context;
-  const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
+  const finishedAt = nowOf(deps).toISOString();
   const reason: FileReason = 'overwritten-in-incoming';
   const finished = await finishRun(
     deps.store.db,
@@ -786,7 +787,7 @@ export async function rejectMisplacedExtract(deps: ImportDependencies, blobName:
 }
 
 async function rejectMisplaced(deps: ImportDependencies, blobName: string, ids: LoggedIds): Promise<ImportOutcome> {
-  const now = deps.now ?? (() => new Date());
+  const now = clockOf(deps);
   const containers = deps.containers ?? IMPORT_CONTAINERS;
   const blob = incomingBlob(deps.blobs, containers, blobName);
   const properties = await extractProperties(blob);
@@ -984,7 +985,7 @@ function graceLeftMs(deps: ImportDependencies, run: Pick<ImportRun, 'finished_at
   if (run.finished_at === null) return 0;
   return Math.min(
     SETTLED_ELSEWHERE_GRACE_MS,
-    Date.parse(run.finished_at) + SETTLED_ELSEWHERE_GRACE_MS - (deps.now ?? (() => new Date()))().getTime(),
+    Date.parse(run.finished_at) + SETTLED_ELSEWHERE_GRACE_MS - nowOf(deps).getTime(),
   );
 }
 
@@ -1171,7 +1172,7 @@ async function loadSnapshot(context: RunContext, input: LoadInput): Promise<Load
       throw new SnapshotRejected([{ reason: 'bad-row-share-exceeded' }], counts, rowErrors);
     }
     await writer.finish();
-    const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
+    const finishedAt = nowOf(deps).toISOString();
     const report = reportOf(context, 'loaded', finishedAt, counts, columns, [], rowErrors);
     // Staged, not published: the report appears in processed/ only after the commit (a failed
     // commit must not leave a report saying `loaded`); the staged copy lets a retry after the
@@ -1245,7 +1246,7 @@ async function reject(
   onlyAt?: RunAttempt,
 ): Promise<ImportOutcome> {
   const { deps, file, ids, run } = context;
-  const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
+  const finishedAt = nowOf(deps).toISOString();
   const total: Counts = counts === undefined ? { rows: 0, loaded: 0, rejected: 0 } : { ...counts, loaded: 0 };
   const report = reportOf(context, 'rejected', finishedAt, total, [], fileErrors, rowErrors);
   // Staged under a name of this delivery's own before the run is finished, so that a crash
@@ -1359,7 +1360,7 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
     return there?.runId === run.id && there.outcome !== 'duplicate';
   };
   if (!ownDelivery && !(await own())) {
-    const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
+    const finishedAt = nowOf(deps).toISOString();
     await writeReport(deps.blobs, context.containers, destination, file.blobName, {
       ...reportOf(context, 'duplicate', finishedAt, { rows: 0, loaded: 0, rejected: 0 }, [], [], undefined),
       duplicateOf: { file: run.blob_name, outcome: of },
@@ -1395,7 +1396,7 @@ type NameContext = Omit<RunContext, 'run' | 'etag' | 'lastModified' | 'sha256'>;
 async function logRunsLeftUnlogged(context: NameContext): Promise<void> {
   const { deps, file } = context;
   if (!entriesWithinStoreTransactions(deps.store)) return;
-  const graceStart = new Date((deps.now ?? (() => new Date()))().getTime() - SETTLED_ELSEWHERE_GRACE_MS).toISOString();
+  const graceStart = new Date(nowOf(deps).getTime() - SETTLED_ELSEWHERE_GRACE_MS).toISOString();
   // Looked for first without a lock: it is rare, and a lock taken on every delivery would wait on
   // the load of the name going on meanwhile.
   const seen = await runsLeftUnlogged(deps.store.db, file, graceStart);
@@ -1558,7 +1559,7 @@ async function ensureLoadedReport(context: RunContext): Promise<void> {
       : reportOf(
           context,
           'loaded',
-          run.finished_at ?? (deps.now ?? (() => new Date()))().toISOString(),
+          run.finished_at ?? nowOf(deps).toISOString(),
           { rows: run.rows_total ?? 0, loaded: run.rows_loaded ?? 0, rejected: run.rows_rejected ?? 0 },
           [],
           [],

@@ -31,6 +31,7 @@ import { recordPersonIdMoves, type HeldPersonIdMove } from './person-id-history.
 import { PairKeys, personRefKeyOf } from './pair-key.js';
 import { assignPersonIds } from './person-ids.js';
 import { readStoreSources, sourceIdOf, type StoreSource } from './store-sources.js';
+import { clockOf } from '../clock.js';
 
 /**
  * Linking the records of one agreement's datasets into people, in the store.
@@ -225,7 +226,7 @@ export async function linkPeople(
   const loaded = deps.agreements.agreement(agreementId);
   if (loaded === undefined) throw new RangeError(`linkPeople: unknown agreement ${agreementId}`);
   const rules = linkingRulesOf(loaded.agreement);
-  const now = deps.now ?? (() => new Date());
+  const now = clockOf(deps);
   const started = performance.now();
   const secret = await deps.secrets.get('pseudonymisation-key');
   const personRefKey = await personRefKeyOf(deps.secrets);
