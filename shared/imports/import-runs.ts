@@ -1,4 +1,12 @@
-import { sql, type Expression, type Kysely, type Selectable, type Transaction } from 'kysely';
+import {
+  sql,
+  type Expression,
+  type Kysely,
+  type Selectable,
+  type Transaction,
+  type UpdateQueryBuilder,
+  type UpdateResult,
+} from 'kysely';
 import { NAME_KEY_LENGTH } from '../store/migrations/0054-import-run-name-index.js';
 import type { Database, ImportRunTable } from '../store/schema.js';
 
@@ -211,13 +219,12 @@ export async function lockDatasetRuns(
   datasetId: string,
   runId: string,
 ): Promise<ImportRun['status'] | undefined> {
-  await trx
-    .updateTable('import_run')
-    .set((eb) => ({ attempt: eb.ref('attempt') }))
-    .where('party_id', '=', partyId)
-    .where('dataset_id', '=', datasetId)
-    .where('status', 'in', ['loading', 'failed'])
-    .execute();
+  await lockRunRows(trx, (runs) =>
+    runs
+      .where('party_id', '=', partyId)
+      .where('dataset_id', '=', datasetId)
+      .where('status', 'in', ['loading', 'failed']),
+  );
   const run = await trx.selectFrom('import_run').select('status').where('id', '=', runId).executeTakeFirst();
   return run?.status;
 }
@@ -227,11 +234,19 @@ export async function lockDatasetRuns(
  * that what is read of them, and of their access-log entries, holds until it commits.
  */
 export async function lockRuns(trx: Transaction<Database>, runIds: readonly string[]): Promise<void> {
-  await trx
-    .updateTable('import_run')
-    .set((eb) => ({ attempt: eb.ref('attempt') }))
-    .where('id', 'in', [...runIds])
-    .execute();
+  await lockRunRows(trx, (runs) => runs.where('id', 'in', [...runIds]));
+}
+
+type RunsUpdate = UpdateQueryBuilder<Database, 'import_run', 'import_run', UpdateResult>;
+
+/**
+ * Takes the write lock on the runs `which` selects, held until the transaction commits: an
+ * update that sets `attempt` to itself changes no value, but it is a write all the same, so
+ * SQLite takes its database's write lock and SQL Server the rows' exclusive locks, both held to
+ * the commit. A read would not keep another transaction from writing them meanwhile.
+ */
+async function lockRunRows(trx: Transaction<Database>, which: (runs: RunsUpdate) => RunsUpdate): Promise<void> {
+  await which(trx.updateTable('import_run').set((eb) => ({ attempt: eb.ref('attempt') }))).execute();
 }
 
 export interface RunResult {
