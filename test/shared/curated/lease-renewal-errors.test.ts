@@ -104,31 +104,57 @@ describe('a planning export whose lease renewal meets a network error', () => {
     expect(next.summaries.map((s) => s.outcome)).toEqual(['written']);
   }, 60_000);
 
+  /**
+   * An export on a harness and release of its own (one lock blob, one store each), whose renewals
+   * after the first go through `renewal`, run for `day`: what it published and logged, and how
+   * long it took.
+   */
+  async function exportRenewingThrough(
+    renewal: Parameters<typeof renewingThrough>[1],
+    day: string,
+  ): Promise<{
+    outcomes: [string, string][];
+    tookMs: number;
+    latestBefore: string;
+    latestAfter: string;
+    events: unknown[];
+  }> {
+    const own = await published();
+    try {
+      const logFrom = own.h.logLines.length;
+      const latestBefore = await latestGeneratedAt(own);
+      const blobs = renewingThrough(own.h.blobs, (n, real, options) => (n >= 2 ? renewal(n, real, options) : real()));
+      const started = Date.now();
+      const run = await exportCurated(
+        own.h.exportDeps(own.container, {
+          blobs,
+          leaseSeconds: TEST_LEASE_SECONDS,
+          now: () => new Date(`${day}T06:00:00.000Z`),
+        }),
+      );
+      const tookMs = Date.now() - started;
+      return {
+        outcomes: run.summaries.map((s) => [s.partyId, s.outcome]),
+        tookMs,
+        latestBefore,
+        latestAfter: await latestGeneratedAt(own),
+        events: eventsSince(logFrom, own),
+      };
+    } finally {
+      await own.h.close();
+    }
+  }
+
   // The two cases below each wait out a lease term: they run side by side, each on a harness and
-  // release of its own (one lock blob, one store each), rather than one term after the other.
+  // release of its own, rather than one term after the other.
   it.concurrent(
     'stops once no renewal has been answered for the lease term: it may have lapsed and been taken',
     async ({ expect }) => {
-      const own = await published();
-      try {
-        const logFrom = own.h.logLines.length;
-        const latestBefore = await latestGeneratedAt(own);
-        const blobs = renewingThrough(own.h.blobs, (n, real) => (n >= 2 ? Promise.reject(connectionReset()) : real()));
-        const started = Date.now();
-        const run = await exportCurated(
-          own.h.exportDeps(own.container, {
-            blobs,
-            leaseSeconds: TEST_LEASE_SECONDS,
-            now: () => new Date('2026-12-03T06:00:00.000Z'),
-          }),
-        );
-        expect(run.summaries.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
-        expect(Date.now() - started).toBeLessThan((TEST_LEASE_SECONDS + 10) * 1000);
-        expect(await latestGeneratedAt(own)).toBe(latestBefore);
-        expect(eventsSince(logFrom, own)).toContain('curated.export-lease-lost');
-      } finally {
-        await own.h.close();
-      }
+      const stopped = await exportRenewingThrough(() => Promise.reject(connectionReset()), '2026-12-03');
+      expect(stopped.outcomes).toEqual([['la-housing', 'lease-lost']]);
+      expect(stopped.tookMs).toBeLessThan((TEST_LEASE_SECONDS + 10) * 1000);
+      expect(stopped.latestAfter).toBe(stopped.latestBefore);
+      expect(stopped.events).toContain('curated.export-lease-lost');
     },
     60_000,
   );
@@ -136,35 +162,20 @@ describe('a planning export whose lease renewal meets a network error', () => {
   it.concurrent(
     'stops once a renewal that never answers has outlasted the lease term, rather than waiting for ever',
     async ({ expect }) => {
-      const own = await published();
-      try {
-        const logFrom = own.h.logLines.length;
-        const latestBefore = await latestGeneratedAt(own);
-        // No answer and no error: a connection the service went quiet on. Only the caller's own
-        // abort ends it (the SDK sets no client-side timeout).
-        const hang = (options: { abortSignal?: AbortSignal } | undefined) =>
-          new Promise((_, reject) => {
-            const signal = options?.abortSignal;
-            signal?.addEventListener('abort', () =>
-              reject(new RestError('The operation was aborted.', { code: 'ABORT' })),
-            );
-          });
-        const blobs = renewingThrough(own.h.blobs, (n, real, options) => (n >= 2 ? hang(options) : real()));
-        const started = Date.now();
-        const run = await exportCurated(
-          own.h.exportDeps(own.container, {
-            blobs,
-            leaseSeconds: TEST_LEASE_SECONDS,
-            now: () => new Date('2026-12-04T06:00:00.000Z'),
-          }),
-        );
-        expect(run.summaries.map((s) => [s.partyId, s.outcome])).toEqual([['la-housing', 'lease-lost']]);
-        expect(Date.now() - started).toBeLessThan((TEST_LEASE_SECONDS + 10) * 1000);
-        expect(await latestGeneratedAt(own)).toBe(latestBefore);
-        expect(eventsSince(logFrom, own)).toContain('curated.export-lease-lost');
-      } finally {
-        await own.h.close();
-      }
+      // No answer and no error: a connection the service went quiet on. Only the caller's own
+      // abort ends it (the SDK sets no client-side timeout).
+      const hang = (_n: number, _real: unknown, options: { abortSignal?: AbortSignal } | undefined) =>
+        new Promise((_, reject) => {
+          const signal = options?.abortSignal;
+          signal?.addEventListener('abort', () =>
+            reject(new RestError('The operation was aborted.', { code: 'ABORT' })),
+          );
+        });
+      const stopped = await exportRenewingThrough(hang, '2026-12-04');
+      expect(stopped.outcomes).toEqual([['la-housing', 'lease-lost']]);
+      expect(stopped.tookMs).toBeLessThan((TEST_LEASE_SECONDS + 10) * 1000);
+      expect(stopped.latestAfter).toBe(stopped.latestBefore);
+      expect(stopped.events).toContain('curated.export-lease-lost');
     },
     60_000,
   );

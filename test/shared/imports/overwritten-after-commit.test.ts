@@ -180,46 +180,51 @@ it('logs the rejection killed after its finish when the same file, uploaded agai
   expect(await h.blobNames('rejected')).toEqual([`${file}.report.json`]);
 });
 
-it('logs the rejection killed after its finish when a copy under another name opens its run and loads', async () => {
+const tsv = `la-housing/${MDI}/extract.tsv`;
+
+/**
+ * A comma file sent as `.tsv`, read as tab-separated and so rejected, by a process killed after
+ * its finish: the rejected run, its entry unwritten and its report staged.
+ */
+async function rejectionKilledUnderTsv() {
   h = await createImportHarness();
-  const tsv = `la-housing/${MDI}/extract.tsv`;
   await h.drop(tsv, importFixture('good.csv'));
   await killImportAtPhase(h, 'commit', tsv);
   const [rejected] = await runsInOrder();
   expect(rejected).toMatchObject({ status: 'rejected', blob_name: tsv });
+  return rejected!;
+}
+
+it('logs the rejection killed after its finish when a copy under another name opens its run and loads', async () => {
+  const rejected = await rejectionKilledUnderTsv();
 
   // The comma file sent again as `.csv`: the verdict was on how `.tsv` reads it, so it loads.
   await h.drop(file, importFixture('good.csv'));
-  await expect(h.run(file, inFiveMinutes)).resolves.toMatchObject({ outcome: 'loaded', runId: rejected!.id });
+  await expect(h.run(file, inFiveMinutes)).resolves.toMatchObject({ outcome: 'loaded', runId: rejected.id });
 
-  expect(await runEntries(h, rejected!.id)).toEqual([
-    ['deny', rejected!.rejection_reason],
+  expect(await runEntries(h, rejected.id)).toEqual([
+    ['deny', rejected.rejection_reason],
     ['allow', 'snapshot-loaded'],
   ]);
-  expect(await h.report('rejected', tsv)).toMatchObject({ runId: rejected!.id, outcome: 'rejected' });
+  expect(await h.report('rejected', tsv)).toMatchObject({ runId: rejected.id, outcome: 'rejected' });
 });
 
 // A copy opening the run within the 10 s its own delivery is given to write the entry: the reopen
 // made it `loading`, and no later delivery found the rejection to log.
 it('logs the rejection killed after its finish when a copy under another name comes within the grace to open its run', async () => {
-  h = await createImportHarness();
-  const tsv = `la-housing/${MDI}/extract.tsv`;
-  await h.drop(tsv, importFixture('good.csv'));
-  await killImportAtPhase(h, 'commit', tsv);
-  const [rejected] = await runsInOrder();
-  expect(rejected).toMatchObject({ status: 'rejected', blob_name: tsv });
+  const rejected = await rejectionKilledUnderTsv();
 
   // The copy's event within the grace (its clock never ahead of the access log's), then its
   // retry, the queue's five minutes on.
   await h.drop(file, importFixture('good.csv'));
-  const graceEnd = Date.parse(rejected!.finished_at!) + 9_000;
+  const graceEnd = Date.parse(rejected.finished_at!) + 9_000;
   await h.run(file, { now: () => new Date(Math.min(Date.now(), graceEnd)) }).catch((err: unknown) => err);
   await h.run(file, inFiveMinutes).catch((err: unknown) => err);
 
-  expect(await runEntries(h, rejected!.id)).toEqual([
-    ['deny', rejected!.rejection_reason],
+  expect(await runEntries(h, rejected.id)).toEqual([
+    ['deny', rejected.rejection_reason],
     ['allow', 'snapshot-loaded'],
   ]);
-  expect(await h.report('rejected', tsv)).toMatchObject({ runId: rejected!.id, outcome: 'rejected' });
+  expect(await h.report('rejected', tsv)).toMatchObject({ runId: rejected.id, outcome: 'rejected' });
   expect(await storedRecords(h.store, 'la-housing', MDI)).toHaveLength(40);
 });
