@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { BlobClient, BlobServiceClient, BlockBlobClient } from '@azure/storage-blob';
-import { expect, inject, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, inject, vi } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { AccessLog } from '../../../shared/audit/access-log.js';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
@@ -357,4 +357,90 @@ export function reshapeRowsRead(reshape: (body: Readable) => AsyncIterable<Buffe
     const body = response.readableStreamBody as Readable;
     return { ...response, readableStreamBody: Readable.from(reshape(body), { objectMode: false }) };
   });
+}
+
+/** A store's tables as migrations leave them, each with the rows they hold then. */
+export type FreshTables = { table: string; rows: Record<string, unknown>[] }[];
+
+/**
+ * The harness's store as `createImportHarness` left it, migrated and empty of what any test
+ * did: what startAfresh puts back.
+ */
+export function freshTables(h: ImportHarness): FreshTables {
+  const sqlite = h.store.sqlite!;
+  const tables = sqlite
+    .prepare(`select name from main.sqlite_master where type = 'table' and name not like 'lintel_migration%'`)
+    .pluck()
+    .all() as string[];
+  return tables.map((table) => ({
+    table,
+    rows: sqlite.prepare(`select * from main."${table}"`).all() as Record<string, unknown>[],
+  }));
+}
+
+/**
+ * Puts one harness back as a fresh one, for cases (or property runs) that share it: its store's
+ * tables hold what they held when it was migrated, and its containers hold no blob. A harness of
+ * its own per case cost more than most cases: the store's threads (access log, reads,
+ * checkpoints) each load through tsx again, some 7 s on a loaded 2-core machine. The access log
+ * is append-only and keeps what earlier cases logged, as a council's does: a case reads it by
+ * its own run ids, never an earlier case's. The keys go on too, rotations and all: records are
+ * hashed under the key current when they are sent, as on a fresh key file.
+ */
+export async function startAfresh(h: ImportHarness, fresh: FreshTables): Promise<void> {
+  for (const container of ['incoming', 'processed', 'rejected'] as const)
+    for (const name of await h.blobNames(container))
+      await h.blobs.getContainerClient(h.containers[container]).deleteBlob(name);
+  const sqlite = h.store.sqlite!;
+  // Rows go before the rows they refer to are back: foreign keys are off while they do.
+  sqlite.pragma('foreign_keys = OFF');
+  try {
+    sqlite.transaction(() => {
+      for (const { table, rows } of fresh) {
+        sqlite.prepare(`delete from main."${table}"`).run();
+        for (const row of rows) {
+          const columns = Object.keys(row);
+          sqlite
+            .prepare(
+              `insert into main."${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`,
+            )
+            .run(...Object.values(row));
+        }
+      }
+    })();
+  } finally {
+    sqlite.pragma('foreign_keys = ON');
+  }
+}
+
+/**
+ * One harness for the cases of the suite (or file) that calls it, created before the first and
+ * closed after the last. What it returns puts the harness back afresh (startAfresh) and hands it
+ * to `use`: a hook for the cases, or the suites, that must not see what another did.
+ */
+export function oneHarness(
+  use: (h: ImportHarness) => void,
+  options?: Parameters<typeof createImportHarness>[0],
+): () => Promise<void> {
+  let h: ImportHarness | undefined;
+  let fresh: FreshTables;
+  beforeAll(async () => {
+    h = await createImportHarness(options);
+    fresh = freshTables(h);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+  return async () => {
+    await startAfresh(h!, fresh);
+    use(h!);
+  };
+}
+
+/** One harness for the cases of the suite (or file) that calls it, put back afresh before each. */
+export function oneHarnessAfresh(
+  use: (h: ImportHarness) => void,
+  options?: Parameters<typeof createImportHarness>[0],
+): void {
+  beforeEach(oneHarness(use, options));
 }

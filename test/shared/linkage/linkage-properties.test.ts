@@ -14,7 +14,13 @@ import {
 } from '../../../shared/linkage/review-queue.js';
 import type { Store } from '../../../shared/store/database.js';
 import type { Database } from '../../../shared/store/schema.js';
-import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import {
+  createImportHarness,
+  freshTables,
+  startAfresh,
+  type FreshTables,
+  type ImportHarness,
+} from '../imports/import-harness.js';
 import { nhs, reviewLinkDeps } from '../../support/linked-people.js';
 import { withAttributes } from '../../../shared/store/record-attributes.js';
 import { enforceRetention } from '../../../shared/retention/enforce-retention.js';
@@ -658,61 +664,6 @@ async function apply(
       log.push(`opt-out for ${[...held].join(',')}`);
       return;
     }
-  }
-}
-
-/** A store's tables as migrations leave them, each with the rows they hold then. */
-type FreshTables = { table: string; rows: Record<string, unknown>[] }[];
-
-/**
- * The harness's store as `createImportHarness` left it, migrated and empty of what any history
- * did: what startAfresh puts back before each history.
- */
-function freshTables(h: ImportHarness): FreshTables {
-  const sqlite = h.store.sqlite!;
-  const tables = sqlite
-    .prepare(`select name from main.sqlite_master where type = 'table' and name not like 'lintel_migration%'`)
-    .pluck()
-    .all() as string[];
-  return tables.map((table) => ({
-    table,
-    rows: sqlite.prepare(`select * from main."${table}"`).all() as Record<string, unknown>[],
-  }));
-}
-
-/**
- * Each history starts on the one harness put back as a fresh one: its store's tables hold what
- * they held when it was migrated, and its containers hold no blob. A harness of its own per
- * history cost more than the history itself: the store's threads (access log, reads,
- * checkpoints) each load through tsx again. The access log is append-only and keeps what
- * earlier histories logged, as a council's does; no promise this test checks reads it, and
- * what the import reads of it is an entry under one of its own run ids, never an earlier
- * history's. The keys go on too, rotations and all: a history's records are hashed under the
- * key current when it sends them, as on a fresh key file, and no earlier hash is left to compare.
- */
-async function startAfresh(h: ImportHarness, fresh: FreshTables): Promise<void> {
-  for (const container of ['incoming', 'processed', 'rejected'] as const)
-    for (const name of await h.blobNames(container))
-      await h.blobs.getContainerClient(h.containers[container]).deleteBlob(name);
-  const sqlite = h.store.sqlite!;
-  // Rows go before the rows they refer to are back: foreign keys are checked again after.
-  sqlite.pragma('foreign_keys = OFF');
-  try {
-    sqlite.transaction(() => {
-      for (const { table, rows } of fresh) {
-        sqlite.prepare(`delete from main."${table}"`).run();
-        for (const row of rows) {
-          const columns = Object.keys(row);
-          sqlite
-            .prepare(
-              `insert into main."${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`,
-            )
-            .run(...Object.values(row));
-        }
-      }
-    })();
-  } finally {
-    sqlite.pragma('foreign_keys = ON');
   }
 }
 
