@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AccessLog } from '../../../shared/audit/access-log.js';
 import { createLogger } from '../../../shared/logging.js';
 import { currentSnapshotOrder } from '../../../shared/imports/import-runs.js';
-import { createImportHarness, importFixture, storedRecords, type ImportHarness } from './import-harness.js';
+import { importFixture, oneHarnessAfresh, storedRecords, type ImportHarness } from './import-harness.js';
 
 /**
  * Snapshot order: Event Grid neither keeps order nor gives up quickly (it retries for 24 h), so
@@ -30,15 +30,11 @@ const importEntries = (h: ImportHarness, runId: string) =>
     .execute();
 const runIdOf = (outcome: { outcome: string; runId?: string }) => ('runId' in outcome ? outcome.runId! : '');
 
-describe('snapshot order', () => {
-  let h: ImportHarness;
-  beforeEach(async () => {
-    h = await createImportHarness();
-  });
-  afterEach(async () => {
-    await h?.close();
-  });
+/** Every case's own deliveries, on one harness put back afresh before each. */
+let h: ImportHarness;
+oneHarnessAfresh((shared) => (h = shared));
 
+describe('snapshot order', () => {
   it('rejects an extract dated after its upload day, which would hold every later extract back as stale', async () => {
     const day = (offset: number) => new Date(Date.now() + offset * 24 * 3600_000).toISOString().slice(0, 10);
     // A mistyped year in the name: refused, so the next real extract still loads.
@@ -206,16 +202,12 @@ describe('snapshot order', () => {
   });
 
   it('rejects a stale extract whose rows are prepared on a worker thread the same way', async () => {
-    const onWorker = await createImportHarness({ rowWorkerMinBytes: 0 });
-    try {
-      await onWorker.importFile(path('extract-2025-02-04.csv'), TUESDAY);
-      const current = await storedRecords(onWorker.store, HOUSING, MDI);
-      const monday = await onWorker.importFile(path('extract-2025-02-03.csv'), MONDAY);
-      expect(monday).toMatchObject({ outcome: 'rejected', reasons: ['stale-extract'] });
-      expect(await storedRecords(onWorker.store, HOUSING, MDI)).toEqual(current);
-    } finally {
-      await onWorker.close();
-    }
+    const onWorker = { rowWorkerMinBytes: 0 };
+    await h.importFile(path('extract-2025-02-04.csv'), TUESDAY, undefined, onWorker);
+    const current = await storedRecords(h.store, HOUSING, MDI);
+    const monday = await h.importFile(path('extract-2025-02-03.csv'), MONDAY, undefined, onWorker);
+    expect(monday).toMatchObject({ outcome: 'rejected', reasons: ['stale-extract'] });
+    expect(await storedRecords(h.store, HOUSING, MDI)).toEqual(current);
   });
 
   it('keeps the newer snapshot when an older and a newer extract are imported at the same time', async () => {
@@ -243,14 +235,6 @@ describe('snapshot order', () => {
 });
 
 describe('the same bytes again', () => {
-  let h: ImportHarness;
-  beforeEach(async () => {
-    h = await createImportHarness();
-  });
-  afterEach(async () => {
-    await h?.close();
-  });
-
   it('loads a newer file whose bytes equal a superseded run’s, and stays exactly once for a plain double upload', async () => {
     const a = await h.importFile(path('extract-2025-02-03.csv'), MONDAY);
     const b = await h.importFile(path('extract-2025-02-04.csv'), TUESDAY);
