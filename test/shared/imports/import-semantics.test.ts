@@ -12,6 +12,7 @@ import {
   AGREEMENTS_DIR,
   createImportHarness,
   importFixture,
+  oneHarnessAfresh,
   orphanIdentifiers,
   queueRetryClock,
   storedIdentifiers,
@@ -33,12 +34,7 @@ const runs = (h: ImportHarness) => h.store.db.selectFrom('import_run').selectAll
 
 describe('import semantics', () => {
   let h: ImportHarness;
-  beforeEach(async () => {
-    h = await createImportHarness();
-  });
-  afterEach(async () => {
-    await h?.close();
-  });
+  oneHarnessAfresh((shared) => (h = shared));
 
   it('applies the same file once, however often and under whatever name it is delivered', async () => {
     const first = await h.importFile(path('extract-2025-01-31.csv'), importFixture('good.csv'));
@@ -443,12 +439,7 @@ describe('import semantics: a process killed in the middle of a large load', () 
 
 describe('pseudonymisation at import', () => {
   let h: ImportHarness;
-  beforeEach(async () => {
-    h = await createImportHarness();
-  });
-  afterEach(async () => {
-    await h?.close();
-  });
+  oneHarnessAfresh((shared) => (h = shared));
 
   /** Every value of every table, as one text. */
   async function storeText(): Promise<string> {
