@@ -7,7 +7,15 @@ import { ImportFailed, type ImportOutcome } from '../../../shared/imports/import
 import { currentSnapshotOrder, findRun, isBehind, type ImportRun } from '../../../shared/imports/import-runs.js';
 import { MAX_IMPORT_ATTEMPTS, NON_CONTENT_REASONS, type FileReason } from '../../../shared/imports/reasons.js';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
-import { createImportHarness, importFixture, storedRecords, type ImportHarness } from './import-harness.js';
+import {
+  createImportHarness,
+  freshTables,
+  importFixture,
+  startAfresh,
+  storedRecords,
+  type FreshTables,
+  type ImportHarness,
+} from './import-harness.js';
 import { killImportAtPhase } from './kill-at-phase.js';
 
 /**
@@ -331,6 +339,8 @@ interface Model {
    */
   abandoned: Set<string>;
   delivered: string[];
+  /** The access log's last seq before the history began: it keeps what earlier histories logged. */
+  logAfter: number;
 }
 
 type Predicted =
@@ -570,6 +580,7 @@ async function checkInvariants(h: ImportHarness, m: Model, afterKill: boolean) {
     .selectFrom('access_log')
     .select(['request_id'])
     .where('action', '=', 'import')
+    .where('seq', '>', m.logAfter)
     .execute();
   for (const run of runs) {
     const logged = entries.filter((e) => e.request_id === run.id).length;
@@ -753,64 +764,70 @@ async function apply(h: ImportHarness, m: Model, s: Step, log: string[]): Promis
 }
 
 describe('imports over random histories of deliveries (property)', () => {
+  let h: ImportHarness;
+  let fresh: FreshTables;
   beforeAll(async () => {
     // In one store: first what each content is refused for as each name reads it, under each
     // party's folder (a refusal found by reading is no verdict on a name that reads the bytes
     // otherwise, so a later load of the same bytes under a name that reads them as they are meant
     // opens the run again), then one clean load of each good content, under a bad-row share above
     // every content's (whether a delivery refuses U or O for their bad rows is its setting's).
-    const h = await createImportHarness();
-    try {
-      for (const [party, content, read] of [
-        [PARTY, 'A', 'xlsx'],
-        [PARTY, 'B', 'xlsx'],
-        [PARTY, 'C', 'xlsx'],
-        [PARTY, 'U', 'xlsx'],
-        [PARTY, 'O', 'xlsx'],
-        [PARTY, 'E', 'xlsx'],
-        [PARTY, 'C', 'csv'],
-        [PARTY, 'X', 'csv'],
-        [PARTY, 'E', 'csv'],
-        [SECOND_PARTY, 'A', 'csv'],
-      ] as const) {
-        const outcome = await h.importFile(`${party}/${MDI}/verdict-${content}.${read}`, CONTENTS[content]);
-        expect(outcome.outcome, `${content} read as ${read} from ${party}`).toBe('rejected');
-        VERDICTS.set(verdictKey(party, content, read), outcome.outcome === 'rejected' ? outcome.reasons[0]! : '');
-      }
-      for (const [party, content, read] of [
-        [PARTY, 'A', 'csv'],
-        [PARTY, 'B', 'csv'],
-        [PARTY, 'X', 'xlsx'],
-        [PARTY, 'U', 'csv'],
-        [PARTY, 'O', 'csv'],
-        [SECOND_PARTY, 'E', 'csv'],
-      ] as const) {
-        const outcome = await h.importFile(`${party}/${MDI}/clean-${content}.${read}`, CONTENTS[content], undefined, {
-          maxBadRowShare: 1,
-        });
-        expect(outcome, `${content} read as ${read} from ${party}`).toMatchObject({ outcome: 'loaded' });
-        // The model's premise: U and O hold the share of bad rows it takes them to.
-        if (outcome.outcome === 'loaded')
-          expect(outcome.rejected / outcome.rows, `${content}'s share of bad rows`).toBe(BAD_ROW_SHARE[content] ?? 0);
-        VERDICTS.set(verdictKey(party, content, read), 'loaded');
-        clean.set(content, normalised(await storedRecords(h.store, party, MDI)));
-      }
-    } finally {
-      await h.close();
+    // Then the histories' own, put back afresh before each.
+    h = await createImportHarness();
+    fresh = freshTables(h);
+    for (const [party, content, read] of [
+      [PARTY, 'A', 'xlsx'],
+      [PARTY, 'B', 'xlsx'],
+      [PARTY, 'C', 'xlsx'],
+      [PARTY, 'U', 'xlsx'],
+      [PARTY, 'O', 'xlsx'],
+      [PARTY, 'E', 'xlsx'],
+      [PARTY, 'C', 'csv'],
+      [PARTY, 'X', 'csv'],
+      [PARTY, 'E', 'csv'],
+      [SECOND_PARTY, 'A', 'csv'],
+    ] as const) {
+      const outcome = await h.importFile(`${party}/${MDI}/verdict-${content}.${read}`, CONTENTS[content]);
+      expect(outcome.outcome, `${content} read as ${read} from ${party}`).toBe('rejected');
+      VERDICTS.set(verdictKey(party, content, read), outcome.outcome === 'rejected' ? outcome.reasons[0]! : '');
+    }
+    for (const [party, content, read] of [
+      [PARTY, 'A', 'csv'],
+      [PARTY, 'B', 'csv'],
+      [PARTY, 'X', 'xlsx'],
+      [PARTY, 'U', 'csv'],
+      [PARTY, 'O', 'csv'],
+      [SECOND_PARTY, 'E', 'csv'],
+    ] as const) {
+      const outcome = await h.importFile(`${party}/${MDI}/clean-${content}.${read}`, CONTENTS[content], undefined, {
+        maxBadRowShare: 1,
+      });
+      expect(outcome, `${content} read as ${read} from ${party}`).toMatchObject({ outcome: 'loaded' });
+      // The model's premise: U and O hold the share of bad rows it takes them to.
+      if (outcome.outcome === 'loaded')
+        expect(outcome.rejected / outcome.rows, `${content}'s share of bad rows`).toBe(BAD_ROW_SHARE[content] ?? 0);
+      VERDICTS.set(verdictKey(party, content, read), 'loaded');
+      clean.set(content, normalised(await storedRecords(h.store, party, MDI)));
     }
     // The model's premise: every refusal of a workbook here comes from its zip directory.
     for (const content of ['A', 'B', 'C', 'U', 'O', 'E'] as const)
       expect(VERDICTS.get(verdictKey(PARTY, content, 'xlsx'))).toBe('xlsx-not-a-zip');
   });
-  afterAll(() => {
+  afterAll(async () => {
     clean.clear();
     VERDICTS.clear();
+    await h?.close();
   });
 
   it('keeps its promises after every step', async () => {
     await fc.assert(
       fc.asyncProperty(history, async (steps) => {
-        const h = await createImportHarness();
+        await startAfresh(h, fresh);
+        await h.deps().accessLog.drain();
+        const last = await h.store.db
+          .selectFrom('access_log')
+          .select((eb) => eb.fn.max('seq').as('seq'))
+          .executeTakeFirst();
         const log: string[] = [];
         const m: Model = {
           incoming: new Map(),
@@ -823,6 +840,7 @@ describe('imports over random histories of deliveries (property)', () => {
           unlogged: new Map(),
           abandoned: new Set(),
           delivered: [],
+          logAfter: last?.seq ?? 0,
         };
         try {
           for (const s of steps) {
@@ -840,7 +858,6 @@ describe('imports over random histories of deliveries (property)', () => {
         } finally {
           for (const d of m.held) d.release(true);
           await Promise.all(m.held.map((d) => d.done));
-          await h.close();
         }
       }),
       {
