@@ -1,7 +1,7 @@
 import ExcelJS from 'exceljs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WorksheetScan } from '../../../shared/imports/worksheet-scan.js';
-import { createImportHarness, storedRecords, type ImportHarness } from './import-harness.js';
+import { oneHarness, storedRecords, type ImportHarness } from './import-harness.js';
 import { buildZip, sourcesOf, workbookSources, type ZipOptions, type ZipSource } from './zip-builder.js';
 
 /**
@@ -17,14 +17,15 @@ async function workbook(build: (sheet: ExcelJS.Worksheet) => void): Promise<Buff
   return Buffer.from(await book.xlsx.writeBuffer());
 }
 
+/**
+ * One harness for the file, put back afresh before each suite: a suite's cases share it, as they
+ * shared one of the suite's own.
+ */
+let h: ImportHarness;
+const afresh = oneHarness((shared) => (h = shared));
+
 describe('spreadsheet cells at import', () => {
-  let h: ImportHarness;
-  beforeAll(async () => {
-    h = await createImportHarness();
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  beforeAll(afresh);
 
   const attributesOf = async (partyId: string) => (await storedRecords(h.store, partyId, MDI)).map((r) => r.attributes);
 
@@ -266,13 +267,7 @@ const percentSheet =
     .join('');
 
 describe('workbooks the reader would load wrong are refused', () => {
-  let h: ImportHarness;
-  beforeAll(async () => {
-    h = await createImportHarness();
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  beforeAll(afresh);
 
   const stored = (partyId: string) => storedRecords(h.store, partyId, MDI);
 
@@ -434,13 +429,7 @@ describe('workbooks the reader would load wrong are refused', () => {
  * alone lost) its dates and percentages loaded as day counts and fractions.
  */
 describe('parts stored after a held-back worksheet', () => {
-  let h: ImportHarness;
-  beforeAll(async () => {
-    h = await createImportHarness();
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  beforeAll(afresh);
 
   /** The latest snapshot's rows: name, date of birth and percentage as stored. */
   const latestValues = async () => {
@@ -507,13 +496,7 @@ describe('parts stored after a held-back worksheet', () => {
  * unzipper read the descriptor short, and such a workbook was refused as unreadable.
  */
 describe('a workbook zipped by a streaming ZIP64 writer', () => {
-  let h: ImportHarness;
-  beforeAll(async () => {
-    h = await createImportHarness();
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  beforeAll(afresh);
 
   /** The records of the party's latest snapshot, without what differs from one import to the next. */
   const latest = async (partyId: string) => {
@@ -567,13 +550,7 @@ describe('a workbook zipped by a streaming ZIP64 writer', () => {
  * workbooks): the entry was cut short there and a good workbook refused as unreadable.
  */
 describe('an entry whose compressed bytes hold a data descriptor signature', () => {
-  let h: ImportHarness;
-  beforeAll(async () => {
-    h = await createImportHarness();
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  beforeAll(afresh);
 
   const SIGNATURE = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
   /**
@@ -652,7 +629,6 @@ describe('an entry whose compressed bytes hold a data descriptor signature', () 
  * refused as unreadable.
  */
 describe('a workbook whose data descriptors take another form APPNOTE allows', () => {
-  let h: ImportHarness;
   let expected: unknown[];
   const SIGNATURE = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
   // Excel's order: the worksheet held back until the shared strings after it are read.
@@ -676,7 +652,7 @@ describe('a workbook whose data descriptors take another form APPNOTE allows', (
   };
 
   beforeAll(async () => {
-    h = await createImportHarness();
+    await afresh();
     const normal = await written();
     expect(await h.importFile(`la-education/${MDI}/normal-2025-01-01.xlsx`, normal)).toMatchObject({
       outcome: 'loaded',
@@ -684,9 +660,6 @@ describe('a workbook whose data descriptors take another form APPNOTE allows', (
     });
     expected = await latest();
     expect(expected).toHaveLength(3);
-  });
-  afterAll(async () => {
-    await h?.close();
   });
 
   it.each([
