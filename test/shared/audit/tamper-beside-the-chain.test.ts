@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { sql } from 'kysely';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { AccessLog, type AccessLogRecord } from '../../../shared/audit/access-log.js';
 import { fromRow, toRow } from '../../../shared/audit/access-log-rows.js';
@@ -13,6 +13,7 @@ import type { AnchorLog } from '../../../shared/audit/anchor-log.js';
 import { signCheckpoint, type Checkpoint } from '../../../shared/audit/checkpoint.js';
 import { writeCheckpoint } from '../../../shared/audit/checkpointer.js';
 import { leafHashes } from '../../support/stored-leaves.js';
+import { restoreStoreState, storeState, type StoreState } from '../../support/store-state.js';
 import { encodeEntry } from '../../../shared/audit/entry-codec.js';
 import { leafHash, rootFromLeafHashes } from '../../../shared/audit/merkle.js';
 import { accessesToPerson, auditScope } from '../../../shared/audit/dpo-views.js';
@@ -76,10 +77,13 @@ describe('tampering beside the hash chain (SQLite)', () => {
   let path: string;
   let store: Store;
   let log: AccessLog;
+  let twentyEntries: StoreState;
+  let signedAtTwenty: Checkpoint;
   let checkpoints: Checkpoint[];
   const verify = () => verifyAccessLog(store, checkpoints, keys);
 
-  beforeEach(async () => {
+  // One store for every case, put back before each as the twenty entries and their checkpoint left it.
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lintel-tamper-'));
     path = join(dir, 'lintel.db');
     store = openStore({ engine: 'sqlite', path });
@@ -87,13 +91,20 @@ describe('tampering beside the hash chain (SQLite)', () => {
     log = new AccessLog(store, createLogger('error'));
     for (let i = 1; i <= 20; i++) await log.append(entry(i, `person-${i % 4}`));
     const root = rootFromLeafHashes(await leafHashes(store, 20)).toString('hex');
-    checkpoints = [
-      signCheckpoint({ treeSize: 20, rootHash: root, time: '2026-12-02T09:00:00.000Z' }, privateKey, KEY_ID),
-    ];
+    signedAtTwenty = signCheckpoint(
+      { treeSize: 20, rootHash: root, time: '2026-12-02T09:00:00.000Z' },
+      privateKey,
+      KEY_ID,
+    );
+    twentyEntries = storeState(store);
   });
-  afterEach(async () => {
-    await log.close();
-    await store.close();
+  beforeEach(() => {
+    restoreStoreState(store, twentyEntries);
+    checkpoints = [signedAtTwenty];
+  });
+  afterAll(async () => {
+    await log?.close();
+    await store?.close();
   });
 
   it('refuses to run, to verify and to checkpoint beside a copy of the log planted in the store file', async () => {
@@ -329,16 +340,20 @@ describe('rows hidden beside the sequence (SQLite, the log table rebuilt without
   let dir: string;
   let store: Store;
   let log: AccessLog;
+  let empty: StoreState;
 
-  beforeEach(async () => {
+  // One store for both cases, its log put back empty before each.
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lintel-tamper-pk-'));
     store = openStore({ engine: 'sqlite', path: join(dir, 'lintel.db') });
     await migrateToLatest(store);
     log = new AccessLog(store, createLogger('error'));
+    empty = storeState(store);
   });
-  afterEach(async () => {
-    await log.close();
-    await store.close();
+  beforeEach(() => restoreStoreState(store, empty));
+  afterAll(async () => {
+    await log?.close();
+    await store?.close();
   });
 
   /** The log's table made again with `seq` a plain column, its rows kept. */
