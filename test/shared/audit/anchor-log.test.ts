@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { sql } from 'kysely';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { AccessLog } from '../../../shared/audit/access-log.js';
 import { fromRow } from '../../../shared/audit/access-log-rows.js';
 import { AnchorLog, LEGACY_ANCHOR_BLOB, type AnchorLogOptions } from '../../../shared/audit/anchor-log.js';
@@ -42,6 +42,7 @@ import {
 } from '../../../shared/secrets/secret-source.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
 import { leafHashes } from '../../support/stored-leaves.js';
+import { restoreStoreState, storeState, type StoreState } from '../../support/store-state.js';
 
 const blobs = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
 const logger = createLogger('error');
@@ -49,29 +50,37 @@ const logger = createLogger('error');
 /**
  * Gives each test of the calling describe a store with its access log, a local secret file and an
  * anchor container of its own on the shared Azurite (`take` receives them before each test), and
- * closes and removes them after it.
+ * removes the container after it. The describe's tests share one store and access log, put back
+ * empty before each: one of their own each started the store's threads again.
  */
 function useFreshAnchors(
   take: (fresh: { store: Store; accessLog: AccessLog; secrets: LocalSecretSource; container: ContainerClient }) => void,
 ): void {
-  let fresh: { store: Store; accessLog: AccessLog; secrets: LocalSecretSource; container: ContainerClient };
-  beforeEach(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lintel-anchors-'));
-    const store = openStore({ engine: 'sqlite', path: join(dir, 'log.db') });
+  let dir: string;
+  let store: Store;
+  let accessLog: AccessLog;
+  let empty: StoreState;
+  let container: ContainerClient;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lintel-anchors-'));
+    store = openStore({ engine: 'sqlite', path: join(dir, 'log.db') });
     await migrateToLatest(store);
-    fresh = {
-      store,
-      accessLog: new AccessLog(store, logger),
-      secrets: new LocalSecretSource(join(dir, 'secrets.json')),
-      container: blobs.getContainerClient(`anchors-${randomUUID().slice(0, 8)}`),
-    };
-    await fresh.container.create();
-    take(fresh);
+    accessLog = new AccessLog(store, logger);
+    empty = storeState(store);
+  });
+  beforeEach(async () => {
+    restoreStoreState(store, empty);
+    container = blobs.getContainerClient(`anchors-${randomUUID().slice(0, 8)}`);
+    await container.create();
+    take({ store, accessLog, secrets: new LocalSecretSource(join(dir, `secrets-${randomUUID()}.json`)), container });
   });
   afterEach(async () => {
-    await fresh.accessLog.close();
-    await fresh.store.close();
-    await fresh.container.deleteIfExists();
+    await accessLog.drain();
+    await container.deleteIfExists();
+  });
+  afterAll(async () => {
+    await accessLog?.close();
+    await store?.close();
   });
 }
 
