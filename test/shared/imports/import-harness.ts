@@ -23,6 +23,7 @@ import { migrateToLatest, openStore, type Store } from '../../../shared/store/da
 import { withAttributes } from '../../../shared/store/record-attributes.js';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
 import { gate } from '../../support/gate.js';
+import { replaceRows } from '../../support/store-state.js';
 
 /**
  * A real import setup for tests: the shared Azurite with containers of the harness's own (so
@@ -380,9 +381,10 @@ export function freshTables(h: ImportHarness): FreshTables {
 
 /**
  * Puts one harness back as a fresh one, for cases (or property runs) that share it: its store's
- * tables hold what they held when it was migrated, and its containers hold no blob. A harness of
- * its own per case cost more than most cases: the store's threads (access log, reads,
- * checkpoints) each load through tsx again, some 7 s on a loaded 2-core machine. The access log
+ * tables hold what they held when it was migrated, its containers hold no blob and it has kept no
+ * log line (a case may read its own). A harness of its own per case cost more than most cases:
+ * the store's threads (access log, reads, checkpoints) each load through tsx again, some 7 s on a
+ * loaded 2-core machine. The access log
  * is append-only and keeps what earlier cases logged, as a council's does: a case reads it by
  * its own run ids, never an earlier case's. The keys go on too, rotations and all: records are
  * hashed under the key current when they are sent, as on a fresh key file.
@@ -391,22 +393,13 @@ export async function startAfresh(h: ImportHarness, fresh: FreshTables): Promise
   for (const container of ['incoming', 'processed', 'rejected'] as const)
     for (const name of await h.blobNames(container))
       await h.blobs.getContainerClient(h.containers[container]).deleteBlob(name);
+  h.logLines.length = 0;
   const sqlite = h.store.sqlite!;
   // Rows go before the rows they refer to are back: foreign keys are off while they do.
   sqlite.pragma('foreign_keys = OFF');
   try {
     sqlite.transaction(() => {
-      for (const { table, rows } of fresh) {
-        sqlite.prepare(`delete from main."${table}"`).run();
-        for (const row of rows) {
-          const columns = Object.keys(row);
-          sqlite
-            .prepare(
-              `insert into main."${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`,
-            )
-            .run(...Object.values(row));
-        }
-      }
+      for (const { table, rows } of fresh) replaceRows(h.store, 'main', table, rows);
     })();
   } finally {
     sqlite.pragma('foreign_keys = ON');

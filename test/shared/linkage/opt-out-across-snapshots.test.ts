@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { exportCurated } from '../../../shared/curated/curated-export.js';
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
 import { decideCandidate, findCandidate, listCandidates } from '../../../shared/linkage/review-queue.js';
-import { createImportHarness, type ImportHarness } from '../imports/import-harness.js';
+import { oneHarnessAfresh, type ImportHarness } from '../imports/import-harness.js';
 import { nhs, personOf, reviewLinkDeps } from '../../support/linked-people.js';
 import { withAttributes } from '../../../shared/store/record-attributes.js';
 
@@ -39,11 +39,11 @@ async function send(h: ImportHarness, name: string, lines: string[], header = HE
 describe('an opt-out across a snapshot the import cannot follow the person through', () => {
   let h: ImportHarness;
   let consents: StoreConsentRegister;
-  beforeEach(async () => {
-    h = await createImportHarness();
+  // Each case on the one harness, put back as a fresh one: no case reads the access log.
+  oneHarnessAfresh((harness) => {
+    h = harness;
     consents = new StoreConsentRegister(h.store);
   });
-  afterEach(async () => h.close());
   /** Records a national data opt-out for the person of the record tagged `tag`. */
   const optOut = async (tag: string) =>
     consents.record({
