@@ -2,11 +2,17 @@ import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
- * Test files that replace a product module with `vi.mock`. A mock applies only to modules
- * imported after it, and stays for every file after it in the same process: such files run each
- * in a fresh process of their own, the rest share their worker's modules.
+ * Test files that need a process of their own, where the rest share their worker's modules:
+ * those that replace a product module with `vi.mock` (a mock applies only to modules imported
+ * after it, and stays for every file after it in the same process), and one that needs exceljs
+ * not yet loaded in its process (its XML decoding is made whole before exceljs's first load, and
+ * refuses to be afterwards).
  */
-const REPLACING_MODULES = ['test/shared/imports/row-worker.test.ts', 'test/shared/imports/xlsx-temp-files.test.ts'];
+const OWN_PROCESS = [
+  'test/shared/imports/row-worker.test.ts',
+  'test/shared/imports/xlsx-temp-files.test.ts',
+  'test/shared/imports/xlsx-text-decoding.test.ts',
+];
 
 /** What both projects below run with. */
 const everyFile = {
@@ -36,11 +42,11 @@ export default defineConfig({
           ...everyFile,
           name: 'shared-modules',
           include: ['test/**/*.test.ts'],
-          exclude: REPLACING_MODULES,
+          exclude: OWN_PROCESS,
           isolate: false,
         },
       },
-      { test: { ...everyFile, name: 'own-modules', include: REPLACING_MODULES, isolate: true } },
+      { test: { ...everyFile, name: 'own-modules', include: OWN_PROCESS, isolate: true } },
     ],
   },
 });
