@@ -45,7 +45,12 @@ describe('a watch run while the access log refuses every new entry', () => {
     await sql`drop trigger audit.access_log_refuses`.execute(t.host.services.store.db);
     const res = await evaluate();
     expect(res.status).toBe(200);
-    expect(res.body.raised).toEqual([expect.objectContaining({ rule: 'no-match-run' })]);
-    expect(await alerts()).toEqual([expect.objectContaining({ rule: 'no-match-run' })]);
+    // Run after 19:00 or before 07:00 UK time, the checks raise an out-of-hours alert as well:
+    // a rule of its own, which this file does not ask about.
+    const raised = (res.body.raised as { rule: string }[]).filter((a) => a.rule !== 'out-of-hours');
+    expect(raised).toEqual([expect.objectContaining({ rule: 'no-match-run' })]);
+    expect((await alerts()).filter((a) => a.rule !== 'out-of-hours')).toEqual([
+      expect.objectContaining({ rule: 'no-match-run' }),
+    ]);
   });
 });
