@@ -27,10 +27,13 @@ const RESTART_DELAY_MS = 1000;
  * process runs. So a thread that is lost (it failed, or was stopped from outside) is started
  * again a second later, for as long as the store is open.
  *
- * Closing waits for the thread to close its connections only once it has opened them. A thread
- * still loading (through tsx from source, 0.3–0.5 s) has nothing to close and has checkpointed
- * nothing, so it is stopped at once: a store opened and closed straight away (a test, a CLI
- * that refuses its arguments) no longer waits for a thread to load only to tell it to stop.
+ * Closing waits for the thread to close its connections only once the store has heard they are
+ * open. A thread not yet heard from (still loading through tsx from source, 0.3–0.5 s) is stopped
+ * at once: a store opened and closed straight away (a test, a CLI that refuses its arguments) no
+ * longer waits for a thread to load only to tell it to stop. Stopping it loses nothing: if it had
+ * in fact opened its connections and checkpointed while the main thread was busy, a checkpoint
+ * only copies committed pages into the database, which a process's last connection to the file
+ * does again as it closes.
  */
 export class WalCheckpointer {
   private worker: Worker;
