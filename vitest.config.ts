@@ -4,14 +4,16 @@ import { defineConfig } from 'vitest/config';
 /**
  * Test files that need a process of their own, where the rest share their worker's modules:
  * those that replace a product module with `vi.mock` (a mock applies only to modules imported
- * after it, and stays for every file after it in the same process), and one that needs exceljs
- * not yet loaded in its process (its XML decoding is made whole before exceljs's first load, and
- * refuses to be afterwards).
+ * after it, and stays for every file after it in the same process), and those that read a
+ * workbook on the test's own thread (useTempDirForThisThread), whose XML decoding is made whole
+ * before exceljs's first load in the process and refuses to be afterwards.
  */
 const OWN_PROCESS = [
   'test/shared/imports/row-worker.test.ts',
   'test/shared/imports/xlsx-temp-files.test.ts',
   'test/shared/imports/xlsx-text-decoding.test.ts',
+  'test/shared/imports/xlsx-entry-crc.test.ts',
+  'test/shared/imports/xlsx-cells-as-shown.test.ts',
 ];
 
 /** What both projects below run with. */
