@@ -494,6 +494,9 @@ async function runImport(deps: ImportDependencies, file: IncomingExtract): Promi
     await moveExtract(deps.blobs, containers, file.blobName, properties.etag, 'processed');
     await rejectOverwrittenUnder(context);
     lap('move blob');
+    // Also when a later load has replaced this run's records meanwhile (this delivery stalled after
+    // its commit): the host's hook links and applies retention to the agreement's records as they
+    // are stored, never to the run's, so it then changes no one (test/functions/import-blob.test.ts).
     await afterLoad(context, claimed.id);
     lap('after load');
     return {

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import functions from '@azure/functions';
 import type { EventGridEvent } from '@azure/functions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import '../../functions/import-blob.js';
 import { registrations, type BlobCreatedRegistration } from '../../functions/registry.js';
 import type { ImportReport } from '../../shared/imports/import-report.js';
 import { createLogger } from '../../shared/logging.js';
 import { createServices, useServices, type Services } from '../../shared/services.js';
 import { testSettings } from '../support/settings.js';
-import { importFixture } from '../shared/imports/import-harness.js';
+import { holdFirstBlobCall, importFixture } from '../shared/imports/import-harness.js';
 import { withAttributes } from '../../shared/store/record-attributes.js';
 
 const { InvocationContext } = functions;
@@ -278,5 +278,75 @@ describe('importBlob function', () => {
     expect(
       await services.store.db.selectFrom('access_log').select('seq').where('reason_code', '=', 'bad-path').execute(),
     ).toEqual(rejectedBefore);
+  });
+
+  // A delivery stalled after its load (a pause, a slow storage call) and released after a later
+  // content of the name has loaded still runs afterLoad for its own run, whose records the later
+  // load replaced. The linking pass and the retention rules work on the agreement's records as the
+  // store holds them, never on the run's: the extra pass links no record of the replaced snapshot,
+  // changes no one the later pass formed, and deletes no one (no retention entry).
+  it("links and deletes nothing more when a load's delivery, stalled after its commit, is released after a later content of its name loaded", async () => {
+    const own = await createServices(testSettings());
+    const lines: string[] = [];
+    useServices(Promise.resolve({ ...own, logger: createLogger('debug', (line) => lines.push(line)) }));
+    const incoming = own.blobs.getContainerClient('incoming');
+    const deliver = async (blobName: string, content: Buffer) => {
+      await incoming.getBlockBlobClient(blobName).upload(content, content.length);
+      return handler(blobCreated('incoming', blobName), context());
+    };
+    try {
+      await deliver(
+        `la-education/multiple-disadvantage-indicators/e-${randomUUID()}.csv`,
+        importFixture('education-good.csv'),
+      );
+      const blobName = `la-housing/multiple-disadvantage-indicators/stalled-${randomUUID()}.csv`;
+      const publishing = holdFirstBlobCall('deleteIfExists', 'processed');
+      const stalled = deliver(blobName, importFixture('good.csv'));
+      await publishing.reached;
+      const runs = () => own.store.db.selectFrom('import_run').selectAll().where('blob_name', '=', blobName).execute();
+      const [superseded] = await runs();
+      expect(superseded).toMatchObject({ status: 'loaded', rows_loaded: 40 });
+
+      await deliver(blobName, importFixture('good-second-snapshot.csv'));
+      const later = (await runs()).find((run) => run.id !== superseded!.id);
+      expect(later).toMatchObject({ status: 'loaded', rows_loaded: 15 });
+      const state = async () => ({
+        records: await own.store.db
+          .selectFrom('source_record')
+          .select(['id', 'import_run_id', 'person_id'])
+          .orderBy('id')
+          .execute(),
+        links: await own.store.db
+          .selectFrom('record_link')
+          .selectAll()
+          .orderBy('record_a')
+          .orderBy('record_b')
+          .execute(),
+        entries: await own.store.db
+          .selectFrom('access_log')
+          .select(['seq', 'request_id', 'action', 'reason_code'])
+          .orderBy('seq')
+          .execute(),
+      });
+      const before = await state();
+      expect(before.records.filter((r) => r.import_run_id === superseded!.id)).toEqual([]);
+      expect(before.records.some((r) => r.import_run_id === later!.id && r.person_id !== null)).toBe(true);
+      const logged = lines.length;
+      publishing.release();
+      await stalled;
+
+      const after = await state();
+      expect(after.records).toEqual(before.records);
+      expect(after.links).toEqual(before.links);
+      // Its own import entry only: no retention entry about anyone.
+      expect(after.entries.slice(before.entries.length)).toMatchObject([
+        { request_id: superseded!.id, action: 'import', reason_code: 'snapshot-loaded' },
+      ]);
+      expect(lines.slice(logged).join('\n')).not.toMatch(/after-load-failed|retention\.failed|linkage\.pending-failed/);
+    } finally {
+      vi.restoreAllMocks();
+      useServices(Promise.resolve(services));
+      await own.close();
+    }
   });
 });
