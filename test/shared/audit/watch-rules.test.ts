@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AgreementSet } from '../../../shared/agreements/agreement-set.js';
 import { loadAgreements } from '../../../shared/agreements/load.js';
 import { AccessLog, type AccessLogRecord } from '../../../shared/audit/access-log.js';
@@ -11,6 +11,7 @@ import { runWatch, specialCategoryFields } from '../../../shared/audit/watch-rul
 import { isWorkingTime, outOfHoursPeriods } from '../../../shared/audit/working-hours.js';
 import { createLogger } from '../../../shared/logging.js';
 import { migrateToLatest, openStore, type Store } from '../../../shared/store/database.js';
+import { restoreStoreState, storeState, type StoreState } from '../../support/store-state.js';
 
 const MAPPA = 'keyways-housing-register.multiAgencyPublicProtectionArrangements';
 const FIRST_NAME = 'keyways-housing-register.firstName';
@@ -94,15 +95,27 @@ describe('watch rules over the access log', () => {
   const times = (count: number, make: () => AccessLogRecord) => Array.from({ length: count }, make);
   const watch = (time: string) => runWatch({ store, agreements, logger }, new Date(time));
 
-  beforeEach(async () => {
+  let migrated: StoreState;
+
+  // One store and access log for the describe, put back as migrated before each test: a store of
+  // each test's own started its threads (access log, reads, checkpoints) again, seconds apiece.
+  beforeAll(async () => {
     store = openStore({ engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'lintel-watch-')), 'log.db') });
     await migrateToLatest(store);
-    clock = new Date('2026-03-01T00:00:00Z');
     log = new AccessLog(store, createLogger('error'), () => clock);
+    migrated = storeState(store);
+  });
+  beforeEach(() => {
+    restoreStoreState(store, migrated);
+    clock = new Date('2026-03-01T00:00:00Z');
     lines = [];
   });
   afterEach(async () => {
-    await store.close();
+    await log.drain();
+  });
+  afterAll(async () => {
+    await log?.close();
+    await store?.close();
   });
 
   // Wednesday 11 March 2026, GMT: 10:00–11:00 is working time, so only the rule under test fires.
