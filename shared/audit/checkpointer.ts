@@ -1,3 +1,4 @@
+import { nowOf } from '../clock.js';
 import type { Logger } from '../logging.js';
 import type { SecretSource } from '../secrets/secret-source.js';
 import { accessLogShadowed, type Store } from '../store/database.js';
@@ -219,7 +220,7 @@ export async function writeCheckpoint(deps: {
   // read back before it, a shrinking log to every later verify, for good (found by a review).
   // Two hosts' clocks a second apart at a month's end do that; this run stands down, and a
   // later one signs once the clock has passed.
-  const time = deps.now?.() ?? new Date();
+  const time = nowOf(deps);
   if (previous !== undefined && time.getTime() < Date.parse(previous.time)) {
     deps.logger.warn('audit.checkpoint-clock-behind', { anchoredTime: previous.time, now: time.toISOString() });
     return { checkpoint: undefined, alarm: false, clockBehind: true };

@@ -5,6 +5,7 @@ import type { AgreementSet } from '../agreements/agreement-set.js';
 import type { AccessLog } from '../audit/access-log.js';
 import { LeaseLostError, takeBlobLease, type HeldLease } from '../blob/blob-lease.js';
 import { CONTAINERS, statusCodeOf } from '../blob/blob-storage.js';
+import { clockOf, nowOf } from '../clock.js';
 import type { StoreConsentRegister } from '../consents/store-consent-register.js';
 import { spreadsheetTextCell } from '../csv-cell.js';
 import { ukDateOf } from '../domain/uk-date.js';
@@ -197,7 +198,7 @@ async function exportUnderLease(deps: CuratedExportDependencies, lock: HeldExpor
   const { lease } = lock;
   const summaries: CuratedExportSummary[] = [];
   let failure: unknown;
-  const now = deps.now ?? (() => new Date());
+  const now = clockOf(deps);
   const decided: { target: ExportTarget; decision: Decision }[] = [];
   for (const target of exportTargets(deps.agreements))
     decided.push({ target, decision: await decideExport(deps, target, now) });
@@ -304,7 +305,7 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
     // Taken as an export run takes it: a run whose lease this pass took, and whose files it may
     // heal away, must not then commit its release to the view.
     const epoch = await takeLockEpoch(deps.store, exportLockName(deps));
-    const now = deps.now ?? (() => new Date());
+    const now = clockOf(deps);
     const allowed: ExportTarget[] = [];
     for (const target of exportTargets(deps.agreements))
       if ((await decideExport(deps, target, now)).allow) allowed.push(target);
@@ -360,7 +361,7 @@ async function withdrawReleases(
   current: readonly ExportTarget[],
   { lease, epoch }: HeldExportLock,
 ): Promise<void> {
-  const now = deps.now?.() ?? new Date();
+  const now = nowOf(deps);
   const releases = await pruneReleases(deps.store, current, deps.historyDays, now, epoch);
   const folders = new Set(current.map((t) => `${t.partyId}/${t.purposeId}/${t.datasetId}/`));
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
@@ -603,7 +604,7 @@ async function healReleaseFiles(
 ): Promise<void> {
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
   const folder = `${target.partyId}/${target.purposeId}/${target.datasetId}/`;
-  const now = deps.now?.() ?? new Date();
+  const now = nowOf(deps);
   const historyStart = now.getTime() - deps.historyDays * 24 * 60 * 60 * 1000;
   const stored = await storedReleasesOf(deps.store, target);
   const finished = (release: ReturnType<typeof wholeRelease>) =>
@@ -748,7 +749,7 @@ async function exportTarget(
   decision: Decision,
   { lease, epoch }: HeldExportLock,
 ): Promise<CuratedExportSummary> {
-  const now = deps.now ?? (() => new Date());
+  const now = clockOf(deps);
   const folder = `${target.partyId}/${target.purposeId}/${target.datasetId}/`;
   if (!decision.allow) {
     deps.logger.warn('curated.export-denied', { ...idsOf(target), reason: decision.reason });
