@@ -337,18 +337,25 @@ function sqlConnectionProblem(connectionString: string, production: boolean): st
     return 'is not a connection string the store can read';
   }
   if (!connection.server) return 'must name a server (Server=…)';
-  // 0 is ADO.NET's "wait for ever", which the driver cannot do: it would give up at once.
-  if (connection.connectTimeoutMs !== undefined && !(connection.connectTimeoutMs > 0)) {
-    return 'must give Connect Timeout as a number of seconds above 0';
-  }
-  // The driver and the pool wait with Node's timers, which fire one longer than this at once.
-  if (connection.connectTimeoutMs !== undefined && connection.connectTimeoutMs > LONGEST_TIMER_MS) {
-    return `must give Connect Timeout as at most ${Math.floor(LONGEST_TIMER_MS / 1000)} seconds (about 24 days)`;
-  }
+  const timeoutProblem = sqlTimeoutProblem('Connect Timeout', connection.connectTimeoutMs);
+  if (timeoutProblem) return timeoutProblem;
   if (!production) return undefined;
   if (!connection.encrypt) return 'must not turn encryption off (Encrypt) in production';
   if (connection.trustServerCertificate) {
     return "must not trust the server's certificate unchecked (TrustServerCertificate) in production";
+  }
+  return undefined;
+}
+
+/** Why a timeout the connection string sets cannot be used, or undefined when it can (or is not set). */
+function sqlTimeoutProblem(key: string, ms: number | undefined): string | undefined {
+  if (ms === undefined) return undefined;
+  // 0 is ADO.NET's "wait for ever", which the driver cannot do for a connection: it would give up
+  // at once. A fraction was cut to its whole seconds by mssql's reader, unsaid.
+  if (!(ms > 0)) return `must give ${key} as a whole number of seconds above 0`;
+  // The driver and the pool wait with Node's timers, which fire one longer than this at once.
+  if (ms > LONGEST_TIMER_MS) {
+    return `must give ${key} as at most ${Math.floor(LONGEST_TIMER_MS / 1000)} seconds (about 24 days)`;
   }
   return undefined;
 }

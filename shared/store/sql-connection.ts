@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type * as connectionStringModule from '@tediousjs/connection-string';
 import type mssqlModule from 'mssql';
 
 // Loaded when a connection string is read, not with configuration: settings are read by every
@@ -23,7 +24,7 @@ export interface SqlConnection {
   trustServerCertificate: boolean;
   /**
    * How long to wait for the server when connecting, from `Connect Timeout` (or `Connection
-   * Timeout`) in seconds; undefined when the string sets none. NaN when it names no number.
+   * Timeout`) in seconds; undefined when the string sets none. NaN when it is no whole number.
    */
   connectTimeoutMs: number | undefined;
 }
@@ -37,9 +38,8 @@ export function parseSqlConnection(connectionString: string): SqlConnection {
     user?: string;
     password?: string;
     options?: { encrypt?: boolean; trustServerCertificate?: boolean };
-    /** In milliseconds; null when the string's value is no number. */
-    connectionTimeout?: number | null;
   };
+  const timeouts = timeoutTextsOf(connectionString);
   return {
     server: parsed.server,
     port: parsed.port ?? 1433,
@@ -48,6 +48,26 @@ export function parseSqlConnection(connectionString: string): SqlConnection {
     password: parsed.password,
     encrypt: parsed.options?.encrypt ?? true,
     trustServerCertificate: parsed.options?.trustServerCertificate ?? false,
-    connectTimeoutMs: parsed.connectionTimeout === null ? NaN : parsed.connectionTimeout,
+    connectTimeoutMs: millisecondsOf(timeouts['connection timeout']),
   };
+}
+
+/**
+ * The connect timeout as the string spells it. mssql's reader takes the leading digits (parseInt), so
+ * `Connect Timeout=0.5` read as 0 and `2.5` as 2 s unsaid; the text lets a fraction be refused.
+ * Read with the parser mssql itself uses (resolved through mssql, as lintel does not depend on it)
+ * and its names for the key, so the two readings take the same value.
+ */
+function timeoutTextsOf(connectionString: string): { 'connection timeout'?: string } {
+  const mssqlRequire = createRequire(requireModule.resolve('mssql'));
+  const { parse, MSSQL_SCHEMA } = mssqlRequire('@tediousjs/connection-string') as typeof connectionStringModule;
+  return parse(connectionString).toSchema({
+    'connection timeout': { type: 'string', aliases: MSSQL_SCHEMA['connection timeout']?.aliases },
+  });
+}
+
+/** Whole seconds as milliseconds; NaN for anything else (a fraction, a unit, no number). */
+function millisecondsOf(seconds: string | undefined): number | undefined {
+  if (seconds === undefined) return undefined;
+  return /^\d+$/.test(seconds.trim()) ? Number(seconds.trim()) * 1000 : NaN;
 }

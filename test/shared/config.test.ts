@@ -314,7 +314,7 @@ describe('the store in production', () => {
   it.each(['0', '-5', 'soon'])('refuses an Azure SQL connection string with Connect Timeout=%s', (timeout) => {
     const MSSQL_CONNECTION_STRING = `Server=tcp:sql-lintel.database.windows.net,1433;Connect Timeout=${timeout}`;
     expect(problemsOf({ ...minimal, STORE_ENGINE: 'mssql', MSSQL_CONNECTION_STRING })).toEqual([
-      'MSSQL_CONNECTION_STRING: must give Connect Timeout as a number of seconds above 0',
+      'MSSQL_CONNECTION_STRING: must give Connect Timeout as a whole number of seconds above 0',
     ]);
     expect(
       problemsOf({
@@ -323,6 +323,17 @@ describe('the store in production', () => {
         MSSQL_CONNECTION_STRING: `${azureSql.MSSQL_CONNECTION_STRING};Connect Timeout=30`,
       }),
     ).toEqual([]);
+  });
+
+  // mssql's reader keeps a value's leading digits: Connect Timeout=0.5 was refused as not "above 0",
+  // which it is, and 1.5 or 2.5 s were taken as 1 or 2 s without a word.
+  it.each(['0.5', '1.5', '2.5', '5s'])('refuses Connect Timeout=%s as no whole number of seconds', (timeout) => {
+    const MSSQL_CONNECTION_STRING = `Server=tcp:sql-lintel.database.windows.net,1433;User ID=lintel;Password=Hunter2-secret;Connect Timeout=${timeout}`;
+    const problems = problemsOf({ ...minimal, STORE_ENGINE: 'mssql', MSSQL_CONNECTION_STRING });
+    expect(problems).toEqual([
+      'MSSQL_CONNECTION_STRING: must give Connect Timeout as a whole number of seconds above 0',
+    ]);
+    expect(problems.join('\n')).not.toMatch(/Hunter2|sql-lintel/);
   });
 
   // Node's timers hold at most 2^31-1 ms (about 24.8 days) and fire a longer one after 1 ms: a
