@@ -337,7 +337,9 @@ function sqlConnectionProblem(connectionString: string, production: boolean): st
     return 'is not a connection string the store can read';
   }
   if (!connection.server) return 'must name a server (Server=…)';
-  const timeoutProblem = sqlTimeoutProblem('Connect Timeout', connection.connectTimeoutMs);
+  const timeoutProblem =
+    sqlTimeoutProblem('Connect Timeout', connection.connectTimeoutMs) ??
+    sqlTimeoutProblem('Request Timeout', connection.requestTimeoutMs);
   if (timeoutProblem) return timeoutProblem;
   if (!production) return undefined;
   if (!connection.encrypt) return 'must not turn encryption off (Encrypt) in production';
@@ -350,8 +352,9 @@ function sqlConnectionProblem(connectionString: string, production: boolean): st
 /** Why a timeout the connection string sets cannot be used, or undefined when it can (or is not set). */
 function sqlTimeoutProblem(key: string, ms: number | undefined): string | undefined {
   if (ms === undefined) return undefined;
-  // 0 is ADO.NET's "wait for ever", which the driver cannot do for a connection: it would give up
-  // at once. A fraction was cut to its whole seconds by mssql's reader, unsaid.
+  // 0 is ADO.NET's "wait for ever", which the driver cannot do for a connection (it would give up
+  // at once) and lintel does not want for a statement (one stuck behind a lock would outlive the
+  // host's function timeout). A fraction was cut to its whole seconds by mssql's reader, unsaid.
   if (!(ms > 0)) return `must give ${key} as a whole number of seconds above 0`;
   // The driver and the pool wait with Node's timers, which fire one longer than this at once.
   if (ms > LONGEST_TIMER_MS) {

@@ -152,8 +152,10 @@ export function mssqlConnectionOptions(
         // tedious cuts every statement off at 15 s by default. A snapshot's delete and load, and
         // the linkage pass's application lock (which waits up to 10 minutes, link-people.ts), run
         // longer than that on a big extract; SQLite has no such limit. Bounded, so a statement
-        // stuck behind a lock still ends well before the host's function timeout.
-        requestTimeout: MSSQL_REQUEST_TIMEOUT_MS,
+        // stuck behind a lock still ends well before the host's function timeout. An operator's
+        // Request Timeout stands over it: one whose host allows longer, or wants a stuck
+        // statement given up sooner.
+        requestTimeout: connection.requestTimeoutMs ?? MSSQL_REQUEST_TIMEOUT_MS,
         ...(connection.connectTimeoutMs !== undefined && { connectTimeout: connection.connectTimeoutMs }),
       },
     },

@@ -27,6 +27,12 @@ export interface SqlConnection {
    * Timeout`) in seconds; undefined when the string sets none. NaN when it is no whole number.
    */
   connectTimeoutMs: number | undefined;
+  /**
+   * How long a statement may run, from `Request Timeout` in seconds as Connect Timeout is (mssql's
+   * own pool reads this key in milliseconds; lintel gives tedious its options itself). Undefined or
+   * NaN as connectTimeoutMs.
+   */
+  requestTimeoutMs: number | undefined;
 }
 
 export function parseSqlConnection(connectionString: string): SqlConnection {
@@ -49,20 +55,22 @@ export function parseSqlConnection(connectionString: string): SqlConnection {
     encrypt: parsed.options?.encrypt ?? true,
     trustServerCertificate: parsed.options?.trustServerCertificate ?? false,
     connectTimeoutMs: millisecondsOf(timeouts['connection timeout']),
+    requestTimeoutMs: millisecondsOf(timeouts['request timeout']),
   };
 }
 
 /**
- * The connect timeout as the string spells it. mssql's reader takes the leading digits (parseInt), so
+ * The timeouts as the string spells them. mssql's reader takes the leading digits (parseInt), so
  * `Connect Timeout=0.5` read as 0 and `2.5` as 2 s unsaid; the text lets a fraction be refused.
  * Read with the parser mssql itself uses (resolved through mssql, as lintel does not depend on it)
  * and its names for the key, so the two readings take the same value.
  */
-function timeoutTextsOf(connectionString: string): { 'connection timeout'?: string } {
+function timeoutTextsOf(connectionString: string): { 'connection timeout'?: string; 'request timeout'?: string } {
   const mssqlRequire = createRequire(requireModule.resolve('mssql'));
   const { parse, MSSQL_SCHEMA } = mssqlRequire('@tediousjs/connection-string') as typeof connectionStringModule;
   return parse(connectionString).toSchema({
     'connection timeout': { type: 'string', aliases: MSSQL_SCHEMA['connection timeout']?.aliases },
+    'request timeout': { type: 'string' },
   });
 }
 

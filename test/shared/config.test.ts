@@ -336,6 +336,27 @@ describe('the store in production', () => {
     expect(problems.join('\n')).not.toMatch(/Hunter2|sql-lintel/);
   });
 
+  // Request Timeout was read by mssql's parser and then dropped for a fixed 15 minutes; now that it
+  // is honoured, it is held to Connect Timeout's rule.
+  it.each([
+    ['0', 'must give Request Timeout as a whole number of seconds above 0'],
+    ['1.5', 'must give Request Timeout as a whole number of seconds above 0'],
+    ['soon', 'must give Request Timeout as a whole number of seconds above 0'],
+    ['2147484', 'must give Request Timeout as at most 2147483 seconds (about 24 days)'],
+  ])('refuses an Azure SQL connection string with Request Timeout=%s', (timeout, message) => {
+    const MSSQL_CONNECTION_STRING = `Server=tcp:sql-lintel.database.windows.net,1433;User ID=lintel;Password=Hunter2-secret;Request Timeout=${timeout}`;
+    const problems = problemsOf({ ...minimal, STORE_ENGINE: 'mssql', MSSQL_CONNECTION_STRING });
+    expect(problems).toEqual([`MSSQL_CONNECTION_STRING: ${message}`]);
+    expect(problems.join('\n')).not.toMatch(/Hunter2|sql-lintel/);
+    expect(
+      problemsOf({
+        ...entraProduction,
+        ...azureSql,
+        MSSQL_CONNECTION_STRING: `${azureSql.MSSQL_CONNECTION_STRING};Request Timeout=2147483`,
+      }),
+    ).toEqual([]);
+  });
+
   // Node's timers hold at most 2^31-1 ms (about 24.8 days) and fire a longer one after 1 ms: a
   // Connect Timeout past that, set to mean "wait as long as it takes", failed every connection at once.
   it('refuses a Connect Timeout longer than the driver can wait, and takes the longest it can', () => {

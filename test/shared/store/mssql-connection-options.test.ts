@@ -27,6 +27,19 @@ describe('the SQL Server connection options', () => {
     expect(mssqlConnectionOptions(`${SERVER};${timeout}`).pool.createTimeoutMillis).toBe(ms);
   });
 
+  // Request Timeout was read by mssql's parser and then dropped: every statement was cut off at a
+  // fixed 15 minutes, whether the operator's host allowed longer or wanted a stuck one ended sooner.
+  it.each([
+    ['Request Timeout=600', 600_000],
+    ['Request Timeout=3600', 3_600_000],
+  ])('gives %s (seconds, as Connect Timeout) to each statement', (timeout, ms) => {
+    expect(mssqlConnectionOptions(`${SERVER};${timeout}`).connection.options?.requestTimeout).toBe(ms);
+  });
+
+  it("control: without a Request Timeout a statement may run 15 minutes, not the driver's 15 s", () => {
+    expect(mssqlConnectionOptions(SERVER).connection.options?.requestTimeout).toBe(15 * 60 * 1000);
+  });
+
   it("control: without a Connect Timeout the driver's and the pool's own waits stand", () => {
     const { connection, pool } = mssqlConnectionOptions(SERVER);
     expect(connection.options).not.toHaveProperty('connectTimeout');
