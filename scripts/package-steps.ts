@@ -283,7 +283,8 @@ export function installProductionDependencies(dir: string, env: NodeJS.ProcessEn
  * Node's ABI, the platform and the architecture, and it is offered only where the checkout's
  * better-sqlite3 is the version `lockfile` installs and its binary loads under the Node running
  * this script (what `npm ci` builds for here), on glibc Linux or elsewhere as prebuild-install names
- * it; otherwise nothing is offered, and `npm ci` fetches or builds it as before.
+ * it; otherwise, or where it cannot be packed (no `tar` on PATH), nothing is offered, and `npm ci`
+ * fetches or builds it as before.
  */
 export function checkoutNativePrebuild(nodeModules: string, lockfile: string, dest: string): string | undefined {
   const root = join(nodeModules, 'better-sqlite3');
@@ -298,10 +299,20 @@ export function checkoutNativePrebuild(nodeModules: string, lockfile: string, de
   if (version !== locked || (process.platform === 'linux' && glibc === undefined)) return undefined;
   const loads = spawnSync(process.execPath, ['-e', `process.dlopen({ exports: {} }, ${JSON.stringify(binary)})`]);
   if (loads.status !== 0) return undefined;
-  makeFolder(join(dest, 'build/Release'));
-  cpSync(binary, join(dest, BETTER_SQLITE3_BINARY));
   const name = `better-sqlite3-v${locked}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
-  run('tar', 'tar', ['-czf', name, 'build'], dest);
+  try {
+    makeFolder(join(dest, 'build/Release'));
+    cpSync(binary, join(dest, BETTER_SQLITE3_BINARY));
+    run('tar', 'tar', ['-czf', name, 'build'], dest);
+  } catch (err) {
+    // Reusing the binary only saves the build `npm ci` does without it (a machine with no tar, a
+    // full disk): the package is still made, and slower.
+    const why = err instanceof Error ? err.message : String(err);
+    process.stdout.write(
+      `package: the checkout's better-sqlite3 binary could not be offered (${why}); npm ci will build it\n`,
+    );
+    return undefined;
+  }
   // Read by prebuild-install from the install's cwd upwards, so from the package root; an
   // environment variable would not do: npm warns of an npm_config_* one it does not know, and sh
   // drops rc's own (prebuild-install_local-prebuilds) for its hyphen.

@@ -17,11 +17,12 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { readDeployedBuild } from '../../shared/build-record.js';
 import {
   BUILD_RECORD,
   buildRecordText,
+  checkoutNativePrebuild,
   installProductionDependencies,
   pruneInstallOnlyDependencies,
   pruneNativeBuild,
@@ -327,5 +328,30 @@ describe('the build record npm run package writes', () => {
       uncommittedLeftOut: ['host.json (modified)'],
     });
     expect(await readDeployedBuild(root)).toEqual({ commit, builtAt: '2026-11-30T09:15:00.000Z' });
+  });
+});
+
+describe("offering the checkout's better-sqlite3 binary to npm ci", () => {
+  // Where tar was missing, preparing the offer threw and the whole `npm run package` failed, when
+  // the offer only spares the build npm ci does without it.
+  it('offers nothing, saying npm ci will build it, where tar is not on PATH', () => {
+    const nodeModules = join(ROOT, 'node_modules');
+    const lockfile = join(ROOT, 'package-lock.json');
+    // Control: here, with tar, the checkout's binary is offered, so the case below tests the fall-back.
+    expect(checkoutNativePrebuild(nodeModules, lockfile, mkdtempSync(join(dir, 'prebuild-')))).toMatch(
+      /^local-prebuilds=/,
+    );
+    const noTools = mkdtempSync(join(dir, 'no-tools-'));
+    const written = vi.spyOn(process.stdout, 'write');
+    vi.stubEnv('PATH', noTools);
+    let said: string;
+    try {
+      expect(checkoutNativePrebuild(nodeModules, lockfile, mkdtempSync(join(dir, 'prebuild-')))).toBeUndefined();
+    } finally {
+      vi.unstubAllEnvs();
+      said = written.mock.calls.map(([text]) => String(text)).join('');
+      written.mockRestore();
+    }
+    expect(said).toMatch(/could not be offered \(tar failed .*\); npm ci will build it\n/);
   });
 });
