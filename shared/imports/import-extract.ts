@@ -39,6 +39,7 @@ import {
   isBehind,
   lockDatasetRuns,
   lockRuns,
+  markEntryLogged,
   markFailed,
   overwrittenSince,
   reopenRun,
@@ -1339,6 +1340,9 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
   const logged = ownDelivery
     ? await waitForImportEntry(deps, run, graceLeftMs(deps, run))
     : await importEntryLogged(deps, run.id, run.received_at);
+  // A delivery killed between its entry and the mark: marked now, so no later delivery of the
+  // name reads the run again (logRunsLeftUnlogged).
+  if (logged && run.entry_logged === 0) await markEntryLogged(deps.store.db, run);
   const current =
     of === 'loaded' &&
     (await currentSnapshot(deps.store.db, deps.store, file.partyId, file.datasetId))?.runId === run.id;
@@ -1409,7 +1413,7 @@ async function logRunsLeftUnlogged(context: NameContext): Promise<void> {
     const locked = new Set(seen.map((run) => run.id));
     await lockRuns(trx, [...locked]);
     for (const run of (await runsLeftUnlogged(trx, file, graceStart)).filter((run) => locked.has(run.id))) {
-      await logRunLeftUnlogged({
+      await logRunLeftUnlogged(trx, {
         ...context,
         run,
         etag: NO_BLOB_ETAG,
@@ -1422,8 +1426,11 @@ async function logRunsLeftUnlogged(context: NameContext): Promise<void> {
 
 /** The runs under the file's name finished before `graceStart` whose latest finish has no access-log entry. */
 function runsLeftUnlogged(db: Kysely<Database>, file: IncomingExtract, graceStart: string): Promise<ImportRun[]> {
+  // The unmarked runs alone, which the name's index seeks (migration 0055): the log is read for
+  // those, not for every run the name ever had.
   return runsUnderName(db, file.partyId, file.datasetId, file.blobName)
     .selectAll()
+    .where('entry_logged', '=', 0)
     .where('status', 'in', ['loaded', 'rejected'])
     .where('finished_at', '<', graceStart)
     .where(({ not, exists, selectFrom }) =>
@@ -1441,7 +1448,7 @@ function runsLeftUnlogged(db: Kysely<Database>, file: IncomingExtract, graceStar
 }
 
 /** One run logRunsLeftUnlogged found: its report unless a later run's stands there, its entry, its staged copies gone. */
-async function logRunLeftUnlogged(context: RunContext): Promise<void> {
+async function logRunLeftUnlogged(trx: Transaction<Database>, context: RunContext): Promise<void> {
   const { deps, containers, file, run } = context;
   const finishedAt = run.finished_at!;
   const loaded = run.status === 'loaded';
@@ -1457,6 +1464,7 @@ async function logRunLeftUnlogged(context: RunContext): Promise<void> {
     if (!laterThere) await ensureRejectedReport(context);
     await appendAccessLog(context, 'deny', run.rejection_reason ?? 'rejected', []);
   }
+  await markEntryLogged(trx, run);
   await removeStagedLeftovers(context, finishedAt);
 }
 
@@ -1695,7 +1703,10 @@ async function loadedColumns(context: RunContext): Promise<string[]> {
  * is read, not a mark kept on the run: a delivery killed before the entry leaves nothing that would
  * stop its retry writing it, and none to take over after a grace, which a delivery slower still
  * would outlast. Counted as importEntryLogged counts, of the same decision: a run opened again and
- * loaded while the delivery of its rejection was stalled keeps its load's entry.
+ * loaded while the delivery of its rejection was stalled keeps its load's entry. Once the entry is
+ * there (written now or found), `markLogged` marks the run's finish logged under the same lock
+ * (`import_run.entry_logged`): that mark only narrows the runs logRunsLeftUnlogged reads, and is
+ * never there without the entry; whether to write is still the log's to say.
  *
  * On SQLite in memory (entriesWithinStoreTransactions) read and written without the lock, which a
  * transaction would hold with the connection the log is written on: the deliveries of a name there
@@ -1708,17 +1719,19 @@ async function appendEntryOnce(
   decision: 'allow' | 'deny',
   reasonCode: string,
   fields: readonly string[],
+  markLogged: (db: Kysely<Database>) => Promise<void> = async () => {},
 ): Promise<void> {
   const { deps, run } = context;
   const logged = (db?: Kysely<Database>) => importEntryLogged(deps, run.id, run.received_at, { db, decision });
   if (!entriesWithinStoreTransactions(deps.store)) {
     if (!(await logged())) await appendAccessLog(context, decision, reasonCode, fields);
+    await markLogged(deps.store.db);
     return;
   }
   await deps.store.db.transaction().execute(async (trx) => {
     await lock(trx);
-    if (await logged(trx)) return;
-    await appendAccessLog(context, decision, reasonCode, fields);
+    if (!(await logged(trx))) await appendAccessLog(context, decision, reasonCode, fields);
+    await markLogged(trx);
   });
 }
 
@@ -1734,7 +1747,8 @@ function appendRunEntry(
   fields: readonly string[],
 ): Promise<void> {
   const lockRun = (trx: Transaction<Database>) => lockRuns(trx, [context.run.id]);
-  return appendEntryOnce(context, lockRun, decision, reasonCode, fields);
+  const markLogged = (db: Kysely<Database>) => markEntryLogged(db, context.run);
+  return appendEntryOnce(context, lockRun, decision, reasonCode, fields, markLogged);
 }
 
 /**

@@ -68,6 +68,20 @@ export function runsUnderName(db: Db, partyId: string, datasetId: string, blobNa
 }
 
 /**
+ * Marks the run's latest finish as logged (`entry_logged`), once its access-log entry is written:
+ * only the take-up the entry is of (its `received_at`), not one that opened the run again since.
+ */
+export async function markEntryLogged(db: Db, run: Pick<ImportRun, 'id' | 'received_at'>): Promise<void> {
+  await db
+    .updateTable('import_run')
+    .set({ entry_logged: 1 })
+    .where('id', '=', run.id)
+    .where('received_at', '=', run.received_at)
+    .where('entry_logged', '=', 0)
+    .execute();
+}
+
+/**
  * Whether a later upload under the run's file name (party, dataset, name) has been taken up since:
  * the partner overwrote the file in incoming with another content before the run finished. Later
  * by upload time (Last-Modified, whole seconds), then by take-up: an earlier upload can be taken
@@ -128,6 +142,7 @@ export async function claimRun(db: Kysely<Database>, claim: RunClaim): Promise<I
       as_of: claim.asOf ?? null,
       uploaded_at: claim.uploadedAt ?? null,
       rejection_reason: null,
+      entry_logged: 0,
     };
     try {
       await db.insertInto('import_run').values(inserted).execute();
@@ -190,6 +205,8 @@ export async function reopenRun(db: Kysely<Database>, run: ImportRun, claim: Run
     as_of: claim.asOf ?? null,
     uploaded_at: claim.uploadedAt ?? null,
     rejection_reason: null,
+    // The finish to come has no entry yet (logRunsLeftUnlogged looks for it).
+    entry_logged: 0,
   };
   const reopened = await db
     .updateTable('import_run')

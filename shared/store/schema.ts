@@ -32,6 +32,12 @@ export interface ImportRunTable {
    * (shared/imports/import-extract.ts).
    */
   rejection_reason: string | null;
+  /**
+   * 1 once the access-log entry of the run's latest finish is written, 0 before it and from the
+   * run's next opening (migration 0055): the runs a delivery of the name checks for a lost entry
+   * are the unmarked ones (import-extract.ts, logRunsLeftUnlogged). Never 1 without the entry.
+   */
+  entry_logged: Generated<number>;
 }
 
 export interface AccessLogTable {

@@ -967,7 +967,7 @@ describe('statements sent to Azure SQL', () => {
     expect(statements.map((s) => s.sql)).toEqual([fenceCheck, fenceCheck]);
   });
 
-  it("creates today's tables, columns and indexes (0019-0054) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0055) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -1008,6 +1008,7 @@ describe('statements sent to Azure SQL', () => {
       '0052-breach-partners-deadline',
       '0053-matching-keys-naming-no-one',
       '0054-import-run-name-index',
+      '0055-import-run-entry-logged',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -1106,6 +1107,30 @@ describe('statements sent to Azure SQL', () => {
     expectAccepted(statements);
     expect(statements.map((s) => s.sql)).toEqual([
       'create table "attribute_layout" ("id" nvarchar(16) primary key, "names" nvarchar(max) not null)',
+    ]);
+  });
+
+  it("marks the runs whose entry is written and keys the mark beside the name's first characters (0055), and undoes it, as SQL Server takes it", async () => {
+    const { store, statements } = sqlServerStatements();
+    const migration = migrationsFor(store.dialect)['0055-import-run-entry-logged']!;
+    await migration.up(store.db as unknown as Kysely<unknown>);
+    expectAccepted(statements);
+    expect(statements.map((s) => s.sql.replace(/\s+/g, ' ').trim())).toEqual([
+      // Named, so that the column can be dropped again: SQL Server refuses to drop a column a
+      // default constraint it named itself still holds.
+      'alter table import_run add entry_logged integer not null constraint import_run_entry_logged_default default 0',
+      "update import_run set entry_logged = 1 where exists ( select 1 from access_log where access_log.request_id = import_run.id and access_log.action = 'import' and access_log.time >= import_run.received_at)",
+      'drop index "import_run_name" on "import_run"',
+      'create index "import_run_name" on "import_run" ("party_id", "dataset_id", "blob_name_start", "entry_logged")',
+    ]);
+    statements.length = 0;
+    await migration.down!(store.db as unknown as Kysely<unknown>);
+    expectAccepted(statements);
+    expect(statements.map((s) => s.sql)).toEqual([
+      'drop index "import_run_name" on "import_run"',
+      'create index "import_run_name" on "import_run" ("party_id", "dataset_id", "blob_name_start")',
+      'alter table import_run drop constraint import_run_entry_logged_default',
+      'alter table "import_run" drop column "entry_logged"',
     ]);
   });
 
