@@ -1455,17 +1455,21 @@ async function logRunLeftUnlogged(trx: Transaction<Database>, context: RunContex
   const published = await readReport(deps.blobs, containers, loaded ? 'processed' : 'rejected', file.blobName);
   const laterThere = published !== undefined && isLaterReport(published, { runId: run.id, finishedAt });
   deps.logger.warn('import.entry-recovered', { runId: run.id, ...context.ids, of: run.status });
+  // The staged copies go before the entry, once the report is out of them: a recovery killed
+  // after the entry is never come back to (the run is logged), and left them beside the report
+  // for good; killed before it, the next delivery of the name recovers the run again.
   if (loaded) {
     const staged = await readReport(deps.blobs, containers, 'processed', file.blobName, stagedReportName(context));
     const columns = [staged, published].find((report) => report?.runId === run.id)?.columns ?? [];
     if (!laterThere) await ensureLoadedReport(context);
+    await removeStagedLeftovers(context, finishedAt);
     await appendAccessLog(context, 'allow', 'snapshot-loaded', columns);
   } else {
     if (!laterThere) await ensureRejectedReport(context);
+    await removeStagedLeftovers(context, finishedAt);
     await appendAccessLog(context, 'deny', run.rejection_reason ?? 'rejected', []);
   }
   await markEntryLogged(trx, run);
-  await removeStagedLeftovers(context, finishedAt);
 }
 
 /** The afterLoad hook of a loaded run, its failure logged and kept from the import (see ImportHooks). */

@@ -1,4 +1,5 @@
-import { afterEach, expect, it } from 'vitest';
+import { BlockBlobClient } from '@azure/storage-blob';
+import { afterEach, expect, it, vi } from 'vitest';
 import { createImportHarness, importFixture, runEntries, storedRecords, type ImportHarness } from './import-harness.js';
 import type { Store } from '../../../shared/store/database.js';
 import { gate } from '../../support/gate.js';
@@ -115,6 +116,40 @@ it('logs the load once its own retry comes after the grace, when the overwrite w
   await expect(h.run(file, inFiveMinutes)).resolves.toEqual({ outcome: 'gone' });
   expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
   // The name's report stays the later content's, and no staged copy is left beside it.
+  expect(await h.blobNames('processed')).toEqual([file, `${file}.report.json`]);
+  expect(await h.report('processed', file)).toMatchObject({ runId: (later as { runId: string }).runId });
+});
+
+it('leaves no staged report beside the later one when the recovery of a killed load breaks off at removing it', async () => {
+  h = await createImportHarness();
+  await h.drop(file, importFixture('good.csv'));
+  await killImportAtPhase(h, 'commit', file);
+  const [committed] = await runsInOrder();
+  await h.drop(file, importFixture('good-second-snapshot.csv'));
+  const later = await h.run(file, { now: () => new Date(Date.parse(committed!.finished_at!) + 1_000) });
+  expect(later).toMatchObject({ outcome: 'loaded', loaded: 15 });
+
+  // The killed delivery's retry recovers the run, the later report standing, and its first removal
+  // of the staged copy fails: as a recovery killed there, it goes no further.
+  const deleteBlob = BlockBlobClient.prototype.deleteIfExists;
+  let failed = false;
+  vi.spyOn(BlockBlobClient.prototype, 'deleteIfExists').mockImplementation(function (this: BlockBlobClient, ...args) {
+    if (!failed && this.name.endsWith('.staged')) {
+      failed = true;
+      return Promise.reject(new Error('storage unavailable'));
+    }
+    return deleteBlob.apply(this, args);
+  });
+  try {
+    await expect(h.run(file, inFiveMinutes)).rejects.toThrow();
+  } finally {
+    vi.restoreAllMocks();
+  }
+  expect(failed).toBe(true);
+  // The queue's next retry, five minutes on again, finds the name gone.
+  await expect(h.run(file, { now: () => new Date(Date.now() + 10 * 60_000) })).resolves.toEqual({ outcome: 'gone' });
+
+  expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
   expect(await h.blobNames('processed')).toEqual([file, `${file}.report.json`]);
   expect(await h.report('processed', file)).toMatchObject({ runId: (later as { runId: string }).runId });
 });
