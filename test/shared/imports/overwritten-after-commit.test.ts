@@ -99,35 +99,36 @@ it('logs the load killed after its commit when the later content under the name 
   expect(await h.report('rejected', file)).toMatchObject({ fileErrors: [{ reason: 'empty-file' }] });
 });
 
-it('logs the load once its own retry comes after the grace, when the overwrite was handled within it', async () => {
+/**
+ * A load killed after its commit, its file overwritten at once: the later content's own event
+ * comes within the grace, while the killed delivery might still be writing the entry, and leaves
+ * the committed run alone. Returns the committed run and the later one's outcome.
+ */
+async function killedLoadOverwrittenWithinGrace() {
   h = await createImportHarness();
   await h.drop(file, importFixture('good.csv'));
   await killImportAtPhase(h, 'commit', file);
   const [committed] = await runsInOrder();
-
-  // Overwritten at once: the later content's own event comes within the grace, while the killed
-  // delivery might still be writing the entry, and leaves the committed run alone.
   await h.drop(file, importFixture('good-second-snapshot.csv'));
   const later = await h.run(file, { now: () => new Date(Date.parse(committed!.finished_at!) + 1_000) });
   expect(later).toMatchObject({ outcome: 'loaded', loaded: 15 });
   expect(await runEntries(h, committed!.id)).toEqual([]);
+  return { committed: committed!, later: later as { runId: string } };
+}
+
+it('logs the load once its own retry comes after the grace, when the overwrite was handled within it', async () => {
+  const { committed, later } = await killedLoadOverwrittenWithinGrace();
 
   // The killed delivery's retry, the queue's five minutes on, finds the name gone.
   await expect(h.run(file, inFiveMinutes)).resolves.toEqual({ outcome: 'gone' });
-  expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
+  expect(await runEntries(h, committed.id)).toEqual([['allow', 'snapshot-loaded']]);
   // The name's report stays the later content's, and no staged copy is left beside it.
   expect(await h.blobNames('processed')).toEqual([file, `${file}.report.json`]);
-  expect(await h.report('processed', file)).toMatchObject({ runId: (later as { runId: string }).runId });
+  expect(await h.report('processed', file)).toMatchObject({ runId: later.runId });
 });
 
 it('leaves no staged report beside the later one when the recovery of a killed load breaks off at removing it', async () => {
-  h = await createImportHarness();
-  await h.drop(file, importFixture('good.csv'));
-  await killImportAtPhase(h, 'commit', file);
-  const [committed] = await runsInOrder();
-  await h.drop(file, importFixture('good-second-snapshot.csv'));
-  const later = await h.run(file, { now: () => new Date(Date.parse(committed!.finished_at!) + 1_000) });
-  expect(later).toMatchObject({ outcome: 'loaded', loaded: 15 });
+  const { committed, later } = await killedLoadOverwrittenWithinGrace();
 
   // The killed delivery's retry recovers the run, the later report standing, and its first removal
   // of the staged copy fails: as a recovery killed there, it goes no further.
@@ -149,9 +150,9 @@ it('leaves no staged report beside the later one when the recovery of a killed l
   // The queue's next retry, five minutes on again, finds the name gone.
   await expect(h.run(file, { now: () => new Date(Date.now() + 10 * 60_000) })).resolves.toEqual({ outcome: 'gone' });
 
-  expect(await runEntries(h, committed!.id)).toEqual([['allow', 'snapshot-loaded']]);
+  expect(await runEntries(h, committed.id)).toEqual([['allow', 'snapshot-loaded']]);
   expect(await h.blobNames('processed')).toEqual([file, `${file}.report.json`]);
-  expect(await h.report('processed', file)).toMatchObject({ runId: (later as { runId: string }).runId });
+  expect(await h.report('processed', file)).toMatchObject({ runId: later.runId });
 });
 
 it('writes the committed load’s entry once when two deliveries come at once', async () => {
