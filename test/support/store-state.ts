@@ -61,7 +61,8 @@ export function replaceRows(store: Store, schema: string, table: string, rows: R
  * Puts a store back as `storeState` found it, on its open connection, for the next case of a file
  * that shares one store: a table planted, rebuilt or dropped, an index or trigger dropped, a row
  * altered, added or deleted are all undone. Opening a store of its own per case costs its threads
- * (access log, reads, checkpoints) loading through tsx again, seconds on a loaded machine.
+ * (access log, reads, checkpoints) loading their modules again: a bundle's in a `vitest run`, still
+ * most of a second each on a loaded machine, and seconds through tsx in watch mode.
  */
 export function restoreStoreState(store: Store, state: StoreState): void {
   const sqlite = store.sqlite!;

@@ -381,13 +381,14 @@ export function freshTables(h: ImportHarness): FreshTables {
 
 /**
  * Puts one harness back as a fresh one, for cases (or property runs) that share it: its store's
- * tables hold what they held when it was migrated, its containers hold no blob and it has kept no
- * log line (a case may read its own). A harness of its own per case cost more than most cases:
- * the store's threads (access log, reads, checkpoints) each load through tsx again, some 7 s on a
- * loaded 2-core machine. The access log is append-only and keeps what earlier cases logged, as a
- * council's does: a case reads it by its own run ids, never an earlier case's. The keys go on too,
- * rotations and all: records are hashed under the key current when they are sent, as on a fresh
- * key file.
+ * tables hold the rows they held when it was migrated (rows only: a trigger, index or table a case
+ * plants is the case's to drop, as restoreStoreState would), its containers hold no blob and it has
+ * kept no log line (a case may read its own). A harness of its own per case cost more than most
+ * cases: the store's threads (access log, reads, checkpoints) each load their modules again,
+ * some 7 s apiece through tsx on a loaded 2-core machine (a bundle's now, in a `vitest run`: most
+ * of a second). The access log is append-only and keeps what earlier cases logged, as a council's
+ * does: a case reads it by its own run ids, never an earlier case's. The keys go on too, rotations
+ * and all: records are hashed under the key current when they are sent, as on a fresh key file.
  */
 export async function startAfresh(h: ImportHarness, fresh: FreshTables): Promise<void> {
   for (const container of ['incoming', 'processed', 'rejected'] as const)
