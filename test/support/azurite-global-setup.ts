@@ -13,6 +13,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     azuriteConnectionString: string;
     testRunTempDir: string;
+    /** Whether the run is vitest's watch mode, which builds no thread bundles. */
+    watchMode: boolean;
   }
 }
 
@@ -47,6 +49,9 @@ export default async function setup(project: TestProject) {
     if (!project.config.watch) {
       bundles = await buildThreadBundles(fileURLToPath(new URL('../../', import.meta.url)));
       process.env[THREAD_BUNDLES_VARIABLE] = bundles;
+    } else {
+      // Nor one named by the shell: built before an edit, it would run the code as it was.
+      delete process.env[THREAD_BUNDLES_VARIABLE];
     }
     azurite = await startAzurite({ port: await freePort(), location: join(run, 'azurite') });
   } catch (error) {
@@ -55,6 +60,7 @@ export default async function setup(project: TestProject) {
   }
   project.provide('azuriteConnectionString', azurite.connectionString);
   project.provide('testRunTempDir', run);
+  project.provide('watchMode', project.config.watch);
   return async () => {
     try {
       // Azurite writes to its folder until it has stopped.
