@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -12,8 +12,10 @@ import { build } from 'esbuild';
  */
 export async function buildThreadBundles(root: string): Promise<string> {
   const entryPoints = threadModules(join(root, 'shared'));
-  mkdirSync(join(root, '.lintel'), { recursive: true });
-  const folder = mkdtempSync(join(root, '.lintel', 'thread-bundles-'));
+  const local = join(root, '.lintel');
+  mkdirSync(local, { recursive: true });
+  removeAbandoned(local);
+  const folder = mkdtempSync(join(local, 'thread-bundles-'));
   await build({
     entryPoints,
     outbase: root,
@@ -28,6 +30,18 @@ export async function buildThreadBundles(root: string): Promise<string> {
     logLevel: 'warning',
   });
   return folder;
+}
+
+/** A day: longer than any run, so a folder this old is a killed run's, not a run going on beside. */
+const ABANDONED_AFTER_MS = 24 * 60 * 60 * 1000;
+
+/** Removes the bundle folders killed runs left (a run's teardown removes its own). */
+function removeAbandoned(local: string): void {
+  for (const name of readdirSync(local)) {
+    const folder = join(local, name);
+    if (name.startsWith('thread-bundles-') && Date.now() - statSync(folder).mtimeMs > ABANDONED_AFTER_MS)
+      rmSync(folder, { recursive: true, force: true });
+  }
 }
 
 /** The modules under `folder` that a module beside them starts as a thread: `siblingModule('name', …)`. */
