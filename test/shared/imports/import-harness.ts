@@ -344,6 +344,28 @@ export function holdFirstBlobCall(
 }
 
 /**
+ * Makes the first deletion of a blob whose name `matches` fail, as storage gone away would (for a
+ * delivery killed there: it goes no further); every other deletion goes to the storage as made.
+ * `failed` tells whether it has failed yet. Undone by `vi.restoreAllMocks()`.
+ */
+export function failFirstBlobDeletion(matches: (blobName: string) => boolean): { readonly failed: boolean } {
+  const real = BlockBlobClient.prototype.deleteIfExists;
+  let failed = false;
+  vi.spyOn(BlockBlobClient.prototype, 'deleteIfExists').mockImplementation(function (this: BlockBlobClient, ...args) {
+    if (!failed && matches(this.name)) {
+      failed = true;
+      return Promise.reject(new Error('storage unavailable'));
+    }
+    return real.apply(this, args);
+  });
+  return {
+    get failed() {
+      return failed;
+    },
+  };
+}
+
+/**
  * Makes an import's read of a file's rows deliver what `reshape` makes of the downloaded bytes
  * (broken off, held back at some point): the second whole download of a blob, the first being
  * the hash pass. Other downloads are left alone. Undone by `vi.restoreAllMocks()`.

@@ -1,6 +1,12 @@
-import { BlockBlobClient } from '@azure/storage-blob';
 import { afterEach, expect, it, vi } from 'vitest';
-import { createImportHarness, importFixture, runEntries, storedRecords, type ImportHarness } from './import-harness.js';
+import {
+  createImportHarness,
+  failFirstBlobDeletion,
+  importFixture,
+  runEntries,
+  storedRecords,
+  type ImportHarness,
+} from './import-harness.js';
 import type { Store } from '../../../shared/store/database.js';
 import { gate } from '../../support/gate.js';
 import { killImportAtPhase } from './kill-at-phase.js';
@@ -132,21 +138,13 @@ it('leaves no staged report beside the later one when the recovery of a killed l
 
   // The killed delivery's retry recovers the run, the later report standing, and its first removal
   // of the staged copy fails: as a recovery killed there, it goes no further.
-  const deleteBlob = BlockBlobClient.prototype.deleteIfExists;
-  let failed = false;
-  vi.spyOn(BlockBlobClient.prototype, 'deleteIfExists').mockImplementation(function (this: BlockBlobClient, ...args) {
-    if (!failed && this.name.endsWith('.staged')) {
-      failed = true;
-      return Promise.reject(new Error('storage unavailable'));
-    }
-    return deleteBlob.apply(this, args);
-  });
+  const deletion = failFirstBlobDeletion((name) => name.endsWith('.staged'));
   try {
     await expect(h.run(file, inFiveMinutes)).rejects.toThrow();
   } finally {
     vi.restoreAllMocks();
   }
-  expect(failed).toBe(true);
+  expect(deletion.failed).toBe(true);
   // The queue's next retry, five minutes on again, finds the name gone.
   await expect(h.run(file, { now: () => new Date(Date.now() + 10 * 60_000) })).resolves.toEqual({ outcome: 'gone' });
 
