@@ -1303,8 +1303,12 @@ async function reject(
     rows: total.rows,
     badRows: total.rejected,
   });
-  await appendRunEntry(context, 'deny', reasons[0] ?? 'rejected', []);
+  // The staged copies go before the entry: nothing reads them once the report is published (or
+  // a later one stands), and a delivery killed after the entry, its file overwritten before the
+  // retry, is never come back to (the run is logged), leaving them for good; killed before it,
+  // the retry or the name's next delivery writes the entry (settleDuplicate, logRunsLeftUnlogged).
   await removeStagedLeftovers(context, finishedAt);
+  await appendRunEntry(context, 'deny', reasons[0] ?? 'rejected', []);
   await moveExtract(deps.blobs, context.containers, file.blobName, context.etag, 'rejected');
   return { outcome: 'rejected', runId: run.id, reasons };
 }

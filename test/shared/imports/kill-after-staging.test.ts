@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { nhs } from '../../support/linked-people.js';
-import { createImportHarness, type ImportHarness } from './import-harness.js';
+import { createImportHarness, failFirstBlobDeletion, runEntries, type ImportHarness } from './import-harness.js';
 import { killImportAtPhase } from './kill-at-phase.js';
 
 /**
@@ -34,6 +34,32 @@ describe('a process killed after a report was staged, before its run was finishe
     expect(await h.report('rejected', name)).toMatchObject({ outcome: 'rejected' });
     expect(await h.blobNames('rejected')).toEqual([name, `${name}.report.json`].sort());
     expect(await h.blobNames('processed')).toEqual([]);
+  });
+
+  it('leaves no staged copy in rejected/ when the retry that rejected the file breaks off at removing it, the file then overwritten', async () => {
+    const name = `la-housing/${DATASET}/header-only.csv`;
+    await h.drop(name, `${HEADER}\n`);
+    await killImportAtPhase(h, 'report', name);
+    const [leftover] = (await h.blobNames('rejected')).filter((n) => n.endsWith('.staged'));
+
+    // The retry rejects the file, and its removal of the killed attempt's copy fails: as a
+    // delivery killed there, it goes no further (the file stays in incoming).
+    const deletion = failFirstBlobDeletion((blobName) => blobName === leftover);
+    try {
+      await expect(h.run(name)).rejects.toThrow();
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(deletion.failed).toBe(true);
+    const [rejected] = await runs();
+    expect(rejected).toMatchObject({ status: 'rejected' });
+
+    // The partner overwrites the file before the next retry, which loads the later content.
+    await h.drop(name, [HEADER, `Mary,Green,1980-05-06,ME15 2YY,${nhs(7102)}`].join('\n'));
+    expect(await h.run(name, { now: () => new Date(Date.now() + 5 * 60_000) })).toMatchObject({ outcome: 'loaded' });
+
+    expect(await runEntries(h, rejected!.id)).toEqual([['deny', 'no-data-rows']]);
+    expect(await h.blobNames('rejected')).toEqual([`${name}.report.json`]);
   });
 
   it('leaves no staged copy in processed/ once a copy of the bytes under another name has loaded them', async () => {
