@@ -721,8 +721,9 @@ async function rejectOverwritten(context: RunContext, onlyAt: RunAttempt): Promi
     rows: 0,
     badRows: 0,
   });
-  await appendRunEntry(context, 'deny', reason, []);
+  // Before the entry, as in every settling of a run (see reject).
   await removeStagedLeftovers(context, finishedAt);
+  await appendRunEntry(context, 'deny', reason, []);
   return true;
 }
 

@@ -1,5 +1,12 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { createImportHarness, importFixture, runEntries, storedRecords, type ImportHarness } from './import-harness.js';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import {
+  createImportHarness,
+  failFirstBlobDeletion,
+  importFixture,
+  runEntries,
+  storedRecords,
+  type ImportHarness,
+} from './import-harness.js';
 import { killImportAtPhase } from './kill-at-phase.js';
 
 /**
@@ -50,6 +57,28 @@ it('leaves the name’s report to the later content that loaded, not a rejection
   // Delivered yet again: nothing more, and no second entry.
   await expect(h.run(file)).resolves.toEqual({ outcome: 'gone' });
   expect(await runEntries(h, first!.id)).toEqual([['deny', 'overwritten-in-incoming']]);
+});
+
+it('leaves no staged copy of the content it replaced when that content’s rejection breaks off at removing it', async () => {
+  await killImportAtPhase(h, 'report', file);
+  const [first] = await runsInOrder();
+  await h.drop(file, importFixture('good-second-snapshot.csv'));
+  // The later content loads and is moved on; rejecting the replaced content's run, its removal of
+  // that run's staged report fails: as a delivery killed there, it goes no further.
+  const deletion = failFirstBlobDeletion((name) => name === `${file}.report.${first!.id}.staged`);
+  try {
+    await expect(h.run(file)).rejects.toThrow();
+  } finally {
+    vi.restoreAllMocks();
+  }
+  expect(deletion.failed).toBe(true);
+
+  // The queue's retry, five minutes on, finds the name gone.
+  await expect(h.run(file, { now: () => new Date(Date.now() + 5 * 60_000) })).resolves.toEqual({ outcome: 'gone' });
+
+  expect(await runEntries(h, first!.id)).toEqual([['deny', 'overwritten-in-incoming']]);
+  expect(await h.blobNames('processed')).toEqual([file, `${file}.report.json`]);
+  expect(await h.blobNames('rejected')).toEqual([]);
 });
 
 it('keeps the later content’s rejection report, not one saying the file was deleted', async () => {
