@@ -5,6 +5,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import type { TestProject } from 'vitest/node';
+import { THREAD_BUNDLES_VARIABLE } from '../../shared/threads/module-worker.js';
 import setup from './azurite-global-setup.js';
 import { minimalEnv } from './child-env.js';
 
@@ -49,21 +50,34 @@ describe('the test run’s temporary folder', () => {
     expect(cached().filter((entry) => !before.includes(entry))).toHaveLength(1);
   });
 
-  it('the teardown removes the run folder, Azurite’s included, and gives back the previous temporary root', async () => {
-    const before = { TMPDIR: process.env.TMPDIR, TEMP: process.env.TEMP, TMP: process.env.TMP };
+  it('the teardown removes the run folder, Azurite’s included, and the thread bundles, and gives back the previous environment', async () => {
+    const variables = () => ({
+      TMPDIR: process.env.TMPDIR,
+      TEMP: process.env.TEMP,
+      TMP: process.env.TMP,
+      [THREAD_BUNDLES_VARIABLE]: process.env[THREAD_BUNDLES_VARIABLE],
+    });
+    const before = variables();
     const provided: Record<string, unknown> = {};
-    const project = { provide: (key: string, value: unknown) => (provided[key] = value) } as unknown as TestProject;
+    const project = {
+      provide: (key: string, value: unknown) => (provided[key] = value),
+      config: { watch: false },
+    } as unknown as TestProject;
     const teardown = await setup(project);
     const run = provided.testRunTempDir as string;
+    const bundles = process.env[THREAD_BUNDLES_VARIABLE];
     try {
       expect(run).toBeTypeOf('string');
       expect(tmpdir()).toBe(run);
       expect(readdirSync(run)).toContain('azurite');
       writeFileSync(join(mkdtempSync(join(tmpdir(), 'lintel-import-')), 'lintel.db'), 'a store');
+      expect(bundles).not.toBe(before[THREAD_BUNDLES_VARIABLE]);
+      expect(existsSync(join(bundles!, 'shared/audit/access-log-thread.mjs'))).toBe(true);
     } finally {
       await teardown();
     }
     expect(existsSync(run)).toBe(false);
-    expect({ TMPDIR: process.env.TMPDIR, TEMP: process.env.TEMP, TMP: process.env.TMP }).toEqual(before);
+    expect(existsSync(bundles!)).toBe(false);
+    expect(variables()).toEqual(before);
   });
 });
