@@ -43,6 +43,19 @@ export function storeState(store: Store): StoreState {
   });
 }
 
+/**
+ * Refuses to put a shared store back while its connection is inside a transaction: one a case
+ * that timed out left open (vitest does not stop it). better-sqlite3 would run the reset as a
+ * savepoint inside it, where `foreign_keys = OFF` does nothing, and that case's rollback would
+ * later undo the reset; the next case would fail on a lock, a foreign key or rows it never wrote.
+ */
+export function refuseResetInTransaction(store: Store): void {
+  if (store.sqlite!.inTransaction)
+    throw new Error(
+      'the store is inside a transaction an earlier case left open (did it time out?); this case cannot start afresh',
+    );
+}
+
 /** Replaces the rows of `schema`.`table` with `rows` (inside the caller's transaction, foreign keys off). */
 export function replaceRows(store: Store, schema: string, table: string, rows: Record<string, unknown>[]): void {
   const sqlite = store.sqlite!;
@@ -65,6 +78,7 @@ export function replaceRows(store: Store, schema: string, table: string, rows: R
  * most of a second each on a loaded machine, and seconds through tsx in watch mode.
  */
 export function restoreStoreState(store: Store, state: StoreState): void {
+  refuseResetInTransaction(store);
   const sqlite = store.sqlite!;
   const same = (a: SchemaObject, b: SchemaObject) => a.type === b.type && a.name === b.name && a.sql === b.sql;
   // Rows go before the rows they refer to are back: foreign keys are checked again after.

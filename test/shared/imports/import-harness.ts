@@ -23,7 +23,7 @@ import { migrateToLatest, openStore, type Store } from '../../../shared/store/da
 import { withAttributes } from '../../../shared/store/record-attributes.js';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
 import { gate } from '../../support/gate.js';
-import { replaceRows } from '../../support/store-state.js';
+import { refuseResetInTransaction, replaceRows } from '../../support/store-state.js';
 
 /**
  * A real import setup for tests: the shared Azurite with containers of the harness's own (so
@@ -413,6 +413,7 @@ export function freshTables(h: ImportHarness): FreshTables {
  * and all: records are hashed under the key current when they are sent, as on a fresh key file.
  */
 export async function startAfresh(h: ImportHarness, fresh: FreshTables): Promise<void> {
+  refuseResetInTransaction(h.store);
   for (const container of ['incoming', 'processed', 'rejected'] as const)
     for (const name of await h.blobNames(container))
       await h.blobs.getContainerClient(h.containers[container]).deleteBlob(name);
