@@ -45,3 +45,29 @@ describe('a shared store’s reset while an earlier case holds a transaction ope
     }
   });
 });
+
+describe('startAfresh', () => {
+  it('takes away a trigger, index and table a case planted, and puts back an index it dropped', async () => {
+    const h = await createImportHarness();
+    const sqlite = h.store.sqlite!;
+    const objects = () =>
+      sqlite.prepare(`select type, name from main.sqlite_master order by type, name`).all() as {
+        type: string;
+        name: string;
+      }[];
+    try {
+      const fresh = freshTables(h);
+      const migrated = objects();
+      const anIndex = migrated.find((o) => o.type === 'index' && !o.name.startsWith('sqlite_'))!.name;
+      sqlite.exec(`create trigger refuse_loaded before update of status on import_run when new.status = 'loaded'
+        begin select raise(abort, 'commit refused'); end`);
+      sqlite.exec('create table planted (id integer primary key)');
+      sqlite.exec('create index planted_run_status on import_run (status)');
+      sqlite.exec(`drop index "${anIndex}"`);
+      await startAfresh(h, fresh);
+      expect(objects()).toEqual(migrated);
+    } finally {
+      await h.close();
+    }
+  });
+});

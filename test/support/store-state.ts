@@ -26,10 +26,13 @@ const objectsIn = (store: Store, schema: string): SchemaObject[] =>
     .sqlite!.prepare(`select type, name, sql from "${schema}".sqlite_master where name not like 'sqlite_autoindex%'`)
     .all() as SchemaObject[];
 
-/** What `restoreStoreState` puts back: the store's tables, indexes, triggers and views, and every table's rows. */
-export function storeState(store: Store): StoreState {
+/**
+ * What `restoreStoreState` puts back: the store's tables, indexes, triggers and views, and every
+ * table's rows, in `schemas` (all the connection has open unless named); one left out is left as it is.
+ */
+export function storeState(store: Store, schemas: string[] = schemasOf(store)): StoreState {
   const sqlite = store.sqlite!;
-  return schemasOf(store).map((schema) => {
+  return schemas.map((schema) => {
     const objects = objectsIn(store, schema);
     const tables = objects.filter((o) => o.type === 'table').map((o) => o.name);
     return {
@@ -57,7 +60,7 @@ export function refuseResetInTransaction(store: Store): void {
 }
 
 /** Replaces the rows of `schema`.`table` with `rows` (inside the caller's transaction, foreign keys off). */
-export function replaceRows(store: Store, schema: string, table: string, rows: Record<string, unknown>[]): void {
+function replaceRows(store: Store, schema: string, table: string, rows: Record<string, unknown>[]): void {
   const sqlite = store.sqlite!;
   sqlite.prepare(`delete from "${schema}"."${table}"`).run();
   for (const row of rows) {

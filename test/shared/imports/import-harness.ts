@@ -23,7 +23,7 @@ import { migrateToLatest, openStore, type Store } from '../../../shared/store/da
 import { withAttributes } from '../../../shared/store/record-attributes.js';
 import type { SecretSource } from '../../../shared/secrets/secret-source.js';
 import { gate } from '../../support/gate.js';
-import { refuseResetInTransaction, replaceRows } from '../../support/store-state.js';
+import { refuseResetInTransaction, restoreStoreState, storeState, type StoreState } from '../../support/store-state.js';
 
 /**
  * A real import setup for tests: the shared Azurite with containers of the harness's own (so
@@ -382,35 +382,27 @@ export function reshapeRowsRead(reshape: (body: Readable) => AsyncIterable<Buffe
   });
 }
 
-/** A store's tables as migrations leave them, each with the rows they hold then. */
-export type FreshTables = { table: string; rows: Record<string, unknown>[] }[];
+/** The harness's store file as migrations leave it: what startAfresh puts back. */
+export type FreshTables = StoreState;
 
 /**
- * The harness's store as `createImportHarness` left it, migrated and empty of what any test
- * did: what startAfresh puts back.
+ * The harness's store file (`main`) as `createImportHarness` left it, migrated and empty of what
+ * any test did: its tables, indexes and triggers and their rows. The access log's file is left out.
  */
 export function freshTables(h: ImportHarness): FreshTables {
-  const sqlite = h.store.sqlite!;
-  const tables = sqlite
-    .prepare(`select name from main.sqlite_master where type = 'table' and name not like 'lintel_migration%'`)
-    .pluck()
-    .all() as string[];
-  return tables.map((table) => ({
-    table,
-    rows: sqlite.prepare(`select * from main."${table}"`).all() as Record<string, unknown>[],
-  }));
+  return storeState(h.store, ['main']);
 }
 
 /**
- * Puts one harness back as a fresh one, for cases (or property runs) that share it: its store's
- * tables hold the rows they held when it was migrated (rows only: a trigger, index or table a case
- * plants is the case's to drop, as restoreStoreState would), its containers hold no blob and it has
- * kept no log line (a case may read its own). A harness of its own per case cost more than most
- * cases: the store's threads (access log, reads, checkpoints) each load their modules again,
- * some 7 s apiece through tsx on a loaded 2-core machine (a bundle's now, in a `vitest run`: most
- * of a second). The access log is append-only and keeps what earlier cases logged, as a council's
- * does: a case reads it by its own run ids, never an earlier case's. The keys go on too, rotations
- * and all: records are hashed under the key current when they are sent, as on a fresh key file.
+ * Puts one harness back as a fresh one, for cases (or property runs) that share it: its store
+ * file is as it was when migrated (restoreStoreState: rows, and any trigger, index or table a case
+ * planted or dropped), its containers hold no blob and it has kept no log line (a case may read
+ * its own). A harness of its own per case cost more than most cases: the store's threads (access
+ * log, reads, checkpoints) each load their modules again, some 7 s apiece through tsx on a loaded
+ * 2-core machine (a bundle's now, in a `vitest run`: most of a second). The access log is
+ * append-only and keeps what earlier cases logged, as a council's does: a case reads it by its own
+ * run ids, never an earlier case's. The keys go on too, rotations and all: records are hashed
+ * under the key current when they are sent, as on a fresh key file.
  */
 export async function startAfresh(h: ImportHarness, fresh: FreshTables): Promise<void> {
   refuseResetInTransaction(h.store);
@@ -418,16 +410,7 @@ export async function startAfresh(h: ImportHarness, fresh: FreshTables): Promise
     for (const name of await h.blobNames(container))
       await h.blobs.getContainerClient(h.containers[container]).deleteBlob(name);
   h.logLines.length = 0;
-  const sqlite = h.store.sqlite!;
-  // Rows go before the rows they refer to are back: foreign keys are off while they do.
-  sqlite.pragma('foreign_keys = OFF');
-  try {
-    sqlite.transaction(() => {
-      for (const { table, rows } of fresh) replaceRows(h.store, 'main', table, rows);
-    })();
-  } finally {
-    sqlite.pragma('foreign_keys = ON');
-  }
+  restoreStoreState(h.store, fresh);
 }
 
 /**

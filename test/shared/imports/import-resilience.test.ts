@@ -268,11 +268,8 @@ describe('a download that breaks off is not the file’s fault', () => {
 });
 
 describe('the loaded report, published only after the commit', () => {
-  afterEach(async () => {
+  afterEach(() => {
     vi.restoreAllMocks();
-    // Not one of the tables startAfresh puts back: a case that failed before dropping it would
-    // fail the next case's load too.
-    await sql`drop trigger if exists refuse_loaded`.execute(h.store.db);
   });
 
   it('leaves no loaded report when the load’s transaction does not commit', async () => {
