@@ -22,6 +22,13 @@ export class BlobWatcher {
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
   private stopped = false;
+  /**
+   * Cuts the watcher's own calls to storage (listing, receipts) when it stops: with Azurite gone,
+   * the SDK retries each for many seconds and stop() would wait all of them out. Never handed to
+   * a handler: an import cut mid-way by the watcher would leave its run half-done, so a delivery
+   * in progress finishes and only what the watcher does after it is cut.
+   */
+  private readonly stopping = new AbortController();
   private readonly attempts = new Map<string, number>();
   private readonly receipts: ContainerClient;
 
@@ -39,7 +46,9 @@ export class BlobWatcher {
     const tick = () => {
       if (this.stopped) return;
       this.scanning = this.scanOnce()
-        .catch((err: unknown) => this.logger.warn('localhost.blob.scan-failed', { error: errorKind(err) }))
+        .catch((err: unknown) => {
+          if (!this.cutByStop(err)) this.logger.warn('localhost.blob.scan-failed', { error: errorKind(err) });
+        })
         .finally(() => {
           if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs);
         });
@@ -50,20 +59,22 @@ export class BlobWatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.stopping.abort();
     await this.scanning;
   }
 
   /** One pass over every watched container; resolves when every new blob has been handled. */
   async scanOnce(): Promise<void> {
+    const abortSignal = this.stopping.signal;
     for (const registration of this.registrations) {
       const container = this.blobs.getContainerClient(registration.container);
-      for await (const item of container.listBlobsFlat()) {
+      for await (const item of container.listBlobsFlat({ abortSignal })) {
         if (this.stopped) return;
         const etag = (item.properties.etag ?? '').replaceAll('"', '');
         const receipt = this.receipts.getBlockBlobClient(
           `blobreceipts/${HOST_ID}/${registration.name}/${etag}/${registration.container}/${item.name}`,
         );
-        if (await receipt.exists()) continue;
+        if (await receipt.exists({ abortSignal })) continue;
         const event: EventGridEvent = {
           id: randomUUID(),
           topic: `/subscriptions/local/resourceGroups/local/providers/Microsoft.Storage/storageAccounts/${this.blobs.accountName}`,
@@ -95,6 +106,7 @@ export class BlobWatcher {
   ): Promise<void> {
     const invocationId = randomUUID();
     const key = `${registration.name}/${etag}`;
+    let handled = false;
     try {
       const context = new InvocationContext({
         invocationId,
@@ -103,12 +115,16 @@ export class BlobWatcher {
         logHandler: functionLogHandler(this.logger, registration.name, invocationId),
       });
       await registration.handler(event, context);
+      handled = true;
       await receipt.upload('', 0, {
+        abortSignal: this.stopping.signal,
         metadata: { status: 'succeeded', invocationid: invocationId.replaceAll('-', '') },
       });
       this.attempts.delete(key);
       this.logger.info('localhost.blob.handled', { functionName: registration.name, invocationId });
     } catch (err) {
+      // The handler finished; its receipt was cut by stop(), so the blob is delivered again on the next start.
+      if (handled && this.cutByStop(err)) throw err;
       const attempt = (this.attempts.get(key) ?? 0) + 1;
       this.attempts.set(key, attempt);
       this.logger.warn('localhost.blob.handler-failed', {
@@ -119,10 +135,18 @@ export class BlobWatcher {
       });
       // As the queue in Azure does: the blob is given up on (a poison receipt) after its last delivery.
       if (attempt >= QUEUE_MAX_DELIVERIES) {
-        await receipt.upload('', 0, { metadata: { status: 'poison', invocationid: invocationId.replaceAll('-', '') } });
+        await receipt.upload('', 0, {
+          abortSignal: this.stopping.signal,
+          metadata: { status: 'poison', invocationid: invocationId.replaceAll('-', '') },
+        });
         this.attempts.delete(key);
       }
     }
+  }
+
+  /** Whether a call failed because stop() aborted it, which is no failure to report. */
+  private cutByStop(err: unknown): boolean {
+    return this.stopping.signal.aborted && err instanceof Error && err.name === 'AbortError';
   }
 }
 

@@ -1,8 +1,13 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { EventGridEvent } from '@azure/functions';
-import { describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { azuriteConnectionString, startAzurite, type RunningAzurite } from '../../local/azurite.js';
 import { BlobWatcher } from '../../local/blob-watcher.js';
+import { freePort } from '../../local/free-port.js';
 import { blobCreatedEventSchema, createdBlobOf } from '../../shared/blob/blob-created-event.js';
 import { MAX_IMPORT_ATTEMPTS } from '../../shared/imports/reasons.js';
 import { createLogger } from '../../shared/logging.js';
@@ -74,5 +79,85 @@ describe('blob watcher', () => {
     expect(event.subject).toBe(`/blobServices/default/containers/${container}/blobs/${encoded}`);
     expect(new URL((event.data as { url: string }).url).pathname.endsWith(`/${container}/${encoded}`)).toBe(true);
     expect(createdBlobOf(blobCreatedEventSchema.parse(event))).toMatchObject({ container, blobName: name });
+  });
+
+  // By hand: with the host's Azurite killed under it, `kill -TERM` took about a minute to end the
+  // host, stop() waiting out the SDK's retries of the scan's receipt and listing calls.
+  describe('with its Azurite gone', () => {
+    const location = mkdtempSync(join(tmpdir(), 'lintel-watcher-stop-'));
+    let azurite: RunningAzurite;
+    beforeAll(async () => {
+      azurite = await startAzurite({ port: await freePort(), location });
+    });
+    afterAll(async () => {
+      await azurite?.stop();
+      rmSync(location, { recursive: true, force: true });
+    });
+
+    it('stops without waiting out the SDK’s retries, and lets the delivery in progress finish', async () => {
+      const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
+      const [first, second] = [`watch-${randomUUID().slice(0, 8)}`, `watch-${randomUUID().slice(0, 8)}`];
+      for (const container of [first, second]) await blobs.getContainerClient(container).createIfNotExists();
+      await blobs.getContainerClient(first).getBlockBlobClient('party/dataset/extract.csv').upload('x', 1);
+
+      const logged: string[] = [];
+      let azuriteStopped!: () => void;
+      const azuriteGone = new Promise<void>((resolveGone) => (azuriteStopped = resolveGone));
+      let finishDelivery!: () => void;
+      const deliveryMayFinish = new Promise<void>((resolveFinish) => (finishDelivery = resolveFinish));
+      let deliveryFinished = false;
+      const registration = (container: string, name: string) =>
+        ({ kind: 'blob-created', name, container, queue: name, handler: async () => undefined }) as const;
+      const watcher = new BlobWatcher(
+        blobs,
+        [
+          {
+            ...registration(first, 'slowImport'),
+            handler: async () => {
+              await azurite.stop();
+              azuriteStopped();
+              await deliveryMayFinish;
+              deliveryFinished = true;
+            },
+          },
+          // Listed after the delivery: without the abort, one more call for the SDK to retry.
+          registration(second, 'otherImport'),
+        ],
+        createLogger('debug', (line) => logged.push((JSON.parse(line) as { event: string }).event)),
+      );
+      await watcher.start();
+      await azuriteGone;
+
+      // Stopped mid-delivery: what follows the handler (its receipt, the next listing) is the watcher's.
+      const stopping = watcher.stop();
+      finishDelivery();
+      await stopping;
+
+      expect(deliveryFinished).toBe(true);
+      expect(logged).not.toContain('localhost.blob.scan-failed');
+      expect(logged).not.toContain('localhost.blob.handler-failed');
+    });
+
+    it('cuts a listing in flight when stopped, not waiting out its retries', async () => {
+      // Nothing listens on this port, as on Azurite's once it is gone: the listing is refused.
+      const blobs = BlobServiceClient.fromConnectionString(azuriteConnectionString(await freePort()));
+      const watcher = new BlobWatcher(
+        blobs,
+        [
+          {
+            kind: 'blob-created',
+            name: 'anyImport',
+            container: 'watched',
+            queue: 'any',
+            handler: async () => undefined,
+          },
+        ],
+        createLogger('error', () => undefined),
+      );
+      const scan = watcher.scanOnce();
+      await watcher.stop();
+
+      await expect(scan).rejects.toMatchObject({ name: 'AbortError' });
+    });
   });
 });
