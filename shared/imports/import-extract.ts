@@ -806,6 +806,10 @@ async function rejectMisplaced(deps: ImportDependencies, blobName: string, ids: 
   // delivers at least once), the one that finds another's report written meanwhile takes that
   // rejection's id, and the upload has one access-log entry, under the run its report names.
   let runId: string | undefined;
+  let lostWrite = false;
+  // Whether the id taken is that of a report another delivery wrote while this one tried to write
+  // its own: only then is the entry another's to write. One that lost a write to another upload's
+  // report and then wrote its own writes the entry itself, with no one to wait for.
   let rejectedElsewhere = false;
   for (let attempt = 1; runId === undefined; attempt++) {
     if (attempt > REPORT_WRITE_ATTEMPTS) throw new ReportWriteContended();
@@ -818,6 +822,7 @@ async function rejectMisplaced(deps: ImportDependencies, blobName: string, ids: 
       properties.lastModified.getTime() <= Date.parse(earlier.report.finishedAt)
     ) {
       runId = earlier.report.runId;
+      rejectedElsewhere = lostWrite;
       continue;
     }
     const report: ImportReport = {
@@ -836,7 +841,7 @@ async function rejectMisplaced(deps: ImportDependencies, blobName: string, ids: 
       rowErrorsNotListed: 0,
     };
     if (await replaceReport(deps.blobs, containers, 'rejected', blobName, report, earlier?.etag)) runId = report.runId;
-    else rejectedElsewhere = true;
+    else lostWrite = true;
   }
   // The delivery whose report stands writes the entry just after it; give it that moment, so that
   // the entry a crash would have lost is not written twice.

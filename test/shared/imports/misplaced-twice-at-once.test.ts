@@ -1,3 +1,4 @@
+import { TableNode, type KyselyPlugin } from 'kysely';
 import { afterEach, expect, it, vi } from 'vitest';
 import type { AccessLog } from '../../../shared/audit/access-log.js';
 import { rejectMisplacedExtract } from '../../../shared/imports/import-extract.js';
@@ -79,4 +80,48 @@ it('writes one access-log entry when a second delivery finds the report of a fir
     { outcome: 'rejected', runId: report!.runId, reasons: ['bad-path'] },
     { outcome: 'rejected', runId: report!.runId, reasons: ['bad-path'] },
   ]);
+});
+
+// A delivery whose report write lost to another upload's report (the name's earlier upload, its
+// report written again meanwhile), and which then wrote its own, waited the 10 s a delivery gives
+// another whose report it took, for an entry only it would write, polling the access log all the
+// while: its queue message held, the file left in incoming. Counted here by the delivery's
+// access-log lookups, which must be as many as a rejection that lost no write makes.
+it("writes the entry at once when its report write lost to another upload's report and its next write stood", async () => {
+  h = await createImportHarness();
+  let lookups = 0;
+  const lookupCounter: KyselyPlugin = {
+    transformQuery: (args) => {
+      const from = args.node.kind === 'SelectQueryNode' ? args.node.from?.froms[0] : undefined;
+      if (from !== undefined && TableNode.is(from) && from.table.identifier.name === 'access_log') lookups++;
+      return args.node;
+    },
+    transformResult: async (args) => args.result,
+  };
+  const counted = () => h.deps({ store: { ...h.store, db: h.store.db.withPlugin(lookupCounter) } });
+  await h.drop(file, importFixture('good.csv'));
+  const earlier = await rejectMisplacedExtract(counted(), file);
+  const lookupsUncontended = lookups;
+  lookups = 0;
+
+  await h.drop(file, importFixture('good-second-snapshot.csv'));
+  const writing = holdFirstBlobCall('upload', h.containers.rejected);
+  const delivery = rejectMisplacedExtract(counted(), file);
+  await writing.reached;
+  const earlierReport = h.blobs.getContainerClient(h.containers.rejected).getBlockBlobClient(`${file}.report.json`);
+  const earlierBytes = await earlierReport.downloadToBuffer();
+  await earlierReport.upload(earlierBytes, earlierBytes.length);
+  writing.release();
+  const outcome = await delivery;
+
+  const report = await h.report('rejected', file);
+  expect(outcome).toEqual({ outcome: 'rejected', runId: report!.runId, reasons: ['bad-path'] });
+  expect(report!.runId).not.toBe((earlier as { runId: string }).runId);
+  const entries = await h.store.db
+    .selectFrom('access_log')
+    .select('request_id')
+    .where('action', '=', 'import')
+    .execute();
+  expect(entries.map((e) => e.request_id)).toEqual([(earlier as { runId: string }).runId, report!.runId]);
+  expect(lookups, 'access-log lookups of the delivery that lost a write').toBe(lookupsUncontended);
 });
