@@ -1353,9 +1353,8 @@ async function settleDuplicate(context: RunContext): Promise<ImportOutcome> {
   // A delivery killed between its entry and the mark: marked now, so no later delivery of the
   // name reads the run again (logRunsLeftUnlogged).
   if (logged && run.entry_logged === 0) await markEntryLogged(deps.store.db, run);
-  const current =
-    of === 'loaded' &&
-    (await currentSnapshot(deps.store.db, deps.store, file.partyId, file.datasetId))?.runId === run.id;
+  // From the run ledger (standingSnapshot): a current snapshot retention has emptied has no record to tell it.
+  const current = of === 'loaded' && (await standingSnapshot(deps.store.db, deps.store, file))?.runId === run.id;
   if (!logged && ownDelivery) {
     // A crash after the commit lost this run's entry: write it now (the run's own delivery).
     const columns = of === 'loaded' ? await loadedColumns(context) : [];
