@@ -1467,17 +1467,19 @@ async function logRunLeftUnlogged(trx: Transaction<Database>, context: RunContex
   // The staged copies go before the entry, once the report is out of them: a recovery killed
   // after the entry is never come back to (the run is logged), and left them beside the report
   // for good; killed before it, the next delivery of the name recovers the run again.
+  let entry: { readonly decision: 'allow' | 'deny'; readonly reasonCode: string; readonly columns: readonly string[] };
   if (loaded) {
+    // Read before the staged copies go: a load's columns may be in its staged report alone.
     const staged = await readReport(deps.blobs, containers, 'processed', file.blobName, stagedReportName(context));
     const columns = [staged, published].find((report) => report?.runId === run.id)?.columns ?? [];
     if (!laterThere) await ensureLoadedReport(context);
-    await removeStagedLeftovers(context, finishedAt);
-    await appendAccessLog(context, 'allow', 'snapshot-loaded', columns);
+    entry = { decision: 'allow', reasonCode: 'snapshot-loaded', columns };
   } else {
     if (!laterThere) await ensureRejectedReport(context);
-    await removeStagedLeftovers(context, finishedAt);
-    await appendAccessLog(context, 'deny', run.rejection_reason ?? 'rejected', []);
+    entry = { decision: 'deny', reasonCode: run.rejection_reason ?? 'rejected', columns: [] };
   }
+  await removeStagedLeftovers(context, finishedAt);
+  await appendAccessLog(context, entry.decision, entry.reasonCode, entry.columns);
   await markEntryLogged(trx, run);
 }
 
