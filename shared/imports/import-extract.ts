@@ -1734,7 +1734,7 @@ async function appendEntryOnce(
   decision: 'allow' | 'deny',
   reasonCode: string,
   fields: readonly string[],
-  markLogged: (db: Kysely<Database>) => Promise<void> = async () => {},
+  markLogged: (db: Kysely<Database>) => Promise<void>,
 ): Promise<void> {
   const { deps, run } = context;
   const logged = (db?: Kysely<Database>) => importEntryLogged(deps, run.id, run.received_at, { db, decision });
@@ -1775,7 +1775,16 @@ function appendRunEntry(
 function appendMisplacedEntry(deps: ImportDependencies, ids: LoggedIds, runId: string): Promise<void> {
   const lockRunId = (trx: Transaction<Database>) =>
     takeTransactionLock(deps.store, trx, `lintel-import-misplaced:${runId}`, MISPLACED_ENTRY_LOCK_TIMEOUT_MS);
-  return appendEntryOnce({ deps, ids, purpose: 'import', run: { id: runId } }, lockRunId, 'deny', 'bad-path', []);
+  // A misplaced upload has no run to mark logged: its report and the log are all there is.
+  const noRunToMark = async () => {};
+  return appendEntryOnce(
+    { deps, ids, purpose: 'import', run: { id: runId } },
+    lockRunId,
+    'deny',
+    'bad-path',
+    [],
+    noRunToMark,
+  );
 }
 
 /** How long a misplaced file's delivery waits for another's entry to be written (the lock holds one append). */
