@@ -62,8 +62,11 @@ export function parseSqlConnection(connectionString: string): SqlConnection {
 /**
  * The timeouts as the string spells them. mssql's reader takes the leading digits (parseInt), so
  * `Connect Timeout=0.5` read as 0 and `2.5` as 2 s unsaid; the text lets a fraction be refused.
- * Read with the parser mssql itself uses (resolved through mssql, as lintel does not depend on it)
- * and its names for the key, so the two readings take the same value.
+ * Read with the parser mssql itself uses and its names for the key, so the two readings take the
+ * same value. Resolved through mssql, not a dependency of lintel's own: a direct dependency would be
+ * the same copy only while its version matched mssql's range, and after an mssql upgrade npm would
+ * give each its own, two readers of one string. (The type import above is erased at build: only
+ * tsc reads the hoisted copy.)
  */
 function timeoutTextsOf(connectionString: string): { 'connection timeout'?: string; 'request timeout'?: string } {
   const mssqlRequire = createRequire(requireModule.resolve('mssql'));
