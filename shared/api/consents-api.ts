@@ -11,8 +11,14 @@ import {
 } from '../consents/store-consent-register.js';
 import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
 import { uuidV7 } from '../imports/record-ids.js';
-import { containsDate, containsIdValue, containsNationalIdentifier } from '../domain/identifiers.js';
-import { normaliseDate } from '../domain/normalise.js';
+import {
+  containsDate,
+  containsIdValue,
+  containsNationalIdentifier,
+  containsPostcode,
+  validatePostcode,
+} from '../domain/identifiers.js';
+import { normaliseDate, normaliseName } from '../domain/normalise.js';
 import { everyMatch, holdsGivenName } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { datasetOfPerson, purposeOfOptOutRecording } from '../people/person-agreement.js';
@@ -41,21 +47,43 @@ export const consentBodySchema = z
       // be personal data outside every pseudonym. Refused as a schema issue, which never echoes it.
       .refine((value) => !containsNationalIdentifier(value), { message: 'must not hold an identifier' })
       .describe(
-        "Reference to the signed form or case note in the recording party's own system; no personal data (a value holding a valid NHS number, UPN or NI number, or the subject's own system id or date of birth as given in `subject`, is refused)",
+        "Reference to the signed form or case note in the recording party's own system; no personal data (a value holding a valid NHS number, UPN or NI number, or the subject's own system id, date of birth, postcode, or a name or part of one of four letters or more, as given in `subject`, is refused)",
       ),
   })
   // The subject's own case reference or date of birth there is as lasting as an NHS number: an
   // officer filing the form under the case it belongs to had put it in the register for good
-  // (found by a defect hunt). Refused as a schema issue on `evidenceRef`, which never echoes it.
+  // (found by a defect hunt). So are their names and home postcode, which a form filed as
+  // "consent/quayle" or "form-dy14qz" had kept (found by another). Refused as a schema issue on
+  // `evidenceRef`, which never echoes it.
   .superRefine((body, ctx) => {
-    const { systemId, dateOfBirth } = body.subject;
+    const { systemId, dateOfBirth, givenName, familyName, postcode } = body.subject;
     const date = dateOfBirth === undefined ? undefined : normaliseDate(dateOfBirth);
+    const code = postcode === undefined ? undefined : validatePostcode(postcode);
+    const names = [givenName, familyName].flatMap((name) => (name === undefined ? [] : nameForms(name)));
     const holds =
       (systemId !== undefined && containsIdValue(body.evidenceRef, systemId.id)) ||
-      (date?.ok === true && containsDate(body.evidenceRef, date.value));
+      (date?.ok === true && containsDate(body.evidenceRef, date.value)) ||
+      (code?.ok === true && containsPostcode(body.evidenceRef, code.value)) ||
+      names.some((form) => containsIdValue(body.evidenceRef, form));
     if (holds)
       ctx.addIssue({ code: 'custom', path: ['evidenceRef'], message: "must not hold the subject's identifiers" });
   });
+
+/**
+ * The forms a name may be filed under in a reference, whose characters hold no space or
+ * apostrophe: each run of its parts written together ("O'Hara-Quayle": OHARAQUAYLE, OHARA, HARA,
+ * QUAYLE, ...). containsIdValue passes over those of fewer than four letters, too short to tell
+ * from an ordinary reference's parts.
+ */
+function nameForms(name: string): string[] {
+  const parts = normaliseName(name)
+    .split(/[^0-9A-Z]+/)
+    .filter((part) => part !== '');
+  const forms: string[] = [];
+  for (let first = 0; first < parts.length; first++)
+    for (let last = first + 1; last <= parts.length; last++) forms.push(parts.slice(first, last).join(''));
+  return forms;
+}
 
 export const consentResponseSchema = z.object({
   consentId: z.string(),

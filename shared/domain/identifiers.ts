@@ -567,6 +567,15 @@ export function containsDate(text: string, isoDate: string): boolean {
   return new RegExp(`(?<![0-9])(?:${yearFirst}|${dayFirst})(?![0-9])`).test(text);
 }
 
+/**
+ * Whether `text` holds the postcode `canonical` (`DY1 4AA`, as validatePostcode gives it), case
+ * aside, its two parts bare or with one separator between them, no letter or digit either side.
+ */
+export function containsPostcode(text: string, canonical: string): boolean {
+  const [outward, inward] = canonical.split(' ');
+  return new RegExp(`(?<![0-9A-Za-z])${outward}${SEP}${inward}(?![0-9A-Za-z])`, 'i').test(text);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** An integer in [0, n), robust to a source that (wrongly) returns exactly 1. */

@@ -119,4 +119,37 @@ describe("a consent's evidenceRef", () => {
     // Another form number of the same shape is still kept.
     expect((await record(kimByNameAndBirth, 'form-1985-01-03')).status).toBe(201);
   });
+
+  it("refuses the subject's family name, given name or postcode as evidence, without repeating it", async () => {
+    // An officer filing the form under the participant's name or home postcode had put them in
+    // the register for good, as a case reference was.
+    const jo = { givenName: 'Joanna', familyName: "O'Hara-Quayle", dateOfBirth: '1979-05-06', postcode: 'DY1 4QZ' };
+    await insertRecord(t.host.services, dudleyParticipant(jo, '07700 900419'));
+    const refusals = [
+      'form/quayle/2026',
+      'consent-ohara',
+      'FORM-OHARAQUAYLE',
+      'joanna.form.17',
+      'form-dy14qz',
+      'form/DY1-4QZ/17',
+    ];
+    const before = await consentEvents();
+    const logged = await reasonCodesOf(t, 'dudley-housing-options', 'consent.record');
+    for (const evidenceRef of refusals) {
+      const refused = await record(jo, evidenceRef);
+      expect(refused.status, evidenceRef).toBe(400);
+      expect(refused.body, evidenceRef).toMatchObject({
+        type: 'urn:lintel:problem:invalid-request',
+        errors: [{ path: 'evidenceRef', code: 'custom' }],
+      });
+      expect(refused.text.toLowerCase(), evidenceRef).not.toMatch(/quayle|hara|joanna|4qz/);
+    }
+    expect(await consentEvents()).toBe(before);
+    expect(await reasonCodesOf(t, 'dudley-housing-options', 'consent.record')).toEqual([
+      ...logged,
+      ...refusals.map(() => 'invalid-request'),
+    ]);
+    // A reference that merely holds letters of them inside a word is kept: "Hara" in "sharad".
+    expect((await record(jo, 'form-sharad-dy15')).status).toBe(201);
+  });
 });

@@ -33,7 +33,7 @@ describe('withdrawing a consent a split detached, after each part consented agai
     // An earlier pass held Sam and Alex, both in Dudley's Housing First contacts, as one person.
     const { personId } = await insertRecord(s, dudleyParticipant(SAM, '07700 900201'));
     await insertRecord(s, dudleyParticipant(ALEX, '07700 900202', personId));
-    const detached = await consentToResearch(t, SAM, 'HF/CONSENT/FIRST');
+    const detached = await consentToResearch(t, SAM, 'HF/CONSENT/1');
 
     // A full pass parts them: one of the two keeps the id, and the consent stays with neither.
     await linkPeople(s, 'housing-first-research', 'full');
@@ -41,8 +41,8 @@ describe('withdrawing a consent a split detached, after each part consented agai
 
     // Dudley records each one's consent again, as now found: ICF sees both.
     const recordedAgain = [
-      await consentToResearch(t, SAM, 'HF/CONSENT/SAM'),
-      await consentToResearch(t, ALEX, 'HF/CONSENT/ALEX'),
+      await consentToResearch(t, SAM, 'HF/CONSENT/2'),
+      await consentToResearch(t, ALEX, 'HF/CONSENT/3'),
     ];
     for (const subject of [SAM, ALEX]) expect((await icfLookup(subject)).status).toBe(200);
 

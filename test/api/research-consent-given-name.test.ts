@@ -47,7 +47,7 @@ describe("a research consent recorded by names, for someone else's first name", 
   });
 
   it("does not record Leo's consent against Leon, and ICF is shown nothing of Leon", async () => {
-    const leo = await recordConsent('Leo', 'form-leo');
+    const leo = await recordConsent('Leo', 'form-21');
     expect(leo.status, leo.text).toBe(404);
     expect(leo.body.type).toBe('urn:lintel:problem:no-match');
     expect(leo.text).not.toMatch(/leon|burns|07700/i);
@@ -59,7 +59,7 @@ describe("a research consent recorded by names, for someone else's first name", 
   });
 
   it("records a consent for the participant's own first name, with or without a middle name", async () => {
-    expect((await recordConsent('Leon', 'form-leon')).status).toBe(201);
+    expect((await recordConsent('Leon', 'form-21')).status).toBe(201);
     const leon = await research('Leon');
     expect(leon.status, leon.text).toBe(200);
     expect(JSON.stringify(leon.body.records)).toContain('07700 900201');
@@ -68,7 +68,7 @@ describe("a research consent recorded by names, for someone else's first name", 
       party,
       roles: ['housing-officer'],
       purpose: 'research-evaluation',
-      body: { subject: { givenName: 'Mary', familyName: 'Holt', postcode: 'DY2 7AB' }, evidenceRef: 'form-mary' },
+      body: { subject: { givenName: 'Mary', familyName: 'Holt', postcode: 'DY2 7AB' }, evidenceRef: 'form-22' },
     });
     expect(mary.status, mary.text).toBe(201);
   });
