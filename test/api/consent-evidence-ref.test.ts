@@ -26,6 +26,16 @@ describe("a consent's evidenceRef", () => {
       purpose: 'research-evaluation',
       body: { subject, evidenceRef },
     });
+  /** Records `evidenceRef` for `subject`, which must be refused as a schema issue on it; the answer. */
+  const refusedAsEvidence = async (subject: object, evidenceRef: string) => {
+    const refused = await record(subject, evidenceRef);
+    expect(refused.status, evidenceRef).toBe(400);
+    expect(refused.body, evidenceRef).toMatchObject({
+      type: 'urn:lintel:problem:invalid-request',
+      errors: [{ path: 'evidenceRef', code: 'custom' }],
+    });
+    return refused;
+  };
   const consentEvents = async () =>
     (await t.host.services.store.db.selectFrom('consent_event').select('consent_id').execute()).length;
   beforeAll(async () => {
@@ -79,12 +89,7 @@ describe("a consent's evidenceRef", () => {
     ];
     const before = await consentEvents();
     for (const evidenceRef of refusals) {
-      const refused = await record(bySystemId, evidenceRef);
-      expect(refused.status, evidenceRef).toBe(400);
-      expect(refused.body, evidenceRef).toMatchObject({
-        type: 'urn:lintel:problem:invalid-request',
-        errors: [{ path: 'evidenceRef', code: 'custom' }],
-      });
+      await refusedAsEvidence(bySystemId, evidenceRef);
     }
     expect(await consentEvents()).toBe(before);
   });
@@ -102,12 +107,7 @@ describe("a consent's evidenceRef", () => {
     const before = await consentEvents();
     const logged = await reasonCodesOf(t, 'dudley-housing-options', 'consent.record');
     for (const [subject, evidenceRef] of refusals) {
-      const refused = await record(subject, evidenceRef);
-      expect(refused.status, evidenceRef).toBe(400);
-      expect(refused.body, evidenceRef).toMatchObject({
-        type: 'urn:lintel:problem:invalid-request',
-        errors: [{ path: 'evidenceRef', code: 'custom' }],
-      });
+      const refused = await refusedAsEvidence(subject, evidenceRef);
       expect(refused.text, evidenceRef).not.toContain('0418');
       expect(refused.text, evidenceRef).not.toContain('1985');
     }
@@ -136,12 +136,7 @@ describe("a consent's evidenceRef", () => {
     const before = await consentEvents();
     const logged = await reasonCodesOf(t, 'dudley-housing-options', 'consent.record');
     for (const evidenceRef of refusals) {
-      const refused = await record(jo, evidenceRef);
-      expect(refused.status, evidenceRef).toBe(400);
-      expect(refused.body, evidenceRef).toMatchObject({
-        type: 'urn:lintel:problem:invalid-request',
-        errors: [{ path: 'evidenceRef', code: 'custom' }],
-      });
+      const refused = await refusedAsEvidence(jo, evidenceRef);
       expect(refused.text.toLowerCase(), evidenceRef).not.toMatch(/quayle|hara|joanna|4qz/);
     }
     expect(await consentEvents()).toBe(before);
