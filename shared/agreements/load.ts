@@ -6,8 +6,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isNode, LineCounter, parseDocument } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
+import type { z } from 'zod';
 import { AgreementValidationError, formatPath } from './agreement-issue.js';
 import type { AgreementIssue, IssuePath } from './agreement-issue.js';
 import { AgreementSet } from './agreement-set.js';
@@ -63,12 +64,7 @@ function parseFile(text: string, fileName: string, now: Date): ParsedFile {
 
   const result = AgreementSchema.safeParse(document.toJS());
   if (!result.success) {
-    const errors = result.error.issues.map((zodIssue) =>
-      issue({
-        path: zodIssue.path.filter((part): part is string | number => typeof part !== 'symbol'),
-        message: zodIssue.message,
-      }),
-    );
+    const errors = result.error.issues.flatMap(schemaIssues).map(issue);
     return { agreement: undefined, errors, warnings: [], locate };
   }
 
@@ -81,7 +77,28 @@ function parseFile(text: string, fileName: string, now: Date): ParsedFile {
   };
 }
 
+/**
+ * The schema's issues as the officer editing the file needs them: a key the schema does not know
+ * (most often a misspelt one) is named by its own path, one issue a key, so its line is the key's
+ * and not the start of the block holding it, which for a top-level key is the top of the file.
+ */
+function schemaIssues(zodIssue: z.core.$ZodIssue): FoundIssue[] {
+  const path = zodIssue.path.filter((part): part is string | number => typeof part !== 'symbol');
+  if (zodIssue.code !== 'unrecognized_keys') return [{ path, message: zodIssue.message }];
+  return zodIssue.keys.map((key) => ({
+    path: [...path, key],
+    message: `unknown key '${key}': lintel reads no such key here (misspelt?)`,
+  }));
+}
+
 function lineOf(document: Document, lineCounter: LineCounter, path: IssuePath): number | undefined {
+  // A key's own line, not its value's: a block value starts on the line after its key.
+  const parent = document.getIn(path.slice(0, -1), true);
+  const key = path.at(-1);
+  if (path.length > 0 && isMap(parent)) {
+    const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === key);
+    if (isNode(pair?.key) && pair.key.range) return lineCounter.linePos(pair.key.range[0]).line;
+  }
   // A missing property has no node of its own: fall back to the nearest enclosing one.
   for (let length = path.length; length >= 0; length -= 1) {
     const node = length === 0 ? document.contents : document.getIn(path.slice(0, length), true);

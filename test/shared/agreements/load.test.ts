@@ -271,7 +271,7 @@ const BROKEN: readonly BrokenVariant[] = [
       a.grants[0].feilds = a.grants[0].fields;
       delete a.grants[0].fields;
     },
-    path: 'grants[0]',
+    path: 'grants[0].feilds',
     message: /feilds/,
   },
   {
@@ -352,6 +352,30 @@ describe('an invalid agreement', () => {
     expect(message).toContain(
       `agreements/isa.yaml: grants[0].fields[9] (line ${line}): field 'nationalInsuranceNumber' is matching-only`,
     );
+  });
+
+  // An officer's misspelt key was reported at the start of the block holding it ("(line 2)" for
+  // a top-level key in a file of hundreds of lines), with no path to it.
+  it.each([
+    { where: 'at the top level', from: '\naudit:\n', to: '\naudti:\n', path: 'audti' },
+    {
+      where: "in a dataset's field",
+      from: '        classification: display\n        required: false\n        description: Email.',
+      to: '        clasification: display\n        required: false\n        description: Email.',
+      path: 'datasets[0].fields[2].clasification',
+    },
+  ])('names a misspelt key $where by its path and its own line', ({ from, to, path }) => {
+    const text = agreementText('housingFirst').replace(from, to);
+    expect(text).not.toBe(agreementText('housingFirst'));
+    const key = path.split('.').at(-1)!;
+    const line = text.split('\n').findIndex((l) => l.trimStart().startsWith(`${key}:`)) + 1;
+    const issues = issuesOf(() => parseAgreement(text, 'agreements/hf.yaml', { now: NOW }));
+    expect(issues).toContainEqual({
+      file: 'agreements/hf.yaml',
+      path,
+      line,
+      message: `unknown key '${key}': lintel reads no such key here (misspelt?)`,
+    });
   });
 
   it('that is not YAML at all is rejected with the file named', () => {
