@@ -62,9 +62,10 @@ function parseFile(text: string, fileName: string, now: Date): ParsedFile {
     return { agreement: undefined, errors, warnings: [], locate };
   }
 
-  const result = AgreementSchema.safeParse(document.toJS());
+  const input: unknown = document.toJS();
+  const result = AgreementSchema.safeParse(input);
   if (!result.success) {
-    const errors = result.error.issues.flatMap(schemaIssues).map(issue);
+    const errors = result.error.issues.flatMap((zodIssue) => schemaIssues(zodIssue, input)).map(issue);
     return { agreement: undefined, errors, warnings: [], locate };
   }
 
@@ -80,15 +81,35 @@ function parseFile(text: string, fileName: string, now: Date): ParsedFile {
 /**
  * The schema's issues as the officer editing the file needs them: a key the schema does not know
  * (most often a misspelt one) is named by its own path, one issue a key, so its line is the key's
- * and not the start of the block holding it, which for a top-level key is the top of the file.
+ * and not the start of the block holding it, which for a top-level key is the top of the file;
+ * a required key left out is said to be missing, where zod would say its value is of the wrong
+ * type ("expected object, received undefined") or not one of its options.
  */
-function schemaIssues(zodIssue: z.core.$ZodIssue): FoundIssue[] {
+function schemaIssues(zodIssue: z.core.$ZodIssue, input: unknown): FoundIssue[] {
   const path = zodIssue.path.filter((part): part is string | number => typeof part !== 'symbol');
-  if (zodIssue.code !== 'unrecognized_keys') return [{ path, message: zodIssue.message }];
-  return zodIssue.keys.map((key) => ({
-    path: [...path, key],
-    message: `unknown key '${key}': lintel reads no such key here (misspelt?)`,
-  }));
+  if (zodIssue.code === 'unrecognized_keys') {
+    return zodIssue.keys.map((key) => ({
+      path: [...path, key],
+      message: `unknown key '${key}': lintel reads no such key here (misspelt?)`,
+    }));
+  }
+  // A refinement's path may name a key left out on purpose (an enum's `values`): its message says why.
+  const key = path.at(-1);
+  const parent = valueAt(input, path.slice(0, -1));
+  if (zodIssue.code !== 'custom' && typeof key === 'string' && parent !== undefined && !Object.hasOwn(parent, key)) {
+    return [{ path, message: `required key '${key}' is missing` }];
+  }
+  return [{ path, message: zodIssue.message }];
+}
+
+/** The object at `path` in the file's data, or undefined where there is none. */
+function valueAt(data: unknown, path: IssuePath): object | undefined {
+  let value = data;
+  for (const part of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string | number, unknown>)[part];
+  }
+  return typeof value === 'object' && value !== null ? value : undefined;
 }
 
 function lineOf(document: Document, lineCounter: LineCounter, path: IssuePath): number | undefined {

@@ -378,6 +378,31 @@ describe('an invalid agreement', () => {
     });
   });
 
+  // A purpose left without its lawful basis was "Invalid input: expected object, received
+  // undefined", and a field without its classification "Invalid option: expected one of ...", as if
+  // a value given were wrong.
+  it.each([
+    {
+      what: "a purpose's lawful basis",
+      change: (a: RawAgreement) => delete a.purposes[0].lawfulBasis,
+      path: 'purposes[0].lawfulBasis',
+    },
+    {
+      what: "a field's classification",
+      change: (a: RawAgreement) => delete a.datasets[0].fields[1].classification,
+      path: 'datasets[0].fields[1].classification',
+    },
+    { what: 'the review block', change: (a: RawAgreement) => delete a.review, path: 'review' },
+  ])('says $what left out is missing', ({ change, path }) => {
+    const issues = issuesOf(() =>
+      parseAgreement(changedAgreementText('housingFirst', change), 'agreements/hf.yaml', { now: NOW }),
+    );
+    const key = path.split('.').at(-1)!;
+    expect(issues.map(({ path, message }) => ({ path, message }))).toEqual([
+      { path, message: `required key '${key}' is missing` },
+    ]);
+  });
+
   it('that is not YAML at all is rejected with the file named', () => {
     const issues = issuesOf(() => parseAgreement('id: [unclosed', 'agreements/garbled.yaml'));
     expect(issues[0]?.file).toBe('agreements/garbled.yaml');
