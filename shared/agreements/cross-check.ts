@@ -9,7 +9,7 @@
 import { dateAfter, ukDateOf } from '../domain/uk-date.js';
 import { keepWhileTest } from '../retention/keep-while.js';
 import type { IssuePath } from './agreement-issue.js';
-import type { Agreement, Dataset, Field, FieldType, Grant } from './schema.js';
+import type { Agreement, Dataset, Field, FieldType, Grant, Party } from './schema.js';
 
 export interface FoundIssue {
   readonly path: IssuePath;
@@ -204,17 +204,7 @@ export function checkAgreement(agreement: Agreement, now: Date): CheckResult {
     }
 
     const grantParties = grant.parties?.map((id) => parties.get(id));
-    grant.parties?.forEach((id, i) => {
-      const party = parties.get(id);
-      if (party === undefined) {
-        errors.push({ path: at('parties', i), message: `grant names unknown party '${id}'` });
-      } else if (!grant.roles.some((role) => party.roles.includes(role))) {
-        errors.push({
-          path: at('parties', i),
-          message: `party '${id}' holds none of the grant's roles (${grant.roles.join(', ')})`,
-        });
-      }
-    });
+    errors.push(...checkPartiesHoldRoles('grant', grant, parties, at));
     grant.roles.forEach((role, r) => {
       if (!rolesHeld.has(role)) {
         errors.push({
@@ -323,10 +313,7 @@ export function checkAgreement(agreement: Agreement, now: Date): CheckResult {
         });
       }
     });
-    audit.parties?.forEach((id, p) => {
-      if (!parties.has(id))
-        errors.push({ path: ['audit', 'parties', p], message: `audit names unknown party '${id}'` });
-    });
+    errors.push(...checkPartiesHoldRoles('audit', audit, parties, (...rest) => ['audit', ...rest]));
   }
 
   if (agreement.effectiveDate === null) {
@@ -354,6 +341,32 @@ export function checkAgreement(agreement: Agreement, now: Date): CheckResult {
   }
 
   return { errors, warnings };
+}
+
+/**
+ * A grant's or the audit block's `parties` each name a party of the agreement that holds one of
+ * its roles: a party holding none is given nothing, and the audit block's only party holding none
+ * would leave the access log open to no one.
+ */
+function checkPartiesHoldRoles(
+  what: 'grant' | 'audit',
+  block: { readonly roles: readonly string[]; readonly parties?: readonly string[] | undefined },
+  parties: ReadonlyMap<string, Party>,
+  at: (...rest: (string | number)[]) => IssuePath,
+): FoundIssue[] {
+  const found: FoundIssue[] = [];
+  block.parties?.forEach((id, i) => {
+    const party = parties.get(id);
+    if (party === undefined) {
+      found.push({ path: at('parties', i), message: `${what} names unknown party '${id}'` });
+    } else if (!block.roles.some((role) => party.roles.includes(role))) {
+      found.push({
+        path: at('parties', i),
+        message: `party '${id}' holds none of the ${what}'s roles (${block.roles.join(', ')})`,
+      });
+    }
+  });
+  return found;
 }
 
 function checkGrantFields(

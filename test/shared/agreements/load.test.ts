@@ -323,6 +323,15 @@ const BROKEN: readonly BrokenVariant[] = [
     path: 'audit.roles[0]',
     message: /audit role 'auditor' is held by no party/,
   },
+  {
+    // Accepted silently before: the log was then open to no one of the party named, and with it
+    // the only party named, the agreement's DPOs could answer no subject access request.
+    name: 'an audit party holding none of the audit roles',
+    agreement: 'housingFirst',
+    change: (a) => (a.audit.parties = ['icf-research']),
+    path: 'audit.parties[0]',
+    message: /party 'icf-research' holds none of the audit's roles \(dpo\)/,
+  },
 ];
 
 describe('an invalid agreement', () => {
