@@ -22,8 +22,17 @@ import { snapshotReads } from '../store/snapshot-transaction.js';
 import type { Database } from '../store/schema.js';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { pruneReleases, storedReleaseContent, storedReleasesOf, storeRelease } from './curated-releases.js';
 import {
+  pruneReleases,
+  storedReleaseContent,
+  storedReleasesOf,
+  storeRelease,
+  withdrawBeyondGrant,
+  type AllowedTarget,
+  type ReleaseTarget,
+} from './curated-releases.js';
+import {
+  ALL_PEOPLE,
   IndicatorTally,
   personValues,
   ROUND_TO,
@@ -206,11 +215,7 @@ async function exportUnderLease(deps: CuratedExportDependencies, lock: HeldExpor
   // escaped as a crash, the operator's `npm run curate` and the timer's log naming no target).
   let withdrawalLost = false;
   try {
-    await withdrawReleases(
-      deps,
-      decided.filter(({ decision }) => decision.allow).map(({ target }) => target),
-      lock,
-    );
+    await withdrawReleases(deps, decided.flatMap(allowedAsDecided), lock);
   } catch (err) {
     if (!(await leaseLostBy(err, lease))) throw err;
     // Said here as well as target by target: a run left with no target (its only grant gone, so
@@ -306,9 +311,9 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
     // heal away, must not then commit its release to the view.
     const epoch = await takeLockEpoch(deps.store, exportLockName(deps));
     const now = clockOf(deps);
-    const allowed: ExportTarget[] = [];
+    const allowed: AllowedExportTarget[] = [];
     for (const target of exportTargets(deps.agreements))
-      if ((await decideExport(deps, target, now)).allow) allowed.push(target);
+      allowed.push(...allowedAsDecided({ target, decision: await decideExport(deps, target, now) }));
     try {
       await withdrawReleases(deps, allowed, { lease, epoch });
     } catch (err) {
@@ -341,6 +346,15 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
   return leaseLost ? 'lease-lost' : 'healed';
 }
 
+/** A target the policy allows an export to now, with the measures its grant covers now. */
+type AllowedExportTarget = ExportTarget & AllowedTarget;
+
+/** The target as the policy decided on it: allowed, with the measures it may publish now (its grant's fields), or none. */
+function allowedAsDecided({ target, decision }: { target: ExportTarget; decision: Decision }): AllowedExportTarget[] {
+  if (!decision.allow) return [];
+  return [{ ...target, measures: [ALL_PEOPLE, ...(decision.fields.get(target.datasetId) ?? [])] }];
+}
+
 /**
  * What no export grant covers any more, or is past its history, goes before the run exports (and
  * at every heal-only pass):
@@ -351,19 +365,30 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
  * the targets the policy allows now: a grant it refuses (its agreement re-signed, in force from a
  * date to come; the recipient no longer holding a granted role) is no basis for reading what was
  * published under it either (found by a review: the last release stayed, marked latest, in the
- * view and in latest/), and its next allowed run publishes afresh. A current target's
- * dated folders go by the lifecycle rule. Only the release files of a release folder go: nothing
- * else in the container is the export's to delete. In each folder the manifest goes first, so a
+ * view and in latest/), and its next allowed run publishes afresh. Nor is a release that counts a
+ * field the target's grant no longer names (a re-signing narrowed it): it leaves the view
+ * (withdrawBeyondGrant) and its dated folder goes; the heal that follows puts latest/ back on
+ * the newest release left, or empties it (found by a defect hunt: the field's counts stayed in
+ * latest/ till the next export, and in the view and the dated folders for 400 days). A current
+ * target's other dated folders go by the lifecycle rule. Only the release files of a release
+ * folder go: nothing else in the container is the export's to delete. In each folder the manifest goes first, so a
  * run that fails part way leaves none beside files it no longer describes.
  */
 async function withdrawReleases(
   deps: CuratedHealDependencies,
-  current: readonly ExportTarget[],
+  current: readonly AllowedExportTarget[],
   { lease, epoch }: HeldExportLock,
 ): Promise<void> {
   const now = nowOf(deps);
-  const releases = await pruneReleases(deps.store, current, deps.historyDays, now, epoch);
-  const folders = new Set(current.map((t) => `${t.partyId}/${t.purposeId}/${t.datasetId}/`));
+  let releases = await pruneReleases(deps.store, current, deps.historyDays, now, epoch);
+  // By target folder, the days of the releases withdrawn for counting a field no longer granted.
+  const beyondGrant = new Map<string, Set<string>>();
+  for (const target of current) {
+    const withdrawnAt = await withdrawBeyondGrant(deps.store, target, epoch);
+    releases += withdrawnAt.length;
+    if (withdrawnAt.length > 0) beyondGrant.set(targetFolderOf(target), new Set(withdrawnAt.map(ukDateOf)));
+  }
+  const folders = new Set(current.map(targetFolderOf));
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
   const withdrawn: string[] = [];
   // Each delete is renewed first and fenced on the ETag the listing gave (fencedWrites): one
@@ -373,7 +398,8 @@ async function withdrawReleases(
   const fenced = fencedWrites(container, etags, lease.signal, () => lease.confirm());
   for await (const blob of container.listBlobsFlat()) {
     const folder = releaseFolderOf(blob.name);
-    if (folder === undefined || folders.has(folder)) continue;
+    if (folder === undefined) continue;
+    if (folders.has(folder) && !beyondGrant.get(folder)?.has(blob.name.slice(folder.length).split('/')[0]!)) continue;
     withdrawn.push(blob.name);
     etags.set(blob.name, blob.properties.etag);
   }
@@ -382,6 +408,11 @@ async function withdrawReleases(
   for (const name of withdrawn) await fenced.remove(name);
   if (releases > 0 || withdrawn.length > 0)
     deps.logger.info('curated.releases-withdrawn', { releases, files: withdrawn.length });
+}
+
+/** The folder of the curated container a target's releases go to: `<party>/<purpose>/<dataset>/`. */
+function targetFolderOf(target: ReleaseTarget): string {
+  return `${target.partyId}/${target.purposeId}/${target.datasetId}/`;
 }
 
 /**
@@ -465,7 +496,7 @@ function nothingWritten(
   target: ExportTarget,
   outcome: Exclude<CuratedExportSummary['outcome'], 'written'>,
 ): CuratedExportSummary {
-  const folder = `${target.partyId}/${target.purposeId}/${target.datasetId}/`;
+  const folder = targetFolderOf(target);
   return { ...idsOf(target), outcome, folder, lines: 0, recordsAwaitingLinkage: 0, peopleCounted: 0 };
 }
 
@@ -603,7 +634,7 @@ async function healReleaseFiles(
   signal: AbortSignal,
 ): Promise<void> {
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
-  const folder = `${target.partyId}/${target.purposeId}/${target.datasetId}/`;
+  const folder = targetFolderOf(target);
   const now = nowOf(deps);
   const historyStart = now.getTime() - deps.historyDays * 24 * 60 * 60 * 1000;
   const stored = await storedReleasesOf(deps.store, target);
@@ -750,7 +781,7 @@ async function exportTarget(
   { lease, epoch }: HeldExportLock,
 ): Promise<CuratedExportSummary> {
   const now = clockOf(deps);
-  const folder = `${target.partyId}/${target.purposeId}/${target.datasetId}/`;
+  const folder = targetFolderOf(target);
   if (!decision.allow) {
     deps.logger.warn('curated.export-denied', { ...idsOf(target), reason: decision.reason });
     await deps.accessLog.append({

@@ -27,8 +27,19 @@ export interface Release {
   readonly manifest: string;
 }
 
+/** A target the policy allows an export to now, with what it may publish now. */
+export interface AllowedTarget extends ReleaseTarget {
+  /**
+   * The measures its grant covers now: everyone counted, and each field the grant names. A
+   * release holding any other was published under a grant a re-signing has since narrowed.
+   */
+  readonly measures: readonly string[];
+}
+
 /** Lines a statement: 7 values each, well under SQL Server's 2,100 parameters. */
 const LINES_A_STATEMENT = 200;
+/** Releases deleted a statement by id, well under SQL Server's 2,100 parameters. */
+const RELEASES_A_STATEMENT = 500;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
@@ -163,6 +174,42 @@ export async function pruneReleases(
     await trx.deleteFrom('curated_count').where('release_id', 'in', gone).execute();
     const deleted = await trx.deleteFrom('curated_release').where('id', 'in', gone).executeTakeFirst();
     return Number(deleted.numDeletedRows);
+  });
+}
+
+/**
+ * Deletes the releases of `target` that count a measure its grant no longer covers (a re-signing
+ * took a field out of it): what was published of that field is no longer the recipient's to go
+ * on reading, as a grant withdrawn whole is not (pruneReleases; found by a defect hunt: the view
+ * kept the field's counts for the history's 400 days). Returns when each was generated, so that
+ * its dated folder goes too. By the ids read first, not by the condition, which reads the lines
+ * that the deletion takes first. Fenced, as pruneReleases.
+ */
+export async function withdrawBeyondGrant(store: Store, target: AllowedTarget, fence: LockEpoch): Promise<Date[]> {
+  return store.db.transaction().execute(async (trx) => {
+    await checkFence(trx, fence);
+    const beyond = await trx
+      .selectFrom('curated_release')
+      .select(['id', 'generated_at'])
+      .where('party_id', '=', target.partyId)
+      .where('purpose_id', '=', target.purposeId)
+      .where('dataset_id', '=', target.datasetId)
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('curated_count')
+            .select('curated_count.line')
+            .whereRef('curated_count.release_id', '=', 'curated_release.id')
+            .where('curated_count.measure', 'not in', [...target.measures]),
+        ),
+      )
+      .execute();
+    for (let i = 0; i < beyond.length; i += RELEASES_A_STATEMENT) {
+      const ids = beyond.slice(i, i + RELEASES_A_STATEMENT).map((r) => r.id);
+      await trx.deleteFrom('curated_count').where('release_id', 'in', ids).execute();
+      await trx.deleteFrom('curated_release').where('id', 'in', ids).execute();
+    }
+    return beyond.map((r) => new Date(r.generated_at));
   });
 }
 

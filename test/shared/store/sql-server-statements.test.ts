@@ -11,7 +11,7 @@ import { findSuspiciousActivity } from '../../../shared/audit/watch-rules.js';
 import { LeaseLostError } from '../../../shared/blob/blob-lease.js';
 import { carryConsentEvents } from '../../../shared/consents/carry-consents.js';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
-import { pruneReleases, storeRelease } from '../../../shared/curated/curated-releases.js';
+import { pruneReleases, storeRelease, withdrawBeyondGrant } from '../../../shared/curated/curated-releases.js';
 import { createLogger } from '../../../shared/logging.js';
 import { Pseudonymiser } from '../../../shared/domain/pseudonymise.js';
 import { CarriedPersonIds } from '../../../shared/imports/carried-person-ids.js';
@@ -965,6 +965,32 @@ describe('statements sent to Azure SQL', () => {
     await expect(storeRelease(store, release, 30, fence)).rejects.toThrow(LeaseLostError);
     await expect(pruneReleases(store, [], 30, new Date(), fence)).rejects.toThrow(LeaseLostError);
     expect(statements.map((s) => s.sql)).toEqual([fenceCheck, fenceCheck]);
+  });
+
+  it('withdraws the planning releases that count a field the grant no longer names, fenced on the export lock epoch', async () => {
+    const fence = { name: 'curated/export.lock', epoch: 3 };
+    const target = { agreementId: AGREEMENT, purposeId: 'service-planning', datasetId: DATASET, partyId: 'la-housing' };
+    let epochHeld = true;
+    const { store, statements } = sqlServerStatements(
+      (q) =>
+        q.sql.startsWith('select "id", "generated_at"') ? [{ id: 'r1', generated_at: '2026-12-03T12:00:00.000Z' }] : [],
+      (q) => (q.sql.startsWith('update "lock_epoch"') ? (epochHeld ? 1 : 0) : 1),
+    );
+    const withdrawn = await withdrawBeyondGrant(store, { ...target, measures: ['all people', 'gender'] }, fence);
+    expect(withdrawn).toEqual([new Date('2026-12-03T12:00:00.000Z')]);
+    expectAccepted(statements);
+    expect(statements.map((s) => s.sql.split(' ').slice(0, 3).join(' '))).toEqual([
+      'update "lock_epoch" set',
+      'select "id", "generated_at"',
+      'delete from "curated_count"',
+      'delete from "curated_release"',
+    ]);
+    statements.length = 0;
+    epochHeld = false;
+    await expect(withdrawBeyondGrant(store, { ...target, measures: ['all people'] }, fence)).rejects.toThrow(
+      LeaseLostError,
+    );
+    expect(statements).toHaveLength(1);
   });
 
   it("creates today's tables, columns and indexes (0019-0055) as SQL Server takes them", async () => {
