@@ -13,7 +13,7 @@ import { errorKind, type Logger } from '../logging.js';
 import { jointSystemScopeConditions } from '../people/joint-system-scope.js';
 import { suppliedNow } from '../people/person-view.js';
 import { decide } from '../policy/decide.js';
-import type { Decision } from '../policy/decision.js';
+import type { AllowDecision, Decision } from '../policy/decision.js';
 import { keepsPerson, type KeepWhileRecord } from '../retention/keep-while.js';
 import type { SecretSource } from '../secrets/secret-source.js';
 import type { Store } from '../store/database.js';
@@ -32,7 +32,9 @@ import {
   type ReleaseTarget,
 } from './curated-releases.js';
 import {
+  ALL_CATEGORY,
   ALL_PEOPLE,
+  categoriesOf,
   IndicatorTally,
   personValues,
   ROUND_TO,
@@ -215,7 +217,11 @@ async function exportUnderLease(deps: CuratedExportDependencies, lock: HeldExpor
   // escaped as a crash, the operator's `npm run curate` and the timer's log naming no target).
   let withdrawalLost = false;
   try {
-    await withdrawReleases(deps, decided.flatMap(allowedAsDecided), lock);
+    await withdrawReleases(
+      deps,
+      decided.flatMap((d) => allowedAsDecided(deps, d)),
+      lock,
+    );
   } catch (err) {
     if (!(await leaseLostBy(err, lease))) throw err;
     // Said here as well as target by target: a run left with no target (its only grant gone, so
@@ -313,7 +319,7 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
     const now = clockOf(deps);
     const allowed: AllowedExportTarget[] = [];
     for (const target of exportTargets(deps.agreements))
-      allowed.push(...allowedAsDecided({ target, decision: await decideExport(deps, target, now) }));
+      allowed.push(...allowedAsDecided(deps, { target, decision: await decideExport(deps, target, now) }));
     try {
       await withdrawReleases(deps, allowed, { lease, epoch });
     } catch (err) {
@@ -346,13 +352,38 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
   return leaseLost ? 'lease-lost' : 'healed';
 }
 
-/** A target the policy allows an export to now, with the measures its grant covers now. */
+/** A target the policy allows an export to now, with the lines its grant lets it publish now. */
 type AllowedExportTarget = ExportTarget & AllowedTarget;
 
-/** The target as the policy decided on it: allowed, with the measures it may publish now (its grant's fields), or none. */
-function allowedAsDecided({ target, decision }: { target: ExportTarget; decision: Decision }): AllowedExportTarget[] {
+/** The target as the policy decided on it: allowed, with the lines it may publish now, or none. */
+function allowedAsDecided(
+  deps: Pick<CuratedHealDependencies, 'agreements'>,
+  { target, decision }: { target: ExportTarget; decision: Decision },
+): AllowedExportTarget[] {
   if (!decision.allow) return [];
-  return [{ ...target, measures: [ALL_PEOPLE, ...(decision.fields.get(target.datasetId) ?? [])] }];
+  const publishable = [
+    { measure: ALL_PEOPLE, categories: [ALL_CATEGORY] },
+    ...countedFieldsOf(deps, target, decision).map((counted) => ({
+      measure: counted.field.name,
+      categories: categoriesOf(counted),
+    })),
+  ];
+  return [{ ...target, publishable }];
+}
+
+/** The fields an allowed export of `target` counts: the decision's, each with the values its grant names. */
+function countedFieldsOf(
+  deps: Pick<CuratedHealDependencies, 'agreements'>,
+  target: ExportTarget,
+  decision: AllowDecision,
+): CountedField[] {
+  const entry = deps.agreements.dataset(target.datasetId)!;
+  const special = decision.specialCategoryFields.get(target.datasetId) ?? new Set<string>();
+  return [...(decision.fields.get(target.datasetId) ?? [])].map((name) => ({
+    field: entry.fields.get(name)!,
+    specialCategory: special.has(name),
+    categories: target.categories[name] ?? [],
+  }));
 }
 
 /**
@@ -366,8 +397,8 @@ function allowedAsDecided({ target, decision }: { target: ExportTarget; decision
  * date to come; the recipient no longer holding a granted role) is no basis for reading what was
  * published under it either (found by a review: the last release stayed, marked latest, in the
  * view and in latest/), and its next allowed run publishes afresh. Nor is a release that counts a
- * field the target's grant no longer names (a re-signing narrowed it): it leaves the view
- * (withdrawBeyondGrant) and its dated folder goes; the heal that follows puts latest/ back on
+ * field the target's grant no longer names, or names a value its categories no longer list (a
+ * re-signing narrowed it): it leaves the view (withdrawBeyondGrant) and its dated folder goes; the heal that follows puts latest/ back on
  * the newest release left, or empties it (found by a defect hunt: the field's counts stayed in
  * latest/ till the next export, and in the view and the dated folders for 400 days). A current
  * target's other dated folders go by the lifecycle rule. Only the release files of a release
@@ -381,7 +412,7 @@ async function withdrawReleases(
 ): Promise<void> {
   const now = nowOf(deps);
   let releases = await pruneReleases(deps.store, current, deps.historyDays, now, epoch);
-  // By target folder, the days of the releases withdrawn for counting a field no longer granted.
+  // By target folder, the days of the releases withdrawn for a line no longer granted.
   const beyondGrant = new Map<string, Set<string>>();
   for (const target of current) {
     const withdrawnAt = await withdrawBeyondGrant(deps.store, target, epoch);
@@ -792,12 +823,7 @@ async function exportTarget(
     return nothingWritten(target, 'denied');
   }
   const entry = deps.agreements.dataset(target.datasetId)!;
-  const special = decision.specialCategoryFields.get(target.datasetId) ?? new Set<string>();
-  const fields: CountedField[] = [...(decision.fields.get(target.datasetId) ?? [])].map((name) => ({
-    field: entry.fields.get(name)!,
-    specialCategory: special.has(name),
-    categories: target.categories[name] ?? [],
-  }));
+  const fields = countedFieldsOf(deps, target, decision);
 
   // The subject conditions, for everyone at once: the decision left them `pending`.
   const purpose = deps.agreements.purpose(target.purposeId)!.purpose;

@@ -30,10 +30,11 @@ export interface Release {
 /** A target the policy allows an export to now, with what it may publish now. */
 export interface AllowedTarget extends ReleaseTarget {
   /**
-   * The measures its grant covers now: everyone counted, and each field the grant names. A
-   * release holding any other was published under a grant a re-signing has since narrowed.
+   * The lines its grant lets it publish now: everyone counted, and each field the grant names in
+   * the categories it is counted in (a free-text field's by the values the grant names). A release
+   * holding any other line was published under a grant a re-signing has since narrowed.
    */
-  readonly measures: readonly string[];
+  readonly publishable: readonly { readonly measure: string; readonly categories: readonly string[] }[];
 }
 
 /** Lines a statement: 7 values each, well under SQL Server's 2,100 parameters. */
@@ -178,10 +179,11 @@ export async function pruneReleases(
 }
 
 /**
- * Deletes the releases of `target` that count a measure its grant no longer covers (a re-signing
- * took a field out of it): what was published of that field is no longer the recipient's to go
- * on reading, as a grant withdrawn whole is not (pruneReleases; found by a defect hunt: the view
- * kept the field's counts for the history's 400 days). Returns when each was generated, so that
+ * Deletes the releases of `target` that hold a line its grant no longer lets it publish (a
+ * re-signing took a field out of it, or a value it named out of its categories): what was
+ * published of it is no longer the recipient's to go on reading, as a grant withdrawn whole is
+ * not (pruneReleases; found by a defect hunt: the view kept the field's counts, and the value's,
+ * for the history's 400 days). Returns when each was generated, so that
  * its dated folder goes too. By the ids read first, not by the condition, which reads the lines
  * that the deletion takes first. Fenced, as pruneReleases.
  */
@@ -200,7 +202,18 @@ export async function withdrawBeyondGrant(store: Store, target: AllowedTarget, f
             .selectFrom('curated_count')
             .select('curated_count.line')
             .whereRef('curated_count.release_id', '=', 'curated_release.id')
-            .where('curated_count.measure', 'not in', [...target.measures]),
+            .where((line) =>
+              line.not(
+                line.or(
+                  target.publishable.map(({ measure, categories }) =>
+                    line.and([
+                      line('curated_count.measure', '=', measure),
+                      line('curated_count.category', 'in', [...categories]),
+                    ]),
+                  ),
+                ),
+              ),
+            ),
         ),
       )
       .execute();

@@ -44,6 +44,8 @@ export const NOT_RECORDED = 'not recorded';
 export const OTHER_VALUES = 'other values';
 /** The measure of everyone counted; field names are camelCase, so it cannot collide with one. */
 export const ALL_PEOPLE = 'all people';
+/** The one category of {@link ALL_PEOPLE}. */
+export const ALL_CATEGORY = 'all';
 export const ROUND_TO = 5;
 
 export interface CountedField {
@@ -240,7 +242,7 @@ export class IndicatorTally {
   }
 
   private measures(): [string, boolean, [string, number][]][] {
-    const measures: [string, boolean, [string, number][]][] = [[ALL_PEOPLE, false, [['all', this.everyone]]]];
+    const measures: [string, boolean, [string, number][]][] = [[ALL_PEOPLE, false, [[ALL_CATEGORY, this.everyone]]]];
     for (const { field, specialCategory } of this.fields) {
       measures.push([field.name, specialCategory, [...this.cells.get(field.name)!]]);
     }

@@ -976,7 +976,17 @@ describe('statements sent to Azure SQL', () => {
         q.sql.startsWith('select "id", "generated_at"') ? [{ id: 'r1', generated_at: '2026-12-03T12:00:00.000Z' }] : [],
       (q) => (q.sql.startsWith('update "lock_epoch"') ? (epochHeld ? 1 : 0) : 1),
     );
-    const withdrawn = await withdrawBeyondGrant(store, { ...target, measures: ['all people', 'gender'] }, fence);
+    const withdrawn = await withdrawBeyondGrant(
+      store,
+      {
+        ...target,
+        publishable: [
+          { measure: 'all people', categories: ['all'] },
+          { measure: 'gender', categories: ['Female', 'Male', 'other values', 'not recorded'] },
+        ],
+      },
+      fence,
+    );
     expect(withdrawn).toEqual([new Date('2026-12-03T12:00:00.000Z')]);
     expectAccepted(statements);
     expect(statements.map((s) => s.sql.split(' ').slice(0, 3).join(' '))).toEqual([
@@ -987,9 +997,9 @@ describe('statements sent to Azure SQL', () => {
     ]);
     statements.length = 0;
     epochHeld = false;
-    await expect(withdrawBeyondGrant(store, { ...target, measures: ['all people'] }, fence)).rejects.toThrow(
-      LeaseLostError,
-    );
+    await expect(
+      withdrawBeyondGrant(store, { ...target, publishable: [{ measure: 'all people', categories: ['all'] }] }, fence),
+    ).rejects.toThrow(LeaseLostError);
     expect(statements).toHaveLength(1);
   });
 
