@@ -65,11 +65,17 @@ function exportedTwice(firstNhs: number) {
 }
 
 describe('the planning counts of a field a re-signing took out of the export grant', () => {
-  const { releaseFiles, linesInView, foldersCounting, heal, exportUnder } = exportedTwice(900);
+  const { state, releaseFiles, linesInView, foldersCounting, heal, exportUnder } = exportedTwice(900);
+  const healAsSigned = (at: string) => healCurated(state.h.exportDeps(state.container, { now: () => new Date(at) }));
 
   it('are taken out of the SQL view and the container at the next daily heal, not left for a month or 400 days', async () => {
     expect(await linesInView()).toContain('isDisabled,not recorded');
     expect(await foldersCounting('isDisabled')).toEqual(['2026-11-01', '2026-12-01', 'latest']);
+    // A heal under the grant as signed withdraws nothing: every line of a release is one it may publish.
+    const filesAsPublished = await releaseFiles();
+    expect(await healAsSigned('2026-12-02T05:00:00.000Z')).toBe('healed');
+    expect(await releaseFiles()).toEqual(filesAsPublished);
+    expect(await linesInView()).toContain('isDisabled,not recorded');
 
     // Re-signed on 2 December: the grant goes on, without isDisabled, a special-category field.
     // What was published of it is no longer the analysts' to read, in Power BI's SQL view,
@@ -90,6 +96,11 @@ describe('the planning counts of a field a re-signing took out of the export gra
     expect((await linesInView()).filter((line) => line.startsWith('isDisabled,'))).toEqual([]);
     expect(await foldersCounting('gender')).toEqual(['2027-01-01', 'latest']);
     expect(await foldersCounting('isDisabled')).toEqual([]);
+    // And the heal after it keeps what the narrowed grant published.
+    const republished = await releaseFiles();
+    expect(await heal(narrowed, '2027-01-02T05:00:00.000Z')).toBe('healed');
+    expect(await releaseFiles()).toEqual(republished);
+    expect(await foldersCounting('gender')).toEqual(['2027-01-01', 'latest']);
   });
 });
 
@@ -112,5 +123,8 @@ describe('the planning counts of a value a re-signing no longer lets the export 
     expect(await linesInView()).toEqual(expect.arrayContaining(['gender,Female', 'gender,other values']));
     expect(await linesInView()).not.toContain('gender,Male');
     expect(await foldersCounting('gender', 'Male,')).toEqual([]);
+    const republished = await releaseFiles();
+    expect(await heal(narrowed, '2027-01-02T05:00:00.000Z')).toBe('healed');
+    expect(await releaseFiles()).toEqual(republished);
   });
 });
