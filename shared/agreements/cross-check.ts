@@ -37,8 +37,16 @@ function duplicates<T>(
   return found;
 }
 
-/** Checks within one agreement. `now` decides whether the review date has passed. */
-export function checkAgreement(agreement: Agreement, now: Date): CheckResult {
+/**
+ * Checks within one agreement. `now` decides whether the review date has passed. `purposeAgreements`
+ * names the agreement defining each purpose of those loaded with it, to say which a grant naming
+ * another agreement's purpose has named.
+ */
+export function checkAgreement(
+  agreement: Agreement,
+  now: Date,
+  purposeAgreements: ReadonlyMap<string, string> = new Map(),
+): CheckResult {
   const errors: FoundIssue[] = [];
   const warnings: FoundIssue[] = [];
 
@@ -196,7 +204,14 @@ export function checkAgreement(agreement: Agreement, now: Date): CheckResult {
     }
     const purpose = purposes.get(grant.purpose);
     if (purpose === undefined) {
-      errors.push({ path: at('purpose'), message: `grant names unknown purpose '${grant.purpose}'` });
+      const elsewhere = purposeAgreements.get(grant.purpose);
+      errors.push({
+        path: at('purpose'),
+        message:
+          elsewhere === undefined
+            ? `grant names unknown purpose '${grant.purpose}'`
+            : `purpose '${grant.purpose}' is defined in agreement '${elsewhere}'; a grant may name only its own agreement's purposes`,
+      });
     }
     const dataset = datasets.get(grant.dataset);
     if (dataset === undefined) {

@@ -32,12 +32,14 @@ export interface AgreementText {
 
 interface ParsedFile {
   readonly agreement: Agreement | undefined;
+  /** The file's YAML and schema errors: one with any is not checked further. */
   readonly errors: AgreementIssue[];
-  readonly warnings: AgreementIssue[];
   readonly locate: (path: IssuePath) => number | undefined;
+  readonly issue: (found: FoundIssue) => AgreementIssue;
 }
 
-function parseFile(text: string, fileName: string, now: Date): ParsedFile {
+/** Reads one file's YAML and checks it against the schema; the checks within it come after. */
+function parseFile(text: string, fileName: string): ParsedFile {
   const lineCounter = new LineCounter();
   // JSON is read by the same parser: it is YAML, and this keeps line numbers for both.
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -59,23 +61,16 @@ function parseFile(text: string, fileName: string, now: Date): ParsedFile {
       line: error.linePos?.[0].line ?? lineCounter.linePos(error.pos[0]).line,
       message: `not valid YAML/JSON: ${error.code}`,
     }));
-    return { agreement: undefined, errors, warnings: [], locate };
+    return { agreement: undefined, errors, locate, issue };
   }
 
   const input: unknown = document.toJS();
   const result = AgreementSchema.safeParse(input);
   if (!result.success) {
     const errors = result.error.issues.flatMap((zodIssue) => schemaIssues(zodIssue, input)).map(issue);
-    return { agreement: undefined, errors, warnings: [], locate };
+    return { agreement: undefined, errors, locate, issue };
   }
-
-  const checked = checkAgreement(result.data, now);
-  return {
-    agreement: result.data,
-    errors: checked.errors.map(issue),
-    warnings: checked.warnings.map(issue),
-    locate,
-  };
+  return { agreement: result.data, errors: [], locate, issue };
 }
 
 /**
@@ -133,8 +128,10 @@ function lineOf(document: Document, lineCounter: LineCounter, path: IssuePath): 
  * Throws AgreementValidationError naming `fileName` and each problem's path.
  */
 export function parseAgreement(text: string, fileName: string, options: LoadOptions = {}): Agreement {
-  const parsed = parseFile(text, fileName, options.now ?? new Date());
-  if (parsed.errors.length > 0 || parsed.agreement === undefined) throw new AgreementValidationError(parsed.errors);
+  const parsed = parseFile(text, fileName);
+  if (parsed.agreement === undefined) throw new AgreementValidationError(parsed.errors);
+  const checked = checkAgreement(parsed.agreement, options.now ?? new Date());
+  if (checked.errors.length > 0) throw new AgreementValidationError(checked.errors.map(parsed.issue));
   return parsed.agreement;
 }
 
@@ -149,12 +146,23 @@ export function buildAgreementSet(texts: readonly AgreementText[], options: Load
   const sources: AgreementSource[] = [];
   const locators = new Map<string, ParsedFile['locate']>();
 
-  for (const { text, fileName } of texts) {
-    const parsed = parseFile(text, fileName, now);
-    errors.push(...parsed.errors);
-    warnings.push(...parsed.warnings);
-    locators.set(fileName, parsed.locate);
-    if (parsed.agreement !== undefined) sources.push({ agreement: parsed.agreement, file: fileName });
+  const files = texts.map(({ text, fileName }) => ({ fileName, ...parseFile(text, fileName) }));
+  // Which agreement defines each purpose, for a grant naming one its own agreement does not: said
+  // to be another agreement's, where "unknown purpose" sent the officer looking for a misspelling.
+  const purposeAgreements = new Map<string, string>();
+  for (const { agreement } of files) {
+    agreement?.purposes.forEach((purpose) => {
+      if (!purposeAgreements.has(purpose.id)) purposeAgreements.set(purpose.id, agreement.id);
+    });
+  }
+  for (const { fileName, agreement, errors: fileErrors, locate, issue } of files) {
+    errors.push(...fileErrors);
+    locators.set(fileName, locate);
+    if (agreement === undefined) continue;
+    const checked = checkAgreement(agreement, now, purposeAgreements);
+    errors.push(...checked.errors.map(issue));
+    warnings.push(...checked.warnings.map(issue));
+    sources.push({ agreement, file: fileName });
   }
   if (texts.length === 0) {
     errors.push({ file: '(none)', path: '', message: 'no agreement files were given' });

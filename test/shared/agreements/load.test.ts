@@ -468,6 +468,25 @@ describe('agreements loaded together', () => {
     expect(issues).toContainEqual(expect.objectContaining({ file: 'b.yaml', path: 'purposes[0].id' }));
   });
 
+  it("name the agreement defining a purpose a grant names from another agreement's file", () => {
+    const issues = issuesOf(() =>
+      buildAgreementSet(
+        [
+          { fileName: 'a.yaml', text: text('keyways') },
+          { fileName: 'b.yaml', text: text('housingFirst', (a) => (a.grants[0].purpose = 'housing-allocation')) },
+        ],
+        { now: NOW },
+      ),
+    );
+    expect(issues).toContainEqual({
+      file: 'b.yaml',
+      path: 'grants[0].purpose',
+      line: expect.any(Number),
+      message:
+        "purpose 'housing-allocation' is defined in agreement 'keyways-housing-allocation'; a grant may name only its own agreement's purposes",
+    });
+  });
+
   it('reject one party id defined as two different organisations', () => {
     const issues = issuesOf(() =>
       buildAgreementSet(
