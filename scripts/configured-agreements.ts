@@ -10,6 +10,11 @@ import { loadConfig } from '../shared/config.js';
  * graph (some 1-2 s for tsx). A mistaken setting or agreement file throws as stackServices would.
  */
 export function configuredAgreements(): AgreementSet {
+  return loadAgreements(resolve(configuredAgreementsDir()));
+}
+
+/** The agreements folder the configured settings name (local settings read first), as given. */
+export function configuredAgreementsDir(): string {
   loadLocalSettings();
-  return loadAgreements(resolve(loadConfig(process.env).AGREEMENTS_DIR));
+  return loadConfig(process.env).AGREEMENTS_DIR;
 }

@@ -136,10 +136,21 @@ export function parseAgreement(text: string, fileName: string, options: LoadOpti
 }
 
 /**
- * Builds an AgreementSet from agreement texts: each file is checked on its own, then all of
- * them together (unique agreement, purpose and dataset ids; one definition per party).
+ * What the loader found in agreement texts: the agreements it read (each whose file passed the
+ * schema, whatever its other errors), and every error and warning. Agreements with errors make
+ * no AgreementSet: {@link buildAgreementSet} and {@link loadAgreements} throw them.
  */
-export function buildAgreementSet(texts: readonly AgreementText[], options: LoadOptions = {}): AgreementSet {
+export interface AgreementReading {
+  readonly sources: readonly AgreementSource[];
+  readonly errors: readonly AgreementIssue[];
+  readonly warnings: readonly AgreementIssue[];
+}
+
+/**
+ * Reads agreement texts as {@link buildAgreementSet} does, returning what it found rather than
+ * throwing it: for a check that reports the warnings of files that have errors too.
+ */
+export function readAgreementTexts(texts: readonly AgreementText[], options: LoadOptions = {}): AgreementReading {
   const now = options.now ?? new Date();
   const errors: AgreementIssue[] = [];
   const warnings: AgreementIssue[] = [];
@@ -178,8 +189,43 @@ export function buildAgreementSet(texts: readonly AgreementText[], options: Load
     });
   }
 
+  return { sources, errors, warnings };
+}
+
+function setOf({ sources, errors, warnings }: AgreementReading): AgreementSet {
   if (errors.length > 0) throw new AgreementValidationError(errors);
   return new AgreementSet(sources, warnings);
+}
+
+/**
+ * Builds an AgreementSet from agreement texts: each file is checked on its own, then all of
+ * them together (unique agreement, purpose and dataset ids; one definition per party).
+ */
+export function buildAgreementSet(texts: readonly AgreementText[], options: LoadOptions = {}): AgreementSet {
+  return setOf(readAgreementTexts(texts, options));
+}
+
+/**
+ * Reads every `*.yaml`, `*.yml` and `*.json` file in `dir` (not its subfolders) as
+ * {@link loadAgreements} does, returning what it found rather than throwing it.
+ */
+export function readAgreementFolder(dir: string, options: LoadOptions = {}): AgreementReading {
+  const names = readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && AGREEMENT_FILE.test(entry.name))
+    .map((entry) => entry.name)
+    .sort();
+  if (names.length === 0) {
+    return {
+      sources: [],
+      errors: [{ file: dir, path: '', message: 'no agreement files (*.yaml, *.yml, *.json) in this folder' }],
+      warnings: [],
+    };
+  }
+  const texts = names.map((name) => {
+    const fileName = join(dir, name);
+    return { fileName, text: readFileSync(fileName, 'utf8') };
+  });
+  return readAgreementTexts(texts, options);
 }
 
 /**
@@ -187,18 +233,5 @@ export function buildAgreementSet(texts: readonly AgreementText[], options: Load
  * it runs once at start-up, before any request is served.
  */
 export function loadAgreements(dir: string, options: LoadOptions = {}): AgreementSet {
-  const names = readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isFile() && AGREEMENT_FILE.test(entry.name))
-    .map((entry) => entry.name)
-    .sort();
-  if (names.length === 0) {
-    throw new AgreementValidationError([
-      { file: dir, path: '', message: 'no agreement files (*.yaml, *.yml, *.json) in this folder' },
-    ]);
-  }
-  const texts = names.map((name) => {
-    const fileName = join(dir, name);
-    return { fileName, text: readFileSync(fileName, 'utf8') };
-  });
-  return buildAgreementSet(texts, options);
+  return setOf(readAgreementFolder(dir, options));
 }
