@@ -23,7 +23,7 @@ export async function respond(
     context.error(
       JSON.stringify({ event: 'http.unhandled', invocationId: context.invocationId, error: errorKind(err) }),
     );
-    result = problem(500, 'internal-error', 'Internal error');
+    result = problem('internal-error');
   }
   return ensureRequestId(result, request);
 }

@@ -11,9 +11,10 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import functions from '@azure/functions';
 import type { HttpResponseInit } from '@azure/functions';
-import { MAX_JSON_BODY_BYTES } from '../shared/api/json-body.js';
+import { MAX_JSON_BODY_BYTES } from '../shared/api/json-body-limit.js';
 import { requestIdFrom } from '../shared/api/request-pipeline.js';
-import { problem, PROBLEM_TYPE_PREFIX, type HttpResult, type Problem } from '../shared/http/problem.js';
+import { problem, type HttpResult, type Problem } from '../shared/http/problem.js';
+import { PROBLEM_TYPE_PREFIX } from '../shared/api/problem-catalogue.js';
 import { errorKind, type Logger } from '../shared/logging.js';
 import type { HttpRegistration } from '../functions/registry.js';
 import { functionLogHandler } from './function-log.js';
@@ -100,7 +101,7 @@ export async function startHttpServer(options: {
         return void res.destroy();
       }
       options.logger.error('localhost.http.failed', { error: errorKind(err) });
-      if (!res.headersSent) writeResult(req, res, problem(500, 'internal-error', 'Internal error'));
+      if (!res.headersSent) writeResult(req, res, problem('internal-error'));
       else res.destroy();
     });
   });
@@ -116,7 +117,7 @@ export async function startHttpServer(options: {
   // An `Expect` other than 100-continue: without a listener Node answers a bare 417. No function
   // runs, so it is logged as the host's other refusals are.
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
-    const refusal = problem(417, 'expectation-failed', 'Expectation failed');
+    const refusal = problem('expectation-failed');
     closeAfterAnswer(req, res);
     writeResult(req, res, refusal);
     logRefusal(options.logger, refusal, String(res.getHeader('x-request-id')));
@@ -159,16 +160,16 @@ function answerUnparsedRequest(
   const result =
     err.code === 'HPE_HEADER_OVERFLOW'
       ? targetOverflowed(err.rawPacket, err.bytesParsed)
-        ? problem(414, 'uri-too-long', 'Request URL too long')
-        : problem(431, 'request-header-fields-too-large', 'Request headers too large')
+        ? problem('uri-too-long')
+        : problem('request-header-fields-too-large')
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? problem(408, 'request-timeout', 'Request not received in time')
+        ? problem('request-timeout')
         : err.code === 'HPE_INVALID_VERSION'
           ? httpVersionNotSupported()
           : err.code === 'HPE_INVALID_METHOD' &&
               REQUEST_LINE_START.test(err.rawPacket?.toString('latin1', 0, 256) ?? '')
             ? methodNotImplemented()
-            : problem(400, 'invalid-request', 'Malformed HTTP request');
+            : problem('invalid-request', { detail: 'The HTTP request could not be read.' });
   // Only the parser's error code is kept: it names the fault, never the bytes that made it. A
   // body cut short by the client's closing its side (EOF) is the client gone, as before.
   if (result.status === 400 && err.code !== 'HPE_INVALID_EOF_STATE')
@@ -231,7 +232,7 @@ function logRefusal(logger: Logger, result: HttpResult, requestId: string): void
  * are case-sensitive: `get` is not one) or does not implement for any resource SHOULD be 501.
  */
 function methodNotImplemented(): HttpResult {
-  return problem(501, 'method-not-implemented', 'Method not implemented');
+  return problem('method-not-implemented');
 }
 
 /**
@@ -240,7 +241,7 @@ function methodNotImplemented(): HttpResult {
  * parser refuses some versions itself (1.2, 3.0) and hands on others (2.0, 0.9).
  */
 function httpVersionNotSupported(): HttpResult {
-  return problem(505, 'http-version-not-supported', 'HTTP version not supported');
+  return problem('http-version-not-supported');
 }
 
 /** Writes a host's answer straight to the socket, where no `ServerResponse` can carry it, and closes it. */
@@ -297,7 +298,7 @@ async function handle(
     return writeResult(
       req,
       res,
-      problem(400, 'invalid-request', 'Bad request', { detail: 'An HTTP/1.1 request must carry a Host header.' }),
+      problem('invalid-request', { detail: 'An HTTP/1.1 request must carry a Host header.' }),
     );
   }
   // And so is one with more than one Host line, of any version (§3.2 again): Node keeps the
@@ -307,7 +308,7 @@ async function handle(
     return writeResult(
       req,
       res,
-      problem(400, 'invalid-request', 'Bad request', { detail: 'A request must carry one Host header, not several.' }),
+      problem('invalid-request', { detail: 'A request must carry one Host header, not several.' }),
     );
   }
   // And so is one whose Host is no `uri-host [":" port]` (§3.2, RFC 3986 §3.2.2), as Kestrel
@@ -317,7 +318,7 @@ async function handle(
     return writeResult(
       req,
       res,
-      problem(400, 'invalid-request', 'Bad request', {
+      problem('invalid-request', {
         detail: 'The Host header must be a host name or address, with an optional port.',
       }),
     );
@@ -331,8 +332,8 @@ async function handle(
   // connection: a refusal before any function, logged as the parser's are.
   if (target === '*') {
     req.resume();
-    if (req.method === 'OPTIONS') return writeResult(req, res, problem(404, 'not-found', 'Not found'));
-    const refusal = problem(405, 'method-not-allowed', 'Method not allowed', { headers: { allow: 'OPTIONS' } });
+    if (req.method === 'OPTIONS') return writeResult(req, res, problem('not-found'));
+    const refusal = problem('method-not-allowed', { headers: { allow: 'OPTIONS' } });
     closeAfterAnswer(req, res);
     writeResult(req, res, refusal);
     return logRefusal(options.logger, refusal, String(res.getHeader('x-request-id')));
@@ -341,7 +342,7 @@ async function handle(
   let parsed = plain === undefined ? requestUrl(target, origin) : undefined;
   if (plain === undefined && !parsed) {
     req.resume();
-    return writeResult(req, res, problem(400, 'invalid-request', 'Bad request target'));
+    return writeResult(req, res, problem('invalid-request', { detail: 'The request target could not be read.' }));
   }
   const url = () => (parsed ??= requestUrl(target, origin)!);
   // Kestrel refuses a target whose path would decode to a NUL with its own 400, before routing:
@@ -351,7 +352,7 @@ async function handle(
     return writeResult(
       req,
       res,
-      problem(400, 'invalid-request', 'Bad request target', { detail: 'The path must not hold an escaped NUL (%00).' }),
+      problem('invalid-request', { detail: 'The path must not hold an escaped NUL (%00).' }),
     );
   }
   const pathname = plain ?? decodeUnreserved(parsed!.pathname);
@@ -364,14 +365,14 @@ async function handle(
   const matched = routes.match(method, pathname);
   if (!matched) {
     req.resume();
-    return writeResult(req, res, problem(404, 'not-found', 'Not found'));
+    return writeResult(req, res, problem('not-found'));
   }
   if ('methodNotAllowed' in matched) {
     req.resume();
     return writeResult(
       req,
       res,
-      problem(405, 'method-not-allowed', 'Method not allowed', {
+      problem('method-not-allowed', {
         headers: { allow: matched.methodNotAllowed.join(', ') },
       }),
     );

@@ -46,13 +46,13 @@ export function auditInclusionProof(ctx: ApiContext, req: ApiRequest): Promise<H
     asAuditor(ctx, call, async (scope) => {
       const q = auditQuery(req, inclusionQuerySchema);
       if (!q)
-        return deny(problem(400, 'invalid-request', 'seq must be a positive integer'), 'invalid-request', {
+        return deny(problem('invalid-request', { detail: 'seq must be a positive integer.' }), 'invalid-request', {
           purpose: AUDIT_PURPOSE,
         });
       const proof = await inclusionProofFor(ctx.services, q.seq, q.treeSize, (entry) => scope.covers(entry));
       if (proof === LOG_INCONSISTENT) return inconsistent();
       if (!proof)
-        return deny(problem(404, 'entry-unknown', 'No such entry in a tree of that size'), 'entry-unknown', {
+        return deny(problem('entry-unknown'), 'entry-unknown', {
           purpose: AUDIT_PURPOSE,
         });
       return {
@@ -104,7 +104,7 @@ export function auditConsistencyProof(ctx: ApiContext, req: ApiRequest): Promise
       const q = auditQuery(req, consistencyQuerySchema);
       if (!q)
         return deny(
-          problem(400, 'invalid-request', 'from and to must be positive integers, from no larger than to'),
+          problem('invalid-request', { detail: 'from and to must be positive integers, from no larger than to.' }),
           'invalid-request',
           {
             purpose: AUDIT_PURPOSE,
@@ -113,7 +113,7 @@ export function auditConsistencyProof(ctx: ApiContext, req: ApiRequest): Promise
       const proof = await consistencyProofFor(ctx.services, q.from, q.to);
       if (proof === LOG_INCONSISTENT) return inconsistent();
       if (!proof)
-        return deny(problem(404, 'tree-size-unknown', 'The log has no tree of that size'), 'tree-size-unknown', {
+        return deny(problem('tree-size-unknown'), 'tree-size-unknown', {
           purpose: AUDIT_PURPOSE,
         });
       return {
@@ -127,7 +127,9 @@ export function auditConsistencyProof(ctx: ApiContext, req: ApiRequest): Promise
 /** The stored log no longer leads to a signed checkpoint's root: no proof is given (audit-service.ts). */
 function inconsistent() {
   return deny(
-    problem(409, 'log-inconsistent', 'The access log does not match its signed checkpoint: run a full verification'),
+    problem('log-inconsistent', {
+      detail: 'Run a full verification: GET /api/v1/audit/verify names what changed.',
+    }),
     'log-inconsistent',
     { purpose: AUDIT_PURPOSE },
   );

@@ -164,7 +164,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
     const query = canonicalQuery(body.value.subject, ctx.now());
     if (!query.ok) {
       return deny(
-        problem(400, 'invalid-identifier', 'An identifier is not valid', {
+        problem('invalid-identifier', {
           field: `subject.${query.field}`,
           reason: query.reason,
         }),
@@ -258,7 +258,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
         }
       }
       if (!found.found) {
-        return deny(problem(404, 'no-match', 'No matching person'), found.reason, { purpose: purposeId });
+        return deny(problem('no-match'), found.reason, { purpose: purposeId });
       }
       // A consent releases data: found by names, the person must hold the given name sent, not
       // only its first three letters (find-person.ts, holdsGivenName). An opt-out holds data back
@@ -271,7 +271,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
         !(await holdsGivenName(ctx.services.store, found.personId, datasets, givenName))
       ) {
         return deny(
-          problem(404, 'no-match', 'No matching person', {
+          problem('no-match', {
             detail:
               'Nobody held under these identifiers has the given name sent; send an identifier their records hold.',
           }),
@@ -281,7 +281,7 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
       }
       if (unsettled) {
         return deny(
-          problem(409, 'ambiguous-match', 'More than one person matched', {
+          problem('ambiguous-match', {
             detail: 'The identifiers reach more than one person; send only those of the person it is from.',
           }),
           'ambiguous',
@@ -423,7 +423,7 @@ async function consentAskedAbout(
   const existing = /^[0-9a-f-]{36}$/.test(consentId) ? await ctx.services.consents.find(consentId) : undefined;
   // Only the party that recorded a consent or opt-out withdraws or reads it; to anyone else it is unknown.
   if (!existing || existing.recordedBy !== call.caller.partyId) {
-    return { allowed: false, refused: deny(problem(404, 'consent-unknown', 'No such consent'), 'consent-unknown') };
+    return { allowed: false, refused: deny(problem('consent-unknown'), 'consent-unknown') };
   }
   // The entry is filed under the consent's own agreement: one that names no dataset goes by its
   // purpose (audit/dpo-views.ts). A consent names its purpose. An opt-out names none, and is
@@ -447,7 +447,7 @@ async function consentAskedAbout(
       ? await purposeOfOptOutRecording(ctx.services.store, agreements, existing)
       : undefined;
   const own = existing.kind === 'opt-out' ? (held?.agreementId ?? recorded?.agreementId) : undefined;
-  const notFound = problem(404, 'consent-unknown', 'No such consent');
+  const notFound = problem('consent-unknown');
   // The people a consent applies to, as many as an entry's subject holds; a split into more
   // than ten parts names the first ten (entry-subjects.ts), and says so in the app log (a
   // count, no ids).

@@ -1,33 +1,23 @@
 import type { DenyDecision } from '../policy/decision.js';
 import { problem, type HttpResult } from '../http/problem.js';
 
-const STATUS: Record<DenyDecision['reason'], number> = {
-  'purpose-required': 400,
-  'dataset-unknown': 400,
-  'party-unknown': 403,
-  'purpose-unknown': 403,
-  'purpose-not-permitted': 403,
-  'role-not-permitted': 403,
-  'action-not-permitted': 403,
-  'dataset-not-permitted': 403,
-  'opted-out': 403,
-  'consent-required': 403,
-};
+/**
+ * Every way a lookup can find nobody to show answers alike: no match, an ambiguous match, a
+ * reference unknown to the caller, a person with nothing the caller may see, and a person whose
+ * consent or opt-out bars this use. Why the last: a distinct answer would tell the caller that
+ * the person is known (a research participant, say) without the consent that would let it know.
+ * The access log keeps the real reason.
+ */
+export function noMatch(): HttpResult {
+  return problem('no-match', { detail: 'No single person matched; nothing is shown.' });
+}
 
-const TITLE: Record<DenyDecision['reason'], string> = {
-  'purpose-required': 'X-Purpose header required',
-  'dataset-unknown': 'Unknown dataset',
-  'party-unknown': 'Caller is not a party to any agreement',
-  'purpose-unknown': 'Unknown purpose',
-  'purpose-not-permitted': 'Purpose not permitted',
-  'role-not-permitted': 'Role not permitted',
-  'action-not-permitted': 'Action not permitted',
-  'dataset-not-permitted': 'Dataset not permitted',
-  'opted-out': 'Subject has opted out',
-  'consent-required': 'Consent required',
-};
-
-/** A policy denial as problem+json: the reason code is the problem type. */
+/**
+ * A policy denial as problem+json: the reason code is the problem type, except for the denials
+ * that depend on the subject's own consent or opt-out, which have no type of their own and are
+ * answered as no match (see noMatch).
+ */
 export function decisionProblem(decision: DenyDecision): HttpResult {
-  return problem(STATUS[decision.reason], decision.reason, TITLE[decision.reason], { detail: decision.detail });
+  const { reason, detail } = decision;
+  return reason === 'opted-out' || reason === 'consent-required' ? noMatch() : problem(reason, { detail });
 }

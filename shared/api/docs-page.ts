@@ -97,7 +97,7 @@ export function docsAsset(name: string): HttpResult {
       body: INITIALISER,
     };
   }
-  if (!Object.hasOwn(PACKAGE_FILES, name)) return problem(404, 'not-found', 'Not found');
+  if (!Object.hasOwn(PACKAGE_FILES, name)) return problem('not-found');
   const known = name as keyof typeof PACKAGE_FILES;
   return {
     status: 200,

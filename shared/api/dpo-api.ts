@@ -248,8 +248,7 @@ export const breachesResponseSchema = z.object({ breaches: z.array(breachSchema)
 
 const AUDIT = { purpose: AUDIT_PURPOSE } as const;
 
-const invalidQuery = (detail: string) =>
-  deny(problem(400, 'invalid-request', 'Invalid query', { detail }), 'invalid-request', AUDIT);
+const invalidQuery = (detail: string) => deny(problem('invalid-request', { detail }), 'invalid-request', AUDIT);
 const allow = (
   result: HttpResult,
   reasonCode: string,
@@ -285,7 +284,8 @@ export function personAccessesByRef(ctx: ApiContext, req: ApiRequest): Promise<H
       const personRef = req.params.personRef ?? '';
       // The DPO's own audit refs, or a ref a lookup of the DPO's party was given.
       const personId = (await ctx.personRefs()).decode(call.caller.partyId, personRef, ['audit', 'lookup']);
-      if (!personId) return deny(problem(404, 'no-match', 'No such person reference'), 'person-ref-unknown', AUDIT);
+      if (!personId)
+        return deny(problem('no-match', { detail: 'No such person reference.' }), 'person-ref-unknown', AUDIT);
       // A person merged into another since the ref was issued is that person now, whose history
       // holds this id until the merge (found by a review: the accesses logged under the id that
       // survived were missing). Deleted once merged, it is the id it merged into, as that id was
@@ -327,7 +327,7 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
       const canonical = canonicalQuery(identifiers, ctx.now());
       if (!canonical.ok) {
         return deny(
-          problem(400, 'invalid-identifier', 'An identifier is not valid', {
+          problem('invalid-identifier', {
             field: canonical.field,
             reason: canonical.reason,
           }),
@@ -444,7 +444,7 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
           const unsettled = reason ?? 'no-match';
           if (everyone.length > 0) {
             return deny(
-              problem(409, 'unsettled-match', 'The identifiers do not settle on one person', {
+              problem('unsettled-match', {
                 detail: 'Follow each reference to see the accesses to that person.',
                 reason: unsettled,
                 matches: everyone.map(refOf),
@@ -455,7 +455,7 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
             );
           }
           return deny(
-            problem(404, 'no-match', 'No matching person', {
+            problem('no-match', {
               detail: 'No single person matched; nothing is shown.',
               ...uncompared,
             }),
@@ -584,7 +584,7 @@ export function openBreachFromAlert(ctx: ApiContext, req: ApiRequest): Promise<H
       const alert = /^[0-9a-f]{32}$/.test(alertId) ? await findAlert(ctx.services.store, alertId) : undefined;
       // An alert outside the caller's scope is as unknown as one that does not exist.
       if (!alert || !alertInScope(scope, alert)) {
-        return deny(problem(404, 'not-found', 'No such alert'), 'alert-unknown', AUDIT);
+        return deny(problem('not-found', { detail: 'No such alert.' }), 'alert-unknown', AUDIT);
       }
       // The breach record and its access-log entry commit together, or neither does.
       return call.writeAhead(async (db) => {
@@ -596,7 +596,7 @@ export function openBreachFromAlert(ctx: ApiContext, req: ApiRequest): Promise<H
           ctx.now(),
           db,
         );
-        if (!opened) return deny(problem(404, 'not-found', 'No such alert'), 'alert-unknown', AUDIT);
+        if (!opened) return deny(problem('not-found', { detail: 'No such alert.' }), 'alert-unknown', AUDIT);
         const { breach, created } = opened;
         if (!created) return allow(json(200, breach), 'breach-shown');
         return allow(json(201, breach, { location: servedPath(`v1/audit/breaches/${breach.id}`) }), 'breach-opened');
@@ -639,11 +639,7 @@ export function recordStepOnBreach(ctx: ApiContext, req: ApiRequest): Promise<Ht
       const step: BreachStep = 'at' in sent ? { step: sent.step, at: new Date(sent.at) } : sent;
       // What was done is recorded, not what is planned: a time still to come is a mistake.
       if ('at' in step && step.at.getTime() > now.getTime()) {
-        return deny(
-          problem(400, 'invalid-request', 'Invalid request', { detail: 'at must not be in the future.' }),
-          'time-in-future',
-          AUDIT,
-        );
+        return deny(problem('invalid-request', { detail: 'at must not be in the future.' }), 'time-in-future', AUDIT);
       }
       // A UUID is the same id in either case (RFC 9562); breach records are issued and stored in lower case.
       const breachId = (req.params.breachId ?? '').toLowerCase();
@@ -652,13 +648,13 @@ export function recordStepOnBreach(ctx: ApiContext, req: ApiRequest): Promise<Ht
       const breach = BREACH_ID.test(breachId)
         ? await findBreach(store, ctx.services.agreements, scope, breachId, now)
         : undefined;
-      const unknown = () => deny(problem(404, 'not-found', 'No such breach record'), 'breach-unknown', AUDIT);
+      const unknown = () => deny(problem('not-found', { detail: 'No such breach record.' }), 'breach-unknown', AUDIT);
       if (!breach) return unknown();
       // Nothing about a breach is done before it began: an earlier time is a mistyped date, and
       // stored it would show a notification as in time however late it was.
       if ('at' in step && step.at.getTime() < (await breachBegan(store, breach)).getTime()) {
         return deny(
-          problem(400, 'invalid-request', 'Invalid request', {
+          problem('invalid-request', {
             detail: 'at must not be before the breach began (the start of its alert window).',
           }),
           'time-before-breach',
@@ -671,7 +667,7 @@ export function recordStepOnBreach(ctx: ApiContext, req: ApiRequest): Promise<Ht
         if (!recorded) return unknown();
         if (!recorded.ok) {
           return deny(
-            problem(409, 'breach-step-refused', 'Breach step refused', {
+            problem('breach-step-refused', {
               detail: REFUSAL_DETAIL[recorded.refusal],
               reason: recorded.refusal,
             }),
@@ -695,7 +691,7 @@ export function viewBreachRecord(ctx: ApiContext, req: ApiRequest): Promise<Http
       const breach = BREACH_ID.test(breachId)
         ? await findBreach(ctx.services.store, ctx.services.agreements, scope, breachId, ctx.now())
         : undefined;
-      if (!breach) return deny(problem(404, 'not-found', 'No such breach record'), 'breach-unknown', AUDIT);
+      if (!breach) return deny(problem('not-found', { detail: 'No such breach record.' }), 'breach-unknown', AUDIT);
       return allow(json(200, breach), 'breach-shown');
     }),
   );

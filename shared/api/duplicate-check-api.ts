@@ -48,11 +48,9 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
     if (!body.ok) return deny(body.result, body.reason, { purpose });
     const query = canonicalQuery(body.value, ctx.now());
     if (!query.ok) {
-      return deny(
-        problem(400, 'invalid-identifier', 'An identifier is not valid', { field: query.field, reason: query.reason }),
-        'invalid-identifier',
-        { purpose },
-      );
+      return deny(problem('invalid-identifier', { field: query.field, reason: query.reason }), 'invalid-identifier', {
+        purpose,
+      });
     }
     const datasets = decision.datasets;
     const { store, agreements } = ctx.services;
@@ -105,7 +103,7 @@ export function checkDuplicates(ctx: ApiContext, req: ApiRequest): Promise<HttpR
       const found = again.found ? again : first;
       if (!found.found && found.reason === 'ambiguous' && found.hidden !== true) {
         return deny(
-          problem(409, 'ambiguous-match', 'More than one person matched', {
+          problem('ambiguous-match', {
             detail: 'The identifiers match more than one person; add a stronger identifier such as the NI number.',
           }),
           'ambiguous',

@@ -2,8 +2,7 @@ import type { z } from 'zod';
 import { problem, type HttpResult } from '../http/problem.js';
 import type { ApiRequest } from './api-request.js';
 import { JSON_STRING } from '../json-strings.js';
-
-export const MAX_JSON_BODY_BYTES = 16 * 1024;
+import { MAX_JSON_BODY_BYTES } from './json-body-limit.js';
 
 /**
  * `application/json`, in any case, alone or before its parameters. Nothing else is read: the
@@ -37,7 +36,7 @@ export async function readJsonBody<S extends z.ZodType>(req: ApiRequest, schema:
     return {
       ok: false,
       reason: 'unsupported-media-type',
-      result: problem(415, 'unsupported-media-type', 'Body must be application/json'),
+      result: problem('unsupported-media-type'),
     };
   }
   // JSON between systems is UTF-8 (RFC 8259 §8.1). A body in another charset read as UTF-8
@@ -48,7 +47,7 @@ export async function readJsonBody<S extends z.ZodType>(req: ApiRequest, schema:
     return {
       ok: false,
       reason: 'unsupported-charset',
-      result: problem(415, 'unsupported-media-type', 'Body must be application/json in UTF-8', {
+      result: problem('unsupported-media-type', {
         detail: 'Send the body in UTF-8, with charset=utf-8 or no charset.',
       }),
     };
@@ -62,7 +61,7 @@ export async function readJsonBody<S extends z.ZodType>(req: ApiRequest, schema:
     return {
       ok: false,
       reason: 'unsupported-content-encoding',
-      result: problem(415, 'unsupported-media-type', 'Body must not be compressed', {
+      result: problem('unsupported-media-type', {
         headers: { 'accept-encoding': 'identity' },
         detail: 'Send the body without a Content-Encoding.',
       }),
@@ -75,7 +74,7 @@ export async function readJsonBody<S extends z.ZodType>(req: ApiRequest, schema:
     return {
       ok: false,
       reason: 'unsupported-transfer-encoding',
-      result: problem(415, 'unsupported-media-type', 'Body must not be compressed', {
+      result: problem('unsupported-media-type', {
         detail: 'Send the body with no Transfer-Encoding but chunked.',
       }),
     };
@@ -88,13 +87,21 @@ export async function readJsonBody<S extends z.ZodType>(req: ApiRequest, schema:
   try {
     text = STRICT_UTF8.decode(bytes);
   } catch {
-    return { ok: false, reason: 'invalid-utf8', result: problem(400, 'invalid-request', 'Body is not valid UTF-8') };
+    return {
+      ok: false,
+      reason: 'invalid-utf8',
+      result: problem('invalid-request', { detail: 'The body is not valid UTF-8.' }),
+    };
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    return { ok: false, reason: 'invalid-json', result: problem(400, 'invalid-request', 'Body is not valid JSON') };
+    return {
+      ok: false,
+      reason: 'invalid-json',
+      result: problem('invalid-request', { detail: 'The body is not valid JSON.' }),
+    };
   }
   // JSON.parse keeps the last of a name given twice in one object; a gateway, or the partner's
   // own log of what it sent, may keep the first, and so read another applicant than the one
@@ -105,8 +112,8 @@ export async function readJsonBody<S extends z.ZodType>(req: ApiRequest, schema:
     return {
       ok: false,
       reason: 'duplicate-json-name',
-      result: problem(400, 'invalid-request', 'Body names a property twice in one object', {
-        detail: 'Send each property of an object once.',
+      result: problem('invalid-request', {
+        detail: 'The body names a property twice in one object: send each property once.',
       }),
     };
   }
@@ -115,7 +122,8 @@ export async function readJsonBody<S extends z.ZodType>(req: ApiRequest, schema:
     return {
       ok: false,
       reason: 'invalid-request',
-      result: problem(400, 'invalid-request', 'Body does not match the schema', {
+      result: problem('invalid-request', {
+        detail: 'The body does not match the schema.',
         errors: parsed.error.issues.slice(0, 20).map((i) => {
           const path = i.path.map(String).join('.');
           // An unknown property is not named (a key can hold anything a caller typed), but the
@@ -211,6 +219,6 @@ function tooLarge(): BodyResult<never> {
   return {
     ok: false,
     reason: 'payload-too-large',
-    result: problem(413, 'payload-too-large', 'Body too large', { detail: `At most ${MAX_JSON_BODY_BYTES} bytes.` }),
+    result: problem('payload-too-large', { detail: `At most ${MAX_JSON_BODY_BYTES} bytes.` }),
   };
 }

@@ -102,7 +102,7 @@ function subjectOf(candidate: Candidate): string | null {
   return subjectRefOf(peopleOf(candidate));
 }
 
-const unknownCandidate = () => problem(404, 'candidate-unknown', 'No such link candidate');
+const unknownCandidate = () => problem('candidate-unknown');
 
 /**
  * A candidate the caller may review, with the decision it is reviewed under (see
@@ -213,7 +213,7 @@ export function listLinkCandidates(ctx: ApiContext, req: ApiRequest): Promise<Ht
     const after = query.data?.after === undefined ? undefined : await unsealedCursor(ctx, call, query.data.after);
     if (!query.success || (query.data.after !== undefined && after === undefined)) {
       return deny(
-        problem(400, 'invalid-request', 'Invalid query', {
+        problem('invalid-request', {
           detail: 'after must be the next value of a previous page, limit 1–100.',
         }),
         'invalid-request',
@@ -325,7 +325,7 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
         if (recorded.outcome === 'not-keyed') {
           // Still open, and not decided by anyone: not the 409 that says the first decision stands.
           return deny(
-            problem(409, 'candidate-not-keyed', 'Candidate must be proposed again first', {
+            problem('candidate-not-keyed', {
               detail:
                 'The candidate predates kept decisions; the next linking pass (or npm run relink) proposes it again.',
             }),
@@ -340,7 +340,7 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
         if (recorded.outcome === 'not-open') {
           return deny(
             // What was decided, never by whom: the officer may review the pair's records again.
-            problem(409, 'candidate-decided', 'Candidate already decided', {
+            problem('candidate-decided', {
               detail: 'The first decision on a candidate stands.',
               ...(recorded.decision === null ? {} : { decision: recorded.decision }),
             }),
@@ -350,7 +350,7 @@ function decideLinkCandidate(verdict: 'confirmed' | 'rejected') {
         }
         if (recorded.outcome === 'people-conflict') {
           return deny(
-            problem(409, 'candidate-identifiers-conflict', 'The two people hold conflicting identifiers', {
+            problem('candidate-identifiers-conflict', {
               detail: `The two people hold different ${CONFLICT_NAMES[recorded.conflict] ?? 'identifiers'}, counting every record linked to each, so no confirmation joins them; nothing was decided.`,
               conflict: recorded.conflict,
             }),

@@ -209,6 +209,15 @@ function operation(
             allOf: [
               { $ref: '#/components/schemas/Problem' },
               { type: 'object', properties: { type: { enum: codes.map(problemTypeUri) }, status: { const: status } } },
+              // Each type's fixed title, published so a client may rely on it (RFC 9457 §3.1.3).
+              {
+                oneOf: codes.map((code) => ({
+                  properties: {
+                    type: { const: problemTypeUri(code) },
+                    title: { const: PROBLEM_CATALOGUE[code].title },
+                  },
+                })),
+              },
             ],
           },
         },

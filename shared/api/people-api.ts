@@ -9,7 +9,7 @@ import { subjectScope, withinScopeHeldNow } from '../people/subject-scope.js';
 import { personRecords, personView, type PersonRecords } from '../people/person-view.js';
 import type { ApiContext } from './api-context.js';
 import type { ApiRequest } from './api-request.js';
-import { decisionProblem } from './decision-problem.js';
+import { decisionProblem, noMatch } from './decision-problem.js';
 import { personRefSchema } from './person-ref-schema.js';
 import { readJsonBody } from './json-body.js';
 import { onceEach } from './once-each.js';
@@ -52,20 +52,6 @@ export const personViewResponseSchema = z.object({
 });
 
 /**
- * Every way a lookup can find nobody to show answers alike: no match, an ambiguous match, a
- * reference unknown to the caller, a person with nothing the caller may see, and a person whose
- * consent or opt-out bars this use. Why the last: a distinct answer would tell the caller that
- * the person is known (a research participant, say) without the consent that would let it know.
- * The access log keeps the real reason.
- */
-function noMatch(): HttpResult {
-  return problem(404, 'no-match', 'No matching person', { detail: 'No single person matched; nothing is shown.' });
-}
-
-/** Denials that depend on the subject's own consent or opt-out. */
-const SUBJECT_CONDITION_REASONS: ReadonlySet<string> = new Set(['consent-required', 'opted-out']);
-
-/**
  * POST /api/v1/people/search — find one known person by the identifiers the caller holds. For
  * the policy this is a `lookup` (of a named individual), not a `search` across people, which
  * the agreements reserve for pseudonymised planning work.
@@ -84,11 +70,9 @@ export function searchPeople(ctx: ApiContext, req: ApiRequest): Promise<HttpResu
     if (!scoped.allow) return deny(decisionProblem(scoped), scoped.reason, { purpose: scoped.purpose ?? null });
     const query = canonicalQuery(identifiers, ctx.now());
     if (!query.ok) {
-      return deny(
-        problem(400, 'invalid-identifier', 'An identifier is not valid', { field: query.field, reason: query.reason }),
-        'invalid-identifier',
-        { purpose: scoped.purpose },
-      );
+      return deny(problem('invalid-identifier', { field: query.field, reason: query.reason }), 'invalid-identifier', {
+        purpose: scoped.purpose,
+      });
     }
     const { store, agreements } = ctx.services;
     // Found on the people before a pass, shown as it left them: searched again on its people.
@@ -271,7 +255,7 @@ async function respondWithPerson(
       { agreements, consents: ctx.services.consents, now: ctx.now },
     ));
   if (!decision.allow) {
-    const result = SUBJECT_CONDITION_REASONS.has(decision.reason) ? noMatch() : decisionProblem(decision);
+    const result = decisionProblem(decision);
     return (
       (await unsettled()) ??
       deny(result, decision.reason, {

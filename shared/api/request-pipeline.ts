@@ -203,7 +203,7 @@ export async function runRequest(
       outcome = deny(repeatedHeaderProblem(repeated), 'invalid-request');
     } else if (tokenInUrl) {
       outcome = deny(
-        problem(400, 'invalid-request', 'Bad request', {
+        problem('invalid-request', {
           detail: 'A bearer token is taken from the Authorization header only, never from the URL (access_token).',
         }),
         'invalid-request',
@@ -212,7 +212,7 @@ export async function runRequest(
       // The issuer's keys could not be fetched: the token may be good, so this is not a 401.
       services.logger.error('auth.keys-unavailable', { requestId });
       outcome = deny(
-        problem(503, 'authentication-unavailable', 'Service unavailable', {
+        problem('authentication-unavailable', {
           headers: { 'retry-after': '30' },
           detail: "The token issuer's signing keys could not be fetched; nothing was released.",
         }),
@@ -221,7 +221,7 @@ export async function runRequest(
     } else if (!auth.ok) {
       services.logger.info('auth.rejected', { requestId, reason: auth.reason });
       outcome = deny(
-        problem(401, 'unauthenticated', 'Authentication required', {
+        problem('unauthenticated', {
           headers: { 'www-authenticate': bearerChallenge(req.headers.get('authorization')) },
           detail: 'A valid bearer token from the configured issuer is required.',
         }),
@@ -245,7 +245,7 @@ export async function runRequest(
         outcome = deny(rateLimited(wait), 'rate-limited');
       } else if (!resolved) {
         outcome = deny(
-          problem(403, 'party-unknown', 'Caller is not a party to any agreement', {
+          problem('party-unknown', {
             detail: 'The calling application is not mapped to a party of a data sharing agreement.',
           }),
           'party-unknown',
@@ -275,7 +275,7 @@ export async function runRequest(
         : 'A key the answer depends on could not be read; nothing was released.';
       const retrying = !apiKey || mayReadOnRetry(err.cause);
       outcome = deny(
-        problem(503, 'key-unavailable', 'Service unavailable', {
+        problem('key-unavailable', {
           ...(retrying && { headers: { 'retry-after': String(KEY_RETRY_AFTER_SECONDS) } }),
           detail: retrying ? detail : `${detail} ${WAITS_FOR_OPERATOR}`,
         }),
@@ -286,7 +286,7 @@ export async function runRequest(
       outcome =
         err instanceof ChangeNotCommitted
           ? notCommittedOutcome(err.uncommitted)
-          : deny(problem(500, 'internal-error', 'Internal error'), 'internal-error');
+          : deny(problem('internal-error'), 'internal-error');
     }
   }
 
@@ -351,7 +351,7 @@ class ChangeNotCommitted extends Error {
  */
 function notCommittedOutcome(uncommitted: Outcome): Outcome {
   const { purpose, subjectRef, datasets } = uncommitted.log;
-  return deny(problem(500, 'internal-error', 'Internal error'), 'change-not-committed', {
+  return deny(problem('internal-error'), 'change-not-committed', {
     purpose,
     subjectRef,
     datasets,
@@ -365,11 +365,11 @@ class RolledBack {
 
 /** 429, to be tried again in `wait` seconds (a whole number, at least 1: rate-limiter.ts). */
 function rateLimited(wait: number): HttpResult {
-  return problem(429, 'rate-limited', 'Too many requests', { headers: { 'retry-after': String(wait) } });
+  return problem('rate-limited', { headers: { 'retry-after': String(wait) } });
 }
 
 function logUnavailable(): HttpResult {
-  return problem(503, 'audit-log-unavailable', 'Service unavailable', {
+  return problem('audit-log-unavailable', {
     detail: 'The access log could not be written, so nothing was released.',
     headers: { 'retry-after': '5' },
   });
@@ -407,7 +407,7 @@ function bearerChallenge(authorization: string | null): string {
 
 /** Names the header, never its values: one of them is a bearer token. */
 function repeatedHeaderProblem(name: string): HttpResult {
-  return problem(400, 'invalid-request', 'Bad request', {
+  return problem('invalid-request', {
     detail: `The ${name} header must be sent once, with one value.`,
   });
 }

@@ -36,11 +36,7 @@ export async function answerSettled(
     const outcome = await answer(settledSince, retry);
     if (!('movedOut' in outcome)) return outcome;
     if (retry) {
-      return deny(
-        problem(409, 'subject-relinked', 'The person was relinked; send the request again'),
-        'subject-relinked',
-        outcome.log,
-      );
+      return deny(problem('subject-relinked'), 'subject-relinked', outcome.log);
     }
     settledSince = outcome.movedOut;
   }

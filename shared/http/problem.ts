@@ -1,9 +1,11 @@
+import { PROBLEM_CATALOGUE, PROBLEM_TYPE_PREFIX, type ProblemCode } from '../api/problem-catalogue.js';
+
 /**
  * RFC 9457 problem details. Every error lintel returns over HTTP is one of these, with a `type`
- * that never changes once published so partners can branch on it. `detail` is fixed text per
- * call site: it never repeats the request's input.
+ * that never changes once published so partners can branch on it, and the status and `title`
+ * the catalogue gives that type (RFC 9457 §3.1.3: a title does not change from occurrence to
+ * occurrence). `detail` is fixed text per call site: it never repeats the request's input.
  */
-export const PROBLEM_TYPE_PREFIX = 'urn:lintel:problem:';
 
 export interface Problem {
   type: string;
@@ -29,12 +31,18 @@ export interface HttpResult {
 const API_RESPONSE_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
 
 export function problem(
-  status: number,
-  code: string,
-  title: string,
-  extra: { detail?: string; instance?: string; headers?: Record<string, string>; [k: string]: unknown } = {},
+  code: ProblemCode,
+  extra: {
+    detail?: string;
+    instance?: string;
+    headers?: Record<string, string>;
+    title?: never;
+    status?: never;
+    [k: string]: unknown;
+  } = {},
 ): HttpResult {
   const { headers, ...fields } = extra;
+  const { status, title } = PROBLEM_CATALOGUE[code];
   const body: Problem = { type: PROBLEM_TYPE_PREFIX + code, title, status, ...fields };
   return {
     status,

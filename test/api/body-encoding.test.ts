@@ -119,7 +119,7 @@ describe('a body that is not UTF-8', () => {
     expect(res).toMatchObject({
       status: 400,
       type: 'application/problem+json',
-      body: { type: 'urn:lintel:problem:invalid-request', title: 'Body is not valid UTF-8' },
+      body: { type: 'urn:lintel:problem:invalid-request', detail: 'The body is not valid UTF-8.' },
       entries: 1,
     });
     expect(res.text).not.toMatch(/Zo|Bront|1991/);

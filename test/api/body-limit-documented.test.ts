@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_JSON_BODY_BYTES } from '../../shared/api/json-body.js';
+import { MAX_JSON_BODY_BYTES } from '../../shared/api/json-body-limit.js';
 import { startTestHost, type TestHost } from '../support/test-host.js';
 
 /**

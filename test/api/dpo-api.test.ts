@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asHousingReviewer, jonathanIn, linkForReview, listedCandidateIds, nhs } from '../support/linked-people.js';
+import { PROBLEM_CATALOGUE } from '../../shared/api/problem-catalogue.js';
 import { insertRecord } from '../support/records.js';
 import { callApi, clientIdOf, startTestHost, type TestHost } from '../support/test-host.js';
 
@@ -156,6 +157,11 @@ describe('DPO API', () => {
     const res = await call(`/v1/audit/people/${rpRefForAisha}/accesses`, DPO);
     expect(res.status).toBe(404);
     expect(res.body.type).toBe('urn:lintel:problem:no-match');
+    // One type, one title (RFC 9457 §3.1.3), whichever endpoint answers it.
+    const lookup = await call(`/v1/people/${rpRefForAisha}`, OFFICER, { purpose: 'housing-allocation' });
+    expect(lookup.body.type).toBe('urn:lintel:problem:no-match');
+    expect(res.body.title).toBe(lookup.body.title);
+    expect(res.body.title).toBe(PROBLEM_CATALOGUE['no-match'].title);
   });
 
   it('keeps a DPO to the log of the agreements they audit', async () => {

@@ -65,7 +65,7 @@ describe('reading one breach record at the Location its opening named', () => {
     for (const res of [otherDpo, never]) {
       expect(res.status).toBe(404);
       expect(res.type).toBe('application/problem+json');
-      expect(res.body).toMatchObject({ type: 'urn:lintel:problem:not-found', title: 'No such breach record' });
+      expect(res.body).toMatchObject({ type: 'urn:lintel:problem:not-found', detail: 'No such breach record.' });
     }
     expect(otherDpo.text).not.toContain(opened.id as string);
 

@@ -429,6 +429,7 @@ describe('fuzzing every endpoint', () => {
     const code = problem.type.replace('urn:lintel:problem:', '') as keyof typeof PROBLEM_CATALOGUE;
     expect(PROBLEM_CATALOGUE[code], `${where}: ${problem.type} is not in the catalogue`).toBeDefined();
     expect(PROBLEM_CATALOGUE[code].status, where).toBe(res.status);
+    expect(problem.title, `${where}: ${problem.type}'s title`).toBe(PROBLEM_CATALOGUE[code].title);
     // Problem types raised by the router itself (no such path, wrong method, host body limit) belong to no operation.
     if (!['not-found', 'method-not-allowed', 'payload-too-large'].includes(code)) {
       // A fuzzed method or parameter can land on another route (a parameter `..` is normalised away).

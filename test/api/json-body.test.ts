@@ -76,7 +76,10 @@ describe('a JSON body', () => {
       expect(res).toMatchObject({
         status: 400,
         type: 'application/problem+json',
-        body: { type: 'urn:lintel:problem:invalid-request', title: 'Body names a property twice in one object' },
+        body: {
+          type: 'urn:lintel:problem:invalid-request',
+          detail: 'The body names a property twice in one object: send each property once.',
+        },
         entries: 1,
       });
       for (const echoed of [...values, 'niNumber', 'system']) expect(res.text).not.toContain(echoed);

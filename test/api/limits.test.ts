@@ -9,7 +9,7 @@ import { useServices } from '../../shared/services.js';
 import { insertRecord } from '../support/records.js';
 import { agreementsFolderWithout } from '../shared/agreements/agreement-files.js';
 import { freePort } from '../../local/free-port.js';
-import { MAX_JSON_BODY_BYTES } from '../../shared/api/json-body.js';
+import { MAX_JSON_BODY_BYTES } from '../../shared/api/json-body-limit.js';
 import { rawRequest } from '../local/raw-http.js';
 import { loggedWhile } from '../support/logged-lines.js';
 import {

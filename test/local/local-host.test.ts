@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../local/azurite.js';
 import { freePort } from '../../local/free-port.js';
 import { startLocalHost, type LocalHost } from '../../local/local-host.js';
-import { MAX_JSON_BODY_BYTES } from '../../shared/api/json-body.js';
+import { MAX_JSON_BODY_BYTES } from '../../shared/api/json-body-limit.js';
 import { testSettings } from '../support/settings.js';
 import { rawRequest } from './raw-http.js';
 

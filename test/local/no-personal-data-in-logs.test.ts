@@ -11,7 +11,7 @@ import { azuriteConnectionString } from '../../local/azurite.js';
 import { freePort } from '../../local/free-port.js';
 import { loadAgreements } from '../../shared/agreements/load.js';
 import { developmentIssuer, type DevelopmentIssuer } from '../../shared/auth/development-issuer.js';
-import { MAX_JSON_BODY_BYTES } from '../../shared/api/json-body.js';
+import { MAX_JSON_BODY_BYTES } from '../../shared/api/json-body-limit.js';
 import { seedExtracts, type SeededExtract } from '../../shared/synthetic/extracts/demo-seed.js';
 import { DEMO_CLIENT_IDS, clientIdOf } from '../support/test-host.js';
 import { minimalEnv } from '../support/child-env.js';
