@@ -9,7 +9,8 @@ import { callApi, startTestHost, withdrawConsent, type TestHost } from '../suppo
  * reaches no one, and ICF's lookup is refused for want of it. Read back, it said in force
  * (`withdrawnAt` and `detachedAt` null), so Dudley's officer had no way to see it must be
  * recorded again (found by a defect hunt). A consent whose person is still held, and one
- * withdrawn, read back as before.
+ * withdrawn, read back as before. ICF's reference to her from before stays 404 once she is back,
+ * even with her consent recorded again (README, GET /api/v1/people/{personRef}).
  */
 describe('reading back a consent whose person no record of its purpose holds', () => {
   let t: TestHost;
@@ -34,13 +35,9 @@ describe('reading back a consent whose person no record of its purpose holds', (
     expect(recorded.status, recorded.text).toBe(201);
     return recorded.body.consentId as string;
   };
+  const ICF = { party: 'icf-research', roles: ['researcher'], purpose: 'research-evaluation' };
   const icfLookup = (caseReference: string) =>
-    callApi(t, '/v1/people/search', {
-      party: 'icf-research',
-      roles: ['researcher'],
-      purpose: 'research-evaluation',
-      body: byCaseReference(caseReference),
-    });
+    callApi(t, '/v1/people/search', { ...ICF, body: byCaseReference(caseReference) });
   const readBack = (consentId: string) => callApi(t, `/v1/consents/${consentId}`, { ...DUDLEY_OFFICER, method: 'GET' });
 
   beforeAll(async () => {
@@ -57,7 +54,8 @@ describe('reading back a consent whose person no record of its purpose holds', (
     const hanas = await consentTo('HO-1');
     const kits = await consentTo('HO-2');
     const lees = await consentTo('HO-3');
-    expect((await icfLookup('HO-1')).status).toBe(200);
+    const found = await icfLookup('HO-1');
+    expect(found.status).toBe(200);
     const inForce = await readBack(hanas);
     expect(inForce.status, inForce.text).toBe(200);
     expect(inForce.body).toMatchObject({ withdrawnAt: null, detachedAt: null });
@@ -91,5 +89,17 @@ describe('reading back a consent whose person no record of its purpose holds', (
 
     // The answer names no one: ids and times only, as before.
     for (const answer of [whileOut, afterReturn, leesRead]) expect(answer.text).not.toMatch(/Hana|Lee|HO-/);
+
+    // Her consent recorded again, ICF sees her under a new reference; the one from March names the
+    // person id she had then, which no record holds: 404, as for any reference unknown.
+    await consentTo('HO-1');
+    const foundAgain = await icfLookup('HO-1');
+    expect(foundAgain.status, foundAgain.text).toBe(200);
+    expect(foundAgain.body.personRef).not.toBe(found.body.personRef);
+    const view = (personRef: unknown) => callApi(t, `/v1/people/${personRef as string}`, { ...ICF, method: 'GET' });
+    expect((await view(foundAgain.body.personRef)).status).toBe(200);
+    const old = await view(found.body.personRef);
+    expect(old.status, old.text).toBe(404);
+    expect(old.body.type).toBe('urn:lintel:problem:no-match');
   });
 });
