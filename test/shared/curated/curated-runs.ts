@@ -1,8 +1,10 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import {
+  COUNTS_FILE,
   EXPORT_LOCK_BLOB,
   exportCurated,
+  healCurated,
   MANIFEST_FILE,
   type CuratedExportDependencies,
   type CuratedExportRun,
@@ -237,4 +239,55 @@ export async function runThatCannotCount(h: ImportHarness, container: string, at
   await expect(exportCurated(h.exportDeps(container, { secrets: vaultOut, now: () => new Date(at) }))).rejects.toThrow(
     /vault unreachable/,
   );
+}
+
+/**
+ * A harness whose Housing extract (NHS numbers from `firstNhs`) has been exported on 1 November and
+ * 1 December (under the harness's minimum, 10), and what the target's releases hold in the SQL
+ * view and the curated container. `heal` and `exportUnder` run at `at` with `overrides` (the
+ * agreements re-signed, another minimum).
+ */
+export function exportedTwice(firstNhs: number) {
+  const state = {} as { h: ImportHarness; container: string };
+  beforeAll(async () => {
+    Object.assign(state, await curatedHarness(housing(40, firstNhs)));
+    for (const at of ['2026-11-01T06:00:00.000Z', '2026-12-01T06:00:00.000Z'])
+      await exportCurated(state.h.exportDeps(state.container, { now: () => new Date(at) }));
+  });
+  afterAll(() => state.h?.close());
+  const releaseFiles = async () => {
+    const names: string[] = [];
+    for await (const b of state.h.blobs.getContainerClient(state.container).listBlobsFlat({ prefix: FOLDER }))
+      names.push(b.name.slice(FOLDER.length));
+    return names.sort();
+  };
+  const depsAt = (at: string, overrides: Partial<CuratedExportDependencies>) =>
+    state.h.exportDeps(state.container, { ...overrides, now: () => new Date(at) });
+  return {
+    state,
+    releaseFiles,
+    /** The measure and category of every line the SQL view shows. */
+    linesInView: async () =>
+      (
+        await state.h.store.db
+          .selectFrom('curated_indicator_counts')
+          .select(['measure', 'category'])
+          .distinct()
+          .execute()
+      ).map((r) => `${r.measure},${r.category}`),
+    /** The folders (latest/, dated) whose counts CSV holds a line of `measure` (and `category`, given). */
+    foldersCounting: async (measure: string, category = '') => {
+      const curated = state.h.blobs.getContainerClient(state.container);
+      const folders: string[] = [];
+      for (const name of await releaseFiles()) {
+        if (!name.endsWith(`/${COUNTS_FILE}`)) continue;
+        const csv = (await curated.getBlobClient(`${FOLDER}${name}`).downloadToBuffer()).toString('utf8');
+        if (csv.includes(`,${measure},${category}`)) folders.push(name.split('/')[0]!);
+      }
+      return folders;
+    },
+    heal: (at: string, overrides: Partial<CuratedExportDependencies> = {}) => healCurated(depsAt(at, overrides)),
+    exportUnder: (at: string, overrides: Partial<CuratedExportDependencies> = {}) =>
+      exportCurated(depsAt(at, overrides)),
+  };
 }
