@@ -18,6 +18,10 @@ registerTimer({
   schedule: '0 0 5 * * *',
   handler: async () => {
     const services = await getServices();
-    await healCurated({ ...services, historyDays: services.settings.CURATED_HISTORY_DAYS });
+    await healCurated({
+      ...services,
+      minCell: services.settings.CURATED_MIN_CELL,
+      historyDays: services.settings.CURATED_HISTORY_DAYS,
+    });
   },
 });

@@ -90,6 +90,7 @@ async function main(): Promise<void> {
   // What a planning export whose process died left in latest/, healed now (heal-at-start.ts).
   const healLine = await healCuratedAtStart({
     ...host.services,
+    minCell: host.services.settings.CURATED_MIN_CELL,
     historyDays: host.services.settings.CURATED_HISTORY_DAYS,
   });
   if (healLine !== undefined) log(healLine);

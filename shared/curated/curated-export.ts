@@ -27,7 +27,7 @@ import {
   storedReleaseContent,
   storedReleasesOf,
   storeRelease,
-  withdrawBeyondGrant,
+  withdrawNoLongerPublishable,
   type AllowedTarget,
   type ReleaseTarget,
 } from './curated-releases.js';
@@ -282,10 +282,13 @@ async function leaseLostBy(err: unknown, lease: HeldLease): Promise<boolean> {
   );
 }
 
-/** What the heal-only pass reads and writes: it counts nothing, so needs no key, log or minimum. */
+/**
+ * What the heal-only pass reads and writes: it counts nothing, so needs no key or log; the minimum
+ * is what a release it keeps must have been published under (withdrawReleases).
+ */
 export type CuratedHealDependencies = Pick<
   CuratedExportDependencies,
-  'store' | 'agreements' | 'consents' | 'blobs' | 'logger' | 'historyDays' | 'container' | 'now'
+  'store' | 'agreements' | 'consents' | 'blobs' | 'logger' | 'minCell' | 'historyDays' | 'container' | 'now'
 >;
 
 /**
@@ -352,12 +355,12 @@ export async function healCurated(deps: CuratedHealDependencies): Promise<'heale
   return leaseLost ? 'lease-lost' : 'healed';
 }
 
-/** A target the policy allows an export to now, with the lines its grant lets it publish now. */
+/** A target the policy allows an export to now, with the lines its grant lets it publish now and the minimum count. */
 type AllowedExportTarget = ExportTarget & AllowedTarget;
 
-/** The target as the policy decided on it: allowed, with the lines it may publish now, or none. */
+/** The target as the policy decided on it: allowed, with the lines it may publish now and the minimum now, or none. */
 function allowedAsDecided(
-  deps: Pick<CuratedHealDependencies, 'agreements'>,
+  deps: Pick<CuratedHealDependencies, 'agreements' | 'minCell'>,
   { target, decision }: { target: ExportTarget; decision: Decision },
 ): AllowedExportTarget[] {
   if (!decision.allow) return [];
@@ -368,7 +371,7 @@ function allowedAsDecided(
       categories: categoriesOf(counted),
     })),
   ];
-  return [{ ...target, publishable }];
+  return [{ ...target, publishable, minCell: deps.minCell }];
 }
 
 /** The fields an allowed export of `target` counts: the decision's, each with the values its grant names. */
@@ -398,9 +401,11 @@ function countedFieldsOf(
  * published under it either (found by a review: the last release stayed, marked latest, in the
  * view and in latest/), and its next allowed run publishes afresh. Nor is a release that counts a
  * field the target's grant no longer names, or names a value its categories no longer list (a
- * re-signing narrowed it): it leaves the view (withdrawBeyondGrant) and its dated folder goes; the heal that follows puts latest/ back on
- * the newest release left, or empties it (found by a defect hunt: the field's counts stayed in
- * latest/ till the next export, and in the view and the dated folders for 400 days). A current
+ * re-signing narrowed it), or was published under a lower minimum than CURATED_MIN_CELL's now (the
+ * DPO raised it): it leaves the view (withdrawNoLongerPublishable) and its dated folder goes; the
+ * heal that follows puts latest/ back on the newest release left, or empties it (found by a defect
+ * hunt: the field's counts, and those under a raised minimum, stayed in latest/ till the next
+ * export, and in the view and the dated folders for 400 days). A current
  * target's other dated folders go by the lifecycle rule. Only the release files of a release
  * folder go: nothing else in the container is the export's to delete. In each folder the manifest goes first, so a
  * run that fails part way leaves none beside files it no longer describes.
@@ -412,12 +417,12 @@ async function withdrawReleases(
 ): Promise<void> {
   const now = nowOf(deps);
   let releases = await pruneReleases(deps.store, current, deps.historyDays, now, epoch);
-  // By target folder, the days of the releases withdrawn for a line no longer granted.
-  const beyondGrant = new Map<string, Set<string>>();
+  // By target folder, the days of the releases withdrawn for a line no longer granted or a minimum since raised.
+  const unpublishable = new Map<string, Set<string>>();
   for (const target of current) {
-    const withdrawnAt = await withdrawBeyondGrant(deps.store, target, epoch);
+    const withdrawnAt = await withdrawNoLongerPublishable(deps.store, target, epoch);
     releases += withdrawnAt.length;
-    if (withdrawnAt.length > 0) beyondGrant.set(targetFolderOf(target), new Set(withdrawnAt.map(ukDateOf)));
+    if (withdrawnAt.length > 0) unpublishable.set(targetFolderOf(target), new Set(withdrawnAt.map(ukDateOf)));
   }
   const folders = new Set(current.map(targetFolderOf));
   const container = deps.blobs.getContainerClient(deps.container ?? CONTAINERS.curated);
@@ -430,7 +435,7 @@ async function withdrawReleases(
   for await (const blob of container.listBlobsFlat()) {
     const folder = releaseFolderOf(blob.name);
     if (folder === undefined) continue;
-    if (folders.has(folder) && !beyondGrant.get(folder)?.has(blob.name.slice(folder.length).split('/')[0]!)) continue;
+    if (folders.has(folder) && !unpublishable.get(folder)?.has(blob.name.slice(folder.length).split('/')[0]!)) continue;
     withdrawn.push(blob.name);
     etags.set(blob.name, blob.properties.etag);
   }
@@ -1012,6 +1017,7 @@ async function exportTarget(
         lines,
         countsSha256: manifest.files[COUNTS_FILE],
         manifest: manifestJson.toString('utf8'),
+        minCell: deps.minCell,
       },
       deps.historyDays,
       epoch,

@@ -25,6 +25,8 @@ export interface Release {
   readonly countsSha256: string;
   /** The manifest.json written beside the counts, as written: what the lines do not say. */
   readonly manifest: string;
+  /** The smallest count it could publish (the CURATED_MIN_CELL setting it was counted under). */
+  readonly minCell: number;
 }
 
 /** A target the policy allows an export to now, with what it may publish now. */
@@ -35,6 +37,11 @@ export interface AllowedTarget extends ReleaseTarget {
    * holding any other line was published under a grant a re-signing has since narrowed.
    */
   readonly publishable: readonly { readonly measure: string; readonly categories: readonly string[] }[];
+  /**
+   * The smallest count it may publish now (CURATED_MIN_CELL). A release published under a lower
+   * minimum may hold a count the DPO, raising it, has judged disclosive.
+   */
+  readonly minCell: number;
 }
 
 /** Lines a statement: 7 values each, well under SQL Server's 2,100 parameters. */
@@ -105,6 +112,7 @@ export async function storeRelease(
         lines: release.lines.length,
         counts_sha256: release.countsSha256,
         manifest: release.manifest,
+        min_cell: release.minCell,
       })
       .execute();
     const yn = (b: boolean) => (b ? 'Y' : 'N') as 'Y' | 'N';
@@ -180,14 +188,21 @@ export async function pruneReleases(
 
 /**
  * Deletes the releases of `target` that hold a line its grant no longer lets it publish (a
- * re-signing took a field out of it, or a value it named out of its categories): what was
- * published of it is no longer the recipient's to go on reading, as a grant withdrawn whole is
- * not (pruneReleases; found by a defect hunt: the view kept the field's counts, and the value's,
- * for the history's 400 days). Returns when each was generated, so that
- * its dated folder goes too. By the ids read first, not by the condition, which reads the lines
- * that the deletion takes first. Fenced, as pruneReleases.
+ * re-signing took a field out of it, or a value it named out of its categories), or that were
+ * published under a lower minimum than its own now (CURATED_MIN_CELL raised): what was published
+ * of it is no longer the recipient's to go on reading, as a grant withdrawn whole is not
+ * (pruneReleases; found by a defect hunt: the view kept the field's counts, and the value's, and
+ * the counts under a raised minimum, for the history's 400 days). A release with no minimum
+ * recorded (stored before migration 0047) goes too, once: nothing says it was published under the
+ * minimum in force now. Returns when each was generated, so that its dated folder goes too. By
+ * the ids read first, not by the condition, which reads the lines that the deletion takes first.
+ * Fenced, as pruneReleases.
  */
-export async function withdrawBeyondGrant(store: Store, target: AllowedTarget, fence: LockEpoch): Promise<Date[]> {
+export async function withdrawNoLongerPublishable(
+  store: Store,
+  target: AllowedTarget,
+  fence: LockEpoch,
+): Promise<Date[]> {
   return store.db.transaction().execute(async (trx) => {
     await checkFence(trx, fence);
     const beyond = await trx
@@ -197,24 +212,28 @@ export async function withdrawBeyondGrant(store: Store, target: AllowedTarget, f
       .where('purpose_id', '=', target.purposeId)
       .where('dataset_id', '=', target.datasetId)
       .where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('curated_count')
-            .select('curated_count.line')
-            .whereRef('curated_count.release_id', '=', 'curated_release.id')
-            .where((line) =>
-              line.not(
-                line.or(
-                  target.publishable.map(({ measure, categories }) =>
-                    line.and([
-                      line('curated_count.measure', '=', measure),
-                      line('curated_count.category', 'in', [...categories]),
-                    ]),
+        eb.or([
+          eb('min_cell', 'is', null),
+          eb('min_cell', '<', target.minCell),
+          eb.exists(
+            eb
+              .selectFrom('curated_count')
+              .select('curated_count.line')
+              .whereRef('curated_count.release_id', '=', 'curated_release.id')
+              .where((line) =>
+                line.not(
+                  line.or(
+                    target.publishable.map(({ measure, categories }) =>
+                      line.and([
+                        line('curated_count.measure', '=', measure),
+                        line('curated_count.category', 'in', [...categories]),
+                      ]),
+                    ),
                   ),
                 ),
               ),
-            ),
-        ),
+          ),
+        ]),
       )
       .execute();
     for (let i = 0; i < beyond.length; i += RELEASES_A_STATEMENT) {

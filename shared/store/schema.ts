@@ -262,6 +262,8 @@ export interface CuratedReleaseTable {
   counts_sha256: string;
   /** The release's manifest.json as written (migration 0047); null for a release stored before it. */
   manifest: string | null;
+  /** The CURATED_MIN_CELL it was published under (migration 0056); null for one stored before 0047. */
+  min_cell: number | null;
 }
 
 /** One published line of a release: noised, rounded and suppressed, never a true count. */

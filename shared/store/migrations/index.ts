@@ -53,6 +53,7 @@ import { breachPartnersDeadline } from './0052-breach-partners-deadline.js';
 import { matchingKeysNamingNoOne } from './0053-matching-keys-naming-no-one.js';
 import { importRunNameIndex } from './0054-import-run-name-index.js';
 import { importRunEntryLogged } from './0055-import-run-entry-logged.js';
+import { curatedReleaseMinCell } from './0056-curated-release-min-cell.js';
 
 /**
  * Versioned migrations, applied in key order on both engines. Add a new file with the next
@@ -113,5 +114,6 @@ export function migrationsFor(d: Dialect): Record<string, Migration> {
     '0053-matching-keys-naming-no-one': matchingKeysNamingNoOne(d),
     '0054-import-run-name-index': importRunNameIndex(d),
     '0055-import-run-entry-logged': importRunEntryLogged(d),
+    '0056-curated-release-min-cell': curatedReleaseMinCell(d),
   };
 }

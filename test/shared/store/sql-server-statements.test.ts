@@ -11,7 +11,7 @@ import { findSuspiciousActivity } from '../../../shared/audit/watch-rules.js';
 import { LeaseLostError } from '../../../shared/blob/blob-lease.js';
 import { carryConsentEvents } from '../../../shared/consents/carry-consents.js';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
-import { pruneReleases, storeRelease, withdrawBeyondGrant } from '../../../shared/curated/curated-releases.js';
+import { pruneReleases, storeRelease, withdrawNoLongerPublishable } from '../../../shared/curated/curated-releases.js';
 import { createLogger } from '../../../shared/logging.js';
 import { Pseudonymiser } from '../../../shared/domain/pseudonymise.js';
 import { CarriedPersonIds } from '../../../shared/imports/carried-person-ids.js';
@@ -939,6 +939,7 @@ describe('statements sent to Azure SQL', () => {
       lines: [{ measure: 'all-people', category: 'all', people: 10, suppressed: false, specialCategory: false }],
       countsSha256: 'b'.repeat(64),
       manifest: '{}',
+      minCell: 10,
     };
     let epochHeld = true;
     const { store, statements } = sqlServerStatements(
@@ -967,7 +968,7 @@ describe('statements sent to Azure SQL', () => {
     expect(statements.map((s) => s.sql)).toEqual([fenceCheck, fenceCheck]);
   });
 
-  it('withdraws the planning releases that count a field the grant no longer names, fenced on the export lock epoch', async () => {
+  it('withdraws the planning releases that count a field the grant no longer names, or were published under a lower minimum, fenced on the export lock epoch', async () => {
     const fence = { name: 'curated/export.lock', epoch: 3 };
     const target = { agreementId: AGREEMENT, purposeId: 'service-planning', datasetId: DATASET, partyId: 'la-housing' };
     let epochHeld = true;
@@ -976,7 +977,7 @@ describe('statements sent to Azure SQL', () => {
         q.sql.startsWith('select "id", "generated_at"') ? [{ id: 'r1', generated_at: '2026-12-03T12:00:00.000Z' }] : [],
       (q) => (q.sql.startsWith('update "lock_epoch"') ? (epochHeld ? 1 : 0) : 1),
     );
-    const withdrawn = await withdrawBeyondGrant(
+    const withdrawn = await withdrawNoLongerPublishable(
       store,
       {
         ...target,
@@ -984,11 +985,13 @@ describe('statements sent to Azure SQL', () => {
           { measure: 'all people', categories: ['all'] },
           { measure: 'gender', categories: ['Female', 'Male', 'other values', 'not recorded'] },
         ],
+        minCell: 10,
       },
       fence,
     );
     expect(withdrawn).toEqual([new Date('2026-12-03T12:00:00.000Z')]);
     expectAccepted(statements);
+    expect(statements[1]!.sql).toContain('"min_cell" is null or "min_cell" < @');
     expect(statements.map((s) => s.sql.split(' ').slice(0, 3).join(' '))).toEqual([
       'update "lock_epoch" set',
       'select "id", "generated_at"',
@@ -998,12 +1001,16 @@ describe('statements sent to Azure SQL', () => {
     statements.length = 0;
     epochHeld = false;
     await expect(
-      withdrawBeyondGrant(store, { ...target, publishable: [{ measure: 'all people', categories: ['all'] }] }, fence),
+      withdrawNoLongerPublishable(
+        store,
+        { ...target, publishable: [{ measure: 'all people', categories: ['all'] }], minCell: 10 },
+        fence,
+      ),
     ).rejects.toThrow(LeaseLostError);
     expect(statements).toHaveLength(1);
   });
 
-  it("creates today's tables, columns and indexes (0019-0055) as SQL Server takes them", async () => {
+  it("creates today's tables, columns and indexes (0019-0056) as SQL Server takes them", async () => {
     const { store, statements } = sqlServerStatements();
     const migrations = migrationsFor(dialectFor('mssql'));
     const today = Object.keys(migrations).filter((name) => name >= '0019');
@@ -1045,6 +1052,7 @@ describe('statements sent to Azure SQL', () => {
       '0053-matching-keys-naming-no-one',
       '0054-import-run-name-index',
       '0055-import-run-entry-logged',
+      '0056-curated-release-min-cell',
     ]);
     const keyed = today.filter((name) => name !== '0026-attribute-layouts');
     for (const name of keyed) await migrations[name]!.up(store.db as unknown as Kysely<unknown>);
@@ -1099,6 +1107,11 @@ describe('statements sent to Azure SQL', () => {
     expect(statements.map((s) => s.sql)).toContain('alter table "link_run" add "agreement_version" nvarchar(100)');
     expect(statements.map((s) => s.sql)).toContain('alter table "agreement_party" add "content_hash" nvarchar(64)');
     expect(statements.map((s) => s.sql)).toContain('alter table "curated_release" add "manifest" nvarchar(max)');
+    // Each release's minimum from its manifest, guarded: a manifest that is not JSON leaves it unknown.
+    expect(statements.map((s) => s.sql)).toContain('alter table "curated_release" add "min_cell" integer');
+    expect(statements.map((s) => s.sql)).toContain(
+      "update curated_release set min_cell = case when isjson(manifest) = 1 then try_cast(json_value(manifest, '$.method.minimumCell') as int) end where manifest is not null",
+    );
     expect(statements.map((s) => s.sql)).toContain(
       'create table "lock_epoch" ("name" nvarchar(200) primary key, "epoch" integer not null)',
     );

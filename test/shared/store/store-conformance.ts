@@ -90,6 +90,7 @@ export function storeConformance(openStore: () => Store): void {
       agreementVersion: '1.1.0',
       generatedAt: new Date(generatedAt),
       countsSha256: 'ab'.repeat(32),
+      minCell: 10,
       manifest: '{}',
       // More lines than one statement takes on SQL Server.
       lines: Array.from({ length: 450 }, (_, i) => ({

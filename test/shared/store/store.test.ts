@@ -61,6 +61,7 @@ describe.skipIf(!mssqlConnection)('store on SQL Server (set MSSQL_TEST_CONNECTIO
             agreementVersion: '1.1.0',
             generatedAt: new Date(),
             countsSha256: 'cd'.repeat(32),
+            minCell: 10,
             manifest: '{}',
             lines: [{ measure: 'all people', category: 'all', people: 40, suppressed: false, specialCategory: false }],
           },
