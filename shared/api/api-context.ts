@@ -50,6 +50,12 @@ export interface ApiContext {
    */
   currentPseudonymisers(query: CanonicalQuery): Promise<readonly Pseudonymiser[]>;
   /**
+   * The current version of the key alone, for a keyed hash written now that no lookup matches
+   * with (an opt-out's names key, consents-api.ts): an older version that cannot be read does not
+   * stop it, as it does not stop a lookup by names.
+   */
+  currentPseudonymiser(): Promise<Pseudonymiser>;
+  /**
    * {@link currentPseudonymisers} and one for each version only the hashes kept after retention or
    * for an opt-out hold, for a subject access request by identifiers, which matches with them as a
    * consent does. Read when asked, not cached: a request is rare, and a version that cannot be read
@@ -246,6 +252,9 @@ export function createApiContext(services: Services): ApiContext {
       // since by one of them read the store's versions after it was committed.
       if (pseudonymisers === cached) pseudonymisers = undefined;
       return this.pseudonymisers();
+    },
+    async currentPseudonymiser() {
+      return pseudonymiserOf(await readKey(undefined));
     },
     async subjectAccessPseudonymisers(query) {
       const loaded = await this.currentPseudonymisers(query);

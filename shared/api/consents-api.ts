@@ -10,6 +10,7 @@ import {
   type RecordedConsent,
 } from '../consents/store-consent-register.js';
 import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
+import { NAMES_KEY_KINDS } from '../imports/opt-out-kept-keys.js';
 import { uuidV7 } from '../imports/record-ids.js';
 import {
   containsDate,
@@ -18,7 +19,7 @@ import {
   containsPostcode,
   validatePostcode,
 } from '../domain/identifiers.js';
-import { normaliseDate, normaliseName } from '../domain/normalise.js';
+import { familyNameKey, normaliseDate, normaliseName } from '../domain/normalise.js';
 import { everyMatch, holdsGivenName } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { datasetOfPerson, purposeOfOptOutRecording } from '../people/person-agreement.js';
@@ -177,13 +178,17 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
       // Every key version the store holds now, for the match as for everyone below: an opt-out
       // must not go to one person while the identifiers also name another held under a key
       // rotated in since the versions were last read. Checked once, here (none for names and a
-      // date of birth alone, which hash nothing and are recorded while a version cannot be
-      // read; any identifier given still fails closed, 503, then).
+      // date of birth alone, which hash nothing; any identifier given still fails closed, 503,
+      // then).
       const pseudonymisers = await ctx.currentPseudonymisers(query.query);
+      const optOut = body.value.kind === 'opt-out';
+      // An opt-out by names alone for nobody held keeps their names key under the current key
+      // (namesKeysToKeep). Read before the lookup, whoever it finds: read only for nobody held, a
+      // key that cannot be read answered 503 for nobody and 201 for someone held.
+      const namesKey = optOut ? (pseudonymisers[0] ?? (await ctx.currentPseudonymiser())) : undefined;
       // Nothing is shown, and a contradiction is answered by the rules below: the date of birth
       // refuses the postcode step's person alone (find-person.ts DateOfBirthCheck).
       const found = await ctx.findPerson(query.query, datasets, undefined, pseudonymisers, 'postcode-step');
-      const optOut = body.value.kind === 'opt-out';
       // A lookup stops at the first tier that finds someone; a consent is one person's say, so
       // identifiers that also reach someone else (an NHS number one child's, a system id
       // another's) record nothing: the one who gave it may be the other (from a review).
@@ -204,7 +209,9 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
       // 404 where they reach someone held. So it fails closed, answered as for one held: where
       // the identifiers reach several people, or one they contradict, it is recorded for everyone
       // matched; where they reach nobody, it is kept against their hashes, to reach their records
-      // should they arrive. Names and a date of birth alone hash nothing: still 404 for nobody.
+      // should they arrive. Names and a date of birth (or postcode) alone that reach nobody are
+      // recorded too, against their names key hashed (namesKeysToKeep), which reaches no record
+      // that arrives later: a 404 told any party's DPO that nobody is held (found by a review).
       // Identifiers of an unsettled request that nobody holds are kept too: the record that
       // arrives under one later may be the objector's, or another's the opt-out names.
       const keys = optOut && pseudonymisers.length > 0 ? keysToKeep(ctx, query.query, datasets, pseudonymisers) : [];
@@ -236,13 +243,15 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
           };
         }
       }
-      if (!found.found && keys.length > 0) {
+      const unheldKeys =
+        keys.length > 0 || namesKey === undefined ? keys : namesKeysToKeep(query.query, datasets, namesKey);
+      if (!found.found && unheldKeys.length > 0) {
         try {
           return await call.writeAhead(async (db) => {
             const record = await ctx.services.consents.recordUnheld(
               {
                 personId: uuidV7(),
-                keys,
+                keys: unheldKeys,
                 evidenceRef: body.value.evidenceRef,
                 by: { partyId: call.caller.partyId, clientId: call.caller.clientId },
                 at: ctx.now(),
@@ -386,6 +395,32 @@ function keysToKeep(
     return datasets
       .filter((d) => use(d, i.kind))
       .map((datasetId) => ({ datasetId, kind: i.kind, hash, keyVersion, hashes }));
+  });
+}
+
+/**
+ * The keys of an opt-out by names alone (no identifier any dataset matches on) that reach nobody:
+ * the key each names step of the lookup searches by (find-person.ts) — date of birth, or postcode,
+ * with the family name as compared (familyNameKey) and the given name's first three letters —
+ * as a keyed hash under the current key, never the names, in every dataset of the purpose. No
+ * record's identifiers hold a hash of these kinds, so they reach no one who arrives later
+ * (opt-out-kept-keys.ts compares an arrival's names and date of birth as the store holds them,
+ * not hashed); they are kept so the same party recording it again is answered 200 with the
+ * opt-out in force, as for someone held, and they end with its withdrawal.
+ */
+function namesKeysToKeep(query: CanonicalQuery, datasets: readonly string[], current: Pseudonymiser): KeptKey[] {
+  const { familyName, first3, dateOfBirth, postcode } = query;
+  if (familyName === undefined || first3 === undefined) return [];
+  const names = `${familyNameKey(familyName)}|${first3}`;
+  const [byDate, byPostcode] = NAMES_KEY_KINDS;
+  const steps: [PseudonymKind, string | undefined][] = [
+    [byDate, dateOfBirth],
+    [byPostcode, postcode],
+  ];
+  return steps.flatMap(([kind, value]) => {
+    if (value === undefined) return [];
+    const hash = current.hash(kind, `${value}|${names}`);
+    return datasets.map((datasetId) => ({ datasetId, kind, hash, keyVersion: current.keyVersion, hashes: [hash] }));
   });
 }
 

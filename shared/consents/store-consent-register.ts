@@ -233,9 +233,10 @@ export class StoreConsentRegister implements ConsentRegister {
    * identifiers kept as the keys of a departed opted-out person are (opt-out-kept-keys.ts):
    * keyed hashes with their key version, never the identifier, in each dataset given. A later
    * load of a record carrying one of them gives it a person id holding the opt-out
-   * (reachArrivals). The same party's opt-out in force for the same keys is answered again, as
-   * for a held person. Refused with {@link ConsentSubjectRelinkedError} when a record carrying
-   * one of the hashes was placed since the caller's lookup: it is looked up again.
+   * (reachArrivals). One by names alone keeps their names key, hashed, which reaches no arrival
+   * (consents-api.ts, namesKeysToKeep). The same party's opt-out in force for the same keys is
+   * answered again, as for a held person. Refused with {@link ConsentSubjectRelinkedError} when a
+   * record carrying one of the hashes was placed since the caller's lookup: it is looked up again.
    */
   async recordUnheld(
     input: {

@@ -109,6 +109,12 @@ function covers(kept: string, noted: string) {
 }
 
 /**
+ * The names keys an opt-out by names alone keeps for someone nobody held (consents-api.ts,
+ * namesKeysToKeep): no record's identifiers are hashed as these, so none ever meets one.
+ */
+export const NAMES_KEY_KINDS = ['dob-name', 'postcode-name'] as const;
+
+/**
  * The key versions of the identifier hashes kept for `datasetId` other than `currentVersion`: a
  * load of that dataset hashes its records' identifiers under each of them as well, so that a kept
  * hash made before a rotation still meets an arrival (import-extract.ts). Read in the load's
@@ -149,7 +155,8 @@ export async function reachArrivals(
   comparisonTable?: string,
 ): Promise<number> {
   // Most loads and passes find nothing kept: one probe, then nothing. An opt-out recorded for a
-  // person not held keeps identifier hashes alone (StoreConsentRegister.recordUnheld).
+  // person not held keeps identifier hashes alone (StoreConsentRegister.recordUnheld), or by
+  // names alone a names key no record's identifier meets (NAMES_KEY_KINDS).
   const kept = await sql<{
     kept: number;
   }>`select case when exists (select 1 from opt_out_kept_record)

@@ -344,7 +344,11 @@ export interface OptOutKeptRecordTable {
   kept_at: string;
 }
 
-/** An identifier pseudonym of such a person (keyed HMAC, hex), with its key version. */
+/**
+ * An identifier pseudonym of such a person (keyed HMAC, hex), with its key version; or, for an
+ * opt-out recorded by names alone for someone nobody held, their names key so hashed (`dob-name`,
+ * `postcode-name`: shared/api/consents-api.ts), which no record's identifier meets.
+ */
 export interface OptOutKeptIdentifierTable {
   person_id: string;
   dataset_id: string;
