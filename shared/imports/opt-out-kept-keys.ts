@@ -118,7 +118,8 @@ export const NAMES_KEY_KINDS = ['dob-name', 'postcode-name'] as const;
  * The key versions of the identifier hashes kept for `datasetId` other than `currentVersion`: a
  * load of that dataset hashes its records' identifiers under each of them as well, so that a kept
  * hash made before a rotation still meets an arrival (import-extract.ts). Read in the load's
- * transaction, as the keys a load keeps are written in one.
+ * transaction, as the keys a load keeps are written in one. Not those of names keys alone, which
+ * no identifier meets: a load read their version for nothing, and failed when it could not.
  */
 export async function keptKeyVersions(
   trx: Kysely<Database>,
@@ -131,6 +132,7 @@ export async function keptKeyVersions(
     .distinct()
     .where('dataset_id', '=', datasetId)
     .where('key_version', '<>', currentVersion)
+    .where('kind', 'not in', NAMES_KEY_KINDS)
     .execute();
   return rows.map((row) => row.key_version).sort();
 }

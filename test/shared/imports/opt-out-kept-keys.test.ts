@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Pseudonymiser } from '../../../shared/domain/pseudonymise.js';
 import { StoreConsentRegister } from '../../../shared/consents/store-consent-register.js';
 import { linkAfterImport } from '../../../shared/linkage/pending-links.js';
 import {
@@ -318,6 +320,31 @@ describe.each([
     expect(retried.outcome).toBe('loaded');
     await linkAfterImport(h.linkDeps(), (retried as { runId: string }).runId);
     expect(await consents.isOptedOut(await personOf(h, 'la-childrens-social-care', 'MARY'), new Date())).toBe(true);
+  });
+
+  // An opt-out by names alone for nobody held keeps their names key hashed (consents-api.ts),
+  // which no record's identifier meets: a load has no need of its version.
+  it('loads while the version only an opt-out’s names key is kept under cannot be read', async () => {
+    const secret = await h.secrets.get('pseudonymisation-key');
+    const current = new Pseudonymiser({ keyVersion: secret.version, key: Buffer.from(secret.value, 'base64') });
+    const hash = current.hash('dob-name', '1980-05-06|GREEN|MAR');
+    const key = { datasetId: DATASET, kind: 'dob-name', hash, keyVersion: secret.version, hashes: [hash] };
+    await consents.recordUnheld({
+      personId: randomUUID(),
+      keys: [key],
+      evidenceRef: 'evidence',
+      by: dpo,
+      at: new Date(),
+    });
+    h.secrets.rotate('pseudonymisation-key');
+    const down: SecretSource = {
+      get: async (name, version) => {
+        if (version === secret.version) throw new SecretUnavailableError(name);
+        return h.secrets.get(name, version);
+      },
+    };
+    await load('la-childrens-social-care', 'a.csv', arrival(nhs(7601)), down);
+    expect(h.logLines.some((line) => line.includes('"import.previous-key-unreadable"'))).toBe(false);
   });
 
   it('loads, and says which version by its id, when the kept keys’ version is gone', async () => {
