@@ -133,9 +133,19 @@ export async function enforceRetention(deps: RetentionDependencies, agreementId:
   const agreement = deps.agreements.agreement(agreementId)?.agreement;
   if (agreement === undefined) return [];
   const summaries: RetentionSummary[] = [];
+  // Each rule is a pass of its own (its own transaction, note and entries): one that fails, logged
+  // as `retention.failed`, must not keep another dataset's records past their rule (found by a
+  // review: a failing rule kept every later one of its agreement from running). The first failure
+  // is thrown at the end, so the caller still sees the run as failed.
+  let failure: unknown;
   for (const { dataset, keepWhile } of keepWhileRules(agreement)) {
-    summaries.push(await enforceRule(deps, agreement, dataset, keepWhile));
+    try {
+      summaries.push(await enforceRule(deps, agreement, dataset, keepWhile));
+    } catch (err) {
+      failure ??= err;
+    }
   }
+  if (failure !== undefined) throw failure;
   return summaries;
 }
 
