@@ -1,4 +1,5 @@
 import { TokenVerifier } from '../auth/token-verifier.js';
+import { namesKeyVersions } from '../consents/opt-out-names-key.js';
 import { Pseudonymiser } from '../domain/pseudonymise.js';
 import { errorKind } from '../logging.js';
 import { PersonRefCodec } from '../people/person-ref.js';
@@ -50,11 +51,15 @@ export interface ApiContext {
    */
   currentPseudonymisers(query: CanonicalQuery): Promise<readonly Pseudonymiser[]>;
   /**
-   * The current version of the key alone, for a keyed hash written now that no lookup matches
-   * with (an opt-out's names key, consents-api.ts): an older version that cannot be read does not
-   * stop it, as it does not stop a lookup by names.
+   * The current version of the key, then every version an opt-out's names key is kept under
+   * (opt-out-names-key.ts), for an opt-out by names that keeps one: kept before a rotation, it is
+   * met only under its own version. Read when asked, not cached. A version only identifier hashes
+   * are kept under, or records hold, is not read: one that cannot be read does not stop it, as it
+   * does not stop a lookup by names.
+   * A names key's version that cannot be read this time fails the request (503); one Key Vault no
+   * longer has (crypto-shredded) is left out, as for {@link subjectAccessPseudonymisers}.
    */
-  currentPseudonymiser(): Promise<Pseudonymiser>;
+  namesKeyPseudonymisers(): Promise<readonly Pseudonymiser[]>;
   /**
    * {@link currentPseudonymisers} and one for each version only the hashes kept after retention or
    * for an opt-out hold, for a subject access request by identifiers, which matches with them as a
@@ -253,8 +258,11 @@ export function createApiContext(services: Services): ApiContext {
       if (pseudonymisers === cached) pseudonymisers = undefined;
       return this.pseudonymisers();
     },
-    async currentPseudonymiser() {
-      return pseudonymiserOf(await readKey(undefined));
+    async namesKeyPseudonymisers() {
+      const current = await readKey(undefined);
+      const kept = (await namesKeyVersions(services.store.db)).filter((version) => version !== current.version);
+      const read = await Promise.all(kept.map((version) => readKey(version, { keptOnly: true })));
+      return [current, ...read].flatMap((secret) => (secret === undefined ? [] : [pseudonymiserOf(secret)]));
     },
     async subjectAccessPseudonymisers(query) {
       const loaded = await this.currentPseudonymisers(query);

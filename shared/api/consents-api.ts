@@ -10,7 +10,7 @@ import {
   type RecordedConsent,
 } from '../consents/store-consent-register.js';
 import type { Pseudonymiser, PseudonymKind } from '../domain/pseudonymise.js';
-import { NAMES_KEY_KINDS } from '../imports/opt-out-kept-keys.js';
+import { namesKeysOf } from '../consents/opt-out-names-key.js';
 import { uuidV7 } from '../imports/record-ids.js';
 import {
   containsDate,
@@ -19,7 +19,7 @@ import {
   containsPostcode,
   validatePostcode,
 } from '../domain/identifiers.js';
-import { familyNameKey, normaliseDate, normaliseName } from '../domain/normalise.js';
+import { normaliseDate, normaliseName } from '../domain/normalise.js';
 import { everyMatch, holdsGivenName } from '../people/find-person.js';
 import { identifierUseOf } from '../people/lookup-identifiers.js';
 import { datasetOfPerson, purposeOfOptOutRecording } from '../people/person-agreement.js';
@@ -182,10 +182,14 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
       // then).
       const pseudonymisers = await ctx.currentPseudonymisers(query.query);
       const optOut = body.value.kind === 'opt-out';
-      // An opt-out by names alone for nobody held keeps their names key under the current key
-      // (namesKeysToKeep). Read before the lookup, whoever it finds: read only for nobody held, a
-      // key that cannot be read answered 503 for nobody and 201 for someone held.
-      const namesKey = optOut ? (pseudonymisers[0] ?? (await ctx.currentPseudonymiser())) : undefined;
+      // What an opt-out keeps for nobody held: its identifiers' hashes, or by names alone (no
+      // identifier any dataset matches on) their names key under the current key and every
+      // version one is kept under (namesKeysToKeep). Read before the lookup, whoever it finds:
+      // read only for nobody held, a key that cannot be read answered 503 for nobody and 201 for
+      // someone held.
+      const keys = optOut && pseudonymisers.length > 0 ? keysToKeep(ctx, query.query, datasets, pseudonymisers) : [];
+      const unheldKeys =
+        optOut && keys.length === 0 ? namesKeysToKeep(query.query, datasets, await ctx.namesKeyPseudonymisers()) : keys;
       // Nothing is shown, and a contradiction is answered by the rules below: the date of birth
       // refuses the postcode step's person alone (find-person.ts DateOfBirthCheck).
       const found = await ctx.findPerson(query.query, datasets, undefined, pseudonymisers, 'postcode-step');
@@ -214,7 +218,6 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
       // that arrives later: a 404 told any party's DPO that nobody is held (found by a review).
       // Identifiers of an unsettled request that nobody holds are kept too: the record that
       // arrives under one later may be the objector's, or another's the opt-out names.
-      const keys = optOut && pseudonymisers.length > 0 ? keysToKeep(ctx, query.query, datasets, pseudonymisers) : [];
       const forEach =
         optOut && unsettled && (found.found || found.reason === 'ambiguous' || everyone.some((m) => m.tier <= 2))
           ? everyone.map((match) => match.personId)
@@ -243,8 +246,6 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
           };
         }
       }
-      const unheldKeys =
-        keys.length > 0 || namesKey === undefined ? keys : namesKeysToKeep(query.query, datasets, namesKey);
       if (!found.found && unheldKeys.length > 0) {
         try {
           return await call.writeAhead(async (db) => {
@@ -400,27 +401,23 @@ function keysToKeep(
 
 /**
  * The keys of an opt-out by names alone (no identifier any dataset matches on) that reach nobody:
- * the key each names step of the lookup searches by (find-person.ts) — date of birth, or postcode,
- * with the family name as compared (familyNameKey) and the given name's first three letters —
- * as a keyed hash under the current key, never the names, in every dataset of the purpose. No
- * record's identifiers hold a hash of these kinds, so they reach no one who arrives later
- * (opt-out-kept-keys.ts compares an arrival's names and date of birth as the store holds them,
- * not hashed); they are kept so the same party recording it again is answered 200 with the
- * opt-out in force, as for someone held, and they end with its withdrawal.
+ * their names key (opt-out-names-key.ts) as a keyed hash under the current key (the first), never
+ * the names, in every dataset of the purpose; and under every version one is kept under, to meet
+ * the same opt-out recorded before a rotation (StoreConsentRegister.recordUnheld). They reach no
+ * one who arrives later (opt-out-kept-keys.ts compares an arrival's names and date of birth as the
+ * store holds them, not hashed); they are kept so the same party recording it again is answered
+ * 200 with the opt-out in force, as for someone held, and they end with its withdrawal.
  */
-function namesKeysToKeep(query: CanonicalQuery, datasets: readonly string[], current: Pseudonymiser): KeptKey[] {
-  const { familyName, first3, dateOfBirth, postcode } = query;
-  if (familyName === undefined || first3 === undefined) return [];
-  const names = `${familyNameKey(familyName)}|${first3}`;
-  const [byDate, byPostcode] = NAMES_KEY_KINDS;
-  const steps: [PseudonymKind, string | undefined][] = [
-    [byDate, dateOfBirth],
-    [byPostcode, postcode],
-  ];
-  return steps.flatMap(([kind, value]) => {
-    if (value === undefined) return [];
-    const hash = current.hash(kind, `${value}|${names}`);
-    return datasets.map((datasetId) => ({ datasetId, kind, hash, keyVersion: current.keyVersion, hashes: [hash] }));
+function namesKeysToKeep(
+  query: CanonicalQuery,
+  datasets: readonly string[],
+  pseudonymisers: readonly Pseudonymiser[],
+): KeptKey[] {
+  const keyVersion = pseudonymisers[0]!.keyVersion;
+  return namesKeysOf(query).flatMap(({ kind, value }) => {
+    const hashes = pseudonymisers.map((p) => p.hash(kind, value));
+    const hash = hashes[0]!;
+    return datasets.map((datasetId) => ({ datasetId, kind, hash, keyVersion, hashes }));
   });
 }
 

@@ -234,9 +234,10 @@ export class StoreConsentRegister implements ConsentRegister {
    * keyed hashes with their key version, never the identifier, in each dataset given. A later
    * load of a record carrying one of them gives it a person id holding the opt-out
    * (reachArrivals). One by names alone keeps their names key, hashed, which reaches no arrival
-   * (consents-api.ts, namesKeysToKeep). The same party's opt-out in force for the same keys is
-   * answered again, as for a held person. Refused with {@link ConsentSubjectRelinkedError} when a
-   * record carrying one of the hashes was placed since the caller's lookup: it is looked up again.
+   * (consents-api.ts, namesKeysToKeep). The same party's opt-out in force for the same keys, kept
+   * under any version the keys are hashed under, is answered again, as for a held person. Refused
+   * with {@link ConsentSubjectRelinkedError} when a record carrying one of the hashes was placed
+   * since the caller's lookup: it is looked up again.
    */
   async recordUnheld(
     input: {
@@ -251,7 +252,10 @@ export class StoreConsentRegister implements ConsentRegister {
     const write = async (trx: Kysely<Database>): Promise<RecordedConsent> => {
       // One such write per party at a time, so two that both find none in force cannot both record.
       await takeTransactionLock(this.store, trx, `lintel-consent-unheld:${input.by.partyId}`, CONSENT_LOCK_TIMEOUT_MS);
-      const hashes = [...new Set(input.keys.map((k) => k.hash))];
+      // Under every version each key carries: one kept before a rotation is under the old one
+      // (found by a review: recorded again for nobody held, 201 and a second opt-out, where for
+      // someone held it is 200).
+      const hashes = [...new Set(input.keys.flatMap((k) => k.hashes))];
       const existing = await this.store.dialect
         .firstRows(
           this.inForceQuery('opt-out', trx)

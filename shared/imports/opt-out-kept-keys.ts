@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { carryOptOutEvents, type PersonIdMove } from '../consents/carry-consents.js';
+import { NAMES_KEY_KINDS } from '../consents/opt-out-names-key.js';
 import { noteOptOutSuccessors } from '../people/possibly-same-person.js';
 import type { Engine } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
@@ -107,12 +108,6 @@ function covers(kept: string, noted: string) {
         select 1 from consent_event c
         where c.subject_key = ${k}.person_id and c.consent_id = o.consent_id and c.action = 'record')))`;
 }
-
-/**
- * The names keys an opt-out by names alone keeps for someone nobody held (consents-api.ts,
- * namesKeysToKeep): no record's identifiers are hashed as these, so none ever meets one.
- */
-export const NAMES_KEY_KINDS = ['dob-name', 'postcode-name'] as const;
 
 /**
  * The key versions of the identifier hashes kept for `datasetId` other than `currentVersion`: a
