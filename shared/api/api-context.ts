@@ -51,13 +51,19 @@ export interface ApiContext {
    */
   currentPseudonymisers(query: CanonicalQuery): Promise<readonly Pseudonymiser[]>;
   /**
-   * The current version of the key, then every version an opt-out's names key is kept under
-   * (opt-out-names-key.ts), for an opt-out by names that keeps one: kept before a rotation, it is
-   * met only under its own version. Read when asked, not cached. A version only identifier hashes
-   * are kept under, or records hold, is not read: one that cannot be read does not stop it, as it
-   * does not stop a lookup by names.
-   * A names key's version that cannot be read this time fails the request (503); one Key Vault no
-   * longer has (crypto-shredded) is left out, as for {@link subjectAccessPseudonymisers}.
+   * The current version of the key alone, for a keyed hash written now that no lookup matches
+   * with (an opt-out's names key, consents-api.ts): an older version that cannot be read does not
+   * stop it, as it does not stop a lookup by names.
+   */
+  currentPseudonymiser(): Promise<Pseudonymiser>;
+  /**
+   * One for each version an opt-out's names key is kept under (opt-out-names-key.ts), for an
+   * opt-out by names recorded again and a subject access request by names, which look for one:
+   * kept before a rotation, it is met only under its own version. Read when asked, not cached, and
+   * none where no names key is kept. A version only records' or identifiers' hashes are under is
+   * not read, so one that cannot be read does not stop either, as it does not stop a lookup by
+   * names. A names key's version that cannot be read this time fails the request (503); one Key
+   * Vault no longer has (crypto-shredded) is left out, as for {@link subjectAccessPseudonymisers}.
    */
   namesKeyPseudonymisers(): Promise<readonly Pseudonymiser[]>;
   /**
@@ -258,11 +264,13 @@ export function createApiContext(services: Services): ApiContext {
       if (pseudonymisers === cached) pseudonymisers = undefined;
       return this.pseudonymisers();
     },
+    async currentPseudonymiser() {
+      return pseudonymiserOf(await readKey(undefined));
+    },
     async namesKeyPseudonymisers() {
-      const current = await readKey(undefined);
-      const kept = (await namesKeyVersions(services.store.db)).filter((version) => version !== current.version);
-      const read = await Promise.all(kept.map((version) => readKey(version, { keptOnly: true })));
-      return [current, ...read].flatMap((secret) => (secret === undefined ? [] : [pseudonymiserOf(secret)]));
+      const versions = await namesKeyVersions(services.store.db);
+      const read = await Promise.all(versions.map((version) => readKey(version, { keptOnly: true })));
+      return read.flatMap((secret) => (secret === undefined ? [] : [pseudonymiserOf(secret)]));
     },
     async subjectAccessPseudonymisers(query) {
       const loaded = await this.currentPseudonymisers(query);

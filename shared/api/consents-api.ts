@@ -189,7 +189,9 @@ export function recordConsent(ctx: ApiContext, req: ApiRequest): Promise<HttpRes
       // someone held.
       const keys = optOut && pseudonymisers.length > 0 ? keysToKeep(ctx, query.query, datasets, pseudonymisers) : [];
       const unheldKeys =
-        optOut && keys.length === 0 ? namesKeysToKeep(query.query, datasets, await ctx.namesKeyPseudonymisers()) : keys;
+        optOut && keys.length === 0
+          ? namesKeysToKeep(query.query, datasets, await ctx.currentPseudonymiser(), await ctx.namesKeyPseudonymisers())
+          : keys;
       // Nothing is shown, and a contradiction is answered by the rules below: the date of birth
       // refuses the postcode step's person alone (find-person.ts DateOfBirthCheck).
       const found = await ctx.findPerson(query.query, datasets, undefined, pseudonymisers, 'postcode-step');
@@ -401,23 +403,24 @@ function keysToKeep(
 
 /**
  * The keys of an opt-out by names alone (no identifier any dataset matches on) that reach nobody:
- * their names key (opt-out-names-key.ts) as a keyed hash under the current key (the first), never
- * the names, in every dataset of the purpose; and under every version one is kept under, to meet
- * the same opt-out recorded before a rotation (StoreConsentRegister.recordUnheld). They reach no
- * one who arrives later (opt-out-kept-keys.ts compares an arrival's names and date of birth as the
+ * their names key (opt-out-names-key.ts) as a keyed hash under the current key, never the names,
+ * in every dataset of the purpose; and under every version one is kept under, to meet the same
+ * opt-out recorded before a rotation (StoreConsentRegister.recordUnheld). They reach no one who
+ * arrives later (opt-out-kept-keys.ts compares an arrival's names and date of birth as the
  * store holds them, not hashed); they are kept so the same party recording it again is answered
  * 200 with the opt-out in force, as for someone held, and they end with its withdrawal.
  */
 function namesKeysToKeep(
   query: CanonicalQuery,
   datasets: readonly string[],
-  pseudonymisers: readonly Pseudonymiser[],
+  current: Pseudonymiser,
+  kept: readonly Pseudonymiser[],
 ): KeptKey[] {
-  const keyVersion = pseudonymisers[0]!.keyVersion;
+  const pseudonymisers = [current, ...kept.filter((p) => p.keyVersion !== current.keyVersion)];
   return namesKeysOf(query).flatMap(({ kind, value }) => {
     const hashes = pseudonymisers.map((p) => p.hash(kind, value));
     const hash = hashes[0]!;
-    return datasets.map((datasetId) => ({ datasetId, kind, hash, keyVersion, hashes }));
+    return datasets.map((datasetId) => ({ datasetId, kind, hash, keyVersion: current.keyVersion, hashes }));
   });
 }
 

@@ -5,6 +5,7 @@
  * through the request path, so reading the log is itself logged.
  */
 import { z } from 'zod';
+import { namesKeyMatches } from '../consents/opt-out-names-key.js';
 import { currentPersonId, lastMoveOutCommitted } from '../people/current-person-id.js';
 import { normaliseClientId } from '../agreements/party-directory.js';
 import { alertInScope, alertPosition, listAlerts, findAlert, type Alert } from '../audit/alerts.js';
@@ -347,8 +348,9 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         // Retired hashes too: a version only they hold is loaded for this request alone. Read
         // before the match, and the match made with them, so that it hashes under every version
         // the store holds now too, as everyone else below is found. A request by names and date
-        // of birth alone hashes nothing (nor are the deleted records found by names): it needs
-        // no version, and is answered while one cannot be read.
+        // of birth alone hashes nothing for the match (nor are the deleted records found by
+        // names): it is answered while a version cannot be read, but one an opt-out's names key
+        // is kept under (below).
         const { pseudonymisers, keyVersionsGone } = await ctx.subjectAccessPseudonymisers(canonical.query);
         // The date of birth refuses the postcode step's person alone (find-person.ts DateOfBirthCheck):
         // the DPO, not the lookup, judges whom a request's identifiers name.
@@ -379,16 +381,28 @@ export function personAccessesByIdentifiers(ctx: ApiContext, req: ApiRequest): P
         // or a departed opted-out person's. Its recording is a processing of their data the
         // requester is owed, logged under an id no record holds (found by a defect hunt: a request
         // for a person not held answered 404, though their opt-out had been recorded).
-        const kept = (
-          await retiredMatches(
-            ctx.services.store,
-            pseudonymisers,
-            canonical.query,
-            scope.datasets,
-            identifierUse,
-            'opt_out_kept_identifier',
-          )
-        ).filter((k) => ![...held, ...retired].some((h) => h.personId === k.personId));
+        const keptByIdentifiers = await retiredMatches(
+          ctx.services.store,
+          pseudonymisers,
+          canonical.query,
+          scope.datasets,
+          identifierUse,
+          'opt_out_kept_identifier',
+        );
+        // And those an opt-out recorded by names alone for nobody held keeps the names key of:
+        // by names alone no version is read for the lookup, so those names keys are kept under
+        // are (found by a review: such a request answered 404, as only identifiers were looked
+        // for among kept hashes). By identifiers too, every version kept is among the request's.
+        const keptByNames = await namesKeyMatches(
+          ctx.services.store.db,
+          pseudonymisers.length > 0 ? pseudonymisers : await ctx.namesKeyPseudonymisers(),
+          canonical.query,
+          scope.datasets,
+        );
+        const kept = [
+          ...keptByIdentifiers,
+          ...keptByNames.filter((n) => !keptByIdentifiers.some((k) => k.personId === n.personId)),
+        ].filter((k) => ![...held, ...retired].some((h) => h.personId === k.personId));
         // Matched on records retention deleted before they were read again: matched once more, as
         // after the deletion, rather than set against their own kept hashes (found by a defect
         // hunt: 409 unsettled-match listing the one person, as 'ambiguous').

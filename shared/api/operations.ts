@@ -508,7 +508,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   auditPersonAccessesSearch: {
     summary: 'Who accessed a person, by identifiers',
     description:
-      "As by reference, for a person found by identifiers the way a search finds them, over the audited agreements' datasets.",
+      "As by reference, for a person found by identifiers the way a search finds them, over the audited agreements' datasets; and someone held by none whose opt-out was kept: by its identifiers' hashes, or, recorded by names alone, by the names with the date of birth or postcode.",
     tag: 'Audit',
     authenticated: true,
     requestBody: 'PersonAccessesRequest',

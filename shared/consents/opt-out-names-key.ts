@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { familyNameKey } from '../domain/normalise.js';
+import type { Pseudonymiser } from '../domain/pseudonymise.js';
 import type { MatchTier } from '../people/find-person.js';
 import type { CanonicalQuery } from '../people/person-query.js';
 import type { Database } from '../store/schema.js';
@@ -47,4 +48,36 @@ export async function namesKeyVersions(db: Kysely<Database>): Promise<string[]> 
     .where('kind', 'in', NAMES_KEY_KINDS)
     .execute();
   return rows.map((row) => row.key_version).sort();
+}
+
+/**
+ * The person ids an opt-out keeps `query`'s names key under in `datasets`, hashed under any of
+ * `pseudonymisers`, each with the tier of the most reliable names step that found them.
+ */
+export async function namesKeyMatches(
+  db: Kysely<Database>,
+  pseudonymisers: readonly Pseudonymiser[],
+  query: CanonicalQuery,
+  datasets: readonly string[],
+): Promise<{ personId: string; tier: MatchTier }[]> {
+  const found = new Map<string, MatchTier>();
+  if (datasets.length === 0 || pseudonymisers.length === 0) return [];
+  for (const { kind, value, tier } of namesKeysOf(query)) {
+    const rows = await db
+      .selectFrom('opt_out_kept_identifier')
+      .select('person_id')
+      .distinct()
+      .where('kind', '=', kind)
+      .where(
+        'hash',
+        'in',
+        pseudonymisers.map((p) => p.hash(kind, value)),
+      )
+      .where('dataset_id', 'in', datasets)
+      .execute();
+    for (const { person_id: personId } of rows) if (!found.has(personId)) found.set(personId, tier);
+  }
+  return [...found]
+    .map(([personId, tier]) => ({ personId, tier }))
+    .sort((a, b) => a.tier - b.tier || (a.personId < b.personId ? -1 : 1));
 }
