@@ -34,7 +34,7 @@ interface ParsedFile {
   readonly agreement: Agreement | undefined;
   /** The file's YAML and schema errors: one with any is not checked further. */
   readonly errors: AgreementIssue[];
-  readonly locate: (path: IssuePath) => number | undefined;
+  /** An issue found in the file, with the file's name and the line its path stands on. */
   readonly issue: (found: FoundIssue) => AgreementIssue;
 }
 
@@ -43,9 +43,8 @@ function parseFile(text: string, fileName: string): ParsedFile {
   const lineCounter = new LineCounter();
   // JSON is read by the same parser: it is YAML, and this keeps line numbers for both.
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const locate = (path: IssuePath): number | undefined => lineOf(document, lineCounter, path);
   const issue = (found: FoundIssue): AgreementIssue => {
-    const line = locate(found.path);
+    const line = lineOf(document, lineCounter, found.path);
     return {
       file: fileName,
       path: formatPath(found.path),
@@ -61,16 +60,16 @@ function parseFile(text: string, fileName: string): ParsedFile {
       line: error.linePos?.[0].line ?? lineCounter.linePos(error.pos[0]).line,
       message: `not valid YAML/JSON: ${error.code}`,
     }));
-    return { agreement: undefined, errors, locate, issue };
+    return { agreement: undefined, errors, issue };
   }
 
   const input: unknown = document.toJS();
   const result = AgreementSchema.safeParse(input);
   if (!result.success) {
     const errors = result.error.issues.flatMap((zodIssue) => schemaIssues(zodIssue, input)).map(issue);
-    return { agreement: undefined, errors, locate, issue };
+    return { agreement: undefined, errors, issue };
   }
-  return { agreement: result.data, errors: [], locate, issue };
+  return { agreement: result.data, errors: [], issue };
 }
 
 /**
@@ -155,7 +154,6 @@ export function readAgreementTexts(texts: readonly AgreementText[], options: Loa
   const errors: AgreementIssue[] = [];
   const warnings: AgreementIssue[] = [];
   const sources: AgreementSource[] = [];
-  const locators = new Map<string, ParsedFile['locate']>();
 
   const files = texts.map(({ text, fileName }) => ({ fileName, ...parseFile(text, fileName) }));
   // Which agreement defines each purpose, for a grant naming one its own agreement does not: said
@@ -166,9 +164,8 @@ export function readAgreementTexts(texts: readonly AgreementText[], options: Loa
       if (!purposeAgreements.has(purpose.id)) purposeAgreements.set(purpose.id, agreement.id);
     });
   }
-  for (const { fileName, agreement, errors: fileErrors, locate, issue } of files) {
+  for (const { fileName, agreement, errors: fileErrors, issue } of files) {
     errors.push(...fileErrors);
-    locators.set(fileName, locate);
     if (agreement === undefined) continue;
     const checked = checkAgreement(agreement, now, purposeAgreements);
     errors.push(...checked.errors.map(issue));
@@ -179,15 +176,9 @@ export function readAgreementTexts(texts: readonly AgreementText[], options: Loa
     errors.push({ file: '(none)', path: '', message: 'no agreement files were given' });
   }
 
-  for (const found of checkAgreementSet(sources)) {
-    const line = locators.get(found.file)?.(found.path);
-    errors.push({
-      file: found.file,
-      path: formatPath(found.path),
-      message: found.message,
-      ...(line === undefined ? {} : { line }),
-    });
-  }
+  // Each names a file of `sources`, every one of which was parsed here: its lines are that file's.
+  const issueIn = new Map(files.map(({ fileName, issue }) => [fileName, issue]));
+  for (const found of checkAgreementSet(sources)) errors.push(issueIn.get(found.file)!(found));
 
   return { sources, errors, warnings };
 }

@@ -423,27 +423,29 @@ describe('agreements loaded together', () => {
   const text = (name: KnownAgreementName, change: (a: RawAgreement) => void = () => undefined) =>
     changedAgreementText(name, change);
 
-  it('reject a dataset id used by two agreements', () => {
+  it('reject a dataset id used by two agreements, on the line of the second one', () => {
+    const second = text('housingFirst', (a) => {
+      a.datasets[0].id = 'keyways-housing-register';
+      a.grants[0].dataset = 'keyways-housing-register';
+      a.retention.forEach((rule: RawAgreement) => (rule.dataset = 'keyways-housing-register'));
+    });
     const issues = issuesOf(() =>
       buildAgreementSet(
         [
           { fileName: 'a.yaml', text: text('keyways') },
-          {
-            fileName: 'b.yaml',
-            text: text('housingFirst', (a) => {
-              a.datasets[0].id = 'keyways-housing-register';
-              a.grants[0].dataset = 'keyways-housing-register';
-              a.retention.forEach((rule: RawAgreement) => (rule.dataset = 'keyways-housing-register'));
-            }),
-          },
+          { fileName: 'b.yaml', text: second },
         ],
         { now: NOW },
       ),
     );
+    // The check across files places its issue as a file's own checks do: at the key's line.
+    const idLine = second.split('\n').findIndex((line) => /^\s*(- )?id: keyways-housing-register$/.test(line)) + 1;
+    expect(idLine).toBeGreaterThan(0);
     expect(issues).toContainEqual(
       expect.objectContaining({
         file: 'b.yaml',
         path: 'datasets[0].id',
+        line: idLine,
         message: expect.stringMatching(/already defined in a\.yaml/),
       }),
     );
